@@ -1,0 +1,62 @@
+"""Audience metrics from daily account snapshots: follower growth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cmflow import Metric, MetricInput, hookimpl
+from cmflow.measurements import aggregate, measurement_rows, ratio
+
+
+class FollowerGrowth(Metric):
+    """Followers gained over the period, as a count and in %.
+
+    growth = followers at the end of the period - followers at its start, where the start is
+    the count on the day before the period (the end of the previous day) or, if that day has no
+    snapshot, the first snapshot in the period. growth % = growth / start x 100. Groups of
+    accounts add their counts up before dividing.
+    """
+
+    name = "follower_growth"
+    description = "Follower growth over the period: absolute (follower_growth) and % (follower_growth_pct)."
+    needs = ("account_snapshot",)
+    groupings = ("overall", "platform", "account")
+
+    def produces(self) -> dict[str, str]:
+        return {"follower_growth": "followers", "follower_growth_pct": "%"}
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        account = ["platform", "account"]
+        snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null()).sort("date")
+        in_period = snapshots.group_by(["period", *account]).agg(
+            pl.col("followers").first().alias("first_in_period"),
+            pl.col("followers").last().alias("end"),
+        )
+        eve = pl.LazyFrame({"period": [p.label for p in data.periods],
+                            "date": [p.start - timedelta(days=1) for p in data.periods]},
+                           schema={"period": pl.String, "date": pl.Date})
+        day_before = (eve.join(data.all_records["account_snapshot"]
+                               .filter(pl.col("followers").is_not_null()), on="date", how="inner")
+                      .group_by(["period", *account]).agg(pl.col("followers").last().alias("eve")))
+        per_account = in_period.join(day_before, on=["period", *account], how="left").with_columns(
+            pl.coalesce("eve", "first_in_period").alias("start"))
+        rows = aggregate(per_account, data.grouping_sets, [
+            pl.len().alias("accounts"),
+            pl.col("start").sum().alias("start"),
+            pl.col("end").sum().alias("end"),
+        ], periods=[p.label for p in data.periods])
+        no_data = pl.when(pl.col("accounts").is_null()).then(pl.lit("no follower count for this period"))
+        growth = pl.col("end") - pl.col("start")
+        return pl.concat([
+            measurement_rows(rows, metric="follower_growth", unit="followers", value=growth, reason=no_data),
+            measurement_rows(rows, metric="follower_growth_pct", unit="%",
+                             value=ratio(growth, pl.col("start")),
+                             reason=no_data.when(pl.col("start") == 0).then(pl.lit("followers at start is 0"))),
+        ])
+
+
+@hookimpl
+def register_metrics(register):
+    register(FollowerGrowth)

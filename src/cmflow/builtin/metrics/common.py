@@ -1,0 +1,27 @@
+"""Expressions the built-in metrics share, so each formula is written once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def interactions(*counters: str) -> "pl.Expr":
+    """Sum of the given counters per post; a counter the platform does not report counts as 0."""
+    import polars as pl
+
+    return pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])
+
+
+ENGAGEMENT_COUNTERS = ("likes", "comments", "shares", "saves")
+"""Interactions in ERR and ER (DEVELOPERS.md): likes + comments + shares + saves."""
+IMPRESSION_COUNTERS = ("likes", "comments", "shares")
+"""Interactions in engagement by impressions: likes + comments + shares."""
+
+
+def no_records_reason(count: "pl.Expr", what: str = "posts") -> "pl.Expr":
+    import polars as pl
+
+    return pl.when(count.is_null() | (count == 0)).then(pl.lit(f"no {what} in this period"))

@@ -1,0 +1,101 @@
+"""The ``console`` output: the run's KPIs and alerts as tables in the terminal."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cmflow import DeliveryContext, Output, PluginOptions, RunResult, hookimpl
+
+
+class ConsoleOptions(PluginOptions):
+    metrics: list[str] | None = Field(
+        None, description="Measurements to show as columns, in order. Default: every one the "
+        "workflow produces.", examples=[["engagement_rate_by_reach", "follower_growth"]])
+    top_posts: bool = Field(True, description="Also list the top and bottom posts, if computed.")
+    width: int | None = Field(None, ge=60, description="Table width in characters. Default: the "
+                              "terminal's.")
+
+
+class Console(Output):
+    """Prints one table per breakdown (overall, per account ...) with the change vs the first
+    comparison period, the alerts, and the ranked posts."""
+
+    name = "console"
+    description = "Print KPI tables, changes and alerts in the terminal."
+    Options = ConsoleOptions
+    delivers_externally = False
+
+    def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
+        from rich.console import Console as RichConsole
+
+        from cmflow.summary import kpi_tables, metric_label, ranked_posts
+
+        options: ConsoleOptions = self.options
+        console = RichConsole(width=options.width, highlight=False, soft_wrap=False)
+        versus = result.comparison_periods[0] if result.comparison_periods else None
+        console.print(f"[bold]{_escape(result.workflow.name)}[/bold] — {result.period}"
+                      + (f"  (changes vs {versus})" if versus else ""))
+        for table in kpi_tables(result, options.metrics):
+            console.print(_rich_table(table, metric_label))
+        if options.top_posts:
+            for metric, title in (("top_posts", "Top posts"), ("bottom_posts", "Bottom posts")):
+                posts = ranked_posts(result, metric)
+                if posts:
+                    console.print(_posts_table(title, posts))
+        return None
+
+
+def _rich_table(table, metric_label):
+    from rich.table import Table
+
+    rich_table = Table(title=table.title, title_justify="left", header_style="bold")
+    for dim in table.dimensions:
+        rich_table.add_column(dim.capitalize(), overflow="fold")
+    for metric, _unit in table.metrics:
+        rich_table.add_column(metric_label(metric), justify="right")
+    for row in table.rows:
+        cells = []
+        for metric, _unit in table.metrics:
+            cell = row.cells.get(metric)
+            if cell is None:
+                cells.append("")
+                continue
+            text = _escape(cell.text)
+            if cell.change_text:
+                colour = {"up": "green", "down": "red"}.get(cell.direction, "dim")
+                text += f" [{colour}]{_escape(cell.change_text)}[/{colour}]"
+            cells.append(text)
+        labels = [_escape(str(label)) for label in row.labels]
+        if row.alerting and labels:
+            labels[0] = f"[bold yellow]! {labels[0]}[/bold yellow]"
+        rich_table.add_row(*labels, *cells)
+    return rich_table
+
+
+def _posts_table(title, posts):
+    from rich.table import Table
+
+    from cmflow.summary import format_value
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in ("#", "Account", "Date", "Format", "Value", "Post"):
+        table.add_column(column, overflow="fold")
+    for post in posts:
+        published = post["published_at"].strftime("%Y-%m-%d") if post.get("published_at") else ""
+        text = (post.get("text") or "").replace("\n", " ")
+        table.add_row(str(post["rank"]), _escape(f"{post['platform']} / {post['account']}"), published,
+                      _escape(post.get("format") or ""), format_value(post["value"], post["unit"]),
+                      _escape(text[:60] + ("…" if len(text) > 60 else "")))
+    return table
+
+
+def _escape(text: str) -> str:
+    """Rich markup is interpreted: text from the public must not be."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@hookimpl
+def register_outputs(register):
+    register(Console)

@@ -1,0 +1,112 @@
+"""The ``html_report`` output: one self-contained HTML file (inline CSS and SVG, no script)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import Field
+
+from cmflow import DeliveryContext, Output, PluginOptions, RunResult, hookimpl
+
+HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
+            "follower_growth", "follower_growth_pct", "posts_published", "total_interactions", "total_reach")
+
+
+class HtmlReportOptions(PluginOptions):
+    path: str = Field(
+        "reports/{workflow}-{period}.html",
+        description="File to write, relative to the current directory. {workflow}, {period} "
+        "(start..end) and {date} (today) are replaced.", examples=["reports/weekly-{period}.html"])
+    title: str | None = Field(None, description="Report title. Default: the workflow's name.",
+                              examples=["Weekly social report — Maison Lumière"])
+    metrics: list[str] | None = Field(
+        None, description="Measurements to show, in order. Default: every one produced.")
+    chart_metric: str | None = Field(
+        "engagement_rate_by_reach", description="Measurement charted per account against the "
+        "comparison period (none if the workflow does not produce it).")
+    accent_colour: str = Field("#2563eb", pattern=r"^#[0-9a-fA-F]{6}$",
+                               description="Brand colour of headings and charts.")
+
+
+class HtmlReport(Output):
+    """Writes the period's KPIs (headline cards, tables per breakdown with changes), a chart,
+    the alerts and the top posts to one HTML file that opens anywhere, offline.
+
+    Everything from the public (captions, account names) is escaped, and links are kept only
+    when they are http(s).
+    """
+
+    name = "html_report"
+    description = "Write a self-contained HTML report (KPIs, changes, chart, alerts, top posts)."
+    Options = HtmlReportOptions
+
+    def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
+        options: HtmlReportOptions = self.options
+        html = render_report(result, options)
+        path = Path(_fill(options.path, result))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(html, encoding="utf-8")
+        temporary.replace(path)  # readers never see half a report
+        return f"wrote {path}"
+
+
+def _fill(template: str, result: RunResult) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", result.workflow.name).strip("-").lower() or "workflow"
+    return (template.replace("{workflow}", name).replace("{period}", str(result.period))
+            .replace("{date}", datetime.now(timezone.utc).date().isoformat()))
+
+
+def render_report(result: RunResult, options: HtmlReportOptions) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from cmflow.charts import PALETTE, Series, grouped_bar_chart
+    from cmflow.summary import kpi_tables, metric_label, ranked_posts
+
+    env = Environment(loader=PackageLoader("cmflow", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["safe_url"] = _safe_url
+    tables = kpi_tables(result, options.metrics)
+    overall = next((t for t in tables if not t.dimensions), None)
+    cards = []
+    if overall and overall.rows:
+        row = overall.rows[0]
+        ordered = [m for m in HEADLINE if m in row.cells] + [m for m, _ in overall.metrics if m not in HEADLINE]
+        cards = [(m, row.cells[m]) for m in ordered[:6]]
+    chart = None
+    comparison = result.comparison_periods[0] if result.comparison_periods else None
+    by_account = next((t for t in tables if t.dimensions == ["platform", "account"]), None)
+    if options.chart_metric and by_account and any(m == options.chart_metric for m, _ in by_account.metrics):
+        unit = dict(by_account.metrics)[options.chart_metric]
+        categories = [" / ".join(r.labels) for r in by_account.rows]
+        current = [r.cells.get(options.chart_metric).value if r.cells.get(options.chart_metric) else None
+                   for r in by_account.rows]
+        series = [Series(str(result.period), current, options.accent_colour)]
+        if comparison:
+            previous = [r.cells.get(options.chart_metric).previous if r.cells.get(options.chart_metric) else None
+                        for r in by_account.rows]
+            series.append(Series(str(comparison), previous, PALETTE[1]))
+        chart = (metric_label(options.chart_metric),
+                 grouped_bar_chart(categories, series, unit=unit, title=metric_label(options.chart_metric)))
+    template = env.get_template("report.html.j2")
+    return template.render(
+        result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
+        chart=chart, comparison=comparison, metric_label=metric_label, accent=options.accent_colour,
+        top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
+        sources=[s for s in result.stages if s.kind == "source"],
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links: a `javascript:` URL from a caption export must never be clickable."""
+    if url and re.match(r"^https?://", url.strip(), re.IGNORECASE):
+        return url.strip()
+    return None
+
+
+@hookimpl
+def register_outputs(register):
+    register(HtmlReport)

@@ -1,0 +1,60 @@
+"""The ``csv`` source: posts, snapshots or any record kind from a CSV export."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from pydantic import Field
+
+from cmflow import FetchContext, RecordTable, Source, hookimpl
+
+from .tabular import DataFileError, TabularOptions, parse_records
+
+
+class CsvOptions(TabularOptions):
+    delimiter: str = Field(",", min_length=1, max_length=1,
+                           description="Field separator: \",\", \";\" (French Excel exports) or \"\\t\".",
+                           examples=[";"])
+    encoding: str = Field("utf-8", description="Text encoding of the file (a UTF-8 byte-order mark "
+                          "is ignored).", examples=["latin-1"])
+
+
+class CsvSource(Source):
+    """Reads records from a CSV file, mapping its columns to canonical fields."""
+
+    name = "csv"
+    description = "Read posts, account snapshots or other records from a CSV export."
+    Options = CsvOptions
+    record_kinds = ()
+
+    def produces(self) -> set[str]:
+        return {self.options.record}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        import polars as pl
+
+        options: CsvOptions = self.options
+        path = ctx.resolve_path(options.path)
+        if not path.is_file():
+            raise DataFileError(f"{path}: file not found")
+        encoding = "utf-8-sig" if options.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else options.encoding
+        try:
+            text = path.read_text(encoding=encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise DataFileError(f"{path}: cannot decode as {options.encoding}: {exc}; set encoding") from None
+        import io
+
+        try:
+            raw = pl.read_csv(io.StringIO(text), separator=options.delimiter, infer_schema=False,
+                              quote_char='"', truncate_ragged_lines=False)
+        except pl.exceptions.PolarsError as exc:
+            raise DataFileError(f"{path}: not a readable CSV file with delimiter "
+                                f"{options.delimiter!r}: {str(exc).splitlines()[0]}") from None
+        raw = raw.rename({c: c.strip() for c in raw.columns})
+        frame = parse_records(raw, options, ctx, path, "row", first_row=2)
+        yield RecordTable(options.record, frame)
+
+
+@hookimpl
+def register_sources(register):
+    register(CsvSource)

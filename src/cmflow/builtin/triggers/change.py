@@ -1,0 +1,78 @@
+"""The ``change`` trigger: a rise or drop of more than X% against a comparison period."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl
+
+from .common import dimensions_of, format_value, where_text
+
+
+class ChangeOptions(PluginOptions):
+    drop_pct: float | None = Field(None, gt=0, description="Fire when the value fell by more than "
+                                   "this many percent.", examples=[20])
+    rise_pct: float | None = Field(None, gt=0, description="Fire when the value rose by more than "
+                                   "this many percent.", examples=[50])
+    compared_to: Literal["previous_period", "same_period_last_year"] = Field(
+        "previous_period", description="Which comparison period (it must be listed in the "
+        "workflow's `compare`).")
+    min_base: float = Field(0, ge=0, description="Ignore series whose comparison value is below "
+                            "this, so small numbers do not page on noise.", examples=[100])
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> "ChangeOptions":
+        if self.drop_pct is None and self.rise_pct is None:
+            raise ValueError("set `drop_pct`, `rise_pct` or both")
+        return self
+
+
+class Change(Trigger):
+    """Fires for each series whose relative change vs the comparison period passes a limit.
+
+    change % = (current - comparison) / |comparison| x 100. A series without a value in either
+    period, or with a comparison value of 0, does not fire.
+    """
+
+    name = "change"
+    description = "Alert on a rise or drop of more than X% vs the previous period or last year."
+    Options = ChangeOptions
+
+    def check(self, workflow) -> list[str]:
+        if self.options.compared_to not in workflow.settings.compare:
+            return [f"compared_to = {self.options.compared_to!r} needs it in [workflow] compare "
+                    f"(now {workflow.settings.compare})"]
+        return []
+
+    def evaluate(self, data: TriggerInput) -> list[Alert]:
+        import polars as pl
+
+        options: ChangeOptions = self.options
+        rows = data.comparisons.filter((pl.col("comparison") == options.compared_to)
+                                       & pl.col("change_pct").is_not_null()
+                                       & (pl.col("previous_value").abs() >= options.min_base))
+        alerts = []
+        for row in rows.iter_rows(named=True):
+            change = row["change_pct"]
+            if options.drop_pct is not None and change <= -options.drop_pct:
+                verb = "dropped"
+            elif options.rise_pct is not None and change >= options.rise_pct:
+                verb = "rose"
+            else:
+                continue
+            dimensions = dimensions_of(row)
+            label = options.compared_to.replace("_", " ")
+            summary = (f"{row['metric']} {verb} {abs(change):.0f}% for {where_text(dimensions)}: "
+                       f"{format_value(row['value'], row['unit'])} vs "
+                       f"{format_value(row['previous_value'], row['unit'])} ({label})")
+            alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=row["value"],
+                                details={"change_pct": change, "previous_value": row["previous_value"],
+                                         "compared_to": options.compared_to, "unit": row["unit"]}))
+        return alerts
+
+
+@hookimpl
+def register_triggers(register):
+    register(Change)

@@ -1,0 +1,60 @@
+"""The ``threshold`` trigger: a measurement above or below a fixed value."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl
+
+from .common import dimensions_of, format_value, where_text
+
+
+class ThresholdOptions(PluginOptions):
+    above: float | None = Field(None, description="Fire when the value is greater than this.",
+                                examples=[10000])
+    below: float | None = Field(None, description="Fire when the value is less than this.",
+                                examples=[2.0])
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "ThresholdOptions":
+        if self.above is None and self.below is None:
+            raise ValueError("set `above`, `below` or both")
+        if self.above is not None and self.below is not None and self.below > self.above:
+            raise ValueError("`below` is greater than `above`: no value could be normal")
+        return self
+
+
+class Threshold(Trigger):
+    """Fires for each series of the metric whose current value crosses a fixed bound.
+
+    Series without a value (e.g. no posts) do not fire: "no data" is not "low".
+    """
+
+    name = "threshold"
+    description = "Alert when a metric is above or below a fixed value."
+    Options = ThresholdOptions
+
+    def evaluate(self, data: TriggerInput) -> list[Alert]:
+        options: ThresholdOptions = self.options
+        alerts = []
+        for row in data.measurements.iter_rows(named=True):
+            value = row["value"]
+            if value is None:
+                continue
+            if options.above is not None and value > options.above:
+                side, bound = "above", options.above
+            elif options.below is not None and value < options.below:
+                side, bound = "below", options.below
+            else:
+                continue
+            dimensions = dimensions_of(row)
+            summary = (f"{row['metric']} is {format_value(value, row['unit'])} for "
+                       f"{where_text(dimensions)}, {side} {format_value(bound, row['unit'])}")
+            alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=value,
+                                details={"bound": bound, "side": side, "unit": row["unit"]}))
+        return alerts
+
+
+@hookimpl
+def register_triggers(register):
+    register(Threshold)

@@ -1,0 +1,59 @@
+"""The ``cmflow`` command line. Commands stay thin: they call the library and print.
+
+Subcommands are imported only when invoked, so ``cmflow --help`` loads no plugin and no
+heavy library.
+
+Exit codes: 0 ok; 1 the run failed (a source, metric or trigger failed); 2 invalid input
+(workflow file, option, period, usage): nothing ran; 3 computed, but an output could not deliver.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+COMMANDS = {
+    "run": ("cmflow.cli.run", "run", "Run a workflow once."),
+    "validate": ("cmflow.cli.validate", "validate", "Check workflow files without running them."),
+    "plugins": ("cmflow.cli.plugins", "plugins", "List installed plugins, or show one's options."),
+    "init": ("cmflow.cli.init", "init", "Write a commented starter workflow."),
+    "schema": ("cmflow.cli.schema", "schema", "Print the JSON Schema of workflow files."),
+    "history": ("cmflow.cli.history", "history", "Show recent runs from the state store."),
+}
+
+EPILOG = """\b
+Exit codes:
+  0  ok
+  1  the run failed (a source, metric or trigger failed)
+  2  invalid input (workflow file, option, period, usage): nothing ran
+  3  everything was computed but an output could not deliver
+"""
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, _, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cmflow")
+def main() -> None:
+    """cmflow: social-media KPIs, alerts and reports from workflow files.
+
+    A workflow (TOML) chains sources -> metrics -> triggers -> outputs. Start with
+    `cmflow init`, check with `cmflow validate`, run with `cmflow run`.
+    """

@@ -1,0 +1,22 @@
+"""What several commands share."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import WorkflowInvalid
+
+
+def print_problems(error: WorkflowInvalid, file: str) -> None:
+    """List every problem of an invalid workflow on standard error."""
+    count = len(error.problems)
+    click.secho(f"✗ {file}: {count} problem{'s' if count != 1 else ''}", fg="red", err=True)
+    for problem in error.problems:
+        click.echo(f"  {problem}", err=True)
+
+
+def store_url(option: str | None, workflow_store_url: str | None) -> str:
+    """--store, else the workflow's [store] url, else CMFLOW_STORE, else the default file."""
+    from ..store import default_store_url
+
+    return option or workflow_store_url or default_store_url()

@@ -1,0 +1,108 @@
+"""``cmflow run FILE``"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import date
+
+import click
+
+from ..errors import EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid
+from .common import print_problems, store_url
+
+EPILOG = """\b
+Exit codes:
+  0  ok
+  1  the run failed (a source, metric or trigger failed)
+  2  invalid workflow, period or option: nothing was fetched or delivered
+  3  everything was computed but an output could not deliver
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--period", "period_spec", metavar="PERIOD",
+              help="last_week, last_month, last_quarter, 28d or YYYY-MM-DD..YYYY-MM-DD. "
+                   "Default: the workflow's.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Count the period as if today were this date.")
+@click.option("--dry-run", is_flag=True,
+              help="Fetch and compute, deliver nothing (the console still prints), write no state.")
+@click.option("--store", "store_option", metavar="URL",
+              help="State store URL (default: [store] url, CMFLOW_STORE, or the user state file).")
+@click.option("-v", "--verbose", is_flag=True, help="Log details (secrets are redacted).")
+def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: str | None,
+        verbose: bool) -> None:
+    """Run a workflow once: fetch, compute KPIs, compare, trigger alerts, deliver."""
+    from ..periods import PeriodError
+    from ..runner import resolve_period, run_workflow
+    from ..store import open_store
+    from ..workflow import load_workflow
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    try:
+        workflow = load_workflow(file)
+    except WorkflowInvalid as error:
+        print_problems(error, file)
+        sys.exit(EXIT_INVALID)
+    try:
+        period = resolve_period(workflow, period_spec, as_of.date() if as_of else None)
+    except PeriodError as error:
+        click.secho(f"✗ --period: {error}", fg="red", err=True)
+        sys.exit(EXIT_INVALID)
+
+    url = store_url(store_option, workflow.store.url)
+    store = open_store(url)
+    versus = ", ".join(str(period.comparison(c)) for c in workflow.settings.compare)
+    click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
+               + (" — dry run" if dry_run else ""), err=True)
+    try:
+        result = run_workflow(workflow, store=store, period=period, dry_run=dry_run)
+    finally:
+        store.close()
+    _print_summary(result, url, time.perf_counter() - started)
+    sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED}[result.status])
+
+
+def _print_summary(result, url: str, seconds: float) -> None:
+    from ..secrets import redactor
+
+    echo = lambda text="", **kw: click.secho(text, err=True, **kw)  # noqa: E731
+    echo()
+    for stage in result.stages:
+        if stage.kind == "source":
+            counts = ", ".join(f"{n} {kind}" for kind, n in stage.counts.items()) or "no records"
+            mark, colour = ("✓", "green") if stage.ok else ("✗", "red")
+            echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts if stage.ok else stage.error),
+                 fg=None if stage.ok else colour)
+            for problem in stage.problems:
+                echo(f"    ! {problem}", fg="yellow")
+        elif not stage.ok:
+            echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
+    if result.alerts or result.resolved:
+        new = sum(1 for a in result.alerts if a.is_new)
+        echo()
+        echo(f"Alerts: {len(result.alerts)} firing ({new} new), {len(result.resolved)} resolved", bold=True)
+        colours = {"critical": "red", "warning": "yellow", "info": "cyan"}
+        for alert in result.alerts:
+            flag = "NEW " if alert.is_new else ""
+            echo(f"  {flag}[{alert.severity}] {alert.summary}", fg=colours.get(alert.severity))
+        for alert in result.resolved:
+            echo(f"  [resolved] {alert.summary.removeprefix('resolved: ')}", fg="green")
+    else:
+        echo("\nNo alert.")
+    outputs = [s for s in result.stages if s.kind == "output"]
+    if outputs:
+        echo()
+        for stage in outputs:
+            if stage.ok:
+                echo(f"✓ output {stage.id}" + (f": {stage.note}" if stage.note else ""))
+            else:
+                echo(f"✗ output {stage.id} failed: {stage.error}", fg="red")
+    state = "nothing written (dry run)" if result.dry_run else f"run {result.run_id} recorded in {redactor(url)}"
+    status_colour = {"ok": "green", "failed": "red", "undelivered": "yellow"}[result.status]
+    echo(f"\nRun {result.status} in {seconds:.1f} s; {state}.", fg=status_colour)

@@ -1,0 +1,33 @@
+"""``cmflow validate FILE...``"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import EXIT_INVALID, EXIT_OK, WorkflowInvalid
+from .common import print_problems
+
+
+@click.command(epilog="Exit codes: 0 every file is valid; 2 at least one is not.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+def validate(files: tuple[str, ...]) -> None:
+    """Check workflow files: syntax, plugins, options, references, environment variables.
+
+    Every problem of every file is listed at once; nothing is fetched or delivered.
+    """
+    from ..workflow import load_workflow
+
+    invalid = 0
+    for file in files:
+        try:
+            workflow = load_workflow(file)
+        except WorkflowInvalid as error:
+            invalid += 1
+            print_problems(error, file)
+            continue
+        counts = ", ".join(f"{len(workflow.entries(k))} {k}{'s' if len(workflow.entries(k)) != 1 else ''}"
+                           for k in ("source", "metric", "trigger", "output"))
+        click.secho(f"✓ {file}: {workflow.name} ({counts})", fg="green")
+    sys.exit(EXIT_INVALID if invalid else EXIT_OK)

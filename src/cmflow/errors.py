@@ -1,0 +1,51 @@
+"""Errors a user can act on, and the CLI's exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .secrets import redactor
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+"""The run started but a source, metric, trigger or output failed."""
+EXIT_INVALID = 2
+"""Invalid input: workflow file, option, period or command-line usage. Nothing ran."""
+EXIT_DELIVERY_FAILED = 3
+"""Everything was computed but at least one output could not deliver."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a workflow file: where, what, and what to do."""
+
+    file: str
+    path: str
+    """TOML key path such as ``sources[0].since``; empty for the whole file."""
+    message: str
+    hint: str = ""
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        if self.path:
+            where += f": {self.path}"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return redactor(text)
+
+
+class WorkflowInvalid(Exception):
+    """A workflow failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class RunFailed(Exception):
+    """A run could not complete."""

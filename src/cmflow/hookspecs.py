@@ -1,0 +1,53 @@
+"""The plugin contract: one hook per plugin kind.
+
+A plugin module implements any of these hooks with ``@cmflow.hookimpl`` and hands its plugin
+classes to ``register``. Classes, not instances: cmflow instantiates a plugin once per workflow
+entry, with that entry's validated options. Every hook is called once per plugin module; the
+order between plugins is not defined and must not matter.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("cmflow")
+hookimpl = pluggy.HookimplMarker("cmflow")
+
+
+@hookspec
+def register_sources(register: Callable[[type], None]) -> None:
+    """Register source classes: plugins that fetch records.
+
+    :param register: call it once per :class:`cmflow.Source` subclass the module provides.
+        A name already registered by another package is an error naming both packages.
+    :returns: nothing; the return value is ignored.
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[[type], None]) -> None:
+    """Register metric classes: plugins that turn records into measurements.
+
+    :param register: call it once per :class:`cmflow.Metric` subclass the module provides.
+    :returns: nothing; the return value is ignored.
+    """
+
+
+@hookspec
+def register_triggers(register: Callable[[type], None]) -> None:
+    """Register trigger classes: plugins that turn measurements into alerts.
+
+    :param register: call it once per :class:`cmflow.Trigger` subclass the module provides.
+    :returns: nothing; the return value is ignored.
+    """
+
+
+@hookspec
+def register_outputs(register: Callable[[type], None]) -> None:
+    """Register output classes: plugins that deliver a run's result (terminal, files, messages).
+
+    :param register: call it once per :class:`cmflow.Output` subclass the module provides.
+    :returns: nothing; the return value is ignored.
+    """

@@ -1,0 +1,211 @@
+"""Measurements: the columnar output of metrics, and the helpers metrics build them with.
+
+A measurement frame has one row per (metric, period, dimensions) with these columns:
+
+- ``period``: the period's label (``current``, ``previous_period`` ...) while a run computes;
+- ``metric``, ``unit``, ``value`` (float, null when there is no value) and ``reason`` (why
+  there is no value, e.g. "reach is 0"): a missing value is never a silent 0;
+- dimension columns (``platform``, ``account``, ``format``, ``pillar``, ``campaign``,
+  ``post_id`` ...), null where a row is not split by that dimension; ``rank`` for rankings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .periods import Period
+
+DIMENSIONS: tuple[str, ...] = ("platform", "account", "format", "pillar", "campaign", "post_id")
+"""Known dimension columns, in display order. Metrics may add their own string columns."""
+
+GROUPINGS: dict[str, tuple[str, ...]] = {
+    "overall": (),
+    "platform": ("platform",),
+    "account": ("platform", "account"),
+    "format": ("format",),
+    "pillar": ("pillar",),
+    "campaign": ("campaign",),
+}
+"""Names accepted in a metric's ``by`` option, and the columns each groups by."""
+
+CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason")
+
+
+def grouping_columns(by: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
+    """Turn a ``by`` option (``["overall", "account", ["platform", "format"]]``) into column sets."""
+    sets: list[tuple[str, ...]] = []
+    for item in by:
+        names = [item] if isinstance(item, str) else list(item)
+        columns: list[str] = []
+        for name in names:
+            for column in GROUPINGS[name]:
+                if column not in columns:
+                    columns.append(column)
+        if tuple(columns) not in sets:
+            sets.append(tuple(columns))
+    return sets
+
+
+def aggregate(
+    frame: "pl.DataFrame | pl.LazyFrame",
+    grouping_sets: Iterable[tuple[str, ...]],
+    aggregations: Sequence["pl.Expr"],
+    *,
+    periods: Sequence[str] = (),
+) -> "pl.DataFrame":
+    """Group ``frame`` by period and each grouping set, one aggregation pass per set.
+
+    With ``periods`` (labels), every group seen in any period gets a row in every period, its
+    aggregates null where it had no record: "no posts this week" stays visible instead of the
+    account silently vanishing from the report.
+    """
+    import polars as pl
+
+    lazy = frame.lazy()
+    parts = []
+    for dims in grouping_sets:
+        grouped = lazy.group_by(["period", *dims]).agg(aggregations)
+        if periods:
+            labels = pl.LazyFrame({"period": list(periods)}, schema={"period": pl.String})
+            groups = grouped.select(*dims).unique() if dims else pl.LazyFrame({"_": [0]})
+            grid = labels.join(groups, how="cross").drop("_", strict=False)
+            grouped = grid.join(grouped, on=["period", *dims], how="left", nulls_equal=True)
+        parts.append(grouped)
+    if not parts:
+        return pl.DataFrame()
+    return pl.concat(pl.collect_all(parts), how="diagonal_relaxed")
+
+
+def ratio(numerator: "pl.Expr", denominator: "pl.Expr", *, scale: float = 100.0) -> "pl.Expr":
+    """``numerator / denominator * scale``, null when the denominator is null or zero."""
+    import polars as pl
+
+    return pl.when(denominator > 0).then(numerator / denominator * scale).otherwise(None)
+
+
+def measurement_rows(
+    frame: "pl.DataFrame",
+    *,
+    metric: str,
+    unit: str,
+    value: "pl.Expr",
+    reason: "pl.Expr | None" = None,
+    extra_dimensions: Sequence[str] = (),
+) -> "pl.DataFrame":
+    """Select a measurement frame out of an aggregated one: keeps period and dimension columns."""
+    import polars as pl
+
+    keep = [c for c in frame.columns
+            if c == "period" or c in DIMENSIONS or c == "rank" or c in extra_dimensions]
+    no_reason = pl.lit(None, dtype=pl.String)
+    return frame.select(
+        *keep,
+        pl.lit(metric).alias("metric"),
+        pl.lit(unit).alias("unit"),
+        value.cast(pl.Float64).alias("value"),
+        (reason if reason is not None else no_reason).cast(pl.String).alias("reason"),
+    ).with_columns(
+        # A reason is only kept where there is no value.
+        pl.when(pl.col("value").is_null()).then(pl.col("reason")).otherwise(None).alias("reason")
+    )
+
+
+def standardise(frames: Sequence["pl.DataFrame"]) -> "pl.DataFrame":
+    """Concatenate measurement frames into one with every known column, in a stable order."""
+    import polars as pl
+
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return empty_measurements()
+    merged = pl.concat(frames, how="diagonal_relaxed")
+    for column in (*DIMENSIONS,):
+        if column not in merged.columns:
+            merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    if "rank" not in merged.columns:
+        merged = merged.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
+    extra = [c for c in merged.columns if c not in (*CORE_COLUMNS, *DIMENSIONS, "rank")]
+    merged = merged.with_columns([pl.col(c).cast(pl.String) for c in (*DIMENSIONS, *extra)])
+    return merged.select(*CORE_COLUMNS, *DIMENSIONS, *extra, "rank")
+
+
+def empty_measurements() -> "pl.DataFrame":
+    import polars as pl
+
+    schema = {"period": pl.String, "metric": pl.String, "unit": pl.String,
+              "value": pl.Float64, "reason": pl.String}
+    schema.update({d: pl.String for d in DIMENSIONS})
+    schema["rank"] = pl.Int64
+    return pl.DataFrame(schema=schema)
+
+
+def dimension_columns(frame: "pl.DataFrame") -> list[str]:
+    """The dimension columns of a measurement frame (known ones first, then extras)."""
+    fixed = set(CORE_COLUMNS) | {"rank", "period_start", "period_end", "series_key"}
+    return [c for c in frame.columns if c not in fixed]
+
+
+def with_series_key(frame: "pl.DataFrame") -> "pl.DataFrame":
+    """Add ``series_key``: canonical JSON of each row's non-null dimensions, names sorted.
+
+    The key identifies a series across runs and periods (``{"account":"x","platform":"y"}``),
+    so stored history stays comparable when new dimension columns appear.
+    """
+    import polars as pl
+
+    fragments = [
+        pl.when(pl.col(d).is_not_null()).then(
+            pl.struct(pl.col(d).cast(pl.String)).struct.json_encode().str.slice(1).str.strip_suffix("}"))
+        for d in sorted(dimension_columns(frame))
+    ]
+    if not fragments:
+        return frame.with_columns(pl.lit("{}").alias("series_key"))
+    body = pl.concat_str(fragments, separator=",", ignore_nulls=True).fill_null("")
+    return frame.with_columns((pl.lit("{") + body + pl.lit("}")).alias("series_key"))
+
+
+def label_periods(
+    frame: "pl.DataFrame | pl.LazyFrame",
+    time_column: str,
+    periods: Sequence["Period"],
+    *,
+    by_date: bool,
+) -> "pl.LazyFrame":
+    """Keep the rows that fall in one of ``periods`` and add their ``period`` label.
+
+    Rows are matched by instant (``start_utc`` <= t < ``end_utc``) or, for daily records
+    (``by_date``), by local date. Periods may overlap: a row then appears once per period.
+    """
+    import polars as pl
+
+    lazy = frame.lazy()
+    if not periods:
+        return lazy.with_columns(pl.lit(None, dtype=pl.String).alias("period")).head(0)
+    col = pl.col(time_column)
+    ordered = sorted(periods, key=lambda p: p.start)
+    overlapping = any(a.end >= b.start for a, b in zip(ordered, ordered[1:]))
+    if overlapping or len(periods) <= 4:
+        parts = []
+        for period in periods:
+            inside = (col >= period.start) & (col <= period.end) if by_date else \
+                (col >= period.start_utc) & (col < period.end_utc)
+            parts.append(lazy.filter(inside).with_columns(pl.lit(period.label).alias("period")))
+        return pl.concat(parts)
+    # Many disjoint periods (history, benchmarks): one sorted as-of join instead of N filters.
+    if by_date:
+        starts = [p.start for p in ordered]
+        ends = [p.end for p in ordered]
+        bounds = pl.LazyFrame({"_start": starts, "_end": ends, "period": [p.label for p in ordered]},
+                              schema={"_start": pl.Date, "_end": pl.Date, "period": pl.String})
+    else:
+        starts = [p.start_utc for p in ordered]
+        ends = [p.end_utc for p in ordered]
+        dtype = pl.Datetime("us", "UTC")
+        bounds = pl.LazyFrame({"_start": starts, "_end": ends, "period": [p.label for p in ordered]},
+                              schema={"_start": dtype, "_end": dtype, "period": pl.String})
+    joined = lazy.sort(time_column).join_asof(bounds, left_on=time_column, right_on="_start",
+                                              strategy="backward")
+    inside = (col <= pl.col("_end")) if by_date else (col < pl.col("_end"))
+    return joined.filter(pl.col("period").is_not_null() & inside).drop("_start", "_end")

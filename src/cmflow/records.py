@@ -1,0 +1,255 @@
+"""Canonical record kinds: the typed shapes every source normalises platform data into.
+
+Sources map platform field names (Instagram ``saved``, X ``retweet_count``, LinkedIn ``shareCount``)
+to these canonical columns, so that every metric works on every platform. Records travel through
+a run as columns (one Polars frame per kind), never as one Python object per post.
+
+A counter a platform does not report is *missing* (null), not zero: metrics say "no value" rather
+than compute a misleading 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
+
+if TYPE_CHECKING:  # polars is imported lazily: validating a workflow must stay fast.
+    import polars as pl
+
+FieldType = Literal["str", "int", "float", "datetime", "date"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One canonical column of a record kind."""
+
+    name: str
+    type: FieldType
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record (post, account snapshot ...) and its canonical columns."""
+
+    name: str
+    description: str
+    fields: tuple[Field, ...]
+    time_field: str
+    """The column that places a record in a reporting period."""
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def polars_schema(self) -> dict[str, Any]:
+        import polars as pl
+
+        dtypes = {
+            "str": pl.String,
+            "int": pl.Int64,
+            "float": pl.Float64,
+            "datetime": pl.Datetime("us", "UTC"),
+            "date": pl.Date,
+        }
+        return {f.name: dtypes[f.type] for f in self.fields}
+
+
+def _f(name: str, type_: FieldType, description: str, required: bool = False) -> Field:
+    return Field(name, type_, description, required)
+
+
+_PLATFORM = _f("platform", "str", "Platform, lower case: instagram, facebook, linkedin ...", True)
+_ACCOUNT = _f("account", "str", "Account handle or id on that platform.", True)
+
+POST = RecordKind(
+    "post",
+    "A published post with its counters at fetch time.",
+    (
+        _PLATFORM,
+        _ACCOUNT,
+        _f("post_id", "str", "The platform's id of the post.", True),
+        _f("published_at", "datetime", "Publication instant (stored in UTC).", True),
+        _f("format", "str", "image, video, reel, carousel, text, link or story."),
+        _f("text", "str", "Caption or body text (untrusted: escaped wherever rendered)."),
+        _f("url", "str", "Permalink."),
+        _f("likes", "int", "Likes / reactions."),
+        _f("comments", "int", "Comments."),
+        _f("shares", "int", "Shares, reposts, retweets."),
+        _f("saves", "int", "Saves / bookmarks (Instagram `saved`)."),
+        _f("reach", "int", "Unique accounts reached."),
+        _f("impressions", "int", "Times shown (Meta now calls this `views`)."),
+        _f("clicks", "int", "Link or post clicks."),
+        _f("video_views", "int", "Video plays, where reported separately."),
+        _f("pillar", "str", "Editorial pillar the post belongs to."),
+        _f("campaign", "str", "Campaign tag."),
+    ),
+    time_field="published_at",
+)
+
+ACCOUNT_SNAPSHOT = RecordKind(
+    "account_snapshot",
+    "An account's audience figures on one day.",
+    (
+        _PLATFORM,
+        _ACCOUNT,
+        _f("date", "date", "The day the figures describe (account's local date).", True),
+        _f("followers", "int", "Followers at the end of that day."),
+        _f("reach", "int", "Accounts reached that day."),
+        _f("impressions", "int", "Impressions / views that day."),
+        _f("profile_views", "int", "Profile visits that day."),
+        _f("website_clicks", "int", "Clicks on the profile's website link that day."),
+    ),
+    time_field="date",
+)
+
+MENTION = RecordKind(
+    "mention",
+    "A public mention of a brand found by monitoring (veille).",
+    (
+        _PLATFORM,
+        _f("mention_id", "str", "Id of the mention on its platform.", True),
+        _f("published_at", "datetime", "Publication instant (UTC).", True),
+        _f("author", "str", "Author handle."),
+        _f("text", "str", "Text of the mention (untrusted)."),
+        _f("url", "str", "Link to the mention."),
+        _f("reach", "int", "Estimated audience."),
+        _f("language", "str", "ISO 639-1 language code."),
+    ),
+    time_field="published_at",
+)
+
+CONVERSATION = RecordKind(
+    "conversation",
+    "A message or comment received, and when it was answered (response-time SLAs).",
+    (
+        _PLATFORM,
+        _ACCOUNT,
+        _f("message_id", "str", "Id of the message or comment.", True),
+        _f("received_at", "datetime", "When it arrived (UTC).", True),
+        _f("replied_at", "datetime", "When the brand answered (UTC); empty if unanswered."),
+        _f("author", "str", "Author handle."),
+        _f("text", "str", "Message text (untrusted)."),
+        _f("post_id", "str", "Post the comment belongs to, if any."),
+    ),
+    time_field="received_at",
+)
+
+CALENDAR_ITEM = RecordKind(
+    "calendar_item",
+    "An entry of the editorial calendar.",
+    (
+        _f("item_id", "str", "Id of the calendar entry.", True),
+        _f("planned_at", "datetime", "Planned publication instant (UTC).", True),
+        _f("platform", "str", "Target platform."),
+        _f("account", "str", "Target account."),
+        _f("format", "str", "Planned format."),
+        _f("pillar", "str", "Editorial pillar."),
+        _f("status", "str", "planned, published, cancelled ..."),
+        _f("post_id", "str", "Id of the published post, once published."),
+    ),
+    time_field="planned_at",
+)
+
+TIME_ENTRY = RecordKind(
+    "time_entry",
+    "Production time spent on a task (cost per engagement).",
+    (
+        _f("date", "date", "Day the time was spent.", True),
+        _f("hours", "float", "Hours spent.", True),
+        _f("task", "str", "Task description."),
+        _f("campaign", "str", "Campaign the time belongs to."),
+        _f("account", "str", "Account the time belongs to."),
+        _f("cost", "float", "Cost of that time."),
+    ),
+    time_field="date",
+)
+
+TRAFFIC = RecordKind(
+    "traffic",
+    "Web analytics by UTM source, medium and campaign for one day.",
+    (
+        _f("date", "date", "Day of the figures.", True),
+        _f("source", "str", "utm_source."),
+        _f("medium", "str", "utm_medium."),
+        _f("campaign", "str", "utm_campaign."),
+        _f("sessions", "int", "Sessions (visitors)."),
+        _f("conversions", "int", "Conversions (GA4 key events)."),
+        _f("revenue", "float", "Revenue."),
+    ),
+    time_field="date",
+)
+
+RECORD_KINDS: dict[str, RecordKind] = {
+    k.name: k
+    for k in (POST, ACCOUNT_SNAPSHOT, MENTION, CONVERSATION, CALENDAR_ITEM, TIME_ENTRY, TRAFFIC)
+}
+
+COUNTERS: tuple[str, ...] = (
+    "likes", "comments", "shares", "saves", "reach", "impressions", "clicks", "video_views",
+)
+"""The post counters that metrics can total and rank by."""
+
+
+class RecordSchemaError(ValueError):
+    """Records handed over by a source do not fit their kind's canonical columns."""
+
+
+@dataclass
+class RecordTable:
+    """Records of one kind, as a Polars frame with the kind's canonical columns.
+
+    Sources return these. Build one from a frame (``RecordTable("post", frame)``) or from
+    rows (``RecordTable.from_rows("post", [{"platform": ...}, ...])``).
+    """
+
+    kind: str
+    frame: "pl.DataFrame"
+
+    @classmethod
+    def from_rows(cls, kind: str, rows: Iterable[Mapping[str, Any]]) -> "RecordTable":
+        import polars as pl
+
+        record_kind = RECORD_KINDS[kind]
+        frame = pl.DataFrame(list(rows), schema=record_kind.polars_schema(), strict=False)
+        return cls(kind, frame)
+
+    def conformed(self) -> "pl.DataFrame":
+        """The frame with exactly the canonical columns, in order, with canonical types."""
+        return conform(RECORD_KINDS[self.kind], self.frame)
+
+
+def empty_frame(kind: RecordKind) -> "pl.DataFrame":
+    import polars as pl
+
+    return pl.DataFrame(schema=kind.polars_schema())
+
+
+def conform(kind: RecordKind, frame: "pl.DataFrame") -> "pl.DataFrame":
+    """Cast a frame to a kind's canonical schema: missing optional columns become null."""
+    import polars as pl
+
+    missing = [f.name for f in kind.fields if f.required and f.name not in frame.columns]
+    if missing:
+        raise RecordSchemaError(f"{kind.name} records lack required column(s): {', '.join(missing)}")
+    columns = []
+    for name, dtype in kind.polars_schema().items():
+        if name not in frame.columns:
+            columns.append(pl.lit(None, dtype=dtype).alias(name))
+            continue
+        column = pl.col(name)
+        current = frame.schema[name]
+        if isinstance(dtype, pl.Datetime) and isinstance(current, pl.Datetime):
+            column = column.dt.replace_time_zone("UTC") if current.time_zone is None else column.dt.convert_time_zone("UTC")
+            column = column.dt.cast_time_unit("us")
+        else:
+            column = column.cast(dtype)
+        columns.append(column.alias(name))
+    return frame.select(columns)

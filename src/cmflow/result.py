@@ -1,0 +1,116 @@
+"""The result of one run: what outputs receive and what the CLI summarises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .alerts import Alert
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .periods import Period
+    from .workflow import Workflow
+
+
+@dataclass
+class StageReport:
+    """How one workflow entry (a source, metric, trigger or output) fared."""
+
+    kind: str
+    id: str
+    plugin: str
+    ok: bool = True
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    """Non-fatal problems, e.g. "skipped 3 bad rows"."""
+    counts: dict[str, int] = field(default_factory=dict)
+    note: str | None = None
+    """For outputs: what was delivered (a file path ...)."""
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced.
+
+    ``measurements`` has one row per metric, period and series, with ``period`` (the label:
+    ``current``, ``previous_period`` ...), ``period_start``/``period_end``, ``series_key`` and
+    the dimension columns. ``comparisons`` has one row per current measurement and comparison
+    period, with ``comparison``, ``previous_value``, ``change`` (difference, in the metric's
+    unit; percentage points for rates) and ``change_pct`` (relative change in %), and
+    ``change_reason`` when a change has no value.
+    """
+
+    workflow: "Workflow"
+    period: "Period"
+    comparison_periods: list["Period"]
+    started_at: datetime
+    dry_run: bool
+    run_id: int | None = None
+    records: dict[str, "pl.DataFrame"] = field(default_factory=dict)
+    measurements: "pl.DataFrame | None" = None
+    comparisons: "pl.DataFrame | None" = None
+    alerts: list[Alert] = field(default_factory=list)
+    """Alerts firing now (``is_new`` tells which started at this run)."""
+    resolved: list[Alert] = field(default_factory=list)
+    """Alerts that were firing at the previous run and no longer are."""
+    stages: list[StageReport] = field(default_factory=list)
+    finished_at: datetime | None = None
+
+    @property
+    def failed_stages(self) -> list[StageReport]:
+        return [s for s in self.stages if not s.ok]
+
+    @property
+    def status(self) -> str:
+        """ok, failed (a source, metric or trigger failed) or undelivered (an output failed)."""
+        if any(s.kind != "output" for s in self.failed_stages):
+            return "failed"
+        if self.failed_stages:
+            return "undelivered"
+        return "ok"
+
+    def current(self, metric: str) -> "pl.DataFrame":
+        """Current-period measurements of one metric, with their comparisons (wide)."""
+        import polars as pl
+
+        frame = self.measurements
+        if frame is None or frame.height == 0:
+            return pl.DataFrame()
+        rows = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current"))
+        if self.comparisons is None or self.comparisons.height == 0:
+            return rows
+        for period in self.comparison_periods:
+            label = period.label
+            compared = self.comparisons.filter(
+                (pl.col("metric") == metric) & (pl.col("comparison") == label)
+            ).select("series_key", *[pl.col(c).alias(f"{label}.{c}") for c in
+                                      ("previous_value", "change", "change_pct", "change_reason")])
+            rows = rows.join(compared, on="series_key", how="left")
+        return rows
+
+    def value(self, metric: str, **dimensions: Any) -> float | None:
+        """The current value of one series (dimensions not given must be empty)."""
+        from .measurements import dimension_columns
+        import polars as pl
+
+        rows = self.current(metric)
+        if rows.height == 0:
+            return None
+        for column in dimension_columns(self.measurements):
+            wanted = dimensions.get(column)
+            rows = rows.filter(pl.col(column).is_null() if wanted is None else pl.col(column) == wanted)
+        return rows["value"][0] if rows.height else None
+
+    def stats(self) -> dict[str, Any]:
+        """Counts kept in run history."""
+        return {
+            "records": {kind: frame.height for kind, frame in self.records.items()},
+            "measurements": 0 if self.measurements is None else self.measurements.height,
+            "alerts_firing": len(self.alerts),
+            "alerts_new": sum(1 for a in self.alerts if a.is_new),
+            "alerts_resolved": len(self.resolved),
+            "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
+        }

@@ -1,0 +1,285 @@
+"""One run of a workflow: fetch -> measure -> compare -> trigger -> deliver -> record.
+
+A stage that fails is reported and the run goes on where it can: a failing source leaves its
+records out (and the run marked failed), a failing output does not stop the others. State is
+written in one transaction at the end, so a crash never leaves the store half-updated.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from . import periods as periods_module
+from .alerts import FIRING, RESOLVED, Alert
+from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
+from .measurements import grouping_columns, label_periods, standardise, with_series_key
+from .records import RECORD_KINDS, RecordTable, empty_frame
+from .result import RunResult, StageReport
+from .secrets import RedactingFilter, redactor
+from .store import Store
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .periods import Period
+    from .workflow import Entry, Workflow
+
+log = logging.getLogger("cmflow")
+log.addFilter(RedactingFilter())
+MAX_PARALLEL_SOURCES = 4
+
+
+def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | None = None,
+                   now: datetime | None = None) -> "Period":
+    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today)."""
+    tz = workflow.settings.timezone
+    today = as_of or workflow.settings.as_of or periods_module.today_in(tz, now)
+    return periods_module.parse_period(spec or workflow.settings.period, tz, today)
+
+
+def run_workflow(
+    workflow: "Workflow",
+    *,
+    store: Store | None,
+    period: "Period | None" = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> RunResult:
+    """Run a validated workflow once and return its result.
+
+    With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
+    no external effect (the console) and writes nothing to the store.
+    """
+    period = period or resolve_period(workflow, now=now)
+    comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
+    result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run)
+    run_id = None
+    if store is not None and not dry_run:
+        run_id = store.start_run(workflow.name, str(workflow.file), period.start, period.end, dry_run)
+    result.run_id = run_id
+    try:
+        all_periods = [period, *comparison_periods]
+        _fetch(workflow, all_periods, result)
+        _measure(workflow, all_periods, result)
+        _compare(workflow, store, result)
+        _trigger(workflow, store, result)
+        _deliver(workflow, result)
+    except BaseException as exc:
+        if store is not None and run_id is not None:
+            store.finish_run(run_id, status="crashed", stats={}, error=redactor(_one_line(exc)),
+                             workflow=workflow.name, measurements=None, alerts=[])
+        raise
+    result.finished_at = datetime.now(timezone.utc)
+    if store is not None and run_id is not None:
+        failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+        store.finish_run(run_id, status=result.status, stats=result.stats(),
+                         error=redactor("; ".join(failed)) or None, workflow=workflow.name,
+                         measurements=result.measurements, alerts=[*result.alerts, *result.resolved])
+    return result
+
+
+# -- fetch ----------------------------------------------------------------------------------
+def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult) -> None:
+    import polars as pl
+
+    window_start = min(p.start_utc for p in all_periods) - timedelta(days=1)  # baselines
+    window_end = max(p.end_utc for p in all_periods)
+
+    def fetch_one(entry: "Entry") -> tuple[StageReport, list[RecordTable]]:
+        report = StageReport("source", entry.id, entry.info.name)
+        ctx = FetchContext(window_start, window_end, all_periods, workflow.directory,
+                           log.getChild(f"source.{entry.id}"), report.problems)
+        try:
+            tables = list(entry.plugin.fetch(ctx) or [])
+            for table in tables:
+                if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
+                    raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
+            return report, tables
+        except Exception as exc:
+            report.ok, report.error = False, redactor(_one_line(exc))
+            log.debug("source %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
+            return report, []
+
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(workflow.sources)))) as pool:
+        outcomes = list(pool.map(fetch_one, workflow.sources))
+
+    collected: dict[str, list[pl.DataFrame]] = {}
+    for entry, (report, tables) in zip(workflow.sources, outcomes):
+        for table in tables:
+            try:
+                frame = table.conformed()
+            except Exception as exc:
+                report.ok, report.error = False, redactor(_one_line(exc))
+                continue
+            frame = frame.with_columns(pl.lit(entry.id).alias("source"))
+            collected.setdefault(table.kind, []).append(frame)
+            report.counts[table.kind] = report.counts.get(table.kind, 0) + frame.height
+        result.stages.append(report)
+    result.records = {kind: pl.concat(frames) for kind, frames in collected.items()}
+
+
+# -- measure --------------------------------------------------------------------------------
+def _measure(workflow: "Workflow", all_periods: list["Period"], result: RunResult) -> None:
+    import polars as pl
+
+    bounds = {p.label: (p.start, p.end) for p in all_periods}
+    frames = []
+    for entry in workflow.metrics:
+        report = StageReport("metric", entry.id, entry.info.name)
+        result.stages.append(report)
+        chosen = entry.common.sources or [s.id for s in workflow.sources]
+        data = _metric_input(result.records, chosen, all_periods, grouping_columns(entry.common.by))
+        try:
+            frame = entry.plugin.compute(data)
+            frames.append(frame)
+            report.counts["measurements"] = frame.height
+        except Exception as exc:
+            report.ok, report.error = False, redactor(_one_line(exc))
+            log.debug("metric %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
+    measurements = standardise(frames)
+    labels = pl.DataFrame({"period": list(bounds), "period_start": [b[0] for b in bounds.values()],
+                           "period_end": [b[1] for b in bounds.values()]},
+                          schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
+    measurements = measurements.join(labels, on="period", how="left")
+    result.measurements = with_series_key(measurements)
+
+
+def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
+                  all_periods: list["Period"], grouping_sets: list[tuple[str, ...]]) -> MetricInput:
+    import polars as pl
+
+    selected, labelled = {}, {}
+    for kind_name, kind in RECORD_KINDS.items():
+        frame = records.get(kind_name)
+        if frame is None:  # no source produced this kind (or it failed): an empty frame
+            frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source"))
+        lazy = frame.lazy().filter(pl.col("source").is_in(source_ids))
+        selected[kind_name] = lazy
+        labelled[kind_name] = label_periods(lazy, kind.time_field, all_periods,
+                                            by_date=kind.field(kind.time_field).type == "date")
+    return MetricInput(labelled, selected, all_periods, grouping_sets)
+
+
+# -- compare --------------------------------------------------------------------------------
+def _compare(workflow: "Workflow", store: Store | None, result: RunResult) -> None:
+    import polars as pl
+
+    measurements = result.measurements
+    assert measurements is not None
+    # Rankings (top posts) have no meaningful period-over-period change.
+    comparable = measurements.filter(pl.col("rank").is_null())
+    current = comparable.filter(pl.col("period") == "current")
+    parts = []
+    for period in result.comparison_periods:
+        before = comparable.filter(pl.col("period") == period.label).select("metric", "series_key", "value")
+        if store is not None:
+            before = _fill_from_history(before, workflow, store, period, current)
+        joined = current.join(before.rename({"value": "previous_value"}),
+                              on=["metric", "series_key"], how="left")
+        parts.append(joined.with_columns(pl.lit(period.label).alias("comparison")))
+    if not parts:
+        result.comparisons = current.head(0)
+        return
+    compared = pl.concat(parts)
+    value, previous = pl.col("value"), pl.col("previous_value")
+    result.comparisons = compared.with_columns(
+        (value - previous).alias("change"),
+        pl.when(previous != 0).then((value - previous) / previous.abs() * 100).alias("change_pct"),
+        pl.when(value.is_null()).then(pl.lit("no value this period"))
+        .when(previous.is_null()).then(pl.lit("no value for the comparison period"))
+        .when(previous == 0).then(pl.lit("comparison value is 0"))
+        .otherwise(None).alias("change_reason"),
+    )
+
+
+def _fill_from_history(before: "pl.DataFrame", workflow: "Workflow", store: Store,
+                       period: "Period", current: "pl.DataFrame") -> "pl.DataFrame":
+    """Series the fetched records do not cover take the value stored by an earlier run."""
+    import polars as pl
+
+    metrics = current["metric"].unique().to_list()
+    history = store.measurement_history(workflow.name, metrics, [(period.start, period.end)])
+    if history.height == 0:
+        return before
+    history = history.select("metric", "series_key", pl.col("value").cast(pl.Float64))
+    missing = history.join(before.filter(pl.col("value").is_not_null()),
+                           on=["metric", "series_key"], how="anti")
+    kept = before.join(missing, on=["metric", "series_key"], how="anti")
+    return pl.concat([kept, missing])
+
+
+# -- trigger --------------------------------------------------------------------------------
+def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> None:
+    import polars as pl
+
+    previous = store.alert_states(workflow.name) if store is not None else {}
+    assert result.measurements is not None and result.comparisons is not None
+    current = result.measurements.filter(pl.col("period") == "current")
+    evaluated_rules: set[str] = set()
+    for entry in workflow.triggers:
+        report = StageReport("trigger", entry.id, entry.info.name)
+        result.stages.append(report)
+        where = _where(entry.common.metric, entry.common.where)
+        data = TriggerInput(current.filter(where), result.comparisons.filter(where), result.period)
+        try:
+            alerts = list(entry.plugin.evaluate(data) or [])
+        except Exception as exc:
+            report.ok, report.error = False, redactor(_one_line(exc))
+            log.debug("trigger %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
+            continue
+        evaluated_rules.add(entry.id)
+        for alert in alerts:
+            alert.rule, alert.severity, alert.state = entry.id, entry.common.severity, FIRING
+            known = previous.get(alert.fingerprint)
+            alert.is_new = known is None or known.state != FIRING
+            result.alerts.append(alert)
+        report.counts["alerts"] = len(alerts)
+    firing_now = {a.fingerprint for a in result.alerts}
+    for state in previous.values():
+        if state.state == FIRING and state.rule in evaluated_rules and state.fingerprint not in firing_now:
+            result.resolved.append(Alert(state.rule, state.metric, state.dimensions,
+                                         f"resolved: {state.summary}", state.severity, None,
+                                         state=RESOLVED, is_new=False))
+
+
+def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
+    import polars as pl
+
+    condition = pl.col("metric") == metric
+    for key, wanted in where.items():
+        values = [wanted] if isinstance(wanted, str) else list(wanted)
+        condition &= pl.col(key).is_in(values)
+    return condition
+
+
+# -- deliver --------------------------------------------------------------------------------
+def _deliver(workflow: "Workflow", result: RunResult) -> None:
+    changed = any(a.is_new for a in result.alerts) or bool(result.resolved)
+    for entry in workflow.outputs:
+        report = StageReport("output", entry.id, entry.info.name)
+        when = entry.common.when
+        if (when == "alerts" and not result.alerts) or (when == "change" and not changed):
+            report.note = f"skipped (when = {when!r})"
+            result.stages.append(report)
+            continue
+        if result.dry_run and entry.plugin.delivers_externally:
+            report.note = "skipped (dry run)"
+            result.stages.append(report)
+            continue
+        ctx = DeliveryContext(workflow.directory, log.getChild(f"output.{entry.id}"), result.dry_run)
+        try:
+            report.note = entry.plugin.deliver(result, ctx)
+        except Exception as exc:
+            report.ok, report.error = False, redactor(_one_line(exc))
+            log.debug("output %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
+        result.stages.append(report)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+

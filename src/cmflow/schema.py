@@ -1,0 +1,65 @@
+"""The JSON Schema of workflow files, built from the installed plugins' option models.
+
+Editors with a TOML language server (Taplo, Even Better TOML) validate and complete a
+workflow as it is typed: each entry of ``sources``/``metrics``/... is a ``oneOf`` of the
+plugins of that kind, selected by the value of ``plugin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .plugins import PluginRegistry
+from .workflow import ENTRY_MODELS, SECTION_OF_KIND, StoreSettings, WorkflowSettings
+
+SCHEMA_ID = "https://cmflow.dev/schema/workflow.json"
+
+
+def workflow_schema(registry: PluginRegistry) -> dict[str, Any]:
+    definitions: dict[str, Any] = {}
+    properties: dict[str, Any] = {
+        "workflow": _inline(WorkflowSettings.model_json_schema(), definitions),
+        "store": _inline(StoreSettings.model_json_schema(), definitions),
+    }
+    for kind, section in SECTION_OF_KIND.items():
+        common = _inline(ENTRY_MODELS[kind].model_json_schema(), definitions)
+        variants = []
+        for info in registry:
+            if info.kind != kind:
+                continue
+            options = _inline(info.cls.Options.model_json_schema(), definitions)
+            merged_properties = {**common.get("properties", {}), **options.get("properties", {})}
+            merged_properties["plugin"] = {"const": info.name, "description": info.description}
+            required = sorted(set(common.get("required", [])) | set(options.get("required", [])))
+            variant = {
+                "title": f"{kind} {info.name}",
+                "description": info.description,
+                "type": "object",
+                "properties": merged_properties,
+                "required": required,
+                "additionalProperties": False,
+            }
+            variants.append(variant)
+        properties[section] = {
+            "type": "array",
+            "description": f"[[{section}]] entries, one per {kind}.",
+            "items": {"oneOf": variants} if variants else {"type": "object"},
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "cmflow workflow",
+        "type": "object",
+        "properties": properties,
+        "required": ["workflow", "sources"],
+        "additionalProperties": False,
+        "$defs": definitions,
+    }
+
+
+def _inline(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """Move a model schema's ``$defs`` to the top level, where its ``$ref``s point."""
+    schema = dict(schema)
+    definitions.update(schema.pop("$defs", {}))
+    schema.pop("title", None)
+    return schema

@@ -1,0 +1,88 @@
+"""Secrets: ``${env:NAME}`` interpolation and redaction.
+
+Workflow files never hold secrets: they name environment variables (or keys of a ``.env``
+file beside the workflow). Every value interpolated this way is remembered by the process-wide
+:data:`redactor`, and replaced by ``***`` in log lines, error messages and reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+MASK = "***"
+
+
+class Redactor:
+    """Replaces known secret values in text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, value: str) -> None:
+        if len(value) >= 4:  # masking "1" or "on" would mangle every message
+            self._secrets.add(value)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+
+redactor = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts secrets from every record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redactor(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def load_dotenv_beside(workflow_file: Path) -> dict[str, str]:
+    """Values of the ``.env`` file next to the workflow file, if there is one."""
+    path = workflow_file.parent / ".env"
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def interpolate(
+    value: Any, path: str, env: Mapping[str, str], missing: list[tuple[str, str]], secret_paths: set[str]
+) -> Any:
+    """Replace ``${env:NAME}`` in every string of a parsed TOML value.
+
+    Unset names are appended to ``missing`` as (key path, name); paths that received an
+    environment value are added to ``secret_paths``.
+    """
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in os.environ:
+                resolved = os.environ[name]
+            elif name in env:
+                resolved = env[name]
+            else:
+                missing.append((path, name))
+                return match.group(0)
+            redactor.add(resolved)
+            secret_paths.add(path)
+            return resolved
+
+        return ENV_REFERENCE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{path}.{k}" if path else k, env, missing, secret_paths)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, f"{path}[{i}]", env, missing, secret_paths) for i, v in enumerate(value)]
+    return value

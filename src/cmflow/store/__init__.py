@@ -1,0 +1,114 @@
+"""The state store: run history, measurement history and alert state.
+
+:class:`Store` is the interface the rest of cmflow uses. :class:`cmflow.store.sql.SqlStore`
+implements it with SQLAlchemy Core, so one implementation serves SQLite (the default: one
+file, WAL) and, later, PostgreSQL for teams running several daemons.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..alerts import Alert
+
+STORE_VARIABLE = "CMFLOW_STORE"
+
+
+def default_store_url() -> str:
+    """``CMFLOW_STORE`` if set, else a SQLite file under the user's state directory."""
+    if url := os.environ.get(STORE_VARIABLE):
+        return url
+    state_home = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return f"sqlite:///{state_home / 'cmflow' / 'state.db'}"
+
+
+@dataclass
+class RunRecord:
+    """One row of run history."""
+
+    id: int
+    workflow: str
+    workflow_file: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    period_start: date
+    period_end: date
+    dry_run: bool
+    error: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AlertState:
+    """The last known state of one alert fingerprint."""
+
+    fingerprint: str
+    workflow: str
+    rule: str
+    metric: str
+    dimensions: dict[str, Any]
+    state: str
+    severity: str
+    summary: str
+    value: float | None
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None
+
+
+class Store(ABC):
+    """What cmflow needs from a state store. Every write method is one transaction."""
+
+    @abstractmethod
+    def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
+                  dry_run: bool) -> int:
+        """Record that a run started; return its id."""
+
+    @abstractmethod
+    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None,
+                   workflow: str, measurements: "pl.DataFrame | None",
+                   alerts: Sequence["Alert"]) -> None:
+        """Atomically: close the run, upsert its measurements, record alert state changes."""
+
+    @abstractmethod
+    def measurement_history(self, workflow: str, metrics: Sequence[str],
+                            periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
+        """Stored measurements of these metrics for exactly these periods (start, end)."""
+
+    @abstractmethod
+    def alert_states(self, workflow: str) -> dict[str, AlertState]:
+        """Alert state by fingerprint for one workflow."""
+
+    @abstractmethod
+    def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """Most recent runs first."""
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The version of the schema the store is at."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open (creating and migrating as needed) the store at a SQLAlchemy URL."""
+    from .sql import SqlStore
+
+    return SqlStore(url or default_store_url())

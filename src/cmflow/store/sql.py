@@ -1,0 +1,195 @@
+"""The SQLAlchemy Core implementation of :class:`cmflow.store.Store` (SQLite by default)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import sqlalchemy as sa
+
+from . import AlertState, RunRecord, Store
+from .migrations import LATEST_VERSION, MIGRATIONS, alerts, measurements, runs, schema_migrations
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..alerts import Alert
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is newer than this cmflow."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes: they were stored in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class SqlStore(Store):
+    """State in any database SQLAlchemy speaks; SQLite files get WAL and a busy timeout."""
+
+    def __init__(self, url: str, *, migrate_to: int | None = None) -> None:
+        self.url = url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            path = Path(url.removeprefix("sqlite:///")).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.url = f"sqlite:///{path}"
+        self.engine = sa.create_engine(self.url)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate(LATEST_VERSION if migrate_to is None else migrate_to)
+
+    # -- schema --------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.engine.connect() as connection:
+            if not sa.inspect(connection).has_table("schema_migrations"):
+                return 0
+            return connection.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
+
+    def _migrate(self, target: int) -> None:
+        current = self.schema_version()
+        if current > LATEST_VERSION:
+            raise StoreError(f"the store {self.url} is at schema version {current}, newer than this "
+                             f"cmflow understands ({LATEST_VERSION}); upgrade cmflow")
+        if current == 0:
+            with self.engine.begin() as connection:
+                schema_migrations.create(connection, checkfirst=True)
+        for version in range(current + 1, target + 1):
+            description, step = MIGRATIONS[version - 1]
+            with self.engine.begin() as connection:  # one transaction per migration
+                step(connection)
+                connection.execute(schema_migrations.insert().values(
+                    version=version, description=description, applied_at=_now()))
+
+    # -- runs ----------------------------------------------------------------------------
+    def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
+                  dry_run: bool) -> int:
+        with self.engine.begin() as connection:
+            # A run of this workflow still marked running was killed: say so rather than lie.
+            connection.execute(runs.update()
+                               .where(runs.c.workflow == workflow, runs.c.status == "running")
+                               .values(status="interrupted", finished_at=_now()))
+            result = connection.execute(runs.insert().values(
+                workflow=workflow, workflow_file=workflow_file, status="running", started_at=_now(),
+                period_start=period_start, period_end=period_end, dry_run=dry_run, stats={}))
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None,
+                   workflow: str, measurements: "pl.DataFrame | None",
+                   alerts: Sequence["Alert"]) -> None:
+        now = _now()
+        with self.engine.begin() as connection:
+            if measurements is not None and measurements.height:
+                self._upsert_measurements(connection, workflow, run_id, measurements, now)
+            for alert in alerts:
+                self._record_alert(connection, workflow, run_id, alert, now)
+            connection.execute(runs.update().where(runs.c.id == run_id).values(
+                status=status, finished_at=now, stats=stats, error=error))
+
+    def _upsert_measurements(self, connection: sa.Connection, workflow: str, run_id: int,
+                             frame: "pl.DataFrame", now: datetime) -> None:
+        from ..measurements import dimension_columns
+
+        dims = [c for c in dimension_columns(frame) if c != "rank"]
+        rows = []
+        for row in frame.iter_rows(named=True):
+            dimensions = {d: row[d] for d in dims if row[d] is not None}
+            rows.append({
+                "workflow": workflow, "metric": row["metric"], "period_start": row["period_start"],
+                "period_end": row["period_end"], "series_key": row["series_key"],
+                "dimensions": dimensions, "unit": row["unit"], "value": row["value"],
+                "reason": row["reason"], "run_id": run_id, "recorded_at": now,
+            })
+        insert = _dialect_insert(connection)(measurements)
+        statement = insert.on_conflict_do_update(
+            index_elements=["workflow", "metric", "period_start", "period_end", "series_key"],
+            set_={c: insert.excluded[c] for c in ("dimensions", "unit", "value", "reason",
+                                                   "run_id", "recorded_at")},
+        )
+        for start in range(0, len(rows), 5000):
+            connection.execute(statement, rows[start:start + 5000])
+
+    def _record_alert(self, connection: sa.Connection, workflow: str, run_id: int, alert: "Alert",
+                      now: datetime) -> None:
+        key = (alerts.c.workflow == workflow) & (alerts.c.fingerprint == alert.fingerprint)
+        existing = connection.execute(sa.select(alerts.c.state).where(key)).first()
+        values = dict(rule=alert.rule, metric=alert.metric, dimensions=alert.dimensions,
+                      state=alert.state, severity=alert.severity, summary=alert.summary,
+                      value=alert.value, last_seen=now, last_run_id=run_id,
+                      resolved_at=now if alert.state == "resolved" else None)
+        if existing is None:
+            connection.execute(alerts.insert().values(workflow=workflow, fingerprint=alert.fingerprint,
+                                                      first_seen=now, **values))
+        else:
+            if existing.state != "firing" and alert.state == "firing":
+                values["first_seen"] = now  # a new episode of the same alert
+            connection.execute(alerts.update().where(key).values(**values))
+
+    # -- reads ---------------------------------------------------------------------------
+    def measurement_history(self, workflow: str, metrics: Sequence[str],
+                            periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
+        import polars as pl
+
+        if not metrics or not periods:
+            return pl.DataFrame()
+        condition = sa.or_(*[(measurements.c.period_start == s) & (measurements.c.period_end == e)
+                             for s, e in periods])
+        query = sa.select(measurements).where(measurements.c.workflow == workflow,
+                                              measurements.c.metric.in_(list(metrics)), condition)
+        with self.engine.connect() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(query)]
+        if not rows:
+            return pl.DataFrame()
+        for row in rows:
+            dims = row.pop("dimensions")
+            row.update(json.loads(dims) if isinstance(dims, str) else dims)
+            for drop in ("workflow", "run_id", "recorded_at"):
+                row.pop(drop)
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def alert_states(self, workflow: str) -> dict[str, AlertState]:
+        with self.engine.connect() as connection:
+            result = connection.execute(sa.select(alerts).where(alerts.c.workflow == workflow))
+            states = {}
+            for r in result:
+                states[r.fingerprint] = AlertState(
+                    r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state, r.severity,
+                    r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen), _utc(r.resolved_at))
+            return states
+
+    def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
+        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if workflow is not None:
+            query = query.where(runs.c.workflow == workflow)
+        with self.engine.connect() as connection:
+            return [RunRecord(r.id, r.workflow, r.workflow_file, r.status, _utc(r.started_at),
+                              _utc(r.finished_at), r.period_start, r.period_end, r.dry_run, r.error,
+                              r.stats or {}) for r in connection.execute(query)]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _dialect_insert(connection: sa.Connection) -> Any:
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

@@ -1,0 +1,176 @@
+"""A run's result arranged for people: KPI tables per breakdown and ranked posts.
+
+The console and HTML outputs (and later e-mails) render these, so that every output shows
+the same numbers, formatted the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .measurements import DIMENSIONS
+
+if TYPE_CHECKING:
+    from .result import RunResult
+
+BREAKDOWN_TITLES = {
+    (): "Overall",
+    ("platform",): "By platform",
+    ("platform", "account"): "By account",
+    ("format",): "By format",
+    ("pillar",): "By pillar",
+    ("campaign",): "By campaign",
+}
+METRIC_LABELS = {
+    "engagement_rate_by_reach": "ERR (reach)",
+    "engagement_rate_by_followers": "ER (followers)",
+    "engagement_rate_by_impressions": "Eng. / impressions",
+    "follower_growth": "Follower growth",
+    "follower_growth_pct": "Growth %",
+    "posts_published": "Posts",
+    "total_interactions": "Interactions",
+    "total_reach": "Reach (sum)",
+    "total_impressions": "Impressions",
+    "total_likes": "Likes",
+    "total_comments": "Comments",
+    "total_shares": "Shares",
+    "total_saves": "Saves",
+    "total_clicks": "Clicks",
+    "total_video_views": "Video views",
+}
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "%":
+        return f"{value:.2f}%"
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def format_change(change: float | None, change_pct: float | None, unit: str) -> str:
+    """``+0.84 pt`` for rates (percentage points), ``+12%`` for counts; empty if unknown."""
+    if unit == "%":
+        return "" if change is None else f"{change:+.2f} pt"
+    if change_pct is None:
+        return "" if change is None else f"{change:+,.0f}"
+    return f"{change_pct:+.0f}%"
+
+
+@dataclass
+class Cell:
+    value: float | None
+    unit: str
+    reason: str | None = None
+    previous: float | None = None
+    change: float | None = None
+    change_pct: float | None = None
+
+    @property
+    def text(self) -> str:
+        return format_value(self.value, self.unit)
+
+    @property
+    def change_text(self) -> str:
+        return format_change(self.change, self.change_pct, self.unit)
+
+    @property
+    def direction(self) -> str:
+        """up, down or flat (for arrows and colours); empty when there is no change."""
+        if self.change is None:
+            return ""
+        return "up" if self.change > 0 else "down" if self.change < 0 else "flat"
+
+
+@dataclass
+class KpiRow:
+    labels: list[str]
+    cells: dict[str, Cell]
+    alerting: bool = False
+
+
+@dataclass
+class KpiTable:
+    title: str
+    dimensions: list[str]
+    metrics: list[tuple[str, str]]
+    """(metric, unit) columns in display order."""
+    rows: list[KpiRow] = field(default_factory=list)
+
+
+def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
+               comparison: str | None = None) -> list[KpiTable]:
+    """One table per breakdown found in the current period, metrics as columns."""
+    import polars as pl
+
+    frame = result.measurements
+    if frame is None or frame.height == 0:
+        return []
+    comparison = comparison or (result.comparison_periods[0].label if result.comparison_periods else None)
+    current = frame.filter((pl.col("period") == "current") & pl.col("rank").is_null())
+    names = metrics or list(dict.fromkeys(current["metric"].to_list()))
+    current = current.filter(pl.col("metric").is_in(names))
+    changes: dict[tuple[str, str], dict[str, Any]] = {}
+    if comparison and result.comparisons is not None and result.comparisons.height:
+        for row in result.comparisons.filter(pl.col("comparison") == comparison).iter_rows(named=True):
+            changes[(row["metric"], row["series_key"])] = row
+    alerting = {(a.metric, _key(a.dimensions)) for a in result.alerts}
+    dims_present = [d for d in DIMENSIONS if d in current.columns]
+    tables: dict[tuple[str, ...], KpiTable] = {}
+    units: dict[str, str] = {}
+    for row in current.iter_rows(named=True):
+        dims = tuple(d for d in dims_present if row[d] is not None)
+        table = tables.get(dims)
+        if table is None:
+            title = BREAKDOWN_TITLES.get(dims, "By " + " × ".join(dims))
+            table = tables[dims] = KpiTable(title, list(dims), [])
+        units[row["metric"]] = row["unit"]
+        labels = [row[d] for d in dims]
+        kpi_row = next((r for r in table.rows if r.labels == labels), None)
+        if kpi_row is None:
+            kpi_row = KpiRow(labels, {})
+            table.rows.append(kpi_row)
+        compared = changes.get((row["metric"], row["series_key"]), {})
+        kpi_row.cells[row["metric"]] = Cell(row["value"], row["unit"], row["reason"],
+                                            compared.get("previous_value"), compared.get("change"),
+                                            compared.get("change_pct"))
+        if (row["metric"], _key({d: row[d] for d in dims})) in alerting:
+            kpi_row.alerting = True
+    ordered = sorted(tables.values(), key=lambda t: (len(t.dimensions), t.dimensions))
+    for table in ordered:
+        present = {m for r in table.rows for m in r.cells}
+        table.metrics = [(m, units[m]) for m in names if m in present]
+        table.rows.sort(key=lambda r: [str(x) for x in r.labels])
+    return ordered
+
+
+def ranked_posts(result: "RunResult", metric: str) -> list[dict[str, Any]]:
+    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link and date."""
+    import polars as pl
+
+    frame = result.measurements
+    posts = result.records.get("post")
+    if frame is None or posts is None:
+        return []
+    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current"))
+    if ranked.height == 0 or "ranked_within" not in ranked.columns:
+        return []
+    # One ranking: overall if it was asked for, else the first breakdown.
+    groups = ranked["ranked_within"].unique().to_list()
+    ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in groups else sorted(groups)[0]))
+    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url",
+                           "pillar", "reach").unique(subset=["platform", "account", "post_id"])
+    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
+              .join(details, on=["platform", "account", "post_id"], how="left"))
+    return joined.sort("rank").to_dicts()
+
+
+def _key(dimensions: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, v) for k, v in dimensions.items() if v is not None))

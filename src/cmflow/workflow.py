@@ -1,0 +1,416 @@
+"""Workflow files: load the TOML, validate everything, and build the plugin instances.
+
+Validation reports every problem at once, each with the file, the TOML key path and, for an
+unknown name, the closest known one. Nothing is fetched or delivered unless the whole workflow
+is valid.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from . import periods
+from .alerts import SEVERITIES
+from .errors import Problem, WorkflowInvalid
+from .kinds import Plugin
+from .measurements import DIMENSIONS, GROUPINGS
+from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
+from .secrets import interpolate, load_dotenv_beside, redactor
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
+TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
+_ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+class WorkflowSettings(BaseModel):
+    """The ``[workflow]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Name shown in the terminal, reports and messages.",
+                      examples=["Weekly social KPIs"])
+    description: str = Field("", description="What this workflow is for.")
+    timezone: str = Field("UTC", description="IANA time zone the periods are counted in.",
+                          examples=["Europe/Paris"])
+    period: str = Field("last_week", description=f"Reporting period: {periods.PERIOD_HELP}.",
+                        examples=["last_week", "last_month", "28d"])
+    compare: list[Literal["previous_period", "same_period_last_year"]] = Field(
+        default_factory=lambda: ["previous_period"],
+        description="Periods every measurement is compared with.",
+    )
+    schedule: Union[str, list[str], None] = Field(
+        None, description="When the daemon runs it: 'every monday at 09:00' or a cron expression.",
+        examples=["every monday at 09:00"],
+    )
+    as_of: date | None = Field(
+        None, description="Count periods as if today were this date (demos, back-fills). "
+        "Default: today in the workflow's time zone.", examples=["2026-11-24"],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return periods.check_timezone(value)
+
+    @field_validator("period")
+    @classmethod
+    def _known_period(cls, value: str) -> str:
+        periods.check_period_spec(value)
+        return value
+
+
+class StoreSettings(BaseModel):
+    """The optional ``[store]`` table: where run and measurement history are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(
+        None, description="SQLAlchemy URL of the state store. Default: the CMFLOW_STORE "
+        "environment variable, else sqlite:///~/.local/state/cmflow/state.db",
+        examples=["sqlite:///state/cmflow.db"],
+    )
+
+
+class SourceEntry(BaseModel):
+    """Keys every ``[[sources]]`` entry accepts besides its plugin's options."""
+
+    model_config = ConfigDict(extra="forbid")
+    plugin: str = Field(description="Source plugin name (see `cmflow plugins`).")
+    id: str | None = Field(None, pattern=_ID, description="Id metrics refer to. Default: the plugin name.")
+
+
+class MetricEntry(BaseModel):
+    """Keys every ``[[metrics]]`` entry accepts besides its plugin's options."""
+
+    model_config = ConfigDict(extra="forbid")
+    plugin: str = Field(description="Metric plugin name (see `cmflow plugins`).")
+    id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
+    sources: list[str] | None = Field(None, description="Ids of the sources to read. Default: all.")
+    by: list[Union[Literal[tuple(GROUPINGS)], list[Literal[tuple(GROUPINGS)]]]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["overall", "account"],
+        description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "
+        "or a list of them combined (e.g. [\"platform\", \"format\"]).",
+    )
+
+
+class TriggerEntry(BaseModel):
+    """Keys every ``[[triggers]]`` entry accepts besides its plugin's options."""
+
+    model_config = ConfigDict(extra="forbid")
+    plugin: str = Field(description="Trigger plugin name (see `cmflow plugins`).")
+    id: str | None = Field(None, pattern=_ID, description="Rule id, part of each alert's fingerprint. "
+                           "Default: plugin_metric.")
+    metric: str = Field(description="Name of the measurement the trigger watches.")
+    where: dict[str, Union[str, list[str]]] = Field(
+        default_factory=dict, description="Only series whose dimensions match, e.g. {platform = \"instagram\"}.")
+    severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]
+
+
+class OutputEntry(BaseModel):
+    """Keys every ``[[outputs]]`` entry accepts besides its plugin's options."""
+
+    model_config = ConfigDict(extra="forbid")
+    plugin: str = Field(description="Output plugin name (see `cmflow plugins`).")
+    id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
+    when: Literal["always", "alerts", "change"] = Field(
+        "always", description="always; alerts: only when an alert is firing; change: only when an "
+        "alert started or resolved.")
+
+
+ENTRY_MODELS: dict[str, type[BaseModel]] = {
+    "source": SourceEntry, "metric": MetricEntry, "trigger": TriggerEntry, "output": OutputEntry,
+}
+
+
+@dataclass
+class Entry:
+    """One validated workflow entry: its common keys, its plugin and the plugin instance."""
+
+    kind: str
+    index: int
+    id: str
+    common: Any
+    info: PluginInfo
+    plugin: Plugin
+
+    @property
+    def path(self) -> str:
+        return f"{SECTION_OF_KIND[self.kind]}[{self.index}]"
+
+
+@dataclass
+class Workflow:
+    """A validated workflow, ready to run."""
+
+    file: Path
+    settings: WorkflowSettings
+    store: StoreSettings
+    sources: list[Entry] = field(default_factory=list)
+    metrics: list[Entry] = field(default_factory=list)
+    triggers: list[Entry] = field(default_factory=list)
+    outputs: list[Entry] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def directory(self) -> Path:
+        return self.file.parent
+
+    def entries(self, kind: str) -> list[Entry]:
+        return getattr(self, SECTION_OF_KIND[kind])
+
+    def measurement_names(self) -> dict[str, str]:
+        """Every measurement the workflow's metrics produce, with its unit."""
+        names: dict[str, str] = {}
+        for entry in self.metrics:
+            names.update(entry.plugin.produces())
+        return names
+
+
+def load_workflow(path: str | Path, registry: PluginRegistry | None = None) -> Workflow:
+    """Read and validate a workflow file; raise :class:`WorkflowInvalid` listing every problem."""
+    return _Loader(Path(path), registry or get_registry()).load()
+
+
+class _Loader:
+    def __init__(self, file: Path, registry: PluginRegistry) -> None:
+        self.file = file
+        self.registry = registry
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str, hint: str = "", **where: Any) -> None:
+        self.problems.append(Problem(str(self.file), path, message, hint, **where))
+
+    def load(self) -> Workflow:
+        document = self._parse()
+        secret_paths: set[str] = set()
+        missing: list[tuple[str, str]] = []
+        document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths)
+        for key_path, name in missing:
+            self.problem(key_path, f"environment variable {name} is not set",
+                         f"export {name}=... or add it to {self.file.parent / '.env'}")
+
+        for key in document:
+            if key not in TOP_LEVEL_KEYS:
+                suggestion = closest(key, list(TOP_LEVEL_KEYS))
+                self.problem(key, f"unknown section {key!r}",
+                             f"did you mean {suggestion!r}?" if suggestion else
+                             f"sections are {', '.join(TOP_LEVEL_KEYS)}")
+
+        settings = self._model(WorkflowSettings, document.get("workflow"), "workflow", required=True)
+        store = self._model(StoreSettings, document.get("store", {}), "store")
+        workflow = Workflow(self.file, settings or _placeholder_settings(), store or StoreSettings())
+        for kind, section in SECTION_OF_KIND.items():
+            raw = document.get(section, [])
+            if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+                self.problem(section, f"must be an array of tables: write [[{section}]] before each entry")
+                continue
+            for index, item in enumerate(raw):
+                entry = self._entry(kind, index, item, secret_paths)
+                if entry is not None:
+                    workflow.entries(kind).append(entry)
+        if not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
+            self.problem("sources", "the workflow has no source", "add a [[sources]] table")
+        if settings is not None:
+            self._cross_check(workflow)
+        if self.problems:
+            raise WorkflowInvalid(self.problems)
+        return workflow
+
+    def _parse(self) -> dict[str, Any]:
+        try:
+            text = self.file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise WorkflowInvalid([Problem(str(self.file), "", "file not found")]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WorkflowInvalid([Problem(str(self.file), "", f"cannot read the file: {exc}")]) from None
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            message = str(exc)
+            match = _TOML_POSITION.search(message)
+            line = column = None
+            if match:
+                line, column = int(match.group(1)), int(match.group(2))
+                message = message[: match.start()].strip()
+            raise WorkflowInvalid([Problem(str(self.file), "", f"TOML syntax error: {message}",
+                                           line=line, column=column)]) from None
+
+    def _model(self, model: type[BaseModel], raw: Any, path: str, required: bool = False) -> Any:
+        if raw is None:
+            if required:
+                self.problem(path, f"missing [{path}] table", "add [workflow] with at least name = \"...\"")
+            return None
+        if not isinstance(raw, dict):
+            self.problem(path, "must be a table")
+            return None
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            self._report(exc, path, list(model.model_fields))
+            return None
+
+    def _entry(self, kind: str, index: int, item: dict[str, Any], secret_paths: set[str]) -> Entry | None:
+        path = f"{SECTION_OF_KIND[kind]}[{index}]"
+        name = item.get("plugin")
+        if not isinstance(name, str):
+            self.problem(f"{path}.plugin", "missing plugin name",
+                         f"known {kind} plugins: {', '.join(self.registry.names(kind))}")
+            return None
+        try:
+            info = self.registry.get(kind, name)
+        except UnknownPlugin as exc:
+            other_kinds = [i.kind for i in self.registry.find(name)]
+            if other_kinds:
+                hint = f"{name!r} is a {other_kinds[0]} plugin, not a {kind} plugin"
+            elif exc.suggestion:
+                hint = f"did you mean {exc.suggestion!r}?"
+            else:
+                hint = "see `cmflow plugins`"
+            self.problem(f"{path}.plugin", f"unknown {kind} plugin {name!r}", hint)
+            return None
+
+        entry_model = ENTRY_MODELS[kind]
+        common_keys = set(entry_model.model_fields)
+        option_keys = set(info.cls.Options.model_fields)
+        known = sorted(common_keys | option_keys)
+        common_raw = {k: v for k, v in item.items() if k in common_keys}
+        option_raw = {k: v for k, v in item.items() if k not in common_keys}
+        common = options = None
+        try:
+            common = entry_model.model_validate(common_raw)
+        except ValidationError as exc:
+            self._report(exc, path, known)
+        try:
+            options = info.cls.Options.model_validate(option_raw)
+        except ValidationError as exc:
+            self._report(exc, path, known)
+        if common is None or options is None:
+            return None
+        for key, value in options:
+            if isinstance(value, SecretStr) and f"{path}.{key}" not in secret_paths:
+                self.problem(f"{path}.{key}", "secrets may not be written in the workflow file",
+                             'write key = "${env:NAME}" and set NAME in the environment or .env')
+        entry_id = common.id or _default_id(kind, common)
+        try:
+            plugin = info.cls(options, entry_id=entry_id)
+        except Exception as exc:
+            self.problem(path, f"plugin {name!r} refused these options: {exc}")
+            return None
+        return Entry(kind, index, entry_id, common, info, plugin)
+
+    def _report(self, exc: ValidationError, path: str, known: list[str]) -> None:
+        for error in exc.errors():
+            location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+            key_path = f"{path}{location}" if path else location.lstrip(".")
+            if error["type"] == "extra_forbidden":
+                key = str(error["loc"][-1])
+                suggestion = closest(key, known)
+                hint = f"did you mean {suggestion!r}?" if suggestion else f"known options: {', '.join(known)}"
+                self.problem(key_path, f"unknown option {key!r}", hint)
+            elif error["type"] == "missing":
+                self.problem(key_path, "required option is missing")
+            else:
+                message = error["msg"]
+                if message.startswith("Value error, "):
+                    message = message.removeprefix("Value error, ")
+                given = error.get("input")
+                if isinstance(given, (str, int, float, bool)) and error["type"] != "value_error":
+                    message += f" (got {redactor(repr(given))})"
+                self.problem(key_path, message)
+
+    def _cross_check(self, workflow: Workflow) -> None:
+        source_ids: dict[str, Entry] = {}
+        for entry in workflow.sources:
+            if entry.id in source_ids:
+                self.problem(f"{entry.path}.id", f"source id {entry.id!r} is already used by "
+                             f"{source_ids[entry.id].path}", "give each source its own id")
+            source_ids[entry.id] = entry
+
+        producers: dict[str, Entry] = {}
+        for entry in workflow.metrics:
+            chosen = entry.common.sources or list(source_ids)
+            for i, source_id in enumerate(entry.common.sources or []):
+                if source_id not in source_ids:
+                    suggestion = closest(source_id, list(source_ids))
+                    self.problem(f"{entry.path}.sources[{i}]", f"no source has id {source_id!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"source ids: {', '.join(source_ids) or 'none'}")
+            provided: set[str] = set()
+            for source_id in chosen:
+                if source_id in source_ids:
+                    provided |= source_ids[source_id].plugin.produces()
+            missing = [k for k in entry.plugin.needs if k not in provided]
+            if missing and all(s in source_ids for s in chosen):
+                self.problem(entry.path, f"metric {entry.info.name!r} needs {' and '.join(missing)} "
+                             f"records but its sources provide {', '.join(sorted(provided)) or 'none'}",
+                             "add a source of that record kind or list it in `sources`")
+            for i, item in enumerate(entry.common.by):
+                names = [item] if isinstance(item, str) else item
+                unsupported = [n for n in names if n not in entry.plugin.groupings]
+                if unsupported:
+                    self.problem(f"{entry.path}.by[{i}]", f"metric {entry.info.name!r} cannot be "
+                                 f"broken down by {', '.join(unsupported)}",
+                                 f"it supports {', '.join(entry.plugin.groupings)}")
+            for measurement in entry.plugin.produces():
+                if measurement in producers:
+                    self.problem(entry.path, f"measurement {measurement!r} is also produced by "
+                                 f"{producers[measurement].path}", "keep one of them, or use `by` "
+                                 "on a single entry for several breakdowns")
+                producers[measurement] = entry
+
+        rule_ids: dict[str, Entry] = {}
+        dimension_names = list(DIMENSIONS)
+        for entry in workflow.triggers:
+            if entry.common.metric not in producers:
+                suggestion = closest(entry.common.metric, list(producers))
+                self.problem(f"{entry.path}.metric", f"no metric produces {entry.common.metric!r}",
+                             f"did you mean {suggestion!r}?" if suggestion else
+                             f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+            for key in entry.common.where:
+                if key not in dimension_names:
+                    suggestion = closest(key, dimension_names)
+                    self.problem(f"{entry.path}.where.{key}", f"unknown dimension {key!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"dimensions: {', '.join(dimension_names)}")
+            if entry.id in rule_ids:
+                self.problem(f"{entry.path}.id", f"trigger id {entry.id!r} is already used by "
+                             f"{rule_ids[entry.id].path}", "give each trigger its own id")
+            rule_ids[entry.id] = entry
+
+        output_ids: dict[str, Entry] = {}
+        for entry in workflow.outputs:
+            if entry.id in output_ids:
+                self.problem(f"{entry.path}.id", f"output id {entry.id!r} is already used by "
+                             f"{output_ids[entry.id].path}", "give each output its own id")
+            output_ids[entry.id] = entry
+
+        for kind in SECTION_OF_KIND:
+            for entry in workflow.entries(kind):
+                for message in entry.plugin.check(workflow):
+                    self.problem(entry.path, message)
+
+
+def _default_id(kind: str, common: Any) -> str:
+    if kind == "trigger":
+        return f"{common.plugin}_{common.metric}"
+    return common.plugin
+
+
+def _placeholder_settings() -> WorkflowSettings:
+    return WorkflowSettings(name="(invalid)")
