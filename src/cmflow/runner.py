@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from . import periods as periods_module
 from .alerts import FIRING, RESOLVED, Alert
+from .kinds import Metric
 from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
 from .measurements import grouping_columns, label_periods, standardise, with_series_key
 from .records import RECORD_KINDS, RecordTable, empty_frame
@@ -124,28 +126,56 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult)
 
 # -- measure --------------------------------------------------------------------------------
 def _measure(workflow: "Workflow", all_periods: list["Period"], result: RunResult) -> None:
+    default_sources = [s.id for s in workflow.sources]
+    requests = [MetricRequest(entry.plugin, entry.common.by, entry.common.sources or default_sources,
+                              entry.id) for entry in workflow.metrics]
+    result.measurements = compute_measurements(requests, result.records, all_periods, result.stages)
+
+
+@dataclass
+class MetricRequest:
+    """One metric to compute: the configured plugin, its breakdowns and the sources it reads."""
+
+    plugin: Metric
+    by: list
+    source_ids: list[str]
+    entry_id: str = ""
+
+
+def compute_measurements(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
+                         all_periods: list["Period"], stages: list[StageReport] | None = None) -> "pl.DataFrame":
+    """The metric stage: every metric over every period, as one measurement frame.
+
+    ``records`` holds one frame per record kind with a ``source`` column (the source id).
+    A metric that raises is reported in ``stages`` and left out; the others are computed.
+    """
     import polars as pl
 
+    stages = stages if stages is not None else []
     bounds = {p.label: (p.start, p.end) for p in all_periods}
     frames = []
-    for entry in workflow.metrics:
-        report = StageReport("metric", entry.id, entry.info.name)
-        result.stages.append(report)
-        chosen = entry.common.sources or [s.id for s in workflow.sources]
-        data = _metric_input(result.records, chosen, all_periods, grouping_columns(entry.common.by))
+    labelled_cache: dict[tuple[str, ...], MetricInput] = {}
+    for request in requests:
+        report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
+        stages.append(report)
+        key = tuple(request.source_ids)
+        if key not in labelled_cache:
+            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, [])
+        base = labelled_cache[key]
+        data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
         try:
-            frame = entry.plugin.compute(data)
+            frame = request.plugin.compute(data)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
             report.ok, report.error = False, redactor(_one_line(exc))
-            log.debug("metric %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
+            log.debug("metric %s failed:\n%s", report.id, redactor(traceback.format_exc()))
     measurements = standardise(frames)
     labels = pl.DataFrame({"period": list(bounds), "period_start": [b[0] for b in bounds.values()],
                            "period_end": [b[1] for b in bounds.values()]},
                           schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
     measurements = measurements.join(labels, on="period", how="left")
-    result.measurements = with_series_key(measurements)
+    return with_series_key(measurements)
 
 
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
@@ -157,10 +187,16 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         frame = records.get(kind_name)
         if frame is None:  # no source produced this kind (or it failed): an empty frame
             frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source"))
-        lazy = frame.lazy().filter(pl.col("source").is_in(source_ids))
-        selected[kind_name] = lazy
-        labelled[kind_name] = label_periods(lazy, kind.time_field, all_periods,
-                                            by_date=kind.field(kind.time_field).type == "date")
+        if frame.height == 0:
+            selected[kind_name] = labelled[kind_name] = frame.lazy().with_columns(
+                pl.lit(None, dtype=pl.String).alias("period"))
+            continue
+        if set(frame["source"].unique().to_list()) - set(source_ids):
+            frame = frame.filter(pl.col("source").is_in(source_ids))
+        selected[kind_name] = frame.lazy()
+        # Materialised once, shared by every metric reading these sources.
+        labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
+                                            by_date=kind.field(kind.time_field).type == "date").collect().lazy()
     return MetricInput(labelled, selected, all_periods, grouping_sets)
 
 

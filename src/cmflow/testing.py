@@ -1,0 +1,65 @@
+"""Helpers for testing cmflow plugins: what cmflow's own tests use, public for plugin authors.
+
+- :func:`registered_plugin`: register a plugin module (or any object with hook
+  implementations) for the duration of a ``with`` block, then unregister it.
+- :class:`FakeClock`: a controllable "now" for code that takes ``now=``.
+- :func:`run_workflow_file`: validate and run a workflow file against a given store.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from .plugins import PluginInfo, get_registry
+from .result import RunResult
+
+
+@contextmanager
+def registered_plugin(module: Any, *, package: str = "test-plugin", version: str = "0") -> Iterator[list[PluginInfo]]:
+    """Register ``module``'s plugins in the process registry; unregister them on exit.
+
+    Raises ``RuntimeError`` if the module failed to register (the problem is in the message).
+    """
+    registry = get_registry()
+    problems_before = len(registry.problems)
+    added = registry.add_module(module, package=package, version=version)
+    new_problems = registry.problems[problems_before:]
+    if new_problems:
+        del registry.problems[problems_before:]
+        registry.remove(added, module)
+        raise RuntimeError("; ".join(p.message for p in new_problems))
+    try:
+        yield added
+    finally:
+        registry.remove(added, module)
+
+
+@dataclass
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    now: datetime = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def run_workflow_file(path: str | Path, *, store_url: str, dry_run: bool = False,
+                      period: str | None = None, now: datetime | None = None) -> RunResult:
+    """Validate and run a workflow file with the state in ``store_url`` (e.g. a tmp SQLite file)."""
+    from .runner import resolve_period, run_workflow
+    from .store import open_store
+    from .workflow import load_workflow
+
+    workflow = load_workflow(path)
+    with open_store(store_url) as store:
+        return run_workflow(workflow, store=store, dry_run=dry_run, now=now,
+                            period=resolve_period(workflow, period, now=now) if period else None)
