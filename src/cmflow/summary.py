@@ -58,7 +58,9 @@ def format_value(value: float | None, unit: str) -> str:
 def format_change(change: float | None, change_pct: float | None, unit: str) -> str:
     """``+0.84 pt`` for rates (percentage points), ``+12%`` for counts; empty if unknown."""
     if unit == "%":
-        return "" if change is None else f"{change:+.2f} pt"
+        if change is None:
+            return ""
+        return "±0.00 pt" if abs(change) < 0.005 else f"{change:+.2f} pt"
     if change_pct is None:
         return "" if change is None else f"{change:+,.0f}"
     return f"{change_pct:+.0f}%"
@@ -86,7 +88,9 @@ class Cell:
         """up, down or flat (for arrows and colours); empty when there is no change."""
         if self.change is None:
             return ""
-        return "up" if self.change > 0 else "down" if self.change < 0 else "flat"
+        if self.unit == "%" and abs(self.change) < 0.005 or self.change == 0:
+            return "flat"
+        return "up" if self.change > 0 else "down"
 
 
 @dataclass
@@ -143,7 +147,10 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
                                             compared.get("change_pct"))
         if (row["metric"], _key({d: row[d] for d in dims})) in alerting:
             kpi_row.alerting = True
-    ordered = sorted(tables.values(), key=lambda t: (len(t.dimensions), t.dimensions))
+    preferred = list(BREAKDOWN_TITLES)
+    ordered = sorted(tables.values(), key=lambda t: (
+        preferred.index(tuple(t.dimensions)) if tuple(t.dimensions) in preferred else len(preferred),
+        len(t.dimensions), t.dimensions))
     for table in ordered:
         present = {m for r in table.rows for m in r.cells}
         table.metrics = [(m, units[m]) for m in names if m in present]

@@ -80,13 +80,14 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
     by_account = next((t for t in tables if t.dimensions == ["platform", "account"]), None)
     if options.chart_metric and by_account and any(m == options.chart_metric for m, _ in by_account.metrics):
         unit = dict(by_account.metrics)[options.chart_metric]
-        categories = [" / ".join(r.labels) for r in by_account.rows]
-        current = [r.cells.get(options.chart_metric).value if r.cells.get(options.chart_metric) else None
-                   for r in by_account.rows]
+        rows = [r for r in by_account.rows if r.cells.get(options.chart_metric) is not None
+                and (r.cells[options.chart_metric].value is not None
+                     or r.cells[options.chart_metric].previous is not None)]
+        categories = [" / ".join(r.labels) for r in rows]
+        current = [r.cells[options.chart_metric].value for r in rows]
         series = [Series(str(result.period), current, options.accent_colour)]
         if comparison:
-            previous = [r.cells.get(options.chart_metric).previous if r.cells.get(options.chart_metric) else None
-                        for r in by_account.rows]
+            previous = [r.cells[options.chart_metric].previous for r in rows]
             series.append(Series(str(comparison), previous, PALETTE[1]))
         chart = (metric_label(options.chart_metric),
                  grouped_bar_chart(categories, series, unit=unit, title=metric_label(options.chart_metric)))
