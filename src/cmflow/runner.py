@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .workflow import Entry, Workflow
 
 log = logging.getLogger("cmflow")
-log.addFilter(RedactingFilter())
+log.addFilter(RedactingFilter())  # the CLI also redacts at its handlers, for child loggers
 MAX_PARALLEL_SOURCES = 4
 
 

@@ -41,8 +41,12 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     from ..store import open_store
     from ..workflow import load_workflow
 
+    from ..secrets import RedactingFilter
+
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # handler filters see every logger's records
+        handler.addFilter(RedactingFilter())
     started = time.perf_counter()
     try:
         workflow = load_workflow(file)
