@@ -48,8 +48,3 @@ class Alert:
     def fingerprint(self) -> str:
         return fingerprint(self.rule, self.dimensions)
 
-    @property
-    def where(self) -> str:
-        """Human form of the dimensions: ``instagram / trailhead.outfitters``."""
-        values = [str(v) for k, v in self.dimensions.items() if v is not None]
-        return " / ".join(values) if values else "overall"

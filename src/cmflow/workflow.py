@@ -192,6 +192,9 @@ class _Loader:
         self.file = file
         self.registry = registry
         self.problems: list[Problem] = []
+        self.incomplete: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in SECTION_OF_KIND}
+        """Entries whose common keys are valid but not their plugin or options: (path, common)."""
+        self.failed_kinds: set[str] = set()
 
     def problem(self, path: str, message: str, hint: str = "", **where: Any) -> None:
         self.problems.append(Problem(str(self.file), path, message, hint, **where))
@@ -226,8 +229,7 @@ class _Loader:
                     workflow.entries(kind).append(entry)
         if not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
-        if settings is not None:
-            self._cross_check(workflow)
+        self._cross_check(workflow, settings_valid=settings is not None)
         if self.problems:
             raise WorkflowInvalid(self.problems)
         return workflow
@@ -266,6 +268,19 @@ class _Loader:
             return None
 
     def _entry(self, kind: str, index: int, item: dict[str, Any], secret_paths: set[str]) -> Entry | None:
+        entry = self._build_entry(kind, index, item, secret_paths)
+        if entry is None:
+            self.failed_kinds.add(kind)
+            path = f"{SECTION_OF_KIND[kind]}[{index}]"
+            common_keys = set(ENTRY_MODELS[kind].model_fields)
+            try:  # keep what is valid, so references are still checked
+                common = ENTRY_MODELS[kind].model_validate({k: v for k, v in item.items() if k in common_keys})
+                self.incomplete[kind].append((path, common))
+            except ValidationError:
+                pass
+        return entry
+
+    def _build_entry(self, kind: str, index: int, item: dict[str, Any], secret_paths: set[str]) -> Entry | None:
         path = f"{SECTION_OF_KIND[kind]}[{index}]"
         name = item.get("plugin")
         if not isinstance(name, str):
@@ -334,7 +349,7 @@ class _Loader:
                     message += f" (got {redactor(repr(given))})"
                 self.problem(key_path, message)
 
-    def _cross_check(self, workflow: Workflow) -> None:
+    def _cross_check(self, workflow: Workflow, settings_valid: bool) -> None:
         source_ids: dict[str, Entry] = {}
         for entry in workflow.sources:
             if entry.id in source_ids:
@@ -342,15 +357,18 @@ class _Loader:
                              f"{source_ids[entry.id].path}", "give each source its own id")
             source_ids[entry.id] = entry
 
+        known_sources = list(source_ids) + [c.id or c.plugin for _, c in self.incomplete["source"]]
+        for path, common in [(e.path, e.common) for e in workflow.metrics] + self.incomplete["metric"]:
+            for i, source_id in enumerate(common.sources or []):
+                if source_id not in known_sources:
+                    suggestion = closest(source_id, known_sources)
+                    self.problem(f"{path}.sources[{i}]", f"no source has id {source_id!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"source ids: {', '.join(known_sources) or 'none'}")
+
         producers: dict[str, Entry] = {}
         for entry in workflow.metrics:
             chosen = entry.common.sources or list(source_ids)
-            for i, source_id in enumerate(entry.common.sources or []):
-                if source_id not in source_ids:
-                    suggestion = closest(source_id, list(source_ids))
-                    self.problem(f"{entry.path}.sources[{i}]", f"no source has id {source_id!r}",
-                                 f"did you mean {suggestion!r}?" if suggestion else
-                                 f"source ids: {', '.join(source_ids) or 'none'}")
             provided: set[str] = set()
             for source_id in chosen:
                 if source_id in source_ids:
@@ -376,18 +394,21 @@ class _Loader:
 
         rule_ids: dict[str, Entry] = {}
         dimension_names = list(DIMENSIONS)
-        for entry in workflow.triggers:
-            if entry.common.metric not in producers:
-                suggestion = closest(entry.common.metric, list(producers))
-                self.problem(f"{entry.path}.metric", f"no metric produces {entry.common.metric!r}",
+        # What a broken metric entry would produce is unknown: then trust the trigger's name.
+        metrics_known = "metric" not in self.failed_kinds
+        for path, common in [(e.path, e.common) for e in workflow.triggers] + self.incomplete["trigger"]:
+            if metrics_known and common.metric not in producers:
+                suggestion = closest(common.metric, list(producers))
+                self.problem(f"{path}.metric", f"no metric produces {common.metric!r}",
                              f"did you mean {suggestion!r}?" if suggestion else
                              f"produced: {', '.join(sorted(producers)) or 'nothing'}")
-            for key in entry.common.where:
+            for key in common.where:
                 if key not in dimension_names:
                     suggestion = closest(key, dimension_names)
-                    self.problem(f"{entry.path}.where.{key}", f"unknown dimension {key!r}",
+                    self.problem(f"{path}.where.{key}", f"unknown dimension {key!r}",
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"dimensions: {', '.join(dimension_names)}")
+        for entry in workflow.triggers:
             if entry.id in rule_ids:
                 self.problem(f"{entry.path}.id", f"trigger id {entry.id!r} is already used by "
                              f"{rule_ids[entry.id].path}", "give each trigger its own id")
@@ -400,10 +421,11 @@ class _Loader:
                              f"{output_ids[entry.id].path}", "give each output its own id")
             output_ids[entry.id] = entry
 
-        for kind in SECTION_OF_KIND:
-            for entry in workflow.entries(kind):
-                for message in entry.plugin.check(workflow):
-                    self.problem(entry.path, message)
+        if settings_valid:  # plugin checks read [workflow] settings
+            for kind in SECTION_OF_KIND:
+                for entry in workflow.entries(kind):
+                    for message in entry.plugin.check(workflow):
+                        self.problem(entry.path, message)
 
 
 def _default_id(kind: str, common: Any) -> str:
