@@ -59,13 +59,25 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         click.secho(f"✗ --period: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
 
+    from ..secrets import redactor
+
     url = store_url(store_option, workflow.store.url)
-    store = open_store(url)
+    try:
+        store = open_store(url)
+    except Exception as error:  # unreachable database, unwritable directory, newer schema
+        click.secho(f"✗ cannot open the state store {redactor(url)}: {redactor(str(error).splitlines()[0])}",
+                    fg="red", err=True)
+        sys.exit(EXIT_RUN_FAILED)
     versus = ", ".join(str(period.comparison(c)) for c in workflow.settings.compare)
     click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
                + (" — dry run" if dry_run else ""), err=True)
     try:
         result = run_workflow(workflow, store=store, period=period, dry_run=dry_run)
+    except Exception as error:
+        logging.getLogger("cmflow").debug("run crashed", exc_info=True)
+        click.secho(f"✗ the run crashed: {redactor(f'{type(error).__name__}: {error}')}"
+                    + ("" if verbose else " (use -v for details)"), fg="red", err=True)
+        sys.exit(EXIT_RUN_FAILED)
     finally:
         store.close()
     _print_summary(result, url, time.perf_counter() - started)
