@@ -39,8 +39,11 @@ class Plugin:
         self.entry_id = entry_id
         """The workflow entry's id (sources) or a generated one (``metrics[2]``)."""
 
-    def check(self, workflow: Any) -> list[str]:
-        """Extra checks against the whole workflow, run at validation; return problems as text."""
+    def check(self, workflow: Any) -> list[str | tuple[str, str]]:
+        """Extra checks against the whole workflow, run at validation.
+
+        Return problems as text, or as (option name, text) to point at one option.
+        """
         return []
 
 

@@ -86,7 +86,12 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise PeriodError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from exc
+        import difflib
+        from zoneinfo import available_timezones
+
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as Europe/Paris"
+        raise PeriodError(f"unknown time zone {name!r} ({hint})") from exc
     return name
 
 

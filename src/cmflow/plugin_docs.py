@@ -71,7 +71,7 @@ def sample_toml(info: PluginInfo) -> str:
         elif doc.examples:
             lines.append(f"# {doc.name} = {_toml_value(doc.examples[0])}")
         else:
-            lines.append(f"# {doc.name} =")
+            lines.append(f"# {doc.name} = {_toml_value(_placeholder(doc.type))}")
     return "\n".join(lines) + "\n"
 
 
@@ -105,7 +105,17 @@ def _type_text(prop: dict[str, Any], schema: dict[str, Any]) -> str:
 
 
 def _placeholder(type_text: str) -> Any:
-    return 0 if type_text in ("integer", "number") else "..."
+    """A value of the right shape for a commented-out option that has no default or example."""
+    first = type_text.removesuffix(" (optional)").split(" | ")[0]
+    if first in ("integer", "number"):
+        return 0
+    if first == "boolean":
+        return False
+    if first.startswith("list"):
+        return []
+    if first.startswith("table"):
+        return {}
+    return "..."
 
 
 def _toml_value(value: Any) -> str:

@@ -197,7 +197,8 @@ class _Loader:
         self.failed_kinds: set[str] = set()
 
     def problem(self, path: str, message: str, hint: str = "", **where: Any) -> None:
-        self.problems.append(Problem(str(self.file), path, message, hint, **where))
+        # Redacted here, not only when printed: a problem's fields may be shown as they are.
+        self.problems.append(Problem(str(self.file), path, redactor(message), redactor(hint), **where))
 
     def load(self) -> Workflow:
         document = self._parse()
@@ -292,7 +293,7 @@ class _Loader:
         except UnknownPlugin as exc:
             other_kinds = [i.kind for i in self.registry.find(name)]
             if other_kinds:
-                hint = f"{name!r} is a {other_kinds[0]} plugin, not a {kind} plugin"
+                hint = f"{name!r} is {_a(other_kinds[0])} plugin, not {_a(kind)} plugin"
             elif exc.suggestion:
                 hint = f"did you mean {exc.suggestion!r}?"
             else:
@@ -374,7 +375,9 @@ class _Loader:
                 if source_id in source_ids:
                     provided |= source_ids[source_id].plugin.produces()
             missing = [k for k in entry.plugin.needs if k not in provided]
-            if missing and all(s in source_ids for s in chosen):
+            # A broken source entry may be the one that provides the kind: it has its own problem.
+            sources_known = bool(entry.common.sources) or "source" not in self.failed_kinds
+            if missing and sources_known and all(s in source_ids for s in chosen):
                 self.problem(entry.path, f"metric {entry.info.name!r} needs {' and '.join(missing)} "
                              f"records but its sources provide {', '.join(sorted(provided)) or 'none'}",
                              "add a source of that record kind or list it in `sources`")
@@ -424,14 +427,20 @@ class _Loader:
         if settings_valid:  # plugin checks read [workflow] settings
             for kind in SECTION_OF_KIND:
                 for entry in workflow.entries(kind):
-                    for message in entry.plugin.check(workflow):
-                        self.problem(entry.path, message)
+                    for problem in entry.plugin.check(workflow):
+                        key, message = problem if isinstance(problem, tuple) else ("", problem)
+                        self.problem(f"{entry.path}.{key}" if key else entry.path, message)
 
 
 def _default_id(kind: str, common: Any) -> str:
     if kind == "trigger":
         return f"{common.plugin}_{common.metric}"
     return common.plugin
+
+
+def _a(word: str) -> str:
+    """``an output``, ``a source``."""
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 def _placeholder_settings() -> WorkflowSettings:

@@ -64,11 +64,12 @@ def show(name: str, kind: str | None, as_json: bool) -> None:
     found = [i for i in registry.find(name) if kind is None or i.kind == kind]
     if not found:
         suggestion = closest(name, {i.name for i in registry})
-        click.secho(f"✗ no plugin named {name!r}" + (f"; did you mean {suggestion!r}?" if suggestion else ""),
+        click.secho(f"✗ no plugin named {name!r}" + (f"; did you mean {suggestion!r}?" if suggestion
+                                                      else "; `cmflow plugins` lists them"),
                     fg="red", err=True)
         sys.exit(EXIT_INVALID)
     if len(found) > 1:
-        click.secho(f"✗ {name!r} names a {' and a '.join(i.kind for i in found)} plugin; add --kind",
+        click.secho(f"✗ {name!r} names plugins of several kinds ({', '.join(i.kind for i in found)}); add --kind",
                     fg="red", err=True)
         sys.exit(EXIT_INVALID)
     info = found[0]

@@ -13,6 +13,9 @@ from .tabular import DataFileError, TabularOptions, parse_records
 
 
 class JsonOptions(TabularOptions):
+    path: str = Field(description="File to read: relative to the workflow file, absolute, or "
+                      "builtin:demo/... for the bundled demo data.",
+                      examples=["exports/followers.json"])
     items: str | None = Field(
         None, description="Dotted path to the array of records inside the document, e.g. "
         "\"data\" or \"report.rows\". Default: the document is the array (or one object per line).",

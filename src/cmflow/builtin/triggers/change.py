@@ -42,8 +42,8 @@ class Change(Trigger):
 
     def check(self, workflow) -> list[str]:
         if self.options.compared_to not in workflow.settings.compare:
-            return [f"compared_to = {self.options.compared_to!r} needs it in [workflow] compare "
-                    f"(now {workflow.settings.compare})"]
+            return [("compared_to", f"{self.options.compared_to!r} is not in [workflow] compare "
+                     f"(now {workflow.settings.compare}); add it there")]
         return []
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:

@@ -1,0 +1,408 @@
+"""The command line, through click's CliRunner: help, exit codes, and what each command prints.
+
+Exit codes: 0 ok, 1 the run failed, 2 invalid input (nothing ran), 3 an output could not deliver.
+Runs of the offline demo happen in a temporary directory, so reports land there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+
+import cmflow
+from cmflow.cli import COMMANDS, main
+from cmflow.errors import WorkflowInvalid
+from cmflow.plugins import get_registry
+from cmflow.store import open_store
+from cmflow.workflow import load_workflow
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
+DEMO_TEXT = DEMO_WORKFLOW.read_text(encoding="utf-8")
+DEMO_PERIOD = "2026-11-16..2026-11-22"
+BUILTINS = {
+    ("source", "csv"), ("source", "json"),
+    ("metric", "engagement_rate_by_reach"), ("metric", "engagement_rate_by_followers"),
+    ("metric", "engagement_rate_by_impressions"), ("metric", "follower_growth"),
+    ("metric", "posts_published"), ("metric", "totals"), ("metric", "top_posts"),
+    ("trigger", "threshold"), ("trigger", "change"),
+    ("output", "console"), ("output", "html_report"),
+}
+WIDE = {"COLUMNS": "250"}  # rich tables fold cells to the terminal width; keep rows on one line
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty temporary directory, so reports/ and relative paths land there."""
+    directory = tmp_path / "cwd"
+    directory.mkdir()
+    monkeypatch.chdir(directory)
+    return directory
+
+
+def invoke(runner: CliRunner, *args: str, env: dict[str, str] | None = None) -> Result:
+    return runner.invoke(main, list(args), env=env, catch_exceptions=False, prog_name="cmflow")
+
+
+def demo_variant(directory: Path, old: str, new: str, name: str = "demo-variant.toml") -> Path:
+    """The demo workflow with one line changed, written to ``directory``."""
+    assert old in DEMO_TEXT, old
+    path = directory / name
+    path.write_text(DEMO_TEXT.replace(old, new), encoding="utf-8")
+    return path
+
+
+def runs_in(store_url: str) -> list:
+    with open_store(store_url) as store:
+        return store.runs()
+
+
+# -- help -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", [[name] for name in COMMANDS] + [["plugins", "show"]],
+                         ids=lambda c: " ".join(c))
+def test_every_command_has_help(runner: CliRunner, command: list[str]) -> None:
+    result = invoke(runner, *command, "--help")
+    assert result.exit_code == 0, result.output
+    assert f"Usage: cmflow {' '.join(command)}" in result.output
+    assert "--help" in result.output
+
+
+def test_main_help_lists_commands_and_exit_codes(runner: CliRunner) -> None:
+    result = invoke(runner, "--help")
+    assert result.exit_code == 0
+    for name, (_, _, help_text) in COMMANDS.items():
+        assert re.search(rf"^\s+{name}\s+{re.escape(help_text)}", result.output, re.MULTILINE), name
+    assert "Exit codes:" in result.output
+    for code, meaning in (("0", "ok"), ("1", "the run failed"), ("2", "invalid input"),
+                          ("3", "an output could not deliver")):
+        assert re.search(rf"^\s+{code}\s+.*{meaning}", result.output, re.MULTILINE), code
+
+
+def test_run_help_documents_exit_codes(runner: CliRunner) -> None:
+    result = invoke(runner, "run", "--help")
+    assert "Exit codes:" in result.output and "--dry-run" in result.output and "--period" in result.output
+
+
+def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
+    result = invoke(runner, "rnu")
+    assert result.exit_code == 2
+    assert "No such command 'rnu'" in result.output
+
+
+# -- validate ---------------------------------------------------------------------------------
+def test_validate_a_valid_workflow(runner: CliRunner) -> None:
+    result = invoke(runner, "validate", str(DEMO_WORKFLOW))
+    assert result.exit_code == 0, result.output
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (3 sources, 8 metrics, 2 triggers, 2 outputs)" in result.stdout
+
+
+def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:
+    one = demo_variant(tmp_path, 'plugin = "follower_growth"', 'plugin = "follower_grwth"', "one.toml")
+    two = demo_variant(tmp_path, 'period = "last_week"', 'period = "last_wek"\nperiodd = 1', "two.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[workflow\nname = "x"\n', encoding="utf-8")
+    result = invoke(runner, "validate", str(one), str(DEMO_WORKFLOW), str(two), str(broken))
+    assert result.exit_code == 2
+    assert f"✓ {DEMO_WORKFLOW}" in result.stdout  # the valid file is still checked and reported
+    for path, count in ((one, 1), (two, 2), (broken, 1)):
+        with pytest.raises(WorkflowInvalid) as caught:
+            load_workflow(path)
+        assert len(caught.value.problems) == count, [str(p) for p in caught.value.problems]
+        assert f"✗ {path}: {count} problem" in result.stderr
+        for problem in caught.value.problems:
+            assert f"  {problem}" in result.stderr
+    assert "did you mean 'follower_growth'?" in result.stderr
+    assert "workflow.periodd" in result.stderr and "workflow.period:" in result.stderr
+    assert f"{broken}:1:" in result.stderr
+
+
+def test_validate_needs_a_file(runner: CliRunner) -> None:
+    result = invoke(runner, "validate")
+    assert result.exit_code == 2
+    assert "Missing argument" in result.output
+
+
+# -- run --------------------------------------------------------------------------------------
+def test_run_the_demo(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    result = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url)
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert f"Running 'Weekly social KPIs (demo)' for {DEMO_PERIOD} (compared with 2026-11-09..2026-11-15)" in err
+    assert "✓ source meta (csv): 141 post" in err
+    firing = re.search(r"Alerts: (\d+) firing \((\d+) new\)", err)
+    assert firing, err
+    alert_lines = re.findall(r"^  NEW \[(warning|info|critical)\] .+$", err, re.MULTILINE)
+    assert int(firing.group(1)) == int(firing.group(2)) == len(alert_lines) >= 1
+    assert "engagement_rate_by_reach dropped" in err
+    report = f"reports/demo-{DEMO_PERIOD}.html"
+    assert f"✓ output html_report: wrote {report}" in err
+    assert (in_tmp / report).is_file()
+    assert "<html" in (in_tmp / report).read_text(encoding="utf-8")
+    assert "Weekly social KPIs (demo)" in result.stdout  # the console output's tables
+    runs = runs_in(store_url)
+    assert [(r.status, str(r.period_start), str(r.period_end)) for r in runs] == [("ok", "2026-11-16", "2026-11-22")]
+    assert runs[0].stats["alerts_firing"] == len(alert_lines)
+    assert f"run {runs[0].id} recorded in {store_url}" in err
+
+
+def test_a_second_run_reports_alerts_as_known(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url)
+    again = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url)
+    assert again.exit_code == 0
+    firing = re.search(r"Alerts: (\d+) firing \((\d+) new\)", again.stderr)
+    assert firing and int(firing.group(1)) >= 1 and firing.group(2) == "0"
+    assert "NEW [" not in again.stderr
+
+
+def test_dry_run_writes_no_report_and_no_run(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    result = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "— dry run" in result.stderr
+    assert "output html_report: skipped (dry run)" in result.stderr
+    assert "nothing written (dry run)" in result.stderr
+    assert "Weekly social KPIs (demo)" in result.stdout  # the console still prints
+    assert not (in_tmp / "reports").exists()
+    assert runs_in(store_url) == []
+
+
+def test_run_an_explicit_period(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    result = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url, "--period", "2026-11-09..2026-11-15")
+    assert result.exit_code == 0, result.output
+    assert "for 2026-11-09..2026-11-15 (compared with 2026-11-02..2026-11-08)" in result.stderr
+    assert (in_tmp / "reports" / "demo-2026-11-09..2026-11-15.html").is_file()
+    [run] = runs_in(store_url)
+    assert (str(run.period_start), str(run.period_end)) == ("2026-11-09", "2026-11-15")
+
+
+def test_run_a_nonsense_period_exits_2_and_runs_nothing(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    result = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url, "--period", "nonsense")
+    assert result.exit_code == 2
+    assert "--period" in result.stderr and "unknown period 'nonsense'" in result.stderr
+    assert not (in_tmp / "reports").exists()
+    assert runs_in(store_url) == []
+
+
+def test_run_an_invalid_workflow_exits_2(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    path = demo_variant(in_tmp, 'plugin = "html_report"', 'plugin = "html_reprot"')
+    result = invoke(runner, "run", str(path), "--store", store_url)
+    assert result.exit_code == 2
+    assert "outputs[1].plugin: unknown output plugin 'html_reprot' (did you mean 'html_report'?)" in result.stderr
+    assert runs_in(store_url) == []
+
+
+def test_run_with_a_missing_data_file_exits_1_naming_the_file(runner: CliRunner, in_tmp: Path,
+                                                             store_url: str) -> None:
+    path = demo_variant(in_tmp, 'path = "builtin:demo/meta_posts.csv"', 'path = "exports/meta-missing.csv"')
+    result = invoke(runner, "run", str(path), "--store", store_url)
+    assert result.exit_code == 1, result.output
+    missing = str(in_tmp / "exports" / "meta-missing.csv")
+    assert re.search(rf"✗ source meta \(csv\): .*{re.escape(missing)}: file not found", result.stderr)
+    assert "Run failed" in result.stderr
+    [run] = runs_in(store_url)
+    assert run.status == "failed" and "meta-missing.csv" in run.error
+
+
+def test_run_whose_output_cannot_deliver_exits_3(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    blocker = in_tmp / "not-a-directory"
+    blocker.write_text("a regular file where the report's directory should be", encoding="utf-8")
+    path = demo_variant(in_tmp, 'path = "reports/demo-{period}.html"', f'path = "{blocker}/report.html"')
+    result = invoke(runner, "run", str(path), "--store", store_url)
+    assert result.exit_code == 3, result.output
+    assert "✗ output html_report failed:" in result.stderr
+    assert "✓ output console" in result.stderr  # the other output still delivered
+    assert blocker.read_text(encoding="utf-8").startswith("a regular file")
+    [run] = runs_in(store_url)
+    assert run.status == "undelivered"
+
+
+# -- plugins ----------------------------------------------------------------------------------
+def test_plugins_json_lists_every_builtin(runner: CliRunner) -> None:
+    result = invoke(runner, "plugins", "--json")
+    assert result.exit_code == 0
+    listing = json.loads(result.stdout)
+    assert listing["problems"] == []
+    listed = {(p["kind"], p["name"]): p for p in listing["plugins"]}
+    assert BUILTINS <= set(listed)
+    assert set(listed) == {(i.kind, i.name) for i in get_registry()}
+    for plugin in listing["plugins"]:
+        assert plugin["package"] == "cmflow" and plugin["version"] == cmflow.__version__
+        assert plugin["description"].strip()
+
+
+def test_plugins_table_shows_kind_package_version_and_description(runner: CliRunner) -> None:
+    result = invoke(runner, "plugins", env=WIDE)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for info in get_registry():
+        row = next((line for line in lines if re.search(rf"\b{info.name}\b", line)
+                    and line.split("│")[1].strip() == info.kind), None)
+        assert row is not None, info.name
+        cells = [cell.strip() for cell in row.split("│")[1:-1]]
+        assert cells == [info.kind, info.name, info.package, info.version, info.description]
+    assert "cmflow plugins show NAME" in result.stdout
+
+
+def test_plugins_show_csv(runner: CliRunner) -> None:
+    result = invoke(runner, "plugins", "show", "csv", env=WIDE)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.startswith("csv (source) — Read posts, account snapshots")
+    header = next(line for line in text.splitlines() if "Option" in line and "Type" in line)
+    assert [c.strip() for c in header.split("┃")[1:-1]] == ["Option", "Type", "Default", "Description", "Example"]
+
+    def row(option: str) -> list[str]:
+        line = next(line for line in text.splitlines() if line.startswith(f"│ {option} "))
+        return [cell.strip() for cell in line.split("│")[1:-1]]
+
+    path_row, delimiter_row = row("path"), row("delimiter")
+    assert path_row[:3] == ["path", "string", "required"]
+    assert path_row[3].startswith("File to read") and path_row[4] == '"exports/instagram-posts.csv"'
+    assert delimiter_row[:3] == ["delimiter", "string", '","']
+    assert delimiter_row[3].startswith("Field separator") and delimiter_row[4] == '";"'
+    assert row("on_error")[1] == '"fail" | "skip"'
+
+    sample = text.split("\nSample:\n", 1)[1]
+    parsed = tomllib.loads(sample)
+    assert parsed == {"sources": [{"plugin": "csv", "path": "exports/instagram-posts.csv"}]}
+    assert "# delimiter = \",\"" in sample  # optional options: commented, with their default
+
+
+@pytest.mark.parametrize("kind_name", sorted(BUILTINS), ids=lambda k: k[1])
+def test_every_builtin_sample_is_toml(runner: CliRunner, kind_name: tuple[str, str]) -> None:
+    kind, name = kind_name
+    result = invoke(runner, "plugins", "show", name, "--kind", kind)
+    assert result.exit_code == 0
+    parsed = tomllib.loads(result.stdout.split("\nSample:\n", 1)[1])
+    section = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}[kind]
+    assert parsed[section][0]["plugin"] == name
+
+
+def test_plugins_show_options_as_json_schema(runner: CliRunner) -> None:
+    result = invoke(runner, "plugins", "show", "csv", "--json")
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["required"] == ["path"] and schema["additionalProperties"] is False
+
+
+def test_plugins_show_unknown_name_suggests(runner: CliRunner) -> None:
+    close = invoke(runner, "plugins", "show", "csvv")
+    assert close.exit_code == 2
+    assert "no plugin named 'csvv'; did you mean 'csv'?" in close.stderr
+    far = invoke(runner, "plugins", "show", "nope")
+    assert far.exit_code == 2
+    assert "no plugin named 'nope'" in far.stderr and "cmflow plugins" in far.stderr
+
+
+# -- init -------------------------------------------------------------------------------------
+def test_init_writes_a_valid_workflow_and_will_not_overwrite(runner: CliRunner, in_tmp: Path) -> None:
+    result = invoke(runner, "init")
+    assert result.exit_code == 0, result.output
+    target = in_tmp / "workflow.toml"
+    assert "wrote workflow.toml" in result.stdout
+    assert load_workflow(target).name == "Weekly social KPIs"
+    assert invoke(runner, "validate", str(target)).exit_code == 0
+
+    target.write_text("# my edits\n", encoding="utf-8")
+    refused = invoke(runner, "init")
+    assert refused.exit_code == 2
+    assert "exists; use --force" in refused.stderr
+    assert target.read_text(encoding="utf-8") == "# my edits\n"
+
+    forced = invoke(runner, "init", "--force")
+    assert forced.exit_code == 0
+    load_workflow(target)
+
+
+def test_init_into_a_new_directory(runner: CliRunner, in_tmp: Path) -> None:
+    result = invoke(runner, "init", "flows/weekly.toml")
+    assert result.exit_code == 0
+    text = (in_tmp / "flows" / "weekly.toml").read_text(encoding="utf-8")
+    assert "cmflow validate flows/weekly.toml" in text  # the {file} placeholder is filled
+    load_workflow(in_tmp / "flows" / "weekly.toml")
+
+
+# -- schema -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def workflow_schema() -> dict:
+    result = CliRunner().invoke(main, ["schema"], catch_exceptions=False)
+    assert result.exit_code == 0
+    return json.loads(result.stdout)
+
+
+def test_schema_is_a_valid_draft_2020_12_schema(workflow_schema: dict) -> None:
+    assert workflow_schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(workflow_schema)
+
+
+def test_schema_accepts_the_demo(workflow_schema: dict) -> None:
+    validator = jsonschema.Draft202012Validator(workflow_schema)
+    errors = list(validator.iter_errors(tomllib.loads(DEMO_TEXT)))
+    assert errors == [], [e.message for e in errors]
+
+
+def test_schema_accepts_the_init_starter(workflow_schema: dict, runner: CliRunner, in_tmp: Path) -> None:
+    invoke(runner, "init")
+    starter = tomllib.loads((in_tmp / "workflow.toml").read_text(encoding="utf-8"))
+    assert list(jsonschema.Draft202012Validator(workflow_schema).iter_errors(starter)) == []
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ('record = "post"\ndelimiter = ";"', 'record = "post"\ndelimter = ";"'),  # unknown option
+    ('n = 5', 'n = "five"'),  # wrong type
+    ('plugin = "totals"', 'plugin = "totalz"'),  # unknown plugin
+    ('period = "last_week"', 'period = "last_week"\nperiodd = 1'),  # unknown [workflow] key
+])
+def test_schema_rejects_demo_variants(workflow_schema: dict, old: str, new: str) -> None:
+    assert old in DEMO_TEXT
+    document = tomllib.loads(DEMO_TEXT.replace(old, new))
+    assert not jsonschema.Draft202012Validator(workflow_schema).is_valid(document)
+
+
+def test_schema_to_a_file(runner: CliRunner, in_tmp: Path, workflow_schema: dict) -> None:
+    result = invoke(runner, "schema", "-o", "cmflow.schema.json")
+    assert result.exit_code == 0
+    assert json.loads((in_tmp / "cmflow.schema.json").read_text(encoding="utf-8")) == workflow_schema
+
+
+# -- history ----------------------------------------------------------------------------------
+def test_history_lists_runs(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    empty = invoke(runner, "history", "--store", store_url)
+    assert empty.exit_code == 0 and "No run recorded yet." in empty.stdout
+    invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url)
+    invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url, "--period", "2026-11-09..2026-11-15")
+    result = invoke(runner, "history", "--store", store_url, env=WIDE)
+    assert result.exit_code == 0
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│")]
+    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
+        ("2", "Weekly social KPIs (demo)", "2026-11-09..2026-11-15", "ok"),
+        ("1", "Weekly social KPIs (demo)", DEMO_PERIOD, "ok"),
+    ]
+    limited = invoke(runner, "history", "--store", store_url, "-n", "1", env=WIDE)
+    assert sum(line.startswith("│") for line in limited.stdout.splitlines()) == 1
+
+
+def test_history_uses_cmflow_store_by_default(runner: CliRunner, in_tmp: Path) -> None:
+    """No --store: the CMFLOW_STORE variable (set per test by conftest) is the store."""
+    default = os.environ["CMFLOW_STORE"]
+    with open_store(default) as store:
+        store.start_run("From the default store", "x.toml", date(2026, 1, 1), date(2026, 1, 7), False)
+    result = invoke(runner, "history", env=WIDE)
+    assert "From the default store" in result.stdout

@@ -1,0 +1,411 @@
+"""Workflow validation: every problem names the file, the TOML key path and what to do.
+
+Each test writes a small workflow with one mistake and checks the exact key path and the
+hint a user reads. The last tests prove that an invalid workflow fetches and delivers nothing.
+"""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cmflow import Output, RecordTable, Source, hookimpl
+from cmflow.cli import main
+from cmflow.errors import Problem, WorkflowInvalid
+from cmflow.store import open_store
+from cmflow.testing import registered_plugin
+from cmflow.workflow import Workflow, load_workflow
+
+
+DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
+HEADER = '[workflow]\nname = "Test"\n'
+POSTS_SOURCE = '[[sources]]\nid = "posts"\nplugin = "csv"\npath = "posts.csv"\n'
+SNAPSHOT_SOURCE = ('[[sources]]\nid = "audience"\nplugin = "json"\npath = "followers.json"\n'
+                   'record = "account_snapshot"\n')
+ERR_METRIC = '[[metrics]]\nplugin = "engagement_rate_by_reach"\n'
+
+
+def problems_of(path: Path) -> list[Problem]:
+    """Load a workflow that must be invalid and return its problems."""
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    return caught.value.problems
+
+
+def only_problem(path: Path) -> Problem:
+    """The single problem of a workflow with exactly one mistake."""
+    problems = problems_of(path)
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def problem_at(problems: list[Problem], key_path: str) -> Problem:
+    matching = [p for p in problems if p.path == key_path]
+    assert matching, f"no problem at {key_path!r}: {[str(p) for p in problems]}"
+    return matching[0]
+
+
+# -- the well-formed baseline ---------------------------------------------------------------
+def test_the_minimal_workflow_these_tests_break_is_valid(write_workflow) -> None:
+    """Every other test adds one mistake to this; it must be valid on its own."""
+    workflow = load_workflow(write_workflow(HEADER + POSTS_SOURCE + SNAPSHOT_SOURCE + ERR_METRIC))
+    assert isinstance(workflow, Workflow)
+    assert [e.id for e in workflow.sources] == ["posts", "audience"]
+
+
+def test_the_demo_workflow_is_valid() -> None:
+    workflow = load_workflow(DEMO_WORKFLOW)
+    assert workflow.name == "Weekly social KPIs (demo)"
+    assert [e.id for e in workflow.sources] == ["meta", "linkedin", "audience"]
+    assert workflow.metrics and workflow.triggers and workflow.outputs
+
+
+def test_the_init_starter_is_valid(tmp_path: Path) -> None:
+    runner = CliRunner()
+    target = tmp_path / "starter.toml"
+    result = runner.invoke(main, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    workflow = load_workflow(target)
+    assert workflow.sources and workflow.metrics and workflow.outputs
+
+
+# -- syntax -----------------------------------------------------------------------------------
+def test_toml_syntax_error_reports_file_line_and_column(write_workflow) -> None:
+    path = write_workflow(HEADER + 'period = "last_week\n' + POSTS_SOURCE)
+    problem = only_problem(path)
+    assert problem.file == str(path)
+    assert (problem.line, problem.column) == (3, 20)
+    assert problem.message.startswith("TOML syntax error")
+    assert str(problem).startswith(f"{path}:3:20: TOML syntax error")
+
+
+def test_missing_file_is_one_problem(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path / "nowhere.toml")
+    assert problem.message == "file not found"
+
+
+# -- plugins ----------------------------------------------------------------------------------
+def test_unknown_plugin_suggests_the_closest_name(write_workflow) -> None:
+    path = write_workflow(HEADER + '[[sources]]\nplugin = "csvv"\npath = "posts.csv"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].plugin"
+    assert problem.message == "unknown source plugin 'csvv'"
+    assert problem.hint == "did you mean 'csv'?"
+    assert str(problem) == f"{path}: sources[0].plugin: unknown source plugin 'csvv' (did you mean 'csv'?)"
+
+
+def test_plugin_of_another_kind_says_which_kind_it_is(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[sources]]\nid = "screen"\nplugin = "console"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[1].plugin"
+    assert problem.message == "unknown source plugin 'console'"
+    assert problem.hint == "'console' is an output plugin, not a source plugin"
+
+
+def test_entry_without_plugin_lists_the_known_ones(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[outputs]]\nid = "screen"\n')
+    problem = only_problem(path)
+    assert problem.path == "outputs[0].plugin"
+    assert "console" in problem.hint and "html_report" in problem.hint
+
+
+# -- options ----------------------------------------------------------------------------------
+def test_unknown_option_reports_its_key_path(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + 'since = "2026-01-01"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].since"
+    assert problem.message == "unknown option 'since'"
+    assert "delimiter" in problem.hint  # nothing close: the known options are listed
+
+
+def test_mistyped_option_suggests_the_closest_option(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + 'delimter = ";"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].delimter"
+    assert problem.hint == "did you mean 'delimiter'?"
+
+
+def test_mistyped_common_key_suggests_it_too(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[metrics]]\nplugin = "posts_published"\nsorces = ["posts"]\n')
+    problem = only_problem(path)
+    assert problem.path == "metrics[0].sorces"
+    assert problem.hint == "did you mean 'sources'?"
+
+
+def test_wrong_option_type_reports_path_and_value(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + "delimiter = 5\n")
+    problem = only_problem(path)
+    assert problem.path == "sources[0].delimiter"
+    assert "valid string" in problem.message and "(got 5)" in problem.message
+
+
+def test_wrong_type_inside_a_list_reports_the_index(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[metrics]]\nplugin = "totals"\ncounters = ["likes", 3]\n')
+    problem = only_problem(path)
+    assert problem.path == "metrics[0].counters[1]"
+
+
+def test_missing_required_option(write_workflow) -> None:
+    path = write_workflow(HEADER + '[[sources]]\nid = "posts"\nplugin = "csv"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].path"
+    assert problem.message == "required option is missing"
+
+
+def test_value_outside_the_allowed_choices(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + 'record = "tweet"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].record"
+    assert "'account_snapshot'" in problem.message and "'tweet'" in problem.message
+
+
+# -- references between entries -------------------------------------------------------------
+def test_metric_naming_a_missing_source_id(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[metrics]]\nplugin = "posts_published"\nsources = ["post"]\n')
+    problem = only_problem(path)
+    assert problem.path == "metrics[0].sources[0]"
+    assert problem.message == "no source has id 'post'"
+    assert problem.hint == "did you mean 'posts'?"
+
+
+def test_metric_needing_snapshots_when_sources_give_only_posts(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[metrics]]\nplugin = "follower_growth"\n')
+    problem = only_problem(path)
+    assert problem.path == "metrics[0]"
+    assert problem.message == ("metric 'follower_growth' needs account_snapshot records but its "
+                               "sources provide post")
+    assert "add a source" in problem.hint
+
+
+def test_metric_restricted_to_a_posts_source_needs_snapshots_too(write_workflow) -> None:
+    """A snapshot source exists, but the metric's `sources` leaves it out."""
+    path = write_workflow(HEADER + POSTS_SOURCE + SNAPSHOT_SOURCE
+                          + '[[metrics]]\nplugin = "follower_growth"\nsources = ["posts"]\n')
+    problem = only_problem(path)
+    assert problem.path == "metrics[0]"
+    assert "needs account_snapshot" in problem.message
+
+
+def test_trigger_on_a_metric_nothing_produces(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + ERR_METRIC
+                          + '[[triggers]]\nplugin = "threshold"\nmetric = "engagement_rate_by_rech"\nbelow = 1\n')
+    problem = only_problem(path)
+    assert problem.path == "triggers[0].metric"
+    assert problem.message == "no metric produces 'engagement_rate_by_rech'"
+    assert problem.hint == "did you mean 'engagement_rate_by_reach'?"
+
+
+def test_trigger_where_on_an_unknown_dimension(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + ERR_METRIC
+                          + '[[triggers]]\nplugin = "threshold"\nmetric = "engagement_rate_by_reach"\n'
+                          'below = 1\nwhere = { platfrom = "instagram" }\n')
+    problem = only_problem(path)
+    assert problem.path == "triggers[0].where.platfrom"
+    assert problem.hint == "did you mean 'platform'?"
+
+
+def test_by_value_a_metric_does_not_support(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + SNAPSHOT_SOURCE
+                          + '[[metrics]]\nplugin = "follower_growth"\nby = ["overall", "format"]\n')
+    problem = only_problem(path)
+    assert problem.path == "metrics[0].by[1]"
+    assert problem.message == "metric 'follower_growth' cannot be broken down by format"
+    assert problem.hint == "it supports overall, platform, account"
+
+
+def test_duplicate_source_ids(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + POSTS_SOURCE.replace("posts.csv", "more.csv"))
+    problem = only_problem(path)
+    assert problem.path == "sources[1].id"
+    assert problem.message == "source id 'posts' is already used by sources[0]"
+
+
+def test_change_trigger_compared_to_a_period_not_in_compare(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + ERR_METRIC
+                          + '[[triggers]]\nplugin = "change"\nmetric = "engagement_rate_by_reach"\n'
+                          'drop_pct = 20\ncompared_to = "same_period_last_year"\n')
+    problem = only_problem(path)
+    assert problem.path == "triggers[0].compared_to"
+    assert "'same_period_last_year' is not in [workflow] compare" in problem.message
+    assert "compare" in problem.message
+    fixed = path.read_text().replace('name = "Test"',
+                                     'name = "Test"\ncompare = ["previous_period", "same_period_last_year"]')
+    path.write_text(fixed)
+    load_workflow(path)  # listed in compare: valid
+
+
+# -- secrets and the environment --------------------------------------------------------------
+def test_unset_environment_variable(write_workflow, monkeypatch) -> None:
+    monkeypatch.delenv("CMFLOW_TEST_EXPORT", raising=False)
+    path = write_workflow(HEADER + '[[sources]]\nid = "posts"\nplugin = "csv"\npath = "${env:CMFLOW_TEST_EXPORT}"\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].path"
+    assert problem.message == "environment variable CMFLOW_TEST_EXPORT is not set"
+    assert "CMFLOW_TEST_EXPORT" in problem.hint and ".env" in problem.hint
+
+
+def test_dotenv_beside_the_workflow_supplies_the_variable(write_workflow, monkeypatch) -> None:
+    monkeypatch.delenv("CMFLOW_TEST_EXPORT", raising=False)
+    path = write_workflow(HEADER + '[[sources]]\nid = "posts"\nplugin = "csv"\npath = "${env:CMFLOW_TEST_EXPORT}"\n')
+    (path.parent / ".env").write_text("CMFLOW_TEST_EXPORT=exports/posts-from-dotenv.csv\n")
+    workflow = load_workflow(path)
+    assert workflow.sources[0].plugin.options.path == "exports/posts-from-dotenv.csv"
+
+
+def test_environment_value_never_appears_in_problems(write_workflow, monkeypatch) -> None:
+    """A secret used where it does not fit is reported without its value, and so is the rest."""
+    secret = "s3cr3t-value-from-env"
+    monkeypatch.setenv("CMFLOW_TEST_SECRET", secret)
+    path = write_workflow(HEADER + POSTS_SOURCE + 'delimiter = "${env:CMFLOW_TEST_SECRET}"\n'
+                          'encoding = "${env:CMFLOW_TEST_SECRET}"\nrecord = "${env:CMFLOW_TEST_SECRET}"\n'
+                          '[[metrics]]\nplugin = "posts_published"\nsources = ["${env:CMFLOW_TEST_SECRET}"]\n')
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    problems = caught.value.problems
+    assert {p.path for p in problems} >= {"sources[0].delimiter", "sources[0].record", "metrics[0].sources[0]"}
+    for problem in problems:
+        assert secret not in str(problem)
+        assert secret not in problem.message and secret not in problem.hint
+    assert secret not in str(caught.value)
+
+
+# -- the [workflow] table and the file's shape ------------------------------------------------
+def test_bad_period(write_workflow) -> None:
+    path = write_workflow('[workflow]\nname = "Test"\nperiod = "last_fortnight"\n' + POSTS_SOURCE)
+    problem = only_problem(path)
+    assert problem.path == "workflow.period"
+    assert "unknown period 'last_fortnight'" in problem.message
+    assert "last_week" in problem.message  # the forms it accepts
+
+
+def test_unknown_timezone(write_workflow) -> None:
+    path = write_workflow('[workflow]\nname = "Test"\ntimezone = "Europe/Pariss"\n' + POSTS_SOURCE)
+    problem = only_problem(path)
+    assert problem.path == "workflow.timezone"
+    assert "unknown time zone 'Europe/Pariss'" in problem.message
+
+
+def test_unknown_top_level_section(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE + '[[metric]]\nplugin = "posts_published"\n')
+    problem = only_problem(path)
+    assert problem.path == "metric"
+    assert problem.message == "unknown section 'metric'"
+    assert problem.hint == "did you mean 'metrics'?"
+
+
+def test_missing_workflow_table_and_sources(write_workflow) -> None:
+    problems = problems_of(write_workflow(ERR_METRIC))
+    assert problem_at(problems, "workflow").message == "missing [workflow] table"
+    assert problem_at(problems, "sources").message == "the workflow has no source"
+
+
+def test_a_broken_source_does_not_make_metrics_look_unfed(write_workflow) -> None:
+    """The only posts source has a typo: that is the one problem, not also "needs post records"."""
+    path = write_workflow(HEADER + POSTS_SOURCE + 'delimter = ";"\n' + SNAPSHOT_SOURCE + ERR_METRIC
+                          + '[[metrics]]\nplugin = "posts_published"\nsources = ["posts"]\n')
+    problem = only_problem(path)
+    assert problem.path == "sources[0].delimter"
+
+
+def test_every_problem_is_listed_at_once(write_workflow) -> None:
+    path = write_workflow(
+        '[workflow]\nname = "Test"\nperiod = "last_fortnight"\n'
+        '[[sources]]\nid = "posts"\nplugin = "csvv"\npath = "posts.csv"\n'
+        '[[sources]]\nid = "linkedin"\nplugin = "csv"\npath = "li.csv"\ndelimter = ";"\n'
+        '[[sources]]\nid = "audience"\nplugin = "json"\npath = "f.json"\nrecord = "account_snapshot"\n'
+        '[[metrics]]\nplugin = "follower_growth"\nby = ["format"]\n'
+        '[[metrics]]\nplugin = "posts_published"\nsources = ["linkdin"]\n'
+        '[[triggers]]\nplugin = "threshold"\nmetric = "folower_growth"\nbelow = 0\n'
+        '[[output]]\nplugin = "console"\n'
+    )
+    problems = problems_of(path)
+    expected = {
+        "workflow.period": "unknown period",
+        "sources[0].plugin": "did you mean 'csv'?",
+        "sources[1].delimter": "did you mean 'delimiter'?",
+        "metrics[0].by[0]": "cannot be broken down by format",
+        "metrics[1].sources[0]": "did you mean 'linkedin'?",
+        "triggers[0].metric": "did you mean 'follower_growth'?",
+        "output": "did you mean 'outputs'?",
+    }
+    for key_path, text in expected.items():
+        assert text in str(problem_at(problems, key_path))
+    assert len(problems) == len(expected), [str(p) for p in problems]
+    assert all(p.file == str(path) for p in problems)
+
+
+# -- nothing runs when validation fails -------------------------------------------------------
+class Recorder:
+    """A plugin module whose source and output write down every call they receive."""
+
+    def __init__(self) -> None:
+        self.fetched: list[str] = []
+        self.delivered: list[str] = []
+        recorder = self
+
+        class RecordingSource(Source):
+            name = "recording_source"
+            description = "Hands over one post and notes that it was asked to."
+            record_kinds = ("post",)
+
+            def fetch(self, ctx):
+                recorder.fetched.append(self.entry_id)
+                return [RecordTable.from_rows("post", [{
+                    "platform": "instagram", "account": "brand", "post_id": "1",
+                    "published_at": ctx.periods[0].start_utc, "format": "image", "likes": 3}])]
+
+        class RecordingOutput(Output):
+            name = "recording_output"
+            description = "Notes every delivery."
+
+            def deliver(self, result, ctx):
+                recorder.delivered.append(self.entry_id)
+                return "recorded"
+
+        @hookimpl
+        def register_sources(register):
+            register(RecordingSource)
+
+        @hookimpl
+        def register_outputs(register):
+            register(RecordingOutput)
+
+        self.module = types.ModuleType("cmflow_test_recording_plugins")
+        self.module.register_sources = register_sources
+        self.module.register_outputs = register_outputs
+
+
+RECORDING_WORKFLOW = (HEADER + 'period = "2026-11-16..2026-11-22"\n'
+                      '[[sources]]\nid = "rec"\nplugin = "recording_source"\n'
+                      '[[metrics]]\nplugin = "posts_published"\n'
+                      '[[outputs]]\nplugin = "recording_output"\n')
+
+
+@pytest.fixture
+def recorder():
+    recording = Recorder()
+    with registered_plugin(recording.module):
+        yield recording
+
+
+def test_a_valid_workflow_of_recording_plugins_fetches_and_delivers(write_workflow, recorder, store_url) -> None:
+    """The control for the next test: these plugins do record calls when the workflow is valid."""
+    path = write_workflow(RECORDING_WORKFLOW)
+    result = CliRunner().invoke(main, ["run", str(path), "--store", store_url])
+    assert result.exit_code == 0, result.output
+    assert recorder.fetched == ["rec"] and recorder.delivered == ["recording_output"]
+    with open_store(store_url) as store:
+        assert len(store.runs()) == 1
+
+
+def test_invalid_workflow_fetches_and_delivers_nothing(write_workflow, recorder, store_url) -> None:
+    path = write_workflow(RECORDING_WORKFLOW + '[[metrics]]\nplugin = "posts_publishd"\n')
+    result = CliRunner().invoke(main, ["run", str(path), "--store", store_url])
+    assert result.exit_code == 2, result.output
+    assert "metrics[1].plugin" in result.stderr and "did you mean 'posts_published'?" in result.stderr
+    assert recorder.fetched == [] and recorder.delivered == []
+    with open_store(store_url) as store:
+        assert store.runs() == []
