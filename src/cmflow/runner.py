@@ -80,8 +80,21 @@ def run_workflow(
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
         store.finish_run(run_id, status=result.status, stats=result.stats(),
                          error=redactor("; ".join(failed)) or None, workflow=workflow.name,
-                         measurements=result.measurements, alerts=[*result.alerts, *result.resolved])
+                         measurements=_to_store(result.measurements), alerts=[*result.alerts, *result.resolved])
     return result
+
+
+def _to_store(measurements: "pl.DataFrame | None") -> "pl.DataFrame | None":
+    """Current-period measurements, and comparison-period ones that have a value.
+
+    A comparison period the fetched records do not cover (an export holding only the latest
+    week) measures as "no value": storing that would overwrite the value an earlier run stored.
+    """
+    import polars as pl
+
+    if measurements is None:
+        return None
+    return measurements.filter((pl.col("period") == periods_module.CURRENT) | pl.col("value").is_not_null())
 
 
 # -- fetch ----------------------------------------------------------------------------------

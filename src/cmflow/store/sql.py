@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import sqlalchemy as sa
 
 from . import AlertState, RunRecord, Store
-from .migrations import LATEST_VERSION, MIGRATIONS, alerts, measurements, runs, schema_migrations
+from .migrations import LATEST_VERSION, MIGRATIONS
+from .tables import alerts, measurements, runs, schema_migrations
 
 if TYPE_CHECKING:
     import polars as pl

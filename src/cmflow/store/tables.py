@@ -1,0 +1,71 @@
+"""The store's tables as they are now: what queries are written against.
+
+Migrations (``migrations.py``) keep their own frozen copy of each step's DDL, so that changing
+a table here never changes what an old migration does; ``tests/test_store.py`` checks that a
+freshly migrated database has exactly these tables and columns.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+schema_migrations = sa.Table(
+    "schema_migrations", metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workflow", sa.String(200), nullable=False, index=True),
+    sa.Column("workflow_file", sa.String(1000), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("stats", sa.JSON),
+)
+
+measurements = sa.Table(
+    "measurements", metadata,
+    sa.Column("workflow", sa.String(200), nullable=False),
+    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("series_key", sa.String(1000), nullable=False),
+    sa.Column("dimensions", sa.JSON, nullable=False),
+    sa.Column("unit", sa.String(40), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("workflow", "metric", "period_start", "period_end", "series_key"),
+)
+
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("workflow", sa.String(200), nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("dimensions", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("last_run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.PrimaryKeyConstraint("workflow", "fingerprint"),
+)
+
+measurements_lookup = sa.Index("ix_measurements_lookup", measurements.c.workflow,
+                               measurements.c.metric, measurements.c.period_start)

@@ -1,0 +1,326 @@
+"""One run of a workflow, end to end on small CSV files: history, failures, alerts, outputs, secrets.
+
+Every run goes through :func:`cmflow.testing.run_workflow_file` against a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import types
+from pathlib import Path
+
+import pytest
+
+from cmflow import Metric, hookimpl
+from cmflow.store import open_store
+from cmflow.testing import registered_plugin, run_workflow_file
+
+WEEK_A = "2026-11-09..2026-11-15"
+WEEK_B = "2026-11-16..2026-11-22"
+POST_COLUMNS = ("platform", "account", "post_id", "published_at", "likes", "comments", "shares",
+                "saves", "reach")
+
+
+def write_posts(path: Path, posts: list[tuple]) -> Path:
+    """Write posts (tuples in POST_COLUMNS order) as a CSV export, replacing the file."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(POST_COLUMNS)
+        writer.writerows(posts)
+    return path
+
+
+# Week A: account "a" has ERR (10+2+3+5)/400 = 5%; week B: (6+1+1+0)/400 = 2%.
+WEEK_A_POSTS = [("instagram", "a", "a1", "2026-11-10T10:00:00Z", 10, 2, 3, 5, 400)]
+WEEK_B_POSTS = [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 400)]
+
+
+def workflow_text(*, sources: str = '[[sources]]\nid = "posts"\nplugin = "csv"\npath = "posts.csv"\n',
+                  extra: str = "") -> str:
+    return f"""
+[workflow]
+name = "Runner test"
+timezone = "UTC"
+period = "last_week"
+compare = ["previous_period"]
+
+{sources}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall", "account"]
+
+[[metrics]]
+plugin = "totals"
+counters = ["reach"]
+by = ["account"]
+
+[[metrics]]
+plugin = "posts_published"
+by = ["account"]
+{extra}
+"""
+
+
+def comparison_of(result, metric: str, **dimensions) -> dict:
+    """The previous_period comparison row of one current series."""
+    rows = result.current(metric)
+    for name in ("platform", "account"):
+        wanted = dimensions.get(name)
+        rows = rows.filter(rows[name].is_null() if wanted is None else rows[name] == wanted)
+    assert rows.height == 1, rows
+    return rows.row(0, named=True)
+
+
+def raw_rows(store_url: str, sql: str) -> list[tuple]:
+    connection = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def stage(result, kind: str, entry_id: str):
+    [report] = [s for s in result.stages if s.kind == kind and s.id == entry_id]
+    return report
+
+
+# -- (a) history ---------------------------------------------------------------------------
+def test_second_run_compares_with_the_value_stored_by_the_first(tmp_path, write_workflow, store_url):
+    posts = write_posts(tmp_path / "posts.csv", WEEK_A_POSTS)
+    path = write_workflow(workflow_text())
+    first = run_workflow_file(path, store_url=store_url, period=WEEK_A)
+    assert first.status == "ok"
+    assert first.value("engagement_rate_by_reach", platform="instagram", account="a") == pytest.approx(5.0)
+
+    write_posts(posts, WEEK_B_POSTS)  # the export now holds week B only
+    second = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    assert str(second.period) == "2026-11-16..2026-11-22"
+    assert [str(p) for p in second.comparison_periods] == [WEEK_A]
+    # The records of this run cannot give week A: the previous value comes from the store.
+    assert second.records["post"].height == 1
+    row = comparison_of(second, "engagement_rate_by_reach", platform="instagram", account="a")
+    assert row["value"] == pytest.approx(2.0)
+    assert row["previous_period.previous_value"] == pytest.approx(5.0)
+    assert row["previous_period.change"] == pytest.approx(-3.0)
+    assert row["previous_period.change_pct"] == pytest.approx(-60.0)
+    reach = comparison_of(second, "total_reach", platform="instagram", account="a")
+    assert reach["previous_period.previous_value"] == pytest.approx(400.0)
+
+    # Running week B again still finds week A: the second run must not have overwritten the
+    # stored week A value with the empty one its own records gave.
+    again = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    row = comparison_of(again, "engagement_rate_by_reach", platform="instagram", account="a")
+    assert row["previous_period.previous_value"] == pytest.approx(5.0)
+
+
+def test_without_history_the_comparison_says_why_there_is_no_change(tmp_path, write_workflow, store_url):
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    result = run_workflow_file(write_workflow(workflow_text()), store_url=store_url, period=WEEK_B)
+    row = comparison_of(result, "engagement_rate_by_reach", platform="instagram", account="a")
+    assert row["previous_period.previous_value"] is None
+    assert row["previous_period.change"] is None
+    assert row["previous_period.change_reason"] == "no value for the comparison period"
+
+
+# -- (b), (c) failures ---------------------------------------------------------------------
+def test_failing_source_is_reported_and_the_other_is_still_measured(tmp_path, write_workflow, store_url):
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    sources = ('[[sources]]\nid = "posts"\nplugin = "csv"\npath = "posts.csv"\n\n'
+               '[[sources]]\nid = "gone"\nplugin = "csv"\npath = "exports/vanished.csv"\n')
+    result = run_workflow_file(write_workflow(workflow_text(sources=sources)), store_url=store_url, period=WEEK_B)
+    assert result.status == "failed"
+    gone = stage(result, "source", "gone")
+    assert not gone.ok and "vanished.csv" in gone.error and "not found" in gone.error
+    assert stage(result, "source", "posts").ok
+    assert stage(result, "source", "posts").counts == {"post": 1}
+    assert result.value("posts_published", platform="instagram", account="a") == 1
+    assert result.value("engagement_rate_by_reach", platform="instagram", account="a") == pytest.approx(2.0)
+    with open_store(store_url) as store:
+        [run] = store.runs()
+    assert run.status == "failed" and "vanished.csv" in run.error
+
+
+class ExplodingMetric(Metric):
+    """A metric whose formula has a bug."""
+
+    name = "exploding_metric"
+    description = "Always raises, to show a failing metric does not stop the others."
+
+    def compute(self, data):
+        raise ZeroDivisionError("the formula divided by zero")
+
+
+exploding_plugin = types.ModuleType("exploding_plugin")
+
+
+@hookimpl
+def _register_exploding(register):
+    register(ExplodingMetric)
+
+
+exploding_plugin.register_metrics = _register_exploding
+
+
+def test_failing_metric_is_reported_and_the_others_computed(tmp_path, write_workflow, store_url):
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    path = write_workflow(workflow_text(extra='\n[[metrics]]\nplugin = "exploding_metric"\n'))
+    with registered_plugin(exploding_plugin):
+        result = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    failed = stage(result, "metric", "exploding_metric")
+    assert not failed.ok and "ZeroDivisionError" in failed.error and "divided by zero" in failed.error
+    assert result.status == "failed"
+    assert result.value("engagement_rate_by_reach", platform="instagram", account="a") == pytest.approx(2.0)
+    assert result.value("total_reach", platform="instagram", account="a") == 400
+    assert "exploding_metric" not in set(result.measurements["metric"].to_list())
+    assert all(s.ok for s in result.stages if s.id != "exploding_metric")
+
+
+# -- (d), (e) alerts and when outputs fire --------------------------------------------------
+ALERTING_OUTPUTS = """
+[[triggers]]
+id = "big_reach"
+plugin = "threshold"
+metric = "total_reach"
+above = 1000
+
+[[outputs]]
+id = "on_alerts"
+plugin = "html_report"
+when = "alerts"
+path = "{dir}/on_alerts.html"
+
+[[outputs]]
+id = "on_change"
+plugin = "html_report"
+when = "change"
+path = "{dir}/on_change.html"
+
+[[outputs]]
+id = "every_time"
+plugin = "html_report"
+path = "{dir}/every_time.html"
+"""
+
+
+class Outputs:
+    """The three report files of ALERTING_OUTPUTS: which were written by the last run."""
+
+    names = ("on_alerts", "on_change", "every_time")
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(exist_ok=True)
+
+    def clear(self) -> None:
+        for name in self.names:
+            (self.directory / f"{name}.html").unlink(missing_ok=True)
+
+    def written(self) -> set[str]:
+        return {name for name in self.names if (self.directory / f"{name}.html").exists()}
+
+
+def alert_run(path: Path, posts_file: Path, posts: list[tuple], outputs: Outputs, store_url: str):
+    write_posts(posts_file, posts)
+    outputs.clear()
+    return run_workflow_file(path, store_url=store_url, period=WEEK_B)
+
+
+def test_alert_lifecycle_and_when_outputs_fire(tmp_path, write_workflow, store_url):
+    outputs = Outputs(tmp_path / "reports")
+    posts_file = tmp_path / "posts.csv"
+    path = write_workflow(workflow_text(extra=ALERTING_OUTPUTS.format(dir=outputs.directory)))
+    high = [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 1500),
+            ("instagram", "z", "z1", "2026-11-18T10:00:00Z", 1, 0, 0, 0, 200)]
+    low = [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 900),
+           ("instagram", "z", "z1", "2026-11-18T10:00:00Z", 1, 0, 0, 0, 200)]
+
+    first = alert_run(path, posts_file, high, outputs, store_url)
+    [alert] = first.alerts
+    assert (alert.rule, alert.metric, alert.dimensions) == ("big_reach", "total_reach",
+                                                             {"platform": "instagram", "account": "a"})
+    assert alert.is_new and alert.state == "firing" and alert.value == 1500
+    assert first.resolved == []
+    assert outputs.written() == {"on_alerts", "on_change", "every_time"}
+
+    second = alert_run(path, posts_file, high, outputs, store_url)
+    [alert] = second.alerts
+    assert not alert.is_new and alert.state == "firing"
+    assert second.resolved == []
+    assert outputs.written() == {"on_alerts", "every_time"}  # nothing started or resolved
+    assert stage(second, "output", "on_change").note == "skipped (when = 'change')"
+
+    third = alert_run(path, posts_file, low, outputs, store_url)
+    assert third.alerts == []
+    [resolved] = third.resolved
+    assert resolved.fingerprint == alert.fingerprint and resolved.state == "resolved"
+    assert outputs.written() == {"on_change", "every_time"}
+    assert stage(third, "output", "on_alerts").note == "skipped (when = 'alerts')"
+    assert [s.ok for s in third.stages] == [True] * len(third.stages)
+
+    with open_store(store_url) as store:
+        states = store.alert_states("Runner test")
+        runs = store.runs()
+    assert list(states) == [alert.fingerprint]
+    assert states[alert.fingerprint].state == "resolved"
+    assert states[alert.fingerprint].resolved_at is not None
+    assert [r.stats["alerts_new"] for r in runs] == [0, 0, 1]  # newest first
+    assert [r.stats["alerts_resolved"] for r in runs] == [1, 0, 0]
+
+
+def test_no_alert_skips_alert_and_change_outputs(tmp_path, write_workflow, store_url):
+    outputs = Outputs(tmp_path / "reports")
+    path = write_workflow(workflow_text(extra=ALERTING_OUTPUTS.format(dir=outputs.directory)))
+    result = alert_run(path, tmp_path / "posts.csv", WEEK_B_POSTS, outputs, store_url)
+    assert result.alerts == [] and result.resolved == []
+    assert outputs.written() == {"every_time"}
+    assert stage(result, "output", "on_alerts").note == "skipped (when = 'alerts')"
+    assert stage(result, "output", "on_change").note == "skipped (when = 'change')"
+    assert result.status == "ok"
+
+
+# -- (f) dry run -----------------------------------------------------------------------------
+def test_dry_run_stores_nothing_and_only_runs_the_console(tmp_path, write_workflow, store_url, capsys):
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    report = tmp_path / "report.html"
+    outputs = f'\n[[outputs]]\nplugin = "console"\n\n[[outputs]]\nplugin = "html_report"\npath = "{report}"\n'
+    path = write_workflow(workflow_text(extra=outputs))
+    result = run_workflow_file(path, store_url=store_url, period=WEEK_B, dry_run=True)
+
+    assert result.dry_run and result.run_id is None
+    assert result.value("engagement_rate_by_reach", platform="instagram", account="a") == pytest.approx(2.0)
+    assert stage(result, "output", "html_report").note == "skipped (dry run)"
+    assert not report.exists()
+    console = stage(result, "output", "console")
+    assert console.ok and console.note is None
+    printed = capsys.readouterr().out
+    assert "Runner test" in printed and "2.00%" in printed
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM runs") == [(0,)]
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
+
+    # The same workflow for real writes both.
+    real = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    assert report.exists() and real.run_id is not None
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM runs") == [(1,)]
+
+
+# -- (g) secrets -----------------------------------------------------------------------------
+def test_secret_in_an_error_message_is_redacted(tmp_path, write_workflow, store_url, monkeypatch):
+    secret_dir = tmp_path / "customer-4f9c2e-private-exports"
+    monkeypatch.setenv("SECRET_DIR", str(secret_dir))
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    sources = ('[[sources]]\nid = "posts"\nplugin = "csv"\npath = "posts.csv"\n\n'
+               '[[sources]]\nid = "private"\nplugin = "csv"\npath = "${env:SECRET_DIR}/missing.csv"\n')
+    result = run_workflow_file(write_workflow(workflow_text(sources=sources)), store_url=store_url, period=WEEK_B)
+
+    failed = stage(result, "source", "private")
+    assert not failed.ok
+    assert "***/missing.csv" in failed.error
+    assert str(secret_dir) not in failed.error and "4f9c2e" not in failed.error
+    with open_store(store_url) as store:
+        [run] = store.runs()
+    assert run.status == "failed"
+    assert "***/missing.csv" in run.error and "4f9c2e" not in run.error
+    assert all("4f9c2e" not in str(item) for item in run.stats["failed"])
+    assert all("4f9c2e" not in (error or "") for (error,) in raw_rows(store_url, "SELECT error FROM runs"))

@@ -1,0 +1,335 @@
+"""The SQLite state store: schema and migrations, run history, measurement history, alert state.
+
+Every test works on a real SQLite file in tmp_path; raw ``sqlite3`` connections check what
+really reached the file, independently of the store's own read methods.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cmflow.alerts import Alert
+from cmflow.measurements import with_series_key
+from cmflow.store import open_store
+from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
+from cmflow.store.sql import SqlStore, StoreError
+
+WEEK_A = (date(2026, 11, 9), date(2026, 11, 15))
+WEEK_B = (date(2026, 11, 16), date(2026, 11, 22))
+WEEK_C = (date(2026, 11, 23), date(2026, 11, 29))
+
+
+def db_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def raw_rows(url: str, sql: str, *params: object) -> list[tuple]:
+    """Rows straight from the file, bypassing the store."""
+    connection = sqlite3.connect(db_path(url))
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def measurement_frame(rows: list[dict]) -> pl.DataFrame:
+    """A measurement frame shaped like the runner's: core columns, dimensions, bounds, series_key.
+
+    Each row dict gives metric, value, period (start, end) and optionally account / unit / reason.
+    """
+    frame = pl.DataFrame(
+        {
+            "period": ["current"] * len(rows),
+            "metric": [r["metric"] for r in rows],
+            "unit": [r.get("unit", "%") for r in rows],
+            "value": [r["value"] for r in rows],
+            "reason": [r.get("reason") for r in rows],
+            "platform": [r.get("platform", "instagram") for r in rows],
+            "account": [r.get("account") for r in rows],
+            "rank": [None] * len(rows),
+            "period_start": [r["period"][0] for r in rows],
+            "period_end": [r["period"][1] for r in rows],
+        },
+        schema={"period": pl.String, "metric": pl.String, "unit": pl.String, "value": pl.Float64,
+                "reason": pl.String, "platform": pl.String, "account": pl.String, "rank": pl.Int64,
+                "period_start": pl.Date, "period_end": pl.Date},
+    )
+    return with_series_key(frame)
+
+
+def finish(store: SqlStore, run_id: int, *, workflow: str = "weekly", measurements=None,
+           alerts=(), status: str = "ok", error: str | None = None) -> None:
+    store.finish_run(run_id, status=status, stats={"measurements": 0 if measurements is None
+                                                   else measurements.height},
+                     error=error, workflow=workflow, measurements=measurements, alerts=list(alerts))
+
+
+def start(store: SqlStore, workflow: str = "weekly", period: tuple[date, date] = WEEK_B) -> int:
+    return store.start_run(workflow, f"/work/{workflow}.toml", period[0], period[1], False)
+
+
+# -- schema ----------------------------------------------------------------------------------
+def test_new_store_is_created_at_the_latest_version(store_url):
+    with open_store(store_url) as store:
+        assert store.schema_version() == LATEST_VERSION
+    assert db_path(store_url).is_file()
+    versions = raw_rows(store_url, "SELECT version, description FROM schema_migrations ORDER BY version")
+    assert [v for v, _ in versions] == list(range(1, LATEST_VERSION + 1))
+    assert [d for _, d in versions] == [description for description, _ in MIGRATIONS]
+    tables = {name for (name,) in raw_rows(store_url, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"schema_migrations", "runs", "measurements", "alerts"} <= tables
+
+
+def test_several_new_stores_in_one_process_each_get_the_lookup_index(tmp_path):
+    """Regression: the second store created by a process failed with "index already exists"."""
+    urls = [f"sqlite:///{tmp_path / name}" for name in ("one.db", "two.db", "three.db")]
+    for url in urls:
+        open_store(url).close()
+        indexes = raw_rows(url, "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='measurements'")
+        assert ("ix_measurements_lookup",) in indexes
+
+
+def test_migrated_schema_matches_the_tables_queries_are_written_against(store_url):
+    """Migrations keep frozen DDL; this catches a table changed without a migration."""
+    import sqlalchemy as sa
+
+    from cmflow.store import tables
+
+    SqlStore(store_url).close()
+    inspector = sa.inspect(sa.create_engine(store_url))
+    for table in tables.metadata.sorted_tables:
+        migrated = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert list(migrated) == [c.name for c in table.columns], table.name
+        for column in table.columns:
+            assert migrated[column.name]["nullable"] == column.nullable, (table.name, column.name)
+        assert (inspector.get_pk_constraint(table.name)["constrained_columns"]
+                == [c.name for c in table.primary_key.columns]), table.name
+        migrated_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        assert {i.name for i in table.indexes} <= migrated_indexes, table.name
+
+
+def test_sqlite_file_is_in_wal_mode(store_url):
+    with open_store(store_url) as store:
+        start(store)  # a write, so the file and its journal mode certainly exist
+    assert raw_rows(store_url, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_opening_twice_does_not_reapply_migrations(store_url):
+    open_store(store_url).close()
+    open_store(store_url).close()
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM schema_migrations") == [(LATEST_VERSION,)]
+
+
+def test_v1_store_is_migrated_and_keeps_its_data(store_url):
+    old = SqlStore(store_url, migrate_to=1)
+    assert old.schema_version() == 1
+    tables = {name for (name,) in raw_rows(store_url, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "alerts" not in tables
+    run_id = start(old)
+    finish(old, run_id, measurements=measurement_frame(
+        [{"metric": "engagement_rate_by_reach", "value": 4.25, "account": "a", "period": WEEK_B}]))
+    old.close()
+
+    with open_store(store_url) as store:
+        assert store.schema_version() == LATEST_VERSION
+        [run] = store.runs()
+        assert (run.id, run.status, run.workflow) == (run_id, "ok", "weekly")
+        history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B])
+        assert history["value"].to_list() == [4.25]
+        assert store.alert_states("weekly") == {}  # the table v2 added exists and is usable
+    assert [v for (v,) in raw_rows(store_url, "SELECT version FROM schema_migrations ORDER BY version")] == \
+        list(range(1, LATEST_VERSION + 1))
+
+
+def test_store_newer_than_this_cmflow_is_refused(store_url):
+    open_store(store_url).close()
+    connection = sqlite3.connect(db_path(store_url))
+    with connection:
+        connection.execute("INSERT INTO schema_migrations (version, description, applied_at) "
+                           "VALUES (999, 'from the future', '2030-01-01 00:00:00')")
+    connection.close()
+    with pytest.raises(StoreError) as raised:
+        open_store(store_url)
+    message = str(raised.value)
+    assert "999" in message and str(LATEST_VERSION) in message
+    assert "upgrade cmflow" in message
+
+
+# -- runs ------------------------------------------------------------------------------------
+def test_run_round_trip_with_measurements_and_alerts(store_url):
+    alert = Alert("err_drop", "engagement_rate_by_reach", {"platform": "instagram", "account": "a"},
+                  "engagement_rate_by_reach dropped 45% for instagram / a", severity="warning", value=2.8)
+    frame = measurement_frame([
+        {"metric": "engagement_rate_by_reach", "value": 2.8, "account": "a", "period": WEEK_B},
+        {"metric": "engagement_rate_by_reach", "value": None, "account": "b", "period": WEEK_B,
+         "reason": "reach is 0"},
+        {"metric": "posts_published", "value": 3.0, "unit": "posts", "period": WEEK_B},
+    ])
+    with open_store(store_url) as store:
+        run_id = start(store)
+        [running] = store.runs()
+        assert running.status == "running" and running.finished_at is None
+        finish(store, run_id, measurements=frame, alerts=[alert], status="failed", error="source x: boom")
+
+        [run] = store.runs()
+        assert run.id == run_id
+        assert (run.status, run.error, run.dry_run) == ("failed", "source x: boom", False)
+        assert (run.period_start, run.period_end) == WEEK_B
+        assert run.finished_at is not None and run.finished_at >= run.started_at
+        assert run.started_at.tzinfo is not None
+        assert run.stats == {"measurements": 3}
+
+        history = store.measurement_history("weekly", ["engagement_rate_by_reach", "posts_published"], [WEEK_B])
+        by_key = {(r["metric"], r["series_key"]): r for r in history.iter_rows(named=True)}
+        assert len(by_key) == 3
+        err_a = by_key[("engagement_rate_by_reach", '{"account":"a","platform":"instagram"}')]
+        assert (err_a["value"], err_a["unit"], err_a["account"], err_a["platform"]) == (2.8, "%", "a", "instagram")
+        err_b = by_key[("engagement_rate_by_reach", '{"account":"b","platform":"instagram"}')]
+        assert err_b["value"] is None and err_b["reason"] == "reach is 0"
+        assert by_key[("posts_published", '{"platform":"instagram"}')]["value"] == 3.0
+
+        states = store.alert_states("weekly")
+        assert list(states) == [alert.fingerprint]
+        state = states[alert.fingerprint]
+        assert (state.rule, state.metric, state.state, state.severity, state.value) == \
+            ("err_drop", "engagement_rate_by_reach", "firing", "warning", 2.8)
+        assert state.dimensions == {"platform": "instagram", "account": "a"}
+        assert state.resolved_at is None
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements WHERE run_id = ?", run_id) == [(3,)]
+
+
+def test_alert_resolution_and_new_episode(store_url):
+    dims = {"platform": "facebook", "account": "m"}
+    with open_store(store_url) as store:
+        first = start(store)
+        finish(store, first, alerts=[Alert("spike", "total_reach", dims, "reach rose", value=9000.0)])
+        first_seen = store.alert_states("weekly")[Alert("spike", "total_reach", dims, "").fingerprint].first_seen
+
+        second = start(store)
+        finish(store, second, alerts=[Alert("spike", "total_reach", dims, "resolved: reach rose",
+                                            state="resolved", is_new=False)])
+        [state] = store.alert_states("weekly").values()
+        assert state.state == "resolved" and state.resolved_at is not None
+        assert state.first_seen == first_seen
+
+        third = start(store)
+        finish(store, third, alerts=[Alert("spike", "total_reach", dims, "reach rose again", value=9500.0)])
+        [state] = store.alert_states("weekly").values()
+        assert state.state == "firing" and state.resolved_at is None
+        assert state.first_seen > first_seen  # a new episode, not the old one carried on
+    assert raw_rows(store_url, "SELECT COUNT(*), MAX(last_run_id) FROM alerts") == [(1, third)]
+
+
+def test_runs_are_newest_first_and_filtered_by_workflow(store_url):
+    with open_store(store_url) as store:
+        ids = []
+        for workflow in ("weekly", "monthly", "weekly", "monthly", "weekly"):
+            run_id = start(store, workflow)
+            finish(store, run_id, workflow=workflow)
+            ids.append(run_id)
+        assert [r.id for r in store.runs()] == sorted(ids, reverse=True)
+        weekly = store.runs("weekly")
+        assert [r.id for r in weekly] == [ids[4], ids[2], ids[0]]
+        assert {r.workflow for r in weekly} == {"weekly"}
+        assert [r.id for r in store.runs(limit=2)] == [ids[4], ids[3]]
+        assert store.runs("nobody") == []
+
+
+def test_run_left_running_is_marked_interrupted_by_the_next_run(store_url):
+    with open_store(store_url) as store:
+        killed = start(store, "weekly")
+        other = start(store, "monthly")  # another workflow: not touched
+        restarted = start(store, "weekly")
+        runs = {r.id: r for r in store.runs()}
+        assert runs[killed].status == "interrupted" and runs[killed].finished_at is not None
+        assert runs[other].status == "running" and runs[other].finished_at is None
+        assert runs[restarted].status == "running"
+
+
+# -- measurement history ---------------------------------------------------------------------
+def test_upsert_keeps_the_newest_value(store_url):
+    key = {"metric": "engagement_rate_by_reach", "account": "a", "period": WEEK_B}
+    with open_store(store_url) as store:
+        first = start(store)
+        finish(store, first, measurements=measurement_frame([{**key, "value": 3.0}]))
+        second = start(store)
+        finish(store, second, measurements=measurement_frame([{**key, "value": 3.5}]))
+        history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B])
+        assert history["value"].to_list() == [3.5]
+    assert raw_rows(store_url, "SELECT value, run_id FROM measurements") == [(3.5, second)]
+
+
+def test_same_series_in_another_workflow_is_kept_apart(store_url):
+    key = {"metric": "engagement_rate_by_reach", "account": "a", "period": WEEK_B}
+    with open_store(store_url) as store:
+        finish(store, start(store, "weekly"), workflow="weekly", measurements=measurement_frame([{**key, "value": 1.0}]))
+        finish(store, start(store, "other"), workflow="other", measurements=measurement_frame([{**key, "value": 2.0}]))
+        assert store.measurement_history("weekly", [key["metric"]], [WEEK_B])["value"].to_list() == [1.0]
+        assert store.measurement_history("other", [key["metric"]], [WEEK_B])["value"].to_list() == [2.0]
+
+
+def test_measurement_history_returns_exactly_the_requested_periods(store_url):
+    rows = [{"metric": metric, "value": value, "account": "a", "period": period}
+            for metric in ("engagement_rate_by_reach", "posts_published")
+            for value, period in ((1.0, WEEK_A), (2.0, WEEK_B), (3.0, WEEK_C))]
+    # A period overlapping WEEK_A and WEEK_B but equal to neither must not match either.
+    rows.append({"metric": "engagement_rate_by_reach", "value": 9.0, "account": "a",
+                 "period": (date(2026, 11, 12), date(2026, 11, 18))})
+    with open_store(store_url) as store:
+        finish(store, start(store), measurements=measurement_frame(rows))
+        history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_A, WEEK_C])
+        got = sorted((r["period_start"], r["period_end"], r["metric"], r["value"]) for r in history.iter_rows(named=True))
+        assert got == [(*WEEK_A, "engagement_rate_by_reach", 1.0), (*WEEK_C, "engagement_rate_by_reach", 3.0)]
+        assert store.measurement_history("weekly", ["engagement_rate_by_reach"], [(date(2026, 11, 9), date(2026, 11, 22))]).height == 0
+        assert store.measurement_history("weekly", [], [WEEK_A]).height == 0
+        assert store.measurement_history("weekly", ["engagement_rate_by_reach"], []).height == 0
+
+
+# -- atomicity -------------------------------------------------------------------------------
+def test_finish_run_rolls_back_when_a_later_measurement_chunk_fails(store_url):
+    """Rows are written in chunks of 5000: the second chunk's NOT NULL violation undoes the first."""
+    rows = [{"metric": "engagement_rate_by_reach", "value": float(i), "account": f"acct{i}", "period": WEEK_B}
+            for i in range(5003)]
+    frame = measurement_frame(rows).with_columns(
+        pl.when(pl.col("account") == "acct5001").then(None).otherwise(pl.col("unit")).alias("unit"))
+    with open_store(store_url) as store:
+        run_id = start(store)
+        with pytest.raises(Exception, match="(?i)not null"):
+            finish(store, run_id, measurements=frame)
+        [run] = store.runs()
+        assert run.status == "running" and run.finished_at is None and run.error is None
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
+    assert raw_rows(store_url, "SELECT status, finished_at FROM runs WHERE id = ?", run_id) == [("running", None)]
+
+
+class AlertWithBrokenSummary(Alert):
+    """An alert whose summary cannot be read: fails after the measurements were written."""
+
+    @property
+    def summary(self) -> str:  # type: ignore[override]
+        raise RuntimeError("summary unavailable")
+
+    @summary.setter
+    def summary(self, value: str) -> None:
+        pass
+
+
+def test_finish_run_rolls_back_when_recording_an_alert_fails(store_url):
+    good = Alert("spike", "total_reach", {"account": "m"}, "reach rose", value=10.0)
+    broken = AlertWithBrokenSummary("err_drop", "engagement_rate_by_reach", {"account": "a"}, "x")
+    frame = measurement_frame([{"metric": "engagement_rate_by_reach", "value": 2.0, "account": "a", "period": WEEK_B}])
+    with open_store(store_url) as store:
+        run_id = start(store)
+        with pytest.raises(RuntimeError, match="summary unavailable"):
+            finish(store, run_id, measurements=frame, alerts=[good, broken])
+        [run] = store.runs()
+        assert run.status == "running" and run.finished_at is None
+        assert store.alert_states("weekly") == {}
+        assert store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B]).height == 0
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
+    assert raw_rows(store_url, "SELECT COUNT(*) FROM alerts") == [(0,)]
