@@ -15,9 +15,11 @@ from .alerts import Alert
 from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
 from .hookspecs import hookimpl
 from .kinds import Metric, Output, PluginOptions, Source, Trigger
+from .measurements import dimension_columns
 from .periods import Period
 from .records import RECORD_KINDS, RecordTable
 from .result import RunResult
+from .summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
 
 try:
     __version__ = version("cmflow")
@@ -25,7 +27,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "Alert", "DeliveryContext", "FetchContext", "Metric", "MetricInput", "Output", "Period",
-    "PluginOptions", "RECORD_KINDS", "RecordTable", "RunResult", "Source", "Trigger",
-    "TriggerInput", "hookimpl", "__version__",
+    # the contract
+    "hookimpl", "Source", "Metric", "Trigger", "Output", "PluginOptions",
+    # what flows through a run
+    "Alert", "DeliveryContext", "FetchContext", "MetricInput", "Period", "RECORD_KINDS",
+    "RecordTable", "RunResult", "TriggerInput", "dimension_columns",
+    # presentation helpers outputs share, so every output shows the same numbers the same way
+    "format_change", "format_value", "kpi_tables", "metric_label", "ranked_posts",
+    "__version__",
 ]

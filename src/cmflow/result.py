@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .alerts import Alert
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from pathlib import Path
 
     from .periods import Period
     from .workflow import Workflow
@@ -103,6 +105,20 @@ class RunResult:
             wanted = dimensions.get(column)
             rows = rows.filter(pl.col(column).is_null() if wanted is None else pl.col(column) == wanted)
         return rows["value"][0] if rows.height else None
+
+    def output_path(self, template: str) -> "Path":
+        """A file path from an output's template: {workflow}, {period} and {date} are replaced.
+
+        {workflow} becomes a file-name-safe form of the workflow's name, {period} the current
+        period (``2026-11-16..2026-11-22``), {date} today's date (UTC).
+        """
+        import re
+        from pathlib import Path
+
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", self.workflow.name).strip("-").lower() or "workflow"
+        today = datetime.now(timezone.utc).date().isoformat()
+        return Path(template.replace("{workflow}", name).replace("{period}", str(self.period))
+                    .replace("{date}", today))
 
     def stats(self) -> dict[str, Any]:
         """Counts kept in run history."""

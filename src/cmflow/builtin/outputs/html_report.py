@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 from pydantic import Field
 
@@ -45,18 +44,12 @@ class HtmlReport(Output):
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
         options: HtmlReportOptions = self.options
         html = render_report(result, options)
-        path = Path(_fill(options.path, result))
+        path = result.output_path(options.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(html, encoding="utf-8")
         temporary.replace(path)  # readers never see half a report
         return f"wrote {path}"
-
-
-def _fill(template: str, result: RunResult) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", result.workflow.name).strip("-").lower() or "workflow"
-    return (template.replace("{workflow}", name).replace("{period}", str(result.period))
-            .replace("{date}", datetime.now(timezone.utc).date().isoformat()))
 
 
 def render_report(result: RunResult, options: HtmlReportOptions) -> str:
