@@ -78,6 +78,10 @@ class Period:
                 # 52 weeks back keeps weekdays aligned: Monday compares with a Monday.
                 shift = timedelta(weeks=52)
                 return replace(self, start=self.start - shift, end=self.end - shift, label=which)
+            if self.unit in ("month", "quarter", "year"):
+                # Whole months stay whole: February 2025 compares with all of February 2024.
+                end = _month_end(_minus_year(self.end.replace(day=1)))
+                return replace(self, start=_minus_year(self.start), end=end, label=which)
             return replace(self, start=_minus_year(self.start), end=_minus_year(self.end), label=which)
         raise PeriodError(f"unknown comparison {which!r}; use one of {', '.join(COMPARISONS)}")
 

@@ -1,0 +1,387 @@
+"""The ``csv`` and ``json`` sources on real files: mapping, locale-formatted numbers and dates,
+and errors that name the file, the row and the column.
+
+Sources are called directly with a :class:`cmflow.FetchContext` built as the runner builds it;
+one test at the end goes through a whole run to check problems reach the run's stage report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from cmflow import FetchContext, Period, RecordTable
+from cmflow.builtin.sources.csv_source import CsvSource
+from cmflow.builtin.sources.json_source import JsonSource
+from cmflow.builtin.sources.tabular import DataFileError
+from cmflow.testing import run_workflow_file
+
+UTC = timezone.utc
+HEADER = "platform,account,post_id,published_at,likes"
+
+
+def fetch(source_class: type, directory: Path, *, workflow_tz: str = "UTC",
+          problems: list[str] | None = None, **options: Any) -> pl.DataFrame:
+    """Run one source's fetch() against files in ``directory``; return its canonical frame."""
+    source = source_class(source_class.Options(**options), entry_id="src")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), workflow_tz, unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], directory,
+                       logging.getLogger("cmflow.test"), problems if problems is not None else [])
+    tables = list(source.fetch(ctx))
+    assert len(tables) == 1 and isinstance(tables[0], RecordTable)
+    assert tables[0].kind == options.get("record", "post")
+    return tables[0].conformed()
+
+
+def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = directory / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def fetch_error(source_class: type, directory: Path, **options: Any) -> str:
+    """The message of the DataFileError a fetch raises."""
+    with pytest.raises(DataFileError) as info:
+        fetch(source_class, directory, **options)
+    return str(info.value)
+
+
+# -- mapping ---------------------------------------------------------------------------------
+def test_csv_maps_columns_constants_and_values(tmp_path: Path) -> None:
+    write(tmp_path, "export.csv",
+          "Page,Post ID,Publish time,Likes,Post type,reach,Ignored\n"
+          "Brand,p1,2026-11-17T10:00:00Z,12,IG reel,300,x\n"
+          "Brand,p2,2026-11-18T10:00:00Z,,Story,,y\n")
+    frame = fetch(CsvSource, tmp_path, path="export.csv",
+                  columns={"account": "Page", "post_id": "Post ID", "published_at": "Publish time",
+                           "likes": "Likes", "format": "Post type"},
+                  constants={"platform": "Instagram"},
+                  values={"format": {"IG reel": "reel"}})
+    assert frame.columns == list(RecordTable.from_rows("post", []).frame.columns)
+    rows = frame.to_dicts()
+    assert [r["post_id"] for r in rows] == ["p1", "p2"]
+    assert [r["platform"] for r in rows] == ["instagram", "instagram"]  # constants are lower-cased too
+    assert [r["format"] for r in rows] == ["reel", "Story"]  # unlisted values are kept
+    assert [r["likes"] for r in rows] == [12, None]  # empty is missing, not 0
+    assert [r["reach"] for r in rows] == [300, None]  # read from the column with the canonical name
+    assert rows[0]["published_at"] == datetime(2026, 11, 17, 10, tzinfo=UTC)
+    assert rows[0]["comments"] is None  # no column at all: missing
+
+
+def test_platform_is_lower_cased_and_values_are_trimmed(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\n Instagram , a ,1,2026-11-17T10:00:00Z, 7 \n"
+                                 "FACEBOOK,b,2,2026-11-17T10:00:00Z,8\n")
+    frame = fetch(CsvSource, tmp_path, path="posts.csv")
+    assert frame["platform"].to_list() == ["instagram", "facebook"]
+    assert frame["account"].to_list() == ["a", "b"]
+    assert frame["likes"].to_list() == [7, 8]
+
+
+def test_values_mapping_applies_before_platform_is_lower_cased(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\nIG,a,1,2026-11-17T10:00:00Z,1\n")
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", values={"platform": {"IG": "Instagram"}})
+    assert frame["platform"].to_list() == ["instagram"]
+
+
+# -- date-times ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, options, expected", [
+    # Naive local times are in the source's time zone, then stored in UTC.
+    ("2026-11-17 10:00", {"timezone": "Europe/Paris"}, datetime(2026, 11, 17, 9, 0)),
+    ("2026-07-17 10:00", {"timezone": "Europe/Paris"}, datetime(2026, 7, 17, 8, 0)),  # summer time
+    ("2026-11-17T10:00", {"timezone": "America/Montreal"}, datetime(2026, 11, 17, 15, 0)),
+    ("2026-11-17T10:00:00", {}, datetime(2026, 11, 17, 10, 0)),
+    ("2026-11-17", {"timezone": "Europe/Paris"}, datetime(2026, 11, 16, 23, 0)),  # local midnight
+    # The earlier of two instants when the clock goes back (02:30 happens twice on 25 Oct).
+    ("2026-10-25 02:30", {"timezone": "Europe/Paris"}, datetime(2026, 10, 25, 0, 30)),
+    # An explicit offset wins over the time zone option.
+    ("2026-11-17T10:00:00+02:00", {"timezone": "Europe/Paris"}, datetime(2026, 11, 17, 8, 0)),
+    ("2026-11-17T10:00:00-05:00", {}, datetime(2026, 11, 17, 15, 0)),
+    ("2026-11-17 10:00:00+0100", {}, datetime(2026, 11, 17, 9, 0)),
+    ("2026-11-17T10:00:00Z", {"timezone": "Europe/Paris"}, datetime(2026, 11, 17, 10, 0)),
+    ("2026-11-17T10:00:00.250Z", {}, datetime(2026, 11, 17, 10, 0, 0, 250000)),
+    # Custom formats, tried in order.
+    ("17/11/2026 10:00", {"timezone": "Europe/Paris", "datetime_format": "%d/%m/%Y %H:%M"},
+     datetime(2026, 11, 17, 9, 0)),
+    ("11/17/2026 10:00", {"datetime_format": ["%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"]},
+     datetime(2026, 11, 17, 10, 0)),
+])
+def test_datetimes_are_parsed_to_utc(tmp_path: Path, text: str, options: dict, expected: datetime) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,\"{text}\",1\n")
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", **options)
+    assert frame.schema["published_at"] == pl.Datetime("us", "UTC")
+    assert frame["published_at"].to_list() == [expected.replace(tzinfo=UTC)]
+
+
+def test_naive_datetimes_default_to_the_workflow_time_zone(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17 10:00,1\n")
+    paris = fetch(CsvSource, tmp_path, path="posts.csv", workflow_tz="Europe/Paris")
+    tokyo = fetch(CsvSource, tmp_path, path="posts.csv", workflow_tz="Asia/Tokyo")
+    assert paris["published_at"].to_list() == [datetime(2026, 11, 17, 9, 0, tzinfo=UTC)]
+    assert tokyo["published_at"].to_list() == [datetime(2026, 11, 17, 1, 0, tzinfo=UTC)]
+
+
+def test_dates_of_daily_records_with_a_custom_format(tmp_path: Path) -> None:
+    write(tmp_path, "audience.csv", "platform,account,date,followers\n"
+                                    "instagram,a,21/11/2026,1 200\ninstagram,a,22/11/2026,1 250\n")
+    frame = fetch(CsvSource, tmp_path, path="audience.csv", record="account_snapshot",
+                  date_format="%d/%m/%Y")
+    assert frame["date"].to_list() == [date(2026, 11, 21), date(2026, 11, 22)]
+    assert frame["followers"].to_list() == [1200, 1250]
+
+
+# -- numbers ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, options, expected", [
+    ("1234", {}, 1234),
+    ("1 234", {}, 1234),                  # a plain space
+    ("1\u00a0234", {}, 1234),             # non-breaking space (Excel, LinkedIn FR)
+    ("1\u202f234", {}, 1234),             # narrow no-break space (French locale since 2017)
+    ("1 234 567", {"thousands": " "}, 1234567),
+    ("1.234", {"decimal": ",", "thousands": "."}, 1234),
+    ("1,234", {"thousands": ","}, 1234),
+    ("12,0", {"decimal": ","}, 12),
+])
+def test_counters_with_thousands_separators(tmp_path: Path, text: str, options: dict, expected: int) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,\"{text}\"\n")
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", **options)
+    assert frame["likes"].to_list() == [expected]
+
+
+@pytest.mark.parametrize("hours, cost, options, expected", [
+    ("1,5", "1 234,56", {"decimal": ","}, (1.5, 1234.56)),
+    ("4,52 %", "1\u202f234,5", {"decimal": ","}, (4.52, 1234.5)),  # percent sign dropped
+    ("4,52%", "1.234,5", {"decimal": ",", "thousands": "."}, (4.52, 1234.5)),
+    ("2.25", "1,234.5", {"thousands": ","}, (2.25, 1234.5)),
+])
+def test_decimal_numbers_in_french_and_english_forms(tmp_path: Path, hours: str, cost: str,
+                                                     options: dict, expected: tuple) -> None:
+    write(tmp_path, "time.csv", f"date;hours;cost\n2026-11-17;{hours};{cost}\n")
+    frame = fetch(CsvSource, tmp_path, path="time.csv", record="time_entry", delimiter=";", **options)
+    assert (frame["hours"][0], frame["cost"][0]) == pytest.approx(expected)
+
+
+# -- CSV dialect -----------------------------------------------------------------------------
+def test_semicolon_delimiter_and_utf8_bom(tmp_path: Path) -> None:
+    """French Excel writes ';' and a byte-order mark, which must not stick to the first header."""
+    write(tmp_path, "fr.csv", "\ufeffplatform;account;post_id;published_at;likes;text\n"
+                              "linkedin;Boulangerie Émile;1;2026-11-17T10:00:00Z;1 234;Crème brûlée, enfin\n",
+          encoding="utf-8")
+    frame = fetch(CsvSource, tmp_path, path="fr.csv", delimiter=";")
+    row = frame.row(0, named=True)
+    assert (row["platform"], row["account"], row["likes"]) == ("linkedin", "Boulangerie Émile", 1234)
+    assert row["text"] == "Crème brûlée, enfin"
+
+
+def test_quoted_fields_with_commas_quotes_and_newlines(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv",
+          "platform,account,post_id,published_at,likes,text\n"
+          'instagram,a,1,2026-11-17T10:00:00Z,5,"Hello, world"\n'
+          'instagram,a,2,2026-11-17T11:00:00Z,6,"She said ""bonjour"""\n'
+          'instagram,a,3,2026-11-17T12:00:00Z,7,"line one\nline two"\n')
+    frame = fetch(CsvSource, tmp_path, path="posts.csv")
+    assert frame["text"].to_list() == ["Hello, world", 'She said "bonjour"', "line one\nline two"]
+    assert frame["likes"].to_list() == [5, 6, 7]
+
+
+def test_other_encodings_are_read_when_named(tmp_path: Path) -> None:
+    write(tmp_path, "latin.csv", f"{HEADER},text\ninstagram,a,1,2026-11-17T10:00:00Z,1,Café\n",
+          encoding="latin-1")
+    assert fetch(CsvSource, tmp_path, path="latin.csv", encoding="latin-1")["text"].to_list() == ["Café"]
+    message = fetch_error(CsvSource, tmp_path, path="latin.csv")
+    assert "latin.csv" in message and "encoding" in message
+
+
+# -- errors ----------------------------------------------------------------------------------
+def test_missing_required_column_lists_the_files_columns(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", "Account,Post ID,Date\na,1,2026-11-17\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv",
+                          columns={"account": "Account", "post_id": "Post ID", "published_at": "Date"})
+    assert str(tmp_path / "posts.csv") in message
+    assert "'platform'" in message and "columns.platform" in message
+    assert "Account, Post ID, Date" in message
+
+
+def test_mapped_column_not_in_the_file_suggests_the_closest(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", "platform,account,post_id,Publish Time,likes\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,1\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"published_at": "Publish time"})
+    assert "posts.csv" in message
+    assert "'Publish time' (mapped to published_at) is not in the file" in message
+    assert "did you mean 'Publish Time'?" in message
+
+
+def test_mapped_column_with_nothing_close_lists_the_columns(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,1\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"reach": "Couverture"})
+    assert "'Couverture'" in message and f"columns in the file: {HEADER.replace(',', ', ')}" in message
+
+
+def test_bad_date_names_file_row_and_column(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", "platform,account,post_id,Publish time,likes\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,1\n"
+                                 "instagram,a,2,yesterday,2\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"published_at": "Publish time"})
+    assert str(tmp_path / "posts.csv") in message
+    assert "row 3, column 'Publish time': value 'yesterday' is not a date-time" in message
+    assert 'on_error = "skip"' in message
+
+
+def test_bad_date_in_a_custom_format_names_the_format(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17 10:00,1\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv", datetime_format="%d/%m/%Y %H:%M")
+    assert "row 2, column 'published_at'" in message and "%d/%m/%Y %H:%M" in message
+
+
+def test_non_numeric_counter_names_row_column_and_value(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", "platform,account,post_id,published_at,Likes\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,12\n"
+                                 "instagram,a,2,2026-11-17T10:00:00Z,12\n"
+                                 "instagram,a,3,2026-11-17T10:00:00Z,douze\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"likes": "Likes"})
+    assert "row 4, column 'Likes': value 'douze' is not a number" in message
+
+
+def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,,1,2026-11-17T10:00:00Z,1\n")
+    assert "row 2, column 'account': value is empty" in fetch_error(CsvSource, tmp_path, path="posts.csv")
+
+
+def test_many_bad_rows_show_a_few_and_count_the_rest(tmp_path: Path) -> None:
+    rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,n/a\n" for i in range(8))
+    write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert "row 2," in message and "row 6," in message and "row 7," not in message
+    assert "(and 3 more bad rows)" in message
+
+
+def test_on_error_skip_leaves_bad_rows_out_and_reports_how_many(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,1\n"
+                                 "instagram,a,2,not a date,2\n"
+                                 "instagram,a,3,2026-11-17T10:00:00Z,three\n"
+                                 "instagram,a,4,2026-11-17T10:00:00Z,4\n")
+    problems: list[str] = []
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", on_error="skip", problems=problems)
+    assert frame["post_id"].to_list() == ["1", "4"]
+    assert len(problems) == 1
+    assert "posts.csv: skipped 2 bad row(s)" in problems[0]
+    assert "row 3, column 'published_at'" in problems[0]
+
+
+def test_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    assert "nowhere.csv: file not found" in fetch_error(CsvSource, tmp_path, path="nowhere.csv")
+    assert "nowhere.json: file not found" in fetch_error(JsonSource, tmp_path, path="nowhere.json")
+
+
+# -- JSON ------------------------------------------------------------------------------------
+POST_ITEMS = [
+    {"platform": "Instagram", "account": "a", "post_id": 101, "published_at": "2026-11-17T10:00:00+01:00",
+     "likes": 12, "reach": "1 500", "saves": None, "extra": {"nested": True}},
+    {"platform": "facebook", "account": "b", "post_id": "102", "published_at": "2026-11-18 10:00",
+     "likes": 3.0, "comments": 4},
+]
+
+
+def check_post_items(frame: pl.DataFrame) -> None:
+    rows = frame.to_dicts()
+    assert [r["post_id"] for r in rows] == ["101", "102"]
+    assert [r["platform"] for r in rows] == ["instagram", "facebook"]
+    assert [r["published_at"] for r in rows] == [datetime(2026, 11, 17, 9, tzinfo=UTC),
+                                                 datetime(2026, 11, 18, 9, tzinfo=UTC)]  # naive: Paris
+    assert [r["likes"] for r in rows] == [12, 3]
+    assert [r["reach"] for r in rows] == [1500, None]
+    assert [r["comments"] for r in rows] == [None, 4]  # a key absent from an item is missing
+    assert [r["saves"] for r in rows] == [None, None]  # JSON null is missing
+
+
+def test_json_top_level_array(tmp_path: Path) -> None:
+    write(tmp_path, "posts.json", json.dumps(POST_ITEMS))
+    check_post_items(fetch(JsonSource, tmp_path, path="posts.json", timezone="Europe/Paris"))
+
+
+def test_json_items_at_a_dotted_path(tmp_path: Path) -> None:
+    write(tmp_path, "report.json", json.dumps({"meta": {"page": 1}, "report": {"rows": POST_ITEMS}}))
+    check_post_items(fetch(JsonSource, tmp_path, path="report.json", items="report.rows",
+                           timezone="Europe/Paris"))
+
+
+def test_json_lines(tmp_path: Path) -> None:
+    write(tmp_path, "posts.jsonl", "\n".join(json.dumps(item) for item in POST_ITEMS) + "\n\n")
+    check_post_items(fetch(JsonSource, tmp_path, path="posts.jsonl", timezone="Europe/Paris"))
+
+
+def test_json_with_bom_and_mapping(tmp_path: Path) -> None:
+    items = [{"Network": "LinkedIn", "Page": "p", "id": "1", "when": "17/11/2026 10:00", "Likes": "1\u202f234"}]
+    write(tmp_path, "li.json", "\ufeff" + json.dumps(items, ensure_ascii=False))
+    frame = fetch(JsonSource, tmp_path, path="li.json", datetime_format="%d/%m/%Y %H:%M",
+                  columns={"platform": "Network", "account": "Page", "post_id": "id",
+                           "published_at": "when", "likes": "Likes"})
+    assert frame.select("platform", "account", "likes").row(0) == ("linkedin", "p", 1234)
+    assert frame["published_at"][0] == datetime(2026, 11, 17, 10, tzinfo=UTC)
+
+
+def test_invalid_json_error_gives_line_and_column(tmp_path: Path) -> None:
+    write(tmp_path, "broken.json", '[{"platform": "x",\n  "account": }]')
+    message = fetch_error(JsonSource, tmp_path, path="broken.json")
+    assert "broken.json: not valid JSON" in message
+    assert "line 2, column 14" in message
+
+
+@pytest.mark.parametrize("document, items, expected", [
+    ({"data": {"rows": []}}, "data.row", "no key 'row' on the way to 'data.row'"),
+    ({"data": []}, None, "expected an array of records; set `items`"),
+    ({"data": {"rows": {"a": 1}}}, "data.rows", "expected an array of records"),
+    ([{"platform": "x"}, 3], None, "item 2 is not an object"),
+])
+def test_json_document_shape_errors(tmp_path: Path, document: Any, items: str | None, expected: str) -> None:
+    write(tmp_path, "doc.json", json.dumps(document))
+    assert expected in fetch_error(JsonSource, tmp_path, path="doc.json", items=items)
+
+
+def test_json_bad_value_names_the_item_and_key(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "likes": "many"}]
+    write(tmp_path, "posts.json", json.dumps(items))
+    message = fetch_error(JsonSource, tmp_path, path="posts.json")
+    assert "posts.json" in message and "item 1, column 'likes': value 'many' is not a number" in message
+
+
+# -- through a run ---------------------------------------------------------------------------
+def test_skipped_rows_and_failures_reach_the_run_summary(tmp_path: Path, write_workflow, store_url: str) -> None:
+    write(tmp_path, "good.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,1\n"
+                                "instagram,a,2,2026-11-17T10:00:00Z,lots\n")
+    write(tmp_path, "bad.csv", f"{HEADER}\ninstagram,b,1,someday,1\n")
+    path = write_workflow("""
+[workflow]
+name = "Sources"
+period = "2026-11-16..2026-11-22"
+
+[[sources]]
+id = "good"
+plugin = "csv"
+path = "good.csv"
+on_error = "skip"
+
+[[sources]]
+id = "bad"
+plugin = "csv"
+path = "bad.csv"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+""")
+    result = run_workflow_file(path, store_url=store_url, dry_run=True)
+    stages = {s.id: s for s in result.stages if s.kind == "source"}
+    assert stages["good"].ok and stages["good"].counts == {"post": 1}
+    assert stages["good"].problems == [
+        "good.csv: skipped 1 bad row(s), e.g. row 3, column 'likes': value 'lots' is not a number"]
+    assert not stages["bad"].ok
+    assert "bad.csv" in stages["bad"].error and "row 2, column 'published_at'" in stages["bad"].error
+    assert result.status == "failed"
+    assert result.value("posts_published") == 1.0
