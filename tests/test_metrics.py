@@ -268,8 +268,10 @@ def test_follower_growth_falls_back_to_the_first_snapshot_in_the_period() -> Non
 
 def test_follower_growth_without_snapshots_or_from_zero() -> None:
     frame = measure(FollowerGrowth, records(snapshots=GROWTH_SNAPSHOTS), by=["account"])
-    # Previous week: a has one snapshot (15th) and none the day before: no growth, 0 %.
-    assert value(frame, "follower_growth", "previous_period", platform="instagram", account="a") == 0.0
+    # Previous week: a has one snapshot (15th) and none the day before: growth is unknown.
+    for metric in ("follower_growth", "follower_growth_pct"):
+        assert no_value(frame, metric, "previous_period", platform="instagram", account="a") == \
+            "one follower count only: growth needs two days"
     for metric in ("follower_growth", "follower_growth_pct"):
         assert no_value(frame, metric, "previous_period", platform="instagram", account="b") == \
             "no follower count for this period"

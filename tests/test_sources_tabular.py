@@ -246,6 +246,17 @@ def test_non_numeric_counter_names_row_column_and_value(tmp_path: Path) -> None:
     assert "row 4, column 'Likes': value 'douze' is not a number" in message
 
 
+def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) -> None:
+    """With decimal = ",", "1.234" is an undeclared thousands separator, not 1 like."""
+    write(tmp_path, "posts.csv", "platform;account;post_id;published_at;Likes\n"
+                                 "instagram;a;1;2026-11-17T10:00:00Z;12\n"
+                                 "instagram;a;2;2026-11-17T10:00:00Z;1.234\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv", delimiter=";", decimal=",",
+                          columns={"likes": "Likes"})
+    assert "row 3, column 'Likes': value '1.234' is not a whole number" in message
+    assert "thousands" in message
+
+
 def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,,1,2026-11-17T10:00:00Z,1\n")
     assert "row 2, column 'account': value is empty" in fetch_error(CsvSource, tmp_path, path="posts.csv")

@@ -14,7 +14,8 @@ class FollowerGrowth(Metric):
     growth = followers at the end of the period - followers at its start, where the start is
     the count on the day before the period (the end of the previous day) or, if that day has no
     snapshot, the first snapshot in the period. growth % = growth / start x 100. Groups of
-    accounts add their counts up before dividing.
+    accounts add their counts up before dividing. An account with a single count in the period
+    and none the day before has no growth value (it is unknown, not 0).
     """
 
     name = "follower_growth"
@@ -31,6 +32,7 @@ class FollowerGrowth(Metric):
         account = ["platform", "account"]
         snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null()).sort("date")
         in_period = snapshots.group_by(["period", *account]).agg(
+            pl.len().alias("snapshots"),
             pl.col("followers").first().alias("first_in_period"),
             pl.col("followers").last().alias("end"),
         )
@@ -40,15 +42,22 @@ class FollowerGrowth(Metric):
         day_before = (eve.join(data.all_records["account_snapshot"]
                                .filter(pl.col("followers").is_not_null()), on="date", how="inner")
                       .group_by(["period", *account]).agg(pl.col("followers").last().alias("eve")))
-        per_account = in_period.join(day_before, on=["period", *account], how="left").with_columns(
-            pl.coalesce("eve", "first_in_period").alias("start"))
+        # One count in the period and none the day before: growth is unknown, not 0.
+        first = pl.when(pl.col("snapshots") > 1).then(pl.col("first_in_period"))
+        per_account = (in_period.join(day_before, on=["period", *account], how="left")
+                       .with_columns(pl.coalesce("eve", first).alias("start"))
+                       .with_columns(pl.col("start").is_not_null().alias("known")))
+        known = pl.col("known")
         rows = aggregate(per_account, data.grouping_sets, [
             pl.len().alias("accounts"),
-            pl.col("start").sum().alias("start"),
-            pl.col("end").sum().alias("end"),
+            known.sum().alias("known"),
+            pl.col("start").filter(known).sum().alias("start"),
+            pl.col("end").filter(known).sum().alias("end"),
         ], periods=[p.label for p in data.periods])
-        no_data = pl.when(pl.col("accounts").is_null()).then(pl.lit("no follower count for this period"))
-        growth = pl.col("end") - pl.col("start")
+        no_data = (pl.when(pl.col("accounts").is_null()).then(pl.lit("no follower count for this period"))
+                   .when(pl.col("known") == 0)
+                   .then(pl.lit("one follower count only: growth needs two days")))
+        growth = pl.when(pl.col("known") > 0).then(pl.col("end") - pl.col("start"))
         return pl.concat([
             measurement_rows(rows, metric="follower_growth", unit="followers", value=growth, reason=no_data),
             measurement_rows(rows, metric="follower_growth_pct", unit="%",

@@ -150,8 +150,14 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
         empty = text.is_null() | (text == "")
         if field.type in ("int", "float"):
             value = _parse_number(text, options)
-            value = value.round(0).cast(pl.Int64) if field.type == "int" else value
             problem = "is not a number"
+            if field.type == "int":
+                # A counter is whole: "1.234" with decimal = "," is a thousands separator the
+                # options do not declare, not 1.234 likes rounded to 1.
+                fractional = value.is_not_null() & (value != value.round(0))
+                checks.append((field.name, ~empty & fractional,
+                               "is not a whole number (set `thousands` or `decimal`?)"))
+                value = pl.when(fractional).then(None).otherwise(value).cast(pl.Int64)
         elif field.type == "datetime":
             value = _parse_datetime(text, as_list(options.datetime_format, ISO_DATETIME_FORMATS), tz)
             problem = f"is not a date-time in the format {_formats(options.datetime_format, ISO_DATETIME_FORMATS)}"
