@@ -190,15 +190,15 @@ def test_a_workflow_runs_through_the_example_plugins(site, tmp_path, store_url):
     assert lines[0] == "# Mastodon weekly"
     overall = lines.index("## Overall")
     assert lines[overall + 2:overall + 5] == [
-        "| engagement_rate_by_reach | posts_published |",
+        "| ERR (reach) | Posts |",
         "| ---: | ---: |",
         "| – | 3 (+50%) |",
     ]
     # Mastodon reports no reach: no value, and the reason, rather than a 0 %.
-    assert "- engagement_rate_by_reach (overall): no post has reach data" in lines
+    assert "- ERR (reach), overall: no post has reach data" in lines
     by_format = lines.index("## By format")
     assert lines[by_format + 2:by_format + 7] == [
-        "| Format | posts_published |", "| --- | ---: |",
+        "| Format | Posts |", "| --- | ---: |",
         "| image | 1 (+0%) |", "| text | 1 (+0%) |", "| video | 1 (+1) |"]
 
 

@@ -1,26 +1,19 @@
 """The ``markdown_summary`` output: the run's KPI tables as one Markdown file.
 
-Built from ``RunResult.measurements`` and ``RunResult.comparisons`` only (cmflow's public
-API), so it shows what any other output shows without importing cmflow internals.
+Built with cmflow's public presentation helpers (``kpi_tables``, ``metric_label``,
+``ranked_posts``, ``RunResult.output_path``), so it shows the same numbers, formatted the same
+way, as the console and HTML outputs. This module only turns them into Markdown.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from cmflow import DeliveryContext, Output, PluginOptions, RunResult, hookimpl
-
-NOT_DIMENSIONS = {"period", "metric", "unit", "value", "reason", "rank", "period_start", "period_end",
-                  "series_key", "ranked_within"}
-"""Columns of a measurement frame that are not dimensions (see RunResult.measurements)."""
-BREAKDOWN_ORDER = [(), ("platform",), ("platform", "account"), ("format",), ("pillar",), ("campaign",)]
-NO_VALUE = "–"
+from cmflow import (DeliveryContext, Output, PluginOptions, RunResult, format_value, hookimpl, kpi_tables,
+                    metric_label, ranked_posts)
 
 
 class MarkdownSummaryOptions(PluginOptions):
@@ -37,14 +30,18 @@ class MarkdownSummaryOptions(PluginOptions):
     changes: bool = Field(
         True, description="Show each value's change against the workflow's first comparison "
         "period: percentage points for rates, percent for counts.", examples=[False])
+    top_posts: bool = Field(
+        True, description="Also list the top posts, if the workflow ranks them (metric "
+        "top_posts).", examples=[False])
 
 
 class MarkdownSummary(Output):
     """Writes one Markdown table per breakdown (overall, by account, by format ...), metrics as
-    columns, with the change against the first comparison period, and a note for every value
-    that is missing and why. Rankings such as ``top_posts`` are left out.
+    columns, with the change against the first comparison period, a note for every value that
+    is missing and why, and the top posts as a list.
 
-    Text from the public (account names, pillars) is escaped so it cannot break the tables.
+    Text from the public (account names, post text) is escaped so it cannot break the tables.
+    In a dry run cmflow does not call it (``delivers_externally`` keeps its default, True).
     """
 
     name = "markdown_summary"
@@ -53,7 +50,7 @@ class MarkdownSummary(Output):
 
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
         options: MarkdownSummaryOptions = self.options
-        path = Path(fill_path(options.path, result))
+        path = result.output_path(options.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(render_markdown(result, options), encoding="utf-8")
@@ -61,137 +58,90 @@ class MarkdownSummary(Output):
         return f"wrote {path}"
 
 
-@dataclass
-class _Table:
-    dimensions: tuple[str, ...]
-    rows: dict[tuple[str, ...], dict[str, dict[str, Any]]] = field(default_factory=dict)
-    """Dimension values -> metric -> measurement row (with its comparison, if any)."""
-
-
 def render_markdown(result: RunResult, options: MarkdownSummaryOptions) -> str:
     """The whole document."""
-    import polars as pl
-
-    comparison = result.comparison_periods[0] if result.comparison_periods and options.changes else None
+    comparison = result.comparison_periods[0] if options.changes and result.comparison_periods else None
     lines = [f"# {escape(options.title or result.workflow.name)}", "",
              f"Period: {result.period}" + (f", changes vs {comparison.label.replace('_', ' ')} "
                                             f"({comparison})" if comparison else ""), ""]
-    frame = result.measurements
-    if frame is not None and "rank" in frame.columns:
-        frame = frame.filter(pl.col("rank").is_null())
-    current = frame.filter(pl.col("period") == "current") if frame is not None else None
-    if current is None or current.height == 0:
-        return "\n".join([*lines, "No measurement this period.", ""])
-    names = options.metrics or list(dict.fromkeys(current["metric"].to_list()))
-    current = current.filter(pl.col("metric").is_in(names))
-    units = dict(zip(current["metric"].to_list(), current["unit"].to_list()))
-    changes = _changes(result, comparison.label) if comparison else {}
-    dimensions = [c for c in current.columns if c not in NOT_DIMENSIONS and current[c].null_count() < current.height]
-
-    tables: dict[tuple[str, ...], _Table] = {}
-    for row in current.iter_rows(named=True):
-        dims = tuple(d for d in dimensions if row[d] is not None)
-        table = tables.setdefault(dims, _Table(dims))
-        labels = tuple(str(row[d]) for d in dims)
-        row["change"] = changes.get((row["metric"], row.get("series_key")))
-        table.rows.setdefault(labels, {})[row["metric"]] = row
-
-    def order(dims: tuple[str, ...]) -> tuple[int, int, tuple[str, ...]]:
-        known = BREAKDOWN_ORDER.index(dims) if dims in BREAKDOWN_ORDER else len(BREAKDOWN_ORDER)
-        return known, len(dims), dims
-
-    for dims in sorted(tables, key=order):
-        lines += _table_lines(tables[dims], [m for m in names if m in units], units)
-    missing = [m for m in names if m not in units]
+    tables = kpi_tables(result, options.metrics)
+    if not tables:
+        lines += ["No measurement this period.", ""]
+    for table in tables:
+        lines += table_lines(table, with_changes=comparison is not None)
+    shown = {metric for table in tables for metric, _unit in table.metrics}
+    missing = [m for m in options.metrics or [] if m not in shown]
     if missing:
         lines += [f"Not produced by this workflow: {', '.join(escape(m) for m in missing)}.", ""]
+    if options.top_posts:
+        lines += top_posts_lines(ranked_posts(result, "top_posts"))
     return "\n".join(lines)
 
 
-def _table_lines(table: _Table, names: list[str], units: dict[str, str]) -> list[str]:
-    present = [m for m in names if any(m in cells for cells in table.rows.values())]
-    lines = [f"## {breakdown_title(table.dimensions)}", ""]
-    lines.append("| " + " | ".join([*(d.capitalize() for d in table.dimensions), *present]) + " |")
-    lines.append("|" + "|".join([*(" --- " for _ in table.dimensions), *(" ---: " for _ in present)]) + "|")
+def table_lines(table: Any, with_changes: bool) -> list[str]:
+    """One of ``kpi_tables``' tables: a heading, the table, and "No value:" notes saying why
+    cells are empty."""
+    lines = [f"## {escape(table.title)}", "",
+             _row([*(d.capitalize() for d in table.dimensions), *(metric_label(m) for m, _unit in table.metrics)]),
+             "|" + "|".join([*(" --- " for _ in table.dimensions), *(" ---: " for _ in table.metrics)]) + "|"]
     notes = []
-    for labels in sorted(table.rows):
-        cells = table.rows[labels]
+    for row in table.rows:
         texts = []
-        for metric in present:
-            row = cells.get(metric)
-            if row is None:
+        for metric, _unit in table.metrics:
+            cell = row.cells.get(metric)
+            if cell is None:  # this row's series does not have that metric
                 texts.append("")
                 continue
-            text = format_value(row["value"], units[metric])
-            change = row["change"]
-            if change is not None and row["value"] is not None:
-                change_text = format_change(change["change"], change["change_pct"], units[metric])
-                if change_text:
-                    text += f" ({change_text})"
-            if row["value"] is None and row.get("reason"):
-                where = " / ".join(labels) or "overall"
-                notes.append(f"- {escape(metric)} ({escape(where)}): {escape(row['reason'])}")
+            text = cell.text
+            if with_changes and cell.value is not None and cell.change_text:
+                text += f" ({cell.change_text})"
             texts.append(text)
-        lines.append("| " + " | ".join([*(escape(label) for label in labels), *texts]) + " |")
+            if cell.value is None:
+                where = " / ".join(str(label) for label in row.labels) or "overall"
+                notes.append(f"- {escape(metric_label(metric))}, {escape(where)}: "
+                             f"{escape(cell.reason or 'no reason given')}")
+        lines.append(_row([*(str(label) for label in row.labels), *texts]))
     lines.append("")
     if notes:
         lines += ["No value:", "", *notes, ""]
     return lines
 
 
-def _changes(result: RunResult, label: str) -> dict[tuple[str, str], dict[str, Any]]:
-    import polars as pl
-
-    comparisons = result.comparisons
-    if comparisons is None or comparisons.height == 0 or "comparison" not in comparisons.columns:
-        return {}
-    return {(row["metric"], row["series_key"]): row
-            for row in comparisons.filter(pl.col("comparison") == label).iter_rows(named=True)}
-
-
-def breakdown_title(dimensions: tuple[str, ...]) -> str:
-    if not dimensions:
-        return "Overall"
-    if dimensions == ("platform", "account"):
-        return "By account"
-    return "By " + " × ".join(dimensions)
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """``12.34%`` for rates, ``1,234`` for whole numbers, two decimals otherwise."""
-    if value is None:
-        return NO_VALUE
-    if unit == "%":
-        return f"{value:.2f}%"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
+def top_posts_lines(posts: list[dict[str, Any]]) -> list[str]:
+    """``1. 12 — mastodon / @account, 2026-11-17, image: the text <https://link>``"""
+    if not posts:
+        return []
+    lines = ["## Top posts", ""]
+    for post in posts:
+        published = post["published_at"].strftime("%Y-%m-%d") if post.get("published_at") else "no date"
+        text = " ".join((post.get("text") or "(no text)").split())
+        text = text[:140] + ("…" if len(text) > 140 else "")
+        line = (f"{post['rank']}. {format_value(post['value'], post['unit'])} — "
+                f"{escape(post['platform'])} / {escape(post['account'])}, {published}, "
+                f"{escape(post.get('format') or 'unknown format')}: {escape(text)}")
+        url = post.get("url") or ""
+        if _SAFE_URL.fullmatch(url):
+            line += f" <{url}>"
+        lines.append(line)
+    return [*lines, ""]
 
 
-def format_change(change: float | None, change_pct: float | None, unit: str) -> str:
-    """``+0.84 pt`` for rates (percentage points), ``+12%`` for counts; empty when unknown."""
-    if change is None:
-        return ""
-    if unit == "%":
-        return f"{change:+.2f} pt"
-    if change_pct is None:  # the comparison value was 0
-        return f"{change:+,.0f}"
-    return f"{change_pct:+.0f}%"
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(escape(cell) for cell in cells) + " |"
 
 
-# Enough to keep a cell one cell: no pipe, no HTML, no link, no code span, no emphasis run.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
+# Enough to keep a cell one cell and text plain: no pipe, no HTML, no link, no code span, no
+# emphasis or strikethrough run (a backslash makes any ASCII punctuation literal in Markdown).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]<>|])")
+_SAFE_URL = re.compile(r"https?://[^\s<>\\`|]+")
 
 
 def escape(text: Any) -> str:
-    """Text from the public, safe in a Markdown table cell: no markup, no line break, no pipe."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Text from the public, safe in a Markdown table cell: one line, no markup, no pipe, and
+    no leading ``=`` (a formula once the table is pasted into a spreadsheet)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return "\\" + escaped if escaped.startswith("=") else escaped
 
-
-def fill_path(template: str, result: RunResult) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", result.workflow.name).strip("-").lower() or "workflow"
-    return (template.replace("{workflow}", name).replace("{period}", str(result.period))
-            .replace("{date}", datetime.now(timezone.utc).date().isoformat()))
 
 
 @hookimpl

@@ -56,7 +56,7 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from cmflow.charts import PALETTE, Series, grouped_bar_chart
-    from cmflow.summary import kpi_tables, metric_label, ranked_posts
+    from cmflow.summary import format_value, kpi_tables, metric_label, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
@@ -87,7 +87,8 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
     template = env.get_template("report.html.j2")
     return template.render(
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
-        chart=chart, comparison=comparison, metric_label=metric_label, accent=options.accent_colour,
+        chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
+        accent=options.accent_colour,
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
         sources=[s for s in result.stages if s.kind == "source"],
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
