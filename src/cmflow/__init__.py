@@ -4,35 +4,61 @@ This module is the stable public API a plugin author imports::
 
     from cmflow import hookimpl, Source, Metric, Trigger, Output, PluginOptions, RecordTable
 
-Everything else inside the package may move between releases.
+Everything else inside the package may move between releases. Names are imported on first
+use (PEP 562), so that ``cmflow --help`` does not pay for pydantic or Polars.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .alerts import Alert
-from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
-from .hookspecs import hookimpl
-from .kinds import Metric, Output, PluginOptions, Source, Trigger
-from .measurements import dimension_columns
-from .periods import Period
-from .records import RECORD_KINDS, RecordTable
-from .result import RunResult
-from .summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
-
-try:
-    __version__ = version("cmflow")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
-
-__all__ = [
+_PUBLIC = {
     # the contract
-    "hookimpl", "Source", "Metric", "Trigger", "Output", "PluginOptions",
+    "hookimpl": "hookspecs", "Source": "kinds", "Metric": "kinds", "Trigger": "kinds",
+    "Output": "kinds", "PluginOptions": "kinds",
     # what flows through a run
-    "Alert", "DeliveryContext", "FetchContext", "MetricInput", "Period", "RECORD_KINDS",
-    "RecordTable", "RunResult", "TriggerInput", "dimension_columns",
+    "Alert": "alerts", "DeliveryContext": "context", "FetchContext": "context",
+    "MetricInput": "context", "TriggerInput": "context", "Period": "periods",
+    "RECORD_KINDS": "records", "RecordTable": "records", "RunResult": "result",
+    "dimension_columns": "measurements",
     # presentation helpers outputs share, so every output shows the same numbers the same way
-    "format_change", "format_value", "kpi_tables", "metric_label", "ranked_posts",
-    "__version__",
-]
+    "format_change": "summary", "format_value": "summary", "kpi_tables": "summary",
+    "metric_label": "summary", "ranked_posts": "summary",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("cmflow")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            value = "0+unknown"
+    elif name in _PUBLIC:
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'cmflow' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from .alerts import Alert
+    from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
+    from .hookspecs import hookimpl
+    from .kinds import Metric, Output, PluginOptions, Source, Trigger
+    from .measurements import dimension_columns
+    from .periods import Period
+    from .records import RECORD_KINDS, RecordTable
+    from .result import RunResult
+    from .summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
+
+    __version__: str

@@ -1,0 +1,540 @@
+#!/usr/bin/env python3
+"""Does cmflow's metric stage hold an agency's year on a laptop? Wall time and peak memory.
+
+Why: DESIGN.md promises that "a run over a year of a thousand accounts fits on a laptop", and
+the scale issue sets the bar: weekly KPIs per account within 2x of a hand-written vectorised
+reference (DuckDB SQL), with peak memory under 2 GB.
+
+What it does:
+
+1. Generates (once, cached as Parquet) a synthetic agency data set from a fixed seed: 1,000
+   accounts on five platforms, about 1.5 million posts from 2025-01-03 to 2026-01-07 and
+   365,000 daily follower snapshots (2025-01-05 .. 2026-01-04). Saves are not reported on
+   LinkedIn and X, reach not on X, and 0.5 % of the follower counts are missing, so the
+   "no value" paths run too. The random numbers come from SplitMix64 written as Polars
+   expressions: vectorised, no numpy needed, the same on every machine.
+2. Runs each implementation in its own child process (``--impl cmflow``, ``--impl duckdb``)
+   so that the peak resident memory measured (``ru_maxrss`` of that child, via ``os.wait4``)
+   is that implementation's alone. Each child loads the Parquet files into memory (timed as
+   "load"), then computes the weekly KPIs per account for the 52 ISO weeks 2025-W02 ..
+   2026-W01 in Europe/Paris (timed as "metric stage"), then writes its values for checking
+   (not timed). Peak memory covers the interpreter, the libraries, the loaded data and the
+   computation; data generation happens in the parent and is not in it.
+3. Checks that the two agree on every (KPI, week, account) value, prints the max absolute
+   and relative difference, and exits 1 if they differ beyond 1e-6 relative.
+
+The KPIs (cmflow's built-in formulas, re-written in SQL for the reference):
+engagement_rate_by_reach, engagement_rate_by_followers, engagement_rate_by_impressions,
+follower_growth, follower_growth_pct, posts_published, total_interactions, total_reach,
+total_impressions, ``by = ["account"]``.
+
+Run: ``python benchmarks/metrics_scale.py`` (add ``--runs 3`` for the median of three, and
+``--profile`` for cmflow's time per stage and per metric). See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+SEED = 20250106
+TIMEZONE = "Europe/Paris"
+FIRST_WEEK_START = date(2025, 1, 6)  # Monday of ISO week 2025-W02
+WEEKS = 52
+POSTS_FROM = datetime(2025, 1, 3, tzinfo=timezone.utc)  # a few days either side of the weeks,
+POSTS_TO = datetime(2026, 1, 8, tzinfo=timezone.utc)  # so some posts fall in no period
+SNAPSHOTS_FROM = date(2025, 1, 5)  # the day before the first week: the growth baseline
+SNAPSHOT_DAYS = 365
+PLATFORMS = {"instagram": 0.30, "facebook": 0.25, "linkedin": 0.20, "tiktok": 0.15, "x": 0.10}
+NO_SAVES = ("linkedin", "x")
+NO_REACH = ("x",)
+FORMATS = ("image", "video", "reel", "carousel", "text", "link")
+PILLARS = ("product", "behind_the_scenes", "community", "education", "promotion")
+KPIS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
+        "follower_growth", "follower_growth_pct", "posts_published", "total_interactions",
+        "total_reach", "total_impressions")
+RELATIVE_TOLERANCE = 1e-6
+TARGET_RATIO = 2.0
+TARGET_PEAK_BYTES = 2 * 1024**3
+
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+MIX1 = 0xBF58476D1CE4E5B9
+MIX2 = 0x94D049BB133111EB
+
+
+# -- the data set -------------------------------------------------------------------------
+def _splitmix64_int(value: int) -> int:
+    """SplitMix64 of one Python int: derives a stream offset from (seed, stream)."""
+    z = (value + GOLDEN) & MASK64
+    z = ((z ^ (z >> 30)) * MIX1) & MASK64
+    z = ((z ^ (z >> 27)) * MIX2) & MASK64
+    return z ^ (z >> 31)
+
+
+def uniform(index: "pl.Expr", stream: int, seed: int = SEED) -> "pl.Expr":
+    """A float in [0, 1) per row: SplitMix64 of the row's index in its own stream.
+
+    Polars' unsigned arithmetic wraps like the C original, and shifts are exact floor
+    divisions by powers of two, so this is the published generator, vectorised.
+    """
+    import polars as pl
+
+    def u64(value: int) -> pl.Expr:
+        return pl.lit(value, dtype=pl.UInt64)
+
+    offset = _splitmix64_int(seed * 1_000_003 + stream)
+    z = index.cast(pl.UInt64) * u64(GOLDEN) + u64(offset)
+    z = z.xor(z // u64(1 << 30)) * u64(MIX1)
+    z = z.xor(z // u64(1 << 27)) * u64(MIX2)
+    z = z.xor(z // u64(1 << 31))
+    return (z // u64(1 << 11)).cast(pl.Float64) / float(1 << 53)
+
+
+def _pick(u: "pl.Expr", choices: tuple[str, ...]) -> "pl.Expr":
+    import polars as pl
+
+    index = (u * len(choices)).floor().cast(pl.Int64)
+    return pl.lit(pl.Series(choices)).gather(index)
+
+
+def generate_accounts(n_accounts: int, posts_per_account_day: float) -> "pl.DataFrame":
+    """One row per account: platform, name, audience size, posting rate and follower trend."""
+    import polars as pl
+
+    platforms: list[str] = []
+    for name, share in PLATFORMS.items():
+        platforms += [name] * round(share * n_accounts)
+    platforms = (platforms + [next(iter(PLATFORMS))] * n_accounts)[:n_accounts]
+    i = pl.int_range(pl.len())
+    accounts = pl.DataFrame({"platform": platforms}).with_columns(
+        # Brands are on several platforms under the same name: accounts are (platform, account).
+        pl.format("brand-{}", (pl.int_range(pl.len()).over("platform") % 400).cast(pl.String)
+                  .str.zfill(3)).alias("account"),
+        (300 + (250_000 * uniform(i, 1) ** 3)).floor().cast(pl.Int64).alias("followers_start"),
+        # Most accounts post a few times a day; a few post so rarely that some weeks are empty.
+        (posts_per_account_day * 3 * uniform(i, 2) ** 2 + 0.02).alias("posts_per_day"),
+        (-0.0003 + 0.0015 * uniform(i, 3)).alias("daily_growth"),
+        (0.01 + 0.08 * uniform(i, 4)).alias("engagement"),
+    )
+    return accounts
+
+
+def generate_posts(accounts: "pl.DataFrame") -> "pl.DataFrame":
+    """About ``sum(posts_per_day) x 370`` posts, canonical ``post`` columns."""
+    import polars as pl
+
+    from cmflow.records import POST, conform
+
+    span_seconds = int((POSTS_TO - POSTS_FROM).total_seconds())
+    days = span_seconds / 86_400
+    posts = (accounts.with_columns((pl.col("posts_per_day") * days).round().cast(pl.Int64).alias("n"))
+             .select(pl.all().repeat_by("n").explode())
+             .drop("n"))
+    i = pl.int_range(pl.len())
+    reach = (pl.col("followers_start") * (0.05 + 0.5 * uniform(i, 11))).floor().cast(pl.Int64) + 1
+    likes = (pl.col("_reach") * pl.col("engagement") * (0.4 + 1.2 * uniform(i, 13))).floor().cast(pl.Int64)
+    posts = posts.with_columns(_reach=reach).with_columns(
+        pl.format("p{}", i).alias("post_id"),
+        (pl.lit(POSTS_FROM) + pl.duration(seconds=(uniform(i, 10) * span_seconds).floor().cast(pl.Int64)))
+        .alias("published_at"),
+        _pick(uniform(i, 15), FORMATS).alias("format"),
+        _pick(uniform(i, 16), PILLARS).alias("pillar"),
+        pl.when(~pl.col("platform").is_in(NO_REACH)).then(pl.col("_reach")).alias("reach"),
+        (pl.col("_reach") * (1.2 + 1.5 * uniform(i, 12))).floor().cast(pl.Int64).alias("impressions"),
+        likes.alias("likes"),
+    ).with_columns(
+        (pl.col("likes") * 0.10 * uniform(i, 14)).floor().cast(pl.Int64).alias("comments"),
+        (pl.col("likes") * 0.15 * uniform(i, 17)).floor().cast(pl.Int64).alias("shares"),
+        pl.when(~pl.col("platform").is_in(NO_SAVES))
+        .then((pl.col("likes") * 0.20 * uniform(i, 18)).floor().cast(pl.Int64)).alias("saves"),
+    )
+    return conform(POST, posts)
+
+
+def generate_snapshots(accounts: "pl.DataFrame") -> "pl.DataFrame":
+    """One follower count per account per day, a few of them missing."""
+    import polars as pl
+
+    from cmflow.records import ACCOUNT_SNAPSHOT, conform
+
+    days = pl.DataFrame({"date": pl.date_range(SNAPSHOTS_FROM, SNAPSHOTS_FROM + timedelta(days=SNAPSHOT_DAYS - 1),
+                                               eager=True)}).with_row_index("day")
+    i = pl.int_range(pl.len())
+    trend = pl.col("followers_start") * (1 + pl.col("daily_growth") * pl.col("day"))
+    noise = pl.col("followers_start") * 0.002 * (uniform(i, 21) - 0.5)
+    snapshots = accounts.join(days, how="cross").with_columns(
+        pl.when(uniform(i, 22) >= 0.005).then((trend + noise).round().cast(pl.Int64)).alias("followers"))
+    return conform(ACCOUNT_SNAPSHOT, snapshots)
+
+
+def ensure_data(directory: Path, n_accounts: int, posts_per_account_day: float, regenerate: bool) -> dict[str, Any]:
+    """Write the data set to ``directory`` unless it is there; return its description."""
+    import polars as pl
+
+    manifest_path = directory / "manifest.json"
+    wanted = {"seed": SEED, "accounts": n_accounts, "posts_per_account_day": posts_per_account_day,
+              "generator": 1}
+    if manifest_path.exists() and not regenerate:
+        manifest = json.loads(manifest_path.read_text())
+        if all(manifest.get(k) == v for k, v in wanted.items()):
+            return manifest
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    accounts = generate_accounts(n_accounts, posts_per_account_day)
+    posts = generate_posts(accounts)
+    snapshots = generate_snapshots(accounts)
+    posts.write_parquet(directory / "posts.parquet")
+    snapshots.write_parquet(directory / "snapshots.parquet")
+    manifest = {**wanted, "posts": posts.height, "snapshots": snapshots.height,
+                "generated_in_s": round(time.perf_counter() - started, 2)}
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def weekly_periods() -> list:
+    """The 52 ISO weeks, Monday to Sunday in Europe/Paris, labelled ``2025-W02`` ..."""
+    from cmflow.periods import Period
+
+    periods = []
+    for week in range(WEEKS):
+        start = FIRST_WEEK_START + timedelta(weeks=week)
+        year, number, _ = start.isocalendar()
+        periods.append(Period(start, start + timedelta(days=6), TIMEZONE, label=f"{year}-W{number:02d}",
+                              unit="week"))
+    return periods
+
+
+# -- implementations (each runs in its own child process) ---------------------------------
+def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
+    import polars as pl
+
+    from cmflow.builtin.metrics.audience import FollowerGrowth
+    from cmflow.builtin.metrics.engagement import (EngagementRateByFollowers, EngagementRateByImpressions,
+                                                    EngagementRateByReach)
+    from cmflow.builtin.metrics.totals import PostsPublished, Totals
+    from cmflow.runner import MetricRequest, compute_measurements
+
+    def plugin(cls: type, **options: Any) -> Any:
+        return cls(cls.Options(**options), entry_id=cls.name)
+
+    metrics = [plugin(EngagementRateByReach), plugin(EngagementRateByFollowers),
+               plugin(EngagementRateByImpressions), plugin(FollowerGrowth), plugin(PostsPublished),
+               plugin(Totals, counters=["interactions", "reach", "impressions"])]
+    requests = [MetricRequest(m, ["account"], ["bench"], m.name) for m in metrics]
+    periods = weekly_periods()
+    stages: list = []
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    # What runner._fetch hands to the metric stage: one conformed frame per kind, with its source.
+    records = {
+        "post": pl.read_parquet(data_dir / "posts.parquet").with_columns(source=pl.lit("bench")),
+        "account_snapshot": pl.read_parquet(data_dir / "snapshots.parquet").with_columns(source=pl.lit("bench")),
+    }
+    loaded = time.perf_counter()
+    rss_after_load = _current_rss()
+    if profile:
+        timings = profile_cmflow(requests, records, periods)
+        computed = time.perf_counter()
+        measurements = None
+    else:
+        measurements = compute_measurements(requests, records, periods, stages)
+        computed = time.perf_counter()
+        failed = [f"{s.id}: {s.error}" for s in stages if not s.ok]
+        if failed:
+            raise SystemExit("cmflow metric failed: " + "; ".join(failed))
+        (measurements.select("metric", "period", "platform", "account", "value")
+         .write_parquet(out))
+    return {"load_s": loaded - started, "compute_s": computed - loaded, "rss_after_load": rss_after_load,
+            "rows": None if measurements is None else measurements.height, "stages": timings}
+
+
+def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 3) -> dict[str, float]:
+    """compute_measurements' steps timed one by one, median of repeats.
+
+    Mirrors cmflow.runner.compute_measurements (same calls, same order); keep it in step.
+    """
+    import polars as pl
+
+    from cmflow.context import MetricInput
+    from cmflow.measurements import grouping_columns, standardise, with_series_key
+    from cmflow.runner import _metric_input
+
+    laps: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        mark = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            laps.setdefault(name, []).append(now - mark)
+            mark = now
+
+        base = _metric_input(records, requests[0].source_ids, periods, [])
+        lap("label periods (_metric_input)")
+        frames = []
+        for request in requests:
+            data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
+            frames.append(request.plugin.compute(data))
+            lap(f"compute {request.plugin.name}")
+        measurements = standardise(frames)
+        lap("standardise")
+        labels = pl.DataFrame({"period": [p.label for p in periods], "period_start": [p.start for p in periods],
+                               "period_end": [p.end for p in periods]})
+        measurements = measurements.join(labels, on="period", how="left")
+        lap("join period bounds")
+        with_series_key(measurements)
+        lap("with_series_key")
+        del base, frames, measurements
+    return {name: statistics.median(times) for name, times in laps.items()}
+
+
+def duckdb_sql(periods: list) -> str:
+    """The same KPIs in SQL: one statement, the formulas of cmflow's built-in metrics."""
+    bounds = ",\n    ".join(
+        f"('{p.label}', DATE '{p.start}', DATE '{p.end}', "
+        f"TIMESTAMPTZ '{p.start_utc.isoformat()}', TIMESTAMPTZ '{p.end_utc.isoformat()}')"
+        for p in periods)
+    return f"""
+CREATE TABLE kpis AS
+WITH periods(period, start_date, end_date, start_utc, end_utc) AS (VALUES
+    {bounds}),
+labelled_posts AS (
+    SELECT w.period, p.platform, p.account, p.reach, p.impressions,
+           coalesce(p.likes, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0) AS lcs,
+           coalesce(p.likes, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0)
+               + coalesce(p.saves, 0) AS interactions
+    FROM posts p JOIN periods w ON p.published_at >= w.start_utc AND p.published_at < w.end_utc),
+post_kpis AS (
+    SELECT period, platform, account, count(*) AS posts,
+           sum(interactions) FILTER (WHERE reach IS NOT NULL) AS err_num, sum(reach) AS reach,
+           sum(lcs) FILTER (WHERE impressions IS NOT NULL) AS eri_num, sum(impressions) AS impressions,
+           sum(interactions) AS interactions
+    FROM labelled_posts GROUP BY period, platform, account),
+labelled_snapshots AS (
+    SELECT w.period, s.platform, s.account, s.date, s.followers
+    FROM snapshots s JOIN periods w ON s.date BETWEEN w.start_date AND w.end_date
+    WHERE s.followers IS NOT NULL),
+audience AS (
+    SELECT period, platform, account, arg_min(followers, date) AS first_in_period,
+           arg_max(followers, date) AS followers_end
+    FROM labelled_snapshots GROUP BY period, platform, account),
+eve AS (
+    SELECT w.period, s.platform, s.account, s.followers AS eve
+    FROM snapshots s JOIN periods w ON s.date = w.start_date - 1 WHERE s.followers IS NOT NULL),
+accounts AS (
+    SELECT DISTINCT platform, account FROM post_kpis
+    UNION SELECT DISTINCT platform, account FROM audience),
+grid AS (SELECT w.period, a.platform, a.account FROM periods w CROSS JOIN accounts a),
+joined AS (
+    SELECT g.period, g.platform, g.account, k.posts, k.err_num, k.reach, k.eri_num, k.impressions,
+           k.interactions, a.followers_end,
+           a.followers_end - coalesce(e.eve, a.first_in_period) AS growth,
+           coalesce(e.eve, a.first_in_period) AS followers_start
+    FROM grid g
+    LEFT JOIN post_kpis k USING (period, platform, account)
+    LEFT JOIN audience a USING (period, platform, account)
+    LEFT JOIN eve e USING (period, platform, account))
+SELECT period, platform, account,
+    CASE WHEN reach > 0 THEN err_num / reach * 100 END AS engagement_rate_by_reach,
+    CASE WHEN followers_end > 0 THEN coalesce(interactions, 0) / followers_end * 100 END
+        AS engagement_rate_by_followers,
+    CASE WHEN impressions > 0 THEN eri_num / impressions * 100 END AS engagement_rate_by_impressions,
+    growth::DOUBLE AS follower_growth,
+    CASE WHEN followers_start > 0 THEN growth / followers_start * 100 END AS follower_growth_pct,
+    coalesce(posts, 0)::DOUBLE AS posts_published,
+    interactions::DOUBLE AS total_interactions,
+    reach::DOUBLE AS total_reach,
+    impressions::DOUBLE AS total_impressions
+FROM joined
+"""
+
+
+def run_duckdb(data_dir: Path, out: Path) -> dict[str, Any]:
+    import duckdb
+
+    periods = weekly_periods()
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    started = time.perf_counter()
+    connection.execute(f"CREATE TABLE posts AS SELECT * FROM read_parquet('{data_dir / 'posts.parquet'}')")
+    connection.execute(f"CREATE TABLE snapshots AS SELECT * FROM read_parquet('{data_dir / 'snapshots.parquet'}')")
+    loaded = time.perf_counter()
+    rss_after_load = _current_rss()
+    connection.execute(duckdb_sql(periods))
+    computed = time.perf_counter()
+    rows = connection.execute("SELECT count(*) FROM kpis").fetchone()[0]
+    kpi_columns = ", ".join(KPIS)
+    connection.execute(f"""COPY (SELECT * FROM kpis UNPIVOT INCLUDE NULLS (value FOR metric IN ({kpi_columns})))
+                           TO '{out}' (FORMAT parquet)""")
+    return {"load_s": loaded - started, "compute_s": computed - loaded, "rss_after_load": rss_after_load,
+            "rows": rows, "stages": {}}
+
+
+def _current_rss() -> int:
+    """Resident memory of this process now, in bytes (0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def child_main(args: argparse.Namespace) -> None:
+    data_dir, out = Path(args.data_dir), Path(args.out)
+    report = run_cmflow(data_dir, out, args.profile) if args.impl == "cmflow" else run_duckdb(data_dir, out)
+    print(json.dumps(report))
+
+
+# -- the parent: run, measure, check, print ------------------------------------------------
+def run_child(impl: str, data_dir: Path, out: Path, profile: bool = False) -> dict[str, Any]:
+    """Run one implementation in a fresh interpreter; add its wall time and peak RSS."""
+    command = [sys.executable, __file__, "--impl", impl, "--data-dir", str(data_dir), "--out", str(out)]
+    if profile:
+        command.append("--profile")
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"{impl} child failed with exit code {child.returncode}")
+    report = json.loads(output.decode().strip().splitlines()[-1])
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    report["peak_rss"] = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    report["process_s"] = wall
+    return report
+
+
+def compare(cmflow_out: Path, duckdb_out: Path) -> dict[str, Any]:
+    """Every (KPI, week, account) value of one implementation against the other's."""
+    import polars as pl
+
+    keys = ["metric", "period", "platform", "account"]
+    ours = pl.read_parquet(cmflow_out).filter(pl.col("metric").is_in(KPIS))
+    reference = pl.read_parquet(duckdb_out).select(*keys, pl.col("value").cast(pl.Float64))
+    joined = ours.join(reference, on=keys, how="full", coalesce=True, suffix="_reference")
+    value, expected = pl.col("value"), pl.col("value_reference")
+    stats = joined.select(
+        pl.len().alias("values"),
+        (value.is_null() != expected.is_null()).sum().alias("null_mismatches"),
+        value.is_null().sum().alias("no_value"),
+        (value - expected).abs().max().alias("max_abs_diff"),
+        ((value - expected).abs() / pl.max_horizontal(value.abs(), expected.abs(), pl.lit(1e-12)))
+        .max().alias("max_rel_diff"),
+    ).row(0, named=True)
+    stats["rows_cmflow"], stats["rows_duckdb"] = ours.height, reference.height
+    stats["per_metric"] = dict(ours.group_by("metric").len().sort("metric").iter_rows())
+    if stats["null_mismatches"] or (stats["max_rel_diff"] or 0) > RELATIVE_TOLERANCE or \
+            ours.height != reference.height:
+        worst = (joined.with_columns(((value - expected).abs()).alias("diff"))
+                 .filter((value.is_null() != expected.is_null()) | (pl.col("diff") > 0))
+                 .sort("diff", descending=True, nulls_last=False).head(10))
+        print(worst, file=sys.stderr)
+        stats["agree"] = False
+    else:
+        stats["agree"] = True
+    return stats
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1024**2:,.0f} MB"
+
+
+def parent_main(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    manifest = ensure_data(data_dir, args.accounts, args.posts_per_account_day, args.regenerate)
+    print(f"data set: {manifest['accounts']:,} accounts, {manifest['posts']:,} posts, "
+          f"{manifest['snapshots']:,} daily snapshots, {WEEKS} weekly periods ({data_dir})")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, polars {_version('polars')}, "
+          f"duckdb {_version('duckdb')}")
+    with tempfile.TemporaryDirectory(prefix="cmflow-bench-") as tmp:
+        results: dict[str, list[dict[str, Any]]] = {"cmflow": [], "duckdb": []}
+        for run in range(args.runs):
+            for impl in ("cmflow", "duckdb"):  # interleaved, so drift hits both alike
+                results[impl].append(run_child(impl, data_dir, Path(tmp) / f"{impl}.parquet"))
+        check = compare(Path(tmp) / "cmflow.parquet", Path(tmp) / "duckdb.parquet")
+        profile = run_child("cmflow", data_dir, Path(tmp) / "profile.parquet", profile=True) if args.profile else None
+
+    summary = {impl: {key: statistics.median(r[key] for r in runs) for key in ("load_s", "compute_s", "process_s")}
+               | {"peak_rss": max(r["peak_rss"] for r in runs), "rss_after_load": max(r["rss_after_load"] for r in runs)}
+               for impl, runs in results.items()}
+    ours, reference = summary["cmflow"], summary["duckdb"]
+    print(f"\nweekly KPIs per account, median of {args.runs} run(s), each in its own process")
+    header = f"{'':<22}{'load':>10}{'metric stage':>14}{'process':>10}{'RSS after load':>16}{'peak RSS':>12}"
+    print(header)
+    print("-" * len(header))
+    for label, row in (("cmflow (Polars)", ours), ("DuckDB SQL reference", reference)):
+        print(f"{label:<22}{row['load_s']:>9.2f}s{row['compute_s']:>13.2f}s{row['process_s']:>9.2f}s"
+              f"{_mb(row['rss_after_load']):>16}{_mb(row['peak_rss']):>12}")
+    ratio = ours["compute_s"] / reference["compute_s"]
+    memory_ratio = ours["peak_rss"] / reference["peak_rss"]
+    print(f"{'cmflow / DuckDB':<22}{ours['load_s'] / reference['load_s']:>9.2f}x{ratio:>13.2f}x"
+          f"{ours['process_s'] / reference['process_s']:>9.2f}x{'':>16}{memory_ratio:>11.2f}x")
+    print(f"\nvalues: {check['values']:,} (KPI, week, account) values, {check['no_value']:,} without a value "
+          f"(no posts / no reach data); max abs diff {check['max_abs_diff']:.3g}, "
+          f"max rel diff {check['max_rel_diff']:.3g}, null mismatches {check['null_mismatches']}")
+    if profile:
+        print(f"\ncmflow metric stage, step by step, median of 3 in one process "
+              f"({sum(profile['stages'].values()):.2f}s in all):")
+        for name, seconds in profile["stages"].items():
+            print(f"  {name:<45}{seconds:>7.2f}s")
+    print(f"\ntarget: metric stage within {TARGET_RATIO:g}x of DuckDB: "
+          f"{'met' if ratio <= TARGET_RATIO else 'MISSED'} ({ratio:.2f}x); "
+          f"peak memory under 2 GB: {'met' if ours['peak_rss'] < TARGET_PEAK_BYTES else 'MISSED'} "
+          f"({_mb(ours['peak_rss'])})")
+    if not check["agree"]:
+        print(f"FAIL: cmflow and DuckDB disagree (rows {check['rows_cmflow']} vs {check['rows_duckdb']}, "
+              f"relative tolerance {RELATIVE_TOLERANCE:g}); worst rows above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "cmflow-bench-data"),
+                        help="where the generated Parquet data set is cached (default: %(default)s)")
+    parser.add_argument("--accounts", type=int, default=1000, help="accounts (default: %(default)s)")
+    parser.add_argument("--posts-per-account-day", type=float, default=4.07,
+                        help="mean posting rate; 4.07 gives about 1.5 million posts for 1,000 accounts")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each implementation; the median is shown")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the data set even if cached")
+    parser.add_argument("--profile", action="store_true", help="also time cmflow's metric stage step by step")
+    parser.add_argument("--impl", choices=("cmflow", "duckdb"), help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.impl:
+        child_main(args)
+        return 0
+    return parent_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
