@@ -350,13 +350,18 @@ class _Loader:
                     message += f" (got {redactor(repr(given))})"
                 self.problem(key_path, message)
 
+    def _unique_ids(self, entries: list[Entry], kind: str) -> dict[str, Entry]:
+        """Entries by id; a repeated id is a problem (triggers' ids are alert fingerprints)."""
+        by_id: dict[str, Entry] = {}
+        for entry in entries:
+            if entry.id in by_id:
+                self.problem(f"{entry.path}.id", f"{kind} id {entry.id!r} is already used by "
+                             f"{by_id[entry.id].path}", f"give each {kind} its own id")
+            by_id.setdefault(entry.id, entry)
+        return by_id
+
     def _cross_check(self, workflow: Workflow, settings_valid: bool) -> None:
-        source_ids: dict[str, Entry] = {}
-        for entry in workflow.sources:
-            if entry.id in source_ids:
-                self.problem(f"{entry.path}.id", f"source id {entry.id!r} is already used by "
-                             f"{source_ids[entry.id].path}", "give each source its own id")
-            source_ids[entry.id] = entry
+        source_ids = self._unique_ids(workflow.sources, "source")
 
         known_sources = list(source_ids) + [c.id or c.plugin for _, c in self.incomplete["source"]]
         for path, common in [(e.path, e.common) for e in workflow.metrics] + self.incomplete["metric"]:
@@ -395,7 +400,6 @@ class _Loader:
                                  "on a single entry for several breakdowns")
                 producers[measurement] = entry
 
-        rule_ids: dict[str, Entry] = {}
         dimension_names = list(DIMENSIONS)
         # What a broken metric entry would produce is unknown: then trust the trigger's name.
         metrics_known = "metric" not in self.failed_kinds
@@ -411,18 +415,8 @@ class _Loader:
                     self.problem(f"{path}.where.{key}", f"unknown dimension {key!r}",
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"dimensions: {', '.join(dimension_names)}")
-        for entry in workflow.triggers:
-            if entry.id in rule_ids:
-                self.problem(f"{entry.path}.id", f"trigger id {entry.id!r} is already used by "
-                             f"{rule_ids[entry.id].path}", "give each trigger its own id")
-            rule_ids[entry.id] = entry
-
-        output_ids: dict[str, Entry] = {}
-        for entry in workflow.outputs:
-            if entry.id in output_ids:
-                self.problem(f"{entry.path}.id", f"output id {entry.id!r} is already used by "
-                             f"{output_ids[entry.id].path}", "give each output its own id")
-            output_ids[entry.id] = entry
+        self._unique_ids(workflow.triggers, "trigger")
+        self._unique_ids(workflow.outputs, "output")
 
         if settings_valid:  # plugin checks read [workflow] settings
             for kind in SECTION_OF_KIND:
