@@ -241,8 +241,8 @@ def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
     started = time.perf_counter()
     # What runner._fetch hands to the metric stage: one conformed frame per kind, with its source.
     records = {
-        "post": pl.read_parquet(data_dir / "posts.parquet").with_columns(source=pl.lit("bench")),
-        "account_snapshot": pl.read_parquet(data_dir / "snapshots.parquet").with_columns(source=pl.lit("bench")),
+        "post": pl.read_parquet(data_dir / "posts.parquet").with_columns(source_id=pl.lit("bench")),
+        "account_snapshot": pl.read_parquet(data_dir / "snapshots.parquet").with_columns(source_id=pl.lit("bench")),
     }
     loaded = time.perf_counter()
     rss_after_load = _current_rss()

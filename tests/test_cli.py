@@ -406,3 +406,16 @@ def test_history_uses_cmflow_store_by_default(runner: CliRunner, in_tmp: Path) -
         store.start_run("From the default store", "x.toml", date(2026, 1, 1), date(2026, 1, 7), False)
     result = invoke(runner, "history", env=WIDE)
     assert "From the default store" in result.stdout
+
+
+def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tmp: Path) -> None:
+    """The demo names its store in [store] url: `history FILE` finds it, filtered to that workflow."""
+    invoke(runner, "run", str(DEMO_WORKFLOW))  # uses sqlite:///.cmflow/demo-state.db in in_tmp
+    with open_store(os.environ["CMFLOW_STORE"]) as store:
+        store.start_run("Another workflow", "x.toml", date(2026, 1, 1), date(2026, 1, 7), False)
+    result = invoke(runner, "history", str(DEMO_WORKFLOW), env=WIDE)
+    assert result.exit_code == 0
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│")]
+    assert [(r[1], r[3], r[4]) for r in rows] == [("Weekly social KPIs (demo)", DEMO_PERIOD, "ok")]
+    assert (in_tmp / ".cmflow" / "demo-state.db").exists()

@@ -57,7 +57,7 @@ def records(posts: Iterable[dict] = (), snapshots: Iterable[dict] = (),
     frames = {}
     for kind, rows in (("post", list(posts)), ("account_snapshot", list(snapshots))):
         if rows:
-            frames[kind] = RecordTable.from_rows(kind, rows).conformed().with_columns(source=pl.lit(source))
+            frames[kind] = RecordTable.from_rows(kind, rows).conformed().with_columns(source_id=pl.lit(source))
     return frames
 
 

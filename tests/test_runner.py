@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cmflow import Metric, hookimpl
+from pydantic import Field
+
+from cmflow import Alert, Metric, PluginOptions, Trigger, hookimpl
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, run_workflow_file
 
@@ -324,3 +326,69 @@ def test_secret_in_an_error_message_is_redacted(tmp_path, write_workflow, store_
     assert "***/missing.csv" in run.error and "4f9c2e" not in run.error
     assert all("4f9c2e" not in str(item) for item in run.stats["failed"])
     assert all("4f9c2e" not in (error or "") for (error,) in raw_rows(store_url, "SELECT error FROM runs"))
+
+
+class PostsPerPlatformBelow(Trigger):
+    """A third-party trigger: fires when fewer posts than `minimum` were published."""
+
+    name = "too_few_posts"
+    description = "Alert when an account published fewer posts than a minimum."
+
+    class Options(PluginOptions):
+        minimum: int = Field(description="Fewest posts expected per period.")
+
+    def evaluate(self, data):
+        return [Alert(self.entry_id, row["metric"], {"platform": row["platform"], "account": row["account"]},
+                      f"only {row['value']:.0f} posts", value=row["value"])
+                for row in data.measurements.iter_rows(named=True)
+                if row["account"] is not None and row["value"] < self.options.minimum]
+
+
+@hookimpl
+def _register_too_few_posts(register):
+    register(PostsPerPlatformBelow)
+
+
+def test_a_registered_trigger_plugin_gets_this_periods_measurements_and_fires(
+        tmp_path, write_workflow, store_url):
+    """register_triggers: a plugin's trigger sees only its metric and its `where` series."""
+    plugin = types.SimpleNamespace(register_triggers=_register_too_few_posts)
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS + [
+        ("instagram", "b", "b2", "2026-11-18T10:00:00Z", 1, 0, 0, 0, 100),
+        ("instagram", "b", "b3", "2026-11-19T10:00:00Z", 1, 0, 0, 0, 100)])
+    path = write_workflow(workflow_text(extra='''
+[[triggers]]
+plugin = "too_few_posts"
+metric = "posts_published"
+where = { platform = "instagram" }
+minimum = 2
+severity = "critical"
+'''))
+    with registered_plugin(plugin):
+        result = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    assert [(a.rule, a.dimensions, a.severity, a.summary) for a in result.alerts] == [
+        ("too_few_posts_posts_published", {"platform": "instagram", "account": "a"}, "critical",
+         "only 1 posts")]
+
+
+def test_a_records_own_source_field_is_kept_apart_from_the_source_entry_id(
+        tmp_path, write_workflow, store_url):
+    """Traffic records have a canonical `source` (utm_source); the entry id lives in source_id."""
+    (tmp_path / "traffic.csv").write_text("date,source,medium,sessions\n2026-11-17,instagram,social,120\n")
+    path = write_workflow(workflow_text(sources='''
+[[sources]]
+id = "ga"
+plugin = "csv"
+path = "traffic.csv"
+record = "traffic"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+'''))
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    result = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    traffic = result.records["traffic"].to_dicts()
+    assert [(t["source"], t["medium"], t["sessions"], t["source_id"]) for t in traffic] == [
+        ("instagram", "social", 120, "ga")]

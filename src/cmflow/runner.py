@@ -130,7 +130,7 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult)
             except Exception as exc:
                 report.ok, report.error = False, redactor(_one_line(exc))
                 continue
-            frame = frame.with_columns(pl.lit(entry.id).alias("source"))
+            frame = frame.with_columns(pl.lit(entry.id).alias("source_id"))
             collected.setdefault(table.kind, []).append(frame)
             report.counts[table.kind] = report.counts.get(table.kind, 0) + frame.height
         result.stages.append(report)
@@ -159,7 +159,7 @@ def compute_measurements(requests: list[MetricRequest], records: dict[str, "pl.D
                          all_periods: list["Period"], stages: list[StageReport] | None = None) -> "pl.DataFrame":
     """The metric stage: every metric over every period, as one measurement frame.
 
-    ``records`` holds one frame per record kind with a ``source`` column (the source id).
+    ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source entry).
     A metric that raises is reported in ``stages`` and left out; the others are computed.
     """
     import polars as pl
@@ -199,13 +199,13 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
     for kind_name, kind in RECORD_KINDS.items():
         frame = records.get(kind_name)
         if frame is None:  # no source produced this kind (or it failed): an empty frame
-            frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source"))
+            frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source_id"))
         if frame.height == 0:
             selected[kind_name] = labelled[kind_name] = frame.lazy().with_columns(
                 pl.lit(None, dtype=pl.String).alias("period"))
             continue
-        if set(frame["source"].unique().to_list()) - set(source_ids):
-            frame = frame.filter(pl.col("source").is_in(source_ids))
+        if set(frame["source_id"].unique().to_list()) - set(source_ids):
+            frame = frame.filter(pl.col("source_id").is_in(source_ids))
         selected[kind_name] = frame.lazy()
         # Materialised once, shared by every metric reading these sources.
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import click
 
-from .common import store_url
+from .common import rich_console, store_url
 
 
 @click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--workflow", "workflow_name", help="Only runs of this workflow (its name).")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
-def history(workflow_name: str | None, limit: int, store_option: str | None) -> None:
-    """Show recent runs from the state store, newest first."""
-    from rich.console import Console
+def history(file: str | None, workflow_name: str | None, limit: int, store_option: str | None) -> None:
+    """Show recent runs from the state store, newest first.
+
+    With a workflow FILE: that workflow's runs, from the store its [store] url names.
+    """
     from rich.markup import escape
     from rich.table import Table
 
     from ..store import open_store
 
-    with open_store(store_url(store_option, None)) as store:
+    workflow_store = None
+    if file is not None:
+        from ..errors import EXIT_INVALID, WorkflowInvalid
+        from ..workflow import load_workflow
+        from .common import print_problems
+
+        try:
+            workflow = load_workflow(file)
+        except WorkflowInvalid as error:
+            print_problems(error, file)
+            raise SystemExit(EXIT_INVALID) from None
+        workflow_store, workflow_name = workflow.store.url, workflow_name or workflow.name
+    with open_store(store_url(store_option, workflow_store)) as store:
         runs = store.runs(workflow_name, limit)
     table = Table(header_style="bold")
     for column in ("Run", "Workflow", "Started (UTC)", "Period", "Status", "Measurements", "Alerts", "Error"):
@@ -30,4 +45,4 @@ def history(workflow_name: str | None, limit: int, store_option: str | None) -> 
                       f"{run.period_start}..{run.period_end}", run.status,
                       str(stats.get("measurements", "")), str(stats.get("alerts_firing", "")),
                       escape(run.error or ""))
-    Console(highlight=False).print(table if runs else "No run recorded yet.")
+    rich_console().print(table if runs else "No run recorded yet.")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import EXIT_INVALID
+from .common import rich_console
 
 
 @click.group(invoke_without_command=True)
@@ -31,7 +32,6 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                           "message": p.message} for p in registry.problems],
         }, indent=2))
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -40,7 +40,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for info in registry:
         table.add_row(info.kind, info.name, escape(info.package), escape(info.version), escape(info.description))
-    console = Console(highlight=False)
+    console = rich_console()
     console.print(table)
     if registry.problems:
         console.print(f"[red]{len(registry.problems)} plugin module(s) could not be loaded:[/red]")
@@ -76,11 +76,10 @@ def show(name: str, kind: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info.cls.Options.model_json_schema(), indent=2))
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = rich_console()
     console.print(f"[bold]{info.name}[/bold] ({info.kind}) — {escape(info.description)}")
     console.print(f"from {escape(info.package)} {escape(info.version)}")
     doc = (info.cls.__doc__ or "").strip()

@@ -13,7 +13,7 @@ class ConsoleOptions(PluginOptions):
         "workflow produces.", examples=[["engagement_rate_by_reach", "follower_growth"]])
     top_posts: bool = Field(True, description="Also list the top and bottom posts, if computed.")
     width: int | None = Field(None, ge=60, description="Table width in characters. Default: the "
-                              "terminal's.")
+                              "terminal's (140 when the output is not a terminal).", examples=[120])
 
 
 class Console(Output):
