@@ -151,19 +151,22 @@ def with_series_key(frame: "pl.DataFrame") -> "pl.DataFrame":
     """Add ``series_key``: canonical JSON of each row's non-null dimensions, names sorted.
 
     The key identifies a series across runs and periods (``{"account":"x","platform":"y"}``),
-    so stored history stays comparable when new dimension columns appear.
+    so stored history stays comparable when new dimension columns appear. It is built once per
+    distinct combination of dimensions, then joined back: far fewer strings than rows.
     """
     import polars as pl
 
+    dims = sorted(dimension_columns(frame))
+    if not dims:
+        return frame.with_columns(pl.lit("{}").alias("series_key"))
     fragments = [
         pl.when(pl.col(d).is_not_null()).then(
             pl.struct(pl.col(d).cast(pl.String)).struct.json_encode().str.slice(1).str.strip_suffix("}"))
-        for d in sorted(dimension_columns(frame))
+        for d in dims
     ]
-    if not fragments:
-        return frame.with_columns(pl.lit("{}").alias("series_key"))
     body = pl.concat_str(fragments, separator=",", ignore_nulls=True).fill_null("")
-    return frame.with_columns((pl.lit("{") + body + pl.lit("}")).alias("series_key"))
+    keys = frame.select(dims).unique().with_columns((pl.lit("{") + body + pl.lit("}")).alias("series_key"))
+    return frame.join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
 
 
 def label_periods(
@@ -194,16 +197,19 @@ def label_periods(
             parts.append(lazy.filter(inside).with_columns(pl.lit(period.label).alias("period")))
         return pl.concat(parts)
     # Many disjoint periods (history, benchmarks): a binary search of each row's time among the
-    # sorted period starts, instead of N filters. It neither sorts nor joins the (wide) frame,
-    # which made the as-of join it replaces 3-5x slower on a year of weekly periods.
+    # sorted period starts, instead of N filters or a sort and as-of join of the (wide) frame.
     dtype = pl.Date if by_date else pl.Datetime("us", "UTC")
     starts = pl.Series([p.start if by_date else p.start_utc for p in ordered], dtype=dtype)
     ends = pl.Series([p.end if by_date else p.end_utc for p in ordered], dtype=dtype)
-    labels = pl.Series([p.label for p in ordered], dtype=pl.String)
-    # The last period starting at or before the row's time (-1: none); a null time is left out.
-    found = pl.lit(starts).search_sorted(col, side="right").cast(pl.Int64) - 1
-    index = pl.col("_period_index")
-    end = pl.lit(ends).gather(index.clip(lower_bound=0))
-    inside = (index >= 0) & ((col <= end) if by_date else (col < end))
-    return (lazy.with_columns(found.alias("_period_index")).filter(inside)
-            .with_columns(pl.lit(labels).gather(index).alias("period")).drop("_period_index"))
+    labels = pl.Series([p.label for p in ordered], dtype=pl.Categorical)
+    if not isinstance(frame, pl.DataFrame):
+        frame = frame.collect()
+    times = frame.get_column(time_column)
+    # The last period starting at or before each time (-1: none), then whether it ends after it.
+    index = (starts.search_sorted(times, side="right").cast(pl.Int32) - 1).clip(lower_bound=0)
+    end = ends.gather(index)
+    inside = (times >= starts.gather(index)) & ((times <= end) if by_date else (times < end))
+    period = labels.gather(index).cast(pl.String).zip_with(inside.fill_null(False), pl.Series([None], dtype=pl.String))
+    # One label column is added; the other columns are shared, not copied, and each metric's
+    # filter then reads only the columns that metric needs.
+    return frame.with_columns(period.alias("period")).lazy().filter(pl.col("period").is_not_null())

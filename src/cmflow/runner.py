@@ -207,9 +207,10 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         if set(frame["source_id"].unique().to_list()) - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
         selected[kind_name] = frame.lazy()
-        # Materialised once, shared by every metric reading these sources.
+        # Labelled once (many periods: one label column; few: small filtered copies), shared
+        # lazily by every metric reading these sources, which then reads only its columns.
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
-                                            by_date=kind.field(kind.time_field).type == "date").collect().lazy()
+                                            by_date=kind.field(kind.time_field).type == "date")
     return MetricInput(labelled, selected, all_periods, grouping_sets)
 
 
