@@ -294,6 +294,35 @@ def test_every_builtin_sample_is_toml(runner: CliRunner, kind_name: tuple[str, s
     assert parsed[section][0]["plugin"] == name
 
 
+SAMPLE_CONTEXT = """
+[workflow]
+name = "Sample check"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[sources]]
+id = "audience"
+plugin = "json"
+path = "audience.json"
+record = "account_snapshot"
+"""
+
+
+@pytest.mark.parametrize("kind_name", sorted(BUILTINS), ids=lambda k: k[1])
+def test_every_builtin_sample_works_as_written(runner: CliRunner, kind_name: tuple[str, str],
+                                               write_workflow) -> None:
+    """Pasted into a workflow as it is, a plugin's sample block validates."""
+    kind, name = kind_name
+    sample = invoke(runner, "plugins", "show", name, "--kind", kind).stdout.split("\nSample:\n", 1)[1]
+    context = SAMPLE_CONTEXT
+    if kind == "trigger":  # a trigger needs the metric its sample watches
+        context += '\n[[metrics]]\nplugin = "engagement_rate_by_reach"\n'
+    load_workflow(write_workflow(context + "\n" + sample))  # raises WorkflowInvalid if not
+
+
 def test_plugins_show_options_as_json_schema(runner: CliRunner) -> None:
     result = invoke(runner, "plugins", "show", "csv", "--json")
     schema = json.loads(result.stdout)

@@ -33,6 +33,9 @@ class Plugin:
     name: ClassVar[str]
     description: ClassVar[str]
     Options: ClassVar[type[PluginOptions]] = PluginOptions
+    sample_options: ClassVar[dict[str, Any]] = {}
+    """Options the generated sample TOML block sets (uncommented), so that it works as written
+    where no single option is required (e.g. a threshold needs `above` or `below`)."""
 
     def __init__(self, options: PluginOptions, *, entry_id: str) -> None:
         self.options = options

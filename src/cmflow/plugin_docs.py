@@ -63,7 +63,9 @@ def sample_toml(info: PluginInfo) -> str:
         lines.append("")
         for comment in textwrap.wrap(doc.description or doc.name, 94):
             lines.append(f"# {comment}")
-        if doc.required:
+        if doc.name in info.cls.sample_options:
+            lines.append(f"{doc.name} = {_toml_value(info.cls.sample_options[doc.name])}")
+        elif doc.required:
             example = doc.examples[0] if doc.examples else _placeholder(doc.type)
             lines.append(f"{doc.name} = {_toml_value(example)}")
         elif doc.default is not None:

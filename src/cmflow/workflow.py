@@ -113,7 +113,8 @@ class TriggerEntry(BaseModel):
     plugin: str = Field(description="Trigger plugin name (see `cmflow plugins`).")
     id: str | None = Field(None, pattern=_ID, description="Rule id, part of each alert's fingerprint. "
                            "Default: plugin_metric.")
-    metric: str = Field(description="Name of the measurement the trigger watches.")
+    metric: str = Field(description="Name of the measurement the trigger watches.",
+                        examples=["engagement_rate_by_reach"])
     where: dict[str, Union[str, list[str]]] = Field(
         default_factory=dict, description="Only series whose dimensions match, e.g. {platform = \"instagram\"}.")
     severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]

@@ -39,6 +39,7 @@ class Change(Trigger):
     name = "change"
     description = "Alert on a rise or drop of more than X% vs the previous period or last year."
     Options = ChangeOptions
+    sample_options = {"drop_pct": 20}
 
     def check(self, workflow) -> list[str]:
         if self.options.compared_to not in workflow.settings.compare:

@@ -33,6 +33,7 @@ class Threshold(Trigger):
     name = "threshold"
     description = "Alert when a metric is above or below a fixed value."
     Options = ThresholdOptions
+    sample_options = {"below": 2.0}
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
         options: ThresholdOptions = self.options
