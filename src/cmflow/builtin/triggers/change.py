@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
 
 from .common import dimensions_of, format_value, where_text
 
@@ -65,7 +65,7 @@ class Change(Trigger):
                 continue
             dimensions = dimensions_of(row)
             label = options.compared_to.replace("_", " ")
-            summary = (f"{row['metric']} {verb} {abs(change):.0f}% for {where_text(dimensions)}: "
+            summary = (f"{metric_label(row['metric'])} {verb} {abs(change):.0f}% for {where_text(dimensions)}: "
                        f"{format_value(row['value'], row['unit'])} vs "
                        f"{format_value(row['previous_value'], row['unit'])} ({label})")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=row["value"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
 
 from .common import dimensions_of, format_value, where_text
 
@@ -49,7 +49,7 @@ class Threshold(Trigger):
             else:
                 continue
             dimensions = dimensions_of(row)
-            summary = (f"{row['metric']} is {format_value(value, row['unit'])} for "
+            summary = (f"{metric_label(row['metric'])} is {format_value(value, row['unit'])} for "
                        f"{where_text(dimensions)}, {side} {format_value(bound, row['unit'])}")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=value,
                                 details={"bound": bound, "side": side, "unit": row["unit"]}))
