@@ -106,6 +106,27 @@ ERR_POSTS = [
 ]
 
 
+def test_posts_that_reached_no_one_are_left_out_of_both_sides() -> None:
+    """50 likes on a post with reach 0 is bad data, not an infinite rate: ERR = 10 / 1000."""
+    data = records([post("z", likes=50, reach=0), post("r", likes=10, reach=1000)])
+    assert value(measure(EngagementRateByReach, data), "engagement_rate_by_reach") == pytest.approx(1.0)
+    assert value(measure(EngagementRateByReach, data, aggregate="mean_of_posts"),
+                 "engagement_rate_by_reach") == pytest.approx(1.0)
+
+
+def test_posts_without_a_breakdown_value_form_their_own_group_not_the_overall_row() -> None:
+    """Two posts without a campaign: grouped as "(none)", never mistaken for the overall row."""
+    data = records([post("c1", likes=10, reach=100, campaign="Noël"), post("c2", likes=1, reach=100),
+                    post("c3", likes=3, reach=100)])
+    frame = measure(EngagementRateByReach, data, by=["overall", "campaign"])
+    metric = "engagement_rate_by_reach"
+    assert value(frame, metric) == pytest.approx(14 / 300 * 100)
+    assert value(frame, metric, campaign="Noël") == pytest.approx(10.0)
+    assert value(frame, metric, campaign="(none)") == pytest.approx(2.0)
+    keys = frame.filter(pl.col("period") == "current")["series_key"].to_list()
+    assert len(keys) == len(set(keys)) == 3
+
+
 def test_err_is_the_ratio_of_sums() -> None:
     frame = measure(EngagementRateByReach, records(ERR_POSTS))
     row = one(frame, "engagement_rate_by_reach")
@@ -199,8 +220,9 @@ def test_er_by_followers_divides_by_followers_at_period_end_of_every_account() -
     assert value(frame, metric, platform="instagram", account="brand_a") == pytest.approx(50 / 2000 * 100)
     assert value(frame, metric, platform="instagram", account="brand_b") == pytest.approx(7.0)
     assert value(frame, metric, platform="linkedin", account="brand_a") == pytest.approx(6.0)
-    # Followers known and no interaction: a true 0 %, not a missing value.
-    assert value(frame, metric, platform="instagram", account="brand_c") == 0.0
+    # brand_c's followers count overall, but an account that did not post has no rate of its
+    # own: "no posts" is not "engaging at 0 %" (a threshold must not fire on it).
+    assert no_value(frame, metric, platform="instagram", account="brand_c") == "no posts in this period"
 
 
 def test_er_by_followers_per_format_uses_the_accounts_that_posted_in_it() -> None:
@@ -214,10 +236,10 @@ def test_er_by_followers_per_format_uses_the_accounts_that_posted_in_it() -> Non
 def test_er_by_followers_without_follower_counts_says_so() -> None:
     frame = measure(EngagementRateByFollowers, records(ER_POSTS, ER_SNAPSHOTS), by=["overall", "account"])
     metric = "engagement_rate_by_followers"
-    # The previous week has one snapshot (brand_a, 1800 followers) and no posts: 0 %.
-    assert value(frame, metric, "previous_period") == 0.0
+    # The previous week has one snapshot (brand_a, 1800 followers) and no posts: no rate.
+    assert no_value(frame, metric, "previous_period") == "no posts in this period"
     assert no_value(frame, metric, "previous_period", platform="instagram", account="brand_b") == \
-        "no follower count for this period"
+        "no posts in this period"
     no_snapshots = measure(EngagementRateByFollowers, records(ER_POSTS), by=["overall", "account"])
     assert no_value(no_snapshots, metric) == "no follower count for this period"
     assert no_value(no_snapshots, metric, platform="instagram", account="brand_a") == \

@@ -33,6 +33,11 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
 
 CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason")
 
+BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
+"""Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
+NONE_LABEL = "(none)"
+"""The group of records that have no value for a breakdown (posts without a campaign)."""
+
 
 def grouping_columns(by: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
     """Turn a ``by`` option (``["overall", "account", ["platform", "format"]]``) into column sets."""

@@ -18,7 +18,9 @@ from . import periods as periods_module
 from .alerts import FIRING, RESOLVED, Alert
 from .kinds import Metric
 from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
-from .measurements import grouping_columns, label_periods, standardise, with_series_key
+from .measurements import (
+    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
+)
 from .records import RECORD_KINDS, RecordTable, empty_frame
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
@@ -173,7 +175,7 @@ def compute_measurements(requests: list[MetricRequest], records: dict[str, "pl.D
         stages.append(report)
         key = tuple(request.source_ids)
         if key not in labelled_cache:
-            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, [])
+            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods)
         base = labelled_cache[key]
         data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
         try:
@@ -192,7 +194,7 @@ def compute_measurements(requests: list[MetricRequest], records: dict[str, "pl.D
 
 
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
-                  all_periods: list["Period"], grouping_sets: list[tuple[str, ...]]) -> MetricInput:
+                  all_periods: list["Period"]) -> MetricInput:
     import polars as pl
 
     selected, labelled = {}, {}
@@ -206,12 +208,17 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
             continue
         if set(frame["source_id"].unique().to_list()) - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
+        # A post without a pillar is grouped under "(none)": left null, its group would carry
+        # no dimension at all and be taken for the overall row.
+        unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
+        if unlabelled:
+            frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled)
         selected[kind_name] = frame.lazy()
         # Labelled once (many periods: one label column; few: small filtered copies), shared
         # lazily by every metric reading these sources, which then reads only its columns.
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
                                             by_date=kind.field(kind.time_field).type == "date")
-    return MetricInput(labelled, selected, all_periods, grouping_sets)
+    return MetricInput(labelled, selected, all_periods, [])
 
 
 # -- compare --------------------------------------------------------------------------------

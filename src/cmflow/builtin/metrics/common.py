@@ -16,7 +16,7 @@ def interactions(*counters: str) -> "pl.Expr":
 
 
 ENGAGEMENT_COUNTERS = ("likes", "comments", "shares", "saves")
-"""Interactions in ERR and ER (DEVELOPERS.md): likes + comments + shares + saves."""
+"""Interactions in ERR and ER (docs/concepts.md): likes + comments + shares + saves."""
 IMPRESSION_COUNTERS = ("likes", "comments", "shares")
 """Interactions in engagement by impressions: likes + comments + shares."""
 

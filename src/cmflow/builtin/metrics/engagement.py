@@ -1,6 +1,6 @@
 """Engagement rates: by reach (ERR), by followers (ER) and by impressions.
 
-Formulas (DEVELOPERS.md, kept stable):
+Formulas (docs/concepts.md, kept stable):
 
 - ERR = (likes + comments + shares + saves) / reach x 100
 - ER  = (likes + comments + shares + saves) / followers x 100, followers at the end of the period
@@ -9,7 +9,7 @@ Formulas (DEVELOPERS.md, kept stable):
 For a group of posts the rate is the ratio of the sums (a weighted rate, so a post reaching
 10 people does not weigh as much as one reaching 10,000); ``aggregate = "mean_of_posts"`` gives
 the plain average of the posts' own rates instead. A counter the platform does not report counts
-as 0 in the numerator; posts without a denominator (no reach, no impressions) are left out of
+as 0 in the numerator; posts without a denominator (no reach, no impressions, or 0) are left out of
 both sides. A zero or missing denominator gives no value, with the reason.
 """
 
@@ -43,19 +43,22 @@ class _PostRate(Metric):
         import polars as pl
 
         posts = data.records["post"].with_columns(_interactions=interactions(*self.numerator))
-        has_denominator = pl.col(self.denominator).is_not_null()
+        reported = pl.col(self.denominator).is_not_null()
+        # A post that reached no one (or whose reach is unknown) has no rate: its interactions
+        # are left out of the numerator too, in both aggregations alike.
+        has_denominator = pl.col(self.denominator) > 0
         per_post = ratio(pl.col("_interactions"), pl.col(self.denominator))
         rows = aggregate(posts, data.grouping_sets, [
             pl.len().alias("posts"),
-            has_denominator.sum().alias("with_denominator"),
+            reported.sum().alias("reported"),
             pl.col("_interactions").filter(has_denominator).sum().alias("numerator"),
-            pl.col(self.denominator).sum().alias("denominator"),
+            pl.col(self.denominator).filter(has_denominator).sum().alias("denominator"),
             per_post.mean().alias("mean_of_posts"),
         ], periods=[p.label for p in data.periods])
         value = (pl.col("mean_of_posts") if self.options.aggregate == "mean_of_posts"
                  else ratio(pl.col("numerator"), pl.col("denominator")))
         reason = (no_records_reason(pl.col("posts"))
-                  .when(pl.col("with_denominator") == 0)
+                  .when(pl.col("reported") == 0)
                   .then(pl.lit(f"no post has {self.denominator} data"))
                   .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason)
@@ -116,11 +119,13 @@ class EngagementRateByFollowers(Metric):
             ], periods=labels)
             parts.append(rows)
         rows = pl.concat(parts, how="diagonal_relaxed")
-        reason = (pl.when(pl.col("with_followers").is_null() | (pl.col("with_followers") == 0))
+        reason = (no_records_reason(pl.col("posts"))
+                  .when(pl.col("with_followers").is_null() | (pl.col("with_followers") == 0))
                   .then(pl.lit("no follower count for this period"))
                   .when(pl.col("denominator") == 0).then(pl.lit("followers is 0")))
-        return measurement_rows(rows, metric=self.name, unit=self.unit,
-                                value=ratio(pl.col("numerator"), pl.col("denominator")), reason=reason)
+        # No post in the group: no rate (an account that did not post is not "engaging at 0%").
+        value = pl.when(pl.col("posts") > 0).then(ratio(pl.col("numerator"), pl.col("denominator")))
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason)
 
 
 @hookimpl
