@@ -217,6 +217,17 @@ def test_run_with_a_missing_data_file_exits_1_naming_the_file(runner: CliRunner,
     assert "Run failed" in result.stderr
     [run] = runs_in(store_url)
     assert run.status == "failed" and "meta-missing.csv" in run.error
+    assert "Incomplete: 1 source(s) failed" in result.stderr
+    report = (in_tmp / "reports" / f"demo-{DEMO_PERIOD}.html").read_text(encoding="utf-8")
+    assert "Incomplete report:" in report and "meta-missing.csv: file not found" in report
+
+
+def test_a_store_password_is_never_printed(runner: CliRunner, in_tmp: Path) -> None:
+    url = "postgresql://cm:Sup3rS3cret@127.0.0.1:1/cmflow"
+    result = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", url)
+    assert result.exit_code == 1
+    assert "cannot open the state store postgresql://cm:***@127.0.0.1:1/cmflow" in result.stderr
+    assert "Sup3rS3cret" not in result.output + result.stderr
 
 
 def test_run_whose_output_cannot_deliver_exits_3(runner: CliRunner, in_tmp: Path, store_url: str) -> None:

@@ -392,3 +392,71 @@ path = "posts.csv"
     traffic = result.records["traffic"].to_dicts()
     assert [(t["source"], t["medium"], t["sessions"], t["source_id"]) for t in traffic] == [
         ("instagram", "social", 120, "ga")]
+
+
+# -- what a failed, misplaced or past run must not change ------------------------------------
+HIGH = [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 1500)]
+LOW = [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 900)]
+
+
+def firing_and_new(result) -> tuple[int, int, int]:
+    return len(result.alerts), sum(a.is_new for a in result.alerts), len(result.resolved)
+
+
+def test_a_failed_source_neither_resolves_alerts_nor_overwrites_history(tmp_path, write_workflow, store_url):
+    outputs = Outputs(tmp_path / "reports")
+    posts_file = tmp_path / "posts.csv"
+    path = write_workflow(workflow_text(extra=ALERTING_OUTPUTS.format(dir=outputs.directory)))
+    assert firing_and_new(alert_run(path, posts_file, HIGH, outputs, store_url)) == (1, 1, 0)
+
+    posts_file.unlink()  # the export went missing: no data is not "reach went down"
+    broken = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    assert broken.status == "failed" and firing_and_new(broken) == (0, 0, 0)
+    with open_store(store_url) as store:
+        history = store.measurement_history("Runner test", ["total_reach"], [(broken.period.start,
+                                                                              broken.period.end)])
+    assert history.filter(history["series_key"] == '{"account":"a","platform":"instagram"}')["value"].to_list() \
+        == [1500.0]  # the failed run stored nothing over it
+
+    again = alert_run(path, posts_file, HIGH, outputs, store_url)
+    assert firing_and_new(again) == (1, 0, 0)  # still the same episode, not NEW again
+
+
+def test_a_series_without_a_value_now_is_not_resolved(tmp_path, write_workflow, store_url):
+    outputs = Outputs(tmp_path / "reports")
+    posts_file = tmp_path / "posts.csv"
+    path = write_workflow(workflow_text(extra=ALERTING_OUTPUTS.format(dir=outputs.directory)))
+    alert_run(path, posts_file, HIGH, outputs, store_url)
+    quiet = alert_run(path, posts_file, [("instagram", "z", "z1", "2026-11-18T10:00:00Z", 1, 0, 0, 0, 200)],
+                      outputs, store_url)  # account a did not post at all this time
+    assert firing_and_new(quiet) == (0, 0, 0)
+    assert firing_and_new(alert_run(path, posts_file, LOW, outputs, store_url)) == (0, 0, 1)
+
+
+def test_a_past_period_reports_alerts_but_leaves_the_alert_state(tmp_path, write_workflow, store_url):
+    outputs = Outputs(tmp_path / "reports")
+    posts_file = tmp_path / "posts.csv"
+    path = write_workflow(workflow_text(extra=ALERTING_OUTPUTS.format(dir=outputs.directory)))
+    alert_run(path, posts_file, HIGH, outputs, store_url)  # week B fires
+    write_posts(posts_file, [("instagram", "a", "a1", "2026-11-10T10:00:00Z", 1, 0, 0, 0, 100)])
+    backfill = run_workflow_file(path, store_url=store_url, period=WEEK_A)
+    assert backfill.past_period and firing_and_new(backfill) == (0, 0, 0)
+    assert firing_and_new(alert_run(path, posts_file, HIGH, outputs, store_url)) == (1, 0, 0)
+
+
+def test_two_workflow_files_with_one_name_do_not_share_a_history(tmp_path, write_workflow, store_url):
+    from cmflow.runner import WorkflowKeyConflict
+
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    client_a = write_workflow(workflow_text(), name="client_a.toml")
+    client_b = write_workflow(workflow_text(), name="client_b.toml")
+    run_workflow_file(client_a, store_url=store_url, period=WEEK_B)
+    with pytest.raises(WorkflowKeyConflict, match="give this one its own id"):
+        run_workflow_file(client_b, store_url=store_url, period=WEEK_B)
+
+    client_b.write_text(client_b.read_text().replace('name = "Runner test"',
+                                                     'name = "Runner test"\nid = "client-b"'))
+    assert run_workflow_file(client_b, store_url=store_url, period=WEEK_B).status == "ok"
+    moved = tmp_path / "moved.toml"
+    client_a.rename(moved)  # a workflow file that moved keeps its history
+    assert run_workflow_file(moved, store_url=store_url, period=WEEK_B).status == "ok"

@@ -60,6 +60,9 @@ class RunResult:
     """Alerts that were firing at the previous run and no longer are."""
     stages: list[StageReport] = field(default_factory=list)
     finished_at: datetime | None = None
+    past_period: bool = False
+    """The run covered a period older than the latest one recorded (a back-fill): its alerts
+    are reported but the alert state in the store is left as it is."""
 
     @property
     def failed_stages(self) -> list[StageReport]:

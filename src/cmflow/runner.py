@@ -61,9 +61,14 @@ def run_workflow(
     period = period or resolve_period(workflow, now=now)
     comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
     result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run)
+    if store is not None:
+        _check_workflow_key(workflow, store)
+        latest = store.latest_period_end(workflow.key)
+        # A back-fill of an older period reports its alerts but leaves the current state alone.
+        result.past_period = latest is not None and period.end < latest
     run_id = None
     if store is not None and not dry_run:
-        run_id = store.start_run(workflow.name, str(workflow.file), period.start, period.end, dry_run)
+        run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run)
     result.run_id = run_id
     try:
         all_periods = [period, *comparison_periods]
@@ -75,28 +80,53 @@ def run_workflow(
     except BaseException as exc:
         if store is not None and run_id is not None:
             store.finish_run(run_id, status="crashed", stats={}, error=redactor(_one_line(exc)),
-                             workflow=workflow.name, measurements=None, alerts=[])
+                             workflow=workflow.key, measurements=None, alerts=[])
         raise
     result.finished_at = datetime.now(timezone.utc)
     if store is not None and run_id is not None:
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
         store.finish_run(run_id, status=result.status, stats=result.stats(),
-                         error=redactor("; ".join(failed)) or None, workflow=workflow.name,
-                         measurements=_to_store(result.measurements), alerts=[*result.alerts, *result.resolved])
+                         error=redactor("; ".join(failed)) or None, workflow=workflow.key,
+                         measurements=_to_store(result),
+                         alerts=[] if result.past_period else [*result.alerts, *result.resolved])
     return result
 
 
-def _to_store(measurements: "pl.DataFrame | None") -> "pl.DataFrame | None":
-    """Current-period measurements, and comparison-period ones that have a value.
+class WorkflowKeyConflict(RuntimeError):
+    """Another workflow file already keeps its history under this workflow's key."""
 
-    A comparison period the fetched records do not cover (an export holding only the latest
-    week) measures as "no value": storing that would overwrite the value an earlier run stored.
+
+def _check_workflow_key(workflow: "Workflow", store: Store) -> None:
+    """Refuse to mix two workflows' history and alerts because they share a name.
+
+    A workflow file that moved is fine: the earlier file no longer exists.
+    """
+    from pathlib import Path
+
+    last = store.runs(workflow.key, limit=1)
+    if not last:
+        return
+    earlier = Path(last[0].workflow_file)
+    if earlier.resolve() != workflow.file.resolve() and earlier.exists():
+        raise WorkflowKeyConflict(
+            f"the store already keeps the history of a workflow {workflow.key!r} from {earlier}; "
+            f"give this one its own id in [workflow] (id = \"...\") so their alerts and history stay apart")
+
+
+def _to_store(result: RunResult) -> "pl.DataFrame | None":
+    """What to remember of a run's measurements.
+
+    Nothing when a source failed: partial figures must not replace good ones. Otherwise the
+    current period, and comparison periods where they have a value: a comparison period the
+    fetched records do not cover (an export holding only the latest week) measures as "no
+    value", and storing that would overwrite what an earlier run stored.
     """
     import polars as pl
 
-    if measurements is None:
+    if result.measurements is None or any(s.kind == "source" for s in result.failed_stages):
         return None
-    return measurements.filter((pl.col("period") == periods_module.CURRENT) | pl.col("value").is_not_null())
+    return result.measurements.filter(
+        (pl.col("period") == periods_module.CURRENT) | pl.col("value").is_not_null())
 
 
 # -- fetch ----------------------------------------------------------------------------------
@@ -259,7 +289,7 @@ def _fill_from_history(before: "pl.DataFrame", workflow: "Workflow", store: Stor
     import polars as pl
 
     metrics = current["metric"].unique().to_list()
-    history = store.measurement_history(workflow.name, metrics, [(period.start, period.end)])
+    history = store.measurement_history(workflow.key, metrics, [(period.start, period.end)])
     if history.height == 0:
         return before
     history = history.select("metric", "series_key", pl.col("value").cast(pl.Float64))
@@ -273,9 +303,9 @@ def _fill_from_history(before: "pl.DataFrame", workflow: "Workflow", store: Stor
 def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> None:
     import polars as pl
 
-    previous = store.alert_states(workflow.name) if store is not None else {}
+    previous = store.alert_states(workflow.key) if store is not None else {}
     assert result.measurements is not None and result.comparisons is not None
-    current = result.measurements.filter(pl.col("period") == "current")
+    current = result.measurements.filter(pl.col("period") == periods_module.CURRENT)
     evaluated_rules: set[str] = set()
     for entry in workflow.triggers:
         report = StageReport("trigger", entry.id, entry.info.name)
@@ -295,12 +325,27 @@ def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> No
             alert.is_new = known is None or known.state != FIRING
             result.alerts.append(alert)
         report.counts["alerts"] = len(alerts)
+    if result.past_period or any(s.kind == "source" and not s.ok for s in result.stages):
+        return  # an old period, or missing data, says nothing about whether an alert is over
     firing_now = {a.fingerprint for a in result.alerts}
+    # Resolved means measured again and fine: a series with no value now is not "better".
+    measured = {(row["metric"], _dimension_key(row)) for row in
+                current.filter(pl.col("value").is_not_null()).iter_rows(named=True)}
     for state in previous.values():
-        if state.state == FIRING and state.rule in evaluated_rules and state.fingerprint not in firing_now:
+        if (state.state == FIRING and state.rule in evaluated_rules
+                and state.fingerprint not in firing_now
+                and (state.metric, _dimension_key(state.dimensions)) in measured):
             result.resolved.append(Alert(state.rule, state.metric, state.dimensions,
                                          f"resolved: {state.summary}", state.severity, None,
                                          state=RESOLVED, is_new=False))
+
+
+def _dimension_key(row: dict) -> frozenset:
+    """A series' dimensions as a comparable set, from a measurement row or an alert."""
+    from .measurements import CORE_COLUMNS
+
+    skip = {*CORE_COLUMNS, "rank", "period_start", "period_end", "series_key"}
+    return frozenset((k, v) for k, v in row.items() if k not in skip and v is not None)
 
 
 def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":

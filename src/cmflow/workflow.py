@@ -16,7 +16,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from . import periods
+from . import periods, schedules
 from .alerts import SEVERITIES
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
@@ -42,6 +42,10 @@ class WorkflowSettings(BaseModel):
 
     name: str = Field(description="Name shown in the terminal, reports and messages.",
                       examples=["Weekly social KPIs"])
+    id: str | None = Field(
+        None, pattern=_ID, description="Key of this workflow's run history, measurements and "
+        "alert state in the store. Default: the name. Workflows sharing a store need distinct ids.",
+        examples=["client-a-weekly"])
     description: str = Field("", description="What this workflow is for.")
     timezone: str = Field("UTC", description="IANA time zone the periods are counted in.",
                           examples=["Europe/Paris"])
@@ -51,6 +55,7 @@ class WorkflowSettings(BaseModel):
         default_factory=lambda: ["previous_period"],
         description="Periods every measurement is compared with.",
     )
+
     schedule: Union[str, list[str], None] = Field(
         None, description="When the daemon runs it: 'every monday at 09:00' or a cron expression.",
         examples=["every monday at 09:00"],
@@ -69,6 +74,20 @@ class WorkflowSettings(BaseModel):
     @classmethod
     def _known_period(cls, value: str) -> str:
         periods.check_period_spec(value)
+        return value
+
+    @field_validator("compare")
+    @classmethod
+    def _distinct_comparisons(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each comparison may be listed once")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _readable_schedule(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is not None:
+            schedules.parse_schedules(value)  # ScheduleError is a ValueError: reported at workflow.schedule
         return value
 
 
@@ -167,6 +186,11 @@ class Workflow:
     @property
     def name(self) -> str:
         return self.settings.name
+
+    @property
+    def key(self) -> str:
+        """What the store files this workflow's history and alerts under."""
+        return self.settings.id or self.settings.name
 
     @property
     def directory(self) -> Path:

@@ -9,7 +9,7 @@ from .common import rich_console, store_url
 
 @click.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--workflow", "workflow_name", help="Only runs of this workflow (its name).")
+@click.option("--workflow", "workflow_name", help="Only runs of this workflow (its id, by default its name).")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
 def history(file: str | None, workflow_name: str | None, limit: int, store_option: str | None) -> None:
@@ -33,8 +33,11 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
         except WorkflowInvalid as error:
             print_problems(error, file)
             raise SystemExit(EXIT_INVALID) from None
-        workflow_store, workflow_name = workflow.store.url, workflow_name or workflow.name
-    with open_store(store_url(store_option, workflow_store)) as store:
+        workflow_store, workflow_name = workflow.store.url, workflow_name or workflow.key
+    from ..store import display_url
+
+    url = store_url(store_option, workflow_store)
+    with open_store(url) as store:
         runs = store.runs(workflow_name, limit)
     table = Table(header_style="bold")
     for column in ("Run", "Workflow", "Started (UTC)", "Period", "Status", "Measurements", "Alerts", "Error"):
@@ -45,4 +48,6 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
                       f"{run.period_start}..{run.period_end}", run.status,
                       str(stats.get("measurements", "")), str(stats.get("alerts_firing", "")),
                       escape(run.error or ""))
-    rich_console().print(table if runs else "No run recorded yet.")
+    console = rich_console()
+    console.print(f"Runs in {escape(display_url(url))}" + (f" of {escape(workflow_name)}" if workflow_name else ""))
+    console.print(table if runs else "No run recorded yet.")

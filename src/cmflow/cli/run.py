@@ -59,20 +59,29 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         click.secho(f"✗ --period: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
 
+    from ..runner import WorkflowKeyConflict
     from ..secrets import redactor
+    from ..store import display_url
 
     url = store_url(store_option, workflow.store.url)
     try:
         store = open_store(url)
+    except ModuleNotFoundError as error:  # e.g. a postgresql:// URL without its driver
+        click.secho(f"✗ cannot open the state store {display_url(url)}: {error}; install the "
+                    f"database driver (PostgreSQL: pip install 'psycopg[binary]')", fg="red", err=True)
+        sys.exit(EXIT_RUN_FAILED)
     except Exception as error:  # unreachable database, unwritable directory, newer schema
-        click.secho(f"✗ cannot open the state store {redactor(url)}: {redactor(str(error).splitlines()[0])}",
-                    fg="red", err=True)
+        message = redactor(str(error).splitlines()[0]).replace(url, display_url(url))
+        click.secho(f"✗ cannot open the state store {display_url(url)}: {message}", fg="red", err=True)
         sys.exit(EXIT_RUN_FAILED)
     versus = ", ".join(str(period.comparison(c)) for c in workflow.settings.compare)
     click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
                + (" — dry run" if dry_run else ""), err=True)
     try:
         result = run_workflow(workflow, store=store, period=period, dry_run=dry_run)
+    except WorkflowKeyConflict as error:
+        click.secho(f"✗ {file}: {error}", fg="red", err=True)
+        sys.exit(EXIT_INVALID)
     except Exception as error:
         logging.getLogger("cmflow").debug("run crashed", exc_info=True)
         click.secho(f"✗ the run crashed: {redactor(f'{type(error).__name__}: {error}')}"
@@ -80,7 +89,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         sys.exit(EXIT_RUN_FAILED)
     finally:
         store.close()
-    _print_summary(result, url, time.perf_counter() - started)
+    _print_summary(result, display_url(url), time.perf_counter() - started)
     sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED}[result.status])
 
 
@@ -91,7 +100,8 @@ def _print_summary(result, url: str, seconds: float) -> None:
     echo()
     for stage in result.stages:
         if stage.kind == "source":
-            counts = ", ".join(f"{n} {kind}" for kind, n in stage.counts.items()) or "no records"
+            counts = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in stage.counts.items()) \
+                or "no records"
             mark, colour = ("✓", "green") if stage.ok else ("✗", "red")
             echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts if stage.ok else stage.error),
                  fg=None if stage.ok else colour)
@@ -99,6 +109,12 @@ def _print_summary(result, url: str, seconds: float) -> None:
                 echo(f"    ! {problem}", fg="yellow")
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
+    failed_sources = [s for s in result.stages if s.kind == "source" and not s.ok]
+    if failed_sources:
+        echo(f"\n! Incomplete: {len(failed_sources)} source(s) failed; the figures leave their records "
+             "out, nothing was stored and no alert was resolved.", fg="red", bold=True)
+    if result.past_period:
+        echo("\n(A past period: its alerts are shown, the current alert state is left unchanged.)")
     if result.alerts or result.resolved:
         new = sum(1 for a in result.alerts if a.is_new)
         echo()

@@ -93,6 +93,10 @@ class Store(ABC):
         """Most recent runs first."""
 
     @abstractmethod
+    def latest_period_end(self, workflow: str) -> date | None:
+        """The end of the latest period a finished run of this workflow covered."""
+
+    @abstractmethod
     def schema_version(self) -> int:
         """The version of the schema the store is at."""
 
@@ -105,6 +109,18 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def display_url(url: str) -> str:
+    """A store URL fit to print: the password hidden, known secrets redacted."""
+    from ..secrets import redactor
+
+    try:
+        from sqlalchemy.engine import make_url
+
+        return redactor(make_url(url).render_as_string(hide_password=True))
+    except Exception:  # not a URL SQLAlchemy understands: print it redacted as given
+        return redactor(url)
 
 
 def open_store(url: str | None = None) -> Store:

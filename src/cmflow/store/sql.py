@@ -175,6 +175,13 @@ class SqlStore(Store):
                               _utc(r.finished_at), r.period_start, r.period_end, r.dry_run, r.error,
                               r.stats or {}) for r in connection.execute(query)]
 
+    def latest_period_end(self, workflow: str) -> date | None:
+        query = sa.select(sa.func.max(runs.c.period_end)).where(
+            runs.c.workflow == workflow, runs.c.dry_run.is_(False),
+            runs.c.status.in_(["ok", "undelivered", "failed"]))
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar()
+
     def close(self) -> None:
         self.engine.dispose()
 
