@@ -333,3 +333,38 @@ def test_finish_run_rolls_back_when_recording_an_alert_fails(store_url):
         assert store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B]).height == 0
     assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
     assert raw_rows(store_url, "SELECT COUNT(*) FROM alerts") == [(0,)]
+
+
+def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path):
+    """Migrations hold the write lock: concurrent first opens queue up, none fails half-way."""
+    import subprocess
+    import sys
+
+    import time
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    go = tmp_path / "go"
+    # Each process imports everything, says it is ready, then waits for the others: they then
+    # open the new store within a millisecond of each other.
+    script = ("import sys, time, pathlib; from datetime import date; from cmflow.store import open_store\n"
+              "import cmflow.store.sql\n"
+              "pathlib.Path(sys.argv[2] + '.ready' + sys.argv[3]).touch()\n"
+              "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.0005)\n"
+              "with open_store(sys.argv[1]) as store:\n"
+              "    run = store.start_run('w', 'w.toml', date(2026, 1, 5), date(2026, 1, 11), False)\n"
+              "    store.finish_run(run, status='ok', stats={}, error=None, workflow='w',"
+              " measurements=None, alerts=[])\n")
+    processes = [subprocess.Popen([sys.executable, "-c", script, url, str(go), str(i)],
+                                  stderr=subprocess.PIPE, text=True) for i in range(6)]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("go.ready*"))) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    errors = [p.communicate(timeout=60)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, errors
+    with open_store(url) as store:
+        assert store.schema_version() == LATEST_VERSION
+        assert len(store.runs("w")) == 6
+    with sqlite3.connect(tmp_path / "new.db") as raw:
+        versions = [v for (v,) in raw.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, LATEST_VERSION + 1))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -45,8 +46,17 @@ class SqlStore(Store):
             self.url = f"sqlite:///{path}"
         self.engine = sa.create_engine(self.url)
         if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", _sqlite_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._migrate(LATEST_VERSION if migrate_to is None else migrate_to)
+
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """A write transaction that takes the write lock when it starts (SQLite: BEGIN
+        IMMEDIATE), so that concurrent writers queue up instead of failing half-way."""
+        with self.engine.connect().execution_options(cmflow_begin="IMMEDIATE") as connection:
+            with connection.begin():
+                yield connection
 
     # -- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -58,22 +68,33 @@ class SqlStore(Store):
     def _migrate(self, target: int) -> None:
         current = self.schema_version()
         if current > LATEST_VERSION:
-            raise StoreError(f"the store {self.url} is at schema version {current}, newer than this "
-                             f"cmflow understands ({LATEST_VERSION}); upgrade cmflow")
-        if current == 0:
-            with self.engine.begin() as connection:
-                schema_migrations.create(connection, checkfirst=True)
+            raise StoreError(f"the store {self.display_url} is at schema version {current}, newer "
+                             f"than this cmflow understands ({LATEST_VERSION}); upgrade cmflow")
+        if current >= target:
+            return
+        # One transaction per migration, holding the write lock: another process opening the
+        # same new store waits, then finds the step done (the version is re-read inside).
         for version in range(current + 1, target + 1):
             description, step = MIGRATIONS[version - 1]
-            with self.engine.begin() as connection:  # one transaction per migration
+            with self._writing() as connection:
+                schema_migrations.create(connection, checkfirst=True)
+                done = connection.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
+                if done >= version:
+                    continue
                 step(connection)
                 connection.execute(schema_migrations.insert().values(
                     version=version, description=description, applied_at=_now()))
 
+    @property
+    def display_url(self) -> str:
+        from . import display_url
+
+        return display_url(self.url)
+
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
                   dry_run: bool) -> int:
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             # A run of this workflow still marked running was killed: say so rather than lie.
             connection.execute(runs.update()
                                .where(runs.c.workflow == workflow, runs.c.status == "running")
@@ -87,7 +108,7 @@ class SqlStore(Store):
                    workflow: str, measurements: "pl.DataFrame | None",
                    alerts: Sequence["Alert"]) -> None:
         now = _now()
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             if measurements is not None and measurements.height:
                 self._upsert_measurements(connection, workflow, run_id, measurements, now)
             for alert in alerts:
@@ -194,10 +215,18 @@ def _dialect_insert(connection: sa.Connection) -> Any:
     return insert
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling would run DDL outside any transaction (Python's
+    # sqlite3 only begins one before DML): turn it off and begin explicitly in _sqlite_begin.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may have to wait
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    mode = connection.get_execution_options().get("cmflow_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
