@@ -4,6 +4,9 @@
   implementations) for the duration of a ``with`` block, then unregister it.
 - :class:`FakeClock`: a controllable "now" for code that takes ``now=``.
 - :func:`run_workflow_file`: validate and run a workflow file against a given store.
+- :class:`ReplayServer` (and the ``replay_server`` pytest fixture), :class:`Reply`,
+  :func:`load_replies`, :class:`VirtualTime`: replay platform answers from a loopback HTTP
+  server, in virtual time (see ``docs/http.md``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .plugins import PluginInfo, get_registry
+# The replay HTTP server for sources (cmflow.replay), public here for plugin authors.
+from .replay import (  # noqa: F401
+    RecordedRequest, ReplayServer, Reply, VirtualTime, load_replies, rebase_urls, replay_server,
+)
 from .result import RunResult
 
 
@@ -63,3 +70,4 @@ def run_workflow_file(path: str | Path, *, store_url: str, dry_run: bool = False
     with open_store(store_url) as store:
         return run_workflow(workflow, store=store, dry_run=dry_run, now=now,
                             period=resolve_period(workflow, period, now=now) if period else None)
+

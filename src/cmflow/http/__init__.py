@@ -1,0 +1,37 @@
+"""The HTTP kit every platform source builds on (public: plugin authors import it too).
+
+::
+
+    from cmflow.http import make_client, NextUrl
+
+    with make_client() as http:
+        instagram = http.session("instagram", base_url="https://graph.facebook.com/v25.0",
+                                 token=token, source="ig_main")
+        for page in instagram.pages("/17841405822304914/media", paging=NextUrl()):
+            ...
+
+See ``docs/http.md``: the client, the errors, the pagination styles and the replay server.
+"""
+
+from __future__ import annotations
+
+from .budget import BudgetLimits, RequestBudget
+from .client import HttpClient, PlatformSession, http2_available, make_client, user_agent
+from .errors import (ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, PlatformError,
+                     PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge, TooManyPages)
+from .pagination import Cursor, LinkHeader, NextUrl, OffsetLimit, PageRequest, PageToken, Paging
+from .platforms import PLATFORMS, ApiResponse, Platform, Verdict, get_platform
+from .redaction import redact
+from .retry import RetryPolicy
+
+__all__ = [
+    "make_client", "HttpClient", "PlatformSession", "ApiResponse", "RetryPolicy", "BudgetLimits",
+    "RequestBudget", "user_agent", "http2_available", "redact",
+    # errors
+    "PlatformError", "AuthExpired", "PermissionMissing", "RateLimited", "ApiVersionExpired",
+    "BadResponse", "ResponseTooLarge", "RequestRejected", "PlatformUnavailable", "TooManyPages",
+    # pagination
+    "Paging", "PageRequest", "NextUrl", "LinkHeader", "Cursor", "PageToken", "OffsetLimit",
+    # platforms
+    "Platform", "PLATFORMS", "Verdict", "get_platform",
+]
