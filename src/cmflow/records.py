@@ -198,6 +198,10 @@ COUNTERS: tuple[str, ...] = (
 """The post counters that metrics can total and rank by."""
 
 
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+"""Characters removed from every text field of a record (all C0/C1 controls but tab and newline)."""
+
+
 class RecordSchemaError(ValueError):
     """Records handed over by a source do not fit their kind's canonical columns."""
 
@@ -251,5 +255,9 @@ def conform(kind: RecordKind, frame: "pl.DataFrame") -> "pl.DataFrame":
             column = column.dt.cast_time_unit("us")
         else:
             column = column.cast(dtype)
+            if dtype == pl.String:
+                # Text from the public may carry terminal escapes (ESC [2J ...): keep tab and
+                # newline, drop every other control character before anything prints it.
+                column = column.str.replace_all(CONTROL_CHARACTERS, "")
         columns.append(column.alias(name))
     return frame.select(columns)

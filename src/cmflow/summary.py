@@ -128,6 +128,7 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
     alerting = {(a.metric, _key(a.dimensions)) for a in result.alerts}
     dims_present = [d for d in DIMENSIONS if d in current.columns]
     tables: dict[tuple[str, ...], KpiTable] = {}
+    rows_by_labels: dict[tuple, KpiRow] = {}
     units: dict[str, str] = {}
     for row in current.iter_rows(named=True):
         dims = tuple(d for d in dims_present if row[d] is not None)
@@ -137,9 +138,9 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
             table = tables[dims] = KpiTable(title, list(dims), [])
         units[row["metric"]] = row["unit"]
         labels = [row[d] for d in dims]
-        kpi_row = next((r for r in table.rows if r.labels == labels), None)
+        kpi_row = rows_by_labels.get((dims, tuple(labels)))
         if kpi_row is None:
-            kpi_row = KpiRow(labels, {})
+            kpi_row = rows_by_labels[(dims, tuple(labels))] = KpiRow(labels, {})
             table.rows.append(kpi_row)
         compared = changes.get((row["metric"], row["series_key"]), {})
         kpi_row.cells[row["metric"]] = Cell(row["value"], row["unit"], row["reason"],
@@ -176,7 +177,9 @@ def ranked_posts(result: "RunResult", metric: str) -> list[dict[str, Any]]:
                            "pillar", "reach").unique(subset=["platform", "account", "post_id"])
     joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
               .join(details, on=["platform", "account", "post_id"], how="left"))
-    return joined.sort("rank").to_dicts()
+    # Dates are shown in the workflow's time zone: a post at 00:30 in Paris is on Monday there.
+    local = joined.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
+    return local.sort("rank").to_dicts()
 
 
 def _key(dimensions: dict[str, Any]) -> tuple:

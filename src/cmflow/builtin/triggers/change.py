@@ -8,14 +8,15 @@ from pydantic import Field, model_validator
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
 
-from .common import dimensions_of, format_value, where_text
+from .common import dimensions_of, value_text, where_text
 
 
 class ChangeOptions(PluginOptions):
     drop_pct: float | None = Field(None, gt=0, description="Fire when the value fell by more than "
-                                   "this many percent.", examples=[20])
+                                   "this many percent of its comparison value (relative: 4% -> 3% "
+                                   "is a 25% drop).", examples=[20])
     rise_pct: float | None = Field(None, gt=0, description="Fire when the value rose by more than "
-                                   "this many percent.", examples=[50])
+                                   "this many percent of its comparison value.", examples=[50])
     compared_to: Literal["previous_period", "same_period_last_year"] = Field(
         "previous_period", description="Which comparison period (it must be listed in the "
         "workflow's `compare`).")
@@ -32,8 +33,9 @@ class ChangeOptions(PluginOptions):
 class Change(Trigger):
     """Fires for each series whose relative change vs the comparison period passes a limit.
 
-    change % = (current - comparison) / |comparison| x 100. A series without a value in either
-    period, or with a comparison value of 0, does not fire.
+    change % = (current - comparison) / |comparison| x 100, a relative change: ERR going from
+    4% to 3% is a drop of 25% (-1 pt). It fires when the change is strictly beyond the limit. A
+    series without a value in either period, or with a comparison value of 0, does not fire.
     """
 
     name = "change"
@@ -57,17 +59,18 @@ class Change(Trigger):
         alerts = []
         for row in rows.iter_rows(named=True):
             change = row["change_pct"]
-            if options.drop_pct is not None and change <= -options.drop_pct:
+            if options.drop_pct is not None and change < -options.drop_pct:
                 verb = "dropped"
-            elif options.rise_pct is not None and change >= options.rise_pct:
+            elif options.rise_pct is not None and change > options.rise_pct:
                 verb = "rose"
             else:
                 continue
             dimensions = dimensions_of(row)
             label = options.compared_to.replace("_", " ")
-            summary = (f"{metric_label(row['metric'])} {verb} {abs(change):.0f}% for {where_text(dimensions)}: "
-                       f"{format_value(row['value'], row['unit'])} vs "
-                       f"{format_value(row['previous_value'], row['unit'])} ({label})")
+            points = f", {row['change']:+.2f} pt" if row["unit"] == "%" else ""
+            summary = (f"{metric_label(row['metric'])} {verb} {abs(change):.0f}%{points} "
+                       f"{where_text(dimensions)}: {value_text(row['value'], row['unit'])} vs "
+                       f"{value_text(row['previous_value'], row['unit'])} ({label})")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=row["value"],
                                 details={"change_pct": change, "previous_value": row["previous_value"],
                                          "compared_to": options.compared_to, "unit": row["unit"]}))

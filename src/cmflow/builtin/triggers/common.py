@@ -13,16 +13,17 @@ def dimensions_of(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in EXCLUDED and v is not None}
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """``4.25%``, ``1,234 followers``: how a value reads in a summary."""
+def value_text(value: float | None, unit: str) -> str:
+    """``4.25%``, ``1,234 followers``: a value as a summary reads it (the tables' format + unit)."""
+    from cmflow import format_value
+
     if value is None:
         return "no value"
-    if unit == "%":
-        return f"{value:.2f}%"
-    number = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
-    return f"{number} {unit}" if unit and unit != "count" else number
+    text = format_value(value, unit)
+    return f"{text} {unit}" if unit not in ("%", "count", "") else text
 
 
 def where_text(dimensions: dict[str, Any]) -> str:
-    return " / ".join(str(v) for v in dimensions.values()) or "overall"
-
+    """``for instagram / trailhead.outfitters``, or ``overall``."""
+    values = " / ".join(str(v) for v in dimensions.values())
+    return f"for {values}" if values else "overall"

@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
 
-from .common import dimensions_of, format_value, where_text
+from .common import dimensions_of, value_text, where_text
 
 
 class ThresholdOptions(PluginOptions):
@@ -49,8 +49,8 @@ class Threshold(Trigger):
             else:
                 continue
             dimensions = dimensions_of(row)
-            summary = (f"{metric_label(row['metric'])} is {format_value(value, row['unit'])} for "
-                       f"{where_text(dimensions)}, {side} {format_value(bound, row['unit'])}")
+            summary = (f"{metric_label(row['metric'])} is {value_text(value, row['unit'])} "
+                       f"{where_text(dimensions)}, {side} {value_text(bound, row['unit'])}")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=value,
                                 details={"bound": bound, "side": side, "unit": row["unit"]}))
         return alerts
