@@ -257,6 +257,20 @@ def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) ->
     assert "thousands" in message
 
 
+def test_column_mapping_must_name_fields_of_the_chosen_record_kind(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"not fields of post records: 'followers'"):
+        CsvSource.Options(path="x.csv", record="post", columns={"followers": "Abonnés"})
+    assert CsvSource.Options(path="x.csv", record="account_snapshot", columns={"followers": "Abonnés"})
+
+
+def test_an_empty_json_export_is_no_records_not_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "posts.json", "[]")
+    frame = fetch(JsonSource, tmp_path, path="posts.json")
+    assert frame.height == 0 and "published_at" in frame.columns
+
+
 def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,,1,2026-11-17T10:00:00Z,1\n")
     assert "row 2, column 'account': value is empty" in fetch_error(CsvSource, tmp_path, path="posts.csv")
@@ -391,7 +405,8 @@ by = ["overall"]
     stages = {s.id: s for s in result.stages if s.kind == "source"}
     assert stages["good"].ok and stages["good"].counts == {"post": 1}
     assert stages["good"].problems == [
-        "good.csv: skipped 1 bad row(s), e.g. row 3, column 'likes': value 'lots' is not a number"]
+        "good.csv: skipped 1 bad row(s), e.g. row 3, column 'likes': value 'lots' is not a number "
+        "(for 1 234 or 4,5 set `thousands` or `decimal`)"]
     assert not stages["bad"].ok
     assert "bad.csv" in stages["bad"].error and "row 2, column 'published_at'" in stages["bad"].error
     assert result.status == "failed"

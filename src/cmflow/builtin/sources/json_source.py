@@ -46,6 +46,9 @@ class JsonSource(Source):
         for item in items:
             keys.update(dict.fromkeys(item))
         rows = {key: [_text(item.get(key)) for item in items] for key in keys}
+        if not items:  # an export of a quiet period: no records, not an error
+            yield RecordTable(options.record, pl.DataFrame(schema=options.record_kind().polars_schema()))
+            return
         raw = pl.DataFrame(rows, schema={k: pl.String for k in keys})
         frame = parse_records(raw, options, ctx, path, "item", first_row=1)
         yield RecordTable(options.record, frame)

@@ -75,14 +75,17 @@ class TabularOptions(PluginOptions):
     @field_validator("columns", "constants", "values")
     @classmethod
     def _canonical_fields(cls, value: dict, info) -> dict:  # type: ignore[no-untyped-def]
-        known = {f for kind in RECORD_KINDS.values() for f in kind.field_names}
+        """Keys must be fields of the chosen record kind (a `followers` column on posts is a slip)."""
+        from cmflow.plugins import closest
+
+        kind = RECORD_KINDS.get(info.data.get("record", ""))
+        known = list(kind.field_names) if kind else sorted({f for k in RECORD_KINDS.values() for f in k.field_names})
         unknown = [k for k in value if k not in known]
         if unknown:
-            from cmflow.plugins import closest
-
             hints = [f"{k!r}" + (f" (did you mean {closest(k, known)!r}?)" if closest(k, known) else "")
                      for k in unknown]
-            raise ValueError(f"unknown canonical field(s): {', '.join(hints)}")
+            what = f"fields of {kind.name} records" if kind else "canonical fields"
+            raise ValueError(f"not {what}: {', '.join(hints)}; they are {', '.join(known)}")
         return value
 
     def record_kind(self) -> RecordKind:
@@ -150,7 +153,8 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
         empty = text.is_null() | (text == "")
         if field.type in ("int", "float"):
             value = _parse_number(text, options)
-            problem = "is not a number"
+            problem = ("is not a number (for 1 234 or 4,5 set `thousands` or `decimal`)"
+                       if options.thousands is None and options.decimal == "." else "is not a number")
             if field.type == "int":
                 # A counter is whole: "1.234" with decimal = "," is a thousands separator the
                 # options do not declare, not 1.234 likes rounded to 1.
@@ -163,7 +167,8 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             problem = f"is not a date-time in the format {_formats(options.datetime_format, ISO_DATETIME_FORMATS)}"
         elif field.type == "date":
             value = _parse_date(text, as_list(options.date_format, ISO_DATE_FORMATS))
-            problem = f"is not a date in the format {_formats(options.date_format, ISO_DATE_FORMATS)}"
+            problem = (f"is not a date in the format {_formats(options.date_format, ISO_DATE_FORMATS)} "
+                       "(set `date_format` for date fields, `datetime_format` for date-times)")
         else:
             parsed.append(pl.when(empty).then(None).otherwise(text).alias(field.name))
             if field.required:
