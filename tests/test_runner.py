@@ -460,3 +460,12 @@ def test_two_workflow_files_with_one_name_do_not_share_a_history(tmp_path, write
     moved = tmp_path / "moved.toml"
     client_a.rename(moved)  # a workflow file that moved keeps its history
     assert run_workflow_file(moved, store_url=store_url, period=WEEK_B).status == "ok"
+
+
+def test_a_source_with_records_but_none_in_the_period_says_so(tmp_path, write_workflow, store_url):
+    write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
+    result = run_workflow_file(write_workflow(workflow_text()), store_url=store_url, period=WEEK_A)
+    assert stage(result, "source", "posts").problems == [
+        "none of its 1 post records falls in 2026-11-09..2026-11-15 (they cover 2026-11-17..2026-11-17)"]
+    in_period = run_workflow_file(write_workflow(workflow_text()), store_url=store_url, period=WEEK_B)
+    assert stage(in_period, "source", "posts").problems == []

@@ -165,8 +165,31 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult)
             frame = frame.with_columns(pl.lit(entry.id).alias("source_id"))
             collected.setdefault(table.kind, []).append(frame)
             report.counts[table.kind] = report.counts.get(table.kind, 0) + frame.height
+            if note := _outside_period_note(table.kind, frame, all_periods[0]):
+                report.problems.append(note)
         result.stages.append(report)
     result.records = {kind: pl.concat(frames) for kind, frames in collected.items()}
+
+
+def _outside_period_note(kind_name: str, frame: "pl.DataFrame", period: "Period") -> str | None:
+    """Say so when a source returned records but none in the period: a wrong period or export."""
+    import polars as pl
+
+    kind = RECORD_KINDS[kind_name]
+    times = frame.get_column(kind.time_field).drop_nulls()
+    if times.len() == 0:
+        return None
+    if kind.field(kind.time_field).type == "date":
+        inside = ((times >= period.start) & (times <= period.end)).any()
+        first, last = times.min(), times.max()
+    else:
+        inside = ((times >= period.start_utc) & (times < period.end_utc)).any()
+        local = times.dt.convert_time_zone(period.tz)
+        first, last = local.min().date(), local.max().date()
+    if inside:
+        return None
+    return (f"none of its {times.len()} {kind_name} records falls in {period} "
+            f"(they cover {first}..{last})")
 
 
 # -- measure --------------------------------------------------------------------------------
