@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cmflow.plugin_docs import SECTION_OF_KIND, OptionDoc, plugin_option_docs, sample_toml
+from cmflow.plugin_docs import OptionDoc, plugin_option_docs, sample_toml
+from cmflow.workflow import SECTION_OF_KIND
 from cmflow.plugins import BUILTIN_PACKAGE, PluginInfo, get_registry
 
 REPO = Path(__file__).resolve().parent.parent

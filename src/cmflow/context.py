@@ -78,9 +78,9 @@ class TriggerInput:
 
 @dataclass
 class DeliveryContext:
-    """Given to :meth:`Output.deliver`."""
+    """Given to :meth:`Output.deliver`: where the workflow lives, a logger, and whether this
+    is a dry run (outputs that deliver externally are not called in one)."""
 
     workflow_dir: Path
     log: logging.Logger
     dry_run: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)

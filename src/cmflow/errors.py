@@ -8,7 +8,8 @@ from .secrets import redactor
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
-"""The run started but a source, metric, trigger or output failed."""
+"""The run started but a source, metric or trigger failed (or the run crashed, or the store
+could not be opened)."""
 EXIT_INVALID = 2
 """Invalid input: workflow file, option, period or command-line usage. Nothing ran."""
 EXIT_DELIVERY_FAILED = 3
@@ -46,6 +47,3 @@ class WorkflowInvalid(Exception):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
-
-class RunFailed(Exception):
-    """A run could not complete."""

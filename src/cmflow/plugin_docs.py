@@ -18,7 +18,6 @@ from pydantic_core import PydanticUndefined
 
 from .plugins import PluginInfo
 
-SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 
 
 @dataclass
@@ -55,6 +54,8 @@ def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
 
 def sample_toml(info: PluginInfo) -> str:
     """A commented TOML block for the plugin: required options set, optional ones commented."""
+    from .workflow import SECTION_OF_KIND
+
     section = SECTION_OF_KIND[info.kind]
     lines = [f"# {info.description}", f"[[{section}]]", f'plugin = "{info.name}"']
     for doc in plugin_option_docs(info):

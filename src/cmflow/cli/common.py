@@ -22,12 +22,9 @@ def store_url(option: str | None, workflow_store_url: str | None) -> str:
     return option or workflow_store_url or default_store_url()
 
 
+
 def rich_console():
-    """A rich console for tables: the terminal's width, or 140 columns when piped."""
-    import shutil
-    import sys
+    """A rich console for tables (see cmflow.terminal)."""
+    from ..terminal import table_console
 
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((140, 24)).columns, 140)
-    return Console(width=width, highlight=False)
+    return table_console()

@@ -26,17 +26,11 @@ class Console(Output):
     delivers_externally = False
 
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
-        from rich.console import Console as RichConsole
-
         from cmflow.summary import kpi_tables, metric_label, ranked_posts
+        from cmflow.terminal import table_console
 
         options: ConsoleOptions = self.options
-        import shutil
-        import sys
-
-        # Piped into a file or a pager, use a width that fits the tables instead of rich's 80.
-        width = options.width or (None if sys.stdout.isatty() else max(shutil.get_terminal_size((140, 24)).columns, 140))
-        console = RichConsole(width=width, highlight=False, soft_wrap=False)
+        console = table_console(options.width)
         versus = result.comparison_periods[0] if result.comparison_periods else None
         console.print(f"[bold]{_escape(result.workflow.name)}[/bold] — {result.period}"
                       + (f"  (changes vs {versus})" if versus else ""))
