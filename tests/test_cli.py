@@ -103,7 +103,7 @@ def test_run_help_documents_exit_codes(runner: CliRunner) -> None:
 def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
     result = invoke(runner, "rnu")
     assert result.exit_code == 2
-    assert "No such command 'rnu'" in result.output
+    assert "No such command 'rnu'. Did you mean 'run'?" in result.output
 
 
 # -- validate ---------------------------------------------------------------------------------
