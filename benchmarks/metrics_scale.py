@@ -283,7 +283,7 @@ def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 
             laps.setdefault(name, []).append(now - mark)
             mark = now
 
-        base = _metric_input(records, requests[0].source_ids, periods, [])
+        base = _metric_input(records, requests[0].source_ids, periods)
         lap("label periods (_metric_input)")
         frames = []
         for request in requests:
@@ -320,8 +320,10 @@ labelled_posts AS (
     FROM posts p JOIN periods w ON p.published_at >= w.start_utc AND p.published_at < w.end_utc),
 post_kpis AS (
     SELECT period, platform, account, count(*) AS posts,
-           sum(interactions) FILTER (WHERE reach IS NOT NULL) AS err_num, sum(reach) AS reach,
-           sum(lcs) FILTER (WHERE impressions IS NOT NULL) AS eri_num, sum(impressions) AS impressions,
+           sum(interactions) FILTER (WHERE reach > 0) AS err_num,
+           sum(reach) FILTER (WHERE reach > 0) AS err_den, sum(reach) AS reach,
+           sum(lcs) FILTER (WHERE impressions > 0) AS eri_num,
+           sum(impressions) FILTER (WHERE impressions > 0) AS eri_den, sum(impressions) AS impressions,
            sum(interactions) AS interactions
     FROM labelled_posts GROUP BY period, platform, account),
 labelled_snapshots AS (
@@ -329,7 +331,7 @@ labelled_snapshots AS (
     FROM snapshots s JOIN periods w ON s.date BETWEEN w.start_date AND w.end_date
     WHERE s.followers IS NOT NULL),
 audience AS (
-    SELECT period, platform, account, arg_min(followers, date) AS first_in_period,
+    SELECT period, platform, account, count(*) AS snapshots, arg_min(followers, date) AS first_in_period,
            arg_max(followers, date) AS followers_end
     FROM labelled_snapshots GROUP BY period, platform, account),
 eve AS (
@@ -340,19 +342,19 @@ accounts AS (
     UNION SELECT DISTINCT platform, account FROM audience),
 grid AS (SELECT w.period, a.platform, a.account FROM periods w CROSS JOIN accounts a),
 joined AS (
-    SELECT g.period, g.platform, g.account, k.posts, k.err_num, k.reach, k.eri_num, k.impressions,
-           k.interactions, a.followers_end,
-           a.followers_end - coalesce(e.eve, a.first_in_period) AS growth,
-           coalesce(e.eve, a.first_in_period) AS followers_start
+    SELECT g.period, g.platform, g.account, k.posts, k.err_num, k.err_den, k.reach, k.eri_num,
+           k.eri_den, k.impressions, k.interactions, a.followers_end,
+           a.followers_end - coalesce(e.eve, CASE WHEN a.snapshots > 1 THEN a.first_in_period END) AS growth,
+           coalesce(e.eve, CASE WHEN a.snapshots > 1 THEN a.first_in_period END) AS followers_start
     FROM grid g
     LEFT JOIN post_kpis k USING (period, platform, account)
     LEFT JOIN audience a USING (period, platform, account)
     LEFT JOIN eve e USING (period, platform, account))
 SELECT period, platform, account,
-    CASE WHEN reach > 0 THEN err_num / reach * 100 END AS engagement_rate_by_reach,
-    CASE WHEN followers_end > 0 THEN coalesce(interactions, 0) / followers_end * 100 END
+    CASE WHEN err_den > 0 THEN err_num / err_den * 100 END AS engagement_rate_by_reach,
+    CASE WHEN posts > 0 AND followers_end > 0 THEN interactions / followers_end * 100 END
         AS engagement_rate_by_followers,
-    CASE WHEN impressions > 0 THEN eri_num / impressions * 100 END AS engagement_rate_by_impressions,
+    CASE WHEN eri_den > 0 THEN eri_num / eri_den * 100 END AS engagement_rate_by_impressions,
     growth::DOUBLE AS follower_growth,
     CASE WHEN followers_start > 0 THEN growth / followers_start * 100 END AS follower_growth_pct,
     coalesce(posts, 0)::DOUBLE AS posts_published,
