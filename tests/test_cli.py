@@ -459,3 +459,17 @@ def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tm
             if line.startswith("│")]
     assert [(r[1], r[3], r[4]) for r in rows] == [("Weekly social KPIs (demo)", DEMO_PERIOD, "ok")]
     assert (in_tmp / ".cmflow" / "demo-state.db").exists()
+
+
+def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, in_tmp: Path) -> None:
+    empty = invoke(runner, "alerts", str(DEMO_WORKFLOW), env=WIDE)
+    assert empty.exit_code == 0 and "No alert firing." in empty.stdout
+    invoke(runner, "run", str(DEMO_WORKFLOW))
+    result = invoke(runner, "alerts", str(DEMO_WORKFLOW), env=WIDE)
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()]
+    assert sorted((r[0], r[1], r[3]) for r in rows) == [
+        ("firing", "info", "reach_spike"), ("firing", "warning", "err_drop"), ("firing", "warning", "err_drop")]
+    other = invoke(runner, "alerts", "--workflow", "Some other workflow", "--store",
+                   "sqlite:///.cmflow/demo-state.db", env=WIDE)
+    assert "No alert firing." in other.stdout

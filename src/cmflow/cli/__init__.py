@@ -20,6 +20,7 @@ COMMANDS = {
     "init": ("cmflow.cli.init", "init", "Write a commented starter workflow."),
     "schema": ("cmflow.cli.schema", "schema", "Print the JSON Schema of workflow files."),
     "history": ("cmflow.cli.history", "history", "Show recent runs from the state store."),
+    "alerts": ("cmflow.cli.alerts", "alerts", "Show firing (and resolved) alerts from the state store."),
 }
 
 EPILOG = """\b

@@ -28,3 +28,22 @@ def rich_console():
     from ..terminal import table_console
 
     return table_console()
+
+
+def store_of(file: str | None, store_option: str | None, workflow_option: str | None) -> tuple[str, str | None]:
+    """The store URL and workflow key a reading command (history, alerts) should use.
+
+    With a workflow FILE: its [store] url and its id; otherwise --store / CMFLOW_STORE and
+    --workflow as given. An invalid FILE exits 2 with its problems.
+    """
+    if file is None:
+        return store_url(store_option, None), workflow_option
+    from ..errors import EXIT_INVALID
+    from ..workflow import load_workflow
+
+    try:
+        workflow = load_workflow(file)
+    except WorkflowInvalid as error:
+        print_problems(error, file)
+        raise SystemExit(EXIT_INVALID) from None
+    return store_url(store_option, workflow.store.url), workflow_option or workflow.key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_url
+from .common import rich_console, store_of
 
 
 @click.command()
@@ -20,23 +20,9 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import open_store
+    from ..store import display_url, open_store
 
-    workflow_store = None
-    if file is not None:
-        from ..errors import EXIT_INVALID, WorkflowInvalid
-        from ..workflow import load_workflow
-        from .common import print_problems
-
-        try:
-            workflow = load_workflow(file)
-        except WorkflowInvalid as error:
-            print_problems(error, file)
-            raise SystemExit(EXIT_INVALID) from None
-        workflow_store, workflow_name = workflow.store.url, workflow_name or workflow.key
-    from ..store import display_url
-
-    url = store_url(store_option, workflow_store)
+    url, workflow_name = store_of(file, store_option, workflow_name)
     with open_store(url) as store:
         runs = store.runs(workflow_name, limit)
     table = Table(header_style="bold")

@@ -89,6 +89,10 @@ class Store(ABC):
         """Alert state by fingerprint for one workflow."""
 
     @abstractmethod
+    def alerts(self, workflow: str | None = None) -> list[AlertState]:
+        """Alert states of one workflow (or all), firing first, most recently seen first."""
+
+    @abstractmethod
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Most recent runs first."""
 

@@ -178,14 +178,16 @@ class SqlStore(Store):
         return pl.DataFrame(rows, infer_schema_length=None)
 
     def alert_states(self, workflow: str) -> dict[str, AlertState]:
+        return {state.fingerprint: state for state in self.alerts(workflow)}
+
+    def alerts(self, workflow: str | None = None) -> list[AlertState]:
+        query = sa.select(alerts).order_by((alerts.c.state == "firing").desc(), alerts.c.last_seen.desc())
+        if workflow is not None:
+            query = query.where(alerts.c.workflow == workflow)
         with self.engine.connect() as connection:
-            result = connection.execute(sa.select(alerts).where(alerts.c.workflow == workflow))
-            states = {}
-            for r in result:
-                states[r.fingerprint] = AlertState(
-                    r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state, r.severity,
-                    r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen), _utc(r.resolved_at))
-            return states
+            return [AlertState(r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state,
+                               r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
+                               _utc(r.resolved_at)) for r in connection.execute(query)]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
         query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
