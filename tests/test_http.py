@@ -14,6 +14,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cmflow.http import (ApiVersionExpired, AuthExpired, BadResponse, BudgetLimits, Cursor, LinkHeader,
@@ -551,3 +552,38 @@ def test_the_example_test_module_in_the_docs_passes():
     for test in tests.values():
         with ReplayServer() as server:
             test(replay_server=server)
+
+
+def test_a_token_with_url_special_characters_under_any_parameter_name_stays_hidden(
+        replay_server, vtime, caplog):
+    """In a URL the token travels percent-encoded (a+b/c= -> a%2Bb%2Fc%3D): hide that form too."""
+    caplog.set_level(logging.DEBUG)
+    token = "tok+en/with=specials|" + TOKEN
+    replay_server.add("GET", "/api", Reply(503, body="down"), repeat=True)
+    texts: list[str] = []
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, retry=RetryPolicy(max_attempts=2)) as client:
+        session = client.session("other-api", base_url=replay_server.url, token=token, token_param="auth")
+        with pytest.raises(Exception) as caught:
+            session.get_json("/api")
+        texts += [str(caught.value), "".join(traceback.format_exception(caught.value))]
+    texts += [record.getMessage() for record in caplog.records]
+    assert replay_server.requests[0].params["auth"] == token  # it was sent, encoded on the wire
+    from urllib.parse import quote, quote_plus
+
+    leaks = [t for t in texts if token in t or quote(token, safe="") in t or quote_plus(token) in t]
+    assert leaks == []
+    assert any("/api" in t for t in texts)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("inf", None), ("nan", None), ("1e400", None), ("-5", 0.0),
+    ("99999999999999999999", 7 * 24 * 3600.0), ("120", 120.0)])
+def test_absurd_retry_after_values_are_ignored_or_capped(value, expected):
+    """A broken proxy's "inf" must not crash a run nor hold a platform's budget forever."""
+    from cmflow.http.platforms import meta_usage, rate_window, retry_after
+
+    assert retry_after(httpx.Headers({"retry-after": value}), 1.8e9) == expected
+    window = rate_window(httpx.Headers({"ratelimit-reset": value, "ratelimit-remaining": value}), 1.8e9)
+    assert window is not None and (window.reset_at is None or window.reset_at <= 1.8e9 + 7 * 24 * 3600)
+    usage = meta_usage(httpx.Headers({"x-app-usage": json.dumps({"call_count": value})}))
+    assert usage is not None and usage.percent == (0.0 if expected is None else float(value))

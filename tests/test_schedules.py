@@ -418,6 +418,13 @@ def test_catch_up_without_a_last_slot_runs_nothing_and_says_when_next():
 
 
 @pytest.mark.parametrize("policy", ["skip", "latest", "all"])
+def test_a_new_workflow_runs_the_slot_due_now(policy):
+    """A workflow never run before still runs at its first slot (it has missed nothing)."""
+    result = catch_up(DAILY, None, at_nine(10) + timedelta(seconds=20), PARIS, policy)
+    assert result == CatchUp([at_nine(10)], [], at_nine(11))
+
+
+@pytest.mark.parametrize("policy", ["skip", "latest", "all"])
 def test_a_slot_due_now_runs_under_every_policy(policy):
     result = catch_up(DAILY, at_nine(9), at_nine(10) + timedelta(seconds=20), PARIS, policy,
                       cap=3, grace=timedelta(0))

@@ -241,7 +241,7 @@ def catch_up(schedule: Timetable, last_completed_slot: datetime | None, now: dat
     - ``all``: every one within ``grace``, at most ``cap`` of them (the most recent), oldest first.
 
     ``grace=None`` puts no limit on how late a slot may run. Without a last completed slot
-    (a workflow never run) nothing is missed.
+    (a workflow never run) nothing is missed, and a slot due now runs.
     """
     if policy not in CATCH_UP_POLICIES:
         raise ValueError(f"unknown catch-up policy {policy!r}; use one of {', '.join(CATCH_UP_POLICIES)}")
@@ -251,7 +251,9 @@ def catch_up(schedule: Timetable, last_completed_slot: datetime | None, now: dat
         raise ValueError("the grace window cannot be negative")
     now = _as_utc(now, "now")
     if last_completed_slot is None:
-        return CatchUp([], [], schedule.next_after(now, tz))
+        # Never run: nothing was missed, but a slot that is due right now still runs.
+        due = slots_between(schedule, now - on_time, now, tz)[-1:]
+        return CatchUp(due, [], schedule.next_after(now, tz))
     last = _as_utc(last_completed_slot, "last_completed_slot")
     next_slot = schedule.next_after(max(now, last), tz)
 

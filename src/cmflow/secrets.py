@@ -25,7 +25,10 @@ class Redactor:
 
     def add(self, value: str) -> None:
         if len(value) >= 4:  # masking "1" or "on" would mangle every message
-            self._secrets.add(value)
+            from urllib.parse import quote, quote_plus
+
+            # The same secret inside a URL (a token in a query string) appears percent-encoded.
+            self._secrets.update({value, quote(value, safe=""), quote_plus(value), quote(value)})
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):

@@ -10,6 +10,7 @@ so that sources only name the platform. Facts come from ``PLATFORMS.md`` (checke
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -120,15 +121,28 @@ class Platform:
 
 
 # -- reading the headers -----------------------------------------------------------------------
+MAX_HEADER_WAIT = 7 * 24 * 3600.0
+"""The longest wait a header can ask for: "inf" or 1e400 from a broken proxy is not a plan."""
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a header or JSON value, else None ("inf", "x", 1e400 ...)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _timestamp(value: str, now: float) -> float | None:
     """An absolute time from a reset header: epoch seconds, delta seconds, ISO 8601 or HTTP date."""
     value = value.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        pass
-    else:
-        return number if number > 1e9 else now + number  # epoch seconds vs delta seconds
+    number = _number(value)
+    if number is not None:
+        when = number if number > 1e9 else now + number  # epoch seconds vs delta seconds
+        return min(when, now + MAX_HEADER_WAIT)
+    if value.lower() in ("inf", "+inf", "infinity", "nan", "-inf"):
+        return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -138,7 +152,7 @@ def _timestamp(value: str, now: float) -> float | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    return min(moment.timestamp(), now + MAX_HEADER_WAIT)
 
 
 def retry_after(headers: httpx.Headers, now: float) -> float | None:
@@ -146,7 +160,7 @@ def retry_after(headers: httpx.Headers, now: float) -> float | None:
     value = headers.get("retry-after")
     if value is None:
         return None
-    when = _timestamp(value, now) if not value.strip().isdigit() else now + float(value)
+    when = _timestamp(value, now) if not value.strip().isdigit() else now + min(float(value), MAX_HEADER_WAIT)
     return None if when is None else max(0.0, when - now)
 
 
@@ -171,10 +185,8 @@ def rate_window(headers: httpx.Headers, now: float) -> RateWindow | None:
     for limit_name, remaining_name, reset_name in RATE_HEADERS:
         if remaining_name in headers or reset_name in headers:
             def number(name: str) -> int | None:
-                try:
-                    return int(float(headers[name].split(",")[0])) if name in headers else None
-                except ValueError:
-                    return None
+                value = _number(headers[name].split(",")[0]) if name in headers else None
+                return None if value is None else int(value)
 
             reset = headers.get(reset_name)
             return RateWindow(number(limit_name), number(remaining_name),
@@ -213,10 +225,10 @@ def meta_usage(headers: httpx.Headers) -> MetaUsage | None:
             entries.append(value)
     if not entries:
         return None
-    percents = [float(e[k]) for e in entries for k in ("call_count", "total_time", "total_cputime")
-                if isinstance(e.get(k), (int, float))]
-    regain = max((float(e.get("estimated_time_to_regain_access") or 0) for e in entries), default=0.0)
-    return MetaUsage(max(percents, default=0.0), regain * 60)
+    percents = [n for e in entries for k in ("call_count", "total_time", "total_cputime")
+                if (n := _number(e.get(k))) is not None]
+    regain = max((_number(e.get("estimated_time_to_regain_access") or 0) or 0.0 for e in entries), default=0.0)
+    return MetaUsage(max(percents, default=0.0), min(regain * 60, MAX_HEADER_WAIT))
 
 
 def header_wait(answer: ApiResponse) -> float | None:
