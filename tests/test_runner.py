@@ -14,7 +14,7 @@ import pytest
 
 from pydantic import Field
 
-from cmflow import Alert, Metric, PluginOptions, Trigger, hookimpl
+from cmflow import Alert, Metric, PluginOptions, Source, Trigger, hookimpl
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, run_workflow_file
 
@@ -469,3 +469,35 @@ def test_a_source_with_records_but_none_in_the_period_says_so(tmp_path, write_wo
         "none of its 1 post records falls in 2026-11-09..2026-11-15 (they cover 2026-11-17..2026-11-17)"]
     in_period = run_workflow_file(write_workflow(workflow_text()), store_url=store_url, period=WEEK_B)
     assert stage(in_period, "source", "posts").problems == []
+
+
+class HttpProbe(Source):
+    """A source that only looks at the run's HTTP client."""
+
+    name = "http_probe"
+    description = "Records which HTTP client it was given."
+    record_kinds = ("post",)
+    seen: list = []
+
+    def fetch(self, ctx):
+        HttpProbe.seen.append(ctx.http)
+        return []
+
+
+@hookimpl
+def _register_http_probe(register):
+    register(HttpProbe)
+
+
+def test_every_source_of_a_run_shares_one_http_client_closed_after_the_sources(
+        tmp_path, write_workflow, store_url):
+    """One client means one request budget per platform and token across the run's sources."""
+    HttpProbe.seen = []
+    sources = '[[sources]]\nid = "one"\nplugin = "http_probe"\n\n[[sources]]\nid = "two"\nplugin = "http_probe"\n'
+    with registered_plugin(types.SimpleNamespace(register_sources=_register_http_probe)):
+        run_workflow_file(write_workflow(workflow_text(sources=sources)), store_url=store_url, period=WEEK_B)
+        first, second = HttpProbe.seen
+        assert first is second
+        assert first.httpx.is_closed
+        run_workflow_file(write_workflow(workflow_text(sources=sources)), store_url=store_url, period=WEEK_B)
+    assert HttpProbe.seen[2] is not first  # the next run has its own

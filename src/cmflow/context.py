@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from .http import HttpClient
     from .periods import Period
 
 
@@ -27,6 +29,20 @@ class FetchContext:
     log: logging.Logger
     problems: list[str] = field(default_factory=list)
     """Non-fatal problems (e.g. skipped rows) the source reports; shown in the run summary."""
+    http_client: Callable[[], Any] | None = field(default=None, repr=False)
+    """Gives the run's shared HTTP client; use :attr:`http`."""
+
+    @property
+    def http(self) -> "HttpClient":
+        """The run's HTTP client (:mod:`cmflow.http`), shared by every source of the run, so
+        that one request budget per platform and token holds across them. Created on first use
+        and closed by cmflow when the sources are done."""
+        if self.http_client is None:
+            from .http import make_client
+
+            client = make_client()  # a context built by hand (tests): a client of its own
+            self.http_client = lambda: client
+        return self.http_client()
 
     def resolve_path(self, value: str) -> Path:
         """Resolve a path option: relative to the workflow file, ``builtin:`` for bundled data."""
@@ -35,6 +51,30 @@ class FetchContext:
     def warn(self, message: str) -> None:
         self.problems.append(message)
         self.log.warning(message)
+
+
+class SharedHttpClient:
+    """One :class:`cmflow.http.HttpClient` for a whole run, made on first use (a run without
+    HTTP sources never imports the HTTP kit) and safe to ask for from the sources' threads."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._client: "HttpClient | None" = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> "HttpClient":
+        with self._lock:
+            if self._client is None:
+                from .http import make_client
+
+                self._client = make_client(**self._options)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def resolve_input_path(value: str, base: Path) -> Path:

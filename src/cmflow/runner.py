@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from . import periods as periods_module
 from .alerts import FIRING, RESOLVED, Alert
+from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
 from .kinds import Metric
-from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
 from .measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
@@ -136,10 +136,12 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult)
     window_start = min(p.start_utc for p in all_periods) - timedelta(days=1)  # baselines
     window_end = max(p.end_utc for p in all_periods)
 
+    http = SharedHttpClient()  # one client, hence one budget per platform and token, for all sources
+
     def fetch_one(entry: "Entry") -> tuple[StageReport, list[RecordTable]]:
         report = StageReport("source", entry.id, entry.info.name)
         ctx = FetchContext(window_start, window_end, all_periods, workflow.directory,
-                           log.getChild(f"source.{entry.id}"), report.problems)
+                           log.getChild(f"source.{entry.id}"), report.problems, http)
         try:
             tables = list(entry.plugin.fetch(ctx) or [])
             for table in tables:
@@ -151,8 +153,11 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult)
             log.debug("source %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
             return report, []
 
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(workflow.sources)))) as pool:
-        outcomes = list(pool.map(fetch_one, workflow.sources))
+    try:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(workflow.sources)))) as pool:
+            outcomes = list(pool.map(fetch_one, workflow.sources))
+    finally:
+        http.close()
 
     collected: dict[str, list[pl.DataFrame]] = {}
     for entry, (report, tables) in zip(workflow.sources, outcomes):

@@ -12,6 +12,7 @@ import importlib.util
 import itertools
 import json as jsonlib
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
@@ -339,3 +340,4 @@ class PlatformSession:
 
 def _datetime(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, timezone.utc)
+
