@@ -473,3 +473,24 @@ def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, i
     other = invoke(runner, "alerts", "--workflow", "Some other workflow", "--store",
                    "sqlite:///.cmflow/demo-state.db", env=WIDE)
     assert "No alert firing." in other.stdout
+
+
+def test_a_second_run_while_one_is_under_way_exits_4_and_runs_nothing(runner: CliRunner, in_tmp: Path,
+                                                                      store_url: str) -> None:
+    import socket
+    from datetime import timedelta
+
+    from cmflow.store import LockOwner
+
+    holder = LockOwner(socket.gethostname(), os.getpid(), "a-daemon")  # this test process: alive
+    with open_store(store_url) as store:
+        store.acquire_run_lock("Weekly social KPIs (demo)", holder, timedelta(hours=1))
+    busy = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url)
+    assert busy.exit_code == 4, busy.output
+    assert "is already running" in busy.stderr and "try again when it is done" in busy.stderr
+    assert runs_in(store_url) == [] and not (in_tmp / "reports").exists()
+    with open_store(store_url) as store:
+        store.release_run_lock("Weekly social KPIs (demo)", holder)
+    assert invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url).exit_code == 0
+    with open_store(store_url) as store:  # the finished run gave its lock back
+        store.acquire_run_lock("Weekly social KPIs (demo)", holder, timedelta(hours=1))

@@ -368,3 +368,47 @@ def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path):
     with sqlite3.connect(tmp_path / "new.db") as raw:
         versions = [v for (v,) in raw.execute("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == list(range(1, LATEST_VERSION + 1))
+
+
+# -- run locks: one run of a workflow at a time ----------------------------------------------
+def test_a_run_lock_is_exclusive_until_released(store_url):
+    import os
+    from datetime import timedelta
+
+    from cmflow.store import LockOwner, WorkflowBusy
+
+    first, second = LockOwner("host-a", os.getpid(), "one"), LockOwner("host-a", os.getpid(), "two")
+    with open_store(store_url) as store:
+        store.acquire_run_lock("weekly", first, timedelta(hours=1))
+        store.acquire_run_lock("weekly", first, timedelta(hours=1))  # the holder may take it again
+        with pytest.raises(WorkflowBusy, match=rf"'weekly' is already running \(process {os.getpid()} on host-a"):
+            store.acquire_run_lock("weekly", second, timedelta(hours=1))
+        store.acquire_run_lock("monthly", second, timedelta(hours=1))  # another workflow: free
+        store.release_run_lock("weekly", second)  # not the holder: nothing happens
+        with pytest.raises(WorkflowBusy):
+            store.acquire_run_lock("weekly", second, timedelta(hours=1))
+        store.release_run_lock("weekly", first)
+        store.acquire_run_lock("weekly", second, timedelta(hours=1))
+
+
+def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(store_url):
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from cmflow.store import LockOwner, WorkflowBusy
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead_pid = int(finished.stdout)
+    here = socket.gethostname()
+    me = LockOwner(here, 1, "me")
+    with open_store(store_url) as store:
+        store.acquire_run_lock("weekly", LockOwner(here, dead_pid, "killed"), timedelta(hours=6))
+        store.acquire_run_lock("weekly", me, timedelta(hours=1))  # its process is gone: taken over
+        store.acquire_run_lock("daily", LockOwner("elsewhere", 42, "remote"), timedelta(hours=1))
+        with pytest.raises(WorkflowBusy, match="process 42 on elsewhere"):  # cannot check a remote pid
+            store.acquire_run_lock("daily", me, timedelta(hours=1))
+        store.acquire_run_lock("hourly", LockOwner("elsewhere", 42, "remote"), timedelta(seconds=-1))
+        store.acquire_run_lock("hourly", me, timedelta(hours=1))  # expired: taken over

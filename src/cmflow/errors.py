@@ -14,6 +14,8 @@ EXIT_INVALID = 2
 """Invalid input: workflow file, option, period or command-line usage. Nothing ran."""
 EXIT_DELIVERY_FAILED = 3
 """Everything was computed but at least one output could not deliver."""
+EXIT_BUSY = 4
+"""Another run of the same workflow is under way: nothing ran."""
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,17 @@ from .measurements import (
 from .records import RECORD_KINDS, RecordTable, empty_frame
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
-from .store import Store
+from .store import LockOwner, Store
 
 if TYPE_CHECKING:
     import polars as pl
 
     from .periods import Period
     from .workflow import Entry, Workflow
+
+RUN_LOCK_TTL = timedelta(hours=6)
+"""How long a run's lock holds if its process dies on another host (on the same host a dead
+process's lock is taken over at once)."""
 
 log = logging.getLogger("cmflow")
 log.addFilter(RedactingFilter())  # the CLI also redacts at its handlers, for child loggers
@@ -67,9 +71,20 @@ def run_workflow(
         # A back-fill of an older period reports its alerts but leaves the current state alone.
         result.past_period = latest is not None and period.end < latest
     run_id = None
+    owner = LockOwner.this_process()
     if store is not None and not dry_run:
+        store.acquire_run_lock(workflow.key, owner, RUN_LOCK_TTL)  # raises WorkflowBusy
         run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run)
     result.run_id = run_id
+    try:
+        return _run(workflow, store, result, run_id, period, comparison_periods)
+    finally:
+        if store is not None and not dry_run:
+            store.release_run_lock(workflow.key, owner)
+
+
+def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: int | None,
+         period: "Period", comparison_periods: list["Period"]) -> RunResult:
     try:
         all_periods = [period, *comparison_periods]
         _fetch(workflow, all_periods, result)

@@ -4,7 +4,8 @@ Subcommands are imported only when invoked, so ``cmflow --help`` loads no plugin
 heavy library.
 
 Exit codes: 0 ok; 1 the run failed (a source, metric or trigger failed); 2 invalid input
-(workflow file, option, period, usage): nothing ran; 3 computed, but an output could not deliver.
+(workflow file, option, period, usage): nothing ran; 3 computed, but an output could not deliver;
+4 another run of the same workflow is under way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ Exit codes:
   1  the run failed (a source, metric or trigger failed)
   2  invalid input (workflow file, option, period, usage): nothing ran
   3  everything was computed but an output could not deliver
+  4  another run of the same workflow is under way: nothing ran
 """
 
 

@@ -9,7 +9,9 @@ from datetime import date
 
 import click
 
-from ..errors import EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid
+from ..errors import (
+    EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid,
+)
 from .common import print_problems, store_url
 
 EPILOG = """\b
@@ -18,6 +20,7 @@ Exit codes:
   1  the run failed (a source, metric or trigger failed)
   2  invalid workflow, period or option: nothing was fetched or delivered
   3  everything was computed but an output could not deliver
+  4  another run of the same workflow is under way: nothing ran
 """
 
 
@@ -61,7 +64,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
 
     from ..runner import WorkflowKeyConflict
     from ..secrets import redactor
-    from ..store import display_url
+    from ..store import WorkflowBusy, display_url
 
     url = store_url(store_option, workflow.store.url)
     try:
@@ -82,6 +85,9 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     except WorkflowKeyConflict as error:
         click.secho(f"✗ {file}: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
+    except WorkflowBusy as error:
+        click.secho(f"✗ {error}", fg="yellow", err=True)
+        sys.exit(EXIT_BUSY)
     except Exception as error:
         logging.getLogger("cmflow").debug("run crashed", exc_info=True)
         click.secho(f"✗ the run crashed: {redactor(f'{type(error).__name__}: {error}')}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -28,6 +28,31 @@ def default_store_url() -> str:
         return url
     state_home = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return f"sqlite:///{state_home / 'cmflow' / 'state.db'}"
+
+
+class WorkflowBusy(RuntimeError):
+    """Another run of the same workflow holds its run lock."""
+
+
+@dataclass(frozen=True)
+class LockOwner:
+    """Who holds a run lock: this process, on this host."""
+
+    host: str
+    pid: int
+    token: str
+
+    @classmethod
+    def this_process(cls) -> "LockOwner":
+        import os
+        import socket
+        import uuid
+
+        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex)
+
+    @property
+    def id(self) -> str:
+        return f"{self.host}:{self.pid}:{self.token}"
 
 
 @dataclass
@@ -95,6 +120,18 @@ class Store(ABC):
     @abstractmethod
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Most recent runs first."""
+
+    @abstractmethod
+    def acquire_run_lock(self, workflow: str, owner: "LockOwner", ttl: timedelta) -> None:
+        """Take the workflow's run lock, or raise :class:`WorkflowBusy` naming who holds it.
+
+        A lock whose holder is gone (its process no longer runs on this host) or whose time
+        is up is taken over: a killed run never blocks the next one for long.
+        """
+
+    @abstractmethod
+    def release_run_lock(self, workflow: str, owner: "LockOwner") -> None:
+        """Give the lock back (only if ``owner`` still holds it)."""
 
     @abstractmethod
     def latest_period_end(self, workflow: str) -> date | None:

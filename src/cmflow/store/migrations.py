@@ -80,9 +80,23 @@ def _v2_alert_state(connection: sa.Connection) -> None:
     alerts.create(connection)
 
 
+def _v3_run_locks(connection: sa.Connection) -> None:
+    frozen = sa.MetaData()
+    sa.Table(
+        "run_locks", frozen,
+        sa.Column("workflow", sa.String(200), primary_key=True),
+        sa.Column("owner", sa.String(300), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    ).create(connection)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
+    ("one run of a workflow at a time", _v3_run_locks),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from . import AlertState, RunRecord, Store
+from . import AlertState, LockOwner, RunRecord, Store, WorkflowBusy
 from .migrations import LATEST_VERSION, MIGRATIONS
-from .tables import alerts, measurements, runs, schema_migrations
+from .tables import alerts, measurements, run_locks, runs, schema_migrations
 
 if TYPE_CHECKING:
     import polars as pl
@@ -198,6 +198,28 @@ class SqlStore(Store):
                               _utc(r.finished_at), r.period_start, r.period_end, r.dry_run, r.error,
                               r.stats or {}) for r in connection.execute(query)]
 
+    def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
+        now = _now()
+        with self._writing() as connection:
+            held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
+            if held is not None and held.owner != owner.id:
+                expired = _utc(held.expires_at) <= now
+                gone = held.host == owner.host and not _process_alive(held.pid)
+                if not (expired or gone):
+                    raise WorkflowBusy(
+                        f"workflow {workflow!r} is already running (process {held.pid} on {held.host}, "
+                        f"since {_utc(held.acquired_at):%Y-%m-%d %H:%M:%S} UTC); try again when it is done")
+            values = dict(owner=owner.id, host=owner.host, pid=owner.pid, acquired_at=now, expires_at=now + ttl)
+            if held is None:
+                connection.execute(run_locks.insert().values(workflow=workflow, **values))
+            else:
+                connection.execute(run_locks.update().where(run_locks.c.workflow == workflow).values(**values))
+
+    def release_run_lock(self, workflow: str, owner: LockOwner) -> None:
+        with self._writing() as connection:
+            connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
+                                                        run_locks.c.owner == owner.id))
+
     def latest_period_end(self, workflow: str) -> date | None:
         query = sa.select(sa.func.max(runs.c.period_end)).where(
             runs.c.workflow == workflow, runs.c.dry_run.is_(False),
@@ -207,6 +229,19 @@ class SqlStore(Store):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (signal 0 checks without touching it)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _dialect_insert(connection: sa.Connection) -> Any:

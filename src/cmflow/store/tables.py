@@ -69,3 +69,13 @@ alerts = sa.Table(
 
 measurements_lookup = sa.Index("ix_measurements_lookup", measurements.c.workflow,
                                measurements.c.metric, measurements.c.period_start)
+
+run_locks = sa.Table(
+    "run_locks", metadata,
+    sa.Column("workflow", sa.String(200), primary_key=True),
+    sa.Column("owner", sa.String(300), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
