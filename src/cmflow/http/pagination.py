@@ -143,13 +143,17 @@ class PageToken(Cursor):
 class OffsetLimit:
     """Offset and page size parameters (LinkedIn ``start/count``, GA4 ``offset/limit``).
 
-    Stops after a short page, an empty one, or once ``total`` (e.g. GA4 ``rowCount``) is reached."""
+    With ``total`` (e.g. GA4 ``rowCount``) it stops once that many items came; with
+    ``next_links`` (LinkedIn ``paging.links``) when no link has ``rel = "next"``; otherwise only
+    on an empty page. Never at the first short page: a platform may cap the page size below
+    ``page_size`` (LinkedIn caps ``count``), and the rest would be dropped without a word."""
 
     offset: str = "start"
     limit: str = "count"
     page_size: int = 50
     items: str = "elements"
     total: str | None = None
+    next_links: str | None = None
     send_in: Literal["query", "json"] = "query"
 
     def first(self, request: PageRequest) -> PageRequest:
@@ -163,6 +167,10 @@ class OffsetLimit:
         sent = (request.json or {}) if self.send_in == "json" else request.params
         offset = int(sent.get(self.offset, 0)) + count
         total = dig(body, self.total) if self.total else None
-        if count == 0 or count < self.page_size or (total is not None and offset >= int(total)):
+        if count == 0 or (total is not None and offset >= int(total)):
             return None
+        if self.next_links is not None:
+            links = dig(body, self.next_links)
+            if not any(isinstance(link, dict) and link.get("rel") == "next" for link in links or []):
+                return None
         return _with(request, self.send_in, {self.offset: offset})
