@@ -265,6 +265,16 @@ def test_column_mapping_must_name_fields_of_the_chosen_record_kind(tmp_path: Pat
     assert CsvSource.Options(path="x.csv", record="account_snapshot", columns={"followers": "Abonnés"})
 
 
+def test_a_format_value_outside_the_canonical_list_is_pointed_out(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER},format\ninstagram,a,1,2026-11-17T10:00:00Z,1,Image IG\n"
+                                 "instagram,a,2,2026-11-17T11:00:00Z,1,reel\n")
+    problems: list[str] = []
+    frame = fetch(CsvSource, tmp_path, problems=problems, path="posts.csv")
+    assert frame["format"].to_list() == ["Image IG", "reel"]  # kept, but said
+    assert problems == ["posts.csv: format value(s) 'Image IG' are not one of image, video, reel, carousel, "
+                        'text, link, story; map them with values.format = { "Image IG" = "..." }']
+
+
 def test_an_empty_json_export_is_no_records_not_an_error(tmp_path: Path) -> None:
     write(tmp_path, "posts.json", "[]")
     frame = fetch(JsonSource, tmp_path, path="posts.json")

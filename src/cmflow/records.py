@@ -192,6 +192,9 @@ RECORD_KINDS: dict[str, RecordKind] = {
     for k in (POST, ACCOUNT_SNAPSHOT, MENTION, CONVERSATION, CALENDAR_ITEM, TIME_ENTRY, TRAFFIC)
 }
 
+POST_FORMATS: tuple[str, ...] = ("image", "video", "reel", "carousel", "text", "link", "story")
+"""Canonical values of a post's ``format``."""
+
 COUNTERS: tuple[str, ...] = (
     "likes", "comments", "shares", "saves", "reach", "impressions", "clicks", "video_views",
 )

@@ -117,7 +117,8 @@ class MetricEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plugin: str = Field(description="Metric plugin name (see `cmflow plugins`).")
     id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
-    sources: list[str] | None = Field(None, description="Ids of the sources to read. Default: all.")
+    sources: list[str] | None = Field(None, min_length=1, description="Ids of the sources to read. "
+                                      "Default: all.")
     by: list[Union[Literal[tuple(GROUPINGS)], list[Literal[tuple(GROUPINGS)]]]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["overall", "account"],
         description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "

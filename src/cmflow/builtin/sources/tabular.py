@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from cmflow import PluginOptions
 from cmflow.context import FetchContext
-from cmflow.records import RECORD_KINDS, RecordKind
+from cmflow.records import POST_FORMATS, RECORD_KINDS, RecordKind
 
 if TYPE_CHECKING:
     import polars as pl
@@ -143,6 +143,12 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             frame = frame.with_columns(pl.col(name).replace(mapping))
     if "platform" in frame.columns:
         frame = frame.with_columns(pl.col("platform").str.to_lowercase())
+    if "format" in frame.columns and kind.name == "post":
+        unknown = sorted(set(frame["format"].drop_nulls().unique().to_list()) - set(POST_FORMATS))
+        if unknown:  # kept as they are, but "by format" would split reels from "IG reel"
+            shown = ", ".join(repr(v) for v in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            ctx.warn(f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
+                     f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
 
     parsed: list[pl.Expr] = [pl.col("_row")]
     checks: list[tuple[str, pl.Expr, str]] = []
