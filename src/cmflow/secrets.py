@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 MASK = "***"
@@ -40,11 +40,18 @@ redactor = Redactor()
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that redacts secrets from every record's final message."""
+    """A logging filter that redacts secrets from every record's final message.
+
+    ``redact`` is the function applied; the HTTP kit passes one that also masks tokens in URLs.
+    """
+
+    def __init__(self, redact: Callable[[str], str] | None = None) -> None:
+        super().__init__()
+        self.redact = redact or redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = redactor(message)
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ..secrets import MASK, redactor
+from ..secrets import MASK, RedactingFilter, redactor
 
 SECRET_JSON_KEYS = (
     "access_token", "refresh_token", "id_token", "token", "api_key", "client_secret",
@@ -44,24 +44,7 @@ def redact(text: str) -> str:
     return redactor(text)
 
 
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """A copy of ``headers`` safe to show: credentials and cookies masked."""
-    hidden = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
-    return {name: MASK if name.lower() in hidden else redact(value) for name, value in headers.items()}
-
-
-class RedactingLogFilter(logging.Filter):
-    """Redacts each record's final message, URLs included (httpx logs every request URL)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-_FILTER = RedactingLogFilter()
+_FILTER = RedactingFilter(redact)  # cmflow.secrets' filter, with URL-aware redaction
 
 
 def install_log_redaction() -> None:
