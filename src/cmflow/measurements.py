@@ -11,7 +11,7 @@ A measurement frame has one row per (metric, period, dimensions) with these colu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
     import polars as pl
@@ -146,10 +146,22 @@ def empty_measurements() -> "pl.DataFrame":
     return pl.DataFrame(schema=schema)
 
 
+NOT_DIMENSIONS = frozenset({
+    *CORE_COLUMNS, "rank", "period_start", "period_end", "series_key",
+    # the columns a comparison row adds (see RunResult.comparisons)
+    "comparison", "previous_value", "change", "change_pct", "change_reason",
+})
+"""Columns of a measurement or comparison row that are not dimensions."""
+
+
 def dimension_columns(frame: "pl.DataFrame") -> list[str]:
     """The dimension columns of a measurement frame (known ones first, then extras)."""
-    fixed = set(CORE_COLUMNS) | {"rank", "period_start", "period_end", "series_key"}
-    return [c for c in frame.columns if c not in fixed]
+    return [c for c in frame.columns if c not in NOT_DIMENSIONS]
+
+
+def row_dimensions(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The non-null dimensions of one measurement or comparison row (or an alert's dimensions)."""
+    return {k: v for k, v in row.items() if k not in NOT_DIMENSIONS and v is not None}
 
 
 def with_series_key(frame: "pl.DataFrame") -> "pl.DataFrame":

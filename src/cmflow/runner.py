@@ -19,7 +19,8 @@ from .alerts import FIRING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
 from .kinds import Metric
 from .measurements import (
-    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
+    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, row_dimensions, standardise,
+    with_series_key,
 )
 from .records import RECORD_KINDS, RecordTable, empty_frame
 from .result import RunResult, StageReport
@@ -385,10 +386,7 @@ def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> No
 
 def _dimension_key(row: dict) -> frozenset:
     """A series' dimensions as a comparable set, from a measurement row or an alert."""
-    from .measurements import CORE_COLUMNS
-
-    skip = {*CORE_COLUMNS, "rank", "period_start", "period_end", "series_key"}
-    return frozenset((k, v) for k, v in row.items() if k not in skip and v is not None)
+    return frozenset(row_dimensions(row).items())
 
 
 def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":

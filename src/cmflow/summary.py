@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .measurements import DIMENSIONS
+from .measurements import DIMENSIONS, row_dimensions
 
 if TYPE_CHECKING:
     from .result import RunResult
@@ -182,5 +182,5 @@ def ranked_posts(result: "RunResult", metric: str) -> list[dict[str, Any]]:
     return local.sort("rank").to_dicts()
 
 
-def _key(dimensions: dict[str, Any]) -> tuple:
-    return tuple(sorted((k, v) for k, v in dimensions.items() if v is not None))
+def _key(dimensions: dict[str, Any]) -> frozenset:
+    return frozenset(row_dimensions(dimensions).items())

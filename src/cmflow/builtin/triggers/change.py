@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
+from cmflow.measurements import row_dimensions
 
-from .common import dimensions_of, value_text, where_text
+from .common import value_text, where_text
 
 
 class ChangeOptions(PluginOptions):
@@ -65,7 +66,7 @@ class Change(Trigger):
                 verb = "rose"
             else:
                 continue
-            dimensions = dimensions_of(row)
+            dimensions = row_dimensions(row)
             label = options.compared_to.replace("_", " ")
             points = f", {row['change']:+.2f} pt" if row["unit"] == "%" else ""
             summary = (f"{metric_label(row['metric'])} {verb} {abs(change):.0f}%{points} "

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-EXCLUDED = {"period", "metric", "unit", "value", "reason", "rank", "period_start", "period_end",
-            "series_key", "comparison", "previous_value", "change", "change_pct", "change_reason"}
-
-
-def dimensions_of(row: dict[str, Any]) -> dict[str, Any]:
-    """The non-null dimensions of a measurement row."""
-    return {k: v for k, v in row.items() if k not in EXCLUDED and v is not None}
-
 
 def value_text(value: float | None, unit: str) -> str:
     """``4.25%``, ``1,234 followers``: a value as a summary reads it (the tables' format + unit)."""

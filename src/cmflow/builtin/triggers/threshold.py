@@ -5,8 +5,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
+from cmflow.measurements import row_dimensions
 
-from .common import dimensions_of, value_text, where_text
+from .common import value_text, where_text
 
 
 class ThresholdOptions(PluginOptions):
@@ -48,7 +49,7 @@ class Threshold(Trigger):
                 side, bound = "below", options.below
             else:
                 continue
-            dimensions = dimensions_of(row)
+            dimensions = row_dimensions(row)
             summary = (f"{metric_label(row['metric'])} is {value_text(value, row['unit'])} "
                        f"{where_text(dimensions)}, {side} {value_text(bound, row['unit'])}")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=value,
