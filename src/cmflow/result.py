@@ -69,6 +69,11 @@ class RunResult:
         return [s for s in self.stages if not s.ok]
 
     @property
+    def failed_sources(self) -> list[StageReport]:
+        """Sources that failed: the run's figures leave their records out."""
+        return [s for s in self.failed_stages if s.kind == "source"]
+
+    @property
     def status(self) -> str:
         """ok, failed (a source, metric or trigger failed) or undelivered (an output failed)."""
         if any(s.kind != "output" for s in self.failed_stages):

@@ -139,7 +139,7 @@ def _to_store(result: RunResult) -> "pl.DataFrame | None":
     """
     import polars as pl
 
-    if result.measurements is None or any(s.kind == "source" for s in result.failed_stages):
+    if result.measurements is None or result.failed_sources:
         return None
     return result.measurements.filter(
         (pl.col("period") == periods_module.CURRENT) | pl.col("value").is_not_null())
@@ -369,7 +369,7 @@ def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> No
             alert.is_new = known is None or known.state != FIRING
             result.alerts.append(alert)
         report.counts["alerts"] = len(alerts)
-    if result.past_period or any(s.kind == "source" and not s.ok for s in result.stages):
+    if result.past_period or result.failed_sources:
         return  # an old period, or missing data, says nothing about whether an alert is over
     firing_now = {a.fingerprint for a in result.alerts}
     # Resolved means measured again and fine: a series with no value now is not "better".

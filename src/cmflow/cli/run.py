@@ -115,9 +115,8 @@ def _print_summary(result, url: str, seconds: float) -> None:
                 echo(f"    ! {problem}", fg="yellow")
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
-    failed_sources = [s for s in result.stages if s.kind == "source" and not s.ok]
-    if failed_sources:
-        echo(f"\n! Incomplete: {len(failed_sources)} source(s) failed; the figures leave their records "
+    if result.failed_sources:
+        echo(f"\n! Incomplete: {len(result.failed_sources)} source(s) failed; the figures leave their records "
              "out, nothing was stored and no alert was resolved.", fg="red", bold=True)
     if result.past_period:
         echo("\n(A past period: its alerts are shown, the current alert state is left unchanged.)")

@@ -34,10 +34,9 @@ class Console(Output):
         versus = result.comparison_periods[0] if result.comparison_periods else None
         console.print(f"[bold]{_escape(result.workflow.name)}[/bold] — {result.period}"
                       + (f"  (changes vs {versus})" if versus else ""))
-        for stage in result.stages:
-            if stage.kind == "source" and not stage.ok:
-                console.print(f"[bold red]! Incomplete: source {_escape(stage.id)} failed "
-                              f"({_escape(stage.error or '')}); its records are left out.[/bold red]")
+        for stage in result.failed_sources:
+            console.print(f"[bold red]! Incomplete: source {_escape(stage.id)} failed "
+                          f"({_escape(stage.error or '')}); its records are left out.[/bold red]")
         for table in kpi_tables(result, options.metrics):
             console.print(_rich_table(table, metric_label))
         if options.top_posts:
