@@ -11,6 +11,8 @@ from typing import Sequence
 
 from markupsafe import Markup, escape
 
+from .summary import format_value
+
 PALETTE = ("#2563eb", "#94a3b8", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed")
 
 
@@ -49,19 +51,13 @@ def grouped_bar_chart(categories: Sequence[str], series: Sequence[Series], *, un
             length = max(0.0, value) / maximum * plot
             parts.append(f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height - 2}" '
                          f'fill="{item.colour}" rx="2"><title>{escape(item.name)}: '
-                         f'{escape(_fmt(value, unit))}</title></rect>')
+                         f'{escape(format_value(value, unit))}</title></rect>')
             parts.append(f'<text x="{label_width + length + 4:.1f}" y="{y + bar_height - 3}" '
-                         f'class="value">{escape(_fmt(value, unit))}</text>')
+                         f'class="value">{escape(format_value(value, unit))}</text>')
     parts.append(f'<line x1="{label_width}" y1="{top - 4}" x2="{label_width}" '
                  f'y2="{height - 20}" stroke="#cbd5e1"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "%":
-        return f"{value:.2f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
 
 
 def _shorten(text: str, limit: int = 28) -> str:
