@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 _PUBLIC = {
     # the contract
     "hookimpl": "hookspecs", "Source": "kinds", "Metric": "kinds", "Trigger": "kinds",
-    "Output": "kinds", "PluginOptions": "kinds",
+    "Output": "kinds", "PluginOptions": "kinds", "Notifier": "kinds", "NotifierOptions": "kinds",
     # what flows through a run
     "Alert": "alerts", "DeliveryContext": "context", "FetchContext": "context",
     "MetricInput": "context", "TriggerInput": "context", "Period": "periods",
     "RECORD_KINDS": "records", "RecordTable": "records", "RunResult": "result",
-    "dimension_columns": "measurements",
+    "dimension_columns": "measurements", "Verdict": "alerts",
+    # notifications: what notifiers compose and send through the outbox
+    "DeliveryFailed": "notifications", "Message": "notifications", "Notification": "notifications",
+    "NotificationBatch": "notifications", "SendContext": "notifications", "Duration": "durations",
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "format_change": "summary", "format_value": "summary", "kpi_tables": "summary",
     "metric_label": "summary", "ranked_posts": "summary",
@@ -51,10 +54,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from .alerts import Alert
+    from .alerts import Alert, Verdict
+    from .durations import Duration
+    from .notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
     from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from .hookspecs import hookimpl
-    from .kinds import Metric, Output, PluginOptions, Source, Trigger
+    from .kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from .measurements import dimension_columns
     from .periods import Period
     from .records import RECORD_KINDS, RecordTable

@@ -1,8 +1,9 @@
-"""Alerts: what triggers produce, identified by a stable fingerprint.
+"""Alerts: what triggers produce, identified by a stable fingerprint, and their lifecycle.
 
 A trigger returns the alerts whose condition holds now. The run compares them with the alert
-state kept in the store: a fingerprint seen for the first time is *firing* (new), one that was
-firing and is no longer returned is *resolved*.
+state kept in the store (see :mod:`cmflow.lifecycle`): a condition that holds is *pending* until
+it has held for ``for`` consecutive runs, then *firing*; a firing alert whose condition no
+longer holds stays firing for ``keep_firing_for`` runs, then is *resolved*.
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
+PENDING = "pending"
 FIRING = "firing"
 RESOLVED = "resolved"
+
+VALUE, NO_DATA, ERROR = "value", "no_data", "error"
+"""What an alert is about: the watched value, the absence of data, or a failure upstream."""
 
 
 def fingerprint(rule: str, dimensions: dict[str, Any]) -> str:
@@ -42,9 +48,42 @@ class Alert:
     details: dict[str, Any] = field(default_factory=dict)
     state: str = FIRING
     is_new: bool = True
-    """False when the same fingerprint was already firing at the previous run."""
+    """True when it started firing at this run."""
+    condition: str = VALUE
+    """value (the trigger's condition), no_data or error (see the trigger's ``no_data``/``on_error``)."""
+    active_since: datetime | None = None
+    """When the condition was first seen holding, for this episode."""
+    streak: int = 0
+    """Consecutive runs the condition has held (pending: towards ``for``)."""
+    silenced_by: str | None = None
+    """The id of the silence that mutes its notifications, if any."""
+
+    @property
+    def episode(self) -> str:
+        """Which firing episode of this fingerprint (a new one starts each time it fires anew)."""
+        return self.active_since.isoformat() if self.active_since else ""
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.rule, self.dimensions)
 
+
+
+ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
+VERDICTS = (ON_TRACK, AT_RISK, OFF_TRACK)
+
+
+@dataclass
+class Verdict:
+    """A KPI against an objective declared in the workflow: on track, at risk or off track."""
+
+    rule: str
+    metric: str
+    dimensions: dict[str, Any]
+    status: str
+    """on_track, at_risk or off_track."""
+    value: float | None
+    objective: float
+    summary: str
+    expected: float | None = None
+    """Where the KPI should be by now for a cumulative objective (the pace), if it has one."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 if TYPE_CHECKING:
     import polars as pl
 
+    from .alerts import Verdict
     from .http import HttpClient
     from .periods import Period
 
@@ -114,6 +115,15 @@ class TriggerInput:
     measurements: "pl.DataFrame"
     comparisons: "pl.DataFrame"
     period: "Period"
+    history: "pl.DataFrame | None" = None
+    """Measurements of the trigger's metric for the periods before the current one (as many as
+    :meth:`Trigger.history_needed` asks), same columns as ``measurements``, ``period`` being
+    ``history-1`` (the period just before) ... ``history-N``. Series the fetched records do
+    not cover are filled from the store. Empty when the trigger asks for no history."""
+    verdicts: list["Verdict"] = field(default_factory=list)
+    """A trigger that judges KPIs against objectives appends :class:`cmflow.Verdict` here; the
+    reports show them."""
+    now: datetime | None = None
 
 
 @dataclass

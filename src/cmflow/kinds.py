@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
-from pydantic import BaseModel, ConfigDict
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .durations import Duration
 
 if TYPE_CHECKING:
     import polars as pl
 
     from .alerts import Alert
     from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
+    from .notifications import Message, NotificationBatch, SendContext
     from .records import RecordTable
     from .result import RunResult
 
@@ -89,8 +94,21 @@ class Trigger(Plugin):
 
     kind = "trigger"
 
+    history_periods: ClassVar[int] = 0
+    """How many periods before the current one the trigger reads (``data.history``): cmflow
+    measures them too, from the sources' records and the store. Override :meth:`history_needed`
+    when options decide (e.g. an anomaly baseline of 8 weeks of days)."""
+
+    def history_needed(self) -> int:
+        """Number of periods before the current one this configured trigger needs."""
+        return self.history_periods
+
     def evaluate(self, data: "TriggerInput") -> list["Alert"]:
-        """Return the alerts whose condition holds now; cmflow tracks firing and resolved."""
+        """Return the alerts whose condition holds now.
+
+        cmflow runs the lifecycle (pending, firing, resolved, reminders) from what is returned
+        at each run; a trigger only says whether the condition holds, series by series.
+        """
         raise NotImplementedError
 
 
@@ -99,11 +117,60 @@ class Output(Plugin):
 
     kind = "output"
     delivers_externally: ClassVar[bool] = True
+    default_when: ClassVar[str] = "always"
+    """When the output runs if the workflow entry sets no ``when``."""
     """False for outputs with no side effect beyond the terminal: they still run in --dry-run."""
 
     def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
         """Deliver the result; return a short note for the run summary (e.g. the file written)."""
         raise NotImplementedError
+
+
+class NotifierOptions(PluginOptions):
+    """Options every notifier output has, besides its own."""
+
+    group_by: list[str] = Field(
+        default_factory=lambda: ["workflow"],
+        description="Alerts of one run that share these labels go out as one message: workflow, "
+        "rule, severity, metric, or a dimension (platform, account, format, pillar, campaign).",
+        examples=[["workflow", "severity"]])
+    send_resolved: bool = Field(
+        True, description="Also send a message when an alert resolves (once per alert).")
+    max_age: Duration = Field(
+        timedelta(hours=24), description="Keep retrying a message that could not be sent for this "
+        "long (e.g. \"30m\", \"24h\", \"2d\"), then move it to the dead-letter list "
+        "(`cmflow outbox`).", examples=["6h"])
+
+
+
+class Notifier(Output):
+    """An output that sends messages (email, chat, webhook) through the durable outbox.
+
+    It does not deliver itself: cmflow asks it to :meth:`compose` one message per group of
+    alert events, keeps the messages in the store's outbox in the same transaction as the alert
+    state, then calls :meth:`send` for each until the receiver acknowledges (retrying the ones
+    that failed on a later run, or from ``cmflow outbox``). Options subclass
+    :class:`cmflow.NotifierOptions` (``group_by``, ``send_resolved``, ``max_age``).
+    """
+
+    Options: ClassVar[type[PluginOptions]] = NotifierOptions
+    default_when: ClassVar[str] = "change"
+    """Notifiers speak when an alert event is due, unless the workflow says ``when``."""
+
+    def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> "Message":
+        """Render one group's notifications (and the run, for reports) into a :class:`cmflow.Message`."""
+        raise NotImplementedError
+
+    def send(self, message: "Message", ctx: "SendContext") -> str | None:
+        """Hand the message to the receiver; return a short note (e.g. the receiver's id for it).
+
+        Raise :class:`cmflow.DeliveryFailed` (``retryable`` or not) when it was not taken.
+        """
+        raise NotImplementedError
+
+    def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
+        raise TypeError(f"{self.name} is a notifier: cmflow composes and sends its messages "
+                        "through the outbox; call compose() and send()")
 
 
 KINDS: dict[str, type[Plugin]] = {
