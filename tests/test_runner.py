@@ -411,7 +411,11 @@ def test_a_failed_source_neither_resolves_alerts_nor_overwrites_history(tmp_path
 
     posts_file.unlink()  # the export went missing: no data is not "reach went down"
     broken = run_workflow_file(path, store_url=store_url, period=WEEK_B)
-    assert broken.status == "failed" and firing_and_new(broken) == (0, 0, 0)
+    # The alert keeps firing as it was, and the failure is an alert of its own, not a silent pass.
+    assert broken.status == "failed" and firing_and_new(broken) == (2, 1, 0)
+    assert sorted((a.condition, a.is_new) for a in broken.alerts) == [("error", True), ("value", False)]
+    [error] = [a for a in broken.alerts if a.condition == "error"]
+    assert "source posts failed" in error.summary and "posts.csv" in error.summary
     with open_store(store_url) as store:
         history = store.measurement_history("Runner test", ["total_reach"], [(broken.period.start,
                                                                               broken.period.end)])
@@ -419,7 +423,8 @@ def test_a_failed_source_neither_resolves_alerts_nor_overwrites_history(tmp_path
         == [1500.0]  # the failed run stored nothing over it
 
     again = alert_run(path, posts_file, HIGH, outputs, store_url)
-    assert firing_and_new(again) == (1, 0, 0)  # still the same episode, not NEW again
+    assert firing_and_new(again) == (1, 0, 1)  # still the same episode, not NEW again
+    assert [a.condition for a in again.resolved] == ["error"]  # the failure is over
 
 
 def test_a_series_without_a_value_now_is_not_resolved(tmp_path, write_workflow, store_url):
@@ -429,7 +434,8 @@ def test_a_series_without_a_value_now_is_not_resolved(tmp_path, write_workflow, 
     alert_run(path, posts_file, HIGH, outputs, store_url)
     quiet = alert_run(path, posts_file, [("instagram", "z", "z1", "2026-11-18T10:00:00Z", 1, 0, 0, 0, 200)],
                       outputs, store_url)  # account a did not post at all this time
-    assert firing_and_new(quiet) == (0, 0, 0)
+    assert firing_and_new(quiet) == (1, 0, 0)  # still firing as it was: not measured, not resolved
+    assert quiet.alerts[0].dimensions["account"] == "a" and not quiet.notifications
     assert firing_and_new(alert_run(path, posts_file, LOW, outputs, store_url)) == (0, 0, 1)
 
 

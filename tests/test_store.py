@@ -64,9 +64,9 @@ def measurement_frame(rows: list[dict]) -> pl.DataFrame:
 
 def finish(store: SqlStore, run_id: int, *, workflow: str = "weekly", measurements=None,
            alerts=(), status: str = "ok", error: str | None = None) -> None:
+    store.commit_run(run_id, workflow=workflow, measurements=measurements, alerts=list(alerts))
     store.finish_run(run_id, status=status, stats={"measurements": 0 if measurements is None
-                                                   else measurements.height},
-                     error=error, workflow=workflow, measurements=measurements, alerts=list(alerts))
+                                                   else measurements.height}, error=error)
 
 
 def start(store: SqlStore, workflow: str = "weekly", period: tuple[date, date] = WEEK_B) -> int:
@@ -352,8 +352,8 @@ def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path):
               "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.0005)\n"
               "with open_store(sys.argv[1]) as store:\n"
               "    run = store.start_run('w', 'w.toml', date(2026, 1, 5), date(2026, 1, 11), False)\n"
-              "    store.finish_run(run, status='ok', stats={}, error=None, workflow='w',"
-              " measurements=None, alerts=[])\n")
+              "    store.commit_run(run, workflow='w', measurements=None, alerts=[])\n"
+              "    store.finish_run(run, status='ok', stats={}, error=None)\n")
     processes = [subprocess.Popen([sys.executable, "-c", script, url, str(go), str(i)],
                                   stderr=subprocess.PIPE, text=True) for i in range(6)]
     deadline = time.monotonic() + 60

@@ -55,6 +55,11 @@ class Alert:
     """When the condition was first seen holding, for this episode."""
     streak: int = 0
     """Consecutive runs the condition has held (pending: towards ``for``)."""
+    clear_streak: int = 0
+    """Consecutive runs a firing alert's condition has not held (towards ``keep_firing_for``)."""
+    notified_at: datetime | None = None
+    """When this episode was last announced; None while it has not been (pending, silenced)."""
+    reminders: int = 0
     silenced_by: str | None = None
     """The id of the silence that mutes its notifications, if any."""
 
@@ -65,6 +70,8 @@ class Alert:
 
     @property
     def fingerprint(self) -> str:
+        if self.condition != VALUE:  # "no data" and "error" are alerts of their own
+            return fingerprint(self.rule, {**self.dimensions, "~condition": self.condition})
         return fingerprint(self.rule, self.dimensions)
 
 

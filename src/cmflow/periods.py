@@ -16,6 +16,8 @@ CURRENT = "current"
 PREVIOUS_PERIOD = "previous_period"
 SAME_PERIOD_LAST_YEAR = "same_period_last_year"
 COMPARISONS = (PREVIOUS_PERIOD, SAME_PERIOD_LAST_YEAR)
+HISTORY = "history-"
+"""Label prefix of the periods before the current one a trigger reads: history-1, history-2 ..."""
 
 RELATIVE_PERIODS = ("last_week", "last_month", "last_quarter", "last_year", "yesterday")
 _DAYS = re.compile(r"^(\d{1,4})d$")
@@ -58,6 +60,14 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+    def history(self, count: int) -> list["Period"]:
+        """The ``count`` periods before this one, latest first, labelled ``history-1`` ..."""
+        periods, period = [], self
+        for index in range(1, count + 1):
+            period = replace(period.comparison(PREVIOUS_PERIOD), label=f"{HISTORY}{index}")
+            periods.append(period)
+        return periods
 
     def comparison(self, which: str) -> "Period":
         """The period to compare with: ``previous_period`` or ``same_period_last_year``."""

@@ -37,6 +37,7 @@ def option_docs(model: type[BaseModel], *, common: bool = False) -> list[OptionD
     schema = model.model_json_schema()
     properties = schema.get("properties", {})
     for name, field in model.model_fields.items():
+        name = field.alias or name  # the TOML key: ``for``, not ``for_runs``
         docs.append(OptionDoc(
             name, _type_text(properties.get(name, {}), schema), field.is_required(),
             _default(field), field.description or "", list(field.examples or []), common))

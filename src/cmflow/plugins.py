@@ -34,7 +34,6 @@ HOOK_OF_KIND = {
     "trigger": "register_triggers",
     "output": "register_outputs",
 }
-RESERVED_OPTION_NAMES = {"id", "plugin", "sources", "by", "metric", "where", "severity", "when"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -140,7 +139,9 @@ class PluginRegistry:
         options = getattr(cls, "Options", None)
         if not (isinstance(options, type) and issubclass(options, BaseModel)):
             raise TypeError(f"{kind} plugin {name!r}: Options must be a pydantic model")
-        clash = RESERVED_OPTION_NAMES & set(options.model_fields)
+        from .workflow import ENTRY_MODELS, entry_keys  # the keys every entry of the kind has
+
+        clash = entry_keys(ENTRY_MODELS[kind]) & set(options.model_fields)
         if clash:
             raise TypeError(f"{kind} plugin {name!r}: option name(s) {sorted(clash)} are reserved by cmflow")
         existing = self.plugins.get((kind, name))

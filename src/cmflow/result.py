@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .alerts import Alert
+from .alerts import Alert, Verdict
 
 if TYPE_CHECKING:
     import polars as pl
 
     from pathlib import Path
 
+    from .notifications import Notification
     from .periods import Period
     from .workflow import Workflow
 
@@ -57,7 +58,18 @@ class RunResult:
     alerts: list[Alert] = field(default_factory=list)
     """Alerts firing now (``is_new`` tells which started at this run)."""
     resolved: list[Alert] = field(default_factory=list)
-    """Alerts that were firing at the previous run and no longer are."""
+    """Alerts that resolved at this run."""
+    pending: list[Alert] = field(default_factory=list)
+    """Alerts whose condition holds but not yet for their rule's ``for`` runs."""
+    notifications: list["Notification"] = field(default_factory=list)
+    """Alert events announced at this run (started firing, reminder due, resolved), silenced
+    ones left out; notifier outputs send them."""
+    verdicts: list["Verdict"] = field(default_factory=list)
+    """KPIs judged against objectives (``target`` triggers)."""
+    alert_changes: list[Alert] = field(default_factory=list)
+    """Every alert whose stored state this run changes."""
+    all_periods: list["Period"] = field(default_factory=list)
+    """Every period measured: current, comparisons, then the history triggers asked for."""
     stages: list[StageReport] = field(default_factory=list)
     finished_at: datetime | None = None
     past_period: bool = False
@@ -136,5 +148,7 @@ class RunResult:
             "alerts_firing": len(self.alerts),
             "alerts_new": sum(1 for a in self.alerts if a.is_new),
             "alerts_resolved": len(self.resolved),
+            "alerts_pending": len(self.pending),
+            "notifications": len(self.notifications),
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
         }

@@ -12,12 +12,13 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from . import periods as periods_module
-from .alerts import FIRING, RESOLVED, Alert
+from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
-from .kinds import Metric
+from .kinds import Metric, Notifier
+from .lifecycle import RuleOutcome, RuleSettings, advance, dimension_key
 from .measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, row_dimensions, standardise,
     with_series_key,
@@ -57,11 +58,13 @@ def run_workflow(
     period: "Period | None" = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    sleep: "Callable[[float], None] | None" = None,
 ) -> RunResult:
     """Run a validated workflow once and return its result.
 
     With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
-    no external effect (the console) and writes nothing to the store.
+    no external effect (the console) and writes nothing to the store. ``now`` fixes the run's
+    clock (tests); ``sleep`` is how the outbox waits between quick retries.
     """
     period = period or resolve_period(workflow, now=now)
     comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
@@ -78,34 +81,47 @@ def run_workflow(
         run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run)
     result.run_id = run_id
     try:
-        return _run(workflow, store, result, run_id, period, comparison_periods)
+        return _run(workflow, store, result, run_id, period, comparison_periods, now, sleep)
     finally:
         if store is not None and not dry_run:
             store.release_run_lock(workflow.key, owner)
 
 
 def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: int | None,
-         period: "Period", comparison_periods: list["Period"]) -> RunResult:
+         period: "Period", comparison_periods: list["Period"], now: datetime | None,
+         sleep: "Callable[[float], None] | None") -> RunResult:
+    """Fetch, measure, compare, trigger and compose; commit the state and the queued messages
+    in one transaction; then deliver (files, terminal) and send the outbox."""
+    writes = store is not None and run_id is not None
     try:
-        all_periods = [period, *comparison_periods]
+        history = [p for p in period.history(_history_needed(workflow))]
+        all_periods = [period, *comparison_periods, *history]
         _fetch(workflow, all_periods, result)
         _measure(workflow, all_periods, result)
         _compare(workflow, store, result)
         _trigger(workflow, store, result)
-        _deliver(workflow, result)
+        messages = _compose(workflow, result)
+        if writes:
+            store.commit_run(run_id, workflow=workflow.key, measurements=_to_store(result),
+                             alerts=[] if result.past_period else result.alert_changes,
+                             messages=messages, now=result.started_at)
     except BaseException as exc:
-        if store is not None and run_id is not None:
-            store.finish_run(run_id, status="crashed", stats={}, error=redactor(_one_line(exc)),
-                             workflow=workflow.key, measurements=None, alerts=[])
+        if writes:
+            store.finish_run(run_id, status="crashed", stats={}, error=redactor(_one_line(exc)))
         raise
-    result.finished_at = datetime.now(timezone.utc)
-    if store is not None and run_id is not None:
+    _deliver(workflow, result)
+    if writes:
+        _send_outbox(workflow, store, result, now, sleep)
+        result.finished_at = datetime.now(timezone.utc)
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
         store.finish_run(run_id, status=result.status, stats=result.stats(),
-                         error=redactor("; ".join(failed)) or None, workflow=workflow.key,
-                         measurements=_to_store(result),
-                         alerts=[] if result.past_period else [*result.alerts, *result.resolved])
+                         error=redactor("; ".join(failed)) or None)
+    result.finished_at = result.finished_at or datetime.now(timezone.utc)
     return result
+
+
+def _history_needed(workflow: "Workflow") -> int:
+    return max([entry.plugin.history_needed() for entry in workflow.triggers] or [0])
 
 
 class WorkflowKeyConflict(RuntimeError):
@@ -149,6 +165,7 @@ def _to_store(result: RunResult) -> "pl.DataFrame | None":
 def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult) -> None:
     import polars as pl
 
+    result.all_periods = all_periods
     window_start = min(p.start_utc for p in all_periods) - timedelta(days=1)  # baselines
     window_end = max(p.end_utc for p in all_periods)
 
@@ -345,43 +362,128 @@ def _fill_from_history(before: "pl.DataFrame", workflow: "Workflow", store: Stor
 
 # -- trigger --------------------------------------------------------------------------------
 def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> None:
+    """Evaluate every rule, then move the alert lifecycle one run forward."""
     import polars as pl
 
     previous = store.alert_states(workflow.key) if store is not None else {}
     assert result.measurements is not None and result.comparisons is not None
     current = result.measurements.filter(pl.col("period") == periods_module.CURRENT)
-    evaluated_rules: set[str] = set()
-    for entry in workflow.triggers:
-        report = StageReport("trigger", entry.id, entry.info.name)
-        result.stages.append(report)
-        where = _where(entry.common.metric, entry.common.where)
-        data = TriggerInput(current.filter(where), result.comparisons.filter(where), result.period)
+    outcomes = [_evaluate_rule(workflow, entry, store, result, current, previous)
+                for entry in workflow.triggers]
+    if result.past_period:  # a back-fill reports what held then, and changes nothing
+        result.alerts = [a for o in outcomes for a in o.holding]
+        return
+    silences = store.silences(active_at=result.started_at) if store is not None else []
+    moved = advance(outcomes, previous, result.started_at, silences, workflow.key)
+    result.alert_changes = moved.changed
+    result.notifications = moved.notifications
+    changed = {a.fingerprint: a for a in moved.changed}
+    for state in previous.values():  # alerts this run said nothing new about keep their state
+        if state.fingerprint not in changed and state.state in (FIRING, PENDING):
+            changed[state.fingerprint] = _unchanged(state)
+    alerts = list(changed.values())
+    result.alerts = [a for a in alerts if a.state == FIRING]
+    result.pending = [a for a in alerts if a.state == PENDING]
+    result.resolved = [a for a in alerts if a.state == RESOLVED]
+
+
+def _evaluate_rule(workflow: "Workflow", entry: "Entry", store: Store | None, result: RunResult,
+                   current: "pl.DataFrame", previous: dict) -> RuleOutcome:
+    """One trigger entry at this run: what holds, what was measured, or why it could not say."""
+    import polars as pl
+
+    common = entry.common
+    settings = RuleSettings(common.for_runs, common.keep_firing_for, common.repeat_every)
+    report = StageReport("trigger", entry.id, entry.info.name)
+    result.stages.append(report)
+    where = _where(common.metric, common.where)
+    rows = current.filter(where)
+    error = _upstream_failure(workflow, common.metric, result)
+    alerts: list[Alert] = []
+    if error is None:
+        data = TriggerInput(rows, result.comparisons.filter(where), result.period,
+                            _history(workflow, entry, store, result, where), [], result.started_at)
         try:
             alerts = list(entry.plugin.evaluate(data) or [])
+            result.verdicts.extend(data.verdicts)
         except Exception as exc:
             report.ok, report.error = False, redactor(_one_line(exc))
             log.debug("trigger %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
-            continue
-        evaluated_rules.add(entry.id)
-        for alert in alerts:
-            alert.rule, alert.severity, alert.state = entry.id, entry.common.severity, FIRING
-            known = previous.get(alert.fingerprint)
-            alert.is_new = known is None or known.state != FIRING
-            result.alerts.append(alert)
-        report.counts["alerts"] = len(alerts)
-    if result.past_period or result.failed_sources:
-        return  # an old period, or missing data, says nothing about whether an alert is over
-    firing_now = {a.fingerprint for a in result.alerts}
-    # Resolved means measured again and fine: a series with no value now is not "better".
+            error = f"the trigger failed: {report.error}"
+    if error is not None:
+        holding = [_condition_alert(entry, ERROR, f"{entry.id} cannot be evaluated: {error}")] \
+            if common.on_error == "alert" else []
+        report.counts["alerts"] = len(holding)
+        return RuleOutcome(entry.id, settings, holding, evaluated=False)
+    for alert in alerts:
+        alert.rule, alert.severity = entry.id, common.severity
     measured = {(row["metric"], _dimension_key(row)) for row in
-                current.filter(pl.col("value").is_not_null()).iter_rows(named=True)}
-    for state in previous.values():
-        if (state.state == FIRING and state.rule in evaluated_rules
-                and state.fingerprint not in firing_now
-                and (state.metric, _dimension_key(state.dimensions)) in measured):
-            result.resolved.append(Alert(state.rule, state.metric, state.dimensions,
-                                         f"resolved: {state.summary}", state.severity, None,
-                                         state=RESOLVED, is_new=False))
+                rows.filter(pl.col("value").is_not_null()).iter_rows(named=True)}
+    cleared = {ERROR}
+    if measured or common.no_data == "ok":
+        cleared.add(NO_DATA)
+    if not measured:
+        if common.no_data == "alert":
+            reasons = sorted({r for r in rows["reason"].to_list() if r}) if rows.height else []
+            why = f" ({'; '.join(reasons[:2])})" if reasons else ""
+            alerts.append(_condition_alert(entry, NO_DATA, f"no data: {common.metric} has no value "
+                                           f"for {result.period}{why}"))
+        elif common.no_data == "ok":  # nothing to watch counts as fine: this rule's alerts resolve
+            measured = {(s.metric, dimension_key(s.dimensions)) for s in previous.values() if s.rule == entry.id}
+    report.counts["alerts"] = len(alerts)
+    return RuleOutcome(entry.id, settings, alerts, measured, cleared)
+
+
+def _condition_alert(entry: "Entry", condition: str, summary: str) -> Alert:
+    return Alert(entry.id, entry.common.metric, {}, summary, entry.common.severity, None, condition=condition)
+
+
+def _upstream_failure(workflow: "Workflow", metric: str, result: RunResult) -> str | None:
+    """Why a rule watching ``metric`` cannot be trusted this run: a metric producing it, or a
+    source such a metric reads, failed."""
+    failed = {(s.kind, s.id): s for s in result.failed_stages}
+    for entry in workflow.metrics:
+        if metric not in entry.plugin.produces():
+            continue
+        if stage := failed.get(("metric", entry.id)):
+            return f"metric {entry.id} failed: {stage.error}"
+        for source_id in entry.common.sources or [s.id for s in workflow.sources]:
+            if stage := failed.get(("source", source_id)):
+                return f"source {source_id} failed: {stage.error}"
+    return None
+
+
+def _history(workflow: "Workflow", entry: "Entry", store: Store | None, result: RunResult,
+             where: "pl.Expr") -> "pl.DataFrame | None":
+    """The trigger's metric over the periods before the current one, filled from the store."""
+    import polars as pl
+
+    assert result.measurements is not None
+    if entry.plugin.history_needed() <= 0:
+        return result.measurements.head(0)
+    frame = result.measurements.filter(pl.col("period").str.starts_with(periods_module.HISTORY) & where)
+    if store is None or result.measurements is None:
+        return frame
+    periods = [p for p in result.all_periods if p.label.startswith(periods_module.HISTORY)]
+    stored = store.measurement_history(workflow.key, [entry.common.metric], [(p.start, p.end) for p in periods])
+    if stored.height == 0:
+        return frame
+    labels = pl.DataFrame({"period": [p.label for p in periods], "period_start": [p.start for p in periods],
+                           "period_end": [p.end for p in periods]})
+    stored = stored.join(labels, on=["period_start", "period_end"], how="inner")
+    missing = stored.join(frame.filter(pl.col("value").is_not_null()), on=["period", "series_key"], how="anti")
+    if missing.height == 0:
+        return frame
+    kept = frame.join(missing.select("period", "series_key"), on=["period", "series_key"], how="anti")
+    return pl.concat([kept, missing.select([c for c in frame.columns if c in missing.columns])],
+                     how="diagonal_relaxed").filter(where)
+
+
+def _unchanged(state) -> Alert:
+    return Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
+                 state.value, state=state.state, is_new=False, condition=state.condition,
+                 active_since=state.active_since, streak=state.streak, clear_streak=state.clear_streak,
+                 notified_at=state.notified_at, reminders=state.reminders)
 
 
 def _dimension_key(row: dict) -> frozenset:
@@ -400,13 +502,72 @@ def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
 
 
 # -- deliver --------------------------------------------------------------------------------
-def _deliver(workflow: "Workflow", result: RunResult) -> None:
-    changed = any(a.is_new for a in result.alerts) or bool(result.resolved)
+def _compose(workflow: "Workflow", result: RunResult) -> list:
+    """The messages of the notifier outputs, to queue with the run's state."""
+    from .outbox import compose_messages, notifications_for, when_applies
+
+    queued = []
     for entry in workflow.outputs:
+        if not isinstance(entry.plugin, Notifier):
+            continue
         report = StageReport("output", entry.id, entry.info.name)
-        when = entry.common.when
-        if (when == "alerts" and not result.alerts) or (when == "change" and not changed):
-            report.note = f"skipped (when = {when!r})"
+        result.stages.append(report)
+        if not when_applies(entry, result, notifications_for(entry, result)):
+            report.note = f"nothing to send (when = {entry.common.when or entry.plugin.default_when!r})"
+            continue
+        if result.dry_run:
+            report.note = "skipped (dry run)"
+            continue
+        ctx = DeliveryContext(workflow.directory, log.getChild(f"output.{entry.id}"), result.dry_run)
+        try:
+            messages = compose_messages(workflow, entry, result, ctx)
+        except Exception as exc:
+            report.ok, report.error = False, redactor(_one_line(exc))
+            log.debug("output %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
+            continue
+        report.counts["messages"] = len(messages)
+        report.note = f"{len(messages)} message(s) queued"
+        queued.extend(messages)
+    return queued
+
+
+def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: datetime | None,
+                 sleep: "Callable[[float], None] | None") -> None:
+    """Send this workflow's due messages (this run's, and earlier ones still waiting)."""
+    import time
+
+    from .outbox import dispatch
+
+    clock = (lambda: now) if now is not None else None
+    try:
+        sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep)
+    except Exception as exc:  # the store itself: the messages stay queued
+        log.warning("could not send the outbox: %s", redactor(_one_line(exc)))
+        return
+    for report in result.stages:
+        if report.kind != "output" or not isinstance(_entry(workflow, report.id), Notifier):
+            continue
+        delivered, problems = sent.for_output(report.id)
+        if delivered:
+            report.note = f"{delivered} message(s) delivered"
+        if problems:
+            report.ok, report.error = False, "; ".join(problems)
+
+
+def _entry(workflow: "Workflow", output_id: str):
+    return next((e.plugin for e in workflow.outputs if e.id == output_id), None)
+
+
+def _deliver(workflow: "Workflow", result: RunResult) -> None:
+    """Outputs that deliver themselves: the terminal, files."""
+    from .outbox import when_applies
+
+    for entry in workflow.outputs:
+        if isinstance(entry.plugin, Notifier):
+            continue
+        report = StageReport("output", entry.id, entry.info.name)
+        if not when_applies(entry, result, result.notifications):
+            report.note = f"skipped (when = {entry.common.when or entry.plugin.default_when!r})"
             result.stages.append(report)
             continue
         if result.dry_run and entry.plugin.delivers_externally:

@@ -12,12 +12,13 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from . import periods, schedules
 from .alerts import SEVERITIES
+from .durations import Duration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
@@ -129,7 +130,7 @@ class MetricEntry(BaseModel):
 class TriggerEntry(BaseModel):
     """Keys every ``[[triggers]]`` entry accepts besides its plugin's options."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     plugin: str = Field(description="Trigger plugin name (see `cmflow plugins`).")
     id: str | None = Field(None, pattern=_ID, description="Rule id, part of each alert's fingerprint. "
                            "Default: plugin_metric.")
@@ -138,6 +139,22 @@ class TriggerEntry(BaseModel):
     where: dict[str, Union[str, list[str]]] = Field(
         default_factory=dict, description="Only series whose dimensions match, e.g. {platform = \"instagram\"}.")
     severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]
+    for_runs: int = Field(1, ge=1, alias="for", description="Consecutive runs the condition must hold "
+                          "before the alert fires (until then it is pending).", examples=[2])
+    keep_firing_for: int = Field(0, ge=0, description="Runs a firing alert keeps firing after its "
+                                 "condition stops holding, so a flapping series resolves once.",
+                                 examples=[1])
+    repeat_every: Optional[Duration] = Field(
+        None, description="Announce a still-firing alert again, no more often than this (e.g. "
+        "\"1d\", \"1w\"). Default: once per episode.", examples=["1w"])
+    no_data: Literal["alert", "keep", "ok"] = Field(
+        "alert", description="When the watched metric has no value at all this run (a source "
+        "returned nothing): alert (a \"no data\" alert of its own), keep (leave alerts as they "
+        "are) or ok (resolve this rule's alerts).")
+    on_error: Literal["alert", "keep"] = Field(
+        "alert", description="When the rule cannot be evaluated (a source or metric it reads, or "
+        "the trigger, failed): alert (an \"error\" alert of its own) or keep (leave alerts as they "
+        "are). Alerts are never resolved by a failure.")
 
 
 class OutputEntry(BaseModel):
@@ -146,14 +163,20 @@ class OutputEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plugin: str = Field(description="Output plugin name (see `cmflow plugins`).")
     id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
-    when: Literal["always", "alerts", "change"] = Field(
-        "always", description="always; alerts: only when an alert is firing; change: only when an "
-        "alert started or resolved.")
+    when: Optional[Literal["always", "alerts", "change"]] = Field(
+        None, description="always: at every run; alerts: when an alert is firing; change: when an "
+        "alert event is due (an alert started firing, is due a reminder, or resolved). Default: "
+        "always, change for notifiers (email, chat, webhooks).")
 
 
 ENTRY_MODELS: dict[str, type[BaseModel]] = {
     "source": SourceEntry, "metric": MetricEntry, "trigger": TriggerEntry, "output": OutputEntry,
 }
+
+
+def entry_keys(model: type[BaseModel]) -> set[str]:
+    """The TOML keys of an entry model (``for``, not the Python name ``for_runs``)."""
+    return {info.alias or name for name, info in model.model_fields.items()}
 
 
 @dataclass
@@ -299,7 +322,7 @@ class _Loader:
         if entry is None:
             self.failed_kinds.add(kind)
             path = f"{SECTION_OF_KIND[kind]}[{index}]"
-            common_keys = set(ENTRY_MODELS[kind].model_fields)
+            common_keys = entry_keys(ENTRY_MODELS[kind])
             try:  # keep what is valid, so references are still checked
                 common = ENTRY_MODELS[kind].model_validate({k: v for k, v in item.items() if k in common_keys})
                 self.incomplete[kind].append((path, common))
@@ -328,7 +351,7 @@ class _Loader:
             return None
 
         entry_model = ENTRY_MODELS[kind]
-        common_keys = set(entry_model.model_fields)
+        common_keys = entry_keys(entry_model)
         option_keys = set(info.cls.Options.model_fields)
         known = sorted(common_keys | option_keys)
         common_raw = {k: v for k, v in item.items() if k in common_keys}

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ..alerts import Alert
+    from ..silences import Silence
 
 STORE_VARIABLE = "CMFLOW_STORE"
 
@@ -88,6 +89,56 @@ class AlertState:
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None
+    condition: str = "value"
+    active_since: datetime | None = None
+    streak: int = 0
+    """Consecutive runs the condition held (pending and firing)."""
+    clear_streak: int = 0
+    """Consecutive runs a firing alert's condition did not hold (towards keep_firing_for)."""
+    notified_at: datetime | None = None
+    """When this episode was last announced (started or reminded); None: not yet."""
+    reminders: int = 0
+
+
+@dataclass
+class OutboxMessage:
+    """A notification waiting in the outbox, delivered, or dead-lettered."""
+
+    id: int
+    key: str
+    workflow: str
+    workflow_file: str
+    output_id: str
+    plugin: str
+    summary: str
+    payload: dict[str, Any]
+    status: str
+    """pending, delivered or dead."""
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    expires_at: datetime
+    last_error: str | None = None
+    note: str | None = None
+    delivered_at: datetime | None = None
+    run_id: int | None = None
+
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+"""Outbox message states."""
+
+
+@dataclass
+class QueuedMessage:
+    """A message to put in the outbox with the run's state (see :meth:`Store.commit_run`)."""
+
+    key: str
+    workflow_file: str
+    output_id: str
+    plugin: str
+    summary: str
+    payload: dict[str, Any]
+    expires_at: datetime
 
 
 class Store(ABC):
@@ -99,10 +150,51 @@ class Store(ABC):
         """Record that a run started; return its id."""
 
     @abstractmethod
-    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None,
-                   workflow: str, measurements: "pl.DataFrame | None",
-                   alerts: Sequence["Alert"]) -> None:
-        """Atomically: close the run, upsert its measurements, record alert state changes."""
+    def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
+                   alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
+                   now: datetime | None = None) -> list[int]:
+        """Atomically: upsert the run's measurements, record alert states, and queue its
+        messages in the outbox (a message whose key is already there is not queued again).
+        Returns the ids of the messages queued. The run stays ``running`` until finished."""
+
+    @abstractmethod
+    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
+        """Close the run with its final status (after its outputs were delivered)."""
+
+    # -- outbox -----------------------------------------------------------------------------
+    @abstractmethod
+    def outbox(self, *, status: str | None = None, workflow: str | None = None,
+               limit: int = 100) -> list[OutboxMessage]:
+        """Messages in the outbox, oldest first (all states unless ``status`` is given)."""
+
+    @abstractmethod
+    def claim_due_messages(self, now: datetime, *, workflow: str | None = None,
+                           ids: Sequence[int] | None = None, lease: timedelta = timedelta(minutes=5)
+                           ) -> list[OutboxMessage]:
+        """Pending messages due at ``now``, claimed for ``lease`` so that no other process
+        sends them meanwhile."""
+
+    @abstractmethod
+    def record_attempt(self, message_id: int, *, now: datetime, status: str, error: str | None = None,
+                       note: str | None = None, next_attempt_at: datetime | None = None) -> None:
+        """After one attempt: delivered, still pending (retry at ``next_attempt_at``) or dead."""
+
+    @abstractmethod
+    def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:
+        """Put dead messages (these ids, or all) back in the queue, due now; return how many."""
+
+    # -- silences ---------------------------------------------------------------------------
+    @abstractmethod
+    def add_silence(self, silence: "Silence") -> None:
+        """Store a silence."""
+
+    @abstractmethod
+    def silences(self, *, active_at: datetime | None = None) -> list["Silence"]:
+        """All silences, or those active at a time, latest end first."""
+
+    @abstractmethod
+    def end_silence(self, silence_id: str, now: datetime) -> bool:
+        """End a silence now; False when no silence has that id (or a unique prefix of it)."""
 
     @abstractmethod
     def measurement_history(self, workflow: str, metrics: Sequence[str],

@@ -93,10 +93,61 @@ def _v3_run_locks(connection: sa.Connection) -> None:
     ).create(connection)
 
 
+def _v4_alert_lifecycle_outbox_silences(connection: sa.Connection) -> None:
+    for column in (
+        sa.Column("condition", sa.String(20), nullable=False, server_default="value"),
+        sa.Column("active_since", sa.DateTime(timezone=True)),
+        sa.Column("streak", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("clear_streak", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("notified_at", sa.DateTime(timezone=True)),
+        sa.Column("reminders", sa.Integer, nullable=False, server_default="0"),
+    ):
+        ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+        connection.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {ddl}"))
+    # Alerts that were firing before v4 were announced then: do not announce them again.
+    connection.execute(sa.text("UPDATE alerts SET active_since = first_seen, notified_at = last_seen, "
+                               "streak = 1 WHERE state = 'firing'"))
+    frozen = sa.MetaData()
+    sa.Table("runs", frozen, sa.Column("id", sa.Integer, primary_key=True))  # for the foreign key
+    sa.Table(
+        "outbox", frozen,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(64), nullable=False, unique=True),
+        sa.Column("workflow", sa.String(200), nullable=False, index=True),
+        sa.Column("workflow_file", sa.String(1000), nullable=False),
+        sa.Column("output_id", sa.String(200), nullable=False),
+        sa.Column("plugin", sa.String(200), nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False, index=True),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", sa.DateTime(timezone=True)),
+        sa.Column("last_error", sa.Text),
+        sa.Column("note", sa.Text),
+        sa.Column("delivered_at", sa.DateTime(timezone=True)),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    ).create(connection)
+    sa.Table(
+        "silences", frozen,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("workflow", sa.String(200)),
+        sa.Column("matchers", sa.JSON, nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("comment", sa.Text, nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    ).create(connection)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
     ("one run of a workflow at a time", _v3_run_locks),
+    ("alert lifecycle, notification outbox and silences", _v4_alert_lifecycle_outbox_silences),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -10,14 +10,18 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from . import AlertState, LockOwner, RunRecord, Store, WorkflowBusy
+from . import (
+    DEAD, DELIVERED, PENDING, AlertState, LockOwner, OutboxMessage, QueuedMessage, RunRecord, Store,
+    WorkflowBusy,
+)
 from .migrations import LATEST_VERSION, MIGRATIONS
-from .tables import alerts, measurements, run_locks, runs, schema_migrations
+from .tables import alerts, measurements, outbox, run_locks, runs, schema_migrations, silences
 
 if TYPE_CHECKING:
     import polars as pl
 
     from ..alerts import Alert
+    from ..silences import Silence
 
 
 class StoreError(RuntimeError):
@@ -104,17 +108,31 @@ class SqlStore(Store):
                 period_start=period_start, period_end=period_end, dry_run=dry_run, stats={}))
             return int(result.inserted_primary_key[0])
 
-    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None,
-                   workflow: str, measurements: "pl.DataFrame | None",
-                   alerts: Sequence["Alert"]) -> None:
-        now = _now()
+    def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
+                   alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
+                   now: datetime | None = None) -> list[int]:
+        now = now or _now()
+        queued = []
         with self._writing() as connection:
             if measurements is not None and measurements.height:
                 self._upsert_measurements(connection, workflow, run_id, measurements, now)
             for alert in alerts:
                 self._record_alert(connection, workflow, run_id, alert, now)
+            for message in messages:
+                if connection.execute(sa.select(outbox.c.id).where(outbox.c.key == message.key)).first():
+                    continue  # the same events were queued by an earlier attempt of this run
+                result = connection.execute(outbox.insert().values(
+                    key=message.key, workflow=workflow, workflow_file=message.workflow_file,
+                    output_id=message.output_id, plugin=message.plugin, summary=message.summary,
+                    payload=message.payload, status=PENDING, attempts=0, created_at=now,
+                    next_attempt_at=now, expires_at=message.expires_at, run_id=run_id))
+                queued.append(int(result.inserted_primary_key[0]))
+        return queued
+
+    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
+        with self._writing() as connection:
             connection.execute(runs.update().where(runs.c.id == run_id).values(
-                status=status, finished_at=now, stats=stats, error=error))
+                status=status, finished_at=_now(), stats=stats, error=error))
 
     def _upsert_measurements(self, connection: sa.Connection, workflow: str, run_id: int,
                              frame: "pl.DataFrame", now: datetime) -> None:
@@ -146,12 +164,15 @@ class SqlStore(Store):
         values = dict(rule=alert.rule, metric=alert.metric, dimensions=alert.dimensions,
                       state=alert.state, severity=alert.severity, summary=alert.summary,
                       value=alert.value, last_seen=now, last_run_id=run_id,
-                      resolved_at=now if alert.state == "resolved" else None)
+                      resolved_at=now if alert.state == "resolved" else None,
+                      condition=alert.condition, active_since=alert.active_since, streak=alert.streak,
+                      clear_streak=alert.clear_streak, notified_at=alert.notified_at,
+                      reminders=alert.reminders)
         if existing is None:
             connection.execute(alerts.insert().values(workflow=workflow, fingerprint=alert.fingerprint,
                                                       first_seen=now, **values))
         else:
-            if existing.state != "firing" and alert.state == "firing":
+            if existing.state not in ("firing", "pending") and alert.state in ("firing", "pending"):
                 values["first_seen"] = now  # a new episode of the same alert
             connection.execute(alerts.update().where(key).values(**values))
 
@@ -181,13 +202,16 @@ class SqlStore(Store):
         return {state.fingerprint: state for state in self.alerts(workflow)}
 
     def alerts(self, workflow: str | None = None) -> list[AlertState]:
-        query = sa.select(alerts).order_by((alerts.c.state == "firing").desc(), alerts.c.last_seen.desc())
+        query = sa.select(alerts).order_by((alerts.c.state == "firing").desc(), (alerts.c.state == "pending").desc(),
+                                           alerts.c.last_seen.desc())
         if workflow is not None:
             query = query.where(alerts.c.workflow == workflow)
         with self.engine.connect() as connection:
             return [AlertState(r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state,
                                r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
-                               _utc(r.resolved_at)) for r in connection.execute(query)]
+                               _utc(r.resolved_at), r.condition, _utc(r.active_since), r.streak,
+                               r.clear_streak, _utc(r.notified_at), r.reminders)
+                    for r in connection.execute(query)]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
         query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
@@ -227,8 +251,90 @@ class SqlStore(Store):
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 
+    # -- outbox ----------------------------------------------------------------------------
+    def outbox(self, *, status: str | None = None, workflow: str | None = None,
+               limit: int = 100) -> list[OutboxMessage]:
+        query = sa.select(outbox).order_by(outbox.c.id).limit(limit)
+        if status is not None:
+            query = query.where(outbox.c.status == status)
+        if workflow is not None:
+            query = query.where(outbox.c.workflow == workflow)
+        with self.engine.connect() as connection:
+            return [_message(r) for r in connection.execute(query)]
+
+    def claim_due_messages(self, now: datetime, *, workflow: str | None = None,
+                           ids: Sequence[int] | None = None, lease: timedelta = timedelta(minutes=5)
+                           ) -> list[OutboxMessage]:
+        due = (outbox.c.status == PENDING) & (outbox.c.next_attempt_at <= now) & sa.or_(
+            outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now)
+        if workflow is not None:
+            due &= outbox.c.workflow == workflow
+        if ids is not None:
+            due &= outbox.c.id.in_(list(ids))
+        with self._writing() as connection:
+            rows = list(connection.execute(sa.select(outbox).where(due).order_by(outbox.c.id)))
+            if rows:
+                connection.execute(outbox.update().where(outbox.c.id.in_([r.id for r in rows]))
+                                   .values(claimed_until=now + lease))
+        return [_message(r) for r in rows]
+
+    def record_attempt(self, message_id: int, *, now: datetime, status: str, error: str | None = None,
+                       note: str | None = None, next_attempt_at: datetime | None = None) -> None:
+        values: dict[str, Any] = dict(status=status, attempts=outbox.c.attempts + 1, claimed_until=None,
+                                      last_error=error, note=note)
+        if status == DELIVERED:
+            values["delivered_at"] = now
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        with self._writing() as connection:
+            connection.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
+
+    def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:
+        condition = outbox.c.status == DEAD
+        if ids is not None:
+            condition &= outbox.c.id.in_(list(ids))
+        with self._writing() as connection:
+            result = connection.execute(outbox.update().where(condition).values(
+                status=PENDING, next_attempt_at=now, expires_at=expires_at, claimed_until=None))
+            return result.rowcount
+
+    # -- silences --------------------------------------------------------------------------
+    def add_silence(self, silence: "Silence") -> None:
+        with self._writing() as connection:
+            connection.execute(silences.insert().values(
+                id=silence.id, workflow=silence.workflow, matchers=silence.matchers,
+                starts_at=silence.starts_at, ends_at=silence.ends_at, comment=silence.comment,
+                created_by=silence.created_by, created_at=silence.created_at or _now()))
+
+    def silences(self, *, active_at: datetime | None = None) -> list["Silence"]:
+        from ..silences import Silence
+
+        query = sa.select(silences).order_by(silences.c.ends_at.desc())
+        if active_at is not None:
+            query = query.where(silences.c.starts_at <= active_at, silences.c.ends_at > active_at)
+        with self.engine.connect() as connection:
+            return [Silence(r.id, r.matchers, _utc(r.starts_at), _utc(r.ends_at), r.comment, r.created_by,
+                            _utc(r.created_at), r.workflow) for r in connection.execute(query)]
+
+    def end_silence(self, silence_id: str, now: datetime) -> bool:
+        with self._writing() as connection:
+            ids = [r.id for r in connection.execute(
+                sa.select(silences.c.id).where(silences.c.id.startswith(silence_id, autoescape=True)))]
+            if len(ids) != 1:
+                return False
+            connection.execute(silences.update().where(silences.c.id == ids[0]).values(ends_at=now))
+            return True
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _message(row: Any) -> OutboxMessage:
+    payload = row.payload
+    return OutboxMessage(row.id, row.key, row.workflow, row.workflow_file, row.output_id, row.plugin,
+                         row.summary, json.loads(payload) if isinstance(payload, str) else payload,
+                         row.status, row.attempts, _utc(row.created_at), _utc(row.next_attempt_at),
+                         _utc(row.expires_at), row.last_error, row.note, _utc(row.delivered_at), row.run_id)
 
 
 def _process_alive(pid: int) -> bool:

@@ -64,6 +64,13 @@ alerts = sa.Table(
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
     sa.Column("last_run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    # v4: the lifecycle (pending -> firing -> resolved) and notifications
+    sa.Column("condition", sa.String(20), nullable=False, server_default="value"),
+    sa.Column("active_since", sa.DateTime(timezone=True)),
+    sa.Column("streak", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("clear_streak", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("notified_at", sa.DateTime(timezone=True)),
+    sa.Column("reminders", sa.Integer, nullable=False, server_default="0"),
     sa.PrimaryKeyConstraint("workflow", "fingerprint"),
 )
 
@@ -78,4 +85,38 @@ run_locks = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("workflow", sa.String(200), nullable=False, index=True),
+    sa.Column("workflow_file", sa.String(1000), nullable=False),
+    sa.Column("output_id", sa.String(200), nullable=False),
+    sa.Column("plugin", sa.String(200), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+)
+
+silences = sa.Table(
+    "silences", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workflow", sa.String(200)),
+    sa.Column("matchers", sa.JSON, nullable=False),
+    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

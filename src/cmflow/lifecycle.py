@@ -1,0 +1,154 @@
+"""The alert lifecycle: from what triggers return at each run to states and notifications.
+
+Per alert fingerprint, at each run where its rule was evaluated:
+
+- the condition holds: the alert is *pending* until it has held for ``for`` consecutive runs,
+  then *firing* (announced once). A firing alert is announced again every ``repeat_every`` if
+  that is set.
+- the condition does not hold (its series was measured and is fine): a pending alert is
+  dropped (*inactive*, never announced); a firing one stays firing for ``keep_firing_for``
+  more runs, so a flapping series resolves once, then is *resolved* (announced once, if its
+  firing was).
+- its series has no value this run: nothing changes (no value is not "better").
+
+A rule that could not be evaluated (its trigger, metric or a source it reads failed) changes
+nothing, and by default raises an *error* alert of its own; a rule whose metric has no value at
+all this run raises a *no data* alert (both configurable per trigger: ``on_error``, ``no_data``).
+Silenced alerts live the same life; only their announcements are held back, so an alert still
+firing when its silence ends is announced at the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterable
+
+from .alerts import FIRING, PENDING, RESOLVED, VALUE, Alert
+from .notifications import Notification
+
+if TYPE_CHECKING:
+    from .silences import Silence
+    from .store import AlertState
+
+INACTIVE = "inactive"
+"""A pending alert whose condition went away before it fired: kept, never announced."""
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """A trigger entry's lifecycle options."""
+
+    for_runs: int = 1
+    keep_firing_for: int = 0
+    repeat_every: timedelta | None = None
+
+
+@dataclass
+class RuleOutcome:
+    """What one rule said at this run."""
+
+    rule: str
+    settings: RuleSettings
+    holding: list[Alert]
+    """Alerts whose condition holds now (value alerts, or its no-data / error alert)."""
+    measured: set[tuple[str, frozenset]] = field(default_factory=set)
+    """(metric, dimensions) of the series measured with a value: those can resolve."""
+    conditions_cleared: set[str] = field(default_factory=set)
+    """no_data / error when the rule no longer is in that condition (they resolve)."""
+    evaluated: bool = True
+    """False when the rule could not say anything about its value alerts (an error)."""
+
+
+@dataclass
+class Advance:
+    """The lifecycle's verdict for one run."""
+
+    changed: list[Alert] = field(default_factory=list)
+    """Every alert whose stored state changes (to write in the run's transaction)."""
+    notifications: list[Notification] = field(default_factory=list)
+
+    def in_state(self, state: str) -> list[Alert]:
+        return [a for a in self.changed if a.state == state]
+
+
+def dimension_key(dimensions: dict) -> frozenset:
+    return frozenset((k, v) for k, v in dimensions.items() if v is not None)
+
+
+def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], now: datetime,
+            silences: list["Silence"] = (), workflow: str = "") -> Advance:
+    """Move every alert of the evaluated rules one run forward."""
+    from .silences import silencing
+
+    result = Advance()
+
+    def announce(alert: Alert, event: str, reminder: int = 0) -> None:
+        silence = silencing(list(silences), alert, workflow, now)
+        if silence is not None:
+            alert.silenced_by = silence.id
+            return
+        if event != "resolved":
+            alert.notified_at = now
+        result.notifications.append(Notification(alert, event, reminder))  # type: ignore[arg-type]
+
+    for outcome in outcomes:
+        settings = outcome.settings
+        holding_now = set()
+        for alert in outcome.holding:
+            holding_now.add(alert.fingerprint)
+            known = previous.get(alert.fingerprint)
+            ongoing = known is not None and known.state in (PENDING, FIRING)
+            alert.rule = outcome.rule
+            alert.streak = known.streak + 1 if ongoing else 1
+            alert.active_since = (known.active_since if ongoing and known.active_since else now)
+            alert.reminders = known.reminders if ongoing else 0
+            alert.notified_at = known.notified_at if ongoing else None
+            alert.clear_streak = 0
+            if known is not None and known.state == FIRING:
+                alert.state, alert.is_new = FIRING, False
+                if alert.notified_at is None:  # silenced so far, or fired while muted
+                    announce(alert, "firing")
+                elif settings.repeat_every is not None and now - alert.notified_at >= settings.repeat_every:
+                    alert.reminders += 1
+                    announce(alert, "repeat", alert.reminders)
+            elif alert.streak >= settings.for_runs:
+                alert.state, alert.is_new = FIRING, True
+                announce(alert, "firing")
+            else:
+                alert.state, alert.is_new = PENDING, False
+            result.changed.append(alert)
+
+        for state in previous.values():
+            if state.rule != outcome.rule or state.fingerprint in holding_now:
+                continue
+            if state.state not in (PENDING, FIRING):
+                continue
+            if state.condition == VALUE:
+                if not outcome.evaluated or (state.metric, dimension_key(state.dimensions)) not in outcome.measured:
+                    continue  # not measured this run: nothing is known
+            elif state.condition not in outcome.conditions_cleared:
+                continue
+            alert = _alert_from_state(state)
+            if state.state == PENDING:
+                alert.state, alert.streak = INACTIVE, 0
+            else:
+                alert.clear_streak = state.clear_streak + 1
+                if alert.clear_streak <= settings.keep_firing_for:
+                    alert.state = FIRING  # still firing: flap protection
+                else:
+                    alert.state, alert.streak = RESOLVED, 0
+                    alert.summary = state.summary
+                    if state.notified_at is not None:  # only tell about the end of what was told
+                        announce(alert, "resolved")
+            result.changed.append(alert)
+    return result
+
+
+def _alert_from_state(state: "AlertState") -> Alert:
+    alert = Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
+                  state.value, state=state.state, is_new=False, condition=state.condition,
+                  active_since=state.active_since, streak=state.streak, clear_streak=state.clear_streak,
+                  notified_at=state.notified_at, reminders=state.reminders)
+    return alert
+
