@@ -463,7 +463,7 @@ def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tm
 
 def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, in_tmp: Path) -> None:
     empty = invoke(runner, "alerts", str(DEMO_WORKFLOW), env=WIDE)
-    assert empty.exit_code == 0 and "No alert firing." in empty.stdout
+    assert empty.exit_code == 0 and "No alert firing or pending." in empty.stdout
     invoke(runner, "run", str(DEMO_WORKFLOW))
     result = invoke(runner, "alerts", str(DEMO_WORKFLOW), env=WIDE)
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
@@ -472,7 +472,7 @@ def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, i
         ("firing", "info", "reach_spike"), ("firing", "warning", "err_drop"), ("firing", "warning", "err_drop")]
     other = invoke(runner, "alerts", "--workflow", "Some other workflow", "--store",
                    "sqlite:///.cmflow/demo-state.db", env=WIDE)
-    assert "No alert firing." in other.stdout
+    assert "No alert firing or pending." in other.stdout
 
 
 def test_a_second_run_while_one_is_under_way_exits_4_and_runs_nothing(runner: CliRunner, in_tmp: Path,

@@ -21,7 +21,9 @@ COMMANDS = {
     "init": ("cmflow.cli.init", "init", "Write a commented starter workflow."),
     "schema": ("cmflow.cli.schema", "schema", "Print the JSON Schema of workflow files."),
     "history": ("cmflow.cli.history", "history", "Show recent runs from the state store."),
-    "alerts": ("cmflow.cli.alerts", "alerts", "Show firing (and resolved) alerts from the state store."),
+    "alerts": ("cmflow.cli.alerts", "alerts", "Show firing and pending (and resolved) alerts from the state store."),
+    "silence": ("cmflow.cli.silence", "silence", "Mute some alerts' notifications until a time; list silences."),
+    "outbox": ("cmflow.cli.outbox", "outbox", "Show notifications waiting or dead-lettered; retry or flush them."),
 }
 
 EPILOG = """\b
