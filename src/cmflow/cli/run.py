@@ -99,6 +99,12 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED}[result.status])
 
 
+def _for_runs(result, alert) -> int:
+    """The ``for`` of the rule a pending alert belongs to."""
+    entry = next((e for e in result.workflow.triggers if e.id == alert.rule), None)
+    return entry.common.for_runs if entry is not None else 1
+
+
 def _print_summary(result, url: str, seconds: float) -> None:
     from ..secrets import redactor
 
@@ -117,21 +123,30 @@ def _print_summary(result, url: str, seconds: float) -> None:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
     if result.failed_sources:
         echo(f"\n! Incomplete: {len(result.failed_sources)} source(s) failed; the figures leave their records "
-             "out, nothing was stored and no alert was resolved.", fg="red", bold=True)
+             "out, no measurement was stored, and the rules reading them raise error alerts instead of "
+             "resolving.", fg="red", bold=True)
     if result.past_period:
         echo("\n(A past period: its alerts are shown, the current alert state is left unchanged.)")
-    if result.alerts or result.resolved:
+    if result.alerts or result.resolved or result.pending:
         new = sum(1 for a in result.alerts if a.is_new)
         echo()
-        echo(f"Alerts: {len(result.alerts)} firing ({new} new), {len(result.resolved)} resolved", bold=True)
+        pending = f", {len(result.pending)} pending" if result.pending else ""
+        echo(f"Alerts: {len(result.alerts)} firing ({new} new), {len(result.resolved)} resolved{pending}",
+             bold=True)
         colours = {"critical": "red", "warning": "yellow", "info": "cyan"}
         for alert in result.alerts:
             flag = "NEW " if alert.is_new else ""
-            echo(f"  {flag}[{alert.severity}] {alert.summary}", fg=colours.get(alert.severity))
+            muted = f" (silenced by {alert.silenced_by})" if alert.silenced_by else ""
+            echo(f"  {flag}[{alert.severity}] {alert.summary}{muted}", fg=colours.get(alert.severity))
+        for alert in result.pending:
+            echo(f"  [pending {alert.streak}/{_for_runs(result, alert)}] {alert.summary}")
         for alert in result.resolved:
             echo(f"  [resolved] {alert.summary.removeprefix('resolved: ')}", fg="green")
     else:
         echo("\nNo alert.")
+    for verdict in result.verdicts:
+        colour = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}.get(verdict.status)
+        echo(f"  [{verdict.status.replace('_', ' ')}] {verdict.summary}", fg=colour)
     outputs = [s for s in result.stages if s.kind == "output"]
     if outputs:
         echo()
