@@ -7,7 +7,7 @@ really reached the file, independently of the store's own read methods.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -412,3 +412,27 @@ def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(store_url):
             store.acquire_run_lock("daily", me, timedelta(hours=1))
         store.acquire_run_lock("hourly", LockOwner("elsewhere", 42, "remote"), timedelta(seconds=-1))
         store.acquire_run_lock("hourly", me, timedelta(hours=1))  # expired: taken over
+
+
+def test_v3_firing_alerts_are_taken_as_announced_by_the_v4_migration(store_url):
+    """An alert firing before the lifecycle existed was notified then: upgrading must not re-send it."""
+    old = SqlStore(store_url, migrate_to=3)
+    run_id = start(old)
+    old.close()
+    connection = sqlite3.connect(db_path(store_url))
+    with connection:
+        for fingerprint, state in (("f1", "firing"), ("f2", "resolved")):
+            connection.execute(
+                "INSERT INTO alerts (fingerprint, workflow, rule, metric, dimensions, state, severity, summary,"
+                " value, first_seen, last_seen, resolved_at, last_run_id) VALUES (?, 'weekly', 'err_drop',"
+                " 'engagement_rate_by_reach', '{}', ?, 'warning', 'ERR dropped', 1.0,"
+                " '2026-11-17 09:00:00', '2026-11-24 09:00:00', NULL, ?)", (fingerprint, state, run_id))
+    connection.close()
+    with open_store(store_url) as store:
+        states = store.alert_states("weekly")
+        assert store.outbox() == [] and store.silences() == []
+    firing, resolved = states["f1"], states["f2"]
+    assert (firing.condition, firing.streak, firing.reminders) == ("value", 1, 0)
+    assert firing.active_since == datetime(2026, 11, 17, 9, tzinfo=timezone.utc)
+    assert firing.notified_at == datetime(2026, 11, 24, 9, tzinfo=timezone.utc)
+    assert resolved.notified_at is None and resolved.active_since is None
