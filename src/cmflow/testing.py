@@ -29,9 +29,14 @@ from .result import RunResult
 def registered_plugin(module: Any, *, package: str = "test-plugin", version: str = "0") -> Iterator[list[PluginInfo]]:
     """Register ``module``'s plugins in the process registry; unregister them on exit.
 
+    A module already registered (a built-in plugin, or one installed through its entry point)
+    is left as it is, so a test can name the plugins it relies on either way.
     Raises ``RuntimeError`` if the module failed to register (the problem is in the message).
     """
     registry = get_registry()
+    if registry.manager.is_registered(module):
+        yield [info for info in registry.plugins.values() if info.cls.__module__ == getattr(module, "__name__", None)]
+        return
     problems_before = len(registry.problems)
     added = registry.add_module(module, package=package, version=version)
     new_problems = registry.problems[problems_before:]
