@@ -7,6 +7,8 @@ the default.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import json
 import textwrap
 from dataclasses import dataclass
@@ -83,8 +85,14 @@ def _default(field: FieldInfo) -> Any:
     if field.is_required():
         return None
     if field.default_factory is not None:
-        return field.default_factory()  # type: ignore[call-arg]
-    return None if field.default is PydanticUndefined else field.default
+        value = field.default_factory()  # type: ignore[call-arg]
+    else:
+        value = None if field.default is PydanticUndefined else field.default
+    if isinstance(value, timedelta):  # a Duration option: shown as written in TOML
+        from .durations import format_duration
+
+        return format_duration(value)
+    return value
 
 
 def _type_text(prop: dict[str, Any], schema: dict[str, Any]) -> str:

@@ -1,0 +1,540 @@
+"""The ``email`` output: alert notifications and reports by e-mail, over SMTP or to .eml files.
+
+A notifier: cmflow asks it to compose one message per group of alert events (or per run, for a
+report sent ``when = "always"``), keeps the message in the outbox and sends it until the
+server takes it. The message is built by the standard library's :class:`EmailMessage`, whose
+header registry refuses CR/LF in any header: text from the public (an alert summary quoting a
+comment, an account name) can never add a header or a recipient.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from cmflow import (DeliveryContext, DeliveryFailed, Duration, Message, NotificationBatch, Notifier,
+                    NotifierOptions, SendContext, hookimpl)
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
+    from email.policy import EmailPolicy
+
+    from cmflow import Alert, Notification, RunResult
+
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+DEFAULT_SUBJECT = "[cmflow] {{ title }}"
+SUBJECT_VARIABLES = ("title", "workflow", "period", "firing", "resolved", "severity", "summary", "group")
+"""What a subject template may use; docs/outputs/email.md says what each holds."""
+MAX_SUBJECT_LENGTH = 250
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+CONDITION_LABELS = {"no_data": "no data", "error": "source error"}
+LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+"""Every control character, newline and tab included: what a one-line text must not hold."""
+
+
+class EmailOptions(NotifierOptions):
+    to: list[str] = Field(
+        min_length=1, description="Recipients: addresses such as \"ann@example.org\" or "
+        "\"Ann Martin <ann@example.org>\".", examples=[["social-team@example.org"]])
+    cc: list[str] = Field(default_factory=list, description="Copy recipients (Cc), written like `to`.",
+                          examples=[["manager@example.org"]])
+    from_address: str = Field(
+        description="Sender (From). With Gmail or Office 365, the account you log in with or an "
+        "alias it may send as.", examples=["cmflow <reports@example.org>"])
+    reply_to: str | None = Field(None, description="Where replies go (Reply-To), if not to the sender.",
+                                 examples=["social-team@example.org"])
+    subject: str = Field(
+        DEFAULT_SUBJECT, description="Subject line, a Jinja2 template with "
+        + ", ".join(f"{{{{ {name} }}}}" for name in SUBJECT_VARIABLES)
+        + " (see docs/outputs/email.md). Line breaks are removed.",
+        examples=["[{{ severity or 'report' }}] {{ workflow }}: {{ summary or title }}"])
+    transport: Literal["smtp", "file"] = Field(
+        "smtp", description="smtp: send through an SMTP server; file: write each message to an "
+        ".eml file in `directory`, which a mail client opens (to try things out, or for another "
+        "tool to pick up).")
+    host: str = Field("localhost", description="SMTP server name (smtp transport).",
+                      examples=["smtp.gmail.com"])
+    port: int | None = Field(None, ge=1, le=65535, description="SMTP server port. Default: 587 "
+                             "for starttls, 465 for ssl, 25 for none.", examples=[587])
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls: a plain connection upgraded to TLS (usually port 587); "
+        "ssl: TLS from the start (port 465); none: no encryption, for a relay on this machine or "
+        "a local test server.")
+    username: str | None = Field(None, description="Login name, if the server wants one (often "
+                                 "the full address).", examples=["reports@example.org"])
+    password: SecretStr | None = Field(
+        None, description="Password (for Gmail, an app password). Write "
+        "password = \"${env:SMTP_PASSWORD}\" and set SMTP_PASSWORD in the environment or .env.")
+    ca_file: str | None = Field(
+        None, description="PEM file of the certificate authorities to trust instead of the "
+        "system's, for a server with a private certificate; relative to the workflow file.",
+        examples=["certs/company-ca.pem"])
+    timeout: Duration = Field(
+        timedelta(seconds=30), description="How long to wait for the server to accept the "
+        "connection and to answer each command, e.g. \"30s\".", examples=["1m"])
+    directory: str = Field(
+        "mail", description="Folder the .eml files go to (file transport), relative to the "
+        "current directory: one file per message, named after its key.", examples=["outbox/mail"])
+    report: Literal["attach", "inline", "none"] = Field(
+        "attach", description="The HTML report, as `html_report` renders it: attach: attached as "
+        "report.html; inline: it is the message's HTML part; none: not sent.")
+
+    @field_validator("to", "cc")
+    @classmethod
+    def _check_addresses(cls, values: list[str]) -> list[str]:
+        return [str(parse_address(value)) for value in values]
+
+    @field_validator("from_address", "reply_to")
+    @classmethod
+    def _check_address(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_address(value))
+
+    @field_validator("subject")
+    @classmethod
+    def _check_subject(cls, value: str) -> str:
+        from jinja2 import TemplateSyntaxError, meta
+
+        try:
+            parsed = _subject_environment().parse(value)
+        except TemplateSyntaxError as exc:
+            raise ValueError(f"the subject is not a valid template: {exc.message}") from None
+        unknown = sorted(meta.find_undeclared_variables(parsed) - set(SUBJECT_VARIABLES))
+        if unknown:
+            raise ValueError(f"the subject uses {', '.join(unknown)}, which the subject does not "
+                             f"know; known: {', '.join(SUBJECT_VARIABLES)}")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError("the timeout must be more than 0 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _check_login(self) -> "EmailOptions":
+        if self.password is not None and not self.username:
+            raise ValueError("a password is set but no username: set username too")
+        if self.username and self.password is None:
+            raise ValueError("a username is set but no password: write "
+                             "password = \"${env:SMTP_PASSWORD}\" and set SMTP_PASSWORD")
+        if self.transport == "smtp" and self.username and self.security == "none" \
+                and not _is_loopback(self.host):
+            raise ValueError(f"security = \"none\" would send the password to {self.host} "
+                             "unencrypted: use \"starttls\" (port 587) or \"ssl\" (port 465)")
+        return self
+
+
+class Email(Notifier):
+    """Sends each notification (alerts that started firing, are still firing and due a
+    reminder, or resolved) as one e-mail: a plain-text and an HTML part listing the alerts
+    with severity, value and where, the headline KPIs, and the HTML report attached or inline.
+    With ``when = "always"`` and no alert event, the message is the run's report.
+
+    Over SMTP (STARTTLS, SSL or plain, with login) or to .eml files that a mail client opens.
+    Headers are built by Python's email package, which refuses CR/LF in them; text from the
+    public is escaped in the HTML part. The Message-ID comes from the message's idempotency
+    key, so a resent message is recognised as the same one. The password is read from the
+    environment when the message is sent: the outbox never holds it.
+    """
+
+    name = "email"
+    description = "Send alerts and reports by e-mail (SMTP with STARTTLS/SSL, or .eml files)."
+    Options = EmailOptions
+
+    def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
+        from email.message import EmailMessage
+
+        options: EmailOptions = self.options
+        sender = parse_address(options.from_address)
+        to = [parse_address(a) for a in options.to]
+        cc = [parse_address(a) for a in options.cc]
+        mail = EmailMessage(policy=mail_policy())
+        mail["Subject"] = render_subject(options.subject, batch)
+        mail["From"] = sender
+        mail["To"] = to
+        if cc:
+            mail["Cc"] = cc
+        if options.reply_to:
+            mail["Reply-To"] = parse_address(options.reply_to)
+        mail["Date"] = batch.result.started_at
+        mail["Message-ID"] = message_id(batch.key)
+        mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+        context = template_context(batch, options.report)
+        mail.set_content(_render("email.txt.j2", context, html=False))
+        report = render_report_for(batch.result) if options.report != "none" else None
+        if options.report == "inline":
+            mail.add_alternative(report, subtype="html")
+        else:
+            mail.add_alternative(_render("email.html.j2", context, html=True), subtype="html")
+        if options.report == "attach":
+            mail.add_attachment(report, subtype="html", filename="report.html")
+        recipients = list(dict.fromkeys(a.addr_spec for a in to + cc))
+        payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
+        return Message(f"email to {', '.join(recipients)}: {one_line(batch.title)}", payload,
+                       key=batch.key)
+
+    def send(self, message: Message, ctx: SendContext) -> str | None:
+        if self.options.transport == "file":
+            return self._write_file(message, ctx)
+        return self._send_smtp(message, ctx)
+
+    def _write_file(self, message: Message, ctx: SendContext) -> str:
+        from pathlib import Path
+
+        options: EmailOptions = self.options
+        key = message.key or _key_of(message.payload["eml"])
+        path = Path(options.directory).expanduser() / f"{_safe_token(key)}.eml"
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(message.payload["eml"].encode("utf-8"))
+            temporary.replace(path)  # a mail client never opens half a message
+        except OSError as exc:
+            raise DeliveryFailed(f"could not write {path}: {exc.strerror or exc}",
+                                 retryable=not isinstance(exc, PermissionError)) from None
+        ctx.log.info("email %s written to %s", key, path)
+        return f"wrote {path}"
+
+    def _send_smtp(self, message: Message, ctx: SendContext) -> str:
+        import smtplib
+
+        options: EmailOptions = self.options
+        port = options.port or DEFAULT_PORTS[options.security]
+        where = f"{options.host}:{port}"
+        password = options.password.get_secret_value() if options.password else None
+        timeout = options.timeout.total_seconds()
+        envelope_from, recipients = message.payload["from"], message.payload["to"]
+        tls = self._tls_context(ctx) if options.security != "none" else None
+        try:
+            if options.security == "ssl":
+                client = smtplib.SMTP_SSL(options.host, port, timeout=timeout, context=tls)
+            else:
+                client = smtplib.SMTP(options.host, port, timeout=timeout)
+            try:
+                if options.security == "starttls":
+                    client.starttls(context=tls)
+                if options.username:
+                    client.login(options.username, password)
+                refused = client.sendmail(envelope_from, recipients,
+                                          message.payload["eml"].encode("utf-8"))
+            finally:
+                _hang_up(client)
+        except (smtplib.SMTPException, OSError) as exc:
+            # from None: the failure says what to fix; the traceback adds nothing for a user.
+            raise smtp_failure(exc, where, options, secret=password) from None
+        note = f"sent via {where}"
+        if refused:
+            refusals = "; ".join(f"{address} ({_reply(code, text)})" for address, (code, text)
+                                 in refused.items())
+            ctx.log.warning("email %s: %s refused some recipients: %s", message.key, where,
+                            _scrub(refusals, password))
+            note += f", {len(recipients) - len(refused)} of {len(recipients)} recipients accepted"
+        ctx.log.info("email %s %s to %d recipient(s)", message.key, note,
+                     len(recipients) - len(refused))
+        return note
+
+    def _tls_context(self, ctx: SendContext) -> Any:
+        import ssl
+        from pathlib import Path
+
+        ca_file = self.options.ca_file
+        if ca_file is None:
+            return ssl.create_default_context()
+        path = Path(ca_file).expanduser()
+        path = path if path.is_absolute() else ctx.workflow_dir / path
+        try:
+            return ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            problem = "does not exist" if isinstance(exc, FileNotFoundError) else \
+                f"is not a PEM file of certificates ({getattr(exc, 'reason', None) or exc})"
+            raise DeliveryFailed(f"ca_file {path} {problem}", retryable=False) from None
+
+
+# -- addresses and headers ---------------------------------------------------------------------
+def parse_address(text: str) -> "Address":
+    """One address, ``ann@example.org`` or ``Ann Martin <ann@example.org>``, parsed by the
+    standard library's header registry; ValueError if it is not exactly one valid address."""
+    from email.policy import SMTP
+
+    if LINE_BREAKING.search(text):
+        raise ValueError(f"{text!r} holds a line break or control character")
+    try:
+        header = SMTP.header_factory("To", text)
+        addresses = header.addresses
+    except (IndexError, ValueError, TypeError):  # the parser gives up on e.g. "ann@"
+        addresses, header = (), None
+    if len(addresses) != 1 or (header is not None and header.defects) \
+            or not addresses[0].username or not addresses[0].domain:
+        hint = "write one address per list item" if len(addresses) > 1 else \
+            "write e.g. \"ann@example.org\" or \"Ann Martin <ann@example.org>\""
+        raise ValueError(f"{text!r} is not an e-mail address: {hint}")
+    address = addresses[0]
+    if not address.addr_spec.isascii():
+        raise ValueError(f"{text!r}: write the address in ASCII (an international domain in its "
+                         "xn-- form); the name before it may be in any language")
+    return address
+
+
+def mail_policy() -> "EmailPolicy":
+    """SMTP line endings, and 7-bit transfer encodings: the message is plain ASCII, which every
+    server accepts and the outbox keeps as text."""
+    from email.policy import SMTP
+
+    return SMTP.clone(cte_type="7bit")
+
+
+def message_id(key: str) -> str:
+    """``<key@cmflow>``: the same batch is the same message, for the outbox and mail clients."""
+    return f"<{_safe_token(key)}@cmflow>"
+
+
+def render_subject(template: str, batch: NotificationBatch) -> str:
+    """The subject on one line: a summary quoting a comment cannot break it into headers."""
+    firing = sorted(batch.firing, key=_severity_rank)
+    foremost = (firing or batch.resolved or [None])[0]
+    text = _subject_environment().from_string(template).render(
+        title=batch.title, workflow=batch.result.workflow.name, period=str(batch.result.period),
+        firing=len(batch.firing), resolved=len(batch.resolved),
+        severity=firing[0].severity if firing else "",
+        summary=foremost.summary if foremost else "", group=dict(batch.group))
+    subject = one_line(text)
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        subject = subject[:MAX_SUBJECT_LENGTH - 1].rstrip() + "…"
+    return subject or one_line(batch.title)
+
+
+def one_line(text: str) -> str:
+    """Text with every control character, line breaks included, turned into a space."""
+    return " ".join(LINE_BREAKING.sub(" ", text).split())
+
+
+# -- rendering -------------------------------------------------------------------------------
+def template_context(batch: NotificationBatch, report: str) -> dict[str, Any]:
+    """What both templates show, as ready strings, so the text and HTML parts agree."""
+    from zoneinfo import ZoneInfo
+
+    from cmflow.summary import kpi_tables
+
+    result = batch.result
+    zone = ZoneInfo(result.period.tz)
+    ordered = sorted(batch.notifications, key=lambda n: (_severity_rank(n.alert), n.alert.summary))
+    comparison = result.comparison_periods[0] if result.comparison_periods else None
+    period_text = (f"{result.period.start:%a %d %b %Y} – {result.period.end:%a %d %b %Y} "
+                   f"({result.period.tz})")
+    if comparison:
+        period_text += f", changes vs {comparison.start:%d %b} – {comparison.end:%d %b %Y}"
+    return {
+        "title": batch.title,
+        "workflow": result.workflow.name,
+        "period": period_text,
+        "firing": [_item(n, zone) for n in ordered if n.event != "resolved"],
+        "resolved": [_item(n, zone) for n in ordered if n.event == "resolved"],
+        "headline": _headline(kpi_tables(result)),
+        "failed_sources": [{"id": s.id, "plugin": s.plugin, "error": s.error or ""}
+                           for s in result.failed_sources],
+        "report": report,
+        "run_id": result.run_id,
+    }
+
+
+def render_report_for(result: "RunResult") -> str:
+    """The run's HTML report, exactly as the ``html_report`` output writes it."""
+    from cmflow.builtin.outputs.html_report import HtmlReportOptions, render_report
+
+    return render_report(result, HtmlReportOptions())
+
+
+def _item(notification: "Notification", zone: Any) -> dict[str, Any]:
+    """One alert of the message: its summary, and details as short phrases."""
+    from cmflow.summary import format_value, metric_label
+
+    alert = notification.alert
+    where = ", ".join(f"{name}: {value}" for name, value in alert.dimensions.items()
+                      if value is not None) or "overall"
+    since = alert.active_since.astimezone(zone).strftime("%a %d %b %Y %H:%M") \
+        if alert.active_since else ""
+    notes = []
+    if notification.event == "firing":
+        notes.append("new")
+    elif notification.event == "repeat":
+        notes.append(f"still firing, reminder {notification.reminder}" if notification.reminder
+                     else "still firing")
+    if alert.condition in CONDITION_LABELS:
+        notes.append(CONDITION_LABELS[alert.condition])
+    value = format_value(alert.value, str(alert.details.get("unit", "")))
+    details = [f"{metric_label(alert.metric)}: {value}", where]
+    if since and notification.event != "resolved":
+        details.append(f"since {since}")
+    return {"event": notification.event, "severity": alert.severity, "summary": alert.summary,
+            "details": details + notes}
+
+
+def _headline(tables: list[Any]) -> list[dict[str, str]]:
+    """The overall KPIs the report shows as cards, in the same order."""
+    from cmflow.builtin.outputs.html_report import HEADLINE
+    from cmflow.summary import metric_label
+
+    overall = next((t for t in tables if not t.dimensions), None)
+    if overall is None or not overall.rows:
+        return []
+    cells = overall.rows[0].cells
+    ordered = [m for m in HEADLINE if m in cells] + [m for m, _ in overall.metrics if m not in HEADLINE]
+    return [{"label": metric_label(m), "value": cells[m].text, "change": cells[m].change_text,
+             "direction": cells[m].direction, "note": cells[m].change_text or cells[m].reason or ""}
+            for m in ordered[:6]]
+
+
+def _render(name: str, context: dict[str, Any], *, html: bool) -> str:
+    from jinja2 import Environment, PackageLoader
+
+    if html:
+        environment = Environment(loader=PackageLoader("cmflow", "templates"), autoescape=True,
+                                  trim_blocks=True, lstrip_blocks=True)
+    else:
+        # Plain text is not escaped; a value is one line, so a summary cannot fake a paragraph.
+        environment = Environment(loader=PackageLoader("cmflow", "templates"), autoescape=False,
+                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                                  finalize=_plain_value)
+    return environment.get_template(name).render(context)
+
+
+def _plain_value(value: Any) -> str:
+    return "" if value is None else LINE_BREAKING.sub(" ", str(value))
+
+
+def _subject_environment() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+# -- sending ---------------------------------------------------------------------------------
+def smtp_failure(exc: BaseException, where: str, options: EmailOptions, *,
+                 secret: str | None) -> DeliveryFailed:
+    """What went wrong, whether a later attempt may succeed, and what to fix if not.
+
+    Temporary: the server unreachable, slow or gone mid-way, and 4xx replies. Permanent (5xx,
+    refused login, TLS that cannot work): retrying cannot help until the workflow changes.
+    """
+    import smtplib
+    import socket
+    import ssl
+
+    def failed(text: str, retryable: bool) -> DeliveryFailed:
+        return DeliveryFailed(_scrub(text, secret), retryable=retryable)
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        refusals = "; ".join(f"{address} ({_reply(code, text)})" for address, (code, text)
+                             in exc.recipients.items())
+        temporary = all(400 <= code < 500 for code in codes)
+        return failed(f"{where} refused every recipient: {refusals}"
+                      + ("" if temporary else "; check the addresses in `to` and `cc`"), temporary)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return failed(f"{where} refused the login of {options.username} "
+                      f"({_reply(exc.smtp_code, exc.smtp_error)}): check `username` and the "
+                      "password in its environment variable (Gmail wants an app password; "
+                      "Office 365 wants SMTP AUTH enabled for the mailbox)", _temporary(exc.smtp_code))
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return failed(f"{where} refused the sender {exc.sender} "
+                      f"({_reply(exc.smtp_code, exc.smtp_error)}): set `from_address` to an "
+                      "address the account may send as",
+                      _temporary(exc.smtp_code))
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        what = str(exc).lower()
+        hint = ("set security = \"ssl\" (port 465), or \"none\" for a local relay"
+                if "starttls" in what else
+                "the server offers no login on this connection: use security = \"starttls\" or "
+                "\"ssl\", or remove `username`")
+        return failed(f"{where}: {exc}; {hint}", False)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return failed(f"{where} closed the connection unexpectedly ({exc or 'no reason given'})", True)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return failed(f"{where} refused the message ({_reply(exc.smtp_code, exc.smtp_error)})",
+                      _temporary(exc.smtp_code))
+    if isinstance(exc, smtplib.SMTPException):
+        return failed(f"{where}: {exc}", False)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return failed(f"the certificate of {where} is not trusted ({exc.verify_message}): check "
+                      "`host`, or set `ca_file` for a server with a private certificate", False)
+    if isinstance(exc, ssl.SSLError):
+        return failed(f"TLS with {where} failed ({exc.reason or exc}): security = \"ssl\" wants a "
+                      "port that speaks TLS from the start (465); use \"starttls\" for 587", False)
+    if isinstance(exc, socket.gaierror):
+        return failed(f"could not find the SMTP server {options.host} ({exc.strerror}): "
+                      "check `host`", True)
+    if isinstance(exc, TimeoutError):
+        return failed(f"{where} did not answer within {options.timeout.total_seconds():g} s", True)
+    if isinstance(exc, ConnectionRefusedError):
+        return failed(f"{where} refused the connection: is the server running and the port "
+                      "right?", True)
+    if isinstance(exc, OSError):
+        return failed(f"could not talk to {where}: {exc.strerror or exc}", True)
+    return failed(f"{where}: {exc}", False)
+
+
+def _hang_up(client: Any) -> None:
+    """QUIT, then close. Never raises: once the message is taken, a failing goodbye must not
+    make the outbox send it again."""
+    import smtplib
+
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def _temporary(code: int) -> bool:
+    """SMTP's own rule: a 4xx reply is a temporary failure, a 5xx one permanent."""
+    return 400 <= code < 500
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return one_line(f"{code} {text}")
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    """No password in a message, even if a server were to echo it."""
+    from cmflow.secrets import redactor
+
+    if secret:
+        text = text.replace(secret, "***")
+    return redactor(text)
+
+
+def _safe_token(key: str) -> str:
+    """The key as a file name and a Message-ID's left part: letters, digits, dot, dash."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip(".-") or "message"
+
+
+def _key_of(eml: str) -> str:
+    """The key a message was composed with, from its Message-ID (for a message without key)."""
+    match = re.search(r"^Message-ID:\s*<([^@>]+)@cmflow>", eml, re.MULTILINE | re.IGNORECASE)
+    return match.group(1) if match else "message"
+
+
+def _severity_rank(alert: "Alert") -> int:
+    return SEVERITY_RANK.get(alert.severity, len(SEVERITY_RANK))
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@hookimpl
+def register_outputs(register):
+    register(Email)
