@@ -112,6 +112,9 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
     _deliver(workflow, result)
     if writes:
         _send_outbox(workflow, store, result, now, sleep)
+    order = {entry.id: index for index, entry in enumerate(workflow.outputs)}
+    result.stages.sort(key=lambda s: (s.kind == "output", order.get(s.id, 0) if s.kind == "output" else 0))
+    if writes:
         result.finished_at = datetime.now(timezone.utc)
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
         store.finish_run(run_id, status=result.status, stats=result.stats(),

@@ -1,0 +1,80 @@
+"""What the Google sources (``youtube``, ``ga4``) share: Google's JSON conventions and checks.
+
+Google APIs send 64-bit integers as strings (YouTube ``"viewCount": "1520"``, GA4
+``metricValues``), leave a key out when there is no data (a hidden like count, a report with no
+``rows``), and write instants in RFC 3339. The kit (``cmflow.http``, platforms ``youtube`` and
+``ga4``) already explains Google's error bodies; this module reads the successful ones and
+turns a 200 answer that lacks what the API documents into an error naming the source.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmflow.http import BadResponse, PlatformSession
+
+SCOPE_PREFIX = "https://www.googleapis.com/auth/"
+"""Google scopes are URLs; error messages and docs name them in full."""
+
+
+def as_int(value: Any) -> int | None:
+    """An integer from Google's string or number; ``None`` (no data) for an absent value.
+
+    ``"9.0"`` becomes 9; a fractional value is rounded (GA4 may send counts as floats)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    return int(number) if number.is_integer() else round(number)
+
+
+def as_float(value: Any) -> float | None:
+    """A float from Google's string or number; ``None`` for an absent value."""
+    if value is None or isinstance(value, bool):
+        return None
+    return float(value)
+
+
+def parse_instant(text: str) -> datetime:
+    """An RFC 3339 instant (``2026-11-20T10:00:00Z``, fractions allowed) in UTC."""
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(timezone.utc)
+
+
+def window_days(window_start: datetime, window_end: datetime) -> tuple[date, date]:
+    """The first and last calendar day (inclusive) touched by ``[window_start, window_end)``.
+
+    Google reports days in the account's own time zone (Pacific time for YouTube Analytics,
+    the property's time zone for GA4); taking every UTC day the window touches covers them, a
+    day more at an edge at worst, which the run's periods then leave out."""
+    last = window_end - timedelta(microseconds=1)
+    return window_start.date(), max(window_start.date(), last.date())
+
+
+def unexpected(session: "PlatformSession", message: str, hint: str = "") -> "BadResponse":
+    """A :class:`~cmflow.http.BadResponse` for a 200 answer the API does not document."""
+    from cmflow.http import BadResponse
+
+    return BadResponse(message, hint=hint, platform=session.platform.title, source=session.source)
+
+
+def require_object(body: Any, session: "PlatformSession", what: str) -> dict[str, Any]:
+    """``body`` if it is a JSON object, else an error saying what was expected and what came."""
+    if not isinstance(body, dict):
+        shown = repr(body)[:120]
+        raise unexpected(session, f"{what} answered {type(body).__name__} JSON ({shown}), not an object")
+    return body
+
+
+def require_list(body: dict[str, Any], key: str, session: "PlatformSession", what: str) -> list[Any]:
+    """``body[key]`` as a list: absent means empty (Google leaves empty lists out); anything but a
+    list is an error."""
+    value = body.get(key, [])
+    if not isinstance(value, list):
+        raise unexpected(session, f"{what} answered `{key}` as {type(value).__name__}, not a list")
+    return value

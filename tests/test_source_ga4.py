@@ -1,0 +1,351 @@
+"""The ``ga4`` source against a loopback server replaying the GA4 Data API's real answers.
+
+Waits happen in virtual time; the fixtures (tests/fixtures/sources/ga4/) keep GA4's envelope:
+string values, ``rowCount``, ``propertyQuota`` and Google's error bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from cmflow import Metric, MetricInput, hookimpl
+from cmflow.builtin.sources import ga4
+from cmflow.builtin.sources.ga4 import Ga4Options, Ga4Source
+from cmflow.context import FetchContext
+from cmflow.errors import WorkflowInvalid
+from cmflow.http import (AuthExpired, BadResponse, PermissionMissing, PlatformError, PlatformUnavailable,
+                         RetryPolicy, make_client)
+from cmflow.testing import (ReplayServer, Reply, VirtualTime, load_replies, registered_plugin,  # noqa: F401
+                            replay_server, run_workflow_file)
+from cmflow.workflow import load_workflow
+
+if TYPE_CHECKING:
+    import polars as pl
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "ga4"
+TOKEN = "ya29.c0AfB_ga4-test-token-8e2d4a6b1c"
+PROPERTY = "312345678"
+REPORT = f"/v1beta/properties/{PROPERTY}:runReport"
+WINDOW = (datetime(2026, 11, 8, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc))
+
+
+def replies(name: str) -> list[Reply]:
+    return load_replies(FIXTURES / name)
+
+
+@pytest.fixture
+def vtime() -> VirtualTime:
+    return VirtualTime()
+
+
+@pytest.fixture
+def client(vtime):
+    with make_client(clock=vtime.clock, sleep=vtime.sleep) as http:
+        yield http
+
+
+def make_source(server: ReplayServer, **options) -> Ga4Source:
+    values = {"token": TOKEN, "property_id": PROPERTY, "base_url": server.url, **options}
+    return Ga4Source(Ga4Options.model_validate(values), entry_id="ga4_shop")
+
+
+def fetch(source: Ga4Source, client) -> tuple["pl.DataFrame", FetchContext]:
+    ctx = FetchContext(*WINDOW, periods=[], workflow_dir=Path("."), log=logging.getLogger("test.ga4"),
+                       http_client=lambda: client)
+    [table] = source.fetch(ctx)
+    assert table.kind == "traffic"
+    return table.conformed(), ctx
+
+
+# -- paging and mapping --------------------------------------------------------------------------
+def test_the_report_is_paged_by_offset_until_row_count(replay_server, client, vtime):
+    replay_server.add("POST", REPORT, *replies("report_pages.json"))
+
+    traffic, ctx = fetch(make_source(replay_server, page_size=2), client)
+
+    bodies = [request.json() for request in replay_server.requests]
+    assert [(body["offset"], body["limit"]) for body in bodies] == [(0, 2), (2, 2), (4, 2)]
+    assert traffic.height == 5
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in replay_server.requests)
+    assert ctx.problems == [] and vtime.sleeps == []  # far from the quota: full speed
+
+
+def test_the_request_asks_for_utm_dimensions_and_key_events_over_the_window(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("report_pages.json"))
+
+    fetch(make_source(replay_server, page_size=2), client)
+
+    body = replay_server.requests[0].json()
+    assert body["dateRanges"] == [{"startDate": "2026-11-08", "endDate": "2026-11-22"}]
+    assert [d["name"] for d in body["dimensions"]] == ["date", "sessionSource", "sessionMedium", "sessionCampaignName"]
+    assert [m["name"] for m in body["metrics"]] == ["sessions", "keyEvents", "totalRevenue"]
+    assert body["returnPropertyQuota"] is True
+
+
+def test_rows_map_to_traffic_records(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("report_pages.json"))
+
+    traffic, _ = fetch(make_source(replay_server, page_size=2), client)
+
+    rows = traffic.sort(["date", "sessions"], descending=[False, True]).to_dicts()
+    assert rows == [
+        {"date": date(2026, 11, 18), "source": "instagram", "medium": "social", "campaign": "black_friday_teaser",
+         "sessions": 388, "conversions": 7, "revenue": 250.0},
+        {"date": date(2026, 11, 18), "source": "newsletter", "medium": "email", "campaign": "nov_digest",
+         "sessions": 95, "conversions": 0, "revenue": 0.0},
+        {"date": date(2026, 11, 19), "source": "(direct)", "medium": "(none)", "campaign": "(not set)",
+         "sessions": 900, "conversions": 14, "revenue": 1204.25},
+        {"date": date(2026, 11, 19), "source": "instagram", "medium": "social", "campaign": "black_friday_teaser",
+         "sessions": 412, "conversions": 9, "revenue": 318.5},
+        {"date": date(2026, 11, 19), "source": "linkedin", "medium": "social", "campaign": "(not set)",
+         "sessions": 120, "conversions": 2, "revenue": 80.0},
+    ]
+
+
+def test_first_user_attribution_and_one_key_event(replay_server, client):
+    page = replies("report_thresholded.json")[0]
+    headers = page.json
+    headers["dimensionHeaders"] = [{"name": n} for n in ("date", "firstUserSource", "firstUserMedium",
+                                                         "firstUserCampaignName")]
+    headers["metricHeaders"][1] = {"name": "keyEvents:purchase", "type": "TYPE_INTEGER"}
+    replay_server.add("POST", REPORT, page)
+
+    traffic, ctx = fetch(make_source(replay_server, attribution="first_user",
+                                     conversions_metric="keyEvents:purchase"), client)
+
+    body = replay_server.requests[0].json()
+    assert [d["name"] for d in body["dimensions"]] == [
+        "date", "firstUserSource", "firstUserMedium", "firstUserCampaignName"]
+    assert [m["name"] for m in body["metrics"]] == ["sessions", "keyEvents:purchase", "totalRevenue"]
+    assert traffic["conversions"].sum() == 32
+    # The report said it withheld rows with few users: the run says so.
+    assert ctx.problems == ["GA4 withheld rows with few users (thresholding): totals may be lower than in "
+                            "the GA4 interface"]
+
+
+# -- retries and waits -------------------------------------------------------------------------
+def test_a_429_resource_exhausted_with_retry_after_is_waited_in_virtual_time(replay_server, client, vtime):
+    replay_server.add("POST", REPORT, *replies("error_429_tokens.json"), *replies("report_thresholded.json"))
+
+    traffic, _ = fetch(make_source(replay_server), client)
+
+    assert vtime.sleeps == [45]
+    assert len(replay_server.requests) == 2 and traffic.height == 5
+
+
+def test_a_500_then_success_backs_off_once(replay_server, client, vtime):
+    replay_server.add("POST", REPORT, *replies("error_500.json"), *replies("report_thresholded.json"))
+
+    traffic, _ = fetch(make_source(replay_server), client)
+
+    [wait] = vtime.sleeps
+    assert 1 <= wait <= 2 and traffic.height == 5
+
+
+def test_property_tokens_at_95_percent_slow_the_next_pages(replay_server, client, vtime):
+    """GA4 has no usage headers: the propertyQuota of each answer paces the next request."""
+    replay_server.add("POST", REPORT, *replies("report_quota_95.json"))
+
+    traffic, _ = fetch(make_source(replay_server, page_size=2), client)
+
+    # 2,000 tokens left at 50 a request: 40 requests spread over the hour, one every 90 s;
+    # then 1,800 left: one every 100 s; the third answer is far from the limit.
+    assert vtime.sleeps == [90, 100]
+    assert traffic.height == 5
+
+
+def test_the_quota_tier_sets_what_counts_as_near_the_limit(replay_server, client, vtime):
+    """199,000 day tokens left is 0.5 % used for a standard property, 90 % for a 360 one."""
+    replay_server.add("POST", REPORT, *replies("report_pages.json"))
+
+    fetch(make_source(replay_server, page_size=2, quota_tier="analytics_360"), client)
+
+    # 199,000 left at 12 a request: 16,583 requests spread over the day.
+    assert vtime.sleeps == [pytest.approx(86_400 / 16_583)] * 2
+
+
+# -- errors a person can act on ------------------------------------------------------------------
+def test_an_expired_token_names_the_source_the_code_and_how_to_renew(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("error_401_expired.json"), repeat=True)
+
+    with pytest.raises(AuthExpired) as caught:
+        fetch(make_source(replay_server), client)
+
+    message = str(caught.value)
+    assert message.startswith("source 'ga4_shop' (Google Analytics): the access token was refused (UNAUTHENTICATED")
+    assert "To renew it: Refresh the OAuth token at oauth2.googleapis.com/token" in message
+    assert TOKEN not in message and len(replay_server.requests) == 1
+
+
+def test_a_missing_permission_names_the_scope(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("error_403_permission.json"))
+
+    with pytest.raises(PermissionMissing) as caught:
+        fetch(make_source(replay_server), client)
+
+    message = str(caught.value)
+    assert "source 'ga4_shop' (Google Analytics)" in message
+    assert "User does not have sufficient permissions for this property" in message
+    assert "This source needs the token to carry: https://www.googleapis.com/auth/analytics.readonly" in message
+
+
+def test_malformed_json_shows_the_first_bytes_without_the_token(replay_server, client):
+    body = '{"dimensionHeaders": [{"name": "date"}], "rows": [{"dimensionValues": [{"value": "2026' + \
+        f' <!-- upstream reset; auth=Bearer {TOKEN} -->'
+    replay_server.add("POST", REPORT, Reply(200, body=body, headers={"Content-Type": "application/json"}))
+
+    with pytest.raises(BadResponse) as caught:
+        fetch(make_source(replay_server), client)
+
+    message = str(caught.value)
+    assert "source 'ga4_shop' (Google Analytics)" in message and "is not JSON (application/json)" in message
+    assert '{"dimensionHeaders": [{"name": "date"}]' in message
+    assert TOKEN not in message
+
+
+def test_an_empty_property_gives_no_records_and_no_error(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("report_empty.json"))
+
+    traffic, ctx = fetch(make_source(replay_server), client)
+
+    assert traffic.height == 0 and ctx.problems == []
+    assert len(replay_server.requests) == 1
+
+
+def test_pages_that_fall_short_of_row_count_are_a_clear_error(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("report_rows_missing.json"))
+    with pytest.raises(BadResponse, match="source 'ga4_shop' \\(Google Analytics\\): runReport announced 5 rows "
+                                          "\\(rowCount\\) but its pages held 2"):
+        fetch(make_source(replay_server, page_size=2), client)
+
+
+def test_rows_without_the_headers_asked_for_are_a_clear_error(replay_server, client):
+    page = replies("report_thresholded.json")[0]
+    page.json["metricHeaders"] = page.json["metricHeaders"][:2]
+    replay_server.add("POST", REPORT, page)
+    with pytest.raises(BadResponse, match="runReport answered rows without the header\\(s\\) totalRevenue"):
+        fetch(make_source(replay_server), client)
+
+
+def test_the_token_never_reaches_errors_or_logs(replay_server, vtime, caplog):
+    caplog.set_level(logging.DEBUG)
+    replay_server.add("POST", REPORT, *replies("error_500.json") * 3, *replies("error_401_expired.json"))
+    texts, failures = [], []
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, retry=RetryPolicy(max_attempts=3)) as http:
+        for _ in range(2):
+            with pytest.raises(PlatformError) as caught:
+                fetch(make_source(replay_server), http)
+            failures.append(type(caught.value))
+            texts += [str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value))]
+    texts += [record.getMessage() for record in caplog.records]
+
+    assert failures == [PlatformUnavailable, AuthExpired]
+    assert any("ga4_shop" in text for text in texts)
+    assert [text for text in texts if TOKEN in text] == []
+
+
+# -- validation --------------------------------------------------------------------------------
+@pytest.mark.parametrize("option, given, replacement", [
+    ("conversions_metric", "conversions", "keyEvents"),
+    ("conversions_metric", "conversions:purchase", "keyEvents:purchase"),
+    ("sessions_metric", "sessionConversionRate", "sessionKeyEventRate"),
+])
+def test_a_deprecated_metric_is_refused_naming_its_replacement(replay_server, option, given, replacement):
+    with pytest.raises(ValueError, match=f'write "{replacement}"'):
+        make_source(replay_server, **{option: given})
+
+
+def test_a_workflow_asking_for_conversions_fails_validation(tmp_path, monkeypatch):
+    monkeypatch.setenv("GA4_TOKEN", TOKEN)
+    path = tmp_path / "ga4.toml"
+    path.write_text(f"""
+[workflow]
+name = "Traffic"
+
+[[sources]]
+plugin = "ga4"
+property_id = "{PROPERTY}"
+token = "${{env:GA4_TOKEN}}"
+conversions_metric = "conversions"
+""", encoding="utf-8")
+    with registered_plugin(ga4), pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    [problem] = caught.value.problems
+    assert problem.path == "sources[0].conversions_metric"
+    assert "GA4 renamed `conversions` to `keyEvents`" in problem.message and 'write "keyEvents"' in problem.message
+
+
+def test_a_token_written_in_the_file_is_refused(tmp_path):
+    path = tmp_path / "ga4.toml"
+    path.write_text(f'[workflow]\nname = "T"\n[[sources]]\nplugin = "ga4"\nproperty_id = "{PROPERTY}"\n'
+                    f'token = "{TOKEN}"\n', encoding="utf-8")
+    with registered_plugin(ga4), pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert "secrets may not be written in the workflow file" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+# -- end to end ----------------------------------------------------------------------------------
+class ConversionRate(Metric):
+    """conversions / sessions x 100 over traffic records: a test stand-in until a built-in exists."""
+
+    name = "conversion_rate"
+    description = "Conversions per 100 sessions (test metric)."
+    needs = ("traffic",)
+    groupings = ("overall",)
+    unit = "%"
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        return (data.records["traffic"].group_by("period")
+                .agg((pl.col("conversions").sum() / pl.col("sessions").sum() * 100).alias("value"))
+                .select("period", pl.lit(self.name).alias("metric"), pl.lit(self.unit).alias("unit"),
+                        pl.col("value").cast(pl.Float64), pl.lit(None, dtype=pl.String).alias("reason"))
+                .collect())
+
+
+class ConversionRatePlugin:
+    @hookimpl
+    def register_metrics(self, register):
+        register(ConversionRate)
+
+
+def test_a_workflow_computes_a_conversion_rate_from_ga4(replay_server, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    replay_server.add("POST", REPORT, *replies("report_pages.json"))
+    monkeypatch.setenv("GA4_TOKEN", TOKEN)
+    path = tmp_path / "ga4.toml"
+    path.write_text(f"""
+[workflow]
+name = "Traffic weekly"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "ga4_shop"
+plugin = "ga4"
+property_id = "{PROPERTY}"
+token = "${{env:GA4_TOKEN}}"
+page_size = 2
+base_url = "{replay_server.url}"
+
+[[metrics]]
+plugin = "conversion_rate"
+by = ["overall"]
+""", encoding="utf-8")
+
+    with registered_plugin(ga4), registered_plugin(ConversionRatePlugin(), package="test-metric"):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path}/s.db")
+
+    assert result.failed_stages == []
+    assert replay_server.requests[0].json()["dateRanges"] == [{"startDate": "2026-11-08", "endDate": "2026-11-22"}]
+    # 18-19 November: (9 + 2 + 14 + 7 + 0) key events over (412 + 120 + 900 + 388 + 95) sessions.
+    assert result.value("conversion_rate") == pytest.approx(32 / 1915 * 100)
+    assert all(TOKEN not in record.getMessage() for record in caplog.records)
