@@ -236,6 +236,16 @@ def test_meta_throttling_codes_are_retried(replay_server, http, index, code):
     assert len(replay_server.requests) == 2
 
 
+@pytest.mark.parametrize("status", [429, 502])
+def test_a_meta_shaped_error_without_a_code_follows_the_http_rules(replay_server, http, status):
+    """A 429 or 5xx whose body has an `error` object but no Graph code (a proxy, an outage page)."""
+    replay_server.add("GET", f"/v25.0/{IG_USER}", Reply(status, json={"error": {"message": "try later"}}),
+                      Reply(json={"followers_count": 4210}))
+    instagram = http.session("instagram", base_url=replay_server.url, token=TOKEN)
+    assert instagram.get_json(f"/v25.0/{IG_USER}") == {"followers_count": 4210}
+    assert len(replay_server.requests) == 2
+
+
 def test_meta_business_use_case_wait_is_honoured(replay_server, http, vtime):
     throttle = replies("meta_throttling_errors.json", replay_server)[5]  # 80002, regain access in 1 minute
     replay_server.add("GET", f"/v25.0/{IG_USER}/media", throttle, Reply(json={"data": []}))

@@ -376,6 +376,8 @@ def classify_meta(platform: Platform, answer: ApiResponse) -> Verdict | None:
         return Verdict("retry", reason=what, wait=header_wait(answer), code=code)
     if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
         return permission_missing(answer, what, code)
+    if code is None:  # not a Graph API error (a proxy's 429 or 502 ...): the plain HTTP rules
+        return None
     hint = ("Code 100 also means a deprecated metric: check the metric names against the Graph API "
             "changelog" if code == 100 else "")
     return Verdict("fail", RequestRejected(f"{answer.request} was refused ({what})", hint=hint,

@@ -1,0 +1,325 @@
+"""The ``facebook_page`` source: posts, daily Page figures and comments of Facebook Pages.
+
+Reads the Graph API on graph.facebook.com with a Page token (or a user / system-user token
+from which cmflow reads each Page's token): published posts and their lifetime insights become
+``post`` records, the Page's daily insights ``account_snapshot`` records, and comments
+``conversation`` records. Facts and shapes: ``PLATFORMS.md`` and ``docs/sources/facebook_page.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Iterable, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+from .meta_graph import (API_VERSION_PATTERN, GRAPH_FACEBOOK, Comment, GraphReader, check_metrics,
+                         conversation_rows, count, day_ranges, insight_days, older_than, parallel_map,
+                         time_of, unix_seconds)
+
+POST_FIELDS = ("id,message,created_time,permalink_url,status_type,shares,"
+               "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),"
+               "attachments{media_type,type}")
+COMMENT_FIELDS = "id,message,created_time,from,parent{id}"
+
+POST_METRICS = {"post_media_view": "impressions", "post_total_media_view_unique": "reach",
+                "post_clicks": "clicks", "post_video_views": "video_views"}
+"""Post insights cmflow reads, and the canonical ``post`` field each one fills."""
+VIDEO_ONLY = frozenset({"post_video_views"})
+PAGE_METRICS = {"page_follows": "followers", "page_total_media_view_unique": "reach",
+                "page_media_view": "impressions", "page_views_total": "profile_views"}
+"""Daily Page insights cmflow reads, and the ``account_snapshot`` field each one fills."""
+
+_REMOVED_2024 = "removed on 2024-03-14 with no replacement"
+DEPRECATED_POST_METRICS = {
+    "post_impressions": "use `post_media_view`, which replaced it (November 2025)",
+    "post_impressions_unique": "use `post_total_media_view_unique`, which replaces it by June 2026 (v26)",
+    **{f"post_impressions_{kind}": "Meta no longer splits views into organic and paid: use `post_media_view`"
+       for kind in ("organic", "paid", "organic_unique", "paid_unique", "fan", "fan_unique", "viral", "nonviral")},
+    "post_engaged_users": _REMOVED_2024 + ": use `post_clicks` and the posts' reaction, comment and share counts",
+    "post_consumptions": _REMOVED_2024 + ": use `post_clicks`",
+}
+DEPRECATED_PAGE_METRICS = {
+    "page_impressions": "use `page_media_view`, which replaced it (November 2025)",
+    "page_impressions_unique": "use `page_total_media_view_unique`, which replaces it by June 2026 (v26)",
+    "page_fans": "use `page_follows`, which replaced it (November 2025)",
+    **{name: "use `page_follows` (cmflow reads each day's total)"
+       for name in ("page_fan_adds", "page_fan_adds_unique", "page_fan_removes", "page_fan_removes_unique")},
+    **{name: "removed by June 2026 (v26): use `page_media_view` or `page_total_media_view_unique`"
+       for name in ("page_posts_impressions", "page_posts_impressions_unique", "page_posts_impressions_organic",
+                    "page_posts_impressions_paid", "page_impressions_organic", "page_impressions_paid")},
+    "page_video_views_unique": "removed by June 2026 (v26) with no replacement",
+    "page_engaged_users": _REMOVED_2024,
+    "page_consumptions": _REMOVED_2024,
+}
+NOT_OFFERED = ("keywords", "search")
+MAX_DAYS_PER_CALL = 90
+"""Page insights: at most 90 days between ``since`` and ``until``."""
+
+Fetch = Literal["posts", "account_snapshots", "conversations"]
+KIND_OF_FETCH = {"posts": "post", "account_snapshots": "account_snapshot", "conversations": "conversation"}
+
+
+class FacebookPageOptions(PluginOptions):
+    pages: list[str] = Field(
+        min_length=1, description="Facebook Page ids (numeric; the Page's About > Page transparency, "
+        "or GET /me/accounts).", examples=[["104857600000001"]])
+    access_token: SecretStr = Field(
+        description="Access token, from the environment: access_token = \"${env:FACEBOOK_PAGE_TOKEN}\". "
+        "A Page token (token_kind = \"page\") or a long-lived user or system-user token "
+        "(token_kind = \"user\").", examples=["${env:FACEBOOK_PAGE_TOKEN}"])
+    token_kind: Literal["page", "user"] = Field(
+        "page", description="page: access_token is the Page's own token (one Page per source); "
+        "user: a user or system-user token with the ANALYZE task on every Page listed, from which "
+        "cmflow reads each Page's token (GET /{page-id}?fields=access_token).", examples=["user"])
+    fetch: list[Fetch] = Field(
+        ["posts", "account_snapshots"], min_length=1,
+        description="What to fetch: posts (published posts and their insights), account_snapshots "
+        "(daily Page insights) and conversations (comments, with when the Page answered).",
+        examples=[["posts", "account_snapshots", "conversations"]])
+    post_metrics: list[str] = Field(
+        list(POST_METRICS), description="Post insights to read: post_media_view (-> impressions), "
+        "post_total_media_view_unique (-> reach), post_clicks (-> clicks), post_video_views "
+        "(-> video_views, video posts only). A deprecated name (post_impressions ...) is refused "
+        "with its replacement.", examples=[["post_media_view", "post_total_media_view_unique"]])
+    page_metrics: list[str] = Field(
+        list(PAGE_METRICS), description="Daily Page insights to read: page_follows (-> followers), "
+        "page_total_media_view_unique (-> reach), page_media_view (-> impressions), "
+        "page_views_total (-> profile_views). A deprecated name (page_fans, page_impressions ...) "
+        "is refused with its replacement.", examples=[["page_follows", "page_media_view"]])
+    comments_lookback_days: int = Field(
+        7, ge=0, le=90, description="Comments received in the window are looked for on the posts "
+        "published in the window and this many days before it (comments arrive after their post).",
+        examples=[28])
+    page_size: int = Field(100, ge=1, le=100, description="Items per page of the post and comment "
+                           "lists (at most 100).", examples=[25])
+    api_version: str | None = Field(
+        None, pattern=API_VERSION_PATTERN, description="Graph API version, e.g. \"v25.0\". Default: "
+        "the version cmflow pins for Meta. Set it when Meta retires that version.", examples=["v26.0"])
+    base_url: str = Field(GRAPH_FACEBOOK, description="API host, without the version.",
+                          examples=["https://graph.facebook.com"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_search(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(key in data for key in NOT_OFFERED):
+            raise ValueError("Facebook offers apps no search of public posts (Page Public Content Access "
+                             "reads other Pages only and needs app review); monitor keywords with another "
+                             "source (rss, mastodon, bluesky)")
+        return data
+
+    @field_validator("pages")
+    @classmethod
+    def _numeric_ids(cls, pages: list[str]) -> list[str]:
+        for page in pages:
+            if not page.isdigit():
+                raise ValueError(f"{page!r} is not a Page id: use the numeric id (e.g. 104857600000001), "
+                                 "not the Page's name or vanity URL")
+        return pages
+
+    @field_validator("fetch")
+    @classmethod
+    def _no_repeats(cls, fetch: list[str]) -> list[str]:
+        if len(set(fetch)) != len(fetch):
+            raise ValueError("a kind is listed twice")
+        return fetch
+
+    @field_validator("post_metrics")
+    @classmethod
+    def _post_metrics(cls, names: list[str]) -> list[str]:
+        return check_metrics(names, available=POST_METRICS, deprecated=DEPRECATED_POST_METRICS)
+
+    @field_validator("page_metrics")
+    @classmethod
+    def _page_metrics(cls, names: list[str]) -> list[str]:
+        return check_metrics(names, available=PAGE_METRICS, deprecated=DEPRECATED_PAGE_METRICS)
+
+    @model_validator(mode="after")
+    def _one_page_per_page_token(self) -> FacebookPageOptions:
+        if self.token_kind == "page" and len(self.pages) > 1:
+            raise ValueError("a Page token opens one Page: list one page per source, or set "
+                             "token_kind = \"user\" with a user or system-user token")
+        return self
+
+
+class FacebookPage(Source):
+    """Published posts with their insights, daily Page followers, reach, views and visits, and
+    comments, from the Graph API, for each Page listed, over exactly the run's window."""
+
+    name = "facebook_page"
+    description = "Fetch posts and insights, daily Page figures and comments of Facebook Pages (Graph API)."
+    Options = FacebookPageOptions
+    record_kinds = ("post", "account_snapshot", "conversation")
+
+    def produces(self) -> set[str]:
+        return {KIND_OF_FETCH[f] for f in self.options.fetch}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        options: FacebookPageOptions = self.options
+        scopes = ("pages_show_list", "pages_read_engagement", "read_insights")
+        if "conversations" in options.fetch:
+            scopes += ("pages_read_user_content",)
+        token = options.access_token.get_secret_value()
+
+        def session(page_token: str):
+            return ctx.http.session("facebook", base_url=options.base_url, token=page_token,
+                                    source=self.entry_id, api_version=options.api_version, scopes=scopes)
+
+        rows: dict[str, list[dict[str, Any]]] = {KIND_OF_FETCH[f]: [] for f in options.fetch}
+        for page_id in options.pages:
+            graph = GraphReader(session(token))
+            page = graph.get(page_id, params={
+                "fields": "id,name,username" + (",access_token" if options.token_kind == "user" else "")})
+            if options.token_kind == "user":
+                if not page.get("access_token"):
+                    raise graph.bad(f"{page_id} gave no Page token: the user needs a role with the ANALYZE "
+                                    "task on the Page", {k: v for k, v in page.items() if k != "access_token"})
+                graph = GraphReader(session(str(page.pop("access_token"))))
+            fetched = PageFetch(graph, options, ctx, page_id, page.get("username") or page_id).rows()
+            for kind, page_rows in fetched.items():
+                rows[kind] += page_rows
+        for kind, kind_rows in rows.items():
+            yield RecordTable.from_rows(kind, kind_rows)
+
+
+@dataclass
+class PageFetch:
+    """The requests for one Page."""
+
+    graph: GraphReader
+    options: FacebookPageOptions
+    ctx: FetchContext
+    page_id: str
+    account: str
+
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        """The rows of every kind asked for."""
+        fetch, ctx = self.options.fetch, self.ctx
+        rows: dict[str, list[dict[str, Any]]] = {}
+        posts = self.posts() if "posts" in fetch or "conversations" in fetch else []
+        if "posts" in fetch:
+            in_window = [p for p in posts if ctx.window_start <= p["_published_at"] < ctx.window_end]
+            insights = parallel_map(self.post_insights, in_window)
+            rows["post"] = [post_row(p, i, self.account) for p, i in zip(in_window, insights)]
+        if "account_snapshots" in fetch:
+            rows["account_snapshot"] = self.snapshots()
+        if "conversations" in fetch:
+            rows["conversation"] = self.conversations(posts)
+        return rows
+
+    def posts(self) -> list[dict[str, Any]]:
+        """The Page's posts published from the earliest instant needed to the window's end."""
+        options, ctx = self.options, self.ctx
+        earliest = ctx.window_start
+        if "conversations" in options.fetch:
+            earliest -= timedelta(days=options.comments_lookback_days)
+        params = {"fields": POST_FIELDS, "limit": options.page_size,
+                  "since": unix_seconds(earliest), "until": unix_seconds(ctx.window_end)}
+        posts, malformed = [], 0
+        for item in self.graph.items(self.page_id, "published_posts", params=params,
+                                     stop=older_than(earliest, "created_time")):
+            published_at = time_of(item, "created_time")
+            if published_at is None or not item.get("id"):
+                malformed += 1
+            elif earliest <= published_at < ctx.window_end:
+                posts.append({**item, "_published_at": published_at})
+        if malformed:
+            ctx.warn(f"skipped {malformed} post(s) without an id or a readable created_time")
+        return posts
+
+    def post_insights(self, post: dict[str, Any]) -> dict[str, Any]:
+        """A post's lifetime insights (video metrics only for videos); ``{}`` if none asked."""
+        video = post_format(post) in ("video", "reel")
+        metrics = [m for m in self.options.post_metrics if video or m not in VIDEO_ONLY]
+        return self.graph.insights(post["id"], metrics=metrics) if metrics else {}
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """One row per day with a value, from daily Page insights, 90 days per request."""
+        metrics = self.options.page_metrics
+        values: dict[date, dict[str, Any]] = {}
+        if metrics:
+            for first, last in day_ranges(insight_days(self.ctx), MAX_DAYS_PER_CALL):
+                for day, daily in self.graph.daily_insights(self.page_id, metrics=metrics, first=first,
+                                                            last=last).items():
+                    values.setdefault(day, {}).update(daily)
+        return [{"platform": "facebook", "account": self.account, "date": day,
+                 **{PAGE_METRICS[m]: count(v.get(m)) for m in metrics}} for day, v in sorted(values.items())]
+
+    def conversations(self, posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Comments from the public received in the window, on the posts that have comments."""
+        with_comments = [p for p in posts if count(total(p.get("comments"))) != 0]
+
+        def comments_of(post: dict[str, Any]) -> list[dict[str, Any]]:
+            items = self.graph.items(post["id"], "comments", params={
+                "fields": COMMENT_FIELDS, "filter": "stream", "order": "chronological",
+                "limit": self.options.page_size})
+            comments = [c for c in (comment(item, self.page_id) for item in items) if c is not None]
+            return conversation_rows(comments, platform="facebook", account=self.account, post_id=post["id"],
+                                     start=self.ctx.window_start, end=self.ctx.window_end)
+
+        return [row for rows in parallel_map(comments_of, with_comments) for row in rows]
+
+
+def total(edge: Any) -> Any:
+    """``summary.total_count`` of a ``reactions`` or ``comments`` edge; None when absent."""
+    summary = edge.get("summary") if isinstance(edge, dict) else None
+    return summary.get("total_count") if isinstance(summary, dict) else None
+
+
+def post_format(post: dict[str, Any]) -> str | None:
+    """The canonical format, from the first attachment, the permalink and the status type."""
+    attachments = (post.get("attachments") or {}).get("data") or []
+    first = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
+    media_type, kind = first.get("media_type") or "", first.get("type") or ""
+    status = post.get("status_type") or ""
+    if "/reel/" in str(post.get("permalink_url") or ""):
+        return "reel"
+    if kind == "album" or media_type == "album":
+        return "carousel"
+    if media_type == "video" or kind.startswith("video") or status == "added_video":
+        return "video"
+    if media_type == "photo" or kind == "photo" or status == "added_photos":
+        return "image"
+    if media_type == "link" or kind == "share" or status == "shared_story":
+        return "link"
+    if not attachments and status in ("mobile_status_update", "status_update", "wall_post", "created_note", ""):
+        return "text"
+    return None
+
+
+def post_row(post: dict[str, Any], insights: dict[str, Any], account: str) -> dict[str, Any]:
+    """A canonical post from a published post and its insights. Facebook leaves ``shares`` out
+    when nobody shared: that stays empty, as every counter the platform does not report."""
+    shares = post.get("shares")
+    row: dict[str, Any] = {
+        "platform": "facebook", "account": account, "post_id": str(post["id"]),
+        "published_at": post["_published_at"], "format": post_format(post), "text": post.get("message"),
+        "url": post.get("permalink_url"), "likes": count(total(post.get("reactions"))),
+        "comments": count(total(post.get("comments"))),
+        "shares": count(shares.get("count")) if isinstance(shares, dict) else None,
+    }
+    for metric, canonical in POST_METRICS.items():
+        value = count(insights.get(metric))
+        if value is not None:
+            row[canonical] = value
+    return row
+
+
+def comment(item: dict[str, Any], page_id: str) -> Comment | None:
+    """A comment or reply of the stream; None when it has no id or created_time. ``from`` is
+    only given with the Page's own token: without it, the author is empty."""
+    created_at = time_of(item, "created_time")
+    if created_at is None or not item.get("id"):
+        return None
+    author = item.get("from") if isinstance(item.get("from"), dict) else {}
+    parent = item.get("parent") if isinstance(item.get("parent"), dict) else {}
+    return Comment(str(item["id"]), str(parent["id"]) if parent.get("id") else None, created_at,
+                   author.get("name"), item.get("message"), str(author.get("id", "")) == page_id)
+
+
+@hookimpl
+def register_sources(register):
+    register(FacebookPage)
