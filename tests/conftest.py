@@ -35,3 +35,26 @@ def write_workflow(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def smtp_server():
+    """Start a real SMTP server on a free loopback port: ``smtp_server(mailbox=None, **aiosmtpd
+    options)`` returns ``(mailbox, port)``; ``mailbox.received`` holds what arrived."""
+    from aiosmtpd.controller import Controller  # the test extra: a real SMTP server on loopback
+
+    from loopback_smtp import Mailbox, free_port
+
+    controllers = []
+
+    def start(mailbox: "Mailbox | None" = None, **options):
+        mailbox = mailbox or Mailbox()
+        port = free_port()
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
+        controller.start()
+        controllers.append(controller)
+        return mailbox, port
+
+    yield start
+    for controller in controllers:
+        controller.stop()

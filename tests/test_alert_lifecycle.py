@@ -175,3 +175,13 @@ def test_repeat_every_must_be_a_duration(tmp_path):
 
     with pytest.raises(WorkflowInvalid, match="not a duration"):
         load_workflow(workflow(tmp_path, 'repeat_every = "weekly"'))
+
+
+def test_rerunning_the_same_period_is_not_one_more_run_towards_for(tmp_path):
+    days = Days(tmp_path, "for = 2")
+    assert state_of(days.run(LOW)) == "pending"
+    days.day -= timedelta(days=1)
+    rerun = days.run(LOW)  # the same day again (a manual re-run, a catch-up)
+    assert state_of(rerun) == "pending" and rerun.pending[0].streak == 1
+    fired = days.run(LOW)  # the next day: the second run in a row
+    assert state_of(fired) == "firing" and [n.event for n in fired.notifications] == ["firing"]

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import shutil
-import socket
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,10 +18,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller  # the test extra: a real SMTP server on loopback
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import ValidationError
 
+from loopback_smtp import Mailbox, Received, free_port  # noqa: F401  (smtp_server: a conftest fixture)
 from cmflow import Alert, DeliveryContext, DeliveryFailed, Notification, NotificationBatch, SendContext
 from cmflow.builtin.outputs import email as email_output
 from cmflow.builtin.outputs.email import Email, EmailOptions
@@ -42,73 +41,11 @@ LOGIN = "reports@example.org"
 
 
 # -- a real SMTP server ----------------------------------------------------------------------
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-    authenticated: bool
-    tls: bool
-
-    @property
-    def message(self) -> EmailMessage:
-        return BytesParser(policy=policy.default).parsebytes(self.raw)
-
-
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler that keeps what arrives; it can refuse recipients or the message."""
-
-    received: list[Received] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-    """Recipient address -> the reply to RCPT TO (e.g. ``550 5.1.1 No such user``)."""
-    data_reply: str | None = None
-    """A reply to DATA instead of taking the message (e.g. ``451 4.3.0 Try again later``)."""
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.data_reply:
-            return self.data_reply
-        encrypted = server.transport.get_extra_info("ssl_object") is not None
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                                      bool(session.authenticated), encrypted))
-        return "250 Message accepted for delivery"
-
-
 def accept_login(server, session, envelope, mechanism, auth_data) -> AuthResult:
     """Only LOGIN / PASSWORD get in."""
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == LOGIN.encode() \
         and auth_data.password == PASSWORD.encode()
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """Start an SMTP server on a free loopback port: ``smtp_server(**aiosmtpd options)``."""
-    controllers = []
-
-    def start(mailbox: Mailbox | None = None, **options) -> tuple[Mailbox, int]:
-        mailbox = mailbox or Mailbox()
-        port = free_port()
-        controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
-        controller.start()
-        controllers.append(controller)
-        return mailbox, port
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 Severity = Literal["info", "warning", "critical"]
@@ -60,6 +60,8 @@ class Alert:
     notified_at: datetime | None = None
     """When this episode was last announced; None while it has not been (pending, silenced)."""
     reminders: int = 0
+    period_end: date | None = None
+    """The last day of the period this state was evaluated for."""
     silenced_by: str | None = None
     """The id of the silence that mutes its notifications, if any."""
 

@@ -21,7 +21,7 @@ firing when its silence ends is announced at the next run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
 from .alerts import FIRING, PENDING, RESOLVED, VALUE, Alert
@@ -77,8 +77,13 @@ def dimension_key(dimensions: dict) -> frozenset:
 
 
 def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], now: datetime,
-            silences: list["Silence"] = (), workflow: str = "") -> Advance:
-    """Move every alert of the evaluated rules one run forward."""
+            silences: list["Silence"] = (), workflow: str = "", period_end: date | None = None) -> Advance:
+    """Move every alert of the evaluated rules one run forward.
+
+    ``period_end`` is the last day of the period evaluated: running the same period again (a
+    re-run, a restarted scheduler) re-evaluates it without counting one more run towards
+    ``for`` or ``keep_firing_for``.
+    """
     from .silences import silencing
 
     result = Advance()
@@ -100,7 +105,9 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
             known = previous.get(alert.fingerprint)
             ongoing = known is not None and known.state in (PENDING, FIRING)
             alert.rule = outcome.rule
-            alert.streak = known.streak + 1 if ongoing else 1
+            alert.period_end = period_end
+            same_period = known is not None and period_end is not None and known.period_end == period_end
+            alert.streak = (known.streak + (0 if same_period else 1)) if ongoing else 1
             alert.active_since = (known.active_since if ongoing and known.active_since else now)
             alert.reminders = known.reminders if ongoing else 0
             alert.notified_at = known.notified_at if ongoing else None
@@ -129,11 +136,14 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
                     continue  # not measured this run: nothing is known
             elif state.condition not in outcome.conditions_cleared:
                 continue
-            alert = _alert_from_state(state)
+            alert = alert_from_state(state)
+            same_period = period_end is not None and state.period_end == period_end
+            alert.period_end = period_end
             if state.state == PENDING:
                 alert.state, alert.streak = INACTIVE, 0
             else:
-                alert.clear_streak = state.clear_streak + 1
+                # The first run without the condition always counts; re-runs of that period do not.
+                alert.clear_streak = state.clear_streak + (0 if same_period and state.clear_streak else 1)
                 if alert.clear_streak <= settings.keep_firing_for:
                     alert.state = FIRING  # still firing: flap protection
                 else:
@@ -145,10 +155,10 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
     return result
 
 
-def _alert_from_state(state: "AlertState") -> Alert:
-    alert = Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
-                  state.value, state=state.state, is_new=False, condition=state.condition,
-                  active_since=state.active_since, streak=state.streak, clear_streak=state.clear_streak,
-                  notified_at=state.notified_at, reminders=state.reminders)
-    return alert
+def alert_from_state(state: "AlertState") -> Alert:
+    """A stored alert state as an :class:`Alert` (not new at this run)."""
+    return Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
+                 state.value, state=state.state, is_new=False, condition=state.condition,
+                 active_since=state.active_since, streak=state.streak, clear_streak=state.clear_streak,
+                 notified_at=state.notified_at, reminders=state.reminders, period_end=state.period_end)
 

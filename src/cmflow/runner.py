@@ -18,7 +18,7 @@ from . import periods as periods_module
 from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
 from .kinds import Metric, Notifier
-from .lifecycle import RuleOutcome, RuleSettings, advance, dimension_key
+from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
 from .measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, row_dimensions, standardise,
     with_series_key,
@@ -377,13 +377,13 @@ def _trigger(workflow: "Workflow", store: Store | None, result: RunResult) -> No
         result.alerts = [a for o in outcomes for a in o.holding]
         return
     silences = store.silences(active_at=result.started_at) if store is not None else []
-    moved = advance(outcomes, previous, result.started_at, silences, workflow.key)
+    moved = advance(outcomes, previous, result.started_at, silences, workflow.key, result.period.end)
     result.alert_changes = moved.changed
     result.notifications = moved.notifications
     changed = {a.fingerprint: a for a in moved.changed}
     for state in previous.values():  # alerts this run said nothing new about keep their state
         if state.fingerprint not in changed and state.state in (FIRING, PENDING):
-            changed[state.fingerprint] = _unchanged(state)
+            changed[state.fingerprint] = alert_from_state(state)
     alerts = list(changed.values())
     result.alerts = [a for a in alerts if a.state == FIRING]
     result.pending = [a for a in alerts if a.state == PENDING]
@@ -480,13 +480,6 @@ def _history(workflow: "Workflow", entry: "Entry", store: Store | None, result: 
     kept = frame.join(missing.select("period", "series_key"), on=["period", "series_key"], how="anti")
     return pl.concat([kept, missing.select([c for c in frame.columns if c in missing.columns])],
                      how="diagonal_relaxed").filter(where)
-
-
-def _unchanged(state) -> Alert:
-    return Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
-                 state.value, state=state.state, is_new=False, condition=state.condition,
-                 active_since=state.active_since, streak=state.streak, clear_streak=state.clear_streak,
-                 notified_at=state.notified_at, reminders=state.reminders)
 
 
 def _dimension_key(row: dict) -> frozenset:

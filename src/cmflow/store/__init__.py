@@ -98,6 +98,8 @@ class AlertState:
     notified_at: datetime | None = None
     """When this episode was last announced (started or reminded); None: not yet."""
     reminders: int = 0
+    period_end: date | None = None
+    """The last day of the period last evaluated: a re-run of that period is not one more run."""
 
 
 @dataclass

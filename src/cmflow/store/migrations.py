@@ -101,6 +101,7 @@ def _v4_alert_lifecycle_outbox_silences(connection: sa.Connection) -> None:
         sa.Column("clear_streak", sa.Integer, nullable=False, server_default="0"),
         sa.Column("notified_at", sa.DateTime(timezone=True)),
         sa.Column("reminders", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("period_end", sa.Date),
     ):
         ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
         connection.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {ddl}"))

@@ -167,7 +167,7 @@ class SqlStore(Store):
                       resolved_at=now if alert.state == "resolved" else None,
                       condition=alert.condition, active_since=alert.active_since, streak=alert.streak,
                       clear_streak=alert.clear_streak, notified_at=alert.notified_at,
-                      reminders=alert.reminders)
+                      reminders=alert.reminders, period_end=alert.period_end)
         if existing is None:
             connection.execute(alerts.insert().values(workflow=workflow, fingerprint=alert.fingerprint,
                                                       first_seen=now, **values))
@@ -210,7 +210,8 @@ class SqlStore(Store):
             return [AlertState(r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state,
                                r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
                                _utc(r.resolved_at), r.condition, _utc(r.active_since), r.streak,
-                               r.clear_streak, _utc(r.notified_at), r.reminders)
+                               r.clear_streak, _utc(r.notified_at), r.reminders,
+                               r.period_end)
                     for r in connection.execute(query)]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:

@@ -71,6 +71,7 @@ alerts = sa.Table(
     sa.Column("clear_streak", sa.Integer, nullable=False, server_default="0"),
     sa.Column("notified_at", sa.DateTime(timezone=True)),
     sa.Column("reminders", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("period_end", sa.Date),
     sa.PrimaryKeyConstraint("workflow", "fingerprint"),
 )
 
