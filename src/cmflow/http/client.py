@@ -184,11 +184,13 @@ class PlatformSession:
             request = following
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None, headers: Mapping[str, str] | None = None, cost: int = 1) -> ApiResponse:
+                json: Any = None, headers: Mapping[str, str] | None = None, cost: int = 1,
+                timeout: float | None = None) -> ApiResponse:
         """Send one request with retries; return the successful answer or raise a
         :class:`~cmflow.http.errors.PlatformError`.
 
-        ``cost`` is what the request spends of a unit budget (YouTube quota units)."""
+        ``cost`` is what the request spends of a unit budget (YouTube quota units); ``timeout``
+        (seconds) replaces the client's connect and read timeouts for this request."""
         url = self.url_for(path)
         if self._token and self._token_param and self._token_param not in url.params:
             url = url.copy_merge_params({self._token_param: self._token})
@@ -201,7 +203,7 @@ class PlatformSession:
             f"in {format_duration(wait)}")))
 
         def attempt(state: CallState) -> ApiResponse:
-            return self._attempt(state, method, url, json, headers, cost, described)
+            return self._attempt(state, method, url, json, headers, cost, described, timeout)
 
         try:
             return call_with_retries(attempt, policy=self.retry, state=state, sleep=self.client.sleep)
@@ -231,11 +233,12 @@ class PlatformSession:
 
     # -- one attempt ---------------------------------------------------------------------------
     def _attempt(self, state: CallState, method: str, url: httpx.URL, json: Any,
-                 headers: Mapping[str, str] | None, cost: int, described: str) -> ApiResponse:
+                 headers: Mapping[str, str] | None, cost: int, described: str,
+                 timeout: float | None = None) -> ApiResponse:
         try:
             with self.budget.slot(max_wait=self.retry.max_total_wait - state.waited, cost=cost) as waited:
                 state.waited += waited
-                response = self._send(method, url, json, headers, described)
+                response = self._send(method, url, json, headers, described, timeout)
         except WaitTooLong as exc:
             raise self._wait_too_long(exc, state, described) from None
         self.budget.observe(pace_from_usage(response))
@@ -251,9 +254,10 @@ class PlatformSession:
         raise verdict.error
 
     def _send(self, method: str, url: httpx.URL, json: Any, headers: Mapping[str, str] | None,
-              described: str) -> ApiResponse:
+              described: str, timeout: float | None = None) -> ApiResponse:
         http = self.client.httpx
-        request = http.build_request(method, url, json=json, headers={**self._headers, **(headers or {})})
+        request = http.build_request(method, url, json=json, headers={**self._headers, **(headers or {})},
+                                     timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
         started = time.monotonic()
         try:
             response = http.send(request, stream=True)

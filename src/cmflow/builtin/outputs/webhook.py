@@ -1,0 +1,520 @@
+"""Webhook notifiers: the generic ``webhook`` output, and what the chat outputs share with it.
+
+Every webhook-style notifier (``webhook`` here, ``slack``, ``teams`` and ``discord`` in
+:mod:`.chat`) POSTs one JSON body per message through the HTTP kit, one attempt per call (the
+outbox retries), and tells the outbox what the answer means: 2xx delivered; 429, 5xx, timeouts
+and refused connections worth another try (after ``Retry-After`` when given); any other 4xx a
+message that will never be taken, dead-lettered with the receiver's own words.
+
+Webhook URLs are secrets (whoever holds one can post): they come from ``${env:NAME}``, are
+registered with the redactor, are read from the options only when sending, and never appear in
+a message, a summary, an error or a log line. By default a URL whose host is (or resolves to) a
+private, loopback, link-local, unique-local or multicast address is refused, so a workflow
+cannot be used to reach services inside the network cmflow runs in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from cmflow import (DeliveryContext, DeliveryFailed, Message, NotificationBatch, Notifier,
+                    NotifierOptions, SendContext, format_value, hookimpl)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from cmflow.http import ApiResponse, Platform, PlatformError
+
+PRIVATE_NETWORK_OPTION = "allow_private_network"
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
+
+
+# -- options -----------------------------------------------------------------------------------
+def webhook_url_field(what: str, variable: str) -> Any:
+    """The ``url`` option, described for one receiver."""
+    return Field(description=f"{what}. It is a secret (anyone holding it can post): write "
+                 f"\"${{env:NAME}}\" and set NAME in the environment or the .env file beside the workflow.",
+                 examples=[f"${{env:{variable}}}"])
+
+
+class WebhookTargetOptions(NotifierOptions):
+    """Options every webhook-style notifier has: where to post, and how carefully."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # an invalid URL is still a secret
+
+    url: SecretStr = webhook_url_field("The URL to POST to", "WEBHOOK_URL")
+    allow_private_network: bool = Field(
+        False, description="Allow a URL whose host is or resolves to a private, loopback, "
+        "link-local, unique-local or multicast address (a receiver on your own network). Off by "
+        "default, so that a workflow cannot reach services inside the network cmflow runs in.")
+    timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds to wait for the receiver to accept the "
+        "connection, and then for each part of its answer; a timeout is retried later.",
+        examples=[30])
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: SecretStr) -> SecretStr:
+        # Messages here never quote the URL: it is a secret.
+        text = value.get_secret_value().strip()
+        remember_secret_url(text)
+        url = parse_url(text)
+        if url is None:
+            raise ValueError("is not a URL (expected https://host/path)")
+        if url.scheme not in ("https", "http"):
+            raise ValueError(f"must be an https:// URL, not {url.scheme or 'a relative'}://")
+        if not url.host:
+            raise ValueError("has no host name")
+        return SecretStr(text)
+
+
+def parse_url(text: str) -> "httpx.URL | None":
+    import httpx
+
+    try:
+        return httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+
+
+def remember_secret_url(text: str) -> None:
+    """Tell the redactor about a webhook URL, in every form it may be printed in.
+
+    Values read through ``${env:NAME}`` are known already; options built in Python (tests, the
+    library API) and the forms the HTTP kit prints (normalised, with the path alone) are not.
+    """
+    from cmflow.secrets import redactor
+
+    redactor.add(text)
+    url = parse_url(text)
+    if url is not None:
+        redactor.add(str(url))
+        path_and_query = url.raw_path.decode("ascii", errors="replace")
+        if len(path_and_query) >= 16:  # a short path such as /hook is no secret, and is common
+            redactor.add(path_and_query)
+
+
+# -- the network guard -------------------------------------------------------------------------
+def address_kind(address: IpAddress) -> str | None:
+    """Why an address is not on the public internet ("loopback", "private" ...), or None."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+                                           if address in _NAT64 else None)
+        if embedded is not None:
+            return address_kind(embedded)
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link-local"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_unspecified:
+        return "unspecified"
+    if isinstance(address, ipaddress.IPv6Address) and address in _UNIQUE_LOCAL:
+        return "unique-local"
+    if address.is_private:
+        return "private"
+    if not address.is_global:
+        return "reserved"  # shared address space (100.64.0.0/10), benchmarking, future use
+    return None
+
+
+def literal_address(host: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def private_target_problem(url: "httpx.URL") -> str | None:
+    """At validation: a URL whose host is a non-public IP address (or ``localhost``)."""
+    host = url.host
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"the URL points at {host}, a loopback name"
+    address = literal_address(host)
+    kind = address_kind(address) if address is not None else None
+    if kind is None:
+        return None
+    return f"the URL points at {address}, {_a(kind)} address"
+
+
+def refuse_private_target(url: "httpx.URL", receiver: str) -> None:
+    """At send time: resolve the host and refuse if any of its addresses is not public.
+
+    Raises :class:`DeliveryFailed`: not retryable for a non-public address (a person must
+    decide), retryable when the name does not resolve (DNS failures usually pass).
+    """
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise DeliveryFailed(f"{receiver}: the host name {url.host} does not resolve "
+                             f"({type(exc).__name__}: {exc})", retryable=True) from None
+    for *_, sockaddr in found:
+        address = literal_address(str(sockaddr[0]).split("%")[0])  # drop an IPv6 zone
+        kind = address_kind(address) if address is not None else "unknown"
+        if kind is not None:
+            raise DeliveryFailed(
+                f"{receiver}: refused to post to {url.host}: it resolves to {address or sockaddr[0]}, "
+                f"{_a(kind)} address. If the receiver is on your own network, set "
+                f"{PRIVATE_NETWORK_OPTION} = true on this output", retryable=False)
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+# -- what every message shows ------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def clean_text(text: Any, limit: int | None = None) -> str:
+    """One line of text fit for a message: no control or bidi-override characters, no line
+    breaks, at most ``limit`` characters (cut with an ellipsis). Not escaped for any markup."""
+    text = _CONTROL.sub("", str(text).replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1].rstrip() + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert event as webhook and chat messages show it: clean text, not yet escaped."""
+
+    event: str
+    """firing, repeat (a reminder) or resolved."""
+    reminder: int
+    severity: str
+    summary: str
+    value: float | None
+    unit: str
+    value_text: str
+    """The value formatted as every output shows it (``3.49%``, ``8,932``), ``–`` without one."""
+    dimensions: dict[str, str]
+    rule: str
+    metric: str
+    fingerprint: str
+    condition: str
+    state: str
+    active_since: str | None
+
+    @property
+    def event_text(self) -> str:
+        """``firing``, ``still firing (reminder 2)``, ``resolved``."""
+        if self.event == "repeat":
+            return f"still firing (reminder {self.reminder})" if self.reminder else "still firing"
+        return self.event
+
+    @property
+    def where(self) -> str:
+        """``platform: instagram · account: maison`` (empty for an overall series)."""
+        return " · ".join(f"{name}: {value}" for name, value in self.dimensions.items())
+
+
+def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
+    """The batch's alert events, most urgent first: firing by severity, then resolved."""
+    units = batch.result.workflow.measurement_names()
+    lines = []
+    for notification in batch.notifications:
+        alert = notification.alert
+        unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
+        value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
+        lines.append(AlertLine(
+            event=notification.event, reminder=notification.reminder,
+            severity=str(alert.severity), summary=clean_text(alert.summary), value=value, unit=unit,
+            value_text=format_value(value, unit),
+            dimensions={clean_text(k): clean_text(v) for k, v in alert.dimensions.items() if v is not None},
+            rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
+            condition=str(alert.condition), state=str(alert.state),
+            active_since=alert.active_since.isoformat() if alert.active_since else None))
+    return sorted(lines, key=lambda line: (line.event == "resolved", SEVERITY_ORDER.get(line.severity, 3)))
+
+
+def batch_document(batch: NotificationBatch) -> dict[str, Any]:
+    """The batch as JSON data: the ``webhook`` output's default body, and what its templates see."""
+    result = batch.result
+    lines = alert_lines(batch)
+    return {
+        "key": batch.key,
+        "workflow": result.workflow.name,
+        "workflow_id": result.workflow.key,
+        "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat(),
+                   "timezone": result.period.tz},
+        "group": dict(batch.group),
+        "title": clean_text(batch.title),
+        "counts": {"firing": sum(1 for line in lines if line.event != "resolved"),
+                   "resolved": sum(1 for line in lines if line.event == "resolved")},
+        "alerts": [{
+            "fingerprint": line.fingerprint, "event": line.event, "state": line.state,
+            "rule": line.rule, "metric": line.metric, "severity": line.severity,
+            "summary": line.summary, "value": line.value, "unit": line.unit,
+            "dimensions": line.dimensions, "condition": line.condition,
+            "active_since": line.active_since,
+        } for line in lines],
+    }
+
+
+# -- sending -----------------------------------------------------------------------------------
+def read_every_answer(platform: "Platform", answer: "ApiResponse") -> Any:
+    """A platform rule that hands every answer back: webhook notifiers judge answers themselves,
+    since the outbox needs :class:`DeliveryFailed` (retryable or not), not a platform error."""
+    from cmflow.http.platforms import OK
+
+    return OK
+
+
+class WebhookNotifier(Notifier):
+    """What every webhook-style notifier shares: the URL guard, one POST, the answer's meaning.
+
+    A subclass says who the receiver is (:attr:`receiver`), composes the JSON body into
+    ``message.payload["body"]``, and may read its receiver's answers more closely
+    (:meth:`retry_after`, :meth:`explain`, :meth:`delivered`).
+    """
+
+    Options: ClassVar[type[WebhookTargetOptions]] = WebhookTargetOptions
+    receiver: ClassVar[str] = "webhook"
+    """Who receives the messages, as error messages name it (``Slack``)."""
+    query: ClassVar[dict[str, str]] = {}
+    """Query parameters added to the URL when sending (Discord's ``wait=true``)."""
+
+    def check(self, workflow: Any) -> list[str | tuple[str, str]]:
+        options: WebhookTargetOptions = self.options
+        url = parse_url(options.url.get_secret_value())
+        if url is None or options.allow_private_network:
+            return []
+        problem = private_target_problem(url)
+        if problem:
+            return [("url", f"{problem}; cmflow refuses private network targets unless the "
+                            f"output sets {PRIVATE_NETWORK_OPTION} = true")]
+        if url.scheme == "http":
+            return [("url", "a plain http:// URL would send the webhook's secret unencrypted over the "
+                            "internet: use https://, or set allow_private_network = true for a "
+                            "receiver on your own network")]
+        return []
+
+    def headers(self, message: Message) -> dict[str, str]:
+        """Headers of the POST; the idempotency key lets receivers drop a retried duplicate."""
+        return {"Idempotency-Key": message.key} if message.key else {}
+
+    def send(self, message: Message, ctx: SendContext) -> str | None:
+        options: WebhookTargetOptions = self.options
+        secret_url = options.url.get_secret_value()
+        remember_secret_url(secret_url)
+        url = parse_url(secret_url)
+        if url is None:  # options built without validation (model_construct)
+            raise DeliveryFailed(f"{self.receiver}: the webhook URL is not a URL", retryable=False)
+        target = f"{self.receiver} ({url.host})"
+        if not options.allow_private_network:
+            refuse_private_target(url, target)
+        session = ctx.http.session(self.platform(), base_url=f"{url.scheme}://{url.netloc.decode('ascii')}")
+        from cmflow.http import PlatformError
+
+        try:
+            answer = session.request("POST", str(url), params=self.query or None, json=message.payload["body"],
+                                     headers=self.headers(message), timeout=options.timeout)
+        except PlatformError as exc:
+            if exc.status is not None and 200 <= exc.status < 300:
+                # Taken (2xx), but the answer could not be read (too large): do not send it twice.
+                return f"delivered to {target} (HTTP {exc.status}; its answer was not read)"
+            raise self._not_sent(exc, target, url) from None
+        return self._judge(answer, target, url)
+
+    @classmethod
+    def platform(cls) -> "Platform":
+        """The HTTP kit's rules for this receiver: every answer comes back to :meth:`send`."""
+        from cmflow.http import Platform
+
+        return Platform(f"{cls.name}_webhook", f"{cls.receiver} webhook", classify=read_every_answer,
+                        renew_hint="Create a new webhook and update the environment variable.")
+
+    # -- reading the answer -------------------------------------------------------------------
+    def retry_after(self, answer: "ApiResponse") -> float | None:
+        """Seconds the receiver asks to wait (``Retry-After``: seconds or an HTTP date)."""
+        from cmflow.http.platforms import retry_after
+
+        return retry_after(answer.headers, answer.now)
+
+    def explain(self, answer: "ApiResponse", text: str) -> str:
+        """A hint for a refused message, from the receiver's answer ``text``; empty if none."""
+        return ""
+
+    def delivered(self, answer: "ApiResponse", target: str) -> str:
+        """The note for the run summary once the receiver took the message."""
+        return f"delivered to {target} (HTTP {answer.status})"
+
+    def _judge(self, answer: "ApiResponse", target: str, url: "httpx.URL") -> str:
+        status = answer.status
+        if 200 <= status < 300:
+            return self.delivered(answer, target)
+        text = answer_text(answer, url)
+        said = f"HTTP {status}" + (f": {text}" if text else "")
+        if status == 429:
+            wait = self.retry_after(answer)
+            raise DeliveryFailed(f"{target} is rate-limiting ({said})", retryable=True, retry_after=wait)
+        if status in (408, 425) or (status >= 500 and status != 501):
+            raise DeliveryFailed(f"{target} failed to take the message ({said})", retryable=True,
+                                 retry_after=self.retry_after(answer))
+        if 300 <= status < 400:
+            raise DeliveryFailed(f"{target} answered with a redirect ({said}): cmflow does not follow "
+                                 "redirects for webhooks; set the URL to the final address", retryable=False)
+        hint = self.explain(answer, text)
+        raise DeliveryFailed(f"{target} refused the message ({said})" + (f". {hint}" if hint else ""),
+                             retryable=False)
+
+    def _not_sent(self, exc: "PlatformError", target: str, url: "httpx.URL") -> DeliveryFailed:
+        """No usable answer: a timeout or a refused connection is worth another try."""
+        from cmflow.http import BadResponse, PlatformUnavailable, RateLimited
+
+        reason = re.sub(r"^[A-Z]+ \S+\s*", "", scrub(exc.message, url)).replace(" (tried 1 times)", "")
+        retryable = isinstance(exc, (PlatformUnavailable, RateLimited, BadResponse))
+        return DeliveryFailed(f"{target} could not be reached: {reason}", retryable=retryable)
+
+
+def answer_text(answer: "ApiResponse", url: "httpx.URL", limit: int = 200) -> str:
+    """The receiver's own words: the message of a JSON error, else the first bytes; redacted."""
+    from cmflow.http.platforms import error_message
+
+    text = error_message(answer.json) if answer.is_json else ""
+    if not text:
+        text = answer.excerpt(limit)
+    return clean_text(scrub(text, url), limit)
+
+
+def scrub(text: str, url: "httpx.URL") -> str:
+    """``text`` with the webhook URL (every form of it) and every known secret masked."""
+    from cmflow.http import redact
+
+    for form in sorted({str(url), url.raw_path.decode("ascii", errors="replace"),
+                        str(url.copy_with(query=None))}, key=len, reverse=True):
+        if len(form) > 1:
+            text = text.replace(form, "***")
+    return redact(text)
+
+
+# -- the generic webhook -----------------------------------------------------------------------
+RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding",
+                              "connection", "idempotency-key"})
+
+
+class WebhookOptions(WebhookTargetOptions):
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra HTTP headers of the POST (e.g. an API version). "
+        "A value that is a credential must come from ${env:NAME} (then it is redacted like every "
+        "secret). Content-Type and Idempotency-Key are set by cmflow.",
+        examples=[{"X-Source": "cmflow"}])
+    body_template: str | None = Field(
+        None, description="The JSON body, as a Jinja template: inline (text starting with { or [) "
+        "or the path of a template file relative to the workflow file. Every {{ expression }} is "
+        "written as JSON (a string comes out quoted and escaped), so alert text cannot break the "
+        "body. Default: cmflow's batch document (see docs/outputs/webhooks.md).",
+        examples=['{"text": {{ title }}, "alerts": {{ alerts | length }}, "key": {{ key }}}'])
+
+    @field_validator("headers")
+    @classmethod
+    def _no_reserved_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header_value in value.items():
+            if name.lower() in RESERVED_HEADERS:
+                raise ValueError(f"header {name!r} is set by cmflow")
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if any(c in header_value for c in "\r\n\0"):
+                raise ValueError(f"the value of header {name!r} has a line break")
+        return value
+
+
+class Webhook(WebhookNotifier):
+    """POSTs each message as JSON to any URL: by default cmflow's batch document (workflow,
+    period, group, alerts with fingerprint, event, severity, summary, value and dimensions,
+    and the idempotency key), or the body a Jinja template builds from it.
+
+    Every request carries an ``Idempotency-Key`` header; 429, 5xx and timeouts are retried
+    through the outbox, other 4xx answers are dead-lettered.
+    """
+
+    name = "webhook"
+    description = "POST alert notifications as JSON (cmflow's document or your template) to a URL."
+    Options = WebhookOptions
+    receiver = "webhook"
+
+    def check(self, workflow: Any) -> list[str | tuple[str, str]]:
+        problems = super().check(workflow)
+        options: WebhookOptions = self.options
+        if options.body_template is not None:
+            try:
+                source = template_source(options.body_template, workflow.directory)
+                template_environment().parse(source)
+            except OSError as exc:
+                problems.append(("body_template", f"cannot read the template file: {exc}"))
+            except Exception as exc:  # jinja2.TemplateSyntaxError
+                problems.append(("body_template", f"template syntax error: {exc}"))
+        return problems
+
+    def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
+        options: WebhookOptions = self.options
+        document = batch_document(batch)
+        if options.body_template is None:
+            body: Any = document
+        else:
+            body = render_json_template(template_source(options.body_template, ctx.workflow_dir), document)
+        return Message(summary=f"webhook: {clean_text(batch.title, 200)}", payload={"body": body},
+                       key=batch.key)
+
+    def headers(self, message: Message) -> dict[str, str]:
+        options: WebhookOptions = self.options
+        return {**options.headers, **super().headers(message)}
+
+
+def template_source(value: str, directory: Path) -> str:
+    """An inline template (starts with ``{`` or ``[``), or the file it names."""
+    if value.lstrip().startswith(("{", "[")):
+        return value
+    from cmflow.context import resolve_input_path
+
+    return resolve_input_path(value, directory).read_text(encoding="utf-8")
+
+
+def template_environment() -> Any:
+    """A sandboxed Jinja environment whose every ``{{ expression }}`` is written as JSON."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+    from markupsafe import Markup
+
+    def as_json(value: Any) -> Any:
+        if isinstance(value, Markup):  # already JSON: the output of | tojson
+            return value
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, finalize=as_json,
+                                keep_trailing_newline=True)
+
+
+def render_json_template(source: str, document: dict[str, Any]) -> Any:
+    """Render a body template with the batch document's keys (and ``batch``, all of it)."""
+    from jinja2 import TemplateError
+
+    try:
+        text = template_environment().from_string(source).render(**document, batch=document)
+    except TemplateError as exc:
+        raise ValueError(f"the webhook body template failed: {type(exc).__name__}: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the webhook body template did not produce JSON ({exc}); "
+                         f"write values as {{{{ name }}}}, without quotes around them") from None
+
+
+@hookimpl
+def register_outputs(register):
+    register(Webhook)
