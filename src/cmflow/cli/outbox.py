@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_of
+from .common import rich_console, store_url
 
 STATUSES = ("pending", "dead", "delivered", "all")
-
-
-def _store_options(function):
-    function = click.option("--store", "store_option", metavar="URL", help="State store URL.")(function)
-    function = click.option("--workflow", "workflow_id", help="Only this workflow's messages (its id).")(function)
-    return click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=str))(function)
 
 
 @click.group(invoke_without_command=True)
 @click.option("--status", type=click.Choice(STATUSES), default=None,
               help="Which messages to list. Default: pending and dead.")
-@_store_options
+@click.option("--workflow", "workflow_id", help="Only this workflow's messages (its id).")
+@click.option("--store", "store_option", metavar="URL", help="State store URL.")
 @click.pass_context
-def outbox(ctx: click.Context, status: str | None, file: str | None, workflow_id: str | None,
-           store_option: str | None) -> None:
+def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, store_option: str | None) -> None:
     """List the notifications waiting to be sent and the dead-lettered ones.
 
     A message is queued with the run that produced it and marked delivered only when its
     receiver took it; temporary failures are retried at later runs (or with `cmflow outbox
-    flush`) until the output's max_age, then dead-lettered. With a workflow FILE: the store its
-    [store] url names.
+    flush`) until the output's max_age, then dead-lettered.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -36,7 +29,7 @@ def outbox(ctx: click.Context, status: str | None, file: str | None, workflow_id
 
     from ..store import display_url, open_store
 
-    url, workflow_id = store_of(file, store_option, workflow_id)
+    url = store_url(store_option, None)
     with open_store(url) as store:
         if status in (None,):
             messages = [*store.outbox(status="pending", workflow=workflow_id),
@@ -68,7 +61,6 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
 
     from ..outbox import dispatch
     from ..store import open_store
-    from .common import store_url
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
@@ -86,7 +78,6 @@ def flush(store_option: str | None) -> None:
     """Send every message that is due now (the daemon does this on its own)."""
     from ..outbox import dispatch
     from ..store import open_store
-    from .common import store_url
 
     with open_store(store_url(store_option, None)) as store:
         _report(dispatch(store, only_workflow=False))

@@ -1,0 +1,177 @@
+"""Durable delivery: notifications queued with the alert state, sent until a real receiver on
+loopback takes them, dead-lettered when it refuses, never lost when it is down, never sent twice.
+
+The workflow is the bundled demo (three alerts at its first run) with a webhook output pointing
+at a replay server, and an email output pointing at an SMTP port nobody listens on yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow.outbox import dispatch
+from cmflow.store import open_store
+from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
+from cmflow.workflow import load_workflow
+from loopback_smtp import free_port
+
+DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
+HOOK = "/hooks/test-outbox-3f1c9a7e"
+RUN_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+
+
+def demo_with(outputs: str) -> str:
+    text = DEMO_WORKFLOW.read_text(encoding="utf-8")
+    return text[:text.index("[[outputs]]")] + outputs
+
+
+WEBHOOK = """
+[[outputs]]
+plugin = "webhook"
+url = "${env:TEST_HOOK_URL}"
+allow_private_network = true
+"""
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch, replay_server):
+    """The demo with a webhook to the replay server; returns (workflow path, store url)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEST_HOOK_URL", f"{replay_server.url}{HOOK}")
+    path = tmp_path / "demo.toml"
+    path.write_text(demo_with(WEBHOOK), encoding="utf-8")
+    return path, f"sqlite:///{tmp_path / 'state.db'}"
+
+
+def posts(server) -> list:
+    return [r for r in server.requests if r.method == "POST" and r.path == HOOK]
+
+
+def test_a_receiver_down_for_a_while_gets_every_message_exactly_once(demo, replay_server):
+    path, store_url = demo
+    replay_server.add("POST", HOOK, Reply(503, headers={"Retry-After": "120"}, json={"error": "busy"}),
+                      Reply(503, headers={"Retry-After": "120"}, json={"error": "busy"}),
+                      Reply(200, json={"ok": True}))
+    result = run_workflow_file(path, store_url=store_url, now=RUN_AT)
+    assert result.status == "undelivered"  # computed and queued, not yet taken
+    [stage] = [s for s in result.stages if s.id == "webhook"]
+    assert "retrying at 2026-11-24 08:02" in stage.error
+
+    workflow = load_workflow(path)
+    with open_store(store_url) as store:
+        [pending] = store.outbox(status="pending")
+        assert pending.attempts == 1 and pending.next_attempt_at == RUN_AT + timedelta(seconds=120)
+        early = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(seconds=60))
+        assert not early.delivered and not early.retrying  # not due yet: no request
+        assert len(posts(replay_server)) == 1
+        second = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(minutes=2))
+        assert len(second.retrying) == 1
+        third = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(minutes=5))
+        assert len(third.delivered) == 1
+        assert store.outbox(status="pending") == [] and store.outbox(status="dead") == []
+        [delivered] = store.outbox(status="delivered")
+        assert delivered.attempts == 3
+        assert dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(hours=1)).delivered == []
+
+    sent = posts(replay_server)
+    assert len(sent) == 3  # two refused, one taken: the receiver holds the message once
+    assert len({r.headers["idempotency-key"] for r in sent}) == 1  # the same message each time
+    body = sent[-1].json()
+    assert len(body["alerts"]) == 3 and body["key"] == sent[-1].headers["idempotency-key"]
+
+
+def test_a_short_retry_after_is_retried_within_the_run(demo, replay_server):
+    path, store_url = demo
+    replay_server.add("POST", HOOK, Reply(503, headers={"Retry-After": "1"}), Reply(200, json={}))
+    waits: list[float] = []
+    from cmflow.runner import resolve_period, run_workflow
+
+    workflow = load_workflow(path)
+    with open_store(store_url) as store:
+        result = run_workflow(workflow, store=store, now=RUN_AT, sleep=waits.append)
+        assert result.status == "ok" and waits == [1.0]
+        assert [m.status for m in store.outbox(status=None)] == ["delivered"]
+
+
+def test_a_refusal_is_tried_once_then_dead_lettered_and_can_be_retried(demo, replay_server):
+    path, store_url = demo
+    replay_server.add("POST", HOOK, Reply(400, body="invalid_payload"))
+    result = run_workflow_file(path, store_url=store_url, now=RUN_AT)
+    assert result.status == "undelivered"
+    with open_store(store_url) as store:
+        [dead] = store.outbox(status="dead")
+    assert dead.attempts == 1 and "400" in dead.last_error and "invalid_payload" in dead.last_error
+    assert len(posts(replay_server)) == 1
+
+    replay_server.add("POST", HOOK, Reply(200, json={}))
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    listing = CliRunner().invoke(main, ["outbox", "--store", store_url], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0 and "dead" in listing.output and "invalid_payload" in listing.output
+    retried = CliRunner().invoke(main, ["outbox", "retry", str(dead.id), "--store", store_url])
+    assert retried.exit_code == 0, retried.output
+    assert "1 message(s) back in the queue" in retried.output and "1 delivered" in retried.output
+    assert len(posts(replay_server)) == 2
+
+
+def test_an_smtp_server_that_is_down_leaves_the_message_queued_not_lost(tmp_path, monkeypatch, smtp_server):
+    monkeypatch.chdir(tmp_path)
+    port = free_port()  # nothing listens there yet
+    path = tmp_path / "demo.toml"
+    path.write_text(demo_with(f"""
+[[outputs]]
+plugin = "email"
+to = ["team@example.org"]
+from_address = "reports@example.org"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+"""), encoding="utf-8")
+    store_url = f"sqlite:///{tmp_path / 'state.db'}"
+    result = run_workflow_file(path, store_url=store_url, now=RUN_AT)
+    assert result.status == "undelivered"
+    with open_store(store_url) as store:
+        [queued] = store.outbox(status="pending")
+    assert queued.payload["to"] == ["team@example.org"]
+
+    from aiosmtpd.controller import Controller
+    from loopback_smtp import Mailbox
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with open_store(store_url) as store:
+            sent = dispatch(store, only_workflow=False, clock=lambda: queued.next_attempt_at)
+            assert len(sent.delivered) == 1 and store.outbox(status="pending") == []
+    finally:
+        controller.stop()
+    [received] = mailbox.received
+    assert received.message["Message-ID"] == f"<{queued.key}@cmflow>"
+    assert "3 alerts firing" in received.message["Subject"]
+
+
+def test_a_restart_with_nothing_changed_sends_nothing(demo, replay_server):
+    """Two `cmflow run` processes on the same store: one message in all."""
+    path, store_url = demo
+    replay_server.add("POST", HOOK, Reply(200, json={}), repeat=True)
+    env = {**os.environ, "CMFLOW_STORE": store_url}
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", "from cmflow.cli import main; main()", "run", str(path),
+                               "--store", store_url],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert len(posts(replay_server)) == 1
+    assert "nothing to send" in done.stderr
+    with open_store(store_url) as store:
+        assert [m.status for m in store.outbox(status=None)] == ["delivered"]
+        assert len([a for a in store.alerts() if a.state == "firing"]) == 3
