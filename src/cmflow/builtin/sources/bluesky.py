@@ -1,0 +1,320 @@
+"""The ``bluesky`` source: posts, follower counts and mentions of Bluesky accounts (AT Protocol).
+
+Profiles (``app.bsky.actor.getProfile``, with the follower count) and author feeds
+(``app.bsky.feed.getAuthorFeed``, newest first, paged with the body's ``cursor`` until the
+window's start) are public: by default they are read anonymously from the public AppView. With
+an app password the source logs in (``com.atproto.server.createSession``) and reads through the
+account's PDS, which also serves the logged-in account's mentions
+(``app.bsky.notification.listNotifications``). Waits, retries and errors are the HTTP kit's
+(``cmflow.http``). Platform facts: docs/sources/bluesky.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+if TYPE_CHECKING:
+    from cmflow.http import PlatformError, PlatformSession
+
+PUBLIC_APPVIEW = "https://public.api.bsky.app"
+BLUESKY_PDS = "https://bsky.social"
+RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
+ACTOR = re.compile(r"^(did:[a-z]+:[A-Za-z0-9._:%-]+|([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})$")
+CURRENT_COUNT_GRACE = timedelta(days=7)
+"""How long after a window the current follower count still stands for its last day."""
+
+Fetchable = Literal["posts", "account_snapshots", "mentions"]
+
+
+class BlueskyOptions(PluginOptions):
+    accounts: list[str] = Field(
+        min_length=1, description="The accounts to read, by handle (with or without the @) or DID.",
+        examples=[["maisonlumiere.bsky.social", "did:plc:z72i7hdynmk6r22z27h6tvur"]])
+    fetch: list[Fetchable] = Field(
+        default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
+        description="What to read: posts (with their counters), account_snapshots (the current "
+        "follower count) and mentions (of the logged-in account: needs app_password).",
+        examples=[["posts", "account_snapshots", "mentions"]])
+    app_password: SecretStr | None = Field(
+        None, description="An app password (Settings > Privacy and security > App passwords) to log "
+        "in with: requests then go through pds_url and count against the account's rate limit "
+        "rather than the address's. Needed for mentions. Write app_password = "
+        "\"${env:BLUESKY_APP_PASSWORD}\".", examples=["${env:BLUESKY_APP_PASSWORD}"])
+    login: str | None = Field(
+        None, description="Handle or DID to log in as with app_password. Default: the first account.",
+        examples=["maisonlumiere.bsky.social"])
+    include_replies: bool = Field(
+        False, description="Also count the accounts' replies as posts. Reposts are never counted.",
+        examples=[True])
+    count_quotes_as_shares: bool = Field(
+        False, description="Add quote posts (quoteCount) to shares, which otherwise count reposts "
+        "(repostCount) only.", examples=[True])
+    page_size: int = Field(100, ge=1, le=100, description="Feed items asked for per request (1 to 100).",
+                           examples=[50])
+    base_url: str = Field(
+        PUBLIC_APPVIEW, description="The AppView read anonymously (without app_password).",
+        examples=[PUBLIC_APPVIEW])
+    pds_url: str = Field(
+        BLUESKY_PDS, description="The PDS (personal data server) hosting the login account, used for "
+        "everything once logged in with app_password.", examples=[BLUESKY_PDS])
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, accounts: list[str]) -> list[str]:
+        names = []
+        for given in accounts:
+            name = given.strip().removeprefix("@")
+            if not ACTOR.match(name):
+                raise ValueError(f"{given!r} is neither a Bluesky handle (name.bsky.social) nor a DID")
+            if name.lower() not in {n.lower() for n in names}:
+                names.append(name)
+        return names
+
+    @model_validator(mode="after")
+    def _mentions_need_a_login(self) -> "BlueskyOptions":
+        if "mentions" in self.fetch and self.app_password is None:
+            raise ValueError("mentions need a login: Bluesky gives an account's notifications only to that "
+                             "account, and offers no anonymous search; set app_password (and login)")
+        return self
+
+
+class BlueskySource(Source):
+    """Reads the posts, follower counts and mentions of Bluesky accounts through the AT Protocol.
+
+    Posts: ``likeCount`` -> likes, ``replyCount`` -> comments, ``repostCount`` -> shares,
+    ``bookmarkCount`` -> saves; Bluesky reports no reach, impressions or views, which stay
+    empty. The publication instant is the record's ``createdAt``; the format comes from the
+    embed (video, image, carousel for several images, link for a link card or a link in the
+    text), else text. Reposts and the pinned post's repeat are never posts.
+
+    Bluesky gives only the current follower count: it is dated the window's last day when the
+    run happens in the 7 days after the window (periods end yesterday), today while the window
+    is still open, and left out for older windows.
+    """
+
+    name = "bluesky"
+    description = "Read posts, follower counts and mentions of Bluesky accounts (AT Protocol)."
+    Options = BlueskyOptions
+    record_kinds = ("post", "account_snapshot", "mention")
+
+    def produces(self) -> set[str]:
+        return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        options: BlueskyOptions = self.options
+        bluesky = self._session(ctx)
+        wanted = set(options.fetch)
+        profiles = [self._profile(bluesky, actor) for actor in options.accounts] if wanted - {"mentions"} else []
+        if "posts" in wanted:
+            rows = [row for profile in profiles for row in self._posts(bluesky, profile, ctx)]
+            yield RecordTable.from_rows("post", rows)
+        if "account_snapshots" in wanted:
+            day = snapshot_day(ctx, bluesky.client.clock())
+            if day is None:
+                ctx.warn(f"no account snapshot: Bluesky gives only the current follower count, which stands "
+                         f"for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
+            rows = [] if day is None else [
+                {"platform": "bluesky", "account": profile["handle"], "date": day,
+                 "followers": profile.get("followersCount")} for profile in profiles]
+            yield RecordTable.from_rows("account_snapshot", rows)
+        if "mentions" in wanted:
+            yield RecordTable.from_rows("mention", self._mentions(bluesky, ctx))
+
+    # -- the requests ----------------------------------------------------------------------------
+    def _session(self, ctx: FetchContext) -> "PlatformSession":
+        """Anonymous on the public AppView, or logged in with the app password through the PDS."""
+        from cmflow.http import AuthExpired, BadResponse
+        from cmflow.secrets import redactor
+
+        options: BlueskyOptions = self.options
+        if options.app_password is None:
+            return ctx.http.session("bluesky", base_url=options.base_url, source=self.entry_id)
+        password = options.app_password.get_secret_value()
+        redactor.add(password)  # also when the options were built in code rather than from ${env:...}
+        pds = ctx.http.session("bluesky", base_url=options.pds_url, source=self.entry_id)
+        login = options.login or options.accounts[0]
+        try:
+            answer = pds.request("POST", "/xrpc/com.atproto.server.createSession",
+                                 json={"identifier": login, "password": password})
+        except AuthExpired as exc:
+            said = exc.message.removeprefix("the access token was refused ")
+            raise AuthExpired(f"the login of {login} was refused {said}", status=exc.status,
+                              code=exc.code, platform="Bluesky", source=self.entry_id,
+                              hint="Check login, or create a new app password in Bluesky's Settings > Privacy "
+                              "and security > App passwords and update the environment variable the "
+                              "workflow names") from None
+        session = answer.json if isinstance(answer.json, dict) else {}
+        for key in ("accessJwt", "refreshJwt"):
+            if isinstance(session.get(key), str):
+                redactor.add(session[key])
+        if not isinstance(session.get("accessJwt"), str):
+            # The body is not shown: it may hold tokens the redactor does not know.
+            raise BadResponse(f"the login of {login} answered no accessJwt", platform="Bluesky",
+                              source=self.entry_id, status=answer.status)
+        return ctx.http.session("bluesky", base_url=options.pds_url, token=session["accessJwt"],
+                                source=self.entry_id, scopes=("transition:generic",))
+
+    def _profile(self, bluesky: "PlatformSession", actor: str) -> dict[str, Any]:
+        from cmflow.http import RequestRejected
+
+        try:
+            profile = bluesky.get_json("/xrpc/app.bsky.actor.getProfile", params={"actor": actor})
+        except RequestRejected as exc:
+            if exc.status != 400 or "not found" not in exc.message.lower():
+                raise
+            raise RequestRejected(f"Bluesky has no account {actor!r} (Profile not found)", status=400,
+                                  code="InvalidRequest", platform="Bluesky", source=self.entry_id,
+                                  hint="Check the accounts option (a handle may have changed)") from None
+        if not isinstance(profile, dict) or not profile.get("did") or not profile.get("handle"):
+            raise self._odd(f"app.bsky.actor.getProfile answered no did and handle for {actor!r}")
+        return profile
+
+    def _posts(self, bluesky: "PlatformSession", profile: dict[str, Any], ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        from cmflow.http import Cursor
+
+        params = {"actor": profile["did"], "limit": self.options.page_size,
+                  "filter": "posts_with_replies" if self.options.include_replies else "posts_no_replies"}
+        path = "/xrpc/app.bsky.feed.getAuthorFeed"
+        for page in bluesky.pages(path, paging=Cursor("cursor", "cursor"), params=params):
+            items = self._items(page, "feed", path)
+            oldest = None
+            for item in items:
+                post, reason = item.get("post"), item.get("reason")
+                if not isinstance(post, dict) or not isinstance(post.get("uri"), str):
+                    raise self._odd(f"{path} answered a feed item without a post uri")
+                reason_type = str((reason or {}).get("$type", ""))
+                if reason_type.endswith("#reasonPin"):
+                    continue  # the pinned post, repeated on top of the feed
+                if reason:  # a repost, placed in the feed by when it was reposted
+                    oldest = self._instant(reason, "indexedAt", path)
+                    continue
+                published_at = self._instant(post.get("record") or {}, "createdAt", path)
+                # The feed is ordered by the earlier of createdAt and indexedAt.
+                oldest = min(published_at, self._instant(post, "indexedAt", path, default=published_at))
+                if ctx.window_start <= published_at < ctx.window_end and \
+                        (post.get("author") or {}).get("did") == profile["did"]:
+                    yield self._post_row(post, profile["handle"], published_at)
+            if oldest is not None and oldest < ctx.window_start:
+                return
+
+    def _mentions(self, bluesky: "PlatformSession", ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        from cmflow.http import Cursor
+
+        path = "/xrpc/app.bsky.notification.listNotifications"
+        params = {"reasons": "mention", "limit": self.options.page_size}
+        for page in bluesky.pages(path, paging=Cursor("cursor", "cursor"), params=params):
+            notifications = self._items(page, "notifications", path)
+            for notification in notifications:
+                record, author = notification.get("record") or {}, notification.get("author") or {}
+                if notification.get("reason") != "mention":
+                    continue
+                if not isinstance(notification.get("uri"), str):
+                    raise self._odd(f"{path} answered a mention without a uri")
+                published_at = self._instant(record, "createdAt", path)
+                if ctx.window_start <= published_at < ctx.window_end:
+                    langs = record.get("langs") or [None]
+                    yield {
+                        "platform": "bluesky", "mention_id": notification.get("uri"), "published_at": published_at,
+                        "author": author.get("handle"), "text": record.get("text"),
+                        "url": post_url(author.get("handle") or author.get("did"), notification.get("uri")),
+                        "language": iso_language(langs[0]),
+                    }
+            if notifications and self._instant(notifications[-1], "indexedAt", path) < ctx.window_start:
+                return
+
+    # -- mapping ---------------------------------------------------------------------------------
+    def _post_row(self, post: dict[str, Any], handle: str, published_at: datetime) -> dict[str, Any]:
+        shares = post.get("repostCount")
+        if self.options.count_quotes_as_shares and post.get("quoteCount") is not None:
+            shares = (shares or 0) + post["quoteCount"]
+        return {
+            "platform": "bluesky", "account": handle, "post_id": post.get("uri"), "published_at": published_at,
+            "format": post_format(post), "text": (post.get("record") or {}).get("text"),
+            "url": post_url(handle, post.get("uri")), "likes": post.get("likeCount"),
+            "comments": post.get("replyCount"), "shares": shares, "saves": post.get("bookmarkCount"),
+        }
+
+    def _instant(self, item: dict[str, Any], key: str, path: str, default: datetime | None = None) -> datetime:
+        try:
+            return parse_instant(item[key])
+        except (KeyError, TypeError, ValueError):
+            if default is not None:
+                return default
+            raise self._odd(f"{path} answered an item without a readable {key}") from None
+
+    def _items(self, page: Any, key: str, path: str) -> list[dict[str, Any]]:
+        items = page.get(key) if isinstance(page, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise self._odd(f"{path} answered no {key} list")
+        return items
+
+    def _odd(self, message: str) -> "PlatformError":
+        from cmflow.http import BadResponse
+
+        return BadResponse(message, platform="Bluesky", source=self.entry_id, status=200)
+
+
+def post_format(post: dict[str, Any]) -> str:
+    """video, carousel (several images), image, link (a link card or a link in the text) or text."""
+    embed = post.get("embed") or {}
+    if str(embed.get("$type", "")).startswith("app.bsky.embed.recordWithMedia"):
+        embed = embed.get("media") or {}  # a quote with media: the media decide
+    kind = str(embed.get("$type", "")).split("#")[0]
+    if kind == "app.bsky.embed.video":
+        return "video"
+    if kind == "app.bsky.embed.images":
+        return "carousel" if len(embed.get("images") or []) > 1 else "image"
+    if kind == "app.bsky.embed.external":
+        return "link"
+    facets = (post.get("record") or {}).get("facets") or []
+    features = [f for facet in facets if isinstance(facet, dict) for f in facet.get("features") or []]
+    if any(isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#link" for f in features):
+        return "link"
+    return "text"
+
+
+def post_url(handle: str | None, uri: Any) -> str | None:
+    """``https://bsky.app/profile/<handle>/post/<rkey>`` from ``at://<did>/app.bsky.feed.post/<rkey>``."""
+    if not isinstance(uri, str) or not handle:
+        return None
+    return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+
+
+def snapshot_day(ctx: FetchContext, now: float) -> date | None:
+    """The day a follower count read now stands for: today inside the window, the window's last
+    day within a week after it, else none (the platform keeps no history)."""
+    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
+    today = datetime.fromtimestamp(now, zone).date()
+    first = ctx.window_start.astimezone(zone).date()
+    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
+    if first <= today <= last:
+        return today
+    if last < today <= last + CURRENT_COUNT_GRACE:
+        return last
+    return None
+
+
+def iso_language(tag: Any) -> str | None:
+    """``en`` from ``en``/``en-GB``; None when unknown."""
+    if not isinstance(tag, str):
+        return None
+    primary = tag.split("-")[0].lower()
+    return primary if len(primary) == 2 else None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant in UTC (``2026-11-20T10:00:00.000Z``; digits past microseconds dropped)."""
+    instant = datetime.fromisoformat(text)
+    return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+@hookimpl
+def register_sources(register):
+    register(BlueskySource)

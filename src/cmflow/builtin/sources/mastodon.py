@@ -1,0 +1,281 @@
+"""The ``mastodon`` source: statuses, follower counts and mentions of Mastodon accounts.
+
+Accounts are looked up on their home instance (``GET /api/v1/accounts/lookup``, which also
+gives the follower count), their statuses read newest first from
+``GET /api/v1/accounts/:id/statuses`` following the ``Link`` header until the window's start,
+and the mentions of the token's own account from ``GET /api/v1/notifications``. Waits,
+retries and errors are the HTTP kit's (``cmflow.http``). Platform facts: docs/sources/mastodon.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+if TYPE_CHECKING:
+    from cmflow.http import PlatformError, PlatformSession
+
+RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
+PUBLIC_VISIBILITY = ("public", "unlisted")
+CURRENT_COUNT_GRACE = timedelta(days=7)
+"""How long after a window the current follower count still stands for its last day."""
+
+Fetchable = Literal["posts", "account_snapshots", "mentions"]
+
+
+class MastodonOptions(PluginOptions):
+    base_url: str = Field(
+        description="The accounts' home instance: Mastodon has no central API, each server "
+        "serves its own accounts.", examples=["https://mastodon.social"])
+    accounts: list[str] = Field(
+        min_length=1, description="The accounts to read, by username on that instance (with or "
+        "without the @).", examples=[["maisonlumiere"]])
+    token: SecretStr = Field(
+        description="Access token of an application created in the instance's Preferences > "
+        "Development, with the read:statuses scope (and read:notifications for mentions). "
+        "Write token = \"${env:MASTODON_TOKEN}\".", examples=["${env:MASTODON_TOKEN}"])
+    fetch: list[Fetchable] = Field(
+        default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
+        description="What to read: posts (statuses with their counters), account_snapshots (the "
+        "current follower count) and mentions (public statuses mentioning the token's own "
+        "account, from its notifications).", examples=[["posts", "account_snapshots", "mentions"]])
+    include_replies: bool = Field(
+        False, description="Also count replies to other people as posts. Boosts are never counted; "
+        "Mastodon keeps an account's replies to itself (threads) either way.", examples=[True])
+    count_quotes_as_shares: bool = Field(
+        False, description="Add quotes (quotes_count, Mastodon 4.5 and later) to shares, which "
+        "otherwise count boosts (reblogs_count) only.", examples=[True])
+    page_size: int = Field(40, ge=1, le=40, description="Statuses asked for per request (1 to 40).",
+                           examples=[20])
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, accounts: list[str]) -> list[str]:
+        names = []
+        for given in accounts:
+            name = given.strip().removeprefix("@")
+            if not name or " " in name:
+                raise ValueError(f"{given!r} is not a Mastodon account name")
+            if name not in names:
+                names.append(name)
+        return names
+
+
+class MastodonSource(Source):
+    """Reads the statuses, follower counts and mentions of Mastodon accounts from their instance.
+
+    Statuses: ``favourites_count`` -> likes, ``replies_count`` -> comments, ``reblogs_count``
+    -> shares; Mastodon reports no reach, impressions or saves, which stay empty. The text is
+    the status's HTML with the markup removed; the format comes from the attachments (video,
+    image, carousel for several images), else link (a preview card) or text. Boosts and direct
+    messages are never posts. Accounts are named ``@user@instance``.
+
+    Mastodon gives only the current follower count: it is dated the window's last day when the
+    run happens in the 7 days after the window (periods end yesterday), today while the window
+    is still open, and left out for older windows.
+    """
+
+    name = "mastodon"
+    description = "Read statuses, follower counts and mentions of Mastodon accounts (any instance)."
+    Options = MastodonOptions
+    record_kinds = ("post", "account_snapshot", "mention")
+
+    def produces(self) -> set[str]:
+        return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        options: MastodonOptions = self.options
+        scopes = ("read:statuses", "read:notifications") if "mentions" in options.fetch else ("read:statuses",)
+        mastodon = ctx.http.session("mastodon", base_url=options.base_url, source=self.entry_id,
+                                    token=options.token.get_secret_value(), scopes=scopes)
+        wanted = set(options.fetch)
+        accounts = [self._lookup(mastodon, name) for name in options.accounts] if wanted - {"mentions"} else []
+        if "posts" in wanted:
+            rows = [row for account in accounts for row in self._posts(mastodon, account, ctx)]
+            yield RecordTable.from_rows("post", rows)
+        if "account_snapshots" in wanted:
+            day = snapshot_day(ctx, mastodon.client.clock())
+            if day is None:
+                ctx.warn(f"no account snapshot: Mastodon gives only the current follower count, which "
+                         f"stands for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
+            rows = [] if day is None else [
+                {"platform": "mastodon", "account": handle(account, options.base_url), "date": day,
+                 "followers": account.get("followers_count")} for account in accounts]
+            yield RecordTable.from_rows("account_snapshot", rows)
+        if "mentions" in wanted:
+            yield RecordTable.from_rows("mention", self._mentions(mastodon, ctx))
+
+    # -- the requests ----------------------------------------------------------------------------
+    def _lookup(self, mastodon: "PlatformSession", name: str) -> dict[str, Any]:
+        from cmflow.http import RequestRejected
+
+        try:
+            account = mastodon.get_json("/api/v1/accounts/lookup", params={"acct": name})
+        except RequestRejected as exc:
+            if exc.status != 404:
+                raise
+            raise RequestRejected(f"{self.options.base_url} has no account named {name!r}",
+                                  hint="Check the accounts option: give the username on this instance",
+                                  platform="Mastodon", source=self.entry_id, status=404) from None
+        if not isinstance(account, dict) or not account.get("id"):
+            raise self._odd(f"GET /api/v1/accounts/lookup?acct={name} answered no account id")
+        return account
+
+    def _posts(self, mastodon: "PlatformSession", account: dict[str, Any], ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        from cmflow.http import LinkHeader
+
+        params: dict[str, Any] = {"limit": self.options.page_size, "exclude_reblogs": "true"}
+        if not self.options.include_replies:
+            params["exclude_replies"] = "true"
+        path = f"/api/v1/accounts/{account['id']}/statuses"
+        name = handle(account, self.options.base_url)
+        for page in mastodon.pages(path, paging=LinkHeader(), params=params):
+            statuses = self._list(page, f"GET {path}")
+            for status in statuses:
+                published_at = self._instant(status, path)
+                if (ctx.window_start <= published_at < ctx.window_end and status.get("reblog") is None
+                        and status.get("visibility") != "direct"):
+                    yield self._post_row(status, name, published_at)
+            # Newest first: once a page reaches back past the window, the rest is older still.
+            if not statuses or self._instant(statuses[-1], path) < ctx.window_start:
+                return
+
+    def _mentions(self, mastodon: "PlatformSession", ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        from cmflow.http import LinkHeader
+
+        path = "/api/v1/notifications"
+        params = {"types[]": "mention", "limit": 80}
+        for page in mastodon.pages(path, paging=LinkHeader(), params=params):
+            notifications = self._list(page, f"GET {path}")
+            for notification in notifications:
+                status, author = notification.get("status"), notification.get("account") or {}
+                if notification.get("type") != "mention" or not isinstance(status, dict):
+                    continue
+                published_at = self._instant(status, path)
+                if (ctx.window_start <= published_at < ctx.window_end
+                        and status.get("visibility") in PUBLIC_VISIBILITY):
+                    yield {
+                        "platform": "mastodon", "mention_id": str(status["id"]), "published_at": published_at,
+                        "author": handle(author, self.options.base_url) if author.get("acct") else None,
+                        "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
+                        "reach": author.get("followers_count"), "language": iso_language(status.get("language")),
+                    }
+            if not notifications or self._instant(notifications[-1], path) < ctx.window_start:
+                return
+
+    # -- mapping ---------------------------------------------------------------------------------
+    def _post_row(self, status: dict[str, Any], account: str, published_at: datetime) -> dict[str, Any]:
+        shares = status.get("reblogs_count")
+        if self.options.count_quotes_as_shares and status.get("quotes_count") is not None:
+            shares = (shares or 0) + status["quotes_count"]
+        return {
+            "platform": "mastodon", "account": account, "post_id": str(status["id"]),
+            "published_at": published_at, "format": post_format(status),
+            "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
+            "likes": status.get("favourites_count"), "comments": status.get("replies_count"), "shares": shares,
+        }
+
+    def _instant(self, item: dict[str, Any], path: str) -> datetime:
+        try:
+            return parse_instant(item["created_at"])
+        except (KeyError, TypeError, ValueError):
+            raise self._odd(f"GET {path} answered an item without a readable created_at "
+                            f"(id {item.get('id')!r})") from None
+
+    def _list(self, page: Any, what: str) -> list[dict[str, Any]]:
+        if not isinstance(page, list) or not all(isinstance(item, dict) and "id" in item for item in page):
+            raise self._odd(f"{what} answered something other than a list of objects with ids")
+        return page
+
+    def _odd(self, message: str) -> "PlatformError":
+        from cmflow.http import BadResponse
+
+        return BadResponse(message, platform="Mastodon", source=self.entry_id, status=200)
+
+
+def handle(account: dict[str, Any], base_url: str) -> str:
+    """``@user@instance``: a local ``acct`` is just ``user``, so the instance comes from its URL."""
+    acct = str(account.get("acct") or account.get("username"))
+    if "@" in acct:
+        return f"@{acct}"
+    host = urlparse(str(account.get("url") or "")).netloc or urlparse(base_url).netloc
+    return f"@{acct}@{host}"
+
+
+def post_format(status: dict[str, Any]) -> str:
+    """video (video, gifv or audio), carousel (several images), image, link (a preview card) or text."""
+    types = [m.get("type") for m in status.get("media_attachments") or [] if isinstance(m, dict)]
+    if any(t in ("video", "gifv", "audio") for t in types):
+        return "video"
+    images = types.count("image")
+    if images:
+        return "carousel" if images > 1 else "image"
+    return "link" if status.get("card") else "text"
+
+
+def snapshot_day(ctx: FetchContext, now: float) -> date | None:
+    """The day a follower count read now stands for: today inside the window, the window's last
+    day within a week after it, else none (the platform keeps no history)."""
+    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
+    today = datetime.fromtimestamp(now, zone).date()
+    first = ctx.window_start.astimezone(zone).date()
+    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
+    if first <= today <= last:
+        return today
+    if last < today <= last + CURRENT_COUNT_GRACE:
+        return last
+    return None
+
+
+def iso_language(tag: Any) -> str | None:
+    """``en`` from ``en``/``en-GB``; None when unknown."""
+    if not isinstance(tag, str):
+        return None
+    primary = tag.split("-")[0].lower()
+    return primary if len(primary) == 2 else None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant in UTC (Mastodon writes ``2026-11-20T10:00:00.000Z``)."""
+    instant = datetime.fromisoformat(text)
+    return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def html_to_text(html: str) -> str:
+    """A status's HTML as plain text: paragraphs and line breaks kept, tags dropped, entities decoded."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    text = "\n".join(line.strip() for line in "".join(parser.parts).split("\n"))
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+@hookimpl
+def register_sources(register):
+    register(MastodonSource)

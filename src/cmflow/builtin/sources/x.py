@@ -1,0 +1,316 @@
+"""The ``x`` source: posts, follower counts and mentions of X accounts, from the X API v2.
+
+One request resolves the usernames to ids and gives their follower counts
+(``GET /2/users/by``); each account's posts come from ``GET /2/users/:id/tweets`` and its
+mentions from ``GET /2/users/:id/mentions``, both limited to the run's window with
+``start_time``/``end_time`` and paged with ``meta.next_token``. Waits, retries and errors are
+the HTTP kit's (``cmflow.http``). Platform facts: docs/sources/x.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+if TYPE_CHECKING:
+    from cmflow.http import PlatformError, PlatformSession
+
+X_API = "https://api.x.com"
+RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
+SCOPES = ("tweet.read", "users.read")
+TWEET_FIELDS = "created_at,public_metrics,attachments,entities,lang,note_tweet"
+USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+USERS_PER_LOOKUP = 100
+END_TIME_MARGIN = timedelta(seconds=10)
+"""X refuses an ``end_time`` less than 10 seconds before the request."""
+CURRENT_COUNT_GRACE = timedelta(days=7)
+"""How long after a window the current follower count still stands for its last day."""
+
+Fetchable = Literal["posts", "account_snapshots", "mentions"]
+
+
+class XOptions(PluginOptions):
+    usernames: list[str] = Field(
+        min_length=1, description="The accounts to read, by username (handle), with or without "
+        "the @. One request resolves them to X's ids.", examples=[["maisonlumiere", "@trailhead"]])
+    token: SecretStr = Field(
+        description="Bearer token: the app's Bearer token (public data), or an OAuth 2.0 user token "
+        "with the tweet.read and users.read scopes. Write token = \"${env:X_BEARER_TOKEN}\".",
+        examples=["${env:X_BEARER_TOKEN}"])
+    fetch: list[Fetchable] = Field(
+        default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
+        description="What to read: posts (with their public counters), account_snapshots (the "
+        "current follower count) and mentions (posts by others that mention the account).",
+        examples=[["posts", "account_snapshots", "mentions"]])
+    include_replies: bool = Field(
+        False, description="Also count the accounts' replies as posts. Reposts are never counted.",
+        examples=[True])
+    count_quotes_as_shares: bool = Field(
+        False, description="Add quote posts (quote_count) to shares, which otherwise count reposts "
+        "(retweet_count) only.", examples=[True])
+    page_size: int = Field(
+        100, ge=5, le=100, description="Posts asked for per request (max_results, 5 to 100).",
+        examples=[50])
+    base_url: str = Field(
+        X_API, description="Where the X API lives. Change it only for a proxy or a test server.",
+        examples=["https://api.x.com"])
+
+    @field_validator("usernames")
+    @classmethod
+    def _usernames(cls, usernames: list[str]) -> list[str]:
+        names = []
+        for given in usernames:
+            name = given.strip().removeprefix("@")
+            if not USERNAME.match(name):
+                raise ValueError(f"{given!r} is not an X username (1 to 15 letters, digits or _)")
+            if name.lower() not in {n.lower() for n in names}:
+                names.append(name)
+        return names
+
+
+class XSource(Source):
+    """Reads the posts, follower counts and mentions of X accounts through the X API v2.
+
+    Posts: ``like_count`` -> likes, ``reply_count`` -> comments, ``retweet_count`` -> shares,
+    ``bookmark_count`` -> saves, ``impression_count`` -> impressions, the media's
+    ``view_count`` -> video_views. X reports no reach: it stays empty, so use
+    engagement_rate_by_impressions rather than by reach. The format comes from the attached
+    media (video, image, carousel for several photos), else link or text.
+
+    X gives only the current follower count: it is dated the window's last day when the run
+    happens in the 7 days after the window (periods end yesterday), today while the window is
+    still open, and left out for older windows.
+    """
+
+    name = "x"
+    description = "Read posts, follower counts and mentions of X accounts (X API v2)."
+    Options = XOptions
+    record_kinds = ("post", "account_snapshot", "mention")
+
+    def produces(self) -> set[str]:
+        return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        options: XOptions = self.options
+        x = ctx.http.session("x", base_url=options.base_url, token=options.token.get_secret_value(),
+                             source=self.entry_id, scopes=SCOPES)
+        users = self._users(x)
+        wanted = set(options.fetch)
+        if "posts" in wanted:
+            rows = [row for user in users for row in self._posts(x, user, ctx)]
+            yield RecordTable.from_rows("post", rows)
+        if "account_snapshots" in wanted:
+            day = snapshot_day(ctx, x.client.clock())
+            if day is None:
+                ctx.warn(f"no account snapshot: X gives only the current follower count, which stands "
+                         f"for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
+            rows = [] if day is None else [
+                {"platform": "x", "account": user["username"], "date": day,
+                 "followers": (user.get("public_metrics") or {}).get("followers_count")} for user in users]
+            yield RecordTable.from_rows("account_snapshot", rows)
+        if "mentions" in wanted:
+            rows = [row for user in users for row in self._mentions(x, user, ctx)]
+            yield RecordTable.from_rows("mention", rows)
+
+    # -- the requests ----------------------------------------------------------------------------
+    def _users(self, x: "PlatformSession") -> list[dict[str, Any]]:
+        """The accounts (id, username, public_metrics) in the order of the options."""
+        found: dict[str, dict[str, Any]] = {}
+        names = self.options.usernames
+        for start in range(0, len(names), USERS_PER_LOOKUP):
+            chunk = names[start:start + USERS_PER_LOOKUP]
+            body = x.get_json("/2/users/by", params={"usernames": ",".join(chunk),
+                                                    "user.fields": "public_metrics"})
+            for user in self._data(body, "GET /2/users/by", partial_ok=True):
+                found[str(user.get("username", "")).lower()] = user
+        missing = [name for name in names if name.lower() not in found]
+        if missing:
+            raise self._refused(f"X has no account named {', '.join(map(repr, missing))}",
+                                hint="Check the usernames option (an account may have been renamed or "
+                                "suspended)", code="resource-not-found")
+        return [found[name.lower()] for name in names]
+
+    def _posts(self, x: "PlatformSession", user: dict[str, Any], ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        from cmflow.http import Cursor
+
+        window = window_params(ctx, x.client.clock())
+        if window is None:
+            return
+        params = {**window, "max_results": self.options.page_size, "tweet.fields": TWEET_FIELDS,
+                  "expansions": "attachments.media_keys", "media.fields": "type,public_metrics",
+                  "exclude": "retweets" if self.options.include_replies else "retweets,replies"}
+        path = f"/2/users/{user['id']}/tweets"
+        for page in x.pages(path, paging=Cursor("meta.next_token", "pagination_token"), params=params):
+            tweets = self._data(page, f"GET {path}")
+            media = {m.get("media_key"): m for m in included(page, "media")}
+            for tweet in tweets:
+                row = self._post_row(tweet, user["username"], media, path)
+                if ctx.window_start <= row["published_at"] < ctx.window_end:
+                    yield row
+
+    def _mentions(self, x: "PlatformSession", user: dict[str, Any], ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        from cmflow.http import Cursor
+
+        window = window_params(ctx, x.client.clock())
+        if window is None:
+            return
+        params = {**window, "max_results": self.options.page_size,
+                  "tweet.fields": "created_at,lang,author_id,note_tweet", "expansions": "author_id",
+                  "user.fields": "username,public_metrics"}
+        path = f"/2/users/{user['id']}/mentions"
+        for page in x.pages(path, paging=Cursor("meta.next_token", "pagination_token"), params=params):
+            tweets = self._data(page, f"GET {path}")
+            authors = {u.get("id"): u for u in included(page, "users")}
+            for tweet in tweets:
+                author = authors.get(tweet.get("author_id")) or {}
+                published_at = self._instant(tweet, path)
+                if not ctx.window_start <= published_at < ctx.window_end:
+                    continue
+                username = author.get("username")
+                yield {
+                    "platform": "x", "mention_id": str(tweet["id"]), "published_at": published_at,
+                    "author": username, "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
+                    "reach": (author.get("public_metrics") or {}).get("followers_count"),
+                    "language": iso_language(tweet.get("lang")),
+                }
+
+    # -- mapping ---------------------------------------------------------------------------------
+    def _post_row(self, tweet: dict[str, Any], username: str, media: dict[Any, dict[str, Any]],
+                  path: str) -> dict[str, Any]:
+        metrics = tweet.get("public_metrics") or {}
+        attached = [media.get(key) or {} for key in (tweet.get("attachments") or {}).get("media_keys", [])]
+        shares = metrics.get("retweet_count")
+        if self.options.count_quotes_as_shares and metrics.get("quote_count") is not None:
+            shares = (shares or 0) + metrics["quote_count"]
+        views = [m["public_metrics"]["view_count"] for m in attached
+                 if isinstance((m.get("public_metrics") or {}).get("view_count"), int)]
+        return {
+            "platform": "x", "account": username, "post_id": str(tweet["id"]),
+            "published_at": self._instant(tweet, path), "format": post_format(tweet, attached),
+            "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
+            "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"), "shares": shares,
+            "saves": metrics.get("bookmark_count"), "impressions": metrics.get("impression_count"),
+            "video_views": sum(views) if views else None,
+        }
+
+    def _instant(self, tweet: dict[str, Any], path: str) -> datetime:
+        try:
+            return parse_instant(tweet["created_at"])
+        except (KeyError, TypeError, ValueError):
+            raise self._odd(f"GET {path} answered a post without a readable created_at "
+                            f"(id {tweet.get('id')!r})") from None
+
+    def _data(self, body: Any, what: str, *, partial_ok: bool = False) -> list[dict[str, Any]]:
+        """The ``data`` list of an answer; X's ``errors`` beside it are a clear error, since
+        figures missing for some posts would pass for low ones."""
+        if not isinstance(body, dict):
+            raise self._odd(f"{what} answered JSON that is not an object")
+        data, errors = body.get("data"), body.get("errors")
+        if errors and not partial_ok:
+            first = errors[0] if isinstance(errors[0], dict) else {}
+            detail = "; ".join(str(e.get("detail") or e.get("title")) for e in errors[:3] if isinstance(e, dict))
+            code = str(first.get("type", "")).rsplit("/", 1)[-1] or first.get("title")
+            if data:
+                raise self._odd(f"{what} answered only part of the data, with errors: {detail}", code=code)
+            raise self._refused(f"{what} answered errors instead of data: {detail}", code=code)
+        if data is None:
+            return []  # X leaves data out when there is nothing (meta.result_count = 0)
+        if not isinstance(data, list) or not all(isinstance(item, dict) and "id" in item for item in data):
+            raise self._odd(f"{what} answered a data field that is not a list of objects with ids")
+        return data
+
+    def _odd(self, message: str, **details: Any) -> "PlatformError":
+        from cmflow.http import BadResponse
+
+        return BadResponse(message, platform="X", source=self.entry_id, status=200, **details)
+
+    def _refused(self, message: str, **details: Any) -> "PlatformError":
+        from cmflow.http import RequestRejected
+
+        return RequestRejected(message, platform="X", source=self.entry_id, status=200, **details)
+
+
+def included(page: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The expanded objects (``includes.media``, ``includes.users``) of a page."""
+    items = (page.get("includes") or {}).get(kind) or []
+    return [item for item in items if isinstance(item, dict)]
+
+
+def window_params(ctx: FetchContext, now: float) -> dict[str, str] | None:
+    """``start_time``/``end_time`` for the window (X takes both bounds inclusive, to the second,
+    and an end at least 10 s in the past); ``None`` when the window has not started yet."""
+    end = min(ctx.window_end - timedelta(seconds=1),
+              datetime.fromtimestamp(now, timezone.utc) - END_TIME_MARGIN)
+    if end <= ctx.window_start:
+        return None
+    return {"start_time": ctx.window_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_time": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def snapshot_day(ctx: FetchContext, now: float) -> date | None:
+    """The day a follower count read now stands for: today inside the window, the window's last
+    day within a week after it, else none (the platform keeps no history)."""
+    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
+    today = datetime.fromtimestamp(now, zone).date()
+    first = ctx.window_start.astimezone(zone).date()
+    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
+    if first <= today <= last:
+        return today
+    if last < today <= last + CURRENT_COUNT_GRACE:
+        return last
+    return None
+
+
+def post_format(tweet: dict[str, Any], media: list[dict[str, Any]]) -> str:
+    """video, carousel (several photos), image, link (a link to another site) or text."""
+    types = [m.get("type") for m in media]
+    if any(t in ("video", "animated_gif") for t in types):
+        return "video"
+    photos = types.count("photo")
+    if photos:
+        return "carousel" if photos > 1 else "image"
+    urls = (tweet.get("entities") or {}).get("urls") or []
+    if any(isinstance(u, dict) and not is_x_url(u.get("expanded_url") or u.get("url") or "") for u in urls):
+        return "link"
+    return "text"
+
+
+def is_x_url(url: str) -> bool:
+    return re.match(r"^https?://(www\.|mobile\.)?(x|twitter)\.com/", url) is not None
+
+
+def tweet_text(tweet: dict[str, Any]) -> str | None:
+    """The whole text: long posts keep it in ``note_tweet``, ``text`` has the first 280 characters."""
+    note = tweet.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str):
+        return note["text"]
+    return tweet.get("text")
+
+
+def status_url(username: str | None, tweet_id: Any) -> str:
+    return f"https://x.com/{username}/status/{tweet_id}" if username else f"https://x.com/i/web/status/{tweet_id}"
+
+
+def iso_language(tag: Any) -> str | None:
+    """``en`` from ``en``/``en-GB``; None for X's ``und``, ``zxx``, ``qme`` ... (no language)."""
+    if not isinstance(tag, str):
+        return None
+    primary = tag.split("-")[0].lower()
+    return primary if len(primary) == 2 else None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant in UTC (X writes ``2026-11-20T10:00:00.000Z``)."""
+    instant = datetime.fromisoformat(text)
+    return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+@hookimpl
+def register_sources(register):
+    register(XSource)

@@ -1,0 +1,339 @@
+"""The ``x`` source against a loopback server replaying the X API v2's answers, in virtual time."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from cmflow import FetchContext, Period
+from cmflow.builtin.sources import x as x_module
+from cmflow.builtin.sources.x import XOptions, XSource
+from cmflow.http import AuthExpired, BadResponse, PermissionMissing, RequestRejected, make_client
+from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server, run_workflow_file  # noqa: F401
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "x"
+TOKEN = "AAAAAAAAAAAAAAAAAAAAAx-test-bearer-token-0123456789"
+USERS = "/2/users/by"
+TWEETS = "/2/users/2244994945/tweets"
+MENTIONS = "/2/users/2244994945/mentions"
+# The run of Tuesday 2026-11-24 (VirtualTime's clock) for last week, with a day of baseline.
+WINDOW = (datetime(2026, 11, 15, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc))
+LAST_WEEK = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")
+
+
+def replies(name: str) -> list[Reply]:
+    return load_replies(FIXTURES / name)
+
+
+def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
+    """Run the source against the replay server; return its records by kind and its warnings."""
+    vtime = vtime or VirtualTime()
+    settings = {"usernames": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, **options}
+    source = XSource(XOptions(**settings), entry_id="x_brand")
+    with make_client(clock=vtime.clock, sleep=vtime.sleep) as client:
+        ctx = FetchContext(*window, [LAST_WEEK], Path("."), logging.getLogger("test.x"),
+                           http_client=lambda: client)
+        tables = {t.kind: t.conformed().to_dicts() for t in source.fetch(ctx)}
+    return tables, ctx.problems
+
+
+def script_posts(server, *pages: Reply) -> None:
+    server.add("GET", USERS, *replies("users_by.json"))
+    server.add("GET", TWEETS, *(pages or replies("tweets_pages.json")))
+
+
+# -- paging and mapping --------------------------------------------------------------------------
+def test_three_pages_of_posts_map_to_canonical_fields(replay_server):
+    script_posts(replay_server)
+
+    records, problems = fetch(replay_server, fetch=["posts"])
+
+    assert problems == [] and set(records) == {"post"}
+    posts = records["post"]
+    assert [p["post_id"] for p in posts] == [f"199100000000000000{n}" for n in (5, 4, 3, 2, 1)]
+    video = posts[0]
+    assert video == {
+        "platform": "x", "account": "maisonlumiere", "post_id": "1991000000000000005",
+        "published_at": datetime(2026, 11, 22, 18, 30, tzinfo=timezone.utc), "format": "video",
+        "text": "Dans les coulisses de la collection d'hiver 🎬 https://t.co/vid5",
+        "url": "https://x.com/maisonlumiere/status/1991000000000000005",
+        "likes": 240, "comments": 7, "shares": 12, "saves": 18, "reach": None, "impressions": 15200,
+        "clicks": None, "video_views": 4100, "pillar": None, "campaign": None}
+    assert [p["format"] for p in posts] == ["video", "image", "carousel", "link", "text"]
+    assert [p["shares"] for p in posts] == [12, 4, 2, 5, 1]  # retweet_count only
+    long_post = posts[-1]
+    assert long_post["text"].startswith("Merci à toutes") and len(long_post["text"]) > 280  # note_tweet
+    assert long_post["impressions"] is None and long_post["saves"] == 2  # a key left out stays empty
+    assert all(p["reach"] is None for p in posts)  # X reports no reach
+
+    lookup, *pages = replay_server.requests
+    assert lookup.params == {"usernames": "maisonlumiere", "user.fields": "public_metrics"}
+    assert [r.params.get("pagination_token") for r in pages] == [
+        None, "7140dibdnow9c7btw4539n0vybdnx1", "7140dibdnow9c7btw4539n0vybdnx2"]
+    first = pages[0].params
+    assert (first["start_time"], first["end_time"]) == ("2026-11-15T00:00:00Z", "2026-11-22T23:59:59Z")
+    assert first["exclude"] == "retweets,replies" and first["max_results"] == "100"
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in replay_server.requests)
+
+
+def test_quotes_and_replies_on_request(replay_server):
+    script_posts(replay_server)
+    records, _ = fetch(replay_server, fetch=["posts"], count_quotes_as_shares=True, include_replies=True)
+    assert [p["shares"] for p in records["post"]] == [15, 4, 3, 7, 1]
+    assert replay_server.requests[1].params["exclude"] == "retweets"
+
+
+def test_follower_count_is_a_snapshot_of_the_windows_last_day(replay_server):
+    replay_server.add("GET", USERS, *replies("users_by.json"))
+
+    records, problems = fetch(replay_server, fetch=["account_snapshots"])
+
+    assert records == {"account_snapshot": [{
+        "platform": "x", "account": "maisonlumiere", "date": date(2026, 11, 22), "followers": 5120,
+        "reach": None, "impressions": None, "profile_views": None, "website_clicks": None}]}
+    assert problems == [] and len(replay_server.requests) == 1  # the lookup gives the counts
+
+
+def test_no_follower_count_for_a_window_long_past(replay_server):
+    replay_server.add("GET", USERS, *replies("users_by.json"))
+    last_year = (datetime(2025, 11, 15, tzinfo=timezone.utc), datetime(2025, 11, 23, tzinfo=timezone.utc))
+
+    records, problems = fetch(replay_server, window=last_year, fetch=["account_snapshots"])
+
+    assert records == {"account_snapshot": []}
+    assert problems == ["no account snapshot: X gives only the current follower count, which stands for "
+                        "no day of a window that ended more than 7 days ago"]
+
+
+def test_mentions_name_their_author_and_audience(replay_server):
+    replay_server.add("GET", USERS, *replies("users_by.json"))
+    replay_server.add("GET", MENTIONS, *replies("mentions_page.json"))
+
+    records, _ = fetch(replay_server, fetch=["mentions"])
+
+    assert records["mention"] == [
+        {"platform": "x", "mention_id": "1991500000000000002",
+         "published_at": datetime(2026, 11, 21, 20, 4, 11, tzinfo=timezone.utc), "author": "julie_bakes",
+         "text": "@maisonlumiere la bûche était parfaite, merci !",
+         "url": "https://x.com/julie_bakes/status/1991500000000000002", "reach": 1830, "language": "fr"},
+        {"platform": "x", "mention_id": "1991500000000000001",
+         "published_at": datetime(2026, 11, 17, 6, 30, tzinfo=timezone.utc), "author": "marc_lyon",
+         "text": "@maisonlumiere 👏👏", "url": "https://x.com/marc_lyon/status/1991500000000000001",
+         "reach": 97, "language": None}]
+    assert replay_server.requests[1].params["expansions"] == "author_id"
+
+
+def test_produces_what_the_options_ask_for():
+    source = XSource(XOptions(usernames=["@maisonlumiere"], token=TOKEN, fetch=["posts", "mentions"]),
+                     entry_id="x")
+    assert source.produces() == {"post", "mention"}
+    assert source.options.usernames == ["maisonlumiere"]
+    assert XSource(XOptions(usernames=["a"], token=TOKEN), entry_id="x").produces() == {"post", "account_snapshot"}
+
+
+def test_empty_account_gives_no_records_and_no_error(replay_server):
+    script_posts(replay_server, *replies("tweets_empty.json"))
+    records, problems = fetch(replay_server, fetch=["posts"])
+    assert records == {"post": []} and problems == []
+
+
+# -- waits -------------------------------------------------------------------------------------
+def test_429_waits_the_retry_after_in_virtual_time(replay_server):
+    throttled = replies("error_429.json")[0]
+    throttled.headers = {"Retry-After": "30"}  # an edge's 429: no window headers to wait for
+    replay_server.add("GET", USERS, throttled, *replies("users_by.json"))
+    replay_server.add("GET", TWEETS, *replies("tweets_empty.json"))
+    vtime = VirtualTime()
+
+    records, _ = fetch(replay_server, vtime, fetch=["posts"])
+
+    assert records == {"post": []}
+    assert vtime.sleeps == [30]
+    assert [r.path for r in replay_server.requests] == [USERS, USERS, TWEETS]
+
+
+def test_429_without_retry_after_waits_for_the_window_reset(replay_server):
+    throttled = replies("error_429.json")[0]
+    throttled.headers["x-rate-limit-reset"] = "1795510860"  # 09:01:00, a minute after the clock
+    replay_server.add("GET", USERS, throttled, *replies("users_by.json"))
+    vtime = VirtualTime()
+    fetch(replay_server, vtime, fetch=["account_snapshots"])
+    assert vtime.sleeps == [60]
+
+
+def test_500_then_success_backs_off(replay_server):
+    script_posts(replay_server, Reply(500, json={"title": "Internal Server Error", "type": "about:blank",
+                                                 "status": 500, "detail": "Internal Server Error"}),
+                 *replies("tweets_empty.json"))
+    vtime = VirtualTime()
+    records, _ = fetch(replay_server, vtime, fetch=["posts"])
+    assert records == {"post": []}
+    [wait] = vtime.sleeps
+    assert 1 <= wait <= 2  # 1 s of backoff plus up to 1 s of jitter
+    assert len(replay_server.requests) == 3
+
+
+def test_five_percent_of_the_rate_window_left_spreads_the_requests(replay_server):
+    """95 % of the 15-minute window used: the rest is spread evenly until the reset."""
+    pages = replies("tweets_pages.json")
+    for page, remaining in zip(pages, (45, 44, 43)):
+        page.headers.update({"x-rate-limit-limit": "900", "x-rate-limit-remaining": str(remaining),
+                             "x-rate-limit-reset": "1795511700"})  # 09:15:00
+    users = replies("users_by.json")[0]
+    users.headers.clear()
+    script_posts(replay_server, *pages)
+    vtime = VirtualTime()
+
+    records, _ = fetch(replay_server, vtime, fetch=["posts"])
+
+    assert len(records["post"]) == 5
+    assert vtime.sleeps == [20.0, 20.0]  # 900 s / 45 requests left, then 880 s / 44
+
+
+# -- errors a person can act on ------------------------------------------------------------------
+def test_expired_token_names_the_source_the_code_and_how_to_renew(replay_server):
+    replay_server.add("GET", USERS, *replies("error_401.json"), repeat=True)
+    vtime = VirtualTime()
+    with pytest.raises(AuthExpired) as caught:
+        fetch(replay_server, vtime)
+    message = str(caught.value)
+    assert message.startswith("source 'x_brand' (X): the access token was refused (HTTP 401: Unauthorized)")
+    assert "refresh the OAuth 2.0 user token" in message and "regenerate the app's Bearer token" in message
+    assert caught.value.status == 401
+    assert len(replay_server.requests) == 1 and vtime.sleeps == []  # never retried
+
+
+def test_missing_permission_names_the_scopes(replay_server):
+    replay_server.add("GET", USERS, *replies("users_by.json"))
+    replay_server.add("GET", TWEETS, *replies("error_403_client_forbidden.json"))
+    with pytest.raises(PermissionMissing) as caught:
+        fetch(replay_server, fetch=["posts"])
+    message = str(caught.value)
+    assert "source 'x_brand' (X)" in message and "must use keys and tokens from a Twitter developer App" in message
+    assert "This source needs the token to carry: tweet.read, users.read" in message
+
+
+def test_malformed_json_shows_the_first_bytes_without_the_token(replay_server):
+    body = f'{{"data":[{{"id":"1991000000000000005","text":"cut here; echo: Authorization: Bearer {TOKEN}'
+    script_posts(replay_server, Reply(200, body=body, headers={"Content-Type": "application/json"}))
+    with pytest.raises(BadResponse) as caught:
+        fetch(replay_server, fetch=["posts"])
+    message = str(caught.value)
+    assert message.startswith("source 'x_brand' (X): GET ")
+    assert "is not JSON" in message and '{"data":[{"id":"1991000000000000005"' in message
+    assert TOKEN not in message and "Bearer ***" in message
+
+
+def test_unknown_username_is_named(replay_server):
+    replay_server.add("GET", USERS, *replies("users_by_not_found.json"))
+    with pytest.raises(RequestRejected, match="X has no account named 'nobody_here'.*Check the usernames option"):
+        fetch(replay_server, usernames=["maisonlumiere", "nobody_here"])
+
+
+def test_errors_instead_of_data_are_a_clear_error_not_an_empty_account(replay_server):
+    script_posts(replay_server, *replies("tweets_not_authorized.json"))
+    with pytest.raises(RequestRejected) as caught:
+        fetch(replay_server, fetch=["posts"])
+    assert "not authorized to see the user with id: [2244994945]" in str(caught.value)
+    assert caught.value.code == "not-authorized-for-resource"
+
+
+def test_partial_data_is_refused(replay_server):
+    page = replies("tweets_pages.json")[2]
+    page.json["errors"] = [{"title": "Not Found Error", "detail": "Could not find media with id: [3_1].",
+                            "type": "https://api.twitter.com/2/problems/resource-not-found"}]
+    script_posts(replay_server, page)
+    with pytest.raises(BadResponse, match="answered only part of the data, with errors: Could not find media"):
+        fetch(replay_server, fetch=["posts"])
+
+
+def test_the_token_never_reaches_errors_or_logs(replay_server, caplog):
+    caplog.set_level(logging.DEBUG)
+    replay_server.add("GET", USERS, Reply(503, body=f"upstream said Bearer {TOKEN}"),
+                      *replies("error_401.json"))
+    with pytest.raises(AuthExpired) as caught:
+        fetch(replay_server)
+    texts = [str(caught.value), "".join(traceback.format_exception(caught.value))]
+    texts += [record.getMessage() for record in caplog.records]
+    assert any("retry 1 of 5" in text for text in texts)  # the retry was logged ...
+    assert [t for t in texts if TOKEN in t] == []  # ... without the token
+
+
+# -- validation ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("options, message", [
+    ({"usernames": ["maison lumiere"]}, "is not an X username"),
+    ({"usernames": []}, "at least 1 item"),
+    ({"usernames": ["a"], "fetch": ["conversations"]}, "'posts', 'account_snapshots' or 'mentions'"),
+    ({"usernames": ["a"], "page_size": 500}, "less than or equal to 100"),
+])
+def test_options_are_validated(options, message):
+    with pytest.raises(pydantic.ValidationError, match=message):
+        XOptions(token=TOKEN, **options)
+
+
+# -- end to end ----------------------------------------------------------------------------------
+def test_workflow_computes_engagement_by_impressions_from_x(replay_server, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+    script_posts(replay_server)
+    workflow = tmp_path / "x.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "X weekly"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "x_brand"
+plugin = "x"
+usernames = ["maisonlumiere"]
+token = "${{env:X_BEARER_TOKEN}}"
+fetch = ["posts"]
+base_url = "{replay_server.url}"
+
+[[metrics]]
+plugin = "engagement_rate_by_impressions"
+by = ["overall"]
+""", encoding="utf-8")
+
+    with registered_plugin(x_module):
+        result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db")
+
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    [row] = result.current("engagement_rate_by_impressions").to_dicts()
+    # (likes + comments + shares) / impressions of the four posts with impressions; the fifth
+    # has none and is left out of both sides.
+    expected = (240 + 7 + 12 + 95 + 2 + 4 + 60 + 1 + 2 + 41 + 3 + 5) / (15200 + 5400 + 3100 + 2800) * 100
+    assert row["value"] == pytest.approx(expected)
+    assert replay_server.requests[1].params["start_time"] == "2026-11-08T00:00:00Z"  # the run's window
+    assert [r.getMessage() for r in caplog.records if TOKEN in r.getMessage()] == []
+
+
+def test_a_token_written_in_the_workflow_file_is_refused(tmp_path):
+    from cmflow.errors import WorkflowInvalid
+    from cmflow.workflow import load_workflow
+
+    workflow = tmp_path / "x.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "X weekly"
+period = "last_week"
+
+[[sources]]
+plugin = "x"
+usernames = ["maisonlumiere"]
+token = "{TOKEN}"
+
+[[metrics]]
+plugin = "engagement_rate_by_impressions"
+""", encoding="utf-8")
+    with registered_plugin(x_module), pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(workflow)
+    assert "secrets may not be written in the workflow file" in str(caught.value)
+    assert TOKEN not in str(caught.value)
