@@ -262,8 +262,8 @@ def test_plugins_table_shows_kind_package_version_and_description(runner: CliRun
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     for info in get_registry():
-        row = next((line for line in lines if re.search(rf"\b{info.name}\b", line)
-                    and line.split("│")[1].strip() == info.kind), None)
+        row = next((line for line in lines if line.count("│") > 2
+                    and [c.strip() for c in line.split("│")[1:3]] == [info.kind, info.name]), None)
         assert row is not None, info.name
         cells = [cell.strip() for cell in row.split("│")[1:-1]]
         assert cells == [info.kind, info.name, info.package, info.version, info.description]

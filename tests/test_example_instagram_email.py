@@ -45,7 +45,7 @@ def test_the_instagram_err_email_example_sends_the_alert_with_the_report(
     script_posts(replay_server)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("IG_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("SMTP_USERNAME", "reports@example.org")
+    monkeypatch.setenv("SMTP_USERNAME", "ig-watch-bot@example.net")  # env values are redacted process-wide
     monkeypatch.setenv("SMTP_PASSWORD", "app-password")
     text = EXAMPLE.read_text(encoding="utf-8")
     assert f'accounts = ["{IG_USER}"]' in text
