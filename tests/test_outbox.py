@@ -175,3 +175,42 @@ def test_a_restart_with_nothing_changed_sends_nothing(demo, replay_server):
     with open_store(store_url) as store:
         assert [m.status for m in store.outbox(status=None)] == ["delivered"]
         assert len([a for a in store.alerts() if a.state == "firing"]) == 3
+
+
+def test_group_by_splits_a_runs_alerts_into_one_message_per_group(tmp_path, monkeypatch, replay_server):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEST_HOOK_URL", f"{replay_server.url}{HOOK}")
+    path = tmp_path / "demo.toml"
+    path.write_text(demo_with(WEBHOOK + 'group_by = ["workflow", "severity"]\n'), encoding="utf-8")
+    replay_server.add("POST", HOOK, Reply(200, json={}), repeat=True)
+    result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=RUN_AT)
+    assert result.status == "ok"
+    bodies = sorted((r.json()["group"]["severity"], len(r.json()["alerts"])) for r in posts(replay_server))
+    assert bodies == [("info", 1), ("warning", 2)]  # three alerts, two severities: two messages
+
+
+def test_silence_commands_add_list_and_end(tmp_path):
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    store_url = f"sqlite:///{tmp_path / 'state.db'}"
+    runner = CliRunner()
+    added = runner.invoke(main, ["silence", "add", "rule=err_drop", "account=maison*", "--for", "3d",
+                                 "-c", "campaign pause", "--store", store_url])
+    assert added.exit_code == 0, added.output
+    silence_id = added.output.split()[1].rstrip(":")
+    with open_store(store_url) as store:
+        [silence] = store.silences(active_at=datetime.now(timezone.utc))
+    assert silence.id == silence_id and silence.matchers == {"rule": "err_drop", "account": "maison*"}
+    assert timedelta(days=2, hours=23) < silence.ends_at - silence.created_at <= timedelta(days=3)
+    listed = runner.invoke(main, ["silence", "--store", store_url], env={"COLUMNS": "200"})
+    assert "active" in listed.output and "campaign pause" in listed.output
+    bad = runner.invoke(main, ["silence", "add", "nonsense", "--for", "1d", "--store", store_url])
+    assert bad.exit_code == 2 and "label=value" in bad.output
+    both = runner.invoke(main, ["silence", "add", "rule=x", "--store", store_url])
+    assert both.exit_code == 2 and "--for" in both.output
+    ended = runner.invoke(main, ["silence", "end", silence_id[:6], "--store", store_url])
+    assert ended.exit_code == 0
+    with open_store(store_url) as store:
+        assert store.silences(active_at=datetime.now(timezone.utc)) == []
