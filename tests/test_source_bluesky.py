@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources import bluesky as bluesky_module
 from cmflow.builtin.sources.bluesky import BlueskyOptions, BlueskySource
-from cmflow.http import AuthExpired, BadResponse, PermissionMissing, RequestRejected, make_client
+from cmflow.http import AuthExpired, BadResponse, PermissionMissing, RequestRejected
 from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server, run_workflow_file  # noqa: F401
+from source_helpers import error_texts, fetch_records, log_texts, virtual_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "bluesky"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
@@ -34,14 +34,10 @@ def replies(name: str) -> list[Reply]:
 
 
 def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
-    vtime = vtime or VirtualTime()
     settings = {"accounts": ["maisonlumiere.bsky.social"], "base_url": server.url, "pds_url": server.url, **options}
     source = BlueskySource(BlueskyOptions(**settings), entry_id="bsky")
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as client:
-        ctx = FetchContext(*window, [LAST_WEEK], Path("."), logging.getLogger("test.bluesky"),
-                           http_client=lambda: client)
-        tables = {t.kind: t.conformed().to_dicts() for t in source.fetch(ctx)}
-    return tables, ctx.problems
+    with virtual_client(vtime) as client:
+        return fetch_records(source, client, window, [LAST_WEEK])
 
 
 def script_posts(server, *pages: Reply) -> None:
@@ -245,8 +241,7 @@ def test_secrets_never_reach_errors_or_logs(replay_server, caplog):
                       *replies("error_expired_token.json"))
     with pytest.raises(AuthExpired) as caught:
         fetch(replay_server, app_password=APP_PASSWORD)
-    texts = [str(caught.value), "".join(traceback.format_exception(caught.value))]
-    texts += [record.getMessage() for record in caplog.records]
+    texts = error_texts(caught.value) + log_texts(caplog)
     assert any("retry 1 of 5" in text for text in texts)
     assert [t for t in texts if ACCESS_JWT in t or APP_PASSWORD in t] == []
 

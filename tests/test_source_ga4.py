@@ -7,7 +7,6 @@ string values, ``rowCount``, ``propertyQuota`` and Google's error bodies.
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +20,10 @@ from cmflow.context import FetchContext
 from cmflow.errors import WorkflowInvalid
 from cmflow.http import (AuthExpired, BadResponse, PermissionMissing, PlatformError, PlatformUnavailable,
                          RetryPolicy, make_client)
-from cmflow.testing import (ReplayServer, Reply, VirtualTime, load_replies, registered_plugin,  # noqa: F401
-                            replay_server, run_workflow_file)
+from cmflow.testing import (ReplayServer, Reply, load_replies, registered_plugin, replay_server,  # noqa: F401
+                            run_workflow_file)
 from cmflow.workflow import load_workflow
+from source_helpers import client, error_texts, fetch_frames, log_texts, vtime  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -39,28 +39,15 @@ def replies(name: str) -> list[Reply]:
     return load_replies(FIXTURES / name)
 
 
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def client(vtime):
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as http:
-        yield http
-
-
 def make_source(server: ReplayServer, **options) -> Ga4Source:
     values = {"token": TOKEN, "property_id": PROPERTY, "base_url": server.url, **options}
     return Ga4Source(Ga4Options.model_validate(values), entry_id="ga4_shop")
 
 
 def fetch(source: Ga4Source, client) -> tuple["pl.DataFrame", FetchContext]:
-    ctx = FetchContext(*WINDOW, periods=[], workflow_dir=Path("."), log=logging.getLogger("test.ga4"),
-                       http_client=lambda: client)
-    [table] = source.fetch(ctx)
-    assert table.kind == "traffic"
-    return table.conformed(), ctx
+    frames, ctx = fetch_frames(source, client, WINDOW, [])
+    assert list(frames) == ["traffic"]
+    return frames["traffic"], ctx
 
 
 # -- paging and mapping --------------------------------------------------------------------------
@@ -242,8 +229,8 @@ def test_the_token_never_reaches_errors_or_logs(replay_server, vtime, caplog):
             with pytest.raises(PlatformError) as caught:
                 fetch(make_source(replay_server), http)
             failures.append(type(caught.value))
-            texts += [str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value))]
-    texts += [record.getMessage() for record in caplog.records]
+            texts += error_texts(caught.value)
+    texts += log_texts(caplog)
 
     assert failures == [PlatformUnavailable, AuthExpired]
     assert any("ga4_shop" in text for text in texts)

@@ -6,22 +6,22 @@ Waits happen in virtual time: the tests assert the waits themselves, never how l
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources import instagram
 from cmflow.builtin.sources.instagram import Instagram
 from cmflow.builtin.sources.meta_graph import pacific_midnight, unix_seconds
 from cmflow.errors import WorkflowInvalid
-from cmflow.http import AuthExpired, BadResponse, PermissionMissing, make_client
+from cmflow.http import AuthExpired, BadResponse, PermissionMissing
 from cmflow.testing import (Reply, VirtualTime, load_replies, registered_plugin, replay_server,  # noqa: F401
                             run_workflow_file)
 from cmflow.workflow import load_workflow
+from source_helpers import error_texts, fetch_frames, log_texts, virtual_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "instagram"
 IG_USER = "17841405822304914"
@@ -67,13 +67,10 @@ def fetch(server, vtime: VirtualTime | None = None, problems: list[str] | None =
           periods: list[Period] | None = None, window: tuple[datetime, datetime] = (WINDOW_START, WINDOW_END),
           **options: Any) -> dict[str, Any]:
     """Run the source's fetch() against the replay server; its canonical frames by kind."""
-    vtime = vtime or VirtualTime()
     source = Instagram(Instagram.Options(**{"accounts": [IG_USER], "access_token": TOKEN,
                                             "base_url": server.url, **options}), entry_id="ig_main")
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as client:
-        ctx = FetchContext(*window, periods or [PERIOD], Path("."), logging.getLogger("cmflow.test"),
-                           problems if problems is not None else [], http_client=lambda: client)
-        return {table.kind: table.conformed() for table in source.fetch(ctx)}
+    with virtual_client(vtime) as client:
+        return fetch_frames(source, client, window, periods or [PERIOD], problems)[0]
 
 
 def rows(frame) -> list[dict[str, Any]]:
@@ -310,8 +307,8 @@ def test_token_never_appears_in_errors_or_logs(replay_server, caplog):
         replay_server.add("GET", f"/v25.0/{IG_USER}", reply, repeat=True)
         with pytest.raises(Exception) as caught:
             fetch(replay_server)
-        texts += [str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value))]
-    texts += [record.getMessage() for record in caplog.records]
+        texts += error_texts(caught.value)
+    texts += log_texts(caplog)
 
     assert any("***" in text for text in texts)
     assert [text for text in texts if TOKEN in text] == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,13 +15,14 @@ import httpx
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources import linkedin_org
 from cmflow.builtin.sources.linkedin_org import LinkedInOrg, LinkedInOrgOptions
-from cmflow.http import (ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, RetryPolicy,
-                         make_client)
-from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server  # noqa: F401
+from cmflow.http import ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, make_client
+from cmflow.testing import Reply, load_replies, registered_plugin, replay_server  # noqa: F401
 from cmflow.testing import run_workflow_file
+from source_helpers import (client, error_texts, fetch_records, log_texts, period_window,  # noqa: F401 (fixtures)
+                            vtime)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "linkedin_org"
 TOKEN = "AQXdSP_W41-linkedin-member-token-for-tests-8c1f0e"
@@ -57,25 +57,11 @@ def comments_path(urn: str) -> str:
     return f"/rest/socialActions/{quote(urn, safe='')}/comments"
 
 
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def client(vtime):
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as http:
-        yield http
-
-
 def fetch(client, server, *, period: Period = WEEK, **options) -> tuple[dict[str, list[dict]], list[str]]:
     """Run the source as the runner does, over ``period``; return its records by kind and its warnings."""
     source = LinkedInOrg(LinkedInOrgOptions(organization_ids=[ORG], token=TOKEN, base_url=server.url, **options),
                          entry_id="li_brand")
-    ctx = FetchContext(period.start_utc, period.end_utc, [period], Path("."), logging.getLogger("test.linkedin"),
-                       http_client=lambda: client)
-    tables = {table.kind: table.conformed().to_dicts() for table in source.fetch(ctx)}
-    return tables, ctx.problems
+    return fetch_records(source, client, period_window(period), [period])
 
 
 def script_posts(server, *, first_page: list[Reply] | None = None) -> None:
@@ -355,8 +341,7 @@ def test_a_page_that_never_posted_gives_no_records_and_no_error(replay_server, c
 
 
 def assert_token_hidden(error: BaseException, caplog) -> None:
-    texts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    texts += [record.getMessage() for record in caplog.records]
+    texts = error_texts(error) + log_texts(caplog)
     assert [t for t in texts if TOKEN in t] == []
 
 

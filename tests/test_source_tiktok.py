@@ -8,21 +8,22 @@ snapshot, falls in it.
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources import tiktok
 from cmflow.builtin.sources.tiktok import TikTok, TikTokOptions
 from cmflow.errors import WorkflowInvalid
-from cmflow.http import AuthExpired, BadResponse, PermissionMissing, make_client
-from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server  # noqa: F401
+from cmflow.http import AuthExpired, BadResponse, PermissionMissing
+from cmflow.testing import Reply, load_replies, registered_plugin, replay_server  # noqa: F401
 from cmflow.testing import run_workflow_file
 from cmflow.workflow import load_workflow
+from source_helpers import (client, error_texts, fetch_records, log_texts, period_window,  # noqa: F401 (fixtures)
+                            vtime)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "tiktok"
 TOKEN = "act.example-tiktok-user-token-for-tests!4471"
@@ -35,26 +36,12 @@ def replies(name: str) -> list[Reply]:
     return load_replies(FIXTURES / name)
 
 
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def client(vtime):
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as http:
-        yield http
-
-
 def fetch(client, server, *, period: Period = WINDOW, **options) -> tuple[dict[str, list[dict]], list[str]]:
     """Run the source as the runner does; return its records by kind and its warnings."""
     options.setdefault("page_size", 2)
     source = TikTok(TikTokOptions(account="@maisonlumiere", token=TOKEN, base_url=server.url, **options),
                     entry_id="tt_brand")
-    ctx = FetchContext(period.start_utc, period.end_utc, [period], Path("."), logging.getLogger("test.tiktok"),
-                       http_client=lambda: client)
-    tables = {table.kind: table.conformed().to_dicts() for table in source.fetch(ctx)}
-    return tables, ctx.problems
+    return fetch_records(source, client, period_window(period), [period])
 
 
 def ms(moment: datetime) -> int:
@@ -221,8 +208,7 @@ def test_an_account_without_videos_gives_no_records_and_no_error(replay_server, 
 
 
 def assert_token_hidden(error: BaseException, caplog) -> None:
-    texts = [str(error), repr(error), "".join(traceback.format_exception(error))]
-    texts += [record.getMessage() for record in caplog.records]
+    texts = error_texts(error) + log_texts(caplog)
     assert [t for t in texts if TOKEN in t] == []
 
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources import x as x_module
 from cmflow.builtin.sources.x import XOptions, XSource
-from cmflow.http import AuthExpired, BadResponse, PermissionMissing, RequestRejected, make_client
+from cmflow.http import AuthExpired, BadResponse, PermissionMissing, RequestRejected
 from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server, run_workflow_file  # noqa: F401
+from source_helpers import error_texts, fetch_records, log_texts, virtual_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "x"
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAx-test-bearer-token-0123456789"
@@ -32,14 +32,10 @@ def replies(name: str) -> list[Reply]:
 
 def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
     """Run the source against the replay server; return its records by kind and its warnings."""
-    vtime = vtime or VirtualTime()
     settings = {"usernames": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, **options}
     source = XSource(XOptions(**settings), entry_id="x_brand")
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as client:
-        ctx = FetchContext(*window, [LAST_WEEK], Path("."), logging.getLogger("test.x"),
-                           http_client=lambda: client)
-        tables = {t.kind: t.conformed().to_dicts() for t in source.fetch(ctx)}
-    return tables, ctx.problems
+    with virtual_client(vtime) as client:
+        return fetch_records(source, client, window, [LAST_WEEK])
 
 
 def script_posts(server, *pages: Reply) -> None:
@@ -258,8 +254,7 @@ def test_the_token_never_reaches_errors_or_logs(replay_server, caplog):
                       *replies("error_401.json"))
     with pytest.raises(AuthExpired) as caught:
         fetch(replay_server)
-    texts = [str(caught.value), "".join(traceback.format_exception(caught.value))]
-    texts += [record.getMessage() for record in caplog.records]
+    texts = error_texts(caught.value) + log_texts(caplog)
     assert any("retry 1 of 5" in text for text in texts)  # the retry was logged ...
     assert [t for t in texts if TOKEN in t] == []  # ... without the token
 

@@ -7,7 +7,6 @@ envelopes, string statistics and error bodies.
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -18,8 +17,9 @@ from cmflow.builtin.sources.youtube import YoutubeOptions, YoutubeSource
 from cmflow.context import FetchContext
 from cmflow.http import (AuthExpired, BadResponse, PermissionMissing, PlatformError, PlatformUnavailable,
                          RateLimited, RetryPolicy, make_client)
-from cmflow.testing import (ReplayServer, Reply, VirtualTime, load_replies, registered_plugin,  # noqa: F401
-                            replay_server, run_workflow_file)
+from cmflow.testing import (ReplayServer, Reply, load_replies, registered_plugin, replay_server,  # noqa: F401
+                            run_workflow_file)
+from source_helpers import client, error_texts, fetch_frames, log_texts, vtime  # noqa: F401 (fixtures)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "youtube"
 HTTP_FIXTURES = Path(__file__).parent / "fixtures" / "http"
@@ -36,26 +36,13 @@ def replies(name: str) -> list[Reply]:
     return load_replies(FIXTURES / name)
 
 
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()  # 2026-11-24 09:00 UTC: 01:00 in Los Angeles
-
-
-@pytest.fixture
-def client(vtime):
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as http:
-        yield http
-
-
 def make_source(server: ReplayServer, **options) -> YoutubeSource:
     values = {"token": TOKEN, "base_url": server.url, "analytics_base_url": server.url, **options}
     return YoutubeSource(YoutubeOptions.model_validate(values), entry_id="yt_brand")
 
 
 def fetch(source: YoutubeSource, client) -> tuple[dict, FetchContext]:
-    ctx = FetchContext(*WINDOW, periods=[], workflow_dir=Path("."), log=logging.getLogger("test.youtube"),
-                       http_client=lambda: client)
-    return {table.kind: table.conformed() for table in source.fetch(ctx)}, ctx
+    return fetch_frames(source, client, WINDOW, [])
 
 
 def script_posts(server: ReplayServer) -> None:
@@ -333,8 +320,8 @@ def test_the_token_never_reaches_errors_or_logs(replay_server, vtime, caplog):
             with pytest.raises(PlatformError) as caught:
                 fetch(make_source(replay_server, fetch=["account_snapshots"]), http)
             failures.append(type(caught.value))
-            texts += [str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value))]
-    texts += [record.getMessage() for record in caplog.records]
+            texts += error_texts(caught.value)
+    texts += log_texts(caplog)
 
     assert failures == [PlatformUnavailable, AuthExpired]
     assert any("yt_brand" in text for text in texts)

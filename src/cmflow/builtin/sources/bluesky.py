@@ -12,13 +12,14 @@ account's PDS, which also serves the logged-in account's mentions
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformError, PlatformSession
@@ -27,8 +28,6 @@ PUBLIC_APPVIEW = "https://public.api.bsky.app"
 BLUESKY_PDS = "https://bsky.social"
 RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
 ACTOR = re.compile(r"^(did:[a-z]+:[A-Za-z0-9._:%-]+|([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})$")
-CURRENT_COUNT_GRACE = timedelta(days=7)
-"""How long after a window the current follower count still stands for its last day."""
 
 Fetchable = Literal["posts", "account_snapshots", "mentions"]
 
@@ -68,14 +67,8 @@ class BlueskyOptions(PluginOptions):
     @field_validator("accounts")
     @classmethod
     def _accounts(cls, accounts: list[str]) -> list[str]:
-        names = []
-        for given in accounts:
-            name = given.strip().removeprefix("@")
-            if not ACTOR.match(name):
-                raise ValueError(f"{given!r} is neither a Bluesky handle (name.bsky.social) nor a DID")
-            if name.lower() not in {n.lower() for n in names}:
-                names.append(name)
-        return names
+        return distinct_handles(accounts, ACTOR,
+                                "{given!r} is neither a Bluesky handle (name.bsky.social) nor a DID")
 
     @model_validator(mode="after")
     def _mentions_need_a_login(self) -> "BlueskyOptions":
@@ -116,10 +109,7 @@ class BlueskySource(Source):
             rows = [row for profile in profiles for row in self._posts(bluesky, profile, ctx)]
             yield RecordTable.from_rows("post", rows)
         if "account_snapshots" in wanted:
-            day = snapshot_day(ctx, bluesky.client.clock())
-            if day is None:
-                ctx.warn(f"no account snapshot: Bluesky gives only the current follower count, which stands "
-                         f"for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
+            day = current_count_day(ctx, bluesky.client.clock(), "Bluesky")
             rows = [] if day is None else [
                 {"platform": "bluesky", "account": profile["handle"], "date": day,
                  "followers": profile.get("followersCount")} for profile in profiles]
@@ -231,14 +221,13 @@ class BlueskySource(Source):
 
     # -- mapping ---------------------------------------------------------------------------------
     def _post_row(self, post: dict[str, Any], handle: str, published_at: datetime) -> dict[str, Any]:
-        shares = post.get("repostCount")
-        if self.options.count_quotes_as_shares and post.get("quoteCount") is not None:
-            shares = (shares or 0) + post["quoteCount"]
+        shared = shares(post.get("repostCount"), post.get("quoteCount"),
+                        count_quotes=self.options.count_quotes_as_shares)
         return {
             "platform": "bluesky", "account": handle, "post_id": post.get("uri"), "published_at": published_at,
             "format": post_format(post), "text": (post.get("record") or {}).get("text"),
             "url": post_url(handle, post.get("uri")), "likes": post.get("likeCount"),
-            "comments": post.get("replyCount"), "shares": shares, "saves": post.get("bookmarkCount"),
+            "comments": post.get("replyCount"), "shares": shared, "saves": post.get("bookmarkCount"),
         }
 
     def _instant(self, item: dict[str, Any], key: str, path: str, default: datetime | None = None) -> datetime:
@@ -285,34 +274,6 @@ def post_url(handle: str | None, uri: Any) -> str | None:
     if not isinstance(uri, str) or not handle:
         return None
     return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
-
-
-def snapshot_day(ctx: FetchContext, now: float) -> date | None:
-    """The day a follower count read now stands for: today inside the window, the window's last
-    day within a week after it, else none (the platform keeps no history)."""
-    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
-    today = datetime.fromtimestamp(now, zone).date()
-    first = ctx.window_start.astimezone(zone).date()
-    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
-    if first <= today <= last:
-        return today
-    if last < today <= last + CURRENT_COUNT_GRACE:
-        return last
-    return None
-
-
-def iso_language(tag: Any) -> str | None:
-    """``en`` from ``en``/``en-GB``; None when unknown."""
-    if not isinstance(tag, str):
-        return None
-    primary = tag.split("-")[0].lower()
-    return primary if len(primary) == 2 else None
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant in UTC (``2026-11-20T10:00:00.000Z``; digits past microseconds dropped)."""
-    instant = datetime.fromisoformat(text)
-    return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 @hookimpl

@@ -9,16 +9,17 @@ from which cmflow reads each Page's token): published posts and their lifetime i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 
-from .meta_graph import (API_VERSION_PATTERN, GRAPH_FACEBOOK, Comment, GraphReader, check_metrics,
-                         conversation_rows, count, day_ranges, insight_days, older_than, parallel_map,
-                         time_of, unix_seconds)
+from .meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
+                         check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
+                         in_window, insight_counters, insight_days, no_repeats, older_than, parallel_map,
+                         published_between, record_tables, time_of, unix_seconds)
 
 POST_FIELDS = ("id,message,created_time,permalink_url,status_type,shares,"
                "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),"
@@ -59,9 +60,6 @@ NOT_OFFERED = ("keywords", "search")
 MAX_DAYS_PER_CALL = 90
 """Page insights: at most 90 days between ``since`` and ``until``."""
 
-Fetch = Literal["posts", "account_snapshots", "conversations"]
-KIND_OF_FETCH = {"posts": "post", "account_snapshots": "account_snapshot", "conversations": "conversation"}
-
 
 class FacebookPageOptions(PluginOptions):
     pages: list[str] = Field(
@@ -90,15 +88,10 @@ class FacebookPageOptions(PluginOptions):
         "page_total_media_view_unique (-> reach), page_media_view (-> impressions), "
         "page_views_total (-> profile_views). A deprecated name (page_fans, page_impressions ...) "
         "is refused with its replacement.", examples=[["page_follows", "page_media_view"]])
-    comments_lookback_days: int = Field(
-        7, ge=0, le=90, description="Comments received in the window are looked for on the posts "
-        "published in the window and this many days before it (comments arrive after their post).",
-        examples=[28])
+    comments_lookback_days: int = comments_lookback_field()
     page_size: int = Field(100, ge=1, le=100, description="Items per page of the post and comment "
                            "lists (at most 100).", examples=[25])
-    api_version: str | None = Field(
-        None, pattern=API_VERSION_PATTERN, description="Graph API version, e.g. \"v25.0\". Default: "
-        "the version cmflow pins for Meta. Set it when Meta retires that version.", examples=["v26.0"])
+    api_version: str | None = api_version_field()
     base_url: str = Field(GRAPH_FACEBOOK, description="API host, without the version.",
                           examples=["https://graph.facebook.com"])
 
@@ -120,12 +113,7 @@ class FacebookPageOptions(PluginOptions):
                                  "not the Page's name or vanity URL")
         return pages
 
-    @field_validator("fetch")
-    @classmethod
-    def _no_repeats(cls, fetch: list[str]) -> list[str]:
-        if len(set(fetch)) != len(fetch):
-            raise ValueError("a kind is listed twice")
-        return fetch
+    _no_repeats = field_validator("fetch")(no_repeats)
 
     @field_validator("post_metrics")
     @classmethod
@@ -168,8 +156,7 @@ class FacebookPage(Source):
             return ctx.http.session("facebook", base_url=options.base_url, token=page_token,
                                     source=self.entry_id, api_version=options.api_version, scopes=scopes)
 
-        rows: dict[str, list[dict[str, Any]]] = {KIND_OF_FETCH[f]: [] for f in options.fetch}
-        for page_id in options.pages:
+        def page_rows(page_id: str) -> dict[str, list[dict[str, Any]]]:
             graph = GraphReader(session(token))
             page = graph.get(page_id, params={
                 "fields": "id,name,username" + (",access_token" if options.token_kind == "user" else "")})
@@ -178,11 +165,9 @@ class FacebookPage(Source):
                     raise graph.bad(f"{page_id} gave no Page token: the user needs a role with the ANALYZE "
                                     "task on the Page", {k: v for k, v in page.items() if k != "access_token"})
                 graph = GraphReader(session(str(page.pop("access_token"))))
-            fetched = PageFetch(graph, options, ctx, page_id, page.get("username") or page_id).rows()
-            for kind, page_rows in fetched.items():
-                rows[kind] += page_rows
-        for kind, kind_rows in rows.items():
-            yield RecordTable.from_rows(kind, kind_rows)
+            return PageFetch(graph, options, ctx, page_id, page.get("username") or page_id).rows()
+
+        yield from record_tables(options.fetch, [page_rows(page_id) for page_id in options.pages])
 
 
 @dataclass
@@ -201,9 +186,9 @@ class PageFetch:
         rows: dict[str, list[dict[str, Any]]] = {}
         posts = self.posts() if "posts" in fetch or "conversations" in fetch else []
         if "posts" in fetch:
-            in_window = [p for p in posts if ctx.window_start <= p["_published_at"] < ctx.window_end]
-            insights = parallel_map(self.post_insights, in_window)
-            rows["post"] = [post_row(p, i, self.account) for p, i in zip(in_window, insights)]
+            published = in_window(posts, ctx)
+            insights = parallel_map(self.post_insights, published)
+            rows["post"] = [post_row(p, i, self.account) for p, i in zip(published, insights)]
         if "account_snapshots" in fetch:
             rows["account_snapshot"] = self.snapshots()
         if "conversations" in fetch:
@@ -213,22 +198,12 @@ class PageFetch:
     def posts(self) -> list[dict[str, Any]]:
         """The Page's posts published from the earliest instant needed to the window's end."""
         options, ctx = self.options, self.ctx
-        earliest = ctx.window_start
-        if "conversations" in options.fetch:
-            earliest -= timedelta(days=options.comments_lookback_days)
+        earliest = earliest_published(ctx, options.fetch, options.comments_lookback_days)
         params = {"fields": POST_FIELDS, "limit": options.page_size,
                   "since": unix_seconds(earliest), "until": unix_seconds(ctx.window_end)}
-        posts, malformed = [], 0
-        for item in self.graph.items(self.page_id, "published_posts", params=params,
-                                     stop=older_than(earliest, "created_time")):
-            published_at = time_of(item, "created_time")
-            if published_at is None or not item.get("id"):
-                malformed += 1
-            elif earliest <= published_at < ctx.window_end:
-                posts.append({**item, "_published_at": published_at})
-        if malformed:
-            ctx.warn(f"skipped {malformed} post(s) without an id or a readable created_time")
-        return posts
+        items = self.graph.items(self.page_id, "published_posts", params=params,
+                                 stop=older_than(earliest, "created_time"))
+        return published_between(items, "created_time", earliest, ctx.window_end, ctx=ctx, what="post(s)")
 
     def post_insights(self, post: dict[str, Any]) -> dict[str, Any]:
         """A post's lifetime insights (video metrics only for videos); ``{}`` if none asked."""
@@ -241,10 +216,8 @@ class PageFetch:
         metrics = self.options.page_metrics
         values: dict[date, dict[str, Any]] = {}
         if metrics:
-            for first, last in day_ranges(insight_days(self.ctx), MAX_DAYS_PER_CALL):
-                for day, daily in self.graph.daily_insights(self.page_id, metrics=metrics, first=first,
-                                                            last=last).items():
-                    values.setdefault(day, {}).update(daily)
+            values = self.graph.daily_insights_over(self.page_id, metrics=metrics, days=insight_days(self.ctx),
+                                                    max_days=MAX_DAYS_PER_CALL)
         return [{"platform": "facebook", "account": self.account, "date": day,
                  **{PAGE_METRICS[m]: count(v.get(m)) for m in metrics}} for day, v in sorted(values.items())]
 
@@ -301,11 +274,7 @@ def post_row(post: dict[str, Any], insights: dict[str, Any], account: str) -> di
         "comments": count(total(post.get("comments"))),
         "shares": count(shares.get("count")) if isinstance(shares, dict) else None,
     }
-    for metric, canonical in POST_METRICS.items():
-        value = count(insights.get(metric))
-        if value is not None:
-            row[canonical] = value
-    return row
+    return {**row, **insight_counters(insights, POST_METRICS)}
 
 
 def comment(item: dict[str, Any], page_id: str) -> Comment | None:

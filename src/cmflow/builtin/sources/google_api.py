@@ -1,15 +1,16 @@
 """What the Google sources (``youtube``, ``ga4``) share: Google's JSON conventions and checks.
 
 Google APIs send 64-bit integers as strings (YouTube ``"viewCount": "1520"``, GA4
-``metricValues``), leave a key out when there is no data (a hidden like count, a report with no
-``rows``), and write instants in RFC 3339. The kit (``cmflow.http``, platforms ``youtube`` and
-``ga4``) already explains Google's error bodies; this module reads the successful ones and
-turns a 200 answer that lacks what the API documents into an error naming the source.
+``metricValues``) and leave a key out when there is no data (a hidden like count, a report with no
+``rows``); their RFC 3339 instants are read by :func:`.platform_common.parse_instant`. The kit
+(``cmflow.http``, platforms ``youtube`` and ``ga4``) already explains Google's error bodies; this
+module reads the successful ones and turns a 200 answer that lacks what the API documents into an
+error naming the source.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,14 +37,6 @@ def as_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     return float(value)
-
-
-def parse_instant(text: str) -> datetime:
-    """An RFC 3339 instant (``2026-11-20T10:00:00Z``, fractions allowed) in UTC."""
-    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc)
 
 
 def window_days(window_start: datetime, window_end: datetime) -> tuple[date, date]:

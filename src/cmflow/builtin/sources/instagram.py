@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 from cmflow.http import PermissionMissing, RequestRejected
 
-from .meta_graph import (API_VERSION_PATTERN, GRAPH_FACEBOOK, GRAPH_INSTAGRAM, Comment, GraphReader,
-                         check_metrics, conversation_rows, count, day_ranges, insight_days, older_than,
-                         pacific_midnight, parallel_map, time_of, unix_seconds, unsupported_metric)
+from .meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
+                         api_version_field, check_metrics, comments_lookback_field, conversation_rows, count,
+                         earliest_published, in_window, insight_counters, insight_days, no_repeats,
+                         older_than, pacific_midnight, parallel_map, published_between, record_tables,
+                         time_of, unix_seconds, unsupported_metric)
+from .platform_common import run_zone
 
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
@@ -56,9 +58,6 @@ NOT_OFFERED = {
 MAX_DAYS_PER_CALL = 30
 """Account insights: ``(#100) There cannot be more than 30 days (2592000 s) between since and until``."""
 
-Fetch = Literal["posts", "account_snapshots", "conversations"]
-KIND_OF_FETCH = {"posts": "post", "account_snapshots": "account_snapshot", "conversations": "conversation"}
-
 
 class InstagramOptions(PluginOptions):
     accounts: list[str] = Field(
@@ -91,15 +90,10 @@ class InstagramOptions(PluginOptions):
         False, description="Also read stories as posts of format story. The API only lists stories "
         "still live (24 hours): earlier ones are missing, so a weekly count would be wrong.",
         examples=[True])
-    comments_lookback_days: int = Field(
-        7, ge=0, le=90, description="Comments received in the window are looked for on the posts "
-        "published in the window and this many days before it (comments arrive after their post).",
-        examples=[28])
+    comments_lookback_days: int = comments_lookback_field()
     page_size: int = Field(50, ge=1, le=100, description="Items per page of the media and comment "
                            "lists (at most 100).", examples=[100])
-    api_version: str | None = Field(
-        None, pattern=API_VERSION_PATTERN, description="Graph API version, e.g. \"v25.0\". Default: "
-        "the version cmflow pins for Meta. Set it when Meta retires that version.", examples=["v26.0"])
+    api_version: str | None = api_version_field()
     base_url: str | None = Field(
         None, description="API host, without the version. Default: https://graph.facebook.com "
         "(login = facebook) or https://graph.instagram.com (login = instagram).",
@@ -125,12 +119,7 @@ class InstagramOptions(PluginOptions):
                                  "id (e.g. 17841405822304914), not the @handle")
         return accounts
 
-    @field_validator("fetch")
-    @classmethod
-    def _no_repeats(cls, fetch: list[str]) -> list[str]:
-        if len(set(fetch)) != len(fetch):
-            raise ValueError("a kind is listed twice")
-        return fetch
+    _no_repeats = field_validator("fetch")(no_repeats)
 
     @field_validator("media_metrics")
     @classmethod
@@ -167,13 +156,9 @@ class Instagram(Source):
             token=options.access_token.get_secret_value(), source=self.entry_id,
             api_version=options.api_version, scopes=scopes)
         fetch = AccountFetch(GraphReader(session), options, ctx)
-        rows: dict[str, list[dict[str, Any]]] = {KIND_OF_FETCH[f]: [] for f in options.fetch}
-        for account_id in options.accounts:
-            for kind, account_rows in fetch.account(account_id).items():
-                rows[kind] += account_rows
+        tables = record_tables(options.fetch, [fetch.account(account_id) for account_id in options.accounts])
         fetch.report_skipped()
-        for kind, kind_rows in rows.items():
-            yield RecordTable.from_rows(kind, kind_rows)
+        yield from tables
 
 
 @dataclass
@@ -199,9 +184,9 @@ class AccountFetch:
         if "posts" in fetch or "conversations" in fetch:
             media = self.media(account_id)
         if "posts" in fetch:
-            in_window = [m for m in media if ctx.window_start <= m["_published_at"] < ctx.window_end]
-            insights = parallel_map(self.media_insights, in_window)
-            rows["post"] = [post_row(m, i, account) for m, i in zip(in_window, insights)]
+            posts = in_window(media, ctx)
+            insights = parallel_map(self.media_insights, posts)
+            rows["post"] = [post_row(m, i, account) for m, i in zip(posts, insights)]
         if "account_snapshots" in fetch:
             rows["account_snapshot"] = self.snapshots(account_id, account, profile)
         if "conversations" in fetch:
@@ -215,23 +200,12 @@ class AccountFetch:
         The list comes newest first; paging stops after the first page wholly older than
         needed (a pinned old post at the top of a page does not stop it)."""
         options, ctx = self.options, self.ctx
-        earliest = ctx.window_start
-        if "conversations" in options.fetch:
-            earliest -= timedelta(days=options.comments_lookback_days)
+        earliest = earliest_published(ctx, options.fetch, options.comments_lookback_days)
         params = {"fields": MEDIA_FIELDS, "limit": options.page_size}
         found = list(self.graph.items(account_id, "media", params=params, stop=older_than(earliest, "timestamp")))
         if options.include_stories:
             found += self.graph.items(account_id, "stories", params=params)
-        media, malformed = [], 0
-        for item in found:
-            published_at = time_of(item, "timestamp")
-            if published_at is None or not item.get("id"):
-                malformed += 1
-            elif earliest <= published_at < ctx.window_end:
-                media.append({**item, "_published_at": published_at})
-        if malformed:
-            ctx.warn(f"skipped {malformed} media item(s) without an id or a readable timestamp")
-        return media
+        return published_between(found, "timestamp", earliest, ctx.window_end, ctx=ctx, what="media item(s)")
 
     def media_insights(self, media: dict[str, Any]) -> dict[str, Any]:
         """A post's lifetime insights; ``{}`` when Meta has none to give for it.
@@ -285,10 +259,8 @@ class AccountFetch:
         metrics = self.options.account_metrics
         values: dict[date, dict[str, Any]] = {}
         if "reach" in metrics:
-            for first, last in day_ranges(days, MAX_DAYS_PER_CALL):
-                for day, daily in self.graph.daily_insights(account_id, metrics=["reach"], first=first,
-                                                            last=last).items():
-                    values.setdefault(day, {}).update(daily)
+            values = self.graph.daily_insights_over(account_id, metrics=["reach"], days=days,
+                                                    max_days=MAX_DAYS_PER_CALL)
         if "views" in metrics:
             def views_on(day: date) -> Any:
                 return self.graph.insights(account_id, metrics=["views"], params={
@@ -299,8 +271,7 @@ class AccountFetch:
             for day, views in zip(days, parallel_map(views_on, days)):
                 if views is not None:
                     values.setdefault(day, {})["views"] = views
-        zone = ZoneInfo(self.ctx.periods[0].tz) if self.ctx.periods else timezone.utc
-        today = datetime.fromtimestamp(self.graph.session.client.clock(), zone).date()
+        today = datetime.fromtimestamp(self.graph.session.client.clock(), run_zone(self.ctx)).date()
         followers = count(profile.get("followers_count"))
         if followers is not None and today in days:
             values.setdefault(today, {})["followers"] = followers
@@ -358,11 +329,7 @@ def post_row(media: dict[str, Any], insights: dict[str, Any], account: str) -> d
         "text": media.get("caption"), "url": media.get("permalink"),
         "likes": count(media.get("like_count")), "comments": count(media.get("comments_count")),
     }
-    for metric, canonical in MEDIA_METRICS.items():
-        value = count(insights.get(metric))
-        if value is not None:
-            row[canonical] = value
-    return row
+    return {**row, **insight_counters(insights, MEDIA_METRICS)}
 
 
 def comment(item: dict[str, Any], account_id: str, username: str) -> Comment | None:

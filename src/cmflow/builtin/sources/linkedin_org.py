@@ -23,6 +23,9 @@ from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 
+from . import platform_common
+from .platform_common import dig
+
 if TYPE_CHECKING:
     from cmflow.http import ApiResponse, PageRequest, PlatformSession
 
@@ -368,11 +371,9 @@ def elements_of(page: Any, session: "PlatformSession", path: str) -> list[dict[s
 
 
 def bad_answer(session: "PlatformSession", path: str, what: str) -> Exception:
-    from cmflow.http import BadResponse
-
-    return BadResponse(f"{path} answered HTTP 200 but {what}: not the documented shape, so nothing of "
-                       "it is used", platform=session.platform.title, source=session.source, status=200,
-                       hint="Check the API version (api_version) and report the answer if it persists")
+    """An answer that is not the documented shape: most often a retired API version."""
+    return platform_common.bad_answer(
+        session, path, what, hint="Check the API version (api_version) and report the answer if it persists")
 
 
 def organization_urn(organization: str) -> str:
@@ -431,14 +432,6 @@ def element_day(element: dict[str, Any]) -> date | None:
     """The UTC day a daily statistics element describes (its ``timeRange.start``)."""
     start = from_ms(dig(element, "timeRange", "start"))
     return start.date() if start else None
-
-
-def dig(body: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(body, dict):
-            return None
-        body = body.get(key)
-    return body
 
 
 @hookimpl

@@ -9,23 +9,22 @@ retries and errors are the HTTP kit's (``cmflow.http``). Platform facts: docs/so
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+from .platform_common import current_count_day, iso_language, parse_instant, shares
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformError, PlatformSession
 
 RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
 PUBLIC_VISIBILITY = ("public", "unlisted")
-CURRENT_COUNT_GRACE = timedelta(days=7)
-"""How long after a window the current follower count still stands for its last day."""
 
 Fetchable = Literal["posts", "account_snapshots", "mentions"]
 
@@ -101,10 +100,7 @@ class MastodonSource(Source):
             rows = [row for account in accounts for row in self._posts(mastodon, account, ctx)]
             yield RecordTable.from_rows("post", rows)
         if "account_snapshots" in wanted:
-            day = snapshot_day(ctx, mastodon.client.clock())
-            if day is None:
-                ctx.warn(f"no account snapshot: Mastodon gives only the current follower count, which "
-                         f"stands for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
+            day = current_count_day(ctx, mastodon.client.clock(), "Mastodon")
             rows = [] if day is None else [
                 {"platform": "mastodon", "account": handle(account, options.base_url), "date": day,
                  "followers": account.get("followers_count")} for account in accounts]
@@ -172,14 +168,13 @@ class MastodonSource(Source):
 
     # -- mapping ---------------------------------------------------------------------------------
     def _post_row(self, status: dict[str, Any], account: str, published_at: datetime) -> dict[str, Any]:
-        shares = status.get("reblogs_count")
-        if self.options.count_quotes_as_shares and status.get("quotes_count") is not None:
-            shares = (shares or 0) + status["quotes_count"]
+        shared = shares(status.get("reblogs_count"), status.get("quotes_count"),
+                        count_quotes=self.options.count_quotes_as_shares)
         return {
             "platform": "mastodon", "account": account, "post_id": str(status["id"]),
             "published_at": published_at, "format": post_format(status),
             "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
-            "likes": status.get("favourites_count"), "comments": status.get("replies_count"), "shares": shares,
+            "likes": status.get("favourites_count"), "comments": status.get("replies_count"), "shares": shared,
         }
 
     def _instant(self, item: dict[str, Any], path: str) -> datetime:
@@ -218,34 +213,6 @@ def post_format(status: dict[str, Any]) -> str:
     if images:
         return "carousel" if images > 1 else "image"
     return "link" if status.get("card") else "text"
-
-
-def snapshot_day(ctx: FetchContext, now: float) -> date | None:
-    """The day a follower count read now stands for: today inside the window, the window's last
-    day within a week after it, else none (the platform keeps no history)."""
-    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
-    today = datetime.fromtimestamp(now, zone).date()
-    first = ctx.window_start.astimezone(zone).date()
-    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
-    if first <= today <= last:
-        return today
-    if last < today <= last + CURRENT_COUNT_GRACE:
-        return last
-    return None
-
-
-def iso_language(tag: Any) -> str | None:
-    """``en`` from ``en``/``en-GB``; None when unknown."""
-    if not isinstance(tag, str):
-        return None
-    primary = tag.split("-")[0].lower()
-    return primary if len(primary) == 2 else None
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant in UTC (Mastodon writes ``2026-11-20T10:00:00.000Z``)."""
-    instant = datetime.fromisoformat(text)
-    return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 def html_to_text(html: str) -> str:

@@ -16,11 +16,15 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
-from cmflow import FetchContext
+from pydantic import Field
+
+from cmflow import FetchContext, RecordTable
 from cmflow.http import BadResponse, NextUrl, PlatformSession
+
+from .platform_common import parse_instant, run_zone, window_dates
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
 GRAPH_INSTAGRAM = "https://graph.instagram.com"
@@ -30,19 +34,15 @@ API_VERSION_PATTERN = r"^v\d+\.\d+$"
 MAX_PARALLEL = 4
 """Requests one source keeps in flight (per-post insights); the platform budget caps it too."""
 
+Fetch = Literal["posts", "account_snapshots", "conversations"]
+KIND_OF_FETCH = {"posts": "post", "account_snapshots": "account_snapshot", "conversations": "conversation"}
+"""Values of the ``fetch`` option and the record kind each gives."""
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 # -- time ---------------------------------------------------------------------------------------
-def parse_graph_time(text: str) -> datetime:
-    """``2026-11-20T10:00:00+0000`` (the Graph's ISO 8601 form) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def unix_seconds(moment: datetime) -> int:
     """What the Graph's ``since`` and ``until`` parameters take."""
     return int(moment.timestamp())
@@ -56,15 +56,13 @@ def pacific_midnight(day: date) -> datetime:
 def day_of_end_time(end_time: str) -> date:
     """The day a daily insight value describes: its ``end_time`` is the midnight (Pacific,
     07:00 or 08:00 UTC) that ends that day, so the day is the one just before it."""
-    return (parse_graph_time(end_time) - timedelta(seconds=1)).astimezone(PACIFIC).date()
+    return (parse_instant(end_time) - timedelta(seconds=1)).astimezone(PACIFIC).date()
 
 
 def insight_days(ctx: FetchContext) -> list[date]:
     """The account days to ask daily insights for: every day of the run's periods and the day
     before each (the baseline of growth metrics), kept inside the fetch window."""
-    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
-    first = ctx.window_start.astimezone(zone).date()
-    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
+    first, last = window_dates(ctx, run_zone(ctx))
     window = {first + timedelta(days=n) for n in range((last - first).days + 1)}
     if not ctx.periods:
         return sorted(window)
@@ -100,6 +98,78 @@ def check_metrics(names: list[str], *, available: Iterable[str], deprecated: Map
     if len(set(names)) != len(names):
         raise ValueError("a metric is listed twice")
     return names
+
+
+def no_repeats(fetch: list[str]) -> list[str]:
+    """Refuse a kind listed twice in ``fetch`` (a pydantic field validator)."""
+    if len(set(fetch)) != len(fetch):
+        raise ValueError("a kind is listed twice")
+    return fetch
+
+
+def comments_lookback_field() -> Any:
+    """The ``comments_lookback_days`` option, the same on both sources."""
+    return Field(
+        7, ge=0, le=90, description="Comments received in the window are looked for on the posts "
+        "published in the window and this many days before it (comments arrive after their post).",
+        examples=[28])
+
+
+def api_version_field() -> Any:
+    """The ``api_version`` option, the same on both sources."""
+    return Field(
+        None, pattern=API_VERSION_PATTERN, description="Graph API version, e.g. \"v25.0\". Default: "
+        "the version cmflow pins for Meta. Set it when Meta retires that version.", examples=["v26.0"])
+
+
+def earliest_published(ctx: FetchContext, fetch: Sequence[str], comments_lookback_days: int) -> datetime:
+    """The earliest publication instant a fetch needs: the window's start, or
+    ``comments_lookback_days`` before it when conversations are fetched (comments arrive after
+    their post)."""
+    if "conversations" in fetch:
+        return ctx.window_start - timedelta(days=comments_lookback_days)
+    return ctx.window_start
+
+
+def published_between(items: Iterable[dict[str, Any]], key: str, start: datetime, end: datetime, *,
+                      ctx: FetchContext, what: str) -> list[dict[str, Any]]:
+    """The items published (``item[key]``) in ``[start, end)``, each with ``_published_at``; the
+    run is told how many ``what`` (e.g. "post(s)") had no id or no readable time."""
+    published, malformed = [], 0
+    for item in items:
+        published_at = time_of(item, key)
+        if published_at is None or not item.get("id"):
+            malformed += 1
+        elif start <= published_at < end:
+            published.append({**item, "_published_at": published_at})
+    if malformed:
+        ctx.warn(f"skipped {malformed} {what} without an id or a readable {key}")
+    return published
+
+
+def in_window(posts: Iterable[dict[str, Any]], ctx: FetchContext) -> list[dict[str, Any]]:
+    """The posts of :func:`published_between` published in the run's window."""
+    return [p for p in posts if ctx.window_start <= p["_published_at"] < ctx.window_end]
+
+
+def insight_counters(insights: Mapping[str, Any], canonical_of: Mapping[str, str]) -> dict[str, int]:
+    """``{canonical field: count}`` of the insights a post has (an absent one is left out, not 0)."""
+    counters = {}
+    for metric, canonical in canonical_of.items():
+        value = count(insights.get(metric))
+        if value is not None:
+            counters[canonical] = value
+    return counters
+
+
+def record_tables(fetch: Sequence[str],
+                  rows_per_account: Iterable[dict[str, list[dict[str, Any]]]]) -> list[RecordTable]:
+    """One table per kind asked for in ``fetch``, with the rows of every account together."""
+    rows: dict[str, list[dict[str, Any]]] = {KIND_OF_FETCH[f]: [] for f in fetch}
+    for account_rows in rows_per_account:
+        for kind, kind_rows in account_rows.items():
+            rows[kind] += kind_rows
+    return [RecordTable.from_rows(kind, kind_rows) for kind, kind_rows in rows.items()]
 
 
 # -- reading the Graph's answers ----------------------------------------------------------------
@@ -186,11 +256,20 @@ class GraphReader:
                     days.setdefault(day, {})[item.get("name")] = point["value"]
         return days
 
+    def daily_insights_over(self, *parts: str, metrics: Sequence[str], days: Sequence[date],
+                            max_days: int) -> dict[date, dict[str, Any]]:
+        """:meth:`daily_insights` over ``days``, in as few requests as :func:`day_ranges` allows."""
+        values: dict[date, dict[str, Any]] = {}
+        for first, last in day_ranges(days, max_days):
+            for day, daily in self.daily_insights(*parts, metrics=metrics, first=first, last=last).items():
+                values.setdefault(day, {}).update(daily)
+        return values
+
 
 def time_of(item: dict[str, Any], key: str) -> datetime | None:
     """``item[key]`` as a UTC datetime; None when absent or unreadable."""
     try:
-        return parse_graph_time(item[key])
+        return parse_instant(item[key])  # the Graph writes 2026-11-20T10:00:00+0000
     except (KeyError, TypeError, ValueError):
         return None
 

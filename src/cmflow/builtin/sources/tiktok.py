@@ -12,13 +12,15 @@ workflow is validated.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+from . import platform_common
+from .platform_common import dig, run_zone, window_dates
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
@@ -133,9 +135,10 @@ class TikTok(Source):
         return rows
 
     def _snapshot(self, tiktok: "PlatformSession", ctx: FetchContext, now: datetime) -> list[dict[str, Any]]:
-        tz = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
-        day = now.astimezone(tz).date() - timedelta(days=1 if self.options.snapshot_date == "yesterday" else 0)
-        if not (local_day(ctx.window_start, tz) <= day <= local_day(ctx.window_end - timedelta(microseconds=1), tz)):
+        zone = run_zone(ctx)
+        day = now.astimezone(zone).date() - timedelta(days=1 if self.options.snapshot_date == "yesterday" else 0)
+        first, last = window_dates(ctx, zone)
+        if not first <= day <= last:
             return []  # a count of another day than the window's
         answer = tiktok.get_json("/v2/user/info/", params={"fields": USER_FIELDS})
         user = dig(answer, "data", "user")
@@ -164,24 +167,9 @@ def integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def local_day(moment: datetime, tz: Any) -> date:
-    return moment.astimezone(tz).date()
-
-
 def bad_answer(session: "PlatformSession", path: str, what: str) -> Exception:
-    from cmflow.http import BadResponse
-
-    return BadResponse(f"{path} answered HTTP 200 but {what}: not the documented shape, so nothing of "
-                       "it is used", platform=session.platform.title, source=session.source, status=200,
-                       hint="Report the answer if it persists")
-
-
-def dig(body: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(body, dict):
-            return None
-        body = body.get(key)
-    return body
+    """An answer that is not the documented shape."""
+    return platform_common.bad_answer(session, path, what, hint="Report the answer if it persists")
 
 
 @hookimpl

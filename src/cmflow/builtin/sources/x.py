@@ -10,13 +10,14 @@ the HTTP kit's (``cmflow.http``). Platform facts: docs/sources/x.md.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+
+from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformError, PlatformSession
@@ -29,8 +30,6 @@ USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 USERS_PER_LOOKUP = 100
 END_TIME_MARGIN = timedelta(seconds=10)
 """X refuses an ``end_time`` less than 10 seconds before the request."""
-CURRENT_COUNT_GRACE = timedelta(days=7)
-"""How long after a window the current follower count still stands for its last day."""
 
 Fetchable = Literal["posts", "account_snapshots", "mentions"]
 
@@ -64,14 +63,8 @@ class XOptions(PluginOptions):
     @field_validator("usernames")
     @classmethod
     def _usernames(cls, usernames: list[str]) -> list[str]:
-        names = []
-        for given in usernames:
-            name = given.strip().removeprefix("@")
-            if not USERNAME.match(name):
-                raise ValueError(f"{given!r} is not an X username (1 to 15 letters, digits or _)")
-            if name.lower() not in {n.lower() for n in names}:
-                names.append(name)
-        return names
+        return distinct_handles(usernames, USERNAME,
+                                "{given!r} is not an X username (1 to 15 letters, digits or _)")
 
 
 class XSource(Source):
@@ -106,10 +99,7 @@ class XSource(Source):
             rows = [row for user in users for row in self._posts(x, user, ctx)]
             yield RecordTable.from_rows("post", rows)
         if "account_snapshots" in wanted:
-            day = snapshot_day(ctx, x.client.clock())
-            if day is None:
-                ctx.warn(f"no account snapshot: X gives only the current follower count, which stands "
-                         f"for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
+            day = current_count_day(ctx, x.client.clock(), "X")
             rows = [] if day is None else [
                 {"platform": "x", "account": user["username"], "date": day,
                  "followers": (user.get("public_metrics") or {}).get("followers_count")} for user in users]
@@ -185,16 +175,15 @@ class XSource(Source):
                   path: str) -> dict[str, Any]:
         metrics = tweet.get("public_metrics") or {}
         attached = [media.get(key) or {} for key in (tweet.get("attachments") or {}).get("media_keys", [])]
-        shares = metrics.get("retweet_count")
-        if self.options.count_quotes_as_shares and metrics.get("quote_count") is not None:
-            shares = (shares or 0) + metrics["quote_count"]
+        shared = shares(metrics.get("retweet_count"), metrics.get("quote_count"),
+                        count_quotes=self.options.count_quotes_as_shares)
         views = [m["public_metrics"]["view_count"] for m in attached
                  if isinstance((m.get("public_metrics") or {}).get("view_count"), int)]
         return {
             "platform": "x", "account": username, "post_id": str(tweet["id"]),
             "published_at": self._instant(tweet, path), "format": post_format(tweet, attached),
             "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
-            "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"), "shares": shares,
+            "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"), "shares": shared,
             "saves": metrics.get("bookmark_count"), "impressions": metrics.get("impression_count"),
             "video_views": sum(views) if views else None,
         }
@@ -253,20 +242,6 @@ def window_params(ctx: FetchContext, now: float) -> dict[str, str] | None:
             "end_time": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def snapshot_day(ctx: FetchContext, now: float) -> date | None:
-    """The day a follower count read now stands for: today inside the window, the window's last
-    day within a week after it, else none (the platform keeps no history)."""
-    zone = ZoneInfo(ctx.periods[0].tz) if ctx.periods else timezone.utc
-    today = datetime.fromtimestamp(now, zone).date()
-    first = ctx.window_start.astimezone(zone).date()
-    last = (ctx.window_end - timedelta(microseconds=1)).astimezone(zone).date()
-    if first <= today <= last:
-        return today
-    if last < today <= last + CURRENT_COUNT_GRACE:
-        return last
-    return None
-
-
 def post_format(tweet: dict[str, Any], media: list[dict[str, Any]]) -> str:
     """video, carousel (several photos), image, link (a link to another site) or text."""
     types = [m.get("type") for m in media]
@@ -295,20 +270,6 @@ def tweet_text(tweet: dict[str, Any]) -> str | None:
 
 def status_url(username: str | None, tweet_id: Any) -> str:
     return f"https://x.com/{username}/status/{tweet_id}" if username else f"https://x.com/i/web/status/{tweet_id}"
-
-
-def iso_language(tag: Any) -> str | None:
-    """``en`` from ``en``/``en-GB``; None for X's ``und``, ``zxx``, ``qme`` ... (no language)."""
-    if not isinstance(tag, str):
-        return None
-    primary = tag.split("-")[0].lower()
-    return primary if len(primary) == 2 else None
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant in UTC (X writes ``2026-11-20T10:00:00.000Z``)."""
-    instant = datetime.fromisoformat(text)
-    return (instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 @hookimpl

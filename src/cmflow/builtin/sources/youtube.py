@@ -17,8 +17,8 @@ from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 
-from .google_api import (SCOPE_PREFIX, as_int, parse_instant, require_list, require_object, unexpected,
-                         window_days)
+from .google_api import SCOPE_PREFIX, as_int, require_list, require_object, unexpected, window_days
+from .platform_common import parse_instant
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
