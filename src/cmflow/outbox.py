@@ -94,9 +94,9 @@ class DispatchReport:
     dead: list[tuple[OutboxMessage, str]] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)
 
-    def for_output(self, output_id: str) -> tuple[int, list[str]]:
-        """Messages of one output delivered, and the problems of the others."""
-        delivered = sum(1 for m in self.delivered if m.output_id == output_id)
+    def for_output(self, output_id: str) -> tuple[list[str], list[str]]:
+        """What one output's delivered messages say (their notes), and the others' problems."""
+        delivered = [self.notes.get(m.id) or "delivered" for m in self.delivered if m.output_id == output_id]
         problems = [f"{m.summary}: {error} (retrying at {at:%Y-%m-%d %H:%M} UTC)"
                     for m, error, at in self.retrying if m.output_id == output_id]
         problems += [f"{m.summary}: {error} (dead-lettered; see `cmflow outbox`)"
@@ -153,8 +153,11 @@ def _send_one(store: "Store", message: OutboxMessage, resolver: "_NotifierResolv
         except Exception as exc:  # a fault in the notifier: retrying will not mend it
             retryable, retry_after, error = False, None, redactor(f"{type(exc).__name__}: {exc}")
         else:
-            store.record_attempt(message.id, now=clock(), status=DELIVERED, note=redactor(note or "") or None)
+            note = redactor(note or "") or None
+            store.record_attempt(message.id, now=clock(), status=DELIVERED, note=note)
             report.delivered.append(message)
+            if note:
+                report.notes[message.id] = note
             return
         finally:
             if ctx.http_client is not None and not http_holder:

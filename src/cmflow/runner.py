@@ -545,7 +545,8 @@ def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: dat
             continue
         delivered, problems = sent.for_output(report.id)
         if delivered:
-            report.note = f"{delivered} message(s) delivered"
+            report.note = f"{len(delivered)} message(s) delivered" + (
+                f": {'; '.join(n for n in delivered if n != 'delivered')}" if any(n != "delivered" for n in delivered) else "")
         if problems:
             report.ok, report.error = False, "; ".join(problems)
 
