@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
 from .alerts import FIRING, PENDING, RESOLVED, VALUE, Alert
+from .measurements import row_dimensions
 from .notifications import Notification
 
 if TYPE_CHECKING:
@@ -68,12 +69,10 @@ class Advance:
     """Every alert whose stored state changes (to write in the run's transaction)."""
     notifications: list[Notification] = field(default_factory=list)
 
-    def in_state(self, state: str) -> list[Alert]:
-        return [a for a in self.changed if a.state == state]
 
-
-def dimension_key(dimensions: dict) -> frozenset:
-    return frozenset((k, v) for k, v in dimensions.items() if v is not None)
+def dimension_key(row: dict) -> frozenset:
+    """A series' dimensions as a comparable set, from a measurement row or an alert's dimensions."""
+    return frozenset(row_dimensions(row).items())
 
 
 def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], now: datetime,
@@ -87,9 +86,10 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
     from .silences import silencing
 
     result = Advance()
+    silences = list(silences)
 
     def announce(alert: Alert, event: str, reminder: int = 0) -> None:
-        silence = silencing(list(silences), alert, workflow, now)
+        silence = silencing(silences, alert, workflow, now)
         if silence is not None:
             alert.silenced_by = silence.id
             return

@@ -128,7 +128,8 @@ class SendContext:
         return self.http_client
 
 
-GROUP_LABELS = ("workflow", "rule", "severity", "metric")
+GROUP_LABELS = ("rule", "severity", "metric")
+"""Alert attributes a notifier can group by, besides ``workflow`` and the dimensions."""
 
 
 def group_labels(alert: "Alert", group_by: list[str], workflow_name: str) -> dict[str, str]:
@@ -137,7 +138,7 @@ def group_labels(alert: "Alert", group_by: list[str], workflow_name: str) -> dic
     for name in group_by:
         if name == "workflow":
             labels[name] = workflow_name
-        elif name in ("rule", "severity", "metric"):
+        elif name in GROUP_LABELS:
             labels[name] = str(getattr(alert, name))
         else:
             value = alert.dimensions.get(name)

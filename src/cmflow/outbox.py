@@ -94,9 +94,9 @@ class DispatchReport:
     dead: list[tuple[OutboxMessage, str]] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)
 
-    def for_output(self, output_id: str) -> tuple[list[str], list[str]]:
-        """What one output's delivered messages say (their notes), and the others' problems."""
-        delivered = [self.notes.get(m.id) or "delivered" for m in self.delivered if m.output_id == output_id]
+    def for_output(self, output_id: str) -> tuple[list[str | None], list[str]]:
+        """What one output's delivered messages say (their notes, if any), and the others' problems."""
+        delivered = [self.notes.get(m.id) for m in self.delivered if m.output_id == output_id]
         problems = [f"{m.summary}: {error} (retrying at {at:%Y-%m-%d %H:%M} UTC)"
                     for m, error, at in self.retrying if m.output_id == output_id]
         problems += [f"{m.summary}: {error} (dead-lettered; see `cmflow outbox`)"

@@ -20,7 +20,7 @@ from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClien
 from .kinds import Metric, Notifier
 from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
 from .measurements import (
-    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, row_dimensions, standardise,
+    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise,
     with_series_key,
 )
 from .records import RECORD_KINDS, RecordTable, empty_frame
@@ -94,8 +94,7 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
     in one transaction; then deliver (files, terminal) and send the outbox."""
     writes = store is not None and run_id is not None
     try:
-        history = [p for p in period.history(_history_needed(workflow))]
-        all_periods = [period, *comparison_periods, *history]
+        all_periods = [period, *comparison_periods, *period.history(_history_needed(workflow))]
         _fetch(workflow, all_periods, result)
         _measure(workflow, all_periods, result)
         _compare(workflow, store, result)
@@ -114,12 +113,11 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
         _send_outbox(workflow, store, result, now, sleep)
     order = {entry.id: index for index, entry in enumerate(workflow.outputs)}
     result.stages.sort(key=lambda s: (s.kind == "output", order.get(s.id, 0) if s.kind == "output" else 0))
+    result.finished_at = datetime.now(timezone.utc)
     if writes:
-        result.finished_at = datetime.now(timezone.utc)
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
         store.finish_run(run_id, status=result.status, stats=result.stats(),
                          error=redactor("; ".join(failed)) or None)
-    result.finished_at = result.finished_at or datetime.now(timezone.utc)
     return result
 
 
@@ -420,7 +418,7 @@ def _evaluate_rule(workflow: "Workflow", entry: "Entry", store: Store | None, re
         return RuleOutcome(entry.id, settings, holding, evaluated=False)
     for alert in alerts:
         alert.rule, alert.severity = entry.id, common.severity
-    measured = {(row["metric"], _dimension_key(row)) for row in
+    measured = {(row["metric"], dimension_key(row)) for row in
                 rows.filter(pl.col("value").is_not_null()).iter_rows(named=True)}
     cleared = {ERROR}
     if measured or common.no_data == "ok":
@@ -457,7 +455,7 @@ def _upstream_failure(workflow: "Workflow", metric: str, result: RunResult) -> s
 
 
 def _history(workflow: "Workflow", entry: "Entry", store: Store | None, result: RunResult,
-             where: "pl.Expr") -> "pl.DataFrame | None":
+             where: "pl.Expr") -> "pl.DataFrame":
     """The trigger's metric over the periods before the current one, filled from the store."""
     import polars as pl
 
@@ -465,7 +463,7 @@ def _history(workflow: "Workflow", entry: "Entry", store: Store | None, result: 
     if entry.plugin.history_needed() <= 0:
         return result.measurements.head(0)
     frame = result.measurements.filter(pl.col("period").str.starts_with(periods_module.HISTORY) & where)
-    if store is None or result.measurements is None:
+    if store is None:
         return frame
     periods = [p for p in result.all_periods if p.label.startswith(periods_module.HISTORY)]
     stored = store.measurement_history(workflow.key, [entry.common.metric], [(p.start, p.end) for p in periods])
@@ -480,11 +478,6 @@ def _history(workflow: "Workflow", entry: "Entry", store: Store | None, result: 
     kept = frame.join(missing.select("period", "series_key"), on=["period", "series_key"], how="anti")
     return pl.concat([kept, missing.select([c for c in frame.columns if c in missing.columns])],
                      how="diagonal_relaxed").filter(where)
-
-
-def _dimension_key(row: dict) -> frozenset:
-    """A series' dimensions as a comparable set, from a measurement row or an alert."""
-    return frozenset(row_dimensions(row).items())
 
 
 def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
@@ -545,8 +538,8 @@ def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: dat
             continue
         delivered, problems = sent.for_output(report.id)
         if delivered:
-            report.note = f"{len(delivered)} message(s) delivered" + (
-                f": {'; '.join(n for n in delivered if n != 'delivered')}" if any(n != "delivered" for n in delivered) else "")
+            notes = "; ".join(note for note in delivered if note)
+            report.note = f"{len(delivered)} message(s) delivered" + (f": {notes}" if notes else "")
         if problems:
             report.ok, report.error = False, "; ".join(problems)
 
