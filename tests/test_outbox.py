@@ -97,7 +97,7 @@ def test_a_short_retry_after_is_retried_within_the_run(demo, replay_server):
     with open_store(store_url) as store:
         result = run_workflow(workflow, store=store, now=RUN_AT, sleep=waits.append)
         assert result.status == "ok" and waits == [1.0]
-        assert [m.status for m in store.outbox(status=None)] == ["delivered"]
+        assert [(m.status, m.attempts) for m in store.outbox(status=None)] == [("delivered", 2)]
 
 
 def test_a_refusal_is_tried_once_then_dead_lettered_and_can_be_retried(demo, replay_server):

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
     from .alerts import Alert
@@ -116,16 +116,29 @@ class SendContext:
     attempt: int
     """1 for the first attempt."""
     http_client: Any = field(default=None, repr=False)
+    http_source: Callable[[], Any] | None = field(default=None, repr=False)
+    """Where :attr:`http` comes from when no ``http_client`` is given: the outbox passes one
+    client shared by all the messages it sends."""
 
     @property
     def http(self) -> Any:
         """A :class:`cmflow.http.HttpClient` for webhook-style notifiers, made on first use."""
         if self.http_client is None:
-            from .http import RetryPolicy, make_client
+            if self.http_source is not None:
+                self.http_client = self.http_source()
+            else:
+                from .http import make_client
 
-            # One attempt per send: the outbox does the retrying, across runs if need be.
-            self.http_client = make_client(retry=RetryPolicy(max_attempts=1))
+                self.http_client = make_client(**send_client_options())
         return self.http_client
+
+
+def send_client_options() -> dict[str, Any]:
+    """HTTP client options for notifiers: one attempt per send, since the outbox does the
+    retrying (across runs if need be)."""
+    from .http import RetryPolicy
+
+    return {"retry": RetryPolicy(max_attempts=1)}
 
 
 GROUP_LABELS = ("rule", "severity", "metric")

@@ -21,7 +21,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from .kinds import Notifier
-from .notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext, batch_key, group_labels
+from .context import SharedHttpClient
+from .notifications import (
+    DeliveryFailed, Message, Notification, NotificationBatch, SendContext, batch_key, group_labels,
+    send_client_options,
+)
 from .secrets import redactor
 from .store import DEAD, DELIVERED, PENDING, OutboxMessage, QueuedMessage
 
@@ -119,31 +123,29 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
     if not messages:
         return report
     resolver = _NotifierResolver(workflow)
-    http_holder: list = []
+    http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
     try:
         for message in messages:
-            _send_one(store, message, resolver, clock, sleep, report, http_holder)
+            _send_one(store, message, resolver, clock, sleep, report, http)
     finally:
-        for client in http_holder:
-            client.close()
+        http.close()
     return report
 
 
 def _send_one(store: "Store", message: OutboxMessage, resolver: "_NotifierResolver",
               clock: Callable[[], datetime], sleep: Callable[[float], None], report: DispatchReport,
-              http_holder: list) -> None:
+              http: SharedHttpClient) -> None:
     try:
         plugin, directory = resolver.get(message)
     except LookupError as exc:
         error = redactor(str(exc))
-        store.record_attempt(message.id, now=clock(), status=DEAD, error=error)
+        store.record_attempt(message.id, now=clock(), status=DEAD, attempts=message.attempts, error=error)
         report.dead.append((message, error))
         return
     attempt = message.attempts
     for inline in range(INLINE_RETRIES + 1):
         attempt += 1
-        ctx = SendContext(directory, log.getChild(message.output_id), clock(), attempt,
-                          http_holder[0] if http_holder else None)
+        ctx = SendContext(directory, log.getChild(message.output_id), clock(), attempt, http_source=http)
         try:
             note = plugin.send(Message(message.summary, message.payload, message.key), ctx)
         except DeliveryFailed as exc:
@@ -154,17 +156,14 @@ def _send_one(store: "Store", message: OutboxMessage, resolver: "_NotifierResolv
             retryable, retry_after, error = False, None, redactor(f"{type(exc).__name__}: {exc}")
         else:
             note = redactor(note or "") or None
-            store.record_attempt(message.id, now=clock(), status=DELIVERED, note=note)
+            store.record_attempt(message.id, now=clock(), status=DELIVERED, attempts=attempt, note=note)
             report.delivered.append(message)
             if note:
                 report.notes[message.id] = note
             return
-        finally:
-            if ctx.http_client is not None and not http_holder:
-                http_holder.append(ctx.http_client)
         now = clock()
         if not retryable:
-            store.record_attempt(message.id, now=now, status=DEAD, error=error)
+            store.record_attempt(message.id, now=now, status=DEAD, attempts=attempt, error=error)
             report.dead.append((message, error))
             log.warning("outbox: %s not delivered, dead-lettered: %s", message.summary, error)
             return
@@ -172,14 +171,15 @@ def _send_one(store: "Store", message: OutboxMessage, resolver: "_NotifierResolv
         retry_at = now + wait
         if retry_at > message.expires_at:
             error = f"{error}; gave up after {attempt} attempt(s), the message's max_age is over"
-            store.record_attempt(message.id, now=now, status=DEAD, error=error)
+            store.record_attempt(message.id, now=now, status=DEAD, attempts=attempt, error=error)
             report.dead.append((message, error))
             log.warning("outbox: %s", error)
             return
         if inline < INLINE_RETRIES and wait.total_seconds() <= INLINE_MAX_WAIT:
             sleep(wait.total_seconds())
             continue
-        store.record_attempt(message.id, now=now, status=PENDING, error=error, next_attempt_at=retry_at)
+        store.record_attempt(message.id, now=now, status=PENDING, attempts=attempt, error=error,
+                             next_attempt_at=retry_at)
         report.retrying.append((message, error, retry_at))
         log.warning("outbox: %s not delivered yet (%s); retrying at %s", message.summary, error, retry_at)
         return

@@ -177,9 +177,11 @@ class Store(ABC):
         sends them meanwhile."""
 
     @abstractmethod
-    def record_attempt(self, message_id: int, *, now: datetime, status: str, error: str | None = None,
-                       note: str | None = None, next_attempt_at: datetime | None = None) -> None:
-        """After one attempt: delivered, still pending (retry at ``next_attempt_at``) or dead."""
+    def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
+                       error: str | None = None, note: str | None = None,
+                       next_attempt_at: datetime | None = None) -> None:
+        """After sending: delivered, still pending (retry at ``next_attempt_at``) or dead, with
+        the number of sends made so far (quick retries within one dispatch count too)."""
 
     @abstractmethod
     def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:

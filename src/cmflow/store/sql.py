@@ -279,9 +279,10 @@ class SqlStore(Store):
                                    .values(claimed_until=now + lease))
         return [_message(r) for r in rows]
 
-    def record_attempt(self, message_id: int, *, now: datetime, status: str, error: str | None = None,
-                       note: str | None = None, next_attempt_at: datetime | None = None) -> None:
-        values: dict[str, Any] = dict(status=status, attempts=outbox.c.attempts + 1, claimed_until=None,
+    def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
+                       error: str | None = None, note: str | None = None,
+                       next_attempt_at: datetime | None = None) -> None:
+        values: dict[str, Any] = dict(status=status, attempts=attempts, claimed_until=None,
                                       last_error=error, note=note)
         if status == DELIVERED:
             values["delivered_at"] = now
