@@ -31,7 +31,7 @@ def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, stor
 
     url = store_url(store_option, None)
     with open_store(url) as store:
-        if status in (None,):
+        if status is None:
             messages = [*store.outbox(status="pending", workflow=workflow_id),
                         *store.outbox(status="dead", workflow=workflow_id)]
         else:
