@@ -431,9 +431,9 @@ def test_history_lists_runs(runner: CliRunner, in_tmp: Path, store_url: str) -> 
     assert result.exit_code == 0
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
             if line.startswith("│")]
-    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
-        ("2", "Weekly social KPIs (demo)", "2026-11-09..2026-11-15", "ok"),
-        ("1", "Weekly social KPIs (demo)", DEMO_PERIOD, "ok"),
+    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
+        ("2", "Weekly social KPIs (demo)", "by hand", "2026-11-09..2026-11-15", "ok"),
+        ("1", "Weekly social KPIs (demo)", "by hand", DEMO_PERIOD, "ok"),
     ]
     limited = invoke(runner, "history", "--store", store_url, "-n", "1", env=WIDE)
     assert sum(line.startswith("│") for line in limited.stdout.splitlines()) == 1
@@ -457,7 +457,7 @@ def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tm
     assert result.exit_code == 0
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
             if line.startswith("│")]
-    assert [(r[1], r[3], r[4]) for r in rows] == [("Weekly social KPIs (demo)", DEMO_PERIOD, "ok")]
+    assert [(r[1], r[4], r[5]) for r in rows] == [("Weekly social KPIs (demo)", DEMO_PERIOD, "ok")]
     assert (in_tmp / ".cmflow" / "demo-state.db").exists()
 
 

@@ -59,12 +59,16 @@ def run_workflow(
     dry_run: bool = False,
     now: datetime | None = None,
     sleep: "Callable[[float], None] | None" = None,
+    slot: datetime | None = None,
+    lock_ttl: timedelta = RUN_LOCK_TTL,
 ) -> RunResult:
     """Run a validated workflow once and return its result.
 
     With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
     no external effect (the console) and writes nothing to the store. ``now`` fixes the run's
-    clock (tests); ``sleep`` is how the outbox waits between quick retries.
+    clock (tests); ``sleep`` is how the outbox waits between quick retries. A daemon passes the
+    schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
+    than the run's timeout.
     """
     period = period or resolve_period(workflow, now=now)
     comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
@@ -77,8 +81,9 @@ def run_workflow(
     run_id = None
     owner = LockOwner.this_process()
     if store is not None and not dry_run:
-        store.acquire_run_lock(workflow.key, owner, RUN_LOCK_TTL)  # raises WorkflowBusy
-        run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run)
+        store.acquire_run_lock(workflow.key, owner, lock_ttl)  # raises WorkflowBusy
+        run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run,
+                                 slot=slot)
     result.run_id = run_id
     try:
         return _run(workflow, store, result, run_id, period, comparison_periods, now, sleep)
@@ -99,7 +104,7 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
         _measure(workflow, all_periods, result)
         _compare(workflow, store, result)
         _trigger(workflow, store, result)
-        messages = _compose(workflow, result)
+        messages = compose_outbox_messages(workflow, result)
         if writes:
             store.commit_run(run_id, workflow=workflow.key, measurements=_to_store(result),
                              alerts=[] if result.past_period else result.alert_changes,
@@ -491,7 +496,7 @@ def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
 
 
 # -- deliver --------------------------------------------------------------------------------
-def _compose(workflow: "Workflow", result: RunResult) -> list:
+def compose_outbox_messages(workflow: "Workflow", result: RunResult) -> list:
     """The messages of the notifier outputs, to queue with the run's state."""
     from .outbox import compose_messages, notifications_for, when_applies
 

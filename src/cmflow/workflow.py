@@ -61,6 +61,20 @@ class WorkflowSettings(BaseModel):
         None, description="When the daemon runs it: 'every monday at 09:00' or a cron expression.",
         examples=["every monday at 09:00"],
     )
+    catch_up: Literal["skip", "latest", "all"] = Field(
+        "latest", description="What the daemon runs of the slots it missed while down: skip (none), "
+        "latest (the most recent) or all (each, oldest first, up to catch_up_cap). See docs/schedules.md.",
+    )
+    catch_up_grace: Optional[Duration] = Field(
+        None, description="How late a missed slot may still run, e.g. \"6h\". Default: no limit.",
+        examples=["6h"],
+    )
+    catch_up_cap: int = Field(10, ge=1, description="With catch_up = \"all\": at most this many "
+                              "missed slots run, the most recent.")
+    timeout: Optional[Duration] = Field(
+        None, description="Under the daemon, a run taking longer is stopped and recorded as timed "
+        "out. Default: the daemon's run_timeout.", examples=["20m"],
+    )
     as_of: date | None = Field(
         None, description="Count periods as if today were this date (demos, back-fills). "
         "Default: today in the workflow's time zone.", examples=["2026-11-24"],
@@ -236,6 +250,14 @@ def load_workflow(path: str | Path, registry: PluginRegistry | None = None) -> W
     return _Loader(Path(path), registry or get_registry()).load()
 
 
+def outputs_only_workflow(path: str | Path, settings: dict[str, Any], outputs: list[Any],
+                          registry: PluginRegistry | None = None) -> Workflow:
+    """A workflow with outputs and no source, from tables already read from ``path`` (the
+    daemon's health outputs): validated and interpolated like a workflow file's ``[[outputs]]``."""
+    document = {"workflow": settings, "outputs": outputs}
+    return _Loader(Path(path), registry or get_registry()).load(document, require_sources=False)
+
+
 class _Loader:
     def __init__(self, file: Path, registry: PluginRegistry) -> None:
         self.file = file
@@ -249,8 +271,8 @@ class _Loader:
         # Redacted here, not only when printed: a problem's fields may be shown as they are.
         self.problems.append(Problem(str(self.file), path, redactor(message), redactor(hint), **where))
 
-    def load(self) -> Workflow:
-        document = self._parse()
+    def load(self, document: dict[str, Any] | None = None, require_sources: bool = True) -> Workflow:
+        document = self._parse() if document is None else document
         secret_paths: set[str] = set()
         missing: list[tuple[str, str]] = []
         document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths)
@@ -277,7 +299,7 @@ class _Loader:
                 entry = self._entry(kind, index, item, secret_paths)
                 if entry is not None:
                     workflow.entries(kind).append(entry)
-        if not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
+        if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
         self._cross_check(workflow, settings_valid=settings is not None)
         if self.problems:

@@ -24,6 +24,8 @@ COMMANDS = {
     "alerts": ("cmflow.cli.alerts", "alerts", "Show firing and pending (and resolved) alerts from the state store."),
     "silence": ("cmflow.cli.silence", "silence", "Mute some alerts' notifications until a time; list silences."),
     "outbox": ("cmflow.cli.outbox", "outbox", "Show notifications waiting or dead-lettered; retry or flush them."),
+    "daemon": ("cmflow.cli.daemon", "daemon", "Run every workflow in a folder on its schedule."),
+    "status": ("cmflow.cli.status", "status", "Health of a daemon's workflows: last run, last data, next run."),
 }
 
 EPILOG = """\b

@@ -25,15 +25,28 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
     url, workflow_name = store_of(file, store_option, workflow_name)
     with open_store(url) as store:
         runs = store.runs(workflow_name, limit)
+        missed = store.missed_slots(workflow_name, limit)
     table = Table(header_style="bold")
-    for column in ("Run", "Workflow", "Started (UTC)", "Period", "Status", "Measurements", "Alerts", "Error"):
+    for column in ("Run", "Workflow", "Started (UTC)", "Slot (UTC)", "Period", "Status", "Measurements",
+                   "Alerts", "Error"):
         table.add_column(column, overflow="fold")
     for run in runs:
         stats = run.stats or {}
         table.add_row(str(run.id), escape(run.workflow), run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      run.slot.strftime("%Y-%m-%d %H:%M") if run.slot else "by hand",
                       f"{run.period_start}..{run.period_end}", run.status,
                       str(stats.get("measurements", "")), str(stats.get("alerts_firing", "")),
                       escape(run.error or ""))
     console = rich_console()
     console.print(f"Runs in {escape(display_url(url))}" + (f" of {escape(workflow_name)}" if workflow_name else ""))
     console.print(table if runs else "No run recorded yet.")
+    if missed:
+        skipped = Table(header_style="bold", title="Slots the daemon did not run", title_justify="left")
+        for column in ("Workflow", "Slots (UTC)", "Count", "Why", "Recorded (UTC)"):
+            skipped.add_column(column, overflow="fold")
+        for group in missed:
+            span = f"{group.first_slot:%Y-%m-%d %H:%M}" + (
+                f" .. {group.last_slot:%Y-%m-%d %H:%M}" if group.last_slot != group.first_slot else "")
+            skipped.add_row(escape(group.workflow), span, str(group.count), escape(group.reason),
+                            f"{group.recorded_at:%Y-%m-%d %H:%M}")
+        console.print(skipped)

@@ -71,6 +71,45 @@ class RunRecord:
     dry_run: bool
     error: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    slot: datetime | None = None
+    """The schedule slot a daemon run belongs to; None for a run started by hand."""
+
+    @property
+    def records(self) -> int:
+        """How many records the run's sources returned, all kinds together."""
+        return sum((self.stats or {}).get("records", {}).values())
+
+
+FINISHED_STATUSES = ("ok", "undelivered", "failed", "crashed", "timeout")
+"""Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
+``interrupted`` (its process was killed) do not: the slot is still owed."""
+FAILED_STATUSES = ("failed", "crashed", "timeout", "interrupted")
+"""Run statuses that count towards a workflow's consecutive failures."""
+
+
+@dataclass(frozen=True)
+class MissedSlots:
+    """Consecutive schedule slots a daemon did not run, and why (see ``cmflow history``)."""
+
+    workflow: str
+    first_slot: datetime
+    last_slot: datetime
+    count: int
+    reason: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class DaemonRecord:
+    """A daemon that runs (or ran) against this store, with its last sign of life."""
+
+    id: str
+    host: str
+    pid: int
+    directory: str
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None
 
 
 @dataclass
@@ -148,8 +187,8 @@ class Store(ABC):
 
     @abstractmethod
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
-                  dry_run: bool) -> int:
-        """Record that a run started; return its id."""
+                  dry_run: bool, slot: datetime | None = None) -> int:
+        """Record that a run started (for a schedule ``slot``, or by hand); return its id."""
 
     @abstractmethod
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
@@ -232,6 +271,41 @@ class Store(ABC):
     @abstractmethod
     def latest_period_end(self, workflow: str) -> date | None:
         """The end of the latest period a finished run of this workflow covered."""
+
+    # -- the daemon ---------------------------------------------------------------------------
+    @abstractmethod
+    def last_handled_slot(self, workflow: str) -> datetime | None:
+        """The latest slot of this workflow that was run to the end or recorded as missed."""
+
+    @abstractmethod
+    def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
+        """Keep groups of slots that were not run (``cmflow.schedules.SkippedSlots``)."""
+
+    @abstractmethod
+    def missed_slots(self, workflow: str | None = None, limit: int = 20) -> list[MissedSlots]:
+        """Most recently recorded first."""
+
+    @abstractmethod
+    def end_dead_runs(self, host: str, *, pid: int | None = None, status: str = "interrupted",
+                      error: str | None = None) -> list[str]:
+        """Close runs still marked running whose process is gone, and drop their locks.
+
+        With ``pid``: the run of that process (the daemon killed it, e.g. at its timeout),
+        alive or not. Without: every run on ``host`` whose lock holder no longer runs (a
+        daemon starting after a crash). Returns the workflows whose run was closed.
+        """
+
+    @abstractmethod
+    def register_daemon(self, daemon: DaemonRecord) -> None:
+        """Record a daemon that starts."""
+
+    @abstractmethod
+    def daemon_heartbeat(self, daemon_id: str, now: datetime, *, stopped: bool = False) -> None:
+        """A daemon's sign of life; ``stopped`` when it exits cleanly."""
+
+    @abstractmethod
+    def daemons(self) -> list[DaemonRecord]:
+        """Daemons known to this store, latest heartbeat first."""
 
     @abstractmethod
     def schema_version(self) -> int:

@@ -144,11 +144,38 @@ def _v4_alert_lifecycle_outbox_silences(connection: sa.Connection) -> None:
     ).create(connection)
 
 
+def _v5_daemon(connection: sa.Connection) -> None:
+    ddl = sa.schema.CreateColumn(sa.Column("slot", sa.DateTime(timezone=True))).compile(dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {ddl}"))
+    frozen = sa.MetaData()
+    sa.Table(
+        "missed_slots", frozen,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("workflow", sa.String(200), nullable=False, index=True),
+        sa.Column("first_slot", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_slot", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    ).create(connection)
+    sa.Table(
+        "daemons", frozen,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("directory", sa.String(1000), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stopped_at", sa.DateTime(timezone=True)),
+    ).create(connection)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
     ("one run of a workflow at a time", _v3_run_locks),
     ("alert lifecycle, notification outbox and silences", _v4_alert_lifecycle_outbox_silences),
+    ("daemon: schedule slots of runs, missed slots, daemon heartbeats", _v5_daemon),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

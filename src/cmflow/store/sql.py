@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import sqlalchemy as sa
 
 from . import (
-    DEAD, DELIVERED, PENDING, AlertState, LockOwner, OutboxMessage, QueuedMessage, RunRecord, Store,
-    WorkflowBusy,
+    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
+    OutboxMessage, QueuedMessage, RunRecord, Store, WorkflowBusy,
 )
 from .migrations import LATEST_VERSION, MIGRATIONS
-from .tables import alerts, measurements, outbox, run_locks, runs, schema_migrations, silences
+from .tables import (
+    alerts, daemons, measurements, missed_slots, outbox, run_locks, runs, schema_migrations, silences,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -97,15 +99,17 @@ class SqlStore(Store):
 
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
-                  dry_run: bool) -> int:
+                  dry_run: bool, slot: datetime | None = None) -> int:
         with self._writing() as connection:
             # A run of this workflow still marked running was killed: say so rather than lie.
             connection.execute(runs.update()
                                .where(runs.c.workflow == workflow, runs.c.status == "running")
                                .values(status="interrupted", finished_at=_now()))
-            result = connection.execute(runs.insert().values(
-                workflow=workflow, workflow_file=workflow_file, status="running", started_at=_now(),
-                period_start=period_start, period_end=period_end, dry_run=dry_run, stats={}))
+            values = dict(workflow=workflow, workflow_file=workflow_file, status="running", started_at=_now(),
+                          period_start=period_start, period_end=period_end, dry_run=dry_run, stats={})
+            if slot is not None:  # (a column since v5)
+                values["slot"] = slot
+            result = connection.execute(runs.insert().values(**values))
             return int(result.inserted_primary_key[0])
 
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
@@ -221,7 +225,7 @@ class SqlStore(Store):
         with self.engine.connect() as connection:
             return [RunRecord(r.id, r.workflow, r.workflow_file, r.status, _utc(r.started_at),
                               _utc(r.finished_at), r.period_start, r.period_end, r.dry_run, r.error,
-                              r.stats or {}) for r in connection.execute(query)]
+                              r.stats or {}, _utc(r.slot)) for r in connection.execute(query)]
 
     def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
         now = _now()
@@ -251,6 +255,73 @@ class SqlStore(Store):
             runs.c.status.in_(["ok", "undelivered", "failed"]))
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
+
+    # -- the daemon ------------------------------------------------------------------------
+    def last_handled_slot(self, workflow: str) -> datetime | None:
+        ran = sa.select(sa.func.max(runs.c.slot)).where(
+            runs.c.workflow == workflow, runs.c.status.in_(FINISHED_STATUSES))
+        missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
+        with self.engine.connect() as connection:
+            slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
+        return max((slot for slot in slots if slot is not None), default=None)
+
+    def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
+        if not groups:
+            return
+        with self._writing() as connection:
+            connection.execute(missed_slots.insert(), [
+                dict(workflow=workflow, first_slot=g.first, last_slot=g.last, count=g.count,
+                     reason=g.reason, recorded_at=now) for g in groups])
+
+    def missed_slots(self, workflow: str | None = None, limit: int = 20) -> list[MissedSlots]:
+        query = sa.select(missed_slots).order_by(missed_slots.c.id.desc()).limit(limit)
+        if workflow is not None:
+            query = query.where(missed_slots.c.workflow == workflow)
+        with self.engine.connect() as connection:
+            return [MissedSlots(r.workflow, _utc(r.first_slot), _utc(r.last_slot), r.count, r.reason,
+                                _utc(r.recorded_at)) for r in connection.execute(query)]
+
+    def end_dead_runs(self, host: str, *, pid: int | None = None, status: str = "interrupted",
+                      error: str | None = None) -> list[str]:
+        ended = []
+        with self._writing() as connection:
+            running = connection.execute(sa.select(runs.c.id, runs.c.workflow)
+                                         .where(runs.c.status == "running")).all()
+            for run_id, workflow in running:
+                lock = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
+                if pid is not None:
+                    dead = lock is not None and lock.host == host and lock.pid == pid
+                else:
+                    dead = lock is None or (lock.host == host and not _process_alive(lock.pid))
+                if not dead:
+                    continue
+                connection.execute(runs.update().where(runs.c.id == run_id).values(
+                    status=status, finished_at=_now(),
+                    error=error or "the run's process ended before the run finished"))
+                if lock is not None:
+                    connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
+                                                                run_locks.c.owner == lock.owner))
+                ended.append(workflow)
+        return ended
+
+    def register_daemon(self, daemon: DaemonRecord) -> None:
+        with self._writing() as connection:
+            connection.execute(daemons.insert().values(
+                id=daemon.id, host=daemon.host, pid=daemon.pid, directory=daemon.directory,
+                started_at=daemon.started_at, heartbeat_at=daemon.heartbeat_at, stopped_at=None))
+
+    def daemon_heartbeat(self, daemon_id: str, now: datetime, *, stopped: bool = False) -> None:
+        values: dict[str, Any] = {"heartbeat_at": now}
+        if stopped:
+            values["stopped_at"] = now
+        with self._writing() as connection:
+            connection.execute(daemons.update().where(daemons.c.id == daemon_id).values(**values))
+
+    def daemons(self) -> list[DaemonRecord]:
+        query = sa.select(daemons).order_by(daemons.c.heartbeat_at.desc())
+        with self.engine.connect() as connection:
+            return [DaemonRecord(r.id, r.host, r.pid, r.directory, _utc(r.started_at),
+                                 _utc(r.heartbeat_at), _utc(r.stopped_at)) for r in connection.execute(query)]
 
     # -- outbox ----------------------------------------------------------------------------
     def outbox(self, *, status: str | None = None, workflow: str | None = None,

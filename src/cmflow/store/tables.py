@@ -31,6 +31,8 @@ runs = sa.Table(
     sa.Column("dry_run", sa.Boolean, nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("stats", sa.JSON),
+    # v5: the schedule slot a daemon run belongs to (None: run by hand)
+    sa.Column("slot", sa.DateTime(timezone=True)),
 )
 
 measurements = sa.Table(
@@ -120,4 +122,26 @@ silences = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+missed_slots = sa.Table(
+    "missed_slots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workflow", sa.String(200), nullable=False, index=True),
+    sa.Column("first_slot", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_slot", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+daemons = sa.Table(
+    "daemons", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("directory", sa.String(1000), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stopped_at", sa.DateTime(timezone=True)),
 )

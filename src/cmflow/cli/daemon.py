@@ -1,0 +1,68 @@
+"""``cmflow daemon DIR``"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+EPILOG = """\b
+Signals:
+  SIGTERM, SIGINT  stop taking runs, let runs under way finish (stop_timeout), send the
+                   outbox, exit 0
+  SIGHUP           read the folder again now
+Exit codes: 0 stopped cleanly; 2 invalid settings or folder; 1 the store cannot be opened.
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=str),
+              help="Daemon settings file. Default: DIR/cmflow-daemon.toml if there is one.")
+@click.option("--store", "store_option", metavar="URL",
+              help="State store URL (default: [daemon] store, CMFLOW_STORE, or the user state file).")
+@click.option("--max-parallel", type=click.IntRange(min=1), help="Runs at once (default: 4).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log lines as text or JSON objects.")
+@click.option("-v", "--verbose", is_flag=True, help="Log details (secrets are redacted).")
+def daemon(directory: str, config_file: str | None, store_option: str | None, max_parallel: int | None,
+           log_format: str | None, verbose: bool) -> None:
+    """Run every workflow in DIR on its schedule until stopped.
+
+    Workflow files (*.toml, subfolders too) are picked up, reloaded and dropped as they are
+    added, edited and removed. Missed slots are caught up per each workflow's catch_up policy.
+    State (slots, runs, alerts, outbox) lives in the store; `cmflow status` shows health.
+    """
+    import logging
+    from pathlib import Path
+
+    from ..errors import EXIT_INVALID, EXIT_RUN_FAILED, WorkflowInvalid
+    from ..daemon import Daemon, load_daemon_settings
+    from ..daemon.logs import configure_logging
+    from ..daemon.settings import SETTINGS_FILE_NAME
+    from ..secrets import redactor
+    from ..store import display_url, open_store
+    from .common import print_problems, store_url
+
+    folder = Path(directory)
+    if config_file is None and (folder / SETTINGS_FILE_NAME).is_file():
+        config_file = str(folder / SETTINGS_FILE_NAME)
+    try:
+        settings = load_daemon_settings(config_file)
+    except WorkflowInvalid as error:
+        print_problems(error, config_file or "")
+        sys.exit(EXIT_INVALID)
+    options = settings.daemon
+    if max_parallel is not None:
+        options.max_parallel_runs = max_parallel
+    if log_format is not None:
+        options.log_format = log_format  # type: ignore[assignment]
+    level = logging.DEBUG if verbose else logging.INFO
+    configure_logging(options.log_format, level)
+    url = store_url(store_option, options.store)
+    try:
+        open_store(url).close()  # fail now, clearly, rather than at the first run
+    except Exception as error:
+        message = redactor(str(error).splitlines()[0]).replace(url, display_url(url))
+        click.secho(f"✗ cannot open the state store {display_url(url)}: {message}", fg="red", err=True)
+        sys.exit(EXIT_RUN_FAILED)
+    Daemon(folder, settings, url, log_level=level).run_forever()

@@ -1,0 +1,102 @@
+"""``cmflow status``"""
+
+from __future__ import annotations
+
+import click
+
+STATE_STYLES = {"ok": "green", "quiet": "cyan", "failing": "red", "stale": "red", "overdue": "yellow",
+                "waiting": "", "manual": "dim", "invalid": "red"}
+DAEMON_SILENT_AFTER_SECONDS = 120
+"""A daemon whose last heartbeat is older than this (it beats every 30 s) is not responding."""
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--store", "store_option", metavar="URL", help="State store URL.")
+def status(directory: str | None, store_option: str | None) -> None:
+    """Health of each workflow a daemon runs: last run, last success, last data, next run.
+
+    DIR is the daemon's folder (default: the folder of the daemon last seen in the store).
+    States: ok; quiet (the sources answer but bring no record: not broken); failing; stale
+    (no successful run for stale_after schedule intervals); overdue (a slot was not run: is
+    the daemon running?); waiting (never run); manual (no schedule); invalid.
+    """
+    import sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..daemon.catalog import WorkflowCatalog
+    from ..daemon.health import RUNS_READ, assess
+    from ..daemon.settings import SETTINGS_FILE_NAME, load_daemon_settings
+    from ..errors import EXIT_INVALID, WorkflowInvalid
+    from ..store import display_url, open_store
+    from .common import rich_console, store_url
+
+    console = rich_console()
+    settings_options = None
+    if directory is not None and (Path(directory) / SETTINGS_FILE_NAME).is_file():
+        try:
+            settings_options = load_daemon_settings(Path(directory) / SETTINGS_FILE_NAME)
+        except WorkflowInvalid as error:
+            from .common import print_problems
+
+            print_problems(error, str(Path(directory) / SETTINGS_FILE_NAME))
+            sys.exit(EXIT_INVALID)
+    url = store_url(store_option, settings_options.daemon.store if settings_options else None)
+    now = datetime.now(timezone.utc)
+    with open_store(url) as store:
+        daemons = store.daemons()
+        if directory is None:
+            if not daemons:
+                click.echo(f"No daemon has run against {display_url(url)} yet; give its folder: "
+                           "cmflow status DIR", err=True)
+                sys.exit(EXIT_INVALID)
+            directory = daemons[0].directory
+        folder = Path(directory).resolve()
+        health_options = (settings_options or load_daemon_settings(None)).health
+        catalog = WorkflowCatalog(folder, url)
+        catalog.refresh()
+        reports = [assess(sw, store.runs(sw.key, RUNS_READ), now, health_options,
+                          store.last_handled_slot(sw.key)) for sw in catalog.workflows]
+        firing = [a for a in store.alerts("cmflow-daemon") if a.state == "firing"]
+
+    mine = [d for d in daemons if Path(d.directory) == folder]
+    if mine:
+        latest = mine[0]
+        age = (now - latest.heartbeat_at).total_seconds()
+        if latest.stopped_at is not None:
+            line = f"[dim]not running: stopped {latest.stopped_at:%Y-%m-%d %H:%M} UTC[/dim]"
+        elif age > DAEMON_SILENT_AFTER_SECONDS:
+            line = (f"[red]not responding: last heartbeat {latest.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
+                    f"(process {latest.pid} on {escape(latest.host)})[/red]")
+        else:
+            line = (f"[green]running[/green] (process {latest.pid} on {escape(latest.host)}, since "
+                    f"{latest.started_at:%Y-%m-%d %H:%M} UTC, heartbeat {age:.0f} s ago)")
+    else:
+        line = "[dim]no daemon has run this folder against this store[/dim]"
+    console.print(f"Daemon for {escape(str(folder))}: {line}")
+    console.print(f"State in {escape(display_url(url))}")
+
+    table = Table(header_style="bold")
+    for column in ("Workflow", "State", "Schedule", "Last run (UTC)", "Last success", "Last data",
+                   "Next run", "Detail"):
+        table.add_column(column, overflow="fold")
+    when = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "—"  # noqa: E731
+    for report in reports:
+        last = report.last_run
+        last_text = f"{when(last.slot or last.started_at)} {last.status}" if last else "—"
+        style = STATE_STYLES.get(report.state, "")
+        state = f"[{style}]{report.state}[/{style}]" if style else report.state
+        table.add_row(escape(report.name), state, escape(report.schedule or "—"), last_text,
+                      when(report.last_success), when(report.last_data), when(report.next_slot),
+                      escape(report.detail))
+    for path, problems in sorted(catalog.problems.items()):
+        table.add_row(escape(path.name), "[red]invalid[/red]", "", "", "", "", "",
+                      escape(f"{problems[0].path}: {problems[0].message}" + (
+                          f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")))
+    console.print(table if (reports or catalog.problems) else "No workflow file in this folder.")
+    for alert in firing:
+        console.print(f"[red]health alert[/red] {escape(alert.summary)}")

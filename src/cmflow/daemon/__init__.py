@@ -1,0 +1,17 @@
+"""``cmflow daemon DIR``: every workflow of a folder on its schedule.
+
+One module per concern:
+
+- :mod:`.settings`: the optional ``cmflow-daemon.toml`` (limits, logging, health outputs).
+- :mod:`.catalog`: the watched folder; hot reload keeps the last valid version of each file.
+- :mod:`.jobs`: the ``schedule`` library's job registry, on cmflow's drift-free, time-zone-correct
+  slots and an injectable clock.
+- :mod:`.service`: the loop that decides (catch-up, concurrency, retries, shutdown).
+- :mod:`.executor` / :mod:`.worker`: the seam where runs start (a process per run by default).
+- :mod:`.health`: ``cmflow status`` and health alerts; :mod:`.logs`: text or JSON lines.
+"""
+
+from .service import Daemon
+from .settings import DaemonSettings, load_daemon_settings
+
+__all__ = ["Daemon", "DaemonSettings", "load_daemon_settings"]

@@ -1,0 +1,155 @@
+"""The folder a daemon watches: which workflow files it holds, valid and scheduled, and what
+changed since the last look.
+
+Every ``*.toml`` under the folder is a workflow, except the daemon's settings file and files in
+hidden folders. A file is read again only when it (or the ``.env`` beside it) changed. An edit
+that breaks a file is reported once and the previous valid version keeps running; a removed file
+stops being scheduled (a run under way finishes). Besides validation, the daemon refuses what
+would make a workflow misbehave under it: a pinned ``as_of`` (its period would never move), a
+``[store]`` other than the daemon's, two files with the same workflow id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from ..errors import Problem, WorkflowInvalid
+from ..schedules import ScheduleSet, parse_schedules
+from ..workflow import Workflow, load_workflow
+from .settings import is_daemon_settings
+
+
+@dataclass
+class ScheduledWorkflow:
+    """A valid workflow file as the daemon runs it."""
+
+    file: Path
+    workflow: Workflow
+    timetable: ScheduleSet | None
+    """None: the workflow has no schedule and only runs by hand."""
+    signature: tuple
+
+    @property
+    def key(self) -> str:
+        return self.workflow.key
+
+    @property
+    def tz(self) -> str:
+        return self.workflow.settings.timezone
+
+    def timeout(self, default: timedelta) -> timedelta:
+        return self.workflow.settings.timeout or default
+
+
+@dataclass
+class CatalogChanges:
+    """What one look at the folder found."""
+
+    added: list[ScheduledWorkflow] = field(default_factory=list)
+    changed: list[ScheduledWorkflow] = field(default_factory=list)
+    removed: list[ScheduledWorkflow] = field(default_factory=list)
+    invalid: dict[Path, list[Problem]] = field(default_factory=dict)
+    """Files found invalid at this look (newly, or after an edit); a valid version may keep running."""
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.invalid)
+
+
+class WorkflowCatalog:
+    """The workflows of one folder, kept up to date by :meth:`refresh`."""
+
+    def __init__(self, directory: Path, store_url: str) -> None:
+        self.directory = directory
+        self.store_url = store_url
+        self.by_file: dict[Path, ScheduledWorkflow] = {}
+        self.problems: dict[Path, list[Problem]] = {}
+        """Files whose current content is invalid (their previous valid version may still run)."""
+        self._seen: dict[Path, tuple] = {}
+
+    @property
+    def workflows(self) -> list[ScheduledWorkflow]:
+        return sorted(self.by_file.values(), key=lambda s: str(s.file))
+
+    def by_key(self, key: str) -> ScheduledWorkflow | None:
+        return next((s for s in self.by_file.values() if s.key == key), None)
+
+    def refresh(self) -> CatalogChanges:
+        """Look at the folder again; load what is new or changed."""
+        changes = CatalogChanges()
+        found = {path: _signature(path) for path in self._files()}
+        for path in [p for p in self.by_file if p not in found]:
+            changes.removed.append(self.by_file.pop(path))
+        for path in [p for p in self._seen if p not in found]:
+            del self._seen[path]
+            self.problems.pop(path, None)
+        for path, signature in found.items():
+            if self._seen.get(path) == signature:
+                continue
+            self._seen[path] = signature
+            try:
+                loaded = self._load(path, signature)
+            except WorkflowInvalid as exc:
+                self.problems[path] = list(exc.problems)
+                changes.invalid[path] = list(exc.problems)
+                continue
+            self.problems.pop(path, None)
+            (changes.changed if path in self.by_file else changes.added).append(loaded)
+            self.by_file[path] = loaded
+        return changes
+
+    def _files(self) -> list[Path]:
+        files = []
+        for path in sorted(self.directory.rglob("*.toml")):
+            relative = path.relative_to(self.directory)
+            if any(part.startswith(".") for part in relative.parts) or is_daemon_settings(path):
+                continue
+            if path.is_file():
+                files.append(path.resolve())
+        return files
+
+    def _load(self, path: Path, signature: tuple) -> ScheduledWorkflow:
+        workflow = load_workflow(path)
+        problems = []
+        settings = workflow.settings
+        if settings.as_of is not None:
+            problems.append(Problem(str(path), "workflow.as_of", "as_of pins the period, so every "
+                                    "scheduled run would report the same days",
+                                    "remove as_of: under the daemon each run reports the period "
+                                    "of its slot"))
+        if workflow.store.url is not None and _same_store(workflow.store.url) != _same_store(self.store_url):
+            from ..store import display_url
+
+            problems.append(Problem(str(path), "store.url", f"the daemon keeps its state in "
+                                    f"{display_url(self.store_url)}, not {display_url(workflow.store.url)}",
+                                    "remove [store] (or give the daemon this store with --store); "
+                                    "run one daemon per store"))
+        other = self.by_key(workflow.key)
+        if other is not None and other.file != path:
+            problems.append(Problem(str(path), "workflow.id", f"{other.file.name} already has the "
+                                    f"workflow id {workflow.key!r}: they would share run history and alerts",
+                                    "give each workflow its own id"))
+        if problems:
+            raise WorkflowInvalid(problems)
+        timetable = parse_schedules(settings.schedule) if settings.schedule else None
+        return ScheduledWorkflow(path, workflow, timetable, signature)
+
+
+def _signature(path: Path) -> tuple:
+    """What changes when the file or the ``.env`` beside it is edited, replaced or touched."""
+    parts = []
+    for candidate in (path, path.parent / ".env"):
+        try:
+            stat = candidate.stat()
+        except FileNotFoundError:
+            parts.append(None)
+        else:
+            parts.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return tuple(parts)
+
+
+def _same_store(url: str) -> str:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).expanduser().resolve())
+    return url

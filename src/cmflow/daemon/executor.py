@@ -1,0 +1,177 @@
+"""The seam between scheduling and running: an :class:`Executor` starts runs and reports them.
+
+The daemon decides *when* a workflow runs and hands a :class:`RunRequest` to its executor; the
+executor decides *where*. Two ship with cmflow:
+
+- :class:`LocalProcessPool` (the daemon's default): each run in its own process, forked from a
+  warm server that has cmflow and its plugins imported, at most ``max_parallel`` at once. A run
+  that outlives its timeout is stopped (SIGTERM, then SIGKILL); one that crashes or leaks
+  memory takes nothing else down.
+- :class:`InlineExecutor`: each run in the caller's thread, to completion, before ``submit``
+  returns. No timeout can be enforced; for tests and debugging.
+
+A later executor can hand runs to a distributed engine: it only has to implement the four
+methods below; the worker side is :func:`cmflow.daemon.worker.execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from .worker import RunOutcome, RunRequest, execute, execute_in_child
+
+log = logging.getLogger("cmflow.daemon")
+KILL_AFTER = 5.0
+"""Seconds a stopped run has to exit on SIGTERM before it is killed."""
+
+
+class Executor(ABC):
+    """Starts runs and says when they are over."""
+
+    @abstractmethod
+    def free(self) -> int:
+        """How many more runs can start now."""
+
+    @abstractmethod
+    def submit(self, request: RunRequest) -> None:
+        """Start a run (only when :meth:`free` is above 0)."""
+
+    @abstractmethod
+    def poll(self, now: datetime) -> list[RunOutcome]:
+        """Runs that ended since the last poll; a run past its timeout is stopped and reported
+        with status ``timeout``."""
+
+    @abstractmethod
+    def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
+        """Wait for the runs under way until ``deadline``, then stop the rest (status
+        ``interrupted``); report them all."""
+
+
+class InlineExecutor(Executor):
+    """Runs each request at once, in this thread (no timeout): for tests and debugging."""
+
+    def __init__(self) -> None:
+        self._ended: list[RunOutcome] = []
+
+    def free(self) -> int:
+        return 1
+
+    def submit(self, request: RunRequest) -> None:
+        self._ended.append(execute(request))
+
+    def poll(self, now: datetime) -> list[RunOutcome]:
+        ended, self._ended = self._ended, []
+        return ended
+
+    def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
+        return self.poll(clock())
+
+
+@dataclass
+class _Running:
+    request: RunRequest
+    process: multiprocessing.process.BaseProcess
+    receiver: "multiprocessing.connection.Connection"
+    started_at: datetime
+    outcome: RunOutcome | None = field(default=None)
+
+
+class LocalProcessPool(Executor):
+    """At most ``max_parallel`` runs at once, each in a process of its own."""
+
+    def __init__(self, max_parallel: int) -> None:
+        self.max_parallel = max_parallel
+        self._context = multiprocessing.get_context("forkserver")
+        # The server imports these once; each run is then a cheap fork of a warm process.
+        self._context.set_forkserver_preload(["cmflow.daemon.worker"])
+        self._running: dict[int, _Running] = {}
+
+    def free(self) -> int:
+        return self.max_parallel - len(self._running)
+
+    def waitables(self) -> list:
+        """What the daemon's loop waits on besides its timer: a run ending or reporting."""
+        return [w for r in self._running.values() for w in (r.process.sentinel, r.receiver)]
+
+    def submit(self, request: RunRequest) -> None:
+        receiver, sender = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=execute_in_child, args=(request, sender),
+                                        name=f"cmflow-run {request.label}", daemon=False)
+        process.start()
+        sender.close()  # the child holds the other copy: EOF here means the child is gone
+        self._running[process.pid] = _Running(request, process, receiver, datetime.now(timezone.utc))
+        log.debug("started %s in process %s", request.label, process.pid,
+                  extra={"run": request.label, "workflow": request.workflow_key, "pid": process.pid})
+
+    def poll(self, now: datetime) -> list[RunOutcome]:
+        ended = []
+        for pid, running in list(self._running.items()):
+            self._receive(running)
+            if running.outcome is None and not running.process.is_alive():
+                running.process.join()
+                self._receive(running)
+            if running.outcome is not None or not running.process.is_alive():
+                running.process.join(timeout=KILL_AFTER)
+                ended.append(running.outcome or self._died(running))
+                self._forget(pid)
+            elif datetime.now(timezone.utc) - running.started_at > running.request.timeout:
+                self._terminate(running)
+                ended.append(RunOutcome(running.request, "timeout", pid=pid, error=(
+                    f"stopped after its timeout of {_minutes(running.request.timeout)}")))
+                self._forget(pid)
+        return ended
+
+    def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
+        import time
+
+        ended = []
+        while self._running and clock() < deadline:
+            ended += self.poll(clock())
+            if self._running:
+                time.sleep(0.05)
+        for pid, running in list(self._running.items()):
+            self._terminate(running)
+            ended.append(RunOutcome(running.request, "interrupted", pid=pid,
+                                    error="stopped: the daemon was shutting down"))
+            self._forget(pid)
+        return ended
+
+    def _receive(self, running: _Running) -> None:
+        try:
+            if running.outcome is None and running.receiver.poll():
+                running.outcome = running.receiver.recv()
+        except (EOFError, OSError):
+            pass
+
+    def _died(self, running: _Running) -> RunOutcome:
+        code = running.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return RunOutcome(running.request, "interrupted", pid=running.process.pid,
+                          error=f"the run's process ended before the run finished ({how})")
+
+    def _terminate(self, running: _Running) -> None:
+        process = running.process
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=KILL_AFTER)
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+
+    def _forget(self, pid: int) -> None:
+        running = self._running.pop(pid)
+        running.receiver.close()
+        running.process.close()
+
+
+def _minutes(delta: timedelta) -> str:
+    from ..durations import format_duration
+
+    return format_duration(delta)

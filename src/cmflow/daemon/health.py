@@ -1,0 +1,200 @@
+"""Is each workflow healthy? What ``cmflow status`` shows, and the daemon's health alerts.
+
+A workflow's health is read from its run history against its cadence (the longest gap between
+its upcoming slots), and tells *quiet* from *broken*:
+
+- ``ok``: the last run succeeded and brought records recently.
+- ``quiet``: the runs succeed (the platforms answer) but no record came for ``stale_after``
+  cadences: the account is not posting, nothing is broken. No alert.
+- ``failing``: the latest runs failed (failed, crashed, timed out, interrupted); at
+  ``failures`` in a row it raises a health alert.
+- ``stale``: no run succeeded for ``stale_after`` cadences: data is not coming in. Alert.
+- ``overdue``: a slot passed and was not run (is the daemon running?).
+- ``waiting``: scheduled, never run yet; ``manual``: no schedule; ``invalid``: the file does not
+  validate (its previous version may still run).
+
+Health alerts go through the same lifecycle, store and outbox as every alert, under the
+workflow key ``cmflow-daemon``, to the outputs of the daemon's settings file.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Sequence
+
+from ..alerts import Alert
+from ..durations import format_duration
+from ..lifecycle import RuleOutcome, RuleSettings, advance, dimension_key
+from ..schedules import slots_between
+from ..store import FAILED_STATUSES, RunRecord
+from .settings import HEALTH_WORKFLOW_ID, HealthOptions
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..workflow import Workflow
+    from .catalog import ScheduledWorkflow
+
+log = logging.getLogger("cmflow.daemon")
+
+SUCCESS_STATUSES = ("ok", "undelivered")
+"""The data came in (an undelivered message is the outbox's business, not the data's)."""
+OVERDUE_AFTER = timedelta(minutes=15)
+"""A slot not run this long after it passed makes the workflow overdue."""
+RUNS_READ = 200
+"""How much run history an assessment reads."""
+FAILING_RULE, STALE_RULE = "workflow_failing", "workflow_stale"
+
+
+@dataclass
+class WorkflowHealth:
+    """One workflow's health at one instant."""
+
+    key: str
+    name: str
+    file: str
+    schedule: str | None
+    state: str
+    detail: str
+    last_run: RunRecord | None = None
+    last_success: datetime | None = None
+    last_data: datetime | None = None
+    next_slot: datetime | None = None
+    consecutive_failures: int = 0
+    cadence: timedelta | None = None
+    alerting: bool = False
+    """Whether this state raises a health alert (failing enough times, or stale)."""
+
+
+def cadence(sw: "ScheduledWorkflow", now: datetime, slots: int = 8) -> timedelta | None:
+    """The longest gap between the workflow's next ``slots`` slots (a weekday schedule: 3 days)."""
+    if sw.timetable is None:
+        return None
+    instants = [sw.timetable.next_after(now, sw.tz)]
+    for _ in range(slots - 1):
+        instants.append(sw.timetable.next_after(instants[-1], sw.tz))
+    return max(later - earlier for earlier, later in zip(instants, instants[1:]))
+
+
+def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, options: HealthOptions,
+           last_handled: datetime | None = None) -> WorkflowHealth:
+    """The health of one workflow from its runs (newest first)."""
+    finished = [r for r in runs if not r.dry_run and r.status != "running"]
+    health = WorkflowHealth(sw.key, sw.workflow.name, str(sw.file),
+                            str(sw.timetable) if sw.timetable else None, "ok", "")
+    health.last_run = finished[0] if finished else None
+    health.consecutive_failures = next((i for i, r in enumerate(finished) if r.status not in FAILED_STATUSES),
+                                       len(finished))
+    success = next((r for r in finished if r.status in SUCCESS_STATUSES), None)
+    data = next((r for r in finished if r.records > 0), None)
+    # A daemon run is dated by its slot (the daemon's clock), a run by hand by when it started.
+    health.last_success = (success.slot or success.started_at) if success else None
+    health.last_data = (data.slot or data.started_at) if data else None
+    if sw.timetable is None:
+        health.state, health.detail = "manual", "no schedule: runs only by hand"
+        return health
+    health.next_slot = sw.timetable.next_after(now, sw.tz)
+    health.cadence = cadence(sw, now)
+    window = health.cadence * options.stale_after
+    failures = health.consecutive_failures
+    last_error = (health.last_run.error or health.last_run.status) if health.last_run else ""
+    owed = slots_between(sw.timetable, last_handled, now - OVERDUE_AFTER, sw.tz)[:1] if last_handled else []
+    if not finished:
+        health.state, health.detail = "waiting", "not run yet"
+        if owed:
+            health.state, health.detail = "overdue", f"slot {owed[0]:%Y-%m-%d %H:%M} UTC was not run"
+        return health
+    since_success = now - (health.last_success or finished[-1].slot or finished[-1].started_at)
+    if failures >= options.failures:
+        health.state, health.alerting = "failing", True
+        health.detail = f"{failures} failed runs in a row; last: {last_error}"
+    elif since_success > window:
+        health.state, health.alerting = "stale", True
+        health.detail = (f"no successful run for {_age(since_success)} (runs every "
+                         f"{_age(health.cadence)} at most apart)")
+    elif failures:
+        health.state = "failing"
+        health.detail = f"{failures} failed run{'s' if failures > 1 else ''}; last: {last_error}"
+    elif owed:
+        health.state, health.detail = "overdue", f"slot {owed[0]:%Y-%m-%d %H:%M} UTC was not run"
+    elif health.last_data is None or now - health.last_data > window:
+        health.state = "quiet"
+        health.detail = ("the sources answer but brought no record for "
+                         + (_age(now - health.last_data) if health.last_data else "any run so far"))
+    else:
+        health.detail = f"last data {_age(now - health.last_data)} ago"
+    return health
+
+
+@dataclass
+class HealthAlerts:
+    """What one assessment changed in the health alerts, to record and announce."""
+
+    changed: list[Alert]
+    notifications: list
+    firing: list[Alert]
+
+
+def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: datetime,
+                  options: HealthOptions, watched: set[str]) -> HealthAlerts:
+    """Move the health alerts of the workflows assessed one step through the alert lifecycle;
+    those of workflows no longer ``watched`` (their file is gone) resolve."""
+    from ..alerts import FIRING
+
+    previous = store.alert_states(HEALTH_WORKFLOW_ID)
+    failing, stale = [], []
+    measured = set()
+    for report in reports:
+        dims = {"workflow": report.key}
+        measured.add(("consecutive_failures", dimension_key(dims)))
+        measured.add(("hours_since_success", dimension_key(dims)))
+        if report.alerting and report.state == "failing":
+            failing.append(Alert(FAILING_RULE, "consecutive_failures", dims,
+                                 f"{report.name}: {report.detail}", options.severity,
+                                 float(report.consecutive_failures)))
+        elif report.alerting and report.state == "stale":
+            age = (now - report.last_success).total_seconds() / 3600 if report.last_success else None
+            stale.append(Alert(STALE_RULE, "hours_since_success", dims, f"{report.name}: {report.detail}",
+                               options.severity, age))
+    for state in previous.values():  # a workflow no longer watched resolves its health alerts
+        if state.dimensions.get("workflow") not in watched:
+            measured.add((state.metric, dimension_key(state.dimensions)))
+    outcomes = [RuleOutcome(FAILING_RULE, RuleSettings(), failing, measured),
+                RuleOutcome(STALE_RULE, RuleSettings(), stale, measured)]
+    moved = advance(outcomes, previous, now, store.silences(active_at=now), HEALTH_WORKFLOW_ID)
+    firing = [a for a in moved.changed if a.state == FIRING]
+    return HealthAlerts(moved.changed, moved.notifications, firing)
+
+
+def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_file: str,
+                         alerts: HealthAlerts, now: datetime) -> int | None:
+    """Write the changed health alerts (and their messages, if the daemon has outputs) in one
+    transaction, as a run of the ``cmflow-daemon`` workflow; return the run's id."""
+    if not alerts.changed:
+        return None
+    from ..periods import Period
+    from ..result import RunResult
+    from ..runner import compose_outbox_messages
+
+    today = now.date()
+    run_id = store.start_run(HEALTH_WORKFLOW_ID, settings_file, today, today, False)
+    messages = []
+    if workflow is not None:
+        result = RunResult(workflow, Period(today, today, "UTC"), [], now, False, run_id=run_id)
+        result.alerts = alerts.firing
+        result.resolved = [a for a in alerts.changed if a.state == "resolved"]
+        result.alert_changes = alerts.changed
+        result.notifications = alerts.notifications
+        messages = compose_outbox_messages(workflow, result)
+    store.commit_run(run_id, workflow=HEALTH_WORKFLOW_ID, measurements=None, alerts=alerts.changed,
+                     messages=messages, now=now)
+    store.finish_run(run_id, status="ok", stats={"alerts_firing": len(alerts.firing),
+                                                 "notifications": len(alerts.notifications)}, error=None)
+    return run_id
+
+
+def _age(delta: timedelta) -> str:
+    rounded = timedelta(minutes=round(delta.total_seconds() / 60)) if delta < timedelta(days=2) \
+        else timedelta(hours=round(delta.total_seconds() / 3600))
+    return format_duration(rounded) if rounded else "0m"

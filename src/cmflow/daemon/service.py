@@ -1,0 +1,382 @@
+"""The daemon: every workflow of a folder on its schedule, for months, on a server.
+
+One loop, in one thread, does the deciding (:meth:`Daemon.tick`): it picks up edited files,
+hears which runs ended, asks each due workflow's job what it owes (catch-up from the store's
+last handled slot), starts runs up to the concurrency limit through the executor, and assesses
+health. Runs happen elsewhere (the executor: a process per run by default); the outbox is sent
+from a thread of its own so that a slow receiver never delays a slot. Everything the daemon
+needs to resume after a crash is in the store: slots run or missed, run locks, the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from ..schedules import catch_up
+from ..secrets import redactor
+from ..store import DaemonRecord, open_store
+from .catalog import ScheduledWorkflow, WorkflowCatalog
+from .executor import Executor, LocalProcessPool
+from .health import WorkflowHealth, assess, health_alerts, record_health_alerts, RUNS_READ
+from .jobs import Clock, SlotJob, SlotScheduler, system_clock
+from .settings import DaemonSettings
+from .worker import RunOutcome, RunRequest
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+log = logging.getLogger("cmflow.daemon")
+
+HEARTBEAT_EVERY = timedelta(seconds=30)
+OUTBOX_EVERY = timedelta(seconds=30)
+UNRECORDED_ATTEMPTS = 3
+"""Tries of a slot whose run could not even be recorded (store down, file now invalid) before
+the slot is given up and recorded as missed."""
+LONGEST_WAIT = 60.0
+"""Seconds the loop sleeps at most, even with nothing due: a clock jump is noticed within it."""
+
+
+@dataclass
+class _Attempts:
+    slot: datetime
+    count: int = 0
+
+
+@dataclass
+class Daemon:
+    """Runs the workflows of ``directory`` on their schedules (see ``docs/daemon.md``)."""
+
+    directory: Path
+    settings: DaemonSettings
+    store_url: str
+    executor: Executor | None = None
+    clock: Clock = system_clock
+    log_level: int = logging.INFO
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory).resolve()
+        self.options = self.settings.daemon
+        self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
+        self.catalog = WorkflowCatalog(self.directory, self.store_url)
+        self.scheduler = SlotScheduler(self.clock)
+        self.queue: list[tuple[str, datetime]] = []
+        """(workflow key, slot) waiting for the executor, oldest first."""
+        self.running: dict[str, RunRequest] = {}
+        self.health: dict[str, WorkflowHealth] = {}
+        self.store: "Store | None" = None
+        self.host = socket.gethostname()
+        self._attempts: dict[str, _Attempts] = {}
+        self._assess: set[str] = set()
+        self._stopping = threading.Event()
+        self._reload_requested = threading.Event()
+        self._wake_reader, self._wake_writer = os.pipe()
+        os.set_blocking(self._wake_writer, False)
+        self._next: dict[str, datetime] = {}
+        self._pump: OutboxPump | None = None
+
+    # -- life cycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the store, close runs a crash left open, register, load the folder."""
+        now = self.clock()
+        self.store = open_store(self.store_url)
+        for workflow in self.store.end_dead_runs(self.host):
+            log.warning("a run of %s was cut short by a crash; its slot is owed again", workflow,
+                        extra={"event": "recovered", "workflow": workflow})
+        self.store.register_daemon(DaemonRecord(self.id, self.host, os.getpid(), str(self.directory), now, now))
+        self.reload()
+        log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once",
+                 self.directory, len(self.catalog.by_file),
+                 sum(1 for s in self.catalog.workflows if s.timetable), self.options.max_parallel_runs,
+                 extra={"event": "daemon_started"})
+
+    def run_forever(self, install_signals: bool = True) -> None:
+        """Start, loop until SIGTERM/SIGINT (:meth:`request_stop`), then shut down gracefully."""
+        if install_signals:
+            self._install_signals()
+        self.start()
+        self._pump = OutboxPump(self.store_url, self.clock, self.options.stop_timeout)
+        self._pump.start()
+        try:
+            while not self._stopping.is_set():
+                self._wait(self.tick())
+        finally:
+            self.shutdown()
+
+    def request_stop(self) -> None:
+        """Stop taking runs; :meth:`run_forever` then shuts down."""
+        self._stopping.set()
+        self._wake()
+
+    def request_reload(self) -> None:
+        """Read the folder again at the next tick (SIGHUP)."""
+        self._reload_requested.set()
+        self._wake()
+
+    def shutdown(self) -> None:
+        """Let runs under way finish until ``stop_timeout``, stop the rest, send the outbox,
+        mark the daemon stopped. Locks of stopped runs are released with them."""
+        assert self.store is not None
+        under_way = list(self.running)
+        if under_way:
+            log.info("stopping: waiting up to %s for %d run(s) under way", _text(self.options.stop_timeout),
+                     len(under_way), extra={"event": "stopping"})
+        for outcome in self.executor.stop(self.clock() + self.options.stop_timeout, self.clock):
+            self._ended(outcome, reschedule=False)
+        if self._pump is not None:
+            self._pump.stop()  # a last pass over the outbox first
+        self.store.daemon_heartbeat(self.id, self.clock(), stopped=True)
+        self.store.close()
+        os.close(self._wake_reader)
+        os.close(self._wake_writer)
+        log.info("daemon stopped", extra={"event": "daemon_stopped"})
+
+    # -- one pass ------------------------------------------------------------------------
+    def tick(self) -> float:
+        """Do what is due now; return how many seconds the loop may sleep."""
+        assert self.store is not None
+        now = self.clock()
+        if self._reload_requested.is_set() or self._due("reload", now, self.options.reload_every):
+            self._reload_requested.clear()
+            self.reload()
+        for outcome in self.executor.poll(now):
+            self._ended(outcome)
+        self.scheduler.run_pending()
+        self._start_queued()
+        if self._due("health", now, self.settings.health.check_every):
+            self.check_health()
+        elif self._assess:
+            self.check_health(only=set(self._assess))
+        if self._due("heartbeat", now, HEARTBEAT_EVERY):
+            self.store.daemon_heartbeat(self.id, now)
+        waits = [LONGEST_WAIT, *((at - self.clock()).total_seconds() for at in self._next.values())]
+        if self.scheduler.idle_seconds is not None:
+            waits.append(self.scheduler.idle_seconds)
+        if self.running:
+            waits.append(1.0)  # timeouts are checked at least every second
+        return max(0.0, min(waits))
+
+    def reload(self) -> None:
+        """Pick up added, changed and removed workflow files."""
+        changes = self.catalog.refresh()
+        for path, problems in changes.invalid.items():
+            keeps = " (its previous version keeps running)" if path in self.catalog.by_file else ""
+            log.error("%s is invalid%s: %s", path, keeps, "; ".join(str(p) for p in problems),
+                      extra={"event": "invalid", "file": str(path)})
+        for sw in changes.removed:
+            log.info("%s removed: %s is no longer scheduled", sw.file, sw.key,
+                     extra={"event": "removed", "workflow": sw.key, "file": str(sw.file)})
+        for sw in changes.added + changes.changed:
+            self.scheduler.clear(sw.key)
+            if sw.timetable is not None:
+                self.scheduler.add(sw.key, self.clock(), self._slot_due)  # due at once: catch-up decides
+            if sw in changes.changed:
+                log.info("%s reloaded", sw.file, extra={"event": "reloaded", "workflow": sw.key, "file": str(sw.file)})
+        keys = {sw.key for sw in self.catalog.workflows if sw.timetable is not None}
+        for job in list(self.scheduler.jobs):
+            if not (job.tags & keys):
+                self.scheduler.cancel_job(job)
+        self.queue = [(key, slot) for key, slot in self.queue if key in keys]
+
+    def check_health(self, only: set[str] | None = None) -> list[WorkflowHealth]:
+        """Assess the workflows (or ``only`` these) and move the health alerts on."""
+        assert self.store is not None
+        now = self.clock()
+        self._assess -= only or self._assess
+        reports = []
+        for sw in self.catalog.workflows:
+            if only is not None and sw.key not in only:
+                continue
+            reports.append(assess(sw, self.store.runs(sw.key, RUNS_READ), now, self.settings.health,
+                                  self.store.last_handled_slot(sw.key)))
+        self.health.update({r.key: r for r in reports})
+        watched = {sw.key for sw in self.catalog.workflows}
+        alerts = health_alerts(self.store, reports, now, self.settings.health, watched)
+        settings_file = str(self.settings.file or self.directory)
+        if record_health_alerts(self.store, self.settings.health_workflow, settings_file, alerts, now):
+            for alert in alerts.changed:
+                log.warning("health %s: %s", alert.state, alert.summary,
+                            extra={"event": f"health_{alert.state}", "workflow": alert.dimensions.get("workflow")})
+            if self._pump is not None:
+                self._pump.poke()
+        return reports
+
+    def flush_outbox(self) -> None:
+        """Send what is due in the outbox now, in this thread."""
+        from ..outbox import dispatch
+
+        assert self.store is not None
+        dispatch(self.store, clock=self.clock)
+
+    # -- slots and runs ------------------------------------------------------------------
+    def _slot_due(self, job: SlotJob) -> datetime | None:
+        """A workflow's job is due: queue what it owes; say when to look again."""
+        assert self.store is not None
+        key = next(iter(job.tags))
+        sw = self.catalog.by_key(key)
+        if sw is None or sw.timetable is None:
+            return None
+        now = self.clock()
+        if key in self.running or any(k == key for k, _ in self.queue):
+            return sw.timetable.next_after(now, sw.tz)  # looked at again when the run ends
+        settings = sw.workflow.settings
+        plan = catch_up(sw.timetable, self.store.last_handled_slot(key), now, sw.tz, settings.catch_up,
+                        settings.catch_up_cap, settings.catch_up_grace)
+        if plan.skipped:
+            self.store.record_missed_slots(key, plan.skipped, now)
+            for group in plan.skipped:
+                log.warning("%s: %d slot(s) from %s to %s not run: %s", key, group.count,
+                            _utc(group.first), _utc(group.last), group.reason,
+                            extra={"event": "missed", "workflow": key})
+        if plan.run:
+            self.queue.append((key, plan.run[0]))
+            if len(plan.run) > 1:
+                log.info("%s: catching up %d missed slots, oldest first", key, len(plan.run),
+                         extra={"event": "catching_up", "workflow": key})
+        return plan.next_slot
+
+    def _start_queued(self) -> None:
+        while self.queue and self.executor.free() > 0:
+            key, slot = self.queue.pop(0)
+            sw = self.catalog.by_key(key)
+            if sw is None:
+                continue
+            request = self._request(sw, slot)
+            self.running[key] = request
+            late = (self.clock() - slot).total_seconds()
+            log.info("starting %s (%.1f s after its slot)", request.label, late,
+                     extra={"event": "started", "workflow": key, "run": request.label, "slot": slot,
+                            "seconds": late})
+            self.executor.submit(request)
+
+    def _request(self, sw: ScheduledWorkflow, slot: datetime) -> RunRequest:
+        log_format = self.options.log_format
+        return RunRequest(str(sw.file), sw.key, slot, self.store_url, sw.timeout(self.options.run_timeout),
+                          log_format, self.log_level)
+
+    def _ended(self, outcome: RunOutcome, reschedule: bool = True) -> None:
+        assert self.store is not None
+        request = outcome.request
+        key = request.workflow_key
+        self.running.pop(key, None)
+        if outcome.status in ("timeout", "interrupted") and outcome.pid is not None:
+            self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
+        level = logging.INFO if outcome.status == "ok" else logging.WARNING
+        run = f" (run {outcome.run_id})" if outcome.run_id else ""
+        log.log(level, "%s %s%s%s", request.label, outcome.status, run,
+                f": {outcome.error}" if outcome.error else "",
+                extra={"event": "finished", "workflow": key, "run": request.label, "run_id": outcome.run_id,
+                       "status": outcome.status})
+        self._assess.add(key)
+        job = self.scheduler.job(key)
+        if not reschedule or job is None:
+            return
+        recorded = outcome.ran and (outcome.run_id is not None or outcome.status == "timeout")
+        if recorded:
+            self._attempts.pop(key, None)
+            job.due_now()  # more slots owed (catch-up "all"), or nothing: the job says
+            return
+        attempts = self._attempts.get(key)
+        if attempts is None or attempts.slot != request.slot:
+            attempts = self._attempts[key] = _Attempts(request.slot)
+        if outcome.status != "busy":
+            attempts.count += 1
+        if attempts.count >= UNRECORDED_ATTEMPTS:
+            from ..schedules import SkippedSlots
+
+            reason = f"could not run after {attempts.count} tries: {outcome.error or outcome.status}"
+            self.store.record_missed_slots(key, [SkippedSlots(reason, request.slot, request.slot, 1)], self.clock())
+            log.error("%s: slot given up: %s", request.label, reason, extra={"event": "missed", "workflow": key})
+            self._attempts.pop(key, None)
+            job.due_now()
+            return
+        retry = self.options.busy_retry * max(1, attempts.count)
+        job.due_by(self.clock() + retry)
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _due(self, name: str, now: datetime, every: timedelta) -> bool:
+        if now >= self._next.get(name, now):
+            self._next[name] = now + every
+            return True
+        return False
+
+    def _wait(self, seconds: float) -> None:
+        from multiprocessing.connection import wait
+
+        waitables = [self._wake_reader, *getattr(self.executor, "waitables", lambda: [])()]
+        if wait(waitables, timeout=seconds):
+            try:
+                os.read(self._wake_reader, 512)
+            except BlockingIOError:
+                pass
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_writer, b"!")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _install_signals(self) -> None:
+        os.set_blocking(self._wake_reader, False)
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+
+
+class OutboxPump(threading.Thread):
+    """Sends the outbox's due messages every 30 s (and when poked), with a store of its own."""
+
+    def __init__(self, store_url: str, clock: Clock, final_pass: timedelta) -> None:
+        super().__init__(name="cmflow-outbox", daemon=True)
+        self.store_url = store_url
+        self.clock = clock
+        self.final_pass = final_pass
+        self._poked = threading.Event()
+        self._stopping = threading.Event()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def stop(self) -> None:
+        """One last pass, then end."""
+        self._stopping.set()
+        self._poked.set()
+        self.join(timeout=self.final_pass.total_seconds())
+
+    def run(self) -> None:
+        from ..outbox import dispatch
+
+        with open_store(self.store_url) as store:
+            while True:
+                self._poked.wait(OUTBOX_EVERY.total_seconds())
+                self._poked.clear()
+                try:
+                    report = dispatch(store, clock=self.clock)
+                except Exception as exc:  # the store or a notifier: the messages stay queued
+                    log.warning("could not send the outbox: %s", redactor(f"{type(exc).__name__}: {exc}"),
+                                extra={"event": "outbox"})
+                else:
+                    for message in report.delivered:
+                        log.info("delivered: %s", message.summary,
+                                 extra={"event": "delivered", "workflow": message.workflow})
+                if self._stopping.is_set():
+                    return
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _text(delta: timedelta) -> str:
+    from ..durations import format_duration
+
+    return format_duration(delta)

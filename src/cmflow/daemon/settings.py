@@ -1,0 +1,151 @@
+"""The daemon's own settings file: limits, logging, and where health alerts go.
+
+``cmflow daemon DIR`` reads ``DIR/cmflow-daemon.toml`` when it exists (or the file ``--config``
+names); every setting has a default, so the file is optional. Its ``[[outputs]]`` are notifier
+outputs written exactly as in a workflow; the daemon's health alerts (a workflow failing again
+and again, or its data gone stale) go out through them, with the same lifecycle, outbox and
+silences as any alert. See ``docs/daemon.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..durations import Duration
+from ..errors import Problem, WorkflowInvalid
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from ..workflow import Workflow
+
+SETTINGS_FILE_NAME = "cmflow-daemon.toml"
+"""The settings file the daemon looks for in its folder; never read as a workflow."""
+HEALTH_WORKFLOW_ID = "cmflow-daemon"
+"""The key health alerts are kept under in the store (``cmflow alerts --workflow cmflow-daemon``)."""
+_TABLES = ("daemon", "health", "outputs")
+
+
+class DaemonOptions(BaseModel):
+    """The ``[daemon]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_parallel_runs: int = Field(4, ge=1, description="Runs under way at once, all workflows together.")
+    run_timeout: Duration = Field(timedelta(minutes=30), description="A run taking longer is stopped "
+                                  "and recorded as timed out; a workflow's own `timeout` wins.")
+    stop_timeout: Duration = Field(timedelta(minutes=2), description="On SIGTERM/SIGINT, how long "
+                                   "runs under way may take to finish before they are stopped.")
+    reload_every: Duration = Field(timedelta(seconds=5), description="How often the folder is "
+                                   "checked for added, changed and removed workflow files.")
+    busy_retry: Duration = Field(timedelta(seconds=30), description="When a run is refused because "
+                                 "the workflow is already running elsewhere (a `cmflow run` by hand), "
+                                 "how long until the slot is tried again.")
+    store: Optional[str] = Field(None, description="State store URL. Default: --store, CMFLOW_STORE, "
+                                 "or the user state file.")
+    log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
+
+
+class HealthOptions(BaseModel):
+    """The ``[health]`` table: when a workflow counts as unhealthy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    failures: int = Field(3, ge=1, description="Consecutive failed runs (failed, crashed, timed out, "
+                          "interrupted) that raise a health alert.")
+    stale_after: float = Field(2.0, gt=0, description="Without a successful fetch for this many "
+                               "schedule intervals, a workflow's data is stale and raises a health alert.")
+    check_every: Duration = Field(timedelta(minutes=5), description="How often health is assessed "
+                                  "(also after every run).")
+    severity: Literal["info", "warning", "critical"] = Field("warning", description="Severity of health alerts.")
+
+
+@dataclass
+class DaemonSettings:
+    """Everything in the settings file, validated; ``health_workflow`` holds its outputs."""
+
+    file: Path | None
+    daemon: DaemonOptions = field(default_factory=DaemonOptions)
+    health: HealthOptions = field(default_factory=HealthOptions)
+    health_workflow: "Workflow | None" = None
+    """A workflow with the ``[[outputs]]`` health alerts go to; None when there are none."""
+
+
+def is_daemon_settings(path: str | Path) -> bool:
+    """Whether a file is a daemon settings file (by its name)."""
+    return Path(path).name == SETTINGS_FILE_NAME
+
+
+def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
+    """Read and validate a settings file (None: all defaults); raise WorkflowInvalid listing problems."""
+    if path is None:
+        return DaemonSettings(None)
+    file = Path(path)
+    try:
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkflowInvalid([Problem(str(file), "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise WorkflowInvalid([Problem(str(file), "", f"cannot read the settings: {exc}")]) from None
+    problems: list[Problem] = []
+    for key in document:
+        if key not in _TABLES:
+            from ..plugins import closest
+
+            suggestion = closest(key, list(_TABLES))
+            problems.append(Problem(str(file), key, f"unknown section {key!r}",
+                                    f"did you mean {suggestion!r}?" if suggestion else
+                                    f"sections are {', '.join(_TABLES)}"))
+    daemon = _model(DaemonOptions, document.get("daemon", {}), "daemon", file, problems)
+    health = _model(HealthOptions, document.get("health", {}), "health", file, problems)
+    health_workflow = None
+    outputs = document.get("outputs", [])
+    if outputs:
+        from ..kinds import Notifier
+        from ..workflow import outputs_only_workflow
+
+        try:
+            health_workflow = outputs_only_workflow(
+                file, {"name": "cmflow daemon health", "id": HEALTH_WORKFLOW_ID}, outputs)
+        except WorkflowInvalid as exc:
+            problems.extend(exc.problems)
+        else:
+            for entry in health_workflow.outputs:
+                if not isinstance(entry.plugin, Notifier):
+                    problems.append(Problem(str(file), f"{entry.path}.plugin",
+                                            f"{entry.plugin.name!r} is not a notifier",
+                                            "health alerts go to notifiers: email, slack, teams, discord, webhook"))
+    if problems:
+        raise WorkflowInvalid(problems)
+    return DaemonSettings(file, daemon, health, health_workflow)
+
+
+def _model(model: type[BaseModel], raw: Any, path: str, file: Path, problems: list[Problem]) -> Any:
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(file), path, "must be a table"))
+        return model()
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            location = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            hint = ""
+            if error["type"] == "extra_forbidden":
+                from ..plugins import closest
+
+                suggestion = closest(str(error["loc"][-1]), list(model.model_fields))
+                message = f"unknown setting {error['loc'][-1]!r}"
+                hint = f"did you mean {suggestion!r}?" if suggestion else \
+                    f"settings: {', '.join(model.model_fields)}"
+            problems.append(Problem(str(file), f"{path}.{location}", message, hint))
+        return model()

@@ -1,0 +1,114 @@
+"""The worker side of a daemon run: what happens where an executor runs a request.
+
+:func:`execute` loads the workflow file as it is now, opens the store, runs the slot's period
+and answers a :class:`RunOutcome`; it never raises. :func:`execute_in_child` wraps it for a
+process of its own. Importing this module imports everything a run needs, plugins included, so
+that a fork server that preloads it hands each run a warm process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .. import runner as _runner  # noqa: F401  (preloaded for the fork server)
+from ..errors import WorkflowInvalid
+from ..secrets import redactor
+
+LOCK_MARGIN = timedelta(minutes=5)
+"""A run's lock outlives its timeout by this much, so that only a dead run's lock expires."""
+
+log = logging.getLogger("cmflow.daemon")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run the daemon wants: this workflow file, for this slot, with this store."""
+
+    workflow_file: str
+    workflow_key: str
+    slot: datetime
+    store_url: str
+    timeout: timedelta
+    log_format: str = "text"
+    log_level: int = logging.INFO
+
+    @property
+    def label(self) -> str:
+        """The run's id in logs: the workflow's key and its slot, e.g. ``weekly@2026-11-23T08:00Z``."""
+        return f"{self.workflow_key}@{self.slot:%Y-%m-%dT%H:%MZ}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended: ``ok``, ``failed``, ``undelivered`` (as in run history); ``busy`` (another
+    run of the workflow held its lock: nothing ran), ``invalid`` (the file no longer validates:
+    nothing ran), ``crashed``, ``timeout`` or ``interrupted`` (stopped or killed)."""
+
+    request: RunRequest
+    status: str
+    run_id: int | None = None
+    records: int = 0
+    error: str | None = None
+    pid: int | None = None
+
+    @property
+    def ran(self) -> bool:
+        """Whether the slot was run (whatever it found), so it is not owed any more."""
+        return self.status not in ("busy", "invalid", "interrupted")
+
+
+def execute(request: RunRequest) -> RunOutcome:
+    """Run one request to the end and say how it went; never raises."""
+    from ..runner import resolve_period, run_workflow
+    from ..store import WorkflowBusy, open_store
+    from ..workflow import load_workflow
+
+    try:
+        workflow = load_workflow(request.workflow_file)
+    except WorkflowInvalid as exc:
+        return RunOutcome(request, "invalid", error=redactor(f"{len(exc.problems)} problem(s): {exc.problems[0]}"))
+    if workflow.key != request.workflow_key:
+        return RunOutcome(request, "invalid", error=f"the file's workflow id is now {workflow.key!r}")
+    try:
+        with open_store(request.store_url) as store:
+            result = run_workflow(workflow, store=store, period=resolve_period(workflow, now=request.slot),
+                                  slot=request.slot, lock_ttl=request.timeout + LOCK_MARGIN)
+    except WorkflowBusy as exc:
+        return RunOutcome(request, "busy", error=str(exc))
+    except Exception as exc:  # recorded as crashed in run history by the runner
+        log.error("%s crashed", request.label, exc_info=True, extra={"run": request.label})
+        return RunOutcome(request, "crashed", error=redactor(f"{type(exc).__name__}: {exc}"))
+    failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    records = sum(frame.height for frame in result.records.values())
+    return RunOutcome(request, result.status, result.run_id, records, redactor("; ".join(failed)) or None)
+
+
+def execute_in_child(request: RunRequest, sender) -> None:
+    """:func:`execute` in a process of its own; the outcome goes back through ``sender``."""
+    import os
+
+    from .logs import configure_logging
+
+    # Ctrl-C in a terminal reaches the whole process group: the daemon decides when runs stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    configure_logging(request.log_format, request.log_level, run=request.label)
+    outcome = execute(request)
+    sender.send(RunOutcome(outcome.request, outcome.status, outcome.run_id, outcome.records,
+                           outcome.error, os.getpid()))
+    sender.close()
+
+
+def _warm_up() -> None:
+    """Import every plugin now, so that a fork server preloading this module hands each run a
+    process with nothing left to import."""
+    from ..plugins import get_registry
+
+    get_registry()
+
+
+_warm_up()
