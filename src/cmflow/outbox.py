@@ -202,12 +202,10 @@ class _NotifierResolver:
             self._workflows[str(workflow.file)] = workflow
 
     def get(self, message: OutboxMessage) -> tuple[Notifier, "object"]:
-        from .workflow import load_workflow
-
         loaded = self._workflows.get(message.workflow_file)
         if loaded is None:
             try:
-                loaded = load_workflow(message.workflow_file)
+                loaded = _outputs_of(message.workflow_file)
             except Exception as exc:  # gone, or invalid now
                 loaded = exc
             self._workflows[message.workflow_file] = loaded
@@ -219,3 +217,17 @@ class _NotifierResolver:
             raise LookupError(f"cannot send: workflow {loaded.name!r} has no {message.plugin} output "
                               f"{message.output_id!r} any more")
         return entry.plugin, loaded.directory
+
+
+def _outputs_of(file: str) -> "Workflow":
+    """The workflow a message's outputs are in: a workflow file, or a daemon settings file
+    (whose ``[[outputs]]`` send health alerts)."""
+    from .daemon.settings import is_daemon_settings, load_daemon_settings
+    from .workflow import load_workflow
+
+    if is_daemon_settings(file):
+        health = load_daemon_settings(file).health_workflow
+        if health is None:
+            raise LookupError("the daemon settings have no [[outputs]] any more")
+        return health
+    return load_workflow(file)

@@ -245,9 +245,13 @@ class Workflow:
         return names
 
 
-def load_workflow(path: str | Path, registry: PluginRegistry | None = None) -> Workflow:
-    """Read and validate a workflow file; raise :class:`WorkflowInvalid` listing every problem."""
-    return _Loader(Path(path), registry or get_registry()).load()
+def load_workflow(path: str | Path, registry: PluginRegistry | None = None, *, text: str | None = None) -> Workflow:
+    """Read and validate a workflow file; raise :class:`WorkflowInvalid` listing every problem.
+
+    ``text``: the file's content as read earlier (the daemon runs the version it validated,
+    even if the file was broken since); paths in it still resolve against ``path``.
+    """
+    return _Loader(Path(path), registry or get_registry(), text).load()
 
 
 def outputs_only_workflow(path: str | Path, settings: dict[str, Any], outputs: list[Any],
@@ -259,8 +263,9 @@ def outputs_only_workflow(path: str | Path, settings: dict[str, Any], outputs: l
 
 
 class _Loader:
-    def __init__(self, file: Path, registry: PluginRegistry) -> None:
+    def __init__(self, file: Path, registry: PluginRegistry, text: str | None = None) -> None:
         self.file = file
+        self.text = text
         self.registry = registry
         self.problems: list[Problem] = []
         self.incomplete: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in SECTION_OF_KIND}
@@ -308,7 +313,7 @@ class _Loader:
 
     def _parse(self) -> dict[str, Any]:
         try:
-            text = self.file.read_text(encoding="utf-8")
+            text = self.file.read_text(encoding="utf-8") if self.text is None else self.text
         except FileNotFoundError:
             raise WorkflowInvalid([Problem(str(self.file), "", "file not found")]) from None
         except (OSError, UnicodeDecodeError) as exc:

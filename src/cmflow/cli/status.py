@@ -35,17 +35,19 @@ def status(directory: str | None, store_option: str | None) -> None:
     from ..store import display_url, open_store
     from .common import rich_console, store_url
 
-    console = rich_console()
-    settings_options = None
-    if directory is not None and (Path(directory) / SETTINGS_FILE_NAME).is_file():
+    def settings_of(folder: Path):
+        file = folder / SETTINGS_FILE_NAME
         try:
-            settings_options = load_daemon_settings(Path(directory) / SETTINGS_FILE_NAME)
+            return load_daemon_settings(file if file.is_file() else None)
         except WorkflowInvalid as error:
             from .common import print_problems
 
-            print_problems(error, str(Path(directory) / SETTINGS_FILE_NAME))
+            print_problems(error, str(file))
             sys.exit(EXIT_INVALID)
-    url = store_url(store_option, settings_options.daemon.store if settings_options else None)
+
+    console = rich_console()
+    settings = settings_of(Path(directory)) if directory is not None else None
+    url = store_url(store_option, settings.daemon.store if settings else None)
     now = datetime.now(timezone.utc)
     with open_store(url) as store:
         daemons = store.daemons()
@@ -55,8 +57,9 @@ def status(directory: str | None, store_option: str | None) -> None:
                            "cmflow status DIR", err=True)
                 sys.exit(EXIT_INVALID)
             directory = daemons[0].directory
+            settings = settings_of(Path(directory))
         folder = Path(directory).resolve()
-        health_options = (settings_options or load_daemon_settings(None)).health
+        health_options = settings.health
         catalog = WorkflowCatalog(folder, url)
         catalog.refresh()
         reports = [assess(sw, store.runs(sw.key, RUNS_READ), now, health_options,

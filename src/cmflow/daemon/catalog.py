@@ -30,6 +30,8 @@ class ScheduledWorkflow:
     timetable: ScheduleSet | None
     """None: the workflow has no schedule and only runs by hand."""
     signature: tuple
+    text: str
+    """The content validated: what its runs run, even if the file is broken since."""
 
     @property
     def key(self) -> str:
@@ -110,7 +112,11 @@ class WorkflowCatalog:
         return files
 
     def _load(self, path: Path, signature: tuple) -> ScheduledWorkflow:
-        workflow = load_workflow(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WorkflowInvalid([Problem(str(path), "", f"cannot read the file: {exc}")]) from None
+        workflow = load_workflow(path, text=text)
         problems = []
         settings = workflow.settings
         if settings.as_of is not None:
@@ -133,7 +139,7 @@ class WorkflowCatalog:
         if problems:
             raise WorkflowInvalid(problems)
         timetable = parse_schedules(settings.schedule) if settings.schedule else None
-        return ScheduledWorkflow(path, workflow, timetable, signature)
+        return ScheduledWorkflow(path, workflow, timetable, signature, text)
 
 
 def _signature(path: Path) -> tuple:

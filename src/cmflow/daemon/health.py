@@ -146,7 +146,7 @@ def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: dateti
     failing, stale = [], []
     measured = set()
     for report in reports:
-        dims = {"workflow": report.key}
+        dims = {"workflow_id": report.key}  # ("workflow" is the label of the alert's own workflow)
         measured.add(("consecutive_failures", dimension_key(dims)))
         measured.add(("hours_since_success", dimension_key(dims)))
         if report.alerting and report.state == "failing":
@@ -158,13 +158,18 @@ def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: dateti
             stale.append(Alert(STALE_RULE, "hours_since_success", dims, f"{report.name}: {report.detail}",
                                options.severity, age))
     for state in previous.values():  # a workflow no longer watched resolves its health alerts
-        if state.dimensions.get("workflow") not in watched:
+        if state.dimensions.get("workflow_id") not in watched:
             measured.add((state.metric, dimension_key(state.dimensions)))
     outcomes = [RuleOutcome(FAILING_RULE, RuleSettings(), failing, measured),
                 RuleOutcome(STALE_RULE, RuleSettings(), stale, measured)]
     moved = advance(outcomes, previous, now, store.silences(active_at=now), HEALTH_WORKFLOW_ID)
-    firing = [a for a in moved.changed if a.state == FIRING]
-    return HealthAlerts(moved.changed, moved.notifications, firing)
+    # Only transitions are written: an alert still firing at each check is not news (and would
+    # add a run to the history every few minutes).
+    announced = {n.alert.fingerprint for n in moved.notifications}
+    changed = [a for a in moved.changed if a.fingerprint in announced or a.fingerprint not in previous
+               or previous[a.fingerprint].state != a.state]
+    firing = [a for a in changed if a.state == FIRING]
+    return HealthAlerts(changed, moved.notifications, firing)
 
 
 def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_file: str,

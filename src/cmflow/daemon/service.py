@@ -80,8 +80,10 @@ class Daemon:
         self._stopping = threading.Event()
         self._reload_requested = threading.Event()
         self._wake_reader, self._wake_writer = os.pipe()
+        os.set_blocking(self._wake_reader, False)
         os.set_blocking(self._wake_writer, False)
         self._next: dict[str, datetime] = {}
+        self._settings_signature: tuple | None = None
         self._pump: OutboxPump | None = None
 
     # -- life cycle ----------------------------------------------------------------------
@@ -90,7 +92,8 @@ class Daemon:
         now = self.clock()
         self.store = open_store(self.store_url)
         for workflow in self.store.end_dead_runs(self.host):
-            log.warning("a run of %s was cut short by a crash; its slot is owed again", workflow,
+            log.warning("a run of %s was cut short by a crash: recorded as interrupted; its slot is "
+                        "owed again (the workflow's catch_up policy decides if it runs)", workflow,
                         extra={"event": "recovered", "workflow": workflow})
         self.store.register_daemon(DaemonRecord(self.id, self.host, os.getpid(), str(self.directory), now, now))
         self.reload()
@@ -166,7 +169,8 @@ class Daemon:
         return max(0.0, min(waits))
 
     def reload(self) -> None:
-        """Pick up added, changed and removed workflow files."""
+        """Pick up added, changed and removed workflow files, and edited health settings."""
+        self._reload_settings()
         changes = self.catalog.refresh()
         for path, problems in changes.invalid.items():
             keeps = " (its previous version keeps running)" if path in self.catalog.by_file else ""
@@ -187,6 +191,35 @@ class Daemon:
                 self.scheduler.cancel_job(job)
         self.queue = [(key, slot) for key, slot in self.queue if key in keys]
 
+    def _reload_settings(self) -> None:
+        """Health thresholds and outputs follow edits of the settings file; the [daemon] limits
+        (parallel runs, store, log format) are read at start only."""
+        from ..errors import WorkflowInvalid
+        from .settings import load_daemon_settings
+
+        file = self.settings.file
+        if file is None:
+            return
+        try:
+            signature = file.stat().st_mtime_ns, file.stat().st_size
+        except FileNotFoundError:
+            return
+        if self._settings_signature in (None, signature):
+            self._settings_signature = signature
+            return
+        self._settings_signature = signature
+        try:
+            fresh = load_daemon_settings(file)
+        except WorkflowInvalid as exc:
+            log.error("%s is invalid (the previous settings stay): %s", file,
+                      "; ".join(str(p) for p in exc.problems), extra={"event": "invalid", "file": str(file)})
+            return
+        self.settings.health, self.settings.health_workflow = fresh.health, fresh.health_workflow
+        if fresh.daemon != self.options:
+            log.warning("%s: [daemon] settings take effect at the next start", file,
+                        extra={"event": "reloaded", "file": str(file)})
+        log.info("%s reloaded: health settings and outputs", file, extra={"event": "reloaded", "file": str(file)})
+
     def check_health(self, only: set[str] | None = None) -> list[WorkflowHealth]:
         """Assess the workflows (or ``only`` these) and move the health alerts on."""
         assert self.store is not None
@@ -204,8 +237,9 @@ class Daemon:
         settings_file = str(self.settings.file or self.directory)
         if record_health_alerts(self.store, self.settings.health_workflow, settings_file, alerts, now):
             for alert in alerts.changed:
-                log.warning("health %s: %s", alert.state, alert.summary,
-                            extra={"event": f"health_{alert.state}", "workflow": alert.dimensions.get("workflow")})
+                if alert.state in ("firing", "resolved"):
+                    log.warning("health alert %s: %s", alert.state, alert.summary,
+                                extra={"event": f"health_{alert.state}", "workflow": alert.dimensions.get("workflow_id")})
             if self._pump is not None:
                 self._pump.poke()
         return reports
@@ -229,8 +263,11 @@ class Daemon:
         if key in self.running or any(k == key for k, _ in self.queue):
             return sw.timetable.next_after(now, sw.tz)  # looked at again when the run ends
         settings = sw.workflow.settings
-        plan = catch_up(sw.timetable, self.store.last_handled_slot(key), now, sw.tz, settings.catch_up,
-                        settings.catch_up_cap, settings.catch_up_grace)
+        handled = self.store.last_handled_slot(key)
+        if cut_short := self.store.earliest_unfinished_slot(key, handled):
+            handled = cut_short - timedelta(microseconds=1)  # its run never finished: still owed
+        plan = catch_up(sw.timetable, handled, now, sw.tz, settings.catch_up, settings.catch_up_cap,
+                        settings.catch_up_grace)
         if plan.skipped:
             self.store.record_missed_slots(key, plan.skipped, now)
             for group in plan.skipped:
@@ -261,7 +298,7 @@ class Daemon:
     def _request(self, sw: ScheduledWorkflow, slot: datetime) -> RunRequest:
         log_format = self.options.log_format
         return RunRequest(str(sw.file), sw.key, slot, self.store_url, sw.timeout(self.options.run_timeout),
-                          log_format, self.log_level)
+                          sw.text, log_format, self.log_level)
 
     def _ended(self, outcome: RunOutcome, reschedule: bool = True) -> None:
         assert self.store is not None
@@ -313,7 +350,7 @@ class Daemon:
         from multiprocessing.connection import wait
 
         waitables = [self._wake_reader, *getattr(self.executor, "waitables", lambda: [])()]
-        if wait(waitables, timeout=seconds):
+        if self._wake_reader in wait(waitables, timeout=seconds):
             try:
                 os.read(self._wake_reader, 512)
             except BlockingIOError:
@@ -326,7 +363,6 @@ class Daemon:
             pass
 
     def _install_signals(self) -> None:
-        os.set_blocking(self._wake_reader, False)
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
         signal.signal(signal.SIGINT, lambda *_: self.request_stop())
         signal.signal(signal.SIGHUP, lambda *_: self.request_reload())

@@ -50,8 +50,8 @@ class DaemonOptions(BaseModel):
     busy_retry: Duration = Field(timedelta(seconds=30), description="When a run is refused because "
                                  "the workflow is already running elsewhere (a `cmflow run` by hand), "
                                  "how long until the slot is tried again.")
-    store: Optional[str] = Field(None, description="State store URL. Default: --store, CMFLOW_STORE, "
-                                 "or the user state file.")
+    store: Optional[str] = Field(None, description="State store URL (`--store` overrides it). "
+                                 "Default: CMFLOW_STORE, or the user state file.")
     log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
 
 
@@ -89,7 +89,7 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     """Read and validate a settings file (None: all defaults); raise WorkflowInvalid listing problems."""
     if path is None:
         return DaemonSettings(None)
-    file = Path(path)
+    file = Path(path).resolve()  # kept with queued messages: found again from any directory
     try:
         document = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -109,6 +109,9 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     health = _model(HealthOptions, document.get("health", {}), "health", file, problems)
     health_workflow = None
     outputs = document.get("outputs", [])
+    if isinstance(outputs, list):  # a health e-mail has no run report to attach, unless asked
+        outputs = [{"report": "none", **o} if isinstance(o, dict) and o.get("plugin") == "email" else o
+                   for o in outputs]
     if outputs:
         from ..kinds import Notifier
         from ..workflow import outputs_only_workflow

@@ -32,6 +32,8 @@ class RunRequest:
     slot: datetime
     store_url: str
     timeout: timedelta
+    workflow_text: str | None = None
+    """The file's content the daemon validated (None: read the file as it is now)."""
     log_format: str = "text"
     log_level: int = logging.INFO
 
@@ -67,7 +69,7 @@ def execute(request: RunRequest) -> RunOutcome:
     from ..workflow import load_workflow
 
     try:
-        workflow = load_workflow(request.workflow_file)
+        workflow = load_workflow(request.workflow_file, text=request.workflow_text)
     except WorkflowInvalid as exc:
         return RunOutcome(request, "invalid", error=redactor(f"{len(exc.problems)} problem(s): {exc.problems[0]}"))
     if workflow.key != request.workflow_key:
@@ -98,9 +100,12 @@ def execute_in_child(request: RunRequest, sender) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     configure_logging(request.log_format, request.log_level, run=request.label)
     outcome = execute(request)
-    sender.send(RunOutcome(outcome.request, outcome.status, outcome.run_id, outcome.records,
-                           outcome.error, os.getpid()))
-    sender.close()
+    try:
+        sender.send(RunOutcome(outcome.request, outcome.status, outcome.run_id, outcome.records,
+                               outcome.error, os.getpid()))
+        sender.close()
+    except OSError:  # the daemon is gone (killed): the run is recorded in the store all the same
+        pass
 
 
 def _warm_up() -> None:

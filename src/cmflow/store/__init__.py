@@ -278,6 +278,11 @@ class Store(ABC):
         """The latest slot of this workflow that was run to the end or recorded as missed."""
 
     @abstractmethod
+    def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
+        """The earliest slot after ``after`` whose run started but never finished (interrupted,
+        or still marked running): owed again."""
+
+    @abstractmethod
     def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
         """Keep groups of slots that were not run (``cmflow.schedules.SkippedSlots``)."""
 

@@ -265,6 +265,14 @@ class SqlStore(Store):
             slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
         return max((slot for slot in slots if slot is not None), default=None)
 
+    def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
+        query = sa.select(sa.func.min(runs.c.slot)).where(
+            runs.c.workflow == workflow, runs.c.status.in_(["running", "interrupted"]))
+        if after is not None:
+            query = query.where(runs.c.slot > after)
+        with self.engine.connect() as connection:
+            return _utc(connection.execute(query).scalar())
+
     def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
         if not groups:
             return
@@ -420,7 +428,11 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:  # it exists, under another user
         return True
-    return True
+    try:  # Linux: a killed process not yet reaped by its parent (a zombie) runs no more
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _dialect_insert(connection: sa.Connection) -> Any:

@@ -1,0 +1,464 @@
+"""The daemon's decisions, on an injectable clock: slots across DST changes, no drift, catch-up,
+busy workflows, hot reload, timeouts, concurrency, crash recovery and health alerts.
+
+The store is a real SQLite file. Most tests run the real workflow runs in-process
+(:class:`InlineExecutor`); where a thousand slots are simulated, :class:`RecordingExecutor`
+stands in for the runs (it records each slot's run in the store as a run would, without
+fetching); timeouts and concurrency use the real process pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow.daemon import Daemon, load_daemon_settings
+from cmflow.daemon.executor import Executor, InlineExecutor, LocalProcessPool
+from cmflow.daemon.health import assess
+from cmflow.daemon.settings import HealthOptions
+from cmflow.daemon.worker import RunOutcome, RunRequest
+from cmflow.store import LockOwner, RunRecord, open_store
+from cmflow.testing import FakeClock
+
+UTC = timezone.utc
+
+SOURCE = """
+[[sources]]
+id = "meta"
+plugin = "csv"
+path = "{path}"
+record = "post"
+datetime_format = "%m/%d/%Y %H:%M"
+columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", reach = "Reach", impressions = "Views", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves" }}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+"""
+
+
+def write_workflow(folder: Path, name: str, schedule: str, *, tz: str = "Europe/Paris", extra: str = "",
+                   source: str = "builtin:demo/meta_posts.csv", body: str = "") -> Path:
+    file = folder / f"{name}.toml"
+    file.write_text(f'[workflow]\nname = "{name}"\ntimezone = "{tz}"\nperiod = "last_week"\n'
+                    f'schedule = "{schedule}"\n{extra}\n' + SOURCE.format(path=source) + body, encoding="utf-8")
+    return file
+
+
+class RecordingExecutor(Executor):
+    """Stands in for the runs where thousands of slots are simulated: each request is recorded
+    in the store as a finished run of its slot, the way a real run records it."""
+
+    def __init__(self, store_url: str) -> None:
+        self.store = open_store(store_url)
+        self.requests: list[RunRequest] = []
+        self._ended: list[RunOutcome] = []
+
+    def free(self) -> int:
+        return 1
+
+    def submit(self, request: RunRequest) -> None:
+        self.requests.append(request)
+        run_id = self.store.start_run(request.workflow_key, request.workflow_file, date(2026, 1, 1),
+                                      date(2026, 1, 7), False, slot=request.slot)
+        self.store.finish_run(run_id, status="ok", stats={}, error=None)
+        self._ended.append(RunOutcome(request, "ok", run_id))
+
+    def poll(self, now: datetime) -> list[RunOutcome]:
+        ended, self._ended = self._ended, []
+        return ended
+
+    def stop(self, deadline, clock) -> list[RunOutcome]:
+        return self.poll(clock())
+
+
+def make_daemon(folder: Path, store_url: str, clock: FakeClock, executor: Executor | None = None,
+                settings_text: str | None = None) -> Daemon:
+    settings_file = None
+    if settings_text is not None:
+        settings_file = folder / "cmflow-daemon.toml"
+        settings_file.write_text(settings_text, encoding="utf-8")
+    daemon = Daemon(folder, load_daemon_settings(settings_file), store_url,
+                    executor=executor or InlineExecutor(), clock=clock)
+    daemon.start()
+    return daemon
+
+
+def run_until(daemon: Daemon, clock: FakeClock, end: datetime, step: timedelta | None = None) -> None:
+    """Tick the daemon from the clock's now to ``end``, ``step`` (10 minutes) at a time."""
+    while clock.now < end:
+        daemon.tick()
+        daemon.tick()
+        clock.now = min(clock.now + (step or timedelta(minutes=10)), end)
+    daemon.tick()
+
+
+def slots_run(store_url: str, key: str) -> list[datetime]:
+    with open_store(store_url) as store:
+        return sorted(r.slot for r in store.runs(key, limit=100_000) if r.slot is not None)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# -- slots ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tz, start, expected", [
+    # Paris springs forward on 2026-03-29 (09:00 is 08:00 UTC before, 07:00 UTC after) ...
+    ("Europe/Paris", utc(2026, 3, 27, 12), [utc(2026, 3, 28, 8), utc(2026, 3, 29, 7), utc(2026, 3, 30, 7)]),
+    # ... and falls back on 2026-10-25.
+    ("Europe/Paris", utc(2026, 10, 23, 12), [utc(2026, 10, 24, 7), utc(2026, 10, 25, 8), utc(2026, 10, 26, 8)]),
+    # New York: 2026-03-08 and 2026-11-01.
+    ("America/New_York", utc(2026, 3, 6, 18), [utc(2026, 3, 7, 14), utc(2026, 3, 8, 13), utc(2026, 3, 9, 13)]),
+    ("America/New_York", utc(2026, 10, 30, 18), [utc(2026, 10, 31, 13), utc(2026, 11, 1, 14), utc(2026, 11, 2, 14)]),
+])
+def test_a_daily_job_runs_exactly_once_on_daylight_saving_change_days(tmp_path, store_url, tz, start, expected):
+    write_workflow(tmp_path, "daily", "every day at 09:00", tz=tz)
+    clock = FakeClock(start)
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    run_until(daemon, clock, start + timedelta(days=3), step=timedelta(minutes=10))
+    assert [r.slot for r in executor.requests] == expected
+
+
+def test_no_drift_over_a_thousand_slots_whatever_the_ticks(tmp_path, store_url):
+    """Slots come from the schedule, not from when the loop woke up or a run ended: with ticks
+    at random intervals (up to 10 minutes late), every 15-minute slot runs once, on the grid."""
+    write_workflow(tmp_path, "often", "every 15 minutes", tz="Europe/Paris")
+    start = utc(2026, 10, 20)  # the run crosses Paris's fall-back day
+    clock = FakeClock(start)
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor,  # scheduling only: no health, no reload
+                         settings_text='[daemon]\nreload_every = "1w"\n[health]\ncheck_every = "1w"\n')
+    rng = random.Random(7)
+    end = start + timedelta(minutes=15 * 1000)
+    while clock.now < end:
+        daemon.tick()
+        clock.now = min(clock.now + timedelta(seconds=rng.uniform(1, 300)), end)
+    daemon.tick()
+    slots = [r.slot for r in executor.requests]
+    assert slots == [start + timedelta(minutes=15 * i) for i in range(1001)]
+
+
+def test_a_new_workflow_runs_from_its_next_slot(tmp_path, store_url):
+    write_workflow(tmp_path, "weekly", "every monday at 09:00")
+    clock = FakeClock(utc(2026, 11, 24, 12))  # a Tuesday: Monday's slot was before the daemon knew it
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    run_until(daemon, clock, utc(2026, 12, 1, 9))
+    assert [r.slot for r in executor.requests] == [utc(2026, 11, 30, 8)]
+    assert daemon.scheduler.job("weekly").next_run == utc(2026, 12, 7, 8)
+
+
+# -- catch-up ---------------------------------------------------------------------------------
+def down_for_three_days(tmp_path: Path, store_url: str, extra: str) -> tuple[RecordingExecutor, Daemon]:
+    """A daily 09:00 workflow last run on Friday 2026-01-09; the daemon comes back Monday 11:00."""
+    write_workflow(tmp_path, "daily", "every day at 09:00", extra=extra)
+    with open_store(store_url) as store:
+        run_id = store.start_run("daily", str(tmp_path / "daily.toml"), date(2026, 1, 1), date(2026, 1, 7),
+                                 False, slot=utc(2026, 1, 9, 8))
+        store.finish_run(run_id, status="ok", stats={}, error=None)
+    clock = FakeClock(utc(2026, 1, 12, 10))
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    daemon.tick()
+    daemon.tick()
+    return executor, daemon
+
+
+def missed(store_url: str) -> list[tuple[datetime, datetime, int, str]]:
+    with open_store(store_url) as store:
+        return sorted((m.first_slot, m.last_slot, m.count, m.reason) for m in store.missed_slots("daily"))
+
+
+def test_catch_up_latest_runs_the_most_recent_missed_slot_and_records_the_others(tmp_path, store_url):
+    executor, _ = down_for_three_days(tmp_path, store_url, "")
+    assert [r.slot for r in executor.requests] == [utc(2026, 1, 12, 8)]
+    assert missed(store_url) == [(utc(2026, 1, 10, 8), utc(2026, 1, 11, 8), 2,
+                                  "superseded: a later slot runs instead")]
+
+
+def test_catch_up_skip_runs_nothing_missed(tmp_path, store_url):
+    executor, daemon = down_for_three_days(tmp_path, store_url, 'catch_up = "skip"')
+    assert executor.requests == []
+    assert missed(store_url) == [(utc(2026, 1, 10, 8), utc(2026, 1, 12, 8), 3,
+                                  "the catch-up policy is skip: missed slots are not run")]
+    assert daemon.scheduler.job("daily").next_run == utc(2026, 1, 13, 8)
+
+
+def test_catch_up_all_runs_each_missed_slot_oldest_first_up_to_the_cap(tmp_path, store_url):
+    executor, _ = down_for_three_days(tmp_path, store_url, 'catch_up = "all"\ncatch_up_cap = 2')
+    assert [r.slot for r in executor.requests] == [utc(2026, 1, 11, 8), utc(2026, 1, 12, 8)]
+    assert missed(store_url) == [(utc(2026, 1, 10, 8), utc(2026, 1, 10, 8), 1,
+                                  "over the catch-up cap of 2: the most recent 2 run")]
+
+
+def test_catch_up_grace_skips_slots_too_old_to_be_worth_running(tmp_path, store_url):
+    executor, _ = down_for_three_days(tmp_path, store_url, 'catch_up = "all"\ncatch_up_grace = "1h"')
+    assert executor.requests == []
+    assert missed(store_url) == [(utc(2026, 1, 10, 8), utc(2026, 1, 12, 8), 3,
+                                  "older than the grace window (1h)")]
+
+
+def test_missed_slots_are_shown_by_cmflow_history(tmp_path, store_url):
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    down_for_three_days(tmp_path, store_url, "")
+    result = CliRunner().invoke(main, ["history", "--store", store_url], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Slots the daemon did not run" in result.output
+    assert "2026-01-10 08:00 .. 2026-01-11 08:00" in result.output and "superseded" in result.output
+
+
+# -- real runs, one at a time -----------------------------------------------------------------
+def test_a_workflow_busy_elsewhere_is_retried_later(tmp_path, store_url):
+    """A `cmflow run` by hand holds the lock: the daemon's run is refused, then retried."""
+    write_workflow(tmp_path, "daily", "every day at 09:00")
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))  # five seconds after the slot
+    with open_store(store_url) as store:
+        by_hand = LockOwner.this_process()
+        store.acquire_run_lock("daily", by_hand, timedelta(hours=1))
+    daemon = make_daemon(tmp_path, store_url, clock)
+    daemon.tick()
+    daemon.tick()
+    assert slots_run(store_url, "daily") == []
+    job = daemon.scheduler.job("daily")
+    assert job.next_run == clock.now + daemon.options.busy_retry
+    with open_store(store_url) as store:
+        store.release_run_lock("daily", by_hand)
+    clock.advance(seconds=31)
+    daemon.tick()
+    daemon.tick()
+    assert slots_run(store_url, "daily") == [utc(2026, 11, 24, 8)]
+
+
+def test_an_invalid_edit_keeps_the_previous_version_running(tmp_path, store_url, caplog):
+    file = write_workflow(tmp_path, "often", "every 15 minutes")
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    daemon = make_daemon(tmp_path, store_url, clock)
+    daemon.tick()
+    file.write_text(file.read_text(encoding="utf-8") + "\n[[metrics]\n", encoding="utf-8")
+    os.utime(file, ns=(1, 1))  # a different mtime even on a coarse file system clock
+    clock.advance(minutes=15)
+    with caplog.at_level(logging.ERROR, logger="cmflow.daemon"):
+        daemon.tick()
+        daemon.tick()
+    assert any("often.toml is invalid (its previous version keeps running)" in r.getMessage()
+               for r in caplog.records)
+    assert file.resolve() in daemon.catalog.problems
+    with open_store(store_url) as store:
+        runs = store.runs("often")
+    assert [(r.slot, r.status) for r in reversed(runs)] == [
+        (utc(2026, 11, 24, 8), "ok"), (utc(2026, 11, 24, 8, 15), "ok")]
+
+
+def test_added_changed_and_removed_files_are_picked_up(tmp_path, store_url):
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    assert daemon.scheduler.jobs == []
+    file = write_workflow(tmp_path, "later", "every hour")
+    clock.advance(seconds=6)
+    daemon.tick()
+    assert daemon.scheduler.job("later") is not None
+    file.write_text(file.read_text(encoding="utf-8").replace("every hour", "every 2 hours"), encoding="utf-8")
+    os.utime(file, ns=(2, 2))
+    daemon.request_reload()  # SIGHUP: no need to wait for reload_every
+    daemon.tick()
+    assert str(daemon.catalog.by_key("later").timetable) == "every 2 hours"
+    file.unlink()
+    daemon.request_reload()
+    daemon.tick()
+    assert daemon.scheduler.jobs == [] and daemon.catalog.by_key("later") is None
+
+
+@pytest.mark.parametrize("extra, problem", [
+    ('as_of = "2026-11-24"', "workflow.as_of"),
+    ('[store]\nurl = "sqlite:///elsewhere.db"', "store.url"),
+])
+def test_the_daemon_refuses_what_would_misbehave_under_it(tmp_path, store_url, extra, problem):
+    write_workflow(tmp_path, "daily", "every day at 09:00", extra=extra)
+    daemon = make_daemon(tmp_path, store_url, FakeClock())
+    [problems] = daemon.catalog.problems.values()
+    assert [p.path for p in problems] == [problem]
+    assert daemon.scheduler.jobs == []
+
+
+def test_two_files_with_one_workflow_id_are_refused(tmp_path, store_url):
+    write_workflow(tmp_path, "a", "every day at 09:00", extra='id = "shared"')
+    write_workflow(tmp_path, "b", "every day at 09:00", extra='id = "shared"')
+    daemon = make_daemon(tmp_path, store_url, FakeClock())
+    [(path, problems)] = daemon.catalog.problems.items()
+    assert path.name == "b.toml" and "a.toml already has the workflow id 'shared'" in problems[0].message
+
+
+def test_a_run_cut_short_by_a_crash_is_closed_and_its_slot_run_again(tmp_path, store_url):
+    """kill -9 mid-run leaves a run 'running' and (maybe) its lock: the next start closes it as
+    interrupted and the slot, still owed, runs."""
+    write_workflow(tmp_path, "daily", "every day at 09:00")
+    with open_store(store_url) as store:
+        store.start_run("daily", str(tmp_path / "daily.toml"), date(2026, 11, 17), date(2026, 11, 23),
+                        False, slot=utc(2026, 11, 24, 8))
+    clock = FakeClock(utc(2026, 11, 24, 8, 20))
+    daemon = make_daemon(tmp_path, store_url, clock)
+    daemon.tick()
+    daemon.tick()
+    with open_store(store_url) as store:
+        runs = store.runs("daily")
+    assert [(r.slot, r.status) for r in reversed(runs)] == [
+        (utc(2026, 11, 24, 8), "interrupted"), (utc(2026, 11, 24, 8), "ok")]
+
+
+# -- real processes ---------------------------------------------------------------------------
+def test_runs_over_their_timeout_are_stopped_and_recorded(tmp_path, store_url):
+    """The feed's server takes the connection and never answers: the run hangs until its
+    timeout stops it."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections queue up; none is ever answered
+    feed = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
+    write_workflow(tmp_path, "stuck", "every minute", extra='timeout = "1s"',
+                   body=f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\n')
+    daemon = Daemon(tmp_path, load_daemon_settings(None), store_url, executor=LocalProcessPool(2))
+    daemon.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while datetime.now(UTC) < deadline:
+            daemon._wait(daemon.tick())
+            with open_store(store_url) as store:
+                runs = store.runs("stuck")
+            if runs and runs[0].status != "running":
+                break
+    finally:
+        daemon.shutdown()
+        silent.close()
+    assert runs[0].status == "timeout" and runs[0].error == "stopped after its timeout of 1s"
+    assert sqlite3.connect(store_url.removeprefix("sqlite:///")).execute(
+        "SELECT COUNT(*) FROM run_locks").fetchone() == (0,)
+
+
+def test_runs_never_exceed_the_concurrency_limit(tmp_path, store_url):
+    for name in ("one", "two", "three"):
+        write_workflow(tmp_path, name, "every minute")
+    settings = load_daemon_settings(None)
+    settings.daemon.max_parallel_runs = 1
+    daemon = Daemon(tmp_path, settings, store_url, executor=LocalProcessPool(1))
+    daemon.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=90)
+        while datetime.now(UTC) < deadline:
+            daemon._wait(daemon.tick())
+            with open_store(store_url) as store:
+                runs = [r for r in store.runs() if r.status != "running"]
+            if len({r.workflow for r in runs}) == 3:
+                break
+    finally:
+        daemon.shutdown()
+    spans = sorted((r.started_at, r.finished_at) for r in runs)
+    assert len({r.workflow for r in runs}) == 3
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))
+
+
+# -- health -----------------------------------------------------------------------------------
+def history(*statuses: tuple[str, int], start: datetime, every: timedelta) -> list[RunRecord]:
+    """Runs (newest first) with these statuses and record counts, one per slot."""
+    runs = []
+    for i, (status, records) in enumerate(statuses):
+        slot = start + every * i
+        runs.append(RunRecord(i + 1, "w", "w.toml", status, slot, slot, date(2026, 1, 1), date(2026, 1, 7),
+                              False, None, {"records": {"post": records}}, slot))
+    return list(reversed(runs))
+
+
+@pytest.fixture
+def hourly(tmp_path, store_url):
+    write_workflow(tmp_path, "w", "every hour")
+    daemon = make_daemon(tmp_path, store_url, FakeClock())
+    return daemon.catalog.by_key("w")
+
+
+@pytest.mark.parametrize("statuses, state, alerting", [
+    ([("ok", 5), ("ok", 3)], "ok", False),
+    ([("ok", 5)] + [("ok", 0)] * 4, "quiet", False),      # the platform answers, nothing new
+    ([("ok", 5), ("failed", 0)], "failing", False),       # one failure: shown, no alert yet
+    ([("ok", 5)] + [("failed", 0)] * 3, "failing", True),  # three in a row: alert
+    ([("ok", 5), ("timeout", 0)], "failing", False),
+])
+def test_health_tells_quiet_from_broken(hourly, statuses, state, alerting):
+    start = utc(2026, 11, 24, 8)
+    runs = history(*statuses, start=start, every=timedelta(hours=1))
+    now = start + timedelta(hours=len(statuses) - 1, minutes=5)
+    report = assess(hourly, runs, now, HealthOptions(), last_handled=now - timedelta(minutes=5))
+    assert (report.state, report.alerting) == (state, alerting)
+
+
+def test_no_successful_run_for_stale_after_intervals_is_stale(hourly):
+    start = utc(2026, 11, 24, 8)
+    runs = history(("ok", 5), start=start, every=timedelta(hours=1))
+    report = assess(hourly, runs, start + timedelta(hours=3), HealthOptions(failures=10), start)
+    assert report.state == "stale" and report.alerting
+    assert report.detail == "no successful run for 3h (runs every 1h at most apart)"
+
+
+def test_failing_workflows_raise_a_health_alert_to_the_operators_output(tmp_path, store_url):
+    """A workflow whose export is missing fails run after run: at the third failure a health
+    alert fires and is e-mailed (file transport) once; when the file is back it resolves."""
+    export = tmp_path / "export.csv"
+    write_workflow(tmp_path, "client", "every hour", source=str(export))
+    mail = tmp_path / "mail"
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    daemon = make_daemon(tmp_path, store_url, clock, settings_text=f"""
+[health]
+failures = 3
+
+[[outputs]]
+plugin = "email"
+to = ["ops@example.com"]
+from_address = "cmflow@example.com"
+transport = "file"
+directory = "{mail}"
+""")
+    for _ in range(3):
+        daemon.tick()
+        daemon.tick()
+        clock.advance(hours=1)
+    daemon.flush_outbox()
+    with open_store(store_url) as store:
+        [alert] = store.alerts("cmflow-daemon")
+    assert (alert.rule, alert.state, alert.dimensions) == ("workflow_failing", "firing", {"workflow_id": "client"})
+    [sent] = list(mail.glob("*.eml"))
+    assert "client: 3 failed runs in a row" in sent.read_text(encoding="utf-8")
+
+    export.write_text((Path(__file__).parents[1] / "src/cmflow/data/demo/meta_posts.csv").read_text(
+        encoding="utf-8"), encoding="utf-8")
+    daemon.tick()
+    daemon.tick()
+    daemon.flush_outbox()
+    with open_store(store_url) as store:
+        [alert] = store.alerts("cmflow-daemon")
+    assert alert.state == "resolved"
+    assert len(list(mail.glob("*.eml"))) == 2
+
+
+def test_settings_mistakes_are_reported_with_the_key_path(tmp_path):
+    from cmflow.errors import WorkflowInvalid
+
+    file = tmp_path / "cmflow-daemon.toml"
+    file.write_text('[daemon]\nmax_paralel_runs = 2\n\n[healt]\n\n[[outputs]]\nplugin = "html_report"\n',
+                    encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_daemon_settings(file)
+    found = {(p.path, p.message, p.hint) for p in caught.value.problems}
+    assert ("daemon.max_paralel_runs", "unknown setting 'max_paralel_runs'", "did you mean 'max_parallel_runs'?") in found
+    assert ("healt", "unknown section 'healt'", "did you mean 'health'?") in found
+    assert any(p.startswith("outputs[0].plugin") and "not a notifier" in m for p, m, _ in found)
