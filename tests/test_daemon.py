@@ -462,3 +462,44 @@ def test_settings_mistakes_are_reported_with_the_key_path(tmp_path):
     assert ("daemon.max_paralel_runs", "unknown setting 'max_paralel_runs'", "did you mean 'max_parallel_runs'?") in found
     assert ("healt", "unknown section 'healt'", "did you mean 'health'?") in found
     assert any(p.startswith("outputs[0].plugin") and "not a notifier" in m for p, m, _ in found)
+
+
+def test_the_shipped_daemon_example_folder_is_valid(store_url):
+    folder = Path(__file__).parents[1] / "workflows" / "daemon"
+    settings = load_daemon_settings(folder / "cmflow-daemon.toml")
+    assert [e.plugin.name for e in settings.health_workflow.outputs] == ["email"]
+    daemon = Daemon(folder, settings, store_url, executor=RecordingExecutor(store_url), clock=FakeClock())
+    daemon.start()
+    assert daemon.catalog.problems == {}
+    assert [str(s.timetable) for s in daemon.catalog.workflows] == ["every monday at 09:00"]
+
+
+def test_a_silence_on_workflow_id_mutes_that_workflows_health_alert(tmp_path, store_url):
+    from cmflow.silences import Silence
+
+    for name in ("client", "other"):
+        write_workflow(tmp_path, name, "every hour", source=str(tmp_path / "missing.csv"))
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    with open_store(store_url) as store:
+        store.add_silence(Silence("s1", {"workflow_id": "client"}, clock.now, clock.now + timedelta(days=1),
+                                  "exports paused", "ops", clock.now))
+    daemon = make_daemon(tmp_path, store_url, clock, settings_text=f"""
+[health]
+failures = 1
+
+[[outputs]]
+plugin = "email"
+to = ["ops@example.com"]
+from_address = "cmflow@example.com"
+transport = "file"
+directory = "{tmp_path / 'mail'}"
+""")
+    for _ in range(3):
+        daemon.tick()
+    with open_store(store_url) as store:
+        alerts = {a.dimensions["workflow_id"]: a.state for a in store.alerts("cmflow-daemon")}
+        [message] = store.outbox()
+    assert alerts == {"client": "firing", "other": "firing"}  # a silenced alert still fires ...
+    assert "1 alert firing" in message.summary  # ... unannounced: only the other one is sent
+    body = str(message.payload)
+    assert "other: 1 failed run in a row" in body and "client:" not in body

@@ -108,7 +108,7 @@ def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, op
     since_success = now - (health.last_success or finished[-1].slot or finished[-1].started_at)
     if failures >= options.failures:
         health.state, health.alerting = "failing", True
-        health.detail = f"{failures} failed runs in a row; last: {last_error}"
+        health.detail = f"{failures} failed run{'s' if failures > 1 else ''} in a row; last: {last_error}"
     elif since_success > window:
         health.state, health.alerting = "stale", True
         health.detail = (f"no successful run for {_age(since_success)} (runs every "

@@ -19,7 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from ..schedules import catch_up
 from ..secrets import redactor
@@ -84,6 +85,7 @@ class Daemon:
         os.set_blocking(self._wake_writer, False)
         self._next: dict[str, datetime] = {}
         self._settings_signature: tuple | None = None
+        self._announced: set[str] = set()
         self._pump: OutboxPump | None = None
 
     # -- life cycle ----------------------------------------------------------------------
@@ -180,6 +182,7 @@ class Daemon:
             log.info("%s removed: %s is no longer scheduled", sw.file, sw.key,
                      extra={"event": "removed", "workflow": sw.key, "file": str(sw.file)})
         for sw in changes.added + changes.changed:
+            self._announced.discard(sw.key)
             self.scheduler.clear(sw.key)
             if sw.timetable is not None:
                 self.scheduler.add(sw.key, self.clock(), self._slot_due)  # due at once: catch-up decides
@@ -279,6 +282,11 @@ class Daemon:
             if len(plan.run) > 1:
                 log.info("%s: catching up %d missed slots, oldest first", key, len(plan.run),
                          extra={"event": "catching_up", "workflow": key})
+        if key not in self._announced:  # once per (re)load: when the operator can expect a run
+            self._announced.add(key)
+            local = plan.next_slot.astimezone(ZoneInfo(sw.tz))
+            log.info("%s (%s): next run %s", key, sw.timetable, local.strftime(f"%a %Y-%m-%d %H:%M {sw.tz}"),
+                     extra={"event": "scheduled", "workflow": key, "next_slot": plan.next_slot})
         return plan.next_slot
 
     def _start_queued(self) -> None:
