@@ -410,16 +410,11 @@ def test_no_successful_run_for_stale_after_intervals_is_stale(hourly):
     assert report.detail == "no successful run for 3h (runs every 1h at most apart)"
 
 
-def test_failing_workflows_raise_a_health_alert_to_the_operators_output(tmp_path, store_url):
-    """A workflow whose export is missing fails run after run: at the third failure a health
-    alert fires and is e-mailed (file transport) once; when the file is back it resolves."""
-    export = tmp_path / "export.csv"
-    write_workflow(tmp_path, "client", "every hour", source=str(export))
-    mail = tmp_path / "mail"
-    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
-    daemon = make_daemon(tmp_path, store_url, clock, settings_text=f"""
+def health_settings(failures: int, mail: Path) -> str:
+    """Daemon settings whose health alerts are e-mailed as .eml files into ``mail``."""
+    return f"""
 [health]
-failures = 3
+failures = {failures}
 
 [[outputs]]
 plugin = "email"
@@ -427,7 +422,17 @@ to = ["ops@example.com"]
 from_address = "cmflow@example.com"
 transport = "file"
 directory = "{mail}"
-""")
+"""
+
+
+def test_failing_workflows_raise_a_health_alert_to_the_operators_output(tmp_path, store_url):
+    """A workflow whose export is missing fails run after run: at the third failure a health
+    alert fires and is e-mailed (file transport) once; when the file is back it resolves."""
+    export = tmp_path / "export.csv"
+    write_workflow(tmp_path, "client", "every hour", source=str(export))
+    mail = tmp_path / "mail"
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    daemon = make_daemon(tmp_path, store_url, clock, settings_text=health_settings(failures=3, mail=mail))
     for _ in range(3):
         daemon.tick()
         daemon.tick()
@@ -483,17 +488,7 @@ def test_a_silence_on_workflow_id_mutes_that_workflows_health_alert(tmp_path, st
     with open_store(store_url) as store:
         store.add_silence(Silence("s1", {"workflow_id": "client"}, clock.now, clock.now + timedelta(days=1),
                                   "exports paused", "ops", clock.now))
-    daemon = make_daemon(tmp_path, store_url, clock, settings_text=f"""
-[health]
-failures = 1
-
-[[outputs]]
-plugin = "email"
-to = ["ops@example.com"]
-from_address = "cmflow@example.com"
-transport = "file"
-directory = "{tmp_path / 'mail'}"
-""")
+    daemon = make_daemon(tmp_path, store_url, clock, settings_text=health_settings(failures=1, mail=tmp_path / "mail"))
     for _ in range(3):
         daemon.tick()
     with open_store(store_url) as store:
