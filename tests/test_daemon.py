@@ -498,3 +498,41 @@ def test_a_silence_on_workflow_id_mutes_that_workflows_health_alert(tmp_path, st
     assert "1 alert firing" in message.summary  # ... unannounced: only the other one is sent
     body = str(message.payload)
     assert "other: 1 failed run in a row" in body and "client:" not in body
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_log_lines_carry_the_run_id_and_never_a_secret(tmp_path, monkeypatch, log_format):
+    """A workflow's ${env:} secret is redacted from the message, the structured fields and the
+    traceback, in both formats; lines of a run's process carry the run's id."""
+    import io
+    import json
+
+    from cmflow.daemon.logs import configure_logging
+    from cmflow.workflow import load_workflow
+
+    monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-hook-token")
+    write_workflow(tmp_path, "hooked", "every hour", body='\n[[outputs]]\nplugin = "webhook"\n'
+                   'url = "https://hooks.example.com/${env:HOOK_TOKEN}"\n')
+    load_workflow(tmp_path / "hooked.toml")  # reading the secret makes it known to the redactor
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(log_format, logging.INFO, run="hooked@2026-11-24T08:00Z", stream=stream)
+        try:
+            raise RuntimeError("POST https://hooks.example.com/s3cr3t-hook-token refused")
+        except RuntimeError:
+            logging.getLogger("cmflow.output.hook").warning(
+                "could not send to %s", "https://hooks.example.com/s3cr3t-hook-token", exc_info=True,
+                extra={"event": "delivery", "file": "/srv/s3cr3t-hook-token.toml"})
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    output = stream.getvalue()
+    assert "s3cr3t-hook-token" not in output and "***" in output
+    if log_format == "json":
+        entry = json.loads(output.splitlines()[0])
+        assert (entry["run"], entry["event"], entry["level"]) == ("hooked@2026-11-24T08:00Z", "delivery", "warning")
+        assert "***" in entry["file"] and "RuntimeError" in entry["error"]
+    else:
+        assert "run=hooked@2026-11-24T08:00Z" in output and "event=delivery" in output
