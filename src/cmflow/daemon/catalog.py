@@ -69,17 +69,22 @@ class WorkflowCatalog:
         self.problems: dict[Path, list[Problem]] = {}
         """Files whose current content is invalid (their previous valid version may still run)."""
         self._seen: dict[Path, tuple] = {}
+        self._keys: dict[str, ScheduledWorkflow] | None = None
+        """by_key's index, rebuilt after each refresh (None while a refresh is under way)."""
 
     @property
     def workflows(self) -> list[ScheduledWorkflow]:
-        return sorted(self.by_file.values(), key=lambda s: str(s.file))
+        """By file path."""
+        return [self.by_file[path] for path in sorted(self.by_file)]
 
     def by_key(self, key: str) -> ScheduledWorkflow | None:
-        return next((s for s in self.by_file.values() if s.key == key), None)
+        return next((s for s in self.by_file.values() if s.key == key), None) \
+            if self._keys is None else self._keys.get(key)
 
     def refresh(self) -> CatalogChanges:
         """Look at the folder again; load what is new or changed."""
         changes = CatalogChanges()
+        self._keys = None
         found = {path: _signature(path) for path in self._files()}
         for path in [p for p in self.by_file if p not in found]:
             changes.removed.append(self.by_file.pop(path))
@@ -99,6 +104,7 @@ class WorkflowCatalog:
             self.problems.pop(path, None)
             (changes.changed if path in self.by_file else changes.added).append(loaded)
             self.by_file[path] = loaded
+        self._keys = {s.key: s for s in self.by_file.values()}
         return changes
 
     def _files(self) -> list[Path]:

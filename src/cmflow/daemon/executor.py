@@ -92,6 +92,7 @@ class LocalProcessPool(Executor):
         # The server imports these once; each run is then a cheap fork of a warm process.
         self._context.set_forkserver_preload(["cmflow.daemon.worker"])
         self._running: dict[int, _Running] = {}
+        self._exiting: list[multiprocessing.process.BaseProcess] = []
 
     def free(self) -> int:
         return self.max_parallel - len(self._running)
@@ -111,6 +112,7 @@ class LocalProcessPool(Executor):
                   extra={"run": request.label, "workflow": request.workflow_key, "pid": process.pid})
 
     def poll(self, now: datetime) -> list[RunOutcome]:
+        self._reap()
         ended = []
         for pid, running in list(self._running.items()):
             self._receive(running)
@@ -118,7 +120,6 @@ class LocalProcessPool(Executor):
                 running.process.join()
                 self._receive(running)
             if running.outcome is not None or not running.process.is_alive():
-                running.process.join(timeout=KILL_AFTER)
                 ended.append(running.outcome or self._died(running))
                 self._forget(pid)
             elif datetime.now(timezone.utc) - running.started_at > running.request.timeout:
@@ -141,6 +142,9 @@ class LocalProcessPool(Executor):
             ended.append(RunOutcome(running.request, "interrupted", pid=pid,
                                     error="stopped: the daemon was shutting down"))
             self._forget(pid)
+        for process in self._exiting:
+            process.join(timeout=KILL_AFTER)
+        self._reap()
         return ended
 
     def _receive(self, running: _Running) -> None:
@@ -166,9 +170,19 @@ class LocalProcessPool(Executor):
             process.join()
 
     def _forget(self, pid: int) -> None:
+        """Done with a run: its process, which may still be exiting, is reaped later."""
         running = self._running.pop(pid)
         running.receiver.close()
-        running.process.close()
+        self._exiting.append(running.process)
+        self._reap()
+
+    def _reap(self) -> None:
+        """Collect the processes of ended runs that have exited (no zombie is left behind)."""
+        for process in list(self._exiting):
+            if process.exitcode is not None or not process.is_alive():
+                process.join(timeout=0)
+                process.close()
+                self._exiting.remove(process)
 
 
 def _minutes(delta: timedelta) -> str:

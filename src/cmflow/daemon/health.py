@@ -88,9 +88,10 @@ def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, op
                                        len(finished))
     success = next((r for r in finished if r.status in SUCCESS_STATUSES), None)
     data = next((r for r in finished if r.records > 0), None)
-    # A daemon run is dated by its slot (the daemon's clock), a run by hand by when it started.
-    health.last_success = (success.slot or success.started_at) if success else None
-    health.last_data = (data.slot or data.started_at) if data else None
+    # When the data came in, not the slot the run was for: a run that starts late (a backlog)
+    # brings fresh data all the same.
+    health.last_success = (success.finished_at or success.started_at) if success else None
+    health.last_data = data.started_at if data else None
     if sw.timetable is None:
         health.state, health.detail = "manual", "no schedule: runs only by hand"
         return health
@@ -105,7 +106,7 @@ def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, op
         if owed:
             health.state, health.detail = "overdue", f"slot {owed[0]:%Y-%m-%d %H:%M} UTC was not run"
         return health
-    since_success = now - (health.last_success or finished[-1].slot or finished[-1].started_at)
+    since_success = now - (health.last_success or finished[-1].started_at)
     if failures >= options.failures:
         health.state, health.alerting = "failing", True
         health.detail = f"{failures} failed run{'s' if failures > 1 else ''} in a row; last: {last_error}"

@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -42,6 +43,8 @@ OUTBOX_EVERY = timedelta(seconds=30)
 UNRECORDED_ATTEMPTS = 3
 """Tries of a slot whose run could not even be recorded (store down, file now invalid) before
 the slot is given up and recorded as missed."""
+ASSESS_ENDED_EVERY = timedelta(seconds=10)
+"""Workflows whose runs ended are assessed together, at most this often (not run by run)."""
 LONGEST_WAIT = 60.0
 """Seconds the loop sleeps at most, even with nothing due: a clock jump is noticed within it."""
 
@@ -70,7 +73,7 @@ class Daemon:
         self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
         self.catalog = WorkflowCatalog(self.directory, self.store_url)
         self.scheduler = SlotScheduler(self.clock)
-        self.queue: list[tuple[str, datetime]] = []
+        self.queue: deque[tuple[str, datetime]] = deque()
         """(workflow key, slot) waiting for the executor, oldest first."""
         self.running: dict[str, RunRequest] = {}
         self.health: dict[str, WorkflowHealth] = {}
@@ -86,6 +89,7 @@ class Daemon:
         self._next: dict[str, datetime] = {}
         self._settings_signature: tuple | None = None
         self._announced: set[str] = set()
+        self._queued: set[str] = set()
         self._pump: OutboxPump | None = None
 
     # -- life cycle ----------------------------------------------------------------------
@@ -159,7 +163,7 @@ class Daemon:
         self._start_queued()
         if self._due("health", now, self.settings.health.check_every):
             self.check_health()
-        elif self._assess:
+        elif self._assess and self._due("assess", now, ASSESS_ENDED_EVERY):
             self.check_health(only=set(self._assess))
         if self._due("heartbeat", now, HEARTBEAT_EVERY):
             self.store.daemon_heartbeat(self.id, now)
@@ -192,7 +196,8 @@ class Daemon:
         for job in list(self.scheduler.jobs):
             if not (job.tags & keys):
                 self.scheduler.cancel_job(job)
-        self.queue = [(key, slot) for key, slot in self.queue if key in keys]
+        self.queue = deque((key, slot) for key, slot in self.queue if key in keys)
+        self._queued = {key for key, _ in self.queue}
 
     def _reload_settings(self) -> None:
         """Health thresholds and outputs follow edits of the settings file; the [daemon] limits
@@ -263,7 +268,7 @@ class Daemon:
         if sw is None or sw.timetable is None:
             return None
         now = self.clock()
-        if key in self.running or any(k == key for k, _ in self.queue):
+        if key in self.running or key in self._queued:
             return sw.timetable.next_after(now, sw.tz)  # looked at again when the run ends
         settings = sw.workflow.settings
         handled = self.store.last_handled_slot(key)
@@ -279,6 +284,7 @@ class Daemon:
                             extra={"event": "missed", "workflow": key})
         if plan.run:
             self.queue.append((key, plan.run[0]))
+            self._queued.add(key)
             if len(plan.run) > 1:
                 log.info("%s: catching up %d missed slots, oldest first", key, len(plan.run),
                          extra={"event": "catching_up", "workflow": key})
@@ -291,7 +297,8 @@ class Daemon:
 
     def _start_queued(self) -> None:
         while self.queue and self.executor.free() > 0:
-            key, slot = self.queue.pop(0)
+            key, slot = self.queue.popleft()
+            self._queued.discard(key)
             sw = self.catalog.by_key(key)
             if sw is None:
                 continue

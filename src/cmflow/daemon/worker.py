@@ -109,9 +109,15 @@ def execute_in_child(request: RunRequest, sender) -> None:
 
 
 def _warm_up() -> None:
-    """Import every plugin now, so that a fork server preloading this module hands each run a
-    process with nothing left to import."""
+    """Import every plugin and the libraries a run loads lazily now, so that a fork server
+    preloading this module hands each run a process with nothing left to import (a run that
+    imports Polars and SQLAlchemy itself spends nine tenths of its time doing so)."""
+    import polars  # noqa: F401
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+
+    from .. import outbox, store  # noqa: F401
     from ..plugins import get_registry
+    from ..store import sql  # noqa: F401
 
     get_registry()
 
