@@ -232,6 +232,11 @@ def test_a_workflow_busy_elsewhere_is_retried_later(tmp_path, store_url):
     assert slots_run(store_url, "daily") == []
     job = daemon.scheduler.job("daily")
     assert job.next_run == clock.now + daemon.options.busy_retry
+    for _ in range(3):  # still busy a minute and a half later: the slot is not forgotten
+        clock.advance(seconds=31)
+        daemon.tick()
+        daemon.tick()
+    assert slots_run(store_url, "daily") == []
     with open_store(store_url) as store:
         store.release_run_lock("daily", by_hand)
     clock.advance(seconds=31)
@@ -298,6 +303,11 @@ def test_two_files_with_one_workflow_id_are_refused(tmp_path, store_url):
     daemon = make_daemon(tmp_path, store_url, FakeClock())
     [(path, problems)] = daemon.catalog.problems.items()
     assert path.name == "b.toml" and "a.toml already has the workflow id 'shared'" in problems[0].message
+    (tmp_path / "a.toml").unlink()  # the other file gone, b.toml is fine as it is
+    daemon.request_reload()
+    daemon.tick()
+    assert daemon.catalog.problems == {} and daemon.catalog.by_key("shared").file.name == "b.toml"
+    assert daemon.scheduler.job("shared") is not None
 
 
 def test_a_run_cut_short_by_a_crash_is_closed_and_its_slot_run_again(tmp_path, store_url):
@@ -517,6 +527,8 @@ def test_log_lines_carry_the_run_id_and_never_a_secret(tmp_path, monkeypatch, lo
     stream = io.StringIO()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    for noisy in ("httpx", "httpcore"):  # configure_logging quietens them: restored below
+        monkeypatch.setattr(logging.getLogger(noisy), "level", logging.getLogger(noisy).level)
     try:
         configure_logging(log_format, logging.INFO, run="hooked@2026-11-24T08:00Z", stream=stream)
         try:

@@ -88,6 +88,10 @@ class WorkflowCatalog:
         found = {path: _signature(path) for path in self._files()}
         for path in [p for p in self.by_file if p not in found]:
             changes.removed.append(self.by_file.pop(path))
+        if changes.removed or any(self._seen.get(p) != s for p, s in found.items()):
+            for path, problems in self.problems.items():  # the other file with its id may be gone
+                if any(p.path == "workflow.id" for p in problems):
+                    self._seen.pop(path, None)
         for path in [p for p in self._seen if p not in found]:
             del self._seen[path]
             self.problems.pop(path, None)

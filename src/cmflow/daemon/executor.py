@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -79,7 +80,8 @@ class _Running:
     request: RunRequest
     process: multiprocessing.process.BaseProcess
     receiver: "multiprocessing.connection.Connection"
-    started_at: datetime
+    started_at: float
+    """time.monotonic() at the start: a wall-clock step (NTP, a resumed VM) times nothing out."""
     outcome: RunOutcome | None = field(default=None)
 
 
@@ -107,7 +109,7 @@ class LocalProcessPool(Executor):
                                         name=f"cmflow-run {request.label}", daemon=False)
         process.start()
         sender.close()  # the child holds the other copy: EOF here means the child is gone
-        self._running[process.pid] = _Running(request, process, receiver, datetime.now(timezone.utc))
+        self._running[process.pid] = _Running(request, process, receiver, time.monotonic())
         log.debug("started %s in process %s", request.label, process.pid,
                   extra={"run": request.label, "workflow": request.workflow_key, "pid": process.pid})
 
@@ -122,7 +124,7 @@ class LocalProcessPool(Executor):
             if running.outcome is not None or not running.process.is_alive():
                 ended.append(running.outcome or self._died(running))
                 self._forget(pid)
-            elif datetime.now(timezone.utc) - running.started_at > running.request.timeout:
+            elif time.monotonic() - running.started_at > running.request.timeout.total_seconds():
                 self._terminate(running)
                 ended.append(RunOutcome(running.request, "timeout", pid=pid, error=(
                     f"stopped after its timeout of {_minutes(running.request.timeout)}")))
@@ -130,8 +132,6 @@ class LocalProcessPool(Executor):
         return ended
 
     def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
-        import time
-
         ended = []
         while self._running and clock() < deadline:
             ended += self.poll(clock())
@@ -155,6 +155,14 @@ class LocalProcessPool(Executor):
             pass
 
     def _died(self, running: _Running) -> RunOutcome:
+        from ..store.sql import _process_alive
+
+        if _process_alive(running.process.pid):
+            # Its fork server died, so it looks gone while it still runs: stop it for real
+            # before its lock is released, or two runs of the workflow would overlap.
+            os.kill(running.process.pid, signal.SIGKILL)
+            while _process_alive(running.process.pid):
+                time.sleep(0.05)
         code = running.process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return RunOutcome(running.request, "interrupted", pid=running.process.pid,

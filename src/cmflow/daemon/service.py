@@ -45,6 +45,8 @@ UNRECORDED_ATTEMPTS = 3
 the slot is given up and recorded as missed."""
 ASSESS_ENDED_EVERY = timedelta(seconds=10)
 """Workflows whose runs ended are assessed together, at most this often (not run by run)."""
+TROUBLE_BACKOFF = 5.0
+"""Seconds before the loop tries again after one of its steps failed."""
 LONGEST_WAIT = 60.0
 """Seconds the loop sleeps at most, even with nothing due: a clock jump is noticed within it."""
 
@@ -90,6 +92,8 @@ class Daemon:
         self._settings_signature: tuple | None = None
         self._announced: set[str] = set()
         self._queued: set[str] = set()
+        self._retries: dict[str, tuple[datetime, datetime]] = {}
+        """Per workflow: a slot to run again (refused as busy, or its run not recorded), and when."""
         self._pump: OutboxPump | None = None
 
     # -- life cycle ----------------------------------------------------------------------
@@ -154,25 +158,42 @@ class Daemon:
         """Do what is due now; return how many seconds the loop may sleep."""
         assert self.store is not None
         now = self.clock()
+        troubled = False
+        # One phase failing (the store locked past its busy timeout, a full process table) is
+        # logged and tried again shortly; it never stops the daemon or the other phases.
         if self._reload_requested.is_set() or self._due("reload", now, self.options.reload_every):
             self._reload_requested.clear()
-            self.reload()
-        for outcome in self.executor.poll(now):
-            self._ended(outcome)
-        self.scheduler.run_pending()
-        self._start_queued()
+            troubled |= not self._guarded("reloading the folder", self.reload)
+        troubled |= not self._guarded("collecting ended runs", self._collect, now)
+        troubled |= not self._guarded("looking at due slots", self.scheduler.run_pending)
+        troubled |= not self._guarded("starting runs", self._start_queued)
         if self._due("health", now, self.settings.health.check_every):
-            self.check_health()
+            troubled |= not self._guarded("assessing health", self.check_health)
         elif self._assess and self._due("assess", now, ASSESS_ENDED_EVERY):
-            self.check_health(only=set(self._assess))
+            troubled |= not self._guarded("assessing health", self.check_health, set(self._assess))
         if self._due("heartbeat", now, HEARTBEAT_EVERY):
-            self.store.daemon_heartbeat(self.id, now)
+            troubled |= not self._guarded("writing the heartbeat", self.store.daemon_heartbeat, self.id, now)
         waits = [LONGEST_WAIT, *((at - self.clock()).total_seconds() for at in self._next.values())]
+        if troubled:
+            waits.append(TROUBLE_BACKOFF)
         if self.scheduler.idle_seconds is not None:
             waits.append(self.scheduler.idle_seconds)
         if self.running:
             waits.append(1.0)  # timeouts are checked at least every second
         return max(0.0, min(waits))
+
+    def _collect(self, now: datetime) -> None:
+        for outcome in self.executor.poll(now):
+            self._ended(outcome)
+
+    def _guarded(self, what: str, step, *args) -> bool:
+        """Run one step of the loop; log a failure (redacted) instead of raising it."""
+        try:
+            step(*args)
+        except Exception:
+            log.error("failed while %s; trying again shortly", what, exc_info=True, extra={"event": "error"})
+            return False
+        return True
 
     def reload(self) -> None:
         """Pick up added, changed and removed workflow files, and edited health settings."""
@@ -189,7 +210,7 @@ class Daemon:
             self._announced.discard(sw.key)
             self.scheduler.clear(sw.key)
             if sw.timetable is not None:
-                self.scheduler.add(sw.key, self.clock(), self._slot_due)  # due at once: catch-up decides
+                self.scheduler.add(sw.key, self.clock(), self._guarded_slot_due)  # due at once: catch-up decides
             if sw in changes.changed:
                 log.info("%s reloaded", sw.file, extra={"event": "reloaded", "workflow": sw.key, "file": str(sw.file)})
         keys = {sw.key for sw in self.catalog.workflows if sw.timetable is not None}
@@ -234,11 +255,16 @@ class Daemon:
         now = self.clock()
         self._assess -= only or self._assess
         reports = []
+        catching_up = set(self.running) | self._queued
         for sw in self.catalog.workflows:
             if only is not None and sw.key not in only:
                 continue
-            reports.append(assess(sw, self.store.runs(sw.key, RUNS_READ), now, self.settings.health,
-                                  self.store.last_handled_slot(sw.key)))
+            report = assess(sw, self.store.runs(sw.key, RUNS_READ), now, self.settings.health,
+                            self.store.last_handled_slot(sw.key))
+            if report.state == "stale" and sw.key in catching_up:  # after downtime: data is on its way
+                report.alerting = False
+                report.detail += "; a run is under way"
+            reports.append(report)
         self.health.update({r.key: r for r in reports})
         watched = {sw.key for sw in self.catalog.workflows}
         alerts = health_alerts(self.store, reports, now, self.settings.health, watched)
@@ -260,6 +286,15 @@ class Daemon:
         dispatch(self.store, clock=self.clock)
 
     # -- slots and runs ------------------------------------------------------------------
+    def _guarded_slot_due(self, job: SlotJob) -> datetime | None:
+        """:meth:`_slot_due`, but a failure for one workflow is logged and retried shortly."""
+        try:
+            return self._slot_due(job)
+        except Exception:
+            log.error("failed while planning %s; trying again shortly", next(iter(job.tags)), exc_info=True,
+                      extra={"event": "error", "workflow": next(iter(job.tags))})
+            return self.clock() + timedelta(seconds=30)
+
     def _slot_due(self, job: SlotJob) -> datetime | None:
         """A workflow's job is due: queue what it owes; say when to look again."""
         assert self.store is not None
@@ -270,6 +305,15 @@ class Daemon:
         now = self.clock()
         if key in self.running or key in self._queued:
             return sw.timetable.next_after(now, sw.tz)  # looked at again when the run ends
+        retry = self._retries.get(key)
+        if retry is not None:  # a slot refused (busy) or not recorded: that very slot, again
+            slot, at = retry
+            if now < at:
+                return at
+            del self._retries[key]
+            self.queue.append((key, slot))
+            self._queued.add(key)
+            return sw.timetable.next_after(now, sw.tz)
         settings = sw.workflow.settings
         handled = self.store.last_handled_slot(key)
         if cut_short := self.store.earliest_unfinished_slot(key, handled):
@@ -303,12 +347,16 @@ class Daemon:
             if sw is None:
                 continue
             request = self._request(sw, slot)
-            self.running[key] = request
             late = (self.clock() - slot).total_seconds()
+            try:
+                self.executor.submit(request)
+            except Exception as exc:  # no process could be started: the slot is tried again
+                self._ended(RunOutcome(request, "not started", error=f"{type(exc).__name__}: {exc}"))
+                raise
+            self.running[key] = request
             log.info("starting %s (%.1f s after its slot)", request.label, late,
                      extra={"event": "started", "workflow": key, "run": request.label, "slot": slot,
                             "seconds": late})
-            self.executor.submit(request)
 
     def _request(self, sw: ScheduledWorkflow, slot: datetime) -> RunRequest:
         log_format = self.options.log_format
@@ -351,8 +399,9 @@ class Daemon:
             self._attempts.pop(key, None)
             job.due_now()
             return
-        retry = self.options.busy_retry * max(1, attempts.count)
-        job.due_by(self.clock() + retry)
+        at = self.clock() + self.options.busy_retry * max(1, attempts.count)
+        self._retries[key] = (request.slot, at)
+        job.due_by(at)
 
     # -- plumbing ------------------------------------------------------------------------
     def _due(self, name: str, now: datetime, every: timedelta) -> bool:
@@ -406,7 +455,16 @@ class OutboxPump(threading.Thread):
     def run(self) -> None:
         from ..outbox import dispatch
 
-        with open_store(self.store_url) as store:
+        while True:  # the store may be unreachable at first: keep trying, never die silently
+            try:
+                store = open_store(self.store_url)
+                break
+            except Exception as exc:
+                log.error("the outbox cannot open the store: %s", redactor(f"{type(exc).__name__}: {exc}"),
+                          extra={"event": "outbox"})
+                if self._stopping.wait(OUTBOX_EVERY.total_seconds()):
+                    return
+        with store:
             while True:
                 self._poked.wait(OUTBOX_EVERY.total_seconds())
                 self._poked.clear()

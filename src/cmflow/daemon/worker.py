@@ -59,7 +59,7 @@ class RunOutcome:
     @property
     def ran(self) -> bool:
         """Whether the slot was run (whatever it found), so it is not owed any more."""
-        return self.status not in ("busy", "invalid", "interrupted")
+        return self.status not in ("busy", "invalid", "interrupted", "not started")
 
 
 def execute(request: RunRequest) -> RunOutcome:
@@ -98,6 +98,9 @@ def execute_in_child(request: RunRequest, sender) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # The run's own deadline, in case the daemon that would stop it is gone (killed): an orphan
+    # must not outlive its lock and overlap the next run of its workflow.
+    signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
     configure_logging(request.log_format, request.log_level, run=request.label)
     outcome = execute(request)
     try:

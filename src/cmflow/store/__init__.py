@@ -83,8 +83,9 @@ class RunRecord:
 FINISHED_STATUSES = ("ok", "undelivered", "failed", "crashed", "timeout")
 """Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
 ``interrupted`` (its process was killed) do not: the slot is still owed."""
-FAILED_STATUSES = ("failed", "crashed", "timeout", "interrupted")
-"""Run statuses that count towards a workflow's consecutive failures."""
+FAILED_STATUSES = ("failed", "crashed", "timeout")
+"""Run statuses that count towards a workflow's consecutive failures (an ``interrupted`` run,
+stopped by a restart, says nothing about the workflow)."""
 
 
 @dataclass(frozen=True)

@@ -170,12 +170,18 @@ def _v5_daemon(connection: sa.Connection) -> None:
     ).create(connection)
 
 
+def _v6_runs_by_slot(connection: sa.Connection) -> None:
+    # What the daemon asks at every slot and health check: a workflow's latest run slots, by status.
+    connection.execute(sa.text("CREATE INDEX ix_runs_workflow_status_slot ON runs (workflow, status, slot)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
     ("one run of a workflow at a time", _v3_run_locks),
     ("alert lifecycle, notification outbox and silences", _v4_alert_lifecycle_outbox_silences),
     ("daemon: schedule slots of runs, missed slots, daemon heartbeats", _v5_daemon),
+    ("index of runs by workflow, status and slot", _v6_runs_by_slot),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -145,3 +145,5 @@ daemons = sa.Table(
     sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("stopped_at", sa.DateTime(timezone=True)),
 )
+
+runs_by_slot = sa.Index("ix_runs_workflow_status_slot", runs.c.workflow, runs.c.status, runs.c.slot)
