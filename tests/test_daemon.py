@@ -548,3 +548,22 @@ def test_log_lines_carry_the_run_id_and_never_a_secret(tmp_path, monkeypatch, lo
         assert "***" in entry["file"] and "RuntimeError" in entry["error"]
     else:
         assert "run=hooked@2026-11-24T08:00Z" in output and "event=delivery" in output
+
+
+def test_a_schedule_edit_does_not_catch_up_slots_that_never_existed(tmp_path, store_url):
+    file = write_workflow(tmp_path, "daily", "every day at 09:00", extra='catch_up = "all"')
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    daemon.tick()
+    clock.advance(hours=6, minutes=30)  # 14:30 in Paris: switch to hourly
+    file.write_text(file.read_text(encoding="utf-8").replace("every day at 09:00", "every hour"), encoding="utf-8")
+    os.utime(file, ns=(3, 3))
+    daemon.request_reload()
+    daemon.tick()
+    daemon.tick()
+    assert [r.slot for r in executor.requests] == [utc(2026, 11, 24, 8)]  # not 10:00 .. 14:00
+    clock.advance(minutes=30)
+    daemon.tick()
+    daemon.tick()
+    assert [r.slot for r in executor.requests][-1] == utc(2026, 11, 24, 15)

@@ -182,6 +182,21 @@ class Daemon:
             waits.append(1.0)  # timeouts are checked at least every second
         return max(0.0, min(waits))
 
+    def _schedule_changed(self, sw: ScheduledWorkflow) -> None:
+        """A new schedule owes nothing from before it was written: its past slots are recorded
+        as not run, so that catch-up does not run slots that never existed."""
+        from ..schedules import SkippedSlots, slots_between
+
+        assert self.store is not None
+        handled = self.store.last_handled_slot(sw.key)
+        if handled is None:
+            return
+        past = slots_between(sw.timetable, handled, self.clock() - timedelta(minutes=1), sw.tz)
+        if past:
+            self.store.record_missed_slots(sw.key, [SkippedSlots(
+                "the schedule changed: the new schedule's slots before the change are not owed",
+                past[0], past[-1], len(past))], self.clock())
+
     def _collect(self, now: datetime) -> None:
         for outcome in self.executor.poll(now):
             self._ended(outcome)
@@ -198,7 +213,11 @@ class Daemon:
     def reload(self) -> None:
         """Pick up added, changed and removed workflow files, and edited health settings."""
         self._reload_settings()
+        before = {sw.key: (str(sw.timetable), sw.tz) for sw in self.catalog.workflows}
         changes = self.catalog.refresh()
+        for sw in changes.changed:
+            if sw.timetable is not None and before.get(sw.key, (str(sw.timetable), sw.tz)) != (str(sw.timetable), sw.tz):
+                self._schedule_changed(sw)
         for path, problems in changes.invalid.items():
             keeps = " (its previous version keeps running)" if path in self.catalog.by_file else ""
             log.error("%s is invalid%s: %s", path, keeps, "; ".join(str(p) for p in problems),
