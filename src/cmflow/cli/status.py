@@ -29,8 +29,8 @@ def status(directory: str | None, store_option: str | None) -> None:
     from rich.table import Table
 
     from ..daemon.catalog import WorkflowCatalog
-    from ..daemon.health import RUNS_READ, assess
-    from ..daemon.settings import SETTINGS_FILE_NAME, load_daemon_settings
+    from ..daemon.health import assess_in_store
+    from ..daemon.settings import HEALTH_WORKFLOW_ID, SETTINGS_FILE_NAME, load_daemon_settings
     from ..errors import EXIT_INVALID, WorkflowInvalid
     from ..store import display_url, open_store
     from .common import rich_console, store_url
@@ -62,9 +62,8 @@ def status(directory: str | None, store_option: str | None) -> None:
         health_options = settings.health
         catalog = WorkflowCatalog(folder, url)
         catalog.refresh()
-        reports = [assess(sw, store.runs(sw.key, RUNS_READ), now, health_options,
-                          store.last_handled_slot(sw.key)) for sw in catalog.workflows]
-        firing = [a for a in store.alerts("cmflow-daemon") if a.state == "firing"]
+        reports = [assess_in_store(sw, store, now, health_options) for sw in catalog.workflows]
+        firing = [a for a in store.alerts(HEALTH_WORKFLOW_ID) if a.state == "firing"]
 
     mine = [d for d in daemons if Path(d.directory) == folder]
     if mine:

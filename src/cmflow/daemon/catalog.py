@@ -85,7 +85,7 @@ class WorkflowCatalog:
         """Look at the folder again; load what is new or changed."""
         changes = CatalogChanges()
         self._keys = None
-        found = {path: _signature(path) for path in self._files()}
+        found = {path: file_signature(path) for path in self._files()}
         for path in [p for p in self.by_file if p not in found]:
             changes.removed.append(self.by_file.pop(path))
         if changes.removed or any(self._seen.get(p) != s for p, s in found.items()):
@@ -152,7 +152,7 @@ class WorkflowCatalog:
         return ScheduledWorkflow(path, workflow, timetable, signature, text)
 
 
-def _signature(path: Path) -> tuple:
+def file_signature(path: Path) -> tuple:
     """What changes when the file or the ``.env`` beside it is edited, replaced or touched."""
     parts = []
     for candidate in (path, path.parent / ".env"):

@@ -23,9 +23,10 @@ import signal
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Callable
 
+from ..durations import format_duration
 from .worker import RunOutcome, RunRequest, execute, execute_in_child
 
 log = logging.getLogger("cmflow.daemon")
@@ -53,6 +54,10 @@ class Executor(ABC):
     def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
         """Wait for the runs under way until ``deadline``, then stop the rest (status
         ``interrupted``); report them all."""
+
+    def waitables(self) -> list:
+        """What the daemon's loop may wait on besides its timer (a run ending); none by default."""
+        return []
 
 
 class InlineExecutor(Executor):
@@ -127,7 +132,7 @@ class LocalProcessPool(Executor):
             elif time.monotonic() - running.started_at > running.request.timeout.total_seconds():
                 self._terminate(running)
                 ended.append(RunOutcome(running.request, "timeout", pid=pid, error=(
-                    f"stopped after its timeout of {_minutes(running.request.timeout)}")))
+                    f"stopped after its timeout of {format_duration(running.request.timeout)}")))
                 self._forget(pid)
         return ended
 
@@ -192,8 +197,3 @@ class LocalProcessPool(Executor):
                 process.close()
                 self._exiting.remove(process)
 
-
-def _minutes(delta: timedelta) -> str:
-    from ..durations import format_duration
-
-    return format_duration(delta)

@@ -128,6 +128,12 @@ def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, op
     return health
 
 
+def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
+                    options: HealthOptions) -> WorkflowHealth:
+    """:func:`assess` with the workflow's recent runs and last handled slot read from ``store``."""
+    return assess(sw, store.runs(sw.key, RUNS_READ), now, options, store.last_handled_slot(sw.key))
+
+
 @dataclass
 class HealthAlerts:
     """What one assessment changed in the health alerts, to record and announce."""

@@ -12,7 +12,7 @@ ended), on an injectable clock, and its job function decides from the store what
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 import schedule
@@ -101,7 +101,3 @@ class SlotJob(schedule.Job):
     def __str__(self) -> str:
         return repr(self)
 
-
-def later(instant: datetime, delay: timedelta, limit: datetime) -> datetime:
-    """``instant + delay``, but no later than ``limit``."""
-    return min(instant + delay, limit)

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ..durations import format_duration
 from ..schedules import catch_up
 from ..secrets import redactor
 from ..store import DaemonRecord, open_store
-from .catalog import ScheduledWorkflow, WorkflowCatalog
+from .catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
 from .executor import Executor, LocalProcessPool
-from .health import WorkflowHealth, assess, health_alerts, record_health_alerts, RUNS_READ
+from .health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from .jobs import Clock, SlotJob, SlotScheduler, system_clock
 from .settings import DaemonSettings
 from .worker import RunOutcome, RunRequest
@@ -141,7 +142,7 @@ class Daemon:
         assert self.store is not None
         under_way = list(self.running)
         if under_way:
-            log.info("stopping: waiting up to %s for %d run(s) under way", _text(self.options.stop_timeout),
+            log.info("stopping: waiting up to %s for %d run(s) under way", format_duration(self.options.stop_timeout),
                      len(under_way), extra={"event": "stopping"})
         for outcome in self.executor.stop(self.clock() + self.options.stop_timeout, self.clock):
             self._ended(outcome, reschedule=False)
@@ -248,10 +249,7 @@ class Daemon:
         file = self.settings.file
         if file is None:
             return
-        try:
-            signature = file.stat().st_mtime_ns, file.stat().st_size
-        except FileNotFoundError:
-            return
+        signature = file_signature(file)  # its .env too: the outputs may read secrets from it
         if self._settings_signature in (None, signature):
             self._settings_signature = signature
             return
@@ -278,8 +276,7 @@ class Daemon:
         for sw in self.catalog.workflows:
             if only is not None and sw.key not in only:
                 continue
-            report = assess(sw, self.store.runs(sw.key, RUNS_READ), now, self.settings.health,
-                            self.store.last_handled_slot(sw.key))
+            report = assess_in_store(sw, self.store, now, self.settings.health)
             if report.state == "stale" and sw.key in catching_up:  # after downtime: data is on its way
                 report.alerting = False
                 report.detail += "; a run is under way"
@@ -432,7 +429,7 @@ class Daemon:
     def _wait(self, seconds: float) -> None:
         from multiprocessing.connection import wait
 
-        waitables = [self._wake_reader, *getattr(self.executor, "waitables", lambda: [])()]
+        waitables = [self._wake_reader, *self.executor.waitables()]
         if self._wake_reader in wait(waitables, timeout=seconds):
             try:
                 os.read(self._wake_reader, 512)
@@ -503,8 +500,3 @@ class OutboxPump(threading.Thread):
 def _utc(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
-
-def _text(delta: timedelta) -> str:
-    from ..durations import format_duration
-
-    return format_duration(delta)
