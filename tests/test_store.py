@@ -414,6 +414,34 @@ def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(store_url):
         store.acquire_run_lock("hourly", me, timedelta(hours=1))  # expired: taken over
 
 
+def test_process_ids_are_only_judged_within_one_boot_and_pid_namespace(store_url):
+    """Two containers sharing a host name (host networking) see different processes under one
+    pid: a lock taken in the other one waits for its expiry, whatever our pid table says."""
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from cmflow.store import LockOwner, WorkflowBusy, same_host, this_host
+
+    here = this_host()
+    name = here.split("#", 1)[0]
+    other_container = f"{name}#00000000"
+    assert same_host(here, here) and same_host(name, here)  # a lock written before the tag existed
+    assert not same_host(other_container, here)
+    dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                                  capture_output=True, text=True, check=True).stdout)
+    me = LockOwner.this_process()
+    with open_store(store_url) as store:
+        store.acquire_run_lock("weekly", LockOwner(other_container, dead_pid, "theirs"), timedelta(hours=1))
+        assert store.run_lock_held("weekly", here)
+        with pytest.raises(WorkflowBusy):  # that pid means nothing here: not taken over
+            store.acquire_run_lock("weekly", me, timedelta(hours=1))
+        store.acquire_run_lock("daily", LockOwner(here, dead_pid, "mine, killed"), timedelta(hours=1))
+        assert not store.run_lock_held("daily", here)
+        store.acquire_run_lock("daily", me, timedelta(hours=1))  # same process space, dead: taken over
+        assert store.run_lock_held("daily", here) and not store.run_lock_held("monthly", here)
+
+
 def test_v3_firing_alerts_are_taken_as_announced_by_the_v4_migration(store_url):
     """An alert firing before the lifecycle existed was notified then: upgrading must not re-send it."""
     old = SqlStore(store_url, migrate_to=3)

@@ -31,6 +31,29 @@ def default_store_url() -> str:
     return f"sqlite:///{state_home / 'cmflow' / 'state.db'}"
 
 
+def this_host() -> str:
+    """This machine as run locks name it: the host name, and on Linux a tag of the boot and of
+    the PID namespace (``web1#3fa2c1d0``). Process ids are only compared between holders with the
+    same name: two containers sharing a host name (host networking) or one machine before and
+    after a reboot never judge each other's process ids; their locks wait for expiry instead."""
+    import hashlib
+    import socket
+
+    name = socket.gethostname()
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            space = boot.read().strip() + os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return name
+    return f"{name}#{hashlib.sha256(space.encode()).hexdigest()[:8]}"
+
+
+def same_host(held: str, here: str) -> bool:
+    """Whether a lock held by ``held`` was taken in this process space (``here``: :func:`this_host`).
+    A bare host name (written before the tag existed) matches its own name."""
+    return held == here or ("#" not in held and held == here.split("#", 1)[0])
+
+
 class WorkflowBusy(RuntimeError):
     """Another run of the same workflow holds its run lock."""
 
@@ -45,11 +68,9 @@ class LockOwner:
 
     @classmethod
     def this_process(cls) -> "LockOwner":
-        import os
-        import socket
         import uuid
 
-        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex)
+        return cls(this_host(), os.getpid(), uuid.uuid4().hex)
 
     @property
     def id(self) -> str:
@@ -268,6 +289,11 @@ class Store(ABC):
     @abstractmethod
     def release_run_lock(self, workflow: str, owner: "LockOwner") -> None:
         """Give the lock back (only if ``owner`` still holds it)."""
+
+    @abstractmethod
+    def run_lock_held(self, workflow: str, here: str) -> bool:
+        """Whether a run of the workflow holds its lock now: taken, not expired, and its process
+        still alive when it runs in this process space (``here``: :func:`this_host`)."""
 
     @abstractmethod
     def latest_period_end(self, workflow: str) -> date | None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from . import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
-    OutboxMessage, QueuedMessage, RunRecord, Store, WorkflowBusy,
+    OutboxMessage, QueuedMessage, RunRecord, Store, WorkflowBusy, same_host,
 )
 from .migrations import LATEST_VERSION, MIGRATIONS
 from .tables import (
@@ -232,9 +232,7 @@ class SqlStore(Store):
         with self._writing() as connection:
             held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
             if held is not None and held.owner != owner.id:
-                expired = _utc(held.expires_at) <= now
-                gone = held.host == owner.host and not _process_alive(held.pid)
-                if not (expired or gone):
+                if _lock_live(held, owner.host, now):
                     raise WorkflowBusy(
                         f"workflow {workflow!r} is already running (process {held.pid} on {held.host}, "
                         f"since {_utc(held.acquired_at):%Y-%m-%d %H:%M:%S} UTC); try again when it is done")
@@ -248,6 +246,11 @@ class SqlStore(Store):
         with self._writing() as connection:
             connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
                                                         run_locks.c.owner == owner.id))
+
+    def run_lock_held(self, workflow: str, here: str) -> bool:
+        with self.engine.connect() as connection:
+            held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
+        return held is not None and _lock_live(held, here, _now())
 
     def latest_period_end(self, workflow: str) -> date | None:
         query = sa.select(sa.func.max(runs.c.period_end)).where(
@@ -298,9 +301,9 @@ class SqlStore(Store):
             for run_id, workflow in running:
                 lock = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
                 if pid is not None:
-                    dead = lock is not None and lock.host == host and lock.pid == pid
+                    dead = lock is not None and same_host(lock.host, host) and lock.pid == pid
                 else:
-                    dead = lock is None or (lock.host == host and not _process_alive(lock.pid))
+                    dead = lock is None or (same_host(lock.host, host) and not _process_alive(lock.pid))
                 if not dead:
                     continue
                 connection.execute(runs.update().where(runs.c.id == run_id).values(
@@ -416,6 +419,13 @@ def _message(row: Any) -> OutboxMessage:
                          row.summary, json.loads(payload) if isinstance(payload, str) else payload,
                          row.status, row.attempts, _utc(row.created_at), _utc(row.next_attempt_at),
                          _utc(row.expires_at), row.last_error, row.note, _utc(row.delivered_at), row.run_id)
+
+
+def _lock_live(held: Any, here: str, now: datetime) -> bool:
+    """A lock not expired whose holder, when it runs in this process space, is still alive."""
+    expired = _utc(held.expires_at) <= now
+    gone = same_host(held.host, here) and not _process_alive(held.pid)
+    return not (expired or gone)
 
 
 def _process_alive(pid: int) -> bool:
