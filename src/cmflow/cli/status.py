@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 STATE_STYLES = {"ok": "green", "quiet": "cyan", "failing": "red", "stale": "red", "overdue": "yellow",
-                "waiting": "", "manual": "dim", "invalid": "red"}
+                "running": "blue", "waiting": "", "manual": "dim", "invalid": "red"}
 DAEMON_SILENT_AFTER_SECONDS = 120
 """A daemon whose last heartbeat is older than this (it beats every 30 s) is not responding."""
 
@@ -19,7 +19,8 @@ def status(directory: str | None, store_option: str | None) -> None:
     DIR is the daemon's folder (default: the folder of the daemon last seen in the store).
     States: ok; quiet (the sources answer but bring no record: not broken); failing; stale
     (no successful run for stale_after schedule intervals); overdue (a slot was not run: is
-    the daemon running?); waiting (never run); manual (no schedule); invalid.
+    the daemon running?); running (a run under way); waiting (never run); manual (no schedule);
+    invalid.
     """
     import sys
     from datetime import datetime, timezone

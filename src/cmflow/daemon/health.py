@@ -10,6 +10,7 @@ its upcoming slots), and tells *quiet* from *broken*:
   ``failures`` in a row it raises a health alert.
 - ``stale``: no run succeeded for ``stale_after`` cadences: data is not coming in. Alert.
 - ``overdue``: a slot passed and was not run (is the daemon running?).
+- ``running``: a run is under way now (and nothing above is wrong).
 - ``waiting``: scheduled, never run yet; ``manual``: no schedule; ``invalid``: the file does not
   validate (its previous version may still run).
 
@@ -78,8 +79,21 @@ def cadence(sw: "ScheduledWorkflow", now: datetime, slots: int = 8) -> timedelta
 
 
 def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, options: HealthOptions,
-           last_handled: datetime | None = None) -> WorkflowHealth:
-    """The health of one workflow from its runs (newest first)."""
+           last_handled: datetime | None = None, under_way: RunRecord | None = None) -> WorkflowHealth:
+    """The health of one workflow from its runs (newest first); ``under_way``: a run holding the
+    workflow's lock now (``running`` instead of ``ok``, ``quiet``, ``waiting`` or ``overdue``)."""
+    health = _assess_finished(sw, runs, now, options, last_handled)
+    if under_way is not None:
+        since = f"run under way since {under_way.started_at:%H:%M} UTC ({_age(now - under_way.started_at)})"
+        if health.state in ("ok", "quiet", "waiting", "overdue"):
+            health.state, health.detail = "running", since
+        else:
+            health.detail += f"; {since}"
+    return health
+
+
+def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, options: HealthOptions,
+                     last_handled: datetime | None) -> WorkflowHealth:
     finished = [r for r in runs if not r.dry_run and r.status != "running"]
     health = WorkflowHealth(sw.key, sw.workflow.name, str(sw.file),
                             str(sw.timetable) if sw.timetable else None, "ok", "")
@@ -130,8 +144,14 @@ def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, op
 
 def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
                     options: HealthOptions) -> WorkflowHealth:
-    """:func:`assess` with the workflow's recent runs and last handled slot read from ``store``."""
-    return assess(sw, store.runs(sw.key, RUNS_READ), now, options, store.last_handled_slot(sw.key))
+    """:func:`assess` with the workflow's recent runs, last handled slot and lock read from ``store``."""
+    from ..store import this_host
+
+    runs = store.runs(sw.key, RUNS_READ)
+    newest = runs[0] if runs else None
+    under_way = newest if newest is not None and newest.status == "running" and not newest.dry_run \
+        and store.run_lock_held(sw.key, this_host()) else None
+    return assess(sw, runs, now, options, store.last_handled_slot(sw.key), under_way)
 
 
 @dataclass
