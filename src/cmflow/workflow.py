@@ -33,6 +33,8 @@ else:  # pragma: no cover
 SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
 _ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+DAEMON_WORKFLOW_ID = "cmflow-daemon"
+"""Reserved: the daemon keeps its health alerts and their runs under this key."""
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -304,6 +306,10 @@ class _Loader:
                 entry = self._entry(kind, index, item, secret_paths)
                 if entry is not None:
                     workflow.entries(kind).append(entry)
+        if require_sources and settings is not None and workflow.key == DAEMON_WORKFLOW_ID:
+            where = "workflow.id" if settings.id else "workflow.name"
+            self.problem(where, f"{DAEMON_WORKFLOW_ID!r} is reserved for the daemon's health alerts",
+                         "give the workflow another id (`id = \"...\"` in [workflow])")
         if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
         self._cross_check(workflow, settings_valid=settings is not None)

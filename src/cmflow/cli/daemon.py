@@ -51,11 +51,8 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     except WorkflowInvalid as error:
         print_problems(error, config_file or "")
         sys.exit(EXIT_INVALID)
+    settings.override(max_parallel_runs=max_parallel, log_format=log_format, store=store_option)
     options = settings.daemon
-    if max_parallel is not None:
-        options.max_parallel_runs = max_parallel
-    if log_format is not None:
-        options.log_format = log_format  # type: ignore[assignment]
     level = logging.DEBUG if verbose else logging.INFO
     configure_logging(options.log_format, level)
     url = store_url(store_option, options.store)

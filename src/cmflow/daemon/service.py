@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 import uuid
 from collections import deque
@@ -24,9 +23,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..durations import format_duration
-from ..schedules import catch_up
+from ..schedules import ON_TIME, catch_up
 from ..secrets import redactor
-from ..store import DaemonRecord, open_store
+from ..store import DaemonRecord, open_store, this_host
 from .catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
 from .executor import Executor, LocalProcessPool
 from .health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
@@ -81,7 +80,7 @@ class Daemon:
         self.running: dict[str, RunRequest] = {}
         self.health: dict[str, WorkflowHealth] = {}
         self.store: "Store | None" = None
-        self.host = socket.gethostname()
+        self.host = this_host()
         self._attempts: dict[str, _Attempts] = {}
         self._assess: set[str] = set()
         self._stopping = threading.Event()
@@ -96,6 +95,8 @@ class Daemon:
         self._retries: dict[str, tuple[datetime, datetime]] = {}
         """Per workflow: a slot to run again (refused as busy, or its run not recorded), and when."""
         self._pump: OutboxPump | None = None
+        self._watched_since: dict[str, datetime] = {}
+        """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -140,11 +141,18 @@ class Daemon:
         """Let runs under way finish until ``stop_timeout``, stop the rest, send the outbox,
         mark the daemon stopped. Locks of stopped runs are released with them."""
         assert self.store is not None
-        under_way = list(self.running)
-        if under_way:
+        deadline = self.clock() + self.options.stop_timeout
+        if self.running:
             log.info("stopping: waiting up to %s for %d run(s) under way", format_duration(self.options.stop_timeout),
-                     len(under_way), extra={"event": "stopping"})
-        for outcome in self.executor.stop(self.clock() + self.options.stop_timeout, self.clock):
+                     len(self.running), extra={"event": "stopping"})
+        while self.running and self.clock() < deadline:  # still alive for `cmflow status` meanwhile
+            now = self.clock()
+            self._guarded("collecting ended runs", self._collect, now, False)
+            if self._due("heartbeat", now, HEARTBEAT_EVERY):
+                self._guarded("writing the heartbeat", self.store.daemon_heartbeat, self.id, now)
+            if self.running:
+                self._wait(min(1.0, max(0.0, (deadline - self.clock()).total_seconds())))
+        for outcome in self.executor.stop(deadline, self.clock):
             self._ended(outcome, reschedule=False)
         if self._pump is not None:
             self._pump.stop()  # a last pass over the outbox first
@@ -198,9 +206,9 @@ class Daemon:
                 "the schedule changed: the new schedule's slots before the change are not owed",
                 past[0], past[-1], len(past))], self.clock())
 
-    def _collect(self, now: datetime) -> None:
+    def _collect(self, now: datetime, reschedule: bool = True) -> None:
         for outcome in self.executor.poll(now):
-            self._ended(outcome)
+            self._ended(outcome, reschedule)
 
     def _guarded(self, what: str, step, *args) -> bool:
         """Run one step of the loop; log a failure (redacted) instead of raising it."""
@@ -226,6 +234,8 @@ class Daemon:
         for sw in changes.removed:
             log.info("%s removed: %s is no longer scheduled", sw.file, sw.key,
                      extra={"event": "removed", "workflow": sw.key, "file": str(sw.file)})
+        for sw in changes.added:
+            self._watched_since.setdefault(sw.key, self.clock() - ON_TIME)  # a slot due now is owed
         for sw in changes.added + changes.changed:
             self._announced.discard(sw.key)
             self.scheduler.clear(sw.key)
@@ -261,7 +271,7 @@ class Daemon:
                       "; ".join(str(p) for p in exc.problems), extra={"event": "invalid", "file": str(file)})
             return
         self.settings.health, self.settings.health_workflow = fresh.health, fresh.health_workflow
-        if fresh.daemon != self.options:
+        if self.settings.effective(fresh.daemon) != self.options:
             log.warning("%s: [daemon] settings take effect at the next start", file,
                         extra={"event": "reloaded", "file": str(file)})
         log.info("%s reloaded: health settings and outputs", file, extra={"event": "reloaded", "file": str(file)})
@@ -334,6 +344,8 @@ class Daemon:
         handled = self.store.last_handled_slot(key)
         if cut_short := self.store.earliest_unfinished_slot(key, handled):
             handled = cut_short - timedelta(microseconds=1)  # its run never finished: still owed
+        elif handled is None:  # never run: owed are the slots since the daemon started watching
+            handled = self._watched_since.get(key)  # it (a first slot noticed late still runs)
         plan = catch_up(sw.timetable, handled, now, sw.tz, settings.catch_up, settings.catch_up_cap,
                         settings.catch_up_grace)
         if plan.skipped:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..durations import Duration
 from ..errors import Problem, WorkflowInvalid
+from ..workflow import DAEMON_WORKFLOW_ID
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 
 SETTINGS_FILE_NAME = "cmflow-daemon.toml"
 """The settings file the daemon looks for in its folder; never read as a workflow."""
-HEALTH_WORKFLOW_ID = "cmflow-daemon"
-"""The key health alerts are kept under in the store (``cmflow alerts --workflow cmflow-daemon``)."""
+HEALTH_WORKFLOW_ID = DAEMON_WORKFLOW_ID
+"""The key health alerts are kept under in the store (``cmflow alerts --workflow cmflow-daemon``);
+no workflow may take it."""
 _TABLES = ("daemon", "health", "outputs")
 
 
@@ -78,6 +80,17 @@ class DaemonSettings:
     health: HealthOptions = field(default_factory=HealthOptions)
     health_workflow: "Workflow | None" = None
     """A workflow with the ``[[outputs]]`` health alerts go to; None when there are none."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """``[daemon]`` values given on the command line: they win over the file's, at every reload."""
+
+    def override(self, **values: Any) -> None:
+        """Apply command-line values (None: not given) over the file's ``[daemon]`` table."""
+        self.overrides.update({name: value for name, value in values.items() if value is not None})
+        self.daemon = self.effective(self.daemon)
+
+    def effective(self, options: DaemonOptions) -> DaemonOptions:
+        """``options`` (as read from the file) with the command-line overrides applied."""
+        return options.model_copy(update=self.overrides) if self.overrides else options
 
 
 def is_daemon_settings(path: str | Path) -> bool:
