@@ -9,6 +9,8 @@ fetching); timeouts and concurrency use the real process pool.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import os
 import random
@@ -288,6 +290,7 @@ def test_added_changed_and_removed_files_are_picked_up(tmp_path, store_url):
 @pytest.mark.parametrize("extra, problem", [
     ('as_of = "2026-11-24"', "workflow.as_of"),
     ('[store]\nurl = "sqlite:///elsewhere.db"', "store.url"),
+    ('id = "cmflow-daemon"', "workflow.id"),  # the daemon's own health alerts live there
 ])
 def test_the_daemon_refuses_what_would_misbehave_under_it(tmp_path, store_url, extra, problem):
     write_workflow(tmp_path, "daily", "every day at 09:00", extra=extra)
@@ -412,6 +415,32 @@ def test_health_tells_quiet_from_broken(hourly, statuses, state, alerting):
     assert (report.state, report.alerting) == (state, alerting)
 
 
+def test_a_run_under_way_shows_as_running_not_overdue(tmp_path, store_url, hourly):
+    """A long run holding the lock past the overdue delay is running, as `cmflow status` sees it
+    from another process; once its process is gone, it is not."""
+    import subprocess
+    import sys
+
+    from cmflow.daemon.health import assess_in_store
+    from cmflow.store import this_host
+
+    clock_now = utc(2026, 11, 24, 9, 40)
+    with open_store(store_url) as store:
+        done = store.start_run("w", "w.toml", date(2026, 11, 17), date(2026, 11, 23), False, slot=utc(2026, 11, 24, 8))
+        store.finish_run(done, status="ok", stats={"records": {"post": 5}}, error=None)
+        store.start_run("w", "w.toml", date(2026, 11, 17), date(2026, 11, 23), False, slot=utc(2026, 11, 24, 9))
+        mine = LockOwner.this_process()
+        store.acquire_run_lock("w", mine, timedelta(hours=1))
+        report = assess_in_store(hourly, store, clock_now, HealthOptions())
+        assert report.state == "running" and report.detail.startswith("run under way since")
+        dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                                      capture_output=True, text=True, check=True).stdout)
+        store.release_run_lock("w", mine)
+        store.acquire_run_lock("w", LockOwner(this_host(), dead_pid, "killed"), timedelta(hours=1))
+        report = assess_in_store(hourly, store, clock_now, HealthOptions())
+    assert report.state == "overdue"
+
+
 def test_no_successful_run_for_stale_after_intervals_is_stale(hourly):
     start = utc(2026, 11, 24, 8)
     runs = history(("ok", 5), start=start, every=timedelta(hours=1))
@@ -452,7 +481,10 @@ def test_failing_workflows_raise_a_health_alert_to_the_operators_output(tmp_path
         [alert] = store.alerts("cmflow-daemon")
     assert (alert.rule, alert.state, alert.dimensions) == ("workflow_failing", "firing", {"workflow_id": "client"})
     [sent] = list(mail.glob("*.eml"))
-    assert "client: 3 failed runs in a row" in sent.read_text(encoding="utf-8")
+    message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "[cmflow] cmflow daemon health: 1 alert firing"  # about runs: no period
+    text = message.get_body(("plain",)).get_content()
+    assert "client: 3 failed runs in a row" in text and "Period" not in text
 
     export.write_text((Path(__file__).parents[1] / "src/cmflow/data/demo/meta_posts.csv").read_text(
         encoding="utf-8"), encoding="utf-8")
@@ -477,6 +509,94 @@ def test_settings_mistakes_are_reported_with_the_key_path(tmp_path):
     assert ("daemon.max_paralel_runs", "unknown setting 'max_paralel_runs'", "did you mean 'max_parallel_runs'?") in found
     assert ("healt", "unknown section 'healt'", "did you mean 'health'?") in found
     assert any(p.startswith("outputs[0].plugin") and "not a notifier" in m for p, m, _ in found)
+
+
+def test_command_line_values_win_over_the_settings_file_across_reloads(tmp_path, store_url, caplog):
+    """`--max-parallel 1` over a file saying 3: a health edit reloads without claiming that
+    [daemon] changed; an edit of a [daemon] value not given on the command line says it waits
+    for the next start."""
+    file = tmp_path / "cmflow-daemon.toml"
+    file.write_text("[daemon]\nmax_parallel_runs = 3\n", encoding="utf-8")
+    settings = load_daemon_settings(file)
+    settings.override(max_parallel_runs=1, log_format=None)
+    assert (settings.daemon.max_parallel_runs, settings.daemon.log_format) == (1, "text")
+    daemon = Daemon(tmp_path, settings, store_url, executor=InlineExecutor(), clock=FakeClock())
+    daemon.start()
+    with caplog.at_level(logging.INFO, logger="cmflow.daemon"):
+        file.write_text("[daemon]\nmax_parallel_runs = 3\n\n[health]\nfailures = 5\n", encoding="utf-8")
+        daemon.reload()
+        assert daemon.settings.health.failures == 5 and daemon.options.max_parallel_runs == 1
+        assert not any("take effect at the next start" in r.getMessage() for r in caplog.records)
+        file.write_text("[daemon]\nmax_parallel_runs = 4\nrun_timeout = \"5m\"\n\n[health]\nfailures = 5\n",
+                        encoding="utf-8")
+        daemon.reload()
+    assert any("[daemon] settings take effect at the next start" in r.getMessage() for r in caplog.records)
+    assert daemon.options.max_parallel_runs == 1
+
+
+def test_a_failing_step_of_the_loop_is_logged_and_retried_without_stopping_the_rest(tmp_path, store_url, caplog,
+                                                                                     monkeypatch):
+    """The folder cannot be read for a moment (a mount gone away): the tick logs it, asks to be
+    woken again shortly, and still runs the slot that is due; the next reload succeeds."""
+    from cmflow.daemon.service import TROUBLE_BACKOFF
+
+    write_workflow(tmp_path, "daily", "every day at 09:00")
+    clock = FakeClock(utc(2026, 11, 24, 7, 59))
+    daemon = make_daemon(tmp_path, store_url, clock)
+    daemon.tick()  # the 08:00 UTC slot is now planned
+    real_refresh = daemon.catalog.refresh
+    monkeypatch.setattr(daemon.catalog, "refresh", lambda: (_ for _ in ()).throw(OSError(5, "Input/output error")))
+    clock.advance(minutes=2)
+    daemon.request_reload()
+    with caplog.at_level(logging.ERROR, logger="cmflow.daemon"):
+        wait = daemon.tick()
+        daemon.tick()
+    assert wait <= TROUBLE_BACKOFF
+    assert any(r.getMessage() == "failed while reloading the folder; trying again shortly" and r.exc_info
+               for r in caplog.records)
+    assert slots_run(store_url, "daily") == [utc(2026, 11, 24, 8)]  # the due slot ran all the same
+    monkeypatch.setattr(daemon.catalog, "refresh", real_refresh)
+    write_workflow(tmp_path, "weekly", "every monday at 09:00")
+    daemon.request_reload()
+    daemon.tick()
+    assert daemon.catalog.by_key("weekly") is not None
+
+
+def test_a_daemon_stopping_keeps_its_heartbeat_while_runs_finish(tmp_path, store_url, monkeypatch):
+    """SIGTERM with a run under way: while it may still finish, `cmflow status` must not call the
+    daemon dead; at the deadline the run is stopped and recorded as interrupted."""
+    import socket
+
+    from cmflow.daemon import service
+
+    monkeypatch.setattr(service, "HEARTBEAT_EVERY", timedelta(milliseconds=200))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    feed = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
+    write_workflow(tmp_path, "stuck", "every minute",
+                   body=f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\n')
+    settings = load_daemon_settings(None)
+    settings.override(stop_timeout=timedelta(seconds=2))
+    daemon = Daemon(tmp_path, settings, store_url, executor=LocalProcessPool(1))
+    daemon.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while not daemon.running and datetime.now(UTC) < deadline:
+            daemon._wait(daemon.tick())
+        assert daemon.running
+        with open_store(store_url) as store:
+            [before] = store.daemons()
+        daemon.request_stop()
+    finally:
+        daemon.shutdown()
+        silent.close()
+    with open_store(store_url) as store:
+        [after] = store.daemons()
+        [run] = store.runs("stuck")
+    assert after.heartbeat_at - before.heartbeat_at >= timedelta(seconds=1)  # it kept beating while waiting
+    assert after.stopped_at is not None
+    assert (run.status, run.error) == ("interrupted", "stopped: the daemon was shutting down")
 
 
 def test_the_shipped_daemon_example_folder_is_valid(store_url):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
     from .alerts import Alert
+    from .periods import Period
     from .result import RunResult
 
 EventKind = Literal["firing", "repeat", "resolved"]
@@ -65,6 +66,12 @@ class NotificationBatch:
         return [n.alert for n in self.notifications if n.event == "resolved"]
 
     @property
+    def period(self) -> "Period | None":
+        """The reporting period the message is about; None for a workflow without sources (the
+        daemon's health alerts are about runs, not a period)."""
+        return self.result.period if self.result.workflow.sources else None
+
+    @property
     def title(self) -> str:
         """A one-line subject: ``Weekly KPIs: 2 alerts firing, 1 resolved (2026-11-16..2026-11-22)``."""
         parts = []
@@ -73,7 +80,8 @@ class NotificationBatch:
         if resolved := self.resolved:
             parts.append(f"{len(resolved)} resolved")
         what = ", ".join(parts) or "report"
-        return f"{self.result.workflow.name}: {what} ({self.result.period})"
+        period = f" ({self.period})" if self.period else ""
+        return f"{self.result.workflow.name}: {what}{period}"
 
 
 @dataclass

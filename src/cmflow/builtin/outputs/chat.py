@@ -28,7 +28,8 @@ SUMMARY_LIMIT = 500
 def subtitle(batch: NotificationBatch) -> str:
     """``Weekly social KPIs · 2026-11-16..2026-11-22`` (and the group, if it says more)."""
     extra = [f"{name}: {value}" for name, value in batch.group.items() if name != "workflow" and value]
-    return clean_text(" · ".join([batch.result.workflow.name, str(batch.result.period), *extra]), 300)
+    period = [str(batch.period)] if batch.period else []
+    return clean_text(" · ".join([batch.result.workflow.name, *period, *extra]), 300)
 
 
 def facts(line: AlertLine) -> str:

@@ -297,7 +297,7 @@ def render_subject(template: str, batch: NotificationBatch) -> str:
     firing = sorted(batch.firing, key=_severity_rank)
     foremost = (firing or batch.resolved or [None])[0]
     text = _subject_environment().from_string(template).render(
-        title=batch.title, workflow=batch.result.workflow.name, period=str(batch.result.period),
+        title=batch.title, workflow=batch.result.workflow.name, period=str(batch.period or ""),
         firing=len(batch.firing), resolved=len(batch.resolved),
         severity=firing[0].severity if firing else "",
         summary=foremost.summary if foremost else "", group=dict(batch.group))
@@ -324,8 +324,8 @@ def template_context(batch: NotificationBatch, report: str) -> dict[str, Any]:
     ordered = sorted(batch.notifications, key=lambda n: (_severity_rank(n.alert), n.alert.summary))
     comparison = result.comparison_periods[0] if result.comparison_periods else None
     period_text = (f"{result.period.start:%a %d %b %Y} – {result.period.end:%a %d %b %Y} "
-                   f"({result.period.tz})")
-    if comparison:
+                   f"({result.period.tz})") if batch.period else ""
+    if comparison and period_text:
         period_text += f", changes vs {comparison.start:%d %b} – {comparison.end:%d %b %Y}"
     return {
         "title": batch.title,

@@ -251,7 +251,7 @@ def batch_document(batch: NotificationBatch) -> dict[str, Any]:
         "workflow": result.workflow.name,
         "workflow_id": result.workflow.key,
         "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat(),
-                   "timezone": result.period.tz},
+                   "timezone": result.period.tz} if batch.period else None,
         "group": dict(batch.group),
         "title": clean_text(batch.title),
         "counts": {"firing": sum(1 for line in lines if line.event != "resolved"),
