@@ -446,7 +446,25 @@ def test_no_successful_run_for_stale_after_intervals_is_stale(hourly):
     runs = history(("ok", 5), start=start, every=timedelta(hours=1))
     report = assess(hourly, runs, start + timedelta(hours=3), HealthOptions(failures=10), start)
     assert report.state == "stale" and report.alerting
-    assert report.detail == "no successful run for 3h (runs every 1h at most apart)"
+    assert report.detail == "no successful run for 3h (2+ slots)"
+
+
+@pytest.mark.parametrize("schedule, last_success, now, state", [
+    # Friday's run, Monday 08:30 Paris: the weekend is no gap.
+    ("every weekday at 09:00", utc(2026, 11, 20, 8), utc(2026, 11, 23, 7, 30), "ok"),
+    # ... but Tuesday evening, two weekday slots later, it is.
+    ("every weekday at 09:00", utc(2026, 11, 20, 8), utc(2026, 11, 24, 17), "stale"),
+    # A first-quarter schedule is not stale all summer ...
+    ("0 9 * 1-3 *", utc(2026, 3, 31, 7), utc(2026, 7, 1, 12), "ok"),
+    # ... but it is after two missed January days.
+    ("0 9 * 1-3 *", utc(2026, 3, 31, 7), utc(2027, 1, 2, 12), "stale"),
+])
+def test_staleness_counts_the_schedules_own_slots(tmp_path, store_url, schedule, last_success, now, state):
+    write_workflow(tmp_path, "w", schedule)
+    sw = make_daemon(tmp_path, store_url, FakeClock()).catalog.by_key("w")
+    runs = history(("ok", 5), start=last_success, every=timedelta(days=1))
+    report = assess(sw, runs, now, HealthOptions(), last_handled=now - timedelta(minutes=20))
+    assert report.state == state, report.detail
 
 
 def health_settings(failures: int, mail: Path) -> str:

@@ -1,14 +1,14 @@
 """Is each workflow healthy? What ``cmflow status`` shows, and the daemon's health alerts.
 
-A workflow's health is read from its run history against its cadence (the longest gap between
-its upcoming slots), and tells *quiet* from *broken*:
+A workflow's health is read from its run history against its own slots (a weekday schedule's
+weekend is no gap), and tells *quiet* from *broken*:
 
 - ``ok``: the last run succeeded and brought records recently.
 - ``quiet``: the runs succeed (the platforms answer) but no record came for ``stale_after``
-  cadences: the account is not posting, nothing is broken. No alert.
+  slots: the account is not posting, nothing is broken. No alert.
 - ``failing``: the latest runs failed (failed, crashed, timed out, interrupted); at
   ``failures`` in a row it raises a health alert.
-- ``stale``: no run succeeded for ``stale_after`` cadences: data is not coming in. Alert.
+- ``stale``: no run succeeded for ``stale_after`` slots: data is not coming in. Alert.
 - ``overdue``: a slot passed and was not run (is the daemon running?).
 - ``running``: a run is under way now (and nothing above is wrong).
 - ``waiting``: scheduled, never run yet; ``manual``: no schedule; ``invalid``: the file does not
@@ -21,6 +21,7 @@ workflow key ``cmflow-daemon``, to the outputs of the daemon's settings file.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Sequence
@@ -63,19 +64,20 @@ class WorkflowHealth:
     last_data: datetime | None = None
     next_slot: datetime | None = None
     consecutive_failures: int = 0
-    cadence: timedelta | None = None
     alerting: bool = False
     """Whether this state raises a health alert (failing enough times, or stale)."""
 
 
-def cadence(sw: "ScheduledWorkflow", now: datetime, slots: int = 8) -> timedelta | None:
-    """The longest gap between the workflow's next ``slots`` slots (a weekday schedule: 3 days)."""
-    if sw.timetable is None:
-        return None
-    instants = [sw.timetable.next_after(now, sw.tz)]
-    for _ in range(slots - 1):
-        instants.append(sw.timetable.next_after(instants[-1], sw.tz))
-    return max(later - earlier for earlier, later in zip(instants, instants[1:]))
+def slots_passed(sw: "ScheduledWorkflow", since: datetime, until: datetime, enough: int) -> int:
+    """How many of the workflow's slots fell in ``(since, until]``, counting no further than ``enough``."""
+    assert sw.timetable is not None
+    count, slot = 0, since
+    while count < enough:
+        slot = sw.timetable.next_after(slot, sw.tz)
+        if slot > until:
+            break
+        count += 1
+    return count
 
 
 def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, options: HealthOptions,
@@ -110,8 +112,9 @@ def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: da
         health.state, health.detail = "manual", "no schedule: runs only by hand"
         return health
     health.next_slot = sw.timetable.next_after(now, sw.tz)
-    health.cadence = cadence(sw, now)
-    window = health.cadence * options.stale_after
+    # Stale and quiet count the schedule's own slots (a weekday schedule's weekend, a schedule
+    # for the first quarter only, are no missing data); each slot's run gets OVERDUE_AFTER.
+    needed, settled = math.ceil(options.stale_after), now - OVERDUE_AFTER
     failures = health.consecutive_failures
     last_error = (health.last_run.error or health.last_run.status) if health.last_run else ""
     owed = slots_between(sw.timetable, last_handled, now - OVERDUE_AFTER, sw.tz)[:1] if last_handled else []
@@ -121,19 +124,19 @@ def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: da
             health.state, health.detail = "overdue", f"slot {owed[0]:%Y-%m-%d %H:%M} UTC was not run"
         return health
     since_success = now - (health.last_success or finished[-1].started_at)
+    stale = slots_passed(sw, health.last_success or finished[-1].started_at, settled, needed) >= needed
     if failures >= options.failures:
         health.state, health.alerting = "failing", True
         health.detail = f"{failures} failed run{'s' if failures > 1 else ''} in a row; last: {last_error}"
-    elif since_success > window:
+    elif stale:
         health.state, health.alerting = "stale", True
-        health.detail = (f"no successful run for {_age(since_success)} (runs every "
-                         f"{_age(health.cadence)} at most apart)")
+        health.detail = f"no successful run for {_age(since_success)} ({needed}+ slots)"
     elif failures:
         health.state = "failing"
         health.detail = f"{failures} failed run{'s' if failures > 1 else ''}; last: {last_error}"
     elif owed:
         health.state, health.detail = "overdue", f"slot {owed[0]:%Y-%m-%d %H:%M} UTC was not run"
-    elif health.last_data is None or now - health.last_data > window:
+    elif health.last_data is None or slots_passed(sw, health.last_data, settled, needed) >= needed:
         health.state = "quiet"
         health.detail = ("the sources answer but brought no record for "
                          + (_age(now - health.last_data) if health.last_data else "any run so far"))

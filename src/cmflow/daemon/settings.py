@@ -65,7 +65,7 @@ class HealthOptions(BaseModel):
     failures: int = Field(3, ge=1, description="Consecutive failed runs (failed, crashed, timed out; "
                           "an interrupted run, stopped by a restart, does not count) that raise a health alert.")
     stale_after: float = Field(2.0, gt=0, description="Without a successful fetch for this many "
-                               "schedule intervals, a workflow's data is stale and raises a health alert.")
+                               "of its slots (rounded up), a workflow's data is stale and raises a health alert.")
     check_every: Duration = Field(timedelta(minutes=5), description="How often health is assessed "
                                   "(also after every run).")
     severity: Literal["info", "warning", "critical"] = Field("warning", description="Severity of health alerts.")
