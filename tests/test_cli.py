@@ -494,3 +494,18 @@ def test_a_second_run_while_one_is_under_way_exits_4_and_runs_nothing(runner: Cl
     assert invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url).exit_code == 0
     with open_store(store_url) as store:  # the finished run gave its lock back
         store.acquire_run_lock("Weekly social KPIs (demo)", holder, timedelta(hours=1))
+
+
+def test_status_reads_the_settings_file_the_daemon_was_given(runner: CliRunner, tmp_path: Path) -> None:
+    """A daemon started with --config elsewhere: `status --config` finds its store and thresholds."""
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    demo_variant(folder, 'schedule = "every monday at 09:00"', 'schedule = "every monday at 09:00"', "weekly.toml")
+    state = tmp_path / "elsewhere.db"
+    config = tmp_path / "etc" / "daemon.toml"
+    config.parent.mkdir()
+    config.write_text(f'[daemon]\nstore = "sqlite:///{state}"\n', encoding="utf-8")
+    result = invoke(runner, "status", str(folder), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"State in sqlite:///{state}" in " ".join(result.output.split())
+    assert "waiting" in result.output and "invalid" not in result.output  # the table is folded at 80 columns

@@ -13,7 +13,9 @@ DAEMON_SILENT_AFTER_SECONDS = 120
 @click.command()
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
-def status(directory: str | None, store_option: str | None) -> None:
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="The daemon's settings file, when it is not DIR/cmflow-daemon.toml.")
+def status(directory: str | None, store_option: str | None, config_file: str | None) -> None:
     """Health of each workflow a daemon runs: last run, last success, last data, next run.
 
     DIR is the daemon's folder (default: the folder of the daemon last seen in the store).
@@ -37,7 +39,7 @@ def status(directory: str | None, store_option: str | None) -> None:
     from .common import rich_console, store_url
 
     def settings_of(folder: Path):
-        file = folder / SETTINGS_FILE_NAME
+        file = Path(config_file) if config_file else folder / SETTINGS_FILE_NAME
         try:
             return load_daemon_settings(file if file.is_file() else None)
         except WorkflowInvalid as error:
@@ -47,7 +49,7 @@ def status(directory: str | None, store_option: str | None) -> None:
             sys.exit(EXIT_INVALID)
 
     console = rich_console()
-    settings = settings_of(Path(directory)) if directory is not None else None
+    settings = settings_of(Path(directory or ".")) if directory is not None or config_file else None
     url = store_url(store_option, settings.daemon.store if settings else None)
     now = datetime.now(timezone.utc)
     with open_store(url) as store:
@@ -58,7 +60,7 @@ def status(directory: str | None, store_option: str | None) -> None:
                            "cmflow status DIR", err=True)
                 sys.exit(EXIT_INVALID)
             directory = daemons[0].directory
-            settings = settings_of(Path(directory))
+            settings = settings or settings_of(Path(directory))
         folder = Path(directory).resolve()
         health_options = settings.health
         catalog = WorkflowCatalog(folder, url)
@@ -98,7 +100,7 @@ def status(directory: str | None, store_option: str | None) -> None:
                       escape(report.detail))
     for path, problems in sorted(catalog.problems.items()):
         table.add_row(escape(path.name), "[red]invalid[/red]", "", "", "", "", "",
-                      escape(f"{problems[0].path}: {problems[0].message}" + (
+                      escape((f"{problems[0].path}: " if problems[0].path else "") + problems[0].message + (
                           f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")))
     console.print(table if (reports or catalog.problems) else "No workflow file in this folder.")
     for alert in firing:
