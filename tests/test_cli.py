@@ -500,7 +500,8 @@ def test_status_reads_the_settings_file_the_daemon_was_given(runner: CliRunner, 
     """A daemon started with --config elsewhere: `status --config` finds its store and thresholds."""
     folder = tmp_path / "workflows"
     folder.mkdir()
-    demo_variant(folder, 'schedule = "every monday at 09:00"', 'schedule = "every monday at 09:00"', "weekly.toml")
+    (folder / "weekly.toml").write_text(DEMO_TEXT.replace('as_of = "2026-11-24"\n', "").replace(
+        'url = "sqlite:///.cmflow/demo-state.db"', f'url = "sqlite:///{tmp_path / "elsewhere.db"}"'), encoding="utf-8")
     state = tmp_path / "elsewhere.db"
     config = tmp_path / "etc" / "daemon.toml"
     config.parent.mkdir()
