@@ -14,7 +14,7 @@ import pytest
 
 from cmflow import Period, RecordTable
 from cmflow.builtin.metrics import counts
-from cmflow.builtin.metrics.counts import CommentsReceived, Mentions
+from cmflow.builtin.metrics.counts import CommentsReceived, Mentions, NegativeComments, NegativeMentions
 from cmflow.errors import WorkflowInvalid
 from cmflow.measurements import DIMENSIONS
 from cmflow.runner import MetricRequest, compute_measurements
@@ -87,6 +87,36 @@ def test_comments_received_count_every_conversation_record_per_account() -> None
     assert frame["unit"].unique().to_list() == ["comments"]
 
 
+def test_comments_per_post_leave_out_messages_that_belong_to_no_post() -> None:
+    rows = ([comment(i, 23, post_id="p1") for i in range(3)] + [comment(5, 23, post_id=None)]
+            + [comment(6, 22, post_id="p2")])
+    frame = measure(CommentsReceived, "conversation", rows, ["post"])
+    assert values(frame) == {("instagram", "a", "p1"): 3, ("instagram", "a", "p2"): 0}
+    assert values(frame, "history-1") == {("instagram", "a", "p1"): 0, ("instagram", "a", "p2"): 1}
+
+
+def test_negative_counts_read_the_sentiment_and_never_pass_unclassified_records_as_zero() -> None:
+    """x: 2 negative of 3 classified today, none negative yesterday; bluesky's mentions carry no
+    sentiment (its export has none), so it has no value, with the reason, rather than 0."""
+    rows = ([mention(1, 23) | {"sentiment": "Negative "}, mention(2, 23) | {"sentiment": "negative"},
+             mention(3, 23) | {"sentiment": "positive"}, mention(4, 23)]
+            + [mention(5, 22) | {"sentiment": "neutral"}]
+            + [mention(10, 23, "bluesky"), mention(11, 22, "bluesky")])
+    frame = measure(NegativeMentions, "mention", rows, ["overall", "platform"])
+    assert values(frame) == {(): 2, ("x",): 2, ("bluesky",): None}
+    assert values(frame, "history-1") == {(): 0, ("x",): 0, ("bluesky",): None}
+    assert values(frame, "history-2") == {(): 0, ("x",): 0, ("bluesky",): 0}  # nothing at all: quiet
+    bluesky = frame.filter((pl.col("period") == "current") & (pl.col("platform") == "bluesky")).row(0, named=True)
+    assert bluesky["reason"] == "no mention has a sentiment: map the export's sentiment column"
+
+
+def test_negative_comments_per_post() -> None:
+    rows = ([comment(i, 23, post_id="p1") | {"sentiment": "negative"} for i in range(4)]
+            + [comment(9, 23, post_id="p2") | {"sentiment": "positive"}])
+    frame = measure(NegativeComments, "conversation", rows, ["post"])
+    assert values(frame) == {("instagram", "a", "p1"): 4, ("instagram", "a", "p2"): 0}
+
+
 def test_a_source_that_found_nothing_counts_zero_overall() -> None:
     """No mention at all in the window: 0 overall in every period (a quiet brand), and no
     platform row, since no platform was seen."""
@@ -96,7 +126,8 @@ def test_a_source_that_found_nothing_counts_zero_overall() -> None:
 
 @pytest.mark.parametrize(("plugin", "record", "by", "supported"), [
     ("mentions", "mention", '["account"]', "overall, platform"),
-    ("comments_received", "conversation", '["format"]', "overall, platform, account"),
+    ("comments_received", "conversation", '["format"]', "overall, platform, account, post"),
+    ("engagement_rate_by_reach", "post", '["post"]', "overall, platform, account, format, pillar, campaign"),
 ])
 def test_unsupported_breakdowns_are_refused_at_validation(tmp_path, plugin, record, by, supported) -> None:
     """Mentions have no account (monitoring finds them anywhere); comments have no format."""

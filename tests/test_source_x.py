@@ -116,11 +116,11 @@ def test_mentions_name_their_author_and_audience(replay_server):
         {"platform": "x", "mention_id": "1991500000000000002",
          "published_at": datetime(2026, 11, 21, 20, 4, 11, tzinfo=timezone.utc), "author": "julie_bakes",
          "text": "@maisonlumiere la bûche était parfaite, merci !",
-         "url": "https://x.com/julie_bakes/status/1991500000000000002", "reach": 1830, "language": "fr"},
+         "url": "https://x.com/julie_bakes/status/1991500000000000002", "reach": 1830, "language": "fr", "sentiment": None},
         {"platform": "x", "mention_id": "1991500000000000001",
          "published_at": datetime(2026, 11, 17, 6, 30, tzinfo=timezone.utc), "author": "marc_lyon",
          "text": "@maisonlumiere 👏👏", "url": "https://x.com/marc_lyon/status/1991500000000000001",
-         "reach": 97, "language": None}]
+         "reach": 97, "language": None, "sentiment": None}]
     assert replay_server.requests[1].params["expansions"] == "author_id"
 
 

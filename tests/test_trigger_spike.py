@@ -183,6 +183,52 @@ severity = "critical"
     assert alert.severity == "critical" and alert.rule == "spike_comments_received"
 
 
+def test_a_run_on_one_posts_negative_comments_names_that_post(tmp_path, store_url) -> None:
+    """Post p2 draws 30 negative comments on Monday; the account's other post and its direct
+    messages stay as usual. The alert names the post, not the whole account."""
+    rows = []
+    for back in range(5):
+        day = datetime.combine(MONDAY - timedelta(days=back), datetime.min.time(), timezone.utc)
+        usual = [("p1", "positive"), ("p1", "negative"), ("p2", "neutral"), ("p2", "negative"), (None, "negative")]
+        burst = [("p2", "negative")] * 30 if back == 0 else []
+        rows += [{"platform": "instagram", "account": "a", "message_id": f"{back}-{i}", "post_id": post,
+                  "sentiment": sentiment, "received_at": (day + timedelta(minutes=i)).isoformat()}
+                 for i, (post, sentiment) in enumerate(usual + burst)]
+    (tmp_path / "comments.json").write_text(json.dumps(rows), encoding="utf-8")
+    (tmp_path / "buzz.toml").write_text("""
+[workflow]
+name = "Bad buzz"
+period = "yesterday"
+as_of = "2026-11-24"
+
+[[sources]]
+plugin = "json"
+path = "comments.json"
+record = "conversation"
+
+[[metrics]]
+plugin = "negative_comments"
+by = ["account", "post"]
+
+[[triggers]]
+plugin = "spike"
+metric = "negative_comments"
+""", encoding="utf-8")
+    with ExitStack() as stack:
+        stack.enter_context(registered_plugin(counts))
+        stack.enter_context(registered_plugin(spike))
+        result = run_workflow_file(tmp_path / "buzz.toml", store_url=store_url)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    # The account as a whole: 33 against 3 a day also spikes; the post is named on its own.
+    assert sorted(a.summary for a in result.alerts) == [
+        "Negative comments spiked for instagram / a / post p2: 31 comments on 2026-11-23 vs an average "
+        "of 1 comments over the previous 4 days (x31.0)",
+        "Negative comments spiked for instagram / a: 33 comments on 2026-11-23 vs an average of 3 "
+        "comments over the previous 4 days (x11.0)"]
+    [post_alert] = [a for a in result.alerts if "post_id" in a.dimensions]
+    assert post_alert.dimensions == {"platform": "instagram", "account": "a", "post_id": "p2"}
+
+
 def test_the_docs_example_validates(tmp_path) -> None:
     blocks = re.findall(r"^```toml\n(.*?)^```$", DOCS_PAGE.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
     assert blocks

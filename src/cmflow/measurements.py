@@ -28,8 +28,10 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
     "format": ("format",),
     "pillar": ("pillar",),
     "campaign": ("campaign",),
+    "post": ("platform", "account", "post_id"),
 }
-"""Names accepted in a metric's ``by`` option, and the columns each groups by."""
+"""Names accepted in a metric's ``by`` option, and the columns each groups by (``post``: the
+comments of each post, for the metrics of records that belong to a post)."""
 
 CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason")
 
@@ -72,7 +74,8 @@ def aggregate(
     lazy = frame.lazy()
     parts = []
     for dims in grouping_sets:
-        grouped = lazy.group_by(["period", *dims]).agg(aggregations)
+        records = lazy.filter(pl.col("post_id").is_not_null()) if "post_id" in dims else lazy  # not DMs
+        grouped = records.group_by(["period", *dims]).agg(aggregations)
         if periods:
             labels = pl.LazyFrame({"period": list(periods)}, schema={"period": pl.String})
             groups = grouped.select(*dims).unique() if dims else pl.LazyFrame({"_": [0]})

@@ -68,6 +68,8 @@ def _f(name: str, type_: FieldType, description: str, required: bool = False) ->
 
 _PLATFORM = _f("platform", "str", "Platform, lower case: instagram, facebook, linkedin ...", True)
 _ACCOUNT = _f("account", "str", "Account handle or id on that platform.", True)
+_SENTIMENT = _f("sentiment", "str", "positive, neutral or negative, as a monitoring tool's export or a "
+                "classifier says; empty when not classified.")
 
 POST = RecordKind(
     "post",
@@ -122,6 +124,7 @@ MENTION = RecordKind(
         _f("url", "str", "Link to the mention."),
         _f("reach", "int", "Estimated audience."),
         _f("language", "str", "ISO 639-1 language code."),
+        _SENTIMENT,
     ),
     time_field="published_at",
 )
@@ -138,6 +141,7 @@ CONVERSATION = RecordKind(
         _f("author", "str", "Author handle."),
         _f("text", "str", "Message text (untrusted)."),
         _f("post_id", "str", "Post the comment belongs to, if any."),
+        _SENTIMENT,
     ),
     time_field="received_at",
 )

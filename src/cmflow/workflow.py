@@ -139,7 +139,7 @@ class MetricEntry(BaseModel):
     by: list[Union[Literal[tuple(GROUPINGS)], list[Literal[tuple(GROUPINGS)]]]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["overall", "account"],
         description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "
-        "or a list of them combined (e.g. [\"platform\", \"format\"]).",
+        "post (comments of each post), or a list of them combined (e.g. [\"platform\", \"format\"]).",
     )
 
 

@@ -1,7 +1,10 @@
-"""Counts of records received: mentions found by monitoring, comments and messages received.
+"""Counts of records received: mentions found by monitoring, comments and messages received,
+and the negative ones among them.
 
 What the ``spike`` trigger watches for a bad buzz. A group seen in any period counts 0 in the
-periods it has no record in: a quiet day is 0 mentions, not "no value".
+periods it has no record in: a quiet day is 0 mentions, not "no value". The negative counts
+read the records' ``sentiment`` (from a monitoring tool's export, or a classifier): records
+none of which is classified give no value, never a reassuring 0.
 """
 
 from __future__ import annotations
@@ -24,6 +27,26 @@ class _RecordCount(Metric):
                                 value=pl.col("records").fill_null(0))
 
 
+class _NegativeCount(_RecordCount):
+    """The number of records of one kind whose ``sentiment`` is negative."""
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        negative = pl.col("sentiment").str.strip_chars().str.to_lowercase() == "negative"
+        rows = aggregate(data.records[self.record_kind], data.grouping_sets, [
+            pl.len().alias("records"),
+            pl.col("sentiment").is_not_null().sum().alias("classified"),
+            negative.fill_null(False).sum().alias("negative"),
+        ], periods=[p.label for p in data.periods])
+        unclassified = pl.col("records").is_not_null() & (pl.col("classified") == 0)
+        return measurement_rows(
+            rows, metric=self.name, unit=self.unit,
+            value=pl.when(unclassified).then(None).otherwise(pl.col("negative").fill_null(0)),
+            reason=pl.when(unclassified).then(pl.lit(
+                f"no {self.record_kind} has a sentiment: map the export's sentiment column")))
+
+
 class Mentions(_RecordCount):
     """Number of mentions (``mention`` records) published in the period.
 
@@ -40,12 +63,45 @@ class Mentions(_RecordCount):
 
 
 class CommentsReceived(_RecordCount):
-    """Number of comments and messages (``conversation`` records) received in the period."""
+    """Number of comments and messages (``conversation`` records) received in the period.
+
+    ``by = ["post"]`` counts the comments of each post (direct messages, which belong to no
+    post, are left out there): what a ``spike`` on one post's comments watches.
+    """
 
     name = "comments_received"
     description = "Number of comments and messages received in the period."
     needs = ("conversation",)
-    groupings = ("overall", "platform", "account")
+    groupings = ("overall", "platform", "account", "post")
+    unit = "comments"
+    record_kind = "conversation"
+
+
+class NegativeMentions(_NegativeCount):
+    """Number of mentions whose ``sentiment`` is negative, published in the period.
+
+    No value (not 0) for a group whose mentions of the period carry no sentiment at all.
+    """
+
+    name = "negative_mentions"
+    description = "Number of negative mentions (by their sentiment) in the period."
+    needs = ("mention",)
+    groupings = ("overall", "platform")
+    unit = "mentions"
+    record_kind = "mention"
+
+
+class NegativeComments(_NegativeCount):
+    """Number of comments and messages whose ``sentiment`` is negative, received in the period.
+
+    ``by = ["post"]`` counts them per post (comments without a post, such as direct messages,
+    are left out there). No value (not 0) when none of the group's records is classified.
+    """
+
+    name = "negative_comments"
+    description = "Number of negative comments and messages (by their sentiment) in the period."
+    needs = ("conversation",)
+    groupings = ("overall", "platform", "account", "post")
     unit = "comments"
     record_kind = "conversation"
 
@@ -54,3 +110,5 @@ class CommentsReceived(_RecordCount):
 def register_metrics(register):
     register(Mentions)
     register(CommentsReceived)
+    register(NegativeMentions)
+    register(NegativeComments)

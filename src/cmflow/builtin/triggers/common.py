@@ -16,6 +16,6 @@ def value_text(value: float | None, unit: str) -> str:
 
 
 def where_text(dimensions: dict[str, Any]) -> str:
-    """``for instagram / trailhead.outfitters``, or ``overall``."""
-    values = " / ".join(str(v) for v in dimensions.values())
+    """``for instagram / trailhead.outfitters`` (``... / post 1789``), or ``overall``."""
+    values = " / ".join(f"post {v}" if name == "post_id" else str(v) for name, v in dimensions.items())
     return f"for {values}" if values else "overall"
