@@ -338,6 +338,7 @@ class PostsPerPlatformBelow(Trigger):
         minimum: int = Field(description="Fewest posts expected per period.")
 
     def evaluate(self, data):
+        data.note(f"judged {data.measurements.height} series against a minimum of {self.options.minimum} posts")
         return [Alert(self.entry_id, row["metric"], {"platform": row["platform"], "account": row["account"]},
                       f"only {row['value']:.0f} posts", value=row["value"])
                 for row in data.measurements.iter_rows(named=True)
@@ -369,6 +370,9 @@ severity = "critical"
     assert [(a.rule, a.dimensions, a.severity, a.summary) for a in result.alerts] == [
         ("too_few_posts_posts_published", {"platform": "instagram", "account": "a"}, "critical",
          "only 1 posts")]
+    # What the trigger says that is no alert reaches its stage (the run summary and the report).
+    [rule] = [s for s in result.stages if s.kind == "trigger"]
+    assert (rule.ok, rule.problems) == (True, ["judged 2 series against a minimum of 2 posts"])
 
 
 def test_a_records_own_source_field_is_kept_apart_from_the_source_entry_id(

@@ -271,6 +271,8 @@ def test_below_min_history_nothing_fires_and_the_note_says_why() -> None:
     days[-28] = None
     data = daily_input({"new": [*days, 0.5]})
     assert trigger().evaluate(data) == []
+    assert data.notes == ["1 series not judged yet: fewer than 4 baseline values (the history builds up "
+                          "run after run)"]
     row = trigger().assess(data).row(0, named=True)
     assert row["baseline_points"] == 3
     assert row["note"] == "not enough history: 3 of the 4 baseline values needed"

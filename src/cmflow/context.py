@@ -124,6 +124,13 @@ class TriggerInput:
     """A trigger that judges KPIs against objectives appends :class:`cmflow.Verdict` here; the
     reports show them."""
     now: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+    """What a person should know about this evaluation that is no alert (see :meth:`note`)."""
+
+    def note(self, message: str) -> None:
+        """Say something about this evaluation that is not an alert, e.g. "2 series not judged:
+        not enough history yet". Shown with the trigger in the run summary and the report."""
+        self.notes.append(message)
 
 
 @dataclass

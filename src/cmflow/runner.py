@@ -412,6 +412,7 @@ def _evaluate_rule(workflow: "Workflow", entry: "Entry", store: Store | None, re
         try:
             alerts = list(entry.plugin.evaluate(data) or [])
             result.verdicts.extend(data.verdicts)
+            report.problems.extend(redactor(" ".join(str(note).split())) for note in data.notes)
         except Exception as exc:
             report.ok, report.error = False, redactor(_one_line(exc))
             log.debug("trigger %s failed:\n%s", entry.id, redactor(traceback.format_exc()))

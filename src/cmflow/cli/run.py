@@ -121,6 +121,9 @@ def _print_summary(result, url: str, seconds: float) -> None:
                 echo(f"    ! {problem}", fg="yellow")
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
+        else:
+            for problem in stage.problems:  # a trigger's notes: "not enough history yet" ...
+                echo(f"! {stage.kind} {stage.id} ({stage.plugin}): {problem}", fg="yellow")
     if result.failed_sources:
         echo(f"\n! Incomplete: {len(result.failed_sources)} source(s) failed; the figures leave their records "
              "out, no measurement was stored, and the rules reading them raise error alerts instead of "

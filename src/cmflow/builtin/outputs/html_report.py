@@ -91,6 +91,7 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
         accent=options.accent_colour,
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
         sources=[s for s in result.stages if s.kind == "source"],
+        notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

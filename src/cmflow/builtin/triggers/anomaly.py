@@ -11,7 +11,6 @@ deviation would. The method, its floor and a worked example are in docs/triggers
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
@@ -25,8 +24,6 @@ from .history import history_frame, history_index, keyed, periods_text, when_tex
 
 if TYPE_CHECKING:
     import polars as pl
-
-log = logging.getLogger(__name__)
 
 Z_SCALE = 0.6745
 """z = 0.6745 x (x - median) / MAD: 0.6745 makes the MAD of normal data comparable to a standard
@@ -179,8 +176,8 @@ class Anomaly(Trigger):
         dimensions = dimension_columns(keyed(data.measurements))
         short = assessed.filter(pl.col("note").is_not_null()).height
         if short:
-            log.info("%s: %d series not judged, fewer than %d baseline values", self.entry_id, short,
-                     self.options.min_history)
+            data.note(f"{short} series not judged yet: fewer than {self.options.min_history} baseline "
+                      "values (the history builds up run after run)")
         return [self._alert(row, {d: row[d] for d in dimensions if row[d] is not None}, data)
                 for row in assessed.filter(pl.col("unusual")).iter_rows(named=True)]
 

@@ -7,7 +7,6 @@ of 1 a day from paging anyone. docs/triggers/spike.md explains it with a worked 
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -20,9 +19,6 @@ from .history import history_frame, history_index, keyed, periods_text, when_tex
 
 if TYPE_CHECKING:
     import polars as pl
-
-log = logging.getLogger(__name__)
-
 
 class SpikeOptions(PluginOptions):
     baseline_periods: int = Field(4, ge=1, le=400, description="How many periods just before the "
@@ -94,7 +90,7 @@ class Spike(Trigger):
 
         assessed = self.assess(data)
         if assessed.height and assessed["baseline_periods"].max() == 0:
-            log.info("%s: no baseline period was measured, nothing to compare with", self.entry_id)
+            data.note("no baseline period measured yet: nothing to compare the count with")
         dimensions = dimension_columns(keyed(data.measurements))
         alerts = []
         for row in assessed.filter(pl.col("spike")).iter_rows(named=True):
