@@ -123,6 +123,29 @@ def test_a_refusal_is_tried_once_then_dead_lettered_and_can_be_retried(demo, rep
     assert len(posts(replay_server)) == 2
 
 
+def test_a_retried_message_gets_its_outputs_max_age_again(demo, replay_server):
+    """An output keeping messages 3 days: re-queued, its message has 3 more days, not a fixed day;
+    a message whose workflow file is gone gets a day, and sending it says why."""
+    from cmflow.outbox import requeue_dead
+
+    path, store_url = demo
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "webhook"', 'plugin = "webhook"\nmax_age = "3d"'),
+                    encoding="utf-8")
+    replay_server.add("POST", HOOK, Reply(400, body="invalid_payload"))
+    run_workflow_file(path, store_url=store_url, now=RUN_AT)
+    later = RUN_AT + timedelta(days=5)
+    with open_store(store_url) as store:
+        [dead] = store.outbox(status="dead")
+        assert requeue_dead(store, [dead.id], later) == 1
+        [again] = store.outbox(status="pending")
+        assert (again.id, again.expires_at) == (dead.id, later + timedelta(days=3))
+        store.record_attempt(dead.id, now=later, status="dead", attempts=2, error="refused again")
+        path.unlink()
+        assert requeue_dead(store, None, later) == 1
+        [again] = store.outbox(status="pending")
+    assert again.expires_at == later + timedelta(hours=24)
+
+
 def test_an_smtp_server_that_is_down_leaves_the_message_queued_not_lost(tmp_path, monkeypatch, smtp_server):
     monkeypatch.chdir(tmp_path)
     port = free_port()  # nothing listens there yet

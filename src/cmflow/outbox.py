@@ -193,6 +193,26 @@ def retry_delay(attempt: int, retry_after: float | None) -> timedelta:
     return backoff + timedelta(seconds=random.uniform(0, backoff.total_seconds() * 0.1))
 
 
+REQUEUE_UNKNOWN_MAX_AGE = timedelta(hours=24)
+"""A re-queued message whose output cannot be read now gets this long (sending will say why)."""
+
+
+def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime) -> int:
+    """Put dead-lettered messages (these ids, or all) back in the queue, due now, each with its
+    output's ``max_age`` to be delivered in again; return how many."""
+    resolver = _NotifierResolver(None)
+    by_expiry: dict[datetime, list[int]] = {}
+    for message in store.outbox(status=DEAD, limit=1_000_000):
+        if ids is not None and message.id not in ids:
+            continue
+        try:
+            max_age = resolver.get(message)[0].options.max_age
+        except LookupError:
+            max_age = REQUEUE_UNKNOWN_MAX_AGE
+        by_expiry.setdefault(now + max_age, []).append(message.id)
+    return sum(store.requeue(chosen, now=now, expires_at=expiry) for expiry, chosen in by_expiry.items())
+
+
 class _NotifierResolver:
     """The notifier plugin a message goes out through, from the run's workflow or its file."""
 

@@ -57,17 +57,17 @@ def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, stor
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
 def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> None:
     """Put dead-lettered messages (IDS, or --all) back in the queue and try to send them now."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
-    from ..outbox import dispatch
+    from ..outbox import dispatch, requeue_dead
     from ..store import open_store
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
     now = datetime.now(timezone.utc)
     with open_store(store_url(store_option, None)) as store:
-        # A re-queued message gets another day of retries.
-        count = store.requeue(None if all_dead else list(ids), now=now, expires_at=now + timedelta(hours=24))
+        # Each re-queued message gets its output's max_age of retries again.
+        count = requeue_dead(store, None if all_dead else list(ids), now)
         click.echo(f"{count} message(s) back in the queue.")
         _report(dispatch(store, ids=None if all_dead else list(ids), only_workflow=False))
 
