@@ -110,7 +110,7 @@ def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
 def test_validate_a_valid_workflow(runner: CliRunner) -> None:
     result = invoke(runner, "validate", str(DEMO_WORKFLOW))
     assert result.exit_code == 0, result.output
-    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (3 sources, 8 metrics, 2 triggers, 3 outputs)" in result.stdout
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (3 sources, 8 metrics, 3 triggers, 3 outputs)" in result.stdout
 
 
 def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -469,7 +469,8 @@ def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, i
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip()]
     assert sorted((r[0], r[1], r[3]) for r in rows) == [
-        ("firing", "info", "reach_spike"), ("firing", "warning", "err_drop"), ("firing", "warning", "err_drop")]
+        ("firing", "info", "reach_spike"), ("firing", "warning", "err_drop"), ("firing", "warning", "err_drop"),
+        ("firing", "warning", "err_objective"), ("firing", "warning", "err_objective")]
     other = invoke(runner, "alerts", "--workflow", "Some other workflow", "--store",
                    "sqlite:///.cmflow/demo-state.db", env=WIDE)
     assert "No alert firing or pending." in other.stdout

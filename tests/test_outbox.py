@@ -20,16 +20,15 @@ from cmflow.outbox import dispatch
 from cmflow.store import open_store
 from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 from cmflow.workflow import load_workflow
+from demo_scenario import demo_scenario
 from loopback_smtp import free_port
 
-DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
 HOOK = "/hooks/test-outbox-3f1c9a7e"
 RUN_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 
 
 def demo_with(outputs: str) -> str:
-    text = DEMO_WORKFLOW.read_text(encoding="utf-8")
-    return text[:text.index("[[outputs]]")] + outputs
+    return demo_scenario(outputs)
 
 
 WEBHOOK = """

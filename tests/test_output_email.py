@@ -30,9 +30,9 @@ from cmflow.plugins import UnknownPlugin, get_registry
 from cmflow.summary import format_value
 from cmflow.testing import FakeClock, registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
+from demo_scenario import demo_scenario
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 EMAIL_PAGE = REPO / "docs" / "outputs" / "email.md"
 PERIOD = "2026-11-16..2026-11-22"
 RUN_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
@@ -76,9 +76,8 @@ def result(tmp_path_factory):
     """The demo workflow's run over its known week (its sources, metrics and triggers; no
     output), with its three alerts firing."""
     directory = tmp_path_factory.mktemp("run")
-    text = DEMO_WORKFLOW.read_text(encoding="utf-8")
     workflow = directory / "demo.toml"
-    workflow.write_text(text[:text.index("[[outputs]]")], encoding="utf-8")
+    workflow.write_text(demo_scenario(), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CMFLOW_LOAD_PLUGINS", "")
         run = run_workflow_file(workflow, store_url=f"sqlite:///{directory / 'state.db'}",
@@ -295,7 +294,7 @@ def test_a_password_comes_from_the_environment_and_stays_out_of_everything(
         result, smtp_server, tmp_path, monkeypatch, caplog):
     mailbox, port = smtp_server(auth_require_tls=False, authenticator=accept_login)
     monkeypatch.setenv("CMFLOW_TEST_SMTP_PASSWORD", PASSWORD)
-    workflow_text = DEMO_WORKFLOW.read_text(encoding="utf-8").split("[[outputs]]")[0] + f"""
+    workflow_text = demo_scenario() + f"""
 [[outputs]]
 plugin = "email"
 to = ["ann@example.org"]
@@ -452,7 +451,7 @@ def docs_output_examples() -> list[str]:
 def test_the_docs_page_examples_validate(tmp_path, monkeypatch):
     examples = docs_output_examples()
     assert len(examples) >= 4
-    head = DEMO_WORKFLOW.read_text(encoding="utf-8").split("[[outputs]]")[0]
+    head = demo_scenario()
     with email_plugin():
         for index, example in enumerate(examples):
             for name in re.findall(r"\$\{env:(\w+)\}", example):

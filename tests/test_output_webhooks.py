@@ -28,8 +28,8 @@ from cmflow.errors import WorkflowInvalid
 from cmflow.http import RetryPolicy, make_client
 from cmflow.testing import Reply, VirtualTime, registered_plugin, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
+from demo_scenario import demo_scenario
 
-DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
 HERE = "/test-output-webhooks"
 """Test URLs are registered as secrets for the whole session: their paths are unique to this file."""
 SECRET_PATH = "/services/T0CMFLOW/B0TEST/s3cr3t-w3bh00k-t0k3n"
@@ -41,8 +41,7 @@ PLUGINS = {"slack": Slack, "teams": Teams, "discord": Discord, "webhook": Webhoo
 
 # -- a real run and its batch ------------------------------------------------------------------
 def demo_without_outputs() -> str:
-    text = DEMO_WORKFLOW.read_text(encoding="utf-8")
-    return text[:text.index("[[outputs]]")]
+    return demo_scenario()
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .measurements import DIMENSIONS, row_dimensions
 
 if TYPE_CHECKING:
+    from .alerts import Verdict
     from .result import RunResult
 
 BREAKDOWN_TITLES = {
@@ -74,6 +75,13 @@ class Cell:
     previous: float | None = None
     change: float | None = None
     change_pct: float | None = None
+    verdict: "Verdict | None" = None
+    """The objective this KPI is judged against (a ``target`` trigger), if any."""
+
+    @property
+    def verdict_label(self) -> str:
+        """``on track``, ``at risk``, ``off track``; empty without an objective."""
+        return self.verdict.status.replace("_", " ") if self.verdict else ""
 
     @property
     def text(self) -> str:
@@ -126,6 +134,7 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
         for row in result.comparisons.filter(pl.col("comparison") == comparison).iter_rows(named=True):
             changes[(row["metric"], row["series_key"])] = row
     alerting = {(a.metric, _key(a.dimensions)) for a in result.alerts}
+    verdicts = {(v.metric, _key(v.dimensions)): v for v in result.verdicts}
     dims_present = [d for d in DIMENSIONS if d in current.columns]
     tables: dict[tuple[str, ...], KpiTable] = {}
     rows_by_labels: dict[tuple, KpiRow] = {}
@@ -143,10 +152,11 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
             kpi_row = rows_by_labels[(dims, tuple(labels))] = KpiRow(labels, {})
             table.rows.append(kpi_row)
         compared = changes.get((row["metric"], row["series_key"]), {})
+        series = (row["metric"], _key({d: row[d] for d in dims}))
         kpi_row.cells[row["metric"]] = Cell(row["value"], row["unit"], row["reason"],
                                             compared.get("previous_value"), compared.get("change"),
-                                            compared.get("change_pct"))
-        if (row["metric"], _key({d: row[d] for d in dims})) in alerting:
+                                            compared.get("change_pct"), verdicts.get(series))
+        if series in alerting:
             kpi_row.alerting = True
     preferred = list(BREAKDOWN_TITLES)
     ordered = sorted(tables.values(), key=lambda t: (

@@ -384,7 +384,8 @@ def _headline(tables: list[Any]) -> list[dict[str, str]]:
     cells = overall.rows[0].cells
     ordered = [m for m in HEADLINE if m in cells] + [m for m, _ in overall.metrics if m not in HEADLINE]
     return [{"label": metric_label(m), "value": cells[m].text, "change": cells[m].change_text,
-             "direction": cells[m].direction, "note": cells[m].change_text or cells[m].reason or ""}
+             "direction": cells[m].direction, "note": cells[m].change_text or cells[m].reason or "",
+             "verdict": cells[m].verdict.status if cells[m].verdict else "", "verdict_label": cells[m].verdict_label}
             for m in ordered[:6]]
 
 
