@@ -61,6 +61,10 @@ class Source(Plugin):
     kind = "source"
     record_kinds: ClassVar[tuple[str, ...]] = ("post",)
     """Record kinds this source can produce; override :meth:`produces` when options decide."""
+    incremental: ClassVar[bool] = False
+    """True for sources that call an API: cmflow then keeps their records in the store, fetches
+    only what it does not have (plus a look-back window, as counters keep growing) and fills
+    the rest of the window from the store. False for files, which are read whole each run."""
 
     def produces(self) -> set[str]:
         """The record kinds this configured source will hand over."""

@@ -96,6 +96,7 @@ class BlueskySource(Source):
     description = "Read posts, follower counts and mentions of Bluesky accounts (AT Protocol)."
     Options = BlueskyOptions
     record_kinds = ("post", "account_snapshot", "mention")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}

@@ -141,6 +141,7 @@ class FacebookPage(Source):
     description = "Fetch posts and insights, daily Page figures and comments of Facebook Pages (Graph API)."
     Options = FacebookPageOptions
     record_kinds = ("post", "account_snapshot", "conversation")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {KIND_OF_FETCH[f] for f in self.options.fetch}

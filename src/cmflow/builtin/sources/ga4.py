@@ -103,6 +103,7 @@ class Ga4Source(Source):
     description = "Fetch GA4 sessions, key events and revenue by UTM source, medium and campaign (Data API)."
     Options = Ga4Options
     record_kinds = ("traffic",)
+    incremental = True
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         from cmflow.http import OffsetLimit

@@ -140,6 +140,7 @@ class Instagram(Source):
     description = "Fetch posts and insights, daily account figures and comments from the Instagram Graph API."
     Options = InstagramOptions
     record_kinds = ("post", "account_snapshot", "conversation")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {KIND_OF_FETCH[f] for f in self.options.fetch}

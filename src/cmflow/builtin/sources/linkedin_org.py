@@ -101,6 +101,7 @@ class LinkedInOrg(Source):
     description = "Fetch LinkedIn Page posts, share and follower statistics, and comments."
     Options = LinkedInOrgOptions
     record_kinds = ("post", "account_snapshot", "conversation")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}

@@ -85,6 +85,7 @@ class MastodonSource(Source):
     description = "Read statuses, follower counts and mentions of Mastodon accounts (any instance)."
     Options = MastodonOptions
     record_kinds = ("post", "account_snapshot", "mention")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}

@@ -69,6 +69,7 @@ class RssSource(Source):
     description = "Read RSS and Atom feeds as mentions, for monitoring (veille)."
     Options = RssOptions
     record_kinds = ("mention",)
+    incremental = True
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: RssOptions = self.options

@@ -90,6 +90,7 @@ class TikTok(Source):
     description = "Fetch a TikTok account's videos and follower count (Display API; no comments)."
     Options = TikTokOptions
     record_kinds = ("post", "account_snapshot")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}

@@ -85,6 +85,7 @@ class XSource(Source):
     description = "Read posts, follower counts and mentions of X accounts (X API v2)."
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}

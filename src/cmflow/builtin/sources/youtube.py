@@ -118,6 +118,7 @@ class YoutubeSource(Source):
     description = "Fetch a YouTube channel's videos, daily views and subscribers, and comment threads."
     Options = YoutubeOptions
     record_kinds = ("post", "account_snapshot", "conversation")
+    incremental = True
 
     def produces(self) -> set[str]:
         return {FETCHABLE[item] for item in self.options.fetch}
