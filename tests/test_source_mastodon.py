@@ -274,3 +274,45 @@ by = ["account"]
     assert [(r["account"], r["value"]) for r in likes] == [("@maisonlumiere@mastodon.social", 76)]
     assert result.current("total_shares").to_dicts()[0]["value"] == 19
     assert [r.getMessage() for r in caplog.records if TOKEN in r.getMessage()] == []
+
+
+def test_a_second_run_asks_the_instance_nothing_it_already_has(replay_server, tmp_path, monkeypatch):
+    """Incremental fetching with a real platform source: run 1 pages through the window; run 2,
+    the next day with a one-day look-back, needs nothing new and asks the instance nothing,
+    yet reports the same figures, from the store."""
+    monkeypatch.setenv("MASTODON_TOKEN", TOKEN)
+    script_posts(replay_server, *replies("statuses_pages.json", replay_server),
+                 *replies("statuses_empty.json", replay_server))
+    workflow = tmp_path / "mastodon.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "Mastodon weekly"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "masto"
+plugin = "mastodon"
+base_url = "{replay_server.url}"
+accounts = ["maisonlumiere"]
+token = "${{env:MASTODON_TOKEN}}"
+fetch = ["posts"]
+page_size = 2
+look_back = "1d"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["account"]
+""", encoding="utf-8")
+    store = f"sqlite:///{tmp_path}/s.db"
+    with registered_plugin(mastodon_module):
+        first = run_workflow_file(workflow, store_url=store, now=datetime(2026, 11, 24, 9, tzinfo=timezone.utc))
+        asked = len(replay_server.requests)
+        second = run_workflow_file(workflow, store_url=store, now=datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
+    assert asked == 5 and len(replay_server.requests) == asked  # lookup + 4 pages, then nothing
+    assert first.status == second.status == "ok"
+    assert second.current("total_likes").to_dicts()[0]["value"] == first.current("total_likes").to_dicts()[0]["value"] == 76
+    [stage] = [s for s in second.stages if s.kind == "source"]
+    assert stage.note == "every record from the store (already fetched)"

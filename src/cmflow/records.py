@@ -38,6 +38,9 @@ class RecordKind:
     fields: tuple[Field, ...]
     time_field: str
     """The column that places a record in a reporting period."""
+    identity: tuple[str, ...] = ()
+    """The columns that tell one record from another: fetched again, a record replaces its older
+    copy (the newest counters win). Empty: the whole row."""
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -94,6 +97,7 @@ POST = RecordKind(
         _f("campaign", "str", "Campaign tag."),
     ),
     time_field="published_at",
+    identity=("platform", "account", "post_id"),
 )
 
 ACCOUNT_SNAPSHOT = RecordKind(
@@ -110,6 +114,7 @@ ACCOUNT_SNAPSHOT = RecordKind(
         _f("website_clicks", "int", "Clicks on the profile's website link that day."),
     ),
     time_field="date",
+    identity=("platform", "account", "date"),
 )
 
 MENTION = RecordKind(
@@ -127,6 +132,7 @@ MENTION = RecordKind(
         _SENTIMENT,
     ),
     time_field="published_at",
+    identity=("platform", "mention_id"),
 )
 
 CONVERSATION = RecordKind(
@@ -144,6 +150,7 @@ CONVERSATION = RecordKind(
         _SENTIMENT,
     ),
     time_field="received_at",
+    identity=("platform", "account", "message_id"),
 )
 
 CALENDAR_ITEM = RecordKind(
@@ -160,6 +167,7 @@ CALENDAR_ITEM = RecordKind(
         _f("post_id", "str", "Id of the published post, once published."),
     ),
     time_field="planned_at",
+    identity=("item_id",),
 )
 
 TIME_ENTRY = RecordKind(
@@ -189,6 +197,7 @@ TRAFFIC = RecordKind(
         _f("revenue", "float", "Revenue."),
     ),
     time_field="date",
+    identity=("date", "source", "medium", "campaign"),
 )
 
 RECORD_KINDS: dict[str, RecordKind] = {

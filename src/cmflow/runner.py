@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from . import periods as periods_module
 from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
+from .incremental import FetchPlan, plan_fetch, remember, with_stored
 from .kinds import Metric, Notifier
 from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
 from .measurements import (
@@ -100,7 +101,7 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
     writes = store is not None and run_id is not None
     try:
         all_periods = [period, *comparison_periods, *period.history(_history_needed(workflow))]
-        _fetch(workflow, all_periods, result)
+        plans = _fetch(workflow, all_periods, result, store, now or result.started_at)
         _measure(workflow, all_periods, result)
         _compare(workflow, store, result)
         _trigger(workflow, store, result)
@@ -119,6 +120,9 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
     order = {entry.id: index for index, entry in enumerate(workflow.outputs)}
     result.stages.sort(key=lambda s: (s.kind == "output", order.get(s.id, 0) if s.kind == "output" else 0))
     result.finished_at = datetime.now(timezone.utc)
+    if writes and result.status == "ok":  # delivered: what was fetched is not fetched again
+        for plan in plans:
+            remember(store, plan, result.started_at, run_id)
     if writes:
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
         store.finish_run(run_id, status=result.status, stats=result.stats(),
@@ -168,19 +172,28 @@ def _to_store(result: RunResult) -> "pl.DataFrame | None":
 
 
 # -- fetch ----------------------------------------------------------------------------------
-def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult) -> None:
+def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult, store: Store | None,
+           now: datetime) -> list[FetchPlan]:
+    """Fetch every source (concurrently); incremental ones only what the store lacks. Returns
+    the plans of the incremental sources that succeeded, for :func:`remember` once delivered."""
     import polars as pl
 
     result.all_periods = all_periods
     window_start = min(p.start_utc for p in all_periods) - timedelta(days=1)  # baselines
     window_end = max(p.end_utc for p in all_periods)
+    plans = {entry.id: plan_fetch(store, workflow, entry, window_start, window_end, now)
+             for entry in workflow.sources}
 
     http = SharedHttpClient()  # one client, hence one budget per platform and token, for all sources
 
     def fetch_one(entry: "Entry") -> tuple[StageReport, list[RecordTable]]:
         report = StageReport("source", entry.id, entry.info.name)
-        ctx = FetchContext(window_start, window_end, all_periods, workflow.directory,
+        plan = plans[entry.id]
+        start = plan.fetch_start if plan is not None else window_start
+        ctx = FetchContext(start, window_end, all_periods, workflow.directory,
                            log.getChild(f"source.{entry.id}"), report.problems, http)
+        if plan is not None and not plan.fetches:
+            return report, []
         try:
             tables = list(entry.plugin.fetch(ctx) or [])
             for table in tables:
@@ -199,20 +212,30 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult)
         http.close()
 
     collected: dict[str, list[pl.DataFrame]] = {}
+    succeeded = []
     for entry, (report, tables) in zip(workflow.sources, outcomes):
+        by_kind: dict[str, list[pl.DataFrame]] = {}
         for table in tables:
             try:
-                frame = table.conformed()
+                by_kind.setdefault(table.kind, []).append(table.conformed())
             except Exception as exc:
                 report.ok, report.error = False, redactor(_one_line(exc))
-                continue
+        frames = {kind: pl.concat(parts) for kind, parts in by_kind.items()}
+        plan = plans[entry.id]
+        if plan is not None and report.ok:
+            frames = {kind: frame for kind in sorted(set(frames) | entry.plugin.produces())
+                      if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
+            report.note = plan.describe() or None
+            succeeded.append(plan)
+        for kind, frame in frames.items():
             frame = frame.with_columns(pl.lit(entry.id).alias("source_id"))
-            collected.setdefault(table.kind, []).append(frame)
-            report.counts[table.kind] = report.counts.get(table.kind, 0) + frame.height
-            if note := _outside_period_note(table.kind, frame, all_periods[0]):
+            collected.setdefault(kind, []).append(frame)
+            report.counts[kind] = report.counts.get(kind, 0) + frame.height
+            if note := _outside_period_note(kind, frame, all_periods[0]):
                 report.problems.append(note)
         result.stages.append(report)
     result.records = {kind: pl.concat(frames) for kind, frames in collected.items()}
+    return succeeded
 
 
 def _outside_period_note(kind_name: str, frame: "pl.DataFrame", period: "Period") -> str | None:

@@ -126,6 +126,10 @@ class SourceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plugin: str = Field(description="Source plugin name (see `cmflow plugins`).")
     id: str | None = Field(None, pattern=_ID, description="Id metrics refer to. Default: the plugin name.")
+    look_back: Optional[Duration] = Field(
+        None, description="For sources that call an API (kept in the store, fetched incrementally): "
+        "how far back records are fetched again at each run, since likes and comments keep coming "
+        "after publication. Default 28d.", examples=["14d"])
 
 
 class MetricEntry(BaseModel):

@@ -122,6 +122,26 @@ class MissedSlots:
 
 
 @dataclass(frozen=True)
+class SourceCursor:
+    """Where a source's records are all in the store: every record whose time falls in
+    ``[covered_from, covered_until)`` was fetched by a run that delivered its outputs."""
+
+    covered_from: datetime
+    covered_until: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CachedRecord:
+    """One record of a source as the store keeps it: its kind, identity, time and JSON row."""
+
+    kind: str
+    record_key: str
+    at: datetime
+    payload: str
+
+
+@dataclass(frozen=True)
 class DaemonRecord:
     """A daemon that runs (or ran) against this store, with its last sign of life."""
 
@@ -326,6 +346,21 @@ class Store(ABC):
         alive or not. Without: every run on ``host`` whose lock holder no longer runs (a
         daemon starting after a crash). Returns the workflows whose run was closed.
         """
+
+    # -- incremental fetching ----------------------------------------------------------------
+    @abstractmethod
+    def source_cursor(self, source_key: str) -> SourceCursor | None:
+        """The window whose records the store holds for this source, if any."""
+
+    @abstractmethod
+    def cached_records(self, source_key: str, kind: str, start: datetime, end: datetime) -> list[str]:
+        """The JSON rows of the source's records of ``kind`` whose time is in ``[start, end)``."""
+
+    @abstractmethod
+    def remember_records(self, source_key: str, records: Sequence[CachedRecord], covered: SourceCursor,
+                         run_id: int | None) -> None:
+        """Keep these records (a record fetched again replaces its older copy) and move the
+        source's cursor to ``covered``, in one transaction."""
 
     @abstractmethod
     def register_daemon(self, daemon: DaemonRecord) -> None:

@@ -175,6 +175,28 @@ def _v6_runs_by_slot(connection: sa.Connection) -> None:
     connection.execute(sa.text("CREATE INDEX ix_runs_workflow_status_slot ON runs (workflow, status, slot)"))
 
 
+def _v7_incremental_fetching(connection: sa.Connection) -> None:
+    frozen = sa.MetaData()
+    sa.Table(
+        "source_cursors", frozen,
+        sa.Column("source_key", sa.String(400), primary_key=True),
+        sa.Column("covered_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("covered_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("run_id", sa.Integer),
+    ).create(connection)
+    sa.Table(
+        "cached_records", frozen,
+        sa.Column("source_key", sa.String(400), primary_key=True),
+        sa.Column("kind", sa.String(40), primary_key=True),
+        sa.Column("record_key", sa.String(1000), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Index("ix_cached_records_window", "source_key", "kind", "at"),
+    ).create(connection)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -182,6 +204,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("alert lifecycle, notification outbox and silences", _v4_alert_lifecycle_outbox_silences),
     ("daemon: schedule slots of runs, missed slots, daemon heartbeats", _v5_daemon),
     ("index of runs by workflow, status and slot", _v6_runs_by_slot),
+    ("incremental fetching: source cursors and their records", _v7_incremental_fetching),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from . import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
-    OutboxMessage, QueuedMessage, RunRecord, Store, WorkflowBusy, same_host,
+    OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
 )
 from .migrations import LATEST_VERSION, MIGRATIONS
 from .tables import (
-    alerts, daemons, measurements, missed_slots, outbox, run_locks, runs, schema_migrations, silences,
+    alerts, cached_records, daemons, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
+    silences, source_cursors,
 )
 
 if TYPE_CHECKING:
@@ -314,6 +315,39 @@ class SqlStore(Store):
                                                                 run_locks.c.owner == lock.owner))
                 ended.append(workflow)
         return ended
+
+    # -- incremental fetching ----------------------------------------------------------------
+    def source_cursor(self, source_key: str) -> SourceCursor | None:
+        query = sa.select(source_cursors).where(source_cursors.c.source_key == source_key)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else SourceCursor(_utc(row.covered_from), _utc(row.covered_until),
+                                                     _utc(row.updated_at))
+
+    def cached_records(self, source_key: str, kind: str, start: datetime, end: datetime) -> list[str]:
+        query = sa.select(cached_records.c.payload).where(
+            cached_records.c.source_key == source_key, cached_records.c.kind == kind,
+            cached_records.c.at >= start, cached_records.c.at < end).order_by(cached_records.c.at)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def remember_records(self, source_key: str, records: Sequence[Any], covered: SourceCursor,
+                         run_id: int | None) -> None:
+        with self._writing() as connection:
+            if records:
+                insert = _dialect_insert(connection)(cached_records)
+                statement = insert.on_conflict_do_update(
+                    index_elements=["source_key", "kind", "record_key"],
+                    set_={c: insert.excluded[c] for c in ("at", "payload", "fetched_at")})
+                rows = [dict(source_key=source_key, kind=r.kind, record_key=r.record_key, at=r.at,
+                             payload=r.payload, fetched_at=covered.updated_at) for r in records]
+                for start in range(0, len(rows), 5000):
+                    connection.execute(statement, rows[start:start + 5000])
+            values = dict(covered_from=covered.covered_from, covered_until=covered.covered_until,
+                          updated_at=covered.updated_at, run_id=run_id)
+            insert = _dialect_insert(connection)(source_cursors)
+            connection.execute(insert.values(source_key=source_key, **values).on_conflict_do_update(
+                index_elements=["source_key"], set_=values))
 
     def register_daemon(self, daemon: DaemonRecord) -> None:
         with self._writing() as connection:

@@ -146,4 +146,24 @@ daemons = sa.Table(
     sa.Column("stopped_at", sa.DateTime(timezone=True)),
 )
 
+source_cursors = sa.Table(
+    "source_cursors", metadata,
+    sa.Column("source_key", sa.String(400), primary_key=True),
+    sa.Column("covered_from", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("covered_until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.Integer),
+)
+
+cached_records = sa.Table(
+    "cached_records", metadata,
+    sa.Column("source_key", sa.String(400), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("record_key", sa.String(1000), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_cached_records_window", "source_key", "kind", "at"),
+)
+
 runs_by_slot = sa.Index("ix_runs_workflow_status_slot", runs.c.workflow, runs.c.status, runs.c.slot)
