@@ -195,3 +195,15 @@ def test_a_back_fill_before_the_cursor_is_fetched_whole(tmp_path, store_url):
         workflow = load_workflow(path)
         cursor = store.source_cursor(source_key(workflow, workflow.sources[0]))
     assert (cursor.covered_from, cursor.covered_until) == (datetime(2026, 10, 25, tzinfo=UTC), at(23, 0))
+
+
+def test_look_back_on_a_file_source_is_refused(tmp_path):
+    from cmflow.errors import WorkflowInvalid
+
+    (tmp_path / "w.toml").write_text('[workflow]\nname = "W"\n\n[[sources]]\nplugin = "csv"\npath = "posts.csv"\n'
+                                     'look_back = "7d"\n', encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(tmp_path / "w.toml")
+    [problem] = caught.value.problems
+    assert (problem.path, problem.message) == ("sources[0].look_back",
+                                               "csv reads its input whole at every run: look_back does not apply")
