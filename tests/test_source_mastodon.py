@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -40,6 +41,34 @@ def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
 def script_posts(server, *pages: Reply) -> None:
     server.add("GET", LOOKUP, *replies("account_lookup.json", server))
     server.add("GET", STATUSES, *(pages or replies("statuses_pages.json", server)))
+
+
+def weekly_workflow(tmp_path: Path, server, counters: list[str], extra: str = "") -> Path:
+    """Last week's totals of @maisonlumiere's posts, as of 2026-11-24, from the replay server."""
+    workflow = tmp_path / "mastodon.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "Mastodon weekly"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "masto"
+plugin = "mastodon"
+base_url = "{server.url}"
+accounts = ["maisonlumiere"]
+token = "${{env:MASTODON_TOKEN}}"
+fetch = ["posts"]
+page_size = 2
+{extra}
+
+[[metrics]]
+plugin = "totals"
+counters = {json.dumps(counters)}
+by = ["account"]
+""", encoding="utf-8")
+    return workflow
 
 
 # -- paging and mapping --------------------------------------------------------------------------
@@ -242,28 +271,7 @@ def test_workflow_totals_the_interactions_of_mastodon_posts(replay_server, tmp_p
     # third page's next link is followed, to an empty page.
     script_posts(replay_server, *replies("statuses_pages.json", replay_server),
                  *replies("statuses_empty.json", replay_server))
-    workflow = tmp_path / "mastodon.toml"
-    workflow.write_text(f"""
-[workflow]
-name = "Mastodon weekly"
-timezone = "UTC"
-period = "last_week"
-as_of = "2026-11-24"
-
-[[sources]]
-id = "masto"
-plugin = "mastodon"
-base_url = "{replay_server.url}"
-accounts = ["maisonlumiere"]
-token = "${{env:MASTODON_TOKEN}}"
-fetch = ["posts"]
-page_size = 2
-
-[[metrics]]
-plugin = "totals"
-counters = ["likes", "shares"]
-by = ["account"]
-""", encoding="utf-8")
+    workflow = weekly_workflow(tmp_path, replay_server, counters=["likes", "shares"])
 
     with registered_plugin(mastodon_module):
         result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db")
@@ -283,29 +291,7 @@ def test_a_second_run_asks_the_instance_nothing_it_already_has(replay_server, tm
     monkeypatch.setenv("MASTODON_TOKEN", TOKEN)
     script_posts(replay_server, *replies("statuses_pages.json", replay_server),
                  *replies("statuses_empty.json", replay_server))
-    workflow = tmp_path / "mastodon.toml"
-    workflow.write_text(f"""
-[workflow]
-name = "Mastodon weekly"
-timezone = "UTC"
-period = "last_week"
-as_of = "2026-11-24"
-
-[[sources]]
-id = "masto"
-plugin = "mastodon"
-base_url = "{replay_server.url}"
-accounts = ["maisonlumiere"]
-token = "${{env:MASTODON_TOKEN}}"
-fetch = ["posts"]
-page_size = 2
-look_back = "1d"
-
-[[metrics]]
-plugin = "totals"
-counters = ["likes"]
-by = ["account"]
-""", encoding="utf-8")
+    workflow = weekly_workflow(tmp_path, replay_server, counters=["likes"], extra='look_back = "1d"')
     store = f"sqlite:///{tmp_path}/s.db"
     with registered_plugin(mastodon_module):
         first = run_workflow_file(workflow, store_url=store, now=datetime(2026, 11, 24, 9, tzinfo=timezone.utc))
