@@ -21,7 +21,7 @@ _PUBLIC = {
     "Alert": "alerts", "DeliveryContext": "context", "FetchContext": "context",
     "MetricInput": "context", "TriggerInput": "context", "Period": "periods",
     "RECORD_KINDS": "records", "RecordTable": "records", "RunResult": "result",
-    "dimension_columns": "measurements", "Verdict": "alerts",
+    "dimension_columns": "measurements", "Verdict": "alerts", "CredentialCheck": "doctor",
     # notifications: what notifiers compose and send through the outbox
     "DeliveryFailed": "notifications", "Message": "notifications", "Notification": "notifications",
     "NotificationBatch": "notifications", "SendContext": "notifications", "Duration": "durations",
@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .durations import Duration
     from .notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
     from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
+    from .doctor import CredentialCheck
     from .hookspecs import hookimpl
     from .kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from .measurements import dimension_columns

@@ -18,6 +18,8 @@ from .durations import Duration
 if TYPE_CHECKING:
     import polars as pl
 
+    from .doctor import CredentialCheck
+
     from .alerts import Alert
     from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from .notifications import Message, NotificationBatch, SendContext
@@ -73,6 +75,14 @@ class Source(Plugin):
     def fetch(self, ctx: "FetchContext") -> Iterable["RecordTable"]:
         """Return or yield :class:`cmflow.RecordTable` objects covering ``ctx.window``."""
         raise NotImplementedError
+
+    def check_credentials(self, ctx: "FetchContext") -> list["CredentialCheck"]:
+        """What ``cmflow doctor`` shows for this source: one :class:`cmflow.doctor.CredentialCheck`
+        per token, account or file (valid, scopes, expiry, rate budget left, what to do), from a
+        few cheap requests through ``ctx.http``. Default: one row saying there is nothing to check."""
+        from .doctor import not_checked
+
+        return [not_checked(self)]
 
 
 class Metric(Plugin):

@@ -17,6 +17,7 @@ import click
 COMMANDS = {
     "run": ("cmflow.cli.run", "run", "Run a workflow once."),
     "validate": ("cmflow.cli.validate", "validate", "Check workflow files without running them."),
+    "doctor": ("cmflow.cli.doctor", "doctor", "Check each source's credentials: valid, scopes, expiry, rate budget."),
     "plugins": ("cmflow.cli.plugins", "plugins", "List installed plugins, or show one's options."),
     "init": ("cmflow.cli.init", "init", "Write a commented starter workflow."),
     "schema": ("cmflow.cli.schema", "schema", "Print the JSON Schema of workflow files."),

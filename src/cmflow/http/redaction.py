@@ -20,8 +20,10 @@ SECRET_JSON_KEYS = (
 """JSON keys whose string value is a secret (token responses, session bodies)."""
 SECRET_PARAMETERS = (
     *SECRET_JSON_KEYS, "key", "apikey", "appsecret_proof", "secret", "signature", "sig", "code",
+    "input_token",
 )
-"""Query parameters whose value is a secret (``key`` is YouTube's API key, ``code`` OAuth's)."""
+"""Query parameters whose value is a secret (``key`` is YouTube's API key, ``code`` OAuth's,
+``input_token`` the token Meta's ``debug_token`` inspects)."""
 
 
 def _alternatives(names: tuple[str, ...]) -> str:

@@ -118,6 +118,52 @@ class BlueskySource(Source):
         if "mentions" in wanted:
             yield RecordTable.from_rows("mention", self._mentions(bluesky, ctx))
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """With an app password: the login (createSession, as the run does) and
+        ``com.atproto.server.getSession``; without: nothing to check but that the AppView
+        answers. Then each account's profile, with the ``RateLimit-*`` headers."""
+        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow.http import PlatformError, RequestRejected
+
+        options: BlueskyOptions = self.options
+        row = check_row(self, account=", ".join(options.accounts))
+        budgets = []
+        now = ctx.http.clock()
+        try:
+            bluesky = self._session(ctx)
+            if options.app_password is not None:
+                answer = bluesky.request("GET", "/xrpc/com.atproto.server.getSession")
+                budgets.append(rate_budget(answer.headers, answer.now))
+                session = answer.json if isinstance(answer.json, dict) else {}
+                row.token_valid = True
+                row.expiry(None, now, renew=bluesky.platform.renew_hint, note="each run")
+                row.note(f"logged in as {session.get('handle') or options.login or options.accounts[0]}: cmflow logs "
+                         "in at every run, and app passwords do not expire (until revoked)")
+                if session.get("active") is False:
+                    row.flag("fail", f"the account is not active ({session.get('status') or 'deactivated'}): "
+                                     "reactivate it, or log in with another account")
+            else:
+                row.expiry(None, now, renew=bluesky.platform.renew_hint, note="—")
+                row.note("no credentials: posts and follower counts are read anonymously from the public AppView")
+            if set(options.fetch) - {"mentions"}:
+                handles = []
+                for actor in options.accounts:
+                    try:
+                        answer = bluesky.request("GET", "/xrpc/app.bsky.actor.getProfile", params={"actor": actor})
+                    except RequestRejected as exc:
+                        if exc.status != 400 or "not found" not in exc.message.lower():
+                            raise
+                        row.flag("fail", f"Bluesky has no account {actor!r}: check the accounts option (a handle "
+                                         "may have changed)")
+                        handles.append(actor)
+                        continue
+                    budgets.append(rate_budget(answer.headers, answer.now))
+                    handles.append(str((answer.json or {}).get("handle") or actor))
+                row.account = ", ".join(handles)
+        except PlatformError as exc:
+            row.failed(exc, now)
+        return [row.rate(busiest(*budgets))]
+
     # -- the requests ----------------------------------------------------------------------------
     def _session(self, ctx: FetchContext) -> "PlatformSession":
         """Anonymous on the public AppView, or logged in with the app password through the PDS."""

@@ -54,6 +54,14 @@ class CsvSource(Source):
         frame = parse_records(raw, options, ctx, path, "row", first_row=2)
         yield RecordTable(options.record, frame)
 
+    def check_credentials(self, ctx: FetchContext) -> list:
+        """The export exists, can be read and decodes in ``encoding`` (`validate` does not look at it)."""
+        from cmflow.doctor import check_file
+
+        encoding = self.options.encoding
+        utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        return [check_file(self, ctx, self.options.path, encoding="utf-8-sig" if utf8 else encoding)]
+
 
 @hookimpl
 def register_sources(register):

@@ -170,6 +170,49 @@ class FacebookPage(Source):
 
         yield from record_tables(options.fetch, [page_rows(page_id) for page_id in options.pages])
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """The token (debug_token: valid, scopes, expiry), then each Page's answer (and, for a
+        user token, that it gives the Page's token), with Meta's usage headers."""
+        from cmflow.doctor import busiest, check_row
+        from cmflow.http import PlatformError
+        from cmflow.secrets import redactor
+
+        from .meta_graph import account_budget, check_meta_token
+
+        options: FacebookPageOptions = self.options
+        scopes = ("pages_show_list", "pages_read_engagement", "read_insights")
+        if "conversations" in options.fetch:
+            scopes += ("pages_read_user_content",)
+        token = options.access_token.get_secret_value()
+        session = ctx.http.session("facebook", base_url=options.base_url, token=token, source=self.entry_id,
+                                   api_version=options.api_version, scopes=scopes)
+        graph = GraphReader(session)
+        row = check_row(self, account=", ".join(options.pages))
+        budgets = []
+        try:
+            budgets.append(check_meta_token(
+                row, graph, token, required=scopes, renew=session.platform.renew_hint,
+                how="log in again as someone with the ANALYZE task on the Page, grant it, and read the "
+                    "Page token again from GET /me/accounts (docs/sources/facebook_page.md, Getting a token)"))
+            if row.token_valid is not False:
+                names = []
+                user_token = options.token_kind == "user"
+                for page_id in options.pages:
+                    page, budget = account_budget(graph, [page_id],
+                                                  "id,name,username" + (",access_token" if user_token else ""))
+                    budgets.append(budget)
+                    if user_token:
+                        if page.get("access_token"):
+                            redactor.add(str(page.pop("access_token")))
+                        else:
+                            row.flag("fail", f"Page {page_id} gave no Page token: the user needs a role with the "
+                                             "ANALYZE task on the Page")
+                    names.append(str(page.get("username") or page.get("name") or page_id))
+                row.account = ", ".join(names)
+        except PlatformError as exc:
+            row.failed(exc, session.client.clock())
+        return [row.rate(busiest(*budgets))]
+
 
 @dataclass
 class PageFetch:

@@ -71,3 +71,57 @@ def require_list(body: dict[str, Any], key: str, session: "PlatformSession", wha
     if not isinstance(value, list):
         raise unexpected(session, f"{what} answered `{key}` as {type(value).__name__}, not a list")
     return value
+
+
+# -- cmflow doctor ------------------------------------------------------------------------------
+TOKENINFO_URL = "https://oauth2.googleapis.com/tokeninfo"
+"""Google's token introspection: the scopes of an access token and when it expires."""
+TOKENINFO_URL_VARIABLE = "CMFLOW_GOOGLE_TOKENINFO_URL"
+GOOGLE_TOKEN_LIFETIME = timedelta(hours=1)
+"""Google OAuth access tokens last one hour: a fresh one is needed for every run."""
+"""Where ``cmflow doctor`` asks instead (a proxy, or a replay server in tests)."""
+
+
+def tokeninfo(ctx: Any, token: str, source: str) -> dict[str, Any]:
+    """What Google's tokeninfo endpoint says of an access token: ``scope`` (space-separated
+    URLs), ``exp`` (epoch seconds), ``expires_in`` … An invalid or expired token raises
+    :class:`~cmflow.http.AuthExpired` with how to get a new one."""
+    import os
+    from urllib.parse import urlsplit
+
+    from cmflow.http import Platform
+
+    from cmflow.http.platforms import GOOGLE_RENEW
+
+    url = urlsplit(os.environ.get(TOKENINFO_URL_VARIABLE) or TOKENINFO_URL)
+    platform = Platform("google_oauth", "Google", renew_hint=GOOGLE_RENEW, classify=_classify_tokeninfo)
+    session = ctx.http.session(platform, base_url=f"{url.scheme}://{url.netloc}", token=token,
+                               token_param="access_token", source=source)
+    return require_object(session.get_json(url.path or "/"), session, "tokeninfo")
+
+
+def _classify_tokeninfo(platform: Any, answer: Any) -> Any:
+    """tokeninfo answers 400 ``{"error": "invalid_token", "error_description": "Invalid Value"}``
+    for a token that expired, was revoked or never existed."""
+    from cmflow.http import AuthExpired, Verdict
+
+    body = answer.json if isinstance(answer.json, dict) else {}
+    if answer.status in (400, 401) and ("error" in body or "error_description" in body):
+        said = body.get("error_description") or body.get("error")
+        return Verdict("fail", AuthExpired(f"Google does not know this access token ({body.get('error') or 'invalid'}: "
+                                           f"{said}): it expired, was revoked or is not an access token",
+                                           hint=platform.renew_hint, **answer.details(body.get("error"))))
+    return None
+
+
+def google_expiry(info: dict[str, Any], now: float) -> datetime | None:
+    """When the token expires: tokeninfo's ``exp``, else now + ``expires_in``."""
+    from datetime import timezone
+
+    for value, base in ((info.get("exp"), 0.0), (info.get("expires_in"), now)):
+        try:
+            seconds = float(value) + base
+        except (TypeError, ValueError):
+            continue
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    return None

@@ -161,6 +161,51 @@ class Instagram(Source):
         fetch.report_skipped()
         yield from tables
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """The token (debug_token: valid, scopes, expiry) and each account's answer, with the
+        usage headers Meta sends (X-App-Usage, X-Business-Use-Case-Usage)."""
+        from cmflow.doctor import busiest, check_row
+        from cmflow.http import PlatformError
+
+        from .meta_graph import account_budget, check_meta_token
+
+        options: InstagramOptions = self.options
+        facebook = options.login == "facebook"
+        scopes = (("instagram_basic", "instagram_manage_insights", "pages_read_engagement") if facebook
+                  else ("instagram_business_basic", "instagram_business_manage_insights"))
+        if "conversations" in options.fetch:
+            scopes += ("instagram_manage_comments",) if facebook else ("instagram_business_manage_comments",)
+        session = ctx.http.session(
+            "instagram", base_url=options.base_url or (GRAPH_FACEBOOK if facebook else GRAPH_INSTAGRAM),
+            token=options.access_token.get_secret_value(), source=self.entry_id,
+            api_version=options.api_version, scopes=scopes)
+        graph = GraphReader(session)
+        row = check_row(self, account=", ".join(options.accounts))
+        renew = session.platform.renew_hint
+        budgets = []
+        try:
+            if facebook:
+                budgets.append(check_meta_token(row, graph, options.access_token.get_secret_value(), required=scopes, renew=renew,
+                                 how="log in again through Facebook Login for Business and grant it "
+                                     "(docs/sources/instagram.md, Getting a token)"))
+            else:
+                me, budget = account_budget(graph, ["me"], "user_id,username")
+                budgets.append(budget)
+                row.token_valid = True
+                row.expiry(None, session.client.clock(), renew=renew, note="unknown")
+                row.note("Instagram Login tokens report neither scopes nor expiry: they last 60 days; refresh them "
+                         "with GET /refresh_access_token?grant_type=ig_refresh_token before then")
+            if row.token_valid is not False:
+                names = []
+                for account_id in options.accounts:
+                    profile, budget = account_budget(graph, [account_id], "id,username")
+                    budgets.append(budget)
+                    names.append(f"@{profile['username']}" if profile.get("username") else account_id)
+                row.account = ", ".join(names)
+        except PlatformError as exc:
+            row.failed(exc, session.client.clock())
+        return [row.rate(busiest(*budgets))]
+
 
 @dataclass
 class AccountFetch:

@@ -53,6 +53,12 @@ class JsonSource(Source):
         frame = parse_records(raw, options, ctx, path, "item", first_row=1)
         yield RecordTable(options.record, frame)
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """The export exists, can be read and is UTF-8 (`validate` does not look at it)."""
+        from cmflow.doctor import check_file
+
+        return [check_file(self, ctx, self.options.path, encoding="utf-8-sig")]
+
 
 def _items(text: str, dotted: str | None, path: Any) -> list[dict[str, Any]]:
     try:

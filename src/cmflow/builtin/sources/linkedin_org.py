@@ -134,6 +134,57 @@ class LinkedInOrg(Source):
             if what in options.fetch:
                 yield RecordTable.from_rows(RECORD_KIND_OF[what], rows)
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """One cheap request per Page and scope the fetch needs: a post (r_organization_social,
+        for posts and conversations) and the follower count (rw_organization_admin, for
+        statistics). LinkedIn reports no expiry or scopes without the app's client secret, and
+        sends no rate headers."""
+        from cmflow.doctor import check_row
+        from cmflow.http import PermissionMissing, PlatformError
+
+        options: LinkedInOrgOptions = self.options
+        token = options.token.get_secret_value()
+
+        def session(scope: str) -> "PlatformSession":
+            return ctx.http.session(PLATFORM, base_url=options.base_url, token=token, source=self.entry_id,
+                                    api_version=options.api_version, scopes=(scope,))
+
+        content, statistics = session(POST_SCOPE), session(STATISTICS_SCOPE)
+        probes = []
+        if {"posts", "conversations"} & set(options.fetch):
+            probes.append((POST_SCOPE, lambda org: content.get_json("/rest/posts", params={
+                "q": "author", "author": organization_urn(org), "count": 1, "sortBy": "LAST_MODIFIED"})))
+        if {"posts", "account_snapshots"} & set(options.fetch):
+            probes.append((STATISTICS_SCOPE, lambda org: statistics.get_json(
+                f"/rest/networkSizes/{encode(organization_urn(org))}", params={"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"})))
+        row = check_row(self, account=", ".join(options.organization_ids),
+                        budget="not reported by LinkedIn (daily limits: Developer Portal > Analytics)")
+        renew = content.platform.renew_hint
+        row.expiry(None, content.client.clock(), renew=renew, note="unknown")
+        granted: list[str] = []
+        try:
+            for scope, probe in probes:
+                for organization in options.organization_ids:
+                    try:
+                        probe(organization)
+                    except PermissionMissing as exc:
+                        row.failed(exc)
+                        row.scopes_missing = tuple(dict.fromkeys(row.scopes_missing + (scope,)))
+                        row.flag("fail", f"The token needs {scope} and its member the ADMINISTRATOR role on "
+                                         f"organization {organization}: run the 3-legged OAuth flow again as a Page "
+                                         "administrator (docs/sources/linkedin_org.md, Permissions and tokens)")
+                        break
+                else:
+                    granted.append(scope)
+                row.token_valid = True
+        except PlatformError as exc:
+            row.failed(exc, content.client.clock())
+        row.scopes_granted = tuple(granted)
+        if row.token_valid:
+            row.note("LinkedIn reports no expiry to apps without the client secret: member tokens last 60 days, "
+                     "renew them before then")
+        return [row]
+
 
 class LinkedInReader:
     """The requests of one fetch, for one token: posts, statistics and comments of each Page."""

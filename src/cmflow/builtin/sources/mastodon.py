@@ -38,7 +38,8 @@ class MastodonOptions(PluginOptions):
         "without the @).", examples=[["maisonlumiere"]])
     token: SecretStr = Field(
         description="Access token of an application created in the instance's Preferences > "
-        "Development, with the read:statuses scope (and read:notifications for mentions). "
+        "Development, with the read:accounts and read:statuses scopes (and read:notifications for "
+        "mentions), or simply read. "
         "Write token = \"${env:MASTODON_TOKEN}\".", examples=["${env:MASTODON_TOKEN}"])
     fetch: list[Fetchable] = Field(
         default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
@@ -92,7 +93,9 @@ class MastodonSource(Source):
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: MastodonOptions = self.options
-        scopes = ("read:statuses", "read:notifications") if "mentions" in options.fetch else ("read:statuses",)
+        # A lookup with a token needs read:accounts (Mastodon's LookupController).
+        scopes = ("read:accounts", "read:statuses", "read:notifications") if "mentions" in options.fetch \
+            else ("read:accounts", "read:statuses")
         mastodon = ctx.http.session("mastodon", base_url=options.base_url, source=self.entry_id,
                                     token=options.token.get_secret_value(), scopes=scopes)
         wanted = set(options.fetch)
@@ -108,6 +111,52 @@ class MastodonSource(Source):
             yield RecordTable.from_rows("account_snapshot", rows)
         if "mentions" in wanted:
             yield RecordTable.from_rows("mention", self._mentions(mastodon, ctx))
+
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """``GET /api/v1/apps/verify_credentials`` (the token, and its scopes from Mastodon 4.3),
+        then each account's lookup, with the ``X-RateLimit-*`` headers. Looking an account up
+        with a token needs ``read:accounts`` (Mastodon's LookupController), statuses
+        ``read:statuses``, mentions ``read:notifications``; ``read`` covers them all."""
+        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow.http import PermissionMissing, PlatformError
+
+        options: MastodonOptions = self.options
+        wanted = set(options.fetch)
+        required = (["read:statuses"] if "posts" in wanted else []) + \
+            (["read:accounts"] if wanted - {"mentions"} else []) + \
+            (["read:notifications"] if "mentions" in wanted else [])
+        mastodon = ctx.http.session("mastodon", base_url=options.base_url, source=self.entry_id,
+                                    token=options.token.get_secret_value(), scopes=tuple(required))
+        row = check_row(self, account=", ".join(f"@{name}" for name in options.accounts))
+        row.expiry(None, mastodon.client.clock(), renew=mastodon.platform.renew_hint,
+                   note="never (until revoked)")
+        budgets = []
+        try:
+            try:
+                answer = mastodon.request("GET", "/api/v1/apps/verify_credentials")
+            except PermissionMissing:  # before 4.3 this asked for the `read` scope
+                row.token_valid = True
+                row.note("the instance does not tell the token's scopes to a token without `read`")
+            else:
+                budgets.append(rate_budget(answer.headers, answer.now))
+                row.token_valid = True
+                app = answer.json if isinstance(answer.json, dict) else {}
+                if isinstance(app.get("scopes"), list):
+                    row.scopes([str(s) for s in app["scopes"]], required,
+                               covers={scope: ("read",) for scope in required},
+                               how="create a token with it in the instance's Preferences > Development "
+                                   "(docs/sources/mastodon.md, Getting a token)")
+                else:
+                    row.note("the instance does not report the token's scopes (Mastodon before 4.3)")
+            if wanted - {"mentions"} and not row.scopes_missing:
+                names = []
+                for name in options.accounts:
+                    account = self._lookup(mastodon, name)
+                    names.append(handle(account, options.base_url))
+                row.account = ", ".join(names)
+        except PlatformError as exc:
+            row.failed(exc, mastodon.client.clock())
+        return [row.rate(busiest(*budgets))]
 
     # -- the requests ----------------------------------------------------------------------------
     def _lookup(self, mastodon: "PlatformSession", name: str) -> dict[str, Any]:

@@ -399,3 +399,78 @@ def unsupported_metric(message: str) -> str | None:
     does not support the views metric for this media product type"), if it names one."""
     match = UNSUPPORTED_METRIC.search(message)
     return (match.group(1) or match.group(2)) if match else None
+
+
+# -- cmflow doctor ------------------------------------------------------------------------------
+def check_meta_token(row: Any, graph: GraphReader, token: str, *, required: Sequence[str], how: str,
+                     renew: str) -> Any:
+    """Fill ``row`` (a :class:`cmflow.doctor.CredentialCheck`) with what Meta says of ``token``:
+    valid or not, its scopes against ``required``, when it and its data access expire.
+
+    ``GET /debug_token?input_token=`` answers all of it, but only to an app token or a token of
+    one of the app's developers; other tokens fall back on ``GET /me/permissions`` (scopes, no
+    expiry). Returns the rate budget (:class:`cmflow.doctor.Budget`) the answer's usage headers
+    report, if any. An invalid token raises :class:`~cmflow.http.AuthExpired` (Meta code 190)
+    like any request."""
+    from cmflow.doctor import epoch, meta_budget
+    from cmflow.http import PermissionMissing, RequestRejected
+
+    session = graph.session
+    now = session.client.clock()
+    try:
+        answer = session.request("GET", graph.path("debug_token"), params={"input_token": token})
+    except (RequestRejected, PermissionMissing):
+        return _meta_permissions(row, graph, required=required, how=how, renew=renew)
+    budget = meta_budget(answer.headers)
+    data = graph.checked(answer.json, "debug_token").get("data")
+    if not isinstance(data, dict):
+        raise graph.bad("debug_token answered without the `data` object Meta documents", answer.json)
+    if not data.get("is_valid"):
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        row.token_valid = False
+        row.flag("fail", f"Meta says the token is not valid ({error.get('message') or 'is_valid: false'}): {renew}")
+        return budget
+    row.token_valid = True
+    row.scopes([str(s) for s in data.get("scopes") or []], required, how=how)
+    expires = epoch(data.get("expires_at"))
+    row.expiry(expires, now, renew=renew, note="never" if str(data.get("expires_at")) == "0" else "unknown")
+    data_access = epoch(data.get("data_access_expires_at"))
+    if data_access is not None and (expires is None or data_access < expires):
+        left = data_access.timestamp() - now
+        renew_access = ("the person who made the token must log in to the app again (Meta renews data "
+                        "access for 90 days at each login), or use a system user token")
+        if left <= 0:
+            row.flag("fail", f"The token's data access expired on {data_access:%Y-%m-%d}: {renew_access}")
+        elif left < 7 * 86400:
+            row.flag("warning", f"The token's data access expires on {data_access:%Y-%m-%d}: {renew_access}")
+    return budget
+
+
+def _meta_permissions(row: Any, graph: GraphReader, *, required: Sequence[str], how: str, renew: str) -> Any:
+    """The scopes from ``GET /me/permissions`` when ``debug_token`` is refused (no expiry there)."""
+    from cmflow.doctor import meta_budget
+    from cmflow.http import PermissionMissing, RequestRejected
+
+    session = graph.session
+    try:
+        answer = session.request("GET", graph.path("me", "permissions"))
+    except (RequestRejected, PermissionMissing):  # a Page token has no permissions edge
+        row.token_valid = None
+        row.expiry(None, session.client.clock(), renew=renew, note="unknown")
+        row.note("Meta reports this token's scopes and expiry only to the app's developers (debug_token)")
+        return None
+    permissions = graph.data_of(graph.checked(answer.json, "me/permissions"), "me/permissions")
+    row.token_valid = True
+    row.scopes([str(p.get("permission")) for p in permissions if p.get("status") == "granted"], required, how=how)
+    row.expiry(None, session.client.clock(), renew=renew, note="unknown")
+    row.note("Meta reports the expiry only to the app's developers (debug_token)")
+    return meta_budget(answer.headers)
+
+
+def account_budget(graph: GraphReader, parts: Sequence[str], fields: str) -> tuple[dict[str, Any], Any]:
+    """The object at ``parts`` with ``fields`` (one cheap request), and the rate budget its usage
+    headers report (``None`` when it sends none)."""
+    from cmflow.doctor import meta_budget
+
+    answer = graph.session.request("GET", graph.path(*parts), params={"fields": fields})
+    return graph.checked(answer.json, "/".join(parts)), meta_budget(answer.headers)

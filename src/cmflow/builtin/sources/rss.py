@@ -100,6 +100,25 @@ class RssSource(Source):
                 ctx.warn(f"{redacted(url)}: left out {undated} entr{'y' if undated == 1 else 'ies'} without a date")
         yield RecordTable.from_rows("mention", rows.values())
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """One row per feed: it answers (a key in its URL still works) and parses as RSS or Atom."""
+        from cmflow.doctor import check_row
+        from cmflow.http import PlatformError
+
+        rows = []
+        for url in self.options.feeds:
+            row = check_row(self, account=redacted(url), expiry_note="—")
+            before = len(ctx.problems)
+            try:
+                feed = self._parse(ctx, url)
+                row.note(f"answers and parses ({feed.get('version') or 'feed'}, {len(feed.entries)} entries)")
+                for problem in ctx.problems[before:]:
+                    row.flag("warning", problem)
+            except PlatformError as exc:
+                row.failed(exc, ctx.http.clock())
+            rows.append(row)
+        return rows
+
     def _parse(self, ctx: FetchContext, url: str) -> Any:
         """The feed at ``url``, fetched through the kit and parsed by feedparser."""
         import feedparser

@@ -109,6 +109,55 @@ class TikTok(Source):
             now = datetime.fromtimestamp(http.clock(), timezone.utc)
             yield RecordTable.from_rows("account_snapshot", self._snapshot(session(*USER_SCOPES), ctx, now))
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """One cheap request per scope the fetch needs: a one-video list (video.list) and the
+        user's follower count (user.info.basic, user.info.stats). TikTok reports no expiry and
+        sends no rate headers."""
+        from cmflow.doctor import check_row
+        from cmflow.http import PermissionMissing, PlatformError, get_platform
+
+        options: TikTokOptions = self.options
+        http = ctx.http
+
+        def session(*scopes: str) -> "PlatformSession":
+            return http.session(PLATFORM, base_url=options.base_url, token=options.token.get_secret_value(),
+                                source=self.entry_id, scopes=scopes)
+
+        probes = []
+        if "posts" in options.fetch:
+            videos = session(*VIDEO_SCOPES)
+            probes.append((VIDEO_SCOPES, lambda: videos.post_json(
+                "/v2/video/list/", {"max_count": 1}, params={"fields": "id,create_time"})))
+        if "account_snapshots" in options.fetch:
+            user = session(*USER_SCOPES)
+            probes.append((USER_SCOPES, lambda: user.get_json(
+                "/v2/user/info/", params={"fields": "open_id,display_name,follower_count"})))
+        row = check_row(self, account=options.account,
+                        budget="not reported by TikTok (600 requests a minute per endpoint)")
+        row.expiry(None, http.clock(), renew=get_platform(PLATFORM).renew_hint, note="unknown")
+        granted: list[str] = []
+        try:
+            for scopes, probe in probes:
+                try:
+                    answer = probe()
+                except PermissionMissing as exc:
+                    row.failed(exc)
+                    row.scopes_missing += tuple(s for s in scopes if s not in row.scopes_missing)
+                    row.flag("fail", f"Grant {' and '.join(scopes)}: send the account owner through TikTok's "
+                                     "authorization again (docs/sources/tiktok.md, Permissions and tokens)")
+                    continue
+                row.token_valid = True
+                granted += scopes
+                name = dig(answer, "data", "user", "display_name")
+                if isinstance(name, str) and name:
+                    row.account = f"{options.account} ({name})"
+        except PlatformError as exc:
+            row.failed(exc, http.clock())
+        row.scopes_granted = tuple(granted)
+        if row.token_valid:
+            row.note("TikTok access tokens last 24 hours: refresh them before each run")
+        return [row]
+
     def _videos(self, tiktok: "PlatformSession", ctx: FetchContext) -> list[dict[str, Any]]:
         from cmflow.http import Cursor
 

@@ -109,6 +109,36 @@ class XSource(Source):
             rows = [row for user in users for row in self._mentions(x, user, ctx)]
             yield RecordTable.from_rows("mention", rows)
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """The run's first request (the accounts by username, ``GET /2/users/by``): it proves the
+        token and the usernames, and its ``x-rate-limit-*`` headers give the budget left. X
+        reports neither the scopes nor the expiry of a token."""
+        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow.http import PlatformError
+
+        options: XOptions = self.options
+        x = ctx.http.session("x", base_url=options.base_url, token=options.token.get_secret_value(),
+                             source=self.entry_id, scopes=SCOPES)
+        row = check_row(self, account=", ".join(f"@{name}" for name in options.usernames))
+        row.expiry(None, x.client.clock(), renew=x.platform.renew_hint,
+                   note="never (app Bearer token) or 2 h (user token)")
+        budgets, found = [], set()
+        try:
+            for start in range(0, len(options.usernames), USERS_PER_LOOKUP):
+                chunk = options.usernames[start:start + USERS_PER_LOOKUP]
+                answer = x.request("GET", "/2/users/by", params={"usernames": ",".join(chunk)})
+                budgets.append(rate_budget(answer.headers, answer.now))
+                found |= {str(user.get("username", "")).lower()
+                          for user in self._data(answer.json, "GET /2/users/by", partial_ok=True)}
+            row.token_valid = True
+            missing = [name for name in options.usernames if name.lower() not in found]
+            if missing:
+                row.flag("fail", f"X has no account named {', '.join(map(repr, missing))}: check the usernames "
+                                 "option (an account may have been renamed or suspended)")
+        except PlatformError as exc:
+            row.failed(exc, x.client.clock())
+        return [row.rate(busiest(*budgets))]
+
     # -- the requests ----------------------------------------------------------------------------
     def _users(self, x: "PlatformSession") -> list[dict[str, Any]]:
         """The accounts (id, username, public_metrics) in the order of the options."""

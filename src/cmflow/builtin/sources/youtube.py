@@ -27,6 +27,11 @@ YOUTUBE_READONLY = SCOPE_PREFIX + "youtube.readonly"
 YT_ANALYTICS_READONLY = SCOPE_PREFIX + "yt-analytics.readonly"
 FETCHABLE = {"posts": "post", "account_snapshots": "account_snapshot", "conversations": "conversation"}
 """Values of the ``fetch`` option and the record kind each gives."""
+YOUTUBE_BROADER_SCOPES = {
+    YOUTUBE_READONLY: (SCOPE_PREFIX + "youtube", SCOPE_PREFIX + "youtube.force-ssl"),
+    YT_ANALYTICS_READONLY: (SCOPE_PREFIX + "yt-analytics-monetary.readonly",),
+}
+"""Scopes that include the read-only ones the source asks for (``cmflow doctor`` accepts them)."""
 DAILY_METRICS = ("views", "subscribersGained", "subscribersLost")
 VIDEOS_PER_CALL = 50
 """``videos.list`` takes at most 50 ids."""
@@ -142,6 +147,38 @@ class YoutubeSource(Source):
             raise RateLimited(exc.message, platform=exc.platform, source=exc.source, hint=(
                 f"Raise the source option `max_quota_units` (now {limit}) if the project's daily "
                 "quota allows, or fetch less in one run (a shorter period, no conversations)")) from None
+
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """Google's tokeninfo (valid, scopes, expiry), then the channel (channels.list, 1 unit).
+        The Data API reports no quota left: the row says so."""
+        from cmflow.doctor import check_row
+        from cmflow.http import BudgetLimits, PlatformError
+
+        from .google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
+
+        options: YoutubeOptions = self.options
+        token = options.token.get_secret_value()
+        data = ctx.http.session("youtube", base_url=options.base_url, token=token, source=self.entry_id,
+                                scopes=(YOUTUBE_READONLY,),
+                                budget=BudgetLimits(unit_limit=options.max_quota_units))
+        required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if "account_snapshots" in options.fetch else [])
+        row = check_row(self, account=options.account or options.channel_id or "the token's channel",
+                        budget=f"YouTube quota: not reported by the API (10,000 units a day per project; this "
+                               f"source spends at most {options.max_quota_units})")
+        now = ctx.http.clock()
+        try:
+            info = tokeninfo(ctx, token, self.entry_id)
+            row.token_valid = True
+            row.scopes(str(info.get("scope") or "").split(), required, covers=YOUTUBE_BROADER_SCOPES,
+                       how="authorise again as the channel's account with that scope "
+                           "(docs/sources/youtube.md, Permissions and tokens)")
+            row.expiry(google_expiry(info, now), now, renew=data.platform.renew_hint,
+                       lifetime=GOOGLE_TOKEN_LIFETIME)
+            if YOUTUBE_READONLY not in row.scopes_missing:
+                row.account = read_channel(data, options).account
+        except PlatformError as exc:
+            row.failed(exc, now)
+        return [row]
 
     def _tables(self, ctx: FetchContext, data: "PlatformSession",
                 analytics: "PlatformSession") -> Iterator[RecordTable]:
