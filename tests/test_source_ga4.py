@@ -336,3 +336,53 @@ by = ["overall"]
     # 18-19 November: (9 + 2 + 14 + 7 + 0) key events over (412 + 120 + 900 + 388 + 95) sessions.
     assert result.value("conversion_rate") == pytest.approx(32 / 1915 * 100)
     assert all(TOKEN not in record.getMessage() for record in caplog.records)
+
+
+# -- refresh tokens: what a scheduled workflow needs (access tokens last an hour) -----------------
+REFRESH = "1//0g-refresh-token-5f3c2b"
+CLIENT_SECRET = "GOCSPX-client-secret-9d1e"
+
+
+def refreshing_source(server: ReplayServer, **options) -> Ga4Source:
+    values = {"refresh_token": REFRESH, "client_id": "1234-abc.apps.googleusercontent.com",
+              "client_secret": CLIENT_SECRET, "token_url": f"{server.url}/token", "property_id": PROPERTY,
+              "base_url": server.url, **options}
+    return Ga4Source(Ga4Options.model_validate(values), entry_id="ga4_shop")
+
+
+def test_a_refresh_token_is_exchanged_for_a_fresh_access_token_at_each_run(replay_server, client):
+    from urllib.parse import parse_qs
+
+    fresh = "ya29.a0fresh-access-token-77aa"
+    replay_server.add("POST", "/token", Reply(json={"access_token": fresh, "expires_in": 3599,
+                                                    "scope": "https://www.googleapis.com/auth/analytics.readonly",
+                                                    "token_type": "Bearer"}))
+    replay_server.add("POST", REPORT, *replies("report_pages.json"))
+    traffic, _ = fetch(refreshing_source(replay_server, page_size=2), client)
+    exchange, *reports = replay_server.requests
+    assert exchange.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert {k: v[0] for k, v in parse_qs(exchange.body.decode()).items()} == {
+        "grant_type": "refresh_token", "refresh_token": REFRESH,
+        "client_id": "1234-abc.apps.googleusercontent.com", "client_secret": CLIENT_SECRET}
+    assert traffic.height == 5 and all(r.headers["authorization"] == f"Bearer {fresh}" for r in reports)
+
+
+def test_a_revoked_refresh_token_says_how_to_authorise_again_and_shows_no_secret(replay_server, client):
+    replay_server.add("POST", "/token", Reply(400, json={"error": "invalid_grant",
+                                                         "error_description": "Token has been expired or revoked."}))
+    with pytest.raises(AuthExpired) as caught:
+        fetch(refreshing_source(replay_server), client)
+    text = str(caught.value)
+    assert "Google refused the refresh token" in text and "Authorise again" in text
+    assert all(REFRESH not in t and CLIENT_SECRET not in t for t in error_texts(caught.value))
+    assert [r.path for r in replay_server.requests] == ["/token"]  # no report asked without a token
+
+
+@pytest.mark.parametrize("options, message", [
+    ({}, "give token (an access token, for one hour), or refresh_token, client_id and client_secret"),
+    ({"refresh_token": REFRESH, "client_id": "x"}, "client_secret missing"),
+])
+def test_a_google_source_needs_one_complete_way_to_authenticate(options, message):
+    with pytest.raises(Exception) as caught:
+        Ga4Options.model_validate({"property_id": PROPERTY, **options})
+    assert message in str(caught.value)

@@ -185,12 +185,13 @@ class PlatformSession:
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None, cost: int = 1,
-                timeout: float | None = None) -> ApiResponse:
+                timeout: float | None = None, form: Mapping[str, str] | None = None) -> ApiResponse:
         """Send one request with retries; return the successful answer or raise a
         :class:`~cmflow.http.errors.PlatformError`.
 
         ``cost`` is what the request spends of a unit budget (YouTube quota units); ``timeout``
-        (seconds) replaces the client's connect and read timeouts for this request."""
+        (seconds) replaces the client's connect and read timeouts for this request; ``form`` is
+        sent form-encoded instead of ``json`` (OAuth token endpoints)."""
         url = self.url_for(path)
         if self._token and self._token_param and self._token_param not in url.params:
             url = url.copy_merge_params({self._token_param: self._token})
@@ -203,7 +204,7 @@ class PlatformSession:
             f"in {format_duration(wait)}")))
 
         def attempt(state: CallState) -> ApiResponse:
-            return self._attempt(state, method, url, json, headers, cost, described, timeout)
+            return self._attempt(state, method, url, json, headers, cost, described, timeout, form)
 
         try:
             return call_with_retries(attempt, policy=self.retry, state=state, sleep=self.client.sleep)
@@ -234,11 +235,11 @@ class PlatformSession:
     # -- one attempt ---------------------------------------------------------------------------
     def _attempt(self, state: CallState, method: str, url: httpx.URL, json: Any,
                  headers: Mapping[str, str] | None, cost: int, described: str,
-                 timeout: float | None = None) -> ApiResponse:
+                 timeout: float | None = None, form: Mapping[str, str] | None = None) -> ApiResponse:
         try:
             with self.budget.slot(max_wait=self.retry.max_total_wait - state.waited, cost=cost) as waited:
                 state.waited += waited
-                response = self._send(method, url, json, headers, described, timeout)
+                response = self._send(method, url, json, headers, described, timeout, form)
         except WaitTooLong as exc:
             raise self._wait_too_long(exc, state, described) from None
         self.budget.observe(pace_from_usage(response))
@@ -254,9 +255,10 @@ class PlatformSession:
         raise verdict.error
 
     def _send(self, method: str, url: httpx.URL, json: Any, headers: Mapping[str, str] | None,
-              described: str, timeout: float | None = None) -> ApiResponse:
+              described: str, timeout: float | None = None, form: Mapping[str, str] | None = None) -> ApiResponse:
         http = self.client.httpx
-        request = http.build_request(method, url, json=json, headers={**self._headers, **(headers or {})},
+        request = http.build_request(method, url, json=json, data=form,
+                                     headers={**self._headers, **(headers or {})},
                                      timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
         started = time.monotonic()
         try:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 
-from .google_api import SCOPE_PREFIX, as_float, as_int, require_list, require_object, unexpected, window_days
+from .google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_float, as_int, require_list,
+                         require_object, unexpected, window_days)
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
@@ -41,15 +42,15 @@ QUOTA_LIMITS = {
 QUOTA_WINDOW_SECONDS = {"tokensPerDay": 86_400, "tokensPerHour": 3_600, "tokensPerProjectPerHour": 3_600}
 
 
-class Ga4Options(PluginOptions):
+class Ga4Options(GoogleCredentials, PluginOptions):
     property_id: str = Field(
         pattern=r"^\d+$", description="The GA4 property's numeric id (Admin > Property details), "
         "not the G-XXXX measurement id.", examples=["312345678"])
-    token: SecretStr = Field(
-        description="OAuth 2.0 access token of a user or service account with at least the Viewer "
-        "role on the property, with the analytics.readonly scope. Write token = "
-        "\"${env:GA4_TOKEN}\". Google access tokens last one hour: see the source's docs page.",
-        examples=["${env:GA4_TOKEN}"])
+    token: Optional[SecretStr] = Field(
+        None, description="OAuth 2.0 access token of a user or service account with at least the "
+        "Viewer role on the property, with the analytics.readonly scope. Write token = "
+        "\"${env:GA4_TOKEN}\". Google access tokens last one hour: for scheduled runs give "
+        "refresh_token, client_id and client_secret instead.", examples=["${env:GA4_TOKEN}"])
     attribution: Literal["session", "first_user"] = Field(
         "session", description="session: each session's own source, medium and campaign "
         "(sessionSource ...); first_user: those that first brought the user (firstUserSource ...).",
@@ -104,12 +105,14 @@ class Ga4Source(Source):
     Options = Ga4Options
     record_kinds = ("traffic",)
     incremental = True
+    sample_options = {"token": "${env:GA4_TOKEN}"}  # or refresh_token, client_id, client_secret
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         from cmflow.http import OffsetLimit
 
         options: Ga4Options = self.options
-        session = ctx.http.session("ga4", base_url=options.base_url, token=options.token.get_secret_value(),
+        session = ctx.http.session("ga4", base_url=options.base_url,
+                                   token=access_token(ctx, options, "ga4", self.entry_id),
                                    source=self.entry_id, scopes=(ANALYTICS_READONLY,))
         first_day, last_day = window_days(ctx.window_start, ctx.window_end)
         dimensions = ("date", *ATTRIBUTION_DIMENSIONS[options.attribution])
@@ -151,7 +154,7 @@ class Ga4Source(Source):
         from .google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
 
         options: Ga4Options = self.options
-        token = options.token.get_secret_value()
+        token = access_token(ctx, options, "ga4", self.entry_id)
         session = ctx.http.session("ga4", base_url=options.base_url, token=token, source=self.entry_id,
                                    scopes=(ANALYTICS_READONLY,))
         row = check_row(self, account=f"property {options.property_id}")

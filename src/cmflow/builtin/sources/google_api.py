@@ -11,13 +11,83 @@ error naming the source.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import BadResponse, PlatformSession
 
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 """Google scopes are URLs; error messages and docs name them in full."""
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+
+
+class GoogleCredentials(BaseModel):
+    """How a Google source authenticates: an access token (it lasts an hour: fine for a run by
+    hand), or a refresh token with its OAuth client, exchanged for a fresh access token at each
+    run (what a scheduled workflow needs)."""
+
+    token: Optional[SecretStr] = Field(
+        None, description="OAuth 2.0 access token. Google access tokens last one hour: for a "
+        "scheduled workflow give refresh_token, client_id and client_secret instead. Write "
+        "token = \"${env:GOOGLE_TOKEN}\".", examples=["${env:GOOGLE_TOKEN}"])
+    refresh_token: Optional[SecretStr] = Field(
+        None, description="OAuth 2.0 refresh token (from the consent flow, with access_type=offline): "
+        "exchanged for an access token at each run.", examples=["${env:GOOGLE_REFRESH_TOKEN}"])
+    client_id: Optional[str] = Field(
+        None, description="OAuth client id the refresh token was issued to (Google Cloud console, "
+        "APIs & Services > Credentials).", examples=["1234-abc.apps.googleusercontent.com"])
+    client_secret: Optional[SecretStr] = Field(
+        None, description="That OAuth client's secret.", examples=["${env:GOOGLE_CLIENT_SECRET}"])
+    token_url: str = Field(
+        TOKEN_URL, description="Google's OAuth token endpoint. Change it only for tests.",
+        examples=["http://127.0.0.1:8080/token"])
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> "GoogleCredentials":
+        refresh = (self.refresh_token, self.client_id, self.client_secret)
+        if self.token is None and not any(refresh):
+            raise ValueError("give token (an access token, for one hour), or refresh_token, client_id "
+                             "and client_secret (for scheduled runs)")
+        if any(refresh) and not all(refresh):
+            missing = [name for name, value in zip(("refresh_token", "client_id", "client_secret"), refresh)
+                       if not value]
+            raise ValueError(f"a refresh token needs refresh_token, client_id and client_secret: "
+                             f"{', '.join(missing)} missing")
+        return self
+
+
+def access_token(ctx: "FetchContext", options: GoogleCredentials, platform: str, source: str) -> str:
+    """The access token for this run: the one given, or a fresh one for the refresh token."""
+    from cmflow.http import AuthExpired, PlatformError
+
+    if options.refresh_token is None:
+        assert options.token is not None
+        return options.token.get_secret_value()
+    assert options.client_secret is not None and options.client_id is not None
+    session = ctx.http.session(platform, base_url=options.token_url, source=source)
+    form = {"grant_type": "refresh_token", "refresh_token": options.refresh_token.get_secret_value(),
+            "client_id": options.client_id, "client_secret": options.client_secret.get_secret_value()}
+    try:
+        body = session.json_of(session.request("POST", options.token_url, form=form))
+    except PlatformError as exc:
+        if exc.status in (400, 401):
+            raise AuthExpired(
+                f"Google refused the refresh token ({exc.message})", platform=exc.platform, source=source,
+                status=exc.status, code="invalid_grant",
+                hint="Authorise again to get a new refresh token (docs/sources: Permissions and tokens). "
+                "A refresh token expires after 6 months unused, when the user revokes access, and "
+                "after 7 days for an OAuth app still in Testing status") from None
+        raise
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise unexpected(session, "the token endpoint answered without an access_token")
+    from cmflow.secrets import redactor
+
+    redactor.add(token)
+    return token
 
 
 def as_int(value: Any) -> int | None:

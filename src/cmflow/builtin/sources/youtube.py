@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 
-from .google_api import SCOPE_PREFIX, as_int, require_list, require_object, unexpected, window_days
+from .google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
+                         unexpected, window_days)
 from .platform_common import parse_instant
 
 if TYPE_CHECKING:
@@ -44,12 +45,12 @@ COMMENTS = "/youtube/v3/comments"
 REPORTS = "/v2/reports"
 
 
-class YoutubeOptions(PluginOptions):
-    token: SecretStr = Field(
-        description="OAuth 2.0 access token of the Google account that owns or manages the "
+class YoutubeOptions(GoogleCredentials, PluginOptions):
+    token: Optional[SecretStr] = Field(
+        None, description="OAuth 2.0 access token of the Google account that owns or manages the "
         "channel, with the youtube.readonly and yt-analytics.readonly scopes. Write "
-        "token = \"${env:YOUTUBE_TOKEN}\". Google access tokens last one hour: see the source's "
-        "docs page for how to get a fresh one for each run.", examples=["${env:YOUTUBE_TOKEN}"])
+        "token = \"${env:YOUTUBE_TOKEN}\". Google access tokens last one hour: for scheduled runs "
+        "give refresh_token, client_id and client_secret instead.", examples=["${env:YOUTUBE_TOKEN}"])
     channel_id: str | None = Field(
         None, pattern=r"^UC[A-Za-z0-9_-]{22}$",
         description="Id of the channel to read (UC followed by 22 characters). Default: the "
@@ -124,6 +125,7 @@ class YoutubeSource(Source):
     Options = YoutubeOptions
     record_kinds = ("post", "account_snapshot", "conversation")
     incremental = True
+    sample_options = {"token": "${env:YOUTUBE_TOKEN}"}  # or refresh_token, client_id, client_secret
 
     def produces(self) -> set[str]:
         return {FETCHABLE[item] for item in self.options.fetch}
@@ -132,7 +134,7 @@ class YoutubeSource(Source):
         from cmflow.http import BudgetLimits, RateLimited
 
         options: YoutubeOptions = self.options
-        token = options.token.get_secret_value()
+        token = access_token(ctx, options, "youtube", self.entry_id)
         data = ctx.http.session("youtube", base_url=options.base_url, token=token, source=self.entry_id,
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
@@ -157,7 +159,7 @@ class YoutubeSource(Source):
         from .google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
 
         options: YoutubeOptions = self.options
-        token = options.token.get_secret_value()
+        token = access_token(ctx, options, "youtube", self.entry_id)
         data = ctx.http.session("youtube", base_url=options.base_url, token=token, source=self.entry_id,
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
