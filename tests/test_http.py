@@ -608,3 +608,23 @@ def test_absurd_retry_after_values_are_ignored_or_capped(value, expected):
     assert window is not None and (window.reset_at is None or window.reset_at <= 1.8e9 + 7 * 24 * 3600)
     usage = meta_usage(httpx.Headers({"x-app-usage": json.dumps({"call_count": value})}))
     assert usage is not None and usage.percent == (0.0 if expected is None else float(value))
+
+
+def test_once_the_rate_headers_are_known_they_set_the_pace_not_the_static_bucket(replay_server, http, vtime):
+    """Mastodon: before any answer, 0.9 request/s in bursts of 10 (cmflow alone never reaches 300
+    in 5 minutes). Headers saying 250 of 300 are left lift that bucket until the reset: 40 pages
+    go at full speed; near the wall (25 left) the requests are spaced to the reset instead."""
+    reset = "2026-11-24T09:05:00.000Z"  # five minutes after the virtual start
+
+    def answer(remaining: int) -> Reply:
+        return Reply(json=[], headers={"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(remaining),
+                                       "X-RateLimit-Reset": reset})
+
+    replay_server.add("GET", "/api/v1/timelines/home", *[answer(250 - i) for i in range(40)], answer(25), answer(24))
+    mastodon = http.session("mastodon", base_url=replay_server.url, token=TOKEN)
+    for _ in range(40):
+        mastodon.get_json("/api/v1/timelines/home")
+    assert vtime.sleeps == []  # the static bucket alone would have slept from the 11th request on
+    mastodon.get_json("/api/v1/timelines/home")  # says 25 left: 10 % of 300 or less
+    mastodon.get_json("/api/v1/timelines/home")
+    assert len(vtime.sleeps) == 1 and vtime.sleeps[0] == pytest.approx(300 / 25)

@@ -41,7 +41,10 @@ process's lock is taken over at once)."""
 
 log = logging.getLogger("cmflow")
 log.addFilter(RedactingFilter())  # the CLI also redacts at its handlers, for child loggers
-MAX_PARALLEL_SOURCES = 4
+MAX_PARALLEL_SOURCES = 64
+"""Sources fetched at once. The platforms' limits are kept by the HTTP kit's budgets (per
+platform and token), not here: a source waiting on its budget must not hold back the sources
+of other platforms and tokens (benchmarks/fetch_scale.py)."""
 
 
 def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | None = None,
@@ -186,24 +189,27 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
 
     http = SharedHttpClient()  # one client, hence one budget per platform and token, for all sources
 
-    def fetch_one(entry: "Entry") -> tuple[StageReport, list[RecordTable]]:
+    def fetch_one(entry: "Entry") -> tuple[StageReport, dict[str, "pl.DataFrame"]]:
+        """One source's records, conformed by kind as they come (the source's own frames are
+        dropped at once: a year of an agency's posts is held once, not three times)."""
         report = StageReport("source", entry.id, entry.info.name)
         plan = plans[entry.id]
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
                            log.getChild(f"source.{entry.id}"), report.problems, http)
         if plan is not None and not plan.fetches:
-            return report, []
+            return report, {}
+        by_kind: dict[str, list[pl.DataFrame]] = {}
         try:
-            tables = list(entry.plugin.fetch(ctx) or [])
-            for table in tables:
+            for table in entry.plugin.fetch(ctx) or []:
                 if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
                     raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
-            return report, tables
+                by_kind.setdefault(table.kind, []).append(table.conformed())
         except Exception as exc:
             report.ok, report.error = False, redactor(_one_line(exc))
             log.debug("source %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
-            return report, []
+            return report, {}
+        return report, {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
 
     try:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(workflow.sources)))) as pool:
@@ -213,14 +219,7 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
 
     collected: dict[str, list[pl.DataFrame]] = {}
     succeeded = []
-    for entry, (report, tables) in zip(workflow.sources, outcomes):
-        by_kind: dict[str, list[pl.DataFrame]] = {}
-        for table in tables:
-            try:
-                by_kind.setdefault(table.kind, []).append(table.conformed())
-            except Exception as exc:
-                report.ok, report.error = False, redactor(_one_line(exc))
-        frames = {kind: pl.concat(parts) for kind, parts in by_kind.items()}
+    for entry, (report, frames) in zip(workflow.sources, outcomes):
         plan = plans[entry.id]
         if plan is not None and report.ok:
             frames = {kind: frame for kind in sorted(set(frames) | entry.plugin.produces())
@@ -234,7 +233,8 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
             if note := _outside_period_note(kind, frame, all_periods[0]):
                 report.problems.append(note)
         result.stages.append(report)
-    result.records = {kind: pl.concat(frames) for kind, frames in collected.items()}
+    outcomes.clear()
+    result.records = {kind: pl.concat(frames, rechunk=False) for kind, frames in collected.items()}
     return succeeded
 
 

@@ -3,7 +3,8 @@
 A budget bounds how many requests are in flight at once (a semaphore), how fast they start (a
 token bucket: ``requests_per_second`` sustained, ``burst`` at once), and slows down when the
 platform's usage headers say the wall is near (a hold until a reset time, or a spacing between
-requests). Quota-priced APIs (YouTube's units, GA4's tokens) can also cap the units a run spends.
+requests). Once an answer's rate headers tell the requests left in the window, they decide the
+pace until its reset, and the static bucket (a guess made before any answer) stands aside. Quota-priced APIs (YouTube's units, GA4's tokens) can also cap the units a run spends.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class RequestBudget:
         self._last_start = 0.0
         self._spacing: tuple[float, float | None, str] | None = None
         """(seconds between starts, until when, why)."""
+        self._headers_known_until = 0.0
+        """Until then the platform's rate headers pace requests, not the token bucket."""
         self.units_spent = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -103,7 +106,7 @@ class RequestBudget:
                 elif self._last_start + interval > start:
                     start, reason = self._last_start + interval, why
             rate = self.limits.requests_per_second
-            if rate:
+            if rate and now >= self._headers_known_until:
                 self._tokens = min(float(max(1, self.limits.burst)), self._tokens + (now - self._refilled_at) * rate)
                 self._refilled_at = now
                 self._tokens -= 1  # may go negative: a reservation later requests wait behind
@@ -123,6 +126,9 @@ class RequestBudget:
                 self._hold_until, self._hold_reason = pace.hold_until, pace.reason
             if pace.interval is not None:
                 self._spacing = (pace.interval, pace.until, pace.reason)
+            if pace.known_until is not None and pace.known_until > self._headers_known_until:
+                self._headers_known_until = pace.known_until
+                self._tokens, self._refilled_at = float(max(1, self.limits.burst)), self._clock()
 
     def hold(self, until: float, reason: str) -> None:
         """No request starts before ``until`` (epoch seconds)."""

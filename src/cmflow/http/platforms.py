@@ -256,6 +256,9 @@ class Pace:
     reason: str = ""
     calm: bool = False
     """The headers show the budget is far from its limit: stop spacing requests."""
+    known_until: float | None = None
+    """The headers tell the window's requests left until this time (its reset): until then
+    they, not the static token bucket, decide the pace (a run may spend what others left)."""
 
 
 def pace_from_usage(answer: ApiResponse) -> Pace | None:
@@ -271,13 +274,15 @@ def pace_from_usage(answer: ApiResponse) -> Pace | None:
         return Pace(calm=True)
     window = rate_window(answer.headers, now)
     if window and window.remaining is not None and window.reset_at is not None and window.reset_at > now:
+        known = window.reset_at if window.limit else None
         if window.remaining <= 0:
-            return Pace(hold_until=window.reset_at, reason=f"{window.header}: no requests left until the reset")
+            return Pace(hold_until=window.reset_at, reason=f"{window.header}: no requests left until the reset",
+                        known_until=known)
         if window.limit and window.remaining <= 0.1 * window.limit:
             interval = (window.reset_at - now) / window.remaining
             return Pace(hold_until=now + interval, interval=interval, until=window.reset_at,
-                        reason=f"{window.remaining} of {window.limit} requests left")
-        return Pace(calm=True)
+                        reason=f"{window.remaining} of {window.limit} requests left", known_until=known)
+        return Pace(calm=True, known_until=known)
     return None
 
 
@@ -497,8 +502,9 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("x", "X", scopes=("tweet.read", "users.read", "offline.access"),
              renew_hint=("refresh the OAuth 2.0 user token (it lasts 2 hours; offline.access gives a refresh "
                          "token) or regenerate the app's Bearer token in the developer portal")),
-    # Mastodon allows 300 requests per 5 minutes: 0.9 of that on average, in small bursts, so
-    # cmflow never causes the 429 itself (the usage headers still pace what others spend).
+    # Mastodon allows 300 requests per 5 minutes. Before the first answer: 0.9 of that on
+    # average, in small bursts (10 + 0.9 x 300 < 300: never a 429 of cmflow's own making); then
+    # the X-RateLimit headers govern: full speed while more than 10 % of the window is left.
     Platform("mastodon", "Mastodon", requests_per_second=0.9, burst=10,
              scopes=("read:statuses", "read:notifications", "read:search"),
              renew_hint="create a new access token in the instance's Preferences > Development"),
