@@ -115,7 +115,8 @@ def _print_summary(result, url: str, seconds: float) -> None:
             counts = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in stage.counts.items()) \
                 or "no records"
             mark, colour = ("✓", "green") if stage.ok else ("✗", "red")
-            echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts if stage.ok else stage.error),
+            note = f" ({stage.note})" if stage.ok and stage.note else ""  # incremental: what came from the store
+            echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts + note if stage.ok else stage.error),
                  fg=None if stage.ok else colour)
             for problem in stage.problems:
                 echo(f"    ! {problem}", fg="yellow")
