@@ -43,7 +43,8 @@ def script_posts(server, *pages: Reply) -> None:
     server.add("GET", STATUSES, *(pages or replies("statuses_pages.json", server)))
 
 
-def weekly_workflow(tmp_path: Path, server, counters: list[str], extra: str = "") -> Path:
+def weekly_workflow(tmp_path: Path, server, counters: list[str], extra: str = "",
+                    accounts: tuple[str, ...] = ("maisonlumiere",)) -> Path:
     """Last week's totals of @maisonlumiere's posts, as of 2026-11-24, from the replay server."""
     workflow = tmp_path / "mastodon.toml"
     workflow.write_text(f"""
@@ -57,7 +58,7 @@ as_of = "2026-11-24"
 id = "masto"
 plugin = "mastodon"
 base_url = "{server.url}"
-accounts = ["maisonlumiere"]
+accounts = {json.dumps(list(accounts))}
 token = "${{env:MASTODON_TOKEN}}"
 fetch = ["posts"]
 page_size = 2
@@ -302,3 +303,23 @@ def test_a_second_run_asks_the_instance_nothing_it_already_has(replay_server, tm
     assert second.current("total_likes").to_dicts()[0]["value"] == first.current("total_likes").to_dicts()[0]["value"] == 76
     [stage] = [s for s in second.stages if s.kind == "source"]
     assert stage.note == "every record from the store (already fetched)"
+
+
+def test_one_unknown_account_leaves_the_others_records_and_fails_the_source_saying_which(
+        replay_server, tmp_path, monkeypatch):
+    """Two accounts in one source: "ghost" is unknown to the instance. The run still counts
+    maisonlumiere's posts; the source is failed (the figures are incomplete), naming the account."""
+    monkeypatch.setenv("MASTODON_TOKEN", TOKEN)
+    replay_server.add("GET", LOOKUP, *replies("account_lookup.json", replay_server), query={"acct": "maisonlumiere"})
+    replay_server.add("GET", LOOKUP, *replies("error_404.json", replay_server), query={"acct": "ghost"})
+    replay_server.add("GET", STATUSES, *replies("statuses_pages.json", replay_server),
+                      *replies("statuses_empty.json", replay_server))
+    workflow = weekly_workflow(tmp_path, replay_server, counters=["likes"], accounts=("maisonlumiere", "ghost"))
+    with registered_plugin(mastodon_module):
+        result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db")
+    assert result.status == "failed"
+    [source] = result.failed_sources
+    assert source.error.startswith("ghost: ") and "has no account named 'ghost'" in source.error
+    assert source.error.endswith("(1 of 2 accounts)")
+    likes = result.current("total_likes").to_dicts()
+    assert [(r["account"], r["value"]) for r in likes] == [("@maisonlumiere@mastodon.social", 76)]

@@ -32,6 +32,7 @@ from .store import CachedRecord, SourceCursor
 if TYPE_CHECKING:
     import polars as pl
 
+    from .kinds import Source
     from .store import Store
     from .workflow import Entry, Workflow
 
@@ -72,21 +73,22 @@ class FetchPlan:
         return f"fetched from {self.fetch_start:%Y-%m-%d %H:%M} UTC, earlier records from the store"
 
 
-def source_key(workflow: "Workflow", entry: "Entry") -> str:
-    """``workflow/source-id/options-digest``: another option, another cursor (secrets, which
-    dump as asterisks, do not count: a renewed token keeps the records)."""
-    options = entry.plugin.options.model_dump(mode="json")
+def source_key(workflow: "Workflow", entry: "Entry", part: "Source | None" = None) -> str:
+    """``workflow/source-id/options-digest`` of a source (or of one account's part of it):
+    another option, another cursor (secrets, which dump as asterisks, do not count: a renewed
+    token keeps the records)."""
+    options = (part or entry.plugin).options.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps([entry.info.name, options], sort_keys=True, default=str).encode())
     return f"{workflow.key}/{entry.id}/{digest.hexdigest()[:16]}"
 
 
-def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", window_start: datetime,
-               window_end: datetime, now: datetime) -> FetchPlan | None:
-    """The fetch window of one source for this run; None when it is not incremental (or there
-    is no store to keep records in)."""
-    if store is None or not getattr(entry.plugin, "incremental", False):
+def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part: "Source",
+               window_start: datetime, window_end: datetime, now: datetime) -> FetchPlan | None:
+    """The fetch window of one source (one account's part of it) for this run; None when it is
+    not incremental (or there is no store to keep records in)."""
+    if store is None or not getattr(part, "incremental", False):
         return None
-    key = source_key(workflow, entry)
+    key = source_key(workflow, entry, part)
     cursor = store.source_cursor(key)
     fetch_start = window_start
     if cursor is not None and cursor.covered_from <= window_start:

@@ -63,6 +63,10 @@ class Source(Plugin):
     kind = "source"
     record_kinds: ClassVar[tuple[str, ...]] = ("post",)
     """Record kinds this source can produce; override :meth:`produces` when options decide."""
+    per_account_option: ClassVar[str | None] = None
+    """The option listing the accounts (pages, feeds) the source reads, if any. cmflow then
+    fetches each account as a part of its own (:meth:`parts`): one account failing leaves the
+    others' records, and each account keeps its own cursor."""
     incremental: ClassVar[bool] = False
     """True for sources that call an API: cmflow then keeps their records in the store, fetches
     only what it does not have (plus a look-back window, as counters keep growing) and fills
@@ -75,6 +79,22 @@ class Source(Plugin):
     def fetch(self, ctx: "FetchContext") -> Iterable["RecordTable"]:
         """Return or yield :class:`cmflow.RecordTable` objects covering ``ctx.window``."""
         raise NotImplementedError
+
+    def parts(self) -> list["Source"]:
+        """This source split by account (``per_account_option``), each part fetched on its own;
+        ``[self]`` for one account. Override to keep together what cannot be split."""
+        name = self.per_account_option
+        values = getattr(self.options, name, None) if name else None
+        if not values or len(values) < 2:
+            return [self]
+        return [type(self)(self.options.model_copy(update={name: [value], **self.part_options(index)}),
+                           entry_id=self.entry_id)
+                for index, value in enumerate(values)]
+
+    def part_options(self, index: int) -> dict[str, Any]:
+        """Options of part ``index`` besides its account: what a token fetches once for all its
+        accounts (its mentions, say) goes to the first part only. Default: none."""
+        return {}
 
     def check_credentials(self, ctx: "FetchContext") -> list["CredentialCheck"]:
         """What ``cmflow doctor`` shows for this source: one :class:`cmflow.doctor.CredentialCheck`

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable
 
@@ -18,7 +18,7 @@ from . import periods as periods_module
 from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
 from .incremental import FetchPlan, plan_fetch, remember, with_stored
-from .kinds import Metric, Notifier
+from .kinds import Metric, Notifier, Source
 from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
 from .measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise,
@@ -177,65 +177,106 @@ def _to_store(result: RunResult) -> "pl.DataFrame | None":
 # -- fetch ----------------------------------------------------------------------------------
 def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult, store: Store | None,
            now: datetime) -> list[FetchPlan]:
-    """Fetch every source (concurrently); incremental ones only what the store lacks. Returns
-    the plans of the incremental sources that succeeded, for :func:`remember` once delivered."""
+    """Fetch every source (concurrently), each account of a multi-account source on its own;
+    incremental ones only what the store lacks. Returns the plans of the parts that succeeded,
+    for :func:`remember` once the outputs are delivered."""
     import polars as pl
 
     result.all_periods = all_periods
     window_start = min(p.start_utc for p in all_periods) - timedelta(days=1)  # baselines
     window_end = max(p.end_utc for p in all_periods)
-    plans = {entry.id: plan_fetch(store, workflow, entry, window_start, window_end, now)
-             for entry in workflow.sources}
+    units = [_Part(entry, part, plan_fetch(store, workflow, entry, part, window_start, window_end, now))
+             for entry in workflow.sources for part in _parts(entry)]
 
     http = SharedHttpClient()  # one client, hence one budget per platform and token, for all sources
 
-    def fetch_one(entry: "Entry") -> tuple[StageReport, dict[str, "pl.DataFrame"]]:
-        """One source's records, conformed by kind as they come (the source's own frames are
+    def fetch_one(unit: _Part) -> None:
+        """One part's records, conformed by kind as they come (the source's own frames are
         dropped at once: a year of an agency's posts is held once, not three times)."""
-        report = StageReport("source", entry.id, entry.info.name)
-        plan = plans[entry.id]
+        plan = unit.plan
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
-                           log.getChild(f"source.{entry.id}"), report.problems, http)
+                           log.getChild(f"source.{unit.entry.id}"), unit.problems, http)
         if plan is not None and not plan.fetches:
-            return report, {}
+            return
         by_kind: dict[str, list[pl.DataFrame]] = {}
         try:
-            for table in entry.plugin.fetch(ctx) or []:
+            for table in unit.part.fetch(ctx) or []:
                 if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
                     raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
                 by_kind.setdefault(table.kind, []).append(table.conformed())
         except Exception as exc:
-            report.ok, report.error = False, redactor(_one_line(exc))
-            log.debug("source %s failed:\n%s", entry.id, redactor(traceback.format_exc()))
-            return report, {}
-        return report, {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
+            unit.error = redactor(_one_line(exc))
+            log.debug("source %s failed:\n%s", unit.entry.id, redactor(traceback.format_exc()))
+            return
+        unit.frames = {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
 
     try:
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(workflow.sources)))) as pool:
-            outcomes = list(pool.map(fetch_one, workflow.sources))
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(units)))) as pool:
+            list(pool.map(fetch_one, units))
     finally:
         http.close()
 
     collected: dict[str, list[pl.DataFrame]] = {}
     succeeded = []
-    for entry, (report, frames) in zip(workflow.sources, outcomes):
-        plan = plans[entry.id]
-        if plan is not None and report.ok:
-            frames = {kind: frame for kind in sorted(set(frames) | entry.plugin.produces())
-                      if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
-            report.note = plan.describe() or None
-            succeeded.append(plan)
-        for kind, frame in frames.items():
-            frame = frame.with_columns(pl.lit(entry.id).alias("source_id"))
+    for entry in workflow.sources:
+        report = StageReport("source", entry.id, entry.info.name)
+        parts = [unit for unit in units if unit.entry is entry]
+        failed = [unit for unit in parts if unit.error is not None]
+        if failed:  # the other accounts' records still count; the stage (and the run) failed
+            report.ok = False
+            report.error = failed[0].error if len(parts) == 1 else "; ".join(
+                f"{unit.account}: {unit.error}" for unit in failed) + f" ({len(failed)} of {len(parts)} accounts)"
+        notes, own = [], {}
+        for unit in parts:
+            report.problems.extend(unit.problems)
+            frames, plan = unit.frames, unit.plan
+            if plan is not None and unit.error is None:
+                frames = {kind: frame for kind in sorted(set(frames) | unit.part.produces())
+                          if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
+                notes.append(plan.describe())
+                succeeded.append(plan)
+            for kind, frame in frames.items():
+                own.setdefault(kind, []).append(frame.with_columns(pl.lit(entry.id).alias("source_id")))
+            unit.frames = {}
+        report.note = next((n for n in notes if n), None)
+        for kind, frames in own.items():
+            frame = pl.concat(frames, rechunk=False)
+            if len(frames) > 1 and RECORD_KINDS[kind].identity:  # one story in two feeds counts once
+                frame = frame.unique(subset=list(RECORD_KINDS[kind].identity), keep="first", maintain_order=True)
             collected.setdefault(kind, []).append(frame)
-            report.counts[kind] = report.counts.get(kind, 0) + frame.height
+            report.counts[kind] = frame.height
             if note := _outside_period_note(kind, frame, all_periods[0]):
                 report.problems.append(note)
         result.stages.append(report)
-    outcomes.clear()
     result.records = {kind: pl.concat(frames, rechunk=False) for kind, frames in collected.items()}
     return succeeded
+
+
+@dataclass
+class _Part:
+    """One source, or one account of a multi-account source, as this run fetches it."""
+
+    entry: "Entry"
+    part: "Source"
+    plan: FetchPlan | None
+    frames: dict[str, "pl.DataFrame"] = field(default_factory=dict)
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def account(self) -> str:
+        name = self.part.per_account_option
+        values = getattr(self.part.options, name, None) if name else None
+        return str(values[0]) if values else self.entry.id
+
+
+def _parts(entry: "Entry") -> list["Source"]:
+    try:
+        return entry.plugin.parts()
+    except Exception:  # a third-party split that fails: fetch the source whole
+        log.debug("source %s could not be split by account:\n%s", entry.id, traceback.format_exc())
+        return [entry.plugin]
 
 
 def _outside_period_note(kind_name: str, frame: "pl.DataFrame", period: "Period") -> str | None:

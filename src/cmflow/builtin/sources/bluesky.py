@@ -97,9 +97,15 @@ class BlueskySource(Source):
     Options = BlueskyOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    per_account_option = "accounts"
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    def parts(self) -> list[Source]:
+        """Split by account when reading anonymously; logged in (mentions, an app password),
+        one part, so that the run logs in once (createSession allows 30 logins per 5 minutes)."""
+        return [self] if self.options.app_password is not None else super().parts()
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: BlueskyOptions = self.options

@@ -142,6 +142,7 @@ class FacebookPage(Source):
     Options = FacebookPageOptions
     record_kinds = ("post", "account_snapshot", "conversation")
     incremental = True
+    per_account_option = "pages"
 
     def produces(self) -> set[str]:
         return {KIND_OF_FETCH[f] for f in self.options.fetch}

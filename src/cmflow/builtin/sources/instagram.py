@@ -141,6 +141,7 @@ class Instagram(Source):
     Options = InstagramOptions
     record_kinds = ("post", "account_snapshot", "conversation")
     incremental = True
+    per_account_option = "accounts"
 
     def produces(self) -> set[str]:
         return {KIND_OF_FETCH[f] for f in self.options.fetch}

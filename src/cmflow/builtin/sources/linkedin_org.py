@@ -102,6 +102,7 @@ class LinkedInOrg(Source):
     Options = LinkedInOrgOptions
     record_kinds = ("post", "account_snapshot", "conversation")
     incremental = True
+    per_account_option = "organization_ids"
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}

@@ -87,9 +87,18 @@ class MastodonSource(Source):
     Options = MastodonOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    per_account_option = "accounts"
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    def parts(self) -> list[Source]:
+        """Split by account, unless only mentions are fetched (they are the token's own)."""
+        return [self] if set(self.options.fetch) <= {"mentions"} else super().parts()
+
+    def part_options(self, index: int) -> dict[str, Any]:
+        """The token's mentions are fetched once, with the first account."""
+        return {} if index == 0 else {"fetch": [f for f in self.options.fetch if f != "mentions"]}
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: MastodonOptions = self.options

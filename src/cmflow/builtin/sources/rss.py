@@ -70,6 +70,7 @@ class RssSource(Source):
     Options = RssOptions
     record_kinds = ("mention",)
     incremental = True
+    per_account_option = "feeds"
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: RssOptions = self.options

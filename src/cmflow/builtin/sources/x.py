@@ -86,6 +86,7 @@ class XSource(Source):
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    per_account_option = "usernames"
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
