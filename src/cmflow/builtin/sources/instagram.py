@@ -16,7 +16,7 @@ from typing import Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
-from cmflow.http import PermissionMissing, RequestRejected
+from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
 
 from .meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
                          api_version_field, check_metrics, comments_lookback_field, conversation_rows, count,
@@ -146,17 +146,22 @@ class Instagram(Source):
     def produces(self) -> set[str]:
         return {KIND_OF_FETCH[f] for f in self.options.fetch}
 
-    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+    def _session(self, ctx: FetchContext) -> PlatformSession:
+        """The Graph API session of this source's token, with the scopes its options need."""
         options: InstagramOptions = self.options
         facebook = options.login == "facebook"
         scopes = (("instagram_basic", "instagram_manage_insights", "pages_read_engagement") if facebook
                   else ("instagram_business_basic", "instagram_business_manage_insights"))
         if "conversations" in options.fetch:
             scopes += ("instagram_manage_comments",) if facebook else ("instagram_business_manage_comments",)
-        session = ctx.http.session(
+        return ctx.http.session(
             "instagram", base_url=options.base_url or (GRAPH_FACEBOOK if facebook else GRAPH_INSTAGRAM),
             token=options.access_token.get_secret_value(), source=self.entry_id,
             api_version=options.api_version, scopes=scopes)
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        options: InstagramOptions = self.options
+        session = self._session(ctx)
         fetch = AccountFetch(GraphReader(session), options, ctx)
         tables = record_tables(options.fetch, [fetch.account(account_id) for account_id in options.accounts])
         fetch.report_skipped()
@@ -171,15 +176,8 @@ class Instagram(Source):
         from .meta_graph import account_budget, check_meta_token
 
         options: InstagramOptions = self.options
-        facebook = options.login == "facebook"
-        scopes = (("instagram_basic", "instagram_manage_insights", "pages_read_engagement") if facebook
-                  else ("instagram_business_basic", "instagram_business_manage_insights"))
-        if "conversations" in options.fetch:
-            scopes += ("instagram_manage_comments",) if facebook else ("instagram_business_manage_comments",)
-        session = ctx.http.session(
-            "instagram", base_url=options.base_url or (GRAPH_FACEBOOK if facebook else GRAPH_INSTAGRAM),
-            token=options.access_token.get_secret_value(), source=self.entry_id,
-            api_version=options.api_version, scopes=scopes)
+        session = self._session(ctx)
+        facebook, scopes = options.login == "facebook", session.scopes
         graph = GraphReader(session)
         row = check_row(self, account=", ".join(options.accounts))
         renew = session.platform.renew_hint
