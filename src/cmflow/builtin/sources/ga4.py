@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -190,16 +190,18 @@ def quota_budget(quota: Any, tier: str) -> Any:
 
     if not isinstance(quota, dict):
         return None
-    found = []
+    return busiest(*(Budget(f"GA4 {name} {used:.0f} % used ({remaining} left)", used,
+                            QUOTA_WINDOW_SECONDS[name] if remaining <= 0 else 0.0)
+                     for name, _, remaining, used in quota_use(quota, tier)))
+
+
+def quota_use(quota: dict[str, Any], tier: str) -> Iterator[tuple[str, dict[str, Any], int, float]]:
+    """Each token quota a ``propertyQuota`` reports: name, its status, tokens left, % used."""
     for name, limit in QUOTA_LIMITS[tier].items():
         status = quota.get(name)
         remaining = as_int(status.get("remaining")) if isinstance(status, dict) else None
-        if remaining is None:
-            continue
-        used = 100.0 * (limit - remaining) / limit
-        found.append(Budget(f"GA4 {name} {used:.0f} % used ({remaining} left)", used,
-                            QUOTA_WINDOW_SECONDS[name] if remaining <= 0 else 0.0))
-    return busiest(*found)
+        if remaining is not None:
+            yield name, status, remaining, 100.0 * (limit - remaining) / limit
 
 
 def traffic_rows(body: dict[str, Any], page_rows: list[Any], dimensions: tuple[str, ...],
@@ -257,12 +259,7 @@ def quota_pace(quota: Any, tier: str, *, now: float, near_limit: float) -> "Pace
     if not isinstance(quota, dict):
         return None  # not reported: says nothing
     slowest: tuple[float, str] | None = None
-    for name, limit in QUOTA_LIMITS[tier].items():
-        status = quota.get(name)
-        remaining = as_int(status.get("remaining")) if isinstance(status, dict) else None
-        if remaining is None:
-            continue
-        used = 100.0 * (limit - remaining) / limit
+    for name, status, remaining, used in quota_use(quota, tier):
         if used < near_limit:
             continue
         per_request = max(1, as_int(status.get("consumed")) or 1)
