@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from .records import RECORD_KINDS
+from .records import RECORD_KINDS, unique_records
 from .store import CachedRecord, SourceCursor
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class FetchPlan:
     fetch_start: datetime
     cursor: SourceCursor | None
     fetched: dict[str, "pl.DataFrame"] = field(default_factory=dict)
-    """The records this run fetched, by kind: what :func:`remember` keeps."""
+    """The records this run fetched, by kind: what :func:`remember` keeps (set by the runner)."""
 
     @property
     def fetches(self) -> bool:
@@ -86,13 +86,13 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
                window_start: datetime, window_end: datetime, now: datetime) -> FetchPlan | None:
     """The fetch window of one source (one account's part of it) for this run; None when it is
     not incremental (or there is no store to keep records in)."""
-    if store is None or not getattr(part, "incremental", False):
+    if store is None or not part.incremental:
         return None
     key = source_key(workflow, entry, part)
     cursor = store.source_cursor(key)
     fetch_start = window_start
     if cursor is not None and cursor.covered_from <= window_start:
-        look_back = getattr(entry.common, "look_back", None) or DEFAULT_LOOK_BACK
+        look_back = entry.common.look_back or DEFAULT_LOOK_BACK
         fetch_start = max(window_start, min(cursor.covered_until, now - look_back))
     return FetchPlan(key, window_start, window_end, fetch_start, cursor)
 
@@ -102,8 +102,6 @@ def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.Da
     import polars as pl
 
     kind = RECORD_KINDS[kind_name]
-    if fetched is not None:
-        plan.fetched[kind_name] = fetched
     if not plan.reads_store:
         return fetched
     rows = store.cached_records(plan.key, kind_name, plan.window_start - EDGE, plan.window_end + EDGE)
@@ -113,8 +111,7 @@ def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.Da
     if fetched is None:
         return stored
     merged = pl.concat([stored, fetched.select(stored.columns)], how="vertical_relaxed")
-    subset = list(kind.identity) or None
-    return merged.unique(subset=subset, keep="last", maintain_order=True)
+    return unique_records(kind_name, merged, keep="last")
 
 
 def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None) -> None:

@@ -246,6 +246,13 @@ class RecordTable:
         return conform(RECORD_KINDS[self.kind], self.frame)
 
 
+def unique_records(kind_name: str, frame: "pl.DataFrame", keep: Literal["first", "last"]) -> "pl.DataFrame":
+    """One row per record of ``frame`` (told apart by the kind's ``identity``, else by the whole
+    row), keeping the ``first`` or the ``last`` copy, in order."""
+    subset = list(RECORD_KINDS[kind_name].identity) or None
+    return frame.unique(subset=subset, keep=keep, maintain_order=True)
+
+
 def empty_frame(kind: RecordKind) -> "pl.DataFrame":
     import polars as pl
 

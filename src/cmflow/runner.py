@@ -24,7 +24,7 @@ from .measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise,
     with_series_key,
 )
-from .records import RECORD_KINDS, RecordTable, empty_frame
+from .records import RECORD_KINDS, RecordTable, empty_frame, unique_records
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
 from .store import LockOwner, Store
@@ -232,6 +232,7 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
             report.problems.extend(unit.problems)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:
+                plan.fetched = frames  # kept once the outputs are delivered
                 frames = {kind: frame for kind in sorted(set(frames) | unit.part.produces())
                           if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
                 notes.append(plan.describe())
@@ -243,7 +244,7 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
         for kind, frames in own.items():
             frame = pl.concat(frames, rechunk=False)
             if len(frames) > 1 and RECORD_KINDS[kind].identity:  # one story in two feeds counts once
-                frame = frame.unique(subset=list(RECORD_KINDS[kind].identity), keep="first", maintain_order=True)
+                frame = unique_records(kind, frame, keep="first")
             collected.setdefault(kind, []).append(frame)
             report.counts[kind] = frame.height
             if note := _outside_period_note(kind, frame, all_periods[0]):
