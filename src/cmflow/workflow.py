@@ -414,7 +414,7 @@ class _Loader:
         except Exception as exc:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
-        if kind == "source" and getattr(common, "look_back", None) and not getattr(plugin, "incremental", False):
+        if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
             self.problem(f"{path}.look_back", f"{name} reads its input whole at every run: look_back does "
                          "not apply", "remove look_back (it is for sources that call an API)")
         return Entry(kind, index, entry_id, common, info, plugin)
