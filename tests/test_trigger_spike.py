@@ -141,18 +141,11 @@ def test_options_are_checked() -> None:
             Spike.Options(**bad)
 
 
-def test_a_run_on_comments_fires_for_the_account_in_a_bad_buzz(tmp_path, store_url) -> None:
-    """Account "a" gets 45 comments on Monday after 4 to 6 a day; "b" stays at its usual 10."""
-    per_day = {"a": [5, 4, 6, 5, 45], "b": [10, 9, 11, 10, 10]}
-    rows = []
-    for account, values in per_day.items():
-        for back, count in enumerate(reversed(values)):
-            day = datetime.combine(MONDAY - timedelta(days=back), datetime.min.time(), timezone.utc)
-            rows += [{"platform": "instagram", "account": account, "message_id": f"{account}{back}-{i}",
-                      "received_at": (day + timedelta(minutes=10 * i)).isoformat(), "post_id": "p1"}
-                     for i in range(count)]
+def run_buzz(tmp_path, store_url, rows: list[dict], *, metric: str, by: list[str], trigger_extra: str = ""):
+    """Run a daily bad-buzz workflow (yesterday, 2026-11-23) over these conversation records:
+    ``metric`` by ``by``, and a ``spike`` on it."""
     (tmp_path / "comments.json").write_text(json.dumps(rows), encoding="utf-8")
-    (tmp_path / "buzz.toml").write_text("""
+    (tmp_path / "buzz.toml").write_text(f"""
 [workflow]
 name = "Bad buzz"
 period = "yesterday"
@@ -164,18 +157,32 @@ path = "comments.json"
 record = "conversation"
 
 [[metrics]]
-plugin = "comments_received"
-by = ["account"]
+plugin = "{metric}"
+by = {json.dumps(by)}
 
 [[triggers]]
 plugin = "spike"
-metric = "comments_received"
-severity = "critical"
+metric = "{metric}"
+{trigger_extra}
 """, encoding="utf-8")
     with ExitStack() as stack:
         stack.enter_context(registered_plugin(counts))
         stack.enter_context(registered_plugin(spike))
-        result = run_workflow_file(tmp_path / "buzz.toml", store_url=store_url)
+        return run_workflow_file(tmp_path / "buzz.toml", store_url=store_url)
+
+
+def test_a_run_on_comments_fires_for_the_account_in_a_bad_buzz(tmp_path, store_url) -> None:
+    """Account "a" gets 45 comments on Monday after 4 to 6 a day; "b" stays at its usual 10."""
+    per_day = {"a": [5, 4, 6, 5, 45], "b": [10, 9, 11, 10, 10]}
+    rows = []
+    for account, values in per_day.items():
+        for back, count in enumerate(reversed(values)):
+            day = datetime.combine(MONDAY - timedelta(days=back), datetime.min.time(), timezone.utc)
+            rows += [{"platform": "instagram", "account": account, "message_id": f"{account}{back}-{i}",
+                      "received_at": (day + timedelta(minutes=10 * i)).isoformat(), "post_id": "p1"}
+                     for i in range(count)]
+    result = run_buzz(tmp_path, store_url, rows, metric="comments_received", by=["account"],
+                      trigger_extra='severity = "critical"')
     assert result.status == "ok", [s.error for s in result.failed_stages]
     (alert,) = result.alerts
     assert alert.summary == ("Comments received spiked for instagram / a: 45 comments on 2026-11-23 vs "
@@ -194,30 +201,7 @@ def test_a_run_on_one_posts_negative_comments_names_that_post(tmp_path, store_ur
         rows += [{"platform": "instagram", "account": "a", "message_id": f"{back}-{i}", "post_id": post,
                   "sentiment": sentiment, "received_at": (day + timedelta(minutes=i)).isoformat()}
                  for i, (post, sentiment) in enumerate(usual + burst)]
-    (tmp_path / "comments.json").write_text(json.dumps(rows), encoding="utf-8")
-    (tmp_path / "buzz.toml").write_text("""
-[workflow]
-name = "Bad buzz"
-period = "yesterday"
-as_of = "2026-11-24"
-
-[[sources]]
-plugin = "json"
-path = "comments.json"
-record = "conversation"
-
-[[metrics]]
-plugin = "negative_comments"
-by = ["account", "post"]
-
-[[triggers]]
-plugin = "spike"
-metric = "negative_comments"
-""", encoding="utf-8")
-    with ExitStack() as stack:
-        stack.enter_context(registered_plugin(counts))
-        stack.enter_context(registered_plugin(spike))
-        result = run_workflow_file(tmp_path / "buzz.toml", store_url=store_url)
+    result = run_buzz(tmp_path, store_url, rows, metric="negative_comments", by=["account", "post"])
     assert result.status == "ok", [s.error for s in result.failed_stages]
     # The account as a whole: 33 against 3 a day also spikes; the post is named on its own.
     assert sorted(a.summary for a in result.alerts) == [
