@@ -14,6 +14,8 @@ directory:
    now, so nothing is due. Times start-up (launch to the ``daemon_started`` log line), waits
    for the first pass (catch-up and health of every workflow) to settle, then measures the
    daemon's CPU time (utime + stime of all its threads, from ``/proc``) over ``--idle-seconds``.
+   Then N workflows due once now (once a day, at this minute): once every run has ended and
+   been assessed, the daemon's CPU over ``--idle-seconds`` again (it must be as idle as before).
 2. **Fast**: N workflows scheduled ``every minute``, ``every 5 minutes`` and ``every 15
    minutes`` in turn (``--schedule`` to change the mix), each reading a six-post CSV file
    (one ``csv`` source, one metric, no outputs), for ``--seconds`` after start-up, then SIGTERM.
@@ -68,6 +70,8 @@ FAST_SCHEDULES = ("every minute", "every 5 minutes", "every 15 minutes")
 SAMPLE_EVERY = 0.2
 ALIGN_LEAD = 10.0
 """Seconds between the end of start-up and the next minute boundary when the launch is aligned."""
+ASSESS_ENDED_EVERY = 10.0
+"""As cmflow.daemon.service.ASSESS_ENDED_EVERY: ended runs are assessed together this often."""
 ON_TIME = timedelta(minutes=1)
 """As cmflow.schedules.ON_TIME: at start-up, a never-run workflow's slot this recent is due."""
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -301,6 +305,38 @@ def idle_phase(command: list[str], work: Path, count: int, max_parallel: int, se
                       rss / 1024, code, took)
 
 
+@dataclass
+class AfterRunsResult:
+    runs: int
+    cpu_percent: float
+    window: float
+
+
+def after_runs_phase(command: list[str], work: Path, count: int, max_parallel: int, seconds: float,
+                     posts: Path) -> AfterRunsResult:
+    """N workflows due once now (once a day, at this very minute), then not for a day: the
+    daemon's CPU once the last run has ended and been assessed (a loop that spun until the next
+    run ended would show here as a whole core)."""
+    if datetime.now(UTC).second > 30:  # start-up must see this minute's slot as due
+        time.sleep(60.5 - datetime.now(UTC).second)
+    at = datetime.now(UTC)
+    write_workflows(work / "after", count, [f"every day at {at:%H:%M}"], posts)
+    daemon = DaemonProcess(command, work / "after", work / "after.db", max_parallel)
+    daemon.start()
+    daemon.wait_for("daemon_started", 600)
+    deadline = time.monotonic() + 600
+    while len(daemon.events_named("finished")) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    runs = len(daemon.events_named("finished"))
+    time.sleep(ASSESS_ENDED_EVERY + 1.0)  # the ended runs are assessed; that step's next turn passes
+    cpu_before, measured = daemon.cpu(), time.monotonic()
+    time.sleep(seconds)
+    window = time.monotonic() - measured
+    used = daemon.cpu() - cpu_before
+    daemon.stop()
+    return AfterRunsResult(runs, 100 * used / window, window)
+
+
 def align_launch(expected_startup: float) -> None:
     """Sleep so that a start-up of ``expected_startup`` seconds ends ALIGN_LEAD s before a minute."""
     now = time.time()
@@ -491,6 +527,10 @@ def main() -> None:
             print(f"| daemon CPU over {idle.window:.0f} s idle | {idle.cpu_percent:.1f} % of one core |")
             print(f"| daemon RSS | {idle.rss_mb:.0f} MB |")
             print(f"| stop (SIGTERM to exit) | {idle.stop_seconds:.1f} s, exit code {idle.exit_code} |")
+            after = after_runs_phase(command, work, arguments.workflows, arguments.max_parallel,
+                                     arguments.idle_seconds, posts)
+            print(f"| daemon CPU over {after.window:.0f} s after the last of {after.runs} runs ended "
+                  f"| {after.cpu_percent:.1f} % of one core |")
         fast_phase(command, work, arguments.workflows, arguments.max_parallel, arguments.seconds, schedules, posts,
                    None if arguments.no_align or expected_startup is None else expected_startup)
 

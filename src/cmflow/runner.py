@@ -27,7 +27,7 @@ from .measurements import (
 from .records import RECORD_KINDS, RecordTable, empty_frame, unique_records
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
-from .store import LockOwner, Store
+from .store import LockOwner, SlotAlreadyHandled, Store
 
 if TYPE_CHECKING:
     import polars as pl
@@ -82,18 +82,20 @@ def run_workflow(
         latest = store.latest_period_end(workflow.key)
         # A back-fill of an older period reports its alerts but leaves the current state alone.
         result.past_period = latest is not None and period.end < latest
-    run_id = None
+    if store is None or dry_run:
+        return _run(workflow, store, result, None, period, comparison_periods, now, sleep)
     owner = LockOwner.this_process()
-    if store is not None and not dry_run:
-        store.acquire_run_lock(workflow.key, owner, lock_ttl)  # raises WorkflowBusy
-        run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run,
-                                 slot=slot)
-    result.run_id = run_id
+    store.acquire_run_lock(workflow.key, owner, lock_ttl)  # raises WorkflowBusy
     try:
-        return _run(workflow, store, result, run_id, period, comparison_periods, now, sleep)
+        # Under the lock, no other run of the workflow can finish this slot meanwhile.
+        if slot is not None and store.slot_handled(workflow.key, slot):
+            raise SlotAlreadyHandled(f"the slot {slot:%Y-%m-%d %H:%M} UTC of {workflow.key!r} was run "
+                                     "meanwhile (by a run its killed daemon left behind): not run again")
+        result.run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run,
+                                        slot=slot)
+        return _run(workflow, store, result, result.run_id, period, comparison_periods, now, sleep)
     finally:
-        if store is not None and not dry_run:
-            store.release_run_lock(workflow.key, owner)
+        store.release_run_lock(workflow.key, owner)
 
 
 def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: int | None,

@@ -182,7 +182,10 @@ class Daemon:
             troubled |= not self._guarded("assessing health", self.check_health, set(self._assess))
         if self._due("heartbeat", now, HEARTBEAT_EVERY):
             troubled |= not self._guarded("writing the heartbeat", self.store.daemon_heartbeat, self.id, now)
-        waits = [LONGEST_WAIT, *((at - self.clock()).total_seconds() for at in self._next.values())]
+        # The assessment of ended runs is due only while some wait for it: once they are assessed
+        # its time stays in the past, and counting it would make the loop spin until a run ends.
+        steps = [at for name, at in self._next.items() if name != "assess" or self._assess]
+        waits = [LONGEST_WAIT, *((at - self.clock()).total_seconds() for at in steps)]
         if troubled:
             waits.append(TROUBLE_BACKOFF)
         if self.scheduler.idle_seconds is not None:
@@ -398,7 +401,7 @@ class Daemon:
         self.running.pop(key, None)
         if outcome.status in ("timeout", "interrupted") and outcome.pid is not None:
             self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
-        level = logging.INFO if outcome.status == "ok" else logging.WARNING
+        level = logging.INFO if outcome.status in ("ok", "done") else logging.WARNING
         run = f" (run {outcome.run_id})" if outcome.run_id else ""
         log.log(level, "%s %s%s%s", request.label, outcome.status, run,
                 f": {outcome.error}" if outcome.error else "",
@@ -408,8 +411,7 @@ class Daemon:
         job = self.scheduler.job(key)
         if not reschedule or job is None:
             return
-        recorded = outcome.ran and (outcome.run_id is not None or outcome.status == "timeout")
-        if recorded:
+        if outcome.settled:
             self._attempts.pop(key, None)
             job.due_now()  # more slots owed (catch-up "all"), or nothing: the job says
             return

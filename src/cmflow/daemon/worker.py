@@ -46,8 +46,10 @@ class RunRequest:
 @dataclass(frozen=True)
 class RunOutcome:
     """How a run ended: ``ok``, ``failed``, ``undelivered`` (as in run history); ``busy`` (another
-    run of the workflow held its lock: nothing ran), ``invalid`` (the file no longer validates:
-    nothing ran), ``crashed``, ``timeout`` or ``interrupted`` (stopped or killed)."""
+    run of the workflow held its lock: nothing ran), ``done`` (the slot was run meanwhile by
+    another process, e.g. the orphaned run of a killed daemon: nothing ran, nothing is owed),
+    ``invalid`` (the file no longer validates: nothing ran), ``crashed``, ``timeout`` or
+    ``interrupted`` (stopped or killed)."""
 
     request: RunRequest
     status: str
@@ -61,11 +63,17 @@ class RunOutcome:
         """Whether the slot was run (whatever it found), so it is not owed any more."""
         return self.status not in ("busy", "invalid", "interrupted", "not started")
 
+    @property
+    def settled(self) -> bool:
+        """Whether the store now says the slot is handled: a run of it recorded (a timeout is
+        recorded by the daemon), or found done by another process."""
+        return self.ran and (self.run_id is not None or self.status in ("timeout", "done"))
+
 
 def execute(request: RunRequest) -> RunOutcome:
     """Run one request to the end and say how it went; never raises."""
     from ..runner import resolve_period, run_workflow
-    from ..store import WorkflowBusy, open_store
+    from ..store import SlotAlreadyHandled, WorkflowBusy, open_store
     from ..workflow import load_workflow
 
     try:
@@ -80,6 +88,8 @@ def execute(request: RunRequest) -> RunOutcome:
                                   slot=request.slot, lock_ttl=request.timeout + LOCK_MARGIN)
     except WorkflowBusy as exc:
         return RunOutcome(request, "busy", error=str(exc))
+    except SlotAlreadyHandled as exc:
+        return RunOutcome(request, "done", error=str(exc))
     except Exception as exc:  # recorded as crashed in run history by the runner
         log.error("%s crashed", request.label, exc_info=True, extra={"run": request.label})
         return RunOutcome(request, "crashed", error=redactor(f"{type(exc).__name__}: {exc}"))

@@ -58,6 +58,11 @@ class WorkflowBusy(RuntimeError):
     """Another run of the same workflow holds its run lock."""
 
 
+class SlotAlreadyHandled(RuntimeError):
+    """The schedule slot a run was asked for has been run to the end (or recorded as missed)
+    meanwhile, e.g. by the orphaned run of a killed daemon: it is never run twice."""
+
+
 @dataclass(frozen=True)
 class LockOwner:
     """Who holds a run lock: this process, on this host."""
@@ -323,6 +328,11 @@ class Store(ABC):
     @abstractmethod
     def last_handled_slot(self, workflow: str) -> datetime | None:
         """The latest slot of this workflow that was run to the end or recorded as missed."""
+
+    @abstractmethod
+    def slot_handled(self, workflow: str, slot: datetime) -> bool:
+        """Whether a run of this very slot finished (whatever it found) or the slot was
+        recorded as missed: a slot so handled is not owed any more."""
 
     @abstractmethod
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:

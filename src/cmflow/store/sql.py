@@ -269,6 +269,15 @@ class SqlStore(Store):
             slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
         return max((slot for slot in slots if slot is not None), default=None)
 
+    def slot_handled(self, workflow: str, slot: datetime) -> bool:
+        ran = sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot,
+                                         runs.c.status.in_(FINISHED_STATUSES)).limit(1)
+        missed = sa.select(missed_slots.c.id).where(
+            missed_slots.c.workflow == workflow, missed_slots.c.first_slot <= slot,
+            missed_slots.c.last_slot >= slot).limit(1)
+        with self.engine.connect() as connection:
+            return any(connection.execute(query).first() is not None for query in (ran, missed))
+
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
         query = sa.select(sa.func.min(runs.c.slot)).where(
             runs.c.workflow == workflow, runs.c.status.in_(["running", "interrupted"]))
