@@ -528,7 +528,7 @@ def test_rss_one_row_per_feed(replay_server):
     replay_server.add("GET", "/private.xml", reply("error_401.json", SOURCES / "rss"))
     replay_server.add("GET", "/", reply("not_a_feed.json", SOURCES / "rss"))
     feeds = [f"{replay_server.url}/feed.xml", f"{replay_server.url}/private.xml?key={TOKEN}", f"{replay_server.url}/"]
-    source = RssSource(RssOptions(feeds=feeds), entry_id="press")
+    source = RssSource(RssOptions(feeds=feeds, allow_private_network=True), entry_id="press")
 
     with virtual_client() as client:
         ctx = FetchContext(*WINDOW, [LAST_WEEK], Path("."), logging.getLogger("test"), [], http_client=lambda: client)
@@ -542,7 +542,7 @@ def test_rss_one_row_per_feed(replay_server):
 
 def test_rss_malformed_but_readable_feed_is_a_warning(replay_server):
     replay_server.add("GET", "/feed.xml", reply("malformed_feed.json", SOURCES / "rss"))
-    source = RssSource(RssOptions(feeds=[f"{replay_server.url}/feed.xml"]), entry_id="blog")
+    source = RssSource(RssOptions(feeds=[f"{replay_server.url}/feed.xml"], allow_private_network=True), entry_id="blog")
 
     row = check(source)
 
