@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from .budget import BudgetLimits, RequestBudget
 from .client import HttpClient, PlatformSession, http2_available, make_client, user_agent
-from .errors import (AddressNotAllowed, ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, PlatformError,
-                     PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge, TooManyPages)
-from .guard import (ANY_ADDRESS, allow_private_network_option, PRIVATE_NETWORK_OPTION, PUBLIC_ONLY, NetworkPolicy, host_problem,
-                    network_policy, refused_url_problem, url_problem)
+from .errors import (AddressNotAllowed, ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing,
+                     PlatformError, PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge,
+                     TooManyPages)
+from .guard import (ANY_ADDRESS, PRIVATE_NETWORK_OPTION, PUBLIC_ONLY, NetworkPolicy, allow_private_network_option,
+                    host_problem, network_policy, refused_url_problem, url_problem)
 from .pagination import Cursor, LinkHeader, NextUrl, OffsetLimit, PageRequest, PageToken, Paging
 from .platforms import PLATFORMS, ApiResponse, Platform, Verdict, get_platform
 from .redaction import redact
