@@ -114,10 +114,11 @@ def host_problem(host: str) -> str | None:
     if name in METADATA_NAMES:
         return f"{host} is a cloud metadata service"
     address = literal_address(host)
-    kind = address_kind(address) if address is not None else None
-    if kind is None:
+    reason = PUBLIC_ONLY.refusal(address, 0) if address is not None else None
+    if reason is None:
         return None
-    return f"{address} is {_a(kind)} address" + (" (a cloud metadata service)" if is_metadata(address) else "")
+    embedded = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    return f"{address}{f' ({embedded})' if embedded else ''} is {reason}"
 
 
 def url_problem(text: str, schemes: tuple[str, ...] = ("https", "http")) -> str | None:
@@ -186,7 +187,8 @@ class NetworkPolicy:
         kind = address_kind(address)
         if kind is None:
             return None
-        return _a(kind) + " address" + (" (a cloud metadata service)" if is_metadata(address) else "")
+        embedded = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+        return _a(kind) + " address" + (" (a cloud metadata service)" if is_metadata(embedded or address) else "")
 
 
 PUBLIC_ONLY = NetworkPolicy()
