@@ -59,7 +59,8 @@ FEED = """\
 
 def workflow_text(name: str, mail: Path, *, description: str = "", feed: str | None = None) -> str:
     """A daemon-ready workflow (no as_of, no [store]) whose threshold alert always fires."""
-    rss = f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\n' if feed else ""
+    rss = (f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\nallow_private_network = true\n'
+           if feed else "")
     return f"""\
 [workflow]
 name = "{name}"

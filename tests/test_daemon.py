@@ -341,7 +341,7 @@ def test_runs_over_their_timeout_are_stopped_and_recorded(tmp_path, store_url):
     silent.listen(8)  # connections queue up; none is ever answered
     feed = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
     write_workflow(tmp_path, "stuck", "every minute", extra='timeout = "1s"',
-                   body=f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\n')
+                   body=f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\nallow_private_network = true\n')
     daemon = Daemon(tmp_path, load_daemon_settings(None), store_url, executor=LocalProcessPool(2))
     daemon.start()
     try:
@@ -593,7 +593,7 @@ def test_a_daemon_stopping_keeps_its_heartbeat_while_runs_finish(tmp_path, store
     silent.listen(8)
     feed = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
     write_workflow(tmp_path, "stuck", "every minute",
-                   body=f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\n')
+                   body=f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\nallow_private_network = true\n')
     settings = load_daemon_settings(None)
     settings.override(stop_timeout=timedelta(seconds=2))
     daemon = Daemon(tmp_path, settings, store_url, executor=LocalProcessPool(1))

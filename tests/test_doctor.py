@@ -61,7 +61,7 @@ def check(source: Source, vtime: VirtualTime | None = None, problems: list[str] 
 
 # -- Instagram --------------------------------------------------------------------------------
 def instagram(server, **options) -> Instagram:
-    settings = {"accounts": [IG_ID], "access_token": TOKEN, "base_url": server.url, **options}
+    settings = {"accounts": [IG_ID], "access_token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return Instagram(InstagramOptions(**settings), entry_id="ig_main")
 
 
@@ -141,7 +141,7 @@ def test_instagram_comments_need_their_permission(replay_server):
 
 # -- Facebook Pages ---------------------------------------------------------------------------
 def facebook(server, **options) -> FacebookPage:
-    settings = {"pages": [PAGE_ID], "access_token": TOKEN, "base_url": server.url, **options}
+    settings = {"pages": [PAGE_ID], "access_token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return FacebookPage(FacebookPageOptions(**settings), entry_id="fb_page")
 
 
@@ -187,7 +187,7 @@ def test_facebook_user_token_must_give_the_page_token(replay_server):
 
 # -- LinkedIn ---------------------------------------------------------------------------------
 def linkedin(server, **options) -> LinkedInOrg:
-    settings = {"organization_ids": [ORG_ID], "token": TOKEN, "base_url": server.url, **options}
+    settings = {"organization_ids": [ORG_ID], "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return LinkedInOrg(LinkedInOrgOptions(**settings), entry_id="li_page")
 
 
@@ -247,7 +247,7 @@ def tokeninfo(replay_server, monkeypatch):
 
 
 def youtube(server, **options) -> YoutubeSource:
-    settings = {"token": TOKEN, "base_url": server.url, "analytics_base_url": server.url, **options}
+    settings = {"token": TOKEN, "base_url": server.url, "allow_private_network": True, "analytics_base_url": server.url, **options}
     return YoutubeSource(YoutubeOptions(**settings), entry_id="yt")
 
 
@@ -303,7 +303,7 @@ def test_youtube_expired_token_fails_with_how_to_refresh(replay_server, tokeninf
 
 
 def ga4(server, **options) -> Ga4Source:
-    settings = {"property_id": "312345678", "token": TOKEN, "base_url": server.url, **options}
+    settings = {"property_id": "312345678", "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return Ga4Source(Ga4Options(**settings), entry_id="ga")
 
 
@@ -345,7 +345,7 @@ def test_ga4_without_a_role_on_the_property_fails(replay_server, tokeninfo):
 
 # -- TikTok -----------------------------------------------------------------------------------
 def tiktok(server, **options) -> TikTok:
-    settings = {"account": "@maisonlumiere", "token": TOKEN, "base_url": server.url, **options}
+    settings = {"account": "@maisonlumiere", "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return TikTok(TikTokOptions(**settings), entry_id="tt")
 
 
@@ -384,7 +384,7 @@ def test_tiktok_invalid_token_fails(replay_server):
 
 # -- X ----------------------------------------------------------------------------------------
 def x(server, **options) -> XSource:
-    settings = {"usernames": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, **options}
+    settings = {"usernames": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return XSource(XOptions(**settings), entry_id="x_brand")
 
 
@@ -413,7 +413,7 @@ def test_x_limit_reached_for_minutes_is_a_warning_for_hours_a_failure(replay_ser
     monkeypatch.setenv("DOCTOR_X_TOKEN", TOKEN)
     workflow = tmp_path / "x.toml"
     workflow.write_text('[workflow]\nname = "X"\n[[sources]]\nid = "x_brand"\nplugin = "x"\n'
-                        f'usernames = ["maisonlumiere"]\ntoken = "${{env:DOCTOR_X_TOKEN}}"\nbase_url = "{replay_server.url}"\n',
+                        f'usernames = ["maisonlumiere"]\ntoken = "${{env:DOCTOR_X_TOKEN}}"\nbase_url = "{replay_server.url}"\nallow_private_network = true\n',
                         encoding="utf-8")
     for wait, status in ((300, "warning"), (3 * 3600, "fail")):
         limited = reply("error_429.json", SOURCES / "x")
@@ -443,7 +443,7 @@ def test_x_unknown_username_fails(replay_server):
 
 # -- Mastodon ---------------------------------------------------------------------------------
 def mastodon(server, **options) -> MastodonSource:
-    settings = {"accounts": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, **options}
+    settings = {"accounts": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     return MastodonSource(MastodonOptions(**settings), entry_id="masto")
 
 
@@ -484,7 +484,7 @@ def test_mastodon_revoked_token_fails(replay_server):
 
 # -- Bluesky ----------------------------------------------------------------------------------
 def bluesky(server, **options) -> BlueskySource:
-    settings = {"accounts": ["maisonlumiere.bsky.social"], "base_url": server.url, "pds_url": server.url,
+    settings = {"accounts": ["maisonlumiere.bsky.social"], "base_url": server.url, "allow_private_network": True, "pds_url": server.url,
                 **options}
     return BlueskySource(BlueskyOptions(**settings), entry_id="bsky")
 
@@ -528,7 +528,7 @@ def test_rss_one_row_per_feed(replay_server):
     replay_server.add("GET", "/private.xml", reply("error_401.json", SOURCES / "rss"))
     replay_server.add("GET", "/", reply("not_a_feed.json", SOURCES / "rss"))
     feeds = [f"{replay_server.url}/feed.xml", f"{replay_server.url}/private.xml?key={TOKEN}", f"{replay_server.url}/"]
-    source = RssSource(RssOptions(feeds=feeds), entry_id="press")
+    source = RssSource(RssOptions(feeds=feeds, allow_private_network=True), entry_id="press")
 
     with virtual_client() as client:
         ctx = FetchContext(*WINDOW, [LAST_WEEK], Path("."), logging.getLogger("test"), [], http_client=lambda: client)
@@ -542,7 +542,7 @@ def test_rss_one_row_per_feed(replay_server):
 
 def test_rss_malformed_but_readable_feed_is_a_warning(replay_server):
     replay_server.add("GET", "/feed.xml", reply("malformed_feed.json", SOURCES / "rss"))
-    source = RssSource(RssOptions(feeds=[f"{replay_server.url}/feed.xml"]), entry_id="blog")
+    source = RssSource(RssOptions(feeds=[f"{replay_server.url}/feed.xml"], allow_private_network=True), entry_id="blog")
 
     row = check(source)
 
@@ -648,6 +648,7 @@ plugin = "facebook_page"
 pages = ["104857600000001"]
 access_token = "${{env:DOCTOR_FB_TOKEN}}"
 base_url = "{url}"
+allow_private_network = true
 
 [[sources]]
 id = "posts"

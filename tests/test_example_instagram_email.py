@@ -18,7 +18,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "workflows" / "examples" / "i
 
 def pointed_at(text: str, *, api: str, smtp_port: int) -> str:
     replaced = {
-        'fetch = ["posts"]': f'fetch = ["posts"]\nbase_url = "{api}"',
+        'fetch = ["posts"]': f'fetch = ["posts"]\nbase_url = "{api}"\nallow_private_network = true',
         'host = "smtp.example.org"': 'host = "127.0.0.1"',
         "port = 587": f"port = {smtp_port}",
         'security = "starttls"': 'security = "none"',

@@ -41,7 +41,8 @@ def vtime() -> VirtualTime:
 
 @pytest.fixture
 def http(vtime):
-    with make_client(clock=vtime.clock, sleep=vtime.sleep) as client:
+    # The replay server listens on loopback, which the network guard refuses by default.
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, allow_private_network=True) as client:
         yield client
 
 
@@ -266,7 +267,8 @@ def test_ga4_resource_exhausted_is_retried(replay_server, http):
 
 def test_read_timeout_is_retried(replay_server, vtime):
     replay_server.add("GET", "/slow", Reply(json={"late": True}, delay=1.5), Reply(json={"ok": True}))
-    with make_client(read_timeout=0.25, clock=vtime.clock, sleep=vtime.sleep) as client:
+    with make_client(read_timeout=0.25, clock=vtime.clock, sleep=vtime.sleep,
+                     allow_private_network=True) as client:
         assert client.session("other-api", base_url=replay_server.url).get_json("/slow") == {"ok": True}
     assert len(vtime.sleeps) == 1
 
@@ -274,7 +276,8 @@ def test_read_timeout_is_retried(replay_server, vtime):
 def test_max_total_wait_exceeded_is_a_clear_rate_limit_error(replay_server, vtime):
     """X says the window resets in 15 minutes; the workflow allows 10: fail now, say when to retry."""
     replay_server.add("GET", "/2/users/1/mentions", *replies("x_429.json", replay_server), repeat=True)
-    with make_client(clock=vtime.clock, sleep=vtime.sleep, retry=RetryPolicy(max_total_wait=600)) as client:
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, allow_private_network=True,
+                     retry=RetryPolicy(max_total_wait=600)) as client:
         x = client.session("x", base_url=replay_server.url, token=TOKEN, source="x_brand")
         with pytest.raises(RateLimited) as caught:
             x.get_json("/2/users/1/mentions")
@@ -290,7 +293,8 @@ def test_max_total_wait_exceeded_is_a_clear_rate_limit_error(replay_server, vtim
 
 def test_waits_add_up_to_the_maximum_then_stop(replay_server, vtime):
     replay_server.add("GET", "/a", Reply(429, headers={"Retry-After": "300"}, json={}), repeat=True)
-    with make_client(clock=vtime.clock, sleep=vtime.sleep, retry=RetryPolicy(max_total_wait=700)) as client:
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, allow_private_network=True,
+                     retry=RetryPolicy(max_total_wait=700)) as client:
         with pytest.raises(RateLimited, match="cmflow waited 10 min and waiting 5 min more would pass max_total_wait"):
             client.session("other-api", base_url=replay_server.url).get_json("/a")
     assert vtime.sleeps == [300, 300]
@@ -350,7 +354,7 @@ def test_token_bucket_paces_requests(replay_server, http, vtime):
 def test_budget_limits_concurrency_across_sessions(replay_server):
     """Eight threads, two sessions of the same platform and token: never more than 2 in flight."""
     replay_server.add("GET", "/api/v1/timelines/home", Reply(json=[], delay=0.05), repeat=True)
-    with make_client() as client:
+    with make_client(allow_private_network=True) as client:
         sessions = [client.session("mastodon", base_url=replay_server.url, token=TOKEN,
                                    budget=BudgetLimits(max_concurrency=2)) for _ in range(2)]
         assert sessions[0].budget is sessions[1].budget
@@ -474,7 +478,8 @@ def test_oversized_response_is_aborted(replay_server, vtime):
     big = {"data": [{"id": str(n), "caption": "x" * 100} for n in range(20_000)]}  # about 2.5 MB
     replay_server.add("GET", "/with-length", Reply(json=big))
     replay_server.add("GET", "/streamed", Reply(json=big, content_length=False))
-    with make_client(max_response_mb=1, clock=vtime.clock, sleep=vtime.sleep) as client:
+    with make_client(max_response_mb=1, clock=vtime.clock, sleep=vtime.sleep, allow_private_network=True
+                     ) as client:
         api = client.session("instagram", base_url=replay_server.url, source="ig")
         for path in ("/with-length", "/streamed"):
             with pytest.raises(ResponseTooLarge, match="answered more than 1 MB \\(max_response_mb\\)"):
@@ -492,7 +497,8 @@ def test_token_in_the_query_string_never_reaches_errors_or_logs(replay_server, v
         closed.bind(("127.0.0.1", 0))
         closed_port = closed.getsockname()[1]
     texts: list[str] = []
-    with make_client(clock=vtime.clock, sleep=vtime.sleep, retry=RetryPolicy(max_attempts=3)) as client:
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, allow_private_network=True,
+                     retry=RetryPolicy(max_attempts=3)) as client:
         facebook = client.session("facebook", base_url=replay_server.url, token=TOKEN,
                                   token_param="access_token", source="fb")
         unreachable = client.session("facebook", base_url=f"http://127.0.0.1:{closed_port}", token=TOKEN,
@@ -582,7 +588,8 @@ def test_a_token_with_url_special_characters_under_any_parameter_name_stays_hidd
     token = "tok+en/with=specials|" + TOKEN
     replay_server.add("GET", "/api", Reply(503, body="down"), repeat=True)
     texts: list[str] = []
-    with make_client(clock=vtime.clock, sleep=vtime.sleep, retry=RetryPolicy(max_attempts=2)) as client:
+    with make_client(clock=vtime.clock, sleep=vtime.sleep, allow_private_network=True,
+                     retry=RetryPolicy(max_attempts=2)) as client:
         session = client.session("other-api", base_url=replay_server.url, token=token, token_param="auth")
         with pytest.raises(Exception) as caught:
             session.get_json("/api")

@@ -26,6 +26,7 @@ from cmflow.builtin.outputs.chat import Discord, Slack, Teams
 from cmflow.builtin.outputs.webhook import Webhook
 from cmflow.errors import WorkflowInvalid
 from cmflow.http import RetryPolicy, make_client
+from cmflow.http.guard import address_kind
 from cmflow.testing import Reply, VirtualTime, registered_plugin, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
 from demo_scenario import demo_scenario
@@ -422,7 +423,7 @@ def test_loopback_is_refused_at_send_time_without_the_opt_in(name, batch, delive
     with pytest.raises(DeliveryFailed) as failed:
         plugin.send(plugin.compose(batch, delivery_context), send_context)
     assert not failed.value.retryable
-    assert "it resolves to 127.0.0.1, a loopback address" in str(failed.value)
+    assert "refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address" in str(failed.value)
     assert "set allow_private_network = true on this output" in str(failed.value)
     assert replay_server.requests == []
 
@@ -435,7 +436,7 @@ def test_loopback_is_refused_at_send_time_without_the_opt_in(name, batch, delive
     ("100.64.0.1", "reserved"), ("::ffff:127.0.0.1", "loopback"), ("64:ff9b::a00:1", "private"),
 ])
 def test_address_kinds(address, kind):
-    assert webhook.address_kind(ipaddress.ip_address(address)) == kind
+    assert address_kind(ipaddress.ip_address(address)) == kind
 
 
 def workflow_with_output(write_workflow, output: str) -> Path:

@@ -34,7 +34,7 @@ def replies(name: str) -> list[Reply]:
 
 
 def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
-    settings = {"accounts": ["maisonlumiere.bsky.social"], "base_url": server.url, "pds_url": server.url, **options}
+    settings = {"accounts": ["maisonlumiere.bsky.social"], "base_url": server.url, "allow_private_network": True, "pds_url": server.url, **options}
     source = BlueskySource(BlueskyOptions(**settings), entry_id="bsky")
     with virtual_client(vtime) as client:
         return fetch_records(source, client, window, [LAST_WEEK])
@@ -278,6 +278,7 @@ accounts = ["maisonlumiere.bsky.social"]
 app_password = "${{env:BLUESKY_APP_PASSWORD}}"
 fetch = ["posts"]
 base_url = "{replay_server.url}"
+allow_private_network = true
 pds_url = "{replay_server.url}"
 
 [[metrics]]

@@ -66,7 +66,7 @@ def fetch(server, vtime: VirtualTime | None = None, problems: list[str] | None =
           periods: list[Period] | None = None, window: tuple[datetime, datetime] = (WINDOW_START, WINDOW_END),
           **options: Any) -> dict[str, Any]:
     """Run the source's fetch() against the replay server; its canonical frames by kind."""
-    source = FacebookPage(FacebookPage.Options(**{"pages": [PAGE], "access_token": TOKEN, "base_url": server.url,
+    source = FacebookPage(FacebookPage.Options(**{"pages": [PAGE], "access_token": TOKEN, "base_url": server.url, "allow_private_network": True,
                                                   **options}), entry_id="fb_page")
     with virtual_client(vtime) as client:
         return fetch_frames(source, client, window, periods or [PERIOD], problems)[0]
@@ -354,6 +354,7 @@ id = "fb_page"
 pages = ["104857600000001"]
 access_token = "${{env:FB_PAGE_TOKEN}}"
 base_url = "{base_url}"
+allow_private_network = true
 {extra}
 
 [[metrics]]
@@ -400,7 +401,7 @@ def test_a_workflow_computes_the_engagement_rate_from_a_facebook_page(replay_ser
     script_posts(replay_server)
     monkeypatch.setenv("FB_PAGE_TOKEN", TOKEN)
     path = tmp_path / "facebook.toml"
-    path.write_text(WORKFLOW.format(base_url=replay_server.url, extra='fetch = ["posts"]'), encoding="utf-8")
+    path.write_text(WORKFLOW.format(base_url=replay_server.url, allow_private_network=True, extra='fetch = ["posts"]'), encoding="utf-8")
 
     with registered_plugin(facebook_page):
         result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path}/s.db")

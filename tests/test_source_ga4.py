@@ -40,7 +40,7 @@ def replies(name: str) -> list[Reply]:
 
 
 def make_source(server: ReplayServer, **options) -> Ga4Source:
-    values = {"token": TOKEN, "property_id": PROPERTY, "base_url": server.url, **options}
+    values = {"token": TOKEN, "property_id": PROPERTY, "base_url": server.url, "allow_private_network": True, **options}
     return Ga4Source(Ga4Options.model_validate(values), entry_id="ga4_shop")
 
 
@@ -322,6 +322,7 @@ property_id = "{PROPERTY}"
 token = "${{env:GA4_TOKEN}}"
 page_size = 2
 base_url = "{replay_server.url}"
+allow_private_network = true
 
 [[metrics]]
 plugin = "conversion_rate"
@@ -346,7 +347,7 @@ CLIENT_SECRET = "GOCSPX-client-secret-9d1e"
 def refreshing_source(server: ReplayServer, **options) -> Ga4Source:
     values = {"refresh_token": REFRESH, "client_id": "1234-abc.apps.googleusercontent.com",
               "client_secret": CLIENT_SECRET, "token_url": f"{server.url}/token", "property_id": PROPERTY,
-              "base_url": server.url, **options}
+              "base_url": server.url, "allow_private_network": True, **options}
     return Ga4Source(Ga4Options.model_validate(values), entry_id="ga4_shop")
 
 

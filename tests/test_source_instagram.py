@@ -68,7 +68,7 @@ def fetch(server, vtime: VirtualTime | None = None, problems: list[str] | None =
           **options: Any) -> dict[str, Any]:
     """Run the source's fetch() against the replay server; its canonical frames by kind."""
     source = Instagram(Instagram.Options(**{"accounts": [IG_USER], "access_token": TOKEN,
-                                            "base_url": server.url, **options}), entry_id="ig_main")
+                                            "base_url": server.url, "allow_private_network": True, **options}), entry_id="ig_main")
     with virtual_client(vtime) as client:
         return fetch_frames(source, client, window, periods or [PERIOD], problems)[0]
 
@@ -430,6 +430,7 @@ id = "ig_main"
 accounts = ["17841405822304914"]
 access_token = "${{env:IG_TOKEN}}"
 base_url = "{base_url}"
+allow_private_network = true
 {extra}
 
 [[metrics]]
@@ -490,7 +491,7 @@ def test_a_workflow_computes_the_engagement_rate_from_instagram(replay_server, t
     monkeypatch.setenv("IG_TOKEN", TOKEN)
     path = tmp_path / "instagram.toml"
     threshold = '\n[[triggers]]\nplugin = "threshold"\nmetric = "engagement_rate_by_reach"\nbelow = 15.0\n'
-    path.write_text(WORKFLOW.format(base_url=replay_server.url, extra='fetch = ["posts"]') + threshold,
+    path.write_text(WORKFLOW.format(base_url=replay_server.url, allow_private_network=True, extra='fetch = ["posts"]') + threshold,
                     encoding="utf-8")
 
     with registered_plugin(instagram):

@@ -59,7 +59,7 @@ def comments_path(urn: str) -> str:
 
 def fetch(client, server, *, period: Period = WEEK, **options) -> tuple[dict[str, list[dict]], list[str]]:
     """Run the source as the runner does, over ``period``; return its records by kind and its warnings."""
-    source = LinkedInOrg(LinkedInOrgOptions(organization_ids=[ORG], token=TOKEN, base_url=server.url, **options),
+    source = LinkedInOrg(LinkedInOrgOptions(organization_ids=[ORG], token=TOKEN, base_url=server.url, allow_private_network=True, **options),
                          entry_id="li_brand")
     return fetch_records(source, client, period_window(period), [period])
 
@@ -402,6 +402,7 @@ plugin = "linkedin_org"
 organization_ids = ["{ORG}"]
 token = "${{env:LINKEDIN_TOKEN}}"
 base_url = "{replay_server.url}"
+allow_private_network = true
 fetch = ["posts"]
 page_size = 3
 

@@ -32,7 +32,7 @@ def replies(name: str, server) -> list[Reply]:
 
 
 def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
-    settings = {"accounts": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, **options}
+    settings = {"accounts": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     source = MastodonSource(MastodonOptions(**settings), entry_id="masto")
     with virtual_client(vtime) as client:
         return fetch_records(source, client, window, [LAST_WEEK])
@@ -58,6 +58,7 @@ as_of = "2026-11-24"
 id = "masto"
 plugin = "mastodon"
 base_url = "{server.url}"
+allow_private_network = true
 accounts = {json.dumps(list(accounts))}
 token = "${{env:MASTODON_TOKEN}}"
 fetch = ["posts"]

@@ -30,7 +30,8 @@ def replies(name: str) -> list[Reply]:
 
 def fetch(server, paths=(BLOG,), vtime: VirtualTime | None = None, **options):
     vtime = vtime or VirtualTime()
-    source = RssSource(RssOptions(feeds=[server.url + p for p in paths], **options), entry_id="veille")
+    source = RssSource(RssOptions(feeds=[server.url + p for p in paths], allow_private_network=True, **options),
+                       entry_id="veille")
     with make_client(clock=vtime.clock, sleep=vtime.sleep) as client:
         ctx = FetchContext(*WINDOW, [LAST_WEEK], Path("."), logging.getLogger("test.rss"),
                            http_client=lambda: client)
@@ -163,7 +164,7 @@ def test_a_refused_feed_says_what_to_check(replay_server):
 
 @pytest.mark.parametrize("options, message", [
     ({"feeds": []}, "at least 1 item"),
-    ({"feeds": ["file:///etc/passwd"]}, "is not an http\\(s\\) URL"),
+    ({"feeds": ["file:///etc/passwd"]}, "must be an https:// or http:// URL, not file://"),
     ({"feeds": ["https://blog.example/feed"], "platform": "Press"}, "should match pattern"),
 ])
 def test_options_are_validated(options, message):
@@ -185,6 +186,7 @@ as_of = "2026-11-24"
 id = "veille"
 plugin = "rss"
 feeds = {feeds}
+allow_private_network = true
 keywords = ["Maison Lumière"]
 platform = "press"
 

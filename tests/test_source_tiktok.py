@@ -39,7 +39,7 @@ def replies(name: str) -> list[Reply]:
 def fetch(client, server, *, period: Period = WINDOW, **options) -> tuple[dict[str, list[dict]], list[str]]:
     """Run the source as the runner does; return its records by kind and its warnings."""
     options.setdefault("page_size", 2)
-    source = TikTok(TikTokOptions(account="@maisonlumiere", token=TOKEN, base_url=server.url, **options),
+    source = TikTok(TikTokOptions(account="@maisonlumiere", token=TOKEN, base_url=server.url, allow_private_network=True, **options),
                     entry_id="tt_brand")
     return fetch_records(source, client, period_window(period), [period])
 
@@ -286,6 +286,7 @@ plugin = "tiktok"
 account = "@maisonlumiere"
 token = "${{env:TIKTOK_TOKEN}}"
 base_url = "{replay_server.url}"
+allow_private_network = true
 page_size = 2
 
 [[metrics]]

@@ -32,7 +32,7 @@ def replies(name: str) -> list[Reply]:
 
 def fetch(server, vtime: VirtualTime | None = None, window=WINDOW, **options):
     """Run the source against the replay server; return its records by kind and its warnings."""
-    settings = {"usernames": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, **options}
+    settings = {"usernames": ["maisonlumiere"], "token": TOKEN, "base_url": server.url, "allow_private_network": True, **options}
     source = XSource(XOptions(**settings), entry_id="x_brand")
     with virtual_client(vtime) as client:
         return fetch_records(source, client, window, [LAST_WEEK])
@@ -291,6 +291,7 @@ usernames = ["maisonlumiere"]
 token = "${{env:X_BEARER_TOKEN}}"
 fetch = ["posts"]
 base_url = "{replay_server.url}"
+allow_private_network = true
 
 [[metrics]]
 plugin = "engagement_rate_by_impressions"

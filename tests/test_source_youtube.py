@@ -37,7 +37,7 @@ def replies(name: str) -> list[Reply]:
 
 
 def make_source(server: ReplayServer, **options) -> YoutubeSource:
-    values = {"token": TOKEN, "base_url": server.url, "analytics_base_url": server.url, **options}
+    values = {"token": TOKEN, "base_url": server.url, "allow_private_network": True, "analytics_base_url": server.url, **options}
     return YoutubeSource(YoutubeOptions.model_validate(values), entry_id="yt_brand")
 
 
@@ -357,6 +357,7 @@ id = "yt_brand"
 plugin = "youtube"
 token = "${{env:YOUTUBE_TOKEN}}"
 base_url = "{replay_server.url}"
+allow_private_network = true
 analytics_base_url = "{replay_server.url}"
 
 [[metrics]]

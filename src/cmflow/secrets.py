@@ -96,3 +96,18 @@ def interpolate(
     if isinstance(value, list):
         return [interpolate(v, f"{path}[{i}]", env, missing, secret_paths) for i, v in enumerate(value)]
     return value
+
+
+_URL_WITH_CREDENTIALS = re.compile(r"(?i)^\s*[a-z][a-z0-9+.-]*://[^/?#@\s]+@")
+
+
+def paths_of_urls_with_credentials(value: Any, path: str) -> list[str]:
+    """The key paths (``path.feeds[1]``) of strings in ``value`` that are URLs with credentials
+    (``https://user:password@host/``): a secret, which must come from ``${env:NAME}``."""
+    if isinstance(value, str):
+        return [path] if _URL_WITH_CREDENTIALS.match(value) else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in paths_of_urls_with_credentials(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in paths_of_urls_with_credentials(v, f"{path}[{i}]")]
+    return []

@@ -23,7 +23,7 @@ from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
-from .secrets import interpolate, load_dotenv_beside, redactor
+from .secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -408,6 +408,10 @@ class _Loader:
             if isinstance(value, SecretStr) and f"{path}.{key}" not in secret_paths:
                 self.problem(f"{path}.{key}", "secrets may not be written in the workflow file",
                              'write key = "${env:NAME}" and set NAME in the environment or .env')
+        for key_path in paths_of_urls_with_credentials(option_raw, path):
+            if key_path not in secret_paths:
+                self.problem(key_path, "a URL with a user name or password is written in the workflow file",
+                             'write the URL as "${env:NAME}" and set NAME in the environment or .env')
         entry_id = common.id or _default_id(kind, common)
         try:
             plugin = info.cls(options, entry_id=entry_id)

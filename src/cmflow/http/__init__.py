@@ -10,15 +10,19 @@
         for page in instagram.pages("/17841405822304914/media", paging=NextUrl()):
             ...
 
-See ``docs/http.md``: the client, the errors, the pagination styles and the replay server.
+See ``docs/http.md``: the client, the network guard, the errors, the pagination styles and the
+replay server.
 """
 
 from __future__ import annotations
 
 from .budget import BudgetLimits, RequestBudget
 from .client import HttpClient, PlatformSession, http2_available, make_client, user_agent
-from .errors import (ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, PlatformError,
-                     PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge, TooManyPages)
+from .errors import (AddressNotAllowed, ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing,
+                     PlatformError, PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge,
+                     TooManyPages)
+from .guard import (ANY_ADDRESS, PRIVATE_NETWORK_OPTION, PUBLIC_ONLY, NetworkPolicy, allow_private_network_option,
+                    host_problem, network_policy, refused_url_problem, url_problem)
 from .pagination import Cursor, LinkHeader, NextUrl, OffsetLimit, PageRequest, PageToken, Paging
 from .platforms import PLATFORMS, ApiResponse, Platform, Verdict, get_platform
 from .redaction import redact
@@ -30,6 +34,10 @@ __all__ = [
     # errors
     "PlatformError", "AuthExpired", "PermissionMissing", "RateLimited", "ApiVersionExpired",
     "BadResponse", "ResponseTooLarge", "RequestRejected", "PlatformUnavailable", "TooManyPages",
+    "AddressNotAllowed",
+    # the network guard
+    "NetworkPolicy", "PUBLIC_ONLY", "ANY_ADDRESS", "network_policy", "host_problem", "PRIVATE_NETWORK_OPTION",
+    "url_problem", "refused_url_problem", "allow_private_network_option",
     # pagination
     "Paging", "PageRequest", "NextUrl", "LinkHeader", "Cursor", "PageToken", "OffsetLimit",
     # platforms

@@ -21,8 +21,10 @@ import httpx
 
 from ..secrets import redactor
 from .budget import BudgetLimits, BudgetRegistry, RequestBudget, WaitTooLong
-from .errors import (BadResponse, PlatformError, PlatformUnavailable, RateLimited, RequestRejected,
-                     ResponseTooLarge, TooManyPages, format_duration, format_time)
+from .errors import (AddressNotAllowed, BadResponse, PlatformError, PlatformUnavailable, RateLimited,
+                     RequestRejected, ResponseTooLarge, TooManyPages, format_duration, format_time)
+from .guard import (POLICY_EXTENSION, PRIVATE_NETWORK_OPTION, AddressRefused, GuardedTransport, NetworkPolicy,
+                    Resolver, network_policy)
 from .pagination import PageRequest, Paging
 from .platforms import ApiResponse, Platform, classify, get_platform, pace_from_usage
 from .redaction import install_log_redaction, redact
@@ -51,9 +53,13 @@ class HttpClient:
     """The run's HTTP kit: one httpx client, the request budgets, the retry policy and the clock."""
 
     def __init__(self, client: httpx.Client, *, retry: RetryPolicy, max_response_bytes: int,
-                 total_timeout: float | None, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+                 total_timeout: float | None, clock: Callable[[], float], sleep: Callable[[float], None],
+                 network: NetworkPolicy | None = None) -> None:
         self.httpx = client
-        """The underlying httpx client (requests made on it directly skip retries and checks)."""
+        """The underlying httpx client (requests made on it directly skip retries and checks, not
+        the network guard)."""
+        self.network = network
+        """The network policy of sessions that set none (None: the transport's own default)."""
         self.retry = retry
         self.max_response_bytes = max_response_bytes
         self.total_timeout = total_timeout
@@ -64,17 +70,21 @@ class HttpClient:
                 token_param: str | None = None, source: str | None = None,
                 headers: Mapping[str, str] | None = None, api_version: str | None = None,
                 version_option: str = "api_version", scopes: tuple[str, ...] = (),
-                budget: BudgetLimits | None = None, retry: RetryPolicy | None = None) -> PlatformSession:
+                budget: BudgetLimits | None = None, retry: RetryPolicy | None = None,
+                allow_private_network: bool | None = None) -> PlatformSession:
         """A session for one source's requests to one platform with one token.
 
         ``token`` goes in an ``Authorization: Bearer`` header, or in the query parameter
         ``token_param`` (Meta's ``access_token``, YouTube's ``key``). ``budget`` sets the limits
         of the platform+token budget if this is its first session; later sessions share it.
+        ``allow_private_network`` is the plugin's option of that name (None: the client's policy,
+        public addresses only unless :func:`make_client` was told otherwise).
         """
+        network = self.network if allow_private_network is None else network_policy(allow_private_network)
         return PlatformSession(self, get_platform(platform), base_url=base_url, token=token,
                                token_param=token_param, source=source, headers=headers,
                                api_version=api_version, version_option=version_option, scopes=scopes,
-                               budget=budget, retry=retry)
+                               budget=budget, retry=retry, network=network)
 
     def close(self) -> None:
         self.httpx.close()
@@ -92,26 +102,35 @@ def make_client(*, connect_timeout: float = 10.0, read_timeout: float = 30.0,
                 http2: bool | None = None, follow_redirects: bool = False,
                 retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
                 sleep: Callable[[float], None] = time.sleep, user_agent_header: str | None = None,
-                transport: httpx.BaseTransport | None = None) -> HttpClient:
+                transport: httpx.BaseTransport | None = None, allow_private_network: bool = False,
+                network: NetworkPolicy | None = None, resolver: Resolver | None = None) -> HttpClient:
     """The run's HTTP client; create one per run and share it between sources.
 
     ``read_timeout`` bounds each wait for bytes, ``total_timeout`` one whole response.
     ``http2=None`` uses HTTP/2 when the ``h2`` package is installed. ``clock`` (epoch seconds)
     and ``sleep`` are injectable so that tests wait in virtual time.
+
+    Every connection goes through the network guard (:mod:`cmflow.http.guard`): public
+    addresses only, unless a session allows private ones or ``allow_private_network`` makes that
+    the default; ``network`` replaces the rule itself and ``resolver`` the name lookup
+    (tests). A ``transport`` given here replaces the guarded one (and the guard with it).
     """
     if http2 is None:
         http2 = http2_available()
     elif http2 and not http2_available():
         raise ImportError("HTTP/2 needs the h2 package: pip install 'httpx[http2]'")
     install_log_redaction()
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections)
+    default_policy = network or network_policy(allow_private_network)
+    if transport is None:
+        transport = GuardedTransport(default=default_policy, resolver=resolver, limits=limits, http2=http2)
     client = httpx.Client(
-        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_keepalive_connections),
+        timeout=httpx.Timeout(read_timeout, connect=connect_timeout), limits=limits,
         headers={"User-Agent": user_agent_header or user_agent()},
         follow_redirects=follow_redirects, http2=http2, transport=transport)
     return HttpClient(client, retry=retry or RetryPolicy(), max_response_bytes=int(max_response_mb * 1024 * 1024),
-                      total_timeout=total_timeout, clock=clock, sleep=sleep)
+                      total_timeout=total_timeout, clock=clock, sleep=sleep, network=default_policy)
+
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -124,7 +143,7 @@ class PlatformSession:
     def __init__(self, client: HttpClient, platform: Platform, *, base_url: str, token: str | None,
                  token_param: str | None, source: str | None, headers: Mapping[str, str] | None,
                  api_version: str | None, version_option: str, scopes: tuple[str, ...],
-                 budget: BudgetLimits | None, retry: RetryPolicy | None) -> None:
+                 budget: BudgetLimits | None, retry: RetryPolicy | None, network: NetworkPolicy | None = None) -> None:
         if token:
             redactor.add(token)  # tokens obtained at run time (refreshes) are secrets too
         self.client = client
@@ -135,6 +154,8 @@ class PlatformSession:
         self.version_option = version_option
         self.scopes = scopes
         self.retry = retry or client.retry
+        self.network = network
+        """Where this session's requests may connect (:mod:`cmflow.http.guard`)."""
         self._token, self._token_param = token, token_param
         self._headers = dict(platform.default_headers)
         if platform.version_header and self.api_version:
@@ -259,7 +280,8 @@ class PlatformSession:
         http = self.client.httpx
         request = http.build_request(method, url, json=json, data=form,
                                      headers={**self._headers, **(headers or {})},
-                                     timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
+                                     timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                                     extensions={POLICY_EXTENSION: self.network} if self.network is not None else None)
         started = time.monotonic()
         try:
             response = http.send(request, stream=True)
@@ -269,6 +291,11 @@ class PlatformSession:
                 response.close()
         except httpx.TimeoutException as exc:
             raise Transient(f"{described} timed out ({type(exc).__name__})") from None
+        except AddressRefused as exc:
+            raise AddressNotAllowed(
+                str(exc), hint=f"cmflow connects only to public internet addresses; if this server is meant "
+                f"(one on your own network), set {PRIVATE_NETWORK_OPTION} = true in this plugin's options",
+                **self._details()) from None
         except httpx.UnsupportedProtocol as exc:
             raise RequestRejected(f"{described}: {exc}", **self._details()) from None
         except httpx.TransportError as exc:

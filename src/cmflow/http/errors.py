@@ -85,6 +85,12 @@ class PlatformUnavailable(PlatformError):
     """Timeouts, connection errors or server errors that outlasted the retries."""
 
 
+class AddressNotAllowed(PlatformError):
+    """The network guard refused the connection: the host is or resolves to a loopback, private,
+    link-local, metadata or other non-public address, and the plugin does not allow private
+    networks (:mod:`cmflow.http.guard`). Never retried: a person must decide."""
+
+
 class TooManyPages(PlatformError):
     """Pagination reached its ``max_pages`` safety cap."""
 

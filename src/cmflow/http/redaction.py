@@ -37,9 +37,14 @@ _AUTHORIZATION = re.compile(  # a credential has a digit or a symbol, unlike "Be
     r"\b(Bearer|bearer|Basic|OAuth)\s+(?=[A-Za-z._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}")
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"<>]+@")
+"""Credentials written in a URL (``https://user:password@host/``)."""
+
+
 def redact(text: str) -> str:
-    """``text`` with tokens in query strings, JSON bodies and auth headers, and every known
-    secret, replaced by ``***``."""
+    """``text`` with credentials in URLs, tokens in query strings, JSON bodies and auth headers,
+    and every known secret, replaced by ``***``."""
+    text = _USERINFO.sub(rf"\g<1>{MASK}@", text)
     text = _QUERY_VALUE.sub(rf"\g<1>{MASK}", text)
     text = _JSON_VALUE.sub(rf"\g<1>{MASK}", text)
     text = _AUTHORIZATION.sub(rf"\g<1> {MASK}", text)

@@ -9,17 +9,16 @@ message that will never be taken, dead-lettered with the receiver's own words.
 Webhook URLs are secrets (whoever holds one can post): they come from ``${env:NAME}``, are
 registered with the redactor, are read from the options only when sending, and never appear in
 a message, a summary, an error or a log line. By default a URL whose host is (or resolves to) a
-private, loopback, link-local, unique-local or multicast address is refused, so a workflow
-cannot be used to reach services inside the network cmflow runs in.
+private, loopback, link-local, unique-local, multicast or metadata address is refused by the HTTP
+kit's network guard (:mod:`cmflow.http.guard`, on the address actually connected to), so a
+workflow cannot be used to reach services inside the network cmflow runs in.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,16 +27,12 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from cmflow import (DeliveryContext, DeliveryFailed, Message, NotificationBatch, Notifier,
                     NotifierOptions, SendContext, format_value, hookimpl)
+from cmflow.http.guard import PRIVATE_NETWORK_OPTION, allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
     import httpx
 
     from cmflow.http import ApiResponse, Platform, PlatformError
-
-PRIVATE_NETWORK_OPTION = "allow_private_network"
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -54,10 +49,7 @@ class WebhookTargetOptions(NotifierOptions):
     model_config = ConfigDict(hide_input_in_errors=True)  # an invalid URL is still a secret
 
     url: SecretStr = webhook_url_field("The URL to POST to", "WEBHOOK_URL")
-    allow_private_network: bool = Field(
-        False, description="Allow a URL whose host is or resolves to a private, loopback, "
-        "link-local, unique-local or multicast address (a receiver on your own network). Off by "
-        "default, so that a workflow cannot reach services inside the network cmflow runs in.")
+    allow_private_network: bool = allow_private_network_option("a URL")
     timeout: float = Field(
         10.0, gt=0, le=300, description="Seconds to wait for the receiver to accept the "
         "connection, and then for each part of its answer; a timeout is retried later.",
@@ -103,76 +95,6 @@ def remember_secret_url(text: str) -> None:
         path_and_query = url.raw_path.decode("ascii", errors="replace")
         if len(path_and_query) >= 16:  # a short path such as /hook is no secret, and is common
             redactor.add(path_and_query)
-
-
-# -- the network guard -------------------------------------------------------------------------
-def address_kind(address: IpAddress) -> str | None:
-    """Why an address is not on the public internet ("loopback", "private" ...), or None."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-                                           if address in _NAT64 else None)
-        if embedded is not None:
-            return address_kind(embedded)
-    if address.is_loopback:
-        return "loopback"
-    if address.is_link_local:
-        return "link-local"
-    if address.is_multicast:
-        return "multicast"
-    if address.is_unspecified:
-        return "unspecified"
-    if isinstance(address, ipaddress.IPv6Address) and address in _UNIQUE_LOCAL:
-        return "unique-local"
-    if address.is_private:
-        return "private"
-    if not address.is_global:
-        return "reserved"  # shared address space (100.64.0.0/10), benchmarking, future use
-    return None
-
-
-def literal_address(host: str) -> IpAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-def private_target_problem(url: "httpx.URL") -> str | None:
-    """At validation: a URL whose host is a non-public IP address (or ``localhost``)."""
-    host = url.host
-    if host == "localhost" or host.endswith(".localhost"):
-        return f"the URL points at {host}, a loopback name"
-    address = literal_address(host)
-    kind = address_kind(address) if address is not None else None
-    if kind is None:
-        return None
-    return f"the URL points at {address}, {_a(kind)} address"
-
-
-def refuse_private_target(url: "httpx.URL", receiver: str) -> None:
-    """At send time: resolve the host and refuse if any of its addresses is not public.
-
-    Raises :class:`DeliveryFailed`: not retryable for a non-public address (a person must
-    decide), retryable when the name does not resolve (DNS failures usually pass).
-    """
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        found = socket.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise DeliveryFailed(f"{receiver}: the host name {url.host} does not resolve "
-                             f"({type(exc).__name__}: {exc})", retryable=True) from None
-    for *_, sockaddr in found:
-        address = literal_address(str(sockaddr[0]).split("%")[0])  # drop an IPv6 zone
-        kind = address_kind(address) if address is not None else "unknown"
-        if kind is not None:
-            raise DeliveryFailed(
-                f"{receiver}: refused to post to {url.host}: it resolves to {address or sockaddr[0]}, "
-                f"{_a(kind)} address. If the receiver is on your own network, set "
-                f"{PRIVATE_NETWORK_OPTION} = true on this output", retryable=False)
-
-
-def _a(word: str) -> str:
-    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 # -- what every message shows ------------------------------------------------------------------
@@ -294,10 +216,10 @@ class WebhookNotifier(Notifier):
         url = parse_url(options.url.get_secret_value())
         if url is None or options.allow_private_network:
             return []
-        problem = private_target_problem(url)
+        problem = host_problem(url.host)
         if problem:
-            return [("url", f"{problem}; cmflow refuses private network targets unless the "
-                            f"output sets {PRIVATE_NETWORK_OPTION} = true")]
+            return [("url", f"the URL points at {problem}: cmflow refuses to connect to it, and refuses "
+                            f"private network targets unless the output sets {PRIVATE_NETWORK_OPTION} = true")]
         if url.scheme == "http":
             return [("url", "a plain http:// URL would send the webhook's secret unencrypted over the "
                             "internet: use https://, or set allow_private_network = true for a "
@@ -316,14 +238,16 @@ class WebhookNotifier(Notifier):
         if url is None:  # options built without validation (model_construct)
             raise DeliveryFailed(f"{self.receiver}: the webhook URL is not a URL", retryable=False)
         target = f"{self.receiver} ({url.host})"
-        if not options.allow_private_network:
-            refuse_private_target(url, target)
-        session = ctx.http.session(self.platform(), base_url=f"{url.scheme}://{url.netloc.decode('ascii')}")
-        from cmflow.http import PlatformError
+        session = ctx.http.session(self.platform(), base_url=f"{url.scheme}://{url.netloc.decode('ascii')}",
+                                   allow_private_network=options.allow_private_network)
+        from cmflow.http import AddressNotAllowed, PlatformError
 
         try:
             answer = session.request("POST", str(url), params=self.query or None, json=message.payload["body"],
                                      headers=self.headers(message), timeout=options.timeout)
+        except AddressNotAllowed as exc:
+            raise DeliveryFailed(f"{self.receiver}: {exc.message}. If the receiver is on your own network, "
+                                 f"set {PRIVATE_NETWORK_OPTION} = true on this output", retryable=False) from None
         except PlatformError as exc:
             if exc.status is not None and 200 <= exc.status < 300:
                 # Taken (2xx), but the answer could not be read (too large): do not send it twice.

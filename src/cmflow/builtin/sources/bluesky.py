@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option
 
 from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
@@ -63,6 +64,7 @@ class BlueskyOptions(PluginOptions):
     pds_url: str = Field(
         BLUESKY_PDS, description="The PDS (personal data server) hosting the login account, used for "
         "everything once logged in with app_password.", examples=[BLUESKY_PDS])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @field_validator("accounts")
     @classmethod
@@ -178,10 +180,12 @@ class BlueskySource(Source):
 
         options: BlueskyOptions = self.options
         if options.app_password is None:
-            return ctx.http.session("bluesky", base_url=options.base_url, source=self.entry_id)
+            return ctx.http.session("bluesky", allow_private_network=options.allow_private_network,
+                                    base_url=options.base_url, source=self.entry_id)
         password = options.app_password.get_secret_value()
         redactor.add(password)  # also when the options were built in code rather than from ${env:...}
-        pds = ctx.http.session("bluesky", base_url=options.pds_url, source=self.entry_id)
+        pds = ctx.http.session("bluesky", allow_private_network=options.allow_private_network,
+                               base_url=options.pds_url, source=self.entry_id)
         login = options.login or options.accounts[0]
         try:
             answer = pds.request("POST", "/xrpc/com.atproto.server.createSession",
@@ -201,7 +205,8 @@ class BlueskySource(Source):
             # The body is not shown: it may hold tokens the redactor does not know.
             raise BadResponse(f"the login of {login} answered no accessJwt", platform="Bluesky",
                               source=self.entry_id, status=answer.status)
-        return ctx.http.session("bluesky", base_url=options.pds_url, token=session["accessJwt"],
+        return ctx.http.session("bluesky", allow_private_network=options.allow_private_network,
+                                base_url=options.pds_url, token=session["accessJwt"],
                                 source=self.entry_id, scopes=("transition:generic",))
 
     def _profile(self, bluesky: "PlatformSession", actor: str) -> dict[str, Any]:

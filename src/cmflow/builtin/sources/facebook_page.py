@@ -15,6 +15,7 @@ from typing import Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option
 
 from .meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
@@ -94,6 +95,7 @@ class FacebookPageOptions(PluginOptions):
     api_version: str | None = api_version_field()
     base_url: str = Field(GRAPH_FACEBOOK, description="API host, without the version.",
                           examples=["https://graph.facebook.com"])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @model_validator(mode="before")
     @classmethod
@@ -155,7 +157,8 @@ class FacebookPage(Source):
         token = options.access_token.get_secret_value()
 
         def session(page_token: str):
-            return ctx.http.session("facebook", base_url=options.base_url, token=page_token,
+            return ctx.http.session("facebook", allow_private_network=options.allow_private_network,
+                                    base_url=options.base_url, token=page_token,
                                     source=self.entry_id, api_version=options.api_version, scopes=scopes)
 
         def page_rows(page_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -185,7 +188,8 @@ class FacebookPage(Source):
         if "conversations" in options.fetch:
             scopes += ("pages_read_user_content",)
         token = options.access_token.get_secret_value()
-        session = ctx.http.session("facebook", base_url=options.base_url, token=token, source=self.entry_id,
+        session = ctx.http.session("facebook", allow_private_network=options.allow_private_network,
+                                   base_url=options.base_url, token=token, source=self.entry_id,
                                    api_version=options.api_version, scopes=scopes)
         graph = GraphReader(session)
         row = check_row(self, account=", ".join(options.pages))

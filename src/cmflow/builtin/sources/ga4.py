@@ -111,7 +111,8 @@ class Ga4Source(Source):
         from cmflow.http import OffsetLimit
 
         options: Ga4Options = self.options
-        session = ctx.http.session("ga4", base_url=options.base_url,
+        session = ctx.http.session("ga4", allow_private_network=options.allow_private_network,
+                                   base_url=options.base_url,
                                    token=access_token(ctx, options, "ga4", self.entry_id),
                                    source=self.entry_id, scopes=(ANALYTICS_READONLY,))
         first_day, last_day = window_days(ctx.window_start, ctx.window_end)
@@ -155,12 +156,13 @@ class Ga4Source(Source):
 
         options: Ga4Options = self.options
         token = access_token(ctx, options, "ga4", self.entry_id)
-        session = ctx.http.session("ga4", base_url=options.base_url, token=token, source=self.entry_id,
+        session = ctx.http.session("ga4", allow_private_network=options.allow_private_network,
+                                   base_url=options.base_url, token=token, source=self.entry_id,
                                    scopes=(ANALYTICS_READONLY,))
         row = check_row(self, account=f"property {options.property_id}")
         now = ctx.http.clock()
         try:
-            info = tokeninfo(ctx, token, self.entry_id)
+            info = tokeninfo(ctx, token, self.entry_id, options.allow_private_network)
             row.token_valid = True
             row.scopes(str(info.get("scope") or "").split(), [ANALYTICS_READONLY],
                        covers={ANALYTICS_READONLY: (SCOPE_PREFIX + "analytics",)},

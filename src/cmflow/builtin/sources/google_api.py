@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from cmflow.http.guard import allow_private_network_option
+
 if TYPE_CHECKING:
     from cmflow import FetchContext
     from cmflow.http import BadResponse, PlatformSession
@@ -44,6 +46,7 @@ class GoogleCredentials(BaseModel):
     token_url: str = Field(
         TOKEN_URL, description="Google's OAuth token endpoint. Change it only for tests.",
         examples=["http://127.0.0.1:8080/token"])
+    allow_private_network: bool = allow_private_network_option("an API base URL or token endpoint")
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> "GoogleCredentials":
@@ -67,7 +70,8 @@ def access_token(ctx: "FetchContext", options: GoogleCredentials, platform: str,
         assert options.token is not None
         return options.token.get_secret_value()
     assert options.client_secret is not None and options.client_id is not None
-    session = ctx.http.session(platform, base_url=options.token_url, source=source)
+    session = ctx.http.session(platform, base_url=options.token_url, source=source,
+                               allow_private_network=options.allow_private_network)
     form = {"grant_type": "refresh_token", "refresh_token": options.refresh_token.get_secret_value(),
             "client_id": options.client_id, "client_secret": options.client_secret.get_secret_value()}
     try:
@@ -149,7 +153,7 @@ GOOGLE_TOKEN_LIFETIME = timedelta(hours=1)
 """Where ``cmflow doctor`` asks instead (a proxy, or a replay server in tests)."""
 
 
-def tokeninfo(ctx: Any, token: str, source: str) -> dict[str, Any]:
+def tokeninfo(ctx: Any, token: str, source: str, allow_private_network: bool = False) -> dict[str, Any]:
     """What Google's tokeninfo endpoint says of an access token: ``scope`` (space-separated
     URLs), ``exp`` (epoch seconds), ``expires_in`` … An invalid or expired token raises
     :class:`~cmflow.http.AuthExpired` with how to get a new one."""
@@ -163,7 +167,7 @@ def tokeninfo(ctx: Any, token: str, source: str) -> dict[str, Any]:
     url = urlsplit(os.environ.get(TOKENINFO_URL_VARIABLE) or TOKENINFO_URL)
     platform = Platform("google_oauth", "Google", renew_hint=GOOGLE_RENEW, classify=_classify_tokeninfo)
     session = ctx.http.session(platform, base_url=f"{url.scheme}://{url.netloc}", token=token,
-                               token_param="access_token", source=source)
+                               token_param="access_token", source=source, allow_private_network=allow_private_network)
     return require_object(session.get_json(url.path or "/"), session, "tokeninfo")
 
 

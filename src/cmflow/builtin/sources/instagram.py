@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
 from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
+from cmflow.http.guard import allow_private_network_option
 
 from .meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
                          api_version_field, check_metrics, comments_lookback_field, conversation_rows, count,
@@ -98,6 +99,7 @@ class InstagramOptions(PluginOptions):
         None, description="API host, without the version. Default: https://graph.facebook.com "
         "(login = facebook) or https://graph.instagram.com (login = instagram).",
         examples=["https://graph.facebook.com"])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @model_validator(mode="before")
     @classmethod
@@ -156,6 +158,7 @@ class Instagram(Source):
             scopes += ("instagram_manage_comments",) if facebook else ("instagram_business_manage_comments",)
         return ctx.http.session(
             "instagram", base_url=options.base_url or (GRAPH_FACEBOOK if facebook else GRAPH_INSTAGRAM),
+            allow_private_network=options.allow_private_network,
             token=options.access_token.get_secret_value(), source=self.entry_id,
             api_version=options.api_version, scopes=scopes)
 

@@ -22,6 +22,7 @@ from urllib.parse import quote, urljoin
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option
 
 from . import platform_common
 from .platform_common import dig
@@ -72,6 +73,7 @@ class LinkedInOrgOptions(PluginOptions):
     base_url: str = Field(
         "https://api.linkedin.com", description="Where the API lives (tests point it at a replay server).",
         examples=["https://api.linkedin.com"])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @field_validator("organization_ids")
     @classmethod
@@ -113,7 +115,8 @@ class LinkedInOrg(Source):
         token = options.token.get_secret_value()
 
         def session(scope: str) -> "PlatformSession":
-            return http.session(PLATFORM, base_url=options.base_url, token=token, source=self.entry_id,
+            return http.session(PLATFORM, allow_private_network=options.allow_private_network,
+                                base_url=options.base_url, token=token, source=self.entry_id,
                                 api_version=options.api_version, scopes=(scope,))
 
         reader = LinkedInReader(session(POST_SCOPE), session(STATISTICS_SCOPE), ctx,
@@ -147,7 +150,8 @@ class LinkedInOrg(Source):
         token = options.token.get_secret_value()
 
         def session(scope: str) -> "PlatformSession":
-            return ctx.http.session(PLATFORM, base_url=options.base_url, token=token, source=self.entry_id,
+            return ctx.http.session(PLATFORM, allow_private_network=options.allow_private_network,
+                                    base_url=options.base_url, token=token, source=self.entry_id,
                                     api_version=options.api_version, scopes=(scope,))
 
         content, statistics = session(POST_SCOPE), session(STATISTICS_SCOPE)

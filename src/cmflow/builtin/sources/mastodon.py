@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option
 
 from .platform_common import current_count_day, iso_language, parse_instant, shares
 
@@ -54,6 +55,7 @@ class MastodonOptions(PluginOptions):
         "otherwise count boosts (reblogs_count) only.", examples=[True])
     page_size: int = Field(40, ge=1, le=40, description="Statuses asked for per request (1 to 40).",
                            examples=[20])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @field_validator("accounts")
     @classmethod
@@ -105,7 +107,8 @@ class MastodonSource(Source):
         # A lookup with a token needs read:accounts (Mastodon's LookupController).
         scopes = ("read:accounts", "read:statuses", "read:notifications") if "mentions" in options.fetch \
             else ("read:accounts", "read:statuses")
-        mastodon = ctx.http.session("mastodon", base_url=options.base_url, source=self.entry_id,
+        mastodon = ctx.http.session("mastodon", allow_private_network=options.allow_private_network,
+                                    base_url=options.base_url, source=self.entry_id,
                                     token=options.token.get_secret_value(), scopes=scopes)
         wanted = set(options.fetch)
         accounts = [self._lookup(mastodon, name) for name in options.accounts] if wanted - {"mentions"} else []
@@ -134,7 +137,8 @@ class MastodonSource(Source):
         required = (["read:statuses"] if "posts" in wanted else []) + \
             (["read:accounts"] if wanted - {"mentions"} else []) + \
             (["read:notifications"] if "mentions" in wanted else [])
-        mastodon = ctx.http.session("mastodon", base_url=options.base_url, source=self.entry_id,
+        mastodon = ctx.http.session("mastodon", allow_private_network=options.allow_private_network,
+                                    base_url=options.base_url, source=self.entry_id,
                                     token=options.token.get_secret_value(), scopes=tuple(required))
         row = check_row(self, account=", ".join(f"@{name}" for name in options.accounts))
         row.expiry(None, mastodon.client.clock(), renew=mastodon.platform.renew_hint,

@@ -14,12 +14,13 @@ import io
 import re
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Iterable
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option, refused_url_problem, url_problem
 
 if TYPE_CHECKING:
     from cmflow.http import Platform
@@ -29,8 +30,16 @@ RENEW_HINT = ("The feed asks for credentials: if its URL carries a key or token,
               "and update the environment variable that holds the URL")
 
 
+def fetchable_url(text: str) -> str:
+    """A feed URL cmflow can fetch (http or https, with a host); the error never quotes it."""
+    problem = url_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return text.strip()
+
+
 class RssOptions(PluginOptions):
-    feeds: list[str] = Field(
+    feeds: list[Annotated[str, AfterValidator(fetchable_url)]] = Field(
         min_length=1, description="Feed URLs (RSS or Atom). A URL that carries a key or token is a "
         "secret: write it as \"${env:NAME}\".",
         examples=[["https://blog.example.com/feed.xml", "https://www.youtube.com/feeds/videos.xml?channel_id=UCx"]])
@@ -42,14 +51,11 @@ class RssOptions(PluginOptions):
         "\"press\" for news feeds or \"youtube\" for a channel's feed.", examples=["press"])
     include_summary: bool = Field(
         True, description="Add the entry's summary to its title in the mention's text.", examples=[False])
+    allow_private_network: bool = allow_private_network_option("a feed")
 
     @field_validator("feeds")
     @classmethod
     def _feeds(cls, feeds: list[str]) -> list[str]:
-        for feed in feeds:
-            parts = urlsplit(feed)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"{feed!r} is not an http(s) URL")
         return list(dict.fromkeys(feeds))
 
 
@@ -71,6 +77,14 @@ class RssSource(Source):
     record_kinds = ("mention",)
     incremental = True
     per_account_option = "feeds"
+
+    def check(self, workflow: Any) -> list[str | tuple[str, str]]:
+        """Feeds on a literal non-public address or ``localhost`` are refused before anything runs."""
+        options: RssOptions = self.options
+        if options.allow_private_network:
+            return []
+        return [(f"feeds[{index}]", problem) for index, feed in enumerate(options.feeds)
+                if (problem := refused_url_problem(feed))]
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: RssOptions = self.options
@@ -127,7 +141,8 @@ class RssSource(Source):
         from cmflow.http import BadResponse
 
         parts = urlsplit(url)
-        session = ctx.http.session(feed_platform(), base_url=f"{parts.scheme}://{parts.netloc}", source=self.entry_id)
+        session = ctx.http.session(feed_platform(), base_url=f"{parts.scheme}://{parts.netloc}", source=self.entry_id,
+                                   allow_private_network=self.options.allow_private_network)
         answer = session.request("GET", url, headers={"Accept": ACCEPT})
         # A stream, never the bytes or the URL: given a string, feedparser would fetch or open it itself.
         feed = feedparser.parse(io.BytesIO(answer.content), response_headers={

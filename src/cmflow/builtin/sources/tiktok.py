@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option
 
 from . import platform_common
 from .platform_common import dig, run_zone, window_dates
@@ -67,6 +68,7 @@ class TikTokOptions(PluginOptions):
     base_url: str = Field(
         "https://open.tiktokapis.com", description="Where the API lives (tests point it at a replay server).",
         examples=["https://open.tiktokapis.com"])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @field_validator("fetch", mode="before")
     @classmethod
@@ -100,7 +102,8 @@ class TikTok(Source):
         http = ctx.http
 
         def session(*scopes: str) -> "PlatformSession":  # one budget either way: same platform and token
-            return http.session(PLATFORM, base_url=options.base_url, token=options.token.get_secret_value(),
+            return http.session(PLATFORM, allow_private_network=options.allow_private_network,
+                                base_url=options.base_url, token=options.token.get_secret_value(),
                                 source=self.entry_id, scopes=scopes)
 
         if "posts" in options.fetch:
@@ -120,7 +123,8 @@ class TikTok(Source):
         http = ctx.http
 
         def session(*scopes: str) -> "PlatformSession":
-            return http.session(PLATFORM, base_url=options.base_url, token=options.token.get_secret_value(),
+            return http.session(PLATFORM, allow_private_network=options.allow_private_network,
+                                base_url=options.base_url, token=options.token.get_secret_value(),
                                 source=self.entry_id, scopes=scopes)
 
         probes = []

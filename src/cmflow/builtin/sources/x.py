@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow.http.guard import allow_private_network_option
 
 from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
@@ -59,6 +60,7 @@ class XOptions(PluginOptions):
     base_url: str = Field(
         X_API, description="Where the X API lives. Change it only for a proxy or a test server.",
         examples=["https://api.x.com"])
+    allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @field_validator("usernames")
     @classmethod
@@ -93,7 +95,8 @@ class XSource(Source):
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: XOptions = self.options
-        x = ctx.http.session("x", base_url=options.base_url, token=options.token.get_secret_value(),
+        x = ctx.http.session("x", allow_private_network=options.allow_private_network,
+                             base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
         users = self._users(x)
         wanted = set(options.fetch)
@@ -118,7 +121,8 @@ class XSource(Source):
         from cmflow.http import PlatformError
 
         options: XOptions = self.options
-        x = ctx.http.session("x", base_url=options.base_url, token=options.token.get_secret_value(),
+        x = ctx.http.session("x", allow_private_network=options.allow_private_network,
+                             base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
         row = check_row(self, account=", ".join(f"@{name}" for name in options.usernames))
         row.expiry(None, x.client.clock(), renew=x.platform.renew_hint,

@@ -135,10 +135,12 @@ class YoutubeSource(Source):
 
         options: YoutubeOptions = self.options
         token = access_token(ctx, options, "youtube", self.entry_id)
-        data = ctx.http.session("youtube", base_url=options.base_url, token=token, source=self.entry_id,
+        data = ctx.http.session("youtube", allow_private_network=options.allow_private_network,
+                                base_url=options.base_url, token=token, source=self.entry_id,
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
-        analytics = ctx.http.session("youtube", base_url=options.analytics_base_url, token=token,
+        analytics = ctx.http.session("youtube", allow_private_network=options.allow_private_network,
+                                     base_url=options.analytics_base_url, token=token,
                                      source=self.entry_id, scopes=(YT_ANALYTICS_READONLY,))
         try:
             return list(self._tables(ctx, data, analytics))
@@ -160,7 +162,8 @@ class YoutubeSource(Source):
 
         options: YoutubeOptions = self.options
         token = access_token(ctx, options, "youtube", self.entry_id)
-        data = ctx.http.session("youtube", base_url=options.base_url, token=token, source=self.entry_id,
+        data = ctx.http.session("youtube", allow_private_network=options.allow_private_network,
+                                base_url=options.base_url, token=token, source=self.entry_id,
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
         required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if "account_snapshots" in options.fetch else [])
@@ -169,7 +172,7 @@ class YoutubeSource(Source):
                                f"source spends at most {options.max_quota_units})")
         now = ctx.http.clock()
         try:
-            info = tokeninfo(ctx, token, self.entry_id)
+            info = tokeninfo(ctx, token, self.entry_id, options.allow_private_network)
             row.token_valid = True
             row.scopes(str(info.get("scope") or "").split(), required, covers=YOUTUBE_BROADER_SCOPES,
                        how="authorise again as the channel's account with that scope "
