@@ -116,7 +116,7 @@ def read_csv_text(text: str, delimiter: str, path: Path) -> tuple["pl.DataFrame"
         except StopIteration:
             break
         except csv.Error as exc:
-            raise DataFileError(_csv_syntax_problem(path, start, reader.line_num, str(exc), text)) from None
+            raise DataFileError(_csv_syntax_problem(path, start, reader.line_num, str(exc))) from None
         previous_end = reader.line_num
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line
@@ -169,10 +169,13 @@ def _check_delimiter(header: list[str], delimiter: str, path: Path, line: int) -
                             f"is separated by {shown!r}, not {delimiter!r}; set delimiter = \"{shown}\"")
 
 
-def _csv_syntax_problem(path: Path, start: int, end: int, message: str, text: str) -> str:
-    if "unexpected end of data" in message or (end > start and "expected after" not in message):
+def _csv_syntax_problem(path: Path, start: int, end: int, message: str) -> str:
+    if "unexpected end of data" in message:
         return (f"{path}, line {start}: a quote opened on this line is never closed (the rest of the "
                 "file would be one value); close it, or double a quote inside a quoted value (\"\")")
+    if end > start:
+        return (f"{path}, line {end}: not valid CSV ({message}) in a value quoted from line {start}: "
+                f"a quote on line {start} is not closed, or a quote inside a value is not doubled (\"\")")
     return f"{path}, line {end}: not valid CSV: {message} (a quote inside a value must be doubled: \"\")"
 
 

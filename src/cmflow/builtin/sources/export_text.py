@@ -35,10 +35,6 @@ def read_export(path: Path, encoding: str) -> str:
     """The text of an export, decoded; raise :class:`DataFileError` saying what to do."""
     data = _read_bytes(path)
     declared = encoding
-    if not data.strip():
-        raise DataFileError(f"{path} is empty ({len(data)} bytes{', only blanks' if data else ''}): "
-                            "a failed or interrupted export looks like this, not a quiet period "
-                            "(a period without posts still has a header line); export it again")
     for mark, marked in BYTE_ORDER_MARKS:
         if data.startswith(mark):
             encoding = marked
@@ -49,6 +45,11 @@ def read_export(path: Path, encoding: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DataFileError(_decode_problem(path, data, declared, exc)) from None
+    if not text.strip(" \t\r\n\ufeff"):
+        what = "0 bytes" if not data else f"{len(data)} bytes, only blanks or a byte-order mark"
+        raise DataFileError(f"{path} is empty ({what}): a failed or interrupted export looks like this, "
+                            "not a quiet period (a period without posts still has a header line); "
+                            "export it again")
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise DataFileError(f"{path}, line {line}: holds NUL characters, so it is not {encoding} "

@@ -41,6 +41,13 @@ MAX_DUPLICATES_SHOWN = 5
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2199
 """Dates outside these years are placeholders (0000-00-00, Excel's 1899-12-30 or 1900-01-00,
 the Unix 1970-01-01) or typos (20266), never a post or an audience figure."""
+RENAMED_COLUMNS = {
+    "views": ("Impressions",), "impressions": ("Views",),  # Meta, 2024-25
+    "post title": ("Update title",), "update title": ("Post title",),  # LinkedIn
+    "post link": ("Update link",), "update link": ("Post link",),
+    "reposts": ("Shares",), "shares": ("Reposts",),
+}
+"""Columns platforms renamed between exports: the old name is the likely one in an older file."""
 YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%D", "%F", "%c", "%s", "%+")
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
@@ -244,7 +251,8 @@ def _mapped_columns(kind: RecordKind, options: TabularOptions, available: list[s
         if column in places.ambiguous:
             raise DataFileError(f"{file}, {places.ambiguous[column]}")
         if column not in available:
-            near = closest(column, available)
+            near = next((n for n in RENAMED_COLUMNS.get(column.casefold(), ()) if n in available), None) \
+                or closest(column, available)
             raise DataFileError(
                 f"{file}: no column {column!r} (mapped to {field.name} in `columns`)"
                 + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
