@@ -419,3 +419,134 @@ by = ["overall"]
     assert "bad.csv" in stages["bad"].error and 'line 2, column 4 "published_at"' in stages["bad"].error
     assert result.status == "failed"
     assert result.value("posts_published") == 1.0
+
+
+# -- what the bad-input corpus cannot show -----------------------------------------------------
+def test_a_post_twice_counts_once_and_the_warning_reaches_the_run(tmp_path: Path, write_workflow,
+                                                                   store_url: str) -> None:
+    """Two exports pasted together: the post is counted once, and the run's stage report says
+    which lines held it (the run summary and the report footer print stage problems)."""
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,5\n"
+                                 "instagram,a,2,2026-11-18T10:00:00Z,6\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,5\n")
+    path = write_workflow("""
+[workflow]
+name = "Duplicates"
+period = "2026-11-16..2026-11-22"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["overall"]
+""")
+    result = run_workflow_file(path, store_url=store_url, dry_run=True)
+    [stage] = [s for s in result.stages if s.kind == "source"]
+    assert stage.ok and stage.counts == {"post": 2}
+    assert stage.problems == ['posts.csv: 1 post record(s) appear more than once with the same values, counted '
+                              'once: platform "instagram", account "a", post_id "1" on line 2 and line 4']
+    assert result.value("total_likes") == 11.0  # not 16
+
+
+def test_copies_that_disagree_are_both_skipped_and_listed(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER},reach\ninstagram,a,1,2026-11-17T10:00:00Z,5,100\n"
+                                 "instagram,a,2,2026-11-18T10:00:00Z,6,100\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,7,120\n")
+    problems: list[str] = []
+    source = CsvSource(CsvSource.Options(path="posts.csv", on_error="skip"), entry_id="src")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), problems)
+    [table] = list(source.fetch(ctx))
+    assert table.frame["post_id"].to_list() == ["2"]
+    assert ctx.skipped == ['posts.csv, line 2 and line 4: the same post (platform "instagram", account "a", '
+                           'post_id "1") with different values: likes 5 vs 7; reach 100 vs 120; keep one of the rows']
+
+
+def test_skipped_rows_are_all_in_the_html_report_footer_and_ten_in_the_summary(
+        tmp_path: Path, write_workflow, store_url: str) -> None:
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,-{i}\n" for i in range(1, 16))
+    write(tmp_path, "posts.csv", f"{HEADER}\n{rows}instagram,a,99,2026-11-17T10:00:00Z,4\n")
+    path = write_workflow(f"""
+[workflow]
+name = "Skips"
+period = "2026-11-16..2026-11-22"
+
+[store]
+url = "{store_url}"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+on_error = "skip"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+
+[[outputs]]
+plugin = "html_report"
+path = "{tmp_path / 'report.html'}"
+""")
+    result = CliRunner().invoke(main, ["run", str(path)], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    summary = result.output
+    assert "15 bad row(s) skipped" in summary
+    assert [n for n in range(2, 17) if f"posts.csv, line {n}, column 5" in summary] == list(range(2, 12))
+    assert "… and 5 more skipped rows" in summary
+    report = (tmp_path / "report.html").read_text()
+    for n in range(2, 17):  # every one, with its reason
+        assert f"posts.csv, line {n}, column 5 &#34;likes&#34;: value &#34;-{n - 1}&#34; is negative" in report
+
+
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    (tmp_path / "posts.csv").write_bytes(f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,7\n".encode("utf-16-le"))
+    assert fetch(CsvSource, tmp_path, path="posts.csv")["likes"].to_list() == [7]
+
+
+def test_a_byte_order_mark_wins_over_the_encoding_option(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"\ufeff{HEADER},text\ninstagram,a,1,2026-11-17T10:00:00Z,7,Crème\n")
+    assert fetch(CsvSource, tmp_path, path="posts.csv", encoding="cp1252")["text"].to_list() == ["Crème"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("November 18", date(2026, 11, 18)),
+    ("December 30", date(2025, 12, 30)),  # after the run's window: the year before
+    ("January 4", date(2026, 1, 4)),
+])
+def test_dates_without_a_year_take_the_latest_year_not_after_the_window(tmp_path: Path, text: str,
+                                                                        expected: date) -> None:
+    write(tmp_path, "overview.csv", f'"Date","Video Views"\n"{text}","1500"')  # TikTok: no final newline
+    frame = fetch(CsvSource, tmp_path, path="overview.csv", record="account_snapshot", date_format="%B %d",
+                  constants={"platform": "tiktok", "account": "a"},
+                  columns={"date": "Date", "impressions": "Video Views"})
+    assert frame["date"].to_list() == [expected]
+
+
+def test_a_no_value_mark_can_be_mapped_to_empty(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,-\n")
+    assert "values.likes" in fetch_error(CsvSource, tmp_path, path="posts.csv")
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", values={"likes": {"-": ""}})
+    assert frame["likes"].to_list() == [None]
+
+
+def test_an_unread_repeated_column_is_no_error(tmp_path: Path) -> None:
+    """Meta's negative-feedback columns vary between exports; a repeated column nobody reads is harmless."""
+    write(tmp_path, "posts.csv", f"{HEADER},Hide all,Hide all\ninstagram,a,1,2026-11-17T10:00:00Z,7,0,1\n")
+    assert fetch(CsvSource, tmp_path, path="posts.csv")["likes"].to_list() == [7]
+
+
+def test_a_json_export_in_the_declared_encoding(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "text": "Café"}]
+    (tmp_path / "posts.json").write_bytes(json.dumps(items, ensure_ascii=False).encode("cp1252"))
+    assert "cp1252" in fetch_error(JsonSource, tmp_path, path="posts.json")
+    assert fetch(JsonSource, tmp_path, path="posts.json", encoding="cp1252")["text"].to_list() == ["Café"]

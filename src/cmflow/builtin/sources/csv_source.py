@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import Field
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .export_text import read_export
+from .export_text import check_export, read_export
 from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, parse_records
 
 if TYPE_CHECKING:
@@ -90,11 +90,9 @@ class CsvSource(Source):
         raw, places, bad = read_csv_text(text, options.delimiter, path)
         yield RecordTable(options.record, parse_records(raw, options, ctx, path, places, bad))
 
-    def check_credentials(self, ctx: FetchContext) -> list:
-        """The export exists, can be read and decodes in ``encoding`` (`validate` does not look at it)."""
-        from cmflow.doctor import check_file
-
-        return [check_file(self, ctx, self.options.path, encoding=self.options.encoding)]
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
+        return [check_export(self, ctx, self.options.path, self.options.encoding)]
 
 
 def read_csv_text(text: str, delimiter: str, path: Path) -> tuple["pl.DataFrame", CsvPlaces, list[BadRow]]:

@@ -12,7 +12,13 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from cmflow.errors import DataFileError
+
+if TYPE_CHECKING:
+    from cmflow import FetchContext, Source
+    from cmflow.doctor import CredentialCheck
 
 BYTE_ORDER_MARKS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -56,6 +62,19 @@ def read_export(path: Path, encoding: str) -> str:
                             "text: a UTF-16 file without a byte-order mark? set encoding = \"utf-16\", "
                             "or save it again as CSV UTF-8")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str) -> "CredentialCheck":
+    """For `cmflow doctor`: the export is there, readable, not empty and decodes as a run reads it."""
+    from cmflow.doctor import check_file
+
+    check = check_file(source, ctx, value)
+    if check.status == "ok":
+        try:
+            read_export(ctx.resolve_path(value), encoding)
+        except DataFileError as exc:
+            return check.flag("fail", str(exc))
+    return check
 
 
 def _read_bytes(path: Path) -> bytes:

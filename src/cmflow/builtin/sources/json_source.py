@@ -11,7 +11,7 @@ from pydantic import Field
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .export_text import read_export
+from .export_text import check_export, read_export
 from .tabular import DataFileError, RowPlaces, TabularOptions, parse_records
 
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -97,10 +97,8 @@ class JsonSource(Source):
         yield RecordTable(options.record, parse_records(raw, options, ctx, path, places))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
-        """The export exists, can be read and decodes in ``encoding`` (`validate` does not look at it)."""
-        from cmflow.doctor import check_file
-
-        return [check_file(self, ctx, self.options.path, encoding=self.options.encoding)]
+        """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
+        return [check_export(self, ctx, self.options.path, self.options.encoding)]
 
 
 class _Object(dict):
