@@ -569,7 +569,7 @@ def test_csv_in_another_encoding_than_declared_fails(tmp_path):
     ctx = FetchContext(*WINDOW, [LAST_WEEK], tmp_path, logging.getLogger("test"), [])
 
     row, = CsvSource(CsvOptions(path="posts.csv", delimiter=";"), entry_id="posts").check_credentials(ctx)
-    assert row.status == "fail" and "is not utf-8-sig text" in row.message and "encoding" in row.message
+    assert row.status == "fail" and "not UTF-8 text" in row.message and "encoding = \"cp1252\"" in row.message
 
     row, = CsvSource(CsvOptions(path="posts.csv", delimiter=";", encoding="latin-1"),
                      entry_id="posts").check_credentials(ctx)

@@ -203,7 +203,7 @@ def test_missing_required_column_lists_the_files_columns(tmp_path: Path) -> None
                           columns={"account": "Account", "post_id": "Post ID", "published_at": "Date"})
     assert str(tmp_path / "posts.csv") in message
     assert "'platform'" in message and "columns.platform" in message
-    assert "Account, Post ID, Date" in message
+    assert 'the header\'s columns: "Account", "Post ID", "Date"' in message
 
 
 def test_mapped_column_not_in_the_file_suggests_the_closest(tmp_path: Path) -> None:
@@ -211,14 +211,15 @@ def test_mapped_column_not_in_the_file_suggests_the_closest(tmp_path: Path) -> N
                                  "instagram,a,1,2026-11-17T10:00:00Z,1\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"published_at": "Publish time"})
     assert "posts.csv" in message
-    assert "'Publish time' (mapped to published_at) is not in the file" in message
+    assert "no column 'Publish time' (mapped to published_at in `columns`)" in message
     assert "did you mean 'Publish Time'?" in message
 
 
 def test_mapped_column_with_nothing_close_lists_the_columns(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,1\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"reach": "Couverture"})
-    assert "'Couverture'" in message and f"columns in the file: {HEADER.replace(',', ', ')}" in message
+    assert "no column 'Couverture'" in message
+    assert "the header's columns: " + ", ".join(f'"{c}"' for c in HEADER.split(",")) in message
 
 
 def test_bad_date_names_file_row_and_column(tmp_path: Path) -> None:
@@ -227,14 +228,14 @@ def test_bad_date_names_file_row_and_column(tmp_path: Path) -> None:
                                  "instagram,a,2,yesterday,2\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"published_at": "Publish time"})
     assert str(tmp_path / "posts.csv") in message
-    assert "row 3, column 'Publish time': value 'yesterday' is not a date-time" in message
+    assert 'line 3, column 4 "Publish time": value "yesterday" is not a date-time' in message
     assert 'on_error = "skip"' in message
 
 
 def test_bad_date_in_a_custom_format_names_the_format(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17 10:00,1\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", datetime_format="%d/%m/%Y %H:%M")
-    assert "row 2, column 'published_at'" in message and "%d/%m/%Y %H:%M" in message
+    assert 'line 2, column 4 "published_at"' in message and "%d/%m/%Y %H:%M" in message
 
 
 def test_non_numeric_counter_names_row_column_and_value(tmp_path: Path) -> None:
@@ -243,7 +244,7 @@ def test_non_numeric_counter_names_row_column_and_value(tmp_path: Path) -> None:
                                  "instagram,a,2,2026-11-17T10:00:00Z,12\n"
                                  "instagram,a,3,2026-11-17T10:00:00Z,douze\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"likes": "Likes"})
-    assert "row 4, column 'Likes': value 'douze' is not a number" in message
+    assert 'line 4, column 5 "Likes": value "douze" is not a number' in message
 
 
 def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) -> None:
@@ -253,7 +254,7 @@ def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) ->
                                  "instagram;a;2;2026-11-17T10:00:00Z;1.234\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", delimiter=";", decimal=",",
                           columns={"likes": "Likes"})
-    assert "row 3, column 'Likes': value '1.234' is not a whole number" in message
+    assert 'line 3, column 5 "Likes": value "1.234" is not a whole number' in message
     assert "thousands" in message
 
 
@@ -283,14 +284,14 @@ def test_an_empty_json_export_is_no_records_not_an_error(tmp_path: Path) -> None
 
 def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,,1,2026-11-17T10:00:00Z,1\n")
-    assert "row 2, column 'account': value is empty" in fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert 'line 2, column 2 "account": value is empty' in fetch_error(CsvSource, tmp_path, path="posts.csv")
 
 
 def test_many_bad_rows_show_a_few_and_count_the_rest(tmp_path: Path) -> None:
     rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,n/a\n" for i in range(8))
     write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv")
-    assert "row 2," in message and "row 6," in message and "row 7," not in message
+    assert "line 2," in message and "line 6," in message and "line 7," not in message
     assert "(and 3 more bad rows)" in message
 
 
@@ -303,9 +304,7 @@ def test_on_error_skip_leaves_bad_rows_out_and_reports_how_many(tmp_path: Path) 
     problems: list[str] = []
     frame = fetch(CsvSource, tmp_path, path="posts.csv", on_error="skip", problems=problems)
     assert frame["post_id"].to_list() == ["1", "4"]
-    assert len(problems) == 1
-    assert "posts.csv: skipped 2 bad row(s)" in problems[0]
-    assert "row 3, column 'published_at'" in problems[0]
+    assert problems == ['posts.csv: 2 bad row(s) skipped (on_error = "skip")']
 
 
 def test_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -363,15 +362,14 @@ def test_json_with_bom_and_mapping(tmp_path: Path) -> None:
 def test_invalid_json_error_gives_line_and_column(tmp_path: Path) -> None:
     write(tmp_path, "broken.json", '[{"platform": "x",\n  "account": }]')
     message = fetch_error(JsonSource, tmp_path, path="broken.json")
-    assert "broken.json: not valid JSON" in message
-    assert "line 2, column 14" in message
+    assert "broken.json, line 2, column 14: not valid JSON" in message
 
 
 @pytest.mark.parametrize("document, items, expected", [
-    ({"data": {"rows": []}}, "data.row", "no key 'row' on the way to 'data.row'"),
-    ({"data": []}, None, "expected an array of records; set `items`"),
+    ({"data": {"rows": []}}, "data.row", "no key 'row' on the way to items = 'data.row' (data is an object with keys rows)"),
+    ({"data": []}, None, 'found an object with keys data; set items = "data"'),
     ({"data": {"rows": {"a": 1}}}, "data.rows", "expected an array of records"),
-    ([{"platform": "x"}, 3], None, "item 2 is not an object"),
+    ([{"platform": "x"}, 3], None, "doc.json, [1]: a record must be an object {...}, found a number"),
 ])
 def test_json_document_shape_errors(tmp_path: Path, document: Any, items: str | None, expected: str) -> None:
     write(tmp_path, "doc.json", json.dumps(document))
@@ -383,7 +381,7 @@ def test_json_bad_value_names_the_item_and_key(tmp_path: Path) -> None:
               "likes": "many"}]
     write(tmp_path, "posts.json", json.dumps(items))
     message = fetch_error(JsonSource, tmp_path, path="posts.json")
-    assert "posts.json" in message and "item 1, column 'likes': value 'many' is not a number" in message
+    assert "posts.json" in message and 'posts.json, [0].likes: value "many" is not a number' in message
 
 
 # -- through a run ---------------------------------------------------------------------------
@@ -414,10 +412,141 @@ by = ["overall"]
     result = run_workflow_file(path, store_url=store_url, dry_run=True)
     stages = {s.id: s for s in result.stages if s.kind == "source"}
     assert stages["good"].ok and stages["good"].counts == {"post": 1}
-    assert stages["good"].problems == [
-        "good.csv: skipped 1 bad row(s), e.g. row 3, column 'likes': value 'lots' is not a number "
-        "(for 1 234 or 4,5 set `thousands` or `decimal`)"]
+    assert stages["good"].problems == ['good.csv: 1 bad row(s) skipped (on_error = "skip")']
+    assert stages["good"].skipped == ['good.csv, line 3, column 5 "likes": value "lots" is not a number '
+                                      "(for 1,234 or 4,5 set `thousands` or `decimal`)"]
     assert not stages["bad"].ok
-    assert "bad.csv" in stages["bad"].error and "row 2, column 'published_at'" in stages["bad"].error
+    assert "bad.csv" in stages["bad"].error and 'line 2, column 4 "published_at"' in stages["bad"].error
     assert result.status == "failed"
     assert result.value("posts_published") == 1.0
+
+
+# -- what the bad-input corpus cannot show -----------------------------------------------------
+def test_a_post_twice_counts_once_and_the_warning_reaches_the_run(tmp_path: Path, write_workflow,
+                                                                   store_url: str) -> None:
+    """Two exports pasted together: the post is counted once, and the run's stage report says
+    which lines held it (the run summary and the report footer print stage problems)."""
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,5\n"
+                                 "instagram,a,2,2026-11-18T10:00:00Z,6\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,5\n")
+    path = write_workflow("""
+[workflow]
+name = "Duplicates"
+period = "2026-11-16..2026-11-22"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["overall"]
+""")
+    result = run_workflow_file(path, store_url=store_url, dry_run=True)
+    [stage] = [s for s in result.stages if s.kind == "source"]
+    assert stage.ok and stage.counts == {"post": 2}
+    assert stage.problems == ['posts.csv: 1 post record(s) appear more than once with the same values, counted '
+                              'once: platform "instagram", account "a", post_id "1" on line 2 and line 4']
+    assert result.value("total_likes") == 11.0  # not 16
+
+
+def test_copies_that_disagree_are_both_skipped_and_listed(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER},reach\ninstagram,a,1,2026-11-17T10:00:00Z,5,100\n"
+                                 "instagram,a,2,2026-11-18T10:00:00Z,6,100\n"
+                                 "instagram,a,1,2026-11-17T10:00:00Z,7,120\n")
+    problems: list[str] = []
+    source = CsvSource(CsvSource.Options(path="posts.csv", on_error="skip"), entry_id="src")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), problems)
+    [table] = list(source.fetch(ctx))
+    assert table.frame["post_id"].to_list() == ["2"]
+    assert ctx.skipped == ['posts.csv, line 2 and line 4: the same post (platform "instagram", account "a", '
+                           'post_id "1") with different values: likes 5 vs 7; reach 100 vs 120; keep one of the rows']
+
+
+def test_skipped_rows_are_all_in_the_html_report_footer_and_ten_in_the_summary(
+        tmp_path: Path, write_workflow, store_url: str) -> None:
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,-{i}\n" for i in range(1, 16))
+    write(tmp_path, "posts.csv", f"{HEADER}\n{rows}instagram,a,99,2026-11-17T10:00:00Z,4\n")
+    path = write_workflow(f"""
+[workflow]
+name = "Skips"
+period = "2026-11-16..2026-11-22"
+
+[store]
+url = "{store_url}"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+on_error = "skip"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+
+[[outputs]]
+plugin = "html_report"
+path = "{tmp_path / 'report.html'}"
+""")
+    result = CliRunner().invoke(main, ["run", str(path)], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    summary = result.output
+    assert "15 bad row(s) skipped" in summary
+    assert [n for n in range(2, 17) if f"posts.csv, line {n}, column 5" in summary] == list(range(2, 12))
+    assert "… and 5 more skipped rows" in summary
+    report = (tmp_path / "report.html").read_text()
+    for n in range(2, 17):  # every one, with its reason
+        assert f"posts.csv, line {n}, column 5 &#34;likes&#34;: value &#34;-{n - 1}&#34; is negative" in report
+
+
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    (tmp_path / "posts.csv").write_bytes(f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,7\n".encode("utf-16-le"))
+    assert fetch(CsvSource, tmp_path, path="posts.csv")["likes"].to_list() == [7]
+
+
+def test_a_byte_order_mark_wins_over_the_encoding_option(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"\ufeff{HEADER},text\ninstagram,a,1,2026-11-17T10:00:00Z,7,Crème\n")
+    assert fetch(CsvSource, tmp_path, path="posts.csv", encoding="cp1252")["text"].to_list() == ["Crème"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("November 18", date(2026, 11, 18)),
+    ("December 30", date(2025, 12, 30)),  # after the run's window: the year before
+    ("January 4", date(2026, 1, 4)),
+])
+def test_dates_without_a_year_take_the_latest_year_not_after_the_window(tmp_path: Path, text: str,
+                                                                        expected: date) -> None:
+    write(tmp_path, "overview.csv", f'"Date","Video Views"\n"{text}","1500"')  # TikTok: no final newline
+    frame = fetch(CsvSource, tmp_path, path="overview.csv", record="account_snapshot", date_format="%B %d",
+                  constants={"platform": "tiktok", "account": "a"},
+                  columns={"date": "Date", "impressions": "Video Views"})
+    assert frame["date"].to_list() == [expected]
+
+
+def test_a_no_value_mark_can_be_mapped_to_empty(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17T10:00:00Z,-\n")
+    assert "values.likes" in fetch_error(CsvSource, tmp_path, path="posts.csv")
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", values={"likes": {"-": ""}})
+    assert frame["likes"].to_list() == [None]
+
+
+def test_an_unread_repeated_column_is_no_error(tmp_path: Path) -> None:
+    """Meta's negative-feedback columns vary between exports; a repeated column nobody reads is harmless."""
+    write(tmp_path, "posts.csv", f"{HEADER},Hide all,Hide all\ninstagram,a,1,2026-11-17T10:00:00Z,7,0,1\n")
+    assert fetch(CsvSource, tmp_path, path="posts.csv")["likes"].to_list() == [7]
+
+
+def test_a_json_export_in_the_declared_encoding(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "text": "Café"}]
+    (tmp_path / "posts.json").write_bytes(json.dumps(items, ensure_ascii=False).encode("cp1252"))
+    assert "cp1252" in fetch_error(JsonSource, tmp_path, path="posts.json")
+    assert fetch(JsonSource, tmp_path, path="posts.json", encoding="cp1252")["text"].to_list() == ["Café"]

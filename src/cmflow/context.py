@@ -32,6 +32,9 @@ class FetchContext:
     """Non-fatal problems (e.g. skipped rows) the source reports; shown in the run summary."""
     http_client: Callable[[], Any] | None = field(default=None, repr=False)
     """Gives the run's shared HTTP client; use :attr:`http`."""
+    skipped: list[str] = field(default_factory=list)
+    """Rows of the source's input left out (``on_error = "skip"``), one line each saying where
+    and why (see :meth:`skip`); listed in the run summary and the report."""
 
     @property
     def http(self) -> "HttpClient":
@@ -52,6 +55,12 @@ class FetchContext:
     def warn(self, message: str) -> None:
         self.problems.append(message)
         self.log.warning(message)
+
+    def skip(self, row: str) -> None:
+        """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is
+        negative``. Say how many were left out with :meth:`warn` as well."""
+        self.skipped.append(row)
+        self.log.info("skipped %s", row)
 
 
 class SharedHttpClient:

@@ -18,6 +18,12 @@ EXIT_BUSY = 4
 """Another run of the same workflow is under way: nothing ran."""
 
 
+class DataFileError(ValueError):
+    """A data file a source reads (an export) cannot be used as it is. The message is for the
+    user as it stands: it names the file and the line and column (or the JSON key path), says
+    what is wrong and what to do."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a workflow file: where, what, and what to do."""

@@ -29,6 +29,8 @@ class StageReport:
     error: str | None = None
     problems: list[str] = field(default_factory=list)
     """Non-fatal problems, e.g. "skipped 3 bad rows"."""
+    skipped: list[str] = field(default_factory=list)
+    """For sources: every input row left out (``on_error = "skip"``), with where and why."""
     counts: dict[str, int] = field(default_factory=dict)
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""

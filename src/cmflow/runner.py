@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from . import periods as periods_module
 from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
+from .errors import DataFileError
 from .incremental import FetchPlan, plan_fetch, remember, with_stored
 from .kinds import Metric, Notifier, Source
 from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
@@ -198,7 +199,8 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
         plan = unit.plan
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
-                           log.getChild(f"source.{unit.entry.id}"), unit.problems, http)
+                           log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
+                           skipped=unit.skipped)
         if plan is not None and not plan.fetches:
             return
         by_kind: dict[str, list[pl.DataFrame]] = {}
@@ -232,6 +234,7 @@ def _fetch(workflow: "Workflow", all_periods: list["Period"], result: RunResult,
         notes, own = [], {}
         for unit in parts:
             report.problems.extend(unit.problems)
+            report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:
                 plan.fetched = frames  # kept once the outputs are delivered
@@ -266,6 +269,7 @@ class _Part:
     frames: dict[str, "pl.DataFrame"] = field(default_factory=dict)
     error: str | None = None
     problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def account(self) -> str:
@@ -648,5 +652,7 @@ def _deliver(workflow: "Workflow", result: RunResult) -> None:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
+    if isinstance(exc, DataFileError) and text:  # written for the user: no class name
+        return text[0]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

@@ -105,6 +105,19 @@ def _for_runs(result, alert) -> int:
     return entry.common.for_runs if entry is not None else 1
 
 
+SKIPPED_SHOWN = 10
+"""Skipped rows the summary lists one by one (the rest are counted): it stays one screen."""
+
+
+def _print_skipped(skipped: list[str], echo) -> None:
+    """Every row a source left out, up to :data:`SKIPPED_SHOWN`, then where to see the rest."""
+    for row in skipped[:SKIPPED_SHOWN]:
+        echo(f"      - {row}", fg="yellow")
+    if len(skipped) > SKIPPED_SHOWN:
+        echo(f"      … and {len(skipped) - SKIPPED_SHOWN} more skipped rows: `cmflow run -v` prints them "
+             "all, and an html_report output lists them in its footer", fg="yellow")
+
+
 def _print_summary(result, url: str, seconds: float) -> None:
     from ..secrets import redactor
 
@@ -120,6 +133,7 @@ def _print_summary(result, url: str, seconds: float) -> None:
                  fg=None if stage.ok else colour)
             for problem in stage.problems:
                 echo(f"    ! {problem}", fg="yellow")
+            _print_skipped(stage.skipped, echo)
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
         else:

@@ -11,6 +11,8 @@ from cmflow import DeliveryContext, Output, PluginOptions, RunResult, hookimpl
 
 HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
             "follower_growth", "follower_growth_pct", "posts_published", "total_interactions", "total_reach")
+SKIPPED_ROWS_SHOWN = 1000
+"""Rows left out of a source (``on_error = "skip"``) the footer lists; beyond, a count."""
 
 
 class HtmlReportOptions(PluginOptions):
@@ -90,7 +92,7 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
         chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
         accent=options.accent_colour,
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
-        sources=[s for s in result.stages if s.kind == "source"],
+        sources=[s for s in result.stages if s.kind == "source"], skipped_shown=SKIPPED_ROWS_SHOWN,
         notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import Field
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .tabular import DataFileError, TabularOptions, parse_records
+from .export_text import check_export, read_export
+from .tabular import DataFileError, RowPlaces, TabularOptions, parse_records
+
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class JsonOptions(TabularOptions):
@@ -22,8 +27,41 @@ class JsonOptions(TabularOptions):
         examples=["data"])
 
 
+class JsonPlaces(RowPlaces):
+    """Items by index in their array (``data[3]``) or, in JSON Lines, by line; cells by key."""
+
+    def __init__(self, prefix: str, lines: list[int] | None, ambiguous: dict[str, str]) -> None:
+        self.prefix = prefix
+        self.lines = lines
+        self.ambiguous = ambiguous
+
+    def row(self, index: int) -> str:
+        return f"line {self.lines[index]}" if self.lines else f"{self.prefix}[{index}]"
+
+    def cell(self, index: int, column: str) -> str:
+        if self.lines:
+            return f'line {self.lines[index]}, key "{column}"'
+        return f"{self.prefix}[{index}]" + (f".{column}" if PLAIN_KEY.match(column) else f"[{json.dumps(column)}]")
+
+    def order(self, index: int) -> int:
+        return self.lines[index] if self.lines else index
+
+
 class JsonSource(Source):
-    """Reads records from a JSON array (or JSON Lines), mapping keys to canonical fields."""
+    """Reads records from a JSON array (or JSON Lines), mapping keys to canonical fields.
+
+    Values are read as the `csv` source reads cells, with the same rules for counts, dates,
+    duplicates and `on_error` (see [csv](csv.md)); messages name an item by its position and key
+    path, e.g. `posts.json: data[3].likes: value "-3" is negative` (JSON Lines: by line).
+
+    - A 0-byte or blank file is an error (a failed export must not look like a quiet week); an
+      empty array `[]` is a period without records.
+    - Invalid JSON is an error with its line and column; `NaN` and `Infinity` (JavaScript, not
+      JSON) are refused with the position of the item holding them, and so is an item holding
+      a key the source reads twice.
+    - The document must be an array of objects, or hold one at `items`; otherwise the error
+      says what it found (and, for an object, the keys that hold arrays).
+    """
 
     name = "json"
     description = "Read posts, account snapshots or other records from a JSON export."
@@ -38,59 +76,142 @@ class JsonSource(Source):
 
         options: JsonOptions = self.options
         path = ctx.resolve_path(options.path)
-        if not path.is_file():
-            raise DataFileError(f"{path}: file not found")
-        text = path.read_text(encoding="utf-8-sig")
-        items = _items(text, options.items, path)
+        text = read_export(path, options.encoding)
+        items, lines = _items(text, options.items, path)
+        prefix = options.items or ""
         keys: dict[str, None] = {}
-        for item in items:
+        repeated: dict[str, str] = {}
+        for index, item in enumerate(items):
             keys.update(dict.fromkeys(item))
-        rows = {key: [_text(item.get(key)) for item in items] for key in keys}
+            for key in getattr(item, "repeated", ()):
+                where = f"line {lines[index]}" if lines else f"{prefix}[{index}]"
+                repeated.setdefault(key, f"{where}: key \"{key}\" appears more than once in one object: "
+                                         "cmflow cannot tell which value to read")
+        rows = {key: [_text(item.get(key), path, lines[i] if lines else f"{prefix}[{i}]", key)
+                      for i, item in enumerate(items)] for key in keys}
+        raw = pl.DataFrame(rows, schema={k: pl.String for k in keys})
+        places = JsonPlaces(prefix, lines, repeated)
         if not items:  # an export of a quiet period: no records, not an error
             yield RecordTable(options.record, pl.DataFrame(schema=options.record_kind().polars_schema()))
             return
-        raw = pl.DataFrame(rows, schema={k: pl.String for k in keys})
-        frame = parse_records(raw, options, ctx, path, "item", first_row=1)
-        yield RecordTable(options.record, frame)
+        yield RecordTable(options.record, parse_records(raw, options, ctx, path, places))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
-        """The export exists, can be read and is UTF-8 (`validate` does not look at it)."""
-        from cmflow.doctor import check_file
-
-        return [check_file(self, ctx, self.options.path, encoding="utf-8-sig")]
+        """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
+        return [check_export(self, ctx, self.options.path, self.options.encoding)]
 
 
-def _items(text: str, dotted: str | None, path: Any) -> list[dict[str, Any]]:
+class _Object(dict):
+    """A JSON object that remembers the keys it held more than once (``json`` keeps the last)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object(pairs)
+    if len(result) < len(pairs):
+        names = [key for key, _ in pairs]
+        result.repeated = tuple(dict.fromkeys(k for k in names if names.count(k) > 1))
+    return result
+
+
+class _NotJson(float):
+    """NaN or Infinity, which Python's ``json`` accepts and JSON does not."""
+
+    token = ""
+
+
+def _constant(token: str) -> _NotJson:
+    value = _NotJson(token.replace("Infinity", "inf"))
+    value.token = token
+    return value
+
+
+def _load(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+
+
+def _items(text: str, dotted: str | None, path: Path) -> tuple[list[dict[str, Any]], list[int] | None]:
+    """The records of the document, and for JSON Lines the line each one is on."""
+    lines: list[int] | None = None
     try:
-        document = json.loads(text)
+        document = _load(text)
     except json.JSONDecodeError as exc:
-        lines = [line for line in text.splitlines() if line.strip()]
-        try:  # JSON Lines
-            document = [json.loads(line) for line in lines]
-        except json.JSONDecodeError:
-            raise DataFileError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                f"column {exc.colno}") from None
+        if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
+            raise DataFileError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON: "
+                                f"{exc.msg}") from None
+        document, lines = [], []  # several documents: JSON Lines, one object per line
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                document.append(_load(line))
+            except json.JSONDecodeError as line_exc:
+                raise DataFileError(f"{path}, line {number}, column {line_exc.colno}: not valid JSON "
+                                    f"(JSON Lines: one object per line): {line_exc.msg}") from None
+            lines.append(number)
+    trail = ""
     for part in (dotted.split(".") if dotted else []):
         if not isinstance(document, dict) or part not in document:
-            raise DataFileError(f"{path}: no key {part!r} on the way to {dotted!r}")
+            found = _shape(document)
+            raise DataFileError(f"{path}: no key {part!r} on the way to items = {dotted!r} "
+                                f"({trail or 'the document'} is {found})")
         document = document[part]
+        trail = f"{trail}.{part}" if trail else part
     if not isinstance(document, list):
-        raise DataFileError(f"{path}: expected an array of records" +
-                            ("" if dotted else "; set `items` to the key that holds it"))
-    for index, item in enumerate(document, start=1):
+        hint = ""
+        if isinstance(document, dict):
+            arrays = [k for k, v in document.items() if isinstance(v, list)]
+            hint = (f"; set items = \"{(trail + '.') if trail else ''}{arrays[0]}\" (the key holding the array)"
+                    if arrays else "")
+        raise DataFileError(f"{path}: expected an array of records at {trail or 'the top level'}, found "
+                            f"{_shape(document)}" + (hint or ("" if dotted else "; set `items` to the key that holds it")))
+    for index, item in enumerate(document):
         if not isinstance(item, dict):
-            raise DataFileError(f"{path}: item {index} is not an object")
-    return document
+            where = f"line {lines[index]}" if lines else f"{trail}[{index}]"
+            raise DataFileError(f"{path}, {where}: a record must be an object {{...}}, found {_shape(item)}")
+    return document, lines
 
 
-def _text(value: Any) -> str | None:
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        keys = ", ".join(list(value)[:8]) + (" ..." if len(value) > 8 else "")
+        return f"an object with keys {keys}" if value else "an empty object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string"
+
+
+def _text(value: Any, path: Path, where: Any, key: str) -> str | None:
+    """A value as the text a CSV cell would hold; NaN and Infinity are refused where they are."""
     if value is None:
         return None
+    if _holds_not_json(value):
+        place = f"line {where}, key \"{key}\"" if isinstance(where, int) else (
+            f"{where}.{key}" if PLAIN_KEY.match(key) else f"{where}[{json.dumps(key)}]")
+        raise DataFileError(f"{path}, {place}: NaN and Infinity are not JSON numbers (the exporting tool "
+                            "wrote JavaScript): export again, or write null for \"no value\"")
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def _holds_not_json(value: Any) -> bool:
+    if isinstance(value, _NotJson):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_not_json(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_not_json(v) for v in value)
+    return False
 
 
 @hookimpl

@@ -1,0 +1,125 @@
+"""An export file's bytes as text, for the ``csv`` and ``json`` sources.
+
+The file must be there, be a file and hold something: a 0-byte or blank export is what a
+failed download leaves, and must not look like a quiet week. A byte-order mark says the
+encoding (Meta and TikTok write UTF-8 with one; some tools write UTF-16), otherwise the
+``encoding`` option does. Text that is not in that encoding is an error naming the line, with
+the encoding it looks like.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from cmflow.errors import DataFileError
+
+if TYPE_CHECKING:
+    from cmflow import FetchContext, Source
+    from cmflow.doctor import CredentialCheck
+
+BYTE_ORDER_MARKS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+LIKELY_ENCODINGS = (
+    ("utf-8", "UTF-8"),
+    ("cp1252", "cp1252 (Windows Western European, what Excel writes on Windows)"),
+    ("mac_roman", "mac_roman (Excel for Mac)"),
+)
+"""Encodings to suggest when a file does not decode as declared, most likely first; latin-1
+decodes anything, so it is the last resort rather than a guess."""
+
+
+def is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def read_export(path: Path, encoding: str) -> str:
+    """The text of an export, decoded; raise :class:`DataFileError` saying what to do."""
+    data = _read_bytes(path)
+    declared = encoding
+    for mark, marked in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            encoding = marked
+            break
+    else:
+        encoding = _unmarked_utf16(data) or ("utf-8-sig" if is_utf8(encoding) else encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DataFileError(_decode_problem(path, data, declared, exc)) from None
+    if not text.strip(" \t\r\n\ufeff"):
+        what = "0 bytes" if not data else f"{len(data)} bytes, only blanks or a byte-order mark"
+        raise DataFileError(f"{path} is empty ({what}): a failed or interrupted export looks like this, "
+                            "not a quiet period (a period without posts still has a header line); "
+                            "export it again")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DataFileError(f"{path}, line {line}: holds NUL characters, so it is not {encoding} "
+                            "text: a UTF-16 file without a byte-order mark? set encoding = \"utf-16\", "
+                            "or save it again as CSV UTF-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str) -> "CredentialCheck":
+    """For `cmflow doctor`: the export is there, readable, not empty and decodes as a run reads it."""
+    from cmflow.doctor import check_file
+
+    check = check_file(source, ctx, value)
+    if check.status == "ok":
+        try:
+            read_export(ctx.resolve_path(value), encoding)
+        except DataFileError as exc:
+            return check.flag("fail", str(exc))
+    return check
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.is_dir():
+        raise DataFileError(f"{path} is a folder, not a file: set `path` to the export file in it")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file not found; check the source's `path` (a relative path "
+                            "starts at the workflow file's folder)") from None
+    except PermissionError:
+        raise DataFileError(f"{path} cannot be read: permission denied") from None
+    except OSError as exc:
+        raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def _unmarked_utf16(data: bytes) -> str | None:
+    """UTF-16 without a byte-order mark: ASCII text then has a NUL byte beside every letter."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    if data[1] == 0 and data[3] == 0 and data[0] and data[2]:
+        encoding = "utf-16-le"
+    elif data[0] == 0 and data[2] == 0 and data[1] and data[3]:
+        encoding = "utf-16-be"
+    else:
+        return None
+    return encoding if _decodes(data, encoding) else None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_problem(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    declared = "UTF-8" if is_utf8(encoding) else encoding
+    guess = next((label for name, label in LIKELY_ENCODINGS
+                  if codecs.lookup(name).name != codecs.lookup(encoding).name and _decodes(data, name)), None)
+    bad = data[exc.start:exc.start + 1].hex()
+    advice = (f"it looks like {guess}: set encoding = \"{guess.split()[0]}\"" if guess else
+              "set `encoding` to the one the file was saved in (e.g. \"cp1252\" or \"latin-1\")")
+    return (f"{path}, line {line}, column {column}: not {declared} text (byte 0x{bad}); {advice}, "
+            "or save the file again as CSV UTF-8")
