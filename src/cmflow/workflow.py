@@ -7,8 +7,6 @@ is valid.
 
 from __future__ import annotations
 
-import re
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,18 +22,13 @@ from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
 from .secrets import interpolate, load_dotenv_beside, redactor
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .text_files import read_toml
 
 SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
 _ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 class WorkflowSettings(BaseModel):
@@ -322,23 +315,14 @@ class _Loader:
         return workflow
 
     def _parse(self) -> dict[str, Any]:
-        try:
-            text = self.file.read_text(encoding="utf-8") if self.text is None else self.text
-        except FileNotFoundError:
-            raise WorkflowInvalid([Problem(str(self.file), "", "file not found")]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WorkflowInvalid([Problem(str(self.file), "", f"cannot read the file: {exc}")]) from None
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            message = str(exc)
-            match = _TOML_POSITION.search(message)
-            line = column = None
-            if match:
-                line, column = int(match.group(1)), int(match.group(2))
-                message = message[: match.start()].strip()
-            raise WorkflowInvalid([Problem(str(self.file), "", f"TOML syntax error: {message}",
-                                           line=line, column=column)]) from None
+        if self.text is None and self.file.is_dir():
+            inside = sorted(p.name for p in self.file.glob("*.toml"))[:3]
+            hint = (f"did you mean {self.file / inside[0]}?" if len(inside) == 1 else
+                    f"name one of its files: {', '.join(inside)}" if inside else
+                    "give the path of a workflow .toml file")
+            raise WorkflowInvalid([Problem(str(self.file), "", "is a folder, not a workflow file",
+                                           hint + "; cmflow daemon runs every workflow of a folder")])
+        return read_toml(self.file, text=self.text)
 
     def _model(self, model: type[BaseModel], raw: Any, path: str, required: bool = False) -> Any:
         if raw is None:

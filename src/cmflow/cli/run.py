@@ -25,7 +25,7 @@ Exit codes:
 
 
 @click.command(epilog=EPILOG)
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 @click.option("--period", "period_spec", metavar="PERIOD",
               help="last_week, last_month, last_quarter, 28d or YYYY-MM-DD..YYYY-MM-DD. "
                    "Default: the workflow's.")

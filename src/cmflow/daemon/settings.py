@@ -9,7 +9,6 @@ silences as any alert. See ``docs/daemon.md``.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..durations import Duration
 from ..errors import Problem, WorkflowInvalid
+from ..text_files import read_toml
 from ..workflow import DAEMON_WORKFLOW_ID
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from ..workflow import Workflow
@@ -103,12 +98,7 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     if path is None:
         return DaemonSettings(None)
     file = Path(path).resolve()  # kept with queued messages: found again from any directory
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WorkflowInvalid([Problem(str(file), "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise WorkflowInvalid([Problem(str(file), "", f"cannot read the settings: {exc}")]) from None
+    document = read_toml(file)
     problems: list[Problem] = []
     for key in document:
         if key not in _TABLES:
