@@ -20,6 +20,7 @@ from .durations import Duration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
+from .option_errors import explain, key_path
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
 from .secrets import interpolate, load_dotenv_beside, redactor
 from .text_files import read_toml
@@ -404,24 +405,8 @@ class _Loader:
         return Entry(kind, index, entry_id, common, info, plugin)
 
     def _report(self, exc: ValidationError, path: str, known: list[str]) -> None:
-        for error in exc.errors():
-            location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-            key_path = f"{path}{location}" if path else location.lstrip(".")
-            if error["type"] == "extra_forbidden":
-                key = str(error["loc"][-1])
-                suggestion = closest(key, known)
-                hint = f"did you mean {suggestion!r}?" if suggestion else f"known options: {', '.join(known)}"
-                self.problem(key_path, f"unknown option {key!r}", hint)
-            elif error["type"] == "missing":
-                self.problem(key_path, "required option is missing")
-            else:
-                message = error["msg"]
-                if message.startswith("Value error, "):
-                    message = message.removeprefix("Value error, ")
-                given = error.get("input")
-                if isinstance(given, (str, int, float, bool)) and error["type"] != "value_error":
-                    message += f" (got {redactor(repr(given))})"
-                self.problem(key_path, message)
+        for error in explain(exc, known):
+            self.problem(key_path(error.location, path), error.message, error.hint)
 
     def _unique_ids(self, entries: list[Entry], kind: str) -> dict[str, Entry]:
         """Entries by id; a repeated id is a problem (triggers' ids are alert fingerprints)."""

@@ -142,16 +142,10 @@ def _model(model: type[BaseModel], raw: Any, path: str, file: Path, problems: li
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        for error in exc.errors():
-            location = ".".join(str(part) for part in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            hint = ""
-            if error["type"] == "extra_forbidden":
-                from ..plugins import closest
+        from ..option_errors import explain, key_path
 
-                suggestion = closest(str(error["loc"][-1]), list(model.model_fields))
-                message = f"unknown setting {error['loc'][-1]!r}"
-                hint = f"did you mean {suggestion!r}?" if suggestion else \
-                    f"settings: {', '.join(model.model_fields)}"
-            problems.append(Problem(str(file), f"{path}.{location}", message, hint))
+        for error in explain(exc, list(model.model_fields)):
+            message = error.message.replace("unknown option", "unknown setting")
+            hint = error.hint.replace("known options", "settings")
+            problems.append(Problem(str(file), key_path(error.location, path), message, hint))
         return model()
