@@ -430,6 +430,8 @@ class _Loader:
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"source ids: {', '.join(known_sources) or 'none'}")
 
+        # Two metrics of one plugin without ids already clash by what they produce (below).
+        self._unique_ids([e for e in workflow.metrics if e.common.id], "metric")
         producers: dict[str, Entry] = {}
         for entry in workflow.metrics:
             chosen = entry.common.sources or list(source_ids)
