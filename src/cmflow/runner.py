@@ -49,10 +49,17 @@ of other platforms and tokens (benchmarks/fetch_scale.py)."""
 
 def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | None = None,
                    now: datetime | None = None) -> "Period":
-    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today)."""
+    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today).
+
+    Raise :class:`~cmflow.periods.PeriodError` if it, or a period it is compared with, falls
+    outside the calendar: before the run starts, not in the middle of it.
+    """
     tz = workflow.settings.timezone
     today = as_of or workflow.settings.as_of or periods_module.today_in(tz, now)
-    return periods_module.parse_period(spec or workflow.settings.period, tz, today)
+    period = periods_module.parse_period(spec or workflow.settings.period, tz, today)
+    for which in workflow.settings.compare:
+        period.comparison(which)
+    return period
 
 
 def run_workflow(

@@ -293,6 +293,8 @@ class _Loader:
                              f"sections are {', '.join(TOP_LEVEL_KEYS)}")
 
         settings = self._model(WorkflowSettings, document.get("workflow"), "workflow", required=True)
+        if settings is not None:
+            self._check_period(settings)
         store = self._model(StoreSettings, document.get("store", {}), "store")
         workflow = Workflow(self.file, settings or _placeholder_settings(), store or StoreSettings())
         for kind, section in SECTION_OF_KIND.items():
@@ -314,6 +316,20 @@ class _Loader:
         if self.problems:
             raise WorkflowInvalid(self.problems)
         return workflow
+
+    def _check_period(self, settings: WorkflowSettings) -> None:
+        """The period and its comparisons exist in the calendar (a range in year 1 has no previous period)."""
+        today = settings.as_of or periods.today_in(settings.timezone)
+        try:
+            period = periods.parse_period(settings.period, settings.timezone, today)
+        except periods.PeriodError as exc:
+            self.problem("workflow.as_of" if settings.as_of else "workflow.period", str(exc))
+            return
+        for index, which in enumerate(settings.compare):
+            try:
+                period.comparison(which)
+            except periods.PeriodError as exc:
+                self.problem(f"workflow.compare[{index}]", str(exc))
 
     def _parse(self) -> dict[str, Any]:
         if self.text is None and self.file.is_dir():
