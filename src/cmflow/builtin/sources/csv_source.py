@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from cmflow import FetchContext, RecordTable, Source, hookimpl
+from cmflow import FetchContext, RecordTable, Source, TextEncoding, hookimpl
 
 from .tabular import DataFileError, TabularOptions, parse_records
 
 
 class CsvOptions(TabularOptions):
-    delimiter: str = Field(",", min_length=1, max_length=1,
-                           description="Field separator: \",\", \";\" (French Excel exports) or \"\\t\".",
-                           examples=[";"])
-    encoding: str = Field("utf-8", description="Text encoding of the file (a UTF-8 byte-order mark "
+    delimiter: str = Field(",", description="Field separator, one character: \",\", \";\" (French "
+                           "Excel exports), \"|\" or \"\\t\".", examples=[";"])
+    encoding: TextEncoding = Field("utf-8", description="Text encoding of the file (a UTF-8 byte-order mark "
                           "is ignored).", examples=["latin-1"])
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_ascii_character(cls, value: str) -> str:
+        names = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+        if len(value) != 1 or not value.isascii() or value in "\"\r\n":
+            named = {v: k for k, v in names.items()}.get(value.strip().lower())
+            raise ValueError(f"{value!r} is not a field separator: write one character such as "
+                             + (f"{named!r}" if named else "\",\", \";\", \"|\" or \"\\t\" (tab)"))
+        return value
 
 
 class CsvSource(Source):

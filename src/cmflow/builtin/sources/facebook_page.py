@@ -14,7 +14,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from .meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
@@ -92,7 +92,7 @@ class FacebookPageOptions(PluginOptions):
     page_size: int = Field(100, ge=1, le=100, description="Items per page of the post and comment "
                            "lists (at most 100).", examples=[25])
     api_version: str | None = api_version_field()
-    base_url: str = Field(GRAPH_FACEBOOK, description="API host, without the version.",
+    base_url: WebUrl = Field(GRAPH_FACEBOOK, description="API host, without the version.",
                           examples=["https://graph.facebook.com"])
 
     @model_validator(mode="before")

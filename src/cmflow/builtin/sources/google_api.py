@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from cmflow import WebUrl
+
 if TYPE_CHECKING:
     from cmflow import FetchContext
     from cmflow.http import BadResponse, PlatformSession
@@ -41,7 +43,7 @@ class GoogleCredentials(BaseModel):
         "APIs & Services > Credentials).", examples=["1234-abc.apps.googleusercontent.com"])
     client_secret: Optional[SecretStr] = Field(
         None, description="That OAuth client's secret.", examples=["${env:GOOGLE_CLIENT_SECRET}"])
-    token_url: str = Field(
+    token_url: WebUrl = Field(
         TOKEN_URL, description="Google's OAuth token endpoint. Change it only for tests.",
         examples=["http://127.0.0.1:8080/token"])
 

@@ -9,11 +9,11 @@ naming the file, the row and the column (or, with ``on_error = "skip"``, a skipp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from cmflow import PluginOptions
+from cmflow import PluginOptions, StrftimeFormats, TimeZoneName
 from cmflow.context import FetchContext
 from cmflow.records import POST_FORMATS, RECORD_KINDS, RecordKind
 
@@ -54,13 +54,13 @@ class TabularOptions(PluginOptions):
         default_factory=dict, description="Canonical field -> {value in the file = canonical "
         "value}, e.g. format = {\"IG reel\" = \"reel\"}. Values not listed are kept.",
         examples=[{"format": {"IG reel": "reel", "IG image": "image"}}])
-    datetime_format: Union[str, list[str], None] = Field(
+    datetime_format: Optional[StrftimeFormats] = Field(
         None, description="strftime format(s) of date-time columns, tried in order. "
         "Default: ISO 8601 forms.", examples=["%d/%m/%Y %H:%M"])
-    date_format: Union[str, list[str], None] = Field(
+    date_format: Optional[StrftimeFormats] = Field(
         None, description="strftime format(s) of date columns. Default: YYYY-MM-DD.",
         examples=["%d/%m/%Y"])
-    timezone: str | None = Field(
+    timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of date-times written without an offset. Default: the "
         "workflow's time zone.", examples=["Europe/Paris"])
     decimal: Literal[".", ","] = Field(".", description="Decimal separator of numbers: \".\" "
@@ -87,6 +87,13 @@ class TabularOptions(PluginOptions):
             what = f"fields of {kind.name} records" if kind else "canonical fields"
             raise ValueError(f"not {what}: {', '.join(hints)}; they are {', '.join(known)}")
         return value
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> "TabularOptions":
+        if self.thousands is not None and self.thousands.strip() and self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
+                             f"1{self.decimal}234 could be read two ways; set one of them to another character")
+        return self
 
     def record_kind(self) -> RecordKind:
         return RECORD_KINDS[self.record]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from . import platform_common
 from .platform_common import dig, run_zone, window_dates
@@ -64,7 +64,7 @@ class TikTokOptions(PluginOptions):
     page_size: int = Field(
         20, ge=1, le=20, description="Videos asked for per request (TikTok's max_count, at most 20).",
         examples=[20])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         "https://open.tiktokapis.com", description="Where the API lives (tests point it at a replay server).",
         examples=["https://open.tiktokapis.com"])
 
