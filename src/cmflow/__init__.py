@@ -31,7 +31,7 @@ _PUBLIC = {
     # option types that check at validate what would fail at run time
     "TimeZoneName": "option_types", "StrftimeFormats": "option_types", "TextEncoding": "option_types",
     "WebUrl": "option_types", "HexColour": "option_types", "OutputPath": "option_types",
-    "OutputFolder": "option_types",
+    "OutputFolder": "option_types", "InputPath": "option_types",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -66,8 +66,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .hookspecs import hookimpl
     from .kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from .measurements import dimension_columns
-    from .option_types import (HexColour, OutputFolder, OutputPath, StrftimeFormats, TextEncoding,
-                               TimeZoneName, WebUrl)
+    from .option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
+                               TextEncoding, TimeZoneName, WebUrl)
     from .periods import Period
     from .records import RECORD_KINDS, RecordTable
     from .result import RunResult

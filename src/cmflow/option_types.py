@@ -71,6 +71,13 @@ def _hex_colour(value: str) -> str:
     return value.strip()
 
 
+class InputFileMarker:
+    """Marks an option naming a file a plugin reads (relative to the workflow file): the
+    workflow loader refuses a folder there at validate."""
+
+
+INPUT_FILE = InputFileMarker()
+
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 """An IANA time zone name such as ``Europe/Paris``; a misspelt one gets "did you mean"."""
 StrftimeFormats = Annotated[Union[str, list[str]], AfterValidator(_strftime_formats)]
@@ -86,3 +93,6 @@ OutputPath = Annotated[str, AfterValidator(check_path_template)]
 and {date} placeholders (see :mod:`cmflow.output_paths`)."""
 OutputFolder = Annotated[str, AfterValidator(check_stays_inside)]
 """A folder an output writes into: absolute or under the current directory (no ``..``)."""
+InputPath = Annotated[str, INPUT_FILE]
+"""A file a plugin reads: relative to the workflow file, absolute, or builtin:... for bundled
+data. A folder there is refused at validate; a missing file is not (it may be written later)."""

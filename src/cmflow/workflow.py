@@ -415,10 +415,26 @@ class _Loader:
         except Exception as exc:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
+        self._check_input_files(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
             self.problem(f"{path}.look_back", f"{name} reads its input whole at every run: look_back does "
                          "not apply", "remove look_back (it is for sources that call an API)")
         return Entry(kind, index, entry_id, common, info, plugin)
+
+    def _check_input_files(self, path: str, options: BaseModel) -> None:
+        """A folder where an option names a file to read is refused now, not when the run reads it."""
+        from .context import resolve_input_path
+        from .option_types import INPUT_FILE
+
+        for name, info in type(options).model_fields.items():
+            value = getattr(options, name)
+            if INPUT_FILE in info.metadata and isinstance(value, str) and not value.startswith("builtin:"):
+                resolved = resolve_input_path(value, self.file.parent)
+                if resolved.is_dir():
+                    inside = sorted(p.name for p in resolved.iterdir() if p.is_file())[:1]
+                    self.problem(f"{path}.{name}", f"{resolved} is a folder, not a file",
+                                 f"did you mean {value.rstrip('/')}/{inside[0]}?" if inside else
+                                 "name a file inside it")
 
     def _report(self, exc: ValidationError, path: str, known: list[str]) -> None:
         for error in explain(exc, known):

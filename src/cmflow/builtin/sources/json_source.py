@@ -7,13 +7,13 @@ from typing import Any, Iterable
 
 from pydantic import Field
 
-from cmflow import FetchContext, RecordTable, Source, hookimpl
+from cmflow import FetchContext, InputPath, RecordTable, Source, hookimpl
 
 from .tabular import DataFileError, TabularOptions, parse_records
 
 
 class JsonOptions(TabularOptions):
-    path: str = Field(description="File to read: relative to the workflow file, absolute, or "
+    path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/followers.json"])
     items: str | None = Field(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from cmflow import PluginOptions, StrftimeFormats, TimeZoneName
+from cmflow import InputPath, PluginOptions, StrftimeFormats, TimeZoneName
 from cmflow.context import FetchContext
 from cmflow.records import POST_FORMATS, RECORD_KINDS, RecordKind
 
@@ -35,7 +35,7 @@ class DataFileError(ValueError):
 
 
 class TabularOptions(PluginOptions):
-    path: str = Field(description="File to read: relative to the workflow file, absolute, or "
+    path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/instagram-posts.csv"])
     record: Literal[tuple(RECORD_KINDS)] = Field(  # type: ignore[valid-type]
