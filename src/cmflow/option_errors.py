@@ -54,6 +54,10 @@ _TYPE_WORDS = {
     "none_required": "left out",
 }
 
+PATTERN_MEANINGS: dict[str, str] = {}
+"""What a ``Field(pattern=...)`` asks for, in words, by pattern: a module that uses a pattern
+adds its sentence here, and a value that does not match gets it instead of the regex."""
+
 
 @dataclass(frozen=True)
 class OptionError:
@@ -190,8 +194,10 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]], 
     if kind == "multiple_of":
         return OptionError(location, f"must be a multiple of {ctx.get('multiple_of')}{_got(given)}")
     if kind == "string_pattern_mismatch":
-        return OptionError(location, f"does not have the expected form{_got(given)}",
-                           f"it must match the pattern {ctx.get('pattern')}")
+        meaning = PATTERN_MEANINGS.get(str(ctx.get("pattern")))
+        return OptionError(location, f"{redactor(repr(given))} {meaning}" if meaning else
+                           f"does not have the expected form{_got(given)}",
+                           "" if meaning else f"it must match the pattern {ctx.get('pattern')}")
     message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     message = re.sub(r"^Input should be ", "must be ", message)
     return OptionError(location, f"{message}{_got(given)}")

@@ -20,7 +20,7 @@ from .durations import Duration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
-from .option_errors import explain, key_path
+from .option_errors import PATTERN_MEANINGS, explain, key_path
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
 from .secrets import interpolate, load_dotenv_beside, redactor
 from .text_files import read_toml
@@ -28,6 +28,8 @@ from .text_files import read_toml
 SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
 _ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+PATTERN_MEANINGS[_ID] = ("is not an id: an id starts with a letter and holds only letters, digits, "
+                         "'_', '.' and '-' (no spaces)")
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
 
