@@ -338,9 +338,8 @@ class _Loader:
             inside = sorted(p.name for p in self.file.glob("*.toml"))[:3]
             hint = (f"did you mean {self.file / inside[0]}?" if len(inside) == 1 else
                     f"name one of its files: {', '.join(inside)}" if inside else
-                    "give the path of a workflow .toml file")
-            raise WorkflowInvalid([Problem(str(self.file), "", "is a folder, not a workflow file",
-                                           hint + "; cmflow daemon runs every workflow of a folder")])
+                    "give the path of a workflow .toml file; cmflow daemon DIR runs the workflows of a folder")
+            raise WorkflowInvalid([Problem(str(self.file), "", "is a folder, not a workflow file", hint)])
         return read_toml(self.file, text=self.text)
 
     def _model(self, model: type[BaseModel], raw: Any, path: str, required: bool = False) -> Any:
