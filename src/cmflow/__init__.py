@@ -31,7 +31,7 @@ _PUBLIC = {
     # option types that check at validate what would fail at run time
     "TimeZoneName": "option_types", "StrftimeFormats": "option_types", "TextEncoding": "option_types",
     "WebUrl": "option_types", "HexColour": "option_types", "OutputPath": "option_types",
-    "OutputFolder": "option_types", "InputPath": "option_types",
+    "OutputFolder": "option_types", "InputPath": "option_types", "UserFacingError": "errors",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
     from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from .doctor import CredentialCheck
+    from .errors import UserFacingError
     from .hookspecs import hookimpl
     from .kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from .measurements import dimension_columns

@@ -18,6 +18,11 @@ EXIT_BUSY = 4
 """Another run of the same workflow is under way: nothing ran."""
 
 
+class UserFacingError(Exception):
+    """An error whose message is written for the user (what, where, what to do): the run
+    summary shows it as it is, without the exception's class name."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a workflow file: where, what, and what to do."""

@@ -135,7 +135,7 @@ def _closest_members(loc: tuple, members: dict[str, list[dict[str, Any]]]) -> li
         return max(len([p for p in e["loc"] if not _is_tag(p)]) for e in member) - len(loc)
 
     def fits(member: list[dict[str, Any]]) -> bool:
-        return not all(e["type"].endswith("_type") for e in member)
+        return not all(e["type"].endswith(("_type", "_parsing")) for e in member)
 
     deepest = max(depth(m) for m in members.values())
     candidates = [m for m in members.values() if depth(m) == deepest]

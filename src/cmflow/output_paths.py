@@ -13,10 +13,16 @@ import re
 import string
 from pathlib import Path, PurePath
 
+from .errors import UserFacingError
+
 PLACEHOLDERS = ("workflow", "period", "date")
 """What an output path may contain: {workflow} (the workflow's name), {period} (its first and
 last day, 2026-11-16..2026-11-22) and {date} (today, UTC)."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class OutputPathError(UserFacingError, ValueError):
+    """An output path that cannot be written: an existing folder where a file is meant."""
 
 
 def check_path_template(template: str, placeholders: tuple[str, ...] = PLACEHOLDERS) -> str:
@@ -68,7 +74,7 @@ def safe_file_name_part(text: str, default: str = "workflow") -> str:
 def fill_path_template(template: str, values: dict[str, str]) -> Path:
     """The path ``template`` names once its placeholders are replaced by file-name-safe ``values``.
 
-    Raise ValueError if the result is an existing folder.
+    Raise :class:`OutputPathError` if the result is an existing folder.
     """
     safe = {name: safe_file_name_part(value, name) if name != "period" else _safe_period(value)
             for name, value in values.items()}
@@ -77,7 +83,7 @@ def fill_path_template(template: str, values: dict[str, str]) -> Path:
         filled = filled.replace("{" + name + "}", value)
     path = Path(filled.replace("{{", "{").replace("}}", "}")).expanduser()
     if path.is_dir():
-        raise ValueError(f"{path} is a folder: the output path must name a file, e.g. {path / 'report.html'}")
+        raise OutputPathError(f"{path} is a folder: the output path must name a file, e.g. {path / 'report.html'}")
     return path
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from . import periods as periods_module
 from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
+from .errors import UserFacingError
 from .incremental import FetchPlan, plan_fetch, remember, with_stored
 from .kinds import Metric, Notifier, Source
 from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
@@ -653,5 +654,7 @@ def _deliver(workflow: "Workflow", result: RunResult) -> None:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
+    if isinstance(exc, UserFacingError) and text:
+        return text[0]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
