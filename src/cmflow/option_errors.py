@@ -92,7 +92,8 @@ def _is_tag(part: Any) -> bool:
     if not isinstance(part, str):
         return False
     match = _TAG.match(part)
-    return bool(match) and match.group(1) in _CORE_TYPES and (match.group(2) is not None or part in _CORE_TYPES)
+    return bool(match) and match.group(1) in _CORE_TYPES and (
+        match.group(2) is not None or part in _CORE_TYPES)
 
 
 def _one_per_value(errors: list[dict[str, Any]]) -> list[tuple[tuple[str | int, ...], list[dict[str, Any]]]]:
@@ -143,7 +144,8 @@ def _closest_members(loc: tuple, members: dict[str, list[dict[str, Any]]]) -> li
     return fitting[:1] if fitting else candidates
 
 
-def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]], known: list[str]) -> OptionError:
+def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
+                 known: list[str]) -> OptionError:
     error = errors[0]
     kind = error["type"]
     given = error.get("input")
@@ -164,7 +166,8 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]], 
         listed = ", ".join(choices)
         if isinstance(given, str):
             suggestion = closest(given, choices)
-            hint = f"did you mean {suggestion!r}? Choices: {listed}" if suggestion else f"choose one of {listed}"
+            hint = (f"did you mean {suggestion!r}? Choices: {listed}" if suggestion else
+                    f"choose one of {listed}")
             return OptionError(location, f"unknown value {redactor(repr(given))}", hint)
         return OptionError(location, f"must be one of {listed}{_got(given)}")
     if kind in ("value_error", "assertion_error"):
@@ -172,7 +175,8 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]], 
         return OptionError(location, redactor(message))
     if kind in _TYPE_WORDS:
         reason = ctx.get("error")
-        extra = f": {reason}" if reason and kind.endswith("_parsing") and not kind.startswith(("int", "float", "bool")) else ""
+        says_why = kind.endswith("_parsing") and not kind.startswith(("int", "float", "bool"))
+        extra = f": {reason}" if reason and says_why else ""
         return OptionError(location, f"must be {_TYPE_WORDS[kind]}{_got(given)}{extra}")
     if kind in ("too_short", "too_long"):
         bound = ctx.get("min_length" if kind == "too_short" else "max_length")

@@ -83,7 +83,8 @@ def fill_path_template(template: str, values: dict[str, str]) -> Path:
         filled = filled.replace("{" + name + "}", value)
     path = Path(filled.replace("{{", "{").replace("}}", "}")).expanduser()
     if path.is_dir():
-        raise OutputPathError(f"{path} is a folder: the output path must name a file, e.g. {path / 'report.html'}")
+        raise OutputPathError(f"{path} is a folder: the output path must name a file, "
+                              f"e.g. {path / 'report.html'}")
     return path
 
 

@@ -77,7 +77,8 @@ class EmailOptions(NotifierOptions):
         "connection and to answer each command, e.g. \"30s\".", examples=["1m"])
     directory: OutputFolder = Field(
         "mail", description="Folder the .eml files go to (file transport), relative to the "
-        "current directory (without ..) or absolute: one file per message, named after its key.", examples=["outbox/mail"])
+        "current directory (without ..) or absolute: one file per message, named after its key.",
+        examples=["outbox/mail"])
     report: Literal["attach", "inline", "none"] = Field(
         "attach", description="The HTML report, as `html_report` renders it: attach: attached as "
         "report.html; inline: it is the message's HTML part; none: not sent.")

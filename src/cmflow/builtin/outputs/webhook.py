@@ -459,7 +459,8 @@ class Webhook(WebhookNotifier):
                 template_environment().parse(source)
             except WorkflowInvalid as exc:  # a missing file, a folder, text that is not UTF-8
                 problem = exc.problems[0]
-                problems.append(("body_template", f"cannot read the template file {problem.file}: {problem.message}"
+                problems.append(("body_template", f"cannot read the template file {problem.file}: "
+                                 f"{problem.message}"
                                  + (f" ({problem.hint})" if problem.hint else "")))
             except Exception as exc:  # jinja2.TemplateSyntaxError
                 problems.append(("body_template", f"template syntax error: {exc}"))

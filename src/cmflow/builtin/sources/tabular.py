@@ -92,7 +92,8 @@ class TabularOptions(PluginOptions):
     def _separators_differ(self) -> "TabularOptions":
         if self.thousands is not None and self.thousands.strip() and self.thousands == self.decimal:
             raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
-                             f"1{self.decimal}234 could be read two ways; set one of them to another character")
+                             f"1{self.decimal}234 could be read two ways; set one of them to another "
+                             "character")
         return self
 
     def record_kind(self) -> RecordKind:
