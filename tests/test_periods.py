@@ -231,3 +231,60 @@ def test_misspelt_time_zone_suggests_the_closest_name() -> None:
 def test_known_time_zones_are_accepted() -> None:
     for name in ("UTC", "Europe/Paris", "America/Montreal", "Pacific/Noumea"):
         assert check_timezone(name) == name
+
+
+# -- the ends of the calendar ----------------------------------------------------------------
+SPECS = ["last_week", "last_month", "last_quarter", "last_year", "yesterday", "1d", "7d", "9999d"]
+EDGE_DAYS = [date(1, 1, 1), date(1, 1, 2), date(1, 1, 8), date(1, 3, 1), date(2, 1, 1),
+             date(9999, 12, 31), date(9999, 12, 30), date(9999, 1, 1)]
+
+
+@pytest.mark.parametrize("today", EDGE_DAYS, ids=str)
+@pytest.mark.parametrize("spec", SPECS)
+def test_no_period_spec_counted_from_any_day_raises_nothing_but_a_period_error(spec, today) -> None:
+    """Counted from the calendar's first or last days, a period either exists (with UTC bounds in
+    the zones furthest from UTC, comparisons and history that are periods too) or is a PeriodError
+    that says so: never an OverflowError."""
+    for tz in ("Pacific/Kiritimati", "Etc/GMT+12", "UTC"):
+        try:
+            period = parse_period(spec, tz, today)
+        except PeriodError as error:
+            assert "outside the calendar" in str(error)
+            continue
+        assert period.start_utc < period.end_utc
+        for which in (PREVIOUS_PERIOD, SAME_PERIOD_LAST_YEAR):
+            try:
+                compared = period.comparison(which)
+            except PeriodError as error:
+                assert "outside the calendar" in str(error) and which in str(error)
+            else:
+                assert compared.start_utc < compared.end_utc and compared.end < period.end
+        for earlier in period.history(60):
+            assert earlier.start_utc < earlier.end_utc
+
+
+def test_a_range_in_year_1_has_no_previous_period_and_says_which() -> None:
+    period = parse_period("0001-01-02..0001-01-08", "UTC", date(2026, 1, 1))
+    with pytest.raises(PeriodError, match=r"previous period of 0001-01-02\.\.0001-01-08 would fall outside"):
+        period.comparison(PREVIOUS_PERIOD)
+    with pytest.raises(PeriodError, match="same period last year"):
+        period.comparison(SAME_PERIOD_LAST_YEAR)
+    assert period.history(8) == []
+
+
+def test_history_stops_at_the_calendar_start() -> None:
+    period = parse_period("0001-01-22..0001-01-28", "UTC", date(2026, 1, 1))
+    assert [str(p) for p in period.history(8)] == ["0001-01-15..0001-01-21", "0001-01-08..0001-01-14"]
+
+
+@pytest.mark.parametrize("spec", ["0001-01-01..0001-01-07", "9999-12-25..9999-12-31"])
+def test_a_range_touching_the_calendar_ends_is_refused(spec) -> None:
+    with pytest.raises(PeriodError, match="outside the calendar"):
+        parse_period(spec, "UTC", date(2026, 1, 1))
+
+
+def test_a_relative_period_before_year_1_is_refused_with_the_day_it_was_counted_from() -> None:
+    with pytest.raises(PeriodError, match=r"'last_week' counted from 0001-01-03 falls outside"):
+        parse_period("last_week", "UTC", date(1, 1, 3))
+    with pytest.raises(PeriodError, match="outside the calendar"):
+        parse_period("last_year", "UTC", date(1, 6, 1))

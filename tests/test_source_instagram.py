@@ -458,7 +458,7 @@ def problems_of(tmp_path, monkeypatch, extra: str, token: str = "${env:IG_TOKEN}
     ('account_metrics = ["impressions"]', "sources[0].account_metrics", "'impressions': use `views`"),
     ('account_metrics = ["website_clicks"]', "sources[0].account_metrics", "removed on 2025-01-08"),
     ('keywords = ["maison lumiere"]', "sources[0]", "Instagram offers apps no keyword search"),
-    ('fetch = ["mentions"]', "sources[0].fetch[0]", "'posts', 'account_snapshots' or 'conversations'"),
+    ('fetch = ["mentions"]', "sources[0].fetch[0]", "posts, account_snapshots, conversations"),
 ])
 def test_deprecated_metrics_and_what_instagram_does_not_offer_are_refused(tmp_path, monkeypatch, extra, where,
                                                                           expected):

@@ -6,15 +6,22 @@ hint a user reads. The last tests prove that an invalid workflow fetches and del
 
 from __future__ import annotations
 
+import os
 import types
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal, Union
 
 import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cmflow import Output, RecordTable, Source, hookimpl
 from cmflow.cli import main
+from cmflow.durations import Duration
 from cmflow.errors import Problem, WorkflowInvalid
+from cmflow.option_errors import explain
+from cmflow.output_paths import fill_path_template
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin
 from cmflow.workflow import Workflow, load_workflow
@@ -139,7 +146,7 @@ def test_wrong_option_type_reports_path_and_value(write_workflow) -> None:
     path = write_workflow(HEADER + POSTS_SOURCE + "delimiter = 5\n")
     problem = only_problem(path)
     assert problem.path == "sources[0].delimiter"
-    assert "valid string" in problem.message and "(got 5)" in problem.message
+    assert problem.message == "must be a string in quotes (got 5)"
 
 
 def test_wrong_type_inside_a_list_reports_the_index(write_workflow) -> None:
@@ -159,7 +166,8 @@ def test_value_outside_the_allowed_choices(write_workflow) -> None:
     path = write_workflow(HEADER + POSTS_SOURCE + 'record = "tweet"\n')
     problem = only_problem(path)
     assert problem.path == "sources[0].record"
-    assert "'account_snapshot'" in problem.message and "'tweet'" in problem.message
+    assert problem.message == "unknown value 'tweet'"
+    assert "account_snapshot" in problem.hint
 
 
 # -- references between entries -------------------------------------------------------------
@@ -409,3 +417,103 @@ def test_invalid_workflow_fetches_and_delivers_nothing(write_workflow, recorder,
     assert recorder.fetched == [] and recorder.delivered == []
     with open_store(store_url) as store:
         assert store.runs() == []
+
+
+# -- files that cannot be read, and how pydantic's errors read --------------------------------
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_workflow_file_says_permission_denied(write_workflow) -> None:
+    path = write_workflow(HEADER + POSTS_SOURCE)
+    path.chmod(0)
+    try:
+        problem = only_problem(path)
+    finally:
+        path.chmod(0o644)
+    assert problem.message == "cannot be read: permission denied" and "chmod" in problem.hint
+
+
+def test_a_bom_keeps_every_column_of_line_1_right(tmp_path) -> None:
+    path = tmp_path / "workflow.toml"
+    path.write_bytes(b"\xef\xbb\xbf[workflow] name\n")
+    problem = only_problem(path)
+    assert (problem.line, problem.column) == (1, 12)
+
+
+def test_not_utf8_counts_columns_in_characters_not_bytes(tmp_path) -> None:
+    path = tmp_path / "workflow.toml"
+    path.write_bytes('[workflow]\nname = "Équipe ü '.encode() + b"\xe9" + b'"\n')
+    problem = only_problem(path)
+    assert (problem.line, problem.column) == (2, 18) and "0xE9" in problem.message
+
+
+class EveryConstraint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    choice: Literal["alpha", "beta"] = "alpha"
+    count: int = Field(1, ge=1, le=10)
+    ratio: float = Field(0.5, gt=0, lt=1)
+    flag: bool = False
+    day: date | None = None
+    names: list[str] = Field(default_factory=list, min_length=1, max_length=2)
+    text: str = Field("x", min_length=1, max_length=5)
+    either: Union[int, list[int]] = 1
+    table: dict[str, Union[str, list[str]]] = Field(default_factory=dict)
+    wait: Duration = timedelta(1)
+
+
+@pytest.mark.parametrize("values, where, words", [
+    ({"choice": "alpah"}, ("choice",), "unknown value 'alpah'"),
+    ({"choice": 3}, ("choice",), "must be one of alpha, beta (got 3)"),
+    ({"count": 0}, ("count",), "must be at least 1 (got 0)"),
+    ({"count": 11}, ("count",), "must be at most 10 (got 11)"),
+    ({"count": 2.5}, ("count",), "must be a whole number (got 2.5)"),
+    ({"count": "many"}, ("count",), "must be a whole number (got 'many')"),
+    ({"ratio": 1}, ("ratio",), "must be less than 1"),
+    ({"ratio": "half"}, ("ratio",), "must be a number (got 'half')"),
+    ({"flag": "maybe"}, ("flag",), "must be true or false (without quotes) (got 'maybe')"),
+    ({"day": "2026-02-30"}, ("day",), "must be a date (YYYY-MM-DD)"),
+    ({"names": []}, ("names",), "must not be empty"),
+    ({"names": ["a", "b", "c"]}, ("names",), "must hold at most 2 values"),
+    ({"names": "a"}, ("names",), 'must be a list such as ["a", "b"]'),
+    ({"text": ""}, ("text",), "must not be empty"),
+    ({"text": "toolong"}, ("text",), "must be at most 5 characters long"),
+    ({"either": "x"}, ("either",), "must be a whole number or a list"),
+    ({"either": [1, "x"]}, ("either", 1), "must be a whole number (got 'x')"),
+    ({"table": {"k": 3}}, ("table", "k"), "must be a string in quotes or a list"),
+    ({"table": "k"}, ("table",), "must be a table"),
+    ({"wait": "soon"}, ("wait",), "'soon' is not a duration"),
+    ({"chioce": "alpha"}, ("chioce",), "unknown option 'chioce'"),
+])
+def test_every_kind_of_pydantic_error_reads_as_one_sentence_at_its_key(values, where, words) -> None:
+    with pytest.raises(ValidationError) as caught:
+        EveryConstraint.model_validate(values)
+    explained = explain(caught.value, list(EveryConstraint.model_fields))
+    assert len(explained) == 1, explained
+    assert explained[0].location == where
+    assert words in explained[0].message, explained[0].message
+    for noise in ("Input should", "Value error", "literal[", "list[", "int]", "errors.pydantic.dev"):
+        assert noise not in explained[0].message + explained[0].hint
+
+
+# -- output paths ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["../../etc/passwd", "..", "a/b\\c", "tab\there\nnewline", "/", "\x00"])
+def test_what_workflow_puts_in_an_output_path_stays_a_file_name_under_its_folder(name, tmp_path,
+                                                                                  monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = fill_path_template("reports/{workflow}-{period}.html",
+                              {"workflow": name, "period": "2026-11-16..2026-11-22"})
+    assert path.parent == Path("reports")
+    assert path.name.endswith("-2026-11-16..2026-11-22.html") and not path.name.startswith(".")
+    assert all(ord(c) >= 32 for c in path.name)
+
+
+def test_an_output_path_that_became_a_folder_fails_that_output_clearly(write_workflow, tmp_path,
+                                                                       monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "posts.csv").write_text("platform,account,post_id,published_at,likes,reach\n"
+                                        "instagram,a,1,2026-11-17T10:00:00Z,1,10\n", encoding="utf-8")
+    path = write_workflow(HEADER.replace('"Test"', '"Test"\nas_of = "2026-11-24"') + POSTS_SOURCE
+                          + '[[outputs]]\nplugin = "html_report"\npath = "reports/{period}"\n')
+    (tmp_path / "reports" / "2026-11-16..2026-11-22").mkdir(parents=True)
+    result = CliRunner().invoke(main, ["run", str(path)])
+    assert result.exit_code == 3, result.output
+    assert "output html_report failed: reports/2026-11-16..2026-11-22 is a folder" in result.output
+    assert "Error:" not in result.output and "ValueError" not in result.output

@@ -28,6 +28,10 @@ _PUBLIC = {
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "format_change": "summary", "format_value": "summary", "kpi_tables": "summary",
     "metric_label": "summary", "ranked_posts": "summary",
+    # option types that check at validate what would fail at run time
+    "TimeZoneName": "option_types", "StrftimeFormats": "option_types", "TextEncoding": "option_types",
+    "WebUrl": "option_types", "HexColour": "option_types", "OutputPath": "option_types",
+    "OutputFolder": "option_types", "InputPath": "option_types", "UserFacingError": "errors",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -59,9 +63,12 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from .notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
     from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from .doctor import CredentialCheck
+    from .errors import UserFacingError
     from .hookspecs import hookimpl
     from .kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from .measurements import dimension_columns
+    from .option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
+                               TextEncoding, TimeZoneName, WebUrl)
     from .periods import Period
     from .records import RECORD_KINDS, RecordTable
     from .result import RunResult

@@ -18,7 +18,12 @@ EXIT_BUSY = 4
 """Another run of the same workflow is under way: nothing ran."""
 
 
-class DataFileError(ValueError):
+class UserFacingError(Exception):
+    """An error whose message is written for the user (what, where, what to do): the run
+    summary shows it as it is, without the exception's class name."""
+
+
+class DataFileError(UserFacingError, ValueError):
     """A data file a source reads (an export) cannot be used as it is. The message is for the
     user as it stands: it names the file and the line and column (or the JSON key path), says
     what is wrong and what to do."""

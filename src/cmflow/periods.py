@@ -29,8 +29,14 @@ PERIOD_HELP = (
 )
 
 
+FIRST_DAY = date(1, 1, 2)
+LAST_DAY = date(9999, 12, 30)
+"""A period lies within these days, so that its bounds exist as instants in every time zone."""
+CALENDAR = "the calendar cmflow counts in (years 1 to 9999)"
+
+
 class PeriodError(ValueError):
-    """A period or time zone that cannot be understood."""
+    """A period or time zone that cannot be understood, or one outside the calendar."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,10 @@ class Period:
     label: str = CURRENT
     unit: str = "days"
     """week, month, quarter, year or days: how the previous period is found."""
+
+    def __post_init__(self) -> None:
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise PeriodError(f"the period {self} falls outside {CALENDAR}")
 
     @property
     def days(self) -> int:
@@ -65,12 +75,27 @@ class Period:
         """The ``count`` periods before this one, latest first, labelled ``history-1`` ..."""
         periods, period = [], self
         for index in range(1, count + 1):
-            period = replace(period.comparison(PREVIOUS_PERIOD), label=f"{HISTORY}{index}")
+            try:
+                period = replace(period.comparison(PREVIOUS_PERIOD), label=f"{HISTORY}{index}")
+            except PeriodError:  # the calendar's first days: there is no history before them
+                break
             periods.append(period)
         return periods
 
     def comparison(self, which: str) -> "Period":
-        """The period to compare with: ``previous_period`` or ``same_period_last_year``."""
+        """The period to compare with: ``previous_period`` or ``same_period_last_year``.
+
+        Raise :class:`PeriodError` when it would fall outside the calendar (a period in year 1).
+        """
+        if which not in COMPARISONS:
+            raise PeriodError(f"unknown comparison {which!r}; use one of {', '.join(COMPARISONS)}")
+        try:
+            return self._comparison(which)
+        except (OverflowError, ValueError):
+            raise PeriodError(f"the {which.replace('_', ' ')} of {self} would fall outside {CALENDAR}; "
+                              f"choose a later period or remove {which!r} from compare") from None
+
+    def _comparison(self, which: str) -> "Period":
         if which == PREVIOUS_PERIOD:
             if self.unit == "month":
                 start = _add_months(self.start, -1)
@@ -92,8 +117,7 @@ class Period:
                 # Whole months stay whole: February 2025 compares with all of February 2024.
                 end = _month_end(_minus_year(self.end.replace(day=1)))
                 return replace(self, start=_minus_year(self.start), end=end, label=which)
-            return replace(self, start=_minus_year(self.start), end=_minus_year(self.end), label=which)
-        raise PeriodError(f"unknown comparison {which!r}; use one of {', '.join(COMPARISONS)}")
+        return replace(self, start=_minus_year(self.start), end=_minus_year(self.end), label=which)
 
 
 def check_timezone(name: str) -> str:
@@ -120,8 +144,20 @@ def check_period_spec(spec: str) -> None:
 
 
 def parse_period(spec: str, tz: str, today: date) -> Period:
-    """Resolve a period spec such as ``last_week`` relative to ``today`` (a local date)."""
+    """Resolve a period spec such as ``last_week`` relative to ``today`` (a local date).
+
+    Raise :class:`PeriodError` for a spec cmflow does not know or a period outside the calendar.
+    """
     spec = spec.strip()
+    try:
+        return _parse_period(spec, tz, today)
+    except PeriodError:
+        raise
+    except (OverflowError, ValueError):  # e.g. last_week counted from 0001-01-03
+        raise PeriodError(f"period {spec!r} counted from {today} falls outside {CALENDAR}") from None
+
+
+def _parse_period(spec: str, tz: str, today: date) -> Period:
     if spec == "last_week":
         monday = today - timedelta(days=today.weekday())
         return Period(monday - timedelta(days=7), monday - timedelta(days=1), tz, unit="week")

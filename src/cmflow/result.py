@@ -132,15 +132,15 @@ class RunResult:
         """A file path from an output's template: {workflow}, {period} and {date} are replaced.
 
         {workflow} becomes a file-name-safe form of the workflow's name, {period} the current
-        period (``2026-11-16..2026-11-22``), {date} today's date (UTC).
+        period (``2026-11-16..2026-11-22``), {date} today's date (UTC); what they put in never
+        holds ``/`` or ``..`` (see :mod:`cmflow.output_paths`). Raise ValueError if the path
+        is an existing folder.
         """
-        import re
-        from pathlib import Path
+        from .output_paths import fill_path_template
 
-        name = re.sub(r"[^A-Za-z0-9._-]+", "-", self.workflow.name).strip("-").lower() or "workflow"
         today = datetime.now(timezone.utc).date().isoformat()
-        return Path(template.replace("{workflow}", name).replace("{period}", str(self.period))
-                    .replace("{date}", today))
+        return fill_path_template(template, {"workflow": self.workflow.name, "period": str(self.period),
+                                             "date": today})
 
     def stats(self) -> dict[str, Any]:
         """Counts kept in run history."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from . import periods as periods_module
 from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
 from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
-from .errors import DataFileError
+from .errors import UserFacingError
 from .incremental import FetchPlan, plan_fetch, remember, with_stored
 from .kinds import Metric, Notifier, Source
 from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
@@ -50,10 +50,17 @@ of other platforms and tokens (benchmarks/fetch_scale.py)."""
 
 def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | None = None,
                    now: datetime | None = None) -> "Period":
-    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today)."""
+    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today).
+
+    Raise :class:`~cmflow.periods.PeriodError` if it, or a period it is compared with, falls
+    outside the calendar: before the run starts, not in the middle of it.
+    """
     tz = workflow.settings.timezone
     today = as_of or workflow.settings.as_of or periods_module.today_in(tz, now)
-    return periods_module.parse_period(spec or workflow.settings.period, tz, today)
+    period = periods_module.parse_period(spec or workflow.settings.period, tz, today)
+    for which in workflow.settings.compare:
+        period.comparison(which)
+    return period
 
 
 def run_workflow(
@@ -652,7 +659,7 @@ def _deliver(workflow: "Workflow", result: RunResult) -> None:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    if isinstance(exc, DataFileError) and text:  # written for the user: no class name
+    if isinstance(exc, UserFacingError) and text:
         return text[0]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

@@ -58,13 +58,22 @@ class RedactingFilter(logging.Filter):
 
 
 def load_dotenv_beside(workflow_file: Path) -> dict[str, str]:
-    """Values of the ``.env`` file next to the workflow file, if there is one."""
-    path = workflow_file.parent / ".env"
-    if not path.is_file():
-        return {}
+    """Values of the ``.env`` file next to the workflow file, if there is one.
+
+    Read like the workflow file (a byte-order mark is dropped; text that is not UTF-8 is a
+    problem naming the .env file, raised as :class:`~cmflow.errors.WorkflowInvalid`).
+    """
+    import io
+
     from dotenv import dotenv_values
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    from .text_files import read_text
+
+    path = workflow_file.parent / ".env"
+    if not path.exists():
+        return {}
+    text = read_text(path)
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def interpolate(

@@ -7,8 +7,6 @@ is valid.
 
 from __future__ import annotations
 
-import re
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,20 +20,18 @@ from .durations import Duration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
+from .option_errors import PATTERN_MEANINGS, explain, key_path
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
 from .secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .text_files import read_toml
 
 SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
 _ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+PATTERN_MEANINGS[_ID] = ("is not an id: an id starts with a letter and holds only letters, digits, "
+                         "'_', '.' and '-' (no spaces)")
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 class WorkflowSettings(BaseModel):
@@ -299,6 +295,8 @@ class _Loader:
                              f"sections are {', '.join(TOP_LEVEL_KEYS)}")
 
         settings = self._model(WorkflowSettings, document.get("workflow"), "workflow", required=True)
+        if settings is not None:
+            self._check_period(settings)
         store = self._model(StoreSettings, document.get("store", {}), "store")
         workflow = Workflow(self.file, settings or _placeholder_settings(), store or StoreSettings())
         for kind, section in SECTION_OF_KIND.items():
@@ -321,24 +319,28 @@ class _Loader:
             raise WorkflowInvalid(self.problems)
         return workflow
 
+    def _check_period(self, settings: WorkflowSettings) -> None:
+        """The period and its comparisons exist in the calendar (a range in year 1 has no previous period)."""
+        today = settings.as_of or periods.today_in(settings.timezone)
+        try:
+            period = periods.parse_period(settings.period, settings.timezone, today)
+        except periods.PeriodError as exc:
+            self.problem("workflow.as_of" if settings.as_of else "workflow.period", str(exc))
+            return
+        for index, which in enumerate(settings.compare):
+            try:
+                period.comparison(which)
+            except periods.PeriodError as exc:
+                self.problem(f"workflow.compare[{index}]", str(exc))
+
     def _parse(self) -> dict[str, Any]:
-        try:
-            text = self.file.read_text(encoding="utf-8") if self.text is None else self.text
-        except FileNotFoundError:
-            raise WorkflowInvalid([Problem(str(self.file), "", "file not found")]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WorkflowInvalid([Problem(str(self.file), "", f"cannot read the file: {exc}")]) from None
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            message = str(exc)
-            match = _TOML_POSITION.search(message)
-            line = column = None
-            if match:
-                line, column = int(match.group(1)), int(match.group(2))
-                message = message[: match.start()].strip()
-            raise WorkflowInvalid([Problem(str(self.file), "", f"TOML syntax error: {message}",
-                                           line=line, column=column)]) from None
+        if self.text is None and self.file.is_dir():
+            inside = sorted(p.name for p in self.file.glob("*.toml"))[:3]
+            hint = (f"did you mean {self.file / inside[0]}?" if len(inside) == 1 else
+                    f"name one of its files: {', '.join(inside)}" if inside else
+                    "give the path of a workflow .toml file; cmflow daemon DIR runs the workflows of a folder")
+            raise WorkflowInvalid([Problem(str(self.file), "", "is a folder, not a workflow file", hint)])
+        return read_toml(self.file, text=self.text)
 
     def _model(self, model: type[BaseModel], raw: Any, path: str, required: bool = False) -> Any:
         if raw is None:
@@ -418,30 +420,30 @@ class _Loader:
         except Exception as exc:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
+        self._check_input_files(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
             self.problem(f"{path}.look_back", f"{name} reads its input whole at every run: look_back does "
                          "not apply", "remove look_back (it is for sources that call an API)")
         return Entry(kind, index, entry_id, common, info, plugin)
 
+    def _check_input_files(self, path: str, options: BaseModel) -> None:
+        """A folder where an option names a file to read is refused now, not when the run reads it."""
+        from .context import resolve_input_path
+        from .option_types import INPUT_FILE
+
+        for name, info in type(options).model_fields.items():
+            value = getattr(options, name)
+            if INPUT_FILE in info.metadata and isinstance(value, str) and not value.startswith("builtin:"):
+                resolved = resolve_input_path(value, self.file.parent)
+                if resolved.is_dir():
+                    inside = sorted(p.name for p in resolved.iterdir() if p.is_file())[:1]
+                    self.problem(f"{path}.{name}", f"{resolved} is a folder, not a file",
+                                 f"did you mean {value.rstrip('/')}/{inside[0]}?" if inside else
+                                 "name a file inside it")
+
     def _report(self, exc: ValidationError, path: str, known: list[str]) -> None:
-        for error in exc.errors():
-            location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-            key_path = f"{path}{location}" if path else location.lstrip(".")
-            if error["type"] == "extra_forbidden":
-                key = str(error["loc"][-1])
-                suggestion = closest(key, known)
-                hint = f"did you mean {suggestion!r}?" if suggestion else f"known options: {', '.join(known)}"
-                self.problem(key_path, f"unknown option {key!r}", hint)
-            elif error["type"] == "missing":
-                self.problem(key_path, "required option is missing")
-            else:
-                message = error["msg"]
-                if message.startswith("Value error, "):
-                    message = message.removeprefix("Value error, ")
-                given = error.get("input")
-                if isinstance(given, (str, int, float, bool)) and error["type"] != "value_error":
-                    message += f" (got {redactor(repr(given))})"
-                self.problem(key_path, message)
+        for error in explain(exc, known):
+            self.problem(key_path(error.location, path), error.message, error.hint)
 
     def _unique_ids(self, entries: list[Entry], kind: str) -> dict[str, Entry]:
         """Entries by id; a repeated id is a problem (triggers' ids are alert fingerprints)."""
@@ -465,6 +467,8 @@ class _Loader:
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"source ids: {', '.join(known_sources) or 'none'}")
 
+        # Two metrics of one plugin without ids already clash by what they produce (below).
+        self._unique_ids([e for e in workflow.metrics if e.common.id], "metric")
         producers: dict[str, Entry] = {}
         for entry in workflow.metrics:
             chosen = entry.common.sources or list(source_ids)

@@ -8,7 +8,7 @@ from .common import rich_console, store_of
 
 
 @click.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", required=False, type=click.Path(path_type=str))
 @click.option("--workflow", "workflow_id", help="Only alerts of this workflow (its id, by default its name).")
 @click.option("--all", "show_all", is_flag=True, help="Resolved alerts too, not only firing and pending ones.")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")

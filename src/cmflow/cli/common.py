@@ -7,6 +7,23 @@ import click
 from ..errors import WorkflowInvalid
 
 
+class IsoDate(click.ParamType):
+    """A YYYY-MM-DD date on the command line; an impossible one (2026-02-30) says why."""
+
+    name = "date"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        from datetime import date
+
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            reason = str(exc) if "Invalid isoformat" not in str(exc) else "write it as YYYY-MM-DD"
+            self.fail(f"{value!r} is not a date: {reason}", param, ctx)
+
+
 def print_problems(error: WorkflowInvalid, file: str) -> None:
     """List every problem of an invalid workflow on standard error."""
     count = len(error.problems)

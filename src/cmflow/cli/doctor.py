@@ -21,7 +21,7 @@ STATUS_MARK = {"ok": "✓ ok", "warning": "! warning", "fail": "✗ fail"}
 
 
 @click.command(epilog=EPILOG)
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 def doctor(file: str) -> None:
     """Check every source's credentials: valid, scopes, expiry, rate budget left.
 

@@ -8,7 +8,7 @@ from .common import rich_console, store_of
 
 
 @click.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", required=False, type=click.Path(path_type=str))
 @click.option("--workflow", "workflow_name", help="Only runs of this workflow (its id, by default its name).")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")

@@ -12,7 +12,7 @@ import click
 from ..errors import (
     EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid,
 )
-from .common import print_problems, store_url
+from .common import IsoDate, print_problems, store_url
 
 EPILOG = """\b
 Exit codes:
@@ -25,11 +25,11 @@ Exit codes:
 
 
 @click.command(epilog=EPILOG)
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 @click.option("--period", "period_spec", metavar="PERIOD",
               help="last_week, last_month, last_quarter, 28d or YYYY-MM-DD..YYYY-MM-DD. "
                    "Default: the workflow's.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+@click.option("--as-of", type=IsoDate(), metavar="YYYY-MM-DD",
               help="Count the period as if today were this date.")
 @click.option("--dry-run", is_flag=True,
               help="Fetch and compute, deliver nothing (the console still prints), write no state.")
@@ -57,9 +57,11 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         print_problems(error, file)
         sys.exit(EXIT_INVALID)
     try:
-        period = resolve_period(workflow, period_spec, as_of.date() if as_of else None)
+        period = resolve_period(workflow, period_spec, as_of)
     except PeriodError as error:
-        click.secho(f"✗ --period: {error}", fg="red", err=True)
+        given = " ".join(([f"--period {period_spec}"] if period_spec else [])
+                         + ([f"--as-of {as_of}"] if as_of else []))
+        click.secho(f"✗ {given or file + ': workflow.period'}: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
 
     from ..runner import WorkflowKeyConflict

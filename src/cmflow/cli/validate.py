@@ -11,7 +11,7 @@ from .common import print_problems
 
 
 @click.command(epilog="Exit codes: 0 every file is valid; 2 at least one is not.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def validate(files: tuple[str, ...]) -> None:
     """Check workflow files: syntax, plugins, options, references, environment variables.
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import Problem, WorkflowInvalid
 from ..schedules import ScheduleSet, parse_schedules
+from ..text_files import read_text
 from ..workflow import Workflow, load_workflow
 from .settings import is_daemon_settings
 
@@ -122,10 +123,7 @@ class WorkflowCatalog:
         return files
 
     def _load(self, path: Path, signature: tuple) -> ScheduledWorkflow:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WorkflowInvalid([Problem(str(path), "", f"cannot read the file: {exc}")]) from None
+        text = read_text(path)
         workflow = load_workflow(path, text=text)
         problems = []
         settings = workflow.settings

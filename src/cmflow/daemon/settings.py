@@ -9,7 +9,6 @@ silences as any alert. See ``docs/daemon.md``.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..durations import Duration
 from ..errors import Problem, WorkflowInvalid
+from ..text_files import read_toml
 from ..workflow import DAEMON_WORKFLOW_ID
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from ..workflow import Workflow
@@ -103,12 +98,7 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     if path is None:
         return DaemonSettings(None)
     file = Path(path).resolve()  # kept with queued messages: found again from any directory
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WorkflowInvalid([Problem(str(file), "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise WorkflowInvalid([Problem(str(file), "", f"cannot read the settings: {exc}")]) from None
+    document = read_toml(file)
     problems: list[Problem] = []
     for key in document:
         if key not in _TABLES:
@@ -152,16 +142,10 @@ def _model(model: type[BaseModel], raw: Any, path: str, file: Path, problems: li
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        for error in exc.errors():
-            location = ".".join(str(part) for part in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            hint = ""
-            if error["type"] == "extra_forbidden":
-                from ..plugins import closest
+        from ..option_errors import explain, key_path
 
-                suggestion = closest(str(error["loc"][-1]), list(model.model_fields))
-                message = f"unknown setting {error['loc'][-1]!r}"
-                hint = f"did you mean {suggestion!r}?" if suggestion else \
-                    f"settings: {', '.join(model.model_fields)}"
-            problems.append(Problem(str(file), f"{path}.{location}", message, hint))
+        for error in explain(exc, list(model.model_fields)):
+            message = error.message.replace("unknown option", "unknown setting")
+            hint = error.hint.replace("known options", "settings")
+            problems.append(Problem(str(file), key_path(error.location, path), message, hint))
         return model()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import (DeliveryContext, DeliveryFailed, Duration, Message, NotificationBatch, Notifier,
-                    NotifierOptions, SendContext, hookimpl)
+                    NotifierOptions, OutputFolder, SendContext, hookimpl)
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -75,9 +75,10 @@ class EmailOptions(NotifierOptions):
     timeout: Duration = Field(
         timedelta(seconds=30), description="How long to wait for the server to accept the "
         "connection and to answer each command, e.g. \"30s\".", examples=["1m"])
-    directory: str = Field(
+    directory: OutputFolder = Field(
         "mail", description="Folder the .eml files go to (file transport), relative to the "
-        "current directory: one file per message, named after its key.", examples=["outbox/mail"])
+        "current directory (without ..) or absolute: one file per message, named after its key.",
+        examples=["outbox/mail"])
     report: Literal["attach", "inline", "none"] = Field(
         "attach", description="The HTML report, as `html_report` renders it: attach: attached as "
         "report.html; inline: it is the message's HTML part; none: not sent.")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from pydantic import Field
 
-from cmflow import DeliveryContext, Output, PluginOptions, RunResult, hookimpl
+from cmflow import DeliveryContext, HexColour, Output, OutputPath, PluginOptions, RunResult, hookimpl
 
 HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
             "follower_growth", "follower_growth_pct", "posts_published", "total_interactions", "total_reach")
@@ -16,10 +16,11 @@ SKIPPED_ROWS_SHOWN = 1000
 
 
 class HtmlReportOptions(PluginOptions):
-    path: str = Field(
+    path: OutputPath = Field(
         "reports/{workflow}-{period}.html",
-        description="File to write, relative to the current directory. {workflow}, {period} "
-        "(start..end) and {date} (today) are replaced.", examples=["reports/weekly-{period}.html"])
+        description="File to write, relative to the current directory (a relative path may not "
+        "climb out of it with ..) or absolute. {workflow}, {period} (start..end) and {date} "
+        "(today) are replaced, made safe for a file name.", examples=["reports/weekly-{period}.html"])
     title: str | None = Field(None, description="Report title. Default: the workflow's name.",
                               examples=["Weekly social report — Maison Lumière"])
     metrics: list[str] | None = Field(
@@ -27,8 +28,8 @@ class HtmlReportOptions(PluginOptions):
     chart_metric: str | None = Field(
         "engagement_rate_by_reach", description="Measurement charted per account against the "
         "comparison period (none if the workflow does not produce it).")
-    accent_colour: str = Field("#2563eb", pattern=r"^#[0-9a-fA-F]{6}$",
-                               description="Brand colour of headings and charts.")
+    accent_colour: HexColour = Field("#2563eb", description="Brand colour of headings and charts, as "
+                               "#rrggbb.", examples=["#b45309"])
 
 
 class HtmlReport(Output):

@@ -376,11 +376,16 @@ class Webhook(WebhookNotifier):
         problems = super().check(workflow)
         options: WebhookOptions = self.options
         if options.body_template is not None:
+            from cmflow.errors import WorkflowInvalid
+
             try:
                 source = template_source(options.body_template, workflow.directory)
                 template_environment().parse(source)
-            except OSError as exc:
-                problems.append(("body_template", f"cannot read the template file: {exc}"))
+            except WorkflowInvalid as exc:  # a missing file, a folder, text that is not UTF-8
+                problem = exc.problems[0]
+                problems.append(("body_template", f"cannot read the template file {problem.file}: "
+                                 f"{problem.message}"
+                                 + (f" ({problem.hint})" if problem.hint else "")))
             except Exception as exc:  # jinja2.TemplateSyntaxError
                 problems.append(("body_template", f"template syntax error: {exc}"))
         return problems
@@ -405,8 +410,9 @@ def template_source(value: str, directory: Path) -> str:
     if value.lstrip().startswith(("{", "[")):
         return value
     from cmflow.context import resolve_input_path
+    from cmflow.text_files import read_text
 
-    return resolve_input_path(value, directory).read_text(encoding="utf-8")
+    return read_text(resolve_input_path(value, directory))
 
 
 def template_environment() -> Any:

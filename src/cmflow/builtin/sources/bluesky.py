@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
 from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
@@ -58,10 +58,10 @@ class BlueskyOptions(PluginOptions):
         "(repostCount) only.", examples=[True])
     page_size: int = Field(100, ge=1, le=100, description="Feed items asked for per request (1 to 100).",
                            examples=[50])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         PUBLIC_APPVIEW, description="The AppView read anonymously (without app_password).",
         examples=[PUBLIC_APPVIEW])
-    pds_url: str = Field(
+    pds_url: WebUrl = Field(
         BLUESKY_PDS, description="The PDS (personal data server) hosting the login account, used for "
         "everything once logged in with app_password.", examples=[BLUESKY_PDS])
     allow_private_network: bool = allow_private_network_option("an API base URL")

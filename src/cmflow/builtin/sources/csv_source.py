@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
@@ -21,9 +21,18 @@ OTHER_DELIMITERS = (";", "\t", ",", "|")
 
 
 class CsvOptions(TabularOptions):
-    delimiter: str = Field(",", min_length=1, max_length=1,
-                           description="Field separator: \",\", \";\" (French Excel exports) or \"\\t\".",
-                           examples=[";"])
+    delimiter: str = Field(",", description="Field separator, one character: \",\", \";\" (French "
+                           "Excel exports), \"|\" or \"\\t\".", examples=[";"])
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_ascii_character(cls, value: str) -> str:
+        names = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+        if len(value) != 1 or not value.isascii() or value in "\"\r\n":
+            named = {v: k for k, v in names.items()}.get(value.strip().lower())
+            raise ValueError(f"{value!r} is not a field separator: write one character such as "
+                             + (f"{named!r}" if named else "\",\", \";\", \"|\" or \"\\t\" (tab)"))
+        return value
 
 
 class CsvPlaces(RowPlaces):

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
 from .meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
@@ -93,7 +93,7 @@ class FacebookPageOptions(PluginOptions):
     page_size: int = Field(100, ge=1, le=100, description="Items per page of the post and comment "
                            "lists (at most 100).", examples=[25])
     api_version: str | None = api_version_field()
-    base_url: str = Field(GRAPH_FACEBOOK, description="API host, without the version.",
+    base_url: WebUrl = Field(GRAPH_FACEBOOK, description="API host, without the version.",
                           examples=["https://graph.facebook.com"])
     allow_private_network: bool = allow_private_network_option("an API base URL")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from .google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_float, as_int, require_list,
                          require_object, unexpected, window_days)
@@ -71,7 +71,7 @@ class Ga4Options(GoogleCredentials, PluginOptions):
         "standard", description="The property's quota: standard (40,000 tokens an hour) or "
         "analytics_360 (ten times more). Requests slow down once 90 % of it is used.",
         examples=["analytics_360"])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         "https://analyticsdata.googleapis.com", description="Where the GA4 Data API lives (its "
         "/v1beta paths go under it). Change it only for a proxy or tests.",
         examples=["http://127.0.0.1:8080"])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from cmflow import WebUrl
 from cmflow.http.guard import allow_private_network_option
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class GoogleCredentials(BaseModel):
         "APIs & Services > Credentials).", examples=["1234-abc.apps.googleusercontent.com"])
     client_secret: Optional[SecretStr] = Field(
         None, description="That OAuth client's secret.", examples=["${env:GOOGLE_CLIENT_SECRET}"])
-    token_url: str = Field(
+    token_url: WebUrl = Field(
         TOKEN_URL, description="Google's OAuth token endpoint. Change it only for tests.",
         examples=["http://127.0.0.1:8080/token"])
     allow_private_network: bool = allow_private_network_option("an API base URL or token endpoint")

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
 from cmflow.http.guard import allow_private_network_option
 
@@ -95,7 +95,7 @@ class InstagramOptions(PluginOptions):
     page_size: int = Field(50, ge=1, le=100, description="Items per page of the media and comment "
                            "lists (at most 100).", examples=[100])
     api_version: str | None = api_version_field()
-    base_url: str | None = Field(
+    base_url: WebUrl | None = Field(
         None, description="API host, without the version. Default: https://graph.facebook.com "
         "(login = facebook) or https://graph.instagram.com (login = instagram).",
         examples=["https://graph.facebook.com"])

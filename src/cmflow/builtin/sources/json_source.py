@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from pydantic import Field
 
-from cmflow import FetchContext, RecordTable, Source, hookimpl
+from cmflow import FetchContext, InputPath, RecordTable, Source, hookimpl
 
 from .export_text import check_export, read_export
 from .tabular import DataFileError, RowPlaces, TabularOptions, parse_records
@@ -18,7 +18,7 @@ PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class JsonOptions(TabularOptions):
-    path: str = Field(description="File to read: relative to the workflow file, absolute, or "
+    path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/followers.json"])
     items: str | None = Field(

@@ -21,7 +21,7 @@ from urllib.parse import quote, urljoin
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
 from . import platform_common
@@ -70,7 +70,7 @@ class LinkedInOrgOptions(PluginOptions):
     page_size: int = Field(
         50, ge=1, le=100, description="Posts and comments asked for per request (LinkedIn allows "
         "up to 100 and may send fewer).", examples=[100])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         "https://api.linkedin.com", description="Where the API lives (tests point it at a replay server).",
         examples=["https://api.linkedin.com"])
     allow_private_network: bool = allow_private_network_option("an API base URL")

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
 from .platform_common import current_count_day, iso_language, parse_instant, shares
@@ -31,7 +31,7 @@ Fetchable = Literal["posts", "account_snapshots", "mentions"]
 
 
 class MastodonOptions(PluginOptions):
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         description="The accounts' home instance: Mastodon has no central API, each server "
         "serves its own accounts.", examples=["https://mastodon.social"])
     accounts: list[str] = Field(

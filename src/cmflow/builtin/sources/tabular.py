@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Union
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from cmflow import PluginOptions
+from cmflow import InputPath, PluginOptions, StrftimeFormats, TextEncoding, TimeZoneName
 from cmflow.context import FetchContext
 from cmflow.errors import DataFileError
 from cmflow.records import POST_FORMATS, RECORD_KINDS, RecordKind
@@ -54,7 +54,7 @@ value"), with a hint saying how to map them to empty."""
 
 
 class TabularOptions(PluginOptions):
-    path: str = Field(description="File to read: relative to the workflow file, absolute, or "
+    path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/instagram-posts.csv"])
     record: Literal[tuple(RECORD_KINDS)] = Field(  # type: ignore[valid-type]
@@ -73,13 +73,13 @@ class TabularOptions(PluginOptions):
         default_factory=dict, description="Canonical field -> {value in the file = canonical "
         "value}, e.g. format = {\"IG reel\" = \"reel\"}. Values not listed are kept.",
         examples=[{"format": {"IG reel": "reel", "IG image": "image"}}])
-    datetime_format: Union[str, list[str], None] = Field(
+    datetime_format: Optional[StrftimeFormats] = Field(
         None, description="strftime format(s) of date-time columns, tried in order. "
         "Default: ISO 8601 forms.", examples=["%d/%m/%Y %H:%M"])
-    date_format: Union[str, list[str], None] = Field(
+    date_format: Optional[StrftimeFormats] = Field(
         None, description="strftime format(s) of date columns. Default: YYYY-MM-DD.",
         examples=["%d/%m/%Y"])
-    timezone: str | None = Field(
+    timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of date-times written without an offset. Default: the "
         "workflow's time zone.", examples=["Europe/Paris"])
     decimal: Literal[".", ","] = Field(".", description="Decimal separator of numbers: \".\" "
@@ -91,21 +91,9 @@ class TabularOptions(PluginOptions):
         "fail", description="fail: a bad value stops the source with an error naming the line "
         "and column; skip: bad rows are left out, and each is listed with its line and reason "
         "in the run summary and the report's footer.")
-    encoding: str = Field("utf-8", description="Text encoding of the file. A byte-order mark "
-                          "wins over it (UTF-8 or UTF-16, as Meta, TikTok and some tools write).",
-                          examples=["cp1252"])
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str) -> str:
-        import codecs
-
-        try:
-            codecs.lookup(value)
-        except LookupError:
-            raise ValueError(f"unknown encoding {value!r}; exports are usually \"utf-8\", "
-                             "\"utf-16\", \"cp1252\" or \"latin-1\"") from None
-        return value
+    encoding: TextEncoding = Field("utf-8", description="Text encoding of the file. A byte-order mark "
+                               "wins over it (UTF-8 or UTF-16, as Meta, TikTok and some tools write).",
+                               examples=["cp1252"])
 
     @field_validator("columns", "constants", "values")
     @classmethod
@@ -122,6 +110,14 @@ class TabularOptions(PluginOptions):
             what = f"fields of {kind.name} records" if kind else "canonical fields"
             raise ValueError(f"not {what}: {', '.join(hints)}; they are {', '.join(known)}")
         return value
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> "TabularOptions":
+        if self.thousands is not None and self.thousands.strip() and self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
+                             f"1{self.decimal}234 could be read two ways; set one of them to another "
+                             "character")
+        return self
 
     def record_kind(self) -> RecordKind:
         return RECORD_KINDS[self.record]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
 from . import platform_common
@@ -65,7 +65,7 @@ class TikTokOptions(PluginOptions):
     page_size: int = Field(
         20, ge=1, le=20, description="Videos asked for per request (TikTok's max_count, at most 20).",
         examples=[20])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         "https://open.tiktokapis.com", description="Where the API lives (tests point it at a replay server).",
         examples=["https://open.tiktokapis.com"])
     allow_private_network: bool = allow_private_network_option("an API base URL")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
 from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
@@ -57,7 +57,7 @@ class XOptions(PluginOptions):
     page_size: int = Field(
         100, ge=5, le=100, description="Posts asked for per request (max_results, 5 to 100).",
         examples=[50])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         X_API, description="Where the X API lives. Change it only for a proxy or a test server.",
         examples=["https://api.x.com"])
     allow_private_network: bool = allow_private_network_option("an API base URL")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from .google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
                          unexpected, window_days)
@@ -75,11 +75,11 @@ class YoutubeOptions(GoogleCredentials, PluginOptions):
         "call it makes costs 1 unit; Analytics reports are not counted in them). The project's "
         "10,000 units a day are shared by every workflow and app using it: lower this when "
         "several share it.", examples=[2000])
-    base_url: str = Field(
+    base_url: WebUrl = Field(
         "https://www.googleapis.com", description="Where the YouTube Data API lives (its "
         "/youtube/v3 paths go under it). Change it only for a proxy or tests.",
         examples=["http://127.0.0.1:8080"])
-    analytics_base_url: str = Field(
+    analytics_base_url: WebUrl = Field(
         "https://youtubeanalytics.googleapis.com", description="Where the YouTube Analytics API "
         "lives (its /v2/reports path goes under it). Change it only for a proxy or tests.",
         examples=["http://127.0.0.1:8080"])

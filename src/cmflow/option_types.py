@@ -1,0 +1,98 @@
+"""Option types that check at validate what would otherwise fail at run time.
+
+A plugin's options model uses them like ``str``: ``timezone: TimeZoneName | None = Field(...)``.
+A misspelt time zone, a date format with no directive, an encoding Python does not know, a URL
+without a scheme or an output path that climbs out of its folder is then reported by
+``cmflow validate`` at the option's key path, not when the run reaches that source or output.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Annotated, Union
+
+from pydantic import AfterValidator
+
+from .output_paths import check_path_template, check_stays_inside
+from .periods import check_timezone
+
+_STRFTIME_DIRECTIVE = re.compile(r"%[-#]?[A-Za-z]|%\.f|%:z")
+_CHRONO_DIRECTIVES = set("aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZf") | {".f", ":z"}
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+def _timezone(value: str) -> str:
+    return check_timezone(value.strip())
+
+
+def _strftime_format(value: str) -> str:
+    directives = _STRFTIME_DIRECTIVE.findall(value)
+    if not directives:
+        raise ValueError(f"{value!r} has no % directive: write a strftime format such as "
+                         "\"%d/%m/%Y %H:%M\" (%d day, %m month, %Y year, %H hour, %M minute)")
+    unknown = [d for d in directives if d.lstrip("%-#") not in _CHRONO_DIRECTIVES]
+    if unknown:
+        raise ValueError(f"{value!r}: unknown directive {unknown[0]}; use %d, %m, %Y, %H, %M, %S, %z ...")
+    if value.count("%") != value.count("%%") * 2 + len(directives):
+        raise ValueError(f"{value!r}: a % not followed by a directive (write %% for a percent sign)")
+    return value
+
+
+def _strftime_formats(value: Union[str, list[str]]) -> Union[str, list[str]]:
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("must list at least one format")
+        for item in value:
+            _strftime_format(item)
+        return value
+    return _strftime_format(value)
+
+
+def _encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown text encoding {value!r}; use e.g. \"utf-8\", \"utf-16\", "
+                         "\"latin-1\" or \"cp1252\" (Excel on Windows)") from None
+    return value
+
+
+def _web_url(value: str) -> str:
+    value = value.strip()
+    if not _URL.match(value):
+        raise ValueError(f"{value!r} is not an http(s) URL; write it in full, e.g. https://example.org/feed")
+    return value
+
+
+def _hex_colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()):
+        raise ValueError(f"{value!r} is not a colour written #rrggbb, e.g. \"#2563eb\"")
+    return value.strip()
+
+
+class InputFileMarker:
+    """Marks an option naming a file a plugin reads (relative to the workflow file): the
+    workflow loader refuses a folder there at validate."""
+
+
+INPUT_FILE = InputFileMarker()
+
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+"""An IANA time zone name such as ``Europe/Paris``; a misspelt one gets "did you mean"."""
+StrftimeFormats = Annotated[Union[str, list[str]], AfterValidator(_strftime_formats)]
+"""One strftime format, or a list of them tried in order (``"%d/%m/%Y %H:%M"``)."""
+TextEncoding = Annotated[str, AfterValidator(_encoding)]
+"""A text encoding Python knows (``utf-8``, ``cp1252``, ``latin-1``)."""
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+"""An http:// or https:// URL."""
+HexColour = Annotated[str, AfterValidator(_hex_colour)]
+"""A colour written ``#rrggbb``."""
+OutputPath = Annotated[str, AfterValidator(check_path_template)]
+"""A file an output writes: absolute or under the current directory, with {workflow}, {period}
+and {date} placeholders (see :mod:`cmflow.output_paths`)."""
+OutputFolder = Annotated[str, AfterValidator(check_stays_inside)]
+"""A folder an output writes into: absolute or under the current directory (no ``..``)."""
+InputPath = Annotated[str, INPUT_FILE]
+"""A file a plugin reads: relative to the workflow file, absolute, or builtin:... for bundled
+data. A folder there is refused at validate; a missing file is not (it may be written later)."""
