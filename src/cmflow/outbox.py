@@ -107,7 +107,7 @@ class DispatchReport:
     def for_output(self, output_id: str) -> tuple[list[str | None], list[str]]:
         """What one output's delivered messages say (their notes, if any), and the others' problems."""
         delivered = [self.notes.get(m.id) for m in self.delivered if m.output_id == output_id]
-        problems = [f"{m.summary}: {error} (retrying at {at:%Y-%m-%d %H:%M} UTC)"
+        problems = [f"{m.summary}: {error} (kept in the outbox, retrying at {at:%Y-%m-%d %H:%M} UTC)"
                     for m, error, at in self.retrying if m.output_id == output_id]
         problems += [f"{m.summary}: {error} (dead-lettered; see `cmflow outbox`)"
                      for m, error in self.dead if m.output_id == output_id]

@@ -73,12 +73,24 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
     from datetime import datetime, timezone
 
     from ..outbox import backlog, dispatch, requeue_dead
-    from ..store import open_store
+    from ..store import display_url, open_store
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
     now = datetime.now(timezone.utc)
-    with open_store(store_url(store_option, None)) as store:
+    url = store_url(store_option, None)
+    with open_store(url) as store:
+        if ids and not all_dead:
+            dead = {m.id for m in store.outbox(status="dead", limit=1_000_000)}
+            unknown = [i for i in ids if i not in dead]
+            if unknown:
+                listed = ", ".join(f"#{i}" for i in unknown)
+                click.echo(f"✗ no dead-lettered message {listed} in {display_url(url)}: `cmflow outbox` lists "
+                           "the dead-lettered ones (a pending message is sent by `cmflow outbox flush`).", err=True)
+            if len(unknown) == len(set(ids)):
+                from ..errors import EXIT_INVALID
+
+                raise SystemExit(EXIT_INVALID)
         # Each re-queued message gets its output's max_age of retries again.
         count = requeue_dead(store, None if all_dead else list(ids), now)
         click.echo(f"{count} message(s) back in the queue.")
