@@ -226,7 +226,11 @@ class _ClaimHeartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stopped.set()
         self._thread.join()
-        self._store.release_claims(self._claimer)
+        try:
+            self._store.release_claims(self._claimer)
+        except Exception as error:  # the claims run out on their own; keep the first error, if any
+            log.warning("outbox: could not release the claims on messages being sent: %s",
+                        redactor(f"{type(error).__name__}: {error}"))
 
     def _beat(self) -> None:
         while not self._stopped.wait(self._lease.total_seconds() / 3):
