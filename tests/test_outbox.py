@@ -8,6 +8,7 @@ at a replay server, and an email output pointing at an SMTP port nobody listens 
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -236,3 +237,157 @@ def test_silence_commands_add_list_and_end(tmp_path):
     assert ended.exit_code == 0
     with open_store(store_url) as store:
         assert store.silences(active_at=datetime.now(timezone.utc)) == []
+
+
+# -- claims: one sender at a time, and only while it lives -------------------------------------
+def dead_pid() -> int:
+    """The id of a process that ran here and is gone."""
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+
+
+def queued(store_url: str, path: Path, count: int) -> list[int]:
+    from faults.outbox_helpers import queue_messages
+
+    queue_messages(store_url, path, "webhook", count)
+    with open_store(store_url) as store:
+        return [m.id for m in store.outbox(status="pending")]
+
+
+def test_a_message_is_claimed_by_one_live_sender_at_a_time(demo):
+    from cmflow.store import LockOwner, this_host
+
+    path, store_url = demo
+    first, second = queued(store_url, path, 2)
+    now = datetime.now(timezone.utc)
+    sender, other = LockOwner.this_process(), LockOwner.this_process()
+    with open_store(store_url) as store:
+        assert [m.id for m in store.due_messages(now)] == [first, second]
+        claimed = store.claim_message(first, sender, now=now, lease=timedelta(minutes=2))
+        assert claimed.id == first and claimed.claim.live and claimed.claim.pid == os.getpid()
+        assert claimed.claim.host == this_host()
+        assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is None
+        assert [m.id for m in store.due_messages(now)] == [second]  # in flight: not due to anyone else
+        assert store.claim_message(first, sender, now=now, lease=timedelta(minutes=2)) is not None  # its own
+        store.record_attempt(first, now=now, status="delivered", attempts=1)
+        [delivered] = store.outbox(status="delivered")
+        assert delivered.claim is None  # recorded: released
+        assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is None  # done
+        assert store.claim_message(second, other, now=now - timedelta(days=2), lease=timedelta(minutes=2)) is None
+
+
+def test_a_claim_is_free_when_its_sender_is_gone_and_from_another_host_when_it_expires(demo):
+    import sqlite3
+
+    from cmflow.store import LockOwner, this_host
+
+    path, store_url = demo
+    killed, zombie, remote, old, expired = queued(store_url, path, 5)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits; not reaped, it stays a zombie
+    stat = Path(f"/proc/{child.pid}/stat")
+    while stat.exists() and stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
+        pass
+    here = this_host()
+    holders = {killed: LockOwner(here, dead_pid(), "killed"), zombie: LockOwner(here, child.pid, "zombie"),
+               remote: LockOwner(f"{here.split('#')[0]}#00000000", os.getpid(), "other container"),
+               expired: LockOwner("elsewhere", 42, "remote, expired")}
+    now = datetime.now(timezone.utc)
+    with open_store(store_url) as store:
+        for message_id, holder in holders.items():
+            lease = timedelta(seconds=-1) if message_id == expired else timedelta(minutes=2)
+            assert store.claim_message(message_id, holder, now=now, lease=lease) is not None
+    file = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+    with file:  # a claim taken before claims had holders (schema v7): it stands until its time is up
+        file.execute("UPDATE outbox SET claimed_until = ? WHERE id = ?",
+                     ((now + timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S.%f"), old))
+    file.close()
+    child.wait()
+    me = LockOwner.this_process()
+    with open_store(store_url) as store:
+        assert {m.id for m in store.due_messages(now)} == {killed, zombie, expired}
+        for message_id in (remote, old):
+            assert store.claim_message(message_id, me, now=now, lease=timedelta(minutes=2)) is None
+        for message_id in (killed, zombie, expired):
+            assert store.claim_message(message_id, me, now=now, lease=timedelta(minutes=2)) is not None
+
+
+def test_claims_are_renewed_while_sending_and_released_when_the_sender_stops(demo):
+    from cmflow.store import LockOwner
+
+    path, store_url = demo
+    first, second = queued(store_url, path, 2)
+    now = datetime.now(timezone.utc)
+    sender, other = LockOwner.this_process(), LockOwner.this_process()
+    with open_store(store_url) as store:
+        for message_id in (first, second):
+            store.claim_message(message_id, sender, now=now, lease=timedelta(seconds=-1))  # out of time...
+        assert store.renew_claims(sender, timedelta(minutes=2)) == 2  # ...but its sender still beats
+        assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is None
+        assert store.release_claims(other) == 0 and store.release_claims(sender) == 2
+        assert all(m.claim is None for m in store.outbox(status="pending"))
+        assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is not None
+
+
+def test_a_send_that_outlasts_the_lease_is_not_sent_again_by_a_concurrent_dispatch(demo, replay_server):
+    """The original fault: a batch longer than the claim let a concurrent flush send messages
+    still in flight. Here one send takes longer than the lease; the sender's heartbeat keeps it."""
+    import threading
+    import time
+
+    path, store_url = demo
+    replay_server.add("POST", HOOK, Reply(200, json={}, delay=1.5), repeat=True)
+    [message_id] = queued(store_url, path, 1)
+    lease = timedelta(seconds=0.6)
+    reports = {}
+
+    def flush(name: str) -> None:
+        with open_store(store_url) as store:
+            reports[name] = dispatch(store, only_workflow=False, lease=lease)
+
+    first = threading.Thread(target=flush, args=("first",))
+    first.start()
+    deadline = time.monotonic() + 30
+    while not posts(replay_server) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(lease.total_seconds() + 0.2)  # the claim would have expired without its renewals
+    flush("second")
+    first.join()
+    assert [m.id for m in reports["first"].delivered] == [message_id]
+    assert reports["second"].delivered == [] and len(posts(replay_server)) == 1
+
+
+# -- a batch to one receiver goes out concurrently, within its limit --------------------------
+@pytest.mark.parametrize("width", [1, 3])
+def test_a_batch_to_one_receiver_is_sent_max_concurrency_at_a_time(demo, replay_server, width):
+    path, store_url = demo
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'plugin = "webhook"', f'plugin = "webhook"\nmax_concurrency = {width}'), encoding="utf-8")
+    replay_server.add("POST", HOOK, Reply(200, json={}, delay=0.3), repeat=True)
+    ids = queued(store_url, path, 6)
+    with open_store(store_url) as store:
+        report = dispatch(store, only_workflow=False)
+        assert sorted(m.id for m in report.delivered) == ids
+        assert all(m.claim is None for m in store.outbox(status="delivered"))
+    assert replay_server.max_in_flight == width
+    arrived = [r.json()["n"] for r in posts(replay_server)]
+    if width == 1:
+        assert arrived == sorted(arrived)  # one after another, oldest first
+
+
+def test_flush_says_what_is_still_waiting_and_exits_3(demo, replay_server):
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    path, store_url = demo
+    replay_server.add("POST", HOOK, Reply(503, headers={"Retry-After": "600"}), Reply(200, json={}))
+    queued(store_url, path, 2)
+    flushed = CliRunner().invoke(main, ["outbox", "flush", "--store", store_url])
+    assert flushed.exit_code == 3, flushed.output
+    assert "1 delivered, 1 to retry later, 0 dead-lettered" in flushed.output
+    assert re.search(r"1 message\(s\) still waiting in the outbox; the next is due at \S+ \S+ UTC "
+                     r"\(in (9|10) min", flushed.output)
+    again = CliRunner().invoke(main, ["outbox", "flush", "--store", store_url])
+    assert again.exit_code == 3 and "0 delivered, 0 to retry later" in again.output
+    assert "1 message(s) still waiting" in again.output  # nothing was due: still not silent
+    assert len(posts(replay_server)) == 2

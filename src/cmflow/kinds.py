@@ -202,6 +202,14 @@ class Notifier(Output):
         """
         raise NotImplementedError
 
+    def lane(self) -> tuple[str, int]:
+        """Which receiver the messages go to, and how many may be sent to it at once.
+
+        Messages of one lane start oldest first, at most that many together; lanes are sent in
+        parallel. Default: this output's own lane, one message at a time.
+        """
+        return f"{self.name}:{id(self)}", 1
+
     def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
         raise TypeError(f"{self.name} is a notifier: cmflow composes and sends its messages "
                         "through the outbox; call compose() and send()")

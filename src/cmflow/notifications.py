@@ -143,10 +143,11 @@ class SendContext:
 
 def send_client_options() -> dict[str, Any]:
     """HTTP client options for notifiers: one attempt per send, since the outbox does the
-    retrying (across runs if need be)."""
+    retrying (across runs if need be), and no long wait for a receiver's hold: a message held
+    longer than the outbox's quick retries (10 s) waits in the outbox instead."""
     from .http import RetryPolicy
 
-    return {"retry": RetryPolicy(max_attempts=1)}
+    return {"retry": RetryPolicy(max_attempts=1, max_total_wait=10.0)}
 
 
 GROUP_LABELS = ("rule", "severity", "metric")

@@ -8,14 +8,20 @@ receiver's Retry-After, until the message's ``max_age`` is up; anything else goe
 dead-letter list, where ``cmflow outbox`` shows it and ``cmflow outbox retry`` re-queues it.
 
 Each message carries a deterministic idempotency key (``Message.key``), sent as the
-Idempotency-Key header or the e-mail Message-ID, so a receiver can drop a duplicate.
+Idempotency-Key header or the e-mail Message-ID, so a receiver can drop a duplicate. A message is
+claimed by the process sending it, one message at a time, and the claim lives only as long as
+that process: delivery is at least once, and twice at most for a message in flight when its
+sender died.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -27,7 +33,7 @@ from .notifications import (
     send_client_options,
 )
 from .secrets import redactor
-from .store import DEAD, DELIVERED, PENDING, OutboxMessage, QueuedMessage
+from .store import DEAD, DELIVERED, PENDING, LockOwner, OutboxMessage, QueuedMessage
 
 if TYPE_CHECKING:
     from .context import DeliveryContext
@@ -101,17 +107,31 @@ class DispatchReport:
     def for_output(self, output_id: str) -> tuple[list[str | None], list[str]]:
         """What one output's delivered messages say (their notes, if any), and the others' problems."""
         delivered = [self.notes.get(m.id) for m in self.delivered if m.output_id == output_id]
-        problems = [f"{m.summary}: {error} (retrying at {at:%Y-%m-%d %H:%M} UTC)"
+        problems = [f"{m.summary}: {error} (kept in the outbox, retrying at {at:%Y-%m-%d %H:%M} UTC)"
                     for m, error, at in self.retrying if m.output_id == output_id]
         problems += [f"{m.summary}: {error} (dead-lettered; see `cmflow outbox`)"
                      for m, error in self.dead if m.output_id == output_id]
         return delivered, problems
 
 
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a sender's claim on a message lasts unless renewed; it renews every third of it
+while it sends. Only a sender on another host (or in another container) waits this out after a
+crash: on the same host a claim whose process is gone is free at once."""
+MAX_SENDERS = 8
+"""Messages in flight at once in one dispatch, all receivers together (each lane has its own
+bound: :meth:`Notifier.lane`)."""
+
+
 def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequence[int] | None = None,
              clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
-             only_workflow: bool = True) -> DispatchReport:
+             only_workflow: bool = True, lease: timedelta = CLAIM_LEASE) -> DispatchReport:
     """Send the outbox's due messages: ``workflow``'s (or every workflow's), or these ``ids``.
+
+    Each message is claimed as it is sent, for this process, renewed every third of ``lease``
+    while the dispatch lasts and given back when it ends, so that another process never sends a
+    message in flight here, and a process killed mid-delivery holds nothing. Messages to one
+    receiver go out oldest first, as many at once as its notifier's lane allows.
 
     A workflow's notifier is rebuilt from its file for messages of other workflows, so that
     secrets are read from the environment at send time, never from the store.
@@ -119,29 +139,137 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
     clock = clock or (lambda: datetime.now(timezone.utc))
     report = DispatchReport()
     key = workflow.key if (workflow is not None and only_workflow) else None
-    messages = store.claim_due_messages(clock(), workflow=key, ids=ids)
+    messages = store.due_messages(clock(), workflow=key, ids=ids)
     if not messages:
         return report
-    resolver = _NotifierResolver(workflow)
+    lanes = _lanes(messages, _NotifierResolver(workflow))
+    claimer = LockOwner.this_process()
     http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
+    sender = _Sender(store, claimer, lease, clock, sleep, report, http)
     try:
-        for message in messages:
-            _send_one(store, message, resolver, clock, sleep, report, http)
+        with _ClaimHeartbeat(store, claimer, lease):
+            _run_lanes(lanes, sender.send)
     finally:
         http.close()
     return report
 
 
-def _send_one(store: "Store", message: OutboxMessage, resolver: "_NotifierResolver",
+@dataclass
+class _Job:
+    """One message to send, through its notifier (or why it cannot be sent)."""
+
+    message: OutboxMessage
+    plugin: Notifier | None
+    directory: "object"
+    error: str | None = None
+
+
+def _lanes(messages: list[OutboxMessage], resolver: "_NotifierResolver") -> dict[str, tuple[int, deque[_Job]]]:
+    """The messages by lane (oldest first in each), with the number sent at once in each."""
+    lanes: dict[str, tuple[int, deque[_Job]]] = {}
+    for message in messages:
+        try:
+            plugin, directory = resolver.get(message)
+        except LookupError as exc:
+            job, (lane, width) = _Job(message, None, None, redactor(str(exc))), ("unsendable", 1)
+        else:
+            job, (lane, width) = _Job(message, plugin, directory), plugin.lane()
+        known_width, jobs = lanes.get(lane, (max(1, width), deque()))
+        lanes[lane] = (min(known_width, max(1, width)), jobs)  # outputs sharing a receiver: the smallest
+        jobs.append(job)
+    return lanes
+
+
+def _run_lanes(lanes: dict[str, tuple[int, deque[_Job]]], send: Callable[[_Job], None]) -> None:
+    """Send every lane's jobs, each lane with at most its width of workers, all in parallel."""
+    queues = [jobs for width, jobs in lanes.values() for _ in range(min(width, len(jobs)))]
+    if len(queues) == 1:
+        while queues[0]:
+            send(queues[0].popleft())
+        return
+    stop = threading.Event()
+
+    def work(jobs: deque[_Job]) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    job = jobs.popleft()
+                except IndexError:
+                    return
+                send(job)
+        except BaseException:
+            stop.set()  # the store failed: the other workers stop taking messages too
+            raise
+
+    with ThreadPoolExecutor(max_workers=min(len(queues), MAX_SENDERS), thread_name_prefix="cmflow-outbox") as pool:
+        futures = [pool.submit(work, jobs) for jobs in queues]
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            stop.set()
+
+
+class _ClaimHeartbeat:
+    """Renews a sender's claims every third of the lease while it sends; releases what it still
+    holds when it stops, normally or not."""
+
+    def __init__(self, store: "Store", claimer: LockOwner, lease: timedelta) -> None:
+        self._store, self._claimer, self._lease = store, claimer, lease
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="cmflow-outbox-claims", daemon=True)
+
+    def __enter__(self) -> "_ClaimHeartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+        try:
+            self._store.release_claims(self._claimer)
+        except Exception as error:  # the claims run out on their own; keep the first error, if any
+            log.warning("outbox: could not release the claims on messages being sent: %s",
+                        redactor(f"{type(error).__name__}: {error}"))
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self._lease.total_seconds() / 3):
+            try:
+                self._store.renew_claims(self._claimer, self._lease)
+            except Exception as exc:  # a busy store: the next beat tries again, within the lease
+                log.warning("outbox: could not renew the claims on messages being sent: %s",
+                            redactor(f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass
+class _Sender:
+    """Claims and sends one message at a time, in whichever worker thread calls it."""
+
+    store: "Store"
+    claimer: LockOwner
+    lease: timedelta
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    report: DispatchReport
+    http: SharedHttpClient
+
+    def send(self, job: _Job) -> None:
+        message = self.store.claim_message(job.message.id, self.claimer, now=self.clock(), lease=self.lease)
+        if message is None:  # delivered meanwhile, or another live sender holds it
+            return
+        if job.error is not None:
+            self.store.record_attempt(message.id, now=self.clock(), status=DEAD, attempts=message.attempts,
+                                      error=job.error)
+            self.report.dead.append((message, job.error))
+            return
+        _send_one(self.store, message, job.plugin, job.directory, self.clock, self.sleep, self.report, self.http)
+
+
+def _send_one(store: "Store", message: OutboxMessage, plugin: Notifier, directory: "object",
               clock: Callable[[], datetime], sleep: Callable[[float], None], report: DispatchReport,
               http: SharedHttpClient) -> None:
-    try:
-        plugin, directory = resolver.get(message)
-    except LookupError as exc:
-        error = redactor(str(exc))
-        store.record_attempt(message.id, now=clock(), status=DEAD, attempts=message.attempts, error=error)
-        report.dead.append((message, error))
-        return
+    """Send one claimed message (with quick retries) and record how it went, which frees its claim.
+    The report's lists are appended to from several threads (``list.append`` is atomic)."""
     attempt = message.attempts
     for inline in range(INLINE_RETRIES + 1):
         attempt += 1
@@ -181,7 +309,8 @@ def _send_one(store: "Store", message: OutboxMessage, resolver: "_NotifierResolv
         store.record_attempt(message.id, now=now, status=PENDING, attempts=attempt, error=error,
                              next_attempt_at=retry_at)
         report.retrying.append((message, error, retry_at))
-        log.warning("outbox: %s not delivered yet (%s); retrying at %s", message.summary, error, retry_at)
+        log.warning("outbox: %s not delivered yet (%s); retrying at %s", message.summary, error,
+                    f"{retry_at:%Y-%m-%d %H:%M:%S} UTC")
         return
 
 
@@ -191,6 +320,30 @@ def retry_delay(attempt: int, retry_after: float | None) -> timedelta:
         return timedelta(seconds=min(retry_after, LONGEST_RETRY.total_seconds()))
     backoff = min(FIRST_RETRY * (2 ** (attempt - 1)), LONGEST_RETRY)
     return backoff + timedelta(seconds=random.uniform(0, backoff.total_seconds() * 0.1))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What the outbox still holds: messages waiting to be sent, and dead-lettered ones."""
+
+    waiting: list[OutboxMessage]
+    """Pending messages, oldest first."""
+    dead: int
+
+    @property
+    def next_due(self) -> datetime | None:
+        """When the next waiting message is due (it may be now, or past)."""
+        return min((m.next_attempt_at for m in self.waiting), default=None)
+
+    @property
+    def being_sent(self) -> list[OutboxMessage]:
+        """Waiting messages a live sender (another process) holds now."""
+        return [m for m in self.waiting if m.claim is not None and m.claim.live]
+
+
+def backlog(store: "Store") -> Backlog:
+    """The outbox's pending messages and how many are dead-lettered."""
+    return Backlog(store.outbox(status=PENDING, limit=1_000_000), len(store.outbox(status=DEAD, limit=1_000_000)))
 
 
 REQUEUE_UNKNOWN_MAX_AGE = timedelta(hours=24)

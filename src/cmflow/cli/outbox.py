@@ -38,17 +38,30 @@ def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, stor
             messages = store.outbox(status=None if status == "all" else status, workflow=workflow_id,
                                     limit=500)
     table = Table(header_style="bold")
-    for column in ("Id", "Status", "Workflow", "Output", "Message", "Attempts", "Queued (UTC)", "Next / done (UTC)", "Last error"):
+    for column in ("Id", "Status", "Workflow", "Output", "Message", "Attempts", "Queued (UTC)",
+                   "Next / done (UTC)", "Being sent by", "Last error"):
         table.add_column(column, overflow="fold")
     for message in messages:
         when = message.delivered_at if message.status == "delivered" else (
             message.next_attempt_at if message.status == "pending" else None)
         table.add_row(str(message.id), message.status, escape(message.workflow), escape(message.output_id),
                       escape(message.summary), str(message.attempts), f"{message.created_at:%Y-%m-%d %H:%M}",
-                      f"{when:%Y-%m-%d %H:%M}" if when else "", escape(message.last_error or ""))
+                      f"{when:%Y-%m-%d %H:%M}" if when else "", escape(claim_text(message)),
+                      escape(message.last_error or ""))
     console = rich_console()
     console.print(f"Outbox in {escape(display_url(url))}")
     console.print(table if messages else "Nothing waiting: every message was delivered.")
+
+
+def claim_text(message) -> str:
+    """Who holds a message being sent: its process, host, since when and until when (UTC)."""
+    claim = message.claim
+    if claim is None or message.status != "pending":
+        return ""
+    who = f"process {claim.pid} on {claim.host}" if claim.pid is not None else "an older cmflow"
+    since = f" since {claim.since:%H:%M:%S}" if claim.since else ""
+    text = f"{who}{since}, claim until {claim.until:%H:%M:%S}"
+    return text if claim.live else f"{text} (sender gone or claim expired: free to send)"
 
 
 @outbox.command()
@@ -59,32 +72,54 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
     """Put dead-lettered messages (IDS, or --all) back in the queue and try to send them now."""
     from datetime import datetime, timezone
 
-    from ..outbox import dispatch, requeue_dead
-    from ..store import open_store
+    from ..outbox import backlog, dispatch, requeue_dead
+    from ..store import display_url, open_store
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
     now = datetime.now(timezone.utc)
-    with open_store(store_url(store_option, None)) as store:
+    url = store_url(store_option, None)
+    with open_store(url) as store:
+        if ids and not all_dead:
+            dead = {m.id for m in store.outbox(status="dead", limit=1_000_000)}
+            unknown = [i for i in ids if i not in dead]
+            if unknown:
+                listed = ", ".join(f"#{i}" for i in unknown)
+                click.echo(f"✗ no dead-lettered message {listed} in {display_url(url)}: `cmflow outbox` lists "
+                           "the dead-lettered ones (a pending message is sent by `cmflow outbox flush`).", err=True)
+            if len(unknown) == len(set(ids)):
+                from ..errors import EXIT_INVALID
+
+                raise SystemExit(EXIT_INVALID)
         # Each re-queued message gets its output's max_age of retries again.
         count = requeue_dead(store, None if all_dead else list(ids), now)
         click.echo(f"{count} message(s) back in the queue.")
-        _report(dispatch(store, ids=None if all_dead else list(ids), only_workflow=False))
+        report = dispatch(store, ids=None if all_dead else list(ids), only_workflow=False)
+        _report(report, backlog(store))
 
 
 @outbox.command()
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
 def flush(store_option: str | None) -> None:
-    """Send every message that is due now (the daemon does this on its own)."""
-    from ..outbox import dispatch
+    """Send every message that is due now (the daemon does this on its own).
+
+    Exits 3 when a message is left waiting (not due yet, to be retried, or being sent by
+    another process) or was dead-lettered now, saying how many wait and when the next is due.
+    """
+    from ..outbox import backlog, dispatch
     from ..store import open_store
 
     with open_store(store_url(store_option, None)) as store:
-        _report(dispatch(store, only_workflow=False))
+        report = dispatch(store, only_workflow=False)
+        _report(report, backlog(store))
 
 
-def _report(report) -> None:
+def _report(report, left) -> None:
+    """What a dispatch did, what is still waiting; exit 3 when anything is left undelivered."""
+    from datetime import datetime, timezone
+
     from ..errors import EXIT_DELIVERY_FAILED
+    from ..http.errors import format_duration
 
     click.echo(f"{len(report.delivered)} delivered, {len(report.retrying)} to retry later, "
                f"{len(report.dead)} dead-lettered.")
@@ -92,5 +127,16 @@ def _report(report) -> None:
         click.echo(f"  #{message.id} {message.summary}: {error} (next try {at:%Y-%m-%d %H:%M} UTC)", err=True)
     for message, error in report.dead:
         click.echo(f"  #{message.id} {message.summary}: {error}", err=True)
-    if report.retrying or report.dead:
+    if left.waiting:
+        now = datetime.now(timezone.utc)
+        due = left.next_due
+        when = "now" if due <= now else f"at {due:%Y-%m-%d %H:%M} UTC (in {format_duration((due - now).total_seconds())})"
+        line = f"{len(left.waiting)} message(s) still waiting in the outbox; the next is due {when}"
+        if busy := left.being_sent:
+            senders = sorted({f"process {m.claim.pid} on {m.claim.host}" for m in busy})
+            line += f"; {len(busy)} being sent now by {', '.join(senders)}"
+        click.echo(line + ". `cmflow outbox` lists them.", err=True)
+    if left.dead and not report.dead:
+        click.echo(f"{left.dead} dead-lettered message(s) wait for `cmflow outbox retry`.", err=True)
+    if left.waiting or report.retrying or report.dead:
         raise SystemExit(EXIT_DELIVERY_FAILED)

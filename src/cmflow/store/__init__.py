@@ -188,6 +188,20 @@ class AlertState:
     """The last day of the period last evaluated: a re-run of that period is not one more run."""
 
 
+@dataclass(frozen=True)
+class OutboxClaim:
+    """Who is sending an outbox message: a process (as run locks name it) since a time, its
+    claim renewed until ``until`` while it sends."""
+
+    host: str | None
+    """:func:`this_host` of the sender; None for a claim taken before claims had holders."""
+    pid: int | None
+    since: datetime | None
+    until: datetime
+    live: bool
+    """Judged when read: not expired, and its process still runs when it is on this host."""
+
+
 @dataclass
 class OutboxMessage:
     """A notification waiting in the outbox, delivered, or dead-lettered."""
@@ -210,6 +224,8 @@ class OutboxMessage:
     note: str | None = None
     delivered_at: datetime | None = None
     run_id: int | None = None
+    claim: OutboxClaim | None = None
+    """The sender holding the message now, if any (see :meth:`Store.claim_message`)."""
 
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -256,18 +272,40 @@ class Store(ABC):
         """Messages in the outbox, oldest first (all states unless ``status`` is given)."""
 
     @abstractmethod
-    def claim_due_messages(self, now: datetime, *, workflow: str | None = None,
-                           ids: Sequence[int] | None = None, lease: timedelta = timedelta(minutes=5)
-                           ) -> list[OutboxMessage]:
-        """Pending messages due at ``now``, claimed for ``lease`` so that no other process
-        sends them meanwhile."""
+    def due_messages(self, now: datetime, *, workflow: str | None = None,
+                     ids: Sequence[int] | None = None) -> list[OutboxMessage]:
+        """Pending messages due at ``now`` that no live sender holds, oldest first. Nothing is
+        claimed: a sender claims each message with :meth:`claim_message` as it sends it."""
+
+    @abstractmethod
+    def claim_message(self, message_id: int, claimer: LockOwner, *, now: datetime,
+                      lease: timedelta) -> OutboxMessage | None:
+        """Claim one message for ``claimer`` while it sends it, if it is still pending, due at
+        ``now`` and free; return it as it stands, else None (delivered meanwhile, or another
+        sender holds it).
+
+        A claim is free when its time is up or when its holder is judged gone the way run locks
+        are (its process no longer runs, for a holder in this process space): a sender killed
+        mid-delivery never holds its messages for long. The claim runs ``lease`` from the
+        wall clock (``now`` only judges whether the message is due) and is renewed by
+        :meth:`renew_claims` while the sender works."""
+
+    @abstractmethod
+    def renew_claims(self, claimer: LockOwner, lease: timedelta) -> int:
+        """Extend every claim ``claimer`` holds to ``lease`` from now (a sender's heartbeat);
+        return how many."""
+
+    @abstractmethod
+    def release_claims(self, claimer: LockOwner) -> int:
+        """Give back every claim ``claimer`` still holds (a sender that stops); return how many."""
 
     @abstractmethod
     def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
                        error: str | None = None, note: str | None = None,
                        next_attempt_at: datetime | None = None) -> None:
         """After sending: delivered, still pending (retry at ``next_attempt_at``) or dead, with
-        the number of sends made so far (quick retries within one dispatch count too)."""
+        the number of sends made so far (quick retries within one dispatch count too). The
+        message's claim is released."""
 
     @abstractmethod
     def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:

@@ -197,6 +197,19 @@ def _v7_incremental_fetching(connection: sa.Connection) -> None:
     ).create(connection)
 
 
+def _v8_outbox_claim_holders(connection: sa.Connection) -> None:
+    # A claim names its sender, so that a sender that died frees its messages at once. A claim
+    # taken before (no holder) stands until its time is up, as a claim from another host does.
+    for column in (
+        sa.Column("claim_owner", sa.String(300)),
+        sa.Column("claim_host", sa.String(255)),
+        sa.Column("claim_pid", sa.Integer),
+        sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    ):
+        ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+        connection.execute(sa.text(f"ALTER TABLE outbox ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -205,6 +218,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("daemon: schedule slots of runs, missed slots, daemon heartbeats", _v5_daemon),
     ("index of runs by workflow, status and slot", _v6_runs_by_slot),
     ("incremental fetching: source cursors and their records", _v7_incremental_fetching),
+    ("outbox claims held by a live sender", _v8_outbox_claim_holders),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -6,13 +6,15 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
 from . import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
-    OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
+    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
+    this_host,
 )
 from .migrations import LATEST_VERSION, MIGRATIONS
 from .tables import (
@@ -386,29 +388,51 @@ class SqlStore(Store):
         if workflow is not None:
             query = query.where(outbox.c.workflow == workflow)
         with self.engine.connect() as connection:
-            return [_message(r) for r in connection.execute(query)]
+            rows = list(connection.execute(query))
+        here, wall = this_host(), _now()
+        return [_message(r, here, wall) for r in rows]
 
-    def claim_due_messages(self, now: datetime, *, workflow: str | None = None,
-                           ids: Sequence[int] | None = None, lease: timedelta = timedelta(minutes=5)
-                           ) -> list[OutboxMessage]:
-        due = (outbox.c.status == PENDING) & (outbox.c.next_attempt_at <= now) & sa.or_(
-            outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now)
+    def due_messages(self, now: datetime, *, workflow: str | None = None,
+                     ids: Sequence[int] | None = None) -> list[OutboxMessage]:
+        due = (outbox.c.status == PENDING) & (outbox.c.next_attempt_at <= now)
         if workflow is not None:
             due &= outbox.c.workflow == workflow
         if ids is not None:
             due &= outbox.c.id.in_(list(ids))
-        with self._writing() as connection:
+        with self.engine.connect() as connection:
             rows = list(connection.execute(sa.select(outbox).where(due).order_by(outbox.c.id)))
-            if rows:
-                connection.execute(outbox.update().where(outbox.c.id.in_([r.id for r in rows]))
-                                   .values(claimed_until=now + lease))
-        return [_message(r) for r in rows]
+        here, wall = this_host(), _now()
+        messages = [_message(row, here, wall) for row in rows]
+        return [message for message in messages if message.claim is None or not message.claim.live]
+
+    def claim_message(self, message_id: int, claimer: LockOwner, *, now: datetime,
+                      lease: timedelta) -> OutboxMessage | None:
+        with self._writing() as connection:
+            row = connection.execute(sa.select(outbox).where(outbox.c.id == message_id).with_for_update()).first()
+            if row is None or row.status != PENDING or _utc(row.next_attempt_at) > now:
+                return None
+            wall = _now()
+            if row.claim_owner != claimer.id and _claim_live(row, claimer.host, wall):
+                return None
+            values = dict(claim_owner=claimer.id, claim_host=claimer.host, claim_pid=claimer.pid,
+                          claimed_at=wall, claimed_until=wall + lease)
+            connection.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
+        return _message(SimpleNamespace(**{**row._mapping, **values}), claimer.host, wall)
+
+    def renew_claims(self, claimer: LockOwner, lease: timedelta) -> int:
+        with self._writing() as connection:
+            return connection.execute(outbox.update().where(outbox.c.claim_owner == claimer.id)
+                                      .values(claimed_until=_now() + lease)).rowcount
+
+    def release_claims(self, claimer: LockOwner) -> int:
+        with self._writing() as connection:
+            return connection.execute(outbox.update().where(outbox.c.claim_owner == claimer.id)
+                                      .values(**_NO_CLAIM)).rowcount
 
     def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
                        error: str | None = None, note: str | None = None,
                        next_attempt_at: datetime | None = None) -> None:
-        values: dict[str, Any] = dict(status=status, attempts=attempts, claimed_until=None,
-                                      last_error=error, note=note)
+        values: dict[str, Any] = dict(status=status, attempts=attempts, last_error=error, note=note, **_NO_CLAIM)
         if status == DELIVERED:
             values["delivered_at"] = now
         if next_attempt_at is not None:
@@ -422,7 +446,7 @@ class SqlStore(Store):
             condition &= outbox.c.id.in_(list(ids))
         with self._writing() as connection:
             result = connection.execute(outbox.update().where(condition).values(
-                status=PENDING, next_attempt_at=now, expires_at=expires_at, claimed_until=None))
+                status=PENDING, next_attempt_at=now, expires_at=expires_at, **_NO_CLAIM))
             return result.rowcount
 
     # -- silences --------------------------------------------------------------------------
@@ -456,18 +480,44 @@ class SqlStore(Store):
         self.engine.dispose()
 
 
-def _message(row: Any) -> OutboxMessage:
+_NO_CLAIM: dict[str, Any] = dict(claim_owner=None, claim_host=None, claim_pid=None, claimed_at=None,
+                                 claimed_until=None)
+
+
+def _message(row: Any, here: str, now: datetime) -> OutboxMessage:
+    """An outbox row as a message, its claim (if any) judged from this process space at ``now``."""
     payload = row.payload
+    claim = None
+    if row.claimed_until is not None:
+        claim = OutboxClaim(row.claim_host, row.claim_pid, _utc(row.claimed_at), _utc(row.claimed_until),
+                            _claim_live(row, here, now))
     return OutboxMessage(row.id, row.key, row.workflow, row.workflow_file, row.output_id, row.plugin,
                          row.summary, json.loads(payload) if isinstance(payload, str) else payload,
                          row.status, row.attempts, _utc(row.created_at), _utc(row.next_attempt_at),
-                         _utc(row.expires_at), row.last_error, row.note, _utc(row.delivered_at), row.run_id)
+                         _utc(row.expires_at), row.last_error, row.note, _utc(row.delivered_at), row.run_id,
+                         claim)
+
+
+def _claim_live(row: Any, here: str, now: datetime) -> bool:
+    """An outbox claim is live as a run lock is (a claim without a holder, from before v8, until
+    its time is up)."""
+    if row.claimed_until is None:
+        return False
+    if row.claim_host is None or row.claim_pid is None:
+        return _utc(row.claimed_until) > now
+    return _holder_live(row.claim_host, row.claim_pid, _utc(row.claimed_until), here, now)
 
 
 def _lock_live(held: Any, here: str, now: datetime) -> bool:
-    """A lock not expired whose holder, when it runs in this process space, is still alive."""
-    expired = _utc(held.expires_at) <= now
-    gone = same_host(held.host, here) and not _process_alive(held.pid)
+    """A run lock not expired whose holder, when it runs in this process space, is still alive."""
+    return _holder_live(held.host, held.pid, _utc(held.expires_at), here, now)
+
+
+def _holder_live(host: str, pid: int, until: datetime, here: str, now: datetime) -> bool:
+    """A hold (a run lock, an outbox claim) not expired whose holder, when it runs in this
+    process space (``here``: :func:`this_host`), is still alive."""
+    expired = until <= now
+    gone = same_host(host, here) and not _process_alive(pid)
     return not (expired or gone)
 
 

@@ -110,6 +110,11 @@ outbox = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    # Who holds the claim of ``claimed_until`` (since v8): the sending process, as run locks name it.
+    sa.Column("claim_owner", sa.String(300)),
+    sa.Column("claim_host", sa.String(255)),
+    sa.Column("claim_pid", sa.Integer),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
 )
 
 silences = sa.Table(

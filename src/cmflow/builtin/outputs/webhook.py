@@ -54,6 +54,10 @@ class WebhookTargetOptions(NotifierOptions):
         10.0, gt=0, le=300, description="Seconds to wait for the receiver to accept the "
         "connection, and then for each part of its answer; a timeout is retried later.",
         examples=[30])
+    max_concurrency: int = Field(
+        4, ge=1, le=8, description="Messages sent to the receiver's host at once (outputs posting to "
+        "the same host share the smallest value). Messages start oldest first; 1 sends them one "
+        "after another, each once the one before it is done.", examples=[1])
 
     @field_validator("url")
     @classmethod
@@ -226,6 +230,14 @@ class WebhookNotifier(Notifier):
                             "receiver on your own network")]
         return []
 
+    def lane(self) -> tuple[str, int]:
+        """One lane per receiver host: a batch goes out ``max_concurrency`` messages at a time."""
+        options: WebhookTargetOptions = self.options
+        url = parse_url(options.url.get_secret_value())
+        if url is None:
+            return super().lane()
+        return f"http:{receiver_origin(url)}", options.max_concurrency
+
     def headers(self, message: Message) -> dict[str, str]:
         """Headers of the POST; the idempotency key lets receivers drop a retried duplicate."""
         return {"Idempotency-Key": message.key} if message.key else {}
@@ -238,10 +250,13 @@ class WebhookNotifier(Notifier):
         if url is None:  # options built without validation (model_construct)
             raise DeliveryFailed(f"{self.receiver}: the webhook URL is not a URL", retryable=False)
         target = f"{self.receiver} ({url.host})"
-        session = ctx.http.session(self.platform(), base_url=f"{url.scheme}://{url.netloc.decode('ascii')}",
-                                   allow_private_network=options.allow_private_network)
-        from cmflow.http import AddressNotAllowed, PlatformError
+        from cmflow.http import AddressNotAllowed, BudgetLimits, PlatformError
 
+        # One request budget per receiver host (whichever output posts there): a wait it asks
+        # for holds every message to it.
+        session = ctx.http.session(self.platform(url), base_url=f"{url.scheme}://{url.netloc.decode('ascii')}",
+                                   budget=BudgetLimits(max_concurrency=options.max_concurrency),
+                                   allow_private_network=options.allow_private_network)
         try:
             answer = session.request("POST", str(url), params=self.query or None, json=message.payload["body"],
                                      headers=self.headers(message), timeout=options.timeout)
@@ -252,15 +267,21 @@ class WebhookNotifier(Notifier):
             if exc.status is not None and 200 <= exc.status < 300:
                 # Taken (2xx), but the answer could not be read (too large): do not send it twice.
                 return f"delivered to {target} (HTTP {exc.status}; its answer was not read)"
-            raise self._not_sent(exc, target, url) from None
-        return self._judge(answer, target, url)
+            raise self._not_sent(exc, target, url, session.client.clock()) from None
+        try:
+            return self._judge(answer, target, url)
+        except DeliveryFailed as failed:
+            if failed.retryable and failed.retry_after:
+                session.budget.hold(answer.now + failed.retry_after, f"{target} asked to wait")
+            raise
 
     @classmethod
-    def platform(cls) -> "Platform":
-        """The HTTP kit's rules for this receiver: every answer comes back to :meth:`send`."""
+    def platform(cls, url: "httpx.URL") -> "Platform":
+        """The HTTP kit's rules for this receiver's host: every answer comes back to :meth:`send`."""
         from cmflow.http import Platform
 
-        return Platform(f"{cls.name}_webhook", f"{cls.receiver} webhook", classify=read_every_answer,
+        return Platform(f"webhook {receiver_origin(url)}", f"{cls.receiver} webhook",
+                        classify=read_every_answer,
                         renew_hint="Create a new webhook and update the environment variable.")
 
     # -- reading the answer -------------------------------------------------------------------
@@ -297,13 +318,21 @@ class WebhookNotifier(Notifier):
         raise DeliveryFailed(f"{target} refused the message ({said})" + (f". {hint}" if hint else ""),
                              retryable=False)
 
-    def _not_sent(self, exc: "PlatformError", target: str, url: "httpx.URL") -> DeliveryFailed:
-        """No usable answer: a timeout or a refused connection is worth another try."""
+    def _not_sent(self, exc: "PlatformError", target: str, url: "httpx.URL", now: float) -> DeliveryFailed:
+        """No usable answer: a timeout or a refused connection is worth another try, and so is a
+        message held back by the receiver's wait (asked for by an answer to another message)."""
         from cmflow.http import BadResponse, PlatformUnavailable, RateLimited
 
         reason = re.sub(r"^[A-Z]+ \S+\s*", "", scrub(exc.message, url)).replace(" (tried 1 times)", "")
         retryable = isinstance(exc, (PlatformUnavailable, RateLimited, BadResponse))
-        return DeliveryFailed(f"{target} could not be reached: {reason}", retryable=retryable)
+        retry_at = exc.retry_at if isinstance(exc, RateLimited) else None
+        wait = max(0.0, retry_at.timestamp() - now) if retry_at is not None else None
+        return DeliveryFailed(f"{target} could not be reached: {reason}", retryable=retryable, retry_after=wait)
+
+
+def receiver_origin(url: "httpx.URL") -> str:
+    """``https://hooks.slack.com:443``: the receiver's host, no secret path."""
+    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 def answer_text(answer: "ApiResponse", url: "httpx.URL", limit: int = 200) -> str:
