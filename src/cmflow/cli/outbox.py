@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_url
+from .common import opened_store, rich_console, store_url
 
 STATUSES = ("pending", "dead", "delivered", "all")
 
@@ -27,10 +27,10 @@ def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, stor
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url, open_store
+    from ..store import display_url
 
     url = store_url(store_option, None)
-    with open_store(url) as store:
+    with opened_store(url, read_only=True) as store:
         if status is None:
             messages = [*store.outbox(status="pending", workflow=workflow_id),
                         *store.outbox(status="dead", workflow=workflow_id)]
@@ -60,12 +60,11 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
     from datetime import datetime, timezone
 
     from ..outbox import dispatch, requeue_dead
-    from ..store import open_store
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
     now = datetime.now(timezone.utc)
-    with open_store(store_url(store_option, None)) as store:
+    with opened_store(store_url(store_option, None)) as store:
         # Each re-queued message gets its output's max_age of retries again.
         count = requeue_dead(store, None if all_dead else list(ids), now)
         click.echo(f"{count} message(s) back in the queue.")
@@ -77,9 +76,8 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
 def flush(store_option: str | None) -> None:
     """Send every message that is due now (the daemon does this on its own)."""
     from ..outbox import dispatch
-    from ..store import open_store
 
-    with open_store(store_url(store_option, None)) as store:
+    with opened_store(store_url(store_option, None)) as store:
         _report(dispatch(store, only_workflow=False))
 
 

@@ -65,7 +65,7 @@ class RunOutcome:
 def execute(request: RunRequest) -> RunOutcome:
     """Run one request to the end and say how it went; never raises."""
     from ..runner import resolve_period, run_workflow
-    from ..store import WorkflowBusy, open_store
+    from ..store import StoreError, WorkflowBusy, open_store
     from ..workflow import load_workflow
 
     try:
@@ -80,6 +80,9 @@ def execute(request: RunRequest) -> RunOutcome:
                                   slot=request.slot, lock_ttl=request.timeout + LOCK_MARGIN)
     except WorkflowBusy as exc:
         return RunOutcome(request, "busy", error=str(exc))
+    except StoreError as exc:  # busy, unreachable, read-only ...: its message says it all
+        log.error("%s stopped: %s", request.label, redactor(str(exc)), extra={"run": request.label})
+        return RunOutcome(request, "crashed", error=redactor(str(exc)))
     except Exception as exc:  # recorded as crashed in run history by the runner
         log.error("%s crashed", request.label, exc_info=True, extra={"run": request.label})
         return RunOutcome(request, "crashed", error=redactor(f"{type(exc).__name__}: {exc}"))
