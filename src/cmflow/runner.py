@@ -624,7 +624,11 @@ def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: dat
     try:
         sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep)
     except Exception as exc:  # the store itself: the messages stay queued
-        log.warning("could not send the outbox: %s", redactor(_one_line(exc)))
+        error = redactor(_one_line(exc))
+        log.warning("could not send the outbox: %s", error)
+        for report in result.stages:  # the run is undelivered, and its history says why
+            if report.kind == "output" and isinstance(_entry(workflow, report.id), Notifier):
+                report.ok, report.error = False, f"the outbox could not be sent: {error}"
         return
     for report in result.stages:
         if report.kind != "output" or not isinstance(_entry(workflow, report.id), Notifier):
