@@ -119,6 +119,15 @@ class StoreSettings(BaseModel):
         examples=["sqlite:///state/cmflow.db"],
     )
 
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        from .store.errors import url_problem
+
+        if value is not None and (problem := url_problem(value)):
+            raise ValueError(problem)
+        return value
+
 
 class SourceEntry(BaseModel):
     """Keys every ``[[sources]]`` entry accepts besides its plugin's options."""

@@ -55,7 +55,7 @@ def opened_store(url: str, *, read_only: bool = False) -> Iterator["Store"]:
         try:
             store = open_store(url, read_only=read_only)
         except StoreMissing as missing:
-            click.echo(f"({missing}.)", err=True)
+            click.echo(f"Note: {missing}.", err=True)
             store = open_store("sqlite://")  # empty, in memory: every listing finds nothing
         with store:
             yield store

@@ -54,17 +54,9 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
     code = getattr(error, "sqlite_errorname", "") or ""
     detail = _first_line(error, url)
     if name == "ArgumentError" and opening:  # SQLAlchemy could not parse the URL
-        from ..secrets import redactor
-
-        given = redactor(url)
-        if "://" not in url and ("/" in url or "\\" in url or url.endswith((".db", ".sqlite"))):
-            return StoreError(f"{given!r} is not a database URL; for a SQLite file at that path write "
-                              f"sqlite:///{given}")
-        return StoreError(f"{given!r} is not a database URL; write a SQLAlchemy URL such as {EXAMPLE_URLS}")
+        return StoreError(_not_a_url(url))
     if name == "NoSuchModuleError":  # an unknown scheme (dialect)
-        scheme = url.split("://", 1)[0]
-        return StoreError(f"{cannot_open}: {scheme!r} is not a kind of database cmflow knows; "
-                          f"write a URL such as {EXAMPLE_URLS}")
+        return StoreError(f"{cannot_open}: {_unknown_kind(url)}")
     if isinstance(error, ModuleNotFoundError):  # the dialect is known, its driver is not installed
         module = (error.name or "").split(".")[0]
         package = DRIVER_PACKAGES.get(module, module)
@@ -99,6 +91,44 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
     if opening:  # an unreachable server, a refused login, a schema too new ...
         return StoreError(f"{cannot_open}: {detail}")
     return None
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a store URL that can be told without opening the store (not a URL,
+    an unknown kind of database, a malformed SQLite URL); None when nothing is. A driver that
+    is not installed is not told here: that is the machine's, not the URL's."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except Exception:  # ArgumentError: not a URL at all
+        return _not_a_url(url)
+    try:
+        parsed.get_dialect()  # the dialect's module, not its driver
+    except Exception:  # NoSuchModuleError
+        return _unknown_kind(url)
+    if parsed.get_backend_name() == "sqlite":
+        from .sqlite import SqliteFile
+
+        try:
+            SqliteFile.of(parsed)
+        except ValueError as problem:
+            return str(problem)
+    return None
+
+
+def _not_a_url(url: str) -> str:
+    from ..secrets import redactor
+
+    given = redactor(url)
+    if "://" not in url and ("/" in url or "\\" in url or url.endswith((".db", ".sqlite", ".sqlite3"))):
+        return f"{given!r} is not a database URL; for a SQLite file at that path write sqlite:///{given}"
+    return f"{given!r} is not a database URL; write a SQLAlchemy URL such as {EXAMPLE_URLS}"
+
+
+def _unknown_kind(url: str) -> str:
+    scheme = url.split("://", 1)[0]
+    return f"{scheme!r} is not a kind of database cmflow knows; write a URL such as {EXAMPLE_URLS}"
 
 
 def _shown(url: str) -> str:

@@ -34,8 +34,9 @@ class SqliteFile:
     busy_seconds: float
 
     @classmethod
-    def of(cls, url: sa.URL, shown: str) -> "SqliteFile":
-        """Read a ``sqlite:///`` URL: ``~`` expanded, ``?timeout=`` in seconds."""
+    def of(cls, url: sa.URL) -> "SqliteFile":
+        """Read a ``sqlite:///`` URL: ``~`` expanded, ``?timeout=`` in seconds. A malformed one
+        raises ValueError saying what to write instead."""
         timeout = url.query.get("timeout", str(DEFAULT_BUSY_SECONDS))
         timeout = timeout if isinstance(timeout, str) else timeout[-1]  # given twice: the last one
         try:
@@ -43,8 +44,12 @@ class SqliteFile:
         except ValueError:
             busy = -1.0
         if not busy >= 0:
-            raise StoreError(f"cannot open the state store {shown}: ?timeout={timeout} is not a number of "
-                             "seconds to wait for another process's lock (e.g. ?timeout=30)")
+            raise ValueError(f"?timeout={timeout} is not a number of seconds to wait for another process's "
+                             "lock (e.g. ?timeout=30)")
+        if url.host:  # sqlite://state.db: the file name was read as a host
+            raise ValueError(f"a SQLite URL has three slashes before a relative path "
+                             f"(sqlite:///{url.host}{'/' + url.database if url.database else ''}) and four "
+                             "before an absolute one (sqlite:////var/lib/cmflow/state.db)")
         database = url.database or ""
         if database in ("", ":memory:") or database.startswith("file::memory:"):
             return cls(None, busy)
@@ -60,15 +65,18 @@ def sqlite_engine(url: str, *, read_only: bool) -> tuple[sa.Engine, SqliteFile, 
     """
     parsed = sa.make_url(url)
     shown = parsed.render_as_string(hide_password=True)
-    file = SqliteFile.of(parsed, shown)
+    try:
+        file = SqliteFile.of(parsed)
+    except ValueError as problem:
+        raise StoreError(f"cannot open the state store {shown}: {problem}") from None
     path = file.path
     writable = True
     if path is not None:
         if path.is_dir():
             raise explain(IsADirectoryError(str(path)), url, path=path, opening=True)
         if read_only and not path.exists():
-            raise StoreMissing(f"the state store {shown} does not exist yet: nothing has been recorded there "
-                               "(the first `cmflow run` or the daemon creates it)")
+            raise StoreMissing(f"the state store {shown} does not exist yet: nothing has been recorded there; "
+                               "the first `cmflow run` or the daemon creates it")
         if read_only:
             writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
         else:
