@@ -124,7 +124,7 @@ class StoreSettings(BaseModel):
     def _a_database_url(cls, value: str | None) -> str | None:
         from .store.errors import url_problem
 
-        if value is not None and (problem := url_problem(value)):
+        if value is not None and "${env:" not in value and (problem := url_problem(value)):  # unset: said already
             raise ValueError(problem)
         return value
 
