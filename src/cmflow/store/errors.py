@@ -63,7 +63,7 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
         return StoreError(f"{cannot_open}: its database driver is not installed (no module {module!r}); "
                           f"install it: pip install '{package}'")
     where = str(path) if path is not None else "the store's file"
-    if isinstance(error, (IsADirectoryError, NotADirectoryError)) or (path is not None and path.is_dir()):
+    if isinstance(error, IsADirectoryError) or (path is not None and path.is_dir()):
         return StoreError(f"{cannot_open}: {where} is a folder, not a SQLite file; name a file inside it, "
                           f"e.g. sqlite:///{path or 'FOLDER'}/state.db")
     if isinstance(error, PermissionError):

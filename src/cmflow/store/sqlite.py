@@ -74,6 +74,10 @@ def sqlite_engine(url: str, *, read_only: bool) -> tuple[sa.Engine, SqliteFile, 
     if path is not None:
         if path.is_dir():
             raise explain(IsADirectoryError(str(path)), url, path=path, opening=True)
+        blocking = next((folder for folder in path.parents if folder.exists() and not folder.is_dir()), None)
+        if blocking is not None:  # sqlite:///notes.txt/state.db
+            raise StoreError(f"cannot open the state store {shown}: {blocking} is a file, not a folder, so the "
+                             "store cannot be inside it; name another place")
         if read_only and not path.exists():
             raise StoreMissing(f"the state store {shown} does not exist yet: nothing has been recorded there; "
                                "the first `cmflow run` or the daemon creates it")
