@@ -28,7 +28,7 @@ from .measurements import (
 from .records import RECORD_KINDS, RecordTable, empty_frame, unique_records
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
-from .store import LockOwner, SlotAlreadyHandled, Store
+from .store import LockOwner, SlotAlreadyHandled, Store, StoreError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -103,7 +103,7 @@ def run_workflow(
                                         slot=slot)
         return _run(workflow, store, result, result.run_id, period, comparison_periods, now, sleep)
     finally:
-        store.release_run_lock(workflow.key, owner)
+        _release_run_lock(store, workflow.key, owner)
 
 
 def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: int | None,
@@ -125,7 +125,7 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
                              messages=messages, now=result.started_at)
     except BaseException as exc:
         if writes:
-            store.finish_run(run_id, status="crashed", stats={}, error=redactor(_one_line(exc)))
+            _record_crash(store, run_id, exc)
         raise
     _deliver(workflow, result)
     if writes:
@@ -141,6 +141,28 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
         store.finish_run(run_id, status=result.status, stats=result.stats(),
                          error=redactor("; ".join(failed)) or None)
     return result
+
+
+def _record_crash(store: Store, run_id: int, exc: BaseException) -> None:
+    """Keep why the run stopped in its history row. When the store refuses even that (still
+    locked, gone), say so and let the original error go on: the row stays ``running`` until
+    the next run marks it interrupted."""
+    error = redactor(_one_line(exc))
+    log.info("run %s stopped: %s; recording it in the run history", run_id, error)
+    try:
+        store.finish_run(run_id, status="crashed", stats={}, error=error)
+    except Exception as failure:
+        log.warning("could not record why run %s stopped: %s", run_id, redactor(_one_line(failure)))
+
+
+def _release_run_lock(store: Store, workflow_key: str, owner: LockOwner) -> None:
+    """Give the run lock back; a store that refuses (locked, gone) must not hide how the run
+    ended: the lock of a process that has ended is taken over by the next run."""
+    try:
+        store.release_run_lock(workflow_key, owner)
+    except Exception as failure:
+        log.warning("could not release the run lock of %s: %s; the next run takes it over",
+                    workflow_key, redactor(_one_line(failure)))
 
 
 def _history_needed(workflow: "Workflow") -> int:
@@ -615,7 +637,11 @@ def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: dat
     try:
         sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep)
     except Exception as exc:  # the store itself: the messages stay queued
-        log.warning("could not send the outbox: %s", redactor(_one_line(exc)))
+        error = redactor(_one_line(exc))
+        log.warning("could not send the outbox: %s", error)
+        for report in result.stages:  # the run is undelivered, and its history says why
+            if report.kind == "output" and isinstance(_entry(workflow, report.id), Notifier):
+                report.ok, report.error = False, f"the outbox could not be sent: {error}"
         return
     for report in result.stages:
         if report.kind != "output" or not isinstance(_entry(workflow, report.id), Notifier):
@@ -659,7 +685,7 @@ def _deliver(workflow: "Workflow", result: RunResult) -> None:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    if isinstance(exc, UserFacingError) and text:
+    if text and isinstance(exc, UserFacingError):  # written for the user: no class name
         return text[0]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

@@ -115,6 +115,15 @@ class StoreSettings(BaseModel):
         examples=["sqlite:///state/cmflow.db"],
     )
 
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        from .store.errors import url_problem
+
+        if value is not None and "${env:" not in value and (problem := url_problem(value)):  # unset: said already
+            raise ValueError(problem)
+        return value
+
 
 class SourceEntry(BaseModel):
     """Keys every ``[[sources]]`` entry accepts besides its plugin's options."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_of
+from .common import opened_store, rich_console, store_of
 
 
 @click.command()
@@ -20,10 +20,10 @@ def alerts(file: str | None, workflow_id: str | None, show_all: bool, store_opti
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url, open_store
+    from ..store import display_url
 
     url, workflow_id = store_of(file, store_option, workflow_id)
-    with open_store(url) as store:
+    with opened_store(url, read_only=True) as store:
         states = [a for a in store.alerts(workflow_id)
                   if a.state in ("firing", "pending") or (show_all and a.state == "resolved")]
     table = Table(header_style="bold")

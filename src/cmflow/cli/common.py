@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
 import click
 
 from ..errors import WorkflowInvalid
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 class IsoDate(click.ParamType):
@@ -38,6 +44,38 @@ def store_url(option: str | None, workflow_store_url: str | None) -> str:
 
     return option or workflow_store_url or default_store_url()
 
+
+@contextmanager
+def saying_store_errors() -> Iterator[None]:
+    """End the command with a :class:`~cmflow.store.StoreError`'s own explanation and exit
+    code 1 (a bad URL, a missing driver, a folder or another file where the store should be,
+    no write access, locked by another process), never a traceback."""
+    from ..errors import EXIT_RUN_FAILED
+    from ..store import StoreError
+
+    try:
+        yield
+    except StoreError as error:
+        click.secho(f"✗ {error}", fg="red", err=True)
+        raise SystemExit(EXIT_RUN_FAILED) from None
+
+
+@contextmanager
+def opened_store(url: str, *, read_only: bool = False) -> Iterator["Store"]:
+    """The state store at ``url`` for one command, closed after it; what goes wrong with it
+    ends the command clearly (:func:`saying_store_errors`). With ``read_only`` nothing is
+    created or changed, and a store that does not exist yet reads as an empty one (said on
+    standard error)."""
+    from ..store import StoreMissing, open_store
+
+    with saying_store_errors():
+        try:
+            store = open_store(url, read_only=read_only)
+        except StoreMissing as missing:
+            click.echo(f"Note: {missing}.", err=True)
+            store = open_store("sqlite://")  # empty, in memory: every listing finds nothing
+        with store:
+            yield store
 
 
 def rich_console():

@@ -35,13 +35,12 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     import logging
     from pathlib import Path
 
-    from ..errors import EXIT_INVALID, EXIT_RUN_FAILED, WorkflowInvalid
+    from ..errors import EXIT_INVALID, WorkflowInvalid
     from ..daemon import Daemon, load_daemon_settings
     from ..daemon.logs import configure_logging
     from ..daemon.settings import SETTINGS_FILE_NAME
-    from ..secrets import redactor
-    from ..store import display_url, open_store
-    from .common import print_problems, store_url
+    from ..store import open_store
+    from .common import print_problems, saying_store_errors, store_url
 
     folder = Path(directory)
     if config_file is None and (folder / SETTINGS_FILE_NAME).is_file():
@@ -56,10 +55,6 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     level = logging.DEBUG if verbose else logging.INFO
     configure_logging(options.log_format, level)
     url = store_url(store_option, options.store)
-    try:
+    with saying_store_errors():
         open_store(url).close()  # fail now, clearly, rather than at the first run
-    except Exception as error:
-        message = redactor(str(error).splitlines()[0]).replace(url, display_url(url))
-        click.secho(f"✗ cannot open the state store {display_url(url)}: {message}", fg="red", err=True)
-        sys.exit(EXIT_RUN_FAILED)
-    Daemon(folder, settings, url, log_level=level).run_forever()
+        Daemon(folder, settings, url, log_level=level).run_forever()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_of
+from .common import opened_store, rich_console, store_of
 
 
 @click.command()
@@ -20,10 +20,10 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url, open_store
+    from ..store import display_url
 
     url, workflow_name = store_of(file, store_option, workflow_name)
-    with open_store(url) as store:
+    with opened_store(url, read_only=True) as store:
         runs = store.runs(workflow_name, limit)
         missed = store.missed_slots(workflow_name, limit)
     table = Table(header_style="bold")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_url
+from .common import opened_store, rich_console, store_url
 
 STATUSES = ("pending", "dead", "delivered", "all")
 
@@ -27,10 +27,10 @@ def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, stor
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url, open_store
+    from ..store import display_url
 
     url = store_url(store_option, None)
-    with open_store(url) as store:
+    with opened_store(url, read_only=True) as store:
         if status is None:
             messages = [*store.outbox(status="pending", workflow=workflow_id),
                         *store.outbox(status="dead", workflow=workflow_id)]
@@ -73,13 +73,13 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
     from datetime import datetime, timezone
 
     from ..outbox import backlog, dispatch, requeue_dead
-    from ..store import display_url, open_store
+    from ..store import display_url
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
     now = datetime.now(timezone.utc)
     url = store_url(store_option, None)
-    with open_store(url) as store:
+    with opened_store(url) as store:
         if ids and not all_dead:
             dead = {m.id for m in store.outbox(status="dead", limit=1_000_000)}
             unknown = [i for i in ids if i not in dead]
@@ -107,9 +107,8 @@ def flush(store_option: str | None) -> None:
     another process) or was dead-lettered now, saying how many wait and when the next is due.
     """
     from ..outbox import backlog, dispatch
-    from ..store import open_store
 
-    with open_store(store_url(store_option, None)) as store:
+    with opened_store(store_url(store_option, None)) as store:
         report = dispatch(store, only_workflow=False)
         _report(report, backlog(store))
 

@@ -12,7 +12,7 @@ import click
 from ..errors import (
     EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid,
 )
-from .common import IsoDate, print_problems, store_url
+from .common import IsoDate, opened_store, print_problems, store_url
 
 EPILOG = """\b
 Exit codes:
@@ -41,7 +41,6 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     """Run a workflow once: fetch, compute KPIs, compare, trigger alerts, deliver."""
     from ..periods import PeriodError
     from ..runner import resolve_period, run_workflow
-    from ..store import open_store
     from ..workflow import load_workflow
 
     from ..secrets import RedactingFilter
@@ -66,37 +65,28 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
 
     from ..runner import WorkflowKeyConflict
     from ..secrets import redactor
-    from ..store import WorkflowBusy, display_url
+    from ..store import StoreError, WorkflowBusy, display_url
 
     url = store_url(store_option, workflow.store.url)
-    try:
-        store = open_store(url)
-    except ModuleNotFoundError as error:  # e.g. a postgresql:// URL without its driver
-        click.secho(f"✗ cannot open the state store {display_url(url)}: {error}; install the "
-                    f"database driver (PostgreSQL: pip install 'psycopg[binary]')", fg="red", err=True)
-        sys.exit(EXIT_RUN_FAILED)
-    except Exception as error:  # unreachable database, unwritable directory, newer schema
-        message = redactor(str(error).splitlines()[0]).replace(url, display_url(url))
-        click.secho(f"✗ cannot open the state store {display_url(url)}: {message}", fg="red", err=True)
-        sys.exit(EXIT_RUN_FAILED)
-    versus = ", ".join(str(period.comparison(c)) for c in workflow.settings.compare)
-    click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
-               + (" — dry run" if dry_run else ""), err=True)
-    try:
-        result = run_workflow(workflow, store=store, period=period, dry_run=dry_run)
-    except WorkflowKeyConflict as error:
-        click.secho(f"✗ {file}: {error}", fg="red", err=True)
-        sys.exit(EXIT_INVALID)
-    except WorkflowBusy as error:
-        click.secho(f"✗ {error}", fg="yellow", err=True)
-        sys.exit(EXIT_BUSY)
-    except Exception as error:
-        logging.getLogger("cmflow").debug("run crashed", exc_info=True)
-        click.secho(f"✗ the run crashed: {redactor(f'{type(error).__name__}: {error}')}"
-                    + ("" if verbose else " (use -v for details)"), fg="red", err=True)
-        sys.exit(EXIT_RUN_FAILED)
-    finally:
-        store.close()
+    with opened_store(url) as store:  # a store that cannot be opened or used: said, exit 1
+        versus = ", ".join(str(period.comparison(c)) for c in workflow.settings.compare)
+        click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
+                   + (" — dry run" if dry_run else ""), err=True)
+        try:
+            result = run_workflow(workflow, store=store, period=period, dry_run=dry_run)
+        except WorkflowKeyConflict as error:
+            click.secho(f"✗ {file}: {error}", fg="red", err=True)
+            sys.exit(EXIT_INVALID)
+        except WorkflowBusy as error:
+            click.secho(f"✗ {error}", fg="yellow", err=True)
+            sys.exit(EXIT_BUSY)
+        except StoreError:
+            raise
+        except Exception as error:
+            logging.getLogger("cmflow").debug("run crashed", exc_info=True)
+            click.secho(f"✗ the run crashed: {redactor(f'{type(error).__name__}: {error}')}"
+                        + ("" if verbose else " (use -v for details)"), fg="red", err=True)
+            sys.exit(EXIT_RUN_FAILED)
     _print_summary(result, display_url(url), time.perf_counter() - started)
     sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED}[result.status])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import rich_console, store_url
+from .common import opened_store, rich_console, store_url
 
 
 @click.group(invoke_without_command=True)
@@ -24,10 +24,8 @@ def silence(ctx: click.Context, store_option: str | None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import open_store
-
     now = datetime.now(timezone.utc)
-    with open_store(store_url(store_option, None)) as store:
+    with opened_store(store_url(store_option, None), read_only=True) as store:
         silences = store.silences()
     table = Table(header_style="bold")
     for column in ("Id", "State", "Matches", "Workflow", "Until (UTC)", "Comment", "By"):
@@ -64,7 +62,6 @@ def add(matchers: tuple[str, ...], duration: str | None, until: str | None, comm
     from ..durations import parse_duration
     from ..errors import EXIT_INVALID
     from ..silences import Silence, SilenceError, parse_matchers
-    from ..store import open_store
 
     now = datetime.now(timezone.utc)
     try:
@@ -82,7 +79,7 @@ def add(matchers: tuple[str, ...], duration: str | None, until: str | None, comm
         click.secho(f"✗ {exc}", fg="red", err=True)
         raise SystemExit(EXIT_INVALID) from None
     item = Silence(uuid.uuid4().hex[:12], parsed, now, ends, comment, getpass.getuser(), now, workflow_id)
-    with open_store(store_url(store_option, None)) as store:
+    with opened_store(store_url(store_option, None)) as store:
         store.add_silence(item)
     click.echo(f"Silence {item.id}: {item.describe()} until {ends:%Y-%m-%d %H:%M} UTC.")
 
@@ -95,9 +92,8 @@ def end(silence_id: str, store_option: str | None) -> None:
     from datetime import datetime, timezone
 
     from ..errors import EXIT_INVALID
-    from ..store import open_store
 
-    with open_store(store_url(store_option, None)) as store:
+    with opened_store(store_url(store_option, None)) as store:
         if not store.end_silence(silence_id, datetime.now(timezone.utc)):
             click.secho(f"✗ no silence (or more than one) has the id {silence_id!r}; see `cmflow silence`",
                         fg="red", err=True)

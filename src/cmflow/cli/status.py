@@ -35,8 +35,8 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
     from ..daemon.health import assess_in_store
     from ..daemon.settings import HEALTH_WORKFLOW_ID, SETTINGS_FILE_NAME, load_daemon_settings
     from ..errors import EXIT_INVALID, WorkflowInvalid
-    from ..store import display_url, open_store
-    from .common import rich_console, store_url
+    from ..store import display_url
+    from .common import opened_store, rich_console, store_url
 
     def settings_of(folder: Path):
         file = Path(config_file) if config_file else folder / SETTINGS_FILE_NAME
@@ -52,7 +52,7 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
     settings = settings_of(Path(directory or ".")) if directory is not None or config_file else None
     url = store_url(store_option, settings.daemon.store if settings else None)
     now = datetime.now(timezone.utc)
-    with open_store(url) as store:
+    with opened_store(url, read_only=True) as store:
         daemons = store.daemons()
         if directory is None:
             if not daemons:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from ..durations import format_duration
 from ..schedules import ON_TIME, catch_up
 from ..secrets import redactor
-from ..store import DaemonRecord, open_store, this_host
+from ..store import DaemonRecord, StoreError, open_store, this_host
 from .catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
 from .executor import Executor, LocalProcessPool
 from .health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
@@ -217,6 +217,9 @@ class Daemon:
         """Run one step of the loop; log a failure (redacted) instead of raising it."""
         try:
             step(*args)
+        except StoreError as exc:  # busy, unreachable ...: its message says it all
+            log.error("failed while %s: %s; trying again shortly", what, exc, extra={"event": "error"})
+            return False
         except Exception:
             log.error("failed while %s; trying again shortly", what, exc_info=True, extra={"event": "error"})
             return False
@@ -399,7 +402,9 @@ class Daemon:
         request = outcome.request
         key = request.workflow_key
         self.running.pop(key, None)
-        if outcome.status in ("timeout", "interrupted") and outcome.pid is not None:
+        # A run that could not record its own end (killed; or its store refused, e.g. locked)
+        # gets it recorded here, with its cause.
+        if outcome.status in ("timeout", "interrupted", "crashed") and outcome.pid is not None:
             self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
         level = logging.INFO if outcome.status in ("ok", "done") else logging.WARNING
         run = f" (run {outcome.run_id})" if outcome.run_id else ""

@@ -73,7 +73,7 @@ class RunOutcome:
 def execute(request: RunRequest) -> RunOutcome:
     """Run one request to the end and say how it went; never raises."""
     from ..runner import resolve_period, run_workflow
-    from ..store import SlotAlreadyHandled, WorkflowBusy, open_store
+    from ..store import SlotAlreadyHandled, StoreError, WorkflowBusy, open_store
     from ..workflow import load_workflow
 
     try:
@@ -90,6 +90,9 @@ def execute(request: RunRequest) -> RunOutcome:
         return RunOutcome(request, "busy", error=str(exc))
     except SlotAlreadyHandled as exc:
         return RunOutcome(request, "done", error=str(exc))
+    except StoreError as exc:  # busy, unreachable, read-only ...: its message says it all
+        log.error("%s stopped: %s", request.label, redactor(str(exc)), extra={"run": request.label})
+        return RunOutcome(request, "crashed", error=redactor(str(exc)))
     except Exception as exc:  # recorded as crashed in run history by the runner
         log.error("%s crashed", request.label, exc_info=True, extra={"run": request.label})
         return RunOutcome(request, "crashed", error=redactor(f"{type(exc).__name__}: {exc}"))

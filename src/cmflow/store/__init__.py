@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ..alerts import Alert
     from ..silences import Silence
 
+from .errors import StoreBusy, StoreError, StoreMissing  # noqa: F401  (part of the store's interface)
+
 STORE_VARIABLE = "CMFLOW_STORE"
 
 
@@ -449,8 +451,22 @@ def display_url(url: str) -> str:
         return redactor(url)
 
 
-def open_store(url: str | None = None) -> Store:
-    """Open (creating and migrating as needed) the store at a SQLAlchemy URL."""
+def open_store(url: str | None = None, *, read_only: bool = False) -> Store:
+    """Open the store at a SQLAlchemy URL, creating and migrating it as needed.
+
+    ``read_only`` is for commands that only read: nothing is created or changed, a SQLite
+    file that does not exist raises :class:`StoreMissing`, and one this user may not write
+    is read all the same. Any failure raises a :class:`StoreError` that names the store and
+    says what to do (:mod:`cmflow.store.errors`).
+    """
+    from .errors import explain
     from .sql import SqlStore
 
-    return SqlStore(url or default_store_url())
+    url = url or default_store_url()
+    try:
+        return SqlStore(url, read_only=read_only)
+    except Exception as error:
+        explained = explain(error, url, opening=True)
+        if explained is error:
+            raise
+        raise explained from error

@@ -16,7 +16,9 @@ from . import (
     OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
     this_host,
 )
+from .errors import StoreError, explain
 from .migrations import LATEST_VERSION, MIGRATIONS
+from .sqlite import sqlite_engine
 from .tables import (
     alerts, cached_records, daemons, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
     silences, source_cursors,
@@ -27,10 +29,6 @@ if TYPE_CHECKING:
 
     from ..alerts import Alert
     from ..silences import Silence
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or is newer than this cmflow."""
 
 
 def _now() -> datetime:
@@ -47,17 +45,28 @@ def _utc(value: datetime | None) -> datetime | None:
 class SqlStore(Store):
     """State in any database SQLAlchemy speaks; SQLite files get WAL and a busy timeout."""
 
-    def __init__(self, url: str, *, migrate_to: int | None = None) -> None:
+    def __init__(self, url: str, *, migrate_to: int | None = None, read_only: bool = False) -> None:
         self.url = url
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            path = Path(url.removeprefix("sqlite:///")).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.url = f"sqlite:///{path}"
-        self.engine = sa.create_engine(self.url)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_connect)
-            sa.event.listen(self.engine, "begin", _sqlite_begin)
-        self._migrate(LATEST_VERSION if migrate_to is None else migrate_to)
+        self.busy_seconds: float | None = None
+        self.sqlite_path: Path | None = None
+        self.writable = True
+        """False when the store was opened read-only (this user may not write it)."""
+        if sa.make_url(url).get_backend_name() == "sqlite":
+            self.engine, file, self.writable = sqlite_engine(url, read_only=read_only)
+            self.busy_seconds, self.sqlite_path = file.busy_seconds, file.path
+        else:
+            self.engine = sa.create_engine(url)
+        sa.event.listen(self.engine, "handle_error", self._explain_error, retval=True)
+        if self.writable:
+            self._migrate(LATEST_VERSION if migrate_to is None else migrate_to)
+        else:
+            self._check_version_for_reading()
+
+    def _explain_error(self, context: Any) -> BaseException | None:
+        """A database error the user can act on (busy, read-only, not a database ...) becomes a
+        :class:`StoreError` saying so; any other error goes on as it is."""
+        return explain(context.original_exception, self.url, path=self.sqlite_path,
+                       busy_seconds=self.busy_seconds)
 
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
@@ -76,9 +85,7 @@ class SqlStore(Store):
 
     def _migrate(self, target: int) -> None:
         current = self.schema_version()
-        if current > LATEST_VERSION:
-            raise StoreError(f"the store {self.display_url} is at schema version {current}, newer "
-                             f"than this cmflow understands ({LATEST_VERSION}); upgrade cmflow")
+        self._refuse_if_newer(current)
         if current >= target:
             return
         # One transaction per migration, holding the write lock: another process opening the
@@ -93,6 +100,22 @@ class SqlStore(Store):
                 step(connection)
                 connection.execute(schema_migrations.insert().values(
                     version=version, description=description, applied_at=_now()))
+
+    def _refuse_if_newer(self, current: int) -> None:
+        if current > LATEST_VERSION:
+            raise StoreError(f"cannot open the state store {self.display_url}: it is at schema version {current}, "
+                             f"newer than this cmflow understands ({LATEST_VERSION}); upgrade cmflow")
+
+    def _check_version_for_reading(self) -> None:
+        """A store opened read-only is not migrated: one at another version cannot be read."""
+        current = self.schema_version()
+        self._refuse_if_newer(current)
+        if current < LATEST_VERSION:
+            raise StoreError(
+                f"cannot read the state store {self.display_url}: it is at schema version {current}, older "
+                f"than this cmflow ({LATEST_VERSION}), and this user may not write to it to upgrade it; run "
+                "any cmflow command once as the store's owner (it upgrades the store), or read it with the "
+                "cmflow version that wrote it")
 
     @property
     def display_url(self) -> str:
@@ -544,20 +567,3 @@ def _dialect_insert(connection: sa.Connection) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own transaction handling would run DDL outside any transaction (Python's
-    # sqlite3 only begins one before DML): turn it off and begin explicitly in _sqlite_begin.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may have to wait
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _sqlite_begin(connection: sa.Connection) -> None:
-    mode = connection.get_execution_options().get("cmflow_begin", "")
-    connection.exec_driver_sql(f"BEGIN {mode}".strip())

@@ -1,0 +1,157 @@
+"""Opening a SQLite state file: its path, how long to wait for a lock, and reading without
+write access.
+
+A store is written in WAL mode with a busy timeout (10 s, or ``?timeout=SECONDS`` in the URL).
+A file this user may not write (another user's daemon store, a read-only mount) is opened
+read-only (``mode=ro``) so that ``cmflow history`` and the other reading commands still work;
+when even that cannot be done (a WAL store needs its ``-shm`` file, which a reader may not be
+allowed to create), the file is read as it is on disk (``immutable``), which is exact when no
+``-wal`` file holds changes not yet copied into it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from .errors import StoreError, StoreMissing, explain
+
+DEFAULT_BUSY_SECONDS = 10.0
+"""How long a statement waits for another process's lock before the store is called busy."""
+
+
+@dataclass(frozen=True)
+class SqliteFile:
+    """Where a SQLite store lives (None: in memory) and how long it waits for locks."""
+
+    path: Path | None
+    busy_seconds: float
+
+    @classmethod
+    def of(cls, url: sa.URL) -> "SqliteFile":
+        """Read a ``sqlite:///`` URL: ``~`` expanded, ``?timeout=`` in seconds. A malformed one
+        raises ValueError saying what to write instead."""
+        timeout = url.query.get("timeout", str(DEFAULT_BUSY_SECONDS))
+        timeout = timeout if isinstance(timeout, str) else timeout[-1]  # given twice: the last one
+        try:
+            busy = float(timeout)
+        except ValueError:
+            busy = -1.0
+        if not busy >= 0:
+            raise ValueError(f"?timeout={timeout} is not a number of seconds to wait for another process's "
+                             "lock (e.g. ?timeout=30)")
+        if url.host:  # sqlite://state.db: the file name was read as a host
+            raise ValueError(f"a SQLite URL has three slashes before a relative path "
+                             f"(sqlite:///{url.host}{'/' + url.database if url.database else ''}) and four "
+                             "before an absolute one (sqlite:////var/lib/cmflow/state.db)")
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            return cls(None, busy)
+        return cls(Path(database).expanduser(), busy)
+
+
+def sqlite_engine(url: str, *, read_only: bool) -> tuple[sa.Engine, SqliteFile, bool]:
+    """An engine for the SQLite store at ``url``, its file, and whether it may write.
+
+    With ``read_only``, nothing is created or changed: a missing file raises
+    :class:`StoreMissing`, and a file this user cannot write is opened read-only. Without it,
+    the file's folder is created as needed and a file this user cannot write is refused.
+    """
+    parsed = sa.make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        file = SqliteFile.of(parsed)
+    except ValueError as problem:
+        raise StoreError(f"cannot open the state store {shown}: {problem}") from None
+    path = file.path
+    writable = True
+    if path is not None:
+        if path.is_dir():
+            raise explain(IsADirectoryError(str(path)), url, path=path, opening=True)
+        blocking = next((folder for folder in path.parents if folder.exists() and not folder.is_dir()), None)
+        if blocking is not None:  # sqlite:///notes.txt/state.db
+            raise StoreError(f"cannot open the state store {shown}: {blocking} is a file, not a folder, so the "
+                             "store cannot be inside it; name another place")
+        if read_only and not path.exists():
+            raise StoreMissing(f"the state store {shown} does not exist yet: nothing has been recorded there; "
+                               "the first `cmflow run` or the daemon creates it")
+        if read_only:
+            writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise explain(error, url, path=path, opening=True) from error
+            if path.exists() and not os.access(path, os.W_OK):
+                raise explain(sqlite_error("SQLITE_READONLY"), url, path=path, opening=True)
+    if writable:
+        engine = sa.create_engine(parsed.set(database=str(path) if path else parsed.database))
+        sa.event.listen(engine, "connect", _writer_connect(file.busy_seconds))
+    else:
+        uri = _read_only_uri(path, url, file.busy_seconds)
+        engine = sa.create_engine(parsed.set(database=str(path)), creator=lambda: sqlite3.connect(
+            uri, uri=True, timeout=file.busy_seconds, check_same_thread=False))
+        sa.event.listen(engine, "connect", _reader_connect)
+    sa.event.listen(engine, "begin", _begin)
+    return engine, file, writable
+
+
+def sqlite_error(code: str) -> sqlite3.Error:
+    """A sqlite3 error carrying an error name, as the driver raises them (for :func:`explain`)."""
+    error = sqlite3.OperationalError(code)
+    error.sqlite_errorname = code
+    return error
+
+
+def _read_only_uri(path: Path, url: str, busy_seconds: float) -> str:
+    """``mode=ro`` when SQLite can read the file that way, else ``immutable`` when no changes
+    wait in a ``-wal`` file (immutable reads the main file alone)."""
+    base = f"file:{quote(str(path))}"
+    try:
+        probe = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=busy_seconds)
+        try:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            probe.close()
+        return f"{base}?mode=ro"
+    except sqlite3.Error as error:
+        code = getattr(error, "sqlite_errorname", "")
+        if not code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+            raise explain(error, url, path=path, busy_seconds=busy_seconds, opening=True) from error
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size:
+        raise StoreError(
+            f"cannot read the state store {sa.make_url(url).render_as_string(hide_password=True)}: its latest "
+            f"changes wait in {wal}, which a user without write access to {path.parent} cannot apply; run the "
+            "command as the store's owner, or once with write access")
+    return f"{base}?immutable=1"
+
+
+def _writer_connect(busy_seconds: float):
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling would run DDL outside any transaction (Python's
+        # sqlite3 only begins one before DML): turn it off and begin explicitly in _begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")  # first: switching to WAL may wait
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return connect
+
+
+def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _begin(connection: sa.Connection) -> None:
+    mode = connection.get_execution_options().get("cmflow_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())

@@ -1,0 +1,421 @@
+"""The state store locked by another process, or readable only: real processes, counted.
+
+Every command runs as its own process (the ``cmflow`` script). A *locker* is a separate
+Python process that opens the store's SQLite file and holds ``BEGIN EXCLUSIVE`` (a writer's
+lock: WAL readers go on) or, with ``locking_mode=EXCLUSIVE``, a lock that keeps readers out
+too, until the test tells it to let go. The stores wait ``?timeout=1`` s for a lock (a URL
+setting users have too), so a refused command ends quickly.
+
+The read-only store is read by an unprivileged user (root ignores file modes): the commands
+run as ``nobody`` (any uid without write access would do), and the test then checks, as the
+owner, that not a byte of the store changed.
+
+What is counted: the runs, measurements and outbox messages in the store before and after,
+the messages the loopback SMTP server received, and what each command printed (a clear
+sentence naming the store, never a traceback). Waits poll with a generous deadline; nothing
+asserts a duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import queue
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from loopback_smtp import Mailbox
+
+CMFLOW_SCRIPT = Path(sys.executable).with_name("cmflow")
+CMFLOW = [str(CMFLOW_SCRIPT)] if CMFLOW_SCRIPT.exists() else \
+    [sys.executable, "-c", "from cmflow.cli import main; main()"]
+DEADLINE = 60.0
+"""Seconds a wait may take before the test fails (a generous bound, not a check)."""
+BUSY = "busy (locked by another process) after 1 s"
+NEVER = ("Traceback", "OperationalError", "DatabaseError", "sqlalche.me", "the run crashed")
+READING_COMMANDS = (["history"], ["alerts", "--all"], ["outbox", "--status", "all"], ["silence"])
+
+WORKFLOW = """\
+[workflow]
+name = "Store faults"
+timezone = "Europe/Paris"
+period = "2026-11-16..2026-11-22"
+compare = []
+
+[[sources]]
+id = "meta"
+plugin = "csv"
+path = "builtin:demo/meta_posts.csv"
+record = "post"
+datetime_format = "%m/%d/%Y %H:%M"
+columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", format = "Post type", text = "Description", url = "Permalink", reach = "Reach", impressions = "Views", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves", clicks = "Link clicks", pillar = "Content pillar", campaign = "Campaign" }}
+values = {{ format = {{ "IG image" = "image", "IG carousel" = "carousel", "IG reel" = "reel", "Photo" = "image", "Video" = "video", "Link" = "link", "Text" = "text" }} }}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+
+[[triggers]]
+id = "always"
+plugin = "threshold"
+metric = "engagement_rate_by_reach"
+above = -1
+
+[[outputs]]
+plugin = "email"
+from_address = "cmflow <reports@example.org>"
+to = ["social-team@example.org"]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+"""
+"""A workflow whose alert always fires on its first run: exactly one e-mail to count."""
+
+LOCKER = """\
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+if sys.argv[2] == "readers-too":
+    connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+connection.execute("BEGIN EXCLUSIVE")
+connection.execute("UPDATE runs SET id = id WHERE 0")  # takes the write lock for real
+print("locked", flush=True)
+sys.stdin.readline()
+connection.execute("COMMIT")
+connection.close()
+print("released", flush=True)
+"""
+
+
+# -- processes --------------------------------------------------------------------------------------
+class Locker:
+    """A separate process holding a lock on a SQLite file until :meth:`release`."""
+
+    def __init__(self, path: Path, kind: str = "writers") -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", LOCKER, str(path), kind], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.write("go\n")
+            self.process.stdin.flush()
+            assert self.process.stdout.readline().strip() == "released"
+        self.process.wait(DEADLINE)
+
+
+@pytest.fixture
+def locker() -> Iterator:
+    """``locker(path, kind)`` starts a :class:`Locker`; every one is released at the end."""
+    started: list[Locker] = []
+
+    def start(path: Path, kind: str = "writers") -> Locker:
+        started.append(Locker(path, kind))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.release()
+
+
+class Lines:
+    """The standard error of a running process, line by line, as it comes."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process, self.lines, self._new = process, [], queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.lines.append(line)
+            self._new.put(line)
+        self._new.put(None)
+
+    def wait_for(self, phrase: str) -> str:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            try:
+                line = self._new.get(timeout=deadline - time.monotonic())
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            if phrase in line:
+                return line
+        raise AssertionError(f"{phrase!r} never came; the process said:\n{self.text}")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def cmflow(*args: str, cwd: Path, user: "Unprivileged | None" = None) -> subprocess.CompletedProcess:
+    """Run one cmflow command to its end as a process of its own; its output in ``.stdout``."""
+    prefix = user.prefix if user is not None else []
+    process = subprocess.run([*prefix, *CMFLOW, *args], cwd=cwd, env=_environment(cwd), stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=DEADLINE)
+    process.stdout += process.stderr
+    return process
+
+
+def _environment(home: Path) -> dict[str, str]:
+    return {**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "COLUMNS": "250",
+            "NO_COLOR": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+
+def assert_clear(result: subprocess.CompletedProcess, *phrases: str) -> None:
+    for phrase in NEVER:
+        assert phrase not in result.stdout, result.stdout
+    for phrase in phrases:
+        assert phrase in result.stdout, result.stdout
+
+
+# -- the store, counted -------------------------------------------------------------------------------
+def counts(path: Path) -> dict[str, object]:
+    """What the store holds, read directly with sqlite3."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {
+            "runs": connection.execute("SELECT id, status FROM runs ORDER BY id").fetchall(),
+            "measurements": connection.execute("SELECT count(*) FROM measurements").fetchone()[0],
+            "outbox": connection.execute("SELECT id, status FROM outbox ORDER BY id").fetchall(),
+            "alerts": connection.execute("SELECT count(*) FROM alerts").fetchone()[0],
+        }
+    finally:
+        connection.close()
+
+
+@dataclass
+class GatedMailbox(Mailbox):
+    """A loopback SMTP server's handler that holds each message at DATA until its gate opens."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.arrived.set()
+        deadline = time.monotonic() + DEADLINE
+        while not self.gate.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, smtp_server) -> tuple[Path, Path, GatedMailbox]:
+    """A folder with the workflow (mailing the loopback server) and a store where it ran once."""
+    mailbox = GatedMailbox()
+    mailbox.gate.set()
+    _, port = smtp_server(mailbox)
+    (tmp_path / "workflow.toml").write_text(WORKFLOW.format(port=port), encoding="utf-8")
+    store = tmp_path / "state.db"
+    first = cmflow("run", "workflow.toml", "--store", f"sqlite:///{store}", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout
+    assert len(mailbox.received) == 1
+    return tmp_path, store, mailbox
+
+
+# -- a store locked by another process -------------------------------------------------------------------
+def test_a_run_refused_by_a_locked_store_says_busy_runs_nothing_and_loses_nothing(workspace, locker) -> None:
+    folder, store, mailbox = workspace
+    before = counts(store)
+    held = locker(store)
+    run = cmflow("run", "workflow.toml", "--store", f"sqlite:///{store}?timeout=1", cwd=folder)
+    assert run.returncode == 1
+    assert_clear(run, BUSY, str(store), "?timeout=SECONDS")
+    # A WAL store: the writer's lock does not keep readers out.
+    history = cmflow("history", "--store", f"sqlite:///{store}?timeout=1", cwd=folder)
+    assert history.returncode == 0, history.stdout
+    assert "Store faults" in history.stdout and " ok " in history.stdout
+    held.release()
+    assert counts(store) == before  # no run row left "running", nothing half-written
+    assert len(mailbox.received) == 1  # the refused run sent nothing
+
+
+def test_reading_commands_on_a_store_locked_against_readers_say_busy(workspace, locker) -> None:
+    folder, store, _ = workspace
+    before = counts(store)
+    url = f"sqlite:///{store}?timeout=1"
+    held = locker(store, "readers-too")
+    commands = [*READING_COMMANDS, ["status", str(folder)]]
+    processes = [subprocess.Popen([*CMFLOW, *args, "--store", url], cwd=folder, env=_environment(folder),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True) for args in commands]  # at once: one wait for all
+    for args, process in zip(commands, processes):
+        output, _ = process.communicate(timeout=DEADLINE)
+        result = subprocess.CompletedProcess(args, process.returncode, output)
+        assert result.returncode == 1, (args, output)
+        assert_clear(result, BUSY, f"sqlite:///{store}")
+    held.release()
+    assert counts(store) == before
+
+
+def test_a_run_whose_store_locks_mid_delivery_keeps_the_cause_in_its_history(workspace, locker) -> None:
+    """The lock is taken while the run is provably sending (the SMTP server holds the message):
+    recording the delivery then fails. The run ends undelivered, saying why, the message stays
+    queued (sent again later: at most one duplicate, never lost) and `cmflow history` keeps the
+    cause once the lock is gone."""
+    folder, _, mailbox = workspace
+    store = folder / "fresh.db"  # the workflow's first run there: its alert is new, one message
+    mailbox.arrived.clear()
+    mailbox.gate.clear()
+    url = f"sqlite:///{store}?timeout=1"
+    run = subprocess.Popen([*CMFLOW, "run", "workflow.toml", "--store", url],
+                           cwd=folder, env=_environment(folder), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = Lines(run)
+    try:
+        assert mailbox.arrived.wait(DEADLINE), lines.text
+        held = locker(store)
+        mailbox.gate.set()  # the server takes the message; the run now waits for the store
+        lines.wait_for("busy (locked by another process)")
+        held.release()
+        assert run.wait(DEADLINE) == 3, lines.text
+    finally:
+        if run.poll() is None:
+            run.kill()
+    output = subprocess.CompletedProcess(run.args, run.returncode, lines.text)
+    assert_clear(output, BUSY, "output email")
+    assert len(mailbox.received) == 2  # the first run's message, and this one's, once
+    after = counts(store)
+    assert [status for _, status in after["runs"]] == ["undelivered"]
+    assert [status for _, status in after["outbox"]] == ["pending"]  # kept, to be sent again
+    history = cmflow("history", "--store", url, cwd=folder)
+    assert history.returncode == 0
+    assert_clear(history, "undelivered", "busy (locked by another process)")
+
+
+# -- a read-only store, read by an unprivileged user ---------------------------------------------------------
+@dataclass(frozen=True)
+class Unprivileged:
+    """A user without write access to the store: ``nobody`` when the tests run as root."""
+
+    uid: int
+    gid: int
+
+    @property
+    def prefix(self) -> list[str]:
+        """What runs a command as this user (util-linux's setpriv, or a sudo-less ``su``-like
+        switch done by Python's own ``subprocess`` where setpriv is missing)."""
+        if self.uid == os.geteuid():
+            return []
+        if shutil.which("setpriv"):
+            return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups"]
+        return [sys.executable, "-c", "import os, sys; os.setgroups([]); os.setgid(int(sys.argv[2])); "
+                "os.setuid(int(sys.argv[1])); os.execvp(sys.argv[3], sys.argv[3:])", str(self.uid), str(self.gid)]
+
+
+@pytest.fixture
+def unprivileged() -> Unprivileged:
+    if os.geteuid() != 0:
+        return Unprivileged(os.getuid(), os.getgid())  # file modes already hold for this user
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("running as root, and there is no 'nobody' user to read the store as")
+    user = Unprivileged(nobody.pw_uid, nobody.pw_gid)
+    probe = subprocess.run([*user.prefix, *CMFLOW, "--version"], capture_output=True, text=True, timeout=DEADLINE)
+    if probe.returncode != 0:
+        pytest.skip(f"'nobody' cannot run this Python and cmflow (installed where only root may read?): "
+                    f"{probe.stderr.strip()[:200]}")
+    return user
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder every user may enter (pytest's own temporary folders are private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="cmflow-store-faults-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def files(folder: Path) -> dict[str, str]:
+    """The folder's files and their digests; of a -shm file (an index readers may mark, rebuilt
+    from the -wal file) only its presence."""
+    return {path.name: "" if path.name.endswith("-shm") else digest(path)
+            for path in folder.iterdir() if path.is_file()}
+
+
+@pytest.mark.parametrize("writer_open", [False, True], ids=["at-rest", "while-a-writer-holds-it-open"])
+def test_a_read_only_store_serves_every_reading_command_and_is_left_untouched(
+        workspace, open_folder: Path, unprivileged: Unprivileged, writer_open: bool) -> None:
+    """At rest, the store is one file (no -wal, no -shm) in a folder the reader may not write:
+    SQLite cannot set up WAL reading there, so the file is read as it is. While its owner holds
+    it open with changes still in the -wal file, the reader sees them through the -shm file."""
+    folder, source, _ = workspace
+    shutil.copy(folder / "workflow.toml", open_folder / "workflow.toml")
+    store = open_folder / "state.db"
+    copy = sqlite3.connect(source)
+    copy.execute(f"VACUUM INTO '{store}'")
+    copy.close()
+    copy = sqlite3.connect(store)
+    copy.execute("PRAGMA journal_mode=WAL")  # as cmflow keeps it
+    copy.close()
+    owner = None
+    if writer_open:  # the owner's connection: a run row that lives in the -wal file only
+        owner = sqlite3.connect(store, isolation_level=None)
+        owner.execute("PRAGMA journal_mode=WAL")
+        owner.execute("PRAGMA wal_autocheckpoint=0")
+        owner.execute("INSERT INTO runs (workflow, workflow_file, status, started_at, period_start, period_end, "
+                      "dry_run, stats) VALUES ('Only in the WAL', 'x.toml', 'ok', '2026-11-23 08:00:00', "
+                      "'2026-11-16', '2026-11-22', 0, '{}')")
+    try:
+        for path in open_folder.iterdir():
+            path.chmod(0o444 if path.is_file() else 0o555)
+        open_folder.chmod(0o555)
+        rows = counts(store)
+        before = files(open_folder)
+        url = f"sqlite:///{store}"
+        for args in [*READING_COMMANDS, ["status", str(open_folder)]]:
+            result = cmflow(*args, "--store", url, cwd=open_folder, user=unprivileged)
+            assert result.returncode == 0, (args, result.stdout)
+            assert_clear(result)
+        history = cmflow("history", "--store", url, cwd=open_folder, user=unprivileged)
+        assert "Store faults" in history.stdout
+        assert ("Only in the WAL" in history.stdout) is writer_open
+        alerts = cmflow("alerts", "--store", url, cwd=open_folder, user=unprivileged)
+        assert "firing" in alerts.stdout
+        run = cmflow("run", "workflow.toml", "--store", url, cwd=open_folder, user=unprivileged)
+        assert run.returncode == 1
+        assert_clear(run, "cannot write to the state store", "read-only for this user", "need no write access")
+        assert files(open_folder) == before  # no file created, none changed
+        assert counts(store) == rows
+    finally:
+        if owner is not None:
+            owner.close()
+
+
+def test_an_older_read_only_store_is_not_migrated_but_said_so(open_folder: Path, unprivileged: Unprivileged) -> None:
+    from cmflow.store.migrations import LATEST_VERSION
+    from cmflow.store.sql import SqlStore
+
+    store = open_folder / "state.db"
+    SqlStore(f"sqlite:///{store}", migrate_to=LATEST_VERSION - 1).close()
+    store.chmod(0o444)
+    open_folder.chmod(0o555)
+    before = digest(store)
+    result = cmflow("history", "--store", f"sqlite:///{store}", cwd=open_folder, user=unprivileged)
+    assert result.returncode == 1
+    assert_clear(result, f"schema version {LATEST_VERSION - 1}, older than this cmflow", "as the store's owner")
+    assert digest(store) == before
+    assert stat.S_IMODE(store.stat().st_mode) == 0o444
