@@ -102,9 +102,21 @@ def _one_per_value(errors: list[dict[str, Any]]) -> list[tuple[tuple[str | int, 
     unions: dict[tuple, dict[str, list[dict[str, Any]]]] = {}
     order: list[tuple] = []
     plain: dict[tuple, list[dict[str, Any]]] = {}
+    # A bare type name ("str", "url", "date") is a union member's tag only where the errors
+    # name two members or more at that place: otherwise it is an option called so (``url``).
+    members_at: dict[tuple, set[str]] = {}
+    for error in errors:
+        for i, part in enumerate(error["loc"]):
+            if _is_tag(part):
+                members_at.setdefault(tuple(error["loc"][:i]), set()).add(part)
+
+    def is_tag(loc: tuple, i: int) -> bool:
+        part = loc[i]
+        return _is_tag(part) and ("[" in part or len(members_at.get(loc[:i], ())) > 1)
+
     for error in errors:
         loc = tuple(error["loc"])
-        tag_at = next((i for i, part in enumerate(loc) if _is_tag(part)), None)
+        tag_at = next((i for i in range(len(loc)) if is_tag(loc, i)), None)
         if tag_at is None:
             key = ("plain", loc)
             plain.setdefault(loc, []).append(error)
