@@ -7,6 +7,7 @@ hint a user reads. The last tests prove that an invalid workflow fetches and del
 from __future__ import annotations
 
 import os
+import subprocess
 import types
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from cmflow.output_paths import fill_path_template
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin
 from cmflow.workflow import Workflow, load_workflow
+from unprivileged import CMFLOW, open_folder, unprivileged  # noqa: F401  (fixtures)
 
 
 DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
@@ -420,15 +422,16 @@ def test_invalid_workflow_fetches_and_delivers_nothing(write_workflow, recorder,
 
 
 # -- files that cannot be read, and how pydantic's errors read --------------------------------
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_workflow_file_says_permission_denied(write_workflow) -> None:
-    path = write_workflow(HEADER + POSTS_SOURCE)
+def test_an_unreadable_workflow_file_says_permission_denied(open_folder, unprivileged) -> None:
+    """Run as a user the file's mode locks out (``nobody`` under root, which reads any file)."""
+    path = open_folder / "workflow.toml"
+    path.write_text(HEADER + POSTS_SOURCE, encoding="utf-8")
     path.chmod(0)
-    try:
-        problem = only_problem(path)
-    finally:
-        path.chmod(0o644)
-    assert problem.message == "cannot be read: permission denied" and "chmod" in problem.hint
+    result = subprocess.run([*unprivileged.prefix, *CMFLOW, "validate", "workflow.toml"], cwd=open_folder,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "workflow.toml: cannot be read: permission denied" in result.stderr and "chmod" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_bom_keeps_every_column_of_line_1_right(tmp_path) -> None:

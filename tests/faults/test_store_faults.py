@@ -27,7 +27,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,10 +36,8 @@ from typing import Iterator
 import pytest
 
 from loopback_smtp import Mailbox
+from unprivileged import CMFLOW, Unprivileged, open_folder, unprivileged  # noqa: F401  (fixtures)
 
-CMFLOW_SCRIPT = Path(sys.executable).with_name("cmflow")
-CMFLOW = [str(CMFLOW_SCRIPT)] if CMFLOW_SCRIPT.exists() else \
-    [sys.executable, "-c", "from cmflow.cli import main; main()"]
 DEADLINE = 60.0
 """Seconds a wait may take before the test fails (a generous bound, not a check)."""
 BUSY = "busy (locked by another process) after 1 s"
@@ -296,55 +293,6 @@ def test_a_run_whose_store_locks_mid_delivery_keeps_the_cause_in_its_history(wor
 
 
 # -- a read-only store, read by an unprivileged user ---------------------------------------------------------
-@dataclass(frozen=True)
-class Unprivileged:
-    """A user without write access to the store: ``nobody`` when the tests run as root."""
-
-    uid: int
-    gid: int
-
-    @property
-    def prefix(self) -> list[str]:
-        """What runs a command as this user (util-linux's setpriv, or a sudo-less ``su``-like
-        switch done by Python's own ``subprocess`` where setpriv is missing)."""
-        if self.uid == os.geteuid():
-            return []
-        if shutil.which("setpriv"):
-            return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups"]
-        return [sys.executable, "-c", "import os, sys; os.setgroups([]); os.setgid(int(sys.argv[2])); "
-                "os.setuid(int(sys.argv[1])); os.execvp(sys.argv[3], sys.argv[3:])", str(self.uid), str(self.gid)]
-
-
-@pytest.fixture
-def unprivileged() -> Unprivileged:
-    if os.geteuid() != 0:
-        return Unprivileged(os.getuid(), os.getgid())  # file modes already hold for this user
-    import pwd
-
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("running as root, and there is no 'nobody' user to read the store as")
-    user = Unprivileged(nobody.pw_uid, nobody.pw_gid)
-    probe = subprocess.run([*user.prefix, *CMFLOW, "--version"], capture_output=True, text=True, timeout=DEADLINE)
-    if probe.returncode != 0:
-        pytest.skip(f"'nobody' cannot run this Python and cmflow (installed where only root may read?): "
-                    f"{probe.stderr.strip()[:200]}")
-    return user
-
-
-@pytest.fixture
-def open_folder() -> Iterator[Path]:
-    """A folder every user may enter (pytest's own temporary folders are private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="cmflow-store-faults-"))
-    folder.chmod(0o755)
-    yield folder
-    for path in [folder, *folder.rglob("*")]:
-        if path.is_dir():
-            path.chmod(0o755)
-    shutil.rmtree(folder)
-
-
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -21,7 +21,8 @@ STATUS_MARK = {"ok": "✓ ok", "warning": "! warning", "fail": "✗ fail"}
 
 
 @click.command(epilog=EPILOG)
-@click.argument("file", type=click.Path(path_type=str))
+# readable=False: the workflow loader says why a file cannot be read, in its own words.
+@click.argument("file", type=click.Path(path_type=str, readable=False))
 def doctor(file: str) -> None:
     """Check every source's credentials: valid, scopes, expiry, rate budget left.
 

@@ -8,7 +8,8 @@ from .common import opened_store, rich_console, store_of
 
 
 @click.command()
-@click.argument("file", required=False, type=click.Path(path_type=str))
+# readable=False: the workflow loader says why a file cannot be read, in its own words.
+@click.argument("file", required=False, type=click.Path(path_type=str, readable=False))
 @click.option("--workflow", "workflow_name", help="Only runs of this workflow (its id, by default its name).")
 @click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")

@@ -25,7 +25,8 @@ Exit codes:
 
 
 @click.command(epilog=EPILOG)
-@click.argument("file", type=click.Path(path_type=str))
+# readable=False: the workflow loader says why a file cannot be read, in its own words.
+@click.argument("file", type=click.Path(path_type=str, readable=False))
 @click.option("--period", "period_spec", metavar="PERIOD",
               help="last_week, last_month, last_quarter, 28d or YYYY-MM-DD..YYYY-MM-DD. "
                    "Default: the workflow's.")

@@ -11,7 +11,8 @@ from .common import print_problems
 
 
 @click.command(epilog="Exit codes: 0 every file is valid; 2 at least one is not.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+# readable=False: the workflow loader says why a file cannot be read, in its own words.
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 def validate(files: tuple[str, ...]) -> None:
     """Check workflow files: syntax, plugins, options, references, environment variables.
 
