@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -12,7 +13,7 @@ from pydantic import Field, field_validator
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
 from .export_text import check_export, read_export
-from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, parse_records
+from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
 
 if TYPE_CHECKING:
     import polars as pl
@@ -23,6 +24,9 @@ OTHER_DELIMITERS = (";", "\t", ",", "|")
 class CsvOptions(TabularOptions):
     delimiter: str = Field(",", description="Field separator, one character: \",\", \";\" (French "
                            "Excel exports), \"|\" or \"\\t\".", examples=[";"])
+    header_line: int = Field(1, ge=1, le=1000, description="Line the header is on; the lines above it "
+                             "are not read. 2 for LinkedIn exports saved as CSV, whose first line "
+                             "is a notice.", examples=[2])
 
     @field_validator("delimiter")
     @classmethod
@@ -64,7 +68,16 @@ class CsvSource(Source):
       (UTF-8 or UTF-16) decides the encoding; otherwise `encoding` does, and text that is not
       in it is an error naming the line and the encoding it looks like (e.g. cp1252).
     - **The header**: every mapped column must be in it (the error lists the header's columns,
-      with the closest name); a column the source reads may not appear twice.
+      with the closest name); a column the source reads may not appear twice. Names are
+      matched without surrounding spaces or a stray byte-order mark, with no-break spaces as
+      spaces. `header_line` says which line holds it (2 for LinkedIn exports saved as CSV,
+      whose first line is a notice); when the mapped columns are on a later line, the error
+      says which.
+    - **Lines that are not records**: a line repeating the header (exports pasted one after
+      the other) and a line of prose describing the columns right under the header (older
+      Meta exports) are skipped with a warning; neither holds a figure. A totals row
+      ("Total", "Summary", "Total général" ... in the post id or date column) is a bad row:
+      counting it would count every post twice.
     - **Rows**: errors name the physical line a row starts on (a quoted caption may span
       several lines) and the column by number and name. A row with more or fewer fields than
       the header is a bad row (empty trailing fields, as some spreadsheets add, are allowed);
@@ -73,8 +86,18 @@ class CsvSource(Source):
       are bad values (map them to empty with `values`, e.g. `values.reach = { "-" = "" }`).
       Counts (likes, reach, followers ...) are whole numbers from 0 to 2^63 − 1, written out
       in full: negative, fractional, percentage, scientific (`1E+30`), NaN or infinite values
-      are bad. Dates must fall in the years 1990 to 2199; a format without a year (`%B %d`)
-      places each date in the latest year that is not after the run's period.
+      are bad, and so is a thousands separator that does not split the digits in groups of
+      three (`120 80` is two numbers, `4.21` with `thousands = "."` a decimal). Dates must
+      fall in the years 1990 to 2199; a format without a year (`%B %d`) places each date in
+      the latest year that is not after the run's period. A date that does not read in the
+      declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
+      whole file, even with `on_error = "skip"`, since the dates before it that read both ways
+      (`05/11`) would be wrong; when every date reads both ways and only the swapped reading
+      puts them in the run's periods, a warning says so. A local time skipped when the clocks
+      go forward is an error saying the file is in another time zone; `a.m.`/`p.m.` read as
+      AM/PM with `%p`.
+    - **Plausibility**: posts with more interactions than reach (an ERR over 100 %) are kept,
+      with a warning naming their lines (two columns swapped in `columns`?).
     - **Duplicates**: the same record twice (a post id on two lines) counts once, with a
       warning naming both lines; when the copies' values differ, both are bad rows, and the
       message says which values differ.
@@ -96,25 +119,48 @@ class CsvSource(Source):
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
         text = read_export(path, options.encoding)
-        raw, places, bad = read_csv_text(text, options.delimiter, path)
-        yield RecordTable(options.record, parse_records(raw, options, ctx, path, places, bad))
+        table = read_csv_text(text, options.delimiter, path, options.header_line)
+        _check_header(table, options, text, path)
+        for line in table.repeated_headers:
+            ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
+                     "not a record, skipped")
+        if table.description_line:
+            ctx.warn(f"{path.name}: line {table.description_line} describes the columns (as some Meta "
+                     "exports do under the header): not a record, skipped")
+        yield RecordTable(options.record, parse_records(table.frame, options, ctx, path, table.places, table.bad))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
         return [check_export(self, ctx, self.options.path, self.options.encoding)]
 
 
-def read_csv_text(text: str, delimiter: str, path: Path) -> tuple["pl.DataFrame", CsvPlaces, list[BadRow]]:
+@dataclass
+class CsvTable:
+    """A CSV file split into text columns, with what the reader set aside."""
+
+    frame: "pl.DataFrame"
+    places: CsvPlaces
+    bad: list[BadRow]
+    """Rows whose number of fields does not match the header's."""
+    header: list[str]
+    header_line: int
+    repeated_headers: list[int] = field(default_factory=list)
+    """Lines that repeat the header (files pasted together): skipped, they hold no value."""
+    description_line: int = 0
+    """A line under the header describing the columns, without a digit (older Meta exports): skipped."""
+
+
+def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -> CsvTable:
     """Split CSV text into a frame of text columns, the line each row starts on, and the rows
-    whose number of fields does not match the header's."""
+    whose number of fields does not match the header's. The header is the first line that is
+    not blank from ``header_line`` on."""
     import polars as pl
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
+    table = CsvTable(pl.DataFrame(), CsvPlaces([], [], {}), [], [], 0)
     header: list[str] | None = None
-    header_line = 0
     rows: list[list[str]] = []
     lines: list[int] = []
-    bad: list[BadRow] = []
     previous_end = 0
     while True:
         start = previous_end + 1
@@ -123,13 +169,22 @@ def read_csv_text(text: str, delimiter: str, path: Path) -> tuple["pl.DataFrame"
         except StopIteration:
             break
         except csv.Error as exc:
+            if start < header_line:  # a notice above the header may hold a stray quote
+                raise DataFileError(_csv_syntax_problem(path, start, reader.line_num, str(exc))
+                                    + f" (above the header line {header_line})") from None
             raise DataFileError(_csv_syntax_problem(path, start, reader.line_num, str(exc))) from None
         previous_end = reader.line_num
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue  # a blank line
+        if start < header_line or not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # above the header, or a blank line
         if header is None:
-            header, header_line = [name.strip() for name in fields], start
-            _check_delimiter(header, delimiter, path, start)
+            _check_delimiter(fields, delimiter, path, start)
+            header, table.header_line = [column_name(name) for name in fields], start
+            continue
+        if [column_name(f) for f in fields] == header:
+            table.repeated_headers.append(start)
+            continue
+        if not rows and not table.bad and _describes_columns(fields):
+            table.description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
             fields = fields[:len(header)]  # empty trailing fields: nothing is lost
@@ -137,22 +192,53 @@ def read_csv_text(text: str, delimiter: str, path: Path) -> tuple["pl.DataFrame"
             more = len(fields) > len(header)
             why = ("a value holding the delimiter without quotes?" if more else
                    "a missing value, or a line break outside quotes?")
-            bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
-                                     f"{header_line}) has {len(header)}: {why}"))
+            table.bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
+                                           f"{table.header_line}) has {len(header)}: {why}"))
             continue
         rows.append(fields)
         lines.append(start)
     if header is None:
-        raise DataFileError(f"{path} holds no header line: export it again")
+        where = f" from line {header_line} on" if header_line > 1 else ""
+        raise DataFileError(f"{path} holds no header line{where}: export it again"
+                            + (" (or check `header_line`)" if header_line > 1 else ""))
     names = _unique_names(header)
-    ambiguous = {name: f'line {header_line}: the header has column "{name}" more than once (columns '
+    ambiguous = {name: f'line {table.header_line}: the header has column "{name}" more than once (columns '
                        + " and ".join(str(i) for i, h in enumerate(header, start=1) if h == name)
                        + "): cmflow cannot tell which to read; rename or remove one in the file"
                  for name in set(header) if header.count(name) > 1}
     columns = list(zip(*rows)) if rows else [() for _ in names]
-    raw = pl.DataFrame({name: pl.Series(name, list(values), dtype=pl.String)
-                        for name, values in zip(names, columns)})
-    return raw, CsvPlaces(lines, names, ambiguous), bad
+    table.frame = pl.DataFrame({name: pl.Series(name, list(values), dtype=pl.String)
+                                for name, values in zip(names, columns)})
+    table.places = CsvPlaces(lines, names, ambiguous)
+    table.header = header
+    return table
+
+
+def _describes_columns(fields: list[str]) -> bool:
+    """A line of prose under the header (older Meta exports: "Lifetime: The number of people
+    who ..."): several cells with words and not one digit, so no record and no figure."""
+    cells = [f for f in fields if f.strip()]
+    return len(cells) >= 3 and not any(c.isdigit() for f in cells for c in f)
+
+
+def _check_header(table: CsvTable, options: CsvOptions, text: str, path: Path) -> None:
+    """Mapped columns missing from the header but found together on a later line: the file
+    starts with a notice or a title (LinkedIn, a report's cover line), so say which line to use."""
+    wanted = {column_name(c) for c in options.columns.values()}
+    if not wanted or wanted <= set(table.header):
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar='"')
+    try:
+        for fields in reader:
+            if reader.line_num > table.header_line + 20:
+                return
+            if reader.line_num > table.header_line and wanted <= {column_name(f) for f in fields}:
+                raise DataFileError(
+                    f"{path}, line {table.header_line}: this is not the header (the mapped columns are "
+                    f"on line {reader.line_num}; a notice or title line above the header, as LinkedIn "
+                    f"exports have?); set header_line = {reader.line_num}")
+    except csv.Error:
+        return
 
 
 def _unique_names(header: list[str]) -> list[str]:

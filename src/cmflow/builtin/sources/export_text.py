@@ -57,11 +57,19 @@ def read_export(path: Path, encoding: str) -> str:
                             "not a quiet period (a period without posts still has a header line); "
                             "export it again")
     if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise DataFileError(f"{path}, line {line}: holds NUL characters, so it is not {encoding} "
+        first = text.index("\x00")
+        line = text.count("\n", 0, first) + 1
+        column = first - (text.rfind("\n", 0, first) + 1) + 1
+        if text.count("\x00") * 4 < len(text):  # a few: damaged, not another encoding
+            raise DataFileError(f"{path}, line {line}, column {column}: holds a NUL character (byte 0), "
+                                f"which no export writes: the file is damaged (an interrupted copy or "
+                                f"download?); export it again")
+        shown = "UTF-8" if is_utf8(encoding) else encoding
+        raise DataFileError(f"{path}, line {line}: holds NUL characters, so it is not {shown} "
                             "text: a UTF-16 file without a byte-order mark? set encoding = \"utf-16\", "
                             "or save it again as CSV UTF-8")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # A byte-order mark starting a later line is a second file's (exports joined with `cat`).
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n\ufeff", "\n")
 
 
 def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str) -> "CredentialCheck":

@@ -15,6 +15,8 @@ from .export_text import check_export, read_export
 from .tabular import DataFileError, RowPlaces, TabularOptions, parse_records
 
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+"""Files read as JSON Lines whatever they hold: one line is one record, not the whole document."""
 
 
 class JsonOptions(TabularOptions):
@@ -41,10 +43,35 @@ class JsonPlaces(RowPlaces):
     def cell(self, index: int, column: str) -> str:
         if self.lines:
             return f'line {self.lines[index]}, key "{column}"'
-        return f"{self.prefix}[{index}]" + (f".{column}" if PLAIN_KEY.match(column) else f"[{json.dumps(column)}]")
+        return f"{self.prefix}[{index}]" + key_path(column)
 
     def order(self, index: int) -> int:
         return self.lines[index] if self.lines else index
+
+
+def key_path(key: str) -> str:
+    """A key as a path after an item: ``.likes``, ``.public_metrics.like_count``, ``["Post ID"]``."""
+    parts = key.split(".")
+    if all(PLAIN_KEY.match(part) for part in parts):
+        return "".join(f".{part}" for part in parts)
+    return f"[{json.dumps(key)}]"
+
+
+def with_nested_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """The item with each value inside a nested object also under its dotted path, so that
+    `columns` can map ``likes = "public_metrics.like_count"`` (X, YouTube and Graph API shapes).
+    A key of the item itself wins over a dotted path spelling the same."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: dict[str, Any], prefix: str) -> None:
+        for key, inner in value.items():
+            flat.setdefault(f"{prefix}{key}", inner)
+            if isinstance(inner, dict):
+                walk(inner, f"{prefix}{key}.")
+
+    walk(item, "")
+    flat.update(item)
+    return flat
 
 
 class JsonSource(Source):
@@ -60,7 +87,12 @@ class JsonSource(Source):
       JSON) are refused with the position of the item holding them, and so is an item holding
       a key the source reads twice.
     - The document must be an array of objects, or hold one at `items`; otherwise the error
-      says what it found (and, for an object, the keys that hold arrays).
+      says what it found (and, for an object, the keys that hold arrays). A file named
+      `.jsonl` or `.ndjson` is JSON Lines, even with a single line.
+    - A value inside a nested object is mapped by its dotted path, e.g. `likes =
+      "public_metrics.like_count"` (X), `impressions = "statistics.viewCount"` (YouTube);
+      errors name its full key path (`data[1].public_metrics.like_count`). A key of the item
+      spelt with a dot wins over a nested path.
     """
 
     name = "json"
@@ -78,6 +110,7 @@ class JsonSource(Source):
         path = ctx.resolve_path(options.path)
         text = read_export(path, options.encoding)
         items, lines = _items(text, options.items, path)
+        items = [_with_repeated(with_nested_keys(item), item) for item in items]
         prefix = options.items or ""
         keys: dict[str, None] = {}
         repeated: dict[str, str] = {}
@@ -107,6 +140,12 @@ class _Object(dict):
     repeated: tuple[str, ...] = ()
 
 
+def _with_repeated(flat: dict[str, Any], item: dict[str, Any]) -> _Object:
+    result = _Object(flat)
+    result.repeated = getattr(item, "repeated", ())
+    return result
+
+
 def _object(pairs: list[tuple[str, Any]]) -> _Object:
     result = _Object(pairs)
     if len(result) < len(pairs):
@@ -134,22 +173,16 @@ def _load(text: str) -> Any:
 def _items(text: str, dotted: str | None, path: Path) -> tuple[list[dict[str, Any]], list[int] | None]:
     """The records of the document, and for JSON Lines the line each one is on."""
     lines: list[int] | None = None
-    try:
-        document = _load(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
-            raise DataFileError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON: "
-                                f"{exc.msg}") from None
-        document, lines = [], []  # several documents: JSON Lines, one object per line
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                document.append(_load(line))
-            except json.JSONDecodeError as line_exc:
-                raise DataFileError(f"{path}, line {number}, column {line_exc.colno}: not valid JSON "
-                                    f"(JSON Lines: one object per line): {line_exc.msg}") from None
-            lines.append(number)
+    if path.suffix.lower() in JSON_LINES_SUFFIXES and not dotted:
+        document, lines = _json_lines(text, path)  # one object per line, even a single line
+    else:
+        try:
+            document = _load(text)
+        except json.JSONDecodeError as exc:
+            if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
+                raise DataFileError(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON: "
+                                    f"{exc.msg}") from None
+            document, lines = _json_lines(text, path)  # several documents: JSON Lines
     trail = ""
     for part in (dotted.split(".") if dotted else []):
         if not isinstance(document, dict) or part not in document:
@@ -163,7 +196,8 @@ def _items(text: str, dotted: str | None, path: Path) -> tuple[list[dict[str, An
         if isinstance(document, dict):
             arrays = [k for k, v in document.items() if isinstance(v, list)]
             hint = (f"; set items = \"{(trail + '.') if trail else ''}{arrays[0]}\" (the key holding the array)"
-                    if arrays else "")
+                    if arrays else "; one record on its own? JSON Lines (one object per line) are read "
+                    "from a file named .jsonl")
         raise DataFileError(f"{path}: expected an array of records at {trail or 'the top level'}, found "
                             f"{_shape(document)}" + (hint or ("" if dotted else "; set `items` to the key that holds it")))
     for index, item in enumerate(document):
@@ -171,6 +205,21 @@ def _items(text: str, dotted: str | None, path: Path) -> tuple[list[dict[str, An
             where = f"line {lines[index]}" if lines else f"{trail}[{index}]"
             raise DataFileError(f"{path}, {where}: a record must be an object {{...}}, found {_shape(item)}")
     return document, lines
+
+
+def _json_lines(text: str, path: Path) -> tuple[list[Any], list[int]]:
+    """JSON Lines: one document per line (blank lines skipped), and the line each is on."""
+    documents, lines = [], []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(_load(line))
+        except json.JSONDecodeError as exc:
+            raise DataFileError(f"{path}, line {number}, column {exc.colno}: not valid JSON "
+                                f"(JSON Lines: one object per line): {exc.msg}") from None
+        lines.append(number)
+    return documents, lines
 
 
 def _shape(value: Any) -> str:
@@ -193,8 +242,7 @@ def _text(value: Any, path: Path, where: Any, key: str) -> str | None:
     if value is None:
         return None
     if _holds_not_json(value):
-        place = f"line {where}, key \"{key}\"" if isinstance(where, int) else (
-            f"{where}.{key}" if PLAIN_KEY.match(key) else f"{where}[{json.dumps(key)}]")
+        place = f"line {where}, key \"{key}\"" if isinstance(where, int) else f"{where}{key_path(key)}"
         raise DataFileError(f"{path}, {place}: NaN and Infinity are not JSON numbers (the exporting tool "
                             "wrote JavaScript): export again, or write null for \"no value\"")
     if isinstance(value, bool):

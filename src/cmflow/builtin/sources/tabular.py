@@ -12,6 +12,7 @@ disagree.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,9 @@ RENAMED_COLUMNS = {
 }
 """Columns platforms renamed between exports: the old name is the likely one in an older file."""
 YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%D", "%F", "%c", "%s", "%+")
+TOTALS_LABEL = (r"(?i)^\s*(grand\s+|sub-?)?(totals?|sum|summary|average|mean|somme|total\s+g[ée]n[ée]ral|"
+                r"totaux|moyenne|summe|gesamt|totale|suma|media)\s*:?\s*$")
+"""What a spreadsheet or a tool writes in the first cells of a totals row at the end of a table."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
@@ -123,6 +127,12 @@ class TabularOptions(PluginOptions):
         return RECORD_KINDS[self.record]
 
 
+def column_name(name: str) -> str:
+    """A column name as it is matched: without a stray byte-order mark or surrounding spaces, and
+    with runs of spaces (non-breaking ones too, as spreadsheets leave them) as one space."""
+    return " ".join(name.replace("\ufeff", "").split())
+
+
 def as_list(value: Union[str, list[str], None], default: tuple[str, ...]) -> list[str]:
     if value is None:
         return list(default)
@@ -184,6 +194,11 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             ctx.warn(f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
 
+    for field in kind.fields:
+        if field.type in ("date", "datetime") and field.name in sources:
+            _check_day_month_order(frame, field.name, sources[field.name], options, tz, ctx, file, places,
+                                   time_field=field.name == kind.time_field)
+
     parsed: list[pl.Expr] = [pl.col("_row")]
     checks: list[tuple[str, pl.Expr, str]] = []
     for field in kind.fields:
@@ -201,6 +216,10 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             value, field_checks = _date(text, options, ctx.window_end)
         else:
             value, field_checks = text, []
+        if field.name in kind.identity + (kind.time_field,) and field.name not in ("platform", "account"):
+            checks.append((field.name, text.str.contains(TOTALS_LABEL),
+                           "is a label of a totals row, not a record: counting it would count every "
+                           "record twice; delete the row"))
         parsed.append(pl.when(empty).then(None).otherwise(value).alias(field.name))
         checks.extend((field.name, ~empty & flag, problem) for flag, problem in field_checks)
         if field.required:
@@ -217,7 +236,31 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
     bad += duplicates
     if bad:
         _report_bad_rows(bad, file, options, ctx)
+    if kind.name == "post":
+        _warn_more_interactions_than_reach(result, places, ctx, file)
     return result.drop("_row")
+
+
+def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces, ctx: FetchContext,
+                                       file: Path) -> None:
+    """Posts with more likes, comments, shares and saves than accounts reached: kept (reach is
+    an estimate, and platforms count late interactions), but an ERR over 100 % is more often
+    two columns swapped in `columns`, so say which rows."""
+    import polars as pl
+
+    counters = [c for c in ("likes", "comments", "shares", "saves") if c in posts.columns]
+    if "reach" not in posts.columns or not counters:
+        return
+    odd = posts.with_columns(_interactions=pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])) \
+        .filter((pl.col("reach") > 0) & (pl.col("_interactions") > pl.col("reach")))
+    if odd.height == 0:
+        return
+    shown = "; ".join(f"{places.row(row['_row'])} ({row['_interactions']} vs reach {row['reach']})"
+                      for row in odd.head(MAX_DUPLICATES_SHOWN).iter_rows(named=True))
+    more = f"; and {odd.height - MAX_DUPLICATES_SHOWN} more" if odd.height > MAX_DUPLICATES_SHOWN else ""
+    ctx.warn(f"{file.name}: {odd.height} post(s) have more interactions ({' + '.join(counters)}) than "
+             f"reach, an engagement rate over 100 %: {shown}{more}; kept as they are, but check that "
+             "`columns` maps reach and the counters to the right columns")
 
 
 def _mapped_columns(kind: RecordKind, options: TabularOptions, available: list[str], file: Path,
@@ -231,6 +274,8 @@ def _mapped_columns(kind: RecordKind, options: TabularOptions, available: list[s
         if field.name in options.constants:
             continue
         column = options.columns.get(field.name)
+        if column is not None and column not in available and column_name(column) in available:
+            column = column_name(column)
         if column is None and field.name in available:
             column = field.name
         if column is None:
@@ -345,6 +390,21 @@ def _formats(value: Union[str, list[str], None], default: tuple[str, ...]) -> st
     return "ISO 8601 (e.g. 2026-11-16T09:15)" if value is None and formats != ["%Y-%m-%d"] else " or ".join(formats)
 
 
+def _misgrouped(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", str]:
+    """A thousands separator (a space, or the declared `thousands`) that does not split the
+    number in groups of three digits: "120 80" is two numbers in one cell, and "4.21" with
+    thousands = "." a decimal point, not 421."""
+    separators = SPACES[1:-1] + (re.escape(options.thousands)
+                                 if options.thousands and options.thousands.strip() else "")
+    group, decimal = f"[{separators}]+", re.escape(options.decimal)
+    between_digits = text.str.contains(f"[0-9]{group}[0-9]")
+    grouped = text.str.contains(f"^[+-]?[0-9]{{1,3}}(?:{group}[0-9]{{3}})+(?:{decimal}[0-9]*)?{SPACES}*%?$")
+    return (between_digits & ~grouped,
+            "has a thousands separator that does not split it in groups of three digits: two numbers "
+            "in one cell, or a decimal separator taken for a thousands one? (check `thousands` and "
+            "`decimal`)")
+
+
 def _number_text(text: "pl.Expr", options: TabularOptions) -> "pl.Expr":
     """The number as Polars reads it: spaces (thousands in French) and `thousands` removed,
     the `decimal` separator turned into a point."""
@@ -363,7 +423,9 @@ def _not_a_number(text: "pl.Expr", options: TabularOptions, field: str) -> list[
     hint = (" (for 1,234 or 4,5 set `thousands` or `decimal`)"
             if options.thousands is None and options.decimal == "." else "")
     mark = text.str.to_lowercase().is_in(NO_VALUE_MARKS)
-    return [(mark, "is not a number: only an empty cell means \"no value\"; if the export writes "
+    return [(text.str.starts_with("{"), "is an object, not a number: map the number inside it with its "
+                                        "dotted key path in `columns`, e.g. \"<key>.<inner key>\""),
+            (mark, "is not a number: only an empty cell means \"no value\"; if the export writes "
                    f"a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"),
             (pl.lit(True), f"is not a number{hint}")]
 
@@ -374,13 +436,14 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
 
     cleaned = _number_text(text, options)
     whole = cleaned.str.replace(r"\.0+$", "")
-    is_integer = whole.str.contains(r"^[+-]?\d+$")
+    is_integer = whole.str.contains(r"^[+-]?[0-9]+$")
     value = pl.when(is_integer).then(whole.cast(pl.Int64, strict=False))
     number = cleaned.cast(pl.Float64, strict=False)
     unparsed = number.is_null() & ~is_integer
     checks = [
         (text.str.contains(r"%\s*$"), "is a percentage, not a count (map a column of counts)"),
-        (cleaned.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"),
+        _misgrouped(text, options),
+        (cleaned.str.contains(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$"),
          "is in scientific notation: a count is written out in full (a spreadsheet shortened it: "
          "format the column as a number before saving)"),
         (number.is_not_null() & number.is_nan(), "is not a number (NaN)"),
@@ -400,41 +463,124 @@ def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.
     import polars as pl
 
     value = _number_text(text, options).cast(pl.Float64, strict=False)
-    checks = [*[(value.is_null() & flag, problem) for flag, problem in _not_a_number(text, options, field)],
+    checks = [_misgrouped(text, options),
+              *[(value.is_null() & flag, problem) for flag, problem in _not_a_number(text, options, field)],
               (value.is_not_null() & ~value.is_finite(), "is not a finite number")]
     return value, checks
 
 
 def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,
               window_end: datetime) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
+    formats = as_list(options.datetime_format, ISO_DATETIME_FORMATS)
+    value, local = _read_datetimes(text, formats, tz, window_end)
+    expected = _formats(options.datetime_format, ISO_DATETIME_FORMATS)
+    return value, [(value.is_null() & local.is_not_null(),
+                    f"does not exist in {tz}: the clocks went forward that night (daylight saving "
+                    "time), so the file's times are not in this time zone; set `timezone` to the "
+                    "export's time zone"),
+                   (value.is_null(), f"is not a date-time in the format {expected}"),
+                   (~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR), _out_of_range(expected))]
+
+
+def _read_datetimes(text: "pl.Expr", formats: list[str], tz: str,
+                    window_end: datetime) -> tuple["pl.Expr", "pl.Expr"]:
+    """The instants (UTC) ``text`` reads as in the first format that fits, and the local times
+    read by the formats without an offset (to tell a time that does not exist in ``tz``, in the
+    hour skipped when the clocks go forward, from one that does not parse)."""
     import polars as pl
 
-    formats = as_list(options.datetime_format, ISO_DATETIME_FORMATS)
     text = text.str.replace(r"Z$", "+00:00")
-    candidates = []
+    if any("%p" in fmt for fmt in formats):  # "9:05 a.m." (Canada, Australia) is 9:05 AM
+        text = text.str.replace(r"(?i)a\.\s?m\.$", "AM").str.replace(r"(?i)p\.\s?m\.$", "PM")
+    candidates, local = [], []
     for fmt in formats:
         if "%z" in fmt:
             candidates.append(_strptime(text, fmt, pl.Datetime("us"), window_end).dt.convert_time_zone("UTC"))
         else:
-            candidates.append(_strptime(text, fmt, pl.Datetime("us"), window_end.replace(tzinfo=None))
-                              .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-                              .dt.convert_time_zone("UTC"))
-    value = pl.coalesce(candidates)
-    expected = _formats(options.datetime_format, ISO_DATETIME_FORMATS)
-    return value, [(value.is_null(), f"is not a date-time in the format {expected}"),
-                   (~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR), _out_of_range(expected))]
+            naive = _strptime(text, fmt, pl.Datetime("us"), window_end.replace(tzinfo=None))
+            local.append(naive)
+            candidates.append(naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+                          .dt.convert_time_zone("UTC"))
+    return pl.coalesce(candidates), (pl.coalesce(local) if local else pl.lit(None))
 
 
 def _date(text: "pl.Expr", options: TabularOptions,
           window_end: datetime) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
-    import polars as pl
-
     formats = as_list(options.date_format, ISO_DATE_FORMATS)
-    value = pl.coalesce([_strptime(text, fmt, pl.Date, window_end.date()) for fmt in formats])
+    value = _read_dates(text, formats, window_end)
     expected = _formats(options.date_format, ISO_DATE_FORMATS)
     return value, [(value.is_null(), f"is not a date in the format {expected} (set `date_format` for "
                                      "date fields, `datetime_format` for date-times)"),
                    (~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR), _out_of_range(expected))]
+
+
+def _read_dates(text: "pl.Expr", formats: list[str], window_end: datetime) -> "pl.Expr":
+    import polars as pl
+
+    return pl.coalesce([_strptime(text, fmt, pl.Date, window_end.date()) for fmt in formats])
+
+
+def _day_month_swapped(formats: list[str]) -> list[str]:
+    """The formats with day and month swapped (%d/%m/%Y for %m/%d/%Y), those that have both
+    and whose swapped form is not declared as well."""
+    swapped = [fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+               for fmt in formats if "%d" in fmt and "%m" in fmt]
+    return [fmt for fmt in swapped if fmt not in formats]
+
+
+def _check_day_month_order(frame: "pl.DataFrame", field: str, column: str, options: TabularOptions,
+                           tz: str, ctx: FetchContext, file: Path, places: RowPlaces,
+                           time_field: bool) -> None:
+    """Refuse a date column read month-first when it is day-first (or the other way round).
+
+    11/10/2026 reads both ways, so a wrong format goes unnoticed until a day after the 12th:
+    a value that does not read in the declared format but does with day and month swapped is
+    an error for the whole file (the rows before it may have been read swapped), whatever
+    ``on_error`` says (unless other dates read only as declared: then those are bad rows).
+    When every date reads both ways, dates that all fall outside the run's
+    periods but would all fall inside them swapped get a warning.
+    """
+    import polars as pl
+
+    is_datetime = options.record_kind().field(field).type == "datetime"
+    declared_option = options.datetime_format if is_datetime else options.date_format
+    formats = as_list(declared_option, ISO_DATETIME_FORMATS if is_datetime else ISO_DATE_FORMATS)
+    swapped_formats = _day_month_swapped(formats)
+    if not swapped_formats:
+        return
+    text = pl.col(field)
+    if is_datetime:
+        declared, swapped = (_read_datetimes(text, f, tz, ctx.window_end)[0] for f in (formats, swapped_formats))
+        start, end = pl.lit(ctx.window_start), pl.lit(ctx.window_end)
+    else:
+        declared, swapped = (_read_dates(text, f, ctx.window_end) for f in (formats, swapped_formats))
+        start, end = pl.lit(ctx.window_start.date()), pl.lit(ctx.window_end.date())
+    readings = frame.select("_row", field, declared.alias("declared"), swapped.alias("swapped"))
+    wrong = readings.filter(pl.col("declared").is_null() & pl.col("swapped").is_not_null())
+    confirmed = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height
+    if confirmed:  # some dates read only as declared: the odd ones out are bad rows, not the format
+        wrong = wrong.clear()
+    declared_shown, swapped_shown = " or ".join(formats), " or ".join(swapped_formats)
+    if wrong.height:
+        row, value = wrong.row(0)[:2]
+        both = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_not_null())
+        example = (f' (e.g. "{both.row(0)[1]}" on {places.row(both.row(0)[0])})' if both.height else "")
+        raise DataFileError(
+            f"{file}, {places.cell(row, column)}: value \"{value}\" does not read as {declared_shown} "
+            f"but does as {swapped_shown}: day and month are the other way round in this file, so "
+            f"dates that read both ways{example} would be wrong; set "
+            f"{'datetime_format' if is_datetime else 'date_format'} = \"{swapped_formats[0]}\"")
+    if not time_field:
+        return
+    read = readings.filter(pl.col("declared").is_not_null())
+    inside = lambda c: pl.col(c).is_between(start, end, closed="left")  # noqa: E731
+    counts = read.select(inside("declared").sum().alias("declared"),
+                         (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"))
+    if read.height and counts["declared"][0] == 0 and counts["swapped"][0] == read.height:
+        ctx.warn(f"{file.name}: no date in column \"{column}\" falls in the run's periods when read as "
+                 f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
+                 f"month the other way round? set "
+                 f"{'datetime_format' if is_datetime else 'date_format'} = \"{swapped_formats[0]}\"")
 
 
 def _out_of_range(expected: str) -> str:
