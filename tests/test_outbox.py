@@ -328,6 +328,36 @@ def test_claims_are_renewed_while_sending_and_released_when_the_sender_stops(dem
         assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is not None
 
 
+def test_a_sender_whose_claim_lapsed_never_undoes_what_the_one_that_took_over_recorded(demo):
+    """A claim can lapse with no crash (the sender paused, its store busy past the lease): the
+    message is taken over, and the late sender's record must not overwrite the new holder's."""
+    from cmflow.store import LockOwner
+
+    path, store_url = demo
+    retried, delivered = queued(store_url, path, 2)
+    now = datetime.now(timezone.utc)
+    late, taker = LockOwner.this_process(), LockOwner.this_process()
+    expired = timedelta(seconds=-1)
+    with open_store(store_url) as store:
+        for message_id in (retried, delivered):
+            store.claim_message(message_id, late, now=now, lease=expired)
+            assert store.claim_message(message_id, taker, now=now, lease=timedelta(minutes=2)) is not None
+        # The late sender failed: its retry or dead letter is not the holder's call any more.
+        assert not store.record_attempt(retried, now=now, status="pending", attempts=1, error="timed out",
+                                        next_attempt_at=now + timedelta(hours=1), claimer=late)
+        assert not store.record_attempt(retried, now=now, status="dead", attempts=1, error="refused", claimer=late)
+        [still] = [m for m in store.outbox(status="pending") if m.id == retried]
+        assert still.claim is not None and still.claim.live and still.attempts == 0
+        assert store.claim_message(retried, late, now=now, lease=timedelta(minutes=2)) is None  # the taker's
+        # The taker delivered; the late sender's own failure then changes nothing.
+        assert store.record_attempt(delivered, now=now, status="delivered", attempts=1, claimer=taker)
+        assert not store.record_attempt(delivered, now=now, status="pending", attempts=1, error="timed out",
+                                        next_attempt_at=now + timedelta(hours=1), claimer=late)
+        # A late delivery is a fact all the same: recorded while the message is still pending.
+        assert store.record_attempt(retried, now=now, status="delivered", attempts=1, claimer=late)
+        assert {m.id for m in store.outbox(status="delivered")} == {retried, delivered}
+
+
 def test_a_send_that_outlasts_the_lease_is_not_sent_again_by_a_concurrent_dispatch(demo, replay_server):
     """The original fault: a batch longer than the claim let a concurrent flush send messages
     still in flight. Here one send takes longer than the lease; the sender's heartbeat keeps it."""

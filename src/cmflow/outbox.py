@@ -258,18 +258,27 @@ class _Sender:
         if message is None:  # delivered meanwhile, or another live sender holds it
             return
         if job.error is not None:
-            self.store.record_attempt(message.id, now=self.clock(), status=DEAD, attempts=message.attempts,
-                                      error=job.error)
-            self.report.dead.append((message, job.error))
+            if self.store.record_attempt(message.id, now=self.clock(), status=DEAD, attempts=message.attempts,
+                                         error=job.error, claimer=self.claimer):
+                self.report.dead.append((message, job.error))
             return
-        _send_one(self.store, message, job.plugin, job.directory, self.clock, self.sleep, self.report, self.http)
+        _send_one(self.store, self.claimer, message, job.plugin, job.directory, self.clock, self.sleep,
+                  self.report, self.http)
 
 
-def _send_one(store: "Store", message: OutboxMessage, plugin: Notifier, directory: "object",
+def _send_one(store: "Store", claimer: LockOwner, message: OutboxMessage, plugin: Notifier, directory: "object",
               clock: Callable[[], datetime], sleep: Callable[[float], None], report: DispatchReport,
               http: SharedHttpClient) -> None:
     """Send one claimed message (with quick retries) and record how it went, which frees its claim.
     The report's lists are appended to from several threads (``list.append`` is atomic)."""
+
+    def record(**how) -> bool:
+        if store.record_attempt(message.id, claimer=claimer, **how):
+            return True
+        log.warning("outbox: %s: this sender's claim lapsed and another took the message over; "
+                    "what this one did is not recorded over theirs", message.summary)
+        return False
+
     attempt = message.attempts
     for inline in range(INLINE_RETRIES + 1):
         attempt += 1
@@ -284,33 +293,32 @@ def _send_one(store: "Store", message: OutboxMessage, plugin: Notifier, director
             retryable, retry_after, error = False, None, redactor(f"{type(exc).__name__}: {exc}")
         else:
             note = redactor(note or "") or None
-            store.record_attempt(message.id, now=clock(), status=DELIVERED, attempts=attempt, note=note)
-            report.delivered.append(message)
-            if note:
-                report.notes[message.id] = note
+            if record(now=clock(), status=DELIVERED, attempts=attempt, note=note):
+                report.delivered.append(message)
+                if note:
+                    report.notes[message.id] = note
             return
         now = clock()
         if not retryable:
-            store.record_attempt(message.id, now=now, status=DEAD, attempts=attempt, error=error)
-            report.dead.append((message, error))
-            log.warning("outbox: %s not delivered, dead-lettered: %s", message.summary, error)
+            if record(now=now, status=DEAD, attempts=attempt, error=error):
+                report.dead.append((message, error))
+                log.warning("outbox: %s not delivered, dead-lettered: %s", message.summary, error)
             return
         wait = retry_delay(attempt, retry_after)
         retry_at = now + wait
         if retry_at > message.expires_at:
             error = f"{error}; gave up after {attempt} attempt(s), the message's max_age is over"
-            store.record_attempt(message.id, now=now, status=DEAD, attempts=attempt, error=error)
-            report.dead.append((message, error))
-            log.warning("outbox: %s", error)
+            if record(now=now, status=DEAD, attempts=attempt, error=error):
+                report.dead.append((message, error))
+                log.warning("outbox: %s", error)
             return
         if inline < INLINE_RETRIES and wait.total_seconds() <= INLINE_MAX_WAIT:
             sleep(wait.total_seconds())
             continue
-        store.record_attempt(message.id, now=now, status=PENDING, attempts=attempt, error=error,
-                             next_attempt_at=retry_at)
-        report.retrying.append((message, error, retry_at))
-        log.warning("outbox: %s not delivered yet (%s); retrying at %s", message.summary, error,
-                    f"{retry_at:%Y-%m-%d %H:%M:%S} UTC")
+        if record(now=now, status=PENDING, attempts=attempt, error=error, next_attempt_at=retry_at):
+            report.retrying.append((message, error, retry_at))
+            log.warning("outbox: %s not delivered yet (%s); retrying at %s", message.summary, error,
+                        f"{retry_at:%Y-%m-%d %H:%M:%S} UTC")
         return
 
 

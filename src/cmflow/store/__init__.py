@@ -304,10 +304,15 @@ class Store(ABC):
     @abstractmethod
     def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
                        error: str | None = None, note: str | None = None,
-                       next_attempt_at: datetime | None = None) -> None:
+                       next_attempt_at: datetime | None = None, claimer: "LockOwner | None" = None) -> bool:
         """After sending: delivered, still pending (retry at ``next_attempt_at``) or dead, with
         the number of sends made so far (quick retries within one dispatch count too). The
-        message's claim is released."""
+        message's claim is released.
+
+        With the ``claimer`` that sent it, only a message still pending is changed, and a retry
+        or dead letter only while that claimer still holds the claim: a sender whose claim lapsed
+        (paused, or its store busy past the lease) never undoes what the sender that took the
+        message over recorded. Returns whether anything was recorded."""
 
     @abstractmethod
     def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:

@@ -454,14 +454,19 @@ class SqlStore(Store):
 
     def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
                        error: str | None = None, note: str | None = None,
-                       next_attempt_at: datetime | None = None) -> None:
+                       next_attempt_at: datetime | None = None, claimer: LockOwner | None = None) -> bool:
         values: dict[str, Any] = dict(status=status, attempts=attempts, last_error=error, note=note, **_NO_CLAIM)
         if status == DELIVERED:
             values["delivered_at"] = now
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
+        condition = outbox.c.id == message_id
+        if claimer is not None:
+            condition &= outbox.c.status == PENDING
+            if status != DELIVERED:  # a delivery is a fact; a retry or dead letter is the holder's call
+                condition &= outbox.c.claim_owner == claimer.id
         with self._writing() as connection:
-            connection.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
+            return connection.execute(outbox.update().where(condition).values(**values)).rowcount > 0
 
     def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:
         condition = outbox.c.status == DEAD
