@@ -40,8 +40,10 @@ class StopRequest:
 
     @property
     def exit_code(self) -> int:
-        """128 + the signal's number (143 for SIGTERM, 130 for Ctrl-C), as shells report it."""
-        return 128 + int(self.signal or signal.SIGTERM)
+        """143 for SIGTERM, 130 for Ctrl-C: 128 + the signal's number, as shells report it."""
+        from .errors import EXIT_SIGINT, EXIT_SIGTERM
+
+        return EXIT_SIGINT if self.signal == signal.SIGINT else EXIT_SIGTERM
 
     def check(self) -> None:
         """Raise :class:`RunStopped` if a stop was asked for."""
