@@ -16,6 +16,10 @@ EXIT_DELIVERY_FAILED = 3
 """Everything was computed but at least one output could not deliver."""
 EXIT_BUSY = 4
 """Another run of the same workflow is under way: nothing ran."""
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+"""Stopped by Ctrl-C (SIGINT) or SIGTERM (128 + the signal, as shells say): the messages being
+sent were finished, the rest wait in the outbox, the run is recorded interrupted."""
 
 
 class UserFacingError(Exception):

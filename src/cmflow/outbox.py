@@ -125,13 +125,15 @@ bound: :meth:`Notifier.lane`)."""
 
 def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequence[int] | None = None,
              clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
-             only_workflow: bool = True, lease: timedelta = CLAIM_LEASE) -> DispatchReport:
+             only_workflow: bool = True, lease: timedelta = CLAIM_LEASE,
+             stop: Callable[[], bool] | None = None) -> DispatchReport:
     """Send the outbox's due messages: ``workflow``'s (or every workflow's), or these ``ids``.
 
     Each message is claimed as it is sent, for this process, renewed every third of ``lease``
     while the dispatch lasts and given back when it ends, so that another process never sends a
     message in flight here, and a process killed mid-delivery holds nothing. Messages to one
-    receiver go out oldest first, as many at once as its notifier's lane allows.
+    receiver go out oldest first, as many at once as its notifier's lane allows. Once ``stop()``
+    is true (SIGTERM), the messages being sent are finished and recorded, and no other is started.
 
     A workflow's notifier is rebuilt from its file for messages of other workflows, so that
     secrets are read from the environment at send time, never from the store.
@@ -148,7 +150,7 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
     sender = _Sender(store, claimer, lease, clock, sleep, report, http)
     try:
         with _ClaimHeartbeat(store, claimer, lease):
-            _run_lanes(lanes, sender.send)
+            _run_lanes(lanes, sender.send, stop or (lambda: False))
     finally:
         http.close()
     return report
@@ -180,18 +182,20 @@ def _lanes(messages: list[OutboxMessage], resolver: "_NotifierResolver") -> dict
     return lanes
 
 
-def _run_lanes(lanes: dict[str, tuple[int, deque[_Job]]], send: Callable[[_Job], None]) -> None:
-    """Send every lane's jobs, each lane with at most its width of workers, all in parallel."""
+def _run_lanes(lanes: dict[str, tuple[int, deque[_Job]]], send: Callable[[_Job], None],
+               stopping: Callable[[], bool]) -> None:
+    """Send every lane's jobs, each lane with at most its width of workers, all in parallel,
+    until they are sent or ``stopping()`` says to start no more."""
     queues = [jobs for width, jobs in lanes.values() for _ in range(min(width, len(jobs)))]
     if len(queues) == 1:
-        while queues[0]:
+        while queues[0] and not stopping():
             send(queues[0].popleft())
         return
     stop = threading.Event()
 
     def work(jobs: deque[_Job]) -> None:
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not stopping():
                 try:
                     job = jobs.popleft()
                 except IndexError:

@@ -127,7 +127,7 @@ class Route:
 
 
 class ReplayServer:
-    """A threaded HTTP server on 127.0.0.1 (a free port) serving scripted replies.
+    """A threaded HTTP server on 127.0.0.1 (a free port, or ``port``) serving scripted replies.
 
     Use it as a context manager (or the ``replay_server`` pytest fixture)::
 
@@ -140,7 +140,7 @@ class ReplayServer:
     :attr:`unmatched`.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: list[Route] = []
         self.requests: list[RecordedRequest] = []
         self.unmatched: list[RecordedRequest] = []
@@ -148,7 +148,7 @@ class ReplayServer:
         self.max_in_flight = 0
         """Most requests the server was answering at once."""
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -77,6 +77,9 @@ class RunResult:
     past_period: bool = False
     """The run covered a period older than the latest one recorded (a back-fill): its alerts
     are reported but the alert state in the store is left as it is."""
+    stopped: str | None = None
+    """Why the run stopped before sending all its messages (``stopped by SIGTERM``), if it did:
+    the rest wait in the outbox."""
 
     @property
     def failed_stages(self) -> list[StageReport]:
@@ -89,7 +92,10 @@ class RunResult:
 
     @property
     def status(self) -> str:
-        """ok, failed (a source, metric or trigger failed) or undelivered (an output failed)."""
+        """ok, failed (a source, metric or trigger failed), undelivered (an output failed) or
+        interrupted (stopped by a signal while delivering)."""
+        if self.stopped:
+            return "interrupted"
         if any(s.kind != "output" for s in self.failed_stages):
             return "failed"
         if self.failed_stages:

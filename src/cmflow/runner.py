@@ -28,6 +28,7 @@ from .measurements import (
 from .records import RECORD_KINDS, RecordTable, empty_frame, unique_records
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
+from .stopping import RunStopped, StopRequest
 from .store import LockOwner, SlotAlreadyHandled, Store, StoreError
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def run_workflow(
     sleep: "Callable[[float], None] | None" = None,
     slot: datetime | None = None,
     lock_ttl: timedelta = RUN_LOCK_TTL,
+    stop: StopRequest | None = None,
 ) -> RunResult:
     """Run a validated workflow once and return its result.
 
@@ -80,7 +82,9 @@ def run_workflow(
     no external effect (the console) and writes nothing to the store. ``now`` fixes the run's
     clock (tests); ``sleep`` is how the outbox waits between quick retries. A daemon passes the
     schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
-    than the run's timeout.
+    than the run's timeout. A ``stop`` request (SIGTERM) set before the results are committed
+    raises :class:`~cmflow.stopping.RunStopped`; set later, the messages being sent are finished,
+    no other is started, and the run ends ``interrupted``.
     """
     period = period or resolve_period(workflow, now=now)
     comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
@@ -91,7 +95,7 @@ def run_workflow(
         # A back-fill of an older period reports its alerts but leaves the current state alone.
         result.past_period = latest is not None and period.end < latest
     if store is None or dry_run:
-        return _run(workflow, store, result, None, period, comparison_periods, now, sleep)
+        return _run(workflow, store, result, None, period, comparison_periods, now, sleep, stop)
     owner = LockOwner.this_process()
     store.acquire_run_lock(workflow.key, owner, lock_ttl)  # raises WorkflowBusy
     try:
@@ -101,24 +105,27 @@ def run_workflow(
                                      "meanwhile (by a run its killed daemon left behind): not run again")
         result.run_id = store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run,
                                         slot=slot)
-        return _run(workflow, store, result, result.run_id, period, comparison_periods, now, sleep)
+        return _run(workflow, store, result, result.run_id, period, comparison_periods, now, sleep, stop)
     finally:
         _release_run_lock(store, workflow.key, owner)
 
 
 def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: int | None,
          period: "Period", comparison_periods: list["Period"], now: datetime | None,
-         sleep: "Callable[[float], None] | None") -> RunResult:
+         sleep: "Callable[[float], None] | None", stop: StopRequest | None) -> RunResult:
     """Fetch, measure, compare, trigger and compose; commit the state and the queued messages
     in one transaction; then deliver (files, terminal) and send the outbox."""
     writes = store is not None and run_id is not None
+    stop = stop or StopRequest()
     try:
         all_periods = [period, *comparison_periods, *period.history(_history_needed(workflow))]
         plans = _fetch(workflow, all_periods, result, store, now or result.started_at)
+        stop.check()
         _measure(workflow, all_periods, result)
         _compare(workflow, store, result)
         _trigger(workflow, store, result)
         messages = compose_outbox_messages(workflow, result)
+        stop.check()  # past this point the run's results are kept, and its messages queued
         if writes:
             store.commit_run(run_id, workflow=workflow.key, measurements=_to_store(result),
                              alerts=[] if result.past_period else result.alert_changes,
@@ -129,7 +136,9 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
         raise
     _deliver(workflow, result)
     if writes:
-        _send_outbox(workflow, store, result, now, sleep)
+        _send_outbox(workflow, store, result, now, sleep, stop)
+    if stop.is_set():
+        result.stopped = stop.reason
     order = {entry.id: index for index, entry in enumerate(workflow.outputs)}
     result.stages.sort(key=lambda s: (s.kind == "output", order.get(s.id, 0) if s.kind == "output" else 0))
     result.finished_at = datetime.now(timezone.utc)
@@ -138,6 +147,8 @@ def _run(workflow: "Workflow", store: Store | None, result: RunResult, run_id: i
             remember(store, plan, result.started_at, run_id)
     if writes:
         failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+        if result.stopped:
+            failed.insert(0, f"{result.stopped} while delivering; what was not sent waits in the outbox")
         store.finish_run(run_id, status=result.status, stats=result.stats(),
                          error=redactor("; ".join(failed)) or None)
     return result
@@ -149,8 +160,12 @@ def _record_crash(store: Store, run_id: int, exc: BaseException) -> None:
     the next run marks it interrupted."""
     error = redactor(_one_line(exc))
     log.info("run %s stopped: %s; recording it in the run history", run_id, error)
+    stopped = isinstance(exc, (RunStopped, KeyboardInterrupt))
+    if stopped:
+        reason = str(exc) if isinstance(exc, RunStopped) else "stopped by SIGINT"
+        error = f"{reason} before its results were kept: nothing was delivered"
     try:
-        store.finish_run(run_id, status="crashed", stats={}, error=error)
+        store.finish_run(run_id, status="interrupted" if stopped else "crashed", stats={}, error=error)
     except Exception as failure:
         log.warning("could not record why run %s stopped: %s", run_id, redactor(_one_line(failure)))
 
@@ -627,15 +642,18 @@ def compose_outbox_messages(workflow: "Workflow", result: RunResult) -> list:
 
 
 def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: datetime | None,
-                 sleep: "Callable[[float], None] | None") -> None:
-    """Send this workflow's due messages (this run's, and earlier ones still waiting)."""
+                 sleep: "Callable[[float], None] | None", stop: StopRequest) -> None:
+    """Send this workflow's due messages (this run's, and earlier ones still waiting); on a
+    ``stop`` request, finish the messages being sent and leave the rest in the outbox."""
     import time
+    from collections import Counter
 
     from .outbox import dispatch
+    from .store import PENDING as PENDING_MESSAGE
 
     clock = (lambda: now) if now is not None else None
     try:
-        sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep)
+        sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep, stop=stop.is_set)
     except Exception as exc:  # the store itself: the messages stay queued
         error = redactor(_one_line(exc))
         log.warning("could not send the outbox: %s", error)
@@ -652,6 +670,14 @@ def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: dat
             report.note = f"{len(delivered)} message(s) delivered" + (f": {notes}" if notes else "")
         if problems:
             report.ok, report.error = False, "; ".join(problems)
+    if stop.is_set():
+        left = Counter(m.output_id for m in store.outbox(status=PENDING_MESSAGE, workflow=workflow.key,
+                                                         limit=1_000_000))
+        for report in result.stages:
+            if report.kind == "output" and left[report.id]:
+                report.note = "; ".join(filter(None, [report.note, (
+                    f"{stop.reason}: {left[report.id]} message(s) left in the outbox for the next run "
+                    "or `cmflow outbox flush`")]))
 
 
 def _entry(workflow: "Workflow", output_id: str):

@@ -72,10 +72,10 @@ def drill_workflow(directory: Path, *, max_concurrency: int = 2) -> Path:
     return path
 
 
-def slow_receiver(delay: float) -> ReplayServer:
-    """A started webhook receiver on 127.0.0.1 that takes every POST after ``delay`` seconds and
-    records it (with its Idempotency-Key header) as soon as it arrives."""
-    server = ReplayServer().start()
+def slow_receiver(delay: float, port: int = 0) -> ReplayServer:
+    """A started webhook receiver on 127.0.0.1 (on ``port``, or a free one) that takes every POST
+    after ``delay`` seconds and records it (with its Idempotency-Key header) as soon as it arrives."""
+    server = ReplayServer(port=port).start()
     server.add("POST", HOOK_PATH, Reply(200, json={"ok": True}, delay=delay), repeat=True)
     return server
 

@@ -16,6 +16,7 @@ from cmflow.daemon.service import ASSESS_ENDED_EVERY
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
     daemon_folder, early_in_the_minute, email_writes, emails, gated_feed, parse_slot, run_locks, runs_of,
     start_daemon, workflow_text, write)
+from store_locker import locker  # noqa: F401  (fixture)
 
 IDLE_CPU_LIMIT = 0.05
 """Share of one core an idle daemon may use at most (it measures about 0.01)."""
@@ -75,4 +76,65 @@ def test_a_slot_finished_by_an_orphaned_run_is_not_run_again(tmp_path, daemon_fo
     sent = len(email_writes([first, second], "Slow", mail))
     received = len(emails(mail, "Slow"))
     assert (sent, received) == (1, 1)  # not duplicated, not lost
+    assert run_locks(store_url) == []
+
+
+def test_a_daemon_whose_store_is_locked_for_a_while_says_busy_and_runs_the_slot_once_it_is_free(
+        tmp_path, daemon_folder, store_url, locker):
+    """Another process (a backup, a sqlite3 shell) holds the store's write lock for a few seconds
+    just as a workflow becomes due. The daemon says the store is busy (no traceback), keeps
+    running, and runs the slot once the lock is gone: one run, one e-mail, no slot missed."""
+    from cmflow.store import open_store
+
+    from daemon_process import DaemonProcess
+
+    path = tmp_path / "state.db"
+    open_store(store_url).close()
+    early_in_the_minute(latest_second=35)  # the slot that comes due is run, not superseded
+    daemon = DaemonProcess(daemon_folder, f"{store_url}?timeout=1", tmp_path / "daemon.log", tmp_path)
+    try:
+        daemon.wait_for("daemon_started")
+        held = locker(path)
+        mail = tmp_path / "mail"
+        write(daemon_folder / "locked.toml", workflow_text("Locked", mail))
+        daemon.wait_until(lambda: "busy (locked by another process) after 1 s" in daemon.log.read_text(),
+                          "the daemon saying the store is busy")
+        time.sleep(2.0)  # a few seconds of a store locked by someone else, in all
+        assert daemon.alive(), daemon.tail()
+        held.release()
+        daemon.wait_for("finished", workflow="Locked", status="ok")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait_exit() == 0, daemon.tail()
+    finally:
+        daemon.kill_group()
+    log = daemon.log.read_text()
+    assert "Traceback" not in log, log
+    assert [r.status for r in runs_of(store_url, "Locked")] == ["ok"], daemon.tail()
+    with open_store(store_url) as store:
+        assert store.missed_slots("Locked") == []
+    assert (len(email_writes([daemon], "Locked", mail)), len(emails(mail, "Locked"))) == (1, 1)
+    assert run_locks(store_url) == []
+
+
+def test_sighup_then_sigterm_during_a_run_let_the_run_finish_and_stop_the_daemon(tmp_path, daemon_folder,
+                                                                                 store_url, start_daemon,
+                                                                                 gated_feed):
+    """A reload and a stop asked for at once while a run waits on its feed: the daemon reloads (or
+    not: it is stopping), lets the run end, exits 0. One run recorded, one e-mail, none twice."""
+    mail = tmp_path / "mail"
+    write(daemon_folder / "slow.toml", workflow_text("Slow", mail, feed=gated_feed.url))
+    early_in_the_minute()
+    daemon = start_daemon()
+    started = daemon.wait_for("started", workflow="Slow")
+    gated_feed.wait_for_request(daemon)
+    daemon.signal(signal.SIGHUP)
+    daemon.signal(signal.SIGTERM)
+    daemon.wait_for("stopping")
+    gated_feed.open_gate()
+    assert daemon.wait_exit() == 0, daemon.tail()
+    assert daemon.events("finished", workflow="Slow", run=started["run"], status="ok"), daemon.tail()
+    assert "Traceback" not in daemon.log.read_text()
+    assert [r.status for r in runs_of(store_url, "Slow")] == ["ok"]
+    assert gated_feed.requests == 1
+    assert (len(email_writes([daemon], "Slow", mail)), len(emails(mail, "Slow"))) == (1, 1)
     assert run_locks(store_url) == []

@@ -36,6 +36,7 @@ from typing import Iterator
 import pytest
 
 from loopback_smtp import Mailbox
+from store_locker import locker  # noqa: F401  (fixture)
 from unprivileged import CMFLOW, Unprivileged, open_folder, unprivileged  # noqa: F401  (fixtures)
 
 DEADLINE = 60.0
@@ -80,52 +81,8 @@ security = "none"
 """
 """A workflow whose alert always fires on its first run: exactly one e-mail to count."""
 
-LOCKER = """\
-import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-if sys.argv[2] == "readers-too":
-    connection.execute("PRAGMA locking_mode=EXCLUSIVE")
-connection.execute("BEGIN EXCLUSIVE")
-connection.execute("UPDATE runs SET id = id WHERE 0")  # takes the write lock for real
-print("locked", flush=True)
-sys.stdin.readline()
-connection.execute("COMMIT")
-connection.close()
-print("released", flush=True)
-"""
-
 
 # -- processes --------------------------------------------------------------------------------------
-class Locker:
-    """A separate process holding a lock on a SQLite file until :meth:`release`."""
-
-    def __init__(self, path: Path, kind: str = "writers") -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", LOCKER, str(path), kind], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout.readline().strip() == "locked"
-
-    def release(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.write("go\n")
-            self.process.stdin.flush()
-            assert self.process.stdout.readline().strip() == "released"
-        self.process.wait(DEADLINE)
-
-
-@pytest.fixture
-def locker() -> Iterator:
-    """``locker(path, kind)`` starts a :class:`Locker`; every one is released at the end."""
-    started: list[Locker] = []
-
-    def start(path: Path, kind: str = "writers") -> Locker:
-        started.append(Locker(path, kind))
-        return started[-1]
-
-    yield start
-    for one in started:
-        one.release()
-
-
 class Lines:
     """The standard error of a running process, line by line, as it comes."""
 

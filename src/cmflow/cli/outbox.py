@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..stopping import stop_on_signals
 from .common import opened_store, rich_console, store_url
 
 STATUSES = ("pending", "dead", "delivered", "all")
@@ -94,27 +95,36 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
         # Each re-queued message gets its output's max_age of retries again.
         count = requeue_dead(store, None if all_dead else list(ids), now)
         click.echo(f"{count} message(s) back in the queue.")
-        report = dispatch(store, ids=None if all_dead else list(ids), only_workflow=False)
-        _report(report, backlog(store))
+        with stop_on_signals() as stop:
+            report = dispatch(store, ids=None if all_dead else list(ids), only_workflow=False, stop=stop.is_set)
+        _report(report, backlog(store), stop)
 
 
 @outbox.command()
+@click.option("--now", "send_now", is_flag=True,
+              help="Also send the messages waiting for a later try, at once (the receiver is back).")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
-def flush(store_option: str | None) -> None:
+def flush(send_now: bool, store_option: str | None) -> None:
     """Send every message that is due now (the daemon does this on its own).
 
     Exits 3 when a message is left waiting (not due yet, to be retried, or being sent by
     another process) or was dead-lettered now, saying how many wait and when the next is due.
     """
+    from datetime import datetime, timezone
+
     from ..outbox import backlog, dispatch
 
     with opened_store(store_url(store_option, None)) as store:
-        report = dispatch(store, only_workflow=False)
-        _report(report, backlog(store))
+        if send_now:
+            store.make_due(now=datetime.now(timezone.utc))
+        with stop_on_signals() as stop:
+            report = dispatch(store, only_workflow=False, stop=stop.is_set)
+        _report(report, backlog(store), stop)
 
 
-def _report(report, left) -> None:
-    """What a dispatch did, what is still waiting; exit 3 when anything is left undelivered."""
+def _report(report, left, stop) -> None:
+    """What a dispatch did, what is still waiting; exit 3 when anything is left undelivered, 143
+    (130) when SIGTERM (Ctrl-C) stopped it."""
     from datetime import datetime, timezone
 
     from ..errors import EXIT_DELIVERY_FAILED
@@ -137,5 +147,9 @@ def _report(report, left) -> None:
         click.echo(line + ". `cmflow outbox` lists them.", err=True)
     if left.dead and not report.dead:
         click.echo(f"{left.dead} dead-lettered message(s) wait for `cmflow outbox retry`.", err=True)
+    if stop.is_set():
+        click.echo(f"{stop.reason}: the messages being sent were finished and recorded; no other was "
+                   "started.", err=True)
+        raise SystemExit(stop.exit_code)
     if left.waiting or report.retrying or report.dead:
         raise SystemExit(EXIT_DELIVERY_FAILED)

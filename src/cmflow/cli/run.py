@@ -21,6 +21,8 @@ Exit codes:
   2  invalid workflow, period or option: nothing was fetched or delivered
   3  everything was computed but an output could not deliver
   4  another run of the same workflow is under way: nothing ran
+  143 stopped by SIGTERM (130: Ctrl-C): the messages being sent were finished, the
+     rest wait in the outbox; the run is recorded as interrupted
 """
 
 
@@ -66,6 +68,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
 
     from ..runner import WorkflowKeyConflict
     from ..secrets import redactor
+    from ..stopping import RunStopped, stop_on_signals
     from ..store import StoreError, WorkflowBusy, display_url
 
     url = store_url(store_option, workflow.store.url)
@@ -74,7 +77,12 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
                    + (" — dry run" if dry_run else ""), err=True)
         try:
-            result = run_workflow(workflow, store=store, period=period, dry_run=dry_run)
+            with stop_on_signals() as stop:
+                result = run_workflow(workflow, store=store, period=period, dry_run=dry_run, stop=stop)
+        except RunStopped as error:
+            click.secho(f"✗ {error} before the run's results were kept: nothing was delivered; the run is "
+                        "recorded as interrupted (`cmflow history`)", fg="yellow", err=True)
+            sys.exit(stop.exit_code)
         except WorkflowKeyConflict as error:
             click.secho(f"✗ {file}: {error}", fg="red", err=True)
             sys.exit(EXIT_INVALID)
@@ -89,7 +97,8 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
                         + ("" if verbose else " (use -v for details)"), fg="red", err=True)
             sys.exit(EXIT_RUN_FAILED)
     _print_summary(result, display_url(url), time.perf_counter() - started)
-    sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED}[result.status])
+    sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED,
+              "interrupted": stop.exit_code}[result.status])
 
 
 def _for_runs(result, alert) -> int:
@@ -167,5 +176,6 @@ def _print_summary(result, url: str, seconds: float) -> None:
             else:
                 echo(f"✗ output {stage.id} failed: {stage.error}", fg="red")
     state = "nothing written (dry run)" if result.dry_run else f"run {result.run_id} recorded in {redactor(url)}"
-    status_colour = {"ok": "green", "failed": "red", "undelivered": "yellow"}[result.status]
-    echo(f"\nRun {result.status} in {seconds:.1f} s; {state}.", fg=status_colour)
+    status_colour = {"ok": "green", "failed": "red", "undelivered": "yellow", "interrupted": "yellow"}[result.status]
+    stopped = f" ({result.stopped}: `cmflow outbox flush` sends what is left)" if result.stopped else ""
+    echo(f"\nRun {result.status}{stopped} in {seconds:.1f} s; {state}.", fg=status_colour)

@@ -95,6 +95,8 @@ class Daemon:
         self._retries: dict[str, tuple[datetime, datetime]] = {}
         """Per workflow: a slot to run again (refused as busy, or its run not recorded), and when."""
         self._pump: OutboxPump | None = None
+        self._unrecorded: list[RunOutcome] = []
+        """Runs that ended without recording it, whose end the store refused to record so far."""
         self._watched_since: dict[str, datetime] = {}
         """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
 
@@ -156,7 +158,8 @@ class Daemon:
             self._ended(outcome, reschedule=False)
         if self._pump is not None:
             self._pump.stop()  # a last pass over the outbox first
-        self.store.daemon_heartbeat(self.id, self.clock(), stopped=True)
+        self._guarded("recording how runs ended", self._record_unrecorded)
+        self._guarded("recording the stop", lambda: self.store.daemon_heartbeat(self.id, self.clock(), stopped=True))
         self.store.close()
         os.close(self._wake_reader)
         os.close(self._wake_writer)
@@ -174,6 +177,8 @@ class Daemon:
             self._reload_requested.clear()
             troubled |= not self._guarded("reloading the folder", self.reload)
         troubled |= not self._guarded("collecting ended runs", self._collect, now)
+        if self._unrecorded:
+            troubled |= not self._guarded("recording how runs ended", self._record_unrecorded)
         troubled |= not self._guarded("looking at due slots", self.scheduler.run_pending)
         troubled |= not self._guarded("starting runs", self._start_queued)
         if self._due("health", now, self.settings.health.check_every):
@@ -405,7 +410,8 @@ class Daemon:
         # A run that could not record its own end (killed; or its store refused, e.g. locked)
         # gets it recorded here, with its cause.
         if outcome.status in ("timeout", "interrupted", "crashed") and outcome.pid is not None:
-            self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
+            self._unrecorded.append(outcome)
+            self._guarded(f"recording how {request.label} ended", self._record_unrecorded)
         level = logging.INFO if outcome.status in ("ok", "done") else logging.WARNING
         run = f" (run {outcome.run_id})" if outcome.run_id else ""
         log.log(level, "%s %s%s%s", request.label, outcome.status, run,
@@ -429,14 +435,26 @@ class Daemon:
             from ..schedules import SkippedSlots
 
             reason = f"could not run after {attempts.count} tries: {outcome.error or outcome.status}"
-            self.store.record_missed_slots(key, [SkippedSlots(reason, request.slot, request.slot, 1)], self.clock())
-            log.error("%s: slot given up: %s", request.label, reason, extra={"event": "missed", "workflow": key})
-            self._attempts.pop(key, None)
-            job.due_now()
-            return
+            missed = [SkippedSlots(reason, request.slot, request.slot, 1)]
+            # Given up only once the store says so; until then the slot is tried again.
+            if self._guarded(f"recording {request.label} as missed", self.store.record_missed_slots, key, missed,
+                             self.clock()):
+                log.error("%s: slot given up: %s", request.label, reason, extra={"event": "missed", "workflow": key})
+                self._attempts.pop(key, None)
+                job.due_now()
+                return
         at = self.clock() + self.options.busy_retry * max(1, attempts.count)
         self._retries[key] = (request.slot, at)
         job.due_by(at)
+
+    def _record_unrecorded(self) -> None:
+        """Record the end of runs that could not record it themselves (kept until the store
+        takes it: a busy store must not lose how a run ended)."""
+        assert self.store is not None
+        while self._unrecorded:
+            outcome = self._unrecorded[0]
+            self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
+            self._unrecorded.pop(0)
 
     # -- plumbing ------------------------------------------------------------------------
     def _due(self, name: str, now: datetime, every: timedelta) -> bool:

@@ -318,6 +318,11 @@ class Store(ABC):
     def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:
         """Put dead messages (these ids, or all) back in the queue, due now; return how many."""
 
+    @abstractmethod
+    def make_due(self, *, now: datetime) -> int:
+        """Make every pending message waiting for a later try due ``now`` (a receiver is back:
+        ``cmflow outbox flush --now``); claims are left alone. Return how many."""
+
     # -- silences ---------------------------------------------------------------------------
     @abstractmethod
     def add_silence(self, silence: "Silence") -> None:

@@ -477,6 +477,11 @@ class SqlStore(Store):
                 status=PENDING, next_attempt_at=now, expires_at=expires_at, **_NO_CLAIM))
             return result.rowcount
 
+    def make_due(self, *, now: datetime) -> int:
+        later = (outbox.c.status == PENDING) & (outbox.c.next_attempt_at > now)
+        with self._writing() as connection:
+            return connection.execute(outbox.update().where(later).values(next_attempt_at=now)).rowcount
+
     # -- silences --------------------------------------------------------------------------
     def add_silence(self, silence: "Silence") -> None:
         with self._writing() as connection:

@@ -454,6 +454,10 @@ def smtp_failure(exc: BaseException, where: str, options: EmailOptions, *,
                 "the server offers no login on this connection: use security = \"starttls\" or "
                 "\"ssl\", or remove `username`")
         return failed(f"{where}: {exc}; {hint}", False)
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(exc.__context__, TimeoutError):
+        # smtplib hangs up when a reply is late, and says "connection closed": the server was slow.
+        return failed(f"{where} did not answer within {options.timeout.total_seconds():g} s (the message "
+                      "may have reached it: it is sent again with the same Message-ID)", True)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return failed(f"{where} closed the connection unexpectedly ({exc or 'no reason given'})", True)
     if isinstance(exc, smtplib.SMTPResponseException):
