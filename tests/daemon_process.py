@@ -57,7 +57,8 @@ FEED = """\
 """
 
 
-def workflow_text(name: str, mail: Path, *, description: str = "", feed: str | None = None) -> str:
+def workflow_text(name: str, mail: Path, *, description: str = "", feed: str | None = None,
+                  schedule: str = "every minute") -> str:
     """A daemon-ready workflow (no as_of, no [store]) whose threshold alert always fires."""
     rss = (f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\nallow_private_network = true\n'
            if feed else "")
@@ -68,7 +69,7 @@ description = "{description}"
 timezone = "Europe/Paris"
 period = "2026-11-16..2026-11-22"
 compare = []
-schedule = "every minute"
+schedule = "{schedule}"
 
 {META_SOURCE}{rss}
 [[metrics]]

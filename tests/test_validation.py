@@ -508,6 +508,11 @@ def test_what_workflow_puts_in_an_output_path_stays_a_file_name_under_its_folder
     assert all(ord(c) >= 32 for c in path.name)
 
 
+def test_escaped_braces_in_an_output_path_stay_literal() -> None:
+    path = fill_path_template("reports/{{workflow}}-{workflow}.html", {"workflow": "weekly", "period": "p"})
+    assert path == Path("reports/{workflow}-weekly.html")
+
+
 def test_an_output_path_that_became_a_folder_fails_that_output_clearly(write_workflow, tmp_path,
                                                                        monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)

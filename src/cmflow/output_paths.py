@@ -78,10 +78,9 @@ def fill_path_template(template: str, values: dict[str, str]) -> Path:
     """
     safe = {name: safe_file_name_part(value, name) if name != "period" else _safe_period(value)
             for name, value in values.items()}
-    filled = template
-    for name, value in safe.items():
-        filled = filled.replace("{" + name + "}", value)
-    path = Path(filled.replace("{{", "{").replace("}}", "}")).expanduser()
+    filled = "".join(literal + ("" if name is None else safe.get(name, "{" + name + "}"))  # {{ }} stay literal
+                     for literal, name, _, _ in string.Formatter().parse(template))
+    path = Path(filled).expanduser()
     if path.is_dir():
         raise OutputPathError(f"{path} is a folder: the output path must name a file, "
                               f"e.g. {path / 'report.html'}")

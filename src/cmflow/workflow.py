@@ -295,6 +295,7 @@ class _Loader:
         for key_path, name in missing:
             self.problem(key_path, f"environment variable {name} is not set",
                          f"export {name}=... or add it to {self.file.parent / '.env'}")
+            secret_paths.add(key_path)  # written as ${env:...}, as a secret should be: said once
 
         for key in document:
             if key not in TOP_LEVEL_KEYS:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from cmflow.daemon.service import ASSESS_ENDED_EVERY
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
@@ -33,10 +35,12 @@ def cpu_seconds(pid: int) -> float:
 
 def test_the_daemon_sleeps_once_a_run_has_ended(tmp_path, daemon_folder, start_daemon):
     """After a run ends, the daemon's loop waits for its next step instead of spinning."""
-    write(daemon_folder / "weekly.toml", workflow_text("Weekly", tmp_path / "mail"))
-    early_in_the_minute(latest_second=25)  # no next slot falls in the window measured
+    early_in_the_minute(latest_second=40)  # this minute's slot is due when the daemon starts
+    now = datetime.now(ZoneInfo("Europe/Paris"))  # the workflows' time zone
+    write(daemon_folder / "daily.toml", workflow_text("Daily", tmp_path / "mail",
+                                                      schedule=f"every day at {now:%H:%M}"))
     daemon = start_daemon()
-    daemon.wait_for("finished", workflow="Weekly", status="ok")
+    daemon.wait_for("finished", workflow="Daily", status="ok")  # and nothing due for a day
     # The ended run is assessed at once, and the assessment's next turn passes unused: the
     # loop once spun from then on, until another run ended.
     time.sleep(ASSESS_ENDED_EVERY.total_seconds() + 1.0)

@@ -80,15 +80,17 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
     now = datetime.now(timezone.utc)
     url = store_url(store_option, None)
+    requested = set(ids)
     with opened_store(url) as store:
         if ids and not all_dead:
             dead = {m.id for m in store.outbox(status="dead", limit=1_000_000)}
-            unknown = [i for i in ids if i not in dead]
+            ids = tuple(dict.fromkeys(i for i in ids if i in dead))  # only dead ones are retried
+            unknown = sorted(requested - dead)
             if unknown:
                 listed = ", ".join(f"#{i}" for i in unknown)
                 click.echo(f"✗ no dead-lettered message {listed} in {display_url(url)}: `cmflow outbox` lists "
                            "the dead-lettered ones (a pending message is sent by `cmflow outbox flush`).", err=True)
-            if len(unknown) == len(set(ids)):
+            if not ids:
                 from ..errors import EXIT_INVALID
 
                 raise SystemExit(EXIT_INVALID)

@@ -215,8 +215,12 @@ class Daemon:
                 past[0], past[-1], len(past))], self.clock())
 
     def _collect(self, now: datetime, reschedule: bool = True) -> None:
-        for outcome in self.executor.poll(now):
-            self._ended(outcome, reschedule)
+        for outcome in self.executor.poll(now):  # the executor forgets them once polled:
+            try:  # one run's end failing to be handled must not lose the rest of the batch
+                self._ended(outcome, reschedule)
+            except Exception:
+                log.error("failed while handling the end of %s", outcome.request.label, exc_info=True,
+                          extra={"event": "error", "workflow": outcome.request.workflow_key})
 
     def _guarded(self, what: str, step, *args) -> bool:
         """Run one step of the loop; log a failure (redacted) instead of raising it."""

@@ -457,8 +457,10 @@ def display_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return redactor(make_url(url).render_as_string(hide_password=True))
-    except Exception:  # not a URL SQLAlchemy understands: print it redacted as given
-        return redactor(url)
+    except Exception:  # not a URL SQLAlchemy understands: redacted, and whatever may be
+        import re  # a user and password (before an @) masked, however malformed the URL
+
+        return redactor(re.sub(r"[^/@\s]+@", "***@", url))
 
 
 def open_store(url: str | None = None, *, read_only: bool = False) -> Store:

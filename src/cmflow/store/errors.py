@@ -120,10 +120,9 @@ def url_problem(url: str) -> str | None:
 
 
 def _not_a_url(url: str) -> str:
-    from ..secrets import redactor
-
-    given = redactor(url)
-    if "://" not in url and ("/" in url or "\\" in url or url.endswith((".db", ".sqlite", ".sqlite3"))):
+    given = _shown(url)
+    looks_like_a_path = "@" not in url and "//" not in url and ":" not in url.split("/", 1)[0]
+    if looks_like_a_path and ("/" in url or "\\" in url or url.endswith((".db", ".sqlite", ".sqlite3"))):
         return f"{given!r} is not a database URL; for a SQLite file at that path write sqlite:///{given}"
     return f"{given!r} is not a database URL; write a SQLAlchemy URL such as {EXAMPLE_URLS}"
 

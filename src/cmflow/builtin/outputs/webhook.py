@@ -64,6 +64,8 @@ class WebhookTargetOptions(NotifierOptions):
     def _usable_url(cls, value: SecretStr) -> SecretStr:
         # Messages here never quote the URL: it is a secret.
         text = value.get_secret_value().strip()
+        if "${env:" in text:  # an unset variable: said already, by name
+            return value
         remember_secret_url(text)
         url = parse_url(text)
         if url is None:
@@ -222,8 +224,8 @@ class WebhookNotifier(Notifier):
             return []
         problem = host_problem(url.host)
         if problem:
-            return [("url", f"the URL points at {problem}: cmflow refuses to connect to it, and refuses "
-                            f"private network targets unless the output sets {PRIVATE_NETWORK_OPTION} = true")]
+            return [("url", f"{problem}: cmflow refuses to connect to it, and refuses private network "
+                            f"targets unless the output sets {PRIVATE_NETWORK_OPTION} = true")]
         if url.scheme == "http":
             return [("url", "a plain http:// URL would send the webhook's secret unencrypted over the "
                             "internet: use https://, or set allow_private_network = true for a "
