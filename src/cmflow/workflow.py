@@ -282,8 +282,13 @@ class _Loader:
         self.incomplete: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in SECTION_OF_KIND}
         """Entries whose common keys are valid but not their plugin or options: (path, common)."""
         self.failed_kinds: set[str] = set()
+        self.unresolved: set[str] = set()
+        """Key paths whose ${env:...} reference could not be read: no other problem is added there."""
 
     def problem(self, path: str, message: str, hint: str = "", **where: Any) -> None:
+        if self.problems and any(path.startswith(p) and path[len(p):][:1] in ("", ".", "[")
+                                 for p in self.unresolved):
+            return  # said already: its ${env:...} reference could not be read
         # Redacted here, not only when printed: a problem's fields may be shown as they are.
         self.problems.append(Problem(str(self.file), path, redactor(message), redactor(hint), **where))
 
@@ -291,10 +296,16 @@ class _Loader:
         document = self._parse() if document is None else document
         secret_paths: set[str] = set()
         missing: list[tuple[str, str]] = []
-        document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths)
+        malformed: list[tuple[str, str]] = []
+        document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths, malformed)
+        for key_path, message in malformed:
+            self.problem(key_path, message)
         for key_path, name in missing:
-            self.problem(key_path, f"environment variable {name} is not set",
-                         f"export {name}=... or add it to {self.file.parent / '.env'}")
+            if key_path not in {p for p, _ in malformed}:
+                self.problem(key_path, f"environment variable {name} is not set",
+                             f"export {name}=... or add it to {self.file.parent / '.env'}")
+        # A value still holding its reference would only add a misleading second problem.
+        self.unresolved = {p for p, _ in missing} | {p for p, _ in malformed}
 
         for key in document:
             if key not in TOP_LEVEL_KEYS:

@@ -64,6 +64,8 @@ class WebhookTargetOptions(NotifierOptions):
     def _usable_url(cls, value: SecretStr) -> SecretStr:
         # Messages here never quote the URL: it is a secret.
         text = value.get_secret_value().strip()
+        if text.startswith("$") or "{env:" in text.lower():  # a reference the workflow loader reports
+            raise ValueError("is not a URL: its ${env:NAME} reference could not be read")
         remember_secret_url(text)
         url = parse_url(text)
         if url is None:
