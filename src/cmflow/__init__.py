@@ -25,6 +25,7 @@ _PUBLIC = {
     # notifications: what notifiers compose and send through the outbox
     "DeliveryFailed": "notifications", "Message": "notifications", "Notification": "notifications",
     "NotificationBatch": "notifications", "SendContext": "notifications", "Duration": "durations",
+    "PositiveDuration": "durations",
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "format_change": "summary", "format_value": "summary", "kpi_tables": "summary",
     "metric_label": "summary", "ranked_posts": "summary",

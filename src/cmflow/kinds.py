@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .durations import Duration
+from .durations import PositiveDuration
 
 if TYPE_CHECKING:
     import polars as pl
@@ -170,7 +170,7 @@ class NotifierOptions(PluginOptions):
         examples=[["workflow", "severity"]])
     send_resolved: bool = Field(
         True, description="Also send a message when an alert resolves (once per alert).")
-    max_age: Duration = Field(
+    max_age: PositiveDuration = Field(
         timedelta(hours=24), description="Keep retrying a message that could not be sent for this "
         "long (e.g. \"30m\", \"24h\", \"2d\"), then move it to the dead-letter list "
         "(`cmflow outbox`).", examples=["6h"])

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from . import periods, schedules
 from .alerts import SEVERITIES
-from .durations import Duration
+from .durations import Duration, PositiveDuration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
 from .measurements import DIMENSIONS, GROUPINGS
@@ -69,7 +69,7 @@ class WorkflowSettings(BaseModel):
     )
     catch_up_cap: int = Field(10, ge=1, description="With catch_up = \"all\": at most this many "
                               "missed slots run, the most recent.")
-    timeout: Optional[Duration] = Field(
+    timeout: Optional[PositiveDuration] = Field(
         None, description="Under the daemon, a run taking longer is stopped and recorded as timed "
         "out. Default: the daemon's run_timeout.", examples=["20m"],
     )
@@ -169,7 +169,7 @@ class TriggerEntry(BaseModel):
     keep_firing_for: int = Field(0, ge=0, description="Runs a firing alert keeps firing after its "
                                  "condition stops holding, so a flapping series resolves once.",
                                  examples=[1])
-    repeat_every: Optional[Duration] = Field(
+    repeat_every: Optional[PositiveDuration] = Field(
         None, description="Announce a still-firing alert again, no more often than this (e.g. "
         "\"1d\", \"1w\"). Default: once per episode.", examples=["1w"])
     no_data: Literal["alert", "keep", "ok"] = Field(

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import (DeliveryContext, DeliveryFailed, Duration, Message, NotificationBatch, Notifier,
-                    NotifierOptions, OutputFolder, SendContext, hookimpl)
+from cmflow import (DeliveryContext, DeliveryFailed, Message, NotificationBatch, Notifier,
+                    NotifierOptions, OutputFolder, PositiveDuration, SendContext, hookimpl)
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -72,7 +72,7 @@ class EmailOptions(NotifierOptions):
         None, description="PEM file of the certificate authorities to trust instead of the "
         "system's, for a server with a private certificate; relative to the workflow file.",
         examples=["certs/company-ca.pem"])
-    timeout: Duration = Field(
+    timeout: PositiveDuration = Field(
         timedelta(seconds=30), description="How long to wait for the server to accept the "
         "connection and to answer each command, e.g. \"30s\".", examples=["1m"])
     directory: OutputFolder = Field(
@@ -106,13 +106,6 @@ class EmailOptions(NotifierOptions):
         if unknown:
             raise ValueError(f"the subject uses {', '.join(unknown)}, which the subject does not "
                              f"know; known: {', '.join(SUBJECT_VARIABLES)}")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _check_timeout(cls, value: timedelta) -> timedelta:
-        if value.total_seconds() <= 0:
-            raise ValueError("the timeout must be more than 0 seconds")
         return value
 
     @model_validator(mode="after")
