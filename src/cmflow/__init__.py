@@ -33,6 +33,7 @@ _PUBLIC = {
     "TimeZoneName": "option_types", "StrftimeFormats": "option_types", "TextEncoding": "option_types",
     "WebUrl": "option_types", "HexColour": "option_types", "OutputPath": "option_types",
     "OutputFolder": "option_types", "InputPath": "option_types", "UserFacingError": "errors",
+    "InvalidOption": "option_errors",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

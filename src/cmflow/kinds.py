@@ -113,6 +113,9 @@ class Metric(Plugin):
     """Record kinds the metric reads; validation checks its sources provide them."""
     groupings: ClassVar[tuple[str, ...]] = ("overall", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
+    row_dimensions: ClassVar[tuple[str, ...]] = ()
+    """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
+    a trigger's ``where`` may select on them besides the breakdowns."""
 
     def produces(self) -> dict[str, str]:
         """Measurement names this configured metric emits, each with its unit."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -19,7 +19,7 @@ from .alerts import SEVERITIES
 from .durations import Duration, PositiveDuration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
-from .measurements import DIMENSIONS, GROUPINGS
+from .measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from .option_errors import PATTERN_MEANINGS, explain, key_path
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
 from .secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
@@ -77,6 +77,14 @@ class WorkflowSettings(BaseModel):
         None, description="Count periods as if today were this date (demos, back-fills). "
         "Default: today in the workflow's time zone.", examples=["2026-11-24"],
     )
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: the name titles the terminal output, reports and "
+                             "messages (and is the store's key for this workflow unless `id` is set)")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -145,8 +153,8 @@ class MetricEntry(BaseModel):
     id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
     sources: list[str] | None = Field(None, min_length=1, description="Ids of the sources to read. "
                                       "Default: all.")
-    by: list[Union[Literal[tuple(GROUPINGS)], list[Literal[tuple(GROUPINGS)]]]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: ["overall", "account"],
+    by: list[Union[Literal[tuple(GROUPINGS)], Annotated[list[Literal[tuple(GROUPINGS)]], Field(min_length=1)]]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["overall", "account"], min_length=1,
         description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "
         "post (comments of each post), or a list of them combined (e.g. [\"platform\", \"format\"]).",
     )
@@ -532,6 +540,8 @@ class _Loader:
                     self.problem(f"{path}.where.{key}", f"unknown dimension {key!r}",
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"dimensions: {', '.join(dimension_names)}")
+                elif common.metric in producers:
+                    self._check_broken_down(f"{path}.where.{key}", key, producers[common.metric])
         self._unique_ids(workflow.triggers, "trigger")
         self._unique_ids(workflow.outputs, "output")
 
@@ -541,6 +551,21 @@ class _Loader:
                     for problem in entry.plugin.check(workflow):
                         key, message = problem if isinstance(problem, tuple) else ("", problem)
                         self.problem(f"{entry.path}.{key}" if key else entry.path, message)
+
+
+    def _check_broken_down(self, path: str, dimension: str, metric: Entry) -> None:
+        """A trigger's ``where`` selects on a dimension its metric's rows have: else it would
+        match no series and the rule would only ever say "no data"."""
+        columns = {c for group in grouping_columns(metric.common.by) for c in group}
+        if dimension in columns or dimension in metric.plugin.row_dimensions:
+            return
+        by = [item for item in GROUPINGS if dimension in GROUPINGS[item]]
+        if not by:
+            return
+        can = [b for b in by if b in metric.plugin.groupings]
+        self.problem(path, f"{metric.path} ({metric.info.name}) is not broken down by {dimension}, "
+                     "so no series would match", f"add \"{can[0]}\" to its `by`" if can else
+                     f"metric {metric.info.name!r} cannot be broken down by {dimension}")
 
 
 def _default_id(kind: str, common: Any) -> str:
