@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .durations import PositiveDuration
 
@@ -178,6 +178,20 @@ class NotifierOptions(PluginOptions):
         "long (e.g. \"30m\", \"24h\", \"2d\"), then move it to the dead-letter list "
         "(`cmflow outbox`).", examples=["6h"])
 
+    @field_validator("group_by")
+    @classmethod
+    def _known_labels(cls, value: list[str]) -> list[str]:
+        from .measurements import DIMENSIONS
+        from .notifications import GROUP_LABELS
+        from .plugins import closest
+
+        labels = ["workflow", *GROUP_LABELS, *DIMENSIONS]
+        for name in value:
+            if name not in labels:  # every alert would have "" there: one group, silently
+                suggestion = closest(name, labels)
+                raise ValueError(f"alerts have no label {name!r}; " + (
+                    f"did you mean {suggestion!r}?" if suggestion else f"labels: {', '.join(labels)}"))
+        return value
 
 
 class Notifier(Output):

@@ -239,6 +239,8 @@ class Workflow:
     metrics: list[Entry] = field(default_factory=list)
     triggers: list[Entry] = field(default_factory=list)
     outputs: list[Entry] = field(default_factory=list)
+    metrics_complete: bool = True
+    """False while a metric entry is invalid: what the metrics produce is then not known."""
 
     @property
     def name(self) -> str:
@@ -262,6 +264,21 @@ class Workflow:
         for entry in self.metrics:
             names.update(entry.plugin.produces())
         return names
+
+    def unknown_measurements(self, names: dict[str, str]) -> list[tuple[str, str]]:
+        """Problems (key path, message) for the measurements named in an entry's options (by
+        key path: ``{"metrics[1]": "reach"}``) that no metric produces: they would show nothing."""
+        if not self.metrics_complete:
+            return []  # a broken metric entry may be the one producing them: it has its problem
+        produced = list(self.measurement_names())
+        problems = []
+        for key, name in names.items():
+            if name not in produced:
+                suggestion = closest(name, produced)
+                problems.append((key, f"no metric produces {name!r}; " + (
+                    f"did you mean {suggestion!r}?" if suggestion else
+                    f"produced: {', '.join(sorted(produced)) or 'nothing'}")))
+        return problems
 
 
 def load_workflow(path: str | Path, registry: PluginRegistry | None = None, *, text: str | None = None) -> Workflow:
@@ -545,6 +562,7 @@ class _Loader:
         self._unique_ids(workflow.triggers, "trigger")
         self._unique_ids(workflow.outputs, "output")
 
+        workflow.metrics_complete = "metric" not in self.failed_kinds
         if settings_valid:  # plugin checks read [workflow] settings
             for kind in SECTION_OF_KIND:
                 for entry in workflow.entries(kind):
