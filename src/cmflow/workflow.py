@@ -311,8 +311,7 @@ class _Loader:
         """Key paths whose ${env:...} reference could not be read: no other problem is added there."""
 
     def problem(self, path: str, message: str, hint: str = "", **where: Any) -> None:
-        if self.problems and any(path.startswith(p) and path[len(p):][:1] in ("", ".", "[")
-                                 for p in self.unresolved):
+        if any(path.startswith(p) and path[len(p):][:1] in ("", ".", "[") for p in self.unresolved):
             return  # said already: its ${env:...} reference could not be read
         # Redacted here, not only when printed: a problem's fields may be shown as they are.
         self.problems.append(Problem(str(self.file), path, redactor(message), redactor(hint), **where))
