@@ -25,6 +25,7 @@ _PUBLIC = {
     # notifications: what notifiers compose and send through the outbox
     "DeliveryFailed": "notifications", "Message": "notifications", "Notification": "notifications",
     "NotificationBatch": "notifications", "SendContext": "notifications", "Duration": "durations",
+    "PositiveDuration": "durations",
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "format_change": "summary", "format_value": "summary", "kpi_tables": "summary",
     "metric_label": "summary", "ranked_posts": "summary",
@@ -32,6 +33,7 @@ _PUBLIC = {
     "TimeZoneName": "option_types", "StrftimeFormats": "option_types", "TextEncoding": "option_types",
     "WebUrl": "option_types", "HexColour": "option_types", "OutputPath": "option_types",
     "OutputFolder": "option_types", "InputPath": "option_types", "UserFacingError": "errors",
+    "InvalidOption": "option_errors",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

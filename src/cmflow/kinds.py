@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .durations import Duration
+from .durations import PositiveDuration
 
 if TYPE_CHECKING:
     import polars as pl
@@ -113,6 +113,9 @@ class Metric(Plugin):
     """Record kinds the metric reads; validation checks its sources provide them."""
     groupings: ClassVar[tuple[str, ...]] = ("overall", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
+    row_dimensions: ClassVar[tuple[str, ...]] = ()
+    """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
+    a trigger's ``where`` may select on them besides the breakdowns."""
 
     def produces(self) -> dict[str, str]:
         """Measurement names this configured metric emits, each with its unit."""
@@ -170,11 +173,25 @@ class NotifierOptions(PluginOptions):
         examples=[["workflow", "severity"]])
     send_resolved: bool = Field(
         True, description="Also send a message when an alert resolves (once per alert).")
-    max_age: Duration = Field(
+    max_age: PositiveDuration = Field(
         timedelta(hours=24), description="Keep retrying a message that could not be sent for this "
         "long (e.g. \"30m\", \"24h\", \"2d\"), then move it to the dead-letter list "
         "(`cmflow outbox`).", examples=["6h"])
 
+    @field_validator("group_by")
+    @classmethod
+    def _known_labels(cls, value: list[str]) -> list[str]:
+        from .measurements import DIMENSIONS
+        from .notifications import GROUP_LABELS
+        from .plugins import closest
+
+        labels = ["workflow", *GROUP_LABELS, *DIMENSIONS]
+        for name in value:
+            if name not in labels:  # every alert would have "" there: one group, silently
+                suggestion = closest(name, labels)
+                raise ValueError(f"alerts have no label {name!r}; " + (
+                    f"did you mean {suggestion!r}?" if suggestion else f"labels: {', '.join(labels)}"))
+        return value
 
 
 class Notifier(Output):

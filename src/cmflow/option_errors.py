@@ -59,6 +59,15 @@ PATTERN_MEANINGS: dict[str, str] = {}
 adds its sentence here, and a value that does not match gets it instead of the regex."""
 
 
+class InvalidOption(ValueError):
+    """Raised by a model validator that checks options together, to report the problem at the
+    option the user should change (``triggers[0].below``) rather than at the whole entry."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
 @dataclass(frozen=True)
 class OptionError:
     """One problem with one option: where (the location as the user wrote it), what, what to do."""
@@ -148,7 +157,10 @@ def _closest_members(loc: tuple, members: dict[str, list[dict[str, Any]]]) -> li
         return max(len([p for p in e["loc"] if not _is_tag(p)]) for e in member) - len(loc)
 
     def fits(member: list[dict[str, Any]]) -> bool:
-        return not all(e["type"].endswith(("_type", "_parsing")) for e in member)
+        def misfit(e: dict[str, Any]) -> bool:  # a list or table is no member of a set of names
+            return e["type"].endswith(("_type", "_parsing")) or (
+                e["type"] == "literal_error" and isinstance(e.get("input"), (list, dict)))
+        return not all(misfit(e) for e in member)
 
     deepest = max(depth(m) for m in members.values())
     candidates = [m for m in members.values() if depth(m) == deepest]
@@ -183,8 +195,9 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
             return OptionError(location, f"unknown value {redactor(repr(given))}", hint)
         return OptionError(location, f"must be one of {listed}{_got(given)}")
     if kind in ("value_error", "assertion_error"):
-        message = str(ctx.get("error", error["msg"]))
-        return OptionError(location, redactor(message))
+        cause = ctx.get("error", error["msg"])
+        at = (*location, cause.option) if isinstance(cause, InvalidOption) else location
+        return OptionError(at, redactor(str(cause)))
     if kind in _TYPE_WORDS:
         reason = ctx.get("error")
         says_why = kind.endswith("_parsing") and not kind.startswith(("int", "float", "bool"))

@@ -519,6 +519,8 @@ def _evaluate_rule(workflow: "Workflow", entry: "Entry", store: Store | None, re
     result.stages.append(report)
     where = _where(common.metric, common.where)
     rows = current.filter(where)
+    unmatched = _unmatched_where(entry, current)
+    report.problems.extend(unmatched)
     error = _upstream_failure(workflow, common.metric, result)
     alerts: list[Alert] = []
     if error is None:
@@ -548,6 +550,7 @@ def _evaluate_rule(workflow: "Workflow", entry: "Entry", store: Store | None, re
         if common.no_data == "alert":
             reasons = sorted({r for r in rows["reason"].to_list() if r}) if rows.height else []
             why = f" ({'; '.join(reasons[:2])})" if reasons else ""
+            why = f" ({unmatched[0]})" if unmatched and not rows.height else why
             alerts.append(_condition_alert(entry, NO_DATA, f"no data: {common.metric} has no value "
                                            f"for {result.period}{why}"))
         elif common.no_data == "ok":  # nothing to watch counts as fine: this rule's alerts resolve
@@ -599,6 +602,33 @@ def _history(workflow: "Workflow", entry: "Entry", store: Store | None, result: 
     kept = frame.join(missing.select("period", "series_key"), on=["period", "series_key"], how="anti")
     return pl.concat([kept, missing.select([c for c in frame.columns if c in missing.columns])],
                      how="diagonal_relaxed").filter(where)
+
+
+def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
+    """For each ``where`` value no series of the metric has this period (a misspelt account):
+    what was measured instead, so the rule does not silently watch nothing."""
+    import polars as pl
+
+    from .plugins import closest
+
+    common = entry.common
+    measured = current.filter(pl.col("metric") == common.metric)
+    if measured.height == 0:
+        return []  # no data at all: the no-data alert says so
+    notes = []
+    for key, wanted in common.where.items():
+        if key not in measured.columns:
+            continue
+        present = sorted({str(v) for v in measured[key].drop_nulls().to_list()})
+        for value in [wanted] if isinstance(wanted, str) else wanted:
+            if value in present or not present:
+                continue
+            suggestion = closest(value, present)
+            notes.append(f"{entry.path}.where.{key}: no series of {common.metric} has {key} = {value!r} "
+                         f"this period; " + (f"did you mean {suggestion!r}?" if suggestion else
+                                              f"measured: {', '.join(present[:5])}"
+                                              + (" ..." if len(present) > 5 else "")))
+    return notes
 
 
 def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REFERENCE_START = re.compile(r"\$\{|(?<!\$)\{\s*env\s*:|^\$[A-Z_][A-Z0-9_]*$|\$env:", re.IGNORECASE)
+"""Where a reference was meant: ``${``, ``{env:`` without its ``$``, ``$env:NAME``, or a whole
+value written the shell's way (``$NAME``)."""
 MASK = "***"
 
 
@@ -73,18 +77,45 @@ def load_dotenv_beside(workflow_file: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     text = read_text(path)
+    unreadable = _unreadable_dotenv_lines(text)
+    if unreadable:
+        from .errors import Problem, WorkflowInvalid
+
+        # The line itself is not quoted: it may hold a secret.
+        raise WorkflowInvalid([Problem(str(path), "", "cannot read this line", "write NAME=value, one "
+                                       "per line; put a value holding spaces, # or quotes in quotes, "
+                                       "and close every quote", line=line) for line in unreadable])
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
+def _unreadable_dotenv_lines(text: str) -> list[int]:
+    """Numbers of the lines python-dotenv cannot parse (it would only warn, and skip them)."""
+    import io
+
+    from dotenv.parser import parse_stream
+
+    lines = []
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            chunk = binding.original.string
+            leading = chunk[:len(chunk) - len(chunk.lstrip())].count("\n")
+            lines.append(binding.original.line + leading)
+    return lines
+
+
 def interpolate(
-    value: Any, path: str, env: Mapping[str, str], missing: list[tuple[str, str]], secret_paths: set[str]
+    value: Any, path: str, env: Mapping[str, str], missing: list[tuple[str, str]], secret_paths: set[str],
+    malformed: list[tuple[str, str]] | None = None,
 ) -> Any:
     """Replace ``${env:NAME}`` in every string of a parsed TOML value.
 
     Unset names are appended to ``missing`` as (key path, name); paths that received an
-    environment value are added to ``secret_paths``.
+    environment value are added to ``secret_paths``; references cmflow cannot read
+    (``${ENV:X}``, ``${env:}``, ``$X`` ...) to ``malformed`` as (key path, what to write instead).
     """
     if isinstance(value, str):
+        if malformed is not None:
+            malformed.extend((path, problem) for problem in reference_problems(value))
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in os.environ:
@@ -100,11 +131,49 @@ def interpolate(
 
         return ENV_REFERENCE.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: interpolate(v, f"{path}.{k}" if path else k, env, missing, secret_paths)
+        return {k: interpolate(v, f"{path}.{k}" if path else k, env, missing, secret_paths, malformed)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [interpolate(v, f"{path}[{i}]", env, missing, secret_paths) for i, v in enumerate(value)]
+        return [interpolate(v, f"{path}[{i}]", env, missing, secret_paths, malformed)
+                for i, v in enumerate(value)]
     return value
+
+
+def reference_problems(text: str) -> list[str]:
+    """What is wrong with each reference in ``text`` that is not a readable ``${env:NAME}``."""
+    problems: list[str] = []
+    position = 0
+    while match := _REFERENCE_START.search(text, position):
+        start = match.start()
+        if ENV_REFERENCE.match(text, start):
+            position = ENV_REFERENCE.match(text, start).end()  # type: ignore[union-attr]
+            continue
+        end = text.find("}", start)
+        fragment = text[start:end + 1] if end != -1 else text[start:]
+        position = start + max(len(match.group(0)), 1)
+        problems.append(_reference_problem(fragment[:60]))
+    return problems
+
+
+def _reference_problem(fragment: str) -> str:
+    inner = fragment.lstrip("$").lstrip("{").rstrip("}")
+    names = [n for n in _NAME.findall(inner) if n.lower() != "env"]
+    write = f"${{env:{names[-1] if names else 'NAME'}}}"
+    if fragment.count("${") > 1:
+        why = "references cannot be nested: ${env:...} takes the name of one variable"
+    elif not fragment.startswith("${"):
+        why = "a reference is written with $ and braces"
+    elif not fragment.endswith("}"):
+        why = "the reference is not closed with }"
+    elif not names:
+        why = "the reference names no variable"
+    elif not inner.startswith("env:") and inner.lower().startswith("env"):
+        why = "write env in lower case, right after ${ and before the colon"
+    elif not inner.lower().startswith("env"):
+        why = "environment variables are read as ${env:NAME}"
+    else:
+        why = "a variable's name holds only letters, digits and _ (no spaces)"
+    return f"{fragment!r} is not a reference cmflow reads: {why}; write {write!r}"
 
 
 _URL_WITH_CREDENTIALS = re.compile(r"(?i)^\s*[a-z][a-z0-9+.-]*://[^/?#@\s]+@")

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .alerts import Alert
 
 ALERT_LABELS = ("fingerprint", "workflow", "rule", "metric", "severity", "condition")
+HEALTH_LABELS = ("workflow_id",)
+"""The dimension of the daemon's health alerts: the workflow they are about."""
 
 
 class SilenceError(ValueError):
@@ -62,6 +64,18 @@ def alert_labels(alert: "Alert", workflow: str) -> dict[str, str]:
     return labels
 
 
+def parse_until(text: str) -> datetime:
+    """``--until``: a UTC date (midnight) or date and time, ``2026-12-01`` or ``2026-12-01T18:00``."""
+    from datetime import timezone
+
+    try:
+        ends = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise SilenceError(f"--until {text}: write a UTC date or date and time, e.g. 2026-12-01 "
+                           "or 2026-12-01T18:00") from None
+    return ends if ends.tzinfo else ends.replace(tzinfo=timezone.utc)
+
+
 def parse_matchers(items: list[str]) -> dict[str, str]:
     """``["rule=er_low", "account=acme-*"]`` or a bare fingerprint as matchers."""
     matchers: dict[str, str] = {}
@@ -76,10 +90,30 @@ def parse_matchers(items: list[str]) -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if not name or not value:
             raise SilenceError(f"{item!r}: write label=value, e.g. rule=er_low or account=acme")
+        _check_matcher(name, value)
         matchers[name] = value
     if not matchers:
         raise SilenceError("a silence needs at least one matcher (label=value or a fingerprint)")
     return matchers
+
+
+def _check_matcher(name: str, value: str) -> None:
+    """A label alerts have, and for closed sets (severity, condition) a value they can take: a
+    silence matching nothing would hold nothing back, and say nothing."""
+    from .alerts import ERROR, NO_DATA, SEVERITIES, VALUE
+    from .measurements import DIMENSIONS
+    from .plugins import closest
+
+    labels = [*ALERT_LABELS, *DIMENSIONS, *HEALTH_LABELS]
+    if name not in labels:
+        suggestion = closest(name, labels)
+        raise SilenceError(f"{name}={value}: alerts have no label {name!r}; "
+                           + (f"did you mean {suggestion!r}?" if suggestion else f"labels: {', '.join(labels)}"))
+    choices = {"severity": SEVERITIES, "condition": (VALUE, NO_DATA, ERROR)}.get(name)
+    if choices and not any(c in value for c in "*?[") and value not in choices:
+        suggestion = closest(value, list(choices))
+        raise SilenceError(f"{name}={value}: {name} is one of {', '.join(choices)}"
+                           + (f"; did you mean {suggestion!r}?" if suggestion else ""))
 
 
 def silencing(silences: list[Silence], alert: "Alert", workflow: str, now: datetime) -> Silence | None:

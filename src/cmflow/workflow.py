@@ -10,16 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from . import periods, schedules
 from .alerts import SEVERITIES
-from .durations import Duration
+from .durations import Duration, PositiveDuration
 from .errors import Problem, WorkflowInvalid
 from .kinds import Plugin
-from .measurements import DIMENSIONS, GROUPINGS
+from .measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from .option_errors import PATTERN_MEANINGS, explain, key_path
 from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
 from .secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
@@ -69,7 +69,7 @@ class WorkflowSettings(BaseModel):
     )
     catch_up_cap: int = Field(10, ge=1, description="With catch_up = \"all\": at most this many "
                               "missed slots run, the most recent.")
-    timeout: Optional[Duration] = Field(
+    timeout: Optional[PositiveDuration] = Field(
         None, description="Under the daemon, a run taking longer is stopped and recorded as timed "
         "out. Default: the daemon's run_timeout.", examples=["20m"],
     )
@@ -77,6 +77,14 @@ class WorkflowSettings(BaseModel):
         None, description="Count periods as if today were this date (demos, back-fills). "
         "Default: today in the workflow's time zone.", examples=["2026-11-24"],
     )
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: the name titles the terminal output, reports and "
+                             "messages (and is the store's key for this workflow unless `id` is set)")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -145,8 +153,8 @@ class MetricEntry(BaseModel):
     id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
     sources: list[str] | None = Field(None, min_length=1, description="Ids of the sources to read. "
                                       "Default: all.")
-    by: list[Union[Literal[tuple(GROUPINGS)], list[Literal[tuple(GROUPINGS)]]]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: ["overall", "account"],
+    by: list[Union[Literal[tuple(GROUPINGS)], Annotated[list[Literal[tuple(GROUPINGS)]], Field(min_length=1)]]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["overall", "account"], min_length=1,
         description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "
         "post (comments of each post), or a list of them combined (e.g. [\"platform\", \"format\"]).",
     )
@@ -169,7 +177,7 @@ class TriggerEntry(BaseModel):
     keep_firing_for: int = Field(0, ge=0, description="Runs a firing alert keeps firing after its "
                                  "condition stops holding, so a flapping series resolves once.",
                                  examples=[1])
-    repeat_every: Optional[Duration] = Field(
+    repeat_every: Optional[PositiveDuration] = Field(
         None, description="Announce a still-firing alert again, no more often than this (e.g. "
         "\"1d\", \"1w\"). Default: once per episode.", examples=["1w"])
     no_data: Literal["alert", "keep", "ok"] = Field(
@@ -231,6 +239,8 @@ class Workflow:
     metrics: list[Entry] = field(default_factory=list)
     triggers: list[Entry] = field(default_factory=list)
     outputs: list[Entry] = field(default_factory=list)
+    metrics_complete: bool = True
+    """False while a metric entry is invalid: what the metrics produce is then not known."""
 
     @property
     def name(self) -> str:
@@ -254,6 +264,21 @@ class Workflow:
         for entry in self.metrics:
             names.update(entry.plugin.produces())
         return names
+
+    def unknown_measurements(self, names: dict[str, str]) -> list[tuple[str, str]]:
+        """Problems (key path, message) for the measurements named in an entry's options (by
+        key path: ``{"metrics[1]": "reach"}``) that no metric produces: they would show nothing."""
+        if not self.metrics_complete:
+            return []  # a broken metric entry may be the one producing them: it has its problem
+        produced = list(self.measurement_names())
+        problems = []
+        for key, name in names.items():
+            if name not in produced:
+                suggestion = closest(name, produced)
+                problems.append((key, f"no metric produces {name!r}; " + (
+                    f"did you mean {suggestion!r}?" if suggestion else
+                    f"produced: {', '.join(sorted(produced)) or 'nothing'}")))
+        return problems
 
 
 def load_workflow(path: str | Path, registry: PluginRegistry | None = None, *, text: str | None = None) -> Workflow:
@@ -282,8 +307,12 @@ class _Loader:
         self.incomplete: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in SECTION_OF_KIND}
         """Entries whose common keys are valid but not their plugin or options: (path, common)."""
         self.failed_kinds: set[str] = set()
+        self.unresolved: set[str] = set()
+        """Key paths whose ${env:...} reference could not be read: no other problem is added there."""
 
     def problem(self, path: str, message: str, hint: str = "", **where: Any) -> None:
+        if any(path.startswith(p) and path[len(p):][:1] in ("", ".", "[") for p in self.unresolved):
+            return  # said already: its ${env:...} reference could not be read
         # Redacted here, not only when printed: a problem's fields may be shown as they are.
         self.problems.append(Problem(str(self.file), path, redactor(message), redactor(hint), **where))
 
@@ -291,11 +320,16 @@ class _Loader:
         document = self._parse() if document is None else document
         secret_paths: set[str] = set()
         missing: list[tuple[str, str]] = []
-        document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths)
+        malformed: list[tuple[str, str]] = []
+        document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths, malformed)
+        for key_path, message in malformed:
+            self.problem(key_path, message)
         for key_path, name in missing:
-            self.problem(key_path, f"environment variable {name} is not set",
-                         f"export {name}=... or add it to {self.file.parent / '.env'}")
-            secret_paths.add(key_path)  # written as ${env:...}, as a secret should be: said once
+            if key_path not in {p for p, _ in malformed}:
+                self.problem(key_path, f"environment variable {name} is not set",
+                             f"export {name}=... or add it to {self.file.parent / '.env'}")
+        # A value still holding its reference would only add a misleading second problem.
+        self.unresolved = {p for p, _ in missing} | {p for p, _ in malformed}
 
         for key in document:
             if key not in TOP_LEVEL_KEYS:
@@ -522,15 +556,33 @@ class _Loader:
                     self.problem(f"{path}.where.{key}", f"unknown dimension {key!r}",
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"dimensions: {', '.join(dimension_names)}")
+                elif common.metric in producers:
+                    self._check_broken_down(f"{path}.where.{key}", key, producers[common.metric])
         self._unique_ids(workflow.triggers, "trigger")
         self._unique_ids(workflow.outputs, "output")
 
+        workflow.metrics_complete = "metric" not in self.failed_kinds
         if settings_valid:  # plugin checks read [workflow] settings
             for kind in SECTION_OF_KIND:
                 for entry in workflow.entries(kind):
                     for problem in entry.plugin.check(workflow):
                         key, message = problem if isinstance(problem, tuple) else ("", problem)
                         self.problem(f"{entry.path}.{key}" if key else entry.path, message)
+
+
+    def _check_broken_down(self, path: str, dimension: str, metric: Entry) -> None:
+        """A trigger's ``where`` selects on a dimension its metric's rows have: else it would
+        match no series and the rule would only ever say "no data"."""
+        columns = {c for group in grouping_columns(metric.common.by) for c in group}
+        if dimension in columns or dimension in metric.plugin.row_dimensions:
+            return
+        by = [item for item in GROUPINGS if dimension in GROUPINGS[item]]
+        if not by:
+            return
+        can = [b for b in by if b in metric.plugin.groupings]
+        self.problem(path, f"{metric.path} ({metric.info.name}) is not broken down by {dimension}, "
+                     "so no series would match", f"add \"{can[0]}\" to its `by`" if can else
+                     f"metric {metric.info.name!r} cannot be broken down by {dimension}")
 
 
 def _default_id(kind: str, common: Any) -> str:

@@ -11,7 +11,7 @@ from .common import opened_store, rich_console, store_of
 # readable=False: the workflow loader says why a file cannot be read, in its own words.
 @click.argument("file", required=False, type=click.Path(path_type=str, readable=False))
 @click.option("--workflow", "workflow_name", help="Only runs of this workflow (its id, by default its name).")
-@click.option("-n", "--limit", default=20, show_default=True, help="How many runs.")
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs.")
 @click.option("--store", "store_option", metavar="URL", help="State store URL.")
 def history(file: str | None, workflow_name: str | None, limit: int, store_option: str | None) -> None:
     """Show recent runs from the state store, newest first.

@@ -59,9 +59,9 @@ def add(matchers: tuple[str, ...], duration: str | None, until: str | None, comm
     import uuid
     from datetime import datetime, timezone
 
-    from ..durations import parse_duration
+    from ..durations import parse_positive_duration
     from ..errors import EXIT_INVALID
-    from ..silences import Silence, SilenceError, parse_matchers
+    from ..silences import Silence, SilenceError, parse_matchers, parse_until
 
     now = datetime.now(timezone.utc)
     try:
@@ -69,14 +69,14 @@ def add(matchers: tuple[str, ...], duration: str | None, until: str | None, comm
         if bool(duration) == bool(until):
             raise SilenceError("give either --for DURATION or --until TIME")
         if duration:
-            ends = now + parse_duration(duration)
+            ends = now + parse_positive_duration(duration)
         else:
-            ends = datetime.fromisoformat(until)
-            ends = ends if ends.tzinfo else ends.replace(tzinfo=timezone.utc)
+            ends = parse_until(until)
         if ends <= now:
             raise SilenceError(f"the silence would end in the past ({ends:%Y-%m-%d %H:%M} UTC)")
     except ValueError as exc:  # SilenceError, a bad duration or time
-        click.secho(f"✗ {exc}", fg="red", err=True)
+        option = "" if isinstance(exc, SilenceError) else f"--for {duration}: " if duration else ""
+        click.secho(f"✗ {option}{exc}", fg="red", err=True)
         raise SystemExit(EXIT_INVALID) from None
     item = Silence(uuid.uuid4().hex[:12], parsed, now, ends, comment, getpass.getuser(), now, workflow_id)
     with opened_store(store_url(store_option, None)) as store:

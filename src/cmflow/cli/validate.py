@@ -16,13 +16,21 @@ from .common import print_problems
 def validate(files: tuple[str, ...]) -> None:
     """Check workflow files: syntax, plugins, options, references, environment variables.
 
-    Every problem of every file is listed at once; nothing is fetched or delivered.
+    Every problem of every file is listed at once; nothing is fetched or delivered. A daemon
+    settings file (cmflow-daemon.toml) is checked as one.
     """
+    from ..daemon.settings import is_daemon_settings, load_daemon_settings
     from ..workflow import load_workflow
 
     invalid = 0
     for file in files:
         try:
+            if is_daemon_settings(file):
+                settings = load_daemon_settings(file)
+                outputs = len(settings.health_workflow.outputs) if settings.health_workflow else 0
+                click.secho(f"✓ {file}: daemon settings ({outputs} health output{'s' if outputs != 1 else ''})",
+                            fg="green")
+                continue
             workflow = load_workflow(file)
         except WorkflowInvalid as error:
             invalid += 1

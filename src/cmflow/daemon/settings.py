@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..durations import Duration
+from ..durations import Duration, PositiveDuration
 from ..errors import Problem, WorkflowInvalid
 from ..text_files import read_toml
 from ..workflow import DAEMON_WORKFLOW_ID
@@ -38,18 +38,27 @@ class DaemonOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_parallel_runs: int = Field(4, ge=1, description="Runs under way at once, all workflows together.")
-    run_timeout: Duration = Field(timedelta(minutes=30), description="A run taking longer is stopped "
+    run_timeout: PositiveDuration = Field(timedelta(minutes=30), description="A run taking longer is stopped "
                                   "and recorded as timed out; a workflow's own `timeout` wins.")
     stop_timeout: Duration = Field(timedelta(minutes=2), description="On SIGTERM/SIGINT, how long "
                                    "runs under way may take to finish before they are stopped.")
-    reload_every: Duration = Field(timedelta(seconds=5), description="How often the folder is "
+    reload_every: PositiveDuration = Field(timedelta(seconds=5), description="How often the folder is "
                                    "checked for added, changed and removed workflow files.")
-    busy_retry: Duration = Field(timedelta(seconds=30), description="When a run is refused because "
+    busy_retry: PositiveDuration = Field(timedelta(seconds=30), description="When a run is refused because "
                                  "the workflow is already running elsewhere (a `cmflow run` by hand), "
                                  "how long until the slot is tried again.")
     store: Optional[str] = Field(None, description="State store URL (`--store` overrides it). "
                                  "Default: CMFLOW_STORE, or the user state file.")
     log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
+
+    @field_validator("store")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        from ..store.errors import url_problem
+
+        if value is not None and (problem := url_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class HealthOptions(BaseModel):
@@ -61,7 +70,7 @@ class HealthOptions(BaseModel):
                           "an interrupted run, stopped by a restart, does not count) that raise a health alert.")
     stale_after: float = Field(2.0, gt=0, description="Without a successful fetch for this many "
                                "of its slots (rounded up), a workflow's data is stale and raises a health alert.")
-    check_every: Duration = Field(timedelta(minutes=5), description="How often health is assessed "
+    check_every: PositiveDuration = Field(timedelta(minutes=5), description="How often health is assessed "
                                   "(also after every run).")
     severity: Literal["info", "warning", "critical"] = Field("warning", description="Severity of health alerts.")
 

@@ -37,6 +37,7 @@ class TopPosts(Metric):
     name = "top_posts"
     description = "Top or bottom N posts of the period by ERR, interactions or any counter."
     Options = TopPostsOptions
+    row_dimensions = ("platform", "account", "post_id")
 
     def produces(self) -> dict[str, str]:
         return {f"{self.options.direction}_posts": self._unit()}

@@ -25,6 +25,10 @@ class Console(Output):
     Options = ConsoleOptions
     delivers_externally = False
 
+    def check(self, workflow) -> list[tuple[str, str]]:
+        return workflow.unknown_measurements({f"metrics[{i}]": name
+                                              for i, name in enumerate(self.options.metrics or [])})
+
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
         from cmflow.summary import kpi_tables, metric_label, ranked_posts
         from cmflow.terminal import table_console

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from cmflow import (DeliveryContext, DeliveryFailed, Duration, Message, NotificationBatch, Notifier,
-                    NotifierOptions, OutputFolder, SendContext, hookimpl)
+from cmflow import (DeliveryContext, DeliveryFailed, InvalidOption, Message, NotificationBatch, Notifier,
+                    NotifierOptions, OutputFolder, PositiveDuration, SendContext, hookimpl)
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -35,11 +35,22 @@ LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 """Every control character, newline and tab included: what a one-line text must not hold."""
 
 
+def _address(value: str) -> str:
+    return str(parse_address(value))
+
+
+EmailAddress = Annotated[str, AfterValidator(_address)]
+"""One address, checked on its own: a bad one is reported at its place in the list (``to[1]``)."""
+_HOST = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
+                   r"|^\[?[0-9A-Fa-f:.]+\]?$")
+IMPLICIT_TLS_PORT, SUBMISSION_PORT = 465, 587
+
+
 class EmailOptions(NotifierOptions):
-    to: list[str] = Field(
+    to: list[EmailAddress] = Field(
         min_length=1, description="Recipients: addresses such as \"ann@example.org\" or "
         "\"Ann Martin <ann@example.org>\".", examples=[["social-team@example.org"]])
-    cc: list[str] = Field(default_factory=list, description="Copy recipients (Cc), written like `to`.",
+    cc: list[EmailAddress] = Field(default_factory=list, description="Copy recipients (Cc), written like `to`.",
                           examples=[["manager@example.org"]])
     from_address: str = Field(
         description="Sender (From). With Gmail or Office 365, the account you log in with or an "
@@ -72,7 +83,7 @@ class EmailOptions(NotifierOptions):
         None, description="PEM file of the certificate authorities to trust instead of the "
         "system's, for a server with a private certificate; relative to the workflow file.",
         examples=["certs/company-ca.pem"])
-    timeout: Duration = Field(
+    timeout: PositiveDuration = Field(
         timedelta(seconds=30), description="How long to wait for the server to accept the "
         "connection and to answer each command, e.g. \"30s\".", examples=["1m"])
     directory: OutputFolder = Field(
@@ -82,11 +93,6 @@ class EmailOptions(NotifierOptions):
     report: Literal["attach", "inline", "none"] = Field(
         "attach", description="The HTML report, as `html_report` renders it: attach: attached as "
         "report.html; inline: it is the message's HTML part; none: not sent.")
-
-    @field_validator("to", "cc")
-    @classmethod
-    def _check_addresses(cls, values: list[str]) -> list[str]:
-        return [str(parse_address(value)) for value in values]
 
     @field_validator("from_address", "reply_to")
     @classmethod
@@ -108,23 +114,44 @@ class EmailOptions(NotifierOptions):
                              f"know; known: {', '.join(SUBJECT_VARIABLES)}")
         return value
 
-    @field_validator("timeout")
+    @field_validator("host")
     @classmethod
-    def _check_timeout(cls, value: timedelta) -> timedelta:
-        if value.total_seconds() <= 0:
-            raise ValueError("the timeout must be more than 0 seconds")
+    def _check_host(cls, value: str) -> str:
+        value = value.strip()
+        if "://" in value or "/" in value:
+            raise ValueError(f"{value!r} is not a server name: write the name alone, e.g. "
+                             "\"smtp.gmail.com\" (the port goes in `port`)")
+        name, colon, port = value.rpartition(":")
+        if colon and port.isdigit() and _HOST.match(name) and value.count(":") == 1:
+            raise ValueError(f"{value!r}: write the port in `port` (port = {port}) and the "
+                             f"server name alone (host = \"{name}\")")
+        if not _HOST.match(value):
+            raise ValueError(f"{value!r} is not a server name, e.g. \"smtp.gmail.com\"")
         return value
+
+    @model_validator(mode="after")
+    def _check_port_security(self) -> "EmailOptions":
+        """The two well-known ports speak one way each: the other way waits for a timeout."""
+        if self.transport != "smtp":
+            return self
+        if self.port == IMPLICIT_TLS_PORT and self.security == "starttls":
+            raise InvalidOption("security", "port 465 speaks TLS from the start: set "
+                                "security = \"ssl\" (or use port 587 with starttls)")
+        if self.port == SUBMISSION_PORT and self.security == "ssl":
+            raise InvalidOption("security", "port 587 starts in plain text and upgrades with "
+                                "STARTTLS: set security = \"starttls\" (or use port 465 with ssl)")
+        return self
 
     @model_validator(mode="after")
     def _check_login(self) -> "EmailOptions":
         if self.password is not None and not self.username:
-            raise ValueError("a password is set but no username: set username too")
+            raise InvalidOption("username", "a password is set but no username: set username too")
         if self.username and self.password is None:
-            raise ValueError("a username is set but no password: write "
+            raise InvalidOption("password", "a username is set but no password: write "
                              "password = \"${env:SMTP_PASSWORD}\" and set SMTP_PASSWORD")
         if self.transport == "smtp" and self.username and self.security == "none" \
                 and not _is_loopback(self.host):
-            raise ValueError(f"security = \"none\" would send the password to {self.host} "
+            raise InvalidOption("security", f"security = \"none\" would send the password to {self.host} "
                              "unencrypted: use \"starttls\" (port 587) or \"ssl\" (port 465)")
         return self
 

@@ -44,6 +44,13 @@ class HtmlReport(Output):
     description = "Write a self-contained HTML report (KPIs, changes, chart, alerts, top posts)."
     Options = HtmlReportOptions
 
+    def check(self, workflow) -> list[tuple[str, str]]:
+        options: HtmlReportOptions = self.options
+        names = {f"metrics[{i}]": name for i, name in enumerate(options.metrics or [])}
+        if options.chart_metric and "chart_metric" in options.model_fields_set:  # the default may be absent
+            names["chart_metric"] = options.chart_metric
+        return workflow.unknown_measurements(names)
+
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
         options: HtmlReportOptions = self.options
         html = render_report(result, options)

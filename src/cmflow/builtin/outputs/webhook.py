@@ -64,8 +64,8 @@ class WebhookTargetOptions(NotifierOptions):
     def _usable_url(cls, value: SecretStr) -> SecretStr:
         # Messages here never quote the URL: it is a secret.
         text = value.get_secret_value().strip()
-        if "${env:" in text:  # an unset variable: said already, by name
-            return value
+        if text.startswith("$") or "{env:" in text.lower():  # a reference the workflow loader reports
+            raise ValueError("is not a URL: its ${env:NAME} reference could not be read")
         remember_secret_url(text)
         url = parse_url(text)
         if url is None:
@@ -203,6 +203,22 @@ def read_every_answer(platform: "Platform", answer: "ApiResponse") -> Any:
     return OK
 
 
+CHAT_SERVICE_HOSTS: dict[str, tuple[str, str]] = {
+    "hooks.slack.com": ("Slack", "slack"), "discord.com": ("Discord", "discord"),
+    "discordapp.com": ("Discord", "discord"), "logic.azure.com": ("Teams", "teams"),
+    "powerplatform.com": ("Teams", "teams"),
+}
+"""Where each chat service's incoming-webhook URLs live (host suffix → service, plugin): each
+expects its own message format, so a URL of one given to another output would only be refused."""
+
+
+def chat_service_of(host: str) -> tuple[str, str] | None:
+    """(service, plugin) of a chat service's webhook host, or None."""
+    host = host.lower().rstrip(".")
+    return next((service for suffix, service in CHAT_SERVICE_HOSTS.items()
+                 if host == suffix or host.endswith("." + suffix)), None)
+
+
 class WebhookNotifier(Notifier):
     """What every webhook-style notifier shares: the URL guard, one POST, the answer's meaning.
 
@@ -222,6 +238,11 @@ class WebhookNotifier(Notifier):
         url = parse_url(options.url.get_secret_value())
         if url is None or options.allow_private_network:
             return []
+        service = chat_service_of(url.host)
+        if service and service[1] != self.name and not getattr(options, "body_template", None):
+            return [("url", f"this is a {service[0]} webhook URL, and {service[0]} expects its own "
+                            f"message format: use plugin = \"{service[1]}\""
+                            + (" (or write a body_template)" if self.name == "webhook" else ""))]
         problem = host_problem(url.host)
         if problem:
             return [("url", f"{problem}: cmflow refuses to connect to it, and refuses private network "
@@ -411,14 +432,17 @@ class Webhook(WebhookNotifier):
 
             try:
                 source = template_source(options.body_template, workflow.directory)
-                template_environment().parse(source)
             except WorkflowInvalid as exc:  # a missing file, a folder, text that is not UTF-8
                 problem = exc.problems[0]
                 problems.append(("body_template", f"cannot read the template file {problem.file}: "
                                  f"{problem.message}"
                                  + (f" ({problem.hint})" if problem.hint else "")))
-            except Exception as exc:  # jinja2.TemplateSyntaxError
-                problems.append(("body_template", f"template syntax error: {exc}"))
+            else:
+                inline = source is options.body_template
+                where = "the template" if inline else f"the template file {options.body_template}"
+                problem = template_problem(source, where, options.group_by)
+                if problem:
+                    problems.append(("body_template", problem))
         return problems
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
@@ -446,6 +470,50 @@ def template_source(value: str, directory: Path) -> str:
     return read_text(resolve_input_path(value, directory))
 
 
+def sample_document(group_by: list[str]) -> dict[str, Any]:
+    """A batch document of one firing alert, every key filled: what a template is tried on at
+    validate, so an unknown variable or a body that is not JSON is found before any alert."""
+    dimensions = {"platform": "instagram", "account": "maisonlumiere"}
+    return {
+        "key": "0123456789abcdef", "workflow": "Weekly KPIs", "workflow_id": "weekly-kpis",
+        "period": {"start": "2026-11-16", "end": "2026-11-22", "timezone": "UTC"},
+        "group": {name: dimensions.get(name, name) for name in group_by},
+        "title": "Weekly KPIs: 1 alert firing (2026-11-16..2026-11-22)",
+        "counts": {"firing": 1, "resolved": 0},
+        "alerts": [{"fingerprint": "3f9c2a1b7d4e5f60", "event": "firing", "state": "firing",
+                    "rule": "err_low", "metric": "engagement_rate_by_reach", "severity": "warning",
+                    "summary": "ERR (reach) is 1.80% for instagram / maisonlumiere, below 2.00%",
+                    "value": 1.8, "unit": "%", "dimensions": dimensions, "condition": "value",
+                    "active_since": "2026-11-24T09:00:00+00:00"}],
+    }
+
+
+def template_problem(source: str, where: str, group_by: list[str]) -> str | None:
+    """What is wrong with a body template, said with its line: a syntax error, a variable the
+    batch document does not have, or a body that is not JSON once rendered."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    from cmflow.plugins import closest
+
+    try:
+        parsed = template_environment().parse(source)
+    except TemplateSyntaxError as exc:
+        return f"template syntax error on line {exc.lineno} of {where}: {exc.message}"
+    document = sample_document(group_by)
+    known = [*document, "batch"]
+    for name in sorted(meta.find_undeclared_variables(parsed) - set(known)):
+        suggestion = closest(name, known)
+        line = next((i for i, text in enumerate(source.splitlines(), 1) if name in text), None)
+        return (f"{where} uses {name!r}{f' (line {line})' if line else ''}, which a message does not "
+                f"have; " + (f"did you mean {suggestion!r}? " if suggestion else "")
+                + f"Variables: {', '.join(known)}")
+    try:
+        render_json_template(source, document)
+    except ValueError as exc:
+        return f"{exc} (tried on a sample alert)"
+    return None
+
+
 def template_environment() -> Any:
     """A sandboxed Jinja environment whose every ``{{ expression }}`` is written as JSON."""
     from jinja2 import StrictUndefined
@@ -463,10 +531,12 @@ def template_environment() -> Any:
 
 def render_json_template(source: str, document: dict[str, Any]) -> Any:
     """Render a body template with the batch document's keys (and ``batch``, all of it)."""
-    from jinja2 import TemplateError
+    from jinja2 import TemplateError, UndefinedError
 
     try:
         text = template_environment().from_string(source).render(**document, batch=document)
+    except UndefinedError as exc:  # "'dict object' has no attribute 'sumary'" says it all
+        raise ValueError(f"the webhook body template failed: {exc}") from None
     except TemplateError as exc:
         raise ValueError(f"the webhook body template failed: {type(exc).__name__}: {exc}") from None
     try:

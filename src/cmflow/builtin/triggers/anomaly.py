@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
+from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
 from cmflow.measurements import dimension_columns
 
 from .common import value_text, where_text
@@ -70,7 +70,7 @@ class AnomalyOptions(PluginOptions):
     def _history_can_be_met(self) -> "AnomalyOptions":
         size, key = (self.weeks, "weeks") if self.baseline == "same_weekday" else (self.periods, "periods")
         if self.min_history > size:
-            raise ValueError(f"`min_history` ({self.min_history}) is more than the baseline holds "
+            raise InvalidOption("min_history", f"`min_history` ({self.min_history}) is more than the baseline holds "
                              f"(`{key}` = {size}): the rule could never fire")
         return self
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
+from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
 from cmflow.measurements import row_dimensions
 
 from .common import value_text, where_text
@@ -21,7 +21,8 @@ class ThresholdOptions(PluginOptions):
         if self.above is None and self.below is None:
             raise ValueError("set `above`, `below` or both")
         if self.above is not None and self.below is not None and self.below > self.above:
-            raise ValueError("`below` is greater than `above`: no value could be normal")
+            raise InvalidOption("below", f"`below` ({self.below:g}) is greater than `above` "
+                                f"({self.above:g}): every value would fire; did you swap them?")
         return self
 
 
