@@ -229,3 +229,75 @@ def test_a_literal_private_feed_is_refused_at_validation(feed, tmp_path):
         assert "set allow_private_network = true" in problem.message
         allowed = load_workflow(workflow(tmp_path, f'feeds = ["{feed}"]\nallow_private_network = true'))
         assert allowed.sources[0].plugin.options.allow_private_network is True
+
+
+# -- through a proxy the environment names ---------------------------------------------------------
+class ForwardProxy:
+    """A loopback HTTP proxy that answers every request itself and records the URL asked for."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        asked = self.asked = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                asked.append(self.path)  # a proxy is asked for the absolute URL
+                body = b'{"via": "proxy"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def forward_proxy():
+    proxy = ForwardProxy()
+    yield proxy
+    proxy.close()
+
+
+def test_requests_go_through_the_proxy_the_environment_names(forward_proxy, monkeypatch):
+    """Behind an agency's proxy: the proxy connects, after the guard checked what the name resolves to."""
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    resolver = RebindingResolver(["93.184.216.34"])
+    with make_client(resolver=resolver, retry=ONE_ATTEMPT) as http:
+        answer = http.session("other-api", base_url="http://feeds.example.org").get_json("/a")
+    assert answer == {"via": "proxy"} and forward_proxy.asked == ["http://feeds.example.org/a"]
+    assert resolver.lookups == ["feeds.example.org"]
+
+
+def test_behind_a_proxy_a_name_resolving_inside_is_still_refused(forward_proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    with make_client(resolver=RebindingResolver(["10.0.0.5"]), retry=ONE_ATTEMPT) as http:
+        with pytest.raises(AddressNotAllowed, match="intranet.example.org resolves to 10.0.0.5, a private address"):
+            http.session("other-api", base_url="http://intranet.example.org").get_json("/a")
+    with make_client(retry=ONE_ATTEMPT) as http:  # a literal address: no lookup at all
+        with pytest.raises(AddressNotAllowed, match="169.254.169.254 is a link-local address"):
+            http.session("other-api", base_url="http://169.254.169.254").get_json("/latest/meta-data")
+    assert forward_proxy.asked == []
+
+
+def test_no_proxy_hosts_are_reached_directly():
+    import httpx
+
+    from cmflow.http.guard import GuardedTransport
+
+    transport = GuardedTransport(proxies={"https": "proxy.agency.example:3128", "no": "intranet.example,.corp"})
+    assert transport.proxy_for(httpx.URL("https://api.example.org/x")) == "http://proxy.agency.example:3128"
+    assert transport.proxy_for(httpx.URL("https://intranet.example/x")) is None
+    assert transport.proxy_for(httpx.URL("https://wiki.corp/x")) is None
+    assert transport.proxy_for(httpx.URL("http://api.example.org/x")) is None  # no proxy named for http

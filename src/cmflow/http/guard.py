@@ -229,13 +229,18 @@ class GuardedBackend(httpcore.NetworkBackend):
         self.resolver = resolver or system_resolver
         self._backend = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def checked_addresses(self, host: str, port: int) -> list[IpAddress]:
+        """What ``host`` resolves to, every address allowed; :class:`AddressRefused` otherwise."""
         addresses = self._resolve(host, port)
         for address in addresses:
             reason = self.policy.refusal(address, port)
             if reason:
                 raise AddressRefused(host, address, reason)
+        return addresses
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        addresses = self.checked_addresses(host, port)
         failure: Exception | None = None
         for address in addresses:
             try:
@@ -288,19 +293,51 @@ class GuardedTransport(httpx.BaseTransport):
     does not); each policy has a connection pool of its own, so a connection opened for a
     workflow that allows private networks is never reused for one that does not. Redirects
     followed by the client are new requests with the same extensions: every hop is checked.
+
+    Where the environment names a proxy for a URL (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, less ``NO_PROXY``, as curl reads them), the request goes through it: the
+    target's name is resolved and checked here first, and the proxy (the operator's choice)
+    makes the connection. The proxy resolves the name again, so behind a proxy the check is on
+    the name's addresses, not on the connected socket.
     """
 
     def __init__(self, *, default: NetworkPolicy = PUBLIC_ONLY, resolver: Resolver | None = None,
-                 **transport_options: Any) -> None:
+                 proxies: dict[str, str] | None = None, **transport_options: Any) -> None:
+        import urllib.request
+
         self.default = default
         self.resolver = resolver
+        self.proxies = urllib.request.getproxies_environment() if proxies is None else proxies
+        """Proxy URL by scheme (and ``no``: hosts reached directly), from the environment by default."""
         self._options = transport_options
         self._transports: dict[NetworkPolicy, httpx.HTTPTransport] = {}
+        self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = request.extensions.get(POLICY_EXTENSION, self.default)
-        return self.transport_for(policy).handle_request(request)
+        proxy = self.proxy_for(request.url)
+        if proxy is None:
+            return self.transport_for(policy).handle_request(request)
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        GuardedBackend(policy, self.resolver).checked_addresses(request.url.host, port)
+        with self._lock:
+            transport = self._proxied.get(proxy)
+            if transport is None:
+                transport = self._proxied[proxy] = httpx.HTTPTransport(proxy=proxy, **self._options)
+        return transport.handle_request(request)
+
+    def proxy_for(self, url: httpx.URL) -> str | None:
+        """The proxy the environment names for ``url``, or None to connect directly."""
+        import urllib.request
+
+        proxy = self.proxies.get(url.scheme) or self.proxies.get("all")
+        if not proxy:
+            return None
+        bypass = self.proxies.get("no", "")
+        if bypass and urllib.request.proxy_bypass_environment(url.host, {"no": bypass}):
+            return None
+        return proxy if "://" in proxy else f"http://{proxy}"
 
     def transport_for(self, policy: NetworkPolicy) -> httpx.HTTPTransport:
         """The httpx transport (and connection pool) of one policy."""
@@ -318,6 +355,7 @@ class GuardedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         with self._lock:
-            for transport in self._transports.values():
+            for transport in [*self._transports.values(), *self._proxied.values()]:
                 transport.close()
             self._transports.clear()
+            self._proxied.clear()
