@@ -78,14 +78,23 @@ class InputFileMarker:
 
 INPUT_FILE = InputFileMarker()
 
+
+class WebAddressMarker:
+    """Marks an option naming a server cmflow connects to: unless the plugin sets
+    ``allow_private_network = true``, the workflow loader refuses a literal private address,
+    ``localhost`` or a metadata name there at validate (see :mod:`cmflow.http.guard`)."""
+
+
+WEB_ADDRESS = WebAddressMarker()
+
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 """An IANA time zone name such as ``Europe/Paris``; a misspelt one gets "did you mean"."""
 StrftimeFormats = Annotated[Union[str, list[str]], AfterValidator(_strftime_formats)]
 """One strftime format, or a list of them tried in order (``"%d/%m/%Y %H:%M"``)."""
 TextEncoding = Annotated[str, AfterValidator(_encoding)]
 """A text encoding Python knows (``utf-8``, ``cp1252``, ``latin-1``)."""
-WebUrl = Annotated[str, AfterValidator(_web_url)]
-"""An http:// or https:// URL."""
+WebUrl = Annotated[str, AfterValidator(_web_url), WEB_ADDRESS]
+"""An http:// or https:// URL of a server cmflow connects to."""
 HexColour = Annotated[str, AfterValidator(_hex_colour)]
 """A colour written ``#rrggbb``."""
 OutputPath = Annotated[str, AfterValidator(check_path_template)]

@@ -465,10 +465,24 @@ class _Loader:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
         self._check_input_files(path, options)
+        self._check_web_addresses(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
             self.problem(f"{path}.look_back", f"{name} reads its input whole at every run: look_back does "
                          "not apply", "remove look_back (it is for sources that call an API)")
         return Entry(kind, index, entry_id, common, info, plugin)
+
+    def _check_web_addresses(self, path: str, options: BaseModel) -> None:
+        """A server on a literal private address (or ``localhost``) is refused now, before
+        anything is sent, unless the plugin allows private networks."""
+        from .http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem
+        from .option_types import WEB_ADDRESS
+
+        if getattr(options, PRIVATE_NETWORK_OPTION, False):
+            return
+        for name, info in type(options).model_fields.items():
+            value = getattr(options, name)
+            if _marked(info, WEB_ADDRESS) and isinstance(value, str) and (problem := refused_url_problem(value)):
+                self.problem(f"{path}.{name}", problem)
 
     def _check_input_files(self, path: str, options: BaseModel) -> None:
         """A folder where an option names a file to read is refused now, not when the run reads it."""
@@ -477,7 +491,7 @@ class _Loader:
 
         for name, info in type(options).model_fields.items():
             value = getattr(options, name)
-            if INPUT_FILE in info.metadata and isinstance(value, str) and not value.startswith("builtin:"):
+            if _marked(info, INPUT_FILE) and isinstance(value, str) and not value.startswith("builtin:"):
                 resolved = resolve_input_path(value, self.file.parent)
                 if resolved.is_dir():
                     inside = sorted(p.name for p in resolved.iterdir() if p.is_file())[:1]
@@ -598,3 +612,11 @@ def _a(word: str) -> str:
 
 def _placeholder_settings() -> WorkflowSettings:
     return WorkflowSettings(name="(invalid)")
+
+
+def _marked(field: Any, marker: object) -> bool:
+    """Whether an option's type carries ``marker`` (``InputPath``, ``WebUrl``), optional or not."""
+    from typing import get_args
+
+    return marker in field.metadata or any(marker in getattr(arg, "__metadata__", ())
+                                           for arg in get_args(field.annotation))
