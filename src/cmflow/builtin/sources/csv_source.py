@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -153,14 +154,27 @@ class CsvTable:
 def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -> CsvTable:
     """Split CSV text into a frame of text columns, the line each row starts on, and the rows
     whose number of fields does not match the header's. The header is the first line that is
-    not blank from ``header_line`` on."""
+    not blank from ``header_line`` on.
+
+    A regular file (every row as many fields as the header, no blank line, every quote where
+    CSV puts one) is split by Polars' reader; any other by Python's, which names the line of
+    each irregularity. Both give the same table for a regular file.
+    """
+    return _read_regular(text, delimiter, path, header_line) or _read_any(text, delimiter, path, header_line)
+
+
+def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable:
+    """Any CSV text, record by record with Python's reader."""
     import polars as pl
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
-    table = CsvTable(pl.DataFrame(), CsvPlaces([], [], {}), [], [], 0)
     header: list[str] | None = None
+    found_on = 0
     rows: list[list[str]] = []
     lines: list[int] = []
+    bad: list[BadRow] = []
+    repeated: list[int] = []
+    description_line = 0
     previous_end = 0
     while True:
         start = previous_end + 1
@@ -177,14 +191,14 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
         if start < header_line or not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # above the header, or a blank line
         if header is None:
-            _check_delimiter(fields, delimiter, path, start)
-            header, table.header_line = [column_name(name) for name in fields], start
+            header, found_on = _header(fields, delimiter, path, start), start
             continue
-        if [column_name(f) for f in fields] == header:
-            table.repeated_headers.append(start)
+        if len(fields) == len(header) and column_name(fields[0]) == header[0] \
+                and [column_name(f) for f in fields] == header:
+            repeated.append(start)
             continue
-        if not rows and not table.bad and _describes_columns(fields):
-            table.description_line = start
+        if not rows and not bad and _describes_columns(fields):
+            description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
             fields = fields[:len(header)]  # empty trailing fields: nothing is lost
@@ -192,8 +206,8 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
             more = len(fields) > len(header)
             why = ("a value holding the delimiter without quotes?" if more else
                    "a missing value, or a line break outside quotes?")
-            table.bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
-                                           f"{table.header_line}) has {len(header)}: {why}"))
+            bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
+                                     f"{found_on}) has {len(header)}: {why}"))
             continue
         rows.append(fields)
         lines.append(start)
@@ -202,16 +216,130 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
         raise DataFileError(f"{path} holds no header line{where}: export it again"
                             + (" (or check `header_line`)" if header_line > 1 else ""))
     names = _unique_names(header)
-    ambiguous = {name: f'line {table.header_line}: the header has column "{name}" more than once (columns '
+    columns = list(zip(*rows)) if rows else [() for _ in names]
+    del rows
+    frame = pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
+    return _table(frame, lines, header, found_on, bad, repeated, description_line)
+
+
+def _read_regular(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable | None:
+    """A regular CSV file read by Polars; None when the file is not regular (see
+    :func:`read_csv_text`), or anything is unusual before its first row."""
+    import polars as pl
+
+    start, line = 0, header_line
+    for _ in range(header_line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    while not text[start:_line_end(text, start)].strip():  # blank lines above the header
+        if _line_end(text, start) == len(text):
+            return None
+        start, line = _line_end(text, start) + 1, line + 1
+    end = _line_end(text, start)
+    if '"' in text[:start] or text[start:end].count('"') % 2:
+        return None
+    try:
+        fields = next(csv.reader([text[start:end]], delimiter=delimiter, quotechar='"', strict=True))
+    except csv.Error:
+        return None
+    header = _header(fields, delimiter, path, line)
+    data = text[end + 1:].rstrip("\n")
+    if len(header) < 2 or not data or data.startswith("\ufeff"):  # Polars would drop that mark
+        return None
+    records = _regular_records(data, delimiter, len(header))
+    if records is None:
+        return None
+    names = _unique_names(header)
+    try:
+        frame = pl.read_csv(data.encode(), has_header=False, schema=dict.fromkeys(names, pl.String),
+                            separator=delimiter, quote_char='"', infer_schema=False,
+                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != records:
+        return None
+    if data.count("\n") == records - 1:  # no line break inside a value: one line per row
+        lines = pl.int_range(line + 1, line + 1 + records, eager=True)
+    else:
+        breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
+        lines = (pl.int_range(line + 1, line + 1 + records, eager=True)
+                 + breaks.to_series().cum_sum().shift(1, fill_value=0))
+    repeated = _repeated_header_rows(frame, header)
+    described = []  # prose lines before the first row, as _read_any skips them
+    for index in range(frame.height):
+        if index not in repeated:
+            if not _describes_columns(list(frame.row(index))):
+                break
+            described.append(index)
+    skipped = sorted(repeated.union(described))
+    if not skipped:
+        return _table(frame, lines, header, line, [], [], 0)
+    keep = ~pl.int_range(0, frame.height, eager=True).is_in(skipped)
+    return _table(frame.filter(keep), lines.filter(keep), header, line, [],
+                  [lines[i] for i in sorted(repeated)], lines[described[-1]] if described else 0)
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def _regular_records(data: str, delimiter: str, width: int) -> int | None:
+    """The number of rows of CSV text when each has ``width`` fields, no line is blank and every
+    quote opens or closes a value at its edges (or is doubled inside it); None otherwise.
+
+    The text is reduced to a skeleton first: each quoted stretch (a quote at an odd position
+    to the next) becomes one NUL character (the text holds none), so the skeleton has one line
+    per row and the delimiters that separate fields, and a quote out of place shows as a NUL
+    beside something other than a delimiter, a line break or another quoted stretch."""
+    import polars as pl
+
+    if '"' in data:
+        parts = data.split('"')
+        if len(parts) % 2 == 0:  # an odd number of quotes: one is never closed
+            return None
+        skeleton = "\0".join(parts[::2])
+        del parts
+    else:
+        skeleton = data
+    sep = re.escape(delimiter)
+    lines = skeleton.count("\n") + 1
+    checks = pl.Series([skeleton]).to_frame("s").select(
+        misplaced=pl.col("s").str.contains(f"[^{sep}\n\0]\0|\0[^{sep}\n\0]"),
+        regular=pl.col("s").str.count_matches(f"(?m)^(?:[^{sep}\n]*{sep}){{{width - 1}}}[^{sep}\n]*$")).row(0)
+    return lines if not checks[0] and checks[1] == lines else None
+
+
+def _repeated_header_rows(frame: "pl.DataFrame", header: list[str]) -> set[int]:
+    """Rows that repeat the header (files pasted together). Only rows whose cell under the
+    longest-named column holds that name's first word are compared in full."""
+    import polars as pl
+
+    column = max(range(len(header)), key=lambda j: len(header[j].split()[0]) if header[j] else -1)
+    if not header[column]:
+        candidates = range(frame.height)
+    else:
+        word = header[column].split()[0]
+        candidates = frame.select(pl.col(frame.columns[column]).str.replace_all("\ufeff", "", literal=True)
+                                  .str.contains(word, literal=True)).to_series().arg_true().to_list()
+    return {i for i in candidates if [column_name(v) for v in frame.row(i)] == header}
+
+
+def _header(fields: list[str], delimiter: str, path: Path, line: int) -> list[str]:
+    _check_delimiter(fields, delimiter, path, line)
+    return [column_name(name) for name in fields]
+
+
+def _table(frame: "pl.DataFrame", lines: Any, header: list[str], header_line: int, bad: list[BadRow],
+           repeated: list[int], description_line: int) -> CsvTable:
+    names = _unique_names(header)
+    ambiguous = {name: f'line {header_line}: the header has column "{name}" more than once (columns '
                        + " and ".join(str(i) for i, h in enumerate(header, start=1) if h == name)
                        + "): cmflow cannot tell which to read; rename or remove one in the file"
                  for name in set(header) if header.count(name) > 1}
-    columns = list(zip(*rows)) if rows else [() for _ in names]
-    table.frame = pl.DataFrame({name: pl.Series(name, list(values), dtype=pl.String)
-                                for name, values in zip(names, columns)})
-    table.places = CsvPlaces(lines, names, ambiguous)
-    table.header = header
-    return table
+    return CsvTable(frame, CsvPlaces(lines, names, ambiguous), bad, header, header_line, repeated,
+                    description_line)
 
 
 def _describes_columns(fields: list[str]) -> bool:
