@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -286,29 +285,31 @@ def _line_end(text: str, start: int) -> int:
 
 
 def _regular_records(data: str, delimiter: str, width: int) -> int | None:
-    """The number of rows of CSV text when each has ``width`` fields, no line is blank and every
-    quote opens or closes a value at its edges (or is doubled inside it); None otherwise.
+    """The number of rows of CSV text when each may have ``width`` fields, no line is blank and
+    every quote opens or closes a value at its edges (or is doubled inside it); None otherwise.
 
-    The text is reduced to a skeleton first: each quoted stretch (a quote at an odd position
-    to the next) becomes one NUL character (the text holds none), so the skeleton has one line
-    per row and the delimiters that separate fields, and a quote out of place shows as a NUL
-    beside something other than a delimiter, a line break or another quoted stretch."""
-    import polars as pl
-
+    Between quotes at odd and even positions is quoted text; what lies outside must hold the
+    rows' line breaks and delimiters, so a quote elsewhere than at a value's edge shows as text
+    outside quotes that does not end or start with a delimiter or a line break. With the quoted
+    stretches left out, the file has one line per row, and ``width - 1`` delimiters per line in
+    all: a short row would need a longer one to make up the count, and Polars refuses a row
+    longer than the header (``truncate_ragged_lines=False``)."""
     if '"' in data:
         parts = data.split('"')
         if len(parts) % 2 == 0:  # an odd number of quotes: one is never closed
             return None
-        skeleton = "\0".join(parts[::2])
+        outside = parts[::2]
         del parts
+        edges = (delimiter, "\n")
+        if (outside[0] and outside[0][-1] not in edges) or (outside[-1] and outside[-1][0] not in edges) \
+                or not all(p[0] in edges and p[-1] in edges for p in outside[1:-1] if p):
+            return None
+        skeleton = "\0".join(outside)
+        del outside
     else:
         skeleton = data
-    sep = re.escape(delimiter)
-    lines = skeleton.count("\n") + 1
-    checks = pl.Series([skeleton]).to_frame("s").select(
-        misplaced=pl.col("s").str.contains(f"[^{sep}\n\0]\0|\0[^{sep}\n\0]"),
-        regular=pl.col("s").str.count_matches(f"(?m)^(?:[^{sep}\n]*{sep}){{{width - 1}}}[^{sep}\n]*$")).row(0)
-    return lines if not checks[0] and checks[1] == lines else None
+    rows = skeleton.count("\n") + 1
+    return rows if skeleton.count(delimiter) == (width - 1) * rows else None
 
 
 def _repeated_header_rows(frame: "pl.DataFrame", header: list[str]) -> set[int]:

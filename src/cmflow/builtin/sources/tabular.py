@@ -38,6 +38,10 @@ SPACES = r"[\s\u00a0\u202f]"
 MAX_ERRORS_SHOWN = 5
 """Bad rows an error message spells out (the rest are counted)."""
 MAX_DUPLICATES_SHOWN = 5
+DIRECTIVE = r"%(?:%|[-_0^#]?[:.]*[0-9]*[A-Za-z+])"
+"""A strftime directive (%Y, %.f, %:z, %-d, %%), as chrono reads them."""
+SIGNS = "[+\\-\u2212]"
+"""The characters an offset's sign may be (chrono also reads the minus sign U+2212)."""
 SWAP_SAMPLE = 500
 """Dates read with day and month swapped first, spread over the file: one that does not read so
 settles the day/month question without reading the whole column a second time."""
@@ -599,23 +603,46 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
                 window_end: datetime) -> "pl.Series":
     """The dates (``kind`` "date") or instants ("datetime") a column of text reads as, each in
     the first of ``formats`` that fits: what :func:`_read_dates` and :func:`_read_datetimes`
-    give, but each format is tried only on the values the ones before it left unread."""
+    give, but each format is tried only on the values the ones before it left unread, and a
+    format with an offset only on values with enough sign characters to hold one."""
     import polars as pl
 
     if kind == "datetime":
         column = text.to_frame("text").select(_datetime_text(pl.col("text"), formats)).to_series()
         read_one = lambda t, fmt: _datetime_reading(t, fmt, tz, window_end)[0]  # noqa: E731
+        result = pl.Series("text", [None] * len(column), dtype=pl.Datetime("us", "UTC"))
     else:
         column = text.rename("text")
         read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, window_end.date())  # noqa: E731
-    result = column.to_frame().select(read_one(pl.col("text"), formats[0])).to_series()
-    for fmt in formats[1:]:
-        unread = (result.is_null() & column.is_not_null() & (column != "")).arg_true()
-        if unread.len() == 0:
+        result = pl.Series("text", [None] * len(column), dtype=pl.Date)
+    filled = column.is_not_null() & (column != "")
+    signs = None
+    for fmt in formats:
+        unread = filled & result.is_null()
+        if not unread.any():
             break
-        read = column.gather(unread).to_frame().select(read_one(pl.col("text"), fmt)).to_series()
-        result = result.scatter(unread, read)
+        needed = _signs_needed(fmt)
+        if needed:
+            signs = column.str.count_matches(SIGNS) if signs is None else signs
+            unread = unread & (signs >= needed)
+        rows = unread.arg_true()
+        if rows.len() == len(column):
+            result = column.to_frame().select(read_one(pl.col("text"), fmt)).to_series()
+        elif rows.len():
+            read = column.gather(rows).to_frame().select(read_one(pl.col("text"), fmt)).to_series()
+            result = result.scatter(rows, read)
     return result.rename(text.name)
+
+
+def _signs_needed(fmt: str) -> int:
+    """How many +, - or − a text must hold to read in ``fmt``: one per literal sign and one per
+    offset (%z, %:z), which cannot be read without its sign; 0 (no filter) for a format without
+    an offset, or with one that reads a bare Z (%#z, %+)."""
+    directives = re.findall(DIRECTIVE, fmt)
+    offsets = [d for d in directives if d.endswith("z")]
+    if not offsets or any("#" in d for d in offsets) or "%+" in directives:
+        return 0
+    return len(offsets) + sum(c in "+-" for c in re.sub(DIRECTIVE, "", fmt))
 
 
 def _date(text: "pl.Expr", options: TabularOptions,
