@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from pydantic import Field, field_validator
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .export_text import check_export, read_export
+from .export_text import BYTE_ORDER_MARKS, check_export, is_utf8, read_export, read_export_bytes, unmarked_utf16
 from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
 
 if TYPE_CHECKING:
@@ -118,9 +119,9 @@ class CsvSource(Source):
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
-        text = read_export(path, options.encoding)
-        table = read_csv_text(text, options.delimiter, path, options.header_line)
-        _check_header(table, options, text, path)
+        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_line) \
+            or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_line)
+        _check_header(table, options, path)
         for line in table.repeated_headers:
             ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
                      "not a record, skipped")
@@ -153,13 +154,29 @@ class CsvTable:
 def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -> CsvTable:
     """Split CSV text into a frame of text columns, the line each row starts on, and the rows
     whose number of fields does not match the header's. The header is the first line that is
-    not blank from ``header_line`` on.
+    not blank from ``header_line`` on."""
+    return _read_regular(text.encode(), delimiter, path, header_line) \
+        or _read_any(text, delimiter, path, header_line)
 
-    A regular file (every row as many fields as the header, no blank line, every quote where
-    CSV puts one) is split by Polars' reader; any other by Python's, which names the line of
-    each irregularity. Both give the same table for a regular file.
-    """
-    return _read_regular(text, delimiter, path, header_line) or _read_any(text, delimiter, path, header_line)
+
+def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1) -> CsvTable | None:
+    """The table :func:`read_csv_text` gives for the export at ``path``, read by Polars straight
+    from the file's UTF-8 bytes when the file is regular (every row as many fields as the
+    header, no blank line, every quote where CSV puts one); None for any other file, or one
+    that is not plainly UTF-8 text, which :func:`read_export` and :func:`read_csv_text` then
+    read (and explain) line by line. Both give the same table for a regular file."""
+    data = read_export_bytes(path)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    elif any(data.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) or not is_utf8(encoding) \
+            or unmarked_utf16(data):
+        return None
+    if b"\0" in data or not data.strip(b" \t\r\n\xef\xbb\xbf"):  # damaged, or empty: explained there
+        return None
+    if b"\r" in data:  # line endings as read_export leaves them
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    data = data.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
+    return _read_regular(data, delimiter, path, header_line)
 
 
 def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable:
@@ -221,49 +238,51 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
     return _table(frame, lines, header, found_on, bad, repeated, description_line)
 
 
-def _read_regular(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable | None:
-    """A regular CSV file read by Polars; None when the file is not regular (see
-    :func:`read_csv_text`), or anything is unusual before its first row."""
+def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> CsvTable | None:
+    """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes, read by Polars; None
+    when the file is not regular, or anything is unusual before its first row."""
     import polars as pl
 
+    if delimiter == "\0":  # the skeleton's placeholder
+        return None
     start, line = 0, header_line
     for _ in range(header_line - 1):
-        start = text.find("\n", start) + 1
+        start = data.find(b"\n", start) + 1
         if start == 0:
             return None
-    while not text[start:_line_end(text, start)].strip():  # blank lines above the header
-        if _line_end(text, start) == len(text):
-            return None
-        start, line = _line_end(text, start) + 1, line + 1
-    end = _line_end(text, start)
-    if '"' in text[:start] or text[start:end].count('"') % 2:
-        return None
     try:
-        fields = next(csv.reader([text[start:end]], delimiter=delimiter, quotechar='"', strict=True))
-    except csv.Error:
+        while not data[start:_line_end(data, start)].decode().strip():  # blank lines above the header
+            if _line_end(data, start) == len(data):
+                return None
+            start, line = _line_end(data, start) + 1, line + 1
+        end = _line_end(data, start)
+        above, header_text = data[:start].decode(), data[start:end].decode()
+        if '"' in above or header_text.count('"') % 2:
+            return None
+        fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
+    except (UnicodeDecodeError, csv.Error):
         return None
     header = _header(fields, delimiter, path, line)
-    data = text[end + 1:].rstrip("\n")
-    if len(header) < 2 or not data or data.startswith("\ufeff"):  # Polars would drop that mark
+    body = data[end + 1:].rstrip(b"\n")
+    if len(header) < 2 or not body or body.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
         return None
-    records = _regular_records(data, delimiter, len(header))
+    records = _regular_records(body, delimiter.encode(), len(header))
     if records is None:
         return None
     names = _unique_names(header)
     try:
-        frame = pl.read_csv(data.encode(), has_header=False, schema=dict.fromkeys(names, pl.String),
+        frame = pl.read_csv(body, has_header=False, schema=dict.fromkeys(names, pl.String),
                             separator=delimiter, quote_char='"', infer_schema=False,
                             empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
-    except pl.exceptions.PolarsError:
+    except pl.exceptions.PolarsError:  # a longer row, or bytes that are not UTF-8
         return None
     if frame.height != records:
         return None
-    if data.count("\n") == records - 1:  # no line break inside a value: one line per row
-        lines = pl.int_range(line + 1, line + 1 + records, eager=True)
-    else:
+    lines = pl.int_range(line + 1, line + 1 + records, eager=True)
+    if body.count(b"\n") != records - 1:  # line breaks inside values: rows start further down
         breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
-        lines = (pl.int_range(line + 1, line + 1 + records, eager=True)
-                 + breaks.to_series().cum_sum().shift(1, fill_value=0))
+        lines = lines + breaks.to_series().cum_sum().shift(1, fill_value=0)
+    del body
     repeated = _repeated_header_rows(frame, header)
     described = []  # prose lines before the first row, as _read_any skips them
     for index in range(frame.height):
@@ -279,36 +298,38 @@ def _read_regular(text: str, delimiter: str, path: Path, header_line: int) -> Cs
                   [lines[i] for i in sorted(repeated)], lines[described[-1]] if described else 0)
 
 
-def _line_end(text: str, start: int) -> int:
-    end = text.find("\n", start)
-    return len(text) if end < 0 else end
+def _line_end(data: bytes, start: int) -> int:
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
 
 
-def _regular_records(data: str, delimiter: str, width: int) -> int | None:
-    """The number of rows of CSV text when each may have ``width`` fields, no line is blank and
+def _regular_records(data: bytes, delimiter: bytes, width: int) -> int | None:
+    """The number of rows of CSV bytes when each may have ``width`` fields, no line is blank and
     every quote opens or closes a value at its edges (or is doubled inside it); None otherwise.
 
-    Between quotes at odd and even positions is quoted text; what lies outside must hold the
-    rows' line breaks and delimiters, so a quote elsewhere than at a value's edge shows as text
-    outside quotes that does not end or start with a delimiter or a line break. With the quoted
-    stretches left out, the file has one line per row, and ``width - 1`` delimiters per line in
-    all: a short row would need a longer one to make up the count, and Polars refuses a row
-    longer than the header (``truncate_ragged_lines=False``)."""
-    if '"' in data:
-        parts = data.split('"')
+    Between quotes at odd and even positions is quoted text. With each quoted stretch replaced
+    by a NUL (the text holds none; two stretches that meet, a doubled quote, make one), the
+    skeleton left has one line per row, and a quote out of place shows as a NUL beside
+    something other than a delimiter or a line break. A row has ``width`` fields when the
+    skeleton holds ``width - 1`` delimiters per line in all: a short row would need a longer
+    one to make up the count, and Polars refuses a row longer than the header
+    (``truncate_ragged_lines=False``)."""
+    if b'"' in data:
+        parts = data.split(b'"')
         if len(parts) % 2 == 0:  # an odd number of quotes: one is never closed
             return None
         outside = parts[::2]
         del parts
-        edges = (delimiter, "\n")
-        if (outside[0] and outside[0][-1] not in edges) or (outside[-1] and outside[-1][0] not in edges) \
-                or not all(p[0] in edges and p[-1] in edges for p in outside[1:-1] if p):
-            return None
-        skeleton = "\0".join(outside)
+        skeleton = b"\0".join([outside[0], *filter(None, outside[1:-1]), outside[-1]])
         del outside
+        stretches = skeleton.count(b"\0")
+        opened = skeleton.count(delimiter + b"\0") + skeleton.count(b"\n\0") + skeleton.startswith(b"\0")
+        closed = skeleton.count(b"\0" + delimiter) + skeleton.count(b"\0\n") + skeleton.endswith(b"\0")
+        if not stretches == opened == closed:
+            return None
     else:
         skeleton = data
-    rows = skeleton.count("\n") + 1
+    rows = skeleton.count(b"\n") + 1
     return rows if skeleton.count(delimiter) == (width - 1) * rows else None
 
 
@@ -350,12 +371,13 @@ def _describes_columns(fields: list[str]) -> bool:
     return len(cells) >= 3 and not any(c.isdigit() for f in cells for c in f)
 
 
-def _check_header(table: CsvTable, options: CsvOptions, text: str, path: Path) -> None:
+def _check_header(table: CsvTable, options: CsvOptions, path: Path) -> None:
     """Mapped columns missing from the header but found together on a later line: the file
     starts with a notice or a title (LinkedIn, a report's cover line), so say which line to use."""
     wanted = {column_name(c) for c in options.columns.values()}
     if not wanted or wanted <= set(table.header):
         return
+    text = read_export(path, options.encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar='"')
     try:
         for fields in reader:
