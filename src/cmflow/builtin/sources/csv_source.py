@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -171,7 +172,7 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     elif any(data.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) or not is_utf8(encoding) \
             or unmarked_utf16(data):
         return None
-    if b"\0" in data or not data.strip(b" \t\r\n\xef\xbb\xbf"):  # damaged, or empty: explained there
+    if b"\0" in data or re.match(rb"[ \t\r\n]*\Z", data):  # damaged, or empty: explained there
         return None
     if b"\r" in data:  # line endings as read_export leaves them
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -263,7 +264,10 @@ def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> 
     except (UnicodeDecodeError, csv.Error):
         return None
     header = _header(fields, delimiter, path, line)
-    body = data[end + 1:].rstrip(b"\n")
+    stop = len(data)
+    while stop > end and data[stop - 1] == 10:  # blank lines at the end
+        stop -= 1
+    body = data[end + 1:stop]
     if len(header) < 2 or not body or body.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
         return None
     records = _regular_records(body, delimiter.encode(), len(header))
@@ -310,7 +314,7 @@ def _regular_records(data: bytes, delimiter: bytes, width: int) -> int | None:
     Between quotes at odd and even positions is quoted text. With each quoted stretch replaced
     by a NUL (the text holds none; two stretches that meet, a doubled quote, make one), the
     skeleton left has one line per row, and a quote out of place shows as a NUL beside
-    something other than a delimiter or a line break. A row has ``width`` fields when the
+    something other than a delimiter, a line break or the edge of the file. A row has ``width`` fields when the
     skeleton holds ``width - 1`` delimiters per line in all: a short row would need a longer
     one to make up the count, and Polars refuses a row longer than the header
     (``truncate_ragged_lines=False``)."""
@@ -322,11 +326,10 @@ def _regular_records(data: bytes, delimiter: bytes, width: int) -> int | None:
         del parts
         skeleton = b"\0".join([outside[0], *filter(None, outside[1:-1]), outside[-1]])
         del outside
-        stretches = skeleton.count(b"\0")
-        opened = skeleton.count(delimiter + b"\0") + skeleton.count(b"\n\0") + skeleton.startswith(b"\0")
-        closed = skeleton.count(b"\0" + delimiter) + skeleton.count(b"\0\n") + skeleton.endswith(b"\0")
-        if not stretches == opened == closed:
+        edges = skeleton.translate(bytes(c if c in (delimiter[0], 10, 0) else 120 for c in range(256)))
+        if b"x\0" in edges or b"\0x" in edges:  # a quote beside something else than an edge of a value
             return None
+        del edges
     else:
         skeleton = data
     rows = skeleton.count(b"\n") + 1
