@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -12,7 +14,7 @@ from pydantic import Field, field_validator
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .export_text import check_export, read_export
+from .export_text import BYTE_ORDER_MARKS, check_export, is_utf8, read_export, read_export_bytes, unmarked_utf16
 from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
 
 if TYPE_CHECKING:
@@ -118,9 +120,9 @@ class CsvSource(Source):
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
-        text = read_export(path, options.encoding)
-        table = read_csv_text(text, options.delimiter, path, options.header_line)
-        _check_header(table, options, text, path)
+        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_line) \
+            or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_line)
+        _check_header(table, options, path)
         for line in table.repeated_headers:
             ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
                      "not a record, skipped")
@@ -154,13 +156,42 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
     """Split CSV text into a frame of text columns, the line each row starts on, and the rows
     whose number of fields does not match the header's. The header is the first line that is
     not blank from ``header_line`` on."""
+    return _read_regular(text.encode(), delimiter, path, header_line) \
+        or _read_any(text, delimiter, path, header_line)
+
+
+def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1) -> CsvTable | None:
+    """The table :func:`read_csv_text` gives for the export at ``path``, read by Polars straight
+    from the file's UTF-8 bytes when the file is regular (every row as many fields as the
+    header, no blank line, every quote where CSV puts one); None for any other file, or one
+    that is not plainly UTF-8 text, which :func:`read_export` and :func:`read_csv_text` then
+    read (and explain) line by line. Both give the same table for a regular file."""
+    data = read_export_bytes(path)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    elif any(data.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) or not is_utf8(encoding) \
+            or unmarked_utf16(data):
+        return None
+    if b"\0" in data or re.match(rb"[ \t\r\n]*\Z", data):  # damaged, or empty: explained there
+        return None
+    if b"\r" in data:  # line endings as read_export leaves them
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    data = data.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
+    return _read_regular(data, delimiter, path, header_line)
+
+
+def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable:
+    """Any CSV text, record by record with Python's reader."""
     import polars as pl
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
-    table = CsvTable(pl.DataFrame(), CsvPlaces([], [], {}), [], [], 0)
     header: list[str] | None = None
+    found_on = 0
     rows: list[list[str]] = []
     lines: list[int] = []
+    bad: list[BadRow] = []
+    repeated: list[int] = []
+    description_line = 0
     previous_end = 0
     while True:
         start = previous_end + 1
@@ -177,14 +208,14 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
         if start < header_line or not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # above the header, or a blank line
         if header is None:
-            _check_delimiter(fields, delimiter, path, start)
-            header, table.header_line = [column_name(name) for name in fields], start
+            header, found_on = _header(fields, delimiter, path, start), start
             continue
-        if [column_name(f) for f in fields] == header:
-            table.repeated_headers.append(start)
+        if len(fields) == len(header) and column_name(fields[0]) == header[0] \
+                and [column_name(f) for f in fields] == header:
+            repeated.append(start)
             continue
-        if not rows and not table.bad and _describes_columns(fields):
-            table.description_line = start
+        if not rows and not bad and _describes_columns(fields):
+            description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
             fields = fields[:len(header)]  # empty trailing fields: nothing is lost
@@ -192,8 +223,8 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
             more = len(fields) > len(header)
             why = ("a value holding the delimiter without quotes?" if more else
                    "a missing value, or a line break outside quotes?")
-            table.bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
-                                           f"{table.header_line}) has {len(header)}: {why}"))
+            bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
+                                     f"{found_on}) has {len(header)}: {why}"))
             continue
         rows.append(fields)
         lines.append(start)
@@ -202,16 +233,138 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
         raise DataFileError(f"{path} holds no header line{where}: export it again"
                             + (" (or check `header_line`)" if header_line > 1 else ""))
     names = _unique_names(header)
-    ambiguous = {name: f'line {table.header_line}: the header has column "{name}" more than once (columns '
+    columns = list(zip(*rows)) if rows else [() for _ in names]
+    del rows
+    frame = pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
+    return _table(frame, lines, header, found_on, bad, repeated, description_line)
+
+
+def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> CsvTable | None:
+    """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes, read by Polars; None
+    when the file is not regular, or anything is unusual before its first row."""
+    import polars as pl
+
+    if delimiter == "\0":  # the skeleton's placeholder
+        return None
+    start, line = 0, header_line
+    for _ in range(header_line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None
+    try:
+        while not data[start:_line_end(data, start)].decode().strip():  # blank lines above the header
+            if _line_end(data, start) == len(data):
+                return None
+            start, line = _line_end(data, start) + 1, line + 1
+        end = _line_end(data, start)
+        above, header_text = data[:start].decode(), data[start:end].decode()
+        if '"' in above or header_text.count('"') % 2:
+            return None
+        fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    header = _header(fields, delimiter, path, line)
+    stop = len(data)
+    while stop > end and data[stop - 1] == 10:  # blank lines at the end
+        stop -= 1
+    body = data[end + 1:stop]
+    if len(header) < 2 or not body or body.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
+        return None
+    records = _regular_records(body, delimiter.encode(), len(header))
+    if records is None:
+        return None
+    names = _unique_names(header)
+    try:
+        frame = pl.read_csv(body, has_header=False, schema=dict.fromkeys(names, pl.String),
+                            separator=delimiter, quote_char='"', infer_schema=False,
+                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:  # a longer row, or bytes that are not UTF-8
+        return None
+    if frame.height != records:
+        return None
+    lines = pl.int_range(line + 1, line + 1 + records, eager=True)
+    if body.count(b"\n") != records - 1:  # line breaks inside values: rows start further down
+        breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
+        lines = lines + breaks.to_series().cum_sum().shift(1, fill_value=0)
+    del body
+    repeated = _repeated_header_rows(frame, header)
+    described = []  # prose lines before the first row, as _read_any skips them
+    for index in range(frame.height):
+        if index not in repeated:
+            if not _describes_columns(list(frame.row(index))):
+                break
+            described.append(index)
+    skipped = sorted(repeated.union(described))
+    if not skipped:
+        return _table(frame, lines, header, line, [], [], 0)
+    keep = ~pl.int_range(0, frame.height, eager=True).is_in(skipped)
+    return _table(frame.filter(keep), lines.filter(keep), header, line, [],
+                  [lines[i] for i in sorted(repeated)], lines[described[-1]] if described else 0)
+
+
+def _line_end(data: bytes, start: int) -> int:
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
+
+
+def _regular_records(data: bytes, delimiter: bytes, width: int) -> int | None:
+    """The number of rows of CSV bytes when each may have ``width`` fields, no line is blank and
+    every quote opens or closes a value at its edges (or is doubled inside it); None otherwise.
+
+    Between quotes at odd and even positions is quoted text. With each quoted stretch replaced
+    by a NUL (the text holds none; two stretches that meet, a doubled quote, make one), the
+    skeleton left has one line per row, and a quote out of place shows as a NUL beside
+    something other than a delimiter, a line break or the edge of the file. A row has ``width`` fields when the
+    skeleton holds ``width - 1`` delimiters per line in all: a short row would need a longer
+    one to make up the count, and Polars refuses a row longer than the header
+    (``truncate_ragged_lines=False``)."""
+    if b'"' in data:
+        parts = data.split(b'"')
+        if len(parts) % 2 == 0:  # an odd number of quotes: one is never closed
+            return None
+        outside = parts[::2]
+        del parts
+        skeleton = b"\0".join([outside[0], *filter(None, outside[1:-1]), outside[-1]])
+        del outside
+        edges = skeleton.translate(bytes(c if c in (delimiter[0], 10, 0) else 120 for c in range(256)))
+        if b"x\0" in edges or b"\0x" in edges:  # a quote beside something else than an edge of a value
+            return None
+        del edges
+    else:
+        skeleton = data
+    rows = skeleton.count(b"\n") + 1
+    return rows if skeleton.count(delimiter) == (width - 1) * rows else None
+
+
+def _repeated_header_rows(frame: "pl.DataFrame", header: list[str]) -> set[int]:
+    """Rows that repeat the header (files pasted together). Only rows whose cell under the
+    longest-named column holds that name's first word are compared in full."""
+    import polars as pl
+
+    column = max(range(len(header)), key=lambda j: len(header[j].split()[0]) if header[j] else -1)
+    if not header[column]:
+        candidates = range(frame.height)
+    else:
+        word = header[column].split()[0]
+        candidates = frame.select(pl.col(frame.columns[column]).str.replace_all("\ufeff", "", literal=True)
+                                  .str.contains(word, literal=True)).to_series().arg_true().to_list()
+    return {i for i in candidates if [column_name(v) for v in frame.row(i)] == header}
+
+
+def _header(fields: list[str], delimiter: str, path: Path, line: int) -> list[str]:
+    _check_delimiter(fields, delimiter, path, line)
+    return [column_name(name) for name in fields]
+
+
+def _table(frame: "pl.DataFrame", lines: Any, header: list[str], header_line: int, bad: list[BadRow],
+           repeated: list[int], description_line: int) -> CsvTable:
+    names = _unique_names(header)
+    ambiguous = {name: f'line {header_line}: the header has column "{name}" more than once (columns '
                        + " and ".join(str(i) for i, h in enumerate(header, start=1) if h == name)
                        + "): cmflow cannot tell which to read; rename or remove one in the file"
                  for name in set(header) if header.count(name) > 1}
-    columns = list(zip(*rows)) if rows else [() for _ in names]
-    table.frame = pl.DataFrame({name: pl.Series(name, list(values), dtype=pl.String)
-                                for name, values in zip(names, columns)})
-    table.places = CsvPlaces(lines, names, ambiguous)
-    table.header = header
-    return table
+    return CsvTable(frame, CsvPlaces(lines, names, ambiguous), bad, header, header_line, repeated,
+                    description_line)
 
 
 def _describes_columns(fields: list[str]) -> bool:
@@ -221,12 +374,13 @@ def _describes_columns(fields: list[str]) -> bool:
     return len(cells) >= 3 and not any(c.isdigit() for f in cells for c in f)
 
 
-def _check_header(table: CsvTable, options: CsvOptions, text: str, path: Path) -> None:
+def _check_header(table: CsvTable, options: CsvOptions, path: Path) -> None:
     """Mapped columns missing from the header but found together on a later line: the file
     starts with a notice or a title (LinkedIn, a report's cover line), so say which line to use."""
     wanted = {column_name(c) for c in options.columns.values()}
     if not wanted or wanted <= set(table.header):
         return
+    text = read_export(path, options.encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar='"')
     try:
         for fields in reader:

@@ -39,14 +39,14 @@ def is_utf8(encoding: str) -> bool:
 
 def read_export(path: Path, encoding: str) -> str:
     """The text of an export, decoded; raise :class:`DataFileError` saying what to do."""
-    data = _read_bytes(path)
+    data = read_export_bytes(path)
     declared = encoding
     for mark, marked in BYTE_ORDER_MARKS:
         if data.startswith(mark):
             encoding = marked
             break
     else:
-        encoding = _unmarked_utf16(data) or ("utf-8-sig" if is_utf8(encoding) else encoding)
+        encoding = unmarked_utf16(data) or ("utf-8-sig" if is_utf8(encoding) else encoding)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -85,7 +85,8 @@ def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: st
     return check
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_export_bytes(path: Path) -> bytes:
+    """The export's bytes; raise :class:`DataFileError` for a folder, a missing or unreadable file."""
     if path.is_dir():
         raise DataFileError(f"{path} is a folder, not a file: set `path` to the export file in it")
     try:
@@ -99,8 +100,9 @@ def _read_bytes(path: Path) -> bytes:
         raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
-def _unmarked_utf16(data: bytes) -> str | None:
-    """UTF-16 without a byte-order mark: ASCII text then has a NUL byte beside every letter."""
+def unmarked_utf16(data: bytes) -> str | None:
+    """UTF-16 without a byte-order mark (ASCII text then has a NUL byte beside every letter):
+    its codec, else None."""
     if len(data) < 4 or len(data) % 2:
         return None
     if data[1] == 0 and data[3] == 0 and data[0] and data[2]:

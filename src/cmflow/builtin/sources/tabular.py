@@ -38,6 +38,13 @@ SPACES = r"[\s\u00a0\u202f]"
 MAX_ERRORS_SHOWN = 5
 """Bad rows an error message spells out (the rest are counted)."""
 MAX_DUPLICATES_SHOWN = 5
+DIRECTIVE = r"%(?:%|[-_0^#]?[:.]*[0-9]*[A-Za-z+])"
+"""A strftime directive (%Y, %.f, %:z, %-d, %%), as chrono reads them."""
+SIGNS = "[+\\-\u2212]"
+"""The characters an offset's sign may be (chrono also reads the minus sign U+2212)."""
+SWAP_SAMPLE = 500
+"""Dates read with day and month swapped first, spread over the file: one that does not read so
+settles the day/month question without reading the whole column a second time."""
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2199
 """Dates outside these years are placeholders (0000-00-00, Excel's 1899-12-30 or 1900-01-00,
 the Unix 1970-01-01) or typos (20266), never a post or an audience figure."""
@@ -172,6 +179,10 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
     ``places`` names the rows and cells in messages; ``bad_rows`` are rows the reader could
     not even split into columns (reported with the others). Raises :class:`DataFileError` on a
     bad row unless ``on_error = "skip"``.
+
+    Rows whose every value is plainly valid (digits in a count, a date read in range ...) are
+    parsed in one cheap pass; only the others go through every check, so that a large export
+    costs little more than reading it, while a bad value gets the same message.
     """
     import polars as pl
 
@@ -194,16 +205,44 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             ctx.warn(f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
 
-    for field in kind.fields:
-        if field.type in ("date", "datetime") and field.name in sources:
-            _check_day_month_order(frame, field.name, sources[field.name], options, tz, ctx, file, places,
-                                   time_field=field.name == kind.time_field)
+    fields = [field for field in kind.fields if field.name in frame.columns]
+    readings = {field.name: _read_times(frame[field.name], field.type, _declared_formats(options, field.type),
+                                        tz, ctx.window_end)
+                for field in fields if field.type in ("date", "datetime")}
+    for field in fields:
+        if field.name in readings and field.name in sources:
+            _check_day_month_order(frame, readings[field.name], field.name, sources[field.name], options,
+                                   tz, ctx, file, places, time_field=field.name == kind.time_field)
+
+    work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
+    plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
+                                                          for field in fields])).to_series()
+    result = work.filter(plain).select(pl.col("_row"), *[_plain_value(pl.col(c), kind.field(c), options).alias(c)
+                                                          for c in frame.columns if c != "_row"])
+    bad = list(bad_rows)
+    if not plain.all():
+        checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
+        result = pl.concat([result, checked]).sort("_row")
+        bad += bad_values
+    result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
+    bad += duplicates
+    if bad:
+        _report_bad_rows(bad, file, options, ctx)
+    if kind.name == "post":
+        _warn_more_interactions_than_reach(result, places, ctx, file)
+    return result.drop("_row")
+
+
+def _checked_rows(frame: "pl.DataFrame", kind: RecordKind, fields: list, sources: dict[str, str],
+                  options: TabularOptions, tz: str, ctx: FetchContext,
+                  places: RowPlaces) -> tuple["pl.DataFrame", list[BadRow]]:
+    """Rows of text put through every check of their fields: the parsed rows that pass, and a
+    :class:`BadRow` for each that does not."""
+    import polars as pl
 
     parsed: list[pl.Expr] = [pl.col("_row")]
     checks: list[tuple[str, pl.Expr, str]] = []
-    for field in kind.fields:
-        if field.name not in frame.columns:
-            continue
+    for field in fields:
         text = pl.col(field.name)
         empty = text.is_null() | (text == "")
         if field.type == "int":
@@ -216,7 +255,7 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             value, field_checks = _date(text, options, ctx.window_end)
         else:
             value, field_checks = text, []
-        if field.name in kind.identity + (kind.time_field,) and field.name not in ("platform", "account"):
+        if _totals_checked(field, kind):
             checks.append((field.name, text.str.contains(TOTALS_LABEL),
                            "is a label of a totals row, not a record: counting it would count every "
                            "record twice; delete the row"))
@@ -227,18 +266,59 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
     flag_names = [f"_bad_{i}" for i in range(len(checks))]
     result = frame.with_columns([flag.alias(name) for name, (_, flag, _) in zip(flag_names, checks)]) \
         .with_columns(parsed)
-    bad = list(bad_rows)
-    if flag_names:
-        any_bad = pl.any_horizontal(flag_names)
-        bad += _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places)
-        result = result.filter(~any_bad).drop(flag_names)
-    result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
-    bad += duplicates
-    if bad:
-        _report_bad_rows(bad, file, options, ctx)
-    if kind.name == "post":
-        _warn_more_interactions_than_reach(result, places, ctx, file)
-    return result.drop("_row")
+    if not flag_names:
+        return result, []
+    any_bad = pl.any_horizontal(flag_names)
+    bad = _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places)
+    return result.filter(~any_bad).drop(flag_names), bad
+
+
+def _totals_checked(field: Any, kind: RecordKind) -> bool:
+    """Whether a totals row's label ("Total", "Summary" ...) is looked for in this field."""
+    return field.name in kind.identity + (kind.time_field,) and field.name not in ("platform", "account")
+
+
+def _plainly_valid(field: Any, kind: RecordKind, options: TabularOptions) -> "pl.Expr":
+    """True where the field's value passes every check of :func:`_checked_rows` at a glance
+    (digits in a count, a date that read in range, an empty optional value), so that the row
+    can skip them. False does not mean bad: the row is then checked in full."""
+    import polars as pl
+
+    text = pl.col(field.name)
+    if field.type == "int":
+        valid = text.str.contains(r"^[0-9]{1,18}$") if not _digit_separator(options) else pl.lit(False)
+    elif field.type == "float":
+        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(options.decimal)}[0-9]{{1,15}})?$") \
+            if not _digit_separator(options) else pl.lit(False)
+    elif field.type in ("date", "datetime"):
+        value = pl.col(f"_read_{field.name}")
+        valid = value.is_not_null() & value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR)
+    else:
+        valid = pl.lit(True)
+    if _totals_checked(field, kind):
+        valid = valid & ~text.str.contains(TOTALS_LABEL)
+    return pl.when(text.is_null() | (text == "")).then(pl.lit(not field.required)).otherwise(valid)
+
+
+def _digit_separator(options: TabularOptions) -> bool:
+    """A `thousands` holding a digit (a slip) makes digits mean something else: no shortcut."""
+    return bool(options.thousands and any(c.isdigit() for c in options.thousands))
+
+
+def _plain_value(text: "pl.Expr", field: Any, options: TabularOptions) -> "pl.Expr":
+    """The value of a field that :func:`_plainly_valid` passed: what the full parse gives it."""
+    import polars as pl
+
+    if field.type == "int":
+        value = text.cast(pl.Int64, strict=False)
+    elif field.type == "float":
+        value = (text.str.replace(",", ".", literal=True) if options.decimal == "," else text) \
+            .cast(pl.Float64, strict=False)
+    elif field.type in ("date", "datetime"):
+        value = pl.col(f"_read_{field.name}")
+    else:
+        value = text
+    return pl.when(text.is_null() | (text == "")).then(None).otherwise(value)
 
 
 def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces, ctx: FetchContext,
@@ -489,19 +569,80 @@ def _read_datetimes(text: "pl.Expr", formats: list[str], tz: str,
     hour skipped when the clocks go forward, from one that does not parse)."""
     import polars as pl
 
+    text = _datetime_text(text, formats)
+    candidates, local = [], []
+    for fmt in formats:
+        instant, naive = _datetime_reading(text, fmt, tz, window_end)
+        candidates.append(instant)
+        if naive is not None:
+            local.append(naive)
+    return pl.coalesce(candidates), (pl.coalesce(local) if local else pl.lit(None))
+
+
+def _datetime_text(text: "pl.Expr", formats: list[str]) -> "pl.Expr":
+    """Date-time text as the formats read it: a trailing Z as +00:00, a.m./p.m. as AM/PM."""
     text = text.str.replace(r"Z$", "+00:00")
     if any("%p" in fmt for fmt in formats):  # "9:05 a.m." (Canada, Australia) is 9:05 AM
         text = text.str.replace(r"(?i)a\.\s?m\.$", "AM").str.replace(r"(?i)p\.\s?m\.$", "PM")
-    candidates, local = [], []
+    return text
+
+
+def _datetime_reading(text: "pl.Expr", fmt: str, tz: str,
+                      window_end: datetime) -> tuple["pl.Expr", "pl.Expr | None"]:
+    """The instant (UTC) one format reads, and for a format without an offset the local time."""
+    import polars as pl
+
+    if "%z" in fmt:
+        return _strptime(text, fmt, pl.Datetime("us"), window_end).dt.convert_time_zone("UTC"), None
+    naive = _strptime(text, fmt, pl.Datetime("us"), window_end.replace(tzinfo=None))
+    return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC"), naive)
+
+
+def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
+                window_end: datetime) -> "pl.Series":
+    """The dates (``kind`` "date") or instants ("datetime") a column of text reads as, each in
+    the first of ``formats`` that fits: what :func:`_read_dates` and :func:`_read_datetimes`
+    give, but each format is tried only on the values the ones before it left unread, and a
+    format with an offset only on values with enough sign characters to hold one."""
+    import polars as pl
+
+    if kind == "datetime":
+        column = text.to_frame("text").select(_datetime_text(pl.col("text"), formats)).to_series()
+        read_one = lambda t, fmt: _datetime_reading(t, fmt, tz, window_end)[0]  # noqa: E731
+        result = pl.Series("text", [None] * len(column), dtype=pl.Datetime("us", "UTC"))
+    else:
+        column = text.rename("text")
+        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, window_end.date())  # noqa: E731
+        result = pl.Series("text", [None] * len(column), dtype=pl.Date)
+    filled = column.is_not_null() & (column != "")
+    signs = None
     for fmt in formats:
-        if "%z" in fmt:
-            candidates.append(_strptime(text, fmt, pl.Datetime("us"), window_end).dt.convert_time_zone("UTC"))
-        else:
-            naive = _strptime(text, fmt, pl.Datetime("us"), window_end.replace(tzinfo=None))
-            local.append(naive)
-            candidates.append(naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-                          .dt.convert_time_zone("UTC"))
-    return pl.coalesce(candidates), (pl.coalesce(local) if local else pl.lit(None))
+        unread = filled & result.is_null()
+        if not unread.any():
+            break
+        needed = _signs_needed(fmt)
+        if needed:
+            signs = column.str.count_matches(SIGNS) if signs is None else signs
+            unread = unread & (signs >= needed)
+        rows = unread.arg_true()
+        if rows.len() == len(column):
+            result = column.to_frame().select(read_one(pl.col("text"), fmt)).to_series()
+        elif rows.len():
+            read = column.gather(rows).to_frame().select(read_one(pl.col("text"), fmt)).to_series()
+            result = result.scatter(rows, read)
+    return result.rename(text.name)
+
+
+def _signs_needed(fmt: str) -> int:
+    """How many +, - or − a text must hold to read in ``fmt``: one per literal sign and one per
+    offset (%z, %:z), which cannot be read without its sign; 0 (no filter) for a format without
+    an offset, or with one that reads a bare Z (%#z, %+)."""
+    directives = re.findall(DIRECTIVE, fmt)
+    offsets = [d for d in directives if d.endswith("z")]
+    if not offsets or any("#" in d for d in offsets) or "%+" in directives:
+        return 0
+    return len(offsets) + sum(c in "+-" for c in re.sub(DIRECTIVE, "", fmt))
 
 
 def _date(text: "pl.Expr", options: TabularOptions,
@@ -528,9 +669,16 @@ def _day_month_swapped(formats: list[str]) -> list[str]:
     return [fmt for fmt in swapped if fmt not in formats]
 
 
-def _check_day_month_order(frame: "pl.DataFrame", field: str, column: str, options: TabularOptions,
-                           tz: str, ctx: FetchContext, file: Path, places: RowPlaces,
-                           time_field: bool) -> None:
+def _declared_formats(options: TabularOptions, field_type: str) -> list[str]:
+    """The formats a date (``field_type`` "date") or date-time ("datetime") column is read in."""
+    if field_type == "datetime":
+        return as_list(options.datetime_format, ISO_DATETIME_FORMATS)
+    return as_list(options.date_format, ISO_DATE_FORMATS)
+
+
+def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: str, column: str,
+                           options: TabularOptions, tz: str, ctx: FetchContext, file: Path,
+                           places: RowPlaces, time_field: bool) -> None:
     """Refuse a date column read month-first when it is day-first (or the other way round).
 
     11/10/2026 reads both ways, so a wrong format goes unnoticed until a day after the 12th:
@@ -538,24 +686,27 @@ def _check_day_month_order(frame: "pl.DataFrame", field: str, column: str, optio
     an error for the whole file (the rows before it may have been read swapped), whatever
     ``on_error`` says (unless other dates read only as declared: then those are bad rows).
     When every date reads both ways, dates that all fall outside the run's
-    periods but would all fall inside them swapped get a warning.
+    periods but would all fall inside them swapped get a warning. ``declared`` is the column
+    as read in the declared formats.
     """
     import polars as pl
 
     is_datetime = options.record_kind().field(field).type == "datetime"
-    declared_option = options.datetime_format if is_datetime else options.date_format
-    formats = as_list(declared_option, ISO_DATETIME_FORMATS if is_datetime else ISO_DATE_FORMATS)
+    field_type = "datetime" if is_datetime else "date"
+    formats = _declared_formats(options, field_type)
     swapped_formats = _day_month_swapped(formats)
     if not swapped_formats:
         return
-    text = pl.col(field)
+    read_rows = declared.is_not_null().arg_true()
+    sample = frame[field].gather(read_rows.gather_every(max(1, read_rows.len() // SWAP_SAMPLE)))
+    if _read_times(sample, field_type, swapped_formats, tz, ctx.window_end).null_count():
+        return  # some dates read only as declared: no error (the odd ones out are bad rows), no warning
+    swapped = _read_times(frame[field], field_type, swapped_formats, tz, ctx.window_end)
     if is_datetime:
-        declared, swapped = (_read_datetimes(text, f, tz, ctx.window_end)[0] for f in (formats, swapped_formats))
         start, end = pl.lit(ctx.window_start), pl.lit(ctx.window_end)
     else:
-        declared, swapped = (_read_dates(text, f, ctx.window_end) for f in (formats, swapped_formats))
         start, end = pl.lit(ctx.window_start.date()), pl.lit(ctx.window_end.date())
-    readings = frame.select("_row", field, declared.alias("declared"), swapped.alias("swapped"))
+    readings = frame.select("_row", field).with_columns(declared.alias("declared"), swapped.alias("swapped"))
     wrong = readings.filter(pl.col("declared").is_null() & pl.col("swapped").is_not_null())
     confirmed = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height
     if confirmed:  # some dates read only as declared: the odd ones out are bad rows, not the format

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""How fast do the ``csv`` and ``json`` sources read a large export, next to Polars alone?
+
+Why: an agency reads a year of exports for hundreds of accounts, and every value of every row
+is checked (counts, dates, duplicates, totals rows, day/month order ...) so that a bad value is
+named by line and column. Those checks must cost little next to reading the file at all.
+
+What it does:
+
+1. Generates, once, from a fixed seed, two exports of ``--rows`` posts (200,000 by default):
+   - ``meta-posts.csv``: a Meta Business Suite Instagram export as described in EXPORTS.md
+     (UTF-8 with a byte-order mark, 18 columns, header names quoted where they hold a space,
+     captions quoted because they hold commas, some with doubled quotes and some spanning
+     several lines, ``Publish time`` month-first without seconds);
+   - ``posts.json``: the same posts as a JSON array in the Graph API's shape (``timestamp``
+     with an offset, ``like_count`` ...).
+2. Times, each in a fresh child process, median of ``--runs``:
+   - **cmflow**: the ``csv`` (``json``) source's ``fetch`` through a :class:`cmflow.FetchContext`
+     for the year, as a run calls it, with the column mapping a user writes;
+   - **reference**: the same reading in hand-written Polars (``pl.read_csv(infer_schema=False)``
+     / ``pl.read_json``, casts to integers, ``str.strptime`` of the one format, the time zone,
+     the ``Post type`` mapping), without any of cmflow's checks.
+   "read" is the reading alone (inside the child); "process" is the child's whole life,
+   interpreter start-up and imports included; "peak RSS" is the child's ``ru_maxrss`` (via
+   ``os.wait4``).
+3. Checks that both read the same posts (row count, sums of the counts, first and last instant)
+   and exits 1 when they disagree. The targets (cmflow/reference at most 2x in read time and
+   peak RSS) are printed, not enforced: timings depend on the machine.
+
+Run: ``python benchmarks/export_read.py`` (``--runs 5`` for steadier medians, ``--rows`` to scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SEED = 20261118
+TIMEZONE = "Europe/Paris"
+PERIOD = ("2026-01-01", "2026-12-31")
+CSV_HEADER = ["Post ID", "Account ID", "Account username", "Account name", "Description", "Duration (sec)",
+              "Publish time", "Permalink", "Post type", "Data comment", "Date", "Views", "Reach", "Likes",
+              "Shares", "Follows", "Comments", "Saves"]
+CSV_COLUMNS = {"post_id": "Post ID", "account": "Account username", "text": "Description",
+               "published_at": "Publish time", "url": "Permalink", "format": "Post type",
+               "impressions": "Views", "reach": "Reach", "likes": "Likes", "shares": "Shares",
+               "comments": "Comments", "saves": "Saves"}
+POST_TYPES = {"IG image": "image", "IG reel": "reel", "IG carousel": "carousel"}
+CSV_DATETIME_FORMAT = "%m/%d/%Y %H:%M"
+JSON_COLUMNS = {"post_id": "id", "account": "username", "text": "caption", "published_at": "timestamp",
+                "url": "permalink", "format": "media_product_type", "impressions": "views", "reach": "reach",
+                "likes": "like_count", "shares": "shares", "comments": "comments_count", "saves": "saved"}
+JSON_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+COUNTS = ["impressions", "reach", "likes", "shares", "comments", "saves"]
+TARGET = 2.0
+
+
+# -- the data ---------------------------------------------------------------------------------
+def _caption(rng: random.Random, number: int) -> str:
+    words = ["new", "drop", "today", "Paris", "launch", "thanks", "team", "behind the scenes", "🎉", "café"]
+    text = " ".join(rng.choice(words) for _ in range(rng.randint(3, 14)))
+    if number % 3 == 0:
+        text += ", link in bio"
+    if number % 17 == 0:
+        text = f'She said ""{text}"", then left'  # doubled quotes inside the quoted caption
+    if number % 29 == 0:
+        text += "\n#paris #launch\n"  # a caption spanning several lines
+    return text
+
+
+def generate(data_dir: Path, rows: int, regenerate: bool) -> tuple[Path, Path]:
+    """Write the CSV and JSON exports of ``rows`` posts, unless already there for this size."""
+    csv_path, json_path = data_dir / f"meta-posts-{rows}.csv", data_dir / f"posts-{rows}.json"
+    if csv_path.exists() and json_path.exists() and not regenerate:
+        return csv_path, json_path
+    data_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(SEED)
+    start = datetime(2026, 1, 1, 8, 0)
+    step = (datetime(2026, 12, 31, 20, 0) - start) / rows
+    header = ",".join(f'"{h}"' if " " in h else h for h in CSV_HEADER)
+    lines, items = [header], []
+    for number in range(rows):
+        account = f"brand{number % 300}"
+        published = (start + step * number).replace(tzinfo=timezone.utc)
+        caption = _caption(rng, number)
+        post_type = rng.choice(list(POST_TYPES))
+        views, reach = rng.randint(100, 90_000), rng.randint(50, 60_000)
+        likes, shares, comments, saves = (rng.randint(0, 900), rng.randint(0, 60), rng.randint(0, 120),
+                                          rng.randint(0, 80))
+        post_id = f"17900{number:012d}"
+        url = f"https://www.instagram.com/p/C{number:09d}/"
+        lines.append(",".join([post_id, f"178414{number % 300:011d}", account, f'"Brand {number % 300}"',
+                               f'"{caption}"', "" if post_type != "IG reel" else str(rng.randint(5, 90)),
+                               published.astimezone(ZoneInfo(TIMEZONE)).strftime(CSV_DATETIME_FORMAT), url, f'"{post_type}"', "", "Lifetime",
+                               str(views), str(reach), str(likes), str(shares), "0", str(comments), str(saves)]))
+        items.append({"id": post_id, "username": account, "caption": caption.replace('""', '"'),
+                      "timestamp": published.strftime(JSON_DATETIME_FORMAT),
+                      "permalink": url, "media_product_type": post_type, "views": views, "reach": reach,
+                      "like_count": likes, "shares": shares, "comments_count": comments, "saved": saves})
+    csv_path.write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode())
+    json_path.write_text(json.dumps(items, ensure_ascii=False, indent=1))
+    return csv_path, json_path
+
+
+# -- the children -----------------------------------------------------------------------------
+def _summary(frame: Any) -> dict[str, Any]:
+    import polars as pl
+
+    row = frame.select(pl.len().alias("rows"), *[pl.col(c).sum().alias(c) for c in COUNTS],
+                       pl.col("published_at").min().cast(pl.String).alias("first"),
+                       pl.col("published_at").max().cast(pl.String).alias("last")).row(0, named=True)
+    return row
+
+
+def run_cmflow(kind: str, path: Path) -> dict[str, Any]:
+    import logging
+    from datetime import date
+
+    from cmflow import FetchContext, Period
+    from cmflow.builtin.sources.csv_source import CsvSource
+    from cmflow.builtin.sources.json_source import JsonSource
+
+    if kind == "csv":
+        source = CsvSource(CsvSource.Options(path=str(path), columns=CSV_COLUMNS, values={"format": POST_TYPES},
+                                             constants={"platform": "instagram"},
+                                             datetime_format=CSV_DATETIME_FORMAT), entry_id="bench")
+    else:
+        source = JsonSource(JsonSource.Options(path=str(path), columns=JSON_COLUMNS, values={"format": POST_TYPES},
+                                               constants={"platform": "instagram"},
+                                               datetime_format=JSON_DATETIME_FORMAT), entry_id="bench")
+    period = Period(date.fromisoformat(PERIOD[0]), date.fromisoformat(PERIOD[1]), TIMEZONE, unit="year")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], path.parent, logging.getLogger("bench"), [])
+    started = time.perf_counter()
+    tables = list(source.fetch(ctx))
+    elapsed = time.perf_counter() - started
+    return {"read_s": elapsed, **_summary(tables[0].frame), "problems": len(ctx.problems)}
+
+
+def run_reference(kind: str, path: Path) -> dict[str, Any]:
+    import polars as pl
+
+    started = time.perf_counter()
+    if kind == "csv":
+        raw = pl.read_csv(path, infer_schema=False).select(
+            *[pl.col(column).alias(field) for field, column in CSV_COLUMNS.items()])
+        published = pl.col("published_at").str.strptime(pl.Datetime("us"), CSV_DATETIME_FORMAT) \
+            .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    else:
+        raw = pl.read_json(path).select(*[pl.col(column).alias(field) for field, column in JSON_COLUMNS.items()])
+        published = pl.col("published_at").str.strptime(pl.Datetime("us"), JSON_DATETIME_FORMAT) \
+            .dt.convert_time_zone("UTC")
+    frame = raw.with_columns(pl.lit("instagram").alias("platform"), published,
+                             pl.col("format").replace(POST_TYPES),
+                             *[pl.col(c).cast(pl.Int64) for c in COUNTS])
+    elapsed = time.perf_counter() - started
+    return {"read_s": elapsed, **_summary(frame)}
+
+
+def child_main(args: argparse.Namespace) -> None:
+    run = run_cmflow if args.impl == "cmflow" else run_reference
+    print(json.dumps(run(args.kind, Path(args.path))))
+
+
+# -- the parent -------------------------------------------------------------------------------
+def run_child(impl: str, kind: str, path: Path) -> dict[str, Any]:
+    """One implementation in a fresh interpreter, with its wall time and peak RSS."""
+    command = [sys.executable, __file__, "--impl", impl, "--kind", kind, "--path", str(path)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, env={**os.environ, "CMFLOW_LOAD_PLUGINS": ""})
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{impl} {kind} child failed")
+    report = json.loads(output.decode().strip().splitlines()[-1])
+    report["peak_rss"] = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # KiB on Linux
+    report["process_s"] = wall
+    return report
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def parent_main(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    data_dir = Path(args.data_dir)
+    # In a child of its own: ru_maxrss survives exec, so a big parent would inflate every child's.
+    command = [sys.executable, __file__, "--generate", "--rows", str(args.rows), "--data-dir", str(data_dir)]
+    subprocess.run(command + (["--regenerate"] if args.regenerate else []), check=True)
+    csv_path, json_path = generate(data_dir, args.rows, regenerate=False)
+    print(f"exports: {args.rows:,} posts; {csv_path.name} {csv_path.stat().st_size / 1e6:.1f} MB, "
+          f"{json_path.name} {json_path.stat().st_size / 1e6:.1f} MB ({data_dir})")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, polars {pl.__version__}; "
+          f"median of {args.runs} run(s), each in a fresh process\n")
+    print(f"{'export':<6} {'implementation':<10} {'read':>8} {'process':>9} {'peak RSS':>9}")
+    failed = False
+    ratios = []
+    for kind, path in (("csv", csv_path), ("json", json_path)):
+        results = {}
+        for impl in ("cmflow", "reference"):
+            runs = [run_child(impl, kind, path) for _ in range(args.runs)]
+            results[impl] = runs
+            print(f"{kind:<6} {impl:<10} {median_of(runs, 'read_s'):>7.2f}s {median_of(runs, 'process_s'):>8.2f}s "
+                  f"{median_of(runs, 'peak_rss') / 2**20:>6.0f} MB")
+        ours, reference = results["cmflow"][0], results["reference"][0]
+        same = {k: (ours[k], reference[k]) for k in reference
+                if k not in ("read_s", "process_s", "peak_rss") and ours[k] != reference[k]}
+        if same:
+            print(f"       the two readings DISAGREE: {same}")
+            failed = True
+        time_ratio = median_of(results["cmflow"], "read_s") / median_of(results["reference"], "read_s")
+        rss_ratio = median_of(results["cmflow"], "peak_rss") / median_of(results["reference"], "peak_rss")
+        process_ratio = median_of(results["cmflow"], "process_s") / median_of(results["reference"], "process_s")
+        ratios.append((kind, time_ratio, process_ratio, rss_ratio))
+    print()
+    for kind, time_ratio, process_ratio, rss_ratio in ratios:
+        verdict = "meets" if time_ratio <= TARGET and rss_ratio <= TARGET else "MISSES"
+        print(f"{kind}: cmflow/reference read time {time_ratio:.2f}x, process {process_ratio:.2f}x, "
+              f"peak RSS {rss_ratio:.2f}x: {verdict} the target (at most {TARGET:g}x in read time and peak RSS)")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000, help="posts in each export (default 200,000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (median shown)")
+    parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "cmflow-bench-exports"),
+                        help="where the exports are generated and kept")
+    parser.add_argument("--regenerate", action="store_true", help="write the exports again")
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--impl", choices=("cmflow", "reference"), help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--kind", choices=("csv", "json"), help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        generate(Path(args.data_dir), args.rows, args.regenerate)
+        return 0
+    if args.impl:
+        child_main(args)
+        return 0
+    return parent_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

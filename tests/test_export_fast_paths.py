@@ -1,0 +1,201 @@
+"""The csv and json sources' shortcuts give what the full, line-by-line work gives.
+
+A regular CSV file is split by Polars (``_read_regular``) instead of Python's reader
+(``_read_any``); rows whose values are plainly valid skip the per-value checks; date formats
+are tried only on values still unread; the day/month check samples before reading a column
+swapped. Each shortcut is compared here with the exact path, on the bad-input corpus and on
+generated text full of the shapes that tell them apart (quotes out of place, line breaks in
+values, ragged rows that balance each other, blank lines, repeated headers, odd numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cmflow import FetchContext, Period
+from cmflow.builtin.sources import tabular
+from cmflow.builtin.sources.csv_source import CsvSource, _read_any, _read_regular, read_regular_csv
+from cmflow.builtin.sources.export_text import read_export
+from cmflow.errors import DataFileError
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+CORPUS_CSV = sorted(p for p in (REPOSITORY / "tests").rglob("*.csv") if p.is_file())
+
+
+def table_of(read, *args):
+    """What a reader gives, comparable: the table's parts, or the error message."""
+    try:
+        table = read(*args)
+    except DataFileError as exc:
+        return ("error", str(exc))
+    if table is None:
+        return None
+    return (table.frame.columns, table.frame.rows(), list(table.places.lines), table.bad, table.header,
+            table.header_line, table.repeated_headers, table.description_line, table.places.ambiguous)
+
+
+@pytest.mark.parametrize("path", CORPUS_CSV, ids=[str(p.relative_to(REPOSITORY / "tests")) for p in CORPUS_CSV])
+def test_polars_splits_every_regular_corpus_file_as_python_does(path: Path) -> None:
+    try:
+        text = read_export(path, "utf-8")
+    except DataFileError:
+        return  # not UTF-8, empty ...: read_regular_csv leaves those to read_export
+    for delimiter in (",", ";"):
+        for header_line in (1, 2):
+            fast = table_of(read_regular_csv, path, "utf-8", delimiter, header_line)
+            if fast is not None:
+                assert fast == table_of(_read_any, text, delimiter, path, header_line)
+
+
+CELLS = ["1", "", " ", "a b", "x,y", '"q"', '"a""b"', '"line\nbreak"', '"', 'ab"c', '"ab"c', '""', '"x" ',
+         "Total", "h1", " h1 ", "\ufeffh1", "é 🎉", '"\n"', '"""a"""', "Lifetime: the number"]
+
+
+def generated_csv(rng: random.Random) -> str:
+    width = rng.randint(1, 4)
+    header = ",".join(f"h{i + 1}" for i in range(width))
+    lines = [rng.choice(["notice", "", '"quoted notice"'])] if rng.random() < 0.2 else []
+    lines.append(header)
+    for _ in range(rng.randint(0, 7)):
+        pick = rng.random()
+        fields = width + (rng.choice([-1, 1]) if rng.random() < 0.15 else 0)
+        lines.append(header if pick < 0.05 else "" if pick < 0.1 else "Lifetime: a b,c d,e f" if pick < 0.13
+                     else ",".join(rng.choice(CELLS) if rng.random() < 0.3 else str(rng.randint(0, 99))
+                                   for _ in range(fields)))
+    return "\n".join(lines) + rng.choice(["", "\n", "\n\n"])
+
+
+def test_polars_splits_generated_text_as_python_does_or_leaves_it() -> None:
+    rng = random.Random(12)
+    split_by_polars = 0
+    for _ in range(2000):
+        text, header_line = generated_csv(rng), rng.choice([1, 1, 2])
+        fast = table_of(_read_regular, text.encode(), ",", Path("f.csv"), header_line)
+        if fast is not None:
+            split_by_polars += 1
+            assert fast == table_of(_read_any, text, ",", Path("f.csv"), header_line), repr(text)
+    assert split_by_polars > 200  # the comparison is not an empty one
+
+
+@pytest.mark.parametrize("text", [
+    "a,b,c\n1,2,3,4\n5,6\n",  # a long row and a short one: as many delimiters as two regular rows
+    "a,b,c\n1,2\n3,4,5,6\n",
+    'a,b,c\n1,"x",3\n4,5"y",6\n',  # a quote inside a value that is not quoted
+    'a,b,c\n1,"x"y,3\n',  # text after a closing quote
+    'a,b,c\n1,"x,3\n4,5,6\n',  # a quote never closed
+    "a,b,c\n1,2,3\n\n4,5,6\n",  # a blank line
+    "a,b,c\n1,2,3\n \n",  # a line of spaces
+])
+def test_irregular_files_are_left_to_the_line_by_line_reader(text: str) -> None:
+    assert _read_regular(text.encode(), ",", Path("f.csv"), 1) is None
+
+
+def test_a_caption_spanning_lines_moves_the_lines_of_the_rows_after_it() -> None:
+    text = 'id,caption,likes\n1,"one\ntwo\nthree",5\n2,"x",7\n3,y,8\n'
+    fast = _read_regular(text.encode(), ",", Path("f.csv"), 1)
+    assert fast is not None and list(fast.places.lines) == [2, 5, 6]
+
+
+NUMBERS = ["0", "7", "007", "+5", "-3", "1 234", "1\u00a0234", "12 34", "4.5", "4,5", "4.0", "1e3", "1E+30",
+           "nan", "inf", "-", "n/a", "45%", "", "99999999999999999999", "999999999999999999", "١٢", "12.000",
+           "Total", '{"a": 1}']
+DATETIMES = ["2026-11-17T10:00:00Z", "2026-11-17T10:00:00", "2026-11-17 10:00", "2026-03-29T02:30:00",
+             "2026-10-25T02:30:00", "17/11/2026 10:00", "11/17/2026 10:00", "05/11/2026 10:00",
+             "2026-11-17T10:00:00.123+01:00", "2026-11-17T10:00:00\u221201:00", "2026-11-17T10:00:00 +01:00",
+             "+2026-11-17T10:00:00+01:00", "0000-01-01", "", "Total", "November 18", "9:05 a.m.", "2026-02-30"]
+FORMATS = [None, ["%d/%m/%Y %H:%M"], ["%m/%d/%Y %H:%M", "%Y-%m-%dT%H:%M:%S"], ["%B %d"],
+           ["%d/%m/%Y %H:%M%z", "%Y-%m-%d %H:%M:%S%:z"], ["%Y-%m-%dT%H:%M:%S%#z"], ["%d/%m/%Y %I:%M %p"]]
+
+
+def parsed(raw: pl.DataFrame, options, checked_in_full: bool, monkeypatch: pytest.MonkeyPatch):
+    """parse_records' frame, warnings and skipped rows (or error), every row checked in full if asked."""
+    with monkeypatch.context() as patch:
+        if checked_in_full:
+            patch.setattr(tabular, "_plainly_valid", lambda *args: pl.lit(False))
+        period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+        ctx = FetchContext(period.start_utc, period.end_utc, [period], Path("."), logging.getLogger("t"), [])
+        try:
+            frame = tabular.parse_records(raw, options, ctx, Path("f.csv"), tabular.RowPlaces())
+        except DataFileError as exc:
+            return ("error", str(exc), ctx.problems)
+        return (frame.rows(), frame.schema, ctx.problems, ctx.skipped)
+
+
+def test_plainly_valid_rows_parse_as_the_full_checks_parse_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(7)
+    for _ in range(80):
+        rows = rng.randint(1, 8)
+        thousands, decimal = rng.choice([None, " ", ".", ","]), rng.choice([".", ","])
+        options = CsvSource.Options(path="f.csv", on_error=rng.choice(["fail", "skip"]),
+                                    datetime_format=rng.choice(FORMATS), decimal=decimal,
+                                    thousands=None if thousands == decimal else thousands)
+        likely = rng.sample(DATETIMES, 3)
+        raw = pl.DataFrame({
+            "platform": ["ig"] * rows, "account": ["a"] * rows,
+            "post_id": [rng.choice(["p1", "p2", "p3", "Total", ""]) for _ in range(rows)],
+            "published_at": [rng.choice(DATETIMES if rng.random() < 0.3 else likely) for _ in range(rows)],
+            "likes": [rng.choice(NUMBERS if rng.random() < 0.4 else NUMBERS[:3]) for _ in range(rows)],
+            "reach": [rng.choice(NUMBERS if rng.random() < 0.4 else NUMBERS[:3]) for _ in range(rows)]})
+        assert parsed(raw, options, False, monkeypatch) == parsed(raw, options, True, monkeypatch), raw.rows()
+
+
+@pytest.mark.parametrize("separators", [(None, "."), (" ", ","), (".", ","), (",", "."), ("0", ".")])
+def test_each_odd_value_alone_in_a_plain_row_parses_as_the_full_checks_parse_it(
+        separators: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One odd value per row, every other value plainly valid, so the odd one alone decides
+    whether the row skips the checks; ``skip`` lists every bad row, so nothing hides."""
+    thousands, decimal = separators
+    odd = [(column, value) for column in ("likes", "reach") for value in NUMBERS] + \
+        [("post_id", label) for label in ("Total", "Grand total:", "Summary", "Total général")]
+    raw = pl.DataFrame({"platform": "ig", "account": "a",
+                        "post_id": [v if c == "post_id" else f"p{i}" for i, (c, v) in enumerate(odd)],
+                        "published_at": "2026-11-17T10:00:00Z",
+                        "likes": [v if c == "likes" else "3" for c, v in odd],
+                        "reach": [v if c == "reach" else "9" for c, v in odd]})
+    options = CsvSource.Options(path="f.csv", on_error="skip", thousands=thousands, decimal=decimal)
+    assert parsed(raw, options, False, monkeypatch) == parsed(raw, options, True, monkeypatch)
+
+
+@pytest.mark.parametrize("formats", FORMATS, ids=str)
+def test_each_odd_date_alone_in_a_plain_row_parses_as_the_full_checks_parse_it(
+        formats: list[str] | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    values = DATETIMES + ["Sum", "2026-11-17"]
+    raw = pl.DataFrame({"platform": "ig", "account": "a", "post_id": [f"p{i}" for i in range(len(values))],
+                        "published_at": values, "likes": "3"})
+    options = CsvSource.Options(path="f.csv", on_error="skip", datetime_format=formats)
+    assert parsed(raw, options, False, monkeypatch) == parsed(raw, options, True, monkeypatch)
+
+
+def test_formats_tried_in_turn_read_as_the_first_format_that_fits() -> None:
+    text = pl.Series("t", DATETIMES * 3)
+    for formats in [list(tabular.ISO_DATETIME_FORMATS)] + [f for f in FORMATS if f]:
+        everything_at_once = text.to_frame().select(
+            tabular._read_datetimes(pl.col("t"), formats, "Europe/Paris", Period(
+                date(2026, 11, 16), date(2026, 11, 22), "UTC").end_utc)[0]).to_series()
+        in_turn = tabular._read_times(text, "datetime", formats, "Europe/Paris",
+                                      Period(date(2026, 11, 16), date(2026, 11, 22), "UTC").end_utc)
+        assert in_turn.equals(everything_at_once, check_names=False, null_equal=True), formats
+
+
+@pytest.mark.parametrize("late_day", [13, None])
+def test_the_day_month_check_samples_a_large_column_without_missing_a_swapped_date(
+        late_day: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 dates that read both ways, and (or not) one late in the file that reads only
+    swapped: the sample must not settle the question either way."""
+    dates = [f"{1 + i % 12:02d}/{1 + i % 12:02d}/2026 10:{i % 60:02d}" for i in range(5000)]
+    if late_day:
+        dates[4321] = f"{late_day}/11/2026 10:00"
+    raw = pl.DataFrame({"platform": ["ig"] * 5000, "account": ["a"] * 5000,
+                        "post_id": [f"p{i}" for i in range(5000)], "published_at": dates})
+    options = CsvSource.Options(path="f.csv", datetime_format="%m/%d/%Y %H:%M")
+    result = parsed(raw, options, False, monkeypatch)
+    if late_day:
+        assert result[0] == "error" and "item 4322" in result[1] and "%d/%m/%Y %H:%M" in result[1]
+    else:
+        assert result[0] != "error"
