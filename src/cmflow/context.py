@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .periods import Period
 
 
+IN_RUN_SUMMARY = "in_run_summary"
+"""Log-record attribute of a message the run summary shows too (a terminal need not print it twice)."""
+
 @dataclass
 class FetchContext:
     """Given to :meth:`Source.fetch`: what to fetch and where the workflow lives."""
@@ -54,7 +57,7 @@ class FetchContext:
 
     def warn(self, message: str) -> None:
         self.problems.append(message)
-        self.log.warning(message)
+        self.log.warning(message, extra={IN_RUN_SUMMARY: True})
 
     def skip(self, row: str) -> None:
         """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is

@@ -18,6 +18,7 @@ no traceback and no secret from ``[env]`` whose name says it is one. Adding a ca
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tomllib
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_bad_input(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(work)
     # Secrets an earlier case made known would be masked here too, hiding a leak of this one's.
     monkeypatch.setattr(redactor, "_secrets", set())
+    # As in a fresh process: the command's logging setup writes to the output read below (log
+    # lines and any logged traceback count as what the user sees).
+    monkeypatch.setattr(logging.root, "handlers", [])
     env = {"COLUMNS": "200", "NO_COLOR": "1", **{k: str(v) for k, v in case.get("env", {}).items()}}
     result = CliRunner().invoke(main, case.get("args", ["run", "workflow.toml"]), env=env, prog_name="cmflow")
     output = result.output

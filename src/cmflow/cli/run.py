@@ -46,12 +46,15 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     from ..runner import resolve_period, run_workflow
     from ..workflow import load_workflow
 
+    from ..context import IN_RUN_SUMMARY
     from ..secrets import RedactingFilter
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # handler filters see every logger's records
         handler.addFilter(RedactingFilter())
+        if not verbose:  # a source's warnings are in the summary printed at the end
+            handler.addFilter(lambda record: not getattr(record, IN_RUN_SUMMARY, False))
     started = time.perf_counter()
     try:
         workflow = load_workflow(file)
