@@ -178,15 +178,16 @@ def read_plain_json(path: Path, encoding: str, dotted: str | None) -> JsonTable 
     except orjson.JSONDecodeError:  # explained there, with the position
         return None
     outside, items = _split_items(document, dotted)
-    if items is None or not all(type(item) is dict for item in items):
+    if items is None or not set(map(type, items)) <= {dict}:
         return None
     columns = _columns(items)
-    texts = [_text_column(key, values) for key, values in columns.items()]
-    if not _no_repeated_keys(data, outside, items, columns, texts):
+    types = {key: set(map(type, values)) for key, values in columns.items()}
+    texts = [_text_column(key, values, types[key]) for key, values in columns.items()]
+    if not _no_repeated_keys(data, outside, items, columns, types, texts):
         return None
-    if any(dict in set(map(type, values)) for values in columns.values()):  # nested objects
+    if any(dict in kinds for kinds in types.values()):  # nested objects: their dotted paths too
         columns = _columns([with_nested_keys(item) for item in items])
-        texts = [_text_column(key, values) for key, values in columns.items()]
+        texts = [_text_column(key, values, set(map(type, values))) for key, values in columns.items()]
     return JsonTable(pl.DataFrame(texts), JsonPlaces(dotted or "", None, {}), len(items))
 
 
@@ -220,7 +221,8 @@ def _split_items(document: Any, dotted: str | None) -> tuple[Any, list[Any] | No
 
 
 def _no_repeated_keys(data: bytes, outside: Any, items: list[dict[str, Any]],
-                      columns: dict[str, list[Any]], texts: list["pl.Series"]) -> bool:
+                      columns: dict[str, list[Any]], types: dict[str, set[type]],
+                      texts: list["pl.Series"]) -> bool:
     """Whether the parsed document is what :func:`read_json_text` reads: no object held a key
     twice (a JSON parser keeps the last value without a word), and no whole number was read as
     a float (orjson reads one beyond 64 bits so; Python's ``json`` keeps it whole).
@@ -228,17 +230,16 @@ def _no_repeated_keys(data: bytes, outside: Any, items: list[dict[str, Any]],
     Every colon of the text outside strings separates a key from its value, so the text's
     colons are the keys read plus the colons inside strings; a key read twice leaves one more
     colon than the parsed document accounts for. (A colon escaped as \\u003a would be counted
-    the other way: the plain path leaves such files.) ``texts`` are the columns as text, where
-    the colons of plain strings are counted at once."""
+    the other way: the plain path leaves such files.) ``types`` are the types of each column's
+    values, ``texts`` the columns as text, where the colons of plain strings are counted at once."""
     pairs, colons, big = _tally(outside)
     pairs += sum(map(len, items))
     if any(":" in key for key in columns):
         colons += sum(key.count(":") for item in items for key in item)
-    for values, text in zip(columns.values(), texts):
-        types = set(map(type, values))
-        if types <= {str, type(None)}:
+    for (key, values), text in zip(columns.items(), texts):
+        if types[key] <= {str, type(None)}:
             colons += text.str.count_matches(":", literal=True).sum()
-        elif types & {str, dict, list, float}:
+        elif types[key] & {str, dict, list, float}:
             for value in values:
                 inner_pairs, inner_colons, inner_big = _tally(value)
                 pairs, colons, big = pairs + inner_pairs, colons + inner_colons, big or inner_big
@@ -263,11 +264,12 @@ def _tally(value: Any) -> tuple[int, int, bool]:
     return pairs, colons, big
 
 
-def _text_column(key: str, values: list[Any]) -> "pl.Series":
-    """A column of values as :func:`_text` writes them (no NaN or Infinity: the plain path has none)."""
+def _text_column(key: str, values: list[Any], types: set[type]) -> "pl.Series":
+    """A column of values (of ``types``) as :func:`_text` writes them (no NaN or Infinity: the
+    plain path has none)."""
     import polars as pl
 
-    types = set(map(type, values)) - {type(None)}
+    types = types - {type(None)}
     if types <= {str}:
         return pl.Series(key, values, dtype=pl.String)
     if types == {int}:
