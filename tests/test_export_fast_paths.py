@@ -22,10 +22,12 @@ from cmflow import FetchContext, Period
 from cmflow.builtin.sources import tabular
 from cmflow.builtin.sources.csv_source import CsvSource, _read_any, _read_regular, read_regular_csv
 from cmflow.builtin.sources.export_text import read_export
+from cmflow.builtin.sources.json_source import read_json_text, read_plain_json
 from cmflow.errors import DataFileError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CORPUS_CSV = sorted(p for p in (REPOSITORY / "tests").rglob("*.csv") if p.is_file())
+CORPUS_JSON = sorted(p for p in (REPOSITORY / "tests").rglob("*.json*") if p.is_file() and p.suffix in (".json", ".jsonl"))
 
 
 def table_of(read, *args):
@@ -199,3 +201,95 @@ def test_the_day_month_check_samples_a_large_column_without_missing_a_swapped_da
         assert result[0] == "error" and "item 4322" in result[1] and "%d/%m/%Y %H:%M" in result[1]
     else:
         assert result[0] != "error"
+
+
+def json_table_of(read, *args):
+    """What a JSON reader gives, comparable: the frame's columns and rows, the places, the count."""
+    try:
+        table = read(*args)
+    except DataFileError as exc:
+        return ("error", str(exc))
+    if table is None:
+        return None
+    return (table.frame.columns, table.frame.rows(), table.places.prefix, table.places.lines,
+            table.places.ambiguous, table.records)
+
+
+def exact_json(path: Path, items: str | None):
+    try:
+        text = read_export(path, "utf-8")
+    except DataFileError as exc:
+        return ("error", str(exc))
+    return json_table_of(read_json_text, text, items, path)
+
+
+@pytest.mark.parametrize("path", CORPUS_JSON, ids=[str(p.relative_to(REPOSITORY / "tests")) for p in CORPUS_JSON])
+def test_every_plain_corpus_json_file_reads_as_item_by_item(path: Path) -> None:
+    for items in (None, "data"):
+        fast = json_table_of(read_plain_json, path, "utf-8", items)
+        if fast is not None:
+            assert fast == exact_json(path, items)
+
+
+JSON_VALUES = ['1', '0', '-3', '4.5', '1.0', '1e3', '1E+30', '18446744073709551616', '9223372036854775808',
+               '99999999999999999999', 'true', 'false', 'null', '"12"', '"a:b"', '"::"', '"\\u003a"', '"é 🎉"',
+               '"2026-11-17T10:00:00+01:00"', '{"like_count": 5, "x:y": "1:2"}', '{"a": {"b": 1}}', '[1, "x:"]',
+               '[]', '{}', 'NaN', 'Infinity', '"line\\nbreak"', '"\\"quoted\\":"']
+JSON_KEYS = ['id', 'likes', 'reach', 'public_metrics', 'public_metrics.like_count', 'a:b', 'Post ID', 'a']
+
+
+def generated_json(rng: random.Random) -> tuple[str, str | None]:
+    """A JSON document of a few items, written by hand so that a key can appear twice."""
+    items = []
+    for _ in range(rng.randint(0, 5)):
+        keys = rng.sample(JSON_KEYS, rng.randint(0, 4))
+        if keys and rng.random() < 0.08:
+            keys.append(rng.choice(keys))  # a key written twice
+        pairs = [f'"{key}"{rng.choice([":", " : ", ": "])}{rng.choice(JSON_VALUES)}' for key in keys]
+        items.append("{" + ", ".join(pairs) + "}")
+    array = "[" + rng.choice([",", ",\n", ",\r\n"]).join(items) + "]"
+    if rng.random() < 0.3:
+        paging = rng.choice(['{"next": "https://x/?a=1:2"}', '{"next": null, "next": 1}', '{}'])
+        return '{"data": ' + array + ', "paging": ' + paging + '}', "data"
+    return array, None
+
+
+def test_plain_json_reads_generated_documents_as_item_by_item(tmp_path: Path) -> None:
+    rng = random.Random(12)
+    path = tmp_path / "posts.json"
+    read_by_columns = 0
+    for _ in range(1500):
+        text, items = generated_json(rng)
+        path.write_text(text, encoding="utf-8")
+        fast = json_table_of(read_plain_json, path, "utf-8", items)
+        if fast is not None:
+            read_by_columns += 1
+            assert fast == exact_json(path, items), text
+            assert "NaN" not in text and "Infinity" not in text
+    assert read_by_columns > 300  # the comparison is not an empty one
+
+
+@pytest.mark.parametrize("text", [
+    '[{"likes": 1, "likes": 2}]',  # a key twice: the exact path names it
+    '[{"likes": 1}, {"likes": 2, "reach": 3, "reach": 3}]',
+    '{"data": [{"likes": 1}], "paging": {"next": 1, "next": 2}}',
+    '[{"likes": 1, "n": {"a": 1, "a": 2}}]',  # twice inside a nested object
+    '[{"likes": NaN}]', '[{"likes": Infinity}]', '[{"likes": 1e400}]',
+    '[{"likes": 18446744073709551616}]',  # beyond 64 bits: orjson would read a float
+    '[{"likes": 1, "t": "\\u003a", "likes": 2}]',  # an escaped colon would hide a key twice
+    '[{"likes": 1}]\n[{"likes": 2}]', '[{"likes": 1},]', '[1, 2]', '{"data": 1}', 'null',
+])
+def test_json_the_plain_path_cannot_vouch_for_is_left_to_the_exact_path(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "posts.json"
+    path.write_text(text, encoding="utf-8")
+    assert read_plain_json(path, "utf-8", "data" if text.startswith('{"data"') else None) is None
+
+
+def test_json_lines_and_other_encodings_are_left_to_the_exact_path(tmp_path: Path) -> None:
+    lines = tmp_path / "posts.jsonl"
+    lines.write_text('[{"likes": 1}]', encoding="utf-8")
+    utf16 = tmp_path / "posts.json"
+    utf16.write_text('[{"likes": 1}]', encoding="utf-16")
+    assert read_plain_json(lines, "utf-8", None) is None
+    assert read_plain_json(utf16, "utf-8", None) is None
+    assert read_plain_json(utf16, "cp1252", None) is None

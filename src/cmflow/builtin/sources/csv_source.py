@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .export_text import BYTE_ORDER_MARKS, check_export, is_utf8, read_export, read_export_bytes, unmarked_utf16
+from .export_text import check_export, plain_utf8_bytes, read_export
 from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
 
 if TYPE_CHECKING:
@@ -166,13 +166,8 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     header, no blank line, every quote where CSV puts one); None for any other file, or one
     that is not plainly UTF-8 text, which :func:`read_export` and :func:`read_csv_text` then
     read (and explain) line by line. Both give the same table for a regular file."""
-    data = read_export_bytes(path)
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    elif any(data.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) or not is_utf8(encoding) \
-            or unmarked_utf16(data):
-        return None
-    if b"\0" in data or re.match(rb"[ \t\r\n]*\Z", data):  # damaged, or empty: explained there
+    data = plain_utf8_bytes(path, encoding)
+    if data is None:
         return None
     if b"\r" in data:  # line endings as read_export leaves them
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")

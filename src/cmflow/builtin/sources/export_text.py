@@ -100,6 +100,22 @@ def read_export_bytes(path: Path) -> bytes:
         raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
+def plain_utf8_bytes(path: Path, encoding: str) -> bytes | None:
+    """The export's bytes without a UTF-8 byte-order mark when it is plainly UTF-8 text (declared
+    or marked so, no NUL byte, not blank), for a reader that works on bytes; None for any other
+    export (another encoding, UTF-16, damaged or empty), which :func:`read_export` then reads or
+    explains. Line endings are left as they are."""
+    data = read_export_bytes(path)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    elif any(data.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) or not is_utf8(encoding) \
+            or unmarked_utf16(data):
+        return None
+    if b"\0" in data or not data.strip(b" \t\r\n"):  # damaged, or empty: explained there
+        return None
+    return data
+
+
 def unmarked_utf16(data: bytes) -> str | None:
     """UTF-16 without a byte-order mark (ASCII text then has a NUL byte beside every letter):
     its codec, else None."""

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import Field
 
 from cmflow import FetchContext, InputPath, RecordTable, Source, hookimpl
 
-from .export_text import check_export, read_export
+from .export_text import check_export, plain_utf8_bytes, read_export
 from .tabular import DataFileError, RowPlaces, TabularOptions, parse_records
+
+if TYPE_CHECKING:
+    import polars as pl
 
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -108,30 +114,172 @@ class JsonSource(Source):
 
         options: JsonOptions = self.options
         path = ctx.resolve_path(options.path)
-        text = read_export(path, options.encoding)
-        items, lines = _items(text, options.items, path)
-        items = [_with_repeated(with_nested_keys(item), item) for item in items]
-        prefix = options.items or ""
-        keys: dict[str, None] = {}
-        repeated: dict[str, str] = {}
-        for index, item in enumerate(items):
-            keys.update(dict.fromkeys(item))
-            for key in getattr(item, "repeated", ()):
-                where = f"line {lines[index]}" if lines else f"{prefix}[{index}]"
-                repeated.setdefault(key, f"{where}: key \"{key}\" appears more than once in one object: "
-                                         "cmflow cannot tell which value to read")
-        rows = {key: [_text(item.get(key), path, lines[i] if lines else f"{prefix}[{i}]", key)
-                      for i, item in enumerate(items)] for key in keys}
-        raw = pl.DataFrame(rows, schema={k: pl.String for k in keys})
-        places = JsonPlaces(prefix, lines, repeated)
-        if not items:  # an export of a quiet period: no records, not an error
+        table = read_plain_json(path, options.encoding, options.items) \
+            or read_json_text(read_export(path, options.encoding), options.items, path)
+        if not table.records:  # an export of a quiet period: no records, not an error
             yield RecordTable(options.record, pl.DataFrame(schema=options.record_kind().polars_schema()))
             return
-        yield RecordTable(options.record, parse_records(raw, options, ctx, path, places))
+        yield RecordTable(options.record, parse_records(table.frame, options, ctx, path, table.places))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
         return [check_export(self, ctx, self.options.path, self.options.encoding)]
+
+
+@dataclass
+class JsonTable:
+    """The records of a JSON export as text columns (one per key and dotted path), and how
+    messages name them."""
+
+    frame: "pl.DataFrame"
+    places: JsonPlaces
+    records: int
+
+
+def read_json_text(text: str, dotted: str | None, path: Path) -> JsonTable:
+    """The records of a JSON (or JSON Lines) document, item by item: every check, with the
+    position of the item and key each problem is at."""
+    import polars as pl
+
+    items, lines = _items(text, dotted, path)
+    items = [_with_repeated(with_nested_keys(item), item) for item in items]
+    prefix = dotted or ""
+    keys: dict[str, None] = {}
+    repeated: dict[str, str] = {}
+    for index, item in enumerate(items):
+        keys.update(dict.fromkeys(item))
+        for key in getattr(item, "repeated", ()):
+            where = f"line {lines[index]}" if lines else f"{prefix}[{index}]"
+            repeated.setdefault(key, f"{where}: key \"{key}\" appears more than once in one object: "
+                                     "cmflow cannot tell which value to read")
+    rows = {key: [_text(item.get(key), path, lines[i] if lines else f"{prefix}[{i}]", key)
+                  for i, item in enumerate(items)] for key in keys}
+    raw = pl.DataFrame(rows, schema={k: pl.String for k in keys})
+    return JsonTable(raw, JsonPlaces(prefix, lines, repeated), len(items))
+
+
+def read_plain_json(path: Path, encoding: str, dotted: str | None) -> JsonTable | None:
+    """The table :func:`read_json_text` gives for the export at ``path``, built a column at a time
+    when the export is plainly valid: UTF-8, one JSON document (not JSON Lines) without NaN or
+    Infinity, an array of objects where ``dotted`` says, and no object holding a key twice. None
+    for any other export, which :func:`read_export` and :func:`read_json_text` then read (and
+    explain) item by item. Both give the same table for a plain export."""
+    import polars as pl
+
+    if path.suffix.lower() in JSON_LINES_SUFFIXES and not dotted:
+        return None
+    import orjson
+
+    data = plain_utf8_bytes(path, encoding)
+    if data is None or b"\\u003a" in data or b"\\u003A" in data:  # an escaped colon: see _no_repeated_keys
+        return None
+    try:  # orjson refuses NaN, Infinity, numbers beyond a double and bad UTF-8, as JSON does
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:  # explained there, with the position
+        return None
+    outside, items = _split_items(document, dotted)
+    if items is None or not set(map(type, items)) <= {dict}:
+        return None
+    columns = _columns(items)
+    types = {key: set(map(type, values)) for key, values in columns.items()}
+    texts = [_text_column(key, values, types[key]) for key, values in columns.items()]
+    if not _no_repeated_keys(data, outside, items, columns, types, texts):
+        return None
+    if any(dict in kinds for kinds in types.values()):  # nested objects: their dotted paths too
+        columns = _columns([with_nested_keys(item) for item in items])
+        texts = [_text_column(key, values, set(map(type, values))) for key, values in columns.items()]
+    return JsonTable(pl.DataFrame(texts), JsonPlaces(dotted or "", None, {}), len(items))
+
+
+def _columns(items: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Each key's values, item by item (None where an item does not have it), keys in the order
+    they first appear."""
+    keys = dict.fromkeys(chain.from_iterable(items))
+    if sum(map(len, items)) == len(keys) * len(items):  # every item has every key
+        return {key: list(map(itemgetter(key), items)) for key in keys}
+    return {key: [item.get(key) for item in items] for key in keys}
+
+
+def _split_items(document: Any, dotted: str | None) -> tuple[Any, list[Any] | None]:
+    """The document with its array of records taken out (for counting what else it holds), and
+    that array; None for the array when it is not where ``dotted`` says."""
+    if not dotted:
+        return None, document if isinstance(document, list) else None
+    parents, value = [], document
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None, None
+        parents.append((value, part))
+        value = value[part]
+    if not isinstance(value, list):
+        return None, None
+    parent, part = parents[-1]
+    rest = {key: (None if key == part else inner) for key, inner in parent.items()}
+    for above, key in reversed(parents[:-1]):
+        rest = {k: (rest if k == key else inner) for k, inner in above.items()}
+    return rest, value
+
+
+def _no_repeated_keys(data: bytes, outside: Any, items: list[dict[str, Any]],
+                      columns: dict[str, list[Any]], types: dict[str, set[type]],
+                      texts: list["pl.Series"]) -> bool:
+    """Whether the parsed document is what :func:`read_json_text` reads: no object held a key
+    twice (a JSON parser keeps the last value without a word), and no whole number was read as
+    a float (orjson reads one beyond 64 bits so; Python's ``json`` keeps it whole).
+
+    Every colon of the text outside strings separates a key from its value, so the text's
+    colons are the keys read plus the colons inside strings; a key read twice leaves one more
+    colon than the parsed document accounts for. (A colon escaped as \\u003a would be counted
+    the other way: the plain path leaves such files.) ``types`` are the types of each column's
+    values, ``texts`` the columns as text, where the colons of plain strings are counted at once."""
+    pairs, colons, big = _tally(outside)
+    pairs += sum(map(len, items))
+    if any(":" in key for key in columns):
+        colons += sum(key.count(":") for item in items for key in item)
+    for (key, values), text in zip(columns.items(), texts):
+        if types[key] <= {str, type(None)}:
+            colons += text.str.count_matches(":", literal=True).sum()
+        elif types[key] & {str, dict, list, float}:
+            for value in values:
+                inner_pairs, inner_colons, inner_big = _tally(value)
+                pairs, colons, big = pairs + inner_pairs, colons + inner_colons, big or inner_big
+    return not big and data.count(b":") == pairs + colons
+
+
+def _tally(value: Any) -> tuple[int, int, bool]:
+    """Key-value pairs in ``value`` and its nested objects, colons in its keys and strings, and
+    whether it holds a float that may have been a whole number beyond 64 bits."""
+    if isinstance(value, str):
+        return 0, value.count(":"), False
+    if isinstance(value, float):
+        return 0, 0, abs(value) >= 2.0 ** 63
+    if not isinstance(value, (dict, list)):
+        return 0, 0, False
+    pairs = len(value) if isinstance(value, dict) else 0
+    colons = sum(key.count(":") for key in value) if isinstance(value, dict) else 0
+    big = False
+    for inner in (value.values() if isinstance(value, dict) else value):
+        inner_pairs, inner_colons, inner_big = _tally(inner)
+        pairs, colons, big = pairs + inner_pairs, colons + inner_colons, big or inner_big
+    return pairs, colons, big
+
+
+def _text_column(key: str, values: list[Any], types: set[type]) -> "pl.Series":
+    """A column of values (of ``types``) as :func:`_text` writes them (no NaN or Infinity: the
+    plain path has none)."""
+    import polars as pl
+
+    types = types - {type(None)}
+    if types <= {str}:
+        return pl.Series(key, values, dtype=pl.String)
+    if types == {int}:
+        try:
+            return pl.Series(key, values, dtype=pl.Int64).cast(pl.String)
+        except (TypeError, OverflowError):  # beyond 64 bits: written out below
+            pass
+    if types <= {str, int, float}:
+        return pl.Series(key, [value if value is None else str(value) for value in values], dtype=pl.String)
+    return pl.Series(key, [_cell_text(value) for value in values], dtype=pl.String)
 
 
 class _Object(dict):
@@ -245,6 +393,13 @@ def _text(value: Any, path: Path, where: Any, key: str) -> str | None:
         place = f"line {where}, key \"{key}\"" if isinstance(where, int) else f"{where}{key_path(key)}"
         raise DataFileError(f"{path}, {place}: NaN and Infinity are not JSON numbers (the exporting tool "
                             "wrote JavaScript): export again, or write null for \"no value\"")
+    return _cell_text(value)
+
+
+def _cell_text(value: Any) -> str | None:
+    """A JSON value as a CSV cell would hold it: true/false, an object or array as JSON."""
+    if value is None:
+        return None
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (dict, list)):
