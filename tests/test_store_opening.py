@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmflow.store import StoreBusy, StoreError, StoreMissing, open_store
-from cmflow.store.errors import url_problem
+from cmflow.store.errors import store_url_problem
 
 
 def test_reading_a_store_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_a_missing_driver_names_the_package_and_hides_the_password() -> None:
     ("sqlite:///state.db?timeout=-1", "?timeout=-1 is not a number of seconds"),
 ])
 def test_a_malformed_url_is_said_before_anything_opens(url: str, phrase: str) -> None:
-    assert phrase in url_problem(url)
+    assert phrase in store_url_problem(url)
     with pytest.raises(StoreError, match=phrase.replace("?", r"\?").replace("(", r"\(").replace(")", r"\)")):
         open_store(url)
 
@@ -70,7 +70,7 @@ def test_a_malformed_url_is_said_before_anything_opens(url: str, phrase: str) ->
 @pytest.mark.parametrize("url", ["sqlite:///state.db", "sqlite:////var/lib/cmflow/state.db?timeout=30",
                                  "postgresql://cm@db.example/cmflow", "sqlite://"])
 def test_a_well_formed_url_has_no_problem(url: str) -> None:
-    assert url_problem(url) is None
+    assert store_url_problem(url) is None
 
 
 def test_a_store_locked_by_another_connection_is_busy_after_its_timeout(tmp_path: Path) -> None:

@@ -126,9 +126,10 @@ class StoreSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from .store.errors import url_problem
+        from .store.errors import store_url_problem
 
-        if value is not None and "${env:" not in value and (problem := url_problem(value)):  # unset: said already
+        # An unset ${env:...} is said already, by name.
+        if value is not None and "${env:" not in value and (problem := store_url_problem(value)):
             raise ValueError(problem)
         return value
 

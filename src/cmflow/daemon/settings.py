@@ -54,9 +54,9 @@ class DaemonOptions(BaseModel):
     @field_validator("store")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from ..store.errors import url_problem
+        from ..store.errors import store_url_problem
 
-        if value is not None and (problem := url_problem(value)):
+        if value is not None and (problem := store_url_problem(value)):
             raise ValueError(problem)
         return value
 

@@ -95,7 +95,7 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
     return None
 
 
-def url_problem(url: str) -> str | None:
+def store_url_problem(url: str) -> str | None:
     """What is wrong with a store URL that can be told without opening the store (not a URL,
     an unknown kind of database, a malformed SQLite URL); None when nothing is. A driver that
     is not installed is not told here: that is the machine's, not the URL's."""
