@@ -15,7 +15,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -26,10 +25,8 @@ from typing import Any, Callable
 import pytest
 
 from cmflow.store import open_store
+from cmflow_command import CMFLOW
 
-CMFLOW_SCRIPT = Path(sys.executable).with_name("cmflow")
-CMFLOW = [str(CMFLOW_SCRIPT)] if CMFLOW_SCRIPT.exists() else \
-    [sys.executable, "-c", "from cmflow.cli import main; main()"]
 DEADLINE = 60.0
 """Seconds a wait for a log event may take before the test fails (a generous bound, not a check)."""
 GATE_LIMIT = 45.0
@@ -46,6 +43,20 @@ datetime_format = "%m/%d/%Y %H:%M"
 columns = { platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", format = "Post type", text = "Description", url = "Permalink", reach = "Reach", impressions = "Views", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves", clicks = "Link clicks", pillar = "Content pillar", campaign = "Campaign" }
 values = { format = { "IG image" = "image", "IG carousel" = "carousel", "IG reel" = "reel", "Photo" = "image", "Video" = "video", "Link" = "link", "Text" = "text" } }
 """
+
+ALWAYS_FIRES = """\
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+
+[[triggers]]
+id = "always"
+plugin = "threshold"
+metric = "engagement_rate_by_reach"
+above = -1
+"""
+"""ERR overall and a threshold it always crosses: a workflow's first run queues exactly one
+message, later runs none (the alert stays firing), so every message counts."""
 
 FEED = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -72,16 +83,7 @@ compare = []
 schedule = "{schedule}"
 
 {META_SOURCE}{rss}
-[[metrics]]
-plugin = "engagement_rate_by_reach"
-by = ["overall"]
-
-[[triggers]]
-id = "always"
-plugin = "threshold"
-metric = "engagement_rate_by_reach"
-above = -1
-
+{ALWAYS_FIRES}
 [[outputs]]
 plugin = "email"
 transport = "file"

@@ -6,7 +6,6 @@ hint a user reads. The last tests prove that an invalid workflow fetches and del
 
 from __future__ import annotations
 
-import os
 import subprocess
 import types
 from datetime import date, timedelta
@@ -26,7 +25,8 @@ from cmflow.output_paths import fill_path_template
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin
 from cmflow.workflow import Workflow, load_workflow
-from unprivileged import CMFLOW, open_folder, unprivileged  # noqa: F401  (fixtures)
+from cmflow_command import CMFLOW
+from unprivileged import open_folder, unprivileged  # noqa: F401  (fixtures)
 
 
 DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"

@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from cmflow_command import CMFLOW
 
-CMFLOW_SCRIPT = Path(sys.executable).with_name("cmflow")
-CMFLOW = [str(CMFLOW_SCRIPT)] if CMFLOW_SCRIPT.exists() else \
-    [sys.executable, "-c", "from cmflow.cli import main; main()"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -19,31 +18,22 @@ from typing import Callable
 from cmflow.store import DELIVERED, QueuedMessage, open_store
 from cmflow.testing import ReplayServer, Reply
 from cmflow.workflow import load_workflow
+from daemon_process import META_SOURCE
+from cmflow_command import CMFLOW
 
-CMFLOW_SCRIPT = Path(sys.executable).with_name("cmflow")
-CMFLOW = [str(CMFLOW_SCRIPT)] if CMFLOW_SCRIPT.exists() else \
-    [sys.executable, "-c", "from cmflow.cli import main; main()"]
 HOOK_PATH = "/hooks/fault-drill-7c2e9b1d4a60"
 HOOK_VARIABLE = "FAULT_HOOK_URL"
 DEADLINE = 30.0
 """Seconds a wait may take before the test fails (a generous bound on a loaded machine, not a check)."""
 
-WORKFLOW = """\
+WORKFLOW = f"""\
 [workflow]
 name = "Fault drill"
 timezone = "Europe/Paris"
 period = "2026-11-16..2026-11-22"
 compare = []
 
-[[sources]]
-id = "meta"
-plugin = "csv"
-path = "builtin:demo/meta_posts.csv"
-record = "post"
-datetime_format = "%m/%d/%Y %H:%M"
-columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", format = "Post type", text = "Description", url = "Permalink", reach = "Reach", impressions = "Views", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves", clicks = "Link clicks" }}
-values = {{ format = {{ "IG image" = "image", "IG carousel" = "carousel", "IG reel" = "reel", "Photo" = "image", "Video" = "video", "Link" = "link", "Text" = "text" }} }}
-
+{META_SOURCE}
 [[metrics]]
 plugin = "engagement_rate_by_reach"
 by = ["account", "format"]
@@ -58,17 +48,18 @@ above = -1
 
 [[outputs]]
 plugin = "webhook"
-url = "${{env:{variable}}}"
+url = "${{env:{{variable}}}}"
 allow_private_network = true
 group_by = ["account", "format"]
-max_concurrency = {max_concurrency}
+max_concurrency = {{max_concurrency}}
 """
 
 
 def drill_workflow(directory: Path, *, max_concurrency: int = 2) -> Path:
     """A workflow whose first run sends eight webhook messages to ``$FAULT_HOOK_URL``."""
     path = directory / "drill.toml"
-    path.write_text(WORKFLOW.format(variable=HOOK_VARIABLE, max_concurrency=max_concurrency), encoding="utf-8")
+    text = WORKFLOW.replace("{variable}", HOOK_VARIABLE).replace("{max_concurrency}", str(max_concurrency))
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -22,7 +22,7 @@ from cmflow.cli import main
 from cmflow.store import PENDING, open_store
 
 from daemon_process import (  # noqa: F401  (fixture: gated_feed)
-    META_SOURCE, emails, gated_feed, run_locks, runs_of, workflow_text, write)
+    ALWAYS_FIRES, META_SOURCE, emails, gated_feed, run_locks, runs_of, workflow_text, write)
 from loopback_smtp import Mailbox, free_port
 from outbox_helpers import (
     HOOK_PATH, HOOK_VARIABLE, cmflow_env, drill_workflow, queue_messages, slow_receiver, start_cmflow, tally,
@@ -198,16 +198,7 @@ period = "2026-11-16..2026-11-22"
 compare = []
 
 {META_SOURCE}
-[[metrics]]
-plugin = "engagement_rate_by_reach"
-by = ["overall"]
-
-[[triggers]]
-id = "always"
-plugin = "threshold"
-metric = "engagement_rate_by_reach"
-above = -1
-
+{ALWAYS_FIRES}
 [[outputs]]
 plugin = "email"
 from_address = "cmflow <reports@example.org>"

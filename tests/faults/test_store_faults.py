@@ -26,18 +26,18 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
+from cmflow_command import CMFLOW
+from daemon_process import ALWAYS_FIRES, META_SOURCE
 from loopback_smtp import Mailbox
 from store_locker import locker  # noqa: F401  (fixture)
-from unprivileged import CMFLOW, Unprivileged, open_folder, unprivileged  # noqa: F401  (fixtures)
+from unprivileged import Unprivileged, open_folder, unprivileged  # noqa: F401  (fixtures)
 
 DEADLINE = 60.0
 """Seconds a wait may take before the test fails (a generous bound, not a check)."""
@@ -45,38 +45,21 @@ BUSY = "busy (locked by another process) after 1 s"
 NEVER = ("Traceback", "OperationalError", "DatabaseError", "sqlalche.me", "the run crashed")
 READING_COMMANDS = (["history"], ["alerts", "--all"], ["outbox", "--status", "all"], ["silence"])
 
-WORKFLOW = """\
+WORKFLOW = f"""\
 [workflow]
 name = "Store faults"
 timezone = "Europe/Paris"
 period = "2026-11-16..2026-11-22"
 compare = []
 
-[[sources]]
-id = "meta"
-plugin = "csv"
-path = "builtin:demo/meta_posts.csv"
-record = "post"
-datetime_format = "%m/%d/%Y %H:%M"
-columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", format = "Post type", text = "Description", url = "Permalink", reach = "Reach", impressions = "Views", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves", clicks = "Link clicks", pillar = "Content pillar", campaign = "Campaign" }}
-values = {{ format = {{ "IG image" = "image", "IG carousel" = "carousel", "IG reel" = "reel", "Photo" = "image", "Video" = "video", "Link" = "link", "Text" = "text" }} }}
-
-[[metrics]]
-plugin = "engagement_rate_by_reach"
-by = ["overall"]
-
-[[triggers]]
-id = "always"
-plugin = "threshold"
-metric = "engagement_rate_by_reach"
-above = -1
-
+{META_SOURCE}
+{ALWAYS_FIRES}
 [[outputs]]
 plugin = "email"
 from_address = "cmflow <reports@example.org>"
 to = ["social-team@example.org"]
 host = "127.0.0.1"
-port = {port}
+port = {{port}}
 security = "none"
 """
 """A workflow whose alert always fires on its first run: exactly one e-mail to count."""
@@ -171,7 +154,7 @@ def workspace(tmp_path: Path, smtp_server) -> tuple[Path, Path, GatedMailbox]:
     mailbox = GatedMailbox()
     mailbox.gate.set()
     _, port = smtp_server(mailbox)
-    (tmp_path / "workflow.toml").write_text(WORKFLOW.format(port=port), encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(WORKFLOW.replace("{port}", str(port)), encoding="utf-8")
     store = tmp_path / "state.db"
     first = cmflow("run", "workflow.toml", "--store", f"sqlite:///{store}", cwd=tmp_path)
     assert first.returncode == 0, first.stdout
