@@ -29,7 +29,7 @@ from .records import RECORD_KINDS, RecordTable, empty_frame, unique_records
 from .result import RunResult, StageReport
 from .secrets import RedactingFilter, redactor
 from .stopping import RunStopped, StopRequest
-from .store import LockOwner, SlotAlreadyHandled, Store, StoreError
+from .store import LockOwner, SlotAlreadyHandled, Store
 
 if TYPE_CHECKING:
     import polars as pl

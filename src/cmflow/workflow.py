@@ -323,14 +323,14 @@ class _Loader:
         missing: list[tuple[str, str]] = []
         malformed: list[tuple[str, str]] = []
         document = interpolate(document, "", load_dotenv_beside(self.file), missing, secret_paths, malformed)
-        for key_path, message in malformed:
-            self.problem(key_path, message)
-        for key_path, name in missing:
-            if key_path not in {p for p, _ in malformed}:
-                self.problem(key_path, f"environment variable {name} is not set",
+        for where, message in malformed:
+            self.problem(where, message)
+        for where, name in missing:
+            if where not in {p for p, _ in malformed}:
+                self.problem(where, f"environment variable {name} is not set",
                              f"export {name}=... or add it to {self.file.parent / '.env'}")
         # A value still holding its reference would only add a misleading second problem.
-        self.unresolved = {p for p, _ in missing} | {p for p, _ in malformed}
+        self.unresolved = {where for where, _ in missing} | {where for where, _ in malformed}
 
         for key in document:
             if key not in TOP_LEVEL_KEYS:
@@ -455,9 +455,9 @@ class _Loader:
             if isinstance(value, SecretStr) and f"{path}.{key}" not in secret_paths:
                 self.problem(f"{path}.{key}", "secrets may not be written in the workflow file",
                              'write key = "${env:NAME}" and set NAME in the environment or .env')
-        for key_path in paths_of_urls_with_credentials(option_raw, path):
-            if key_path not in secret_paths:
-                self.problem(key_path, "a URL with a user name or password is written in the workflow file",
+        for where in paths_of_urls_with_credentials(option_raw, path):
+            if where not in secret_paths:
+                self.problem(where, "a URL with a user name or password is written in the workflow file",
                              'write the URL as "${env:NAME}" and set NAME in the environment or .env')
         entry_id = common.id or _default_id(kind, common)
         try:
