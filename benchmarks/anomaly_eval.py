@@ -38,7 +38,7 @@ import polars as pl
 
 from cmflow import Period, TriggerInput
 from cmflow.builtin.triggers.anomaly import Anomaly
-from cmflow.measurements import with_series_key
+from cmflow.foundation.measurements import with_series_key
 
 WARM_UP = 56
 EVALUATED = 90

@@ -30,7 +30,7 @@ Figures, from the daemon's JSON log lines (read as they arrive) and ``/proc`` (s
 - **Lateness**: the ``seconds`` field of each ``started`` line (seconds from the slot to the
   run being handed to the executor), p50/p99/max, per slot of the window (the slots due at
   start-up fell before the daemon ran: their delay counts from start-up), with the slots owed
-  (from :mod:`cmflow.schedules`) against the runs started; runs finished by status and per
+  (from :mod:`cmflow.foundation.schedules`) against the runs started; runs finished by status and per
   second in the busiest 10 s; what the store recorded as missed (superseded under the default
   ``latest`` catch-up policy).
 - **Memory**: peak RSS of the daemon alone (its ``VmHWM``) and the peak sum of RSS and of PSS
@@ -73,7 +73,7 @@ ALIGN_LEAD = 10.0
 ASSESS_ENDED_EVERY = 10.0
 """As cmflow.daemon.service.ASSESS_ENDED_EVERY: ended runs are assessed together this often."""
 ON_TIME = timedelta(minutes=1)
-"""As cmflow.schedules.ON_TIME: at start-up, a never-run workflow's slot this recent is due."""
+"""As cmflow.foundation.schedules.ON_TIME: at start-up, a never-run workflow's slot this recent is due."""
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 POST_COLUMNS = "platform,account,post_id,published_at,reach,impressions,likes,comments,shares,saves"
@@ -419,8 +419,8 @@ def fast_phase(command: list[str], work: Path, count: int, max_parallel: int, se
 
 def owed_slots(keys: dict[str, str], started: datetime, stopped: datetime) -> dict[datetime | None, int]:
     """Slots owed, oldest first: None for those due at start-up (a never-run workflow's slot at
-    most ON_TIME old, as cmflow.schedules.catch_up decides), then each slot in the window."""
-    from cmflow.schedules import parse_schedules, slots_between
+    most ON_TIME old, as cmflow.foundation.schedules.catch_up decides), then each slot in the window."""
+    from cmflow.foundation.schedules import parse_schedules, slots_between
 
     timetables = {text: parse_schedules(text) for text in set(keys.values())}
     owed: Counter[datetime | None] = Counter()

@@ -778,7 +778,7 @@ def child_main(workflow_path: str) -> None:
     http_log = logging.getLogger("cmflow.http")
     http_log.setLevel(logging.INFO)
     http_log.addHandler(CountRetries())
-    from cmflow.records import RecordTable
+    from cmflow.foundation.records import RecordTable
     from cmflow.runner import run_workflow
     from cmflow.workflow import load_workflow
 

@@ -136,7 +136,7 @@ def generate_posts(accounts: "pl.DataFrame") -> "pl.DataFrame":
     """About ``sum(posts_per_day) x 370`` posts, canonical ``post`` columns."""
     import polars as pl
 
-    from cmflow.records import POST, conform
+    from cmflow.foundation.records import POST, conform
 
     span_seconds = int((POSTS_TO - POSTS_FROM).total_seconds())
     days = span_seconds / 86_400
@@ -168,7 +168,7 @@ def generate_snapshots(accounts: "pl.DataFrame") -> "pl.DataFrame":
     """One follower count per account per day, a few of them missing."""
     import polars as pl
 
-    from cmflow.records import ACCOUNT_SNAPSHOT, conform
+    from cmflow.foundation.records import ACCOUNT_SNAPSHOT, conform
 
     days = pl.DataFrame({"date": pl.date_range(SNAPSHOTS_FROM, SNAPSHOTS_FROM + timedelta(days=SNAPSHOT_DAYS - 1),
                                                eager=True)}).with_row_index("day")
@@ -206,7 +206,7 @@ def ensure_data(directory: Path, n_accounts: int, posts_per_account_day: float, 
 
 def weekly_periods() -> list:
     """The 52 ISO weeks, Monday to Sunday in Europe/Paris, labelled ``2025-W02`` ..."""
-    from cmflow.periods import Period
+    from cmflow.foundation.periods import Period
 
     periods = []
     for week in range(WEEKS):
@@ -269,8 +269,8 @@ def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 
     """
     import polars as pl
 
-    from cmflow.context import MetricInput
-    from cmflow.measurements import grouping_columns, standardise, with_series_key
+    from cmflow.plugins.context import MetricInput
+    from cmflow.foundation.measurements import grouping_columns, standardise, with_series_key
     from cmflow.runner import _metric_input
 
     laps: dict[str, list[float]] = {}

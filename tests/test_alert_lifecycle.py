@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cmflow.silences import Silence
+from cmflow.foundation.silences import Silence
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 
@@ -162,7 +162,7 @@ def test_rerunning_with_nothing_changed_announces_nothing(tmp_path):
 
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_for_must_be_at_least_one(tmp_path, value):
-    from cmflow.errors import WorkflowInvalid
+    from cmflow.foundation.errors import WorkflowInvalid
     from cmflow.workflow import load_workflow
 
     with pytest.raises(WorkflowInvalid, match=r"triggers\[0\]\.for"):
@@ -170,7 +170,7 @@ def test_for_must_be_at_least_one(tmp_path, value):
 
 
 def test_repeat_every_must_be_a_duration(tmp_path):
-    from cmflow.errors import WorkflowInvalid
+    from cmflow.foundation.errors import WorkflowInvalid
     from cmflow.workflow import load_workflow
 
     with pytest.raises(WorkflowInvalid, match="not a duration"):

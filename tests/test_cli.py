@@ -19,8 +19,8 @@ from click.testing import CliRunner, Result
 
 import cmflow
 from cmflow.cli import COMMANDS, main
-from cmflow.errors import WorkflowInvalid
-from cmflow.plugins import get_registry
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.plugins.registry import get_registry
 from cmflow.store import open_store
 from cmflow.workflow import load_workflow
 
@@ -416,9 +416,9 @@ def test_schema_rejects_demo_variants(workflow_schema: dict, old: str, new: str)
 
 
 def test_schema_to_a_file(runner: CliRunner, in_tmp: Path, workflow_schema: dict) -> None:
-    result = invoke(runner, "schema", "-o", "cmflow.schema.json")
+    result = invoke(runner, "schema", "-o", "cmflow.plugins.schema.json")
     assert result.exit_code == 0
-    assert json.loads((in_tmp / "cmflow.schema.json").read_text(encoding="utf-8")) == workflow_schema
+    assert json.loads((in_tmp / "cmflow.plugins.schema.json").read_text(encoding="utf-8")) == workflow_schema
 
 
 # -- history ----------------------------------------------------------------------------------

@@ -516,7 +516,7 @@ def test_failing_workflows_raise_a_health_alert_to_the_operators_output(tmp_path
 
 
 def test_settings_mistakes_are_reported_with_the_key_path(tmp_path):
-    from cmflow.errors import WorkflowInvalid
+    from cmflow.foundation.errors import WorkflowInvalid
 
     file = tmp_path / "cmflow-daemon.toml"
     file.write_text('[daemon]\nmax_paralel_runs = 2\n\n[healt]\n\n[[outputs]]\nplugin = "html_report"\n',
@@ -628,7 +628,7 @@ def test_the_shipped_daemon_example_folder_is_valid(store_url):
 
 
 def test_a_silence_on_workflow_id_mutes_that_workflows_health_alert(tmp_path, store_url):
-    from cmflow.silences import Silence
+    from cmflow.foundation.silences import Silence
 
     for name in ("client", "other"):
         write_workflow(tmp_path, name, "every hour", source=str(tmp_path / "missing.csv"))

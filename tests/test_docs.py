@@ -18,11 +18,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cmflow import errors, hookspecs
+from cmflow.foundation import errors
+from cmflow.plugins import hookspecs
 from cmflow.cli import COMMANDS, LazyGroup, main
-from cmflow.plugins import ALLOW_LIST_VARIABLE, HOOK_OF_KIND
-from cmflow.records import RECORD_KINDS
-from cmflow.secrets import ENV_REFERENCE
+from cmflow.plugins.registry import ALLOW_LIST_VARIABLE, HOOK_OF_KIND
+from cmflow.foundation.records import RECORD_KINDS
+from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE
 from cmflow.testing import registered_plugin
 from cmflow.workflow import (MetricEntry, OutputEntry, SourceEntry, StoreSettings, TriggerEntry, entry_keys,

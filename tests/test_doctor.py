@@ -28,7 +28,7 @@ from cmflow.builtin.sources.x import XOptions, XSource
 from cmflow.builtin.sources.youtube import YoutubeOptions, YoutubeSource
 from cmflow.cli import main
 from cmflow.doctor import CredentialCheck, check_workflow
-from cmflow.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED
+from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED
 from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server  # noqa: F401
 from cmflow.workflow import load_workflow
 from source_helpers import virtual_client

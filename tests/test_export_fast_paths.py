@@ -23,7 +23,7 @@ from cmflow.builtin.sources import tabular
 from cmflow.builtin.sources.csv_source import CsvSource, _read_any, _read_regular, read_regular_csv
 from cmflow.builtin.sources.export_text import read_export
 from cmflow.builtin.sources.json_source import read_json_text, read_plain_json
-from cmflow.errors import DataFileError
+from cmflow.foundation.errors import DataFileError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CORPUS_CSV = sorted(p for p in (REPOSITORY / "tests").rglob("*.csv") if p.is_file())

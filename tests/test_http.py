@@ -21,7 +21,7 @@ from cmflow.http import (ApiVersionExpired, AuthExpired, BadResponse, BudgetLimi
                          NextUrl, OffsetLimit, PageToken, PermissionMissing, PlatformUnavailable, RateLimited,
                          RequestRejected, ResponseTooLarge, RetryPolicy, TooManyPages, make_client, redact)
 from cmflow.http.pagination import parse_link_header
-from cmflow.secrets import redactor
+from cmflow.foundation.secrets import redactor
 from cmflow.testing import ReplayServer, Reply, VirtualTime, load_replies, replay_server  # noqa: F401 (fixture)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "http"

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from cmflow import PluginOptions, RecordTable, Source, hookimpl
-from cmflow.incremental import source_key
+from cmflow.stages.incremental import source_key
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
@@ -198,7 +198,7 @@ def test_a_back_fill_before_the_cursor_is_fetched_whole(tmp_path, store_url):
 
 
 def test_look_back_on_a_file_source_is_refused(tmp_path):
-    from cmflow.errors import WorkflowInvalid
+    from cmflow.foundation.errors import WorkflowInvalid
 
     (tmp_path / "w.toml").write_text('[workflow]\nname = "W"\n\n[[sources]]\nplugin = "csv"\npath = "posts.csv"\n'
                                      'look_back = "7d"\n', encoding="utf-8")

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
-from cmflow.measurements import grouping_columns, label_periods, with_series_key
-from cmflow.periods import Period
+from cmflow.foundation.measurements import grouping_columns, label_periods, with_series_key
+from cmflow.foundation.periods import Period
 
 
 def weekly_periods(count: int) -> list[Period]:

@@ -15,8 +15,8 @@ import pytest
 from cmflow import Period, RecordTable
 from cmflow.builtin.metrics import counts
 from cmflow.builtin.metrics.counts import CommentsReceived, Mentions, NegativeComments, NegativeMentions
-from cmflow.errors import WorkflowInvalid
-from cmflow.measurements import DIMENSIONS
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.foundation.measurements import DIMENSIONS
 from cmflow.runner import MetricRequest, compute_measurements
 from cmflow.testing import registered_plugin
 from cmflow.workflow import load_workflow

@@ -26,7 +26,7 @@ from cmflow.builtin.metrics.engagement import (
 )
 from cmflow.builtin.metrics.top_posts import TopPosts
 from cmflow.builtin.metrics.totals import PostsPublished, Totals
-from cmflow.measurements import DIMENSIONS
+from cmflow.foundation.measurements import DIMENSIONS
 from cmflow.runner import MetricRequest, compute_measurements
 from cmflow.testing import run_workflow_file
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cmflow.outbox import dispatch
+from cmflow.delivery.outbox import dispatch
 from cmflow.store import open_store
 from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 from cmflow.workflow import load_workflow
@@ -126,7 +126,7 @@ def test_a_refusal_is_tried_once_then_dead_lettered_and_can_be_retried(demo, rep
 def test_a_retried_message_gets_its_outputs_max_age_again(demo, replay_server):
     """An output keeping messages 3 days: re-queued, its message has 3 more days, not a fixed day;
     a message whose workflow file is gone gets a day, and sending it says why."""
-    from cmflow.outbox import requeue_dead
+    from cmflow.delivery.outbox import requeue_dead
 
     path, store_url = demo
     path.write_text(path.read_text(encoding="utf-8").replace('plugin = "webhook"', 'plugin = "webhook"\nmax_age = "3d"'),

@@ -25,9 +25,9 @@ from loopback_smtp import Mailbox, Received, free_port  # noqa: F401  (smtp_serv
 from cmflow import Alert, DeliveryContext, DeliveryFailed, Notification, NotificationBatch, SendContext
 from cmflow.builtin.outputs import email as email_output
 from cmflow.builtin.outputs.email import Email, EmailOptions
-from cmflow.errors import WorkflowInvalid
-from cmflow.plugins import UnknownPlugin, get_registry
-from cmflow.summary import format_value
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.plugins.registry import UnknownPlugin, get_registry
+from cmflow.presentation.summary import format_value
 from cmflow.testing import FakeClock, registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 from demo_scenario import demo_scenario

@@ -24,7 +24,7 @@ from cmflow import DeliveryContext, DeliveryFailed, Notification, NotificationBa
 from cmflow.builtin.outputs import chat, webhook
 from cmflow.builtin.outputs.chat import Discord, Slack, Teams
 from cmflow.builtin.outputs.webhook import Webhook
-from cmflow.errors import WorkflowInvalid
+from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import RetryPolicy, make_client
 from cmflow.http.guard import address_kind
 from cmflow.testing import Reply, ReplayServer, VirtualTime, registered_plugin, replay_server, run_workflow_file  # noqa: F401
@@ -344,7 +344,7 @@ def test_a_503_is_retried_and_the_second_attempt_delivers(batch, delivery_contex
 def test_a_429_hands_its_retry_after_to_the_outbox(batch, delivery_context, tmp_path, replay_server):
     """The wait goes to the outbox, and holds the next messages to the same receiver meanwhile
     (a batch sent concurrently does not hammer a receiver that asked for a pause)."""
-    from cmflow.notifications import send_client_options
+    from cmflow.plugins.notifications import send_client_options
 
     clock = VirtualTime()
     http = make_client(**send_client_options(), clock=clock.clock, sleep=clock.sleep)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from cmflow.periods import (
+from cmflow.foundation.periods import (
     PREVIOUS_PERIOD,
     SAME_PERIOD_LAST_YEAR,
     Period,

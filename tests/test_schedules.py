@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from zoneinfo import ZoneInfo
 
-from cmflow.errors import WorkflowInvalid
-from cmflow.schedules import (FORMS, CatchUp, ScheduleError, ScheduleSet, catch_up, parse_schedule,
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.foundation.schedules import (FORMS, CatchUp, ScheduleError, ScheduleSet, catch_up, parse_schedule,
                               parse_schedules, slots_between)
 from cmflow.workflow import load_workflow
 

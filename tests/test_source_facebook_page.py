@@ -16,7 +16,7 @@ from cmflow import Period
 from cmflow.builtin.sources import facebook_page
 from cmflow.builtin.sources.facebook_page import FacebookPage
 from cmflow.builtin.sources.meta_graph import pacific_midnight, unix_seconds
-from cmflow.errors import WorkflowInvalid
+from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import AuthExpired, BadResponse, PermissionMissing
 from cmflow.testing import (Reply, VirtualTime, load_replies, registered_plugin, replay_server,  # noqa: F401
                             run_workflow_file)

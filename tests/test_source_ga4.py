@@ -16,8 +16,8 @@ import pytest
 from cmflow import Metric, MetricInput, hookimpl
 from cmflow.builtin.sources import ga4
 from cmflow.builtin.sources.ga4 import Ga4Options, Ga4Source
-from cmflow.context import FetchContext
-from cmflow.errors import WorkflowInvalid
+from cmflow.plugins.context import FetchContext
+from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import (AuthExpired, BadResponse, PermissionMissing, PlatformError, PlatformUnavailable,
                          RetryPolicy, make_client)
 from cmflow.testing import (ReplayServer, Reply, load_replies, registered_plugin, replay_server,  # noqa: F401

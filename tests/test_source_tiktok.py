@@ -17,7 +17,7 @@ import pytest
 from cmflow import Period
 from cmflow.builtin.sources import tiktok
 from cmflow.builtin.sources.tiktok import TikTok, TikTokOptions
-from cmflow.errors import WorkflowInvalid
+from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import AuthExpired, BadResponse, PermissionMissing
 from cmflow.testing import Reply, load_replies, registered_plugin, replay_server  # noqa: F401
 from cmflow.testing import run_workflow_file

@@ -312,7 +312,7 @@ by = ["overall"]
 
 
 def test_a_token_written_in_the_workflow_file_is_refused(tmp_path):
-    from cmflow.errors import WorkflowInvalid
+    from cmflow.foundation.errors import WorkflowInvalid
     from cmflow.workflow import load_workflow
 
     workflow = tmp_path / "x.toml"

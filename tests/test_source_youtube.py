@@ -14,7 +14,7 @@ import pytest
 
 from cmflow.builtin.sources import youtube
 from cmflow.builtin.sources.youtube import YoutubeOptions, YoutubeSource
-from cmflow.context import FetchContext
+from cmflow.plugins.context import FetchContext
 from cmflow.http import (AuthExpired, BadResponse, PermissionMissing, PlatformError, PlatformUnavailable,
                          RateLimited, RetryPolicy, make_client)
 from cmflow.testing import (ReplayServer, Reply, load_replies, registered_plugin, replay_server,  # noqa: F401

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cmflow.alerts import Alert
-from cmflow.measurements import with_series_key
+from cmflow.foundation.alerts import Alert
+from cmflow.foundation.measurements import with_series_key
 from cmflow.store import open_store
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.sql import SqlStore, StoreError

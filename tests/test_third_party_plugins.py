@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 import cmflow
 from cmflow.cli import main
-from cmflow.plugins import PluginRegistry, get_registry
+from cmflow.plugins.registry import PluginRegistry, get_registry
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"

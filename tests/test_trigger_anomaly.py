@@ -24,8 +24,8 @@ from cmflow import Period, TriggerInput, format_value
 from cmflow.builtin.metrics import counts
 from cmflow.builtin.triggers import anomaly
 from cmflow.builtin.triggers.anomaly import Anomaly
-from cmflow.errors import WorkflowInvalid
-from cmflow.measurements import standardise, with_series_key
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.foundation.measurements import standardise, with_series_key
 from cmflow.testing import registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 

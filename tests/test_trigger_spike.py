@@ -20,7 +20,7 @@ from cmflow import Period, TriggerInput
 from cmflow.builtin.metrics import counts
 from cmflow.builtin.triggers import spike
 from cmflow.builtin.triggers.spike import Spike
-from cmflow.measurements import standardise, with_series_key
+from cmflow.foundation.measurements import standardise, with_series_key
 from cmflow.testing import registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 

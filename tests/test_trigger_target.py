@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from cmflow import Period, TriggerInput, Verdict
 from cmflow.builtin.triggers import target
 from cmflow.builtin.triggers.target import Target, elapsed_share
-from cmflow.measurements import standardise, with_series_key
+from cmflow.foundation.measurements import standardise, with_series_key
 from cmflow.testing import registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 

@@ -16,7 +16,7 @@ import pytest
 from cmflow import FetchContext, Period
 from cmflow.builtin.sources import rss as rss_module
 from cmflow.builtin.sources.rss import RssOptions, RssSource
-from cmflow.errors import WorkflowInvalid
+from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import AddressNotAllowed, NetworkPolicy, PlatformUnavailable, RetryPolicy, make_client
 from cmflow.http.guard import address_kind, host_problem
 from cmflow.testing import ReplayServer, Reply, registered_plugin, replay_server  # noqa: F401 (fixture)

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cmflow import Output, RecordTable, Source, hookimpl
 from cmflow.cli import main
-from cmflow.durations import Duration
-from cmflow.errors import Problem, WorkflowInvalid
-from cmflow.option_errors import explain
-from cmflow.output_paths import fill_path_template
+from cmflow.foundation.durations import Duration
+from cmflow.foundation.errors import Problem, WorkflowInvalid
+from cmflow.plugins.option_errors import explain
+from cmflow.plugins.output_paths import fill_path_template
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin
 from cmflow.workflow import Workflow, load_workflow

@@ -1,7 +1,7 @@
 """Generate docs/plugins/<name>.md for every built-in plugin, from its options model.
 
 A plugin's options model is the documentation of its TOML table (types, defaults,
-descriptions, examples); these pages are rendered from it through ``cmflow.plugin_docs``,
+descriptions, examples); these pages are rendered from it through ``cmflow.plugins.docs``,
 the same code behind ``cmflow plugins show``, so they are never written twice.
 
     python tools/generate_plugin_docs.py           # (re)write the pages
@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cmflow.plugin_docs import OptionDoc, plugin_option_docs, sample_toml
+from cmflow.plugins.docs import OptionDoc, plugin_option_docs, sample_toml
 from cmflow.workflow import SECTION_OF_KIND
-from cmflow.plugins import BUILTIN_PACKAGE, PluginInfo, get_registry
+from cmflow.plugins.registry import BUILTIN_PACKAGE, PluginInfo, get_registry
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_DOCS = REPO / "docs" / "plugins"

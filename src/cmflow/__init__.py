@@ -15,25 +15,25 @@ from typing import TYPE_CHECKING, Any
 
 _PUBLIC = {
     # the contract
-    "hookimpl": "hookspecs", "Source": "kinds", "Metric": "kinds", "Trigger": "kinds",
-    "Output": "kinds", "PluginOptions": "kinds", "Notifier": "kinds", "NotifierOptions": "kinds",
+    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Metric": "plugins.kinds", "Trigger": "plugins.kinds",
+    "Output": "plugins.kinds", "PluginOptions": "plugins.kinds", "Notifier": "plugins.kinds", "NotifierOptions": "plugins.kinds",
     # what flows through a run
-    "Alert": "alerts", "DeliveryContext": "context", "FetchContext": "context",
-    "MetricInput": "context", "TriggerInput": "context", "Period": "periods",
-    "RECORD_KINDS": "records", "RecordTable": "records", "RunResult": "result",
-    "dimension_columns": "measurements", "Verdict": "alerts", "CredentialCheck": "doctor",
+    "Alert": "foundation.alerts", "DeliveryContext": "plugins.context", "FetchContext": "plugins.context",
+    "MetricInput": "plugins.context", "TriggerInput": "plugins.context", "Period": "foundation.periods",
+    "RECORD_KINDS": "foundation.records", "RecordTable": "foundation.records", "RunResult": "plugins.result",
+    "dimension_columns": "foundation.measurements", "Verdict": "foundation.alerts", "CredentialCheck": "doctor",
     # notifications: what notifiers compose and send through the outbox
-    "DeliveryFailed": "notifications", "Message": "notifications", "Notification": "notifications",
-    "NotificationBatch": "notifications", "SendContext": "notifications", "Duration": "durations",
-    "PositiveDuration": "durations",
+    "DeliveryFailed": "plugins.notifications", "Message": "plugins.notifications", "Notification": "plugins.notifications",
+    "NotificationBatch": "plugins.notifications", "SendContext": "plugins.notifications", "Duration": "foundation.durations",
+    "PositiveDuration": "foundation.durations",
     # presentation helpers outputs share, so every output shows the same numbers the same way
-    "format_change": "summary", "format_value": "summary", "kpi_tables": "summary",
-    "metric_label": "summary", "ranked_posts": "summary",
+    "format_change": "presentation.summary", "format_value": "presentation.summary", "kpi_tables": "presentation.summary",
+    "metric_label": "presentation.summary", "ranked_posts": "presentation.summary",
     # option types that check at validate what would fail at run time
-    "TimeZoneName": "option_types", "StrftimeFormats": "option_types", "TextEncoding": "option_types",
-    "WebUrl": "option_types", "HexColour": "option_types", "OutputPath": "option_types",
-    "OutputFolder": "option_types", "InputPath": "option_types", "UserFacingError": "errors",
-    "InvalidOption": "option_errors",
+    "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types", "TextEncoding": "plugins.option_types",
+    "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types", "OutputPath": "plugins.option_types",
+    "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types", "UserFacingError": "foundation.errors",
+    "InvalidOption": "plugins.option_errors",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -60,20 +60,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from .alerts import Alert, Verdict
-    from .durations import Duration
-    from .notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
-    from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
-    from .doctor import CredentialCheck
-    from .errors import UserFacingError
-    from .hookspecs import hookimpl
-    from .kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
-    from .measurements import dimension_columns
-    from .option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
+    from cmflow.foundation.alerts import Alert, Verdict
+    from cmflow.foundation.durations import Duration
+    from cmflow.plugins.notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
+    from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
+    from cmflow.doctor import CredentialCheck
+    from cmflow.foundation.errors import UserFacingError
+    from cmflow.plugins.hookspecs import hookimpl
+    from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
+    from cmflow.foundation.measurements import dimension_columns
+    from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
                                TextEncoding, TimeZoneName, WebUrl)
-    from .periods import Period
-    from .records import RECORD_KINDS, RecordTable
-    from .result import RunResult
-    from .summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
+    from cmflow.foundation.periods import Period
+    from cmflow.foundation.records import RECORD_KINDS, RecordTable
+    from cmflow.plugins.result import RunResult
+    from cmflow.presentation.summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
 
     __version__: str

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
 if TYPE_CHECKING:
     import httpx
 
-    from .context import FetchContext
-    from .http import HttpClient, PlatformError
-    from .kinds import Source
-    from .workflow import Entry, Workflow
+    from cmflow.plugins.context import FetchContext
+    from cmflow.http import HttpClient, PlatformError
+    from cmflow.plugins.kinds import Source
+    from cmflow.workflow import Entry, Workflow
 
 Status = Literal["ok", "warning", "fail"]
 STATUSES: tuple[Status, ...] = ("ok", "warning", "fail")
@@ -47,7 +47,7 @@ log.addHandler(logging.NullHandler())  # what sources warn about is in their row
 
 
 def _redact(text: str) -> str:
-    from .http import redact
+    from cmflow.http import redact
 
     return redact(text)
 
@@ -163,7 +163,7 @@ class CredentialCheck:
 
     def failed(self, error: BaseException, now: float | None = None) -> CredentialCheck:
         """Record a refusal of the kit (:class:`cmflow.http.PlatformError`) or any other error."""
-        from .http import (ApiVersionExpired, AuthExpired, PermissionMissing, PlatformError,
+        from cmflow.http import (ApiVersionExpired, AuthExpired, PermissionMissing, PlatformError,
                            PlatformUnavailable, RateLimited)
 
         if not isinstance(error, PlatformError):
@@ -255,7 +255,7 @@ def meta_budget(headers: "httpx.Headers") -> Budget | None:
     None when the answer has none (an absent header is not 0 %)."""
     import httpx
 
-    from .http.platforms import META_USAGE_HEADERS, meta_usage
+    from cmflow.http.platforms import META_USAGE_HEADERS, meta_usage
 
     parts, highest, blocked = [], None, 0.0
     for name in META_USAGE_HEADERS:
@@ -276,7 +276,7 @@ def meta_budget(headers: "httpx.Headers") -> Budget | None:
 def rate_budget(headers: "httpx.Headers", now: float) -> Budget | None:
     """X ``x-rate-limit-*``, Mastodon ``X-RateLimit-*``, Bluesky ``RateLimit-*``: requests left
     in the window; None when the answer has none."""
-    from .http.platforms import rate_window
+    from cmflow.http.platforms import rate_window
 
     window = rate_window(headers, now)
     if window is None or window.remaining is None:
@@ -336,9 +336,9 @@ def check_workflow(workflow: "Workflow", *, http: "HttpClient | Callable[[], Htt
     minutes). One source raising never stops the others: its row says ``fail`` with the
     (redacted) error.
     """
-    from . import periods as periods_module
-    from .context import FetchContext, SharedHttpClient
-    from .http import RetryPolicy
+    from cmflow.foundation import periods as periods_module
+    from cmflow.plugins.context import FetchContext, SharedHttpClient
+    from cmflow.http import RetryPolicy
 
     tz = workflow.settings.timezone
     today = workflow.settings.as_of or periods_module.today_in(tz, now)

@@ -14,28 +14,28 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable
 
-from . import periods as periods_module
-from .alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
-from .context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
-from .errors import UserFacingError
-from .incremental import FetchPlan, plan_fetch, remember, with_stored
-from .kinds import Metric, Notifier, Source
-from .lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
-from .measurements import (
+from cmflow.foundation import periods as periods_module
+from cmflow.foundation.alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert
+from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, SharedHttpClient, TriggerInput
+from cmflow.foundation.errors import UserFacingError
+from cmflow.stages.incremental import FetchPlan, plan_fetch, remember, with_stored
+from cmflow.plugins.kinds import Metric, Notifier, Source
+from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
+from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise,
     with_series_key,
 )
-from .records import RECORD_KINDS, RecordTable, empty_frame, unique_records
-from .result import RunResult, StageReport
-from .secrets import RedactingFilter, redactor
-from .stopping import RunStopped, StopRequest
-from .store import LockOwner, SlotAlreadyHandled, Store
+from cmflow.foundation.records import RECORD_KINDS, RecordTable, empty_frame, unique_records
+from cmflow.plugins.result import RunResult, StageReport
+from cmflow.foundation.secrets import RedactingFilter, redactor
+from cmflow.foundation.stopping import RunStopped, StopRequest
+from cmflow.store import LockOwner, SlotAlreadyHandled, Store
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from .periods import Period
-    from .workflow import Entry, Workflow
+    from cmflow.foundation.periods import Period
+    from cmflow.workflow import Entry, Workflow
 
 RUN_LOCK_TTL = timedelta(hours=6)
 """How long a run's lock holds if its process dies on another host (on the same host a dead
@@ -53,7 +53,7 @@ def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | 
                    now: datetime | None = None) -> "Period":
     """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today).
 
-    Raise :class:`~cmflow.periods.PeriodError` if it, or a period it is compared with, falls
+    Raise :class:`~cmflow.foundation.periods.PeriodError` if it, or a period it is compared with, falls
     outside the calendar: before the run starts, not in the middle of it.
     """
     tz = workflow.settings.timezone
@@ -83,7 +83,7 @@ def run_workflow(
     clock (tests); ``sleep`` is how the outbox waits between quick retries. A daemon passes the
     schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
     than the run's timeout. A ``stop`` request (SIGTERM) set before the results are committed
-    raises :class:`~cmflow.stopping.RunStopped`; set later, the messages being sent are finished,
+    raises :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
     no other is started, and the run ends ``interrupted``.
     """
     period = period or resolve_period(workflow, now=now)
@@ -609,7 +609,7 @@ def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
     what was measured instead, so the rule does not silently watch nothing."""
     import polars as pl
 
-    from .plugins import closest
+    from cmflow.plugins.registry import closest
 
     common = entry.common
     measured = current.filter(pl.col("metric") == common.metric)
@@ -644,7 +644,7 @@ def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
 # -- deliver --------------------------------------------------------------------------------
 def compose_outbox_messages(workflow: "Workflow", result: RunResult) -> list:
     """The messages of the notifier outputs, to queue with the run's state."""
-    from .outbox import compose_messages, notifications_for, when_applies
+    from cmflow.delivery.outbox import compose_messages, notifications_for, when_applies
 
     queued = []
     for entry in workflow.outputs:
@@ -678,8 +678,8 @@ def _send_outbox(workflow: "Workflow", store: Store, result: RunResult, now: dat
     import time
     from collections import Counter
 
-    from .outbox import dispatch
-    from .store import PENDING as PENDING_MESSAGE
+    from cmflow.delivery.outbox import dispatch
+    from cmflow.store import PENDING as PENDING_MESSAGE
 
     clock = (lambda: now) if now is not None else None
     try:
@@ -716,7 +716,7 @@ def _entry(workflow: "Workflow", output_id: str):
 
 def _deliver(workflow: "Workflow", result: RunResult) -> None:
     """Outputs that deliver themselves: the terminal, files."""
-    from .outbox import when_applies
+    from cmflow.delivery.outbox import when_applies
 
     for entry in workflow.outputs:
         if isinstance(entry.plugin, Notifier):

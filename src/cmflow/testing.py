@@ -17,12 +17,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .plugins import PluginInfo, get_registry
-# The replay HTTP server for sources (cmflow.replay), public here for plugin authors.
-from .replay import (  # noqa: F401
+from cmflow.plugins.registry import PluginInfo, get_registry
+# The replay HTTP server for sources (cmflow.http.replay), public here for plugin authors.
+from cmflow.http.replay import (  # noqa: F401
     RecordedRequest, ReplayServer, Reply, VirtualTime, load_replies, rebase_urls, replay_server,
 )
-from .result import RunResult
+from cmflow.plugins.result import RunResult
 
 
 @contextmanager
@@ -67,9 +67,9 @@ class FakeClock:
 def run_workflow_file(path: str | Path, *, store_url: str, dry_run: bool = False,
                       period: str | None = None, now: datetime | None = None) -> RunResult:
     """Validate and run a workflow file with the state in ``store_url`` (e.g. a tmp SQLite file)."""
-    from .runner import resolve_period, run_workflow
-    from .store import open_store
-    from .workflow import load_workflow
+    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
 
     workflow = load_workflow(path)
     with open_store(store_url) as store:

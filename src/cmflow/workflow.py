@@ -14,16 +14,16 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from . import periods, schedules
-from .alerts import SEVERITIES
-from .durations import Duration, PositiveDuration
-from .errors import Problem, WorkflowInvalid
-from .kinds import Plugin
-from .measurements import DIMENSIONS, GROUPINGS, grouping_columns
-from .option_errors import PATTERN_MEANINGS, explain, key_path
-from .plugins import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
-from .secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
-from .text_files import read_toml
+from cmflow.foundation import periods, schedules
+from cmflow.foundation.alerts import SEVERITIES
+from cmflow.foundation.durations import Duration, PositiveDuration
+from cmflow.foundation.errors import Problem, WorkflowInvalid
+from cmflow.plugins.kinds import Plugin
+from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
+from cmflow.plugins.option_errors import PATTERN_MEANINGS, explain, key_path
+from cmflow.plugins.registry import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
+from cmflow.foundation.secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
+from cmflow.foundation.text_files import read_toml
 
 SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
@@ -126,7 +126,7 @@ class StoreSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from .store.errors import store_url_problem
+        from cmflow.store.errors import store_url_problem
 
         # An unset ${env:...} is said already, by name.
         if value is not None and "${env:" not in value and (problem := store_url_problem(value)):
@@ -475,8 +475,8 @@ class _Loader:
     def _check_web_addresses(self, path: str, options: BaseModel) -> None:
         """A server on a literal private address (or ``localhost``) is refused now, before
         anything is sent, unless the plugin allows private networks."""
-        from .http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem
-        from .option_types import WEB_ADDRESS
+        from cmflow.http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem
+        from cmflow.plugins.option_types import WEB_ADDRESS
 
         if getattr(options, PRIVATE_NETWORK_OPTION, False):
             return
@@ -487,8 +487,8 @@ class _Loader:
 
     def _check_input_files(self, path: str, options: BaseModel) -> None:
         """A folder where an option names a file to read is refused now, not when the run reads it."""
-        from .context import resolve_input_path
-        from .option_types import INPUT_FILE
+        from cmflow.plugins.context import resolve_input_path
+        from cmflow.plugins.option_types import INPUT_FILE
 
         for name, info in type(options).model_fields.items():
             value = getattr(options, name)

@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from cmflow.cli import main
-from cmflow.secrets import redactor
+from cmflow.foundation.secrets import redactor
 
 CORPUS = Path(__file__).resolve().parent
 CASES = sorted(p.parent for p in CORPUS.glob("*/case.toml"))

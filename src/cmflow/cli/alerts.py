@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import opened_store, rich_console, store_of
+from cmflow.cli.common import opened_store, rich_console, store_of
 
 
 @click.command()
@@ -20,7 +20,7 @@ def alerts(file: str | None, workflow_id: str | None, show_all: bool, store_opti
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url
+    from cmflow.store import display_url
 
     url, workflow_id = store_of(file, store_option, workflow_id)
     with opened_store(url, read_only=True) as store:

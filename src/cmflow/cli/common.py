@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Iterator
 
 import click
 
-from ..errors import WorkflowInvalid
+from cmflow.foundation.errors import WorkflowInvalid
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from cmflow.store import Store
 
 
 class IsoDate(click.ParamType):
@@ -40,7 +40,7 @@ def print_problems(error: WorkflowInvalid, file: str) -> None:
 
 def store_url(option: str | None, workflow_store_url: str | None) -> str:
     """--store, else the workflow's [store] url, else CMFLOW_STORE, else the default file."""
-    from ..store import default_store_url
+    from cmflow.store import default_store_url
 
     return option or workflow_store_url or default_store_url()
 
@@ -50,8 +50,8 @@ def saying_store_errors() -> Iterator[None]:
     """End the command with a :class:`~cmflow.store.StoreError`'s own explanation and exit
     code 1 (a bad URL, a missing driver, a folder or another file where the store should be,
     no write access, locked by another process), never a traceback."""
-    from ..errors import EXIT_RUN_FAILED
-    from ..store import StoreError
+    from cmflow.foundation.errors import EXIT_RUN_FAILED
+    from cmflow.store import StoreError
 
     try:
         yield
@@ -66,7 +66,7 @@ def opened_store(url: str, *, read_only: bool = False) -> Iterator["Store"]:
     ends the command clearly (:func:`saying_store_errors`). With ``read_only`` nothing is
     created or changed, and a store that does not exist yet reads as an empty one (said on
     standard error)."""
-    from ..store import StoreMissing, open_store
+    from cmflow.store import StoreMissing, open_store
 
     with saying_store_errors():
         try:
@@ -79,8 +79,8 @@ def opened_store(url: str, *, read_only: bool = False) -> Iterator["Store"]:
 
 
 def rich_console():
-    """A rich console for tables (see cmflow.terminal)."""
-    from ..terminal import table_console
+    """A rich console for tables (see cmflow.presentation.terminal)."""
+    from cmflow.presentation.terminal import table_console
 
     return table_console()
 
@@ -93,8 +93,8 @@ def store_of(file: str | None, store_option: str | None, workflow_option: str | 
     """
     if file is None:
         return store_url(store_option, None), workflow_option
-    from ..errors import EXIT_INVALID
-    from ..workflow import load_workflow
+    from cmflow.foundation.errors import EXIT_INVALID
+    from cmflow.workflow import load_workflow
 
     try:
         workflow = load_workflow(file)

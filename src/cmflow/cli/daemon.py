@@ -35,12 +35,12 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     import logging
     from pathlib import Path
 
-    from ..errors import EXIT_INVALID, WorkflowInvalid
-    from ..daemon import Daemon, load_daemon_settings
-    from ..daemon.logs import configure_logging
-    from ..daemon.settings import SETTINGS_FILE_NAME
-    from ..store import open_store
-    from .common import print_problems, saying_store_errors, store_url
+    from cmflow.foundation.errors import EXIT_INVALID, WorkflowInvalid
+    from cmflow.daemon import Daemon, load_daemon_settings
+    from cmflow.daemon.logs import configure_logging
+    from cmflow.daemon.settings import SETTINGS_FILE_NAME
+    from cmflow.store import open_store
+    from cmflow.cli.common import print_problems, saying_store_errors, store_url
 
     folder = Path(directory)
     if config_file is None and (folder / SETTINGS_FILE_NAME).is_file():

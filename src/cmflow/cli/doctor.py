@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import click
 
-from ..errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid
-from .common import print_problems, rich_console
+from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid
+from cmflow.cli.common import print_problems, rich_console
 
 EPILOG = """\b
 Exit codes:
@@ -29,8 +29,8 @@ def doctor(file: str) -> None:
     Each source makes a few cheap requests (no records are fetched, nothing is written) and
     says what will fail at the next run, and what to do about it. Secrets are never shown.
     """
-    from ..doctor import check_workflow, exit_status
-    from ..workflow import load_workflow
+    from cmflow.doctor import check_workflow, exit_status
+    from cmflow.workflow import load_workflow
 
     try:
         workflow = load_workflow(file)
@@ -46,7 +46,7 @@ def _print_table(rows, name: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..http import redact
+    from cmflow.http import redact
 
     table = Table(header_style="bold", title=f"Credentials of {escape(name)}", title_justify="left")
     for column in ("Source", "Plugin", "Account", "Status", "Expires", "Scopes", "Budget", "What to do"):
@@ -71,7 +71,7 @@ def _expires(row, now: datetime) -> str:
     when = f"{row.expires_at:%Y-%m-%d %H:%M} UTC"
     if left <= 0:
         return f"{when} (expired)"
-    from ..doctor import format_left
+    from cmflow.doctor import format_left
 
     return f"{when} (in {format_left(left)})"
 
@@ -79,7 +79,7 @@ def _expires(row, now: datetime) -> str:
 def _scopes(row) -> str:
     from rich.markup import escape
 
-    from ..doctor import short_scope as short
+    from cmflow.doctor import short_scope as short
 
     missing = [short(s) for s in row.scopes_missing]
     granted = [short(s) for s in row.scopes_granted if s not in row.scopes_missing]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import opened_store, rich_console, store_of
+from cmflow.cli.common import opened_store, rich_console, store_of
 
 
 @click.command()
@@ -21,7 +21,7 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url
+    from cmflow.store import display_url
 
     url, workflow_name = store_of(file, store_option, workflow_name)
     with opened_store(url, read_only=True) as store:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_INVALID
+from cmflow.foundation.errors import EXIT_INVALID
 
 
 @click.command()

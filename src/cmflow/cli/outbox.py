@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..stopping import stop_on_signals
-from .common import opened_store, rich_console, store_url
+from cmflow.foundation.stopping import stop_on_signals
+from cmflow.cli.common import opened_store, rich_console, store_url
 
 STATUSES = ("pending", "dead", "delivered", "all")
 
@@ -28,7 +28,7 @@ def outbox(ctx: click.Context, status: str | None, workflow_id: str | None, stor
     from rich.markup import escape
     from rich.table import Table
 
-    from ..store import display_url
+    from cmflow.store import display_url
 
     url = store_url(store_option, None)
     with opened_store(url, read_only=True) as store:
@@ -73,8 +73,8 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
     """Put dead-lettered messages (IDS, or --all) back in the queue and try to send them now."""
     from datetime import datetime, timezone
 
-    from ..outbox import backlog, dispatch, requeue_dead
-    from ..store import display_url
+    from cmflow.delivery.outbox import backlog, dispatch, requeue_dead
+    from cmflow.store import display_url
 
     if not ids and not all_dead:
         raise click.UsageError("name the message ids to retry (see `cmflow outbox`), or --all")
@@ -91,7 +91,7 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
                 click.echo(f"✗ no dead-lettered message {listed} in {display_url(url)}: `cmflow outbox` lists "
                            "the dead-lettered ones (a pending message is sent by `cmflow outbox flush`).", err=True)
             if not ids:
-                from ..errors import EXIT_INVALID
+                from cmflow.foundation.errors import EXIT_INVALID
 
                 raise SystemExit(EXIT_INVALID)
         # Each re-queued message gets its output's max_age of retries again.
@@ -114,7 +114,7 @@ def flush(send_now: bool, store_option: str | None) -> None:
     """
     from datetime import datetime, timezone
 
-    from ..outbox import backlog, dispatch
+    from cmflow.delivery.outbox import backlog, dispatch
 
     with opened_store(store_url(store_option, None)) as store:
         if send_now:
@@ -129,8 +129,8 @@ def _report(report, left, stop) -> None:
     (130) when SIGTERM (Ctrl-C) stopped it."""
     from datetime import datetime, timezone
 
-    from ..errors import EXIT_DELIVERY_FAILED
-    from ..http.errors import format_duration
+    from cmflow.foundation.errors import EXIT_DELIVERY_FAILED
+    from cmflow.http.errors import format_duration
 
     click.echo(f"{len(report.delivered)} delivered, {len(report.retrying)} to retry later, "
                f"{len(report.dead)} dead-lettered.")

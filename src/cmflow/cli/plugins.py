@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ..errors import EXIT_INVALID
-from .common import rich_console
+from cmflow.foundation.errors import EXIT_INVALID
+from cmflow.cli.common import rich_console
 
 
 @click.group(invoke_without_command=True)
@@ -21,7 +21,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from ..plugins import get_registry
+    from cmflow.plugins.registry import get_registry
 
     registry = get_registry()
     if as_json:
@@ -57,8 +57,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The options as JSON Schema.")
 def show(name: str, kind: str | None, as_json: bool) -> None:
     """Show a plugin's options (type, default, description, example) and a sample TOML block."""
-    from ..plugin_docs import plugin_option_docs, sample_toml
-    from ..plugins import closest, get_registry
+    from cmflow.plugins.docs import plugin_option_docs, sample_toml
+    from cmflow.plugins.registry import closest, get_registry
 
     registry = get_registry()
     found = [i for i in registry.find(name) if kind is None or i.kind == kind]

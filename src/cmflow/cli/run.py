@@ -9,10 +9,10 @@ from datetime import date
 
 import click
 
-from ..errors import (
+from cmflow.foundation.errors import (
     EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid,
 )
-from .common import IsoDate, opened_store, print_problems, store_url
+from cmflow.cli.common import IsoDate, opened_store, print_problems, store_url
 
 EPILOG = """\b
 Exit codes:
@@ -42,12 +42,12 @@ Exit codes:
 def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: str | None,
         verbose: bool) -> None:
     """Run a workflow once: fetch, compute KPIs, compare, trigger alerts, deliver."""
-    from ..periods import PeriodError
-    from ..runner import resolve_period, run_workflow
-    from ..workflow import load_workflow
+    from cmflow.foundation.periods import PeriodError
+    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.workflow import load_workflow
 
-    from ..context import IN_RUN_SUMMARY
-    from ..secrets import RedactingFilter
+    from cmflow.plugins.context import IN_RUN_SUMMARY
+    from cmflow.foundation.secrets import RedactingFilter
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -69,10 +69,10 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         click.secho(f"✗ {given or file + ': workflow.period'}: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
 
-    from ..runner import WorkflowKeyConflict
-    from ..secrets import redactor
-    from ..stopping import RunStopped, stop_on_signals
-    from ..store import StoreError, WorkflowBusy, display_url
+    from cmflow.runner import WorkflowKeyConflict
+    from cmflow.foundation.secrets import redactor
+    from cmflow.foundation.stopping import RunStopped, stop_on_signals
+    from cmflow.store import StoreError, WorkflowBusy, display_url
 
     url = store_url(store_option, workflow.store.url)
     with opened_store(url) as store:  # a store that cannot be opened or used: said, exit 1
@@ -124,7 +124,7 @@ def _print_skipped(skipped: list[str], echo) -> None:
 
 
 def _print_summary(result, url: str, seconds: float) -> None:
-    from ..secrets import redactor
+    from cmflow.foundation.secrets import redactor
 
     echo = lambda text="", **kw: click.secho(text, err=True, **kw)  # noqa: E731
     echo()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import opened_store, rich_console, store_url
+from cmflow.cli.common import opened_store, rich_console, store_url
 
 
 @click.group(invoke_without_command=True)
@@ -59,9 +59,9 @@ def add(matchers: tuple[str, ...], duration: str | None, until: str | None, comm
     import uuid
     from datetime import datetime, timezone
 
-    from ..durations import parse_positive_duration
-    from ..errors import EXIT_INVALID
-    from ..silences import Silence, SilenceError, parse_matchers, parse_until
+    from cmflow.foundation.durations import parse_positive_duration
+    from cmflow.foundation.errors import EXIT_INVALID
+    from cmflow.foundation.silences import Silence, SilenceError, parse_matchers, parse_until
 
     now = datetime.now(timezone.utc)
     try:
@@ -91,7 +91,7 @@ def end(silence_id: str, store_option: str | None) -> None:
     """End the silence SILENCE_ID (or a unique start of it) now."""
     from datetime import datetime, timezone
 
-    from ..errors import EXIT_INVALID
+    from cmflow.foundation.errors import EXIT_INVALID
 
     with opened_store(store_url(store_option, None)) as store:
         if not store.end_silence(silence_id, datetime.now(timezone.utc)):

@@ -31,19 +31,19 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
     from rich.markup import escape
     from rich.table import Table
 
-    from ..daemon.catalog import WorkflowCatalog
-    from ..daemon.health import assess_in_store
-    from ..daemon.settings import HEALTH_WORKFLOW_ID, SETTINGS_FILE_NAME, load_daemon_settings
-    from ..errors import EXIT_INVALID, WorkflowInvalid
-    from ..store import display_url
-    from .common import opened_store, rich_console, store_url
+    from cmflow.daemon.catalog import WorkflowCatalog
+    from cmflow.daemon.health import assess_in_store
+    from cmflow.daemon.settings import HEALTH_WORKFLOW_ID, SETTINGS_FILE_NAME, load_daemon_settings
+    from cmflow.foundation.errors import EXIT_INVALID, WorkflowInvalid
+    from cmflow.store import display_url
+    from cmflow.cli.common import opened_store, rich_console, store_url
 
     def settings_of(folder: Path):
         file = Path(config_file) if config_file else folder / SETTINGS_FILE_NAME
         try:
             return load_daemon_settings(file if file.is_file() else None)
         except WorkflowInvalid as error:
-            from .common import print_problems
+            from cmflow.cli.common import print_problems
 
             print_problems(error, str(file))
             sys.exit(EXIT_INVALID)

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from ..errors import EXIT_INVALID, EXIT_OK, WorkflowInvalid
-from .common import print_problems
+from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, WorkflowInvalid
+from cmflow.cli.common import print_problems
 
 
 @click.command(epilog="Exit codes: 0 every file is valid; 2 at least one is not.")
@@ -19,8 +19,8 @@ def validate(files: tuple[str, ...]) -> None:
     Every problem of every file is listed at once; nothing is fetched or delivered. A daemon
     settings file (cmflow-daemon.toml) is checked as one.
     """
-    from ..daemon.settings import is_daemon_settings, load_daemon_settings
-    from ..workflow import load_workflow
+    from cmflow.daemon.settings import is_daemon_settings, load_daemon_settings
+    from cmflow.workflow import load_workflow
 
     invalid = 0
     for file in files:

@@ -11,7 +11,7 @@ One module per concern:
 - :mod:`.health`: ``cmflow status`` and health alerts; :mod:`.logs`: text or JSON lines.
 """
 
-from .service import Daemon
-from .settings import DaemonSettings, load_daemon_settings
+from cmflow.daemon.service import Daemon
+from cmflow.daemon.settings import DaemonSettings, load_daemon_settings
 
 __all__ = ["Daemon", "DaemonSettings", "load_daemon_settings"]

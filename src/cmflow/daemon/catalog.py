@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from ..errors import Problem, WorkflowInvalid
-from ..schedules import ScheduleSet, parse_schedules
-from ..text_files import read_text
-from ..workflow import Workflow, load_workflow
-from .settings import is_daemon_settings
+from cmflow.foundation.errors import Problem, WorkflowInvalid
+from cmflow.foundation.schedules import ScheduleSet, parse_schedules
+from cmflow.foundation.text_files import read_text
+from cmflow.workflow import Workflow, load_workflow
+from cmflow.daemon.settings import is_daemon_settings
 
 
 @dataclass
@@ -133,7 +133,7 @@ class WorkflowCatalog:
                                     "remove as_of: under the daemon each run reports the period "
                                     "of its slot"))
         if workflow.store.url is not None and _same_store(workflow.store.url) != _same_store(self.store_url):
-            from ..store import display_url
+            from cmflow.store import display_url
 
             problems.append(Problem(str(path), "store.url", f"the daemon keeps its state in "
                                     f"{display_url(self.store_url)}, not {display_url(workflow.store.url)}",

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from ..durations import format_duration
-from .worker import RunOutcome, RunRequest, execute, execute_in_child
+from cmflow.foundation.durations import format_duration
+from cmflow.daemon.worker import RunOutcome, RunRequest, execute, execute_in_child
 
 log = logging.getLogger("cmflow.daemon")
 KILL_AFTER = 5.0
@@ -160,7 +160,7 @@ class LocalProcessPool(Executor):
             pass
 
     def _died(self, running: _Running) -> RunOutcome:
-        from ..store.sql import _process_alive
+        from cmflow.store.sql import _process_alive
 
         if _process_alive(running.process.pid):
             # Its fork server died, so it looks gone while it still runs: stop it for real

@@ -26,17 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Sequence
 
-from ..alerts import Alert
-from ..durations import format_duration
-from ..lifecycle import RuleOutcome, RuleSettings, advance, dimension_key
-from ..schedules import slots_between
-from ..store import FAILED_STATUSES, RunRecord
-from .settings import HEALTH_WORKFLOW_ID, HealthOptions
+from cmflow.foundation.alerts import Alert
+from cmflow.foundation.durations import format_duration
+from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, dimension_key
+from cmflow.foundation.schedules import slots_between
+from cmflow.store import FAILED_STATUSES, RunRecord
+from cmflow.daemon.settings import HEALTH_WORKFLOW_ID, HealthOptions
 
 if TYPE_CHECKING:
-    from ..store import Store
-    from ..workflow import Workflow
-    from .catalog import ScheduledWorkflow
+    from cmflow.store import Store
+    from cmflow.workflow import Workflow
+    from cmflow.daemon.catalog import ScheduledWorkflow
 
 log = logging.getLogger("cmflow.daemon")
 
@@ -148,7 +148,7 @@ def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: da
 def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
                     options: HealthOptions) -> WorkflowHealth:
     """:func:`assess` with the workflow's recent runs, last handled slot and lock read from ``store``."""
-    from ..store import this_host
+    from cmflow.store import this_host
 
     runs = store.runs(sw.key, RUNS_READ)
     newest = runs[0] if runs else None
@@ -170,7 +170,7 @@ def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: dateti
                   options: HealthOptions, watched: set[str]) -> HealthAlerts:
     """Move the health alerts of the workflows assessed one step through the alert lifecycle;
     those of workflows no longer ``watched`` (their file is gone) resolve."""
-    from ..alerts import FIRING
+    from cmflow.foundation.alerts import FIRING
 
     previous = store.alert_states(HEALTH_WORKFLOW_ID)
     failing, stale = [], []
@@ -208,9 +208,9 @@ def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_f
     transaction, as a run of the ``cmflow-daemon`` workflow; return the run's id."""
     if not alerts.changed:
         return None
-    from ..periods import Period
-    from ..result import RunResult
-    from ..runner import compose_outbox_messages
+    from cmflow.foundation.periods import Period
+    from cmflow.plugins.result import RunResult
+    from cmflow.runner import compose_outbox_messages
 
     today = now.date()
     run_id = store.start_run(HEALTH_WORKFLOW_ID, settings_file, today, today, False)

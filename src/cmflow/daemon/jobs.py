@@ -5,7 +5,7 @@ spots never reach the user.
 own it computes a job's next run from when the last one *ended* (so it drifts), compares naive
 local times (so daylight-saving changes and time zones are only partly right) and forgets
 everything on restart. Here each :class:`SlotJob` takes its next run from the workflow's
-schedule (:mod:`cmflow.schedules`: slots in the workflow's IANA zone, never from when a run
+schedule (:mod:`cmflow.foundation.schedules`: slots in the workflow's IANA zone, never from when a run
 ended), on an injectable clock, and its job function decides from the store what is owed
 (the last handled slot is persisted, so catch-up after downtime is the store's, not memory's).
 """

@@ -12,7 +12,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from ..secrets import redactor
+from cmflow.foundation.secrets import redactor
 
 FIELDS = ("event", "workflow", "run", "run_id", "slot", "status", "pid", "file", "seconds", "next_slot")
 """Structured fields a log call may pass in ``extra``, in the order text lines print them."""

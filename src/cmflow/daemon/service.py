@@ -22,19 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ..durations import format_duration
-from ..schedules import ON_TIME, catch_up
-from ..secrets import redactor
-from ..store import DaemonRecord, StoreError, open_store, this_host
-from .catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
-from .executor import Executor, LocalProcessPool
-from .health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
-from .jobs import Clock, SlotJob, SlotScheduler, system_clock
-from .settings import DaemonSettings
-from .worker import RunOutcome, RunRequest
+from cmflow.foundation.durations import format_duration
+from cmflow.foundation.schedules import ON_TIME, catch_up
+from cmflow.foundation.secrets import redactor
+from cmflow.store import DaemonRecord, StoreError, open_store, this_host
+from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
+from cmflow.daemon.executor import Executor, LocalProcessPool
+from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
+from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
+from cmflow.daemon.settings import DaemonSettings
+from cmflow.daemon.worker import RunOutcome, RunRequest
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from cmflow.store import Store
 
 log = logging.getLogger("cmflow.daemon")
 
@@ -202,7 +202,7 @@ class Daemon:
     def _schedule_changed(self, sw: ScheduledWorkflow) -> None:
         """A new schedule owes nothing from before it was written: its past slots are recorded
         as not run, so that catch-up does not run slots that never existed."""
-        from ..schedules import SkippedSlots, slots_between
+        from cmflow.foundation.schedules import SkippedSlots, slots_between
 
         assert self.store is not None
         handled = self.store.last_handled_slot(sw.key)
@@ -268,8 +268,8 @@ class Daemon:
     def _reload_settings(self) -> None:
         """Health thresholds and outputs follow edits of the settings file; the [daemon] limits
         (parallel runs, store, log format) are read at start only."""
-        from ..errors import WorkflowInvalid
-        from .settings import load_daemon_settings
+        from cmflow.foundation.errors import WorkflowInvalid
+        from cmflow.daemon.settings import load_daemon_settings
 
         file = self.settings.file
         if file is None:
@@ -321,7 +321,7 @@ class Daemon:
 
     def flush_outbox(self) -> None:
         """Send what is due in the outbox now, in this thread."""
-        from ..outbox import dispatch
+        from cmflow.delivery.outbox import dispatch
 
         assert self.store is not None
         dispatch(self.store, clock=self.clock)
@@ -436,7 +436,7 @@ class Daemon:
         if outcome.status != "busy":
             attempts.count += 1
         if attempts.count >= UNRECORDED_ATTEMPTS:
-            from ..schedules import SkippedSlots
+            from cmflow.foundation.schedules import SkippedSlots
 
             reason = f"could not run after {attempts.count} tries: {outcome.error or outcome.status}"
             missed = [SkippedSlots(reason, request.slot, request.slot, 1)]
@@ -510,7 +510,7 @@ class OutboxPump(threading.Thread):
         self.join(timeout=self.final_pass.total_seconds())
 
     def run(self) -> None:
-        from ..outbox import dispatch
+        from cmflow.delivery.outbox import dispatch
 
         while True:  # the store may be unreachable at first: keep trying, never die silently
             try:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..durations import Duration, PositiveDuration
-from ..errors import Problem, WorkflowInvalid
-from ..text_files import read_toml
-from ..workflow import DAEMON_WORKFLOW_ID
+from cmflow.foundation.durations import Duration, PositiveDuration
+from cmflow.foundation.errors import Problem, WorkflowInvalid
+from cmflow.foundation.text_files import read_toml
+from cmflow.workflow import DAEMON_WORKFLOW_ID
 
 if TYPE_CHECKING:
-    from ..workflow import Workflow
+    from cmflow.workflow import Workflow
 
 SETTINGS_FILE_NAME = "cmflow-daemon.toml"
 """The settings file the daemon looks for in its folder; never read as a workflow."""
@@ -54,7 +54,7 @@ class DaemonOptions(BaseModel):
     @field_validator("store")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from ..store.errors import store_url_problem
+        from cmflow.store.errors import store_url_problem
 
         if value is not None and (problem := store_url_problem(value)):
             raise ValueError(problem)
@@ -111,7 +111,7 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     problems: list[Problem] = []
     for key in document:
         if key not in _TABLES:
-            from ..plugins import closest
+            from cmflow.plugins.registry import closest
 
             suggestion = closest(key, list(_TABLES))
             problems.append(Problem(str(file), key, f"unknown section {key!r}",
@@ -125,8 +125,8 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
         outputs = [{"report": "none", **o} if isinstance(o, dict) and o.get("plugin") == "email" else o
                    for o in outputs]
     if outputs:
-        from ..kinds import Notifier
-        from ..workflow import outputs_only_workflow
+        from cmflow.plugins.kinds import Notifier
+        from cmflow.workflow import outputs_only_workflow
 
         try:
             health_workflow = outputs_only_workflow(
@@ -151,7 +151,7 @@ def _model(model: type[BaseModel], raw: Any, path: str, file: Path, problems: li
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        from ..option_errors import explain, key_path
+        from cmflow.plugins.option_errors import explain, key_path
 
         for error in explain(exc, list(model.model_fields)):
             message = error.message.replace("unknown option", "unknown setting")

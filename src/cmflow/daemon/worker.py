@@ -13,9 +13,9 @@ import signal
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .. import runner as _runner  # noqa: F401  (preloaded for the fork server)
-from ..errors import WorkflowInvalid
-from ..secrets import redactor
+from cmflow import runner as _runner  # noqa: F401  (preloaded for the fork server)
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.foundation.secrets import redactor
 
 LOCK_MARGIN = timedelta(minutes=5)
 """A run's lock outlives its timeout by this much, so that only a dead run's lock expires."""
@@ -72,9 +72,9 @@ class RunOutcome:
 
 def execute(request: RunRequest) -> RunOutcome:
     """Run one request to the end and say how it went; never raises."""
-    from ..runner import resolve_period, run_workflow
-    from ..store import SlotAlreadyHandled, StoreError, WorkflowBusy, open_store
-    from ..workflow import load_workflow
+    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.store import SlotAlreadyHandled, StoreError, WorkflowBusy, open_store
+    from cmflow.workflow import load_workflow
 
     try:
         workflow = load_workflow(request.workflow_file, text=request.workflow_text)
@@ -105,7 +105,7 @@ def execute_in_child(request: RunRequest, sender) -> None:
     """:func:`execute` in a process of its own; the outcome goes back through ``sender``."""
     import os
 
-    from .logs import configure_logging
+    from cmflow.daemon.logs import configure_logging
 
     # Ctrl-C in a terminal reaches the whole process group: the daemon decides when runs stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -131,9 +131,10 @@ def _warm_up() -> None:
     import polars  # noqa: F401
     import sqlalchemy.dialects.sqlite  # noqa: F401
 
-    from .. import outbox, store  # noqa: F401
-    from ..plugins import get_registry
-    from ..store import sql  # noqa: F401
+    from cmflow.delivery import outbox  # noqa: F401
+    from cmflow import store  # noqa: F401
+    from cmflow.plugins.registry import get_registry
+    from cmflow.store import sql  # noqa: F401
 
     get_registry()
 

@@ -16,17 +16,17 @@ replay server.
 
 from __future__ import annotations
 
-from .budget import BudgetLimits, RequestBudget
-from .client import HttpClient, PlatformSession, http2_available, make_client, user_agent
-from .errors import (AddressNotAllowed, ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing,
+from cmflow.http.budget import BudgetLimits, RequestBudget
+from cmflow.http.client import HttpClient, PlatformSession, http2_available, make_client, user_agent
+from cmflow.http.errors import (AddressNotAllowed, ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing,
                      PlatformError, PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge,
                      TooManyPages)
-from .guard import (ANY_ADDRESS, PRIVATE_NETWORK_OPTION, PUBLIC_ONLY, NetworkPolicy, allow_private_network_option,
+from cmflow.http.guard import (ANY_ADDRESS, PRIVATE_NETWORK_OPTION, PUBLIC_ONLY, NetworkPolicy, allow_private_network_option,
                     host_problem, network_policy, refused_url_problem, url_problem)
-from .pagination import Cursor, LinkHeader, NextUrl, OffsetLimit, PageRequest, PageToken, Paging
-from .platforms import PLATFORMS, ApiResponse, Platform, Verdict, get_platform
-from .redaction import redact
-from .retry import RetryPolicy
+from cmflow.http.pagination import Cursor, LinkHeader, NextUrl, OffsetLimit, PageRequest, PageToken, Paging
+from cmflow.http.platforms import PLATFORMS, ApiResponse, Platform, Verdict, get_platform
+from cmflow.http.redaction import redact
+from cmflow.http.retry import RetryPolicy
 
 __all__ = [
     "make_client", "HttpClient", "PlatformSession", "ApiResponse", "RetryPolicy", "BudgetLimits",

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .platforms import Pace, Platform
+from cmflow.http.platforms import Pace, Platform
 
 
 class WaitTooLong(Exception):

@@ -19,16 +19,16 @@ from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
-from ..secrets import redactor
-from .budget import BudgetLimits, BudgetRegistry, RequestBudget, WaitTooLong
-from .errors import (AddressNotAllowed, BadResponse, PlatformError, PlatformUnavailable, RateLimited,
+from cmflow.foundation.secrets import redactor
+from cmflow.http.budget import BudgetLimits, BudgetRegistry, RequestBudget, WaitTooLong
+from cmflow.http.errors import (AddressNotAllowed, BadResponse, PlatformError, PlatformUnavailable, RateLimited,
                      RequestRejected, ResponseTooLarge, TooManyPages, format_duration, format_time)
-from .guard import (POLICY_EXTENSION, PRIVATE_NETWORK_OPTION, AddressRefused, GuardedTransport, NetworkPolicy,
+from cmflow.http.guard import (POLICY_EXTENSION, PRIVATE_NETWORK_OPTION, AddressRefused, GuardedTransport, NetworkPolicy,
                     Resolver, network_policy)
-from .pagination import PageRequest, Paging
-from .platforms import ApiResponse, Platform, classify, get_platform, pace_from_usage
-from .redaction import install_log_redaction, redact
-from .retry import CallState, RetryPolicy, Transient, call_with_retries
+from cmflow.http.pagination import PageRequest, Paging
+from cmflow.http.platforms import ApiResponse, Platform, classify, get_platform, pace_from_usage
+from cmflow.http.redaction import install_log_redaction, redact
+from cmflow.http.retry import CallState, RetryPolicy, Transient, call_with_retries
 
 log = logging.getLogger("cmflow.http")
 
@@ -39,7 +39,7 @@ def user_agent() -> str:
     """
     import httpx
 
-    from .. import __version__
+    from cmflow import __version__
 
     return f"cmflow/{__version__} python-httpx/{httpx.__version__}"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .redaction import redact
+from cmflow.http.redaction import redact
 
 
 class PlatformError(Exception):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import urljoin
 
-from .platforms import ApiResponse
+from cmflow.http.platforms import ApiResponse
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Literal, Mapping
 
 import httpx
 
-from .errors import (ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, PlatformError,
+from cmflow.http.errors import (ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, PlatformError,
                      RequestRejected)
 
 

@@ -3,7 +3,7 @@
 Platforms want tokens in places that end up in text: ``Authorization`` headers, query strings
 (Meta's ``access_token=``, YouTube's ``key=``, and the ``paging.next`` URLs Meta builds with the
 token inside) and token responses. :func:`redact` masks all of them, then applies the process-wide
-:data:`cmflow.secrets.redactor` (every ``${env:NAME}`` value and every token given to the kit).
+:data:`cmflow.foundation.secrets.redactor` (every ``${env:NAME}`` value and every token given to the kit).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ..secrets import MASK, RedactingFilter, redactor
+from cmflow.foundation.secrets import MASK, RedactingFilter, redactor
 
 SECRET_JSON_KEYS = (
     "access_token", "refresh_token", "id_token", "token", "api_key", "client_secret",
@@ -51,7 +51,7 @@ def redact(text: str) -> str:
     return redactor(text)
 
 
-_FILTER = RedactingFilter(redact)  # cmflow.secrets' filter, with URL-aware redaction
+_FILTER = RedactingFilter(redact)  # cmflow.foundation.secrets' filter, with URL-aware redaction
 
 
 def install_log_redaction() -> None:

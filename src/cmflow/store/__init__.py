@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 if TYPE_CHECKING:
     import polars as pl
 
-    from ..alerts import Alert
-    from ..silences import Silence
+    from cmflow.foundation.alerts import Alert
+    from cmflow.foundation.silences import Silence
 
-from .errors import StoreBusy, StoreError, StoreMissing  # noqa: F401  (part of the store's interface)
+from cmflow.store.errors import StoreBusy, StoreError, StoreMissing  # noqa: F401  (part of the store's interface)
 
 STORE_VARIABLE = "CMFLOW_STORE"
 
@@ -391,7 +391,7 @@ class Store(ABC):
 
     @abstractmethod
     def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
-        """Keep groups of slots that were not run (``cmflow.schedules.SkippedSlots``)."""
+        """Keep groups of slots that were not run (``cmflow.foundation.schedules.SkippedSlots``)."""
 
     @abstractmethod
     def missed_slots(self, workflow: str | None = None, limit: int = 20) -> list[MissedSlots]:
@@ -451,7 +451,7 @@ class Store(ABC):
 
 def display_url(url: str) -> str:
     """A store URL fit to print: the password hidden, known secrets redacted."""
-    from ..secrets import redactor
+    from cmflow.foundation.secrets import redactor
 
     try:
         from sqlalchemy.engine import make_url
@@ -471,8 +471,8 @@ def open_store(url: str | None = None, *, read_only: bool = False) -> Store:
     is read all the same. Any failure raises a :class:`StoreError` that names the store and
     says what to do (:mod:`cmflow.store.errors`).
     """
-    from .errors import explain
-    from .sql import SqlStore
+    from cmflow.store.errors import explain
+    from cmflow.store.sql import SqlStore
 
     url = url or default_store_url()
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import UserFacingError
+from cmflow.foundation.errors import UserFacingError
 
 DRIVER_PACKAGES = {
     "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg", "pg8000": "pg8000",
@@ -110,7 +110,7 @@ def store_url_problem(url: str) -> str | None:
     except Exception:  # NoSuchModuleError
         return _unknown_kind(url)
     if parsed.get_backend_name() == "sqlite":
-        from .sqlite import SqliteFile
+        from cmflow.store.sqlite import SqliteFile
 
         try:
             SqliteFile.of(parsed)
@@ -133,14 +133,14 @@ def _unknown_kind(url: str) -> str:
 
 
 def _shown(url: str) -> str:
-    from . import display_url
+    from cmflow.store import display_url
 
     return display_url(url)
 
 
 def _first_line(error: BaseException, url: str) -> str:
     """The driver's own words, one line, without SQLAlchemy's decorations or the password."""
-    from ..secrets import redactor
+    from cmflow.foundation.secrets import redactor
 
     text = str(getattr(error, "orig", None) or error).strip()
     text = re.sub(r"^\([\w.]+\)\s*", "", text.splitlines()[0] if text else type(error).__name__)

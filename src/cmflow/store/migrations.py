@@ -16,7 +16,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from .tables import schema_migrations
+from cmflow.store.tables import schema_migrations
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "schema_migrations"]
 

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from . import (
+from cmflow.store import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
     OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
     this_host,
 )
-from .errors import StoreError, explain
-from .migrations import LATEST_VERSION, MIGRATIONS
-from .sqlite import sqlite_engine
-from .tables import (
+from cmflow.store.errors import StoreError, explain
+from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
+from cmflow.store.sqlite import sqlite_engine
+from cmflow.store.tables import (
     alerts, cached_records, daemons, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
     silences, source_cursors,
 )
@@ -27,8 +27,8 @@ from .tables import (
 if TYPE_CHECKING:
     import polars as pl
 
-    from ..alerts import Alert
-    from ..silences import Silence
+    from cmflow.foundation.alerts import Alert
+    from cmflow.foundation.silences import Silence
 
 
 def _now() -> datetime:
@@ -119,7 +119,7 @@ class SqlStore(Store):
 
     @property
     def display_url(self) -> str:
-        from . import display_url
+        from cmflow.store import display_url
 
         return display_url(self.url)
 
@@ -166,7 +166,7 @@ class SqlStore(Store):
 
     def _upsert_measurements(self, connection: sa.Connection, workflow: str, run_id: int,
                              frame: "pl.DataFrame", now: datetime) -> None:
-        from ..measurements import dimension_columns
+        from cmflow.foundation.measurements import dimension_columns
 
         dims = [c for c in dimension_columns(frame) if c != "rank"]
         rows = []
@@ -491,7 +491,7 @@ class SqlStore(Store):
                 created_by=silence.created_by, created_at=silence.created_at or _now()))
 
     def silences(self, *, active_at: datetime | None = None) -> list["Silence"]:
-        from ..silences import Silence
+        from cmflow.foundation.silences import Silence
 
         query = sa.select(silences).order_by(silences.c.ends_at.desc())
         if active_at is not None:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from .errors import StoreError, StoreMissing, explain
+from cmflow.store.errors import StoreError, StoreMissing, explain
 
 DEFAULT_BUSY_SECONDS = 10.0
 """How long a statement waits for another process's lock before the store is called busy."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cmflow import Metric, MetricInput, hookimpl
-from cmflow.measurements import aggregate, measurement_rows, ratio
+from cmflow.foundation.measurements import aggregate, measurement_rows, ratio
 
 
 class FollowerGrowth(Metric):

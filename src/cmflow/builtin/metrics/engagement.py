@@ -20,9 +20,9 @@ from typing import Literal
 from pydantic import Field
 
 from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.measurements import aggregate, measurement_rows, ratio
+from cmflow.foundation.measurements import aggregate, measurement_rows, ratio
 
-from .common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, no_records_reason
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, no_records_reason
 
 
 class RateOptions(PluginOptions):

@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.measurements import measurement_rows, ratio
-from cmflow.records import COUNTERS
+from cmflow.foundation.measurements import measurement_rows, ratio
+from cmflow.foundation.records import COUNTERS
 
-from .common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
 
 RANKABLE = ("engagement_rate_by_reach", "engagement_rate_by_impressions", "interactions", *COUNTERS)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.measurements import aggregate, measurement_rows
-from cmflow.records import COUNTERS
+from cmflow.foundation.measurements import aggregate, measurement_rows
+from cmflow.foundation.records import COUNTERS
 
-from .common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
 
 TOTALS = (*COUNTERS, "interactions")
 
@@ -23,7 +23,7 @@ class TotalsOptions(PluginOptions):
     @field_validator("counters")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        from cmflow.plugins import closest
+        from cmflow.plugins.registry import closest
 
         for name in value:
             if name not in TOTALS:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from cmflow import DeliveryContext, Message, NotificationBatch, hookimpl, metric_label
 
-from .webhook import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text,
+from cmflow.builtin.outputs.webhook import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text,
                       parse_url, webhook_url_field)
 
 if TYPE_CHECKING:

@@ -92,7 +92,7 @@ def remember_secret_url(text: str) -> None:
     Values read through ``${env:NAME}`` are known already; options built in Python (tests, the
     library API) and the forms the HTTP kit prints (normalised, with the path alone) are not.
     """
-    from cmflow.secrets import redactor
+    from cmflow.foundation.secrets import redactor
 
     redactor.add(text)
     url = parse_url(text)
@@ -428,7 +428,7 @@ class Webhook(WebhookNotifier):
         problems = super().check(workflow)
         options: WebhookOptions = self.options
         if options.body_template is not None:
-            from cmflow.errors import WorkflowInvalid
+            from cmflow.foundation.errors import WorkflowInvalid
 
             try:
                 source = template_source(options.body_template, workflow.directory)
@@ -464,8 +464,8 @@ def template_source(value: str, directory: Path) -> str:
     """An inline template (starts with ``{`` or ``[``), or the file it names."""
     if value.lstrip().startswith(("{", "[")):
         return value
-    from cmflow.context import resolve_input_path
-    from cmflow.text_files import read_text
+    from cmflow.plugins.context import resolve_input_path
+    from cmflow.foundation.text_files import read_text
 
     return read_text(resolve_input_path(value, directory))
 
@@ -493,7 +493,7 @@ def template_problem(source: str, where: str, group_by: list[str]) -> str | None
     batch document does not have, or a body that is not JSON once rendered."""
     from jinja2 import TemplateSyntaxError, meta
 
-    from cmflow.plugins import closest
+    from cmflow.plugins.registry import closest
 
     try:
         parsed = template_environment().parse(source)

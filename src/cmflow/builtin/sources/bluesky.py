@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
-from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
+from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformError, PlatformSession
@@ -176,7 +176,7 @@ class BlueskySource(Source):
     def _session(self, ctx: FetchContext) -> "PlatformSession":
         """Anonymous on the public AppView, or logged in with the app password through the PDS."""
         from cmflow.http import AuthExpired, BadResponse
-        from cmflow.secrets import redactor
+        from cmflow.foundation.secrets import redactor
 
         options: BlueskyOptions = self.options
         if options.app_password is None:

@@ -13,8 +13,8 @@ from pydantic import Field, field_validator
 
 from cmflow import FetchContext, RecordTable, Source, hookimpl
 
-from .export_text import check_export, plain_utf8_bytes, read_export
-from .tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
+from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
+from cmflow.builtin.sources.tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
 
 if TYPE_CHECKING:
     import polars as pl

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from cmflow.errors import DataFileError
+from cmflow.foundation.errors import DataFileError
 
 if TYPE_CHECKING:
     from cmflow import FetchContext, Source

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
-from .meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
+from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
                          in_window, insight_counters, insight_days, no_repeats, older_than, parallel_map,
                          published_between, record_tables, time_of, unix_seconds)
@@ -179,9 +179,9 @@ class FacebookPage(Source):
         user token, that it gives the Page's token), with Meta's usage headers."""
         from cmflow.doctor import busiest, check_row
         from cmflow.http import PlatformError
-        from cmflow.secrets import redactor
+        from cmflow.foundation.secrets import redactor
 
-        from .meta_graph import account_budget, check_meta_token
+        from cmflow.builtin.sources.meta_graph import account_budget, check_meta_token
 
         options: FacebookPageOptions = self.options
         scopes = ("pages_show_list", "pages_read_engagement", "read_insights")

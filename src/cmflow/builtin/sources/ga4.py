@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
-from .google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_float, as_int, require_list,
+from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_float, as_int, require_list,
                          require_object, unexpected, window_days)
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class Ga4Source(Source):
         from cmflow.doctor import check_row
         from cmflow.http import PlatformError
 
-        from .google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
+        from cmflow.builtin.sources.google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
 
         options: Ga4Options = self.options
         token = access_token(ctx, options, "ga4", self.entry_id)

@@ -19,12 +19,12 @@ from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hoo
 from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
 from cmflow.http.guard import allow_private_network_option
 
-from .meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
+from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
                          api_version_field, check_metrics, comments_lookback_field, conversation_rows, count,
                          earliest_published, in_window, insight_counters, insight_days, no_repeats,
                          older_than, pacific_midnight, parallel_map, published_between, record_tables,
                          time_of, unix_seconds, unsupported_metric)
-from .platform_common import run_zone
+from cmflow.builtin.sources.platform_common import run_zone
 
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
@@ -176,7 +176,7 @@ class Instagram(Source):
         from cmflow.doctor import busiest, check_row
         from cmflow.http import PlatformError
 
-        from .meta_graph import account_budget, check_meta_token
+        from cmflow.builtin.sources.meta_graph import account_budget, check_meta_token
 
         options: InstagramOptions = self.options
         session = self._session(ctx)

@@ -14,8 +14,8 @@ from pydantic import Field
 
 from cmflow import FetchContext, InputPath, RecordTable, Source, hookimpl
 
-from .export_text import check_export, plain_utf8_bytes, read_export
-from .tabular import DataFileError, RowPlaces, TabularOptions, parse_records
+from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
+from cmflow.builtin.sources.tabular import DataFileError, RowPlaces, TabularOptions, parse_records
 
 if TYPE_CHECKING:
     import polars as pl

@@ -24,7 +24,7 @@ from pydantic import Field
 from cmflow import FetchContext, RecordTable
 from cmflow.http import BadResponse, NextUrl, PlatformSession
 
-from .platform_common import parse_instant, run_zone, window_dates
+from cmflow.builtin.sources.platform_common import parse_instant, run_zone, window_dates
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
 GRAPH_INSTAGRAM = "https://graph.instagram.com"

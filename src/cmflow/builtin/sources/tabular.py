@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 from pydantic import Field, field_validator, model_validator
 
 from cmflow import InputPath, PluginOptions, StrftimeFormats, TextEncoding, TimeZoneName
-from cmflow.context import FetchContext
-from cmflow.errors import DataFileError
-from cmflow.records import POST_FORMATS, RECORD_KINDS, RecordKind
+from cmflow.plugins.context import FetchContext
+from cmflow.foundation.errors import DataFileError
+from cmflow.foundation.records import POST_FORMATS, RECORD_KINDS, RecordKind
 
 if TYPE_CHECKING:
     import polars as pl
@@ -110,7 +110,7 @@ class TabularOptions(PluginOptions):
     @classmethod
     def _canonical_fields(cls, value: dict, info) -> dict:  # type: ignore[no-untyped-def]
         """Keys must be fields of the chosen record kind (a `followers` column on posts is a slip)."""
-        from cmflow.plugins import closest
+        from cmflow.plugins.registry import closest
 
         kind = RECORD_KINDS.get(info.data.get("record", ""))
         known = list(kind.field_names) if kind else sorted({f for k in RECORD_KINDS.values() for f in k.field_names})
@@ -346,7 +346,7 @@ def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces,
 def _mapped_columns(kind: RecordKind, options: TabularOptions, available: list[str], file: Path,
                     places: RowPlaces) -> dict[str, str]:
     """Canonical field -> the file's column it is read from; an error for a missing one."""
-    from cmflow.plugins import closest
+    from cmflow.plugins.registry import closest
 
     header = ", ".join(f'"{c}"' for c in available)
     sources: dict[str, str] = {}

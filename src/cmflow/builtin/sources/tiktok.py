@@ -20,8 +20,8 @@ from pydantic import Field, SecretStr, field_validator
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
-from . import platform_common
-from .platform_common import dig, run_zone, window_dates
+from cmflow.builtin.sources import platform_common
+from cmflow.builtin.sources.platform_common import dig, run_zone, window_dates
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession

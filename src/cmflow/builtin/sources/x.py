@@ -18,7 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http.guard import allow_private_network_option
 
-from .platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
+from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformError, PlatformSession

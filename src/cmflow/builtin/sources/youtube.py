@@ -17,9 +17,9 @@ from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
-from .google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
+from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
                          unexpected, window_days)
-from .platform_common import parse_instant
+from cmflow.builtin.sources.platform_common import parse_instant
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
@@ -158,7 +158,7 @@ class YoutubeSource(Source):
         from cmflow.doctor import check_row
         from cmflow.http import BudgetLimits, PlatformError
 
-        from .google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
+        from cmflow.builtin.sources.google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
 
         options: YoutubeOptions = self.options
         token = access_token(ctx, options, "youtube", self.entry_id)

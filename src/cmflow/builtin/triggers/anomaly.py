@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.measurements import dimension_columns
+from cmflow.foundation.measurements import dimension_columns
 
-from .common import value_text, where_text
-from .history import history_frame, history_index, keyed, periods_text, when_text
+from cmflow.builtin.triggers.common import value_text, where_text
+from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
 
 if TYPE_CHECKING:
     import polars as pl
@@ -97,7 +97,7 @@ class Anomaly(Trigger):
         return 7 * options.weeks if options.baseline == "same_weekday" else options.periods
 
     def check(self, workflow) -> list[str | tuple[str, str]]:
-        from cmflow.periods import parse_period
+        from cmflow.foundation.periods import parse_period
 
         if self.options.baseline != "same_weekday":
             return []

@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.measurements import row_dimensions
+from cmflow.foundation.measurements import row_dimensions
 
-from .common import value_text, where_text
+from cmflow.builtin.triggers.common import value_text, where_text
 
 
 class ChangeOptions(PluginOptions):

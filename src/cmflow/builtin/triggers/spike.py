@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.measurements import dimension_columns
+from cmflow.foundation.measurements import dimension_columns
 
-from .common import value_text, where_text
-from .history import history_frame, history_index, keyed, periods_text, when_text
+from cmflow.builtin.triggers.common import value_text, where_text
+from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
 
 if TYPE_CHECKING:
     import polars as pl

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from cmflow import Alert, PluginOptions, Trigger, TriggerInput, Verdict, hookimpl, metric_label
-from cmflow.alerts import AT_RISK, OFF_TRACK, ON_TRACK
-from cmflow.measurements import dimension_columns
+from cmflow.foundation.alerts import AT_RISK, OFF_TRACK, ON_TRACK
+from cmflow.foundation.measurements import dimension_columns
 
-from .common import value_text, where_text
-from .history import keyed
+from cmflow.builtin.triggers.common import value_text, where_text
+from cmflow.builtin.triggers.history import keyed
 
 if TYPE_CHECKING:
     import polars as pl

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.measurements import row_dimensions
+from cmflow.foundation.measurements import row_dimensions
 
-from .common import value_text, where_text
+from cmflow.builtin.triggers.common import value_text, where_text
 
 
 class ThresholdOptions(PluginOptions):

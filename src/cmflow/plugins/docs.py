@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .plugins import PluginInfo
+from cmflow.plugins.registry import PluginInfo
 
 
 
@@ -48,7 +48,7 @@ def option_docs(model: type[BaseModel], *, common: bool = False) -> list[OptionD
 
 def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
     """The plugin's own options, then the keys every entry of its kind accepts."""
-    from .workflow import ENTRY_MODELS
+    from cmflow.workflow import ENTRY_MODELS
 
     own = option_docs(info.cls.Options)
     shared = [d for d in option_docs(ENTRY_MODELS[info.kind], common=True)]
@@ -57,7 +57,7 @@ def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
 
 def sample_toml(info: PluginInfo) -> str:
     """A commented TOML block for the plugin: required options set, optional ones commented."""
-    from .workflow import SECTION_OF_KIND
+    from cmflow.workflow import SECTION_OF_KIND
 
     section = SECTION_OF_KIND[info.kind]
     lines = [f"# {info.description}", f"[[{section}]]", f'plugin = "{info.name}"']
@@ -89,7 +89,7 @@ def _default(field: FieldInfo) -> Any:
     else:
         value = None if field.default is PydanticUndefined else field.default
     if isinstance(value, timedelta):  # a Duration option: shown as written in TOML
-        from .durations import format_duration
+        from cmflow.foundation.durations import format_duration
 
         return format_duration(value)
     return value

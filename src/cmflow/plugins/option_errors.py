@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from .plugins import closest
-from .secrets import redactor
+from cmflow.plugins.registry import closest
+from cmflow.foundation.secrets import redactor
 
 _CORE_TYPES = {
     "any", "none", "bool", "int", "float", "decimal", "str", "bytes", "date", "time", "datetime",

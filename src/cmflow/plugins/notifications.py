@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
-    from .alerts import Alert
-    from .periods import Period
-    from .result import RunResult
+    from cmflow.foundation.alerts import Alert
+    from cmflow.foundation.periods import Period
+    from cmflow.plugins.result import RunResult
 
 EventKind = Literal["firing", "repeat", "resolved"]
 """firing: the alert started firing; repeat: still firing, reminder due; resolved: it is over."""
@@ -135,7 +135,7 @@ class SendContext:
             if self.http_source is not None:
                 self.http_client = self.http_source()
             else:
-                from .http import make_client
+                from cmflow.http import make_client
 
                 self.http_client = make_client(**send_client_options())
         return self.http_client
@@ -145,7 +145,7 @@ def send_client_options() -> dict[str, Any]:
     """HTTP client options for notifiers: one attempt per send, since the outbox does the
     retrying (across runs if need be), and no long wait for a receiver's hold: a message held
     longer than the outbox's quick retries (10 s) waits in the outbox instead."""
-    from .http import RetryPolicy
+    from cmflow.http import RetryPolicy
 
     return {"retry": RetryPolicy(max_attempts=1, max_total_wait=10.0)}
 

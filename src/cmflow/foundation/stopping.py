@@ -41,7 +41,7 @@ class StopRequest:
     @property
     def exit_code(self) -> int:
         """143 for SIGTERM, 130 for Ctrl-C: 128 + the signal's number, as shells report it."""
-        from .errors import EXIT_SIGINT, EXIT_SIGTERM
+        from cmflow.foundation.errors import EXIT_SIGINT, EXIT_SIGTERM
 
         return EXIT_SIGINT if self.signal == signal.SIGINT else EXIT_SIGTERM
 

@@ -65,13 +65,13 @@ def load_dotenv_beside(workflow_file: Path) -> dict[str, str]:
     """Values of the ``.env`` file next to the workflow file, if there is one.
 
     Read like the workflow file (a byte-order mark is dropped; text that is not UTF-8 is a
-    problem naming the .env file, raised as :class:`~cmflow.errors.WorkflowInvalid`).
+    problem naming the .env file, raised as :class:`~cmflow.foundation.errors.WorkflowInvalid`).
     """
     import io
 
     from dotenv import dotenv_values
 
-    from .text_files import read_text
+    from cmflow.foundation.text_files import read_text
 
     path = workflow_file.parent / ".env"
     if not path.exists():
@@ -79,7 +79,7 @@ def load_dotenv_beside(workflow_file: Path) -> dict[str, str]:
     text = read_text(path)
     unreadable = _unreadable_dotenv_lines(text)
     if unreadable:
-        from .errors import Problem, WorkflowInvalid
+        from cmflow.foundation.errors import Problem, WorkflowInvalid
 
         # The line itself is not quoted: it may hold a secret.
         raise WorkflowInvalid([Problem(str(path), "", "cannot read this line", "write NAME=value, one "

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem, WorkflowInvalid
+from cmflow.foundation.errors import Problem, WorkflowInvalid
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator, Literal, Sequence, Union
 from zoneinfo import ZoneInfo
 
-from .periods import PeriodError, check_timezone
+from cmflow.foundation.periods import PeriodError, check_timezone
 
 UTC = timezone.utc
 MINUTES_PER_DAY = 24 * 60

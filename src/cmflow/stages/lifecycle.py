@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Iterable
 
-from .alerts import FIRING, PENDING, RESOLVED, VALUE, Alert
-from .measurements import row_dimensions
-from .notifications import Notification
+from cmflow.foundation.alerts import FIRING, PENDING, RESOLVED, VALUE, Alert
+from cmflow.foundation.measurements import row_dimensions
+from cmflow.plugins.notifications import Notification
 
 if TYPE_CHECKING:
-    from .silences import Silence
-    from .store import AlertState
+    from cmflow.foundation.silences import Silence
+    from cmflow.store import AlertState
 
 INACTIVE = "inactive"
 """A pending alert whose condition went away before it fired: kept, never announced."""
@@ -83,7 +83,7 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
     re-run, a restarted scheduler) re-evaluates it without counting one more run towards
     ``for`` or ``keep_firing_for``.
     """
-    from .silences import silencing
+    from cmflow.foundation.silences import silencing
 
     result = Advance()
     silences = list(silences)

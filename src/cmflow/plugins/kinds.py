@@ -13,18 +13,18 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .durations import PositiveDuration
+from cmflow.foundation.durations import PositiveDuration
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from .doctor import CredentialCheck
+    from cmflow.doctor import CredentialCheck
 
-    from .alerts import Alert
-    from .context import DeliveryContext, FetchContext, MetricInput, TriggerInput
-    from .notifications import Message, NotificationBatch, SendContext
-    from .records import RecordTable
-    from .result import RunResult
+    from cmflow.foundation.alerts import Alert
+    from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
+    from cmflow.plugins.notifications import Message, NotificationBatch, SendContext
+    from cmflow.foundation.records import RecordTable
+    from cmflow.plugins.result import RunResult
 
 
 class PluginOptions(BaseModel):
@@ -100,7 +100,7 @@ class Source(Plugin):
         """What ``cmflow doctor`` shows for this source: one :class:`cmflow.doctor.CredentialCheck`
         per token, account or file (valid, scopes, expiry, rate budget left, what to do), from a
         few cheap requests through ``ctx.http``. Default: one row saying there is nothing to check."""
-        from .doctor import not_checked
+        from cmflow.doctor import not_checked
 
         return [not_checked(self)]
 
@@ -122,7 +122,7 @@ class Metric(Plugin):
         return {self.name: getattr(self, "unit", "")}
 
     def compute(self, data: "MetricInput") -> "pl.DataFrame":
-        """Return a measurement frame (see :mod:`cmflow.measurements`) for every period."""
+        """Return a measurement frame (see :mod:`cmflow.foundation.measurements`) for every period."""
         raise NotImplementedError
 
 
@@ -181,9 +181,9 @@ class NotifierOptions(PluginOptions):
     @field_validator("group_by")
     @classmethod
     def _known_labels(cls, value: list[str]) -> list[str]:
-        from .measurements import DIMENSIONS
-        from .notifications import GROUP_LABELS
-        from .plugins import closest
+        from cmflow.foundation.measurements import DIMENSIONS
+        from cmflow.plugins.notifications import GROUP_LABELS
+        from cmflow.plugins.registry import closest
 
         labels = ["workflow", *GROUP_LABELS, *DIMENSIONS]
         for name in value:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .secrets import redactor
+from cmflow.foundation.secrets import redactor
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 if TYPE_CHECKING:
     import polars as pl
 
-    from .alerts import Verdict
-    from .http import HttpClient
-    from .periods import Period
+    from cmflow.foundation.alerts import Verdict
+    from cmflow.http import HttpClient
+    from cmflow.foundation.periods import Period
 
 
 IN_RUN_SUMMARY = "in_run_summary"
@@ -45,7 +45,7 @@ class FetchContext:
         that one request budget per platform and token holds across them. Created on first use
         and closed by cmflow when the sources are done."""
         if self.http_client is None:
-            from .http import make_client
+            from cmflow.http import make_client
 
             client = make_client()  # a context built by hand (tests): a client of its own
             self.http_client = lambda: client
@@ -78,7 +78,7 @@ class SharedHttpClient:
     def __call__(self) -> "HttpClient":
         with self._lock:
             if self._client is None:
-                from .http import make_client
+                from cmflow.http import make_client
 
                 self._client = make_client(**self._options)
             return self._client

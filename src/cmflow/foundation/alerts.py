@@ -1,7 +1,7 @@
 """Alerts: what triggers produce, identified by a stable fingerprint, and their lifecycle.
 
 A trigger returns the alerts whose condition holds now. The run compares them with the alert
-state kept in the store (see :mod:`cmflow.lifecycle`): a condition that holds is *pending* until
+state kept in the store (see :mod:`cmflow.stages.lifecycle`): a condition that holds is *pending* until
 it has held for ``for`` consecutive runs, then *firing*; a firing alert whose condition no
 longer holds stays firing for ``keep_firing_for`` runs, then is *resolved*.
 """

@@ -26,22 +26,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from .kinds import Notifier
-from .context import SharedHttpClient
-from .notifications import (
+from cmflow.plugins.kinds import Notifier
+from cmflow.plugins.context import SharedHttpClient
+from cmflow.plugins.notifications import (
     DeliveryFailed, Message, Notification, NotificationBatch, SendContext, batch_key, group_labels,
     send_client_options,
 )
-from .secrets import redactor
-from .store import DEAD, DELIVERED, PENDING, LockOwner, OutboxMessage, QueuedMessage
+from cmflow.foundation.secrets import redactor
+from cmflow.store import DEAD, DELIVERED, PENDING, LockOwner, OutboxMessage, QueuedMessage
 
 if TYPE_CHECKING:
-    from .context import DeliveryContext
-    from .result import RunResult
-    from .store import Store
-    from .workflow import Entry, Workflow
+    from cmflow.plugins.context import DeliveryContext
+    from cmflow.plugins.result import RunResult
+    from cmflow.store import Store
+    from cmflow.workflow import Entry, Workflow
 
-log = logging.getLogger("cmflow.outbox")
+log = logging.getLogger("cmflow.delivery.outbox")
 
 FIRST_RETRY = timedelta(seconds=30)
 """Wait before the first retry when the receiver names none; doubles at each attempt."""
@@ -407,8 +407,8 @@ class _NotifierResolver:
 def _outputs_of(file: str) -> "Workflow":
     """The workflow a message's outputs are in: a workflow file, or a daemon settings file
     (whose ``[[outputs]]`` send health alerts)."""
-    from .daemon.settings import is_daemon_settings, load_daemon_settings
-    from .workflow import load_workflow
+    from cmflow.daemon.settings import is_daemon_settings, load_daemon_settings
+    from cmflow.workflow import load_workflow
 
     if is_daemon_settings(file):
         health = load_daemon_settings(file).health_workflow

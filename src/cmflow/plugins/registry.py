@@ -22,8 +22,8 @@ from typing import Any, Iterator
 import pluggy
 from pydantic import BaseModel
 
-from . import hookspecs
-from .kinds import KINDS, Plugin
+from cmflow.plugins import hookspecs
+from cmflow.plugins.kinds import KINDS, Plugin
 
 ENTRY_POINT_GROUP = "cmflow"
 BUILTIN_PACKAGE = "cmflow"
@@ -139,7 +139,7 @@ class PluginRegistry:
         options = getattr(cls, "Options", None)
         if not (isinstance(options, type) and issubclass(options, BaseModel)):
             raise TypeError(f"{kind} plugin {name!r}: Options must be a pydantic model")
-        from .workflow import ENTRY_MODELS, entry_keys  # the keys every entry of the kind has
+        from cmflow.workflow import ENTRY_MODELS, entry_keys  # the keys every entry of the kind has
 
         clash = entry_keys(ENTRY_MODELS[kind]) & set(options.model_fields)
         if clash:

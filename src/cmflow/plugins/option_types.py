@@ -14,8 +14,8 @@ from typing import Annotated, Union
 
 from pydantic import AfterValidator
 
-from .output_paths import check_path_template, check_stays_inside
-from .periods import check_timezone
+from cmflow.plugins.output_paths import check_path_template, check_stays_inside
+from cmflow.foundation.periods import check_timezone
 
 _STRFTIME_DIRECTIVE = re.compile(r"%[-#]?[A-Za-z]|%\.f|%:z")
 _CHRONO_DIRECTIVES = set("aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZf") | {".f", ":z"}
@@ -99,7 +99,7 @@ HexColour = Annotated[str, AfterValidator(_hex_colour)]
 """A colour written ``#rrggbb``."""
 OutputPath = Annotated[str, AfterValidator(check_path_template)]
 """A file an output writes: absolute or under the current directory, with {workflow}, {period}
-and {date} placeholders (see :mod:`cmflow.output_paths`)."""
+and {date} placeholders (see :mod:`cmflow.plugins.output_paths`)."""
 OutputFolder = Annotated[str, AfterValidator(check_stays_inside)]
 """A folder an output writes into: absolute or under the current directory (no ``..``)."""
 InputPath = Annotated[str, INPUT_FILE]

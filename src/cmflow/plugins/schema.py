@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plugins import PluginRegistry
-from .workflow import ENTRY_MODELS, SECTION_OF_KIND, StoreSettings, WorkflowSettings
+from cmflow.plugins.registry import PluginRegistry
+from cmflow.workflow import ENTRY_MODELS, SECTION_OF_KIND, StoreSettings, WorkflowSettings
 
 SCHEMA_ID = "https://cmflow.dev/schema/workflow.json"
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .measurements import DIMENSIONS, row_dimensions
+from cmflow.foundation.measurements import DIMENSIONS, row_dimensions
 
 if TYPE_CHECKING:
-    from .alerts import Verdict
-    from .result import RunResult
+    from cmflow.foundation.alerts import Verdict
+    from cmflow.plugins.result import RunResult
 
 BREAKDOWN_TITLES = {
     (): "Overall",

@@ -13,7 +13,7 @@ import re
 import string
 from pathlib import Path, PurePath
 
-from .errors import UserFacingError
+from cmflow.foundation.errors import UserFacingError
 
 PLACEHOLDERS = ("workflow", "period", "date")
 """What an output path may contain: {workflow} (the workflow's name), {period} (its first and
@@ -28,7 +28,7 @@ class OutputPathError(UserFacingError, ValueError):
 def check_path_template(template: str, placeholders: tuple[str, ...] = PLACEHOLDERS) -> str:
     """``template`` if it is a usable output path; otherwise a ValueError saying what to change
     (for an options validator: the problem is reported at the option's key path)."""
-    from .plugins import closest
+    from cmflow.plugins.registry import closest
 
     if not template.strip():
         raise ValueError("must not be empty: give a file path such as reports/{workflow}-{period}.html")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .alerts import Alert
+    from cmflow.foundation.alerts import Alert
 
 ALERT_LABELS = ("fingerprint", "workflow", "rule", "metric", "severity", "condition")
 HEALTH_LABELS = ("workflow_id",)
@@ -100,9 +100,9 @@ def parse_matchers(items: list[str]) -> dict[str, str]:
 def _check_matcher(name: str, value: str) -> None:
     """A label alerts have, and for closed sets (severity, condition) a value they can take: a
     silence matching nothing would hold nothing back, and say nothing."""
-    from .alerts import ERROR, NO_DATA, SEVERITIES, VALUE
-    from .measurements import DIMENSIONS
-    from .plugins import closest
+    from cmflow.foundation.alerts import ERROR, NO_DATA, SEVERITIES, VALUE
+    from cmflow.foundation.measurements import DIMENSIONS
+    from cmflow.plugins.registry import closest
 
     labels = [*ALERT_LABELS, *DIMENSIONS, *HEALTH_LABELS]
     if name not in labels:

@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .alerts import Alert, Verdict
+from cmflow.foundation.alerts import Alert, Verdict
 
 if TYPE_CHECKING:
     import polars as pl
 
     from pathlib import Path
 
-    from .notifications import Notification
-    from .periods import Period
-    from .workflow import Workflow
+    from cmflow.plugins.notifications import Notification
+    from cmflow.foundation.periods import Period
+    from cmflow.workflow import Workflow
 
 
 @dataclass
@@ -123,7 +123,7 @@ class RunResult:
 
     def value(self, metric: str, **dimensions: Any) -> float | None:
         """The current value of one series (dimensions not given must be empty)."""
-        from .measurements import dimension_columns
+        from cmflow.foundation.measurements import dimension_columns
         import polars as pl
 
         rows = self.current(metric)
@@ -139,10 +139,10 @@ class RunResult:
 
         {workflow} becomes a file-name-safe form of the workflow's name, {period} the current
         period (``2026-11-16..2026-11-22``), {date} today's date (UTC); what they put in never
-        holds ``/`` or ``..`` (see :mod:`cmflow.output_paths`). Raise ValueError if the path
+        holds ``/`` or ``..`` (see :mod:`cmflow.plugins.output_paths`). Raise ValueError if the path
         is an existing folder.
         """
-        from .output_paths import fill_path_template
+        from cmflow.plugins.output_paths import fill_path_template
 
         today = datetime.now(timezone.utc).date().isoformat()
         return fill_path_template(template, {"workflow": self.workflow.name, "period": str(self.period),

@@ -26,15 +26,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from .records import RECORD_KINDS, unique_records
-from .store import CachedRecord, SourceCursor
+from cmflow.foundation.records import RECORD_KINDS, unique_records
+from cmflow.store import CachedRecord, SourceCursor
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from .kinds import Source
-    from .store import Store
-    from .workflow import Entry, Workflow
+    from cmflow.plugins.kinds import Source
+    from cmflow.store import Store
+    from cmflow.workflow import Entry, Workflow
 
 DEFAULT_LOOK_BACK = timedelta(days=28)
 """How far back recent records are fetched again by default (``look_back`` of a source)."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 if TYPE_CHECKING:
     import polars as pl
 
-    from .periods import Period
+    from cmflow.foundation.periods import Period
 
 DIMENSIONS: tuple[str, ...] = ("platform", "account", "format", "pillar", "campaign", "post_id")
 """Known dimension columns, in display order. Metrics may add their own string columns."""
