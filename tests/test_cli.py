@@ -416,9 +416,9 @@ def test_schema_rejects_demo_variants(workflow_schema: dict, old: str, new: str)
 
 
 def test_schema_to_a_file(runner: CliRunner, in_tmp: Path, workflow_schema: dict) -> None:
-    result = invoke(runner, "schema", "-o", "cmflow.plugins.schema.json")
+    result = invoke(runner, "schema", "-o", "cmflow.schema.json")
     assert result.exit_code == 0
-    assert json.loads((in_tmp / "cmflow.plugins.schema.json").read_text(encoding="utf-8")) == workflow_schema
+    assert json.loads((in_tmp / "cmflow.schema.json").read_text(encoding="utf-8")) == workflow_schema
 
 
 # -- history ----------------------------------------------------------------------------------
