@@ -41,12 +41,9 @@ __all__ = [*_PUBLIC, "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from cmflow.foundation.version import cmflow_version
 
-        try:
-            value = version("cmflow")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            value = "0+unknown"
+        value = cmflow_version()
     elif name in _PUBLIC:
         value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
     else:

@@ -126,7 +126,7 @@ class StoreSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from cmflow.store.errors import store_url_problem
+        from cmflow.store.urls import store_url_problem
 
         # An unset ${env:...} is said already, by name.
         if value is not None and "${env:" not in value and (problem := store_url_problem(value)):

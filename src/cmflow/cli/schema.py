@@ -17,7 +17,7 @@ def schema(output: str | None) -> None:
     completion as you type.
     """
     from cmflow.plugins.registry import get_registry
-    from cmflow.plugins.schema import workflow_schema
+    from cmflow.workflow_schema import workflow_schema
 
     text = json.dumps(workflow_schema(get_registry()), indent=2, ensure_ascii=False)
     if output:

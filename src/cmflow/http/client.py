@@ -39,9 +39,9 @@ def user_agent() -> str:
     """
     import httpx
 
-    from cmflow import __version__
+    from cmflow.foundation.version import cmflow_version
 
-    return f"cmflow/{__version__} python-httpx/{httpx.__version__}"
+    return f"cmflow/{cmflow_version()} python-httpx/{httpx.__version__}"
 
 
 def http2_available() -> bool:
