@@ -21,7 +21,8 @@ _PUBLIC = {
     "Alert": "foundation.alerts", "DeliveryContext": "plugins.context", "FetchContext": "plugins.context",
     "MetricInput": "plugins.context", "TriggerInput": "plugins.context", "Period": "foundation.periods",
     "RECORD_KINDS": "foundation.records", "RecordTable": "foundation.records", "RunResult": "plugins.result",
-    "dimension_columns": "foundation.measurements", "Verdict": "foundation.alerts", "CredentialCheck": "doctor",
+    "dimension_columns": "foundation.measurements", "Verdict": "foundation.alerts", "CredentialCheck": "plugins.credentials",
+    "RateBudget": "plugins.credentials",
     # notifications: what notifiers compose and send through the outbox
     "DeliveryFailed": "plugins.notifications", "Message": "plugins.notifications", "Notification": "plugins.notifications",
     "NotificationBatch": "plugins.notifications", "SendContext": "plugins.notifications", "Duration": "foundation.durations",
@@ -64,7 +65,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.durations import Duration
     from cmflow.plugins.notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
-    from cmflow.doctor import CredentialCheck
+    from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.foundation.errors import UserFacingError
     from cmflow.plugins.hookspecs import hookimpl
     from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger

@@ -130,18 +130,18 @@ class BlueskySource(Source):
         """With an app password: the login (createSession, as the run does) and
         ``com.atproto.server.getSession``; without: nothing to check but that the AppView
         answers. Then each account's profile, with the ``RateLimit-*`` headers."""
-        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow import CredentialCheck, RateBudget
         from cmflow.http import PlatformError, RequestRejected
 
         options: BlueskyOptions = self.options
-        row = check_row(self, account=", ".join(options.accounts))
+        row = CredentialCheck.for_source(self, account=", ".join(options.accounts))
         budgets = []
         now = ctx.http.clock()
         try:
             bluesky = self._session(ctx)
             if options.app_password is not None:
                 answer = bluesky.request("GET", "/xrpc/com.atproto.server.getSession")
-                budgets.append(rate_budget(answer.headers, answer.now))
+                budgets.append(RateBudget.from_rate_headers(answer.headers, answer.now))
                 session = answer.json if isinstance(answer.json, dict) else {}
                 row.token_valid = True
                 row.expiry(None, now, renew=bluesky.platform.renew_hint, note="each run")
@@ -165,12 +165,12 @@ class BlueskySource(Source):
                                          "may have changed)")
                         handles.append(actor)
                         continue
-                    budgets.append(rate_budget(answer.headers, answer.now))
+                    budgets.append(RateBudget.from_rate_headers(answer.headers, answer.now))
                     handles.append(str((answer.json or {}).get("handle") or actor))
                 row.account = ", ".join(handles)
         except PlatformError as exc:
             row.failed(exc, now)
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
     # -- the requests ----------------------------------------------------------------------------
     def _session(self, ctx: FetchContext) -> "PlatformSession":

@@ -177,7 +177,7 @@ class FacebookPage(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The token (debug_token: valid, scopes, expiry), then each Page's answer (and, for a
         user token, that it gives the Page's token), with Meta's usage headers."""
-        from cmflow.doctor import busiest, check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PlatformError
         from cmflow.foundation.secrets import redactor
 
@@ -192,7 +192,7 @@ class FacebookPage(Source):
                                    base_url=options.base_url, token=token, source=self.entry_id,
                                    api_version=options.api_version, scopes=scopes)
         graph = GraphReader(session)
-        row = check_row(self, account=", ".join(options.pages))
+        row = CredentialCheck.for_source(self, account=", ".join(options.pages))
         budgets = []
         try:
             budgets.append(check_meta_token(
@@ -216,7 +216,7 @@ class FacebookPage(Source):
                 row.account = ", ".join(names)
         except PlatformError as exc:
             row.failed(exc, session.client.clock())
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
 
 @dataclass

@@ -117,12 +117,12 @@ class RssSource(Source):
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """One row per feed: it answers (a key in its URL still works) and parses as RSS or Atom."""
-        from cmflow.doctor import check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PlatformError
 
         rows = []
         for url in self.options.feeds:
-            row = check_row(self, account=redacted(url), expiry_note="—")
+            row = CredentialCheck.for_source(self, account=redacted(url), expiry_note="—")
             before = len(ctx.problems)
             try:
                 feed = self._parse(ctx, url)
