@@ -58,7 +58,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 def show(name: str, kind: str | None, as_json: bool) -> None:
     """Show a plugin's options (type, default, description, example) and a sample TOML block."""
     from cmflow.plugins.docs import plugin_option_docs, sample_toml
-    from cmflow.plugins.registry import closest, get_registry
+    from cmflow.foundation.names import closest
+    from cmflow.plugins.registry import get_registry
 
     registry = get_registry()
     found = [i for i in registry.find(name) if kind is None or i.kind == kind]

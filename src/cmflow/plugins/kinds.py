@@ -180,7 +180,7 @@ class NotifierOptions(PluginOptions):
     def _known_labels(cls, value: list[str]) -> list[str]:
         from cmflow.foundation.measurements import DIMENSIONS
         from cmflow.plugins.notifications import GROUP_LABELS
-        from cmflow.plugins.registry import closest
+        from cmflow.foundation.names import closest
 
         labels = ["workflow", *GROUP_LABELS, *DIMENSIONS]
         for name in value:

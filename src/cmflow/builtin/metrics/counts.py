@@ -9,8 +9,7 @@ none of which is classified give no value, never a reassuring 0.
 
 from __future__ import annotations
 
-from cmflow import Metric, MetricInput, hookimpl
-from cmflow.foundation.measurements import aggregate, measurement_rows
+from cmflow import Metric, MetricInput, aggregate, hookimpl, measurement_rows
 
 
 class _RecordCount(Metric):

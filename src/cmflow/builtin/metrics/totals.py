@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.foundation.measurements import aggregate, measurement_rows
-from cmflow.foundation.records import COUNTERS
+from cmflow import COUNTERS, Metric, MetricInput, PluginOptions, aggregate, hookimpl, measurement_rows
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
 
@@ -23,7 +21,7 @@ class TotalsOptions(PluginOptions):
     @field_validator("counters")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        from cmflow.plugins.registry import closest
+        from cmflow import closest
 
         for name in value:
             if name not in TOTALS:

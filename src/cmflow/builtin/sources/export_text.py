@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.errors import DataFileError
+from cmflow import DataFileError
 
 if TYPE_CHECKING:
     from cmflow import CredentialCheck, FetchContext, Source

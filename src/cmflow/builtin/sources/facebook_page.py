@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
@@ -179,7 +179,7 @@ class FacebookPage(Source):
         user token, that it gives the Page's token), with Meta's usage headers."""
         from cmflow import CredentialCheck
         from cmflow.http import PlatformError
-        from cmflow.foundation.secrets import redactor
+        from cmflow import mark_secret
 
         from cmflow.builtin.sources.meta_graph import account_budget, check_meta_token
 
@@ -208,7 +208,7 @@ class FacebookPage(Source):
                     budgets.append(budget)
                     if user_token:
                         if page.get("access_token"):
-                            redactor.add(str(page.pop("access_token")))
+                            mark_secret(str(page.pop("access_token")))
                         else:
                             row.flag("fail", f"Page {page_id} gave no Page token: the user needs a role with the "
                                              "ANALYZE task on the Page")

@@ -22,7 +22,7 @@ from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, 
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
-    from cmflow.http.platforms import Pace
+    from cmflow.http import Pace
 
 ANALYTICS_READONLY = SCOPE_PREFIX + "analytics.readonly"
 RENAMED_METRICS = {"conversions": "keyEvents", "sessionConversionRate": "sessionKeyEventRate",
@@ -256,7 +256,7 @@ def report_notes(metadata: Any) -> set[str]:
 def quota_pace(quota: Any, tier: str, *, now: float, near_limit: float) -> "Pace | None":
     """How to pace the next requests from a ``propertyQuota``: once ``near_limit`` % of a token
     quota is used, spread the requests its remaining tokens allow over the quota's window."""
-    from cmflow.http.platforms import Pace
+    from cmflow.http import Pace
 
     if not isinstance(quota, dict):
         return None  # not reported: says nothing

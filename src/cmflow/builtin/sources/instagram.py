@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
                          api_version_field, check_metrics, comments_lookback_field, conversation_rows, count,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, iso_language, parse_instant, shares
 
