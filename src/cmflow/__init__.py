@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 _PUBLIC = {
     # the contract
     "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Metric": "plugins.kinds", "Trigger": "plugins.kinds",
-    "Output": "plugins.kinds", "PluginOptions": "plugins.kinds", "Notifier": "plugins.kinds", "NotifierOptions": "plugins.kinds",
+    "Output": "plugins.kinds", "PluginOptions": "plugins.kinds", "Notifier": "plugins.kinds",
+    "NotifierOptions": "plugins.kinds",
     # what flows through a run
     "Alert": "foundation.alerts", "DeliveryContext": "plugins.context", "FetchContext": "plugins.context",
     "MetricInput": "plugins.context", "TriggerInput": "plugins.context", "Period": "foundation.periods",
@@ -30,13 +31,17 @@ _PUBLIC = {
     # cmflow doctor: what a source's check_credentials returns
     "CredentialCheck": "plugins.credentials", "RateBudget": "plugins.credentials",
     # notifications: what notifiers compose and send through the outbox
-    "DeliveryFailed": "plugins.notifications", "Message": "plugins.notifications", "Notification": "plugins.notifications",
+    "DeliveryFailed": "plugins.notifications", "Message": "plugins.notifications",
+    "Notification": "plugins.notifications",
     "NotificationBatch": "plugins.notifications", "SendContext": "plugins.notifications",
     # presentation helpers outputs share, so every output shows the same numbers the same way
-    "format_change": "presentation.summary", "format_value": "presentation.summary", "kpi_tables": "presentation.summary",
-    "metric_label": "presentation.summary", "ranked_posts": "presentation.summary", "table_console": "presentation.terminal",
+    "format_change": "presentation.summary", "format_value": "presentation.summary",
+    "kpi_tables": "presentation.summary",
+    "metric_label": "presentation.summary", "ranked_posts": "presentation.summary",
+    "table_console": "presentation.terminal",
     # option types that check at validate what would fail at run time, and what to say when one fails
-    "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types", "TextEncoding": "plugins.option_types",
+    "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
+    "TextEncoding": "plugins.option_types",
     "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types", "OutputPath": "plugins.option_types",
     "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types", "Duration": "foundation.durations",
     "PositiveDuration": "foundation.durations", "InvalidOption": "plugins.option_errors", "closest": "foundation.names",

@@ -164,7 +164,8 @@ def tokeninfo(ctx: Any, token: str, source: str, allow_private_network: bool = F
     from cmflow.http import Platform, get_platform
 
     url = urlsplit(os.environ.get(TOKENINFO_URL_VARIABLE) or TOKENINFO_URL)
-    platform = Platform("google_oauth", "Google", renew_hint=get_platform("youtube").renew_hint, classify=_classify_tokeninfo)
+    renew = get_platform("youtube").renew_hint  # Google's, the same for every Google platform
+    platform = Platform("google_oauth", "Google", renew_hint=renew, classify=_classify_tokeninfo)
     session = ctx.http.session(platform, base_url=f"{url.scheme}://{url.netloc}", token=token,
                                token_param="access_token", source=source, allow_private_network=allow_private_network)
     return require_object(session.get_json(url.path or "/"), session, "tokeninfo")

@@ -72,7 +72,8 @@ class Target(Trigger):
         gap = miss / abs(expected) * 100 if expected else pl.lit(None, dtype=pl.Float64)
         return (keyed(data.measurements).filter(value.is_not_null())
                 .with_columns(pl.lit(expected).alias("expected"),
-                              pl.when(on_track).then(pl.lit(Verdict.ON_TRACK)).when(at_risk).then(pl.lit(Verdict.AT_RISK))
+                              pl.when(on_track).then(pl.lit(Verdict.ON_TRACK))
+                              .when(at_risk).then(pl.lit(Verdict.AT_RISK))
                               .otherwise(pl.lit(Verdict.OFF_TRACK)).alias("status"),
                               pl.when(~on_track).then(gap).alias("gap_pct")))
 
