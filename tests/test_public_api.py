@@ -103,3 +103,15 @@ def test_cmflow_lists_each_public_name_once() -> None:
 
     assert len(cmflow.__all__) == len(set(cmflow.__all__))
     assert sorted(dir(cmflow)) == sorted(cmflow.__all__)
+
+
+def test_type_checkers_see_every_public_name_where_it_is_loaded_from() -> None:
+    """The TYPE_CHECKING imports of cmflow/__init__.py mirror its lazy ``_PUBLIC`` map."""
+    import cmflow
+
+    tree = ast.parse((REPO / "src" / "cmflow" / "__init__.py").read_text(encoding="utf-8"))
+    block = next(node for node in tree.body
+                 if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING")
+    seen = {alias.name: node.module.removeprefix("cmflow.") for node in ast.walk(block)
+            if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert seen == cmflow._PUBLIC
