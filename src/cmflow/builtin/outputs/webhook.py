@@ -1,10 +1,10 @@
 """Webhook notifiers: the generic ``webhook`` output, and what the chat outputs share with it.
 
-Every webhook-style notifier (``webhook`` here, ``slack``, ``teams`` and ``discord`` in
-:mod:`.chat`) POSTs one JSON body per message through the HTTP kit, one attempt per call (the
-outbox retries), and tells the outbox what the answer means: 2xx delivered; 429, 5xx, timeouts
-and refused connections worth another try (after ``Retry-After`` when given); any other 4xx a
-message that will never be taken, dead-lettered with the receiver's own words.
+Every webhook-style notifier (``webhook`` here, and the chat outputs ``slack``, ``teams`` and
+``discord``, one module each) POSTs one JSON body per message through the HTTP kit, one attempt
+per call (the outbox retries), and tells the outbox what the answer means: 2xx delivered; 429,
+5xx, timeouts and refused connections worth another try (after ``Retry-After`` when given); any
+other 4xx a message that will never be taken, dead-lettered with the receiver's own words.
 
 Webhook URLs are secrets (whoever holds one can post): they come from ``${env:NAME}``, are
 registered with the redactor, are read from the options only when sending, and never appear in

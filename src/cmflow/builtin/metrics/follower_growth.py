@@ -1,4 +1,4 @@
-"""Audience metrics from daily account snapshots: follower growth."""
+"""Follower growth, from daily account snapshots: ``follower_growth``."""
 
 from __future__ import annotations
 
