@@ -36,6 +36,7 @@ RUN_MAX_WAIT = 900.0
 that lifts sooner only slows the run down."""
 NOT_CHECKED = "not checked: the plugin has nothing to check (it defines no check_credentials)"
 
+
 def _redact(text: str) -> str:
     from cmflow.http import redact
 
