@@ -1,4 +1,5 @@
-"""The HTTP kit every platform source builds on (public: plugin authors import it too).
+"""The HTTP kit every platform source builds on (public: plugin authors import it too, the
+names in ``__all__``; the modules behind them may move between releases).
 
 ::
 
