@@ -111,7 +111,7 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     problems: list[Problem] = []
     for key in document:
         if key not in _TABLES:
-            from cmflow.plugins.registry import closest
+            from cmflow.foundation.names import closest
 
             suggestion = closest(key, list(_TABLES))
             problems.append(Problem(str(file), key, f"unknown section {key!r}",

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
@@ -89,8 +89,12 @@ class Verdict:
     rule: str
     metric: str
     dimensions: dict[str, Any]
+    ON_TRACK: ClassVar[str] = ON_TRACK
+    AT_RISK: ClassVar[str] = AT_RISK
+    OFF_TRACK: ClassVar[str] = OFF_TRACK
+
     status: str
-    """on_track, at_risk or off_track."""
+    """on_track, at_risk or off_track (:attr:`ON_TRACK`, :attr:`AT_RISK`, :attr:`OFF_TRACK`)."""
     value: float | None
     objective: float
     summary: str

@@ -147,7 +147,12 @@ class DaemonRecord:
 
 @dataclass
 class AlertState:
-    """The last known state of one alert fingerprint."""
+    """The last known state of one alert fingerprint.
+
+    Its fields mirror :class:`cmflow.foundation.alerts.Alert`'s, yet it does not derive from it:
+    its ``fingerprint`` is the stored key, which the one an Alert computes from its rule and
+    dimensions need not match (rows written by earlier versions or tools), and rows are looked up
+    by the stored one."""
 
     fingerprint: str
     workflow: str
