@@ -33,7 +33,7 @@ _PUBLIC = {
     # cmflow doctor: what a source's check_credentials returns
     "CredentialCheck": "plugins.credentials", "RateBudget": "plugins.credentials",
     # notifications: what notifiers compose and send through the outbox
-    "NotificationBatch": "plugins.notifications", "Notification": "plugins.notifications",
+    "NotificationBatch": "plugins.notifications", "Notification": "foundation.alerts",
     "Message": "plugins.notifications", "SendContext": "plugins.notifications",
     "DeliveryFailed": "plugins.notifications",
     # presentation helpers outputs share, so every output shows the same numbers the same way
@@ -72,7 +72,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from cmflow.foundation.alerts import Alert, Verdict
+    from cmflow.foundation.alerts import Alert, Notification, Verdict
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
@@ -86,7 +86,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl
     from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
-    from cmflow.plugins.notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
+    from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)

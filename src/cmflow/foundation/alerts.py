@@ -100,3 +100,21 @@ class Verdict:
     summary: str
     expected: float | None = None
     """Where the KPI should be by now for a cumulative objective (the pace), if it has one."""
+
+
+EventKind = Literal["firing", "repeat", "resolved"]
+"""firing: the alert started firing; repeat: still firing, reminder due; resolved: it is over."""
+
+@dataclass
+class Notification:
+    """One alert event a receiver is told about."""
+
+    alert: Alert
+    event: EventKind
+    reminder: int = 0
+    """For ``repeat``: which reminder of the episode this is (1, 2 ...)."""
+
+    @property
+    def id(self) -> str:
+        """Stable across retries and re-runs: fingerprint, event, episode and reminder number."""
+        return f"{self.alert.fingerprint}:{self.event}:{self.alert.episode}:{self.reminder}"

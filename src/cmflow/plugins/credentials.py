@@ -16,13 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Protocol
 
 if TYPE_CHECKING:
     import httpx
 
     from cmflow.plugins.context import FetchContext
-    from cmflow.plugins.kinds import Source
 
 Status = Literal["ok", "warning", "fail"]
 STATUSES: tuple[Status, ...] = ("ok", "warning", "fail")
@@ -34,6 +33,16 @@ BUDGET_WARNING = 80.0
 RUN_MAX_WAIT = 900.0
 """Seconds a run waits for a platform's limit at most (``RetryPolicy.max_total_wait``): a limit
 that lifts sooner only slows the run down."""
+
+
+class CheckedSource(Protocol):
+    """What a row reads of the source it checks: a :class:`cmflow.Source` (``kinds`` builds on
+    this module, so it is described here rather than imported)."""
+
+    name: str
+    entry_id: str
+
+
 NOT_CHECKED = "not checked: the plugin has nothing to check (it defines no check_credentials)"
 
 
@@ -83,12 +92,12 @@ class CredentialCheck:
             self._said = [(self.status, self.message)]
 
     @classmethod
-    def for_source(cls, source: "Source", **fields: Any) -> CredentialCheck:
+    def for_source(cls, source: CheckedSource, **fields: Any) -> CredentialCheck:
         """A row for ``source`` (its entry id and plugin name filled in)."""
         return cls(source=source.entry_id, plugin=source.name, **fields)
 
     @classmethod
-    def for_file(cls, source: "Source", ctx: "FetchContext", value: str, *,
+    def for_file(cls, source: CheckedSource, ctx: "FetchContext", value: str, *,
                  encoding: str | None = None) -> CredentialCheck:
         """Whether the file a source reads (its ``path`` option, ``value``) exists and can be read
         (and, given ``encoding``, decoded)."""
@@ -205,7 +214,7 @@ def worst(*statuses: Status) -> Status:
     return max(statuses, key=STATUSES.index, default="ok")
 
 
-def not_checked(source: "Source", message: str = NOT_CHECKED) -> CredentialCheck:
+def not_checked(source: CheckedSource, message: str = NOT_CHECKED) -> CredentialCheck:
     """The row of a source with nothing to check (the default of :meth:`Source.check_credentials`)."""
     return CredentialCheck.for_source(source, status="ok", message=message, checked=False, expiry_note="—")
 
@@ -286,7 +295,7 @@ def busiest(*budgets: RateBudget | None) -> RateBudget | None:
 
 
 # -- files ----------------------------------------------------------------------------------------
-def _check_file(source: "Source", ctx: "FetchContext", value: str, encoding: str | None) -> CredentialCheck:
+def _check_file(source: CheckedSource, ctx: "FetchContext", value: str, encoding: str | None) -> CredentialCheck:
     import codecs
 
     path = ctx.resolve_path(value)

@@ -7,12 +7,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cmflow.foundation.alerts import Alert, Verdict
+from cmflow.foundation.alerts import Alert, Notification, Verdict
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow.plugins.notifications import Notification
     from cmflow.foundation.periods import Period
 
 
@@ -85,7 +84,7 @@ class RunResult:
     """Alerts that resolved at this run."""
     pending: list[Alert] = field(default_factory=list)
     """Alerts whose condition holds but not yet for their rule's ``for`` runs."""
-    notifications: list["Notification"] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
     """Alert events announced at this run (started firing, reminder due, resolved), silenced
     ones left out; notifier outputs send them."""
     verdicts: list["Verdict"] = field(default_factory=list)
