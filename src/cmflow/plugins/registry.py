@@ -23,6 +23,7 @@ import pluggy
 from pydantic import BaseModel
 
 from cmflow.plugins import hookspecs
+from cmflow.plugins.entries import ENTRY_MODELS, entry_keys
 from cmflow.plugins.kinds import KINDS, Plugin
 
 ENTRY_POINT_GROUP = "cmflow"
@@ -139,8 +140,6 @@ class PluginRegistry:
         options = getattr(cls, "Options", None)
         if not (isinstance(options, type) and issubclass(options, BaseModel)):
             raise TypeError(f"{kind} plugin {name!r}: Options must be a pydantic model")
-        from cmflow.workflow import ENTRY_MODELS, entry_keys  # the keys every entry of the kind has
-
         clash = entry_keys(ENTRY_MODELS[kind]) & set(options.model_fields)
         if clash:
             raise TypeError(f"{kind} plugin {name!r}: option name(s) {sorted(clash)} are reserved by cmflow")
