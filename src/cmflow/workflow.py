@@ -392,14 +392,18 @@ class _Loader:
     def _check_web_addresses(self, path: str, options: BaseModel) -> None:
         """A server on a literal private address (or ``localhost``) is refused now, before
         anything is sent, unless the plugin allows private networks."""
-        from cmflow.http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem
         from cmflow.plugins.option_types import WEB_ADDRESS
+
+        addresses = {name: value for name, info in type(options).model_fields.items()
+                     if _marked(info, WEB_ADDRESS) and isinstance(value := getattr(options, name), str)}
+        if not addresses:
+            return
+        from cmflow.http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem  # imports httpx
 
         if getattr(options, PRIVATE_NETWORK_OPTION, False):
             return
-        for name, info in type(options).model_fields.items():
-            value = getattr(options, name)
-            if _marked(info, WEB_ADDRESS) and isinstance(value, str) and (problem := refused_url_problem(value)):
+        for name, value in addresses.items():
+            if problem := refused_url_problem(value):
                 self.problem(f"{path}.{name}", problem)
 
     def _check_input_files(self, path: str, options: BaseModel) -> None:

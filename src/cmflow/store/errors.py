@@ -23,6 +23,8 @@ DRIVER_PACKAGES = {
 
 EXAMPLE_URLS = ("sqlite:///state/cmflow.db (a file, relative to the current folder), "
                 "sqlite:////var/lib/cmflow/state.db (an absolute path) or postgresql://USER@HOST/DATABASE")
+_PLAIN_SQLITE_URL = re.compile(r"sqlite:///[^?]*")
+"""A SQLite file URL without a query: SQLAlchemy reads it as no host and that database (or memory)."""
 
 
 class StoreError(UserFacingError, RuntimeError):
@@ -99,6 +101,8 @@ def store_url_problem(url: str) -> str | None:
     """What is wrong with a store URL that can be told without opening the store (not a URL,
     an unknown kind of database, a malformed SQLite URL); None when nothing is. A driver that
     is not installed is not told here: that is the machine's, not the URL's."""
+    if _PLAIN_SQLITE_URL.fullmatch(url):  # always valid: told without importing SQLAlchemy (~0.15 s)
+        return None
     import sqlalchemy as sa
 
     try:
