@@ -22,7 +22,8 @@ from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_colum
 from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, entry_keys
 from cmflow.plugins.option_errors import explain, key_path
 from cmflow.plugins.registry import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
-from cmflow.foundation.secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
+from cmflow.foundation.env_files import load_dotenv_beside
+from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
