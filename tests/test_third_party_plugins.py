@@ -303,8 +303,8 @@ def test_broken_plugin_distributions_are_reported_and_the_rest_loads(site):
 
 
 # -- entry points named kind.name -----------------------------------------------------------
-DECLARED = """
-from cmflow import Output, Source, hookimpl
+DECLARED = DUPLICATE_CSV + """
+from cmflow import Output
 
 
 class Note(Output):
@@ -315,20 +315,11 @@ class Note(Output):
         return None
 
 
-class OtherCsv(Source):
-    name = "csv"
-    description = "Another package's idea of a CSV source."
-
-
 @hookimpl
 def register_outputs(register):
     register(Note)
-
-
-@hookimpl
-def register_sources(register):
-    register(OtherCsv)
 """
+"""A note output, and a csv source that clashes with the built-in one."""
 
 
 def test_a_module_whose_entry_points_name_its_plugins_is_imported_when_one_is_used(site):
