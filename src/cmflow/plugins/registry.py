@@ -121,6 +121,8 @@ class PluginRegistry:
             self._declared.setdefault(key, module)
 
     def get(self, kind: str, name: str) -> PluginInfo:
+        """The plugin, importing the module that declares it (or, for a name no entry point
+        declares, the modules that declare nothing); :class:`UnknownPlugin` if none has it."""
         key = (kind, name)
         if key not in self.plugins and (owner := self._declared.get(key)) is not None:
             self._load([owner])
