@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from cmflow.daemon import Daemon, load_daemon_settings
+from cmflow.daemon.service import Daemon
+from cmflow.daemon.settings import load_daemon_settings
 from cmflow.daemon.executor import Executor, InlineExecutor, LocalProcessPool
 from cmflow.daemon.health import assess
 from cmflow.daemon.settings import HealthOptions

@@ -27,8 +27,8 @@ from cmflow.foundation.records import RECORD_KINDS
 from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE
 from cmflow.testing import registered_plugin
-from cmflow.workflow import (MetricEntry, OutputEntry, SourceEntry, StoreSettings, TriggerEntry, entry_keys,
-                             WorkflowSettings, load_workflow)
+from cmflow.plugins.entries import MetricEntry, OutputEntry, SourceEntry, TriggerEntry, entry_keys
+from cmflow.workflow import StoreSettings, WorkflowSettings, load_workflow
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

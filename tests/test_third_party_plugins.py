@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 EXAMPLE = REPO / "plugins" / "cmflow-example"
 EXAMPLE_SOURCE = EXAMPLE / "src" / "cmflow_example"
-PLUGIN_MODULES = ("cmflow_example", "cmflow_broken_import", "cmflow_broken_hook", "cmflow_duplicate_csv")
+PLUGIN_MODULES = ("cmflow_example", "cmflow_broken_import", "cmflow_broken_hook", "cmflow_duplicate_csv",
+                  "cmflow_declared")
 WIDE = {"COLUMNS": "250"}  # rich would fold the tables at 80 columns
 
 
@@ -301,3 +302,39 @@ def test_broken_plugin_distributions_are_reported_and_the_rest_loads(site):
 
     checked = CliRunner().invoke(main, ["validate", str(DEMO_WORKFLOW)])
     assert checked.exit_code == 0, checked.output
+
+
+# -- entry points named kind.name -----------------------------------------------------------
+DECLARED = DUPLICATE_CSV + """
+from cmflow import Output
+
+
+class Note(Output):
+    name = "note"
+    description = "Declared by its entry point."
+
+    def deliver(self, result, ctx):
+        return None
+
+
+@hookimpl
+def register_outputs(register):
+    register(Note)
+"""
+"""A note output, and a csv source that clashes with the built-in one."""
+
+
+def test_a_module_whose_entry_points_name_its_plugins_is_imported_when_one_is_used(site):
+    site.add_distribution("cmflow-declared", "3.0.0", {"output.note": "cmflow_declared",
+                                                       "source.csv": "cmflow_declared"},
+                          {"cmflow_declared": DECLARED})
+    registry = site.load("cmflow-declared")
+
+    assert "note" in registry.names("output")
+    assert "cmflow_declared" not in sys.modules
+    assert registry.get("output", "note").package == "cmflow-declared"
+    # The built-in csv keeps its name, though its module was not imported when the other came.
+    [problem] = registry.problems
+    assert (f"source plugin 'csv' is registered twice: by cmflow {cmflow.__version__} and by "
+            f"cmflow-declared 3.0.0" in problem.message)
+    assert registry.get("source", "csv").package == "cmflow"

@@ -37,6 +37,7 @@ def registered_plugin(module: Any, *, package: str = "test-plugin", version: str
     Raises ``RuntimeError`` if the module failed to register (the problem is in the message).
     """
     registry = get_registry()
+    registry.load(getattr(module, "__name__", ""))  # an entry-point module not imported yet
     if registry.manager.is_registered(module):
         yield [info for info in registry.plugins.values() if info.cls.__module__ == getattr(module, "__name__", None)]
         return

@@ -10,27 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from cmflow.foundation import periods, schedules
-from cmflow.foundation.alerts import SEVERITIES
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.plugins.kinds import Plugin
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
-from cmflow.plugins.option_errors import PATTERN_MEANINGS, explain, key_path
+from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, entry_keys
+from cmflow.plugins.option_errors import explain, key_path
 from cmflow.foundation.names import closest
 from cmflow.plugins.registry import PluginInfo, PluginRegistry, UnknownPlugin, get_registry
-from cmflow.foundation.secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
+from cmflow.foundation.env_files import load_dotenv_beside
+from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
-SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
-_ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
-PATTERN_MEANINGS[_ID] = ("is not an id: an id starts with a letter and holds only letters, digits, "
-                         "'_', '.' and '-' (no spaces)")
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
 
@@ -43,7 +40,7 @@ class WorkflowSettings(BaseModel):
     name: str = Field(description="Name shown in the terminal, reports and messages.",
                       examples=["Weekly social KPIs"])
     id: str | None = Field(
-        None, pattern=_ID, description="Key of this workflow's run history, measurements and "
+        None, pattern=ID_PATTERN, description="Key of this workflow's run history, measurements and "
         "alert state in the store. Default: the name. Workflows sharing a store need distinct ids.",
         examples=["client-a-weekly"])
     description: str = Field("", description="What this workflow is for.")
@@ -133,85 +130,6 @@ class StoreSettings(BaseModel):
         if value is not None and "${env:" not in value and (problem := store_url_problem(value)):
             raise ValueError(problem)
         return value
-
-
-class SourceEntry(BaseModel):
-    """Keys every ``[[sources]]`` entry accepts besides its plugin's options."""
-
-    model_config = ConfigDict(extra="forbid")
-    plugin: str = Field(description="Source plugin name (see `cmflow plugins`).")
-    id: str | None = Field(None, pattern=_ID, description="Id metrics refer to. Default: the plugin name.")
-    look_back: Optional[Duration] = Field(
-        None, description="For sources that call an API (kept in the store, fetched incrementally): "
-        "how far back records are fetched again at each run, since likes and comments keep coming "
-        "after publication. Default 28d.", examples=["14d"])
-
-
-class MetricEntry(BaseModel):
-    """Keys every ``[[metrics]]`` entry accepts besides its plugin's options."""
-
-    model_config = ConfigDict(extra="forbid")
-    plugin: str = Field(description="Metric plugin name (see `cmflow plugins`).")
-    id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
-    sources: list[str] | None = Field(None, min_length=1, description="Ids of the sources to read. "
-                                      "Default: all.")
-    by: list[Union[Literal[tuple(GROUPINGS)], Annotated[list[Literal[tuple(GROUPINGS)]], Field(min_length=1)]]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: ["overall", "account"], min_length=1,
-        description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "
-        "post (comments of each post), or a list of them combined (e.g. [\"platform\", \"format\"]).",
-    )
-
-
-class TriggerEntry(BaseModel):
-    """Keys every ``[[triggers]]`` entry accepts besides its plugin's options."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    plugin: str = Field(description="Trigger plugin name (see `cmflow plugins`).")
-    id: str | None = Field(None, pattern=_ID, description="Rule id, part of each alert's fingerprint. "
-                           "Default: plugin_metric.")
-    metric: str = Field(description="Name of the measurement the trigger watches.",
-                        examples=["engagement_rate_by_reach"])
-    where: dict[str, Union[str, list[str]]] = Field(
-        default_factory=dict, description="Only series whose dimensions match, e.g. {platform = \"instagram\"}.")
-    severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]
-    for_runs: int = Field(1, ge=1, alias="for", description="Consecutive runs the condition must hold "
-                          "before the alert fires (until then it is pending).", examples=[2])
-    keep_firing_for: int = Field(0, ge=0, description="Runs a firing alert keeps firing after its "
-                                 "condition stops holding, so a flapping series resolves once.",
-                                 examples=[1])
-    repeat_every: Optional[PositiveDuration] = Field(
-        None, description="Announce a still-firing alert again, no more often than this (e.g. "
-        "\"1d\", \"1w\"). Default: once per episode.", examples=["1w"])
-    no_data: Literal["alert", "keep", "ok"] = Field(
-        "alert", description="When the watched metric has no value at all this run (a source "
-        "returned nothing): alert (a \"no data\" alert of its own), keep (leave alerts as they "
-        "are) or ok (resolve this rule's alerts).")
-    on_error: Literal["alert", "keep"] = Field(
-        "alert", description="When the rule cannot be evaluated (a source or metric it reads, or "
-        "the trigger, failed): alert (an \"error\" alert of its own) or keep (leave alerts as they "
-        "are). Alerts are never resolved by a failure.")
-
-
-class OutputEntry(BaseModel):
-    """Keys every ``[[outputs]]`` entry accepts besides its plugin's options."""
-
-    model_config = ConfigDict(extra="forbid")
-    plugin: str = Field(description="Output plugin name (see `cmflow plugins`).")
-    id: str | None = Field(None, pattern=_ID, description="Id of this entry. Default: the plugin name.")
-    when: Optional[Literal["always", "alerts", "change"]] = Field(
-        None, description="always: at every run; alerts: when an alert is firing; change: when an "
-        "alert event is due (an alert started firing, is due a reminder, or resolved). Default: "
-        "always, change for notifiers (email, chat, webhooks).")
-
-
-ENTRY_MODELS: dict[str, type[BaseModel]] = {
-    "source": SourceEntry, "metric": MetricEntry, "trigger": TriggerEntry, "output": OutputEntry,
-}
-
-
-def entry_keys(model: type[BaseModel]) -> set[str]:
-    """The TOML keys of an entry model (``for``, not the Python name ``for_runs``)."""
-    return {info.alias or name for name, info in model.model_fields.items()}
 
 
 @dataclass
@@ -476,14 +394,18 @@ class _Loader:
     def _check_web_addresses(self, path: str, options: BaseModel) -> None:
         """A server on a literal private address (or ``localhost``) is refused now, before
         anything is sent, unless the plugin allows private networks."""
-        from cmflow.http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem
         from cmflow.plugins.option_types import WEB_ADDRESS
+
+        addresses = {name: value for name, info in type(options).model_fields.items()
+                     if _marked(info, WEB_ADDRESS) and isinstance(value := getattr(options, name), str)}
+        if not addresses:
+            return
+        from cmflow.http.guard import PRIVATE_NETWORK_OPTION, refused_url_problem  # imports httpx
 
         if getattr(options, PRIVATE_NETWORK_OPTION, False):
             return
-        for name, info in type(options).model_fields.items():
-            value = getattr(options, name)
-            if _marked(info, WEB_ADDRESS) and isinstance(value, str) and (problem := refused_url_problem(value)):
+        for name, value in addresses.items():
+            if problem := refused_url_problem(value):
                 self.problem(f"{path}.{name}", problem)
 
     def _check_input_files(self, path: str, options: BaseModel) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmflow.plugins.entries import ENTRY_MODELS, SECTION_OF_KIND
 from cmflow.plugins.registry import PluginRegistry
-from cmflow.workflow import ENTRY_MODELS, SECTION_OF_KIND, StoreSettings, WorkflowSettings
+from cmflow.workflow import StoreSettings, WorkflowSettings
 
 SCHEMA_ID = "https://cmflow.dev/schema/workflow.json"
 

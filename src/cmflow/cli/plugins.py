@@ -24,6 +24,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     from cmflow.plugins.registry import get_registry
 
     registry = get_registry()
+    registry.load_all()  # before reading its problems
     if as_json:
         click.echo(json.dumps({
             "plugins": [{"kind": i.kind, "name": i.name, "package": i.package, "version": i.version,

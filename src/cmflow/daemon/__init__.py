@@ -9,9 +9,7 @@ One module per concern:
 - :mod:`.service`: the loop that decides (catch-up, concurrency, retries, shutdown).
 - :mod:`.executor` / :mod:`.worker`: the seam where runs start (a process per run by default).
 - :mod:`.health`: ``cmflow status`` and health alerts; :mod:`.logs`: text or JSON lines.
+
+Nothing is imported here: ``cmflow validate`` reads a settings file through :mod:`.settings`
+without the run machinery :mod:`.service` brings (Polars, SQLAlchemy, every plugin).
 """
-
-from cmflow.daemon.service import Daemon
-from cmflow.daemon.settings import DaemonSettings, load_daemon_settings
-
-__all__ = ["Daemon", "DaemonSettings", "load_daemon_settings"]

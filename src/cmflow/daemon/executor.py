@@ -160,13 +160,13 @@ class LocalProcessPool(Executor):
             pass
 
     def _died(self, running: _Running) -> RunOutcome:
-        from cmflow.store.sql import _process_alive
+        from cmflow.store import process_alive
 
-        if _process_alive(running.process.pid):
+        if process_alive(running.process.pid):
             # Its fork server died, so it looks gone while it still runs: stop it for real
             # before its lock is released, or two runs of the workflow would overlap.
             os.kill(running.process.pid, signal.SIGKILL)
-            while _process_alive(running.process.pid):
+            while process_alive(running.process.pid):
                 time.sleep(0.05)
         code = running.process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"

@@ -92,9 +92,6 @@ class SlotJob(schedule.Job):
         self.next_run = next_run
         return None
 
-    def _schedule_next_run(self) -> None:  # schedule's drifting computation is never used
-        raise NotImplementedError("a SlotJob's next run comes from its workflow's schedule")
-
     def __repr__(self) -> str:
         return f"SlotJob({sorted(self.tags)}, next_run={self.next_run.isoformat()})"
 

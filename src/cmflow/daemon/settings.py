@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cmflow.foundation.alerts import SEVERITIES
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.foundation.text_files import read_toml
@@ -72,7 +73,8 @@ class HealthOptions(BaseModel):
                                "of its slots (rounded up), a workflow's data is stale and raises a health alert.")
     check_every: PositiveDuration = Field(timedelta(minutes=5), description="How often health is assessed "
                                   "(also after every run).")
-    severity: Literal["info", "warning", "critical"] = Field("warning", description="Severity of health alerts.")
+    severity: Literal[SEVERITIES] = Field(  # type: ignore[valid-type]
+        "warning", description="Severity of health alerts.")
 
 
 @dataclass

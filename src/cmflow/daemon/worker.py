@@ -136,7 +136,7 @@ def _warm_up() -> None:
     from cmflow.plugins.registry import get_registry
     from cmflow.store import sql  # noqa: F401
 
-    get_registry()
+    get_registry().load_all()
 
 
 _warm_up()

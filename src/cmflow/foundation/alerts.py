@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 PENDING = "pending"
@@ -79,7 +78,6 @@ class Alert:
 
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
-VERDICTS = (ON_TRACK, AT_RISK, OFF_TRACK)
 
 
 @dataclass

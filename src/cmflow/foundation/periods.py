@@ -19,7 +19,6 @@ COMPARISONS = (PREVIOUS_PERIOD, SAME_PERIOD_LAST_YEAR)
 HISTORY = "history-"
 """Label prefix of the periods before the current one a trigger reads: history-1, history-2 ..."""
 
-RELATIVE_PERIODS = ("last_week", "last_month", "last_quarter", "last_year", "yesterday")
 _DAYS = re.compile(r"^(\d{1,4})d$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 

@@ -1,7 +1,7 @@
 """Secrets: ``${env:NAME}`` interpolation and redaction.
 
 Workflow files never hold secrets: they name environment variables (or keys of a ``.env``
-file beside the workflow). Every value interpolated this way is remembered by the process-wide
+file beside the workflow, read by :mod:`cmflow.foundation.env_files`). Every value interpolated this way is remembered by the process-wide
 :data:`redactor`, and replaced by ``***`` in log lines, error messages and reports.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -68,48 +67,6 @@ class RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
-
-
-def load_dotenv_beside(workflow_file: Path) -> dict[str, str]:
-    """Values of the ``.env`` file next to the workflow file, if there is one.
-
-    Read like the workflow file (a byte-order mark is dropped; text that is not UTF-8 is a
-    problem naming the .env file, raised as :class:`~cmflow.foundation.errors.WorkflowInvalid`).
-    """
-    import io
-
-    from dotenv import dotenv_values
-
-    from cmflow.foundation.text_files import read_text
-
-    path = workflow_file.parent / ".env"
-    if not path.exists():
-        return {}
-    text = read_text(path)
-    unreadable = _unreadable_dotenv_lines(text)
-    if unreadable:
-        from cmflow.foundation.errors import Problem, WorkflowInvalid
-
-        # The line itself is not quoted: it may hold a secret.
-        raise WorkflowInvalid([Problem(str(path), "", "cannot read this line", "write NAME=value, one "
-                                       "per line; put a value holding spaces, # or quotes in quotes, "
-                                       "and close every quote", line=line) for line in unreadable])
-    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
-
-
-def _unreadable_dotenv_lines(text: str) -> list[int]:
-    """Numbers of the lines python-dotenv cannot parse (it would only warn, and skip them)."""
-    import io
-
-    from dotenv.parser import parse_stream
-
-    lines = []
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
-            chunk = binding.original.string
-            leading = chunk[:len(chunk) - len(chunk.lstrip())].count("\n")
-            lines.append(binding.original.line + leading)
-    return lines
 
 
 def interpolate(

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from cmflow.plugins.entries import ENTRY_MODELS, SECTION_OF_KIND
 from cmflow.plugins.registry import PluginInfo
 
 
@@ -48,8 +49,6 @@ def option_docs(model: type[BaseModel], *, common: bool = False) -> list[OptionD
 
 def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
     """The plugin's own options, then the keys every entry of its kind accepts."""
-    from cmflow.workflow import ENTRY_MODELS
-
     own = option_docs(info.cls.Options)
     shared = [d for d in option_docs(ENTRY_MODELS[info.kind], common=True)]
     return own + shared
@@ -57,7 +56,6 @@ def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
 
 def sample_toml(info: PluginInfo) -> str:
     """A commented TOML block for the plugin: required options set, optional ones commented."""
-    from cmflow.workflow import SECTION_OF_KIND
 
     section = SECTION_OF_KIND[info.kind]
     lines = [f"# {info.description}", f"[[{section}]]", f'plugin = "{info.name}"']

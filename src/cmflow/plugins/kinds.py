@@ -151,9 +151,9 @@ class Output(Plugin):
 
     kind = "output"
     delivers_externally: ClassVar[bool] = True
+    """False for outputs with no side effect beyond the terminal: they still run in --dry-run."""
     default_when: ClassVar[str] = "always"
     """When the output runs if the workflow entry sets no ``when``."""
-    """False for outputs with no side effect beyond the terminal: they still run in --dry-run."""
 
     def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
         """Deliver the result; return a short note for the run summary (e.g. the file written)."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
 from cmflow.foundation.names import closest
+from cmflow.plugins.entries import ID_MEANING, ID_PATTERN
 from cmflow.foundation.secrets import redactor
 
 _CORE_TYPES = {
@@ -54,9 +56,9 @@ _TYPE_WORDS = {
     "none_required": "left out",
 }
 
-PATTERN_MEANINGS: dict[str, str] = {}
-"""What a ``Field(pattern=...)`` asks for, in words, by pattern: a module that uses a pattern
-adds its sentence here, and a value that does not match gets it instead of the regex."""
+PATTERN_MEANINGS: Mapping[str, str] = MappingProxyType({ID_PATTERN: ID_MEANING})
+"""What a ``Field(pattern=...)`` asks for, in words, by pattern: a value that does not match
+gets this sentence instead of the regex."""
 
 
 class InvalidOption(ValueError):

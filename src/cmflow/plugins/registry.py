@@ -1,9 +1,17 @@
 """Plugin discovery: one path for built-in and third-party plugins.
 
 Every plugin module, cmflow's own included, is listed in the ``cmflow`` entry-point group of
-its distribution. :func:`get_registry` imports them on first use only (``cmflow --help`` never
-does), isolates each one (a module that fails to import or register is reported, the others
-load), and refuses a ``kind.name`` registered twice, naming both packages.
+its distribution. An entry point named ``kind.name`` (``source.csv = "cmflow.builtin.sources.
+csv_source"``) says which plugin its module registers, so :func:`get_registry` indexes the
+entry points without importing anything, and a module is imported only when one of its plugins
+is asked for: ``cmflow validate`` imports the plugins its file names, ``cmflow --help`` none.
+A module whose entry point has any other name (one per module, as third-party packages may
+declare them) says nothing of its plugins: it is imported whenever a name is not found among
+the declared ones, or the whole list is needed (``cmflow plugins``, the schema, the docs).
+
+Each module is isolated (one that fails to import or register is reported, the others load),
+and a ``kind.name`` registered twice is refused, naming both packages; built-ins come first,
+so a third party reusing a built-in name is the one refused.
 
 ``CMFLOW_LOAD_PLUGINS`` restricts third-party plugins to a comma-separated list of
 distribution names (empty: none); cmflow's built-in plugins always load.
@@ -13,16 +21,18 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import pluggy
 from pydantic import BaseModel
 
 from cmflow.foundation.names import closest
 from cmflow.plugins import hookspecs
+from cmflow.plugins.entries import ENTRY_MODELS, entry_keys
 from cmflow.plugins.kinds import KINDS, Plugin
 
 ENTRY_POINT_GROUP = "cmflow"
@@ -51,9 +61,20 @@ class PluginInfo:
     def description(self) -> str:
         return self.cls.description
 
-    @property
-    def builtin(self) -> bool:
-        return self.package == BUILTIN_PACKAGE
+
+@dataclass(frozen=True)
+class PluginModule:
+    """A module of the ``cmflow`` entry-point group, known from its distribution's metadata alone."""
+
+    target: str
+    """The entry point's value: ``package.module`` (or ``package.module:object``)."""
+    label: str
+    """``package:entry-point`` (``package:module`` when several entry points name the module)."""
+    package: str
+    version: str
+    entry_point: metadata.EntryPoint
+    declares: frozenset[tuple[str, str]]
+    """The (kind, name) of the plugins its entry points name; empty: unknown until it is imported."""
 
 
 @dataclass(frozen=True)
@@ -76,26 +97,63 @@ class UnknownPlugin(LookupError):
 
 @dataclass
 class PluginRegistry:
-    """Every plugin cmflow can use, by kind and name, and the problems met while loading."""
+    """Every plugin cmflow can use, by kind and name, and the problems met while loading.
+
+    ``plugins`` holds the plugins imported so far; the methods below import the modules they
+    need first, so that what they answer is as if every module had been imported.
+    """
 
     plugins: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
     problems: list[PluginProblem] = field(default_factory=list)
     manager: pluggy.PluginManager = field(default_factory=lambda: make_plugin_manager())
+    modules: list[PluginModule] = field(default_factory=list)
+    """The entry-point modules, in the order they load (built-ins first)."""
+    _imported: set[str] = field(default_factory=set, init=False, repr=False)
+    """Targets of the modules imported (or that failed to import)."""
+    _declared: dict[tuple[str, str], PluginModule] = field(default_factory=dict, init=False, repr=False)
+    """The module owning each declared name."""
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+
+    def index(self, module: PluginModule) -> None:
+        """Add an entry-point module without importing it; the first module to declare a name owns it."""
+        self.modules.append(module)
+        for key in module.declares:
+            self._declared.setdefault(key, module)
 
     def get(self, kind: str, name: str) -> PluginInfo:
+        """The plugin, importing the module that declares it (or, for a name no entry point
+        declares, the modules that declare nothing); :class:`UnknownPlugin` if none has it."""
+        key = (kind, name)
+        if key not in self.plugins and (owner := self._declared.get(key)) is not None:
+            self._load([owner])
+        if key not in self.plugins:
+            self._load(m for m in self._pending() if not m.declares)
         try:
-            return self.plugins[(kind, name)]
+            return self.plugins[key]
         except KeyError:
             raise UnknownPlugin(kind, name, closest(name, self.names(kind))) from None
 
     def find(self, name: str) -> list[PluginInfo]:
         """All plugins called ``name``, of any kind."""
+        self._load(m for m in self._pending() if not m.declares or name in {n for _, n in m.declares})
         return [info for (_, n), info in self.plugins.items() if n == name]
 
     def names(self, kind: str) -> list[str]:
-        return sorted(n for k, n in self.plugins if k == kind)
+        """The names of the plugins of a kind, from the entry points where they say them."""
+        self._load(m for m in self._pending() if not m.declares)
+        pending = {key for module in self._pending() for key in module.declares if self._declared[key] is module}
+        return sorted(n for k, n in self.plugins.keys() | pending if k == kind)
+
+    def load(self, target: str) -> None:
+        """Import the entry-point module ``target`` now, if it is one not imported yet."""
+        self._load(m for m in self._pending() if m.target == target)
+
+    def load_all(self) -> None:
+        """Import every entry-point module not imported yet."""
+        self._load(self._pending())
 
     def __iter__(self) -> Iterator[PluginInfo]:
+        self.load_all()
         return iter(sorted(self.plugins.values(), key=lambda i: (list(KINDS).index(i.kind), i.name)))
 
     def add_module(self, module: Any, *, package: str, version: str, label: str | None = None) -> list[PluginInfo]:
@@ -113,7 +171,7 @@ class PluginRegistry:
                     continue
                 # Call each implementation on its own: pluggy would stop at the first exception.
                 def register(cls: type, _kind: str = kind) -> None:
-                    added.append(self._add_class(_kind, cls, package, version))
+                    added.append(self._add_class(_kind, cls, package, version, label))
                 try:
                     impl.function(register=register)
                 except Exception as exc:
@@ -127,7 +185,31 @@ class PluginRegistry:
         if self.manager.is_registered(module):
             self.manager.unregister(module)
 
-    def _add_class(self, kind: str, cls: type, package: str, version: str) -> PluginInfo:
+    def _pending(self) -> list[PluginModule]:
+        return [module for module in self.modules if module.target not in self._imported]
+
+    def _load(self, modules: Iterable[PluginModule]) -> None:
+        with self._lock:
+            for module in list(modules):
+                if module.target not in self._imported:
+                    self._imported.add(module.target)
+                    self._import(module)
+
+    def _import(self, module: PluginModule) -> None:
+        problems_before = len(self.problems)
+        try:
+            loaded = module.entry_point.load()
+        except Exception as exc:
+            self.problems.append(PluginProblem(module.label, module.package, module.version, _describe(exc)))
+            return
+        added = self.add_module(loaded, package=module.package, version=module.version, label=module.label)
+        missing = module.declares - {(info.kind, info.name) for info in added}
+        if missing and len(self.problems) == problems_before:
+            said = ", ".join(f"{kind}.{name}" for kind, name in sorted(missing))
+            self.problems.append(PluginProblem(module.label, module.package, module.version,
+                                               f"its entry points name {said}, which {module.target} does not register"))
+
+    def _add_class(self, kind: str, cls: type, package: str, version: str, label: str) -> PluginInfo:
         base = KINDS[kind]
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise TypeError(f"{cls!r} handed to {HOOK_OF_KIND[kind]} is not a cmflow.{base.__name__}")
@@ -139,15 +221,15 @@ class PluginRegistry:
         options = getattr(cls, "Options", None)
         if not (isinstance(options, type) and issubclass(options, BaseModel)):
             raise TypeError(f"{kind} plugin {name!r}: Options must be a pydantic model")
-        from cmflow.workflow import ENTRY_MODELS, entry_keys  # the keys every entry of the kind has
-
         clash = entry_keys(ENTRY_MODELS[kind]) & set(options.model_fields)
         if clash:
             raise TypeError(f"{kind} plugin {name!r}: option name(s) {sorted(clash)} are reserved by cmflow")
-        existing = self.plugins.get((kind, name))
-        if existing is not None:
+        # The name's owner: registered already, or declared by another module not imported yet.
+        declared = self._declared.get((kind, name))
+        owner = self.plugins.get((kind, name)) or (declared if declared and declared.label != label else None)
+        if owner is not None:
             raise ValueError(
-                f"{kind} plugin {name!r} is registered twice: by {existing.package} {existing.version} "
+                f"{kind} plugin {name!r} is registered twice: by {owner.package} {owner.version} "
                 f"and by {package} {version}; uninstall one of them"
             )
         info = PluginInfo(kind, name, cls, package, version)
@@ -165,7 +247,7 @@ _registry: PluginRegistry | None = None
 
 
 def get_registry(*, reload: bool = False) -> PluginRegistry:
-    """The process-wide registry, loaded from entry points on first use."""
+    """The process-wide registry, indexed from entry points on first use (no plugin imported yet)."""
     global _registry
     if _registry is None or reload:
         _registry = load_registry()
@@ -173,28 +255,45 @@ def get_registry(*, reload: bool = False) -> PluginRegistry:
 
 
 def load_registry(entry_points: list[metadata.EntryPoint] | None = None) -> PluginRegistry:
-    """Import every ``cmflow`` entry point (allowed by ``CMFLOW_LOAD_PLUGINS``) into a new registry."""
-    registry = PluginRegistry()
+    """A new registry of every ``cmflow`` entry point allowed by ``CMFLOW_LOAD_PLUGINS``, indexed
+    from the metadata; modules are imported when their plugins are asked for."""
     if entry_points is None:
         entry_points = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    allowed = _allow_list()
-    seen_modules: set[str] = set()
-    # Built-ins first, so that a third party reusing a built-in name is the one refused.
-    for ep in sorted(entry_points, key=lambda e: (_package(e) != BUILTIN_PACKAGE, _package(e), e.name)):
-        package, version = _package(ep), _version(ep)
+    registry = PluginRegistry()
+    for module in plugin_modules(entry_points, _allow_list()):
+        registry.index(module)
+    return registry
+
+
+def plugin_modules(entry_points: Iterable[metadata.EntryPoint], allowed: set[str] | None) -> list[PluginModule]:
+    """The modules the entry points name, each once, built-ins first, with the plugins they declare."""
+    origins: dict[int, tuple[str, str]] = {}  # reading a distribution's metadata parses a file
+    named: dict[str, list[metadata.EntryPoint]] = {}
+    for ep in entry_points:
+        if id(ep.dist) not in origins:
+            origins[id(ep.dist)] = _origin(ep.dist)
+        package = origins[id(ep.dist)][0]
         if package != BUILTIN_PACKAGE and allowed is not None and package not in allowed:
             continue
-        if ep.value in seen_modules:  # the same distribution found twice on sys.path
+        same_target = named.setdefault(ep.value, [])
+        if same_target and same_target[0].dist is not ep.dist:  # the same distribution twice on sys.path
             continue
-        seen_modules.add(ep.value)
-        label = f"{package}:{ep.name}"
-        try:
-            module = ep.load()
-        except Exception as exc:
-            registry.problems.append(PluginProblem(label, package, version, _describe(exc)))
-            continue
-        registry.add_module(module, package=package, version=version, label=label)
-    return registry
+        same_target.append(ep)
+    modules = []
+    for target, eps in named.items():
+        package, version = origins[id(eps[0].dist)]
+        eps.sort(key=lambda e: e.name)
+        label = f"{package}:{eps[0].name}" if len(eps) == 1 else f"{package}:{target}"
+        declared = [_declared_plugin(ep.name) for ep in eps]
+        declares = frozenset(d for d in declared if d is not None) if all(declared) else frozenset()
+        modules.append(PluginModule(target, label, package, version, eps[0], declares))
+    return sorted(modules, key=lambda m: (m.package != BUILTIN_PACKAGE, m.package, m.label))
+
+
+def _declared_plugin(entry_point_name: str) -> tuple[str, str] | None:
+    """``("source", "csv")`` for an entry point named ``source.csv``; None for any other name."""
+    kind, dot, name = entry_point_name.partition(".")
+    return (kind, name) if dot and kind in HOOK_OF_KIND and _NAME.match(name) else None
 
 
 def _allow_list() -> set[str] | None:
@@ -204,18 +303,15 @@ def _allow_list() -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
-def _package(ep: metadata.EntryPoint) -> str:
-    dist = getattr(ep, "dist", None)
-    return dist.metadata["Name"] if dist is not None else "unknown"
-
-
-def _version(ep: metadata.EntryPoint) -> str:
-    dist = getattr(ep, "dist", None)
-    return dist.version if dist is not None else "?"
+def _origin(dist: metadata.Distribution | None) -> tuple[str, str]:
+    """(package, version) of the distribution an entry point comes from."""
+    if dist is None:
+        return "unknown", "?"
+    fields = dist.metadata  # parsed at each access
+    return fields["Name"], fields["Version"]
 
 
 def _describe(exc: BaseException) -> str:
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({frame.filename}:{frame.lineno})" if frame else ""
     return f"{type(exc).__name__}: {exc}{where}"
-

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
-    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
-    this_host,
+    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, process_alive,
+    same_host, this_host,
 )
 from cmflow.store.errors import StoreError, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -338,7 +338,7 @@ class SqlStore(Store):
                 if pid is not None:
                     dead = lock is not None and same_host(lock.host, host) and lock.pid == pid
                 else:
-                    dead = lock is None or (same_host(lock.host, host) and not _process_alive(lock.pid))
+                    dead = lock is None or (same_host(lock.host, host) and not process_alive(lock.pid))
                 if not dead:
                     continue
                 connection.execute(runs.update().where(runs.c.id == run_id).values(
@@ -550,25 +550,8 @@ def _holder_live(host: str, pid: int, until: datetime, here: str, now: datetime)
     """A hold (a run lock, an outbox claim) not expired whose holder, when it runs in this
     process space (``here``: :func:`this_host`), is still alive."""
     expired = until <= now
-    gone = same_host(host, here) and not _process_alive(pid)
+    gone = same_host(host, here) and not process_alive(pid)
     return not (expired or gone)
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this host (signal 0 checks without touching it)."""
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    try:  # Linux: a killed process not yet reaped by its parent (a zombie) runs no more
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _dialect_insert(connection: sa.Connection) -> Any:

@@ -4,12 +4,15 @@ with one before it is opened, and where a SQLite one puts its file."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from cmflow.foundation.secrets import redactor
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 STORE_VARIABLE = "CMFLOW_STORE"
 
@@ -33,7 +36,7 @@ def display_url(url: str) -> str:
 
         return redactor(make_url(url).render_as_string(hide_password=True))
     except Exception:  # not a URL SQLAlchemy understands: redacted, and whatever may be
-        import re  # a user and password (before an @) masked, however malformed the URL
+        # a user and password (before an @) masked, however malformed the URL
 
         return redactor(re.sub(r"[^/@\s]+@", "***@", url))
 
@@ -72,10 +75,16 @@ class SqliteFile:
         return cls(Path(database).expanduser(), busy)
 
 
+_PLAIN_SQLITE_URL = re.compile(r"sqlite:///[^?]*")
+"""A SQLite file URL without a query: SQLAlchemy reads it as no host and that database (or memory)."""
+
+
 def store_url_problem(url: str) -> str | None:
     """What is wrong with a store URL that can be told without opening the store (not a URL,
     an unknown kind of database, a malformed SQLite URL); None when nothing is. A driver that
     is not installed is not told here: that is the machine's, not the URL's."""
+    if _PLAIN_SQLITE_URL.fullmatch(url):  # always valid: told without importing SQLAlchemy (~0.15 s)
+        return None
     import sqlalchemy as sa
 
     try:

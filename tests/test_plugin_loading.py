@@ -1,0 +1,92 @@
+"""Plugins are known from their entry points and imported only when used.
+
+cmflow's entry points are named ``kind.name``, one per plugin, so the registry knows every
+built-in plugin without importing its module; these tests keep that metadata honest (each module
+registers exactly the plugins its entry points name) and check that ``cmflow validate`` imports
+the plugin modules its file names and no other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from cmflow.plugins.registry import BUILTIN_PACKAGE, ENTRY_POINT_GROUP, UnknownPlugin, get_registry, load_registry
+from cmflow.workflow import load_workflow
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
+
+HEAVY_LIBRARIES = ("polars", "sqlalchemy", "httpx", "jinja2", "rich")
+"""What a run needs and checking a workflow file does not."""
+
+
+def builtin_entry_points() -> dict[str, str]:
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"]["cmflow"]
+
+
+def test_each_builtin_module_registers_exactly_the_plugins_its_entry_points_name():
+    declared: dict[str, set[str]] = {}
+    for name, target in builtin_entry_points().items():
+        declared.setdefault(target, set()).add(name)
+    registry = get_registry(reload=True)
+    registry.load_all()
+
+    registered: dict[str, set[str]] = {}
+    for info in registry:
+        registered.setdefault(info.cls.__module__, set()).add(f"{info.kind}.{info.name}")
+    assert registered == declared
+    assert registry.problems == []
+
+
+def test_the_installed_metadata_is_the_one_in_pyproject():
+    """An editable install made before pyproject.toml changed still lists the old entry points:
+    reinstall (pip install -e .) when this fails."""
+    installed = {ep.name: ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
+                 if ep.dist is not None and ep.dist.metadata["Name"] == BUILTIN_PACKAGE}
+    assert installed == builtin_entry_points()
+
+
+def test_names_and_suggestions_come_without_importing_any_plugin():
+    registry = load_registry()
+
+    assert "posts_published" in registry.names("metric") and "slack" in registry.names("output")
+    assert registry.plugins == {} and registry.problems == []
+    with pytest.raises(UnknownPlugin, match="did you mean 'posts_published'"):
+        registry.get("metric", "post_published")
+    assert registry.plugins == {}
+
+
+def test_asking_for_a_plugin_imports_its_module_only():
+    registry = load_registry()
+
+    info = registry.get("metric", "engagement_rate_by_reach")
+
+    assert info.cls.__module__ == builtin_entry_points()["metric.engagement_rate_by_reach"]
+    assert {i.cls.__module__ for i in registry.plugins.values()} == {info.cls.__module__}
+    assert {(i.kind, i.name) for i in registry.plugins.values()} == {  # the rest of its module
+        ("metric", "engagement_rate_by_reach"), ("metric", "engagement_rate_by_followers"),
+        ("metric", "engagement_rate_by_impressions")}
+
+
+def test_validate_imports_only_the_plugin_modules_its_file_names(tmp_path):
+    listing = tmp_path / "modules.json"
+    record = (f"import atexit, json, sys; atexit.register(lambda: open({str(listing)!r}, 'w')"
+              f".write(json.dumps(sorted(sys.modules)))); ")
+    checked = subprocess.run([sys.executable, "-c", record + "from cmflow.cli import main; main()",
+                              "validate", str(DEMO_WORKFLOW)], capture_output=True, text=True, cwd=REPO)
+    assert checked.returncode == 0, checked.stderr
+    loaded = set(json.loads(listing.read_text()))
+
+    workflow = load_workflow(DEMO_WORKFLOW)
+    named = {entry.info.cls.__module__ for kind in ("source", "metric", "trigger", "output")
+             for entry in workflow.entries(kind)}
+    plugin_modules = set(builtin_entry_points().values())
+    assert loaded & plugin_modules == named
+    assert [library for library in HEAVY_LIBRARIES if library in loaded] == []
