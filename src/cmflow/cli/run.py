@@ -69,7 +69,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         click.secho(f"✗ {given or file + ': workflow.period'}: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
 
-    from cmflow.runner import WorkflowKeyConflict
+    from cmflow.stages.run_history import WorkflowKeyConflict
     from cmflow.foundation.secrets import redactor
     from cmflow.foundation.stopping import RunStopped, stop_on_signals
     from cmflow.store import StoreError, WorkflowBusy, display_url
