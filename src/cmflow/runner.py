@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from cmflow.foundation import periods as periods_module
 from cmflow.foundation.secrets import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
@@ -25,35 +24,17 @@ from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.record import record
-from cmflow.stages.run_history import close_run, opened_run, record_crash
+from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
+from cmflow.stages.run_periods import resolve_period, run_periods
 from cmflow.store import Store
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
     from cmflow.workflow import Workflow
 
-RUN_LOCK_TTL = timedelta(hours=6)
-"""How long a run's lock holds if its process dies on another host (on the same host a dead
-process's lock is taken over at once)."""
-
 log = logging.getLogger("cmflow")
 log.addFilter(RedactingFilter())  # the CLI also redacts at its handlers, for child loggers
 T = TypeVar("T")
-
-
-def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | None = None,
-                   now: datetime | None = None) -> "Period":
-    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today).
-
-    Raise :class:`~cmflow.foundation.periods.PeriodError` if it, or a period it is compared with, falls
-    outside the calendar: before the run starts, not in the middle of it.
-    """
-    tz = workflow.settings.timezone
-    today = as_of or workflow.settings.as_of or periods_module.today_in(tz, now)
-    period = periods_module.parse_period(spec or workflow.settings.period, tz, today)
-    for which in workflow.settings.compare:
-        period.comparison(which)
-    return period
 
 
 def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period | None" = None, dry_run: bool = False,
@@ -71,12 +52,10 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     no other is started, and the run ends ``interrupted``.
     """
     period = period or resolve_period(workflow, now=now)
-    comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
-    history = max([entry.plugin.history_needed() for entry in workflow.triggers] or [0])
-    latest = store.latest_period_end(workflow.key) if store is not None else None
+    comparison_periods, all_periods = run_periods(workflow, period)
+    latest = store.latest_period_end(workflow.key) if store is not None else None  # past_period: a back-fill
     result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run,
-                       all_periods=[period, *comparison_periods, *period.history(history)],
-                       past_period=latest is not None and period.end < latest)  # a back-fill: no state changes
+                       all_periods=all_periods, past_period=latest is not None and period.end < latest)
     with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl) as run_id:
         result.run_id = run_id
         return _run(result, store, now, sleep, stop or StopRequest())

@@ -43,7 +43,8 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         verbose: bool) -> None:
     """Run a workflow once: fetch, compute KPIs, compare, trigger alerts, deliver."""
     from cmflow.foundation.periods import PeriodError
-    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.runner import run_workflow
+    from cmflow.stages.run_periods import resolve_period
     from cmflow.workflow import load_workflow
 
     from cmflow.plugins.context import IN_RUN_SUMMARY

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from cmflow.foundation.alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert, Verdict
 from cmflow.foundation.periods import CURRENT, HISTORY
+from cmflow.foundation.secrets import redactor
 from cmflow.plugins.context import TriggerInput
 from cmflow.plugins.notifications import Notification
 from cmflow.plugins.result import StageReport
-from cmflow.foundation.secrets import redactor
 from cmflow.stages.failures import failure
 from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
 from cmflow.stages.stored_measurements import with_stored_measurements

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from cmflow.workflow import Workflow
 
 log = logging.getLogger("cmflow")
+RUN_LOCK_TTL = timedelta(hours=6)
+"""How long a run's lock holds if its process dies on another host (on the same host a dead
+process's lock is taken over at once)."""
 
 
 class WorkflowKeyConflict(RuntimeError):
