@@ -55,11 +55,13 @@ def evaluate(workflow: "Workflow", store: "Store | None", measurements: "pl.Data
     previous = store.alert_states(workflow.key) if store is not None else {}
     current = measurements.filter(pl.col("period") == CURRENT)
     failed = {(s.kind, s.id): s for s in upstream if not s.ok}
-    rules = _Rules(workflow, store, measurements, comparisons, all_periods, now, failed)
-    reports = [StageReport("trigger", entry.id, entry.info.name) for entry in workflow.triggers]
-    verdicts: list[Verdict] = []
-    outcomes = [rules.evaluate(entry, report, current, previous, verdicts)
-                for entry, report in zip(workflow.triggers, reports)]
+    rules = _Rules(workflow, store, measurements, current, comparisons, previous, all_periods, now, failed)
+    outcomes, reports, verdicts = [], [], []
+    for entry in workflow.triggers:
+        outcome, report, judged = rules.evaluate(entry)
+        outcomes.append(outcome)
+        reports.append(report)
+        verdicts.extend(judged)
     if past_period:  # a back-fill reports what held then, and changes nothing
         return Evaluated([a for o in outcomes for a in o.holding], [], [], [], verdicts, [], reports)
     silences = store.silences(active_at=now) if store is not None else []
@@ -81,18 +83,24 @@ class _Rules:
     workflow: "Workflow"
     store: "Store | None"
     measurements: "pl.DataFrame"
+    current: "pl.DataFrame"
+    """The measurements of the current period."""
     comparisons: "pl.DataFrame"
+    previous: dict[str, "AlertState"]
+    """The alert states before this run, by fingerprint."""
     all_periods: list["Period"]
     now: datetime
     failed: dict[tuple[str, str], StageReport]
     """The failed reports of the stages before, by (kind, id)."""
 
-    def evaluate(self, entry: "Entry", report: StageReport, current: "pl.DataFrame",
-                 previous: dict[str, "AlertState"], verdicts: list[Verdict]) -> RuleOutcome:
-        """One trigger entry at this run: what holds, what was measured, or why it could not say."""
+    def evaluate(self, entry: "Entry") -> tuple[RuleOutcome, StageReport, list[Verdict]]:
+        """One trigger entry at this run: what holds, what was measured, or why it could not say;
+        its report, and the KPIs it judged."""
         import polars as pl
 
-        common = entry.common
+        report = StageReport("trigger", entry.id, entry.info.name)
+        verdicts: list[Verdict] = []
+        current, common = self.current, entry.common
         period = self.all_periods[0]
         settings = RuleSettings(common.for_runs, common.keep_firing_for, common.repeat_every)
         where = _where(common.metric, common.where)
@@ -115,7 +123,7 @@ class _Rules:
             holding = [_condition_alert(entry, ERROR, f"{entry.id} cannot be evaluated: {error}")] \
                 if common.on_error == "alert" else []
             report.counts["alerts"] = len(holding)
-            return RuleOutcome(entry.id, settings, holding, evaluated=False)
+            return RuleOutcome(entry.id, settings, holding, evaluated=False), report, verdicts
         for alert in alerts:
             alert.rule, alert.severity = entry.id, common.severity
         measured = {(row["metric"], dimension_key(row)) for row in
@@ -131,9 +139,10 @@ class _Rules:
                 alerts.append(_condition_alert(entry, NO_DATA, f"no data: {common.metric} has no value "
                                                f"for {period}{why}"))
             elif common.no_data == "ok":  # nothing to watch counts as fine: this rule's alerts resolve
-                measured = {(s.metric, dimension_key(s.dimensions)) for s in previous.values() if s.rule == entry.id}
+                measured = {(s.metric, dimension_key(s.dimensions)) for s in self.previous.values()
+                            if s.rule == entry.id}
         report.counts["alerts"] = len(alerts)
-        return RuleOutcome(entry.id, settings, alerts, measured, cleared)
+        return RuleOutcome(entry.id, settings, alerts, measured, cleared), report, verdicts
 
     def upstream_failure(self, metric: str) -> str | None:
         """Why a rule watching ``metric`` cannot be trusted this run: a metric producing it, or a
