@@ -221,10 +221,11 @@ def weekly_periods() -> list:
 def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
     import polars as pl
 
-    from cmflow.builtin.metrics.audience import FollowerGrowth
+    from cmflow.builtin.metrics.follower_growth import FollowerGrowth
     from cmflow.builtin.metrics.engagement import (EngagementRateByFollowers, EngagementRateByImpressions,
                                                     EngagementRateByReach)
-    from cmflow.builtin.metrics.totals import PostsPublished, Totals
+    from cmflow.builtin.metrics.posts_published import PostsPublished
+    from cmflow.builtin.metrics.totals import Totals
     from cmflow.stages.measure import MetricRequest, measure
 
     def plugin(cls: type, **options: Any) -> Any:

@@ -257,7 +257,28 @@ def test_plugins_json_lists_every_builtin(runner: CliRunner) -> None:
         assert plugin["description"].strip()
 
 
-def test_plugins_table_shows_kind_package_version_and_description(runner: CliRunner) -> None:
+def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
+    """`cmflow plugins` and `plugins show` name each plugin's module, and a built-in's module is
+    named after the plugin, or after the family it belongs to (engagement_rate_by_*)."""
+    listing = json.loads(invoke(runner, "plugins", "--json").stdout)["plugins"]
+    modules = {plugin["name"]: plugin["module"] for plugin in listing}
+    assert modules["posts_published"] == "cmflow.builtin.metrics.posts_published"
+    assert modules["follower_growth"] == "cmflow.builtin.metrics.follower_growth"
+    assert modules["slack"] == "cmflow.builtin.outputs.slack"
+    assert modules["mentions"] == "cmflow.builtin.metrics.conversation_counts"
+    families = {"engagement_rate_by_": "engagement", "csv": "csv_source", "json": "json_source",
+                "mentions": "conversation_counts", "comments_received": "conversation_counts",
+                "negative_": "conversation_counts"}
+    for plugin in listing:
+        module = plugin["module"].rsplit(".", 1)[1]
+        expected = next((family for prefix, family in families.items() if plugin["name"].startswith(prefix)),
+                        plugin["name"])
+        assert module == expected, (plugin["name"], plugin["module"])
+    shown = invoke(runner, "plugins", "show", "posts_published", env=WIDE).stdout
+    assert "module cmflow.builtin.metrics.posts_published" in shown.splitlines()[1]
+
+
+def test_plugins_table_shows_kind_package_version_module_and_description(runner: CliRunner) -> None:
     result = invoke(runner, "plugins", env=WIDE)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
@@ -266,7 +287,7 @@ def test_plugins_table_shows_kind_package_version_and_description(runner: CliRun
                     and [c.strip() for c in line.split("│")[1:3]] == [info.kind, info.name]), None)
         assert row is not None, info.name
         cells = [cell.strip() for cell in row.split("│")[1:-1]]
-        assert cells == [info.kind, info.name, info.package, info.version, info.description]
+        assert cells == [info.kind, info.name, info.package, info.version, info.cls.__module__, info.description]
     assert "cmflow plugins show NAME" in result.stdout
 
 
@@ -416,9 +437,9 @@ def test_schema_rejects_demo_variants(workflow_schema: dict, old: str, new: str)
 
 
 def test_schema_to_a_file(runner: CliRunner, in_tmp: Path, workflow_schema: dict) -> None:
-    result = invoke(runner, "schema", "-o", "cmflow.plugins.schema.json")
+    result = invoke(runner, "schema", "-o", "cmflow.schema.json")
     assert result.exit_code == 0
-    assert json.loads((in_tmp / "cmflow.plugins.schema.json").read_text(encoding="utf-8")) == workflow_schema
+    assert json.loads((in_tmp / "cmflow.schema.json").read_text(encoding="utf-8")) == workflow_schema
 
 
 # -- history ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import importlib.util
 import inspect
 import re
 import sys
+import tomllib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,15 +373,38 @@ def test_tutorial_workflow_runs_end_to_end(tutorial, tmp_path, monkeypatch, stor
             stack.enter_context(registered_plugin(module, package="cmflow-tutorial"))
         result = run_workflow_file("tutorial.toml", store_url=store_url)
     assert result.status == "ok", [s.error for s in result.failed_stages]
+    # The example is complete on its own: only the tutorial's plugins and the console output.
+    tables = tomllib.loads(block.text)
+    plugins = {entry["plugin"] for kind in ("sources", "metrics", "triggers", "outputs")
+               for entry in tables[kind]}
+    assert plugins - set(tutorial) == {"console"}
     # What the page says the run does:
-    assert [a.summary for a in result.alerts] == [
-        "total_clicks has no value for overall: no post reports clicks"]
+    trailhead_alert = ("interactions_per_post has no value for instagram / trailhead: "
+                       "no post reports interactions")
+    assert [a.summary for a in result.alerts] == [trailhead_alert]
     summary = json.loads(Path("reports/tutorial.json").read_text(encoding="utf-8"))
     per_post = [m for m in summary["measurements"] if m["metric"] == "interactions_per_post"]
+    trailhead = {"account": "trailhead", "platform": "instagram"}
     assert {json.dumps(m["series"], sort_keys=True) for m in per_post} >= {
-        "{}", '{"account": "maisonlumiere", "platform": "instagram"}', '{"format": "reel"}'}
-    assert all(m["value"] > 0 for m in per_post)
+        "{}", '{"account": "maisonlumiere", "platform": "instagram"}', '{"format": "reel"}',
+        json.dumps(trailhead, sort_keys=True)}
+    assert all(m["value"] > 0 for m in per_post if m["series"] != trailhead)
+    assert [(m["value"], m["reason"]) for m in per_post if m["series"] == trailhead] == [
+        (None, "no post reports interactions")]
     assert summary["alerts"][0]["new"] is True
+    # ... and the notifier appended one message about it to the inbox, as the page shows it.
+    shown = json.loads(next(b for b in code_blocks(WRITING_PLUGINS) if b.language == "json").text)
+    [message] = [json.loads(line) for line in
+                 Path("inbox/tutorial.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert message["key"] and {**message, "key": "…"} == shown
+    assert message["events"][0]["summary"] == trailhead_alert
+    # A second run changes nothing: the alert keeps firing, and the inbox keeps its one line.
+    with ExitStack() as stack:
+        for module in tutorial.values():
+            stack.enter_context(registered_plugin(module, package="cmflow-tutorial"))
+        again = run_workflow_file("tutorial.toml", store_url=store_url)
+    assert [(a.summary, a.is_new) for a in again.alerts] == [(trailhead_alert, False)]
+    assert len(Path("inbox/tutorial.jsonl").read_text(encoding="utf-8").splitlines()) == 1
 
 
 def test_tutorial_test_file_passes(tutorial, tmp_path):

@@ -27,7 +27,8 @@ from cmflow.builtin.sources.tiktok import TikTok, TikTokOptions
 from cmflow.builtin.sources.x import XOptions, XSource
 from cmflow.builtin.sources.youtube import YoutubeOptions, YoutubeSource
 from cmflow.cli import main
-from cmflow.doctor import CredentialCheck, check_workflow
+from cmflow import CredentialCheck
+from cmflow.doctor import check_workflow
 from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED
 from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server  # noqa: F401
 from cmflow.workflow import load_workflow

@@ -543,7 +543,7 @@ def test_user_agent_names_cmflow_and_its_version(replay_server, http):
 
 
 def test_http2_needs_the_h2_package():
-    from cmflow.http import http2_available
+    from cmflow.http.client import http2_available
 
     if http2_available():
         pytest.skip("h2 is installed here")

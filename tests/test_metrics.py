@@ -18,14 +18,15 @@ import pytest
 from pydantic import ValidationError
 
 from cmflow import Period, RecordTable
-from cmflow.builtin.metrics.audience import FollowerGrowth
+from cmflow.builtin.metrics.follower_growth import FollowerGrowth
 from cmflow.builtin.metrics.engagement import (
     EngagementRateByFollowers,
     EngagementRateByImpressions,
     EngagementRateByReach,
 )
 from cmflow.builtin.metrics.top_posts import TopPosts
-from cmflow.builtin.metrics.totals import PostsPublished, Totals
+from cmflow.builtin.metrics.posts_published import PostsPublished
+from cmflow.builtin.metrics.totals import Totals
 from cmflow.foundation.measurements import DIMENSIONS
 from cmflow.stages.measure import MetricRequest, measure as measure_stage
 from cmflow.testing import run_workflow_file

@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from cmflow import DeliveryContext, DeliveryFailed, Notification, NotificationBatch, SendContext, format_value
-from cmflow.builtin.outputs import chat, webhook
-from cmflow.builtin.outputs.chat import Discord, Slack, Teams
+from cmflow.builtin.outputs import discord, slack, teams, webhook
+from cmflow.builtin.outputs.discord import Discord
+from cmflow.builtin.outputs.slack import Slack
+from cmflow.builtin.outputs.teams import Teams
 from cmflow.builtin.outputs.webhook import Webhook
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import RetryPolicy, make_client
@@ -247,7 +249,7 @@ def test_discord_keeps_within_its_limits_and_says_how_many_are_left_out(demo_res
     huge = many_alerts_batch(demo_result, 2, summary_length=5000, dimensions={f"d{i}": "v" * 2000 for i in range(9)})
     body = body_of(notifier("discord", DISCORD_URL).compose(huge, delivery_context))
     [embed] = body["embeds"]  # the first alert is shown, cut to fit; the second is left out
-    assert chat.embed_size(embed) <= 6000 and len(embed["description"]) <= 4096 and len(embed["title"]) <= 256
+    assert discord.embed_size(embed) <= 6000 and len(embed["description"]) <= 4096 and len(embed["title"]) <= 256
     assert embed["fields"] and all(len(f["value"]) <= 1024 for f in embed["fields"])
     assert body["content"].endswith("\n…and 1 more alert not shown here")
 
@@ -463,7 +465,7 @@ def workflow_with_output(write_workflow, output: str) -> Path:
 def test_literal_private_addresses_are_refused_at_validation(host, write_workflow, monkeypatch):
     monkeypatch.setenv("CHAT_URL", f"https://{host}{SECRET_PATH}")
     path = workflow_with_output(write_workflow, 'plugin = "slack"\nurl = "${env:CHAT_URL}"\n')
-    with registered_plugin(chat):
+    with registered_plugin(slack):
         with pytest.raises(WorkflowInvalid) as invalid:
             load_workflow(path)
         [problem] = invalid.value.problems
@@ -477,7 +479,7 @@ def test_literal_private_addresses_are_refused_at_validation(host, write_workflo
 
 
 def test_the_url_must_be_a_secret_from_the_environment_and_https(write_workflow, monkeypatch):
-    with registered_plugin(chat), registered_plugin(webhook):
+    with registered_plugin(discord), registered_plugin(webhook):
         inline = workflow_with_output(write_workflow, f'plugin = "discord"\nurl = "https://discord.com{SECRET_PATH}"\n')
         with pytest.raises(WorkflowInvalid, match="secrets may not be written in the workflow file"):
             load_workflow(inline)
@@ -493,7 +495,7 @@ def test_the_url_must_be_a_secret_from_the_environment_and_https(write_workflow,
 
 def test_teams_refuses_a_retired_office_365_connector_url(write_workflow, monkeypatch):
     monkeypatch.setenv("TEAMS_URL", "https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456")
-    with registered_plugin(chat):
+    with registered_plugin(teams):
         path = workflow_with_output(write_workflow, 'plugin = "teams"\nurl = "${env:TEAMS_URL}"\n')
         with pytest.raises(WorkflowInvalid, match=r"outputs\[0\]\.url: this is an Office 365 connector URL"):
             load_workflow(path)

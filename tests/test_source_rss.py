@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from cmflow import FetchContext, Period
-from cmflow.builtin.metrics import counts as counts_module
+from cmflow.builtin.metrics import conversation_counts
 from cmflow.builtin.sources import rss as rss_module
 from cmflow.builtin.sources.rss import RssOptions, RssSource, html_to_text
 from cmflow.http import AuthExpired, BadResponse, PermissionMissing, make_client
@@ -206,7 +206,7 @@ def test_workflow_counts_the_mentions_of_the_week(replay_server, tmp_path, monke
     replay_server.add("GET", NEWS, *replies("news_atom.json"))
     workflow = write_workflow(tmp_path, f'["${{env:ALERTS_FEED}}", "{replay_server.url}{NEWS}"]')
 
-    with registered_plugin(rss_module), registered_plugin(counts_module, package="counts"):
+    with registered_plugin(rss_module), registered_plugin(conversation_counts, package="conversation_counts"):
         result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db")
 
     assert result.status == "ok", [s.error for s in result.failed_stages]
@@ -226,7 +226,7 @@ def test_a_failing_feed_fails_the_source_without_showing_its_key(replay_server, 
     replay_server.add("GET", f"/alerts/{key}/rss", *replies("error_401.json"))
     workflow = write_workflow(tmp_path, '["${env:ALERTS_FEED}"]')
 
-    with registered_plugin(rss_module), registered_plugin(counts_module, package="counts"):
+    with registered_plugin(rss_module), registered_plugin(conversation_counts, package="conversation_counts"):
         result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db")
 
     [failed] = result.failed_sources

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cmflow.store import StoreBusy, StoreError, StoreMissing, open_store
-from cmflow.store.errors import store_url_problem
+from cmflow.store.urls import store_url_problem
 
 
 def test_reading_a_store_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:

@@ -145,8 +145,10 @@ def test_cmflow_plugins_lists_the_example_with_its_origin(site):
 
     table = CliRunner().invoke(main, ["plugins"], env=WIDE)
     assert table.exit_code == 0, table.output
-    assert re.search(r"source\W+mastodon_archive\W+cmflow-example\W+0\.1\.0\W+Read the posts of a Mastodon", table.output)
-    assert re.search(r"output\W+markdown_summary\W+cmflow-example\W+0\.1\.0\W+Write the run's KPI tables", table.output)
+    assert re.search(r"source\W+mastodon_archive\W+cmflow-example\W+0\.1\.0\W+cmflow_example\.mastodon_archive\W+"
+                     r"Read the posts of a Mastodon", table.output)
+    assert re.search(r"output\W+markdown_summary\W+cmflow-example\W+0\.1\.0\W+cmflow_example\.markdown_summary\W+"
+                     r"Write the run's KPI tables", table.output)
     assert "could not be loaded" not in table.output
 
 

@@ -21,7 +21,7 @@ import pytest
 from pydantic import ValidationError
 
 from cmflow import Period, TriggerInput, format_value
-from cmflow.builtin.metrics import counts
+from cmflow.builtin.metrics import conversation_counts
 from cmflow.builtin.triggers import anomaly
 from cmflow.builtin.triggers.anomaly import Anomaly
 from cmflow.foundation.errors import WorkflowInvalid
@@ -372,7 +372,7 @@ min_change = 10
 @pytest.fixture
 def plugins():
     with ExitStack() as stack:
-        stack.enter_context(registered_plugin(counts))
+        stack.enter_context(registered_plugin(conversation_counts))
         stack.enter_context(registered_plugin(anomaly))
         yield
 

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from cmflow import Period, TriggerInput
-from cmflow.builtin.metrics import counts
+from cmflow.builtin.metrics import conversation_counts
 from cmflow.builtin.triggers import spike
 from cmflow.builtin.triggers.spike import Spike
 from cmflow.foundation.measurements import standardise, with_series_key
@@ -166,7 +166,7 @@ metric = "{metric}"
 {trigger_extra}
 """, encoding="utf-8")
     with ExitStack() as stack:
-        stack.enter_context(registered_plugin(counts))
+        stack.enter_context(registered_plugin(conversation_counts))
         stack.enter_context(registered_plugin(spike))
         return run_workflow_file(tmp_path / "buzz.toml", store_url=store_url)
 
@@ -219,7 +219,7 @@ def test_the_docs_example_validates(tmp_path) -> None:
     for block in blocks:
         (tmp_path / "example.toml").write_text(block, encoding="utf-8")
         with ExitStack() as stack:
-            stack.enter_context(registered_plugin(counts))
+            stack.enter_context(registered_plugin(conversation_counts))
             stack.enter_context(registered_plugin(spike))
             workflow = load_workflow(tmp_path / "example.toml")
         assert {t.info.name for t in workflow.triggers} == {"spike"}

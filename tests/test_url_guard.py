@@ -17,8 +17,8 @@ from cmflow import FetchContext, Period
 from cmflow.builtin.sources import rss as rss_module
 from cmflow.builtin.sources.rss import RssOptions, RssSource
 from cmflow.foundation.errors import WorkflowInvalid
-from cmflow.http import AddressNotAllowed, NetworkPolicy, PlatformUnavailable, RetryPolicy, make_client
-from cmflow.http.guard import address_kind, host_problem
+from cmflow.http import AddressNotAllowed, PlatformUnavailable, RetryPolicy, make_client
+from cmflow.http.guard import NetworkPolicy, address_kind, host_problem
 from cmflow.testing import ReplayServer, Reply, registered_plugin, replay_server  # noqa: F401 (fixture)
 from cmflow.workflow import load_workflow
 

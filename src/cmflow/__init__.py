@@ -1,11 +1,13 @@
 """cmflow: automation for community managers.
 
-This module is the stable public API a plugin author imports::
+This module is the stable public API a plugin author imports (with ``cmflow.http`` for the
+HTTP kit and ``cmflow.testing`` for tests; docs/writing-plugins.md lists the names)::
 
     from cmflow import hookimpl, Source, Metric, Trigger, Output, PluginOptions, RecordTable
 
-Everything else inside the package may move between releases. Names are imported on first
-use (PEP 562), so that ``cmflow --help`` does not pay for pydantic or Polars.
+Everything else inside the package may move between releases; cmflow's built-in plugins import
+nothing else either (tests/test_public_api.py). Names are imported on first use (PEP 562), so
+that ``cmflow --help`` does not pay for pydantic or Polars.
 """
 
 from __future__ import annotations
@@ -15,25 +17,38 @@ from typing import TYPE_CHECKING, Any
 
 _PUBLIC = {
     # the contract
-    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Metric": "plugins.kinds", "Trigger": "plugins.kinds",
-    "Output": "plugins.kinds", "PluginOptions": "plugins.kinds", "Notifier": "plugins.kinds", "NotifierOptions": "plugins.kinds",
+    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Metric": "plugins.kinds",
+    "Trigger": "plugins.kinds", "Output": "plugins.kinds", "Notifier": "plugins.kinds",
+    "PluginOptions": "plugins.kinds", "NotifierOptions": "plugins.kinds",
     # what flows through a run
-    "Alert": "foundation.alerts", "DeliveryContext": "plugins.context", "FetchContext": "plugins.context",
-    "MetricInput": "plugins.context", "TriggerInput": "plugins.context", "Period": "foundation.periods",
-    "RECORD_KINDS": "foundation.records", "RecordTable": "foundation.records", "RunResult": "plugins.result",
-    "dimension_columns": "foundation.measurements", "Verdict": "foundation.alerts", "CredentialCheck": "doctor",
+    "FetchContext": "plugins.context", "RecordTable": "foundation.records", "MetricInput": "plugins.context",
+    "TriggerInput": "plugins.context", "Alert": "foundation.alerts", "Verdict": "foundation.alerts",
+    "DeliveryContext": "plugins.context", "RunResult": "plugins.result", "Period": "foundation.periods",
+    # the records' vocabulary
+    "RECORD_KINDS": "foundation.records", "COUNTERS": "foundation.records", "POST_FORMATS": "foundation.records",
+    # measurements: what a metric builds its frame with, and what a trigger reads it by
+    "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
+    "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
+    "row_dimensions": "foundation.measurements", "with_series_key": "foundation.measurements",
+    # cmflow doctor: what a source's check_credentials returns
+    "CredentialCheck": "plugins.credentials", "RateBudget": "plugins.credentials",
     # notifications: what notifiers compose and send through the outbox
-    "DeliveryFailed": "plugins.notifications", "Message": "plugins.notifications", "Notification": "plugins.notifications",
-    "NotificationBatch": "plugins.notifications", "SendContext": "plugins.notifications", "Duration": "foundation.durations",
-    "PositiveDuration": "foundation.durations",
+    "NotificationBatch": "plugins.notifications", "Notification": "foundation.alerts",
+    "Message": "plugins.notifications", "SendContext": "plugins.notifications",
+    "DeliveryFailed": "plugins.notifications",
     # presentation helpers outputs share, so every output shows the same numbers the same way
-    "format_change": "presentation.summary", "format_value": "presentation.summary", "kpi_tables": "presentation.summary",
-    "metric_label": "presentation.summary", "ranked_posts": "presentation.summary",
-    # option types that check at validate what would fail at run time
-    "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types", "TextEncoding": "plugins.option_types",
-    "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types", "OutputPath": "plugins.option_types",
-    "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types", "UserFacingError": "foundation.errors",
-    "InvalidOption": "plugins.option_errors",
+    "kpi_tables": "presentation.summary", "format_value": "presentation.summary",
+    "format_change": "presentation.summary", "metric_label": "presentation.summary",
+    "ranked_posts": "presentation.summary", "table_console": "presentation.terminal",
+    # option types that check at validate what would fail at run time, and what to say when one fails
+    "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
+    "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
+    "OutputPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
+    "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
+    "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
+    # files, errors and secrets
+    "read_input_file": "plugins.context", "UserFacingError": "foundation.errors",
+    "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -41,12 +56,9 @@ __all__ = [*_PUBLIC, "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from cmflow.foundation.version import cmflow_version
 
-        try:
-            value = version("cmflow")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree
-            value = "0+unknown"
+        value = cmflow_version()
     elif name in _PUBLIC:
         value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
     else:
@@ -60,20 +72,26 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from cmflow.foundation.alerts import Alert, Verdict
-    from cmflow.foundation.durations import Duration
-    from cmflow.plugins.notifications import DeliveryFailed, Message, Notification, NotificationBatch, SendContext
-    from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
-    from cmflow.doctor import CredentialCheck
-    from cmflow.foundation.errors import UserFacingError
+    from cmflow.foundation.alerts import Alert, Notification, Verdict
+    from cmflow.foundation.durations import Duration, PositiveDuration
+    from cmflow.foundation.errors import DataFileError, UserFacingError
+    from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
+                                                with_series_key)
+    from cmflow.foundation.names import closest
+    from cmflow.foundation.periods import Period
+    from cmflow.foundation.records import COUNTERS, POST_FORMATS, RECORD_KINDS, RecordTable
+    from cmflow.foundation.secrets import mark_secret
+    from cmflow.plugins.context import (DeliveryContext, FetchContext, MetricInput, TriggerInput,
+                                        read_input_file)
+    from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl
     from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
-    from cmflow.foundation.measurements import dimension_columns
+    from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
+    from cmflow.plugins.option_errors import InvalidOption
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
-                               TextEncoding, TimeZoneName, WebUrl)
-    from cmflow.foundation.periods import Period
-    from cmflow.foundation.records import RECORD_KINDS, RecordTable
+                                             TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
     from cmflow.presentation.summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
+    from cmflow.presentation.terminal import table_console
 
     __version__: str

@@ -20,9 +20,12 @@ from typing import Any, Iterator
 from cmflow.plugins.registry import PluginInfo, get_registry
 # The replay HTTP server for sources (cmflow.http.replay), public here for plugin authors.
 from cmflow.http.replay import (  # noqa: F401
-    RecordedRequest, ReplayServer, Reply, VirtualTime, load_replies, rebase_urls, replay_server,
+    RecordedRequest, ReplayServer, Reply, VirtualTime, load_replies, replay_server,
 )
 from cmflow.plugins.result import RunResult
+
+__all__ = ["registered_plugin", "FakeClock", "run_workflow_file",
+           "ReplayServer", "Reply", "RecordedRequest", "VirtualTime", "load_replies", "replay_server"]
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.plugins.kinds import Plugin
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from cmflow.plugins.option_errors import PATTERN_MEANINGS, explain, key_path
-from cmflow.plugins.registry import PluginInfo, PluginRegistry, UnknownPlugin, closest, get_registry
+from cmflow.foundation.names import closest
+from cmflow.plugins.registry import PluginInfo, PluginRegistry, UnknownPlugin, get_registry
 from cmflow.foundation.secrets import interpolate, load_dotenv_beside, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
@@ -126,7 +127,7 @@ class StoreSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from cmflow.store.errors import store_url_problem
+        from cmflow.store.urls import store_url_problem
 
         # An unset ${env:...} is said already, by name.
         if value is not None and "${env:" not in value and (problem := store_url_problem(value)):

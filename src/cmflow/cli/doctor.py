@@ -71,7 +71,7 @@ def _expires(row, now: datetime) -> str:
     when = f"{row.expires_at:%Y-%m-%d %H:%M} UTC"
     if left <= 0:
         return f"{when} (expired)"
-    from cmflow.doctor import format_left
+    from cmflow.plugins.credentials import format_left
 
     return f"{when} (in {format_left(left)})"
 
@@ -79,7 +79,7 @@ def _expires(row, now: datetime) -> str:
 def _scopes(row) -> str:
     from rich.markup import escape
 
-    from cmflow.doctor import short_scope as short
+    from cmflow.plugins.credentials import short_scope as short
 
     missing = [short(s) for s in row.scopes_missing]
     granted = [short(s) for s in row.scopes_granted if s not in row.scopes_missing]

@@ -15,7 +15,7 @@ from cmflow.cli.common import rich_console
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
-    """List installed plugins: kind, name, package, version and description.
+    """List installed plugins: kind, name, package, version, module and description.
 
     Plugins that failed to load are listed too, with the reason; the others still work.
     """
@@ -27,7 +27,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({
             "plugins": [{"kind": i.kind, "name": i.name, "package": i.package, "version": i.version,
-                         "description": i.description} for i in registry],
+                         "module": i.cls.__module__, "description": i.description} for i in registry],
             "problems": [{"source": p.source, "package": p.package, "version": p.version,
                           "message": p.message} for p in registry.problems],
         }, indent=2))
@@ -36,10 +36,11 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(header_style="bold")
-    for column in ("Kind", "Name", "Package", "Version", "Description"):
+    for column in ("Kind", "Name", "Package", "Version", "Module", "Description"):
         table.add_column(column, overflow="fold")
     for info in registry:
-        table.add_row(info.kind, info.name, escape(info.package), escape(info.version), escape(info.description))
+        table.add_row(info.kind, info.name, escape(info.package), escape(info.version), escape(info.cls.__module__),
+                      escape(info.description))
     console = rich_console()
     console.print(table)
     if registry.problems:
@@ -58,7 +59,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 def show(name: str, kind: str | None, as_json: bool) -> None:
     """Show a plugin's options (type, default, description, example) and a sample TOML block."""
     from cmflow.plugins.docs import plugin_option_docs, sample_toml
-    from cmflow.plugins.registry import closest, get_registry
+    from cmflow.foundation.names import closest
+    from cmflow.plugins.registry import get_registry
 
     registry = get_registry()
     found = [i for i in registry.find(name) if kind is None or i.kind == kind]
@@ -81,7 +83,7 @@ def show(name: str, kind: str | None, as_json: bool) -> None:
 
     console = rich_console()
     console.print(f"[bold]{info.name}[/bold] ({info.kind}) — {escape(info.description)}")
-    console.print(f"from {escape(info.package)} {escape(info.version)}")
+    console.print(f"from {escape(info.package)} {escape(info.version)}, module {escape(info.cls.__module__)}")
     doc = (info.cls.__doc__ or "").strip()
     if doc:
         console.print()

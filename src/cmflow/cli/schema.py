@@ -13,11 +13,11 @@ def schema(output: str | None) -> None:
     """Print the JSON Schema of workflow files, built from the installed plugins.
 
     Point your editor's TOML language server at it (Taplo / Even Better TOML: add
-    `#:schema ./cmflow.plugins.schema.json` as the first line of a workflow) to get validation and
+    `#:schema ./cmflow.schema.json` as the first line of a workflow) to get validation and
     completion as you type.
     """
     from cmflow.plugins.registry import get_registry
-    from cmflow.plugins.schema import workflow_schema
+    from cmflow.workflow_schema import workflow_schema
 
     text = json.dumps(workflow_schema(get_registry()), indent=2, ensure_ascii=False)
     if output:

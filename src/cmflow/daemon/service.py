@@ -321,10 +321,11 @@ class Daemon:
 
     def flush_outbox(self) -> None:
         """Send what is due in the outbox now, in this thread."""
+        from cmflow.daemon.settings import outputs_workflow_of
         from cmflow.delivery.outbox import dispatch
 
         assert self.store is not None
-        dispatch(self.store, clock=self.clock)
+        dispatch(self.store, clock=self.clock, load=outputs_workflow_of)
 
     # -- slots and runs ------------------------------------------------------------------
     def _guarded_slot_due(self, job: SlotJob) -> datetime | None:
@@ -510,6 +511,7 @@ class OutboxPump(threading.Thread):
         self.join(timeout=self.final_pass.total_seconds())
 
     def run(self) -> None:
+        from cmflow.daemon.settings import outputs_workflow_of
         from cmflow.delivery.outbox import dispatch
 
         while True:  # the store may be unreachable at first: keep trying, never die silently
@@ -526,7 +528,7 @@ class OutboxPump(threading.Thread):
                 self._poked.wait(OUTBOX_EVERY.total_seconds())
                 self._poked.clear()
                 try:
-                    report = dispatch(store, clock=self.clock)
+                    report = dispatch(store, clock=self.clock, load=outputs_workflow_of)
                 except Exception as exc:  # the store or a notifier: the messages stay queued
                     log.warning("could not send the outbox: %s", redactor(f"{type(exc).__name__}: {exc}"),
                                 extra={"event": "outbox"})

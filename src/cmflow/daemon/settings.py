@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.foundation.text_files import read_toml
-from cmflow.workflow import DAEMON_WORKFLOW_ID
+from cmflow.workflow import DAEMON_WORKFLOW_ID, load_workflow
 
 if TYPE_CHECKING:
     from cmflow.workflow import Workflow
@@ -54,7 +54,7 @@ class DaemonOptions(BaseModel):
     @field_validator("store")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:
-        from cmflow.store.errors import store_url_problem
+        from cmflow.store.urls import store_url_problem
 
         if value is not None and (problem := store_url_problem(value)):
             raise ValueError(problem)
@@ -111,7 +111,7 @@ def load_daemon_settings(path: str | Path | None) -> DaemonSettings:
     problems: list[Problem] = []
     for key in document:
         if key not in _TABLES:
-            from cmflow.plugins.registry import closest
+            from cmflow.foundation.names import closest
 
             suggestion = closest(key, list(_TABLES))
             problems.append(Problem(str(file), key, f"unknown section {key!r}",
@@ -158,3 +158,15 @@ def _model(model: type[BaseModel], raw: Any, path: str, file: Path, problems: li
             hint = error.hint.replace("known options", "settings")
             problems.append(Problem(str(file), key_path(error.location, path), message, hint))
         return model()
+
+
+def outputs_workflow_of(file: str) -> "Workflow":
+    """The workflow a queued message's output is in, read from the file the message names: a
+    workflow file, or a daemon settings file (whose ``[[outputs]]`` send health alerts). The
+    daemon and ``cmflow outbox`` hand it to the outbox, which knows workflow files only."""
+    if is_daemon_settings(file):
+        health = load_daemon_settings(file).health_workflow
+        if health is None:
+            raise LookupError("the daemon settings have no [[outputs]] any more")
+        return health
+    return load_workflow(file)

@@ -33,6 +33,7 @@ from cmflow.plugins.notifications import (
     send_client_options,
 )
 from cmflow.foundation.secrets import redactor
+from cmflow.workflow import load_workflow
 from cmflow.store import DEAD, DELIVERED, PENDING, LockOwner, OutboxMessage, QueuedMessage
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from cmflow.plugins.result import RunResult
     from cmflow.store import Store
     from cmflow.workflow import Entry, Workflow
+
+    WorkflowLoader = Callable[[str], Workflow]
+    """Reads the workflow a queued message's output is in, from the file the message names."""
 
 log = logging.getLogger("cmflow.delivery.outbox")
 
@@ -126,7 +130,7 @@ bound: :meth:`Notifier.lane`)."""
 def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequence[int] | None = None,
              clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
              only_workflow: bool = True, lease: timedelta = CLAIM_LEASE,
-             stop: Callable[[], bool] | None = None) -> DispatchReport:
+             stop: Callable[[], bool] | None = None, load: "WorkflowLoader | None" = None) -> DispatchReport:
     """Send the outbox's due messages: ``workflow``'s (or every workflow's), or these ``ids``.
 
     Each message is claimed as it is sent, for this process, renewed every third of ``lease``
@@ -136,7 +140,9 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
     is true (SIGTERM), the messages being sent are finished and recorded, and no other is started.
 
     A workflow's notifier is rebuilt from its file for messages of other workflows, so that
-    secrets are read from the environment at send time, never from the store.
+    secrets are read from the environment at send time, never from the store: ``load`` reads
+    that file (:func:`cmflow.workflow.load_workflow` unless told otherwise; the daemon and the
+    CLI also read the daemon settings' health outputs).
     """
     clock = clock or (lambda: datetime.now(timezone.utc))
     report = DispatchReport()
@@ -144,7 +150,7 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
     messages = store.due_messages(clock(), workflow=key, ids=ids)
     if not messages:
         return report
-    lanes = _lanes(messages, _NotifierResolver(workflow))
+    lanes = _lanes(messages, _NotifierResolver(workflow, load))
     claimer = LockOwner.this_process()
     http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
     sender = _Sender(store, claimer, lease, clock, sleep, report, http)
@@ -362,10 +368,12 @@ REQUEUE_UNKNOWN_MAX_AGE = timedelta(hours=24)
 """A re-queued message whose output cannot be read now gets this long (sending will say why)."""
 
 
-def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime) -> int:
+def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime,
+                 load: "WorkflowLoader | None" = None) -> int:
     """Put dead-lettered messages (these ids, or all) back in the queue, due now, each with its
-    output's ``max_age`` to be delivered in again; return how many."""
-    resolver = _NotifierResolver(None)
+    output's ``max_age`` to be delivered in again; return how many. ``load`` reads a message's
+    workflow file, as for :func:`dispatch`."""
+    resolver = _NotifierResolver(None, load)
     by_expiry: dict[datetime, list[int]] = {}
     for message in store.outbox(status=DEAD, limit=1_000_000):
         if ids is not None and message.id not in ids:
@@ -381,7 +389,8 @@ def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime) -> in
 class _NotifierResolver:
     """The notifier plugin a message goes out through, from the run's workflow or its file."""
 
-    def __init__(self, workflow: "Workflow | None") -> None:
+    def __init__(self, workflow: "Workflow | None", load: "WorkflowLoader | None") -> None:
+        self._load = load or load_workflow
         self._workflows: dict[str, "Workflow | Exception"] = {}
         if workflow is not None:
             self._workflows[str(workflow.file)] = workflow
@@ -390,7 +399,7 @@ class _NotifierResolver:
         loaded = self._workflows.get(message.workflow_file)
         if loaded is None:
             try:
-                loaded = _outputs_of(message.workflow_file)
+                loaded = self._load(message.workflow_file)
             except Exception as exc:  # gone, or invalid now
                 loaded = exc
             self._workflows[message.workflow_file] = loaded
@@ -402,17 +411,3 @@ class _NotifierResolver:
             raise LookupError(f"cannot send: workflow {loaded.name!r} has no {message.plugin} output "
                               f"{message.output_id!r} any more")
         return entry.plugin, loaded.directory
-
-
-def _outputs_of(file: str) -> "Workflow":
-    """The workflow a message's outputs are in: a workflow file, or a daemon settings file
-    (whose ``[[outputs]]`` send health alerts)."""
-    from cmflow.daemon.settings import is_daemon_settings, load_daemon_settings
-    from cmflow.workflow import load_workflow
-
-    if is_daemon_settings(file):
-        health = load_daemon_settings(file).health_workflow
-        if health is None:
-            raise LookupError("the daemon settings have no [[outputs]] any more")
-        return health
-    return load_workflow(file)

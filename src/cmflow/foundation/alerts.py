@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
@@ -89,10 +89,32 @@ class Verdict:
     rule: str
     metric: str
     dimensions: dict[str, Any]
+    ON_TRACK: ClassVar[str] = ON_TRACK
+    AT_RISK: ClassVar[str] = AT_RISK
+    OFF_TRACK: ClassVar[str] = OFF_TRACK
+
     status: str
-    """on_track, at_risk or off_track."""
+    """on_track, at_risk or off_track (:attr:`ON_TRACK`, :attr:`AT_RISK`, :attr:`OFF_TRACK`)."""
     value: float | None
     objective: float
     summary: str
     expected: float | None = None
     """Where the KPI should be by now for a cumulative objective (the pace), if it has one."""
+
+
+EventKind = Literal["firing", "repeat", "resolved"]
+"""firing: the alert started firing; repeat: still firing, reminder due; resolved: it is over."""
+
+@dataclass
+class Notification:
+    """One alert event a receiver is told about."""
+
+    alert: Alert
+    event: EventKind
+    reminder: int = 0
+    """For ``repeat``: which reminder of the episode this is (1, 2 ...)."""
+
+    @property
+    def id(self) -> str:
+        """Stable across retries and re-runs: fingerprint, event, episode and reminder number."""
+        return f"{self.alert.fingerprint}:{self.event}:{self.alert.episode}:{self.reminder}"

@@ -50,6 +50,12 @@ class Period:
     unit: str = "days"
     """week, month, quarter, year or days: how the previous period is found."""
 
+    @classmethod
+    def parse(cls, spec: str, tz: str, today: date) -> Period:
+        """The period a workflow's ``period`` spec (``last_week``, ``yesterday`` ...) names,
+        relative to ``today`` (a local date); see :func:`parse_period`."""
+        return parse_period(spec, tz, today)
+
     def __post_init__(self) -> None:
         if self.start < FIRST_DAY or self.end > LAST_DAY:
             raise PeriodError(f"the period {self} falls outside {CALENDAR}")

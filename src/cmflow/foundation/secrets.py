@@ -43,6 +43,15 @@ class Redactor:
 redactor = Redactor()
 
 
+def mark_secret(value: str) -> None:
+    """Mask ``value`` as ``***`` wherever cmflow prints it (logs, errors, reports, the outbox).
+
+    Values a workflow reads through ``${env:NAME}`` are marked already; a plugin marks the
+    secrets it builds or receives otherwise (a webhook URL given in Python, a refreshed token).
+    Values shorter than 4 characters are not masked: that would mangle every message."""
+    redactor.add(value)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts secrets from every record's final message.
 

@@ -102,7 +102,7 @@ def _check_matcher(name: str, value: str) -> None:
     silence matching nothing would hold nothing back, and say nothing."""
     from cmflow.foundation.alerts import ERROR, NO_DATA, SEVERITIES, VALUE
     from cmflow.foundation.measurements import DIMENSIONS
-    from cmflow.plugins.registry import closest
+    from cmflow.foundation.names import closest
 
     labels = [*ALERT_LABELS, *DIMENSIONS, *HEALTH_LABELS]
     if name not in labels:

@@ -1,4 +1,5 @@
-"""The HTTP kit every platform source builds on (public: plugin authors import it too).
+"""The HTTP kit every platform source builds on (public: plugin authors import it too, the
+names in ``__all__``; the modules behind them may move between releases).
 
 ::
 
@@ -16,30 +17,29 @@ replay server.
 
 from __future__ import annotations
 
-from cmflow.http.budget import BudgetLimits, RequestBudget
-from cmflow.http.client import HttpClient, PlatformSession, http2_available, make_client, user_agent
+from cmflow.http.budget import BudgetLimits
+from cmflow.http.client import HttpClient, PlatformSession, make_client, user_agent
 from cmflow.http.errors import (AddressNotAllowed, ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing,
-                     PlatformError, PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge,
-                     TooManyPages)
-from cmflow.http.guard import (ANY_ADDRESS, PRIVATE_NETWORK_OPTION, PUBLIC_ONLY, NetworkPolicy, allow_private_network_option,
-                    host_problem, network_policy, refused_url_problem, url_problem)
+                                PlatformError, PlatformUnavailable, RateLimited, RequestRejected, ResponseTooLarge,
+                                TooManyPages)
+from cmflow.http.guard import allow_private_network_option, host_problem, refused_url_problem, url_problem
 from cmflow.http.pagination import Cursor, LinkHeader, NextUrl, OffsetLimit, PageRequest, PageToken, Paging
-from cmflow.http.platforms import PLATFORMS, ApiResponse, Platform, Verdict, get_platform
+from cmflow.http.platforms import ApiResponse, Pace, Platform, RetryDecision, error_message, get_platform, retry_after
 from cmflow.http.redaction import redact
 from cmflow.http.retry import RetryPolicy
 
 __all__ = [
-    "make_client", "HttpClient", "PlatformSession", "ApiResponse", "RetryPolicy", "BudgetLimits",
-    "RequestBudget", "user_agent", "http2_available", "redact",
+    # the client
+    "make_client", "HttpClient", "PlatformSession", "ApiResponse", "RetryPolicy", "BudgetLimits", "user_agent",
+    "redact",
     # errors
     "PlatformError", "AuthExpired", "PermissionMissing", "RateLimited", "ApiVersionExpired",
     "BadResponse", "ResponseTooLarge", "RequestRejected", "PlatformUnavailable", "TooManyPages",
     "AddressNotAllowed",
-    # the network guard
-    "NetworkPolicy", "PUBLIC_ONLY", "ANY_ADDRESS", "network_policy", "host_problem", "PRIVATE_NETWORK_OPTION",
-    "url_problem", "refused_url_problem", "allow_private_network_option",
+    # the network guard, for a plugin whose options name a host
+    "allow_private_network_option", "url_problem", "refused_url_problem", "host_problem",
     # pagination
     "Paging", "PageRequest", "NextUrl", "LinkHeader", "Cursor", "PageToken", "OffsetLimit",
-    # platforms
-    "Platform", "PLATFORMS", "Verdict", "get_platform",
+    # platforms: their rules, and what a platform's own rule (classify) answers
+    "Platform", "get_platform", "RetryDecision", "Pace", "retry_after", "error_message",
 ]

@@ -39,9 +39,9 @@ def user_agent() -> str:
     """
     import httpx
 
-    from cmflow import __version__
+    from cmflow.foundation.version import cmflow_version
 
-    return f"cmflow/{__version__} python-httpx/{httpx.__version__}"
+    return f"cmflow/{cmflow_version()} python-httpx/{httpx.__version__}"
 
 
 def http2_available() -> bool:
@@ -264,16 +264,16 @@ class PlatformSession:
         except WaitTooLong as exc:
             raise self._wait_too_long(exc, state, described) from None
         self.budget.observe(pace_from_usage(response))
-        verdict = classify(self.platform, response)
-        if verdict.action == "ok":
+        decision = classify(self.platform, response)
+        if decision.action == "ok":
             return response
-        if verdict.action == "retry":
-            if verdict.wait:
-                self.budget.hold(response.now + verdict.wait, verdict.reason)
-            raise Transient(f"{described}: {verdict.reason}", throttled=verdict.throttled, wait=verdict.wait,
-                            status=response.status, code=verdict.code)
-        assert verdict.error is not None
-        raise verdict.error
+        if decision.action == "retry":
+            if decision.wait:
+                self.budget.hold(response.now + decision.wait, decision.reason)
+            raise Transient(f"{described}: {decision.reason}", throttled=decision.throttled, wait=decision.wait,
+                            status=response.status, code=decision.code)
+        assert decision.error is not None
+        raise decision.error
 
     def _send(self, method: str, url: httpx.URL, json: Any, headers: Mapping[str, str] | None,
               described: str, timeout: float | None = None, form: Mapping[str, str] | None = None) -> ApiResponse:

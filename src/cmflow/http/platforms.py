@@ -76,7 +76,7 @@ class ApiResponse:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RetryDecision:
     """What to do with an answer: use it, retry it (maybe after a given wait), or fail."""
 
     action: Literal["ok", "retry", "fail"]
@@ -90,9 +90,9 @@ class Verdict:
     code: str | int | None = None
 
 
-OK = Verdict("ok")
-Classifier = Callable[["Platform", ApiResponse], Verdict | None]
-"""A platform's own rules: a verdict, or ``None`` to fall back on the HTTP status rules."""
+OK = RetryDecision("ok")
+Classifier = Callable[["Platform", ApiResponse], RetryDecision | None]
+"""A platform's own rules: a decision, or ``None`` to fall back on the HTTP status rules."""
 
 
 @dataclass(frozen=True)
@@ -318,13 +318,13 @@ def _missing_scope(platform: Platform, message: str) -> str | None:
     return next((s for s in platform.scopes if re.search(rf"(?<![\w.]){re.escape(s)}(?![\w.])", message)), None)
 
 
-def auth_expired(answer: ApiResponse, what: str, code: str | int | None = None) -> Verdict:
-    return Verdict("fail", AuthExpired(
+def auth_expired(answer: ApiResponse, what: str, code: str | int | None = None) -> RetryDecision:
+    return RetryDecision("fail", AuthExpired(
         f"the access token was refused ({what})", hint=f"To renew it: {answer.platform.renew_hint}",
         **answer.details(code)))
 
 
-def permission_missing(answer: ApiResponse, what: str, code: str | int | None = None) -> Verdict:
+def permission_missing(answer: ApiResponse, what: str, code: str | int | None = None) -> RetryDecision:
     scope = _missing_scope(answer.platform, what)
     if scope:
         hint = f"Grant the `{scope}` permission to the app and create a new token with it"
@@ -332,18 +332,18 @@ def permission_missing(answer: ApiResponse, what: str, code: str | int | None = 
         hint = f"This source needs the token to carry: {', '.join(answer.scopes)}"
     else:
         hint = "Check the token's scopes and the account's role on the platform"
-    return Verdict("fail", PermissionMissing(f"a permission is missing ({what})", scope=scope, hint=hint,
+    return RetryDecision("fail", PermissionMissing(f"a permission is missing ({what})", scope=scope, hint=hint,
                                              **answer.details(code)))
 
 
-def classify_http_status(platform: Platform, answer: ApiResponse) -> Verdict:
+def classify_http_status(platform: Platform, answer: ApiResponse) -> RetryDecision:
     """The rules every platform shares: 2xx ok, 401 token, 403 permission, 429/5xx retry."""
     status = answer.status
     if 200 <= status < 300:
         return OK
     if 300 <= status < 400:
         location = answer.headers.get("location", "?")
-        return Verdict("fail", BadResponse(
+        return RetryDecision("fail", BadResponse(
             f"{answer.request} was redirected (HTTP {status}) to {location}",
             hint="cmflow does not follow redirects: set the source's base URL to the final address",
             **answer.details()))
@@ -352,8 +352,8 @@ def classify_http_status(platform: Platform, answer: ApiResponse) -> Verdict:
     if status == 403:
         return permission_missing(answer, _describe(answer))
     if status in (408, 429) or (status >= 500 and status != 501):
-        return Verdict("retry", reason=_describe(answer), throttled=status == 429, wait=header_wait(answer))
-    return Verdict("fail", RequestRejected(f"{answer.request} was refused ({_describe(answer)})",
+        return RetryDecision("retry", reason=_describe(answer), throttled=status == 429, wait=header_wait(answer))
+    return RetryDecision("fail", RequestRejected(f"{answer.request} was refused ({_describe(answer)})",
                                            **answer.details()))
 
 
@@ -366,7 +366,7 @@ META_TOKEN_SUBCODES = {458: "the app was removed", 459: "the user is checkpointe
                        464: "the user is unconfirmed", 467: "the token is invalid"}
 
 
-def classify_meta(platform: Platform, answer: ApiResponse) -> Verdict | None:
+def classify_meta(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
     error = answer.json.get("error") if isinstance(answer.json, dict) else None
     if not isinstance(error, dict) or answer.status < 400:
         return None
@@ -376,24 +376,24 @@ def classify_meta(platform: Platform, answer: ApiResponse) -> Verdict | None:
         reason = META_TOKEN_SUBCODES.get(subcode)
         return auth_expired(answer, what + (f" ({reason})" if reason else ""), code)
     if code in META_THROTTLING_CODES:
-        return Verdict("retry", reason=what, throttled=True, wait=header_wait(answer), code=code)
+        return RetryDecision("retry", reason=what, throttled=True, wait=header_wait(answer), code=code)
     if error.get("is_transient") or code in (1, 2):
-        return Verdict("retry", reason=what, wait=header_wait(answer), code=code)
+        return RetryDecision("retry", reason=what, wait=header_wait(answer), code=code)
     if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
         return permission_missing(answer, what, code)
     if code is None:  # not a Graph API error (a proxy's 429 or 502 ...): the plain HTTP rules
         return None
     hint = ("Code 100 also means a deprecated metric: check the metric names against the Graph API "
             "changelog" if code == 100 else "")
-    return Verdict("fail", RequestRejected(f"{answer.request} was refused ({what})", hint=hint,
+    return RetryDecision("fail", RequestRejected(f"{answer.request} was refused ({what})", hint=hint,
                                            **answer.details(code)))
 
 
-def classify_linkedin(platform: Platform, answer: ApiResponse) -> Verdict | None:
+def classify_linkedin(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
     body = answer.json if isinstance(answer.json, dict) else {}
     code = body.get("code") or body.get("serviceErrorCode")
     if answer.status == 426 or code == "NONEXISTENT_VERSION":
-        return Verdict("fail", ApiVersionExpired(
+        return RetryDecision("fail", ApiVersionExpired(
             f"LinkedIn no longer serves API version {answer.api_version or '?'} "
             f"({code or 'HTTP 426'}: {body.get('message', '')})",
             option=answer.version_option,
@@ -423,7 +423,7 @@ def next_pacific_midnight(now: float) -> float:
     return midnight.timestamp()
 
 
-def classify_google(platform: Platform, answer: ApiResponse) -> Verdict | None:
+def classify_google(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
     body = answer.json if isinstance(answer.json, dict) else {}
     error = body.get("error")
     if isinstance(error, str) and error == "invalid_grant":  # oauth2.googleapis.com/token
@@ -435,10 +435,10 @@ def classify_google(platform: Platform, answer: ApiResponse) -> Verdict | None:
     code = next(iter(reasons & (GOOGLE_DAILY_QUOTA | GOOGLE_SHORT_LIMITS)), None) or status
     what = f"{code or answer.status}: {re.sub(r'<[^>]+>', '', message)}"
     if reasons & GOOGLE_DAILY_QUOTA:
-        return Verdict("retry", reason=what + " (the daily quota resets at midnight Pacific time)",
+        return RetryDecision("retry", reason=what + " (the daily quota resets at midnight Pacific time)",
                        throttled=True, wait=next_pacific_midnight(answer.now) - answer.now, code=code)
     if reasons & GOOGLE_SHORT_LIMITS or status == "RESOURCE_EXHAUSTED":
-        return Verdict("retry", reason=what, throttled=True, wait=header_wait(answer), code=code)
+        return RetryDecision("retry", reason=what, throttled=True, wait=header_wait(answer), code=code)
     if answer.status == 401 or status == "UNAUTHENTICATED":
         return auth_expired(answer, what, code)
     if answer.status == 403 or status == "PERMISSION_DENIED":
@@ -446,14 +446,14 @@ def classify_google(platform: Platform, answer: ApiResponse) -> Verdict | None:
     return None
 
 
-def classify_bluesky(platform: Platform, answer: ApiResponse) -> Verdict | None:
+def classify_bluesky(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
     body = answer.json if isinstance(answer.json, dict) else {}
     if body.get("error") in ("ExpiredToken", "InvalidToken", "AuthMissing"):
         return auth_expired(answer, error_message(body), body["error"])
     return None
 
 
-def classify_tiktok(platform: Platform, answer: ApiResponse) -> Verdict | None:
+def classify_tiktok(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
     error = answer.json.get("error") if isinstance(answer.json, dict) else None
     if not isinstance(error, dict) or error.get("code") in (None, "ok"):
         return None
@@ -463,17 +463,17 @@ def classify_tiktok(platform: Platform, answer: ApiResponse) -> Verdict | None:
     if code == "scope_not_authorized":
         return permission_missing(answer, what, code)
     if code in ("rate_limit_exceeded", "internal_error") or answer.status == 429 or answer.status >= 500:
-        return Verdict("retry", reason=what, throttled=code == "rate_limit_exceeded",
+        return RetryDecision("retry", reason=what, throttled=code == "rate_limit_exceeded",
                        wait=header_wait(answer), code=code)
-    return Verdict("fail", RequestRejected(f"{answer.request} was refused ({what})", **answer.details(code)))
+    return RetryDecision("fail", RequestRejected(f"{answer.request} was refused ({what})", **answer.details(code)))
 
 
-def classify(platform: Platform, answer: ApiResponse) -> Verdict:
+def classify(platform: Platform, answer: ApiResponse) -> RetryDecision:
     """The platform's own rules first, then the shared HTTP status rules."""
     if platform.classify is not None:
-        verdict = platform.classify(platform, answer)
-        if verdict is not None:
-            return verdict
+        decision = platform.classify(platform, answer)
+        if decision is not None:
+            return decision
     return classify_http_status(platform, answer)
 
 

@@ -14,11 +14,10 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cmflow.foundation.durations import PositiveDuration
+from cmflow.plugins.credentials import CredentialCheck, not_checked
 
 if TYPE_CHECKING:
     import polars as pl
-
-    from cmflow.doctor import CredentialCheck
 
     from cmflow.foundation.alerts import Alert
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
@@ -97,11 +96,9 @@ class Source(Plugin):
         return {}
 
     def check_credentials(self, ctx: "FetchContext") -> list["CredentialCheck"]:
-        """What ``cmflow doctor`` shows for this source: one :class:`cmflow.doctor.CredentialCheck`
+        """What ``cmflow doctor`` shows for this source: one :class:`cmflow.CredentialCheck`
         per token, account or file (valid, scopes, expiry, rate budget left, what to do), from a
         few cheap requests through ``ctx.http``. Default: one row saying there is nothing to check."""
-        from cmflow.doctor import not_checked
-
         return [not_checked(self)]
 
 
@@ -183,7 +180,7 @@ class NotifierOptions(PluginOptions):
     def _known_labels(cls, value: list[str]) -> list[str]:
         from cmflow.foundation.measurements import DIMENSIONS
         from cmflow.plugins.notifications import GROUP_LABELS
-        from cmflow.plugins.registry import closest
+        from cmflow.foundation.names import closest
 
         labels = ["workflow", *GROUP_LABELS, *DIMENSIONS]
         for name in value:

@@ -16,30 +16,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable
+
+from cmflow.foundation.alerts import Notification
 
 if TYPE_CHECKING:
     from cmflow.foundation.alerts import Alert
     from cmflow.foundation.periods import Period
     from cmflow.plugins.result import RunResult
-
-EventKind = Literal["firing", "repeat", "resolved"]
-"""firing: the alert started firing; repeat: still firing, reminder due; resolved: it is over."""
-
-@dataclass
-class Notification:
-    """One alert event a receiver is told about."""
-
-    alert: "Alert"
-    event: EventKind
-    reminder: int = 0
-    """For ``repeat``: which reminder of the episode this is (1, 2 ...)."""
-
-    @property
-    def id(self) -> str:
-        """Stable across retries and re-runs: fingerprint, event, episode and reminder number."""
-        return f"{self.alert.fingerprint}:{self.event}:{self.alert.episode}:{self.reminder}"
-
 
 @dataclass
 class NotificationBatch:

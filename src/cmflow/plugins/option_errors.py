@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from cmflow.plugins.registry import closest
+from cmflow.foundation.names import closest
 from cmflow.foundation.secrets import redactor
 
 _CORE_TYPES = {

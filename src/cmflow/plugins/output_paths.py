@@ -28,7 +28,7 @@ class OutputPathError(UserFacingError, ValueError):
 def check_path_template(template: str, placeholders: tuple[str, ...] = PLACEHOLDERS) -> str:
     """``template`` if it is a usable output path; otherwise a ValueError saying what to change
     (for an options validator: the problem is reported at the option's key path)."""
-    from cmflow.plugins.registry import closest
+    from cmflow.foundation.names import closest
 
     if not template.strip():
         raise ValueError("must not be empty: give a file path such as reports/{workflow}-{period}.html")

@@ -11,7 +11,6 @@ distribution names (empty: none); cmflow's built-in plugins always load.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import traceback
@@ -22,6 +21,7 @@ from typing import Any, Iterator
 import pluggy
 from pydantic import BaseModel
 
+from cmflow.foundation.names import closest
 from cmflow.plugins import hookspecs
 from cmflow.plugins.kinds import KINDS, Plugin
 
@@ -195,12 +195,6 @@ def load_registry(entry_points: list[metadata.EntryPoint] | None = None) -> Plug
             continue
         registry.add_module(module, package=package, version=version, label=label)
     return registry
-
-
-def closest(name: str, candidates: list[str] | set[str]) -> str | None:
-    """The candidate closest to ``name`` (for 'did you mean' hints), or None."""
-    matches = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.5)
-    return matches[0] if matches else None
 
 
 def _allow_list() -> set[str] | None:

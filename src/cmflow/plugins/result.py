@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from cmflow.foundation.alerts import Alert, Verdict
+from cmflow.foundation.alerts import Alert, Notification, Verdict
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from pathlib import Path
-
-    from cmflow.plugins.notifications import Notification
     from cmflow.foundation.periods import Period
-    from cmflow.workflow import Workflow
+
+
+class RunWorkflow(Protocol):
+    """What outputs see of the workflow being run: a ``cmflow.workflow.Workflow``, described
+    here by the parts a plugin reads, because the workflow file's layer sits above this one."""
+
+    file: Path
+    settings: Any
+    """The ``[workflow]`` table, validated: ``name``, ``timezone``, ``period``, ``compare`` ..."""
+    sources: list[Any]
+    """The workflow's source entries (none for the daemon's health outputs)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str:
+        """What the store files the workflow's history and alerts under."""
+
+    @property
+    def directory(self) -> Path: ...
+
+    def measurement_names(self) -> dict[str, str]:
+        """Every measurement the workflow's metrics produce, with its unit."""
 
 
 @dataclass
@@ -48,7 +69,7 @@ class RunResult:
     ``change_reason`` when a change has no value.
     """
 
-    workflow: "Workflow"
+    workflow: RunWorkflow
     period: "Period"
     comparison_periods: list["Period"]
     started_at: datetime
@@ -63,7 +84,7 @@ class RunResult:
     """Alerts that resolved at this run."""
     pending: list[Alert] = field(default_factory=list)
     """Alerts whose condition holds but not yet for their rule's ``for`` runs."""
-    notifications: list["Notification"] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
     """Alert events announced at this run (started firing, reminder due, resolved), silenced
     ones left out; notifier outputs send them."""
     verdicts: list["Verdict"] = field(default_factory=list)

@@ -180,7 +180,7 @@ def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
     what was measured instead, so the rule does not silently watch nothing."""
     import polars as pl
 
-    from cmflow.plugins.registry import closest
+    from cmflow.foundation.names import closest
 
     common = entry.common
     measured = current.filter(pl.col("metric") == common.metric)

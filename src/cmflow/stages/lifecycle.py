@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from cmflow.foundation.alerts import FIRING, PENDING, RESOLVED, VALUE, Alert
 from cmflow.foundation.measurements import row_dimensions
-from cmflow.plugins.notifications import Notification
+from cmflow.foundation.alerts import Notification
 
 if TYPE_CHECKING:
     from cmflow.foundation.silences import Silence

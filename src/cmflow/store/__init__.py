@@ -7,460 +7,61 @@ file, WAL) and, later, PostgreSQL for teams running several daemons.
 
 from __future__ import annotations
 
-import os
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
-
-if TYPE_CHECKING:
-    import polars as pl
-
-    from cmflow.foundation.alerts import Alert
-    from cmflow.foundation.silences import Silence
-
-from cmflow.store.errors import StoreBusy, StoreError, StoreMissing  # noqa: F401  (part of the store's interface)
-
-STORE_VARIABLE = "CMFLOW_STORE"
-
-
-def default_store_url() -> str:
-    """``CMFLOW_STORE`` if set, else a SQLite file under the user's state directory."""
-    if url := os.environ.get(STORE_VARIABLE):
-        return url
-    state_home = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return f"sqlite:///{state_home / 'cmflow' / 'state.db'}"
-
-
-def this_host() -> str:
-    """This machine as run locks name it: the host name, and on Linux a tag of the boot and of
-    the PID namespace (``web1#3fa2c1d0``). Process ids are only compared between holders with the
-    same name: two containers sharing a host name (host networking) or one machine before and
-    after a reboot never judge each other's process ids; their locks wait for expiry instead."""
-    import hashlib
-    import socket
-
-    name = socket.gethostname()
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
-            space = boot.read().strip() + os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return name
-    return f"{name}#{hashlib.sha256(space.encode()).hexdigest()[:8]}"
-
-
-def same_host(held: str, here: str) -> bool:
-    """Whether a lock held by ``held`` was taken in this process space (``here``: :func:`this_host`).
-    A bare host name (written before the tag existed) matches its own name."""
-    return held == here or ("#" not in held and held == here.split("#", 1)[0])
-
-
-class WorkflowBusy(RuntimeError):
-    """Another run of the same workflow holds its run lock."""
-
-
-class SlotAlreadyHandled(RuntimeError):
-    """The schedule slot a run was asked for has been run to the end (or recorded as missed)
-    meanwhile, e.g. by the orphaned run of a killed daemon: it is never run twice."""
-
-
-@dataclass(frozen=True)
-class LockOwner:
-    """Who holds a run lock: this process, on this host."""
-
-    host: str
-    pid: int
-    token: str
-
-    @classmethod
-    def this_process(cls) -> "LockOwner":
-        import uuid
-
-        return cls(this_host(), os.getpid(), uuid.uuid4().hex)
-
-    @property
-    def id(self) -> str:
-        return f"{self.host}:{self.pid}:{self.token}"
-
-
-@dataclass
-class RunRecord:
-    """One row of run history."""
-
-    id: int
-    workflow: str
-    workflow_file: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    period_start: date
-    period_end: date
-    dry_run: bool
-    error: str | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    slot: datetime | None = None
-    """The schedule slot a daemon run belongs to; None for a run started by hand."""
-
-    @property
-    def records(self) -> int:
-        """How many records the run's sources returned, all kinds together."""
-        return sum((self.stats or {}).get("records", {}).values())
-
-
-FINISHED_STATUSES = ("ok", "undelivered", "failed", "crashed", "timeout")
-"""Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
-``interrupted`` (its process was killed) do not: the slot is still owed."""
-FAILED_STATUSES = ("failed", "crashed", "timeout")
-"""Run statuses that count towards a workflow's consecutive failures (an ``interrupted`` run,
-stopped by a restart, says nothing about the workflow)."""
-
-
-@dataclass(frozen=True)
-class MissedSlots:
-    """Consecutive schedule slots a daemon did not run, and why (see ``cmflow history``)."""
-
-    workflow: str
-    first_slot: datetime
-    last_slot: datetime
-    count: int
-    reason: str
-    recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class SourceCursor:
-    """Where a source's records are all in the store: every record whose time falls in
-    ``[covered_from, covered_until)`` was fetched by a run that delivered its outputs."""
-
-    covered_from: datetime
-    covered_until: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class CachedRecord:
-    """One record of a source as the store keeps it: its kind, identity, time and JSON row."""
-
-    kind: str
-    record_key: str
-    at: datetime
-    payload: str
-
-
-@dataclass(frozen=True)
-class DaemonRecord:
-    """A daemon that runs (or ran) against this store, with its last sign of life."""
-
-    id: str
-    host: str
-    pid: int
-    directory: str
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None = None
-
-
-@dataclass
-class AlertState:
-    """The last known state of one alert fingerprint."""
-
-    fingerprint: str
-    workflow: str
-    rule: str
-    metric: str
-    dimensions: dict[str, Any]
-    state: str
-    severity: str
-    summary: str
-    value: float | None
-    first_seen: datetime
-    last_seen: datetime
-    resolved_at: datetime | None
-    condition: str = "value"
-    active_since: datetime | None = None
-    streak: int = 0
-    """Consecutive runs the condition held (pending and firing)."""
-    clear_streak: int = 0
-    """Consecutive runs a firing alert's condition did not hold (towards keep_firing_for)."""
-    notified_at: datetime | None = None
-    """When this episode was last announced (started or reminded); None: not yet."""
-    reminders: int = 0
-    period_end: date | None = None
-    """The last day of the period last evaluated: a re-run of that period is not one more run."""
-
-
-@dataclass(frozen=True)
-class OutboxClaim:
-    """Who is sending an outbox message: a process (as run locks name it) since a time, its
-    claim renewed until ``until`` while it sends."""
-
-    host: str | None
-    """:func:`this_host` of the sender; None for a claim taken before claims had holders."""
-    pid: int | None
-    since: datetime | None
-    until: datetime
-    live: bool
-    """Judged when read: not expired, and its process still runs when it is on this host."""
-
-
-@dataclass
-class OutboxMessage:
-    """A notification waiting in the outbox, delivered, or dead-lettered."""
-
-    id: int
-    key: str
-    workflow: str
-    workflow_file: str
-    output_id: str
-    plugin: str
-    summary: str
-    payload: dict[str, Any]
-    status: str
-    """pending, delivered or dead."""
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    expires_at: datetime
-    last_error: str | None = None
-    note: str | None = None
-    delivered_at: datetime | None = None
-    run_id: int | None = None
-    claim: OutboxClaim | None = None
-    """The sender holding the message now, if any (see :meth:`Store.claim_message`)."""
-
-
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-"""Outbox message states."""
-
-
-@dataclass
-class QueuedMessage:
-    """A message to put in the outbox with the run's state (see :meth:`Store.commit_run`)."""
-
-    key: str
-    workflow_file: str
-    output_id: str
-    plugin: str
-    summary: str
-    payload: dict[str, Any]
-    expires_at: datetime
-
-
-class Store(ABC):
-    """What cmflow needs from a state store. Every write method is one transaction."""
-
-    @abstractmethod
-    def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
-                  dry_run: bool, slot: datetime | None = None) -> int:
-        """Record that a run started (for a schedule ``slot``, or by hand); return its id."""
-
-    @abstractmethod
-    def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
-                   alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
-                   now: datetime | None = None) -> list[int]:
-        """Atomically: upsert the run's measurements, record alert states, and queue its
-        messages in the outbox (a message whose key is already there is not queued again).
-        Returns the ids of the messages queued. The run stays ``running`` until finished."""
-
-    @abstractmethod
-    def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
-        """Close the run with its final status (after its outputs were delivered)."""
-
-    # -- outbox -----------------------------------------------------------------------------
-    @abstractmethod
-    def outbox(self, *, status: str | None = None, workflow: str | None = None,
-               limit: int = 100) -> list[OutboxMessage]:
-        """Messages in the outbox, oldest first (all states unless ``status`` is given)."""
-
-    @abstractmethod
-    def due_messages(self, now: datetime, *, workflow: str | None = None,
-                     ids: Sequence[int] | None = None) -> list[OutboxMessage]:
-        """Pending messages due at ``now`` that no live sender holds, oldest first. Nothing is
-        claimed: a sender claims each message with :meth:`claim_message` as it sends it."""
-
-    @abstractmethod
-    def claim_message(self, message_id: int, claimer: LockOwner, *, now: datetime,
-                      lease: timedelta) -> OutboxMessage | None:
-        """Claim one message for ``claimer`` while it sends it, if it is still pending, due at
-        ``now`` and free; return it as it stands, else None (delivered meanwhile, or another
-        sender holds it).
-
-        A claim is free when its time is up or when its holder is judged gone the way run locks
-        are (its process no longer runs, for a holder in this process space): a sender killed
-        mid-delivery never holds its messages for long. The claim runs ``lease`` from the
-        wall clock (``now`` only judges whether the message is due) and is renewed by
-        :meth:`renew_claims` while the sender works."""
-
-    @abstractmethod
-    def renew_claims(self, claimer: LockOwner, lease: timedelta) -> int:
-        """Extend every claim ``claimer`` holds to ``lease`` from now (a sender's heartbeat);
-        return how many."""
-
-    @abstractmethod
-    def release_claims(self, claimer: LockOwner) -> int:
-        """Give back every claim ``claimer`` still holds (a sender that stops); return how many."""
-
-    @abstractmethod
-    def record_attempt(self, message_id: int, *, now: datetime, status: str, attempts: int,
-                       error: str | None = None, note: str | None = None,
-                       next_attempt_at: datetime | None = None, claimer: "LockOwner | None" = None) -> bool:
-        """After sending: delivered, still pending (retry at ``next_attempt_at``) or dead, with
-        the number of sends made so far (quick retries within one dispatch count too). The
-        message's claim is released.
-
-        With the ``claimer`` that sent it, only a message still pending is changed, and a retry
-        or dead letter only while that claimer still holds the claim: a sender whose claim lapsed
-        (paused, or its store busy past the lease) never undoes what the sender that took the
-        message over recorded. Returns whether anything was recorded."""
-
-    @abstractmethod
-    def requeue(self, ids: Sequence[int] | None, *, now: datetime, expires_at: datetime) -> int:
-        """Put dead messages (these ids, or all) back in the queue, due now; return how many."""
-
-    @abstractmethod
-    def make_due(self, *, now: datetime) -> int:
-        """Make every pending message waiting for a later try due ``now`` (a receiver is back:
-        ``cmflow outbox flush --now``); claims are left alone. Return how many."""
-
-    # -- silences ---------------------------------------------------------------------------
-    @abstractmethod
-    def add_silence(self, silence: "Silence") -> None:
-        """Store a silence."""
-
-    @abstractmethod
-    def silences(self, *, active_at: datetime | None = None) -> list["Silence"]:
-        """All silences, or those active at a time, latest end first."""
-
-    @abstractmethod
-    def end_silence(self, silence_id: str, now: datetime) -> bool:
-        """End a silence now; False when no silence has that id (or a unique prefix of it)."""
-
-    @abstractmethod
-    def measurement_history(self, workflow: str, metrics: Sequence[str],
-                            periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
-        """Stored measurements of these metrics for exactly these periods (start, end)."""
-
-    @abstractmethod
-    def alert_states(self, workflow: str) -> dict[str, AlertState]:
-        """Alert state by fingerprint for one workflow."""
-
-    @abstractmethod
-    def alerts(self, workflow: str | None = None) -> list[AlertState]:
-        """Alert states of one workflow (or all), firing first, most recently seen first."""
-
-    @abstractmethod
-    def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
-        """Most recent runs first."""
-
-    @abstractmethod
-    def acquire_run_lock(self, workflow: str, owner: "LockOwner", ttl: timedelta) -> None:
-        """Take the workflow's run lock, or raise :class:`WorkflowBusy` naming who holds it.
-
-        A lock whose holder is gone (its process no longer runs on this host) or whose time
-        is up is taken over: a killed run never blocks the next one for long.
-        """
-
-    @abstractmethod
-    def release_run_lock(self, workflow: str, owner: "LockOwner") -> None:
-        """Give the lock back (only if ``owner`` still holds it)."""
-
-    @abstractmethod
-    def run_lock_held(self, workflow: str, here: str) -> bool:
-        """Whether a run of the workflow holds its lock now: taken, not expired, and its process
-        still alive when it runs in this process space (``here``: :func:`this_host`)."""
-
-    @abstractmethod
-    def latest_period_end(self, workflow: str) -> date | None:
-        """The end of the latest period a finished run of this workflow covered."""
-
-    # -- the daemon ---------------------------------------------------------------------------
-    @abstractmethod
-    def last_handled_slot(self, workflow: str) -> datetime | None:
-        """The latest slot of this workflow that was run to the end or recorded as missed."""
-
-    @abstractmethod
-    def slot_handled(self, workflow: str, slot: datetime) -> bool:
-        """Whether a run of this very slot finished (whatever it found) or the slot was
-        recorded as missed: a slot so handled is not owed any more."""
-
-    @abstractmethod
-    def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
-        """The earliest slot after ``after`` whose run started but never finished (interrupted,
-        or still marked running): owed again."""
-
-    @abstractmethod
-    def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
-        """Keep groups of slots that were not run (``cmflow.foundation.schedules.SkippedSlots``)."""
-
-    @abstractmethod
-    def missed_slots(self, workflow: str | None = None, limit: int = 20) -> list[MissedSlots]:
-        """Most recently recorded first."""
-
-    @abstractmethod
-    def end_dead_runs(self, host: str, *, pid: int | None = None, status: str = "interrupted",
-                      error: str | None = None) -> list[str]:
-        """Close runs still marked running whose process is gone, and drop their locks.
-
-        With ``pid``: the run of that process (the daemon killed it, e.g. at its timeout),
-        alive or not. Without: every run on ``host`` whose lock holder no longer runs (a
-        daemon starting after a crash). Returns the workflows whose run was closed.
-        """
-
-    # -- incremental fetching ----------------------------------------------------------------
-    @abstractmethod
-    def source_cursor(self, source_key: str) -> SourceCursor | None:
-        """The window whose records the store holds for this source, if any."""
-
-    @abstractmethod
-    def cached_records(self, source_key: str, kind: str, start: datetime, end: datetime) -> list[str]:
-        """The JSON rows of the source's records of ``kind`` whose time is in ``[start, end)``."""
-
-    @abstractmethod
-    def remember_records(self, source_key: str, records: Sequence[CachedRecord], covered: SourceCursor,
-                         run_id: int | None) -> None:
-        """Keep these records (a record fetched again replaces its older copy) and move the
-        source's cursor to ``covered``, in one transaction."""
-
-    @abstractmethod
-    def register_daemon(self, daemon: DaemonRecord) -> None:
-        """Record a daemon that starts."""
-
-    @abstractmethod
-    def daemon_heartbeat(self, daemon_id: str, now: datetime, *, stopped: bool = False) -> None:
-        """A daemon's sign of life; ``stopped`` when it exits cleanly."""
-
-    @abstractmethod
-    def daemons(self) -> list[DaemonRecord]:
-        """Daemons known to this store, latest heartbeat first."""
-
-    @abstractmethod
-    def schema_version(self) -> int:
-        """The version of the schema the store is at."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release connections."""
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def display_url(url: str) -> str:
-    """A store URL fit to print: the password hidden, known secrets redacted."""
-    from cmflow.foundation.secrets import redactor
-
-    try:
-        from sqlalchemy.engine import make_url
-
-        return redactor(make_url(url).render_as_string(hide_password=True))
-    except Exception:  # not a URL SQLAlchemy understands: redacted, and whatever may be
-        import re  # a user and password (before an @) masked, however malformed the URL
-
-        return redactor(re.sub(r"[^/@\s]+@", "***@", url))
+from cmflow.store.errors import StoreBusy, StoreError, StoreMissing
+from cmflow.store.interface import (
+    this_host,
+    same_host,
+    WorkflowBusy,
+    SlotAlreadyHandled,
+    LockOwner,
+    RunRecord,
+    MissedSlots,
+    SourceCursor,
+    CachedRecord,
+    DaemonRecord,
+    AlertState,
+    OutboxClaim,
+    OutboxMessage,
+    QueuedMessage,
+    Store,
+    FINISHED_STATUSES,
+    FAILED_STATUSES,
+    PENDING,
+    DELIVERED,
+    DEAD,
+)
+from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, store_url_problem
+
+__all__ = [
+    "this_host",
+    "same_host",
+    "WorkflowBusy",
+    "SlotAlreadyHandled",
+    "LockOwner",
+    "RunRecord",
+    "MissedSlots",
+    "SourceCursor",
+    "CachedRecord",
+    "DaemonRecord",
+    "AlertState",
+    "OutboxClaim",
+    "OutboxMessage",
+    "QueuedMessage",
+    "Store",
+    "FINISHED_STATUSES",
+    "FAILED_STATUSES",
+    "PENDING",
+    "DELIVERED",
+    "DEAD",
+    "StoreBusy",
+    "StoreError",
+    "StoreMissing",
+    "STORE_VARIABLE",
+    "default_store_url",
+    "display_url",
+    "store_url_problem",
+    "open_store",
+]
 
 
 def open_store(url: str | None = None, *, read_only: bool = False) -> Store:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from cmflow.foundation.errors import UserFacingError
+from cmflow.store.urls import display_url, not_a_database_url, unknown_database_kind
 
 DRIVER_PACKAGES = {
     "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg", "pg8000": "pg8000",
@@ -20,10 +21,6 @@ DRIVER_PACKAGES = {
     "oracledb": "oracledb", "cx_Oracle": "oracledb", "pyodbc": "pyodbc", "pymssql": "pymssql",
 }
 """The package to install for a database driver module SQLAlchemy could not import."""
-
-EXAMPLE_URLS = ("sqlite:///state/cmflow.db (a file, relative to the current folder), "
-                "sqlite:////var/lib/cmflow/state.db (an absolute path) or postgresql://USER@HOST/DATABASE")
-
 
 class StoreError(UserFacingError, RuntimeError):
     """The state store cannot be opened or used; the message names it and says what to do."""
@@ -38,7 +35,7 @@ class StoreMissing(StoreError):
 
 
 def busy_message(url: str, seconds: float) -> str:
-    return (f"the state store {_shown(url)} is busy (locked by another process) after {seconds:g} s; "
+    return (f"the state store {display_url(url)} is busy (locked by another process) after {seconds:g} s; "
             "try again when that process is done, or let cmflow wait longer with ?timeout=SECONDS "
             "at the end of the store URL")
 
@@ -50,15 +47,15 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
     store's (a bug: let it show as such)."""
     if isinstance(error, StoreError):
         return error
-    shown = _shown(url)
+    shown = display_url(url)
     cannot_open = f"cannot open the state store {shown}"
     name = type(error).__name__
     code = getattr(error, "sqlite_errorname", "") or ""
     detail = _first_line(error, url)
     if name == "ArgumentError" and opening:  # SQLAlchemy could not parse the URL
-        return StoreError(_not_a_url(url))
+        return StoreError(not_a_database_url(url))
     if name == "NoSuchModuleError":  # an unknown scheme (dialect)
-        return StoreError(f"{cannot_open}: {_unknown_kind(url)}")
+        return StoreError(f"{cannot_open}: {unknown_database_kind(url)}")
     if isinstance(error, ModuleNotFoundError):  # the dialect is known, its driver is not installed
         module = (error.name or "").split(".")[0]
         package = DRIVER_PACKAGES.get(module, module)
@@ -95,56 +92,13 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
     return None
 
 
-def store_url_problem(url: str) -> str | None:
-    """What is wrong with a store URL that can be told without opening the store (not a URL,
-    an unknown kind of database, a malformed SQLite URL); None when nothing is. A driver that
-    is not installed is not told here: that is the machine's, not the URL's."""
-    import sqlalchemy as sa
-
-    try:
-        parsed = sa.make_url(url)
-    except Exception:  # ArgumentError: not a URL at all
-        return _not_a_url(url)
-    try:
-        parsed.get_dialect()  # the dialect's module, not its driver
-    except Exception:  # NoSuchModuleError
-        return _unknown_kind(url)
-    if parsed.get_backend_name() == "sqlite":
-        from cmflow.store.sqlite import SqliteFile
-
-        try:
-            SqliteFile.of(parsed)
-        except ValueError as problem:
-            return str(problem)
-    return None
-
-
-def _not_a_url(url: str) -> str:
-    given = _shown(url)
-    looks_like_a_path = "@" not in url and "//" not in url and ":" not in url.split("/", 1)[0]
-    if looks_like_a_path and ("/" in url or "\\" in url or url.endswith((".db", ".sqlite", ".sqlite3"))):
-        return f"{given!r} is not a database URL; for a SQLite file at that path write sqlite:///{given}"
-    return f"{given!r} is not a database URL; write a SQLAlchemy URL such as {EXAMPLE_URLS}"
-
-
-def _unknown_kind(url: str) -> str:
-    scheme = url.split("://", 1)[0]
-    return f"{scheme!r} is not a kind of database cmflow knows; write a URL such as {EXAMPLE_URLS}"
-
-
-def _shown(url: str) -> str:
-    from cmflow.store import display_url
-
-    return display_url(url)
-
-
 def _first_line(error: BaseException, url: str) -> str:
     """The driver's own words, one line, without SQLAlchemy's decorations or the password."""
     from cmflow.foundation.secrets import redactor
 
     text = str(getattr(error, "orig", None) or error).strip()
     text = re.sub(r"^\([\w.]+\)\s*", "", text.splitlines()[0] if text else type(error).__name__)
-    return redactor(text).replace(url, _shown(url))
+    return redactor(text).replace(url, display_url(url))
 
 
 def _user() -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from cmflow.store import (
+from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
     OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, same_host,
     this_host,
@@ -119,7 +119,7 @@ class SqlStore(Store):
 
     @property
     def display_url(self) -> str:
-        from cmflow.store import display_url
+        from cmflow.store.urls import display_url
 
         return display_url(self.url)
 

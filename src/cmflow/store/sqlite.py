@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,40 +20,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from cmflow.store.errors import StoreError, StoreMissing, explain
-
-DEFAULT_BUSY_SECONDS = 10.0
-"""How long a statement waits for another process's lock before the store is called busy."""
-
-
-@dataclass(frozen=True)
-class SqliteFile:
-    """Where a SQLite store lives (None: in memory) and how long it waits for locks."""
-
-    path: Path | None
-    busy_seconds: float
-
-    @classmethod
-    def of(cls, url: sa.URL) -> "SqliteFile":
-        """Read a ``sqlite:///`` URL: ``~`` expanded, ``?timeout=`` in seconds. A malformed one
-        raises ValueError saying what to write instead."""
-        timeout = url.query.get("timeout", str(DEFAULT_BUSY_SECONDS))
-        timeout = timeout if isinstance(timeout, str) else timeout[-1]  # given twice: the last one
-        try:
-            busy = float(timeout)
-        except ValueError:
-            busy = -1.0
-        if not busy >= 0:
-            raise ValueError(f"?timeout={timeout} is not a number of seconds to wait for another process's "
-                             "lock (e.g. ?timeout=30)")
-        if url.host:  # sqlite://state.db: the file name was read as a host
-            raise ValueError(f"a SQLite URL has three slashes before a relative path "
-                             f"(sqlite:///{url.host}{'/' + url.database if url.database else ''}) and four "
-                             "before an absolute one (sqlite:////var/lib/cmflow/state.db)")
-        database = url.database or ""
-        if database in ("", ":memory:") or database.startswith("file::memory:"):
-            return cls(None, busy)
-        return cls(Path(database).expanduser(), busy)
-
+from cmflow.store.urls import SqliteFile
 
 def sqlite_engine(url: str, *, read_only: bool) -> tuple[sa.Engine, SqliteFile, bool]:
     """An engine for the SQLite store at ``url``, its file, and whether it may write.

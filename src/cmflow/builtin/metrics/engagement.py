@@ -19,8 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.foundation.measurements import aggregate, measurement_rows, ratio
+from cmflow import Metric, MetricInput, PluginOptions, aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, no_records_reason
 

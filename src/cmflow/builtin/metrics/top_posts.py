@@ -6,9 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.foundation.measurements import measurement_rows, ratio
-from cmflow.foundation.records import COUNTERS
+from cmflow import COUNTERS, Metric, MetricInput, PluginOptions, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
 

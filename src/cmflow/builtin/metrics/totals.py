@@ -1,12 +1,10 @@
-"""Totals of post counters, and the number of posts published."""
+"""Totals of post counters: ``totals``."""
 
 from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from cmflow import Metric, MetricInput, PluginOptions, hookimpl
-from cmflow.foundation.measurements import aggregate, measurement_rows
-from cmflow.foundation.records import COUNTERS
+from cmflow import COUNTERS, Metric, MetricInput, PluginOptions, aggregate, hookimpl, measurement_rows
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
 
@@ -23,7 +21,7 @@ class TotalsOptions(PluginOptions):
     @field_validator("counters")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        from cmflow.plugins.registry import closest
+        from cmflow import closest
 
         for name in value:
             if name not in TOTALS:
@@ -66,23 +64,6 @@ class Totals(Metric):
         return pl.concat(parts)
 
 
-class PostsPublished(Metric):
-    """Number of posts published in the period (0 when an account posted nothing)."""
-
-    name = "posts_published"
-    description = "Number of posts published in the period."
-    unit = "posts"
-
-    def compute(self, data: MetricInput):
-        import polars as pl
-
-        rows = aggregate(data.records["post"], data.grouping_sets, [pl.len().alias("posts")],
-                         periods=[p.label for p in data.periods])
-        return measurement_rows(rows, metric=self.name, unit=self.unit,
-                                value=pl.col("posts").fill_null(0))
-
-
 @hookimpl
 def register_metrics(register):
     register(Totals)
-    register(PostsPublished)

@@ -30,8 +30,8 @@ class Console(Output):
                                               for i, name in enumerate(self.options.metrics or [])})
 
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
-        from cmflow.presentation.summary import kpi_tables, metric_label, ranked_posts
-        from cmflow.presentation.terminal import table_console
+        from cmflow import kpi_tables, metric_label, ranked_posts
+        from cmflow import table_console
 
         options: ConsoleOptions = self.options
         console = table_console(options.width)
@@ -81,7 +81,7 @@ def _rich_table(table, metric_label):
 def _posts_table(title, posts):
     from rich.table import Table
 
-    from cmflow.presentation.summary import format_value
+    from cmflow import format_value
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in ("#", "Account", "Date", "Format", "Value", "Post"):

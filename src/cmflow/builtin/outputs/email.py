@@ -345,7 +345,7 @@ def template_context(batch: NotificationBatch, report: str) -> dict[str, Any]:
     """What both templates show, as ready strings, so the text and HTML parts agree."""
     from zoneinfo import ZoneInfo
 
-    from cmflow.presentation.summary import kpi_tables
+    from cmflow import kpi_tables
 
     result = batch.result
     zone = ZoneInfo(result.period.tz)
@@ -378,7 +378,7 @@ def render_report_for(result: "RunResult") -> str:
 
 def _item(notification: "Notification", zone: Any) -> dict[str, Any]:
     """One alert of the message: its summary, and details as short phrases."""
-    from cmflow.presentation.summary import format_value, metric_label
+    from cmflow import format_value, metric_label
 
     alert = notification.alert
     where = ", ".join(f"{name}: {value}" for name, value in alert.dimensions.items()
@@ -404,7 +404,7 @@ def _item(notification: "Notification", zone: Any) -> dict[str, Any]:
 def _headline(tables: list[Any]) -> list[dict[str, str]]:
     """The overall KPIs the report shows as cards, in the same order."""
     from cmflow.builtin.outputs.html_report import HEADLINE
-    from cmflow.presentation.summary import metric_label
+    from cmflow import metric_label
 
     overall = next((t for t in tables if not t.dimensions), None)
     if overall is None or not overall.rows:
@@ -535,11 +535,11 @@ def _reply(code: int, text: bytes | str) -> str:
 
 def _scrub(text: str, secret: str | None) -> str:
     """No password in a message, even if a server were to echo it."""
-    from cmflow.foundation.secrets import redactor
+    from cmflow.http import redact
 
     if secret:
         text = text.replace(secret, "***")
-    return redactor(text)
+    return redact(text)
 
 
 def _safe_token(key: str) -> str:

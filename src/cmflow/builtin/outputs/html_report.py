@@ -65,8 +65,8 @@ class HtmlReport(Output):
 def render_report(result: RunResult, options: HtmlReportOptions) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from cmflow.presentation.charts import PALETTE, Series, grouped_bar_chart
-    from cmflow.presentation.summary import format_value, kpi_tables, metric_label, ranked_posts
+    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
+    from cmflow import format_value, kpi_tables, metric_label, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))

@@ -1,10 +1,10 @@
 """Webhook notifiers: the generic ``webhook`` output, and what the chat outputs share with it.
 
-Every webhook-style notifier (``webhook`` here, ``slack``, ``teams`` and ``discord`` in
-:mod:`.chat`) POSTs one JSON body per message through the HTTP kit, one attempt per call (the
-outbox retries), and tells the outbox what the answer means: 2xx delivered; 429, 5xx, timeouts
-and refused connections worth another try (after ``Retry-After`` when given); any other 4xx a
-message that will never be taken, dead-lettered with the receiver's own words.
+Every webhook-style notifier (``webhook`` here, and the chat outputs ``slack``, ``teams`` and
+``discord``, one module each) POSTs one JSON body per message through the HTTP kit, one attempt
+per call (the outbox retries), and tells the outbox what the answer means: 2xx delivered; 429,
+5xx, timeouts and refused connections worth another try (after ``Retry-After`` when given); any
+other 4xx a message that will never be taken, dead-lettered with the receiver's own words.
 
 Webhook URLs are secrets (whoever holds one can post): they come from ``${env:NAME}``, are
 registered with the redactor, are read from the options only when sending, and never appear in
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from cmflow import (DeliveryContext, DeliveryFailed, Message, NotificationBatch, Notifier,
-                    NotifierOptions, SendContext, format_value, hookimpl)
-from cmflow.http.guard import PRIVATE_NETWORK_OPTION, allow_private_network_option, host_problem
+                    NotifierOptions, SendContext, UserFacingError, format_value, hookimpl)
+from cmflow.http import allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
     import httpx
@@ -92,15 +92,15 @@ def remember_secret_url(text: str) -> None:
     Values read through ``${env:NAME}`` are known already; options built in Python (tests, the
     library API) and the forms the HTTP kit prints (normalised, with the path alone) are not.
     """
-    from cmflow.foundation.secrets import redactor
+    from cmflow import mark_secret
 
-    redactor.add(text)
+    mark_secret(text)
     url = parse_url(text)
     if url is not None:
-        redactor.add(str(url))
+        mark_secret(str(url))
         path_and_query = url.raw_path.decode("ascii", errors="replace")
         if len(path_and_query) >= 16:  # a short path such as /hook is no secret, and is common
-            redactor.add(path_and_query)
+            mark_secret(path_and_query)
 
 
 # -- what every message shows ------------------------------------------------------------------
@@ -198,9 +198,9 @@ def batch_document(batch: NotificationBatch) -> dict[str, Any]:
 def read_every_answer(platform: "Platform", answer: "ApiResponse") -> Any:
     """A platform rule that hands every answer back: webhook notifiers judge answers themselves,
     since the outbox needs :class:`DeliveryFailed` (retryable or not), not a platform error."""
-    from cmflow.http.platforms import OK
+    from cmflow.http import RetryDecision
 
-    return OK
+    return RetryDecision("ok")
 
 
 CHAT_SERVICE_HOSTS: dict[str, tuple[str, str]] = {
@@ -246,7 +246,7 @@ class WebhookNotifier(Notifier):
         problem = host_problem(url.host)
         if problem:
             return [("url", f"{problem}: cmflow refuses to connect to it, and refuses private network "
-                            f"targets unless the output sets {PRIVATE_NETWORK_OPTION} = true")]
+                            f"targets unless the output sets allow_private_network = true")]
         if url.scheme == "http":
             return [("url", "a plain http:// URL would send the webhook's secret unencrypted over the "
                             "internet: use https://, or set allow_private_network = true for a "
@@ -285,7 +285,7 @@ class WebhookNotifier(Notifier):
                                      headers=self.headers(message), timeout=options.timeout)
         except AddressNotAllowed as exc:
             raise DeliveryFailed(f"{self.receiver}: {exc.message}. If the receiver is on your own network, "
-                                 f"set {PRIVATE_NETWORK_OPTION} = true on this output", retryable=False) from None
+                                 f"set allow_private_network = true on this output", retryable=False) from None
         except PlatformError as exc:
             if exc.status is not None and 200 <= exc.status < 300:
                 # Taken (2xx), but the answer could not be read (too large): do not send it twice.
@@ -310,7 +310,7 @@ class WebhookNotifier(Notifier):
     # -- reading the answer -------------------------------------------------------------------
     def retry_after(self, answer: "ApiResponse") -> float | None:
         """Seconds the receiver asks to wait (``Retry-After``: seconds or an HTTP date)."""
-        from cmflow.http.platforms import retry_after
+        from cmflow.http import retry_after
 
         return retry_after(answer.headers, answer.now)
 
@@ -360,7 +360,7 @@ def receiver_origin(url: "httpx.URL") -> str:
 
 def answer_text(answer: "ApiResponse", url: "httpx.URL", limit: int = 200) -> str:
     """The receiver's own words: the message of a JSON error, else the first bytes; redacted."""
-    from cmflow.http.platforms import error_message
+    from cmflow.http import error_message
 
     text = error_message(answer.json) if answer.is_json else ""
     if not text:
@@ -428,15 +428,10 @@ class Webhook(WebhookNotifier):
         problems = super().check(workflow)
         options: WebhookOptions = self.options
         if options.body_template is not None:
-            from cmflow.foundation.errors import WorkflowInvalid
-
             try:
                 source = template_source(options.body_template, workflow.directory)
-            except WorkflowInvalid as exc:  # a missing file, a folder, text that is not UTF-8
-                problem = exc.problems[0]
-                problems.append(("body_template", f"cannot read the template file {problem.file}: "
-                                 f"{problem.message}"
-                                 + (f" ({problem.hint})" if problem.hint else "")))
+            except UserFacingError as exc:  # a missing file, a folder, text that is not UTF-8
+                problems.append(("body_template", f"cannot read the template file {exc}"))
             else:
                 inline = source is options.body_template
                 where = "the template" if inline else f"the template file {options.body_template}"
@@ -464,10 +459,9 @@ def template_source(value: str, directory: Path) -> str:
     """An inline template (starts with ``{`` or ``[``), or the file it names."""
     if value.lstrip().startswith(("{", "[")):
         return value
-    from cmflow.plugins.context import resolve_input_path
-    from cmflow.foundation.text_files import read_text
+    from cmflow import read_input_file
 
-    return read_text(resolve_input_path(value, directory))
+    return read_input_file(value, directory)
 
 
 def sample_document(group_by: list[str]) -> dict[str, Any]:
@@ -493,7 +487,7 @@ def template_problem(source: str, where: str, group_by: list[str]) -> str | None
     batch document does not have, or a body that is not JSON once rendered."""
     from jinja2 import TemplateSyntaxError, meta
 
-    from cmflow.plugins.registry import closest
+    from cmflow import closest
 
     try:
         parsed = template_environment().parse(source)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
@@ -130,18 +130,18 @@ class BlueskySource(Source):
         """With an app password: the login (createSession, as the run does) and
         ``com.atproto.server.getSession``; without: nothing to check but that the AppView
         answers. Then each account's profile, with the ``RateLimit-*`` headers."""
-        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow import CredentialCheck, RateBudget
         from cmflow.http import PlatformError, RequestRejected
 
         options: BlueskyOptions = self.options
-        row = check_row(self, account=", ".join(options.accounts))
+        row = CredentialCheck.for_source(self, account=", ".join(options.accounts))
         budgets = []
         now = ctx.http.clock()
         try:
             bluesky = self._session(ctx)
             if options.app_password is not None:
                 answer = bluesky.request("GET", "/xrpc/com.atproto.server.getSession")
-                budgets.append(rate_budget(answer.headers, answer.now))
+                budgets.append(RateBudget.from_rate_headers(answer.headers, answer.now))
                 session = answer.json if isinstance(answer.json, dict) else {}
                 row.token_valid = True
                 row.expiry(None, now, renew=bluesky.platform.renew_hint, note="each run")
@@ -165,25 +165,25 @@ class BlueskySource(Source):
                                          "may have changed)")
                         handles.append(actor)
                         continue
-                    budgets.append(rate_budget(answer.headers, answer.now))
+                    budgets.append(RateBudget.from_rate_headers(answer.headers, answer.now))
                     handles.append(str((answer.json or {}).get("handle") or actor))
                 row.account = ", ".join(handles)
         except PlatformError as exc:
             row.failed(exc, now)
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
     # -- the requests ----------------------------------------------------------------------------
     def _session(self, ctx: FetchContext) -> "PlatformSession":
         """Anonymous on the public AppView, or logged in with the app password through the PDS."""
         from cmflow.http import AuthExpired, BadResponse
-        from cmflow.foundation.secrets import redactor
+        from cmflow import mark_secret
 
         options: BlueskyOptions = self.options
         if options.app_password is None:
             return ctx.http.session("bluesky", allow_private_network=options.allow_private_network,
                                     base_url=options.base_url, source=self.entry_id)
         password = options.app_password.get_secret_value()
-        redactor.add(password)  # also when the options were built in code rather than from ${env:...}
+        mark_secret(password)  # also when the options were built in code rather than from ${env:...}
         pds = ctx.http.session("bluesky", allow_private_network=options.allow_private_network,
                                base_url=options.pds_url, source=self.entry_id)
         login = options.login or options.accounts[0]
@@ -200,7 +200,7 @@ class BlueskySource(Source):
         session = answer.json if isinstance(answer.json, dict) else {}
         for key in ("accessJwt", "refreshJwt"):
             if isinstance(session.get(key), str):
-                redactor.add(session[key])
+                mark_secret(session[key])
         if not isinstance(session.get("accessJwt"), str):
             # The body is not shown: it may hold tokens the redactor does not know.
             raise BadResponse(f"the login of {login} answered no accessJwt", platform="Bluesky",

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.errors import DataFileError
+from cmflow import DataFileError
 
 if TYPE_CHECKING:
-    from cmflow import FetchContext, Source
-    from cmflow.doctor import CredentialCheck
+    from cmflow import CredentialCheck, FetchContext, Source
+
 
 BYTE_ORDER_MARKS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -74,9 +74,9 @@ def read_export(path: Path, encoding: str) -> str:
 
 def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str) -> "CredentialCheck":
     """For `cmflow doctor`: the export is there, readable, not empty and decodes as a run reads it."""
-    from cmflow.doctor import check_file
+    from cmflow import CredentialCheck
 
-    check = check_file(source, ctx, value)
+    check = CredentialCheck.for_file(source, ctx, value)
     if check.status == "ok":
         try:
             read_export(ctx.resolve_path(value), encoding)

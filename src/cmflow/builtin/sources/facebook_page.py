@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
@@ -177,9 +177,9 @@ class FacebookPage(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The token (debug_token: valid, scopes, expiry), then each Page's answer (and, for a
         user token, that it gives the Page's token), with Meta's usage headers."""
-        from cmflow.doctor import busiest, check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PlatformError
-        from cmflow.foundation.secrets import redactor
+        from cmflow import mark_secret
 
         from cmflow.builtin.sources.meta_graph import account_budget, check_meta_token
 
@@ -192,7 +192,7 @@ class FacebookPage(Source):
                                    base_url=options.base_url, token=token, source=self.entry_id,
                                    api_version=options.api_version, scopes=scopes)
         graph = GraphReader(session)
-        row = check_row(self, account=", ".join(options.pages))
+        row = CredentialCheck.for_source(self, account=", ".join(options.pages))
         budgets = []
         try:
             budgets.append(check_meta_token(
@@ -208,7 +208,7 @@ class FacebookPage(Source):
                     budgets.append(budget)
                     if user_token:
                         if page.get("access_token"):
-                            redactor.add(str(page.pop("access_token")))
+                            mark_secret(str(page.pop("access_token")))
                         else:
                             row.flag("fail", f"Page {page_id} gave no Page token: the user needs a role with the "
                                              "ANALYZE task on the Page")
@@ -216,7 +216,7 @@ class FacebookPage(Source):
                 row.account = ", ".join(names)
         except PlatformError as exc:
             row.failed(exc, session.client.clock())
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
 
 @dataclass

@@ -22,7 +22,7 @@ from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, 
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
-    from cmflow.http.platforms import Pace
+    from cmflow.http import Pace
 
 ANALYTICS_READONLY = SCOPE_PREFIX + "analytics.readonly"
 RENAMED_METRICS = {"conversions": "keyEvents", "sessionConversionRate": "sessionKeyEventRate",
@@ -149,7 +149,7 @@ class Ga4Source(Source):
         """Google's tokeninfo (valid, scopes, expiry), then a one-row report of yesterday with
         the source's metrics: it proves the Viewer role on the property and the metric names,
         and answers the property's quota left (a few property tokens)."""
-        from cmflow.doctor import check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PlatformError
 
         from cmflow.builtin.sources.google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
@@ -159,7 +159,7 @@ class Ga4Source(Source):
         session = ctx.http.session("ga4", allow_private_network=options.allow_private_network,
                                    base_url=options.base_url, token=token, source=self.entry_id,
                                    scopes=(ANALYTICS_READONLY,))
-        row = check_row(self, account=f"property {options.property_id}")
+        row = CredentialCheck.for_source(self, account=f"property {options.property_id}")
         now = ctx.http.clock()
         try:
             info = tokeninfo(ctx, token, self.entry_id, options.allow_private_network)
@@ -177,7 +177,7 @@ class Ga4Source(Source):
                     json={"dateRanges": [{"startDate": "yesterday", "endDate": "yesterday"}],
                           "dimensions": [{"name": "date"}], "metrics": [{"name": name} for name in metrics],
                           "limit": "1", "returnPropertyQuota": True}), session, "runReport")
-                row.rate(quota_budget(body.get("propertyQuota"), options.quota_tier))
+                row.rate(*quota_budgets(body.get("propertyQuota"), options.quota_tier))
                 if not row.budget:
                     row.budget = "GA4 quota: not reported in the answer"
         except PlatformError as exc:
@@ -185,16 +185,16 @@ class Ga4Source(Source):
         return [row]
 
 
-def quota_budget(quota: Any, tier: str) -> Any:
-    """The property quota nearest its limit, as ``cmflow doctor`` shows it
-    (``tokensPerHour 95 % used (2000 left)``); None when the answer has no ``propertyQuota``."""
-    from cmflow.doctor import Budget, busiest
+def quota_budgets(quota: Any, tier: str) -> list[Any]:
+    """The property's quotas as ``cmflow doctor`` shows them (``tokensPerHour 95 % used (2000
+    left)``; the row keeps the busiest); none when the answer has no ``propertyQuota``."""
+    from cmflow import RateBudget
 
     if not isinstance(quota, dict):
-        return None
-    return busiest(*(Budget(f"GA4 {name} {used:.0f} % used ({remaining} left)", used,
-                            QUOTA_WINDOW_SECONDS[name] if remaining <= 0 else 0.0)
-                     for name, _, remaining, used in quota_use(quota, tier)))
+        return []
+    return [RateBudget(f"GA4 {name} {used:.0f} % used ({remaining} left)", used,
+                       QUOTA_WINDOW_SECONDS[name] if remaining <= 0 else 0.0)
+            for name, _, remaining, used in quota_use(quota, tier)]
 
 
 def quota_use(quota: dict[str, Any], tier: str) -> Iterator[tuple[str, dict[str, Any], int, float]]:
@@ -256,7 +256,7 @@ def report_notes(metadata: Any) -> set[str]:
 def quota_pace(quota: Any, tier: str, *, now: float, near_limit: float) -> "Pace | None":
     """How to pace the next requests from a ``propertyQuota``: once ``near_limit`` % of a token
     quota is used, spread the requests its remaining tokens allow over the quota's window."""
-    from cmflow.http.platforms import Pace
+    from cmflow.http import Pace
 
     if not isinstance(quota, dict):
         return None  # not reported: says nothing

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from cmflow import WebUrl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -161,12 +161,11 @@ def tokeninfo(ctx: Any, token: str, source: str, allow_private_network: bool = F
     import os
     from urllib.parse import urlsplit
 
-    from cmflow.http import Platform
-
-    from cmflow.http.platforms import GOOGLE_RENEW
+    from cmflow.http import Platform, get_platform
 
     url = urlsplit(os.environ.get(TOKENINFO_URL_VARIABLE) or TOKENINFO_URL)
-    platform = Platform("google_oauth", "Google", renew_hint=GOOGLE_RENEW, classify=_classify_tokeninfo)
+    renew = get_platform("youtube").renew_hint  # Google's, the same for every Google platform
+    platform = Platform("google_oauth", "Google", renew_hint=renew, classify=_classify_tokeninfo)
     session = ctx.http.session(platform, base_url=f"{url.scheme}://{url.netloc}", token=token,
                                token_param="access_token", source=source, allow_private_network=allow_private_network)
     return require_object(session.get_json(url.path or "/"), session, "tokeninfo")
@@ -175,12 +174,12 @@ def tokeninfo(ctx: Any, token: str, source: str, allow_private_network: bool = F
 def _classify_tokeninfo(platform: Any, answer: Any) -> Any:
     """tokeninfo answers 400 ``{"error": "invalid_token", "error_description": "Invalid Value"}``
     for a token that expired, was revoked or never existed."""
-    from cmflow.http import AuthExpired, Verdict
+    from cmflow.http import AuthExpired, RetryDecision
 
     body = answer.json if isinstance(answer.json, dict) else {}
     if answer.status in (400, 401) and ("error" in body or "error_description" in body):
         said = body.get("error_description") or body.get("error")
-        return Verdict("fail", AuthExpired(f"Google does not know this access token ({body.get('error') or 'invalid'}: "
+        return RetryDecision("fail", AuthExpired(f"Google does not know this access token ({body.get('error') or 'invalid'}: "
                                            f"{said}): it expired, was revoked or is not an access token",
                                            hint=platform.renew_hint, **answer.details(body.get("error"))))
     return None

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
                          api_version_field, check_metrics, comments_lookback_field, conversation_rows, count,
@@ -173,7 +173,7 @@ class Instagram(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The token (debug_token: valid, scopes, expiry) and each account's answer, with the
         usage headers Meta sends (X-App-Usage, X-Business-Use-Case-Usage)."""
-        from cmflow.doctor import busiest, check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PlatformError
 
         from cmflow.builtin.sources.meta_graph import account_budget, check_meta_token
@@ -182,7 +182,7 @@ class Instagram(Source):
         session = self._session(ctx)
         facebook, scopes = options.login == "facebook", session.scopes
         graph = GraphReader(session)
-        row = check_row(self, account=", ".join(options.accounts))
+        row = CredentialCheck.for_source(self, account=", ".join(options.accounts))
         renew = session.platform.renew_hint
         budgets = []
         try:
@@ -206,7 +206,7 @@ class Instagram(Source):
                 row.account = ", ".join(names)
         except PlatformError as exc:
             row.failed(exc, session.client.clock())
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
 
 @dataclass

@@ -22,7 +22,7 @@ from urllib.parse import quote, urljoin
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
 from cmflow.builtin.sources.platform_common import dig
@@ -143,7 +143,7 @@ class LinkedInOrg(Source):
         for posts and conversations) and the follower count (rw_organization_admin, for
         statistics). LinkedIn reports no expiry or scopes without the app's client secret, and
         sends no rate headers."""
-        from cmflow.doctor import check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PermissionMissing, PlatformError
 
         options: LinkedInOrgOptions = self.options
@@ -162,7 +162,7 @@ class LinkedInOrg(Source):
         if {"posts", "account_snapshots"} & set(options.fetch):
             probes.append((STATISTICS_SCOPE, lambda org: statistics.get_json(
                 f"/rest/networkSizes/{encode(organization_urn(org))}", params={"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"})))
-        row = check_row(self, account=", ".join(options.organization_ids),
+        row = CredentialCheck.for_source(self, account=", ".join(options.organization_ids),
                         budget="not reported by LinkedIn (daily limits: Developer Portal > Analytics)")
         renew = content.platform.renew_hint
         row.expiry(None, content.client.clock(), renew=renew, note="unknown")

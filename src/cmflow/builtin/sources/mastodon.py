@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, iso_language, parse_instant, shares
 
@@ -129,7 +129,7 @@ class MastodonSource(Source):
         then each account's lookup, with the ``X-RateLimit-*`` headers. Looking an account up
         with a token needs ``read:accounts`` (Mastodon's LookupController), statuses
         ``read:statuses``, mentions ``read:notifications``; ``read`` covers them all."""
-        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow import CredentialCheck, RateBudget
         from cmflow.http import PermissionMissing, PlatformError
 
         options: MastodonOptions = self.options
@@ -140,7 +140,7 @@ class MastodonSource(Source):
         mastodon = ctx.http.session("mastodon", allow_private_network=options.allow_private_network,
                                     base_url=options.base_url, source=self.entry_id,
                                     token=options.token.get_secret_value(), scopes=tuple(required))
-        row = check_row(self, account=", ".join(f"@{name}" for name in options.accounts))
+        row = CredentialCheck.for_source(self, account=", ".join(f"@{name}" for name in options.accounts))
         row.expiry(None, mastodon.client.clock(), renew=mastodon.platform.renew_hint,
                    note="never (until revoked)")
         budgets = []
@@ -151,7 +151,7 @@ class MastodonSource(Source):
                 row.token_valid = True
                 row.note("the instance does not tell the token's scopes to a token without `read`")
             else:
-                budgets.append(rate_budget(answer.headers, answer.now))
+                budgets.append(RateBudget.from_rate_headers(answer.headers, answer.now))
                 row.token_valid = True
                 app = answer.json if isinstance(answer.json, dict) else {}
                 if isinstance(app.get("scopes"), list):
@@ -169,7 +169,7 @@ class MastodonSource(Source):
                 row.account = ", ".join(names)
         except PlatformError as exc:
             row.failed(exc, mastodon.client.clock())
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
     # -- the requests ----------------------------------------------------------------------------
     def _lookup(self, mastodon: "PlatformSession", name: str) -> dict[str, Any]:

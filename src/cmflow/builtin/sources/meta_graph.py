@@ -404,15 +404,15 @@ def unsupported_metric(message: str) -> str | None:
 # -- cmflow doctor ------------------------------------------------------------------------------
 def check_meta_token(row: Any, graph: GraphReader, token: str, *, required: Sequence[str], how: str,
                      renew: str) -> Any:
-    """Fill ``row`` (a :class:`cmflow.doctor.CredentialCheck`) with what Meta says of ``token``:
+    """Fill ``row`` (a :class:`cmflow.CredentialCheck`) with what Meta says of ``token``:
     valid or not, its scopes against ``required``, when it and its data access expire.
 
     ``GET /debug_token?input_token=`` answers all of it, but only to an app token or a token of
     one of the app's developers; other tokens fall back on ``GET /me/permissions`` (scopes, no
-    expiry). Returns the rate budget (:class:`cmflow.doctor.Budget`) the answer's usage headers
+    expiry). Returns the rate budget (:class:`cmflow.RateBudget`) the answer's usage headers
     report, if any. An invalid token raises :class:`~cmflow.http.AuthExpired` (Meta code 190)
     like any request."""
-    from cmflow.doctor import epoch, meta_budget
+    from cmflow import RateBudget
     from cmflow.http import PermissionMissing, RequestRejected
 
     session = graph.session
@@ -421,7 +421,7 @@ def check_meta_token(row: Any, graph: GraphReader, token: str, *, required: Sequ
         answer = session.request("GET", graph.path("debug_token"), params={"input_token": token})
     except (RequestRejected, PermissionMissing):
         return _meta_permissions(row, graph, required=required, how=how, renew=renew)
-    budget = meta_budget(answer.headers)
+    budget = RateBudget.from_meta_headers(answer.headers)
     data = graph.checked(answer.json, "debug_token").get("data")
     if not isinstance(data, dict):
         raise graph.bad("debug_token answered without the `data` object Meta documents", answer.json)
@@ -448,7 +448,7 @@ def check_meta_token(row: Any, graph: GraphReader, token: str, *, required: Sequ
 
 def _meta_permissions(row: Any, graph: GraphReader, *, required: Sequence[str], how: str, renew: str) -> Any:
     """The scopes from ``GET /me/permissions`` when ``debug_token`` is refused (no expiry there)."""
-    from cmflow.doctor import meta_budget
+    from cmflow import RateBudget
     from cmflow.http import PermissionMissing, RequestRejected
 
     session = graph.session
@@ -464,13 +464,22 @@ def _meta_permissions(row: Any, graph: GraphReader, *, required: Sequence[str], 
     row.scopes([str(p.get("permission")) for p in permissions if p.get("status") == "granted"], required, how=how)
     row.expiry(None, session.client.clock(), renew=renew, note="unknown")
     row.note("Meta reports the expiry only to the app's developers (debug_token)")
-    return meta_budget(answer.headers)
+    return RateBudget.from_meta_headers(answer.headers)
 
 
 def account_budget(graph: GraphReader, parts: Sequence[str], fields: str) -> tuple[dict[str, Any], Any]:
     """The object at ``parts`` with ``fields`` (one cheap request), and the rate budget its usage
     headers report (``None`` when it sends none)."""
-    from cmflow.doctor import meta_budget
+    from cmflow import RateBudget
 
     answer = graph.session.request("GET", graph.path(*parts), params={"fields": fields})
-    return graph.checked(answer.json, "/".join(parts)), meta_budget(answer.headers)
+    return graph.checked(answer.json, "/".join(parts)), RateBudget.from_meta_headers(answer.headers)
+
+
+def epoch(value: Any) -> datetime | None:
+    """A UTC datetime from epoch seconds (a number or a digit string); None for 0 or nothing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(number, timezone.utc) if number > 0 else None

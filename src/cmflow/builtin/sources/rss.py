@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
-from cmflow.http.guard import allow_private_network_option, refused_url_problem, url_problem
+from cmflow.http import allow_private_network_option, refused_url_problem, url_problem
 
 if TYPE_CHECKING:
     from cmflow.http import Platform
@@ -117,12 +117,12 @@ class RssSource(Source):
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """One row per feed: it answers (a key in its URL still works) and parses as RSS or Atom."""
-        from cmflow.doctor import check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PlatformError
 
         rows = []
         for url in self.options.feeds:
-            row = check_row(self, account=redacted(url), expiry_note="—")
+            row = CredentialCheck.for_source(self, account=redacted(url), expiry_note="—")
             before = len(ctx.problems)
             try:
                 feed = self._parse(ctx, url)
@@ -178,13 +178,13 @@ def feed_platform() -> "Platform":
 def classify_feed_refusal(platform: "Platform", answer: Any) -> Any:
     """401 and 403 with the feed's URL and what a person can do about it; other answers
     follow the shared HTTP rules."""
-    from cmflow.http import AuthExpired, PermissionMissing, Verdict
+    from cmflow.http import AuthExpired, PermissionMissing, RetryDecision
 
     if answer.status == 401:
-        return Verdict("fail", AuthExpired(f"{answer.request} asks for credentials (HTTP 401)",
+        return RetryDecision("fail", AuthExpired(f"{answer.request} asks for credentials (HTTP 401)",
                                            hint=RENEW_HINT, **answer.details()))
     if answer.status == 403:
-        return Verdict("fail", PermissionMissing(
+        return RetryDecision("fail", PermissionMissing(
             f"{answer.request} refused access (HTTP 403)", **answer.details(),
             hint="Check that the feed is public and that a key in its URL is still valid; "
             "some sites refuse clients they do not know"))

@@ -20,10 +20,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from cmflow import InputPath, PluginOptions, StrftimeFormats, TextEncoding, TimeZoneName
-from cmflow.plugins.context import FetchContext
-from cmflow.foundation.errors import DataFileError
-from cmflow.foundation.records import POST_FORMATS, RECORD_KINDS, RecordKind
+from cmflow import (DataFileError, FetchContext, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS,
+                    StrftimeFormats, TextEncoding, TimeZoneName)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -110,7 +108,7 @@ class TabularOptions(PluginOptions):
     @classmethod
     def _canonical_fields(cls, value: dict, info) -> dict:  # type: ignore[no-untyped-def]
         """Keys must be fields of the chosen record kind (a `followers` column on posts is a slip)."""
-        from cmflow.plugins.registry import closest
+        from cmflow import closest
 
         kind = RECORD_KINDS.get(info.data.get("record", ""))
         known = list(kind.field_names) if kind else sorted({f for k in RECORD_KINDS.values() for f in k.field_names})
@@ -130,7 +128,7 @@ class TabularOptions(PluginOptions):
                              "character")
         return self
 
-    def record_kind(self) -> RecordKind:
+    def record_kind(self) -> str:
         return RECORD_KINDS[self.record]
 
 
@@ -233,7 +231,7 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
     return result.drop("_row")
 
 
-def _checked_rows(frame: "pl.DataFrame", kind: RecordKind, fields: list, sources: dict[str, str],
+def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: dict[str, str],
                   options: TabularOptions, tz: str, ctx: FetchContext,
                   places: RowPlaces) -> tuple["pl.DataFrame", list[BadRow]]:
     """Rows of text put through every check of their fields: the parsed rows that pass, and a
@@ -273,12 +271,12 @@ def _checked_rows(frame: "pl.DataFrame", kind: RecordKind, fields: list, sources
     return result.filter(~any_bad).drop(flag_names), bad
 
 
-def _totals_checked(field: Any, kind: RecordKind) -> bool:
+def _totals_checked(field: Any, kind: str) -> bool:
     """Whether a totals row's label ("Total", "Summary" ...) is looked for in this field."""
     return field.name in kind.identity + (kind.time_field,) and field.name not in ("platform", "account")
 
 
-def _plainly_valid(field: Any, kind: RecordKind, options: TabularOptions) -> "pl.Expr":
+def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
     """True where the field's value passes every check of :func:`_checked_rows` at a glance
     (digits in a count, a date that read in range, an empty optional value), so that the row
     can skip them. False does not mean bad: the row is then checked in full."""
@@ -343,10 +341,10 @@ def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces,
              "`columns` maps reach and the counters to the right columns")
 
 
-def _mapped_columns(kind: RecordKind, options: TabularOptions, available: list[str], file: Path,
+def _mapped_columns(kind: str, options: TabularOptions, available: list[str], file: Path,
                     places: RowPlaces) -> dict[str, str]:
     """Canonical field -> the file's column it is read from; an error for a missing one."""
-    from cmflow.plugins.registry import closest
+    from cmflow import closest
 
     header = ", ".join(f'"{c}"' for c in available)
     sources: dict[str, str] = {}
@@ -405,7 +403,7 @@ def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
     return described
 
 
-def _one_row_per_record(frame: "pl.DataFrame", kind: RecordKind, places: RowPlaces, ctx: FetchContext,
+def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx: FetchContext,
                         file: Path) -> tuple["pl.DataFrame", list[BadRow]]:
     """The same record on several rows (one post id twice): counted once with a warning when the
     copies agree; every copy a bad row, saying which values differ, when they do not."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
 from cmflow.builtin.sources.platform_common import dig, run_zone, window_dates
@@ -116,7 +116,7 @@ class TikTok(Source):
         """One cheap request per scope the fetch needs: a one-video list (video.list) and the
         user's follower count (user.info.basic, user.info.stats). TikTok reports no expiry and
         sends no rate headers."""
-        from cmflow.doctor import check_row
+        from cmflow import CredentialCheck
         from cmflow.http import PermissionMissing, PlatformError, get_platform
 
         options: TikTokOptions = self.options
@@ -136,7 +136,7 @@ class TikTok(Source):
             user = session(*USER_SCOPES)
             probes.append((USER_SCOPES, lambda: user.get_json(
                 "/v2/user/info/", params={"fields": "open_id,display_name,follower_count"})))
-        row = check_row(self, account=options.account,
+        row = CredentialCheck.for_source(self, account=options.account,
                         budget="not reported by TikTok (600 requests a minute per endpoint)")
         row.expiry(None, http.clock(), renew=get_platform(PLATFORM).renew_hint, note="unknown")
         granted: list[str] = []

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
-from cmflow.http.guard import allow_private_network_option
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
 
@@ -117,14 +117,14 @@ class XSource(Source):
         """The run's first request (the accounts by username, ``GET /2/users/by``): it proves the
         token and the usernames, and its ``x-rate-limit-*`` headers give the budget left. X
         reports neither the scopes nor the expiry of a token."""
-        from cmflow.doctor import busiest, check_row, rate_budget
+        from cmflow import CredentialCheck, RateBudget
         from cmflow.http import PlatformError
 
         options: XOptions = self.options
         x = ctx.http.session("x", allow_private_network=options.allow_private_network,
                              base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
-        row = check_row(self, account=", ".join(f"@{name}" for name in options.usernames))
+        row = CredentialCheck.for_source(self, account=", ".join(f"@{name}" for name in options.usernames))
         row.expiry(None, x.client.clock(), renew=x.platform.renew_hint,
                    note="never (app Bearer token) or 2 h (user token)")
         budgets, found = [], set()
@@ -132,7 +132,7 @@ class XSource(Source):
             for start in range(0, len(options.usernames), USERS_PER_LOOKUP):
                 chunk = options.usernames[start:start + USERS_PER_LOOKUP]
                 answer = x.request("GET", "/2/users/by", params={"usernames": ",".join(chunk)})
-                budgets.append(rate_budget(answer.headers, answer.now))
+                budgets.append(RateBudget.from_rate_headers(answer.headers, answer.now))
                 found |= {str(user.get("username", "")).lower()
                           for user in self._data(answer.json, "GET /2/users/by", partial_ok=True)}
             row.token_valid = True
@@ -142,7 +142,7 @@ class XSource(Source):
                                  "option (an account may have been renamed or suspended)")
         except PlatformError as exc:
             row.failed(exc, x.client.clock())
-        return [row.rate(busiest(*budgets))]
+        return [row.rate(*budgets)]
 
     # -- the requests ----------------------------------------------------------------------------
     def _users(self, x: "PlatformSession") -> list[dict[str, Any]]:

@@ -155,7 +155,7 @@ class YoutubeSource(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Google's tokeninfo (valid, scopes, expiry), then the channel (channels.list, 1 unit).
         The Data API reports no quota left: the row says so."""
-        from cmflow.doctor import check_row
+        from cmflow import CredentialCheck
         from cmflow.http import BudgetLimits, PlatformError
 
         from cmflow.builtin.sources.google_api import GOOGLE_TOKEN_LIFETIME, google_expiry, tokeninfo
@@ -167,7 +167,7 @@ class YoutubeSource(Source):
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
         required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if "account_snapshots" in options.fetch else [])
-        row = check_row(self, account=options.account or options.channel_id or "the token's channel",
+        row = CredentialCheck.for_source(self, account=options.account or options.channel_id or "the token's channel",
                         budget=f"YouTube quota: not reported by the API (10,000 units a day per project; this "
                                f"source spends at most {options.max_quota_units})")
         now = ctx.http.clock()

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.foundation.measurements import dimension_columns
+from cmflow import (Alert, InvalidOption, Period, PluginOptions, Trigger, TriggerInput, dimension_columns, hookimpl,
+                    metric_label)
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
@@ -97,11 +97,9 @@ class Anomaly(Trigger):
         return 7 * options.weeks if options.baseline == "same_weekday" else options.periods
 
     def check(self, workflow) -> list[str | tuple[str, str]]:
-        from cmflow.foundation.periods import parse_period
-
         if self.options.baseline != "same_weekday":
             return []
-        period = parse_period(workflow.settings.period, "UTC", date(2000, 1, 3))  # any day tells the length
+        period = Period.parse(workflow.settings.period, "UTC", date(2000, 1, 3))  # any day tells the length
         if period.days != 1:
             return [("baseline", f"\"same_weekday\" compares days, but [workflow] period is "
                      f"{workflow.settings.period!r}; use period = \"yesterday\" or baseline = "

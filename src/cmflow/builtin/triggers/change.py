@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.foundation.measurements import row_dimensions
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
 

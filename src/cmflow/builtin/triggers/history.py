@@ -14,19 +14,20 @@ if TYPE_CHECKING:
 
     from cmflow import Period, TriggerInput
 
+HISTORY_LABEL = "history-"
+"""What the labels of ``data.history``'s periods start with (see :attr:`cmflow.TriggerInput.history`)."""
+
 
 def history_index() -> "pl.Expr":
     """N of a ``history-N`` period label (1: the period just before the current one), else null."""
     import polars as pl
 
-    from cmflow.foundation.periods import HISTORY
-
-    return pl.col("period").cast(pl.String).str.strip_prefix(HISTORY).cast(pl.Int64, strict=False)
+    return pl.col("period").cast(pl.String).str.strip_prefix(HISTORY_LABEL).cast(pl.Int64, strict=False)
 
 
 def keyed(frame: "pl.DataFrame") -> "pl.DataFrame":
     """The frame with a ``series_key`` column, built the runner's way if it has none."""
-    from cmflow.foundation.measurements import with_series_key
+    from cmflow import with_series_key
 
     return frame if "series_key" in frame.columns else with_series_key(frame)
 

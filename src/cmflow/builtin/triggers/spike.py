@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.foundation.measurements import dimension_columns
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, dimension_columns, hookimpl, metric_label
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text

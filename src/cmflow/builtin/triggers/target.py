@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, Verdict, hookimpl, metric_label
-from cmflow.foundation.alerts import AT_RISK, OFF_TRACK, ON_TRACK
-from cmflow.foundation.measurements import dimension_columns
+from cmflow import Alert, PluginOptions, Trigger, TriggerInput, Verdict, dimension_columns, hookimpl, metric_label
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import keyed
@@ -74,13 +72,14 @@ class Target(Trigger):
         gap = miss / abs(expected) * 100 if expected else pl.lit(None, dtype=pl.Float64)
         return (keyed(data.measurements).filter(value.is_not_null())
                 .with_columns(pl.lit(expected).alias("expected"),
-                              pl.when(on_track).then(pl.lit(ON_TRACK)).when(at_risk).then(pl.lit(AT_RISK))
-                              .otherwise(pl.lit(OFF_TRACK)).alias("status"),
+                              pl.when(on_track).then(pl.lit(Verdict.ON_TRACK))
+                              .when(at_risk).then(pl.lit(Verdict.AT_RISK))
+                              .otherwise(pl.lit(Verdict.OFF_TRACK)).alias("status"),
                               pl.when(~on_track).then(gap).alias("gap_pct")))
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
         options: TargetOptions = self.options
-        alerting = {OFF_TRACK} if options.alert_on == "off_track" else {OFF_TRACK, AT_RISK}
+        alerting = {Verdict.OFF_TRACK} if options.alert_on == "off_track" else {Verdict.OFF_TRACK, Verdict.AT_RISK}
         elapsed = self._elapsed(data)
         dimensions = dimension_columns(keyed(data.measurements))
         alerts = []

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label
-from cmflow.foundation.measurements import row_dimensions
+from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
 

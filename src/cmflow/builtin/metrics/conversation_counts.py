@@ -1,5 +1,6 @@
-"""Counts of records received: mentions found by monitoring, comments and messages received,
-and the negative ones among them.
+"""Counts of conversation records received: ``mentions`` found by monitoring, ``comments_received``
+(comments and messages), and the negative ones among them (``negative_mentions``,
+``negative_comments``).
 
 What the ``spike`` trigger watches for a bad buzz. A group seen in any period counts 0 in the
 periods it has no record in: a quiet day is 0 mentions, not "no value". The negative counts
@@ -9,8 +10,7 @@ none of which is classified give no value, never a reassuring 0.
 
 from __future__ import annotations
 
-from cmflow import Metric, MetricInput, hookimpl
-from cmflow.foundation.measurements import aggregate, measurement_rows
+from cmflow import Metric, MetricInput, aggregate, hookimpl, measurement_rows
 
 
 class _RecordCount(Metric):

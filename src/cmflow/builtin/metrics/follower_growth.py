@@ -1,11 +1,10 @@
-"""Audience metrics from daily account snapshots: follower growth."""
+"""Follower growth, from daily account snapshots: ``follower_growth``."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from cmflow import Metric, MetricInput, hookimpl
-from cmflow.foundation.measurements import aggregate, measurement_rows, ratio
+from cmflow import Metric, MetricInput, aggregate, hookimpl, measurement_rows, ratio
 
 
 class FollowerGrowth(Metric):

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from markupsafe import Markup, escape
 
-from cmflow.presentation.summary import format_value
+from cmflow import format_value
 
 PALETTE = ("#2563eb", "#94a3b8", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed")
 

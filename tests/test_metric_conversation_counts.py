@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from cmflow import Period, RecordTable
-from cmflow.builtin.metrics import counts
-from cmflow.builtin.metrics.counts import CommentsReceived, Mentions, NegativeComments, NegativeMentions
+from cmflow.builtin.metrics import conversation_counts
+from cmflow.builtin.metrics.conversation_counts import CommentsReceived, Mentions, NegativeComments, NegativeMentions
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.measurements import DIMENSIONS
 from cmflow.stages.measure import MetricRequest, measure as measure_stage
@@ -143,7 +143,7 @@ record = "{record}"
 plugin = "{plugin}"
 by = {by}
 """, encoding="utf-8")
-    with registered_plugin(counts), pytest.raises(WorkflowInvalid) as caught:
+    with registered_plugin(conversation_counts), pytest.raises(WorkflowInvalid) as caught:
         load_workflow(tmp_path / "w.toml")
     (problem,) = caught.value.problems
     assert problem.path == "metrics[0].by[0]" and problem.hint == f"it supports {supported}"
@@ -162,6 +162,6 @@ path = "posts.csv"
 plugin = "mentions"
 by = ["overall"]
 """, encoding="utf-8")
-    with registered_plugin(counts), pytest.raises(WorkflowInvalid) as caught:
+    with registered_plugin(conversation_counts), pytest.raises(WorkflowInvalid) as caught:
         load_workflow(tmp_path / "w.toml")
     assert "metric 'mentions' needs mention records" in caught.value.problems[0].message

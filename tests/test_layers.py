@@ -1,0 +1,156 @@
+"""The package's layers, and a check that imports point down only.
+
+A module may import modules of its own layer and of the layers below it, never above; and no
+group of modules may import each other in a circle. Every import counts: at the top of a
+module, inside a function (deferred for start-up speed) or for type checkers only, because
+each says that one module knows the other. ``docs/architecture.md`` draws the same layers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cmflow"
+
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundation", ("cmflow.foundation",)),
+    ("http kit", ("cmflow.http",)),
+    ("state store", ("cmflow.store",)),
+    ("plugin system", ("cmflow.plugins",)),
+    ("presentation", ("cmflow.presentation",)),
+    ("workflow file", ("cmflow.workflow", "cmflow.workflow_schema")),
+    ("delivery", ("cmflow.delivery",)),
+    ("stages", ("cmflow.stages",)),
+    ("runner", ("cmflow.runner", "cmflow.doctor")),
+    ("daemon", ("cmflow.daemon",)),
+    ("public API", ("cmflow", "cmflow.testing")),
+    ("CLI", ("cmflow.cli",)),
+    ("built-in plugins", ("cmflow.builtin",)),
+]
+"""Bottom to top: each entry names its layer and the modules (or packages) it holds."""
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def layer_of(module: str) -> int:
+    """The index of the layer holding ``module``: the one whose prefix matches it longest."""
+    best, best_length = None, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    assert best is not None, f"{module} is in no layer: add it to LAYERS"
+    return best
+
+
+def imported_modules(module: str) -> dict[str, int]:
+    """The cmflow modules ``module`` imports, each with the line of its first import."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                     for alias in node.names]
+        else:
+            continue
+        for name in names:
+            while name and name not in MODULES:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.setdefault(name, node.lineno)
+    return found
+
+
+GRAPH = {module: imported_modules(module) for module in MODULES}
+
+
+def test_every_module_is_in_a_layer():
+    for module in MODULES:
+        layer_of(module)
+
+
+def test_imports_point_down_only():
+    upward = [
+        f"{MODULES[module].relative_to(PACKAGE.parent)}:{line}: {module} ({LAYERS[layer_of(module)][0]}) "
+        f"imports {target} ({LAYERS[layer_of(target)][0]})"
+        for module, targets in GRAPH.items()
+        for target, line in targets.items()
+        if layer_of(target) > layer_of(module)
+    ]
+    assert not upward, "imports that point up a layer:\n" + "\n".join(sorted(upward))
+
+
+def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(graph[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    found.append(sorted(group))
+    return found
+
+
+def test_no_import_cycles():
+    assert not cycles(GRAPH), "modules that import each other in a circle:\n" + "\n".join(
+        " -> ".join(group) for group in cycles(GRAPH))
+
+
+@pytest.mark.parametrize("graph, expected", [
+    ({"a": {"b": 1}, "b": {"c": 1}, "c": {}}, []),
+    ({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}, [["a", "b", "c"]]),
+])
+def test_the_cycle_finder_finds_cycles(graph, expected):
+    assert cycles(graph) == expected
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert layer_of("cmflow.foundation.records") < layer_of("cmflow.runner") < layer_of("cmflow.cli.run")
+    assert "cmflow.foundation.periods" in GRAPH["cmflow.runner"]
