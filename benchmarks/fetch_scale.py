@@ -922,7 +922,7 @@ def _mb(value: float) -> str:
 
 def report(outcome: Outcome) -> list[str]:
     """Print one run's tables; return the failed checks."""
-    from cmflow.runner import MAX_PARALLEL_SOURCES
+    from cmflow.stages.fetch import MAX_PARALLEL_SOURCES
 
     child = outcome.child
     failures = []
@@ -949,8 +949,8 @@ def report(outcome: Outcome) -> list[str]:
           f"  |---|---:|---:|---:|---:|---:|")
     for label, n, requests, bound, first, last in outcome.shared:
         print(f"  | {label} | {n} | {requests:,} | {bound:.1f} s | {max(0.0, first):.1f} s | {last:.1f} s |")
-    print(f"  (the runner fetches {MAX_PARALLEL_SOURCES} sources at once, in the workflow's order: "
-          "runner.MAX_PARALLEL_SOURCES)\n")
+    print(f"  (the fetch stage fetches {MAX_PARALLEL_SOURCES} sources at once, in the workflow's order: "
+          "cmflow.stages.fetch.MAX_PARALLEL_SOURCES)\n")
     print(f"  requests: {made:,} made, {minimum:,} at least ({made - minimum:+,}); {outcome.pages:,} pages; "
           f"throttling answers: {throttled} ({blind} before the token had any answer)")
     if child["retries"]:

@@ -226,7 +226,7 @@ def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
                                                     EngagementRateByReach)
     from cmflow.builtin.metrics.posts_published import PostsPublished
     from cmflow.builtin.metrics.totals import Totals
-    from cmflow.runner import MetricRequest, compute_measurements
+    from cmflow.stages.measure import MetricRequest, measure
 
     def plugin(cls: type, **options: Any) -> Any:
         return cls(cls.Options(**options), entry_id=cls.name)
@@ -236,11 +236,10 @@ def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
                plugin(Totals, counters=["interactions", "reach", "impressions"])]
     requests = [MetricRequest(m, ["account"], ["bench"], m.name) for m in metrics]
     periods = weekly_periods()
-    stages: list = []
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    # What runner._fetch hands to the metric stage: one conformed frame per kind, with its source.
+    # What the fetch stage hands to the measure stage: one conformed frame per kind, with its source.
     records = {
         "post": pl.read_parquet(data_dir / "posts.parquet").with_columns(source_id=pl.lit("bench")),
         "account_snapshot": pl.read_parquet(data_dir / "snapshots.parquet").with_columns(source_id=pl.lit("bench")),
@@ -252,9 +251,10 @@ def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
         computed = time.perf_counter()
         measurements = None
     else:
-        measurements = compute_measurements(requests, records, periods, stages)
+        measured = measure(requests, records, periods)
+        measurements = measured.measurements
         computed = time.perf_counter()
-        failed = [f"{s.id}: {s.error}" for s in stages if not s.ok]
+        failed = [f"{s.id}: {s.error}" for s in measured.reports if not s.ok]
         if failed:
             raise SystemExit("cmflow metric failed: " + "; ".join(failed))
         (measurements.select("metric", "period", "platform", "account", "value")
@@ -264,15 +264,15 @@ def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
 
 
 def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 3) -> dict[str, float]:
-    """compute_measurements' steps timed one by one, median of repeats.
+    """The measure stage's steps timed one by one, median of repeats.
 
-    Mirrors cmflow.runner.compute_measurements (same calls, same order); keep it in step.
+    Mirrors cmflow.stages.measure.measure (same calls, same order); keep it in step.
     """
     import polars as pl
 
     from cmflow.plugins.context import MetricInput
     from cmflow.foundation.measurements import grouping_columns, standardise, with_series_key
-    from cmflow.runner import _metric_input
+    from cmflow.stages.measure import _metric_input
 
     laps: dict[str, list[float]] = {}
     for _ in range(repeats):

@@ -17,7 +17,7 @@ from cmflow.builtin.metrics import conversation_counts
 from cmflow.builtin.metrics.conversation_counts import CommentsReceived, Mentions, NegativeComments, NegativeMentions
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.measurements import DIMENSIONS
-from cmflow.runner import MetricRequest, compute_measurements
+from cmflow.stages.measure import MetricRequest, measure as measure_stage
 from cmflow.testing import registered_plugin
 from cmflow.workflow import load_workflow
 
@@ -40,11 +40,10 @@ def comment(number: int, day: int, account: str = "a", platform: str = "instagra
 def measure(metric_class: type, kind: str, rows: list[dict], by: list,
             periods: list[Period] = PERIODS) -> pl.DataFrame:
     data = {kind: RecordTable.from_rows(kind, rows).conformed().with_columns(source_id=pl.lit("src"))}
-    stages: list = []
-    frame = compute_measurements([MetricRequest(metric_class(metric_class.Options(), entry_id="x"), by, ["src"])],
-                                 data, periods, stages)
-    assert [(s.ok, s.error) for s in stages] == [(True, None)]
-    return frame
+    measured = measure_stage([MetricRequest(metric_class(metric_class.Options(), entry_id="x"), by, ["src"])],
+                             data, periods)
+    assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
+    return measured.measurements
 
 
 def values(frame: pl.DataFrame, period: str = "current") -> dict[tuple, float | None]:

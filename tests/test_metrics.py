@@ -1,6 +1,6 @@
 """The built-in metric formulas, checked against values computed by hand on tiny record sets.
 
-Metrics run through :func:`cmflow.runner.compute_measurements`, the runner's metric stage, on
+Metrics run through :func:`cmflow.stages.measure.measure`, the run's measure stage, on
 records built with :meth:`cmflow.RecordTable.from_rows`. The current period is the week of
 Monday 16 to Sunday 22 November 2026 (UTC); the previous period the week before. Period-over-
 period changes go through a whole run of a small workflow on a CSV file.
@@ -28,7 +28,7 @@ from cmflow.builtin.metrics.top_posts import TopPosts
 from cmflow.builtin.metrics.posts_published import PostsPublished
 from cmflow.builtin.metrics.totals import Totals
 from cmflow.foundation.measurements import DIMENSIONS
-from cmflow.runner import MetricRequest, compute_measurements
+from cmflow.stages.measure import MetricRequest, measure as measure_stage
 from cmflow.testing import run_workflow_file
 
 UTC = timezone.utc
@@ -66,10 +66,9 @@ def measure(metric_class: type, data: dict[str, pl.DataFrame], by: Iterable = ("
             periods: list[Period] = PERIODS, sources: Iterable[str] = (SOURCE,), **options: Any) -> pl.DataFrame:
     """Run one metric through the metric stage; it must not fail."""
     plugin = metric_class(metric_class.Options(**options), entry_id="x")
-    stages: list = []
-    frame = compute_measurements([MetricRequest(plugin, list(by), list(sources))], data, periods, stages)
-    assert [(s.ok, s.error) for s in stages] == [(True, None)]
-    return frame
+    measured = measure_stage([MetricRequest(plugin, list(by), list(sources))], data, periods)
+    assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
+    return measured.measurements
 
 
 def rows_of(frame: pl.DataFrame, metric: str, period: str = "current", **dimensions: str) -> pl.DataFrame:

@@ -91,7 +91,8 @@ def test_a_short_retry_after_is_retried_within_the_run(demo, replay_server):
     path, store_url = demo
     replay_server.add("POST", HOOK, Reply(503, headers={"Retry-After": "1"}), Reply(200, json={}))
     waits: list[float] = []
-    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.runner import run_workflow
+    from cmflow.stages.run_periods import resolve_period
 
     workflow = load_workflow(path)
     with open_store(store_url) as store:

@@ -455,7 +455,7 @@ def test_a_past_period_reports_alerts_but_leaves_the_alert_state(tmp_path, write
 
 
 def test_two_workflow_files_with_one_name_do_not_share_a_history(tmp_path, write_workflow, store_url):
-    from cmflow.runner import WorkflowKeyConflict
+    from cmflow.stages.run_history import WorkflowKeyConflict
 
     write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
     client_a = write_workflow(workflow_text(), name="client_a.toml")

@@ -71,7 +71,8 @@ class FakeClock:
 def run_workflow_file(path: str | Path, *, store_url: str, dry_run: bool = False,
                       period: str | None = None, now: datetime | None = None) -> RunResult:
     """Validate and run a workflow file with the state in ``store_url`` (e.g. a tmp SQLite file)."""
-    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.runner import run_workflow
+    from cmflow.stages.run_periods import resolve_period
     from cmflow.store import open_store
     from cmflow.workflow import load_workflow
 

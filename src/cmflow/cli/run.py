@@ -43,7 +43,8 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         verbose: bool) -> None:
     """Run a workflow once: fetch, compute KPIs, compare, trigger alerts, deliver."""
     from cmflow.foundation.periods import PeriodError
-    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.runner import run_workflow
+    from cmflow.stages.run_periods import resolve_period
     from cmflow.workflow import load_workflow
 
     from cmflow.plugins.context import IN_RUN_SUMMARY
@@ -69,7 +70,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         click.secho(f"✗ {given or file + ': workflow.period'}: {error}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
 
-    from cmflow.runner import WorkflowKeyConflict
+    from cmflow.stages.run_history import WorkflowKeyConflict
     from cmflow.foundation.secrets import redactor
     from cmflow.foundation.stopping import RunStopped, stop_on_signals
     from cmflow.store import StoreError, WorkflowBusy, display_url

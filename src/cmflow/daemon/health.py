@@ -210,7 +210,7 @@ def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_f
         return None
     from cmflow.foundation.periods import Period
     from cmflow.plugins.result import RunResult
-    from cmflow.runner import compose_outbox_messages
+    from cmflow.stages.compose import compose
 
     today = now.date()
     run_id = store.start_run(HEALTH_WORKFLOW_ID, settings_file, today, today, False)
@@ -221,7 +221,7 @@ def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_f
         result.resolved = [a for a in alerts.changed if a.state == "resolved"]
         result.alert_changes = alerts.changed
         result.notifications = alerts.notifications
-        messages = compose_outbox_messages(workflow, result)
+        messages = compose(workflow, result).messages
     store.commit_run(run_id, workflow=HEALTH_WORKFLOW_ID, measurements=None, alerts=alerts.changed,
                      messages=messages, now=now)
     store.finish_run(run_id, status="ok", stats={"alerts_firing": len(alerts.firing),

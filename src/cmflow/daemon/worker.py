@@ -72,7 +72,8 @@ class RunOutcome:
 
 def execute(request: RunRequest) -> RunOutcome:
     """Run one request to the end and say how it went; never raises."""
-    from cmflow.runner import resolve_period, run_workflow
+    from cmflow.runner import run_workflow
+    from cmflow.stages.run_periods import resolve_period
     from cmflow.store import SlotAlreadyHandled, StoreError, WorkflowBusy, open_store
     from cmflow.workflow import load_workflow
 

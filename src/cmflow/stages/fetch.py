@@ -1,0 +1,172 @@
+"""The fetch stage: every source's records for the run's periods.
+
+Takes the workflow, the periods to measure (the current one first), the store (for incremental
+sources, see :mod:`cmflow.stages.incremental`) and the run's clock; returns :class:`Fetched`:
+the records by kind, one report per source, and the plans of the incremental parts fetched (their
+records and cursors are kept once the outputs are delivered).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
+from cmflow.plugins.context import FetchContext, SharedHttpClient
+from cmflow.plugins.result import StageReport
+from cmflow.stages.failures import failure
+from cmflow.stages.incremental import FetchPlan, plan_fetch, with_stored
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.foundation.periods import Period
+    from cmflow.plugins.kinds import Source
+    from cmflow.store import Store
+    from cmflow.workflow import Entry, Workflow
+
+log = logging.getLogger("cmflow")
+MAX_PARALLEL_SOURCES = 64
+"""Sources fetched at once. The platforms' limits are kept by the HTTP kit's budgets (per
+platform and token), not here: a source waiting on its budget must not hold back the sources
+of other platforms and tokens (benchmarks/fetch_scale.py)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the fetch stage made."""
+
+    records: dict[str, "pl.DataFrame"]
+    """One frame per record kind, with a ``source_id`` column (the id of the source entry)."""
+    reports: list[StageReport]
+    """One per source entry, in the workflow's order."""
+    plans: list[FetchPlan]
+    """The incremental parts fetched without error: what :func:`~cmflow.stages.incremental.remember`
+    keeps once the run is delivered."""
+
+
+def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | None", now: datetime) -> Fetched:
+    """Fetch every source (concurrently), each account of a multi-account source on its own;
+    incremental ones only what the store lacks."""
+    import polars as pl
+
+    window_start = min(p.start_utc for p in all_periods) - timedelta(days=1)  # baselines
+    window_end = max(p.end_utc for p in all_periods)
+    units = [_Part(entry, part, plan_fetch(store, workflow, entry, part, window_start, window_end, now))
+             for entry in workflow.sources for part in _parts(entry)]
+
+    http = SharedHttpClient()  # one client, hence one budget per platform and token, for all sources
+
+    def fetch_one(unit: _Part) -> None:
+        """One part's records, conformed by kind as they come (the source's own frames are
+        dropped at once: a year of an agency's posts is held once, not three times)."""
+        plan = unit.plan
+        start = plan.fetch_start if plan is not None else window_start
+        ctx = FetchContext(start, window_end, all_periods, workflow.directory,
+                           log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
+                           skipped=unit.skipped)
+        if plan is not None and not plan.fetches:
+            return
+        by_kind: dict[str, list[pl.DataFrame]] = {}
+        try:
+            for table in unit.part.fetch(ctx) or []:
+                if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
+                    raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
+                by_kind.setdefault(table.kind, []).append(table.conformed())
+        except Exception as exc:
+            unit.error = failure("source", unit.entry.id, exc)
+            return
+        unit.frames = {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
+
+    try:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(units)))) as pool:
+            list(pool.map(fetch_one, units))
+    finally:
+        http.close()
+
+    collected: dict[str, list[pl.DataFrame]] = {}
+    succeeded, reports = [], []
+    for entry in workflow.sources:
+        report = StageReport("source", entry.id, entry.info.name)
+        parts = [unit for unit in units if unit.entry is entry]
+        failed = [unit for unit in parts if unit.error is not None]
+        if failed:  # the other accounts' records still count; the stage (and the run) failed
+            report.ok = False
+            report.error = failed[0].error if len(parts) == 1 else "; ".join(
+                f"{unit.account}: {unit.error}" for unit in failed) + f" ({len(failed)} of {len(parts)} accounts)"
+        notes, own = [], {}
+        for unit in parts:
+            report.problems.extend(unit.problems)
+            report.skipped.extend(unit.skipped)
+            frames, plan = unit.frames, unit.plan
+            if plan is not None and unit.error is None:
+                plan.fetched = frames  # kept once the outputs are delivered
+                frames = {kind: frame for kind in sorted(set(frames) | unit.part.produces())
+                          if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
+                notes.append(plan.describe())
+                succeeded.append(plan)
+            for kind, frame in frames.items():
+                own.setdefault(kind, []).append(frame.with_columns(pl.lit(entry.id).alias("source_id")))
+            unit.frames = {}
+        report.note = next((n for n in notes if n), None)
+        for kind, frames in own.items():
+            frame = pl.concat(frames, rechunk=False)
+            if len(frames) > 1 and RECORD_KINDS[kind].identity:  # one story in two feeds counts once
+                frame = unique_records(kind, frame, keep="first")
+            collected.setdefault(kind, []).append(frame)
+            report.counts[kind] = frame.height
+            if note := _outside_period_note(kind, frame, all_periods[0]):
+                report.problems.append(note)
+        reports.append(report)
+    records = {kind: pl.concat(frames, rechunk=False) for kind, frames in collected.items()}
+    return Fetched(records, reports, succeeded)
+
+
+@dataclass
+class _Part:
+    """One source, or one account of a multi-account source, as this run fetches it."""
+
+    entry: "Entry"
+    part: "Source"
+    plan: FetchPlan | None
+    frames: dict[str, "pl.DataFrame"] = field(default_factory=dict)
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def account(self) -> str:
+        name = self.part.per_account_option
+        values = getattr(self.part.options, name, None) if name else None
+        return str(values[0]) if values else self.entry.id
+
+
+def _parts(entry: "Entry") -> list["Source"]:
+    try:
+        return entry.plugin.parts()
+    except Exception:  # a third-party split that fails: fetch the source whole
+        log.debug("source %s could not be split by account:\n%s", entry.id, traceback.format_exc())
+        return [entry.plugin]
+
+
+def _outside_period_note(kind_name: str, frame: "pl.DataFrame", period: "Period") -> str | None:
+    """Say so when a source returned records but none in the period: a wrong period or export."""
+    kind = RECORD_KINDS[kind_name]
+    times = frame.get_column(kind.time_field).drop_nulls()
+    if times.len() == 0:
+        return None
+    if kind.field(kind.time_field).type == "date":
+        inside = ((times >= period.start) & (times <= period.end)).any()
+        first, last = times.min(), times.max()
+    else:
+        inside = ((times >= period.start_utc) & (times < period.end_utc)).any()
+        local = times.dt.convert_time_zone(period.tz)
+        first, last = local.min().date(), local.max().date()
+    if inside:
+        return None
+    return (f"none of its {times.len()} {kind_name} records falls in {period} "
+            f"(they cover {first}..{last})")

@@ -1,0 +1,114 @@
+"""The measure stage: every metric over every period, as one measurement frame.
+
+Takes the metrics to compute (:class:`MetricRequest`, :meth:`MetricRequest.of` a workflow), the
+fetched records and the periods; returns :class:`Measured`: the measurements and one report per
+metric. A metric that raises is reported and left out; the others are computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.measurements import (
+    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
+)
+from cmflow.foundation.records import RECORD_KINDS, empty_frame
+from cmflow.plugins.context import MetricInput
+from cmflow.plugins.kinds import Metric
+from cmflow.plugins.result import StageReport
+from cmflow.stages.failures import failure
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.foundation.periods import Period
+    from cmflow.workflow import Workflow
+
+
+@dataclass
+class MetricRequest:
+    """One metric to compute: the configured plugin, its breakdowns and the sources it reads."""
+
+    plugin: Metric
+    by: list
+    source_ids: list[str]
+    entry_id: str = ""
+
+    @classmethod
+    def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
+        """The workflow's metric entries; one without ``sources`` reads every source."""
+        default_sources = [s.id for s in workflow.sources]
+        return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id)
+                for entry in workflow.metrics]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the measure stage made."""
+
+    measurements: "pl.DataFrame"
+    """One row per metric, period and series (see :class:`~cmflow.plugins.result.RunResult`)."""
+    reports: list[StageReport]
+    """One per metric, in the order asked."""
+
+
+def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
+            all_periods: list["Period"]) -> Measured:
+    """Compute every metric asked over every period.
+
+    ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source entry).
+    """
+    import polars as pl
+
+    bounds = {p.label: (p.start, p.end) for p in all_periods}
+    frames, reports = [], []
+    labelled_cache: dict[tuple[str, ...], MetricInput] = {}
+    for request in requests:
+        report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
+        reports.append(report)
+        key = tuple(request.source_ids)
+        if key not in labelled_cache:
+            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods)
+        base = labelled_cache[key]
+        data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
+        try:
+            frame = request.plugin.compute(data)
+            frames.append(frame)
+            report.counts["measurements"] = frame.height
+        except Exception as exc:
+            report.ok, report.error = False, failure("metric", report.id, exc)
+    measurements = standardise(frames)
+    labels = pl.DataFrame({"period": list(bounds), "period_start": [b[0] for b in bounds.values()],
+                           "period_end": [b[1] for b in bounds.values()]},
+                          schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
+    measurements = measurements.join(labels, on="period", how="left")
+    return Measured(with_series_key(measurements), reports)
+
+
+def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
+                  all_periods: list["Period"]) -> MetricInput:
+    import polars as pl
+
+    selected, labelled = {}, {}
+    for kind_name, kind in RECORD_KINDS.items():
+        frame = records.get(kind_name)
+        if frame is None:  # no source produced this kind (or it failed): an empty frame
+            frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source_id"))
+        if frame.height == 0:
+            selected[kind_name] = labelled[kind_name] = frame.lazy().with_columns(
+                pl.lit(None, dtype=pl.String).alias("period"))
+            continue
+        if set(frame["source_id"].unique().to_list()) - set(source_ids):
+            frame = frame.filter(pl.col("source_id").is_in(source_ids))
+        # A post without a pillar is grouped under "(none)": left null, its group would carry
+        # no dimension at all and be taken for the overall row.
+        unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
+        if unlabelled:
+            frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled)
+        selected[kind_name] = frame.lazy()
+        # Labelled once (many periods: one label column; few: small filtered copies), shared
+        # lazily by every metric reading these sources, which then reads only its columns.
+        labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
+                                            by_date=kind.field(kind.time_field).type == "date")
+    return MetricInput(labelled, selected, all_periods, [])

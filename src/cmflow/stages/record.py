@@ -1,0 +1,41 @@
+"""The record stage: the run's state written in one transaction, before anything is delivered.
+
+Takes the store, the run's id, the run's result and the composed messages; writes the
+measurements worth keeping, the alert state changes and the messages to queue together, so a
+crash never leaves the store half-updated and a queued message always has the state it announces.
+Returns nothing: what it made is in the store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.periods import CURRENT
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.plugins.result import RunResult
+    from cmflow.store import QueuedMessage, Store
+
+
+def record(store: "Store", run_id: int, result: "RunResult", messages: list["QueuedMessage"]) -> None:
+    """Commit the run's measurements, alert changes (none for a back-fill) and messages."""
+    store.commit_run(run_id, workflow=result.workflow.key, measurements=_to_store(result),
+                     alerts=[] if result.past_period else result.alert_changes,
+                     messages=messages, now=result.started_at)
+
+
+def _to_store(result: "RunResult") -> "pl.DataFrame | None":
+    """What to remember of a run's measurements.
+
+    Nothing when a source failed: partial figures must not replace good ones. Otherwise the
+    current period, and comparison periods where they have a value: a comparison period the
+    fetched records do not cover (an export holding only the latest week) measures as "no
+    value", and storing that would overwrite what an earlier run stored.
+    """
+    import polars as pl
+
+    if result.measurements is None or result.failed_sources:
+        return None
+    return result.measurements.filter((pl.col("period") == CURRENT) | pl.col("value").is_not_null())

@@ -1,0 +1,37 @@
+"""The periods of a run: the current one, those it is compared with, and the earlier ones its
+triggers need as history. Resolved before the run starts, so that a period outside the calendar
+is refused before anything is fetched or recorded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.periods import parse_period, today_in
+
+if TYPE_CHECKING:
+    from cmflow.foundation.periods import Period
+    from cmflow.workflow import Workflow
+
+
+def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | None = None,
+                   now: datetime | None = None) -> "Period":
+    """The run's current period: ``spec`` (or the workflow's) counted from ``as_of`` (or today).
+
+    Raise :class:`~cmflow.foundation.periods.PeriodError` if it, or a period it is compared with, falls
+    outside the calendar: before the run starts, not in the middle of it.
+    """
+    tz = workflow.settings.timezone
+    today = as_of or workflow.settings.as_of or today_in(tz, now)
+    period = parse_period(spec or workflow.settings.period, tz, today)
+    for which in workflow.settings.compare:
+        period.comparison(which)
+    return period
+
+
+def run_periods(workflow: "Workflow", period: "Period") -> tuple[list["Period"], list["Period"]]:
+    """The comparison periods of the workflow, and every period the run measures: the current
+    one first, then the comparison periods, then the history its triggers ask for."""
+    comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
+    history = max([entry.plugin.history_needed() for entry in workflow.triggers] or [0])
+    return comparison_periods, [period, *comparison_periods, *period.history(history)]
