@@ -9,6 +9,7 @@ each says that one module knows the other. ``docs/architecture.md`` draws the sa
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cmflow"
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("cmflow.foundation",)),
-    ("http kit", ("cmflow.http",)),
+    ("HTTP kit", ("cmflow.http",)),
     ("state store", ("cmflow.store",)),
     ("plugin system", ("cmflow.plugins",)),
     ("presentation", ("cmflow.presentation",)),
@@ -154,3 +155,28 @@ def test_the_cycle_finder_finds_cycles(graph, expected):
 def test_the_layer_check_sees_an_upward_import():
     assert layer_of("cmflow.foundation.records") < layer_of("cmflow.runner") < layer_of("cmflow.cli.run")
     assert "cmflow.foundation.periods" in GRAPH["cmflow.runner"]
+
+
+ARCHITECTURE = PACKAGE.parents[1] / "docs" / "architecture.md"
+
+
+def run_stages() -> list[str]:
+    """The stages runner.py calls, in its order: ``_timed("fetch", fetch, ...)`` calls the entry
+    point ``fetch`` of the module ``cmflow.stages.fetch``."""
+    source = MODULES["cmflow.runner"].read_text(encoding="utf-8")
+    called = re.findall(r'_timed\("(\w+)", (\w+),', source)
+    assert called and all(label == entry and f"cmflow.stages.{entry}" in MODULES for label, entry in called)
+    return [entry for _, entry in called]
+
+
+def test_the_architecture_page_names_every_layer():
+    page = ARCHITECTURE.read_text(encoding="utf-8")
+    for name, _ in LAYERS:
+        assert f"| {name} |" in page, f"docs/architecture.md has no row for the {name} layer"
+
+
+def test_the_runner_calls_the_stages_in_the_documented_order():
+    page = ARCHITECTURE.read_text(encoding="utf-8")
+    documented = [line.split("|")[1].strip() for line in page.splitlines()
+                  if line.startswith("| ") and "| `stages." in line]
+    assert documented == run_stages()

@@ -12,7 +12,6 @@ import importlib.util
 import itertools
 import json as jsonlib
 import logging
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
