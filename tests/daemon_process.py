@@ -275,7 +275,7 @@ def email_writes(daemons: list[DaemonProcess], workflow: str, mail: Path) -> lis
     file would not change the count of .eml files; it shows here)."""
     folder = str(mail / workflow)
     return [e for d in daemons for e in d.lines()
-            if e.get("logger") == "cmflow.delivery.outbox.email" and "written to" in e.get("message", "")
+            if e.get("logger") == "cmflow.outbox.email" and "written to" in e.get("message", "")
             and folder in e["message"]]
 
 

@@ -516,6 +516,34 @@ def test_failing_workflows_raise_a_health_alert_to_the_operators_output(tmp_path
     assert len(list(mail.glob("*.eml"))) == 2
 
 
+def test_cmflow_outbox_flush_sends_the_daemons_health_messages(tmp_path, store_url):
+    """A health alert the daemon queued is sent by `cmflow outbox flush`, which reads its output
+    from the daemon's settings file, not from a workflow file."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    write_workflow(tmp_path, "client", "every hour", source=str(tmp_path / "missing.csv"))
+    mail = tmp_path / "mail"
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    daemon = make_daemon(tmp_path, store_url, clock, settings_text=health_settings(failures=3, mail=mail))
+    for _ in range(3):  # three failed runs: the alert is queued (the daemon's own sending not run)
+        daemon.tick()
+        daemon.tick()
+        clock.advance(hours=1)
+    with open_store(store_url) as store:
+        [queued] = store.outbox(status="pending")
+    assert queued.workflow == "cmflow-daemon" and queued.workflow_file.endswith("cmflow-daemon.toml")
+
+    flushed = CliRunner().invoke(main, ["outbox", "flush", "--now", "--store", store_url])
+
+    assert flushed.exit_code == 0, flushed.output
+    assert "1 delivered" in flushed.output and len(list(mail.glob("*.eml"))) == 1
+    with open_store(store_url) as store:
+        [sent] = store.outbox(status=None)
+    assert sent.status == "delivered"
+
+
 def test_settings_mistakes_are_reported_with_the_key_path(tmp_path):
     from cmflow.foundation.errors import WorkflowInvalid
 

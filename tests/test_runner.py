@@ -14,7 +14,7 @@ import pytest
 
 from pydantic import Field
 
-from cmflow import Alert, Metric, PluginOptions, Source, Trigger, hookimpl
+from cmflow import Alert, Metric, Output, PluginOptions, Source, Trigger, hookimpl
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, run_workflow_file
 
@@ -511,3 +511,49 @@ def test_every_source_of_a_run_shares_one_http_client_closed_after_the_sources(
         assert first.httpx.is_closed
         run_workflow_file(write_workflow(workflow_text(sources=sources)), store_url=store_url, period=WEEK_B)
     assert HttpProbe.seen[2] is not first  # the next run has its own
+
+
+class StageProbe(Output):
+    """An output that keeps what it saw of the run's stage reports when it delivered."""
+
+    name = "stage_probe"
+    description = "Keeps the stage reports it is handed."
+    seen: list[tuple[str, str, str | None]] = []
+
+    def deliver(self, result, ctx) -> str:
+        StageProbe.seen = [(s.kind, s.id, s.note) for s in result.stages]
+        return "probed"
+
+
+@hookimpl
+def _register_stage_probe(register) -> None:
+    register(StageProbe)
+
+
+def test_outputs_that_deliver_themselves_see_what_the_notifiers_queued(tmp_path, write_workflow, store_url):
+    """A report written after the messages were composed can say what was queued for sending."""
+    plugin = types.SimpleNamespace(register_outputs=_register_stage_probe)
+    write_posts(tmp_path / "posts.csv", [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 1500)])
+    path = write_workflow(workflow_text(extra=f'''
+[[triggers]]
+id = "big_reach"
+plugin = "threshold"
+metric = "total_reach"
+above = 1000
+
+[[outputs]]
+id = "mail"
+plugin = "email"
+to = ["team@example.com"]
+from_address = "cmflow@example.com"
+transport = "file"
+directory = "{tmp_path / 'mail'}"
+
+[[outputs]]
+plugin = "stage_probe"
+'''))
+    with registered_plugin(plugin):
+        result = run_workflow_file(path, store_url=store_url, period=WEEK_B)
+    assert ("output", "mail", "1 message(s) queued") in StageProbe.seen
+    assert stage(result, "output", "mail").note.startswith("1 message(s) delivered")
+    assert [s.kind for s in result.stages].count("output") == 2

@@ -78,8 +78,9 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, verdicts=evaluated.verdicts,
                          alert_changes=evaluated.alert_changes,
-                         stages=[*fetched.reports, *measured.reports, *evaluated.reports])
+                         stages=(upstream := [*fetched.reports, *measured.reports, *evaluated.reports]))
         composed = _timed("compose", compose, workflow, result)
+        result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
         stop.check()  # past this point the run's results are kept, and its messages queued
         if history is not None:
             _timed("record", record, history, run_id, result, composed.messages)
@@ -88,7 +89,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
             record_crash(history, run_id, exc)
         raise
     outputs = _timed("deliver", deliver, workflow, result, composed.reports, history, now=now, sleep=sleep, stop=stop)
-    result.stages = [*result.stages, *outputs]
+    result.stages = [*upstream, *outputs]
     result.stopped = stop.reason if stop.is_set() else None
     result.finished_at = datetime.now(timezone.utc)
     if history is not None:

@@ -73,6 +73,7 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
     """Put dead-lettered messages (IDS, or --all) back in the queue and try to send them now."""
     from datetime import datetime, timezone
 
+    from cmflow.daemon.settings import outputs_workflow_of
     from cmflow.delivery.outbox import backlog, dispatch, requeue_dead
     from cmflow.store import display_url
 
@@ -95,10 +96,11 @@ def retry(ids: tuple[int, ...], all_dead: bool, store_option: str | None) -> Non
 
                 raise SystemExit(EXIT_INVALID)
         # Each re-queued message gets its output's max_age of retries again.
-        count = requeue_dead(store, None if all_dead else list(ids), now)
+        count = requeue_dead(store, None if all_dead else list(ids), now, load=outputs_workflow_of)
         click.echo(f"{count} message(s) back in the queue.")
         with stop_on_signals() as stop:
-            report = dispatch(store, ids=None if all_dead else list(ids), only_workflow=False, stop=stop.is_set)
+            report = dispatch(store, ids=None if all_dead else list(ids), only_workflow=False, stop=stop.is_set,
+                              load=outputs_workflow_of)
         _report(report, backlog(store), stop)
 
 
@@ -114,13 +116,14 @@ def flush(send_now: bool, store_option: str | None) -> None:
     """
     from datetime import datetime, timezone
 
+    from cmflow.daemon.settings import outputs_workflow_of
     from cmflow.delivery.outbox import backlog, dispatch
 
     with opened_store(store_url(store_option, None)) as store:
         if send_now:
             store.make_due(now=datetime.now(timezone.utc))
         with stop_on_signals() as stop:
-            report = dispatch(store, only_workflow=False, stop=stop.is_set)
+            report = dispatch(store, only_workflow=False, stop=stop.is_set, load=outputs_workflow_of)
         _report(report, backlog(store), stop)
 
 

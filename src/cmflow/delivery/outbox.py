@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     WorkflowLoader = Callable[[str], Workflow]
     """Reads the workflow a queued message's output is in, from the file the message names."""
 
-log = logging.getLogger("cmflow.delivery.outbox")
+log = logging.getLogger("cmflow.outbox")
 
 FIRST_RETRY = timedelta(seconds=30)
 """Wait before the first retry when the receiver names none; doubles at each attempt."""
