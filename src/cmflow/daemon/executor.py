@@ -160,7 +160,7 @@ class LocalProcessPool(Executor):
             pass
 
     def _died(self, running: _Running) -> RunOutcome:
-        from cmflow.store import process_alive
+        from cmflow.foundation.processes import process_alive
 
         if process_alive(running.process.pid):
             # Its fork server died, so it looks gone while it still runs: stop it for real

@@ -1,7 +1,7 @@
 """The durable outbox: notifications are queued with the run's state, then sent until acknowledged.
 
 :func:`compose_messages` turns a run's due notifications into one message per notifier output and
-group; the runner queues them in the store in the same transaction as the alert state. After
+group; the record stage queues them in the store in the same transaction as the alert state. After
 that commit, :func:`dispatch` sends what is due: a message the receiver takes is *delivered*; a
 temporary failure (timeout, refused connection, 429, 5xx) is retried with backoff, honouring the
 receiver's Retry-After, until the message's ``max_age`` is up; anything else goes to the

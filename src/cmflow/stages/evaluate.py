@@ -18,7 +18,7 @@ from cmflow.foundation.alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, 
 from cmflow.foundation.periods import CURRENT, HISTORY
 from cmflow.foundation.secrets import redactor
 from cmflow.plugins.context import TriggerInput
-from cmflow.plugins.notifications import Notification
+from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
 from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key

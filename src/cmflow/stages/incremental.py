@@ -53,7 +53,7 @@ class FetchPlan:
     fetch_start: datetime
     cursor: SourceCursor | None
     fetched: dict[str, "pl.DataFrame"] = field(default_factory=dict)
-    """The records this run fetched, by kind: what :func:`remember` keeps (set by the runner)."""
+    """The records this run fetched, by kind: what :func:`remember` keeps (set by the fetch stage)."""
 
     @property
     def fetches(self) -> bool:

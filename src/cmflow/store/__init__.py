@@ -11,7 +11,6 @@ from cmflow.store.errors import StoreBusy, StoreError, StoreMissing
 from cmflow.store.interface import (
     this_host,
     same_host,
-    process_alive,
     WorkflowBusy,
     SlotAlreadyHandled,
     LockOwner,
@@ -36,7 +35,6 @@ from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, st
 __all__ = [
     "this_host",
     "same_host",
-    "process_alive",
     "WorkflowBusy",
     "SlotAlreadyHandled",
     "LockOwner",

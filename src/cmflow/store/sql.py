@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
-    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy, process_alive,
+    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy,
     same_host, this_host,
 )
+from cmflow.foundation.processes import process_alive
 from cmflow.store.errors import StoreError, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.sqlite import sqlite_engine
