@@ -24,14 +24,14 @@ from click.testing import CliRunner
 
 import cmflow
 from cmflow.cli import main
-from cmflow.plugins.registry import PluginRegistry, get_registry
+from cmflow.plugins.registry import PluginRegistry, UnknownPlugin, get_registry
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 EXAMPLE = REPO / "plugins" / "cmflow-example"
 EXAMPLE_SOURCE = EXAMPLE / "src" / "cmflow_example"
 PLUGIN_MODULES = ("cmflow_example", "cmflow_broken_import", "cmflow_broken_hook", "cmflow_duplicate_csv",
-                  "cmflow_declared")
+                  "cmflow_declared", "cmflow_undeclared", "cmflow_broken_declared")
 WIDE = {"COLUMNS": "250"}  # rich would fold the tables at 80 columns
 
 
@@ -338,3 +338,94 @@ def test_a_module_whose_entry_points_name_its_plugins_is_imported_when_one_is_us
     assert (f"source plugin 'csv' is registered twice: by cmflow {cmflow.__version__} and by "
             f"cmflow-declared 3.0.0" in problem.message)
     assert registry.get("source", "csv").package == "cmflow"
+
+
+UNDECLARED = """
+from cmflow import Metric, Source, hookimpl
+
+
+class Foo(Source):
+    name = "foo"
+    description = "Declared by its entry point."
+
+
+class Bar(Metric):
+    name = "bar"
+    description = "Registered by the same module, but named by no entry point."
+
+
+@hookimpl
+def register_sources(register):
+    register(Foo)
+
+
+@hookimpl
+def register_metrics(register):
+    register(Bar)
+"""
+
+
+def test_a_plugin_its_entry_points_do_not_name_is_refused_whatever_was_imported_first(site):
+    site.add_distribution("cmflow-undeclared", "4.0.0", {"source.foo": "cmflow_undeclared"},
+                          {"cmflow_undeclared": UNDECLARED})
+    registry = site.load("cmflow-undeclared")
+
+    assert "bar" not in registry.names("metric")
+    with pytest.raises(UnknownPlugin):
+        registry.get("metric", "bar")
+    assert "cmflow_undeclared" not in sys.modules
+    assert registry.get("source", "foo").package == "cmflow-undeclared"
+    # Its module imported now, bar is still refused: the same answer in either order.
+    with pytest.raises(UnknownPlugin):
+        registry.get("metric", "bar")
+    assert "bar" not in registry.names("metric")
+    [problem] = registry.problems
+    assert (problem.source, problem.package, problem.version) == ("cmflow-undeclared:source.foo",
+                                                                  "cmflow-undeclared", "4.0.0")
+    assert problem.message == (
+        "cmflow_undeclared registers metric.bar, which its entry points do not name; add "
+        "\"metric.bar\" = \"cmflow_undeclared\" to [project.entry-points.cmflow] in "
+        "cmflow-undeclared's pyproject.toml")
+
+    listing = plugins_json()
+    assert origin(listing, "bar") is None
+    assert origin(listing, "foo") == ("source", "cmflow-undeclared", "4.0.0")
+    table = CliRunner().invoke(main, ["plugins"], env=WIDE)
+    assert table.exit_code == 0, table.output
+    assert "1 plugin module(s) could not be loaded:" in table.output
+    assert re.search(r"✗ cmflow-undeclared:source\.foo \(cmflow-undeclared 4\.0\.0\): cmflow_undeclared "
+                     r"registers metric\.bar, which its entry points do not name; add \"metric\.bar\" = "
+                     r"\"cmflow_undeclared\" to \[project\.entry-points\.cmflow\]", table.output)
+
+
+BROKEN_DECLARED_WORKFLOW = """
+[workflow]
+name = "Broken plugin"
+
+[[sources]]
+id = "posts"
+plugin = "foo"
+
+[[outputs]]
+plugin = "console"
+"""
+
+
+def test_validate_says_why_a_declared_plugin_could_not_be_loaded(site, tmp_path):
+    site.add_distribution("cmflow-broken-declared", "5.0.0", {"source.foo": "cmflow_broken_declared"},
+                          {"cmflow_broken_declared": BROKEN_IMPORT})
+    registry = site.load("cmflow-broken-declared")
+    assert "foo" in registry.names("source")  # known from the metadata, before the import fails
+    workflow = tmp_path / "broken.toml"
+    workflow.write_text(BROKEN_DECLARED_WORKFLOW, encoding="utf-8")
+
+    checked = CliRunner().invoke(main, ["validate", str(workflow)], env=WIDE)
+
+    assert checked.exit_code == 2, checked.output
+    assert ("sources[0].plugin: source plugin 'foo' could not be loaded: ImportError: "
+            "cmflow-broken-import needs the 'unobtainium' library" in checked.stderr)
+    assert ("(from cmflow-broken-declared 5.0.0, module cmflow_broken_declared: "
+            "fix or reinstall that package, or uninstall it" in checked.stderr)
+    assert "unknown source plugin" not in checked.stderr
+    assert "Traceback" not in checked.output
+    assert len(checked.output.splitlines()) < 20  # one screen

@@ -22,7 +22,7 @@ from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_colum
 from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, entry_keys
 from cmflow.plugins.option_errors import explain, key_path
 from cmflow.foundation.names import closest
-from cmflow.plugins.registry import PluginInfo, PluginRegistry, UnknownPlugin, get_registry
+from cmflow.plugins.registry import PluginInfo, PluginNotLoaded, PluginRegistry, UnknownPlugin, get_registry
 from cmflow.foundation.env_files import load_dotenv_beside
 from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
@@ -342,6 +342,9 @@ class _Loader:
             return None
         try:
             info = self.registry.get(kind, name)
+        except PluginNotLoaded as exc:
+            self.problem(f"{path}.plugin", str(exc), exc.hint)
+            return None
         except UnknownPlugin as exc:
             other_kinds = [i.kind for i in self.registry.find(name)]
             if other_kinds:

@@ -11,7 +11,10 @@ the declared ones, or the whole list is needed (``cmflow plugins``, the schema, 
 
 Each module is isolated (one that fails to import or register is reported, the others load),
 and a ``kind.name`` registered twice is refused, naming both packages; built-ins come first,
-so a third party reusing a built-in name is the one refused.
+so a third party reusing a built-in name is the one refused. A module whose entry points name
+its plugins must name them all: one it registers but does not name is refused and reported,
+since it would be found only if that module happened to be imported first. Asking for a plugin
+whose module failed raises :class:`PluginNotLoaded` with that module's problems.
 
 ``CMFLOW_LOAD_PLUGINS`` restricts third-party plugins to a comma-separated list of
 distribution names (empty: none); cmflow's built-in plugins always load.
@@ -95,6 +98,26 @@ class UnknownPlugin(LookupError):
         super().__init__(f"unknown {kind} plugin {name!r}{hint}")
 
 
+class PluginNotLoaded(UnknownPlugin):
+    """A plugin its entry points declare, but whose module failed to import or register it.
+
+    A kind of :class:`UnknownPlugin` (the plugin cannot be used), carrying why: ``problems`` are
+    the module's, and ``hint`` says which package to repair.
+    """
+
+    def __init__(self, kind: str, name: str, module: PluginModule, problems: list[PluginProblem]) -> None:
+        self.kind, self.name, self.suggestion = kind, name, None
+        self.module, self.problems = module, problems
+        why = "; ".join(problem.message for problem in problems)
+        LookupError.__init__(self, f"{kind} plugin {name!r} could not be loaded: {why}")
+
+    @property
+    def hint(self) -> str:
+        module = self.module
+        return (f"from {module.package} {module.version}, module {module.target}: "
+                f"fix or reinstall that package, or uninstall it")
+
+
 @dataclass
 class PluginRegistry:
     """Every plugin cmflow can use, by kind and name, and the problems met while loading.
@@ -126,6 +149,8 @@ class PluginRegistry:
         key = (kind, name)
         if key not in self.plugins and (owner := self._declared.get(key)) is not None:
             self._load([owner])
+            if key not in self.plugins and (problems := [p for p in self.problems if p.source == owner.label]):
+                raise PluginNotLoaded(kind, name, owner, problems)
         if key not in self.plugins:
             self._load(m for m in self._pending() if not m.declares)
         try:
@@ -208,6 +233,22 @@ class PluginRegistry:
             said = ", ".join(f"{kind}.{name}" for kind, name in sorted(missing))
             self.problems.append(PluginProblem(module.label, module.package, module.version,
                                                f"its entry points name {said}, which {module.target} does not register"))
+        if module.declares:
+            self._refuse_undeclared(module, [info for info in added if (info.kind, info.name) not in module.declares])
+
+    def _refuse_undeclared(self, module: PluginModule, undeclared: list[PluginInfo]) -> None:
+        """Drop the plugins a module registers but its ``kind.name`` entry points do not name, and
+        report them: such a plugin would be found only once another of the module's plugins had been
+        asked for, so whether a workflow could use it would depend on what was imported before."""
+        for info in undeclared:
+            del self.plugins[(info.kind, info.name)]
+        if undeclared:
+            said = ", ".join(f"{info.kind}.{info.name}" for info in undeclared)
+            lines = ", ".join(f'"{info.kind}.{info.name}" = "{module.target}"' for info in undeclared)
+            self.problems.append(PluginProblem(
+                module.label, module.package, module.version,
+                f"{module.target} registers {said}, which its entry points do not name; "
+                f"add {lines} to [project.entry-points.cmflow] in {module.package}'s pyproject.toml"))
 
     def _add_class(self, kind: str, cls: type, package: str, version: str, label: str) -> PluginInfo:
         base = KINDS[kind]
