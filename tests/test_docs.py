@@ -22,7 +22,8 @@ from click.testing import CliRunner
 from cmflow.foundation import errors
 from cmflow.plugins import hookspecs
 from cmflow.cli import COMMANDS, LazyGroup, main
-from cmflow.plugins.registry import ALLOW_LIST_VARIABLE, HOOK_OF_KIND
+from cmflow.plugins.hookspecs import HOOK_OF_KIND
+from cmflow.plugins.registry import ALLOW_LIST_VARIABLE
 from cmflow.foundation.records import RECORD_KINDS
 from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE

@@ -9,6 +9,7 @@ import click
 
 from cmflow.foundation.errors import EXIT_INVALID
 from cmflow.cli.common import rich_console
+from cmflow.plugins.hookspecs import HOOK_OF_KIND
 
 
 @click.group(invoke_without_command=True)
@@ -54,7 +55,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
 @plugins.command()
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["source", "metric", "trigger", "output"]),
+@click.option("--kind", type=click.Choice(list(HOOK_OF_KIND)),
               help="When several kinds share the name.")
 @click.option("--json", "as_json", is_flag=True, help="The options as JSON Schema.")
 def show(name: str, kind: str | None, as_json: bool) -> None:

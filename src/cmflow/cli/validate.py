@@ -8,6 +8,7 @@ import click
 
 from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, WorkflowInvalid
 from cmflow.cli.common import print_problems
+from cmflow.plugins.hookspecs import HOOK_OF_KIND
 
 
 @click.command(epilog="Exit codes: 0 every file is valid; 2 at least one is not.")
@@ -37,6 +38,6 @@ def validate(files: tuple[str, ...]) -> None:
             print_problems(error, file)
             continue
         counts = ", ".join(f"{len(workflow.entries(k))} {k}{'s' if len(workflow.entries(k)) != 1 else ''}"
-                           for k in ("source", "metric", "trigger", "output"))
+                           for k in HOOK_OF_KIND)
         click.secho(f"✓ {file}: {workflow.name} ({counts})", fg="green")
     sys.exit(EXIT_INVALID if invalid else EXIT_OK)

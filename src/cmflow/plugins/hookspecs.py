@@ -15,6 +15,15 @@ import pluggy
 hookspec = pluggy.HookspecMarker("cmflow")
 hookimpl = pluggy.HookimplMarker("cmflow")
 
+HOOK_OF_KIND = {
+    "source": "register_sources",
+    "metric": "register_metrics",
+    "trigger": "register_triggers",
+    "output": "register_outputs",
+}
+"""Each plugin kind and the hook its plugins register through, in the run's order (the CLI
+offers the kinds in this order)."""
+
 
 @hookspec
 def register_sources(register: Callable[[type], None]) -> None:

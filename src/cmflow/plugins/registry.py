@@ -35,18 +35,13 @@ from pydantic import BaseModel
 
 from cmflow.foundation.names import closest
 from cmflow.plugins import hookspecs
+from cmflow.plugins.hookspecs import HOOK_OF_KIND
 from cmflow.plugins.entries import ENTRY_MODELS, entry_keys
 from cmflow.plugins.kinds import KINDS, Plugin
 
 ENTRY_POINT_GROUP = "cmflow"
 BUILTIN_PACKAGE = "cmflow"
 ALLOW_LIST_VARIABLE = "CMFLOW_LOAD_PLUGINS"
-HOOK_OF_KIND = {
-    "source": "register_sources",
-    "metric": "register_metrics",
-    "trigger": "register_triggers",
-    "output": "register_outputs",
-}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
