@@ -39,7 +39,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
     table = Table(header_style="bold")
     for column in ("Kind", "Name", "Package", "Version", "Module", "Description"):
-        table.add_column(column, overflow="fold")
+        # Names and modules are read whole (and copied): the description wraps instead.
+        table.add_column(column, overflow="fold", no_wrap=column in ("Kind", "Name", "Module"))
     for info in registry:
         table.add_row(info.kind, info.name, escape(info.package), escape(info.version), escape(info.cls.__module__),
                       escape(info.description))
