@@ -180,13 +180,14 @@ def test_failing_metric_is_reported_and_the_others_computed(tmp_path, write_work
 
 
 # -- (d), (e) alerts and when outputs fire --------------------------------------------------
-ALERTING_OUTPUTS = """
+BIG_REACH = """
 [[triggers]]
 id = "big_reach"
 plugin = "threshold"
 metric = "total_reach"
 above = 1000
-
+"""
+ALERTING_OUTPUTS = BIG_REACH + """
 [[outputs]]
 id = "on_alerts"
 plugin = "html_report"
@@ -534,13 +535,7 @@ def test_outputs_that_deliver_themselves_see_what_the_notifiers_queued(tmp_path,
     """A report written after the messages were composed can say what was queued for sending."""
     plugin = types.SimpleNamespace(register_outputs=_register_stage_probe)
     write_posts(tmp_path / "posts.csv", [("instagram", "a", "b1", "2026-11-17T10:00:00Z", 6, 1, 1, 0, 1500)])
-    path = write_workflow(workflow_text(extra=f'''
-[[triggers]]
-id = "big_reach"
-plugin = "threshold"
-metric = "total_reach"
-above = 1000
-
+    path = write_workflow(workflow_text(extra=BIG_REACH + f'''
 [[outputs]]
 id = "mail"
 plugin = "email"
