@@ -73,6 +73,32 @@ def test_a_well_formed_url_has_no_problem(url: str) -> None:
     assert store_url_problem(url) is None
 
 
+def test_opening_a_new_store_another_process_is_writing_waits_for_it(tmp_path: Path) -> None:
+    """Switching a new file to WAL needs its write lock, and SQLite does not wait for it there:
+    the store waits its timeout all the same (as when several processes create one store)."""
+    import threading
+    import time
+
+    import cmflow.store.sql  # noqa: F401  (imported now: the time measured below is the store's wait)
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE other (x)")  # the write lock on a file still in its first journal mode
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match=r"after 0.3 s"):
+            open_store(f"sqlite:///{path}?timeout=0.3")
+        assert time.monotonic() - started >= 0.3  # it waited, as it says
+        threading.Timer(0.3, holder.execute, ["COMMIT"]).start()
+        with open_store(f"sqlite:///{path}") as store:
+            assert store.runs() == []
+    finally:
+        holder.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
 def test_a_store_locked_by_another_connection_is_busy_after_its_timeout(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     open_store(f"sqlite:///{path}").close()

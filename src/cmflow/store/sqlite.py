@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -105,13 +106,35 @@ def _writer_connect(busy_seconds: float):
         # sqlite3 only begins one before DML): turn it off and begin explicitly in _begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")  # first: switching to WAL may wait
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        _switch_to_wal(cursor, busy_seconds)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     return connect
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor, busy_seconds: float) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting up to ``busy_seconds`` for another writer.
+
+    The first switch of a new file writes its header: the pragma takes a read lock, then asks
+    for the write lock. When another process holds that (it is switching the same new file at
+    the same moment), SQLite fails at once without calling the busy handler, since waiting
+    while holding the read lock could deadlock. So the pragma is tried again, its read lock
+    let go in between, until the busy timeout runs out, as the busy handler would have waited.
+    """
+    deadline = time.monotonic() + busy_seconds
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
