@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from cmflow import (DeliveryContext, DeliveryFailed, InvalidOption, Message, NotificationBatch, Notifier,
-                    NotifierOptions, OutputFolder, PositiveDuration, SendContext, hookimpl)
+from cmflow import (DeliveryFailed, InvalidOption, Message, Notifier, NotifierOptions, OutputFolder, PositiveDuration,
+                    hookimpl)
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
     from email.policy import EmailPolicy
 
-    from cmflow import Alert, Notification, RunResult
+    from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, RunResult, SendContext
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 DEFAULT_SUBJECT = "[cmflow] {{ title }}"

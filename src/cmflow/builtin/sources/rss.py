@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, hookimpl
 from cmflow.http import allow_private_network_option, refused_url_problem, url_problem
 
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import Platform
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"

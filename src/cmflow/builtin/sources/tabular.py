@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from cmflow import (DataFileError, FetchContext, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS,
-                    StrftimeFormats, TextEncoding, TimeZoneName)
+from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
+                    TimeZoneName)
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from cmflow import FetchContext
 
 ISO_DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z",

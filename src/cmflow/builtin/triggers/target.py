@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, Verdict, dimension_columns, hookimpl, metric_label
+from cmflow import Alert, PluginOptions, Trigger, Verdict, dimension_columns, hookimpl, metric_label
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import keyed
@@ -20,7 +20,7 @@ from cmflow.builtin.triggers.history import keyed
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import Period
+    from cmflow import Period, TriggerInput
 
 
 class TargetOptions(PluginOptions):
