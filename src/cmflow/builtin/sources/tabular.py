@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
                     TimeZoneName)
@@ -65,6 +65,9 @@ value"), with a hint saying how to map them to empty."""
 
 
 class TabularOptions(PluginOptions):
+    # Only the subclasses (csv, json) validate options: the base's own validator would go unused.
+    model_config = ConfigDict(defer_build=True)
+
     path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/instagram-posts.csv"])
