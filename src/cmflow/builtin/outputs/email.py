@@ -41,8 +41,9 @@ def _address(value: str) -> str:
 
 EmailAddress = Annotated[str, AfterValidator(_address)]
 """One address, checked on its own: a bad one is reported at its place in the list (``to[1]``)."""
-_HOST = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
-                   r"|^\[?[0-9A-Fa-f:.]+\]?$")
+# A pattern, compiled by re on first use: only a workflow that names a host needs it.
+_HOST = (r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
+         r"|^\[?[0-9A-Fa-f:.]+\]?$")
 IMPLICIT_TLS_PORT, SUBMISSION_PORT = 465, 587
 
 
@@ -122,10 +123,10 @@ class EmailOptions(NotifierOptions):
             raise ValueError(f"{value!r} is not a server name: write the name alone, e.g. "
                              "\"smtp.gmail.com\" (the port goes in `port`)")
         name, colon, port = value.rpartition(":")
-        if colon and port.isdigit() and _HOST.match(name) and value.count(":") == 1:
+        if colon and port.isdigit() and re.match(_HOST, name) and value.count(":") == 1:
             raise ValueError(f"{value!r}: write the port in `port` (port = {port}) and the "
                              f"server name alone (host = \"{name}\")")
-        if not _HOST.match(value):
+        if not re.match(_HOST, value):
             raise ValueError(f"{value!r} is not a server name, e.g. \"smtp.gmail.com\"")
         return value
 
