@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, InvalidOption, Period, PluginOptions, Trigger, dimension_columns, hookimpl, metric_label
+from cmflow import Alert, InvalidOption, Period, PluginOptions, Trigger, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
@@ -181,6 +181,8 @@ class Anomaly(Trigger):
                 for row in assessed.filter(pl.col("unusual")).iter_rows(named=True)]
 
     def _alert(self, row: dict, dimensions: dict, data: TriggerInput) -> Alert:
+        from cmflow import metric_label
+
         options: AnomalyOptions = self.options
         unit = row["unit"]
         points = row["baseline_points"]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, hookimpl, metric_label, row_dimensions
+from cmflow import Alert, PluginOptions, Trigger, hookimpl, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
 
@@ -54,6 +54,7 @@ class Change(Trigger):
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
         import polars as pl
+        from cmflow import metric_label
 
         options: ChangeOptions = self.options
         rows = data.comparisons.filter((pl.col("comparison") == options.compared_to)
