@@ -47,7 +47,7 @@ _PUBLIC = {
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
-    "read_input_file": "plugins.context", "UserFacingError": "foundation.errors",
+    "read_input_file": "plugins.input_paths", "UserFacingError": "foundation.errors",
     "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
 }
 
@@ -81,10 +81,10 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.periods import Period
     from cmflow.foundation.records import COUNTERS, POST_FORMATS, RECORD_KINDS, RecordTable
     from cmflow.foundation.secrets import mark_secret
-    from cmflow.plugins.context import (DeliveryContext, FetchContext, MetricInput, TriggerInput,
-                                        read_input_file)
+    from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl
+    from cmflow.plugins.input_paths import read_input_file
     from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption

@@ -413,7 +413,7 @@ class _Loader:
 
     def _check_input_files(self, path: str, options: BaseModel) -> None:
         """A folder where an option names a file to read is refused now, not when the run reads it."""
-        from cmflow.plugins.context import resolve_input_path
+        from cmflow.plugins.input_paths import resolve_input_path
         from cmflow.plugins.option_types import INPUT_FILE
 
         for name, info in type(options).model_fields.items():

@@ -38,7 +38,8 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     from cmflow.foundation.errors import EXIT_INVALID, WorkflowInvalid
     from cmflow.daemon.service import Daemon
     from cmflow.daemon.logs import configure_logging
-    from cmflow.daemon.settings import SETTINGS_FILE_NAME, load_daemon_settings
+    from cmflow.daemon.settings import load_daemon_settings
+    from cmflow.daemon.settings_file import SETTINGS_FILE_NAME
     from cmflow.store import open_store
     from cmflow.cli.common import print_problems, saying_store_errors, store_url
 

@@ -47,7 +47,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     from cmflow.workflow import load_workflow
 
     from cmflow.plugins.context import IN_RUN_SUMMARY
-    from cmflow.foundation.secrets import RedactingFilter
+    from cmflow.foundation.log_redaction import RedactingFilter
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

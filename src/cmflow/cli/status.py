@@ -33,7 +33,8 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
 
     from cmflow.daemon.catalog import WorkflowCatalog
     from cmflow.daemon.health import assess_in_store
-    from cmflow.daemon.settings import HEALTH_WORKFLOW_ID, SETTINGS_FILE_NAME, load_daemon_settings
+    from cmflow.daemon.settings import HEALTH_WORKFLOW_ID, load_daemon_settings
+    from cmflow.daemon.settings_file import SETTINGS_FILE_NAME
     from cmflow.foundation.errors import EXIT_INVALID, WorkflowInvalid
     from cmflow.store import display_url
     from cmflow.cli.common import opened_store, rich_console, store_url

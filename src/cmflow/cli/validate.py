@@ -20,13 +20,15 @@ def validate(files: tuple[str, ...]) -> None:
     Every problem of every file is listed at once; nothing is fetched or delivered. A daemon
     settings file (cmflow-daemon.toml) is checked as one.
     """
-    from cmflow.daemon.settings import is_daemon_settings, load_daemon_settings
+    from cmflow.daemon.settings_file import is_daemon_settings
     from cmflow.workflow import load_workflow
 
     invalid = 0
     for file in files:
         try:
             if is_daemon_settings(file):
+                from cmflow.daemon.settings import load_daemon_settings
+
                 settings = load_daemon_settings(file)
                 outputs = len(settings.health_workflow.outputs) if settings.health_workflow else 0
                 click.secho(f"✓ {file}: daemon settings ({outputs} health output{'s' if outputs != 1 else ''})",

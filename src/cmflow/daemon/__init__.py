@@ -2,7 +2,8 @@
 
 One module per concern:
 
-- :mod:`.settings`: the optional ``cmflow-daemon.toml`` (limits, logging, health outputs).
+- :mod:`.settings`: the optional ``cmflow-daemon.toml`` (limits, logging, health outputs);
+  :mod:`.settings_file` tells one by its name.
 - :mod:`.catalog`: the watched folder; hot reload keeps the last valid version of each file.
 - :mod:`.jobs`: the ``schedule`` library's job registry, on cmflow's drift-free, time-zone-correct
   slots and an injectable clock.

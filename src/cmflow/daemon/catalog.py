@@ -19,7 +19,7 @@ from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.foundation.schedules import ScheduleSet, parse_schedules
 from cmflow.foundation.text_files import read_text
 from cmflow.workflow import Workflow, load_workflow
-from cmflow.daemon.settings import is_daemon_settings
+from cmflow.daemon.settings_file import is_daemon_settings
 
 
 @dataclass

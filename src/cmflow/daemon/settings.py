@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cmflow.daemon.settings_file import is_daemon_settings
 from cmflow.foundation.alerts import SEVERITIES
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
@@ -25,8 +26,6 @@ from cmflow.workflow import DAEMON_WORKFLOW_ID, load_workflow
 if TYPE_CHECKING:
     from cmflow.workflow import Workflow
 
-SETTINGS_FILE_NAME = "cmflow-daemon.toml"
-"""The settings file the daemon looks for in its folder; never read as a workflow."""
 HEALTH_WORKFLOW_ID = DAEMON_WORKFLOW_ID
 """The key health alerts are kept under in the store (``cmflow alerts --workflow cmflow-daemon``);
 no workflow may take it."""
@@ -97,11 +96,6 @@ class DaemonSettings:
     def effective(self, options: DaemonOptions) -> DaemonOptions:
         """``options`` (as read from the file) with the command-line overrides applied."""
         return options.model_copy(update=self.overrides) if self.overrides else options
-
-
-def is_daemon_settings(path: str | Path) -> bool:
-    """Whether a file is a daemon settings file (by its name)."""
-    return Path(path).name == SETTINGS_FILE_NAME
 
 
 def load_daemon_settings(path: str | Path | None) -> DaemonSettings:

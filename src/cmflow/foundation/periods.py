@@ -19,8 +19,9 @@ COMPARISONS = (PREVIOUS_PERIOD, SAME_PERIOD_LAST_YEAR)
 HISTORY = "history-"
 """Label prefix of the periods before the current one a trigger reads: history-1, history-2 ..."""
 
-_DAYS = re.compile(r"^(\d{1,4})d$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+# Patterns, compiled by re on first use: only a period of days or dates needs them.
+_DAYS = r"^(\d{1,4})d$"
+_RANGE = r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$"
 
 PERIOD_HELP = (
     "last_week, last_month, last_quarter, last_year, yesterday, Nd (the last N complete days, "
@@ -179,12 +180,12 @@ def _parse_period(spec: str, tz: str, today: date) -> Period:
     if spec == "yesterday":
         day = today - timedelta(days=1)
         return Period(day, day, tz)
-    if match := _DAYS.match(spec):
+    if match := re.match(_DAYS, spec):
         days = int(match.group(1))
         if days < 1:
             raise PeriodError(f"period {spec!r} must cover at least one day")
         return Period(today - timedelta(days=days), today - timedelta(days=1), tz)
-    if match := _RANGE.match(spec):
+    if match := re.match(_RANGE, spec):
         try:
             start, end = date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))
         except ValueError as exc:

@@ -7,10 +7,9 @@ file beside the workflow, read by :mod:`cmflow.foundation.env_files`). Every val
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -49,24 +48,6 @@ def mark_secret(value: str) -> None:
     secrets it builds or receives otherwise (a webhook URL given in Python, a refreshed token).
     Values shorter than 4 characters are not masked: that would mangle every message."""
     redactor.add(value)
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that redacts secrets from every record's final message.
-
-    ``redact`` is the function applied; the HTTP kit passes one that also masks tokens in URLs.
-    """
-
-    def __init__(self, redact: Callable[[str], str] | None = None) -> None:
-        super().__init__()
-        self.redact = redact or redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
 
 
 def interpolate(

@@ -23,7 +23,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)")
+_TOML_POSITION = r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)"
+"""A pattern, compiled by re on first use: only a TOML syntax error needs it."""
 
 
 def read_text(path: Path, shown: str | None = None) -> str:
@@ -80,11 +81,11 @@ def read_toml(path: Path, shown: str | None = None, text: str | None = None) -> 
         return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
-        position = _TOML_POSITION.search(message)
+        position = re.search(_TOML_POSITION, message)
         line = column = None
         if position and position.group(1):
             line, column = int(position.group(1)), int(position.group(2))
-        message = _TOML_POSITION.sub("", message).strip()
+        message = re.sub(_TOML_POSITION, "", message).strip()
         raise WorkflowInvalid([Problem(name, "", f"TOML syntax error: {message}",
                                        _toml_hint(message), line=line, column=column)]) from None
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
-from cmflow.foundation.secrets import MASK, RedactingFilter, redactor
+from cmflow.foundation.log_redaction import RedactingFilter
+from cmflow.foundation.secrets import MASK, redactor
 
 SECRET_JSON_KEYS = (
     "access_token", "refresh_token", "id_token", "token", "api_key", "client_secret",
@@ -51,7 +52,7 @@ def redact(text: str) -> str:
     return redactor(text)
 
 
-_FILTER = RedactingFilter(redact)  # cmflow.foundation.secrets' filter, with URL-aware redaction
+_FILTER = RedactingFilter(redact)  # cmflow.foundation.log_redaction's filter, with URL-aware redaction
 
 
 def install_log_redaction() -> None:

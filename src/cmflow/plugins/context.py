@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from cmflow.plugins.input_paths import resolve_input_path
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -88,30 +90,6 @@ class SharedHttpClient:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-
-def read_input_file(value: str, directory: Path) -> str:
-    """The text of the UTF-8 file an option names (a template, a list): relative paths start at
-    ``directory`` (the workflow file's folder), ``builtin:NAME`` is a file cmflow ships.
-
-    Raise :class:`cmflow.UserFacingError` naming the file and what to do when it is missing, a
-    folder, unreadable or not UTF-8."""
-    from cmflow.foundation.errors import UserFacingError, WorkflowInvalid
-    from cmflow.foundation.text_files import read_text
-
-    try:
-        return read_text(resolve_input_path(value, directory))
-    except WorkflowInvalid as exc:
-        raise UserFacingError(str(exc.problems[0])) from None
-
-
-def resolve_input_path(value: str, base: Path) -> Path:
-    if value.startswith("builtin:"):
-        from importlib.resources import files
-
-        return Path(str(files("cmflow").joinpath("data", value.removeprefix("builtin:"))))
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base / path
 
 
 @dataclass

@@ -14,12 +14,12 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cmflow.foundation.durations import PositiveDuration
-from cmflow.plugins.credentials import CredentialCheck, not_checked
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow.foundation.alerts import Alert
+    from cmflow.plugins.credentials import CredentialCheck
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from cmflow.plugins.notifications import Message, NotificationBatch, SendContext
     from cmflow.foundation.records import RecordTable
@@ -99,6 +99,8 @@ class Source(Plugin):
         """What ``cmflow doctor`` shows for this source: one :class:`cmflow.CredentialCheck`
         per token, account or file (valid, scopes, expiry, rate budget left, what to do), from a
         few cheap requests through ``ctx.http``. Default: one row saying there is nothing to check."""
+        from cmflow.plugins.credentials import not_checked
+
         return [not_checked(self)]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from cmflow.foundation.alerts import Notification
 
 if TYPE_CHECKING:
+    import logging
+
     from cmflow.foundation.alerts import Alert
     from cmflow.foundation.periods import Period
     from cmflow.plugins.result import RunResult

@@ -30,8 +30,9 @@ _CORE_TYPES = {
     "definition-ref", "custom-error", "json",
 }
 """Names pydantic gives union members in an error's location (``list[str]``, ``literal['a']``)."""
-_TAG = re.compile(r"^([a-z][a-z-]*)(\[.*\])?$", re.DOTALL)
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+# Patterns, compiled by re on first use: only an invalid workflow needs them.
+_TAG = r"(?s)^([a-z][a-z-]*)(\[.*\])?$"
+_QUOTED = r"'((?:[^'\\]|\\.)*)'"
 
 _TYPE_WORDS = {
     "string_type": "a string in quotes", "str_type": "a string in quotes",
@@ -102,7 +103,7 @@ def explain(error: ValidationError, known_keys: Iterable[str] = ()) -> list[Opti
 def _is_tag(part: Any) -> bool:
     if not isinstance(part, str):
         return False
-    match = _TAG.match(part)
+    match = re.match(_TAG, part)
     return bool(match) and match.group(1) in _CORE_TYPES and (
         match.group(2) is not None or part in _CORE_TYPES)
 
@@ -188,7 +189,7 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
         words = _member_words(error["members"])
         return OptionError(location, f"must be {words}{_got(given)}")
     if kind in ("literal_error", "enum"):
-        choices = _QUOTED.findall(ctx.get("expected", "")) or [str(c) for c in ctx.get("expected", [])]
+        choices = re.findall(_QUOTED, ctx.get("expected", "")) or [str(c) for c in ctx.get("expected", [])]
         listed = ", ".join(choices)
         if isinstance(given, str):
             suggestion = closest(given, choices)
@@ -240,7 +241,7 @@ def _member_words(members: list[dict[str, Any]]) -> str:
     for member in members:
         word = _TYPE_WORDS.get(member["type"], "")
         if member["type"] == "literal_error":
-            word = "one of " + ", ".join(_QUOTED.findall((member.get("ctx") or {}).get("expected", "")))
+            word = "one of " + ", ".join(re.findall(_QUOTED, (member.get("ctx") or {}).get("expected", "")))
         if word and word not in words:
             words.append(word)
     return " or ".join(words) or "of another type"

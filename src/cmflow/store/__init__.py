@@ -7,52 +7,21 @@ file, WAL) and, later, PostgreSQL for teams running several daemons.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from cmflow.store.errors import StoreBusy, StoreError, StoreMissing
-from cmflow.store.interface import (
-    this_host,
-    same_host,
-    WorkflowBusy,
-    SlotAlreadyHandled,
-    LockOwner,
-    RunRecord,
-    MissedSlots,
-    SourceCursor,
-    CachedRecord,
-    DaemonRecord,
-    AlertState,
-    OutboxClaim,
-    OutboxMessage,
-    QueuedMessage,
-    Store,
-    FINISHED_STATUSES,
-    FAILED_STATUSES,
-    PENDING,
-    DELIVERED,
-    DEAD,
-)
 from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, store_url_problem
 
+_INTERFACE = (
+    "this_host", "same_host", "WorkflowBusy", "SlotAlreadyHandled", "LockOwner", "RunRecord", "MissedSlots",
+    "SourceCursor", "CachedRecord", "DaemonRecord", "AlertState", "OutboxClaim", "OutboxMessage",
+    "QueuedMessage", "Store", "FINISHED_STATUSES", "FAILED_STATUSES", "PENDING", "DELIVERED", "DEAD",
+)
+"""Names of :mod:`cmflow.store.interface`, imported on first use (PEP 562): checking a store URL
+(``cmflow validate``) needs none of its dataclasses."""
+
 __all__ = [
-    "this_host",
-    "same_host",
-    "WorkflowBusy",
-    "SlotAlreadyHandled",
-    "LockOwner",
-    "RunRecord",
-    "MissedSlots",
-    "SourceCursor",
-    "CachedRecord",
-    "DaemonRecord",
-    "AlertState",
-    "OutboxClaim",
-    "OutboxMessage",
-    "QueuedMessage",
-    "Store",
-    "FINISHED_STATUSES",
-    "FAILED_STATUSES",
-    "PENDING",
-    "DELIVERED",
-    "DEAD",
+    *_INTERFACE,
     "StoreBusy",
     "StoreError",
     "StoreMissing",
@@ -62,6 +31,26 @@ __all__ = [
     "store_url_problem",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _INTERFACE:
+        raise AttributeError(f"module 'cmflow.store' has no attribute {name!r}")
+    from cmflow.store import interface
+
+    value = globals()[name] = getattr(interface, name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from cmflow.store.interface import (DEAD, DELIVERED, FAILED_STATUSES, FINISHED_STATUSES, PENDING, AlertState,
+                                        CachedRecord, DaemonRecord, LockOwner, MissedSlots, OutboxClaim,
+                                        OutboxMessage, QueuedMessage, RunRecord, SlotAlreadyHandled, SourceCursor,
+                                        Store, WorkflowBusy, same_host, this_host)
 
 
 def open_store(url: str | None = None, *, read_only: bool = False) -> Store:

@@ -10,7 +10,12 @@ none of which is classified give no value, never a reassuring 0.
 
 from __future__ import annotations
 
-from cmflow import Metric, MetricInput, aggregate, hookimpl, measurement_rows
+from typing import TYPE_CHECKING
+
+from cmflow import Metric, aggregate, hookimpl, measurement_rows
+
+if TYPE_CHECKING:
+    from cmflow import MetricInput
 
 
 class _RecordCount(Metric):

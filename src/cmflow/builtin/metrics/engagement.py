@@ -15,13 +15,16 @@ both sides. A zero or missing denominator gives no value, with the reason.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Metric, MetricInput, PluginOptions, aggregate, hookimpl, measurement_rows, ratio
+from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, no_records_reason
+
+if TYPE_CHECKING:
+    from cmflow import MetricInput
 
 
 class RateOptions(PluginOptions):

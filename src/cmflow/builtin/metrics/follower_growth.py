@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import timedelta
 
-from cmflow import Metric, MetricInput, aggregate, hookimpl, measurement_rows, ratio
+from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
+
+if TYPE_CHECKING:
+    from cmflow import MetricInput
 
 
 class FollowerGrowth(Metric):

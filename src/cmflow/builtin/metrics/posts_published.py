@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from cmflow import Metric, MetricInput, aggregate, hookimpl, measurement_rows
+from typing import TYPE_CHECKING
+
+from cmflow import Metric, aggregate, hookimpl, measurement_rows
+
+if TYPE_CHECKING:
+    from cmflow import MetricInput
 
 
 class PostsPublished(Metric):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import COUNTERS, Metric, MetricInput, PluginOptions, hookimpl, measurement_rows, ratio
+from cmflow import COUNTERS, Metric, PluginOptions, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
+
+if TYPE_CHECKING:
+    from cmflow import MetricInput
 
 RANKABLE = ("engagement_rate_by_reach", "engagement_rate_by_impressions", "interactions", *COUNTERS)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, field_validator
 
-from cmflow import COUNTERS, Metric, MetricInput, PluginOptions, aggregate, hookimpl, measurement_rows
+from cmflow import COUNTERS, Metric, PluginOptions, aggregate, hookimpl, measurement_rows
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
+
+if TYPE_CHECKING:
+    from cmflow import MetricInput
 
 TOTALS = (*COUNTERS, "interactions")
 

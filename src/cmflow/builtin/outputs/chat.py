@@ -8,8 +8,12 @@ here. Sending, the URL guard and what the answer means are shared too (:mod:`.we
 
 from __future__ import annotations
 
-from cmflow import NotificationBatch
+from typing import TYPE_CHECKING
+
 from cmflow.builtin.outputs.webhook import AlertLine, clean_text
+
+if TYPE_CHECKING:
+    from cmflow import NotificationBatch
 
 SUMMARY_LIMIT = 500
 """Characters of one alert summary shown; the rest is cut with an ellipsis."""

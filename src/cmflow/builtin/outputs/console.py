@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from cmflow import DeliveryContext, Output, PluginOptions, RunResult, hookimpl
+from cmflow import Output, PluginOptions, hookimpl
+
+if TYPE_CHECKING:
+    from cmflow import DeliveryContext, RunResult
 
 
 class ConsoleOptions(PluginOptions):

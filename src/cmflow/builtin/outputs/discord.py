@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from cmflow import DeliveryContext, Message, NotificationBatch, hookimpl, metric_label
+from cmflow import Message, hookimpl, metric_label
 from cmflow.builtin.outputs.chat import more_text, subtitle
 from cmflow.builtin.outputs.webhook import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text,
                                             webhook_url_field)
 
 if TYPE_CHECKING:
+    from cmflow import DeliveryContext, NotificationBatch
     from cmflow.http import ApiResponse
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from datetime import datetime, timezone
 
 from pydantic import Field
 
-from cmflow import DeliveryContext, HexColour, Output, OutputPath, PluginOptions, RunResult, hookimpl
+from cmflow import HexColour, Output, OutputPath, PluginOptions, hookimpl
+
+if TYPE_CHECKING:
+    from cmflow import DeliveryContext, RunResult
 
 HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
             "follower_growth", "follower_growth_pct", "posts_published", "total_interactions", "total_reach")

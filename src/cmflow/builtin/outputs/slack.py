@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from cmflow import DeliveryContext, Message, NotificationBatch, hookimpl
+from cmflow import Message, hookimpl
 from cmflow.builtin.outputs.chat import SUMMARY_LIMIT, facts, more_text, subtitle
 from cmflow.builtin.outputs.webhook import (WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text,
                                             webhook_url_field)
 
 if TYPE_CHECKING:
+    from cmflow import DeliveryContext, NotificationBatch
     from cmflow.http import ApiResponse
 
 

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from cmflow import DeliveryContext, Message, NotificationBatch, hookimpl
+from cmflow import Message, hookimpl
 from cmflow.builtin.outputs.chat import facts, more_text, subtitle
 from cmflow.builtin.outputs.webhook import (WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text, parse_url,
                                             webhook_url_field)
 
 if TYPE_CHECKING:
+    from cmflow import DeliveryContext, NotificationBatch
     from cmflow.http import ApiResponse
 
 

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from cmflow import (DeliveryContext, DeliveryFailed, Message, NotificationBatch, Notifier,
-                    NotifierOptions, SendContext, UserFacingError, format_value, hookimpl)
+from cmflow import DeliveryFailed, Message, Notifier, NotifierOptions, UserFacingError, format_value, hookimpl
 from cmflow.http import allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
     import httpx
 
+    from cmflow import DeliveryContext, NotificationBatch, SendContext
     from cmflow.http import ApiResponse, Platform, PlatformError
 
 

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import Field, field_validator
 
-from cmflow import FetchContext, RecordTable, Source, hookimpl
+from cmflow import RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
 from cmflow.builtin.sources.tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from cmflow import FetchContext
 
 OTHER_DELIMITERS = (";", "\t", ",", "|")
 

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import FetchContext, PluginOptions, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
                          in_window, insight_counters, insight_days, no_repeats, older_than, parallel_map,
                          published_between, record_tables, time_of, unix_seconds)
+
+if TYPE_CHECKING:
+    from cmflow import RecordTable
 
 POST_FIELDS = ("id,message,created_time,permalink_url,status_type,shares,"
                "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),"

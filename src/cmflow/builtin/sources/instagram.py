@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import FetchContext, PluginOptions, Source, WebUrl, hookimpl
 from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
 from cmflow.http import allow_private_network_option
 
@@ -25,6 +25,9 @@ from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, 
                          older_than, pacific_midnight, parallel_map, published_between, record_tables,
                          time_of, unix_seconds, unsupported_metric)
 from cmflow.builtin.sources.platform_common import run_zone
+
+if TYPE_CHECKING:
+    from cmflow import RecordTable
 
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"

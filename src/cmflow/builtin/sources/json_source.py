@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import Field
 
-from cmflow import FetchContext, InputPath, RecordTable, Source, hookimpl
+from cmflow import InputPath, RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
 from cmflow.builtin.sources.tabular import DataFileError, RowPlaces, TabularOptions, parse_records
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from cmflow import FetchContext
 
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")

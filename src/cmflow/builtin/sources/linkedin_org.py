@@ -21,13 +21,14 @@ from urllib.parse import quote, urljoin
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
 from cmflow.builtin.sources.platform_common import dig
 
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import ApiResponse, PageRequest, PlatformSession
 
 PLATFORM = "linkedin"

@@ -16,12 +16,13 @@ from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, iso_language, parse_instant, shares
 
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import PlatformError, PlatformSession
 
 RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}

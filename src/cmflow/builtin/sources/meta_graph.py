@@ -16,15 +16,18 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from cmflow import FetchContext, RecordTable
+from cmflow import RecordTable
 from cmflow.http import BadResponse, NextUrl, PlatformSession
 
 from cmflow.builtin.sources.platform_common import parse_instant, run_zone, window_dates
+
+if TYPE_CHECKING:
+    from cmflow import FetchContext
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
 GRAPH_INSTAGRAM = "https://graph.instagram.com"

@@ -14,9 +14,8 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cmflow import FetchContext
-
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import PlatformSession
 
 CURRENT_COUNT_GRACE = timedelta(days=7)

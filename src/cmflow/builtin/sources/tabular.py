@@ -18,13 +18,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from cmflow import (DataFileError, FetchContext, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS,
-                    StrftimeFormats, TextEncoding, TimeZoneName)
+from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
+                    TimeZoneName)
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from cmflow import FetchContext
 
 ISO_DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z",
@@ -63,6 +65,9 @@ value"), with a hint saying how to map them to empty."""
 
 
 class TabularOptions(PluginOptions):
+    # Only the subclasses (csv, json) validate options: the base's own validator would go unused.
+    model_config = ConfigDict(defer_build=True)
+
     path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/instagram-posts.csv"])

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
 from cmflow.builtin.sources.platform_common import dig, run_zone, window_dates
 
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import PlatformSession
 
 PLATFORM = "tiktok"

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import FetchContext, PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
                          unexpected, window_days)
 from cmflow.builtin.sources.platform_common import parse_instant
 
 if TYPE_CHECKING:
+    from cmflow import FetchContext
     from cmflow.http import PlatformSession
 
 YOUTUBE_READONLY = SCOPE_PREFIX + "youtube.readonly"

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import (Alert, InvalidOption, Period, PluginOptions, Trigger, TriggerInput, dimension_columns, hookimpl,
-                    metric_label)
+from cmflow import Alert, InvalidOption, Period, PluginOptions, Trigger, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from cmflow import TriggerInput
 
 Z_SCALE = 0.6745
 """z = 0.6745 x (x - median) / MAD: 0.6745 makes the MAD of normal data comparable to a standard
@@ -180,6 +181,8 @@ class Anomaly(Trigger):
                 for row in assessed.filter(pl.col("unusual")).iter_rows(named=True)]
 
     def _alert(self, row: dict, dimensions: dict, data: TriggerInput) -> Alert:
+        from cmflow import metric_label
+
         options: AnomalyOptions = self.options
         unit = row["unit"]
         points = row["baseline_points"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label, row_dimensions
+from cmflow import Alert, PluginOptions, Trigger, hookimpl, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
+
+if TYPE_CHECKING:
+    from cmflow import TriggerInput
 
 
 class ChangeOptions(PluginOptions):
@@ -51,6 +54,7 @@ class Change(Trigger):
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
         import polars as pl
+        from cmflow import metric_label
 
         options: ChangeOptions = self.options
         rows = data.comparisons.filter((pl.col("comparison") == options.compared_to)

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, dimension_columns, hookimpl, metric_label
+from cmflow import Alert, PluginOptions, Trigger, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from cmflow import TriggerInput
 
 class SpikeOptions(PluginOptions):
     baseline_periods: int = Field(4, ge=1, le=400, description="How many periods just before the "
@@ -86,6 +88,7 @@ class Spike(Trigger):
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
         import polars as pl
+        from cmflow import metric_label
 
         assessed = self.assess(data)
         if assessed.height and assessed["baseline_periods"].max() == 0:

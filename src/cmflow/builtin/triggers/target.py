@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, TriggerInput, Verdict, dimension_columns, hookimpl, metric_label
+from cmflow import Alert, PluginOptions, Trigger, Verdict, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import keyed
@@ -20,7 +20,7 @@ from cmflow.builtin.triggers.history import keyed
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import Period
+    from cmflow import Period, TriggerInput
 
 
 class TargetOptions(PluginOptions):
@@ -104,6 +104,8 @@ class Target(Trigger):
         return elapsed_share(data.period, data.now or datetime.now(timezone.utc))
 
     def _summary(self, row: dict, where: dict, elapsed: float, period: "Period") -> str:
+        from cmflow import metric_label
+
         options: TargetOptions = self.options
         unit = row["unit"]
         bound = "at least" if options.direction == "at_least" else "at most"

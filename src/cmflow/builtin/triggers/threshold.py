@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
 
-from cmflow import Alert, InvalidOption, PluginOptions, Trigger, TriggerInput, hookimpl, metric_label, row_dimensions
+from cmflow import Alert, InvalidOption, PluginOptions, Trigger, hookimpl, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
+
+if TYPE_CHECKING:
+    from cmflow import TriggerInput
 
 
 class ThresholdOptions(PluginOptions):
@@ -37,6 +42,8 @@ class Threshold(Trigger):
     sample_options = {"below": 2.0}
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
+        from cmflow import metric_label
+
         options: ThresholdOptions = self.options
         alerts = []
         for row in data.measurements.iter_rows(named=True):
