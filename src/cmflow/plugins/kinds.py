@@ -231,9 +231,11 @@ class Notifier(Output):
                         "through the outbox; call compose() and send()")
 
 
-KINDS: dict[str, type[Plugin]] = {
+BASE_CLASS_OF_KIND: dict[str, type[Plugin]] = {
     "source": Source,
     "metric": Metric,
     "trigger": Trigger,
     "output": Output,
 }
+"""The base class of each plugin kind. (A plugin kind, not a record kind: the kinds of records
+sources make, ``post``, ``account_snapshot`` ..., are ``cmflow.RECORD_KINDS``.)"""

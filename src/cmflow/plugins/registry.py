@@ -37,7 +37,7 @@ from cmflow.foundation.names import closest
 from cmflow.plugins import hookspecs
 from cmflow.plugins.hookspecs import HOOK_OF_KIND
 from cmflow.plugins.entries import ENTRY_MODELS, entry_keys
-from cmflow.plugins.kinds import KINDS, Plugin
+from cmflow.plugins.kinds import BASE_CLASS_OF_KIND, Plugin
 
 ENTRY_POINT_GROUP = "cmflow"
 BUILTIN_PACKAGE = "cmflow"
@@ -174,7 +174,7 @@ class PluginRegistry:
 
     def __iter__(self) -> Iterator[PluginInfo]:
         self.load_all()
-        return iter(sorted(self.plugins.values(), key=lambda i: (list(KINDS).index(i.kind), i.name)))
+        return iter(sorted(self.plugins.values(), key=lambda i: (list(BASE_CLASS_OF_KIND).index(i.kind), i.name)))
 
     def add_module(self, module: Any, *, package: str, version: str, label: str | None = None) -> list[PluginInfo]:
         """Register a plugin module (or any object with hook implementations); return what it added."""
@@ -246,7 +246,7 @@ class PluginRegistry:
                 f"add {lines} to [project.entry-points.cmflow] in {module.package}'s pyproject.toml"))
 
     def _add_class(self, kind: str, cls: type, package: str, version: str, label: str) -> PluginInfo:
-        base = KINDS[kind]
+        base = BASE_CLASS_OF_KIND[kind]
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise TypeError(f"{cls!r} handed to {HOOK_OF_KIND[kind]} is not a cmflow.{base.__name__}")
         name = getattr(cls, "name", None)
