@@ -33,21 +33,12 @@ def fingerprint(rule: str, dimensions: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-@dataclass
-class Alert:
-    """One alert: a rule whose condition holds for one series (metric + dimensions)."""
+@dataclass(kw_only=True)
+class AlertEpisode:
+    """Where an alert series is in its lifecycle: what the store keeps of it between runs
+    (:class:`cmflow.store.AlertState`) and an :class:`Alert` carries during one, written once
+    here for both."""
 
-    rule: str
-    """The id of the trigger entry that produced it."""
-    metric: str
-    dimensions: dict[str, Any]
-    summary: str
-    severity: str = "warning"
-    value: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    state: str = FIRING
-    is_new: bool = True
-    """True when it started firing at this run."""
     condition: str = VALUE
     """value (the trigger's condition), no_data or error (see the trigger's ``no_data``/``on_error``)."""
     active_since: datetime | None = None
@@ -60,7 +51,30 @@ class Alert:
     """When this episode was last announced; None while it has not been (pending, silenced)."""
     reminders: int = 0
     period_end: date | None = None
-    """The last day of the period this state was evaluated for."""
+    """The last day of the period this state was evaluated for: a re-run of that period is not
+    one more run."""
+
+    def episode_fields(self) -> dict[str, Any]:
+        """These fields and their values, to carry them from a stored state to an alert."""
+        return {name: getattr(self, name) for name in AlertEpisode.__dataclass_fields__}
+
+
+@dataclass
+class Alert(AlertEpisode):
+    """One alert: a rule whose condition holds for one series (metric + dimensions). Its place
+    in the lifecycle (keyword arguments: ``condition``, ``streak`` ...) is an :class:`AlertEpisode`."""
+
+    rule: str
+    """The id of the trigger entry that produced it."""
+    metric: str
+    dimensions: dict[str, Any]
+    summary: str
+    severity: str = "warning"
+    value: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    state: str = FIRING
+    is_new: bool = True
+    """True when it started firing at this run."""
     silenced_by: str | None = None
     """The id of the silence that mutes its notifications, if any."""
 

@@ -158,7 +158,5 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
 def alert_from_state(state: "AlertState") -> Alert:
     """A stored alert state as an :class:`Alert` (not new at this run)."""
     return Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
-                 state.value, state=state.state, is_new=False, condition=state.condition,
-                 active_since=state.active_since, streak=state.streak, clear_streak=state.clear_streak,
-                 notified_at=state.notified_at, reminders=state.reminders, period_end=state.period_end)
+                 state.value, state=state.state, is_new=False, **state.episode_fields())
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
+from cmflow.foundation.alerts import AlertEpisode
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -146,13 +148,11 @@ class DaemonRecord:
 
 
 @dataclass
-class AlertState:
-    """The last known state of one alert fingerprint.
-
-    Its fields mirror :class:`cmflow.foundation.alerts.Alert`'s, yet it does not derive from it:
-    its ``fingerprint`` is the stored key, which the one an Alert computes from its rule and
-    dimensions need not match (rows written by earlier versions or tools), and rows are looked up
-    by the stored one."""
+class AlertState(AlertEpisode):
+    """The last known state of one alert fingerprint: the alert as last seen, and where it is in
+    its lifecycle (:class:`~cmflow.foundation.alerts.AlertEpisode`, the fields an Alert carries
+    too). Its ``fingerprint`` is the stored key, by which rows are looked up (rows written by
+    earlier versions keep theirs)."""
 
     fingerprint: str
     workflow: str
@@ -166,17 +166,6 @@ class AlertState:
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None
-    condition: str = "value"
-    active_since: datetime | None = None
-    streak: int = 0
-    """Consecutive runs the condition held (pending and firing)."""
-    clear_streak: int = 0
-    """Consecutive runs a firing alert's condition did not hold (towards keep_firing_for)."""
-    notified_at: datetime | None = None
-    """When this episode was last announced (started or reminded); None: not yet."""
-    reminders: int = 0
-    period_end: date | None = None
-    """The last day of the period last evaluated: a re-run of that period is not one more run."""
 
 
 @dataclass(frozen=True)

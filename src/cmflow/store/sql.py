@@ -240,9 +240,9 @@ class SqlStore(Store):
         with self.engine.connect() as connection:
             return [AlertState(r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state,
                                r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
-                               _utc(r.resolved_at), r.condition, _utc(r.active_since), r.streak,
-                               r.clear_streak, _utc(r.notified_at), r.reminders,
-                               r.period_end)
+                               _utc(r.resolved_at), condition=r.condition, active_since=_utc(r.active_since),
+                               streak=r.streak, clear_streak=r.clear_streak, notified_at=_utc(r.notified_at),
+                               reminders=r.reminders, period_end=r.period_end)
                     for r in connection.execute(query)]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
