@@ -147,7 +147,8 @@ def test_plainly_valid_rows_parse_as_the_full_checks_parse_them(monkeypatch: pyt
         assert parsed(raw, options, False, monkeypatch) == parsed(raw, options, True, monkeypatch), raw.rows()
 
 
-@pytest.mark.parametrize("separators", [(None, "."), (" ", ","), (".", ","), (",", "."), ("0", ".")])
+@pytest.mark.parametrize("separators", [(None, "."), (" ", ","), (".", ","), (",", "."), ([".", " "], ","),
+                                        (["'", ","], ".")])
 def test_each_odd_value_alone_in_a_plain_row_parses_as_the_full_checks_parse_it(
         separators: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     """One odd value per row, every other value plainly valid, so the odd one alone decides
@@ -176,12 +177,11 @@ def test_each_odd_date_alone_in_a_plain_row_parses_as_the_full_checks_parse_it(
 
 def test_formats_tried_in_turn_read_as_the_first_format_that_fits() -> None:
     text = pl.Series("t", DATETIMES * 3)
+    years = tabular.Years(Period(date(2026, 11, 16), date(2026, 11, 22), "UTC").end_utc, date(2026, 11, 22))
     for formats in [list(tabular.ISO_DATETIME_FORMATS)] + [f for f in FORMATS if f]:
         everything_at_once = text.to_frame().select(
-            tabular._read_datetimes(pl.col("t"), formats, "Europe/Paris", Period(
-                date(2026, 11, 16), date(2026, 11, 22), "UTC").end_utc)[0]).to_series()
-        in_turn = tabular._read_times(text, "datetime", formats, "Europe/Paris",
-                                      Period(date(2026, 11, 16), date(2026, 11, 22), "UTC").end_utc)
+            tabular._read_datetimes(pl.col("t"), formats, "Europe/Paris", years)[0]).to_series()
+        in_turn = tabular._read_times(text, "datetime", formats, "Europe/Paris", years)
         assert in_turn.equals(everything_at_once, check_names=False, null_equal=True), formats
 
 

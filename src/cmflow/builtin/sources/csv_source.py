@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from cmflow import RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
-from cmflow.builtin.sources.tabular import BadRow, DataFileError, RowPlaces, TabularOptions, column_name, parse_records
+from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
+                                            mapped_names, parse_records)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,9 +28,11 @@ OTHER_DELIMITERS = (";", "\t", ",", "|")
 class CsvOptions(TabularOptions):
     delimiter: str = Field(",", description="Field separator, one character: \",\", \";\" (French "
                            "Excel exports), \"|\" or \"\\t\".", examples=[";"])
-    header_line: int = Field(1, ge=1, le=1000, description="Line the header is on; the lines above it "
-                             "are not read. 2 for LinkedIn exports saved as CSV, whose first line "
-                             "is a notice.", examples=[2])
+    header_row: int = Field(1, ge=1, le=1000, validation_alias=AliasChoices("header_row", "header_line"),
+                            description="Line the header is on, counted from 1 (blank lines too); the "
+                            "lines above it are skipped, whatever they hold. 2 for LinkedIn exports "
+                            "saved as CSV, whose first line is a notice. `header_line` is an older "
+                            "name for it.", examples=[2])
 
     @field_validator("delimiter")
     @classmethod
@@ -73,7 +76,7 @@ class CsvSource(Source):
     - **The header**: every mapped column must be in it (the error lists the header's columns,
       with the closest name); a column the source reads may not appear twice. Names are
       matched without surrounding spaces or a stray byte-order mark, with no-break spaces as
-      spaces. `header_line` says which line holds it (2 for LinkedIn exports saved as CSV,
+      spaces. `header_row` says which line holds it (2 for LinkedIn exports saved as CSV,
       whose first line is a notice); when the mapped columns are on a later line, the error
       says which.
     - **Lines that are not records**: a line repeating the header (exports pasted one after
@@ -121,8 +124,8 @@ class CsvSource(Source):
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
-        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_line) \
-            or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_line)
+        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row) \
+            or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_row)
         _check_header(table, options, path)
         for line in table.repeated_headers:
             ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
@@ -227,7 +230,7 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
     if header is None:
         where = f" from line {header_line} on" if header_line > 1 else ""
         raise DataFileError(f"{path} holds no header line{where}: export it again"
-                            + (" (or check `header_line`)" if header_line > 1 else ""))
+                            + (" (or check `header_row`)" if header_line > 1 else ""))
     names = _unique_names(header)
     columns = list(zip(*rows)) if rows else [() for _ in names]
     del rows
@@ -373,7 +376,7 @@ def _describes_columns(fields: list[str]) -> bool:
 def _check_header(table: CsvTable, options: CsvOptions, path: Path) -> None:
     """Mapped columns missing from the header but found together on a later line: the file
     starts with a notice or a title (LinkedIn, a report's cover line), so say which line to use."""
-    wanted = {column_name(c) for c in options.columns.values()}
+    wanted = {column_name(c) for c in mapped_names(options)}
     if not wanted or wanted <= set(table.header):
         return
     text = read_export(path, options.encoding)
@@ -386,7 +389,7 @@ def _check_header(table: CsvTable, options: CsvOptions, path: Path) -> None:
                 raise DataFileError(
                     f"{path}, line {table.header_line}: this is not the header (the mapped columns are "
                     f"on line {reader.line_num}; a notice or title line above the header, as LinkedIn "
-                    f"exports have?); set header_line = {reader.line_num}")
+                    f"exports have?); set header_row = {reader.line_num}")
     except csv.Error:
         return
 

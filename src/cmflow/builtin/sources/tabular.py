@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -74,11 +74,14 @@ class TabularOptions(PluginOptions):
     record: Literal[tuple(RECORD_KINDS)] = Field(  # type: ignore[valid-type]
         "post", description="Record kind each row becomes: post, account_snapshot, mention, "
         "conversation, calendar_item, time_entry or traffic.")
-    columns: dict[str, str] = Field(
+    columns: dict[str, Union[str, list[str]]] = Field(
         default_factory=dict,
-        description="Canonical field -> column name in the file. Fields not listed are read "
-        "from a column with the canonical name, if there is one.",
-        examples=[{"published_at": "Publish time", "likes": "Likes"}])
+        description="Canonical field -> column name in the file, or a list of column names: "
+        "then each row takes the first of them that is not empty (Meta writes the caption in "
+        "`Title` for photos and links, in `Description` for reels and videos: text = [\"Title\", "
+        "\"Description\"]). Fields not listed are read from a column with the canonical name, "
+        "if there is one.",
+        examples=[{"published_at": "Publish time", "likes": "Likes", "text": ["Title", "Description"]}])
     constants: dict[str, str] = Field(
         default_factory=dict, description="Canonical field -> fixed value for every row, e.g. "
         "platform = \"linkedin\" for a file that has no platform column.",
@@ -98,9 +101,21 @@ class TabularOptions(PluginOptions):
         "workflow's time zone.", examples=["Europe/Paris"])
     decimal: Literal[".", ","] = Field(".", description="Decimal separator of numbers: \".\" "
                                        "or \",\" (French exports write 4,52).")
-    thousands: str | None = Field(None, description="Thousands separator to remove from numbers, "
-                                  "e.g. \" \" (any space, including non-breaking), \".\" or \",\".",
-                                  examples=[" "])
+    thousands: Union[str, list[str], None] = Field(
+        None, description="Thousands separator(s) to remove from numbers, one character or a list "
+        "of them when a column mixes several (French tools: thousands = [\".\", \" \"] for both "
+        "6.342 and 6 143). Spaces are always read as thousands separators, whatever this option "
+        "says: an ordinary space, a no-break space (U+00A0) or a narrow no-break space (U+202F) "
+        "between groups of three digits (6 143 is 6143); spaces that do not split the digits in "
+        "groups of three (120 80) are an error, not one number.",
+        examples=[".", [".", " "]])
+    default_year: Optional[int] = Field(
+        None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
+        description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
+        "with date_format = \"%B %d\"). Without it, each such date is placed in the latest year that "
+        "puts it on or before the last day of the run's period (the latest one, when the run reads "
+        "several), so a file running from December into January gets both years right.",
+        examples=[2026])
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a bad value stops the source with an error naming the line "
         "and column; skip: bad rows are left out, and each is listed with its line and reason "
@@ -125,16 +140,64 @@ class TabularOptions(PluginOptions):
             raise ValueError(f"not {what}: {', '.join(hints)}; they are {', '.join(known)}")
         return value
 
+    @field_validator("columns")
+    @classmethod
+    def _column_lists(cls, value: dict) -> dict:
+        for name, columns in value.items():
+            if isinstance(columns, list) and not columns:
+                raise ValueError(f"columns.{name} is an empty list: name the column(s) to read "
+                                 f"{name} from, e.g. {name} = [\"Title\", \"Description\"]")
+        return value
+
+    @field_validator("thousands")
+    @classmethod
+    def _one_character_separators(cls, value: Union[str, list[str], None]) -> Union[str, list[str], None]:
+        for separator in as_list(value, ()):
+            if len(separator) != 1 or separator.isalnum() or separator in "+-":
+                raise ValueError(f"{separator!r} is not a thousands separator: each one is a single "
+                                 "character that is not a digit, a letter or a sign, such as \".\", "
+                                 "\",\", \"'\" or \" \" (a list for several: [\".\", \" \"])")
+        if isinstance(value, list) and not value:
+            raise ValueError("thousands is an empty list: leave it out for no separator (spaces are "
+                             "always read as thousands separators)")
+        return value
+
     @model_validator(mode="after")
     def _separators_differ(self) -> "TabularOptions":
-        if self.thousands is not None and self.thousands.strip() and self.thousands == self.decimal:
+        if self.decimal in as_list(self.thousands, ()):
             raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
                              f"1{self.decimal}234 could be read two ways; set one of them to another "
                              "character")
         return self
 
+    @model_validator(mode="after")
+    def _default_year_used(self) -> "TabularOptions":
+        if self.default_year is None:
+            return self
+        formats = as_list(self.date_format, ISO_DATE_FORMATS) + as_list(self.datetime_format, ISO_DATETIME_FORMATS)
+        if all(_has_year(fmt) for fmt in formats):
+            raise ValueError(f"default_year = {self.default_year} is never used: every date format has "
+                             "a year; it is for dates written without one, read with a format such as "
+                             "date_format = \"%B %d\" (\"November 18\"); remove default_year or set that "
+                             "format")
+        return self
+
     def record_kind(self) -> str:
         return RECORD_KINDS[self.record]
+
+
+def _has_year(fmt: str) -> bool:
+    return any(directive in fmt for directive in YEAR_DIRECTIVES)
+
+
+def mapped_names(options: TabularOptions) -> list[str]:
+    """Every column ``columns`` maps, each of a list too."""
+    return [name for value in options.columns.values() for name in as_list(value, ())]
+
+
+def thousands_separators(options: TabularOptions) -> list[str]:
+    """The declared thousands separators besides spaces (which are always ones)."""
+    return [s for s in as_list(options.thousands, ()) if s.strip()]
 
 
 def column_name(name: str) -> str:
@@ -195,7 +258,9 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
     frame = raw.with_row_index("_row").select(
         pl.col("_row"),
         *[pl.lit(options.constants[f.name]).alias(f.name) for f in kind.fields if f.name in options.constants],
-        *[pl.col(column).cast(pl.String).str.strip_chars().alias(field) for field, column in sources.items()])
+        *[_first_filled(column).alias(field) for field, column in sources.items()])
+    sources = ColumnsRead(sources, {field: raw.select(_column_filled(column)).to_series().to_list()
+                                    for field, column in sources.items() if isinstance(column, list)})
     for name, mapping in options.values.items():
         if name in frame.columns:
             frame = frame.with_columns(pl.col(name).replace(mapping))
@@ -209,12 +274,13 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
 
     fields = [field for field in kind.fields if field.name in frame.columns]
+    years = Years.of(ctx, options)
     readings = {field.name: _read_times(frame[field.name], field.type, _declared_formats(options, field.type),
-                                        tz, ctx.window_end)
+                                        tz, years)
                 for field in fields if field.type in ("date", "datetime")}
     for field in fields:
         if field.name in readings and field.name in sources:
-            _check_day_month_order(frame, readings[field.name], field.name, sources[field.name], options,
+            _check_day_month_order(frame, readings[field.name], field.name, sources.of(field.name), options,
                                    tz, ctx, file, places, time_field=field.name == kind.time_field)
 
     work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
@@ -236,7 +302,7 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
     return result.drop("_row")
 
 
-def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: dict[str, str],
+def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "ColumnsRead",
                   options: TabularOptions, tz: str, ctx: FetchContext,
                   places: RowPlaces) -> tuple["pl.DataFrame", list[BadRow]]:
     """Rows of text put through every check of their fields: the parsed rows that pass, and a
@@ -245,6 +311,7 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: dict[
 
     parsed: list[pl.Expr] = [pl.col("_row")]
     checks: list[tuple[str, pl.Expr, str]] = []
+    years = Years.of(ctx, options)
     for field in fields:
         text = pl.col(field.name)
         empty = text.is_null() | (text == "")
@@ -253,9 +320,9 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: dict[
         elif field.type == "float":
             value, field_checks = _decimal(text, options, field.name)
         elif field.type == "datetime":
-            value, field_checks = _datetime(text, options, tz, ctx.window_end)
+            value, field_checks = _datetime(text, options, tz, years)
         elif field.type == "date":
-            value, field_checks = _date(text, options, ctx.window_end)
+            value, field_checks = _date(text, options, years)
         else:
             value, field_checks = text, []
         if _totals_checked(field, kind):
@@ -289,10 +356,9 @@ def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
 
     text = pl.col(field.name)
     if field.type == "int":
-        valid = text.str.contains(r"^[0-9]{1,18}$") if not _digit_separator(options) else pl.lit(False)
+        valid = text.str.contains(r"^[0-9]{1,18}$")
     elif field.type == "float":
-        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(options.decimal)}[0-9]{{1,15}})?$") \
-            if not _digit_separator(options) else pl.lit(False)
+        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(options.decimal)}[0-9]{{1,15}})?$")
     elif field.type in ("date", "datetime"):
         value = pl.col(f"_read_{field.name}")
         valid = value.is_not_null() & value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR)
@@ -301,11 +367,6 @@ def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
     if _totals_checked(field, kind):
         valid = valid & ~text.str.contains(TOTALS_LABEL)
     return pl.when(text.is_null() | (text == "")).then(pl.lit(not field.required)).otherwise(valid)
-
-
-def _digit_separator(options: TabularOptions) -> bool:
-    """A `thousands` holding a digit (a slip) makes digits mean something else: no shortcut."""
-    return bool(options.thousands and any(c.isdigit() for c in options.thousands))
 
 
 def _plain_value(text: "pl.Expr", field: Any, options: TabularOptions) -> "pl.Expr":
@@ -346,45 +407,91 @@ def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces,
              "`columns` maps reach and the counters to the right columns")
 
 
-def _mapped_columns(kind: str, options: TabularOptions, available: list[str], file: Path,
-                    places: RowPlaces) -> dict[str, str]:
-    """Canonical field -> the file's column it is read from; an error for a missing one."""
-    from cmflow import closest
+@dataclass(frozen=True)
+class ColumnsRead:
+    """Canonical field -> the column it is read from (a list when `columns` gives several), and
+    for each list, the column each row's value came from (the first one not empty)."""
 
-    header = ", ".join(f'"{c}"' for c in available)
-    sources: dict[str, str] = {}
+    columns: dict[str, Union[str, list[str]]]
+    chosen: dict[str, list[str]]
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.columns
+
+    def of(self, field: str) -> "Callable[[int], str]":
+        """The column row ``index``'s value of ``field`` was read from."""
+        column = self.columns[field]
+        return (lambda index: column) if isinstance(column, str) else self.chosen[field].__getitem__
+
+
+def _first_filled(column: Union[str, list[str]]) -> "pl.Expr":
+    """A column's text without surrounding spaces; of a list, the first one not empty."""
+    import polars as pl
+
+    if isinstance(column, str):
+        return pl.col(column).cast(pl.String).str.strip_chars()
+    texts = [pl.col(c).cast(pl.String).str.strip_chars() for c in column]
+    return pl.coalesce([pl.when(t != "").then(t) for t in texts] + [texts[0]])
+
+
+def _column_filled(columns: list[str]) -> "pl.Expr":
+    """For each row, the name of the first of ``columns`` not empty (the first one if none is)."""
+    import polars as pl
+
+    filled = [pl.when(pl.col(c).cast(pl.String).str.strip_chars() != "").then(pl.lit(c)) for c in columns]
+    return pl.coalesce(filled + [pl.lit(columns[0])])
+
+
+def _mapped_columns(kind: str, options: TabularOptions, available: list[str], file: Path,
+                    places: RowPlaces) -> dict[str, Union[str, list[str]]]:
+    """Canonical field -> the file's column(s) it is read from; an error for a missing one."""
+    sources: dict[str, Union[str, list[str]]] = {}
     for field in kind.fields:
         if field.name in options.constants:
             continue
-        column = options.columns.get(field.name)
-        if column is not None and column not in available and column_name(column) in available:
-            column = column_name(column)
-        if column is None and field.name in available:
-            column = field.name
-        if column is None:
-            if field.required:
-                near = closest(field.name, available)
-                how = (f"columns.{field.name} = \"{near}\"" if near else
-                       f"columns.{field.name} = \"<column name>\"")
-                raise DataFileError(
-                    f"{file}: no column for the required field {field.name!r}; map it with {how}"
-                    + (f" (or constants.{field.name} = \"...\" for the whole file)" if field.name in
-                       ("platform", "account") else "") + f"; the header's columns: {header}")
+        mapped = options.columns.get(field.name)
+        if isinstance(mapped, list):
+            sources[field.name] = [_mapped_column(field, column, available, file, places) for column in mapped]
             continue
-        if column in places.ambiguous:
-            raise DataFileError(f"{file}, {places.ambiguous[column]}")
-        if column not in available:
-            near = next((n for n in RENAMED_COLUMNS.get(column.casefold(), ()) if n in available), None) \
-                or closest(column, available)
-            raise DataFileError(
-                f"{file}: no column {column!r} (mapped to {field.name} in `columns`)"
-                + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
-        sources[field.name] = column
+        column = _mapped_column(field, mapped, available, file, places)
+        if column is not None:
+            sources[field.name] = column
     return sources
 
 
+def _mapped_column(field: Any, column: Optional[str], available: list[str], file: Path,
+                   places: RowPlaces) -> Optional[str]:
+    """The file's column a field is read from (``column`` as mapped, or None); an error for a missing one."""
+    from cmflow import closest
+
+    header = ", ".join(f'"{c}"' for c in available)
+    if column is not None and column not in available and column_name(column) in available:
+        column = column_name(column)
+    if column is None and field.name in available:
+        column = field.name
+    if column is None:
+        if field.required:
+            near = closest(field.name, available)
+            how = (f"columns.{field.name} = \"{near}\"" if near else
+                   f"columns.{field.name} = \"<column name>\"")
+            raise DataFileError(
+                f"{file}: no column for the required field {field.name!r}; map it with {how}"
+                + (f" (or constants.{field.name} = \"...\" for the whole file)" if field.name in
+                   ("platform", "account") else "") + f"; the header's columns: {header}")
+        return None
+    if column in places.ambiguous:
+        raise DataFileError(f"{file}, {places.ambiguous[column]}")
+    if column not in available:
+        near = next((n for n in RENAMED_COLUMNS.get(column.casefold(), ()) if n in available), None) \
+            or closest(column, available)
+        raise DataFileError(
+            f"{file}: no column {column!r} (mapped to {field.name} in `columns`)"
+            + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
+    return column
+
+
 def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
-                       checks: list[tuple[str, "pl.Expr", str]], sources: dict[str, str],
+                       checks: list[tuple[str, "pl.Expr", str]], sources: "ColumnsRead",
                        places: RowPlaces) -> list[BadRow]:
     """One :class:`BadRow` per row, naming each bad cell (its first problem) and its value."""
     if bad_rows.height == 0:
@@ -400,7 +507,7 @@ def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
             seen.add(field)
             shown = originals[index].get(field)
             value = f'"{_shorten(shown)}"' if shown not in (None, "") else ""
-            where = places.cell(index, sources[field]) if field in sources else \
+            where = places.cell(index, sources.of(field)(index)) if field in sources else \
                 f"{places.row(index)}, constants.{field}"
             messages.append(f"{where}: value {value} {problem.replace('{value}', str(shown))}"
                             .replace("value  ", "value "))
@@ -477,8 +584,7 @@ def _misgrouped(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", st
     """A thousands separator (a space, or the declared `thousands`) that does not split the
     number in groups of three digits: "120 80" is two numbers in one cell, and "4.21" with
     thousands = "." a decimal point, not 421."""
-    separators = SPACES[1:-1] + (re.escape(options.thousands)
-                                 if options.thousands and options.thousands.strip() else "")
+    separators = SPACES[1:-1] + "".join(re.escape(s) for s in thousands_separators(options))
     group, decimal = f"[{separators}]+", re.escape(options.decimal)
     between_digits = text.str.contains(f"[0-9]{group}[0-9]")
     grouped = text.str.contains(f"^[+-]?[0-9]{{1,3}}(?:{group}[0-9]{{3}})+(?:{decimal}[0-9]*)?{SPACES}*%?$")
@@ -489,11 +595,12 @@ def _misgrouped(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", st
 
 
 def _number_text(text: "pl.Expr", options: TabularOptions) -> "pl.Expr":
-    """The number as Polars reads it: spaces (thousands in French) and `thousands` removed,
-    the `decimal` separator turned into a point."""
+    """The number as Polars reads it: spaces (always thousands separators, see the `thousands`
+    option) and the declared `thousands` separators removed, the `decimal` separator turned
+    into a point."""
     cleaned = text.str.replace_all(SPACES, "").str.strip_suffix("%")
-    if options.thousands and options.thousands.strip():
-        cleaned = cleaned.str.replace_all(options.thousands, "", literal=True)
+    for separator in thousands_separators(options):
+        cleaned = cleaned.str.replace_all(separator, "", literal=True)
     if options.decimal == ",":
         cleaned = cleaned.str.replace(",", ".", literal=True)
     return cleaned
@@ -553,9 +660,9 @@ def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.
 
 
 def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,
-              window_end: datetime) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
+              years: "Years") -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
     formats = as_list(options.datetime_format, ISO_DATETIME_FORMATS)
-    value, local = _read_datetimes(text, formats, tz, window_end)
+    value, local = _read_datetimes(text, formats, tz, years)
     expected = _formats(options.datetime_format, ISO_DATETIME_FORMATS)
     return value, [(value.is_null() & local.is_not_null(),
                     f"does not exist in {tz}: the clocks went forward that night (daylight saving "
@@ -566,7 +673,7 @@ def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,
 
 
 def _read_datetimes(text: "pl.Expr", formats: list[str], tz: str,
-                    window_end: datetime) -> tuple["pl.Expr", "pl.Expr"]:
+                    years: "Years") -> tuple["pl.Expr", "pl.Expr"]:
     """The instants (UTC) ``text`` reads as in the first format that fits, and the local times
     read by the formats without an offset (to tell a time that does not exist in ``tz``, in the
     hour skipped when the clocks go forward, from one that does not parse)."""
@@ -575,7 +682,7 @@ def _read_datetimes(text: "pl.Expr", formats: list[str], tz: str,
     text = _datetime_text(text, formats)
     candidates, local = [], []
     for fmt in formats:
-        instant, naive = _datetime_reading(text, fmt, tz, window_end)
+        instant, naive = _datetime_reading(text, fmt, tz, years)
         candidates.append(instant)
         if naive is not None:
             local.append(naive)
@@ -591,19 +698,20 @@ def _datetime_text(text: "pl.Expr", formats: list[str]) -> "pl.Expr":
 
 
 def _datetime_reading(text: "pl.Expr", fmt: str, tz: str,
-                      window_end: datetime) -> tuple["pl.Expr", "pl.Expr | None"]:
+                      years: "Years") -> tuple["pl.Expr", "pl.Expr | None"]:
     """The instant (UTC) one format reads, and for a format without an offset the local time."""
     import polars as pl
 
     if "%z" in fmt:
-        return _strptime(text, fmt, pl.Datetime("us"), window_end).dt.convert_time_zone("UTC"), None
-    naive = _strptime(text, fmt, pl.Datetime("us"), window_end.replace(tzinfo=None))
+        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year) \
+            .dt.convert_time_zone("UTC"), None
+    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year)
     return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC"), naive)
 
 
 def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
-                window_end: datetime) -> "pl.Series":
+                years: "Years") -> "pl.Series":
     """The dates (``kind`` "date") or instants ("datetime") a column of text reads as, each in
     the first of ``formats`` that fits: what :func:`_read_dates` and :func:`_read_datetimes`
     give, but each format is tried only on the values the ones before it left unread, and a
@@ -612,11 +720,11 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
 
     if kind == "datetime":
         column = text.to_frame("text").select(_datetime_text(pl.col("text"), formats)).to_series()
-        read_one = lambda t, fmt: _datetime_reading(t, fmt, tz, window_end)[0]  # noqa: E731
+        read_one = lambda t, fmt: _datetime_reading(t, fmt, tz, years)[0]  # noqa: E731
         result = pl.Series("text", [None] * len(column), dtype=pl.Datetime("us", "UTC"))
     else:
         column = text.rename("text")
-        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, window_end.date())  # noqa: E731
+        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
         result = pl.Series("text", [None] * len(column), dtype=pl.Date)
     filled = column.is_not_null() & (column != "")
     signs = None
@@ -649,19 +757,19 @@ def _signs_needed(fmt: str) -> int:
 
 
 def _date(text: "pl.Expr", options: TabularOptions,
-          window_end: datetime) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
+          years: "Years") -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
     formats = as_list(options.date_format, ISO_DATE_FORMATS)
-    value = _read_dates(text, formats, window_end)
+    value = _read_dates(text, formats, years)
     expected = _formats(options.date_format, ISO_DATE_FORMATS)
     return value, [(value.is_null(), f"is not a date in the format {expected} (set `date_format` for "
                                      "date fields, `datetime_format` for date-times)"),
                    (~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR), _out_of_range(expected))]
 
 
-def _read_dates(text: "pl.Expr", formats: list[str], window_end: datetime) -> "pl.Expr":
+def _read_dates(text: "pl.Expr", formats: list[str], years: "Years") -> "pl.Expr":
     import polars as pl
 
-    return pl.coalesce([_strptime(text, fmt, pl.Date, window_end.date()) for fmt in formats])
+    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year) for fmt in formats])
 
 
 def _day_month_swapped(formats: list[str]) -> list[str]:
@@ -679,7 +787,7 @@ def _declared_formats(options: TabularOptions, field_type: str) -> list[str]:
     return as_list(options.date_format, ISO_DATE_FORMATS)
 
 
-def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: str, column: str,
+def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: str, column: Callable[[int], str],
                            options: TabularOptions, tz: str, ctx: FetchContext, file: Path,
                            places: RowPlaces, time_field: bool) -> None:
     """Refuse a date column read month-first when it is day-first (or the other way round).
@@ -690,7 +798,7 @@ def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: 
     ``on_error`` says (unless other dates read only as declared: then those are bad rows).
     When every date reads both ways, dates that all fall outside the run's
     periods but would all fall inside them swapped get a warning. ``declared`` is the column
-    as read in the declared formats.
+    as read in the declared formats; ``column`` gives the file's column of a row.
     """
     import polars as pl
 
@@ -702,9 +810,10 @@ def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: 
         return
     read_rows = declared.is_not_null().arg_true()
     sample = frame[field].gather(read_rows.gather_every(max(1, read_rows.len() // SWAP_SAMPLE)))
-    if _read_times(sample, field_type, swapped_formats, tz, ctx.window_end).null_count():
+    years = Years.of(ctx, options)
+    if _read_times(sample, field_type, swapped_formats, tz, years).null_count():
         return  # some dates read only as declared: no error (the odd ones out are bad rows), no warning
-    swapped = _read_times(frame[field], field_type, swapped_formats, tz, ctx.window_end)
+    swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
     if is_datetime:
         start, end = pl.lit(ctx.window_start), pl.lit(ctx.window_end)
     else:
@@ -720,7 +829,7 @@ def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: 
         both = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_not_null())
         example = (f' (e.g. "{both.row(0)[1]}" on {places.row(both.row(0)[0])})' if both.height else "")
         raise DataFileError(
-            f"{file}, {places.cell(row, column)}: value \"{value}\" does not read as {declared_shown} "
+            f"{file}, {places.cell(row, column(row))}: value \"{value}\" does not read as {declared_shown} "
             f"but does as {swapped_shown}: day and month are the other way round in this file, so "
             f"dates that read both ways{example} would be wrong; set "
             f"{'datetime_format' if is_datetime else 'date_format'} = \"{swapped_formats[0]}\"")
@@ -731,7 +840,7 @@ def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: 
     counts = read.select(inside("declared").sum().alias("declared"),
                          (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"))
     if read.height and counts["declared"][0] == 0 and counts["swapped"][0] == read.height:
-        ctx.warn(f"{file.name}: no date in column \"{column}\" falls in the run's periods when read as "
+        ctx.warn(f"{file.name}: no date in column \"{column(0)}\" falls in the run's periods when read as "
                  f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
                  f"month the other way round? set "
                  f"{'datetime_format' if is_datetime else 'date_format'} = \"{swapped_formats[0]}\"")
@@ -742,13 +851,37 @@ def _out_of_range(expected: str) -> str:
             f"(expected format: {expected})")
 
 
-def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -> "pl.Expr":
+@dataclass(frozen=True)
+class Years:
+    """How a date written without a year gets one: ``default_year`` when the workflow gives it,
+    otherwise the latest year that puts the date on or before ``day`` (a date) or ``instant``
+    (a date-time): the last day of the run's latest period, and the instant after it."""
+
+    instant: datetime
+    day: date
+    default_year: Optional[int] = None
+
+    @classmethod
+    def of(cls, ctx: FetchContext, options: TabularOptions) -> "Years":
+        from datetime import timedelta
+
+        day = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
+        return cls(ctx.window_end, day, options.default_year)
+
+
+def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
     """Parse with one format. A format without a year (TikTok writes "November 18") places each
-    date in the latest year that does not put it after ``latest``, the end of the run's window."""
+    date in ``default_year`` if given, else in the latest year that does not put it after
+    ``latest`` (see :class:`Years`); February 29 in the latest leap year that does not."""
     import polars as pl
 
-    if any(directive in fmt for directive in YEAR_DIRECTIVES):
+    if _has_year(fmt):
         return text.str.strptime(dtype, fmt, strict=False)
-    this_year, last_year = (text + f" {year}" for year in (latest.year, latest.year - 1))
-    this, last = (t.str.strptime(dtype, f"{fmt} %Y", strict=False) for t in (this_year, last_year))
-    return pl.when(this.is_not_null() & (this <= latest)).then(this).otherwise(last)
+    if default_year is not None:
+        return (text + f" {default_year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
+    leap = next(y for y in range(latest.year, latest.year - 9, -1)
+                if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) and (y < latest.year or (latest.month, latest.day) >= (2, 29)))
+    this, last, leap_day = ((text + f" {year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
+                            for year in (latest.year, latest.year - 1, leap))
+    return pl.when(this.is_not_null() & (this <= latest)).then(this) \
+        .when(last.is_not_null()).then(last).otherwise(leap_day)
