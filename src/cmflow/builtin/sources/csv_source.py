@@ -183,6 +183,11 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
     """Any CSV text, record by record with Python's reader."""
     import polars as pl
 
+    skipped = 0  # the lines above the header are not CSV: a notice may hold a stray quote
+    while skipped < header_line - 1 and (cut := text.find("\n")) >= 0:
+        text, skipped = text[cut + 1:], skipped + 1
+    if skipped < header_line - 1:
+        text = ""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
     header: list[str] | None = None
     found_on = 0
@@ -191,7 +196,7 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
     bad: list[BadRow] = []
     repeated: list[int] = []
     description_line = 0
-    previous_end = 0
+    previous_end = skipped
     while True:
         start = previous_end + 1
         try:
@@ -199,13 +204,10 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
         except StopIteration:
             break
         except csv.Error as exc:
-            if start < header_line:  # a notice above the header may hold a stray quote
-                raise DataFileError(_csv_syntax_problem(path, start, reader.line_num, str(exc))
-                                    + f" (above the header line {header_line})") from None
-            raise DataFileError(_csv_syntax_problem(path, start, reader.line_num, str(exc))) from None
-        previous_end = reader.line_num
-        if start < header_line or not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue  # above the header, or a blank line
+            raise DataFileError(_csv_syntax_problem(path, start, skipped + reader.line_num, str(exc))) from None
+        previous_end = skipped + reader.line_num
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line
         if header is None:
             header, found_on = _header(fields, delimiter, path, start), start
             continue
@@ -256,8 +258,9 @@ def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> 
                 return None
             start, line = _line_end(data, start) + 1, line + 1
         end = _line_end(data, start)
-        above, header_text = data[:start].decode(), data[start:end].decode()
-        if '"' in above or header_text.count('"') % 2:
+        data[:start].decode()  # the lines above the header, skipped whatever they hold, but UTF-8
+        header_text = data[start:end].decode()
+        if header_text.count('"') % 2:
             return None
         fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
     except (UnicodeDecodeError, csv.Error):

@@ -1,0 +1,263 @@
+"""The csv source's options for exports as they come: `header_row`, several `thousands`
+separators and the rule for spaces, dates without a year (`default_year`, or the year inferred
+from the run's period), and a field read from the first non-empty of several columns.
+
+Fixtures are in the platforms' shapes (byte-order marks, quoted line breaks, decimal commas,
+CRLF); every expected figure is worked out by hand and written here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pydantic
+import pytest
+
+from cmflow import FetchContext, Period
+from cmflow.builtin.sources.csv_source import CsvSource, _read_any, read_regular_csv
+from cmflow.builtin.sources.export_text import read_export
+from cmflow.builtin.sources.tabular import DataFileError
+
+BOM = "\ufeff"
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+def fetch(directory: Path, period: Period | None = None, **options: Any) -> pl.DataFrame:
+    source = CsvSource(CsvSource.Options(**options), entry_id="src")
+    period = period or Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], directory, logging.getLogger("cmflow.test"), [])
+    (table,) = list(source.fetch(ctx))
+    return table.conformed()
+
+
+def fetch_error(directory: Path, period: Period | None = None, **options: Any) -> str:
+    with pytest.raises(DataFileError) as info:
+        fetch(directory, period, **options)
+    return str(info.value)
+
+
+def write(directory: Path, name: str, text: str) -> None:
+    (directory / name).write_bytes(text.encode("utf-8"))
+
+
+# -- header_row --------------------------------------------------------------------------------
+LINKEDIN = (BOM + 'All posts "Maison Lumen, page analytics, 11/01/2026 - 11/22/2026\n'
+            "Post title,Post link,Created date,Impressions,Likes\n"
+            '"Lancement\nde la collection",https://lnkd.in/p1,11/18/2026,"1,204",31\n'
+            "Atelier,https://lnkd.in/p2,11/19/2026,880,12\n")
+LINKEDIN_MAPPING = dict(path="all-posts.csv", header_row=2, datetime_format="%m/%d/%Y", thousands=",",
+                        constants={"platform": "linkedin", "account": "maison-lumen"},
+                        columns={"post_id": "Post link", "text": "Post title", "published_at": "Created date",
+                                 "impressions": "Impressions", "likes": "Likes"})
+
+
+def test_header_row_skips_the_lines_above_whatever_they_hold(tmp_path: Path) -> None:
+    """The notice line holds an unclosed quote: it is skipped as a line, not read as CSV."""
+    write(tmp_path, "all-posts.csv", LINKEDIN)
+    frame = fetch(tmp_path, **LINKEDIN_MAPPING)
+    assert frame["post_id"].to_list() == ["https://lnkd.in/p1", "https://lnkd.in/p2"]
+    assert frame["text"].to_list() == ["Lancement\nde la collection", "Atelier"]
+    assert frame["impressions"].to_list() == [1204, 880]
+    assert frame["likes"].to_list() == [31, 12]
+
+
+def test_header_line_is_the_older_name_of_header_row(tmp_path: Path) -> None:
+    write(tmp_path, "all-posts.csv", LINKEDIN)
+    options = {**LINKEDIN_MAPPING, "header_line": 2}
+    del options["header_row"]
+    assert fetch(tmp_path, **options)["likes"].to_list() == [31, 12]
+
+
+def test_a_bad_value_under_a_later_header_names_its_physical_line(tmp_path: Path) -> None:
+    """Line 1 notice, line 2 header, lines 3-4 a caption over two lines, line 5 post p2, line 6 the bad row."""
+    write(tmp_path, "all-posts.csv", LINKEDIN + "Portes ouvertes,https://lnkd.in/p3,11/20/2026,n/a,4\n")
+    message = fetch_error(tmp_path, **LINKEDIN_MAPPING)
+    assert 'line 6, column 4 "Impressions": value "n/a"' in message
+
+
+def test_the_fast_reader_and_the_exact_one_agree_on_a_notice_with_a_stray_quote(tmp_path: Path) -> None:
+    write(tmp_path, "all-posts.csv", LINKEDIN.replace('"Lancement\nde la collection"', "Lancement"))
+    path = tmp_path / "all-posts.csv"
+    fast = read_regular_csv(path, "utf-8", ",", 2)
+    exact = _read_any(read_export(path, "utf-8"), ",", path, 2)
+    assert fast is not None
+    assert fast.frame.rows() == exact.frame.rows() == [
+        ("Lancement", "https://lnkd.in/p1", "11/18/2026", "1,204", "31"),
+        ("Atelier", "https://lnkd.in/p2", "11/19/2026", "880", "12")]
+    assert list(fast.places.lines) == list(exact.places.lines) == [3, 4]
+
+
+# -- thousands and spaces ----------------------------------------------------------------------
+FRENCH = ("Compte;ID;Date de publication;Impressions;Portée;Légende\r\n"
+          f'maison;f1;18/11/2026 09:05;6{NNBSP}143;5{NNBSP}002;"Nouvelle\ncollection"\r\n'
+          f"maison;f2;19/11/2026 10:30;6{NBSP}143;4 210;Atelier\r\n"
+          "maison;f3;20/11/2026 18:00;6.342;980;Coulisses\r\n"
+          "maison;f4;21/11/2026 12:00;1.204.587;12;Vente\r\n")
+FRENCH_MAPPING = dict(path="fr.csv", delimiter=";", decimal=",", datetime_format="%d/%m/%Y %H:%M",
+                      constants={"platform": "instagram"},
+                      columns={"account": "Compte", "post_id": "ID", "published_at": "Date de publication",
+                               "impressions": "Impressions", "reach": "Portée", "text": "Légende"})
+
+
+@pytest.mark.parametrize("thousands", [".", ["."], [".", " "], [" ", "."], [".", "\u202f", "\u00a0"]])
+def test_spaces_of_every_kind_and_a_dot_in_one_column(tmp_path: Path, thousands: Any) -> None:
+    write(tmp_path, "fr.csv", BOM + FRENCH)
+    frame = fetch(tmp_path, thousands=thousands, **FRENCH_MAPPING)
+    assert frame["impressions"].to_list() == [6143, 6143, 6342, 1204587]
+    assert frame["reach"].to_list() == [5002, 4210, 980, 12]
+    assert frame["text"].to_list() == ["Nouvelle\ncollection", "Atelier", "Coulisses", "Vente"]
+
+
+def test_spaces_are_thousands_separators_without_the_option(tmp_path: Path) -> None:
+    write(tmp_path, "fr.csv", BOM + FRENCH.replace("6.342", "6 342").replace("1.204.587", f"1{NNBSP}204{NBSP}587"))
+    frame = fetch(tmp_path, **FRENCH_MAPPING)
+    assert frame["impressions"].to_list() == [6143, 6143, 6342, 1204587]
+
+
+def test_a_dot_not_declared_is_no_thousands_separator(tmp_path: Path) -> None:
+    write(tmp_path, "fr.csv", BOM + FRENCH)
+    message = fetch_error(tmp_path, thousands=" ", **FRENCH_MAPPING)
+    assert 'line 5, column 4 "Impressions": value "6.342"' in message  # line 1 header, 2-3 f1, 4 f2
+
+
+def test_spaces_not_in_groups_of_three_are_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "fr.csv", BOM + FRENCH.replace(f"6{NBSP}143", f"61{NBSP}43"))
+    message = fetch_error(tmp_path, thousands=[".", " "], **FRENCH_MAPPING)
+    assert 'line 4, column 4 "Impressions": value "61' in message  # the caption's line break: row 2 is line 4
+    assert "groups of three" in message
+
+
+def test_a_decimal_comma_with_thousands_of_both_kinds(tmp_path: Path) -> None:
+    """Hours of a time entry: 1.234,5 and 1 234,5 are 1234.5; 7,61 is 7.61."""
+    write(tmp_path, "hours.csv", BOM + "date;person;project;hours\r\n"
+          "17/11/2026;Léa;Lumen;1.234,5\r\n"
+          f"18/11/2026;Léa;Lumen;1{NNBSP}234,5\r\n"
+          "19/11/2026;Léa;Lumen;7,61\r\n")
+    frame = fetch(tmp_path, path="hours.csv", record="time_entry", delimiter=";", decimal=",",
+                  thousands=["."], date_format="%d/%m/%Y")
+    assert frame["hours"].to_list() == [1234.5, 1234.5, 7.61]
+
+
+@pytest.mark.parametrize("thousands, decimal, expected", [
+    ([".", ","], ",", "thousands and decimal are both ','"),
+    (". ", ",", "is not a thousands separator"),
+    (["0"], ".", "is not a thousands separator"),
+    ([], ".", "thousands is an empty list"),
+])
+def test_misused_thousands_are_refused(thousands: Any, decimal: str, expected: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as info:
+        CsvSource.Options(path="f.csv", thousands=thousands, decimal=decimal)
+    assert expected in str(info.value)
+
+
+# -- dates without a year ----------------------------------------------------------------------
+def tiktok_followers(days: list[str]) -> str:
+    """TikTok Studio's follower history: BOM, every field quoted, no trailing newline."""
+    rows = [f'"{day}","{12000 + 10 * i}","10"' for i, day in enumerate(days)]
+    return BOM + '"Date","Followers","Difference in followers from previous day"\n' + "\n".join(rows)
+
+
+TIKTOK = dict(path="followers.csv", record="account_snapshot", date_format="%B %d",
+              constants={"platform": "tiktok", "account": "lumen.paris"},
+              columns={"date": "Date", "followers": "Followers"})
+AS_OF_2027_01_05 = Period(date(2026, 12, 28), date(2027, 1, 3), "Europe/Paris", unit="week")
+"""The run's period with as_of = 2027-01-05 and period = last_week."""
+
+
+@pytest.mark.parametrize("period", [AS_OF_2027_01_05, Period(date(2026, 12, 30), date(2027, 1, 5), "Europe/Paris")])
+def test_a_file_across_new_year_takes_both_years(tmp_path: Path, period: Period) -> None:
+    write(tmp_path, "followers.csv", tiktok_followers(["December 30", "December 31", "January 1", "January 2"]))
+    frame = fetch(tmp_path, period, **TIKTOK)
+    assert frame["date"].to_list() == [date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 2)]
+    assert frame["followers"].to_list() == [12000, 12010, 12020, 12030]
+
+
+def test_unpadded_days_and_a_date_after_the_period_end(tmp_path: Path) -> None:
+    """The period ends on 2026-11-22: November 23 would be after it, so it is 2025's."""
+    write(tmp_path, "followers.csv", tiktok_followers(["October 1", "November 9", "November 22", "November 23"]))
+    frame = fetch(tmp_path, **TIKTOK)
+    assert frame["date"].to_list() == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2025, 11, 23)]
+
+
+def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:
+    write(tmp_path, "followers.csv", tiktok_followers(["February 28", "February 29", "March 1"]))
+    frame = fetch(tmp_path, AS_OF_2027_01_05, **TIKTOK)
+    assert frame["date"].to_list() == [date(2026, 2, 28), date(2024, 2, 29), date(2026, 3, 1)]
+
+
+def test_default_year_gives_the_year(tmp_path: Path) -> None:
+    write(tmp_path, "followers.csv", tiktok_followers(["December 30", "December 31", "January 1"]))
+    frame = fetch(tmp_path, AS_OF_2027_01_05, default_year=2026, **TIKTOK)
+    assert frame["date"].to_list() == [date(2026, 12, 30), date(2026, 12, 31), date(2026, 1, 1)]
+
+
+def test_day_first_dates_without_a_year(tmp_path: Path) -> None:
+    write(tmp_path, "followers.csv", tiktok_followers(["28 May", "1 June"]))
+    frame = fetch(tmp_path, **{**TIKTOK, "date_format": "%d %B"})
+    assert frame["date"].to_list() == [date(2026, 5, 28), date(2026, 6, 1)]
+
+
+def test_a_date_that_does_not_read_names_its_line_and_column(tmp_path: Path) -> None:
+    write(tmp_path, "followers.csv", tiktok_followers(["November 18", "Nov. 19th", "November 20"]))
+    message = fetch_error(tmp_path, **TIKTOK)
+    assert 'followers.csv, line 3, column 1 "Date": value "Nov. 19th" is not a date in the format %B %d' in message
+
+
+def test_default_year_with_formats_that_all_have_a_year_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError) as info:
+        CsvSource.Options(path="f.csv", date_format="%d/%m/%Y", default_year=2026)
+    assert "default_year = 2026 is never used" in str(info.value)
+
+
+# -- a field from the first non-empty of several columns ------------------------------------------
+META = (BOM + "Post ID,Page name,Title,Description,Publish time,Post type,Views,Impressions,"
+        '"Reactions, Comments and Shares",Reactions\n'
+        '101,Maison Lumen,"La collection d\'hiver, enfin",,11/18/2026 09:05,Photos,1520,,40,32\n'
+        '102,Maison Lumen,Reel atelier,"Dans l\'atelier\navec Léa",11/19/2026 18:30,Reels,2210,,61,50\n'
+        '103,Maison Lumen,,"Un lien, une histoire",11/20/2026 12:00,Links,,930,9,7\n')
+META_MAPPING = dict(path="facebook.csv", datetime_format="%m/%d/%Y %H:%M", timezone="UTC",
+                    constants={"platform": "facebook"},
+                    columns={"post_id": "Post ID", "account": "Page name", "text": ["Title", "Description"],
+                             "published_at": "Publish time", "impressions": ["Views", "Impressions"],
+                             "likes": "Reactions"})
+
+
+def test_the_first_non_empty_column_wins(tmp_path: Path) -> None:
+    """The reel's Title is a label, so the caption comes first only if listed first: the
+    workflow decides; here Title wins when filled (posts 101 and 102), Description otherwise."""
+    write(tmp_path, "facebook.csv", META)
+    frame = fetch(tmp_path, **META_MAPPING)
+    assert frame["text"].to_list() == ["La collection d'hiver, enfin", "Reel atelier", "Un lien, une histoire"]
+    assert frame["impressions"].to_list() == [1520, 2210, 930]
+    assert frame["likes"].to_list() == [32, 50, 7]
+
+
+def test_the_order_of_the_list_decides(tmp_path: Path) -> None:
+    write(tmp_path, "facebook.csv", META)
+    frame = fetch(tmp_path, **{**META_MAPPING, "columns": {**META_MAPPING["columns"], "text": ["Description", "Title"]}})
+    assert frame["text"].to_list() == ["La collection d'hiver, enfin", "Dans l'atelier\navec Léa", "Un lien, une histoire"]
+
+
+def test_a_bad_value_names_the_column_it_was_read_from(tmp_path: Path) -> None:
+    """Post 103 has no Views: its impressions come from column 8, "Impressions" (line 5: the
+    reel's caption takes lines 3 and 4)."""
+    write(tmp_path, "facebook.csv", META.replace(",,930,", ",,n/a,"))
+    message = fetch_error(tmp_path, **META_MAPPING)
+    assert 'line 5, column 8 "Impressions": value "n/a"' in message
+
+
+def test_every_column_of_a_list_must_be_in_the_file(tmp_path: Path) -> None:
+    write(tmp_path, "facebook.csv", META)
+    message = fetch_error(tmp_path, **{**META_MAPPING, "columns": {**META_MAPPING["columns"],
+                                                                  "text": ["Title", "Descripton"]}})
+    assert "no column 'Descripton' (mapped to text in `columns`); did you mean 'Description'?" in message
+
+
+def test_an_empty_list_of_columns_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError) as info:
+        CsvSource.Options(path="f.csv", columns={"text": []})
+    assert "columns.text is an empty list" in str(info.value)
