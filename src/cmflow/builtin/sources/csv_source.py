@@ -77,8 +77,11 @@ class CsvSource(Source):
       with the closest name); a column the source reads may not appear twice. Names are
       matched without surrounding spaces or a stray byte-order mark, with no-break spaces as
       spaces. `header_row` says which line holds it (2 for LinkedIn exports saved as CSV,
-      whose first line is a notice); when the mapped columns are on a later line, the error
-      says which.
+      whose first line is a notice); the lines above it are skipped as lines, whatever they
+      hold (a stray quote in a notice too). When the mapped columns are on a later line, the
+      error says which. A field mapped to a list of columns (`text = ["Title", "Description"]`)
+      takes, on each row, the first of them that is not empty, and an error about its value
+      names the column it came from.
     - **Lines that are not records**: a line repeating the header (exports pasted one after
       the other) and a line of prose describing the columns right under the header (older
       Meta exports) are skipped with a warning; neither holds a figure. A totals row
@@ -92,11 +95,16 @@ class CsvSource(Source):
       are bad values (map them to empty with `values`, e.g. `values.reach = { "-" = "" }`).
       Counts (likes, reach, followers ...) are whole numbers from 0 to 2^63 − 1, written out
       in full: negative, fractional, percentage, scientific (`1E+30`), NaN or infinite values
-      are bad, and so is a thousands separator that does not split the digits in groups of
-      three (`120 80` is two numbers, `4.21` with `thousands = "."` a decimal). Dates must
-      fall in the years 1990 to 2199; a format without a year (`%B %d`) places each date in
-      the latest year that is not after the run's period. A date that does not read in the
-      declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
+      are bad. Spaces between groups of three digits (ordinary, no-break U+00A0 or narrow
+      no-break U+202F) are always thousands separators; `thousands` names the others, one or
+      a list (`[".", " "]` when a French column mixes `6 143` and `6.342`). A separator that
+      does not split the digits in groups of three is bad (`120 80` is two numbers, `4.21`
+      with `thousands = "."` a decimal). Dates must fall in the years 1990 to 2199; a format
+      without a year (`%B %d`, TikTok's `November 18` or `October 1`) takes `default_year`,
+      or else the latest year that puts the date on or before the last day of the run's
+      (latest) period, so December 30 and January 2 read in a run for the week to 3 January
+      2027 are 2026-12-30 and 2027-01-02 (February 29 goes to the latest such leap year).
+      A date that does not read in the declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
       whole file, even with `on_error = "skip"`, since the dates before it that read both ways
       (`05/11`) would be wrong; when every date reads both ways and only the swapped reading
       puts them in the run's periods, a warning says so. A local time skipped when the clocks
