@@ -261,3 +261,26 @@ def test_an_empty_list_of_columns_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError) as info:
         CsvSource.Options(path="f.csv", columns={"text": []})
     assert "columns.text is an empty list" in str(info.value)
+
+
+def test_json_items_take_the_first_non_empty_key_too(tmp_path: Path) -> None:
+    """The json source shares the mapping: item 2 has no `message`, so its text is its
+    `description`; its bad count is named by the key it was read from ([1].plays)."""
+    from cmflow.builtin.sources.json_source import JsonSource
+
+    items = ('[{"id": "a1", "created_time": "2026-11-17T09:00:00+0000", "message": "Photo du jour", "description": "", "views": 120, "plays": null},\n'
+             ' {"id": "a2", "created_time": "2026-11-18T18:30:00+0000", "message": "", "description": "Reel: l\'atelier", "views": null, "plays": "n/a"}]')
+    write(tmp_path, "posts.json", BOM + items)
+    options = dict(path="posts.json", constants={"platform": "facebook", "account": "lumen"},
+                   columns={"post_id": "id", "published_at": "created_time", "text": ["message", "description"], "impressions": ["views", "plays"]})
+    source = JsonSource(JsonSource.Options(**options), entry_id="src")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), [])
+    with pytest.raises(DataFileError) as info:
+        list(source.fetch(ctx))
+    assert 'posts.json, [1].plays: value "n/a"' in str(info.value)
+    write(tmp_path, "posts.json", BOM + items.replace('"n/a"', "340"))
+    (table,) = list(source.fetch(ctx))
+    frame = table.conformed()
+    assert frame["text"].to_list() == ["Photo du jour", "Reel: l'atelier"]
+    assert frame["impressions"].to_list() == [120, 340]
