@@ -284,3 +284,18 @@ def test_json_items_take_the_first_non_empty_key_too(tmp_path: Path) -> None:
     frame = table.conformed()
     assert frame["text"].to_list() == ["Photo du jour", "Reel: l'atelier"]
     assert frame["impressions"].to_list() == [120, 340]
+
+
+def test_dates_just_after_the_period_are_placed_a_year_earlier_with_a_warning(tmp_path: Path) -> None:
+    """A monthly run for November 2026 on a file that runs to December 2: December 1 and 2 go to
+    2025 (the rule), and a warning says so and names line 4."""
+    write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30", "December 1", "December 2"]))
+    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
+    period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
+    problems: list[str] = []
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
+    (table,) = list(source.fetch(ctx))
+    assert table.conformed()["date"].to_list() == [date(2026, 11, 29), date(2026, 11, 30), date(2025, 12, 1),
+                                                   date(2025, 12, 2)]
+    assert any('2 date(s) without a year fall in the month after' in p and 'line 4, column 1 "Date" is 2025-12-01' in p
+               and "default_year" in p for p in problems), problems

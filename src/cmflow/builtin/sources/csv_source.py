@@ -103,7 +103,9 @@ class CsvSource(Source):
       without a year (`%B %d`, TikTok's `November 18` or `October 1`) takes `default_year`,
       or else the latest year that puts the date on or before the last day of the run's
       (latest) period, so December 30 and January 2 read in a run for the week to 3 January
-      2027 are 2026-12-30 and 2027-01-02 (February 29 goes to the latest such leap year).
+      2027 are 2026-12-30 and 2027-01-02 (February 29 goes to the latest such leap year);
+      dates sent to the year before because they fall in the month after the period (a file
+      running past it) get a warning saying to set `default_year`.
       A date that does not read in the declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
       whole file, even with `on_error = "skip"`, since the dates before it that read both ways
       (`05/11`) would be wrong; when every date reads both ways and only the swapped reading

@@ -283,6 +283,11 @@ def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContex
             _check_day_month_order(frame, readings[field.name], field.name, sources.of(field.name), options,
                                    tz, ctx, file, places, time_field=field.name == kind.time_field)
 
+    for field in fields:
+        if field.type == "date" and field.name in sources:
+            _warn_dates_just_after_the_period(readings[field.name], field.name, sources.of(field.name), options,
+                                              years, ctx, file, places)
+
     work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
     plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
                                                           for field in fields])).to_series()
@@ -867,6 +872,28 @@ class Years:
 
         day = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
         return cls(ctx.window_end, day, options.default_year)
+
+
+def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Callable[[int], str],
+                                      options: TabularOptions, years: Years, ctx: FetchContext, file: Path,
+                                      places: RowPlaces) -> None:
+    """Dates without a year that went to the year before because they fall in the month after
+    the run's period (a file running past it: TikTok's last day is yesterday): likely this
+    year's, so say so and how to give the year."""
+    from datetime import timedelta
+
+    if options.default_year is not None or all(_has_year(f) for f in _declared_formats(options, "date")):
+        return
+    ahead = read.dt.offset_by("1y")
+    late = (ahead > years.day) & (ahead <= years.day + timedelta(days=31))
+    rows = late.fill_null(False).arg_true()
+    if rows.len() == 0:
+        return
+    first = rows[0]
+    ctx.warn(f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
+             f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
+             f"{places.cell(first, column(first))} is {read[first].isoformat()}; if the file runs past the "
+             f"period, set default_year (or run with a later period)")
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
