@@ -182,8 +182,8 @@ def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str
         return reader, 0, names[0]
     if isinstance(sheet, int):
         if not 1 <= sheet <= len(names):
-            raise DataFileError(f"{path}: no sheet {sheet} (sheet = {sheet}); the workbook has "
-                                f"{len(names)} sheet(s): {listed}")
+            raise DataFileError(f"{path}: no sheet {sheet} (sheet = {sheet}; positions count from 1); "
+                                f"the workbook has {len(names)} sheet(s): {listed}")
         return reader, sheet - 1, names[sheet - 1]
     if sheet not in names:
         near = next((n for n in names if n.strip().casefold() == sheet.strip().casefold()), None)
