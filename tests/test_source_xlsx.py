@@ -211,3 +211,25 @@ by = ["overall"]
     assert result.value("total_impressions") == 3410
     # (likes + comments + shares) / impressions x 100 = (94 + 9 + 6) / 3410 x 100 = 109 / 34.10
     assert result.value("engagement_rate_by_impressions") == pytest.approx(3.196480938)
+
+
+def test_french_workbook_numbers_as_numbers_and_as_text(tmp_path: Path) -> None:
+    """A French tool's workbook: thousands as "." and decimals as "," in text cells, real numbers in
+    another column; 1.5 hours stored as a number is 1.5, not 15 (nor 1 500)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Date", "Heures", "Coût"])
+    sheet.append(["17/11/2026", 1.5, "1.234,50"])
+    sheet.append(["18/11/2026", 2.25, "987,5"])
+    sheet.append(["19/11/2026", 3, None])
+    book.save(tmp_path / "temps.xlsx")
+    options = dict(path="temps.xlsx", record="time_entry", date_format="%d/%m/%Y", decimal=",", thousands=".",
+                   columns={"date": "Date", "hours": "Heures", "cost": "Coût"})
+    frame = fetch(tmp_path, **options)
+    assert frame["hours"].to_list() == [1.5, 2.25, 3.0]
+    assert frame["cost"].to_list() == [1234.5, 987.5, None]
+    # A column mixing a number with a fraction and numbers as text: the number cannot be told from
+    # text cell by cell, so it is refused rather than read as 15.
+    sheet["B4"] = "3"
+    book.save(tmp_path / "temps.xlsx")
+    assert 'row 2, column "Heures": value "1.5"' in fetch_error(tmp_path, **options)

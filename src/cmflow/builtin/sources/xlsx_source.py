@@ -94,7 +94,8 @@ class XlsxSource(Source):
       row 7`); empty rows are ignored.
     - **Cells**: dates may be Excel dates or date-times, or text in `date_format` /
       `datetime_format`, even in one column. Numbers may be stored as numbers or as text (text
-      follows `decimal` and `thousands`). An empty cell is no value.
+      follows `decimal` and `thousands`; with `decimal = ","`, a column of numbers stored as
+      numbers is read as such too). An empty cell is no value.
     - **The file**: a file that is not a workbook (a CSV file saved as .xlsx) or a damaged one
       is an error naming the file and what to do.
     """
@@ -144,13 +145,33 @@ def read_sheet(path: Path, options: XlsxOptions) -> XlsxTable:
         if label and header.count(label) > 1:
             ambiguous[label] = (f'row {header_at + 1}: the header has column "{label}" more than once: '
                                 "cmflow cannot tell which to read; rename or remove one in the sheet")
-    body = cells.slice(header_at + 1).rename(dict(zip(cells.columns, names)))
+    body = cells.slice(header_at + 1)
+    if options.decimal == ",":
+        body = _decimal_commas(body, reader, index, header_at)
+    body = body.rename(dict(zip(cells.columns, names)))
     rows = pl.int_range(header_at + 2, header_at + 2 + body.height, eager=True)
     filled = body.select(pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != ""
                                            for c in names)).to_series() if names else rows.is_null()
     body, rows = body.filter(filled), rows.filter(filled)
     body, parse_options = _excel_dates(body, options)
     return XlsxTable(body, XlsxPlaces(name, rows.to_list(), ambiguous), parse_options)
+
+
+def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: int) -> "pl.DataFrame":
+    """With `decimal = ","`, numbers stored as numbers written with a decimal comma, as numbers stored
+    as text are in that workbook (the reader writes 0.0523, which `thousands = "."` would read as 523).
+    Only columns of numbers (and text that is no number, such as "n/a") are known cell by cell: in a
+    column mixing numbers and numbers as text, a number with a fraction stays as the reader writes
+    it, which `decimal = ","` refuses, unless it has three decimals and `thousands = "."`."""
+    import polars as pl
+
+    typed = reader.load_sheet(index, header_row=None, skip_rows=header_at + 1, schema_sample_rows=None).to_polars()
+    if typed.shape != body.shape:
+        return body
+    numbers = [i for i, dtype in enumerate(typed.dtypes) if dtype.is_numeric()]
+    return body.with_columns(
+        pl.when(typed.to_series(i).is_not_null()).then(pl.col(body.columns[i]).str.replace(".", ",", literal=True))
+        .otherwise(pl.col(body.columns[i])).alias(body.columns[i]) for i in numbers)
 
 
 def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]:
