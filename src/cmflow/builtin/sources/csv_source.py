@@ -121,7 +121,6 @@ class CsvSource(Source):
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
-        _refuse_workbook(path)
         table = read_regular_csv(path, options.encoding, options.delimiter, options.header_line) \
             or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_line)
         _check_header(table, options, path)
@@ -369,21 +368,6 @@ def _describes_columns(fields: list[str]) -> bool:
     who ..."): several cells with words and not one digit, so no record and no figure."""
     cells = [f for f in fields if f.strip()]
     return len(cells) >= 3 and not any(c.isdigit() for f in cells for c in f)
-
-
-def _refuse_workbook(path: Path) -> None:
-    """A workbook given to the csv source: say so, and which source reads it."""
-    from cmflow.builtin.sources.xlsx_source import looks_like_workbook
-
-    try:
-        with open(path, "rb") as file:
-            start = file.read(8)
-    except OSError:
-        return  # missing or unreadable: read_export says so
-    if looks_like_workbook(start):
-        raise DataFileError(f"{path} looks like an Excel workbook (.xlsx, .xls or .ods), not CSV text: "
-                            "read it with plugin = \"xlsx\" (and `sheet` to choose a sheet), or save it "
-                            "as CSV UTF-8")
 
 
 def _check_header(table: CsvTable, options: CsvOptions, path: Path) -> None:

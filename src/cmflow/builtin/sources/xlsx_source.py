@@ -17,7 +17,7 @@ from pydantic import Field
 
 from cmflow import InputPath, RECORD_KINDS, RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.export_text import read_export_bytes
+from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export_bytes
 from cmflow.builtin.sources.tabular import (DataFileError, MappingOptions, RowPlaces, as_list, column_name,
                                             parse_records)
 
@@ -26,18 +26,11 @@ if TYPE_CHECKING:
 
     from cmflow import FetchContext
 
-WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
-"""How a workbook starts: a zip archive (.xlsx, .xlsm, .ods) or an OLE2 compound file (.xls)."""
 HEADER_SEARCH_ROWS = 50
 """Rows looked through for the header when `header_row` is not given."""
 EXCEL_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$"
 """How the reader writes a cell holding an Excel date or date-time."""
 EXCEL_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S")
-
-
-def looks_like_workbook(data: bytes) -> bool:
-    """Whether bytes start as a workbook does (for the csv source's message)."""
-    return data.startswith(WORKBOOK_MAGIC)
 
 
 class XlsxOptions(MappingOptions):
@@ -182,7 +175,7 @@ def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str
     if not data.strip():
         raise DataFileError(f"{path} is empty ({len(data)} bytes): a failed or interrupted export looks "
                             "like this; export it again")
-    if not looks_like_workbook(data):
+    if not data.startswith(WORKBOOK_MAGIC):
         head = data[:2000]
         text = b"," in head or b";" in head or b"\t" in head
         raise DataFileError(f"{path} is not an Excel workbook (it does not start as an .xlsx, .xls or "
