@@ -233,3 +233,25 @@ def test_french_workbook_numbers_as_numbers_and_as_text(tmp_path: Path) -> None:
     sheet["B4"] = "3"
     book.save(tmp_path / "temps.xlsx")
     assert 'row 2, column "Heures": value "1.5"' in fetch_error(tmp_path, **options)
+
+
+def test_canonical_header_under_a_notice_and_an_empty_row(tmp_path: Path) -> None:
+    """Without `columns`, the header is the first row of two cells or more; an empty row between
+    records is ignored, and rows keep the numbers Excel shows (the bad cell is on row 6)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Posts"
+    sheet.append(["Exported on 23 November 2026"])
+    sheet.append(["platform", "account", "post_id", "published_at", "likes"])
+    sheet.append(["linkedin", "lumen", "a", datetime(2026, 11, 17, 10, 0), 7])
+    sheet.append([])
+    sheet.append(["linkedin", "lumen", "b", "2026-11-18T08:00:00Z", "12"])
+    sheet.append(["linkedin", "lumen", "c", "2026-11-19T08:00:00Z", -3])
+    book.save(tmp_path / "posts.xlsx")
+    message = fetch_error(tmp_path, path="posts.xlsx")
+    assert 'posts.xlsx, sheet "Posts", row 6, column "likes": value "-3"' in message
+    frame = fetch(tmp_path, path="posts.xlsx", on_error="skip")
+    assert frame["post_id"].to_list() == ["a", "b"]
+    assert frame["likes"].to_list() == [7, 12]
+    assert frame["published_at"].to_list() == [datetime(2026, 11, 17, 10, 0, tzinfo=UTC),
+                                               datetime(2026, 11, 18, 8, 0, tzinfo=UTC)]

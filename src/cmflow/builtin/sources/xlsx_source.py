@@ -217,11 +217,13 @@ def _header_index(cells: "pl.DataFrame", options: XlsxOptions, path: Path, sheet
             raise DataFileError(f'{path}, sheet "{sheet}": no row {options.header_row} (header_row = '
                                 f"{options.header_row}); the sheet has {cells.height} row(s)")
         return options.header_row - 1
-    wanted = {column_name(c) for value in options.columns.values() for c in as_list(value, ())}
+    # A field mapped to a list of columns (the first non-empty wins) needs one of them.
+    groups = [{column_name(c) for c in as_list(value, ())} for value in options.columns.values()]
+    wanted = set().union(*groups)
     first_wide = None
     for index in range(min(HEADER_SEARCH_ROWS, cells.height)):
         row = {column_name(v) for v in cells.row(index) if v is not None and v.strip()}
-        if wanted and wanted <= row:
+        if wanted and all(group & row for group in groups):
             return index
         if first_wide is None and len(row) >= 2:
             first_wide = index
