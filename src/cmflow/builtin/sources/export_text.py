@@ -31,6 +31,8 @@ LIKELY_ENCODINGS = (
 )
 """Encodings to suggest when a file does not decode as declared, most likely first; latin-1
 decodes anything, so it is the last resort rather than a guess."""
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+"""How a workbook starts: a zip archive (.xlsx, .xlsm, .ods) or an OLE2 compound file (.xls)."""
 
 
 def is_utf8(encoding: str) -> bool:
@@ -40,6 +42,9 @@ def is_utf8(encoding: str) -> bool:
 def read_export(path: Path, encoding: str) -> str:
     """The text of an export, decoded; raise :class:`DataFileError` saying what to do."""
     data = read_export_bytes(path)
+    if data.startswith(WORKBOOK_MAGIC):
+        raise DataFileError(f"{path} looks like an Excel workbook (.xlsx, .xls or .ods), not text: read it "
+                            "with plugin = \"xlsx\" (and `sheet` to choose a sheet), or save it as CSV UTF-8")
     declared = encoding
     for mark, marked in BYTE_ORDER_MARKS:
         if data.startswith(mark):

@@ -64,8 +64,10 @@ NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "
 value"), with a hint saying how to map them to empty."""
 
 
-class TabularOptions(PluginOptions):
-    # Only the subclasses (csv, json) validate options: the base's own validator would go unused.
+class MappingOptions(PluginOptions):
+    """The options of every tabular source (csv, json, xlsx): the file and how its columns map."""
+
+    # Only the subclasses (csv, json, xlsx) validate options: the base's own validator would go unused.
     model_config = ConfigDict(defer_build=True)
 
     path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
@@ -120,9 +122,6 @@ class TabularOptions(PluginOptions):
         "fail", description="fail: a bad value stops the source with an error naming the line "
         "and column; skip: bad rows are left out, and each is listed with its line and reason "
         "in the run summary and the report's footer.")
-    encoding: TextEncoding = Field("utf-8", description="Text encoding of the file. A byte-order mark "
-                               "wins over it (UTF-8 or UTF-16, as Meta, TikTok and some tools write).",
-                               examples=["cp1252"])
 
     @field_validator("columns", "constants", "values")
     @classmethod
@@ -163,7 +162,7 @@ class TabularOptions(PluginOptions):
         return value
 
     @model_validator(mode="after")
-    def _separators_differ(self) -> "TabularOptions":
+    def _separators_differ(self) -> "MappingOptions":
         if self.decimal in as_list(self.thousands, ()):
             raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
                              f"1{self.decimal}234 could be read two ways; set one of them to another "
@@ -171,7 +170,7 @@ class TabularOptions(PluginOptions):
         return self
 
     @model_validator(mode="after")
-    def _default_year_used(self) -> "TabularOptions":
+    def _default_year_used(self) -> "MappingOptions":
         if self.default_year is None:
             return self
         formats = as_list(self.date_format, ISO_DATE_FORMATS) + as_list(self.datetime_format, ISO_DATETIME_FORMATS)
@@ -186,16 +185,24 @@ class TabularOptions(PluginOptions):
         return RECORD_KINDS[self.record]
 
 
+class TabularOptions(MappingOptions):
+    """The options of a text export (csv, json): the mapping and the text's encoding."""
+
+    encoding: TextEncoding = Field("utf-8", description="Text encoding of the file. A byte-order mark "
+                               "wins over it (UTF-8 or UTF-16, as Meta, TikTok and some tools write).",
+                               examples=["cp1252"])
+
+
 def _has_year(fmt: str) -> bool:
     return any(directive in fmt for directive in YEAR_DIRECTIVES)
 
 
-def mapped_names(options: TabularOptions) -> list[str]:
+def mapped_names(options: MappingOptions) -> list[str]:
     """Every column ``columns`` maps, each of a list too."""
     return [name for value in options.columns.values() for name in as_list(value, ())]
 
 
-def thousands_separators(options: TabularOptions) -> list[str]:
+def thousands_separators(options: MappingOptions) -> list[str]:
     """The declared thousands separators besides spaces (which are always ones)."""
     return [s for s in as_list(options.thousands, ()) if s.strip()]
 
@@ -238,7 +245,7 @@ class BadRow:
     message: str
 
 
-def parse_records(raw: "pl.DataFrame", options: TabularOptions, ctx: FetchContext, file: Path,
+def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContext, file: Path,
                   places: RowPlaces, bad_rows: Iterable[BadRow] = ()) -> "pl.DataFrame":
     """Map and parse a frame of text columns into the canonical columns of ``options.record``.
 

@@ -1,0 +1,276 @@
+"""The ``xlsx`` source: records from a sheet of a workbook (.xlsx, .xlsm, .xls, .ods).
+
+The workbook is read by fastexcel (calamine) with every cell as text, then mapped and parsed by
+the same code as the ``csv`` source (:mod:`cmflow.builtin.sources.tabular`). A cell holding an
+Excel date or date-time reads as an ISO date (``2026-11-18 09:30:00``), whatever the workflow
+declares for dates written as text, so one column may hold both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+
+from pydantic import Field
+
+from cmflow import InputPath, RECORD_KINDS, RecordTable, Source, hookimpl
+
+from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export_bytes
+from cmflow.builtin.sources.tabular import (DataFileError, MappingOptions, RowPlaces, as_list, column_name,
+                                            parse_records)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import FetchContext
+
+HEADER_SEARCH_ROWS = 50
+"""Rows looked through for the header when `header_row` is not given."""
+EXCEL_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$"
+"""How the reader writes a cell holding an Excel date or date-time."""
+EXCEL_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S")
+
+
+class XlsxOptions(MappingOptions):
+    path: InputPath = Field(description="Workbook to read (.xlsx, .xlsm, .xls or .ods): relative to "
+                            "the workflow file, absolute, or builtin:demo/... for the bundled demo data.",
+                            examples=["exports/linkedin-content.xlsx"])
+    sheet: Optional[Union[int, str]] = Field(
+        None, description="Sheet to read: its name, or its position from 1. Default: the first sheet.",
+        examples=["All posts", 2])
+    header_row: Optional[int] = Field(
+        None, ge=1, le=1000, description="Row (from 1) holding the column names; the rows above it are "
+        "not read. Default: the first row holding every mapped column (so a notice sentence above the "
+        "header, as LinkedIn writes, is skipped), or the first row of two cells or more when `columns` "
+        "maps none.", examples=[2])
+
+
+class XlsxPlaces(RowPlaces):
+    """Rows by their number in the sheet (as Excel shows it), cells by column name."""
+
+    def __init__(self, sheet: str, rows: list[int], ambiguous: dict[str, str]) -> None:
+        self.sheet = sheet
+        self.rows = rows
+        self.ambiguous = ambiguous
+
+    def row(self, index: int) -> str:
+        return f'sheet "{self.sheet}", row {self.rows[index]}'
+
+    def cell(self, index: int, column: str) -> str:
+        return f'{self.row(index)}, column "{column}"'
+
+    def order(self, index: int) -> int:
+        return self.rows[index]
+
+
+@dataclass
+class XlsxTable:
+    frame: "pl.DataFrame"
+    places: XlsxPlaces
+    options: XlsxOptions
+    """The options the frame is parsed with (Excel date formats added where a column holds some)."""
+
+
+class XlsxSource(Source):
+    """Reads records from one sheet of a workbook, mapping its columns to canonical fields.
+
+    The mapping options, the checks on every value and row, `on_error` and the handling of
+    duplicates are those of the `csv` source (see its page). What differs:
+
+    - **The sheet**: `sheet` names it or gives its position from 1 (default: the first); an
+      unknown name is an error listing the workbook's sheets.
+    - **The header**: `header_row` gives its row; by default it is the first row (of the first
+      50) holding every column `columns` maps, so a notice sentence above the header (LinkedIn's
+      exports) is skipped. Rows are named in messages as Excel numbers them (`sheet "All posts",
+      row 7`); empty rows are ignored.
+    - **Cells**: dates may be Excel dates or date-times, or text in `date_format` /
+      `datetime_format`, even in one column. Numbers may be stored as numbers or as text (text
+      follows `decimal` and `thousands`; with `decimal = ","`, a column of numbers stored as
+      numbers is read as such too). An empty cell is no value.
+    - **The file**: a file that is not a workbook (a CSV file saved as .xlsx) or a damaged one
+      is an error naming the file and what to do.
+    """
+
+    name = "xlsx"
+    description = "Read posts, account snapshots or other records from a sheet of an Excel workbook."
+    Options = XlsxOptions
+    record_kinds = ()
+
+    def produces(self) -> set[str]:
+        return {self.options.record}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        options: XlsxOptions = self.options
+        path = ctx.resolve_path(options.path)
+        table = read_sheet(path, options)
+        yield RecordTable(options.record, parse_records(table.frame, table.options, ctx, path, table.places))
+
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """The workbook exists, opens and holds the sheet (`validate` does not look at it)."""
+        from cmflow import CredentialCheck
+
+        check = CredentialCheck.for_file(self, ctx, self.options.path)
+        if check.status == "ok":
+            try:
+                _open_sheet(ctx.resolve_path(self.options.path), self.options.sheet)
+            except DataFileError as exc:
+                return [check.flag("fail", str(exc))]
+        return [check]
+
+
+def read_sheet(path: Path, options: XlsxOptions) -> XlsxTable:
+    """The sheet's rows under its header as text columns, with their row numbers."""
+    import polars as pl
+
+    reader, index, name = _open_sheet(path, options.sheet)
+    try:
+        cells = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()
+    except Exception as exc:  # fastexcel's errors: a damaged sheet
+        raise DataFileError(f'{path}, sheet "{name}": cannot be read ({_first_line(exc)}): the workbook is '
+                            "damaged; export it again, or open and save it again in a spreadsheet") from None
+    header_at = _header_index(cells, options, path, name)
+    header = [column_name(v or "") for v in cells.row(header_at)]
+    names, ambiguous = [], {}
+    for number, label in enumerate(header, start=1):
+        names.append(label if label and label not in names else f"{label or '(no name)'} (column {number})")
+        if label and header.count(label) > 1:
+            ambiguous[label] = (f'row {header_at + 1}: the header has column "{label}" more than once: '
+                                "cmflow cannot tell which to read; rename or remove one in the sheet")
+    body = cells.slice(header_at + 1)
+    if options.decimal == ",":
+        body = _decimal_commas(body, reader, index, header_at)
+    body = body.rename(dict(zip(cells.columns, names)))
+    rows = pl.int_range(header_at + 2, header_at + 2 + body.height, eager=True)
+    filled = body.select(pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != ""
+                                           for c in names)).to_series() if names else rows.is_null()
+    body, rows = body.filter(filled), rows.filter(filled)
+    body, parse_options = _excel_dates(body, options)
+    return XlsxTable(body, XlsxPlaces(name, rows.to_list(), ambiguous), parse_options)
+
+
+def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: int) -> "pl.DataFrame":
+    """With `decimal = ","`, numbers stored as numbers written with a decimal comma, as numbers stored
+    as text are in that workbook (the reader writes 0.0523, which `thousands = "."` would read as 523).
+    Only columns of numbers (and text that is no number, such as "n/a") are known cell by cell: in a
+    column mixing numbers and numbers as text, a number with a fraction stays as the reader writes
+    it, which `decimal = ","` refuses, unless it has three decimals and `thousands = "."`."""
+    import polars as pl
+
+    typed = reader.load_sheet(index, header_row=None, skip_rows=header_at + 1, schema_sample_rows=None).to_polars()
+    if typed.shape != body.shape:
+        return body
+    numbers = [i for i, dtype in enumerate(typed.dtypes) if dtype.is_numeric()]
+    return body.with_columns(
+        pl.when(typed.to_series(i).is_not_null()).then(pl.col(body.columns[i]).str.replace(".", ",", literal=True))
+        .otherwise(pl.col(body.columns[i])).alias(body.columns[i]) for i in numbers)
+
+
+def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]:
+    """The workbook's reader, and the chosen sheet's index and name."""
+    import fastexcel
+
+    data = read_export_bytes(path)
+    if not data.strip():
+        raise DataFileError(f"{path} is empty ({len(data)} bytes): a failed or interrupted export looks "
+                            "like this; export it again")
+    if not data.startswith(WORKBOOK_MAGIC):
+        head = data[:2000]
+        text = b"," in head or b";" in head or b"\t" in head
+        raise DataFileError(f"{path} is not an Excel workbook (it does not start as an .xlsx, .xls or "
+                            ".ods file does)" + (": it looks like text, a CSV file? read it with "
+                                                 "plugin = \"csv\"" if text and b"\0" not in head else
+                                                 ": export it again as .xlsx"))
+    try:
+        reader = fastexcel.read_excel(data)
+    except Exception as exc:  # fastexcel's errors: a damaged archive, an encrypted workbook
+        raise DataFileError(f"{path} cannot be read as a workbook ({_first_line(exc)}): the file is "
+                            "damaged or password-protected; export it again, or open and save it "
+                            "again in a spreadsheet") from None
+    names = list(reader.sheet_names)
+    listed = ", ".join(f'"{n}"' for n in names)
+    if not names:
+        raise DataFileError(f"{path} holds no sheet: export it again")
+    if sheet is None:
+        return reader, 0, names[0]
+    if isinstance(sheet, int):
+        if not 1 <= sheet <= len(names):
+            raise DataFileError(f"{path}: no sheet {sheet} (sheet = {sheet}; positions count from 1); "
+                                f"the workbook has {len(names)} sheet(s): {listed}")
+        return reader, sheet - 1, names[sheet - 1]
+    if sheet not in names:
+        near = next((n for n in names if n.strip().casefold() == sheet.strip().casefold()), None)
+        if near is None:
+            from cmflow import closest
+
+            near = closest(sheet, names)
+        raise DataFileError(f"{path}: no sheet \"{sheet}\" (sheet = \"{sheet}\")"
+                            + (f'; did you mean "{near}"?' if near else "") + f"; the workbook's sheets: {listed}")
+    return reader, names.index(sheet), sheet
+
+
+def _header_index(cells: "pl.DataFrame", options: XlsxOptions, path: Path, sheet: str) -> int:
+    """The index of the header row in ``cells`` (row 1 is index 0)."""
+    if options.header_row is not None:
+        if options.header_row > cells.height:
+            raise DataFileError(f'{path}, sheet "{sheet}": no row {options.header_row} (header_row = '
+                                f"{options.header_row}); the sheet has {cells.height} row(s)")
+        return options.header_row - 1
+    # A field mapped to a list of columns (the first non-empty wins) needs one of them.
+    groups = [{column_name(c) for c in as_list(value, ())} for value in options.columns.values()]
+    wanted = set().union(*groups)
+    first_wide = None
+    for index in range(min(HEADER_SEARCH_ROWS, cells.height)):
+        row = {column_name(v) for v in cells.row(index) if v is not None and v.strip()}
+        if wanted and all(group & row for group in groups):
+            return index
+        if first_wide is None and len(row) >= 2:
+            first_wide = index
+    if not wanted and first_wide is not None:
+        return first_wide
+    if first_wide is None:
+        raise DataFileError(f'{path}, sheet "{sheet}": holds no header row (no row of two cells or more '
+                            "in the first rows): is it the right sheet? set `sheet`")
+    shown = ", ".join(f'"{c}"' for c in sorted(wanted))
+    header = ", ".join(f'"{column_name(v)}"' for v in cells.row(first_wide) if v is not None and v.strip())
+    raise DataFileError(f'{path}, sheet "{sheet}": no row holds every mapped column ({shown}); row '
+                        f"{first_wide + 1} holds {header}: check `columns`, or give the header's row "
+                        "with header_row")
+
+
+def _excel_dates(body: "pl.DataFrame", options: XlsxOptions) -> tuple["pl.DataFrame", XlsxOptions]:
+    """Excel dates in date columns as the date alone, and, where a date column holds Excel dates and
+    `date_format`/`datetime_format` is declared, the options reading them as well."""
+    import polars as pl
+
+    kind = RECORD_KINDS[options.record]
+    updates: dict[str, list[str]] = {}
+    for field in kind.fields:
+        if field.type not in ("date", "datetime") or field.name in options.constants:
+            continue
+        column = next(iter(as_list(options.columns.get(field.name), ())), None) or field.name
+        column = column if column in body.columns else column_name(column)
+        if column not in body.columns:
+            continue
+        excel = body[column].str.contains(EXCEL_DATETIME).fill_null(False)
+        if not excel.any():
+            continue
+        if field.type == "date":
+            body = body.with_columns(pl.when(excel).then(pl.col(column).str.slice(0, 10))
+                                     .otherwise(pl.col(column)).alias(column))
+        key = "date_format" if field.type == "date" else "datetime_format"
+        declared = getattr(options, key)
+        if declared is not None:
+            extra = ("%Y-%m-%d",) if field.type == "date" else EXCEL_DATETIME_FORMATS
+            updates[key] = [*as_list(declared, ()), *[f for f in extra if f not in as_list(declared, ())]]
+    return body, (options.model_copy(update=updates) if updates else options)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@hookimpl
+def register_sources(register):
+    register(XlsxSource)
