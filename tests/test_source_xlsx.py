@@ -228,11 +228,31 @@ def test_french_workbook_numbers_as_numbers_and_as_text(tmp_path: Path) -> None:
     frame = fetch(tmp_path, **options)
     assert frame["hours"].to_list() == [1.5, 2.25, 3.0]
     assert frame["cost"].to_list() == [1234.5, 987.5, None]
-    # A column mixing a number with a fraction and numbers as text: the number cannot be told from
-    # text cell by cell, so it is refused rather than read as 15.
+    # A column mixing a number with a fraction and numbers as text: each cell is read as it is
+    # stored, the number 1.5 as 1.5 (not 15), the text "3" as 3.
     sheet["B4"] = "3"
     book.save(tmp_path / "temps.xlsx")
-    assert 'row 2, column "Heures": value "1.5"' in fetch_error(tmp_path, **options)
+    assert fetch(tmp_path, **options)["hours"].to_list() == [1.5, 2.25, 3.0]
+
+
+def test_a_column_mixing_numbers_with_three_decimals_and_numbers_as_text(tmp_path: Path) -> None:
+    """With decimal = "," and thousands = ".", the numbers 12.345 and 0.125 stored as numbers are
+    12.345 and 0.125, not 12 345 and 125; the text "1.234,50" is 1 234.50."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Temps"
+    sheet.append(["Date", "Heures", "Coût"])
+    sheet.append([datetime(2026, 11, 17), 1, "1.234,50"])
+    sheet.append([datetime(2026, 11, 18), 1.5, 12.345])
+    sheet.append(["19/11/2026", 2, 0.125])
+    sheet.append(["20/11/2026", "2,5", "1.000"])  # text: 2.5 and one thousand
+    book.save(tmp_path / "time.xlsx")
+    frame = fetch(tmp_path, path="time.xlsx", record="time_entry", decimal=",", thousands=".",
+                  date_format="%d/%m/%Y", columns={"date": "Date", "hours": "Heures", "cost": "Coût"})
+    assert frame["date"].to_list() == [date(2026, 11, 17), date(2026, 11, 18), date(2026, 11, 19),
+                                       date(2026, 11, 20)]
+    assert frame["hours"].to_list() == [1.0, 1.5, 2.0, 2.5]
+    assert frame["cost"].to_list() == [1234.5, 12.345, 0.125, 1000.0]
 
 
 def test_canonical_header_under_a_notice_and_an_empty_row(tmp_path: Path) -> None:

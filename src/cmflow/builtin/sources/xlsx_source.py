@@ -87,8 +87,8 @@ class XlsxSource(Source):
       row 7`); empty rows are ignored.
     - **Cells**: dates may be Excel dates or date-times, or text in `date_format` /
       `datetime_format`, even in one column. Numbers may be stored as numbers or as text (text
-      follows `decimal` and `thousands`; with `decimal = ","`, a column of numbers stored as
-      numbers is read as such too). An empty cell is no value.
+      follows `decimal` and `thousands`; a cell stored as a number is
+      read as that number whatever they say, even in a column mixing both). An empty cell is no value.
     - **The file**: a file that is not a workbook (a CSV file saved as .xlsx) or a damaged one
       is an error naming the file and what to do.
     """
@@ -151,20 +151,22 @@ def read_sheet(path: Path, options: XlsxOptions) -> XlsxTable:
 
 
 def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: int) -> "pl.DataFrame":
-    """With `decimal = ","`, numbers stored as numbers written with a decimal comma, as numbers stored
-    as text are in that workbook (the reader writes 0.0523, which `thousands = "."` would read as 523).
-    Only columns of numbers (and text that is no number, such as "n/a") are known cell by cell: in a
-    column mixing numbers and numbers as text, a number with a fraction stays as the reader writes
-    it, which `decimal = ","` refuses, unless it has three decimals and `thousands = "."`."""
+    """With `decimal = ","`, every cell stored as a number written with a decimal comma, as numbers
+    stored as text are in that workbook: the reader writes 12.345, which `thousands = "."` would read
+    as 12345. Cells are told apart one by one, so a column may mix both: read as booleans, a number
+    cell gives true or false, a text cell (even "12.345") gives nothing. A cell holding true or false
+    gives one too, and is left as it is."""
     import polars as pl
 
-    typed = reader.load_sheet(index, header_row=None, skip_rows=header_at + 1, schema_sample_rows=None).to_polars()
-    if typed.shape != body.shape:
-        return body
-    numbers = [i for i, dtype in enumerate(typed.dtypes) if dtype.is_numeric()]
+    typed = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="boolean").to_polars()
+    if typed.height != body.height + header_at + 1 or typed.width != body.width:  # pragma: no cover
+        raise DataFileError("the workbook reads differently as numbers and as text (a fastexcel change?)")
+    typed = typed.slice(header_at + 1)
+    number = [typed.to_series(i).is_not_null() & ~body.to_series(i).is_in(["true", "false"])
+              for i in range(body.width)]
     return body.with_columns(
-        pl.when(typed.to_series(i).is_not_null()).then(pl.col(body.columns[i]).str.replace(".", ",", literal=True))
-        .otherwise(pl.col(body.columns[i])).alias(body.columns[i]) for i in numbers)
+        pl.when(number[i]).then(pl.col(c).str.replace(".", ",", literal=True)).otherwise(pl.col(c)).alias(c)
+        for i, c in enumerate(body.columns) if number[i].any())
 
 
 def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]:
