@@ -7,6 +7,7 @@ written with openpyxl (fastexcel only reads); expected figures are worked out by
 from __future__ import annotations
 
 import logging
+import zipfile
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,42 @@ def test_a_workbook_given_to_the_csv_source(tmp_path: Path) -> None:
     ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
     with pytest.raises(DataFileError, match='looks like an Excel workbook .* plugin = "xlsx"'):
         list(source.fetch(ctx))
+
+
+def source_error(source_class: Any, directory: Path, **options: Any) -> str:
+    source = source_class(source_class.Options(**options), entry_id="src")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], directory, logging.getLogger("t"), [])
+    with pytest.raises(DataFileError) as info:
+        list(source.fetch(ctx))
+    return str(info.value)
+
+
+def test_a_zip_of_csv_files_and_workbooks_given_to_the_csv_and_json_sources(tmp_path: Path) -> None:
+    """YouTube Studio exports a zip of CSV files: it is no workbook; the message lists what it holds."""
+    from cmflow.builtin.sources.json_source import JsonSource
+
+    with zipfile.ZipFile(tmp_path / "youtube.zip", "w") as archive:
+        archive.writestr("Table data.csv", "Content,Views\nabc,10\n")
+        archive.writestr("Chart data.csv", "Date,Views\n2026-11-17,10\n")
+    for source_class, kind in ((CsvSource, "CSV"), (JsonSource, "JSON")):
+        message = source_error(source_class, tmp_path, path="youtube.zip")
+        assert message == (f'{tmp_path / "youtube.zip"} is a zip archive, not {kind} text: it holds '
+                           f'"Table data.csv", "Chart data.csv"; unzip it and set `path` to the {kind} file inside')
+    message = fetch_error(tmp_path, path="youtube.zip")
+    assert message == (f'{tmp_path / "youtube.zip"} is a zip archive, not a workbook: it holds "Table data.csv", '
+                       '"Chart data.csv"; unzip it and set `path` to the CSV file inside, with plugin = "csv"')
+    # A workbook given to the json source: no advice to save it as CSV.
+    linkedin_workbook(tmp_path / "content.xlsx")
+    message = source_error(JsonSource, tmp_path, path="content.xlsx")
+    assert "looks like an Excel workbook (.xlsx)" in message and 'plugin = "xlsx"' in message
+    assert "CSV" not in message
+    # An OpenDocument spreadsheet (its zip starts with a "mimetype" entry).
+    with zipfile.ZipFile(tmp_path / "stats.ods", "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    message = source_error(CsvSource, tmp_path, path="stats.ods")
+    assert "looks like an OpenDocument spreadsheet (.ods)" in message and 'plugin = "xlsx"' in message
 
 
 def test_a_workflow_over_the_linkedin_workbook(tmp_path: Path, write_workflow, store_url: str) -> None:

@@ -39,12 +39,20 @@ def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
-def read_export(path: Path, encoding: str) -> str:
-    """The text of an export, decoded; raise :class:`DataFileError` saying what to do."""
+def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
+    """The text of an export, decoded; raise :class:`DataFileError` saying what to do. `reader`
+    ("csv" or "json") is the source reading it, for the advice on a workbook or a zip archive."""
     data = read_export_bytes(path)
     if data.startswith(WORKBOOK_MAGIC):
-        raise DataFileError(f"{path} looks like an Excel workbook (.xlsx, .xls or .ods), not text: read it "
-                            "with plugin = \"xlsx\" (and `sheet` to choose a sheet), or save it as CSV UTF-8")
+        kind, entries = binary_kind(data)
+        if kind == "zip":
+            raise DataFileError(f"{path} is a zip archive, not {reader.upper()} text: "
+                                + zip_advice(entries, f"the {reader.upper()} file inside"))
+        if kind is None:
+            raise DataFileError(f"{path} is a zip archive (a workbook or zipped exports) that cannot be opened, "
+                                "not text: the file is damaged; export it again")
+        raise DataFileError(f"{path} looks like {kind}, not text: read it with plugin = \"xlsx\" (and `sheet` "
+                            "to choose a sheet)" + (", or save it as CSV UTF-8" if reader == "csv" else ""))
     declared = encoding
     for mark, marked in BYTE_ORDER_MARKS:
         if data.startswith(mark):
@@ -77,17 +85,46 @@ def read_export(path: Path, encoding: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n\ufeff", "\n")
 
 
-def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str) -> "CredentialCheck":
+def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str,
+                 reader: str = "csv") -> "CredentialCheck":
     """For `cmflow doctor`: the export is there, readable, not empty and decodes as a run reads it."""
     from cmflow import CredentialCheck
 
     check = CredentialCheck.for_file(source, ctx, value)
     if check.status == "ok":
         try:
-            read_export(ctx.resolve_path(value), encoding)
+            read_export(ctx.resolve_path(value), encoding, reader)
         except DataFileError as exc:
             return check.flag("fail", str(exc))
     return check
+
+
+def binary_kind(data: bytes) -> tuple[str | None, list[str]]:
+    """What a file starting as a workbook is ("an Excel workbook (.xlsx)", "an Excel workbook
+    (.xls)", "an OpenDocument spreadsheet (.ods)", "zip" for another zip archive, such as the zip
+    of CSV files YouTube Studio exports, None for a damaged zip), and a zip's entries."""
+    import io
+    import zipfile
+
+    if not data.startswith(b"PK"):
+        return "an Excel workbook (.xls)", []
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None, []
+    if "[Content_Types].xml" in entries or any(e.startswith("xl/") for e in entries):
+        return "an Excel workbook (.xlsx)", entries
+    if "mimetype" in entries:
+        return "an OpenDocument spreadsheet (.ods)", entries
+    return "zip", entries
+
+
+def zip_advice(entries: list[str], target: str) -> str:
+    """What a zip archive holds (its first entries) and what to do: unzip it, point `path` at
+    `target` ("the CSV file inside")."""
+    files = [e for e in entries if not e.endswith("/")]
+    shown = ", ".join(f'"{e}"' for e in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return f"it holds {shown or 'no file'}; unzip it and set `path` to {target}"
 
 
 def read_export_bytes(path: Path) -> bytes:

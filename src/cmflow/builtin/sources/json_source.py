@@ -117,7 +117,7 @@ class JsonSource(Source):
         options: JsonOptions = self.options
         path = ctx.resolve_path(options.path)
         table = read_plain_json(path, options.encoding, options.items) \
-            or read_json_text(read_export(path, options.encoding), options.items, path)
+            or read_json_text(read_export(path, options.encoding, "json"), options.items, path)
         if not table.records:  # an export of a quiet period: no records, not an error
             yield RecordTable(options.record, pl.DataFrame(schema=options.record_kind().polars_schema()))
             return
@@ -125,7 +125,7 @@ class JsonSource(Source):
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
-        return [check_export(self, ctx, self.options.path, self.options.encoding)]
+        return [check_export(self, ctx, self.options.path, self.options.encoding, "json")]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from cmflow import InputPath, RECORD_KINDS, RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export_bytes
+from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, binary_kind, read_export_bytes, zip_advice
 from cmflow.builtin.sources.tabular import (DataFileError, MappingOptions, RowPlaces, as_list, column_name,
                                             parse_records)
 
@@ -184,6 +184,11 @@ def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str
                             ".ods file does)" + (": it looks like text, a CSV file? read it with "
                                                  "plugin = \"csv\"" if text and b"\0" not in head else
                                                  ": export it again as .xlsx"))
+    kind, entries = binary_kind(data)
+    if kind == "zip":
+        csv = any(e.lower().endswith(".csv") for e in entries)
+        raise DataFileError(f"{path} is a zip archive, not a workbook: " + zip_advice(
+            entries, 'the CSV file inside, with plugin = "csv"' if csv else "the workbook inside"))
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # fastexcel's errors: a damaged archive, an encrypted workbook
