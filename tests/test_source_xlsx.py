@@ -122,6 +122,34 @@ def test_a_date_column_mixing_excel_dates_and_text(tmp_path: Path) -> None:
     assert frame["followers"].to_list() == [1500, 1510]
 
 
+def test_excel_dates_in_every_column_of_a_list(tmp_path: Path) -> None:
+    """A field mapped to several columns (the first non-empty wins) reads Excel dates in each of
+    them, beside text in the declared format."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Day", "Day2", "Followers"])
+    sheet.append([datetime(2026, 11, 17), None, 5])
+    sheet.append([None, datetime(2026, 11, 18), 6])
+    sheet.append([None, "19/11/2026", 7])
+    book.save(tmp_path / "days.xlsx")
+    frame = fetch(tmp_path, path="days.xlsx", record="account_snapshot", date_format="%d/%m/%Y",
+                  columns={"date": ["Day", "Day2"], "followers": "Followers"}, constants=LINKEDIN)
+    assert frame["date"].to_list() == [date(2026, 11, 17), date(2026, 11, 18), date(2026, 11, 19)]
+    assert frame["followers"].to_list() == [5, 6, 7]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Post", "Created", "Scheduled", "Likes"])
+    sheet.append(["a", datetime(2026, 11, 17, 9, 30), None, 5])
+    sheet.append(["b", None, datetime(2026, 11, 18, 10, 0), 6])
+    sheet.append(["c", "11/19/2026 08:00", None, 7])
+    book.save(tmp_path / "posts.xlsx")
+    frame = fetch(tmp_path, path="posts.xlsx", datetime_format="%m/%d/%Y %H:%M", constants=LINKEDIN,
+                  columns={"post_id": "Post", "published_at": ["Created", "Scheduled"], "likes": "Likes"})
+    assert frame["published_at"].to_list() == [datetime(2026, 11, 17, 9, 30, tzinfo=UTC),
+                                               datetime(2026, 11, 18, 10, 0, tzinfo=UTC),
+                                               datetime(2026, 11, 19, 8, 0, tzinfo=UTC)]
+
+
 def test_header_row_given(tmp_path: Path) -> None:
     linkedin_workbook(tmp_path / "content.xlsx")
     frame = fetch(tmp_path, path="content.xlsx", header_row=2, constants=LINKEDIN,

@@ -256,16 +256,20 @@ def _excel_dates(body: "pl.DataFrame", options: XlsxOptions) -> tuple["pl.DataFr
     for field in kind.fields:
         if field.type not in ("date", "datetime") or field.name in options.constants:
             continue
-        column = next(iter(as_list(options.columns.get(field.name), ())), None) or field.name
-        column = column if column in body.columns else column_name(column)
-        if column not in body.columns:
+        # A field mapped to a list of columns (the first non-empty wins): every one of them.
+        columns = [c if c in body.columns else column_name(c)
+                   for c in as_list(options.columns.get(field.name), ()) or [field.name]]
+        found = False
+        for column in dict.fromkeys(c for c in columns if c in body.columns):
+            excel = body[column].str.contains(EXCEL_DATETIME).fill_null(False)
+            if not excel.any():
+                continue
+            found = True
+            if field.type == "date":
+                body = body.with_columns(pl.when(excel).then(pl.col(column).str.slice(0, 10))
+                                         .otherwise(pl.col(column)).alias(column))
+        if not found:
             continue
-        excel = body[column].str.contains(EXCEL_DATETIME).fill_null(False)
-        if not excel.any():
-            continue
-        if field.type == "date":
-            body = body.with_columns(pl.when(excel).then(pl.col(column).str.slice(0, 10))
-                                     .otherwise(pl.col(column)).alias(column))
         key = "date_format" if field.type == "date" else "datetime_format"
         declared = getattr(options, key)
         if declared is not None:
