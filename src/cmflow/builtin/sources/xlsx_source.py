@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
 from pydantic import Field
 
@@ -42,9 +42,14 @@ class XlsxOptions(MappingOptions):
         examples=["All posts", 2])
     header_row: Optional[int] = Field(
         None, ge=1, le=1000, description="Row (from 1) holding the column names; the rows above it are "
-        "not read. Default: the first row holding every mapped column (so a notice sentence above the "
-        "header, as LinkedIn writes, is skipped), or the first row of two cells or more when `columns` "
-        "maps none.", examples=[2])
+        "not read. Default: the first row (of the first 50) holding a column for every field `columns` "
+        "maps (one of its columns for a field mapped to a list), so a notice sentence above the header, "
+        "as LinkedIn writes, is skipped; or the first row of two cells or more when `columns` maps none.",
+        examples=[2])
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="fail: a bad value stops the source with an error naming the sheet, row "
+        "and column; skip: bad rows are left out, and each is listed with its row and reason in the "
+        "run summary and the report's footer.")
 
 
 class XlsxPlaces(RowPlaces):
@@ -82,13 +87,14 @@ class XlsxSource(Source):
     - **The sheet**: `sheet` names it or gives its position from 1 (default: the first); an
       unknown name is an error listing the workbook's sheets.
     - **The header**: `header_row` gives its row; by default it is the first row (of the first
-      50) holding every column `columns` maps, so a notice sentence above the header (LinkedIn's
-      exports) is skipped. Rows are named in messages as Excel numbers them (`sheet "All posts",
-      row 7`); empty rows are ignored.
+      50) holding a column for every field `columns` maps (one of them for a field mapped to a
+      list of columns), so a notice sentence above the header (LinkedIn's exports) is skipped.
+      Rows are named in messages as Excel numbers them (`sheet "All posts", row 7`); empty rows
+      are ignored.
     - **Cells**: dates may be Excel dates or date-times, or text in `date_format` /
-      `datetime_format`, even in one column. Numbers may be stored as numbers or as text (text
-      follows `decimal` and `thousands`; a cell stored as a number is
-      read as that number whatever they say, even in a column mixing both). An empty cell is no value.
+      `datetime_format`, even in one column. Numbers may be stored as numbers or as text, even
+      in one column: text follows `decimal` and `thousands`; a cell stored as a number is read as
+      that number whatever they say. An empty cell is no value.
     - **The file**: a file that is not a workbook (a CSV file saved as .xlsx) or a damaged one
       is an error naming the file and what to do.
     """
