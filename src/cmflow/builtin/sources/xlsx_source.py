@@ -146,7 +146,7 @@ def read_sheet(path: Path, options: XlsxOptions) -> XlsxTable:
                                 "cmflow cannot tell which to read; rename or remove one in the sheet")
     body = cells.slice(header_at + 1)
     if options.decimal == ",":
-        body = _decimal_commas(body, reader, index, header_at)
+        body = _decimal_commas(body, reader, index, header_at, f'{path}, sheet "{name}"')
     body = body.rename(dict(zip(cells.columns, names)))
     rows = pl.int_range(header_at + 2, header_at + 2 + body.height, eager=True)
     filled = body.select(pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != ""
@@ -156,7 +156,7 @@ def read_sheet(path: Path, options: XlsxOptions) -> XlsxTable:
     return XlsxTable(body, XlsxPlaces(name, rows.to_list(), ambiguous), parse_options)
 
 
-def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: int) -> "pl.DataFrame":
+def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: int, where: str) -> "pl.DataFrame":
     """With `decimal = ","`, every cell stored as a number written with a decimal comma, as numbers
     stored as text are in that workbook: the reader writes 12.345, which `thousands = "."` would read
     as 12345. Cells are told apart one by one, so a column may mix both: read as booleans, a number
@@ -166,7 +166,8 @@ def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: in
 
     typed = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="boolean").to_polars()
     if typed.height != body.height + header_at + 1 or typed.width != body.width:  # pragma: no cover
-        raise DataFileError("the workbook reads differently as numbers and as text (a fastexcel change?)")
+        raise DataFileError(f"{where}: cannot tell numbers stored as numbers from text (the reader's two "
+                            "readings of the sheet differ); report this to cmflow's maintainers")
     typed = typed.slice(header_at + 1)
     number = [typed.to_series(i).is_not_null() & ~body.to_series(i).is_in(["true", "false"])
               for i in range(body.width)]
