@@ -131,6 +131,61 @@ def test_spaces_not_in_groups_of_three_are_an_error(tmp_path: Path) -> None:
     assert "groups of three" in message
 
 
+GOLDEN = (BOM + "Date;ID;Texte;Impressions\r\n"
+          f'18/11/2026 09:05;g1;"Ligne 1\nLigne 2";6{NNBSP}143\r\n'
+          "19/11/2026 10:00;g2;Simple;12.000\r\n"
+          "20/11/2026 10:00;g3;x;1 500\r\n"
+          "21/11/2026 10:00;g4;y;5.000\r\n")
+GOLDEN_MAPPING = dict(path="golden.csv", delimiter=";", decimal=",", datetime_format="%d/%m/%Y %H:%M",
+                      constants={"platform": "facebook", "account": "maison"},
+                      columns={"published_at": "Date", "post_id": "ID", "text": "Texte",
+                               "impressions": "Impressions"})
+
+
+def test_twelve_thousand_with_a_dot_is_never_read_as_twelve(tmp_path: Path) -> None:
+    """With decimal = "," and no `thousands`, "12.000" and "5.000" are errors, not 12 and 5."""
+    write(tmp_path, "golden.csv", GOLDEN)
+    message = fetch_error(tmp_path, **GOLDEN_MAPPING)
+    # line 1 header, lines 2-3 g1 (a quoted line break), line 4 g2, line 5 g3, line 6 g4
+    assert ('line 4, column 4 "Impressions": value "12.000" looks like thousands written with \'.\': '
+            'set thousands = "."') in message
+    assert 'line 6, column 4 "Impressions": value "5.000" looks like thousands' in message
+    assert "line 5" not in message
+
+
+def test_twelve_thousand_with_a_dot_declared_adds_up(tmp_path: Path) -> None:
+    """6 143 + 12 000 + 1 500 + 5 000 = 24 643."""
+    write(tmp_path, "golden.csv", GOLDEN)
+    frame = fetch(tmp_path, thousands=".", **GOLDEN_MAPPING)
+    assert frame["impressions"].to_list() == [6143, 12000, 1500, 5000]
+    assert frame["impressions"].sum() == 24643
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("12.000", 'looks like thousands written with \'.\': set thousands = "." and decimal = ","'),
+    ("4.5", "is not a whole number"),
+])
+def test_a_point_decimal_never_drops_three_zeros(tmp_path: Path, value: str, expected: str) -> None:
+    write(tmp_path, "golden.csv", GOLDEN.replace("12.000", value).replace("5.000", "5"))
+    message = fetch_error(tmp_path, **{**GOLDEN_MAPPING, "decimal": "."})
+    assert f'line 4, column 4 "Impressions": value "{value}" ' in message
+    assert expected in message
+
+
+def test_a_comma_decimal_never_drops_three_zeros(tmp_path: Path) -> None:
+    write(tmp_path, "golden.csv", GOLDEN.replace("12.000", "12,000").replace("5.000", "5,0"))
+    message = fetch_error(tmp_path, **GOLDEN_MAPPING)
+    assert 'line 4, column 4 "Impressions": value "12,000" could be a whole number' in message
+    assert 'set thousands = "," and decimal = "."' in message
+    assert "line 6" not in message  # 5,0 is 5
+
+
+def test_a_point_decimal_still_reads_12_0_as_twelve(tmp_path: Path) -> None:
+    write(tmp_path, "golden.csv", GOLDEN.replace("12.000", "12.0").replace("5.000", "1234.000"))
+    frame = fetch(tmp_path, **{**GOLDEN_MAPPING, "decimal": "."})
+    assert frame["impressions"].to_list() == [6143, 12, 1500, 1234]
+
+
 def test_a_decimal_comma_with_thousands_of_both_kinds(tmp_path: Path) -> None:
     """Hours of a time entry: 1.234,5 and 1 234,5 are 1234.5; 7,61 is 7.61."""
     write(tmp_path, "hours.csv", BOM + "date;person;project;hours\r\n"

@@ -637,13 +637,18 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
     import polars as pl
 
     cleaned = _number_text(text, options)
+    dots = _stray_dot(text, options)
+    dot_flag = pl.any_horizontal([flag for flag, _ in dots]) if dots else pl.lit(False)
+    # a trailing ".0…" (after the decimal separator was turned into ".") is a decimal part;
+    # a "." the file wrote with decimal = ",", or "12.000", is not (see _stray_dot)
     whole = cleaned.str.replace(r"\.0+$", "")
-    is_integer = whole.str.contains(r"^[+-]?[0-9]+$")
+    is_integer = whole.str.contains(r"^[+-]?[0-9]+$") & ~dot_flag
     value = pl.when(is_integer).then(whole.cast(pl.Int64, strict=False))
     number = cleaned.cast(pl.Float64, strict=False)
     unparsed = number.is_null() & ~is_integer
     checks = [
         (text.str.contains(r"%\s*$"), "is a percentage, not a count (map a column of counts)"),
+        *dots,
         _misgrouped(text, options),
         (cleaned.str.contains(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$"),
          "is in scientific notation: a count is written out in full (a spreadsheet shortened it: "
@@ -658,6 +663,30 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
         (value < 0, "is negative: a count cannot be"),
     ]
     return value, checks
+
+
+def _stray_dot(text: "pl.Expr", options: TabularOptions) -> list[tuple["pl.Expr", str]]:
+    """A count that cannot be read safely: with `decimal = ","` a "." is never a decimal point, so
+    unless `thousands` has it the cell is no number; and "12.000" (1 to 3 digits, the decimal
+    separator, three zeros) is as likely 12 000 written with a thousands separator, so it is not
+    read as 12."""
+    if "." in thousands_separators(options):
+        return []
+    stripped = text.str.replace_all(SPACES, "")
+    for separator in thousands_separators(options):
+        stripped = stripped.str.replace_all(separator, "", literal=True)
+    thousands_like = stripped.str.contains(r"^[+-]?[0-9]{1,3}(?:\.[0-9]{3})+$")
+    setting = "set thousands = \".\"" + (" and decimal = \",\"" if options.decimal == "." else "")
+    looks = (thousands_like, f"looks like thousands written with '.': {setting}")
+    if options.decimal == ",":
+        return [looks, (stripped.str.contains(r"^[+-]?[0-9]{1,3},000$"),
+                        "could be a whole number with three zeros after the decimal comma, or "
+                        "thousands written with ',': a count has no decimals; if ',' separates "
+                        "thousands in this file, set thousands = \",\" and decimal = \".\""),
+                (stripped.str.contains(".", literal=True),
+                        "has a \".\", which is not the decimal separator here (decimal = \",\") nor "
+                        "a declared thousands separator")]
+    return [(stripped.str.contains(r"^[+-]?[0-9]{1,3}\.000$"), looks[1])]
 
 
 def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
