@@ -305,11 +305,34 @@ def test_a_bad_value_names_the_column_it_was_read_from(tmp_path: Path) -> None:
     assert 'line 5, column 8 "Impressions": value "n/a"' in message
 
 
-def test_every_column_of_a_list_must_be_in_the_file(tmp_path: Path) -> None:
+def test_old_and_new_headers_share_a_workflow(tmp_path: Path) -> None:
+    """impressions = ["Views", "Impressions"]: an old export has only "Impressions", a new one only
+    "Views"; each reads with the same mapping."""
+    old = (BOM + "Post ID,Page name,Title,Description,Publish time,Impressions,Reactions\n"
+           "101,Maison Lumen,Hiver,,11/18/2026 09:05,1520,32\n"
+           "102,Maison Lumen,Atelier,,11/19/2026 18:30,2210,50\n")
+    new = old.replace(",Impressions,", ",Views,")
+    for name, text in (("old.csv", old), ("new.csv", new)):
+        write(tmp_path, name, text)
+        frame = fetch(tmp_path, **{**META_MAPPING, "path": name})
+        assert frame["impressions"].to_list() == [1520, 2210]
+        assert frame["likes"].to_list() == [32, 50]
+
+
+def test_a_list_of_columns_none_of_which_is_in_the_file(tmp_path: Path) -> None:
     write(tmp_path, "facebook.csv", META)
     message = fetch_error(tmp_path, **{**META_MAPPING, "columns": {**META_MAPPING["columns"],
-                                                                  "text": ["Title", "Descripton"]}})
-    assert "no column 'Descripton' (mapped to text in `columns`); did you mean 'Description'?" in message
+                                                                  "text": ["Titel", "Descripton"]}})
+    assert ("none of the columns 'Titel', 'Descripton' (mapped to text in `columns`) is in the file; "
+            "did you mean 'Title'?") in message
+
+
+def test_no_did_you_mean_for_a_column_already_in_the_list(tmp_path: Path) -> None:
+    write(tmp_path, "facebook.csv", META.replace("Views,Impressions,", "Vues,Impr,"))
+    message = fetch_error(tmp_path, **{**META_MAPPING, "columns": {**META_MAPPING["columns"],
+                                                                  "impressions": ["Views", "Impressions"]}})
+    assert "none of the columns 'Views', 'Impressions' (mapped to impressions in `columns`)" in message
+    assert "did you mean 'Views'" not in message and "did you mean 'Impressions'" not in message
 
 
 def test_an_empty_list_of_columns_is_refused() -> None:

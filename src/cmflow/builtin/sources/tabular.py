@@ -79,7 +79,9 @@ class MappingOptions(PluginOptions):
     columns: dict[str, Union[str, list[str]]] = Field(
         default_factory=dict,
         description="Canonical field -> column name in the file, or a list of column names: "
-        "then each row takes the first of them that is not empty (Meta writes the caption in "
+        "then each row takes the first of them that is not empty, and a listed column the file "
+        "lacks is skipped, so an older and a newer export (impressions = [\"Views\", "
+        "\"Impressions\"]) share a workflow; at least one must be in the file (Meta writes the caption in "
         "`Title` for photos and links, in `Description` for reels and videos: text = [\"Title\", "
         "\"Description\"]). Fields not listed are read from a column with the canonical name, "
         "if there is one.",
@@ -463,12 +465,30 @@ def _mapped_columns(kind: str, options: TabularOptions, available: list[str], fi
             continue
         mapped = options.columns.get(field.name)
         if isinstance(mapped, list):
-            sources[field.name] = [_mapped_column(field, column, available, file, places) for column in mapped]
+            sources[field.name] = _mapped_column_list(field, mapped, available, file, places)
             continue
         column = _mapped_column(field, mapped, available, file, places)
         if column is not None:
             sources[field.name] = column
     return sources
+
+
+def _mapped_column_list(field: Any, columns: list[str], available: list[str], file: Path,
+                        places: RowPlaces) -> list[str]:
+    """The columns of a list that the file has (an older and a newer export name the same figure
+    differently, so one workflow reads both); an error when it has none of them."""
+    present = [c for c in columns if c in available or column_name(c) in available]
+    if not present:
+        from cmflow import closest
+
+        listed = ", ".join(repr(c) for c in columns)
+        near = next((n for c in columns for n in [*RENAMED_COLUMNS.get(c.casefold(), ()), closest(c, available)]
+                     if n and n in available and n not in columns), None)
+        header = ", ".join(f'"{c}"' for c in available)
+        raise DataFileError(
+            f"{file}: none of the columns {listed} (mapped to {field.name} in `columns`) is in the file"
+            + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
+    return [_mapped_column(field, column, available, file, places) for column in present]
 
 
 def _mapped_column(field: Any, column: Optional[str], available: list[str], file: Path,
