@@ -232,10 +232,42 @@ def test_a_file_across_new_year_takes_both_years(tmp_path: Path, period: Period)
 
 
 def test_unpadded_days_and_a_date_after_the_period_end(tmp_path: Path) -> None:
-    """The period ends on 2026-11-22: November 23 would be after it, so it is 2025's."""
+    """The period ends on 2026-11-22 and the file, in date order, on November 23 (the day before
+    the download): that is 2026-11-23, and so every row is 2026's."""
     write(tmp_path, "followers.csv", tiktok_followers(["October 1", "November 9", "November 22", "November 23"]))
     frame = fetch(tmp_path, **TIKTOK)
-    assert frame["date"].to_list() == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2025, 11, 23)]
+    assert frame["date"].to_list() == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2026, 11, 23)]
+
+
+AS_OF_2027_01_26 = Period(date(2027, 1, 18), date(2027, 1, 24), "Europe/Paris", unit="week")
+"""The run's period with as_of = 2027-01-26 and period = last_week."""
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_a_file_across_new_year_read_in_late_january(tmp_path: Path, newest_first: bool) -> None:
+    days = ["December 30", "December 31", "January 1", "January 2"]
+    expected = [date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 2)]
+    if newest_first:
+        days, expected = days[::-1], expected[::-1]
+    write(tmp_path, "followers.csv", tiktok_followers(days))
+    frame = fetch(tmp_path, AS_OF_2027_01_26, **TIKTOK)
+    assert frame["date"].to_list() == expected
+
+
+def test_a_weekly_run_on_a_file_ending_the_day_after_the_period(tmp_path: Path) -> None:
+    """as_of = 2026-11-24, last_week (November 16-22); TikTok's file runs September 29 to
+    November 23: every row is 2026's, and no warning."""
+    days = ["September 29", "September 30", "October 1", "October 31", "November 1", "November 22", "November 23"]
+    write(tmp_path, "followers.csv", tiktok_followers(days))
+    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    problems: list[str] = []
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
+    (table,) = list(source.fetch(ctx))
+    assert table.conformed()["date"].to_list() == [
+        date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1),
+        date(2026, 11, 22), date(2026, 11, 23)]
+    assert problems == []
 
 
 def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:
@@ -364,16 +396,30 @@ def test_json_items_take_the_first_non_empty_key_too(tmp_path: Path) -> None:
     assert frame["impressions"].to_list() == [120, 340]
 
 
-def test_dates_just_after_the_period_are_placed_a_year_earlier_with_a_warning(tmp_path: Path) -> None:
-    """A monthly run for November 2026 on a file that runs to December 2: December 1 and 2 go to
-    2025 (the rule), and a warning says so and names line 4."""
+def test_dates_just_after_the_period_in_a_file_out_of_order_warn(tmp_path: Path) -> None:
+    """A monthly run for November 2026 on a file not in date order that runs to December 2:
+    each date gets its year on its own, so December 1 and 2 go to 2025, and a warning says so,
+    names line 2 and says to sort the file (default_year only for a file within one year)."""
+    write(tmp_path, "followers.csv", tiktok_followers(["December 1", "November 29", "November 30", "December 2"]))
+    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
+    period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
+    problems: list[str] = []
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
+    (table,) = list(source.fetch(ctx))
+    assert table.conformed()["date"].to_list() == [date(2025, 12, 1), date(2026, 11, 29), date(2026, 11, 30),
+                                                   date(2025, 12, 2)]
+    assert any('2 date(s) without a year fall in the month after' in p and 'line 2, column 1 "Date" is 2025-12-01' in p
+               and "sort the file by date" in p and "if all its dates are in one year, set default_year" in p
+               for p in problems), problems
+
+
+def test_dates_just_after_the_period_in_date_order_are_this_years(tmp_path: Path) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30", "December 1", "December 2"]))
     source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
     period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
     problems: list[str] = []
     ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
     (table,) = list(source.fetch(ctx))
-    assert table.conformed()["date"].to_list() == [date(2026, 11, 29), date(2026, 11, 30), date(2025, 12, 1),
-                                                   date(2025, 12, 2)]
-    assert any('2 date(s) without a year fall in the month after' in p and 'line 4, column 1 "Date" is 2025-12-01' in p
-               and "default_year" in p for p in problems), problems
+    assert table.conformed()["date"].to_list() == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1),
+                                                   date(2026, 12, 2)]
+    assert problems == []

@@ -59,6 +59,9 @@ YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%D", "%F", "%c", "%s", "%+")
 TOTALS_LABEL = (r"(?i)^\s*(grand\s+|sub-?)?(totals?|sum|summary|average|mean|somme|total\s+g[ée]n[ée]ral|"
                 r"totaux|moyenne|summe|gesamt|totale|suma|media)\s*:?\s*$")
 """What a spreadsheet or a tool writes in the first cells of a totals row at the end of a table."""
+YEARLESS_GRACE_DAYS = 31
+"""Dates without a year in date order: the newest may be this many days after the run's period
+and still be in its year (an export runs to the day before it was downloaded, after the period)."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
@@ -116,9 +119,13 @@ class MappingOptions(PluginOptions):
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
-        "with date_format = \"%B %d\"). Without it, each such date is placed in the latest year that "
-        "puts it on or before the last day of the run's period (the latest one, when the run reads "
-        "several), so a file running from December into January gets both years right.",
+        "with date_format = \"%B %d\"). Without it, the years follow the file's order when its rows "
+        "are in date order (oldest or newest first): the newest date is placed in the latest year "
+        "that puts it at most 31 days after the last day of the run's period (the latest one, when "
+        "the run reads several; an export runs to the day before its download), and the year steps "
+        "down at each turn of the year, so a file running from December into January gets both "
+        "years right. In a file not in date order, each date is placed in the latest year that puts "
+        "it on or before that last day.",
         examples=[2026])
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a bad value stops the source with an error naming the line "
@@ -915,8 +922,9 @@ def _out_of_range(expected: str) -> str:
 @dataclass(frozen=True)
 class Years:
     """How a date written without a year gets one: ``default_year`` when the workflow gives it,
-    otherwise the latest year that puts the date on or before ``day`` (a date) or ``instant``
-    (a date-time): the last day of the run's latest period, and the instant after it."""
+    otherwise from the file's date order (see :func:`_years_from_file_order`), and in a file
+    not in date order the latest year that puts the date on or before ``day`` (a date) or
+    ``instant`` (a date-time): the last day of the run's latest period, and the instant after it."""
 
     instant: datetime
     day: date
@@ -933,13 +941,16 @@ class Years:
 def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Callable[[int], str],
                                       options: TabularOptions, years: Years, ctx: FetchContext, file: Path,
                                       places: RowPlaces) -> None:
-    """Dates without a year that went to the year before because they fall in the month after
-    the run's period (a file running past it: TikTok's last day is yesterday): likely this
-    year's, so say so and how to give the year."""
+    """Dates without a year, in a file not in date order, that went to the year before because
+    they fall in the month after the run's period (a file running past it: TikTok's last day is
+    yesterday): likely this year's, so say so and how to give the year."""
     from datetime import timedelta
 
     if options.default_year is not None or all(_has_year(f) for f in _declared_formats(options, "date")):
         return
+    dates = read.drop_nulls()
+    if dates.is_sorted() or dates.is_sorted(descending=True):
+        return  # in date order: the years come from the file's order, across new year too
     ahead = read.dt.offset_by("1y")
     late = (ahead > years.day) & (ahead <= years.day + timedelta(days=31))
     rows = late.fill_null(False).arg_true()
@@ -948,8 +959,9 @@ def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Cal
     first = rows[0]
     ctx.warn(f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
              f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
-             f"{places.cell(first, column(first))} is {read[first].isoformat()}; if the file runs past the "
-             f"period, set default_year (or run with a later period)")
+             f"{places.cell(first, column(first))} is {read[first].isoformat()}; the rows are not in date "
+             f"order, so each date got its year on its own: sort the file by date (the years then follow "
+             f"its order, across new year too), or if all its dates are in one year, set default_year")
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
@@ -966,5 +978,38 @@ def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: 
                 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) and (y < latest.year or (latest.month, latest.day) >= (2, 29)))
     this, last, leap_day = ((text + f" {year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
                             for year in (latest.year, latest.year - 1, leap))
-    return pl.when(this.is_not_null() & (this <= latest)).then(this) \
+    one_by_one = pl.when(this.is_not_null() & (this <= latest)).then(this) \
         .when(last.is_not_null()).then(last).otherwise(leap_day)
+    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest), one_by_one])
+
+
+def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -> "pl.Expr":
+    """Dates without a year in a column in date order (oldest or newest first), each with its
+    year: the newest row gets the latest year that puts it no later than ``YEARLESS_GRACE``
+    after ``latest``, and the year steps down at each turn of the year (December then January
+    oldest first, January then December newest first). Null where the column is in no date order
+    (each date then gets its year on its own) or a date does not exist in its year."""
+    import polars as pl
+    from datetime import timedelta
+
+    probe = (text + " 2000").str.strptime(dtype, f"{fmt} %Y", strict=False)  # 2000 has a February 29
+    before = probe.forward_fill().shift(1)
+    unknown = probe.is_null() | before.is_null()
+    month, month_before = probe.dt.month(), before.dt.month()
+    new_year = ((month_before == 12) & (month == 1)).fill_null(False)
+    old_year = ((month_before == 1) & (month == 12)).fill_null(False)
+    oldest_first = (unknown | (probe >= before) | new_year).all()
+    newest_first = (unknown | (probe <= before) | old_year).all()
+    limit = pl.lit(latest + timedelta(days=YEARLESS_GRACE_DAYS))
+
+    def newest_year(newest: "pl.Expr") -> "pl.Expr":
+        end = latest + timedelta(days=YEARLESS_GRACE_DAYS)
+        in_end_year = (newest + f" {end.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
+        return pl.when(in_end_year <= limit).then(pl.lit(end.year)).otherwise(pl.lit(end.year - 1))
+
+    read = text.filter(probe.is_not_null())
+    turns_after = new_year.cast(pl.Int32).sum() - new_year.cast(pl.Int32).cum_sum()
+    turns_before = old_year.cast(pl.Int32).cum_sum()
+    year = pl.when(oldest_first).then(newest_year(read.last()) - turns_after) \
+        .when(newest_first).then(newest_year(read.first()) - turns_before)
+    return (text + " " + year.cast(pl.String)).str.strptime(dtype, f"{fmt} %Y", strict=False)
