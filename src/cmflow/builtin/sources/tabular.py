@@ -85,10 +85,10 @@ class MappingOptions(PluginOptions):
         "then each row takes the first of them that is not empty, and a listed column the file "
         "lacks is skipped, so an older and a newer export (impressions = [\"Views\", "
         "\"Impressions\"]) share a workflow; at least one must be in the file (Meta writes the caption in "
-        "`Title` for photos and links, in `Description` for reels and videos: text = [\"Title\", "
-        "\"Description\"]). Fields not listed are read from a column with the canonical name, "
+        "`Description`, and in `Title` a short label for reels and videos but the caption for photos "
+        "and links, whose `Description` is empty: text = [\"Description\", \"Title\"]). Fields not listed are read from a column with the canonical name, "
         "if there is one.",
-        examples=[{"published_at": "Publish time", "likes": "Likes", "text": ["Title", "Description"]}])
+        examples=[{"published_at": "Publish time", "likes": "Likes", "text": ["Description", "Title"]}])
     constants: dict[str, str] = Field(
         default_factory=dict, description="Canonical field -> fixed value for every row, e.g. "
         "platform = \"linkedin\" for a file that has no platform column.",
@@ -110,12 +110,13 @@ class MappingOptions(PluginOptions):
                                        "or \",\" (French exports write 4,52).")
     thousands: Union[str, list[str], None] = Field(
         None, description="Thousands separator(s) to remove from numbers, one character or a list "
-        "of them when a column mixes several (French tools: thousands = [\".\", \" \"] for both "
-        "6.342 and 6 143). Spaces are always read as thousands separators, whatever this option "
-        "says: an ordinary space, a no-break space (U+00A0) or a narrow no-break space (U+202F) "
+        "of them when a column mixes several (such as [\".\", \"'\"]). Spaces are always read as "
+        "thousands separators between groups of three digits, whatever this option says, so \" \" "
+        "need not be listed: French tools writing both 6.342 and 6 143 need thousands = \".\" with "
+        "decimal = \",\" (thousands and decimal must differ). The spaces are an ordinary space, a no-break space (U+00A0) or a narrow no-break space (U+202F) "
         "between groups of three digits (6 143 is 6143); spaces that do not split the digits in "
         "groups of three (120 80) are an error, not one number.",
-        examples=[".", [".", " "]])
+        examples=[".", [".", "'"]])
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
@@ -154,7 +155,7 @@ class MappingOptions(PluginOptions):
         for name, columns in value.items():
             if isinstance(columns, list) and not columns:
                 raise ValueError(f"columns.{name} is an empty list: name the column(s) to read "
-                                 f"{name} from, e.g. {name} = [\"Title\", \"Description\"]")
+                                 f"{name} from, e.g. {name} = [\"Description\", \"Title\"]")
         return value
 
     @field_validator("thousands")
@@ -164,7 +165,9 @@ class MappingOptions(PluginOptions):
             if len(separator) != 1 or separator.isalnum() or separator in "+-":
                 raise ValueError(f"{separator!r} is not a thousands separator: each one is a single "
                                  "character that is not a digit, a letter or a sign, such as \".\", "
-                                 "\",\", \"'\" or \" \" (a list for several: [\".\", \" \"])")
+                                 "\",\", \"'\" or \" \" (a list for several: [\".\", \"'\"]; spaces "
+                                 "between groups of three digits are always thousands separators "
+                                 "and need not be listed)")
         if isinstance(value, list) and not value:
             raise ValueError("thousands is an empty list: leave it out for no separator (spaces are "
                              "always read as thousands separators)")
