@@ -223,6 +223,18 @@ AS_OF_2027_01_05 = Period(date(2026, 12, 28), date(2027, 1, 3), "Europe/Paris", 
 """The run's period with as_of = 2027-01-05 and period = last_week."""
 
 
+NOVEMBER_2026 = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
+
+
+def tiktok_dates_and_problems(directory: Path, period: Period) -> tuple[list[date], list[str]]:
+    """The dates followers.csv reads as (mapped as TIKTOK) in a run for ``period``, and the warnings."""
+    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
+    problems: list[str] = []
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], directory, logging.getLogger("cmflow.test"), problems)
+    (table,) = list(source.fetch(ctx))
+    return table.conformed()["date"].to_list(), problems
+
+
 @pytest.mark.parametrize("period", [AS_OF_2027_01_05, Period(date(2026, 12, 30), date(2027, 1, 5), "Europe/Paris")])
 def test_a_file_across_new_year_takes_both_years(tmp_path: Path, period: Period) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["December 30", "December 31", "January 1", "January 2"]))
@@ -259,12 +271,9 @@ def test_a_weekly_run_on_a_file_ending_the_day_after_the_period(tmp_path: Path) 
     November 23: every row is 2026's, and no warning."""
     days = ["September 29", "September 30", "October 1", "October 31", "November 1", "November 22", "November 23"]
     write(tmp_path, "followers.csv", tiktok_followers(days))
-    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
-    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
-    problems: list[str] = []
-    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
-    (table,) = list(source.fetch(ctx))
-    assert table.conformed()["date"].to_list() == [
+    dates, problems = tiktok_dates_and_problems(tmp_path, Period(date(2026, 11, 16), date(2026, 11, 22),
+                                                                 "Europe/Paris", unit="week"))
+    assert dates == [
         date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1),
         date(2026, 11, 22), date(2026, 11, 23)]
     assert problems == []
@@ -401,12 +410,8 @@ def test_dates_just_after_the_period_in_a_file_out_of_order_warn(tmp_path: Path)
     each date gets its year on its own, so December 1 and 2 go to 2025, and a warning says so,
     names line 2 and says to sort the file (default_year only for a file within one year)."""
     write(tmp_path, "followers.csv", tiktok_followers(["December 1", "November 29", "November 30", "December 2"]))
-    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
-    period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
-    problems: list[str] = []
-    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
-    (table,) = list(source.fetch(ctx))
-    assert table.conformed()["date"].to_list() == [date(2025, 12, 1), date(2026, 11, 29), date(2026, 11, 30),
+    dates, problems = tiktok_dates_and_problems(tmp_path, NOVEMBER_2026)
+    assert dates == [date(2025, 12, 1), date(2026, 11, 29), date(2026, 11, 30),
                                                    date(2025, 12, 2)]
     assert any('2 date(s) without a year fall in the month after' in p and 'line 2, column 1 "Date" is 2025-12-01' in p
                and "sort the file by date" in p and "if all its dates are in one year, set default_year" in p
@@ -415,11 +420,7 @@ def test_dates_just_after_the_period_in_a_file_out_of_order_warn(tmp_path: Path)
 
 def test_dates_just_after_the_period_in_date_order_are_this_years(tmp_path: Path) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30", "December 1", "December 2"]))
-    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
-    period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
-    problems: list[str] = []
-    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
-    (table,) = list(source.fetch(ctx))
-    assert table.conformed()["date"].to_list() == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1),
+    dates, problems = tiktok_dates_and_problems(tmp_path, NOVEMBER_2026)
+    assert dates == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1),
                                                    date(2026, 12, 2)]
     assert problems == []
