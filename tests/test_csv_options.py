@@ -131,6 +131,61 @@ def test_spaces_not_in_groups_of_three_are_an_error(tmp_path: Path) -> None:
     assert "groups of three" in message
 
 
+GOLDEN = (BOM + "Date;ID;Texte;Impressions\r\n"
+          f'18/11/2026 09:05;g1;"Ligne 1\nLigne 2";6{NNBSP}143\r\n'
+          "19/11/2026 10:00;g2;Simple;12.000\r\n"
+          "20/11/2026 10:00;g3;x;1 500\r\n"
+          "21/11/2026 10:00;g4;y;5.000\r\n")
+GOLDEN_MAPPING = dict(path="golden.csv", delimiter=";", decimal=",", datetime_format="%d/%m/%Y %H:%M",
+                      constants={"platform": "facebook", "account": "maison"},
+                      columns={"published_at": "Date", "post_id": "ID", "text": "Texte",
+                               "impressions": "Impressions"})
+
+
+def test_twelve_thousand_with_a_dot_is_never_read_as_twelve(tmp_path: Path) -> None:
+    """With decimal = "," and no `thousands`, "12.000" and "5.000" are errors, not 12 and 5."""
+    write(tmp_path, "golden.csv", GOLDEN)
+    message = fetch_error(tmp_path, **GOLDEN_MAPPING)
+    # line 1 header, lines 2-3 g1 (a quoted line break), line 4 g2, line 5 g3, line 6 g4
+    assert ('line 4, column 4 "Impressions": value "12.000" looks like thousands written with \'.\': '
+            'set thousands = "."') in message
+    assert 'line 6, column 4 "Impressions": value "5.000" looks like thousands' in message
+    assert "line 5" not in message
+
+
+def test_twelve_thousand_with_a_dot_declared_adds_up(tmp_path: Path) -> None:
+    """6 143 + 12 000 + 1 500 + 5 000 = 24 643."""
+    write(tmp_path, "golden.csv", GOLDEN)
+    frame = fetch(tmp_path, thousands=".", **GOLDEN_MAPPING)
+    assert frame["impressions"].to_list() == [6143, 12000, 1500, 5000]
+    assert frame["impressions"].sum() == 24643
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("12.000", 'looks like thousands written with \'.\': set thousands = "." and decimal = ","'),
+    ("4.5", "is not a whole number"),
+])
+def test_a_point_decimal_never_drops_three_zeros(tmp_path: Path, value: str, expected: str) -> None:
+    write(tmp_path, "golden.csv", GOLDEN.replace("12.000", value).replace("5.000", "5"))
+    message = fetch_error(tmp_path, **{**GOLDEN_MAPPING, "decimal": "."})
+    assert f'line 4, column 4 "Impressions": value "{value}" ' in message
+    assert expected in message
+
+
+def test_a_comma_decimal_never_drops_three_zeros(tmp_path: Path) -> None:
+    write(tmp_path, "golden.csv", GOLDEN.replace("12.000", "12,000").replace("5.000", "5,0"))
+    message = fetch_error(tmp_path, **GOLDEN_MAPPING)
+    assert 'line 4, column 4 "Impressions": value "12,000" could be a whole number' in message
+    assert 'set thousands = "," and decimal = "."' in message
+    assert "line 6" not in message  # 5,0 is 5
+
+
+def test_a_point_decimal_still_reads_12_0_as_twelve(tmp_path: Path) -> None:
+    write(tmp_path, "golden.csv", GOLDEN.replace("12.000", "12.0").replace("5.000", "1234.000"))
+    frame = fetch(tmp_path, **{**GOLDEN_MAPPING, "decimal": "."})
+    assert frame["impressions"].to_list() == [6143, 12, 1500, 1234]
+
+
 def test_a_decimal_comma_with_thousands_of_both_kinds(tmp_path: Path) -> None:
     """Hours of a time entry: 1.234,5 and 1 234,5 are 1234.5; 7,61 is 7.61."""
     write(tmp_path, "hours.csv", BOM + "date;person;project;hours\r\n"
@@ -168,6 +223,18 @@ AS_OF_2027_01_05 = Period(date(2026, 12, 28), date(2027, 1, 3), "Europe/Paris", 
 """The run's period with as_of = 2027-01-05 and period = last_week."""
 
 
+NOVEMBER_2026 = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
+
+
+def tiktok_dates_and_problems(directory: Path, period: Period) -> tuple[list[date], list[str]]:
+    """The dates followers.csv reads as (mapped as TIKTOK) in a run for ``period``, and the warnings."""
+    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
+    problems: list[str] = []
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], directory, logging.getLogger("cmflow.test"), problems)
+    (table,) = list(source.fetch(ctx))
+    return table.conformed()["date"].to_list(), problems
+
+
 @pytest.mark.parametrize("period", [AS_OF_2027_01_05, Period(date(2026, 12, 30), date(2027, 1, 5), "Europe/Paris")])
 def test_a_file_across_new_year_takes_both_years(tmp_path: Path, period: Period) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["December 30", "December 31", "January 1", "January 2"]))
@@ -177,10 +244,39 @@ def test_a_file_across_new_year_takes_both_years(tmp_path: Path, period: Period)
 
 
 def test_unpadded_days_and_a_date_after_the_period_end(tmp_path: Path) -> None:
-    """The period ends on 2026-11-22: November 23 would be after it, so it is 2025's."""
+    """The period ends on 2026-11-22 and the file, in date order, on November 23 (the day before
+    the download): that is 2026-11-23, and so every row is 2026's."""
     write(tmp_path, "followers.csv", tiktok_followers(["October 1", "November 9", "November 22", "November 23"]))
     frame = fetch(tmp_path, **TIKTOK)
-    assert frame["date"].to_list() == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2025, 11, 23)]
+    assert frame["date"].to_list() == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2026, 11, 23)]
+
+
+AS_OF_2027_01_26 = Period(date(2027, 1, 18), date(2027, 1, 24), "Europe/Paris", unit="week")
+"""The run's period with as_of = 2027-01-26 and period = last_week."""
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_a_file_across_new_year_read_in_late_january(tmp_path: Path, newest_first: bool) -> None:
+    days = ["December 30", "December 31", "January 1", "January 2"]
+    expected = [date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 2)]
+    if newest_first:
+        days, expected = days[::-1], expected[::-1]
+    write(tmp_path, "followers.csv", tiktok_followers(days))
+    frame = fetch(tmp_path, AS_OF_2027_01_26, **TIKTOK)
+    assert frame["date"].to_list() == expected
+
+
+def test_a_weekly_run_on_a_file_ending_the_day_after_the_period(tmp_path: Path) -> None:
+    """as_of = 2026-11-24, last_week (November 16-22); TikTok's file runs September 29 to
+    November 23: every row is 2026's, and no warning."""
+    days = ["September 29", "September 30", "October 1", "October 31", "November 1", "November 22", "November 23"]
+    write(tmp_path, "followers.csv", tiktok_followers(days))
+    dates, problems = tiktok_dates_and_problems(tmp_path, Period(date(2026, 11, 16), date(2026, 11, 22),
+                                                                 "Europe/Paris", unit="week"))
+    assert dates == [
+        date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1),
+        date(2026, 11, 22), date(2026, 11, 23)]
+    assert problems == []
 
 
 def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:
@@ -250,11 +346,34 @@ def test_a_bad_value_names_the_column_it_was_read_from(tmp_path: Path) -> None:
     assert 'line 5, column 8 "Impressions": value "n/a"' in message
 
 
-def test_every_column_of_a_list_must_be_in_the_file(tmp_path: Path) -> None:
+def test_old_and_new_headers_share_a_workflow(tmp_path: Path) -> None:
+    """impressions = ["Views", "Impressions"]: an old export has only "Impressions", a new one only
+    "Views"; each reads with the same mapping."""
+    old = (BOM + "Post ID,Page name,Title,Description,Publish time,Impressions,Reactions\n"
+           "101,Maison Lumen,Hiver,,11/18/2026 09:05,1520,32\n"
+           "102,Maison Lumen,Atelier,,11/19/2026 18:30,2210,50\n")
+    new = old.replace(",Impressions,", ",Views,")
+    for name, text in (("old.csv", old), ("new.csv", new)):
+        write(tmp_path, name, text)
+        frame = fetch(tmp_path, **{**META_MAPPING, "path": name})
+        assert frame["impressions"].to_list() == [1520, 2210]
+        assert frame["likes"].to_list() == [32, 50]
+
+
+def test_a_list_of_columns_none_of_which_is_in_the_file(tmp_path: Path) -> None:
     write(tmp_path, "facebook.csv", META)
     message = fetch_error(tmp_path, **{**META_MAPPING, "columns": {**META_MAPPING["columns"],
-                                                                  "text": ["Title", "Descripton"]}})
-    assert "no column 'Descripton' (mapped to text in `columns`); did you mean 'Description'?" in message
+                                                                  "text": ["Titel", "Descripton"]}})
+    assert ("none of the columns 'Titel', 'Descripton' (mapped to text in `columns`) is in the file; "
+            "did you mean 'Title'?") in message
+
+
+def test_no_did_you_mean_for_a_column_already_in_the_list(tmp_path: Path) -> None:
+    write(tmp_path, "facebook.csv", META.replace("Views,Impressions,", "Vues,Impr,"))
+    message = fetch_error(tmp_path, **{**META_MAPPING, "columns": {**META_MAPPING["columns"],
+                                                                  "impressions": ["Views", "Impressions"]}})
+    assert "none of the columns 'Views', 'Impressions' (mapped to impressions in `columns`)" in message
+    assert "did you mean 'Views'" not in message and "did you mean 'Impressions'" not in message
 
 
 def test_an_empty_list_of_columns_is_refused() -> None:
@@ -286,16 +405,22 @@ def test_json_items_take_the_first_non_empty_key_too(tmp_path: Path) -> None:
     assert frame["impressions"].to_list() == [120, 340]
 
 
-def test_dates_just_after_the_period_are_placed_a_year_earlier_with_a_warning(tmp_path: Path) -> None:
-    """A monthly run for November 2026 on a file that runs to December 2: December 1 and 2 go to
-    2025 (the rule), and a warning says so and names line 4."""
-    write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30", "December 1", "December 2"]))
-    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
-    period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
-    problems: list[str] = []
-    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), problems)
-    (table,) = list(source.fetch(ctx))
-    assert table.conformed()["date"].to_list() == [date(2026, 11, 29), date(2026, 11, 30), date(2025, 12, 1),
+def test_dates_just_after_the_period_in_a_file_out_of_order_warn(tmp_path: Path) -> None:
+    """A monthly run for November 2026 on a file not in date order that runs to December 2:
+    each date gets its year on its own, so December 1 and 2 go to 2025, and a warning says so,
+    names line 2 and says to sort the file (default_year only for a file within one year)."""
+    write(tmp_path, "followers.csv", tiktok_followers(["December 1", "November 29", "November 30", "December 2"]))
+    dates, problems = tiktok_dates_and_problems(tmp_path, NOVEMBER_2026)
+    assert dates == [date(2025, 12, 1), date(2026, 11, 29), date(2026, 11, 30),
                                                    date(2025, 12, 2)]
-    assert any('2 date(s) without a year fall in the month after' in p and 'line 4, column 1 "Date" is 2025-12-01' in p
-               and "default_year" in p for p in problems), problems
+    assert any('2 date(s) without a year fall in the month after' in p and 'line 2, column 1 "Date" is 2025-12-01' in p
+               and "sort the file by date" in p and "if all its dates are in one year, set default_year" in p
+               for p in problems), problems
+
+
+def test_dates_just_after_the_period_in_date_order_are_this_years(tmp_path: Path) -> None:
+    write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30", "December 1", "December 2"]))
+    dates, problems = tiktok_dates_and_problems(tmp_path, NOVEMBER_2026)
+    assert dates == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1),
+                                                   date(2026, 12, 2)]
+    assert problems == []

@@ -254,7 +254,8 @@ def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) ->
                                  "instagram;a;2;2026-11-17T10:00:00Z;1.234\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", delimiter=";", decimal=",",
                           columns={"likes": "Likes"})
-    assert 'line 3, column 5 "Likes": value "1.234" is not a whole number' in message
+    assert ('line 3, column 5 "Likes": value "1.234" looks like thousands written with \'.\': '
+            'set thousands = "."') in message
     assert "thousands" in message
 
 

@@ -79,7 +79,7 @@ class CsvSource(Source):
       spaces. `header_row` says which line holds it (2 for LinkedIn exports saved as CSV,
       whose first line is a notice); the lines above it are skipped as lines, whatever they
       hold (a stray quote in a notice too). When the mapped columns are on a later line, the
-      error says which. A field mapped to a list of columns (`text = ["Title", "Description"]`)
+      error says which. A field mapped to a list of columns (`text = ["Description", "Title"]`)
       takes, on each row, the first of them that is not empty, and an error about its value
       names the column it came from.
     - **Lines that are not records**: a line repeating the header (exports pasted one after
@@ -97,15 +97,18 @@ class CsvSource(Source):
       in full: negative, fractional, percentage, scientific (`1E+30`), NaN or infinite values
       are bad. Spaces between groups of three digits (ordinary, no-break U+00A0 or narrow
       no-break U+202F) are always thousands separators; `thousands` names the others, one or
-      a list (`[".", " "]` when a French column mixes `6 143` and `6.342`). A separator that
+      a list (`thousands = "."` with `decimal = ","` when a French column mixes `6 143` and
+      `6.342`: spaces need not be listed). A separator that
       does not split the digits in groups of three is bad (`120 80` is two numbers, `4.21`
       with `thousands = "."` a decimal). Dates must fall in the years 1990 to 2199; a format
       without a year (`%B %d`, TikTok's `November 18` or `October 1`) takes `default_year`,
-      or else the latest year that puts the date on or before the last day of the run's
-      (latest) period, so December 30 and January 2 read in a run for the week to 3 January
-      2027 are 2026-12-30 and 2027-01-02 (February 29 goes to the latest such leap year);
-      dates sent to the year before because they fall in the month after the period (a file
-      running past it) get a warning saying to set `default_year`.
+      or else, when the rows are in date order (oldest or newest first), the years follow
+      that order: the newest date goes to the latest year that puts it at most 31 days after
+      the last day of the run's (latest) period, and the year steps down at each turn of the
+      year, so December 30 to January 2 read in late January are 2026-12-30 to 2027-01-02. In a
+      file not in date order each date takes the latest year that puts it on or before that
+      last day (February 29 the latest such leap year), and dates sent to the year before
+      because they fall in the month after the period get a warning saying to sort the file.
       A date that does not read in the declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
       whole file, even with `on_error = "skip"`, since the dates before it that read both ways
       (`05/11`) would be wrong; when every date reads both ways and only the swapped reading

@@ -59,6 +59,9 @@ YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%D", "%F", "%c", "%s", "%+")
 TOTALS_LABEL = (r"(?i)^\s*(grand\s+|sub-?)?(totals?|sum|summary|average|mean|somme|total\s+g[ée]n[ée]ral|"
                 r"totaux|moyenne|summe|gesamt|totale|suma|media)\s*:?\s*$")
 """What a spreadsheet or a tool writes in the first cells of a totals row at the end of a table."""
+YEARLESS_GRACE_DAYS = 31
+"""Dates without a year in date order: the newest may be this many days after the run's period
+and still be in its year (an export runs to the day before it was downloaded, after the period)."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
@@ -79,11 +82,13 @@ class MappingOptions(PluginOptions):
     columns: dict[str, Union[str, list[str]]] = Field(
         default_factory=dict,
         description="Canonical field -> column name in the file, or a list of column names: "
-        "then each row takes the first of them that is not empty (Meta writes the caption in "
-        "`Title` for photos and links, in `Description` for reels and videos: text = [\"Title\", "
-        "\"Description\"]). Fields not listed are read from a column with the canonical name, "
+        "then each row takes the first of them that is not empty, and a listed column the file "
+        "lacks is skipped, so an older and a newer export (impressions = [\"Views\", "
+        "\"Impressions\"]) share a workflow; at least one must be in the file (Meta writes the caption in "
+        "`Description`, and in `Title` a short label for reels and videos but the caption for photos "
+        "and links, whose `Description` is empty: text = [\"Description\", \"Title\"]). Fields not listed are read from a column with the canonical name, "
         "if there is one.",
-        examples=[{"published_at": "Publish time", "likes": "Likes", "text": ["Title", "Description"]}])
+        examples=[{"published_at": "Publish time", "likes": "Likes", "text": ["Description", "Title"]}])
     constants: dict[str, str] = Field(
         default_factory=dict, description="Canonical field -> fixed value for every row, e.g. "
         "platform = \"linkedin\" for a file that has no platform column.",
@@ -105,18 +110,23 @@ class MappingOptions(PluginOptions):
                                        "or \",\" (French exports write 4,52).")
     thousands: Union[str, list[str], None] = Field(
         None, description="Thousands separator(s) to remove from numbers, one character or a list "
-        "of them when a column mixes several (French tools: thousands = [\".\", \" \"] for both "
-        "6.342 and 6 143). Spaces are always read as thousands separators, whatever this option "
-        "says: an ordinary space, a no-break space (U+00A0) or a narrow no-break space (U+202F) "
+        "of them when a column mixes several (such as [\".\", \"'\"]). Spaces are always read as "
+        "thousands separators between groups of three digits, whatever this option says, so \" \" "
+        "need not be listed: French tools writing both 6.342 and 6 143 need thousands = \".\" with "
+        "decimal = \",\" (thousands and decimal must differ). The spaces are an ordinary space, a no-break space (U+00A0) or a narrow no-break space (U+202F) "
         "between groups of three digits (6 143 is 6143); spaces that do not split the digits in "
         "groups of three (120 80) are an error, not one number.",
-        examples=[".", [".", " "]])
+        examples=[".", [".", "'"]])
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
-        "with date_format = \"%B %d\"). Without it, each such date is placed in the latest year that "
-        "puts it on or before the last day of the run's period (the latest one, when the run reads "
-        "several), so a file running from December into January gets both years right.",
+        "with date_format = \"%B %d\"). Without it, the years follow the file's order when its rows "
+        "are in date order (oldest or newest first): the newest date is placed in the latest year "
+        "that puts it at most 31 days after the last day of the run's period (the latest one, when "
+        "the run reads several; an export runs to the day before its download), and the year steps "
+        "down at each turn of the year, so a file running from December into January gets both "
+        "years right. In a file not in date order, each date is placed in the latest year that puts "
+        "it on or before that last day.",
         examples=[2026])
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a bad value stops the source with an error naming the line "
@@ -145,7 +155,7 @@ class MappingOptions(PluginOptions):
         for name, columns in value.items():
             if isinstance(columns, list) and not columns:
                 raise ValueError(f"columns.{name} is an empty list: name the column(s) to read "
-                                 f"{name} from, e.g. {name} = [\"Title\", \"Description\"]")
+                                 f"{name} from, e.g. {name} = [\"Description\", \"Title\"]")
         return value
 
     @field_validator("thousands")
@@ -155,7 +165,9 @@ class MappingOptions(PluginOptions):
             if len(separator) != 1 or separator.isalnum() or separator in "+-":
                 raise ValueError(f"{separator!r} is not a thousands separator: each one is a single "
                                  "character that is not a digit, a letter or a sign, such as \".\", "
-                                 "\",\", \"'\" or \" \" (a list for several: [\".\", \" \"])")
+                                 "\",\", \"'\" or \" \" (a list for several: [\".\", \"'\"]; spaces "
+                                 "between groups of three digits are always thousands separators "
+                                 "and need not be listed)")
         if isinstance(value, list) and not value:
             raise ValueError("thousands is an empty list: leave it out for no separator (spaces are "
                              "always read as thousands separators)")
@@ -463,12 +475,30 @@ def _mapped_columns(kind: str, options: TabularOptions, available: list[str], fi
             continue
         mapped = options.columns.get(field.name)
         if isinstance(mapped, list):
-            sources[field.name] = [_mapped_column(field, column, available, file, places) for column in mapped]
+            sources[field.name] = _mapped_column_list(field, mapped, available, file, places)
             continue
         column = _mapped_column(field, mapped, available, file, places)
         if column is not None:
             sources[field.name] = column
     return sources
+
+
+def _mapped_column_list(field: Any, columns: list[str], available: list[str], file: Path,
+                        places: RowPlaces) -> list[str]:
+    """The columns of a list that the file has (an older and a newer export name the same figure
+    differently, so one workflow reads both); an error when it has none of them."""
+    present = [c for c in columns if c in available or column_name(c) in available]
+    if not present:
+        from cmflow import closest
+
+        listed = ", ".join(repr(c) for c in columns)
+        near = next((n for c in columns for n in [*RENAMED_COLUMNS.get(c.casefold(), ()), closest(c, available)]
+                     if n and n in available and n not in columns), None)
+        header = ", ".join(f'"{c}"' for c in available)
+        raise DataFileError(
+            f"{file}: none of the columns {listed} (mapped to {field.name} in `columns`) is in the file"
+            + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
+    return [_mapped_column(field, column, available, file, places) for column in present]
 
 
 def _mapped_column(field: Any, column: Optional[str], available: list[str], file: Path,
@@ -637,13 +667,18 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
     import polars as pl
 
     cleaned = _number_text(text, options)
+    dots = _stray_dot(text, options)
+    dot_flag = pl.any_horizontal([flag for flag, _ in dots]) if dots else pl.lit(False)
+    # a trailing ".0…" (after the decimal separator was turned into ".") is a decimal part;
+    # a "." the file wrote with decimal = ",", or "12.000", is not (see _stray_dot)
     whole = cleaned.str.replace(r"\.0+$", "")
-    is_integer = whole.str.contains(r"^[+-]?[0-9]+$")
+    is_integer = whole.str.contains(r"^[+-]?[0-9]+$") & ~dot_flag
     value = pl.when(is_integer).then(whole.cast(pl.Int64, strict=False))
     number = cleaned.cast(pl.Float64, strict=False)
     unparsed = number.is_null() & ~is_integer
     checks = [
         (text.str.contains(r"%\s*$"), "is a percentage, not a count (map a column of counts)"),
+        *dots,
         _misgrouped(text, options),
         (cleaned.str.contains(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$"),
          "is in scientific notation: a count is written out in full (a spreadsheet shortened it: "
@@ -658,6 +693,30 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
         (value < 0, "is negative: a count cannot be"),
     ]
     return value, checks
+
+
+def _stray_dot(text: "pl.Expr", options: TabularOptions) -> list[tuple["pl.Expr", str]]:
+    """A count that cannot be read safely: with `decimal = ","` a "." is never a decimal point, so
+    unless `thousands` has it the cell is no number; and "12.000" (1 to 3 digits, the decimal
+    separator, three zeros) is as likely 12 000 written with a thousands separator, so it is not
+    read as 12."""
+    if "." in thousands_separators(options):
+        return []
+    stripped = text.str.replace_all(SPACES, "")
+    for separator in thousands_separators(options):
+        stripped = stripped.str.replace_all(separator, "", literal=True)
+    thousands_like = stripped.str.contains(r"^[+-]?[0-9]{1,3}(?:\.[0-9]{3})+$")
+    setting = "set thousands = \".\"" + (" and decimal = \",\"" if options.decimal == "." else "")
+    looks = (thousands_like, f"looks like thousands written with '.': {setting}")
+    if options.decimal == ",":
+        return [looks, (stripped.str.contains(r"^[+-]?[0-9]{1,3},000$"),
+                        "could be a whole number with three zeros after the decimal comma, or "
+                        "thousands written with ',': a count has no decimals; if ',' separates "
+                        "thousands in this file, set thousands = \",\" and decimal = \".\""),
+                (stripped.str.contains(".", literal=True),
+                        "has a \".\", which is not the decimal separator here (decimal = \",\") nor "
+                        "a declared thousands separator")]
+    return [(stripped.str.contains(r"^[+-]?[0-9]{1,3}\.000$"), looks[1])]
 
 
 def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
@@ -866,8 +925,9 @@ def _out_of_range(expected: str) -> str:
 @dataclass(frozen=True)
 class Years:
     """How a date written without a year gets one: ``default_year`` when the workflow gives it,
-    otherwise the latest year that puts the date on or before ``day`` (a date) or ``instant``
-    (a date-time): the last day of the run's latest period, and the instant after it."""
+    otherwise from the file's date order (see :func:`_years_from_file_order`), and in a file
+    not in date order the latest year that puts the date on or before ``day`` (a date) or
+    ``instant`` (a date-time): the last day of the run's latest period, and the instant after it."""
 
     instant: datetime
     day: date
@@ -884,13 +944,16 @@ class Years:
 def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Callable[[int], str],
                                       options: TabularOptions, years: Years, ctx: FetchContext, file: Path,
                                       places: RowPlaces) -> None:
-    """Dates without a year that went to the year before because they fall in the month after
-    the run's period (a file running past it: TikTok's last day is yesterday): likely this
-    year's, so say so and how to give the year."""
+    """Dates without a year, in a file not in date order, that went to the year before because
+    they fall in the month after the run's period (a file running past it: TikTok's last day is
+    yesterday): likely this year's, so say so and how to give the year."""
     from datetime import timedelta
 
     if options.default_year is not None or all(_has_year(f) for f in _declared_formats(options, "date")):
         return
+    dates = read.drop_nulls()
+    if dates.is_sorted() or dates.is_sorted(descending=True):
+        return  # in date order: the years come from the file's order, across new year too
     ahead = read.dt.offset_by("1y")
     late = (ahead > years.day) & (ahead <= years.day + timedelta(days=31))
     rows = late.fill_null(False).arg_true()
@@ -899,8 +962,9 @@ def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Cal
     first = rows[0]
     ctx.warn(f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
              f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
-             f"{places.cell(first, column(first))} is {read[first].isoformat()}; if the file runs past the "
-             f"period, set default_year (or run with a later period)")
+             f"{places.cell(first, column(first))} is {read[first].isoformat()}; the rows are not in date "
+             f"order, so each date got its year on its own: sort the file by date (the years then follow "
+             f"its order, across new year too), or if all its dates are in one year, set default_year")
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
@@ -917,5 +981,38 @@ def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: 
                 if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) and (y < latest.year or (latest.month, latest.day) >= (2, 29)))
     this, last, leap_day = ((text + f" {year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
                             for year in (latest.year, latest.year - 1, leap))
-    return pl.when(this.is_not_null() & (this <= latest)).then(this) \
+    one_by_one = pl.when(this.is_not_null() & (this <= latest)).then(this) \
         .when(last.is_not_null()).then(last).otherwise(leap_day)
+    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest), one_by_one])
+
+
+def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -> "pl.Expr":
+    """Dates without a year in a column in date order (oldest or newest first), each with its
+    year: the newest row gets the latest year that puts it no later than ``YEARLESS_GRACE``
+    after ``latest``, and the year steps down at each turn of the year (December then January
+    oldest first, January then December newest first). Null where the column is in no date order
+    (each date then gets its year on its own) or a date does not exist in its year."""
+    import polars as pl
+    from datetime import timedelta
+
+    probe = (text + " 2000").str.strptime(dtype, f"{fmt} %Y", strict=False)  # 2000 has a February 29
+    before = probe.forward_fill().shift(1)
+    unknown = probe.is_null() | before.is_null()
+    month, month_before = probe.dt.month(), before.dt.month()
+    new_year = ((month_before == 12) & (month == 1)).fill_null(False)
+    old_year = ((month_before == 1) & (month == 12)).fill_null(False)
+    oldest_first = (unknown | (probe >= before) | new_year).all()
+    newest_first = (unknown | (probe <= before) | old_year).all()
+    limit = pl.lit(latest + timedelta(days=YEARLESS_GRACE_DAYS))
+
+    def newest_year(newest: "pl.Expr") -> "pl.Expr":
+        end = latest + timedelta(days=YEARLESS_GRACE_DAYS)
+        in_end_year = (newest + f" {end.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
+        return pl.when(in_end_year <= limit).then(pl.lit(end.year)).otherwise(pl.lit(end.year - 1))
+
+    read = text.filter(probe.is_not_null())
+    turns_after = new_year.cast(pl.Int32).sum() - new_year.cast(pl.Int32).cum_sum()
+    turns_before = old_year.cast(pl.Int32).cum_sum()
+    year = pl.when(oldest_first).then(newest_year(read.last()) - turns_after) \
+        .when(newest_first).then(newest_year(read.first()) - turns_before)
+    return (text + " " + year.cast(pl.String)).str.strptime(dtype, f"{fmt} %Y", strict=False)
