@@ -8,7 +8,6 @@ declares for dates written as text, so one column may hold both.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
@@ -37,7 +36,7 @@ class XlsxOptions(MappingOptions):
     path: InputPath = Field(description="Workbook to read (.xlsx, .xlsm, .xls or .ods): relative to "
                             "the workflow file, absolute, or builtin:demo/... for the bundled demo data.",
                             examples=["exports/linkedin-content.xlsx"])
-    sheet: Optional[Union[int, str]] = Field(
+    sheet: int | str | None = Field(  # not Optional[Union[...]]: typing caches that by its members, in either order
         None, description="Sheet to read: its name, or its position from 1. Default: the first sheet.",
         examples=["All posts", 2])
     header_row: Optional[int] = Field(
