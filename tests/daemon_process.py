@@ -93,6 +93,28 @@ to = ["social-team@example.org"]
 """
 
 
+def smtp_workflow(name: str, port: int, *, extra: str = "") -> str:
+    """A one-run workflow whose always-firing alert is mailed to the SMTP server on ``port``
+    (``extra``: more lines of the e-mail output, e.g. its timeout)."""
+    return f"""\
+[workflow]
+name = "{name}"
+timezone = "Europe/Paris"
+period = "2026-11-16..2026-11-22"
+compare = []
+
+{META_SOURCE}
+{ALWAYS_FIRES}
+[[outputs]]
+plugin = "email"
+from_address = "cmflow <reports@example.org>"
+to = ["social-team@example.org"]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+{extra}"""
+
+
 def write(path: Path, text: str) -> None:
     """Replace a file at once, as editors save: the daemon never reads half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from cmflow.cli import main
 from cmflow.store import PENDING, open_store
 
 from daemon_process import (  # noqa: F401  (fixture: gated_feed)
-    ALWAYS_FIRES, META_SOURCE, emails, gated_feed, run_locks, runs_of, workflow_text, write)
+    emails, gated_feed, run_locks, runs_of, smtp_workflow, workflow_text, write)
 from loopback_smtp import Mailbox, free_port
 from outbox_helpers import (
     HOOK_PATH, HOOK_VARIABLE, cmflow_env, drill_workflow, queue_messages, slow_receiver, start_cmflow, tally,
@@ -190,25 +190,6 @@ def test_a_receiver_down_during_the_run_gets_each_message_once_when_it_is_back(t
 
 
 # -- an SMTP server slower than the timeout ------------------------------------------------------------
-SMTP_WORKFLOW = f"""\
-[workflow]
-name = "Slow mail"
-timezone = "Europe/Paris"
-period = "2026-11-16..2026-11-22"
-compare = []
-
-{META_SOURCE}
-{ALWAYS_FIRES}
-[[outputs]]
-plugin = "email"
-from_address = "cmflow <reports@example.org>"
-to = ["social-team@example.org"]
-host = "127.0.0.1"
-port = {{port}}
-security = "none"
-timeout = "1s"
-"""
-"""One e-mail per first run, through a loopback SMTP server that gives up after a second."""
 
 
 @dataclass
@@ -233,7 +214,8 @@ def test_a_smtp_server_past_the_timeout_keeps_the_message_and_a_later_flush_send
                                                                                           smtp_server):
     mailbox = SlowMailbox(delay=4.0)
     _, port = smtp_server(mailbox)
-    (tmp_path / "workflow.toml").write_text(SMTP_WORKFLOW.replace("{port}", str(port)), encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(smtp_workflow("Slow mail", port, extra='timeout = "1s"\n'),
+                                           encoding="utf-8")
     store_url = f"sqlite:///{tmp_path / 'state.db'}"
     env = {**os.environ, "CMFLOW_STORE": store_url}
     run = start_cmflow("run", "workflow.toml", env=env, cwd=tmp_path)

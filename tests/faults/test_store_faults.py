@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from cmflow_command import CMFLOW
-from daemon_process import ALWAYS_FIRES, META_SOURCE
+from daemon_process import smtp_workflow
 from loopback_smtp import Mailbox
 from store_locker import locker  # noqa: F401  (fixture)
 from unprivileged import Unprivileged, open_folder, unprivileged  # noqa: F401  (fixtures)
@@ -44,25 +44,6 @@ DEADLINE = 60.0
 BUSY = "busy (locked by another process) after 1 s"
 NEVER = ("Traceback", "OperationalError", "DatabaseError", "sqlalche.me", "the run crashed")
 READING_COMMANDS = (["history"], ["alerts", "--all"], ["outbox", "--status", "all"], ["silence"])
-
-WORKFLOW = f"""\
-[workflow]
-name = "Store faults"
-timezone = "Europe/Paris"
-period = "2026-11-16..2026-11-22"
-compare = []
-
-{META_SOURCE}
-{ALWAYS_FIRES}
-[[outputs]]
-plugin = "email"
-from_address = "cmflow <reports@example.org>"
-to = ["social-team@example.org"]
-host = "127.0.0.1"
-port = {{port}}
-security = "none"
-"""
-"""A workflow whose alert always fires on its first run: exactly one e-mail to count."""
 
 
 # -- processes --------------------------------------------------------------------------------------
@@ -154,7 +135,7 @@ def workspace(tmp_path: Path, smtp_server) -> tuple[Path, Path, GatedMailbox]:
     mailbox = GatedMailbox()
     mailbox.gate.set()
     _, port = smtp_server(mailbox)
-    (tmp_path / "workflow.toml").write_text(WORKFLOW.replace("{port}", str(port)), encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(smtp_workflow("Store faults", port), encoding="utf-8")
     store = tmp_path / "state.db"
     first = cmflow("run", "workflow.toml", "--store", f"sqlite:///{store}", cwd=tmp_path)
     assert first.returncode == 0, first.stdout
