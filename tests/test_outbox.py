@@ -68,17 +68,18 @@ def test_a_receiver_down_for_a_while_gets_every_message_exactly_once(demo, repla
     with open_store(store_url) as store:
         [pending] = store.outbox(status="pending")
         assert pending.attempts == 1 and pending.next_attempt_at == RUN_AT + timedelta(seconds=120)
-        early = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(seconds=60))
+        early = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(seconds=60), load=load_workflow)
         assert not early.delivered and not early.retrying  # not due yet: no request
         assert len(posts(replay_server)) == 1
-        second = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(minutes=2))
+        second = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(minutes=2), load=load_workflow)
         assert len(second.retrying) == 1
-        third = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(minutes=5))
+        third = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(minutes=5), load=load_workflow)
         assert len(third.delivered) == 1
         assert store.outbox(status="pending") == [] and store.outbox(status="dead") == []
         [delivered] = store.outbox(status="delivered")
         assert delivered.attempts == 3
-        assert dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(hours=1)).delivered == []
+        later = dispatch(store, workflow=workflow, clock=lambda: RUN_AT + timedelta(hours=1), load=load_workflow)
+        assert later.delivered == []
 
     sent = posts(replay_server)
     assert len(sent) == 3  # two refused, one taken: the receiver holds the message once
@@ -137,12 +138,12 @@ def test_a_retried_message_gets_its_outputs_max_age_again(demo, replay_server):
     later = RUN_AT + timedelta(days=5)
     with open_store(store_url) as store:
         [dead] = store.outbox(status="dead")
-        assert requeue_dead(store, [dead.id], later) == 1
+        assert requeue_dead(store, [dead.id], later, load=load_workflow) == 1
         [again] = store.outbox(status="pending")
         assert (again.id, again.expires_at) == (dead.id, later + timedelta(days=3))
         store.record_attempt(dead.id, now=later, status="dead", attempts=2, error="refused again")
         path.unlink()
-        assert requeue_dead(store, None, later) == 1
+        assert requeue_dead(store, None, later, load=load_workflow) == 1
         [again] = store.outbox(status="pending")
     assert again.expires_at == later + timedelta(hours=24)
 
@@ -175,7 +176,7 @@ security = "none"
     controller.start()
     try:
         with open_store(store_url) as store:
-            sent = dispatch(store, only_workflow=False, clock=lambda: queued.next_attempt_at)
+            sent = dispatch(store, only_workflow=False, clock=lambda: queued.next_attempt_at, load=load_workflow)
             assert len(sent.delivered) == 1 and store.outbox(status="pending") == []
     finally:
         controller.stop()
@@ -373,7 +374,7 @@ def test_a_send_that_outlasts_the_lease_is_not_sent_again_by_a_concurrent_dispat
 
     def flush(name: str) -> None:
         with open_store(store_url) as store:
-            reports[name] = dispatch(store, only_workflow=False, lease=lease)
+            reports[name] = dispatch(store, only_workflow=False, lease=lease, load=load_workflow)
 
     first = threading.Thread(target=flush, args=("first",))
     first.start()
@@ -396,7 +397,7 @@ def test_a_batch_to_one_receiver_is_sent_max_concurrency_at_a_time(demo, replay_
     replay_server.add("POST", HOOK, Reply(200, json={}, delay=0.3), repeat=True)
     ids = queued(store_url, path, 6)
     with open_store(store_url) as store:
-        report = dispatch(store, only_workflow=False)
+        report = dispatch(store, only_workflow=False, load=load_workflow)
         assert sorted(m.id for m in report.delivered) == ids
         assert all(m.claim is None for m in store.outbox(status="delivered"))
     assert replay_server.max_in_flight == width

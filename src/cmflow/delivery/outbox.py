@@ -33,7 +33,6 @@ from cmflow.plugins.notifications import (
     send_client_options,
 )
 from cmflow.foundation.secrets import redactor
-from cmflow.workflow import load_workflow
 from cmflow.store import DEAD, DELIVERED, PENDING, LockOwner, OutboxMessage, QueuedMessage
 
 if TYPE_CHECKING:
@@ -130,7 +129,7 @@ bound: :meth:`Notifier.lane`)."""
 def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequence[int] | None = None,
              clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
              only_workflow: bool = True, lease: timedelta = CLAIM_LEASE,
-             stop: Callable[[], bool] | None = None, load: "WorkflowLoader | None" = None) -> DispatchReport:
+             stop: Callable[[], bool] | None = None, load: "WorkflowLoader") -> DispatchReport:
     """Send the outbox's due messages: ``workflow``'s (or every workflow's), or these ``ids``.
 
     Each message is claimed as it is sent, for this process, renewed every third of ``lease``
@@ -141,8 +140,9 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
 
     A workflow's notifier is rebuilt from its file for messages of other workflows, so that
     secrets are read from the environment at send time, never from the store: ``load`` reads
-    that file (:func:`cmflow.workflow.load_workflow` unless told otherwise; the daemon and the
-    CLI also read the daemon settings' health outputs).
+    that file (a run passes :func:`cmflow.workflow.load_workflow`; the daemon and the CLI pass
+    :func:`cmflow.daemon.settings.outputs_workflow_of`, which also reads the daemon settings'
+    health outputs).
     """
     clock = clock or (lambda: datetime.now(timezone.utc))
     report = DispatchReport()
@@ -368,8 +368,7 @@ REQUEUE_UNKNOWN_MAX_AGE = timedelta(hours=24)
 """A re-queued message whose output cannot be read now gets this long (sending will say why)."""
 
 
-def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime,
-                 load: "WorkflowLoader | None" = None) -> int:
+def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime, *, load: "WorkflowLoader") -> int:
     """Put dead-lettered messages (these ids, or all) back in the queue, due now, each with its
     output's ``max_age`` to be delivered in again; return how many. ``load`` reads a message's
     workflow file, as for :func:`dispatch`."""
@@ -389,8 +388,8 @@ def requeue_dead(store: "Store", ids: Sequence[int] | None, now: datetime,
 class _NotifierResolver:
     """The notifier plugin a message goes out through, from the run's workflow or its file."""
 
-    def __init__(self, workflow: "Workflow | None", load: "WorkflowLoader | None") -> None:
-        self._load = load or load_workflow
+    def __init__(self, workflow: "Workflow | None", load: "WorkflowLoader") -> None:
+        self._load = load
         self._workflows: dict[str, "Workflow | Exception"] = {}
         if workflow is not None:
             self._workflows[str(workflow.file)] = workflow

@@ -24,6 +24,7 @@ from cmflow.plugins.kinds import Notifier
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, one_line
 from cmflow.store import PENDING
+from cmflow.workflow import load_workflow
 
 if TYPE_CHECKING:
     from cmflow.plugins.result import RunResult
@@ -79,7 +80,8 @@ def _send_outbox(workflow: "Workflow", store: "Store", composed: list[StageRepor
     the notifiers' reports with what was sent, and whether the outbox could be sent at all."""
     clock = (lambda: now) if now is not None else None
     try:
-        sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep, stop=stop.is_set)
+        sent = dispatch(store, workflow=workflow, clock=clock, sleep=sleep or time.sleep, stop=stop.is_set,
+                        load=load_workflow)
     except Exception as exc:  # the store itself: the messages stay queued
         error = redactor(one_line(exc))
         log.warning("could not send the outbox: %s", error)
