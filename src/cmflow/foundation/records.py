@@ -117,6 +117,33 @@ ACCOUNT_SNAPSHOT = RecordKind(
     identity=("platform", "account", "date"),
 )
 
+ACCOUNT_ACTIVITY = RecordKind(
+    "account_activity",
+    "What happened on an account in one day, all its posts together (TikTok Studio's overview, "
+    "LinkedIn's Metrics and New followers sheets): counts of that day, including interactions "
+    "with older posts. Not a post: posts published is no value for it.",
+    (
+        _PLATFORM,
+        _ACCOUNT,
+        _f("date", "date", "The day the figures describe (account's local date).", True),
+        _f("impressions", "int", "Times content was shown or viewed that day (TikTok `Video Views`, "
+           "LinkedIn `Impressions (total)`)."),
+        _f("reach", "int", "Unique accounts reached that day."),
+        _f("profile_views", "int", "Profile visits that day."),
+        _f("likes", "int", "Likes / reactions that day."),
+        _f("comments", "int", "Comments that day."),
+        _f("shares", "int", "Shares / reposts that day."),
+        _f("saves", "int", "Saves that day."),
+        _f("clicks", "int", "Clicks that day."),
+        _f("video_views", "int", "Video plays that day, where reported separately."),
+        _f("followers_gained", "int", "New followers that day (gross: unfollows not deducted). "
+           "Not the audience size."),
+        _f("followers_lost", "int", "Unfollows that day."),
+    ),
+    time_field="date",
+    identity=("platform", "account", "date"),
+)
+
 MENTION = RecordKind(
     "mention",
     "A public mention of a brand found by monitoring (veille).",
@@ -202,7 +229,7 @@ TRAFFIC = RecordKind(
 
 RECORD_KINDS: dict[str, RecordKind] = {
     k.name: k
-    for k in (POST, ACCOUNT_SNAPSHOT, MENTION, CONVERSATION, CALENDAR_ITEM, TIME_ENTRY, TRAFFIC)
+    for k in (POST, ACCOUNT_SNAPSHOT, ACCOUNT_ACTIVITY, MENTION, CONVERSATION, CALENDAR_ITEM, TIME_ENTRY, TRAFFIC)
 }
 
 POST_FORMATS: tuple[str, ...] = ("image", "video", "reel", "carousel", "text", "link", "story")
@@ -212,6 +239,12 @@ COUNTERS: tuple[str, ...] = (
     "likes", "comments", "shares", "saves", "reach", "impressions", "clicks", "video_views",
 )
 """The post counters that metrics can total and rank by."""
+
+ACTIVITY_COUNTERS: tuple[str, ...] = (
+    "impressions", "reach", "profile_views", "likes", "comments", "shares", "saves", "clicks",
+    "video_views", "followers_gained", "followers_lost",
+)
+"""The daily account-activity counters (``account_activity`` records)."""
 
 
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"

@@ -77,7 +77,7 @@ class MappingOptions(PluginOptions):
                       "builtin:demo/... for the bundled demo data.",
                       examples=["exports/instagram-posts.csv"])
     record: Literal[tuple(RECORD_KINDS)] = Field(  # type: ignore[valid-type]
-        "post", description="Record kind each row becomes: post, account_snapshot, mention, "
+        "post", description="Record kind each row becomes: post, account_snapshot, account_activity, mention, "
         "conversation, calendar_item, time_entry or traffic.")
     columns: dict[str, Union[str, list[str]]] = Field(
         default_factory=dict,
