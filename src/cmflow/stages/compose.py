@@ -16,6 +16,7 @@ from cmflow.plugins.context import DeliveryContext
 from cmflow.plugins.kinds import Notifier
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
+from cmflow.stages.output_filters import result_for
 
 if TYPE_CHECKING:
     from cmflow.plugins.result import RunResult
@@ -38,9 +39,11 @@ def compose(workflow: "Workflow", result: "RunResult") -> Composed:
     """Each notifier output's messages for the run's notifications, when its ``when`` applies
     (none in a dry run)."""
     queued, reports = [], []
+    whole = result
     for entry in workflow.outputs:
         if not isinstance(entry.plugin, Notifier):
             continue
+        result = result_for(entry, whole)  # what its where keeps
         report = StageReport("output", entry.id, entry.info.name)
         reports.append(report)
         if not when_applies(entry, result, notifications_for(entry, result)):
