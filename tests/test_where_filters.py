@@ -226,6 +226,21 @@ where = { account = "veloverde.bikes" }
     assert result.value("engagement_rate_by_reach") == pytest.approx(1.5)
 
 
+def test_a_trigger_where_matches_the_platform_whatever_its_case(run):
+    extra = '''
+[[triggers]]
+plugin = "threshold"
+metric = "total_likes"
+where = { platform = "Instagram" }
+above = 100
+'''
+    result = run(workflow(by='["platform"]', extra=extra))
+    # By platform: instagram 360 (80 + 40 + 150 + 90), facebook 52 (30 + 22), linkedin 35 (25 + 10).
+    assert [(a.dimensions, a.value) for a in result.alerts] == [({"platform": "instagram"}, 360)]
+    [trigger] = [s for s in result.stages if s.kind == "trigger"]
+    assert trigger.problems == []
+
+
 # -- outputs: the rows and alerts of the dimensions they name --------------------------------------
 
 class SeenByOutput(Output):
