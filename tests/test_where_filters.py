@@ -122,6 +122,7 @@ def test_one_agency_export_feeds_a_workflow_per_client(run):
     # 5 of the 10 rows are Maison Lumen's (ig-a0 included); the report says what was kept.
     assert source_report(lumen).counts == {"post": 5}
     assert "where kept 5 of 10 post records" in source_report(lumen).note
+    assert source_report(lumen).problems == []
 
     velo = run(workflow(source_where=f"{{ account = {VELO_VERDE} }}"), "velo-verde.toml")
     # Velo Verde, 16-22 Nov: ig-b1 + fb-b1 + li-b1 + ig-b2.
@@ -328,6 +329,38 @@ def test_an_output_where_shows_the_rows_and_alerts_of_its_dimensions(run, tmp_pa
     assert "maisonlumen" in message and "veloverde" not in message
     report = (tmp_path / "lumen.html").read_text(encoding="utf-8")
     assert "maisonlumen" in report and "veloverde" not in report and "velo-verde" not in report
+
+
+def test_a_where_value_no_row_has_is_said_with_the_closest_one(run):
+    """A misspelt account would silently keep nothing: the summary names it."""
+    extra = '''
+[[outputs]]
+plugin = "console"
+where = { account = "veloverd" }
+'''
+    result = run(workflow(source_where='{ account = ["maisonlumem", "maison-lumen"] }',
+                          metric_where='{ platform = "linkdin" }', extra=extra))
+    assert source_report(result).problems == [
+        "sources[0].where.account: no post record has account = 'maisonlumem'; did you mean 'maisonlumen'?"]
+    assert result.value("total_likes") is None   # linkdin: no record read
+    [totals] = [s for s in result.stages if s.kind == "metric" and s.id == "totals"]
+    assert totals.problems == ["where.platform: no post record of its sources has platform = 'linkdin'; "
+                               "did you mean 'linkedin'?"]
+    [console] = [s for s in result.stages if s.kind == "output"]
+    assert console.problems == ["outputs[0].where.account: no measurement row has account = 'veloverd'; "
+                                "none has any account"]  # linkdin: the metrics measured nothing
+
+    result = run(workflow(extra=extra))
+    [console] = [s for s in result.stages if s.kind == "output"]
+    assert console.problems == ["outputs[0].where.account: no measurement row has account = 'veloverd'; "
+                                "did you mean 'veloverde'?"]
+    assert source_report(result).problems == []
+
+    result = run(workflow(source_where='{ pillar = "Produits" }'))
+    assert source_report(result).problems == [
+        "sources[0].where.pillar: no post record has pillar = 'Produits'; did you mean 'Produit'?",
+        "sources[0].where kept none of its 10 post records: check its values (and days) against the file"]
+    assert source_report(result).counts == {"post": 0}
 
 
 # -- validation -----------------------------------------------------------------------------------

@@ -207,3 +207,33 @@ def dimensions_match(where: Where, dimensions: Mapping[str, Any]) -> bool:
         elif str(have) not in wanted:
             return False
     return True
+
+
+# -- values that match nothing ---------------------------------------------------------------------
+
+def unmatched_values(where: Where, frames: Iterable["pl.DataFrame"], what: str) -> list[str]:
+    """For each text value of ``where`` that no row of ``frames`` has (a misspelt account): a
+    sentence naming it, with the closest value present, so that a filter never silently keeps
+    nothing. ``what`` names the rows (``post records``, ``rows of total_likes``). Days and keys
+    no frame has are left to the caller (validation, or the "kept none" note)."""
+    frames = list(frames)
+    notes = []
+    for key, value in where.items():
+        columns = [f.get_column(key) for f in frames if key in f.columns and f.height]
+        if not columns or any(c.dtype.is_temporal() for c in columns):
+            continue
+        present = sorted({str(v) for c in columns for v in c.drop_nulls().unique().to_list()})
+        has_none = any(c.null_count() for c in columns) or NONE_LABEL in present
+        folded = {p.lower() for p in present} if key in CASE_INSENSITIVE else set(present)
+        for wanted in values_of(value):
+            if wanted == NONE_LABEL and key in BREAKDOWN_DIMENSIONS:
+                if has_none:
+                    continue
+            elif (wanted.lower() if key in CASE_INSENSITIVE else wanted) in folded:
+                continue
+            suggestion = closest(wanted, present)
+            notes.append(f"where.{key}: no {what} has {key} = {wanted!r}; " + (
+                f"did you mean {suggestion!r}?" if suggestion else
+                f"they have {', '.join(present[:5])}" + (" ..." if len(present) > 5 else "") if present else
+                f"none has any {key}"))
+    return notes

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.records import RECORD_KINDS
-from cmflow.foundation.where_filters import record_condition
+from cmflow.foundation.where_filters import record_condition, unmatched_values
 from cmflow.stages.fetch import Fetched
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def filter_rows(workflow: "Workflow", fetched: Fetched) -> Fetched:
     timezone = workflow.settings.timezone
     for entry in filtered:
         report = reports.get(entry.id)
-        counts, kept_notes = dict(report.counts) if report is not None else {}, []
+        counts, kept_notes, problems = dict(report.counts) if report is not None else {}, [], []
         for kind_name in sorted(records):
             frame = records[kind_name]
             if frame.height == 0:
@@ -42,12 +42,17 @@ def filter_rows(workflow: "Workflow", fetched: Fetched) -> Fetched:
             if before == 0:
                 continue
             keep = record_condition(entry.common.where, RECORD_KINDS[kind_name], timezone)
+            problems += [f"{entry.path}.{note}" for note in
+                         unmatched_values(entry.common.where, [frame.filter(own)], f"{kind_name} record")]
             frame = frame.filter(~own | keep.fill_null(False))
             after = before - (records[kind_name].height - frame.height)
             records[kind_name] = frame
             kept_notes.append(f"where kept {after} of {before} {kind_name} records")
+            if after == 0:
+                problems.append(f"{entry.path}.where kept none of its {before} {kind_name} records: "
+                                "check its values (and days) against the file")
             counts[kind_name] = after
         if report is not None and kept_notes:
-            reports[entry.id] = replace(report, counts=counts,
+            reports[entry.id] = replace(report, counts=counts, problems=[*report.problems, *problems],
                                         note="; ".join(filter(None, [report.note, *kept_notes])))
     return replace(fetched, records=records, reports=[reports[r.id] for r in fetched.reports])

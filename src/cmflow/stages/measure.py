@@ -14,7 +14,7 @@ from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
-from cmflow.foundation.where_filters import rows_condition
+from cmflow.foundation.where_filters import rows_condition, unmatched_values
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
@@ -78,6 +78,8 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where)
         base = labelled_cache[key]
         data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
+        if request.where:  # a value no record has (a misspelt account) must not silently read nothing
+            report.problems.extend(_unmatched(request, records))
         try:
             frame = request.plugin.compute(data)
             frames.append(frame)
@@ -90,6 +92,16 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                           schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
     measurements = measurements.join(labels, on="period", how="left")
     return Measured(with_series_key(measurements), reports)
+
+
+def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> list[str]:
+    """The values of a metric's ``where`` that no record of its sources has."""
+    import polars as pl
+
+    frames = [frame.filter(pl.col("source_id").is_in(request.source_ids))
+              for kind in request.plugin.needs if (frame := records.get(kind)) is not None]
+    kinds = " or ".join(request.plugin.needs)
+    return unmatched_values(request.where, frames, f"{kinds} record of its sources")
 
 
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
