@@ -31,7 +31,8 @@ from click.testing import CliRunner
 from cmflow import Output, hookimpl
 from cmflow.cli import main
 from cmflow.foundation.errors import WorkflowInvalid
-from cmflow.foundation.where_filters import DayRange, parse_days
+from cmflow.foundation.records import ACCOUNT_SNAPSHOT, POST
+from cmflow.foundation.where_filters import DayRange, parse_days, record_where_problems
 from cmflow.testing import registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 
@@ -403,6 +404,15 @@ plugin = "follower_growth"
     assert list(problems) == ["sources[0].where.pillar"]
     assert "account_snapshot records have no field 'pillar'" in problems["sources[0].where.pillar"]
     assert "account_snapshot records have: platform, account, date" in problems["sources[0].where.pillar"]
+
+
+def test_a_source_of_two_record_kinds_filters_on_fields_both_have():
+    """Posts by pillar and every snapshot would be half a filter: refused, with what to do."""
+    assert record_where_problems({"account": "a", "date": "2026-11-01.."}, [ACCOUNT_SNAPSHOT, POST]) == []
+    [(key, message, hint)] = record_where_problems({"pillar": "Produit"}, [ACCOUNT_SNAPSHOT, POST])
+    assert key == "pillar"
+    assert message == "account_snapshot records have no field 'pillar' (the source returns account_snapshot, post)"
+    assert hint.endswith("put the where on the metrics that read them")
 
 
 def test_metric_and_output_wheres_name_dimensions(tmp_path, write_workflow):

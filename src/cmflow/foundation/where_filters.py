@@ -100,7 +100,9 @@ def record_where_problems(where: Where, kinds: Iterable["RecordKind"]) -> list[t
             problems.append((key, f"{lacking[0].name} records have no field {key!r}" + (
                 f" (the source returns {', '.join(k.name for k in kinds)})" if len(kinds) > 1 else ""),
                 (f"did you mean {suggestion!r}? " if suggestion else "")
-                + f"{lacking[0].name} records have: {', '.join(fields)}"))
+                + f"{lacking[0].name} records have: {', '.join(fields)}"
+                + ("; to keep only some of its other records, put the where on the metrics that "
+                   "read them" if len(kinds) > 1 and len(lacking) < len(kinds) else "")))
             continue
         types = {_field_type(k, key) for k in kinds}
         if types & {"int", "float"}:
