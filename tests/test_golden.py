@@ -281,3 +281,12 @@ def test_a_changed_expected_value_fails_naming_case_metric_and_dimensions(tmp_pa
         Expected(99, "posts_published", "current", "value", (("format", "story"),), 1.0, "")], result)
     assert any("posts_published current [overall]: not in expected.csv, got 3" in p for p in missing), missing
     assert any("[format=story]: expected 1.0 (expected.csv line 99), got no such row" in p for p in missing), missing
+
+
+def test_every_case_is_listed_in_the_readme() -> None:
+    readme = (GOLDEN / "README.md").read_text(encoding="utf-8")
+    unlisted = [case.name for case in cases_in(GOLDEN) if f"`{case.name}`" not in readme]
+    assert not unlisted, f"tests/golden/README.md does not list {unlisted}"
+    pending = (PENDING / "README.md").read_text(encoding="utf-8")
+    unlisted = [case.name for case in cases_in(PENDING) if f"`{case.name}`" not in pending]
+    assert not unlisted, f"tests/golden_pending/README.md does not list {unlisted}"
