@@ -122,14 +122,13 @@ def produced_rows(result) -> list[dict]:
     frame = result.measurements
     assert frame is not None and frame.height, "the run produced no measurement"
     rows = frame.to_dicts()
-    if result.comparisons is not None and result.comparisons.height:
-        changes = {(c["metric"], c["series_key"], c["comparison"]): c for c in result.comparisons.to_dicts()}
-        for row in rows:
-            if row["period"] != "current":
-                continue
-            for (metric, key, label), change in changes.items():
-                if metric == row["metric"] and key == row["series_key"]:
-                    row.setdefault("_changes", {})[label] = change
+    changes: dict[tuple[str, str], dict[str, dict]] = {}
+    if result.comparisons is not None:
+        for change in result.comparisons.to_dicts():
+            changes.setdefault((change["metric"], change["series_key"]), {})[change["comparison"]] = change
+    for row in rows:
+        if row["period"] == "current":
+            row["_changes"] = changes.get((row["metric"], row["series_key"]), {})
     return rows
 
 
@@ -137,10 +136,10 @@ def compare(case_name: str, expected: list[Expected], result) -> list[str]:
     """Every difference between a case's expected rows and what the run produced."""
     rows = produced_rows(result)
     problems: list[str] = []
-    dimension_columns = sorted({k for row in rows for k in row if k in dimension_names(result)})
+    dimensions = dimension_names(result)
 
     def key_of_produced(row: dict) -> tuple:
-        return tuple(sorted((c, row.get(c)) for c in dimension_columns if row.get(c) is not None))
+        return tuple(sorted((c, row[c]) for c in dimensions if row.get(c) is not None))
 
     def key_of_expected(item: Expected) -> tuple:
         return tuple(sorted((c, v) for c, v in item.dimensions if v is not None))
@@ -155,11 +154,11 @@ def compare(case_name: str, expected: list[Expected], result) -> list[str]:
     for key in sorted(set(wanted) | set(got), key=str):
         metric, period, dims = key
         if key not in got:
-            problems.append(f"{case_name}: {describe(*key)}: expected {wanted[key].value} "
+            problems.append(f"{case_name}: {describe(*key)}: expected {show(wanted[key].value)} "
                             f"(expected.csv line {wanted[key].line}), got no such row")
         elif key not in wanted:
             row = got[key]
-            problems.append(f"{case_name}: {describe(*key)}: not in expected.csv, got {row['value']} "
+            problems.append(f"{case_name}: {describe(*key)}: not in expected.csv, got {show(row['value'])} "
                             f"{row.get('reason') or ''}".rstrip())
         else:
             problem = differs(wanted[key].value, wanted[key].reason, got[key]["value"], got[key].get("reason"),
@@ -174,7 +173,7 @@ def compare(case_name: str, expected: list[Expected], result) -> list[str]:
         row = current.get((item.metric, key_of_expected(item)))
         change = (row or {}).get("_changes", {}).get(item.period)
         if change is None:
-            problems.append(f"{case_name}: {label} (expected.csv line {item.line}): expected {item.value}, "
+            problems.append(f"{case_name}: {label} (expected.csv line {item.line}): expected {show(item.value)}, "
                             "got no such comparison")
             continue
         problem = differs(item.value, item.reason, change[item.quantity], change.get("change_reason"),
@@ -194,16 +193,23 @@ def differs(expected: float | None, reason: str, got: float | None, got_reason: 
     """Why a produced value does not match the expected one, or None."""
     if expected is None:
         if got is not None:
-            return f"expected no value ({reason}), got {got}"
+            return f"expected no value ({reason}), got {show(got)}"
         if reason and reason.lower() not in (got_reason or "").lower():
             return f"expected no value because {reason!r}, got no value because {got_reason!r}"
         return None
     if got is None:
-        return f"expected {expected}, got no value ({got_reason})"
+        return f"expected {show(expected)}, got no value ({got_reason})"
     tolerance = RATE_TOLERANCE if rate else COUNT_TOLERANCE
     if abs(got - expected) > tolerance:
-        return f"expected {expected}, got {got}"
+        return f"expected {show(expected)}, got {show(got)}"
     return None
+
+
+def show(value: float | None) -> str:
+    """A value as a message shows it: a whole number without ``.0``, no value as such."""
+    if value is None:
+        return "no value"
+    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
 def read_expected_skipped(case: Path) -> list[str] | None:
@@ -280,7 +286,7 @@ def test_a_changed_expected_value_fails_naming_case_metric_and_dimensions(tmp_pa
     missing = compare(case.name, [e for e in expected if e.metric != "posts_published"] + [
         Expected(99, "posts_published", "current", "value", (("format", "story"),), 1.0, "")], result)
     assert any("posts_published current [overall]: not in expected.csv, got 3" in p for p in missing), missing
-    assert any("[format=story]: expected 1.0 (expected.csv line 99), got no such row" in p for p in missing), missing
+    assert any("[format=story]: expected 1 (expected.csv line 99), got no such row" in p for p in missing), missing
 
 
 def test_every_case_is_listed_in_the_readme() -> None:
