@@ -177,12 +177,12 @@ class SqlStore(Store):
                 "workflow": workflow, "metric": row["metric"], "period_start": row["period_start"],
                 "period_end": row["period_end"], "series_key": row["series_key"],
                 "dimensions": dimensions, "unit": row["unit"], "value": row["value"],
-                "reason": row["reason"], "run_id": run_id, "recorded_at": now,
+                "reason": row["reason"], "basis": row.get("basis"), "run_id": run_id, "recorded_at": now,
             })
         insert = _dialect_insert(connection)(measurements)
         statement = insert.on_conflict_do_update(
             index_elements=["workflow", "metric", "period_start", "period_end", "series_key"],
-            set_={c: insert.excluded[c] for c in ("dimensions", "unit", "value", "reason",
+            set_={c: insert.excluded[c] for c in ("dimensions", "unit", "value", "reason", "basis",
                                                    "run_id", "recorded_at")},
         )
         for start in range(0, len(rows), 5000):
