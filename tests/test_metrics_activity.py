@@ -199,6 +199,19 @@ def test_the_store_and_the_report_say_the_figures_come_from_activity(activity_on
     assert '<span class="basis" title="from account activity in the period">activity</span>' in html
 
 
+def test_the_email_headline_says_where_a_figure_comes_from(activity_only) -> None:
+    from cmflow import NotificationBatch
+    from cmflow.builtin.outputs.email import template_context
+
+    result, _ = activity_only
+    headline = template_context(NotificationBatch(result, [], {"workflow": "TikTok weekly"}, key="k"),
+                                "none")["headline"]
+    by_label = {kpi["label"]: kpi for kpi in headline}
+    assert by_label["Likes"]["value"] == "550"
+    assert by_label["Likes"]["basis"] == "from account activity in the period"
+    assert by_label["Posts"]["basis"] == ""  # no value, counted from posts: nothing to add
+
+
 def test_the_console_labels_activity_figures(tmp_path: Path, capsys) -> None:
     workflow = write_case(tmp_path, "TikTok console", TIKTOK_SOURCE,
                           '\n[[metrics]]\nplugin = "totals"\ncounters = ["likes"]\nby = ["overall"]\n',

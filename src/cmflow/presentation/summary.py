@@ -39,6 +39,10 @@ METRIC_LABELS = {
     "total_saves": "Saves",
     "total_clicks": "Clicks",
     "total_video_views": "Video views",
+    "total_profile_views": "Profile views",
+    "followers": "Followers",
+    "followers_gained": "Followers gained",
+    "followers_lost": "Followers lost",
 }
 
 BASIS_WORDS = {
