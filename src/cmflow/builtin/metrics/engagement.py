@@ -26,7 +26,7 @@ from cmflow import aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
 from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, aggregate_views, basis, by_basis,
-                                          for_dimensions, no_records_reason, view_counts, view_rows,
+                                          for_dimensions, is_post, no_records_reason, view_counts, view_rows,
                                           with_view_history)
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class _PostRate(ViewMetric):
             reported.sum().alias("reported"),
             pl.col("_interactions").filter(has_denominator).sum().alias("numerator"),
             pl.col(self.denominator).filter(has_denominator).sum().alias("denominator"),
-            per_post.filter(pl.col("_view") == "posts").mean().alias("mean_of_posts"),
+            per_post.filter(is_post()).mean().alias("mean_of_posts"),
         ], periods=[p.label for p in data.periods])
         mean = options.aggregate == "mean_of_posts"
         value = (pl.when(pl.col("_from_activity").fill_null(0) == 0).then(pl.col("mean_of_posts")) if mean

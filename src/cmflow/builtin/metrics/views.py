@@ -60,45 +60,56 @@ class ViewMetric(Metric):
 def view_rows(data: "MetricInput", view: str, counters: Sequence[str]) -> "pl.LazyFrame":
     """Posts and activity records of the chosen view, as one frame: period, platform, account,
     the post breakdowns (empty for activity), ``counters`` (empty where a kind has no such
-    field) and ``_view`` (``posts`` or ``activity``)."""
+    field) and ``_post`` (true for a post, false for a day of activity)."""
     import polars as pl
 
+    # A run without activity records (the usual case) reads its posts as it always has.
+    with_activity = view == ACTIVITY or (view == "auto" and _has_rows(data.all_records["account_activity"]))
     frames = []
-    if view in ("auto", POSTS):
-        frames.append(_select(data.records["post"], POSTS, counters, ("format", "pillar", "campaign")))
-    if view in ("auto", ACTIVITY):
+    if view != ACTIVITY:
+        frames.append(_select(data.records["post"], True, counters, ("format", "pillar", "campaign")))
+    if with_activity:
         activity = data.records["account_activity"]
-        if view == "auto":  # an account with posts in any period is counted from its posts
+        if view == "auto" and _has_rows(data.all_records["post"]):
+            # An account with posts in any period is counted from its posts.
             with_posts = data.all_records["post"].select(ACCOUNT).unique()
             activity = activity.join(with_posts, on=ACCOUNT, how="anti")
-        frames.append(_select(activity, ACTIVITY, counters, ()))
-    return pl.concat(frames, how="diagonal_relaxed")
+        frames.append(_select(activity, False, counters, ()))
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
-def _select(frame: "pl.LazyFrame", name: str, counters: Sequence[str], breakdowns: Sequence[str]) -> "pl.LazyFrame":
+def _has_rows(frame: "pl.LazyFrame") -> bool:
+    import polars as pl
+
+    return frame.select(pl.len()).collect().item() > 0
+
+
+def _select(frame: "pl.LazyFrame", post: bool, counters: Sequence[str], breakdowns: Sequence[str]) -> "pl.LazyFrame":
     import polars as pl
 
     columns = frame.collect_schema().names()
     return frame.select(
         "period", *ACCOUNT, *[c for c in breakdowns if c in columns],
-        *[pl.col(c).cast(pl.Int64) if c in columns else pl.lit(None, dtype=pl.Int64).alias(c) for c in counters],
-        pl.lit(name).alias("_view"),
+        *[pl.col(c) if c in columns else pl.lit(None, dtype=pl.Int64).alias(c) for c in counters],
+        pl.lit(post).alias("_post"),
     )
+
+
+def is_post() -> "pl.Expr":
+    """True on the rows of a view frame that are posts (false: a day of account activity)."""
+    import polars as pl
+
+    return pl.col("_post")
 
 
 def view_counts() -> list["pl.Expr"]:
     """Aggregations counting a group's rows of each view (add them to :func:`aggregate`'s)."""
-    import polars as pl
-
-    return [(pl.col("_view") == POSTS).sum().alias("_from_posts"),
-            (pl.col("_view") == ACTIVITY).sum().alias("_from_activity")]
+    return [is_post().sum().alias("_from_posts"), (~is_post()).sum().alias("_from_activity")]
 
 
 def for_dimensions(rows: "pl.LazyFrame", dims: Sequence[str]) -> "pl.LazyFrame":
     """The rows a group by ``dims`` reads: posts only when a dimension is a post attribute."""
-    import polars as pl
-
-    return rows.filter(pl.col("_view") == POSTS) if POST_ONLY_DIMENSIONS & set(dims) else rows
+    return rows.filter(is_post()) if POST_ONLY_DIMENSIONS & set(dims) else rows
 
 
 def aggregate_views(rows: "pl.LazyFrame", grouping_sets: Sequence[tuple[str, ...]],
