@@ -340,6 +340,11 @@ def test_a_view_needs_its_records(tmp_path: Path) -> None:
                           '\n[[metrics]]\nplugin = "totals"\nview = "posts"\n', {"overview.csv": TIKTOK_OVERVIEW})
     with pytest.raises(WorkflowInvalid, match="needs post records but its sources provide account_activity"):
         load_workflow(workflow)
+    snapshots_only = write_case(tmp_path, "No posts, no activity", SNAPSHOT_SOURCE,
+                                '\n[[metrics]]\nplugin = "totals"\n', {"followers.csv": SNAPSHOTS})
+    with pytest.raises(WorkflowInvalid, match="needs post or account_activity records but its sources "
+                                              "provide account_snapshot"):
+        load_workflow(snapshots_only)
     mean = write_case(tmp_path, "Mean of days", TIKTOK_SOURCE,
                       '\n[[metrics]]\nplugin = "engagement_rate_by_reach"\nview = "activity"\n'
                       'aggregate = "mean_of_posts"\n', {"overview.csv": TIKTOK_OVERVIEW})

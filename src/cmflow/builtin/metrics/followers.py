@@ -38,7 +38,9 @@ class Followers(Metric):
     before the period's last day. An older count gives no value, with the reason naming its
     date: an audience from months ago is not today's. Groups of accounts (overall, per platform)
     add up their accounts' counts, and have no value when one of their accounts has no recent
-    count (a sum without it would look like a drop).
+    count (a sum without it would look like a drop). An account with no follower count at all
+    in its sources' records (LinkedIn's "New followers" sheet gives gains, not an audience) is
+    not part of it.
     """
 
     name = "followers"
