@@ -493,3 +493,36 @@ columns = { date = "Date", followers_gained = "New followers", followers_lost = 
     assert value(result, "followers_lost") == 7     # 3 + 4 (the 18th does not report it)
     previous = row(result, "followers_gained", "previous_period")
     assert previous["value"] is None and previous["reason"] == "no activity in this period"
+
+
+def test_engagement_by_followers_counts_each_account_from_its_view(tmp_path: Path) -> None:
+    workflow = write_case(tmp_path, "ER", TIKTOK_SOURCE + INSTAGRAM_SOURCE + SNAPSHOT_SOURCE,
+                          '\n[[metrics]]\nplugin = "engagement_rate_by_followers"\n',
+                          {"overview.csv": TIKTOK_OVERVIEW, "ig_posts.csv": INSTAGRAM_POSTS,
+                           "followers.csv": SNAPSHOTS})
+    result = run(workflow, tmp_path)
+    # ER divides by the followers of the last snapshot in the period: Instagram's 12000 (the
+    # 20th); TikTok has none inside the week (its count is of the 15th), so no ER for it.
+    # Instagram: (likes + comments + shares + saves) of its posts = 180 / 12000 x 100 = 1.5 %
+    assert value(result, "engagement_rate_by_followers", **INSTAGRAM) == pytest.approx(1.5)
+    assert row(result, "engagement_rate_by_followers", **INSTAGRAM)["basis"] == "posts"
+    tiktok = row(result, "engagement_rate_by_followers", **TIKTOK)
+    assert tiktok["value"] is None and tiktok["reason"] == "no follower count for this period"
+    assert tiktok["basis"] == "activity"
+    # Overall: the interactions of the accounts with a follower count over their followers:
+    # 180 / 12000 (TikTok's 614 interactions have no denominator and are left out).
+    assert value(result, "engagement_rate_by_followers") == pytest.approx(1.5)
+    assert row(result, "engagement_rate_by_followers")["basis"] == "posts+activity"
+
+
+def test_engagement_by_followers_on_activity(tmp_path: Path) -> None:
+    snapshots = SNAPSHOTS + "2026-11-22,tiktok,lumen.paris,5200\n"
+    workflow = write_case(tmp_path, "ER activity", TIKTOK_SOURCE + INSTAGRAM_SOURCE + SNAPSHOT_SOURCE,
+                          '\n[[metrics]]\nplugin = "engagement_rate_by_followers"\n',
+                          {"overview.csv": TIKTOK_OVERVIEW, "ig_posts.csv": INSTAGRAM_POSTS,
+                           "followers.csv": snapshots})
+    result = run(workflow, tmp_path)
+    # TikTok: (550 + 42 + 22) / 5200 x 100 = 614 / 5200 x 100 = 11.8077 %
+    assert value(result, "engagement_rate_by_followers", **TIKTOK) == pytest.approx(614 / 5200 * 100)
+    # Overall: (180 + 614) / (12000 + 5200) x 100 = 794 / 17200 x 100 = 4.6163 %
+    assert value(result, "engagement_rate_by_followers") == pytest.approx(794 / 17200 * 100)
