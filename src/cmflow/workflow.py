@@ -482,7 +482,8 @@ class _Loader:
             for source_id in chosen:
                 if source_id in source_ids:
                     provided |= source_ids[source_id].plugin.produces()
-            missing = [k for k in entry.plugin.needs if k not in provided]
+            missing = [" or ".join(group) for group in entry.plugin.needed_records()
+                       if not provided & set(group)]
             # A broken source entry may be the one that provides the kind: it has its own problem.
             sources_known = bool(entry.common.sources) or "source" not in self.failed_kinds
             if missing and sources_known and all(s in source_ids for s in chosen):
