@@ -498,10 +498,11 @@ class _Loader:
                                  f"broken down by {', '.join(unsupported)}",
                                  f"it supports {', '.join(entry.plugin.groupings)}")
             for key in self._check_dimension_where(entry.path, entry.common.where):
-                readable = [k for k in entry.plugin.needs if key in _record_fields(k)]
+                read = [kind for group in entry.plugin.needed_records() for kind in group]
+                readable = [k for k in read if key in _record_fields(k)]
                 if not readable:
                     self.problem(f"{entry.path}.where.{key}", f"metric {entry.info.name!r} reads "
-                                 f"{' and '.join(entry.plugin.needs)} records, which have no {key}",
+                                 f"{' and '.join(read)} records, which have no {key}",
                                  "remove it from where, or filter the source's records instead")
             for measurement in entry.plugin.produces():
                 if measurement in producers:
