@@ -317,3 +317,26 @@ def test_the_default_year_places_yearless_dates(tmp_path: Path, write_workflow, 
     result = run(write_workflow, store_url, "x", extra='account = "maisonlumen"\ndefault_year = 2025')
     assert result.records["account_snapshot"]["date"].min() == date(2025, 11, 16)
     assert result.records["post"].height == 3  # the year is not asked of Meta's dated exports
+
+
+def test_linkedin_dates_stored_as_excel_dates_read_too(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """A workbook opened and saved in Excel turns the text dates into Excel dates: both read."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.load_workbook(FIXTURES / "linkedin-content.xlsx")
+    book["All posts"]["F3"] = datetime(2026, 11, 16, 9, 30)  # the first post's Created date
+    book["Metrics"]["A3"] = datetime(2026, 11, 16)
+    book.save(tmp_path / "content.xlsx")
+    result = run(write_workflow, store_url, "content.xlsx", extra='account = "maison-lumen"')
+    assert datetime(2026, 11, 16, 9, 30, tzinfo=UTC) in result.records["post"]["published_at"].to_list()
+    assert result.records["account_activity"].sort("date")["date"][0] == date(2026, 11, 16)
+
+
+def test_docs_describe_every_known_format() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "exports.md").read_text(encoding="utf-8")
+    for known in KNOWN_FORMATS:
+        section = text.split(f"### `{known.name}`", 1)
+        assert len(section) == 2, f"docs/exports.md has no section for {known.name}"
+        body = section[1].split("\n### ", 1)[0]
+        identified_by = body.split("**Identified by**", 1)[1].split("- **", 1)[0]
+        for name in known.identifying:
+            assert f"`{name}`" in identified_by, f"{known.name}: {name} not listed as identifying"

@@ -80,7 +80,7 @@ class ExportSource(Source):
 
     Give it a file, a folder or a glob; each file's format is told from its header (a workbook's:
     from each sheet's), and the columns are mapped as that format needs, with its traps handled
-    (docs/exports.md lists the formats, the columns read and ignored, and the traps).
+    ([exports.md](../exports.md) lists the formats, the columns read and ignored, and the traps).
 
     - **Recognising**: a table is of a format when every one of the format's identifying column
       names is in one of its first 5 rows. A file of no known format is an error listing the
