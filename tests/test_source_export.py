@@ -340,3 +340,23 @@ def test_docs_describe_every_known_format() -> None:
         identified_by = body.split("**Identified by**", 1)[1].split("- **", 1)[0]
         for name in known.identifying:
             assert f"`{name}`" in identified_by, f"{known.name}: {name} not listed as identifying"
+
+
+def test_doctor_names_each_file_and_its_format(tmp_path: Path) -> None:
+    import logging
+
+    from cmflow import FetchContext
+    from cmflow.builtin.sources.export_source import ExportSource
+
+    exports(tmp_path / "x", "meta-instagram-posts.csv", "tiktok-follower-history.csv")
+    ctx = FetchContext(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC), [], tmp_path,
+                       logging.getLogger("cmflow.test"), [])
+    [check] = ExportSource(ExportSource.Options(path="x", account="maisonlumen"), entry_id="src").check_credentials(ctx)
+    assert check.status == "ok"
+    assert "2 file(s): meta-instagram-posts.csv (meta_instagram_posts), tiktok-follower-history.csv " \
+           "(tiktok_follower_history)" in check.message
+    [check] = ExportSource(ExportSource.Options(path="x"), entry_id="src").check_credentials(ctx)
+    assert check.status == "fail" and "tiktok-follower-history.csv do(es) not name the account" in check.message
+    (tmp_path / "x" / "notes.txt").write_text("Idea,Owner\n", encoding="utf-8")
+    [check] = ExportSource(ExportSource.Options(path="x", account="a"), entry_id="src").check_credentials(ctx)
+    assert check.status == "fail" and "notes.txt is not an export cmflow knows" in check.message
