@@ -159,6 +159,16 @@ def test_an_unknown_file_in_a_folder_is_an_error_naming_it(tmp_path: Path, write
     assert message.startswith(f"{folder / 'notes.csv'} is not an export cmflow knows")
 
 
+def test_a_file_that_is_not_text_in_a_folder_is_not_an_export(tmp_path: Path, write_workflow, store_url: str) -> None:
+    folder = exports(tmp_path / "exports", "tiktok-follower-history.csv")
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    message = failure(write_workflow, store_url, "exports", 'account = "maisonlumen"')
+    assert message.startswith(f"{folder / 'report.pdf'} is not an export cmflow knows: it is neither UTF-8 text")
+    assert "encoding =" not in message  # the export source has no such option
+    (folder / "report.pdf").write_bytes(b"")
+    assert "report.pdf is empty" in failure(write_workflow, store_url, "exports", 'account = "maisonlumen"')
+
+
 def test_a_glob_or_folder_naming_no_file_is_an_error(tmp_path: Path, write_workflow, store_url: str) -> None:
     (tmp_path / "empty").mkdir()
     assert "no file matches this pattern (path = 'exports/tiktok-*.csv')" in failure(
