@@ -54,7 +54,9 @@ class ExportOptions(PluginOptions):
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio's \"November 18\"). Without it, each "
-        "file's years follow its date order and the run's period, as the csv source's default_year says.",
+        "date gets the latest year that puts it on or before the run's as-of day (or its period's last day, "
+        "if later), stepping down a year at each turn of the year in a file in date order, as the csv "
+        "source's default_year says.",
         examples=[2026])
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a bad value stops the source with an error naming the file, line (or "

@@ -27,7 +27,7 @@ OVERVIEW = ExportFormat(
     optional=("followers_gained",),
     date_format=YEARLESS_DATE,
     notes="Byte-order mark, every field quoted, no newline at the end. Dates have no year: it is "
-          "`default_year`, or worked out from the file's date order and the run's period. Daily "
+          "`default_year`, or the latest that puts it on or before the run's as-of day. Daily "
           "counts for the whole account; no account column (name it with `account`), no reach, no "
           "saves. `New followers` only in some variants.",
 )
