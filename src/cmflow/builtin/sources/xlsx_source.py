@@ -119,7 +119,7 @@ class XlsxSource(Source):
         check = CredentialCheck.for_file(self, ctx, self.options.path)
         if check.status == "ok":
             try:
-                _open_sheet(ctx.resolve_path(self.options.path), self.options.sheet)
+                open_sheet(ctx.resolve_path(self.options.path), self.options.sheet)
             except DataFileError as exc:
                 return [check.flag("fail", str(exc))]
         return [check]
@@ -129,7 +129,7 @@ def read_sheet(path: Path, options: XlsxOptions) -> XlsxTable:
     """The sheet's rows under its header as text columns, with their row numbers."""
     import polars as pl
 
-    reader, index, name = _open_sheet(path, options.sheet)
+    reader, index, name = open_sheet(path, options.sheet)
     try:
         cells = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()
     except Exception as exc:  # fastexcel's errors: a damaged sheet
@@ -175,7 +175,7 @@ def _decimal_commas(body: "pl.DataFrame", reader: Any, index: int, header_at: in
         for i, c in enumerate(body.columns) if number[i].any())
 
 
-def _open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]:
+def open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]:
     """The workbook's reader, and the chosen sheet's index and name."""
     import fastexcel
 

@@ -1,0 +1,191 @@
+"""Which known export a file is, told from its header (and, in a workbook, from each sheet's).
+
+A table is of a known format when every one of that format's identifying header names is in
+one of its first rows. A CSV file holds one table; a workbook one per sheet, and a sheet that
+matches no format (LinkedIn's demographic sheets) is left aside, but a workbook where no sheet
+matches is unknown. An unknown file is an error listing the known formats and naming the
+closest one with the identifying columns it lacks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from cmflow import DataFileError
+
+from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat
+from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes
+from cmflow.builtin.sources.tabular import column_name
+
+HEADER_SEARCH_ROWS = 5
+"""Rows looked through for the header (a notice sentence or a title may come first)."""
+
+
+@dataclass(frozen=True)
+class IdentifiedTable:
+    """One table of a file recognised as a known format."""
+
+    format: ExportFormat
+    sheet: Optional[str]
+    """The workbook's sheet holding it; None in a CSV file."""
+    header_row: int
+    """The line (CSV) or row (workbook) of its header, from 1."""
+    header: tuple[str, ...]
+    rows: int
+    """Rows under the header that are not blank (records, before any check of their values)."""
+
+    @property
+    def record(self) -> str:
+        """The record kind its rows become."""
+        return self.format.record
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A file and the known tables in it (one for a CSV file, one per recognised sheet)."""
+
+    path: Path
+    file_type: str
+    """csv or xlsx."""
+    tables: tuple[IdentifiedTable, ...]
+
+    @property
+    def records(self) -> tuple[str, ...]:
+        """The record kinds the file yields, each once."""
+        return tuple(dict.fromkeys(table.record for table in self.tables))
+
+
+class UnknownExport(DataFileError):
+    """A file of no known export format; ``closest`` is the format it comes nearest to (most of its
+    identifying columns present) and ``missing`` the identifying columns the file lacks."""
+
+    def __init__(self, message: str, closest: Optional[ExportFormat], missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.closest = closest
+        self.missing = missing
+
+
+def identify(path: Path, format: Optional[str] = None,
+             formats: Sequence[ExportFormat] = KNOWN_FORMATS) -> Identified:
+    """Which known export ``path`` is: its recognised tables with their format, sheet, header row
+    and number of rows. ``format`` names one format to accept, and no other.
+
+    Raises :class:`UnknownExport` when no table of the file is of a (the) known format, and
+    :class:`DataFileError` when the file cannot be read (empty, damaged, not text)."""
+    candidates = [f for f in formats if format is None or f.name == format]
+    if not candidates:
+        known = ", ".join(f.name for f in formats)
+        raise DataFileError(f"{path}: no known export format is called {format!r}; they are {known}")
+    data = read_export_bytes(path)
+    if data.startswith(WORKBOOK_MAGIC):
+        return _identify_workbook(path, candidates, formats)
+    return _identify_csv(path, candidates, formats)
+
+
+def _identify_csv(path: Path, candidates: list[ExportFormat], formats: Sequence[ExportFormat]) -> Identified:
+    from cmflow.builtin.sources.csv_source import read_csv_text
+
+    text = read_export(path, "utf-8")
+    rows = _first_rows_of_text(text)
+    match = _match([f for f in candidates if f.file_type == "csv"], rows)
+    if match is None:
+        raise _unknown(path, {None: rows}, candidates, formats, "csv")
+    chosen, line, header = match
+    table = read_csv_text(text, ",", path, line)
+    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, table.frame.height),))
+
+
+def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequence[ExportFormat]) -> Identified:
+    import polars as pl
+
+    from cmflow.builtin.sources.xlsx_source import open_sheet
+
+    reader, _, _ = open_sheet(path, None)
+    tables = []
+    seen: dict[Optional[str], list[tuple[int, list[str]]]] = {}
+    for index, name in enumerate(reader.sheet_names):
+        try:
+            cells = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()
+        except Exception as exc:  # fastexcel's errors: a damaged sheet
+            raise DataFileError(f'{path}, sheet "{name}": cannot be read ({exc}): the workbook is damaged; '
+                                "export it again") from None
+        rows = [(number, [column_name(v or "") for v in cells.row(number - 1)])
+                for number in range(1, min(HEADER_SEARCH_ROWS, cells.height) + 1)]
+        seen[name] = rows
+        match = _match([f for f in candidates if f.file_type == "xlsx"], rows)
+        if match is None:
+            continue
+        chosen, row, header = match
+        body = cells.slice(row)
+        filled = body.select(pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != ""
+                                               for c in body.columns)).to_series().sum() if body.width else 0
+        tables.append(IdentifiedTable(chosen, name, row, header, int(filled)))
+    if not tables:
+        raise _unknown(path, seen, candidates, formats, "xlsx")
+    return Identified(path, "xlsx", tuple(tables))
+
+
+def _first_rows_of_text(text: str) -> list[tuple[int, list[str]]]:
+    """The first non-blank CSV records with the line each starts on (a notice line may hold a
+    stray quote: a line that is not CSV ends the look)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"')
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                rows.append((start, [column_name(f) for f in fields]))
+            start = reader.line_num + 1
+            if len(rows) >= HEADER_SEARCH_ROWS:
+                break
+    except csv.Error:
+        pass
+    return rows
+
+
+def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
+           ) -> Optional[tuple[ExportFormat, int, tuple[str, ...]]]:
+    """The format whose identifying names are all in one of ``rows`` (the most specific one when
+    several are: the one with most identifying names), its header's row number and the header."""
+    best: Optional[tuple[ExportFormat, int, tuple[str, ...]]] = None
+    for number, names in rows:
+        present = set(names)
+        for known in candidates:
+            if set(known.identifying) <= present and (best is None or len(known.identifying) > len(best[0].identifying)):
+                best = (known, number, tuple(names))
+        if best is not None:
+            return best
+    return None
+
+
+def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]], candidates: list[ExportFormat],
+             formats: Sequence[ExportFormat], file_type: str) -> UnknownExport:
+    """The error for a file of no known format: what it holds, the known formats, the closest."""
+    closest, present, missing = None, -1, ()
+    for known in sorted(candidates, key=lambda f: f.file_type != file_type):
+        for rows in seen.values():
+            for _, names in rows:
+                found = [n for n in known.identifying if n in names]
+                if len(found) / len(known.identifying) > present:
+                    present = len(found) / len(known.identifying)
+                    closest, missing = known, tuple(n for n in known.identifying if n not in names)
+    if len(candidates) == 1:
+        opening = f"{path} is not a {candidates[0].title} export (format = {candidates[0].name!r})"
+    else:
+        opening = f"{path} is not an export cmflow knows"
+    lines = [opening + "."]
+    for sheet, rows in seen.items():
+        where = f'sheet "{sheet}"' if sheet is not None else "its first line"
+        shown = ", ".join(f'"{n}"' for n in (rows[0][1] if rows else [])[:12] if n)
+        lines.append(f"  {where} holds: {shown or '(nothing)'}")
+    if closest is not None and present > 0:
+        lines.append(f"  Closest: {closest.name} ({closest.title}), which also has "
+                     + ", ".join(f'"{n}"' for n in missing) + ".")
+    lines.append("  Known formats: " + "; ".join(f"{f.name} ({f.title})" for f in formats) + ".")
+    lines.append("  Export the file again from one of these pages, or read it with plugin = \"csv\" "
+                 "(or \"xlsx\") and a `columns` mapping.")
+    return UnknownExport("\n".join(lines), closest if present > 0 else None, missing if present > 0 else ())

@@ -1,0 +1,21 @@
+"""The exports cmflow knows by sight: each one a :class:`ExportFormat` (what identifies it, how
+its columns map), one module per platform. A format is data, not code: adding one is adding an
+entry to its platform's ``FORMATS`` and listing that module below."""
+
+from __future__ import annotations
+
+from cmflow.builtin.sources.export_formats.format import ExportFormat
+from cmflow.builtin.sources.export_formats import linkedin, meta, tiktok
+
+KNOWN_FORMATS: tuple[ExportFormat, ...] = (*meta.FORMATS, *linkedin.FORMATS, *tiktok.FORMATS)
+"""Every known format, in the order detection reports them."""
+
+__all__ = ["ExportFormat", "KNOWN_FORMATS", "format_named"]
+
+
+def format_named(name: str) -> ExportFormat:
+    """The known format called ``name``; KeyError if there is none."""
+    for known in KNOWN_FORMATS:
+        if known.name == name:
+            return known
+    raise KeyError(name)

@@ -1,0 +1,66 @@
+"""What cmflow knows of one platform export (or one sheet of a workbook export)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Optional, Union
+
+ColumnChoice = Union[str, tuple[str, ...]]
+"""One column, or several: each row takes the first of them that is not empty, and a listed
+column the file lacks is skipped (an older and a newer name of one column)."""
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One known export: the table a platform writes, how to recognise it and how it maps.
+
+    A workbook export with several useful sheets (LinkedIn's content export: ``All posts`` and
+    ``Metrics``) is one format per sheet, all with the same ``file_type``; a file is of every
+    format one of its tables matches.
+    """
+
+    name: str
+    """Short name, as the source's `format` option and messages write it (``tiktok_overview``)."""
+    title: str
+    """What a community manager calls it: where it is downloaded from."""
+    platform: str
+    """The records' platform (lower case)."""
+    record: str
+    """The record kind each row becomes."""
+    file_type: Literal["csv", "xlsx"]
+    identifying: tuple[str, ...]
+    """Header names that are all present in this export and together in no other known one."""
+    columns: Mapping[str, ColumnChoice]
+    """Canonical field -> column(s), as the ``csv`` source's `columns` option."""
+    sheet: Optional[str] = None
+    """The workbook's sheet holding the table (xlsx only)."""
+    header_row: int = 1
+    """The row (from 1) the header is usually on; detection also looks a few rows further."""
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Canonical field -> {value in the file: canonical value} (post types)."""
+    constants: Mapping[str, str] = field(default_factory=dict)
+    """Canonical field -> fixed value (the platform is added by itself)."""
+    optional: tuple[str, ...] = ()
+    """Fields whose columns only some variants of the export have: left out when missing."""
+    date_format: tuple[str, ...] = ()
+    """strftime formats of date columns, tried in order (empty: ISO dates)."""
+    datetime_format: tuple[str, ...] = ()
+    """strftime formats of date-time columns, tried in order (empty: ISO forms)."""
+    decimal: Literal[".", ","] = "."
+    thousands: Optional[str] = None
+    account_column: Optional[str] = None
+    """Column naming the account, or None when the file does not (the `account` option must)."""
+    id_pattern: Optional[str] = None
+    """A regular expression: the record's id is its first match in the mapped id column (LinkedIn
+    has no post id, the id is taken from the post's link); the whole value when it does not match."""
+    notes: str = ""
+    """The traps of this export, for docs/exports.md and `cmflow inspect`."""
+
+    def mapped_columns(self) -> set[str]:
+        """Every column name this format reads."""
+        names = {name for value in self.columns.values() for name in _names(value)}
+        return names | ({self.account_column} if self.account_column else set())
+
+
+def _names(value: ColumnChoice) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)

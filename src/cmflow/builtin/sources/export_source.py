@@ -1,0 +1,262 @@
+"""The ``export`` source: records from the exports platforms' analytics pages write, each file
+recognised from its header or sheets (see :mod:`cmflow.builtin.sources.export_formats`).
+
+A file, a folder or a glob: each file is identified (:func:`identify`), each of its known tables
+is mapped with its format's preset and parsed by the same code as the ``csv`` and ``xlsx``
+sources. Records of one format read from several files count once (the copy from the file with
+the newest records wins); records of one kind from several formats for the same account and day
+(LinkedIn's Metrics sheet and New followers sheet) are merged column by column.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
+
+from pydantic import Field
+
+from cmflow import DataFileError, PluginOptions, RECORD_KINDS, RecordTable, Source, TimeZoneName, hookimpl
+
+from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
+from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
+from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, parse_records
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import FetchContext
+
+GLOB_CHARACTERS = "*?["
+IGNORED_PREFIXES = (".", "~$")
+"""Files in a folder that are not exports: hidden files (.DS_Store) and Excel's lock files (~$...)."""
+YEARLESS = ("%B %d", "%d %B", "%b %d", "%d %b")
+
+
+class ExportOptions(PluginOptions):
+    path: str = Field(
+        description="An export file, a folder of exports, or a glob such as \"exports/tiktok-*.csv\" (exports "
+        "arrive one per month): relative to the workflow file, or absolute. Every file must be of a known "
+        "format; in a folder, hidden files and Excel's lock files (~$...) are passed over.",
+        examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
+    account: Optional[str] = Field(
+        None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
+        "required when such a file is read. Exports that name it (Meta: `Page name`, `Account username`) "
+        "keep their own.", examples=["maison.lumen"])
+    format: Optional[Literal[tuple(f.name for f in KNOWN_FORMATS)]] = Field(  # type: ignore[valid-type]
+        None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
+        "file: a file of another format is then an error.", examples=["tiktok_overview"])
+    timezone: Optional[TimeZoneName] = Field(
+        None, description="Time zone of publish times written without an offset (every known export). "
+        "Default: the workflow's time zone.", examples=["Europe/Paris"])
+    default_year: Optional[int] = Field(
+        None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
+        description="Year of dates written without one (TikTok Studio's \"November 18\"). Without it, each "
+        "file's years follow its date order and the run's period, as the csv source's default_year says.",
+        examples=[2026])
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="fail: a bad value stops the source with an error naming the file, line (or "
+        "sheet and row) and column; skip: bad rows are left out, and each is listed in the run summary "
+        "and the report's footer.")
+
+
+@dataclass
+class ReadTable:
+    """The records of one known table of one file."""
+
+    path: Path
+    table: IdentifiedTable
+    frame: "pl.DataFrame"
+    """Canonical columns of the table's record kind."""
+
+    @property
+    def format(self) -> ExportFormat:
+        return self.table.format
+
+
+class ExportSource(Source):
+    """Reads the exports of platforms' analytics pages, recognising each file by itself.
+
+    Give it a file, a folder or a glob; each file's format is told from its header (a workbook's:
+    from each sheet's), and the columns are mapped as that format needs, with its traps handled
+    (docs/exports.md lists the formats, the columns read and ignored, and the traps).
+
+    - **Recognising**: a table is of a format when every one of the format's identifying column
+      names is in one of its first 5 rows. A file of no known format is an error listing the
+      known formats and the closest one, with the columns it lacks; in a folder too (never
+      passed over in silence). `format` accepts one format only.
+    - **The account**: read from the file where it names it (Meta's `Page name` or `Account
+      username`); `account` names it for the others (LinkedIn, TikTok Studio), and such a file read
+      without `account` is an error.
+    - **Values**: checked as the csv and xlsx sources check them (errors name the file, the line or
+      sheet and row, and the column; `on_error = "skip"` leaves bad rows out and lists them).
+    - **Several files**: the files are ordered by their newest record (publish time or date), the
+      newest first, ties by name; a record (same platform, account and post id or date) found in
+      several files of one format is taken from the first, so overlapping monthly exports count each
+      day and post once with their latest figures. Records of one kind from different formats for
+      the same account and day (LinkedIn's Metrics and New followers sheets) are merged column by
+      column: each figure comes from the format that has it.
+    """
+
+    name = "export"
+    description = "Read the exports of Meta Business Suite, LinkedIn and TikTok Studio, recognising each file."
+    Options = ExportOptions
+    record_kinds = ()
+
+    def produces(self) -> set[str]:
+        if self.options.format:
+            return {format_named(self.options.format).record}
+        return {f.record for f in KNOWN_FORMATS}
+
+    def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
+        tables = [read for path in export_files(self.options.path, ctx.workflow_dir)
+                  for read in read_file(path, self.options, ctx)]
+        for kind, frame in combine(tables).items():
+            yield RecordTable(kind, frame)
+
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """Every file the path names is there and of a known format (`validate` does not look)."""
+        from cmflow import CredentialCheck
+
+        check = CredentialCheck.for_source(self, account=self.options.path, expiry_note="—")
+        try:
+            files = export_files(self.options.path, ctx.workflow_dir)
+            found = [identify(path, self.options.format) for path in files]
+        except DataFileError as exc:
+            return [check.flag("fail", str(exc))]
+        return [check.note(f"{len(found)} file(s): " + ", ".join(
+            f"{i.path.name} ({', '.join(t.format.name for t in i.tables)})" for i in found))]
+
+
+def export_files(value: str, base: Path) -> list[Path]:
+    """The files ``value`` names: a file, the files of a folder, or those a glob matches (relative
+    to ``base``), sorted by name; an error naming the path when there are none."""
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    if any(c in value for c in GLOB_CHARACTERS):
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not files:
+            raise DataFileError(f"{path}: no file matches this pattern (path = {value!r}): check the folder "
+                                "and the file names, or download the exports there")
+        return files
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(IGNORED_PREFIXES))
+        if not files:
+            raise DataFileError(f"{path} is an empty folder (path = {value!r}): download the exports there")
+        return files
+    if not path.exists():
+        raise DataFileError(f"{path} does not exist (path = {value!r}): check the path (relative to the "
+                            "workflow file) or download the export there")
+    return [path]
+
+
+def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
+    """The records of each known table of the file at ``path``."""
+    identified = identify(path, options.format)
+    read = []
+    for table in identified.tables:
+        mapping = mapping_options(path, table, options)
+        if table.sheet is None:
+            raw, places, bad = _csv_table(path, table, ctx)
+        else:
+            from cmflow.builtin.sources.xlsx_source import read_sheet
+
+            sheet = read_sheet(path, mapping)
+            raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+        frame = parse_records(raw, mapping, ctx, path, places, bad)
+        if table.format.id_pattern and "post_id" in frame.columns:
+            import polars as pl
+
+            frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
+                                       .fill_null(pl.col("post_id")).alias("post_id"))
+        read.append(ReadTable(path, table, RecordTable(table.record, frame).conformed()))
+    return read
+
+
+def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
+    """The csv (or xlsx) source's options that read ``table``: its format's preset, the columns of
+    optional fields the file lacks left out, the account, and the user's reading options."""
+    known = table.format
+    header = set(table.header)
+    columns: dict[str, Any] = {}
+    for name, value in known.columns.items():
+        names = [value] if isinstance(value, str) else list(value)
+        if name in known.optional:
+            names = [n for n in names if n in header]
+            if not names:
+                continue
+        columns[name] = names[0] if len(names) == 1 else names
+    constants = {**known.constants, "platform": known.platform}
+    if known.account_column is None:
+        if not options.account:
+            raise DataFileError(f"{path} ({known.title}) does not name its account: set account = \"...\" "
+                                "on this source (the account's handle, e.g. account = \"maison.lumen\"); "
+                                "put each account's exports in a folder of their own")
+        constants["account"] = options.account
+    formats = list(known.date_format) + list(known.datetime_format)
+    yearless = any(f in YEARLESS for f in formats)
+    settings: dict[str, Any] = dict(
+        path=str(path), record=known.record, columns=columns, constants=constants,
+        values={k: dict(v) for k, v in known.values.items()},
+        date_format=list(known.date_format) or None, datetime_format=list(known.datetime_format) or None,
+        timezone=options.timezone, decimal=known.decimal, thousands=known.thousands,
+        default_year=options.default_year if yearless else None, on_error=options.on_error)
+    if table.sheet is None:
+        from cmflow.builtin.sources.csv_source import CsvOptions
+
+        return CsvOptions(**settings, header_row=table.header_row)
+    from cmflow.builtin.sources.xlsx_source import XlsxOptions
+
+    return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row)
+
+
+def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
+    from cmflow.builtin.sources.csv_source import read_csv_text, read_regular_csv
+    from cmflow.builtin.sources.export_text import read_export
+
+    raw = read_regular_csv(path, "utf-8", ",", table.header_row) \
+        or read_csv_text(read_export(path, "utf-8"), ",", path, table.header_row)
+    for line in raw.repeated_headers:
+        ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
+                 "not a record, skipped")
+    if raw.description_line:
+        ctx.warn(f"{path.name}: line {raw.description_line} describes the columns (as some Meta exports "
+                 "do under the header): not a record, skipped")
+    return raw.frame, raw.places, raw.bad
+
+
+def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
+    """The records of every table, by kind: one copy of each record per format (the copy from the
+    file with the newest records), then the formats of one kind merged column by column."""
+    import polars as pl
+
+    newest: dict[Path, Any] = {}
+    for read in tables:
+        time = RECORD_KINDS[read.table.record].time_field
+        if read.frame.height:
+            latest = read.frame[time].max()
+            latest = latest.date() if hasattr(latest, "date") else latest
+            if newest.get(read.path) is None or latest > newest[read.path]:
+                newest[read.path] = latest
+    # Newest files first (ties: the name last in order first), so `unique(keep="first")` keeps their copy.
+    ordered = sorted(tables, key=lambda r: (newest.get(r.path) is not None, newest.get(r.path) or 0, r.path.name),
+                     reverse=True)
+    by_kind: dict[str, dict[str, list["pl.DataFrame"]]] = {}
+    for read in ordered:
+        by_kind.setdefault(read.table.record, {}).setdefault(read.format.name, []).append(read.frame)
+    combined = {}
+    for kind_name, by_format in by_kind.items():
+        kind = RECORD_KINDS[kind_name]
+        identity = list(kind.identity)
+        frames = [pl.concat(frames).unique(subset=identity, keep="first", maintain_order=True)
+                  for frames in by_format.values()]
+        frame = frames[0] if len(frames) == 1 else pl.concat(frames).group_by(identity, maintain_order=True).agg(
+            pl.col(c).drop_nulls().first() for c in kind.field_names if c not in identity).select(kind.field_names)
+        combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
+    return combined
+
+
+@hookimpl
+def register_sources(register):
+    register(ExportSource)
