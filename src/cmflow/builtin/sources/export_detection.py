@@ -155,7 +155,8 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
     for number, names in rows:
         present = set(names)
         for known in candidates:
-            if set(known.identifying) <= present and (best is None or len(known.identifying) > len(best[0].identifying)):
+            fits = set(known.identifying) <= present and not present & set(known.excluding)
+            if fits and (best is None or len(known.identifying) > len(best[0].identifying)):
                 best = (known, number, tuple(names))
         if best is not None:
             return best
@@ -165,7 +166,7 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
 def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]], candidates: list[ExportFormat],
              formats: Sequence[ExportFormat], file_type: str) -> UnknownExport:
     """The error for a file of no known format: what it holds, the known formats, the closest."""
-    closest, present, missing = None, -1, ()
+    closest, present, missing, never = None, -1, (), ()
     for known in sorted(candidates, key=lambda f: f.file_type != file_type):
         for rows in seen.values():
             for _, names in rows:
@@ -173,6 +174,7 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
                 if len(found) / len(known.identifying) > present:
                     present = len(found) / len(known.identifying)
                     closest, missing = known, tuple(n for n in known.identifying if n not in names)
+                    never = tuple(n for n in known.excluding if n in names)
     if len(candidates) == 1:
         opening = f"{path} is not a {candidates[0].title} export (format = {candidates[0].name!r})"
     else:
@@ -182,9 +184,12 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
         where = f'sheet "{sheet}"' if sheet is not None else "its first line"
         shown = ", ".join(f'"{n}"' for n in (rows[0][1] if rows else [])[:12] if n)
         lines.append(f"  {where} holds: {shown or '(nothing)'}")
-    if closest is not None and present > 0:
+    if closest is not None and present > 0 and missing:
         lines.append(f"  Closest: {closest.name} ({closest.title}), which also has "
                      + ", ".join(f'"{n}"' for n in missing) + ".")
+    elif closest is not None and present > 0:
+        lines.append(f"  Closest: {closest.name} ({closest.title}), which never has "
+                     + ", ".join(f'"{n}"' for n in never) + ": another file of the same download? (see docs/exports.md)")
     lines.append("  Known formats: " + "; ".join(f"{f.name} ({f.title})" for f in formats) + ".")
     lines.append("  Export the file again from one of these pages, or read it with plugin = \"csv\" "
                  "(or \"xlsx\") and a `columns` mapping.")

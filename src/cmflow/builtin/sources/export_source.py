@@ -21,7 +21,7 @@ from cmflow import DataFileError, PluginOptions, RECORD_KINDS, RecordTable, Sour
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
-from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, parse_records
+from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RowPlaces, parse_records
 
 if TYPE_CHECKING:
     import polars as pl
@@ -164,6 +164,7 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[Rea
 
             sheet = read_sheet(path, mapping)
             raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+        raw, places = without_rows_not_records(raw, places, table.format)
         frame = parse_records(raw, mapping, ctx, path, places, bad)
         if table.format.id_pattern and "post_id" in frame.columns:
             import polars as pl
@@ -209,6 +210,41 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
     from cmflow.builtin.sources.xlsx_source import XlsxOptions
 
     return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row)
+
+
+class KeptRows(RowPlaces):
+    """The places of the rows kept from a table, named as in the whole table."""
+
+    def __init__(self, places: RowPlaces, kept: list[int]) -> None:
+        self.places = places
+        self.kept = kept
+        self.ambiguous = places.ambiguous
+
+    def row(self, index: int) -> str:
+        return self.places.row(self.kept[index])
+
+    def cell(self, index: int, column: str) -> str:
+        return self.places.cell(self.kept[index], column)
+
+    def order(self, index: int) -> int:
+        return self.places.order(self.kept[index])
+
+
+def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat
+                             ) -> tuple["pl.DataFrame", RowPlaces]:
+    """The table without the rows its format says are not records (``not_records``: YouTube
+    Studio's `Total` row), the others' lines and rows named as before."""
+    import polars as pl
+
+    marks = [pl.col(column).str.strip_chars().is_in(list(values))
+             for column, values in known.not_records.items() if column in raw.columns]
+    if not marks:
+        return raw, places
+    drop = raw.select(pl.any_horizontal(marks).fill_null(False)).to_series()
+    if not drop.any():
+        return raw, places
+    kept = [index for index, dropped in enumerate(drop.to_list()) if not dropped]
+    return raw.filter(~drop), KeptRows(places, kept)
 
 
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:

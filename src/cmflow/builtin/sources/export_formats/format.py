@@ -53,6 +53,16 @@ class ExportFormat:
     id_pattern: Optional[str] = None
     """A regular expression: the record's id is its first match in the mapped id column (LinkedIn
     has no post id, the id is taken from the post's link); the whole value when it does not match."""
+    not_records: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Column -> values marking rows that are not records, left out before reading: YouTube
+    Studio's `Total` row (first under the header, the sum of every video) would count each video
+    twice. A totals row of any other export is a bad row, as the csv source says."""
+    excluding: tuple[str, ...] = ()
+    """Header names this export never has: a table holding one is not of this format (YouTube
+    Studio's `Chart data.csv` has the table's columns and a `Date`, one row per day and video)."""
+    account_in_url: Optional[str] = None
+    """A regular expression whose first group is the account's handle in a post's link (X's
+    `https://x.com/<handle>/status/<id>`): `cmflow inspect` suggests it for `account`."""
     notes: str = ""
     """The traps of this export, for docs/exports.md and `cmflow inspect`."""
 
