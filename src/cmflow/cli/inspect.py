@@ -92,8 +92,8 @@ def _print_table(table: InspectedTable) -> None:
     click.echo(f"    accounts: {accounts}")
     dates = f"{table.first} to {table.last}" if table.first else "none (no record)"
     click.echo(f"    dates:    {dates}")
-    click.echo(f"    reads:    {', '.join(_shown(c) for c in table.used_columns)}")
-    click.echo(f"    ignores:  {', '.join(_shown(c) for c in table.ignored_columns) or '(nothing)'}")
+    click.echo(f"    reads:    {_names(table.used_columns)}")
+    click.echo(f"    ignores:  {_names(table.ignored_columns) or '(nothing)'}")
     if not table.problems:
         click.echo("    problems: none")
     else:
@@ -104,6 +104,12 @@ def _print_table(table: InspectedTable) -> None:
             click.echo(f"      ... and {len(table.problems) - SHOWN_PROBLEMS} more")
     if table.notes:
         click.echo(f"    traps:    {_shown(table.notes)}")
+
+
+def _names(columns: tuple[str, ...]) -> str:
+    """Column names, comma-separated; a name holding a comma or a quote in quotes, as in CSV."""
+    return ", ".join('"' + name.replace('"', '""') + '"' if ("," in name or '"' in name) else name
+                     for name in map(_shown, columns))
 
 
 def _shown(text: str) -> str:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from cmflow import DataFileError, PluginOptions, RECORD_KINDS, RecordTable, Source, TimeZoneName, hookimpl
+from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, Source,
+                    TimeZoneName, hookimpl)
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
@@ -69,13 +70,15 @@ class ReadTable:
     table: IdentifiedTable
     frame: "pl.DataFrame"
     """Canonical columns of the table's record kind."""
+    not_records: int = 0
+    """Rows left out before reading because the format says they are not records (a Total row)."""
 
     @property
     def format(self) -> ExportFormat:
         return self.table.format
 
 
-class ExportSource(Source):
+class ExportSource(Source, InspectsFiles):
     """Reads the exports of platforms' analytics pages, recognising each file by itself.
 
     Give it a file, a folder or a glob; each file's format is told from its header (a workbook's:
@@ -114,6 +117,15 @@ class ExportSource(Source):
                   for read in read_file(path, self.options, ctx)]
         for kind, frame in combine(tables).items():
             yield RecordTable(kind, frame)
+
+    inspect_order = 10
+
+    @classmethod
+    def inspect_file(cls, path: Path) -> FileInspection:
+        """What ``cmflow inspect`` says of the file (see :mod:`export_inspection`)."""
+        from cmflow.builtin.sources.export_inspection import inspect_export
+
+        return inspect_export(path, read_table, ExportOptions)
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Every file the path names is there and of a known format (`validate` does not look)."""
@@ -154,25 +166,28 @@ def export_files(value: str, base: Path) -> list[Path]:
 def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
     """The records of each known table of the file at ``path``."""
     identified = identify(path, options.format)
-    read = []
-    for table in identified.tables:
-        mapping = mapping_options(path, table, options)
-        if table.sheet is None:
-            raw, places, bad = _csv_table(path, table, ctx)
-        else:
-            from cmflow.builtin.sources.xlsx_source import read_sheet
+    return [read_table(path, table, options, ctx) for table in identified.tables]
 
-            sheet = read_sheet(path, mapping)
-            raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
-        raw, places = without_rows_not_records(raw, places, table.format)
-        frame = parse_records(raw, mapping, ctx, path, places, bad)
-        if table.format.id_pattern and "post_id" in frame.columns:
-            import polars as pl
 
-            frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
-                                       .fill_null(pl.col("post_id")).alias("post_id"))
-        read.append(ReadTable(path, table, RecordTable(table.record, frame).conformed()))
-    return read
+def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
+    """The records of one known table of the file at ``path``."""
+    mapping = mapping_options(path, table, options)
+    if table.sheet is None:
+        raw, places, bad = _csv_table(path, table, ctx)
+    else:
+        from cmflow.builtin.sources.xlsx_source import read_sheet
+
+        sheet = read_sheet(path, mapping)
+        raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+    height = raw.height
+    raw, places = without_rows_not_records(raw, places, table.format)
+    frame = parse_records(raw, mapping, ctx, path, places, bad)
+    if table.format.id_pattern and "post_id" in frame.columns:
+        import polars as pl
+
+        frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
+                                   .fill_null(pl.col("post_id")).alias("post_id"))
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height)
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:

@@ -1,0 +1,149 @@
+"""`cmflow inspect FILE...` through the real command, in a process of its own, on each export fixture
+(tests/fixtures/exports): what it says the file is, and that the entry it prints reads it."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import subprocess
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow import FetchContext
+from cmflow.builtin.sources.export_source import ExportSource
+from tests.cmflow_command import CMFLOW
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+
+
+def inspect(*files: Path | str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CMFLOW, "inspect", *map(str, files)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, encoding="utf-8")
+
+
+def entry_of(output: str) -> dict:
+    """The [[sources]] entry the output says to paste, parsed as TOML."""
+    block = output[output.index("[[sources]]"):]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    return tomllib.loads("\n".join(lines))["sources"][0]
+
+
+def columns(output: str, label: str) -> list[str]:
+    """The column names the first line starting with ``label`` lists (CSV-quoted when they hold a comma)."""
+    line = next(line for line in output.splitlines() if line.strip().startswith(label))
+    return next(csv.reader([line.split(label, 1)[1].strip()], skipinitialspace=True))
+
+
+CASES = [
+    # file, format, "records: ...", dates, account in the entry (None: the placeholder), columns read / ignored
+    ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 post record(s) from 5 row(s)",
+     "2026-10-03 to 2026-10-31", None, "Comments added", "Watch time (hours)"),
+    ("youtube_studio_thumbnail/Table data.csv", "youtube_studio_table", "2 post record(s) from 3 row(s)",
+     "2026-11-02 to 2026-11-09", None, "Thumbnail impressions", "Thumbnail click-through rate (%)"),
+    ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 post record(s) from 3 row(s)",
+     "2026-10-02 to 2026-10-22", "atelierlumen", "Bookmarks", "Engagements"),
+    ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "x_tweet_activity",
+     "3 post record(s) from 3 row(s)", "2023-03-02 to 2023-03-20", "atelierlumen", "retweets", "engagement rate"),
+    ("meta-facebook-posts.csv", "meta_facebook_posts", "4 post record(s) from 4 row(s)",
+     "2026-11-10 to 2026-11-20", "", "Reactions", "Reactions, Comments and Shares"),
+    ("meta-instagram-posts.csv", "meta_instagram_posts", "post record(s)", "2026-11", "", "Saves", "Follows"),
+    ("tiktok-overview-2026-11a.csv", "tiktok_overview", "9 account_activity record(s) from 9 row(s)",
+     "2026-11-14 to 2026-11-22", None, "Profile Views", None),
+    ("tiktok-follower-history.csv", "tiktok_follower_history", "account_snapshot record(s)", "2026-11", None,
+     "Followers", "Difference in followers from previous day"),
+    ("linkedin-content.xlsx", "linkedin_content_posts", "4 post record(s) from 4 row(s)",
+     "2026-11-10 to 2026-11-20", None, "Created date", "Click through rate (CTR)"),
+    ("linkedin-followers.xlsx", "linkedin_followers", "account_activity record(s)", "2026-11", None,
+     "Total followers", "Organic followers"),
+]
+
+
+@pytest.mark.parametrize("name, format, records, dates, account, read, ignored", CASES,
+                         ids=[case[0] for case in CASES])
+def test_inspect_says_what_each_fixture_is(name, format, records, dates, account, read, ignored):
+    path = EXPORTS / name
+    done = inspect(path)
+    out = done.stdout
+    assert done.returncode == 0, done.stderr + out
+    assert f"✓ {path}" in out and f"[{format}]" in out
+    assert records in out and dates in out
+    table = out[out.index(f"[{format}]"):]
+    read_names, ignored_names = columns(table, "reads:"), columns(table, "ignores:")
+    assert read in read_names and read not in ignored_names
+    if ignored:
+        assert ignored in ignored_names
+    entry = entry_of(out)
+    assert entry["plugin"] == "export" and entry["path"] == str(path)
+    if account == "":  # the file names its account: the entry has none
+        assert "account" not in entry
+    else:
+        assert entry["account"] == (account or "..."), out
+
+
+@pytest.mark.parametrize("name", ["youtube_studio_content/Table data.csv",
+                                  "account_analytics_content_2026-10-01_2026-10-31.csv"])
+def test_the_entry_printed_reads_the_file_as_inspect_counted(name):
+    out = inspect(EXPORTS / name).stdout
+    entry = entry_of(out)
+    options = {k: v for k, v in entry.items() if k not in ("id", "plugin")}
+    options["account"] = "atelierlumen"
+    source = ExportSource(ExportSource.Options(**options), entry_id=entry["id"])
+    now = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    ctx = FetchContext(datetime(2020, 1, 1, tzinfo=timezone.utc), now, [], Path("."), logging.getLogger("t"))
+    frames = {table.kind: table.frame for table in source.fetch(ctx)}
+    counted = int(out.split("records:")[1].split()[0])
+    assert frames["post"].height == counted
+
+
+def test_the_youtube_total_row_and_a_yearless_date_are_said():
+    out = inspect(EXPORTS / "youtube_studio_content" / "Table data.csv").stdout
+    assert '1 row(s) are not records ("Total" in "Content"' in out
+    out = inspect(EXPORTS / "tiktok-overview-2026-11a.csv").stdout
+    assert "dates have no year" in out and "default_year" in out
+
+
+def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_path):
+    path = tmp_path / "account_analytics_content.csv"
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Replies,Reposts\n"
+                    '1,"Fri, Oct 2, 2026",One,https://x.com/atelierlumen/status/1,100,5,1,0\n'
+                    '2,"Sat, Oct 3, 2026",Two,https://x.com/atelierlumen/status/2,200,-3,0,0\n'
+                    '3,"Sun, Oct 4, 2026",Three,https://x.com/atelierlumen/status/3,,2,0,0\n', encoding="utf-8")
+    done = inspect(path)
+    assert done.returncode == 0, done.stderr
+    assert "2 post record(s) from 3 row(s)" in done.stdout
+    assert 'line 3, column 6 "Likes"' in done.stdout and "negative" in done.stdout
+
+
+def test_an_unknown_file_gets_the_known_formats_and_the_closest():
+    done = inspect(EXPORTS / "youtube_studio_content" / "Chart data.csv")
+    assert done.returncode == 2
+    assert "not an export cmflow knows" in done.stdout
+    assert "Closest: youtube_studio_table" in done.stdout and 'never has "Date"' in done.stdout
+    for name in ("meta_facebook_posts", "tiktok_overview", "linkedin_followers", "x_posts", "x_tweet_activity"):
+        assert name in done.stdout
+    assert "cannot be read" in done.stderr
+
+
+def test_every_file_is_inspected_and_one_unreadable_file_fails_the_command(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    done = inspect(EXPORTS / "meta-facebook-posts.csv", tmp_path / "missing.csv", empty, tmp_path)
+    assert done.returncode == 2
+    assert "✓ " + str(EXPORTS / "meta-facebook-posts.csv") in done.stdout
+    assert f"✗ {tmp_path / 'missing.csv'}" in done.stdout and "not found" in done.stdout
+    assert f"✗ {empty}" in done.stdout
+    assert f"{tmp_path} is a folder" in done.stdout
+    assert "3 of 4 file(s) cannot be read" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_text_from_the_file_cannot_drive_the_terminal(tmp_path):
+    path = tmp_path / "content.csv"
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Note\x1b[2J\n"
+                    '1,"Fri, Oct 2, 2026",One,https://x.com/atelierlumen/status/1,100,5,x\n', encoding="utf-8")
+    done = inspect(path)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "Note\\x1b[2J" in done.stdout
