@@ -41,7 +41,7 @@ CASES = [
     # file, format, "records: ...", dates, account in the entry (None: the placeholder), columns read / ignored
     ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 post record(s) from 5 row(s)",
      "2026-10-03 to 2026-10-31", None, "Comments added", "Watch time (hours)"),
-    ("youtube_studio_thumbnail/Table data.csv", "youtube_studio_table", "2 post record(s) from 3 row(s)",
+    ("youtube-studio-table-data-2025.csv", "youtube_studio_table", "2 post record(s) from 3 row(s)",
      "2026-11-02 to 2026-11-09", None, "Thumbnail impressions", "Thumbnail click-through rate (%)"),
     ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 post record(s) from 3 row(s)",
      "2026-10-02 to 2026-10-22", "atelierlumen", "Bookmarks", "Engagements"),
@@ -121,7 +121,8 @@ def test_an_unknown_file_gets_the_known_formats_and_the_closest():
     done = inspect(EXPORTS / "youtube_studio_content" / "Chart data.csv")
     assert done.returncode == 2
     assert "not an export cmflow knows" in done.stdout
-    assert "Closest: youtube_studio_table" in done.stdout and 'never has "Date"' in done.stdout
+    assert "the closest known format is youtube_studio_table" in done.stdout
+    assert 'never has "Date"' in done.stdout
     for name in ("meta_facebook_posts", "tiktok_overview", "linkedin_followers", "x_posts", "x_tweet_activity"):
         assert name in done.stdout
     assert "cannot be read" in done.stderr

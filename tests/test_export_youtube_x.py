@@ -15,7 +15,7 @@ from cmflow.builtin.sources.export_source import ExportSource
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 YOUTUBE = EXPORTS / "youtube_studio_content" / "Table data.csv"
-YOUTUBE_2025 = EXPORTS / "youtube_studio_thumbnail" / "Table data.csv"
+YOUTUBE_2025 = EXPORTS / "youtube-studio-table-data-2025.csv"
 X_POSTS = EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv"
 X_CLASSIC = EXPORTS / "tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv"
 COUNTERS = ("impressions", "video_views", "likes", "comments", "shares", "saves", "clicks", "reach")
@@ -83,7 +83,7 @@ def test_youtube_chart_data_is_not_the_table():
         read(EXPORTS / "youtube_studio_content" / "Chart data.csv", account="atelierlumen")
     message = str(caught.value)
     assert "not an export cmflow knows" in message
-    assert 'Closest: youtube_studio_table' in message and 'never has "Date"' in message
+    assert "the closest known format is youtube_studio_table" in message and 'never has "Date"' in message
 
 
 def test_youtube_without_account_says_to_name_it():

@@ -3,8 +3,9 @@
 A table is of a known format when every one of that format's identifying header names is in
 one of its first rows. A CSV file holds one table; a workbook one per sheet, and a sheet that
 matches no format (LinkedIn's demographic sheets) is left aside, but a workbook where no sheet
-matches is unknown. An unknown file is an error listing the known formats and naming the
-closest one with the identifying columns it lacks.
+matches is unknown. An unknown file is an error (one line, as
+every source error) listing the known formats and naming the closest one with the identifying
+columns it lacks.
 """
 
 from __future__ import annotations
@@ -179,18 +180,19 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
         opening = f"{path} is not a {candidates[0].title} export (format = {candidates[0].name!r})"
     else:
         opening = f"{path} is not an export cmflow knows"
-    lines = [opening + "."]
+    held = []
     for sheet, rows in seen.items():
+        shown = ", ".join(f'"{n}"' for n in (rows[0][1] if rows else [])[:8] if n)
         where = f'sheet "{sheet}"' if sheet is not None else "its first line"
-        shown = ", ".join(f'"{n}"' for n in (rows[0][1] if rows else [])[:12] if n)
-        lines.append(f"  {where} holds: {shown or '(nothing)'}")
+        held.append(f"{where} holds {shown or 'nothing'}" + (", ..." if rows and len(rows[0][1]) > 8 else ""))
+    parts = [opening + ": " + "; ".join(held)]
     if closest is not None and present > 0 and missing:
-        lines.append(f"  Closest: {closest.name} ({closest.title}), which also has "
-                     + ", ".join(f'"{n}"' for n in missing) + ".")
+        parts.append(f"the closest known format is {closest.name} ({closest.title}), whose "
+                     + ", ".join(f'"{n}"' for n in missing) + " it lacks")
     elif closest is not None and present > 0:
-        lines.append(f"  Closest: {closest.name} ({closest.title}), which never has "
-                     + ", ".join(f'"{n}"' for n in never) + ": another file of the same download? (see docs/exports.md)")
-    lines.append("  Known formats: " + "; ".join(f"{f.name} ({f.title})" for f in formats) + ".")
-    lines.append("  Export the file again from one of these pages, or read it with plugin = \"csv\" "
-                 "(or \"xlsx\") and a `columns` mapping.")
-    return UnknownExport("\n".join(lines), closest if present > 0 else None, missing if present > 0 else ())
+        parts.append(f"the closest known format is {closest.name} ({closest.title}), which never has "
+                     + ", ".join(f'"{n}"' for n in never) + " (another file of the same download?)")
+    parts.append("the known formats are " + ", ".join(f.name for f in formats) + " (docs/exports.md)")
+    parts.append("export the file again from one of these pages, or read it with plugin = \"csv\" (or \"xlsx\") "
+                 "and a `columns` mapping")
+    return UnknownExport("; ".join(parts), closest if present > 0 else None, missing if present > 0 else ())

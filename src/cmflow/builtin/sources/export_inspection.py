@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 from cmflow import RECORD_KINDS, DataFileError, FetchContext, FileInspection, InspectedTable
 
-from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
+from cmflow.builtin.sources.export_detection import IdentifiedTable, UnknownExport, identify
 from cmflow.builtin.sources.export_formats import ExportFormat
 
 PLACEHOLDER_ACCOUNT = "..."
@@ -33,7 +33,9 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
                                           f"(cmflow inspect {path}/*)")
     try:
         identified = identify(path)
-    except DataFileError as exc:  # missing, empty, damaged, or of no known format
+    except UnknownExport as exc:  # one line in a run's summary; here, one part a line
+        return FileInspection(path, error="\n".join(str(exc).split("; ")))
+    except DataFileError as exc:  # missing, empty, damaged
         return FileInspection(path, error=str(exc))
     account_needed = any(t.format.account_column is None for t in identified.tables)
     options = options_of(path=str(path), account=PLACEHOLDER_ACCOUNT if account_needed else None,

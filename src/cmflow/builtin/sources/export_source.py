@@ -39,7 +39,8 @@ class ExportOptions(PluginOptions):
     path: str = Field(
         description="An export file, a folder of exports, or a glob such as \"exports/tiktok-*.csv\" (exports "
         "arrive one per month): relative to the workflow file, or absolute. Every file must be of a known "
-        "format; in a folder, hidden files and Excel's lock files (~$...) are passed over.",
+        "format; in a folder, hidden files and Excel's lock files (~$...) are passed over, and subfolders are "
+        "not read (a glob such as \"exports/**/*.csv\" reads them).",
         examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
     account: Optional[str] = Field(
         None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
@@ -83,7 +84,7 @@ class ExportSource(Source, InspectsFiles):
 
     Give it a file, a folder or a glob; each file's format is told from its header (a workbook's:
     from each sheet's), and the columns are mapped as that format needs, with its traps handled
-    (docs/exports.md lists the formats, the columns read and ignored, and the traps).
+    ([exports.md](../exports.md) lists the formats, the columns read and ignored, and the traps).
 
     - **Recognising**: a table is of a format when every one of the format's identifying column
       names is in one of its first 5 rows. A file of no known format is an error listing the
@@ -137,6 +138,11 @@ class ExportSource(Source, InspectsFiles):
             found = [identify(path, self.options.format) for path in files]
         except DataFileError as exc:
             return [check.flag("fail", str(exc))]
+        unnamed = [i.path.name for i in found if not self.options.account
+                   and any(t.format.account_column is None for t in i.tables)]
+        if unnamed:
+            check.flag("fail", f"{', '.join(unnamed)} do(es) not name the account: set account = \"...\" "
+                               "on this source")
         return [check.note(f"{len(found)} file(s): " + ", ".join(
             f"{i.path.name} ({', '.join(t.format.name for t in i.tables)})" for i in found))]
 

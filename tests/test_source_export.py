@@ -1,0 +1,362 @@
+"""The ``export`` source on the fixtures of tests/fixtures/exports (written by its make.py in the
+shapes Meta Business Suite, LinkedIn and TikTok Studio write, with invented brands and figures).
+
+Every figure is checked against values worked out by hand from the rows of make.py; the
+arithmetic is in the comments. The reporting week is 2026-11-16 .. 2026-11-22 (UTC).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cmflow import DataFileError
+from cmflow.builtin.sources.export_detection import UnknownExport, identify
+from cmflow.builtin.sources.export_formats import KNOWN_FORMATS
+from cmflow.testing import run_workflow_file
+
+FIXTURES = Path(__file__).parent / "fixtures" / "exports"
+WEEK = "2026-11-16..2026-11-22"
+UTC = timezone.utc
+
+
+def exports(folder: Path, *names: str) -> Path:
+    """A folder holding copies of the named fixtures."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(FIXTURES / name, folder / name)
+    return folder
+
+
+def run(write_workflow, store_url: str, path: str, *, extra: str = "", counters: str = "") -> object:
+    """Run a workflow reading ``path`` with the export source (and totals of ``counters`` when
+    given); the run must succeed."""
+    metrics = (f"""
+[[metrics]]
+plugin = "totals"
+counters = [{counters}]
+by = ["overall"]
+""" if counters else "")
+    workflow = write_workflow(f"""
+[workflow]
+name = "Exports"
+period = "{WEEK}"
+
+[[sources]]
+id = "exports"
+plugin = "export"
+path = "{path}"
+{extra}
+{metrics}""")
+    result = run_workflow_file(workflow, store_url=store_url, dry_run=True)
+    assert result.failed_stages == [], result.failed_stages
+    return result
+
+
+def failure(write_workflow, store_url: str, path: str, extra: str = "") -> str:
+    """The error of a run whose export source fails."""
+    workflow = write_workflow(f"""
+[workflow]
+name = "Exports"
+period = "{WEEK}"
+
+[[sources]]
+id = "exports"
+plugin = "export"
+path = "{path}"
+{extra}
+""")
+    result = run_workflow_file(workflow, store_url=store_url, dry_run=True)
+    [failed] = result.failed_sources
+    assert "\n" not in failed.error and "Traceback" not in failed.error
+    return failed.error
+
+
+def in_week(frame: pl.DataFrame, column: str = "date") -> pl.DataFrame:
+    return frame.filter(pl.col(column).is_between(date(2026, 11, 16), date(2026, 11, 22)))
+
+
+# -- detection ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("meta-facebook-posts.csv", [("meta_facebook_posts", None, 1, 4)]),
+    ("meta-facebook-posts-2024.csv", [("meta_facebook_posts", None, 1, 2)]),
+    ("meta-instagram-posts.csv", [("meta_instagram_posts", None, 1, 3)]),
+    ("linkedin-content.xlsx", [("linkedin_content_metrics", "Metrics", 2, 3),
+                               ("linkedin_content_posts", "All posts", 2, 4)]),
+    ("linkedin-followers.xlsx", [("linkedin_followers", "New followers", 1, 4)]),
+    ("tiktok-overview-2026-11a.csv", [("tiktok_overview", None, 1, 9)]),
+    ("tiktok-overview-2026-11b.csv", [("tiktok_overview", None, 1, 5)]),
+    ("tiktok-follower-history.csv", [("tiktok_follower_history", None, 1, 7)]),
+])
+def test_each_known_export_is_identified(name: str, expected: list) -> None:
+    identified = identify(FIXTURES / name)
+    assert [(t.format.name, t.sheet, t.header_row, t.rows) for t in identified.tables] == expected
+    assert identified.file_type == ("xlsx" if name.endswith(".xlsx") else "csv")
+
+
+def test_every_format_has_a_fixture_and_identifies_only_itself() -> None:
+    """Each format's identifying names are matched by its own fixture and by no other format's."""
+    found = {t.format.name for f in FIXTURES.iterdir() if f.suffix in (".csv", ".xlsx")
+             for t in identify(f).tables}
+    assert found == {f.name for f in KNOWN_FORMATS}
+
+
+def test_an_unknown_file_names_the_closest_format_and_what_it_lacks(tmp_path: Path) -> None:
+    # An Instagram export from a tool that renamed two columns.
+    text = (FIXTURES / "meta-instagram-posts.csv").read_text(encoding="utf-8-sig")
+    path = tmp_path / "ig.csv"
+    path.write_text(text.replace("Saves", "Saved").replace('"Account username"', "Username"), encoding="utf-8")
+    with pytest.raises(UnknownExport) as caught:
+        identify(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is not an export cmflow knows: its first line holds \"Post ID\"")
+    assert 'the closest known format is meta_instagram_posts' in message
+    assert '"Account username", "Saves" it lacks' in message
+    for known in KNOWN_FORMATS:
+        assert known.name in message
+    assert caught.value.closest.name == "meta_instagram_posts"
+    assert caught.value.missing == ("Account username", "Saves")
+    assert "\n" not in message
+
+
+def test_an_unknown_workbook_lists_its_sheets(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Budget"
+    book.active.append(["Month", "Spend"])
+    book.save(tmp_path / "budget.xlsx")
+    with pytest.raises(UnknownExport, match=r'sheet "Budget" holds "Month", "Spend"'):
+        identify(tmp_path / "budget.xlsx")
+
+
+def test_a_forced_format_accepts_no_other(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path / "x", "meta-instagram-posts.csv")
+    message = failure(write_workflow, store_url, "x", 'format = "meta_facebook_posts"')
+    assert "meta-instagram-posts.csv is not a Meta Business Suite: Facebook page posts (CSV) export" in message
+    assert '"Page ID", "Page name"' in message
+
+
+def test_an_unknown_file_in_a_folder_is_an_error_naming_it(tmp_path: Path, write_workflow, store_url: str) -> None:
+    folder = exports(tmp_path / "exports", "meta-instagram-posts.csv")
+    (folder / "notes.csv").write_text("Idea,Owner\nAdvent calendar,Ana\n", encoding="utf-8")
+    message = failure(write_workflow, store_url, "exports")
+    assert message.startswith(f"{folder / 'notes.csv'} is not an export cmflow knows")
+
+
+def test_a_glob_or_folder_naming_no_file_is_an_error(tmp_path: Path, write_workflow, store_url: str) -> None:
+    (tmp_path / "empty").mkdir()
+    assert "no file matches this pattern (path = 'exports/tiktok-*.csv')" in failure(
+        write_workflow, store_url, "exports/tiktok-*.csv")
+    assert "empty folder" in failure(write_workflow, store_url, "empty")
+    assert "missing.csv does not exist" in failure(write_workflow, store_url, "missing.csv")
+
+
+# -- Meta Business Suite --------------------------------------------------------------------------
+
+def test_facebook_page_posts(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path, "meta-facebook-posts.csv")
+    result = run(write_workflow, store_url, "meta-facebook-posts.csv",
+                 counters='"likes", "comments", "shares", "impressions", "reach", "clicks"')
+    # In the week: the photo (16th), the reel (18th), the link (20th); the video is from the 10th.
+    # likes = Reactions 120 + 410 + 30 = 560 (the "Reactions, Comments and Shares" sums 151, 499 and
+    # 45 are not read: 560 + 60 + 75 = 695 interactions, not 1390)
+    assert result.value("total_likes") == 560
+    assert result.value("total_comments") == 18 + 37 + 5  # 60
+    assert result.value("total_shares") == 13 + 52 + 10  # 75
+    assert result.value("total_impressions") == 5200 + 12400 + 2100  # Views: 19700
+    assert result.value("total_reach") == 3900 + 9800 + 1800  # 15500
+    assert result.value("total_clicks") == 240 + 95 + 160  # 495
+    posts = result.records["post"].sort("published_at")
+    assert posts["platform"].unique().to_list() == ["facebook"]
+    assert posts["account"].unique().to_list() == ["Maison Lumen"]  # Page name
+    assert posts["format"].to_list() == ["video", "image", "reel", "link"]
+    assert posts["saves"].null_count() == 4  # no saves column: missing, not 0
+    # US month-first publish times, no seconds
+    assert posts["published_at"].to_list()[1:3] == [datetime(2026, 11, 16, 9, 5, tzinfo=UTC),
+                                                  datetime(2026, 11, 18, 18, 30, tzinfo=UTC)]
+    texts = dict(zip(posts["post_id"], posts["text"]))
+    # the photo's caption is its Title (Description empty); the reel's is its Description, over two lines
+    assert texts["104400000000001_900001"] == "Our new autumn candles are here, hand-poured in Lyon."
+    assert texts["104400000000001_900002"] == ("Behind the scenes at the workshop\nWe pour 400 candles a day, "
+                                               "by hand. \"Slow\" is the point.")
+
+
+def test_an_older_facebook_export_with_impressions(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path, "meta-facebook-posts-2024.csv")
+    result = run(write_workflow, store_url, "meta-facebook-posts-2024.csv", counters='"impressions"')
+    assert result.value("total_impressions") == 5200 + 12400  # `Impressions`, the photo and the reel
+
+
+def test_instagram_posts(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path, "meta-instagram-posts.csv")
+    result = run(write_workflow, store_url, "meta-instagram-posts.csv",
+                 counters='"likes", "comments", "shares", "saves", "impressions", "reach"')
+    assert result.value("total_likes") == 310 + 980 + 450  # 1740
+    assert result.value("total_comments") == 25 + 64 + 33  # 122
+    assert result.value("total_shares") == 12 + 120 + 30  # 162
+    assert result.value("total_saves") == 40 + 210 + 95  # 345
+    assert result.value("total_impressions") == 4100 + 22000 + 6000  # Views: 32100
+    assert result.value("total_reach") == 3000 + 15000 + 4200  # 22200
+    posts = result.records["post"].sort("published_at")
+    assert posts["account"].unique().to_list() == ["maison.lumen"]
+    assert posts["format"].to_list() == ["image", "reel", "carousel"]
+    assert posts["text"][0] == "Autumn candles, hand-poured 🍂\n#candles #lyon"
+
+
+# -- LinkedIn -------------------------------------------------------------------------------------
+
+def test_linkedin_content_workbook_gives_posts_and_daily_activity(tmp_path: Path, write_workflow,
+                                                                  store_url: str) -> None:
+    exports(tmp_path, "linkedin-content.xlsx")
+    result = run(write_workflow, store_url, "linkedin-content.xlsx", extra='account = "maison-lumen"',
+                 counters='"likes", "comments", "shares", "impressions", "clicks"')
+    # All posts: in the week the posts of the 16th, 18th and 20th (the 10th's is before).
+    assert result.value("total_likes") == 35 + 41 + 18  # 94
+    assert result.value("total_comments") == 4 + 5  # 9: the third post's cell is empty
+    assert result.value("total_shares") == 2 + 3 + 1  # Reposts: 6
+    assert result.value("total_impressions") == 1200 + 1310 + 900  # 3410
+    assert result.value("total_clicks") == 20 + 31 + 9  # 60
+    posts = result.records["post"].sort("published_at")
+    assert posts["post_id"].to_list() == [f"urn:li:activity:74000000000000000{n}" for n in (4, 1, 2, 3)]
+    assert posts["url"][1] == "https://www.linkedin.com/feed/update/urn:li:activity:740000000000000001/"
+    assert posts["format"].to_list() == ["image", "image", "video", "text"]
+    assert posts["published_at"][1] == datetime(2026, 11, 16, tzinfo=UTC)  # text, month first
+    assert set(posts["account"]) == {"maison-lumen"} and set(posts["platform"]) == {"linkedin"}
+    # Metrics: the (total) columns, organic + sponsored
+    activity = result.records["account_activity"].sort("date")
+    assert activity.select("date", "impressions", "clicks", "likes", "comments", "shares").rows() == [
+        (date(2026, 11, 16), 700 + 100, 14 + 2, 30 + 5, 3 + 0, 2 + 0),
+        (date(2026, 11, 17), 650, 9, 22, 2, 1),
+        (date(2026, 11, 18), 1020 + 200, 25 + 6, 41 + 8, 5 + 1, 3 + 1),
+    ]
+    assert activity["followers_gained"].null_count() == 3  # not in this export
+
+
+def test_linkedin_content_and_followers_are_merged_per_day(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path / "linkedin", "linkedin-content.xlsx", "linkedin-followers.xlsx")
+    result = run(write_workflow, store_url, "linkedin", extra='account = "maison-lumen"')
+    activity = result.records["account_activity"].sort("date")
+    # One row per day: Metrics gives 16-18, New followers 16-19; followers_gained is `Total followers`
+    # (new followers that day: 7, 5, 11, 3), not the audience size.
+    assert activity.select("date", "impressions", "likes", "followers_gained").rows() == [
+        (date(2026, 11, 16), 800, 35, 7),
+        (date(2026, 11, 17), 650, 22, 5),
+        (date(2026, 11, 18), 1220, 49, 11),
+        (date(2026, 11, 19), None, None, 3),
+    ]
+    assert result.records["post"].height == 4
+
+
+def test_a_file_that_does_not_name_its_account_needs_the_option(tmp_path: Path, write_workflow,
+                                                              store_url: str) -> None:
+    exports(tmp_path, "linkedin-followers.xlsx")
+    message = failure(write_workflow, store_url, "linkedin-followers.xlsx")
+    assert "linkedin-followers.xlsx (LinkedIn page followers export, sheet New followers (xlsx)) does not " \
+           "name its account: set account = " in message
+
+
+# -- TikTok Studio --------------------------------------------------------------------------------
+
+def test_tiktok_overview(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path, "tiktok-overview-2026-11a.csv")
+    result = run(write_workflow, store_url, "tiktok-overview-2026-11a.csv", extra='account = "maisonlumen"')
+    activity = result.records["account_activity"].sort("date")
+    # Dates without a year: November of the run's year; 9 days, 14 to 22.
+    assert activity["date"].to_list() == [date(2026, 11, d) for d in range(14, 23)]
+    week = in_week(activity)
+    assert week["impressions"].sum() == 1000 + 1200 + 1500 + 1100 + 950 + 1300 + 1250  # 8300
+    assert week["video_views"].sum() == 8300
+    assert week["profile_views"].sum() == 20 + 22 + 30 + 18 + 16 + 25 + 21  # 152
+    assert week["likes"].sum() == 80 + 95 + 120 + 90 + 75 + 110 + 100  # 670
+    assert week["comments"].sum() == 6 + 7 + 10 + 5 + 4 + 9 + 8  # 49
+    assert week["shares"].sum() == 4 + 5 + 8 + 3 + 2 + 6 + 5  # 33
+    assert week["followers_gained"].null_count() == 7  # no New followers column in this variant
+    assert week["reach"].null_count() == 7 and week["saves"].null_count() == 7
+    assert set(activity["account"]) == {"maisonlumen"} and set(activity["platform"]) == {"tiktok"}
+
+
+def test_overlapping_tiktok_exports_through_a_glob_count_each_day_once(tmp_path: Path, write_workflow,
+                                                                      store_url: str) -> None:
+    exports(tmp_path / "exports", "tiktok-overview-2026-11a.csv", "tiktok-overview-2026-11b.csv",
+            "meta-instagram-posts.csv")
+    result = run(write_workflow, store_url, "exports/tiktok-overview-*.csv", extra='account = "maisonlumen"')
+    assert "post" not in result.records or result.records["post"].height == 0  # the glob left Instagram out
+    activity = result.records["account_activity"].sort("date")
+    # a: 14..22, b: 20..26 ("20 November" style) -> 14..24 once each; b holds the newest records, so
+    # its copies of the 20th-22nd win (980, 1320, 1400), with its New followers.
+    assert activity["date"].to_list() == [date(2026, 11, d) for d in range(14, 25)]
+    week = in_week(activity)
+    assert week["impressions"].sum() == 1000 + 1200 + 1500 + 1100 + 980 + 1320 + 1400  # 8500
+    assert week["likes"].sum() == 80 + 95 + 120 + 90 + 78 + 112 + 118  # 693
+    assert week["followers_gained"].to_list() == [None, None, None, None, 14, 9, 11]
+
+
+def test_tiktok_follower_history_is_the_audience_size(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path, "tiktok-follower-history.csv")
+    result = run(write_workflow, store_url, "tiktok-follower-history.csv", extra='account = "maisonlumen"')
+    snapshots = result.records["account_snapshot"].sort("date")
+    assert snapshots.select("date", "followers").rows()[0] == (date(2026, 11, 16), 5120)
+    assert snapshots["followers"].to_list()[-1] == 5301  # not the sum of the differences
+
+
+def test_a_bad_value_names_the_file_line_and_column(tmp_path: Path, write_workflow, store_url: str) -> None:
+    text = (FIXTURES / "tiktok-overview-2026-11a.csv").read_bytes().replace(b'"November 17","1200"',
+                                                                            b'"November 17","-"')
+    (tmp_path / "tiktok.csv").write_bytes(text)
+    message = failure(write_workflow, store_url, "tiktok.csv", 'account = "maisonlumen"')
+    assert "tiktok.csv" in message and "line 5" in message and '"Video Views"' in message
+
+
+def test_the_default_year_places_yearless_dates(tmp_path: Path, write_workflow, store_url: str) -> None:
+    exports(tmp_path / "x", "tiktok-follower-history.csv", "meta-instagram-posts.csv")
+    result = run(write_workflow, store_url, "x", extra='account = "maisonlumen"\ndefault_year = 2025')
+    assert result.records["account_snapshot"]["date"].min() == date(2025, 11, 16)
+    assert result.records["post"].height == 3  # the year is not asked of Meta's dated exports
+
+
+def test_linkedin_dates_stored_as_excel_dates_read_too(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """A workbook opened and saved in Excel turns the text dates into Excel dates: both read."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.load_workbook(FIXTURES / "linkedin-content.xlsx")
+    book["All posts"]["F3"] = datetime(2026, 11, 16, 9, 30)  # the first post's Created date
+    book["Metrics"]["A3"] = datetime(2026, 11, 16)
+    book.save(tmp_path / "content.xlsx")
+    result = run(write_workflow, store_url, "content.xlsx", extra='account = "maison-lumen"')
+    assert datetime(2026, 11, 16, 9, 30, tzinfo=UTC) in result.records["post"]["published_at"].to_list()
+    assert result.records["account_activity"].sort("date")["date"][0] == date(2026, 11, 16)
+
+
+def test_docs_describe_every_known_format() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "exports.md").read_text(encoding="utf-8")
+    for known in KNOWN_FORMATS:
+        section = text.split(f"### `{known.name}`", 1)
+        assert len(section) == 2, f"docs/exports.md has no section for {known.name}"
+        body = section[1].split("\n### ", 1)[0]
+        identified_by = body.split("**Identified by**", 1)[1].split("- **", 1)[0]
+        for name in known.identifying:
+            assert f"`{name}`" in identified_by, f"{known.name}: {name} not listed as identifying"
+
+
+def test_doctor_names_each_file_and_its_format(tmp_path: Path) -> None:
+    import logging
+
+    from cmflow import FetchContext
+    from cmflow.builtin.sources.export_source import ExportSource
+
+    exports(tmp_path / "x", "meta-instagram-posts.csv", "tiktok-follower-history.csv")
+    ctx = FetchContext(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC), [], tmp_path,
+                       logging.getLogger("cmflow.test"), [])
+    [check] = ExportSource(ExportSource.Options(path="x", account="maisonlumen"), entry_id="src").check_credentials(ctx)
+    assert check.status == "ok"
+    assert "2 file(s): meta-instagram-posts.csv (meta_instagram_posts), tiktok-follower-history.csv " \
+           "(tiktok_follower_history)" in check.message
+    [check] = ExportSource(ExportSource.Options(path="x"), entry_id="src").check_credentials(ctx)
+    assert check.status == "fail" and "tiktok-follower-history.csv do(es) not name the account" in check.message
+    (tmp_path / "x" / "notes.txt").write_text("Idea,Owner\n", encoding="utf-8")
+    [check] = ExportSource(ExportSource.Options(path="x", account="a"), entry_id="src").check_credentials(ctx)
+    assert check.status == "fail" and "notes.txt is not an export cmflow knows" in check.message
