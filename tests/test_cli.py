@@ -267,6 +267,7 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
     assert modules["slack"] == "cmflow.builtin.outputs.slack"
     assert modules["mentions"] == "cmflow.builtin.metrics.conversation_counts"
     families = {"engagement_rate_by_": "engagement", "csv": "csv_source", "json": "json_source", "xlsx": "xlsx_source",
+                "export": "export_source",
                 "mentions": "conversation_counts", "comments_received": "conversation_counts",
                 "negative_": "conversation_counts"}
     for plugin in listing:
