@@ -148,3 +148,31 @@ def test_text_from_the_file_cannot_drive_the_terminal(tmp_path):
     done = inspect(path)
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout and "Note\\x1b[2J" in done.stdout
+
+
+def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(tmp_path):
+    """A community manager's first hour: inspect the exports, paste the entries, fill in the
+    account, run. Figures by hand from the fixtures (see test_export_youtube_x.py)."""
+    import os
+    import shutil
+
+    shutil.copy(EXPORTS / "youtube_studio_content" / "Table data.csv", tmp_path / "Table data.csv")
+    shutil.copy(EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv", tmp_path / "x.csv")
+    done = inspect("Table data.csv", "x.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pasted = [line[4:] for line in done.stdout.splitlines() if line.startswith("    ") and
+              (line[4:].startswith(("[[sources]]", "id = ", "plugin = ", "path = ", "account = ")))]
+    entries = "\n".join(pasted).replace('account = "..."', 'account = "atelierlumen"')
+    (tmp_path / "workflow.toml").write_text(
+        '[workflow]\nname = "first hour"\nperiod = "last_month"\ntimezone = "UTC"\n\n' + entries
+        + '\n\n[[metrics]]\nplugin = "totals"\ncounters = ["likes", "comments", "shares", "saves", "impressions",'
+        ' "clicks"]\nby = ["platform"]\n\n[[outputs]]\nplugin = "console"\n', encoding="utf-8")
+    run = subprocess.run([*CMFLOW, "run", "workflow.toml", "--period", "2026-10-01..2026-10-31", "--dry-run",
+                          "--store", f"sqlite:///{tmp_path / 'state.db'}"], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, encoding="utf-8", env={**os.environ, "COLUMNS": "160"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {cells[0]: cells[1:] for line in run.stdout.splitlines()
+            if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and cells[0] in ("x", "youtube")}
+    # likes, comments, shares, saves, impressions, clicks; "–" is no value (YouTube has no saves or clicks)
+    assert rows["x"] == ["121", "32", "23", "16", "7,622", "58"]
+    assert rows["youtube"] == ["301", "58", "44", "–", "61,200", "–"]

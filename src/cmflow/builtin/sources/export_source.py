@@ -104,7 +104,8 @@ class ExportSource(Source, InspectsFiles):
     """
 
     name = "export"
-    description = "Read the exports of Meta Business Suite, LinkedIn and TikTok Studio, recognising each file."
+    description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio and X, "
+                   "recognising each file.")
     Options = ExportOptions
     record_kinds = ()
 
