@@ -99,11 +99,22 @@ def test_each_known_export_is_identified(name: str, expected: list) -> None:
     assert identified.file_type == ("xlsx" if name.endswith(".xlsx") else "csv")
 
 
+def test_an_identified_table_says_which_columns_are_not_read() -> None:
+    [table] = identify(FIXTURES / "meta-facebook-posts.csv").tables
+    assert "Reactions, Comments and Shares" in table.unread_columns  # the sum of the next three
+    assert "Reactions" not in table.unread_columns and "Title" not in table.unread_columns
+    assert len(table.unread_columns) == len(table.header) - 13  # 13 read: Post ID, Page name, Publish time, Post type,
+    # Description, Title, Permalink, Views, Reach, Reactions, Comments, Shares, Total clicks
+
+
 def test_every_known_format_has_a_fixture() -> None:
     """Each known format is recognised in one of the fixtures (a format added without one fails)."""
     found = {t.format.name for f in FIXTURES.iterdir() if f.suffix in (".csv", ".xlsx")
              for t in identify(f).tables}
     assert found == {f.name for f in KNOWN_FORMATS}
+    assert len({f.name for f in KNOWN_FORMATS}) == len(KNOWN_FORMATS) == len(set(KNOWN_FORMATS))  # hashable
+    with pytest.raises(TypeError):
+        KNOWN_FORMATS[0].columns["likes"] = "Hearts"  # type: ignore[index]  # presets are read-only
 
 
 def test_an_unknown_file_names_the_closest_format_and_what_it_lacks(tmp_path: Path) -> None:

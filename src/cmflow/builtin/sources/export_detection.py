@@ -44,6 +44,12 @@ class IdentifiedTable:
         """The record kind its rows become."""
         return self.format.record
 
+    @property
+    def unread_columns(self) -> tuple[str, ...]:
+        """The header's columns the format does not read (sums, rates, sub-columns ...)."""
+        read = self.format.mapped_columns()
+        return tuple(name for name in self.header if name and name not in read)
+
 
 @dataclass(frozen=True)
 class Identified:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal, Mapping, Optional, Union
 
 ColumnChoice = Union[str, tuple[str, ...]]
@@ -10,13 +11,14 @@ ColumnChoice = Union[str, tuple[str, ...]]
 column the file lacks is skipped (an older and a newer name of one column)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExportFormat:
     """One known export: the table a platform writes, how to recognise it and how it maps.
 
     A workbook export with several useful sheets (LinkedIn's content export: ``All posts`` and
     ``Metrics``) is one format per sheet, all with the same ``file_type``; a file is of every
-    format one of its tables matches.
+    format one of its tables matches. Formats are compared and hashed by identity (each is one
+    module-level constant), and their mappings are read-only.
     """
 
     name: str
@@ -65,6 +67,12 @@ class ExportFormat:
     `https://x.com/<handle>/status/<id>`): `cmflow inspect` suggests it for `account`."""
     notes: str = ""
     """The traps of this export, for docs/exports.md and `cmflow inspect`."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+        object.__setattr__(self, "constants", MappingProxyType(dict(self.constants)))
+        object.__setattr__(self, "values", MappingProxyType({k: MappingProxyType(dict(v))
+                                                             for k, v in self.values.items()}))
 
     def mapped_columns(self) -> set[str]:
         """Every column name this format reads."""
