@@ -105,6 +105,16 @@ def test_the_youtube_total_row_and_a_yearless_date_are_said():
     assert "dates have no year" in out and "default_year" in out
 
 
+@pytest.mark.parametrize("name, column", [
+    ("meta-facebook-posts.csv", "Reactions, Comments and Shares"),
+    ("account_analytics_content_2026-10-01_2026-10-31.csv", "Engagements"),
+    ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "engagements")])
+def test_a_sum_column_is_said_not_read(name, column):
+    out = inspect(EXPORTS / name).stdout
+    assert f'column "{column}" is the sum of other columns: not read' in out
+    assert column in columns(out, "ignores:")
+
+
 def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_path):
     path = tmp_path / "account_analytics_content.csv"
     path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Replies,Reposts\n"

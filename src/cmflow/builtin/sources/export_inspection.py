@@ -62,7 +62,7 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContex
     kind = RECORD_KINDS[known.record]
     mapped = known.mapped_columns()
     used = tuple(name for name in table.header if name in mapped)
-    ignored = tuple(name for name in table.header if name and name not in mapped)
+    ignored = table.unread_columns
     times = frame[kind.time_field].drop_nulls() if frame.height else None
     first = _day(times.min()) if times is not None and len(times) else None
     last = _day(times.max()) if times is not None and len(times) else None
@@ -75,6 +75,10 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContex
     if any(f in YEARLESS_DIRECTIVES for f in (*known.date_format, *known.datetime_format)) and first:
         problems.append(f"dates have no year: read as {first} to {last}, from the rows' order and today; "
                         "in a workflow, from the run's period (set default_year = ... if a file is older)")
+    for column in known.sums:
+        if column in table.header:
+            problems.append(f'column "{column}" is the sum of other columns: not read (adding it would count '
+                            "them twice)")
     problems += ctx.problems + ctx.skipped
     return InspectedTable(format=known.name, title=known.title, record=known.record, sheet=table.sheet,
                           header_row=table.header_row, rows=table.rows, records=frame.height,

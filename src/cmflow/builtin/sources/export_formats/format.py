@@ -62,6 +62,10 @@ class ExportFormat:
     excluding: tuple[str, ...] = ()
     """Header names this export never has: a table holding one is not of this format (YouTube
     Studio's `Chart data.csv` has the table's columns and a `Date`, one row per day and video)."""
+    sums: tuple[str, ...] = ()
+    """Columns holding the sum of others (Meta's `Reactions, Comments and Shares`, X's
+    `Engagements`): never read, since adding them would count the others twice; `cmflow
+    inspect` says so."""
     account_in_url: Optional[str] = None
     """A regular expression whose first group is the account's handle in a post's link (X's
     `https://x.com/<handle>/status/<id>`): `cmflow inspect` suggests it for `account`."""
@@ -71,6 +75,7 @@ class ExportFormat:
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
         object.__setattr__(self, "constants", MappingProxyType(dict(self.constants)))
+        object.__setattr__(self, "not_records", MappingProxyType(dict(self.not_records)))
         object.__setattr__(self, "values", MappingProxyType({k: MappingProxyType(dict(v))
                                                              for k, v in self.values.items()}))
 

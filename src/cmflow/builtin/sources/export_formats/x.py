@@ -33,6 +33,7 @@ POSTS = ExportFormat(
     thousands=",",
     id_pattern=STATUS_ID,
     account_in_url=HANDLE_IN_LINK,
+    sums=("Engagements",),
     notes="`Date` is the publish day only (`Tue, Jul 14, 2026`). `Engagements` is the sum of every "
           "interaction and click and is not read (adding it would count them twice); X's `Shares` "
           "(sent by DM or link) is not a repost: shares are `Reposts`, saves `Bookmarks`, clicks `URL "
@@ -63,6 +64,7 @@ TWEET_ACTIVITY = ExportFormat(
     thousands=",",
     id_pattern=STATUS_ID,
     account_in_url=HANDLE_IN_LINK,
+    sums=("engagements", "promoted engagements"),
     notes="Every field quoted, counters written `1203.0`. `time` is UTC (`2023-03-02 16:05 +0000`). "
           "`engagements` (a sum) and `engagement rate` (a per-tweet fraction) are not read, nor the "
           "`promoted ...` columns (`-` for organic tweets). `likes` was `favorites` before 2015. No "
