@@ -130,3 +130,13 @@ def test_x_classic_before_2015_says_favorites(tmp_path):
     path.write_text(text.replace('"likes"', '"favorites"', 1), encoding="utf-8")
     posts = read(path, account="atelierlumen")[0]["post"]
     assert [p["likes"] for p in posts] == [48, 29, 3]
+
+
+def test_youtube_id_written_with_a_leading_space_is_the_video_id(tmp_path):
+    # Studio is reported to write a space before ids starting with "-" (a spreadsheet would take
+    # "-Xy..." for a formula): the id is the video's, without it.
+    path = tmp_path / "Table data.csv"
+    path.write_text("Content,Video title,Video publish time,Views\nTotal,,,30\n"
+                    ' -Xy9Qw8Er7T,Five herbs,"Oct 17, 2026",30\n', encoding="utf-8")
+    posts = read(path, account="atelierlumen")[0]["post"]
+    assert [(p["post_id"], p["video_views"]) for p in posts] == [("-Xy9Qw8Er7T", 30)]
