@@ -56,6 +56,8 @@ CASES = [
      "Followers", "Difference in followers from previous day"),
     ("linkedin-content.xlsx", "linkedin_content_posts", "4 post record(s) from 4 row(s)",
      "2026-11-10 to 2026-11-20", None, "Created date", "Click through rate (CTR)"),
+    ("account_overview_analytics_2026-10-01_2026-10-03.csv", "x_account_overview",
+     "3 account_activity record(s) from 3 row(s)", "2026-10-01 to 2026-10-03", None, "Unfollows", "Create Post"),
     ("linkedin-followers.xlsx", "linkedin_followers", "account_activity record(s)", "2026-11", None,
      "Total followers", "Organic followers"),
 ]

@@ -140,3 +140,18 @@ def test_youtube_id_written_with_a_leading_space_is_the_video_id(tmp_path):
                     ' -Xy9Qw8Er7T,Five herbs,"Oct 17, 2026",30\n', encoding="utf-8")
     posts = read(path, account="atelierlumen")[0]["post"]
     assert [(p["post_id"], p["video_views"]) for p in posts] == [("-Xy9Qw8Er7T", 30)]
+
+
+def test_x_account_overview_is_daily_activity_with_gross_follows_and_unfollows():
+    days = read(EXPORTS / "account_overview_analytics_2026-10-01_2026-10-03.csv", account="atelierlumen")[0]
+    rows = sorted(days["account_activity"], key=lambda r: r["date"])
+    assert [r["date"].isoformat() for r in rows] == ["2026-10-01", "2026-10-02", "2026-10-03"]
+    # By hand over the three days: impressions 1385 + 6120 + 2410; likes 18 + 97 + 40; replies 3 + 12 + 11;
+    # reposts 2 + 19 + 7; bookmarks 1 + 13 + 3; profile visits 6 + 25 + 14; video views 0 + 845 + 310;
+    # new follows 1 + 9 + 5; unfollows 3 + 2 + 1. Engagements (41, 318, 96) are not read.
+    sums = {name: sum(r[name] for r in rows) for name in (
+        "impressions", "likes", "comments", "shares", "saves", "profile_views", "video_views",
+        "followers_gained", "followers_lost")}
+    assert sums == {"impressions": 9915, "likes": 155, "comments": 26, "shares": 28, "saves": 17,
+                    "profile_views": 45, "video_views": 1155, "followers_gained": 15, "followers_lost": 6}
+    assert all(r["reach"] is None and r["clicks"] is None for r in rows)

@@ -20,7 +20,7 @@ SHOWN_PROBLEMS = 10
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, metavar="FILE...", type=click.Path(path_type=Path))
 def inspect(files: tuple[Path, ...]) -> None:
     """Say what each export FILE is and how a workflow reads it.
 

@@ -71,4 +71,34 @@ TWEET_ACTIVITY = ExportFormat(
           "account column: the handle is in the links (name it with `account`).",
 )
 
-FORMATS = (POSTS, TWEET_ACTIVITY)
+ACCOUNT_OVERVIEW = ExportFormat(
+    name="x_account_overview",
+    title="X analytics: account overview export (CSV, 2024 on)",
+    platform="x",
+    record="account_activity",
+    file_type="csv",
+    identifying=("Date", "Impressions", "Engagements", "New follows", "Unfollows", "Profile visits"),
+    columns={
+        "date": "Date",
+        "impressions": "Impressions",
+        "likes": "Likes",
+        "comments": "Replies",
+        "shares": "Reposts",
+        "saves": "Bookmarks",
+        "profile_views": "Profile visits",
+        "video_views": "Video views",
+        "followers_gained": "New follows",
+        "followers_lost": "Unfollows",
+    },
+    optional=("comments", "shares", "saves", "video_views"),
+    date_format=("%a, %b %d, %Y", "%b %d, %Y", "%Y-%m-%d"),
+    thousands=",",
+    sums=("Engagements",),
+    notes="One row per day for the whole account, the newest day first in the samples found. `Date` "
+          "is `Fri, Apr 26, 2024`. `New follows` and `Unfollows` are the day's gross gains and losses, "
+          "not the audience size. `Engagements` (a sum), X's `Shares` (sent by DM or link), `Create "
+          "Post` (posts published) and `Media views` are not read. No account column (name it with "
+          "`account`).",
+)
+
+FORMATS = (POSTS, TWEET_ACTIVITY, ACCOUNT_OVERVIEW)
