@@ -188,3 +188,16 @@ def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(
     # likes, comments, shares, saves, impressions, clicks; "–" is no value (YouTube has no saves or clicks)
     assert rows["x"] == ["121", "32", "23", "16", "7,622", "58"]
     assert rows["youtube"] == ["301", "58", "44", "–", "61,200", "–"]
+
+
+def test_a_long_list_of_problems_is_cut_after_ten(tmp_path):
+    path = tmp_path / "account_analytics_content.csv"
+    rows = "".join(f'{n},"Fri, Oct 2, 2026",Post {n},https://x.com/atelierlumen/status/{n},100,-{n}\n'
+                   for n in range(1, 16))
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes\n" + rows, encoding="utf-8")
+    out = inspect(path).stdout
+    assert "0 post record(s) from 15 row(s)" in out
+    listed = [line for line in out.splitlines() if line.startswith("      - ")]
+    assert len(listed) == 10
+    problems = int(out.split("problems:")[1].split()[0])
+    assert problems >= 15 and f"... and {problems - 10} more" in out
