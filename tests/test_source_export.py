@@ -159,6 +159,16 @@ def test_an_unknown_file_in_a_folder_is_an_error_naming_it(tmp_path: Path, write
     assert message.startswith(f"{folder / 'notes.csv'} is not an export cmflow knows")
 
 
+def test_a_file_that_is_not_text_in_a_folder_is_not_an_export(tmp_path: Path, write_workflow, store_url: str) -> None:
+    folder = exports(tmp_path / "exports", "tiktok-follower-history.csv")
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    message = failure(write_workflow, store_url, "exports", 'account = "maisonlumen"')
+    assert message.startswith(f"{folder / 'report.pdf'} is not an export cmflow knows: it is neither UTF-8 text")
+    assert "encoding =" not in message  # the export source has no such option
+    (folder / "report.pdf").write_bytes(b"")
+    assert "report.pdf is empty" in failure(write_workflow, store_url, "exports", 'account = "maisonlumen"')
+
+
 def test_a_glob_or_folder_naming_no_file_is_an_error(tmp_path: Path, write_workflow, store_url: str) -> None:
     (tmp_path / "empty").mkdir()
     assert "no file matches this pattern (path = 'exports/tiktok-*.csv')" in failure(
@@ -371,3 +381,28 @@ def test_doctor_names_each_file_and_its_format(tmp_path: Path) -> None:
     (tmp_path / "x" / "notes.txt").write_text("Idea,Owner\n", encoding="utf-8")
     [check] = ExportSource(ExportSource.Options(path="x", account="a"), entry_id="src").check_credentials(ctx)
     assert check.status == "fail" and "notes.txt is not an export cmflow knows" in check.message
+
+
+def test_files_ending_on_the_same_day_the_name_sorting_last_wins(tmp_path: Path, write_workflow,
+                                                                 store_url: str) -> None:
+    original = (FIXTURES / "tiktok-follower-history.csv").read_bytes()
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "followers-b.csv").write_bytes(original.replace(b'"5301"', b'"5333"'))  # a later download
+    (folder / "followers-a.csv").write_bytes(original)
+    result = run(write_workflow, store_url, "x", extra='account = "maisonlumen"')
+    snapshots = result.records["account_snapshot"].sort("date")
+    assert snapshots.height == 7  # the 16th to the 22nd once
+    assert snapshots["followers"][-1] == 5333  # followers-b.csv's copy
+
+
+def test_on_error_skip_leaves_a_bad_row_out_and_lists_it(tmp_path: Path, write_workflow, store_url: str) -> None:
+    text = (FIXTURES / "tiktok-overview-2026-11a.csv").read_bytes().replace(b'"November 17","1200"',
+                                                                            b'"November 17","-"')
+    (tmp_path / "tiktok.csv").write_bytes(text)
+    result = run(write_workflow, store_url, "tiktok.csv", extra='account = "maisonlumen"\non_error = "skip"')
+    activity = in_week(result.records["account_activity"])
+    assert date(2026, 11, 17) not in activity["date"].to_list()
+    assert activity["impressions"].sum() == 8300 - 1200  # the 17th left out, not counted as 0
+    [report] = [r for r in result.stages if r.kind == "source"]
+    assert any("tiktok.csv" in row and "line 5" in row for row in report.skipped)

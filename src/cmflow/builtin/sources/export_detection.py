@@ -96,7 +96,15 @@ def identify(path: Path, format: Optional[str] = None,
 def _identify_csv(path: Path, candidates: list[ExportFormat], formats: Sequence[ExportFormat]) -> Identified:
     from cmflow.builtin.sources.csv_source import read_csv_text
 
-    text = read_export(path, "utf-8")
+    try:
+        text = read_export(path, "utf-8")
+    except DataFileError:
+        if not read_export_bytes(path).strip(b" \t\r\n\xef\xbb\xbf"):
+            raise  # empty: a failed download, said as the csv source says it
+        raise UnknownExport(f"{path} is not an export cmflow knows: it is neither UTF-8 text nor a workbook, as "
+                            "every known export is (a PDF, an image, or a CSV file saved again in another "
+                            "encoding? save it as CSV UTF-8, or move it out of the folder); the known formats "
+                            "are " + ", ".join(f.name for f in formats) + " (docs/exports.md)", None, ()) from None
     rows = _first_rows_of_text(text)
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
     if match is None:
