@@ -47,6 +47,9 @@ _PUBLIC = {
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
+    # cmflow inspect: what a file source says of a file
+    "InspectsFiles": "plugins.inspection", "FileInspection": "plugins.inspection",
+    "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "UserFacingError": "foundation.errors",
     "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
 }
@@ -85,6 +88,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl
     from cmflow.plugins.input_paths import read_input_file
+    from cmflow.plugins.inspection import FileInspection, InspectedTable, InspectsFiles
     from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption

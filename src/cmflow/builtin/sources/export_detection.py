@@ -170,7 +170,8 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
     for number, names in rows:
         present = set(names)
         for known in candidates:
-            if set(known.identifying) <= present and (best is None or len(known.identifying) > len(best[0].identifying)):
+            fits = set(known.identifying) <= present and not present & set(known.excluding)
+            if fits and (best is None or len(known.identifying) > len(best[0].identifying)):
                 best = (known, number, tuple(names))
         if best is not None:
             return best
@@ -180,7 +181,7 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
 def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]], candidates: list[ExportFormat],
              formats: Sequence[ExportFormat], file_type: str) -> UnknownExport:
     """The error for a file of no known format: what it holds, the known formats, the closest."""
-    closest, present, missing = None, -1, ()
+    closest, present, missing, never = None, -1, (), ()
     for known in sorted(candidates, key=lambda f: f.file_type != file_type):
         for rows in seen.values():
             for _, names in rows:
@@ -188,6 +189,7 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
                 if len(found) / len(known.identifying) > present:
                     present = len(found) / len(known.identifying)
                     closest, missing = known, tuple(n for n in known.identifying if n not in names)
+                    never = tuple(n for n in known.excluding if n in names)
     if len(candidates) == 1:
         opening = f"{path} is not a {candidates[0].title} export (format = {candidates[0].name!r})"
     else:
@@ -198,9 +200,12 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
         where = f'sheet "{sheet}"' if sheet is not None else "its first line"
         held.append(f"{where} holds {shown or 'nothing'}" + (", ..." if rows and len(rows[0][1]) > 8 else ""))
     parts = [opening + ": " + "; ".join(held)]
-    if closest is not None and present > 0:
+    if closest is not None and present > 0 and missing:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), whose "
                      + ", ".join(f'"{n}"' for n in missing) + " it lacks")
+    elif closest is not None and present > 0:
+        parts.append(f"the closest known format is {closest.name} ({closest.title}), which never has "
+                     + ", ".join(f'"{n}"' for n in never) + " (another file of the same download?)")
     parts.append("the known formats are " + ", ".join(f.name for f in formats) + " (docs/exports.md)")
     parts.append("export the file again from one of these pages, or read it with plugin = \"csv\" (or \"xlsx\") "
                  "and a `columns` mapping")

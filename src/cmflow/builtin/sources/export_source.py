@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from cmflow import DataFileError, PluginOptions, RECORD_KINDS, RecordTable, Source, TimeZoneName, hookimpl
+from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, Source,
+                    TimeZoneName, hookimpl)
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
-from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, parse_records
+from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RowPlaces, parse_records
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,13 +73,15 @@ class ReadTable:
     table: IdentifiedTable
     frame: "pl.DataFrame"
     """Canonical columns of the table's record kind."""
+    not_records: int = 0
+    """Rows left out before reading because the format says they are not records (a Total row)."""
 
     @property
     def format(self) -> ExportFormat:
         return self.table.format
 
 
-class ExportSource(Source):
+class ExportSource(Source, InspectsFiles):
     """Reads the exports of platforms' analytics pages, recognising each file by itself.
 
     Give it a file, a folder or a glob; each file's format is told from its header (a workbook's:
@@ -103,7 +106,8 @@ class ExportSource(Source):
     """
 
     name = "export"
-    description = "Read the exports of Meta Business Suite, LinkedIn and TikTok Studio, recognising each file."
+    description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio and X, "
+                   "recognising each file.")
     Options = ExportOptions
     record_kinds = ()
 
@@ -117,6 +121,15 @@ class ExportSource(Source):
                   for read in read_file(path, self.options, ctx)]
         for kind, frame in combine(tables).items():
             yield RecordTable(kind, frame)
+
+    inspect_order = 10
+
+    @classmethod
+    def inspect_file(cls, path: Path) -> FileInspection:
+        """What ``cmflow inspect`` says of the file (see :mod:`export_inspection`)."""
+        from cmflow.builtin.sources.export_inspection import inspect_export
+
+        return inspect_export(path, read_table, ExportOptions)
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Every file the path names is there and of a known format (`validate` does not look)."""
@@ -162,24 +175,28 @@ def export_files(value: str, base: Path) -> list[Path]:
 def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
     """The records of each known table of the file at ``path``."""
     identified = identify(path, options.format)
-    read = []
-    for table in identified.tables:
-        mapping = mapping_options(path, table, options)
-        if table.sheet is None:
-            raw, places, bad = _csv_table(path, table, ctx)
-        else:
-            from cmflow.builtin.sources.xlsx_source import read_sheet
+    return [read_table(path, table, options, ctx) for table in identified.tables]
 
-            sheet = read_sheet(path, mapping)
-            raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
-        frame = parse_records(raw, mapping, ctx, path, places, bad)
-        if table.format.id_pattern and "post_id" in frame.columns:
-            import polars as pl
 
-            frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
-                                       .fill_null(pl.col("post_id")).alias("post_id"))
-        read.append(ReadTable(path, table, RecordTable(table.record, frame).conformed()))
-    return read
+def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
+    """The records of one known table of the file at ``path``."""
+    mapping = mapping_options(path, table, options)
+    if table.sheet is None:
+        raw, places, bad = _csv_table(path, table, ctx)
+    else:
+        from cmflow.builtin.sources.xlsx_source import read_sheet
+
+        sheet = read_sheet(path, mapping)
+        raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+    height = raw.height
+    raw, places = without_rows_not_records(raw, places, table.format)
+    frame = parse_records(raw, mapping, ctx, path, places, bad)
+    if table.format.id_pattern and "post_id" in frame.columns:
+        import polars as pl
+
+        frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
+                                   .fill_null(pl.col("post_id")).alias("post_id"))
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height)
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
@@ -217,6 +234,41 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
     from cmflow.builtin.sources.xlsx_source import XlsxOptions
 
     return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row)
+
+
+class KeptRows(RowPlaces):
+    """The places of the rows kept from a table, named as in the whole table."""
+
+    def __init__(self, places: RowPlaces, kept: list[int]) -> None:
+        self.places = places
+        self.kept = kept
+        self.ambiguous = places.ambiguous
+
+    def row(self, index: int) -> str:
+        return self.places.row(self.kept[index])
+
+    def cell(self, index: int, column: str) -> str:
+        return self.places.cell(self.kept[index], column)
+
+    def order(self, index: int) -> int:
+        return self.places.order(self.kept[index])
+
+
+def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat
+                             ) -> tuple["pl.DataFrame", RowPlaces]:
+    """The table without the rows its format says are not records (``not_records``: YouTube
+    Studio's `Total` row), the others' lines and rows named as before."""
+    import polars as pl
+
+    marks = [pl.col(column).str.strip_chars().is_in(list(values))
+             for column, values in known.not_records.items() if column in raw.columns]
+    if not marks:
+        return raw, places
+    drop = raw.select(pl.any_horizontal(marks).fill_null(False)).to_series()
+    if not drop.any():
+        return raw, places
+    kept = [index for index, dropped in enumerate(drop.to_list()) if not dropped]
+    return raw.filter(~drop), KeptRows(places, kept)
 
 
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:

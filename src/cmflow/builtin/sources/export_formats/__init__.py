@@ -5,9 +5,10 @@ entry to its platform's ``FORMATS`` and listing that module below."""
 from __future__ import annotations
 
 from cmflow.builtin.sources.export_formats.format import ExportFormat
-from cmflow.builtin.sources.export_formats import linkedin, meta, tiktok
+from cmflow.builtin.sources.export_formats import linkedin, meta, tiktok, x, youtube
 
-KNOWN_FORMATS: tuple[ExportFormat, ...] = (*meta.FORMATS, *linkedin.FORMATS, *tiktok.FORMATS)
+KNOWN_FORMATS: tuple[ExportFormat, ...] = (*meta.FORMATS, *linkedin.FORMATS, *tiktok.FORMATS, *youtube.FORMATS,
+                                            *x.FORMATS)
 """Every known format, in the order detection reports them."""
 
 __all__ = ["ExportFormat", "KNOWN_FORMATS", "format_named"]

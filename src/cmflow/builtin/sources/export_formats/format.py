@@ -55,12 +55,27 @@ class ExportFormat:
     id_pattern: Optional[str] = None
     """A regular expression: the record's id is its first match in the mapped id column (LinkedIn
     has no post id, the id is taken from the post's link); the whole value when it does not match."""
+    not_records: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Column -> values marking rows that are not records, left out before reading: YouTube
+    Studio's `Total` row (first under the header, the sum of every video) would count each video
+    twice. A totals row of any other export is a bad row, as the csv source says."""
+    excluding: tuple[str, ...] = ()
+    """Header names this export never has: a table holding one is not of this format (YouTube
+    Studio's `Chart data.csv` has the table's columns and a `Date`, one row per day and video)."""
+    sums: tuple[str, ...] = ()
+    """Columns holding the sum of others (Meta's `Reactions, Comments and Shares`, X's
+    `Engagements`): never read, since adding them would count the others twice; `cmflow
+    inspect` says so."""
+    account_in_url: Optional[str] = None
+    """A regular expression whose first group is the account's handle in a post's link (X's
+    `https://x.com/<handle>/status/<id>`): `cmflow inspect` suggests it for `account`."""
     notes: str = ""
     """The traps of this export, for docs/exports.md and `cmflow inspect`."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
         object.__setattr__(self, "constants", MappingProxyType(dict(self.constants)))
+        object.__setattr__(self, "not_records", MappingProxyType(dict(self.not_records)))
         object.__setattr__(self, "values", MappingProxyType({k: MappingProxyType(dict(v))
                                                              for k, v in self.values.items()}))
 

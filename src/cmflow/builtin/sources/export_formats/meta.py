@@ -35,6 +35,7 @@ FACEBOOK_POSTS = ExportFormat(
                        "Photo": "image", "Reel": "reel", "Link": "link", "Video": "video",
                        "Status": "text", "Text": "text"}},
     datetime_format=US_PUBLISH_TIME,
+    sums=("Reactions, Comments and Shares",),
     notes="`Reactions, Comments and Shares` (one header holding commas) is the sum of the three "
           "columns after it, and is not read (adding it again would double the interactions). "
           "Impressions are `Views` in current exports, `Impressions` in older ones. The caption is in "

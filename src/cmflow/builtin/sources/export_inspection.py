@@ -1,0 +1,114 @@
+"""What ``cmflow inspect`` says of one file, as the ``export`` source reads it: its known format(s),
+what the rows become, the columns read and ignored, the problems the reading finds, and the
+``[[sources]]`` entry that reads it. Never raises for a bad file: the answer says why."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from cmflow import RECORD_KINDS, DataFileError, FetchContext, FileInspection, InspectedTable
+
+from cmflow.builtin.sources.export_detection import IdentifiedTable, UnknownExport, identify
+from cmflow.builtin.sources.export_formats import ExportFormat
+
+PLACEHOLDER_ACCOUNT = "..."
+"""The account the records of a file that does not name it are read under, and the entry's value."""
+YEARLESS_DIRECTIVES = ("%B %d", "%d %B", "%b %d", "%d %b")
+
+
+def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Callable[..., Any], *,
+                   now: Optional[datetime] = None) -> FileInspection:
+    """What the file at ``path`` is, read as the export source reads it: each table by
+    ``read_table(path, table, options, ctx)`` with the options ``options_of(path=, account=,
+    on_error="skip")`` (so that every bad row is listed; the export source hands both, this module
+    imports nothing of it), dates without a year placed by ``now`` (default: now)."""
+    now = now or datetime.now(timezone.utc)
+    if path.is_dir():
+        return FileInspection(path, error=f"{path} is a folder: inspect the files in it "
+                                          f"(cmflow inspect {path}/*)")
+    try:
+        identified = identify(path)
+    except UnknownExport as exc:  # one line in a run's summary; here, one part a line
+        return FileInspection(path, error="\n".join(str(exc).split("; ")))
+    except DataFileError as exc:  # missing, empty, damaged
+        return FileInspection(path, error=str(exc))
+    account_needed = any(t.format.account_column is None for t in identified.tables)
+    options = options_of(path=str(path), account=PLACEHOLDER_ACCOUNT if account_needed else None,
+                         on_error="skip")
+    tables, handles = [], set()
+    for table in identified.tables:
+        ctx = FetchContext(now - timedelta(days=3650), now, [], path.parent, logging.getLogger("cmflow.inspect"))
+        try:
+            read = read_table(path, table, options, ctx)
+        except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)
+            return FileInspection(path, error=str(exc))
+        tables.append(_inspected(table, read.frame, read.not_records, ctx))
+        if table.format.account_in_url and "url" in read.frame.columns:
+            pattern = re.compile(table.format.account_in_url)
+            handles |= {m.group(1) for url in read.frame["url"].drop_nulls() if (m := pattern.search(url))}
+    return FileInspection(path, tuple(tables), source_entry(path, identified.tables[0].format, account_needed,
+                                                            sorted(handles)),
+                          account_needed=account_needed,
+                          suggestions=_suggestions(account_needed, sorted(handles)))
+
+
+def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContext) -> InspectedTable:
+    known = table.format
+    kind = RECORD_KINDS[known.record]
+    mapped = known.mapped_columns()
+    used = tuple(name for name in table.header if name in mapped)
+    ignored = table.unread_columns
+    times = frame[kind.time_field].drop_nulls() if frame.height else None
+    first = _day(times.min()) if times is not None and len(times) else None
+    last = _day(times.max()) if times is not None and len(times) else None
+    accounts = () if known.account_column is None else tuple(sorted(frame["account"].drop_nulls().unique()))
+    problems = []
+    if not_records:
+        marks = ", ".join(f'"{value}" in "{column}"' for column, values in known.not_records.items()
+                          for value in values)
+        problems.append(f"{not_records} row(s) are not records ({marks}: the sum of the others), left out")
+    if any(f in YEARLESS_DIRECTIVES for f in (*known.date_format, *known.datetime_format)) and first:
+        problems.append(f"dates have no year: read as {first} to {last}, from the rows' order and today; "
+                        "in a workflow, from the run's period (set default_year = ... if a file is older)")
+    for column in known.sums:
+        if column in table.header:
+            problems.append(f'column "{column}" is the sum of other columns: not read (adding it would count '
+                            "them twice)")
+    problems += ctx.problems + ctx.skipped
+    return InspectedTable(format=known.name, title=known.title, record=known.record, sheet=table.sheet,
+                          header_row=table.header_row, rows=table.rows, records=frame.height,
+                          accounts=accounts, first=first, last=last, used_columns=used,
+                          ignored_columns=ignored, problems=tuple(problems), notes=known.notes)
+
+
+def source_entry(path: Path, known: ExportFormat, account_needed: bool, handles: list[str]) -> str:
+    """The ``[[sources]]`` TOML entry reading the file at ``path``."""
+    lines = ["[[sources]]", f"id = {_toml(known.platform)}", 'plugin = "export"', f"path = {_toml(str(path))}"]
+    if account_needed:
+        if len(handles) == 1:
+            lines.append(f"account = {_toml(handles[0])}  # the handle in the post links")
+        else:
+            lines.append(f"account = {_toml(PLACEHOLDER_ACCOUNT)}  # the file does not name its account: "
+                         "write its handle")
+    return "\n".join(lines) + "\n"
+
+
+def _suggestions(account_needed: bool, handles: list[str]) -> tuple[str, ...]:
+    if account_needed and len(handles) > 1:
+        return (f"the post links name several accounts ({', '.join(handles)}): one source per account, "
+                "or check the file",)
+    return ()
+
+
+def _toml(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _day(value) -> Optional[date]:
+    return value.date() if isinstance(value, datetime) else value

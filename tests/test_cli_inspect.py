@@ -1,0 +1,203 @@
+"""`cmflow inspect FILE...` through the real command, in a process of its own, on each export fixture
+(tests/fixtures/exports): what it says the file is, and that the entry it prints reads it."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import subprocess
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow import FetchContext
+from cmflow.builtin.sources.export_source import ExportSource
+from tests.cmflow_command import CMFLOW
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+
+
+def inspect(*files: Path | str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CMFLOW, "inspect", *map(str, files)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, encoding="utf-8")
+
+
+def entry_of(output: str) -> dict:
+    """The [[sources]] entry the output says to paste, parsed as TOML."""
+    block = output[output.index("[[sources]]"):]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    return tomllib.loads("\n".join(lines))["sources"][0]
+
+
+def columns(output: str, label: str) -> list[str]:
+    """The column names the first line starting with ``label`` lists (CSV-quoted when they hold a comma)."""
+    line = next(line for line in output.splitlines() if line.strip().startswith(label))
+    return next(csv.reader([line.split(label, 1)[1].strip()], skipinitialspace=True))
+
+
+CASES = [
+    # file, format, "records: ...", dates, account in the entry (None: the placeholder), columns read / ignored
+    ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 post record(s) from 5 row(s)",
+     "2026-10-03 to 2026-10-31", None, "Comments added", "Watch time (hours)"),
+    ("youtube-studio-table-data-2025.csv", "youtube_studio_table", "2 post record(s) from 3 row(s)",
+     "2026-11-02 to 2026-11-09", None, "Thumbnail impressions", "Thumbnail click-through rate (%)"),
+    ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 post record(s) from 3 row(s)",
+     "2026-10-02 to 2026-10-22", "atelierlumen", "Bookmarks", "Engagements"),
+    ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "x_tweet_activity",
+     "3 post record(s) from 3 row(s)", "2023-03-02 to 2023-03-20", "atelierlumen", "retweets", "engagement rate"),
+    ("meta-facebook-posts.csv", "meta_facebook_posts", "4 post record(s) from 4 row(s)",
+     "2026-11-10 to 2026-11-20", "", "Reactions", "Reactions, Comments and Shares"),
+    ("meta-instagram-posts.csv", "meta_instagram_posts", "post record(s)", "2026-11", "", "Saves", "Follows"),
+    ("tiktok-overview-2026-11a.csv", "tiktok_overview", "9 account_activity record(s) from 9 row(s)",
+     "2026-11-14 to 2026-11-22", None, "Profile Views", None),
+    ("tiktok-follower-history.csv", "tiktok_follower_history", "account_snapshot record(s)", "2026-11", None,
+     "Followers", "Difference in followers from previous day"),
+    ("linkedin-content.xlsx", "linkedin_content_posts", "4 post record(s) from 4 row(s)",
+     "2026-11-10 to 2026-11-20", None, "Created date", "Click through rate (CTR)"),
+    ("account_overview_analytics_2026-10-01_2026-10-03.csv", "x_account_overview",
+     "3 account_activity record(s) from 3 row(s)", "2026-10-01 to 2026-10-03", None, "Unfollows", "Create Post"),
+    ("linkedin-followers.xlsx", "linkedin_followers", "account_activity record(s)", "2026-11", None,
+     "Total followers", "Organic followers"),
+]
+
+
+@pytest.mark.parametrize("name, format, records, dates, account, read, ignored", CASES,
+                         ids=[case[0] for case in CASES])
+def test_inspect_says_what_each_fixture_is(name, format, records, dates, account, read, ignored):
+    path = EXPORTS / name
+    done = inspect(path)
+    out = done.stdout
+    assert done.returncode == 0, done.stderr + out
+    assert f"✓ {path}" in out and f"[{format}]" in out
+    assert records in out and dates in out
+    table = out[out.index(f"[{format}]"):]
+    read_names, ignored_names = columns(table, "reads:"), columns(table, "ignores:")
+    assert read in read_names and read not in ignored_names
+    if ignored:
+        assert ignored in ignored_names
+    entry = entry_of(out)
+    assert entry["plugin"] == "export" and entry["path"] == str(path)
+    if account == "":  # the file names its account: the entry has none
+        assert "account" not in entry
+    else:
+        assert entry["account"] == (account or "..."), out
+
+
+@pytest.mark.parametrize("name", ["youtube_studio_content/Table data.csv",
+                                  "account_analytics_content_2026-10-01_2026-10-31.csv"])
+def test_the_entry_printed_reads_the_file_as_inspect_counted(name):
+    out = inspect(EXPORTS / name).stdout
+    entry = entry_of(out)
+    options = {k: v for k, v in entry.items() if k not in ("id", "plugin")}
+    options["account"] = "atelierlumen"
+    source = ExportSource(ExportSource.Options(**options), entry_id=entry["id"])
+    now = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    ctx = FetchContext(datetime(2020, 1, 1, tzinfo=timezone.utc), now, [], Path("."), logging.getLogger("t"))
+    frames = {table.kind: table.frame for table in source.fetch(ctx)}
+    counted = int(out.split("records:")[1].split()[0])
+    assert frames["post"].height == counted
+
+
+def test_the_youtube_total_row_and_a_yearless_date_are_said():
+    out = inspect(EXPORTS / "youtube_studio_content" / "Table data.csv").stdout
+    assert '1 row(s) are not records ("Total" in "Content"' in out
+    out = inspect(EXPORTS / "tiktok-overview-2026-11a.csv").stdout
+    assert "dates have no year" in out and "default_year" in out
+
+
+@pytest.mark.parametrize("name, column", [
+    ("meta-facebook-posts.csv", "Reactions, Comments and Shares"),
+    ("account_analytics_content_2026-10-01_2026-10-31.csv", "Engagements"),
+    ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "engagements")])
+def test_a_sum_column_is_said_not_read(name, column):
+    out = inspect(EXPORTS / name).stdout
+    assert f'column "{column}" is the sum of other columns: not read' in out
+    assert column in columns(out, "ignores:")
+
+
+def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_path):
+    path = tmp_path / "account_analytics_content.csv"
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Replies,Reposts\n"
+                    '1,"Fri, Oct 2, 2026",One,https://x.com/atelierlumen/status/1,100,5,1,0\n'
+                    '2,"Sat, Oct 3, 2026",Two,https://x.com/atelierlumen/status/2,200,-3,0,0\n'
+                    '3,"Sun, Oct 4, 2026",Three,https://x.com/atelierlumen/status/3,,2,0,0\n', encoding="utf-8")
+    done = inspect(path)
+    assert done.returncode == 0, done.stderr
+    assert "2 post record(s) from 3 row(s)" in done.stdout
+    assert 'line 3, column 6 "Likes"' in done.stdout and "negative" in done.stdout
+
+
+def test_an_unknown_file_gets_the_known_formats_and_the_closest():
+    done = inspect(EXPORTS / "youtube_studio_content" / "Chart data.csv")
+    assert done.returncode == 2
+    assert "not an export cmflow knows" in done.stdout
+    assert "the closest known format is youtube_studio_table" in done.stdout
+    assert 'never has "Date"' in done.stdout
+    for name in ("meta_facebook_posts", "tiktok_overview", "linkedin_followers", "x_posts", "x_tweet_activity"):
+        assert name in done.stdout
+    assert "cannot be read" in done.stderr
+
+
+def test_every_file_is_inspected_and_one_unreadable_file_fails_the_command(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    done = inspect(EXPORTS / "meta-facebook-posts.csv", tmp_path / "missing.csv", empty, tmp_path)
+    assert done.returncode == 2
+    assert "✓ " + str(EXPORTS / "meta-facebook-posts.csv") in done.stdout
+    assert f"✗ {tmp_path / 'missing.csv'}" in done.stdout and "not found" in done.stdout
+    assert f"✗ {empty}" in done.stdout
+    assert f"{tmp_path} is a folder" in done.stdout
+    assert "3 of 4 file(s) cannot be read" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_text_from_the_file_cannot_drive_the_terminal(tmp_path):
+    path = tmp_path / "content.csv"
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Note\x1b[2J\n"
+                    '1,"Fri, Oct 2, 2026",One,https://x.com/atelierlumen/status/1,100,5,x\n', encoding="utf-8")
+    done = inspect(path)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "Note\\x1b[2J" in done.stdout
+
+
+def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(tmp_path):
+    """A community manager's first hour: inspect the exports, paste the entries, fill in the
+    account, run. Figures by hand from the fixtures (see test_export_youtube_x.py)."""
+    import os
+    import shutil
+
+    shutil.copy(EXPORTS / "youtube_studio_content" / "Table data.csv", tmp_path / "Table data.csv")
+    shutil.copy(EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv", tmp_path / "x.csv")
+    done = inspect("Table data.csv", "x.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pasted = [line[4:] for line in done.stdout.splitlines() if line.startswith("    ") and
+              (line[4:].startswith(("[[sources]]", "id = ", "plugin = ", "path = ", "account = ")))]
+    entries = "\n".join(pasted).replace('account = "..."', 'account = "atelierlumen"')
+    (tmp_path / "workflow.toml").write_text(
+        '[workflow]\nname = "first hour"\nperiod = "last_month"\ntimezone = "UTC"\n\n' + entries
+        + '\n\n[[metrics]]\nplugin = "totals"\ncounters = ["likes", "comments", "shares", "saves", "impressions",'
+        ' "clicks"]\nby = ["platform"]\n\n[[outputs]]\nplugin = "console"\n', encoding="utf-8")
+    run = subprocess.run([*CMFLOW, "run", "workflow.toml", "--period", "2026-10-01..2026-10-31", "--dry-run",
+                          "--store", f"sqlite:///{tmp_path / 'state.db'}"], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, encoding="utf-8", env={**os.environ, "COLUMNS": "160"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {cells[0]: cells[1:] for line in run.stdout.splitlines()
+            if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and cells[0] in ("x", "youtube")}
+    # likes, comments, shares, saves, impressions, clicks; "–" is no value (YouTube has no saves or clicks)
+    assert rows["x"] == ["121", "32", "23", "16", "7,622", "58"]
+    assert rows["youtube"] == ["301", "58", "44", "–", "61,200", "–"]
+
+
+def test_a_long_list_of_problems_is_cut_after_ten(tmp_path):
+    path = tmp_path / "account_analytics_content.csv"
+    rows = "".join(f'{n},"Fri, Oct 2, 2026",Post {n},https://x.com/atelierlumen/status/{n},100,-{n}\n'
+                   for n in range(1, 16))
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes\n" + rows, encoding="utf-8")
+    out = inspect(path).stdout
+    assert "0 post record(s) from 15 row(s)" in out
+    listed = [line for line in out.splitlines() if line.startswith("      - ")]
+    assert len(listed) == 10
+    problems = int(out.split("problems:")[1].split()[0])
+    assert problems >= 15 and f"... and {problems - 10} more" in out

@@ -1,0 +1,157 @@
+"""The export source on YouTube Studio's and X's exports (tests/fixtures/exports, invented channel
+and figures in the real shapes of docs/exports.md). Every expected figure is worked out by hand
+from the fixture rows, never by the code under test."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow import DataFileError, FetchContext, Period
+from cmflow.builtin.sources.export_source import ExportSource
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+YOUTUBE = EXPORTS / "youtube_studio_content" / "Table data.csv"
+YOUTUBE_2025 = EXPORTS / "youtube-studio-table-data-2025.csv"
+X_POSTS = EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv"
+X_CLASSIC = EXPORTS / "tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv"
+COUNTERS = ("impressions", "video_views", "likes", "comments", "shares", "saves", "clicks", "reach")
+
+
+def read(path: Path, **options) -> tuple[dict, FetchContext]:
+    """The export source's records of ``path`` by kind, as rows, and the fetch context."""
+    source = ExportSource(ExportSource.Options(path=str(path), **options), entry_id="exports")
+    period = Period(datetime(2026, 11, 1).date(), datetime(2026, 11, 30).date(), "UTC")
+    ctx = FetchContext(datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2026, 12, 1, tzinfo=timezone.utc),
+                       [period], path.parent, logging.getLogger("test.export"))
+    return {table.kind: table.conformed().to_dicts() for table in source.fetch(ctx)}, ctx
+
+
+def totals(posts: list[dict]) -> dict:
+    """Each counter summed over the posts; None when no post has it (missing, not 0)."""
+    sums = {}
+    for name in COUNTERS:
+        values = [p[name] for p in posts if p[name] is not None]
+        sums[name] = sum(values) if values else None
+    return sums
+
+
+def test_youtube_table_one_post_per_video_and_the_total_row_is_none():
+    records, ctx = read(YOUTUBE, account="atelierlumen")
+    posts = records["post"]
+    assert [p["post_id"] for p in posts] == ["a1B2c3D4e5F", "-Xy9Qw8Er7T", "Zk3LmN0pQr1", "Hh7Gg6Ff5Ee"]
+    assert {p["platform"] for p in posts} == {"youtube"} and {p["account"] for p in posts} == {"atelierlumen"}
+    # By hand: views 2950 + 1480 + 400 + 0; impressions 38400 + 19800 + 3000 (the last cell empty);
+    # likes 188 + 97 + 16 + 0; comments added 41 + 15 + 2 + 0; shares 30 + 12 + 2 + 0. The Total row
+    # says the same sums: read as a post, it would double each.
+    assert totals(posts) == {"impressions": 61200, "video_views": 4830, "likes": 301, "comments": 58,
+                             "shares": 44, "saves": None, "clicks": None, "reach": None}
+    teaser = posts[3]
+    assert teaser["impressions"] is None and teaser["video_views"] == 0 and teaser["likes"] == 0
+    assert posts[2]["text"] == 'Our studio tour: "behind the pots"'
+    assert posts[0]["published_at"] == datetime(2026, 10, 3, tzinfo=timezone.utc)
+    assert ctx.problems == [] and ctx.skipped == []
+
+
+def test_youtube_2025_naming_thumbnail_impressions_and_metrics_not_chosen():
+    posts = read(YOUTUBE_2025, account="atelierlumen")[0]["post"]
+    # Thumbnail impressions "120,100" and "30,300"; Views "9,870" and "2,770". Likes, comments and
+    # shares were not chosen in Studio's table: no column, so no value (not 0).
+    assert [(p["post_id"], p["impressions"], p["video_views"]) for p in posts] == [
+        ("Qw3Er4Ty5Ui", 120100, 9870), ("Op9As8Df7Gh", 30300, 2770)]
+    assert all(p["likes"] is None and p["comments"] is None and p["shares"] is None for p in posts)
+
+
+def test_youtube_bad_value_names_its_own_line_after_the_total_row(tmp_path):
+    folder = tmp_path / "yt"
+    folder.mkdir()
+    (folder / "Table data.csv").write_text(
+        "Content,Video title,Video publish time,Views,Likes\n"
+        "Total,,,300,7\n"
+        'aaaaaaaaaaa,One,"Oct 3, 2026",100,4\n'
+        'bbbbbbbbbbb,Two,"Oct 4, 2026",200,-3\n', encoding="utf-8")
+    with pytest.raises(DataFileError) as caught:
+        read(folder / "Table data.csv", account="atelierlumen")
+    assert "line 4" in str(caught.value) and "Likes" in str(caught.value) and "line 2" not in str(caught.value)
+
+
+def test_youtube_chart_data_is_not_the_table():
+    with pytest.raises(DataFileError) as caught:
+        read(EXPORTS / "youtube_studio_content" / "Chart data.csv", account="atelierlumen")
+    message = str(caught.value)
+    assert "not an export cmflow knows" in message
+    assert "the closest known format is youtube_studio_table" in message and 'never has "Date"' in message
+
+
+def test_youtube_without_account_says_to_name_it():
+    with pytest.raises(DataFileError, match=r'does not name its account: set account = "\.\.\."'):
+        read(YOUTUBE)
+
+
+def test_x_post_export():
+    posts = read(X_POSTS, account="atelierlumen")[0]["post"]
+    assert [p["post_id"] for p in posts] == ["1843000000000000101", "1846000000000000202", "1849000000000000303"]
+    # By hand: impressions 5230 + 1980 + 412; likes 84 + 31 + 6; replies 9 + 22 + 1; reposts 17 + 6 + 0;
+    # bookmarks 12 + 4 + 0; URL clicks 58 + 0 + 0. Engagements (301, 97, 11) and X's Shares (3, 1, 0)
+    # are not read.
+    assert totals(posts) == {"impressions": 7622, "video_views": None, "likes": 121, "comments": 32,
+                             "shares": 23, "saves": 16, "clicks": 58, "reach": None}
+    assert posts[1]["text"] == "Which herb should we feature next?\nReply below 👇"
+    assert posts[0]["url"] == "https://x.com/atelierlumen/status/1843000000000000101"
+    assert posts[0]["published_at"] == datetime(2026, 10, 2, tzinfo=timezone.utc)
+
+
+def test_x_post_id_comes_from_the_link_when_a_spreadsheet_mangled_it(tmp_path):
+    path = tmp_path / "content.csv"
+    path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Replies,Reposts\n"
+                    '1.84300E+18,"Fri, Oct 2, 2026",Hello,https://x.com/atelierlumen/status/1843000000000000101,'
+                    "\"1,234\",5,1,0\n", encoding="utf-8")
+    posts = read(path, account="atelierlumen")[0]["post"]
+    assert [(p["post_id"], p["impressions"]) for p in posts] == [("1843000000000000101", 1234)]
+
+
+def test_x_classic_tweet_activity_export():
+    posts = read(X_CLASSIC, account="atelierlumen")[0]["post"]
+    # By hand: impressions 3120 + 1874 + 205 (written "3120.0"); likes 48 + 29 + 3; replies 5 + 3 + 1;
+    # retweets 11 + 7 + 0; url clicks 37 + 0 + 0; no bookmarks in this export. engagements and the
+    # promoted columns ("-") are not read.
+    assert totals(posts) == {"impressions": 5199, "video_views": None, "likes": 80, "comments": 9,
+                             "shares": 18, "saves": None, "clicks": 37, "reach": None}
+    assert posts[0]["published_at"] == datetime(2023, 3, 2, 16, 5, tzinfo=timezone.utc)
+    assert posts[1]["text"] == '"Pots, not plastic" — our pledge for 2023 #zerowaste'
+
+
+def test_x_classic_before_2015_says_favorites(tmp_path):
+    text = X_CLASSIC.read_text(encoding="utf-8")
+    path = tmp_path / "tweet_activity_metrics_old.csv"
+    path.write_text(text.replace('"likes"', '"favorites"', 1), encoding="utf-8")
+    posts = read(path, account="atelierlumen")[0]["post"]
+    assert [p["likes"] for p in posts] == [48, 29, 3]
+
+
+def test_youtube_id_written_with_a_leading_space_is_the_video_id(tmp_path):
+    # Studio is reported to write a space before ids starting with "-" (a spreadsheet would take
+    # "-Xy..." for a formula): the id is the video's, without it.
+    path = tmp_path / "Table data.csv"
+    path.write_text("Content,Video title,Video publish time,Views\nTotal,,,30\n"
+                    ' -Xy9Qw8Er7T,Five herbs,"Oct 17, 2026",30\n', encoding="utf-8")
+    posts = read(path, account="atelierlumen")[0]["post"]
+    assert [(p["post_id"], p["video_views"]) for p in posts] == [("-Xy9Qw8Er7T", 30)]
+
+
+def test_x_account_overview_is_daily_activity_with_gross_follows_and_unfollows():
+    days = read(EXPORTS / "account_overview_analytics_2026-10-01_2026-10-03.csv", account="atelierlumen")[0]
+    rows = sorted(days["account_activity"], key=lambda r: r["date"])
+    assert [r["date"].isoformat() for r in rows] == ["2026-10-01", "2026-10-02", "2026-10-03"]
+    # By hand over the three days: impressions 1385 + 6120 + 2410; likes 18 + 97 + 40; replies 3 + 12 + 11;
+    # reposts 2 + 19 + 7; bookmarks 1 + 13 + 3; profile visits 6 + 25 + 14; video views 0 + 845 + 310;
+    # new follows 1 + 9 + 5; unfollows 3 + 2 + 1. Engagements (41, 318, 96) are not read.
+    sums = {name: sum(r[name] for r in rows) for name in (
+        "impressions", "likes", "comments", "shares", "saves", "profile_views", "video_views",
+        "followers_gained", "followers_lost")}
+    assert sums == {"impressions": 9915, "likes": 155, "comments": 26, "shares": 28, "saves": 17,
+                    "profile_views": 45, "video_views": 1155, "followers_gained": 15, "followers_lost": 6}
+    assert all(r["reach"] is None and r["clicks"] is None for r in rows)
