@@ -39,26 +39,26 @@ def columns(output: str, label: str) -> list[str]:
 
 CASES = [
     # file, format, "records: ...", dates, account in the entry (None: the placeholder), columns read / ignored
-    ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 post record(s) from 5 row(s)",
+    ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 posts from 5 row(s)",
      "2026-10-03 to 2026-10-31", None, "Comments added", "Watch time (hours)"),
-    ("youtube-studio-table-data-2025.csv", "youtube_studio_table", "2 post record(s) from 3 row(s)",
+    ("youtube-studio-table-data-2025.csv", "youtube_studio_table", "2 posts from 3 row(s)",
      "2026-11-02 to 2026-11-09", None, "Thumbnail impressions", "Thumbnail click-through rate (%)"),
-    ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 post record(s) from 3 row(s)",
+    ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 posts from 3 row(s)",
      "2026-10-02 to 2026-10-22", "atelierlumen", "Bookmarks", "Engagements"),
     ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "x_tweet_activity",
-     "3 post record(s) from 3 row(s)", "2023-03-02 to 2023-03-20", "atelierlumen", "retweets", "engagement rate"),
-    ("meta-facebook-posts.csv", "meta_facebook_posts", "4 post record(s) from 4 row(s)",
+     "3 posts from 3 row(s)", "2023-03-02 to 2023-03-20", "atelierlumen", "retweets", "engagement rate"),
+    ("meta-facebook-posts.csv", "meta_facebook_posts", "4 posts from 4 row(s)",
      "2026-11-10 to 2026-11-20", "", "Reactions", "Reactions, Comments and Shares"),
-    ("meta-instagram-posts.csv", "meta_instagram_posts", "post record(s)", "2026-11", "", "Saves", "Follows"),
-    ("tiktok-overview-2026-11a.csv", "tiktok_overview", "9 account_activity record(s) from 9 row(s)",
+    ("meta-instagram-posts.csv", "meta_instagram_posts", " posts from ", "2026-11", "", "Saves", "Follows"),
+    ("tiktok-overview-2026-11a.csv", "tiktok_overview", "9 daily activity records from 9 row(s)",
      "2026-11-14 to 2026-11-22", None, "Profile Views", None),
-    ("tiktok-follower-history.csv", "tiktok_follower_history", "account_snapshot record(s)", "2026-11", None,
+    ("tiktok-follower-history.csv", "tiktok_follower_history", " account snapshots from ", "2026-11", None,
      "Followers", "Difference in followers from previous day"),
-    ("linkedin-content.xlsx", "linkedin_content_posts", "4 post record(s) from 4 row(s)",
+    ("linkedin-content.xlsx", "linkedin_content_posts", "4 posts from 4 row(s)",
      "2026-11-10 to 2026-11-20", None, "Created date", "Click through rate (CTR)"),
     ("account_overview_analytics_2026-10-01_2026-10-03.csv", "x_account_overview",
-     "3 account_activity record(s) from 3 row(s)", "2026-10-01 to 2026-10-03", None, "Unfollows", "Create Post"),
-    ("linkedin-followers.xlsx", "linkedin_followers", "account_activity record(s)", "2026-11", None,
+     "3 daily activity records from 3 row(s)", "2026-10-01 to 2026-10-03", None, "Unfollows", "Create Post"),
+    ("linkedin-followers.xlsx", "linkedin_followers", " daily activity records from ", "2026-11", None,
      "Total followers", "Organic followers"),
 ]
 
@@ -125,19 +125,31 @@ def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_pa
                     '3,"Sun, Oct 4, 2026",Three,https://x.com/atelierlumen/status/3,,2,0,0\n', encoding="utf-8")
     done = inspect(path)
     assert done.returncode == 0, done.stderr
-    assert "2 post record(s) from 3 row(s)" in done.stdout
+    assert "2 posts from 3 row(s)" in done.stdout
     assert 'line 3, column 6 "Likes"' in done.stdout and "negative" in done.stdout
 
 
-def test_an_unknown_file_gets_the_known_formats_and_the_closest():
-    done = inspect(EXPORTS / "youtube_studio_content" / "Chart data.csv")
+def test_an_unknown_file_gets_the_known_formats_and_the_closest(tmp_path):
+    unknown = tmp_path / "per-day.csv"
+    unknown.write_text("Date,Content,Video title,Views\n2026-10-03,a1B2c3D4e5F,One,310\n", encoding="utf-8")
+    done = inspect(unknown)
     assert done.returncode == 2
     assert "not an export cmflow knows" in done.stdout
     assert "the closest known format is youtube_studio_table" in done.stdout
-    assert 'never has "Date"' in done.stdout
+    assert '"Video publish time"' in done.stdout
     for name in ("meta_facebook_posts", "tiktok_overview", "linkedin_followers", "x_posts", "x_tweet_activity"):
         assert name in done.stdout
     assert "cannot be read" in done.stderr
+
+
+def test_youtube_companion_files_are_said_to_be_passed_over():
+    folder = EXPORTS / "youtube_studio_content"
+    done = inspect(folder / "Chart data.csv", folder / "Totals.csv", folder / "Table data.csv")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Chart data.csv: YouTube Studio's Chart data.csv" in done.stdout
+    assert "Totals.csv: YouTube Studio's Totals.csv" in done.stdout
+    assert done.stdout.count("passed over") == 2
+    assert "4 posts from 5 row(s)" in done.stdout
 
 
 def test_every_file_is_inspected_and_one_unreadable_file_fails_the_command(tmp_path):
@@ -196,7 +208,7 @@ def test_a_long_list_of_problems_is_cut_after_ten(tmp_path):
                    for n in range(1, 16))
     path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes\n" + rows, encoding="utf-8")
     out = inspect(path).stdout
-    assert "0 post record(s) from 15 row(s)" in out
+    assert "0 posts from 15 row(s)" in out
     listed = [line for line in out.splitlines() if line.startswith("      - ")]
     assert len(listed) == 10
     problems = int(out.split("problems:")[1].split()[0])

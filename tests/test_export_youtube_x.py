@@ -78,12 +78,44 @@ def test_youtube_bad_value_names_its_own_line_after_the_total_row(tmp_path):
     assert "line 4" in str(caught.value) and "Likes" in str(caught.value) and "line 2" not in str(caught.value)
 
 
-def test_youtube_chart_data_is_not_the_table():
+def test_youtube_chart_data_alone_is_not_the_table():
+    # Chart data.csv is a companion of Table data.csv (the same figures by day): passed over in a
+    # folder, but a path naming only it reads nothing, and that is an error saying what to read.
     with pytest.raises(DataFileError) as caught:
         read(EXPORTS / "youtube_studio_content" / "Chart data.csv", account="atelierlumen")
     message = str(caught.value)
-    assert "not an export cmflow knows" in message
-    assert "the closest known format is youtube_studio_table" in message and 'never has "Date"' in message
+    assert "Chart data.csv: YouTube Studio's Chart data.csv" in message and "not read" in message
+    assert "point path at the export itself" in message and "Table data.csv" in message
+
+
+def test_youtube_download_folder_reads_the_table_and_passes_over_its_companions():
+    folder = EXPORTS / "youtube_studio_content"
+    records, ctx = read(folder, account="atelierlumen")
+    # The same four videos as Table data.csv alone: Chart data's per-day rows and Totals' per-day
+    # sums are not read again (by hand: views 2950 + 1480 + 400 + 0 = 4830).
+    assert list(records) == ["post"] and totals(records["post"])["video_views"] == 4830
+    notes = sorted(ctx.problems)
+    assert len(notes) == 2, notes
+    assert notes[0].startswith("Chart data.csv: YouTube Studio's Chart data.csv") and "passed over" in notes[0]
+    assert notes[1].startswith("Totals.csv: YouTube Studio's Totals.csv") and "passed over" in notes[1]
+
+
+def test_a_two_column_date_file_not_named_totals_is_still_unknown(tmp_path):
+    # `Date,Views` is too plain to tell by itself: only a file named Totals... is passed over.
+    other = tmp_path / "daily-views.csv"
+    other.write_text("Date,Views\n2026-10-03,310\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="not an export cmflow knows"):
+        read(other, account="atelierlumen")
+    totals_file = tmp_path / "Totals.csv"
+    totals_file.write_text("Date,Views,Likes\n2026-10-03,310,4\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="not an export cmflow knows"):
+        read(totals_file, account="atelierlumen")
+
+
+def test_a_companion_is_an_error_when_another_format_is_asked_for(tmp_path):
+    with pytest.raises(DataFileError, match="not a TikTok"):
+        read(EXPORTS / "youtube_studio_content" / "Chart data.csv", account="atelierlumen",
+             format="tiktok_overview")
 
 
 def test_youtube_without_account_says_to_name_it():

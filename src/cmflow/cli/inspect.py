@@ -47,7 +47,7 @@ def inspect(files: tuple[Path, ...]) -> None:
             click.echo()
         answer = _answer(inspectors, path)
         _print(answer)
-        unreadable += not answer.readable
+        unreadable += not answer.readable and answer.companion is None
     if unreadable:
         click.secho(f"✗ {unreadable} of {len(files)} file(s) cannot be read as an export", fg="red", err=True)
         raise SystemExit(EXIT_INVALID)
@@ -58,7 +58,7 @@ def _answer(inspectors: list[type], path: Path) -> FileInspection:
     answers = []
     for cls in inspectors:
         answer = cls.inspect_file(path)
-        if answer.readable:
+        if answer.readable or answer.companion is not None:
             return answer
         answers.append(answer)
     return answers[0]
@@ -66,6 +66,10 @@ def _answer(inspectors: list[type], path: Path) -> FileInspection:
 
 def _print(answer: FileInspection) -> None:
     path = _shown(str(answer.path))
+    if answer.companion is not None:
+        click.secho(f"– {path}", bold=True)
+        click.echo(f"  {_shown(answer.companion)}")
+        return
     if not answer.readable:
         click.secho(f"✗ {path}", fg="red", bold=True)
         for line in (answer.error or "not an export cmflow knows").splitlines():
@@ -81,11 +85,18 @@ def _print(answer: FileInspection) -> None:
         click.echo(f"    {_shown(line)}")
 
 
+def _counted(kind: str, count: int) -> str:
+    from cmflow.foundation.records import RECORD_KINDS
+
+    known = RECORD_KINDS.get(kind)
+    return known.counted(count) if known is not None else f"{kind}: {count}"
+
+
 def _print_table(table: InspectedTable) -> None:
     where = f', sheet "{_shown(table.sheet)}"' if table.sheet else ""
     click.echo(f"  {_shown(table.title)}{where}  [{table.format}]")
     header = "line" if table.sheet is None else "row"
-    click.echo(f"    records:  {table.records} {table.record} record(s) from {table.rows} row(s) "
+    click.echo(f"    records:  {_counted(table.record, table.records)} from {table.rows} row(s) "
                f"(header on {header} {table.header_row})")
     accounts = ", ".join(_shown(a) for a in table.accounts) if table.accounts else \
         "not named in the file (set account = \"...\")"

@@ -123,6 +123,14 @@ def _print_skipped(skipped: list[str], echo) -> None:
              "all, and an html_report output lists them in its footer", fg="yellow")
 
 
+def _counted(kind: str, count: int) -> str:
+    """``15 daily activity records`` for the record kind ``account_activity`` (never "activitys")."""
+    from cmflow.foundation.records import RECORD_KINDS
+
+    known = RECORD_KINDS.get(kind)
+    return known.counted(count) if known is not None else f"{kind}: {count}"
+
+
 def _print_summary(result, url: str, seconds: float) -> None:
     from cmflow.foundation.secrets import redactor
 
@@ -130,8 +138,7 @@ def _print_summary(result, url: str, seconds: float) -> None:
     echo()
     for stage in result.stages:
         if stage.kind == "source":
-            counts = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in stage.counts.items()) \
-                or "no records"
+            counts = ", ".join(_counted(kind, n) for kind, n in stage.counts.items()) or "no records"
             mark, colour = ("✓", "green") if stage.ok else ("✗", "red")
             note = f" ({stage.note})" if stage.ok and stage.note else ""  # incremental: what came from the store
             echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts + note if stage.ok else stage.error),

@@ -41,6 +41,14 @@ class RecordKind:
     identity: tuple[str, ...] = ()
     """The columns that tell one record from another: fetched again, a record replaces its older
     copy (the newest counters win). Empty: the whole row."""
+    nouns: tuple[str, str] = ("", "")
+    """What one record and several are called in counts (``("post", "posts")``); empty: the
+    kind's name followed by ``record``/``records``."""
+
+    def counted(self, count: int) -> str:
+        """``count`` records of this kind, in words: ``1 post``, ``15 daily activity records``."""
+        one, many = self.nouns if self.nouns[0] else (f"{self.name} record", f"{self.name} records")
+        return f"{count} {one if count == 1 else many}"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -98,6 +106,7 @@ POST = RecordKind(
     ),
     time_field="published_at",
     identity=("platform", "account", "post_id"),
+    nouns=("post", "posts"),
 )
 
 ACCOUNT_SNAPSHOT = RecordKind(
@@ -115,6 +124,7 @@ ACCOUNT_SNAPSHOT = RecordKind(
     ),
     time_field="date",
     identity=("platform", "account", "date"),
+    nouns=("account snapshot", "account snapshots"),
 )
 
 ACCOUNT_ACTIVITY = RecordKind(
@@ -142,6 +152,7 @@ ACCOUNT_ACTIVITY = RecordKind(
     ),
     time_field="date",
     identity=("platform", "account", "date"),
+    nouns=("daily activity record", "daily activity records"),
 )
 
 MENTION = RecordKind(
@@ -160,6 +171,7 @@ MENTION = RecordKind(
     ),
     time_field="published_at",
     identity=("platform", "mention_id"),
+    nouns=("mention", "mentions"),
 )
 
 CONVERSATION = RecordKind(
@@ -178,6 +190,7 @@ CONVERSATION = RecordKind(
     ),
     time_field="received_at",
     identity=("platform", "account", "message_id"),
+    nouns=("conversation", "conversations"),
 )
 
 CALENDAR_ITEM = RecordKind(
@@ -195,6 +208,7 @@ CALENDAR_ITEM = RecordKind(
     ),
     time_field="planned_at",
     identity=("item_id",),
+    nouns=("calendar item", "calendar items"),
 )
 
 TIME_ENTRY = RecordKind(
@@ -209,6 +223,7 @@ TIME_ENTRY = RecordKind(
         _f("cost", "float", "Cost of that time."),
     ),
     time_field="date",
+    nouns=("time entry", "time entries"),
 )
 
 TRAFFIC = RecordKind(
@@ -225,6 +240,7 @@ TRAFFIC = RecordKind(
     ),
     time_field="date",
     identity=("date", "source", "medium", "campaign"),
+    nouns=("traffic record", "traffic records"),
 )
 
 RECORD_KINDS: dict[str, RecordKind] = {

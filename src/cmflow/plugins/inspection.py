@@ -62,6 +62,9 @@ class FileInspection:
     """True when the file does not name its account: the entry's ``account`` is a placeholder."""
     suggestions: tuple[str, ...] = field(default_factory=tuple)
     """Hints for the entry (the account found in the post links ...)."""
+    companion: Optional[str] = None
+    """Set when the file comes in one download with a known export and is passed over, never
+    read (YouTube Studio's `Chart data.csv` beside `Table data.csv`): what it is, and why."""
 
     @property
     def readable(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from cmflow import DataFileError
 
-from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat
+from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes
 from cmflow.builtin.sources.tabular import column_name
 
@@ -59,6 +59,9 @@ class Identified:
     file_type: str
     """csv or xlsx."""
     tables: tuple[IdentifiedTable, ...]
+    companion: Optional[CompanionFile] = None
+    """Set (and ``tables`` empty) when the file is a companion of a known export (YouTube Studio's
+    `Chart data.csv`): it is passed over with a note, never read."""
 
     @property
     def records(self) -> tuple[str, ...]:
@@ -108,6 +111,10 @@ def _identify_csv(path: Path, candidates: list[ExportFormat], formats: Sequence[
     rows = _first_rows_of_text(text)
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
     if match is None:
+        accepted = {f.name for f in candidates}
+        for companion in KNOWN_COMPANIONS:
+            if companion.companion_of in accepted and any(companion.matches(path.name, names) for _, names in rows):
+                return Identified(path, "csv", (), companion)
         raise _unknown(path, {None: rows}, candidates, formats, "csv")
     chosen, line, header = match
     table = read_csv_text(text, ",", path, line)

@@ -37,6 +37,8 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
         return FileInspection(path, error="\n".join(str(exc).split("; ")))
     except DataFileError as exc:  # missing, empty, damaged
         return FileInspection(path, error=str(exc))
+    if identified.companion is not None:
+        return FileInspection(path, companion=identified.companion.note(path.name))
     account_needed = any(t.format.account_column is None for t in identified.tables)
     options = options_of(path=str(path), account=PLACEHOLDER_ACCOUNT if account_needed else None,
                          on_error="skip")

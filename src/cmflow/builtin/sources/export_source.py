@@ -117,8 +117,12 @@ class ExportSource(Source, InspectsFiles):
         return {f.record for f in KNOWN_FORMATS}
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
-        tables = [read for path in export_files(self.options.path, ctx.workflow_dir)
-                  for read in read_file(path, self.options, ctx)]
+        files = export_files(self.options.path, ctx.workflow_dir)
+        tables = [read for path in files for read in read_file(path, self.options, ctx)]
+        if not tables and files and all(identify(path, self.options.format).companion for path in files):
+            raise DataFileError(f"{self.options.path}: " + "; ".join(
+                identify(path, self.options.format).companion.note(path.name) for path in files)
+                + ": point path at the export itself (YouTube Studio: Table data.csv, or the download's folder)")
         for kind, frame in combine(tables).items():
             yield RecordTable(kind, frame)
 
@@ -147,7 +151,8 @@ class ExportSource(Source, InspectsFiles):
             check.flag("fail", f"{', '.join(unnamed)} do(es) not name the account: set account = \"...\" "
                                "on this source")
         return [check.note(f"{len(found)} file(s): " + ", ".join(
-            f"{i.path.name} ({', '.join(t.format.name for t in i.tables)})" for i in found))]
+            f"{i.path.name} ({', '.join(t.format.name for t in i.tables) or i.companion.name + ', passed over'})"
+            for i in found))]
 
 
 def export_files(value: str, base: Path) -> list[Path]:
@@ -175,6 +180,8 @@ def export_files(value: str, base: Path) -> list[Path]:
 def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
     """The records of each known table of the file at ``path``."""
     identified = identify(path, options.format)
+    if identified.companion is not None:
+        ctx.warn(identified.companion.note(path.name))
     return [read_table(path, table, options, ctx) for table in identified.tables]
 
 

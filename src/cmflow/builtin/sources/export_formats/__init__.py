@@ -4,14 +4,17 @@ entry to its platform's ``FORMATS`` and listing that module below."""
 
 from __future__ import annotations
 
-from cmflow.builtin.sources.export_formats.format import ExportFormat
+from cmflow.builtin.sources.export_formats.format import CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_formats import linkedin, meta, tiktok, x, youtube
 
 KNOWN_FORMATS: tuple[ExportFormat, ...] = (*meta.FORMATS, *linkedin.FORMATS, *tiktok.FORMATS, *youtube.FORMATS,
                                             *x.FORMATS)
 """Every known format, in the order detection reports them."""
 
-__all__ = ["ExportFormat", "KNOWN_FORMATS", "format_named"]
+KNOWN_COMPANIONS: tuple[CompanionFile, ...] = (*youtube.COMPANIONS,)
+"""Files that come in one download with a known export and are passed over, never read."""
+
+__all__ = ["CompanionFile", "ExportFormat", "KNOWN_COMPANIONS", "KNOWN_FORMATS", "format_named"]
 
 
 def format_named(name: str) -> ExportFormat:

@@ -87,3 +87,41 @@ class ExportFormat:
 
 def _names(value: ColumnChoice) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclass(frozen=True, eq=False)
+class CompanionFile:
+    """A file that comes in one download with a known export and holds other views of the same
+    figures (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`): in a
+    folder it is passed over with a note, never read (its figures would count twice) and never
+    an error. It is recognised as a format is, from its header, and only when no format matches."""
+
+    name: str
+    """Short name, as notes write it (``youtube_chart_data``)."""
+    title: str
+    """What it is, and the download it comes in."""
+    companion_of: str
+    """The name of the known format it comes with."""
+    identifying: tuple[str, ...]
+    """Header names that are all present in it."""
+    reason: str
+    """Why it is not read."""
+    columns: Optional[int] = None
+    """When set, its header has exactly this many columns (`Totals.csv`: the date and one metric)."""
+    file_name: Optional[str] = None
+    """When set, the file's name must start with this (any case): for a header too plain to tell
+    it by itself (`Date,Views`)."""
+
+    def matches(self, file_name: str, header: list[str]) -> bool:
+        """True when a file called ``file_name`` with this header is this companion file."""
+        names = [n for n in header if n]
+        if not set(self.identifying) <= set(names):
+            return False
+        if self.columns is not None and len(names) != self.columns:
+            return False
+        return self.file_name is None or file_name.lower().startswith(self.file_name.lower())
+
+    def note(self, file_name: str) -> str:
+        """The run summary's note for a file of this kind, passed over."""
+        return f"{file_name}: {self.title}, which comes with the {self.companion_of} export: not read " \
+               f"({self.reason}); passed over"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cmflow.builtin.sources.export_formats.format import ExportFormat
+from cmflow.builtin.sources.export_formats.format import CompanionFile, ExportFormat
 
 PUBLISH_DAY = ("%b %d, %Y", "%b %d %Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S")
 """Studio writes the publish day in English, month abbreviated, day unpadded: `Oct 3, 2026`
@@ -40,3 +40,24 @@ TABLE_DATA = ExportFormat(
 )
 
 FORMATS = (TABLE_DATA,)
+
+CHART_DATA = CompanionFile(
+    name="youtube_chart_data",
+    title="YouTube Studio's Chart data.csv (one row per day and video)",
+    companion_of=TABLE_DATA.name,
+    identifying=("Date", "Content", "Video title", "Video publish time"),
+    reason="the same figures as Table data.csv, by day",
+)
+
+TOTALS = CompanionFile(
+    name="youtube_totals",
+    title="YouTube Studio's Totals.csv (the chart's metric per day)",
+    companion_of=TABLE_DATA.name,
+    identifying=("Date",),
+    columns=2,
+    file_name="Totals",
+    reason="the chart's metric for the whole channel by day, the sum of Table data.csv's videos",
+)
+
+COMPANIONS = (CHART_DATA, TOTALS)
+"""The other files of Studio's download (a folder such as `Content 2026-10-01_2026-10-31 Atelier Lumen`)."""
