@@ -45,7 +45,8 @@ class ExportOptions(PluginOptions):
     account: Optional[str] = Field(
         None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
         "required when such a file is read. Exports that name it (Meta: `Page name`, `Account username`) "
-        "keep their own.", examples=["maison.lumen"])
+        "keep their own, and the run summary warns when this names another (use `where` to keep one "
+        "account of such a file).", examples=["maison.lumen"])
     format: Optional[Literal[tuple(f.name for f in KNOWN_FORMATS)]] = Field(  # type: ignore[valid-type]
         None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
         "file: a file of another format is then an error.", examples=["tiktok_overview"])
@@ -197,13 +198,41 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
-    frame = parse_records(raw, mapping, ctx, path, places, bad)
+    frame = parse_records(raw, mapping, ctx, path, places, bad,
+                          unknown_formats=lambda values: unknown_post_types(path, table.format, values))
+    warn_if_account_disagrees(path, table.format, frame, options, ctx)
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
 
         frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
                                    .fill_null(pl.col("post_id")).alias("post_id"))
     return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height)
+
+
+def unknown_post_types(path: Path, known: ExportFormat, values: list[str]) -> str:
+    """The warning for post types the format does not map (a type the platform added since)."""
+    column = known.columns.get("format", "format")
+    column = column if isinstance(column, str) else column[0]
+    shown = ", ".join(f'"{v}"' for v in values[:5]) + (" ..." if len(values) > 5 else "")
+    mapped = ", ".join(f'"{k}"' for k in known.values.get("format", {}))
+    return (f'{path.name}: "{column}" value(s) {shown} are post types cmflow\'s {known.name} format does not '
+            f"know (it knows {mapped}): those posts are kept, with the type as written as their format, so a "
+            f"metric by format shows them on rows of their own; this is a gap in cmflow's {known.name} format: "
+            "please report the value to cmflow's maintainers (docs/exports.md lists the known types)")
+
+
+def warn_if_account_disagrees(path: Path, known: ExportFormat, frame: "pl.DataFrame", options: ExportOptions,
+                              ctx: FetchContext) -> None:
+    """A file that names its account keeps it: say so when the source's `account` names another."""
+    if known.account_column is None or not options.account or "account" not in frame.columns:
+        return
+    named = sorted(set(frame["account"].drop_nulls().to_list()))
+    if not named or named == [options.account]:
+        return
+    shown = ", ".join(f'"{a}"' for a in named[:5]) + (" ..." if len(named) > 5 else "")
+    ctx.warn(f'{path.name} names its own account(s) in "{known.account_column}" ({shown}): account = '
+             f'"{options.account}" is not used for it (it only names the account of exports that do not, '
+             "LinkedIn's and TikTok's); remove it, or keep one account with where = { account = ... }")
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:

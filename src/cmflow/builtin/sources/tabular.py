@@ -256,8 +256,13 @@ class BadRow:
 
 
 def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContext, file: Path,
-                  places: RowPlaces, bad_rows: Iterable[BadRow] = ()) -> "pl.DataFrame":
+                  places: RowPlaces, bad_rows: Iterable[BadRow] = (), *,
+                  unknown_formats: Optional[Callable[[list[str]], str]] = None) -> "pl.DataFrame":
     """Map and parse a frame of text columns into the canonical columns of ``options.record``.
+
+    ``unknown_formats`` words the warning for post formats that are none of cmflow's (given the
+    values, shown ones first): by default it advises `values.format`, which a source without
+    that option (the export source) replaces with advice its users can follow.
 
     ``places`` names the rows and cells in messages; ``bad_rows`` are rows the reader could
     not even split into columns (reported with the others). Raises :class:`DataFileError` on a
@@ -287,7 +292,8 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
         unknown = sorted(set(frame["format"].drop_nulls().unique().to_list()) - set(POST_FORMATS) - {""})
         if unknown:  # kept as they are, but "by format" would split reels from "IG reel"
             shown = ", ".join(repr(v) for v in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            ctx.warn(f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
+            ctx.warn(unknown_formats(unknown) if unknown_formats is not None else
+                     f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
 
     fields = [field for field in kind.fields if field.name in frame.columns]
