@@ -64,6 +64,17 @@ def test_account_agreeing_with_the_file_or_absent_says_nothing():
         assert not [p for p in ctx.problems if "account" in p], ctx.problems
 
 
+def test_account_used_by_another_file_of_the_folder_says_nothing(tmp_path):
+    # A brand's folder: the Facebook export names its page, the TikTok overview names nothing, so
+    # `account` is needed (for TikTok) and is no mistake: no warning, each file its own account.
+    for name in ("meta-facebook-posts.csv", "tiktok-overview-2026-11a.csv"):
+        (tmp_path / name).write_bytes((EXPORTS / name).read_bytes())
+    records, ctx = read(tmp_path, account="maison.lumen")
+    assert {p["account"] for p in records["post"]} == {"Maison Lumen"}
+    assert {d["account"] for d in records["account_activity"]} == {"maison.lumen"}
+    assert not [p for p in ctx.problems if "account" in p], ctx.problems
+
+
 def test_the_run_summary_counts_daily_activity_records_in_words(tmp_path):
     overview = EXPORTS / "tiktok-overview-2026-11a.csv"
     (tmp_path / "overview.csv").write_bytes(overview.read_bytes())

@@ -45,8 +45,8 @@ class ExportOptions(PluginOptions):
     account: Optional[str] = Field(
         None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
         "required when such a file is read. Exports that name it (Meta: `Page name`, `Account username`) "
-        "keep their own, and the run summary warns when this names another (use `where` to keep one "
-        "account of such a file).", examples=["maison.lumen"])
+        "keep their own; when every file read names its account and one names another, the run summary "
+        "says so (use `where` to keep one account of such a file).", examples=["maison.lumen"])
     format: Optional[Literal[tuple(f.name for f in KNOWN_FORMATS)]] = Field(  # type: ignore[valid-type]
         None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
         "file: a file of another format is then an error.", examples=["tiktok_overview"])
@@ -120,6 +120,7 @@ class ExportSource(Source, InspectsFiles):
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         files = export_files(self.options.path, ctx.workflow_dir)
         tables = [read for path in files for read in read_file(path, self.options, ctx)]
+        warn_if_account_unused(tables, self.options, ctx)
         if not tables and files and all(identify(path, self.options.format).companion for path in files):
             raise DataFileError(f"{self.options.path}: " + "; ".join(
                 identify(path, self.options.format).companion.note(path.name) for path in files)
@@ -200,7 +201,6 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     raw, places = without_rows_not_records(raw, places, table.format)
     frame = parse_records(raw, mapping, ctx, path, places, bad,
                           unknown_formats=lambda values: unknown_post_types(path, table.format, values))
-    warn_if_account_disagrees(path, table.format, frame, options, ctx)
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
 
@@ -221,18 +221,24 @@ def unknown_post_types(path: Path, known: ExportFormat, values: list[str]) -> st
             "please report the value to cmflow's maintainers (docs/exports.md lists the known types)")
 
 
-def warn_if_account_disagrees(path: Path, known: ExportFormat, frame: "pl.DataFrame", options: ExportOptions,
-                              ctx: FetchContext) -> None:
-    """A file that names its account keeps it: say so when the source's `account` names another."""
-    if known.account_column is None or not options.account or "account" not in frame.columns:
+def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx: FetchContext) -> None:
+    """Files that name their account keep it. When every file the source reads does (so `account`
+    names nothing) and a file names another account than `account`, say so: the figures will be
+    under the file's name. A source that also reads a file without an account (a brand's folder of
+    Meta and TikTok exports) uses `account` for that file, and says nothing."""
+    if not options.account or not tables or any(read.format.account_column is None for read in tables):
         return
-    named = sorted(set(frame["account"].drop_nulls().to_list()))
-    if not named or named == [options.account]:
-        return
-    shown = ", ".join(f'"{a}"' for a in named[:5]) + (" ..." if len(named) > 5 else "")
-    ctx.warn(f'{path.name} names its own account(s) in "{known.account_column}" ({shown}): account = '
-             f'"{options.account}" is not used for it (it only names the account of exports that do not, '
-             "LinkedIn's and TikTok's); remove it, or keep one account with where = { account = ... }")
+    for read in tables:
+        if "account" not in read.frame.columns:
+            continue
+        named = sorted(set(read.frame["account"].drop_nulls().to_list()))
+        if not named or named == [options.account]:
+            continue
+        shown = ", ".join(f'"{a}"' for a in named[:5]) + (" ..." if len(named) > 5 else "")
+        ctx.warn(f'{read.path.name} names its own account(s) in "{read.format.account_column}" ({shown}): '
+                 f'account = "{options.account}" is not used for it (it names the account of exports that do '
+                 "not, LinkedIn's, TikTok's, YouTube's and X's); remove it, or keep one account with "
+                 "where = { account = ... }")
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
