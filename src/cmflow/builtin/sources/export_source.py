@@ -104,6 +104,9 @@ class ExportSource(Source, InspectsFiles):
       day and post once with their latest figures. Records of one kind from different formats for
       the same account and day (LinkedIn's Metrics and New followers sheets) are merged column by
       column: each figure comes from the format that has it.
+    - **Companion files**: files that come in one download with a known export and hold its
+      figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
+      are passed over with a note in the run summary, never read and never an error.
     """
 
     name = "export"
