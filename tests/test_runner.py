@@ -477,7 +477,7 @@ def test_a_source_with_records_but_none_in_the_period_says_so(tmp_path, write_wo
     write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
     result = run_workflow_file(write_workflow(workflow_text()), store_url=store_url, period=WEEK_A)
     assert stage(result, "source", "posts").problems == [
-        "none of its 1 post records falls in 2026-11-09..2026-11-15 (they cover 2026-11-17..2026-11-17)"]
+        "none of its 1 post falls in 2026-11-09..2026-11-15 (they cover 2026-11-17..2026-11-17)"]
     in_period = run_workflow_file(write_workflow(workflow_text()), store_url=store_url, period=WEEK_B)
     assert stage(in_period, "source", "posts").problems == []
 

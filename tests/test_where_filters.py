@@ -122,7 +122,7 @@ def test_one_agency_export_feeds_a_workflow_per_client(run):
     assert previous == 50
     # 5 of the 10 rows are Maison Lumen's (ig-a0 included); the report says what was kept.
     assert source_report(lumen).counts == {"post": 5}
-    assert "where kept 5 of 10 post records" in source_report(lumen).note
+    assert "where kept 5 of 10 posts" in source_report(lumen).note
     assert source_report(lumen).problems == []
 
     velo = run(workflow(source_where=f"{{ account = {VELO_VERDE} }}"), "velo-verde.toml")
@@ -360,7 +360,7 @@ where = { account = "veloverd" }
     result = run(workflow(source_where='{ pillar = "Produits" }'))
     assert source_report(result).problems == [
         "sources[0].where.pillar: no post record has pillar = 'Produits'; did you mean 'Produit'?",
-        "sources[0].where kept none of its 10 post records: check its values (and days) against the file"]
+        "sources[0].where kept none of its 10 posts: check its values (and days) against the file"]
     assert source_report(result).counts == {"post": 0}
 
 

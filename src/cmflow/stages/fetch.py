@@ -168,5 +168,5 @@ def _outside_period_note(kind_name: str, frame: "pl.DataFrame", period: "Period"
         first, last = local.min().date(), local.max().date()
     if inside:
         return None
-    return (f"none of its {times.len()} {kind_name} records falls in {period} "
+    return (f"none of its {kind.counted(times.len())} falls in {period} "
             f"(they cover {first}..{last})")

@@ -47,9 +47,9 @@ def filter_rows(workflow: "Workflow", fetched: Fetched) -> Fetched:
             frame = frame.filter(~own | keep.fill_null(False))
             after = before - (records[kind_name].height - frame.height)
             records[kind_name] = frame
-            kept_notes.append(f"where kept {after} of {before} {kind_name} records")
+            kept_notes.append(f"where kept {after} of {RECORD_KINDS[kind_name].counted(before)}")
             if after == 0:
-                problems.append(f"{entry.path}.where kept none of its {before} {kind_name} records: "
+                problems.append(f"{entry.path}.where kept none of its {RECORD_KINDS[kind_name].counted(before)}: "
                                 "check its values (and days) against the file")
             counts[kind_name] = after
         if report is not None and kept_notes:
