@@ -187,3 +187,17 @@ def test_x_account_overview_is_daily_activity_with_gross_follows_and_unfollows()
     assert sums == {"impressions": 9915, "likes": 155, "comments": 26, "shares": 28, "saves": 17,
                     "profile_views": 45, "video_views": 1155, "followers_gained": 15, "followers_lost": 6}
     assert all(r["reach"] is None and r["clicks"] is None for r in rows)
+
+
+def test_doctor_lists_the_companion_files_as_passed_over():
+    from cmflow import FetchContext
+
+    folder = EXPORTS / "youtube_studio_content"
+    ctx = FetchContext(datetime(2026, 11, 16, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc), [],
+                       folder.parent, logging.getLogger("test.export"), [])
+    [check] = ExportSource(ExportSource.Options(path=str(folder), account="atelierlumen"),
+                           entry_id="yt").check_credentials(ctx)
+    assert check.status == "ok", check.message
+    assert "Chart data.csv (youtube_chart_data, passed over)" in check.message
+    assert "Table data.csv (youtube_studio_table)" in check.message
+    assert "Totals.csv (youtube_totals, passed over)" in check.message
