@@ -288,12 +288,36 @@ def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
     assert 'line 2, column 2 "account": value is empty' in fetch_error(CsvSource, tmp_path, path="posts.csv")
 
 
-def test_many_bad_rows_show_a_few_and_count_the_rest(tmp_path: Path) -> None:
+def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
     rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,n/a\n" for i in range(8))
     write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv")
-    assert "line 2," in message and "line 6," in message and "line 7," not in message
-    assert "(and 3 more bad rows)" in message
+    assert "posts.csv: 8 bad rows:" in message
+    assert [n for n in range(2, 11) if f"line {n}, column 5" in message] == list(range(2, 10))
+    assert 'line 9, column 5 "likes": value "n/a" is not a number' in message and '[post_id "7"]' in message
+    assert not (tmp_path / "bad-rows").exists()  # all on screen: no list file
+
+
+def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutralised(tmp_path: Path) -> None:
+    import csv
+
+    rows = "".join(f"instagram,a,p{i},2026-11-17T10:00:00Z,{-i}\n" for i in range(1, 25))
+    write(tmp_path, "posts.csv", f"{HEADER}\n{rows}instagram,a,p25,2026-11-17T10:00:00Z,=1+2\n"
+                                 "instagram,a,ok,2026-11-17T10:00:00Z,4\nonly,three,fields\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    listed = tmp_path / "bad-rows" / "posts.csv.bad-rows.csv"
+    assert f"posts.csv: 26 bad rows; every one is listed in {listed}:" in message
+    assert "line 21, column 5" in message and "line 22," not in message  # twenty on screen
+    assert "… and 6 more (in the list)" in message and len(message.splitlines()) == 23
+    assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
+    with listed.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["line", "record", "column", "value", "problem"]
+    assert len(table) == 27
+    assert table[1] == ["line 2", 'post_id "p1"', "likes", "'-1", "is negative: a count cannot be"]
+    assert table[24] == ["line 25", 'post_id "p24"', "likes", "'-24", "is negative: a count cannot be"]
+    assert table[25][:4] == ["line 26", 'post_id "p25"', "likes", "'=1+2"]  # never run as a formula
+    assert table[26][:4] == ["line 28", "", "", ""] and "3 fields where the header" in table[26][4]
 
 
 def test_on_error_skip_leaves_bad_rows_out_and_reports_how_many(tmp_path: Path) -> None:

@@ -238,7 +238,7 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
             why = ("a value holding the delimiter without quotes?" if more else
                    "a missing value, or a line break outside quotes?")
             bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
-                                     f"{found_on}) has {len(header)}: {why}"))
+                                     f"{found_on}) has {len(header)}: {why}", f"line {start}"))
             continue
         rows.append(fields)
         lines.append(start)

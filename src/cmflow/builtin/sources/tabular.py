@@ -23,6 +23,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
                     TimeZoneName)
 
+from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -35,8 +37,6 @@ ISO_DATETIME_FORMATS = (
 )
 ISO_DATE_FORMATS = ("%Y-%m-%d",)
 SPACES = r"[\s\u00a0\u202f]"
-MAX_ERRORS_SHOWN = 5
-"""Bad rows an error message spells out (the rest are counted)."""
 MAX_DUPLICATES_SHOWN = 5
 DIRECTIVE = r"%(?:%|[-_0^#]?[:.]*[0-9]*[A-Za-z+])"
 """A strftime directive (%Y, %.f, %:z, %-d, %%), as chrono reads them."""
@@ -249,14 +249,6 @@ class RowPlaces:
         return index
 
 
-@dataclass(frozen=True)
-class BadRow:
-    """A row that cannot be used: where it is in the file (to sort by) and what is wrong."""
-
-    order: int
-    message: str
-
-
 def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContext, file: Path,
                   places: RowPlaces, bad_rows: Iterable[BadRow] = ()) -> "pl.DataFrame":
     """Map and parse a frame of text columns into the canonical columns of ``options.record``.
@@ -320,7 +312,7 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
     bad += duplicates
     if bad:
-        _report_bad_rows(bad, file, options, ctx)
+        report_bad_rows(bad, file, options.on_error, ctx)
     if kind.name == "post":
         _warn_more_interactions_than_reach(result, places, ctx, file)
     return result.drop("_row")
@@ -363,7 +355,7 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
     if not flag_names:
         return result, []
     any_bad = pl.any_horizontal(flag_names)
-    bad = _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places)
+    bad = _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places, kind.identity)
     return result.filter(~any_bad).drop(flag_names), bad
 
 
@@ -534,7 +526,7 @@ def _mapped_column(field: Any, column: Optional[str], available: list[str], file
 
 def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
                        checks: list[tuple[str, "pl.Expr", str]], sources: "ColumnsRead",
-                       places: RowPlaces) -> list[BadRow]:
+                       places: RowPlaces, identity: tuple[str, ...] = ()) -> list[BadRow]:
     """One :class:`BadRow` per row, naming each bad cell (its first problem) and its value."""
     if bad_rows.height == 0:
         return []
@@ -542,19 +534,28 @@ def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
                  text_frame.join(bad_rows.select("_row"), on="_row", how="semi").iter_rows(named=True)}
     described = []
     for flags in bad_rows.select("_row", *(f"_bad_{i}" for i in range(len(checks)))).iter_rows(named=True):
-        index, seen, messages = flags["_row"], set(), []
+        index, seen, messages, cells = flags["_row"], set(), [], []
         for i, (field, _, problem) in enumerate(checks):
             if not flags[f"_bad_{i}"] or field in seen:
                 continue
             seen.add(field)
             shown = originals[index].get(field)
             value = f'"{_shorten(shown)}"' if shown not in (None, "") else ""
-            where = places.cell(index, sources.of(field)(index)) if field in sources else \
-                f"{places.row(index)}, constants.{field}"
-            messages.append(f"{where}: value {value} {problem.replace('{value}', str(shown))}"
-                            .replace("value  ", "value "))
-        described.append(BadRow(places.order(index), "; ".join(messages)))
+            column = sources.of(field)(index) if field in sources else f"constants.{field}"
+            where = places.cell(index, column) if field in sources else f"{places.row(index)}, {column}"
+            problem = problem.replace('{value}', str(shown))
+            messages.append(f"{where}: value {value} {problem}".replace("value  ", "value "))
+            cells.append(BadCell(column, "" if shown is None else str(shown), problem))
+        described.append(BadRow(places.order(index), "; ".join(messages), places.row(index),
+                                _record_named(originals[index], identity), tuple(cells)))
     return described
+
+
+def _record_named(row: dict[str, Any], identity: tuple[str, ...]) -> str:
+    """The record a row holds, by the fields that tell records apart other than platform and
+    account (post_id "123", date "2026-11-18"): empty when the row has none of them."""
+    named = [f for f in identity if f not in ("platform", "account")] or list(identity)
+    return ", ".join(f'{f} "{_shorten(row[f])}"' for f in named if row.get(f) not in (None, ""))
 
 
 def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx: FetchContext,
@@ -582,7 +583,8 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
             continue
         values = "; ".join(f"{c} " + " vs ".join(_shown_value(v) for v in group[c]) for c in differing)
         bad.append(BadRow(places.order(rows[0]), f"{where}: the same {kind.name} ({record}) with "
-                                                 f"different values: {values}; keep one of the rows"))
+                                                 f"different values: {values}; keep one of the rows",
+                          where, _record_named(group, kind.identity)))
         dropped.update(rows)
     if same:
         listed = "; ".join(same[:MAX_DUPLICATES_SHOWN]) + (
@@ -598,18 +600,6 @@ def _shown_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     return _shorten(value)
-
-
-def _report_bad_rows(bad: list[BadRow], file: Path, options: TabularOptions, ctx: FetchContext) -> None:
-    bad.sort(key=lambda b: b.order)
-    if options.on_error == "fail":
-        shown = [b.message for b in bad[:MAX_ERRORS_SHOWN]]
-        more = f" (and {len(bad) - len(shown)} more bad rows)" if len(bad) > len(shown) else ""
-        raise DataFileError(f"{file}, " + "; ".join(shown) + more +
-                            "; fix the file, or set on_error = \"skip\" to leave bad rows out")
-    for row in bad:
-        ctx.skip(f"{file.name}, {row.message}")
-    ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
 
 
 def _shorten(value: object, limit: int = 40) -> str:
