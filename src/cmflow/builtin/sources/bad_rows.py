@@ -1,8 +1,8 @@
 """Rows of an export that cannot be used, listed the way an accountant would list them.
 
 With ``on_error = "fail"`` a source stops on bad rows, and the person fixing the export needs
-every one of them, not the first five: the message shows up to :data:`MAX_ERRORS_SHOWN` (one
-screen), and when there are more, the whole list (line, record, column, value, problem) is
+every one of them, not the first five: the message (one line, as a failed source's error is in
+the run summary and history) shows up to :data:`MAX_ERRORS_SHOWN`, and when there are more, the whole list (line, record, column, value, problem) is
 written as a CSV file in a ``bad-rows`` folder beside the workflow file, which the message names.
 That folder is never the export's own (a source reading a folder or a glob would read the list
 back as an export). The values come from the export, so from the public: a value a spreadsheet
@@ -74,21 +74,22 @@ def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchCon
 
 
 def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
+    """One line (a failed source's error is one line in the run summary and history): every bad
+    row up to :data:`MAX_ERRORS_SHOWN`, then where the full list was written."""
     advice = "fix the file, or set on_error = \"skip\" to leave bad rows out (they are then listed in the " \
              "run summary and the report)"
     if len(bad) == 1:
         return f"{file}, {bad[0].message}; {advice}"
-    shown = [f"  {row.message}" + (f" [{row.record}]" if row.record and row.record not in row.message else "")
-             for row in bad[:MAX_ERRORS_SHOWN]]
+    shown = "; ".join(row.message + (f" [{row.record}]" if row.record and row.record not in row.message else "")
+                      for row in bad[:MAX_ERRORS_SHOWN])
     if len(bad) <= MAX_ERRORS_SHOWN:
-        return f"{file}: {len(bad)} bad rows:\n" + "\n".join(shown) + f"\n{advice[0].upper()}{advice[1:]}"
+        return f"{file}: {len(bad)} bad rows: {shown}; {advice}"
     listed = write_bad_rows_list(bad, file, ctx.workflow_dir)
     rest = len(bad) - MAX_ERRORS_SHOWN
     where = (f"every one is listed in {listed}" if isinstance(listed, Path) else
-             f"the full list could not be written ({listed}): set on_error = \"skip\" to see every one "
-             "in the run summary (cmflow run -v) and the report")
-    return (f"{file}: {len(bad)} bad rows; {where}:\n" + "\n".join(shown)
-            + f"\n  … and {rest} more (in the list)\n{advice[0].upper()}{advice[1:]}")
+             f"the full list could not be written ({listed}); set on_error = \"skip\" to see every one "
+             "in the report and with cmflow run -v")
+    return f"{file}: {len(bad)} bad rows, {where}: {shown}; and {rest} more (in the list); {advice}"
 
 
 def bad_rows_list_path(file: Path, workflow_dir: Path) -> Path:

@@ -128,6 +128,12 @@ class MappingOptions(PluginOptions):
         "years right. In a file not in date order, each date is placed in the latest year that puts "
         "it on or before that last day.",
         examples=[2026])
+    empty: Literal["missing", "zero"] = Field(
+        "missing", description="What an empty cell in a counter column (likes, reach, impressions, "
+        "followers_gained ... every whole-number field but `followers`, an audience size) means: "
+        "missing: no value, left out of totals and rates, never 0; zero: the export writes nothing "
+        "for none, so the cell is read as 0, and a warning counts those cells per column. A counter "
+        "with no column in the file stays missing either way.")
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a bad value stops the source with an error naming the line "
         "and column; skip: bad rows are left out, and each is listed with its line and reason "
@@ -275,6 +281,8 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     for name, mapping in options.values.items():
         if name in frame.columns:
             frame = frame.with_columns(pl.col(name).replace(mapping))
+    if options.empty == "zero":
+        frame = _empty_counters_as_zero(frame, kind, sources, ctx, file)
     if "platform" in frame.columns:
         frame = frame.with_columns(pl.col("platform").str.to_lowercase())
     if "format" in frame.columns and kind.name == "post":
@@ -316,6 +324,36 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     if kind.name == "post":
         _warn_more_interactions_than_reach(result, places, ctx, file)
     return result.drop("_row")
+
+
+def counter_fields(kind: Any) -> list[str]:
+    """The fields ``empty = "zero"`` reads an empty cell of as 0: the kind's whole-number fields
+    but ``followers``, an audience size (a day not collected is not an audience of none)."""
+    return [f.name for f in kind.fields if f.type == "int" and f.name != "followers"]
+
+
+def _empty_counters_as_zero(frame: "pl.DataFrame", kind: Any, sources: "ColumnsRead", ctx: FetchContext,
+                            file: Path) -> "pl.DataFrame":
+    """Empty cells of the counter columns read from the file, as "0" (``empty = "zero"``), with a
+    warning counting them per column; a counter with no column stays missing."""
+    import polars as pl
+
+    fields = [f for f in counter_fields(kind) if f in sources and f in frame.columns]
+    if not fields:
+        return frame
+    empty = lambda f: pl.col(f).is_null() | (pl.col(f).str.strip_chars() == "")  # noqa: E731
+    counts = frame.select(empty(f).sum().alias(f) for f in fields).row(0, named=True)
+    read = [(f, n) for f, n in counts.items() if n]
+    if not read:
+        return frame
+    shown = ", ".join(f'{n} in column {_shown_columns(sources.columns[f])}'
+                      + (f" ({f})" if sources.columns[f] != f else "") for f, n in read)
+    ctx.warn(f"{file.name}: {sum(n for _, n in read)} empty counter cell(s) read as 0 (empty = \"zero\"): {shown}")
+    return frame.with_columns(pl.when(empty(f)).then(pl.lit("0")).otherwise(pl.col(f)).alias(f) for f, _ in read)
+
+
+def _shown_columns(column: Union[str, list[str]]) -> str:
+    return f'"{column}"' if isinstance(column, str) else " / ".join(f'"{c}"' for c in column)
 
 
 def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "ColumnsRead",
