@@ -658,3 +658,35 @@ def test_empty_zero_leaves_followers_and_counters_without_a_column_missing(tmp_p
     assert frame.select("followers", "reach", "impressions").rows() == [(None, 0, None), (1200, 40, None)]
     assert problems == ['followers.csv: 1 empty counter cell(s) read as 0 (empty = "zero"): 1 in column '
                         '"reach"']
+
+
+# -- JSON numbers and misspelt column lists ---------------------------------------------------
+def test_a_json_number_is_a_number_whatever_thousands_says(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "likes": "6.342", "reach": 12345}]
+    write(tmp_path, "posts.json", json.dumps(items))
+    frame = fetch(JsonSource, tmp_path, path="posts.json", thousands=".", decimal=",")
+    assert frame.select("likes", "reach").row(0) == (6342, 12345)  # a string: separators apply
+    items[0]["reach"] = 12.345  # a JSON number: twelve and a bit, never 12345
+    for name, text in (("posts.json", json.dumps(items)), ("posts.jsonl", json.dumps(items[0]))):
+        write(tmp_path, name, text)
+        message = fetch_error(JsonSource, tmp_path, path=name, thousands=".", decimal=",")
+        assert 'reach: value "12,345" is not a whole number, so not a count' in message \
+            or 'key "reach": value "12,345" is not a whole number, so not a count' in message
+
+
+def test_a_json_decimal_number_reads_with_a_decimal_comma_declared(tmp_path: Path) -> None:
+    items = [{"date": "2026-11-17", "task": "reel", "hours": 1.5}]
+    write(tmp_path, "time.json", json.dumps(items))
+    frame = fetch(JsonSource, tmp_path, path="time.json", record="time_entry", thousands=".", decimal=",")
+    assert frame["hours"].to_list() == [1.5]
+
+
+def test_a_misspelt_name_in_a_column_list_warns_with_the_header_name(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER},Description,Title,Views\ninstagram,a,1,2026-11-17T10:00:00Z,5,,Hello,10\n")
+    problems: list[str] = []
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", problems=problems,
+                  columns={"text": ["Descripton", "Title"], "impressions": ["Impressions", "Views"]})
+    assert frame["text"].to_list() == ["Hello"] and frame["impressions"].to_list() == [10]
+    assert problems == ["posts.csv: column 'Descripton' (listed in columns.text) is not in the file, so text is "
+                        "read from \"Title\" alone; did you mean 'Description'?"]  # Impressions: an older name

@@ -272,6 +272,7 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     kind = options.record_kind()
     tz = options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC")
     sources = _mapped_columns(kind, options, list(raw.columns), file, places)
+    _warn_listed_columns_misspelt(options, list(raw.columns), ctx, file)
     frame = raw.with_row_index("_row").select(
         pl.col("_row"),
         *[pl.lit(options.constants[f.name]).alias(f.name) for f in kind.fields if f.name in options.constants],
@@ -529,6 +530,31 @@ def _mapped_column_list(field: Any, columns: list[str], available: list[str], fi
             f"{file}: none of the columns {listed} (mapped to {field.name} in `columns`) is in the file"
             + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
     return [_mapped_column(field, column, available, file, places) for column in present]
+
+
+def _warn_listed_columns_misspelt(options: MappingOptions, available: list[str], ctx: FetchContext,
+                                  file: Path) -> None:
+    """A column of a list in `columns` that the file lacks is skipped (an older export names the
+    figure differently), but one whose name is a near miss of a header name that nothing maps
+    ("Descripton" beside "Description") is more likely a typo: every row would silently read the
+    other columns, so say which name was meant."""
+    import difflib
+
+    mapped = {column_name(c) for c in mapped_names(options)}
+    for field, columns in options.columns.items():
+        if not isinstance(columns, list):
+            continue
+        present = [c for c in columns if c in available or column_name(c) in available]
+        if not present:
+            continue  # none there: an error, raised by _mapped_column_list
+        for column in columns:
+            if column in present or any(r in present for r in RENAMED_COLUMNS.get(column.casefold(), ())):
+                continue
+            near = max(((difflib.SequenceMatcher(None, column.casefold(), name.casefold()).ratio(), name)
+                        for name in available if name not in mapped), default=(0.0, ""))
+            if near[0] >= 0.8:
+                ctx.warn(f"{file.name}: column {column!r} (listed in columns.{field}) is not in the file, so "
+                         f"{field} is read from {_shown_columns(present)} alone; did you mean {near[1]!r}?")
 
 
 def _mapped_column(field: Any, column: Optional[str], available: list[str], file: Path,
