@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field, field_validator
 
 from cmflow import RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
+from cmflow.builtin.sources.export_text import NotPlainText, check_export, plain_utf8_blocks, read_export
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
                                             mapped_names, parse_records)
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 OTHER_DELIMITERS = (";", "\t", ",", "|")
+CHUNK_BYTES = 4 << 20
+"""How much of a regular file Polars splits at a time: the file's bytes are never all held."""
 
 
 class CsvOptions(TabularOptions):
@@ -182,14 +184,18 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     from the file's UTF-8 bytes when the file is regular (every row as many fields as the
     header, no blank line, every quote where CSV puts one); None for any other file, or one
     that is not plainly UTF-8 text, which :func:`read_export` and :func:`read_csv_text` then
-    read (and explain) line by line. Both give the same table for a regular file."""
-    data = plain_utf8_bytes(path, encoding)
-    if data is None:
+    read (and explain) line by line. Both give the same table for a regular file. The file is
+    read a block at a time and split a chunk of rows at a time, so the whole file is never held
+    in memory besides its columns."""
+    blocks = plain_utf8_blocks(path, encoding)
+    if blocks is None:
         return None
-    if b"\r" in data:  # line endings as read_export leaves them
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    data = data.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
-    return _read_regular(data, delimiter, path, header_line)
+    try:
+        return _read_regular(blocks, delimiter, path, header_line)
+    except NotPlainText:
+        return None
+    finally:
+        blocks.close()
 
 
 def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable:
@@ -253,55 +259,64 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
     return _table(frame, lines, header, found_on, bad, repeated, description_line)
 
 
-def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> CsvTable | None:
-    """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes, read by Polars; None
-    when the file is not regular, or anything is unusual before its first row."""
+def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, header_line: int,
+                  chunk_bytes: int = CHUNK_BYTES) -> CsvTable | None:
+    """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes or blocks of them, read
+    by Polars a chunk of about ``chunk_bytes`` at a time (each chunk ends at the end of a row:
+    a line break after an even number of quotes); None when the file is not regular, or
+    anything is unusual before its first row."""
     import polars as pl
 
     if delimiter == "\0":  # the skeleton's placeholder
         return None
-    start, line = 0, header_line
-    for _ in range(header_line - 1):
-        start = data.find(b"\n", start) + 1
-        if start == 0:
-            return None
-    try:
-        while not data[start:_line_end(data, start)].decode().strip():  # blank lines above the header
-            if _line_end(data, start) == len(data):
-                return None
-            start, line = _line_end(data, start) + 1, line + 1
-        end = _line_end(data, start)
-        data[:start].decode()  # the lines above the header, skipped whatever they hold, but UTF-8
-        header_text = data[start:end].decode()
-        if header_text.count('"') % 2:
-            return None
-        fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
-    except (UnicodeDecodeError, csv.Error):
+    blocks = iter([data] if isinstance(data, (bytes, bytearray)) else data)
+    buffer, more = b"", True
+    while (head := _header_of(buffer, delimiter, header_line, complete=not more)) is MORE:
+        block = next(blocks, None)
+        buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+    if head is None:
         return None
+    fields, line, end = head
     header = _header(fields, delimiter, path, line)
-    stop = len(data)
-    while stop > end and data[stop - 1] == 10:  # blank lines at the end
-        stop -= 1
-    body = data[end + 1:stop]
-    if len(header) < 2 or not body or body.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
-        return None
-    records = _regular_records(body, delimiter.encode(), len(header))
-    if records is None:
+    if len(header) < 2:
         return None
     names = _unique_names(header)
-    try:
-        frame = pl.read_csv(body, has_header=False, schema=dict.fromkeys(names, pl.String),
-                            separator=delimiter, quote_char='"', infer_schema=False,
-                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
-    except pl.exceptions.PolarsError:  # a longer row, or bytes that are not UTF-8
+    buffer = buffer[end + 1:]
+    frames: list[pl.DataFrame] = []
+    line_numbers: list[pl.Series] = []
+    first_line = line + 1
+    while True:
+        while more and (len(buffer) < chunk_bytes or not buffer.strip(b"\n")):
+            block = next(blocks, None)
+            buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+        cut = _row_boundary(buffer) if more else -1
+        if cut < 0 and more:  # one row longer than a chunk: read on
+            chunk_bytes *= 2
+            continue
+        if cut < 0:  # the last chunk: without the blank lines at the end
+            chunk, buffer = buffer.rstrip(b"\n"), b""
+        else:
+            chunk, buffer = buffer[:cut], buffer[cut + 1:]
+        if not chunk:
+            if cut >= 0:  # a blank line inside the file
+                return None
+            break
+        if chunk.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
+            return None
+        read = _read_chunk(chunk, delimiter, names, first_line)
+        if read is None:
+            return None
+        frames.append(read[0])
+        line_numbers.append(read[1])
+        first_line += chunk.count(b"\n") + 1
+        del chunk
+        if cut < 0:
+            break
+    if not frames:
         return None
-    if frame.height != records:
-        return None
-    lines = pl.int_range(line + 1, line + 1 + records, eager=True)
-    if body.count(b"\n") != records - 1:  # line breaks inside values: rows start further down
-        breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
-        lines = lines + breaks.to_series().cum_sum().shift(1, fill_value=0)
-    del body
+    frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    lines = pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0]
+    del frames, line_numbers
     repeated = _repeated_header_rows(frame, header)
     described = []  # prose lines before the first row, as _read_any skips them
     for index in range(frame.height):
@@ -315,6 +330,78 @@ def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> 
     keep = ~pl.int_range(0, frame.height, eager=True).is_in(skipped)
     return _table(frame.filter(keep), lines.filter(keep), header, line, [],
                   [lines[i] for i in sorted(repeated)], lines[described[-1]] if described else 0)
+
+
+MORE = object()
+"""What :func:`_header_of` says when the header may lie past the bytes it was given."""
+
+
+def _header_of(data: bytes, delimiter: str, header_line: int, complete: bool) -> Any:
+    """The header's fields, its line number and the offset of its line end in ``data`` (the
+    first bytes of the file, all of them when ``complete``); None when the file is unusual
+    before its first row; :data:`MORE` when the header may lie past ``data``."""
+    start, line = 0, header_line
+    for _ in range(header_line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None if complete else MORE
+    try:
+        while True:
+            end = _line_end(data, start)
+            if end == len(data) and not complete:  # the line may go on in the next block
+                return MORE
+            if data[start:end].decode().strip():
+                break
+            if end == len(data):  # blank lines to the end
+                return None
+            start, line = end + 1, line + 1  # a blank line above the header
+        data[:start].decode()  # the lines above the header, skipped whatever they hold, but UTF-8
+        header_text = data[start:end].decode()
+        if header_text.count('"') % 2:
+            return None
+        fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return fields, line, end
+
+
+def _row_boundary(data: bytes) -> int:
+    """The last line break of ``data`` outside quotes (after an even number of them) that is not
+    among the line breaks ending it (blank lines at the end of the file stay with the last
+    chunk), or -1."""
+    stop = len(data)
+    while stop and data[stop - 1] == 10:
+        stop -= 1
+    end = data.rfind(b"\n", 0, stop)
+    quotes = data.count(b'"', 0, end) if end >= 0 else 0
+    while end >= 0 and quotes % 2:
+        previous = data.rfind(b"\n", 0, end)
+        quotes -= data.count(b'"', max(previous, 0), end)
+        end = previous
+    return end
+
+
+def _read_chunk(chunk: bytes, delimiter: str, names: list[str], first_line: int) -> tuple[Any, Any] | None:
+    """Rows of a regular chunk split by Polars, and the line each starts on; None when the
+    chunk is not regular."""
+    import polars as pl
+
+    records = _regular_records(chunk, delimiter.encode(), len(names))
+    if records is None:
+        return None
+    try:
+        frame = pl.read_csv(chunk, has_header=False, schema=dict.fromkeys(names, pl.String),
+                            separator=delimiter, quote_char='"', infer_schema=False,
+                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:  # a longer row, or bytes that are not UTF-8
+        return None
+    if frame.height != records:
+        return None
+    lines = pl.int_range(first_line, first_line + records, eager=True)
+    if chunk.count(b"\n") != records - 1:  # line breaks inside values: rows start further down
+        breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
+        lines = lines + breaks.to_series().cum_sum().shift(1, fill_value=0)
+    return frame, lines
 
 
 def _line_end(data: bytes, start: int) -> int:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from cmflow import DataFileError
 
@@ -33,6 +32,8 @@ LIKELY_ENCODINGS = (
 decodes anything, so it is the last resort rather than a guess."""
 WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 """How a workbook starts: a zip archive (.xlsx, .xlsm, .ods) or an OLE2 compound file (.xls)."""
+BLOCK_BYTES = 4 << 20
+"""How much of an export :func:`plain_utf8_blocks` reads at a time."""
 
 
 def is_utf8(encoding: str) -> bool:
@@ -156,6 +157,54 @@ def plain_utf8_bytes(path: Path, encoding: str) -> bytes | None:
     if b"\0" in data or not data.strip(b" \t\r\n"):  # damaged, or empty: explained there
         return None
     return data
+
+
+class NotPlainText(Exception):
+    """Raised while reading :func:`plain_utf8_blocks` when a block holds a NUL byte: the export is
+    damaged or not UTF-8, for :func:`read_export` to explain."""
+
+
+def plain_utf8_blocks(path: Path, encoding: str, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes] | None:
+    """The export's bytes as :func:`plain_utf8_bytes` gives them, but read lazily, a block of
+    about ``block_bytes`` at a time, so that a reader never holds the whole file: without the
+    byte-order mark, line endings as :func:`read_export` leaves them (CRLF and CR as LF) and a
+    second file's mark at the start of a line dropped; a block never ends between the CR and
+    LF of a line end, nor inside such a mark. None when the export is plainly not UTF-8 text
+    from its first bytes (another encoding declared or marked, UTF-16, a workbook, missing);
+    iterating raises :class:`NotPlainText` at a NUL byte."""
+    if path.is_dir():
+        return None
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return None
+    head = handle.read(8)
+    handle.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        handle.seek(len(codecs.BOM_UTF8))
+    elif head.startswith(WORKBOOK_MAGIC) or any(head.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) \
+            or not is_utf8(encoding) or (len(head) >= 4 and (head[1] == head[3] == 0 or head[0] == head[2] == 0)):
+        handle.close()
+        return None
+    return _blocks(handle, block_bytes)
+
+
+def _blocks(handle: "BinaryIO", block_bytes: int) -> Iterator[bytes]:
+    with handle:
+        after_line_end = False
+        while block := handle.read(block_bytes):
+            while (block.endswith((b"\r", b"\n\xef", b"\n\xef\xbb"))
+                   or (after_line_end and block in (b"\xef", b"\xef\xbb"))) and (more := handle.read(1)):
+                block += more  # a CR LF or a mark split between two blocks
+            if b"\0" in block:
+                raise NotPlainText
+            if b"\r" in block:
+                block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if after_line_end and block.startswith(codecs.BOM_UTF8):
+                block = block[len(codecs.BOM_UTF8):]
+            block = block.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
+            after_line_end = block.endswith(b"\n")
+            yield block
 
 
 def unmarked_utf16(data: bytes) -> str | None:
