@@ -273,10 +273,11 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     tz = options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC")
     sources = _mapped_columns(kind, options, list(raw.columns), file, places)
     _warn_listed_columns_misspelt(options, list(raw.columns), ctx, file)
+    edged = _with_edge_spaces(raw, [c for column in sources.values() for c in as_list(column, ())])
     frame = raw.with_row_index("_row").select(
         pl.col("_row"),
         *[pl.lit(options.constants[f.name]).alias(f.name) for f in kind.fields if f.name in options.constants],
-        *[_first_filled(column).alias(field) for field, column in sources.items()])
+        *[_first_filled(column, edged).alias(field) for field, column in sources.items()])
     sources = ColumnsRead(sources, {field: raw.select(_column_filled(column)).to_series().to_list()
                                     for field, column in sources.items() if isinstance(column, list)})
     for name, mapping in options.values.items():
@@ -311,8 +312,13 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
     plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
                                                           for field in fields])).to_series()
-    result = work.filter(plain).select(pl.col("_row"), *[_plain_value(pl.col(c), kind.field(c), options).alias(c)
-                                                          for c in frame.columns if c != "_row"])
+    # a text column without an empty cell is kept as it is, not copied (a caption column is most of a file)
+    texts = [c for c in frame.columns if c != "_row" and kind.field(c).type == "str"]
+    filled = {c for c, empty in work.select((pl.col(c) == "").any().alias(c) for c in texts).row(0, named=True).items()
+              if not empty} if texts and frame.height else set()
+    result = (work if plain.all() else work.filter(plain)).select(
+        pl.col("_row"), *[pl.col(c) if c in filled else _plain_value(pl.col(c), kind.field(c), options).alias(c)
+                          for c in frame.columns if c != "_row"])
     bad = list(bad_rows)
     if not plain.all():
         checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
@@ -479,11 +485,26 @@ class ColumnsRead:
         return (lambda index: column) if isinstance(column, str) else self.chosen[field].__getitem__
 
 
-def _first_filled(column: Union[str, list[str]]) -> "pl.Expr":
-    """A column's text without surrounding spaces; of a list, the first one not empty."""
+def _with_edge_spaces(raw: "pl.DataFrame", columns: list[str]) -> set[str]:
+    """The ``columns`` of ``raw`` where some value starts or ends with a space, which
+    :func:`_first_filled` strips: the others are read as they are, not copied."""
+    import polars as pl
+
+    text = [c for c in dict.fromkeys(columns) if c in raw.columns and raw.schema[c] == pl.String]
+    if not text or raw.height == 0:
+        return set(columns)
+    found = raw.select(pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in text).row(0, named=True)
+    return {c for c in columns if found.get(c, True)}
+
+
+def _first_filled(column: Union[str, list[str]], edged: Optional[set[str]] = None) -> "pl.Expr":
+    """A column's text without surrounding spaces; of a list, the first one not empty. A column
+    not in ``edged`` (no value with a space at its edges) is taken as it is."""
     import polars as pl
 
     if isinstance(column, str):
+        if edged is not None and column not in edged:
+            return pl.col(column).cast(pl.String)
         return pl.col(column).cast(pl.String).str.strip_chars()
     texts = [pl.col(c).cast(pl.String).str.strip_chars() for c in column]
     return pl.coalesce([pl.when(t != "").then(t) for t in texts] + [texts[0]])
@@ -631,7 +652,16 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
     identity = [c for c in kind.identity if c in frame.columns]
     if not identity or frame.height < 2:
         return frame, []
-    repeated = frame.filter(pl.struct(identity).is_duplicated())
+    # rows whose identity hashes alike first (a column of integers), then those that are alike:
+    # a struct of text per row for the whole file would cost more than the file
+    hashed = pl.col(identity[0]).hash(1)
+    for seed, column in enumerate(identity[1:], start=2):
+        hashed = hashed.xor(pl.col(column).hash(seed))
+    alike = frame.select(hashed.is_duplicated()).to_series()
+    if not alike.any():
+        return frame, []
+    repeated = frame.filter(alike)
+    repeated = repeated.filter(pl.struct(identity).is_duplicated())
     if repeated.height == 0:
         return frame, []
     compared = [c for c in frame.columns if c not in ("_row", *identity)]
