@@ -7,13 +7,14 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from pydantic import AliasChoices, Field, field_validator
 
 from cmflow import RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.export_text import NotPlainText, check_export, plain_utf8_blocks, read_export
+from cmflow.builtin.sources.export_text import (NotPlainText, check_export, export_lines, plain_utf8_blocks,
+                                                read_export)
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
                                             mapped_names, parse_records)
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 OTHER_DELIMITERS = (";", "\t", ",", "|")
-CHUNK_BYTES = 4 << 20
+CHUNK_ROWS = 10_000
+"""Rows the line-by-line reader holds as Python strings before it makes them columns."""
+CHUNK_BYTES = 2 << 20
 """How much of a regular file Polars splits at a time: the file's bytes are never all held."""
 
 
@@ -140,7 +143,7 @@ class CsvSource(Source):
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
         table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row) \
-            or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_row)
+            or _read_any(export_lines(path, options.encoding), options.delimiter, path, options.header_row)
         _check_header(table, options, path)
         for line in table.repeated_headers:
             ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
@@ -198,20 +201,26 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
         blocks.close()
 
 
-def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable:
-    """Any CSV text, record by record with Python's reader."""
+def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line: int) -> CsvTable:
+    """Any CSV text (or its lines, each ending with its line break), record by record with
+    Python's reader; the rows become columns a chunk of :data:`CHUNK_ROWS` at a time, so that
+    no more than a chunk is ever held as Python strings."""
     import polars as pl
 
+    lines_read = iter(text_lines(text) if isinstance(text, str) else text)
     skipped = 0  # the lines above the header are not CSV: a notice may hold a stray quote
-    while skipped < header_line - 1 and (cut := text.find("\n")) >= 0:
-        text, skipped = text[cut + 1:], skipped + 1
+    while skipped < header_line - 1 and next(lines_read, None) is not None:
+        skipped += 1
     if skipped < header_line - 1:
-        text = ""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
+        lines_read = iter(())
+    reader = csv.reader(lines_read, delimiter=delimiter, quotechar='"', strict=True)
     header: list[str] | None = None
+    names: list[str] = []
     found_on = 0
     rows: list[list[str]] = []
     lines: list[int] = []
+    frames: list[pl.DataFrame] = []
+    line_numbers: list[pl.Series] = []
     bad: list[BadRow] = []
     repeated: list[int] = []
     description_line = 0
@@ -229,12 +238,13 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
             continue  # a blank line
         if header is None:
             header, found_on = _header(fields, delimiter, path, start), start
+            names = _unique_names(header)
             continue
         if len(fields) == len(header) and column_name(fields[0]) == header[0] \
                 and [column_name(f) for f in fields] == header:
             repeated.append(start)
             continue
-        if not rows and not bad and _describes_columns(fields):
+        if not rows and not frames and not bad and _describes_columns(fields):
             description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
@@ -248,15 +258,40 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
             continue
         rows.append(fields)
         lines.append(start)
+        if len(rows) == CHUNK_ROWS:
+            frames.append(_columns_of(rows, names))
+            line_numbers.append(pl.Series(lines, dtype=pl.Int64))
+            rows, lines = [], []
     if header is None:
         where = f" from line {header_line} on" if header_line > 1 else ""
         raise DataFileError(f"{path} holds no header line{where}: export it again"
                             + (" (or check `header_row`)" if header_line > 1 else ""))
-    names = _unique_names(header)
-    columns = list(zip(*rows)) if rows else [() for _ in names]
+    if rows or not frames:
+        frames.append(_columns_of(rows, names))
+        line_numbers.append(pl.Series(lines, dtype=pl.Int64))
     del rows
-    frame = pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
-    return _table(frame, lines, header, found_on, bad, repeated, description_line)
+    frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    return _table(frame, pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0], header, found_on,
+                  bad, repeated, description_line)
+
+
+def _columns_of(rows: list[list[str]], names: list[str]) -> "pl.DataFrame":
+    """Rows of fields as a frame of text columns."""
+    import polars as pl
+
+    columns = list(zip(*rows)) if rows else [() for _ in names]
+    return pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, each with its line break, one at a time (no copy of the text)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end + 1]
+        start = end + 1
+    if start < len(text):
+        yield text[start:]
+
 
 
 def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, header_line: int,
@@ -448,8 +483,9 @@ def _repeated_header_rows(frame: "pl.DataFrame", header: list[str]) -> set[int]:
         candidates = range(frame.height)
     else:
         word = header[column].split()[0]
-        candidates = frame.select(pl.col(frame.columns[column]).str.replace_all("\ufeff", "", literal=True)
-                                  .str.contains(word, literal=True)).to_series().arg_true().to_list()
+        # a mark (U+FEFF) can only start a cell, so the word is found in a cell holding one too
+        candidates = frame.select(pl.col(frame.columns[column]).str.contains(word, literal=True)) \
+            .to_series().arg_true().to_list()
     return {i for i in candidates if [column_name(v) for v in frame.row(i)] == header}
 
 
