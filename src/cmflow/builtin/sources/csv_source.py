@@ -96,7 +96,10 @@ class CsvSource(Source):
       several lines) and the column by number and name. A row with more or fewer fields than
       the header is a bad row (empty trailing fields, as some spreadsheets add, are allowed);
       blank lines are ignored.
-    - **Values**: only an empty cell means "no value"; `-`, `n/a` or `—` in a number column
+    - **Values**: only an empty cell means "no value" (an empty counter is left out of totals
+      and rates, never 0; with `empty = "zero"` the empty cells of counter columns, every
+      whole-number field but `followers`, are read as 0 and a warning counts them per column);
+      `-`, `n/a` or `—` in a number column
       are bad values (map them to empty with `values`, e.g. `values.reach = { "-" = "" }`).
       Counts (likes, reach, followers ...) are whole numbers from 0 to 2^63 − 1, written out
       in full: negative, fractional, percentage, scientific (`1E+30`), NaN or infinite values
@@ -125,10 +128,16 @@ class CsvSource(Source):
     - **Duplicates**: the same record twice (a post id on two lines) counts once, with a
       warning naming both lines; when the copies' values differ, both are bad rows, and the
       message says which values differ.
-    - A bad row stops the source (`on_error = "fail"`, the default) with an error naming the
-      first few, or is left out (`on_error = "skip"`): every skipped row is listed with its
-      line and reason in the run summary (the first ten; `cmflow run -v` prints all) and in
-      the HTML report's footer.
+    - A bad row stops the source (`on_error = "fail"`, the default) with an error listing
+      every bad row (line, record, column, value, reason): up to twenty in the message, and
+      past that all of them in `bad-rows/<file name>.bad-rows.csv` beside the workflow file,
+      which the message names (values that would run as spreadsheet formulas start with an
+      apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
+      of the rows kept: every skipped row is listed with its line and reason in the run
+      summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
+    - **Memory**: the file is read from its path a block at a time, never whole; a regular
+      file is split by Polars a chunk of rows at a time, any other line by line, so reading
+      an export peaks at a few times its size, not ten.
     """
 
     name = "csv"
