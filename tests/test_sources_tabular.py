@@ -690,3 +690,15 @@ def test_a_misspelt_name_in_a_column_list_warns_with_the_header_name(tmp_path: P
     assert frame["text"].to_list() == ["Hello"] and frame["impressions"].to_list() == [10]
     assert problems == ["posts.csv: column 'Descripton' (listed in columns.text) is not in the file, so text is "
                         "read from \"Title\" alone; did you mean 'Description'?"]  # Impressions: an older name
+
+
+def test_empty_zero_reads_json_null_and_absent_counters_as_0(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "likes": 4, "saves": None},
+             {"platform": "x", "account": "a", "post_id": "2", "published_at": "2026-11-18T10:00:00Z", "saves": 2}]
+    write(tmp_path, "posts.json", json.dumps(items))
+    problems: list[str] = []
+    frame = fetch(JsonSource, tmp_path, path="posts.json", empty="zero", problems=problems)
+    assert frame.select("likes", "saves", "reach").rows() == [(4, 0, None), (0, 2, None)]
+    assert problems == ['posts.json: 2 empty counter cell(s) read as 0 (empty = "zero"): 1 in column "likes", '
+                        '1 in column "saves"']
