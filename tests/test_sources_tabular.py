@@ -318,6 +318,9 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     assert table[24] == ["line 25", 'post_id "p24"', "likes", "'-24", "is negative: a count cannot be"]
     assert table[25][:4] == ["line 26", 'post_id "p25"', "likes", "'=1+2"]  # never run as a formula
     assert table[26][:4] == ["line 28", "", "", ""] and "3 fields where the header" in table[26][4]
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,ok,2026-11-17T10:00:00Z,4\n")  # the file fixed
+    assert fetch(CsvSource, tmp_path, path="posts.csv")["likes"].to_list() == [4]
+    assert not listed.exists()  # the list of the file before it was fixed is gone
 
 
 def test_on_error_skip_leaves_bad_rows_out_and_reports_how_many(tmp_path: Path) -> None:

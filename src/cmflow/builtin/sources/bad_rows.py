@@ -64,8 +64,14 @@ class BadRow:
 def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchContext") -> None:
     """Stop on ``bad`` rows of ``file`` (``on_error = "fail"``: a :class:`DataFileError` listing
     them, with the full list written to a file past :data:`MAX_ERRORS_SHOWN`) or hand each to
-    the run as left out (``"skip"``)."""
+    the run as left out (``"skip"``). Called for every file read, bad rows or none: a list an
+    earlier run wrote for the file is removed when this one writes none."""
     bad = sorted(bad, key=lambda b: b.order)
+    if on_error == "fail" and len(bad) > MAX_ERRORS_SHOWN:
+        raise DataFileError(_failure_message(bad, file, ctx))
+    _forget_list(file, ctx.workflow_dir)  # an earlier run's list would describe a file since fixed
+    if not bad:
+        return
     if on_error == "fail":
         raise DataFileError(_failure_message(bad, file, ctx))
     for row in bad:
@@ -90,6 +96,13 @@ def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
              f"the full list could not be written ({listed}); set on_error = \"skip\" to see every one "
              "in the report and with cmflow run -v")
     return f"{file}: {len(bad)} bad rows, {where}: {shown}; and {rest} more (in the list); {advice}"
+
+
+def _forget_list(file: Path, workflow_dir: Path) -> None:
+    try:
+        bad_rows_list_path(file, workflow_dir).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def bad_rows_list_path(file: Path, workflow_dir: Path) -> Path:

@@ -326,8 +326,7 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
         bad += bad_values
     result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
     bad += duplicates
-    if bad:
-        report_bad_rows(bad, file, options.on_error, ctx)
+    report_bad_rows(bad, file, options.on_error, ctx)
     if kind.name == "post":
         _warn_more_interactions_than_reach(result, places, ctx, file)
     return result.drop("_row")
