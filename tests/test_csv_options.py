@@ -9,7 +9,7 @@ CRLF); every expected figure is worked out by hand and written here.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +277,46 @@ def test_a_weekly_run_on_a_file_ending_the_day_after_the_period(tmp_path: Path) 
         date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1),
         date(2026, 11, 22), date(2026, 11, 23)]
     assert problems == []
+
+
+def tiktok_dates_as_of(directory: Path, period: Period, as_of: datetime) -> tuple[list[date], list[str]]:
+    """The dates followers.csv reads as in a run for ``period`` whose as-of instant is ``as_of``."""
+    source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
+    problems: list[str] = []
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], directory, logging.getLogger("cmflow.test"),
+                       problems, as_of=as_of)
+    (table,) = list(source.fetch(ctx))
+    return table.conformed()["date"].to_list(), problems
+
+
+def test_a_past_period_read_today_places_this_years_dates_in_this_year(tmp_path: Path) -> None:
+    """A report on January 2026 run on 2026-12-06 over a file of late November: the dates are
+    2026's (no later than today), and so outside the period; anchored on January's end, they
+    would have been 2025's and counted in nothing, silently."""
+    write(tmp_path, "followers.csv", tiktok_followers(["November 28", "November 29", "December 5"]))
+    january = Period(date(2026, 1, 1), date(2026, 1, 31), "Europe/Paris", unit="month")
+    dates, _ = tiktok_dates_as_of(tmp_path, january, datetime(2026, 12, 6, 8, tzinfo=timezone.utc))
+    assert dates == [date(2026, 11, 28), date(2026, 11, 29), date(2026, 12, 5)]
+
+
+def test_no_date_is_placed_after_the_as_of_day(tmp_path: Path) -> None:
+    """Run on 2026-12-06 for November 2026: a December 20 in the file cannot be this year's
+    (it has not happened yet): it is 2025's, as is the whole file in date order before it."""
+    write(tmp_path, "followers.csv", tiktok_followers(["December 19", "December 20"]))
+    dates, _ = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 12, 6, 8, tzinfo=timezone.utc))
+    assert dates == [date(2025, 12, 19), date(2025, 12, 20)]
+    unsorted = tiktok_followers(["December 20", "November 2", "December 1"])
+    write(tmp_path, "followers.csv", unsorted)
+    dates, _ = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 12, 6, 8, tzinfo=timezone.utc))
+    assert dates == [date(2025, 12, 20), date(2026, 11, 2), date(2026, 12, 1)]
+
+
+def test_an_as_of_before_the_periods_end_does_not_hide_the_period(tmp_path: Path) -> None:
+    """--as-of earlier than the period's last day (a run looking ahead): the period's own dates
+    stay in its year."""
+    write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30"]))
+    dates, _ = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 11, 15, 8, tzinfo=timezone.utc))
+    assert dates == [date(2026, 11, 29), date(2026, 11, 30)]
 
 
 def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:

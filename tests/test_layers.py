@@ -194,3 +194,19 @@ def test_the_runner_calls_the_stages_in_the_documented_order():
     documented = [line.split("|")[1].strip() for line in page.splitlines()
                   if line.startswith("| ") and "| `stages." in line]
     assert documented == run_stages()
+
+
+def test_the_store_facade_lists_the_interface_exactly() -> None:
+    """``cmflow.store`` loads its interface's names on first use from a list: a name added to
+    ``store/interface.py`` but not to the list would be missing from the facade."""
+    import inspect
+
+    import cmflow.store as facade
+    from cmflow.store import interface
+
+    defined_there = {name for name, value in vars(interface).items()
+                     if not name.startswith("_") and getattr(value, "__module__", interface.__name__) == interface.__name__
+                     and (inspect.isclass(value) or inspect.isfunction(value) or name.isupper()) and name != "TYPE_CHECKING"}
+    assert set(facade._INTERFACE) == defined_there
+    for name in facade._INTERFACE:
+        assert getattr(facade, name) is getattr(interface, name)

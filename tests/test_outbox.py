@@ -7,7 +7,6 @@ at a replay server, and an email output pointing at an SMTP port nobody listens 
 
 from __future__ import annotations
 
-import json
 import re
 import os
 import subprocess
@@ -93,7 +92,6 @@ def test_a_short_retry_after_is_retried_within_the_run(demo, replay_server):
     replay_server.add("POST", HOOK, Reply(503, headers={"Retry-After": "1"}), Reply(200, json={}))
     waits: list[float] = []
     from cmflow.runner import run_workflow
-    from cmflow.stages.run_periods import resolve_period
 
     workflow = load_workflow(path)
     with open_store(store_url) as store:

@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> measure -> compare -> evaluate -> compose -> record -> deliver.
+"""One run of a workflow: fetch -> filter_rows -> measure -> compare -> evaluate -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -22,6 +22,7 @@ from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
+from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
@@ -68,6 +69,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
+        fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), fetched.records, periods)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)

@@ -24,6 +24,7 @@ from cmflow.plugins.option_errors import explain, key_path
 from cmflow.foundation.names import closest
 from cmflow.plugins.registry import PluginInfo, PluginNotLoaded, PluginRegistry, UnknownPlugin, get_registry
 from cmflow.foundation.env_files import load_dotenv_beside
+from cmflow.foundation.where_filters import dimension_where_problems, record_where_problems
 from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
@@ -392,7 +393,27 @@ class _Loader:
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
             self.problem(f"{path}.look_back", f"{name} reads its input whole at every run: look_back does "
                          "not apply", "remove look_back (it is for sources that call an API)")
+        if isinstance(common, SourceEntry):
+            self._check_source_where(path, common.where, plugin)
         return Entry(kind, index, entry_id, common, info, plugin)
+
+    def _check_source_where(self, path: str, where: dict[str, Any], plugin: Plugin) -> None:
+        """A source's ``where`` names fields its records have, and days that are days."""
+        from cmflow.foundation.records import RECORD_KINDS
+
+        try:
+            kinds = [RECORD_KINDS[k] for k in sorted(plugin.produces()) if k in RECORD_KINDS]
+        except Exception:  # a third-party source whose produces() fails: its fetch will say so
+            return
+        for key, message, hint in record_where_problems(where, kinds):
+            self.problem(f"{path}.where.{key}", message, hint)
+
+    def _check_dimension_where(self, path: str, where: dict[str, Any]) -> list[str]:
+        """Unknown dimensions in a metric's or an output's ``where``; returns the known keys."""
+        problems = dimension_where_problems(where)
+        for key, message, hint in problems:
+            self.problem(f"{path}.where.{key}", message, hint)
+        return [key for key in where if key not in {p[0] for p in problems}]
 
     def _check_web_addresses(self, path: str, options: BaseModel) -> None:
         """A server on a literal private address (or ``localhost``) is refused now, before
@@ -475,6 +496,12 @@ class _Loader:
                     self.problem(f"{entry.path}.by[{i}]", f"metric {entry.info.name!r} cannot be "
                                  f"broken down by {', '.join(unsupported)}",
                                  f"it supports {', '.join(entry.plugin.groupings)}")
+            for key in self._check_dimension_where(entry.path, entry.common.where):
+                readable = [k for k in entry.plugin.needs if key in _record_fields(k)]
+                if not readable:
+                    self.problem(f"{entry.path}.where.{key}", f"metric {entry.info.name!r} reads "
+                                 f"{' and '.join(entry.plugin.needs)} records, which have no {key}",
+                                 "remove it from where, or filter the source's records instead")
             for measurement in entry.plugin.produces():
                 if measurement in producers:
                     self.problem(entry.path, f"measurement {measurement!r} is also produced by "
@@ -501,6 +528,8 @@ class _Loader:
                     self._check_broken_down(f"{path}.where.{key}", key, producers[common.metric])
         self._unique_ids(workflow.triggers, "trigger")
         self._unique_ids(workflow.outputs, "output")
+        for entry in workflow.outputs:
+            self._check_dimension_where(entry.path, entry.common.where)
 
         workflow.metrics_complete = "metric" not in self.failed_kinds
         if settings_valid:  # plugin checks read [workflow] settings
@@ -524,6 +553,12 @@ class _Loader:
         self.problem(path, f"{metric.path} ({metric.info.name}) is not broken down by {dimension}, "
                      "so no series would match", f"add \"{can[0]}\" to its `by`" if can else
                      f"metric {metric.info.name!r} cannot be broken down by {dimension}")
+
+
+def _record_fields(kind: str) -> tuple[str, ...]:
+    from cmflow.foundation.records import RECORD_KINDS
+
+    return RECORD_KINDS[kind].field_names if kind in RECORD_KINDS else ()
 
 
 def _default_id(kind: str, common: Any) -> str:

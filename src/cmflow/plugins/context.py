@@ -40,6 +40,10 @@ class FetchContext:
     skipped: list[str] = field(default_factory=list)
     """Rows of the source's input left out (``on_error = "skip"``), one line each saying where
     and why (see :meth:`skip`); listed in the run summary and the report."""
+    as_of: datetime | None = None
+    """The instant the run counts as now (``cmflow run --as-of``, else the clock); None in a
+    context built by hand. No export holds a day after it: a date written without a year is
+    placed in the latest year that puts it on or before this day (or the period's end)."""
 
     @property
     def http(self) -> "HttpClient":

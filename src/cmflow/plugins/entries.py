@@ -20,6 +20,8 @@ ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 """What an id (of a workflow or an entry) looks like."""
 ID_MEANING = "is not an id: an id starts with a letter and holds only letters, digits, '_', '.' and '-' (no spaces)"
 """What :data:`ID_PATTERN` asks for, in words, for a value that does not match it."""
+WhereTable = dict[str, Union[str, Annotated[list[str], Field(min_length=1)]]]
+"""A ``where`` table: a name and the value, or values, to keep (see :mod:`cmflow.foundation.where_filters`)."""
 SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
 """The workflow file's array of tables that holds the entries of each plugin kind."""
 
@@ -34,6 +36,11 @@ class SourceEntry(BaseModel):
         None, description="For sources that call an API (kept in the store, fetched incrementally): "
         "how far back records are fetched again at each run, since likes and comments keep coming "
         "after publication. Default 28d.", examples=["14d"])
+    where: WhereTable = Field(
+        default_factory=dict, description="Keep only the records whose fields match, e.g. {account = "
+        "\"brand_a\", date = \"2026-11-01..2026-11-30\"}: fields of the records (account, platform, "
+        "pillar, campaign ...) or days (date: a day or a range of days, both included).",
+        examples=[{"account": ["brand_a", "brand_a_fr"]}])
 
 
 class MetricEntry(BaseModel):
@@ -49,6 +56,10 @@ class MetricEntry(BaseModel):
         description="Breakdowns to compute: overall, platform, account, format, pillar, campaign, "
         "post (comments of each post), or a list of them combined (e.g. [\"platform\", \"format\"]).",
     )
+    where: WhereTable = Field(
+        default_factory=dict, description="Read only the records whose dimensions match, e.g. "
+        "{platform = \"instagram\"}: every row, the overall one included, is computed from them.",
+        examples=[{"platform": "instagram"}])
 
 
 class TriggerEntry(BaseModel):
@@ -60,7 +71,7 @@ class TriggerEntry(BaseModel):
                            "Default: plugin_metric.")
     metric: str = Field(description="Name of the measurement the trigger watches.",
                         examples=["engagement_rate_by_reach"])
-    where: dict[str, Union[str, list[str]]] = Field(
+    where: WhereTable = Field(
         default_factory=dict, description="Only series whose dimensions match, e.g. {platform = \"instagram\"}.")
     severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]
     for_runs: int = Field(1, ge=1, alias="for", description="Consecutive runs the condition must hold "
@@ -91,6 +102,10 @@ class OutputEntry(BaseModel):
         None, description="always: at every run; alerts: when an alert is firing; change: when an "
         "alert event is due (an alert started firing, is due a reminder, or resolved). Default: "
         "always, change for notifiers (email, chat, webhooks).")
+    where: WhereTable = Field(
+        default_factory=dict, description="Show only the measurement rows, alerts and records whose "
+        "dimensions match, e.g. {account = \"brand_a\"}. Rows not broken down by that dimension "
+        "(the overall row) are left out: they add up everything.", examples=[{"account": "brand_a"}])
 
 
 ENTRY_MODELS: dict[str, type[BaseModel]] = {

@@ -23,6 +23,7 @@ from cmflow.plugins.context import DeliveryContext
 from cmflow.plugins.kinds import Notifier
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, one_line
+from cmflow.stages.output_filters import result_for, unmatched_where
 from cmflow.store import PENDING
 from cmflow.workflow import load_workflow
 
@@ -51,13 +52,15 @@ def deliver(workflow: "Workflow", result: "RunResult", composed: list[StageRepor
         "or `cmflow outbox flush`")]))) if left[report.id] else report for report in ordered]
 
 
-def _deliver_themselves(workflow: "Workflow", result: "RunResult") -> list[StageReport]:
-    """Outputs that deliver themselves: the terminal, files."""
+def _deliver_themselves(workflow: "Workflow", whole: "RunResult") -> list[StageReport]:
+    """Outputs that deliver themselves: the terminal, files; each sees what its where keeps."""
     reports = []
     for entry in workflow.outputs:
         if isinstance(entry.plugin, Notifier):
             continue
+        result = result_for(entry, whole)
         report = StageReport("output", entry.id, entry.info.name)
+        report.problems.extend(unmatched_where(entry, whole))
         reports.append(report)
         if not when_applies(entry, result, result.notifications):
             report.note = f"skipped (when = {entry.common.when or entry.plugin.default_when!r})"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert, Verdict
 from cmflow.foundation.periods import CURRENT, HISTORY
 from cmflow.foundation.secrets import redactor
+from cmflow.foundation.where_filters import text_condition, values_of
 from cmflow.plugins.context import TriggerInput
 from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
@@ -192,7 +193,7 @@ def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
             continue
         present = sorted({str(v) for v in measured[key].drop_nulls().to_list()})
         for value in [wanted] if isinstance(wanted, str) else wanted:
-            if value in present or not present:
+            if value in present or not present or (key == "platform" and value.lower() in present):
                 continue
             suggestion = closest(value, present)
             notes.append(f"{entry.path}.where.{key}: no series of {common.metric} has {key} = {value!r} "
@@ -207,6 +208,5 @@ def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
 
     condition = pl.col("metric") == metric
     for key, wanted in where.items():
-        values = [wanted] if isinstance(wanted, str) else list(wanted)
-        condition &= pl.col(key).is_in(values)
+        condition &= text_condition(key, values_of(wanted))  # the platform whatever its case
     return condition

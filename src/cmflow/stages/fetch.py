@@ -68,7 +68,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
                            log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                           skipped=unit.skipped)
+                           skipped=unit.skipped, as_of=now)
         if plan is not None and not plan.fetches:
             return
         by_kind: dict[str, list[pl.DataFrame]] = {}

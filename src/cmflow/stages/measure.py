@@ -7,13 +7,14 @@ metric. A metric that raises is reported and left out; the others are computed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
+from cmflow.foundation.where_filters import rows_condition, unmatched_values
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
@@ -28,18 +29,23 @@ if TYPE_CHECKING:
 
 @dataclass
 class MetricRequest:
-    """One metric to compute: the configured plugin, its breakdowns and the sources it reads."""
+    """One metric to compute: the configured plugin, its breakdowns, the sources it reads and
+    the dimensions of the records it reads (its ``where``)."""
 
     plugin: Metric
     by: list
     source_ids: list[str]
     entry_id: str = ""
+    where: dict = field(default_factory=dict)
+    """Only records whose dimensions match are read: every row, the overall one included, is
+    computed from them (a kind without one of these fields is read whole)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
         """The workflow's metric entries; one without ``sources`` reads every source."""
         default_sources = [s.id for s in workflow.sources]
-        return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id)
+        return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
+                    dict(entry.common.where))
                 for entry in workflow.metrics]
 
 
@@ -63,15 +69,17 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
 
     bounds = {p.label: (p.start, p.end) for p in all_periods}
     frames, reports = [], []
-    labelled_cache: dict[tuple[str, ...], MetricInput] = {}
+    labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
         reports.append(report)
-        key = tuple(request.source_ids)
+        key = (tuple(request.source_ids), repr(sorted(request.where.items())))
         if key not in labelled_cache:
-            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods)
+            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where)
         base = labelled_cache[key]
         data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
+        if request.where:  # a value no record has (a misspelt account) must not silently read nothing
+            report.problems.extend(_unmatched(request, records))
         try:
             frame = request.plugin.compute(data)
             frames.append(frame)
@@ -86,8 +94,18 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
     return Measured(with_series_key(measurements), reports)
 
 
+def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> list[str]:
+    """The values of a metric's ``where`` that no record of its sources has."""
+    import polars as pl
+
+    frames = [frame.filter(pl.col("source_id").is_in(request.source_ids))
+              for kind in request.plugin.needs if (frame := records.get(kind)) is not None]
+    kinds = " or ".join(request.plugin.needs)
+    return unmatched_values(request.where, frames, f"{kinds} record of its sources")
+
+
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
-                  all_periods: list["Period"]) -> MetricInput:
+                  all_periods: list["Period"], where: dict | None = None) -> MetricInput:
     import polars as pl
 
     selected, labelled = {}, {}
@@ -106,6 +124,8 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
         if unlabelled:
             frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled)
+        if applicable := {k: v for k, v in (where or {}).items() if k in kind.field_names}:
+            frame = frame.filter(rows_condition(applicable, frame.columns))
         selected[kind_name] = frame.lazy()
         # Labelled once (many periods: one label column; few: small filtered copies), shared
         # lazily by every metric reading these sources, which then reads only its columns.

@@ -110,13 +110,11 @@ class CsvSource(Source):
       does not split the digits in groups of three is bad (`120 80` is two numbers, `4.21`
       with `thousands = "."` a decimal). Dates must fall in the years 1990 to 2199; a format
       without a year (`%B %d`, TikTok's `November 18` or `October 1`) takes `default_year`,
-      or else, when the rows are in date order (oldest or newest first), the years follow
-      that order: the newest date goes to the latest year that puts it at most 31 days after
-      the last day of the run's (latest) period, and the year steps down at each turn of the
-      year, so December 30 to January 2 read in late January are 2026-12-30 to 2027-01-02. In a
-      file not in date order each date takes the latest year that puts it on or before that
-      last day (February 29 the latest such leap year), and dates sent to the year before
-      because they fall in the month after the period get a warning saying to sort the file.
+      or else the latest year that puts it on or before the run's as-of day (`--as-of`, else
+      today: no export holds a later day) or the last day of the run's period, if later. When
+      the rows are in date order (oldest or newest first), the newest date is placed so and the
+      year steps down at each turn of the year, so December 30 to January 2 read in January are
+      2026-12-30 to 2027-01-02 (February 29 goes to the latest such leap year).
       A date that does not read in the declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
       whole file, even with `on_error = "skip"`, since the dates before it that read both ways
       (`05/11`) would be wrong; when every date reads both ways and only the swapped reading

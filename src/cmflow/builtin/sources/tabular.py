@@ -120,13 +120,11 @@ class MappingOptions(PluginOptions):
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
-        "with date_format = \"%B %d\"). Without it, the years follow the file's order when its rows "
-        "are in date order (oldest or newest first): the newest date is placed in the latest year "
-        "that puts it at most 31 days after the last day of the run's period (the latest one, when "
-        "the run reads several; an export runs to the day before its download), and the year steps "
-        "down at each turn of the year, so a file running from December into January gets both "
-        "years right. In a file not in date order, each date is placed in the latest year that puts "
-        "it on or before that last day.",
+        "with date_format = \"%B %d\"). Without it, each date gets the latest year that puts it on or "
+        "before the run's as-of day (cmflow run --as-of, else today; no export holds a later day) or "
+        "the last day of the run's period, if later. When the rows are in date order (oldest or "
+        "newest first), the newest date is placed so and the year steps down at each turn of the "
+        "year, so a file running from December into January gets both years right.",
         examples=[2026])
     empty: Literal["missing", "zero"] = Field(
         "missing", description="What an empty cell in a counter column (likes, reach, impressions, "
@@ -857,9 +855,9 @@ def _datetime_reading(text: "pl.Expr", fmt: str, tz: str,
     import polars as pl
 
     if "%z" in fmt:
-        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year) \
+        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year, years.grace_days) \
             .dt.convert_time_zone("UTC"), None
-    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year)
+    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year, years.grace_days)
     return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC"), naive)
 
@@ -878,7 +876,7 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
         result = pl.Series("text", [None] * len(column), dtype=pl.Datetime("us", "UTC"))
     else:
         column = text.rename("text")
-        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
+        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year, years.grace_days)  # noqa: E731
         result = pl.Series("text", [None] * len(column), dtype=pl.Date)
     filled = column.is_not_null() & (column != "")
     signs = None
@@ -923,7 +921,7 @@ def _date(text: "pl.Expr", options: TabularOptions,
 def _read_dates(text: "pl.Expr", formats: list[str], years: "Years") -> "pl.Expr":
     import polars as pl
 
-    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year) for fmt in formats])
+    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year, years.grace_days) for fmt in formats])
 
 
 def _day_month_swapped(formats: list[str]) -> list[str]:
@@ -1010,18 +1008,26 @@ class Years:
     """How a date written without a year gets one: ``default_year`` when the workflow gives it,
     otherwise from the file's date order (see :func:`_years_from_file_order`), and in a file
     not in date order the latest year that puts the date on or before ``day`` (a date) or
-    ``instant`` (a date-time): the last day of the run's latest period, and the instant after it."""
+    ``instant`` (a date-time).
+
+    ``day`` is the run's as-of day (no export holds a later day), or the last day of the run's
+    latest period when that is later (a report on a period sees its dates). Without an as-of
+    (a context built by hand), it is the period's last day, and dates in file order may run
+    ``grace_days`` past it (an export runs to the day before it was downloaded)."""
 
     instant: datetime
     day: date
     default_year: Optional[int] = None
+    grace_days: int = 0
 
     @classmethod
     def of(cls, ctx: FetchContext, options: TabularOptions) -> "Years":
         from datetime import timedelta
 
-        day = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
-        return cls(ctx.window_end, day, options.default_year)
+        period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
+        if ctx.as_of is not None and ctx.as_of.date() > period_end:
+            return cls(max(ctx.as_of, ctx.window_end), ctx.as_of.date(), options.default_year)
+        return cls(ctx.window_end, period_end, options.default_year, YEARLESS_GRACE_DAYS)
 
 
 def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Callable[[int], str],
@@ -1032,8 +1038,9 @@ def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Cal
     yesterday): likely this year's, so say so and how to give the year."""
     from datetime import timedelta
 
-    if options.default_year is not None or all(_has_year(f) for f in _declared_formats(options, "date")):
-        return
+    if (options.default_year is not None or years.grace_days == 0
+            or all(_has_year(f) for f in _declared_formats(options, "date"))):
+        return  # with the run's as-of day, a date after it cannot be this year's
     dates = read.drop_nulls()
     if dates.is_sorted() or dates.is_sorted(descending=True):
         return  # in date order: the years come from the file's order, across new year too
@@ -1050,7 +1057,8 @@ def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Cal
              f"its order, across new year too), or if all its dates are in one year, set default_year")
 
 
-def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
+def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None,
+              grace_days: int = YEARLESS_GRACE_DAYS) -> "pl.Expr":
     """Parse with one format. A format without a year (TikTok writes "November 18") places each
     date in ``default_year`` if given, else in the latest year that does not put it after
     ``latest`` (see :class:`Years`); February 29 in the latest leap year that does not."""
@@ -1066,12 +1074,13 @@ def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: 
                             for year in (latest.year, latest.year - 1, leap))
     one_by_one = pl.when(this.is_not_null() & (this <= latest)).then(this) \
         .when(last.is_not_null()).then(last).otherwise(leap_day)
-    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest), one_by_one])
+    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest, grace_days), one_by_one])
 
 
-def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -> "pl.Expr":
+def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any,
+                           grace_days: int = YEARLESS_GRACE_DAYS) -> "pl.Expr":
     """Dates without a year in a column in date order (oldest or newest first), each with its
-    year: the newest row gets the latest year that puts it no later than ``YEARLESS_GRACE``
+    year: the newest row gets the latest year that puts it no later than ``grace_days``
     after ``latest``, and the year steps down at each turn of the year (December then January
     oldest first, January then December newest first). Null where the column is in no date order
     (each date then gets its year on its own) or a date does not exist in its year."""
@@ -1086,10 +1095,10 @@ def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -
     old_year = ((month_before == 1) & (month == 12)).fill_null(False)
     oldest_first = (unknown | (probe >= before) | new_year).all()
     newest_first = (unknown | (probe <= before) | old_year).all()
-    limit = pl.lit(latest + timedelta(days=YEARLESS_GRACE_DAYS))
+    limit = pl.lit(latest + timedelta(days=grace_days))
 
     def newest_year(newest: "pl.Expr") -> "pl.Expr":
-        end = latest + timedelta(days=YEARLESS_GRACE_DAYS)
+        end = latest + timedelta(days=grace_days)
         in_end_year = (newest + f" {end.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
         return pl.when(in_end_year <= limit).then(pl.lit(end.year)).otherwise(pl.lit(end.year - 1))
 

@@ -1,0 +1,470 @@
+"""`where` on sources (records kept), metrics (records read) and outputs (rows and alerts shown).
+
+Every run reads the same agency-wide export (`fixtures/where/agency-posts.csv`, an invented
+scheduling tool's shape: byte-order mark, CRLF, US month-first dates with times, thousands
+with a comma, a caption over two lines) of two clients on three platforms, through the csv
+source, into a real SQLite store. The expected figures are worked out by hand below.
+
+    week 2026-11-16..2026-11-22 (previous week: ig-a0 for Maison Lumen, fb-b0 for Velo Verde)
+    client        post   platform   account           likes comments shares reach pillar    campaign
+    Maison Lumen  ig-a1  instagram  maisonlumen          80      5      3   1200 Produit   Noel
+                  fb-a1  facebook   maisonlumen          30      4      6   2500 Produit   Noel
+                  ig-a2  instagram  maisonlumen          40      2      1    900 Coulisses
+                  li-a1  linkedin   maison-lumen         25      3      2    700 Coulisses
+    Velo Verde    ig-b1  instagram  veloverde           150     12      9   3000 Produit
+                  fb-b1  facebook   veloverde.bikes      22      1      4   1800 Conseils
+                  li-b1  linkedin   velo-verde           10      0      1    400 Conseils
+                  ig-b2  instagram  veloverde            90      6      2   2200 Conseils  Hiver
+    previous week: ig-a0 instagram maisonlumen 50 likes, 1000 reach; fb-b0 facebook veloverde.bikes 35 likes
+"""
+
+from __future__ import annotations
+
+import shutil
+import types
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cmflow import Output, hookimpl
+from cmflow.cli import main
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.foundation.records import ACCOUNT_SNAPSHOT, POST
+from cmflow.foundation.where_filters import DayRange, parse_days, record_where_problems
+from cmflow.testing import registered_plugin, run_workflow_file
+from cmflow.workflow import load_workflow
+
+FIXTURE = Path(__file__).parent / "fixtures" / "where" / "agency-posts.csv"
+WEEK = "2026-11-16..2026-11-22"
+MAISON_LUMEN = '["maisonlumen", "maison-lumen"]'
+VELO_VERDE = '["veloverde", "veloverde.bikes", "velo-verde"]'
+
+AGENCY_SOURCE = '''
+[[sources]]
+id = "agency"
+plugin = "csv"
+path = "agency-posts.csv"
+datetime_format = "%m/%d/%Y %H:%M"
+thousands = ","
+columns = { published_at = "Date", platform = "Network", account = "Profile", post_id = "Post ID", text = "Message", reach = "Reach", impressions = "Impressions", likes = "Likes", comments = "Comments", shares = "Shares", pillar = "Pillar", campaign = "Campaign" }
+'''
+
+
+def workflow(*, source_where: str = "", metric_where: str = "", by: str = '["overall", "platform", "account"]',
+             extra: str = "") -> str:
+    return f'''
+[workflow]
+name = "Agency weekly"
+timezone = "Europe/Paris"
+period = "last_week"
+{AGENCY_SOURCE}{f"where = {source_where}" if source_where else ""}
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes", "comments", "shares", "reach"]
+by = {by}
+{f"where = {metric_where}" if metric_where else ""}
+
+[[metrics]]
+plugin = "posts_published"
+by = {by}
+{f"where = {metric_where}" if metric_where else ""}
+{extra}
+'''
+
+
+@pytest.fixture
+def run(tmp_path, write_workflow, store_url):
+    """Run a workflow text next to a copy of the agency export; each text is a workflow of its
+    own (its own file and id: one store keeps each one's history apart)."""
+    shutil.copy(FIXTURE, tmp_path / "agency-posts.csv")
+    made: list[str] = []
+
+    def run_text(text: str, name: str | None = None):
+        made.append(text)
+        name = name or f"workflow-{len(made)}.toml"
+        text = text.replace('name = "Agency weekly"', f'name = "Agency weekly"\nid = "{Path(name).stem}"', 1)
+        return run_workflow_file(write_workflow(text, name), store_url=store_url, period=WEEK)
+
+    return run_text
+
+
+def source_report(result, source_id: str = "agency"):
+    [report] = [s for s in result.stages if s.kind == "source" and s.id == source_id]
+    return report
+
+
+def series(result, metric: str) -> dict[tuple, float | None]:
+    """The current rows of one metric: (platform, account) -> value (None: not split by it)."""
+    rows = result.current(metric)
+    return {(row["platform"], row["account"]): row["value"] for row in rows.iter_rows(named=True)}
+
+
+# -- sources: one agency export, a workflow per client ---------------------------------------------
+
+def test_one_agency_export_feeds_a_workflow_per_client(run):
+    lumen = run(workflow(source_where=f"{{ account = {MAISON_LUMEN} }}"), "maison-lumen.toml")
+    # Maison Lumen, 16-22 Nov: ig-a1 + fb-a1 + ig-a2 + li-a1.
+    assert lumen.value("total_likes") == 175        # 80 + 30 + 40 + 25
+    assert lumen.value("total_comments") == 14      # 5 + 4 + 2 + 3
+    assert lumen.value("total_shares") == 12        # 3 + 6 + 1 + 2
+    assert lumen.value("total_reach") == 5300       # 1200 + 2500 + 900 + 700
+    assert lumen.value("posts_published") == 4
+    assert lumen.value("total_likes", platform="instagram") == 120   # 80 + 40
+    assert lumen.value("total_likes", platform="facebook") == 30
+    assert lumen.value("total_likes", platform="linkedin", account="maison-lumen") == 25
+    assert {account for _, account in series(lumen, "total_likes") if account} == {"maisonlumen", "maison-lumen"}
+    # The previous week holds ig-a0 only (50 likes), not Velo Verde's fb-b0 (35).
+    [previous] = lumen.current("total_likes").filter(
+        lumen.current("total_likes")["platform"].is_null())["previous_period.previous_value"].to_list()
+    assert previous == 50
+    # 5 of the 10 rows are Maison Lumen's (ig-a0 included); the report says what was kept.
+    assert source_report(lumen).counts == {"post": 5}
+    assert "where kept 5 of 10 post records" in source_report(lumen).note
+    assert source_report(lumen).problems == []
+
+    velo = run(workflow(source_where=f"{{ account = {VELO_VERDE} }}"), "velo-verde.toml")
+    # Velo Verde, 16-22 Nov: ig-b1 + fb-b1 + li-b1 + ig-b2.
+    assert velo.value("total_likes") == 272         # 150 + 22 + 10 + 90
+    assert velo.value("total_comments") == 19       # 12 + 1 + 0 + 6
+    assert velo.value("total_shares") == 16         # 9 + 4 + 1 + 2
+    assert velo.value("total_reach") == 7400        # 3000 + 1800 + 400 + 2200
+    assert velo.value("posts_published") == 4
+    assert velo.value("total_likes", platform="instagram") == 240    # 150 + 90
+    assert velo.value("total_likes", platform="facebook", account="veloverde.bikes") == 22
+    assert source_report(velo).counts == {"post": 5}
+
+    whole = run(workflow(), "agency.toml")  # no where: both clients, 175 + 272
+    assert whole.value("total_likes") == 447
+    assert whole.value("posts_published") == 8
+
+
+def test_a_source_where_on_platform_ignores_case_and_on_tags_keeps_posts_of_that_pillar(run):
+    result = run(workflow(source_where='{ platform = "LinkedIn" }'))
+    assert result.value("total_likes") == 35          # li-a1 25 + li-b1 10
+    assert result.value("posts_published") == 2
+    result = run(workflow(source_where=f'{{ account = {MAISON_LUMEN}, pillar = "Produit" }}'))
+    assert result.value("total_likes") == 110         # ig-a1 80 + fb-a1 30
+    result = run(workflow(source_where=f'{{ account = {MAISON_LUMEN}, campaign = "(none)" }}'))
+    assert result.value("total_likes") == 65          # no campaign: ig-a2 40 + li-a1 25
+    result = run(workflow(source_where='{ campaign = ["Noel", "Hiver"] }'))
+    assert result.value("total_likes") == 200         # ig-a1 80 + fb-a1 30 + ig-b2 90
+
+
+def test_a_source_where_on_days_keeps_the_days_of_the_workflow_time_zone(run):
+    # 16-18 Nov, both included: ig-a1 (16th), fb-a1 (17th), ig-a2 (18th), ig-b1 (16th).
+    result = run(workflow(source_where='{ date = "2026-11-16..2026-11-18" }'))
+    assert result.value("total_likes") == 300         # 80 + 30 + 40 + 150
+    # Open on one side: from the 20th on: li-a1 25, li-b1 10, ig-b2 90.
+    result = run(workflow(source_where='{ published_at = "2026-11-20.." }'))
+    assert result.value("total_likes") == 125
+    # Several days or ranges: any of them.
+    result = run(workflow(source_where='{ date = ["2026-11-17", "..2026-11-12", "2026-11-22"] }'))
+    assert result.value("total_likes") == 120         # fb-a1 30 + ig-b2 90 this week
+    assert source_report(result).counts == {"post": 4}  # and ig-a0, fb-b0 of the previous week
+
+
+def test_days_are_counted_in_the_workflow_time_zone(tmp_path, write_workflow, store_url):
+    """23:30 UTC on the 22nd is 00:30 on the 23rd in Paris: outside "..2026-11-22"."""
+    (tmp_path / "posts.csv").write_text(
+        "platform,account,post_id,published_at,likes\n"
+        "instagram,a,p1,2026-11-15T23:30:00Z,7\n"    # Paris: 16 Nov 00:30, kept
+        "instagram,a,p2,2026-11-22T12:00:00Z,11\n"   # Paris: 22 Nov 13:00, kept
+        "instagram,a,p3,2026-11-22T23:30:00Z,13\n",  # Paris: 23 Nov 00:30, left out
+        encoding="utf-8")
+    text = '''
+[workflow]
+name = "Paris days"
+timezone = "Europe/Paris"
+period = "2026-11-16..2026-11-29"
+
+[[sources]]
+plugin = "csv"
+path = "posts.csv"
+where = { date = "2026-11-16..2026-11-22" }
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+'''
+    result = run_workflow_file(write_workflow(text), store_url=store_url)
+    assert result.value("total_likes") == 18  # 7 + 11
+
+
+# -- metrics: a single-platform workflow's overall row ---------------------------------------------
+
+def test_a_metric_where_makes_the_overall_row_that_of_the_kept_records(run):
+    result = run(workflow(metric_where='{ platform = "Instagram" }'))
+    # Instagram only, both clients: ig-a1, ig-a2, ig-b1, ig-b2.
+    assert result.value("total_likes") == 360          # 80 + 40 + 150 + 90, not 447
+    assert result.value("total_reach") == 7300         # 1200 + 900 + 3000 + 2200
+    assert result.value("posts_published") == 4
+    assert series(result, "total_likes") == {
+        (None, None): 360,
+        ("instagram", None): 360,
+        ("instagram", "maisonlumen"): 120,             # 80 + 40
+        ("instagram", "veloverde"): 240,               # 150 + 90
+    }
+    # The previous week's overall is ig-a0's 50, not ig-a0 + fb-b0.
+    overall = result.current("total_likes").filter(result.current("total_likes")["platform"].is_null())
+    assert overall["previous_period.previous_value"].to_list() == [50]
+    assert overall["previous_period.change"].to_list() == [310]
+    # The source still read every row: the other metrics of a workflow may need them.
+    assert source_report(result).counts == {"post": 10}
+
+
+def test_each_metric_reads_the_records_of_its_own_where(run):
+    extra = '''
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+where = { account = "veloverde.bikes" }
+'''
+    result = run(workflow(metric_where='{ pillar = ["Coulisses", "(none)"] }', by='["overall"]', extra=extra))
+    assert result.value("total_likes") == 65            # pillar Coulisses: ig-a2 40 + li-a1 25
+    # fb-b1 alone: (22 + 1 + 4) / 1800 * 100 = 1.5 (no saves reported on Facebook here)
+    assert result.value("engagement_rate_by_reach") == pytest.approx(1.5)
+
+
+def test_a_trigger_where_matches_the_platform_whatever_its_case(run):
+    extra = '''
+[[triggers]]
+plugin = "threshold"
+metric = "total_likes"
+where = { platform = "Instagram" }
+above = 100
+'''
+    result = run(workflow(by='["platform"]', extra=extra))
+    # By platform: instagram 360 (80 + 40 + 150 + 90), facebook 52 (30 + 22), linkedin 35 (25 + 10).
+    assert [(a.dimensions, a.value) for a in result.alerts] == [({"platform": "instagram"}, 360)]
+    [trigger] = [s for s in result.stages if s.kind == "trigger"]
+    assert trigger.problems == []
+
+
+# -- outputs: the rows and alerts of the dimensions they name --------------------------------------
+
+class SeenByOutput(Output):
+    """An output that keeps what it was shown of the run."""
+
+    name = "seen_by_output"
+    description = "Keeps the rows, alerts and records it is handed."
+    seen: dict[str, object] = {}
+
+    def deliver(self, result, ctx) -> str:
+        SeenByOutput.seen[self.entry_id] = result
+        return "kept"
+
+
+@hookimpl
+def _register_seen(register) -> None:
+    register(SeenByOutput)
+
+
+SEEN_PLUGIN = types.SimpleNamespace(register_outputs=_register_seen)
+
+ALERTS_AND_OUTPUTS = '''
+[[triggers]]
+id = "many_likes"
+plugin = "threshold"
+metric = "total_likes"
+above = 100
+
+[[outputs]]
+id = "lumen_view"
+plugin = "seen_by_output"
+where = {{ account = {lumen} }}
+
+[[outputs]]
+id = "instagram_view"
+plugin = "seen_by_output"
+where = {{ platform = "INSTAGRAM" }}
+
+[[outputs]]
+id = "everything"
+plugin = "seen_by_output"
+
+[[outputs]]
+id = "lumen_mail"
+plugin = "email"
+to = ["lumen@example.com"]
+from_address = "cmflow@example.com"
+transport = "file"
+directory = "{mail}"
+when = "alerts"
+where = {{ account = {lumen} }}
+
+[[outputs]]
+id = "lumen_report"
+plugin = "html_report"
+path = "{report}"
+where = {{ account = {lumen} }}
+'''
+
+
+def test_an_output_where_shows_the_rows_and_alerts_of_its_dimensions(run, tmp_path):
+    extra = ALERTS_AND_OUTPUTS.format(lumen=MAISON_LUMEN, mail=tmp_path / "mail", report=tmp_path / "lumen.html")
+    with registered_plugin(SEEN_PLUGIN):
+        result = run(workflow(by='["overall", "account"]', extra=extra))
+    seen = SeenByOutput.seen
+    # Over 100 likes: the overall 447, (instagram, maisonlumen) 120, (instagram, veloverde) 240.
+    assert sorted((a.dimensions.get("account") or "overall") for a in result.alerts) == \
+        ["maisonlumen", "overall", "veloverde"]
+    assert [a.dimensions["account"] for a in seen["lumen_view"].alerts] == ["maisonlumen"]
+    assert sorted(a.dimensions["account"] for a in seen["instagram_view"].alerts) == ["maisonlumen", "veloverde"]
+    assert len(seen["everything"].alerts) == 3
+
+    # Rows: Maison Lumen's accounts only, and no overall row (it adds up both clients).
+    assert series(seen["lumen_view"], "total_likes") == {
+        ("instagram", "maisonlumen"): 120, ("facebook", "maisonlumen"): 30, ("linkedin", "maison-lumen"): 25}
+    assert series(seen["instagram_view"], "total_likes") == {
+        ("instagram", "maisonlumen"): 120, ("instagram", "veloverde"): 240}
+    assert (None, None) in series(seen["everything"], "total_likes")
+    assert set(seen["lumen_view"].comparisons["series_key"]) <= set(seen["lumen_view"].measurements["series_key"])
+    assert sorted(seen["lumen_view"].records["post"]["post_id"]) == ["fb-a1", "ig-a0", "ig-a1", "ig-a2", "li-a1"]
+
+    # A notifier and a report, as delivered.
+    [mail] = list((tmp_path / "mail").iterdir())
+    message = mail.read_text(encoding="utf-8")
+    assert "maisonlumen" in message and "veloverde" not in message
+    report = (tmp_path / "lumen.html").read_text(encoding="utf-8")
+    assert "maisonlumen" in report and "veloverde" not in report and "velo-verde" not in report
+
+
+def test_a_where_value_no_row_has_is_said_with_the_closest_one(run):
+    """A misspelt account would silently keep nothing: the summary names it."""
+    extra = '''
+[[outputs]]
+plugin = "console"
+where = { account = "veloverd" }
+'''
+    result = run(workflow(source_where='{ account = ["maisonlumem", "maison-lumen"] }',
+                          metric_where='{ platform = "linkdin" }', extra=extra))
+    assert source_report(result).problems == [
+        "sources[0].where.account: no post record has account = 'maisonlumem'; did you mean 'maisonlumen'?"]
+    assert result.value("total_likes") is None   # linkdin: no record read
+    [totals] = [s for s in result.stages if s.kind == "metric" and s.id == "totals"]
+    assert totals.problems == ["where.platform: no post record of its sources has platform = 'linkdin'; "
+                               "did you mean 'linkedin'?"]
+    [console] = [s for s in result.stages if s.kind == "output"]
+    assert console.problems == ["outputs[0].where.account: no measurement row has account = 'veloverd'; "
+                                "none has any account"]  # linkdin: the metrics measured nothing
+
+    result = run(workflow(extra=extra))
+    [console] = [s for s in result.stages if s.kind == "output"]
+    assert console.problems == ["outputs[0].where.account: no measurement row has account = 'veloverd'; "
+                                "did you mean 'veloverde'?"]
+    assert source_report(result).problems == []
+
+    result = run(workflow(source_where='{ pillar = "Produits" }'))
+    assert source_report(result).problems == [
+        "sources[0].where.pillar: no post record has pillar = 'Produits'; did you mean 'Produit'?",
+        "sources[0].where kept none of its 10 post records: check its values (and days) against the file"]
+    assert source_report(result).counts == {"post": 0}
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+def problems_of(write_workflow, text: str) -> dict[str, str]:
+    with pytest.raises(WorkflowInvalid) as info:
+        load_workflow(write_workflow(text))
+    return {p.path: f"{p.message} ({p.hint})" for p in info.value.problems}
+
+
+def test_a_source_where_names_fields_its_records_have(tmp_path, write_workflow):
+    shutil.copy(FIXTURE, tmp_path / "agency-posts.csv")
+    problems = problems_of(write_workflow, workflow(
+        source_where='{ acount = "maisonlumen", likes = "3", date = "2026-11-31", published_at = "2026-11-20..2026-11-02" }'))
+    assert problems["sources[0].where.acount"].startswith("post records have no field 'acount' (did you mean 'account'?")
+    assert "post records have: platform, account, post_id" in problems["sources[0].where.acount"]
+    assert "likes is a number" in problems["sources[0].where.likes"]
+    assert "2026-11-31 is not a day of the calendar" in problems["sources[0].where.date"]
+    assert "ends before it starts" in problems["sources[0].where.published_at"]
+    assert len(problems) == 4
+
+
+def test_a_source_where_on_another_kind_names_that_kinds_fields(tmp_path, write_workflow):
+    """account_snapshot records have no pillar: filtering them by one is refused."""
+    text = '''
+[workflow]
+name = "Snapshots"
+
+[[sources]]
+plugin = "csv"
+path = "followers.csv"
+record = "account_snapshot"
+where = { pillar = "Produit", date = "..2026-11-30" }
+
+[[metrics]]
+plugin = "follower_growth"
+'''
+    (tmp_path / "followers.csv").write_text("date,platform,account,followers\n", encoding="utf-8")
+    problems = problems_of(write_workflow, text)
+    assert list(problems) == ["sources[0].where.pillar"]
+    assert "account_snapshot records have no field 'pillar'" in problems["sources[0].where.pillar"]
+    assert "account_snapshot records have: platform, account, date" in problems["sources[0].where.pillar"]
+
+
+def test_a_source_of_two_record_kinds_filters_on_fields_both_have():
+    """Posts by pillar and every snapshot would be half a filter: refused, with what to do."""
+    assert record_where_problems({"account": "a", "date": "2026-11-01.."}, [ACCOUNT_SNAPSHOT, POST]) == []
+    [(key, message, hint)] = record_where_problems({"pillar": "Produit"}, [ACCOUNT_SNAPSHOT, POST])
+    assert key == "pillar"
+    assert message == "account_snapshot records have no field 'pillar' (the source returns account_snapshot, post)"
+    assert hint.endswith("put the where on the metrics that read them")
+
+
+def test_metric_and_output_wheres_name_dimensions(tmp_path, write_workflow):
+    shutil.copy(FIXTURE, tmp_path / "agency-posts.csv")
+    extra = '''
+[[metrics]]
+plugin = "follower_growth"
+where = { pillar = "Produit" }
+
+[[outputs]]
+plugin = "console"
+where = { acount = "maisonlumen", platform = 3 }
+
+[[outputs]]
+plugin = "html_report"
+path = "r.html"
+where = { campaign = [] }
+'''
+    problems = problems_of(write_workflow, workflow(metric_where='{ platfrom = "instagram" }', extra=extra))
+    assert problems["metrics[0].where.platfrom"] == "unknown dimension 'platfrom' (did you mean 'platform'?)"
+    assert problems["metrics[1].where.platfrom"] == "unknown dimension 'platfrom' (did you mean 'platform'?)"
+    assert "reads account_snapshot records, which have no pillar" in problems["metrics[2].where.pillar"]
+    assert "must be a string in quotes or a list" in problems["outputs[0].where.platform"]
+    assert "must not be empty" in problems["outputs[1].where.campaign"]
+
+
+def test_validate_prints_where_problems_on_one_screen(tmp_path, write_workflow):
+    shutil.copy(FIXTURE, tmp_path / "agency-posts.csv")
+    path = write_workflow(workflow(source_where='{ acount = "maisonlumen" }'))
+    done = CliRunner().invoke(main, ["validate", str(path)], prog_name="cmflow")
+    assert done.exit_code == 2, done.output
+    assert "workflow.toml: sources[0].where.acount: post records have no field 'acount'" in done.output
+    assert "did you mean 'account'?" in done.output
+    assert len(done.output.splitlines()) <= 3, done.output
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-11-05", DayRange(date(2026, 11, 5), date(2026, 11, 5))),
+    ("2026-11-01..2026-11-30", DayRange(date(2026, 11, 1), date(2026, 11, 30))),
+    (" 2026-11-01 .. ", DayRange(date(2026, 11, 1), None)),
+    ("..2026-11-30", DayRange(None, date(2026, 11, 30))),
+])
+def test_days_are_a_day_or_a_range_open_on_one_side(text, expected):
+    assert parse_days(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("..", "has no day on either side"),
+    ("11/05/2026", "days are written YYYY-MM-DD"),
+    ("2026-02-30", "2026-02-30 is not a day of the calendar"),
+    ("2026-11-30..2026-11-01", "ends before it starts"),
+])
+def test_days_that_are_not_days_say_why(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_days(text)
