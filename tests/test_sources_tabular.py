@@ -705,3 +705,17 @@ def test_empty_zero_reads_json_null_and_absent_counters_as_0(tmp_path: Path) -> 
     assert frame.select("likes", "saves", "reach").rows() == [(4, 0, None), (0, 2, None)]
     assert problems == ['posts.json: 2 empty counter cell(s) read as 0 (empty = "zero"): 1 in column "likes", '
                         '1 in column "saves"']
+
+
+def test_text_not_in_its_encoding_is_told_before_a_row_problem_above_it(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read line by line as it is decoded, the file still gets the message it got when decoded
+    whole: its encoding first (here a quote error on line 2, a cp1252 byte on line 4, in a later
+    block of the file)."""
+    from cmflow.builtin.sources import export_text
+
+    monkeypatch.setattr(export_text, "BLOCK_BYTES", 16)
+    (tmp_path / "posts.csv").write_bytes(f'{HEADER}\ninstagram,a,1,"x"y,3\ninstagram,a,2,2026-11-17T10:00:00Z,4\n'
+                                         "instagram,a,3,2026-11-17T10:00:00Z,5,Cr\xe8me\n".encode("cp1252"))
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert "line 4" in message and 'set encoding = "cp1252"' in message

@@ -150,7 +150,7 @@ class CsvSource(Source):
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
         table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row) \
-            or _read_any(export_lines(path, options.encoding), options.delimiter, path, options.header_row)
+            or _read_any_export(path, options)
         _check_header(table, options, path)
         for line in table.repeated_headers:
             ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
@@ -163,6 +163,19 @@ class CsvSource(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
         return [check_export(self, ctx, self.options.path, self.options.encoding)]
+
+
+def _read_any_export(path: Path, options: CsvOptions) -> "CsvTable":
+    """The export read line by line as it is decoded. A problem with the text itself (bytes not
+    in the encoding, NUL characters) is told before one with its rows, as when the whole file
+    was decoded first: after a row's error, the rest is decoded to look for one."""
+    lines = export_lines(path, options.encoding)
+    try:
+        return _read_any(lines, options.delimiter, path, options.header_row)
+    except DataFileError:
+        for _ in lines:
+            pass
+        raise
 
 
 @dataclass

@@ -87,7 +87,7 @@ def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
 
 
 def export_lines(path: Path, encoding: str, reader: str = "csv",
-                 block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
+                 block_bytes: int | None = None) -> Iterator[str]:
     """The lines of :func:`read_export`'s text (each with its line break), decoded a block at a
     time so that the whole text is never held: a caption with an emoji makes Python hold every
     character of a text in four bytes. Anything :func:`read_export` refuses (a workbook, text
@@ -98,6 +98,7 @@ def export_lines(path: Path, encoding: str, reader: str = "csv",
     if encoding_used is None:
         yield from _lines_of(read_export(path, encoding, reader))
         return
+    block_bytes = block_bytes or BLOCK_BYTES
     decoder = codecs.getincrementaldecoder(encoding_used)()
     carry, emitted, filled = "", False, False
     with path.open("rb") as handle:
