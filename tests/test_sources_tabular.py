@@ -323,6 +323,15 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     assert not listed.exists()  # the list of the file before it was fixed is gone
 
 
+def test_bad_rows_lists_of_two_exports_of_one_name_are_two_files(tmp_path: Path) -> None:
+    from cmflow.builtin.sources.bad_rows import bad_rows_list_path
+
+    assert bad_rows_list_path(tmp_path / "a" / "posts.csv", tmp_path) == tmp_path / "bad-rows/a/posts.csv.bad-rows.csv"
+    assert bad_rows_list_path(tmp_path / "b" / "posts.csv", tmp_path) == tmp_path / "bad-rows/b/posts.csv.bad-rows.csv"
+    outside = bad_rows_list_path(tmp_path.parent / "posts.csv", tmp_path)
+    assert outside.parent == tmp_path / "bad-rows" and outside.name.startswith("posts.csv-")
+
+
 def test_on_error_skip_leaves_bad_rows_out_and_reports_how_many(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\n"
                                  "instagram,a,1,2026-11-17T10:00:00Z,1\n"

@@ -2,13 +2,14 @@
 
 With ``on_error = "fail"`` a source stops on bad rows, and the person fixing the export needs
 every one of them, not the first five: the message (one line, as a failed source's error is in
-the run summary and history) shows up to :data:`MAX_ERRORS_SHOWN`, and when there are more, the whole list (line, record, column, value, problem) is
-written as a CSV file in a ``bad-rows`` folder beside the workflow file, which the message names.
-That folder is never the export's own (a source reading a folder or a glob would read the list
-back as an export). The values come from the export, so from the public: a value a spreadsheet
-would run as a formula is written with a leading apostrophe. With ``on_error = "skip"`` every
-row left out is handed to the run (``ctx.skip``), which lists them in the run summary and the
-HTML report's footer.
+the run summary and history) shows up to :data:`MAX_ERRORS_SHOWN`, and when there are more,
+the whole list (line, record, column, value, problem) is written as a CSV file in a
+``bad-rows`` folder beside the workflow file (under the export's path from the workflow's
+folder), which the message names. That folder is never the export's own (a source reading a
+folder or a glob of exports would read the list back). The values come from the export, so
+from the public: a value a spreadsheet would run as a formula is written with a leading
+apostrophe. With ``on_error = "skip"`` every row left out is handed to the run
+(``ctx.skip``), which lists them in the run summary and the HTML report's footer.
 """
 
 from __future__ import annotations
@@ -106,9 +107,18 @@ def _forget_list(file: Path, workflow_dir: Path) -> None:
 
 
 def bad_rows_list_path(file: Path, workflow_dir: Path) -> Path:
-    """Where the full list of ``file``'s bad rows is written: ``bad-rows/<file name>.bad-rows.csv``
-    beside the workflow file."""
-    return workflow_dir / BAD_ROWS_FOLDER / f"{file.name}.bad-rows.csv"
+    """Where the full list of ``file``'s bad rows is written: ``bad-rows/<its path from the
+    workflow's folder>.bad-rows.csv`` (two exports of one name in two folders get a list each),
+    or for a file outside that folder ``bad-rows/<file name>-<hash of its path>.bad-rows.csv``."""
+    import hashlib
+
+    folder = workflow_dir / BAD_ROWS_FOLDER
+    try:
+        relative = file.resolve().relative_to(workflow_dir.resolve())
+    except (ValueError, OSError):
+        digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:8]
+        return folder / f"{file.name}-{digest}.bad-rows.csv"
+    return folder / relative.parent / f"{relative.name}.bad-rows.csv"
 
 
 def write_bad_rows_list(bad: list[BadRow], file: Path, workflow_dir: Path) -> Path | str:

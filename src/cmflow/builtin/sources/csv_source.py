@@ -128,7 +128,7 @@ class CsvSource(Source):
       message says which values differ.
     - A bad row stops the source (`on_error = "fail"`, the default) with an error listing
       every bad row (line, record, column, value, reason): up to twenty in the message, and
-      past that all of them in `bad-rows/<file name>.bad-rows.csv` beside the workflow file,
+      past that all of them in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
       which the message names (values that would run as spreadsheet formulas start with an
       apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
       of the rows kept: every skipped row is listed with its line and reason in the run
