@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from cmflow import Period, RecordTable
 from cmflow.builtin.metrics.follower_growth import FollowerGrowth
+from cmflow.builtin.metrics.followers import Followers, FollowersGained
 from cmflow.builtin.metrics.engagement import (
     EngagementRateByFollowers,
     EngagementRateByImpressions,
@@ -37,7 +38,7 @@ CURRENT = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC", unit="week")
 PREVIOUS = CURRENT.comparison("previous_period")  # 9 to 15 November
 PERIODS = [CURRENT, PREVIOUS]
 ALL_METRICS = (EngagementRateByReach, EngagementRateByImpressions, EngagementRateByFollowers,
-               FollowerGrowth, Totals, PostsPublished, TopPosts)
+               FollowerGrowth, Totals, PostsPublished, TopPosts, Followers, FollowersGained)
 
 
 # -- helpers ---------------------------------------------------------------------------------

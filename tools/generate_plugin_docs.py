@@ -146,7 +146,10 @@ def _kind_facts(info: PluginInfo) -> list[str]:
         facts.append(f"- **Produces:** {kinds} records." if kinds else
                      "- **Produces:** records of the kind its options choose.")
     if info.kind == "metric":
-        facts.append(f"- **Reads:** {', '.join(f'`{k}`' for k in cls.needs)} records.")
+        reads = [f"`{k}`" for k in cls.needs]
+        if cls.needs_any:
+            reads.append(" or ".join(f"`{k}`" for k in cls.needs_any))
+        facts.append(f"- **Reads:** {' and '.join(reads)} records.")
         facts.append(f"- **Breakdowns (`by`):** {', '.join(f'`{g}`' for g in cls.groupings)}.")
     return [*facts, ""] if facts else []
 

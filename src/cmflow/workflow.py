@@ -482,7 +482,8 @@ class _Loader:
             for source_id in chosen:
                 if source_id in source_ids:
                     provided |= source_ids[source_id].plugin.produces()
-            missing = [k for k in entry.plugin.needs if k not in provided]
+            missing = [" or ".join(group) for group in entry.plugin.needed_records()
+                       if not provided & set(group)]
             # A broken source entry may be the one that provides the kind: it has its own problem.
             sources_known = bool(entry.common.sources) or "source" not in self.failed_kinds
             if missing and sources_known and all(s in source_ids for s in chosen):
@@ -497,10 +498,11 @@ class _Loader:
                                  f"broken down by {', '.join(unsupported)}",
                                  f"it supports {', '.join(entry.plugin.groupings)}")
             for key in self._check_dimension_where(entry.path, entry.common.where):
-                readable = [k for k in entry.plugin.needs if key in _record_fields(k)]
+                read = [kind for group in entry.plugin.needed_records() for kind in group]
+                readable = [k for k in read if key in _record_fields(k)]
                 if not readable:
                     self.problem(f"{entry.path}.where.{key}", f"metric {entry.info.name!r} reads "
-                                 f"{' and '.join(entry.plugin.needs)} records, which have no {key}",
+                                 f"{' and '.join(read)} records, which have no {key}",
                                  "remove it from where, or filter the source's records instead")
             for measurement in entry.plugin.produces():
                 if measurement in producers:

@@ -5,6 +5,9 @@ A measurement frame has one row per (metric, period, dimensions) with these colu
 - ``period``: the period's label (``current``, ``previous_period`` ...) while a run computes;
 - ``metric``, ``unit``, ``value`` (float, null when there is no value) and ``reason`` (why
   there is no value, e.g. "reach is 0"): a missing value is never a silent 0;
+- ``basis``: which records the figure comes from, ``posts`` (posts published in the period),
+  ``activity`` (daily account activity in the period) or ``posts+activity`` (a group of accounts
+  counted from both); null for the metrics of other records (follower counts, mentions ...);
 - dimension columns (``platform``, ``account``, ``format``, ``pillar``, ``campaign``,
   ``post_id`` ...), null where a row is not split by that dimension; ``rank`` for rankings.
 """
@@ -33,7 +36,7 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
 """Names accepted in a metric's ``by`` option, and the columns each groups by (``post``: the
 comments of each post, for the metrics of records that belong to a post)."""
 
-CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason")
+CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", "basis")
 
 BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
@@ -102,8 +105,13 @@ def measurement_rows(
     value: "pl.Expr",
     reason: "pl.Expr | None" = None,
     extra_dimensions: Sequence[str] = (),
+    basis: "pl.Expr | str | None" = None,
 ) -> "pl.DataFrame":
-    """Select a measurement frame out of an aggregated one: keeps period and dimension columns."""
+    """Select a measurement frame out of an aggregated one: keeps period and dimension columns.
+
+    ``basis`` says which records the figures come from: ``"posts"``, ``"activity"`` or
+    ``"posts+activity"`` (a string for every row, or an expression per row); omitted for a
+    metric of other records."""
     import polars as pl
 
     keep = [c for c in frame.columns
@@ -115,6 +123,8 @@ def measurement_rows(
         pl.lit(unit).alias("unit"),
         value.cast(pl.Float64).alias("value"),
         (reason if reason is not None else no_reason).cast(pl.String).alias("reason"),
+        (pl.lit(basis) if isinstance(basis, str) else basis if basis is not None else no_reason)
+        .cast(pl.String).alias("basis"),
     ).with_columns(
         # A reason is only kept where there is no value.
         pl.when(pl.col("value").is_null()).then(pl.col("reason")).otherwise(None).alias("reason")
@@ -129,6 +139,8 @@ def standardise(frames: Sequence["pl.DataFrame"]) -> "pl.DataFrame":
     if not frames:
         return empty_measurements()
     merged = pl.concat(frames, how="diagonal_relaxed")
+    if "basis" not in merged.columns:  # a plugin's frame built without measurement_rows
+        merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias("basis"))
     for column in (*DIMENSIONS,):
         if column not in merged.columns:
             merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias(column))
@@ -143,7 +155,7 @@ def empty_measurements() -> "pl.DataFrame":
     import polars as pl
 
     schema = {"period": pl.String, "metric": pl.String, "unit": pl.String,
-              "value": pl.Float64, "reason": pl.String}
+              "value": pl.Float64, "reason": pl.String, "basis": pl.String}
     schema.update({d: pl.String for d in DIMENSIONS})
     schema["rank"] = pl.Int64
     return pl.DataFrame(schema=schema)

@@ -110,11 +110,21 @@ class Metric(Plugin):
     kind = "metric"
     needs: ClassVar[tuple[str, ...]] = ("post",)
     """Record kinds the metric reads; validation checks its sources provide them."""
+    needs_any: ClassVar[tuple[str, ...]] = ()
+    """Record kinds of which the metric reads whichever its sources provide, at least one
+    (``("post", "account_activity")``: posts, or the daily activity of accounts without a post
+    list); validation checks one of them is provided."""
     groupings: ClassVar[tuple[str, ...]] = ("overall", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
     a trigger's ``where`` may select on them besides the breakdowns."""
+
+    def needed_records(self) -> list[tuple[str, ...]]:
+        """Record kinds this configured metric reads, as groups of alternatives: its sources must
+        provide at least one kind of each group. Default: each of :attr:`needs`, then
+        :attr:`needs_any` as one group; override when an option narrows them."""
+        return [(kind,) for kind in self.needs] + ([tuple(self.needs_any)] if self.needs_any else [])
 
     def produces(self) -> dict[str, str]:
         """Measurement names this configured metric emits, each with its unit."""

@@ -39,7 +39,21 @@ METRIC_LABELS = {
     "total_saves": "Saves",
     "total_clicks": "Clicks",
     "total_video_views": "Video views",
+    "total_profile_views": "Profile views",
+    "followers": "Followers",
+    "followers_gained": "Followers gained",
+    "followers_lost": "Followers lost",
 }
+
+BASIS_WORDS = {
+    "posts": "from posts published in the period",
+    "activity": "from account activity in the period",
+    "posts+activity": "from posts published in the period for the accounts with posts, and from "
+                      "account activity in the period for the others",
+}
+"""What a measurement's ``basis`` means, in words for a report's reader."""
+BASIS_TAGS = {"activity": "activity", "posts+activity": "posts + activity"}
+"""Short labels of the figures not counted from posts alone (posts, the usual case, has none)."""
 
 
 def metric_label(metric: str) -> str:
@@ -77,6 +91,18 @@ class Cell:
     change_pct: float | None = None
     verdict: "Verdict | None" = None
     """The objective this KPI is judged against (a ``target`` trigger), if any."""
+    basis: str | None = None
+    """Which records the figure comes from: ``posts``, ``activity``, ``posts+activity``, or None."""
+
+    @property
+    def basis_tag(self) -> str:
+        """A short label for a figure not counted from posts alone (``activity``); else empty."""
+        return BASIS_TAGS.get(self.basis or "", "")
+
+    @property
+    def basis_text(self) -> str:
+        """Where the figure comes from, in words (``from account activity in the period``)."""
+        return BASIS_WORDS.get(self.basis or "", "")
 
     @property
     def verdict_label(self) -> str:
@@ -115,6 +141,19 @@ class KpiTable:
     metrics: list[tuple[str, str]]
     """(metric, unit) columns in display order."""
     rows: list[KpiRow] = field(default_factory=list)
+
+    @property
+    def basis_notes(self) -> list[str]:
+        """Footnotes saying where the table's figures come from: one per label used in its
+        cells, then what unlabelled figures of posts come from."""
+        cells = [c for r in self.rows for c in r.cells.values()]
+        bases = {c.basis for c in cells if c.basis}
+        notes = [f"{BASIS_TAGS[b]}: {BASIS_WORDS[b]}." for b in ("activity", "posts+activity") if b in bases]
+        if "posts" in bases:
+            others = " (follower counts: from account snapshots)" if any(not c.basis for c in cells) else ""
+            notes.append(f"{'Unlabelled figures' if notes else 'Figures'} of posts and interactions: "
+                         f"{BASIS_WORDS['posts']}{others}.")
+        return notes
 
 
 def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
@@ -155,7 +194,8 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
         series = (row["metric"], _key({d: row[d] for d in dims}))
         kpi_row.cells[row["metric"]] = Cell(row["value"], row["unit"], row["reason"],
                                             compared.get("previous_value"), compared.get("change"),
-                                            compared.get("change_pct"), verdicts.get(series))
+                                            compared.get("change_pct"), verdicts.get(series),
+                                            row.get("basis"))
         if series in alerting:
             kpi_row.alerting = True
     preferred = list(BREAKDOWN_TITLES)

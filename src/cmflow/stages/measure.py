@@ -98,9 +98,11 @@ def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> li
     """The values of a metric's ``where`` that no record of its sources has."""
     import polars as pl
 
-    frames = [frame.filter(pl.col("source_id").is_in(request.source_ids))
-              for kind in request.plugin.needs if (frame := records.get(kind)) is not None]
-    kinds = " or ".join(request.plugin.needs)
+    read = {kind: frame.filter(pl.col("source_id").is_in(request.source_ids))
+            for group in request.plugin.needed_records() for kind in group
+            if (frame := records.get(kind)) is not None}
+    frames = list(read.values())
+    kinds = " or ".join(kind for kind, frame in read.items() if frame.height) or " or ".join(read)
     return unmatched_values(request.where, frames, f"{kinds} record of its sources")
 
 

@@ -210,6 +210,13 @@ def _v8_outbox_claim_holders(connection: sa.Connection) -> None:
         connection.execute(sa.text(f"ALTER TABLE outbox ADD COLUMN {ddl}"))
 
 
+def _v9_measurement_basis(connection: sa.Connection) -> None:
+    # A figure says whether it comes from posts published or from daily account activity; the
+    # measurements kept before say nothing (NULL), as those of other records do.
+    ddl = sa.schema.CreateColumn(sa.Column("basis", sa.String(40))).compile(dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE measurements ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -219,6 +226,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("index of runs by workflow, status and slot", _v6_runs_by_slot),
     ("incremental fetching: source cursors and their records", _v7_incremental_fetching),
     ("outbox claims held by a live sender", _v8_outbox_claim_holders),
+    ("measurements say which records they come from (basis)", _v9_measurement_basis),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

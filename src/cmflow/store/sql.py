@@ -170,6 +170,8 @@ class SqlStore(Store):
         from cmflow.foundation.measurements import dimension_columns
 
         dims = [c for c in dimension_columns(frame) if c != "rank"]
+        # Which records each figure comes from (since v9); a frame without it writes none.
+        extra = ("basis",) if "basis" in frame.columns else ()
         rows = []
         for row in frame.iter_rows(named=True):
             dimensions = {d: row[d] for d in dims if row[d] is not None}
@@ -178,11 +180,12 @@ class SqlStore(Store):
                 "period_end": row["period_end"], "series_key": row["series_key"],
                 "dimensions": dimensions, "unit": row["unit"], "value": row["value"],
                 "reason": row["reason"], "run_id": run_id, "recorded_at": now,
+                **{c: row[c] for c in extra},
             })
         insert = _dialect_insert(connection)(measurements)
         statement = insert.on_conflict_do_update(
             index_elements=["workflow", "metric", "period_start", "period_end", "series_key"],
-            set_={c: insert.excluded[c] for c in ("dimensions", "unit", "value", "reason",
+            set_={c: insert.excluded[c] for c in ("dimensions", "unit", "value", "reason", *extra,
                                                    "run_id", "recorded_at")},
         )
         for start in range(0, len(rows), 5000):

@@ -48,6 +48,8 @@ measurements = sa.Table(
     sa.Column("reason", sa.String(500)),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # v9: which records the figure comes from: posts, activity or posts+activity (None: neither)
+    sa.Column("basis", sa.String(40)),
     sa.PrimaryKeyConstraint("workflow", "metric", "period_start", "period_end", "series_key"),
 )
 

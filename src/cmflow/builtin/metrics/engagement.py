@@ -6,6 +6,9 @@ Formulas (docs/concepts.md, kept stable):
 - ER  = (likes + comments + shares + saves) / followers x 100, followers at the end of the period
 - engagement by impressions = (likes + comments + shares) / impressions x 100
 
+Each account is counted from its posts, or from its daily account activity (``view``, see
+:mod:`cmflow.builtin.metrics.views`): a day of activity weighs as a post does, and a group of
+accounts adds up each account's interactions and denominators from its own view before dividing.
 For a group of posts the rate is the ratio of the sums (a weighted rate, so a post reaching
 10 people does not weigh as much as one reaching 10,000); ``aggregate = "mean_of_posts"`` gives
 the plain average of the posts' own rates instead. A counter the platform does not report counts
@@ -17,24 +20,47 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows, ratio
+from cmflow import aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, no_records_reason
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
+from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, aggregate_views, basis, by_basis,
+                                          for_dimensions, is_post, no_records_reason, view_counts, view_rows,
+                                          with_view_history)
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from cmflow import MetricInput
 
 
-class RateOptions(PluginOptions):
+class RateOptions(ViewOptions):
     aggregate: Literal["ratio_of_sums", "mean_of_posts"] = Field(
         "ratio_of_sums", description="ratio_of_sums: total interactions / total denominator "
-        "(weighted); mean_of_posts: average of each post's own rate.")
+        "(weighted); mean_of_posts: average of each post's own rate (posts only: a group with "
+        "accounts counted from their daily activity has no value then).")
+
+    @model_validator(mode="after")
+    def _mean_needs_posts(self) -> "RateOptions":
+        if self.aggregate == "mean_of_posts" and self.view == "activity":
+            raise ValueError('aggregate = "mean_of_posts" averages the rates of posts, and view = '
+                             '"activity" reads no post: use aggregate = "ratio_of_sums"')
+        return self
 
 
-class _PostRate(Metric):
-    """A rate of post interactions over a per-post denominator."""
+def _mean_of_posts_reason() -> "pl.Expr":
+    """Why a mean of posts' rates has no value for a group counted (partly) from activity."""
+    import polars as pl
+
+    return (pl.when(pl.col("_from_activity").fill_null(0) > 0).then(by_basis(
+        "", 'activity only: no post list to average (aggregate = "mean_of_posts")',
+        'accounts counted from their daily activity have no post to average: use aggregate = '
+        '"ratio_of_sums" or view = "posts"')))
+
+
+class _PostRate(ViewMetric):
+    """A rate of interactions over a denominator, per post or per day of account activity."""
 
     Options = RateOptions
     unit = "%"
@@ -44,26 +70,33 @@ class _PostRate(Metric):
     def compute(self, data: MetricInput):
         import polars as pl
 
-        posts = data.records["post"].with_columns(_interactions=interactions(*self.numerator))
+        options: RateOptions = self.options
+        rows = view_rows(data, options.view, (*self.numerator, self.denominator)).with_columns(
+            _interactions=interactions(*self.numerator))
         reported = pl.col(self.denominator).is_not_null()
-        # A post that reached no one (or whose reach is unknown) has no rate: its interactions
-        # are left out of the numerator too, in both aggregations alike.
+        # A post (or day) that reached no one, or whose reach is unknown, has no rate: its
+        # interactions are left out of the numerator too, in both aggregations alike.
         has_denominator = pl.col(self.denominator) > 0
         per_post = ratio(pl.col("_interactions"), pl.col(self.denominator))
-        rows = aggregate(posts, data.grouping_sets, [
-            pl.len().alias("posts"),
+        rows = aggregate_views(rows, data.grouping_sets, [
             reported.sum().alias("reported"),
             pl.col("_interactions").filter(has_denominator).sum().alias("numerator"),
             pl.col(self.denominator).filter(has_denominator).sum().alias("denominator"),
-            per_post.mean().alias("mean_of_posts"),
+            per_post.filter(is_post()).mean().alias("mean_of_posts"),
         ], periods=[p.label for p in data.periods])
-        value = (pl.col("mean_of_posts") if self.options.aggregate == "mean_of_posts"
+        mean = options.aggregate == "mean_of_posts"
+        value = (pl.when(pl.col("_from_activity").fill_null(0) == 0).then(pl.col("mean_of_posts")) if mean
                  else ratio(pl.col("numerator"), pl.col("denominator")))
-        reason = (no_records_reason(pl.col("posts"))
-                  .when(pl.col("reported") == 0)
-                  .then(pl.lit(f"no post has {self.denominator} data"))
+        reason = no_records_reason()
+        if mean:
+            reason = reason.when(pl.col("_from_activity").fill_null(0) > 0).then(_mean_of_posts_reason())
+        reason = (reason.when(pl.col("reported") == 0)
+                  .then(by_basis(f"no post has {self.denominator} data",
+                                 f"no activity record has {self.denominator} data",
+                                 f"no post or activity record has {self.denominator} data"))
                   .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0")))
-        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason)
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
+                                basis=basis())
 
 
 class EngagementRateByReach(_PostRate):
@@ -82,17 +115,18 @@ class EngagementRateByImpressions(_PostRate):
     denominator = "impressions"
 
 
-class EngagementRateByFollowers(Metric):
+class EngagementRateByFollowers(ViewMetric):
     """ER = (likes + comments + shares + saves) / followers x 100.
 
     Followers are each account's count on the last day of the period with a snapshot. Overall
     and per-platform rates divide by the followers of every account, including those that did
     not post; per-format or per-pillar rates by the followers of the accounts that posted in it.
+    Interactions are each account's, from its posts or its daily activity as ``view`` says.
     """
 
     name = "engagement_rate_by_followers"
     description = "Engagement rate by followers (ER): interactions / followers at period end x 100."
-    needs = ("post", "account_snapshot")
+    needs = ("account_snapshot",)
     unit = "%"
 
     def compute(self, data: MetricInput):
@@ -101,33 +135,37 @@ class EngagementRateByFollowers(Metric):
         account = ["platform", "account"]
         followers = (data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
                      .sort("date").group_by(["period", *account]).agg(pl.col("followers").last()))
-        posts = data.records["post"].with_columns(_interactions=interactions(*ENGAGEMENT_COUNTERS))
+        rows = view_rows(data, self.options.view, ENGAGEMENT_COUNTERS).with_columns(
+            _interactions=interactions(*ENGAGEMENT_COUNTERS))
         labels = [p.label for p in data.periods]
         parts = []
         for dims in data.grouping_sets:
             extra = [d for d in dims if d not in account]
-            per_account = posts.group_by(["period", *account, *extra]).agg(
-                pl.len().alias("posts"), pl.col("_interactions").sum().alias("interactions"))
+            per_account = for_dimensions(rows, dims).group_by(["period", *account, *extra]).agg(
+                pl.len().alias("records"), pl.col("_interactions").sum().alias("interactions"),
+                *view_counts())
             if extra:  # a post attribute: the accounts that posted in the group
                 base = per_account.join(followers, on=["period", *account], how="left")
             else:  # every account with a follower count, posting or not
                 base = followers.join(per_account, on=["period", *account], how="full", coalesce=True)
             with_followers = pl.col("followers").is_not_null()
-            rows = aggregate(base, [dims], [
-                pl.col("posts").sum().alias("posts"),
+            part = aggregate(base, [dims], [
+                pl.col("records").sum().alias("records"),
                 with_followers.sum().alias("with_followers"),
                 pl.col("interactions").filter(with_followers).fill_null(0).sum().alias("numerator"),
                 pl.col("followers").sum().alias("denominator"),
+                pl.col("_from_posts").sum(), pl.col("_from_activity").sum(),
             ], periods=labels)
-            parts.append(rows)
+            parts.append(with_view_history(part, dims))
         rows = pl.concat(parts, how="diagonal_relaxed")
-        reason = (no_records_reason(pl.col("posts"))
+        reason = (no_records_reason()
                   .when(pl.col("with_followers").is_null() | (pl.col("with_followers") == 0))
                   .then(pl.lit("no follower count for this period"))
                   .when(pl.col("denominator") == 0).then(pl.lit("followers is 0")))
-        # No post in the group: no rate (an account that did not post is not "engaging at 0%").
-        value = pl.when(pl.col("posts") > 0).then(ratio(pl.col("numerator"), pl.col("denominator")))
-        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason)
+        # No record in the group: no rate (an account that did not post is not "engaging at 0%").
+        value = pl.when(pl.col("records") > 0).then(ratio(pl.col("numerator"), pl.col("denominator")))
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
+                                basis=basis())
 
 
 @hookimpl

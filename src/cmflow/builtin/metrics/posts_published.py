@@ -4,26 +4,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow import Metric, aggregate, hookimpl, measurement_rows
+from cmflow import hookimpl, measurement_rows
+
+from cmflow.builtin.metrics.views import ACTIVITY, ViewMetric, aggregate_views, view_rows
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
 
 
-class PostsPublished(Metric):
-    """Number of posts published in the period (0 when an account posted nothing)."""
+class PostsPublished(ViewMetric):
+    """Number of posts published in the period (0 when an account posted nothing).
+
+    An account known only from its daily activity (``account_activity`` records: TikTok Studio's
+    overview, LinkedIn's Metrics sheet) has no post list: its count is no value, with the reason
+    "activity only: no post list", never one post per day and never 0. A group of accounts
+    (overall, per platform) that includes such an account has no value either, since its count
+    would leave that account's posts out; ``view = "posts"`` counts the posts of the accounts
+    that have a post list and ignores the others.
+    """
 
     name = "posts_published"
-    description = "Number of posts published in the period."
+    description = "Number of posts published in the period (no value for accounts known only from their activity)."
     unit = "posts"
 
     def compute(self, data: MetricInput):
         import polars as pl
 
-        rows = aggregate(data.records["post"], data.grouping_sets, [pl.len().alias("posts")],
-                         periods=[p.label for p in data.periods])
-        return measurement_rows(rows, metric=self.name, unit=self.unit,
-                                value=pl.col("posts").fill_null(0))
+        rows = aggregate_views(view_rows(data, self.options.view, ()), data.grouping_sets, [],
+                               periods=[p.label for p in data.periods])
+        activity_only = pl.col("_ever_from_activity") > 0  # in any period: the series stays no value
+        posts = pl.col("_ever_from_posts") > 0
+        reason = (pl.when(activity_only & ~posts).then(pl.lit(f"{ACTIVITY} only: no post list"))
+                  .when(activity_only).then(pl.lit(
+                      "includes accounts known only from their activity (no post list): "
+                      'per account, or view = "posts" to count the others')))
+        value = pl.when(~activity_only).then(pl.col("_from_posts").fill_null(0))
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
+                                basis=pl.lit("posts"))
 
 
 @hookimpl

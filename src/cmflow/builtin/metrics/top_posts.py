@@ -72,7 +72,7 @@ class TopPosts(Metric):
             parts.append(ranked.collect())
         rows = pl.concat(parts, how="diagonal_relaxed")
         return measurement_rows(rows, metric=f"{options.direction}_posts", unit=self._unit(),
-                                value=pl.col("_value"), extra_dimensions=["ranked_within"])
+                                value=pl.col("_value"), extra_dimensions=["ranked_within"], basis="posts")
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""Totals of post counters: ``totals``."""
+"""Totals of counters, from posts or daily account activity: ``totals``."""
 
 from __future__ import annotations
 
@@ -6,21 +6,26 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from cmflow import COUNTERS, Metric, PluginOptions, aggregate, hookimpl, measurement_rows
+from cmflow import COUNTERS, hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
+from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, aggregate_views, basis, by_basis,
+                                          no_records_reason, view_rows)
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
 
-TOTALS = (*COUNTERS, "interactions")
+DEFAULT_TOTALS = (*COUNTERS, "interactions")
+TOTALS = (*DEFAULT_TOTALS, "profile_views")
+"""What ``counters`` accepts: the post counters, interactions, and profile views (daily activity only)."""
 
 
-class TotalsOptions(PluginOptions):
+class TotalsOptions(ViewOptions):
     counters: list[str] = Field(
-        default_factory=lambda: list(TOTALS),
+        default_factory=lambda: list(DEFAULT_TOTALS),
         description="Counters to total; each gives a measurement named total_<counter>. "
-        "interactions = likes + comments + shares + saves.",
+        "interactions = likes + comments + shares + saves; profile_views (not a default) is "
+        "reported by daily account activity only.",
         examples=[["likes", "comments", "reach"]])
 
     @field_validator("counters")
@@ -36,15 +41,21 @@ class TotalsOptions(PluginOptions):
         return value
 
 
-class Totals(Metric):
-    """Sum of each counter over the period's posts (``total_likes``, ``total_reach`` ...).
+class Totals(ViewMetric):
+    """Sum of each counter over the period's posts, or over the daily activity of the accounts
+    without a post list (``total_likes``, ``total_impressions`` ...), as ``view`` says.
 
-    Post reach adds up per post: a person reached by two posts counts twice. A counter no post
-    reports (saves on LinkedIn) has no value rather than 0.
+    Post reach adds up per post: a person reached by two posts counts twice; daily reach adds up
+    per day likewise. A counter no record of the group reports (saves on LinkedIn) has no value
+    rather than 0. A group of accounts (overall, per platform) adds up each account's figures
+    from its own view (posts for the accounts with posts, activity for the others), which is
+    what a community manager compiling the exports by hand does; its ``basis`` is then
+    ``posts+activity``. Breakdowns by format, pillar or campaign read posts only.
     """
 
     name = "totals"
-    description = "Totals of post counters over the period: total_likes, total_reach, total_interactions ..."
+    description = ("Totals of counters over the period's posts or daily account activity: total_likes, "
+                   "total_reach, total_interactions ...")
     Options = TotalsOptions
 
     def produces(self) -> dict[str, str]:
@@ -53,19 +64,23 @@ class Totals(Metric):
     def compute(self, data: MetricInput):
         import polars as pl
 
-        posts = data.records["post"].with_columns(interactions=interactions(*ENGAGEMENT_COUNTERS))
-        aggregations = [pl.len().alias("posts")]
-        for counter in self.options.counters:
+        options: TotalsOptions = self.options
+        rows = view_rows(data, options.view, (*COUNTERS, "profile_views")).with_columns(
+            interactions=interactions(*ENGAGEMENT_COUNTERS))
+        aggregations = []
+        for counter in options.counters:
             aggregations += [pl.col(counter).sum().alias(f"sum_{counter}"),
                              pl.col(counter).is_not_null().sum().alias(f"known_{counter}")]
-        rows = aggregate(posts, data.grouping_sets, aggregations, periods=[p.label for p in data.periods])
+        rows = aggregate_views(rows, data.grouping_sets, aggregations, periods=[p.label for p in data.periods])
         parts = []
-        for counter in self.options.counters:
-            reason = (no_records_reason(pl.col("posts"))
-                      .when(pl.col(f"known_{counter}") == 0).then(pl.lit(f"no post reports {counter}")))
+        for counter in options.counters:
+            reason = (no_records_reason()
+                      .when(pl.col(f"known_{counter}") == 0)
+                      .then(by_basis(f"no post reports {counter}", f"no activity record reports {counter}",
+                                     f"no post or activity record reports {counter}")))
             value = pl.when(pl.col(f"known_{counter}") > 0).then(pl.col(f"sum_{counter}"))
             parts.append(measurement_rows(rows, metric=f"total_{counter}", unit="count",
-                                          value=value, reason=reason))
+                                          value=value, reason=reason, basis=basis()))
         return pl.concat(parts)
 
 

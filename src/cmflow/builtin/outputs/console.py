@@ -48,6 +48,8 @@ class Console(Output):
                           f"({_escape(stage.error or '')}); its records are left out.[/bold red]")
         for table in kpi_tables(result, options.metrics):
             console.print(_rich_table(table, metric_label))
+            for note in table.basis_notes:  # where the figures come from: posts or daily activity
+                console.print(f"[dim]{_escape(note)}[/dim]")
         if options.top_posts:
             for metric, title in (("top_posts", "Top posts"), ("bottom_posts", "Bottom posts")):
                 posts = ranked_posts(result, metric)
@@ -72,6 +74,8 @@ def _rich_table(table, metric_label):
                 cells.append("")
                 continue
             text = _escape(cell.text)
+            if cell.basis_tag:
+                text += f" [dim]{_escape(cell.basis_tag)}[/dim]"
             if cell.change_text:
                 colour = {"up": "green", "down": "red"}.get(cell.direction, "dim")
                 text += f" [{colour}]{_escape(cell.change_text)}[/{colour}]"

@@ -416,7 +416,9 @@ def _headline(tables: list[Any]) -> list[dict[str, str]]:
     ordered = [m for m in HEADLINE if m in cells] + [m for m, _ in overall.metrics if m not in HEADLINE]
     return [{"label": metric_label(m), "value": cells[m].text, "change": cells[m].change_text,
              "direction": cells[m].direction, "note": cells[m].change_text or cells[m].reason or "",
-             "verdict": cells[m].verdict.status if cells[m].verdict else "", "verdict_label": cells[m].verdict_label}
+             "verdict": cells[m].verdict.status if cells[m].verdict else "", "verdict_label": cells[m].verdict_label,
+             # where a figure not counted from posts alone comes from, in words
+             "basis": cells[m].basis_text if cells[m].basis_tag else ""}
             for m in ordered[:6]]
 
 

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
 
 HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
-            "follower_growth", "follower_growth_pct", "posts_published", "total_interactions", "total_reach")
+            "followers", "follower_growth", "follower_growth_pct", "posts_published", "total_interactions",
+            "total_reach")
 SKIPPED_ROWS_SHOWN = 1000
 """Rows left out of a source (``on_error = "skip"``) the footer lists; beyond, a count."""
 

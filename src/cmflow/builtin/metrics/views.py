@@ -1,0 +1,167 @@
+"""Which records a metric counts an account's figures from: its posts, or its daily activity.
+
+Some accounts come with a list of posts (an API, Meta's post exports), others only with what
+happened on the account each day (TikTok Studio's overview, LinkedIn's Metrics sheet:
+``account_activity`` records). A metric with a ``view`` option reads
+
+- ``"posts"``: posts only;
+- ``"activity"``: daily account activity only;
+- ``"auto"`` (the default): for each account, its posts if the run has post records of that
+  account in any period (so a week without posts does not switch to activity), otherwise its
+  activity records. An account is never counted twice.
+
+A row grouping several accounts (overall, per platform) adds up each account's figures from its
+own view, as a community manager compiling the exports by hand does, and a rate is the ratio of
+those sums. Each measurement says which view it comes from in its ``basis`` column: ``posts``,
+``activity`` or ``posts+activity`` (a group mixing both). Breakdowns by a post attribute
+(format, pillar, campaign) read posts only: activity has no format.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Sequence
+
+from pydantic import Field
+
+from cmflow import Metric, PluginOptions, aggregate
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import MetricInput
+
+View = Literal["auto", "posts", "activity"]
+POSTS, ACTIVITY, BOTH = "posts", "activity", "posts+activity"
+POST_ONLY_DIMENSIONS = frozenset({"format", "pillar", "campaign", "post_id"})
+"""Breakdowns that only posts have: groups by them read posts only."""
+ACCOUNT = ["platform", "account"]
+
+
+class ViewOptions(PluginOptions):
+    view: View = Field(
+        "auto", description="Which records to count: posts, activity (daily account activity: "
+        "TikTok Studio's overview, LinkedIn's Metrics sheet) or auto: for each account, its posts "
+        "if the run has any, else its activity. Groups of accounts add up each account's figures "
+        "from its own view.")
+
+
+class ViewMetric(Metric):
+    """A metric that reads posts or daily account activity, per account, as ``view`` says."""
+
+    Options = ViewOptions
+    needs = ()
+    needs_any = ("post", "account_activity")
+
+    def needed_records(self) -> list[tuple[str, ...]]:
+        chosen = {"posts": ("post",), "activity": ("account_activity",)}.get(self.options.view, self.needs_any)
+        return [(kind,) for kind in self.needs] + [tuple(chosen)]
+
+
+def view_rows(data: "MetricInput", view: str, counters: Sequence[str]) -> "pl.LazyFrame":
+    """Posts and activity records of the chosen view, as one frame: period, platform, account,
+    the post breakdowns (empty for activity), ``counters`` (empty where a kind has no such
+    field) and ``_post`` (true for a post, false for a day of activity)."""
+    import polars as pl
+
+    # A run without activity records (the usual case) reads its posts as it always has.
+    with_activity = view == ACTIVITY or (view == "auto" and _has_rows(data.all_records["account_activity"]))
+    frames = []
+    if view != ACTIVITY:
+        frames.append(_select(data.records["post"], True, counters, ("format", "pillar", "campaign")))
+    if with_activity:
+        activity = data.records["account_activity"]
+        if view == "auto" and _has_rows(data.all_records["post"]):
+            # An account with posts in any period is counted from its posts.
+            with_posts = data.all_records["post"].select(ACCOUNT).unique()
+            activity = activity.join(with_posts, on=ACCOUNT, how="anti")
+        frames.append(_select(activity, False, counters, ()))
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def _has_rows(frame: "pl.LazyFrame") -> bool:
+    import polars as pl
+
+    return frame.select(pl.len()).collect().item() > 0
+
+
+def _select(frame: "pl.LazyFrame", post: bool, counters: Sequence[str], breakdowns: Sequence[str]) -> "pl.LazyFrame":
+    import polars as pl
+
+    columns = frame.collect_schema().names()
+    return frame.select(
+        "period", *ACCOUNT, *[c for c in breakdowns if c in columns],
+        *[pl.col(c) if c in columns else pl.lit(None, dtype=pl.Int64).alias(c) for c in counters],
+        pl.lit(post).alias("_post"),
+    )
+
+
+def is_post() -> "pl.Expr":
+    """True on the rows of a view frame that are posts (false: a day of account activity)."""
+    import polars as pl
+
+    return pl.col("_post")
+
+
+def view_counts() -> list["pl.Expr"]:
+    """Aggregations counting a group's rows of each view (add them to :func:`aggregate`'s)."""
+    return [is_post().sum().alias("_from_posts"), (~is_post()).sum().alias("_from_activity")]
+
+
+def for_dimensions(rows: "pl.LazyFrame", dims: Sequence[str]) -> "pl.LazyFrame":
+    """The rows a group by ``dims`` reads: posts only when a dimension is a post attribute."""
+    return rows.filter(is_post()) if POST_ONLY_DIMENSIONS & set(dims) else rows
+
+
+def aggregate_views(rows: "pl.LazyFrame", grouping_sets: Sequence[tuple[str, ...]],
+                    aggregations: Sequence["pl.Expr"], periods: Sequence[str]) -> "pl.DataFrame":
+    """:func:`cmflow.aggregate` of view rows, one grouping set at a time, with the counts
+    :func:`basis` and :func:`no_records_reason` read."""
+    import polars as pl
+
+    parts = [with_view_history(aggregate(for_dimensions(rows, dims), [dims], [*aggregations, *view_counts()],
+                                         periods=periods), dims)
+             for dims in grouping_sets]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def with_view_history(part: "pl.DataFrame", dims: Sequence[str]) -> "pl.DataFrame":
+    """Add, to the rows of one grouping set, how many rows of each view the group has over
+    every period: a week without records still says which view the series is counted from."""
+    import polars as pl
+
+    def ever(column: str) -> "pl.Expr":
+        total = pl.col(column).fill_null(0).sum()
+        return (total.over(list(dims)) if dims else total).alias(f"_ever{column}")
+
+    return part.with_columns(ever("_from_posts"), ever("_from_activity"))
+
+
+def basis() -> "pl.Expr":
+    """``posts``, ``activity`` or ``posts+activity``: what the group's figures of the period come
+    from (for a period without records: what the series' other periods come from)."""
+    import polars as pl
+
+    def pick(posts: "pl.Expr", activity: "pl.Expr") -> "pl.Expr":
+        return (pl.when(posts & activity).then(pl.lit(BOTH)).when(posts).then(pl.lit(POSTS))
+                .when(activity).then(pl.lit(ACTIVITY)))
+
+    now = pick(pl.col("_from_posts").fill_null(0) > 0, pl.col("_from_activity").fill_null(0) > 0)
+    ever = pick(pl.col("_ever_from_posts") > 0, pl.col("_ever_from_activity") > 0)
+    return pl.coalesce(now, ever)
+
+
+def by_basis(posts: str, activity: str, both: str) -> "pl.Expr":
+    """One of three texts, as the row's :func:`basis` says (posts when unknown)."""
+    import polars as pl
+
+    return (pl.when(basis() == ACTIVITY).then(pl.lit(activity))
+            .when(basis() == BOTH).then(pl.lit(both)).otherwise(pl.lit(posts)))
+
+
+def no_records_reason() -> "pl.Expr":
+    """"no posts in this period" (or activity) when the group has no record in the period."""
+    import polars as pl
+
+    records = pl.col("_from_posts").fill_null(0) + pl.col("_from_activity").fill_null(0)
+    return pl.when(records == 0).then(by_basis("no posts in this period", "no activity in this period",
+                                               "no posts or activity in this period"))
