@@ -10,6 +10,7 @@ the encoding it looks like.
 from __future__ import annotations
 
 import codecs
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
@@ -142,13 +143,14 @@ def _lines_of(text: str) -> Iterator[str]:
         yield text[start:]
 
 
-def read_export_bytes_head(path: Path, size: int = 8) -> bytes:
-    """The first bytes of the export; raise :class:`DataFileError` as :func:`read_export_bytes` does."""
+@contextmanager
+def readable(path: Path) -> Iterator[None]:
+    """Turn the errors of opening and reading the export at ``path`` into a
+    :class:`DataFileError` saying what to do: a folder, a missing or an unreadable file."""
     if path.is_dir():
         raise DataFileError(f"{path} is a folder, not a file: set `path` to the export file in it")
     try:
-        with path.open("rb") as handle:
-            return handle.read(size)
+        yield
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found; check the source's `path` (a relative path "
                             "starts at the workflow file's folder)") from None
@@ -156,6 +158,13 @@ def read_export_bytes_head(path: Path, size: int = 8) -> bytes:
         raise DataFileError(f"{path} cannot be read: permission denied") from None
     except OSError as exc:
         raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def read_export_bytes_head(path: Path, size: int = 8) -> bytes:
+    """The first bytes of the export; raise :class:`DataFileError` as :func:`read_export_bytes` does."""
+    with readable(path):
+        with path.open("rb") as handle:
+            return handle.read(size)
 
 
 def _streamed_encoding(head: bytes, encoding: str) -> str | None:
@@ -216,17 +225,8 @@ def zip_advice(entries: list[str], target: str) -> str:
 
 def read_export_bytes(path: Path) -> bytes:
     """The export's bytes; raise :class:`DataFileError` for a folder, a missing or unreadable file."""
-    if path.is_dir():
-        raise DataFileError(f"{path} is a folder, not a file: set `path` to the export file in it")
-    try:
+    with readable(path):
         return path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found; check the source's `path` (a relative path "
-                            "starts at the workflow file's folder)") from None
-    except PermissionError:
-        raise DataFileError(f"{path} cannot be read: permission denied") from None
-    except OSError as exc:
-        raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
 def plain_utf8_bytes(path: Path, encoding: str) -> bytes | None:
