@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 GLOB_CHARACTERS = "*?["
+BUNDLED = "builtin:"
+"""A path starting so names exports cmflow ships (``builtin:demo/exports/...``, the demo's)."""
 IGNORED_PREFIXES = (".", "~$")
 """Files in a folder that are not exports: hidden files (.DS_Store) and Excel's lock files (~$...)."""
 YEARLESS = ("%B %d", "%d %B", "%b %d", "%d %b")
@@ -152,9 +154,14 @@ class ExportSource(Source, InspectsFiles):
 
 def export_files(value: str, base: Path) -> list[Path]:
     """The files ``value`` names: a file, the files of a folder, or those a glob matches (relative
-    to ``base``), sorted by name; an error naming the path when there are none."""
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else base / path
+    to ``base``, or bundled with cmflow for ``builtin:...``), sorted by name; an error naming the path when there are none."""
+    if value.startswith(BUNDLED):  # the demo's exports, shipped with cmflow
+        from importlib.resources import files
+
+        path = Path(str(files("cmflow").joinpath("data", value.removeprefix(BUNDLED))))
+    else:
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else base / path
     if any(c in value for c in GLOB_CHARACTERS):
         files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
         if not files:
