@@ -18,6 +18,18 @@ bakery chain) and "Trailhead Outfitters" (outdoor gear), over the ten ISO weeks 
   engagement rates, no reach column, newest post first (as LinkedIn exports).
 * ``account_snapshots.json`` - one object per account per day from 2026-09-07 (one week
   before the first exported post, so growth can be computed) to 2026-11-22.
+* ``follower_counts.json`` - the same, with each Facebook page named as Meta's export names it
+  (its ``Page name``): the follower counts the demo workflow reads with the exports below.
+* ``exports/<brand>/`` - the same posts and follower counts as each platform's analytics page
+  exports them (docs/exports.md), one file per page or account, for ``workflows/demo.toml``:
+  Meta Business Suite's ``facebook-posts.csv`` and ``instagram-posts.csv`` (byte-order mark,
+  Meta's quoting, the ``Reactions, Comments and Shares`` sum column), LinkedIn's
+  ``linkedin/content.xlsx`` (sheets ``Metrics`` and ``All posts`` under a notice row) and
+  ``linkedin/followers.xlsx`` (``New followers``), and accounts only these exports show: TikTok
+  Studio overviews (two overlapping downloads, dates without a year) and follower history, a
+  YouTube Studio ``youtube/Table data.csv`` (``Total`` row first) and an X post export. Figures
+  the merged files lack (TikTok, YouTube, X, LinkedIn's daily page activity ...) come from
+  random generators of their own, so the files above are unchanged by them.
 
 Deliberate content for the demo and the tests:
 
@@ -33,7 +45,9 @@ Deliberate content for the demo and the tests:
 
 Determinism: every random draw comes from ``random.Random`` instances seeded with fixed
 strings (one per account), files are written with fixed ordering and ``\\n`` line endings, so
-each run produces byte-identical output. Only the standard library is used.
+each run produces byte-identical output (the workbooks' time stamps are set to the data's last
+day). The workbooks are written with openpyxl (a test dependency); the rest with the standard
+library.
 
 Run from anywhere: ``python tools/generate_demo_data.py``. After writing, the script reads the
 files back, prints a weekly sanity table and fails (exit 1) if an injected signal or a
@@ -963,6 +977,25 @@ def export_days(start: date = EXPORT_START, end: date = EXPORT_END) -> list[date
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def save_workbook(book, path: Path) -> None:
+    """Save as Excel would, but byte for byte the same at every run: openpyxl stamps the file's
+    properties and its zip entries with the current time; both are set to the data's last day."""
+    import io
+    import re
+    import zipfile
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    stamp = f"{END.isoformat()}T00:00:00Z"
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(END.year, END.month, END.day, 0, 0, 0)),
+                            data, zipfile.ZIP_DEFLATED)
+
+
 def write_facebook(path: Path, brand: Brand, posts: list[Post], rng: random.Random) -> int:
     page_id = posts[0].post_id.split("_")[0]
     rows = []
@@ -1035,7 +1068,7 @@ def write_linkedin_content(path: Path, posts: list[Post], followers: dict[date, 
         rate = round((clk + rea + com + rep) / imp, 4) if imp else 0
         metrics.append([d.strftime("%m/%d/%Y"), imp, 0, imp, round(imp * rng.uniform(0.6, 0.75)), clk, 0, clk,
                         rea, 0, rea, com, 0, com, rep, 0, rep, rate, 0, rate])
-    book.save(path)
+    save_workbook(book, path)
     return len(posts)
 
 
@@ -1066,7 +1099,7 @@ def write_linkedin_followers(path: Path, followers: dict[date, int], rng: random
         demographic.append([name, "Total followers"])
         for label, share in rows:
             demographic.append([label, round(followers[EXPORT_END] * share)])
-    book.save(path)
+    save_workbook(book, path)
     return len(gained)
 
 
