@@ -42,7 +42,8 @@ class ExportOptions(PluginOptions):
         description="An export file, a folder of exports, or a glob such as \"exports/tiktok-*.csv\" (exports "
         "arrive one per month): relative to the workflow file, or absolute. Every file must be of a known "
         "format; in a folder, hidden files and Excel's lock files (~$...) are passed over, and subfolders are "
-        "not read (a glob such as \"exports/**/*.csv\" reads them).",
+        "not read (a glob such as \"exports/**/*.csv\" reads them). builtin:demo/exports/... names the demo's "
+        "bundled exports.",
         examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
     account: Optional[str] = Field(
         None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
