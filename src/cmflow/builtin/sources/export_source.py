@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 GLOB_CHARACTERS = "*?["
+BUNDLED = "builtin:"
+"""A path starting so names exports cmflow ships (``builtin:demo/exports/...``, the demo's)."""
 IGNORED_PREFIXES = (".", "~$")
 """Files in a folder that are not exports: hidden files (.DS_Store) and Excel's lock files (~$...)."""
 YEARLESS = ("%B %d", "%d %B", "%b %d", "%d %b")
@@ -40,7 +42,8 @@ class ExportOptions(PluginOptions):
         description="An export file, a folder of exports, or a glob such as \"exports/tiktok-*.csv\" (exports "
         "arrive one per month): relative to the workflow file, or absolute. Every file must be of a known "
         "format; in a folder, hidden files and Excel's lock files (~$...) are passed over, and subfolders are "
-        "not read (a glob such as \"exports/**/*.csv\" reads them).",
+        "not read (a glob such as \"exports/**/*.csv\" reads them). builtin:demo/exports/... names the demo's "
+        "bundled exports.",
         examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
     account: Optional[str] = Field(
         None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
@@ -152,9 +155,14 @@ class ExportSource(Source, InspectsFiles):
 
 def export_files(value: str, base: Path) -> list[Path]:
     """The files ``value`` names: a file, the files of a folder, or those a glob matches (relative
-    to ``base``), sorted by name; an error naming the path when there are none."""
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else base / path
+    to ``base``, or bundled with cmflow for ``builtin:...``), sorted by name; an error naming the path when there are none."""
+    if value.startswith(BUNDLED):  # the demo's exports, shipped with cmflow
+        from importlib.resources import files
+
+        path = Path(str(files("cmflow").joinpath("data", value.removeprefix(BUNDLED))))
+    else:
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else base / path
     if any(c in value for c in GLOB_CHARACTERS):
         files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
         if not files:
