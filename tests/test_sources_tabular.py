@@ -737,3 +737,12 @@ def test_text_not_in_its_encoding_is_told_before_a_row_problem_above_it(tmp_path
                                          "instagram,a,3,2026-11-17T10:00:00Z,5,Cr\xe8me\n".encode("cp1252"))
     message = fetch_error(CsvSource, tmp_path, path="posts.csv")
     assert "line 4" in message and 'set encoding = "cp1252"' in message
+
+
+def test_a_bad_cell_read_into_two_fields_is_named_once(tmp_path: Path) -> None:
+    """TikTok's `Video Views` fills both impressions and video_views: its bad value is one problem."""
+    write(tmp_path, "overview.csv", 'Date,Video Views\n2026-11-17,"2 27"\n')
+    message = fetch_error(CsvSource, tmp_path, path="overview.csv", record="account_activity",
+                          constants={"platform": "tiktok", "account": "a"},
+                          columns={"date": "Date", "impressions": "Video Views", "video_views": "Video Views"})
+    assert message.count('column 2 "Video Views"') == 1, message

@@ -626,7 +626,10 @@ def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
             column = sources.of(field)(index) if field in sources else f"constants.{field}"
             where = places.cell(index, column) if field in sources else f"{places.row(index)}, {column}"
             problem = problem.replace('{value}', str(shown))
-            messages.append(f"{where}: value {value} {problem}".replace("value  ", "value "))
+            message = f"{where}: value {value} {problem}".replace("value  ", "value ")
+            if message in messages:  # one column read into two fields (TikTok's views): said once
+                continue
+            messages.append(message)
             cells.append(BadCell(column, "" if shown is None else str(shown), problem))
         described.append(BadRow(places.order(index), "; ".join(messages), places.row(index),
                                 _record_named(originals[index], identity), tuple(cells)))
