@@ -44,6 +44,7 @@ def test_youtube_table_one_post_per_video_and_the_total_row_is_none():
     posts = records["post"]
     assert [p["post_id"] for p in posts] == ["a1B2c3D4e5F", "-Xy9Qw8Er7T", "Zk3LmN0pQr1", "Hh7Gg6Ff5Ee"]
     assert {p["platform"] for p in posts} == {"youtube"} and {p["account"] for p in posts} == {"atelierlumen"}
+    assert {p["format"] for p in posts} == {"video"}  # the table lists videos only: not "(none)" by format
     # By hand: views 2950 + 1480 + 400 + 0; impressions 38400 + 19800 + 3000 (the last cell empty);
     # likes 188 + 97 + 16 + 0; comments added 41 + 15 + 2 + 0; shares 30 + 12 + 2 + 0. The Total row
     # says the same sums: read as a post, it would double each.
