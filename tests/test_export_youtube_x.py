@@ -156,3 +156,21 @@ def test_x_account_overview_is_daily_activity_with_gross_follows_and_unfollows()
     assert sums == {"impressions": 9915, "likes": 155, "comments": 26, "shares": 28, "saves": 17,
                     "profile_views": 45, "video_views": 1155, "followers_gained": 15, "followers_lost": 6}
     assert all(r["reach"] is None and r["clicks"] is None for r in rows)
+
+
+def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_path):
+    """YouTube Studio's table counts over the export's date range: an October and a November
+    download of one video are two ranges, neither newer than the other (a TikTok or Meta
+    re-download is, and replaces the older copy)."""
+    table = YOUTUBE.read_text(encoding="utf-8")
+    october, november = tmp_path / "october", tmp_path / "november"
+    for folder in (october, november):
+        folder.mkdir()
+    (october / "Table data.csv").write_text(table, encoding="utf-8")
+    (november / "Table data.csv").write_text(table.replace(",2950,", ",400,"), encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"both hold youtube post_id 'a1B2c3D4e5F' with other figures"):
+        read(tmp_path / "*" / "Table data.csv", account="atelierlumen")
+    # the same figures twice (one export saved twice) are one copy, as for any export
+    (november / "Table data.csv").write_text(table, encoding="utf-8")
+    posts = read(tmp_path / "*" / "Table data.csv", account="atelierlumen")[0]["post"]
+    assert len(posts) == 4 and sum(p["video_views"] for p in posts) == 4830
