@@ -100,6 +100,16 @@ def test_all_posts_sheet_under_a_notice_row(tmp_path: Path) -> None:
     assert frame["platform"].to_list() == ["linkedin"] * 4
 
 
+def test_empty_zero_reads_the_empty_comments_cell_as_0_with_a_warning(tmp_path: Path) -> None:
+    linkedin_workbook(tmp_path / "content.xlsx")
+    problems: list[str] = []
+    frame = fetch(tmp_path, problems, path="content.xlsx", sheet="All posts", columns=POST_COLUMNS,
+                  constants=LINKEDIN, empty="zero")
+    assert frame["comments"].to_list() == [4, 5, 0, 10]
+    assert problems == ['content.xlsx: 1 empty counter cell(s) read as 0 (empty = "zero"): 1 in column '
+                        '"Comments" (comments)']
+
+
 def test_metrics_sheet_by_position_with_dates_as_text(tmp_path: Path) -> None:
     linkedin_workbook(tmp_path / "content.xlsx")
     frame = fetch(tmp_path, path="content.xlsx", sheet=2, record="account_snapshot", date_format="%m/%d/%Y",

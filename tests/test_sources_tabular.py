@@ -288,12 +288,48 @@ def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
     assert 'line 2, column 2 "account": value is empty' in fetch_error(CsvSource, tmp_path, path="posts.csv")
 
 
-def test_many_bad_rows_show_a_few_and_count_the_rest(tmp_path: Path) -> None:
+def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
     rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,n/a\n" for i in range(8))
     write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv")
-    assert "line 2," in message and "line 6," in message and "line 7," not in message
-    assert "(and 3 more bad rows)" in message
+    assert "posts.csv: 8 bad rows: line 2, column 5" in message and len(message.splitlines()) == 1
+    assert [n for n in range(2, 11) if f"line {n}, column 5" in message] == list(range(2, 10))
+    assert 'line 9, column 5 "likes": value "n/a" is not a number' in message and '[post_id "7"]' in message
+    assert not (tmp_path / "bad-rows").exists()  # all on screen: no list file
+
+
+def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutralised(tmp_path: Path) -> None:
+    import csv
+
+    rows = "".join(f"instagram,a,p{i},2026-11-17T10:00:00Z,{-i}\n" for i in range(1, 25))
+    write(tmp_path, "posts.csv", f"{HEADER}\n{rows}instagram,a,p25,2026-11-17T10:00:00Z,=1+2\n"
+                                 "instagram,a,ok,2026-11-17T10:00:00Z,4\nonly,three,fields\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    listed = tmp_path / "bad-rows" / "posts.csv.bad-rows.csv"
+    assert f"posts.csv: 26 bad rows, every one is listed in {listed}: line 2, column 5" in message
+    assert "line 21, column 5" in message and "line 22," not in message  # twenty on screen
+    assert "; and 6 more (in the list); fix the file" in message and len(message.splitlines()) == 1
+    assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
+    with listed.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["line", "record", "column", "value", "problem"]
+    assert len(table) == 27
+    assert table[1] == ["line 2", 'post_id "p1"', "likes", "'-1", "is negative: a count cannot be below 0"]
+    assert table[24] == ["line 25", 'post_id "p24"', "likes", "'-24", "is negative: a count cannot be below 0"]
+    assert table[25][:4] == ["line 26", 'post_id "p25"', "likes", "'=1+2"]  # never run as a formula
+    assert table[26][:4] == ["line 28", "", "", ""] and "3 fields where the header" in table[26][4]
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,ok,2026-11-17T10:00:00Z,4\n")  # the file fixed
+    assert fetch(CsvSource, tmp_path, path="posts.csv")["likes"].to_list() == [4]
+    assert not listed.exists()  # the list of the file before it was fixed is gone
+
+
+def test_bad_rows_lists_of_two_exports_of_one_name_are_two_files(tmp_path: Path) -> None:
+    from cmflow.builtin.sources.bad_rows import bad_rows_list_path
+
+    assert bad_rows_list_path(tmp_path / "a" / "posts.csv", tmp_path) == tmp_path / "bad-rows/a/posts.csv.bad-rows.csv"
+    assert bad_rows_list_path(tmp_path / "b" / "posts.csv", tmp_path) == tmp_path / "bad-rows/b/posts.csv.bad-rows.csv"
+    outside = bad_rows_list_path(tmp_path.parent / "posts.csv", tmp_path)
+    assert outside.parent == tmp_path / "bad-rows" and outside.name.startswith("posts.csv-")
 
 
 def test_on_error_skip_leaves_bad_rows_out_and_reports_how_many(tmp_path: Path) -> None:
@@ -463,8 +499,13 @@ def test_copies_that_disagree_are_both_skipped_and_listed(tmp_path: Path) -> Non
     ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), problems)
     [table] = list(source.fetch(ctx))
     assert table.frame["post_id"].to_list() == ["2"]
-    assert ctx.skipped == ['posts.csv, line 2 and line 4: the same post (platform "instagram", account "a", '
-                           'post_id "1") with different values: likes 5 vs 7; reach 100 vs 120; keep one of the rows']
+    # two rows left out, so two listed and counted: each copy names the other
+    assert ctx.skipped == [
+        'posts.csv, line 2: the same post (platform "instagram", account "a", post_id "1") as line 4 with '
+        'different values (likes 5 vs 7, reach 100 vs 120): keep one of the rows',
+        'posts.csv, line 4: the same post (platform "instagram", account "a", post_id "1") as line 2 with '
+        'different values (likes 5 vs 7, reach 100 vs 120): keep one of the rows']
+    assert "2 bad row(s) skipped" in problems[-1]
 
 
 def test_skipped_rows_are_all_in_the_html_report_footer_and_ten_in_the_summary(
@@ -551,3 +592,157 @@ def test_a_json_export_in_the_declared_encoding(tmp_path: Path) -> None:
     (tmp_path / "posts.json").write_bytes(json.dumps(items, ensure_ascii=False).encode("cp1252"))
     assert "cp1252" in fetch_error(JsonSource, tmp_path, path="posts.json")
     assert fetch(JsonSource, tmp_path, path="posts.json", encoding="cp1252")["text"].to_list() == ["Café"]
+
+
+# -- a file of defective rows, totals worked out by hand --------------------------------------
+DEFECTIVE = (f"{HEADER},comments,reach\n"
+             "instagram,a,p1,2026-11-17T10:00:00Z,10,2,100\n"    # line 2: good
+             "instagram,a,p2,2026-11-18T10:00:00Z,20,,200\n"     # line 3: p2, comments empty
+             "instagram,a,p1,2026-11-17T10:00:00Z,10,2,100\n"    # line 4: p1 again, the same: counted once
+             "instagram,a,p3,2026-11-19T10:00:00Z,-5,1,50\n"     # line 5: a negative count
+             "instagram,a,p4,2026-11-20T10:00:00Z,7,,\n"         # line 6: comments and reach empty
+             "instagram,a,p5,2026-11-20T11:00:00Z,n/a,1,10\n"    # line 7: not a number
+             "instagram,a,p2,2026-11-18T10:00:00Z,21,,200\n")    # line 8: p2 again, other likes
+DEFECTIVE_WORKFLOW = """
+[workflow]
+name = "Defective"
+period = "2026-11-16..2026-11-22"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+{options}
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes", "comments", "reach"]
+by = ["overall"]
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+"""
+
+
+def test_a_defective_file_fails_listing_every_bad_row(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", DEFECTIVE)
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert len(message.splitlines()) == 1  # a failed source's error is one line in the run summary
+    rows = message.split(": ", 1)[1].split("; ")
+    # four rows cannot be used: both copies of p2 (they disagree), p3 and p5
+    assert rows[0].startswith("4 bad rows: line 3: the same post") and "as line 8" in rows[0]
+    assert "likes 20 vs 21" in rows[0]
+    assert rows[1] == 'line 5, column 5 "likes": value "-5" is negative: a count cannot be below 0 [post_id "p3"]'
+    assert rows[2].startswith('line 7, column 5 "likes": value "n/a" is not a number')
+    assert rows[-2].startswith("line 8: the same post") and "as line 3" in rows[-2]
+    assert message.endswith('keep one of the rows; fix the file, or set on_error = "skip" to leave bad rows out (they '
+                            'are then listed in the run summary and the report)')
+
+
+def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write_workflow, store_url: str) -> None:
+    write(tmp_path, "posts.csv", DEFECTIVE)
+    path = write_workflow(DEFECTIVE_WORKFLOW.format(options='on_error = "skip"'))
+    result = run_workflow_file(path, store_url=store_url, dry_run=True)
+    [stage] = [s for s in result.stages if s.kind == "source"]
+    assert stage.ok and stage.counts == {"post": 2}  # p1 (once) and p4
+    assert [row.split(":")[0] for row in stage.skipped] == [
+        "posts.csv, line 3", 'posts.csv, line 5, column 5 "likes"', 'posts.csv, line 7, column 5 "likes"',
+        "posts.csv, line 8"]
+    assert 'posts.csv: 4 bad row(s) skipped (on_error = "skip")' in stage.problems
+    assert any("appear more than once with the same values, counted once" in p and "line 2 and line 4" in p
+               for p in stage.problems)
+    assert result.value("posts_published") == 2.0
+    assert result.value("total_likes") == 17.0  # 10 (p1) + 7 (p4)
+    assert result.value("total_comments") == 2.0  # p4's empty cell is no value, not 0
+    assert result.value("total_reach") == 100.0
+
+
+def test_empty_zero_reads_empty_counter_cells_as_0_and_counts_them(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", DEFECTIVE)
+    problems: list[str] = []
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", on_error="skip", empty="zero", problems=problems)
+    assert frame.select("post_id", "comments", "reach").rows() == [("p1", 2, 100), ("p4", 0, 0)]
+    # lines 3, 6 and 8 (comments) and 6 (reach): counted before p2's disagreeing copies are left out
+    assert problems[0] == ('posts.csv: 4 empty counter cell(s) read as 0 (empty = "zero"): 3 in column '
+                           '"comments", 1 in column "reach"')
+    missing = fetch(CsvSource, tmp_path, path="posts.csv", on_error="skip")
+    assert missing.select("post_id", "comments", "reach").rows() == [("p1", 2, 100), ("p4", None, None)]
+
+
+def test_empty_zero_leaves_followers_and_counters_without_a_column_missing(tmp_path: Path) -> None:
+    write(tmp_path, "followers.csv", "platform,account,date,followers,reach\n"
+                                     "instagram,a,2026-11-17,,\ninstagram,a,2026-11-18,1200,40\n")
+    problems: list[str] = []
+    frame = fetch(CsvSource, tmp_path, path="followers.csv", record="account_snapshot", empty="zero",
+                  problems=problems)
+    assert frame.select("followers", "reach", "impressions").rows() == [(None, 0, None), (1200, 40, None)]
+    assert problems == ['followers.csv: 1 empty counter cell(s) read as 0 (empty = "zero"): 1 in column '
+                        '"reach"']
+
+
+# -- JSON numbers and misspelt column lists ---------------------------------------------------
+def test_a_json_number_is_a_number_whatever_thousands_says(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "likes": "6.342", "reach": 12345}]
+    write(tmp_path, "posts.json", json.dumps(items))
+    frame = fetch(JsonSource, tmp_path, path="posts.json", thousands=".", decimal=",")
+    assert frame.select("likes", "reach").row(0) == (6342, 12345)  # a string: separators apply
+    items[0]["reach"] = 12.345  # a JSON number: twelve and a bit, never 12345
+    for name, text in (("posts.json", json.dumps(items)), ("posts.jsonl", json.dumps(items[0]))):
+        write(tmp_path, name, text)
+        message = fetch_error(JsonSource, tmp_path, path=name, thousands=".", decimal=",")
+        assert 'reach: value "12,345" is not a whole number, so not a count' in message \
+            or 'key "reach": value "12,345" is not a whole number, so not a count' in message
+
+
+def test_a_json_decimal_number_reads_with_a_decimal_comma_declared(tmp_path: Path) -> None:
+    items = [{"date": "2026-11-17", "task": "reel", "hours": 1.5}]
+    write(tmp_path, "time.json", json.dumps(items))
+    frame = fetch(JsonSource, tmp_path, path="time.json", record="time_entry", thousands=".", decimal=",")
+    assert frame["hours"].to_list() == [1.5]
+
+
+def test_a_misspelt_name_in_a_column_list_warns_with_the_header_name(tmp_path: Path) -> None:
+    write(tmp_path, "posts.csv", f"{HEADER},Description,Title,Views\ninstagram,a,1,2026-11-17T10:00:00Z,5,,Hello,10\n")
+    problems: list[str] = []
+    frame = fetch(CsvSource, tmp_path, path="posts.csv", problems=problems,
+                  columns={"text": ["Descripton", "Title"], "impressions": ["Impressions", "Views"]})
+    assert frame["text"].to_list() == ["Hello"] and frame["impressions"].to_list() == [10]
+    assert problems == ["posts.csv: column 'Descripton' (listed in columns.text) is not in the file, so text is "
+                        "read from \"Title\" alone; did you mean 'Description'?"]  # Impressions: an older name
+
+
+def test_empty_zero_reads_json_null_and_absent_counters_as_0(tmp_path: Path) -> None:
+    items = [{"platform": "x", "account": "a", "post_id": "1", "published_at": "2026-11-17T10:00:00Z",
+              "likes": 4, "saves": None},
+             {"platform": "x", "account": "a", "post_id": "2", "published_at": "2026-11-18T10:00:00Z", "saves": 2}]
+    write(tmp_path, "posts.json", json.dumps(items))
+    problems: list[str] = []
+    frame = fetch(JsonSource, tmp_path, path="posts.json", empty="zero", problems=problems)
+    assert frame.select("likes", "saves", "reach").rows() == [(4, 0, None), (0, 2, None)]
+    assert problems == ['posts.json: 2 empty counter cell(s) read as 0 (empty = "zero"): 1 in column "likes", '
+                        '1 in column "saves"']
+
+
+def test_text_not_in_its_encoding_is_told_before_a_row_problem_above_it(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read line by line as it is decoded, the file still gets the message it got when decoded
+    whole: its encoding first (here a quote error on line 2, a cp1252 byte on line 4, in a later
+    block of the file)."""
+    from cmflow.builtin.sources import export_text
+
+    monkeypatch.setattr(export_text, "BLOCK_BYTES", 16)
+    (tmp_path / "posts.csv").write_bytes(f'{HEADER}\ninstagram,a,1,"x"y,3\ninstagram,a,2,2026-11-17T10:00:00Z,4\n'
+                                         "instagram,a,3,2026-11-17T10:00:00Z,5,Cr\xe8me\n".encode("cp1252"))
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert "line 4" in message and 'set encoding = "cp1252"' in message
+
+
+def test_a_bad_cell_read_into_two_fields_is_named_once(tmp_path: Path) -> None:
+    """TikTok's `Video Views` fills both impressions and video_views: its bad value is one problem."""
+    write(tmp_path, "overview.csv", 'Date,Video Views\n2026-11-17,"2 27"\n')
+    message = fetch_error(CsvSource, tmp_path, path="overview.csv", record="account_activity",
+                          constants={"platform": "tiktok", "account": "a"},
+                          columns={"date": "Date", "impressions": "Video Views", "video_views": "Video Views"})
+    assert message.count('column 2 "Video Views"') == 1, message

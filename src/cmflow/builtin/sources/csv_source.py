@@ -7,13 +7,14 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from pydantic import AliasChoices, Field, field_validator
 
 from cmflow import RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
+from cmflow.builtin.sources.export_text import (NotPlainText, check_export, export_lines, plain_utf8_blocks,
+                                                read_export)
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
                                             mapped_names, parse_records)
 
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 OTHER_DELIMITERS = (";", "\t", ",", "|")
+CHUNK_ROWS = 10_000
+"""Rows the line-by-line reader holds as Python strings before it makes them columns."""
+CHUNK_BYTES = 2 << 20
+"""How much of a regular file Polars splits at a time: the file's bytes are never all held."""
 
 
 class CsvOptions(TabularOptions):
@@ -91,7 +96,10 @@ class CsvSource(Source):
       several lines) and the column by number and name. A row with more or fewer fields than
       the header is a bad row (empty trailing fields, as some spreadsheets add, are allowed);
       blank lines are ignored.
-    - **Values**: only an empty cell means "no value"; `-`, `n/a` or `—` in a number column
+    - **Values**: only an empty cell means "no value" (an empty counter is left out of totals
+      and rates, never 0; with `empty = "zero"` the empty cells of counter columns, every
+      whole-number field but `followers`, are read as 0 and a warning counts them per column);
+      `-`, `n/a` or `—` in a number column
       are bad values (map them to empty with `values`, e.g. `values.reach = { "-" = "" }`).
       Counts (likes, reach, followers ...) are whole numbers from 0 to 2^63 − 1, written out
       in full: negative, fractional, percentage, scientific (`1E+30`), NaN or infinite values
@@ -118,10 +126,16 @@ class CsvSource(Source):
     - **Duplicates**: the same record twice (a post id on two lines) counts once, with a
       warning naming both lines; when the copies' values differ, both are bad rows, and the
       message says which values differ.
-    - A bad row stops the source (`on_error = "fail"`, the default) with an error naming the
-      first few, or is left out (`on_error = "skip"`): every skipped row is listed with its
-      line and reason in the run summary (the first ten; `cmflow run -v` prints all) and in
-      the HTML report's footer.
+    - A bad row stops the source (`on_error = "fail"`, the default) with an error listing
+      every bad row (line, record, column, value, reason): up to twenty in the message, and
+      past that all of them in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
+      which the message names (values that would run as spreadsheet formulas start with an
+      apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
+      of the rows kept: every skipped row is listed with its line and reason in the run
+      summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
+    - **Memory**: the file is read from its path a block at a time, never whole; a regular
+      file is split by Polars a chunk of rows at a time, any other line by line, so reading
+      an export peaks at about 3.5 times its size (Polars' own read_csv: about 3), not ten.
     """
 
     name = "csv"
@@ -136,7 +150,7 @@ class CsvSource(Source):
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
         table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row) \
-            or read_csv_text(read_export(path, options.encoding), options.delimiter, path, options.header_row)
+            or _read_any_export(path, options)
         _check_header(table, options, path)
         for line in table.repeated_headers:
             ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
@@ -149,6 +163,19 @@ class CsvSource(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
         return [check_export(self, ctx, self.options.path, self.options.encoding)]
+
+
+def _read_any_export(path: Path, options: CsvOptions) -> "CsvTable":
+    """The export read line by line as it is decoded. A problem with the text itself (bytes not
+    in the encoding, NUL characters) is told before one with its rows, as when the whole file
+    was decoded first: after a row's error, the rest is decoded to look for one."""
+    lines = export_lines(path, options.encoding)
+    try:
+        return _read_any(lines, options.delimiter, path, options.header_row)
+    except DataFileError:
+        for _ in lines:
+            pass
+        raise
 
 
 @dataclass
@@ -180,30 +207,40 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     from the file's UTF-8 bytes when the file is regular (every row as many fields as the
     header, no blank line, every quote where CSV puts one); None for any other file, or one
     that is not plainly UTF-8 text, which :func:`read_export` and :func:`read_csv_text` then
-    read (and explain) line by line. Both give the same table for a regular file."""
-    data = plain_utf8_bytes(path, encoding)
-    if data is None:
+    read (and explain) line by line. Both give the same table for a regular file. The file is
+    read a block at a time and split a chunk of rows at a time, so the whole file is never held
+    in memory besides its columns."""
+    blocks = plain_utf8_blocks(path, encoding)
+    if blocks is None:
         return None
-    if b"\r" in data:  # line endings as read_export leaves them
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    data = data.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
-    return _read_regular(data, delimiter, path, header_line)
+    try:
+        return _read_regular(blocks, delimiter, path, header_line)
+    except NotPlainText:
+        return None
+    finally:
+        blocks.close()
 
 
-def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTable:
-    """Any CSV text, record by record with Python's reader."""
+def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line: int) -> CsvTable:
+    """Any CSV text (or its lines, each ending with its line break), record by record with
+    Python's reader; the rows become columns a chunk of :data:`CHUNK_ROWS` at a time, so that
+    no more than a chunk is ever held as Python strings."""
     import polars as pl
 
+    lines_read = iter(text_lines(text) if isinstance(text, str) else text)
     skipped = 0  # the lines above the header are not CSV: a notice may hold a stray quote
-    while skipped < header_line - 1 and (cut := text.find("\n")) >= 0:
-        text, skipped = text[cut + 1:], skipped + 1
+    while skipped < header_line - 1 and next(lines_read, None) is not None:
+        skipped += 1
     if skipped < header_line - 1:
-        text = ""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
+        lines_read = iter(())
+    reader = csv.reader(lines_read, delimiter=delimiter, quotechar='"', strict=True)
     header: list[str] | None = None
+    names: list[str] = []
     found_on = 0
     rows: list[list[str]] = []
     lines: list[int] = []
+    frames: list[pl.DataFrame] = []
+    line_numbers: list[pl.Series] = []
     bad: list[BadRow] = []
     repeated: list[int] = []
     description_line = 0
@@ -221,12 +258,13 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
             continue  # a blank line
         if header is None:
             header, found_on = _header(fields, delimiter, path, start), start
+            names = _unique_names(header)
             continue
         if len(fields) == len(header) and column_name(fields[0]) == header[0] \
                 and [column_name(f) for f in fields] == header:
             repeated.append(start)
             continue
-        if not rows and not bad and _describes_columns(fields):
+        if not rows and not frames and not bad and _describes_columns(fields):
             description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
@@ -236,70 +274,104 @@ def _read_any(text: str, delimiter: str, path: Path, header_line: int) -> CsvTab
             why = ("a value holding the delimiter without quotes?" if more else
                    "a missing value, or a line break outside quotes?")
             bad.append(BadRow(start, f"line {start}: {len(fields)} fields where the header (line "
-                                     f"{found_on}) has {len(header)}: {why}"))
+                                     f"{found_on}) has {len(header)}: {why}", f"line {start}"))
             continue
         rows.append(fields)
         lines.append(start)
+        if len(rows) == CHUNK_ROWS:
+            frames.append(_columns_of(rows, names))
+            line_numbers.append(pl.Series(lines, dtype=pl.Int64))
+            rows, lines = [], []
     if header is None:
         where = f" from line {header_line} on" if header_line > 1 else ""
         raise DataFileError(f"{path} holds no header line{where}: export it again"
                             + (" (or check `header_row`)" if header_line > 1 else ""))
-    names = _unique_names(header)
-    columns = list(zip(*rows)) if rows else [() for _ in names]
+    if rows or not frames:
+        frames.append(_columns_of(rows, names))
+        line_numbers.append(pl.Series(lines, dtype=pl.Int64))
     del rows
-    frame = pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
-    return _table(frame, lines, header, found_on, bad, repeated, description_line)
+    frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    return _table(frame, pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0], header, found_on,
+                  bad, repeated, description_line)
 
 
-def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> CsvTable | None:
-    """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes, read by Polars; None
-    when the file is not regular, or anything is unusual before its first row."""
+def _columns_of(rows: list[list[str]], names: list[str]) -> "pl.DataFrame":
+    """Rows of fields as a frame of text columns."""
+    import polars as pl
+
+    columns = list(zip(*rows)) if rows else [() for _ in names]
+    return pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, each with its line break, one at a time (no copy of the text)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end + 1]
+        start = end + 1
+    if start < len(text):
+        yield text[start:]
+
+
+
+def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, header_line: int,
+                  chunk_bytes: int = CHUNK_BYTES) -> CsvTable | None:
+    """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes or blocks of them, read
+    by Polars a chunk of about ``chunk_bytes`` at a time (each chunk ends at the end of a row:
+    a line break after an even number of quotes); None when the file is not regular, or
+    anything is unusual before its first row."""
     import polars as pl
 
     if delimiter == "\0":  # the skeleton's placeholder
         return None
-    start, line = 0, header_line
-    for _ in range(header_line - 1):
-        start = data.find(b"\n", start) + 1
-        if start == 0:
-            return None
-    try:
-        while not data[start:_line_end(data, start)].decode().strip():  # blank lines above the header
-            if _line_end(data, start) == len(data):
-                return None
-            start, line = _line_end(data, start) + 1, line + 1
-        end = _line_end(data, start)
-        data[:start].decode()  # the lines above the header, skipped whatever they hold, but UTF-8
-        header_text = data[start:end].decode()
-        if header_text.count('"') % 2:
-            return None
-        fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
-    except (UnicodeDecodeError, csv.Error):
+    blocks = iter([data] if isinstance(data, (bytes, bytearray)) else data)
+    buffer, more = b"", True
+    while (head := _header_of(buffer, delimiter, header_line, complete=not more)) is MORE:
+        block = next(blocks, None)
+        buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+    if head is None:
         return None
+    fields, line, end = head
     header = _header(fields, delimiter, path, line)
-    stop = len(data)
-    while stop > end and data[stop - 1] == 10:  # blank lines at the end
-        stop -= 1
-    body = data[end + 1:stop]
-    if len(header) < 2 or not body or body.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
-        return None
-    records = _regular_records(body, delimiter.encode(), len(header))
-    if records is None:
+    if len(header) < 2:
         return None
     names = _unique_names(header)
-    try:
-        frame = pl.read_csv(body, has_header=False, schema=dict.fromkeys(names, pl.String),
-                            separator=delimiter, quote_char='"', infer_schema=False,
-                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
-    except pl.exceptions.PolarsError:  # a longer row, or bytes that are not UTF-8
+    buffer = buffer[end + 1:]
+    frames: list[pl.DataFrame] = []
+    line_numbers: list[pl.Series] = []
+    first_line = line + 1
+    while True:
+        while more and (len(buffer) < chunk_bytes or not buffer.strip(b"\n")):
+            block = next(blocks, None)
+            buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+        cut = _row_boundary(buffer) if more else -1
+        if cut < 0 and more:  # one row longer than a chunk: read on
+            chunk_bytes *= 2
+            continue
+        if cut < 0:  # the last chunk: without the blank lines at the end
+            chunk, buffer = buffer.rstrip(b"\n"), b""
+        else:
+            chunk, buffer = buffer[:cut], buffer[cut + 1:]
+        if not chunk:
+            if cut >= 0:  # a blank line inside the file
+                return None
+            break
+        if chunk.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
+            return None
+        read = _read_chunk(chunk, delimiter, names, first_line)
+        if read is None:
+            return None
+        frames.append(read[0])
+        line_numbers.append(read[1])
+        first_line += chunk.count(b"\n") + 1
+        del chunk
+        if cut < 0:
+            break
+    if not frames:
         return None
-    if frame.height != records:
-        return None
-    lines = pl.int_range(line + 1, line + 1 + records, eager=True)
-    if body.count(b"\n") != records - 1:  # line breaks inside values: rows start further down
-        breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
-        lines = lines + breaks.to_series().cum_sum().shift(1, fill_value=0)
-    del body
+    frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    lines = pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0]
+    del frames, line_numbers
     repeated = _repeated_header_rows(frame, header)
     described = []  # prose lines before the first row, as _read_any skips them
     for index in range(frame.height):
@@ -313,6 +385,78 @@ def _read_regular(data: bytes, delimiter: str, path: Path, header_line: int) -> 
     keep = ~pl.int_range(0, frame.height, eager=True).is_in(skipped)
     return _table(frame.filter(keep), lines.filter(keep), header, line, [],
                   [lines[i] for i in sorted(repeated)], lines[described[-1]] if described else 0)
+
+
+MORE = object()
+"""What :func:`_header_of` says when the header may lie past the bytes it was given."""
+
+
+def _header_of(data: bytes, delimiter: str, header_line: int, complete: bool) -> Any:
+    """The header's fields, its line number and the offset of its line end in ``data`` (the
+    first bytes of the file, all of them when ``complete``); None when the file is unusual
+    before its first row; :data:`MORE` when the header may lie past ``data``."""
+    start, line = 0, header_line
+    for _ in range(header_line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None if complete else MORE
+    try:
+        while True:
+            end = _line_end(data, start)
+            if end == len(data) and not complete:  # the line may go on in the next block
+                return MORE
+            if data[start:end].decode().strip():
+                break
+            if end == len(data):  # blank lines to the end
+                return None
+            start, line = end + 1, line + 1  # a blank line above the header
+        data[:start].decode()  # the lines above the header, skipped whatever they hold, but UTF-8
+        header_text = data[start:end].decode()
+        if header_text.count('"') % 2:
+            return None
+        fields = next(csv.reader([header_text], delimiter=delimiter, quotechar='"', strict=True))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return fields, line, end
+
+
+def _row_boundary(data: bytes) -> int:
+    """The last line break of ``data`` outside quotes (after an even number of them) that is not
+    among the line breaks ending it (blank lines at the end of the file stay with the last
+    chunk), or -1."""
+    stop = len(data)
+    while stop and data[stop - 1] == 10:
+        stop -= 1
+    end = data.rfind(b"\n", 0, stop)
+    quotes = data.count(b'"', 0, end) if end >= 0 else 0
+    while end >= 0 and quotes % 2:
+        previous = data.rfind(b"\n", 0, end)
+        quotes -= data.count(b'"', max(previous, 0), end)
+        end = previous
+    return end
+
+
+def _read_chunk(chunk: bytes, delimiter: str, names: list[str], first_line: int) -> tuple[Any, Any] | None:
+    """Rows of a regular chunk split by Polars, and the line each starts on; None when the
+    chunk is not regular."""
+    import polars as pl
+
+    records = _regular_records(chunk, delimiter.encode(), len(names))
+    if records is None:
+        return None
+    try:
+        frame = pl.read_csv(chunk, has_header=False, schema=dict.fromkeys(names, pl.String),
+                            separator=delimiter, quote_char='"', infer_schema=False,
+                            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:  # a longer row, or bytes that are not UTF-8
+        return None
+    if frame.height != records:
+        return None
+    lines = pl.int_range(first_line, first_line + records, eager=True)
+    if chunk.count(b"\n") != records - 1:  # line breaks inside values: rows start further down
+        breaks = frame.select(pl.sum_horizontal(pl.col(n).str.count_matches("\n", literal=True) for n in names))
+        lines = lines + breaks.to_series().cum_sum().shift(1, fill_value=0)
+    return frame, lines
 
 
 def _line_end(data: bytes, start: int) -> int:
@@ -359,8 +503,9 @@ def _repeated_header_rows(frame: "pl.DataFrame", header: list[str]) -> set[int]:
         candidates = range(frame.height)
     else:
         word = header[column].split()[0]
-        candidates = frame.select(pl.col(frame.columns[column]).str.replace_all("\ufeff", "", literal=True)
-                                  .str.contains(word, literal=True)).to_series().arg_true().to_list()
+        # a mark (U+FEFF) can only start a cell, so the word is found in a cell holding one too
+        candidates = frame.select(pl.col(frame.columns[column]).str.contains(word, literal=True)) \
+            .to_series().arg_true().to_list()
     return {i for i in candidates if [column_name(v) for v in frame.row(i)] == header}
 
 

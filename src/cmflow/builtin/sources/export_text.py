@@ -10,9 +10,9 @@ the encoding it looks like.
 from __future__ import annotations
 
 import codecs
+from contextlib import contextmanager
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from cmflow import DataFileError
 
@@ -33,6 +33,8 @@ LIKELY_ENCODINGS = (
 decodes anything, so it is the last resort rather than a guess."""
 WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 """How a workbook starts: a zip archive (.xlsx, .xlsm, .ods) or an OLE2 compound file (.xls)."""
+BLOCK_BYTES = 2 << 20
+"""How much of an export :func:`plain_utf8_blocks` reads at a time."""
 
 
 def is_utf8(encoding: str) -> bool:
@@ -85,6 +87,100 @@ def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n\ufeff", "\n")
 
 
+def export_lines(path: Path, encoding: str, reader: str = "csv",
+                 block_bytes: int | None = None) -> Iterator[str]:
+    """The lines of :func:`read_export`'s text (each with its line break), decoded a block at a
+    time so that the whole text is never held: a caption with an emoji makes Python hold every
+    character of a text in four bytes. Anything :func:`read_export` refuses (a workbook, text
+    not in the encoding, NUL characters, an empty file) is refused with its message: then, and
+    for UTF-16 without a byte-order mark, the file is read whole by :func:`read_export`."""
+    data = read_export_bytes_head(path)
+    encoding_used = _streamed_encoding(data, encoding)
+    if encoding_used is None:
+        yield from _lines_of(read_export(path, encoding, reader))
+        return
+    block_bytes = block_bytes or BLOCK_BYTES
+    decoder = codecs.getincrementaldecoder(encoding_used)()
+    carry, emitted, filled = "", False, False
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(block_bytes)
+            at_line_start = emitted and not carry
+            try:
+                text = carry + decoder.decode(block, final=not block)
+            except UnicodeDecodeError:
+                read_export(path, encoding, reader)  # raises, naming the line and column
+                raise
+            if "\x00" in text:
+                read_export(path, encoding, reader)  # raises, saying what the NULs mean
+                raise DataFileError(f"{path} holds NUL characters: export it again")
+            carry = ""
+            if block and text.endswith("\r"):  # its LF may start the next block
+                text, carry = text[:-1], "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if at_line_start and text.startswith("\ufeff"):
+                text = text[1:]  # a second file's mark (exports joined with `cat`)
+            text = text.replace("\n\ufeff", "\n")
+            if block:  # the last line may go on in the next block
+                end = text.rfind("\n")
+                text, carry = text[:end + 1], text[end + 1:] + carry
+            if text:
+                filled = filled or bool(text.strip(" \t\n\ufeff"))
+                emitted = True
+                yield from _lines_of(text)
+            if not block:
+                break
+    if not filled:
+        read_export(path, encoding, reader)  # raises: the file is empty
+
+
+def _lines_of(text: str) -> Iterator[str]:
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end + 1]
+        start = end + 1
+    if start < len(text):
+        yield text[start:]
+
+
+@contextmanager
+def readable(path: Path) -> Iterator[None]:
+    """Turn the errors of opening and reading the export at ``path`` into a
+    :class:`DataFileError` saying what to do: a folder, a missing or an unreadable file."""
+    if path.is_dir():
+        raise DataFileError(f"{path} is a folder, not a file: set `path` to the export file in it")
+    try:
+        yield
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file not found; check the source's `path` (a relative path "
+                            "starts at the workflow file's folder)") from None
+    except PermissionError:
+        raise DataFileError(f"{path} cannot be read: permission denied") from None
+    except OSError as exc:
+        raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def read_export_bytes_head(path: Path, size: int = 8) -> bytes:
+    """The first bytes of the export; raise :class:`DataFileError` as :func:`read_export_bytes` does."""
+    with readable(path):
+        with path.open("rb") as handle:
+            return handle.read(size)
+
+
+def _streamed_encoding(head: bytes, encoding: str) -> str | None:
+    """The codec :func:`read_export` would decode a file starting with ``head`` in, when it can
+    be decoded block by block; None for a workbook or a file too short or unusual to tell
+    (UTF-16 without a byte-order mark, which is told from the whole file)."""
+    if head.startswith(WORKBOOK_MAGIC) or len(head) < 4:
+        return None
+    for mark, marked in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return marked
+    if (head[1] == 0 and head[3] == 0) or (head[0] == 0 and head[2] == 0):
+        return None
+    return "utf-8-sig" if is_utf8(encoding) else encoding
+
+
 def check_export(source: "Source", ctx: "FetchContext", value: str, encoding: str,
                  reader: str = "csv") -> "CredentialCheck":
     """For `cmflow doctor`: the export is there, readable, not empty and decodes as a run reads it."""
@@ -129,17 +225,8 @@ def zip_advice(entries: list[str], target: str) -> str:
 
 def read_export_bytes(path: Path) -> bytes:
     """The export's bytes; raise :class:`DataFileError` for a folder, a missing or unreadable file."""
-    if path.is_dir():
-        raise DataFileError(f"{path} is a folder, not a file: set `path` to the export file in it")
-    try:
+    with readable(path):
         return path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found; check the source's `path` (a relative path "
-                            "starts at the workflow file's folder)") from None
-    except PermissionError:
-        raise DataFileError(f"{path} cannot be read: permission denied") from None
-    except OSError as exc:
-        raise DataFileError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
 def plain_utf8_bytes(path: Path, encoding: str) -> bytes | None:
@@ -156,6 +243,54 @@ def plain_utf8_bytes(path: Path, encoding: str) -> bytes | None:
     if b"\0" in data or not data.strip(b" \t\r\n"):  # damaged, or empty: explained there
         return None
     return data
+
+
+class NotPlainText(Exception):
+    """Raised while reading :func:`plain_utf8_blocks` when a block holds a NUL byte: the export is
+    damaged or not UTF-8, for :func:`read_export` to explain."""
+
+
+def plain_utf8_blocks(path: Path, encoding: str, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes] | None:
+    """The export's bytes as :func:`plain_utf8_bytes` gives them, but read lazily, a block of
+    about ``block_bytes`` at a time, so that a reader never holds the whole file: without the
+    byte-order mark, line endings as :func:`read_export` leaves them (CRLF and CR as LF) and a
+    second file's mark at the start of a line dropped; a block never ends between the CR and
+    LF of a line end, nor inside such a mark. None when the export is plainly not UTF-8 text
+    from its first bytes (another encoding declared or marked, UTF-16, a workbook, missing);
+    iterating raises :class:`NotPlainText` at a NUL byte."""
+    if path.is_dir():
+        return None
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return None
+    head = handle.read(8)
+    handle.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        handle.seek(len(codecs.BOM_UTF8))
+    elif head.startswith(WORKBOOK_MAGIC) or any(head.startswith(mark) for mark, _ in BYTE_ORDER_MARKS) \
+            or not is_utf8(encoding) or (len(head) >= 4 and (head[1] == head[3] == 0 or head[0] == head[2] == 0)):
+        handle.close()
+        return None
+    return _blocks(handle, block_bytes)
+
+
+def _blocks(handle: "BinaryIO", block_bytes: int) -> Iterator[bytes]:
+    with handle:
+        after_line_end = False
+        while block := handle.read(block_bytes):
+            while (block.endswith((b"\r", b"\n\xef", b"\n\xef\xbb"))
+                   or (after_line_end and block in (b"\xef", b"\xef\xbb"))) and (more := handle.read(1)):
+                block += more  # a CR LF or a mark split between two blocks
+            if b"\0" in block:
+                raise NotPlainText
+            if b"\r" in block:
+                block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if after_line_end and block.startswith(codecs.BOM_UTF8):
+                block = block[len(codecs.BOM_UTF8):]
+            block = block.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
+            after_line_end = block.endswith(b"\n")
+            yield block
 
 
 def unmarked_utf16(data: bytes) -> str | None:

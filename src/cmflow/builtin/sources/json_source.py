@@ -101,6 +101,9 @@ class JsonSource(Source):
       "public_metrics.like_count"` (X), `impressions = "statistics.viewCount"` (YouTube);
       errors name its full key path (`data[1].public_metrics.like_count`). A key of the item
       spelt with a dot wins over a nested path.
+    - A JSON number is a number: `thousands` and `decimal` apply only to numbers written as
+      strings (`"6.342"` with `thousands = "."` is 6342), never to a JSON number (`12.345` is
+      twelve and a bit, so no count: a bad value, not 12345).
     """
 
     name = "json"
@@ -116,8 +119,8 @@ class JsonSource(Source):
 
         options: JsonOptions = self.options
         path = ctx.resolve_path(options.path)
-        table = read_plain_json(path, options.encoding, options.items) \
-            or read_json_text(read_export(path, options.encoding, "json"), options.items, path)
+        table = read_plain_json(path, options.encoding, options.items, options.decimal) \
+            or read_json_text(read_export(path, options.encoding, "json"), options.items, path, options.decimal)
         if not table.records:  # an export of a quiet period: no records, not an error
             yield RecordTable(options.record, pl.DataFrame(schema=options.record_kind().polars_schema()))
             return
@@ -138,9 +141,12 @@ class JsonTable:
     records: int
 
 
-def read_json_text(text: str, dotted: str | None, path: Path) -> JsonTable:
+def read_json_text(text: str, dotted: str | None, path: Path, decimal: str = ".") -> JsonTable:
     """The records of a JSON (or JSON Lines) document, item by item: every check, with the
-    position of the item and key each problem is at."""
+    position of the item and key each problem is at. A JSON number with a fraction is written
+    with ``decimal`` (the `decimal` option), so that the shared parser reads it as the number it
+    is: thousands separators apply only to numbers written as strings (12.345 is twelve and a
+    bit, even with thousands = ".")."""
     import polars as pl
 
     items, lines = _items(text, dotted, path)
@@ -154,13 +160,13 @@ def read_json_text(text: str, dotted: str | None, path: Path) -> JsonTable:
             where = f"line {lines[index]}" if lines else f"{prefix}[{index}]"
             repeated.setdefault(key, f"{where}: key \"{key}\" appears more than once in one object: "
                                      "cmflow cannot tell which value to read")
-    rows = {key: [_text(item.get(key), path, lines[i] if lines else f"{prefix}[{i}]", key)
+    rows = {key: [_text(item.get(key), path, lines[i] if lines else f"{prefix}[{i}]", key, decimal)
                   for i, item in enumerate(items)] for key in keys}
     raw = pl.DataFrame(rows, schema={k: pl.String for k in keys})
     return JsonTable(raw, JsonPlaces(prefix, lines, repeated), len(items))
 
 
-def read_plain_json(path: Path, encoding: str, dotted: str | None) -> JsonTable | None:
+def read_plain_json(path: Path, encoding: str, dotted: str | None, decimal: str = ".") -> JsonTable | None:
     """The table :func:`read_json_text` gives for the export at ``path``, built a column at a time
     when the export is plainly valid: UTF-8, one JSON document (not JSON Lines) without NaN or
     Infinity, an array of objects where ``dotted`` says, and no object holding a key twice. None
@@ -184,12 +190,12 @@ def read_plain_json(path: Path, encoding: str, dotted: str | None) -> JsonTable 
         return None
     columns = _columns(items)
     types = {key: set(map(type, values)) for key, values in columns.items()}
-    texts = [_text_column(key, values, types[key]) for key, values in columns.items()]
+    texts = [_text_column(key, values, types[key], decimal) for key, values in columns.items()]
     if not _no_repeated_keys(data, outside, items, columns, types, texts):
         return None
     if any(dict in kinds for kinds in types.values()):  # nested objects: their dotted paths too
         columns = _columns([with_nested_keys(item) for item in items])
-        texts = [_text_column(key, values, set(map(type, values))) for key, values in columns.items()]
+        texts = [_text_column(key, values, set(map(type, values)), decimal) for key, values in columns.items()]
     return JsonTable(pl.DataFrame(texts), JsonPlaces(dotted or "", None, {}), len(items))
 
 
@@ -266,7 +272,7 @@ def _tally(value: Any) -> tuple[int, int, bool]:
     return pairs, colons, big
 
 
-def _text_column(key: str, values: list[Any], types: set[type]) -> "pl.Series":
+def _text_column(key: str, values: list[Any], types: set[type], decimal: str = ".") -> "pl.Series":
     """A column of values (of ``types``) as :func:`_text` writes them (no NaN or Infinity: the
     plain path has none)."""
     import polars as pl
@@ -279,9 +285,9 @@ def _text_column(key: str, values: list[Any], types: set[type]) -> "pl.Series":
             return pl.Series(key, values, dtype=pl.Int64).cast(pl.String)
         except (TypeError, OverflowError):  # beyond 64 bits: written out below
             pass
-    if types <= {str, int, float}:
+    if types <= {str, int, float} and (decimal == "." or float not in types):
         return pl.Series(key, [value if value is None else str(value) for value in values], dtype=pl.String)
-    return pl.Series(key, [_cell_text(value) for value in values], dtype=pl.String)
+    return pl.Series(key, [_cell_text(value, decimal) for value in values], dtype=pl.String)
 
 
 class _Object(dict):
@@ -387,7 +393,7 @@ def _shape(value: Any) -> str:
     return "a string"
 
 
-def _text(value: Any, path: Path, where: Any, key: str) -> str | None:
+def _text(value: Any, path: Path, where: Any, key: str, decimal: str = ".") -> str | None:
     """A value as the text a CSV cell would hold; NaN and Infinity are refused where they are."""
     if value is None:
         return None
@@ -395,15 +401,18 @@ def _text(value: Any, path: Path, where: Any, key: str) -> str | None:
         place = f"line {where}, key \"{key}\"" if isinstance(where, int) else f"{where}{key_path(key)}"
         raise DataFileError(f"{path}, {place}: NaN and Infinity are not JSON numbers (the exporting tool "
                             "wrote JavaScript): export again, or write null for \"no value\"")
-    return _cell_text(value)
+    return _cell_text(value, decimal)
 
 
-def _cell_text(value: Any) -> str | None:
-    """A JSON value as a CSV cell would hold it: true/false, an object or array as JSON."""
+def _cell_text(value: Any, decimal: str = ".") -> str | None:
+    """A JSON value as a CSV cell would hold it: true/false, an object or array as JSON, a
+    number with a fraction with ``decimal`` as its separator (it holds no thousands separator)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, float) and decimal != ".":
+        return str(value).replace(".", decimal)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

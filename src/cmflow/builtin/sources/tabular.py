@@ -23,6 +23,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
                     TimeZoneName)
 
+from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -35,8 +37,6 @@ ISO_DATETIME_FORMATS = (
 )
 ISO_DATE_FORMATS = ("%Y-%m-%d",)
 SPACES = r"[\s\u00a0\u202f]"
-MAX_ERRORS_SHOWN = 5
-"""Bad rows an error message spells out (the rest are counted)."""
 MAX_DUPLICATES_SHOWN = 5
 DIRECTIVE = r"%(?:%|[-_0^#]?[:.]*[0-9]*[A-Za-z+])"
 """A strftime directive (%Y, %.f, %:z, %-d, %%), as chrono reads them."""
@@ -126,6 +126,12 @@ class MappingOptions(PluginOptions):
         "newest first), the newest date is placed so and the year steps down at each turn of the "
         "year, so a file running from December into January gets both years right.",
         examples=[2026])
+    empty: Literal["missing", "zero"] = Field(
+        "missing", description="What an empty cell in a counter column (likes, reach, impressions, "
+        "followers_gained ... every whole-number field but `followers`, an audience size) means: "
+        "missing: no value, left out of totals and rates, never 0; zero: the export writes nothing "
+        "for none, so the cell is read as 0, and a warning counts those cells per column. A counter "
+        "with no column in the file stays missing either way.")
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a bad value stops the source with an error naming the line "
         "and column; skip: bad rows are left out, and each is listed with its line and reason "
@@ -247,14 +253,6 @@ class RowPlaces:
         return index
 
 
-@dataclass(frozen=True)
-class BadRow:
-    """A row that cannot be used: where it is in the file (to sort by) and what is wrong."""
-
-    order: int
-    message: str
-
-
 def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContext, file: Path,
                   places: RowPlaces, bad_rows: Iterable[BadRow] = (), *,
                   unknown_formats: Optional[Callable[[list[str]], str]] = None) -> "pl.DataFrame":
@@ -277,15 +275,19 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     kind = options.record_kind()
     tz = options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC")
     sources = _mapped_columns(kind, options, list(raw.columns), file, places)
+    _warn_listed_columns_misspelt(options, list(raw.columns), ctx, file)
+    edged = _with_edge_spaces(raw, [c for column in sources.values() for c in as_list(column, ())])
     frame = raw.with_row_index("_row").select(
         pl.col("_row"),
         *[pl.lit(options.constants[f.name]).alias(f.name) for f in kind.fields if f.name in options.constants],
-        *[_first_filled(column).alias(field) for field, column in sources.items()])
+        *[_first_filled(column, edged).alias(field) for field, column in sources.items()])
     sources = ColumnsRead(sources, {field: raw.select(_column_filled(column)).to_series().to_list()
                                     for field, column in sources.items() if isinstance(column, list)})
     for name, mapping in options.values.items():
         if name in frame.columns:
             frame = frame.with_columns(pl.col(name).replace(mapping))
+    if options.empty == "zero":
+        frame = _empty_counters_as_zero(frame, kind, sources, ctx, file)
     if "platform" in frame.columns:
         frame = frame.with_columns(pl.col("platform").str.to_lowercase())
     if "format" in frame.columns and kind.name == "post":
@@ -314,8 +316,13 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
     work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
     plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
                                                           for field in fields])).to_series()
-    result = work.filter(plain).select(pl.col("_row"), *[_plain_value(pl.col(c), kind.field(c), options).alias(c)
-                                                          for c in frame.columns if c != "_row"])
+    # a text column without an empty cell is kept as it is, not copied (a caption column is most of a file)
+    texts = [c for c in frame.columns if c != "_row" and kind.field(c).type == "str"]
+    filled = {c for c, empty in work.select((pl.col(c) == "").any().alias(c) for c in texts).row(0, named=True).items()
+              if not empty} if texts and frame.height else set()
+    result = (work if plain.all() else work.filter(plain)).select(
+        pl.col("_row"), *[pl.col(c) if c in filled else _plain_value(pl.col(c), kind.field(c), options).alias(c)
+                          for c in frame.columns if c != "_row"])
     bad = list(bad_rows)
     if not plain.all():
         checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
@@ -323,11 +330,40 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
         bad += bad_values
     result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
     bad += duplicates
-    if bad:
-        _report_bad_rows(bad, file, options, ctx)
+    report_bad_rows(bad, file, options.on_error, ctx)
     if kind.name == "post":
         _warn_more_interactions_than_reach(result, places, ctx, file)
     return result.drop("_row")
+
+
+def counter_fields(kind: Any) -> list[str]:
+    """The fields ``empty = "zero"`` reads an empty cell of as 0: the kind's whole-number fields
+    but ``followers``, an audience size (a day not collected is not an audience of none)."""
+    return [f.name for f in kind.fields if f.type == "int" and f.name != "followers"]
+
+
+def _empty_counters_as_zero(frame: "pl.DataFrame", kind: Any, sources: "ColumnsRead", ctx: FetchContext,
+                            file: Path) -> "pl.DataFrame":
+    """Empty cells of the counter columns read from the file, as "0" (``empty = "zero"``), with a
+    warning counting them per column; a counter with no column stays missing."""
+    import polars as pl
+
+    fields = [f for f in counter_fields(kind) if f in sources and f in frame.columns]
+    if not fields:
+        return frame
+    empty = lambda f: pl.col(f).is_null() | (pl.col(f).str.strip_chars() == "")  # noqa: E731
+    counts = frame.select(empty(f).sum().alias(f) for f in fields).row(0, named=True)
+    read = [(f, n) for f, n in counts.items() if n]
+    if not read:
+        return frame
+    shown = ", ".join(f'{n} in column {_shown_columns(sources.columns[f])}'
+                      + (f" ({f})" if sources.columns[f] != f else "") for f, n in read)
+    ctx.warn(f"{file.name}: {sum(n for _, n in read)} empty counter cell(s) read as 0 (empty = \"zero\"): {shown}")
+    return frame.with_columns(pl.when(empty(f)).then(pl.lit("0")).otherwise(pl.col(f)).alias(f) for f, _ in read)
+
+
+def _shown_columns(column: Union[str, list[str]]) -> str:
+    return f'"{column}"' if isinstance(column, str) else " / ".join(f'"{c}"' for c in column)
 
 
 def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "ColumnsRead",
@@ -367,7 +403,7 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
     if not flag_names:
         return result, []
     any_bad = pl.any_horizontal(flag_names)
-    bad = _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places)
+    bad = _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places, kind.identity)
     return result.filter(~any_bad).drop(flag_names), bad
 
 
@@ -452,11 +488,26 @@ class ColumnsRead:
         return (lambda index: column) if isinstance(column, str) else self.chosen[field].__getitem__
 
 
-def _first_filled(column: Union[str, list[str]]) -> "pl.Expr":
-    """A column's text without surrounding spaces; of a list, the first one not empty."""
+def _with_edge_spaces(raw: "pl.DataFrame", columns: list[str]) -> set[str]:
+    """The ``columns`` of ``raw`` where some value starts or ends with a space, which
+    :func:`_first_filled` strips: the others are read as they are, not copied."""
+    import polars as pl
+
+    text = [c for c in dict.fromkeys(columns) if c in raw.columns and raw.schema[c] == pl.String]
+    if not text or raw.height == 0:
+        return set(columns)
+    found = raw.select(pl.col(c).str.contains(r"^\s|\s$").any().alias(c) for c in text).row(0, named=True)
+    return {c for c in columns if found.get(c, True)}
+
+
+def _first_filled(column: Union[str, list[str]], edged: Optional[set[str]] = None) -> "pl.Expr":
+    """A column's text without surrounding spaces; of a list, the first one not empty. A column
+    not in ``edged`` (no value with a space at its edges) is taken as it is."""
     import polars as pl
 
     if isinstance(column, str):
+        if edged is not None and column not in edged:
+            return pl.col(column).cast(pl.String)
         return pl.col(column).cast(pl.String).str.strip_chars()
     texts = [pl.col(c).cast(pl.String).str.strip_chars() for c in column]
     return pl.coalesce([pl.when(t != "").then(t) for t in texts] + [texts[0]])
@@ -505,6 +556,31 @@ def _mapped_column_list(field: Any, columns: list[str], available: list[str], fi
     return [_mapped_column(field, column, available, file, places) for column in present]
 
 
+def _warn_listed_columns_misspelt(options: MappingOptions, available: list[str], ctx: FetchContext,
+                                  file: Path) -> None:
+    """A column of a list in `columns` that the file lacks is skipped (an older export names the
+    figure differently), but one whose name is a near miss of a header name that nothing maps
+    ("Descripton" beside "Description") is more likely a typo: every row would silently read the
+    other columns, so say which name was meant."""
+    import difflib
+
+    mapped = {column_name(c) for c in mapped_names(options)}
+    for field, columns in options.columns.items():
+        if not isinstance(columns, list):
+            continue
+        present = [c for c in columns if c in available or column_name(c) in available]
+        if not present:
+            continue  # none there: an error, raised by _mapped_column_list
+        for column in columns:
+            if column in present or any(r in present for r in RENAMED_COLUMNS.get(column.casefold(), ())):
+                continue
+            near = max(((difflib.SequenceMatcher(None, column.casefold(), name.casefold()).ratio(), name)
+                        for name in available if name not in mapped), default=(0.0, ""))
+            if near[0] >= 0.8:
+                ctx.warn(f"{file.name}: column {column!r} (listed in columns.{field}) is not in the file, so "
+                         f"{field} is read from {_shown_columns(present)} alone; did you mean {near[1]!r}?")
+
+
 def _mapped_column(field: Any, column: Optional[str], available: list[str], file: Path,
                    places: RowPlaces) -> Optional[str]:
     """The file's column a field is read from (``column`` as mapped, or None); an error for a missing one."""
@@ -538,7 +614,7 @@ def _mapped_column(field: Any, column: Optional[str], available: list[str], file
 
 def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
                        checks: list[tuple[str, "pl.Expr", str]], sources: "ColumnsRead",
-                       places: RowPlaces) -> list[BadRow]:
+                       places: RowPlaces, identity: tuple[str, ...] = ()) -> list[BadRow]:
     """One :class:`BadRow` per row, naming each bad cell (its first problem) and its value."""
     if bad_rows.height == 0:
         return []
@@ -546,19 +622,31 @@ def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
                  text_frame.join(bad_rows.select("_row"), on="_row", how="semi").iter_rows(named=True)}
     described = []
     for flags in bad_rows.select("_row", *(f"_bad_{i}" for i in range(len(checks)))).iter_rows(named=True):
-        index, seen, messages = flags["_row"], set(), []
+        index, seen, messages, cells = flags["_row"], set(), [], []
         for i, (field, _, problem) in enumerate(checks):
             if not flags[f"_bad_{i}"] or field in seen:
                 continue
             seen.add(field)
             shown = originals[index].get(field)
             value = f'"{_shorten(shown)}"' if shown not in (None, "") else ""
-            where = places.cell(index, sources.of(field)(index)) if field in sources else \
-                f"{places.row(index)}, constants.{field}"
-            messages.append(f"{where}: value {value} {problem.replace('{value}', str(shown))}"
-                            .replace("value  ", "value "))
-        described.append(BadRow(places.order(index), "; ".join(messages)))
+            column = sources.of(field)(index) if field in sources else f"constants.{field}"
+            where = places.cell(index, column) if field in sources else f"{places.row(index)}, {column}"
+            problem = problem.replace('{value}', str(shown))
+            message = f"{where}: value {value} {problem}".replace("value  ", "value ")
+            if message in messages:  # one column read into two fields (TikTok's views): said once
+                continue
+            messages.append(message)
+            cells.append(BadCell(column, "" if shown is None else str(shown), problem))
+        described.append(BadRow(places.order(index), "; ".join(messages), places.row(index),
+                                _record_named(originals[index], identity), tuple(cells)))
     return described
+
+
+def _record_named(row: dict[str, Any], identity: tuple[str, ...]) -> str:
+    """The record a row holds, by the fields that tell records apart other than platform and
+    account (post_id "123", date "2026-11-18"): empty when the row has none of them."""
+    named = [f for f in identity if f not in ("platform", "account")] or list(identity)
+    return ", ".join(f'{f} "{_shorten(row[f])}"' for f in named if row.get(f) not in (None, ""))
 
 
 def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx: FetchContext,
@@ -570,7 +658,16 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
     identity = [c for c in kind.identity if c in frame.columns]
     if not identity or frame.height < 2:
         return frame, []
-    repeated = frame.filter(pl.struct(identity).is_duplicated())
+    # rows whose identity hashes alike first (a column of integers), then those that are alike:
+    # a struct of text per row for the whole file would cost more than the file
+    hashed = pl.col(identity[0]).hash(1)
+    for seed, column in enumerate(identity[1:], start=2):
+        hashed = hashed.xor(pl.col(column).hash(seed))
+    alike = frame.select(hashed.is_duplicated()).to_series()
+    if not alike.any():
+        return frame, []
+    repeated = frame.filter(alike)
+    repeated = repeated.filter(pl.struct(identity).is_duplicated())
     if repeated.height == 0:
         return frame, []
     compared = [c for c in frame.columns if c not in ("_row", *identity)]
@@ -584,9 +681,12 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
             same.append(f"{record} on {where}")
             dropped.update(rows[1:])
             continue
-        values = "; ".join(f"{c} " + " vs ".join(_shown_value(v) for v in group[c]) for c in differing)
-        bad.append(BadRow(places.order(rows[0]), f"{where}: the same {kind.name} ({record}) with "
-                                                 f"different values: {values}; keep one of the rows"))
+        values = ", ".join(f"{c} " + " vs ".join(_shown_value(v) for v in group[c]) for c in differing)
+        for row in rows:  # each copy is a row left out: counted and listed as one
+            others = " and ".join(places.row(r) for r in rows if r != row)
+            bad.append(BadRow(places.order(row), f"{places.row(row)}: the same {kind.name} ({record}) as "
+                                                 f"{others} with different values ({values}): keep one of the rows",
+                              places.row(row), _record_named(group, kind.identity)))
         dropped.update(rows)
     if same:
         listed = "; ".join(same[:MAX_DUPLICATES_SHOWN]) + (
@@ -602,18 +702,6 @@ def _shown_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     return _shorten(value)
-
-
-def _report_bad_rows(bad: list[BadRow], file: Path, options: TabularOptions, ctx: FetchContext) -> None:
-    bad.sort(key=lambda b: b.order)
-    if options.on_error == "fail":
-        shown = [b.message for b in bad[:MAX_ERRORS_SHOWN]]
-        more = f" (and {len(bad) - len(shown)} more bad rows)" if len(bad) > len(shown) else ""
-        raise DataFileError(f"{file}, " + "; ".join(shown) + more +
-                            "; fix the file, or set on_error = \"skip\" to leave bad rows out")
-    for row in bad:
-        ctx.skip(f"{file.name}, {row.message}")
-    ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
 
 
 def _shorten(value: object, limit: int = 40) -> str:
@@ -694,7 +782,7 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
          "is not a whole number, so not a count" + (" (a thousands separator? set `thousands` or "
                                                      "`decimal`)" if options.thousands is None else "")),
         *[(unparsed & flag, problem) for flag, problem in _not_a_number(text, options, field)],
-        (value < 0, "is negative: a count cannot be"),
+        (value < 0, "is negative: a count cannot be below 0"),
     ]
     return value, checks
 

@@ -1,0 +1,143 @@
+"""Rows of an export that cannot be used, listed the way an accountant would list them.
+
+With ``on_error = "fail"`` a source stops on bad rows, and the person fixing the export needs
+every one of them, not the first five: the message (one line, as a failed source's error is in
+the run summary and history) shows up to :data:`MAX_ERRORS_SHOWN`, and when there are more,
+the whole list (line, record, column, value, problem) is written as a CSV file in a
+``bad-rows`` folder beside the workflow file (under the export's path from the workflow's
+folder), which the message names. That folder is never the export's own (a source reading a
+folder or a glob of exports would read the list back). The values come from the export, so
+from the public: a value a spreadsheet would run as a formula is written with a leading
+apostrophe. With ``on_error = "skip"`` every row left out is handed to the run
+(``ctx.skip``), which lists them in the run summary and the HTML report's footer.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cmflow import DataFileError
+
+if TYPE_CHECKING:
+    from cmflow import FetchContext
+
+MAX_ERRORS_SHOWN = 20
+"""Bad rows an error message spells out; past that, every one is in the list file it names."""
+BAD_ROWS_FOLDER = "bad-rows"
+"""Folder, beside the workflow file, where the full list of a file's bad rows is written."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""What a spreadsheet runs as a formula when a cell starts with it (OWASP's CSV injection list)."""
+LIST_HEADER = ("line", "record", "column", "value", "problem")
+
+
+@dataclass(frozen=True)
+class BadCell:
+    """One bad value of a row: the file's column it is in, the value as written, what is wrong."""
+
+    column: str
+    value: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that cannot be used: where it is in the file (``order``, to sort by), the message
+    shown to people, and for the list file where it is (``place``: "line 7", "item 3"), which
+    record it holds (``record``: 'post_id "123"', empty when unknown) and its bad cells (none
+    when the whole row is wrong: a field count, copies that disagree)."""
+
+    order: int
+    message: str
+    place: str = ""
+    record: str = ""
+    cells: tuple[BadCell, ...] = ()
+
+    def list_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """The rows of the list file for this bad row: one per bad cell, or one for the row."""
+        if not self.cells:
+            return [(self.place, self.record, "", "", self.message)]
+        return [(self.place, self.record, cell.column, cell.value, cell.problem) for cell in self.cells]
+
+
+def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchContext") -> None:
+    """Stop on ``bad`` rows of ``file`` (``on_error = "fail"``: a :class:`DataFileError` listing
+    them, with the full list written to a file past :data:`MAX_ERRORS_SHOWN`) or hand each to
+    the run as left out (``"skip"``). Called for every file read, bad rows or none: a list an
+    earlier run wrote for the file is removed when this one writes none."""
+    bad = sorted(bad, key=lambda b: b.order)
+    if on_error == "fail" and len(bad) > MAX_ERRORS_SHOWN:
+        raise DataFileError(_failure_message(bad, file, ctx))
+    _forget_list(file, ctx.workflow_dir)  # an earlier run's list would describe a file since fixed
+    if not bad:
+        return
+    if on_error == "fail":
+        raise DataFileError(_failure_message(bad, file, ctx))
+    for row in bad:
+        ctx.skip(f"{file.name}, {row.message}")
+    ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
+
+
+def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
+    """One line (a failed source's error is one line in the run summary and history): every bad
+    row up to :data:`MAX_ERRORS_SHOWN`, then where the full list was written."""
+    advice = "fix the file, or set on_error = \"skip\" to leave bad rows out (they are then listed in the " \
+             "run summary and the report)"
+    if len(bad) == 1:
+        return f"{file}, {bad[0].message}; {advice}"
+    shown = "; ".join(row.message + (f" [{row.record}]" if row.record and row.record not in row.message else "")
+                      for row in bad[:MAX_ERRORS_SHOWN])
+    if len(bad) <= MAX_ERRORS_SHOWN:
+        return f"{file}: {len(bad)} bad rows: {shown}; {advice}"
+    listed = write_bad_rows_list(bad, file, ctx.workflow_dir)
+    rest = len(bad) - MAX_ERRORS_SHOWN
+    where = (f"every one is listed in {listed}" if isinstance(listed, Path) else
+             f"the full list could not be written ({listed}); set on_error = \"skip\" to see every one "
+             "in the report and with cmflow run -v")
+    return f"{file}: {len(bad)} bad rows, {where}: {shown}; and {rest} more (in the list); {advice}"
+
+
+def _forget_list(file: Path, workflow_dir: Path) -> None:
+    try:
+        bad_rows_list_path(file, workflow_dir).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def bad_rows_list_path(file: Path, workflow_dir: Path) -> Path:
+    """Where the full list of ``file``'s bad rows is written: ``bad-rows/<its path from the
+    workflow's folder>.bad-rows.csv`` (two exports of one name in two folders get a list each),
+    or for a file outside that folder ``bad-rows/<file name>-<hash of its path>.bad-rows.csv``."""
+    import hashlib
+
+    folder = workflow_dir / BAD_ROWS_FOLDER
+    try:
+        relative = file.resolve().relative_to(workflow_dir.resolve())
+    except (ValueError, OSError):
+        digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:8]
+        return folder / f"{file.name}-{digest}.bad-rows.csv"
+    return folder / relative.parent / f"{relative.name}.bad-rows.csv"
+
+
+def write_bad_rows_list(bad: list[BadRow], file: Path, workflow_dir: Path) -> Path | str:
+    """Write every bad row of ``file`` as CSV (UTF-8 with a byte-order mark, so that Excel reads
+    accents; formulas neutralised): the path written, or why it could not be."""
+    target = bad_rows_list_path(file, workflow_dir)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(LIST_HEADER)
+            for row in bad:
+                writer.writerows(tuple(neutralised(v) for v in cells) for cells in row.list_rows())
+    except OSError as exc:
+        return f"{target}: {exc.strerror or exc}"
+    return target
+
+
+def neutralised(value: str) -> str:
+    """``value`` as a spreadsheet cell that is never run as a formula: with a leading apostrophe
+    when it starts like one (``=HYPERLINK(...)``, ``+1``, ``-3``, ``@SUM``)."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
