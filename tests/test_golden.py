@@ -254,9 +254,10 @@ def test_pending_golden_case(case: Path, tmp_path: Path) -> None:
         problems = check_case(case, tmp_path)
     except Exception as error:  # noqa: BLE001 - a pending case may not even validate yet
         problems = [f"{type(error).__name__}: {error}".splitlines()[0]]
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        pytest.xfail(f"pending: {problems[0]}{more}")
+    if not problems:
+        pytest.fail(f"{case.name} passes now: move its folder to tests/golden/")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    pytest.xfail(f"pending: {problems[0]}{more}")
 
 
 @pytest.mark.parametrize("case", cases_in(GOLDEN) + cases_in(PENDING), ids=lambda p: p.name)
