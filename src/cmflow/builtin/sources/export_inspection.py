@@ -47,7 +47,7 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
             read = read_table(path, table, options, ctx)
         except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)
             return FileInspection(path, error=str(exc))
-        tables.append(_inspected(table, read.frame, read.not_records, ctx))
+        tables.append(_inspected(table, read.frame, read.not_records, read.rows, ctx))
         if table.format.account_in_url and "url" in read.frame.columns:
             pattern = re.compile(table.format.account_in_url)
             handles |= {m.group(1) for url in read.frame["url"].drop_nulls() if (m := pattern.search(url))}
@@ -57,7 +57,7 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
                           suggestions=_suggestions(account_needed, sorted(handles)))
 
 
-def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContext) -> InspectedTable:
+def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: FetchContext) -> InspectedTable:
     known = table.format
     kind = RECORD_KINDS[known.record]
     mapped = known.mapped_columns()
@@ -81,7 +81,7 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContex
                             "them twice)")
     problems += ctx.problems + ctx.skipped
     return InspectedTable(format=known.name, title=known.title, record=known.record, sheet=table.sheet,
-                          header_row=table.header_row, rows=table.rows, records=frame.height,
+                          header_row=table.header_row, rows=rows if table.rows is None else table.rows, records=frame.height,
                           accounts=accounts, first=first, last=last, used_columns=used,
                           ignored_columns=ignored, problems=tuple(problems), notes=known.notes)
 

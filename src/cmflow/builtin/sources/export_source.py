@@ -75,6 +75,8 @@ class ReadTable:
     """Canonical columns of the table's record kind."""
     not_records: int = 0
     """Rows left out before reading because the format says they are not records (a Total row)."""
+    rows: int = 0
+    """Rows under the header that are not blank, as read (records, before any check of their values)."""
 
     @property
     def format(self) -> ExportFormat:
@@ -196,7 +198,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
 
         frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
                                    .fill_null(pl.col("post_id")).alias("post_id"))
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
@@ -272,11 +274,9 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
 
 
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
-    from cmflow.builtin.sources.csv_source import read_csv_text, read_regular_csv
-    from cmflow.builtin.sources.export_text import read_export
+    from cmflow.builtin.sources.csv_source import read_any_csv, read_regular_csv
 
-    raw = read_regular_csv(path, "utf-8", ",", table.header_row) \
-        or read_csv_text(read_export(path, "utf-8"), ",", path, table.header_row)
+    raw = read_regular_csv(path, "utf-8", ",", table.header_row) or read_any_csv(path, "utf-8", ",", table.header_row)
     for line in raw.repeated_headers:
         ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
                  "not a record, skipped")

@@ -65,7 +65,7 @@ def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise DataFileError(_decode_problem(path, data, declared, exc)) from None
+        raise DataFileError(decode_problem(path, data, declared, exc)) from None
     if not text.strip(" \t\r\n\ufeff"):
         what = "0 bytes" if not data else f"{len(data)} bytes, only blanks or a byte-order mark"
         raise DataFileError(f"{path} is empty ({what}): a failed or interrupted export looks like this, "
@@ -315,7 +315,9 @@ def _decodes(data: bytes, encoding: str) -> bool:
     return True
 
 
-def _decode_problem(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
+def decode_problem(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
+    """Where the bytes of ``data`` (a file's, from its start) stop being ``encoding`` text, and the
+    encoding they look like: the error a reader raises."""
     line = data.count(b"\n", 0, exc.start) + 1
     column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
     declared = "UTF-8" if is_utf8(encoding) else encoding
