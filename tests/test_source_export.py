@@ -438,3 +438,18 @@ def test_a_file_in_no_encoding_of_an_export_says_where_it_stops_being_utf8(tmp_p
     path.write_bytes("Nom,Prénom\nA,B\n".encode("cp1252"))
     with pytest.raises(UnknownExport, match=r"line 1, column 7: not UTF-8 text \(byte 0xe9\)"):
         identify(path)
+
+
+def test_a_linkedin_sheet_saved_as_csv_says_so_and_what_to_do(tmp_path: Path) -> None:
+    import fastexcel
+
+    sheet = fastexcel.read_excel(FIXTURES / "linkedin-content.xlsx").load_sheet(
+        "All posts", header_row=None, dtypes="string").to_polars()
+    path = tmp_path / "linkedin-content.csv"
+    sheet.write_csv(path, include_header=False)
+    with pytest.raises(UnknownExport) as caught:
+        identify(path)
+    message = str(caught.value)
+    assert 'it is the sheet "All posts" of a LinkedIn page content export workbook saved as CSV' in message
+    assert 'give the .xlsx workbook as downloaded, or read this file with plugin = "csv" and header_row = 2' in message
+    assert "never has" not in message and "  " not in message

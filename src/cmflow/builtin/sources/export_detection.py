@@ -225,13 +225,13 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
 def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]], candidates: list[ExportFormat],
              formats: Sequence[ExportFormat], file_type: str) -> UnknownExport:
     """The error for a file of no known format: what it holds, the known formats, the closest."""
-    closest, present, missing, never = None, -1, (), ()
+    closest, present, missing, never, closest_row = None, -1.0, (), (), 0
     for known in sorted(candidates, key=lambda f: f.file_type != file_type):
         for rows in seen.values():
-            for _, names in rows:
+            for number, names in rows:
                 found = [n for n in known.identifying if n in names]
                 if len(found) / len(known.identifying) > present:
-                    present = len(found) / len(known.identifying)
+                    present, closest_row = len(found) / len(known.identifying), number
                     closest, missing = known, tuple(n for n in known.identifying if n not in names)
                     never = tuple(n for n in known.excluding if n in names)
     if len(candidates) == 1:
@@ -247,10 +247,23 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
     if closest is not None and present > 0 and missing:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), whose "
                      + ", ".join(f'"{n}"' for n in missing) + " it lacks")
-    elif closest is not None and present > 0:
+    elif closest is not None and present > 0 and closest.file_type != file_type:
+        parts.append(_saved_again(closest, file_type, closest_row))
+    elif closest is not None and present > 0 and never:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), which never has "
                      + ", ".join(f'"{n}"' for n in never) + " (another file of the same download?)")
     parts.append("the known formats are " + ", ".join(f.name for f in formats) + " (docs/exports.md)")
     parts.append("export the file again from one of these pages, or read it with plugin = \"csv\" (or \"xlsx\") "
                  "and a `columns` mapping")
     return UnknownExport("; ".join(parts), closest if present > 0 else None, missing if present > 0 else ())
+
+
+def _saved_again(known: ExportFormat, file_type: str, header_row: int) -> str:
+    """What a file holding every identifying column of ``known`` but of the other file type is:
+    the export opened and saved again in another form (a workbook's sheet saved as CSV)."""
+    if file_type == "csv":
+        return (f'it is the sheet "{known.sheet}" of a {known.title.split(",")[0]} workbook saved as CSV: give '
+                f'the .xlsx workbook as downloaded, or read this file with plugin = "csv" and header_row = '
+                f"{header_row} (and a `columns` mapping)")
+    return (f"it is a {known.title} opened and saved again as a workbook: give the CSV file as downloaded, "
+            'or read this one with plugin = "xlsx" (and a `columns` mapping)')
