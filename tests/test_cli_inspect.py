@@ -38,15 +38,16 @@ def columns(output: str, label: str) -> list[str]:
 
 
 CASES = [
-    # file, format, "records: ...", dates, account in the entry (None: the placeholder), columns read / ignored
+    # file, format, "records: ...", dates, account in the entry (None: the placeholder, "": none, the file
+    # names it, X's in its post links), columns read / ignored
     ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 post record(s) from 5 row(s)",
      "2026-10-03 to 2026-10-31", None, "Comments added", "Watch time (hours)"),
     ("youtube-studio-table-data-2025.csv", "youtube_studio_table", "2 post record(s) from 3 row(s)",
      "2026-11-02 to 2026-11-09", None, "Thumbnail impressions", "Thumbnail click-through rate (%)"),
     ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 post record(s) from 3 row(s)",
-     "2026-10-02 to 2026-10-22", "atelierlumen", "Bookmarks", "Engagements"),
+     "2026-10-02 to 2026-10-22", "", "Bookmarks", "Engagements"),
     ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "x_tweet_activity",
-     "3 post record(s) from 3 row(s)", "2023-03-02 to 2023-03-20", "atelierlumen", "retweets", "engagement rate"),
+     "3 post record(s) from 3 row(s)", "2023-03-02 to 2023-03-20", "", "retweets", "engagement rate"),
     ("meta-facebook-posts.csv", "meta_facebook_posts", "4 post record(s) from 4 row(s)",
      "2026-11-10 to 2026-11-20", "", "Reactions", "Reactions, Comments and Shares"),
     ("meta-instagram-posts.csv", "meta_instagram_posts", "post record(s)", "2026-11", "", "Saves", "Follows"),

@@ -155,3 +155,23 @@ def test_x_account_overview_is_daily_activity_with_gross_follows_and_unfollows()
     assert sums == {"impressions": 9915, "likes": 155, "comments": 26, "shares": 28, "saves": 17,
                     "profile_views": 45, "video_views": 1155, "followers_gained": 15, "followers_lost": 6}
     assert all(r["reach"] is None and r["clicks"] is None for r in rows)
+
+
+@pytest.mark.parametrize("path", [X_POSTS, X_CLASSIC], ids=["x_posts", "x_tweet_activity"])
+def test_x_posts_without_account_take_it_from_each_post_link(path: Path):
+    posts = read(path)[0]["post"]
+    assert posts and {p["account"] for p in posts} == {"atelierlumen"}
+    assert read(path, account="maison")[0]["post"][0]["account"] == "maison"  # the option wins
+
+
+def test_x_posts_without_links_nor_account_say_to_name_it(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "x.csv"
+    pl.read_csv(X_POSTS).drop("Post Link").write_csv(path)
+    with pytest.raises(DataFileError, match=r'does not name its account: set account = "\.\.\."'):
+        read(path)
+    link = tmp_path / "x-link.csv"
+    pl.read_csv(X_POSTS).with_columns(pl.lit(None, pl.String).alias("Post Link")).write_csv(link)
+    with pytest.raises(DataFileError, match=r"3 post\(s\) have no link naming the account.*set account"):
+        read(link)

@@ -50,6 +50,17 @@ class IdentifiedTable:
         return self.format.record
 
     @property
+    def names_account(self) -> bool:
+        """Whether the table names its account: in a column (Meta), or in each post's link (X's
+        post exports, when they have the link column); else the `account` option must."""
+        known = self.format
+        if known.account_column is not None:
+            return True
+        link = known.columns.get("url")
+        links = [link] if isinstance(link, str) else list(link or ())
+        return bool(known.account_in_url) and any(name in self.header for name in links)
+
+    @property
     def unread_columns(self) -> tuple[str, ...]:
         """The header's columns the format does not read (sums, rates, sub-columns ...)."""
         read = self.format.mapped_columns()

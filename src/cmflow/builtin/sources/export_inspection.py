@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -37,10 +36,10 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
         return FileInspection(path, error="\n".join(str(exc).split("; ")))
     except DataFileError as exc:  # missing, empty, damaged
         return FileInspection(path, error=str(exc))
-    account_needed = any(t.format.account_column is None for t in identified.tables)
+    account_needed = not all(t.names_account for t in identified.tables)
     options = options_of(path=str(path), account=PLACEHOLDER_ACCOUNT if account_needed else None,
                          on_error="skip")
-    tables, handles = [], set()
+    tables = []
     for table in identified.tables:
         ctx = FetchContext(now - timedelta(days=3650), now, [], path.parent, logging.getLogger("cmflow.inspect"))
         try:
@@ -48,13 +47,8 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
         except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)
             return FileInspection(path, error=str(exc))
         tables.append(_inspected(table, read.frame, read.not_records, read.rows, ctx))
-        if table.format.account_in_url and "url" in read.frame.columns:
-            pattern = re.compile(table.format.account_in_url)
-            handles |= {m.group(1) for url in read.frame["url"].drop_nulls() if (m := pattern.search(url))}
-    return FileInspection(path, tuple(tables), source_entry(path, identified.tables[0].format, account_needed,
-                                                            sorted(handles)),
-                          account_needed=account_needed,
-                          suggestions=_suggestions(account_needed, sorted(handles)))
+    return FileInspection(path, tuple(tables), source_entry(path, identified.tables[0].format, account_needed),
+                          account_needed=account_needed)
 
 
 def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: FetchContext) -> InspectedTable:
@@ -66,7 +60,7 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: 
     times = frame[kind.time_field].drop_nulls() if frame.height else None
     first = _day(times.min()) if times is not None and len(times) else None
     last = _day(times.max()) if times is not None and len(times) else None
-    accounts = () if known.account_column is None else tuple(sorted(frame["account"].drop_nulls().unique()))
+    accounts = () if not table.names_account else tuple(sorted(frame["account"].drop_nulls().unique()))
     problems = []
     if not_records:
         marks = ", ".join(f'"{value}" in "{column}"' for column, values in known.not_records.items()
@@ -86,23 +80,13 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: 
                           ignored_columns=ignored, problems=tuple(problems), notes=known.notes)
 
 
-def source_entry(path: Path, known: ExportFormat, account_needed: bool, handles: list[str]) -> str:
+def source_entry(path: Path, known: ExportFormat, account_needed: bool) -> str:
     """The ``[[sources]]`` TOML entry reading the file at ``path``."""
     lines = ["[[sources]]", f"id = {_toml(known.platform)}", 'plugin = "export"', f"path = {_toml(str(path))}"]
     if account_needed:
-        if len(handles) == 1:
-            lines.append(f"account = {_toml(handles[0])}  # the handle in the post links")
-        else:
-            lines.append(f"account = {_toml(PLACEHOLDER_ACCOUNT)}  # the file does not name its account: "
-                         "write its handle")
+        lines.append(f"account = {_toml(PLACEHOLDER_ACCOUNT)}  # the file does not name its account: "
+                     "write its handle")
     return "\n".join(lines) + "\n"
-
-
-def _suggestions(account_needed: bool, handles: list[str]) -> tuple[str, ...]:
-    if account_needed and len(handles) > 1:
-        return (f"the post links name several accounts ({', '.join(handles)}): one source per account, "
-                "or check the file",)
-    return ()
 
 
 def _toml(value: str) -> str:

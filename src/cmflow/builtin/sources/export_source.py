@@ -33,6 +33,9 @@ GLOB_CHARACTERS = "*?["
 IGNORED_PREFIXES = (".", "~$")
 """Files in a folder that are not exports: hidden files (.DS_Store) and Excel's lock files (~$...)."""
 YEARLESS = ("%B %d", "%d %B", "%b %d", "%d %b")
+ACCOUNT_IN_LINKS = "\x00account in the post links"
+"""The account read while reading a table whose records each name theirs in their link (X's post
+exports without `account`): replaced by the handle in each link (:func:`account_from_links`)."""
 
 
 class ExportOptions(PluginOptions):
@@ -43,9 +46,10 @@ class ExportOptions(PluginOptions):
         "not read (a glob such as \"exports/**/*.csv\" reads them).",
         examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
     account: Optional[str] = Field(
-        None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
-        "required when such a file is read. Exports that name it (Meta: `Page name`, `Account username`) "
-        "keep their own.", examples=["maison.lumen"])
+        None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio, "
+        "YouTube Studio, X's account overview): required when such a file is read. Exports that name it keep "
+        "their own: Meta's (`Page name`, `Account username`), and X's post exports, whose post links hold the "
+        "handle (used when `account` is not given).", examples=["maison.lumen"])
     format: Optional[Literal[tuple(f.name for f in KNOWN_FORMATS)]] = Field(  # type: ignore[valid-type]
         None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
         "file: a file of another format is then an error.", examples=["tiktok_overview"])
@@ -95,8 +99,9 @@ class ExportSource(Source, InspectsFiles):
       known formats and the closest one, with the columns it lacks; in a folder too (never
       passed over in silence). `format` accepts one format only.
     - **The account**: read from the file where it names it (Meta's `Page name` or `Account
-      username`); `account` names it for the others (LinkedIn, TikTok Studio), and such a file read
-      without `account` is an error.
+      username`; X's post exports, from each post's link, unless `account` is given); `account`
+      names it for the others (LinkedIn, TikTok Studio, YouTube Studio, X's account overview), and
+      such a file read without `account` is an error.
     - **Values**: checked as the csv and xlsx sources check them (errors name the file, the line or
       sheet and row, and the column; `on_error = "skip"` leaves bad rows out and lists them).
     - **Several files**: the files are ordered by their newest record (publish time or date), the
@@ -144,7 +149,7 @@ class ExportSource(Source, InspectsFiles):
         except DataFileError as exc:
             return [check.flag("fail", str(exc))]
         unnamed = [i.path.name for i in found if not self.options.account
-                   and any(t.format.account_column is None for t in i.tables)]
+                   and not all(t.names_account for t in i.tables)]
         if unnamed:
             check.flag("fail", f"{', '.join(unnamed)} do(es) not name the account: set account = \"...\" "
                                "on this source")
@@ -198,7 +203,25 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
 
         frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
                                    .fill_null(pl.col("post_id")).alias("post_id"))
+    if (frame["account"] == ACCOUNT_IN_LINKS).any():
+        frame = account_from_links(path, frame, table.format)
     return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
+
+
+def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
+    """The records with their account taken from their post's link (X: the handle in
+    `https://x.com/<handle>/status/<id>`); an error when a record's link names none."""
+    import polars as pl
+
+    handle = pl.col("url").str.extract(known.account_in_url or "", 1)
+    frame = frame.with_columns(pl.when(pl.col("account") == ACCOUNT_IN_LINKS).then(handle)
+                               .otherwise(pl.col("account")).alias("account"))
+    unnamed = frame["account"].null_count()
+    if unnamed:
+        raise DataFileError(f"{path} ({known.title}): {unnamed} post(s) have no link naming the account, "
+                            "where the account is read when the file has no account column: set account = "
+                            "\"...\" on this source (the account's handle)")
+    return frame
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
@@ -215,7 +238,9 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
                 continue
         columns[name] = names[0] if len(names) == 1 else names
     constants = {**known.constants, "platform": known.platform}
-    if known.account_column is None:
+    if known.account_column is None and known.account_in_url and not options.account and table.names_account:
+        constants["account"] = ACCOUNT_IN_LINKS  # each record's handle, from its link (account_from_links)
+    elif known.account_column is None:
         if not options.account:
             raise DataFileError(f"{path} ({known.title}) does not name its account: set account = \"...\" "
                                 "on this source (the account's handle, e.g. account = \"maison.lumen\"); "
