@@ -175,3 +175,18 @@ def test_x_posts_without_links_nor_account_say_to_name_it(tmp_path: Path):
     pl.read_csv(X_POSTS).with_columns(pl.lit(None, pl.String).alias("Post Link")).write_csv(link)
     with pytest.raises(DataFileError, match=r"3 post\(s\) have no link naming the account.*set account"):
         read(link)
+
+
+def test_x_ids_rounded_by_excel_without_links_are_bad_values_not_conflicting_posts(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "x.csv"
+    frame = pl.read_csv(X_POSTS, infer_schema=False)
+    frame.with_columns(pl.lit("1.84300E+18").alias("Post id"), pl.lit("").alias("Post Link")).write_csv(path)
+    with pytest.raises(DataFileError) as caught:
+        read(path, account="atelierlumen")
+    message = str(caught.value)
+    assert "an id Excel rounded to scientific notation" in message and "conflicting" not in message
+    # with their links, the ids are taken from the links: nothing lost
+    frame.with_columns(pl.lit("1.84300E+18").alias("Post id")).write_csv(path)
+    assert len(read(path)[0]["post"]) == 3
