@@ -138,6 +138,18 @@ class ExportSource(Source, InspectsFiles):
 
         return inspect_export(path, read_table, ExportOptions)
 
+    @classmethod
+    def files_in(cls, folder: Path) -> list[Path]:
+        """The files of ``folder`` the source reads when its path is the folder."""
+        return export_files(str(folder), Path("."))
+
+    @classmethod
+    def source_entries(cls, answers: list[FileInspection]) -> list[str]:
+        """One entry per format (a folder or a glob for several files of one), see :mod:`export_inspection`."""
+        from cmflow.builtin.sources.export_inspection import source_entries
+
+        return source_entries(answers, export_files)
+
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Every file the path names is there and of a known format (`validate` does not look)."""
         from cmflow import CredentialCheck
