@@ -453,3 +453,27 @@ def test_a_linkedin_sheet_saved_as_csv_says_so_and_what_to_do(tmp_path: Path) ->
     assert 'it is the sheet "All posts" of a LinkedIn page content export workbook saved as CSV' in message
     assert 'give the .xlsx workbook as downloaded, or read this file with plugin = "csv" and header_row = 2' in message
     assert "never has" not in message and "  " not in message
+
+
+def test_cp1252_past_the_head_is_said_without_an_option_the_source_lacks(tmp_path: Path) -> None:
+    from cmflow.builtin.sources.export_detection import HEAD_BYTES
+
+    text = (FIXTURES / "meta-facebook-posts.csv").read_text(encoding="utf-8-sig")
+    header, first, rest = text.split("\n", 2)
+    long_first = first.replace("Our new autumn candles are here", "Our new autumn candles " + "x" * HEAD_BYTES)
+    path = tmp_path / "facebook.csv"
+    path.write_bytes("\n".join([header, long_first, rest.replace("Studio tour", "Visite café", 1)]).encode("cp1252"))
+    assert identify(path).tables[0].format.name == "meta_facebook_posts"  # the head is plain ASCII
+    import logging
+
+    from cmflow import FetchContext
+    from cmflow.builtin.sources.export_source import ExportOptions, read_file
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    ctx = FetchContext(datetime(2020, 1, 1, tzinfo=timezone.utc), now, [], tmp_path, logging.getLogger("t"))
+    with pytest.raises(DataFileError) as caught:
+        read_file(path, ExportOptions(path=str(path)), ctx)
+    message = str(caught.value)
+    assert f"{path}, line 3, column " in message and "not UTF-8 text (byte 0xe9)" in message
+    assert "the export source reads UTF-8 only" in message and 'plugin = "csv" and encoding = "cp1252"' in message
+    assert 'set encoding' not in message

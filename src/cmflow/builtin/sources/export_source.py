@@ -313,7 +313,8 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
     from cmflow.builtin.sources.csv_source import read_any_csv, read_regular_csv
 
-    raw = read_regular_csv(path, "utf-8", ",", table.header_row) or read_any_csv(path, "utf-8", ",", table.header_row)
+    raw = read_regular_csv(path, "utf-8", ",", table.header_row) \
+        or read_any_csv(path, "utf-8", ",", table.header_row, encoding_option=False)
     for line in raw.repeated_headers:
         ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
                  "not a record, skipped")
