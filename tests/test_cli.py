@@ -110,7 +110,7 @@ def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
 def test_validate_a_valid_workflow(runner: CliRunner) -> None:
     result = invoke(runner, "validate", str(DEMO_WORKFLOW))
     assert result.exit_code == 0, result.output
-    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (3 sources, 8 metrics, 3 triggers, 3 outputs)" in result.stdout
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (10 sources, 10 metrics, 3 triggers, 3 outputs)" in result.stdout
 
 
 def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_run_the_demo(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     assert result.exit_code == 0, result.output
     err = result.stderr
     assert f"Running 'Weekly social KPIs (demo)' for {DEMO_PERIOD} (compared with 2026-11-09..2026-11-15)" in err
-    assert "✓ source meta (csv): 141 post" in err
+    assert "✓ source meta (export): 141 post" in err
     firing = re.search(r"Alerts: (\d+) firing \((\d+) new\)", err)
     assert firing, err
     alert_lines = re.findall(r"^  NEW \[(warning|info|critical)\] .+$", err, re.MULTILINE)
@@ -209,17 +209,18 @@ def test_run_an_invalid_workflow_exits_2(runner: CliRunner, in_tmp: Path, store_
 
 def test_run_with_a_missing_data_file_exits_1_naming_the_file(runner: CliRunner, in_tmp: Path,
                                                              store_url: str) -> None:
-    path = demo_variant(in_tmp, 'path = "builtin:demo/meta_posts.csv"', 'path = "exports/meta-missing.csv"')
+    path = demo_variant(in_tmp, 'path = "builtin:demo/exports/*/*-posts.csv"',
+                        'path = "exports/meta-missing.csv"')
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 1, result.output
     missing = str(in_tmp / "exports" / "meta-missing.csv")
-    assert re.search(rf"✗ source meta \(csv\): .*{re.escape(missing)}: file not found", result.stderr)
+    assert re.search(rf"✗ source meta \(export\): .*{re.escape(missing)} does not exist", result.stderr)
     assert "Run failed" in result.stderr
     [run] = runs_in(store_url)
     assert run.status == "failed" and "meta-missing.csv" in run.error
     assert "Incomplete: 1 source(s) failed" in result.stderr
     report = (in_tmp / "reports" / f"demo-{DEMO_PERIOD}.html").read_text(encoding="utf-8")
-    assert "Incomplete report:" in report and "meta-missing.csv: file not found" in report
+    assert "Incomplete report:" in report and "meta-missing.csv does not exist" in report
 
 
 def test_a_store_password_is_never_printed(runner: CliRunner, in_tmp: Path) -> None:
@@ -427,7 +428,7 @@ def test_schema_accepts_the_init_starter(workflow_schema: dict, runner: CliRunne
 
 
 @pytest.mark.parametrize(("old", "new"), [
-    ('record = "post"\ndelimiter = ";"', 'record = "post"\ndelimter = ";"'),  # unknown option
+    ('account = "maison-lumiere"', 'acount = "maison-lumiere"'),  # unknown option
     ('n = 5', 'n = "five"'),  # wrong type
     ('plugin = "totals"', 'plugin = "totalz"'),  # unknown plugin
     ('period = "last_week"', 'period = "last_week"\nperiodd = 1'),  # unknown [workflow] key

@@ -44,6 +44,7 @@ def test_youtube_table_one_post_per_video_and_the_total_row_is_none():
     posts = records["post"]
     assert [p["post_id"] for p in posts] == ["a1B2c3D4e5F", "-Xy9Qw8Er7T", "Zk3LmN0pQr1", "Hh7Gg6Ff5Ee"]
     assert {p["platform"] for p in posts} == {"youtube"} and {p["account"] for p in posts} == {"atelierlumen"}
+    assert {p["format"] for p in posts} == {"video"}  # the table lists videos only: not "(none)" by format
     # By hand: views 2950 + 1480 + 400 + 0; impressions 38400 + 19800 + 3000 (the last cell empty);
     # likes 188 + 97 + 16 + 0; comments added 41 + 15 + 2 + 0; shares 30 + 12 + 2 + 0. The Total row
     # says the same sums: read as a post, it would double each.
@@ -190,3 +191,21 @@ def test_x_ids_rounded_by_excel_without_links_are_bad_values_not_conflicting_pos
     # with their links, the ids are taken from the links: nothing lost
     frame.with_columns(pl.lit("1.84300E+18").alias("Post id")).write_csv(path)
     assert len(read(path)[0]["post"]) == 3
+
+
+def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_path):
+    """YouTube Studio's table counts over the export's date range: an October and a November
+    download of one video are two ranges, neither newer than the other (a TikTok or Meta
+    re-download is, and replaces the older copy)."""
+    table = YOUTUBE.read_text(encoding="utf-8")
+    october, november = tmp_path / "october", tmp_path / "november"
+    for folder in (october, november):
+        folder.mkdir()
+    (october / "Table data.csv").write_text(table, encoding="utf-8")
+    (november / "Table data.csv").write_text(table.replace(",2950,", ",400,"), encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"both hold youtube post_id 'a1B2c3D4e5F' with other figures"):
+        read(tmp_path / "*" / "Table data.csv", account="atelierlumen")
+    # the same figures twice (one export saved twice) are one copy, as for any export
+    (november / "Table data.csv").write_text(table, encoding="utf-8")
+    posts = read(tmp_path / "*" / "Table data.csv", account="atelierlumen")[0]["post"]
+    assert len(posts) == 4 and sum(p["video_views"] for p in posts) == 4830

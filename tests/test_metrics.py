@@ -247,11 +247,16 @@ def test_er_by_followers_without_follower_counts_says_so() -> None:
         "no follower count for this period"
 
 
-def test_er_by_followers_leaves_out_posts_of_accounts_without_a_follower_count() -> None:
+def test_er_by_followers_of_a_group_with_an_account_without_a_follower_count_has_no_value() -> None:
+    """10 / 200 would be "known"'s rate passed off as the group's, 90 interactions left out."""
     data = records([post("p1", account="known", likes=10), post("p2", account="unknown", likes=90)],
                    [snapshot("known", 22, 200)])
-    frame = measure(EngagementRateByFollowers, data)
-    assert value(frame, "engagement_rate_by_followers") == pytest.approx(10 / 200 * 100)
+    frame = measure(EngagementRateByFollowers, data, by=["overall", "account"])
+    assert no_value(frame, "engagement_rate_by_followers") == (
+        "no follower count for 1 of the 2 accounts with posts or activity: a rate of the others would be "
+        "taken for the group's")
+    assert value(frame, "engagement_rate_by_followers", platform="instagram", account="known") == \
+        pytest.approx(10 / 200 * 100)
 
 
 def test_er_by_followers_zero_followers_has_no_value() -> None:

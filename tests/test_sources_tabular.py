@@ -314,8 +314,8 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
         table = list(csv.reader(handle))
     assert table[0] == ["line", "record", "column", "value", "problem"]
     assert len(table) == 27
-    assert table[1] == ["line 2", 'post_id "p1"', "likes", "'-1", "is negative: a count cannot be"]
-    assert table[24] == ["line 25", 'post_id "p24"', "likes", "'-24", "is negative: a count cannot be"]
+    assert table[1] == ["line 2", 'post_id "p1"', "likes", "'-1", "is negative: a count cannot be below 0"]
+    assert table[24] == ["line 25", 'post_id "p24"', "likes", "'-24", "is negative: a count cannot be below 0"]
     assert table[25][:4] == ["line 26", 'post_id "p25"', "likes", "'=1+2"]  # never run as a formula
     assert table[26][:4] == ["line 28", "", "", ""] and "3 fields where the header" in table[26][4]
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,ok,2026-11-17T10:00:00Z,4\n")  # the file fixed
@@ -499,8 +499,13 @@ def test_copies_that_disagree_are_both_skipped_and_listed(tmp_path: Path) -> Non
     ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), problems)
     [table] = list(source.fetch(ctx))
     assert table.frame["post_id"].to_list() == ["2"]
-    assert ctx.skipped == ['posts.csv, line 2 and line 4: the same post (platform "instagram", account "a", '
-                           'post_id "1") with different values: likes 5 vs 7; reach 100 vs 120; keep one of the rows']
+    # two rows left out, so two listed and counted: each copy names the other
+    assert ctx.skipped == [
+        'posts.csv, line 2: the same post (platform "instagram", account "a", post_id "1") as line 4 with '
+        'different values (likes 5 vs 7, reach 100 vs 120): keep one of the rows',
+        'posts.csv, line 4: the same post (platform "instagram", account "a", post_id "1") as line 2 with '
+        'different values (likes 5 vs 7, reach 100 vs 120): keep one of the rows']
+    assert "2 bad row(s) skipped" in problems[-1]
 
 
 def test_skipped_rows_are_all_in_the_html_report_footer_and_ten_in_the_summary(
@@ -625,10 +630,13 @@ def test_a_defective_file_fails_listing_every_bad_row(tmp_path: Path) -> None:
     message = fetch_error(CsvSource, tmp_path, path="posts.csv")
     assert len(message.splitlines()) == 1  # a failed source's error is one line in the run summary
     rows = message.split(": ", 1)[1].split("; ")
-    assert rows[0].startswith("3 bad rows: line 3 and line 8: the same post") and "likes 20 vs 21" in rows[0]
-    assert rows[2] == 'line 5, column 5 "likes": value "-5" is negative: a count cannot be [post_id "p3"]'
-    assert rows[3].startswith('line 7, column 5 "likes": value "n/a" is not a number')
-    assert message.endswith('[post_id "p5"]; fix the file, or set on_error = "skip" to leave bad rows out (they '
+    # four rows cannot be used: both copies of p2 (they disagree), p3 and p5
+    assert rows[0].startswith("4 bad rows: line 3: the same post") and "as line 8" in rows[0]
+    assert "likes 20 vs 21" in rows[0]
+    assert rows[1] == 'line 5, column 5 "likes": value "-5" is negative: a count cannot be below 0 [post_id "p3"]'
+    assert rows[2].startswith('line 7, column 5 "likes": value "n/a" is not a number')
+    assert rows[-2].startswith("line 8: the same post") and "as line 3" in rows[-2]
+    assert message.endswith('keep one of the rows; fix the file, or set on_error = "skip" to leave bad rows out (they '
                             'are then listed in the run summary and the report)')
 
 
@@ -639,8 +647,9 @@ def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write
     [stage] = [s for s in result.stages if s.kind == "source"]
     assert stage.ok and stage.counts == {"post": 2}  # p1 (once) and p4
     assert [row.split(":")[0] for row in stage.skipped] == [
-        "posts.csv, line 3 and line 8", 'posts.csv, line 5, column 5 "likes"', 'posts.csv, line 7, column 5 "likes"']
-    assert 'posts.csv: 3 bad row(s) skipped (on_error = "skip")' in stage.problems
+        "posts.csv, line 3", 'posts.csv, line 5, column 5 "likes"', 'posts.csv, line 7, column 5 "likes"',
+        "posts.csv, line 8"]
+    assert 'posts.csv: 4 bad row(s) skipped (on_error = "skip")' in stage.problems
     assert any("appear more than once with the same values, counted once" in p and "line 2 and line 4" in p
                for p in stage.problems)
     assert result.value("posts_published") == 2.0
@@ -743,3 +752,12 @@ def test_an_id_excel_rounded_to_scientific_notation_is_a_bad_value(tmp_path: Pat
 def test_an_id_with_an_e_that_is_not_a_number_is_kept(tmp_path: Path) -> None:
     write(tmp_path, "export.csv", f"{HEADER}\nx,brand,1E+2abc,2026-11-17,3\nx,brand,E+18,2026-11-18,5\n")
     assert fetch(CsvSource, tmp_path, path="export.csv")["post_id"].to_list() == ["1E+2abc", "E+18"]
+
+
+def test_a_bad_cell_read_into_two_fields_is_named_once(tmp_path: Path) -> None:
+    """TikTok's `Video Views` fills both impressions and video_views: its bad value is one problem."""
+    write(tmp_path, "overview.csv", 'Date,Video Views\n2026-11-17,"2 27"\n')
+    message = fetch_error(CsvSource, tmp_path, path="overview.csv", record="account_activity",
+                          constants={"platform": "tiktok", "account": "a"},
+                          columns={"date": "Date", "impressions": "Video Views", "video_views": "Video Views"})
+    assert message.count('column 2 "Video Views"') == 1, message

@@ -68,7 +68,9 @@ def test_the_minimal_workflow_these_tests_break_is_valid(write_workflow) -> None
 def test_the_demo_workflow_is_valid() -> None:
     workflow = load_workflow(DEMO_WORKFLOW)
     assert workflow.name == "Weekly social KPIs (demo)"
-    assert [e.id for e in workflow.sources] == ["meta", "linkedin", "audience"]
+    assert [e.id for e in workflow.sources] == ["meta", "linkedin_maison", "linkedin_trailhead", "tiktok_maison",
+                                                "tiktok_trailhead", "youtube_maison", "youtube_trailhead", "x_maison",
+                                                "x_trailhead", "audience"]
     assert workflow.metrics and workflow.triggers and workflow.outputs
 
 

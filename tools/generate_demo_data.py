@@ -18,6 +18,18 @@ bakery chain) and "Trailhead Outfitters" (outdoor gear), over the ten ISO weeks 
   engagement rates, no reach column, newest post first (as LinkedIn exports).
 * ``account_snapshots.json`` - one object per account per day from 2026-09-07 (one week
   before the first exported post, so growth can be computed) to 2026-11-22.
+* ``follower_counts.json`` - the same, with each Facebook page named as Meta's export names it
+  (its ``Page name``): the follower counts the demo workflow reads with the exports below.
+* ``exports/<brand>/`` - the same posts and follower counts as each platform's analytics page
+  exports them (docs/exports.md), one file per page or account, for ``workflows/demo.toml``:
+  Meta Business Suite's ``facebook-posts.csv`` and ``instagram-posts.csv`` (byte-order mark,
+  Meta's quoting, the ``Reactions, Comments and Shares`` sum column), LinkedIn's
+  ``linkedin/content.xlsx`` (sheets ``Metrics`` and ``All posts`` under a notice row) and
+  ``linkedin/followers.xlsx`` (``New followers``), and accounts only these exports show: TikTok
+  Studio overviews (two overlapping downloads, dates without a year) and follower history, a
+  YouTube Studio ``youtube/Table data.csv`` (``Total`` row first) and an X post export. Figures
+  the merged files lack (TikTok, YouTube, X, LinkedIn's daily page activity ...) come from
+  random generators of their own, so the files above are unchanged by them.
 
 Deliberate content for the demo and the tests:
 
@@ -33,7 +45,9 @@ Deliberate content for the demo and the tests:
 
 Determinism: every random draw comes from ``random.Random`` instances seeded with fixed
 strings (one per account), files are written with fixed ordering and ``\\n`` line endings, so
-each run produces byte-identical output. Only the standard library is used.
+each run produces byte-identical output (the workbooks' time stamps are set to the data's last
+day). The workbooks are written with openpyxl (a test dependency); the rest with the standard
+library.
 
 Run from anywhere: ``python tools/generate_demo_data.py``. After writing, the script reads the
 files back, prints a weekly sanity table and fails (exit 1) if an injected signal or a
@@ -820,10 +834,391 @@ def write_snapshots(path: Path, snapshots: list[dict]) -> int:
     return len(snapshots)
 
 
+# --------------------------------------------------------------------------------------------
+# The same posts and figures as the platforms export them (exports/<brand>/...)
+# --------------------------------------------------------------------------------------------
+#
+# A community manager does not receive one merged CSV: each platform's analytics page gives its
+# own file, one per page or account. The files below hold the posts and daily figures simulated
+# above, written in the shapes docs/exports.md describes, so the demo reads them with the `export`
+# source. Figures these exports have and the merged files do not (Facebook's clicks on photos,
+# LinkedIn's daily page activity, TikTok, YouTube and X) come from random generators of their
+# own (seeded "<SEED>/exports/..."), so the merged files above stay byte for byte as they were.
+
+EXPORTS_DIR = OUT_DIR / "exports"
+BOM = "\ufeff"
+EXPORT_START, EXPORT_END = POSTS_START, END  # every export's date range
+
+FACEBOOK_HEADER = [
+    "Post ID", "Page ID", "Page name", "Title", "Description", "Duration (sec)", "Publish time", "Caption type",
+    "Permalink", "Is crosspost", "Is share", "Post type", "Languages", "Custom labels", "Funded content status",
+    "Data comment", "Date", "Views", "Reach", "Reactions, Comments and Shares", "Reactions", "Comments", "Shares",
+    "Total clicks", "Matched Audience Targeting Consumption (Photo Click)", "Other Clicks", "Link Clicks",
+    "Matched Audience Targeting Consumption (Video Click)", "Negative feedback from users: Hide all",
+    "Seconds viewed", "Average Seconds viewed", "Estimated earnings (USD)", "Ad CPM (USD)", "Ad impressions"]
+FACEBOOK_TYPES = {"Photo": "Photos", "Video": "Videos", "Link": "Links", "Text": "Status"}
+INSTAGRAM_HEADER = ["Post ID", "Account ID", "Account username", "Account name", "Description", "Duration (sec)",
+                    "Publish time", "Permalink", "Post type", "Data comment", "Date", "Views", "Reach", "Likes",
+                    "Shares", "Follows", "Comments", "Saves"]
+LINKEDIN_NOTICE = ("All posts data for the selected date range. Impressions and engagement are counted for "
+                   "organic and sponsored content.")
+LINKEDIN_POSTS_HEADER = [
+    "Post title", "Post link", "Post type", "Campaign name", "Posted by", "Created date", "Campaign start date",
+    "Campaign end date", "Audience", "Impressions", "Views (excluding off-site video views)", "Off-site views",
+    "Clicks", "Click through rate (CTR)", "Likes", "Comments", "Reposts", "Follows", "Engagement rate",
+    "Content Type"]
+LINKEDIN_TYPES = {"Image": "Image", "Carrousel": "Document", "Vidéo": "Video", "Texte": "Text", "Lien": "Article"}
+LINKEDIN_METRICS_NOTICE = "Aggregated metrics for the selected date range."
+LINKEDIN_METRICS_HEADER = [
+    "Date", "Impressions (organic)", "Impressions (sponsored)", "Impressions (total)",
+    "Unique impressions (organic)", "Clicks (organic)", "Clicks (sponsored)", "Clicks (total)",
+    "Reactions (organic)", "Reactions (sponsored)", "Reactions (total)", "Comments (organic)",
+    "Comments (sponsored)", "Comments (total)", "Reposts (organic)", "Reposts (sponsored)", "Reposts (total)",
+    "Engagement rate (organic)", "Engagement rate (sponsored)", "Engagement rate (total)"]
+LINKEDIN_FOLLOWERS_HEADER = ["Date", "Sponsored followers", "Organic followers", "Auto-invited followers",
+                             "Total followers"]
+TIKTOK_OVERVIEW_HEADER = ["Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares", "New followers"]
+TIKTOK_FOLLOWERS_HEADER = ["Date", "Followers", "Difference in followers from previous day"]
+YOUTUBE_HEADER = ["Content", "Video title", "Video publish time", "Duration", "Views", "Watch time (hours)",
+                  "Subscribers", "Impressions", "Impressions click-through rate (%)", "Likes", "Comments added",
+                  "Shares"]
+X_HEADER = ["Post id", "Date", "Post text", "Post Link", "Impressions", "Likes", "Engagements", "Bookmarks",
+            "Shares", "New follows", "Replies", "Reposts", "Profile visits", "Detail Expands", "URL Clicks",
+            "Hashtag Clicks", "Permalink Clicks"]
+
+
+EXPORT_ACCOUNT_NAMES = {("facebook", a.handle): a.brand.name for a in ACCOUNTS if a.platform == "facebook"}
+"""Meta's Facebook export names a page by its name (`Page name`), not its handle: the demo's
+follower counts (follower_counts.json) name the Facebook pages so, to go with the exports."""
+
+
+@dataclass(frozen=True)
+class BrandChannels:
+    """A brand's folder of exports and its accounts on the platforms only the exports show."""
+
+    brand: Brand
+    folder: str
+    tiktok: str  # handle; TikTok Studio's files do not name it
+    tiktok_followers: int  # on the evening before SNAPSHOT_START
+    youtube: str  # channel handle; YouTube Studio's files do not name it
+    youtube_videos: tuple[int, int]  # videos per week
+    x: str  # handle, in the posts' links
+    x_posts: tuple[int, int]  # posts per week
+
+
+CHANNELS = (
+    BrandChannels(MAISON, "maison-lumiere", "maisonlumiere.paris", 8_240, "MaisonLumiereParis", (0, 1),
+                  "maisonlumiere_fr", (2, 4)),
+    BrandChannels(TRAILHEAD, "trailhead-outfitters", "trailhead.gear", 23_400, "TrailheadOutfittersTV", (1, 2),
+                  "trailhead_hq", (3, 5)),
+)
+TIKTOK_FILES = (  # TikTok Studio caps a custom range at about 60 days: two downloads, overlapping
+    (date(2026, 9, 14), date(2026, 11, 1)),
+    (date(2026, 10, 24), date(2026, 11, 22)),
+)
+TIKTOK_FOLLOWERS_FROM = date(2026, 9, 24)  # the follower history's 60 days
+X_TEXTS = {
+    MAISON: ["Nos {n} boutiques ouvrent à 7h demain : croissants chauds pour tout le monde 🥐",
+             "La recette de nos sablés bretons, pas à pas (fil) 🧵",
+             "Question du jour : croissant nature ou pain au chocolat ? ☕",
+             "Précommandes de bûches ouvertes : retrait en boutique du 20 au 24 décembre 🎄",
+             "Merci pour vos {n}00 messages cette semaine ✨",
+             "Atelier viennoiseries samedi à Lyon : il reste {n} places",
+             "Notre farine vient d'un moulin à {n}0 km de Paris. Rencontre avec le meunier 🌾"],
+    TRAILHEAD: ["Trail report: {n} inches of fresh snow up high. Pack your microspikes ❄️",
+                "Our repair team fixed {n}00 jackets this year. Repair beats replace ♻️",
+                "Which trail should we test next? Reply with your favourite 🥾",
+                "Black Friday early access is live for members: link below",
+                "Thread: {n} things we learned field-testing next season's shell 🧵",
+                "Store event in Denver on Saturday: {n} local guides, free coffee ⛺",
+                "1% of every sale goes to trail restoration. This year: {n}0 km repaired 🌲"],
+}
+YOUTUBE_TITLES = {
+    MAISON: ["Le croissant parfait, étape par étape", "Une nuit au fournil de Maison Lumière",
+             "Bûche de Noël praliné noisette : la recette", "Pain au levain : nourrir son levain",
+             "Les secrets du kouign-amann", "3 desserts d'automne avec des pommes"],
+    TRAILHEAD: ["Ridgeline 2 tent: 30-second pitch test", "How to layer for winter hiking",
+                "Gear repair 101: fixing a torn down jacket", "A week on the Tour du Mont Blanc",
+                "Waterproofing tested: lab vs. field", "Packing list: 3-day fall backpacking trip",
+                "Black Friday 2026: what is worth buying", "Meet our repair team in Denver",
+                "Trail restoration day with our community", "Winter camping: staying warm at -10°C"],
+}
+ID_ALPHABET = string.ascii_letters + string.digits + "_-"
+
+
+def meta_field(value: object) -> str:
+    """Meta's quoting: a value with a space, comma, quote or line break is quoted; others are not."""
+    text = str(value)
+    if any(c in text for c in ' ,"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def meta_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    lines = [",".join(meta_field(v) for v in row) for row in [header, *rows]]
+    path.write_bytes((BOM + "\n".join(lines) + "\n").encode())
+
+
+def tiktok_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    """TikTok Studio's shape: a byte-order mark, every field quoted, no final newline."""
+    lines = [",".join('"' + str(v) + '"' for v in row) for row in [header, *rows]]
+    path.write_bytes((BOM + "\n".join(lines)).encode())
+
+
+def plain_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    """YouTube Studio's and X's shape: minimal quoting, no byte-order mark."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def export_days(start: date = EXPORT_START, end: date = EXPORT_END) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def save_workbook(book, path: Path) -> None:
+    """Save as Excel would, but byte for byte the same at every run: openpyxl stamps the file's
+    properties and its zip entries with the current time; both are set to the data's last day."""
+    import io
+    import re
+    import zipfile
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    stamp = f"{END.isoformat()}T00:00:00Z"
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(END.year, END.month, END.day, 0, 0, 0)),
+                            data, zipfile.ZIP_DEFLATED)
+
+
+def write_facebook(path: Path, brand: Brand, posts: list[Post], rng: random.Random) -> int:
+    page_id = posts[0].post_id.split("_")[0]
+    rows = []
+    for p in sorted(posts, key=lambda p: p.local, reverse=True):  # Meta: newest first
+        kind = FACEBOOK_TYPES[p.ptype.label]
+        video = kind == "Videos"
+        title, description = (VIDEO_TITLE, p.text) if video else (p.text, "")
+        other = round(p.reach * rng.uniform(0.004, 0.015))  # photo opens, "see more" ...
+        link_clicks = p.clicks if kind == "Links" else ""
+        total_clicks = p.clicks + other
+        rows.append([p.post_id, page_id, brand.name, title, description, rng.randint(15, 75) if video else "",
+                     p.local.strftime("%m/%d/%Y %H:%M"), "", p.permalink, "No", "No", kind, "", "", "", "",
+                     "Lifetime", p.views, p.reach, p.likes + p.comments + p.shares, p.likes, p.comments, p.shares,
+                     total_clicks, "", other, link_clicks, "", rng.randint(0, 3), "", "", "", "", ""])
+    meta_csv(path, FACEBOOK_HEADER, rows)
+    return len(rows)
+
+
+VIDEO_TITLE = "Vidéo"
+
+
+def write_instagram(path: Path, brand: Brand, posts: list[Post], rng: random.Random) -> int:
+    account_id = str(rng.randint(17_841_400_000_000_000, 17_841_499_999_999_999))
+    rows = []
+    for p in sorted(posts, key=lambda p: p.local, reverse=True):
+        reel = p.ptype.label == "IG reel"
+        rows.append([p.post_id, account_id, p.account.handle, brand.name, p.text,
+                     rng.randint(12, 60) if reel else 0, p.local.strftime("%m/%d/%Y %H:%M"), p.permalink,
+                     p.ptype.label, "", "Lifetime", p.views, p.reach, p.likes, p.shares,
+                     round(p.reach * rng.uniform(0.0005, 0.002)), p.comments, p.saves])
+    meta_csv(path, INSTAGRAM_HEADER, rows)
+    return len(rows)
+
+
+def spread(value: int, day: date, days: dict[date, list[float]], index: int) -> None:
+    """Add a post's counter to the days after its publication, as REACH_DECAY shares it out."""
+    for k, share in enumerate(REACH_DECAY):
+        d = day + timedelta(days=k)
+        if d in days:
+            days[d][index] += value * share
+
+
+def write_linkedin_content(path: Path, posts: list[Post], followers: dict[date, int], rng: random.Random) -> int:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "All posts"
+    sheet.append([LINKEDIN_NOTICE])
+    sheet.append(LINKEDIN_POSTS_HEADER)
+    for p in sorted(posts, key=lambda p: p.local, reverse=True):
+        engagement = p.clicks + p.likes + p.comments + p.shares
+        sheet.append([p.text, p.permalink, "Organic", "", "", p.local.strftime("%m/%d/%Y"), "", "",
+                      "All followers", p.reach, "", "", p.clicks, round(p.clicks / p.reach, 4), p.likes, p.comments,
+                      p.shares, rng.randint(0, 4), round(engagement / p.reach, 4),
+                      LINKEDIN_TYPES[p.ptype.label]])
+    # Daily page activity: each post's counters spread over the days after it, and the page's own
+    # (older posts, the page itself) on top.
+    days = {d: [0.0] * 5 for d in export_days()}  # impressions, clicks, reactions, comments, reposts
+    for p in posts:
+        for i, value in enumerate((p.reach, p.clicks, p.likes, p.comments, p.shares)):
+            spread(value, p.local.date(), days, i)
+    metrics = book.create_sheet("Metrics", 0)
+    metrics.append([LINKEDIN_METRICS_NOTICE])
+    metrics.append(LINKEDIN_METRICS_HEADER)
+    for d, (imp, clk, rea, com, rep) in days.items():
+        base = followers[d] * rng.uniform(0.02, 0.04) * (0.4 if d.weekday() >= 5 else 1.0)
+        imp, clk = round(imp + base), round(clk + base * 0.01)
+        rea, com, rep = round(rea + base * 0.02), round(com), round(rep)
+        rate = round((clk + rea + com + rep) / imp, 4) if imp else 0
+        metrics.append([d.strftime("%m/%d/%Y"), imp, 0, imp, round(imp * rng.uniform(0.6, 0.75)), clk, 0, clk,
+                        rea, 0, rea, com, 0, com, rep, 0, rep, rate, 0, rate])
+    save_workbook(book, path)
+    return len(posts)
+
+
+def gains(followers: dict[date, int], rng: random.Random) -> dict[date, int]:
+    """New followers each day: the day's net change plus the few who left (never below 0)."""
+    out = {}
+    for d in export_days():
+        net = followers[d] - followers[d - timedelta(days=1)]
+        lost = max(rng.randint(0, 3), -net)
+        out[d] = net + lost
+    return out
+
+
+def write_linkedin_followers(path: Path, followers: dict[date, int], rng: random.Random) -> int:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "New followers"
+    sheet.append(LINKEDIN_FOLLOWERS_HEADER)
+    gained = gains(followers, rng)
+    for d, total in gained.items():
+        invited = min(total, rng.choice((0, 0, 0, 1)))
+        sheet.append([d.strftime("%m/%d/%Y"), 0, total - invited, invited, total])
+    for name, rows in (("Location", [("Paris, France", 0.42), ("Lyon, France", 0.18), ("Bordeaux, France", 0.09)]),
+                       ("Job function", [("Marketing", 0.21), ("Sales", 0.12), ("Operations", 0.10)])):
+        demographic = book.create_sheet(name)
+        demographic.append([name, "Total followers"])
+        for label, share in rows:
+            demographic.append([label, round(followers[EXPORT_END] * share)])
+    save_workbook(book, path)
+    return len(gained)
+
+
+def tiktok_followers(rng: random.Random, start: int) -> dict[date, int]:
+    followers, series = start, {}
+    for d in export_days(SNAPSHOT_START, END):
+        followers += round(followers * rng.uniform(0.0008, 0.006)) - rng.randint(0, 6)
+        series[d] = followers
+    return series
+
+
+def write_tiktok(folder: Path, channels: BrandChannels, rng: random.Random) -> int:
+    followers = tiktok_followers(rng, channels.tiktok_followers)
+    gained = gains(followers, rng)
+    days = {}
+    for d in export_days():
+        views = round(followers[d] * rng.uniform(0.18, 0.42) * (1.3 if d.weekday() >= 5 else 1.0))
+        days[d] = [views, round(views * rng.uniform(0.010, 0.022)), round(views * rng.uniform(0.05, 0.09)),
+                   round(views * rng.uniform(0.002, 0.006)), round(views * rng.uniform(0.003, 0.009)), gained[d]]
+    for start, end in TIKTOK_FILES:
+        # A later download has grown the counters of its first days a little (late views).
+        late = 1.0 if end == EXPORT_END else None
+        rows = []
+        for d in export_days(start, end):
+            figures = days[d] if late else [round(v * 0.97) for v in days[d][:5]] + [days[d][5]]
+            rows.append([d.strftime("%B %-d"), *figures])
+        tiktok_csv(folder / f"overview {start:%Y-%m-%d} to {end:%Y-%m-%d}.csv", TIKTOK_OVERVIEW_HEADER, rows)
+    rows = [[d.strftime("%B %-d"), followers[d], followers[d] - followers[d - timedelta(days=1)]]
+            for d in export_days(TIKTOK_FOLLOWERS_FROM)]
+    tiktok_csv(folder / "follower history.csv", TIKTOK_FOLLOWERS_HEADER, rows)
+    return len(days)
+
+
+def weekly_days(rng: random.Random, per_week: tuple[int, int], weekdays: int = 7) -> list[date]:
+    out = []
+    for w in range((EXPORT_END - EXPORT_START).days // 7 + 1):
+        n = rng.randint(*per_week)
+        out += [EXPORT_START + timedelta(weeks=w, days=k) for k in sorted(rng.sample(range(weekdays), n))]
+    return [d for d in out if d <= EXPORT_END]
+
+
+def write_youtube(path: Path, channels: BrandChannels, rng: random.Random) -> int:
+    titles = iter(YOUTUBE_TITLES[channels.brand] * 3)
+    rows = []
+    for d in weekly_days(rng, channels.youtube_videos):
+        age = (EXPORT_END - d).days + 1  # counters over the export's range: from publication on
+        views = round(rng.uniform(400, 1400) * (1 + min(age, 28) / 10) * (1.8 if channels.brand is TRAILHEAD else 1))
+        impressions = round(views / rng.uniform(0.04, 0.08))
+        duration = rng.randint(45, 900)
+        video_id = "".join(rng.choice(ID_ALPHABET) for _ in range(11))
+        rows.append([video_id, next(titles), f"{d:%b} {d.day}, {d.year}", duration, views,
+                     round(views * duration * rng.uniform(0.3, 0.55) / 3600, 4), round(views * rng.uniform(0.002, 0.01)),
+                     impressions, round(views / impressions * 100, 2), round(views * rng.uniform(0.03, 0.06)),
+                     round(views * rng.uniform(0.002, 0.008)), round(views * rng.uniform(0.001, 0.004))])
+    rows.sort(key=lambda r: r[4], reverse=True)  # Studio sorts the table by views
+    total = ["Total", "", "", ""] + [round(sum(r[i] for r in rows), 4) if i == 5 else sum(r[i] for r in rows)
+                                     for i in range(4, len(YOUTUBE_HEADER))]
+    total[8] = round(total[4] / total[7] * 100, 2)
+    plain_csv(path, YOUTUBE_HEADER, [total, *rows])
+    return len(rows)
+
+
+def write_x(path: Path, channels: BrandChannels, rng: random.Random) -> int:
+    rows = []
+    for d in weekly_days(rng, channels.x_posts):
+        ms = int(datetime.combine(d, time(rng.randint(8, 20), rng.randint(0, 59)), TZ).timestamp() * 1000)
+        post_id = str((ms - 1_288_834_974_657) << 22 | rng.getrandbits(22))
+        impressions = rng.randint(600, 3200) * (2 if channels.brand is TRAILHEAD else 1)
+        likes, replies = round(impressions * rng.uniform(0.008, 0.02)), round(impressions * rng.uniform(0.001, 0.004))
+        reposts, bookmarks = round(impressions * rng.uniform(0.001, 0.005)), round(impressions * rng.uniform(0, 0.002))
+        shares, follows = rng.randint(0, 3), rng.randint(0, 4)
+        profile, expands = round(impressions * rng.uniform(0.002, 0.006)), round(impressions * rng.uniform(0.005, 0.012))
+        url_clicks, hashtag = round(impressions * rng.uniform(0, 0.01)), rng.randint(0, 3)
+        permalink = rng.randint(0, 5)
+        engagements = (likes + replies + reposts + bookmarks + shares + follows + profile + expands + url_clicks
+                       + hashtag + permalink)
+        text = rng.choice(X_TEXTS[channels.brand]).format(n=rng.randint(2, 9))
+        rows.append([post_id, f"{d:%a, %b} {d.day}, {d.year}", text, f"https://x.com/{channels.x}/status/{post_id}",
+                     impressions, likes, engagements, bookmarks, shares, follows, replies, reposts, profile, expands,
+                     url_clicks, hashtag, permalink])
+    rows.reverse()  # newest first
+    plain_csv(path, X_HEADER, rows)
+    return len(rows)
+
+
+def write_exports(by_account: dict[tuple[str, str], list[Post]],
+                  followers: dict[tuple[str, str], dict[date, int]]) -> dict[str, int]:
+    """Every brand's exports, from the same posts and follower counts as the merged files."""
+    counts = {}
+    for channels in CHANNELS:
+        brand = channels.brand
+        folder = EXPORTS_DIR / channels.folder
+        for sub in ("linkedin", "tiktok", "youtube", "x"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        [facebook, instagram, linkedin] = [next(a for a in ACCOUNTS if a.brand is brand and a.platform == platform)
+                                           for platform in ("facebook", "instagram", "linkedin")]
+        rng = random.Random(f"{SEED}/exports/{channels.folder}")
+        name = f"exports/{channels.folder}"
+        counts[f"{name}/facebook-posts.csv"] = write_facebook(
+            folder / "facebook-posts.csv", brand, by_account[("facebook", facebook.handle)], rng)
+        counts[f"{name}/instagram-posts.csv"] = write_instagram(
+            folder / "instagram-posts.csv", brand, by_account[("instagram", instagram.handle)], rng)
+        linkedin_key = ("linkedin", linkedin.handle)
+        counts[f"{name}/linkedin/content.xlsx"] = write_linkedin_content(
+            folder / "linkedin" / "content.xlsx", by_account[linkedin_key], followers[linkedin_key], rng)
+        counts[f"{name}/linkedin/followers.xlsx"] = write_linkedin_followers(
+            folder / "linkedin" / "followers.xlsx", followers[linkedin_key], rng)
+        counts[f"{name}/tiktok/"] = write_tiktok(folder / "tiktok", channels, rng)
+        counts[f"{name}/youtube/Table data.csv"] = write_youtube(folder / "youtube" / "Table data.csv", channels, rng)
+        x_name = f"account_analytics_content_{EXPORT_START}_{EXPORT_END}.csv"
+        counts[f"{name}/x/{x_name}"] = write_x(folder / "x" / x_name, channels, rng)
+    return counts
+
+
 def generate() -> dict[str, int]:
     all_posts: list[Post] = []
     by_account: dict[tuple[str, str], list[Post]] = {}
     snapshots: list[dict] = []
+    followers_by_account: dict[tuple[str, str], dict[date, int]] = {}
     for acc in ACCOUNTS:
         rng = random.Random(f"{SEED}/{acc.platform}/{acc.handle}")
         used: set[str] = set()
@@ -832,6 +1227,7 @@ def generate() -> dict[str, int]:
         weeks = [make_posts(rng, acc, w, counts[w], used, deck) for w in range(N_WEEKS)]
         posts = [p for week in weeks for p in week]
         followers = simulate_followers(rng, acc, posts)
+        followers_by_account[(acc.platform, acc.handle)] = followers
         simulate_metrics(rng, acc, weeks, followers)
         assign_ids(rng, acc, posts)
         snapshots += simulate_snapshots(rng, acc, posts, followers)
@@ -848,6 +1244,10 @@ def generate() -> dict[str, int]:
         "meta_posts.csv": write_meta(OUT_DIR / "meta_posts.csv", all_posts),
         "linkedin_posts.csv": write_linkedin(OUT_DIR / "linkedin_posts.csv", all_posts),
         "account_snapshots.json": write_snapshots(OUT_DIR / "account_snapshots.json", snapshots),
+        "follower_counts.json": write_snapshots(OUT_DIR / "follower_counts.json", [
+            {**s, "account": EXPORT_ACCOUNT_NAMES.get((s["platform"], s["account"]), s["account"])}
+            for s in snapshots]),
+        **write_exports(by_account, followers_by_account),
     }
 
 
@@ -975,7 +1375,7 @@ def check() -> list[str]:
 def main() -> int:
     counts = generate()
     for name, n in counts.items():
-        size = (OUT_DIR / name).stat().st_size
+        size = sum(f.stat().st_size for f in (OUT_DIR / name).parent.glob((OUT_DIR / name).name or "*"))
         print(f"wrote {OUT_DIR / name}: {n} rows, {size} bytes")
     print()
     problems = check()

@@ -20,6 +20,7 @@ from cmflow.plugins.context import FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
 from cmflow.stages.incremental import FetchPlan, plan_fetch, with_stored
+from cmflow.stages.overlaps import note_overlaps
 
 if TYPE_CHECKING:
     import polars as pl
@@ -122,6 +123,9 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             if note := _outside_period_note(kind, frame, all_periods[0]):
                 report.problems.append(note)
         reports.append(report)
+    by_id = {report.id: report for report in reports}
+    for kind, frames in collected.items():
+        note_overlaps(kind, [(frame["source_id"][0], frame) for frame in frames if frame.height], by_id)
     records = {kind: pl.concat(frames, rechunk=False) for kind, frames in collected.items()}
     return Fetched(records, reports, succeeded)
 

@@ -19,6 +19,7 @@ from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
+from cmflow.stages.overlaps import one_copy_per_record
 
 if TYPE_CHECKING:
     import polars as pl
@@ -121,6 +122,7 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
             continue
         if set(frame["source_id"].unique().to_list()) - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
+        frame = one_copy_per_record(kind_name, frame)  # a record two sources read counts once
         # A post without a pillar is grouped under "(none)": left null, its group would carry
         # no dimension at all and be taken for the overall row.
         unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]

@@ -121,6 +121,8 @@ class EngagementRateByFollowers(ViewMetric):
     Followers are each account's count on the last day of the period with a snapshot. Overall
     and per-platform rates divide by the followers of every account, including those that did
     not post; per-format or per-pillar rates by the followers of the accounts that posted in it.
+    A group in which an account with posts (or activity) has no follower count has no value,
+    with the reason: the rate of the others would pass for the group's.
     Interactions are each account's, from its posts or its daily activity as ``view`` says.
     """
 
@@ -149,9 +151,12 @@ class EngagementRateByFollowers(ViewMetric):
             else:  # every account with a follower count, posting or not
                 base = followers.join(per_account, on=["period", *account], how="full", coalesce=True)
             with_followers = pl.col("followers").is_not_null()
+            active = pl.col("records").fill_null(0) > 0
             part = aggregate(base, [dims], [
                 pl.col("records").sum().alias("records"),
                 with_followers.sum().alias("with_followers"),
+                active.sum().alias("active"),
+                (active & ~with_followers).sum().alias("lacking"),
                 pl.col("interactions").filter(with_followers).fill_null(0).sum().alias("numerator"),
                 pl.col("followers").sum().alias("denominator"),
                 pl.col("_from_posts").sum(), pl.col("_from_activity").sum(),
@@ -161,9 +166,15 @@ class EngagementRateByFollowers(ViewMetric):
         reason = (no_records_reason()
                   .when(pl.col("with_followers").is_null() | (pl.col("with_followers") == 0))
                   .then(pl.lit("no follower count for this period"))
+                  .when(pl.col("lacking") > 0)
+                  .then(pl.format("no follower count for {} of the {} accounts with posts or activity: a "
+                                  "rate of the others would be taken for the group's", pl.col("lacking"),
+                                  pl.col("active")))
                   .when(pl.col("denominator") == 0).then(pl.lit("followers is 0")))
-        # No record in the group: no rate (an account that did not post is not "engaging at 0%").
-        value = pl.when(pl.col("records") > 0).then(ratio(pl.col("numerator"), pl.col("denominator")))
+        # No record in the group: no rate (an account that did not post is not "engaging at 0%");
+        # an account that did, without a follower count, would have its interactions left out.
+        value = pl.when((pl.col("records") > 0) & (pl.col("lacking") == 0)).then(
+            ratio(pl.col("numerator"), pl.col("denominator")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())
 

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 GLOB_CHARACTERS = "*?["
+BUNDLED = "builtin:"
+"""A path starting so names exports cmflow ships (``builtin:demo/exports/...``, the demo's)."""
 IGNORED_PREFIXES = (".", "~$")
 """Files in a folder that are not exports: hidden files (.DS_Store) and Excel's lock files (~$...)."""
 YEARLESS = ("%B %d", "%d %B", "%b %d", "%d %b")
@@ -43,7 +45,8 @@ class ExportOptions(PluginOptions):
         description="An export file, a folder of exports, or a glob such as \"exports/tiktok-*.csv\" (exports "
         "arrive one per month): relative to the workflow file, or absolute. Every file must be of a known "
         "format; in a folder, hidden files and Excel's lock files (~$...) are passed over, and subfolders are "
-        "not read (a glob such as \"exports/**/*.csv\" reads them).",
+        "not read (a glob such as \"exports/**/*.csv\" reads them). builtin:demo/exports/... names the demo's "
+        "bundled exports.",
         examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
     account: Optional[str] = Field(
         None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio, "
@@ -107,7 +110,8 @@ class ExportSource(Source, InspectsFiles):
     - **Several files**: the files are ordered by their newest record (publish time or date), the
       newest first, ties by name; a record (same platform, account and post id or date) found in
       several files of one format is taken from the first, so overlapping monthly exports count each
-      day and post once with their latest figures. Records of one kind from different formats for
+      day and post once with their latest figures (YouTube Studio's table counts over the export's
+      range: a video with other figures in two of its files is an error). Records of one kind from different formats for
       the same account and day (LinkedIn's Metrics and New followers sheets) are merged column by
       column: each figure comes from the format that has it.
     """
@@ -171,9 +175,14 @@ class ExportSource(Source, InspectsFiles):
 
 def export_files(value: str, base: Path) -> list[Path]:
     """The files ``value`` names: a file, the files of a folder, or those a glob matches (relative
-    to ``base``), sorted by name; an error naming the path when there are none."""
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else base / path
+    to ``base``, or bundled with cmflow for ``builtin:...``), sorted by name; an error naming the path when there are none."""
+    if value.startswith(BUNDLED):  # the demo's exports, shipped with cmflow
+        from importlib.resources import files
+
+        path = Path(str(files("cmflow").joinpath("data", value.removeprefix(BUNDLED))))
+    else:
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else base / path
     if any(c in value for c in GLOB_CHARACTERS):
         files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
         if not files:
@@ -340,6 +349,7 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     # Newest files first (ties: the name last in order first), so `unique(keep="first")` keeps their copy.
     ordered = sorted(tables, key=lambda r: (newest.get(r.path) is not None, newest.get(r.path) or 0, r.path.name),
                      reverse=True)
+    _same_range_counters(ordered)
     by_kind: dict[str, dict[str, list["pl.DataFrame"]]] = {}
     for read in ordered:
         by_kind.setdefault(read.table.record, {}).setdefault(read.format.name, []).append(read.frame)
@@ -353,6 +363,36 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
             pl.col(c).drop_nulls().first() for c in kind.field_names if c not in identity).select(kind.field_names)
         combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
     return combined
+
+
+def _same_range_counters(tables: list[ReadTable]) -> None:
+    """Refuse a record found with other figures in two files of a format whose counters cover
+    the export's date range (YouTube Studio's table): a video's views in an October export and
+    in a November one are two figures, neither more recent than the other, and cmflow cannot
+    tell which range the report wants."""
+    import polars as pl
+
+    seen: dict[ExportFormat, list[ReadTable]] = {}
+    for read in tables:
+        if read.format.counters_over_range and read.frame.height:
+            seen.setdefault(read.format, []).append(read)
+    for known, reads in seen.items():
+        identity = list(RECORD_KINDS[known.record].identity)
+        for i, first in enumerate(reads):
+            for second in reads[i + 1:]:
+                both = first.frame.join(second.frame, on=identity, how="inner", suffix="_other")
+                counters = [c for c in first.frame.columns if c not in identity and f"{c}_other" in both.columns
+                            and first.frame.schema[c].is_integer()]
+                differ = both.filter(pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_other")) for c in counters))
+                if differ.height:
+                    record = differ.row(0, named=True)
+                    named = next(c for c in identity if c not in ("platform", "account"))
+                    raise DataFileError(
+                        f"{first.path.name} and {second.path.name} both hold {known.platform} {named} "
+                        f"{record[named]!r} with other figures ({differ.height} record(s) in all): "
+                        f"{known.title} counts over the export's date range, so the two files are two "
+                        "ranges and neither replaces the other; read the one export whose range is the "
+                        "report's period (one source per export)")
 
 
 @hookimpl

@@ -641,7 +641,10 @@ def _describe_bad_rows(bad_rows: "pl.DataFrame", text_frame: "pl.DataFrame",
             column = sources.of(field)(index) if field in sources else f"constants.{field}"
             where = places.cell(index, column) if field in sources else f"{places.row(index)}, {column}"
             problem = problem.replace('{value}', str(shown))
-            messages.append(f"{where}: value {value} {problem}".replace("value  ", "value "))
+            message = f"{where}: value {value} {problem}".replace("value  ", "value ")
+            if message in messages:  # one column read into two fields (TikTok's views): said once
+                continue
+            messages.append(message)
             cells.append(BadCell(column, "" if shown is None else str(shown), problem))
         described.append(BadRow(places.order(index), "; ".join(messages), places.row(index),
                                 _record_named(originals[index], identity), tuple(cells)))
@@ -687,10 +690,12 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
             same.append(f"{record} on {where}")
             dropped.update(rows[1:])
             continue
-        values = "; ".join(f"{c} " + " vs ".join(_shown_value(v) for v in group[c]) for c in differing)
-        bad.append(BadRow(places.order(rows[0]), f"{where}: the same {kind.name} ({record}) with "
-                                                 f"different values: {values}; keep one of the rows",
-                          where, _record_named(group, kind.identity)))
+        values = ", ".join(f"{c} " + " vs ".join(_shown_value(v) for v in group[c]) for c in differing)
+        for row in rows:  # each copy is a row left out: counted and listed as one
+            others = " and ".join(places.row(r) for r in rows if r != row)
+            bad.append(BadRow(places.order(row), f"{places.row(row)}: the same {kind.name} ({record}) as "
+                                                 f"{others} with different values ({values}): keep one of the rows",
+                              places.row(row), _record_named(group, kind.identity)))
         dropped.update(rows)
     if same:
         listed = "; ".join(same[:MAX_DUPLICATES_SHOWN]) + (
@@ -786,7 +791,7 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
          "is not a whole number, so not a count" + (" (a thousands separator? set `thousands` or "
                                                      "`decimal`)" if options.thousands is None else "")),
         *[(unparsed & flag, problem) for flag, problem in _not_a_number(text, options, field)],
-        (value < 0, "is negative: a count cannot be"),
+        (value < 0, "is negative: a count cannot be below 0"),
     ]
     return value, checks
 

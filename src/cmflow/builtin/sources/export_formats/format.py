@@ -69,6 +69,10 @@ class ExportFormat:
     account_in_url: Optional[str] = None
     """A regular expression whose first group is the account's handle in a post's link (X's
     `https://x.com/<handle>/status/<id>`): `cmflow inspect` suggests it for `account`."""
+    counters_over_range: bool = False
+    """The counters are those of the export's date range (YouTube Studio's table), not each
+    record's lifetime totals at download time: two downloads of one post are then two different
+    figures, and the newer one is no more right than the older."""
     notes: str = ""
     """The traps of this export, for docs/exports.md and `cmflow inspect`."""
 

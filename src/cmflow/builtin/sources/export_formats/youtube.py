@@ -27,6 +27,8 @@ TABLE_DATA = ExportFormat(
         "comments": "Comments added",
         "shares": "Shares",
     },
+    constants={"format": "video"},
+    counters_over_range=True,  # every row of the table is a video (Shorts too)
     optional=("impressions", "likes", "comments", "shares"),
     datetime_format=PUBLISH_DAY,
     thousands=",",

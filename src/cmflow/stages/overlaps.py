@@ -1,0 +1,66 @@
+"""Records that several sources of one run read: counted once.
+
+Two sources may hold the same record: overlapping monthly downloads pasted as two sources, a
+platform's API and its export, LinkedIn's content and followers workbooks read apart (the same
+account and day, each with its own columns). A record is told by its kind's ``identity``
+(platform, account and post id; platform, account and day ...). The fetch stage says in each
+later source's report how many of its records an earlier source also read; the measure stage
+reads one copy of each, its cells taken from the first source (in the workflow's order) that
+has them filled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.records import RECORD_KINDS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.plugins.result import StageReport
+
+ORDER = "_source_order"
+
+
+def one_copy_per_record(kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
+    """``frame`` (with a ``source_id`` column, sources in the workflow's order) with the records
+    that several sources hold merged into one row: each cell from the first source that has it,
+    the row from the first source (its ``source_id``). Records of one source only pass as they are."""
+    import polars as pl
+
+    identity = list(RECORD_KINDS[kind_name].identity)
+    if not identity or frame.height < 2 or frame["source_id"].n_unique() < 2:
+        return frame
+    repeated = frame.select(pl.struct(identity).is_duplicated()).to_series()
+    if not repeated.any():
+        return frame
+    columns = frame.columns
+    single, several = frame.filter(~repeated), frame.filter(repeated).with_row_index(ORDER)
+    merged = (several.group_by(identity, maintain_order=True)
+              .agg([pl.col(ORDER).first(), *[pl.col(c).drop_nulls().first() for c in columns if c not in identity]])
+              .sort(ORDER).select(columns))
+    return pl.concat([single, merged], how="vertical_relaxed")
+
+
+def note_overlaps(kind_name: str, frames: list[tuple[str, "pl.DataFrame"]],
+                  reports: dict[str, "StageReport"]) -> None:
+    """Say in each source's report how many of its ``kind_name`` records an earlier source
+    (``frames``: source id and records, in the workflow's order) also read."""
+    import polars as pl
+
+    identity = list(RECORD_KINDS[kind_name].identity)
+    if not identity or len(frames) < 2:
+        return
+    seen: list[tuple[str, pl.DataFrame]] = []
+    for source_id, frame in frames:
+        keys = frame.select(identity).unique()
+        for earlier_id, earlier in seen:
+            shared = keys.join(earlier, on=identity, how="semi", nulls_equal=True).height
+            if shared and source_id in reports:
+                what = ", ".join(c.replace("_", " ") for c in identity)
+                reports[source_id].problems.append(
+                    f"{shared} {kind_name} record(s) are also read by source {earlier_id!r} (the same {what}): "
+                    "counted once, with the first source's values; read each export by one source "
+                    "(a folder or a glob for several downloads)")
+        seen.append((source_id, keys))
