@@ -38,15 +38,16 @@ def columns(output: str, label: str) -> list[str]:
 
 
 CASES = [
-    # file, format, "records: ...", dates, account in the entry (None: the placeholder), columns read / ignored
+    # file, format, "records: ...", dates, account in the entry (None: the placeholder, "": none, the file
+    # names it, X's in its post links), columns read / ignored
     ("youtube_studio_content/Table data.csv", "youtube_studio_table", "4 posts from 5 row(s)",
      "2026-10-03 to 2026-10-31", None, "Comments added", "Watch time (hours)"),
     ("youtube-studio-table-data-2025.csv", "youtube_studio_table", "2 posts from 3 row(s)",
      "2026-11-02 to 2026-11-09", None, "Thumbnail impressions", "Thumbnail click-through rate (%)"),
     ("account_analytics_content_2026-10-01_2026-10-31.csv", "x_posts", "3 posts from 3 row(s)",
-     "2026-10-02 to 2026-10-22", "atelierlumen", "Bookmarks", "Engagements"),
+     "2026-10-02 to 2026-10-22", "", "Bookmarks", "Engagements"),
     ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "x_tweet_activity",
-     "3 posts from 3 row(s)", "2023-03-02 to 2023-03-20", "atelierlumen", "retweets", "engagement rate"),
+     "3 posts from 3 row(s)", "2023-03-02 to 2023-03-20", "", "retweets", "engagement rate"),
     ("meta-facebook-posts.csv", "meta_facebook_posts", "4 posts from 4 row(s)",
      "2026-11-10 to 2026-11-20", "", "Reactions", "Reactions, Comments and Shares"),
     ("meta-instagram-posts.csv", "meta_instagram_posts", " posts from ", "2026-11", "", "Saves", "Follows"),
@@ -113,8 +114,9 @@ def test_the_youtube_total_row_and_a_yearless_date_are_said():
     ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "engagements")])
 def test_a_sum_column_is_said_not_read(name, column):
     out = inspect(EXPORTS / name).stdout
-    assert f'column "{column}" is the sum of other columns: not read' in out
+    assert column in columns(out, "sums:") and "the sum of other columns, not read" in out
     assert column in columns(out, "ignores:")
+    assert "problems: none" in out  # a healthy file: the sum is a note, not a problem
 
 
 def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_path):
@@ -127,6 +129,7 @@ def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_pa
     assert done.returncode == 0, done.stderr
     assert "2 posts from 3 row(s)" in done.stdout
     assert 'line 3, column 6 "Likes"' in done.stdout and "negative" in done.stdout
+    assert "on_error" not in done.stdout  # inspect's own setting, not the user's
 
 
 def test_an_unknown_file_gets_the_known_formats_and_the_closest(tmp_path):
@@ -155,12 +158,15 @@ def test_youtube_companion_files_are_said_to_be_passed_over():
 def test_every_file_is_inspected_and_one_unreadable_file_fails_the_command(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    done = inspect(EXPORTS / "meta-facebook-posts.csv", tmp_path / "missing.csv", empty, tmp_path)
+    folder = tmp_path / "empty-folder"
+    folder.mkdir()
+    done = inspect(EXPORTS / "meta-facebook-posts.csv", tmp_path / "missing.csv", empty, folder)
     assert done.returncode == 2
     assert "✓ " + str(EXPORTS / "meta-facebook-posts.csv") in done.stdout
     assert f"✗ {tmp_path / 'missing.csv'}" in done.stdout and "not found" in done.stdout
+    assert "workflow file" not in done.stdout.split("Paste")[0]  # no workflow here
     assert f"✗ {empty}" in done.stdout
-    assert f"{tmp_path} is a folder" in done.stdout
+    assert f"{folder} is an empty folder" in done.stdout
     assert "3 of 4 file(s) cannot be read" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 
@@ -213,3 +219,51 @@ def test_a_long_list_of_problems_is_cut_after_ten(tmp_path):
     assert len(listed) == 10
     problems = int(out.split("problems:")[1].split()[0])
     assert problems >= 15 and f"... and {problems - 10} more" in out
+
+
+def entries_of(output: str) -> list[dict]:
+    """Every [[sources]] entry the output says to paste, parsed as TOML."""
+    block = output[output.index("[[sources]]"):]
+    return tomllib.loads("\n".join(line.strip() for line in block.splitlines()))["sources"]
+
+
+def test_files_of_one_format_get_one_entry_whose_glob_reads_them_each_day_once(tmp_path):
+    import shutil
+
+    for name in ("tiktok-overview-2026-11a.csv", "tiktok-overview-2026-11b.csv", "meta-facebook-posts.csv"):
+        shutil.copy(EXPORTS / name, tmp_path / name)
+    done = inspect("tiktok-overview-2026-11a.csv", "tiktok-overview-2026-11b.csv", "meta-facebook-posts.csv",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    entries = entries_of(done.stdout)
+    assert [(e["id"], e["path"]) for e in entries] == [("tiktok", "tiktok-overview-2026-11*.csv"),
+                                                       ("facebook", "meta-facebook-posts.csv")]
+    options = {k: v for k, v in entries[0].items() if k not in ("id", "plugin")} | {"account": "maison"}
+    source = ExportSource(ExportSource.Options(**options), entry_id="tiktok")
+    now = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    ctx = FetchContext(datetime(2020, 1, 1, tzinfo=timezone.utc), now, [], tmp_path, logging.getLogger("t"))
+    days = {table.kind: table.frame for table in source.fetch(ctx)}["account_activity"]["date"]
+    assert days.n_unique() == days.len() and days.len() < 9 + 5  # the overlapping days once
+
+
+def test_a_folder_is_inspected_file_by_file_and_read_by_one_entry_per_format(tmp_path):
+    import shutil
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name in ("linkedin-content.xlsx", "linkedin-followers.xlsx", "tiktok-overview-2026-11a.csv",
+                 "tiktok-overview-2026-11b.csv"):
+        shutil.copy(EXPORTS / name, folder / name)
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")
+    done = inspect(folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("✓ ") == 4 and ".DS_Store" not in done.stdout
+    ids = [e["id"] for e in entries_of(done.stdout)]
+    assert len(ids) == len(set(ids)) == 3  # two LinkedIn workbooks, the TikTok files: no id twice
+    tiktok = [e for e in entries_of(done.stdout) if e["id"] == "tiktok"]
+    assert tiktok[0]["path"] == str(folder / "tiktok-overview-2026-11") + "*.csv"
+
+
+def test_a_sheet_named_in_the_title_is_not_named_twice():
+    out = inspect(EXPORTS / "linkedin-content.xlsx").stdout
+    assert "sheet Metrics (xlsx)  [linkedin_content_metrics]" in out and 'sheet "Metrics"' not in out

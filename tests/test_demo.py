@@ -451,4 +451,7 @@ def test_every_bundled_export_is_recognised_as_the_format_it_was_written_in(bran
     for name, formats in INTENDED_FORMATS.items():
         found = identify(folder / name)
         assert sorted(t.format.name for t in found.tables) == formats, name
-        assert all(t.rows > 0 for t in found.tables), name
+        for table in found.tables:  # a CSV file's rows are counted as it is read, not by identify()
+            rows = table.rows if table.rows is not None else len(
+                (folder / name).read_text(encoding="utf-8-sig").strip().splitlines()) - table.header_row
+            assert rows > 0, name

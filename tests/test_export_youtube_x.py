@@ -204,6 +204,41 @@ def test_doctor_lists_the_companion_files_as_passed_over():
     assert "Totals.csv (youtube_totals, passed over)" in check.message
 
 
+@pytest.mark.parametrize("path", [X_POSTS, X_CLASSIC], ids=["x_posts", "x_tweet_activity"])
+def test_x_posts_without_account_take_it_from_each_post_link(path: Path):
+    posts = read(path)[0]["post"]
+    assert posts and {p["account"] for p in posts} == {"atelierlumen"}
+    assert read(path, account="maison")[0]["post"][0]["account"] == "maison"  # the option wins
+
+
+def test_x_posts_without_links_nor_account_say_to_name_it(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "x.csv"
+    pl.read_csv(X_POSTS).drop("Post Link").write_csv(path)
+    with pytest.raises(DataFileError, match=r'does not name its account: set account = "\.\.\."'):
+        read(path)
+    link = tmp_path / "x-link.csv"
+    pl.read_csv(X_POSTS).with_columns(pl.lit(None, pl.String).alias("Post Link")).write_csv(link)
+    with pytest.raises(DataFileError, match=r"3 post\(s\) have no link naming the account.*set account"):
+        read(link)
+
+
+def test_x_ids_rounded_by_excel_without_links_are_bad_values_not_conflicting_posts(tmp_path: Path):
+    import polars as pl
+
+    path = tmp_path / "x.csv"
+    frame = pl.read_csv(X_POSTS, infer_schema=False)
+    frame.with_columns(pl.lit("1.84300E+18").alias("Post id"), pl.lit("").alias("Post Link")).write_csv(path)
+    with pytest.raises(DataFileError) as caught:
+        read(path, account="atelierlumen")
+    message = str(caught.value)
+    assert "an id Excel rounded to scientific notation" in message and "conflicting" not in message
+    # with their links, the ids are taken from the links: nothing lost
+    frame.with_columns(pl.lit("1.84300E+18").alias("Post id")).write_csv(path)
+    assert len(read(path)[0]["post"]) == 3
+
+
 def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_path):
     """YouTube Studio's table counts over the export's date range: an October and a November
     download of one video are two ranges, neither newer than the other (a TikTok or Meta

@@ -83,15 +83,15 @@ def in_week(frame: pl.DataFrame, column: str = "date") -> pl.DataFrame:
 # -- detection ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("meta-facebook-posts.csv", [("meta_facebook_posts", None, 1, 4)]),
-    ("meta-facebook-posts-2024.csv", [("meta_facebook_posts", None, 1, 2)]),
-    ("meta-instagram-posts.csv", [("meta_instagram_posts", None, 1, 3)]),
+    ("meta-facebook-posts.csv", [("meta_facebook_posts", None, 1, None)]),
+    ("meta-facebook-posts-2024.csv", [("meta_facebook_posts", None, 1, None)]),
+    ("meta-instagram-posts.csv", [("meta_instagram_posts", None, 1, None)]),
     ("linkedin-content.xlsx", [("linkedin_content_metrics", "Metrics", 2, 3),
                                ("linkedin_content_posts", "All posts", 2, 4)]),
     ("linkedin-followers.xlsx", [("linkedin_followers", "New followers", 1, 4)]),
-    ("tiktok-overview-2026-11a.csv", [("tiktok_overview", None, 1, 9)]),
-    ("tiktok-overview-2026-11b.csv", [("tiktok_overview", None, 1, 5)]),
-    ("tiktok-follower-history.csv", [("tiktok_follower_history", None, 1, 7)]),
+    ("tiktok-overview-2026-11a.csv", [("tiktok_overview", None, 1, None)]),
+    ("tiktok-overview-2026-11b.csv", [("tiktok_overview", None, 1, None)]),
+    ("tiktok-follower-history.csv", [("tiktok_follower_history", None, 1, None)]),
 ])
 def test_each_known_export_is_identified(name: str, expected: list) -> None:
     identified = identify(FIXTURES / name)
@@ -406,3 +406,74 @@ def test_on_error_skip_leaves_a_bad_row_out_and_lists_it(tmp_path: Path, write_w
     assert activity["impressions"].sum() == 8300 - 1200  # the 17th left out, not counted as 0
     [report] = [r for r in result.stages if r.kind == "source"]
     assert any("tiktok.csv" in row and "line 5" in row for row in report.skipped)
+
+
+def test_a_csv_export_is_identified_from_its_head_only(tmp_path: Path) -> None:
+    # The bytes past the head are not looked at: NUL bytes there do not stop the recognising
+    # (the reading says what they are), and the rows are not counted before the reading.
+    from cmflow.builtin.sources.export_detection import HEAD_BYTES
+
+    data = (FIXTURES / "meta-facebook-posts.csv").read_bytes()
+    path = tmp_path / "facebook.csv"
+    path.write_bytes(data + b"\n" * HEAD_BYTES + b"\x00" * 64)
+    identified = identify(path)
+    assert [(t.format.name, t.header_row, t.rows) for t in identified.tables] == [("meta_facebook_posts", 1, None)]
+
+
+def test_an_export_saved_again_in_cp1252_is_named_with_its_encoding(tmp_path: Path) -> None:
+    text = (FIXTURES / "meta-facebook-posts.csv").read_text(encoding="utf-8-sig")
+    text = text.replace("Our new autumn candles", "Nos bougies d'automne café")
+    path = tmp_path / "facebook.csv"
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(DataFileError) as caught:
+        identify(path)
+    message = str(caught.value)
+    assert not isinstance(caught.value, UnknownExport)
+    assert f"{path}, line 2, column " in message and "not UTF-8 text (byte 0xe9)" in message
+    assert "Facebook" in message and "cp1252" in message and "CSV UTF-8" in message
+
+
+def test_a_file_in_no_encoding_of_an_export_says_where_it_stops_being_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_bytes("Nom,Prénom\nA,B\n".encode("cp1252"))
+    with pytest.raises(UnknownExport, match=r"line 1, column 7: not UTF-8 text \(byte 0xe9\)"):
+        identify(path)
+
+
+def test_a_linkedin_sheet_saved_as_csv_says_so_and_what_to_do(tmp_path: Path) -> None:
+    import fastexcel
+
+    sheet = fastexcel.read_excel(FIXTURES / "linkedin-content.xlsx").load_sheet(
+        "All posts", header_row=None, dtypes="string").to_polars()
+    path = tmp_path / "linkedin-content.csv"
+    sheet.write_csv(path, include_header=False)
+    with pytest.raises(UnknownExport) as caught:
+        identify(path)
+    message = str(caught.value)
+    assert 'it is the sheet "All posts" of a LinkedIn page content export workbook saved as CSV' in message
+    assert 'give the .xlsx workbook as downloaded, or read this file with plugin = "csv" and header_row = 2' in message
+    assert "never has" not in message and "  " not in message
+
+
+def test_cp1252_past_the_head_is_said_without_an_option_the_source_lacks(tmp_path: Path) -> None:
+    from cmflow.builtin.sources.export_detection import HEAD_BYTES
+
+    text = (FIXTURES / "meta-facebook-posts.csv").read_text(encoding="utf-8-sig")
+    header, first, rest = text.split("\n", 2)
+    long_first = first.replace("Our new autumn candles are here", "Our new autumn candles " + "x" * HEAD_BYTES)
+    path = tmp_path / "facebook.csv"
+    path.write_bytes("\n".join([header, long_first, rest.replace("Studio tour", "Visite café", 1)]).encode("cp1252"))
+    assert identify(path).tables[0].format.name == "meta_facebook_posts"  # the head is plain ASCII
+    import logging
+
+    from cmflow import FetchContext
+    from cmflow.builtin.sources.export_source import ExportOptions, read_file
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    ctx = FetchContext(datetime(2020, 1, 1, tzinfo=timezone.utc), now, [], tmp_path, logging.getLogger("t"))
+    with pytest.raises(DataFileError) as caught:
+        read_file(path, ExportOptions(path=str(path)), ctx)
+    message = str(caught.value)
+    assert f"{path}, line 3, column " in message and "not UTF-8 text (byte 0xe9)" in message
+    assert "the export source reads UTF-8 only" in message and 'plugin = "csv" and encoding = "cp1252"' in message
+    assert 'set encoding' not in message

@@ -739,6 +739,21 @@ def test_text_not_in_its_encoding_is_told_before_a_row_problem_above_it(tmp_path
     assert "line 4" in message and 'set encoding = "cp1252"' in message
 
 
+@pytest.mark.parametrize("post_id", ["1.84300E+18", "1,843e+18", "2E+15"])
+def test_an_id_excel_rounded_to_scientific_notation_is_a_bad_value(tmp_path: Path, post_id: str) -> None:
+    write(tmp_path, "export.csv", f"{HEADER}\nx,brand,1843000000000000101,2026-11-17,3\n"
+                                  f'x,brand,"{post_id}",2026-11-18,5\n')
+    message = fetch_error(CsvSource, tmp_path, path="export.csv")
+    assert "line 3" in message and "post_id" in message
+    assert "an id Excel rounded to scientific notation" in message
+    assert "download the export again and do not save it from Excel" in message
+
+
+def test_an_id_with_an_e_that_is_not_a_number_is_kept(tmp_path: Path) -> None:
+    write(tmp_path, "export.csv", f"{HEADER}\nx,brand,1E+2abc,2026-11-17,3\nx,brand,E+18,2026-11-18,5\n")
+    assert fetch(CsvSource, tmp_path, path="export.csv")["post_id"].to_list() == ["1E+2abc", "E+18"]
+
+
 def test_a_bad_cell_read_into_two_fields_is_named_once(tmp_path: Path) -> None:
     """TikTok's `Video Views` fills both impressions and video_views: its bad value is one problem."""
     write(tmp_path, "overview.csv", 'Date,Video Views\n2026-11-17,"2 27"\n')

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from cmflow.foundation.errors import EXIT_INVALID
+from cmflow.foundation.errors import EXIT_INVALID, DataFileError
 from cmflow.plugins.inspection import FileInspection, InspectedTable, InspectsFiles
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -22,12 +22,13 @@ SHOWN_PROBLEMS = 10
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...", type=click.Path(path_type=Path))
 def inspect(files: tuple[Path, ...]) -> None:
-    """Say what each export FILE is and how a workflow reads it.
+    """Say what each export FILE (or each file of a folder) is and how a workflow reads it.
 
     For each file: its format, the record kind its rows become, how many rows and records,
     the accounts and the date range, the columns read and those ignored, the problems found
-    (rows left out, dates without a year ...), and a [[sources]] entry to paste into a
-    workflow. A file of no known format gets the known formats and the closest one.
+    (rows left out, dates without a year ...); then the [[sources]] entries to paste into a
+    workflow, one per format (a folder or a glob when several files are of one format). A
+    file of no known format gets the known formats and the closest one.
 
     Exit code 2 when a file cannot be read or is of no known format.
     """
@@ -41,26 +42,51 @@ def inspect(files: tuple[Path, ...]) -> None:
         click.secho("✗ no installed source can inspect files (the built-in export source is missing?)",
                     fg="red", err=True)
         raise SystemExit(EXIT_INVALID)
-    unreadable = 0
-    for number, path in enumerate(files):
-        if number:
+    answers: list[tuple[type, FileInspection]] = []
+    for path in _files(inspectors[0], files):
+        if answers:
             click.echo()
-        answer = _answer(inspectors, path)
+        cls, answer = _answer(inspectors, path) if isinstance(path, Path) else (inspectors[0], path)
         _print(answer)
-        unreadable += not answer.readable and answer.companion is None
+        answers.append((cls, answer))
+    entries = [entry for cls in inspectors
+               for entry in cls.source_entries([a for c, a in answers if c is cls and a.readable])]
+    if entries:
+        click.echo()
+        click.echo("Paste into a workflow (paths relative to the workflow file):")
+        for entry in entries:
+            click.echo()
+            for line in entry.rstrip("\n").splitlines():
+                click.echo(f"    {_shown(line)}")
+    unreadable = sum(not answer.readable and answer.companion is None for _, answer in answers)
     if unreadable:
-        click.secho(f"✗ {unreadable} of {len(files)} file(s) cannot be read as an export", fg="red", err=True)
+        click.secho(f"✗ {unreadable} of {len(answers)} file(s) cannot be read as an export", fg="red", err=True)
         raise SystemExit(EXIT_INVALID)
 
 
-def _answer(inspectors: list[type], path: Path) -> FileInspection:
-    """The first answer that recognises the file, else the first source's (its reason)."""
+def _files(inspector: type, arguments: tuple[Path, ...]) -> list[Path | FileInspection]:
+    """The files to inspect: each FILE, and the files of each folder as the first source reads a
+    folder (an empty folder is answered with its error)."""
+    files: list[Path | FileInspection] = []
+    for path in arguments:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        try:
+            files += inspector.files_in(path)
+        except DataFileError as exc:
+            files.append(FileInspection(path, error=str(exc)))
+    return files
+
+
+def _answer(inspectors: list[type], path: Path) -> tuple[type, FileInspection]:
+    """The first answer that recognises the file (and its source), else the first source's (its reason)."""
     answers = []
     for cls in inspectors:
         answer = cls.inspect_file(path)
         if answer.readable or answer.companion is not None:
-            return answer
-        answers.append(answer)
+            return cls, answer
+        answers.append((cls, answer))
     return answers[0]
 
 
@@ -80,9 +106,6 @@ def _print(answer: FileInspection) -> None:
         _print_table(table)
     for suggestion in answer.suggestions:
         click.echo(f"  hint: {_shown(suggestion)}")
-    click.echo("  Paste into a workflow (path relative to the workflow file):")
-    for line in answer.source_entry.rstrip("\n").splitlines():
-        click.echo(f"    {_shown(line)}")
 
 
 def _counted(kind: str, count: int) -> str:
@@ -93,7 +116,7 @@ def _counted(kind: str, count: int) -> str:
 
 
 def _print_table(table: InspectedTable) -> None:
-    where = f', sheet "{_shown(table.sheet)}"' if table.sheet else ""
+    where = f', sheet "{_shown(table.sheet)}"' if table.sheet and f"sheet {table.sheet}" not in table.title else ""
     click.echo(f"  {_shown(table.title)}{where}  [{table.format}]")
     header = "line" if table.sheet is None else "row"
     click.echo(f"    records:  {_counted(table.record, table.records)} from {table.rows} row(s) "
@@ -105,6 +128,9 @@ def _print_table(table: InspectedTable) -> None:
     click.echo(f"    dates:    {dates}")
     click.echo(f"    reads:    {_names(table.used_columns)}")
     click.echo(f"    ignores:  {_names(table.ignored_columns) or '(nothing)'}")
+    if table.sum_columns:
+        click.echo(f"    sums:     {_names(table.sum_columns)}")
+        click.echo("              (each the sum of other columns, not read: adding it would count them twice)")
     if not table.problems:
         click.echo("    problems: none")
     else:

@@ -45,6 +45,9 @@ class InspectedTable:
     """What the reading found: rows left out and why, warnings, dates without a year ..."""
     notes: str = ""
     """The traps of this format, as its documentation states them."""
+    sum_columns: tuple[str, ...] = ()
+    """Ignored columns holding the sum of others (Meta's `Reactions, Comments and Shares`): not
+    read, since adding them would count the others twice."""
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,15 @@ class InspectsFiles:
     def inspect_file(cls, path: Path) -> FileInspection:
         """What the file at ``path`` is, as this source reads it (see :class:`FileInspection`)."""
         raise NotImplementedError
+
+    @classmethod
+    def files_in(cls, folder: Path) -> list[Path]:
+        """The files of ``folder`` this source reads when its path is the folder, each then
+        inspected (``cmflow inspect FOLDER``); default: every file in it, by name."""
+        return sorted(p for p in folder.iterdir() if p.is_file())
+
+    @classmethod
+    def source_entries(cls, answers: list[FileInspection]) -> list[str]:
+        """The ``[[sources]]`` entries reading the files of ``answers`` (each recognised by this
+        source) together: each file counted once. Default: each answer's entry."""
+        return [answer.source_entry for answer in answers]

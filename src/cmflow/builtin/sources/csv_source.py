@@ -166,12 +166,19 @@ class CsvSource(Source):
 
 
 def _read_any_export(path: Path, options: CsvOptions) -> "CsvTable":
-    """The export read line by line as it is decoded. A problem with the text itself (bytes not
-    in the encoding, NUL characters) is told before one with its rows, as when the whole file
-    was decoded first: after a row's error, the rest is decoded to look for one."""
-    lines = export_lines(path, options.encoding)
+    return read_any_csv(path, options.encoding, options.delimiter, options.header_row)
+
+
+def read_any_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
+                 encoding_option: bool = True) -> "CsvTable":
+    """The export read line by line as it is decoded (any CSV file :func:`read_regular_csv`
+    declines). A problem with the text itself (bytes not in the encoding, NUL characters) is
+    told before one with its rows, as when the whole file was decoded first: after a row's
+    error, the rest is decoded to look for one. ``encoding_option`` False: the reading source
+    has no `encoding` option (the export source), and a decoding error does not advise one."""
+    lines = export_lines(path, encoding, encoding_option=encoding_option)
     try:
-        return _read_any(lines, options.delimiter, path, options.header_row)
+        return _read_any(lines, delimiter, path, header_line)
     except DataFileError:
         for _ in lines:
             pass

@@ -10,6 +10,7 @@ columns it lacks.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ from typing import Optional, Sequence
 from cmflow import DataFileError
 
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
-from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes
+from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
+                                                 read_export, read_export_bytes_head, unmarked_utf16)
 from cmflow.builtin.sources.tabular import column_name
 
 HEADER_SEARCH_ROWS = 5
 """Rows looked through for the header (a notice sentence or a title may come first)."""
+HEAD_BYTES = 64 << 10
+"""How much of a CSV file is read to tell its format: its first rows, never the whole file."""
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,25 @@ class IdentifiedTable:
     header_row: int
     """The line (CSV) or row (workbook) of its header, from 1."""
     header: tuple[str, ...]
-    rows: int
-    """Rows under the header that are not blank (records, before any check of their values)."""
+    rows: Optional[int]
+    """Rows under the header that are not blank (records, before any check of their values); None
+    in a CSV file, told from its head only (its rows are counted as it is read)."""
 
     @property
     def record(self) -> str:
         """The record kind its rows become."""
         return self.format.record
+
+    @property
+    def names_account(self) -> bool:
+        """Whether the table names its account: in a column (Meta), or in each post's link (X's
+        post exports, when they have the link column); else the `account` option must."""
+        known = self.format
+        if known.account_column is not None:
+            return True
+        link = known.columns.get("url")
+        links = [link] if isinstance(link, str) else list(link or ())
+        return bool(known.account_in_url) and any(name in self.header for name in links)
 
     @property
     def unread_columns(self) -> tuple[str, ...]:
@@ -90,26 +106,22 @@ def identify(path: Path, format: Optional[str] = None,
     if not candidates:
         known = ", ".join(f.name for f in formats)
         raise DataFileError(f"{path}: no known export format is called {format!r}; they are {known}")
-    data = read_export_bytes(path)
-    if data.startswith(WORKBOOK_MAGIC):
+    head = read_export_bytes_head(path, HEAD_BYTES)
+    if head.startswith(WORKBOOK_MAGIC):
         return _identify_workbook(path, candidates, formats)
-    return _identify_csv(path, candidates, formats)
+    return _identify_csv(path, head, candidates, formats)
 
 
-def _identify_csv(path: Path, candidates: list[ExportFormat], formats: Sequence[ExportFormat]) -> Identified:
-    from cmflow.builtin.sources.csv_source import read_csv_text
-
-    try:
-        text = read_export(path, "utf-8")
-    except DataFileError:
-        if not read_export_bytes(path).strip(b" \t\r\n\xef\xbb\xbf"):
-            raise  # empty: a failed download, said as the csv source says it
-        raise UnknownExport(f"{path} is not an export cmflow knows: it is neither UTF-8 text nor a workbook, as "
-                            "every known export is (a PDF, an image, or a CSV file saved again in another "
-                            "encoding? save it as CSV UTF-8, or move it out of the folder); the known formats "
-                            "are " + ", ".join(f.name for f in formats) + " (docs/exports.md)", None, ()) from None
-    rows = _first_rows_of_text(text)
+def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
+                  formats: Sequence[ExportFormat]) -> Identified:
+    """The format of a CSV file, told from its first :data:`HEAD_BYTES` bytes only (its rows are
+    counted when it is read): decoded as the csv source decodes (a byte-order mark, else UTF-8);
+    text that is not UTF-8 is tried in the encodings Excel saves in, to say what it is."""
+    text, problem = _head_text(path, head)
+    rows = _first_rows_of_text(text) if text is not None else []
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
+    if problem is not None:
+        _refuse_encoding(path, head, problem, match, formats)
     if match is None:
         accepted = {f.name for f in candidates}
         for companion in KNOWN_COMPANIONS:
@@ -117,8 +129,51 @@ def _identify_csv(path: Path, candidates: list[ExportFormat], formats: Sequence[
                 return Identified(path, "csv", (), companion)
         raise _unknown(path, {None: rows}, candidates, formats, "csv")
     chosen, line, header = match
-    table = read_csv_text(text, ",", path, line)
-    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, table.frame.height),))
+    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, None),))
+
+
+def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
+    """The head's text (its last line possibly cut) and, when it is not UTF-8 text (nor UTF-16
+    with a mark), the reason, said as the csv source says it; an empty or blank file raises."""
+    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        read_export(path, "utf-8")  # raises: empty, said as the csv source says it
+    if b"\x00" in head and not head.startswith(tuple(mark for mark, _ in BYTE_ORDER_MARKS)):
+        encoding = unmarked_utf16(head[:len(head) - len(head) % 2])
+        if encoding is None:
+            return None, "holds NUL bytes"
+    else:
+        encoding = next((marked for mark, marked in BYTE_ORDER_MARKS if head.startswith(mark)), "utf-8-sig")
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        return None, decode_problem(path, head, "utf-8", exc)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def _refuse_encoding(path: Path, head: bytes, problem: str,
+                     match: Optional[tuple[ExportFormat, int, tuple[str, ...]]],
+                     formats: Sequence[ExportFormat]) -> None:
+    """Raise the error for a file whose head is not UTF-8 text: the export it is when its head
+    reads as one in another encoding (a file saved again from Excel), else what it may be."""
+    if match is None:
+        for name, label in LIKELY_ENCODINGS[1:]:
+            try:
+                text = head.decode(name)
+            except UnicodeDecodeError:
+                continue
+            match = _match(list(formats), _first_rows_of_text(text.replace("\r\n", "\n").replace("\r", "\n")))
+            if match is not None:
+                break
+    if match is not None:
+        raise DataFileError(f"{problem.split(';')[0]}: it is a {match[0].title} export saved again in another "
+                            "encoding (Excel's \"CSV\" on Windows writes cp1252), and the export source reads "
+                            "UTF-8 only: download the export again (or save it as \"CSV UTF-8\"), or read it "
+                            "with plugin = \"csv\", encoding = \"cp1252\" and a `columns` mapping")
+    raise UnknownExport(f"{path} is not an export cmflow knows: it is neither UTF-8 text nor a workbook, as "
+                        "every known export is (a PDF, an image, or a CSV file saved again in another "
+                        "encoding? save it as CSV UTF-8, or move it out of the folder); "
+                        f"{problem.split(';')[0].removeprefix(f'{path}, ')}; the known formats "
+                        "are " + ", ".join(f.name for f in formats) + " (docs/exports.md)", None, ())
 
 
 def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequence[ExportFormat]) -> Identified:
@@ -188,13 +243,13 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
 def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]], candidates: list[ExportFormat],
              formats: Sequence[ExportFormat], file_type: str) -> UnknownExport:
     """The error for a file of no known format: what it holds, the known formats, the closest."""
-    closest, present, missing, never = None, -1, (), ()
+    closest, present, missing, never, closest_row = None, -1.0, (), (), 0
     for known in sorted(candidates, key=lambda f: f.file_type != file_type):
         for rows in seen.values():
-            for _, names in rows:
+            for number, names in rows:
                 found = [n for n in known.identifying if n in names]
                 if len(found) / len(known.identifying) > present:
-                    present = len(found) / len(known.identifying)
+                    present, closest_row = len(found) / len(known.identifying), number
                     closest, missing = known, tuple(n for n in known.identifying if n not in names)
                     never = tuple(n for n in known.excluding if n in names)
     if len(candidates) == 1:
@@ -210,10 +265,23 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
     if closest is not None and present > 0 and missing:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), whose "
                      + ", ".join(f'"{n}"' for n in missing) + " it lacks")
-    elif closest is not None and present > 0:
+    elif closest is not None and present > 0 and closest.file_type != file_type:
+        parts.append(_saved_again(closest, file_type, closest_row))
+    elif closest is not None and present > 0 and never:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), which never has "
                      + ", ".join(f'"{n}"' for n in never) + " (another file of the same download?)")
     parts.append("the known formats are " + ", ".join(f.name for f in formats) + " (docs/exports.md)")
     parts.append("export the file again from one of these pages, or read it with plugin = \"csv\" (or \"xlsx\") "
                  "and a `columns` mapping")
     return UnknownExport("; ".join(parts), closest if present > 0 else None, missing if present > 0 else ())
+
+
+def _saved_again(known: ExportFormat, file_type: str, header_row: int) -> str:
+    """What a file holding every identifying column of ``known`` but of the other file type is:
+    the export opened and saved again in another form (a workbook's sheet saved as CSV)."""
+    if file_type == "csv":
+        return (f'it is the sheet "{known.sheet}" of a {known.title.split(",")[0]} workbook saved as CSV: give '
+                f'the .xlsx workbook as downloaded, or read this file with plugin = "csv" and header_row = '
+                f"{header_row} (and a `columns` mapping)")
+    return (f"it is a {known.title} opened and saved again as a workbook: give the CSV file as downloaded, "
+            'or read this one with plugin = "xlsx" (and a `columns` mapping)')

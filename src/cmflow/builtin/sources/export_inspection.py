@@ -4,9 +4,11 @@ what the rows become, the columns read and ignored, the problems the reading fin
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
-import re
+import os
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -14,11 +16,14 @@ from typing import Any, Callable, Optional
 from cmflow import RECORD_KINDS, DataFileError, FetchContext, FileInspection, InspectedTable
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, UnknownExport, identify
-from cmflow.builtin.sources.export_formats import ExportFormat
+from cmflow.builtin.sources.export_formats import ExportFormat, format_named
 
 PLACEHOLDER_ACCOUNT = "..."
 """The account the records of a file that does not name it are read under, and the entry's value."""
 YEARLESS_DIRECTIVES = ("%B %d", "%d %B", "%b %d", "%d %b")
+SKIP_SUMMARY = 'skipped (on_error = "skip")'
+"""The end of the run's warning counting the bad rows left out: not shown, inspect reads with
+on_error = "skip" by itself and lists each row."""
 
 
 def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Callable[..., Any], *,
@@ -31,6 +36,8 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
     if path.is_dir():
         return FileInspection(path, error=f"{path} is a folder: inspect the files in it "
                                           f"(cmflow inspect {path}/*)")
+    if not path.exists():
+        return FileInspection(path, error=f"{path}: file not found; check the name and the folder")
     try:
         identified = identify(path)
     except UnknownExport as exc:  # one line in a run's summary; here, one part a line
@@ -39,27 +46,22 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
         return FileInspection(path, error=str(exc))
     if identified.companion is not None:
         return FileInspection(path, companion=identified.companion.note(path.name))
-    account_needed = any(t.format.account_column is None for t in identified.tables)
+    account_needed = not all(t.names_account for t in identified.tables)
     options = options_of(path=str(path), account=PLACEHOLDER_ACCOUNT if account_needed else None,
                          on_error="skip")
-    tables, handles = [], set()
+    tables = []
     for table in identified.tables:
         ctx = FetchContext(now - timedelta(days=3650), now, [], path.parent, logging.getLogger("cmflow.inspect"))
         try:
             read = read_table(path, table, options, ctx)
         except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)
             return FileInspection(path, error=str(exc))
-        tables.append(_inspected(table, read.frame, read.not_records, ctx))
-        if table.format.account_in_url and "url" in read.frame.columns:
-            pattern = re.compile(table.format.account_in_url)
-            handles |= {m.group(1) for url in read.frame["url"].drop_nulls() if (m := pattern.search(url))}
-    return FileInspection(path, tuple(tables), source_entry(path, identified.tables[0].format, account_needed,
-                                                            sorted(handles)),
-                          account_needed=account_needed,
-                          suggestions=_suggestions(account_needed, sorted(handles)))
+        tables.append(_inspected(table, read.frame, read.not_records, read.rows, ctx))
+    return FileInspection(path, tuple(tables), source_entry(path, identified.tables[0].format, account_needed),
+                          account_needed=account_needed)
 
 
-def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContext) -> InspectedTable:
+def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: FetchContext) -> InspectedTable:
     known = table.format
     kind = RECORD_KINDS[known.record]
     mapped = known.mapped_columns()
@@ -68,7 +70,7 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContex
     times = frame[kind.time_field].drop_nulls() if frame.height else None
     first = _day(times.min()) if times is not None and len(times) else None
     last = _day(times.max()) if times is not None and len(times) else None
-    accounts = () if known.account_column is None else tuple(sorted(frame["account"].drop_nulls().unique()))
+    accounts = () if not table.names_account else tuple(sorted(frame["account"].drop_nulls().unique()))
     problems = []
     if not_records:
         marks = ", ".join(f'"{value}" in "{column}"' for column, values in known.not_records.items()
@@ -77,34 +79,78 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, ctx: FetchContex
     if any(f in YEARLESS_DIRECTIVES for f in (*known.date_format, *known.datetime_format)) and first:
         problems.append(f"dates have no year: read as {first} to {last}, from the rows' order and today; "
                         "in a workflow, from the run's period (set default_year = ... if a file is older)")
-    for column in known.sums:
-        if column in table.header:
-            problems.append(f'column "{column}" is the sum of other columns: not read (adding it would count '
-                            "them twice)")
-    problems += ctx.problems + ctx.skipped
+    sums = tuple(column for column in known.sums if column in table.header)
+    # the run's "N bad row(s) skipped (on_error = "skip")" is inspect's own setting: each row is listed
+    problems += [p for p in ctx.problems if SKIP_SUMMARY not in p] + ctx.skipped
     return InspectedTable(format=known.name, title=known.title, record=known.record, sheet=table.sheet,
-                          header_row=table.header_row, rows=table.rows, records=frame.height,
+                          header_row=table.header_row, rows=rows if table.rows is None else table.rows, records=frame.height,
                           accounts=accounts, first=first, last=last, used_columns=used,
-                          ignored_columns=ignored, problems=tuple(problems), notes=known.notes)
+                          ignored_columns=ignored, problems=tuple(problems), notes=known.notes,
+                          sum_columns=sums)
 
 
-def source_entry(path: Path, known: ExportFormat, account_needed: bool, handles: list[str]) -> str:
-    """The ``[[sources]]`` TOML entry reading the file at ``path``."""
-    lines = ["[[sources]]", f"id = {_toml(known.platform)}", 'plugin = "export"', f"path = {_toml(str(path))}"]
+def source_entry(path: Path | str, known: ExportFormat, account_needed: bool, entry_id: Optional[str] = None,
+                 comment: str = "") -> str:
+    """The ``[[sources]]`` TOML entry reading ``path`` (a file, a folder or a glob)."""
+    lines = ["[[sources]]", f"id = {_toml(entry_id or known.platform)}", 'plugin = "export"',
+             f"path = {_toml(str(path))}" + (f"  # {comment}" if comment else "")]
     if account_needed:
-        if len(handles) == 1:
-            lines.append(f"account = {_toml(handles[0])}  # the handle in the post links")
-        else:
-            lines.append(f"account = {_toml(PLACEHOLDER_ACCOUNT)}  # the file does not name its account: "
-                         "write its handle")
+        lines.append(f"account = {_toml(PLACEHOLDER_ACCOUNT)}  # the file does not name its account: "
+                     "write its handle")
     return "\n".join(lines) + "\n"
 
 
-def _suggestions(account_needed: bool, handles: list[str]) -> tuple[str, ...]:
-    if account_needed and len(handles) > 1:
-        return (f"the post links name several accounts ({', '.join(handles)}): one source per account, "
-                "or check the file",)
-    return ()
+def source_entries(answers: list[FileInspection], files_of: Callable[[str, Path], list[Path]]) -> list[str]:
+    """The entries reading the recognised files of ``answers`` together, each file once: one per
+    format (and folder), whose path is the folder when the group is every file the source reads
+    in it (``files_of(folder, base)``, the export source's rule), else a glob matching the group's
+    files and no other; one per file when no glob does. Ids are the platforms, or the format's
+    name where two entries would share one (two sources with one id are refused)."""
+    groups: dict[tuple[Path, tuple[str, ...], bool], list[Path]] = {}
+    for answer in answers:
+        if answer.readable:
+            key = (answer.path.parent, tuple(t.format for t in answer.tables), answer.account_needed)
+            groups.setdefault(key, []).append(answer.path)
+    planned: list[tuple[str, ExportFormat, bool, str]] = []
+    for (folder, formats, account_needed), paths in groups.items():
+        known = format_named(formats[0])
+        covering = _covering_path(folder, paths, files_of)
+        if covering is not None:
+            comment = f"{len(paths)} files: " + ", ".join(p.name for p in paths) if len(paths) > 1 else ""
+            planned.append((covering, known, account_needed, comment))
+        else:
+            planned += [(str(path), known, account_needed, "") for path in paths]
+    platforms = Counter(known.platform for _, known, _, _ in planned)
+    seen: Counter[str] = Counter()
+    entries = []
+    for path, known, account_needed, comment in planned:
+        entry_id = known.platform if platforms[known.platform] == 1 else known.name
+        seen[entry_id] += 1
+        if seen[entry_id] > 1:
+            entry_id = f"{entry_id}_{seen[entry_id]}"
+        entries.append(source_entry(path, known, account_needed, entry_id, comment))
+    return entries
+
+
+def _covering_path(folder: Path, paths: list[Path], files_of: Callable[[str, Path], list[Path]]) -> Optional[str]:
+    """A path reading exactly ``paths`` (files of ``folder``): the file, the folder or a glob."""
+    if len(paths) == 1:
+        return str(paths[0])
+    wanted = {p.resolve() for p in paths}
+
+    def reads_exactly(value: str) -> bool:
+        try:
+            return {p.resolve() for p in files_of(value, Path("."))} == wanted
+        except DataFileError:
+            return False
+
+    if reads_exactly(str(folder)):
+        return str(folder) + "/" if str(folder) != "." else "."
+    names = [p.name for p in paths]
+    prefix = os.path.commonprefix(names)
+    suffix = os.path.commonprefix([n[::-1] for n in names])[::-1][:min(map(len, names)) - len(prefix)]
+    pattern = str(folder / (glob.escape(prefix) + "*" + glob.escape(suffix)))
+    return pattern if reads_exactly(pattern) else None
 
 
 def _toml(value: str) -> str:

@@ -35,6 +35,9 @@ BUNDLED = "builtin:"
 IGNORED_PREFIXES = (".", "~$")
 """Files in a folder that are not exports: hidden files (.DS_Store) and Excel's lock files (~$...)."""
 YEARLESS = ("%B %d", "%d %B", "%b %d", "%d %b")
+ACCOUNT_IN_LINKS = "\x00account in the post links"
+"""The account read while reading a table whose records each name theirs in their link (X's post
+exports without `account`): replaced by the handle in each link (:func:`account_from_links`)."""
 
 
 class ExportOptions(PluginOptions):
@@ -46,10 +49,12 @@ class ExportOptions(PluginOptions):
         "bundled exports.",
         examples=["exports/", "exports/tiktok-*.csv", "exports/linkedin-content.xlsx"])
     account: Optional[str] = Field(
-        None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio): "
-        "required when such a file is read. Exports that name it (Meta: `Page name`, `Account username`) "
-        "keep their own; when every file read names its account and one names another, the run summary "
-        "says so (use `where` to keep one account of such a file).", examples=["maison.lumen"])
+        None, description="The account's handle, for exports that do not name it (LinkedIn, TikTok Studio, "
+        "YouTube Studio, X's account overview): required when such a file is read. Exports that name it keep "
+        "their own: Meta's (`Page name`, `Account username`), and X's post exports, whose post links hold the "
+        "handle (used when `account` is not given). When every file read names its account and one names "
+        "another, the run summary says so (use `where` to keep one account of such a file).",
+        examples=["maison.lumen"])
     format: Optional[Literal[tuple(f.name for f in KNOWN_FORMATS)]] = Field(  # type: ignore[valid-type]
         None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
         "file: a file of another format is then an error.", examples=["tiktok_overview"])
@@ -79,6 +84,8 @@ class ReadTable:
     """Canonical columns of the table's record kind."""
     not_records: int = 0
     """Rows left out before reading because the format says they are not records (a Total row)."""
+    rows: int = 0
+    """Rows under the header that are not blank, as read (records, before any check of their values)."""
 
     @property
     def format(self) -> ExportFormat:
@@ -97,8 +104,9 @@ class ExportSource(Source, InspectsFiles):
       known formats and the closest one, with the columns it lacks; in a folder too (never
       passed over in silence). `format` accepts one format only.
     - **The account**: read from the file where it names it (Meta's `Page name` or `Account
-      username`); `account` names it for the others (LinkedIn, TikTok Studio), and such a file read
-      without `account` is an error.
+      username`; X's post exports, from each post's link, unless `account` is given); `account`
+      names it for the others (LinkedIn, TikTok Studio, YouTube Studio, X's account overview), and
+      such a file read without `account` is an error.
     - **Values**: checked as the csv and xlsx sources check them (errors name the file, the line or
       sheet and row, and the column; `on_error = "skip"` leaves bad rows out and lists them).
     - **Several files**: the files are ordered by their newest record (publish time or date), the
@@ -144,6 +152,18 @@ class ExportSource(Source, InspectsFiles):
 
         return inspect_export(path, read_table, ExportOptions)
 
+    @classmethod
+    def files_in(cls, folder: Path) -> list[Path]:
+        """The files of ``folder`` the source reads when its path is the folder."""
+        return export_files(str(folder), Path("."))
+
+    @classmethod
+    def source_entries(cls, answers: list[FileInspection]) -> list[str]:
+        """One entry per format (a folder or a glob for several files of one), see :mod:`export_inspection`."""
+        from cmflow.builtin.sources.export_inspection import source_entries
+
+        return source_entries(answers, export_files)
+
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Every file the path names is there and of a known format (`validate` does not look)."""
         from cmflow import CredentialCheck
@@ -155,7 +175,7 @@ class ExportSource(Source, InspectsFiles):
         except DataFileError as exc:
             return [check.flag("fail", str(exc))]
         unnamed = [i.path.name for i in found if not self.options.account
-                   and any(t.format.account_column is None for t in i.tables)]
+                   and not all(t.names_account for t in i.tables)]
         if unnamed:
             check.flag("fail", f"{', '.join(unnamed)} do(es) not name the account: set account = \"...\" "
                                "on this source")
@@ -218,7 +238,25 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
 
         frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
                                    .fill_null(pl.col("post_id")).alias("post_id"))
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height)
+    if (frame["account"] == ACCOUNT_IN_LINKS).any():
+        frame = account_from_links(path, frame, table.format)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
+
+
+def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
+    """The records with their account taken from their post's link (X: the handle in
+    `https://x.com/<handle>/status/<id>`); an error when a record's link names none."""
+    import polars as pl
+
+    handle = pl.col("url").str.extract(known.account_in_url or "", 1)
+    frame = frame.with_columns(pl.when(pl.col("account") == ACCOUNT_IN_LINKS).then(handle)
+                               .otherwise(pl.col("account")).alias("account"))
+    unnamed = frame["account"].null_count()
+    if unnamed:
+        raise DataFileError(f"{path} ({known.title}): {unnamed} post(s) have no link naming the account, "
+                            "where the account is read when the file has no account column: set account = "
+                            "\"...\" on this source (the account's handle)")
+    return frame
 
 
 def unknown_post_types(path: Path, known: ExportFormat, values: list[str]) -> str:
@@ -267,7 +305,9 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
                 continue
         columns[name] = names[0] if len(names) == 1 else names
     constants = {**known.constants, "platform": known.platform}
-    if known.account_column is None:
+    if known.account_column is None and known.account_in_url and not options.account and table.names_account:
+        constants["account"] = ACCOUNT_IN_LINKS  # each record's handle, from its link (account_from_links)
+    elif known.account_column is None:
         if not options.account:
             raise DataFileError(f"{path} ({known.title}) does not name its account: set account = \"...\" "
                                 "on this source (the account's handle, e.g. account = \"maison.lumen\"); "
@@ -326,11 +366,10 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
 
 
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
-    from cmflow.builtin.sources.csv_source import read_csv_text, read_regular_csv
-    from cmflow.builtin.sources.export_text import read_export
+    from cmflow.builtin.sources.csv_source import read_any_csv, read_regular_csv
 
     raw = read_regular_csv(path, "utf-8", ",", table.header_row) \
-        or read_csv_text(read_export(path, "utf-8"), ",", path, table.header_row)
+        or read_any_csv(path, "utf-8", ",", table.header_row, encoding_option=False)
     for line in raw.repeated_headers:
         ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
                  "not a record, skipped")

@@ -41,9 +41,10 @@ def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
-def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
+def read_export(path: Path, encoding: str, reader: str = "csv", encoding_option: bool = True) -> str:
     """The text of an export, decoded; raise :class:`DataFileError` saying what to do. `reader`
-    ("csv" or "json") is the source reading it, for the advice on a workbook or a zip archive."""
+    ("csv" or "json") is the source reading it, for the advice on a workbook or a zip archive;
+    `encoding_option` False for a source without an `encoding` option (the export source)."""
     data = read_export_bytes(path)
     if data.startswith(WORKBOOK_MAGIC):
         kind, entries = binary_kind(data)
@@ -65,7 +66,7 @@ def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise DataFileError(_decode_problem(path, data, declared, exc)) from None
+        raise DataFileError(decode_problem(path, data, declared, exc, encoding_option)) from None
     if not text.strip(" \t\r\n\ufeff"):
         what = "0 bytes" if not data else f"{len(data)} bytes, only blanks or a byte-order mark"
         raise DataFileError(f"{path} is empty ({what}): a failed or interrupted export looks like this, "
@@ -88,7 +89,7 @@ def read_export(path: Path, encoding: str, reader: str = "csv") -> str:
 
 
 def export_lines(path: Path, encoding: str, reader: str = "csv",
-                 block_bytes: int | None = None) -> Iterator[str]:
+                 block_bytes: int | None = None, encoding_option: bool = True) -> Iterator[str]:
     """The lines of :func:`read_export`'s text (each with its line break), decoded a block at a
     time so that the whole text is never held: a caption with an emoji makes Python hold every
     character of a text in four bytes. Anything :func:`read_export` refuses (a workbook, text
@@ -97,7 +98,7 @@ def export_lines(path: Path, encoding: str, reader: str = "csv",
     data = read_export_bytes_head(path)
     encoding_used = _streamed_encoding(data, encoding)
     if encoding_used is None:
-        yield from _lines_of(read_export(path, encoding, reader))
+        yield from _lines_of(read_export(path, encoding, reader, encoding_option))
         return
     block_bytes = block_bytes or BLOCK_BYTES
     decoder = codecs.getincrementaldecoder(encoding_used)()
@@ -109,7 +110,7 @@ def export_lines(path: Path, encoding: str, reader: str = "csv",
             try:
                 text = carry + decoder.decode(block, final=not block)
             except UnicodeDecodeError:
-                read_export(path, encoding, reader)  # raises, naming the line and column
+                read_export(path, encoding, reader, encoding_option)  # raises, naming the line and column
                 raise
             if "\x00" in text:
                 read_export(path, encoding, reader)  # raises, saying what the NULs mean
@@ -315,7 +316,10 @@ def _decodes(data: bytes, encoding: str) -> bool:
     return True
 
 
-def _decode_problem(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
+def decode_problem(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError,
+                   encoding_option: bool = True) -> str:
+    """Where the bytes of ``data`` (a file's, from its start) stop being ``encoding`` text, and the
+    encoding they look like: the error a reader raises."""
     line = data.count(b"\n", 0, exc.start) + 1
     column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
     declared = "UTF-8" if is_utf8(encoding) else encoding
@@ -324,5 +328,10 @@ def _decode_problem(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeEr
     bad = data[exc.start:exc.start + 1].hex()
     advice = (f"it looks like {guess}: set encoding = \"{guess.split()[0]}\"" if guess else
               "set `encoding` to the one the file was saved in (e.g. \"cp1252\" or \"latin-1\")")
+    if not encoding_option:
+        return (f"{path}, line {line}, column {column}: not {declared} text (byte 0x{bad})"
+                + (f"; it looks like {guess}" if guess else "") + ": the export source reads UTF-8 only, as "
+                "platforms write their exports: download the export again (or save it as CSV UTF-8), or read "
+                "it with plugin = \"csv\" and encoding = \"" + (guess.split()[0] if guess else "cp1252") + '"')
     return (f"{path}, line {line}, column {column}: not {declared} text (byte 0x{bad}); {advice}, "
             "or save the file again as CSV UTF-8")

@@ -59,6 +59,9 @@ YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%D", "%F", "%c", "%s", "%+")
 TOTALS_LABEL = (r"(?i)^\s*(grand\s+|sub-?)?(totals?|sum|summary|average|mean|somme|total\s+g[ée]n[ée]ral|"
                 r"totaux|moyenne|summe|gesamt|totale|suma|media)\s*:?\s*$")
 """What a spreadsheet or a tool writes in the first cells of a totals row at the end of a table."""
+ROUNDED_ID = r"(?i)^\s*[0-9]([.,][0-9]+)?E\+[0-9]+\s*$"
+"""An id Excel rounded to scientific notation (`1.84300E+18`) when the export was saved from it:
+the digits that told posts apart are lost."""
 YEARLESS_GRACE_DAYS = 31
 """Dates without a year in date order: the newest may be this many days after the run's period
 and still be in its year (an export runs to the day before it was downloaded, after the period)."""
@@ -393,6 +396,10 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
             checks.append((field.name, text.str.contains(TOTALS_LABEL),
                            "is a label of a totals row, not a record: counting it would count every "
                            "record twice; delete the row"))
+        if _id_checked(field, kind):
+            checks.append((field.name, text.str.contains(ROUNDED_ID),
+                           "is an id Excel rounded to scientific notation (several posts then get one id): "
+                           "download the export again and do not save it from Excel"))
         parsed.append(pl.when(empty).then(None).otherwise(value).alias(field.name))
         checks.extend((field.name, ~empty & flag, problem) for flag, problem in field_checks)
         if field.required:
@@ -410,6 +417,12 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
 def _totals_checked(field: Any, kind: str) -> bool:
     """Whether a totals row's label ("Total", "Summary" ...) is looked for in this field."""
     return field.name in kind.identity + (kind.time_field,) and field.name not in ("platform", "account")
+
+
+def _id_checked(field: Any, kind: Any) -> bool:
+    """Whether an id Excel rounded to scientific notation is looked for in this field: a text
+    field of the record's identity (a post id), not its platform or account."""
+    return field.type == "str" and field.name in kind.identity and field.name not in ("platform", "account")
 
 
 def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
@@ -430,6 +443,8 @@ def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
         valid = pl.lit(True)
     if _totals_checked(field, kind):
         valid = valid & ~text.str.contains(TOTALS_LABEL)
+    if _id_checked(field, kind):
+        valid = valid & ~text.str.contains(ROUNDED_ID)
     return pl.when(text.is_null() | (text == "")).then(pl.lit(not field.required)).otherwise(valid)
 
 

@@ -38,7 +38,7 @@ POSTS = ExportFormat(
           "interaction and click and is not read (adding it would count them twice); X's `Shares` "
           "(sent by DM or link) is not a repost: shares are `Reposts`, saves `Bookmarks`, clicks `URL "
           "Clicks`. The id is taken from `Post Link`. Replies are posts of their own. No account column: "
-          "the handle is in the links (name it with `account`).",
+          "the handle is in each post's link, read as the account when `account` is not given.",
 )
 
 TWEET_ACTIVITY = ExportFormat(
@@ -68,7 +68,7 @@ TWEET_ACTIVITY = ExportFormat(
     notes="Every field quoted, counters written `1203.0`. `time` is UTC (`2023-03-02 16:05 +0000`). "
           "`engagements` (a sum) and `engagement rate` (a per-tweet fraction) are not read, nor the "
           "`promoted ...` columns (`-` for organic tweets). `likes` was `favorites` before 2015. No "
-          "account column: the handle is in the links (name it with `account`).",
+          "account column: the handle is in each post's link, read as the account when `account` is not given.",
 )
 
 ACCOUNT_OVERVIEW = ExportFormat(
