@@ -312,7 +312,7 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
     with listed.open(encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
-    assert table[0] == ["line", "record", "column", "value", "problem"]
+    assert table[0] == ["where", "record", "column", "value", "problem"]
     assert len(table) == 27
     assert table[1] == ["line 2", 'post_id "p1"', "likes", "'-1", "is negative: a count cannot be below 0"]
     assert table[24] == ["line 25", 'post_id "p24"', "likes", "'-24", "is negative: a count cannot be below 0"]

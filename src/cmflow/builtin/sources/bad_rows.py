@@ -3,7 +3,7 @@
 With ``on_error = "fail"`` a source stops on bad rows, and the person fixing the export needs
 every one of them, not the first five: the message (one line, as a failed source's error is in
 the run summary and history) shows up to :data:`MAX_ERRORS_SHOWN`, and when there are more,
-the whole list (line, record, column, value, problem) is written as a CSV file in a
+the whole list (where, record, column, value, problem) is written as a CSV file in a
 ``bad-rows`` folder beside the workflow file (under the export's path from the workflow's
 folder), which the message names. That folder is never the export's own (a source reading a
 folder or a glob of exports would read the list back). The values come from the export, so
@@ -30,7 +30,9 @@ BAD_ROWS_FOLDER = "bad-rows"
 """Folder, beside the workflow file, where the full list of a file's bad rows is written."""
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 """What a spreadsheet runs as a formula when a cell starts with it (OWASP's CSV injection list)."""
-LIST_HEADER = ("line", "record", "column", "value", "problem")
+LIST_HEADER = ("where", "record", "column", "value", "problem")
+"""``where`` is the place in the file as messages write it: "line 7" (CSV), "item 3" (JSON),
+"sheet \"All posts\", row 7" (a workbook)."""
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ TABLE_DATA = ExportFormat(
           "`Impressions` (`Thumbnail impressions` since 2025); a metric not chosen in Studio's table is "
           "no column, and an empty cell is no value: both stay empty, not 0. `Subscribers` (gained "
           "through the video), watch time, durations and the `(%)` rates are not read. No channel "
-          "column: name it with `account`. Read `Table data.csv` only: `Chart data.csv` (per day and "
-          "video) and `Totals.csv` (per day) are other views of the same figures.",
+          "column: name it with `account`. Only `Table data.csv` is read: `Chart data.csv` (per day and "
+          "video) and `Totals.csv` (per day), other views of the same figures, are left aside.",
 )
 
 FORMATS = (TABLE_DATA,)
