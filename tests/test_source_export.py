@@ -301,6 +301,18 @@ def test_tiktok_overview(tmp_path: Path, write_workflow, store_url: str) -> None
     assert set(activity["account"]) == {"maisonlumen"} and set(activity["platform"]) == {"tiktok"}
 
 
+def test_tiktok_dates_with_abbreviated_months_or_a_year(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """Other locales and a re-saved file: `Nov 16`, `17 Nov`, `2026-11-18` in one overview."""
+    (tmp_path / "overview.csv").write_text(
+        '\ufeff"Date","Video Views","Profile Views","Likes","Comments","Shares"\n'
+        '"Nov 16","100","1","10","1","1"\n"17 Nov","200","2","20","2","2"\n"2026-11-18","300","3","30","3","3"',
+        encoding="utf-8")
+    result = run(write_workflow, store_url, "overview.csv", extra='account = "maisonlumen"')
+    activity = result.records["account_activity"].sort("date")
+    assert activity["date"].to_list() == [date(2026, 11, 16), date(2026, 11, 17), date(2026, 11, 18)]
+    assert activity["impressions"].sum() == 100 + 200 + 300
+
+
 def test_overlapping_tiktok_exports_through_a_glob_count_each_day_once(tmp_path: Path, write_workflow,
                                                                       store_url: str) -> None:
     exports(tmp_path / "exports", "tiktok-overview-2026-11a.csv", "tiktok-overview-2026-11b.csv",

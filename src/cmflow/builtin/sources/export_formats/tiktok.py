@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from cmflow.builtin.sources.export_formats.format import ExportFormat
 
-YEARLESS_DATE = ("%B %d", "%d %B")
-"""TikTok writes `November 18` (or `28 May` in some English locales), without a year."""
+YEARLESS_DATE = ("%B %d", "%d %B", "%b %d", "%d %b", "%Y-%m-%d")
+"""TikTok writes `November 18` (or `28 May` in some English locales), without a year; `Nov 18` or
+`18 Nov` and an ISO day (a file saved again from a spreadsheet) read too."""
 
 OVERVIEW = ExportFormat(
     name="tiktok_overview",
