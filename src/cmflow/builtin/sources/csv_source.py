@@ -7,14 +7,14 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import AliasChoices, Field, field_validator
 
 from cmflow import RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.export_text import (NotPlainText, check_export, export_lines, plain_utf8_blocks,
-                                                read_export)
+                                                read_export, text_lines)
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
                                             mapped_names, parse_records)
 
@@ -150,23 +150,14 @@ class CsvSource(Source):
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
         table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row) \
-            or _read_any_export(path, options)
+            or read_any_csv(path, options.encoding, options.delimiter, options.header_row)
         _check_header(table, options, path)
-        for line in table.repeated_headers:
-            ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
-                     "not a record, skipped")
-        if table.description_line:
-            ctx.warn(f"{path.name}: line {table.description_line} describes the columns (as some Meta "
-                     "exports do under the header): not a record, skipped")
+        table.warn_lines_set_aside(ctx, path)
         yield RecordTable(options.record, parse_records(table.frame, options, ctx, path, table.places, table.bad))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
         return [check_export(self, ctx, self.options.path, self.options.encoding)]
-
-
-def _read_any_export(path: Path, options: CsvOptions) -> "CsvTable":
-    return read_any_csv(path, options.encoding, options.delimiter, options.header_row)
 
 
 def read_any_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
@@ -199,6 +190,15 @@ class CsvTable:
     """Lines that repeat the header (files pasted together): skipped, they hold no value."""
     description_line: int = 0
     """A line under the header describing the columns, without a digit (older Meta exports): skipped."""
+
+    def warn_lines_set_aside(self, ctx: "FetchContext", path: Path) -> None:
+        """Tell the run about the lines read as no record: repeated headers, a description line."""
+        for line in self.repeated_headers:
+            ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
+                     "not a record, skipped")
+        if self.description_line:
+            ctx.warn(f"{path.name}: line {self.description_line} describes the columns (as some Meta "
+                     "exports do under the header): not a record, skipped")
 
 
 def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -> CsvTable:
@@ -308,16 +308,6 @@ def _columns_of(rows: list[list[str]], names: list[str]) -> "pl.DataFrame":
 
     columns = list(zip(*rows)) if rows else [() for _ in names]
     return pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
-
-
-def text_lines(text: str) -> Iterator[str]:
-    """The lines of ``text``, each with its line break, one at a time (no copy of the text)."""
-    start = 0
-    while (end := text.find("\n", start)) >= 0:
-        yield text[start:end + 1]
-        start = end + 1
-    if start < len(text):
-        yield text[start:]
 
 
 

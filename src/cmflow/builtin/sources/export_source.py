@@ -370,12 +370,7 @@ def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[A
 
     raw = read_regular_csv(path, "utf-8", ",", table.header_row) \
         or read_any_csv(path, "utf-8", ",", table.header_row, encoding_option=False)
-    for line in raw.repeated_headers:
-        ctx.warn(f"{path.name}: line {line} repeats the header (exports pasted one after the other?): "
-                 "not a record, skipped")
-    if raw.description_line:
-        ctx.warn(f"{path.name}: line {raw.description_line} describes the columns (as some Meta exports "
-                 "do under the header): not a record, skipped")
+    raw.warn_lines_set_aside(ctx, path)
     return raw.frame, raw.places, raw.bad
 
 

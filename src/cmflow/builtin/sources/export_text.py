@@ -98,7 +98,7 @@ def export_lines(path: Path, encoding: str, reader: str = "csv",
     data = read_export_bytes_head(path)
     encoding_used = _streamed_encoding(data, encoding)
     if encoding_used is None:
-        yield from _lines_of(read_export(path, encoding, reader, encoding_option))
+        yield from text_lines(read_export(path, encoding, reader, encoding_option))
         return
     block_bytes = block_bytes or BLOCK_BYTES
     decoder = codecs.getincrementaldecoder(encoding_used)()
@@ -128,14 +128,15 @@ def export_lines(path: Path, encoding: str, reader: str = "csv",
             if text:
                 filled = filled or bool(text.strip(" \t\n\ufeff"))
                 emitted = True
-                yield from _lines_of(text)
+                yield from text_lines(text)
             if not block:
                 break
     if not filled:
         read_export(path, encoding, reader)  # raises: the file is empty
 
 
-def _lines_of(text: str) -> Iterator[str]:
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, each with its line break, one at a time (no copy of the text)."""
     start = 0
     while (end := text.find("\n", start)) >= 0:
         yield text[start:end + 1]
