@@ -26,6 +26,7 @@ _PUBLIC = {
     "DeliveryContext": "plugins.context", "RunResult": "plugins.result", "Period": "foundation.periods",
     # the records' vocabulary
     "RECORD_KINDS": "foundation.records", "COUNTERS": "foundation.records", "POST_FORMATS": "foundation.records",
+    "merged_records": "foundation.records",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
@@ -82,7 +83,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
                                                 with_series_key)
     from cmflow.foundation.names import closest
     from cmflow.foundation.periods import Period
-    from cmflow.foundation.records import COUNTERS, POST_FORMATS, RECORD_KINDS, RecordTable
+    from cmflow.foundation.records import COUNTERS, POST_FORMATS, RECORD_KINDS, RecordTable, merged_records
     from cmflow.foundation.secrets import mark_secret
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from cmflow.plugins.credentials import CredentialCheck, RateBudget

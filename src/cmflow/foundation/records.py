@@ -302,6 +302,27 @@ def unique_records(kind_name: str, frame: "pl.DataFrame", keep: Literal["first",
     return frame.unique(subset=subset, keep=keep, maintain_order=True)
 
 
+def merged_records(kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
+    """One row per record of ``frame`` (told apart by the kind's ``identity``): the copies of a
+    record become one row, each cell taken from the first copy, in ``frame``'s order, that has it
+    filled, so copies holding different columns (LinkedIn's Metrics and New followers sheets of
+    one day) keep both. Records with one copy pass as they are, first; the merged ones follow,
+    in the order of their first copy. A kind without identity is returned as it is."""
+    import polars as pl
+
+    identity = list(RECORD_KINDS[kind_name].identity)
+    if not identity or frame.height < 2:
+        return frame
+    repeated = frame.select(pl.struct(identity).is_duplicated()).to_series()
+    if not repeated.any():
+        return frame
+    order, columns = "_first_copy", frame.columns
+    merged = (frame.filter(repeated).with_row_index(order).group_by(identity, maintain_order=True)
+              .agg(pl.col(order).first(), *[pl.col(c).drop_nulls().first() for c in columns if c not in identity])
+              .sort(order).select(columns))
+    return pl.concat([frame.filter(~repeated), merged], how="vertical_relaxed")
+
+
 def empty_frame(kind: RecordKind) -> "pl.DataFrame":
     import polars as pl
 

@@ -13,34 +13,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.records import RECORD_KINDS
+from cmflow.foundation.records import RECORD_KINDS, merged_records
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow.plugins.result import StageReport
 
-ORDER = "_source_order"
-
 
 def one_copy_per_record(kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
     """``frame`` (with a ``source_id`` column, sources in the workflow's order) with the records
-    that several sources hold merged into one row: each cell from the first source that has it,
-    the row from the first source (its ``source_id``). Records of one source only pass as they are."""
-    import polars as pl
-
-    identity = list(RECORD_KINDS[kind_name].identity)
-    if not identity or frame.height < 2 or frame["source_id"].n_unique() < 2:
+    that several sources hold merged into one row (:func:`~cmflow.foundation.records.merged_records`:
+    each cell from the first source that has it, the row's ``source_id`` the first source's).
+    Records of one source only pass as they are."""
+    if frame.height < 2 or frame["source_id"].n_unique() < 2:
         return frame
-    repeated = frame.select(pl.struct(identity).is_duplicated()).to_series()
-    if not repeated.any():
-        return frame
-    columns = frame.columns
-    single, several = frame.filter(~repeated), frame.filter(repeated).with_row_index(ORDER)
-    merged = (several.group_by(identity, maintain_order=True)
-              .agg([pl.col(ORDER).first(), *[pl.col(c).drop_nulls().first() for c in columns if c not in identity]])
-              .sort(ORDER).select(columns))
-    return pl.concat([single, merged], how="vertical_relaxed")
+    return merged_records(kind_name, frame)
 
 
 def note_overlaps(kind_name: str, frames: list[tuple[str, "pl.DataFrame"]],

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 from pydantic import Field
 
 from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, Source,
-                    TimeZoneName, hookimpl)
+                    TimeZoneName, hookimpl, merged_records)
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
@@ -400,8 +400,8 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
         identity = list(kind.identity)
         frames = [pl.concat(frames).unique(subset=identity, keep="first", maintain_order=True)
                   for frames in by_format.values()]
-        frame = frames[0] if len(frames) == 1 else pl.concat(frames).group_by(identity, maintain_order=True).agg(
-            pl.col(c).drop_nulls().first() for c in kind.field_names if c not in identity).select(kind.field_names)
+        # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
+        frame = frames[0] if len(frames) == 1 else merged_records(kind_name, pl.concat(frames))
         combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
     return combined
 
