@@ -86,3 +86,19 @@ def test_two_sources_with_other_columns_of_the_same_days_are_merged(tmp_path: Pa
                                           columns='date = "Date", followers_gained = "New followers"'))
     assert value(result, "total_impressions") == 6000  # 1000 + 2000 + 3000
     assert value(result, "followers_gained") == 20  # 12 + 8: kept though the days are the other source's too
+
+
+def test_each_shared_record_is_said_against_the_first_source_that_read_it(tmp_path: Path) -> None:
+    (tmp_path / "first.csv").write_text(FIRST, encoding="utf-8")    # 16, 17, 18
+    (tmp_path / "second.csv").write_text(SECOND, encoding="utf-8")  # 18, 19
+    (tmp_path / "third.csv").write_text(SECOND, encoding="utf-8")   # 18, 19 again
+    result = run(tmp_path, "".join(ACTIVITY_SOURCE.format(id=name, path=f"{name}.csv", columns=VIEWS)
+                                   for name in ("first", "second", "third")))
+    assert value(result, "total_impressions") == 10000  # 16..19 once each
+    notes = {s.id: [p.split(" (")[0] for p in s.problems if "also read by" in p] for s in result.stages
+             if s.kind == "source"}
+    # the 18th was first read by 'first', the 19th by 'second'
+    assert notes == {"first": [],
+                     "second": ["1 account_activity record(s) are also read by source 'first'"],
+                     "third": ["1 account_activity record(s) are also read by source 'first'",
+                               "1 account_activity record(s) are also read by source 'second'"]}

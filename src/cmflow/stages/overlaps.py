@@ -34,21 +34,26 @@ def one_copy_per_record(kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame"
 def note_overlaps(kind_name: str, frames: list[tuple[str, "pl.DataFrame"]],
                   reports: dict[str, "StageReport"]) -> None:
     """Say in each source's report how many of its ``kind_name`` records an earlier source
-    (``frames``: source id and records, in the workflow's order) also read."""
+    (``frames``: source id and records, in the workflow's order) also read: each record shared is
+    counted once, against the first source that read it (one pass over every source's keys, not
+    a join per pair of sources)."""
     import polars as pl
 
     identity = list(RECORD_KINDS[kind_name].identity)
     if not identity or len(frames) < 2:
         return
-    seen: list[tuple[str, pl.DataFrame]] = []
-    for source_id, frame in frames:
-        keys = frame.select(identity).unique()
-        for earlier_id, earlier in seen:
-            shared = keys.join(earlier, on=identity, how="semi", nulls_equal=True).height
-            if shared and source_id in reports:
-                what = ", ".join(c.replace("_", " ") for c in identity)
-                reports[source_id].problems.append(
-                    f"{shared} {kind_name} record(s) are also read by source {earlier_id!r} (the same {what}): "
-                    "counted once, with the first source's values; read each export by one source "
-                    "(a folder or a glob for several downloads)")
-        seen.append((source_id, keys))
+    keys = pl.concat([frame.select(identity).unique().with_columns(pl.lit(order).alias("_order"))
+                      for order, (_, frame) in enumerate(frames)])
+    shared = keys.filter(pl.struct(identity).is_duplicated())
+    if shared.height == 0:
+        return
+    first = pl.col("_order").min().over(identity)
+    later = shared.with_columns(first.alias("_first")).filter(pl.col("_order") > pl.col("_first"))
+    what = ", ".join(c.replace("_", " ") for c in identity)
+    for order, earlier, count in later.group_by("_order", "_first").len().sort("_order", "_first").iter_rows():
+        source_id, earlier_id = frames[order][0], frames[earlier][0]
+        if source_id in reports:
+            reports[source_id].problems.append(
+                f"{count} {kind_name} record(s) are also read by source {earlier_id!r} (the same {what}): "
+                "counted once, with the first source's values; read each export by one source "
+                "(a folder or a glob for several downloads)")
