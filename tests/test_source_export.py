@@ -32,6 +32,21 @@ def exports(folder: Path, *names: str) -> Path:
     return folder
 
 
+def workflow_text(path: str, extra: str = "", metrics: str = "") -> str:
+    """A workflow of the week reading ``path`` with the export source."""
+    return f"""
+[workflow]
+name = "Exports"
+period = "{WEEK}"
+
+[[sources]]
+id = "exports"
+plugin = "export"
+path = "{path}"
+{extra}
+{metrics}"""
+
+
 def run(write_workflow, store_url: str, path: str, *, extra: str = "", counters: str = "") -> object:
     """Run a workflow reading ``path`` with the export source (and totals of ``counters`` when
     given); the run must succeed."""
@@ -41,17 +56,7 @@ plugin = "totals"
 counters = [{counters}]
 by = ["overall"]
 """ if counters else "")
-    workflow = write_workflow(f"""
-[workflow]
-name = "Exports"
-period = "{WEEK}"
-
-[[sources]]
-id = "exports"
-plugin = "export"
-path = "{path}"
-{extra}
-{metrics}""")
+    workflow = write_workflow(workflow_text(path, extra, metrics))
     result = run_workflow_file(workflow, store_url=store_url, dry_run=True)
     assert result.failed_stages == [], result.failed_stages
     return result
@@ -59,17 +64,7 @@ path = "{path}"
 
 def failure(write_workflow, store_url: str, path: str, extra: str = "") -> str:
     """The error of a run whose export source fails."""
-    workflow = write_workflow(f"""
-[workflow]
-name = "Exports"
-period = "{WEEK}"
-
-[[sources]]
-id = "exports"
-plugin = "export"
-path = "{path}"
-{extra}
-""")
+    workflow = write_workflow(workflow_text(path, extra))
     result = run_workflow_file(workflow, store_url=store_url, dry_run=True)
     [failed] = result.failed_sources
     assert "\n" not in failed.error and "Traceback" not in failed.error
