@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.periods import Period
 
-DIMENSIONS: tuple[str, ...] = ("platform", "account", "format", "pillar", "campaign", "post_id")
+DIMENSIONS: tuple[str, ...] = ("client", "platform", "account", "format", "pillar", "campaign", "post_id")
 """Known dimension columns, in display order. Metrics may add their own string columns."""
 
 GROUPINGS: dict[str, tuple[str, ...]] = {
     "overall": (),
+    "client": ("client",),
     "platform": ("platform",),
     "account": ("platform", "account"),
     "format": ("format",),
@@ -38,7 +39,7 @@ comments of each post, for the metrics of records that belong to a post)."""
 
 CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", "basis")
 
-BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
+BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("client", "format", "pillar", "campaign")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
 NONE_LABEL = "(none)"
 """The group of records that have no value for a breakdown (posts without a campaign)."""

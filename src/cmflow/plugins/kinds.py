@@ -167,6 +167,11 @@ class Output(Plugin):
     default_when: ClassVar[str] = "always"
     """When the output runs if the workflow entry sets no ``when``."""
 
+    def history_needed(self) -> int:
+        """Number of periods before the current one this configured output shows (a report's
+        trend charts): cmflow measures them too, as it does a trigger's history."""
+        return 0
+
     def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
         """Deliver the result; return a short note for the run summary (e.g. the file written)."""
         raise NotImplementedError
