@@ -53,6 +53,7 @@ _PUBLIC = {
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "UserFacingError": "foundation.errors",
     "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
+    "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -78,6 +79,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
     from cmflow.foundation.durations import Duration, PositiveDuration
+    from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
                                                 with_series_key)
