@@ -240,7 +240,7 @@ class ObjectiveEntry(BaseModel):
         default_factory=dict, description="The series judged, by dimensions, e.g. {account = "
         "\"maisonlumiere\"}; a list of values: one result per value. Default: the overall series.",
         examples=[{"account": "maisonlumiere"}])
-    client: str | None = Field(None, pattern=ID_PATTERN, description="Id of the [[clients]] entry the "
+    client: str | None = Field(None, description="Id of the [[clients]] entry the "
                                "objective belongs to.", examples=["maison-lumiere"])
     horizon: date | None = Field(None, description="The date the objective is for, shown to the reader.",
                                  examples=["2026-12-31"])
