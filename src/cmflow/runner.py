@@ -1,4 +1,5 @@
-"""One run of a workflow: fetch -> filter_rows -> measure -> compare -> evaluate -> compose -> record -> deliver.
+"""One run of a workflow: fetch -> filter_rows -> measure -> compare -> objectives -> evaluate -> compose -> record
+-> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -24,6 +25,7 @@ from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.measure import MetricRequest, measure
+from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
 from cmflow.stages.run_periods import resolve_period, run_periods
@@ -73,12 +75,14 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), fetched.records, periods)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
+        judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons,
+                            [*fetched.reports, *measured.reports])
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=[*fetched.reports, *measured.reports],
                            now=result.started_at, past_period=result.past_period)
         result = replace(result, records=fetched.records, measurements=measured.measurements, comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
-                         notifications=evaluated.notifications, verdicts=evaluated.verdicts,
+                         notifications=evaluated.notifications, verdicts=evaluated.verdicts, objectives=judged,
                          alert_changes=evaluated.alert_changes,
                          stages=(upstream := [*fetched.reports, *measured.reports, *evaluated.reports]))
         composed = _timed("compose", compose, workflow, result)

@@ -7,13 +7,14 @@ instantiates it once per workflow entry with the validated options.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
 
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cmflow.foundation.durations import PositiveDuration
+from cmflow.foundation.polarity import Polarity
 
 if TYPE_CHECKING:
     import polars as pl
@@ -119,6 +120,19 @@ class Metric(Plugin):
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
     a trigger's ``where`` may select on them besides the breakdowns."""
+
+    default_polarity: ClassVar[Polarity] = "neutral"
+    """Whether its measurements are better higher (``up``), lower (``down``) or neither
+    (``neutral``, the default: a metric that says nothing is not coloured)."""
+    measurement_polarities: ClassVar[Mapping[str, Polarity]] = {}
+    """Polarity of the measurements that differ from :attr:`default_polarity`, by name
+    (``{"followers_lost": "down"}``)."""
+
+    def polarity(self, measurement: str) -> Polarity:
+        """Whether ``measurement`` (one of :meth:`produces`) is better higher (``up``), lower
+        (``down``) or neither (``neutral``): reports colour and word changes by it, objectives
+        read it to know which side of a target is the right one."""
+        return self.measurement_polarities.get(measurement, self.default_polarity)
 
     def needed_records(self) -> list[tuple[str, ...]]:
         """Record kinds this configured metric reads, as groups of alternatives: its sources must

@@ -23,6 +23,7 @@ class FollowerGrowth(Metric):
     """
 
     name = "follower_growth"
+    default_polarity = "up"
     description = "Follower growth over the period: absolute (follower_growth) and % (follower_growth_pct)."
     needs = ("account_snapshot",)
     groupings = ("overall", "platform", "account")

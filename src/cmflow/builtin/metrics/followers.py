@@ -44,6 +44,7 @@ class Followers(Metric):
     """
 
     name = "followers"
+    default_polarity = "up"
     description = "Followers at the end of the period: the latest account snapshot on or before its last day."
     needs = ("account_snapshot",)
     groupings = ("overall", "platform", "account")
@@ -98,6 +99,8 @@ class FollowersGained(Metric):
     """
 
     name = "followers_gained"
+    default_polarity = "up"
+    measurement_polarities = {"followers_lost": "down"}
     description = "Followers gained (gross) and lost over the period, from daily account activity."
     needs = ("account_activity",)
     groupings = ("overall", "platform", "account")
