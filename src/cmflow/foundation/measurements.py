@@ -39,7 +39,7 @@ comments of each post, for the metrics of records that belong to a post)."""
 
 CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", "basis")
 
-BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("client", "format", "pillar", "campaign")
+BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
 NONE_LABEL = "(none)"
 """The group of records that have no value for a breakdown (posts without a campaign)."""

@@ -115,7 +115,7 @@ class Metric(Plugin):
     """Record kinds of which the metric reads whichever its sources provide, at least one
     (``("post", "account_activity")``: posts, or the daily activity of accounts without a post
     list); validation checks one of them is provided."""
-    groupings: ClassVar[tuple[str, ...]] = ("overall", "platform", "account", "format", "pillar", "campaign")
+    groupings: ClassVar[tuple[str, ...]] = ("overall", "client", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
