@@ -56,10 +56,19 @@ def test_differences_name_missing_extra_keys_and_placeholders(tmp_path, monkeypa
     (tmp_path / "xx.toml").write_text('[a]\nb = "x {m}"\nd = "z"\n', encoding="utf-8")
     monkeypatch.setattr(module, "CATALOGUES", tmp_path)
     assert catalogue_differences("xx") == [
-        "xx: a.b has placeholders ['m'], en.toml ['n']",
-        "xx: a.d is not in en.toml",
-        "xx: missing a.c",
+        "xx: a_b has placeholders ['m'], en.toml ['n']",
+        "xx: a_d is not in en.toml",
+        "xx: missing a_c",
     ]
+
+
+def test_two_tables_giving_one_key_are_an_error(tmp_path, monkeypatch):
+    from cmflow.builtin.reports import language as module
+
+    (tmp_path / "xx.toml").write_text('[a]\nb_c = "x"\n[a_b]\nc = "y"\n', encoding="utf-8")
+    monkeypatch.setattr(module, "CATALOGUES", tmp_path)
+    with pytest.raises(ValueError, match=r"catalogue xx.toml: a_b.c and a.b_c are both message 'a_b_c': rename one"):
+        load_catalogue("xx")
 
 
 def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path):
@@ -86,7 +95,7 @@ def test_every_built_in_metric_has_a_label_and_help(code):
     names = built_in_metric_names()
     assert {"engagement_rate_by_reach", "follower_growth_pct", "followers_lost", "top_posts",
             "total_profile_views", "negative_mentions"} <= names
-    missing = sorted(m for m in names if not (lang.has(f"metric.{m}.label") and lang.has(f"metric.{m}.help")))
+    missing = sorted(m for m in names if not (lang.has(f"metric_{m}_label") and lang.has(f"metric_{m}_help")))
     assert missing == []
 
 
@@ -95,20 +104,21 @@ def test_every_post_format_and_issue_word_has_a_message(code):
     from cmflow import POST_FORMATS
 
     lang = language(code)
-    wanted = [f"post_format.{f}" for f in POST_FORMATS]
-    wanted += [f"verdict.{v}" for v in ("continue", "optimise", "change", "stop")]
-    wanted += [f"verdict_meaning.{v}" for v in ("continue", "optimise", "change", "stop")]
-    wanted += [f"goal.{g}" for g in ("grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event",
+    wanted = [f"post_format_{f}" for f in POST_FORMATS]
+    wanted += [f"verdict_{v}" for v in ("continue", "optimise", "change", "stop")]
+    wanted += [f"verdict_help_{v}" for v in ("continue", "optimise", "change", "stop")]
+    wanted += [f"goal_{g}" for g in ("grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event",
                                      "increase_reach", "protect_reputation", "improve_response_time",
                                      "increase_conversions")]
-    wanted += [f"tone.{t}" for t in ("good", "bad", "neutral")]
-    wanted += [f"severity.{s}" for s in ("info", "warning", "critical")]
-    wanted += [f"alert_state.{s}" for s in ("firing", "pending", "resolved")]
-    wanted += [f"section.{s}" for s in ("summary", "objectives", "platforms", "accounts", "top_posts", "flop_posts",
+    wanted += [f"tone_{t}" for t in ("good", "bad", "neutral")]
+    wanted += [f"severity_{s}" for s in ("info", "warning", "critical")]
+    wanted += [f"alert_state_{s}" for s in ("firing", "pending", "resolved")]
+    wanted += [f"section_{s}" for s in ("summary", "objectives", "platforms", "accounts", "top_posts", "flop_posts",
                                         "by_format", "by_pillar", "best_time", "alerts", "commentary", "listening",
                                         "production", "sources", "about")]
-    wanted += ["comparison.previous_period", "comparison.same_period_last_year", "report.page", "report.made_on",
-               "email.subject", "insight.format_above", "insight.format_below"]
+    wanted += [f"{group}_{c}" for group in ("vs", "compared_with", "column")
+               for c in ("previous_period", "same_period_last_year")]
+    wanted += ["page_of", "generated_on", "email_subject", "insight_format_above", "insight_format_below"]
     assert [key for key in wanted if not lang.has(key)] == []
 
 
@@ -139,10 +149,10 @@ def words(message: str | dict) -> list[str]:
 
 def test_french_messages_are_not_english():
     english, french = load_catalogue("en"), load_catalogue("fr")
-    same = sorted(k for k in english if k != "pattern.hour" and english[k] == french[k]
+    same = sorted(k for k in english if k != "pattern_hour" and english[k] == french[k]
                   and not set(words(french[k])) <= SAME_IN_BOTH)
     assert same == []
-    english_words = sorted({(k, w) for k, m in french.items() if k != "pattern.hour"
+    english_words = sorted({(k, w) for k, m in french.items() if k != "pattern_hour"
                             for w in words(m) if w in ENGLISH_ONLY})
     assert english_words == []
 
@@ -184,11 +194,11 @@ def test_language_names_itself():
 
 def test_text_fills_placeholders_and_formats_numbers():
     fr, en = language("fr"), language("en")
-    assert fr.text("report.page", n=2, total=12) == "Page 2 sur 12"
-    assert en.text("report.page", n=2, total=12) == "Page 2 of 12"
-    assert fr.text("report.made_on", date=date(2026, 11, 23)) == "Rapport établi le 23 nov. 2026"
-    assert en.text("report.made_on", date=date(2026, 11, 23)) == "Report made on Nov 23, 2026"
-    assert fr.text("sources.line", platform="Instagram", records=fr.text("record.post", n=6143)) == \
+    assert fr.text("page_of", n=2, total=12) == "Page 2 sur 12"
+    assert en.text("page_of", n=2, total=12) == "Page 2 of 12"
+    assert fr.text("generated_on", date=date(2026, 11, 23)) == "Rapport établi le 23 nov. 2026"
+    assert en.text("generated_on", date=date(2026, 11, 23)) == "Report made on Nov 23, 2026"
+    assert fr.text("sources_line", platform="Instagram", records=fr.text("record_post", n=6143)) == \
         f"Instagram{NBSP}: 6{NNBSP}143 publications"
 
 
@@ -198,18 +208,18 @@ def test_text_fills_placeholders_and_formats_numbers():
     ("en", 0, "0 posts"), ("en", 1, "1 post"), ("en", 2, "2 posts"), ("en", 1_000_000, "1,000,000 posts"),
 ])
 def test_plural_forms(code, n, expected):
-    assert language(code).text("count.posts", n=n) == expected
+    assert language(code).text("count_posts", n=n) == expected
 
 
 def test_unknown_key_and_missing_value_are_errors():
     fr = language("fr")
-    with pytest.raises(MessageError, match=r"no message 'section.sumary' in the fr catalogue; did you mean "
-                                           r"'section.summary'\?"):
-        fr.text("section.sumary")
-    with pytest.raises(MessageError, match=r"message 'report.page' \(fr\) needs a value for \{total\}"):
-        fr.text("report.page", n=1)
-    with pytest.raises(MessageError, match=r"message 'count.posts' \(fr\) has plural forms: give n="):
-        fr.text("count.posts")
+    with pytest.raises(MessageError, match=r"no message 'section_sumary' in the fr catalogue; did you mean "
+                                           r"'section_summary'\?"):
+        fr.text("section_sumary")
+    with pytest.raises(MessageError, match=r"message 'page_of' \(fr\) needs a value for \{total\}"):
+        fr.text("page_of", n=1)
+    with pytest.raises(MessageError, match=r"message 'count_posts' \(fr\) has plural forms: give n="):
+        fr.text("count_posts")
 
 
 def test_metric_words():
@@ -331,3 +341,30 @@ def test_weekdays_and_hours():
         fr.weekday(7)
     with pytest.raises(ValueError, match="hour 24 is not 0 to 23"):
         fr.hour(24)
+
+
+def test_text_parts_are_the_words_around_placeholders():
+    assert language("fr").text_parts("page_of") == ["Page ", " sur ", ""]
+    assert language("en").text_parts("page_of") == ["Page ", " of ", ""]
+    with pytest.raises(MessageError, match="has plural forms"):
+        language("en").text_parts("count_posts")
+
+
+@pytest.mark.parametrize(("reason", "fr", "en"), [
+    ("no posts in this period", "Aucune publication sur la période", "No post this period"),
+    ("no posts or activity in this period", "Aucune publication sur la période", "No post this period"),
+    ("no post has reach data", "Non communiqué par la plateforme", "Not provided by the platform"),
+    ("no post reports saves", "Non communiqué par la plateforme", "Not provided by the platform"),
+    ("no follower count for 1 of the 3 accounts with posts or activity: a rate of the others would be taken "
+     "for the group's", "Nombre d'abonnés indisponible", "Follower count not available"),
+    ("latest follower count is from 2026-09-01, before 2026-11-15: too old for this period",
+     "Dernier chiffre trop ancien pour cette période", "Latest figure too old for this period"),
+    ("reach is 0", "Non calculable (rien à diviser)", "Cannot be computed (nothing to divide by)"),
+    ("no mention has a sentiment: map the export's sentiment column", "Tonalité des messages indisponible",
+     "Tone of messages not available"),
+    ("no value for the comparison period", "Pas de chiffre de comparaison", "No figure to compare with"),
+    ("no value", "Indisponible", "Not available"),
+    (None, "Indisponible", "Not available"),
+])
+def test_reasons_in_a_clients_words(reason, fr, en):
+    assert (language("fr").reason(reason), language("en").reason(reason)) == (fr, en)
