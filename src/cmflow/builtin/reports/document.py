@@ -202,8 +202,8 @@ class _FigureIndex:
         if frame is None or frame.height == 0:
             self.rows: dict[tuple, dict] = {}
             self.metrics: set[str] = set()
-            self.trends: dict[str, list] = {}
-            self.changes: dict[str, dict[str, Change]] = {}
+            self.trends: dict[tuple[str, str], list] = {}
+            self.changes: dict[tuple[str, str], dict[str, Change]] = {}
             return
         frame = frame.filter(pl.col("rank").is_null())
         self.dimensions = [c for c in ("client", "platform", "account", "format", "pillar", "campaign")
@@ -214,11 +214,11 @@ class _FigureIndex:
         history = frame.filter(pl.col("period").str.starts_with("history-") | (pl.col("period") == "current"))
         self.trends = {}
         for row in history.sort("period_start").iter_rows(named=True):
-            self.trends.setdefault(row["series_key"], []).append((row["period_start"], row["value"]))
+            self.trends.setdefault((row["metric"], row["series_key"]), []).append((row["period_start"], row["value"]))
         self.changes = {}
         if result.comparisons is not None and result.comparisons.height:
             for row in result.comparisons.iter_rows(named=True):
-                self.changes.setdefault(row["series_key"], {})[row["comparison"]] = Change(
+                self.changes.setdefault((row["metric"], row["series_key"]), {})[row["comparison"]] = Change(
                     row["previous_value"], row["change"], row["change_pct"], row.get("change_reason"))
 
     def _key(self, row: dict) -> tuple:
@@ -228,9 +228,9 @@ class _FigureIndex:
         row = self.rows.get((metric, tuple((d, dimensions[d]) for d in self.dimensions if d in dimensions)))
         if row is None:
             return None
-        trend = self.trends.get(row["series_key"], [])
+        trend = self.trends.get((metric, row["series_key"]), [])
         return Figure(metric, row["unit"], row["value"], row["reason"], row.get("basis"), self.polarity(metric),
-                      self.changes.get(row["series_key"], {}),
+                      self.changes.get((metric, row["series_key"]), {}),
                       tuple(trend) if len(trend) > 1 else ())
 
     def series(self, dims: tuple[str, ...]) -> list[tuple[str, ...]]:
