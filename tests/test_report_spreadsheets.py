@@ -216,6 +216,25 @@ def test_text_in_a_numeric_column_is_refused_and_the_earlier_file_is_kept(tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]  # no temporary file left
 
 
+def test_an_unknown_column_kind_is_refused(tmp_path):
+    sheet = Sheet("Days", "t", [Column("share", "Share", "percentage")], [])
+    with pytest.raises(ValueError) as error:
+        write_xlsx([sheet], tmp_path / "r.xlsx", title="t")
+    assert str(error.value) == ("sheet 'Days', column 'share': kind 'percentage' is not one of date, datetime, "
+                                "decimal, integer, percent, text, url")
+
+
+def test_a_link_excel_would_refuse_is_written_as_text(tmp_path):
+    path = tmp_path / "r.xlsx"
+    long_anchor = "https://example.com/#" + "a" * 300
+    too_long = "https://example.com/" + "b" * 2100
+    write_xlsx([Sheet("Links", "t", [Column("link", "Link", "url")], [{"link": long_anchor}, {"link": too_long}])],
+               path, title="t")
+    sheet = read(path)["Links"]
+    assert (sheet["A4"].value, sheet["A4"].hyperlink) == (long_anchor, None)
+    assert (sheet["A5"].value, sheet["A5"].hyperlink) == (too_long, None)
+
+
 def test_a_text_date_is_refused(tmp_path):
     sheet = Sheet("Days", "t", [Column("day", "Day", "date")], [{"day": "2026-11-16"}])
     with pytest.raises(ValueError, match=r"sheet 'Days', column 'day' \(date\), row 1: '2026-11-16' is not a date"):

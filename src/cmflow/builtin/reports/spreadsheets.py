@@ -35,6 +35,7 @@ __all__ = ["Column", "Sheet", "SheetChart", "excel_sheet_name", "measurement_tab
            "neutralise", "replace_atomically", "write_measurements_csv", "write_measurements_json", "write_xlsx"]
 
 ColumnKind = Literal["text", "integer", "decimal", "percent", "date", "datetime", "url"]
+COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "date", "datetime", "url"})
 NUMERIC_KINDS = frozenset({"integer", "decimal", "percent"})
 
 NUMBER_FORMATS: dict[str, str] = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.00%"}
@@ -56,6 +57,8 @@ MAX_ROWS = 1_048_576
 MAX_TEXT = 32_767
 """Longest text an Excel cell holds; longer text is cut, ending with an ellipsis."""
 MAX_URL = 2_079
+MAX_URL_ANCHOR = 255
+"""Longest link Excel keeps, and longest part after its ``#``: a longer one is written as text."""
 MAX_LINKS_PER_SHEET = 65_530
 MIN_WIDTH, MAX_WIDTH = 6, 60
 """Column widths, in characters: wide enough for the header and the longest value, up to
@@ -168,6 +171,10 @@ def _check_sheet(sheet: Sheet) -> None:
         raise ValueError(f"sheet {sheet.name!r} has no columns")
     if len(set(keys)) != len(keys):
         raise ValueError(f"sheet {sheet.name!r}: column keys repeat: {keys}")
+    for column in sheet.columns:
+        if column.kind not in COLUMN_KINDS:
+            raise ValueError(f"sheet {sheet.name!r}, column {column.key!r}: kind {column.kind!r} is not one of "
+                             f"{', '.join(sorted(COLUMN_KINDS))}")
     if len(sheet.rows) > MAX_ROWS - HEADER_ROW - 1:
         raise ValueError(f"sheet {sheet.name!r} has {len(sheet.rows):,} rows; an Excel sheet holds "
                          f"{MAX_ROWS - HEADER_ROW - 1:,} below its title and header: split the table")
@@ -196,7 +203,7 @@ class _Formats:
 
     def __init__(self, book: "Workbook", locale: str) -> None:
         language = EXCEL_LANGUAGE_IDS.get(locale.replace("-", "_").split("_")[0].lower())
-        prefix = f"[$-{language}]" if language else ""
+        prefix = self.date_prefix = f"[$-{language}]" if language else ""
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.header = book.add_format({"bold": True, "bottom": 1, "bg_color": "#F2F2F2", "valign": "top"})
         self.text = book.add_format({"valign": "top"})
@@ -217,7 +224,7 @@ def _write_workbook(sheets: list[Sheet], path: Path, title: str, locale: str) ->
     book = Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                 "strings_to_urls": False, "remove_timezone": True})
     try:
-        book.set_properties({"title": neutralise(title)})
+        book.set_properties({"title": title})
         formats, taken = _Formats(book, locale), set()
         for sheet in sheets:
             _write_sheet(book, book.add_worksheet(excel_sheet_name(sheet.name, taken)), sheet, formats)
@@ -247,8 +254,10 @@ def _write_sheet(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, formats
     worksheet.repeat_rows(HEADER_ROW)  # printed: the header on every page
     worksheet.fit_to_pages(1, 0)
     worksheet.set_landscape()
+    # Ids and codes are text on purpose: no "number stored as text" warning on them.
+    worksheet.ignore_errors({"number_stored_as_text": f"A{HEADER_ROW + 1}:XFD{MAX_ROWS}"})
     if sheet.chart is not None and sheet.rows:
-        _insert_chart(book, worksheet, sheet, sheet.chart)
+        _insert_chart(book, worksheet, sheet, sheet.chart, formats)
 
 
 def _write_value(worksheet: "Worksheet", row: int, col: int, column: Column, value: Any,
@@ -271,8 +280,8 @@ def _write_value(worksheet: "Worksheet", row: int, col: int, column: Column, val
         return (11 if kind == "date" else 17), links
     text = str(value)
     if kind == "url" and _is_web_link(text) and links < MAX_LINKS_PER_SHEET:
-        worksheet.write_url(row, col, text, formats.link, string=text)
-        return len(text), links + 1
+        if worksheet.write_url(row, col, text, formats.link, string=text) == 0:  # else refused: text
+            return len(text), links + 1
     text = _cell_text(text)
     worksheet.write_string(row, col, text, formats.text)
     return max((len(line) for line in text.splitlines()), default=0), links
@@ -281,7 +290,7 @@ def _write_value(worksheet: "Worksheet", row: int, col: int, column: Column, val
 def _is_web_link(text: str) -> bool:
     """A link Excel may open: http(s), within Excel's length, without spaces or quotes."""
     return (text.lower().startswith(("http://", "https://")) and len(text) <= MAX_URL
-            and not any(c.isspace() or c in '"<>' for c in text))
+            and len(text.partition("#")[2]) <= MAX_URL_ANCHOR and not any(c.isspace() or c in '"<>' for c in text))
 
 
 def _cell_text(text: str) -> str:
@@ -296,7 +305,8 @@ def _not_a(where: tuple[Sheet, Column, int], value: Any, wanted: str) -> ValueEr
                       f"{value!r} is not a {wanted}")
 
 
-def _insert_chart(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, chart_spec: SheetChart) -> None:
+def _insert_chart(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, chart_spec: SheetChart,
+                  formats: _Formats) -> None:
     """A native chart to the right of the table, its series read from the table's cells."""
     keys = [c.key for c in sheet.columns]
     kinds = {c.key: c.kind for c in sheet.columns}
@@ -325,7 +335,7 @@ def _insert_chart(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, chart_
     chart.set_y_axis({"num_format": "0%" if value_kind == "percent" else NUMBER_FORMATS[value_kind],
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     if kinds[chart_spec.category] in ("date", "datetime"):
-        chart.set_x_axis({"date_axis": True, "num_format": DATE_FORMAT})
+        chart.set_x_axis({"date_axis": True, "num_format": formats.date_prefix + DATE_FORMAT})
     chart.set_legend({"position": "bottom"} if len(chart_spec.values) > 1 else {"none": True})
     chart.set_size({"width": 640, "height": 360})
     worksheet.insert_chart(HEADER_ROW, len(sheet.columns) + 1, chart)
