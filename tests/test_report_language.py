@@ -368,3 +368,17 @@ def test_text_parts_are_the_words_around_placeholders():
 ])
 def test_reasons_in_a_clients_words(reason, fr, en):
     assert (language("fr").reason(reason), language("en").reason(reason)) == (fr, en)
+
+
+def test_catalogues_are_package_data():
+    """An installed wheel carries the catalogues: pyproject's package data names them."""
+    import fnmatch
+    import tomllib
+
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]
+    folder = REPO / "src" / "cmflow" / "builtin" / "reports"
+    files = sorted(p.relative_to(folder).as_posix() for p in (folder / "catalogues").glob("*.toml"))
+    assert files == ["catalogues/en.toml", "catalogues/fr.toml"]
+    patterns = package_data["cmflow.builtin.reports"]
+    assert [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)] == []
