@@ -101,15 +101,16 @@ def test_every_built_in_metric_has_a_label_and_help(code):
 
 @pytest.mark.parametrize("code", LANGUAGES)
 def test_every_post_format_and_issue_word_has_a_message(code):
-    from cmflow import POST_FORMATS
+    from cmflow import GOALS, POST_FORMATS, VERDICTS
 
     lang = language(code)
     wanted = [f"post_format_{f}" for f in POST_FORMATS]
-    wanted += [f"verdict_{v}" for v in ("continue", "optimise", "change", "stop")]
-    wanted += [f"verdict_help_{v}" for v in ("continue", "optimise", "change", "stop")]
-    wanted += [f"goal_{g}" for g in ("grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event",
-                                     "increase_reach", "protect_reputation", "improve_response_time",
-                                     "increase_conversions")]
+    assert VERDICTS == ("continue", "optimise", "change", "stop")
+    wanted += [f"verdict_{v}" for v in (*VERDICTS, "none")]
+    wanted += [f"verdict_help_{v}" for v in (*VERDICTS, "none")]
+    assert {"grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event", "increase_reach",
+            "protect_reputation", "improve_response_time", "increase_conversions"} <= set(GOALS)
+    wanted += [f"goal_{g}" for g in GOALS]
     wanted += [f"tone_{t}" for t in ("good", "bad", "neutral")]
     wanted += [f"severity_{s}" for s in ("info", "warning", "critical")]
     wanted += [f"alert_state_{s}" for s in ("firing", "pending", "resolved")]
@@ -363,7 +364,9 @@ def test_text_parts_are_the_words_around_placeholders():
     ("no mention has a sentiment: map the export's sentiment column", "Tonalité des messages indisponible",
      "Tone of messages not available"),
     ("no value for the comparison period", "Pas de chiffre de comparaison", "No figure to compare with"),
-    ("no value", "Indisponible", "Not available"),
+    ("no value this period", "Pas de chiffre pour cette période", "No figure for this period"),
+    ("comparison value is 0", "Pas de chiffre de comparaison", "No figure to compare with"),
+    ("activity only: no post list to average (aggregate = \"mean_of_posts\")", "Indisponible", "Not available"),
     (None, "Indisponible", "Not available"),
 ])
 def test_reasons_in_a_clients_words(reason, fr, en):
@@ -382,3 +385,26 @@ def test_catalogues_are_package_data():
     assert files == ["catalogues/en.toml", "catalogues/fr.toml"]
     patterns = package_data["cmflow.builtin.reports"]
     assert [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)] == []
+
+
+def test_insight_sentence_in_both_languages():
+    """The sentence an insight of the report document becomes (values formatted as the
+    templates do)."""
+    def sentence(lang):
+        return lang.text("insight_format_above", metric=lang.metric_label("engagement_rate_by_reach"),
+                         format=lang.post_format("carousel"), account="Maison Lumière", value=lang.value(4.1, "%"),
+                         gap_pct=lang.percent(30.16, 0), average=lang.value(3.15, "%"), posts=12, account_posts=40)
+
+    assert sentence(language("fr")) == (
+        f"Taux d'engagement (portée) des publications au format Carrousel sur Maison Lumière{NBSP}: 4,10{NBSP}%, "
+        f"soit 30{NBSP}% de plus que la moyenne du compte (3,15{NBSP}%), sur 12 publications.")
+    assert sentence(language("en")) == (
+        "Engagement rate (reach) of Carousel posts on Maison Lumière: 4.10%, 30% above the account's average "
+        "(3.15%), over 12 posts.")
+
+
+def test_objective_rule_in_a_clients_words():
+    fr = language("fr")
+    assert fr.text("objective_rule_reached", progress=fr.percent(85, 0), verdict=fr.text("verdict_optimise").lower(),
+                   threshold=fr.percent(80, 0)) == \
+        f"85{NBSP}% de la cible atteinte{NBSP}: optimiser à partir de 80{NBSP}%."

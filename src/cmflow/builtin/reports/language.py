@@ -48,6 +48,7 @@ NO_VALUE = "–"
 
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), name) for p, name in (
     (r"comparison", "no_comparison"),
+    (r"^no value this period", "no_value"),
     (r"too old", "too_old"),
     (r"follower count|followers (at start )?is 0", "no_followers"),
     (r"sentiment", "no_sentiment"),
