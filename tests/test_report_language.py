@@ -71,10 +71,27 @@ def test_two_tables_giving_one_key_are_an_error(tmp_path, monkeypatch):
         load_catalogue("xx")
 
 
-def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path):
+def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path, monkeypatch, capsys):
     done = subprocess.run([sys.executable, str(REPO / "tools" / "catalogue_keys.py")],
                           capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "fr: same keys and placeholders as en")
+
+    import importlib.util
+
+    from cmflow.builtin.reports import language as module
+
+    spec = importlib.util.spec_from_file_location("catalogue_keys", REPO / "tools" / "catalogue_keys.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / "en.toml").write_text('a = "x {n}"\nb = "y"\n', encoding="utf-8")
+    (tmp_path / "xx.toml").write_text('a = "x"\n', encoding="utf-8")
+    monkeypatch.setattr(module, "CATALOGUES", tmp_path)
+    monkeypatch.setattr(tool, "LANGUAGES", ("en", "xx"))
+    assert tool.main([]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "xx: a has placeholders [], en.toml ['n']", "xx: missing b"]
+    assert tool.main(["de"]) == 2
+    assert capsys.readouterr().err == "no catalogue for de: the languages are en, xx\n"
 
 
 def test_plural_messages_have_other_and_placeholders_are_names():
@@ -85,6 +102,7 @@ def test_plural_messages_have_other_and_placeholders_are_names():
                 # every brace is a {name} placeholder: no stray or format-spec brace
                 assert re.sub(r"\{\w+\}", "", form).count("{") == 0, (code, key)
                 assert "}" not in re.sub(r"\{\w+\}", "", form), (code, key)
+                assert "<" not in form and "&" not in form, (code, key)  # plain text: templates escape it
             if isinstance(message, dict):
                 assert "n" in placeholders(message), (code, key)
 
