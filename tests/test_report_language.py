@@ -426,3 +426,11 @@ def test_objective_rule_in_a_clients_words():
     assert fr.text("objective_rule_reached", progress=fr.percent(85, 0), verdict=fr.text("verdict_optimise").lower(),
                    threshold=fr.percent(80, 0)) == \
         f"85{NBSP}% de la cible atteinte{NBSP}: optimiser à partir de 80{NBSP}%."
+
+
+def test_lists_in_a_sentence():
+    names = ["Instagram", "Facebook", "TikTok"]
+    assert language("fr").join(names) == "Instagram, Facebook et TikTok"
+    assert language("en").join(names) == "Instagram, Facebook, and TikTok"
+    assert language("en-GB").join(names) == "Instagram, Facebook and TikTok"
+    assert (language("fr").join(["A"]), language("fr").join([])) == ("A", "")

@@ -30,6 +30,7 @@ except ModuleNotFoundError:  # Python < 3.11
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
+from babel.lists import format_list
 from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
 
 CATALOGUES = resources.files("cmflow.builtin.reports") / "catalogues"
@@ -308,6 +309,11 @@ class Language:
             return "±" + text
         sign = get_plus_sign_symbol(self.locale) if value > 0 else get_minus_sign_symbol(self.locale)
         return sign + text
+
+    def join(self, items: list[str]) -> str:
+        """Items as a sentence lists them (``Instagram, Facebook et TikTok`` / ``Instagram,
+        Facebook, and TikTok``)."""
+        return format_list([str(item) for item in items], locale=self.locale)
 
     # -- dates ---------------------------------------------------------------------------
 
