@@ -196,7 +196,8 @@ def test_language_codes(code, catalogue, tag):
 @pytest.mark.parametrize(("code", "message"), [
     ("de", "unknown language 'de': reports are written in en (English), fr (French); to add one, add a "
            "catalogue (docs/reports.md, \"Languages\")"),
-    ("fr-XX", "unknown region in language 'fr-XX': write 'fr' or a region Babel knows, such as fr-FR"),
+    ("fr-XX", "unknown region in language 'fr-XX': write 'fr', or fr with a region CLDR knows (fr-BE, fr-BF, "
+              "fr-BI, fr-BJ ...)"),
     ("", "no language given: reports are written in en (English), fr (French)"),
 ])
 def test_unknown_language_names_the_available_ones(code, message):
