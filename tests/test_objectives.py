@@ -430,3 +430,48 @@ def test_a_failed_source_gives_no_verdict(tmp_path, store_url) -> None:
     assert result.status == "failed"
     assert {r.verdict for r in result.objectives} == {None}
     assert all(r.reason.startswith("source csv failed: ") for r in result.objectives)
+
+
+# -- the docs -----------------------------------------------------------------------------------------
+
+DOCS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "objectives.md"
+
+
+def test_the_docs_worked_example_is_what_cmflow_says() -> None:
+    """docs/objectives.md: the four objectives at the end of November."""
+    err = judge(objective(target=3.0), {}, "%", "up", 2.7)
+    fans = judge(objective(metric="followers", target_change_pct=10.0, against="same_period_last_year"), {},
+                 "followers", "up", 4620.0, baseline=4400.0, change_pct=(4620 - 4400) / 4400 * 100)
+    reputation = judge(objective(metric="negative_mentions", direction="at_most", target_change_pct=-20.0,
+                                 against="previous_period"), {}, "mentions", "down", 6.0, baseline=10.0,
+                       change_pct=-40.0)
+    cadence = judge(objective(metric="posts_published", target=12.0), {}, "posts", "neutral", 9.0)
+    assert [(r.progress, r.verdict) for r in (err, fans, reputation, cadence)] == [
+        (0.9, "optimise"), (0.5, "change"), (2.0, "continue"), (0.75, "change")]
+    page = DOCS_PAGE.read_text(encoding="utf-8")
+    for row in ("| 2.7 / 3 = 0.9 | optimise", "| 5 / 10 = 0.5 | change", "| −40 / −20 = 2.0 | continue",
+                "| 9 / 12 = 0.75 | change"):
+        assert row in page
+
+
+def test_the_json_schema_knows_clients_and_objectives() -> None:
+    import json
+    import re
+    import tomllib
+
+    import jsonschema
+
+    from cmflow.plugins.registry import get_registry
+    from cmflow.workflow_schema import workflow_schema
+
+    validator = jsonschema.Draft202012Validator(workflow_schema(get_registry()))
+    (example,) = [b for b in re.findall(r"^```toml\n(.*?)^```$", DOCS_PAGE.read_text(encoding="utf-8"),
+                                        re.MULTILINE | re.DOTALL) if b.startswith("[workflow]")]
+    # as an editor's TOML server hands it over: dates as ISO strings
+    document = json.loads(json.dumps(tomllib.loads(example), default=str))
+    assert [e.message for e in validator.iter_errors(document)] == []
+    document["objectives"][0]["goal"] = "world_domination"
+    document["clients"][0]["langage"] = "fr"
+    assert not validator.is_valid(document)
+    assert validator.is_valid({**json.loads(json.dumps(tomllib.loads(example), default=str)), "objectives": [
+        {**document["objectives"][1], "ladder": {"continue": 1.2, "optimise": 0.9}}]})

@@ -90,9 +90,11 @@ def _write_html(document, result, scope, lang, options, directory, path: Path) -
 
 
 def _write_pdf(document, result, scope, lang, options, directory, path: Path) -> None:
-    from cmflow.builtin.reports.pdf import print_css, write_pdf
+    from cmflow.builtin.reports.pdf import PRINT_CSS, page_margin_css, write_pdf
 
-    css = print_css(title=document.title, page_words=lang.text("page_of"))
+    page_word, of_word, _ = lang.text_parts("page_of")
+    css = PRINT_CSS + page_margin_css(title=document.title, client=scope.client.name if scope.client else "",
+                                      page_word=page_word.strip(), of_word=of_word.strip())
     write_pdf(_html(document, result, scope, lang, options, directory, print_css=css), path)
 
 
