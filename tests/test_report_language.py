@@ -435,3 +435,21 @@ def test_lists_in_a_sentence():
     assert language("en").join(names) == "Instagram, Facebook, and TikTok"
     assert language("en-GB").join(names) == "Instagram, Facebook and TikTok"
     assert (language("fr").join(["A"]), language("fr").join([])) == ("A", "")
+
+
+def test_every_message_the_report_code_asks_for_exists():
+    """The keys written in the report templates and code (``t("section_summary")``, and the
+    prefixes of built ones, ``t("verdict_" ~ verdict)``) are in every catalogue: a template
+    never falls back to English or breaks at render time."""
+    builtin = REPO / "src" / "cmflow" / "builtin"
+    files = [*(builtin / "reports").rglob("*.j2"), *(builtin / "reports").glob("*.py"),
+             *(builtin / "outputs").glob("*.py")]
+    call = re.compile(r"""(?:\bt|\.text|\.text_parts)\(\s*["']([a-z][a-z_]*)["']\s*([~+),])""")
+    asked = {(m.group(1), m.group(2) in "~+", path.name) for path in files
+             for m in call.finditer(path.read_text(encoding="utf-8"))}
+    assert any(name == "base.html.j2" for _, _, name in asked) or not (builtin / "reports" / "templates").exists()
+    for code in LANGUAGES:
+        keys = set(load_catalogue(code))
+        missing = sorted((key, name) for key, prefix, name in asked
+                         if not (any(k.startswith(key) for k in keys) if prefix else key in keys))
+        assert missing == [], code
