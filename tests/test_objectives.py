@@ -475,3 +475,21 @@ def test_the_json_schema_knows_clients_and_objectives() -> None:
     assert not validator.is_valid(document)
     assert validator.is_valid({**json.loads(json.dumps(tomllib.loads(example), default=str)), "objectives": [
         {**document["objectives"][1], "ladder": {"continue": 1.2, "optimise": 0.9}}]})
+
+
+def test_an_invalid_objective_still_has_its_references_checked(tmp_path) -> None:
+    """Every problem at once: a bad goal does not hide a misspelt metric or client."""
+    assert problems(tmp_path, """
+[[objectives]]
+id = "fans"
+goal = "grow_fans"
+metric = "engagement_rate"
+target = 3.0
+client = "maison-lumire"
+""") == [
+        ("objectives[0].goal", "unknown value 'grow_fans'", "did you mean 'grow_fanbase'? Choices: grow_fanbase, "
+         "raise_interactions, increase_reach, generate_site_visits, increase_conversions, promote_event, "
+         "protect_reputation, improve_response_time, publish_regularly"),
+        ("objectives[0].metric", "no metric produces 'engagement_rate'", "did you mean 'engagement_rate_by_reach'?"),
+        ("objectives[0].client", "no client has id 'maison-lumire'", "did you mean 'maison-lumiere'?"),
+    ]

@@ -381,6 +381,8 @@ class _Loader:
         self.incomplete: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in SECTION_OF_KIND}
         """Entries whose common keys are valid but not their plugin or options: (path, common)."""
         self.failed_kinds: set[str] = set()
+        self.client_ids: list[str] = []
+        """The ids of the ``[[clients]]`` entries, valid or not."""
         self.unresolved: set[str] = set()
         """Key paths whose ${env:...} reference could not be read: no other problem is added there."""
 
@@ -710,7 +712,12 @@ class _Loader:
         clients: list[Client] = []
         owner: dict[str, str] = {}
         for path, item in self._tables("clients", raw):
+            if isinstance(item.get("id"), str):
+                self.client_ids.append(item["id"])  # an invalid client has its own problem, not its references
             entry = self._model(ClientEntry, item, path)
+            logo = item.get("logo")
+            if isinstance(logo, str) and logo.lower().endswith(LOGO_SUFFIXES):
+                self._check_logo(f"{path}.logo", logo)  # said even when another key is wrong
             if entry is None:
                 continue
             if entry.id in (c.id for c in clients):
@@ -723,16 +730,22 @@ class _Loader:
                     self.problem(f"{path}.accounts", f"account {account!r} already belongs to client {owner[account]!r}",
                                  "an account belongs to one client: remove it from one of them")
                 owner.setdefault(account, entry.id)
-            logo = None
-            if entry.logo is not None:
-                logo = Path(entry.logo).expanduser()
-                logo = logo if logo.is_absolute() else self.file.parent / logo
-                if not logo.is_file():
-                    self.problem(f"{path}.logo", f"{logo} is not a file" if logo.exists() else f"{logo} does not exist",
-                                 "give the path of the logo file, relative to the workflow file")
+            logo = self._logo_path(entry.logo) if entry.logo is not None else None
             clients.append(Client(entry.id, entry.name, accounts, entry.language, logo, entry.colour,
                                   tuple(entry.recipients)))
         return clients
+
+    def _logo_path(self, logo: str) -> Path:
+        """A client's logo, resolved against the workflow file's folder."""
+        path = Path(logo).expanduser()
+        return path if path.is_absolute() else self.file.parent / path
+
+    def _check_logo(self, key: str, logo: str) -> None:
+        """The logo is a file: a report must not find out at delivery that it is missing."""
+        path = self._logo_path(logo)
+        if not path.is_file():
+            self.problem(key, f"{path} is not a file" if path.exists() else f"{path} does not exist",
+                         "give the path of the logo file, relative to the workflow file")
 
     def _objectives(self, workflow: Workflow, raw: Any, settings_valid: bool) -> list[Objective]:
         """The ``[[objectives]]`` entries, checked against the workflow's metrics, comparisons and clients."""
@@ -741,36 +754,44 @@ class _Loader:
         metrics_known = "metric" not in self.failed_kinds
         for path, item in self._tables("objectives", raw):
             entry = self._model(ObjectiveEntry, item, path)
-            if entry is None:
+            if entry is None:  # still say what is wrong with its references
+                self._check_objective_references(path, item, workflow, producers, metrics_known)
                 continue
             if entry.id in (o.id for o in objectives):
                 self.problem(f"{path}.id", f"objective id {entry.id!r} is already used",
                              "give each objective its own id")
                 continue
             problems_before = len(self.problems)
-            if entry.client is not None and workflow.client(entry.client) is None:
-                known = [c.id for c in workflow.clients]
-                suggestion = closest(entry.client, known)
-                self.problem(f"{path}.client", f"no client has id {entry.client!r}",
-                             f"did you mean {suggestion!r}?" if suggestion else
-                             f"client ids: {', '.join(known)}" if known else "add a [[clients]] entry with that id")
+            self._check_objective_references(path, {"client": entry.client}, workflow, producers, metrics_known)
             if entry.against is not None and settings_valid and entry.against not in workflow.settings.compare:
                 self.problem(f"{path}.against", f"the workflow is not compared with {entry.against}",
                              f"add \"{entry.against}\" to compare in [workflow]")
             self._check_objective_where(path, entry, workflow, producers.get(entry.metric))
             producer = producers.get(entry.metric)
             if producer is None:
-                if metrics_known:
-                    suggestion = closest(entry.metric, list(producers))
-                    self.problem(f"{path}.metric", f"no metric produces {entry.metric!r}",
-                                 f"did you mean {suggestion!r}?" if suggestion else
-                                 f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+                self._check_objective_references(path, {"metric": entry.metric}, workflow, producers, metrics_known)
                 continue
             direction = self._objective_direction(path, entry, producer)
             if direction is None or len(self.problems) > problems_before:
                 continue
             objectives.append(entry.objective(direction))
         return objectives
+
+    def _check_objective_references(self, path: str, item: dict[str, Any], workflow: Workflow,
+                                    producers: dict[str, Entry], metrics_known: bool) -> None:
+        """An objective's ``metric`` is produced by a metric and its ``client`` is a client."""
+        metric, client = item.get("metric"), item.get("client")
+        if isinstance(metric, str) and metrics_known and metric not in producers:
+            suggestion = closest(metric, list(producers))
+            self.problem(f"{path}.metric", f"no metric produces {metric!r}",
+                         f"did you mean {suggestion!r}?" if suggestion else
+                         f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+        if isinstance(client, str) and client not in self.client_ids:
+            known = list(dict.fromkeys(self.client_ids))
+            suggestion = closest(client, known)
+            self.problem(f"{path}.client", f"no client has id {client!r}",
+                         f"did you mean {suggestion!r}?" if suggestion else
+                         f"client ids: {', '.join(known)}" if known else "add a [[clients]] entry with that id")
 
     def _objective_direction(self, path: str, entry: ObjectiveEntry, producer: Entry) -> str | None:
         """The objective's direction (its own, else from the measurement's polarity), with a
