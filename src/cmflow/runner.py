@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> filter_rows -> measure -> compare -> objectives -> evaluate -> compose -> record
+"""One run of a workflow: fetch -> filter_rows -> clients -> measure -> compare -> objectives -> evaluate -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
+from cmflow.stages.clients import clients
 from cmflow.stages.compare import compare
 from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
@@ -72,6 +73,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
+        fetched = _timed("clients", clients, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), fetched.records, periods)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)

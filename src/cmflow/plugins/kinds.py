@@ -115,7 +115,7 @@ class Metric(Plugin):
     """Record kinds of which the metric reads whichever its sources provide, at least one
     (``("post", "account_activity")``: posts, or the daily activity of accounts without a post
     list); validation checks one of them is provided."""
-    groupings: ClassVar[tuple[str, ...]] = ("overall", "platform", "account", "format", "pillar", "campaign")
+    groupings: ClassVar[tuple[str, ...]] = ("overall", "client", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
@@ -180,6 +180,11 @@ class Output(Plugin):
     """False for outputs with no side effect beyond the terminal: they still run in --dry-run."""
     default_when: ClassVar[str] = "always"
     """When the output runs if the workflow entry sets no ``when``."""
+
+    def history_needed(self) -> int:
+        """Number of periods before the current one this configured output shows (a report's
+        trend charts): cmflow measures them too, as it does a trigger's history."""
+        return 0
 
     def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
         """Deliver the result; return a short note for the run summary (e.g. the file written)."""

@@ -173,19 +173,20 @@ class RunResult:
             rows = rows.filter(pl.col(column).is_null() if wanted is None else pl.col(column) == wanted)
         return rows["value"][0] if rows.height else None
 
-    def output_path(self, template: str) -> "Path":
+    def output_path(self, template: str, **values: str) -> "Path":
         """A file path from an output's template: {workflow}, {period} and {date} are replaced.
 
         {workflow} becomes a file-name-safe form of the workflow's name, {period} the current
         period (``2026-11-16..2026-11-22``), {date} today's date (UTC); what they put in never
-        holds ``/`` or ``..`` (see :mod:`cmflow.plugins.output_paths`). Raise ValueError if the path
-        is an existing folder.
+        holds ``/`` or ``..`` (see :mod:`cmflow.plugins.output_paths`). ``values`` fill an output's
+        own placeholders (a report's {client}, {format} ...) the same safe way. Raise ValueError if
+        the path is an existing folder.
         """
         from cmflow.plugins.output_paths import fill_path_template
 
         today = datetime.now(timezone.utc).date().isoformat()
         return fill_path_template(template, {"workflow": self.workflow.name, "period": str(self.period),
-                                             "date": today})
+                                             "date": today, **values})
 
     def stats(self) -> dict[str, Any]:
         """Counts kept in run history."""

@@ -81,7 +81,7 @@ class CommentsReceived(_RecordCount):
     default_polarity = "up"
     description = "Number of comments and messages received in the period."
     needs = ("conversation",)
-    groupings = ("overall", "platform", "account", "post")
+    groupings = ("overall", "client", "platform", "account", "post")
     unit = "comments"
     record_kind = "conversation"
 
@@ -110,7 +110,7 @@ class NegativeComments(_NegativeCount):
     name = "negative_comments"
     description = "Number of negative comments and messages (by their sentiment) in the period."
     needs = ("conversation",)
-    groupings = ("overall", "platform", "account", "post")
+    groupings = ("overall", "client", "platform", "account", "post")
     unit = "comments"
     record_kind = "conversation"
 
