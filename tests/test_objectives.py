@@ -493,3 +493,55 @@ client = "maison-lumire"
         ("objectives[0].metric", "no metric produces 'engagement_rate'", "did you mean 'engagement_rate_by_reach'?"),
         ("objectives[0].client", "no client has id 'maison-lumire'", "did you mean 'maison-lumiere'?"),
     ]
+
+
+def test_a_client_objective_without_where_judges_the_clients_whole(tmp_path, store_url) -> None:
+    """maisonlumiere and its TikTok-less twin lumiere_fr are the client's: (10 + 2 + 3 + 5 + 4 +
+    0 + 0 + 0) / (400 + 400) = 3%; trailhead's post is no part of it. Against 4%: 0.75, change."""
+    write_posts(tmp_path / "posts.csv", [
+        ["instagram", "maisonlumiere", "m1", "2026-11-17T10:00:00Z", "image", 10, 2, 3, 5, 400],
+        ["facebook", "lumiere_fr", "f1", "2026-11-17T11:00:00Z", "image", 4, 0, 0, 0, 400],
+        ["instagram", "trailhead", "t1", "2026-11-18T10:00:00Z", "reel", 60, 1, 1, 0, 400],
+    ])
+    (tmp_path / "kpi.toml").write_text(RUN.split("[[objectives]]")[0].replace(
+        'accounts = ["maisonlumiere"]', 'accounts = ["maisonlumiere", "lumiere_fr"]').replace(
+        'by = ["overall", "account", ["account", "format"]]', 'by = ["client", "account"]') + """
+[[objectives]]
+id = "lumiere"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 4.0
+client = "lumiere"
+""", encoding="utf-8")
+    result = run_workflow_file(tmp_path / "kpi.toml", store_url=store_url)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    (judged,) = result.objectives
+    assert judged.objective.where == {"client": "lumiere"}
+    assert (judged.dimensions, judged.value, judged.progress, judged.verdict) == (
+        {"client": "lumiere"}, pytest.approx(3.0), 0.75, "change")
+
+
+def test_a_client_objective_without_where_needs_the_client_breakdown(tmp_path) -> None:
+    found = problems(tmp_path, """
+[[objectives]]
+id = "lumiere"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.0
+client = "maison-lumiere"
+
+[[objectives]]
+id = "other"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.0
+client = "maison-lumiere"
+where = {client = "trailhead"}
+""")
+    assert found[0][:2] == ("objectives[0].client", "metrics[0] (engagement_rate_by_reach) is not broken down by "
+                            "client, so no series would match")
+    assert found[0][2] == 'add "client" to its `by`'
+    assert found[1:] == [("objectives[1].where.client", "metrics[0] (engagement_rate_by_reach) is not broken down "
+                          "by client, so no series would match", 'add "client" to its `by`'),
+                         ("objectives[1].where.client", "the objective belongs to client 'maison-lumiere', not "
+                          "'trailhead'", "remove the where, or the client")]

@@ -238,7 +238,8 @@ class ObjectiveEntry(BaseModel):
         "measurement's polarity (at_most for one better lower); required for a neutral one.")
     where: WhereTable = Field(
         default_factory=dict, description="The series judged, by dimensions, e.g. {account = "
-        "\"maisonlumiere\"}; a list of values: one result per value. Default: the overall series.",
+        "\"maisonlumiere\"}; a list of values: one result per value. Default: the client's whole "
+        "(its `client` row) for an objective with a client, else the overall series.",
         examples=[{"account": "maisonlumiere"}])
     client: str | None = Field(None, description="Id of the [[clients]] entry the "
                                "objective belongs to.", examples=["maison-lumiere"])
@@ -266,8 +267,9 @@ class ObjectiveEntry(BaseModel):
 
     def objective(self, direction: str) -> Objective:
         """The objective this entry declares, its direction settled (from polarity if unset)."""
+        where = dict(self.where) or ({"client": self.client} if self.client else {})  # the client's whole
         return Objective(self.id, self.goal, self.metric, direction, self.target, self.target_change_pct,
-                         self.against, self.title, dict(self.where), self.client, self.horizon, self.ladder.ladder())
+                         self.against, self.title, where, self.client, self.horizon, self.ladder.ladder())
 
 
 @dataclass
@@ -829,9 +831,22 @@ class _Loader:
         for key in self._check_dimension_where(path, entry.where):
             if producer is not None:
                 self._check_broken_down(f"{path}.where.{key}", key, producer)
-        if not entry.where and producer is not None and () not in grouping_columns(producer.common.by):
+        if not entry.where and entry.client is not None:  # the client's whole: its `client` row
+            if producer is not None and entry.client in self.client_ids:
+                self._check_broken_down(f"{path}.client", "client", producer)
+        elif not entry.where and producer is not None and () not in grouping_columns(producer.common.by):
             self.problem(f"{path}.where", f"{producer.path} ({producer.info.name}) has no overall series",
                          "add \"overall\" to its `by`, or give the objective a where (e.g. {account = \"...\"})")
+        if "client" in entry.where:
+            for value in values_of(entry.where["client"]):
+                if entry.client is not None and value != entry.client:
+                    self.problem(f"{path}.where.client", f"the objective belongs to client {entry.client!r}, "
+                                 f"not {value!r}", "remove the where, or the client")
+                elif value not in self.client_ids:
+                    suggestion = closest(value, self.client_ids)
+                    self.problem(f"{path}.where.client", f"no client has id {value!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"client ids: {', '.join(self.client_ids) or 'none'}")
         client = workflow.client(entry.client) if entry.client else None
         if client is not None and "account" in entry.where:
             for account in values_of(entry.where["account"]):
