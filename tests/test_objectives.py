@@ -368,7 +368,7 @@ id = "err"
 goal = "raise_interactions"
 metric = "engagement_rate_by_reach"
 target = 3.0
-where = {account = ["maisonlumiere", "trailhead", "nobody"]}
+where = {account = ["maisonlumiere", "trailhead", "nobody", "maisonlumier"]}
 
 [[objectives]]
 id = "err-up"
@@ -414,6 +414,9 @@ def test_a_run_judges_each_objective_on_its_series(tmp_path, store_url) -> None:
          "change", None),  # 2 / 3
         ("err", {"account": "nobody"}, None, None, None, None, None,
          "no series of engagement_rate_by_reach has account = 'nobody' this period"),
+        ("err", {"account": "maisonlumier"}, None, None, None, None, None,
+         "no series of engagement_rate_by_reach has account = 'maisonlumier' this period; "
+         "did you mean 'maisonlumiere'?"),
         # +150% against the week before (5 vs 2): 150 / 50
         ("err-up", {"platform": "instagram", "account": "maisonlumiere"}, approx(5.0), approx(2.0), approx(150.0),
          3.0, "continue", None),
