@@ -391,3 +391,52 @@ def test_the_measurements_sheet_writes_rates_as_percentages(tmp_path):
     assert followers["period_start"].value == datetime(2026, 11, 16)
     assert sheet["G6"].value == "'=HYPERLINK(\"x\")"
     assert not math.isnan(followers["value"].value) and followers["value"].value == 1200
+
+
+# -- a real run's measurements ------------------------------------------------------------------
+
+RUN_POSTS = [
+    # platform, account, post_id, published_at, likes, reach
+    ("instagram", "a", "a-now", "2026-11-17T10:00:00Z", 30, 1000),
+    ("instagram", "=HYPERLINK(\"https://evil.example\")", "h-now", "2026-11-18T10:00:00Z", 10, 500),
+    ("instagram", "a", "a-before", "2026-11-10T10:00:00Z", 20, 1000),
+    ("instagram", "a", "a-last-year", "2025-11-18T10:00:00Z", 15, 1000),
+]
+RUN_WORKFLOW = """
+[workflow]
+name = "Data files"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+compare = ["previous_period", "same_period_last_year"]
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["account"]
+"""
+
+
+def test_a_runs_measurements_as_csv_with_both_comparisons(tmp_path, write_workflow, store_url):
+    from cmflow.testing import run_workflow_file
+
+    with (tmp_path / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("platform", "account", "post_id", "published_at", "likes", "reach"), *RUN_POSTS])
+    result = run_workflow_file(write_workflow(RUN_WORKFLOW), store_url=store_url, dry_run=True)
+    assert result.status == "ok", result.failed_stages
+    path = tmp_path / "measurements.csv"
+    write_measurements_csv(result.measurements, path, comparisons=result.comparisons)
+    rows = [r for r in read_csv(path) if r["metric"] == "total_likes" and r["period"] == "current"]
+    fields = ("account", "value", "previous_period_value", "change_vs_previous_period", "change_pct_vs_previous_period",
+              "same_period_last_year_value", "change_pct_vs_same_period_last_year",
+              "change_reason_vs_same_period_last_year")
+    # accounts sorted as text: "=..." before "a"; the hostile one neutralised
+    assert [tuple(r[f] for f in fields) for r in rows] == [
+        ("'=HYPERLINK(\"https://evil.example\")", "10", "", "", "", "", "", "no value for the comparison period"),
+        ("a", "30", "20", "10", "50", "15", "100", ""),
+    ]
+    assert {(r["period_start"], r["period_end"]) for r in rows} == {("2026-11-16", "2026-11-22")}
