@@ -360,10 +360,11 @@ def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.Data
     (from ``metric_labels``, else cmflow's English label), ``period`` (``current``,
     ``previous_period`` ...), ``period_start``, ``period_end``, the dimension columns, ``rank``,
     ``value`` (rates in percent units: ``3.12`` is 3.12 %), ``unit``, ``reason`` (why there is no
-    value) and ``basis``; a ranking's rows in rank order. With ``comparisons`` (``RunResult.comparisons``), each current row also
-    has, per comparison period ``P``: ``P_value``, ``change_vs_P`` (in the metric's unit;
-    percentage points for rates), ``change_pct_vs_P`` (relative change, in percent) and
-    ``change_reason_vs_P``. Values are as the frame holds them (text not yet neutralised)."""
+    value) and ``basis``; a ranking's rows in rank order. With ``comparisons``
+    (``RunResult.comparisons``), each current row also has, per comparison period ``P``:
+    ``P_value``, ``change_vs_P`` (in the metric's unit; percentage points for rates),
+    ``change_pct_vs_P`` (relative change, in percent) and ``change_reason_vs_P``. Values are as
+    the frame holds them (text not yet neutralised)."""
     import polars as pl
 
     from cmflow import dimension_columns, metric_label, with_series_key
@@ -373,9 +374,9 @@ def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.Data
     frame = measurements
     dimensions = [c for c in dimension_columns(frame) if c not in NOT_IN_MEASUREMENT_FILES]
     columns = [*MEASUREMENT_COLUMNS_BEFORE, *(Column(d, d) for d in dimensions), *MEASUREMENT_COLUMNS_AFTER]
-    labels = dict(metric_labels or {})
-    frame = frame.with_columns(pl.col("metric").map_elements(lambda m: labels.get(m) or metric_label(m),
-                                                             return_dtype=pl.String).alias("metric_label"))
+    labels = {m: (metric_labels or {}).get(m) or metric_label(m) for m in frame["metric"].unique().drop_nulls()}
+    frame = frame.with_columns(pl.col("metric").replace_strict(labels, default=None, return_dtype=pl.String)
+                               .alias("metric_label"))
     for name, dtype in (("period_start", pl.Date), ("period_end", pl.Date), ("rank", pl.Int64),
                         ("reason", pl.String), ("basis", pl.String)):
         if name not in frame.columns:  # a frame built by hand, without the run's columns
