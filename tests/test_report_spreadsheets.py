@@ -440,3 +440,18 @@ def test_a_runs_measurements_as_csv_with_both_comparisons(tmp_path, write_workfl
         ("a", "30", "20", "10", "50", "15", "100", ""),
     ]
     assert {(r["period_start"], r["period_end"]) for r in rows} == {("2026-11-16", "2026-11-22")}
+
+
+def test_every_hostile_text_is_neutralised_in_the_csv_and_the_json(tmp_path):
+    frame = with_series_key(pl.DataFrame({
+        "period": ["current"] * len(HOSTILE), "metric": ["total_likes"] * len(HOSTILE),
+        "unit": ["count"] * len(HOSTILE), "value": [-1.0] * len(HOSTILE), "platform": ["instagram"] * len(HOSTILE),
+        "account": list(HOSTILE), "campaign": list(HOSTILE)}))
+    write_measurements_csv(frame, tmp_path / "m.csv")
+    write_measurements_json(frame, tmp_path / "m.json")
+    from_csv = read_csv(tmp_path / "m.csv")
+    from_json = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    expected = sorted(HOSTILE.values(), key=lambda text: text[1:])  # rows sorted by the text as the run has it
+    for rows, minus_one in ((from_csv, "-1"), (from_json, -1)):
+        assert [(r["account"], r["campaign"]) for r in rows] == [(e, e) for e in expected]
+        assert {r["value"] for r in rows} == {minus_one}  # a negative number is left as it is
