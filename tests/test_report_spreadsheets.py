@@ -133,11 +133,12 @@ def test_french_dates_name_their_months_in_french(tmp_path):
 
 @pytest.mark.parametrize(("names", "expected"), [
     (["Posts: top/flop [Nov]"], ["Posts top flop Nov"]),
-    (["A" * 40], ["A" * 31]),
+    (["A" * 40], ["A" * 30 + "…"]),
+    (["Publications les moins performantes"], ["Publications les moins…"]),
     (["Instagram", "instagram", "INSTAGRAM"], ["Instagram", "instagram (2)", "INSTAGRAM (3)"]),
-    (["B" * 31, "B" * 31], ["B" * 31, "B" * 27 + " (2)"]),
+    (["B" * 31, "B" * 31], ["B" * 31, "B" * 26 + "… (2)"]),
     (["'Quoted'", "", "???", "History"], ["Quoted", "Sheet", "Sheet (2)", "History (2)"]),
-    (["😀" * 20], ["😀" * 15]),  # an emoji is two of Excel's 31 characters
+    (["😀" * 20], ["😀" * 15 + "…"]),  # an emoji is two of Excel's 31 characters
 ])
 def test_sheet_names_are_made_valid_and_unique(names, expected):
     taken: set[str] = set()

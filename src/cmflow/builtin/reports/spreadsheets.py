@@ -110,23 +110,39 @@ class Sheet:
 def excel_sheet_name(name: str, taken: set[str]) -> str:
     """``name`` made valid for an Excel sheet and unique among ``taken`` (compared without case,
     as Excel does; the result is added to it): forbidden characters and control characters become
-    spaces, leading and trailing apostrophes go, it is cut to 31 characters, and a name already
-    taken gets `` (2)``, `` (3)`` ... (cut further to fit)."""
+    spaces, leading and trailing apostrophes go, a name longer than 31 characters is cut after a
+    word and ends with an ellipsis, and a name already taken gets `` (2)``, `` (3)`` ... (cut
+    further to fit)."""
     cleaned = "".join(" " if c in FORBIDDEN_IN_SHEET_NAMES or not c.isprintable() else c for c in name)
     cleaned = " ".join(cleaned.split()).strip("'").strip() or "Sheet"
-    base, number = _cut_utf16(cleaned, SHEET_NAME_LIMIT), 1
-    candidate = base
+    candidate, number = _shortened(cleaned, SHEET_NAME_LIMIT), 1
     while candidate.casefold() in {t.casefold() for t in taken} | RESERVED_SHEET_NAMES:
         number += 1
         suffix = f" ({number})"
-        candidate = _cut_utf16(cleaned, SHEET_NAME_LIMIT - len(suffix)).rstrip().rstrip("'") + suffix
+        candidate = _shortened(cleaned, SHEET_NAME_LIMIT - len(suffix)) + suffix
     taken.add(candidate)
     return candidate
 
 
+def _shortened(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` UTF-16 code units, else cut after its last whole word
+    (within the second half; mid-word otherwise) and ended with an ellipsis."""
+    if _utf16_length(text) <= limit:
+        return text
+    cut = _cut_utf16(text, limit - 1)
+    space = cut.rfind(" ")
+    if space >= len(cut) // 2:
+        cut = cut[:space]
+    return cut.rstrip(" '") + "…"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _cut_utf16(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` UTF-16 code units (an emoji counts two, as in Excel)."""
-    while len(text.encode("utf-16-le")) // 2 > limit:
+    while _utf16_length(text) > limit:
         text = text[:-1]
     return text
 
