@@ -319,6 +319,8 @@ def test_the_measurement_table_has_a_row_per_metric_period_and_series_with_its_c
         ("tiny", "current", None)]
     followers = rows[5]
     assert followers["metric_label"] == "Abonnés" and rows[0]["metric_label"] == "ERR (reach)"
+    _, by_function = measurement_table(frame, metric_labels=lambda metric: metric.upper())
+    assert [r["metric_label"] for r in by_function][:2] == ["ENGAGEMENT_RATE_BY_REACH"] * 2
     assert (followers["previous_period_value"], followers["change_vs_previous_period"],
             followers["change_pct_vs_previous_period"]) == (1000.0, 200.0, 20.0)
     assert (followers["same_period_last_year_value"], followers["change_pct_vs_same_period_last_year"]) == (800.0, 50.0)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Column", "Sheet", "SheetChart", "excel_sheet_name", "measurement_table", "measurements_sheet",
            "neutralise", "replace_atomically", "write_measurements_csv", "write_measurements_json", "write_xlsx"]
 
+MetricLabels = Mapping[str, str] | Callable[[str], str]
+"""What people call each metric: a mapping, or a function such as ``Language.metric_label``."""
 ColumnKind = Literal["text", "integer", "decimal", "percent", "date", "datetime", "url"]
 COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "date", "datetime", "url"})
 NUMERIC_KINDS = frozenset({"integer", "decimal", "percent"})
@@ -370,10 +372,10 @@ NOT_IN_MEASUREMENT_FILES = frozenset({"series_key"})
 
 
 def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.DataFrame | None" = None, *,
-                      metric_labels: Mapping[str, str] | None = None) -> tuple[list[Column], list[dict[str, Any]]]:
+                      metric_labels: MetricLabels | None = None) -> tuple[list[Column], list[dict[str, Any]]]:
     """A run's measurements (``RunResult.measurements``) as columns and rows, one row per metric,
     period and series, sorted by metric, period start and dimensions: ``metric``, ``metric_label``
-    (from ``metric_labels``, else cmflow's English label), ``period`` (``current``,
+    (from ``metric_labels``, a mapping or a function, else cmflow's English label), ``period`` (``current``,
     ``previous_period`` ...), ``period_start``, ``period_end``, the dimension columns, ``rank``,
     ``value`` (rates in percent units: ``3.12`` is 3.12 %), ``unit``, ``reason`` (why there is no
     value) and ``basis``; a ranking's rows in rank order. With ``comparisons``
@@ -390,7 +392,8 @@ def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.Data
     frame = measurements
     dimensions = [c for c in dimension_columns(frame) if c not in NOT_IN_MEASUREMENT_FILES]
     columns = [*MEASUREMENT_COLUMNS_BEFORE, *(Column(d, d) for d in dimensions), *MEASUREMENT_COLUMNS_AFTER]
-    labels = {m: (metric_labels or {}).get(m) or metric_label(m) for m in frame["metric"].unique().drop_nulls()}
+    label_of = metric_labels if callable(metric_labels) else (metric_labels or {}).get
+    labels = {m: label_of(m) or metric_label(m) for m in frame["metric"].unique().drop_nulls()}
     frame = frame.with_columns(pl.col("metric").replace_strict(labels, default=None, return_dtype=pl.String)
                                .alias("metric_label"))
     for name, dtype in (("period_start", pl.Date), ("period_end", pl.Date), ("rank", pl.Int64),
@@ -420,7 +423,7 @@ def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.Data
 
 def measurements_sheet(measurements: "pl.DataFrame | None", comparisons: "pl.DataFrame | None" = None, *,
                        name: str = "Data", title: str = "Measurements",
-                       metric_labels: Mapping[str, str] | None = None) -> Sheet:
+                       metric_labels: MetricLabels | None = None) -> Sheet:
     """The measurement table (:func:`measurement_table`) as a workbook sheet (its headers the
     column names of the CSV file, so a formula or a dashboard reads both the same way)."""
     columns, rows = measurement_table(measurements, comparisons, metric_labels=metric_labels)
@@ -429,7 +432,7 @@ def measurements_sheet(measurements: "pl.DataFrame | None", comparisons: "pl.Dat
 
 def write_measurements_csv(measurements: "pl.DataFrame | None", path: str | os.PathLike[str], *,
                            comparisons: "pl.DataFrame | None" = None,
-                           metric_labels: Mapping[str, str] | None = None) -> None:
+                           metric_labels: MetricLabels | None = None) -> None:
     """Write the measurement table (:func:`measurement_table`) as CSV: UTF-8 with a byte-order
     mark (without it Excel reads the file in the computer's old code page and garbles accents),
     a header row of column names, commas, fields with commas, quotes or line breaks quoted, ISO
@@ -450,7 +453,7 @@ def write_measurements_csv(measurements: "pl.DataFrame | None", path: str | os.P
 
 def write_measurements_json(measurements: "pl.DataFrame | None", path: str | os.PathLike[str], *,
                             comparisons: "pl.DataFrame | None" = None,
-                            metric_labels: Mapping[str, str] | None = None) -> None:
+                            metric_labels: MetricLabels | None = None) -> None:
     """Write the measurement table (:func:`measurement_table`) as JSON (UTF-8): a list of
     objects, one per row, each with every column (``null`` where there is no value), numbers as
     numbers, ISO dates as text, text neutralised (tools that turn JSON into a sheet would run it)."""
