@@ -55,7 +55,9 @@ def requests_made_by(html_path: str | Path) -> list[str]:
     browser = _browser()
     with browser.proxy.recording() as asked:
         with browser.page(1280, 900, watch_files=True) as page:
-            page.load(html_path, settle=SETTLE_SECONDS)
+            page.load(html_path)
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")  # lazy images load
+            time.sleep(SETTLE_SECONDS)
             local = page.files_read()
     return asked + [f"GET {url}" for url in local]
 

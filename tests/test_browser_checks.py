@@ -43,6 +43,12 @@ def test_a_css_url_over_https_is_caught(tmp_path) -> None:
     assert requests_made_by(html) == ["CONNECT cdn.example.invalid:443"]
 
 
+def test_a_lazy_image_far_down_the_page_is_caught(tmp_path) -> None:
+    html = page(tmp_path, '<div style="height: 5000px">Rapport</div>'
+                          '<img loading="lazy" src="http://example.invalid/late.png" alt="" width="10" height="10">')
+    assert requests_made_by(html) == ["GET http://example.invalid/late.png"]
+
+
 def test_a_file_next_to_the_page_is_caught(tmp_path) -> None:
     (tmp_path / "logo.png").write_bytes(base64.b64decode(DOT_PNG))
     html = page(tmp_path, '<img src="logo.png" alt="logo">')
