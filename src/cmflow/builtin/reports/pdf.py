@@ -54,6 +54,7 @@ PRINT_CSS = """\
   th, td { overflow-wrap: break-word; }
   img, svg, canvas, video, figure { max-width: 100% !important; height: auto; }
   * { overflow: visible !important; }
+  svg { overflow: hidden !important; }
   a { color: inherit; text-decoration: none; }
 }
 """
