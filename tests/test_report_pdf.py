@@ -187,7 +187,8 @@ def test_a_wide_table_marked_landscape_gets_landscape_pages_of_its_own(printed, 
 def test_title_and_client_are_escaped_in_the_page_margins(tmp_path) -> None:
     hostile = '"; } body { display: none } </style><script>x</script> \\'
     css = page_margin_css(title=hostile, client="Ça & là", page_word="p.", of_word="/")
-    assert "</style>" not in css and "<" not in css and "display: none" in css  # kept as text ...
+    assert not {"<", ">", "&"} & set(css + PRINT_CSS)  # safe as they are inside <style>
+    assert "display: none" in css  # kept as text ...
     assert css.count('"') == 8  # ... inside its own strings: 2 quotes × 4 strings, none from the text
     pdf = tmp_path / "hostile.pdf"
     write_pdf(sample_report(title="Rapport", client="Ça & là").replace(

@@ -3,8 +3,10 @@ on A4 pages by CSS paged media (``@page``), with a cover, a running header and "
 
 The report's templates include ``PRINT_CSS`` (the page layout, the same in every language) and
 ``page_margin_css(...)`` (the running header and footer, in the report's words) in their
-``<style>``. Both apply to print only (``@media print``: WeasyPrint lays out for print, browsers
-when printing), so the HTML on screen is unchanged. The templates mark up, for print:
+``<style>``, as they are (``|safe`` in an autoescaping template: neither holds a ``<``, ``>`` or
+``&``, and the quotes of CSS strings must stay quotes). Both apply to print only (``@media
+print``: WeasyPrint lays out for print, browsers when printing), so the HTML on screen is
+unchanged. The templates mark up, for print:
 
 - ``class="cover"``: the cover, a page of its own with no header, footer or page number
   (it still counts as page 1 of M);
