@@ -279,8 +279,12 @@ class Page:
         }, session=self.session)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.browser.send("Target.disposeBrowserContext", {"browserContextId": self._context})
+    def __exit__(self, error_type, *exc) -> None:
+        try:
+            self.browser.send("Target.disposeBrowserContext", {"browserContextId": self._context})
+        except BrowserError:
+            if error_type is None:
+                raise  # otherwise the error that ended the block is the one to see
         self.browser._events = [e for e in self.browser._events if e.get("sessionId") != self.session]
 
     def load(self, html_path: str | Path, settle: float = 0.0) -> None:
