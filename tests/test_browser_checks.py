@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from browser import CHROMIUM, page_width, requests_made_by, screenshot
+from browser import CHROMIUM, BrowserError, page_width, requests_made_by, screenshot
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium: .ci/run installs it")
 
@@ -96,3 +96,9 @@ def test_a_screenshot_takes_the_whole_page_at_the_width_asked(tmp_path) -> None:
     assert picture.getpixel((10, 10)) == (255, 0, 0) and picture.getpixel((380, 1590)) == (0, 0, 255)
     top = Image.open(screenshot(html, 1280, tmp_path / "top.png", height=300))
     assert top.size == (1280, 300)
+
+
+def test_a_page_that_is_not_there_is_an_error_naming_it(tmp_path) -> None:
+    with pytest.raises(BrowserError, match=f"^{tmp_path / 'missing.html'}: no such file$"):
+        page_width(tmp_path / "missing.html", 390)
+    assert page_width(page(tmp_path, "<p>ensuite</p>"), 390) == 390  # the browser serves on
