@@ -152,10 +152,10 @@ def test_bar_chart_labels_are_whole_and_numbers_french() -> None:
     svg = chart.svg("fr")
     assert_inline_safe(svg)
     drawn = texts(svg)
-    # Long labels: horizontal bars, labels wrapped on lines, every word there, no ellipsis.
-    assert chart.spec["encoding"]["y"]["field"] == "category"
-    assert "Maison Lumière · Instagram" in drawn
-    assert "Trailhead Outdoor Gear · LinkedIn company page" in drawn
+    # Long labels: horizontal bars, each label whole on a line above its bars, no ellipsis.
+    assert chart.spec["encoding"]["y"]["field"] == "group"
+    at = drawn.index("Maison Lumière · Instagram")
+    assert drawn[at:at + 3] == ["Maison Lumière · Instagram", HOSTILE, "Trailhead Outdoor Gear · LinkedIn company page"]
     assert "…" not in svg
     # Each bar's value written at its end; the missing one reads "–".
     assert {f"3,5{NBSP}%", f"3,12{NBSP}%", f"0,8{NBSP}%", f"1{NBSP}%", f"1,25{NBSP}%", "–"} <= set(drawn)
@@ -181,7 +181,21 @@ def test_short_labels_give_columns_and_counts_with_thousands() -> None:
     drawn = texts(chart.svg("fr"))
     assert f"12{NNBSP}345" in drawn and f"8{NNBSP}765,5" in drawn
     assert {"12,345", "8,765.5"} <= set(texts(chart.svg("en")))
-    assert bar_chart(["a"], {"s": [1.0]}, title="t", unit="%", horizontal=True).spec["encoding"]["y"]["field"] == "category"
+    assert bar_chart(["a"], {"s": [1.0]}, title="t", unit="%", horizontal=True).spec["encoding"]["y"]["field"] == "group"
+
+
+def test_a_label_too_long_for_one_line_is_wrapped_whole() -> None:
+    name = "Fédération française des associations de randonnée pédestre et de montagne · Instagram"
+    drawn = texts(bar_chart([name], {"ERR": [2.0]}, title="t", unit="%").svg("fr"))
+    at = drawn.index("Fédération française des associations de randonnée")
+    assert drawn[at:at + 3] == ["Fédération française des associations de randonnée",
+                                "pédestre et de montagne · Instagram", f"2{NBSP}%"]
+
+
+def test_a_negative_bar_has_its_value_before_its_end() -> None:
+    chart = bar_chart(["Instagram", "Facebook"], {"Abonnés gagnés": [120, -35]}, title="t", unit="followers")
+    drawn = texts(chart.svg("fr"))
+    assert "120" in drawn and "-35" in drawn
 
 
 def test_bar_chart_refuses_series_of_the_wrong_length() -> None:
@@ -222,6 +236,17 @@ def test_sparkline_is_small_and_keeps_gaps() -> None:
     assert 'viewBox="0 0 120 32"' in svg
     assert line_paths(svg)[colour].count("M") == 2
     assert texts(svg) == []
+    symbols = [path for group in parsed(svg).iter(f"{SVG}g") if "mark-symbol" in (group.get("class") or "")
+               for path in group]
+    assert [path.get("fill") for path in symbols] == [colour]  # the last value, marked
+
+
+def test_long_series_names_are_whole_in_the_legend() -> None:
+    name = "Trailhead Outdoor Gear · LinkedIn company page"
+    chart = trend_chart({name: [(WEEKS[0], 10.0), (WEEKS[1], 12.0)], "Maison Lumière · Instagram":
+                         [(WEEKS[0], 11.0), (WEEKS[1], 9.0)]}, title="t", unit="followers")
+    drawn = texts(chart.svg("fr"))
+    assert name in drawn and "Maison Lumière · Instagram" in drawn
 
 
 # --- empty charts, rendering ----------------------------------------------------------------------

@@ -82,8 +82,10 @@ WIDTH = 440
 at about 4/5 size, so the 14 px labels stay above 11 px; a wider page shows them at this size
 (or larger, when its CSS gives the SVG ``width:100%``)."""
 LABEL_SIZE = 14
-LINE_CHARS = 20
-"""A category label longer than this is wrapped onto more lines, never cut off."""
+ROW_LABEL_CHARS = 50
+"""A label above horizontal bars longer than this is wrapped onto more lines, never cut off."""
+COLUMN_LABEL_CHARS = 12
+"""A label under columns longer than this is wrapped onto more lines, never cut off."""
 
 _DATE_FORMAT = re.compile(r"\{date:(\w+)\}")
 _NO_DATA = "{no_data}"
@@ -212,9 +214,10 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
     """Bars per category, one per series side by side (e.g. ERR per account, this period and
     the previous one), each with its value written at its end.
 
-    Category labels are wrapped, never cut off. ``horizontal`` None chooses: horizontal bars
-    when labels are long or categories many (they read well on a phone), columns otherwise.
-    A None value has no bar and reads "–", not zero.
+    Category labels are never cut off. ``horizontal`` None chooses: horizontal bars when labels
+    are long or categories many, columns otherwise. Horizontal bars have each category's label
+    on a line of its own above its bars, across the chart's width, so account names read whole
+    on a phone. A None value has no bar and reads "–", not zero.
     """
     names = list(series)
     for name, values in series.items():
@@ -225,64 +228,107 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
         return _empty(title, description, no_data_text, 160)
     if horizontal is None:
         horizontal = len(categories) > 5 or _longest(categories) > 10 or len(categories) * len(names) > 8
-    labels = _unique_labels([_wrapped(category, LINE_CHARS if horizontal else 12) for category in categories])
-    rows = [{"category": label, "series": name, "value": _shown(value, unit), "order": index}
-            for name, values in series.items() for index, (label, value) in enumerate(zip(labels, values))]
-    value_format = _value_format(unit)
-    lines = max(label.count("\n") + 1 for label in labels)
-    shown = [row["value"] for row in rows if row["value"] is not None]
+    shown = [_shown(value, unit) for values in series.values() for value in values if value is not None]
     # Room past the longest bar for its value, written at its end.
     value_scale: dict[str, Any] = {"nice": True}
     if max(shown) > 0:
-        value_scale["domainMax"] = max(shown) * (1.22 if horizontal else 1.1)
+        value_scale["domainMax"] = max(shown) * (1.2 if horizontal else 1.1)
     if min(shown) < 0:
-        value_scale["domainMin"] = min(shown) * 1.1
-    band_axis = {"title": None, "labelExpr": "split(datum.label, '\\n')", "labelLimit": 0,
-                 "ticks": False, "domain": False, "labelFontSize": LABEL_SIZE}
-    value_axis = {"title": None, "format": value_format, "tickCount": 4, "grid": True,
-                  "labelFlush": True}
-    sort = labels
+        value_scale["domainMin"] = min(shown) * (1.2 if horizontal else 1.3)
+    value_format = _value_format(unit)
     legend = None if len(names) == 1 else {"orient": "top", "title": None, "direction": "horizontal",
                                            "labelLimit": 0, "columns": 1 if _longest(names) > 20 else 0}
     colour = {"field": "series", "type": "nominal", "legend": legend,
               "scale": {"domain": names, "range": series_colours(names, colours)}}
-    label_expr = f"datum.value == null ? '–' : format(datum.value, '{value_format}')"
-    if horizontal:
-        bar_size = 16
-        group = len(names) * bar_size + 10 + max(0, lines - 1) * 8
-        height = len(categories) * group + 24 + (_legend_height(names) if legend else 0)
-        position = {"y": {"field": "category", "type": "nominal", "sort": sort, "axis": band_axis,
-                          "scale": {"paddingInner": 0.25, "paddingOuter": 0.1}},
-                    "yOffset": {"field": "series", "type": "nominal", "sort": names},
-                    "x": {"field": "value", "type": "quantitative", "axis": value_axis,
-                          "scale": value_scale}}
-        text_mark = {"type": "text", "align": "left", "baseline": "middle", "dx": 4,
-                     "fontSize": 13, "color": TEXT_COLOUR}
-        text_position = {"x": {"field": "label_at", "type": "quantitative"}}
-    else:
-        height = 220 + (lines - 1) * 16 + (_legend_height(names) if legend else 0)
-        position = {"x": {"field": "category", "type": "nominal", "sort": sort,
-                          "axis": {**band_axis, "labelAngle": 0}, "scale": {"paddingInner": 0.25}},
-                    "xOffset": {"field": "series", "type": "nominal", "sort": names},
-                    "y": {"field": "value", "type": "quantitative", "axis": value_axis,
-                          "scale": value_scale}}
-        text_mark = {"type": "text", "align": "center", "baseline": "bottom", "dy": -3,
-                     "fontSize": 13, "color": TEXT_COLOUR}
-        text_position = {"y": {"field": "label_at", "type": "quantitative"}}
-    spec = {
-        "width": WIDTH, "height": height,
-        "autosize": {"type": "fit", "contains": "padding"},
-        "data": {"values": rows},
-        "transform": [{"calculate": "datum.value == null ? 0 : datum.value", "as": "label_at"},
-                      {"calculate": label_expr, "as": "label"}],
-        "encoding": position,
-        "layer": [
-            {"mark": {"type": "bar", "cornerRadiusEnd": 2}, "encoding": {"color": colour}},
-            {"mark": text_mark, "encoding": {**text_position, "text": {"field": "label", "type": "nominal"}}},
-        ],
-        "config": _config(),
-    }
+    layout = _horizontal_bars if horizontal else _columns
+    spec = layout(categories, series, unit, value_scale, colour)
+    spec["height"] += _legend_height(names) if legend else 0
+    spec["transform"] = [{"calculate": "datum.value == null ? 0 : datum.value", "as": "label_at"},
+                         {"calculate": f"datum.value == null ? '–' : format(datum.value, '{value_format}')",
+                          "as": "value_label"}]
+    spec.update({"width": WIDTH, "autosize": {"type": "fit", "contains": "padding"}, "config": _config()})
     return Chart(spec, title, description, no_data_text)
+
+
+def _value_labels(channel: str, bar_kind: dict) -> list[dict]:
+    """Text layers writing each bar's value past its end: after a positive bar, before a
+    negative one."""
+    horizontal = channel == "x"
+    positive = ({"align": "left", "baseline": "middle", "dx": 4} if horizontal
+                else {"align": "center", "baseline": "bottom", "dy": -3})
+    negative = ({"align": "right", "baseline": "middle", "dx": -4} if horizontal
+                else {"align": "center", "baseline": "top", "dy": 3})
+    return [{"transform": [bar_kind, {"filter": test}],
+             "mark": {"type": "text", "fontSize": 13, "color": TEXT_COLOUR, **placement},
+             "encoding": {channel: {"field": "label_at", "type": "quantitative"},
+                          "text": {"field": "value_label", "type": "nominal"}}}
+            for test, placement in (("datum.label_at >= 0", positive), ("datum.label_at < 0", negative))]
+
+
+def _horizontal_bars(categories: list[str], series: dict[str, list[float | None]], unit: str,
+                     value_scale: dict, colour: dict) -> dict:
+    """Rows of bars, each category's label on its own line(s) above its bars."""
+    names = list(series)
+    wrapped = [_wrapped(category, ROW_LABEL_CHARS).split("\n") for category in categories]
+    lines = max(len(label) for label in wrapped)
+    slots = [f"label {line}" for line in range(lines)] + [f"bar {index}" for index in range(len(names))]
+    rows: list[dict] = []
+    for index, label in enumerate(wrapped):
+        rows += [{"kind": "label", "group": index, "slot": f"label {line}", "text": text}
+                 for line, text in enumerate(label)]
+        rows += [{"kind": "bar", "group": index, "slot": f"bar {number}", "series": name,
+                  "value": _shown(series[name][index], unit)} for number, name in enumerate(names)]
+    slot_height = 19
+    bar_kind = {"filter": "datum.kind == 'bar'"}
+    return {
+        "height": round(len(categories) * len(slots) * slot_height / 0.85) + 28,
+        "data": {"values": rows},
+        "encoding": {
+            "y": {"field": "group", "type": "ordinal", "axis": None,
+                  "scale": {"paddingInner": 0.15, "paddingOuter": 0}},
+            "yOffset": {"field": "slot", "type": "nominal", "scale": {"domain": slots, "paddingInner": 0.12}},
+        },
+        "layer": [
+            {"transform": [{"filter": "datum.kind == 'label'"}],
+             "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": LABEL_SIZE,
+                      "color": TEXT_COLOUR, "fontWeight": "bold"},
+             "encoding": {"x": {"value": 0}, "text": {"field": "text", "type": "nominal"}}},
+            {"transform": [bar_kind], "mark": {"type": "bar", "cornerRadiusEnd": 2},
+             "encoding": {"x": {"field": "value", "type": "quantitative", "scale": value_scale,
+                                "axis": {"title": None, "format": _value_format(unit), "tickCount": 4,
+                                         "grid": True, "labelFlush": True}},
+                          "color": colour}},
+            *_value_labels("x", bar_kind),
+        ],
+    }
+
+
+def _columns(categories: list[str], series: dict[str, list[float | None]], unit: str,
+             value_scale: dict, colour: dict) -> dict:
+    """Columns side by side, the category's label (wrapped if long) under each group."""
+    names = list(series)
+    labels = _unique_labels([_wrapped(category, COLUMN_LABEL_CHARS) for category in categories])
+    rows = [{"kind": "bar", "category": label, "series": name, "value": _shown(values[index], unit)}
+            for name, values in series.items() for index, label in enumerate(labels)]
+    lines = max(label.count("\n") + 1 for label in labels)
+    return {
+        "height": 220 + (lines - 1) * 16,
+        "data": {"values": rows},
+        "encoding": {
+            "x": {"field": "category", "type": "nominal", "sort": labels, "scale": {"paddingInner": 0.25},
+                  "axis": {"title": None, "labelExpr": "split(datum.label, '\\n')", "labelLimit": 0,
+                           "ticks": False, "domain": False, "labelAngle": 0}},
+            "xOffset": {"field": "series", "type": "nominal", "sort": names},
+        },
+        "layer": [
+            {"mark": {"type": "bar", "cornerRadiusEnd": 2},
+             "encoding": {"y": {"field": "value", "type": "quantitative", "scale": value_scale,
+                                "axis": {"title": None, "format": _value_format(unit), "tickCount": 4,
+                                         "grid": True, "labelFlush": True}},
+                          "color": colour}},
+            *_value_labels("y", {"filter": "datum.kind == 'bar'"}),
+        ],
+    }
 
 
 def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_names: list[str],
@@ -345,7 +391,7 @@ def sparkline(points: list[tuple[date, float | None]], *, colour: str, title: st
     if not valid:
         return Chart({**base, "data": {"values": [{}]}, "mark": {"type": "text", "text": ""}},
                      title, description, "")
-    last = valid[-1]["date"]
+    valid[-1]["last"] = True
     x = {"field": "date", "type": "temporal", "axis": None}
     y = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}}
     spec = {
@@ -354,7 +400,7 @@ def sparkline(points: list[tuple[date, float | None]], *, colour: str, title: st
         "encoding": {"x": x, "y": y},
         "layer": [
             {"mark": {"type": "line", "color": colour, "strokeWidth": 2, "invalid": "break-paths-show-domains"}},
-            {"transform": [{"filter": f"datum.value != null && datum.date == '{last}'"}],
+            {"transform": [{"filter": "datum.last === true"}],
              "mark": {"type": "point", "filled": True, "color": colour, "size": 30, "opacity": 1}},
         ],
     }
