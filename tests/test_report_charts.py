@@ -198,6 +198,14 @@ def test_a_negative_bar_has_its_value_before_its_end() -> None:
     assert "120" in drawn and "-35" in drawn
 
 
+def test_one_figure_per_platform_gives_each_bar_its_platform_colour() -> None:
+    chart = bar_chart(["Instagram", "facebook", "LinkedIn"], {"ERR": [3.2, 2.1, 1.0]}, title="t", unit="%")
+    assert bar_fills(chart.svg("en")) == [PLATFORM_COLOURS["instagram"], PLATFORM_COLOURS["facebook"],
+                                          PLATFORM_COLOURS["linkedin"]]
+    mixed = bar_chart(["Instagram", "Maison Lumière"], {"ERR": [3.2, 2.1]}, title="t", unit="%")
+    assert bar_fills(mixed.svg("en")) == [SERIES_COLOURS[0]] * 2  # not all platforms: one series colour
+
+
 def test_bar_chart_refuses_series_of_the_wrong_length() -> None:
     with pytest.raises(ValueError, match="series 'b' has 1 values for 2 categories"):
         bar_chart(["x", "y"], {"a": [1.0, 2.0], "b": [1.0]}, title="t", unit="%")

@@ -139,11 +139,16 @@ class Chart:
 def platform_colour(name: str, index: int = 0) -> str:
     """The colour of a series: its platform's colour when ``name`` is a platform ("instagram",
     "Instagram"), else the ``index``-th of :data:`SERIES_COLOURS`."""
+    platform = _platform_of(name)
+    return PLATFORM_COLOURS[platform] if platform else SERIES_COLOURS[index % len(SERIES_COLOURS)]
+
+
+def _platform_of(name: str) -> str | None:
     key = name.strip().lower()
     for platform, display in PLATFORM_NAMES.items():
         if key in (platform, display.lower()):
-            return PLATFORM_COLOURS[platform]
-    return SERIES_COLOURS[index % len(SERIES_COLOURS)]
+            return platform
+    return None
 
 
 def series_colours(names: Iterable[str], colours: dict[str, str] | None = None) -> list[str]:
@@ -238,10 +243,16 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
     value_format = _value_format(unit)
     legend = None if len(names) == 1 else {"orient": "top", "title": None, "direction": "horizontal",
                                            "labelLimit": 0, "columns": 1 if _longest(names) > 20 else 0}
-    colour = {"field": "series", "type": "nominal", "legend": legend,
-              "scale": {"domain": names, "range": series_colours(names, colours)}}
+    colour: dict[str, Any] = {"field": "series", "type": "nominal", "legend": legend,
+                              "scale": {"domain": names, "range": series_colours(names, colours)}}
+    if len(names) == 1 and not colours and all(_platform_of(category) for category in categories):
+        # One figure per platform: each bar in its platform's colour, as everywhere else.
+        colour = {"field": "fill", "type": "nominal", "scale": None, "legend": None}
     layout = _horizontal_bars if horizontal else _columns
     spec = layout(categories, series, unit, value_scale, colour)
+    for row in spec["data"]["values"]:
+        if row["kind"] == "bar" and colour["field"] == "fill":
+            row["fill"] = platform_colour(categories[row["index"]])
     spec["height"] += _legend_height(names) if legend else 0
     spec["transform"] = [{"calculate": "datum.value == null ? 0 : datum.value", "as": "label_at"},
                          {"calculate": f"datum.value == null ? '–' : format(datum.value, '{value_format}')",
@@ -276,7 +287,7 @@ def _horizontal_bars(categories: list[str], series: dict[str, list[float | None]
     for index, label in enumerate(wrapped):
         rows += [{"kind": "label", "group": index, "slot": f"label {line}", "text": text}
                  for line, text in enumerate(label)]
-        rows += [{"kind": "bar", "group": index, "slot": f"bar {number}", "series": name,
+        rows += [{"kind": "bar", "group": index, "index": index, "slot": f"bar {number}", "series": name,
                   "value": _shown(series[name][index], unit)} for number, name in enumerate(names)]
     slot_height = 19
     bar_kind = {"filter": "datum.kind == 'bar'"}
@@ -290,8 +301,8 @@ def _horizontal_bars(categories: list[str], series: dict[str, list[float | None]
         },
         "layer": [
             {"transform": [{"filter": "datum.kind == 'label'"}],
-             "mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": LABEL_SIZE,
-                      "color": TEXT_COLOUR, "fontWeight": "bold"},
+             "mark": {"type": "text", "align": "left", "baseline": "middle", "dy": -2,
+                      "fontSize": LABEL_SIZE, "color": TEXT_COLOUR, "fontWeight": "bold"},
              "encoding": {"x": {"value": 0}, "text": {"field": "text", "type": "nominal"}}},
             {"transform": [bar_kind], "mark": {"type": "bar", "cornerRadiusEnd": 2},
              "encoding": {"x": {"field": "value", "type": "quantitative", "scale": value_scale,
@@ -308,7 +319,7 @@ def _columns(categories: list[str], series: dict[str, list[float | None]], unit:
     """Columns side by side, the category's label (wrapped if long) under each group."""
     names = list(series)
     labels = _unique_labels([_wrapped(category, COLUMN_LABEL_CHARS) for category in categories])
-    rows = [{"kind": "bar", "category": label, "series": name, "value": _shown(values[index], unit)}
+    rows = [{"kind": "bar", "index": index, "category": label, "series": name, "value": _shown(values[index], unit)}
             for name, values in series.items() for index, label in enumerate(labels)]
     lines = max(label.count("\n") + 1 for label in labels)
     return {
