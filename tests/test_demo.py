@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cmflow import accounts_of_no_client
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 
@@ -293,6 +294,38 @@ def test_posts_published_and_follower_growth(demo_run):
               - followers_on(CURRENT[0] - timedelta(days=1), "instagram", "trailhead.outfitters"))
     assert growth > 0
     assert demo_run.value("follower_growth", platform="instagram", account="trailhead.outfitters") == growth
+
+
+def test_each_client_objective_gets_its_verdict(demo_run):
+    """The demo's objectives, from the raw exports: ERR at least 3% (progress ERR / 3) on each
+    client's Instagram and Facebook account, and Trailhead's Instagram followers up 0.15% on the
+    week before (progress: change % / 0.15)."""
+    got = {(r.objective.id, r.dimensions["account"]): r for r in demo_run.objectives}
+    assert len(got) == len(demo_run.objectives) == 5
+    expected_verdicts = {
+        ("err-maison-lumiere", "instagram", "maisonlumiere"): "continue",        # ERR about 5.6%
+        ("err-maison-lumiere", "facebook", "Maison Lumière"): "optimise",        # about 2.6%
+        ("err-trailhead", "instagram", "trailhead.outfitters"): "optimise",     # about 2.8%
+        ("err-trailhead", "facebook", "Trailhead Outfitters"): "change",        # about 2.2%
+    }
+    for (objective, platform, account), verdict in expected_verdicts.items():
+        value = err(of_account(meta_posts(CURRENT), platform, account))
+        result = got[objective, account]
+        assert result.dimensions == {"platform": platform, "account": account}
+        assert (result.value, result.progress) == (pytest.approx(value), pytest.approx(value / 3, abs=1e-9))
+        assert result.verdict == verdict, (objective, account, value)
+    now = followers_on(CURRENT[1], "instagram", "trailhead.outfitters")
+    before = followers_on(PREVIOUS[1], "instagram", "trailhead.outfitters")
+    change_pct = (now - before) / before * 100
+    fans = got["fans-trailhead", "trailhead.outfitters"]
+    assert (fans.value, fans.baseline) == (now, before)
+    assert fans.progress == pytest.approx(change_pct / 0.15, abs=1e-9)
+    assert 0.8 <= fans.progress < 1 and fans.verdict == "optimise"
+    clients = demo_run.workflow.clients
+    assert [c.id for c in clients] == ["maison-lumiere", "trailhead-outfitters"]
+    assert {o.objective.client for o in demo_run.objectives} == {"maison-lumiere", "trailhead-outfitters"}
+    accounts = demo_run.measurements["account"].drop_nulls().unique().to_list()
+    assert len(accounts) == 12 and accounts_of_no_client(clients, accounts) == []  # every account is a client's
 
 
 def test_expected_alerts_fire(demo_run):

@@ -29,7 +29,7 @@ from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE
 from cmflow.testing import registered_plugin
 from cmflow.plugins.entries import MetricEntry, OutputEntry, SourceEntry, TriggerEntry, entry_keys
-from cmflow.workflow import StoreSettings, WorkflowSettings, load_workflow
+from cmflow.workflow import ClientEntry, ObjectiveEntry, StoreSettings, WorkflowSettings, load_workflow
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -228,6 +228,7 @@ def test_concepts_names_the_store_defaults():
 WORKFLOW_TABLES = {
     "[workflow]": WorkflowSettings, "[store]": StoreSettings, "[[sources]]": SourceEntry,
     "[[metrics]]": MetricEntry, "[[triggers]]": TriggerEntry, "[[outputs]]": OutputEntry,
+    "[[clients]]": ClientEntry, "[[objectives]]": ObjectiveEntry,
 }
 
 

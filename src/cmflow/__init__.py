@@ -44,7 +44,7 @@ _PUBLIC = {
     # option types that check at validate what would fail at run time, and what to say when one fails
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
-    "OutputPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
+    "OutputPath": "plugins.option_types", "ReportPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
@@ -53,6 +53,13 @@ _PUBLIC = {
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "UserFacingError": "foundation.errors",
     "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
+    "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
+    # metric polarity, objectives and clients: what reports speak from
+    "Polarity": "foundation.polarity", "change_tone": "foundation.polarity",
+    "Objective": "foundation.objectives", "ObjectiveResult": "foundation.objectives",
+    "Ladder": "foundation.objectives", "GOALS": "foundation.objectives", "VERDICTS": "foundation.objectives",
+    "Client": "foundation.clients", "client_of": "foundation.clients",
+    "accounts_of_no_client": "foundation.clients", "account_display_name": "foundation.clients",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -77,12 +84,16 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
+    from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
+    from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
                                                 with_series_key)
     from cmflow.foundation.names import closest
+    from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.polarity import Polarity, change_tone
     from cmflow.foundation.records import COUNTERS, POST_FORMATS, RECORD_KINDS, RecordTable, merged_records
     from cmflow.foundation.secrets import mark_secret
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
@@ -93,7 +104,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption
-    from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, StrftimeFormats,
+    from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
     from cmflow.presentation.summary import format_change, format_value, kpi_tables, metric_label, ranked_posts

@@ -10,25 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cmflow.foundation import periods, schedules
+from cmflow.foundation.clients import LANGUAGES, Client
+from cmflow.foundation.email_addresses import EmailAddress
+from cmflow.foundation.objectives import GOALS, Ladder, Objective
+from cmflow.foundation.polarity import POLARITIES, Polarity
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.plugins.kinds import Plugin
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
-from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, entry_keys
-from cmflow.plugins.option_errors import explain, key_path
+from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, WhereTable, entry_keys
+from cmflow.plugins.option_errors import InvalidOption, explain, key_path
+from cmflow.plugins.option_types import HexColour
 from cmflow.foundation.names import closest
 from cmflow.plugins.registry import PluginInfo, PluginNotLoaded, PluginRegistry, UnknownPlugin, get_registry
 from cmflow.foundation.env_files import load_dotenv_beside
-from cmflow.foundation.where_filters import dimension_where_problems, record_where_problems
+from cmflow.foundation.where_filters import dimension_where_problems, record_where_problems, values_of
 from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
-TOP_LEVEL_KEYS = ("workflow", "store", *SECTION_OF_KIND.values())
+TOP_LEVEL_KEYS = ("workflow", "store", "clients", *SECTION_OF_KIND.values(), "objectives")
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
 
@@ -133,6 +139,137 @@ class StoreSettings(BaseModel):
         return value
 
 
+class ClientEntry(BaseModel):
+    """One ``[[clients]]`` entry: a client of an agency workflow (see docs/workflow-file.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, description="Id objectives and report outputs refer to the client by.",
+                    examples=["maison-lumiere"])
+    name: str = Field(description="The client's name as its reports show it.", examples=["Maison Lumière"])
+    accounts: Union[Annotated[list[str], Field(min_length=1)], Annotated[dict[str, str], Field(min_length=1)]] = Field(
+        description="The client's accounts (the `account` of its records: handle, page name): a list, "
+        "or a table giving each the name reports show for it instead of the handle.",
+        examples=[{"maisonlumiere": "Maison Lumière", "maisonlumiere_fr": "Maison Lumière"}])
+    language: Literal[LANGUAGES] = Field(  # type: ignore[valid-type]
+        description="Language of the client's reports: fr or en.", examples=["fr"])
+    logo: str | None = Field(None, description="The client's logo for its reports: a .png, .jpg or .svg "
+                             "file, relative to the workflow file.", examples=["logos/maison-lumiere.svg"])
+    colour: HexColour | None = Field(None, description="The client's brand colour, #rrggbb.",
+                                     examples=["#8a5a44"])
+    recipients: list[EmailAddress] = Field(
+        default_factory=list, description="E-mail addresses the client's reports go to.",
+        examples=[["marie@maisonlumiere.example"]])
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: reports title the client's pages with it")
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _display_names(cls, value: list[str] | dict[str, str]) -> list[str] | dict[str, str]:
+        names = value if isinstance(value, list) else list(value)
+        for name in names:
+            if not name.strip():
+                raise ValueError("an account id must not be empty")
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise ValueError("each account may be listed once")
+        if isinstance(value, dict):
+            for account, shown in value.items():
+                if not shown.strip():
+                    raise InvalidOption(account, "the display name must not be empty")
+        return value
+
+    @field_validator("logo")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().endswith(LOGO_SUFFIXES):
+            raise ValueError(f"{value!r} is not a .png, .jpg or .svg file: reports show one of those")
+        return value
+
+
+class LadderEntry(BaseModel):
+    """An objective's ``ladder``: the lowest progress of each verdict (below ``change``: stop)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    continue_: float = Field(1.0, alias="continue", gt=0, description="Lowest progress of continue (success).")
+    optimise: float = Field(0.8, ge=0, description="Lowest progress of optimise (moderate success).")
+    change: float = Field(0.5, ge=0, description="Lowest progress of change (moderate failure); "
+                          "below it: stop (clear failure).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LadderEntry":
+        if problem := self.ladder().problem():
+            raise ValueError(problem)
+        return self
+
+    def ladder(self) -> Ladder:
+        """The thresholds as the verdicts read them."""
+        return Ladder(self.continue_, self.optimise, self.change)
+
+
+class ObjectiveEntry(BaseModel):
+    """One ``[[objectives]]`` entry: a business goal, the measurement that tells it, a target
+    (see docs/objectives.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, description="Id of the objective.", examples=["fanbase-instagram"])
+    title: str = Field("", description="The objective in the reader's words, shown in reports.",
+                       examples=["Grow the Instagram community by 10% over last year"])
+    goal: Literal[tuple(GOALS)] = Field(  # type: ignore[valid-type]
+        description="The business goal: " + ", ".join(GOALS) + ".", examples=["grow_fanbase"])
+    metric: str = Field(description="The measurement that tells how the goal is going (one the workflow's "
+                        "metrics produce).", examples=["followers"])
+    target: float | None = Field(None, description="The value to reach, in the metric's unit (3.0 for an ERR "
+                                 "of 3%); for a measurement better lower, the value not to exceed.",
+                                 examples=[3.0])
+    target_change_pct: float | None = Field(
+        None, description="Instead of target: the relative change to achieve against `against`, in % "
+        "(10: up 10%; -20: down 20%, for a measurement better lower).", examples=[10])
+    against: Literal["previous_period", "same_period_last_year"] | None = Field(
+        None, description="With target_change_pct: the comparison period (one of [workflow] compare).")
+    direction: Literal["at_least", "at_most"] | None = Field(
+        None, description="at_least: reach the target; at_most: stay under it. Default: from the "
+        "measurement's polarity (at_most for one better lower); required for a neutral one.")
+    where: WhereTable = Field(
+        default_factory=dict, description="The series judged, by dimensions, e.g. {account = "
+        "\"maisonlumiere\"}; a list of values: one result per value. Default: the overall series.",
+        examples=[{"account": "maisonlumiere"}])
+    client: str | None = Field(None, description="Id of the [[clients]] entry the "
+                               "objective belongs to.", examples=["maison-lumiere"])
+    horizon: date | None = Field(None, description="The date the objective is for, shown to the reader.",
+                                 examples=["2026-12-31"])
+    ladder: LadderEntry = Field(default_factory=LadderEntry, description="Thresholds of progress for each "
+                                "verdict: {continue = 1.0, optimise = 0.8, change = 0.5} by default.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "ObjectiveEntry":
+        if (self.target is None) == (self.target_change_pct is None):
+            raise ValueError("give either target (a value to reach) or target_change_pct (a change in % "
+                             "against a comparison period), not " + ("both" if self.target is not None
+                                                                      else "neither"))
+        if self.target_change_pct is not None:
+            if self.against is None:
+                raise InvalidOption("against", "target_change_pct needs against = \"previous_period\" "
+                                    "or \"same_period_last_year\"")
+            if self.target_change_pct == 0:
+                raise InvalidOption("target_change_pct", "a change of 0% gives no progress to measure: "
+                                    "for \"stay where it is\", write target = the value")
+        elif self.against is not None:
+            raise InvalidOption("against", "against goes with target_change_pct; a target is a value to reach")
+        return self
+
+    def objective(self, direction: str) -> Objective:
+        """The objective this entry declares, its direction settled (from polarity if unset)."""
+        return Objective(self.id, self.goal, self.metric, direction, self.target, self.target_change_pct,
+                         self.against, self.title, dict(self.where), self.client, self.horizon, self.ladder.ladder())
+
+
 @dataclass
 class Entry:
     """One validated workflow entry: its common keys, its plugin and the plugin instance."""
@@ -160,6 +297,10 @@ class Workflow:
     metrics: list[Entry] = field(default_factory=list)
     triggers: list[Entry] = field(default_factory=list)
     outputs: list[Entry] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)
+    """The ``[[clients]]`` entries: who owns which accounts, their language and branding."""
+    objectives: list[Objective] = field(default_factory=list)
+    """The ``[[objectives]]`` entries, each judged at every run (``RunResult.objectives``)."""
     metrics_complete: bool = True
     """False while a metric entry is invalid: what the metrics produce is then not known."""
 
@@ -185,6 +326,18 @@ class Workflow:
         for entry in self.metrics:
             names.update(entry.plugin.produces())
         return names
+
+    def polarity_of(self, measurement: str) -> Polarity:
+        """Whether ``measurement`` is better higher (``up``), lower (``down``) or neither
+        (``neutral``), as the metric producing it says; ``neutral`` if no metric produces it."""
+        for entry in self.metrics:
+            if measurement in entry.plugin.produces():
+                return entry.plugin.polarity(measurement)
+        return "neutral"
+
+    def client(self, client_id: str) -> Client | None:
+        """The client of that id, or None."""
+        return next((c for c in self.clients if c.id == client_id), None)
 
     def unknown_measurements(self, names: dict[str, str]) -> list[tuple[str, str]]:
         """Problems (key path, message) for the measurements named in an entry's options (by
@@ -280,6 +433,9 @@ class _Loader:
         if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
         self._cross_check(workflow, settings_valid=settings is not None)
+        workflow.clients = self._clients(document.get("clients", []))
+        workflow.objectives = self._objectives(workflow, document.get("objectives", []),
+                                               settings_valid=settings is not None)
         if self.problems:
             raise WorkflowInvalid(self.problems)
         return workflow
@@ -541,6 +697,128 @@ class _Loader:
                         key, message = problem if isinstance(problem, tuple) else ("", problem)
                         self.problem(f"{entry.path}.{key}" if key else entry.path, message)
 
+
+    def _tables(self, section: str, raw: Any) -> list[tuple[str, dict[str, Any]]]:
+        """The entries of an array of tables (``[[clients]]``), each with its key path."""
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            self.problem(section, f"must be an array of tables: write [[{section}]] before each entry")
+            return []
+        return [(f"{section}[{index}]", item) for index, item in enumerate(raw)]
+
+    def _clients(self, raw: Any) -> list[Client]:
+        """The ``[[clients]]`` entries: valid, distinct ids, each account one client's, logos that exist."""
+        clients: list[Client] = []
+        owner: dict[str, str] = {}
+        for path, item in self._tables("clients", raw):
+            entry = self._model(ClientEntry, item, path)
+            if entry is None:
+                continue
+            if entry.id in (c.id for c in clients):
+                self.problem(f"{path}.id", f"client id {entry.id!r} is already used", "give each client its own id")
+                continue
+            accounts = dict.fromkeys(entry.accounts, entry.name) if isinstance(entry.accounts, list) \
+                else dict(entry.accounts)
+            for account in accounts:
+                if account in owner:
+                    self.problem(f"{path}.accounts", f"account {account!r} already belongs to client {owner[account]!r}",
+                                 "an account belongs to one client: remove it from one of them")
+                owner.setdefault(account, entry.id)
+            logo = None
+            if entry.logo is not None:
+                logo = Path(entry.logo).expanduser()
+                logo = logo if logo.is_absolute() else self.file.parent / logo
+                if not logo.is_file():
+                    self.problem(f"{path}.logo", f"{logo} is not a file" if logo.exists() else f"{logo} does not exist",
+                                 "give the path of the logo file, relative to the workflow file")
+            clients.append(Client(entry.id, entry.name, accounts, entry.language, logo, entry.colour,
+                                  tuple(entry.recipients)))
+        return clients
+
+    def _objectives(self, workflow: Workflow, raw: Any, settings_valid: bool) -> list[Objective]:
+        """The ``[[objectives]]`` entries, checked against the workflow's metrics, comparisons and clients."""
+        objectives: list[Objective] = []
+        producers = {name: entry for entry in workflow.metrics for name in entry.plugin.produces()}
+        metrics_known = "metric" not in self.failed_kinds
+        for path, item in self._tables("objectives", raw):
+            entry = self._model(ObjectiveEntry, item, path)
+            if entry is None:
+                continue
+            if entry.id in (o.id for o in objectives):
+                self.problem(f"{path}.id", f"objective id {entry.id!r} is already used",
+                             "give each objective its own id")
+                continue
+            problems_before = len(self.problems)
+            if entry.client is not None and workflow.client(entry.client) is None:
+                known = [c.id for c in workflow.clients]
+                suggestion = closest(entry.client, known)
+                self.problem(f"{path}.client", f"no client has id {entry.client!r}",
+                             f"did you mean {suggestion!r}?" if suggestion else
+                             f"client ids: {', '.join(known)}" if known else "add a [[clients]] entry with that id")
+            if entry.against is not None and settings_valid and entry.against not in workflow.settings.compare:
+                self.problem(f"{path}.against", f"the workflow is not compared with {entry.against}",
+                             f"add \"{entry.against}\" to compare in [workflow]")
+            self._check_objective_where(path, entry, workflow, producers.get(entry.metric))
+            producer = producers.get(entry.metric)
+            if producer is None:
+                if metrics_known:
+                    suggestion = closest(entry.metric, list(producers))
+                    self.problem(f"{path}.metric", f"no metric produces {entry.metric!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+                continue
+            direction = self._objective_direction(path, entry, producer)
+            if direction is None or len(self.problems) > problems_before:
+                continue
+            objectives.append(entry.objective(direction))
+        return objectives
+
+    def _objective_direction(self, path: str, entry: ObjectiveEntry, producer: Entry) -> str | None:
+        """The objective's direction (its own, else from the measurement's polarity), with a
+        target on the side that direction makes sense of."""
+        polarity = producer.plugin.polarity(entry.metric)
+        if polarity not in POLARITIES:
+            self.problem(producer.path, f"metric {producer.info.name!r} gives {entry.metric} the polarity "
+                         f"{polarity!r}", f"a polarity is one of {', '.join(POLARITIES)}: fix the plugin")
+            return None
+        direction = entry.direction or {"up": "at_least", "down": "at_most"}.get(polarity)
+        if direction is None:
+            self.problem(f"{path}.direction", f"{entry.metric} is neither better higher nor lower, so the "
+                         "objective must say which side of the target is the right one",
+                         "write direction = \"at_least\" (reach the target) or \"at_most\" (stay under it)")
+            return None
+        better = "higher" if direction == "at_least" else "lower"
+        if entry.target is not None:
+            if direction == "at_least" and entry.target <= 0:
+                self.problem(f"{path}.target", f"a target to reach must be above 0 (progress is value / target)",
+                             "for a change against a comparison period, use target_change_pct")
+            elif direction == "at_most" and entry.target < 0:
+                self.problem(f"{path}.target", "a value not to exceed must be 0 or more")
+        elif (entry.target_change_pct > 0) != (direction == "at_least"):
+            sign = "positive" if direction == "at_least" else "negative"
+            self.problem(f"{path}.target_change_pct", f"{entry.metric} is better {better} here ({direction}): "
+                         f"its target change must be {sign}",
+                         f"write target_change_pct = {-entry.target_change_pct:g}" + (
+                             "" if entry.direction else ", or set direction"))
+        return direction
+
+    def _check_objective_where(self, path: str, entry: ObjectiveEntry, workflow: Workflow,
+                               producer: Entry | None) -> None:
+        """The ``where`` names dimensions the metric is broken down by (no where: its overall
+        series), and the accounts of the objective's client."""
+        for key in self._check_dimension_where(path, entry.where):
+            if producer is not None:
+                self._check_broken_down(f"{path}.where.{key}", key, producer)
+        if not entry.where and producer is not None and () not in grouping_columns(producer.common.by):
+            self.problem(f"{path}.where", f"{producer.path} ({producer.info.name}) has no overall series",
+                         "add \"overall\" to its `by`, or give the objective a where (e.g. {account = \"...\"})")
+        client = workflow.client(entry.client) if entry.client else None
+        if client is not None and "account" in entry.where:
+            for account in values_of(entry.where["account"]):
+                if not client.owns(account):
+                    suggestion = closest(account, list(client.accounts))
+                    self.problem(f"{path}.where.account", f"{account!r} is not an account of client {client.id!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"its accounts: {', '.join(client.accounts)}")
 
     def _check_broken_down(self, path: str, dimension: str, metric: Entry) -> None:
         """A trigger's ``where`` selects on a dimension its metric's rows have: else it would

@@ -11,7 +11,7 @@ from typing import Any
 
 from cmflow.plugins.entries import ENTRY_MODELS, SECTION_OF_KIND
 from cmflow.plugins.registry import PluginRegistry
-from cmflow.workflow import StoreSettings, WorkflowSettings
+from cmflow.workflow import ClientEntry, ObjectiveEntry, StoreSettings, WorkflowSettings
 
 SCHEMA_ID = "https://cmflow.dev/schema/workflow.json"
 
@@ -45,6 +45,12 @@ def workflow_schema(registry: PluginRegistry) -> dict[str, Any]:
             "type": "array",
             "description": f"[[{section}]] entries, one per {kind}.",
             "items": {"oneOf": variants} if variants else {"type": "object"},
+        }
+    for section, model in (("clients", ClientEntry), ("objectives", ObjectiveEntry)):
+        properties[section] = {
+            "type": "array",
+            "description": f"[[{section}]] entries: {model.__doc__.splitlines()[0]}",
+            "items": {**_inline(model.model_json_schema(by_alias=True), definitions), "additionalProperties": False},
         }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

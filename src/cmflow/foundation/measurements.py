@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.periods import Period
 
-DIMENSIONS: tuple[str, ...] = ("platform", "account", "format", "pillar", "campaign", "post_id")
+DIMENSIONS: tuple[str, ...] = ("client", "platform", "account", "format", "pillar", "campaign", "post_id")
 """Known dimension columns, in display order. Metrics may add their own string columns."""
 
 GROUPINGS: dict[str, tuple[str, ...]] = {
     "overall": (),
+    "client": ("client",),
     "platform": ("platform",),
     "account": ("platform", "account"),
     "format": ("format",),

@@ -7,13 +7,14 @@ instantiates it once per workflow entry with the validated options.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
 
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cmflow.foundation.durations import PositiveDuration
+from cmflow.foundation.polarity import Polarity
 
 if TYPE_CHECKING:
     import polars as pl
@@ -114,11 +115,24 @@ class Metric(Plugin):
     """Record kinds of which the metric reads whichever its sources provide, at least one
     (``("post", "account_activity")``: posts, or the daily activity of accounts without a post
     list); validation checks one of them is provided."""
-    groupings: ClassVar[tuple[str, ...]] = ("overall", "platform", "account", "format", "pillar", "campaign")
+    groupings: ClassVar[tuple[str, ...]] = ("overall", "client", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
     a trigger's ``where`` may select on them besides the breakdowns."""
+
+    default_polarity: ClassVar[Polarity] = "neutral"
+    """Whether its measurements are better higher (``up``), lower (``down``) or neither
+    (``neutral``, the default: a metric that says nothing is not coloured)."""
+    measurement_polarities: ClassVar[Mapping[str, Polarity]] = {}
+    """Polarity of the measurements that differ from :attr:`default_polarity`, by name
+    (``{"followers_lost": "down"}``)."""
+
+    def polarity(self, measurement: str) -> Polarity:
+        """Whether ``measurement`` (one of :meth:`produces`) is better higher (``up``), lower
+        (``down``) or neither (``neutral``): reports colour and word changes by it, objectives
+        read it to know which side of a target is the right one."""
+        return self.measurement_polarities.get(measurement, self.default_polarity)
 
     def needed_records(self) -> list[tuple[str, ...]]:
         """Record kinds this configured metric reads, as groups of alternatives: its sources must
@@ -166,6 +180,11 @@ class Output(Plugin):
     """False for outputs with no side effect beyond the terminal: they still run in --dry-run."""
     default_when: ClassVar[str] = "always"
     """When the output runs if the workflow entry sets no ``when``."""
+
+    def history_needed(self) -> int:
+        """Number of periods before the current one this configured output shows (a report's
+        trend charts): cmflow measures them too, as it does a trigger's history."""
+        return 0
 
     def deliver(self, result: "RunResult", ctx: "DeliveryContext") -> str | None:
         """Deliver the result; return a short note for the run summary (e.g. the file written)."""

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cmflow.foundation.alerts import Alert, Notification, Verdict
+from cmflow.foundation.clients import Client
+from cmflow.foundation.objectives import Objective, ObjectiveResult
+from cmflow.foundation.polarity import Polarity
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,6 +27,11 @@ class RunWorkflow(Protocol):
     """The ``[workflow]`` table, validated: ``name``, ``timezone``, ``period``, ``compare`` ..."""
     sources: list[Any]
     """The workflow's source entries (none for the daemon's health outputs)."""
+    clients: list[Client]
+    """The ``[[clients]]`` entries: their accounts and display names, language, branding,
+    recipients (see :func:`cmflow.client_of`)."""
+    objectives: list[Objective]
+    """The ``[[objectives]]`` entries; ``RunResult.objectives`` holds their results."""
 
     @property
     def name(self) -> str: ...
@@ -37,6 +45,13 @@ class RunWorkflow(Protocol):
 
     def measurement_names(self) -> dict[str, str]:
         """Every measurement the workflow's metrics produce, with its unit."""
+
+    def polarity_of(self, measurement: str) -> Polarity:
+        """Whether ``measurement`` is better higher (``up``), lower (``down``) or neither
+        (``neutral``): reports colour and word its changes by it."""
+
+    def client(self, client_id: str) -> Client | None:
+        """The client of that id, or None."""
 
 
 @dataclass
@@ -88,7 +103,10 @@ class RunResult:
     """Alert events announced at this run (started firing, reminder due, resolved), silenced
     ones left out; notifier outputs send them."""
     verdicts: list["Verdict"] = field(default_factory=list)
-    """KPIs judged against objectives (``target`` triggers)."""
+    """KPIs judged against objectives (``target`` triggers): on track, at risk, off track, for alerts."""
+    objectives: list[ObjectiveResult] = field(default_factory=list)
+    """The workflow's ``[[objectives]]`` judged at this run: one result per objective and series,
+    with its figures, progress and verdict (continue, optimise, change, stop) or why there is none."""
     alert_changes: list[Alert] = field(default_factory=list)
     """Every alert whose stored state this run changes."""
     all_periods: list["Period"] = field(default_factory=list)
@@ -155,19 +173,20 @@ class RunResult:
             rows = rows.filter(pl.col(column).is_null() if wanted is None else pl.col(column) == wanted)
         return rows["value"][0] if rows.height else None
 
-    def output_path(self, template: str) -> "Path":
+    def output_path(self, template: str, **values: str) -> "Path":
         """A file path from an output's template: {workflow}, {period} and {date} are replaced.
 
         {workflow} becomes a file-name-safe form of the workflow's name, {period} the current
         period (``2026-11-16..2026-11-22``), {date} today's date (UTC); what they put in never
-        holds ``/`` or ``..`` (see :mod:`cmflow.plugins.output_paths`). Raise ValueError if the path
-        is an existing folder.
+        holds ``/`` or ``..`` (see :mod:`cmflow.plugins.output_paths`). ``values`` fill an output's
+        own placeholders (a report's {client}, {format} ...) the same safe way. Raise ValueError if
+        the path is an existing folder.
         """
         from cmflow.plugins.output_paths import fill_path_template
 
         today = datetime.now(timezone.utc).date().isoformat()
         return fill_path_template(template, {"workflow": self.workflow.name, "period": str(self.period),
-                                             "date": today})
+                                             "date": today, **values})
 
     def stats(self) -> dict[str, Any]:
         """Counts kept in run history."""

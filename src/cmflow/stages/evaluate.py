@@ -21,7 +21,7 @@ from cmflow.foundation.where_filters import text_condition, values_of
 from cmflow.plugins.context import TriggerInput
 from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
-from cmflow.stages.failures import failure
+from cmflow.stages.failures import failure, upstream_failure
 from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
 from cmflow.stages.stored_measurements import with_stored_measurements
 
@@ -146,17 +146,8 @@ class _Rules:
         return RuleOutcome(entry.id, settings, alerts, measured, cleared), report, verdicts
 
     def upstream_failure(self, metric: str) -> str | None:
-        """Why a rule watching ``metric`` cannot be trusted this run: a metric producing it, or a
-        source such a metric reads, failed."""
-        for entry in self.workflow.metrics:
-            if metric not in entry.plugin.produces():
-                continue
-            if stage := self.failed.get(("metric", entry.id)):
-                return f"metric {entry.id} failed: {stage.error}"
-            for source_id in entry.common.sources or [s.id for s in self.workflow.sources]:
-                if stage := self.failed.get(("source", source_id)):
-                    return f"source {source_id} failed: {stage.error}"
-        return None
+        """Why a rule watching ``metric`` cannot be trusted this run (see :func:`upstream_failure`)."""
+        return upstream_failure(self.workflow, self.failed, metric)
 
     def history(self, entry: "Entry", where: "pl.Expr") -> "pl.DataFrame":
         """The trigger's metric over the periods before the current one, filled from the store."""

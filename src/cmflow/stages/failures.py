@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import TYPE_CHECKING, Mapping
 
 from cmflow.foundation.errors import UserFacingError
 from cmflow.foundation.secrets import redactor
+
+if TYPE_CHECKING:
+    from cmflow.plugins.result import StageReport
+    from cmflow.workflow import Workflow
 
 log = logging.getLogger("cmflow")
 
@@ -26,3 +31,17 @@ def failure(kind: str, entry_id: str, exc: BaseException) -> str:
     traceback being handled goes to the debug log)."""
     log.debug("%s %s failed:\n%s", kind, entry_id, redactor(traceback.format_exc()))
     return redactor(one_line(exc))
+
+
+def upstream_failure(workflow: "Workflow", failed: Mapping[tuple[str, str], "StageReport"], metric: str) -> str | None:
+    """Why figures of ``metric`` cannot be trusted this run: a metric producing it, or a source
+    such a metric reads, failed (``failed``: the failed reports by (kind, id)). None if neither."""
+    for entry in workflow.metrics:
+        if metric not in entry.plugin.produces():
+            continue
+        if stage := failed.get(("metric", entry.id)):
+            return f"metric {entry.id} failed: {stage.error}"
+        for source_id in entry.common.sources or [s.id for s in workflow.sources]:
+            if stage := failed.get(("source", source_id)):
+                return f"source {source_id} failed: {stage.error}"
+    return None

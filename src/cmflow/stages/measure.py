@@ -78,11 +78,10 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if key not in labelled_cache:
             labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where)
         base = labelled_cache[key]
-        data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
         try:
-            frame = request.plugin.compute(data)
+            frame = _computed(request.plugin, base, grouping_columns(request.by), records)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -93,6 +92,38 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                           schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
     measurements = measurements.join(labels, on="period", how="left")
     return Measured(with_series_key(measurements), reports)
+
+
+def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
+              records: dict[str, "pl.DataFrame"]) -> "pl.DataFrame":
+    """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
+    client, from that client's records alone (its accounts', labelled by the clients stage), and
+    its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
+    the metric, and no figure mixes two clients."""
+    import polars as pl
+
+    plain = [g for g in groupings if "client" not in g]
+    per_client = [tuple(c for c in g if c != "client") for g in groupings if "client" in g]
+    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain))] if plain else []
+    if per_client:
+        for client in _clients_in(records):
+            def own(frames: dict[str, "pl.LazyFrame"]) -> dict[str, "pl.LazyFrame"]:
+                return {kind: frame.filter(pl.col("client") == client) if "client" in frame.collect_schema().names()
+                        else frame.head(0) for kind, frame in frames.items()}
+
+            rows = plugin.compute(MetricInput(own(base.records), own(base.all_records), base.periods, per_client))
+            parts.append(rows.with_columns(pl.lit(client, dtype=pl.String).alias("client")))
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def _clients_in(records: dict[str, "pl.DataFrame"]) -> list[str]:
+    """The client labels the clients stage put on the records, sorted."""
+    found: set[str] = set()
+    for frame in records.values():
+        if "client" in frame.columns:
+            found.update(v for v in frame["client"].unique().to_list() if v is not None)
+    return sorted(found)
 
 
 def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> list[str]:

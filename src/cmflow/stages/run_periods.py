@@ -31,7 +31,7 @@ def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | 
 
 def run_periods(workflow: "Workflow", period: "Period") -> tuple[list["Period"], list["Period"]]:
     """The comparison periods of the workflow, and every period the run measures: the current
-    one first, then the comparison periods, then the history its triggers ask for."""
+    one first, then the comparison periods, then the history its triggers and outputs ask for."""
     comparison_periods = [period.comparison(c) for c in workflow.settings.compare]
-    history = max([entry.plugin.history_needed() for entry in workflow.triggers] or [0])
+    history = max([entry.plugin.history_needed() for entry in (*workflow.triggers, *workflow.outputs)] or [0])
     return comparison_periods, [period, *comparison_periods, *period.history(history)]

@@ -35,6 +35,8 @@ class _RecordCount(Metric):
 class _NegativeCount(_RecordCount):
     """The number of records of one kind whose ``sentiment`` is negative."""
 
+    default_polarity = "down"
+
     def compute(self, data: MetricInput):
         import polars as pl
 
@@ -60,6 +62,7 @@ class Mentions(_RecordCount):
     """
 
     name = "mentions"
+    default_polarity = "neutral"  # buzz may be good or bad news: negative_mentions tells
     description = "Number of mentions found by monitoring in the period."
     needs = ("mention",)
     groupings = ("overall", "platform")
@@ -75,9 +78,10 @@ class CommentsReceived(_RecordCount):
     """
 
     name = "comments_received"
+    default_polarity = "up"
     description = "Number of comments and messages received in the period."
     needs = ("conversation",)
-    groupings = ("overall", "platform", "account", "post")
+    groupings = ("overall", "client", "platform", "account", "post")
     unit = "comments"
     record_kind = "conversation"
 
@@ -106,7 +110,7 @@ class NegativeComments(_NegativeCount):
     name = "negative_comments"
     description = "Number of negative comments and messages (by their sentiment) in the period."
     needs = ("conversation",)
-    groupings = ("overall", "platform", "account", "post")
+    groupings = ("overall", "client", "platform", "account", "post")
     unit = "comments"
     record_kind = "conversation"
 

@@ -64,6 +64,7 @@ class _PostRate(ViewMetric):
 
     Options = RateOptions
     unit = "%"
+    default_polarity = "up"
     numerator: tuple[str, ...] = ENGAGEMENT_COUNTERS
     denominator = "reach"
 
@@ -127,6 +128,7 @@ class EngagementRateByFollowers(ViewMetric):
     """
 
     name = "engagement_rate_by_followers"
+    default_polarity = "up"
     description = "Engagement rate by followers (ER): interactions / followers at period end x 100."
     needs = ("account_snapshot",)
     unit = "%"

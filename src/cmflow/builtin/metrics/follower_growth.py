@@ -23,9 +23,10 @@ class FollowerGrowth(Metric):
     """
 
     name = "follower_growth"
+    default_polarity = "up"
     description = "Follower growth over the period: absolute (follower_growth) and % (follower_growth_pct)."
     needs = ("account_snapshot",)
-    groupings = ("overall", "platform", "account")
+    groupings = ("overall", "client", "platform", "account")
 
     def produces(self) -> dict[str, str]:
         return {"follower_growth": "followers", "follower_growth_pct": "%"}

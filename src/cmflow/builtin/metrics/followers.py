@@ -44,9 +44,10 @@ class Followers(Metric):
     """
 
     name = "followers"
+    default_polarity = "up"
     description = "Followers at the end of the period: the latest account snapshot on or before its last day."
     needs = ("account_snapshot",)
-    groupings = ("overall", "platform", "account")
+    groupings = ("overall", "client", "platform", "account")
     Options = FollowersOptions
     unit = "followers"
 
@@ -98,9 +99,11 @@ class FollowersGained(Metric):
     """
 
     name = "followers_gained"
+    default_polarity = "up"
+    measurement_polarities = {"followers_lost": "down"}
     description = "Followers gained (gross) and lost over the period, from daily account activity."
     needs = ("account_activity",)
-    groupings = ("overall", "platform", "account")
+    groupings = ("overall", "client", "platform", "account")
 
     def produces(self) -> dict[str, str]:
         return {"followers_gained": "followers", "followers_lost": "followers"}

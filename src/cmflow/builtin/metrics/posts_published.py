@@ -24,6 +24,7 @@ class PostsPublished(ViewMetric):
     """
 
     name = "posts_published"
+    default_polarity = "neutral"  # publishing more is not better by itself
     description = "Number of posts published in the period (no value for accounts known only from their activity)."
     unit = "posts"
 

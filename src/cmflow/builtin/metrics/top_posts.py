@@ -36,6 +36,7 @@ class TopPosts(Metric):
     """
 
     name = "top_posts"
+    default_polarity = "neutral"  # a ranking: its values are the ranked posts' figures
     description = "Top or bottom N posts of the period by ERR, interactions or any counter."
     Options = TopPostsOptions
     row_dimensions = ("platform", "account", "post_id")

@@ -54,6 +54,7 @@ class Totals(ViewMetric):
     """
 
     name = "totals"
+    default_polarity = "up"  # every counter totalled is reach or interaction
     description = ("Totals of counters over the period's posts or daily account activity: total_likes, "
                    "total_reach, total_interactions ...")
     Options = TotalsOptions

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import (DeliveryFailed, InvalidOption, Message, Notifier, NotifierOptions, OutputFolder, PositiveDuration,
-                    hookimpl)
+from cmflow import (DeliveryFailed, EmailAddress, InvalidOption, Message, Notifier, NotifierOptions, OutputFolder,
+                    PositiveDuration, hookimpl, parse_address)
 
 if TYPE_CHECKING:
-    from email.headerregistry import Address
     from email.policy import EmailPolicy
 
     from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, RunResult, SendContext
@@ -35,12 +34,6 @@ LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 """Every control character, newline and tab included: what a one-line text must not hold."""
 
 
-def _address(value: str) -> str:
-    return str(parse_address(value))
-
-
-EmailAddress = Annotated[str, AfterValidator(_address)]
-"""One address, checked on its own: a bad one is reported at its place in the list (``to[1]``)."""
 # A pattern, compiled by re on first use: only a workflow that names a host needs it.
 _HOST = (r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
          r"|^\[?[0-9A-Fa-f:.]+\]?$")
@@ -285,31 +278,7 @@ class Email(Notifier):
             raise DeliveryFailed(f"ca_file {path} {problem}", retryable=False) from None
 
 
-# -- addresses and headers ---------------------------------------------------------------------
-def parse_address(text: str) -> "Address":
-    """One address, ``ann@example.org`` or ``Ann Martin <ann@example.org>``, parsed by the
-    standard library's header registry; ValueError if it is not exactly one valid address."""
-    from email.policy import SMTP
-
-    if LINE_BREAKING.search(text):
-        raise ValueError(f"{text!r} holds a line break or control character")
-    try:
-        header = SMTP.header_factory("To", text)
-        addresses = header.addresses
-    except (IndexError, ValueError, TypeError):  # the parser gives up on e.g. "ann@"
-        addresses, header = (), None
-    if len(addresses) != 1 or (header is not None and header.defects) \
-            or not addresses[0].username or not addresses[0].domain:
-        hint = "write one address per list item" if len(addresses) > 1 else \
-            "write e.g. \"ann@example.org\" or \"Ann Martin <ann@example.org>\""
-        raise ValueError(f"{text!r} is not an e-mail address: {hint}")
-    address = addresses[0]
-    if not address.addr_spec.isascii():
-        raise ValueError(f"{text!r}: write the address in ASCII (an international domain in its "
-                         "xn-- form); the name before it may be in any language")
-    return address
-
-
+# -- headers ----------------------------------------------------------------------------------
 def mail_policy() -> "EmailPolicy":
     """SMTP line endings, and 7-bit transfer encodings: the message is plain ASCII, which every
     server accepts and the outbox keeps as text."""

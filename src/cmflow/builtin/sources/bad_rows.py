@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cmflow import DataFileError
+from cmflow.builtin.spreadsheet_formulas import neutralise
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -28,8 +29,6 @@ MAX_ERRORS_SHOWN = 20
 """Bad rows an error message spells out; past that, every one is in the list file it names."""
 BAD_ROWS_FOLDER = "bad-rows"
 """Folder, beside the workflow file, where the full list of a file's bad rows is written."""
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-"""What a spreadsheet runs as a formula when a cell starts with it (OWASP's CSV injection list)."""
 LIST_HEADER = ("where", "record", "column", "value", "problem")
 """``where`` is the place in the file as messages write it: "line 7" (CSV), "item 3" (JSON),
 "sheet \"All posts\", row 7" (a workbook)."""
@@ -133,13 +132,8 @@ def write_bad_rows_list(bad: list[BadRow], file: Path, workflow_dir: Path) -> Pa
             writer = csv.writer(out)
             writer.writerow(LIST_HEADER)
             for row in bad:
-                writer.writerows(tuple(neutralised(v) for v in cells) for cells in row.list_rows())
+                writer.writerows(tuple(neutralise(v) for v in cells) for cells in row.list_rows())
     except OSError as exc:
         return f"{target}: {exc.strerror or exc}"
     return target
 
-
-def neutralised(value: str) -> str:
-    """``value`` as a spreadsheet cell that is never run as a formula: with a leading apostrophe
-    when it starts like one (``=HYPERLINK(...)``, ``+1``, ``-3``, ``@SUM``)."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value

@@ -1,0 +1,98 @@
+"""The ``report`` output: client-ready reports, one per client (or one for the workflow), for an
+audience (client, management, marketing), in the reader's language, as HTML, PDF, XLSX, and the
+measurements as CSV and JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Union
+
+from pydantic import Field
+
+from cmflow import HexColour, Output, PluginOptions, ReportPath, hookimpl
+
+if TYPE_CHECKING:
+    from cmflow import DeliveryContext, RunResult
+    from cmflow.builtin.reports.scopes import ReportScope
+
+FORMATS = ("html", "pdf", "xlsx", "csv", "json")
+
+
+class ReportOptions(PluginOptions):
+    path: ReportPath = Field(
+        "reports/{client}-{period}.{format}",
+        description="Files to write, one per client and format: {client} (the client's id, `all` "
+        "without clients), {format}, {audience}, {language}, {workflow}, {period} and {date} are "
+        "replaced. A run that could not read every source writes `.incomplete` before the "
+        "extension, so it never replaces the last complete report.",
+        examples=["reports/{client}/{period}-{audience}.{format}"])
+    formats: list[Literal["html", "pdf", "xlsx", "csv", "json"]] = Field(
+        ["html"], min_length=1, description="Formats to write: html (one self-contained page), pdf "
+        "(printed from the same page), xlsx (one sheet per table), csv and json (the measurements).")
+    audience: Literal["client", "management", "marketing"] = Field(
+        "client", description="Who reads it: client (branded, their figures, no internal wording), "
+        "management (one page: objectives, decisions, headline KPIs) or marketing (every section).")
+    language: str | None = Field(
+        None, description="Language of the report (en, fr). Default: each client's language, else English.",
+        examples=["fr"])
+    clients: Union[Literal["each", "none"], list[str]] = Field(
+        "each", description="each: one report per client the workflow declares; none: one report "
+        "for the whole workflow; or a list of client ids.")
+    title: str | None = Field(None, description="Report title. Default: the workflow's name.")
+    metrics: list[str] | None = Field(
+        None, description="Headline KPIs, in order. Default: followers, their growth, engagement "
+        "rates, reach, impressions, interactions and posts, those the run measures.")
+    commentary: str | None = Field(
+        None, description="A Markdown file of the CM's commentary, relative to the workflow file; "
+        "{client} and {period} are replaced. A missing file means no commentary this time.",
+        examples=["commentary/{client}-{period}.md"])
+    templates: str | None = Field(
+        None, description="A folder of your own Jinja2 templates (client.html.j2, management.html.j2, "
+        "marketing.html.j2, or one extending builtin/base.html.j2), relative to the workflow file.")
+    trend_periods: int = Field(8, ge=0, le=52, description="Periods shown in the trend charts, the current one included.")
+    accent_colour: HexColour = Field("#2563eb", description="Accent colour when the client has none.")
+
+
+class Report(Output):
+    """Writes a report per client (or one for the workflow) for its audience and in its language:
+    summary KPIs against the previous period and last year, objectives with their decisions,
+    platforms and accounts, top and flop posts, insights, best times to post, alerts and the CM's
+    commentary; HTML, PDF and XLSX, and the measurements as CSV and JSON.
+
+    Text from the public is escaped in HTML and neutralised against formulas in spreadsheets.
+    """
+
+    name = "report"
+    description = "Write client-ready reports (HTML, PDF, XLSX, CSV, JSON) per client, audience and language."
+    Options = ReportOptions
+
+    def history_needed(self) -> int:
+        """The earlier periods the trend charts show."""
+        options: ReportOptions = self.options
+        return max(options.trend_periods - 1, 0)
+
+    def check(self, workflow) -> list[tuple[str, str]]:
+        from cmflow.builtin.reports.language import LANGUAGES
+
+        options: ReportOptions = self.options
+        problems = workflow.unknown_measurements({f"metrics[{i}]": m for i, m in enumerate(options.metrics or [])})
+        if options.language is not None and options.language.split("-")[0].lower() not in LANGUAGES:
+            problems.append(("language", f"unknown language {options.language!r}: use one of {', '.join(LANGUAGES)}"))
+        known = [c.id for c in getattr(workflow, "clients", [])]
+        if isinstance(options.clients, list):
+            for index, client in enumerate(options.clients):
+                if client not in known:
+                    problems.append((f"clients[{index}]", f"no client {client!r} in the workflow's [[clients]]"
+                                     + (f"; they are {', '.join(known)}" if known else "")))
+        return problems
+
+    def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
+        from cmflow.builtin.reports.writing import write_reports
+
+        written = write_reports(result, self.options, Path(result.workflow.directory))
+        return f"wrote {len(written)} file{'s' if len(written) != 1 else ''}: " + ", ".join(str(p) for p in written)
+
+
+@hookimpl
+def register_outputs(register):
+    register(Report)

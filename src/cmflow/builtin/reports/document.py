@@ -1,0 +1,377 @@
+"""A report's content, before any wording or format: the figures one reader (a client, the
+management, the marketing team) is shown, taken from a run's result.
+
+A :class:`ReportDocument` holds values, not text: the templates put them into words and numbers
+in the report's language, and the HTML, PDF and XLSX formats all render the same document, so
+they never disagree on a figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from cmflow.builtin.reports.scopes import ReportScope
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import Alert, RunResult
+
+HEADLINE_METRICS = ("followers", "follower_growth", "engagement_rate_by_reach", "engagement_rate_by_followers",
+                    "total_reach", "total_impressions", "total_interactions", "posts_published")
+"""The KPIs a summary shows when the report names none, in this order (those the run has)."""
+COMPARISONS = ("previous_period", "same_period_last_year")
+INSIGHT_MIN_POSTS = 5
+"""Posts a format needs, and twice as many the account, before an insight compares them."""
+INSIGHT_MIN_GAP_PCT = 15.0
+"""How far (in %) a format's rate must be from the account's for an insight to mention it."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A figure against a comparison period."""
+
+    previous: float | None
+    change: float | None
+    """The difference in the figure's unit (percentage points for rates)."""
+    change_pct: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One KPI of one series (the scope's whole, a platform, an account, a format)."""
+
+    metric: str
+    unit: str
+    value: float | None
+    reason: str | None = None
+    basis: str | None = None
+    polarity: str = "up"
+    """up (more is better), down (less is better) or neutral."""
+    changes: dict[str, Change] = field(default_factory=dict)
+    """By comparison: ``previous_period``, ``same_period_last_year``."""
+    trend: tuple[tuple[date, float | None], ...] = ()
+    """The figure over the last periods, oldest first, the current one last."""
+
+    def tone(self, comparison: str) -> str:
+        """good, bad or neutral: what the change against ``comparison`` means given the
+        metric's polarity; empty when there is no change to judge."""
+        change = self.changes.get(comparison)
+        if change is None or change.change is None:
+            return ""
+        if change.change == 0 or self.polarity == "neutral" or (self.unit == "%" and abs(change.change) < 0.005):
+            return "neutral"
+        better = change.change > 0 if self.polarity == "up" else change.change < 0
+        return "good" if better else "bad"
+
+
+@dataclass(frozen=True)
+class SeriesFigures:
+    """The KPIs of one row of a section: an account, a platform, a format ..."""
+
+    key: tuple[str, ...]
+    """The dimension values (``("instagram", "maisonlumiere")``)."""
+    name: str
+    """What a reader calls it (the account's display name), before translation of platforms."""
+    figures: dict[str, Figure]
+
+
+@dataclass(frozen=True)
+class PlatformSection:
+    platform: str
+    figures: dict[str, Figure]
+    accounts: list[SeriesFigures]
+
+
+@dataclass(frozen=True)
+class RankedPost:
+    rank: int
+    platform: str
+    account: str
+    account_name: str
+    published_at: datetime | None
+    format: str | None
+    text: str
+    url: str | None
+    value: float | None
+    unit: str
+    reach: float | None = None
+
+
+@dataclass(frozen=True)
+class Insight:
+    """A plain-language finding: a catalogue key and its values (already measured)."""
+
+    key: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    metric: str
+    series_name: str
+    severity: str
+    value: float | None
+    unit: str
+    state: str
+    """firing, pending or resolved."""
+    is_new: bool
+    polarity: str
+
+
+@dataclass(frozen=True)
+class PostingTime:
+    """The rate of the posts published at one weekday (0 = Monday) and hour, local time."""
+
+    weekday: int
+    hour: int
+    value: float | None
+    posts: int
+
+
+@dataclass
+class ReportDocument:
+    """Everything one report says, as values."""
+
+    title: str
+    scope: ReportScope
+    period_start: date
+    period_end: date
+    comparisons: dict[str, tuple[date, date]]
+    """The comparison periods shown, by label."""
+    headline: list[Figure]
+    objectives: list[Any]
+    platforms: list[PlatformSection]
+    breakdowns: dict[str, list[SeriesFigures]]
+    """By ``format`` and ``pillar``: the scope's figures per value."""
+    top_posts: list[RankedPost]
+    flop_posts: list[RankedPost]
+    insights: list[Insight]
+    posting_times: list[PostingTime]
+    alerts: list[AlertLine]
+    missing: list[str]
+    """What the run could not read (sources that failed, by id and platform): the report is
+    incomplete when this is not empty."""
+    generated_at: datetime
+    commentary: str | None = None
+    """The CM's commentary, Markdown."""
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def build_document(result: "RunResult", scope: ReportScope, *, title: str, metrics: list[str] | None = None,
+                   top: str = "top_posts", flop: str = "bottom_posts", commentary: str | None = None,
+                   ) -> ReportDocument:
+    """The document of ``result`` for the readers of ``scope``."""
+    from datetime import timezone
+
+    frame = result.measurements
+    figures = _FigureIndex(result, scope)
+    shown = metrics or [m for m in HEADLINE_METRICS if m in figures.metrics]
+    headline = [f for m in shown if (f := figures.figure(m, scope.whole())) is not None]
+    return ReportDocument(
+        title=title, scope=scope, period_start=result.period.start, period_end=result.period.end,
+        comparisons={p.label: (p.start, p.end) for p in result.comparison_periods},
+        headline=headline,
+        objectives=[o for o in result.objectives if scope.holds_objective(o)],
+        platforms=_platform_sections(figures, shown, scope),
+        breakdowns={dim: figures.breakdown(dim, shown) for dim in ("format", "pillar")},
+        top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
+        insights=_insights(figures, scope) if frame is not None else [],
+        posting_times=_posting_times(result, scope),
+        alerts=_alerts(result, scope),
+        missing=[f"{report.id} ({report.plugin})" for report in result.failed_sources],
+        generated_at=datetime.now(timezone.utc), commentary=commentary,
+    )
+
+
+class _FigureIndex:
+    """The run's current measurements of one scope, with their changes and trends."""
+
+    def __init__(self, result: "RunResult", scope: ReportScope):
+        import polars as pl
+
+        self.scope = scope
+        self.polarity = result.workflow.polarity_of
+        frame = result.measurements
+        if frame is None or frame.height == 0:
+            self.rows: dict[tuple, dict] = {}
+            self.metrics: set[str] = set()
+            self.trends: dict[tuple[str, str], list] = {}
+            self.changes: dict[tuple[str, str], dict[str, Change]] = {}
+            return
+        frame = frame.filter(pl.col("rank").is_null())
+        self.dimensions = [c for c in ("client", "platform", "account", "format", "pillar", "campaign")
+                           if c in frame.columns]
+        current = frame.filter(pl.col("period") == "current")
+        self.metrics = set(current["metric"].unique().to_list())
+        self.rows = {(row["metric"], self._key(row)): row for row in current.iter_rows(named=True)}
+        history = frame.filter(pl.col("period").str.starts_with("history-") | (pl.col("period") == "current"))
+        self.trends = {}
+        for row in history.sort("period_start").iter_rows(named=True):
+            self.trends.setdefault((row["metric"], row["series_key"]), []).append((row["period_start"], row["value"]))
+        self.changes = {}
+        if result.comparisons is not None and result.comparisons.height:
+            for row in result.comparisons.iter_rows(named=True):
+                self.changes.setdefault((row["metric"], row["series_key"]), {})[row["comparison"]] = Change(
+                    row["previous_value"], row["change"], row["change_pct"], row.get("change_reason"))
+
+    def _key(self, row: dict) -> tuple:
+        return tuple((d, row[d]) for d in self.dimensions if row.get(d) is not None)
+
+    def figure(self, metric: str, dimensions: dict[str, str]) -> Figure | None:
+        row = self.rows.get((metric, tuple((d, dimensions[d]) for d in self.dimensions if d in dimensions)))
+        if row is None:
+            return None
+        trend = self.trends.get((metric, row["series_key"]), [])
+        return Figure(metric, row["unit"], row["value"], row["reason"], row.get("basis"), self.polarity(metric),
+                      self.changes.get((metric, row["series_key"]), {}),
+                      tuple(trend) if len(trend) > 1 else ())
+
+    def series(self, dims: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The values of ``dims`` that the scope's current measurements have, sorted."""
+        found = set()
+        for _, key in self.rows:
+            names = dict(key)
+            if set(names) - {"client"} == set(dims) and self.scope.holds(names):
+                found.add(tuple(names[d] for d in dims))
+        return sorted(found, key=lambda values: [v.casefold() for v in values])
+
+    def breakdown(self, dim: str, metrics: list[str]) -> list[SeriesFigures]:
+        rows = []
+        for (value,) in self.series((dim,)):
+            where = {**self.scope.whole(), dim: value}
+            figures = {m: f for m in metrics if (f := self.figure(m, where)) is not None}
+            if figures:
+                rows.append(SeriesFigures((value,), value, figures))
+        return rows
+
+
+def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:
+    sections = []
+    accounts = figures.series(("platform", "account"))
+    for (platform,) in figures.series(("platform",)):
+        where = {**scope.whole(), "platform": platform}
+        totals = {m: f for m in metrics if (f := figures.figure(m, where)) is not None}
+        rows = []
+        for _, account in [a for a in accounts if a[0] == platform]:
+            per_account = {m: f for m in metrics
+                           if (f := figures.figure(m, {"platform": platform, "account": account})) is not None}
+            if per_account:
+                rows.append(SeriesFigures((platform, account), scope.account_name(platform, account), per_account))
+        if totals or rows:
+            sections.append(PlatformSection(platform, totals, rows))
+    return sections
+
+
+def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[RankedPost]:
+    """The posts a ranking metric (``top_posts``) put first, in the scope: its ranking within
+    the scope's client when there is one, else the overall ranking less other clients' posts."""
+    import polars as pl
+
+    frame, posts = result.measurements, result.records.get("post")
+    if frame is None or posts is None or frame.height == 0:
+        return []
+    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current")
+                          & pl.col("rank").is_not_null())
+    if ranked.height == 0:
+        return []
+    if scope.client is not None and "client" in ranked.columns and ranked["client"].is_not_null().any():
+        ranked = ranked.filter(pl.col("client") == scope.client.id)
+    else:
+        within = ranked["ranked_within"].unique().to_list() if "ranked_within" in ranked.columns else []
+        if "overall" in within:
+            ranked = ranked.filter(pl.col("ranked_within") == "overall")
+    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url", "reach"
+                           ).unique(subset=["platform", "account", "post_id"])
+    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank")
+              .join(details, on=["platform", "account", "post_id"], how="left")
+              .with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
+              .sort("rank"))
+    out = []
+    for row in joined.iter_rows(named=True):
+        if not scope.holds({"platform": row["platform"], "account": row["account"]}):
+            continue
+        out.append(RankedPost(len(out) + 1, row["platform"], row["account"],
+                              scope.account_name(row["platform"], row["account"]), row["published_at"],
+                              row["format"], (row["text"] or "").strip(), row["url"], row["value"], row["unit"],
+                              row["reach"]))
+    return out
+
+
+def _insights(figures: _FigureIndex, scope: ReportScope) -> list[Insight]:
+    """Formats that did clearly better or worse than their account, where both have posts
+    enough (:data:`INSIGHT_MIN_POSTS`) for the comparison to mean something."""
+    insights = []
+    rate = "engagement_rate_by_reach"
+    for platform, account in figures.series(("platform", "account")):
+        base = figures.figure(rate, {"platform": platform, "account": account})
+        count = figures.figure("posts_published", {"platform": platform, "account": account})
+        if base is None or base.value is None or not base.value or count is None or not count.value:
+            continue
+        if count.value < 2 * INSIGHT_MIN_POSTS:
+            continue
+        for (_, _, fmt) in [k for k in figures.series(("platform", "account", "format"))
+                            if k[:2] == (platform, account)]:
+            where = {"platform": platform, "account": account, "format": fmt}
+            of_format, posts = figures.figure(rate, where), figures.figure("posts_published", where)
+            if of_format is None or of_format.value is None or posts is None or (posts.value or 0) < INSIGHT_MIN_POSTS:
+                continue
+            gap = (of_format.value - base.value) / base.value * 100
+            if abs(gap) >= INSIGHT_MIN_GAP_PCT:
+                insights.append(Insight("insight_format_above" if gap > 0 else "insight_format_below", {
+                    "account": scope.account_name(platform, account), "platform": platform, "format": fmt,
+                    "metric": rate, "gap_pct": abs(gap), "posts": int(posts.value),
+                    "account_posts": int(count.value), "value": of_format.value, "average": base.value}))
+    return sorted(insights, key=lambda i: -i.values["gap_pct"])
+
+
+def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]:
+    """ERR (ratio of the sums) of the scope's posts by local weekday and hour of publication."""
+    import polars as pl
+
+    from cmflow import ratio
+
+    posts = result.records.get("post")
+    if posts is None or posts.height == 0 or "reach" not in posts.columns:
+        return []
+    start, end = result.period.start, result.period.end
+    local = posts.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz).alias("local"))
+    local = local.filter(pl.col("local").dt.date().is_between(start, end))
+    local = local.filter(scope.record_filter())
+    if local.height == 0:
+        return []
+    interactions = sum(pl.col(c).fill_null(0) for c in ("likes", "comments", "shares", "saves") if c in local.columns)
+    grouped = (local.with_columns(interactions.alias("_interactions"))
+               .group_by(pl.col("local").dt.weekday().alias("weekday"), pl.col("local").dt.hour().alias("hour"))
+               .agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts")))
+    grouped = grouped.with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value")).sort("weekday", "hour")
+    return [PostingTime(row["weekday"] - 1, row["hour"], row["value"], row["posts"]) for row in grouped.iter_rows(named=True)]
+
+
+def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
+    polarity = result.workflow.polarity_of
+    lines = []
+    for state, alerts in (("firing", result.alerts), ("pending", result.pending), ("resolved", result.resolved)):
+        for alert in alerts:
+            if not scope.holds(alert.dimensions):
+                continue
+            lines.append(AlertLine(alert.metric, scope.series_name(alert.dimensions), alert.severity, alert.value,
+                                   "%" if alert.metric.startswith("engagement_rate") else "", state,
+                                   alert.is_new, polarity(alert.metric)))
+    return lines
+
+
+def measurement_frame(result: "RunResult", scope: ReportScope) -> "pl.DataFrame | None":
+    """The run's measurements of the scope (for the CSV and JSON data files)."""
+    import polars as pl
+
+    frame = result.measurements
+    if frame is None:
+        return None
+    return frame.filter(scope.measurement_filter(frame.columns)) if scope.client is not None else frame.filter(pl.lit(True))

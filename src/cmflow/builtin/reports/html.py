@@ -1,0 +1,84 @@
+"""A report document as one self-contained HTML page, in the reader's language.
+
+Templates are Jinja2 in a sandboxed environment with autoescape on: a folder of the user's own
+templates is searched first, so any built-in template (``client.html.j2``,
+``management.html.j2``, ``marketing.html.j2``, or a block of ``base.html.j2``) can be replaced or
+extended with ``{% extends "builtin/base.html.j2" %}``. Charts are inline SVG, images ``data:``
+URIs, and a Content-Security-Policy forbids the page any request.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmflow.builtin.reports.document import ReportDocument
+    from cmflow.builtin.reports.language import Language
+
+AUDIENCES = ("client", "management", "marketing")
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+"""No script, no request: styles and images only from the page itself."""
+
+
+@dataclass(frozen=True)
+class Branding:
+    """How a report looks for its client: a name, a logo (inlined) and an accent colour."""
+
+    accent: str = "#2563eb"
+    logo: Path | None = None
+    agency: str | None = None
+
+    def logo_data_uri(self) -> str | None:
+        if self.logo is None or not self.logo.is_file():
+            return None
+        kind = mimetypes.guess_type(self.logo.name)[0] or "application/octet-stream"
+        if kind not in ("image/png", "image/jpeg", "image/svg+xml", "image/gif", "image/webp"):
+            return None
+        return f"data:{kind};base64,{base64.b64encode(self.logo.read_bytes()).decode('ascii')}"
+
+
+def template_environment(folder: Path | None = None):
+    """The sandboxed Jinja2 environment of reports: ``folder``'s templates first, then the
+    built-in ones (also reachable as ``builtin/<name>`` to extend them)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+    from jinja2.sandbox import SandboxedEnvironment
+
+    builtin = PackageLoader("cmflow.builtin.reports", "templates")
+    loaders = ([FileSystemLoader(str(folder))] if folder else []) + [builtin]
+    env = SandboxedEnvironment(loader=ChoiceLoader([*loaders, PrefixLoader({"builtin": builtin})]),
+                               autoescape=select_autoescape(default=True, default_for_string=True),
+                               trim_blocks=True, lstrip_blocks=True)
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def render_html(document: "ReportDocument", language: "Language", *, audience: str = "client",
+                branding: Branding | None = None, templates: Path | None = None,
+                charts: dict[str, Any] | None = None, print_css: str = "") -> str:
+    """The report page of ``document`` for ``audience``, in ``language``."""
+    from markupsafe import Markup
+
+    from cmflow.builtin.reports.commentary import commentary_html
+
+    env = template_environment(templates)
+    branding = branding or Branding()
+    template = env.get_template(f"{audience}.html.j2")
+    return template.render(
+        doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
+        logo=branding.logo_data_uri(), agency=branding.agency, csp=CONTENT_SECURITY_POLICY,
+        charts={name: Markup(svg) for name, svg in (charts or {}).items()},
+        commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
+        print_css=Markup(print_css),
+    )
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links: a ``javascript:`` URL from a caption export must never be clickable."""
+    if url and re.match(r"^https?://[^\s\"'<>]+$", url.strip(), re.IGNORECASE):
+        return url.strip()
+    return None

@@ -1,0 +1,52 @@
+"""The charts of a report document: the headline KPIs' trend, a rate by account against the
+comparison period, and the best times to post (see :mod:`cmflow.builtin.reports.charts`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cmflow.builtin.reports.charts import Chart
+    from cmflow.builtin.reports.document import ReportDocument
+    from cmflow.builtin.reports.language import Language
+
+TREND_METRICS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "followers", "total_reach")
+"""The first of these with a trend in the summary is charted over the last periods."""
+RATE_BY_ACCOUNT = "engagement_rate_by_reach"
+MIN_POSTS_PER_CELL = 1
+
+
+def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "Chart"]:
+    """The charts ``document`` shows, by the name its templates use: ``trend``,
+    ``by_account`` and ``posting_times`` (each only when there is something to draw)."""
+    from cmflow.builtin.reports.charts import bar_chart, heatmap, trend_chart
+
+    charts: dict[str, Chart] = {}
+    trended = next((f for m in TREND_METRICS for f in document.headline if f.metric == m and len(f.trend) > 1), None)
+    if trended is not None:
+        title = lang.text("chart_trend_title", metric=lang.metric_label(trended.metric))
+        charts["trend"] = trend_chart({lang.metric_label(trended.metric): list(trended.trend)}, title=title,
+                                      unit=trended.unit, description=title)
+    rows = [(section.platform, account) for section in document.platforms for account in section.accounts
+            if RATE_BY_ACCOUNT in account.figures]
+    if len(rows) > 1:
+        label = lang.metric_label(RATE_BY_ACCOUNT)
+        categories = [f"{account.name} · {lang.platform(platform)}" for platform, account in rows]
+        series = {lang.text("chart_this_period"): [a.figures[RATE_BY_ACCOUNT].value for _, a in rows]}
+        if "previous_period" in document.comparisons:
+            series[lang.text("chart_previous_period")] = [
+                (a.figures[RATE_BY_ACCOUNT].changes.get("previous_period") or _NO_CHANGE).previous for _, a in rows]
+        charts["by_account"] = bar_chart(categories, series, title=label, unit="%", description=label)
+    cells = [(cell.weekday, cell.hour, cell.value) for cell in document.posting_times if cell.posts >= MIN_POSTS_PER_CELL]
+    if len(cells) > 1:
+        title = lang.text("chart_posting_times_title", metric=lang.metric_label(RATE_BY_ACCOUNT))
+        charts["posting_times"] = heatmap(cells, title=title, unit="%", description=title,
+                                          weekday_names=[lang.weekday(i) for i in range(7)])
+    return charts
+
+
+class _NoChange:
+    previous = None
+
+
+_NO_CHANGE = _NoChange()

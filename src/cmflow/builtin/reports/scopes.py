@@ -1,0 +1,90 @@
+"""Which part of a run one report covers: one client's accounts, or the whole workflow.
+
+A workflow that declares ``[[clients]]`` measures each client's whole through the ``client``
+breakdown (a metric's ``by = ["client"]``): a client's report reads those rows, and the rows of
+its own accounts, never a figure that mixes two clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """The reader's part of the run.
+
+    ``client`` is the workflow's client the report is for (None: the whole workflow);
+    ``accounts`` the ``(platform, account)`` pairs that are theirs; ``names`` what a reader
+    calls each account (its display name), by pair or by account alone."""
+
+    client: Any = None
+    accounts: frozenset[tuple[str, str]] | None = None
+    names: dict[Any, str] = field(default_factory=dict)
+
+    def whole(self) -> dict[str, str]:
+        """The dimensions of the scope's overall figures: the client's row, or the overall one."""
+        return {"client": self.client.id} if self.client is not None else {}
+
+    def holds_account(self, platform: str | None, account: str | None) -> bool:
+        if self.accounts is None:
+            return True
+        return (platform, account) in self.accounts or ("*", account) in self.accounts
+
+    def holds(self, dimensions: dict[str, Any]) -> bool:
+        """Whether a series (its dimensions) belongs to the scope: a client's report holds its
+        client's rows and its accounts' rows; the whole workflow's, the rows of no client."""
+        client = dimensions.get("client")
+        if self.client is None:
+            return client is None
+        if client is not None:
+            return client == self.client.id
+        if dimensions.get("account") is not None:
+            return self.holds_account(dimensions.get("platform"), dimensions["account"])
+        return False
+
+    def holds_objective(self, result: Any) -> bool:
+        """Whether an objective's result (:class:`cmflow.ObjectiveResult`) is the scope's: its
+        client's, or one about the scope's series."""
+        owner = result.objective.client
+        if self.client is None:
+            return True
+        return owner == self.client.id or (owner is None and self.holds(result.dimensions))
+
+    def account_name(self, platform: str, account: str) -> str:
+        return self.names.get((platform, account)) or self.names.get(account) or account
+
+    def series_name(self, dimensions: dict[str, Any]) -> str:
+        """A series as a reader names it: the account's display name, else its platform or client."""
+        if dimensions.get("account"):
+            return self.account_name(dimensions.get("platform") or "", dimensions["account"])
+        if dimensions.get("platform"):
+            return str(dimensions["platform"])
+        if dimensions.get("client") and self.client is not None:
+            return self.client.name
+        return ""
+
+    def record_filter(self) -> "pl.Expr":
+        """Keeps the records (posts ...) of the scope's accounts."""
+        import polars as pl
+
+        if self.accounts is None:
+            return pl.lit(True)
+        pairs = [f"{p}\u0000{a}" for p, a in self.accounts if p != "*"]
+        anywhere = [a for p, a in self.accounts if p == "*"]
+        return (pl.concat_str(pl.col("platform"), pl.lit("\u0000"), pl.col("account")).is_in(pairs)
+                | pl.col("account").is_in(anywhere))
+
+    def measurement_filter(self, columns: list[str]) -> "pl.Expr":
+        """Keeps the measurement rows :meth:`holds` would."""
+        import polars as pl
+
+        if self.client is None:
+            return pl.col("client").is_null() if "client" in columns else pl.lit(True)
+        own = pl.col("client") == self.client.id if "client" in columns else pl.lit(False)
+        no_client = pl.col("client").is_null() if "client" in columns else pl.lit(True)
+        return own.fill_null(False) | (no_client & pl.col("account").is_not_null() & self.record_filter())

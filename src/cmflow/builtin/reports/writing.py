@@ -1,0 +1,120 @@
+"""Writing a ``report`` output's files: a document per reader, rendered in each format asked.
+
+Every file is written to a temporary name and moved into place, so a reader never sees half a
+report; a run that could not read every source writes under an ``.incomplete`` name and leaves
+the last complete report where it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cmflow.builtin.reports.document import ReportDocument, build_document, measurement_frame
+from cmflow.builtin.reports.scopes import ReportScope
+
+if TYPE_CHECKING:
+    from cmflow import RunResult
+    from cmflow.builtin.outputs.report import ReportOptions
+
+WHOLE = "all"
+"""{client} of a report for the whole workflow."""
+
+
+def report_scopes(result: "RunResult", options: "ReportOptions") -> list[ReportScope]:
+    """One scope per client the options ask for, or the whole workflow's."""
+    clients = list(result.workflow.clients)
+    names = {account: name for client in clients for account, name in client.accounts.items()}
+    if not clients or options.clients == "none":
+        return [ReportScope(None, None, names)]
+    if isinstance(options.clients, list):
+        clients = [c for c in clients if c.id in options.clients]
+    return [ReportScope(client, frozenset(("*", account) for account in client.accounts), names)
+            for client in clients]
+
+
+def write_reports(result: "RunResult", options: "ReportOptions", directory: Path) -> list[Path]:
+    """Write every file of the output; return their paths."""
+    from cmflow.builtin.reports.commentary import read_commentary
+    from cmflow.builtin.reports.language import language
+
+    written: list[Path] = []
+    for scope in report_scopes(result, options):
+        client = scope.client
+        code = options.language or getattr(client, "language", None) or "en"
+        lang = language(code)
+        commentary = None
+        if options.commentary:
+            commentary = read_commentary(directory / result.output_path(
+                options.commentary, client=client.id if client else WHOLE))
+        document = build_document(result, scope, title=_title(result, options, scope, lang), metrics=options.metrics,
+                                  commentary=commentary)
+        for fmt in options.formats:
+            path = result.output_path(options.path, client=client.id if client else WHOLE, format=fmt,
+                                      audience=options.audience, language=lang.code)
+            if not document.complete:
+                path = path.with_name(f"{path.stem}.incomplete{path.suffix}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(path.name + ".tmp")
+            WRITERS[fmt](document, result, scope, lang, options, directory, temporary)
+            temporary.replace(path)
+            written.append(path)
+    return written
+
+
+def _title(result: "RunResult", options: "ReportOptions", scope: ReportScope, lang: Any) -> str:
+    if options.title:
+        return options.title
+    if scope.client is not None:
+        return lang.text("report_title_client", client=scope.client.name)
+    return result.workflow.name
+
+
+def _html(document: ReportDocument, result: "RunResult", scope: ReportScope, lang: Any,
+          options: "ReportOptions", directory: Path, *, print_css: str = "") -> str:
+    from cmflow.builtin.reports.html import Branding, render_html
+    from cmflow.builtin.reports.report_charts import document_charts
+
+    client = scope.client
+    logo = getattr(client, "logo", None)
+    branding = Branding(accent=getattr(client, "colour", None) or options.accent_colour,
+                        logo=Path(logo) if logo else None)
+    templates = directory / options.templates if options.templates else None
+    return render_html(document, lang, audience=options.audience, branding=branding, templates=templates,
+                       charts={name: chart.svg(lang.code) for name, chart in document_charts(document, lang).items()},
+                       print_css=print_css)
+
+
+def _write_html(document, result, scope, lang, options, directory, path: Path) -> None:
+    path.write_text(_html(document, result, scope, lang, options, directory), encoding="utf-8")
+
+
+def _write_pdf(document, result, scope, lang, options, directory, path: Path) -> None:
+    from cmflow.builtin.reports.pdf import PRINT_CSS, page_margin_css, write_pdf
+
+    page_word, of_word, _ = lang.text_parts("page_of")
+    css = PRINT_CSS + page_margin_css(title=document.title, client=scope.client.name if scope.client else "",
+                                      page_word=page_word.strip(), of_word=of_word.strip())
+    write_pdf(_html(document, result, scope, lang, options, directory, print_css=css), path)
+
+
+def _write_xlsx(document, result, scope, lang, options, directory, path: Path) -> None:
+    from cmflow.builtin.reports.workbook import document_sheets
+    from cmflow.builtin.reports.spreadsheets import write_xlsx
+
+    write_xlsx(document_sheets(document, lang), path, title=document.title, locale=lang.code)
+
+
+def _write_csv(document, result, scope, lang, options, directory, path: Path) -> None:
+    from cmflow.builtin.reports.spreadsheets import write_measurements_csv
+
+    write_measurements_csv(measurement_frame(result, scope), path)
+
+
+def _write_json(document, result, scope, lang, options, directory, path: Path) -> None:
+    from cmflow.builtin.reports.spreadsheets import write_measurements_json
+
+    write_measurements_json(measurement_frame(result, scope), path)
+
+
+WRITERS = {"html": _write_html, "pdf": _write_pdf, "xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json}

@@ -1,0 +1,59 @@
+"""Clients of an agency workflow: who owns which accounts, how to name them, how to brand and
+send their reports.
+
+A workflow's ``[[clients]]`` entries become :class:`Client` objects (``workflow.clients``). An
+account belongs to at most one client; reports name it by its display name ("Maison Lumière")
+rather than its handle, and an account no client lists still shows, under its handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+LANGUAGES: tuple[str, ...] = ("fr", "en")
+"""The languages reports are written in."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client: display name, accounts, language, branding and recipients."""
+
+    id: str
+    name: str
+    """The client's name as its reports show it ("Maison Lumière")."""
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    """Each account id (handle, page name) of the client, with its display name."""
+    language: str = "en"
+    """``fr`` or ``en``: the language of the client's reports."""
+    logo: Path | None = None
+    """The logo file (PNG, JPEG or SVG), resolved against the workflow's folder."""
+    colour: str | None = None
+    """The brand colour, ``#rrggbb``."""
+    recipients: tuple[str, ...] = ()
+    """E-mail addresses the client's reports go to."""
+
+    def owns(self, account: str | None) -> bool:
+        """Whether ``account`` is one of the client's."""
+        return account is not None and account in self.accounts
+
+    def display_name(self, account: str) -> str:
+        """The name the reports show for ``account`` (its handle if the client does not list it)."""
+        return self.accounts.get(account, account)
+
+
+def client_of(clients: Iterable[Client], account: str | None) -> Client | None:
+    """The client ``account`` belongs to, or None."""
+    return next((client for client in clients if client.owns(account)), None)
+
+
+def accounts_of_no_client(clients: Sequence[Client], accounts: Iterable[str | None]) -> list[str]:
+    """The accounts (of a run's records or measurements) no client lists, sorted, each once."""
+    return sorted({a for a in accounts if a is not None and client_of(clients, a) is None})
+
+
+def account_display_name(clients: Iterable[Client], account: str) -> str:
+    """The name reports show for ``account``: its client's display name for it, else the handle."""
+    client = client_of(clients, account)
+    return client.display_name(account) if client else account

