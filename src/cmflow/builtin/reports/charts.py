@@ -204,7 +204,8 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
             # time zone (a local one would label 1 July "30 June" west of Greenwich).
             "x": {"field": "date", "type": "temporal", "scale": {"type": "utc"}, "axis": x_axis},
             "y": {"field": "value", "type": "quantitative", "axis": {
-                "title": None, "format": value_format, "tickCount": 4}, "scale": {"zero": False}},
+                "title": None, "format": value_format, "tickCount": 4},
+                  "scale": {"zero": False, "padding": 10}},
             "color": {"field": "series", "type": "nominal", "legend": legend,
                       "scale": {"domain": names, "range": series_colours(names, colours)}},
         },
