@@ -112,6 +112,18 @@ def test_a_missing_value_is_a_gap_in_the_line_not_a_zero() -> None:
     assert facebook.count("M") == 1 and facebook.count("L") == 3
 
 
+def test_nan_and_infinity_are_gaps_too() -> None:
+    chart = trend_chart({"Instagram": [(WEEKS[0], float("inf")), (WEEKS[1], 3.0), (WEEKS[2], float("nan")),
+                                       (WEEKS[3], 3.5), (WEEKS[3] + timedelta(weeks=1), 3.75)]}, title="t", unit="%")
+    assert [row["value"] for row in chart.spec["data"]["values"]] == [None, 0.03, None, 0.035, 0.0375]
+    assert line_paths(chart.svg("en"))[PLATFORM_COLOURS["instagram"]].count("M") == 2
+
+
+def test_a_language_with_its_region_formats_as_the_language() -> None:
+    assert texts(err_trend().svg("fr-FR")) == texts(err_trend().svg("fr_FR")) == texts(err_trend().svg("fr"))
+    assert "5 Oct" in texts(err_trend().svg("en-GB")) and "Oct 5" in texts(err_trend().svg("en-US"))
+
+
 def test_platform_series_take_their_platform_colour() -> None:
     lines = line_paths(err_trend().svg("en"))
     assert set(lines) == {PLATFORM_COLOURS["instagram"], PLATFORM_COLOURS["facebook"]}
@@ -284,8 +296,10 @@ def test_svg_scales_to_its_container_and_describes_itself() -> None:
     assert "max-width:100%" in root.get("style") and "height:auto" in root.get("style")
     assert root.get("role") == "img" and root.get("aria-label") == "ERR par compte"
     assert root.find(f"{SVG}title").text == "ERR par compte"
-    described = trend_chart({}, title="A < B", unit="%", description="Followers & fans").svg()
-    assert parsed(described).find(f"{SVG}desc").text == "Followers & fans"
+    described = trend_chart({}, title="A < B", unit="%", description='Fans & "<script>x</script>').svg()
+    assert_inline_safe(described)
+    assert parsed(described).find(f"{SVG}desc").text == 'Fans & "<script>x</script>'
+    assert parsed(described).get("aria-label") == 'Fans & "<script>x</script>'
     assert parsed(described).find(f"{SVG}title").text == "A < B"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 import textwrap
 import threading
@@ -621,10 +622,11 @@ def _value_format(unit: str) -> str:
 
 
 def _shown(value: float | None, unit: str) -> float | None:
-    """The value as d3 formats it: percentages (3.12 for 3.12 %) as fractions (0.0312)."""
-    if value is None or unit != "%":
-        return value
-    return value / 100
+    """The value as d3 formats it: percentages (3.12 for 3.12 %) as fractions (0.0312); a
+    NaN or an infinity (a ratio over nothing, from a frame) is no value, like None."""
+    if value is None or not math.isfinite(value):
+        return None
+    return value / 100 if unit == "%" else float(value)
 
 
 def _utc_timestamp(day: date) -> dict:
