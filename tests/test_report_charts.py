@@ -293,7 +293,8 @@ def test_svg_scales_to_its_container_and_describes_itself() -> None:
     svg = chart.svg("fr")
     root = parsed(svg)
     assert root.get("viewBox") == f"0 0 {chart.width} {chart.height}"
-    assert "max-width:100%" in root.get("style") and "height:auto" in root.get("style")
+    # Its width, shrinking to the container; its height from the viewBox's proportions.
+    assert (root.get("width"), root.get("height"), root.get("style")) == (str(chart.width), None, "max-width:100%")
     assert root.get("role") == "img" and root.get("aria-label") == "ERR par compte"
     assert root.find(f"{SVG}title").text == "ERR par compte"
     described = trend_chart({}, title="A < B", unit="%", description='Fans & "<script>x</script>').svg()

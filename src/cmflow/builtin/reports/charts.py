@@ -111,9 +111,10 @@ class Chart:
         return _localised(self.spec, locale, self.no_data_text)
 
     def svg(self, locale: str = "en") -> str:
-        """The chart as SVG to put inline in HTML: no script, no external reference, a
-        ``viewBox`` and ``max-width:100%`` so it shrinks to its container (CSS
-        ``width:100%`` on the ``svg`` stretches it too), titled and described for screen readers."""
+        """The chart as SVG to put inline in HTML: no script, no external reference, its
+        width, a ``viewBox`` and ``max-width:100%`` (and no height) so it shrinks to its
+        container keeping its proportions (CSS ``width:100%`` on the ``svg`` stretches it too),
+        titled and described for screen readers."""
         return _svg(json.dumps(self.localised_spec(locale), sort_keys=True), _language_tag(locale),
                     self.title, self.description)
 
@@ -462,9 +463,13 @@ def _inline_svg(raw: str, title: str, description: str) -> str:
     attributes = match.group(1)
     if "xlink:" not in raw[match.end():]:
         attributes = attributes.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    # No height: browsers and WeasyPrint take it from the viewBox's proportions at whatever
+    # width the SVG gets, its own or less (max-width). An inline "height:auto" would do the same
+    # in browsers, but WeasyPrint then draws the SVG in a square.
+    attributes = re.sub(r'\sheight="[\d.]+"', "", attributes, count=1)
     label = description or title
-    opening = (f'<svg {attributes} role="img" style="max-width:100%;height:auto"'
-               f' aria-label={quoteattr(label)}>')
+    opening = f'<svg {attributes} role="img" style="max-width:100%" aria-label={quoteattr(label)}>'
+
     heading = f"<title>{escape(title)}</title>" if title else ""
     if description:
         heading += f"<desc>{escape(description)}</desc>"
