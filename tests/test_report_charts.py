@@ -328,3 +328,11 @@ def test_an_unknown_language_is_refused_clearly() -> None:
 def test_check_inline_safe_refuses_what_would_run_or_load(svg: str, problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         check_inline_safe(svg)
+
+
+def test_whole_numbers_get_whole_ticks() -> None:
+    chart = bar_chart(["Instagram", "Facebook"], {"Publications": [2, 1]}, title="t", unit="posts")
+    ticks = [text for text in texts(chart.svg("fr")) if text not in ("Instagram", "Facebook")]
+    assert ticks == ["0", "1", "2", "2", "1"]  # the axis (0, 1, 2), then each bar's value
+    trend = trend_chart({"Publications": [(WEEKS[0], 1), (WEEKS[1], 3)]}, title="t", unit="posts")
+    assert [text for text in texts(trend.svg("en")) if "Oct" not in text] == ["1", "2", "3"]
