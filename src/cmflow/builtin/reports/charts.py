@@ -206,7 +206,7 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
             # time zone (a local one would label 1 July "30 June" west of Greenwich).
             "x": {"field": "date", "type": "temporal", "scale": {"type": "utc"}, "axis": x_axis},
             "y": {"field": "value", "type": "quantitative", "axis": {
-                "title": None, "format": value_format, "tickCount": 4, **_whole_ticks(rows)},
+                "title": None, "format": value_format, "tickCount": 4, **_whole_ticks(rows, unit)},
                   "scale": {"zero": False, "padding": 10}},
             "color": {"field": "series", "type": "nominal", "legend": legend,
                       "scale": {"domain": names, "range": series_colours(names, colours)}},
@@ -310,7 +310,7 @@ def _horizontal_bars(categories: list[str], series: dict[str, list[float | None]
             {"transform": [bar_kind], "mark": {"type": "bar", "cornerRadiusEnd": 2},
              "encoding": {"x": {"field": "value", "type": "quantitative", "scale": value_scale,
                                 "axis": {"title": None, "format": _value_format(unit), "tickCount": 4,
-                                         "grid": True, "labelFlush": True, **_whole_ticks(rows)}},
+                                         "grid": True, "labelFlush": True, **_whole_ticks(rows, unit)}},
                           "color": colour}},
             *_value_labels("x", bar_kind),
         ],
@@ -338,7 +338,7 @@ def _columns(categories: list[str], series: dict[str, list[float | None]], unit:
             {"mark": {"type": "bar", "cornerRadiusEnd": 2},
              "encoding": {"y": {"field": "value", "type": "quantitative", "scale": value_scale,
                                 "axis": {"title": None, "format": _value_format(unit), "tickCount": 4,
-                                         "grid": True, "labelFlush": True, **_whole_ticks(rows)}},
+                                         "grid": True, "labelFlush": True, **_whole_ticks(rows, unit)}},
                           "color": colour}},
             *_value_labels("y", {"filter": "datum.kind == 'bar'"}),
         ],
@@ -622,11 +622,12 @@ def _empty(title: str, description: str, no_data_text: str | None, height: int) 
     return Chart(spec, title, description, no_data_text)
 
 
-def _whole_ticks(rows: list[dict]) -> dict:
+def _whole_ticks(rows: list[dict], unit: str) -> dict:
     """Ticks one apart at least when every value is a whole number (posts, comments): no
     "0.5 post" on the axis."""
     values = [row.get("value") for row in rows if row.get("value") is not None]
-    return {"tickMinStep": 1} if values and all(float(value).is_integer() for value in values) else {}
+    whole = unit != "%" and values and all(float(value).is_integer() for value in values)
+    return {"tickMinStep": 1} if whole else {}
 
 
 def _value_format(unit: str) -> str:
