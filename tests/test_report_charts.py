@@ -336,3 +336,12 @@ def test_whole_numbers_get_whole_ticks() -> None:
     assert ticks == ["0", "1", "2", "2", "1"]  # the axis (0, 1, 2), then each bar's value
     trend = trend_chart({"Publications": [(WEEKS[0], 1), (WEEKS[1], 3)]}, title="t", unit="posts")
     assert [text for text in texts(trend.svg("en")) if "Oct" not in text] == ["1", "2", "3"]
+
+
+def test_values_too_wide_for_their_columns_turn_the_bars_horizontal() -> None:
+    short = bar_chart(["Reels", "Carousel", "Image"], {"ERR": [4.2, 3.5, 2.1]}, title="t", unit="%")
+    assert "x" in short.spec["encoding"] and short.spec["encoding"]["x"]["field"] == "category"
+    # Six columns of 44 px for "12 345 %"-wide values: horizontal bars instead.
+    wide = bar_chart(["Reels", "Carousel", "Image"], {"Portée": [12345, 8765.5, 1], "Avant": [1, 2, 3]},
+                     title="t", unit="count")
+    assert wide.spec["encoding"]["y"]["field"] == "group"

@@ -192,11 +192,10 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
                               "labelFlush": True}
     step = -(-len(days) // 5)  # at most five dates on the axis: readable on a phone
     x_axis["values"] = [_utc_timestamp(day) for day in days[::-1][::step][::-1]]
-    legend = None if len(names) == 1 else {"orient": "top", "title": None, "direction": "horizontal",
-                                           "labelLimit": 0, "columns": 1 if _longest(names) > 20 else 0}
+    legend = _legend(names)
     value_format = _value_format(unit)
     spec = {
-        "width": WIDTH, "height": height + (_legend_height(names) if legend else 0),
+        "width": WIDTH, "height": height + _legend_height(names),
         "autosize": {"type": "fit", "contains": "padding"},
         "data": {"values": rows},
         "mark": {"type": "line", "point": {"size": 36, "filled": True}, "strokeWidth": 2.5,
@@ -235,7 +234,8 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
     if not categories or not any(value is not None for values in series.values() for value in values):
         return _empty(title, description, no_data_text, 160)
     if horizontal is None:
-        horizontal = len(categories) > 5 or _longest(categories) > 10 or len(categories) * len(names) > 8
+        horizontal = (len(categories) > 5 or _longest(categories) > 10 or len(categories) * len(names) > 8
+                      or not _values_fit_columns(categories, series))
     shown = [_shown(value, unit) for values in series.values() for value in values if value is not None]
     # Room past the longest bar for its value, written at its end.
     value_scale: dict[str, Any] = {"nice": True}
@@ -244,8 +244,7 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
     if min(shown) < 0:
         value_scale["domainMin"] = min(shown) * (1.2 if horizontal else 1.3)
     value_format = _value_format(unit)
-    legend = None if len(names) == 1 else {"orient": "top", "title": None, "direction": "horizontal",
-                                           "labelLimit": 0, "columns": 1 if _longest(names) > 20 else 0}
+    legend = _legend(names)
     colour: dict[str, Any] = {"field": "series", "type": "nominal", "legend": legend,
                               "scale": {"domain": names, "range": series_colours(names, colours)}}
     if len(names) == 1 and not colours and all(_platform_of(category) for category in categories):
@@ -256,12 +255,21 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
     for row in spec["data"]["values"]:
         if row["kind"] == "bar" and colour["field"] == "fill":
             row["fill"] = platform_colour(categories[row["index"]])
-    spec["height"] += _legend_height(names) if legend else 0
+    spec["height"] += _legend_height(names)
     spec["transform"] = [{"calculate": "datum.value == null ? 0 : datum.value", "as": "label_at"},
                          {"calculate": f"datum.value == null ? '–' : format(datum.value, '{value_format}')",
                           "as": "value_label"}]
     spec.update({"width": WIDTH, "autosize": {"type": "fit", "contains": "padding"}, "config": _config()})
     return Chart(spec, title, description, no_data_text)
+
+
+def _values_fit_columns(categories: list[str], series: dict[str, list[float | None]]) -> bool:
+    """Whether the values written over columns fit their columns' width (estimated: 7.5 px a
+    character at 13 px, thousands separators and "%" included); if not, bars go horizontal."""
+    column = WIDTH * 0.8 * 0.75 / (len(categories) * len(series))
+    widest = max(len(f"{value:,.2f}".rstrip("0").rstrip(".")) + 2
+                 for values in series.values() for value in values if value is not None)
+    return widest * 7.5 <= column
 
 
 def _value_labels(channel: str, bar_kind: dict) -> list[dict]:
@@ -650,8 +658,26 @@ def _longest(labels: Iterable[str]) -> int:
     return max((len(label) for label in labels), default=0)
 
 
+def _legend_columns(names: list[str]) -> int:
+    """As many legend entries side by side as fit the chart's width (estimated: 8 px a
+    character, 34 px for the symbol and the gap), the entries never shortened."""
+    entry = max(len(name) for name in names) * 8 + 34
+    return max(1, min(len(names), WIDTH // entry))
+
+
+def _legend(names: list[str]) -> dict | None:
+    """The legend above a chart of several series; None for one series (the title names it)."""
+    if len(names) < 2:
+        return None
+    return {"orient": "top", "title": None, "direction": "horizontal", "labelLimit": 0,
+            "columns": _legend_columns(names)}
+
+
 def _legend_height(names: list[str]) -> int:
-    return 24 * (len(names) if _longest(names) > 20 else 1)
+    """The height :func:`_legend` takes: a line of 24 px per row of entries."""
+    if len(names) < 2:
+        return 0
+    return 24 * -(-len(names) // _legend_columns(names))
 
 
 def _wrapped(label: str, width: int) -> str:
