@@ -345,3 +345,11 @@ def test_values_too_wide_for_their_columns_turn_the_bars_horizontal() -> None:
     wide = bar_chart(["Reels", "Carousel", "Image"], {"Portée": [12345, 8765.5, 1], "Avant": [1, 2, 3]},
                      title="t", unit="count")
     assert wide.spec["encoding"]["y"]["field"] == "group"
+
+
+def test_coordinates_are_rounded_but_text_is_not() -> None:
+    chart = bar_chart(["Compte 3.14159265"], {"ERR": [1 / 3]}, title="t", unit="%")
+    svg = chart.svg("en")
+    geometry = re.findall(r'\s(?:d|transform|x|y)="([^"]*)"', svg)
+    assert geometry and not any(re.search(r"\d\.\d{3}", value) for value in geometry)
+    assert "Compte 3.14159265" in texts(svg) and "0.33%" in texts(svg)
