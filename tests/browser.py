@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -31,6 +32,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 """The browser command, or None when none is installed."""
@@ -55,7 +57,9 @@ def requests_made_by(html_path: str | Path) -> list[str]:
     browser = _browser()
     with browser.proxy.recording() as asked:
         with browser.page(1280, 900, watch_files=True) as page:
-            page.load(html_path, settle=SETTLE_SECONDS)
+            page.load(html_path)
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")  # lazy images load
+            time.sleep(SETTLE_SECONDS)
             local = page.files_read()
     return asked + [f"GET {url}" for url in local]
 
@@ -76,8 +80,9 @@ def screenshot(html_path: str | Path, width: int, out_png: str | Path, height: i
     ``MAX_SCREENSHOT_HEIGHT``). Widths under 800 px are laid out as on a phone."""
     with _browser().page(width, height or 900) as page:
         page.load(html_path)
-        full_height = int(page.evaluate("Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"))
-        full_width = int(page.evaluate("document.documentElement.scrollWidth"))
+        full_width, full_height = page.evaluate(
+            "[document.documentElement.scrollWidth,"
+            " Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)]")
         picture_height = min(height or full_height, MAX_SCREENSHOT_HEIGHT)
         png = page.screenshot(max(width, full_width), picture_height)
     out = Path(out_png)
@@ -88,6 +93,11 @@ def screenshot(html_path: str | Path, width: int, out_png: str | Path, height: i
 
 class BrowserError(RuntimeError):
     """Chromium could not do what a helper asked (it is missing, it died, a page did not load)."""
+
+
+class _LoopbackServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
 
 
 class RecordingProxy:
@@ -108,9 +118,7 @@ class RecordingProxy:
                     proxy._note(f"{method} {target}")
                 self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _LoopbackServer(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="recording-proxy", daemon=True)
         self._thread.start()
@@ -120,21 +128,16 @@ class RecordingProxy:
             if self._log is not None:
                 self._log.append(request)
 
-    def recording(self):
-        """A context manager whose value is the list the requests received meanwhile go to."""
-        proxy = self
-
-        class _Recording:
-            def __enter__(self) -> list[str]:
-                with proxy._lock:
-                    proxy._log = []
-                    return proxy._log
-
-            def __exit__(self, *exc) -> None:
-                with proxy._lock:
-                    proxy._log = None
-
-        return _Recording()
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        """A ``with`` block whose value is the list the requests received meanwhile go to."""
+        with self._lock:
+            self._log = log = []
+        try:
+            yield log
+        finally:
+            with self._lock:
+                self._log = None
 
     def close(self) -> None:
         """Stop serving."""
@@ -277,8 +280,12 @@ class Page:
         }, session=self.session)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.browser.send("Target.disposeBrowserContext", {"browserContextId": self._context})
+    def __exit__(self, error_type, *exc) -> None:
+        try:
+            self.browser.send("Target.disposeBrowserContext", {"browserContextId": self._context})
+        except BrowserError:
+            if error_type is None:
+                raise  # otherwise the error that ended the block is the one to see
         self.browser._events = [e for e in self.browser._events if e.get("sessionId") != self.session]
 
     def load(self, html_path: str | Path, settle: float = 0.0) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from browser import CHROMIUM, page_width, requests_made_by, screenshot
+from browser import CHROMIUM, BrowserError, page_width, requests_made_by, screenshot
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium: .ci/run installs it")
 
@@ -41,6 +41,12 @@ def test_a_css_url_over_https_is_caught(tmp_path) -> None:
     html = page(tmp_path, "<div class=banner>Rapport</div>",
                 style=".banner { height: 50px; background: url(https://cdn.example.invalid/b.png) }")
     assert requests_made_by(html) == ["CONNECT cdn.example.invalid:443"]
+
+
+def test_a_lazy_image_far_down_the_page_is_caught(tmp_path) -> None:
+    html = page(tmp_path, '<div style="height: 5000px">Rapport</div>'
+                          '<img loading="lazy" src="http://example.invalid/late.png" alt="" width="10" height="10">')
+    assert requests_made_by(html) == ["GET http://example.invalid/late.png"]
 
 
 def test_a_file_next_to_the_page_is_caught(tmp_path) -> None:
@@ -90,3 +96,9 @@ def test_a_screenshot_takes_the_whole_page_at_the_width_asked(tmp_path) -> None:
     assert picture.getpixel((10, 10)) == (255, 0, 0) and picture.getpixel((380, 1590)) == (0, 0, 255)
     top = Image.open(screenshot(html, 1280, tmp_path / "top.png", height=300))
     assert top.size == (1280, 300)
+
+
+def test_a_page_that_is_not_there_is_an_error_naming_it(tmp_path) -> None:
+    with pytest.raises(BrowserError, match=f"^{tmp_path / 'missing.html'}: no such file$"):
+        page_width(tmp_path / "missing.html", 390)
+    assert page_width(page(tmp_path, "<p>ensuite</p>"), 390) == 390  # the browser serves on

@@ -222,9 +222,10 @@ def points(change: float) -> str:
 
 
 def current_row(result, metric: str, platform: str, account: str) -> dict:
-    """One account's current measurement with its comparison columns."""
+    """One account's current measurement with its comparison columns (its whole: not by format)."""
     rows = result.current(metric)
-    [row] = rows.filter((rows["platform"] == platform) & (rows["account"] == account)).iter_rows(named=True)
+    [row] = rows.filter((rows["platform"] == platform) & (rows["account"] == account)
+                        & rows["format"].is_null()).iter_rows(named=True)
     return row
 
 

@@ -368,7 +368,7 @@ id = "err"
 goal = "raise_interactions"
 metric = "engagement_rate_by_reach"
 target = 3.0
-where = {account = ["maisonlumiere", "trailhead", "nobody"]}
+where = {account = ["maisonlumiere", "trailhead", "nobody", "maisonlumier"]}
 
 [[objectives]]
 id = "err-up"
@@ -414,6 +414,9 @@ def test_a_run_judges_each_objective_on_its_series(tmp_path, store_url) -> None:
          "change", None),  # 2 / 3
         ("err", {"account": "nobody"}, None, None, None, None, None,
          "no series of engagement_rate_by_reach has account = 'nobody' this period"),
+        ("err", {"account": "maisonlumier"}, None, None, None, None, None,
+         "no series of engagement_rate_by_reach has account = 'maisonlumier' this period; "
+         "did you mean 'maisonlumiere'?"),
         # +150% against the week before (5 vs 2): 150 / 50
         ("err-up", {"platform": "instagram", "account": "maisonlumiere"}, approx(5.0), approx(2.0), approx(150.0),
          3.0, "continue", None),
@@ -475,3 +478,73 @@ def test_the_json_schema_knows_clients_and_objectives() -> None:
     assert not validator.is_valid(document)
     assert validator.is_valid({**json.loads(json.dumps(tomllib.loads(example), default=str)), "objectives": [
         {**document["objectives"][1], "ladder": {"continue": 1.2, "optimise": 0.9}}]})
+
+
+def test_an_invalid_objective_still_has_its_references_checked(tmp_path) -> None:
+    """Every problem at once: a bad goal does not hide a misspelt metric or client."""
+    assert problems(tmp_path, """
+[[objectives]]
+id = "fans"
+goal = "grow_fans"
+metric = "engagement_rate"
+target = 3.0
+client = "maison-lumire"
+""") == [
+        ("objectives[0].goal", "unknown value 'grow_fans'", "did you mean 'grow_fanbase'? Choices: grow_fanbase, "
+         "raise_interactions, increase_reach, generate_site_visits, increase_conversions, promote_event, "
+         "protect_reputation, improve_response_time, publish_regularly"),
+        ("objectives[0].metric", "no metric produces 'engagement_rate'", "did you mean 'engagement_rate_by_reach'?"),
+        ("objectives[0].client", "no client has id 'maison-lumire'", "did you mean 'maison-lumiere'?"),
+    ]
+
+
+def test_a_client_objective_without_where_judges_the_clients_whole(tmp_path, store_url) -> None:
+    """maisonlumiere and its TikTok-less twin lumiere_fr are the client's: (10 + 2 + 3 + 5 + 4 +
+    0 + 0 + 0) / (400 + 400) = 3%; trailhead's post is no part of it. Against 4%: 0.75, change."""
+    write_posts(tmp_path / "posts.csv", [
+        ["instagram", "maisonlumiere", "m1", "2026-11-17T10:00:00Z", "image", 10, 2, 3, 5, 400],
+        ["facebook", "lumiere_fr", "f1", "2026-11-17T11:00:00Z", "image", 4, 0, 0, 0, 400],
+        ["instagram", "trailhead", "t1", "2026-11-18T10:00:00Z", "reel", 60, 1, 1, 0, 400],
+    ])
+    (tmp_path / "kpi.toml").write_text(RUN.split("[[objectives]]")[0].replace(
+        'accounts = ["maisonlumiere"]', 'accounts = ["maisonlumiere", "lumiere_fr"]').replace(
+        'by = ["overall", "account", ["account", "format"]]', 'by = ["client", "account"]') + """
+[[objectives]]
+id = "lumiere"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 4.0
+client = "lumiere"
+""", encoding="utf-8")
+    result = run_workflow_file(tmp_path / "kpi.toml", store_url=store_url)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    (judged,) = result.objectives
+    assert judged.objective.where == {"client": "lumiere"}
+    assert (judged.dimensions, judged.value, judged.progress, judged.verdict) == (
+        {"client": "lumiere"}, pytest.approx(3.0), 0.75, "change")
+
+
+def test_a_client_objective_without_where_needs_the_client_breakdown(tmp_path) -> None:
+    found = problems(tmp_path, """
+[[objectives]]
+id = "lumiere"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.0
+client = "maison-lumiere"
+
+[[objectives]]
+id = "other"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.0
+client = "maison-lumiere"
+where = {client = "trailhead"}
+""")
+    assert found[0][:2] == ("objectives[0].client", "metrics[0] (engagement_rate_by_reach) is not broken down by "
+                            "client, so no series would match")
+    assert found[0][2] == 'add "client" to its `by`'
+    assert found[1:] == [("objectives[1].where.client", "metrics[0] (engagement_rate_by_reach) is not broken down "
+                          "by client, so no series would match", 'add "client" to its `by`'),
+                         ("objectives[1].where.client", "the objective belongs to client 'maison-lumiere', not "
+                          "'trailhead'", "remove the where, or the client")]

@@ -71,10 +71,27 @@ def test_two_tables_giving_one_key_are_an_error(tmp_path, monkeypatch):
         load_catalogue("xx")
 
 
-def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path):
+def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path, monkeypatch, capsys):
     done = subprocess.run([sys.executable, str(REPO / "tools" / "catalogue_keys.py")],
                           capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "fr: same keys and placeholders as en")
+
+    import importlib.util
+
+    from cmflow.builtin.reports import language as module
+
+    spec = importlib.util.spec_from_file_location("catalogue_keys", REPO / "tools" / "catalogue_keys.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / "en.toml").write_text('a = "x {n}"\nb = "y"\n', encoding="utf-8")
+    (tmp_path / "xx.toml").write_text('a = "x"\n', encoding="utf-8")
+    monkeypatch.setattr(module, "CATALOGUES", tmp_path)
+    monkeypatch.setattr(tool, "LANGUAGES", ("en", "xx"))
+    assert tool.main([]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "xx: a has placeholders [], en.toml ['n']", "xx: missing b"]
+    assert tool.main(["de"]) == 2
+    assert capsys.readouterr().err == "no catalogue for de: the languages are en, xx\n"
 
 
 def test_plural_messages_have_other_and_placeholders_are_names():
@@ -85,6 +102,7 @@ def test_plural_messages_have_other_and_placeholders_are_names():
                 # every brace is a {name} placeholder: no stray or format-spec brace
                 assert re.sub(r"\{\w+\}", "", form).count("{") == 0, (code, key)
                 assert "}" not in re.sub(r"\{\w+\}", "", form), (code, key)
+                assert "<" not in form and "&" not in form, (code, key)  # plain text: templates escape it
             if isinstance(message, dict):
                 assert "n" in placeholders(message), (code, key)
 
@@ -101,15 +119,16 @@ def test_every_built_in_metric_has_a_label_and_help(code):
 
 @pytest.mark.parametrize("code", LANGUAGES)
 def test_every_post_format_and_issue_word_has_a_message(code):
-    from cmflow import POST_FORMATS
+    from cmflow import GOALS, POST_FORMATS, VERDICTS
 
     lang = language(code)
     wanted = [f"post_format_{f}" for f in POST_FORMATS]
-    wanted += [f"verdict_{v}" for v in ("continue", "optimise", "change", "stop")]
-    wanted += [f"verdict_help_{v}" for v in ("continue", "optimise", "change", "stop")]
-    wanted += [f"goal_{g}" for g in ("grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event",
-                                     "increase_reach", "protect_reputation", "improve_response_time",
-                                     "increase_conversions")]
+    assert VERDICTS == ("continue", "optimise", "change", "stop")
+    wanted += [f"verdict_{v}" for v in (*VERDICTS, "none")]
+    wanted += [f"verdict_help_{v}" for v in (*VERDICTS, "none")]
+    assert {"grow_fanbase", "raise_interactions", "generate_site_visits", "promote_event", "increase_reach",
+            "protect_reputation", "improve_response_time", "increase_conversions"} <= set(GOALS)
+    wanted += [f"goal_{g}" for g in GOALS]
     wanted += [f"tone_{t}" for t in ("good", "bad", "neutral")]
     wanted += [f"severity_{s}" for s in ("info", "warning", "critical")]
     wanted += [f"alert_state_{s}" for s in ("firing", "pending", "resolved")]
@@ -177,7 +196,8 @@ def test_language_codes(code, catalogue, tag):
 @pytest.mark.parametrize(("code", "message"), [
     ("de", "unknown language 'de': reports are written in en (English), fr (French); to add one, add a "
            "catalogue (docs/reports.md, \"Languages\")"),
-    ("fr-XX", "unknown region in language 'fr-XX': write 'fr' or a region Babel knows, such as fr-FR"),
+    ("fr-XX", "unknown region in language 'fr-XX': write 'fr', or fr with a region CLDR knows (fr-BE, fr-BF, "
+              "fr-BI, fr-BJ ...)"),
     ("", "no language given: reports are written in en (English), fr (French)"),
 ])
 def test_unknown_language_names_the_available_ones(code, message):
@@ -363,8 +383,73 @@ def test_text_parts_are_the_words_around_placeholders():
     ("no mention has a sentiment: map the export's sentiment column", "Tonalité des messages indisponible",
      "Tone of messages not available"),
     ("no value for the comparison period", "Pas de chiffre de comparaison", "No figure to compare with"),
-    ("no value", "Indisponible", "Not available"),
+    ("no value this period", "Pas de chiffre pour cette période", "No figure for this period"),
+    ("comparison value is 0", "Pas de chiffre de comparaison", "No figure to compare with"),
+    ("activity only: no post list to average (aggregate = \"mean_of_posts\")", "Indisponible", "Not available"),
     (None, "Indisponible", "Not available"),
 ])
 def test_reasons_in_a_clients_words(reason, fr, en):
     assert (language("fr").reason(reason), language("en").reason(reason)) == (fr, en)
+
+
+def test_catalogues_are_package_data():
+    """An installed wheel carries the catalogues: pyproject's package data names them."""
+    import fnmatch
+    import tomllib
+
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]
+    folder = REPO / "src" / "cmflow" / "builtin" / "reports"
+    files = sorted(p.relative_to(folder).as_posix() for p in (folder / "catalogues").glob("*.toml"))
+    assert files == ["catalogues/en.toml", "catalogues/fr.toml"]
+    patterns = package_data["cmflow.builtin.reports"]
+    assert [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)] == []
+
+
+def test_insight_sentence_in_both_languages():
+    """The sentence an insight of the report document becomes (values formatted as the
+    templates do)."""
+    def sentence(lang):
+        return lang.text("insight_format_above", metric=lang.metric_label("engagement_rate_by_reach"),
+                         format=lang.post_format("carousel"), account="Maison Lumière", value=lang.value(4.1, "%"),
+                         gap_pct=lang.percent(30.16, 0), average=lang.value(3.15, "%"), posts=12, account_posts=40)
+
+    assert sentence(language("fr")) == (
+        f"Taux d'engagement (portée) des publications au format Carrousel sur Maison Lumière{NBSP}: 4,10{NBSP}%, "
+        f"soit 30{NBSP}% de plus que la moyenne du compte (3,15{NBSP}%), sur 12 publications.")
+    assert sentence(language("en")) == (
+        "Engagement rate (reach) of Carousel posts on Maison Lumière: 4.10%, 30% above the account's average "
+        "(3.15%), over 12 posts.")
+
+
+def test_objective_rule_in_a_clients_words():
+    fr = language("fr")
+    assert fr.text("objective_rule_reached", progress=fr.percent(85, 0), verdict=fr.text("verdict_optimise").lower(),
+                   threshold=fr.percent(80, 0)) == \
+        f"85{NBSP}% de la cible atteinte{NBSP}: optimiser à partir de 80{NBSP}%."
+
+
+def test_lists_in_a_sentence():
+    names = ["Instagram", "Facebook", "TikTok"]
+    assert language("fr").join(names) == "Instagram, Facebook et TikTok"
+    assert language("en").join(names) == "Instagram, Facebook, and TikTok"
+    assert language("en-GB").join(names) == "Instagram, Facebook and TikTok"
+    assert (language("fr").join(["A"]), language("fr").join([])) == ("A", "")
+
+
+def test_every_message_the_report_code_asks_for_exists():
+    """The keys written in the report templates and code (``t("section_summary")``, and the
+    prefixes of built ones, ``t("verdict_" ~ verdict)``) are in every catalogue: a template
+    never falls back to English or breaks at render time."""
+    builtin = REPO / "src" / "cmflow" / "builtin"
+    files = [*(builtin / "reports").rglob("*.j2"), *(builtin / "reports").glob("*.py"),
+             *(builtin / "outputs").glob("*.py")]
+    call = re.compile(r"""(?:\bt|\.text|\.text_parts)\(\s*["']([a-z][a-z_]*)["']\s*([~+),])""")
+    asked = {(m.group(1), m.group(2) in "~+", path.name) for path in files
+             for m in call.finditer(path.read_text(encoding="utf-8"))}
+    assert any(name == "base.html.j2" for _, _, name in asked) or not (builtin / "reports" / "templates").exists()
+    for code in LANGUAGES:
+        keys = set(load_catalogue(code))
+        missing = sorted((key, name) for key, prefix, name in asked
+                         if not (any(k.startswith(key) for k in keys) if prefix else key in keys))
+        assert missing == [], code

@@ -9,6 +9,7 @@ import http.server
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -73,6 +74,11 @@ th {{ background: #eef; }}
 <tbody>
 {rows}
 </tbody></table></div>
+<section class="landscape">
+<h2>Par compte</h2>
+<table><thead><tr>{"".join(f"<th>Indicateur {i}</th>" for i in range(1, 10))}</tr></thead>
+<tbody><tr>{"".join(f"<td>{i * 1234} abonnés</td>" for i in range(1, 9))}<td>dernière</td></tr></tbody></table>
+</section>
 <h2>Commentaire</h2>
 <p>Fin du rapport, écrit à la main.</p>
 </body></html>"""
@@ -154,10 +160,35 @@ def test_a_chart_wider_than_the_page_is_shrunk_to_fit(printed) -> None:
     assert float(label.group(2)) <= RIGHT_MARGIN_EDGE_PT + 1
 
 
+def page_sizes(pdf: Path) -> list[tuple[int, int]]:
+    """Each page's width and height in points, rounded."""
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    return [(round(float(w)), round(float(h))) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)]
+
+
+def test_a_wide_table_marked_landscape_gets_landscape_pages_of_its_own(printed, tmp_path) -> None:
+    sizes = page_sizes(printed)
+    landscape = [page for page, size in enumerate(sizes, 1) if size == (842, 595)]
+    assert len(landscape) == 1 and len(sizes) == page_count(printed, tmp_path)
+    assert all(size == (595, 842) for page, size in enumerate(sizes, 1) if page not in landscape)
+    page = landscape[0]
+    text = pdf_text(printed, page)
+    assert "Par compte" in text and text.count("Indicateur") == 9 and f"Page {page} sur {len(sizes)}" in text
+    assert "Commentaire" not in text and "Publication n°" not in text  # alone on its page
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(printed), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    # nine columns of at least "Indicateur" (about 70 pt each) do not fit the 504 pt of a portrait
+    # page's width; on a landscape page the last one sits inside the right margin
+    last = re.search(r'xMax="([\d.]+)" yMax="[\d.]+">dernière</word>', bbox)
+    assert last and float(last.group(1)) <= 842 - 16 / 25.4 * 72 + 1
+
+
 def test_title_and_client_are_escaped_in_the_page_margins(tmp_path) -> None:
     hostile = '"; } body { display: none } </style><script>x</script> \\'
     css = page_margin_css(title=hostile, client="Ça & là", page_word="p.", of_word="/")
-    assert "</style>" not in css and "<" not in css and "display: none" in css  # kept as text ...
+    assert not {"<", ">", "&"} & set(css + PRINT_CSS)  # safe as they are inside <style>
+    assert "display: none" in css  # kept as text ...
     assert css.count('"') == 8  # ... inside its own strings: 2 quotes × 4 strings, none from the text
     pdf = tmp_path / "hostile.pdf"
     write_pdf(sample_report(title="Rapport", client="Ça & là").replace(
@@ -250,3 +281,22 @@ def test_a_pdf_that_cannot_be_written_says_which_file_and_what_to_do(tmp_path) -
     assert message.startswith(f"cannot write the PDF report {blocker / 'report.pdf'}: ")
     assert "choose another path" in message and "Traceback" not in message
     assert blocker.read_text() == "a file where the folder should be"
+
+
+def test_a_machine_without_pango_is_told_which_packages_to_install(tmp_path, monkeypatch) -> None:
+    # WeasyPrint opens Pango when it is imported; without it, cffi raises OSError
+    fake = tmp_path / "site" / "weasyprint"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise OSError(\"cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file\")")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in [name for name in sys.modules if name == "weasyprint" or name.startswith("weasyprint.")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(UserFacingError) as caught:
+        write_pdf("<p>rapport</p>", tmp_path / "report.pdf")
+    assert str(caught.value) == (
+        f"cannot write the PDF report {tmp_path / 'report.pdf'}: WeasyPrint needs the Pango library from the "
+        "system (cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file). "
+        "On Debian or Ubuntu, install it with: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
+        "fonts-dejavu-core fonts-noto-color-emoji")
+    assert not (tmp_path / "report.pdf").exists()

@@ -133,11 +133,12 @@ def test_french_dates_name_their_months_in_french(tmp_path):
 
 @pytest.mark.parametrize(("names", "expected"), [
     (["Posts: top/flop [Nov]"], ["Posts top flop Nov"]),
-    (["A" * 40], ["A" * 31]),
+    (["A" * 40], ["A" * 30 + "…"]),
+    (["Publications les moins performantes"], ["Publications les moins…"]),
     (["Instagram", "instagram", "INSTAGRAM"], ["Instagram", "instagram (2)", "INSTAGRAM (3)"]),
-    (["B" * 31, "B" * 31], ["B" * 31, "B" * 27 + " (2)"]),
+    (["B" * 31, "B" * 31], ["B" * 31, "B" * 26 + "… (2)"]),
     (["'Quoted'", "", "???", "History"], ["Quoted", "Sheet", "Sheet (2)", "History (2)"]),
-    (["😀" * 20], ["😀" * 15]),  # an emoji is two of Excel's 31 characters
+    (["😀" * 20], ["😀" * 15 + "…"]),  # an emoji is two of Excel's 31 characters
 ])
 def test_sheet_names_are_made_valid_and_unique(names, expected):
     taken: set[str] = set()
@@ -318,6 +319,8 @@ def test_the_measurement_table_has_a_row_per_metric_period_and_series_with_its_c
         ("tiny", "current", None)]
     followers = rows[5]
     assert followers["metric_label"] == "Abonnés" and rows[0]["metric_label"] == "ERR (reach)"
+    _, by_function = measurement_table(frame, metric_labels=lambda metric: metric.upper())
+    assert [r["metric_label"] for r in by_function][:2] == ["ENGAGEMENT_RATE_BY_REACH"] * 2
     assert (followers["previous_period_value"], followers["change_vs_previous_period"],
             followers["change_pct_vs_previous_period"]) == (1000.0, 200.0, 20.0)
     assert (followers["same_period_last_year_value"], followers["change_pct_vs_same_period_last_year"]) == (800.0, 50.0)
@@ -391,3 +394,67 @@ def test_the_measurements_sheet_writes_rates_as_percentages(tmp_path):
     assert followers["period_start"].value == datetime(2026, 11, 16)
     assert sheet["G6"].value == "'=HYPERLINK(\"x\")"
     assert not math.isnan(followers["value"].value) and followers["value"].value == 1200
+
+
+# -- a real run's measurements ------------------------------------------------------------------
+
+RUN_POSTS = [
+    # platform, account, post_id, published_at, likes, reach
+    ("instagram", "a", "a-now", "2026-11-17T10:00:00Z", 30, 1000),
+    ("instagram", "=HYPERLINK(\"https://evil.example\")", "h-now", "2026-11-18T10:00:00Z", 10, 500),
+    ("instagram", "a", "a-before", "2026-11-10T10:00:00Z", 20, 1000),
+    ("instagram", "a", "a-last-year", "2025-11-18T10:00:00Z", 15, 1000),
+]
+RUN_WORKFLOW = """
+[workflow]
+name = "Data files"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+compare = ["previous_period", "same_period_last_year"]
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["account"]
+"""
+
+
+def test_a_runs_measurements_as_csv_with_both_comparisons(tmp_path, write_workflow, store_url):
+    from cmflow.testing import run_workflow_file
+
+    with (tmp_path / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("platform", "account", "post_id", "published_at", "likes", "reach"), *RUN_POSTS])
+    result = run_workflow_file(write_workflow(RUN_WORKFLOW), store_url=store_url, dry_run=True)
+    assert result.status == "ok", result.failed_stages
+    path = tmp_path / "measurements.csv"
+    write_measurements_csv(result.measurements, path, comparisons=result.comparisons)
+    rows = [r for r in read_csv(path) if r["metric"] == "total_likes" and r["period"] == "current"]
+    fields = ("account", "value", "previous_period_value", "change_vs_previous_period", "change_pct_vs_previous_period",
+              "same_period_last_year_value", "change_pct_vs_same_period_last_year",
+              "change_reason_vs_same_period_last_year")
+    # accounts sorted as text: "=..." before "a"; the hostile one neutralised
+    assert [tuple(r[f] for f in fields) for r in rows] == [
+        ("'=HYPERLINK(\"https://evil.example\")", "10", "", "", "", "", "", "no value for the comparison period"),
+        ("a", "30", "20", "10", "50", "15", "100", ""),
+    ]
+    assert {(r["period_start"], r["period_end"]) for r in rows} == {("2026-11-16", "2026-11-22")}
+
+
+def test_every_hostile_text_is_neutralised_in_the_csv_and_the_json(tmp_path):
+    frame = with_series_key(pl.DataFrame({
+        "period": ["current"] * len(HOSTILE), "metric": ["total_likes"] * len(HOSTILE),
+        "unit": ["count"] * len(HOSTILE), "value": [-1.0] * len(HOSTILE), "platform": ["instagram"] * len(HOSTILE),
+        "account": list(HOSTILE), "campaign": list(HOSTILE)}))
+    write_measurements_csv(frame, tmp_path / "m.csv")
+    write_measurements_json(frame, tmp_path / "m.json")
+    from_csv = read_csv(tmp_path / "m.csv")
+    from_json = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    expected = sorted(HOSTILE.values(), key=lambda text: text[1:])  # rows sorted by the text as the run has it
+    for rows, minus_one in ((from_csv, "-1"), (from_json, -1)):
+        assert [(r["account"], r["campaign"]) for r in rows] == [(e, e) for e in expected]
+        assert {r["value"] for r in rows} == {minus_one}  # a negative number is left as it is

@@ -238,7 +238,8 @@ class ObjectiveEntry(BaseModel):
         "measurement's polarity (at_most for one better lower); required for a neutral one.")
     where: WhereTable = Field(
         default_factory=dict, description="The series judged, by dimensions, e.g. {account = "
-        "\"maisonlumiere\"}; a list of values: one result per value. Default: the overall series.",
+        "\"maisonlumiere\"}; a list of values: one result per value. Default: the client's whole "
+        "(its `client` row) for an objective with a client, else the overall series.",
         examples=[{"account": "maisonlumiere"}])
     client: str | None = Field(None, description="Id of the [[clients]] entry the "
                                "objective belongs to.", examples=["maison-lumiere"])
@@ -266,8 +267,9 @@ class ObjectiveEntry(BaseModel):
 
     def objective(self, direction: str) -> Objective:
         """The objective this entry declares, its direction settled (from polarity if unset)."""
+        where = dict(self.where) or ({"client": self.client} if self.client else {})  # the client's whole
         return Objective(self.id, self.goal, self.metric, direction, self.target, self.target_change_pct,
-                         self.against, self.title, dict(self.where), self.client, self.horizon, self.ladder.ladder())
+                         self.against, self.title, where, self.client, self.horizon, self.ladder.ladder())
 
 
 @dataclass
@@ -381,6 +383,8 @@ class _Loader:
         self.incomplete: dict[str, list[tuple[str, Any]]] = {kind: [] for kind in SECTION_OF_KIND}
         """Entries whose common keys are valid but not their plugin or options: (path, common)."""
         self.failed_kinds: set[str] = set()
+        self.client_ids: list[str] = []
+        """The ids of the ``[[clients]]`` entries, valid or not."""
         self.unresolved: set[str] = set()
         """Key paths whose ${env:...} reference could not be read: no other problem is added there."""
 
@@ -710,7 +714,12 @@ class _Loader:
         clients: list[Client] = []
         owner: dict[str, str] = {}
         for path, item in self._tables("clients", raw):
+            if isinstance(item.get("id"), str):
+                self.client_ids.append(item["id"])  # an invalid client has its own problem, not its references
             entry = self._model(ClientEntry, item, path)
+            logo = item.get("logo")
+            if isinstance(logo, str) and logo.lower().endswith(LOGO_SUFFIXES):
+                self._check_logo(f"{path}.logo", logo)  # said even when another key is wrong
             if entry is None:
                 continue
             if entry.id in (c.id for c in clients):
@@ -723,16 +732,22 @@ class _Loader:
                     self.problem(f"{path}.accounts", f"account {account!r} already belongs to client {owner[account]!r}",
                                  "an account belongs to one client: remove it from one of them")
                 owner.setdefault(account, entry.id)
-            logo = None
-            if entry.logo is not None:
-                logo = Path(entry.logo).expanduser()
-                logo = logo if logo.is_absolute() else self.file.parent / logo
-                if not logo.is_file():
-                    self.problem(f"{path}.logo", f"{logo} is not a file" if logo.exists() else f"{logo} does not exist",
-                                 "give the path of the logo file, relative to the workflow file")
+            logo = self._logo_path(entry.logo) if entry.logo is not None else None
             clients.append(Client(entry.id, entry.name, accounts, entry.language, logo, entry.colour,
                                   tuple(entry.recipients)))
         return clients
+
+    def _logo_path(self, logo: str) -> Path:
+        """A client's logo, resolved against the workflow file's folder."""
+        path = Path(logo).expanduser()
+        return path if path.is_absolute() else self.file.parent / path
+
+    def _check_logo(self, key: str, logo: str) -> None:
+        """The logo is a file: a report must not find out at delivery that it is missing."""
+        path = self._logo_path(logo)
+        if not path.is_file():
+            self.problem(key, f"{path} is not a file" if path.exists() else f"{path} does not exist",
+                         "give the path of the logo file, relative to the workflow file")
 
     def _objectives(self, workflow: Workflow, raw: Any, settings_valid: bool) -> list[Objective]:
         """The ``[[objectives]]`` entries, checked against the workflow's metrics, comparisons and clients."""
@@ -741,36 +756,44 @@ class _Loader:
         metrics_known = "metric" not in self.failed_kinds
         for path, item in self._tables("objectives", raw):
             entry = self._model(ObjectiveEntry, item, path)
-            if entry is None:
+            if entry is None:  # still say what is wrong with its references
+                self._check_objective_references(path, item, workflow, producers, metrics_known)
                 continue
             if entry.id in (o.id for o in objectives):
                 self.problem(f"{path}.id", f"objective id {entry.id!r} is already used",
                              "give each objective its own id")
                 continue
             problems_before = len(self.problems)
-            if entry.client is not None and workflow.client(entry.client) is None:
-                known = [c.id for c in workflow.clients]
-                suggestion = closest(entry.client, known)
-                self.problem(f"{path}.client", f"no client has id {entry.client!r}",
-                             f"did you mean {suggestion!r}?" if suggestion else
-                             f"client ids: {', '.join(known)}" if known else "add a [[clients]] entry with that id")
+            self._check_objective_references(path, {"client": entry.client}, workflow, producers, metrics_known)
             if entry.against is not None and settings_valid and entry.against not in workflow.settings.compare:
                 self.problem(f"{path}.against", f"the workflow is not compared with {entry.against}",
                              f"add \"{entry.against}\" to compare in [workflow]")
             self._check_objective_where(path, entry, workflow, producers.get(entry.metric))
             producer = producers.get(entry.metric)
             if producer is None:
-                if metrics_known:
-                    suggestion = closest(entry.metric, list(producers))
-                    self.problem(f"{path}.metric", f"no metric produces {entry.metric!r}",
-                                 f"did you mean {suggestion!r}?" if suggestion else
-                                 f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+                self._check_objective_references(path, {"metric": entry.metric}, workflow, producers, metrics_known)
                 continue
             direction = self._objective_direction(path, entry, producer)
             if direction is None or len(self.problems) > problems_before:
                 continue
             objectives.append(entry.objective(direction))
         return objectives
+
+    def _check_objective_references(self, path: str, item: dict[str, Any], workflow: Workflow,
+                                    producers: dict[str, Entry], metrics_known: bool) -> None:
+        """An objective's ``metric`` is produced by a metric and its ``client`` is a client."""
+        metric, client = item.get("metric"), item.get("client")
+        if isinstance(metric, str) and metrics_known and metric not in producers:
+            suggestion = closest(metric, list(producers))
+            self.problem(f"{path}.metric", f"no metric produces {metric!r}",
+                         f"did you mean {suggestion!r}?" if suggestion else
+                         f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+        if isinstance(client, str) and client not in self.client_ids:
+            known = list(dict.fromkeys(self.client_ids))
+            suggestion = closest(client, known)
+            self.problem(f"{path}.client", f"no client has id {client!r}",
+                         f"did you mean {suggestion!r}?" if suggestion else
+                         f"client ids: {', '.join(known)}" if known else "add a [[clients]] entry with that id")
 
     def _objective_direction(self, path: str, entry: ObjectiveEntry, producer: Entry) -> str | None:
         """The objective's direction (its own, else from the measurement's polarity), with a
@@ -808,9 +831,22 @@ class _Loader:
         for key in self._check_dimension_where(path, entry.where):
             if producer is not None:
                 self._check_broken_down(f"{path}.where.{key}", key, producer)
-        if not entry.where and producer is not None and () not in grouping_columns(producer.common.by):
+        if not entry.where and entry.client is not None:  # the client's whole: its `client` row
+            if producer is not None and entry.client in self.client_ids:
+                self._check_broken_down(f"{path}.client", "client", producer)
+        elif not entry.where and producer is not None and () not in grouping_columns(producer.common.by):
             self.problem(f"{path}.where", f"{producer.path} ({producer.info.name}) has no overall series",
                          "add \"overall\" to its `by`, or give the objective a where (e.g. {account = \"...\"})")
+        if "client" in entry.where:
+            for value in values_of(entry.where["client"]):
+                if entry.client is not None and value != entry.client:
+                    self.problem(f"{path}.where.client", f"the objective belongs to client {entry.client!r}, "
+                                 f"not {value!r}", "remove the where, or the client")
+                elif value not in self.client_ids:
+                    suggestion = closest(value, self.client_ids)
+                    self.problem(f"{path}.where.client", f"no client has id {value!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"client ids: {', '.join(self.client_ids) or 'none'}")
         client = workflow.client(entry.client) if entry.client else None
         if client is not None and "account" in entry.where:
             for account in values_of(entry.where["account"]):

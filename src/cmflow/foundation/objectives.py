@@ -98,6 +98,8 @@ class Objective:
     """``previous_period`` or ``same_period_last_year``, for a change target."""
     title: str = ""
     where: Mapping[str, str | list[str]] = field(default_factory=dict)
+    """The series judged, by dimensions: ``{}`` the overall series; an objective with a client
+    and no ``where`` in the file judges the client's whole, ``{"client": <its id>}``."""
     client: str | None = None
     horizon: date | None = None
     ladder: Ladder = field(default_factory=Ladder)

@@ -73,6 +73,10 @@ class TriggerEntry(BaseModel):
                         examples=["engagement_rate_by_reach"])
     where: WhereTable = Field(
         default_factory=dict, description="Only series whose dimensions match, e.g. {platform = \"instagram\"}.")
+    by: Optional[list[Union[Literal[tuple(GROUPINGS)], Annotated[list[Literal[tuple(GROUPINGS)]], Field(min_length=1)]]]] = Field(  # type: ignore[valid-type]
+        None, description="Only the series of these breakdowns of the metric (written as a metric's "
+        "`by`), e.g. [\"account\"]: each account's series, not the totals per platform or client "
+        "that would repeat the same fact. Default: every series.", examples=[["account"]])
     severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]
     for_runs: int = Field(1, ge=1, alias="for", description="Consecutive runs the condition must hold "
                           "before the alert fires (until then it is pending).", examples=[2])

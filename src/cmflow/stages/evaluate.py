@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, Alert, Verdict
+from cmflow.foundation.measurements import DIMENSIONS, grouping_columns
 from cmflow.foundation.periods import CURRENT, HISTORY
 from cmflow.foundation.secrets import redactor
 from cmflow.foundation.where_filters import text_condition, values_of
@@ -104,7 +105,7 @@ class _Rules:
         current, common = self.current, entry.common
         period = self.all_periods[0]
         settings = RuleSettings(common.for_runs, common.keep_firing_for, common.repeat_every)
-        where = _where(common.metric, common.where)
+        where = _where(common.metric, common.where, common.by, current.columns)
         rows = current.filter(where)
         unmatched = _unmatched_where(entry, current)
         report.problems.extend(unmatched)
@@ -194,10 +195,22 @@ def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
     return notes
 
 
-def _where(metric: str, where: dict[str, str | list[str]]) -> "pl.Expr":
+def _where(metric: str, where: dict[str, str | list[str]], by: list | None = None,
+           columns: list[str] = ()) -> "pl.Expr":
+    """The series of ``metric`` a trigger watches: those whose dimensions match ``where`` and,
+    with ``by``, that are of one of those breakdowns (exactly those dimensions, no more)."""
     import polars as pl
 
     condition = pl.col("metric") == metric
     for key, wanted in where.items():
         condition &= text_condition(key, values_of(wanted))  # the platform whatever its case
+    if by:
+        dimensions = [d for d in DIMENSIONS if d in columns]
+        breakdowns = pl.lit(False)
+        for grouping in grouping_columns(by):
+            exact = pl.lit(True)
+            for d in dimensions:
+                exact &= pl.col(d).is_not_null() if d in grouping else pl.col(d).is_null()
+            breakdowns |= exact
+        condition &= breakdowns
     return condition

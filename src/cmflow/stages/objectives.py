@@ -11,7 +11,7 @@ of the workflow file. The arithmetic (progress, the verdict ladder) is in
 from __future__ import annotations
 
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from cmflow.foundation.measurements import dimension_columns, row_dimensions
 from cmflow.foundation.names import closest
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def objectives(workflow: "Workflow", measurements: "pl.DataFrame", comparisons: "pl.DataFrame",
-                     upstream: "list[StageReport]" = ()) -> list[ObjectiveResult]:
+               upstream: "Sequence[StageReport]" = ()) -> list[ObjectiveResult]:
     """Every objective of the workflow on each series it names: figures, progress and verdict,
     or why there is no verdict."""
     import polars as pl

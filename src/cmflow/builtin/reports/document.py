@@ -152,9 +152,9 @@ class ReportDocument:
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
-    missing: list[str]
-    """What the run could not read (sources that failed, by id and platform): the report is
-    incomplete when this is not empty."""
+    missing: list[tuple[str, str]]
+    """The sources the run could not read, as (id, plugin): the report is incomplete when
+    this is not empty. A client's report names their plugins (platforms), never ids or paths."""
     generated_at: datetime
     commentary: str | None = None
     """The CM's commentary, Markdown."""
@@ -185,7 +185,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         insights=_insights(figures, scope) if frame is not None else [],
         posting_times=_posting_times(result, scope),
         alerts=_alerts(result, scope),
-        missing=[f"{report.id} ({report.plugin})" for report in result.failed_sources],
+        missing=[(report.id, report.plugin) for report in result.failed_sources],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )
 

@@ -74,6 +74,7 @@ def render_html(document: "ReportDocument", language: "Language", *, audience: s
         charts={name: Markup(svg) for name, svg in (charts or {}).items()},
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
+        missing_platforms=language.join(list(dict.fromkeys(language.platform(plugin) for _, plugin in document.missing))),
     )
 
 

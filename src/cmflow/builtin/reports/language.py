@@ -7,9 +7,9 @@ Numbers, percentages, dates and date ranges are formatted by Babel from the Unic
 
 A catalogue is TOML tables whose leaves are messages, reached by their table and name joined by
 ``_`` (``[section] summary = "Summary"`` is ``section_summary``, ``[metric.followers] label`` is
-``metric_followers_label``), the way templates build keys (``"verdict_" ~ verdict``). A message may hold ``{name}``
-placeholders, filled by :meth:`Language.text`, and may be a table of CLDR plural forms
-(``{ one = "{n} post", other = "{n} posts" }``) chosen by the value of ``n``.
+``metric_followers_label``), the way templates build keys (``"verdict_" ~ verdict``). A message
+may hold ``{name}`` placeholders, filled by :meth:`Language.text`, and may be a table of CLDR
+plural forms (``{ one = "{n} post", other = "{n} posts" }``) chosen by the value of ``n``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ except ModuleNotFoundError:  # Python < 3.11
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
+from babel.lists import format_list
+from babel.localedata import locale_identifiers
 from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
 
 CATALOGUES = resources.files("cmflow.builtin.reports") / "catalogues"
@@ -44,10 +46,9 @@ PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 NO_VALUE = "–"
 """What a missing figure shows (an en dash)."""
-
-
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), name) for p, name in (
     (r"comparison", "no_comparison"),
+    (r"^no value this period", "no_value"),
     (r"too old", "too_old"),
     (r"follower count|followers (at start )?is 0", "no_followers"),
     (r"sentiment", "no_sentiment"),
@@ -84,8 +85,9 @@ def _language(tag: str) -> "Language":
     try:
         locale = Locale.parse(f"{base}_{region.upper()}" if region else base)
     except (UnknownLocaleError, ValueError):
-        raise ValueError(f"unknown region in language {tag!r}: write {base!r} or a region Babel "
-                         f"knows, such as {base}-{'FR' if base == 'fr' else 'GB'}") from None
+        regions = sorted(i.replace("_", "-") for i in locale_identifiers() if re.fullmatch(fr"{base}_[A-Z]{{2}}", i))
+        raise ValueError(f"unknown region in language {tag!r}: write {base!r}, or {base} with a region "
+                         f"CLDR knows ({', '.join(regions[:4])} ...)") from None
     return Language(base, locale, load_catalogue(base))
 
 
@@ -94,8 +96,7 @@ def _available() -> str:
 
 
 def load_catalogue(code: str) -> dict[str, str | dict[str, str]]:
-    """The messages of the ``code`` catalogue by dotted key; a plural message is a dict of its
-    forms. Raises ValueError for a catalogue that is missing or not valid TOML."""
+    """The messages of the ``code`` catalogue by key; a plural message is a dict of its forms. Raises ValueError for a catalogue that is missing or not valid TOML."""
     path = CATALOGUES / f"{code}.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -307,6 +308,11 @@ class Language:
             return "±" + text
         sign = get_plus_sign_symbol(self.locale) if value > 0 else get_minus_sign_symbol(self.locale)
         return sign + text
+
+    def join(self, items: list[str]) -> str:
+        """Items as a sentence lists them (``Instagram, Facebook et TikTok`` / ``Instagram,
+        Facebook, and TikTok``)."""
+        return format_list([str(item) for item in items], locale=self.locale)
 
     # -- dates ---------------------------------------------------------------------------
 

@@ -3,13 +3,17 @@ on A4 pages by CSS paged media (``@page``), with a cover, a running header and "
 
 The report's templates include ``PRINT_CSS`` (the page layout, the same in every language) and
 ``page_margin_css(...)`` (the running header and footer, in the report's words) in their
-``<style>``. Both apply to print only (``@media print``: WeasyPrint lays out for print, browsers
-when printing), so the HTML on screen is unchanged. The templates mark up, for print:
+``<style>``, as they are (``|safe`` in an autoescaping template: neither holds a ``<``, ``>`` or
+``&``, and the quotes of CSS strings must stay quotes). Both apply to print only (``@media
+print``: WeasyPrint lays out for print, browsers when printing), so the HTML on screen is
+unchanged. The templates mark up, for print:
 
 - ``class="cover"``: the cover, a page of its own with no header, footer or page number
   (it still counts as page 1 of M);
 - ``class="page-break-before"``: a section that starts on a new page;
 - ``class="keep-together"``: a block not split across two pages (a chart with its caption);
+- ``class="landscape"``: a block printed on landscape pages of its own (a table too wide for
+  a portrait page: nothing shrinks a table to fit, and it would run past the page's edge);
 - ``class="screen-only"``: what paper has no use for (links to other formats, navigation).
 
 Table rows, figures, images and SVG charts are never split; headings stay with what follows
@@ -37,9 +41,11 @@ PRINT_CSS = """\
 @media print {
   @page { size: A4; margin: 22mm 16mm 20mm 16mm; font-family: "DejaVu Sans", "Liberation Sans", sans-serif; }
   @page cover { margin: 16mm; }
+  @page landscape { size: A4 landscape; }
   html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .cover { page: cover; break-after: page; }
   .page-break-before { break-before: page; }
+  .landscape { page: landscape; break-before: page; break-after: page; }
   .screen-only { display: none !important; }
   h1, h2, h3, h4, h5, h6, caption, figcaption { break-after: avoid; break-inside: avoid; }
   p, li { orphans: 3; widows: 3; }
@@ -47,16 +53,18 @@ PRINT_CSS = """\
   thead { display: table-header-group; }
   tfoot { display: table-footer-group; }
   table { max-width: 100%; }
-  th, td { overflow-wrap: anywhere; }
+  th, td { overflow-wrap: break-word; }
   img, svg, canvas, video, figure { max-width: 100% !important; height: auto; }
   * { overflow: visible !important; }
+  svg { overflow: hidden !important; }
   a { color: inherit; text-decoration: none; }
 }
 """
 """The print layout of a report, language-free: A4 with margins, the cover on a page of its own,
-no row, figure or chart split across pages, headings kept with what follows, header rows
-repeated, images and charts fitted to the page width, scrolling boxes unfolded (paper cannot
-scroll). Include it with ``page_margin_css(...)`` after the report's own CSS."""
+wide blocks on landscape pages, no row, figure or chart split across pages, headings kept with
+what follows, header rows repeated, images and charts fitted to the page width, scrolling boxes
+unfolded (paper cannot scroll). Include it with ``page_margin_css(...)`` after the report's own
+CSS."""
 
 
 def page_margin_css(*, title: str, client: str, page_word: str = "Page", of_word: str = "/") -> str:
@@ -86,11 +94,16 @@ def write_pdf(html: str, path: str | Path, *, base_url: str | None = None) -> No
     target = Path(path)
     try:
         import weasyprint  # deferred: it loads Pango, which `cmflow --help` has no need of
-    except OSError as error:
+    except OSError as error:  # WeasyPrint is there, the system library it opens is not
         raise UserFacingError(
             f"cannot write the PDF report {target}: WeasyPrint needs the Pango library from the system "
             f"({error}). On Debian or Ubuntu, install it with: "
             f"sudo apt-get install {PANGO_PACKAGES}") from None
+    except ImportError as error:
+        raise UserFacingError(
+            f"cannot write the PDF report {target}: the weasyprint package is missing ({error}). "
+            "Install cmflow again with its dependencies: pip install cmflow (or pip install -e . "
+            "in its folder).") from None
     fetcher = _inline_data_only(weasyprint)
     pdf = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
     if fetcher.refused:

@@ -26,7 +26,7 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
     if trended is not None:
         title = lang.text("chart_trend_title", metric=lang.metric_label(trended.metric))
         charts["trend"] = trend_chart({lang.metric_label(trended.metric): list(trended.trend)}, title=title,
-                                      unit=trended.unit, description=title)
+                                      unit=trended.unit, description=title, no_data_text=lang.text("no_data"))
     rows = [(section.platform, account) for section in document.platforms for account in section.accounts
             if RATE_BY_ACCOUNT in account.figures]
     if len(rows) > 1:
@@ -36,11 +36,13 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
         if "previous_period" in document.comparisons:
             series[lang.text("chart_previous_period")] = [
                 (a.figures[RATE_BY_ACCOUNT].changes.get("previous_period") or _NO_CHANGE).previous for _, a in rows]
-        charts["by_account"] = bar_chart(categories, series, title=label, unit="%", description=label)
+        charts["by_account"] = bar_chart(categories, series, title=label, unit="%", description=label,
+                                         no_data_text=lang.text("no_data"))
     cells = [(cell.weekday, cell.hour, cell.value) for cell in document.posting_times if cell.posts >= MIN_POSTS_PER_CELL]
     if len(cells) > 1:
         title = lang.text("chart_posting_times_title", metric=lang.metric_label(RATE_BY_ACCOUNT))
         charts["posting_times"] = heatmap(cells, title=title, unit="%", description=title,
+                                          no_data_text=lang.text("no_data"),
                                           weekday_names=[lang.weekday(i) for i in range(7)])
     return charts
 

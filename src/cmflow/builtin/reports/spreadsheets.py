@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Column", "Sheet", "SheetChart", "excel_sheet_name", "measurement_table", "measurements_sheet",
            "neutralise", "replace_atomically", "write_measurements_csv", "write_measurements_json", "write_xlsx"]
 
+MetricLabels = Mapping[str, str] | Callable[[str], str]
+"""What people call each metric: a mapping, or a function such as ``Language.metric_label``."""
 ColumnKind = Literal["text", "integer", "decimal", "percent", "date", "datetime", "url"]
 COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "date", "datetime", "url"})
 NUMERIC_KINDS = frozenset({"integer", "decimal", "percent"})
@@ -110,23 +112,39 @@ class Sheet:
 def excel_sheet_name(name: str, taken: set[str]) -> str:
     """``name`` made valid for an Excel sheet and unique among ``taken`` (compared without case,
     as Excel does; the result is added to it): forbidden characters and control characters become
-    spaces, leading and trailing apostrophes go, it is cut to 31 characters, and a name already
-    taken gets `` (2)``, `` (3)`` ... (cut further to fit)."""
+    spaces, leading and trailing apostrophes go, a name longer than 31 characters is cut after a
+    word and ends with an ellipsis, and a name already taken gets `` (2)``, `` (3)`` ... (cut
+    further to fit)."""
     cleaned = "".join(" " if c in FORBIDDEN_IN_SHEET_NAMES or not c.isprintable() else c for c in name)
     cleaned = " ".join(cleaned.split()).strip("'").strip() or "Sheet"
-    base, number = _cut_utf16(cleaned, SHEET_NAME_LIMIT), 1
-    candidate = base
+    candidate, number = _shortened(cleaned, SHEET_NAME_LIMIT), 1
     while candidate.casefold() in {t.casefold() for t in taken} | RESERVED_SHEET_NAMES:
         number += 1
         suffix = f" ({number})"
-        candidate = _cut_utf16(cleaned, SHEET_NAME_LIMIT - len(suffix)).rstrip().rstrip("'") + suffix
+        candidate = _shortened(cleaned, SHEET_NAME_LIMIT - len(suffix)) + suffix
     taken.add(candidate)
     return candidate
 
 
+def _shortened(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` UTF-16 code units, else cut after its last whole word
+    (within the second half; mid-word otherwise) and ended with an ellipsis."""
+    if _utf16_length(text) <= limit:
+        return text
+    cut = _cut_utf16(text, limit - 1)
+    space = cut.rfind(" ")
+    if space >= len(cut) // 2:
+        cut = cut[:space]
+    return cut.rstrip(" '") + "…"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _cut_utf16(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` UTF-16 code units (an emoji counts two, as in Excel)."""
-    while len(text.encode("utf-16-le")) // 2 > limit:
+    while _utf16_length(text) > limit:
         text = text[:-1]
     return text
 
@@ -354,16 +372,17 @@ NOT_IN_MEASUREMENT_FILES = frozenset({"series_key"})
 
 
 def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.DataFrame | None" = None, *,
-                      metric_labels: Mapping[str, str] | None = None) -> tuple[list[Column], list[dict[str, Any]]]:
+                      metric_labels: MetricLabels | None = None) -> tuple[list[Column], list[dict[str, Any]]]:
     """A run's measurements (``RunResult.measurements``) as columns and rows, one row per metric,
     period and series, sorted by metric, period start and dimensions: ``metric``, ``metric_label``
-    (from ``metric_labels``, else cmflow's English label), ``period`` (``current``,
+    (from ``metric_labels``, a mapping or a function, else cmflow's English label), ``period`` (``current``,
     ``previous_period`` ...), ``period_start``, ``period_end``, the dimension columns, ``rank``,
     ``value`` (rates in percent units: ``3.12`` is 3.12 %), ``unit``, ``reason`` (why there is no
-    value) and ``basis``; a ranking's rows in rank order. With ``comparisons`` (``RunResult.comparisons``), each current row also
-    has, per comparison period ``P``: ``P_value``, ``change_vs_P`` (in the metric's unit;
-    percentage points for rates), ``change_pct_vs_P`` (relative change, in percent) and
-    ``change_reason_vs_P``. Values are as the frame holds them (text not yet neutralised)."""
+    value) and ``basis``; a ranking's rows in rank order. With ``comparisons``
+    (``RunResult.comparisons``), each current row also has, per comparison period ``P``:
+    ``P_value``, ``change_vs_P`` (in the metric's unit; percentage points for rates),
+    ``change_pct_vs_P`` (relative change, in percent) and ``change_reason_vs_P``. Values are as
+    the frame holds them (text not yet neutralised)."""
     import polars as pl
 
     from cmflow import dimension_columns, metric_label, with_series_key
@@ -373,9 +392,10 @@ def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.Data
     frame = measurements
     dimensions = [c for c in dimension_columns(frame) if c not in NOT_IN_MEASUREMENT_FILES]
     columns = [*MEASUREMENT_COLUMNS_BEFORE, *(Column(d, d) for d in dimensions), *MEASUREMENT_COLUMNS_AFTER]
-    labels = dict(metric_labels or {})
-    frame = frame.with_columns(pl.col("metric").map_elements(lambda m: labels.get(m) or metric_label(m),
-                                                             return_dtype=pl.String).alias("metric_label"))
+    label_of = metric_labels if callable(metric_labels) else (metric_labels or {}).get
+    labels = {m: label_of(m) or metric_label(m) for m in frame["metric"].unique().drop_nulls()}
+    frame = frame.with_columns(pl.col("metric").replace_strict(labels, default=None, return_dtype=pl.String)
+                               .alias("metric_label"))
     for name, dtype in (("period_start", pl.Date), ("period_end", pl.Date), ("rank", pl.Int64),
                         ("reason", pl.String), ("basis", pl.String)):
         if name not in frame.columns:  # a frame built by hand, without the run's columns
@@ -403,7 +423,7 @@ def measurement_table(measurements: "pl.DataFrame | None", comparisons: "pl.Data
 
 def measurements_sheet(measurements: "pl.DataFrame | None", comparisons: "pl.DataFrame | None" = None, *,
                        name: str = "Data", title: str = "Measurements",
-                       metric_labels: Mapping[str, str] | None = None) -> Sheet:
+                       metric_labels: MetricLabels | None = None) -> Sheet:
     """The measurement table (:func:`measurement_table`) as a workbook sheet (its headers the
     column names of the CSV file, so a formula or a dashboard reads both the same way)."""
     columns, rows = measurement_table(measurements, comparisons, metric_labels=metric_labels)
@@ -412,7 +432,7 @@ def measurements_sheet(measurements: "pl.DataFrame | None", comparisons: "pl.Dat
 
 def write_measurements_csv(measurements: "pl.DataFrame | None", path: str | os.PathLike[str], *,
                            comparisons: "pl.DataFrame | None" = None,
-                           metric_labels: Mapping[str, str] | None = None) -> None:
+                           metric_labels: MetricLabels | None = None) -> None:
     """Write the measurement table (:func:`measurement_table`) as CSV: UTF-8 with a byte-order
     mark (without it Excel reads the file in the computer's old code page and garbles accents),
     a header row of column names, commas, fields with commas, quotes or line breaks quoted, ISO
@@ -433,7 +453,7 @@ def write_measurements_csv(measurements: "pl.DataFrame | None", path: str | os.P
 
 def write_measurements_json(measurements: "pl.DataFrame | None", path: str | os.PathLike[str], *,
                             comparisons: "pl.DataFrame | None" = None,
-                            metric_labels: Mapping[str, str] | None = None) -> None:
+                            metric_labels: MetricLabels | None = None) -> None:
     """Write the measurement table (:func:`measurement_table`) as JSON (UTF-8): a list of
     objects, one per row, each with every column (``null`` where there is no value), numbers as
     numbers, ISO dates as text, text neutralised (tools that turn JSON into a sheet would run it)."""

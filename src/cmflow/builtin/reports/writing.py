@@ -15,13 +15,12 @@ from cmflow.builtin.reports.scopes import ReportScope
 
 if TYPE_CHECKING:
     from cmflow import RunResult
-    from cmflow.builtin.outputs.report import ReportOptions
 
 WHOLE = "all"
 """{client} of a report for the whole workflow."""
 
 
-def report_scopes(result: "RunResult", options: "ReportOptions") -> list[ReportScope]:
+def report_scopes(result: "RunResult", options: Any) -> list[ReportScope]:
     """One scope per client the options ask for, or the whole workflow's."""
     clients = list(result.workflow.clients)
     names = {account: name for client in clients for account, name in client.accounts.items()}
@@ -33,7 +32,7 @@ def report_scopes(result: "RunResult", options: "ReportOptions") -> list[ReportS
             for client in clients]
 
 
-def write_reports(result: "RunResult", options: "ReportOptions", directory: Path) -> list[Path]:
+def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Path]:
     """Write every file of the output; return their paths."""
     from cmflow.builtin.reports.commentary import read_commentary
     from cmflow.builtin.reports.language import language
@@ -62,7 +61,7 @@ def write_reports(result: "RunResult", options: "ReportOptions", directory: Path
     return written
 
 
-def _title(result: "RunResult", options: "ReportOptions", scope: ReportScope, lang: Any) -> str:
+def _title(result: "RunResult", options: Any, scope: ReportScope, lang: Any) -> str:
     if options.title:
         return options.title
     if scope.client is not None:
@@ -71,7 +70,7 @@ def _title(result: "RunResult", options: "ReportOptions", scope: ReportScope, la
 
 
 def _html(document: ReportDocument, result: "RunResult", scope: ReportScope, lang: Any,
-          options: "ReportOptions", directory: Path, *, print_css: str = "") -> str:
+          options: Any, directory: Path, *, print_css: str = "") -> str:
     from cmflow.builtin.reports.html import Branding, render_html
     from cmflow.builtin.reports.report_charts import document_charts
 
@@ -108,13 +107,22 @@ def _write_xlsx(document, result, scope, lang, options, directory, path: Path) -
 def _write_csv(document, result, scope, lang, options, directory, path: Path) -> None:
     from cmflow.builtin.reports.spreadsheets import write_measurements_csv
 
-    write_measurements_csv(measurement_frame(result, scope), path)
+    write_measurements_csv(measurement_frame(result, scope), path, comparisons=_comparisons(result, scope),
+                           metric_labels=lang.metric_label)
 
 
 def _write_json(document, result, scope, lang, options, directory, path: Path) -> None:
     from cmflow.builtin.reports.spreadsheets import write_measurements_json
 
-    write_measurements_json(measurement_frame(result, scope), path)
+    write_measurements_json(measurement_frame(result, scope), path, comparisons=_comparisons(result, scope),
+                            metric_labels=lang.metric_label)
+
+
+def _comparisons(result: "RunResult", scope: ReportScope):
+    frame = result.comparisons
+    if frame is None or scope.client is None:
+        return frame
+    return frame.filter(scope.measurement_filter(frame.columns))
 
 
 WRITERS = {"html": _write_html, "pdf": _write_pdf, "xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json}
