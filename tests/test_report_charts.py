@@ -128,6 +128,8 @@ def test_platform_series_take_their_platform_colour() -> None:
     lines = line_paths(err_trend().svg("en"))
     assert set(lines) == {PLATFORM_COLOURS["instagram"], PLATFORM_COLOURS["facebook"]}
     assert platform_colour("LinkedIn") == PLATFORM_COLOURS["linkedin"] == platform_colour("linkedin")
+    assert platform_colour("X (Twitter)") == PLATFORM_COLOURS["x"]
+    assert platform_colour("Maison Lumière · Instagram") == SERIES_COLOURS[0]  # an account, not a platform
     assert series_colours(["This month", "TikTok", "Last year"]) == [
         SERIES_COLOURS[0], PLATFORM_COLOURS["tiktok"], SERIES_COLOURS[1]]
     assert series_colours(["Instagram"], {"Instagram": "#123456"}) == ["#123456"]

@@ -78,10 +78,11 @@ MUTED_COLOUR = "#6B7280"
 GRID_COLOUR = "#E5E7EB"
 EMPTY_CELL_COLOUR = "#F3F4F6"
 FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
-WIDTH = 440
-"""The width, in pixels, charts are drawn at: a phone's column (390 px less margins) shows them
-at about 4/5 size, so the 14 px labels stay above 11 px; a wider page shows them at this size
-(or larger, when its CSS gives the SVG ``width:100%``)."""
+WIDTH = 400
+"""The width, in pixels, charts are drawn at: a phone's column (390 px less margins, about
+358 px) shows them at about 9/10 size, so the 14 px labels stay above 12 px; a wider page shows
+them at this size (or larger, when its CSS gives the SVG ``width:100%``: keep such a chart's
+container to about 560 px, where labels reach 20 px)."""
 LABEL_SIZE = 14
 ROW_LABEL_CHARS = 50
 """A label above horizontal bars longer than this is wrapped onto more lines, never cut off."""
@@ -146,10 +147,12 @@ def platform_colour(name: str, index: int = 0) -> str:
 
 
 def _platform_of(name: str) -> str | None:
+    """The platform ``name`` names: "instagram", "Instagram", "X (Twitter)"; None for others."""
     key = name.strip().lower()
-    for platform, display in PLATFORM_NAMES.items():
-        if key in (platform, display.lower()):
-            return platform
+    for candidate in (key, key.split(" (")[0]):
+        for platform, display in PLATFORM_NAMES.items():
+            if candidate in (platform, display.lower()):
+                return platform
     return None
 
 
