@@ -279,7 +279,10 @@ def test_long_series_names_are_whole_in_the_legend() -> None:
     bar_chart([], {}, title="t", unit="%"),
     bar_chart(["a"], {"s": [None]}, title="t", unit="%"),
     heatmap([], title="t", weekday_names=WEEKDAYS_FR, unit="%"),
-], ids=["trend-none", "trend-all-missing", "bars-none", "bars-all-missing", "heatmap-none"])
+    bar_chart(["a", "b"], {"s": [float("nan"), None]}, title="t", unit="%"),
+    heatmap([(0, 9, float("nan"))], title="t", weekday_names=WEEKDAYS_FR, unit="%"),
+], ids=["trend-none", "trend-all-missing", "bars-none", "bars-all-missing", "heatmap-none", "bars-nan",
+        "heatmap-nan"])
 def test_a_chart_without_data_says_so(chart: Chart) -> None:
     assert texts(chart.svg("fr")) == ["Aucune donnée sur cette période"]
     assert texts(chart.svg("en")) == ["No data for this period"]
@@ -355,3 +358,15 @@ def test_coordinates_are_rounded_but_text_is_not() -> None:
     geometry = re.findall(r'\s(?:d|transform|x|y)="([^"]*)"', svg)
     assert geometry and not any(re.search(r"\d\.\d{3}", value) for value in geometry)
     assert "Compte 3.14159265" in texts(svg) and "0.33%" in texts(svg)
+
+
+def test_datetimes_and_decimals_are_taken_as_days_and_numbers() -> None:
+    from datetime import datetime
+    from decimal import Decimal
+
+    chart = trend_chart({"Instagram": [(datetime(2026, 10, 5, 23, 30), Decimal("3.5")),
+                                       (datetime(2026, 10, 12, 0, 15), 4)]}, title="t", unit="%")
+    assert chart.spec["data"]["values"] == [
+        {"series": "Instagram", "date": "2026-10-05", "value": 0.035},
+        {"series": "Instagram", "date": "2026-10-12", "value": 0.04}]
+    assert {"5 oct.", "12 oct."} <= set(texts(chart.svg("fr")))

@@ -21,7 +21,7 @@ import re
 import textwrap
 import threading
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from time import perf_counter
 from typing import Any, Iterable
@@ -182,12 +182,12 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
     A None value is a gap in the line, not a zero. Dates are drawn as days, or as months when
     every date is the first of a month.
     """
-    rows = [{"series": name, "date": day.isoformat(), "value": _shown(value, unit)}
+    rows = [{"series": name, "date": _day(day).isoformat(), "value": _shown(value, unit)}
             for name, points in series.items() for day, value in points]
     if not any(row["value"] is not None for row in rows):
         return _empty(title, description, no_data_text, height)
     names = list(series)
-    days = sorted({day for points in series.values() for day, _ in points})
+    days = sorted({_day(day) for points in series.values() for day, _ in points})
     monthly = len(days) > 1 and all(day.day == 1 for day in days)
     date_format = "{date:yMMM}" if monthly else "{date:MMMd}"
     x_axis: dict[str, Any] = {"title": None, "format": date_format,
@@ -234,12 +234,13 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
         if len(values) != len(categories):
             raise ValueError(f"bar_chart {title!r}: series {name!r} has {len(values)} values "
                              f"for {len(categories)} categories")
-    if not categories or not any(value is not None for values in series.values() for value in values):
+    shown = [_shown(value, unit) for values in series.values() for value in values]
+    shown = [value for value in shown if value is not None]
+    if not categories or not shown:
         return _empty(title, description, no_data_text, 160)
     if horizontal is None:
         horizontal = (len(categories) > 5 or _longest(categories) > 10 or len(categories) * len(names) > 8
                       or not _values_fit_columns(categories, series))
-    shown = [_shown(value, unit) for values in series.values() for value in values if value is not None]
     # Room past the longest bar for its value, written at its end.
     value_scale: dict[str, Any] = {"nice": True}
     if max(shown) > 0:
@@ -271,7 +272,7 @@ def _values_fit_columns(categories: list[str], series: dict[str, list[float | No
     character at 13 px, thousands separators and "%" included); if not, bars go horizontal."""
     column = WIDTH * 0.8 * 0.75 / (len(categories) * len(series))
     widest = max(len(f"{value:,.2f}".rstrip("0").rstrip(".")) + 2
-                 for values in series.values() for value in values if value is not None)
+                 for values in series.values() for value in values if _shown(value, "") is not None)
     return widest * 7.5 <= column
 
 
@@ -370,7 +371,7 @@ def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_n
             raise ValueError(f"heatmap {title!r}: cell ({weekday}, {hour}) is outside weekdays 0-6 "
                              f"and hours 0-23")
         given[(weekday, hour)] = value
-    if not any(value is not None for value in given.values()):
+    if not any(_shown(value, unit) is not None for value in given.values()):
         return _empty(title, description, no_data_text, 160)
     rows = [{"weekday": weekday_names[weekday], "hour": hour,
              "value": _shown(given.get((weekday, hour)), unit)}
@@ -407,7 +408,7 @@ def sparkline(points: list[tuple[date, float | None]], *, colour: str, title: st
               description: str = "") -> Chart:
     """A small line without axes (e.g. next to a headline KPI), its last value marked; None
     values are gaps. With no value it is an empty box of the same size."""
-    rows = [{"date": day.isoformat(), "value": value} for day, value in points]
+    rows = [{"date": _day(day).isoformat(), "value": _shown(value, "")} for day, value in points]
     width, height = 120, 32
     valid = [row for row in rows if row["value"] is not None]
     base: dict[str, Any] = {"width": width, "height": height, "padding": 3,
@@ -663,7 +664,13 @@ def _shown(value: float | None, unit: str) -> float | None:
     NaN or an infinity (a ratio over nothing, from a frame) is no value, like None."""
     if value is None or not math.isfinite(value):
         return None
-    return value / 100 if unit == "%" else float(value)
+    return float(value) / 100 if unit == "%" else float(value)
+
+
+def _day(day: date) -> date:
+    """The day of a date or a datetime: a chart's points are days (a datetime's time would be
+    read in the renderer's time zone and shift the point)."""
+    return day.date() if isinstance(day, datetime) else day
 
 
 def _utc_timestamp(day: date) -> dict:
