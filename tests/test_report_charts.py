@@ -246,8 +246,10 @@ def test_heatmap_draws_one_cell_per_value_and_empty_cells_apart() -> None:
 def test_heatmap_refuses_cells_outside_the_week() -> None:
     with pytest.raises(ValueError, match=r"cell \(7, 9\) is outside"):
         heatmap([(7, 9, 1.0)], title="t", weekday_names=WEEKDAYS_FR, unit="%")
-    with pytest.raises(ValueError, match="needs 7 names"):
+    with pytest.raises(ValueError, match="needs 7 different names"):
         heatmap([], title="t", weekday_names=WEEKDAYS_FR[:5], unit="%")
+    with pytest.raises(ValueError, match="needs 7 different names"):
+        heatmap([], title="t", weekday_names=["x"] * 7, unit="%")
 
 
 def test_sparkline_is_small_and_keeps_gaps() -> None:
@@ -258,6 +260,7 @@ def test_sparkline_is_small_and_keeps_gaps() -> None:
     assert 'viewBox="0 0 120 32"' in svg
     assert line_paths(svg)[colour].count("M") == 2
     assert texts(svg) == []
+    assert parsed(svg).get("aria-hidden") == "true" and parsed(svg).get("role") is None  # decoration
     symbols = [path for group in parsed(svg).iter(f"{SVG}g") if "mark-symbol" in (group.get("class") or "")
                for path in group]
     assert [path.get("fill") for path in symbols] == [colour]  # the last value, marked

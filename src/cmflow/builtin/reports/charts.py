@@ -363,8 +363,8 @@ def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_n
     row per weekday (0 is ``weekday_names[0]``, Monday in Python's numbering), one column per
     hour 0-23, darker for more. A cell that is absent or None is "no data", drawn apart from
     the lowest value."""
-    if len(weekday_names) != 7:
-        raise ValueError(f"heatmap {title!r}: weekday_names needs 7 names, got {len(weekday_names)}")
+    if len(set(weekday_names)) != 7 or len(weekday_names) != 7:
+        raise ValueError(f"heatmap {title!r}: weekday_names needs 7 different names, got {weekday_names!r}")
     given: dict[tuple[int, int], float | None] = {}
     for weekday, hour, value in cells:
         if not (0 <= weekday <= 6 and 0 <= hour <= 23):
@@ -493,7 +493,9 @@ def _inline_svg(raw: str, title: str, description: str) -> str:
     # in browsers, but WeasyPrint then draws the SVG in a square.
     attributes = re.sub(r'\sheight="[\d.]+"', "", attributes, count=1)
     label = description or title
-    opening = f'<svg {attributes} role="img" style="max-width:100%" aria-label={quoteattr(label)}>'
+    # Without a title or a description (a sparkline beside its figure) the chart is decoration.
+    role = f"role=\"img\" aria-label={quoteattr(label)}" if label else 'aria-hidden="true"'
+    opening = f'<svg {attributes} {role} style="max-width:100%">'
 
     heading = f"<title>{escape(title)}</title>" if title else ""
     if description:
