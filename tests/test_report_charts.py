@@ -373,3 +373,11 @@ def test_datetimes_and_decimals_are_taken_as_days_and_numbers() -> None:
         {"series": "Instagram", "date": "2026-10-05", "value": 0.035},
         {"series": "Instagram", "date": "2026-10-12", "value": 0.04}]
     assert {"5 oct.", "12 oct."} <= set(texts(chart.svg("fr")))
+
+
+def test_two_charts_in_one_page_never_share_an_id() -> None:
+    first, second = account_bars().svg("fr"), account_bars().svg("en")
+    ids = [set(re.findall(r'\sid="([^"]+)"', svg)) for svg in (first, second)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
+    for svg, own in zip((first, second), ids):
+        assert set(re.findall(r"url\(#([^)]+)\)", svg)) <= own  # every reference is to its own id
