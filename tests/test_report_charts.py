@@ -375,8 +375,22 @@ def test_datetimes_and_decimals_are_taken_as_days_and_numbers() -> None:
     assert {"5 oct.", "12 oct."} <= set(texts(chart.svg("fr")))
 
 
+RENDER_IN_A_NEW_PROCESS = """
+import sys
+from cmflow.builtin.reports.charts import bar_chart
+chart = bar_chart(["Maison Lumière · Instagram", "Trailhead · Facebook"], {"a": [1.0, 2.0], "b": [3.0, None]},
+                  title="t", unit="%")
+sys.stdout.write(chart.svg(sys.argv[1]))
+"""
+
+
 def test_two_charts_in_one_page_never_share_an_id() -> None:
-    first, second = account_bars().svg("fr"), account_bars().svg("en")
+    # Vega numbers clip paths per process from 1: two reports' workers would both write "clip1".
+    import subprocess
+    import sys
+
+    first, second = (subprocess.run([sys.executable, "-c", RENDER_IN_A_NEW_PROCESS, language], check=True,
+                                    capture_output=True, text=True).stdout for language in ("fr", "en"))
     ids = [set(re.findall(r'\sid="([^"]+)"', svg)) for svg in (first, second)]
     assert ids[0] and ids[1] and not ids[0] & ids[1]
     for svg, own in zip((first, second), ids):
