@@ -395,3 +395,11 @@ def test_two_charts_in_one_page_never_share_an_id() -> None:
     assert ids[0] and ids[1] and not ids[0] & ids[1]
     for svg, own in zip((first, second), ids):
         assert set(re.findall(r"url\(#([^)]+)\)", svg)) <= own  # every reference is to its own id
+
+
+def test_rendering_never_fetches_anything() -> None:
+    chart = Chart({"data": {"url": "https://example.invalid/data.json"}, "mark": "point"}, "t", "d")
+    with pytest.raises(ValueError, match="External data url not allowed"):
+        chart.svg("en")
+    with pytest.raises(ValueError, match="External data url not allowed"):
+        chart.png("en")
