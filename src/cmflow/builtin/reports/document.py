@@ -112,7 +112,7 @@ class Insight:
 @dataclass(frozen=True)
 class AlertLine:
     metric: str
-    series_name: str
+    dimensions: dict[str, Any]
     severity: str
     value: float | None
     unit: str
@@ -361,7 +361,7 @@ def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
         for alert in alerts:
             if not scope.holds(alert.dimensions):
                 continue
-            lines.append(AlertLine(alert.metric, scope.series_name(alert.dimensions), alert.severity, alert.value,
+            lines.append(AlertLine(alert.metric, alert.dimensions, alert.severity, alert.value,
                                    "%" if alert.metric.startswith("engagement_rate") else "", state,
                                    alert.is_new, polarity(alert.metric)))
     return lines

@@ -26,6 +26,14 @@ CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-sr
 
 
 @dataclass(frozen=True)
+class ChartView:
+    """A chart as a template shows it: its title, and its markup (inline SVG, or an image)."""
+
+    title: str
+    markup: str
+
+
+@dataclass(frozen=True)
 class Branding:
     """How a report looks for its client: a name, a logo (inlined) and an accent colour."""
 
@@ -59,7 +67,7 @@ def template_environment(folder: Path | None = None):
 
 def render_html(document: "ReportDocument", language: "Language", *, audience: str = "client",
                 branding: Branding | None = None, templates: Path | None = None,
-                charts: dict[str, Any] | None = None, print_css: str = "") -> str:
+                charts: dict[str, ChartView] | None = None, print_css: str = "") -> str:
     """The report page of ``document`` for ``audience``, in ``language``."""
     from markupsafe import Markup
 
@@ -71,7 +79,7 @@ def render_html(document: "ReportDocument", language: "Language", *, audience: s
     return template.render(
         doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
         logo=branding.logo_data_uri(), agency=branding.agency, csp=CONTENT_SECURITY_POLICY,
-        charts={name: Markup(svg) for name, svg in (charts or {}).items()},
+        charts={name: ChartView(view.title, Markup(view.markup)) for name, view in (charts or {}).items()},
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
         missing_platforms=language.join(list(dict.fromkeys(language.platform(plugin) for _, plugin in document.missing))),

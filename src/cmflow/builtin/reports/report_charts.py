@@ -28,7 +28,7 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
         charts["trend"] = trend_chart({lang.metric_label(trended.metric): list(trended.trend)}, title=title,
                                       unit=trended.unit, description=title, no_data_text=lang.text("no_data"))
     rows = [(section.platform, account) for section in document.platforms for account in section.accounts
-            if RATE_BY_ACCOUNT in account.figures]
+            if RATE_BY_ACCOUNT in account.figures and _has_value(account.figures[RATE_BY_ACCOUNT])]
     if len(rows) > 1:
         label = lang.metric_label(RATE_BY_ACCOUNT)
         categories = [f"{account.name} · {lang.platform(platform)}" for platform, account in rows]
@@ -45,6 +45,12 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
                                           no_data_text=lang.text("no_data"),
                                           weekday_names=[lang.weekday(i) for i in range(7)])
     return charts
+
+
+def _has_value(figure) -> bool:
+    """A figure with a value now or in the previous period: worth a bar."""
+    previous = figure.changes.get("previous_period")
+    return figure.value is not None or (previous is not None and previous.previous is not None)
 
 
 class _NoChange:

@@ -58,12 +58,14 @@ class ReportScope:
     def account_name(self, platform: str, account: str) -> str:
         return self.names.get((platform, account)) or self.names.get(account) or account
 
-    def series_name(self, dimensions: dict[str, Any]) -> str:
-        """A series as a reader names it: the account's display name, else its platform or client."""
+    def series_name(self, dimensions: dict[str, Any], platform_name=str) -> str:
+        """A series as a reader names it: the account's display name and its platform (named by
+        ``platform_name``, a language's), else its platform or client."""
         if dimensions.get("account"):
-            return self.account_name(dimensions.get("platform") or "", dimensions["account"])
+            name = self.account_name(dimensions.get("platform") or "", dimensions["account"])
+            return f"{name} · {platform_name(dimensions['platform'])}" if dimensions.get("platform") else name
         if dimensions.get("platform"):
-            return str(dimensions["platform"])
+            return platform_name(dimensions["platform"])
         if dimensions.get("client") and self.client is not None:
             return self.client.name
         return ""

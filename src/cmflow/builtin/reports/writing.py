@@ -71,7 +71,7 @@ def _title(result: "RunResult", options: Any, scope: ReportScope, lang: Any) -> 
 
 def _html(document: ReportDocument, result: "RunResult", scope: ReportScope, lang: Any,
           options: Any, directory: Path, *, print_css: str = "") -> str:
-    from cmflow.builtin.reports.html import Branding, render_html
+    from cmflow.builtin.reports.html import Branding, ChartView, render_html
     from cmflow.builtin.reports.report_charts import document_charts
 
     client = scope.client
@@ -79,9 +79,24 @@ def _html(document: ReportDocument, result: "RunResult", scope: ReportScope, lan
     branding = Branding(accent=getattr(client, "colour", None) or options.accent_colour,
                         logo=Path(logo) if logo else None)
     templates = directory / options.templates if options.templates else None
+    charts = {name: ChartView(chart.title, chart.svg(lang.code) if not print_css else _svg_image(chart, lang))
+              for name, chart in document_charts(document, lang).items()}
     return render_html(document, lang, audience=options.audience, branding=branding, templates=templates,
-                       charts={name: chart.svg(lang.code) for name, chart in document_charts(document, lang).items()},
-                       print_css=print_css)
+                       charts=charts, print_css=print_css)
+
+
+def _svg_image(chart: Any, lang: Any) -> str:
+    """The chart as an ``<img>`` of SVG: WeasyPrint sizes an image by its own proportions, where
+    an inline ``<svg>`` scaled to the page's width can be given a wrong height."""
+    import base64
+    from html import escape
+
+    import re
+
+    # The inline SVG's own style (scale to the container) would make WeasyPrint lose its proportions.
+    svg = re.sub(r'^(<svg[^>]*?) style="[^"]*"', r"\1", chart.svg(lang.code), count=1)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="chart-image" alt="{escape(chart.description)}" src="data:image/svg+xml;base64,{data}">'
 
 
 def _write_html(document, result, scope, lang, options, directory, path: Path) -> None:
