@@ -203,7 +203,7 @@ def test_run_an_invalid_workflow_exits_2(runner: CliRunner, in_tmp: Path, store_
     path = demo_variant(in_tmp, 'plugin = "html_report"', 'plugin = "html_reprot"')
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 2
-    assert "outputs[1].plugin: unknown output plugin 'html_reprot' (did you mean 'html_report'?)" in result.stderr
+    assert "outputs[3].plugin: unknown output plugin 'html_reprot' (did you mean 'html_report'?)" in result.stderr
     assert runs_in(store_url) == []
 
 
