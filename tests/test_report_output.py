@@ -1,0 +1,440 @@
+"""The ``report`` output as its readers see it: an invented agency with two clients, run end to
+end through the csv source, the metrics, the objectives and the ``report`` output, and the files
+read back as a client, a browser, a PDF viewer and a spreadsheet would.
+
+The agency (workflow ``agency.toml``, week of Monday 16 to Sunday 22 November 2026, compared
+with the week before, 9-15 November, and the same week last year, 17-23 November 2025, 52 weeks
+back so that the weekdays line up):
+
+- **Atelier Rose** (``atelier-rose``, French): Instagram ``atelierrose`` ("Atelier Rose") and
+  ``atelierrose.kids`` ("Atelier Rose Enfants"), Facebook ``atelierrose.page`` ("Atelier Rose
+  Paris").
+- **Northwind Cycles** (``northwind``, English): Instagram ``northwind`` ("Northwind Cycles")
+  and ``northwind.trails`` (display name ``<tab><script>alert(1)</script>Trails``), Facebook
+  ``northwind.fb`` (display name ``=HYPERLINK("http://x","y")``).
+
+Every expected figure below is worked out by hand from the rows of :data:`POSTS`,
+:data:`SNAPSHOTS`, :data:`ACTIVITY` and :data:`MENTIONS`, never read back from cmflow. ERR is
+(likes + comments + shares + saves) / reach x 100, a ratio of the sums.
+
+One run (module-scoped) serves every check of the complete report; the failed source and the
+hostile template have runs of their own, writing HTML only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cmflow.testing import run_workflow_file
+
+NNBSP = "\u202f"  # narrow no-break space: French thousands, and before % in French
+NBSP = "\u00a0"
+
+# -- the agency's data -------------------------------------------------------------------------------
+
+POST_COLUMNS = ["platform", "account", "post_id", "published_at", "format", "text", "url",
+                "likes", "comments", "shares", "saves", "reach", "pillar"]
+HOSTILE_CAPTIONS = {
+    "<script>alert(1)</script> Winter ride",
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(A1)",
+    "-2+3",
+    "\tTabbed caption",
+}
+POSTS = [
+    # --- Atelier Rose, this week (16-22 Nov 2026) ---------------------------------------------
+    # fr-c1: 100 + 10 + 5 + 5 = 120 / 4000 = 3.00 %
+    ["instagram", "atelierrose", "fr-c1", "2026-11-17T10:00:00Z", "image", "Nouvelle collection d'hiver",
+     "https://example.org/p/fr-c1", 100, 10, 5, 5, 4000, "Produit"],
+    # fr-c2: 80 + 4 + 4 + 12 = 100 / 2000 = 5.00 %
+    ["instagram", "atelierrose", "fr-c2", "2026-11-19T10:00:00Z", "reel", "@SUM(A1)",
+     "https://example.org/p/fr-c2", 80, 4, 4, 12, 2000, "Produit"],
+    # fr-c3: 40 + 2 + 1 + 1 = 44 / 2500 = 1.76 %
+    ["instagram", "atelierrose.kids", "fr-c3", "2026-11-18T10:00:00Z", "carousel", "-2+3",
+     "https://example.org/p/fr-c3", 40, 2, 1, 1, 2500, "Produit"],
+    # fr-c4: 40 + 4 + 4 + 0 = 48 / 1500 = 3.20 %
+    ["facebook", "atelierrose.page", "fr-c4", "2026-11-20T10:00:00Z", "link", "\tTabbed caption",
+     "https://example.org/p/fr-c4", 40, 4, 4, 0, 1500, "Produit"],
+    # --- Atelier Rose, the week before (9-15 Nov 2026) ----------------------------------------
+    # 90 + 5 + 3 + 2 = 100 / 4000
+    ["instagram", "atelierrose", "fr-p1", "2026-11-10T10:00:00Z", "image", "Les coulisses",
+     "https://example.org/p/fr-p1", 90, 5, 3, 2, 4000, "Produit"],
+    # 30 + 2 + 2 + 2 = 36 / 2000
+    ["instagram", "atelierrose.kids", "fr-p2", "2026-11-12T10:00:00Z", "carousel", "Atelier des petits",
+     "https://example.org/p/fr-p2", 30, 2, 2, 2, 2000, "Produit"],
+    # 50 + 5 + 5 + 0 = 60 / 2000
+    ["facebook", "atelierrose.page", "fr-p3", "2026-11-13T10:00:00Z", "link", "Notre boutique",
+     "https://example.org/p/fr-p3", 50, 5, 5, 0, 2000, "Produit"],
+    # --- Atelier Rose, the same week last year (17-23 Nov 2025) -------------------------------
+    # 60 + 4 + 3 + 3 = 70 / 2500
+    ["instagram", "atelierrose", "fr-y1", "2025-11-18T10:00:00Z", "image", "Collection 2025",
+     "https://example.org/p/fr-y1", 60, 4, 3, 3, 2500, "Produit"],
+    # 20 + 2 + 2 + 0 = 24 / 1500
+    ["facebook", "atelierrose.page", "fr-y2", "2025-11-20T10:00:00Z", "link", "Ouverture",
+     "https://example.org/p/fr-y2", 20, 2, 2, 0, 1500, "Produit"],
+    # --- Northwind Cycles, this week -----------------------------------------------------------
+    # en-c1: 150 + 20 + 10 + 20 = 200 / 5000 = 4.00 %
+    ["instagram", "northwind", "en-c1", "2026-11-16T10:00:00Z", "video", "<script>alert(1)</script> Winter ride",
+     "https://example.org/p/en-c1", 150, 20, 10, 20, 5000, '=HYPERLINK("http://x","y")'],
+    # en-c2: 35 + 3 + 3 + 4 = 45 / 1000 = 4.50 %
+    ["instagram", "northwind.trails", "en-c2", "2026-11-18T10:00:00Z", "image", '=HYPERLINK("http://x","y")',
+     "https://example.org/p/en-c2", 35, 3, 3, 4, 1000, "-2+3"],
+    # en-c3: 20 + 2 + 3 + 0 = 25 / 2500 = 1.00 %; a javascript: link from the export
+    ["facebook", "northwind.fb", "en-c3", "2026-11-21T10:00:00Z", "link", "+cmd|' /C calc'!A0",
+     "javascript:alert(2)", 20, 2, 3, 0, 2500, "\tTabbed pillar"],
+    # --- Northwind Cycles, the week before ----------------------------------------------------
+    # 100 + 10 + 5 + 5 = 120 / 4000
+    ["instagram", "northwind", "en-p1", "2026-11-11T10:00:00Z", "video", "Gravel season",
+     "https://example.org/p/en-p1", 100, 10, 5, 5, 4000, "Rides"],
+    # 10 + 2 + 3 + 0 = 15 / 1500
+    ["facebook", "northwind.fb", "en-p2", "2026-11-14T10:00:00Z", "link", "Workshop hours",
+     "https://example.org/p/en-p2", 10, 2, 3, 0, 1500, "Shop"],
+    # --- Northwind Cycles, last year ----------------------------------------------------------
+    # 80 + 10 + 5 + 5 = 100 / 2500
+    ["instagram", "northwind", "en-y1", "2025-11-19T10:00:00Z", "video", "First snow",
+     "https://example.org/p/en-y1", 80, 10, 5, 5, 2500, "Rides"],
+]
+
+SNAPSHOT_COLUMNS = ["platform", "account", "date", "followers"]
+SNAPSHOTS = [
+    # the last day of each period: 22 Nov 2026, 15 Nov 2026, 23 Nov 2025
+    ["instagram", "atelierrose", "2026-11-22", 4100], ["instagram", "atelierrose", "2026-11-15", 4000],
+    ["instagram", "atelierrose", "2025-11-23", 3000],
+    ["instagram", "atelierrose.kids", "2026-11-22", 1200], ["instagram", "atelierrose.kids", "2026-11-15", 1150],
+    ["instagram", "atelierrose.kids", "2025-11-23", 500],
+    ["facebook", "atelierrose.page", "2026-11-22", 843], ["facebook", "atelierrose.page", "2026-11-15", 850],
+    ["facebook", "atelierrose.page", "2025-11-23", 900],
+    ["instagram", "northwind", "2026-11-22", 2500], ["instagram", "northwind", "2026-11-15", 2400],
+    ["instagram", "northwind", "2025-11-23", 2000],
+    ["instagram", "northwind.trails", "2026-11-22", 300], ["instagram", "northwind.trails", "2026-11-15", 280],
+    ["instagram", "northwind.trails", "2025-11-23", 200],
+    ["facebook", "northwind.fb", "2026-11-22", 1000], ["facebook", "northwind.fb", "2026-11-15", 1020],
+    ["facebook", "northwind.fb", "2025-11-23", 800],
+]
+
+ACTIVITY_COLUMNS = ["platform", "account", "date", "followers_lost"]
+ACTIVITY = [
+    # Atelier Rose loses more followers: 12 + 18 = 30 this week, 8 + 12 = 20 the week before, 10 last year
+    ["instagram", "atelierrose", "2026-11-17", 12], ["instagram", "atelierrose", "2026-11-19", 18],
+    ["instagram", "atelierrose", "2026-11-10", 8], ["instagram", "atelierrose", "2026-11-12", 12],
+    ["instagram", "atelierrose", "2025-11-18", 10],
+    # Northwind loses fewer: 5 this week, 10 the week before, 5 last year
+    ["instagram", "northwind", "2026-11-18", 5], ["instagram", "northwind", "2026-11-11", 10],
+    ["instagram", "northwind", "2025-11-19", 5],
+]
+
+MENTION_COLUMNS = ["platform", "mention_id", "published_at", "text", "sentiment"]
+MENTIONS = [
+    # negative: 3 this week, 1 the week before (none classified last year)
+    ["instagram", "m1", "2026-11-17T09:00:00Z", "Late delivery again", "negative"],
+    ["instagram", "m2", "2026-11-18T09:00:00Z", "Broken on arrival", "negative"],
+    ["instagram", "m3", "2026-11-19T09:00:00Z", "No answer from support", "negative"],
+    ["instagram", "m4", "2026-11-20T09:00:00Z", "Love it", "positive"],
+    ["instagram", "m5", "2026-11-10T09:00:00Z", "Too expensive", "negative"],
+    ["instagram", "m6", "2026-11-11T09:00:00Z", "Great shop", "positive"],
+]
+
+BY = '["overall", "platform", "account", "client", ["client", "platform"]]'
+WORKFLOW = f"""
+[workflow]
+name = "Agence Exemple"
+timezone = "Europe/Paris"
+period = "last_week"
+compare = ["previous_period", "same_period_last_year"]
+as_of = "2026-11-24"
+
+[[sources]]
+id = "instagram_posts"
+plugin = "csv"
+path = "exports/instagram-posts.csv"
+
+[[sources]]
+id = "facebook_posts"
+plugin = "csv"
+path = "exports/facebook-posts.csv"
+
+[[sources]]
+id = "followers"
+plugin = "csv"
+path = "exports/followers.csv"
+record = "account_snapshot"
+
+[[sources]]
+id = "activity"
+plugin = "csv"
+path = "exports/activity.csv"
+record = "account_activity"
+
+[[sources]]
+id = "listening"
+plugin = "csv"
+path = "exports/mentions.csv"
+record = "mention"
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = {BY}
+
+[[metrics]]
+plugin = "followers"
+by = {BY}
+
+[[metrics]]
+plugin = "followers_gained"
+by = {BY}
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall", "platform", "account", "client", ["client", "platform"], ["client", "pillar"]]
+
+[[metrics]]
+plugin = "negative_mentions"
+by = ["overall"]
+
+[[metrics]]
+plugin = "top_posts"
+rank_by = "engagement_rate_by_reach"
+n = 10
+by = ["overall", "client"]
+
+[[metrics]]
+id = "bottom_posts"
+plugin = "top_posts"
+direction = "bottom"
+rank_by = "engagement_rate_by_reach"
+n = 2
+by = ["overall", "client"]
+
+[[clients]]
+id = "atelier-rose"
+name = "Atelier Rose"
+language = "fr"
+colour = "#b83268"
+accounts = {{ atelierrose = "Atelier Rose", "atelierrose.kids" = "Atelier Rose Enfants", "atelierrose.page" = "Atelier Rose Paris" }}
+
+[[clients]]
+id = "northwind"
+name = "Northwind Cycles"
+language = "en"
+accounts = {{ northwind = "Northwind Cycles", "northwind.trails" = "\t<script>alert(1)</script>Trails", "northwind.fb" = '=HYPERLINK("http://x","y")' }}
+
+[[objectives]]
+id = "err-rose"
+title = "Un taux d'engagement d'au moins 3 %"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.0
+client = "atelier-rose"
+
+[[objectives]]
+id = "posts-rose"
+title = "Huit publications par semaine"
+goal = "publish_regularly"
+metric = "posts_published"
+direction = "at_least"
+target = 8
+client = "atelier-rose"
+
+[[objectives]]
+id = "err-northwind"
+title = "An engagement rate of at least 3.5%"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.5
+client = "northwind"
+
+[[objectives]]
+id = "fans-northwind"
+title = "Followers up 10% a week"
+goal = "grow_fanbase"
+metric = "followers"
+target_change_pct = 10
+against = "previous_period"
+client = "northwind"
+
+[[outputs]]
+id = "client_reports"
+plugin = "report"
+path = "reports/{{client}}.{{format}}"
+formats = ["html", "pdf", "xlsx", "csv", "json"]
+metrics = ["engagement_rate_by_reach", "followers", "followers_lost", "posts_published"]
+commentary = "commentary/{{client}}.md"
+
+[[outputs]]
+id = "management_reports"
+plugin = "report"
+path = "reports/{{client}}-management.{{format}}"
+audience = "management"
+metrics = ["engagement_rate_by_reach", "followers", "followers_lost", "posts_published"]
+
+[[outputs]]
+id = "custom_reports"
+plugin = "report"
+path = "reports/{{client}}-custom.{{format}}"
+templates = "my-templates"
+metrics = ["engagement_rate_by_reach", "followers"]
+
+[[outputs]]
+id = "agency_report"
+plugin = "report"
+path = "reports/agency.{{format}}"
+clients = "none"
+audience = "marketing"
+language = "en"
+metrics = ["followers", "followers_lost", "negative_mentions"]
+"""
+
+COMMENTARY_FR = """**Belle semaine** pour Atelier Rose.
+
+<script>alert(3)</script>
+
+[cliquez ici](javascript:alert(4)) ou [voir la boutique](https://example.org/rose)
+"""
+CUSTOM_TEMPLATE = """{% extends "builtin/base.html.j2" %}
+{% block commentary %}<p class="custom-block">Mot de l'agence pour {{ doc.scope.client.name }}</p>{% endblock %}
+"""
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_agency(folder: Path, workflow: str = WORKFLOW) -> Path:
+    """The agency's exports, commentary, templates and workflow file in ``folder``."""
+    write_csv(folder / "exports" / "instagram-posts.csv", POST_COLUMNS, [p for p in POSTS if p[0] == "instagram"])
+    write_csv(folder / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[0] == "facebook"])
+    write_csv(folder / "exports" / "followers.csv", SNAPSHOT_COLUMNS, SNAPSHOTS)
+    write_csv(folder / "exports" / "activity.csv", ACTIVITY_COLUMNS, ACTIVITY)
+    write_csv(folder / "exports" / "mentions.csv", MENTION_COLUMNS, MENTIONS)
+    (folder / "commentary").mkdir(exist_ok=True)
+    (folder / "commentary" / "atelier-rose.md").write_text(COMMENTARY_FR, encoding="utf-8")
+    (folder / "my-templates").mkdir(exist_ok=True)
+    (folder / "my-templates" / "client.html.j2").write_text(CUSTOM_TEMPLATE, encoding="utf-8")
+    (folder / "agency.toml").write_text(workflow, encoding="utf-8")
+    return folder / "agency.toml"
+
+
+def run_in(folder: Path, workflow: Path, store: str):
+    """Run ``workflow`` from ``folder`` (report paths are relative to where cmflow runs),
+    loading the built-in plugins only."""
+    before = os.getcwd()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+        os.chdir(folder)
+        try:
+            return run_workflow_file(workflow, store_url=store)
+        finally:
+            os.chdir(before)
+
+
+@pytest.fixture(scope="module")
+def agency(tmp_path_factory):
+    """The complete run: (folder, result)."""
+    folder = tmp_path_factory.mktemp("agency")
+    result = run_in(folder, write_agency(folder), f"sqlite:///{folder / 'state.db'}")
+    return folder, result
+
+
+def read(agency, name: str) -> str:
+    return (agency[0] / "reports" / name).read_text(encoding="utf-8")
+
+
+def test_the_run_writes_every_file(agency) -> None:
+    folder, result = agency
+    assert result.status == "ok", [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    assert sorted(p.name for p in (folder / "reports").iterdir()) == sorted(
+        [f"{c}.{f}" for c in ("atelier-rose", "northwind") for f in ("html", "pdf", "xlsx", "csv", "json")]
+        + [f"{c}-{k}.html" for c in ("atelier-rose", "northwind") for k in ("management", "custom")]
+        + ["agency.html"])
+
+
+# -- reading the pages back ---------------------------------------------------------------------------
+
+def text_of(fragment: str) -> str:
+    """What a reader sees of an HTML fragment: no tags, entities decoded, spaces collapsed
+    (no-break spaces kept)."""
+    from html import unescape
+
+    fragment = re.sub(r"<(style|script)\b.*?</\1>", " ", fragment, flags=re.DOTALL)
+    return re.sub(r"[ \t\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+def cards(page: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """The summary's cards: name -> (value, [(tone class, change line) ...])."""
+    found = {}
+    for card in re.findall(r'<div class="card">(.*?)</div>\s*(?=<div class="card">|</section>)', page, re.DOTALL):
+        name = text_of(re.search(r'<div class="name">(.*?)</div>', card).group(1))
+        value = text_of(re.search(r'<span class="value">(.*?)</span>', card).group(1))
+        changes = [(tone, text_of(line)) for tone, line in
+                   re.findall(r'<span class="change ([a-z]*)">(.*?<span class="vs">.*?</span>)</span>', card)]
+        found[name] = (value, changes)
+    return found
+
+
+def table_rows(page: str, heading_id: str) -> list[list[str]]:
+    """The rows of the table under the heading ``heading_id``, each cell as its text."""
+    section = page.split(f'<h2 id="{heading_id}">', 1)[1].split("</table>", 1)[0]
+    return [[text_of(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+            for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1], re.DOTALL)]
+
+
+def tones(page: str, heading_id: str) -> list[list[str]]:
+    """The tone classes of each row's change lines in the table under ``heading_id``."""
+    section = page.split(f'<h2 id="{heading_id}">', 1)[1].split("</table>", 1)[0]
+    return [re.findall(r'<span class="change ([a-z]*)">', row)
+            for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1], re.DOTALL)]
+
+
+VS_PREVIOUS_FR, VS_YEAR_FR = "par rapport à la période précédente", "par rapport à la même période l'an dernier"
+VS_PREVIOUS_EN, VS_YEAR_EN = "vs previous period", "vs same period last year"
+
+
+def test_the_french_client_sees_its_headline_figures_and_changes(agency) -> None:
+    """Atelier Rose, this week: ERR (120 + 100 + 44 + 48) / (4000 + 2000 + 2500 + 1500) = 312 /
+    10000 = 3.12 %; the week before (100 + 36 + 60) / (4000 + 2000 + 2000) = 196 / 8000 = 2.45 %,
+    so +0.67 pt; last year (70 + 24) / (2500 + 1500) = 94 / 4000 = 2.35 %, so +0.77 pt.
+    Followers on 22 Nov: 4100 + 1200 + 843 = 6143; on 15 Nov 4000 + 1150 + 850 = 6000 (+143 / 6000
+    = +2.38 %, shown +2,4 %); on 23 Nov 2025 3000 + 500 + 900 = 4400 (+1743 / 4400 = +39.6 %,
+    shown +40 %). Unfollows 12 + 18 = 30 against 8 + 12 = 20 (+50 %) and 10 (+200 %). Posts 4
+    against 3 (+33 %) and 2 (+100 %)."""
+    page = read(agency, "atelier-rose.html")
+    pct = f"{NBSP}%"  # CLDR's French percent: a no-break space before the sign
+    assert cards(page) == {
+        "Taux d'engagement (portée)": (f"3,12{pct}", [
+            ("good", f"▲ +0,67{NBSP}pt {VS_PREVIOUS_FR}"), ("good", f"▲ +0,77{NBSP}pt {VS_YEAR_FR}")]),
+        "Abonnés": (f"6{NNBSP}143", [
+            ("good", f"▲ +2,4{pct} {VS_PREVIOUS_FR}"), ("good", f"▲ +40{pct} {VS_YEAR_FR}")]),
+        "Désabonnements": ("30", [
+            ("bad", f"▲ +50{pct} {VS_PREVIOUS_FR}"), ("bad", f"▲ +200{pct} {VS_YEAR_FR}")]),
+        "Publications": ("4", [
+            ("neutral", f"▲ +33{pct} {VS_PREVIOUS_FR}"), ("neutral", f"▲ +100{pct} {VS_YEAR_FR}")]),
+    }
+
+
+def test_the_english_client_sees_its_headline_figures_and_changes(agency) -> None:
+    """Northwind, this week: ERR (200 + 45 + 25) / (5000 + 1000 + 2500) = 270 / 8500 = 3.176 %
+    (3.18%); the week before (120 + 15) / (4000 + 1500) = 2.4545 %, so +0.72 pt; last year 100 /
+    2500 = 4 %, so -0.82 pt (a fall: bad). Followers 2500 + 300 + 1000 = 3800; 2400 + 280 + 1020 =
+    3700 (+100 / 3700 = +2.7 %); 2000 + 200 + 800 = 3000 (+26.7 %, shown +27%). Unfollows 5
+    against 10 (-50 %: good) and 5 (±0 %). Posts 3 against 2 (+50 %) and 1 (+200 %)."""
+    page = read(agency, "northwind.html")
+    assert cards(page) == {
+        "Engagement rate (reach)": ("3.18%", [
+            ("good", f"▲ +0.72{NBSP}pt {VS_PREVIOUS_EN}"), ("bad", f"▼ -0.82{NBSP}pt {VS_YEAR_EN}")]),
+        "Followers": ("3,800", [("good", f"▲ +2.7% {VS_PREVIOUS_EN}"), ("good", f"▲ +27% {VS_YEAR_EN}")]),
+        "Unfollows": ("5", [("good", f"▼ -50% {VS_PREVIOUS_EN}"), ("neutral", f"■ ±0% {VS_YEAR_EN}")]),
+        "Posts": ("3", [("neutral", f"▲ +50% {VS_PREVIOUS_EN}"), ("neutral", f"▲ +200% {VS_YEAR_EN}")]),
+    }
