@@ -87,7 +87,7 @@ POSTS = [
      "https://example.org/p/en-c1", 150, 20, 10, 20, 5000, '=HYPERLINK("http://x","y")'],
     # en-c2: 35 + 3 + 3 + 4 = 45 / 1000 = 4.50 %
     ["instagram", "northwind.trails", "en-c2", "2026-11-18T10:00:00Z", "image", '=HYPERLINK("http://x","y")',
-     "https://example.org/p/en-c2", 35, 3, 3, 4, 1000, "-2+3"],
+     "https://example.org/p/en-c2", 35, 3, 3, 4, 1000, "-Trail"],
     # en-c3: 20 + 2 + 3 + 0 = 25 / 2500 = 1.00 %; a javascript: link from the export
     ["facebook", "northwind.fb", "en-c3", "2026-11-21T10:00:00Z", "link", "+cmd|' /C calc'!A0",
      "javascript:alert(2)", 20, 2, 3, 0, 2500, "\tTabbed pillar"],
@@ -438,3 +438,184 @@ def test_the_english_client_sees_its_headline_figures_and_changes(agency) -> Non
         "Unfollows": ("5", [("good", f"▼ -50% {VS_PREVIOUS_EN}"), ("neutral", f"■ ±0% {VS_YEAR_EN}")]),
         "Posts": ("3", [("neutral", f"▲ +50% {VS_PREVIOUS_EN}"), ("neutral", f"▲ +200% {VS_YEAR_EN}")]),
     }
+
+
+def test_each_platform_shows_the_clients_accounts_only(agency) -> None:
+    """Per account: Atelier Rose (120 + 100) / (4000 + 2000) = 3.67 %, the week before 100 / 4000
+    = 2.50 % (+1.17 pt), last year 70 / 2500 = 2.80 % (+0.87 pt); followers 4100 against 4000
+    (+2.5 %) and 3000 (+36.7 %). Atelier Rose Enfants 44 / 2500 = 1.76 % against 36 / 2000 =
+    1.80 % (-0.04 pt), no post last year; followers 1200 against 1150 (+4.3 %) and 500 (+140 %);
+    posts 1 against 1 (±0 %) and 0 (+1). Atelier Rose Paris 48 / 1500 = 3.20 % against 60 / 2000 =
+    3.00 % (+0.20 pt) and 24 / 1500 = 1.60 % (+1.60 pt); followers 843 against 850 (-0.8 %) and
+    900 (-6.3 %)."""
+    page = read(agency, "atelier-rose.html")
+    pct = f"{NBSP}%"
+    assert table_rows(page, "platform-facebook") == [
+        ["Atelier Rose Paris", f"3,20{pct} ▲ +0,20{NBSP}pt ▲ +1,60{NBSP}pt", f"843 ▼ -0,8{pct} ▼ -6,3{pct}",
+         f"1 ■ ±0{pct} ■ ±0{pct}"]]
+    assert table_rows(page, "platform-instagram") == [
+        ["Atelier Rose", f"3,67{pct} ▲ +1,17{NBSP}pt ▲ +0,87{NBSP}pt", f"4{NNBSP}100 ▲ +2,5{pct} ▲ +37{pct}",
+         f"30 ▲ +50{pct} ▲ +200{pct}", f"2 ▲ +100{pct} ▲ +100{pct}"],
+        ["Atelier Rose Enfants", f"1,76{pct} ▼ -0,04{NBSP}pt", f"1{NNBSP}200 ▲ +4,3{pct} ▲ +140{pct}", "",
+         f"1 ■ ±0{pct} ▲ +1"]]
+    # followers down at the Paris page is bad news, ERR down at Enfants too
+    assert tones(page, "platform-facebook") == [["good", "good", "bad", "bad", "neutral", "neutral"]]
+    assert tones(page, "platform-instagram")[1] == ["bad", "good", "good", "neutral", "neutral"]
+
+    english = read(agency, "northwind.html")
+    assert [row[0] for row in table_rows(english, "platform-instagram")] == [
+        "Northwind Cycles", "<script>alert(1)</script>Trails"]
+    # 4.00 % against 120 / 4000 = 3.00 % (+1.00 pt) and 100 / 2500 = 4.00 % (±0.00 pt)
+    assert table_rows(english, "platform-instagram")[0][1] == f"4.00% ▲ +1.00{NBSP}pt ■ ±0.00{NBSP}pt"
+    # 25 / 2500 = 1.00 % against 15 / 1500 = 1.00 %; no Facebook post last year
+    assert table_rows(english, "platform-facebook") == [
+        ['=HYPERLINK("http://x","y")', f"1.00% ■ ±0.00{NBSP}pt", "1,000 ▼ -2% ▲ +25%", "1 ■ ±0% ▲ +1"]]
+
+
+def test_top_and_flop_posts_are_the_clients_ranked_by_err(agency) -> None:
+    """Atelier Rose's posts by ERR: fr-c2 5.00 %, fr-c4 3.20 %, fr-c1 3.00 %, fr-c3 1.76 %; the
+    two lowest are fr-c3 then fr-c1. Northwind's: en-c2 4.50 %, en-c1 4.00 %, en-c3 1.00 %."""
+    page = read(agency, "atelier-rose.html")
+    pct = f"{NBSP}%"
+    assert table_rows(page, "section_top_posts") == [
+        ["1", "@SUM(A1) · Reel", "Atelier Rose · Instagram", "19 nov. 2026", f"5,00{pct}"],
+        ["2", "Tabbed caption · Lien", "Atelier Rose Paris · Facebook", "20 nov. 2026", f"3,20{pct}"],
+        ["3", "Nouvelle collection d'hiver · Image", "Atelier Rose · Instagram", "17 nov. 2026", f"3,00{pct}"],
+        ["4", "-2+3 · Carrousel", "Atelier Rose Enfants · Instagram", "18 nov. 2026", f"1,76{pct}"],
+    ]
+    assert table_rows(page, "section_flop_posts") == [
+        ["1", "-2+3 · Carrousel", "Atelier Rose Enfants · Instagram", "18 nov. 2026", f"1,76{pct}"],
+        ["2", "Nouvelle collection d'hiver · Image", "Atelier Rose · Instagram", "17 nov. 2026", f"3,00{pct}"],
+    ]
+    english = read(agency, "northwind.html")
+    assert table_rows(english, "section_top_posts") == [
+        ["1", '=HYPERLINK("http://x","y") · Image', "<script>alert(1)</script>Trails · Instagram", "Nov 18, 2026",
+         "4.50%"],
+        ["2", "<script>alert(1)</script> Winter ride · Video", "Northwind Cycles · Instagram", "Nov 16, 2026",
+         "4.00%"],
+        ["3", "+cmd|' /C calc'!A0 · Link", '=HYPERLINK("http://x","y") · Facebook', "Nov 21, 2026", "1.00%"],
+    ]
+    # the export's javascript: link is not made a link; the others are
+    assert 'href="https://example.org/p/en-c1"' in english and "javascript:" not in english
+
+
+OTHER_CLIENT = {
+    "atelier-rose": ["Northwind", "northwind", "Winter ride", "HYPERLINK", "cmd|", "Trails", "3,18", "3.18",
+                     f"3{NNBSP}800", "3,800", "4,50", "Gravel"],
+    "northwind": ["Atelier", "atelierrose", "Rose", "Nouvelle collection", "@SUM", "-2+3", "Tabbed caption",
+                  "3.12", "3,12", "6,143", f"6{NNBSP}143", "5.00%", "Belle semaine", "Huit publications"],
+}
+
+
+@pytest.mark.parametrize("client", ["atelier-rose", "northwind"])
+def test_nothing_of_the_other_client_is_in_a_clients_files(agency, client) -> None:
+    folder = agency[0] / "reports"
+    pages = {name: (folder / name).read_text(encoding="utf-8")
+             for name in (f"{client}.html", f"{client}-management.html", f"{client}-custom.html",
+                          f"{client}.csv", f"{client}.json")}
+    pages[f"{client}.pdf"] = pdf_text(folder / f"{client}.pdf")
+    pages[f"{client}.xlsx"] = "\n".join(str(v) for v in xlsx_values(folder / f"{client}.xlsx"))
+    assert [(name, word) for name, text in pages.items() for word in OTHER_CLIENT[client] if word in text] == []
+
+
+def pdf_text(path: Path, page: int | None = None) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return subprocess.run(["pdftotext", *pages, "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def xlsx_values(path: Path) -> list:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    return [cell.value for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+            if cell.value is not None]
+
+
+def english_words() -> list[str]:
+    """The English catalogue's messages that French says otherwise: none may be in a French page."""
+    from cmflow.builtin.reports.language import load_catalogue
+
+    english, french = load_catalogue("en"), load_catalogue("fr")
+    return sorted({message for key, message in english.items()
+                   if isinstance(message, str) and "{" not in message and len(message) >= 4
+                   and message != french.get(key)})
+
+
+def test_the_french_report_is_french_through_and_through(agency) -> None:
+    page = read(agency, "atelier-rose.html")
+    visible = text_of(page)
+    assert '<html lang="fr">' in page
+    assert "16–22 nov. 2026" in visible and "9–15 nov. 2026" in visible and "17–23 nov. 2025" in visible
+    assert f"3,12{NBSP}%" in visible and f"6{NNBSP}143" in visible
+    words = english_words()
+    assert len(words) > 100  # the list is the catalogue, not a handful
+    # the charts' text too: axis labels and titles are in the SVG
+    assert [w for w in words if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", visible)] == []
+    pdf = pdf_text(agency[0] / "reports" / "atelier-rose.pdf")
+    assert [w for w in words if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", pdf)] == []
+    english = text_of(read(agency, "northwind.html"))
+    assert "Nov 16\u2009–\u200922, 2026" in english and "3.18%" in english and "3,800" in english
+
+
+def test_the_objectives_say_their_decision_with_the_figures(agency) -> None:
+    """ERR 3.12 / 3 = 1.04: continue; 4 posts / 8 = 0.5: change. Northwind ERR 3.176 / 3.5 = 0.9076:
+    optimise; followers +2.70 % / +10 % = 0.27: stop (target 3700 x 1.1 = 4070)."""
+    def objectives(page: str) -> list[tuple[str, str]]:
+        return [(verdict, text_of(block)) for verdict, block in
+                re.findall(r'<div class="objective ([a-z]*)">(.*?)</div>\s*(?=<div class="objective|<h2|<footer|<p)',
+                           page, re.DOTALL)]
+    pct = f"{NBSP}%"
+    assert objectives(read(agency, "atelier-rose.html")) == [
+        ("continue", "Continuer Un taux d'engagement d'au moins 3 % Taux d'engagement (portée) · Atelier Rose "
+                     f"Objectif atteint{NBSP}: on garde la même approche. 3,12{pct} pour une cible de 3,00{pct} "
+                     f"(104,00{pct} de la cible)"),
+        ("change", "Réorienter Huit publications par semaine Publications · Atelier Rose En dessous de "
+                   f"l'objectif{NBSP}: il faut revoir l'approche (contenus, formats, horaires). 4 pour une cible "
+                   f"de 8 (50,00{pct} de la cible)"),
+    ]
+    assert objectives(read(agency, "northwind.html")) == [
+        ("optimise", "Optimise An engagement rate of at least 3.5% Engagement rate (reach) · Northwind Cycles "
+                     "Close to the objective: keep going and fine-tune what works best. 3.18% for a target of "
+                     "3.50% (90.76% of the target)"),
+        ("stop", "Stop Followers up 10% a week Followers · Northwind Cycles Far from the objective: stop this "
+                 "action or rethink it. 3,800 for a target of 4,070 (27.03% of the target)"),
+    ]
+
+
+def test_polarity_colours_a_rise_of_what_should_fall_as_bad(agency) -> None:
+    """The agency's whole: followers 6143 + 3800 = 9943 against 9700 (+2.5 %: good); unfollows 30 + 5
+    = 35 against 30 (+16.7 %: bad); negative mentions 3 against 1 (+200 %: bad)."""
+    found = cards(read(agency, "agency.html"))
+    assert found["Followers"][0] == "9,943" and found["Followers"][1][0] == ("good", f"▲ +2.5% {VS_PREVIOUS_EN}")
+    assert found["Unfollows"][0] == "35" and found["Unfollows"][1][0] == ("bad", f"▲ +17% {VS_PREVIOUS_EN}")
+    assert found["Negative mentions"][0] == "3"
+    assert found["Negative mentions"][1][0] == ("bad", f"▲ +200% {VS_PREVIOUS_EN}")
+
+
+def test_the_commentary_is_rendered_without_its_html_or_script_links(agency) -> None:
+    page = read(agency, "atelier-rose.html")
+    commentary = page.split('<div class="commentary">', 1)[1].split("</div>", 1)[0]
+    assert "<strong>Belle semaine</strong> pour Atelier Rose." in commentary
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in commentary and "<script" not in commentary
+    assert '<a href="https://example.org/rose">voir la boutique</a>' in commentary
+    assert "[cliquez ici](javascript:alert(4))" in commentary and "href=\"javascript" not in commentary
+    assert "Notre analyse" in page
+    # no commentary file for Northwind this week: no section
+    assert 'id="commentary"' not in read(agency, "northwind.html")
+
+
+def test_the_management_one_pager_has_objectives_and_headline_only(agency) -> None:
+    page = read(agency, "atelier-rose-management.html")
+    assert re.findall(r'<h2 id="([^"]+)"', page) == ["summary", "objectives"]
+    assert cards(page) == cards(read(agency, "atelier-rose.html"))
+    assert "Meilleures publications" not in page and "@SUM" not in page
+
+
+def test_a_template_of_the_users_own_replaces_one_block(agency) -> None:
+    page = read(agency, "northwind-custom.html")
+    assert '<p class="custom-block">Mot de l\'agence pour Northwind Cycles</p>' in page
+    # the rest is the built-in page: summary, objectives, platforms
+    assert re.findall(r'<h2 id="([^"]+)"', page)[:3] == ["summary", "objectives", "platform-facebook"]
+    assert cards(page)["Followers"][0] == "3,800"
+    assert "<script" not in page
