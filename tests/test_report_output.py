@@ -619,3 +619,93 @@ def test_a_template_of_the_users_own_replaces_one_block(agency) -> None:
     assert re.findall(r'<h2 id="([^"]+)"', page)[:3] == ["summary", "objectives", "platform-facebook"]
     assert cards(page)["Followers"][0] == "3,800"
     assert "<script" not in page
+
+
+# -- hostile text from the public, in every format ----------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_hostile_text_is_escaped_in_every_html_page(agency) -> None:
+    for page in (agency[0] / "reports").glob("*.html"):
+        assert "<script" not in page.read_text(encoding="utf-8").lower(), page.name
+    english = read(agency, "northwind.html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Winter ride" in english
+    assert "=HYPERLINK(&#34;http://x&#34;,&#34;y&#34;)" in english
+    assert "+cmd|&#39; /C calc&#39;!A0" in english
+
+
+def test_hostile_text_is_plain_text_in_the_pdf(agency) -> None:
+    text = pdf_text(agency[0] / "reports" / "northwind.pdf")
+    assert "<script>alert(1)</script> Winter ride" in text
+    assert '=HYPERLINK("http://x","y")' in text and "+cmd|' /C calc'!A0" in text
+    assert "@SUM(A1)" in pdf_text(agency[0] / "reports" / "atelier-rose.pdf")
+
+
+@pytest.mark.parametrize("client", ["atelier-rose", "northwind"])
+def test_no_cell_of_the_workbook_is_a_formula(agency, client) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(agency[0] / "reports" / f"{client}.xlsx")
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert [t for t in texts if t.startswith(FORMULA_START)] == []
+    expected = {"atelier-rose": {"'@SUM(A1)", "'-2+3"},
+                "northwind": {'\'=HYPERLINK("http://x","y")', "'+cmd|' /C calc'!A0",
+                              "'\t<script>alert(1)</script>Trails", "<script>alert(1)</script> Winter ride"}}
+    assert expected[client] <= set(texts)
+
+
+def test_hostile_text_is_neutralised_in_the_csv_and_json(agency) -> None:
+    """Northwind's pillars are =HYPERLINK(...), -Trail and a tab-led one (the csv source strips
+    the tab: it never reaches a file)."""
+    folder = agency[0] / "reports"
+    with (folder / "northwind.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["pillar"] for r in rows if r["pillar"]} == {'\'=HYPERLINK("http://x","y")', "'-Trail", "Rides", "Shop",
+                                                          "Tabbed pillar"}
+    text_columns = [c for c in rows[0] if c not in ("value", "rank") and "change" not in c and "value" not in c]
+    assert [(c, r[c]) for r in rows for c in text_columns if r[c].startswith(FORMULA_START)] == []
+    data = json.loads((folder / "northwind.json").read_text(encoding="utf-8"))
+    assert {r["pillar"] for r in data if r["pillar"]} == {'\'=HYPERLINK("http://x","y")', "'-Trail", "Rides", "Shop",
+                                                          "Tabbed pillar"}
+    assert [(k, v) for r in data for k, v in r.items() if isinstance(v, str) and v.startswith(FORMULA_START)] == []
+    # this week's posts by pillar: one each
+    current = {r["pillar"]: r["value"] for r in rows if r["metric"] == "posts_published" and r["period"] == "current"
+               and r["pillar"]}
+    assert current == {'\'=HYPERLINK("http://x","y")': "1", "'-Trail": "1", "Tabbed pillar": "1", "Rides": "0",
+                       "Shop": "0"}
+
+
+# -- the workbook ------------------------------------------------------------------------------------
+
+def test_the_workbook_has_a_sheet_per_table_with_percent_formats_for_rates(agency) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(agency[0] / "reports" / "northwind.xlsx")
+    assert book.sheetnames == ["Summary", "Objectives", "Facebook", "Instagram", "By content pillar", "Top posts",
+                               "Lowest-performing posts"]
+    instagram = book["Instagram"]
+    header = [c.value for c in instagram[3]]
+    assert header == ["Account", "Engagement rate (reach)", "Followers", "Unfollows", "Posts"]
+    assert instagram.freeze_panes == "A4"
+    northwind = [(c.value, c.number_format) for c in instagram[4]]
+    # 200 / 5000 = 4 %, as the fraction 0.04 in a percent format
+    assert northwind[0] == ("Northwind Cycles", "General")
+    assert northwind[1] == (pytest.approx(0.04), "0.00%") and northwind[2][0] == 2500
+    top = book["Top posts"]
+    assert [(c.value, c.number_format) for c in top[4]][-1] == (pytest.approx(0.045), "0.00%")
+    progress = [c for c in book["Objectives"][4] if c.number_format.endswith("%")]
+    assert [(c.value, c.number_format) for c in progress] == [(pytest.approx(0.907563, abs=1e-6), "0.00%")]
+
+
+@pytest.mark.xfail(strict=True, reason="the Summary sheet has one number format per column: the ERR is 3.18 in "
+                   "'#,##0.00' (not 0.0318 in a percent format) and the counts show two decimals (3,800.00)")
+def test_the_summary_sheet_shows_rates_as_percentages_and_counts_whole(agency) -> None:
+    import openpyxl
+
+    summary = openpyxl.load_workbook(agency[0] / "reports" / "northwind.xlsx")["Summary"]
+    rate, followers = summary[4], summary[5]
+    assert (rate[1].value, rate[1].number_format) == (pytest.approx(270 / 8500), "0.00%")
+    assert (followers[1].value, followers[1].number_format) == (3800, "#,##0")
