@@ -709,3 +709,47 @@ def test_the_summary_sheet_shows_rates_as_percentages_and_counts_whole(agency) -
     rate, followers = summary[4], summary[5]
     assert (rate[1].value, rate[1].number_format) == (pytest.approx(270 / 8500), "0.00%")
     assert (followers[1].value, followers[1].number_format) == (3800, "#,##0")
+
+
+# -- as a browser and a PDF viewer see it --------------------------------------------------------------
+
+def _chromium():
+    from browser import CHROMIUM
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium: .ci/run installs it")
+
+
+@pytest.mark.parametrize("name", ["atelier-rose.html", "northwind.html", "atelier-rose-management.html"])
+def test_the_page_makes_no_request_and_fits_a_phone(agency, name) -> None:
+    _chromium()
+    from browser import page_width, requests_made_by
+
+    page = agency[0] / "reports" / name
+    assert requests_made_by(page) == []
+    assert page_width(page, 390) <= 390
+
+
+def test_the_pdf_is_a4_pages_numbered_in_french(agency, tmp_path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("needs pdftoppm (poppler-utils)")
+    pdf = agency[0] / "reports" / "atelier-rose.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+    assert re.search(r"^Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info, re.MULTILINE)
+    assert pages >= 2
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert len(images) == pages
+    from PIL import Image
+
+    for image in images:
+        width, height = Image.open(image).size
+        assert abs(height / width - 297 / 210) < 0.01  # A4 portrait
+    # the cover holds the title and period and no number (as printed reports do); every later
+    # page its number, in French
+    assert "Atelier Rose : rapport" in pdf_text(pdf, 1) and "16–22 nov. 2026" in pdf_text(pdf, 1)
+    for number in range(2, pages + 1):
+        assert f"Page {number} sur {pages}" in pdf_text(pdf, number)
+    # the summary after the cover (pdftotext gives the no-break space as a space)
+    assert "3,12 %" in pdf_text(pdf, 2) and "6 143" in pdf_text(pdf, 2)
