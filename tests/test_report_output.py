@@ -826,3 +826,57 @@ def test_the_banner_names_the_platform_that_is_missing(failed_run) -> None:
     banner = text_of(page.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
     assert banner == ("Rapport incomplet Certaines données n'ont pas pu être récupérées pour cette période "
                       f"(Facebook){NBSP}: les chiffres ci-dessous ne les incluent pas.")
+
+
+# -- the other languages' words, and the data files' figures ---------------------------------------
+
+def test_the_english_report_has_no_french_words(agency) -> None:
+    from cmflow.builtin.reports.language import load_catalogue
+
+    english, french = load_catalogue("en"), load_catalogue("fr")
+    words = sorted({message for key, message in french.items()
+                    if isinstance(message, str) and "{" not in message and len(message) >= 4
+                    and message != english.get(key)})
+    visible = text_of(read(agency, "northwind.html"))
+    assert '<html lang="en">' in read(agency, "northwind.html")
+    assert [w for w in words if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", visible)] == []
+
+
+def test_the_french_workbook_is_in_french(agency) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(agency[0] / "reports" / "atelier-rose.xlsx")
+    assert book.sheetnames == ["Synthèse", "Objectifs", "Facebook", "Instagram", "Par thématique éditoriale",
+                               "Meilleures publications", "Publications les moins…"]
+    top = book["Meilleures publications"]
+    assert [c.value for c in top[3]][:3] == ["#", "Compte", "Réseau"]
+    first = [(c.value, c.number_format) for c in top[4]]
+    assert first[1] == ("Atelier Rose", "General") and first[5] == ("'@SUM(A1)", "General")
+    assert first[3][1].startswith("[$-40C]")  # a French date format
+    assert first[-1] == (pytest.approx(0.05), "0.00%")  # fr-c2: 100 / 2000
+
+
+def test_the_data_files_hold_the_clients_figures_and_changes(agency) -> None:
+    """Atelier Rose's whole: ERR 3.12 % against 2.45 % (+0.67 pt, +0.67 / 2.45 = +27.3469 %) and
+    2.35 % (+0.77 pt, +32.7660 %); followers 6143 against 6000 and 4400."""
+    folder = agency[0] / "reports"
+    with (folder / "atelier-rose.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    whole = {r["metric"]: r for r in rows if r["period"] == "current" and r["client"] == "atelier-rose"
+             and not r["platform"] and not r["pillar"] and not r["rank"]}
+    err = whole["engagement_rate_by_reach"]
+    assert (err["metric_label"], err["unit"]) == ("Taux d'engagement (portée)", "%")
+    assert [float(err[c]) for c in ("value", "previous_period_value", "change_vs_previous_period",
+                                    "change_pct_vs_previous_period", "same_period_last_year_value",
+                                    "change_vs_same_period_last_year", "change_pct_vs_same_period_last_year")] == \
+        pytest.approx([3.12, 2.45, 0.67, 0.67 / 2.45 * 100, 2.35, 0.77, 0.77 / 2.35 * 100])
+    followers = whole["followers"]
+    assert [followers[c] for c in ("value", "previous_period_value", "same_period_last_year_value")] == [
+        "6143", "6000", "4400"]
+    data = json.loads((folder / "atelier-rose.json").read_text(encoding="utf-8"))
+    (posts,) = [r for r in data if r["metric"] == "posts_published" and r["period"] == "current"
+                and r["client"] == "atelier-rose" and r["platform"] is None and r["pillar"] is None]
+    assert (posts["value"], posts["previous_period_value"], posts["same_period_last_year_value"]) == (4, 3, 2)
+    # only the client's accounts, in either file
+    assert {r["account"] for r in rows if r["account"]} == {"atelierrose", "atelierrose.kids", "atelierrose.page"}
+    assert {r["account"] for r in data if r["account"]} == {"atelierrose", "atelierrose.kids", "atelierrose.page"}
