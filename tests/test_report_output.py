@@ -714,7 +714,8 @@ def test_the_summary_sheet_shows_rates_as_percentages_and_counts_whole(agency) -
                     (pytest.approx(0.04), "0.00%"), (pytest.approx((270 / 8500) / 0.04 - 1), "0.00%")]
     assert followers == [("Followers", "General"), (3800, "#,##0"), (3700, "#,##0"),
                          (pytest.approx(100 / 3700), "0.00%"), (3000, "#,##0"), (pytest.approx(800 / 3000), "0.00%")]
-    objectives = [[(c.value, c.number_format) for c in row][2:5] for row in (book["Objectives"][4], book["Objectives"][5])]
+    objectives = [[(c.value, c.number_format) for c in row][2:5]
+                  for row in (book["Objectives"][4], book["Objectives"][5])]
     # ERR 3.18 % for a target of 3.5 %; followers 3800 for a target of 3700 x 1.1 = 4070
     assert objectives == [[(pytest.approx(270 / 8500), "0.00%"), (pytest.approx(0.035), "0.00%"),
                            (pytest.approx(0.907563, abs=1e-6), "0.00%")],
@@ -788,7 +789,8 @@ def test_a_template_reaching_for_python_internals_fails_with_a_clear_error(tmp_p
         "output", "client_reports",
         f"report template client.html.j2, line 2: access to attribute '__class__' of 'str' object is unsafe "
         "(report templates run in a sandbox: they show the report's values, nothing else): correct it in your "
-        f"templates folder ({tmp_path / 'evil-templates'}, the report output's `templates` option), or remove the template to use "
+        f"templates folder ({tmp_path / 'evil-templates'}, the report output's `templates` option), "
+        "or remove the template to use "
         "the built-in one")]
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 
@@ -821,7 +823,8 @@ def test_a_failed_source_writes_an_incomplete_report_beside_the_last_complete_on
     assert {name: (folder / "reports" / name).read_bytes() for name in before} == before
     page = (folder / "reports" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
     banner = text_of(page.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
-    assert banner.startswith("Rapport incomplet Certaines données n'ont pas pu être récupérées pour cette période (")
+    assert banner.startswith("Rapport incomplet Certaines données n'ont pas pu être récupérées "
+                             "pour cette période (")
     for leak in (str(tmp_path), "exports/", "gone", "facebook-posts", ".csv", "facebook_posts", "/tmp", "\\"):
         assert leak not in page, leak
     english = (folder / "reports" / "northwind.incomplete.html").read_text(encoding="utf-8")
