@@ -43,7 +43,8 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
         sheets.append(Sheet(lang.text("section_by_" + dimension), lang.text("section_by_" + dimension),
                             [Column(dimension, lang.text("column_" + dimension), "text"),
                              *_figure_columns(metrics, rows[0].figures, lang)],
-                            [{dimension: lang.post_format(r.name) if dimension == "format" else r.name,
+                            [{dimension: lang.text("dimension_none") if r.name == "(none)" else
+                              lang.post_format(r.name) if dimension == "format" else r.name,
                               **_figure_values(r.figures)} for r in rows]))
     for key, posts in (("section_top_posts", document.top_posts), ("section_flop_posts", document.flop_posts)):
         if posts:
