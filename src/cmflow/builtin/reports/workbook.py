@@ -68,7 +68,6 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
     columns = [Column("metric", lang.text("column_metric"), "text"), Column("value", lang.text("column_value"), "decimal")]
     for comparison in document.comparisons:
         columns.append(Column(f"previous_{comparison}", lang.text("column_" + comparison), "decimal"))
-        columns.append(Column(f"change_{comparison}", lang.text("column_change"), "decimal"))
         columns.append(Column(f"change_pct_{comparison}", lang.text("column_change_pct"), "percent"))
     rows = []
     for figure in document.headline:
@@ -76,7 +75,6 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
         for comparison in document.comparisons:
             change = figure.changes.get(comparison)
             row[f"previous_{comparison}"] = _in_unit(change.previous, figure.unit) if change else None
-            row[f"change_{comparison}"] = change.change if change else None
             row[f"change_pct_{comparison}"] = change.change_pct if change else None
         rows.append(row)
     return Sheet(lang.text("section_summary"), document.title, columns, rows)
