@@ -833,8 +833,8 @@ def test_a_failed_source_writes_an_incomplete_report_beside_the_last_complete_on
     assert cards(page)["Taux d'engagement (portée)"][0] == f"3,11{NBSP}%"
 
 
-@pytest.mark.xfail(strict=True, reason="the banner names a failed file source by its plugin ('Csv'), not the "
-                   "platform of the records it reads (Facebook)")
+@pytest.mark.xfail(strict=True, reason="a failed file source is named 'un fichier d'export': its records, "
+                   "which would say the platform (Facebook), could not be read")
 def test_the_banner_names_the_platform_that_is_missing(failed_run) -> None:
     page = (failed_run[0] / "reports" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
     banner = text_of(page.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from cmflow.builtin.reports.language import Language
 
 AUDIENCES = ("client", "management", "marketing")
+FILE_SOURCES = frozenset({"csv", "json", "xlsx", "export"})
+"""Sources of files a CM downloads: a client's report calls a failed one "an exported file"
+(the file's records, which would say which platform, could not be read)."""
 TEMPLATES = ("base.html.j2", *(f"{audience}.html.j2" for audience in AUDIENCES))
 """The built-in templates, each reachable as ``builtin/<name>`` from a user's own."""
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
@@ -98,7 +101,9 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
         charts={name: ChartView(view.title, Markup(view.markup)) for name, view in (charts or {}).items()},
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
-        missing_platforms=language.join(list(dict.fromkeys(language.platform(plugin) for _, plugin in document.missing))),
+        missing_platforms=language.join(list(dict.fromkeys(
+            language.text("report_incomplete_file") if plugin in FILE_SOURCES else language.platform(plugin)
+            for _, plugin in document.missing))),
     )
 
 
