@@ -450,14 +450,15 @@ def test_each_platform_shows_the_clients_accounts_only(agency) -> None:
     900 (-6.3 %)."""
     page = read(agency, "atelier-rose.html")
     pct = f"{NBSP}%"
+    p, y = " (préc.)", " (N-1)"  # which comparison each change is against, when there are two
     assert table_rows(page, "platform-facebook") == [
-        ["Atelier Rose Paris", f"3,20{pct} ▲ +0,20{NBSP}pt ▲ +1,60{NBSP}pt", f"843 ▼ -0,8{pct} ▼ -6,3{pct}",
-         f"1 ■ ±0{pct} ■ ±0{pct}"]]
+        ["Atelier Rose Paris", f"3,20{pct} ▲ +0,20{NBSP}pt{p} ▲ +1,60{NBSP}pt{y}", f"843 ▼ -0,8{pct}{p} ▼ -6,3{pct}{y}",
+         f"1 ■ ±0{pct}{p} ■ ±0{pct}{y}"]]
     assert table_rows(page, "platform-instagram") == [
-        ["Atelier Rose", f"3,67{pct} ▲ +1,17{NBSP}pt ▲ +0,87{NBSP}pt", f"4{NNBSP}100 ▲ +2,5{pct} ▲ +37{pct}",
-         f"30 ▲ +50{pct} ▲ +200{pct}", f"2 ▲ +100{pct} ▲ +100{pct}"],
-        ["Atelier Rose Enfants", f"1,76{pct} ▼ -0,04{NBSP}pt", f"1{NNBSP}200 ▲ +4,3{pct} ▲ +140{pct}", "",
-         f"1 ■ ±0{pct} ▲ +1"]]
+        ["Atelier Rose", f"3,67{pct} ▲ +1,17{NBSP}pt{p} ▲ +0,87{NBSP}pt{y}", f"4{NNBSP}100 ▲ +2,5{pct}{p} ▲ +37{pct}{y}",
+         f"30 ▲ +50{pct}{p} ▲ +200{pct}{y}", f"2 ▲ +100{pct}{p} ▲ +100{pct}{y}"],
+        ["Atelier Rose Enfants", f"1,76{pct} ▼ -0,04{NBSP}pt{p}", f"1{NNBSP}200 ▲ +4,3{pct}{p} ▲ +140{pct}{y}", "–",
+         f"1 ■ ±0{pct}{p} ▲ +1{y}"]]
     # followers down at the Paris page is bad news, ERR down at Enfants too
     assert tones(page, "platform-facebook") == [["good", "good", "bad", "bad", "neutral", "neutral"]]
     assert tones(page, "platform-instagram")[1] == ["bad", "good", "good", "neutral", "neutral"]
@@ -466,10 +467,11 @@ def test_each_platform_shows_the_clients_accounts_only(agency) -> None:
     assert [row[0] for row in table_rows(english, "platform-instagram")] == [
         "Northwind Cycles", "<script>alert(1)</script>Trails"]
     # 4.00 % against 120 / 4000 = 3.00 % (+1.00 pt) and 100 / 2500 = 4.00 % (±0.00 pt)
-    assert table_rows(english, "platform-instagram")[0][1] == f"4.00% ▲ +1.00{NBSP}pt ■ ±0.00{NBSP}pt"
+    assert table_rows(english, "platform-instagram")[0][1] == f"4.00% ▲ +1.00{NBSP}pt (prev.) ■ ±0.00{NBSP}pt (last year)"
     # 25 / 2500 = 1.00 % against 15 / 1500 = 1.00 %; no Facebook post last year
     assert table_rows(english, "platform-facebook") == [
-        ['=HYPERLINK("http://x","y")', f"1.00% ■ ±0.00{NBSP}pt", "1,000 ▼ -2% ▲ +25%", "1 ■ ±0% ▲ +1"]]
+        ['=HYPERLINK("http://x","y")', f"1.00% ■ ±0.00{NBSP}pt (prev.)", "1,000 ▼ -2% (prev.) ▲ +25% (last year)",
+         "1 ■ ±0% (prev.) ▲ +1 (last year)"]]
 
 
 def test_top_and_flop_posts_are_the_clients_ranked_by_err(agency) -> None:
