@@ -69,3 +69,47 @@ def test_one_report_of_the_whole_workflow_needs_no_client_breakdown(tmp_path) ->
 ])
 def test_options_naming_what_does_not_exist_are_refused_at_their_key(tmp_path, options, where, message) -> None:
     assert problems(tmp_path, options=options) == [(where, message)]
+
+
+TWO_CLIENTS = '''
+[[clients]]
+id = "verde"
+name = "Velo Verde"
+language = "en"
+accounts = ["veloverde"]
+'''
+
+
+def problems_of_two_clients(tmp_path: Path, options: str) -> list[tuple[str, str]]:
+    (tmp_path / "posts.csv").write_text("platform,account,post_id,published_at,likes,reach\n", encoding="utf-8")
+    path = tmp_path / "w.toml"
+    text = WORKFLOW.format(by='["client", "account"]', options=options).replace("[[sources]]", TWO_CLIENTS + "\n[[sources]]", 1)
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_workflow(path)
+    except WorkflowInvalid as error:
+        return [(p.path, p.message) for p in error.problems]
+    return []
+
+
+def test_a_path_that_would_write_each_clients_report_over_the_last_is_refused(tmp_path) -> None:
+    [(where, message)] = problems_of_two_clients(tmp_path, 'path = "reports/weekly-{period}.{format}"')
+    assert where == "outputs[0].path"
+    assert message.startswith("one report is written per client, but the path has no {client}")
+    assert problems_of_two_clients(tmp_path, 'path = "reports/{client}-{period}.{format}"') == []
+    assert problems_of_two_clients(tmp_path, 'path = "reports/weekly.{format}"\nclients = ["lumen"]') == []
+
+
+def test_a_path_that_would_write_each_format_over_the_last_is_refused(tmp_path) -> None:
+    found = problems(tmp_path, options='path = "reports/{client}.html"\nformats = ["html", "pdf"]')
+    assert found == [("outputs[0].path", "2 formats are written, but the path has no {format}: each would replace "
+                                         "the one before; end it with .{format}")]
+    assert problems(tmp_path, options='path = "reports/{client}.html"\nformats = ["html"]') == []
+
+
+def test_a_templates_folder_that_does_not_exist_is_refused(tmp_path) -> None:
+    assert problems(tmp_path, options='templates = "my-templates"') == [
+        ("outputs[0].templates", "'my-templates' is not a folder next to the workflow file: give the folder of "
+                                 "your templates (client.html.j2 ...), relative to it")]
+    (tmp_path / "my-templates").mkdir()
+    assert problems(tmp_path, options='templates = "my-templates"') == []

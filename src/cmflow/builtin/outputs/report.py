@@ -79,6 +79,10 @@ class Report(Output):
         if options.language is not None and options.language.split("-")[0].lower() not in LANGUAGES:
             problems.append(("language", f"unknown language {options.language!r}: use one of {', '.join(LANGUAGES)}"))
         known = [c.id for c in workflow.clients]
+        problems += _overwritten_files(workflow, options)
+        if options.templates and not (Path(workflow.directory) / options.templates).is_dir():
+            problems.append(("templates", f"{options.templates!r} is not a folder next to the workflow file: "
+                             "give the folder of your templates (client.html.j2 ...), relative to it"))
         if known and options.clients != "none":
             problems += _client_breakdowns_missing(workflow, options)
         if isinstance(options.clients, list):
@@ -93,6 +97,21 @@ class Report(Output):
 
         written = write_reports(result, self.options, Path(result.workflow.directory))
         return f"wrote {len(written)} file{'s' if len(written) != 1 else ''}: " + ", ".join(str(p) for p in written)
+
+
+def _overwritten_files(workflow, options: ReportOptions) -> list[tuple[str, str]]:
+    """A path that does not tell the files apart would write each over the one before."""
+    problems = []
+    many_clients = len(workflow.clients) > 1 and options.clients != "none" and (
+        not isinstance(options.clients, list) or len(options.clients) > 1)
+    if many_clients and "{client}" not in options.path:
+        problems.append(("path", "one report is written per client, but the path has no {client}: each "
+                         "client's file would replace the one before; add {client}, e.g. "
+                         "reports/{client}-{period}.{format}"))
+    if len(options.formats) > 1 and "{format}" not in options.path:
+        problems.append(("path", f"{len(options.formats)} formats are written, but the path has no {{format}}: "
+                         "each would replace the one before; end it with .{format}"))
+    return problems
 
 
 def _client_breakdowns_missing(workflow, options: ReportOptions) -> list[tuple[str, str]]:

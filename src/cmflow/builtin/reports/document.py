@@ -392,4 +392,9 @@ def measurement_frame(result: "RunResult", scope: ReportScope) -> "pl.DataFrame 
     frame = result.measurements
     if frame is None:
         return None
-    return frame.filter(scope.measurement_filter(frame.columns)) if scope.client is not None else frame.filter(pl.lit(True))
+    # A trend period that is also a comparison period (history-1 is the previous week) is
+    # written once, under its comparison's name: a pivot on the dates must not count it twice.
+    compared = {(p.start, p.end) for p in result.comparison_periods}
+    repeated = [p.label for p in result.all_periods if p.label.startswith("history-") and (p.start, p.end) in compared]
+    frame = frame.filter(~pl.col("period").is_in(repeated))
+    return frame.filter(scope.measurement_filter(frame.columns)) if scope.client is not None else frame

@@ -105,7 +105,15 @@ def write_pdf(html: str, path: str | Path, *, base_url: str | None = None) -> No
             "Install cmflow again with its dependencies: pip install cmflow (or pip install -e . "
             "in its folder).") from None
     fetcher = _inline_data_only(weasyprint)
-    pdf = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
+    # WeasyPrint logs each CSS rule it ignores (the page's rules for phones): nothing a reader of
+    # cmflow's output can act on.
+    css_logger = logging.getLogger("weasyprint")
+    level = css_logger.level
+    css_logger.setLevel(logging.ERROR)
+    try:
+        pdf = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
+    finally:
+        css_logger.setLevel(level)
     if fetcher.refused:
         LOGGER.warning("%s: left out %d resource(s) the report would have fetched from outside it: %s",
                        target, len(fetcher.refused), ", ".join(sorted(set(fetcher.refused))[:5]))

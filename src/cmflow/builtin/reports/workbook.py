@@ -34,7 +34,7 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
         metrics = list(section.accounts[0].figures)
         sheets.append(Sheet(lang.platform(section.platform), lang.platform(section.platform),
                             [Column("account", lang.text("column_account"), "text"),
-                             *_figure_columns(metrics, section.accounts[0].figures, lang)],
+                             *_figure_columns(metrics, [row.figures for row in section.accounts], lang)],
                             [{"account": row.name, **_figure_values(row.figures)} for row in section.accounts]))
     for dimension, rows in document.breakdowns.items():
         if not rows:
@@ -42,7 +42,7 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
         metrics = list(rows[0].figures)
         sheets.append(Sheet(lang.text("section_by_" + dimension), lang.text("section_by_" + dimension),
                             [Column(dimension, lang.text("column_" + dimension), "text"),
-                             *_figure_columns(metrics, rows[0].figures, lang)],
+                             *_figure_columns(metrics, [r.figures for r in rows], lang)],
                             [{dimension: lang.text("dimension_none") if r.name == "(none)" else
                               lang.post_format(r.name) if dimension == "format" else r.name,
                               **_figure_values(r.figures)} for r in rows]))
@@ -92,10 +92,18 @@ def _in_unit(value: float | None, unit: str) -> "Cell | None":
     return Cell(value, "integer" if float(value).is_integer() else "decimal")
 
 
-def _figure_columns(metrics: list[str], figures: dict[str, "Figure"], lang: "Language") -> list["Column"]:
+def _figure_columns(metrics: list[str], rows: list[dict[str, "Figure"]], lang: "Language") -> list["Column"]:
+    """A column per metric: rates as percentages, counts whole when every value is."""
     from cmflow.builtin.reports.spreadsheets import Column
 
-    return [Column(m, lang.metric_label(m), "percent" if figures[m].unit == "%" else "decimal") for m in metrics]
+    def kind(metric: str) -> str:
+        figures = [row[metric] for row in rows if metric in row]
+        if figures and figures[0].unit == "%":
+            return "percent"
+        whole = all(f.value is None or float(f.value).is_integer() for f in figures)
+        return "integer" if whole else "decimal"
+
+    return [Column(m, lang.metric_label(m), kind(m)) for m in metrics]
 
 
 def _figure_values(figures: dict[str, "Figure"]) -> dict[str, float | None]:

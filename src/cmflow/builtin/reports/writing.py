@@ -51,14 +51,23 @@ def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Pa
         for fmt in options.formats:
             path = result.output_path(options.path, client=client.id if client else WHOLE, format=fmt,
                                       audience=options.audience, language=lang.code)
+            incomplete = incomplete_path(path)
             if not document.complete:
-                path = path.with_name(f"{path.stem}.incomplete{path.suffix}")
+                path = incomplete
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_name(path.name + ".tmp")
             WRITERS[fmt](document, result, scope, lang, options, directory, temporary)
             temporary.replace(path)
+            if document.complete:  # an earlier run's incomplete report is out of date now
+                incomplete.unlink(missing_ok=True)
             written.append(path)
     return written
+
+
+def incomplete_path(path: Path) -> Path:
+    """Where the report of a run that could not read every source goes: ``.incomplete`` before
+    the extension, beside the last complete one, which it never replaces."""
+    return path.with_name(f"{path.stem}.incomplete{path.suffix}")
 
 
 def _title(result: "RunResult", options: Any, scope: ReportScope, lang: Any) -> str:
