@@ -436,8 +436,9 @@ class _Loader:
                          "give the workflow another id (`id = \"...\"` in [workflow])")
         if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
-        self._cross_check(workflow, settings_valid=settings is not None)
+        # The clients first: plugin checks (a report's or an e-mail's `clients`) read them.
         workflow.clients = self._clients(document.get("clients", []))
+        self._cross_check(workflow, settings_valid=settings is not None)
         workflow.objectives = self._objectives(workflow, document.get("objectives", []),
                                                settings_valid=settings is not None)
         if self.problems:
