@@ -251,7 +251,8 @@ def attachment_name(document: "ReportDocument", lang: "Language", fmt: str) -> s
 
 def safe_file_name(text: str, *, longest: int = 120) -> str:
     """``text`` as a file name: no slash, no control character, nothing Windows refuses, no
-    leading dot, at most ``longest`` characters (cut on a word)."""
+    leading dot, every space a plain one (easier to type), at most ``longest`` characters (cut
+    on a word)."""
     name = " ".join(UNSAFE_IN_FILE_NAME.sub(" ", text).split()).strip(" .")
     if len(name) > longest:
         name = name[:longest].rsplit(" ", 1)[0].rstrip(" .-–")
@@ -292,8 +293,9 @@ def fill_report_email(mail: "EmailMessage", facts: EmailFacts, *, attachments: l
 
 
 def one_line(text: str) -> str:
-    """Text with every control character, line breaks included, turned into a space."""
-    return " ".join(ONE_LINE.sub(" ", text or "").split())
+    """Text with every control character, line breaks included, turned into a space; no-break
+    and thin spaces (French punctuation, Babel's ranges) are kept."""
+    return re.sub(" {2,}", " ", ONE_LINE.sub(" ", text or "")).strip(" ")
 
 
 def _underline(heading: str) -> str:
