@@ -34,6 +34,7 @@ from cmflow.testing import FakeClock, run_workflow_file
 from cmflow.workflow import load_workflow
 
 NBSP = "\u00a0"
+REPO = Path(__file__).resolve().parent.parent
 HOSTILE = "<script>alert(1)</script> Lumière"
 
 WORKFLOW = """
@@ -313,7 +314,8 @@ def test_smtp_delivers_each_clients_message_to_its_recipients_and_to(sent, smtp_
                           to=["cm@agency.example"], cc=["Boss <boss@agency.example>"])
     batch = NotificationBatch(result, [], {"workflow": result.workflow.name}, key="run-key")
     messages = plugin.compose(batch, DeliveryContext(Path(result.workflow.directory), logging.getLogger("test")))
-    assert [m.key for m in messages] == ["run-key-maison-lumiere", "run-key-trailhead"]
+    keys = [m.key for m in messages]
+    assert [key.split("-", 1)[1] for key in keys] == ["maison-lumiere", "trailhead"]
     assert messages[0].payload["to"] == ["marie@lumiere.example", "cm@agency.example", "boss@agency.example"]
     context = SendContext(Path(result.workflow.directory), logging.getLogger("test"), FakeClock().now, 1)
     for message in messages:
@@ -323,15 +325,40 @@ def test_smtp_delivers_each_clients_message_to_its_recipients_and_to(sent, smtp_
     assert trailhead.rcpt_tos == ["tom@trailhead.example", "ops@trailhead.example", "cm@agency.example",
                                   "boss@agency.example"]
     arrived = lumiere.message
-    assert arrived["Message-ID"] == "<run-key-maison-lumiere@cmflow>"
+    assert arrived["Message-ID"] == f"<{keys[0]}@cmflow>"
     assert arrived["To"] == "Marie Dupont <marie@lumiere.example>, cm@agency.example"
     assert arrived["Cc"] == "Boss <boss@agency.example>"
     (pdf,) = attachments(arrived)
     assert pdf[1] == "application/pdf" and pdf[2].startswith(b"%PDF-")
     assert "5,00\u00a0%" in text_of(arrived)
-    # composed again (a re-run after a crash): the same keys, which the outbox keeps once
-    again = plugin.compose(batch, DeliveryContext(Path(result.workflow.directory), logging.getLogger("test")))
-    assert [m.key for m in again] == [m.key for m in messages]
+    # composed again by another run of the period (another batch key): the same keys, which the
+    # outbox keeps once
+    rerun = NotificationBatch(result, [], {"workflow": result.workflow.name}, key="another-run")
+    again = plugin.compose(rerun, DeliveryContext(Path(result.workflow.directory), logging.getLogger("test")))
+    assert [m.key for m in again] == keys
+    every_run = email_plugin(send_once=False, to=["cm@agency.example"], attach=[])
+    assert [m.key for m in every_run.compose(rerun, DeliveryContext(REPO, logging.getLogger("test")))] == [
+        "another-run-maison-lumiere", "another-run-trailhead"]
+
+
+def test_a_period_already_mailed_is_not_mailed_again_unless_it_was_incomplete(tmp_path) -> None:
+    missing = '\n[[sources]]\nplugin = "csv"\nid = "late"\npath = "late.csv"\n'
+    first = run_in(tmp_path, extra_source=missing)
+    assert [s.id for s in first.failed_sources] == ["late"]
+    incomplete = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
+    assert len(incomplete) == 2
+    run_in(tmp_path, extra_source=missing)  # the same incomplete period: nothing new
+    assert sorted(p.name for p in (tmp_path / "mail").glob("*.eml")) == incomplete
+    (tmp_path / "late.csv").write_text("platform,account,post_id,published_at,likes,reach\n", encoding="utf-8")
+    complete = run_in(tmp_path, extra_source=missing)
+    assert complete.failed_sources == []
+    written = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
+    assert len(written) == 4  # the complete report follows the incomplete one
+    run_in(tmp_path, extra_source=missing)
+    assert sorted(p.name for p in (tmp_path / "mail").glob("*.eml")) == written
+    new = [read_mail(tmp_path / "mail" / name) for name in written if name not in incomplete]
+    assert sorted(m["Subject"].endswith("(incomplete)") or m["Subject"].endswith("(incomplet)") for m in new) \
+        == [False, False]
 
 
 def test_client_recipients_false_sends_only_to_to(sent) -> None:

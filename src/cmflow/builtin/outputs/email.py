@@ -104,6 +104,10 @@ class EmailOptions(NotifierOptions):
         ["pdf"], description="Formats of the report attached to a client's message, named like "
         "\"Maison Lumière - rapport réseaux sociaux - 16–22 nov. 2026.pdf\"; [] attaches none.",
         examples=[["pdf", "xlsx"]])
+    send_once: bool = Field(
+        True, description="Send each client's report once per period: a re-run of a period already "
+        "sent (after a crash, by hand, or by a second scheduler) sends it again only if the report "
+        "sent was incomplete and this one is complete. false: every run sends it.")
     report_output: str | None = Field(
         None, description="The id of a `report` output whose settings (audience, title, headline "
         "metrics, commentary, templates, language) the clients' messages and attachments follow, so "
@@ -304,7 +308,7 @@ class Email(Notifier):
             if not to:
                 continue  # check() says so when the workflow is read
             document, lang = scope_document(result, settings, scope, directory)
-            key = f"{batch.key}-{_safe_token(client.id)}"
+            key = self._client_key(batch, client.id, document.complete)
             mail = EmailMessage(policy=mail_policy())
             facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name)
             mail["Subject"] = facts.subject
@@ -325,6 +329,20 @@ class Email(Notifier):
             payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
             messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key))
         return messages
+
+    def _client_key(self, batch: NotificationBatch, client: str, complete: bool) -> str:
+        """The idempotency key of a client's message: the run's batch key, or with `send_once`
+        the workflow, this output, the period and whether the report is complete, so that the
+        outbox, which keeps a key once, never queues a period's report twice."""
+        import hashlib
+        import json
+
+        if not self.options.send_once:
+            return f"{batch.key}-{_safe_token(client)}"
+        period = batch.result.period
+        marker = json.dumps([batch.result.workflow.key, self.entry_id, str(period.start), str(period.end),
+                             "complete" if complete else "incomplete"], ensure_ascii=False)
+        return f"{hashlib.sha256(marker.encode()).hexdigest()[:32]}-{_safe_token(client)}"
 
     def _report_settings(self, workflow: Any) -> Any:
         """The options of the `report` output named by `report_output`, else a report's defaults."""
