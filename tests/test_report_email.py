@@ -241,7 +241,12 @@ def test_the_chart_is_an_inline_png_the_html_references_by_cid(sent) -> None:
         (image,) = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]
         assert image["Content-ID"] == f"<{CHART_CID}>"
         assert image.get_content_disposition() == "inline"
-        assert image.get_content().startswith(b"\x89PNG\r\n\x1a\n")
+        png = image.get_content()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        # shown at its own size in CSS pixels (half its pixels: sharp on a phone), within the 600 px
+        shown = int.from_bytes(png[16:20], "big") // 2
+        assert 200 < shown <= 560 and f'width="{shown}" style="display:block;width:100%;max-width:{shown}px;' \
+            in html_of(mail)
     assert ">Taux d&#39;engagement (portée)\u00a0: tendance</div>" in html_of(messages["maison-lumiere"])
 
 

@@ -34,6 +34,10 @@ ATTACHMENT_TYPES = {
 """The MIME type of each report format, as attached."""
 CHARTS = ("by_account", "trend")
 """The chart an e-mail shows: the first of these the document has."""
+CHART_WIDTH = 560
+"""The widest a chart is shown, in CSS pixels: the message's 600 px less its margins."""
+CHART_SCALE = 2
+"""Pixels of the chart's PNG per CSS pixel: sharp on high-density screens."""
 CHART_CID = "chart@cmflow"
 """The Content-ID of the chart image (``<img src="cid:chart@cmflow">``)."""
 UNSAFE_IN_FILE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029]+')
@@ -63,6 +67,9 @@ class EmailChart:
     png: bytes
     title: str
     alt: str
+    width: int = 560
+    """The width to show it at, in CSS pixels: the chart's own (its PNG has twice the pixels, sharp
+    on high-density screens), at most :data:`CHART_WIDTH`."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +243,9 @@ def email_chart(document: "ReportDocument", lang: "Language") -> EmailChart | No
     chart = next((charts[name] for name in CHARTS if name in charts), None)
     if chart is None:
         return None
-    return EmailChart(chart.png(lang.code), one_line(chart.title), one_line(chart.description))
+    png = chart.png(lang.code, scale=CHART_SCALE)
+    width = int.from_bytes(png[16:20], "big") // CHART_SCALE  # the PNG header's width (IHDR)
+    return EmailChart(png, one_line(chart.title), one_line(chart.description), min(width, CHART_WIDTH))
 
 
 def attachment_name(document: "ReportDocument", lang: "Language", fmt: str) -> str:
