@@ -440,3 +440,21 @@ def test_alert_messages_still_need_to_and_client_reports_take_no_group_by(tmp_pa
     assert [(path, message.split(":")[0]) for path, message in found] == [("outputs[0].to", "no recipient")]
     found = problems(tmp_path, EMAIL_OUTPUT + 'group_by = ["severity"]\n')
     assert [path for path, _ in found] == ["outputs[0].group_by"]
+
+
+def test_a_users_email_template_replaces_the_builtin_one_and_is_escaped(tmp_path) -> None:
+    (tmp_path / "mytemplates").mkdir()
+    (tmp_path / "mytemplates" / "email.html.j2").write_text(
+        "<p>{{ facts.title }}: {{ facts.figures[0].value }}</p><p>{{ facts.decisions[0].series }}</p>",
+        encoding="utf-8")
+    outputs = EMAIL_OUTPUT + 'report_output = "own"\n' + """
+[[outputs]]
+id = "own"
+plugin = "report"
+templates = "mytemplates"
+path = "reports/{client}.{format}"
+"""
+    run_in(tmp_path, outputs=outputs)
+    html = html_of(mails(tmp_path)["maison-lumiere"])
+    assert html.strip() == (f"<p>Maison Lumière{NBSP}: rapport réseaux sociaux: 5,00{NBSP}%</p>"
+                            "<p>&lt;script&gt;alert(1)&lt;/script&gt; Lumière · Instagram</p>")
