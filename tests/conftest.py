@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,16 @@ def smtp_server():
     yield start
     for controller in controllers:
         controller.stop()
+
+
+REPORT_TOOLS = ("pdftoppm", "pdftotext", "chromium")
+"""What the report tests read PDFs and open pages with. On a developer's machine a test that
+needs a missing one skips; in CI (.ci/run installs them all) a missing one stops the run, so a
+failed install can never pass for a green run of fewer tests."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("CI"):
+        missing = [tool for tool in REPORT_TOOLS if not shutil.which(tool)]
+        if missing:
+            raise pytest.UsageError(f"CI lacks {', '.join(missing)}: .ci/run installs poppler-utils and chromium")

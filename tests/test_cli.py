@@ -203,7 +203,7 @@ def test_run_an_invalid_workflow_exits_2(runner: CliRunner, in_tmp: Path, store_
     path = demo_variant(in_tmp, 'plugin = "html_report"', 'plugin = "html_reprot"')
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 2
-    assert "outputs[1].plugin: unknown output plugin 'html_reprot' (did you mean 'html_report'?)" in result.stderr
+    assert "outputs[3].plugin: unknown output plugin 'html_reprot' (did you mean 'html_report'?)" in result.stderr
     assert runs_in(store_url) == []
 
 
@@ -219,8 +219,15 @@ def test_run_with_a_missing_data_file_exits_1_naming_the_file(runner: CliRunner,
     [run] = runs_in(store_url)
     assert run.status == "failed" and "meta-missing.csv" in run.error
     assert "Incomplete: 1 source(s) failed" in result.stderr
-    report = (in_tmp / "reports" / f"demo-{DEMO_PERIOD}.html").read_text(encoding="utf-8")
+    # The agency's dashboard says what failed, under a name of its own: the last complete
+    # report stays where it was.
+    assert not (in_tmp / "reports" / f"demo-{DEMO_PERIOD}.html").exists()
+    report = (in_tmp / "reports" / f"demo-{DEMO_PERIOD}.incomplete.html").read_text(encoding="utf-8")
     assert "Incomplete report:" in report and "meta-missing.csv does not exist" in report
+    # The clients' reports say what is missing in their words, with no path or source id.
+    client = (in_tmp / "reports" / "maison-lumiere" / f"maison-lumiere-{DEMO_PERIOD}.incomplete.html").read_text(
+        encoding="utf-8")
+    assert "Rapport incomplet" in client and "meta-missing" not in client and "/exports/" not in client
 
 
 def test_a_store_password_is_never_printed(runner: CliRunner, in_tmp: Path) -> None:

@@ -125,8 +125,8 @@ def test_a_source_that_found_nothing_counts_zero_overall() -> None:
 
 @pytest.mark.parametrize(("plugin", "record", "by", "supported"), [
     ("mentions", "mention", '["account"]', "overall, platform"),
-    ("comments_received", "conversation", '["format"]', "overall, platform, account, post"),
-    ("engagement_rate_by_reach", "post", '["post"]', "overall, platform, account, format, pillar, campaign"),
+    ("comments_received", "conversation", '["format"]', "overall, client, platform, account, post"),
+    ("engagement_rate_by_reach", "post", '["post"]', "overall, client, platform, account, format, pillar, campaign"),
 ])
 def test_unsupported_breakdowns_are_refused_at_validation(tmp_path, plugin, record, by, supported) -> None:
     """Mentions have no account (monitoring finds them anywhere); comments have no format."""

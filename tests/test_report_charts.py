@@ -112,10 +112,24 @@ def test_a_missing_value_is_a_gap_in_the_line_not_a_zero() -> None:
     assert facebook.count("M") == 1 and facebook.count("L") == 3
 
 
+def test_nan_and_infinity_are_gaps_too() -> None:
+    chart = trend_chart({"Instagram": [(WEEKS[0], float("inf")), (WEEKS[1], 3.0), (WEEKS[2], float("nan")),
+                                       (WEEKS[3], 3.5), (WEEKS[3] + timedelta(weeks=1), 3.75)]}, title="t", unit="%")
+    assert [row["value"] for row in chart.spec["data"]["values"]] == [None, 0.03, None, 0.035, 0.0375]
+    assert line_paths(chart.svg("en"))[PLATFORM_COLOURS["instagram"]].count("M") == 2
+
+
+def test_a_language_with_its_region_formats_as_the_language() -> None:
+    assert texts(err_trend().svg("fr-FR")) == texts(err_trend().svg("fr_FR")) == texts(err_trend().svg("fr"))
+    assert "5 Oct" in texts(err_trend().svg("en-GB")) and "Oct 5" in texts(err_trend().svg("en-US"))
+
+
 def test_platform_series_take_their_platform_colour() -> None:
     lines = line_paths(err_trend().svg("en"))
     assert set(lines) == {PLATFORM_COLOURS["instagram"], PLATFORM_COLOURS["facebook"]}
     assert platform_colour("LinkedIn") == PLATFORM_COLOURS["linkedin"] == platform_colour("linkedin")
+    assert platform_colour("X (Twitter)") == PLATFORM_COLOURS["x"]
+    assert platform_colour("Maison Lumière · Instagram") == SERIES_COLOURS[0]  # an account, not a platform
     assert series_colours(["This month", "TikTok", "Last year"]) == [
         SERIES_COLOURS[0], PLATFORM_COLOURS["tiktok"], SERIES_COLOURS[1]]
     assert series_colours(["Instagram"], {"Instagram": "#123456"}) == ["#123456"]
@@ -152,10 +166,10 @@ def test_bar_chart_labels_are_whole_and_numbers_french() -> None:
     svg = chart.svg("fr")
     assert_inline_safe(svg)
     drawn = texts(svg)
-    # Long labels: horizontal bars, labels wrapped on lines, every word there, no ellipsis.
-    assert chart.spec["encoding"]["y"]["field"] == "category"
-    assert "Maison Lumière · Instagram" in drawn
-    assert "Trailhead Outdoor Gear · LinkedIn company page" in drawn
+    # Long labels: horizontal bars, each label whole on a line above its bars, no ellipsis.
+    assert chart.spec["encoding"]["y"]["field"] == "group"
+    at = drawn.index("Maison Lumière · Instagram")
+    assert drawn[at:at + 3] == ["Maison Lumière · Instagram", HOSTILE, "Trailhead Outdoor Gear · LinkedIn company page"]
     assert "…" not in svg
     # Each bar's value written at its end; the missing one reads "–".
     assert {f"3,5{NBSP}%", f"3,12{NBSP}%", f"0,8{NBSP}%", f"1{NBSP}%", f"1,25{NBSP}%", "–"} <= set(drawn)
@@ -181,7 +195,29 @@ def test_short_labels_give_columns_and_counts_with_thousands() -> None:
     drawn = texts(chart.svg("fr"))
     assert f"12{NNBSP}345" in drawn and f"8{NNBSP}765,5" in drawn
     assert {"12,345", "8,765.5"} <= set(texts(chart.svg("en")))
-    assert bar_chart(["a"], {"s": [1.0]}, title="t", unit="%", horizontal=True).spec["encoding"]["y"]["field"] == "category"
+    assert bar_chart(["a"], {"s": [1.0]}, title="t", unit="%", horizontal=True).spec["encoding"]["y"]["field"] == "group"
+
+
+def test_a_label_too_long_for_one_line_is_wrapped_whole() -> None:
+    name = "Fédération française des associations de randonnée pédestre et de montagne · Instagram"
+    drawn = texts(bar_chart([name], {"ERR": [2.0]}, title="t", unit="%").svg("fr"))
+    at = drawn.index("Fédération française des associations de randonnée")
+    assert drawn[at:at + 3] == ["Fédération française des associations de randonnée",
+                                "pédestre et de montagne · Instagram", f"2{NBSP}%"]
+
+
+def test_a_negative_bar_has_its_value_before_its_end() -> None:
+    chart = bar_chart(["Instagram", "Facebook"], {"Abonnés gagnés": [120, -35]}, title="t", unit="followers")
+    drawn = texts(chart.svg("fr"))
+    assert "120" in drawn and "-35" in drawn
+
+
+def test_one_figure_per_platform_gives_each_bar_its_platform_colour() -> None:
+    chart = bar_chart(["Instagram", "facebook", "LinkedIn"], {"ERR": [3.2, 2.1, 1.0]}, title="t", unit="%")
+    assert bar_fills(chart.svg("en")) == [PLATFORM_COLOURS["instagram"], PLATFORM_COLOURS["facebook"],
+                                          PLATFORM_COLOURS["linkedin"]]
+    mixed = bar_chart(["Instagram", "Maison Lumière"], {"ERR": [3.2, 2.1]}, title="t", unit="%")
+    assert bar_fills(mixed.svg("en")) == [SERIES_COLOURS[0]] * 2  # not all platforms: one series colour
 
 
 def test_bar_chart_refuses_series_of_the_wrong_length() -> None:
@@ -210,8 +246,10 @@ def test_heatmap_draws_one_cell_per_value_and_empty_cells_apart() -> None:
 def test_heatmap_refuses_cells_outside_the_week() -> None:
     with pytest.raises(ValueError, match=r"cell \(7, 9\) is outside"):
         heatmap([(7, 9, 1.0)], title="t", weekday_names=WEEKDAYS_FR, unit="%")
-    with pytest.raises(ValueError, match="needs 7 names"):
+    with pytest.raises(ValueError, match="needs 7 different names"):
         heatmap([], title="t", weekday_names=WEEKDAYS_FR[:5], unit="%")
+    with pytest.raises(ValueError, match="needs 7 different names"):
+        heatmap([], title="t", weekday_names=["x"] * 7, unit="%")
 
 
 def test_sparkline_is_small_and_keeps_gaps() -> None:
@@ -222,6 +260,18 @@ def test_sparkline_is_small_and_keeps_gaps() -> None:
     assert 'viewBox="0 0 120 32"' in svg
     assert line_paths(svg)[colour].count("M") == 2
     assert texts(svg) == []
+    assert parsed(svg).get("aria-hidden") == "true" and parsed(svg).get("role") is None  # decoration
+    symbols = [path for group in parsed(svg).iter(f"{SVG}g") if "mark-symbol" in (group.get("class") or "")
+               for path in group]
+    assert [path.get("fill") for path in symbols] == [colour]  # the last value, marked
+
+
+def test_long_series_names_are_whole_in_the_legend() -> None:
+    name = "Trailhead Outdoor Gear · LinkedIn company page"
+    chart = trend_chart({name: [(WEEKS[0], 10.0), (WEEKS[1], 12.0)], "Maison Lumière · Instagram":
+                         [(WEEKS[0], 11.0), (WEEKS[1], 9.0)]}, title="t", unit="followers")
+    drawn = texts(chart.svg("fr"))
+    assert name in drawn and "Maison Lumière · Instagram" in drawn
 
 
 # --- empty charts, rendering ----------------------------------------------------------------------
@@ -232,7 +282,10 @@ def test_sparkline_is_small_and_keeps_gaps() -> None:
     bar_chart([], {}, title="t", unit="%"),
     bar_chart(["a"], {"s": [None]}, title="t", unit="%"),
     heatmap([], title="t", weekday_names=WEEKDAYS_FR, unit="%"),
-], ids=["trend-none", "trend-all-missing", "bars-none", "bars-all-missing", "heatmap-none"])
+    bar_chart(["a", "b"], {"s": [float("nan"), None]}, title="t", unit="%"),
+    heatmap([(0, 9, float("nan"))], title="t", weekday_names=WEEKDAYS_FR, unit="%"),
+], ids=["trend-none", "trend-all-missing", "bars-none", "bars-all-missing", "heatmap-none", "bars-nan",
+        "heatmap-nan"])
 def test_a_chart_without_data_says_so(chart: Chart) -> None:
     assert texts(chart.svg("fr")) == ["Aucune donnée sur cette période"]
     assert texts(chart.svg("en")) == ["No data for this period"]
@@ -248,11 +301,14 @@ def test_svg_scales_to_its_container_and_describes_itself() -> None:
     svg = chart.svg("fr")
     root = parsed(svg)
     assert root.get("viewBox") == f"0 0 {chart.width} {chart.height}"
-    assert "max-width:100%" in root.get("style") and "height:auto" in root.get("style")
+    # Its width, shrinking to the container; its height from the viewBox's proportions.
+    assert (root.get("width"), root.get("height"), root.get("style")) == (str(chart.width), None, "max-width:100%")
     assert root.get("role") == "img" and root.get("aria-label") == "ERR par compte"
     assert root.find(f"{SVG}title").text == "ERR par compte"
-    described = trend_chart({}, title="A < B", unit="%", description="Followers & fans").svg()
-    assert parsed(described).find(f"{SVG}desc").text == "Followers & fans"
+    described = trend_chart({}, title="A < B", unit="%", description='Fans & "<script>x</script>').svg()
+    assert_inline_safe(described)
+    assert parsed(described).find(f"{SVG}desc").text == 'Fans & "<script>x</script>'
+    assert parsed(described).get("aria-label") == 'Fans & "<script>x</script>'
     assert parsed(described).find(f"{SVG}title").text == "A < B"
 
 
@@ -280,3 +336,70 @@ def test_an_unknown_language_is_refused_clearly() -> None:
 def test_check_inline_safe_refuses_what_would_run_or_load(svg: str, problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         check_inline_safe(svg)
+
+
+def test_whole_numbers_get_whole_ticks() -> None:
+    chart = bar_chart(["Instagram", "Facebook"], {"Publications": [2, 1]}, title="t", unit="posts")
+    ticks = [text for text in texts(chart.svg("fr")) if text not in ("Instagram", "Facebook")]
+    assert ticks == ["0", "1", "2", "2", "1"]  # the axis (0, 1, 2), then each bar's value
+    trend = trend_chart({"Publications": [(WEEKS[0], 1), (WEEKS[1], 3)]}, title="t", unit="posts")
+    assert [text for text in texts(trend.svg("en")) if "Oct" not in text] == ["1", "2", "3"]
+
+
+def test_values_too_wide_for_their_columns_turn_the_bars_horizontal() -> None:
+    short = bar_chart(["Reels", "Carousel", "Image"], {"ERR": [4.2, 3.5, 2.1]}, title="t", unit="%")
+    assert "x" in short.spec["encoding"] and short.spec["encoding"]["x"]["field"] == "category"
+    # Six columns of 44 px for "12 345 %"-wide values: horizontal bars instead.
+    wide = bar_chart(["Reels", "Carousel", "Image"], {"Portée": [12345, 8765.5, 1], "Avant": [1, 2, 3]},
+                     title="t", unit="count")
+    assert wide.spec["encoding"]["y"]["field"] == "group"
+
+
+def test_coordinates_are_rounded_but_text_is_not() -> None:
+    chart = bar_chart(["Compte 3.14159265"], {"ERR": [1 / 3]}, title="t", unit="%")
+    svg = chart.svg("en")
+    geometry = re.findall(r'\s(?:d|transform|x|y)="([^"]*)"', svg)
+    assert geometry and not any(re.search(r"\d\.\d{3}", value) for value in geometry)
+    assert "Compte 3.14159265" in texts(svg) and "0.33%" in texts(svg)
+
+
+def test_datetimes_and_decimals_are_taken_as_days_and_numbers() -> None:
+    from datetime import datetime
+    from decimal import Decimal
+
+    chart = trend_chart({"Instagram": [(datetime(2026, 10, 5, 23, 30), Decimal("3.5")),
+                                       (datetime(2026, 10, 12, 0, 15), 4)]}, title="t", unit="%")
+    assert chart.spec["data"]["values"] == [
+        {"series": "Instagram", "date": "2026-10-05", "value": 0.035},
+        {"series": "Instagram", "date": "2026-10-12", "value": 0.04}]
+    assert {"5 oct.", "12 oct."} <= set(texts(chart.svg("fr")))
+
+
+RENDER_IN_A_NEW_PROCESS = """
+import sys
+from cmflow.builtin.reports.charts import bar_chart
+chart = bar_chart(["Maison Lumière · Instagram", "Trailhead · Facebook"], {"a": [1.0, 2.0], "b": [3.0, None]},
+                  title="t", unit="%")
+sys.stdout.write(chart.svg(sys.argv[1]))
+"""
+
+
+def test_two_charts_in_one_page_never_share_an_id() -> None:
+    # Vega numbers clip paths per process from 1: two reports' workers would both write "clip1".
+    import subprocess
+    import sys
+
+    first, second = (subprocess.run([sys.executable, "-c", RENDER_IN_A_NEW_PROCESS, language], check=True,
+                                    capture_output=True, text=True).stdout for language in ("fr", "en"))
+    ids = [set(re.findall(r'\sid="([^"]+)"', svg)) for svg in (first, second)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
+    for svg, own in zip((first, second), ids):
+        assert set(re.findall(r"url\(#([^)]+)\)", svg)) <= own  # every reference is to its own id
+
+
+def test_rendering_never_fetches_anything() -> None:
+    chart = Chart({"data": {"url": "https://example.invalid/data.json"}, "mark": "point"}, "t", "d")
+    with pytest.raises(ValueError, match="External data url not allowed"):
+        chart.svg("en")
+    with pytest.raises(ValueError, match="External data url not allowed"):
+        chart.png("en")

@@ -337,6 +337,17 @@ class Workflow:
                 return entry.plugin.polarity(measurement)
         return "neutral"
 
+    def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
+        """The dimension sets ``measurement`` is measured by (``("client", "platform")`` ...),
+        from the ``by`` of every metric entry producing it."""
+        from cmflow.foundation.measurements import grouping_columns
+
+        found: list[tuple[str, ...]] = []
+        for entry in self.metrics:
+            if measurement in entry.plugin.produces():
+                found += [g for g in grouping_columns(entry.common.by) if g not in found]
+        return found
+
     def client(self, client_id: str) -> Client | None:
         """The client of that id, or None."""
         return next((c for c in self.clients if c.id == client_id), None)
@@ -436,8 +447,7 @@ class _Loader:
                          "give the workflow another id (`id = \"...\"` in [workflow])")
         if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
-        # The clients first: plugin checks (a report's or an e-mail's `clients`) read them.
-        workflow.clients = self._clients(document.get("clients", []))
+        workflow.clients = self._clients(document.get("clients", []))  # before the plugins' checks, which read them
         self._cross_check(workflow, settings_valid=settings is not None)
         workflow.objectives = self._objectives(workflow, document.get("objectives", []),
                                                settings_valid=settings is not None)

@@ -53,6 +53,9 @@ class RunWorkflow(Protocol):
     def client(self, client_id: str) -> Client | None:
         """The client of that id, or None."""
 
+    def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
+        """The dimension sets ``measurement`` is measured by, from its metric entries' ``by``."""
+
 
 @dataclass
 class StageReport:

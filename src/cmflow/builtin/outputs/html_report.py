@@ -61,6 +61,8 @@ class HtmlReport(Output):
         options: HtmlReportOptions = self.options
         html = render_report(result, options)
         path = result.output_path(options.path)
+        if result.failed_sources:  # never in place of the last complete report
+            path = path.with_name(f"{path.stem}.incomplete{path.suffix}")
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(html, encoding="utf-8")

@@ -78,7 +78,9 @@ class Report(Output):
         problems = workflow.unknown_measurements({f"metrics[{i}]": m for i, m in enumerate(options.metrics or [])})
         if options.language is not None and options.language.split("-")[0].lower() not in LANGUAGES:
             problems.append(("language", f"unknown language {options.language!r}: use one of {', '.join(LANGUAGES)}"))
-        known = [c.id for c in getattr(workflow, "clients", [])]
+        known = [c.id for c in workflow.clients]
+        if known and options.clients != "none":
+            problems += _client_breakdowns_missing(workflow, options)
         if isinstance(options.clients, list):
             for index, client in enumerate(options.clients):
                 if client not in known:
@@ -91,6 +93,22 @@ class Report(Output):
 
         written = write_reports(result, self.options, Path(result.workflow.directory))
         return f"wrote {len(written)} file{'s' if len(written) != 1 else ''}: " + ", ".join(str(p) for p in written)
+
+
+def _client_breakdowns_missing(workflow, options: ReportOptions) -> list[tuple[str, str]]:
+    """A report per client reads each client's whole (``by = ["client"]``): a headline KPI
+    measured without it would show nothing, or worse, be taken from a figure of every client."""
+    from cmflow.builtin.reports.document import HEADLINE_METRICS
+
+    produced = workflow.measurement_names()
+    wanted = options.metrics or [m for m in HEADLINE_METRICS if m in produced]
+    lacking = [m for m in wanted if m in produced and ("client",) not in workflow.breakdowns_of(m)]
+    if not lacking:
+        return []
+    return [("clients", f"a report per client shows each client's own figures, but {', '.join(lacking)} "
+             f"{'is' if len(lacking) == 1 else 'are'} not measured by client: add \"client\" (and "
+             "[\"client\", \"platform\"]) to the `by` of the metric producing "
+             f"{'it' if len(lacking) == 1 else 'them'}, or set clients = \"none\"")]
 
 
 @hookimpl

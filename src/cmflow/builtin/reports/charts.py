@@ -16,11 +16,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 import textwrap
 import threading
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from time import perf_counter
 from typing import Any, Iterable
@@ -77,13 +78,16 @@ MUTED_COLOUR = "#6B7280"
 GRID_COLOUR = "#E5E7EB"
 EMPTY_CELL_COLOUR = "#F3F4F6"
 FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
-WIDTH = 440
-"""The width, in pixels, charts are drawn at: a phone's column (390 px less margins) shows them
-at about 4/5 size, so the 14 px labels stay above 11 px; a wider page shows them at this size
-(or larger, when its CSS gives the SVG ``width:100%``)."""
+WIDTH = 400
+"""The width, in pixels, charts are drawn at: a phone's column (390 px less margins, about
+358 px) shows them at about 9/10 size, so the 14 px labels stay above 12 px; a wider page shows
+them at this size (or larger, when its CSS gives the SVG ``width:100%``: keep such a chart's
+container to about 560 px, where labels reach 20 px)."""
 LABEL_SIZE = 14
-LINE_CHARS = 20
-"""A category label longer than this is wrapped onto more lines, never cut off."""
+ROW_LABEL_CHARS = 50
+"""A label above horizontal bars longer than this is wrapped onto more lines, never cut off."""
+COLUMN_LABEL_CHARS = 12
+"""A label under columns longer than this is wrapped onto more lines, never cut off."""
 
 _DATE_FORMAT = re.compile(r"\{date:(\w+)\}")
 _NO_DATA = "{no_data}"
@@ -108,9 +112,10 @@ class Chart:
         return _localised(self.spec, locale, self.no_data_text)
 
     def svg(self, locale: str = "en") -> str:
-        """The chart as SVG to put inline in HTML: no script, no external reference, a
-        ``viewBox`` and ``max-width:100%`` so it shrinks to its container (CSS
-        ``width:100%`` on the ``svg`` stretches it too), titled and described for screen readers."""
+        """The chart as SVG to put inline in HTML: no script, no external reference, its
+        width, a ``viewBox`` and ``max-width:100%`` (and no height) so it shrinks to its
+        container keeping its proportions (CSS ``width:100%`` on the ``svg`` stretches it too),
+        titled and described for screen readers."""
         return _svg(json.dumps(self.localised_spec(locale), sort_keys=True), _language_tag(locale),
                     self.title, self.description)
 
@@ -121,7 +126,7 @@ class Chart:
         tag = _language_tag(locale)
         with _RENDER_LOCK:
             return vl_convert.vegalite_to_png(spec, scale=scale, format_locale=_number_locale(tag),
-                                              time_format_locale=_time_locale(tag))
+                                              time_format_locale=_time_locale(tag), allowed_base_urls=[])
 
     @property
     def width(self) -> int:
@@ -137,11 +142,18 @@ class Chart:
 def platform_colour(name: str, index: int = 0) -> str:
     """The colour of a series: its platform's colour when ``name`` is a platform ("instagram",
     "Instagram"), else the ``index``-th of :data:`SERIES_COLOURS`."""
+    platform = _platform_of(name)
+    return PLATFORM_COLOURS[platform] if platform else SERIES_COLOURS[index % len(SERIES_COLOURS)]
+
+
+def _platform_of(name: str) -> str | None:
+    """The platform ``name`` names: "instagram", "Instagram", "X (Twitter)"; None for others."""
     key = name.strip().lower()
-    for platform, display in PLATFORM_NAMES.items():
-        if key in (platform, display.lower()):
-            return PLATFORM_COLOURS[platform]
-    return SERIES_COLOURS[index % len(SERIES_COLOURS)]
+    for candidate in (key, key.split(" (")[0]):
+        for platform, display in PLATFORM_NAMES.items():
+            if candidate in (platform, display.lower()):
+                return platform
+    return None
 
 
 def series_colours(names: Iterable[str], colours: dict[str, str] | None = None) -> list[str]:
@@ -170,12 +182,12 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
     A None value is a gap in the line, not a zero. Dates are drawn as days, or as months when
     every date is the first of a month.
     """
-    rows = [{"series": name, "date": day.isoformat(), "value": _shown(value, unit)}
+    rows = [{"series": name, "date": _day(day).isoformat(), "value": _shown(value, unit)}
             for name, points in series.items() for day, value in points]
     if not any(row["value"] is not None for row in rows):
         return _empty(title, description, no_data_text, height)
     names = list(series)
-    days = sorted({day for points in series.values() for day, _ in points})
+    days = sorted({_day(day) for points in series.values() for day, _ in points})
     monthly = len(days) > 1 and all(day.day == 1 for day in days)
     date_format = "{date:yMMM}" if monthly else "{date:MMMd}"
     x_axis: dict[str, Any] = {"title": None, "format": date_format,
@@ -183,11 +195,10 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
                               "labelFlush": True}
     step = -(-len(days) // 5)  # at most five dates on the axis: readable on a phone
     x_axis["values"] = [_utc_timestamp(day) for day in days[::-1][::step][::-1]]
-    legend = None if len(names) == 1 else {"orient": "top", "title": None, "direction": "horizontal",
-                                           "labelLimit": 0, "columns": 1 if _longest(names) > 20 else 0}
+    legend = _legend(names)
     value_format = _value_format(unit)
     spec = {
-        "width": WIDTH, "height": height + (_legend_height(names) if legend else 0),
+        "width": WIDTH, "height": height + _legend_height(names),
         "autosize": {"type": "fit", "contains": "padding"},
         "data": {"values": rows},
         "mark": {"type": "line", "point": {"size": 36, "filled": True}, "strokeWidth": 2.5,
@@ -197,7 +208,8 @@ def trend_chart(series: dict[str, list[tuple[date, float | None]]], *, title: st
             # time zone (a local one would label 1 July "30 June" west of Greenwich).
             "x": {"field": "date", "type": "temporal", "scale": {"type": "utc"}, "axis": x_axis},
             "y": {"field": "value", "type": "quantitative", "axis": {
-                "title": None, "format": value_format, "tickCount": 4}, "scale": {"zero": False}},
+                "title": None, "format": value_format, "tickCount": 4, **_whole_ticks(rows, unit)},
+                  "scale": {"zero": False, "padding": 10}},
             "color": {"field": "series", "type": "nominal", "legend": legend,
                       "scale": {"domain": names, "range": series_colours(names, colours)}},
         },
@@ -212,77 +224,137 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, t
     """Bars per category, one per series side by side (e.g. ERR per account, this period and
     the previous one), each with its value written at its end.
 
-    Category labels are wrapped, never cut off. ``horizontal`` None chooses: horizontal bars
-    when labels are long or categories many (they read well on a phone), columns otherwise.
-    A None value has no bar and reads "–", not zero.
+    Category labels are never cut off. ``horizontal`` None chooses: horizontal bars when labels
+    are long or categories many, columns otherwise. Horizontal bars have each category's label
+    on a line of its own above its bars, across the chart's width, so account names read whole
+    on a phone. A None value has no bar and reads "–", not zero.
     """
     names = list(series)
     for name, values in series.items():
         if len(values) != len(categories):
             raise ValueError(f"bar_chart {title!r}: series {name!r} has {len(values)} values "
                              f"for {len(categories)} categories")
-    if not categories or not any(value is not None for values in series.values() for value in values):
+    shown = [_shown(value, unit) for values in series.values() for value in values]
+    shown = [value for value in shown if value is not None]
+    if not categories or not shown:
         return _empty(title, description, no_data_text, 160)
     if horizontal is None:
-        horizontal = len(categories) > 5 or _longest(categories) > 10 or len(categories) * len(names) > 8
-    labels = _unique_labels([_wrapped(category, LINE_CHARS if horizontal else 12) for category in categories])
-    rows = [{"category": label, "series": name, "value": _shown(value, unit), "order": index}
-            for name, values in series.items() for index, (label, value) in enumerate(zip(labels, values))]
-    value_format = _value_format(unit)
-    lines = max(label.count("\n") + 1 for label in labels)
-    shown = [row["value"] for row in rows if row["value"] is not None]
+        horizontal = (len(categories) > 5 or _longest(categories) > 10 or len(categories) * len(names) > 8
+                      or not _values_fit_columns(categories, series))
     # Room past the longest bar for its value, written at its end.
     value_scale: dict[str, Any] = {"nice": True}
     if max(shown) > 0:
-        value_scale["domainMax"] = max(shown) * (1.22 if horizontal else 1.1)
+        value_scale["domainMax"] = max(shown) * (1.2 if horizontal else 1.1)
     if min(shown) < 0:
-        value_scale["domainMin"] = min(shown) * 1.1
-    band_axis = {"title": None, "labelExpr": "split(datum.label, '\\n')", "labelLimit": 0,
-                 "ticks": False, "domain": False, "labelFontSize": LABEL_SIZE}
-    value_axis = {"title": None, "format": value_format, "tickCount": 4, "grid": True,
-                  "labelFlush": True}
-    sort = labels
-    legend = None if len(names) == 1 else {"orient": "top", "title": None, "direction": "horizontal",
-                                           "labelLimit": 0, "columns": 1 if _longest(names) > 20 else 0}
-    colour = {"field": "series", "type": "nominal", "legend": legend,
-              "scale": {"domain": names, "range": series_colours(names, colours)}}
-    label_expr = f"datum.value == null ? '–' : format(datum.value, '{value_format}')"
-    if horizontal:
-        bar_size = 16
-        group = len(names) * bar_size + 10 + max(0, lines - 1) * 8
-        height = len(categories) * group + 24 + (_legend_height(names) if legend else 0)
-        position = {"y": {"field": "category", "type": "nominal", "sort": sort, "axis": band_axis,
-                          "scale": {"paddingInner": 0.25, "paddingOuter": 0.1}},
-                    "yOffset": {"field": "series", "type": "nominal", "sort": names},
-                    "x": {"field": "value", "type": "quantitative", "axis": value_axis,
-                          "scale": value_scale}}
-        text_mark = {"type": "text", "align": "left", "baseline": "middle", "dx": 4,
-                     "fontSize": 13, "color": TEXT_COLOUR}
-        text_position = {"x": {"field": "label_at", "type": "quantitative"}}
-    else:
-        height = 220 + (lines - 1) * 16 + (_legend_height(names) if legend else 0)
-        position = {"x": {"field": "category", "type": "nominal", "sort": sort,
-                          "axis": {**band_axis, "labelAngle": 0}, "scale": {"paddingInner": 0.25}},
-                    "xOffset": {"field": "series", "type": "nominal", "sort": names},
-                    "y": {"field": "value", "type": "quantitative", "axis": value_axis,
-                          "scale": value_scale}}
-        text_mark = {"type": "text", "align": "center", "baseline": "bottom", "dy": -3,
-                     "fontSize": 13, "color": TEXT_COLOUR}
-        text_position = {"y": {"field": "label_at", "type": "quantitative"}}
-    spec = {
-        "width": WIDTH, "height": height,
-        "autosize": {"type": "fit", "contains": "padding"},
-        "data": {"values": rows},
-        "transform": [{"calculate": "datum.value == null ? 0 : datum.value", "as": "label_at"},
-                      {"calculate": label_expr, "as": "label"}],
-        "encoding": position,
-        "layer": [
-            {"mark": {"type": "bar", "cornerRadiusEnd": 2}, "encoding": {"color": colour}},
-            {"mark": text_mark, "encoding": {**text_position, "text": {"field": "label", "type": "nominal"}}},
-        ],
-        "config": _config(),
-    }
+        value_scale["domainMin"] = min(shown) * (1.2 if horizontal else 1.3)
+    value_format = _value_format(unit)
+    legend = _legend(names)
+    colour: dict[str, Any] = {"field": "series", "type": "nominal", "legend": legend,
+                              "scale": {"domain": names, "range": series_colours(names, colours)}}
+    if len(names) == 1 and not colours and all(_platform_of(category) for category in categories):
+        # One figure per platform: each bar in its platform's colour, as everywhere else.
+        colour = {"field": "fill", "type": "nominal", "scale": None, "legend": None}
+    layout = _horizontal_bars if horizontal else _columns
+    spec = layout(categories, series, unit, value_scale, colour)
+    for row in spec["data"]["values"]:
+        if row["kind"] == "bar" and colour["field"] == "fill":
+            row["fill"] = platform_colour(categories[row["index"]])
+    spec["height"] += _legend_height(names)
+    spec["transform"] = [{"calculate": "datum.value == null ? 0 : datum.value", "as": "label_at"},
+                         {"calculate": f"datum.value == null ? '–' : format(datum.value, '{value_format}')",
+                          "as": "value_label"}]
+    spec.update({"width": WIDTH, "autosize": {"type": "fit", "contains": "padding"}, "config": _config()})
     return Chart(spec, title, description, no_data_text)
+
+
+def _values_fit_columns(categories: list[str], series: dict[str, list[float | None]]) -> bool:
+    """Whether the values written over columns fit their columns' width (estimated: 7.5 px a
+    character at 13 px, thousands separators and "%" included); if not, bars go horizontal."""
+    column = WIDTH * 0.8 * 0.75 / (len(categories) * len(series))
+    widest = max(len(f"{value:,.2f}".rstrip("0").rstrip(".")) + 2
+                 for values in series.values() for value in values if _shown(value, "") is not None)
+    return widest * 7.5 <= column
+
+
+def _value_labels(channel: str, bar_kind: dict) -> list[dict]:
+    """Text layers writing each bar's value past its end: after a positive bar, before a
+    negative one."""
+    horizontal = channel == "x"
+    positive = ({"align": "left", "baseline": "middle", "dx": 4} if horizontal
+                else {"align": "center", "baseline": "bottom", "dy": -3})
+    negative = ({"align": "right", "baseline": "middle", "dx": -4} if horizontal
+                else {"align": "center", "baseline": "top", "dy": 3})
+    return [{"transform": [bar_kind, {"filter": test}],
+             "mark": {"type": "text", "fontSize": 13, "color": TEXT_COLOUR, **placement},
+             "encoding": {channel: {"field": "label_at", "type": "quantitative"},
+                          "text": {"field": "value_label", "type": "nominal"}}}
+            for test, placement in (("datum.label_at >= 0", positive), ("datum.label_at < 0", negative))]
+
+
+def _horizontal_bars(categories: list[str], series: dict[str, list[float | None]], unit: str,
+                     value_scale: dict, colour: dict) -> dict:
+    """Rows of bars, each category's label on its own line(s) above its bars."""
+    names = list(series)
+    wrapped = [_wrapped(category, ROW_LABEL_CHARS).split("\n") for category in categories]
+    lines = max(len(label) for label in wrapped)
+    slots = [f"label {line}" for line in range(lines)] + [f"bar {index}" for index in range(len(names))]
+    rows: list[dict] = []
+    for index, label in enumerate(wrapped):
+        rows += [{"kind": "label", "group": index, "slot": f"label {line}", "text": text}
+                 for line, text in enumerate(label)]
+        rows += [{"kind": "bar", "group": index, "index": index, "slot": f"bar {number}", "series": name,
+                  "value": _shown(series[name][index], unit)} for number, name in enumerate(names)]
+    slot_height = 19
+    bar_kind = {"filter": "datum.kind == 'bar'"}
+    return {
+        "height": round(len(categories) * len(slots) * slot_height / 0.85) + 28,
+        "data": {"values": rows},
+        "encoding": {
+            "y": {"field": "group", "type": "ordinal", "axis": None,
+                  "scale": {"paddingInner": 0.15, "paddingOuter": 0}},
+            "yOffset": {"field": "slot", "type": "nominal", "scale": {"domain": slots, "paddingInner": 0.12}},
+        },
+        "layer": [
+            {"transform": [{"filter": "datum.kind == 'label'"}],
+             "mark": {"type": "text", "align": "left", "baseline": "middle", "dy": -2,
+                      "fontSize": LABEL_SIZE, "color": TEXT_COLOUR, "fontWeight": "bold"},
+             "encoding": {"x": {"value": 0}, "text": {"field": "text", "type": "nominal"}}},
+            {"transform": [bar_kind], "mark": {"type": "bar", "cornerRadiusEnd": 2},
+             "encoding": {"x": {"field": "value", "type": "quantitative", "scale": value_scale,
+                                "axis": {"title": None, "format": _value_format(unit), "tickCount": 4,
+                                         "grid": True, "labelFlush": True, **_whole_ticks(rows, unit)}},
+                          "color": colour}},
+            *_value_labels("x", bar_kind),
+        ],
+    }
+
+
+def _columns(categories: list[str], series: dict[str, list[float | None]], unit: str,
+             value_scale: dict, colour: dict) -> dict:
+    """Columns side by side, the category's label (wrapped if long) under each group."""
+    names = list(series)
+    labels = _unique_labels([_wrapped(category, COLUMN_LABEL_CHARS) for category in categories])
+    rows = [{"kind": "bar", "index": index, "category": label, "series": name, "value": _shown(values[index], unit)}
+            for name, values in series.items() for index, label in enumerate(labels)]
+    lines = max(label.count("\n") + 1 for label in labels)
+    return {
+        "height": 220 + (lines - 1) * 16,
+        "data": {"values": rows},
+        "encoding": {
+            "x": {"field": "category", "type": "nominal", "sort": labels, "scale": {"paddingInner": 0.25},
+                  "axis": {"title": None, "labelExpr": "split(datum.label, '\\n')", "labelLimit": 0,
+                           "ticks": False, "domain": False, "labelAngle": 0}},
+            "xOffset": {"field": "series", "type": "nominal", "sort": names},
+        },
+        "layer": [
+            {"mark": {"type": "bar", "cornerRadiusEnd": 2},
+             "encoding": {"y": {"field": "value", "type": "quantitative", "scale": value_scale,
+                                "axis": {"title": None, "format": _value_format(unit), "tickCount": 4,
+                                         "grid": True, "labelFlush": True, **_whole_ticks(rows, unit)}},
+                          "color": colour}},
+            *_value_labels("y", {"filter": "datum.kind == 'bar'"}),
+        ],
+    }
 
 
 def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_names: list[str],
@@ -291,15 +363,15 @@ def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_n
     row per weekday (0 is ``weekday_names[0]``, Monday in Python's numbering), one column per
     hour 0-23, darker for more. A cell that is absent or None is "no data", drawn apart from
     the lowest value."""
-    if len(weekday_names) != 7:
-        raise ValueError(f"heatmap {title!r}: weekday_names needs 7 names, got {len(weekday_names)}")
+    if len(set(weekday_names)) != 7 or len(weekday_names) != 7:
+        raise ValueError(f"heatmap {title!r}: weekday_names needs 7 different names, got {weekday_names!r}")
     given: dict[tuple[int, int], float | None] = {}
     for weekday, hour, value in cells:
         if not (0 <= weekday <= 6 and 0 <= hour <= 23):
             raise ValueError(f"heatmap {title!r}: cell ({weekday}, {hour}) is outside weekdays 0-6 "
                              f"and hours 0-23")
         given[(weekday, hour)] = value
-    if not any(value is not None for value in given.values()):
+    if not any(_shown(value, unit) is not None for value in given.values()):
         return _empty(title, description, no_data_text, 160)
     rows = [{"weekday": weekday_names[weekday], "hour": hour,
              "value": _shown(given.get((weekday, hour)), unit)}
@@ -336,7 +408,7 @@ def sparkline(points: list[tuple[date, float | None]], *, colour: str, title: st
               description: str = "") -> Chart:
     """A small line without axes (e.g. next to a headline KPI), its last value marked; None
     values are gaps. With no value it is an empty box of the same size."""
-    rows = [{"date": day.isoformat(), "value": value} for day, value in points]
+    rows = [{"date": _day(day).isoformat(), "value": _shown(value, "")} for day, value in points]
     width, height = 120, 32
     valid = [row for row in rows if row["value"] is not None]
     base: dict[str, Any] = {"width": width, "height": height, "padding": 3,
@@ -345,7 +417,7 @@ def sparkline(points: list[tuple[date, float | None]], *, colour: str, title: st
     if not valid:
         return Chart({**base, "data": {"values": [{}]}, "mark": {"type": "text", "text": ""}},
                      title, description, "")
-    last = valid[-1]["date"]
+    valid[-1]["last"] = True
     x = {"field": "date", "type": "temporal", "axis": None}
     y = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}}
     spec = {
@@ -354,7 +426,7 @@ def sparkline(points: list[tuple[date, float | None]], *, colour: str, title: st
         "encoding": {"x": x, "y": y},
         "layer": [
             {"mark": {"type": "line", "color": colour, "strokeWidth": 2, "invalid": "break-paths-show-domains"}},
-            {"transform": [{"filter": f"datum.value != null && datum.date == '{last}'"}],
+            {"transform": [{"filter": "datum.last === true"}],
              "mark": {"type": "point", "filled": True, "color": colour, "size": 30, "opacity": 1}},
         ],
     }
@@ -375,10 +447,25 @@ def warm_up() -> float:
 @lru_cache(maxsize=256)
 def _svg(spec_json: str, language: str, title: str, description: str) -> str:
     with _RENDER_LOCK:
+        # allowed_base_urls=[]: a spec that names data or an image by URL fails instead of
+        # fetching it: charts are drawn from what the run measured, offline.
         raw = vl_convert.vegalite_to_svg(json.loads(spec_json), format_locale=_number_locale(language),
-                                         time_format_locale=_time_locale(language))
+                                         time_format_locale=_time_locale(language), allowed_base_urls=[])
     prefix = "c" + hashlib.sha1(f"{language}\n{spec_json}".encode()).hexdigest()[:10] + "-"
-    return _inline_svg(_unique_ids(raw, prefix), title, description)
+    return _inline_svg(_rounded_geometry(_unique_ids(raw, prefix)), title, description)
+
+
+_GEOMETRY = re.compile(r'(\s(?:d|transform|x|y|x1|x2|y1|y2|width|height)=")([^"]*)"')
+_LONG_DECIMAL = re.compile(r"\d+\.\d{3,}")
+
+
+def _rounded_geometry(svg: str) -> str:
+    """Coordinates to a hundredth of a pixel (Vega writes 16 digits): a quarter smaller, the
+    same drawing. Only geometry attributes are touched, never text."""
+    def rounded(number: re.Match) -> str:
+        return f"{float(number.group()):.2f}".rstrip("0").rstrip(".")
+
+    return _GEOMETRY.sub(lambda match: match.group(1) + _LONG_DECIMAL.sub(rounded, match.group(2)) + '"', svg)
 
 
 def _unique_ids(svg: str, prefix: str) -> str:
@@ -403,9 +490,15 @@ def _inline_svg(raw: str, title: str, description: str) -> str:
     attributes = match.group(1)
     if "xlink:" not in raw[match.end():]:
         attributes = attributes.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    # No height: browsers and WeasyPrint take it from the viewBox's proportions at whatever
+    # width the SVG gets, its own or less (max-width). An inline "height:auto" would do the same
+    # in browsers, but WeasyPrint then draws the SVG in a square.
+    attributes = re.sub(r'\sheight="[\d.]+"', "", attributes, count=1)
     label = description or title
-    opening = (f'<svg {attributes} role="img" style="max-width:100%;height:auto"'
-               f' aria-label={quoteattr(label)}>')
+    # Without a title or a description (a sparkline beside its figure) the chart is decoration.
+    role = f"role=\"img\" aria-label={quoteattr(label)}" if label else 'aria-hidden="true"'
+    opening = f'<svg {attributes} {role} style="max-width:100%">'
+
     heading = f"<title>{escape(title)}</title>" if title else ""
     if description:
         heading += f"<desc>{escape(description)}</desc>"
@@ -558,15 +651,30 @@ def _empty(title: str, description: str, no_data_text: str | None, height: int) 
     return Chart(spec, title, description, no_data_text)
 
 
+def _whole_ticks(rows: list[dict], unit: str) -> dict:
+    """Ticks one apart at least when every value is a whole number (posts, comments): no
+    "0.5 post" on the axis."""
+    values = [row.get("value") for row in rows if row.get("value") is not None]
+    whole = unit != "%" and values and all(float(value).is_integer() for value in values)
+    return {"tickMinStep": 1} if whole else {}
+
+
 def _value_format(unit: str) -> str:
     return ".2~%" if unit == "%" else ",.2~f"
 
 
 def _shown(value: float | None, unit: str) -> float | None:
-    """The value as d3 formats it: percentages (3.12 for 3.12 %) as fractions (0.0312)."""
-    if value is None or unit != "%":
-        return value
-    return value / 100
+    """The value as d3 formats it: percentages (3.12 for 3.12 %) as fractions (0.0312); a
+    NaN or an infinity (a ratio over nothing, from a frame) is no value, like None."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value) / 100 if unit == "%" else float(value)
+
+
+def _day(day: date) -> date:
+    """The day of a date or a datetime: a chart's points are days (a datetime's time would be
+    read in the renderer's time zone and shift the point)."""
+    return day.date() if isinstance(day, datetime) else day
 
 
 def _utc_timestamp(day: date) -> dict:
@@ -577,8 +685,26 @@ def _longest(labels: Iterable[str]) -> int:
     return max((len(label) for label in labels), default=0)
 
 
+def _legend_columns(names: list[str]) -> int:
+    """As many legend entries side by side as fit the chart's width (estimated: 8 px a
+    character, 34 px for the symbol and the gap), the entries never shortened."""
+    entry = max(len(name) for name in names) * 8 + 34
+    return max(1, min(len(names), WIDTH // entry))
+
+
+def _legend(names: list[str]) -> dict | None:
+    """The legend above a chart of several series; None for one series (the title names it)."""
+    if len(names) < 2:
+        return None
+    return {"orient": "top", "title": None, "direction": "horizontal", "labelLimit": 0,
+            "columns": _legend_columns(names)}
+
+
 def _legend_height(names: list[str]) -> int:
-    return 24 * (len(names) if _longest(names) > 20 else 1)
+    """The height :func:`_legend` takes: a line of 24 px per row of entries."""
+    if len(names) < 2:
+        return 0
+    return 24 * -(-len(names) // _legend_columns(names))
 
 
 def _wrapped(label: str, width: int) -> str:

@@ -182,7 +182,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         platforms=_platform_sections(figures, shown, scope),
         breakdowns={dim: figures.breakdown(dim, shown) for dim in ("format", "pillar")},
         top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
-        insights=_insights(figures, scope) if frame is not None else [],
+        insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
         alerts=_alerts(result, scope),
         missing=[(report.id, report.plugin) for report in result.failed_sources],
@@ -304,53 +304,71 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
     return out
 
 
-def _insights(figures: _FigureIndex, scope: ReportScope) -> list[Insight]:
-    """Formats that did clearly better or worse than their account, where both have posts
-    enough (:data:`INSIGHT_MIN_POSTS`) for the comparison to mean something."""
+def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
+    """Formats that did clearly better or worse than their account (ERR, ratio of the sums) over
+    the periods the report shows (the current one and its trend's), where the format has
+    :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week of three posts says
+    nothing about carousels."""
+    import polars as pl
+
+    posts = _posts_of(result, scope, since=min(p.start for p in result.all_periods) if result.all_periods
+                      else result.period.start)
+    if posts is None:
+        return []
+    account = ["platform", "account"]
+    per_account = _rates(posts, account).rename({"value": "average", "posts": "account_posts"})
+    per_format = _rates(posts.filter(pl.col("format").is_not_null()), [*account, "format"])
+    joined = per_format.join(per_account, on=account).filter(
+        (pl.col("posts") >= INSIGHT_MIN_POSTS) & (pl.col("account_posts") >= 2 * INSIGHT_MIN_POSTS)
+        & pl.col("value").is_not_null() & (pl.col("average") > 0))
     insights = []
-    rate = "engagement_rate_by_reach"
-    for platform, account in figures.series(("platform", "account")):
-        base = figures.figure(rate, {"platform": platform, "account": account})
-        count = figures.figure("posts_published", {"platform": platform, "account": account})
-        if base is None or base.value is None or not base.value or count is None or not count.value:
-            continue
-        if count.value < 2 * INSIGHT_MIN_POSTS:
-            continue
-        for (_, _, fmt) in [k for k in figures.series(("platform", "account", "format"))
-                            if k[:2] == (platform, account)]:
-            where = {"platform": platform, "account": account, "format": fmt}
-            of_format, posts = figures.figure(rate, where), figures.figure("posts_published", where)
-            if of_format is None or of_format.value is None or posts is None or (posts.value or 0) < INSIGHT_MIN_POSTS:
-                continue
-            gap = (of_format.value - base.value) / base.value * 100
-            if abs(gap) >= INSIGHT_MIN_GAP_PCT:
-                insights.append(Insight("insight_format_above" if gap > 0 else "insight_format_below", {
-                    "account": scope.account_name(platform, account), "platform": platform, "format": fmt,
-                    "metric": rate, "gap_pct": abs(gap), "posts": int(posts.value),
-                    "account_posts": int(count.value), "value": of_format.value, "average": base.value}))
-    return sorted(insights, key=lambda i: -i.values["gap_pct"])
+    for row in joined.iter_rows(named=True):
+        gap = (row["value"] - row["average"]) / row["average"] * 100
+        if abs(gap) >= INSIGHT_MIN_GAP_PCT:
+            insights.append(Insight("insight_format_above" if gap > 0 else "insight_format_below", {
+                "account": scope.account_name(row["platform"], row["account"]), "platform": row["platform"],
+                "format": row["format"], "metric": "engagement_rate_by_reach", "gap_pct": abs(gap),
+                "posts": row["posts"], "account_posts": row["account_posts"], "value": row["value"],
+                "average": row["average"]}))
+    return sorted(insights, key=lambda i: (-i.values["gap_pct"], i.values["account"], i.values["format"]))
 
 
-def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]:
-    """ERR (ratio of the sums) of the scope's posts by local weekday and hour of publication."""
+def _posts_of(result: "RunResult", scope: ReportScope, since: date) -> "pl.DataFrame | None":
+    """The scope's posts published from ``since`` to the period's end (local days), with their
+    local time (``local``); None when there are none or they have no reach."""
+    import polars as pl
+
+    posts = result.records.get("post")
+    if posts is None or posts.height == 0 or "reach" not in posts.columns:
+        return None
+    local = posts.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz).alias("local"))
+    local = local.filter(pl.col("local").dt.date().is_between(since, result.period.end) & scope.record_filter())
+    return local if local.height else None
+
+
+def _rates(posts: "pl.DataFrame", by: list) -> "pl.DataFrame":
+    """ERR of ``posts`` per group: (likes + comments + shares + saves) / reach x 100 as a ratio of
+    the group's sums (the formula of the ``engagement_rate_by_reach`` metric), and the posts counted."""
     import polars as pl
 
     from cmflow import ratio
 
-    posts = result.records.get("post")
-    if posts is None or posts.height == 0 or "reach" not in posts.columns:
+    interactions = sum(pl.col(c).fill_null(0) for c in ("likes", "comments", "shares", "saves") if c in posts.columns)
+    return (posts.with_columns(interactions.alias("_interactions"))
+            .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"))
+            .with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value"))
+            .drop("_interactions", "reach"))
+
+
+def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]:
+    """ERR (ratio of the sums) of the scope's posts of the period by local weekday and hour of publication."""
+    import polars as pl
+
+    posts = _posts_of(result, scope, since=result.period.start)
+    if posts is None:
         return []
-    start, end = result.period.start, result.period.end
-    local = posts.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz).alias("local"))
-    local = local.filter(pl.col("local").dt.date().is_between(start, end))
-    local = local.filter(scope.record_filter())
-    if local.height == 0:
-        return []
-    interactions = sum(pl.col(c).fill_null(0) for c in ("likes", "comments", "shares", "saves") if c in local.columns)
-    grouped = (local.with_columns(interactions.alias("_interactions"))
-               .group_by(pl.col("local").dt.weekday().alias("weekday"), pl.col("local").dt.hour().alias("hour"))
-               .agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts")))
-    grouped = grouped.with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value")).sort("weekday", "hour")
+    timed = posts.with_columns(pl.col("local").dt.weekday().alias("weekday"), pl.col("local").dt.hour().alias("hour"))
+    grouped = _rates(timed, ["weekday", "hour"]).sort("weekday", "hour")
     return [PostingTime(row["weekday"] - 1, row["hour"], row["value"], row["posts"]) for row in grouped.iter_rows(named=True)]
 
 

@@ -78,6 +78,8 @@ def render_html(document: "ReportDocument", language: "Language", *, audience: s
     template = env.get_template(f"{audience}.html.j2")
     return template.render(
         doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
+        cover_page=audience != "management",  # the one-pager has no cover page in print
+        objectives_first=audience == "management",  # a decision-maker reads the decisions first
         logo=branding.logo_data_uri(), agency=branding.agency, csp=CONTENT_SECURITY_POLICY,
         charts={name: ChartView(view.title, Markup(view.markup)) for name, view in (charts or {}).items()},
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,

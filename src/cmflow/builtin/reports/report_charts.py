@@ -10,14 +10,15 @@ if TYPE_CHECKING:
     from cmflow.builtin.reports.document import ReportDocument
     from cmflow.builtin.reports.language import Language
 
-TREND_METRICS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "followers", "total_reach")
-"""The first of these with a trend in the summary is charted over the last periods."""
+TREND_METRICS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "total_reach")
+"""The first of these with a trend in the summary is charted over the last periods (and the
+followers, in a chart of their own)."""
 RATE_BY_ACCOUNT = "engagement_rate_by_reach"
 MIN_POSTS_PER_CELL = 1
 
 
 def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "Chart"]:
-    """The charts ``document`` shows, by the name its templates use: ``trend``,
+    """The charts ``document`` shows, by the name its templates use: ``trend``, ``followers``,
     ``by_account`` and ``posting_times`` (each only when there is something to draw)."""
     from cmflow.builtin.reports.charts import bar_chart, heatmap, trend_chart
 
@@ -27,6 +28,11 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
         title = lang.text("chart_trend_title", metric=lang.metric_label(trended.metric))
         charts["trend"] = trend_chart({lang.metric_label(trended.metric): list(trended.trend)}, title=title,
                                       unit=trended.unit, description=title, no_data_text=lang.text("no_data"))
+    followers = next((f for f in document.headline if f.metric == "followers" and len(f.trend) > 1), None)
+    if followers is not None:
+        title = lang.text("section_followers_over_time")
+        charts["followers"] = trend_chart({lang.metric_label("followers"): list(followers.trend)}, title=title,
+                                          unit=followers.unit, description=title, no_data_text=lang.text("no_data"))
     rows = [(section.platform, account) for section in document.platforms for account in section.accounts
             if RATE_BY_ACCOUNT in account.figures and _has_value(account.figures[RATE_BY_ACCOUNT])]
     if len(rows) > 1:

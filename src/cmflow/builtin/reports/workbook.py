@@ -24,7 +24,8 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
             Column("progress", lang.text("column_progress"), "percent"),
             Column("verdict", lang.text("column_verdict"), "text"),
         ], [{"objective": o.objective.title or lang.text("goal_" + o.objective.goal),
-             "metric": lang.metric_label(o.objective.metric), "value": o.value, "target": o.target_value,
+             "metric": lang.metric_label(o.objective.metric) + (" (%)" if o.unit == "%" else ""),
+             "value": o.value, "target": o.target_value,
              "progress": None if o.progress is None else o.progress * 100,
              "verdict": lang.text("verdict_" + (o.verdict or "none"))} for o in document.objectives]))
     for section in document.platforms:
@@ -42,7 +43,8 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
         sheets.append(Sheet(lang.text("section_by_" + dimension), lang.text("section_by_" + dimension),
                             [Column(dimension, lang.text("column_" + dimension), "text"),
                              *_figure_columns(metrics, rows[0].figures, lang)],
-                            [{dimension: lang.post_format(r.name) if dimension == "format" else r.name,
+                            [{dimension: lang.text("dimension_none") if r.name == "(none)" else
+                              lang.post_format(r.name) if dimension == "format" else r.name,
                               **_figure_values(r.figures)} for r in rows]))
     for key, posts in (("section_top_posts", document.top_posts), ("section_flop_posts", document.flop_posts)):
         if posts:
@@ -66,6 +68,7 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
     columns = [Column("metric", lang.text("column_metric"), "text"), Column("value", lang.text("column_value"), "decimal")]
     for comparison in document.comparisons:
         columns.append(Column(f"previous_{comparison}", lang.text("column_" + comparison), "decimal"))
+        columns.append(Column(f"change_{comparison}", lang.text("column_change"), "decimal"))
         columns.append(Column(f"change_pct_{comparison}", lang.text("column_change_pct"), "percent"))
     rows = []
     for figure in document.headline:
@@ -73,6 +76,7 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
         for comparison in document.comparisons:
             change = figure.changes.get(comparison)
             row[f"previous_{comparison}"] = change.previous if change else None
+            row[f"change_{comparison}"] = change.change if change else None
             row[f"change_pct_{comparison}"] = change.change_pct if change else None
         rows.append(row)
     return Sheet(lang.text("section_summary"), document.title, columns, rows)

@@ -1,0 +1,71 @@
+"""The report output's options are checked at validate, each problem at its key path: a client
+report of figures not measured by client, an unknown client or language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.workflow import load_workflow
+
+WORKFLOW = '''
+[workflow]
+name = "Agency"
+period = "2026-11-16..2026-11-22"
+
+[[clients]]
+id = "lumen"
+name = "Maison Lumen"
+language = "fr"
+accounts = ["maisonlumen"]
+
+[[sources]]
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = {by}
+
+[[outputs]]
+plugin = "report"
+{options}
+'''
+
+
+def problems(tmp_path: Path, *, by: str = '["client", "account"]', options: str = "") -> list[tuple[str, str]]:
+    (tmp_path / "posts.csv").write_text("platform,account,post_id,published_at,likes,reach\n", encoding="utf-8")
+    path = tmp_path / "w.toml"
+    path.write_text(WORKFLOW.format(by=by, options=options), encoding="utf-8")
+    try:
+        load_workflow(path)
+    except WorkflowInvalid as error:
+        return [(p.path, p.message) for p in error.problems]
+    return []
+
+
+def test_a_valid_report_output_has_no_problem(tmp_path) -> None:
+    assert problems(tmp_path, options='formats = ["html", "pdf"]\nlanguage = "fr-FR"') == []
+
+
+def test_a_client_report_of_figures_not_measured_by_client_is_refused(tmp_path) -> None:
+    [(where, message)] = problems(tmp_path, by='["overall", "account"]')
+    assert where == "outputs[0].clients"
+    assert message.startswith("a report per client shows each client's own figures, but "
+                              "engagement_rate_by_reach is not measured by client: add \"client\"")
+
+
+def test_one_report_of_the_whole_workflow_needs_no_client_breakdown(tmp_path) -> None:
+    assert problems(tmp_path, by='["overall", "account"]', options='clients = "none"') == []
+
+
+@pytest.mark.parametrize(("options", "where", "message"), [
+    ('clients = ["lumen", "nope"]', "outputs[0].clients[1]", "no client 'nope' in the workflow's [[clients]]; they are lumen"),
+    ('language = "de"', "outputs[0].language", "unknown language 'de': use one of en, fr"),
+    ('metrics = ["engagement_rate_by_rech"]', "outputs[0].metrics[0]",
+     "no metric produces 'engagement_rate_by_rech'; did you mean 'engagement_rate_by_reach'?"),
+])
+def test_options_naming_what_does_not_exist_are_refused_at_their_key(tmp_path, options, where, message) -> None:
+    assert problems(tmp_path, options=options) == [(where, message)]
