@@ -458,3 +458,16 @@ path = "reports/{client}.{format}"
     html = html_of(mails(tmp_path)["maison-lumiere"])
     assert html.strip() == (f"<p>Maison Lumière{NBSP}: rapport réseaux sociaux: 5,00{NBSP}%</p>"
                             "<p>&lt;script&gt;alert(1)&lt;/script&gt; Lumière · Instagram</p>")
+
+
+def test_client_reports_need_the_headline_measured_by_client(tmp_path) -> None:
+    path = write_fixture(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('by = ["client", "account"]', 'by = ["account"]'),
+                    encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert [(p.path, p.message.split(":")[0]) for p in caught.value.problems] == [
+        ("outputs[0].clients", "a report per client shows each client's own figures, but engagement_rate_by_reach, "
+         "posts_published are not measured by client"),
+        ("objectives[1].client", "metrics[0] (engagement_rate_by_reach) is not broken down by client, so no "
+         "series would match")]
