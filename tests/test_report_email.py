@@ -28,7 +28,7 @@ import pytest
 
 from cmflow import DeliveryContext, NotificationBatch, SendContext
 from cmflow.builtin.outputs.email import Email, EmailOptions, message_id
-from cmflow.builtin.reports.mailing import CHART_CID, safe_file_name
+from cmflow.builtin.reports.mailing import CHART_CID, LOGO_CID, safe_file_name
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.testing import FakeClock, run_workflow_file
 from cmflow.workflow import load_workflow
@@ -49,6 +49,7 @@ id = "maison-lumiere"
 name = "Maison Lumière"
 language = "fr"
 colour = "#8a5a44"
+logo = "logo.svg"
 recipients = ["Marie Dupont <marie@lumiere.example>"]
 accounts = {{ maisonlumiere = "<script>alert(1)</script> Lumière" }}
 
@@ -101,6 +102,8 @@ clients = "each"
 attach = ["pdf", "xlsx"]
 """
 
+LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#8a5a44"/></svg>'
+
 MISSING_SOURCE = """
 [[sources]]
 plugin = "csv"
@@ -120,6 +123,7 @@ def write_fixture(directory: Path, *, extra_source: str = "", outputs: str = EMA
             ["instagram", "trailhead", "t1", "2026-11-18T10:00:00Z", "reel", 6, 1, 1, 0, 400],
             ["instagram", "trailhead", "t0", "2026-11-11T10:00:00Z", "reel", 8, 1, 1, 2, 400],
         ])
+    (directory / "logo.svg").write_text(LOGO, encoding="utf-8")
     path = directory / "agency.toml"
     path.write_text(WORKFLOW.format(extra_source=extra_source, outputs=outputs), encoding="utf-8")
     return path
@@ -238,8 +242,8 @@ def test_the_chart_is_an_inline_png_the_html_references_by_cid(sent) -> None:
     for mail in messages.values():
         assert f'src="cid:{CHART_CID}"' in html_of(mail)
         related = mail.get_body(("related",))
-        (image,) = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]
-        assert image["Content-ID"] == f"<{CHART_CID}>"
+        (image,) = [part for part in related.iter_parts() if part["Content-ID"] == f"<{CHART_CID}>"]
+        assert image.get_content_type() == "image/png"
         assert image.get_content_disposition() == "inline"
         png = image.get_content()
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -471,3 +475,15 @@ def test_client_reports_need_the_headline_measured_by_client(tmp_path) -> None:
          "posts_published are not measured by client"),
         ("objectives[1].client", "metrics[0] (engagement_rate_by_reach) is not broken down by client, so no "
          "series would match")]
+
+
+def test_the_clients_svg_logo_goes_as_an_inline_png(sent) -> None:
+    _, messages, _ = sent
+    lumiere = messages["maison-lumiere"]
+    assert f'<img src="cid:{LOGO_CID}" alt="" height="40"' in html_of(lumiere)
+    related = lumiere.get_body(("related",))
+    (logo,) = [part for part in related.iter_parts() if part["Content-ID"] == f"<{LOGO_CID}>"]
+    png = logo.get_content()
+    assert logo.get_content_type() == "image/png" and png.startswith(b"\x89PNG")
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (240, 80)  # twice 120 x 40
+    assert "cid:" + LOGO_CID not in html_of(messages["trailhead"])  # no logo, no image

@@ -292,7 +292,8 @@ class Email(Notifier):
         from pathlib import Path
         from types import SimpleNamespace
 
-        from cmflow.builtin.reports.mailing import email_chart, email_facts, fill_report_email, render_attachments
+        from cmflow.builtin.reports.mailing import (email_chart, email_facts, email_logo, fill_report_email,
+                                                    render_attachments)
         from cmflow.builtin.reports.writing import report_scopes, scope_document
 
         options: EmailOptions = self.options
@@ -325,7 +326,8 @@ class Email(Notifier):
             mail["Date"] = result.started_at
             mail["Message-ID"] = message_id(key)
             mail["Auto-Submitted"] = "auto-generated"
-            fill_report_email(mail, facts, chart=email_chart(document, lang), templates=templates,
+            fill_report_email(mail, facts, chart=email_chart(document, lang), logo=email_logo(client.logo),
+                              templates=templates,
                               accent=client.colour or settings.accent_colour,
                               attachments=render_attachments(document, result, scope, lang, settings, directory,
                                                              list(options.attach)))

@@ -40,6 +40,11 @@ CHART_SCALE = 2
 """Pixels of the chart's PNG per CSS pixel: sharp on high-density screens."""
 CHART_CID = "chart@cmflow"
 """The Content-ID of the chart image (``<img src="cid:chart@cmflow">``)."""
+LOGO_CID = "logo@cmflow"
+"""The Content-ID of the client's logo."""
+LOGO_HEIGHT = 40
+"""The height the logo is shown at, in CSS pixels."""
+LOGO_TYPES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg"}
 UNSAFE_IN_FILE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029]+')
 """What a file name must not hold on any system a reader saves it to: control characters,
 slashes, and what Windows refuses."""
@@ -70,6 +75,16 @@ class EmailChart:
     width: int = 560
     """The width to show it at, in CSS pixels: the chart's own (its PNG has twice the pixels, sharp
     on high-density screens), at most :data:`CHART_WIDTH`."""
+
+
+@dataclass(frozen=True)
+class EmailLogo:
+    """The client's logo as a message carries it: PNG or JPEG (an SVG logo is converted, as
+    mail clients do not show SVG)."""
+
+    data: bytes
+    subtype: str
+    """png or jpeg."""
 
 
 @dataclass(frozen=True)
@@ -223,14 +238,15 @@ def plain_text(facts: EmailFacts) -> str:
 
 
 def email_html(facts: EmailFacts, *, accent: str = "#2563eb", chart: EmailChart | None = None,
-               templates: Path | None = None) -> str:
+               logo: EmailLogo | None = None, templates: Path | None = None) -> str:
     """The HTML part: one self-contained page of tables with inline CSS, readable at 390 px,
-    showing ``chart`` as the image of Content-ID :data:`CHART_CID`. ``templates`` may hold an
-    ``email.html.j2`` of the user's own."""
+    showing ``chart`` as the image of Content-ID :data:`CHART_CID` and ``logo`` as that of
+    :data:`LOGO_CID`. ``templates`` may hold an ``email.html.j2`` of the user's own."""
     from cmflow.builtin.reports.html import template_environment
 
     return template_environment(templates).get_template("email.html.j2").render(
         facts=facts, accent=accent, chart_cid=CHART_CID if chart else None, chart=chart,
+        logo_cid=LOGO_CID if logo else None, logo_height=LOGO_HEIGHT,
         tone_colours=TONE_COLOURS, tone_marks=TONE_MARKS, verdict_colours=VERDICT_COLOURS)
 
 
@@ -246,6 +262,23 @@ def email_chart(document: "ReportDocument", lang: "Language") -> EmailChart | No
     png = chart.png(lang.code, scale=CHART_SCALE)
     width = int.from_bytes(png[16:20], "big") // CHART_SCALE  # the PNG header's width (IHDR)
     return EmailChart(png, one_line(chart.title), one_line(chart.description), min(width, CHART_WIDTH))
+
+
+def email_logo(path: Path | None) -> EmailLogo | None:
+    """The client's logo file (PNG, JPEG, or SVG converted to PNG) as the message carries it;
+    None without a logo, or with one that cannot be read (the message goes without it)."""
+    import vl_convert
+
+    kind = LOGO_TYPES.get(path.suffix.lower()) if path is not None else None
+    if kind is None:
+        return None
+    try:
+        data = path.read_bytes()
+        if kind == "svg":
+            return EmailLogo(vl_convert.svg_to_png(data.decode("utf-8"), scale=2), "png")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return EmailLogo(data, kind)
 
 
 def attachment_name(document: "ReportDocument", lang: "Language", fmt: str) -> str:
@@ -285,15 +318,18 @@ def render_attachments(document: "ReportDocument", result: "RunResult", scope: "
 
 
 def fill_report_email(mail: "EmailMessage", facts: EmailFacts, *, attachments: list[Attachment],
-                      chart: EmailChart | None = None, accent: str = "#2563eb",
+                      chart: EmailChart | None = None, logo: EmailLogo | None = None, accent: str = "#2563eb",
                       templates: Path | None = None) -> None:
-    """Give ``mail`` (its headers set) its parts: the plain text, the HTML with the chart as a
-    related image, and the attachments."""
+    """Give ``mail`` (its headers set) its parts: the plain text, the HTML with the logo and the
+    chart as related images, and the attachments."""
     mail.set_content(plain_text(facts))
-    html = email_html(facts, accent=accent, chart=chart, templates=templates)
+    html = email_html(facts, accent=accent, chart=chart, logo=logo, templates=templates)
     mail.add_alternative(html, subtype="html")
+    html_part = mail.get_payload()[-1]
+    if logo is not None:
+        html_part.add_related(logo.data, maintype="image", subtype=logo.subtype, cid=f"<{LOGO_CID}>",
+                              filename=f"logo.{'jpg' if logo.subtype == 'jpeg' else logo.subtype}", disposition="inline")
     if chart is not None:
-        html_part = mail.get_payload()[-1]
         html_part.add_related(chart.png, maintype="image", subtype="png", cid=f"<{CHART_CID}>",
                               filename="chart.png", disposition="inline")
     for attachment in attachments:
