@@ -11,7 +11,8 @@ week before.
   Objective ERR >= 3 %: 5 / 3 = 1.667 >= 1, continue.
 - Trailhead (English): this week t1, (6 + 1 + 1 + 0) / 400 = 2 %; the week before t0,
   (8 + 1 + 1 + 2) / 400 = 3 %: -1 pt, bad. Objective ERR >= 3 % on the client's whole:
-  2 / 3 = 0.667, below 0.8 and from 0.5: change.
+  2 / 3 = 0.667, below 0.8 and from 0.5: change. Objective ERR +50 % against the week before:
+  -33.33 / 50 = -0.667, below 0.5: stop.
 """
 
 from __future__ import annotations
@@ -86,6 +87,15 @@ id = "err-trailhead"
 goal = "raise_interactions"
 metric = "engagement_rate_by_reach"
 target = 3.0
+client = "trailhead"
+
+[[objectives]]
+id = "err-up-trailhead"
+title = "ERR up 50 %"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target_change_pct = 50
+against = "previous_period"
 client = "trailhead"
 
 {outputs}
@@ -201,7 +211,7 @@ Chiffres clés
 Décisions sur les objectifs
 ---------------------------
 - CONTINUER{NBSP}: ERR ≥ 3 % ({HOSTILE} · Instagram)
-  5,00{NBSP}% pour une cible de 3,00{NBSP}% (166,67{NBSP}% de la cible)
+  5,00{NBSP}% pour une cible de 3,00{NBSP}% (167{NBSP}% de la cible)
   Objectif atteint{NBSP}: on garde la même approche.
 
 Points de vigilance
@@ -216,7 +226,10 @@ Agence Exemple
     text = text_of(messages["trailhead"])
     assert "- Engagement rate (reach): 2.00% (▼ -1.00\u00a0pt vs previous period)\n" in text
     assert "- CHANGE: Raise interactions (Trailhead Outfitters)\n" \
-           "  2.00% for a target of 3.00% (66.67% of the target)\n" in text
+           "  2.00% for a target of 3.00% (67% of the target)\n" in text
+    # a change target: -33.33 % achieved ((2 - 3) / 3) for +50 % wanted, -0.67 of it: stop
+    assert "- STOP: ERR up 50 % (Trailhead Outfitters)\n" \
+           "  -33.33% for a target of +50.00% (-67% of the target) · vs previous period\n" in text
     assert "The full report is attached (PDF and XLSX).\n" in text
 
 
@@ -474,6 +487,8 @@ def test_client_reports_need_the_headline_measured_by_client(tmp_path) -> None:
         ("outputs[0].clients", "a report per client shows each client's own figures, but engagement_rate_by_reach, "
          "posts_published are not measured by client"),
         ("objectives[1].client", "metrics[0] (engagement_rate_by_reach) is not broken down by client, so no "
+         "series would match"),
+        ("objectives[2].client", "metrics[0] (engagement_rate_by_reach) is not broken down by client, so no "
          "series would match")]
 
 

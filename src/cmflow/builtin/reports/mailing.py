@@ -174,15 +174,10 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
     decisions = []
     for result in document.objectives:
         verdict = result.verdict or "none"
-        figures_text = ""
-        if result.value is not None and result.progress is not None:
-            figures_text = t("objective_figures", value=lang.value(result.value, result.unit),
-                             target=lang.value(result.target_value, result.unit),
-                             progress=lang.value(result.progress * 100, "%"))
         decisions.append(DecisionLine(verdict, t(f"verdict_{verdict}"),
                                       one_line(result.objective.title or t(f"goal_{result.objective.goal}")),
                                       one_line(document.scope.series_name(result.dimensions, lang.platform)),
-                                      figures_text, t(f"verdict_help_{verdict}")))
+                                      objective_figures(result, lang), t(f"verdict_help_{verdict}")))
     alerts = []
     for alert in document.alerts:
         series = document.scope.series_name(alert.dimensions, lang.platform)
@@ -206,6 +201,22 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
         attached=t("email_attached", formats=formats) if attached else "",
         closing=t("email_closing"), sender=one_line(sender), line_pattern=lang.messages["email_line"],
     )
+
+
+def objective_figures(result: Any, lang: "Language") -> str:
+    """The figures behind an objective's decision, as the report says them: the change achieved
+    against the change targeted (``+12,00 % pour une cible de +10,00 % (120 % de la cible) · par
+    rapport à …``), or the value against the target; empty without a value."""
+    objective, progress = result.objective, lang.percent((result.progress or 0) * 100, 0)
+    if objective.kind == "change" and result.change_pct is not None:
+        achieved = ("+" if result.change_pct >= 0 else "") + lang.percent(result.change_pct, 2)
+        target = ("+" if objective.target_change_pct >= 0 else "") + lang.percent(objective.target_change_pct, 2)
+        return (lang.text("objective_figures", value=achieved, target=target, progress=progress)
+                + f" · {lang.text('vs_' + objective.against)}")
+    if result.value is None:
+        return ""
+    return lang.text("objective_figures", value=lang.value(result.value, result.unit),
+                     target=lang.value(result.target_value, result.unit), progress=progress)
 
 
 def plain_text(facts: EmailFacts) -> str:
