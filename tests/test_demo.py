@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -230,16 +231,26 @@ def current_row(result, metric: str, platform: str, account: str) -> dict:
 
 
 # -- the runs --------------------------------------------------------------------------------
-@pytest.fixture
-def demo_dir(tmp_path, monkeypatch) -> Path:
-    """Run from tmp_path, so reports/ (and any .cmflow/) land there."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+@pytest.fixture(scope="module")
+def demo_once(tmp_path_factory) -> tuple[Path, Any]:
+    """One run of the demo for the tests that only read what it made (its reports and PDFs take
+    seconds to write): run from a folder of its own, so reports/ (and .cmflow/) land there."""
+    folder = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        result = run_workflow_file(DEMO_WORKFLOW, store_url=f"sqlite:///{folder / 'state.db'}", period=PERIOD)
+    return folder, result
 
 
 @pytest.fixture
-def demo_run(demo_dir, store_url):
-    return run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period=PERIOD)
+def demo_dir(demo_once, monkeypatch) -> Path:
+    monkeypatch.chdir(demo_once[0])
+    return demo_once[0]
+
+
+@pytest.fixture
+def demo_run(demo_once):
+    return demo_once[1]
 
 
 def test_demo_runs_cleanly_over_the_expected_weeks(demo_run, demo_dir):
@@ -398,8 +409,10 @@ def test_report_is_self_contained_and_script_free(demo_run, demo_dir):
     assert "@import" not in lowered and "url(http" not in lowered
 
 
-def test_hostile_caption_is_escaped_in_the_week_it_is_shown(demo_dir, store_url):
+def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatch, store_url):
     """The caption with <script>alert('x')</script> was published on 2026-10-07."""
+    monkeypatch.chdir(tmp_path)
+    demo_dir = tmp_path
     [hostile] = [r for r in meta_rows("instagram") if "<script>" in r["Description"]]
     assert hostile["Publish time"].startswith("10/07/2026")
     result = run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period="2026-10-05..2026-10-11")
@@ -411,7 +424,10 @@ def test_hostile_caption_is_escaped_in_the_week_it_is_shown(demo_dir, store_url)
     assert "<script" not in html.lower()
 
 
-def test_second_run_reports_no_new_alert(demo_run, demo_dir, store_url):
+def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
+    monkeypatch.chdir(tmp_path)
+    demo_dir = tmp_path
+    run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period=PERIOD)
     second = run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period=PERIOD)
     assert len(second.alerts) == 5
     assert [a.is_new for a in second.alerts] == [False] * 5

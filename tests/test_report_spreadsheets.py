@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from cmflow import with_series_key
-from cmflow.builtin.reports.spreadsheets import (Column, Sheet, SheetChart, excel_sheet_name, measurement_table,
+from cmflow.builtin.reports.spreadsheets import (Cell, Column, Sheet, SheetChart, excel_sheet_name, measurement_table,
                                                  measurements_sheet, neutralise, write_measurements_csv,
                                                  write_measurements_json, write_xlsx)
 from cmflow.builtin.spreadsheet_formulas import neutralise as the_one_neutraliser
@@ -215,6 +215,20 @@ def test_text_in_a_numeric_column_is_refused_and_the_earlier_file_is_kept(tmp_pa
     assert str(error.value) == "sheet 'Accounts', column 'posts' (integer), row 2: '12' is not a number"
     assert path.read_bytes() == b"the last good report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]  # no temporary file left
+
+
+def test_a_cell_of_its_own_kind_overrides_its_columns(tmp_path):
+    """A column of KPIs of different units: a rate, a count, a decimal, each in its format."""
+    sheet = Sheet("KPIs", "t", [Column("kpi", "KPI"), Column("value", "Value", "decimal")], [
+        {"kpi": "ERR", "value": Cell(3.12, "percent")}, {"kpi": "Followers", "value": Cell(6143, "integer")},
+        {"kpi": "Average likes", "value": 12.5}, {"kpi": "Reach", "value": Cell(None, "integer")}])
+    write_xlsx([sheet], tmp_path / "r.xlsx", title="t")
+    values = [(c.value, c.number_format) for c in read(tmp_path / "r.xlsx")["KPIs"]["B"][3:]]
+    assert values == [(pytest.approx(0.0312), "0.00%"), (6143, "#,##0"), (12.5, "#,##0.00"), (None, "General")]
+    with pytest.raises(ValueError) as error:
+        Cell(1, "percentage")
+    assert str(error.value) == ("cell kind 'percentage' is not one of date, datetime, decimal, integer, percent, "
+                                "text, url")
 
 
 def test_an_unknown_column_kind_is_refused(tmp_path):

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from cmflow.builtin.reports.language import Language
 
 AUDIENCES = ("client", "management", "marketing")
+FILE_SOURCES = frozenset({"csv", "json", "xlsx", "export"})
+"""Sources of files a CM downloads: a client's report calls a failed one "an exported file"
+(the file's records, which would say which platform, could not be read)."""
+TEMPLATES = ("base.html.j2", *(f"{audience}.html.j2" for audience in AUDIENCES))
+"""The built-in templates, each reachable as ``builtin/<name>`` from a user's own."""
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 """No script, no request: styles and images only from the page itself."""
 
@@ -68,13 +73,25 @@ def template_environment(folder: Path | None = None):
 def render_html(document: "ReportDocument", language: "Language", *, audience: str = "client",
                 branding: Branding | None = None, templates: Path | None = None,
                 charts: dict[str, ChartView] | None = None, print_css: str = "") -> str:
-    """The report page of ``document`` for ``audience``, in ``language``."""
+    """The report page of ``document`` for ``audience``, in ``language``. A template that
+    fails (a user's own, most likely) raises a UserFacingError naming it and its line."""
+    from jinja2 import TemplateError
+
+    env = template_environment(templates)
+    branding = branding or Branding()
+    try:
+        return _render(env, document, language, audience=audience, branding=branding, charts=charts,
+                       print_css=print_css)
+    except TemplateError as exc:
+        raise _template_failure(exc, templates) from None
+
+
+def _render(env, document: "ReportDocument", language: "Language", *, audience: str, branding: Branding,
+            charts: dict[str, ChartView] | None, print_css: str) -> str:
     from markupsafe import Markup
 
     from cmflow.builtin.reports.commentary import commentary_html
 
-    env = template_environment(templates)
-    branding = branding or Branding()
     template = env.get_template(f"{audience}.html.j2")
     return template.render(
         doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
@@ -84,8 +101,40 @@ def render_html(document: "ReportDocument", language: "Language", *, audience: s
         charts={name: ChartView(view.title, Markup(view.markup)) for name, view in (charts or {}).items()},
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
-        missing_platforms=language.join(list(dict.fromkeys(language.platform(plugin) for _, plugin in document.missing))),
+        missing_platforms=language.join(list(dict.fromkeys(
+            language.text("report_incomplete_file") if plugin in FILE_SOURCES else language.platform(plugin)
+            for _, plugin in document.missing))),
     )
+
+
+def _template_failure(exc: Exception, folder: Path | None) -> Exception:
+    """A Jinja2 error of a report template as the CM reads it: which template and line, what
+    is wrong (a syntax error, a missing template, something the sandbox forbids such as
+    ``''.__class__``), and what to do; never a traceback."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+    from jinja2.exceptions import SecurityError
+
+    from cmflow import UserFacingError
+
+    where, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not isinstance(exc, TemplateSyntaxError):
+        trace = exc.__traceback__
+        while trace is not None:  # Jinja2 maps the frames of a template to its file and line
+            if trace.tb_frame.f_code.co_filename.endswith(".j2"):
+                where, line = trace.tb_frame.f_code.co_filename, trace.tb_lineno
+            trace = trace.tb_next
+    name = Path(where).name if where else "a report template"
+    if where and folder is not None and Path(where).resolve().is_relative_to(Path(folder).resolve()):
+        name = str(Path(where).resolve().relative_to(Path(folder).resolve()))
+    place = f"{name}, line {line}" if line else name
+    message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).rstrip(".")
+    if isinstance(exc, TemplateNotFound):
+        message = f"no template named {exc.name!r} (the built-in ones are builtin/{', builtin/'.join(TEMPLATES)})"
+    elif isinstance(exc, SecurityError):
+        message += " (report templates run in a sandbox: they show the report's values, nothing else)"
+    todo = (f"correct it in your templates folder ({folder}, the report output's `templates` option), or remove "
+            "the template to use the built-in one" if folder is not None else "report it: a built-in template failed")
+    return UserFacingError(f"report template {place}: {message}: {todo}")
 
 
 def safe_url(url: str | None) -> str | None:

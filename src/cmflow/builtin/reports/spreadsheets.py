@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
 
-__all__ = ["Column", "Sheet", "SheetChart", "excel_sheet_name", "measurement_table", "measurements_sheet",
+__all__ = ["Cell", "Column", "Sheet", "SheetChart", "excel_sheet_name", "measurement_table", "measurements_sheet",
            "neutralise", "replace_atomically", "write_measurements_csv", "write_measurements_json", "write_xlsx"]
 
 MetricLabels = Mapping[str, str] | Callable[[str], str]
@@ -79,6 +79,20 @@ class Column:
     key: str
     title: str
     kind: ColumnKind = "text"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A value with a kind of its own, for a column whose rows hold different figures (the
+    summary's KPIs: a rate on one row, a count on the next); the column's kind applies to the
+    other values."""
+
+    value: Any
+    kind: ColumnKind
+
+    def __post_init__(self) -> None:
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"cell kind {self.kind!r} is not one of {', '.join(sorted(COLUMN_KINDS))}")
 
 
 @dataclass(frozen=True)
@@ -259,10 +273,14 @@ def _write_sheet(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, formats
     for offset, row in enumerate(sheet.rows, start=1):
         for index, column in enumerate(sheet.columns):
             value = row.get(column.key)
+            cell_column = column
+            if isinstance(value, Cell):
+                cell_column, value = Column(column.key, column.title, value.kind), value.value
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue  # an empty cell: a missing figure is not 0
-            where = (sheet, column, offset)
-            width, links = _write_value(worksheet, HEADER_ROW + offset, index, column, value, formats, links, where)
+            where = (sheet, cell_column, offset)
+            width, links = _write_value(worksheet, HEADER_ROW + offset, index, cell_column, value, formats, links,
+                                        where)
             widths[index] = max(widths[index], width)
     for index, width in enumerate(widths):
         worksheet.set_column(index, index, min(max(width + 2, MIN_WIDTH), MAX_WIDTH))

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cmflow.builtin.reports.document import Figure, ReportDocument
     from cmflow.builtin.reports.language import Language
-    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+    from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
 
 
 def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
-    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+    from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
 
     sheets = [_summary(document, lang)]
     if document.objectives:
@@ -24,8 +24,8 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
             Column("progress", lang.text("column_progress"), "percent"),
             Column("verdict", lang.text("column_verdict"), "text"),
         ], [{"objective": o.objective.title or lang.text("goal_" + o.objective.goal),
-             "metric": lang.metric_label(o.objective.metric) + (" (%)" if o.unit == "%" else ""),
-             "value": o.value, "target": o.target_value,
+             "metric": lang.metric_label(o.objective.metric), "value": _in_unit(o.value, o.unit),
+             "target": _in_unit(o.target_value, o.unit),
              "progress": None if o.progress is None else o.progress * 100,
              "verdict": lang.text("verdict_" + (o.verdict or "none"))} for o in document.objectives]))
     for section in document.platforms:
@@ -63,23 +63,33 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
 
 
 def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
-    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+    from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
 
     columns = [Column("metric", lang.text("column_metric"), "text"), Column("value", lang.text("column_value"), "decimal")]
     for comparison in document.comparisons:
         columns.append(Column(f"previous_{comparison}", lang.text("column_" + comparison), "decimal"))
-        columns.append(Column(f"change_{comparison}", lang.text("column_change"), "decimal"))
         columns.append(Column(f"change_pct_{comparison}", lang.text("column_change_pct"), "percent"))
     rows = []
     for figure in document.headline:
-        row = {"metric": lang.metric_label(figure.metric) + (" (%)" if figure.unit == "%" else ""), "value": figure.value}
+        row = {"metric": lang.metric_label(figure.metric), "value": _in_unit(figure.value, figure.unit)}
         for comparison in document.comparisons:
             change = figure.changes.get(comparison)
-            row[f"previous_{comparison}"] = change.previous if change else None
-            row[f"change_{comparison}"] = change.change if change else None
+            row[f"previous_{comparison}"] = _in_unit(change.previous, figure.unit) if change else None
             row[f"change_pct_{comparison}"] = change.change_pct if change else None
         rows.append(row)
     return Sheet(lang.text("section_summary"), document.title, columns, rows)
+
+
+def _in_unit(value: float | None, unit: str) -> "Cell | None":
+    """A figure in the format of its unit, in a column of figures of several units: a rate as
+    a percentage, a whole count without decimals, anything else with two."""
+    from cmflow.builtin.reports.spreadsheets import Cell
+
+    if value is None:
+        return None
+    if unit == "%":
+        return Cell(value, "percent")
+    return Cell(value, "integer" if float(value).is_integer() else "decimal")
 
 
 def _figure_columns(metrics: list[str], figures: dict[str, "Figure"], lang: "Language") -> list["Column"]:
