@@ -310,7 +310,7 @@ def test_an_incomplete_run_says_so_and_what_is_missing_without_paths(tmp_path) -
     lumiere, trailhead = messages["maison-lumiere"], messages["trailhead"]
     assert lumiere["Subject"] == f"Maison Lumière{NBSP}: rapport réseaux sociaux, 16–22 nov. 2026 (incomplet)"
     assert trailhead["Subject"].endswith(" (incomplete)")
-    assert f"\nRapport incomplet{NBSP}: Certaines données n'ont pas pu être récupérées pour cette période (Csv)" \
+    assert f"\nRapport incomplet{NBSP}: Certaines données n'ont pas pu être récupérées pour cette période (un fichier d'export)" \
            f"{NBSP}: les chiffres ci-dessous ne les incluent pas.\n" in text_of(lumiere)
     assert "<strong>Incomplete report</strong>" in html_of(trailhead)
     assert [name for name, _, _ in attachments(lumiere)] == [
@@ -502,3 +502,20 @@ def test_the_clients_svg_logo_goes_as_an_inline_png(sent) -> None:
     assert logo.get_content_type() == "image/png" and png.startswith(b"\x89PNG")
     assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (240, 80)  # twice 120 x 40
     assert "cid:" + LOGO_CID not in html_of(messages["trailhead"])  # no logo, no image
+
+
+def test_a_broken_email_template_is_named_with_its_line_and_sends_nothing(tmp_path) -> None:
+    (tmp_path / "mytemplates").mkdir()
+    (tmp_path / "mytemplates" / "email.html.j2").write_text("<p>\n{{ facts.title( }}</p>", encoding="utf-8")
+    outputs = EMAIL_OUTPUT + 'report_output = "own"\n' + """
+[[outputs]]
+id = "own"
+plugin = "report"
+templates = "mytemplates"
+path = "reports/{client}.{format}"
+"""
+    result = run_in(tmp_path, outputs=outputs)
+    (failed,) = [stage for stage in result.failed_stages if stage.kind == "output"]
+    assert failed.error.startswith("report template email.html.j2, line 2: ")
+    assert "Traceback" not in failed.error
+    assert not (tmp_path / "mail").exists()

@@ -156,6 +156,8 @@ class EmailFacts:
 
 def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[str], sender: str = "") -> EmailFacts:
     """The words of ``document``'s e-mail in ``lang``; ``attached`` lists the formats attached."""
+    from cmflow.builtin.reports.html import missing_sources
+
     t = lang.text
     name = document.scope.client.name if document.scope.client is not None else document.title
     period = lang.period(document.period_start, document.period_end)
@@ -185,7 +187,7 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
         summary = t("alert_summary", metric=lang.metric_label(alert.metric), series=series, value=value) if series \
             else t("alert_summary_overall", metric=lang.metric_label(alert.metric), value=value)
         alerts.append(one_line(f"{t('alert_state_' + alert.state)} · {summary}"))
-    missing = lang.join(list(dict.fromkeys(lang.platform(plugin) for _, plugin in document.missing)))
+    missing = missing_sources(document, lang)
     formats = lang.join([fmt.upper() for fmt in attached])
     return EmailFacts(
         language=lang.code,
@@ -253,12 +255,17 @@ def email_html(facts: EmailFacts, *, accent: str = "#2563eb", chart: EmailChart 
     """The HTML part: one self-contained page of tables with inline CSS, readable at 390 px,
     showing ``chart`` as the image of Content-ID :data:`CHART_CID` and ``logo`` as that of
     :data:`LOGO_CID`. ``templates`` may hold an ``email.html.j2`` of the user's own."""
-    from cmflow.builtin.reports.html import template_environment
+    from jinja2 import TemplateError
 
-    return template_environment(templates).get_template("email.html.j2").render(
-        facts=facts, accent=accent, chart_cid=CHART_CID if chart else None, chart=chart,
-        logo_cid=LOGO_CID if logo else None, logo_height=LOGO_HEIGHT,
-        tone_colours=TONE_COLOURS, tone_marks=TONE_MARKS, verdict_colours=VERDICT_COLOURS)
+    from cmflow.builtin.reports.html import _template_failure, template_environment
+
+    try:
+        return template_environment(templates).get_template("email.html.j2").render(
+            facts=facts, accent=accent, chart_cid=CHART_CID if chart else None, chart=chart,
+            logo_cid=LOGO_CID if logo else None, logo_height=LOGO_HEIGHT,
+            tone_colours=TONE_COLOURS, tone_marks=TONE_MARKS, verdict_colours=VERDICT_COLOURS)
+    except TemplateError as exc:  # a user's own email.html.j2, most likely: its name and line
+        raise _template_failure(exc, templates) from None
 
 
 def email_chart(document: "ReportDocument", lang: "Language") -> EmailChart | None:
