@@ -75,7 +75,8 @@ def notifications_for(entry: "Entry", result: "RunResult") -> list[Notification]
 
 def compose_messages(workflow: "Workflow", entry: "Entry", result: "RunResult",
                      ctx: "DeliveryContext") -> list[QueuedMessage]:
-    """One message per group of the output's notifications (one in all when there are none)."""
+    """One message per group of the output's notifications (one in all when there are none), or the
+    messages a notifier composes for a group (one per client of a report e-mail)."""
     plugin: Notifier = entry.plugin
     notifications = notifications_for(entry, result)
     groups: dict[tuple, tuple[dict[str, str], list[Notification]]] = {}
@@ -89,13 +90,27 @@ def compose_messages(workflow: "Workflow", entry: "Entry", result: "RunResult",
     now = result.started_at
     for labels, members in groups.values():
         key = batch_key(workflow.key, entry.id, labels, members, run_marker)
-        message = plugin.compose(NotificationBatch(result, members, labels, key), ctx)
-        if not isinstance(message, Message):
-            raise TypeError(f"{plugin.name}.compose() must return a cmflow.Message, got {message!r}")
-        queued.append(QueuedMessage(key, str(workflow.file), entry.id, plugin.name,
-                                    redactor(message.summary), message.payload,
-                                    now + plugin.options.max_age))
+        composed = plugin.compose(NotificationBatch(result, members, labels, key), ctx)
+        for message_key, message in _keyed(plugin.name, key, composed):
+            queued.append(QueuedMessage(message_key, str(workflow.file), entry.id, plugin.name,
+                                        redactor(message.summary), message.payload,
+                                        now + plugin.options.max_age))
     return queued
+
+
+def _keyed(plugin: str, key: str, composed: "Message | list[Message]") -> list[tuple[str, Message]]:
+    """The messages one ``compose`` returned, each with its idempotency key: the batch's for a
+    single message; for a list (one message per client ...), each message's own key, which the
+    notifier derives from the batch's, so that a re-run queues none of them twice."""
+    if isinstance(composed, Message):
+        return [(key, composed)]
+    if not isinstance(composed, list) or not all(isinstance(m, Message) for m in composed):
+        raise TypeError(f"{plugin}.compose() must return a cmflow.Message or a list of them, got {composed!r}")
+    keys = [m.key for m in composed]
+    if not all(keys) or len(set(keys)) != len(keys):
+        raise TypeError(f"{plugin}.compose() returned several messages: each needs its own key, "
+                        f"derived from the batch's (got {keys!r})")
+    return list(zip(keys, composed))
 
 
 @dataclass

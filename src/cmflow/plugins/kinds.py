@@ -236,8 +236,10 @@ class Notifier(Output):
     default_when: ClassVar[str] = "change"
     """Notifiers speak when an alert event is due, unless the workflow says ``when``."""
 
-    def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> "Message":
-        """Render one group's notifications (and the run, for reports) into a :class:`cmflow.Message`."""
+    def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> "Message | list[Message]":
+        """Render one group's notifications (and the run, for reports) into a :class:`cmflow.Message`,
+        or into several (one per client of a report e-mail), each with its own ``key`` derived
+        from ``batch.key``."""
         raise NotImplementedError
 
     def send(self, message: "Message", ctx: "SendContext") -> str | None:

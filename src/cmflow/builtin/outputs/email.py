@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -42,8 +42,10 @@ IMPLICIT_TLS_PORT, SUBMISSION_PORT = 465, 587
 
 class EmailOptions(NotifierOptions):
     to: list[EmailAddress] = Field(
-        min_length=1, description="Recipients: addresses such as \"ann@example.org\" or "
-        "\"Ann Martin <ann@example.org>\".", examples=[["social-team@example.org"]])
+        default_factory=lambda: [], description="Recipients: addresses such as \"ann@example.org\" or "
+        "\"Ann Martin <ann@example.org>\". Required, unless `clients` sends each client's report to "
+        "the client's `recipients`; then these get every client's report too.",
+        examples=[["social-team@example.org"]])
     # A lambda, not list: pydantic reads the factory's signature, and reading a builtin's parses
     # its text signature with tokenize, whose patterns take ~2 ms to compile at start-up.
     cc: list[EmailAddress] = Field(default_factory=lambda: [], description="Copy recipients (Cc), written like `to`.",
@@ -88,7 +90,29 @@ class EmailOptions(NotifierOptions):
         examples=["outbox/mail"])
     report: Literal["attach", "inline", "none"] = Field(
         "attach", description="The HTML report, as `html_report` renders it: attach: attached as "
-        "report.html; inline: it is the message's HTML part; none: not sent.")
+        "report.html; inline: it is the message's HTML part; none: not sent. (Alert messages; a "
+        "client's report e-mail attaches the formats in `attach`.)")
+    clients: Union[Literal["each", "none"], list[str]] = Field(
+        "none", description="each: one message per client of the workflow's [[clients]], with the "
+        "client's report, in the client's language, to the client's `recipients` (and `to`, `cc`); "
+        "a list of client ids: those clients only; none: the alert messages described above.",
+        examples=["each", ["maison-lumiere"]])
+    client_recipients: bool = Field(
+        True, description="Send each client's report to the client's `recipients`; false: only to "
+        "`to` and `cc` (to check the reports before the clients get them).")
+    attach: list[Literal["pdf", "html", "xlsx", "csv", "json"]] = Field(
+        ["pdf"], description="Formats of the report attached to a client's message, named like "
+        "\"Maison Lumière - rapport réseaux sociaux - 16–22 nov. 2026.pdf\"; [] attaches none.",
+        examples=[["pdf", "xlsx"]])
+    send_once: bool = Field(
+        True, description="Send each client's report once per period: a re-run of a period already "
+        "sent (after a crash, by hand, or by a second scheduler) sends it again only if the report "
+        "sent was incomplete and this one is complete. false: every run sends it.")
+    report_output: str | None = Field(
+        None, description="The id of a `report` output whose settings (audience, title, headline "
+        "metrics, commentary, templates, language) the clients' messages and attachments follow, so "
+        "that the attachment is the report that output writes. Default: a client report with the "
+        "`report` output's defaults.", examples=["client_reports"])
 
     @field_validator("from_address", "reply_to")
     @classmethod
@@ -139,6 +163,19 @@ class EmailOptions(NotifierOptions):
         return self
 
     @model_validator(mode="after")
+    def _check_recipients(self) -> "EmailOptions":
+        if self.clients == "none" and not self.to:
+            raise InvalidOption("to", "no recipient: give at least one address, e.g. "
+                                "to = [\"social-team@example.org\"]")
+        if self.clients != "none" and not self.client_recipients and not self.to:
+            raise InvalidOption("to", "client_recipients = false sends the clients' reports only to `to`, "
+                                "which is empty: give at least one address")
+        if self.clients != "none" and self.group_by != ["workflow"]:
+            raise InvalidOption("group_by", "a client's report goes out as one message per client and run: "
+                                "remove group_by (it groups alert messages)")
+        return self
+
+    @model_validator(mode="after")
     def _check_login(self) -> "EmailOptions":
         if self.password is not None and not self.username:
             raise InvalidOption("username", "a password is set but no username: set username too")
@@ -158,6 +195,11 @@ class Email(Notifier):
     with severity, value and where, the headline KPIs, and the HTML report attached or inline.
     With ``when = "always"`` and no alert event, the message is the run's report.
 
+    With ``clients``, one message per client instead: the client's report in the client's
+    language, to the client's recipients: the headline KPIs with their changes, the objectives'
+    decisions and the alerts inline, a chart as a PNG image, and the report attached (PDF,
+    XLSX ...) under a name that says whose and which period it is.
+
     Over SMTP (STARTTLS, SSL or plain, with login) or to .eml files that a mail client opens.
     Headers are built by Python's email package, which refuses CR/LF in them; text from the
     public is escaped in the HTML part. The Message-ID comes from the message's idempotency
@@ -169,10 +211,53 @@ class Email(Notifier):
     description = "Send alerts and reports by e-mail (SMTP with STARTTLS/SSL, or .eml files)."
     Options = EmailOptions
 
-    def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
+    def history_needed(self) -> int:
+        """The earlier periods a client's report (its trend chart) shows; none for alert messages."""
+        from cmflow.builtin.outputs.report import ReportOptions
+
+        if self.options.clients == "none":
+            return 0
+        return max(ReportOptions().trend_periods - 1, 0)
+
+    def check(self, workflow) -> list[tuple[str, str]]:
+        options: EmailOptions = self.options
+        if options.clients == "none":
+            return []
+        clients = list(getattr(workflow, "clients", []))
+        known = [client.id for client in clients]
+        problems: list[tuple[str, str]] = []
+        if not clients:
+            problems.append(("clients", "the workflow declares no [[clients]]: add them "
+                             "(docs/workflow-file.md#clients), or remove `clients`"))
+        if isinstance(options.clients, list):
+            for index, client in enumerate(options.clients):
+                if client not in known:
+                    problems.append((f"clients[{index}]", f"no client {client!r} in the workflow's [[clients]]"
+                                     + (f"; they are {', '.join(known)}" if known else "")))
+            clients = [c for c in clients if c.id in options.clients]
+        if not options.to:
+            for client in clients:
+                if options.client_recipients and not client.recipients:
+                    problems.append(("to", f"client {client.id!r} has no recipients and `to` is empty: add "
+                                     "recipients to the client's [[clients]] entry, or set `to`"))
+        if options.report_output is None and clients:  # else the report output checks its own settings
+            from cmflow.builtin.outputs.report import ReportOptions, _client_breakdowns_missing
+
+            problems += _client_breakdowns_missing(workflow, ReportOptions())
+        if options.report_output is not None:
+            reports = [entry.id for entry in workflow.outputs if entry.plugin.name == "report"]
+            if options.report_output not in reports:
+                problems.append(("report_output", f"no `report` output has id {options.report_output!r}"
+                                 + (f"; they are {', '.join(reports)}" if reports else
+                                    "; the workflow has none: remove report_output")))
+        return problems
+
+    def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message | list[Message]:
         from email.message import EmailMessage
 
         options: EmailOptions = self.options
+        if options.clients != "none":
+            return self._client_messages(batch)
         sender = parse_address(options.from_address)
         to = [parse_address(a) for a in options.to]
         cc = [parse_address(a) for a in options.cc]
@@ -200,6 +285,78 @@ class Email(Notifier):
         payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
         return Message(f"email to {', '.join(recipients)}: {one_line(batch.title)}", payload,
                        key=batch.key)
+
+    def _client_messages(self, batch: NotificationBatch) -> list[Message]:
+        """One message per client asked for: the client's report, in the client's language."""
+        from email.message import EmailMessage
+        from pathlib import Path
+        from types import SimpleNamespace
+
+        from cmflow.builtin.reports.mailing import (email_chart, email_facts, email_logo, fill_report_email,
+                                                    render_attachments)
+        from cmflow.builtin.reports.writing import report_scopes, scope_document
+
+        options: EmailOptions = self.options
+        result = batch.result
+        directory = Path(result.workflow.directory)
+        settings = self._report_settings(result.workflow)
+        templates = directory / settings.templates if settings.templates else None
+        sender = parse_address(options.from_address)
+        messages = []
+        for scope in report_scopes(result, SimpleNamespace(clients=options.clients)):
+            client = scope.client
+            if client is None:
+                continue
+            to = [parse_address(a) for a in (client.recipients if options.client_recipients else ())] \
+                + [parse_address(a) for a in options.to]
+            cc = [parse_address(a) for a in options.cc]
+            if not to:
+                continue  # check() says so when the workflow is read
+            document, lang = scope_document(result, settings, scope, directory)
+            key = self._client_key(batch, client.id, document.complete)
+            mail = EmailMessage(policy=mail_policy())
+            facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name)
+            mail["Subject"] = facts.subject
+            mail["From"] = sender
+            mail["To"] = to
+            if cc:
+                mail["Cc"] = cc
+            if options.reply_to:
+                mail["Reply-To"] = parse_address(options.reply_to)
+            mail["Date"] = result.started_at
+            mail["Message-ID"] = message_id(key)
+            mail["Auto-Submitted"] = "auto-generated"
+            fill_report_email(mail, facts, chart=email_chart(document, lang), logo=email_logo(client.logo),
+                              templates=templates,
+                              accent=client.colour or settings.accent_colour,
+                              attachments=render_attachments(document, result, scope, lang, settings, directory,
+                                                             list(options.attach)))
+            recipients = list(dict.fromkeys(a.addr_spec for a in to + cc))
+            payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
+            messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key))
+        return messages
+
+    def _client_key(self, batch: NotificationBatch, client: str, complete: bool) -> str:
+        """The idempotency key of a client's message: the run's batch key, or with `send_once`
+        the workflow, this output, the period and whether the report is complete, so that the
+        outbox, which keeps a key once, never queues a period's report twice."""
+        import hashlib
+        import json
+
+        if not self.options.send_once:
+            return f"{batch.key}-{_safe_token(client)}"
+        period = batch.result.period
+        marker = json.dumps([batch.result.workflow.key, self.entry_id, str(period.start), str(period.end),
+                             "complete" if complete else "incomplete"], ensure_ascii=False)
+        return f"{hashlib.sha256(marker.encode()).hexdigest()[:32]}-{_safe_token(client)}"
+
+    def _report_settings(self, workflow: Any) -> Any:
+        """The options of the `report` output named by `report_output`, else a report's defaults."""
+        from cmflow.builtin.outputs.report import ReportOptions
+
+        name = self.options.report_output
+        entry = next((e for e in workflow.outputs if e.id == name and e.plugin.name == "report"), None)
+        return entry.plugin.options if entry is not None else ReportOptions()
 
     def send(self, message: Message, ctx: SendContext) -> str | None:
         if self.options.transport == "file":

@@ -101,10 +101,16 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
         charts={name: ChartView(view.title, Markup(view.markup)) for name, view in (charts or {}).items()},
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
-        missing_platforms=language.join(list(dict.fromkeys(
-            language.text("report_incomplete_file") if plugin in FILE_SOURCES else language.platform(plugin)
-            for _, plugin in document.missing))),
+        missing_platforms=missing_sources(document, language),
     )
+
+
+def missing_sources(document: "ReportDocument", language: "Language") -> str:
+    """What a reader is told the report lacks: the platforms whose data could not be read
+    (``Instagram et an exported file``), never a source's id or path."""
+    return language.join(list(dict.fromkeys(
+        language.text("report_incomplete_file") if plugin in FILE_SOURCES else language.platform(plugin)
+        for _, plugin in document.missing)))
 
 
 def _template_failure(exc: Exception, folder: Path | None) -> Exception:

@@ -34,20 +34,10 @@ def report_scopes(result: "RunResult", options: Any) -> list[ReportScope]:
 
 def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Path]:
     """Write every file of the output; return their paths."""
-    from cmflow.builtin.reports.commentary import read_commentary
-    from cmflow.builtin.reports.language import language
-
     written: list[Path] = []
     for scope in report_scopes(result, options):
         client = scope.client
-        code = options.language or getattr(client, "language", None) or "en"
-        lang = language(code)
-        commentary = None
-        if options.commentary:
-            commentary = read_commentary(directory / result.output_path(
-                options.commentary, client=client.id if client else WHOLE))
-        document = build_document(result, scope, title=_title(result, options, scope, lang), metrics=options.metrics,
-                                  commentary=commentary)
+        document, lang = scope_document(result, options, scope, directory)
         for fmt in options.formats:
             path = result.output_path(options.path, client=client.id if client else WHOLE, format=fmt,
                                       audience=options.audience, language=lang.code)
@@ -68,6 +58,24 @@ def incomplete_path(path: Path) -> Path:
     """Where the report of a run that could not read every source goes: ``.incomplete`` before
     the extension, beside the last complete one, which it never replaces."""
     return path.with_name(f"{path.stem}.incomplete{path.suffix}")
+
+
+def scope_document(result: "RunResult", options: Any, scope: ReportScope, directory: Path) -> tuple[ReportDocument, Any]:
+    """The document of one scope as a ``report`` output's ``options`` make it (title, headline
+    metrics, the CM's commentary read from ``directory``), and the language it is written in:
+    the options', else the client's, else English."""
+    from cmflow.builtin.reports.commentary import read_commentary
+    from cmflow.builtin.reports.language import language
+
+    client = scope.client
+    lang = language(options.language or getattr(client, "language", None) or "en")
+    commentary = None
+    if options.commentary:
+        commentary = read_commentary(directory / result.output_path(
+            options.commentary, client=client.id if client else WHOLE))
+    document = build_document(result, scope, title=_title(result, options, scope, lang), metrics=options.metrics,
+                              commentary=commentary)
+    return document, lang
 
 
 def _title(result: "RunResult", options: Any, scope: ReportScope, lang: Any) -> str:
