@@ -121,6 +121,12 @@ class AlertLine:
     is_new: bool
     polarity: str
 
+    @property
+    def wording(self) -> str:
+        """The state as a reader is told it: an info alert firing is worth noting (a viral
+        week), not something to deal with."""
+        return "noted" if self.state == "firing" and self.severity == "info" else self.state
+
 
 @dataclass(frozen=True)
 class PostingTime:

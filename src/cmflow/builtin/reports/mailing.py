@@ -186,7 +186,7 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
         value = lang.value(alert.value, alert.unit)
         summary = t("alert_summary", metric=lang.metric_label(alert.metric), series=series, value=value) if series \
             else t("alert_summary_overall", metric=lang.metric_label(alert.metric), value=value)
-        alerts.append(one_line(f"{t('alert_state_' + alert.state)} · {summary}"))
+        alerts.append(one_line(f"{t('alert_state_' + alert.wording)} · {summary}"))
     missing = missing_sources(document, lang)
     formats = lang.join([fmt.upper() for fmt in attached])
     return EmailFacts(

@@ -1,0 +1,35 @@
+"""The report document's own judgements: what a change means given the metric's polarity, and
+how an alert's state is put to a client."""
+
+from __future__ import annotations
+
+import pytest
+
+from cmflow.builtin.reports.document import AlertLine, Change, Figure
+
+
+@pytest.mark.parametrize(("polarity", "unit", "change", "tone"), [
+    ("up", "", 12.0, "good"), ("up", "", -3.0, "bad"),
+    ("down", "", 12.0, "bad"), ("down", "", -3.0, "good"),  # more negative mentions is bad news
+    ("neutral", "", 5.0, "neutral"), ("up", "", 0.0, "neutral"),
+    ("up", "%", 0.004, "neutral"),  # a rate that moved less than 0.005 pt shows as ±0.00 pt: no news
+    ("up", "%", 0.006, "good"),
+])
+def test_a_change_is_good_or_bad_news_by_the_metrics_polarity(polarity, unit, change, tone) -> None:
+    figure = Figure("m", unit, 10.0, polarity=polarity, changes={"previous_period": Change(9.0, change, None)})
+    assert figure.tone("previous_period") == tone
+
+
+def test_no_change_has_no_tone() -> None:
+    assert Figure("m", "", 10.0).tone("previous_period") == ""
+    assert Figure("m", "", 10.0, changes={"previous_period": Change(None, None, None)}).tone("previous_period") == ""
+
+
+@pytest.mark.parametrize(("severity", "state", "wording"), [
+    ("info", "firing", "noted"),  # a viral week is worth noting, not something to deal with
+    ("warning", "firing", "firing"), ("critical", "firing", "firing"),
+    ("info", "resolved", "resolved"), ("warning", "pending", "pending"),
+])
+def test_an_alert_is_worded_by_its_severity_and_state(severity, state, wording) -> None:
+    line = AlertLine("total_reach", {"account": "a"}, severity, 100.0, "", state, True, "up")
+    assert line.wording == wording
