@@ -4,6 +4,7 @@ which fire three alerts over its known week, without its outputs and without its
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.toml"
@@ -15,3 +16,14 @@ def demo_scenario(outputs: str = "") -> str:
     head = text[:text.index("[[outputs]]")]
     objective, next_rule = head.index("# The objective agreed"), head.index("# A post going viral")
     return head[:objective] + head[next_rule:] + outputs
+
+
+def demo_without_client_reports() -> str:
+    """The whole demo but its client reports and their e-mails (seconds of charts and PDFs a
+    run), and its clients' logo lines (a copy elsewhere has no logos/ beside it): for the tests
+    of what happens around runs (alerts remembered, history, exit codes), not of the reports,
+    which tests/test_demo.py and test_report_*.py cover."""
+    text = re.sub(r"^logo = .*\n", "", DEMO_WORKFLOW.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    blocks = re.split(r"(?=^\[\[)", text, flags=re.MULTILINE)
+    return "".join(b for b in blocks if not (b.startswith("[[outputs]]")
+                                              and ('plugin = "report"' in b or 'id = "client_emails"' in b)))

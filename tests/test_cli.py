@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from demo_scenario import demo_without_client_reports
 
 import cmflow
 from cmflow.cli import COMMANDS, main
@@ -71,14 +72,9 @@ def demo_variant(directory: Path, old: str, new: str, name: str = "demo-variant.
 
 
 def quick_demo(directory: Path) -> Path:
-    """The demo without its client reports and their e-mails (seconds of charts and PDFs a run),
-    written to ``directory``: for the tests of what the CLI does around runs; test_run_the_demo
-    and tests/test_demo.py run the whole demo."""
-    blocks = re.split(r"(?=^\[\[)", DEMO_TEXT, flags=re.MULTILINE)
-    kept = [b for b in blocks if not (b.startswith("[[outputs]]")
-                                      and ('plugin = "report"' in b or 'id = "client_emails"' in b))]
+    """:func:`demo_without_client_reports`, written to ``directory``."""
     path = directory / "demo.toml"
-    path.write_text("".join(kept), encoding="utf-8")
+    path.write_text(demo_without_client_reports(), encoding="utf-8")
     return path
 
 
@@ -256,7 +252,9 @@ def test_a_store_password_is_never_printed(runner: CliRunner, in_tmp: Path) -> N
 def test_run_whose_output_cannot_deliver_exits_3(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     blocker = in_tmp / "not-a-directory"
     blocker.write_text("a regular file where the report's directory should be", encoding="utf-8")
-    path = demo_variant(in_tmp, 'path = "reports/demo-{period}.html"', f'path = "{blocker}/report.html"')
+    path = quick_demo(in_tmp)
+    path.write_text(path.read_text(encoding="utf-8").replace('path = "reports/demo-{period}.html"',
+                                                             f'path = "{blocker}/report.html"'), encoding="utf-8")
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 3, result.output
     assert "✗ output html_report failed:" in result.stderr

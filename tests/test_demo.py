@@ -19,6 +19,7 @@ import pytest
 from cmflow import accounts_of_no_client
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
+from demo_scenario import demo_without_client_reports
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
@@ -413,9 +414,11 @@ def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatc
     """The caption with <script>alert('x')</script> was published on 2026-10-07."""
     monkeypatch.chdir(tmp_path)
     demo_dir = tmp_path
+    demo = tmp_path / "demo.toml"
+    demo.write_text(demo_without_client_reports(), encoding="utf-8")
     [hostile] = [r for r in meta_rows("instagram") if "<script>" in r["Description"]]
     assert hostile["Publish time"].startswith("10/07/2026")
-    result = run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period="2026-10-05..2026-10-11")
+    result = run_workflow_file(demo, store_url=store_url, period="2026-10-05..2026-10-11")
     ranked = result.measurements.filter(result.measurements["rank"].is_not_null()
                                         & (result.measurements["period"] == "current"))
     assert hostile["Post ID"] in ranked["post_id"].to_list()  # the post is in the report
@@ -427,8 +430,10 @@ def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatc
 def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     monkeypatch.chdir(tmp_path)
     demo_dir = tmp_path
-    run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period=PERIOD)
-    second = run_workflow_file(DEMO_WORKFLOW, store_url=store_url, period=PERIOD)
+    demo = tmp_path / "demo.toml"
+    demo.write_text(demo_without_client_reports(), encoding="utf-8")
+    run_workflow_file(demo, store_url=store_url, period=PERIOD)
+    second = run_workflow_file(demo, store_url=store_url, period=PERIOD)
     assert len(second.alerts) == 5
     assert [a.is_new for a in second.alerts] == [False] * 5
     assert second.resolved == []
