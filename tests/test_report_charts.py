@@ -403,3 +403,15 @@ def test_rendering_never_fetches_anything() -> None:
         chart.svg("en")
     with pytest.raises(ValueError, match="External data url not allowed"):
         chart.png("en")
+
+
+def test_a_heat_map_labels_its_hours_with_the_names_it_is_given() -> None:
+    """A French report writes "9 h", not the clock's "9:00"; a list that is not 24 names is refused."""
+    from cmflow.builtin.reports.charts import heatmap
+
+    days = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
+    svg = heatmap([(0, 9, 3.0), (4, 18, 5.0)], title="t", weekday_names=days, unit="%",
+                  hour_names=[f"{h} h" for h in range(24)]).svg("fr")
+    assert ">9 h<" in svg and ">21 h<" in svg and "9:00" not in svg
+    with pytest.raises(ValueError, match="hour_names needs 24 names, got 2"):
+        heatmap([(0, 9, 3.0)], title="t", weekday_names=days, unit="%", hour_names=["0 h", "1 h"])

@@ -358,11 +358,15 @@ def _columns(categories: list[str], series: dict[str, list[float | None]], unit:
 
 
 def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_names: list[str],
-            unit: str, description: str = "", no_data_text: str | None = None) -> Chart:
+            unit: str, description: str = "", no_data_text: str | None = None,
+            hour_names: list[str] | None = None) -> Chart:
     """A weekday × hour grid (e.g. the engagement of posts by when they were published): one
     row per weekday (0 is ``weekday_names[0]``, Monday in Python's numbering), one column per
     hour 0-23, darker for more. A cell that is absent or None is "no data", drawn apart from
-    the lowest value."""
+    the lowest value. The hours are labelled ``hour_names`` (24 of them: a report's "9 h") or,
+    without, as the locale's clock writes them."""
+    if hour_names is not None and len(hour_names) != 24:
+        raise ValueError(f"heatmap {title!r}: hour_names needs 24 names, got {len(hour_names)}")
     if len(set(weekday_names)) != 7 or len(weekday_names) != 7:
         raise ValueError(f"heatmap {title!r}: weekday_names needs 7 different names, got {weekday_names!r}")
     given: dict[tuple[int, int], float | None] = {}
@@ -384,7 +388,8 @@ def heatmap(cells: list[tuple[int, int, float | None]], *, title: str, weekday_n
         "encoding": {
             "x": {"field": "hour", "type": "ordinal", "sort": list(range(24)), "axis": {
                 "title": None, "labelAngle": 0, "ticks": False, "domain": False,
-                "labelExpr": _HOURS, "orient": "top"},
+                "labelExpr": _HOURS if hour_names is None else
+                f"datum.value % 3 == 0 ? {json.dumps(hour_names)}[datum.value] : ''", "orient": "top"},
                 "scale": {"domain": list(range(24))}},
             "y": {"field": "weekday", "type": "ordinal", "sort": list(weekday_names),
                   "scale": {"domain": list(weekday_names)},

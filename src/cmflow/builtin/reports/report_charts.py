@@ -49,7 +49,8 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
         title = lang.text("chart_posting_times_title", metric=lang.metric_label(RATE_BY_ACCOUNT))
         charts["posting_times"] = heatmap(cells, title=title, unit="%", description=title,
                                           no_data_text=lang.text("no_data"),
-                                          weekday_names=[lang.weekday(i) for i in range(7)])
+                                          weekday_names=[lang.weekday(i) for i in range(7)],
+                                          hour_names=[lang.hour(h) for h in range(24)])
     return charts
 
 
