@@ -548,3 +548,35 @@ where = {client = "trailhead"}
                           "by client, so no series would match", 'add "client" to its `by`'),
                          ("objectives[1].where.client", "the objective belongs to client 'maison-lumiere', not "
                           "'trailhead'", "remove the where, or the client")]
+
+
+def test_a_failed_list_of_posts_leaves_the_follower_objective_its_verdict(tmp_path, store_url) -> None:
+    """The posts export is missing, the follower counts are read: the ERR objective has no verdict,
+    the followers' one is judged on counts that are whole (6,300 against a target of 6,000)."""
+    (tmp_path / "followers.csv").write_text(
+        "date,platform,account,followers\n2026-11-22,instagram,maisonlumiere,6300\n", encoding="utf-8")
+    text = RUN.replace('''[[metrics]]
+plugin = "engagement_rate_by_reach"''', '''[[sources]]
+id = "counts"
+plugin = "csv"
+path = "followers.csv"
+record = "account_snapshot"
+
+[[metrics]]
+plugin = "followers"
+by = ["overall"]
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"''') + '''
+[[objectives]]
+id = "fans"
+goal = "grow_fanbase"
+metric = "followers"
+target = 6000
+'''
+    (tmp_path / "kpi.toml").write_text(text, encoding="utf-8")  # posts.csv does not exist
+    result = run_workflow_file(tmp_path / "kpi.toml", store_url=store_url)
+    assert result.status == "failed"
+    verdicts = {r.objective.id: (r.verdict, r.reason) for r in result.objectives}
+    assert verdicts["fans"] == ("continue", None)
+    assert verdicts["overall"][0] is None and verdicts["overall"][1].startswith("source csv failed: ")

@@ -35,13 +35,19 @@ def failure(kind: str, entry_id: str, exc: BaseException) -> str:
 
 def upstream_failure(workflow: "Workflow", failed: Mapping[tuple[str, str], "StageReport"], metric: str) -> str | None:
     """Why figures of ``metric`` cannot be trusted this run: a metric producing it, or a source
-    such a metric reads, failed (``failed``: the failed reports by (kind, id)). None if neither."""
+    such a metric reads records of the kinds it needs from, failed (``failed``: the failed
+    reports by (kind, id)). None if neither."""
+    sources = {s.id: s for s in workflow.sources}
     for entry in workflow.metrics:
         if metric not in entry.plugin.produces():
             continue
         if stage := failed.get(("metric", entry.id)):
             return f"metric {entry.id} failed: {stage.error}"
-        for source_id in entry.common.sources or [s.id for s in workflow.sources]:
+        read = {kind for group in entry.plugin.needed_records() for kind in group}
+        for source_id in entry.common.sources or list(sources):
+            source = sources.get(source_id)
+            if source is not None and not (set(source.plugin.produces()) & read):
+                continue  # a failed list of posts takes nothing from a metric of follower counts
             if stage := failed.get(("source", source_id)):
                 return f"source {source_id} failed: {stage.error}"
     return None
