@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -510,3 +512,12 @@ def test_every_bundled_export_is_recognised_as_the_format_it_was_written_in(bran
             rows = table.rows if table.rows is not None else len(
                 (folder / name).read_text(encoding="utf-8-sig").strip().splitlines()) - table.header_row
             assert rows > 0, name
+
+
+@pytest.mark.skipif(not shutil.which("pdfinfo"), reason="needs poppler-utils: .ci/run installs it")
+def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
+    """The management audience's PDF is a one-pager: decisions, headline KPIs and the trend."""
+    for client in ("maison-lumiere", "trailhead-outfitters"):
+        pdf = demo_dir / "reports" / client / f"{client}-{CURRENT[0]}..{CURRENT[1]}-management.pdf"
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Pages:\s+1$", info, re.MULTILINE), info
