@@ -33,3 +33,14 @@ def test_no_change_has_no_tone() -> None:
 def test_an_alert_is_worded_by_its_severity_and_state(severity, state, wording) -> None:
     line = AlertLine("total_reach", {"account": "a"}, severity, 100.0, "", state, True, "up")
     assert line.wording == wording
+
+
+@pytest.mark.parametrize(("previous", "value", "change_pct", "shown"), [
+    (50.0, 60.0, 20.0, 20.0),
+    (50.0, -10.0, -120.0, None),  # a growth that turned negative: the difference (-60), not -120 %
+    (-10.0, 40.0, -500.0, None),  # from a negative figure a percentage says nothing
+    (0.0, 3.0, None, None),
+])
+def test_a_change_is_a_percentage_only_where_one_means_something(previous, value, change_pct, shown) -> None:
+    figure = Figure("follower_growth", "followers", value)
+    assert figure.relative_change(Change(previous, value - previous, change_pct)) == shown

@@ -56,6 +56,14 @@ class Figure:
     trend: tuple[tuple[date, float | None], ...] = ()
     """The figure over the last periods, oldest first, the current one last."""
 
+    def relative_change(self, change: Change) -> float | None:
+        """``change``'s percentage where it means something: from a positive figure to one that
+        is not negative. A follower growth of 50 that turns into -10 did not change by -120 %:
+        the report says -60 instead."""
+        if change.change_pct is None or change.previous is None or change.previous <= 0:
+            return None
+        return change.change_pct if self.value is None or self.value >= 0 else None
+
     def tone(self, comparison: str) -> str:
         """good, bad or neutral: what the change against ``comparison`` means given the
         metric's polarity; empty when there is no change to judge."""

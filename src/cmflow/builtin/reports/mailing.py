@@ -168,7 +168,7 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
             change = figure.changes.get(comparison)
             if change is None or change.change is None:
                 continue
-            text = lang.change(change.change, change.change_pct, figure.unit)
+            text = lang.change(change.change, figure.relative_change(change), figure.unit)
             if text:
                 changes.append(ChangeLine(f"{text} {t('vs_' + comparison)}", figure.tone(comparison)))
         value = lang.value(figure.value, figure.unit) if figure.value is not None else lang.reason(figure.reason)
