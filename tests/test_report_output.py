@@ -835,6 +835,22 @@ def test_a_failed_source_writes_an_incomplete_report_beside_the_last_complete_on
     assert cards(page)["Taux d'engagement (portée)"][0] == f"3,11{NBSP}%"
 
 
+def test_an_incomplete_workbook_says_so_in_its_summary(failed_run) -> None:
+    import openpyxl
+
+    failing = WORKFLOW.split("[[outputs]]")[0].replace("exports/facebook-posts.csv", "exports/gone/facebook-posts.csv")
+    folder = failed_run[0]
+    (folder / "failing-xlsx.toml").write_text(failing + """
+[[outputs]]
+plugin = "report"
+path = "workbooks/{client}.{format}"
+formats = ["xlsx"]
+""", encoding="utf-8")
+    run_in(folder, folder / "failing-xlsx.toml", f"sqlite:///{folder / 'failing-xlsx.db'}")
+    book = openpyxl.load_workbook(folder / "workbooks" / "atelier-rose.incomplete.xlsx")
+    assert book["Synthèse"]["A1"].value == f"Atelier Rose{NBSP}: rapport réseaux sociaux (Rapport incomplet)"
+
+
 @pytest.mark.xfail(strict=True, reason="a failed file source is named 'un fichier d'export': its records, "
                    "which would say the platform (Facebook), could not be read")
 def test_the_banner_names_the_platform_that_is_missing(failed_run) -> None:

@@ -77,7 +77,8 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
             row[f"previous_{comparison}"] = _in_unit(change.previous, figure.unit) if change else None
             row[f"change_pct_{comparison}"] = change.change_pct if change else None
         rows.append(row)
-    return Sheet(lang.text("section_summary"), document.title, columns, rows)
+    title = document.title if document.complete else f"{document.title} ({lang.text('incomplete_title')})"
+    return Sheet(lang.text("section_summary"), title, columns, rows)
 
 
 def _in_unit(value: float | None, unit: str) -> "Cell | None":
