@@ -595,6 +595,28 @@ def test_polarity_colours_a_rise_of_what_should_fall_as_bad(agency) -> None:
     assert found["Negative mentions"][1][0] == ("bad", f"▲ +200% {VS_PREVIOUS_EN}")
 
 
+def test_listening_figures_not_in_the_summary_get_a_section_of_their_own(agency, tmp_path) -> None:
+    """A report whose headline KPIs leave out the negative mentions shows them under "Social
+    listening": 3 against 1 (+200 %, bad news); the agency report, which has them in its summary,
+    does not show them twice."""
+    shutil.copytree(agency[0], tmp_path / "agency")
+    folder = tmp_path / "agency"
+    (folder / "listening.toml").write_text(WORKFLOW.split("[[outputs]]")[0] + """
+[[outputs]]
+plugin = "report"
+path = "listening/{client}.{format}"
+clients = "none"
+language = "en"
+metrics = ["followers"]
+""", encoding="utf-8")
+    run_in(folder, folder / "listening.toml", f"sqlite:///{folder / 'listening.db'}")
+    page = (folder / "listening" / "all.html").read_text(encoding="utf-8")
+    section = page.split('<h2 id="listening">Social listening</h2>', 1)[1].split("</section>", 1)[0]
+    assert "Negative mentions" in section and '<span class="value">3</span>' in section
+    assert 'class="delta bad"' in section
+    assert 'id="listening"' not in read(agency, "agency.html")
+
+
 def test_the_commentary_is_rendered_without_its_html_or_script_links(agency) -> None:
     page = read(agency, "atelier-rose.html")
     commentary = page.split('<div class="commentary">', 1)[1].split("</div>", 1)[0]

@@ -23,6 +23,8 @@ HEADLINE_METRICS = ("followers", "follower_growth", "engagement_rate_by_reach", 
                     "total_reach", "total_impressions", "total_interactions", "posts_published")
 """The KPIs a summary shows when the report names none, in this order (those the run has)."""
 COMPARISONS = ("previous_period", "same_period_last_year")
+LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "negative_comments")
+"""What the listening section shows, when the run measures it for the report's scope."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -166,6 +168,8 @@ class ReportDocument:
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
+    listening: list[Figure]
+    """Mentions and comments of the scope's whole, with their changes (none: no section)."""
     missing: list[tuple[str, str]]
     """The sources the run could not read, as (id, plugin): the report is incomplete when
     this is not empty. A client's report names their plugins (platforms), never ids or paths."""
@@ -199,6 +203,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
         alerts=_alerts(result, scope),
+        listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         missing=[(report.id, report.plugin) for report in result.failed_sources],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )
