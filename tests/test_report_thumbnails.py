@@ -1,0 +1,318 @@
+"""Thumbnails of top and flop posts: fetched through the network guard from a real loopback
+server when the report is written, checked (type, first bytes, size, time), inlined as ``data:``
+URIs; anything else leaves the post without an image and the report is still written."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import ipaddress
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cmflow.builtin.reports.thumbnails import ThumbnailFetcher, image_type
+from cmflow.http.guard import NetworkPolicy
+from cmflow.testing import run_workflow_file
+
+
+def image_bytes(fmt: str, colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), colour).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+PNG = image_bytes("PNG", "red")
+JPEG = image_bytes("JPEG", "blue")
+GIF = image_bytes("GIF", "green")
+WEBP = image_bytes("WEBP", "white")
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+PAGE = b"<!doctype html><html><body><script>alert(2)</script></body></html>"
+BIG = PNG + b"\0" * (1024 * 1024)  # a PNG's first bytes, then past the 1 MB cap
+
+
+class ImageServer:
+    """A real HTTP server on 127.0.0.1 serving ``routes`` (path -> (status, headers, body, delay))
+    and counting the requests it received per path."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes, float]]):
+        self.routes = routes
+        self.requests: list[str] = []
+        lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                with lock:
+                    server.requests.append(self.path)
+                status, headers, body, delay = server.routes.get(self.path, (404, {}, b"", 0.0))
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (the timeout test)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def count(self, path: str) -> int:
+        return self.requests.count(path)
+
+
+def image(kind: str, body: bytes) -> tuple[int, dict[str, str], bytes, float]:
+    return 200, {"Content-Type": kind}, body, 0.0
+
+
+ROUTES = {
+    "/a.png": image("image/png", PNG),
+    "/b.jpg": image("image/jpeg; charset=binary", JPEG),
+    "/c.gif": image("image/gif", GIF),
+    "/d.webp": image("image/webp", WEBP),
+    "/evil.svg": image("image/svg+xml", SVG),
+    "/page.html": image("text/html", PAGE),
+    "/lying.png": image("image/png", PAGE),  # says PNG, is HTML
+    "/svg-as-png.png": image("image/png", SVG),
+    "/jpeg-said-png.png": image("image/png", JPEG),  # the type and the bytes disagree
+    "/big.png": image("image/png", BIG),
+    "/slow.png": (200, {"Content-Type": "image/png"}, PNG, 2.5),
+    "/gone.png": (404, {"Content-Type": "text/plain"}, b"not found", 0.0),
+    "/to-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"", 0.0),
+    "/to-private": (302, {"Location": "http://10.0.0.1/a.png"}, b"", 0.0),
+    "/to-file": (302, {"Location": "file:///etc/passwd"}, b"", 0.0),
+    "/to-a": (302, {"Location": "/a.png"}, b"", 0.0),
+}
+
+
+@pytest.fixture
+def server():
+    images = ImageServer(dict(ROUTES))
+    yield images
+    images.close()
+
+
+@dataclass(frozen=True)
+class OnlyPort(NetworkPolicy):
+    """The test server's loopback port, and no other address: it stands in for a public CDN."""
+
+    port: int = 0
+
+    def refusal(self, address, port):
+        if address == ipaddress.ip_address("127.0.0.1") and port == self.port:
+            return None
+        return "not the test server"
+
+
+def data_uri(kind: str, body: bytes) -> str:
+    return f"data:{kind};base64,{base64.b64encode(body).decode('ascii')}"
+
+
+# -- the fetcher -----------------------------------------------------------------------------
+def test_image_types_are_told_by_their_first_bytes():
+    assert [image_type(b) for b in (PNG, JPEG, GIF, WEBP, SVG, PAGE, b"", b"RIFF\0\0\0\0WAVE")] == [
+        "image/png", "image/jpeg", "image/gif", "image/webp", None, None, None, None]
+
+
+def test_only_real_small_quick_images_are_inlined(server):
+    fetcher = ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0)
+    urls = {path: server.url + path for path in ROUTES}
+
+    found = fetcher.data_uris(urls.values())
+
+    inlined = {path for path, url in urls.items() if found[url]}
+    assert inlined == {"/a.png", "/b.jpg", "/c.gif", "/d.webp", "/to-a"}
+    assert found[urls["/a.png"]] == data_uri("image/png", PNG)
+    assert found[urls["/b.jpg"]] == data_uri("image/jpeg", JPEG)
+    assert found[urls["/c.gif"]] == data_uri("image/gif", GIF)
+    assert found[urls["/d.webp"]] == data_uri("image/webp", WEBP)
+    assert found[urls["/to-a"]] == data_uri("image/png", PNG)  # a redirect to an allowed address
+    # Each URL asked once (the redirect's target too); the slow answer was waited for 1 s, not 2.5.
+    assert sorted(server.requests) == sorted([*ROUTES, "/a.png"])
+
+
+def test_a_redirect_inside_the_network_is_refused_by_the_guard(server):
+    fetcher = ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0)
+
+    started = time.monotonic()
+    found = fetcher.data_uris([server.url + "/to-metadata", server.url + "/to-private", server.url + "/to-file"])
+
+    assert list(found.values()) == [None, None, None]
+    assert server.requests == ["/to-metadata", "/to-private", "/to-file"]
+    assert time.monotonic() - started < 1.0  # refused before connecting, not timed out
+
+
+def test_the_guard_refuses_loopback_unless_private_networks_are_allowed(server):
+    refused = ThumbnailFetcher(timeout=1.0).data_uris([server.url + "/a.png"])
+    assert refused == {server.url + "/a.png": None}
+    assert server.requests == []  # never connected
+
+    allowed = ThumbnailFetcher(allow_private_network=True, timeout=1.0).data_uris([server.url + "/a.png"])
+    assert allowed == {server.url + "/a.png": data_uri("image/png", PNG)}
+    assert server.requests == ["/a.png"]
+
+
+def test_urls_that_are_not_http_are_not_fetched(server):
+    fetcher = ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0)
+
+    found = fetcher.data_uris(["file:///etc/passwd", "javascript:alert(1)", "data:image/png;base64,AAAA",
+                               "ftp://example.org/a.png", "not a url"])
+
+    assert set(found.values()) == {None}
+    assert server.requests == []
+
+
+def test_each_url_is_fetched_once_per_fetcher(server):
+    fetcher = ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0)
+
+    first = fetcher.data_uris([server.url + "/a.png", server.url + "/gone.png"])
+    second = fetcher.data_uris([server.url + "/a.png", server.url + "/gone.png"])
+
+    assert first == second == {server.url + "/a.png": data_uri("image/png", PNG), server.url + "/gone.png": None}
+    assert server.requests == ["/a.png", "/gone.png"]
+
+
+# -- a real run --------------------------------------------------------------------------------
+WORKFLOW = """
+[workflow]
+name = "Thumbnails"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+columns = {{ thumbnail_url = "Image" }}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+
+[[metrics]]
+plugin = "top_posts"
+rank_by = "engagement_rate_by_reach"
+n = 4
+by = ["overall"]
+
+[[metrics]]
+id = "bottom_posts"
+plugin = "top_posts"
+direction = "bottom"
+rank_by = "engagement_rate_by_reach"
+n = 3
+by = ["overall"]
+
+[[outputs]]
+plugin = "report"
+path = "reports/{{client}}.{{format}}"
+formats = ["html", "pdf"]
+{options}
+"""
+# ERR by reach = likes / 1000 x 100: 9, 8, 7, 6, 5, 4, 3 %. Top 4: p1..p4; flop 3: p7, p6, p5.
+POSTS = [
+    ("p1", "Red lamp <b>", 90, "/a.png"),
+    ("p2", "Blue lamp", 80, "/b.jpg"),
+    ("p3", "Scripted lamp", 70, "/evil.svg"),
+    ("p4", "Page lamp", 60, "/page.html"),
+    ("p5", "Big lamp", 50, "/big.png"),
+    ("p6", "Plain lamp", 40, ""),
+    ("p7", "Lamp again", 30, "/a.png"),  # the same image as p1: fetched once
+]
+
+
+def run(folder: Path, server: ImageServer, options: str):
+    with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["platform", "account", "post_id", "published_at", "format", "text", "url", "Image",
+                         "likes", "reach"])
+        for day, (post_id, text, likes, path) in enumerate(POSTS, start=16):
+            writer.writerow(["instagram", "lumiere", post_id, f"2026-11-{day}T10:00:00Z", "image", text,
+                             f"https://instagram.com/p/{post_id}", server.url + path if path else "", likes, 1000])
+    workflow = folder / "thumbnails.toml"
+    workflow.write_text(WORKFLOW.format(options=options), encoding="utf-8")
+    before = os.getcwd()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+        os.chdir(folder)
+        try:
+            result = run_workflow_file(workflow, store_url=f"sqlite:///{folder / 'store.db'}")
+        finally:
+            os.chdir(before)
+    assert result.failed_stages == [], [stage.error for stage in result.failed_stages]
+    return (folder / "reports" / "all.html").read_text(encoding="utf-8")
+
+
+def thumbnails(page: str) -> dict[str, str | None]:
+    """Each post row's text (the link's) -> its thumbnail's src, or None."""
+    shown = {}
+    for cell in re.findall(r'<td class="post-text"[^>]*>(.*?)</td>', page, re.DOTALL):
+        text = html.unescape(re.search(r"<a [^>]*>(.*?)</a>", cell, re.DOTALL).group(1))
+        img = re.search(r'<img class="thumb" src="([^"]*)" alt="([^"]*)" width="56" height="56">', cell)
+        if img:
+            assert html.unescape(img.group(2)) == text  # alt text: the excerpt
+        shown[text] = img.group(1) if img else None
+    return shown
+
+
+def test_a_report_inlines_the_ranked_posts_images_it_could_check(tmp_path, server):
+    page = run(tmp_path, server, "allow_private_network = true  # the test server is on loopback")
+
+    assert thumbnails(page) == {
+        "Red lamp <b>": data_uri("image/png", PNG), "Blue lamp": data_uri("image/jpeg", JPEG),
+        "Scripted lamp": None, "Page lamp": None,  # top 4
+        "Lamp again": data_uri("image/png", PNG), "Plain lamp": None, "Big lamp": None,  # flop 3
+    }
+    # Ranked posts only, each image once for the HTML and the PDF together.
+    assert sorted(server.requests) == ["/a.png", "/b.jpg", "/big.png", "/evil.svg", "/page.html"]
+    assert server.url not in page and "127.0.0.1" not in page  # no URL of an image in the page
+    assert (tmp_path / "reports" / "all.pdf").stat().st_size > 0
+
+
+def test_without_private_networks_the_guard_refuses_the_loopback_server(tmp_path, server):
+    page = run(tmp_path, server, "")
+
+    assert set(thumbnails(page).values()) == {None}
+    assert server.requests == []
+
+
+def test_thumbnails_off_makes_no_request(tmp_path, server):
+    page = run(tmp_path, server, "allow_private_network = true\nthumbnails = false")
+
+    assert set(thumbnails(page).values()) == {None} and len(thumbnails(page)) == 7
+    assert server.requests == []
+
+
+def test_the_page_with_thumbnails_makes_no_request(tmp_path, server):
+    from browser import CHROMIUM, requests_made_by
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium: .ci/run installs it")
+    run(tmp_path, server, "allow_private_network = true")
+    server.requests.clear()
+
+    assert requests_made_by(tmp_path / "reports" / "all.html") == []
+    assert server.requests == []
