@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -37,6 +38,8 @@ MAX_REDIRECTS = 3
 """Redirects followed (each hop through the network guard)."""
 MAX_THUMBNAILS = 10
 """Images fetched for one report at most (its ranked posts, top first)."""
+TOTAL_SECONDS = 20.0
+"""Seconds one report spends fetching its images at most: past them, the rest are left out."""
 
 
 def image_type(content: bytes) -> str | None:
@@ -60,11 +63,13 @@ class ThumbnailFetcher:
     """
 
     def __init__(self, *, allow_private_network: bool = False, network: Any = None,
-                 timeout: float = TIMEOUT_SECONDS, max_bytes: int = MAX_THUMBNAIL_BYTES) -> None:
+                 timeout: float = TIMEOUT_SECONDS, max_bytes: int = MAX_THUMBNAIL_BYTES,
+                 total_seconds: float = TOTAL_SECONDS) -> None:
         self.allow_private_network = allow_private_network
         self.network = network
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.total_seconds = total_seconds
         self.fetched: dict[str, str | None] = {}
         """The ``data:`` URI of each URL asked for (None: no thumbnail)."""
 
@@ -81,7 +86,12 @@ class ThumbnailFetcher:
                              retry=RetryPolicy(max_attempts=1), allow_private_network=self.allow_private_network,
                              network=self.network) as http:
                 http.httpx.max_redirects = MAX_REDIRECTS
+                deadline = time.monotonic() + self.total_seconds
                 for url in missing:
+                    if time.monotonic() > deadline:
+                        log.debug("no thumbnail: the report's %g s for its images are spent", self.total_seconds)
+                        self.fetched[url] = None
+                        continue
                     self.fetched[url] = self._fetch(http, url)
         return {url: self.fetched[url] for url in urls}
 
