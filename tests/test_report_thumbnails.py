@@ -300,7 +300,18 @@ def test_a_report_inlines_the_ranked_posts_images_it_could_check(tmp_path, serve
     # Ranked posts only, each image once for the HTML and the PDF together.
     assert sorted(server.requests) == ["/a.png", "/b.jpg", "/big.png", "/evil.svg", "/page.html"]
     assert server.url not in page and "127.0.0.1" not in page  # no URL of an image in the page
-    assert (tmp_path / "reports" / "all.pdf").stat().st_size > 0
+    assert pdf_images(tmp_path / "reports" / "all.pdf") == [("4", "3", "image"), ("4", "3", "jpeg"), ("4", "3", "image")]
+
+
+def pdf_images(path: Path) -> list[tuple[str, str, str]]:
+    """The images drawn in a PDF (width, height, encoding), by poppler's pdfimages, in page order."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdfimages") is None:
+        pytest.skip("needs poppler-utils (pdfimages): .ci/run installs it")
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    return [(row.split()[3], row.split()[4], row.split()[8]) for row in listing.splitlines()[2:]]
 
 
 def test_without_private_networks_the_guard_refuses_the_loopback_server(tmp_path, server):
