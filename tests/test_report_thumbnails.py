@@ -300,6 +300,7 @@ def test_a_report_inlines_the_ranked_posts_images_it_could_check(tmp_path, serve
     # Ranked posts only, each image once for the HTML and the PDF together.
     assert sorted(server.requests) == ["/a.png", "/b.jpg", "/big.png", "/evil.svg", "/page.html"]
     assert server.url not in page and "127.0.0.1" not in page  # no URL of an image in the page
+    assert 'alt="Red lamp &lt;b&gt;"' in page  # the excerpt, escaped
     assert pdf_images(tmp_path / "reports" / "all.pdf") == [("4", "3", "image"), ("4", "3", "jpeg"), ("4", "3", "image")]
 
 
@@ -325,6 +326,13 @@ def test_thumbnails_off_makes_no_request(tmp_path, server):
     page = run(tmp_path, server, "allow_private_network = true\nthumbnails = false")
 
     assert set(thumbnails(page).values()) == {None} and len(thumbnails(page)) == 7
+    assert server.requests == []
+
+
+def test_the_management_one_pager_shows_no_posts_and_fetches_nothing(tmp_path, server):
+    page = run(tmp_path, server, 'allow_private_network = true\naudience = "management"')
+
+    assert thumbnails(page) == {} and "data:image/png" not in page
     assert server.requests == []
 
 
