@@ -255,7 +255,64 @@ POSTS = [
 ]
 
 
-def run(folder: Path, server: ImageServer, options: str):
+CLIENT_WORKFLOW = """
+[workflow]
+name = "Thumbnails"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[clients]]
+id = "lumiere"
+name = "Maison Lumière"
+language = "en"
+recipients = ["marie@lumiere.example"]
+accounts = ["lumiere"]
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+columns = {{ thumbnail_url = "Image" }}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["client"]
+
+[[metrics]]
+plugin = "top_posts"
+rank_by = "engagement_rate_by_reach"
+n = 4
+by = ["client"]
+
+[[metrics]]
+id = "bottom_posts"
+plugin = "top_posts"
+direction = "bottom"
+rank_by = "engagement_rate_by_reach"
+n = 3
+by = ["client"]
+
+[[outputs]]
+id = "client_report"
+plugin = "report"
+path = "reports/{{client}}.{{format}}"
+formats = ["html", "pdf"]
+{options}
+
+[[outputs]]
+plugin = "email"
+transport = "file"
+directory = "mail"
+when = "always"
+from_address = "Agence <reports@agency.example>"
+clients = "each"
+report_output = "client_report"
+attach = ["html"]
+"""
+
+
+def run(folder: Path, server: ImageServer, options: str, workflow_text: str = WORKFLOW):
     with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["platform", "account", "post_id", "published_at", "format", "text", "url", "Image",
@@ -264,7 +321,7 @@ def run(folder: Path, server: ImageServer, options: str):
             writer.writerow(["instagram", "lumiere", post_id, f"2026-11-{day}T10:00:00Z", "image", text,
                              f"https://instagram.com/p/{post_id}", server.url + path if path else "", likes, 1000])
     workflow = folder / "thumbnails.toml"
-    workflow.write_text(WORKFLOW.format(options=options), encoding="utf-8")
+    workflow.write_text(workflow_text.format(options=options), encoding="utf-8")
     before = os.getcwd()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CMFLOW_LOAD_PLUGINS", "")
@@ -274,7 +331,8 @@ def run(folder: Path, server: ImageServer, options: str):
         finally:
             os.chdir(before)
     assert result.failed_stages == [], [stage.error for stage in result.failed_stages]
-    return (folder / "reports" / "all.html").read_text(encoding="utf-8")
+    return (folder / "reports" / ("all.html" if workflow_text is WORKFLOW else "lumiere.html")).read_text(
+        encoding="utf-8")
 
 
 def thumbnails(page: str) -> dict[str, str | None]:
@@ -313,6 +371,26 @@ def pdf_images(path: Path) -> list[tuple[str, str, str]]:
         pytest.skip("needs poppler-utils (pdfimages): .ci/run installs it")
     listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
     return [(row.split()[3], row.split()[4], row.split()[8]) for row in listing.splitlines()[2:]]
+
+
+def test_the_report_and_the_clients_email_share_the_runs_images(tmp_path, server):
+    import email
+    import email.policy
+
+    page = run(tmp_path, server, "allow_private_network = true", CLIENT_WORKFLOW)
+
+    [path] = (tmp_path / "mail").glob("*.eml")
+    mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    [attached] = [part for part in mail.iter_attachments() if part.get_filename().endswith(".html")]
+    assert thumbnails(attached.get_content()) == thumbnails(page) == {
+        "Red lamp <b>": data_uri("image/png", PNG), "Blue lamp": data_uri("image/jpeg", JPEG),
+        "Scripted lamp": None, "Page lamp": None,
+        "Lamp again": data_uri("image/png", PNG), "Plain lamp": None, "Big lamp": None,
+    }
+    # The message's own body shows no posts, so no thumbnail either.
+    assert "Red lamp" not in mail.get_body(("html",)).get_content()
+    # The HTML, the PDF and the e-mail's attachment: each image fetched once in the run.
+    assert sorted(server.requests) == ["/a.png", "/b.jpg", "/big.png", "/evil.svg", "/page.html"]
 
 
 def test_without_private_networks_the_guard_refuses_the_loopback_server(tmp_path, server):
