@@ -166,6 +166,19 @@ def test_a_redirect_inside_the_network_is_refused_by_the_guard(server):
     assert time.monotonic() - started < 1.0  # refused before connecting, not timed out
 
 
+def test_redirects_are_followed_three_times_at_most(server):
+    server.routes.update({"/loop": (302, {"Location": "/loop"}, b"", 0.0),
+                          "/hop1": (302, {"Location": "/hop2"}, b"", 0.0),
+                          "/hop2": (302, {"Location": "/hop3"}, b"", 0.0),
+                          "/hop3": (302, {"Location": "/a.png"}, b"", 0.0)})
+    fetcher = ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0)
+
+    found = fetcher.data_uris([server.url + "/loop", server.url + "/hop1"])
+
+    assert found == {server.url + "/loop": None, server.url + "/hop1": data_uri("image/png", PNG)}
+    assert server.requests == ["/loop"] * 4 + ["/hop1", "/hop2", "/hop3", "/a.png"]
+
+
 def test_the_guard_refuses_loopback_unless_private_networks_are_allowed(server):
     refused = ThumbnailFetcher(timeout=1.0).data_uris([server.url + "/a.png"])
     assert refused == {server.url + "/a.png": None}

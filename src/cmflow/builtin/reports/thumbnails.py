@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import threading
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable
@@ -72,28 +73,35 @@ class ThumbnailFetcher:
         self.total_seconds = total_seconds
         self.fetched: dict[str, str | None] = {}
         """The ``data:`` URI of each URL asked for (None: no thumbnail)."""
+        self._lock = threading.Lock()
 
     def data_uris(self, urls: Iterable[str]) -> dict[str, str | None]:
         """The ``data:`` URI of each of ``urls`` (None where there is none), fetching those not
         fetched yet."""
         urls = list(dict.fromkeys(urls))
-        missing = [url for url in urls if url not in self.fetched]
-        if missing:
-            from cmflow.http import RetryPolicy, make_client
-
-            with make_client(connect_timeout=self.timeout, read_timeout=self.timeout, total_timeout=self.timeout,
-                             max_response_mb=self.max_bytes / 1024 / 1024, follow_redirects=True,
-                             retry=RetryPolicy(max_attempts=1), allow_private_network=self.allow_private_network,
-                             network=self.network) as http:
-                http.httpx.max_redirects = MAX_REDIRECTS
-                deadline = time.monotonic() + self.total_seconds
-                for url in missing:
-                    if time.monotonic() > deadline:
-                        log.debug("no thumbnail: the report's %g s for its images are spent", self.total_seconds)
-                        self.fetched[url] = None
-                        continue
-                    self.fetched[url] = self._fetch(http, url)
+        with self._lock:  # two outputs of a run asking at once still fetch each image once
+            self._fetch_missing([url for url in urls if url not in self.fetched])
         return {url: self.fetched[url] for url in urls}
+
+    def _fetch_missing(self, missing: list[str]) -> None:
+        """Fetch ``missing`` with one client of the HTTP kit: its guarded transport checks every
+        connection, redirects included; no retry; the whole batch within ``total_seconds``."""
+        if not missing:
+            return
+        from cmflow.http import RetryPolicy, make_client
+
+        with make_client(connect_timeout=self.timeout, read_timeout=self.timeout, total_timeout=self.timeout,
+                         max_response_mb=self.max_bytes / 1024 / 1024, follow_redirects=True,
+                         retry=RetryPolicy(max_attempts=1), allow_private_network=self.allow_private_network,
+                         network=self.network) as http:
+            http.httpx.max_redirects = MAX_REDIRECTS
+            deadline = time.monotonic() + self.total_seconds
+            for url in missing:
+                if time.monotonic() > deadline:
+                    log.debug("no thumbnail: the report's %g s for its images are spent", self.total_seconds)
+                    self.fetched[url] = None
+                    continue
+                self.fetched[url] = self._fetch(http, url)
 
     def _fetch(self, http: Any, url: str) -> str | None:
         from cmflow.http import redact, url_problem
@@ -123,18 +131,20 @@ class ThumbnailFetcher:
 
 
 _RUN_FETCHERS: dict[int, ThumbnailFetcher] = {}
+_RUN_FETCHERS_LOCK = threading.Lock()
 
 
 def run_fetcher(result: Any, *, allow_private_network: bool = False) -> ThumbnailFetcher:
     """The fetcher of one run and policy: the run's reports and e-mails fetch each image once."""
     key = id(result)
-    fetcher = _RUN_FETCHERS.get(key)
-    if fetcher is None or fetcher.allow_private_network != allow_private_network:
-        fetcher = ThumbnailFetcher(allow_private_network=allow_private_network)
-        if key not in _RUN_FETCHERS:
-            weakref.finalize(result, _RUN_FETCHERS.pop, key, None)
-        _RUN_FETCHERS[key] = fetcher
-    return fetcher
+    with _RUN_FETCHERS_LOCK:
+        fetcher = _RUN_FETCHERS.get(key)
+        if fetcher is None or fetcher.allow_private_network != allow_private_network:
+            fetcher = ThumbnailFetcher(allow_private_network=allow_private_network)
+            if key not in _RUN_FETCHERS:  # forgotten with the run's result
+                weakref.finalize(result, _RUN_FETCHERS.pop, key, None)
+            _RUN_FETCHERS[key] = fetcher
+        return fetcher
 
 
 def with_thumbnails(document: "ReportDocument", fetcher: ThumbnailFetcher,
