@@ -88,7 +88,8 @@ class BlueskySource(Source):
     ``bookmarkCount`` -> saves; Bluesky reports no reach, impressions or views, which stay
     empty. The publication instant is the record's ``createdAt``; the format comes from the
     embed (video, image, carousel for several images, link for a link card or a link in the
-    text), else text. Reposts and the pinned post's repeat are never posts.
+    text), else text; an image post's first ``thumb`` is its thumbnail_url. Reposts and the
+    pinned post's repeat are never posts.
 
     Bluesky gives only the current follower count: it is dated the window's last day when the
     run happens in the 7 days after the window (periods end yesterday), today while the window
