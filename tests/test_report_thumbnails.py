@@ -208,6 +208,36 @@ def test_past_the_reports_time_for_images_the_rest_are_left_out(server):
     assert server.requests == ["/slow.png"]
 
 
+def test_a_report_fetches_ten_images_at_most_top_posts_first(server):
+    from datetime import date, datetime, timezone
+
+    from cmflow.builtin.reports.document import RankedPost, ReportDocument
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.builtin.reports.thumbnails import with_thumbnails
+
+    for number in range(12):
+        server.routes[f"/{number}.png"] = image("image/png", PNG)
+
+    def post(rank: int, path: str) -> RankedPost:
+        return RankedPost(rank, "instagram", "lumiere", "Lumière", None, "image", f"post {path}", None, 1.0, "%",
+                          thumbnail_url=f"  {server.url}/{path}  ")
+
+    document = ReportDocument(
+        title="t", scope=ReportScope(None, None, {}), period_start=date(2026, 11, 16), period_end=date(2026, 11, 22),
+        comparisons={}, headline=[], objectives=[], platforms=[], breakdowns={},
+        top_posts=[post(rank, f"{rank - 1}.png") for rank in range(1, 9)],
+        flop_posts=[post(1, "11.png"), post(2, "0.png"), post(3, "8.png"), post(4, "9.png"), post(5, "10.png")],
+        insights=[], posting_times=[], alerts=[], missing=[], generated_at=datetime.now(timezone.utc))
+
+    shown = with_thumbnails(document, ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0))
+
+    assert [p.thumbnail is not None for p in shown.top_posts] == [True] * 8
+    # Distinct images in order: 0..7 (top), then 11, 8 (flop; 0 again is no new image): ten.
+    assert [p.thumbnail is not None for p in shown.flop_posts] == [True, True, True, False, False]
+    assert server.requests == [f"/{n}.png" for n in (0, 1, 2, 3, 4, 5, 6, 7, 11, 8)]
+    assert shown.top_posts[0].thumbnail == data_uri("image/png", PNG)
+
+
 def test_each_url_is_fetched_once_per_fetcher(server):
     fetcher = ThumbnailFetcher(network=OnlyPort(port=server.port), timeout=1.0)
 
