@@ -74,10 +74,15 @@ def test_feed_posts_map_to_canonical_posts(replay_server):
         "published_at": datetime(2026, 11, 22, 16, 0, tzinfo=timezone.utc), "format": "image",
         "text": "La bûche est de retour 🎄",
         "url": "https://bsky.app/profile/maisonlumiere.bsky.social/post/3lbxa5",
+        "thumbnail_url": f"https://cdn.bsky.app/img/feed_thumbnail/plain/{DID}/bafkreiimg0@jpeg",
         "likes": 64, "comments": 5, "shares": 11, "saves": 7, "reach": None, "impressions": None,
         "clicks": None, "video_views": None, "pillar": None, "campaign": None}
     assert [p["format"] for p in posts] == ["image", "video", "carousel", "link", "link"]
     assert [p["shares"] for p in posts] == [11, 4, 6, 2, 0]
+    # The images embed's first thumb (the carousel's too); a video, a link card, a text: none.
+    assert [p["thumbnail_url"] for p in posts] == [
+        f"https://cdn.bsky.app/img/feed_thumbnail/plain/{DID}/bafkreiimg0@jpeg", None,
+        f"https://cdn.bsky.app/img/feed_thumbnail/plain/{DID}/bafkreiimg0@jpeg", None, None]
 
 
 def test_quotes_and_replies_on_request(replay_server):

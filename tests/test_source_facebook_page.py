@@ -91,7 +91,7 @@ def test_posts_map_facebook_fields_to_canonical_ones(replay_server):
     tables = fetch(replay_server, fetch=["posts"])
 
     assert set(tables) == {"post"}
-    common = {"platform": "facebook", "account": "maisonlumiere.lyon", "saves": None, "pillar": None,
+    common = {"platform": "facebook", "account": "maisonlumiere.lyon", "saves": None, "thumbnail_url": None, "pillar": None,
               "campaign": None}
     url = f"https://www.facebook.com/{PAGE}/posts/12000000000000"
     assert rows(tables["post"]) == [

@@ -82,7 +82,7 @@ def test_field_mapping_on_a_realistic_page(replay_server, client):
         "url": "https://www.tiktok.com/@maisonlumiere/video/7440000000000000001?utm_campaign=tt4d_open_api"
                "&utm_source=awxxxxxxxxxx",
         "likes": 1200, "comments": 45, "shares": 30, "saves": None, "reach": None, "impressions": 25000,
-        "clicks": None, "video_views": 25000, "pillar": None, "campaign": None}
+        "clicks": None, "video_views": 25000, "thumbnail_url": None, "pillar": None, "campaign": None}
     # Public text is kept as written (outputs escape it); an absent counter stays empty, not 0.
     assert posts["7440000000000000002"]["text"] == "Morning bake ☀️ <script>alert(1)</script>"
     assert posts["7440000000000000004"]["shares"] is None and posts["7440000000000000004"]["comments"] == 20

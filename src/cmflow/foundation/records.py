@@ -93,6 +93,8 @@ POST = RecordKind(
         _f("format", "str", "image, video, reel, carousel, text, link or story."),
         _f("text", "str", "Caption or body text (untrusted: escaped wherever rendered)."),
         _f("url", "str", "Permalink."),
+        _f("thumbnail_url", "str", "An image of the post as the platform gives it (a photo, a video's "
+           "cover); reports show it beside the post, fetched when the report is written."),
         _f("likes", "int", "Likes / reactions."),
         _f("comments", "int", "Comments."),
         _f("shares", "int", "Shares, reposts, retweets."),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, Union
 from pydantic import Field
 
 from cmflow import HexColour, Output, PluginOptions, ReportPath, hookimpl
+from cmflow.http import allow_private_network_option
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -51,6 +52,12 @@ class ReportOptions(PluginOptions):
         "marketing.html.j2, or one extending builtin/base.html.j2), relative to the workflow file.")
     trend_periods: int = Field(8, ge=0, le=52, description="Periods shown in the trend charts, the current one included.")
     accent_colour: HexColour = Field("#2563eb", description="Accent colour when the client has none.")
+    thumbnails: bool = Field(
+        True, description="Show an image beside each top and flop post that has a thumbnail_url: it is "
+        "fetched when the report is written (at most 10 per report, 1 MB each, JPEG, PNG, WebP or GIF) "
+        "and put in the file itself. False: cmflow makes no request for them, the posts show no image.",
+        examples=[False])
+    allow_private_network: bool = allow_private_network_option("a thumbnail")
 
 
 class Report(Output):

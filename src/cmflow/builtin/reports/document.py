@@ -109,6 +109,10 @@ class RankedPost:
     value: float | None
     unit: str
     reach: float | None = None
+    thumbnail_url: str | None = None
+    """The image the post's record names (untrusted: never put in a page as a URL)."""
+    thumbnail: str | None = None
+    """That image as a ``data:`` URI, once fetched and checked (:mod:`~cmflow.builtin.reports.thumbnails`)."""
 
 
 @dataclass(frozen=True)
@@ -306,8 +310,10 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
         within = ranked["ranked_within"].unique().to_list() if "ranked_within" in ranked.columns else []
         if "overall" in within:
             ranked = ranked.filter(pl.col("ranked_within") == "overall")
-    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url", "reach"
-                           ).unique(subset=["platform", "account", "post_id"])
+    if "thumbnail_url" not in posts.columns:  # records read before posts had one
+        posts = posts.with_columns(pl.lit(None, dtype=pl.String).alias("thumbnail_url"))
+    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url", "reach",
+                           "thumbnail_url").unique(subset=["platform", "account", "post_id"])
     joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank")
               .join(details, on=["platform", "account", "post_id"], how="left")
               .with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
@@ -319,7 +325,7 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
         out.append(RankedPost(len(out) + 1, row["platform"], row["account"],
                               scope.account_name(row["platform"], row["account"]), row["published_at"],
                               row["format"], (row["text"] or "").strip(), row["url"], row["value"], row["unit"],
-                              row["reach"]))
+                              row["reach"], row["thumbnail_url"]))
     return out
 
 

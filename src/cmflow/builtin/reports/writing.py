@@ -75,6 +75,13 @@ def scope_document(result: "RunResult", options: Any, scope: ReportScope, direct
             options.commentary, client=client.id if client else WHOLE))
     document = build_document(result, scope, title=_title(result, options, scope, lang), metrics=options.metrics,
                               commentary=commentary)
+    # The management one-pager shows no posts (unless a template of the user's own adds them).
+    shows_posts = getattr(options, "audience", "client") != "management" or getattr(options, "templates", None)
+    if getattr(options, "thumbnails", False) and shows_posts:
+        from cmflow.builtin.reports.thumbnails import run_fetcher, with_thumbnails
+
+        fetcher = run_fetcher(result, allow_private_network=getattr(options, "allow_private_network", False))
+        document = with_thumbnails(document, fetcher)
     return document, lang
 
 

@@ -88,7 +88,8 @@ class BlueskySource(Source):
     ``bookmarkCount`` -> saves; Bluesky reports no reach, impressions or views, which stay
     empty. The publication instant is the record's ``createdAt``; the format comes from the
     embed (video, image, carousel for several images, link for a link card or a link in the
-    text), else text. Reposts and the pinned post's repeat are never posts.
+    text), else text; an image post's first ``thumb`` is its thumbnail_url. Reposts and the
+    pinned post's repeat are never posts.
 
     Bluesky gives only the current follower count: it is dated the window's last day when the
     run happens in the 7 days after the window (periods end yesterday), today while the window
@@ -285,8 +286,8 @@ class BlueskySource(Source):
         return {
             "platform": "bluesky", "account": handle, "post_id": post.get("uri"), "published_at": published_at,
             "format": post_format(post), "text": (post.get("record") or {}).get("text"),
-            "url": post_url(handle, post.get("uri")), "likes": post.get("likeCount"),
-            "comments": post.get("replyCount"), "shares": shared, "saves": post.get("bookmarkCount"),
+            "url": post_url(handle, post.get("uri")), "thumbnail_url": post_thumbnail(post),
+            "likes": post.get("likeCount"), "comments": post.get("replyCount"), "shares": shared, "saves": post.get("bookmarkCount"),
         }
 
     def _instant(self, item: dict[str, Any], key: str, path: str, default: datetime | None = None) -> datetime:
@@ -326,6 +327,19 @@ def post_format(post: dict[str, Any]) -> str:
     if any(isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#link" for f in features):
         return "link"
     return "text"
+
+
+def post_thumbnail(post: dict[str, Any]) -> str | None:
+    """The first image's ``thumb`` of an images embed (``app.bsky.embed.images#view``, also as a
+    quote's media), or None: a video, a link card or a text post has none cmflow reads."""
+    embed = post.get("embed") or {}
+    if str(embed.get("$type", "")).startswith("app.bsky.embed.recordWithMedia"):
+        embed = embed.get("media") or {}
+    if str(embed.get("$type", "")).split("#")[0] != "app.bsky.embed.images":
+        return None
+    images = [image for image in embed.get("images") or [] if isinstance(image, dict)]
+    thumb = images[0].get("thumb") if images else None
+    return thumb if isinstance(thumb, str) and thumb.startswith("https://") else None
 
 
 def post_url(handle: str | None, uri: Any) -> str | None:
