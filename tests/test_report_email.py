@@ -110,6 +110,7 @@ when = "always"
 from_address = "Agence Exemple <reports@agency.example>"
 clients = "each"
 attach = ["pdf", "xlsx"]
+incomplete = "send"
 """
 
 LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#8a5a44"/></svg>'
@@ -381,6 +382,30 @@ def test_a_period_already_mailed_is_not_mailed_again_unless_it_was_incomplete(tm
     new = [read_mail(tmp_path / "mail" / name) for name in written if name not in incomplete]
     assert sorted(m["Subject"].endswith("(incomplete)") or m["Subject"].endswith("(incomplet)") for m in new) \
         == [False, False]
+
+
+def test_an_incomplete_report_is_held_by_default_and_the_complete_one_sent(tmp_path) -> None:
+    """With the default incomplete = "hold", a client gets no report the run could not complete
+    (before it, or after a complete one); the complete run of the period sends it."""
+    missing = '\n[[sources]]\nplugin = "csv"\nid = "late"\npath = "late.csv"\n'
+    path = write_fixture(tmp_path, extra_source=missing)
+    path.write_text(path.read_text(encoding="utf-8").replace('incomplete = "send"\n', ""), encoding="utf-8")
+
+    def run():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(tmp_path)
+            patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+            return run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}")
+
+    assert [s.id for s in run().failed_sources] == ["late"]
+    assert not list((tmp_path / "mail").glob("*.eml"))
+    (tmp_path / "late.csv").write_text("platform,account,post_id,published_at,likes,reach\n", encoding="utf-8")
+    assert run().failed_sources == []
+    sent = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
+    assert len(sent) == 2
+    (tmp_path / "late.csv").unlink()  # incomplete again: the complete report stays the one sent
+    assert [s.id for s in run().failed_sources] == ["late"]
+    assert sorted(p.name for p in (tmp_path / "mail").glob("*.eml")) == sent
 
 
 def test_client_recipients_false_sends_only_to_to(sent) -> None:

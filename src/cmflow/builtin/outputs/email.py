@@ -104,6 +104,10 @@ class EmailOptions(NotifierOptions):
         ["pdf"], description="Formats of the report attached to a client's message, named like "
         "\"Maison Lumière - rapport réseaux sociaux - 16–22 nov. 2026.pdf\"; [] attaches none.",
         examples=[["pdf", "xlsx"]])
+    incomplete: Literal["hold", "send"] = Field(
+        "hold", description="A client's report the run could not complete (a source failed): hold: "
+        "not sent (the alert e-mail says what failed; the next complete run of the period sends the "
+        "report); send: sent, its subject and attachments marked incomplete.")
     send_once: bool = Field(
         True, description="Send each client's report once per period: a re-run of a period already "
         "sent (after a crash, by hand, or by a second scheduler) sends it again only if the report "
@@ -313,6 +317,10 @@ class Email(Notifier):
             if not to:
                 continue  # check() says so when the workflow is read
             document, lang = scope_document(result, settings, scope, directory)
+            if not document.complete and options.incomplete == "hold":
+                ctx.log.warning("%s: %s's report is incomplete: not sent (incomplete = \"hold\")",
+                                self.entry_id, client.id)
+                continue
             key = self._client_key(batch, client.id, document.complete)
             mail = EmailMessage(policy=mail_policy())
             facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name)
