@@ -580,3 +580,43 @@ target = 6000
     verdicts = {r.objective.id: (r.verdict, r.reason) for r in result.objectives}
     assert verdicts["fans"] == ("continue", None)
     assert verdicts["overall"][0] is None and verdicts["overall"][1].startswith("source csv failed: ")
+
+
+def test_a_clients_objective_on_a_platform_judges_the_clients_share_of_it(tmp_path, store_url) -> None:
+    """client = "lumiere" with where = {platform = "instagram"}: Maison Lumière's Instagram
+    (30 / 1000 = 3 %), not every client's Instagram ((30 + 10) / (1000 + 1000) = 2 %)."""
+    (tmp_path / "posts.csv").write_text(
+        "platform,account,post_id,published_at,likes,reach\n"
+        "instagram,maisonlumiere,p1,2026-11-17T10:00:00Z,30,1000\n"
+        "instagram,trailhead,p2,2026-11-18T10:00:00Z,10,1000\n", encoding="utf-8")
+    (tmp_path / "kpi.toml").write_text('''
+[workflow]
+name = "Objectives"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[clients]]
+id = "lumiere"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere"]
+
+[[sources]]
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["platform", ["client", "platform"]]
+
+[[objectives]]
+id = "insta"
+goal = "raise_interactions"
+metric = "engagement_rate_by_reach"
+target = 3.0
+client = "lumiere"
+where = {platform = "instagram"}
+''', encoding="utf-8")
+    [judged] = run_workflow_file(tmp_path / "kpi.toml", store_url=store_url).objectives
+    assert judged.dimensions == {"client": "lumiere", "platform": "instagram"}
+    assert (judged.value, judged.verdict) == (3.0, "continue")

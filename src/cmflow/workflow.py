@@ -267,7 +267,10 @@ class ObjectiveEntry(BaseModel):
 
     def objective(self, direction: str) -> Objective:
         """The objective this entry declares, its direction settled (from polarity if unset)."""
-        where = dict(self.where) or ({"client": self.client} if self.client else {})  # the client's whole
+        where = dict(self.where)
+        if self.client and "account" not in where and "client" not in where:
+            # The client's whole, or its share of a platform, a format ...: never every client's.
+            where["client"] = self.client
         return Objective(self.id, self.goal, self.metric, direction, self.target, self.target_change_pct,
                          self.against, self.title, where, self.client, self.horizon, self.ladder.ladder())
 
