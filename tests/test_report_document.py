@@ -44,3 +44,16 @@ def test_an_alert_is_worded_by_its_severity_and_state(severity, state, wording) 
 def test_a_change_is_a_percentage_only_where_one_means_something(previous, value, change_pct, shown) -> None:
     figure = Figure("follower_growth", "followers", value)
     assert figure.relative_change(Change(previous, value - previous, change_pct)) == shown
+
+
+def test_the_rates_of_the_insights_and_heat_map_leave_out_posts_without_reach() -> None:
+    """As the engagement_rate_by_reach metric: 10 likes over a reach of 1,000 is 1 %; a post with
+    100 likes and no reach (an X post) is in neither sum, nor counted."""
+    import polars as pl
+
+    from cmflow.builtin.reports.document import _rates
+
+    posts = pl.DataFrame({"account": ["a", "a", "a"], "likes": [10, 100, 5], "comments": [0, 0, None],
+                          "shares": [0, 0, 0], "saves": [0, 0, 0], "reach": [1000, None, 0]})
+    [row] = _rates(posts, ["account"]).to_dicts()
+    assert (row["value"], row["posts"]) == (1.0, 1)

@@ -617,6 +617,16 @@ metrics = ["followers"]
     assert 'id="listening"' not in read(agency, "agency.html")
 
 
+def test_the_whole_workflows_top_posts_are_one_ranking_without_repeats(agency) -> None:
+    """top_posts is ranked overall and per client (by = ["overall", "client"]): the agency's report
+    shows the overall ranking alone, each post once, ranks 1, 2, 3 ... in order of their ERR."""
+    rows = table_rows(read(agency, "agency.html"), "section_top_posts")
+    assert [row[0] for row in rows] == [str(rank) for rank in range(1, len(rows) + 1)]
+    assert len({row[1] for row in rows}) == len(rows)
+    rates = [float(row[-1].rstrip("%").replace(",", "")) for row in rows]
+    assert rates == sorted(rates, reverse=True)
+
+
 def test_the_commentary_is_rendered_without_its_html_or_script_links(agency) -> None:
     page = read(agency, "atelier-rose.html")
     commentary = page.split('<div class="commentary">', 1)[1].split("</div>", 1)[0]

@@ -304,14 +304,14 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
                           & pl.col("rank").is_not_null())
     if ranked.height == 0:
         return []
-    if scope.client is not None and "client" in ranked.columns and ranked["client"].is_not_null().any():
-        ranked = ranked.filter(pl.col("client") == scope.client.id)
-    else:
-        within = ranked["ranked_within"].unique().to_list() if "ranked_within" in ranked.columns else []
-        if "overall" in within:
-            ranked = ranked.filter(pl.col("ranked_within") == "overall")
-    if "thumbnail_url" not in posts.columns:  # records read before posts had one
-        posts = posts.with_columns(pl.lit(None, dtype=pl.String).alias("thumbnail_url"))
+    if "client" in ranked.columns:  # a client's own ranking, or the whole workflow's, never both
+        own = ranked.filter(pl.col("client") == scope.client.id) if scope.client is not None else None
+        ranked = own if own is not None and own.height else ranked.filter(pl.col("client").is_null())
+    if "ranked_within" in ranked.columns and ranked.height:
+        # One ranking: the scope's whole if it was asked for, else the first breakdown's.
+        within = ranked["ranked_within"].unique().to_list()
+        ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in within else sorted(within)[0]))
+    ranked = ranked.unique(subset=["platform", "account", "post_id"], keep="first", maintain_order=True)
     details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url", "reach",
                            "thumbnail_url").unique(subset=["platform", "account", "post_id"])
     joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank")
@@ -373,12 +373,14 @@ def _posts_of(result: "RunResult", scope: ReportScope, since: date) -> "pl.DataF
 
 def _rates(posts: "pl.DataFrame", by: list) -> "pl.DataFrame":
     """ERR of ``posts`` per group: (likes + comments + shares + saves) / reach x 100 as a ratio of
-    the group's sums (the formula of the ``engagement_rate_by_reach`` metric), and the posts counted."""
+    the group's sums over the posts that report a reach (the formula of the
+    ``engagement_rate_by_reach`` metric), and those posts counted."""
     import polars as pl
 
     from cmflow import ratio
 
     interactions = sum(pl.col(c).fill_null(0) for c in ("likes", "comments", "shares", "saves") if c in posts.columns)
+    posts = posts.filter(pl.col("reach") > 0)  # as the metric: a post without reach is in neither sum
     return (posts.with_columns(interactions.alias("_interactions"))
             .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"))
             .with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value"))
