@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmflow.builtin.reports.objective_words import objective_figures
+
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
@@ -203,22 +205,6 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
         attached=t("email_attached", formats=formats) if attached else "",
         closing=t("email_closing"), sender=one_line(sender), line_pattern=lang.messages["email_line"],
     )
-
-
-def objective_figures(result: Any, lang: "Language") -> str:
-    """The figures behind an objective's decision, as the report says them: the change achieved
-    against the change targeted (``+12,00 % pour une cible de +10,00 % (120 % de la cible) · par
-    rapport à …``), or the value against the target; empty without a value."""
-    objective, progress = result.objective, lang.percent((result.progress or 0) * 100, 0)
-    if objective.kind == "change" and result.change_pct is not None:
-        achieved = ("+" if result.change_pct >= 0 else "") + lang.percent(result.change_pct, 2)
-        target = ("+" if objective.target_change_pct >= 0 else "") + lang.percent(objective.target_change_pct, 2)
-        return (lang.text("objective_figures", value=achieved, target=target, progress=progress)
-                + f" · {lang.text('vs_' + objective.against)}")
-    if result.value is None:
-        return ""
-    return lang.text("objective_figures", value=lang.value(result.value, result.unit),
-                     target=lang.value(result.target_value, result.unit), progress=progress)
 
 
 def plain_text(facts: EmailFacts) -> str:

@@ -1,0 +1,26 @@
+"""How a report and its e-mail put an objective's figures into words (one wording for both)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmflow.builtin.reports.language import Language
+
+
+def objective_figures(result: Any, lang: "Language") -> str:
+    """The figures behind an objective's decision, as the report says them: the change achieved
+    against the change targeted (``+12,00 % pour une cible de +10,00 % (120 % de la cible) · par
+    rapport à …``), or the value against the target; empty without a verdict."""
+    if result.progress is None:  # no verdict: its reason is said instead
+        return ""
+    objective, progress = result.objective, lang.percent(result.progress * 100, 0)
+    if objective.kind == "change" and result.change_pct is not None:
+        achieved = ("+" if result.change_pct >= 0 else "") + lang.percent(result.change_pct, 2)
+        target = ("+" if objective.target_change_pct >= 0 else "") + lang.percent(objective.target_change_pct, 2)
+        return (lang.text("objective_figures", value=achieved, target=target, progress=progress)
+                + f" · {lang.text('vs_' + objective.against)}")
+    if result.value is None:
+        return ""
+    return lang.text("objective_figures", value=lang.value(result.value, result.unit),
+                     target=lang.value(result.target_value, result.unit), progress=progress)
