@@ -113,3 +113,18 @@ def test_a_templates_folder_that_does_not_exist_is_refused(tmp_path) -> None:
                                  "your templates (client.html.j2 ...), relative to it")]
     (tmp_path / "my-templates").mkdir()
     assert problems(tmp_path, options='templates = "my-templates"') == []
+
+
+@pytest.mark.parametrize(("options", "where", "message"), [
+    ('commentary = "../secrets.md"', "outputs[0].commentary",
+     "'../secrets.md': give a path relative to the workflow file, inside its folder (no absolute path, no ..)"),
+    ('commentary = "/etc/passwd"', "outputs[0].commentary",
+     "'/etc/passwd': give a path relative to the workflow file, inside its folder (no absolute path, no ..)"),
+    ('commentary = "notes/{cleint}.md"', "outputs[0].commentary",
+     "unknown placeholder {cleint} (placeholders here: {client}, {period}, {workflow}, {date})"),
+    ('templates = "../elsewhere"', "outputs[0].templates",
+     "'../elsewhere': give a path relative to the workflow file, inside its folder (no absolute path, no ..)"),
+])
+def test_files_a_report_reads_stay_in_the_workflows_folder(tmp_path, options, where, message) -> None:
+    [(found_where, found)] = problems(tmp_path, options=options)
+    assert found_where == where and message in found

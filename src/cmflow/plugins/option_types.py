@@ -99,12 +99,12 @@ WebUrl = Annotated[str, AfterValidator(_web_url), WEB_ADDRESS]
 HexColour = Annotated[str, AfterValidator(_hex_colour)]
 """A colour written ``#rrggbb``."""
 OutputPath = Annotated[str, AfterValidator(check_path_template)]
+"""A file an output writes: absolute or under the current directory, with {workflow}, {period}
+and {date} placeholders (see :mod:`cmflow.plugins.output_paths`)."""
 REPORT_PLACEHOLDERS = ("workflow", "period", "date", "client", "format", "audience", "language")
 ReportPath = Annotated[str, AfterValidator(lambda template: check_path_template(template, REPORT_PLACEHOLDERS))]
 """A report file's path: an :data:`OutputPath` that may also hold {client} (the client's id, or
 ``all``), {format} (html, pdf, xlsx, csv, json), {audience} and {language}."""
-"""A file an output writes: absolute or under the current directory, with {workflow}, {period}
-and {date} placeholders (see :mod:`cmflow.plugins.output_paths`)."""
 OutputFolder = Annotated[str, AfterValidator(check_stays_inside)]
 """A folder an output writes into: absolute or under the current directory (no ``..``)."""
 InputPath = Annotated[str, INPUT_FILE]

@@ -46,7 +46,7 @@ def upstream_failure(workflow: "Workflow", failed: Mapping[tuple[str, str], "Sta
         read = {kind for group in entry.plugin.needed_records() for kind in group}
         for source_id in entry.common.sources or list(sources):
             source = sources.get(source_id)
-            if source is not None and not (set(source.plugin.produces()) & read):
+            if source is not None and read and not (set(source.plugin.produces()) & read):
                 continue  # a failed list of posts takes nothing from a metric of follower counts
             if stage := failed.get(("source", source_id)):
                 return f"source {source_id} failed: {stage.error}"

@@ -40,13 +40,16 @@ class MetricRequest:
     where: dict = field(default_factory=dict)
     """Only records whose dimensions match are read: every row, the overall one included, is
     computed from them (a kind without one of these fields is read whole)."""
+    clients: list[str] = field(default_factory=list)
+    """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
         """The workflow's metric entries; one without ``sources`` reads every source."""
         default_sources = [s.id for s in workflow.sources]
+        clients = [client.id for client in workflow.clients]
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where))
+                    dict(entry.common.where), clients)
                 for entry in workflow.metrics]
 
 
@@ -81,7 +84,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
         try:
-            frame = _computed(request.plugin, base, grouping_columns(request.by), records)
+            frame = _computed(request.plugin, base, grouping_columns(request.by), request.clients or _clients_in(records))
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -95,7 +98,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              records: dict[str, "pl.DataFrame"]) -> "pl.DataFrame":
+              clients: list[str]) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
@@ -106,15 +109,20 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     per_client = [tuple(c for c in g if c != "client") for g in groupings if "client" in g]
     parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain))] if plain else []
     if per_client:
-        for client in _clients_in(records):
-            def own(frames: dict[str, "pl.LazyFrame"]) -> dict[str, "pl.LazyFrame"]:
-                return {kind: frame.filter(pl.col("client") == client) if "client" in frame.collect_schema().names()
-                        else frame.head(0) for kind, frame in frames.items()}
-
-            rows = plugin.compute(MetricInput(own(base.records), own(base.all_records), base.periods, per_client))
+        for client in clients:
+            rows = plugin.compute(MetricInput(_of_client(base.records, client), _of_client(base.all_records, client),
+                                              base.periods, per_client))
             parts.append(rows.with_columns(pl.lit(client, dtype=pl.String).alias("client")))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def _of_client(frames: dict[str, "pl.LazyFrame"], client: str) -> dict[str, "pl.LazyFrame"]:
+    """The records of ``client``'s accounts; none of a kind without accounts (traffic ...)."""
+    import polars as pl
+
+    return {kind: frame.filter(pl.col("client") == client) if "client" in frame.collect_schema().names()
+            else frame.head(0) for kind, frame in frames.items()}
 
 
 def _clients_in(records: dict[str, "pl.DataFrame"]) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cmflow import HexColour, Output, PluginOptions, ReportPath, hookimpl
 from cmflow.http import allow_private_network_option
@@ -58,6 +58,39 @@ class ReportOptions(PluginOptions):
         "and put in the file itself. False: cmflow makes no request for them, the posts show no image.",
         examples=[False])
     allow_private_network: bool = allow_private_network_option("a thumbnail")
+
+
+    @field_validator("commentary")
+    @classmethod
+    def _commentary_inside(cls, value: str | None) -> str | None:
+        return _inside_workflow_folder(value, ("client", "period", "workflow", "date"))
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_inside(cls, value: str | None) -> str | None:
+        return _inside_workflow_folder(value, ())
+
+
+def _inside_workflow_folder(value: str | None, placeholders: tuple[str, ...]) -> str | None:
+    """A file the report reads, named relative to the workflow file and inside its folder: a
+    report must not carry any file of the machine into a client's hands."""
+    import string
+
+    if value is None:
+        return value
+    path = Path(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"{value!r}: give a path relative to the workflow file, inside its folder "
+                         "(no absolute path, no ..)")
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"{value!r}: {error}") from None
+    for name in names:
+        if name not in placeholders:
+            allowed = ", ".join("{" + p + "}" for p in placeholders) or "none"
+            raise ValueError(f"unknown placeholder {{{name}}} (placeholders here: {allowed})")
+    return value
 
 
 class Report(Output):

@@ -51,8 +51,9 @@ class Figure:
     value: float | None
     reason: str | None = None
     basis: str | None = None
-    polarity: str = "up"
-    """up (more is better), down (less is better) or neutral."""
+    polarity: str = "neutral"
+    """up (more is better), down (less is better) or neutral (as the workflow says when no
+    metric says otherwise)."""
     changes: dict[str, Change] = field(default_factory=dict)
     """By comparison: ``previous_period``, ``same_period_last_year``."""
     trend: tuple[tuple[date, float | None], ...] = ()
@@ -192,7 +193,6 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
     """The document of ``result`` for the readers of ``scope``."""
     from datetime import timezone
 
-    frame = result.measurements
     figures = _FigureIndex(result, scope)
     shown = metrics or [m for m in HEADLINE_METRICS if m in figures.metrics]
     headline = [f for m in shown if (f := figures.figure(m, scope.whole())) is not None]
@@ -336,8 +336,8 @@ def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
     nothing about carousels."""
     import polars as pl
 
-    posts = _posts_of(result, scope, since=min(p.start for p in result.all_periods) if result.all_periods
-                      else result.period.start)
+    shown = [p for p in result.all_periods if p.label == "current" or p.label.startswith("history-")]
+    posts = _posts_of(result, scope, since=min((p.start for p in shown), default=result.period.start))
     if posts is None:
         return []
     account = ["platform", "account"]
@@ -400,14 +400,14 @@ def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]
 
 
 def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
-    polarity = result.workflow.polarity_of
+    polarity, units = result.workflow.polarity_of, result.workflow.measurement_names()
     lines = []
     for state, alerts in (("firing", result.alerts), ("pending", result.pending), ("resolved", result.resolved)):
         for alert in alerts:
             if not scope.holds(alert.dimensions):
                 continue
             lines.append(AlertLine(alert.metric, alert.dimensions, alert.severity, alert.value,
-                                   "%" if alert.metric.startswith("engagement_rate") else "", state,
+                                   units.get(alert.metric, ""), state,
                                    alert.is_new, polarity(alert.metric)))
     return lines
 

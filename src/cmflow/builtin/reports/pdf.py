@@ -138,12 +138,6 @@ def _inline_data_only(weasyprint):
     return InlineDataOnly()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_atomically(target: Path, content: bytes) -> None:
     """Write ``content`` to a temporary file next to ``target``, then put it in its place."""
     try:
@@ -152,7 +146,7 @@ def _write_atomically(target: Path, content: bytes) -> None:
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(content)
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a report is not
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is not
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

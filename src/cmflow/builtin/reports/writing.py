@@ -46,8 +46,12 @@ def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Pa
                 path = incomplete
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_name(path.name + ".tmp")
-            WRITERS[fmt](document, result, scope, lang, options, directory, temporary)
-            temporary.replace(path)
+            try:
+                WRITERS[fmt](document, result, scope, lang, options, directory, temporary)
+                temporary.replace(path)
+            except BaseException:
+                temporary.unlink(missing_ok=True)  # no half-written file left beside the reports
+                raise
             if document.complete:  # an earlier run's incomplete report is out of date now
                 incomplete.unlink(missing_ok=True)
             written.append(path)

@@ -1,0 +1,76 @@
+"""The client breakdown: each client's whole is computed from its own accounts' records alone,
+and a client whose accounts published nothing still has its row (0 posts, no rate and why)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cmflow.testing import run_workflow_file
+
+WORKFLOW = """
+[workflow]
+name = "Clients"
+period = "2026-11-16..2026-11-22"
+
+[[clients]]
+id = "lumen"
+name = "Maison Lumen"
+language = "fr"
+accounts = ["lumen", "lumen.paris"]
+
+[[clients]]
+id = "verde"
+name = "Velo Verde"
+language = "en"
+accounts = ["verde"]
+
+[[clients]]
+id = "quiet"
+name = "Quiet Brand"
+language = "en"
+accounts = ["quiet"]
+
+[[sources]]
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall", "client", ["client", "platform"]]
+
+[[metrics]]
+plugin = "posts_published"
+by = ["client"]
+"""
+
+POSTS = """platform,account,post_id,published_at,likes,comments,reach
+instagram,lumen,l1,2026-11-17T10:00:00Z,30,10,1000
+facebook,lumen.paris,l2,2026-11-18T10:00:00Z,5,0,500
+instagram,verde,v1,2026-11-19T10:00:00Z,90,10,2000
+instagram,nobody,n1,2026-11-19T10:00:00Z,500,0,1000
+"""
+
+
+def test_each_clients_figures_come_from_its_own_accounts(tmp_path, store_url) -> None:
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "w.toml").write_text(WORKFLOW, encoding="utf-8")
+    result = run_workflow_file(tmp_path / "w.toml", store_url=store_url)
+    current = result.measurements.filter(pl.col("period") == "current")
+
+    def value(metric: str, **dimensions: str):
+        rows = current.filter(pl.col("metric") == metric)
+        for column in ("client", "platform"):
+            wanted = dimensions.get(column)
+            rows = rows.filter(pl.col(column) == wanted if wanted else pl.col(column).is_null())
+        [row] = rows.iter_rows(named=True)
+        return row["value"], row["reason"]
+
+    # lumen: (30 + 10 + 5) / (1000 + 500) = 3 %; verde: 100 / 2000 = 5 %; the account of no client
+    # counts in the overall figure only: (40 + 5 + 100 + 500) / 4500 = 14.33 %
+    assert value("engagement_rate_by_reach", client="lumen") == (3.0, None)
+    assert value("engagement_rate_by_reach", client="lumen", platform="instagram") == (4.0, None)
+    assert value("engagement_rate_by_reach", client="lumen", platform="facebook") == (1.0, None)
+    assert value("engagement_rate_by_reach", client="verde") == (5.0, None)
+    assert round(value("engagement_rate_by_reach")[0], 2) == 14.33
+    assert value("posts_published", client="quiet") == (0.0, None)
+    assert value("engagement_rate_by_reach", client="quiet") == (None, "no posts in this period")
