@@ -245,9 +245,9 @@ class Email(Notifier):
                     problems.append(("to", f"client {client.id!r} has no recipients and `to` is empty: add "
                                      "recipients to the client's [[clients]] entry, or set `to`"))
         if options.report_output is None and clients:  # else the report output checks its own settings
-            from cmflow.builtin.outputs.report import ReportOptions, _client_breakdowns_missing
+            from cmflow.builtin.outputs.report import ReportOptions, client_breakdowns_missing
 
-            problems += _client_breakdowns_missing(workflow, ReportOptions())
+            problems += client_breakdowns_missing(workflow, ReportOptions())
         if options.report_output is not None:
             reports = [entry.id for entry in workflow.outputs if entry.plugin.name == "report"]
             if options.report_output not in reports:

@@ -124,7 +124,7 @@ class Report(Output):
             problems.append(("templates", f"{options.templates!r} is not a folder next to the workflow file: "
                              "give the folder of your templates (client.html.j2 ...), relative to it"))
         if known and options.clients != "none":
-            problems += _client_breakdowns_missing(workflow, options)
+            problems += client_breakdowns_missing(workflow, options)
         if isinstance(options.clients, list):
             for index, client in enumerate(options.clients):
                 if client not in known:
@@ -154,7 +154,7 @@ def _overwritten_files(workflow, options: ReportOptions) -> list[tuple[str, str]
     return problems
 
 
-def _client_breakdowns_missing(workflow, options: ReportOptions) -> list[tuple[str, str]]:
+def client_breakdowns_missing(workflow, options: ReportOptions) -> list[tuple[str, str]]:
     """A report per client reads each client's whole (``by = ["client"]``): a headline KPI
     measured without it would show nothing, or worse, be taken from a figure of every client."""
     from cmflow.builtin.reports.document import HEADLINE_METRICS

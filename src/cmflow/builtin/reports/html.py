@@ -83,7 +83,7 @@ def render_html(document: "ReportDocument", language: "Language", *, audience: s
         return _render(env, document, language, audience=audience, branding=branding, charts=charts,
                        print_css=print_css)
     except TemplateError as exc:
-        raise _template_failure(exc, templates) from None
+        raise template_failure(exc, templates) from None
 
 
 def _render(env, document: "ReportDocument", language: "Language", *, audience: str, branding: Branding,
@@ -116,7 +116,7 @@ def missing_sources(document: "ReportDocument", language: "Language") -> str:
         for _, plugin in document.missing)))
 
 
-def _template_failure(exc: Exception, folder: Path | None) -> Exception:
+def template_failure(exc: Exception, folder: Path | None) -> Exception:
     """A Jinja2 error of a report template as the CM reads it: which template and line, what
     is wrong (a syntax error, a missing template, something the sandbox forbids such as
     ``''.__class__``), and what to do; never a traceback."""

@@ -243,7 +243,7 @@ def email_html(facts: EmailFacts, *, accent: str = "#2563eb", chart: EmailChart 
     :data:`LOGO_CID`. ``templates`` may hold an ``email.html.j2`` of the user's own."""
     from jinja2 import TemplateError
 
-    from cmflow.builtin.reports.html import _template_failure, template_environment
+    from cmflow.builtin.reports.html import template_failure, template_environment
 
     try:
         return template_environment(templates).get_template("email.html.j2").render(
@@ -251,7 +251,7 @@ def email_html(facts: EmailFacts, *, accent: str = "#2563eb", chart: EmailChart 
             logo_cid=LOGO_CID if logo else None, logo_height=LOGO_HEIGHT,
             tone_colours=TONE_COLOURS, tone_marks=TONE_MARKS, verdict_colours=VERDICT_COLOURS)
     except TemplateError as exc:  # a user's own email.html.j2, most likely: its name and line
-        raise _template_failure(exc, templates) from None
+        raise template_failure(exc, templates) from None
 
 
 def email_chart(document: "ReportDocument", lang: "Language") -> EmailChart | None:
