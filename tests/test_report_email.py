@@ -397,7 +397,9 @@ def test_an_incomplete_report_is_held_by_default_and_the_complete_one_sent(tmp_p
             patch.setenv("CMFLOW_LOAD_PLUGINS", "")
             return run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}")
 
-    assert [s.id for s in run().failed_sources] == ["late"]
+    held = run()
+    assert [s.id for s in held.failed_sources] == ["late"]
+    assert [s.error for s in held.stages if s.kind == "output" and not s.ok] == []  # held, not failed
     assert not list((tmp_path / "mail").glob("*.eml"))
     (tmp_path / "late.csv").write_text("platform,account,post_id,published_at,likes,reach\n", encoding="utf-8")
     assert run().failed_sources == []

@@ -826,7 +826,7 @@ class _Loader:
         better = "higher" if direction == "at_least" else "lower"
         if entry.target is not None:
             if direction == "at_least" and entry.target <= 0:
-                self.problem(f"{path}.target", f"a target to reach must be above 0 (progress is value / target)",
+                self.problem(f"{path}.target", "a target to reach must be above 0 (progress is value / target)",
                              "for a change against a comparison period, use target_change_pct")
             elif direction == "at_most" and entry.target < 0:
                 self.problem(f"{path}.target", "a value not to exceed must be 0 or more")

@@ -19,6 +19,7 @@ from cmflow import (DeliveryFailed, EmailAddress, InvalidOption, Message, Notifi
                     PositiveDuration, hookimpl, parse_address)
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
     from email.policy import EmailPolicy
 
     from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, RunResult, SendContext
@@ -257,25 +258,14 @@ class Email(Notifier):
         return problems
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message | list[Message]:
-        from email.message import EmailMessage
-
         options: EmailOptions = self.options
         if options.clients != "none":
-            return self._client_messages(batch)
+            return self._client_messages(batch, ctx)
         sender = parse_address(options.from_address)
         to = [parse_address(a) for a in options.to]
         cc = [parse_address(a) for a in options.cc]
-        mail = EmailMessage(policy=mail_policy())
-        mail["Subject"] = render_subject(options.subject, batch)
-        mail["From"] = sender
-        mail["To"] = to
-        if cc:
-            mail["Cc"] = cc
-        if options.reply_to:
-            mail["Reply-To"] = parse_address(options.reply_to)
-        mail["Date"] = batch.result.started_at
-        mail["Message-ID"] = message_id(batch.key)
-        mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+        mail = self._new_message(render_subject(options.subject, batch), sender, to, cc, batch.result.started_at,
+                                 batch.key)
         context = template_context(batch, options.report)
         mail.set_content(_render("email.txt.j2", context, html=False))
         report = render_report_for(batch.result) if options.report != "none" else None
@@ -290,9 +280,8 @@ class Email(Notifier):
         return Message(f"email to {', '.join(recipients)}: {one_line(batch.title)}", payload,
                        key=batch.key)
 
-    def _client_messages(self, batch: NotificationBatch) -> list[Message]:
+    def _client_messages(self, batch: NotificationBatch, ctx: DeliveryContext) -> list[Message]:
         """One message per client asked for: the client's report, in the client's language."""
-        from email.message import EmailMessage
         from pathlib import Path
         from types import SimpleNamespace
 
@@ -322,18 +311,8 @@ class Email(Notifier):
                                 self.entry_id, client.id)
                 continue
             key = self._client_key(batch, client.id, document.complete)
-            mail = EmailMessage(policy=mail_policy())
             facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name)
-            mail["Subject"] = facts.subject
-            mail["From"] = sender
-            mail["To"] = to
-            if cc:
-                mail["Cc"] = cc
-            if options.reply_to:
-                mail["Reply-To"] = parse_address(options.reply_to)
-            mail["Date"] = result.started_at
-            mail["Message-ID"] = message_id(key)
-            mail["Auto-Submitted"] = "auto-generated"
+            mail = self._new_message(facts.subject, sender, to, cc, result.started_at, key)
             fill_report_email(mail, facts, chart=email_chart(document, lang), logo=email_logo(client.logo),
                               templates=templates,
                               accent=client.colour or settings.accent_colour,
@@ -343,6 +322,23 @@ class Email(Notifier):
             payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
             messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key))
         return messages
+
+    def _new_message(self, subject: str, sender: Any, to: list, cc: list, date: Any, key: str) -> "EmailMessage":
+        """A message with its headers: the alerts' or a client's report's."""
+        from email.message import EmailMessage
+
+        mail = EmailMessage(policy=mail_policy())
+        mail["Subject"] = subject
+        mail["From"] = sender
+        mail["To"] = to
+        if cc:
+            mail["Cc"] = cc
+        if self.options.reply_to:
+            mail["Reply-To"] = parse_address(self.options.reply_to)
+        mail["Date"] = date
+        mail["Message-ID"] = message_id(key)
+        mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+        return mail
 
     def _client_key(self, batch: NotificationBatch, client: str, complete: bool) -> str:
         """The idempotency key of a client's message: the run's batch key, or with `send_once`

@@ -14,7 +14,6 @@ from cmflow.http import allow_private_network_option
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
-    from cmflow.builtin.reports.scopes import ReportScope
 
 FORMATS = ("html", "pdf", "xlsx", "csv", "json")
 

@@ -17,7 +17,7 @@ from cmflow.builtin.reports.scopes import ReportScope
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import Alert, RunResult
+    from cmflow import RunResult
 
 HEADLINE_METRICS = ("followers", "follower_growth", "engagement_rate_by_reach", "engagement_rate_by_followers",
                     "total_reach", "total_impressions", "total_interactions", "posts_published")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
-    from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = [_summary(document, lang)]
     if document.objectives:
@@ -63,7 +63,7 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
 
 
 def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
-    from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     columns = [Column("metric", lang.text("column_metric"), "text"), Column("value", lang.text("column_value"), "decimal")]
     for comparison in document.comparisons:
