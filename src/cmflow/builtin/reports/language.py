@@ -20,7 +20,6 @@ from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 try:
@@ -34,11 +33,8 @@ from babel.lists import format_list
 from babel.localedata import locale_identifiers
 from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
 
-CATALOGUES = resources.files("cmflow.builtin.reports") / "catalogues"
-"""The folder of the message catalogues, one ``<code>.toml`` per language."""
-LANGUAGES: tuple[str, ...] = tuple(sorted(
-    entry.name.removesuffix(".toml") for entry in CATALOGUES.iterdir() if entry.name.endswith(".toml")))
-"""The languages reports are written in: the catalogues present (``("en", "fr")``)."""
+from cmflow.builtin.reports.languages import CATALOGUES, LANGUAGES
+
 REFERENCE = "en"
 """The catalogue every other one must match key for key."""
 PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
