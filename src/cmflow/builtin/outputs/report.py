@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Literal, Union
 from pydantic import Field, field_validator
 
 from cmflow import HexColour, Output, PluginOptions, ReportPath, hookimpl
-from cmflow.http import allow_private_network_option
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -56,7 +55,13 @@ class ReportOptions(PluginOptions):
         "fetched when the report is written (at most 10 per report, 1 MB each, JPEG, PNG, WebP or GIF) "
         "and put in the file itself. False: cmflow makes no request for them, the posts show no image.",
         examples=[False])
-    allow_private_network: bool = allow_private_network_option("a thumbnail")
+    # Written here rather than with cmflow.http's allow_private_network_option: importing the
+    # HTTP kit (httpx) would slow down every `cmflow validate` of a workflow with a report.
+    allow_private_network: bool = Field(
+        False, description="Allow a thumbnail whose host is or resolves to a loopback, private, "
+        "link-local, unique-local, multicast or cloud metadata address (a server on your own network). "
+        "Off by default, so that a workflow cannot reach services inside the network cmflow runs in.",
+        examples=[True])
 
 
     @field_validator("commentary")

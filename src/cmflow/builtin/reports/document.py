@@ -173,14 +173,14 @@ class ReportDocument:
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
-    listening: list[Figure]
-    """Mentions and comments of the scope's whole, with their changes (none: no section)."""
     missing: list[tuple[str, str]]
     """The sources the run could not read, as (id, plugin): the report is incomplete when
     this is not empty. A client's report names their plugins (platforms), never ids or paths."""
     generated_at: datetime
     commentary: str | None = None
     """The CM's commentary, Markdown."""
+    listening: list[Figure] = field(default_factory=list)
+    """Mentions and comments of the scope's whole, with their changes (none: no section)."""
 
     @property
     def complete(self) -> bool:
