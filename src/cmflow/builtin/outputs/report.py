@@ -161,7 +161,7 @@ def _overwritten_files(workflow, options: ReportOptions) -> list[tuple[str, str]
 def client_breakdowns_missing(workflow, options: ReportOptions) -> list[tuple[str, str]]:
     """A report per client reads each client's whole (``by = ["client"]``): a headline KPI
     measured without it would show nothing, or worse, be taken from a figure of every client."""
-    from cmflow.builtin.reports.document import HEADLINE_METRICS
+    from cmflow.builtin.reports.headline import HEADLINE_METRICS
 
     produced = workflow.measurement_names()
     wanted = options.metrics or [m for m in HEADLINE_METRICS if m in produced]

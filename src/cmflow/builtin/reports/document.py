@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from cmflow.builtin.reports.headline import HEADLINE_METRICS
 from cmflow.builtin.reports.scopes import ReportScope
 
 if TYPE_CHECKING:
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
 
     from cmflow import RunResult
 
-HEADLINE_METRICS = ("followers", "follower_growth", "engagement_rate_by_reach", "engagement_rate_by_followers",
-                    "total_reach", "total_impressions", "total_interactions", "posts_published")
-"""The KPIs a summary shows when the report names none, in this order (those the run has)."""
 COMPARISONS = ("previous_period", "same_period_last_year")
 LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "negative_comments")
 """What the listening section shows, when the run measures it for the report's scope."""
