@@ -74,3 +74,26 @@ def test_each_clients_figures_come_from_its_own_accounts(tmp_path, store_url) ->
     assert round(value("engagement_rate_by_reach")[0], 2) == 14.33
     assert value("posts_published", client="quiet") == (0.0, None)
     assert value("engagement_rate_by_reach", client="quiet") == (None, "no posts in this period")
+
+
+def test_a_source_of_one_clients_account_that_fails_leaves_the_others_report_complete(tmp_path, monkeypatch) -> None:
+    """The demo with Trailhead's TikTok export missing: Trailhead's report is incomplete, Maison
+    Lumière's is complete: the failed source reads an account of Trailhead's only (its `account`
+    option)."""
+    from demo_scenario import demo_without_client_reports
+
+    text = demo_without_client_reports().replace(
+        'path = "builtin:demo/exports/trailhead-outfitters/tiktok/"', 'path = "exports/gone/tiktok/"') + '''
+[[outputs]]
+id = "pages"
+plugin = "report"
+path = "pages/{client}.{format}"
+'''
+    (tmp_path / "demo.toml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run_workflow_file(tmp_path / "demo.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}")
+    assert [s.id for s in result.failed_sources] == ["tiktok_trailhead"]
+    assert sorted(p.name for p in (tmp_path / "pages").iterdir()) == [
+        "maison-lumiere.html", "trailhead-outfitters.incomplete.html"]
+    page = (tmp_path / "pages" / "trailhead-outfitters.incomplete.html").read_text(encoding="utf-8")
+    assert "<strong>Incomplete report</strong> Some data could not be retrieved for this period (an exported file)" in page

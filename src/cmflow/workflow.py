@@ -340,6 +340,11 @@ class Workflow:
                 return entry.plugin.polarity(measurement)
         return "neutral"
 
+    def source_accounts(self, source_id: str) -> frozenset[str] | None:
+        """The accounts source ``source_id`` reads, when its options say so; None if not known."""
+        entry = next((e for e in self.sources if e.id == source_id), None)
+        return entry.plugin.accounts() if entry is not None else None
+
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
         """The dimension sets ``measurement`` is measured by (``("client", "platform")`` ...),
         from the ``by`` of every metric entry producing it."""

@@ -76,6 +76,13 @@ class Source(Plugin):
         """The record kinds this configured source will hand over."""
         return set(self.record_kinds)
 
+    def accounts(self) -> frozenset[str] | None:
+        """The accounts whose records this configured source reads, when its options say so
+        before anything is read (an export of one account); None when they are not known. A
+        client's report is incomplete only when a source of its accounts, or of unknown ones,
+        failed."""
+        return None
+
     def fetch(self, ctx: "FetchContext") -> Iterable["RecordTable"]:
         """Return or yield :class:`cmflow.RecordTable` objects covering ``ctx.window``."""
         raise NotImplementedError

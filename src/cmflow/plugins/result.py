@@ -56,6 +56,9 @@ class RunWorkflow(Protocol):
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
         """The dimension sets ``measurement`` is measured by, from its metric entries' ``by``."""
 
+    def source_accounts(self, source_id: str) -> frozenset[str] | None:
+        """The accounts a source reads, when its options say so (:meth:`cmflow.Source.accounts`)."""
+
 
 @dataclass
 class StageReport:

@@ -206,7 +206,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         posting_times=_posting_times(result, scope),
         alerts=_alerts(result, scope),
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
-        missing=[(report.id, report.plugin) for report in result.failed_sources],
+        missing=[(report.id, report.plugin) for report in result.failed_sources
+                 if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )
 

@@ -35,6 +35,11 @@ class ReportScope:
             return True
         return (platform, account) in self.accounts or ("*", account) in self.accounts
 
+    def may_hold(self, accounts: frozenset[str] | None) -> bool:
+        """Whether records of ``accounts`` (None: accounts not known) may be the scope's: a
+        source that failed makes the scope's report incomplete only then."""
+        return self.accounts is None or accounts is None or any(self.holds_account("*", a) for a in accounts)
+
     def holds(self, dimensions: dict[str, Any]) -> bool:
         """Whether a series (its dimensions) belongs to the scope: a client's report holds its
         client's rows and its accounts' rows; the whole workflow's, the rows of no client."""

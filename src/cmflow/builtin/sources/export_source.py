@@ -132,6 +132,10 @@ class ExportSource(Source, InspectsFiles):
             return {format_named(self.options.format).record}
         return {f.record for f in KNOWN_FORMATS}
 
+    def accounts(self) -> frozenset[str] | None:
+        """The ``account`` option's, when set (its files are one account's)."""
+        return frozenset({self.options.account}) if self.options.account else None
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         files = export_files(self.options.path, ctx.workflow_dir)
         tables = [read for path in files for read in read_file(path, self.options, ctx)]
