@@ -521,3 +521,22 @@ def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
         pdf = demo_dir / "reports" / client / f"{client}-{CURRENT[0]}..{CURRENT[1]}-management.pdf"
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert re.search(r"^Pages:\s+1$", info, re.MULTILINE), info
+
+
+def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir):
+    """Maison Lumière's Facebook ERR off its objective and its reach spike (info: worth noting,
+    not something to deal with), in French typography; Trailhead's two accounts off theirs."""
+    import html as html_module
+
+    def alerts(client: str) -> list[str]:
+        page = (demo_dir / "reports" / client / f"{client}-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
+        section = page.split('<ul class="alerts">', 1)[1].split("</ul>", 1)[0]
+        return [html_module.unescape(re.sub(r"<[^>]+>", "", item)).strip()
+                for item in re.findall(r"<li>(.*?)</li>", section, re.DOTALL)]
+
+    assert alerts("maison-lumiere") == [
+        "À traiter · Taux d'engagement (portée), Maison Lumière · Facebook\xa0: 2,58\xa0%",
+        "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932"]
+    assert alerts("trailhead-outfitters") == [
+        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Instagram: 2.82%",
+        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%"]
