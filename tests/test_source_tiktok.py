@@ -62,7 +62,8 @@ def test_videos_are_read_over_three_pages_until_the_window_start(replay_server, 
                                              ms(datetime(2026, 11, 18, 16, 45, tzinfo=timezone.utc))]
     assert {b["max_count"] for b in bodies} == {2}
     assert {r.params["fields"] for r in replay_server.requests} == {
-        "id,title,video_description,create_time,share_url,duration,like_count,comment_count,share_count,view_count"}
+        "id,title,video_description,create_time,share_url,duration,cover_image_url,like_count,comment_count,"
+        "share_count,view_count"}
     assert {r.headers["authorization"] for r in replay_server.requests} == {f"Bearer {TOKEN}"}
     assert [p["post_id"] for p in records["post"]] == [
         "7440000000000000001", "7440000000000000002", "7440000000000000003", "7440000000000000004",
@@ -82,7 +83,10 @@ def test_field_mapping_on_a_realistic_page(replay_server, client):
         "url": "https://www.tiktok.com/@maisonlumiere/video/7440000000000000001?utm_campaign=tt4d_open_api"
                "&utm_source=awxxxxxxxxxx",
         "likes": 1200, "comments": 45, "shares": 30, "saves": None, "reach": None, "impressions": 25000,
-        "clicks": None, "video_views": 25000, "thumbnail_url": None, "pillar": None, "campaign": None}
+        "clicks": None, "video_views": 25000, "pillar": None, "campaign": None,
+        "thumbnail_url": "https://p16-sign-va.tiktokcdn.com/tos-maliva-p-0068/o4AbCdEfGh~tplv-noop.image"
+                         "?x-expires=1795456800&x-signature=aBcD1234%3D"}
+    assert posts["7440000000000000002"]["thumbnail_url"] is None  # no cover given
     # Public text is kept as written (outputs escape it); an absent counter stays empty, not 0.
     assert posts["7440000000000000002"]["text"] == "Morning bake ☀️ <script>alert(1)</script>"
     assert posts["7440000000000000004"]["shares"] is None and posts["7440000000000000004"]["comments"] == 20

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from cmflow.http import PlatformSession
 
 PLATFORM = "tiktok"
-VIDEO_FIELDS = ("id,title,video_description,create_time,share_url,duration,"
+VIDEO_FIELDS = ("id,title,video_description,create_time,share_url,duration,cover_image_url,"
                 "like_count,comment_count,share_count,view_count")
 USER_FIELDS = "open_id,display_name,follower_count,following_count,likes_count,video_count"
 VIDEO_SCOPES = ("video.list",)
@@ -212,9 +212,15 @@ def video_row(account: str, video: dict[str, Any]) -> dict[str, Any] | None:
     return {"platform": PLATFORM, "account": account, "post_id": str(video["id"]),
             "published_at": datetime.fromtimestamp(created, timezone.utc), "format": "video",
             "text": video.get("video_description") or video.get("title") or None,
-            "url": video.get("share_url"), "likes": integer(video.get("like_count")),
+            "url": video.get("share_url"), "thumbnail_url": https_url(video.get("cover_image_url")),
+            "likes": integer(video.get("like_count")),
             "comments": integer(video.get("comment_count")), "shares": integer(video.get("share_count")),
             "impressions": views, "video_views": views}
+
+
+def https_url(value: Any) -> str | None:
+    """A link TikTok gives (the video's cover, on its CDN), kept only when it is https."""
+    return value if isinstance(value, str) and value.startswith("https://") else None
 
 
 def integer(value: Any) -> int | None:
