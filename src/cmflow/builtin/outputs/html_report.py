@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pydantic import Field
 
 from cmflow import HexColour, Output, OutputPath, PluginOptions, hookimpl
+from cmflow.builtin.reports.files import replace_atomically
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -63,10 +64,7 @@ class HtmlReport(Output):
         path = result.output_path(options.path)
         if result.failed_sources:  # never in place of the last complete report
             path = path.with_name(f"{path.stem}.incomplete{path.suffix}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(html, encoding="utf-8")
-        temporary.replace(path)  # readers never see half a report
+        replace_atomically(path, lambda temporary: temporary.write_text(html, encoding="utf-8"))
         return f"wrote {path}"
 
 

@@ -25,11 +25,10 @@ has) are read; any other URL in the HTML is refused, logged, and left out.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from cmflow import UserFacingError
+from cmflow.builtin.reports.files import replace_atomically
 
 LOGGER = logging.getLogger("cmflow.reports.pdf")
 
@@ -117,7 +116,12 @@ def write_pdf(html: str, path: str | Path, *, base_url: str | None = None) -> No
     if fetcher.refused:
         LOGGER.warning("%s: left out %d resource(s) the report would have fetched from outside it: %s",
                        target, len(fetcher.refused), ", ".join(sorted(set(fetcher.refused))[:5]))
-    _write_atomically(target, pdf)
+    try:
+        replace_atomically(target, lambda temporary: temporary.write_bytes(pdf))
+    except OSError as error:
+        raise UserFacingError(
+            f"cannot write the PDF report {target}: {error.strerror or error}. "
+            "Check that its folder can be written to and has room, or choose another path.") from None
 
 
 def _inline_data_only(weasyprint):
@@ -136,25 +140,6 @@ def _inline_data_only(weasyprint):
             return super().fetch(url, headers)
 
     return InlineDataOnly()
-
-
-def _write_atomically(target: Path, content: bytes) -> None:
-    """Write ``content`` to a temporary file next to ``target``, then put it in its place."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(content)
-            os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is not
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise UserFacingError(
-            f"cannot write the PDF report {target}: {error.strerror or error}. "
-            "Check that its folder can be written to and has room, or choose another path.") from None
 
 
 def _css_string(text: str) -> str:

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
+from cmflow.builtin.reports.files import replace_atomically
 from cmflow.builtin.spreadsheet_formulas import neutralise
 
 if TYPE_CHECKING:
@@ -179,21 +180,6 @@ def write_xlsx(sheets: list[Sheet], path: str | os.PathLike[str], *, title: str,
     for sheet in sheets:
         _check_sheet(sheet)
     replace_atomically(path, lambda temporary: _write_workbook(sheets, temporary, title, locale))
-
-
-def replace_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """Call ``write`` with a temporary path beside ``path`` (its folders made), then put the file
-    it wrote in ``path``'s place in one step; on any failure the temporary file is removed and
-    ``path`` is left untouched."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _check_sheet(sheet: Sheet) -> None:

@@ -44,14 +44,7 @@ def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Pa
             incomplete = incomplete_path(path)
             if not document.complete:
                 path = incomplete
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(path.name + ".tmp")
-            try:
-                WRITERS[fmt](document, result, scope, lang, options, directory, temporary)
-                temporary.replace(path)
-            except BaseException:
-                temporary.unlink(missing_ok=True)  # no half-written file left beside the reports
-                raise
+            WRITERS[fmt](document, result, scope, lang, options, directory, path)  # each replaces its file whole
             if document.complete:  # an earlier run's incomplete report is out of date now
                 incomplete.unlink(missing_ok=True)
             written.append(path)
@@ -128,7 +121,10 @@ def _svg_image(chart: Any, lang: Any) -> str:
 
 
 def _write_html(document, result, scope, lang, options, directory, path: Path) -> None:
-    path.write_text(_html(document, result, scope, lang, options, directory), encoding="utf-8")
+    from cmflow.builtin.reports.files import replace_atomically
+
+    html = _html(document, result, scope, lang, options, directory)
+    replace_atomically(path, lambda temporary: temporary.write_text(html, encoding="utf-8"))
 
 
 def _write_pdf(document, result, scope, lang, options, directory, path: Path) -> None:
