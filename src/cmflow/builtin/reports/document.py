@@ -377,10 +377,10 @@ def _rates(posts: "pl.DataFrame", by: list) -> "pl.DataFrame":
     import polars as pl
 
     from cmflow import ratio
+    from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
 
-    interactions = sum(pl.col(c).fill_null(0) for c in ("likes", "comments", "shares", "saves") if c in posts.columns)
     posts = posts.filter(pl.col("reach") > 0)  # as the metric: a post without reach is in neither sum
-    return (posts.with_columns(interactions.alias("_interactions"))
+    return (posts.with_columns(interactions(*ENGAGEMENT_COUNTERS).alias("_interactions"))
             .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"))
             .with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value"))
             .drop("_interactions", "reach"))
