@@ -73,3 +73,34 @@ def test_an_objective_without_a_verdict_shows_no_figures() -> None:
     reached = SimpleNamespace(objective=objective, progress=1.2, change_pct=12.0, value=112.0, unit="followers",
                               target_value=110.0)
     assert objective_figures(reached, language("en")) == "+12.00% for a target of +10.00% (120% of the target) · vs previous period"
+
+
+@pytest.mark.parametrize(("change", "words", "mark"), [
+    (Change(10.0, 5.0, 50.0), "+50 %", "▲"),  # more unfollows: ▲ (the colour says it is bad news)
+    (Change(10.0, -3.0, -30.0), "-30 %", "▼"),
+    (Change(3.0, 0.001, None), "±0,00 pt", "■"),  # rounds to no change
+    (Change(3.0, 0.0, 0.0), "±0 %", "■"),
+])
+def test_a_changes_arrow_says_which_way_the_figure_went(change, words, mark) -> None:
+    from cmflow.builtin.reports.document import change_mark
+
+    assert change_mark(change, words) == mark
+
+
+def test_the_email_marks_a_change_the_way_the_report_does() -> None:
+    """A rise of unfollows (down is good) is ▲ in red in the e-mail too: the arrow is the
+    direction, the colour the tone; it used to be ▼ there, against its own +50 %."""
+    from datetime import date, datetime, timezone
+
+    from cmflow.builtin.reports.document import ReportDocument
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.mailing import email_facts
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    unfollows = Figure("followers_lost", "followers", 15.0, polarity="down",
+                       changes={"previous_period": Change(10.0, 5.0, 50.0)})
+    document = ReportDocument("Report", ReportScope(), date(2026, 11, 16), date(2026, 11, 22),
+                              {"previous_period": (date(2026, 11, 9), date(2026, 11, 15))}, [unfollows], [], [], {},
+                              [], [], [], [], [], [], datetime(2026, 11, 24, tzinfo=timezone.utc))
+    [line] = email_facts(document, language("en"), attached=[]).figures[0].changes
+    assert (line.mark, line.tone, line.text) == ("▲", "bad", "+50% vs previous period")

@@ -40,6 +40,15 @@ class Change:
     reason: str | None = None
 
 
+def change_mark(change: Change, words: str) -> str:
+    """The arrow a change is shown with, in a report and its e-mail alike: which way the figure
+    went (▲ up, ▼ down; a rise of unfollows is ▲), ■ for no change or one whose ``words`` round
+    to none (``±0``). Whether that is good news is the colour's job (:meth:`Figure.tone`)."""
+    if words.startswith("±") or not change.change:
+        return "■"
+    return "▲" if change.change > 0 else "▼"
+
+
 @dataclass(frozen=True)
 class Figure:
     """One KPI of one series (the scope's whole, a platform, an account, a format)."""

@@ -90,6 +90,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
             charts: dict[str, ChartView] | None, print_css: str) -> str:
     from markupsafe import Markup
 
+    from cmflow.builtin.reports.document import change_mark
     from cmflow.builtin.reports.objective_words import objective_figures
 
     from cmflow.builtin.reports.commentary import commentary_html
@@ -97,7 +98,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
     template = env.get_template(f"{audience}.html.j2")
     return template.render(
         doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
-        objective_figures=lambda result: objective_figures(result, language),
+        objective_figures=lambda result: objective_figures(result, language), change_mark=change_mark,
         cover_page=audience != "management",  # the one-pager has no cover page in print
         objectives_first=audience == "management",  # a decision-maker reads the decisions first
         logo=branding.logo_data_uri(), agency=branding.agency, csp=CONTENT_SECURITY_POLICY,

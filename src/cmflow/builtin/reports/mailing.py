@@ -52,7 +52,6 @@ UNSAFE_IN_FILE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u2028\u2029]+')
 slashes, and what Windows refuses."""
 ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 TONE_COLOURS = {"good": "#15803d", "bad": "#b91c1c", "neutral": "#4b5563", "": "#4b5563"}
-TONE_MARKS = {"good": "▲", "bad": "▼", "neutral": "■", "": ""}
 VERDICT_COLOURS = {"continue": "#15803d", "optimise": "#a16207", "change": "#c2410c", "stop": "#b91c1c",
                    "none": "#4b5563"}
 
@@ -97,6 +96,8 @@ class ChangeLine:
     """``+3,00 pt par rapport à la période précédente``."""
     tone: str
     """good, bad or neutral (by the metric's polarity); empty when there is nothing to judge."""
+    mark: str = ""
+    """▲, ▼ or ■: which way the figure went (:func:`~cmflow.builtin.reports.document.change_mark`)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class EmailFacts:
 
 def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[str], sender: str = "") -> EmailFacts:
     """The words of ``document``'s e-mail in ``lang``; ``attached`` lists the formats attached."""
+    from cmflow.builtin.reports.document import change_mark
     from cmflow.builtin.reports.html import missing_sources
 
     t = lang.text
@@ -172,7 +174,8 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
                 continue
             text = lang.change(change.change, figure.relative_change(change), figure.unit)
             if text:
-                changes.append(ChangeLine(f"{text} {t('vs_' + comparison)}", figure.tone(comparison)))
+                changes.append(ChangeLine(f"{text} {t('vs_' + comparison)}", figure.tone(comparison),
+                                          change_mark(change, text)))
         value = lang.value(figure.value, figure.unit) if figure.value is not None else lang.reason(figure.reason)
         figures.append(FigureLine(lang.metric_label(figure.metric), value, changes))
     decisions = []
@@ -215,7 +218,7 @@ def plain_text(facts: EmailFacts) -> str:
     if facts.figures:
         lines += [facts.figures_heading, _underline(facts.figures_heading)]
         for figure in facts.figures:
-            changes = "".join(f" ({TONE_MARKS[c.tone]} {c.text})" if c.tone else f" ({c.text})" for c in figure.changes)
+            changes = "".join(f" ({c.mark} {c.text})" if c.mark else f" ({c.text})" for c in figure.changes)
             lines.append(f"- {facts.line(figure.label, figure.value)}{changes}")
         lines.append("")
     if facts.decisions:
@@ -249,7 +252,7 @@ def email_html(facts: EmailFacts, *, accent: str = "#2563eb", chart: EmailChart 
         return template_environment(templates).get_template("email.html.j2").render(
             facts=facts, accent=accent, chart_cid=CHART_CID if chart else None, chart=chart,
             logo_cid=LOGO_CID if logo else None, logo_height=LOGO_HEIGHT,
-            tone_colours=TONE_COLOURS, tone_marks=TONE_MARKS, verdict_colours=VERDICT_COLOURS)
+            tone_colours=TONE_COLOURS, verdict_colours=VERDICT_COLOURS)
     except TemplateError as exc:  # a user's own email.html.j2, most likely: its name and line
         raise template_failure(exc, templates) from None
 
