@@ -1,0 +1,1 @@
+"""The built-in sentiment model (French and English, offline): see :mod:`.model`."""
