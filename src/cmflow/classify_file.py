@@ -59,7 +59,7 @@ class ClassifiedFile:
     def csv_text(self) -> str:
         """The rows as CSV text, text cells made safe for spreadsheets (numbers left as they are)."""
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=self.delimiter, lineterminator="\r\n")
+        writer = csv.writer(out, delimiter=self.delimiter, lineterminator="\n")
         writer.writerow([_safe(cell) for cell in self.header])
         writer.writerows([_safe(cell) for cell in row] for row in self.rows)
         return out.getvalue()
@@ -104,18 +104,21 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
     except csv.Error as exc:
         raise ClassifyFileError(f"{path}: line {reader.line_num}: not CSV: {exc}") from None
     column = _column_index(path, header, text_column)
-    texts = pl.Series("text", [row[column] if row[column].strip() else None for row in rows], dtype=pl.String)
-    languages = pl.Series("language", [language] * len(rows), dtype=pl.String) if language else None
+    read = [index for index, row in enumerate(rows) if row[column].strip()]  # rows without text: no label
+    texts = pl.Series("text", [rows[index][column] for index in read], dtype=pl.String)
+    languages = pl.Series("language", [language] * len(read), dtype=pl.String) if language else None
     try:
         classifier.prepare(Path.cwd())
         answer = labels(classifier, texts, languages)
     except Exception as exc:
-        raise ClassifierFailed(f"classifier {classifier.name!r} failed: {failure('classifier', classifier.name, exc)}") \
-            from None
+        said = failure("classifier", classifier.name, exc)
+        raise ClassifierFailed(f"classifier {classifier.name!r} failed: {said}") from None
     places = [header.index(name) if name in header else None for name in OUTPUT_COLUMNS]
     header = header + [name for name, place in zip(OUTPUT_COLUMNS, places) if place is None]
+    found_labels = dict(zip(read, answer.iter_rows()))
     counts: Counter = Counter()
-    for row, (sentiment, score, found) in zip(rows, answer.iter_rows()):
+    for index, row in enumerate(rows):
+        sentiment, score, found = found_labels.get(index, (None, None, None))
         counts[sentiment] += 1
         cells = [sentiment or "", "" if score is None else f"{score:.3f}", found or ""]
         for place, cell in zip(places, cells):

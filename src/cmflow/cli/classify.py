@@ -58,8 +58,8 @@ def classify(file: Path, text_column: str, lang: str, output: Path | None, class
     counts = classified.counts
     summary = ", ".join(f"{counts[s]} {s}" for s in ("negative", "neutral", "positive"))
     unlabelled = f"; {counts[None]} not labelled (no text, or another language)" if counts[None] else ""
-    click.secho(f"✓ {len(classified.rows)} rows: {summary}{unlabelled}" + (f"; written to {output}" if output else ""),
-                fg="green", err=True)
+    written = f"; written to {output}" if output else ""
+    click.secho(f"✓ {len(classified.rows)} rows: {summary}{unlabelled}{written}", fg="green", err=True)
 
 
 def _fail(message: str, code: int) -> None:

@@ -133,7 +133,8 @@ class Classifier(Plugin):
     def classify(self, texts: "pl.Series", languages: "pl.Series | None") -> "pl.DataFrame":
         """Label each text, in order.
 
-        :param texts: the texts (String; null where a record has no text).
+        :param texts: the texts to label (String, none null or blank: records without a text
+            are not handed over).
         :param languages: the language each text is known to be in (ISO 639-1, ``fr``, ``en``;
             null where not known), or None when nothing is known: detect it.
         :returns: a frame of ``texts.len()`` rows with the columns ``sentiment`` (``negative``,
