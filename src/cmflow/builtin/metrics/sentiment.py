@@ -56,9 +56,9 @@ def sentiment_tallies(data: "MetricInput", kind: str) -> "pl.DataFrame":
     frame = data.records[kind]
     sentiment = normalised_sentiment(frame)
     return aggregate(frame, data.grouping_sets, [
-        pl.len().alias("records"),
-        sentiment.is_in(SENTIMENTS).fill_null(False).sum().alias("classified"),
-        *[(sentiment == value).fill_null(False).sum().alias(value) for value in SENTIMENTS],
+        pl.len().cast(pl.Int64).alias("records"),  # signed: net sentiment subtracts counts
+        sentiment.is_in(SENTIMENTS).fill_null(False).sum().cast(pl.Int64).alias("classified"),
+        *[(sentiment == value).fill_null(False).sum().cast(pl.Int64).alias(value) for value in SENTIMENTS],
     ], periods=[p.label for p in data.periods])
 
 
