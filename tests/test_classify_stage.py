@@ -121,10 +121,10 @@ def keywords_registered():
 
 
 def run(tmp_path: Path, store_url: str, classifiers: str, mentions: list[dict] = MENTIONS,
-        comments: list[dict] = COMMENTS):
+        comments: list[dict] = COMMENTS, after: str = ""):
     (tmp_path / "mentions.json").write_text(json.dumps(mentions), encoding="utf-8")
     (tmp_path / "comments.json").write_text(json.dumps(comments), encoding="utf-8")
-    (tmp_path / "listening.toml").write_text(WORKFLOW.format(classifiers=classifiers), encoding="utf-8")
+    (tmp_path / "listening.toml").write_text(WORKFLOW.format(classifiers=classifiers) + after, encoding="utf-8")
     CALLS.clear()
     with keywords_registered():
         return run_workflow_file(tmp_path / "listening.toml", store_url=store_url)
@@ -236,6 +236,28 @@ def test_a_classifier_that_raises_fails_the_run_naming_it_and_labels_nothing(tmp
     assert shown.exit_code == 1
     assert "✗ classifier keywords (keywords) failed: RuntimeError: model exploded" in shown.output
     assert "Traceback" not in shown.output
+
+
+def test_rules_on_sentiment_say_the_classifier_failed_and_rules_on_plain_counts_go_on(tmp_path, store_url) -> None:
+    triggers = """
+[[metrics]]
+plugin = "mentions"
+by = ["overall"]
+
+[[triggers]]
+plugin = "threshold"
+metric = "negative_mentions"
+above = 0
+
+[[triggers]]
+plugin = "threshold"
+metric = "mentions"
+above = 4
+"""
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "keywords"\nfail = true\n', after=triggers)
+    assert sorted(a.summary for a in result.alerts) == [
+        "Mentions is 5 mentions overall, above 4 mentions",
+        "threshold_negative_mentions cannot be evaluated: classifier keywords failed: RuntimeError: model exploded"]
 
 
 def test_a_classifier_answering_the_wrong_number_of_rows_fails_the_run(tmp_path, store_url) -> None:

@@ -161,6 +161,10 @@ class Metric(Plugin):
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
     a trigger's ``where`` may select on them besides the breakdowns."""
 
+    reads_sentiment: ClassVar[bool] = False
+    """True for metrics that read the records' ``sentiment`` (what a classifier fills): when a
+    classifier labelling the kinds they read fails, their figures are not trusted this run."""
+
     default_polarity: ClassVar[Polarity] = "neutral"
     """Whether its measurements are better higher (``up``), lower (``down``) or neither
     (``neutral``, the default: a metric that says nothing is not coloured)."""

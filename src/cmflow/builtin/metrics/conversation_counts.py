@@ -40,6 +40,7 @@ class _NegativeCount(_RecordCount):
     ``sentiment_counts`` gives too)."""
 
     default_polarity = "down"
+    reads_sentiment = True
 
     def compute(self, data: MetricInput):
         tallies = sentiment_tallies(data, self.record_kind)

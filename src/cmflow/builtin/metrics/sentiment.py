@@ -89,6 +89,7 @@ class _SentimentMetric(Metric):
     """What the sentiment metrics share: the record kind an option chooses, and its breakdowns."""
 
     Options = SentimentOptions
+    reads_sentiment = True
     groupings = GROUPINGS["post"] + ("post",)
     """Every breakdown some record kind has; an entry accepts those of its ``records``."""
 
