@@ -112,7 +112,8 @@ def main() -> int:
     print(f"{'classifier':<12} {'direct texts/s':>15} {'stage texts/s':>15} {'stage / direct':>15}")
     failed = False
     info = get_registry().get("classifier", "sentiment")
-    for classifier in (info.cls(info.cls.Options(), entry_id="sentiment"), Vectorised(Vectorised.Options(), entry_id="v")):
+    classifiers = [info.cls(info.cls.Options(), entry_id="sentiment"), Vectorised(Vectorised.Options(), entry_id="v")]
+    for classifier in classifiers:
         classifier.prepare(Path.cwd())
         entry = _Entry(classifier.name, classifier, type("Info", (), {"name": classifier.name})(),
                        ClassifierEntry(plugin=classifier.name, records=["mention"]))

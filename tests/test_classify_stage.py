@@ -306,3 +306,17 @@ def test_a_valid_classifier_entry_is_counted_by_validate(tmp_path) -> None:
     shown = CliRunner().invoke(main, ["validate", str(path)])
     assert shown.exit_code == 0
     assert shown.output == f"✓ {path}: Listening (2 sources, 1 classifier, 2 metrics, 0 triggers, 0 outputs)\n"
+
+
+def test_one_language_reads_every_text_in_it_but_not_those_a_source_says_are_in_another(tmp_path, store_url) -> None:
+    mentions = [
+        {"platform": "x", "mention_id": "a", "published_at": "2026-11-23T08:00:00Z",
+         "text": "Service client nul, je suis déçu"},
+        {"platform": "mastodon", "mention_id": "b", "published_at": "2026-11-23T08:05:00Z", "language": "en",
+         "text": "Awful service, I hate it"},
+    ]
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "sentiment"\nrecords = ["mention"]\n'
+                                      'languages = ["fr"]\n', mentions=mentions)
+    labelled = result.records["mention"].sort("mention_id")
+    assert labelled.select("mention_id", "sentiment", "language").rows() == [("a", "negative", "fr"), ("b", None, "en")]
+    assert labelled["sentiment_score"][1] is None

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 _PUBLIC = {
     # the contract
-    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Classifier": "plugins.kinds", "Metric": "plugins.kinds",
+    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Classifier": "plugins.kinds",
+    "Metric": "plugins.kinds",
     "Trigger": "plugins.kinds", "Output": "plugins.kinds", "Notifier": "plugins.kinds",
     "PluginOptions": "plugins.kinds", "NotifierOptions": "plugins.kinds",
     # what flows through a run

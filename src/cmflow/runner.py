@@ -1,5 +1,5 @@
-"""One run of a workflow: fetch -> filter_rows -> clients -> classify -> measure -> compare -> objectives -> evaluate -> compose -> record
--> deliver.
+"""One run of a workflow: fetch -> filter_rows -> clients -> classify -> measure -> compare -> objectives
+-> evaluate -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -84,7 +84,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,
                            now=result.started_at, past_period=result.past_period)
-        result = replace(result, records=classified.records, measurements=measured.measurements, comparisons=comparisons,
+        result = replace(result, records=classified.records, measurements=measured.measurements,
+                         comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, verdicts=evaluated.verdicts, objectives=judged,
                          alert_changes=evaluated.alert_changes,

@@ -129,7 +129,8 @@ class OutputEntry(BaseModel):
 
 
 ENTRY_MODELS: dict[str, type[BaseModel]] = {
-    "source": SourceEntry, "classifier": ClassifierEntry, "metric": MetricEntry, "trigger": TriggerEntry, "output": OutputEntry,
+    "source": SourceEntry, "classifier": ClassifierEntry, "metric": MetricEntry, "trigger": TriggerEntry,
+    "output": OutputEntry,
 }
 
 

@@ -25,8 +25,8 @@ class SentimentOptions(PluginOptions):
     languages: list[Literal[LANGUAGES]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(LANGUAGES), min_length=1,
         description="Languages the texts are in: fr, en. One: every text is read in it. Both: "
-        "each text's language is detected (a record's own language, when its source gives one, "
-        "wins). Texts in another language are left unlabelled.", examples=[["fr"]])
+        "each text's language is detected. A record's own language, when its source gives one, "
+        "wins; texts in another language are left unlabelled.", examples=[["fr"]])
 
 
 class Sentiment(Classifier):
@@ -71,19 +71,13 @@ class Sentiment(Classifier):
             self.prepare(Path.cwd())
         assert self._model is not None
         accepted = self.options.languages
-        if len(accepted) == 1:
-            given: list[str | None] | None = [accepted[0]] * texts.len()
-        elif languages is not None:
-            given = languages.to_list()
-        else:
-            given = None
+        known = languages.to_list() if languages is not None else [None] * texts.len()
+        if len(accepted) == 1:  # a text of unknown language is read in the one language
+            known = [language or accepted[0] for language in known]
         # A text its source says is in another language is not read as French or English.
-        foreign = [language is not None and language not in accepted for language in given or []]
-        hints = [None if other else language for language, other in zip(given, foreign)] if given else None
-        answer = self._model.classify(texts.to_list(), hints)
-        if given is not None:
-            answer = answer.with_columns(pl.Series("language", given, dtype=pl.String)
-                                         .fill_null(answer["language"]))
+        hints = [language if language in accepted else None for language in known]
+        answer = self._model.classify(texts.to_list(), hints if any(hints) else None)
+        answer = answer.with_columns(pl.Series("language", known, dtype=pl.String).fill_null(answer["language"]))
         unread = ~pl.col("language").is_in(accepted).fill_null(False)
         return answer.with_columns(pl.when(unread).then(None).otherwise(pl.col(c)).alias(c)
                                    for c in ("sentiment", "score"))
