@@ -320,3 +320,41 @@ def test_one_language_reads_every_text_in_it_but_not_those_a_source_says_are_in_
     labelled = result.records["mention"].sort("mention_id")
     assert labelled.select("mention_id", "sentiment", "language").rows() == [("a", "negative", "fr"), ("b", None, "en")]
     assert labelled["sentiment_score"][1] is None
+
+
+def test_the_most_negative_items_are_listed_with_who_when_and_what(tmp_path, store_url) -> None:
+    from cmflow import ranked_items
+
+    rankings = """
+[[metrics]]
+plugin = "most_negative"
+records = "mention"
+by = ["overall"]
+
+[[metrics]]
+plugin = "most_negative"
+id = "worst_comments"
+records = "conversation"
+by = ["overall"]
+
+[[outputs]]
+plugin = "console"
+width = 160
+"""
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "keywords"\n', after=rankings)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    [mention] = ranked_items(result, "most_negative_mentions")
+    assert {k: mention[k] for k in ("rank", "platform", "mention_id", "author", "value", "url", "reach")} == {
+        "rank": 1, "platform": "mastodon", "mention_id": "m1", "author": "julie", "value": -0.5, "url": None,
+        "reach": 1830}
+    assert mention["published_at"].isoformat() == "2026-11-23T08:00:00+00:00"
+    [comment] = ranked_items(result, "most_negative_comments")
+    assert (comment["account"], comment["post_id"], comment["message_id"], comment["author"]) == (
+        "maisonlumen", "p1", "c1", "marc")
+    with keywords_registered():
+        shown = CliRunner().invoke(main, ["run", str(tmp_path / "listening.toml"), "--dry-run"])
+    lines = [" ".join(line.split()) for line in shown.output.splitlines()]
+    assert "Most negative mentions" in lines and "Most negative comments" in lines
+    assert "│ 1 │ mastodon @julie │ 2026-11-23 08:00 │ -0.50 │ Franchement bad, le colis est arrivé ouvert │" in lines
+    assert "│ 1 │ instagram / maisonlumen @marc │ 2026-11-23 08:10 │ -0.50 │ bad service, the parcel never came │" \
+        in lines

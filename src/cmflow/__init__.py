@@ -42,7 +42,8 @@ _PUBLIC = {
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "kpi_tables": "presentation.summary", "format_value": "presentation.summary",
     "format_change": "presentation.summary", "metric_label": "presentation.summary",
-    "ranked_posts": "presentation.summary", "table_console": "presentation.terminal",
+    "ranked_posts": "presentation.summary", "ranked_items": "presentation.summary",
+    "table_console": "presentation.terminal",
     # option types that check at validate what would fail at run time, and what to say when one fails
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
@@ -113,7 +114,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
-    from cmflow.presentation.summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
+    from cmflow.presentation.summary import (format_change, format_value, kpi_tables, metric_label, ranked_items,
+                                             ranked_posts)
     from cmflow.presentation.terminal import table_console
 
     __version__: str
