@@ -209,27 +209,40 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
     return ordered
 
 
-def ranked_posts(result: "RunResult", metric: str) -> list[dict[str, Any]]:
-    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link and date."""
+def ranked_posts(result: "RunResult", metric: str, *, client: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link, date and
+    thumbnail, best rank first, dates in the workflow's time zone.
+
+    One ranking: the overall one if it was asked for, else the first breakdown's. Where the
+    workflow has clients, ``client`` picks that client's own ranking (falling back to the whole
+    workflow's when the client has none); without it, the whole workflow's.
+    """
     import polars as pl
 
-    frame = result.measurements
-    posts = result.records.get("post")
-    if frame is None or posts is None:
+    frame, posts = result.measurements, result.records.get("post")
+    if frame is None or posts is None or frame.height == 0:
         return []
-    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current"))
-    if ranked.height == 0 or "ranked_within" not in ranked.columns:
+    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current")
+                          & pl.col("rank").is_not_null()) if "rank" in frame.columns else frame.clear()
+    if ranked.height == 0:
         return []
-    # One ranking: overall if it was asked for, else the first breakdown.
-    groups = ranked["ranked_within"].unique().to_list()
-    ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in groups else sorted(groups)[0]))
-    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url",
-                           "pillar", "reach").unique(subset=["platform", "account", "post_id"])
-    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
-              .join(details, on=["platform", "account", "post_id"], how="left"))
+    if "client" in ranked.columns:  # a client's own ranking, or the whole workflow's, never both
+        own = ranked.filter(pl.col("client") == client) if client is not None else None
+        ranked = own if own is not None and own.height else ranked.filter(pl.col("client").is_null())
+    if "ranked_within" in ranked.columns and ranked.height:
+        within = ranked["ranked_within"].unique().to_list()
+        ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in within else sorted(within)[0]))
+    ranked = ranked.unique(subset=["platform", "account", "post_id"], keep="first", maintain_order=True)
+    wanted = ("published_at", "format", "text", "url", "pillar", "reach", "thumbnail_url")
+    details = posts.select("platform", "account", "post_id", *(c for c in wanted if c in posts.columns)
+                           ).unique(subset=["platform", "account", "post_id"])
     # Dates are shown in the workflow's time zone: a post at 00:30 in Paris is on Monday there.
-    local = joined.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
-    return local.sort("rank").to_dicts()
+    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
+              .join(details, on=["platform", "account", "post_id"], how="left")
+              .with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
+              .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in wanted if c not in details.columns)
+              .sort("rank"))
+    return joined.to_dicts()
 
 
 def _key(dimensions: dict[str, Any]) -> frozenset:
