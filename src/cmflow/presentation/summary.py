@@ -212,21 +212,31 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
     return ordered
 
 
-def ranked_posts(result: "RunResult", metric: str) -> list[dict[str, Any]]:
-    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link and date."""
+def ranked_posts(result: "RunResult", metric: str, *, client: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link, date and
+    thumbnail, best rank first, dates in the workflow's time zone.
+
+    One ranking: the overall one if it was asked for, else the first breakdown's. Where the
+    workflow has clients, ``client`` picks that client's own ranking (falling back to the whole
+    workflow's when the client has none); without it, the whole workflow's.
+    """
     import polars as pl
 
     posts = result.records.get("post")
-    ranked = _one_ranking(result, metric)
+    ranked = _one_ranking(result, metric, client)
     if ranked is None or posts is None:
         return []
-    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url",
-                           "pillar", "reach").unique(subset=["platform", "account", "post_id"])
-    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
-              .join(details, on=["platform", "account", "post_id"], how="left"))
+    ranked = ranked.unique(subset=["platform", "account", "post_id"], keep="first", maintain_order=True)
+    wanted = ("published_at", "format", "text", "url", "pillar", "reach", "thumbnail_url")
+    details = posts.select("platform", "account", "post_id", *(c for c in wanted if c in posts.columns)
+                           ).unique(subset=["platform", "account", "post_id"])
     # Dates are shown in the workflow's time zone: a post at 00:30 in Paris is on Monday there.
-    local = joined.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
-    return local.sort("rank").to_dicts()
+    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
+              .join(details, on=["platform", "account", "post_id"], how="left")
+              .with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
+              .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in wanted if c not in details.columns)
+              .sort("rank"))
+    return joined.to_dicts()
 
 
 RANKED_ITEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -237,13 +247,14 @@ RANKED_ITEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
 """For each column naming a ranked item: its record kind, identity and time field."""
 
 
-def ranked_items(result: "RunResult", metric: str) -> list[dict[str, Any]]:
+def ranked_items(result: "RunResult", metric: str, *, client: str | None = None) -> list[dict[str, Any]]:
     """Rows of a ranking of mentions, comments or posts (``most_negative``), in rank order,
     joined with each item's ``author``, ``text``, ``url`` (where the kind has them) and date
-    (``published_at``: when a comment was received, for comments, in the workflow's time zone)."""
+    (``published_at``: when a comment was received, for comments, in the workflow's time zone).
+    One ranking, chosen as :func:`ranked_posts` chooses it (``client``: that client's own)."""
     import polars as pl
 
-    ranked = _one_ranking(result, metric)
+    ranked = _one_ranking(result, metric, client)
     if ranked is None:
         return []
     column = next((c for c in RANKED_ITEMS if c in ranked.columns and ranked[c].null_count() < ranked.height), None)
@@ -262,19 +273,24 @@ def ranked_items(result: "RunResult", metric: str) -> list[dict[str, Any]]:
     return local.sort("rank").to_dicts()
 
 
-def _one_ranking(result: "RunResult", metric: str) -> "pl.DataFrame | None":
-    """The current period's rows of a ranking metric: overall if it was asked for, else its first
-    breakdown; None when the run has none."""
+def _one_ranking(result: "RunResult", metric: str, client: str | None) -> "pl.DataFrame | None":
+    """The current period's rows of a ranking metric: the overall ranking if it was asked for,
+    else the first breakdown's; where the workflow has clients, ``client``'s own (else the whole
+    workflow's), never both. None when the run has none."""
     import polars as pl
 
     frame = result.measurements
-    if frame is None:
+    if frame is None or frame.height == 0 or "rank" not in frame.columns:
         return None
-    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current"))
-    if ranked.height == 0 or "ranked_within" not in ranked.columns:
-        return None
-    groups = ranked["ranked_within"].unique().to_list()
-    return ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in groups else sorted(groups)[0]))
+    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current")
+                          & pl.col("rank").is_not_null())
+    if "client" in ranked.columns:  # a client's own ranking, or the whole workflow's, never both
+        own = ranked.filter(pl.col("client") == client) if client is not None else None
+        ranked = own if own is not None and own.height else ranked.filter(pl.col("client").is_null())
+    if "ranked_within" in ranked.columns and ranked.height:
+        within = ranked["ranked_within"].unique().to_list()
+        ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in within else sorted(within)[0]))
+    return ranked if ranked.height else None
 
 
 def _key(dimensions: dict[str, Any]) -> frozenset:

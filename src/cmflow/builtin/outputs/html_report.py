@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import re
 from datetime import datetime, timezone
 
 from pydantic import Field
 
 from cmflow import HexColour, Output, OutputPath, PluginOptions, hookimpl
 from cmflow.builtin.reports.files import replace_atomically
+from cmflow.builtin.reports.html import safe_url
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -76,7 +76,7 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["safe_url"] = _safe_url
+    env.filters["safe_url"] = safe_url
     tables = kpi_tables(result, options.metrics)
     overall = next((t for t in tables if not t.dimensions), None)
     cards = []
@@ -110,13 +110,6 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
         notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
-
-
-def _safe_url(url: str | None) -> str | None:
-    """Only http(s) links: a `javascript:` URL from a caption export must never be clickable."""
-    if url and re.match(r"^https?://", url.strip(), re.IGNORECASE):
-        return url.strip()
-    return None
 
 
 @hookimpl
