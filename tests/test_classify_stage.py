@@ -9,6 +9,7 @@ is asked only for labels a French or English reader would not argue with.
 from __future__ import annotations
 
 import json
+import re
 import types
 from contextlib import contextmanager
 from pathlib import Path
@@ -358,3 +359,30 @@ width = 160
     assert "│ 1 │ mastodon @julie │ 2026-11-23 08:00 │ -0.50 │ Franchement bad, le colis est arrivé ouvert │" in lines
     assert "│ 1 │ instagram / maisonlumen @marc │ 2026-11-23 08:10 │ -0.50 │ bad service, the parcel never came │" \
         in lines
+
+
+def test_the_html_report_lists_the_most_negative_items_escaped(tmp_path, store_url) -> None:
+    mentions = [*MENTIONS, {"platform": "x", "mention_id": "m9", "published_at": "2026-11-23T13:00:00Z",
+                            "author": "<b>troll</b>", "url": "javascript:alert(1)",
+                            "text": "bad <script>alert('x')</script>"}]
+    report = tmp_path / "report.html"
+    after = f"""
+[[metrics]]
+plugin = "most_negative"
+records = "mention"
+by = ["overall"]
+
+[[outputs]]
+plugin = "html_report"
+path = "{report.as_posix()}"
+"""
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "keywords"\n', mentions=mentions, after=after)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    html = report.read_text(encoding="utf-8")
+    section = html[html.index('<h2 id="most-negative-mentions">'):html.index("<footer>")]
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in section.split("<tr>")[2:]]
+    # m1 then m9 (a tie at −0.5: the larger reach first; m9 has none)
+    assert rows == ["1 mastodon @julie 2026-11-23 08:00 -0.50 Franchement bad, le colis est arrivé ouvert",
+                    "2 x @&lt;b&gt;troll&lt;/b&gt; 2026-11-23 13:00 -0.50 "
+                    "bad &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"]
+    assert "javascript:" not in section and "<script>" not in html
