@@ -275,6 +275,13 @@ def test_a_missing_model_file_fails_the_sentiment_classifier_with_what_to_do(tmp
                             "training script, or remove model_path to use the model shipped with cmflow")
 
 
+def test_a_model_file_that_is_no_model_fails_the_sentiment_classifier_naming_it(tmp_path, store_url) -> None:
+    (tmp_path / "brand.bin").write_bytes(b"\x00\x01 not a model \xff")
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "sentiment"\nmodel_path = "brand.bin"\n')
+    [report] = result.failed_stages
+    assert report.error.startswith(f"model file {tmp_path / 'brand.bin'} cannot be read as a sentiment model (")
+
+
 @pytest.mark.parametrize(("entry", "expected"), [
     ('plugin = "keywords"\nrecords = ["mention", "post"]',
      "classifiers[0].records[1]: no source it reads provides post records (they provide conversation, mention)"),
