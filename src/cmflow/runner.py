@@ -77,7 +77,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = _timed("clients", clients, workflow, fetched)
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
-        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods)
+        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
+                          as_of=result.started_at)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)

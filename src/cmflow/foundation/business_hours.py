@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 """Day names an ``opening`` table takes (also their first three letters, and ranges ``mon-fri``)."""
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-_OFFICE = {day: ["09:00-18:00"] for day in WEEKDAYS[:5]}
+_OFFICE = {"mon-fri": ["09:00-18:00"]}
 
 
 def _weekday(name: str) -> int:
