@@ -97,7 +97,7 @@ def test_a_column_of_spans_with_nulls():
     ({"opening": {"monday": ["09:00-13:00", "12:00-18:00"]}}, "overlap"),
     ({"holidays": "XX"}, "knows no country 'XX'"),
     ({"holidays": "US-ZZ"}, "US has no subdivision 'ZZ'"),
-    ({"timezone": "Europe/Pariss"}, "no IANA time zone"),
+    ({"timezone": "Europe/Pariss"}, "did you mean 'Europe/Paris'?"),
     ({"closed": ["2026-02-30"]}, "closed"),
 ])
 def test_bad_hours_are_refused_with_what_to_write(options, message):

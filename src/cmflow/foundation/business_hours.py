@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cmflow.foundation.periods import check_timezone
 
 if TYPE_CHECKING:
     import polars as pl
@@ -86,12 +88,7 @@ class ServiceHours(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{value!r} is no IANA time zone; write e.g. \"Europe/Paris\"") from None
-        return value
+        return value if value is None else check_timezone(value.strip())
 
     @field_validator("opening")
     @classmethod
