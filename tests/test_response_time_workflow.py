@@ -164,7 +164,7 @@ allow_private_network = true
     ('hours = { holidays = "FR" }', 'hours = { holidays = "FX" }', "metrics[1].hours.holidays"),
     ('mon-fri = ["09:00-18:00"]', 'mon-fri = ["18:00-09:00"]', "metrics[0].hours.opening"),
     ('sla = "2h"', 'sla = "2 hours"', "metrics[0].sla"),
-    ('sla = "2h"\n', '', "metrics[0].sla"),
+    ('sla = "2h"', 'sla = "0m"', "metrics[0].sla"),
 ])
 def test_bad_hours_are_refused_at_their_key_path(tmp_path, old, new, message):
     with pytest.raises(WorkflowInvalid) as caught:

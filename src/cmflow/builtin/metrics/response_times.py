@@ -45,8 +45,9 @@ class ClockOptions(PluginOptions):
 
 class ResponseTimesOptions(ClockOptions):
     sla: PositiveDuration = Field(
-        description="The first response time promised: a reply within it meets the SLA (\"30m\", \"2h\", \"1d\"; "
-        "business time unless `clock = \"wall\"`).", examples=["2h"])
+        timedelta(hours=1), description="The first response time promised: a reply within it meets the SLA "
+        "(\"30m\", \"2h\", \"1d\"; business time unless `clock = \"wall\"`). Default: one hour.",
+        examples=["2h"])
 
 
 def waits(data: MetricInput, options: ClockOptions, dims: list[str], extra: tuple[str, ...] = ()) -> "pl.DataFrame":
@@ -93,7 +94,6 @@ class ResponseTimes(Metric):
     name = "response_times"
     description = "Median and 90th-percentile first response time, share answered within the SLA, unanswered past it."
     Options = ResponseTimesOptions
-    sample_options = {"sla": "2h"}
     needs = ("conversation",)
     groupings = GROUPINGS
     measurement_polarities = {"answered_within_sla": "up", "wall_answered_within_sla": "up"}
