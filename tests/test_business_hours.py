@@ -83,6 +83,14 @@ def test_a_subdivision_has_its_own_holidays():
     assert between(federal, start, end) == timedelta(minutes=660)
 
 
+def test_hours_never_open_count_nothing():
+    never = ServiceHours(opening={})
+    assert between(never, utc(2026, 12, 1, 9), utc(2026, 12, 8, 9)) == timedelta(0)
+    # Open on weekdays but the whole span is a closed week: nothing either.
+    closed = ServiceHours(closed=[f"2026-12-{day:02d}" for day in range(1, 6)])
+    assert between(closed, utc(2026, 11, 30, 20), utc(2026, 12, 6, 9)) == timedelta(0)
+
+
 def test_a_column_of_spans_with_nulls():
     starts = pl.Series([utc(2026, 12, 4, 16, 30), None, utc(2026, 12, 1, 9)], dtype=pl.Datetime("us", "UTC"))
     ends = pl.Series([utc(2026, 12, 7, 8, 45), utc(2026, 12, 1, 9), None], dtype=pl.Datetime("us", "UTC"))

@@ -174,21 +174,26 @@ def business_seconds(hours: ServiceHours, tz: str, starts: "pl.Series", ends: "p
     known = pl.concat([frame["start"], frame["end"]]).drop_nulls()
     if known.is_empty():
         return pl.Series("business_seconds", [None] * frame.height, dtype=pl.Float64)
-    local_days = known.dt.convert_time_zone(zone).dt.date()
-    intervals = hours.open_intervals(tz, local_days.min() - timedelta(days=1), local_days.max())
+    first, last = (instant.astimezone(ZoneInfo(zone)).date() for instant in (known.min(), known.max()))
+    intervals = hours.open_intervals(tz, first - timedelta(days=1), last)
     table = pl.DataFrame({"open": [s for s, _ in intervals], "length": [(e - s).total_seconds() for s, e in intervals]},
                          schema={"open": utc, "length": pl.Float64})
     table = table.with_columns((pl.col("length").cum_sum() - pl.col("length")).alias("before"))
+    if table.is_empty():  # never open in these days: no business time passes
+        return frame.select(pl.when(pl.col("start").is_null() | pl.col("end").is_null()).then(None)
+                            .otherwise(0.0).alias("business_seconds"))["business_seconds"]
 
     def clock(column: str) -> pl.Series:
-        """Business seconds from the first open interval to each instant."""
-        instants = frame.select(pl.col(column).alias("at")).with_row_index("row")
-        present = instants.drop_nulls("at").sort("at")
-        joined = present.join_asof(table, left_on="at", right_on="open", strategy="backward")
+        """Business seconds from the first open interval to each instant: the interval each
+        instant falls in or after is found by binary search on the sorted interval starts."""
+        at = frame[column]
+        position = table["open"].search_sorted(at.fill_null(table["open"][0]), side="right").cast(pl.Int64) - 1
+        found = pl.concat([pl.DataFrame({"at": at, "position": position}),
+                           table[position.clip(0, None)]], how="horizontal")
         into = ((pl.col("at") - pl.col("open")).dt.total_microseconds() / 1e6).clip(0, None)
-        joined = joined.select("row", (pl.col("before") + pl.min_horizontal(into, pl.col("length"))).fill_null(0.0)
-                               .alias("clock"))
-        return instants.join(joined, on="row", how="left").sort("row")["clock"]
+        return found.select(pl.when(pl.col("at").is_null()).then(None)
+                            .when(pl.col("position") < 0).then(0.0)  # before the first open interval
+                            .otherwise(pl.col("before") + pl.min_horizontal(into, pl.col("length"))).alias("clock"))["clock"]
 
     elapsed = (clock("end") - clock("start")).clip(0, None)
     return elapsed.alias("business_seconds")
