@@ -292,7 +292,8 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "export": "export_source",
                 "mentions": "conversation_counts", "comments_received": "conversation_counts",
                 "negative_": "conversation_counts", "followers_": "followers",
-                "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment"}
+                "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
+                "unanswered_negative": "response_times"}
     for plugin in listing:
         module = plugin["module"].rsplit(".", 1)[1]
         expected = next((family for prefix, family in families.items() if plugin["name"].startswith(prefix)),
