@@ -132,3 +132,18 @@ def test_unanswered_negative_conversations_after_a_wait() -> None:
     assert reason.startswith("no comment of the period has a sentiment")
     after_2h = UnansweredNegative(UnansweredNegative.Options(older_than="2h"), entry_id="n")
     assert of(measure(after_2h, ["overall"]), "unanswered_negative") == {(): 1.0}
+
+
+def test_by_client_each_from_its_own_accounts_at_the_run_s_as_of_time() -> None:
+    frame = RecordTable.from_rows("conversation", CONVERSATIONS).conformed().with_columns(
+        source_id=pl.lit("src"), client=pl.when(pl.col("account") == "a").then(pl.lit("lune")).otherwise(pl.lit("soleil")))
+    # As of Thursday 3 December 10:00 Paris (09:00 UTC): lune's c1 and c2 met, c3 breached, c5
+    # waiting 8h: breached; c4, c6 and c7 not received yet. soleil's c8 and c9 not received yet.
+    measured = measure_stage([MetricRequest(response_times(), ["client"], ["src"], clients=["lune", "soleil"])],
+                             {"conversation": frame}, [WEEK], as_of=utc(3, 9))
+    rows = measured.measurements.filter(pl.col("metric") == "answered_within_sla")
+    assert {row["client"]: (row["value"], row["reason"]) for row in rows.iter_rows(named=True)} == {
+        "lune": (50.0, None),
+        "soleil": (None, "every conversation of the period is unanswered and still within its SLA")}
+    rows = measured.measurements.filter(pl.col("metric") == "unanswered_over_sla")
+    assert dict(zip(rows["client"], rows["value"])) == {"lune": 1.0, "soleil": 0.0}
