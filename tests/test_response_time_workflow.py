@@ -19,6 +19,7 @@ facebook (JSON, UTC instants)
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import polars as pl
@@ -170,3 +171,23 @@ def test_bad_hours_are_refused_at_their_key_path(tmp_path, old, new, message):
     with pytest.raises(WorkflowInvalid) as caught:
         load_workflow(write(tmp_path, **{old: new}))
     assert message in str(caught.value)
+
+
+def test_the_report_shows_response_times_under_social_listening(tmp_path, store_url, monkeypatch):
+    outputs = """
+[[outputs]]
+plugin = "report"
+path = "care.{format}"
+formats = ["html"]
+language = "en"
+metrics = ["response_time_p90"]
+"""
+    path = write(tmp_path, outputs)
+    monkeypatch.chdir(tmp_path)  # output paths are relative to the current directory
+    result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    page = (tmp_path / "care.html").read_text(encoding="utf-8")
+    section = page.split('<h2 id="listening">Social listening</h2>', 1)[1].split("</section>", 1)[0]
+    cards = re.findall(r'<div class="name">([^<]+)</div>\s*<span class="value">([^<]+)</span>', section)
+    assert cards == [("First response time, median (min)", "92.50"), ("Answered within the SLA", "60.00%"),
+                     ("Unanswered past the SLA", "1")]
