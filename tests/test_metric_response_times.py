@@ -147,3 +147,13 @@ def test_by_client_each_from_its_own_accounts_at_the_run_s_as_of_time() -> None:
         "soleil": (None, "every conversation of the period is unanswered and still within its SLA")}
     rows = measured.measurements.filter(pl.col("metric") == "unanswered_over_sla")
     assert dict(zip(rows["client"], rows["value"])) == {"lune": 1.0, "soleil": 0.0}
+
+
+def test_a_period_without_conversations_has_no_times_and_nothing_unanswered() -> None:
+    frame = measure(response_times(), ["overall"], rows=[])
+    reasons = {row["metric"]: (row["value"], row["reason"]) for row in frame.iter_rows(named=True)}
+    assert reasons == {
+        "response_time_median": (None, "no conversation received in the period"),
+        "response_time_p90": (None, "no conversation received in the period"),
+        "answered_within_sla": (None, "no conversation received in the period"),
+        "unanswered_over_sla": (0.0, None)}
