@@ -165,7 +165,8 @@ def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
 def business_seconds(hours: ServiceHours, tz: str, starts: "pl.Series", ends: "pl.Series") -> "pl.Series":
     """Business time between each ``starts[i]`` and ``ends[i]`` (UTC datetimes), in seconds:
     the part of the open intervals between them. Null where either is null; 0 where the end is
-    not after the start. Vectorised: one as-of join of the instants on the open intervals."""
+    not after the start. Vectorised: the open intervals of the days spanned are built once, and
+    each instant is placed on them by binary search."""
     import polars as pl
 
     utc = pl.Datetime("us", "UTC")
@@ -207,9 +208,3 @@ def business_time_between(hours: ServiceHours, tz: str, start: datetime, end: da
                                pl.Series([end.astimezone(timezone.utc)]))[0]
     return timedelta(seconds=seconds)
 
-
-def hours_text(hours: ServiceHours, tz: str) -> str:
-    """``mon-fri 09:00-18:00, holidays FR (Europe/Paris)``: the hours as a summary names them."""
-    parts = [f"{key} {' '.join(ranges)}" for key, ranges in hours.opening.items()]
-    extra = f", holidays {hours.holidays}" if hours.holidays else ""
-    return f"{'; '.join(parts) or 'never open'}{extra} ({hours.timezone or tz})"
