@@ -51,12 +51,16 @@ def _vote_table() -> pl.DataFrame:
 _VOTES = _vote_table()
 
 
-def detect_language(texts: Sequence[str | None]) -> list[str | None]:
-    """Each text's language: "fr", "en", or None (unknown, another language, null or empty)."""
+def detect_language(texts: Sequence[str | None], tokens: pl.DataFrame | None = None) -> list[str | None]:
+    """Each text's language: "fr", "en", or None (unknown, another language, null or empty).
+    ``tokens``: the texts' :func:`~cmflow.builtin.sentiment.text_features.text_tokens`, if
+    already computed."""
     texts = list(texts)
     if not texts:
         return []
-    tokens = text_tokens(texts).join(_VOTES, on="token", how="inner").select("row", "vote")
+    if tokens is None:
+        tokens = text_tokens(texts)
+    tokens = tokens.join(_VOTES, on="token", how="inner").select("row", "vote")
     accents = (
         pl.DataFrame({"text": pl.Series(texts, dtype=pl.Utf8)})
         .with_row_index("row")

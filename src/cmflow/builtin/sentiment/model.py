@@ -6,7 +6,8 @@ A model file is gzip-compressed JSON written by ``tools/train_sentiment.py``::
     {"format": "cmflow-sentiment/1",
      "classes": ["negative", "neutral", "positive"],
      "languages": {"fr": {"intercept": [b_neg, b_neu, b_pos],
-                          "features": [["tres bien", w_neg, w_neu, w_pos], ...]},
+                          "features": ["tres bien", ...],
+                          "weights": [[w_neg, ...], [w_neu, ...], [w_pos, ...]]},
                    "en": {...}},
      "training": {...}}            # provenance: data sources, sizes, hyper-parameters, CV scores
 
@@ -29,11 +30,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 import polars as pl
 
 from cmflow import DataFileError
 from cmflow.builtin.sentiment.language import LANGUAGES, detect_language
-from cmflow.builtin.sentiment.text_features import features_and_words, word_char_grams
+from cmflow.builtin.sentiment.text_features import features_and_words, tokens_and_flags, word_char_grams
 
 __all__ = ["SentimentModel", "detect_language", "MODEL_FORMAT", "CLASSES"]
 
@@ -72,11 +74,10 @@ class SentimentModel:
         :class:`cmflow.DataFileError` naming the file when it is missing or not such a model."""
         path = Path(path)
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                document = json.load(handle)
+            document = orjson.loads(gzip.decompress(path.read_bytes()))  # 3x faster than json
         except FileNotFoundError:
             raise DataFileError(f"{path}: no such sentiment model file (write one with tools/train_sentiment.py)") from None
-        except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (OSError, EOFError, orjson.JSONDecodeError) as error:
             raise DataFileError(
                 f"{path}: not a sentiment model file ({error}); write one with tools/train_sentiment.py"
             ) from None
@@ -101,11 +102,10 @@ class SentimentModel:
             part = languages[language]
             try:
                 intercept = tuple(float(value) for value in part["intercept"])
-                rows = part["features"]
-                frame = pl.DataFrame(
-                    rows, schema=["feature", *_WEIGHTS], orient="row",
-                    schema_overrides={"feature": pl.Utf8, **{w: pl.Float64 for w in _WEIGHTS}},
-                )
+                columns = {"feature": pl.Series(part["features"], dtype=pl.Utf8)}
+                for name, values in zip(_WEIGHTS, part["weights"], strict=True):
+                    columns[name] = pl.Series(values, dtype=pl.Float64)
+                frame = pl.DataFrame(columns)
             except (KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as error:
                 raise DataFileError(f"{source}: languages.{language} is malformed ({error})") from None
             if len(intercept) != len(CLASSES):
@@ -127,10 +127,11 @@ class SentimentModel:
         """The model as a model file's JSON document (``from_document``'s inverse)."""
         languages = {}
         for language in LANGUAGES:
-            rows = self.weights.filter(pl.col("language") == language).select("feature", *_WEIGHTS)
+            table = self._tables[language]
             languages[language] = {
                 "intercept": list(self.intercepts[language]),
-                "features": [list(row) for row in rows.iter_rows()],
+                "features": table["feature"].to_list(),
+                "weights": [table[name].to_list() for name in _WEIGHTS],
             }
         return {"format": MODEL_FORMAT, "classes": list(CLASSES), "languages": languages, "training": self.training}
 
@@ -140,12 +141,18 @@ class SentimentModel:
         with gzip.GzipFile(Path(path), "wb", mtime=0) as handle:
             handle.write(payload.encode("utf-8"))
 
-    def probabilities(self, texts: Sequence[str | None], languages: Sequence[str | None]) -> pl.DataFrame:
+    def probabilities(
+        self,
+        texts: Sequence[str | None],
+        languages: Sequence[str | None],
+        tokenised: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
         """One row per text: ``p_negative``, ``p_neutral``, ``p_positive`` under the model of the
-        given language ("fr" or "en"; None: the mean of both). Null for a null or empty text."""
+        given language ("fr" or "en"; None: the mean of both). Null for a null or empty text.
+        ``tokenised``: the texts' ``tokens_and_flags``, if already computed."""
         count = len(texts)
         chosen = pl.DataFrame({"language": pl.Series(languages, dtype=pl.Utf8)}).with_row_index("row")
-        features, words = features_and_words(texts)
+        features, words = features_and_words(texts, tokenised)
         grams = word_char_grams(words["token"].unique())
         per_language = []
         for language in LANGUAGES:
@@ -199,8 +206,9 @@ class SentimentModel:
         ``language`` ("fr", "en", or null when unknown, another language, or no text). ``languages`` gives
         each text's language ("fr", "en", or None to detect it); by default all are detected."""
         texts = list(texts)
+        tokenised = tokens_and_flags(texts)  # once, for the language and for the features
         if languages is None:
-            languages = detect_language(texts)
+            languages = detect_language(texts, tokenised[0])
         else:
             languages = list(languages)
             if len(languages) != len(texts):
@@ -212,11 +220,11 @@ class SentimentModel:
                     f"{' or '.join(map(repr, LANGUAGES))}, or None to detect the language"
                 )
             if any(code is None for code in languages):
-                detected = detect_language([t if code is None else None for t, code in zip(texts, languages, strict=True)])
+                detected = detect_language(texts, tokenised[0])
                 languages = [code if code is not None else found for code, found in zip(languages, detected, strict=True)]
         if not texts:
             return pl.DataFrame(schema=_OUTPUT_SCHEMA)
-        probabilities = self.probabilities(texts, languages)
+        probabilities = self.probabilities(texts, languages, tokenised)
         p = [pl.col(f"p_{c}") for c in CLASSES]
         best = pl.max_horizontal(p)
         return probabilities.select(

@@ -59,7 +59,8 @@ CHAR_GRAM_SIZES = (3, 4, 5)
 """The lengths of the character n-grams taken of each word (marked ``<`` ... ``>``)."""
 URL_PATTERN = r"(?i)\bhttps?://\S+|\bwww\.\S+|\bhttps?\b"
 MENTION_PATTERN = r"@\w+"
-CAPS_PATTERN = r"\b\p{Lu}{3,}\b"
+CAPS_PATTERN = r"\p{Lu}{3}"
+"""Three capitals in a row: a word in capitals ("NUL", "WORST")."""
 ELONGATED = [(letter, f"{letter}{{3,}}") for letter in string.ascii_lowercase]
 ELONGATED_ANY = "|".join(pattern for _, pattern in ELONGATED)
 ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
@@ -67,37 +68,68 @@ ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 
 def normalised_text(text: pl.Expr) -> pl.Expr:
     """``text`` (a Utf8 expression) normalised as the module docstring says, before tokenising."""
+    return collapsed_letters(normalised_but_letters(text))
+
+
+def collapsed_letters(text: pl.Expr) -> pl.Expr:
+    """``text`` with each letter repeated three times or more made one (26 passes: the regex
+    engine has no back-references, so one pattern per letter)."""
+    for letter, pattern in ELONGATED:
+        text = text.str.replace_all(pattern, letter)
+    return text
+
+
+def normalised_but_letters(text: pl.Expr) -> pl.Expr:
+    """:func:`normalised_text` but for the collapsing of repeated letters."""
+    return straight_apostrophes(stripped_accents(lower_case_placeholders(text)))
+
+
+def lower_case_placeholders(text: pl.Expr) -> pl.Expr:
+    """``text`` with entities decoded, links and mentions replaced, hashtags split, lower case."""
     for entity, character in ENTITIES.items():
         text = text.str.replace_all(entity, character, literal=True)
-    text = (
+    return (
         text.str.replace_all(URL_PATTERN, " httpurl ")
         .str.replace_all(MENTION_PATTERN, " atuser ")
         .str.replace_all(r"#(\p{Lu}?\p{Ll}+)(\p{Lu})", "#$1 $2")
         .str.replace_all(r"(\p{Ll})(\p{Lu}\p{Ll})", "$1 $2")
         .str.replace_all("#", " ", literal=True)
         .str.to_lowercase()
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{Mn}", "")
-        .str.replace_all(r"[’`´]", "'")
     )
-    for letter, pattern in ELONGATED:
-        text = text.str.replace_all(pattern, letter)
-    return text
+
+
+def stripped_accents(text: pl.Expr) -> pl.Expr:
+    """``text`` without accents (NFKD, then the combining marks dropped): the identity on ASCII."""
+    return text.str.normalize("NFKD").str.replace_all(r"\p{Mn}", "")
+
+
+def straight_apostrophes(text: pl.Expr) -> pl.Expr:
+    """``text`` with its curly and other apostrophes made ``'``."""
+    return text.str.replace_all(r"[’`´]", "'")
 
 
 def text_tokens(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
     """One row per token of every text: ``row`` (the text's index, from 0), ``position`` (0, 1
     ...) and ``token``, normalised. Null and empty texts have no token."""
-    return _tokens_and_flags(texts)[0]
+    return tokens_and_flags(texts)[0]
 
 
-def _tokens_and_flags(texts: Sequence[str | None] | pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def tokens_and_flags(texts: Sequence[str | None] | pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The tokens of :func:`text_tokens`, and one row per text of its flags: ``row``, ``caps``
+    (a word in capitals), ``elongated`` (a letter repeated three times or more)."""
     frame = pl.DataFrame({"text": pl.Series("text", texts, dtype=pl.Utf8)}).with_row_index("row")
     frame = frame.with_columns(
         caps=pl.col("text").str.contains(CAPS_PATTERN),
         elongated=pl.col("text").str.to_lowercase().str.contains(ELONGATED_ANY),
-        token=normalised_text(pl.col("text")).str.extract_all(TOKEN_PATTERN),
+        normalised=lower_case_placeholders(pl.col("text")),
     )
+    # the costly steps only on the texts they change (the same result as on every text):
+    # accents on the texts with a character outside ASCII, the 26 passes that collapse
+    # repeated letters on those with a letter repeated
+    frame = _only_where(frame, pl.col("normalised").str.contains(r"[^\x00-\x7F]"), stripped_accents)
+    frame = frame.with_columns(normalised=straight_apostrophes(pl.col("normalised")))
+    frame = _only_where(frame, pl.col("normalised").str.contains(ELONGATED_ANY), collapsed_letters)
+    frame = frame.with_columns(token=pl.col("normalised").str.extract_all(TOKEN_PATTERN))
     flags = frame.select("row", "caps", "elongated")
     tokens = (
         frame.select("row", "token")
@@ -127,11 +159,14 @@ def word_char_grams(words: pl.Series) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def features_and_words(texts: Sequence[str | None] | pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def features_and_words(
+    texts: Sequence[str | None] | pl.Series, tokenised: tuple[pl.DataFrame, pl.DataFrame] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The features of every text but the character n-grams (``row``, ``feature``, as
     :func:`text_features`), and its word tokens (``row``, ``token``: letters and digits), whose
-    n-grams :func:`word_char_grams` gives: the model sums those once per distinct word."""
-    tokens, flags = _tokens_and_flags(texts)
+    n-grams :func:`word_char_grams` gives: the model sums those once per distinct word.
+    ``tokenised``: what :func:`tokens_and_flags` gave for ``texts``, if already computed."""
+    tokens, flags = tokenised if tokenised is not None else tokens_and_flags(texts)
     words = tokens.filter(pl.col("token").str.contains(WORD_PATTERN)).select("row", "token")
     return _features_of(tokens, flags), words
 
@@ -145,11 +180,18 @@ def all_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
     return pl.concat([features, from_words])
 
 
+def _only_where(frame: pl.DataFrame, condition: pl.Expr, step) -> pl.DataFrame:
+    """``frame`` with ``step`` applied to its ``normalised`` column on the rows where
+    ``condition`` holds, in row order."""
+    changed = frame.filter(condition).with_columns(normalised=step(pl.col("normalised")))
+    return pl.concat([frame.filter(~condition | condition.is_null()), changed]).sort("row")
+
+
 def text_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
     """One row per feature occurrence of every text: ``row`` (the text's index, from 0) and
     ``feature`` (Utf8), character n-grams aside. A feature met twice in a text appears twice
     (the model counts them)."""
-    return _features_of(*_tokens_and_flags(texts))
+    return _features_of(*tokens_and_flags(texts))
 
 
 def _features_of(tokens: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
