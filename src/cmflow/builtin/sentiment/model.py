@@ -138,8 +138,8 @@ class SentimentModel:
     def save(self, path: Path) -> None:
         """Write the model to ``path`` as a model file (gzip-compressed JSON)."""
         payload = json.dumps(self.to_document(), ensure_ascii=False, separators=(",", ":"))
-        with gzip.GzipFile(Path(path), "wb", mtime=0) as handle:
-            handle.write(payload.encode("utf-8"))
+        # no time stamp and no file name in the gzip header: the same model, the same bytes
+        Path(path).write_bytes(gzip.compress(payload.encode("utf-8"), mtime=0))
 
     def probabilities(
         self,
