@@ -1,0 +1,131 @@
+"""The watch stage: the mentions of a workflow with a ``[listen]`` section are kept, labelled with
+the brands they name, and merged across sources.
+
+Takes the workflow and what the earlier stages made (:class:`~cmflow.stages.fetch.Fetched`);
+returns :class:`Watched`: the records, the mentions of the watched sources changed as follows, and
+the stage's report (how many were kept, dropped and merged). In order:
+
+1. a mention holding one of ``listen.exclude`` is dropped; so is one whose language is known and
+   not in ``listen.languages``;
+2. copies of one mention are merged: the same platform and id; else the same page (normalised
+   URL: no scheme, ``www.``, tracking parameters or trailing slash); else the same author with the
+   same text (folded, links removed) published within ``listen.duplicate_window`` of the first
+   copy. The copies become one row, each cell from the first copy (sources in the workflow's
+   order) that has it filled;
+3. each mention gets a ``brands`` column: the ids of the brands its text names (any copy's text),
+   the brand first, then the competitors. A mention naming none is dropped (a search also finds
+   homonyms). A mention naming two brands is one mention, counted once for each brand it names
+   (``by = ["brand"]``) and once in the overall figures.
+
+Mentions of sources ``listen.sources`` leaves out pass unchanged, with no brand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.listening import Listen, normalised_author, normalised_text, normalised_url
+from cmflow.plugins.result import StageReport
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.stages.fetch import Fetched
+    from cmflow.workflow import Workflow
+
+BRANDS_COLUMN = "brands"
+"""The column of a mention that lists the ids of the brands it names."""
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the watch stage made."""
+
+    fetched: "Fetched"
+    """What it was handed, with the mentions kept, merged and labelled."""
+    report: StageReport | None
+    """How many mentions were kept, excluded, in another language, naming no brand, merged;
+    None for a workflow without ``[listen]``."""
+
+
+def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
+    """Keep, merge and label the mentions (see the module's docstring)."""
+    import polars as pl
+
+    listen = workflow.listen
+    if listen is None:
+        return Watched(fetched, None)
+    report = StageReport("listen", "listen", "listen")
+    mentions = fetched.records.get("mention")
+    if mentions is None or mentions.height == 0:
+        report.counts = {"mentions": 0}
+        return Watched(fetched, report)
+    watched = pl.col("source_id").is_in(list(listen.sources)) if listen.sources else pl.lit(True)
+    mine, others = mentions.filter(watched), mentions.filter(~watched)
+    kept = _labelled(listen, mine, report)
+    others = others.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
+    records = dict(fetched.records)
+    records["mention"] = pl.concat([kept, others], how="vertical_relaxed")
+    return Watched(replace(fetched, records=records), report)
+
+
+def _labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":
+    """The watched mentions kept, merged and labelled; ``report`` counts each step."""
+    import polars as pl
+
+    texts = frame["text"].to_list()
+    excluded = pl.Series([listen.excluded(t) for t in texts], dtype=pl.Boolean)
+    language = frame["language"].str.to_lowercase().str.slice(0, 2)
+    other_language = (language.is_not_null() & ~language.is_in(list(listen.languages))).fill_null(False) \
+        if listen.languages else pl.Series([False] * frame.height)
+    frame = frame.filter(~excluded & ~other_language)
+    frame = frame.with_columns(pl.Series(BRANDS_COLUMN, [listen.brands_named(t) for t in frame["text"].to_list()],
+                                         dtype=pl.List(pl.String)))
+    before = frame.height
+    frame = _merged(frame, listen)
+    merged = before - frame.height
+    named = frame[BRANDS_COLUMN].list.len() > 0
+    report.counts = {"mentions": int(named.sum()), "excluded": int(excluded.sum()),
+                     "other languages": int((other_language & ~excluded).sum()),
+                     "naming no brand": int((~named).sum()), "merged duplicates": merged}
+    return frame.filter(named)
+
+
+def _merged(frame: "pl.DataFrame", listen: Listen) -> "pl.DataFrame":
+    """One row per mention: the copies (same platform and id, same page, or same author and text
+    within the window) merged, cells from the first copy that has them, brands of every copy."""
+    import polars as pl
+
+    group_of_id: dict[tuple, int] = {}
+    group_of_url: dict[str, int] = {}
+    posts_of: dict[tuple[str, str], list[tuple[object, int]]] = {}
+    groups: list[int] = []
+    count = 0
+    window = listen.duplicate_window
+    for platform, mention_id, url, author, text, published in frame.select(
+            "platform", "mention_id", "url", "author", "text", "published_at").iter_rows():
+        identity, page = (platform, mention_id), normalised_url(url)
+        said = (normalised_author(author), normalised_text(text))
+        group = group_of_id.get(identity)
+        if group is None and page is not None:
+            group = group_of_url.get(page)
+        if group is None and None not in said:
+            group = next((g for when, g in posts_of.get(said, [])  # type: ignore[arg-type]
+                          if when is not None and published is not None and abs(published - when) <= window), None)
+        if group is None:
+            group, count = count, count + 1
+        groups.append(group)
+        group_of_id.setdefault(identity, group)
+        if page is not None:
+            group_of_url.setdefault(page, group)
+        if None not in said:
+            posts_of.setdefault(said, []).append((published, group))  # type: ignore[arg-type]
+    if count == frame.height:
+        return frame
+    columns = frame.columns
+    return (frame.with_columns(pl.Series("_copy_of", groups))
+            .group_by("_copy_of", maintain_order=True)
+            .agg(*[pl.col(c).drop_nulls().first() for c in columns if c != BRANDS_COLUMN],
+                 pl.col(BRANDS_COLUMN).flatten().unique(maintain_order=True))
+            .select(columns))
