@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cmflow.foundation import periods, schedules
 from cmflow.foundation.clients import LANGUAGES, Client
@@ -192,12 +192,22 @@ class ClientEntry(BaseModel):
         return value
 
 
-def _matchable_terms(value: str | list[str]) -> str | list[str]:
-    """``value`` (a term or a list of terms), refused when a term has no letter or digit."""
-    for term in [value] if isinstance(value, str) else value:
-        if not any(c.isalnum() for c in term):
-            raise ValueError(f"{term!r} has no letter or digit: it would match nothing")
-    return value
+def _matchable_term(term: str) -> str:
+    """``term``, refused when it has no letter or digit (it would match nothing)."""
+    if not any(c.isalnum() for c in term):
+        raise ValueError(f"{term!r} has no letter or digit: it would match nothing")
+    return term
+
+
+def _language_code(code: str) -> str:
+    """``code``, refused when it is not a two-letter ISO 639-1 code in lower case."""
+    if len(code) != 2 or not code.isascii() or not code.isalpha() or not code.islower():
+        raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code in lower case (fr, en, de ...)")
+    return code
+
+
+MatchableTerm = Annotated[str, AfterValidator(_matchable_term)]
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
 
 
 class WatchedBrandEntry(BaseModel):
@@ -209,17 +219,17 @@ class WatchedBrandEntry(BaseModel):
                     examples=["maison-lumiere"])
     name: str = Field(description="The brand's name as reports show it; it is one of its terms.",
                       examples=["Maison Lumière"])
-    terms: list[str] = Field(default_factory=list, description="Other words that name the brand: hashtags, "
+    terms: list[MatchableTerm] = Field(default_factory=list, description="Other words that name the brand: hashtags, "
                              "handles, products. Case and accents do not matter; each matches as a whole word, "
                              "and also as a one-word hashtag or @handle.",
                              examples=[["#MaisonLumiere", "@maisonlumiere", "bougie Lumière"]])
-    exclude: list[str] = Field(default_factory=list, description="Terms that make a mention not about this "
+    exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that make a mention not about this "
                                "brand (it may still name another).", examples=[["lumière du jour"]])
 
-    @field_validator("name", "terms", "exclude")
+    @field_validator("name")
     @classmethod
-    def _not_blank(cls, value: str | list[str]) -> str | list[str]:
-        return _matchable_terms(value)
+    def _not_blank(cls, value: str) -> str:
+        return _matchable_term(value)
 
 
 class ListenSettings(BaseModel):
@@ -230,9 +240,9 @@ class ListenSettings(BaseModel):
     brand: WatchedBrandEntry = Field(description="The brand the workflow watches.")
     competitors: list[WatchedBrandEntry] = Field(default_factory=list, description="The competitors watched "
                                                  "beside it ([[listen.competitors]] tables).")
-    exclude: list[str] = Field(default_factory=list, description="Terms that drop a mention whatever brand it "
+    exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that drop a mention whatever brand it "
                                "names.", examples=[["lumière du jour", "offre d'emploi"]])
-    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes of the mentions kept; a "
+    languages: list[LanguageCode] = Field(default_factory=list, description="ISO 639-1 codes of the mentions kept; a "
                                  "mention whose language is not known is kept. Empty: every language.",
                                  examples=[["fr", "en"]])
     sources: list[str] = Field(default_factory=list, description="Ids of the sources whose mentions are watched; "
@@ -241,18 +251,6 @@ class ListenSettings(BaseModel):
         timedelta(hours=1), description="Two mentions by one author with the same text published this close "
         "in time are one (e.g. \"1h\", \"30m\").", examples=["2h"])
 
-    @field_validator("exclude")
-    @classmethod
-    def _not_blank(cls, value: list[str]) -> list[str]:
-        return _matchable_terms(value)
-
-    @field_validator("languages")
-    @classmethod
-    def _iso_codes(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if len(code) != 2 or not code.isalpha() or not code.islower():
-                raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code (fr, en, de ...)")
-        return value
 
     def listen(self) -> Listen:
         """The section as the watch stage reads it."""

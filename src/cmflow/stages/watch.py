@@ -127,5 +127,5 @@ def _merged(frame: "pl.DataFrame", listen: Listen) -> "pl.DataFrame":
     return (frame.with_columns(pl.Series("_copy_of", groups))
             .group_by("_copy_of", maintain_order=True)
             .agg(*[pl.col(c).drop_nulls().first() for c in columns if c != BRANDS_COLUMN],
-                 pl.col(BRANDS_COLUMN).flatten().unique(maintain_order=True))
+                 pl.col(BRANDS_COLUMN).explode().drop_nulls().unique(maintain_order=True))
             .select(columns))
