@@ -326,3 +326,100 @@ by = ["overall"]
         ("metrics[0].by[0]", "a brand breakdown needs the brands a [listen] section watches, and the workflow has none"),
         ("metrics[1]", "metric 'share_of_voice' compares the brands a [listen] section watches, and the workflow "
                        "has none")]
+
+
+# -- terms and merging, piece by piece -----------------------------------------------------------
+def _listen(**keys):
+    from cmflow.foundation.listening import Listen, WatchedBrand
+
+    brands = (WatchedBrand("lumiere", "Maison Lumière", ("Maison Lumière", "#BougieLumiere"), ("lumière noire",)),
+              WatchedBrand("nuit", "Atelier Nuit", ("Atelier Nuit",), competitor=True))
+    return Listen(brands, **keys)
+
+
+@pytest.mark.parametrize(("text", "brands"), [
+    ("J'adore MAISON LUMIERE !", ["lumiere"]),  # case and accents
+    ("maison\n  lumière", ["lumiere"]),  # blanks inside a term
+    ("#MaisonLumiere", ["lumiere"]),  # the name as a hashtag
+    ("merci @maisonlumiere.bsky.social", ["lumiere"]),  # ... and as a handle
+    ("@bougielumiere", ["lumiere"]),  # a hashtag term matches its handle too
+    ("bougielumiere", []),  # but not a bare word
+    ("maisons lumières", []),  # whole words only
+    ("#MaisonLumiereShop", []),
+    ("xMaison Lumière", []),
+    ("Maison Lumière vs atelier nuit", ["lumiere", "nuit"]),
+    ("Atelier Nuit et Maison Lumière", ["lumiere", "nuit"]),  # the brand first, whatever the text's order
+    ("Maison Lumière, lumière noire", []),  # the brand's own exclusion
+    ("Maison Lumière, lumière noire, Atelier Nuit", ["nuit"]),  # ... which leaves the other brand
+    ("", []),
+])
+def test_terms_match_without_case_or_accents_on_word_boundaries(text, brands) -> None:
+    assert _listen().brands_named(text) == brands
+
+
+def test_exclusions_match_like_terms() -> None:
+    listen = _listen(exclude=("lumière du jour",))
+    assert listen.excluded("Profitez de la LUMIERE DU JOUR") and not listen.excluded("lumière du jourdain")
+
+
+def test_normalised_urls_drop_what_two_copies_of_a_page_differ_by() -> None:
+    from cmflow.foundation.listening import normalised_url
+
+    assert normalised_url("http://WWW.Example.org/a/b/?utm_source=x&id=3&fbclid=y#top") == "example.org/a/b?id=3"
+    assert normalised_url("https://example.org/a/b") == "example.org/a/b"
+    assert normalised_url("  ") is None and normalised_url(None) is None
+
+
+def _watched(rows: list[dict], window_hours: float = 1):
+    from datetime import datetime, timedelta, timezone
+
+    from cmflow.foundation.records import RecordTable
+    from cmflow.stages.fetch import Fetched
+    from cmflow.stages.watch import watch
+
+    frames = []
+    for source_id, row in rows:
+        row = {"published_at": datetime(2026, 11, 20, 12, tzinfo=timezone.utc), **row}
+        frames.append(RecordTable.from_rows("mention", [row]).conformed()
+                      .with_columns(pl.lit(source_id).alias("source_id")))
+    listen = _listen(duplicate_window=timedelta(hours=window_hours))
+    workflow = type("W", (), {"listen": listen})()
+    watched = watch(workflow, Fetched({"mention": pl.concat(frames)}, [], []))
+    return watched.fetched.records["mention"], watched.report.counts
+
+
+def test_same_author_and_text_merge_within_the_window_only() -> None:
+    from datetime import datetime, timezone
+
+    text = "Maison Lumière 👍 https://t.co/abc"
+    later = {"published_at": datetime(2026, 11, 20, 13, 0, 1, tzinfo=timezone.utc)}  # 1 h and 1 s later
+    mentions, counts = _watched([
+        ("a", {"platform": "x", "mention_id": "1", "author": "@Lea", "text": text}),
+        ("b", {"platform": "x", "mention_id": "2", "author": "lea", "text": "maison  lumiere 👍", "reach": 40}),
+        ("b", {"platform": "x", "mention_id": "3", "author": "lea", "text": text, **later}),
+    ])
+    assert mentions.select("mention_id", "reach", "source_id").rows() == [("1", 40, "a"), ("3", None, "b")]
+    assert counts["merged duplicates"] == 1
+
+
+def test_a_mention_whose_copies_name_different_brands_names_both() -> None:
+    mentions, counts = _watched([
+        ("feed", {"platform": "press", "mention_id": "a1", "text": "Maison Lumière", "url": "https://ex.org/p"}),
+        ("export", {"platform": "web", "mention_id": "w1", "text": "Atelier Nuit", "url": "http://ex.org/p/"}),
+    ])
+    assert mentions.select("mention_id", "brands").rows() == [("a1", ["lumiere", "nuit"])]
+    assert counts == {"mentions": 1, "excluded": 0, "other languages": 0, "naming no brand": 0,
+                      "merged duplicates": 1}
+
+
+def test_search_needs_a_login_and_terms() -> None:
+    import pydantic
+
+    from cmflow.builtin.sources.bluesky import BlueskyOptions
+
+    with pytest.raises(pydantic.ValidationError, match="search needs a login"):
+        BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["search"], search=["x"])
+    with pytest.raises(pydantic.ValidationError, match="fetch has search but search lists no term"):
+        BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["search"], app_password="p")
+    with pytest.raises(pydantic.ValidationError, match="search lists terms but fetch has no search"):
+        BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["posts"], search=["x"])
