@@ -423,3 +423,46 @@ def test_search_needs_a_login_and_terms() -> None:
         BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["search"], app_password="p")
     with pytest.raises(pydantic.ValidationError, match="search lists terms but fetch has no search"):
         BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["posts"], search=["x"])
+
+
+def test_mastodon_hashtag_timelines_become_mentions(replay_server) -> None:
+    from datetime import date, datetime, timezone
+
+    from cmflow import Period
+    from cmflow.builtin.sources.mastodon import MastodonOptions, MastodonSource
+    from source_helpers import fetch_records, virtual_client
+
+    path = "/api/v1/timelines/tag/MaisonLumiere"
+    replay_server.add("GET", path, *load_replies(FIXTURES / "mastodon_tag_pages.json",
+                                                 rebase={"https://mastodon.social/api": f"{replay_server.url}/api"}))
+    options = MastodonOptions(base_url=replay_server.url, accounts=["maisonlumiere"], token="t0k3n",
+                              fetch=["hashtags"], hashtags=["#MaisonLumiere", "maisonlumiere"],
+                              allow_private_network=True)
+    window = (datetime(2026, 11, 15, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc))
+    with virtual_client(None) as client:
+        records, problems = fetch_records(MastodonSource(options, entry_id="masto"), client, window,
+                                          [Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")])
+
+    assert problems == [] and options.hashtags == ["MaisonLumiere"]  # one timeline: case aside, one hashtag
+    assert [(m["mention_id"], m["author"], m["text"], m["url"], m["reach"], m["language"])
+            for m in records["mention"]] == [
+        ("115610000000000090", "@chloe@piaille.fr", "Déjà fan de la nouvelle bougie #MaisonLumiere",
+         "https://piaille.fr/@chloe/115610000000000001", 412, "fr"),
+        ("115610000000000070", "@sam@mastodon.online", "#maisonlumiere vs Atelier Nuit : le match des bûches",
+         "https://mastodon.online/@sam/115610000000000002", 1260, "fr")]
+    first, second = [r for r in replay_server.requests if r.path == path]
+    assert first.params == {"limit": "40"} and second.params == {"limit": "40", "max_id": "115610000000000080"}
+
+
+def test_mastodon_hashtags_and_fetch_go_together() -> None:
+    import pydantic
+
+    from cmflow.builtin.sources.mastodon import MastodonOptions
+
+    common = {"base_url": "https://mastodon.social", "accounts": ["maisonlumiere"], "token": "t"}
+    with pytest.raises(pydantic.ValidationError, match="fetch has hashtags but hashtags lists none"):
+        MastodonOptions(**common, fetch=["hashtags"])
+    with pytest.raises(pydantic.ValidationError, match="hashtags lists some but fetch has no hashtags"):
+        MastodonOptions(**common, hashtags=["x"])
+    with pytest.raises(pydantic.ValidationError, match="'#bad tag' is not a hashtag"):
+        MastodonOptions(**common, fetch=["hashtags"], hashtags=["#bad tag"])
