@@ -149,6 +149,8 @@ def test_the_watch_stage_keeps_labels_and_merges_the_mentions_of_three_sources(r
     [report] = [s for s in result.stages if s.kind == "listen"]
     assert report.counts == {"mentions": 8, "excluded": 1, "other languages": 1, "naming no brand": 1,
                              "merged duplicates": 3}
+    assert report.note == ("8 mentions of the watched brands kept; left out: 1 excluded, 1 in another language, "
+                           "1 naming no brand; 3 copies of a mention another source also found, merged")
     mentions = result.records["mention"].sort("published_at")
     assert [(m["platform"], m["author"], m["brands"], m["reach"]) for m in mentions.iter_rows(named=True)] == [
         ("bluesky", "ana.bsky.social", ["lumiere"], None),  # B3, 17 Nov

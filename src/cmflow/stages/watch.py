@@ -59,7 +59,9 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
     report = StageReport("listen", "listen", "listen")
     mentions = fetched.records.get("mention")
     if mentions is None or mentions.height == 0:
-        report.counts = {"mentions": 0}
+        report.counts = {"mentions": 0, "excluded": 0, "other languages": 0, "naming no brand": 0,
+                         "merged duplicates": 0}
+        report.note = watch_note(report.counts)
         return Watched(fetched, report)
     watched = pl.col("source_id").is_in(list(listen.sources)) if listen.sources else pl.lit(True)
     mine, others = mentions.filter(watched), mentions.filter(~watched)
@@ -89,7 +91,21 @@ def _labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl
     report.counts = {"mentions": int(named.sum()), "excluded": int(excluded.sum()),
                      "other languages": int((other_language & ~excluded).sum()),
                      "naming no brand": int((~named).sum()), "merged duplicates": merged}
+    report.note = watch_note(report.counts)
     return frame.filter(named)
+
+
+def watch_note(counts: dict[str, int]) -> str:
+    """What the stage did, in words: ``8 mentions of the watched brands kept; left out: 1 excluded,
+    1 in another language, 1 naming no brand; 3 copies merged``."""
+    kept = f"{counts['mentions']} mention{'' if counts['mentions'] == 1 else 's'} of the watched brands kept"
+    left = [f"{counts['excluded']} excluded" if counts["excluded"] else "",
+            f"{counts['other languages']} in another language" if counts["other languages"] else "",
+            f"{counts['naming no brand']} naming no brand" if counts["naming no brand"] else ""]
+    left = [part for part in left if part]
+    merged = counts["merged duplicates"]
+    return kept + (f"; left out: {', '.join(left)}" if left else "") + \
+        (f"; {merged} cop{'y' if merged == 1 else 'ies'} of a mention another source also found, merged" if merged else "")
 
 
 def _merged(frame: "pl.DataFrame", listen: Listen) -> "pl.DataFrame":
