@@ -12,22 +12,34 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # polars is imported lazily: validating a workflow must stay fast.
+    import polars as pl
+
+NONSPACING_MARK = r"\p{Mn}"
+"""What :func:`folded_text` drops after decomposing a text: accents, cedillas (Unicode's Mn)."""
 
 
 def folded_text(text: str) -> str:
-    """``text`` in lower case without accents (NFKD, combining marks dropped, casefolded):
-    what terms and texts are compared as (``Lumière`` -> ``lumiere``)."""
+    """``text`` in lower case without accents (NFKD, non-spacing marks dropped, lower case):
+    what terms and texts are compared as (``Lumière`` -> ``lumiere``). :func:`folded_texts`
+    does the same to a column."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
 
 
-def term_pattern(terms: Iterable[str]) -> "re.Pattern[str] | None":
-    """One regular expression matching any of ``terms`` in a :func:`folded_text` text, as a whole word
-    (blanks inside a term match any run of blanks) or as a one-word hashtag or @handle; None for
-    no term."""
+def folded_texts(texts: "pl.Series") -> "pl.Series":
+    """:func:`folded_text` of each text of a String column, vectorised."""
+    return texts.str.normalize("NFKD").str.replace_all(NONSPACING_MARK, "").str.to_lowercase()
+
+
+def term_pattern(terms: Iterable[str]) -> str | None:
+    """One regular expression (in the syntax Python's ``re`` and Polars both read) matching any of
+    ``terms`` in a :func:`folded_text` text, as a whole word (blanks inside a term match any run
+    of blanks) or as a one-word hashtag or @handle; None for no term."""
     alternatives: list[str] = []
     for term in terms:
         words = folded_text(term).split()
@@ -39,9 +51,18 @@ def term_pattern(terms: Iterable[str]) -> "re.Pattern[str] | None":
             alternatives.append(r"[#@]" + re.escape(compact))
     if not alternatives:
         return None
-    # Whole words: no letter or digit just before or after (a term of its own starting with # or
-    # @ is preceded by anything but a word character, too).
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+    # Whole words: no letter, digit or _ just before or after (Polars' regex has no lookbehind:
+    # the character before is matched, which does not matter to "does the text hold it").
+    return r"(?:^|\W)(?:" + "|".join(alternatives) + r")(?:\W|$)"
+
+
+def _holds(pattern: str | None, texts: "pl.Series") -> "pl.Series":
+    """Whether each folded text holds ``pattern``; False for none and for an empty text."""
+    import polars as pl
+
+    if pattern is None:
+        return pl.Series([False] * texts.len(), dtype=pl.Boolean)
+    return texts.str.contains(pattern).fill_null(False)
 
 
 @dataclass(frozen=True)
@@ -57,15 +78,19 @@ class WatchedBrand:
     """Terms that make a mention not about this brand (it may still be about another)."""
     competitor: bool = False
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_pattern", term_pattern(self.terms))
-        object.__setattr__(self, "_excluded", term_pattern(self.exclude))
+    @property
+    def pattern(self) -> str | None:
+        """What a folded text holds when it names the brand (:func:`term_pattern` of its terms)."""
+        return term_pattern(self.terms)
 
-    def named_in(self, text: str) -> bool:
-        """Whether a :func:`folded_text` text names this brand (one of its terms, none of its exclusions)."""
-        pattern, excluded = getattr(self, "_pattern"), getattr(self, "_excluded")
-        return (pattern is not None and pattern.search(text) is not None
-                and (excluded is None or excluded.search(text) is None))
+    @property
+    def excluded_pattern(self) -> str | None:
+        """What a folded text holds when it is not about the brand after all."""
+        return term_pattern(self.exclude)
+
+    def named_in(self, folded: "pl.Series") -> "pl.Series":
+        """Whether each :func:`folded_texts` text names this brand (one of its terms, none of its exclusions)."""
+        return _holds(self.pattern, folded) & ~_holds(self.excluded_pattern, folded)
 
 
 @dataclass(frozen=True)
@@ -82,25 +107,26 @@ class Listen:
     """Ids of the sources whose mentions are watched; empty: every source of mentions."""
     duplicate_window: timedelta = timedelta(hours=1)
     """Two mentions by one author with the same text this close in time are one."""
-    _excluded: "re.Pattern[str] | None" = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_excluded", term_pattern(self.exclude))
 
     @property
     def brand_ids(self) -> list[str]:
         return [b.id for b in self.brands]
 
-    def brands_named(self, text: str | None) -> list[str]:
-        """The ids of the brands ``text`` names, in the section's order (empty for none)."""
-        if not text:
-            return []
-        folded = folded_text(text)
-        return [b.id for b in self.brands if b.named_in(folded)]
+    def brands_named(self, texts: "pl.Series") -> "pl.Series":
+        """For each text, the ids of the brands it names, in the section's order (a list, empty
+        for none or no text), vectorised: one regular expression per brand over the folded texts."""
+        import polars as pl
 
-    def excluded(self, text: str | None) -> bool:
-        """Whether ``text`` holds one of the section's exclusions."""
-        return bool(text) and self._excluded is not None and self._excluded.search(folded_text(text)) is not None
+        folded = folded_texts(texts.cast(pl.String))
+        named = pl.DataFrame({b.id: b.named_in(folded) for b in self.brands})
+        return named.select(pl.concat_list(pl.when(pl.col(b.id)).then(pl.lit(b.id)) for b in self.brands)
+                            .list.drop_nulls().alias("brands")).to_series()
+
+    def excluded(self, texts: "pl.Series") -> "pl.Series":
+        """Whether each text holds one of the section's exclusions."""
+        import polars as pl
+
+        return _holds(term_pattern(self.exclude), folded_texts(texts.cast(pl.String)))
 
 
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|s|si)$", re.IGNORECASE)

@@ -76,14 +76,12 @@ def _labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl
     """The watched mentions kept, merged and labelled; ``report`` counts each step."""
     import polars as pl
 
-    texts = frame["text"].to_list()
-    excluded = pl.Series([listen.excluded(t) for t in texts], dtype=pl.Boolean)
+    excluded = listen.excluded(frame["text"])
     language = frame["language"].str.to_lowercase().str.slice(0, 2)
     other_language = (language.is_not_null() & ~language.is_in(list(listen.languages))).fill_null(False) \
         if listen.languages else pl.Series([False] * frame.height)
     frame = frame.filter(~excluded & ~other_language)
-    frame = frame.with_columns(pl.Series(BRANDS_COLUMN, [listen.brands_named(t) for t in frame["text"].to_list()],
-                                         dtype=pl.List(pl.String)))
+    frame = frame.with_columns(listen.brands_named(frame["text"]).alias(BRANDS_COLUMN))
     before = frame.height
     frame = _merged(frame, listen)
     merged = before - frame.height
