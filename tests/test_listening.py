@@ -366,11 +366,14 @@ def test_exclusions_match_like_terms() -> None:
 
 
 def test_normalised_urls_drop_what_two_copies_of_a_page_differ_by() -> None:
-    from cmflow.foundation.listening import normalised_url
+    from cmflow.foundation.listening import normalised_urls
 
-    assert normalised_url("http://WWW.Example.org/a/b/?utm_source=x&id=3&fbclid=y#top") == "example.org/a/b?id=3"
-    assert normalised_url("https://example.org/a/b") == "example.org/a/b"
-    assert normalised_url("  ") is None and normalised_url(None) is None
+    assert normalised_urls(pl.Series([
+        "http://WWW.Example.org/a/b/?utm_source=x&id=3&fbclid=y#top", "https://example.org/a/b",
+        "https://user@Example.org:8443/A?utm_medium=email", "example.org/a/b/", "  ", None,
+        "https://x.com/Lea_L/status/1001?s=20&t=abc"])).to_list() == [
+        "example.org/a/b?id=3", "example.org/a/b", "example.org/A", "example.org/a/b", None, None,
+        "x.com/Lea_L/status/1001?t=abc"]
 
 
 def _watched(rows: list[dict], window_hours: float = 1):

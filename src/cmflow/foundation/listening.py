@@ -129,34 +129,43 @@ class Listen:
         return _holds(term_pattern(self.exclude), folded_texts(texts.cast(pl.String)))
 
 
-_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|s|si)$", re.IGNORECASE)
+TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|s|si)(=|$)"
+"""A query parameter that tells where a click came from, not which page it is."""
 
 
-def normalised_url(url: str | None) -> str | None:
-    """``url`` as two copies of one page are compared: scheme and ``www.`` dropped, host in
-    lower case, no fragment, no tracking parameters (``utm_*``, ``fbclid`` ...), no trailing
-    slash; None for no URL."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit
+def normalised_urls(urls: "pl.Series") -> "pl.Series":
+    """Each URL as two copies of one page are compared, vectorised: scheme, user, port and
+    ``www.`` dropped, host in lower case, no fragment, no tracking parameters (``utm_*``,
+    ``fbclid`` ...), no trailing slash on the path; null for no URL
+    (``http://WWW.Ex.org/a/?utm_source=x&id=3#top`` -> ``ex.org/a?id=3``)."""
+    import polars as pl
 
-    if not url or not url.strip():
-        return None
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
-    path = parts.path.rstrip("/")
-    return f"{host}{path}" + (f"?{query}" if query else "")
-
-
-def normalised_author(author: str | None) -> str | None:
-    """An author handle as two sources may write it: folded, without a leading ``@``."""
-    if not author or not author.strip():
-        return None
-    return folded_text(author.strip()).lstrip("@")
+    url = urls.cast(pl.String).str.strip_chars()
+    frame = pl.DataFrame({"rest": url.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "")})
+    return frame.select(pl.when(pl.col("rest") != "").then(pl.concat_str(
+        pl.col("rest").str.extract(r"^([^/?#]*)", 1).str.replace(r"^.*@", "").str.replace(r":\d*$", "")
+        .str.to_lowercase().str.replace(r"^www\.", ""),
+        pl.col("rest").str.extract(r"^[^/?#]*([^?#]*)", 1).str.strip_chars_end("/"),
+        pl.col("rest").str.extract(r"^[^?#]*\?([^#]*)", 1).str.split("&")
+        .list.eval(pl.element().filter((pl.element() != "") & ~pl.element().str.contains(TRACKING_PARAMETER)))
+        .list.join("&").pipe(lambda query: pl.when(query != "").then(pl.lit("?") + query).otherwise(pl.lit(""))),
+        ignore_nulls=True))).to_series()
 
 
-def normalised_text(text: str | None) -> str | None:
-    """A text as two copies of one post are compared: folded, links removed, blanks collapsed."""
-    if not text or not text.strip():
-        return None
-    without_links = re.sub(r"https?://\S+", " ", folded_text(text))
-    return " ".join(without_links.split()) or None
+def normalised_authors(authors: "pl.Series") -> "pl.Series":
+    """Author handles as two sources may write them, vectorised: folded, without a leading ``@``;
+    null for none."""
+    import polars as pl
+
+    folded = folded_texts(authors.cast(pl.String).str.strip_chars()).str.strip_chars_start("@")
+    return pl.select(pl.when(folded != "").then(folded)).to_series()
+
+
+def normalised_texts(texts: "pl.Series") -> "pl.Series":
+    """Texts as two copies of one post are compared, vectorised: folded, links removed, blanks
+    collapsed; null for no text."""
+    import polars as pl
+
+    said = folded_texts(texts.cast(pl.String)).str.replace_all(r"https?://\S+", " ") \
+        .str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.select(pl.when(said != "").then(said)).to_series()

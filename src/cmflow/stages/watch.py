@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.listening import Listen, normalised_author, normalised_text, normalised_url
+from cmflow.foundation.listening import Listen, normalised_authors, normalised_texts, normalised_urls
 from cmflow.plugins.result import StageReport
 
 if TYPE_CHECKING:
@@ -108,38 +108,50 @@ def watch_note(counts: dict[str, int]) -> str:
 
 def _merged(frame: "pl.DataFrame", listen: Listen) -> "pl.DataFrame":
     """One row per mention: the copies (same platform and id, same page, or same author and text
-    within the window) merged, cells from the first copy that has them, brands of every copy."""
+    within the window) merged, cells from the first copy that has them, brands of every copy.
+
+    The keys are computed as columns; only the rows sharing one with another row (few) are
+    walked in Python, in order, to join each to the first copy it matches."""
     import polars as pl
 
+    keys = pl.DataFrame({"platform": frame["platform"], "mention_id": frame["mention_id"],
+                         "page": normalised_urls(frame["url"]), "author": normalised_authors(frame["author"]),
+                         "said": normalised_texts(frame["text"]), "published_at": frame["published_at"]})
+    shares_a_key = keys.select(
+        pl.struct("platform", "mention_id").is_duplicated()
+        | (pl.col("page").is_not_null() & pl.col("page").is_duplicated())
+        | (pl.col("author").is_not_null() & pl.col("said").is_not_null() & pl.struct("author", "said").is_duplicated())
+    ).to_series()
+    if not shares_a_key.any():
+        return frame
+    groups = list(range(frame.height))  # a row of its own is its own group
     group_of_id: dict[tuple, int] = {}
-    group_of_url: dict[str, int] = {}
+    group_of_page: dict[str, int] = {}
     posts_of: dict[tuple[str, str], list[tuple[object, int]]] = {}
-    groups: list[int] = []
-    count = 0
     window = listen.duplicate_window
-    for platform, mention_id, url, author, text, published in frame.select(
-            "platform", "mention_id", "url", "author", "text", "published_at").iter_rows():
-        identity, page = (platform, mention_id), normalised_url(url)
-        said = (normalised_author(author), normalised_text(text))
+    candidates = keys.with_row_index("_row").filter(shares_a_key)
+    for row, platform, mention_id, page, author, said, published in candidates.iter_rows():
+        identity, words = (platform, mention_id), (author, said)
         group = group_of_id.get(identity)
         if group is None and page is not None:
-            group = group_of_url.get(page)
-        if group is None and None not in said:
-            group = next((g for when, g in posts_of.get(said, [])  # type: ignore[arg-type]
+            group = group_of_page.get(page)
+        if group is None and author is not None and said is not None:
+            group = next((g for when, g in posts_of.get(words, [])
                           if when is not None and published is not None and abs(published - when) <= window), None)
-        if group is None:
-            group, count = count, count + 1
-        groups.append(group)
+        group = row if group is None else group
+        groups[row] = group
         group_of_id.setdefault(identity, group)
         if page is not None:
-            group_of_url.setdefault(page, group)
-        if None not in said:
-            posts_of.setdefault(said, []).append((published, group))  # type: ignore[arg-type]
-    if count == frame.height:
+            group_of_page.setdefault(page, group)
+        if author is not None and said is not None:
+            posts_of.setdefault(words, []).append((published, group))
+    columns, copy_of = frame.columns, pl.Series("_copy_of", groups)
+    copied = copy_of.is_duplicated()
+    if not copied.any():
         return frame
-    columns = frame.columns
-    return (frame.with_columns(pl.Series("_copy_of", groups))
-            .group_by("_copy_of", maintain_order=True)
-            .agg(*[pl.col(c).drop_nulls().first() for c in columns if c != BRANDS_COLUMN],
-                 pl.col(BRANDS_COLUMN).explode().drop_nulls().unique(maintain_order=True))
-            .select(columns))
+    merged = (frame.with_columns(copy_of).filter(copied)
+              .group_by("_copy_of", maintain_order=True)
+              .agg(*[pl.col(c).drop_nulls().first() for c in columns if c != BRANDS_COLUMN],
+                   pl.col(BRANDS_COLUMN).explode().drop_nulls().unique(maintain_order=True)))
+    alone = frame.with_columns(copy_of).filter(~copied)
+    return pl.concat([alone, merged.select(alone.columns)]).sort("_copy_of").drop("_copy_of")
