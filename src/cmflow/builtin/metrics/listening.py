@@ -59,7 +59,8 @@ class ShareOfVoice(Metric):
     """
 
     name = "share_of_voice"
-    default_polarity = "up"
+    # Neither: a polarity is the measurement's, and a competitor's rows rising is the brand's falling.
+    default_polarity = "neutral"
     description = "Share of voice: each watched brand's part of the mentions of all the brands watched, in %."
     Options = ShareOfVoiceOptions
     needs = ("mention",)
