@@ -89,7 +89,7 @@ columns = {{mention_id = "ID", platform = "Network", published_at = "Date", auth
 METRICS = """
 [[metrics]]
 plugin = "mentions"
-by = ["overall", "brand", "platform"]
+by = ["overall", "brand", "platform", ["brand", "platform"]]
 
 [[metrics]]
 plugin = "share_of_voice"
@@ -179,7 +179,9 @@ def test_volume_share_of_voice_reach_and_hashtags_by_hand(replay_server, tmp_pat
     # A mention naming both brands (B2, R2) is one mention overall, one for each brand.
     assert current(result, "mentions", "brand", "platform") == {
         (None, None): 8, ("lumiere", None): 6, ("nuit", None): 4,
-        (None, "bluesky"): 4, (None, "press"): 2, (None, "x"): 2}
+        (None, "bluesky"): 4, (None, "press"): 2, (None, "x"): 2,
+        ("lumiere", "bluesky"): 3, ("lumiere", "press"): 2, ("lumiere", "x"): 1,
+        ("nuit", "bluesky"): 2, ("nuit", "press"): 1, ("nuit", "x"): 1}
     # 6 / (6 + 4) and 4 / 10; per platform: Bluesky 3 and 2, the press 2 and 1, X 1 and 1.
     assert current(result, "share_of_voice", "brand", "platform") == pytest.approx({
         ("lumiere", None): 60.0, ("nuit", None): 40.0,
@@ -217,6 +219,39 @@ SENTIMENT_EXPORT = [
     {"platform": "x", "mention_id": "4", "published_at": "2026-11-18T12:00:00Z", "text": "atelier nuit, super",
      "sentiment": "positive"},
 ]
+
+
+def test_a_week_without_mentions_has_no_share_of_voice_and_no_failure(tmp_path) -> None:
+    (tmp_path / "export.json").write_text("[]", encoding="utf-8")
+    (tmp_path / "w.toml").write_text(f"""
+[workflow]
+name = "Quiet"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-23"
+compare = []
+{LISTEN}
+[[sources]]
+id = "export"
+plugin = "json"
+path = "export.json"
+record = "mention"
+
+[[metrics]]
+plugin = "mentions"
+by = ["overall", "brand"]
+
+[[metrics]]
+plugin = "share_of_voice"
+by = ["overall"]
+""", encoding="utf-8")
+    with _registered(PLUGINS):
+        result = run_workflow_file(tmp_path / "w.toml", store_url=f"sqlite:///{tmp_path}/s.db")
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert current(result, "mentions", "brand") == {(None,): 0, ("lumiere",): 0, ("nuit",): 0}
+    assert current(result, "share_of_voice", "brand") == {}
+    [report] = [s for s in result.stages if s.kind == "listen"]
+    assert report.note == "0 mentions of the watched brands kept"
 
 
 def test_net_sentiment_per_brand(tmp_path) -> None:

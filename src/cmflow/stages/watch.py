@@ -58,6 +58,9 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
         return Watched(fetched, None)
     report = StageReport("listen", "listen", "listen")
     mentions = fetched.records.get("mention")
+    if mentions is not None and mentions.height == 0:  # no mention this run: still the column metrics read
+        mentions = mentions.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
+        fetched = replace(fetched, records={**fetched.records, "mention": mentions})
     if mentions is None or mentions.height == 0:
         report.counts = {"mentions": 0, "excluded": 0, "other languages": 0, "naming no brand": 0,
                          "merged duplicates": 0}

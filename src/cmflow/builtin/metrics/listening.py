@@ -27,9 +27,14 @@ class NoListenSection(UserFacingError):
 
 
 def mentions_with_brands(data: "MetricInput", metric: str) -> "pl.LazyFrame":
-    """The period-labelled mentions, which must carry ``brands``; else :class:`NoListenSection`."""
+    """The period-labelled mentions, which must carry ``brands`` (none when there are no
+    mentions at all); else :class:`NoListenSection`."""
+    import polars as pl
+
     frame = data.records["mention"]
     if BRANDS not in frame.collect_schema().names():
+        if frame.select(pl.len()).collect().item() == 0:
+            return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS))
         raise NoListenSection(f"{metric} compares the brands a [listen] section watches, and the workflow has "
                               "none: add [listen] with the brand and its competitors (docs/workflow-file.md)")
     return frame
