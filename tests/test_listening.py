@@ -19,6 +19,7 @@ no brand, 3 merged copies). Maison Lumière: B1 B2 B3 R1 R2 C1 = 6; Atelier Nuit
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -507,3 +508,23 @@ def test_mastodon_hashtags_and_fetch_go_together() -> None:
         MastodonOptions(**common, hashtags=["x"])
     with pytest.raises(pydantic.ValidationError, match="'#bad tag' is not a hashtag"):
         MastodonOptions(**common, fetch=["hashtags"], hashtags=["#bad tag"])
+
+
+def test_a_rule_watches_a_competitors_share_of_voice(replay_server, tmp_path, monkeypatch) -> None:
+    """Atelier Nuit's 40 % is above 35: the rule on its series fires, not the brand's (60 %
+    also is, but the rule's where leaves it out), nor the platforms' (its by: each brand's whole;
+    every row of share_of_voice is a brand's, so `by = ["overall"]` would watch none)."""
+    from cmflow.builtin.triggers import threshold
+
+    PLUGINS_WITH_TRIGGER = (*PLUGINS, threshold)
+    monkeypatch.setattr(sys.modules[__name__], "PLUGINS", PLUGINS_WITH_TRIGGER)
+    result = run(tmp_path, replay_server, monkeypatch, metrics=METRICS + """
+[[triggers]]
+plugin = "threshold"
+metric = "share_of_voice"
+where = { brand = "nuit" }
+by = ["brand"]
+above = 35
+""")
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert [(a.metric, a.dimensions, a.value) for a in result.alerts] == [("share_of_voice", {"brand": "nuit"}, 40.0)]
