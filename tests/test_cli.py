@@ -293,6 +293,7 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "mentions": "conversation_counts", "comments_received": "conversation_counts",
                 "negative_": "conversation_counts", "followers_": "followers",
                 "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
+                "unanswered_negative": "response_times",
                 "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening"}
     for plugin in listing:
         module = plugin["module"].rsplit(".", 1)[1]

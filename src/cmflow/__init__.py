@@ -48,6 +48,8 @@ _PUBLIC = {
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
     "OutputPath": "plugins.option_types", "ReportPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
+    "ServiceHours": "foundation.business_hours", "business_seconds": "foundation.business_hours",
+    "business_time_between": "foundation.business_hours",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
@@ -88,6 +90,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
+    from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
     from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.email_addresses import EmailAddress, parse_address

@@ -80,7 +80,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = watched.fetched
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
-        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods)
+        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
+                          as_of=result.started_at)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         listened = [watched.report] if watched.report is not None else []
         reported = [*fetched.reports, *listened, *classified.reports, *measured.reports]

@@ -46,6 +46,15 @@ METRIC_LABELS = {
     "followers": "Followers",
     "followers_gained": "Followers gained",
     "followers_lost": "Followers lost",
+    "response_time_median": "First response, median (min)",
+    "response_time_p90": "First response, p90 (min)",
+    "answered_within_sla": "Answered within SLA",
+    "unanswered_over_sla": "Unanswered past SLA",
+    "wall_response_time_median": "First response, wall clock, median (min)",
+    "wall_response_time_p90": "First response, wall clock, p90 (min)",
+    "wall_answered_within_sla": "Answered within SLA (wall clock)",
+    "wall_unanswered_over_sla": "Unanswered past SLA (wall clock)",
+    "unanswered_negative": "Unanswered negative",
 }
 
 BASIS_WORDS = {

@@ -22,6 +22,8 @@ from cmflow.stages.failures import failure
 from cmflow.stages.overlaps import one_copy_per_record
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import polars as pl
 
     from cmflow.foundation.periods import Period
@@ -67,10 +69,11 @@ class Measured:
 
 
 def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
-            all_periods: list["Period"]) -> Measured:
+            all_periods: list["Period"], *, as_of: "datetime | None" = None) -> Measured:
     """Compute every metric asked over every period.
 
-    ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source entry).
+    ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source
+    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``).
     """
     import polars as pl
 
@@ -82,7 +85,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         reports.append(report)
         key = (tuple(request.source_ids), repr(sorted(request.where.items())))
         if key not in labelled_cache:
-            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where)
+            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where, as_of)
         base = labelled_cache[key]
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
@@ -112,12 +115,13 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     import polars as pl
 
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain))] if plain else []
+    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of))] \
+        if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         for value in values if labelled else ():
             rows = plugin.compute(MetricInput(of_value(base.records, value), of_value(base.all_records, value),
-                                              base.periods, labelled))
+                                              base.periods, labelled, base.as_of))
             parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
@@ -161,7 +165,8 @@ def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> li
 
 
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
-                  all_periods: list["Period"], where: dict | None = None) -> MetricInput:
+                  all_periods: list["Period"], where: dict | None = None,
+                  as_of: "datetime | None" = None) -> MetricInput:
     import polars as pl
 
     selected, labelled = {}, {}
@@ -188,4 +193,4 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         # lazily by every metric reading these sources, which then reads only its columns.
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
                                             by_date=kind.field(kind.time_field).type == "date")
-    return MetricInput(labelled, selected, all_periods, [])
+    return MetricInput(labelled, selected, all_periods, [], as_of)

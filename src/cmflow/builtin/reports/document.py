@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from cmflow import RunResult
 
 COMPARISONS = ("previous_period", "same_period_last_year")
-LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "negative_comments")
-"""What the listening section shows, when the run measures it for the report's scope."""
+LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "negative_comments",
+                     "response_time_median", "answered_within_sla", "unanswered_over_sla", "unanswered_negative")
+"""What the listening section shows, when the run measures it for the report's scope (community
+care's response times among them)."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
