@@ -528,3 +528,24 @@ above = 35
 """)
     assert result.status == "ok", [s.error for s in result.failed_stages]
     assert [(a.metric, a.dimensions, a.value) for a in result.alerts] == [("share_of_voice", {"brand": "nuit"}, 40.0)]
+
+
+def test_the_json_schema_knows_listen() -> None:
+    """The [listen] example of docs/workflow-file.md is valid for editors; a misspelt key is not."""
+    import re
+    import tomllib
+
+    import jsonschema
+
+    from cmflow.plugins.registry import get_registry
+    from cmflow.workflow_schema import workflow_schema
+
+    page = (Path(__file__).parent.parent / "docs" / "workflow-file.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"^```toml\n(.*?)^```$", page, re.MULTILINE | re.DOTALL) if "[listen]" in b]
+    validator = jsonschema.Draft202012Validator(workflow_schema(get_registry()))
+    document = tomllib.loads(example)
+    assert [e.message for e in validator.iter_errors(document)] == []
+    document["listen"]["brand"]["tems"] = ["#x"]
+    document["listen"]["duplicate_window"] = "1h"
+    assert [e.message for e in validator.iter_errors(document)] == [
+        "Additional properties are not allowed ('tems' was unexpected)"]
