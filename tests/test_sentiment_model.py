@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -233,3 +234,39 @@ def test_bad_model_files_are_named_in_the_error(tmp_path):
         json.dump({"format": MODEL_FORMAT, "classes": list(CLASSES), "languages": {"fr": {}}}, handle)
     with pytest.raises(DataFileError, match=r"languages must be \['fr', 'en'\]"):
         SentimentModel.from_path(partial)
+
+
+def _plugin(**options):
+    from cmflow.builtin.classifiers.sentiment import Sentiment
+
+    plugin = Sentiment(Sentiment.Options(**options), entry_id="sentiment")
+    plugin.prepare(Path.cwd())
+    return plugin
+
+
+def test_the_classifier_labels_texts_whose_language_cannot_be_told(model):
+    # no function word: the language is unknown, the text is read in both languages, not blanked
+    texts = ["horrible service", "ok", "😡", "Nul.", "Das ist wirklich schlecht."]
+    answer = _plugin().classify(pl.Series(texts), pl.Series([None, None, None, None, "de"]))
+    expected = model.classify(texts[:4], [None] * 4)
+    assert answer["sentiment"].to_list() == [*expected["sentiment"].to_list(), None]
+    assert answer["sentiment"].to_list()[:4] == ["negative", "neutral", "negative", "negative"]
+    assert answer["score"].to_list()[:4] == expected["score"].to_list()
+    assert answer["language"].to_list() == [None, None, None, None, "de"]  # known, another: blanked
+
+
+def test_the_classifier_reads_language_codes_as_platforms_write_them(model):
+    texts = ["Service client nul, je suis déçu", "Awful service, I hate it", "Super", "Nul", "schlecht"]
+    answer = _plugin().classify(pl.Series(texts), pl.Series(["fr-FR", "EN", "und", "FR", "de-DE"]))
+    assert answer["language"].to_list() == ["fr", "en", None, "fr", "de"]
+    assert answer["sentiment"].to_list()[:2] == ["negative", "negative"]
+    assert answer["sentiment"][3] == label(model, "Nul", "fr") == "negative"
+    assert answer["score"][2] == model.classify(["Super"], [None])["score"][0]
+    assert answer["sentiment"][4] is None and answer["score"][4] is None
+
+
+def test_language_codes_are_made_their_primary_subtag():
+    from cmflow import language_code
+
+    assert [language_code(v) for v in ("fr-FR", "FR", " en_GB ", "EN", "und", "", None, "UND", "de")] == [
+        "fr", "fr", "en", "en", None, None, None, None, "de"]
