@@ -267,6 +267,11 @@ def test_the_classifier_reads_language_codes_as_platforms_write_them(model):
 
 def test_language_codes_are_made_their_primary_subtag():
     from cmflow import language_code
+    from cmflow.foundation.language_codes import language_codes
+
+    values = ["fr-FR", "FR", " en_GB ", "EN", "und", "", None, "UND", "de"]
+    vectorised = pl.DataFrame({"code": pl.Series(values, dtype=pl.String)}).select(language_codes(pl.col("code")))
+    assert vectorised.to_series().to_list() == [language_code(v) for v in values]
 
     assert [language_code(v) for v in ("fr-FR", "FR", " en_GB ", "EN", "und", "", None, "UND", "de")] == [
         "fr", "fr", "en", "en", None, None, None, None, "de"]

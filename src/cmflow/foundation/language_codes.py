@@ -5,6 +5,10 @@ None when the language is not known (empty, ``und`` for "undetermined", ``zxx``,
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 UNKNOWN_CODES = frozenset({"", "und", "zxx", "mul", "mis", "unknown", "none", "null", "n/a"})
 """Codes that say the language is not known (BCP 47's ``und`` undetermined, ``zxx`` no linguistic
@@ -21,3 +25,11 @@ def language_code(value: object) -> str | None:
         return None
     primary = _SUBTAG_SEPARATOR.split(str(value).strip().lower(), maxsplit=1)[0]
     return None if primary in UNKNOWN_CODES else primary
+
+
+def language_codes(codes: "pl.Expr") -> "pl.Expr":
+    """:func:`language_code` of each value of a String expression, vectorised (for a column)."""
+    import polars as pl
+
+    primary = codes.str.strip_chars().str.to_lowercase().str.extract(r"^([^-_]*)", 1)
+    return pl.when(primary.is_in(list(UNKNOWN_CODES))).then(None).otherwise(primary)
