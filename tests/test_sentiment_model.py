@@ -58,11 +58,25 @@ def test_english_texts(model, text, expected):
     assert label(model, text, "en") == expected
 
 
-def test_negation_turns_a_negative_word_around(model):
-    # "pas terrible" is a mild complaint in French; "not bad" a mild compliment in English
-    assert score(model, "not bad", "en") > score(model, "bad", "en")
-    assert label(model, "this is not good at all", "en") == "negative"
-    assert label(model, "ce n'est pas bien du tout", "fr") == "negative"
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a negated negative word: a mild compliment ("not bad", "pas mal", "pas nul")
+    ("not bad", "en", "positive"), ("not bad at all", "en", "positive"), ("pas mal", "fr", "positive"),
+    ("c'est pas mal", "fr", "positive"), ("pas nul", "fr", "positive"),
+    # "pas terrible": French "terrible" is colloquially "great", so "not great": neither
+    ("pas terrible", "fr", "neutral"), ("c'est pas terrible", "fr", "neutral"),
+    # a negated positive word: a complaint
+    ("not good", "en", "negative"), ("not happy", "en", "negative"), ("pas bien", "fr", "negative"),
+    ("pas top", "fr", "negative"), ("n'est pas top", "fr", "negative"), ("pas content", "fr", "negative"),
+    ("this is not good at all", "en", "negative"), ("ce n'est pas bien du tout", "fr", "negative"),
+])
+def test_negation_turns_a_word_around(model, text, language, expected):
+    assert label(model, text, language) == expected
+
+
+def test_negation_moves_the_score_across_zero(model):
+    assert score(model, "not bad", "en") > 0 > score(model, "bad", "en")
+    assert score(model, "pas mal", "fr") > 0 > score(model, "mal", "fr")
+    assert score(model, "not good", "en") < 0 < score(model, "good", "en")
 
 
 def test_intensifier_strengthens(model):
