@@ -92,8 +92,11 @@ def test_elongation_reads_as_the_word(model):
 
 
 def test_missing_accents_match(model):
-    # accents are stripped before matching: the same features, the same score
-    assert score(model, "très déçu, c'était nul", "fr") == score(model, "tres decu, c'etait nul", "fr")
+    # accents are stripped before matching: the same features, the same score (to the last bits
+    # of a float: Polars sums the weights in no fixed order)
+    accented, plain = "très déçu, c'était nul", "tres decu, c'etait nul"
+    assert sorted(all_features([accented])["feature"]) == sorted(all_features([plain])["feature"])
+    assert score(model, accented, "fr") == pytest.approx(score(model, plain, "fr"), abs=1e-12)
 
 
 def test_hashtags_mentions_and_links_are_normalised(model):
@@ -265,7 +268,7 @@ def test_the_classifier_labels_texts_whose_language_cannot_be_told(model):
     expected = model.classify(texts[:4], [None] * 4)
     assert answer["sentiment"].to_list() == [*expected["sentiment"].to_list(), None]
     assert answer["sentiment"].to_list()[:4] == ["negative", "neutral", "negative", "negative"]
-    assert answer["score"].to_list()[:4] == expected["score"].to_list()
+    assert answer["score"].to_list()[:4] == pytest.approx(expected["score"].to_list(), abs=1e-12)
     assert answer["language"].to_list() == [None, None, None, None, "de"]  # known, another: blanked
 
 
@@ -275,7 +278,7 @@ def test_the_classifier_reads_language_codes_as_platforms_write_them(model):
     assert answer["language"].to_list() == ["fr", "en", None, "fr", "de"]
     assert answer["sentiment"].to_list()[:2] == ["negative", "negative"]
     assert answer["sentiment"][3] == label(model, "Nul", "fr") == "negative"
-    assert answer["score"][2] == model.classify(["Super"], [None])["score"][0]
+    assert answer["score"][2] == pytest.approx(model.classify(["Super"], [None])["score"][0], abs=1e-12)
     assert answer["sentiment"][4] is None and answer["score"][4] is None
 
 
