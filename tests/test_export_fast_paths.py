@@ -445,6 +445,7 @@ def test_json_read_as_columns_by_polars_reads_as_item_by_item(tmp_path: Path) ->
     '[{"t": "a"}, {"t": 5}]',  # a number in a text column
     '[{"t": "\\ud83c"}]',  # an unpaired surrogate, which Polars reads as NUL
     '[{"t": "\\u003a", "likes": 1, "likes": 2}]',
+    '[{"t": "\\\\u00e9"}, {"likes": 1}, {"likes": true}]',  # an escaped backslash: no escape after it
     '[{"likes": 1}, 5]', '[{"n": {"a": 1}}]', '[{"n": [1]}]', '[]', '[{}]', '{"likes": 1}',
 ])
 def test_json_columns_polars_would_read_otherwise_are_left_to_the_item_by_item_path(text: str) -> None:

@@ -29,8 +29,9 @@ counted by :func:`read_json_columns`, which counts characters in the bytes."""
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 SURROGATE_PAIR = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")
-COUNTED = ('"', ":", "null", "true", "false", "{", "[", ".", "e", "E")
-"""What :func:`read_json_columns` counts outside strings in the bytes."""
+COUNTED = b'":{[.eEula'
+"""The characters :func:`read_json_columns` counts outside strings in the bytes: the letters
+tell null (u, l, l), true (u, e), false (a, l, e) and exponents (e, E) apart."""
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 """Files read as JSON Lines whatever they hold: one line is one record, not the whole document."""
 
@@ -224,16 +225,19 @@ def read_json_columns(data: bytes) -> JsonTable | None:
     leaves one more; two more quotes per string value; a ``{`` per item and one ``[`` (no nested
     object or array); no ``null`` (a key written twice, once null, would not show); as many
     ``true`` and ``false`` as values in true/false columns; and no ``.`` nor exponent (no number
-    with a fraction). Each column must be text, whole numbers in 64 bits or true/false.
-    Printable ASCII written as ``\\u`` escapes (which the count would not see) and unpaired
-    surrogates (which Polars reads as NUL) are not vouched for."""
+    with a fraction). The only letters outside strings are those of null, true, false and
+    exponents, so single characters are counted (``u``, ``l``, ``a``, ``e``), not words. Each
+    column must be text, whole numbers in 64 bits or true/false.
+    Printable ASCII written as ``\\u`` escapes (which the count would not see), unpaired
+    surrogates (which Polars reads as NUL), and ``\\u`` escapes beside an escaped backslash
+    (which would be counted as escapes) are not vouched for."""
     import polars as pl
 
     if not data.lstrip().startswith(b"["):
         return None
     escaped = b"\\u" in data
-    if escaped and (ASCII_ESCAPE.search(data) or len(SURROGATE_ESCAPE.findall(data))
-                    != 2 * len(SURROGATE_PAIR.findall(data))):
+    if escaped and (b"\\\\" in data or ASCII_ESCAPE.search(data)  # after an escaped backslash, u00e9 is text
+                    or len(SURROGATE_ESCAPE.findall(data)) != 2 * len(SURROGATE_PAIR.findall(data))):
         return None
     try:
         frame = pl.read_json(data)
@@ -243,22 +247,20 @@ def read_json_columns(data: bytes) -> JsonTable | None:
             or not all(dtype in (pl.String, pl.Int64, pl.Boolean) for dtype in frame.dtypes):
         return None
     texts = [c for c, dtype in frame.schema.items() if dtype == pl.String]
-    counts = frame.select(
-        *[pl.col(c).is_not_null().sum().alias(f"filled {c}") for c in frame.columns],
-        *[pl.col(c).str.count_matches(word, literal=True).sum().alias(f"{word} in {c}")
-          for c in texts for word in COUNTED]).row(0, named=True)
-    filled = {c: counts[f"filled {c}"] for c in frame.columns}
-    outside = {word: data.count(word.encode()) - sum(counts[f"{word} in {c}"] for c in texts)
-               - sum(key.count(word) * filled[key] for key in frame.columns) for word in COUNTED}
-    if escaped:  # the hexadecimal digits of \uXXXX escapes are no exponent
-        digits = b"".join(ESCAPE.findall(data))
-        outside["e"], outside["E"] = outside["e"] - digits.count(b"e"), outside["E"] - digits.count(b"E")
+    filled = frame.select(pl.col(c).is_not_null().sum() for c in frame.columns).row(0, named=True)
+    inside = "".join(frame.select(pl.col(c).str.join("") for c in texts).row(0)).encode() if texts else b""
+    escapes = b"".join(ESCAPE.findall(data)) if escaped else b""  # their u and hexadecimal digits
+    outside = {chr(c): data.count(c) - inside.count(c) - escapes.count(c)
+               - sum(key.encode().count(c) * filled[key] for key in frame.columns) for c in COUNTED}
+    falses = outside["a"]
+    nulls, remainder = divmod(outside["l"] - falses, 2)
+    trues = outside["u"] - nulls
+    exponents = outside["e"] + outside["E"] - trues - falses  # one e in each of true and false
     pairs = sum(filled.values())
     strings = sum(filled[c] for c in texts)
     booleans = sum(filled[c] for c, dtype in frame.schema.items() if dtype == pl.Boolean)
-    exponents = outside["e"] + outside["E"] - outside["true"] - outside["false"]  # one e in each of those
-    if (outside[":"], outside['"'], outside["{"], outside["["], outside["null"], outside["true"] + outside["false"],
-            outside["."], exponents) != (pairs, 2 * (pairs + strings), frame.height, 1, 0, booleans, 0, 0):
+    if (outside[":"], outside['"'], outside["{"], outside["["], nulls, remainder, trues + falses, outside["."],
+            exponents) != (pairs, 2 * (pairs + strings), frame.height, 1, 0, 0, booleans, 0, 0):
         return None
     first = {key: re.search(b'"' + re.escape(key.encode()) + rb'"\s*:', data) for key in frame.columns}
     if not all(first.values()):  # a key written with escapes
