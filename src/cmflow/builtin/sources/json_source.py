@@ -32,6 +32,8 @@ ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")
 COUNTED = b'":{[.eEula'
 """The characters :func:`read_json_columns` counts outside strings in the bytes: the letters
 tell null (u, l, l), true (u, e), false (a, l, e) and exponents (e, E) apart."""
+NOT_COUNTED = bytes(sorted(set(range(256)) - set(COUNTED)))
+ARRAY = re.compile(rb"\s*\[")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 """Files read as JSON Lines whatever they hold: one line is one record, not the whole document."""
 
@@ -233,7 +235,7 @@ def read_json_columns(data: bytes) -> JsonTable | None:
     (which would be counted as escapes) are not vouched for."""
     import polars as pl
 
-    if not data.lstrip().startswith(b"["):
+    if not ARRAY.match(data):
         return None
     escaped = b"\\u" in data
     if escaped and (b"\\\\" in data or ASCII_ESCAPE.search(data)  # after an escaped backslash, u00e9 is text
@@ -250,7 +252,8 @@ def read_json_columns(data: bytes) -> JsonTable | None:
     filled = frame.select(pl.col(c).is_not_null().sum() for c in frame.columns).row(0, named=True)
     inside = "".join(frame.select(pl.col(c).str.join("") for c in texts).row(0)).encode() if texts else b""
     escapes = b"".join(ESCAPE.findall(data)) if escaped else b""  # their u and hexadecimal digits
-    outside = {chr(c): data.count(c) - inside.count(c) - escapes.count(c)
+    counted = data.translate(None, NOT_COUNTED)  # one pass over the bytes, then counts over what is left
+    outside = {chr(c): counted.count(c) - inside.count(c) - escapes.count(c)
                - sum(key.encode().count(c) * filled[key] for key in frame.columns) for c in COUNTED}
     falses = outside["a"]
     nulls, remainder = divmod(outside["l"] - falses, 2)
