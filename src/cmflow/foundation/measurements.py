@@ -42,6 +42,9 @@ CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", 
 BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
 NONE_LABEL = "(none)"
+CATEGORICAL_DIMENSIONS: tuple[str, ...] = ("platform", "account")
+"""Record columns a metric reads as ``pl.Categorical`` (with ``period``): grouped and joined by
+integer codes, not strings. Cast to ``pl.String`` before joining them with a frame of strings."""
 """The group of records that have no value for a breakdown (posts without a campaign)."""
 
 
@@ -77,11 +80,12 @@ def aggregate(
 
     lazy = frame.lazy()
     parts = []
+    period_type = lazy.collect_schema().get("period", pl.String) if periods else pl.String
     for dims in grouping_sets:
         records = lazy.filter(pl.col("post_id").is_not_null()) if "post_id" in dims else lazy  # not DMs
         grouped = records.group_by(["period", *dims]).agg(aggregations)
         if periods:
-            labels = pl.LazyFrame({"period": list(periods)}, schema={"period": pl.String})
+            labels = pl.LazyFrame({"period": list(periods)}, schema={"period": period_type})
             groups = grouped.select(*dims).unique() if dims else pl.LazyFrame({"_": [0]})
             grid = labels.join(groups, how="cross").drop("_", strict=False)
             grouped = grid.join(grouped, on=["period", *dims], how="left", nulls_equal=True)
@@ -148,7 +152,7 @@ def standardise(frames: Sequence["pl.DataFrame"]) -> "pl.DataFrame":
     if "rank" not in merged.columns:
         merged = merged.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
     extra = [c for c in merged.columns if c not in (*CORE_COLUMNS, *DIMENSIONS, "rank")]
-    merged = merged.with_columns([pl.col(c).cast(pl.String) for c in (*DIMENSIONS, *extra)])
+    merged = merged.with_columns([pl.col(c).cast(pl.String) for c in ("period", *DIMENSIONS, *extra)])
     return merged.select(*CORE_COLUMNS, *DIMENSIONS, *extra, "rank")
 
 
@@ -213,12 +217,13 @@ def label_periods(
 
     Rows are matched by instant (``start_utc`` <= t < ``end_utc``) or, for daily records
     (``by_date``), by local date. Periods may overlap: a row then appears once per period.
+    The label is a ``pl.Categorical``: metrics group by it, an integer code per row.
     """
     import polars as pl
 
     lazy = frame.lazy()
     if not periods:
-        return lazy.with_columns(pl.lit(None, dtype=pl.String).alias("period")).head(0)
+        return lazy.with_columns(pl.lit(None, dtype=pl.Categorical).alias("period")).head(0)
     col = pl.col(time_column)
     ordered = sorted(periods, key=lambda p: p.start)
     overlapping = any(a.end >= b.start for a, b in zip(ordered, ordered[1:]))
@@ -227,7 +232,7 @@ def label_periods(
         for period in periods:
             inside = (col >= period.start) & (col <= period.end) if by_date else \
                 (col >= period.start_utc) & (col < period.end_utc)
-            parts.append(lazy.filter(inside).with_columns(pl.lit(period.label).alias("period")))
+            parts.append(lazy.filter(inside).with_columns(pl.lit(period.label, dtype=pl.Categorical).alias("period")))
         return pl.concat(parts)
     # Many disjoint periods (history, benchmarks): a binary search of each row's time among the
     # sorted period starts, instead of N filters or a sort and as-of join of the (wide) frame.
@@ -242,7 +247,7 @@ def label_periods(
     index = (starts.search_sorted(times, side="right").cast(pl.Int32) - 1).clip(lower_bound=0)
     end = ends.gather(index)
     inside = (times >= starts.gather(index)) & ((times <= end) if by_date else (times < end))
-    period = labels.gather(index).cast(pl.String).zip_with(inside.fill_null(False), pl.Series([None], dtype=pl.String))
+    period = labels.gather(index).zip_with(inside.fill_null(False), pl.Series([None], dtype=pl.Categorical))
     # One label column is added; the other columns are shared, not copied, and each metric's
     # filter then reads only the columns that metric needs.
     return frame.with_columns(period.alias("period")).lazy().filter(pl.col("period").is_not_null())

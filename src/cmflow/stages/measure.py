@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.measurements import (
-    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
+    BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
@@ -157,21 +157,26 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
             frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source_id"))
         if frame.height == 0:
             selected[kind_name] = labelled[kind_name] = frame.lazy().with_columns(
-                pl.lit(None, dtype=pl.String).alias("period"))
+                *[pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS if c in frame.columns],
+                pl.lit(None, dtype=pl.Categorical).alias("period"))
             continue
         if set(frame["source_id"].unique().to_list()) - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
         frame = one_copy_per_record(kind_name, frame)  # a record two sources read counts once
         # A post without a pillar is grouped under "(none)": left null, its group would carry
         # no dimension at all and be taken for the overall row.
-        unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
-        if unlabelled:
-            frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled)
+        # Filled lazily: a metric that does not read the column does not pay for it.
+        labelled_nulls = [pl.col(d).fill_null(NONE_LABEL) for d in BREAKDOWN_DIMENSIONS
+                          if d in frame.columns and frame[d].null_count()]
         if applicable := {k: v for k, v in (where or {}).items() if k in kind.field_names}:
             frame = frame.filter(rows_condition(applicable, frame.columns))
-        selected[kind_name] = frame.lazy()
+        # Categorical once here, so that every metric groups and joins by integer codes.
+        frame = frame.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS
+                                   if c in frame.columns)
+        selected[kind_name] = frame.lazy().with_columns(labelled_nulls)
         # Labelled once (many periods: one label column; few: small filtered copies), shared
         # lazily by every metric reading these sources, which then reads only its columns.
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
-                                            by_date=kind.field(kind.time_field).type == "date")
+                                            by_date=kind.field(kind.time_field).type == "date"
+                                            ).with_columns(labelled_nulls)
     return MetricInput(labelled, selected, all_periods, [])
