@@ -275,7 +275,7 @@ def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 
 
     from cmflow.plugins.context import MetricInput
     from cmflow.foundation.measurements import grouping_columns, standardise, with_series_key
-    from cmflow.stages.measure import _metric_input
+    from cmflow.stages.measure import _metric_input, with_period_bounds
 
     laps: dict[str, list[float]] = {}
     for _ in range(repeats):
@@ -296,9 +296,7 @@ def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 
             lap(f"compute {request.plugin.name}")
         measurements = standardise(frames)
         lap("standardise")
-        labels = pl.DataFrame({"period": [p.label for p in periods], "period_start": [p.start for p in periods],
-                               "period_end": [p.end for p in periods]})
-        measurements = measurements.join(labels, on="period", how="left")
+        measurements = with_period_bounds(measurements, periods)
         lap("join period bounds")
         with_series_key(measurements)
         lap("with_series_key")

@@ -14,6 +14,7 @@ A measurement frame has one row per (metric, period, dimensions) with these colu
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
@@ -137,23 +138,30 @@ def measurement_rows(
 
 
 def standardise(frames: Sequence["pl.DataFrame"]) -> "pl.DataFrame":
-    """Concatenate measurement frames into one with every known column, in a stable order."""
+    """Concatenate measurement frames into one with every known column, in a stable order.
+
+    Categorical columns stay categorical (:func:`with_series_key` makes them strings)."""
     import polars as pl
 
     frames = [f for f in frames if f.height]
     if not frames:
         return empty_measurements()
     merged = pl.concat(frames, how="diagonal_relaxed")
-    if "basis" not in merged.columns:  # a plugin's frame built without measurement_rows
-        merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias("basis"))
-    for column in (*DIMENSIONS,):
-        if column not in merged.columns:
-            merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    if "rank" not in merged.columns:
-        merged = merged.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
+    present = set(merged.columns)
+
+    def column(name: str, dtype: "pl.DataType") -> "pl.Expr":
+        # basis is missing from a plugin's frame built without measurement_rows. Period and
+        # dimensions that come as categoricals from the records (see MetricInput) stay so (the
+        # measure stage turns them into strings once per distinct value); others are strings.
+        if name not in present:
+            return pl.lit(None, dtype=dtype).alias(name)
+        coded = dtype == pl.String and isinstance(merged.schema[name], (pl.Categorical, pl.Enum))
+        return pl.col(name) if coded else pl.col(name).cast(dtype)
+
     extra = [c for c in merged.columns if c not in (*CORE_COLUMNS, *DIMENSIONS, "rank")]
-    merged = merged.with_columns([pl.col(c).cast(pl.String) for c in ("period", *DIMENSIONS, *extra)])
-    return merged.select(*CORE_COLUMNS, *DIMENSIONS, *extra, "rank")
+    return merged.select(
+        column("period", pl.String), *CORE_COLUMNS[1:-1], column("basis", pl.String),
+        *[column(c, pl.String) for c in (*DIMENSIONS, *extra)], column("rank", pl.Int64))
 
 
 def empty_measurements() -> "pl.DataFrame":
@@ -190,20 +198,29 @@ def with_series_key(frame: "pl.DataFrame") -> "pl.DataFrame":
     The key identifies a series across runs and periods (``{"account":"x","platform":"y"}``),
     so stored history stays comparable when new dimension columns appear. It is built once per
     distinct combination of dimensions, then joined back: far fewer strings than rows.
+    Categorical dimension columns come back as strings, made once per combination too.
     """
     import polars as pl
 
-    dims = sorted(dimension_columns(frame))
+    # A column null on every row (no metric split by it) adds nothing to any key: left out of
+    # the unique and the join, which then compare fewer columns.
+    dims = sorted(d for d in dimension_columns(frame) if frame[d].null_count() < frame.height)
+    coded = [d for d in dimension_columns(frame) if isinstance(frame.schema[d], (pl.Categorical, pl.Enum))]
     if not dims:
-        return frame.with_columns(pl.lit("{}").alias("series_key"))
+        return frame.with_columns(*[pl.col(d).cast(pl.String) for d in coded], pl.lit("{}").alias("series_key"))
     fragments = [
         pl.when(pl.col(d).is_not_null()).then(
             pl.struct(pl.col(d).cast(pl.String)).struct.json_encode().str.slice(1).str.strip_suffix("}"))
         for d in dims
     ]
     body = pl.concat_str(fragments, separator=",", ignore_nulls=True).fill_null("")
-    keys = frame.select(dims).unique().with_columns((pl.lit("{") + body + pl.lit("}")).alias("series_key"))
-    return frame.join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
+    keys = frame.select(dims).unique().with_columns(
+        (pl.lit("{") + body + pl.lit("}")).alias("series_key"),
+        *[pl.col(d).cast(pl.String).alias(f"_string_{d}") for d in dims if d in coded])
+    joined = frame.join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
+    return joined.select(*[pl.col(f"_string_{c}").alias(c) if c in coded and c in dims
+                           else pl.col(c).cast(pl.String) if c in coded else pl.col(c) for c in frame.columns],
+                         "series_key")
 
 
 def label_periods(
@@ -234,20 +251,21 @@ def label_periods(
                 (col >= period.start_utc) & (col < period.end_utc)
             parts.append(lazy.filter(inside).with_columns(pl.lit(period.label, dtype=pl.Categorical).alias("period")))
         return pl.concat(parts)
-    # Many disjoint periods (history, benchmarks): a binary search of each row's time among the
-    # sorted period starts, instead of N filters or a sort and as-of join of the (wide) frame.
+    # Many disjoint periods (history, benchmarks): one binary search of each row's time among
+    # the periods' bounds, instead of N filters or a sort and as-of join of the (wide) frame.
+    # Starts and (exclusive) ends sorted in one list: a time in period i has exactly 2i + 1
+    # bounds at or before it, an odd count; an even count is a time outside every period.
     dtype = pl.Date if by_date else pl.Datetime("us", "UTC")
-    starts = pl.Series([p.start if by_date else p.start_utc for p in ordered], dtype=dtype)
-    ends = pl.Series([p.end if by_date else p.end_utc for p in ordered], dtype=dtype)
+    bounds = pl.Series([bound for p in ordered for bound in
+                        ((p.start, p.end + timedelta(days=1)) if by_date else (p.start_utc, p.end_utc))],
+                       dtype=dtype)
     labels = pl.Series([p.label for p in ordered], dtype=pl.Categorical)
     if not isinstance(frame, pl.DataFrame):
         frame = frame.collect()
     times = frame.get_column(time_column)
-    # The last period starting at or before each time (-1: none), then whether it ends after it.
-    index = (starts.search_sorted(times, side="right").cast(pl.Int32) - 1).clip(lower_bound=0)
-    end = ends.gather(index)
-    inside = (times >= starts.gather(index)) & ((times <= end) if by_date else (times < end))
-    period = labels.gather(index).zip_with(inside.fill_null(False), pl.Series([None], dtype=pl.Categorical))
+    count = bounds.search_sorted(times, side="right")
+    index = pl.select(pl.when((count % 2 == 1) & times.is_not_null()).then(count // 2)).to_series()
+    period = labels.gather(index)
     # One label column is added; the other columns are shared, not copied, and each metric's
     # filter then reads only the columns that metric needs.
     return frame.with_columns(period.alias("period")).lazy().filter(pl.col("period").is_not_null())

@@ -69,9 +69,6 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
 
     ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source entry).
     """
-    import polars as pl
-
-    bounds = {p.label: (p.start, p.end) for p in all_periods}
     frames, reports = [], []
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     for request in requests:
@@ -89,12 +86,23 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             report.counts["measurements"] = frame.height
         except Exception as exc:
             report.ok, report.error = False, failure("metric", report.id, exc)
-    measurements = standardise(frames)
-    labels = pl.DataFrame({"period": list(bounds), "period_start": [b[0] for b in bounds.values()],
-                           "period_end": [b[1] for b in bounds.values()]},
-                          schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
-    measurements = measurements.join(labels, on="period", how="left")
+    measurements = with_period_bounds(standardise(frames), all_periods)
     return Measured(with_series_key(measurements), reports)
+
+
+def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]) -> "pl.DataFrame":
+    """Add each row's ``period_start`` and ``period_end``, and make its ``period`` label a
+    string (a categorical from the records): one join with a row per period."""
+    import polars as pl
+
+    bounds = {p.label: (p.start, p.end) for p in all_periods}
+    labels = pl.DataFrame({"period": list(bounds), "_label": list(bounds),
+                           "period_start": [b[0] for b in bounds.values()],
+                           "period_end": [b[1] for b in bounds.values()]},
+                          schema={"period": measurements.schema["period"], "_label": pl.String,
+                                  "period_start": pl.Date, "period_end": pl.Date})
+    return (measurements.join(labels, on="period", how="left", maintain_order="left")
+            .with_columns(pl.col("_label").alias("period")).drop("_label"))
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
