@@ -139,7 +139,7 @@ class EngagementRateByFollowers(ViewMetric):
 
         account = ["platform", "account"]
         followers = (data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
-                     .sort("date").group_by(["period", *account]).agg(pl.col("followers").last()))
+                     .group_by(["period", *account]).agg(pl.col("followers").max_by("date")))
         rows = view_rows(data, self.options.view, ENGAGEMENT_COUNTERS).with_columns(
             _interactions=interactions(*ENGAGEMENT_COUNTERS))
         labels = [p.label for p in data.periods]

@@ -35,11 +35,11 @@ class FollowerGrowth(Metric):
         import polars as pl
 
         account = ["platform", "account"]
-        snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null()).sort("date")
-        in_period = snapshots.group_by(["period", *account]).agg(
+        snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
+        in_period = snapshots.group_by(["period", *account]).agg(  # each group's first and last day, no sort
             pl.len().alias("snapshots"),
-            pl.col("followers").first().alias("first_in_period"),
-            pl.col("followers").last().alias("end"),
+            pl.col("followers").min_by("date").alias("first_in_period"),
+            pl.col("followers").max_by("date").alias("end"),
         )
         eve = pl.LazyFrame({"period": [p.label for p in data.periods],
                             "date": [p.start - timedelta(days=1) for p in data.periods]},
