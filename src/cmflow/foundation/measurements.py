@@ -268,4 +268,7 @@ def label_periods(
     period = labels.gather(index)
     # One label column is added; the other columns are shared, not copied, and each metric's
     # filter then reads only the columns that metric needs.
-    return frame.with_columns(period.alias("period")).lazy().filter(pl.col("period").is_not_null())
+    labelled = frame.with_columns(period.alias("period")).lazy()
+    # Records fetched for these periods all fall in one: no filter then (a filter copies the
+    # columns each metric reads).
+    return labelled.filter(pl.col("period").is_not_null()) if period.null_count() else labelled

@@ -168,9 +168,11 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
                 *[pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS if c in frame.columns],
                 pl.lit(None, dtype=pl.Categorical).alias("period"))
             continue
-        if set(frame["source_id"].unique().to_list()) - set(source_ids):
+        sources = set(frame["source_id"].unique().to_list())
+        if sources - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
-        frame = one_copy_per_record(kind_name, frame)  # a record two sources read counts once
+        if len(sources & set(source_ids)) > 1:
+            frame = one_copy_per_record(kind_name, frame)  # a record two sources read counts once
         # A post without a pillar is grouped under "(none)": left null, its group would carry
         # no dimension at all and be taken for the overall row.
         # Filled lazily: a metric that does not read the column does not pay for it.
