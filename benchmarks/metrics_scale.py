@@ -247,22 +247,23 @@ def run_cmflow(data_dir: Path, out: Path, profile: bool) -> dict[str, Any]:
         "post": pl.read_parquet(data_dir / "posts.parquet").with_columns(source_id=pl.lit("bench")),
         "account_snapshot": pl.read_parquet(data_dir / "snapshots.parquet").with_columns(source_id=pl.lit("bench")),
     }
-    loaded = time.perf_counter()
+    loaded, loaded_cpu = time.perf_counter(), time.process_time()
     rss_after_load = _current_rss()
     if profile:
         timings = profile_cmflow(requests, records, periods)
-        computed = time.perf_counter()
+        computed, computed_cpu = time.perf_counter(), time.process_time()
         measurements = None
     else:
         measured = measure(requests, records, periods)
         measurements = measured.measurements
-        computed = time.perf_counter()
+        computed, computed_cpu = time.perf_counter(), time.process_time()
         failed = [f"{s.id}: {s.error}" for s in measured.reports if not s.ok]
         if failed:
             raise SystemExit("cmflow metric failed: " + "; ".join(failed))
         (measurements.select("metric", "period", "platform", "account", "value")
          .write_parquet(out))
-    return {"load_s": loaded - started, "compute_s": computed - loaded, "rss_after_load": rss_after_load,
+    return {"load_s": loaded - started, "compute_s": computed - loaded,
+            "compute_cpu_s": computed_cpu - loaded_cpu, "rss_after_load": rss_after_load,
             "rows": None if measurements is None else measurements.height, "stages": timings}
 
 
@@ -442,13 +443,14 @@ def run_polars(data_dir: Path, out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     posts = pl.read_parquet(data_dir / "posts.parquet")
     snapshots = pl.read_parquet(data_dir / "snapshots.parquet")
-    loaded = time.perf_counter()
+    loaded, loaded_cpu = time.perf_counter(), time.process_time()
     rss_after_load = _current_rss()
     kpis = polars_plan(posts.lazy(), snapshots.lazy()).collect()
-    computed = time.perf_counter()
+    computed, computed_cpu = time.perf_counter(), time.process_time()
     (kpis.unpivot(list(KPIS), index=["period", "platform", "account"], variable_name="metric")
      .write_parquet(out))
-    return {"load_s": loaded - started, "compute_s": computed - loaded, "rss_after_load": rss_after_load,
+    return {"load_s": loaded - started, "compute_s": computed - loaded,
+            "compute_cpu_s": computed_cpu - loaded_cpu, "rss_after_load": rss_after_load,
             "rows": kpis.height, "stages": {}}
 
 
@@ -461,15 +463,16 @@ def run_duckdb(data_dir: Path, out: Path) -> dict[str, Any]:
     started = time.perf_counter()
     connection.execute(f"CREATE TABLE posts AS SELECT * FROM read_parquet('{data_dir / 'posts.parquet'}')")
     connection.execute(f"CREATE TABLE snapshots AS SELECT * FROM read_parquet('{data_dir / 'snapshots.parquet'}')")
-    loaded = time.perf_counter()
+    loaded, loaded_cpu = time.perf_counter(), time.process_time()
     rss_after_load = _current_rss()
     connection.execute(duckdb_sql(periods))
-    computed = time.perf_counter()
+    computed, computed_cpu = time.perf_counter(), time.process_time()
     rows = connection.execute("SELECT count(*) FROM kpis").fetchone()[0]
     kpi_columns = ", ".join(KPIS)
     connection.execute(f"""COPY (SELECT * FROM kpis UNPIVOT INCLUDE NULLS (value FOR metric IN ({kpi_columns})))
                            TO '{out}' (FORMAT parquet)""")
-    return {"load_s": loaded - started, "compute_s": computed - loaded, "rss_after_load": rss_after_load,
+    return {"load_s": loaded - started, "compute_s": computed - loaded,
+            "compute_cpu_s": computed_cpu - loaded_cpu, "rss_after_load": rss_after_load,
             "rows": rows, "stages": {}}
 
 
@@ -566,7 +569,7 @@ def measure_size(args: argparse.Namespace, n_accounts: int, tmp: Path) -> tuple[
     profile = run_child("cmflow", data_dir, tmp / "profile.parquet", profile=True) if args.profile else None
 
     summary: dict[str, Any] = {
-        impl: {key: statistics.median(r[key] for r in runs) for key in ("load_s", "compute_s", "process_s")}
+        impl: {key: statistics.median(r[key] for r in runs) for key in ("load_s", "compute_s", "compute_cpu_s", "process_s")}
         | {"peak_rss": statistics.median(r["peak_rss"] for r in runs),
            "rss_after_load": statistics.median(r["rss_after_load"] for r in runs)}
         for impl, runs in results.items()}
@@ -574,19 +577,25 @@ def measure_size(args: argparse.Namespace, n_accounts: int, tmp: Path) -> tuple[
     for reference in ("polars", "duckdb"):
         summary[f"ratio_{reference}"] = statistics.median(
             ours["compute_s"] / theirs["compute_s"] for ours, theirs in zip(results["cmflow"], results[reference]))
+        summary[f"cpu_ratio_{reference}"] = statistics.median(
+            ours["compute_cpu_s"] / theirs["compute_cpu_s"]
+            for ours, theirs in zip(results["cmflow"], results[reference]))
         summary[f"memory_ratio_{reference}"] = statistics.median(
             ours["peak_rss"] / theirs["peak_rss"] for ours, theirs in zip(results["cmflow"], results[reference]))
     print(f"weekly KPIs per account, median of {args.runs} run(s), each in its own process")
-    header = f"{'':<24}{'load':>10}{'metric stage':>14}{'process':>10}{'RSS after load':>16}{'peak RSS':>12}"
+    header = (f"{'':<24}{'load':>10}{'metric stage':>14}{'its CPU':>10}{'process':>10}{'RSS after load':>16}"
+              f"{'peak RSS':>12}")
     print(header)
     print("-" * len(header))
     labels = {"cmflow": "cmflow", "polars": "Polars lazy reference", "duckdb": "DuckDB SQL reference"}
     for impl in IMPLEMENTATIONS:
         row = summary[impl]
-        print(f"{labels[impl]:<24}{row['load_s']:>9.2f}s{row['compute_s']:>13.2f}s{row['process_s']:>9.2f}s"
+        print(f"{labels[impl]:<24}{row['load_s']:>9.2f}s{row['compute_s']:>13.2f}s{row['compute_cpu_s']:>9.2f}s"
+              f"{row['process_s']:>9.2f}s"
               f"{_mb(row['rss_after_load']):>16}{_mb(row['peak_rss']):>12}")
     for reference in ("polars", "duckdb"):
-        print(f"{'cmflow / ' + reference:<24}{'':>10}{summary[f'ratio_{reference}']:>13.2f}x{'':>10}{'':>16}"
+        print(f"{'cmflow / ' + reference:<24}{'':>10}{summary[f'ratio_{reference}']:>13.2f}x"
+              f"{summary[f'cpu_ratio_{reference}']:>9.2f}x{'':>10}{'':>16}"
               f"{summary[f'memory_ratio_{reference}']:>11.2f}x")
     for reference, check in checks.items():
         print(f"values against {reference}: {check['values']:,} (KPI, week, account) values, "
