@@ -217,10 +217,11 @@ def with_series_key(frame: "pl.DataFrame") -> "pl.DataFrame":
     keys = frame.select(dims).unique().with_columns(
         (pl.lit("{") + body + pl.lit("}")).alias("series_key"),
         *[pl.col(d).cast(pl.String).alias(f"_string_{d}") for d in dims if d in coded])
-    joined = frame.join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
-    return joined.select(*[pl.col(f"_string_{c}").alias(c) if c in coded and c in dims
-                           else pl.col(c).cast(pl.String) if c in coded else pl.col(c) for c in frame.columns],
-                         "series_key")
+    # Only the dimensions are joined: the other columns (values, reasons ...) are shared, not copied.
+    joined = frame.select(dims).join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(*[joined.get_column(f"_string_{c}").alias(c) for c in dims if c in coded],
+                              *[pl.col(c).cast(pl.String) for c in coded if c not in dims],
+                              joined.get_column("series_key"))
 
 
 def label_periods(

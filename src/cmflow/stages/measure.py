@@ -101,8 +101,10 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
                            "period_end": [b[1] for b in bounds.values()]},
                           schema={"period": measurements.schema["period"], "_label": pl.String,
                                   "period_start": pl.Date, "period_end": pl.Date})
-    return (measurements.join(labels, on="period", how="left", maintain_order="left")
-            .with_columns(pl.col("_label").alias("period")).drop("_label"))
+    # Only the label is joined: the other columns are shared, not copied.
+    bounded = measurements.select("period").join(labels, on="period", how="left", maintain_order="left")
+    return measurements.with_columns(bounded.get_column("_label").alias("period"),
+                                     bounded.get_column("period_start"), bounded.get_column("period_end"))
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
@@ -168,7 +170,8 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
                 *[pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS if c in frame.columns],
                 pl.lit(None, dtype=pl.Categorical).alias("period"))
             continue
-        sources = set(frame["source_id"].unique().to_list())
+        # In a select, not frame["source_id"]: a column of one repeated value stays one value.
+        sources = set(frame.select(pl.col("source_id").unique()).to_series().to_list())
         if sources - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
         if len(sources & set(source_ids)) > 1:
