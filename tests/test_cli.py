@@ -291,7 +291,9 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
     families = {"engagement_rate_by_": "engagement", "csv": "csv_source", "json": "json_source", "xlsx": "xlsx_source",
                 "export": "export_source",
                 "mentions": "conversation_counts", "comments_received": "conversation_counts",
-                "negative_": "conversation_counts", "followers_": "followers"}
+                "negative_": "conversation_counts", "followers_": "followers",
+                "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
+                "unanswered_negative": "response_times"}
     for plugin in listing:
         module = plugin["module"].rsplit(".", 1)[1]
         expected = next((family for prefix, family in families.items() if plugin["name"].startswith(prefix)),

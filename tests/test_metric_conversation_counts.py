@@ -106,7 +106,8 @@ def test_negative_counts_read_the_sentiment_and_never_pass_unclassified_records_
     assert values(frame, "history-1") == {(): 0, ("x",): 0, ("bluesky",): None}
     assert values(frame, "history-2") == {(): 0, ("x",): 0, ("bluesky",): 0}  # nothing at all: quiet
     bluesky = frame.filter((pl.col("period") == "current") & (pl.col("platform") == "bluesky")).row(0, named=True)
-    assert bluesky["reason"] == "no mention has a sentiment: map the export's sentiment column"
+    assert bluesky["reason"] == ("no mention of the period has a sentiment: add a [[classifiers]] entry, "
+                                "or map the export's sentiment column")
 
 
 def test_negative_comments_per_post() -> None:

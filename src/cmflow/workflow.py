@@ -299,6 +299,8 @@ class Workflow:
     settings: WorkflowSettings
     store: StoreSettings
     sources: list[Entry] = field(default_factory=list)
+    classifiers: list[Entry] = field(default_factory=list)
+    """The ``[[classifiers]]`` entries, in the file's order: the classify stage runs them after fetch."""
     metrics: list[Entry] = field(default_factory=list)
     triggers: list[Entry] = field(default_factory=list)
     outputs: list[Entry] = field(default_factory=list)
@@ -652,6 +654,8 @@ class _Loader:
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"source ids: {', '.join(known_sources) or 'none'}")
 
+        self._check_classifiers(workflow, source_ids, known_sources)
+
         # Two metrics of one plugin without ids already clash by what they produce (below).
         self._unique_ids([e for e in workflow.metrics if e.common.id], "metric")
         producers: dict[str, Entry] = {}
@@ -720,6 +724,27 @@ class _Loader:
                         key, message = problem if isinstance(problem, tuple) else ("", problem)
                         self.problem(f"{entry.path}.{key}" if key else entry.path, message)
 
+
+    def _check_classifiers(self, workflow: Workflow, source_ids: dict[str, Entry], known_sources: list[str]) -> None:
+        """A classifier entry's ``sources`` exist, and each record kind it labels is one of
+        them provides (else it would label nothing, silently)."""
+        self._unique_ids(workflow.classifiers, "classifier")
+        for path, common in [(e.path, e.common) for e in workflow.classifiers] + self.incomplete["classifier"]:
+            for i, source_id in enumerate(common.sources or []):
+                if source_id not in known_sources:
+                    suggestion = closest(source_id, known_sources)
+                    self.problem(f"{path}.sources[{i}]", f"no source has id {source_id!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"source ids: {', '.join(known_sources) or 'none'}")
+            chosen = common.sources or list(source_ids)
+            if "source" in self.failed_kinds or not all(s in source_ids for s in chosen):
+                continue  # a broken source entry may be the one providing them: it has its own problem
+            provided = set().union(*(source_ids[s].plugin.produces() for s in chosen)) if chosen else set()
+            for i, kind in enumerate(common.records):
+                if kind not in provided:
+                    self.problem(f"{path}.records[{i}]", f"no source it reads provides {kind} records "
+                                 f"(they provide {', '.join(sorted(provided)) or 'none'})",
+                                 "remove it from records, or add a source of that record kind")
 
     def _tables(self, section: str, raw: Any) -> list[tuple[str, dict[str, Any]]]:
         """The entries of an array of tables (``[[clients]]``), each with its key path."""

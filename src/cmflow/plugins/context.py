@@ -114,6 +114,9 @@ class MetricInput:
     all_records: dict[str, "pl.LazyFrame"]
     periods: Sequence["Period"]
     grouping_sets: list[tuple[str, ...]]
+    as_of: datetime | None = None
+    """The instant the run counts as now (``cmflow run --as-of``, else the clock), in UTC: what
+    "still unanswered" and "older than the SLA" are judged at. None in an input built by hand."""
 
 
 @dataclass

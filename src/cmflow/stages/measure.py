@@ -22,6 +22,8 @@ from cmflow.stages.failures import failure
 from cmflow.stages.overlaps import one_copy_per_record
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import polars as pl
 
     from cmflow.foundation.periods import Period
@@ -64,10 +66,11 @@ class Measured:
 
 
 def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
-            all_periods: list["Period"]) -> Measured:
+            all_periods: list["Period"], *, as_of: "datetime | None" = None) -> Measured:
     """Compute every metric asked over every period.
 
-    ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source entry).
+    ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source
+    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``).
     """
     frames, reports = [], []
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
@@ -76,7 +79,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         reports.append(report)
         key = (tuple(request.source_ids), repr(sorted(request.where.items())))
         if key not in labelled_cache:
-            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where)
+            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where, as_of)
         base = labelled_cache[key]
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
@@ -117,11 +120,12 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
 
     plain = [g for g in groupings if "client" not in g]
     per_client = [tuple(c for c in g if c != "client") for g in groupings if "client" in g]
-    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain))] if plain else []
+    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of))] \
+        if plain else []
     if per_client:
         for client in clients:
             rows = plugin.compute(MetricInput(_of_client(base.records, client), _of_client(base.all_records, client),
-                                              base.periods, per_client))
+                                              base.periods, per_client, base.as_of))
             parts.append(rows.with_columns(pl.lit(client, dtype=pl.String).alias("client")))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
@@ -157,7 +161,8 @@ def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> li
 
 
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
-                  all_periods: list["Period"], where: dict | None = None) -> MetricInput:
+                  all_periods: list["Period"], where: dict | None = None,
+                  as_of: "datetime | None" = None) -> MetricInput:
     import polars as pl
 
     selected, labelled = {}, {}
@@ -179,9 +184,11 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         # A post without a pillar is grouped under "(none)": left null, its group would carry
         # no dimension at all and be taken for the overall row.
         # Filled lazily: a metric that does not read the column does not pay for it.
-        labelled_nulls = [pl.col(d).fill_null(NONE_LABEL) for d in BREAKDOWN_DIMENSIONS
-                          if d in frame.columns and frame[d].null_count()]
+        unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
+        labelled_nulls = [pl.col(d).fill_null(NONE_LABEL) for d in unlabelled]
         if applicable := {k: v for k, v in (where or {}).items() if k in kind.field_names}:
+            # A where on a breakdown reads its "(none)" too: filled before filtering.
+            frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled if d in applicable)
             frame = frame.filter(rows_condition(applicable, frame.columns))
         # Categorical once here, so that every metric groups and joins by integer codes.
         frame = frame.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS
@@ -192,4 +199,4 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
                                             by_date=kind.field(kind.time_field).type == "date"
                                             ).with_columns(labelled_nulls)
-    return MetricInput(labelled, selected, all_periods, [])
+    return MetricInput(labelled, selected, all_periods, [], as_of)
