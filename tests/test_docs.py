@@ -29,7 +29,8 @@ from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE
 from cmflow.testing import registered_plugin
 from cmflow.plugins.entries import ClassifierEntry, MetricEntry, OutputEntry, SourceEntry, TriggerEntry, entry_keys
-from cmflow.workflow import ClientEntry, ObjectiveEntry, StoreSettings, WorkflowSettings, load_workflow
+from cmflow.workflow import (ClientEntry, ListenSettings, ObjectiveEntry, StoreSettings, WatchedBrandEntry, WorkflowSettings,
+                             load_workflow)
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -230,6 +231,7 @@ WORKFLOW_TABLES = {
     "[[classifiers]]": ClassifierEntry,
     "[[metrics]]": MetricEntry, "[[triggers]]": TriggerEntry, "[[outputs]]": OutputEntry,
     "[[clients]]": ClientEntry, "[[objectives]]": ObjectiveEntry,
+    "[listen]": ListenSettings, "[listen.brand]": WatchedBrandEntry,
 }
 
 

@@ -125,12 +125,12 @@ def test_a_source_that_found_nothing_counts_zero_overall() -> None:
 
 
 @pytest.mark.parametrize(("plugin", "record", "by", "supported"), [
-    ("mentions", "mention", '["account"]', "overall, platform"),
+    ("mentions", "mention", '["account"]', "overall, brand, platform"),
     ("comments_received", "conversation", '["format"]', "overall, client, platform, account, post"),
     ("engagement_rate_by_reach", "post", '["post"]', "overall, client, platform, account, format, pillar, campaign"),
 ])
 def test_unsupported_breakdowns_are_refused_at_validation(tmp_path, plugin, record, by, supported) -> None:
-    """Mentions have no account (monitoring finds them anywhere); comments have no format."""
+    """Mentions have no account (monitoring finds them anywhere), but a brand ([listen]); comments have no format."""
     (tmp_path / "w.toml").write_text(f"""
 [workflow]
 name = "Counts"

@@ -123,9 +123,9 @@ def test_a_run_measures_response_times_and_fires_on_breaches(tmp_path, store_url
     fired = sorted((a.rule, a.dimensions, a.severity, a.summary) for a in result.alerts)
     assert fired == [
         ("negative_waiting", {"platform": "instagram", "account": "maison.lune"}, "critical",
-         "Unanswered negative is 1 conversations for instagram / maison.lune, above 0 conversations"),
+         "Unanswered negative is 1 conversation for instagram / maison.lune, above 0 conversations"),
         ("sla_breach", {"platform": "instagram"}, "warning",
-         "Unanswered past SLA is 1 conversations for instagram, above 0 conversations")]
+         "Unanswered past SLA is 1 conversation for instagram, above 0 conversations")]
 
     from datetime import date
 
@@ -155,9 +155,9 @@ allow_private_network = true
     assert body["text"] == "Care desk: 2 alerts firing (2026-11-09..2026-11-15)"
     sections = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
     assert sections == [
-        ":red_circle: *CRITICAL* · firing\nUnanswered negative is 1 conversations for instagram / maison.lune, "
+        ":red_circle: *CRITICAL* · firing\nUnanswered negative is 1 conversation for instagram / maison.lune, "
         "above 0 conversations\nvalue 1 · platform: instagram · account: maison.lune · rule negative_waiting",
-        ":large_orange_circle: *WARNING* · firing\nUnanswered past SLA is 1 conversations for instagram, above 0 "
+        ":large_orange_circle: *WARNING* · firing\nUnanswered past SLA is 1 conversation for instagram, above 0 "
         "conversations\nvalue 1 · platform: instagram · rule sla_breach"]
 
 

@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> filter_rows -> clients -> classify -> measure -> compare -> objectives
+"""One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
 -> evaluate -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -31,6 +31,7 @@ from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
 from cmflow.stages.run_periods import resolve_period, run_periods
+from cmflow.stages.watch import watch
 from cmflow.store import Store
 
 if TYPE_CHECKING:
@@ -75,12 +76,15 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
+        watched = _timed("watch", watch, workflow, fetched)
+        fetched = watched.fetched
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
                           as_of=result.started_at)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
-        reported = [*fetched.reports, *classified.reports, *measured.reports]
+        listened = [watched.report] if watched.report is not None else []
+        reported = [*fetched.reports, *listened, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,

@@ -22,12 +22,13 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.periods import Period
 
-DIMENSIONS: tuple[str, ...] = ("client", "platform", "account", "format", "pillar", "campaign", "post_id")
+DIMENSIONS: tuple[str, ...] = ("client", "brand", "platform", "account", "format", "pillar", "campaign", "post_id")
 """Known dimension columns, in display order. Metrics may add their own string columns."""
 
 GROUPINGS: dict[str, tuple[str, ...]] = {
     "overall": (),
     "client": ("client",),
+    "brand": ("brand",),
     "platform": ("platform",),
     "account": ("platform", "account"),
     "format": ("format",),
@@ -36,7 +37,8 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
     "post": ("platform", "account", "post_id"),
 }
 """Names accepted in a metric's ``by`` option, and the columns each groups by (``post``: the
-comments of each post, for the metrics of records that belong to a post)."""
+comments of each post, for the metrics of records that belong to a post; ``brand``: the mentions of
+each brand a workflow's ``[listen]`` watches)."""
 
 CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", "basis")
 

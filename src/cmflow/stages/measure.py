@@ -44,14 +44,17 @@ class MetricRequest:
     computed from them (a kind without one of these fields is read whole)."""
     clients: list[str] = field(default_factory=list)
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
+    brands: list[str] = field(default_factory=list)
+    """The ids of the brands the workflow's ``[listen]`` watches: a ``brand`` breakdown has rows for each."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
         """The workflow's metric entries; one without ``sources`` reads every source."""
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
+        brands = workflow.listen.brand_ids if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients)
+                    dict(entry.common.where), clients, brands)
                 for entry in workflow.metrics]
 
 
@@ -84,7 +87,8 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
         try:
-            frame = _computed(request.plugin, base, grouping_columns(request.by), request.clients or _clients_in(records))
+            frame = _computed(request.plugin, base, grouping_columns(request.by), request.clients or _clients_in(records),
+                              request.brands)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -111,22 +115,24 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              clients: list[str]) -> "pl.DataFrame":
+              clients: list[str], brands: "list[str] | tuple[str, ...]" = ()) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
-    the metric, and no figure mixes two clients."""
+    the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once per
+    brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
+    mention naming two brands counts for each, and once in the other rows."""
     import polars as pl
 
-    plain = [g for g in groupings if "client" not in g]
-    per_client = [tuple(c for c in g if c != "client") for g in groupings if "client" in g]
+    plain = [g for g in groupings if "client" not in g and "brand" not in g]
     parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of))] \
         if plain else []
-    if per_client:
-        for client in clients:
-            rows = plugin.compute(MetricInput(_of_client(base.records, client), _of_client(base.all_records, client),
-                                              base.periods, per_client, base.as_of))
-            parts.append(rows.with_columns(pl.lit(client, dtype=pl.String).alias("client")))
+    for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
+        labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
+        for value in values if labelled else ():
+            rows = plugin.compute(MetricInput(of_value(base.records, value), of_value(base.all_records, value),
+                                              base.periods, labelled, base.as_of))
+            parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
@@ -136,6 +142,14 @@ def _of_client(frames: dict[str, "pl.LazyFrame"], client: str) -> dict[str, "pl.
     import polars as pl
 
     return {kind: frame.filter(pl.col("client") == client) if "client" in frame.collect_schema().names()
+            else frame.head(0) for kind, frame in frames.items()}
+
+
+def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.LazyFrame"]:
+    """The records naming ``brand`` (mentions the watch stage labelled); none of other kinds."""
+    import polars as pl
+
+    return {kind: frame.filter(pl.col("brands").list.contains(brand)) if "brands" in frame.collect_schema().names()
             else frame.head(0) for kind, frame in frames.items()}
 
 

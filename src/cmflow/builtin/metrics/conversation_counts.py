@@ -51,14 +51,15 @@ class Mentions(_RecordCount):
     """Number of mentions (``mention`` records) published in the period.
 
     Mention records have a platform but no account (monitoring finds them anywhere), hence
-    no breakdown by account.
+    no breakdown by account. ``by = ["brand"]`` counts the mentions of each brand a workflow's
+    ``[listen]`` watches (a mention naming two counts for each).
     """
 
     name = "mentions"
     default_polarity = "neutral"  # buzz may be good or bad news: negative_mentions tells
     description = "Number of mentions found by monitoring in the period."
     needs = ("mention",)
-    groupings = ("overall", "platform")
+    groupings = ("overall", "brand", "platform")
     unit = "mentions"
     record_kind = "mention"
 
@@ -88,7 +89,7 @@ class NegativeMentions(_NegativeCount):
     name = "negative_mentions"
     description = "Number of negative mentions (by their sentiment) in the period."
     needs = ("mention",)
-    groupings = ("overall", "platform")
+    groupings = ("overall", "brand", "platform")
     unit = "mentions"
     record_kind = "mention"
 

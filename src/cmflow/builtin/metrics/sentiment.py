@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 NOUNS = {"mention": "mentions", "conversation": "comments", "post": "posts"}
 """What a record kind's items are called in measurement names (``negative_comments``)."""
 GROUPINGS = {
-    "mention": ("overall", "platform"),
+    "mention": ("overall", "brand", "platform"),
     "conversation": ("overall", "client", "platform", "account", "post"),
     "post": ("overall", "client", "platform", "account", "format", "pillar", "campaign"),
 }
