@@ -70,6 +70,8 @@ FAST_SCHEDULES = ("every minute", "every 5 minutes", "every 15 minutes")
 SAMPLE_EVERY = 0.2
 ALIGN_LEAD = 10.0
 """Seconds between the end of start-up and the next minute boundary when the launch is aligned."""
+AT_ONCE_LEAD = 20.0
+"""All-at-once phase: the shared slot is the first minute boundary at least this long after launch."""
 ASSESS_ENDED_EVERY = 10.0
 """As cmflow.daemon.service.ASSESS_ENDED_EVERY: ended runs are assessed together this often."""
 ON_TIME = timedelta(minutes=1)
@@ -387,6 +389,13 @@ def fast_phase(command: list[str], work: Path, count: int, max_parallel: int, se
         values = by_slot.get(slot, [])
         print(f"| {label} | {count} | {len(values)} | {_seconds(percentile(values, 50))} | "
               f"{_seconds(percentile(values, 99))} | {_seconds(max(values, default=None))} |")
+    boundary = [value for slot, values in by_slot.items() if slot is not None for value in values]
+    for label, values, owed_count in (
+            ("due at start-up (delay from start-up)", by_slot.get(None, []), owed[None]),
+            ("of a boundary in the window (lateness)", boundary,
+             sum(n for slot, n in owed.items() if slot is not None))):
+        print(f"  slots {label}: {len(values)} of {owed_count} started, p50 {_seconds(percentile(values, 50))}, "
+              f"p99 {_seconds(percentile(values, 99))}, max {_seconds(max(values, default=None))}")
     slots = [slot for slot in owed if slot is not None]
     if slots:
         print(f"  (the stop came {(stopped_wall - slots[-1]).total_seconds():.0f} s after the last slot; "
@@ -415,6 +424,67 @@ def fast_phase(command: list[str], work: Path, count: int, max_parallel: int, se
           f"daemon and runs {100 * cpu_tree / window:.0f} % of one core "
           f"({os.cpu_count()} cores on this machine)")
     report_problems(daemon)
+
+
+@dataclass
+class AtOnceResult:
+    count: int
+    started: list[float]
+    """Lateness of each run started (slot to the run handed to the executor), seconds."""
+    finished: int
+    statuses: Counter
+    drain_seconds: float | None
+    """From the slot to the last run's ``finished`` line."""
+    busiest_10s: int
+    cpu_daemon_percent: float
+
+
+def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int, posts: Path) -> AtOnceResult:
+    """N workflows on the same once-a-day schedule, at a minute boundary AT_ONCE_LEAD s or more
+    after the daemon is up: nothing is owed at start-up, then N slots fall due at the same
+    instant. Lateness of each, and how fast the daemon drains them."""
+    slot = (datetime.now(UTC) + timedelta(seconds=AT_ONCE_LEAD)).replace(second=0, microsecond=0) \
+        + timedelta(minutes=1)
+    keys = write_workflows(work / "at_once", count, [f"every day at {slot:%H:%M}"], posts)
+    daemon = DaemonProcess(command, work / "at_once", work / "at_once.db", max_parallel)
+    daemon.start()
+    daemon.wait_for("daemon_started", 600)
+    if datetime.now(UTC) >= slot:
+        daemon.stop()
+        raise SystemExit(f"the daemon took too long to start: {slot:%H:%M:%S} passed before it was up")
+    wait = (slot - datetime.now(UTC)).total_seconds()
+    cpu_before = daemon.cpu()
+    deadline = time.monotonic() + wait + 600
+    while len(daemon.events_named("finished")) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cpu_used = daemon.cpu() - cpu_before
+    daemon.stop()
+    starts = [entry for _, entry in daemon.events_named("started") if _slot(entry) == slot]
+    label = f"@{slot:%Y-%m-%dT%H:%MZ}"  # a finished line names its run, workflow@slot
+    finished = [(at, entry) for at, entry in daemon.events_named("finished")
+                if str(entry.get("run", "")).endswith(label)]
+    last = max((datetime.fromisoformat(entry["time"]) for _, entry in finished), default=None)
+    busy = (last - slot).total_seconds() if last else None
+    assert set(keys) >= {entry["workflow"] for entry in starts}
+    return AtOnceResult(count, [entry["seconds"] for entry in starts], len(finished),
+                        Counter(entry.get("status") for _, entry in finished), busy,
+                        busiest(finished, 10.0), 100 * cpu_used / max(busy or 0.0, 1.0))
+
+
+def report_at_once(result: AtOnceResult, max_parallel: int) -> None:
+    values = result.started
+    print(f"\nAll at once: {result.count} workflows on one once-a-day schedule, the same slot, "
+          f"--max-parallel {max_parallel}")
+    print("\n| slots due at once | runs started | lateness p50 | p99 | max | runs/s (slot to last finish) "
+          "| runs/s (busiest 10 s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    rate = f"{result.finished / result.drain_seconds:.1f}" if result.drain_seconds else "-"
+    print(f"| {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
+          f"{_seconds(percentile(values, 99))} | {_seconds(max(values, default=None))} | {rate} | "
+          f"{result.busiest_10s / 10.0:.1f} |")
+    print(f"  runs finished: {result.finished} "
+          f"({', '.join(f'{n} {s}' for s, n in result.statuses.most_common())}); "
+          f"daemon CPU while draining: {result.cpu_daemon_percent:.0f} % of one core")
 
 
 def owed_slots(keys: dict[str, str], started: datetime, stopped: datetime) -> dict[datetime | None, int]:
@@ -500,7 +570,9 @@ def main() -> None:
     parser.add_argument("--schedule", action="append", dest="schedules",
                         help="A fast schedule; repeat for a mix (default: every minute, every 5 minutes, every 15 minutes).")
     parser.add_argument("--no-align", action="store_true", help="Launch the fast phase at once.")
-    parser.add_argument("--skip-idle", action="store_true", help="Only the fast phase.")
+    parser.add_argument("--skip-idle", action="store_true", help="Skip the idle phase.")
+    parser.add_argument("--skip-at-once", action="store_true", help="Skip the all-at-once phase.")
+    parser.add_argument("--skip-fast", action="store_true", help="Skip the fast phase.")
     parser.add_argument("--cmflow", metavar="COMMAND",
                         help="The cmflow command to benchmark (default: the one beside this Python).")
     parser.add_argument("--quick", action="store_true", help="100 workflows, 20 s, 10 s idle, no alignment.")
@@ -531,8 +603,12 @@ def main() -> None:
                                      arguments.idle_seconds, posts)
             print(f"| daemon CPU over {after.window:.0f} s after the last of {after.runs} runs ended "
                   f"| {after.cpu_percent:.1f} % of one core |")
-        fast_phase(command, work, arguments.workflows, arguments.max_parallel, arguments.seconds, schedules, posts,
-                   None if arguments.no_align or expected_startup is None else expected_startup)
+        if not arguments.skip_at_once:
+            report_at_once(at_once_phase(command, work, arguments.workflows, arguments.max_parallel, posts),
+                           arguments.max_parallel)
+        if not arguments.skip_fast:
+            fast_phase(command, work, arguments.workflows, arguments.max_parallel, arguments.seconds, schedules, posts,
+                       None if arguments.no_align or expected_startup is None else expected_startup)
 
 
 if __name__ == "__main__":
