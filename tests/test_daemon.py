@@ -746,6 +746,7 @@ def test_the_run_queue_gives_the_oldest_slot_first_whatever_the_order_slots_were
     queue.push("other-daily", at)  # the same slot as daily's, queued later: after it
     queue.keep_only({"weekly", "daily", "hourly", "other-daily"})
     assert queue.keys() == {"weekly", "daily", "hourly", "other-daily"}
+    assert queue.peek() == ("daily", at) and len(queue) == 4
     assert list(queue) == [("daily", at), ("other-daily", at), ("hourly", at + timedelta(hours=1)),
                            ("weekly", at + timedelta(hours=2))]
     assert [queue.pop() for _ in range(len(queue))] == list(

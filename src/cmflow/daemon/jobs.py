@@ -57,6 +57,10 @@ class SlotScheduler(schedule.Scheduler):
             if between is not None and done % every == 0:
                 between()
 
+    def earliest_due(self) -> datetime | None:
+        """When the longest-due job fell due; None when no job is due."""
+        return min((job.next_run for job in self.jobs if job.should_run), default=None)
+
     def job(self, tag: str) -> "SlotJob | None":
         """The job tagged ``tag``, if any."""
         return next(iter(self.get_jobs(tag)), None)

@@ -187,6 +187,8 @@ class Daemon:
         # are replaced as it goes, except in the pass after a (re)load, which plans every
         # workflow's backlog before the first starts, so that the oldest slot starts first.
         between = None if self._backlog_pass else self._keep_runs_going
+        if between is not None:  # the runs that the plans to come cannot precede start now
+            troubled |= not self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
         troubled |= not self._guarded("looking at due slots", self.scheduler.run_pending,
                                      between, WORKFLOWS_BETWEEN_LOOKS)
         self._backlog_pass = False
@@ -400,10 +402,15 @@ class Daemon:
         """Between long steps of a pass: hear which runs ended and start queued ones in their
         place, so that the executor does not sit idle while the loop plans or assesses."""
         self._guarded("collecting ended runs", self._collect, self.clock())
-        self._guarded("starting runs", self._start_queued)
+        self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
 
-    def _start_queued(self) -> None:
+    def _start_queued(self, up_to: datetime | None = None) -> None:
+        """Start queued runs, oldest slot first, while the executor has room; with ``up_to``,
+        only those of slots no later than it (a workflow due since then, not planned yet, may
+        owe an older slot)."""
         while self.queue and self.executor.free() > 0:
+            if up_to is not None and self.queue.peek()[1] > up_to:
+                return
             key, slot = self.queue.pop()
             self._queued.discard(key)
             sw = self.catalog.by_key(key)
@@ -523,6 +530,11 @@ class SlotQueue:
         """Queue ``key``'s ``slot``."""
         self._pushed += 1
         heapq.heappush(self._heap, (slot, self._pushed, key))
+
+    def peek(self) -> tuple[str, datetime]:
+        """The oldest slot queued, left in the queue."""
+        slot, _, key = self._heap[0]
+        return key, slot
 
     def pop(self) -> tuple[str, datetime]:
         """The oldest slot queued, as (workflow key, slot)."""
