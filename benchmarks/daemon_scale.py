@@ -16,7 +16,11 @@ directory:
    daemon's CPU time (utime + stime of all its threads, from ``/proc``) over ``--idle-seconds``.
    Then N workflows due once now (once a day, at this minute): once every run has ended and
    been assessed, the daemon's CPU over ``--idle-seconds`` again (it must be as idle as before).
-2. **Fast**: N workflows scheduled ``every minute``, ``every 5 minutes`` and ``every 15
+2. **All at once**: N workflows on the same once-a-day schedule, at the first minute boundary
+   at least 20 s after launch: nothing is owed at start-up, then N slots fall due at the same
+   instant. Lateness p50/p99/max of their runs, runs per second from the slot to the last
+   run's end and in the busiest 10 s.
+3. **Fast**: N workflows scheduled ``every minute``, ``every 5 minutes`` and ``every 15
    minutes`` in turn (``--schedule`` to change the mix), each reading a six-post CSV file
    (one ``csv`` source, one metric, no outputs), for ``--seconds`` after start-up, then SIGTERM.
    Unless ``--no-align``, the launch is timed (with the idle phase's start-up time) so that
@@ -30,7 +34,8 @@ Figures, from the daemon's JSON log lines (read as they arrive) and ``/proc`` (s
 - **Lateness**: the ``seconds`` field of each ``started`` line (seconds from the slot to the
   run being handed to the executor), p50/p99/max, per slot of the window (the slots due at
   start-up fell before the daemon ran: their delay counts from start-up), with the slots owed
-  (from :mod:`cmflow.foundation.schedules`) against the runs started; runs finished by status and per
+  (from :mod:`cmflow.foundation.schedules`) against the runs started, then summed for the slots
+  due at start-up and for those of a boundary; runs finished by status and per
   second in the busiest 10 s; what the store recorded as missed (superseded under the default
   ``latest`` catch-up policy).
 - **Memory**: peak RSS of the daemon alone (its ``VmHWM``) and the peak sum of RSS and of PSS
@@ -42,9 +47,10 @@ Figures, from the daemon's JSON log lines (read as they arrive) and ``/proc`` (s
   the whole tree's (runs included) during the window.
 - The warnings and errors the daemon and its runs logged, counted by event.
 
-Run: ``.venv/bin/python benchmarks/daemon_scale.py`` (about three minutes), ``--quick`` (100
-workflows, 20 s, no alignment: under a minute), ``--max-parallel 4``; ``--cmflow COMMAND``
-benchmarks another cmflow (another checkout's venv, a patched build).
+Run: ``.venv/bin/python benchmarks/daemon_scale.py`` (about five minutes), ``--quick`` (100
+workflows, 20 s, no alignment: about two minutes), ``--max-parallel 4``; ``--skip-idle``,
+``--skip-at-once``, ``--skip-fast`` leave a phase out; ``--cmflow COMMAND`` benchmarks another
+cmflow (another checkout's venv, a patched build).
 """
 
 from __future__ import annotations
@@ -445,8 +451,9 @@ def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int,
     instant. Lateness of each, and how fast the daemon drains them."""
     slot = (datetime.now(UTC) + timedelta(seconds=AT_ONCE_LEAD)).replace(second=0, microsecond=0) \
         + timedelta(minutes=1)
-    keys = write_workflows(work / "at_once", count, [f"every day at {slot:%H:%M}"], posts)
-    daemon = DaemonProcess(command, work / "at_once", work / "at_once.db", max_parallel)
+    folder = Path(tempfile.mkdtemp(prefix="at_once-", dir=work))  # fresh for each round
+    write_workflows(folder / "workflows", count, [f"every day at {slot:%H:%M}"], posts)
+    daemon = DaemonProcess(command, folder / "workflows", folder / "state.db", max_parallel)
     daemon.start()
     daemon.wait_for("daemon_started", 600)
     if datetime.now(UTC) >= slot:
@@ -465,26 +472,50 @@ def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int,
                 if str(entry.get("run", "")).endswith(label)]
     last = max((datetime.fromisoformat(entry["time"]) for _, entry in finished), default=None)
     busy = (last - slot).total_seconds() if last else None
-    assert set(keys) >= {entry["workflow"] for entry in starts}
     return AtOnceResult(count, [entry["seconds"] for entry in starts], len(finished),
                         Counter(entry.get("status") for _, entry in finished), busy,
                         busiest(finished, 10.0), 100 * cpu_used / max(busy or 0.0, 1.0))
 
 
-def report_at_once(result: AtOnceResult, max_parallel: int) -> None:
-    values = result.started
-    print(f"\nAll at once: {result.count} workflows on one once-a-day schedule, the same slot, "
+@dataclass
+class AtOnceRound:
+    command: str
+    result: AtOnceResult
+
+    @property
+    def rate(self) -> float | None:
+        """Runs finished per second, from the slot to the last one's end."""
+        busy = self.result.drain_seconds
+        return self.result.finished / busy if busy else None
+
+    @property
+    def p99(self) -> float | None:
+        return percentile(self.result.started, 99)
+
+
+def report_at_once(rounds: list[AtOnceRound], count: int, max_parallel: int) -> None:
+    """A row per round; with a reference, the median ratios of the rounds."""
+    print(f"\nAll at once: {count} workflows on one once-a-day schedule, the same slot, "
           f"--max-parallel {max_parallel}")
-    print("\n| slots due at once | runs started | lateness p50 | p99 | max | runs/s (slot to last finish) "
-          "| runs/s (busiest 10 s) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    rate = f"{result.finished / result.drain_seconds:.1f}" if result.drain_seconds else "-"
-    print(f"| {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
-          f"{_seconds(percentile(values, 99))} | {_seconds(max(values, default=None))} | {rate} | "
-          f"{result.busiest_10s / 10.0:.1f} |")
-    print(f"  runs finished: {result.finished} "
-          f"({', '.join(f'{n} {s}' for s, n in result.statuses.most_common())}); "
-          f"daemon CPU while draining: {result.cpu_daemon_percent:.0f} % of one core")
+    print("\n| cmflow | slots due at once | runs started | lateness p50 | p99 | max "
+          "| runs/s (slot to last finish) | runs/s (busiest 10 s) | runs ok | daemon CPU draining |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for run in rounds:
+        result, values = run.result, run.result.started
+        rate = "-" if run.rate is None else f"{run.rate:.1f}"
+        print(f"| {run.command} | {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
+              f"{_seconds(run.p99)} | {_seconds(max(values, default=None))} | {rate} | "
+              f"{result.busiest_10s / 10.0:.1f} | {result.statuses.get('ok', 0)} | "
+              f"{result.cpu_daemon_percent:.0f} % |")
+    subjects = [run for run in rounds if run.command == "benchmarked"]
+    references = [run for run in rounds if run.command == "reference"]
+    pairs = list(zip(references, subjects))
+    if pairs and all(r.rate and s.rate and r.p99 and s.p99 for r, s in pairs):
+        rates = sorted(s.rate / r.rate for r, s in pairs)
+        lateness = sorted(s.p99 / r.p99 for r, s in pairs)
+        print(f"  benchmarked / reference, median of {len(pairs)} round(s) run in turn: runs/s x"
+              f"{rates[len(rates) // 2]:.2f} (each round: {', '.join(f'{r:.2f}' for r in rates)}); lateness p99 x"
+              f"{lateness[len(lateness) // 2]:.2f} (each round: {', '.join(f'{r:.2f}' for r in lateness)})")
 
 
 def owed_slots(keys: dict[str, str], started: datetime, stopped: datetime) -> dict[datetime | None, int]:
@@ -575,6 +606,10 @@ def main() -> None:
     parser.add_argument("--skip-fast", action="store_true", help="Skip the fast phase.")
     parser.add_argument("--cmflow", metavar="COMMAND",
                         help="The cmflow command to benchmark (default: the one beside this Python).")
+    parser.add_argument("--reference", metavar="COMMAND",
+                        help="All-at-once phase: run this cmflow too, in turn, and print the ratios.")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="All-at-once phase: rounds (each cmflow once per round; default 1).")
     parser.add_argument("--quick", action="store_true", help="100 workflows, 20 s, 10 s idle, no alignment.")
     arguments = parser.parse_args()
     if arguments.quick:
@@ -604,8 +639,14 @@ def main() -> None:
             print(f"| daemon CPU over {after.window:.0f} s after the last of {after.runs} runs ended "
                   f"| {after.cpu_percent:.1f} % of one core |")
         if not arguments.skip_at_once:
-            report_at_once(at_once_phase(command, work, arguments.workflows, arguments.max_parallel, posts),
-                           arguments.max_parallel)
+            rounds = []
+            for _ in range(arguments.rounds):
+                if arguments.reference:
+                    rounds.append(AtOnceRound("reference", at_once_phase(
+                        [arguments.reference], work, arguments.workflows, arguments.max_parallel, posts)))
+                rounds.append(AtOnceRound("benchmarked", at_once_phase(
+                    command, work, arguments.workflows, arguments.max_parallel, posts)))
+            report_at_once(rounds, arguments.workflows, arguments.max_parallel)
         if not arguments.skip_fast:
             fast_phase(command, work, arguments.workflows, arguments.max_parallel, arguments.seconds, schedules, posts,
                        None if arguments.no_align or expected_startup is None else expected_startup)
