@@ -443,6 +443,9 @@ class AtOnceResult:
     """From the slot to the last run's ``finished`` line."""
     busiest_10s: int
     cpu_daemon_percent: float
+    cpu_per_run: float | None
+    """CPU seconds of the daemon, its fork server and the runs, per run finished: unlike wall
+    times, it hardly moves with the load other processes put on the machine."""
 
 
 def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int, posts: Path) -> AtOnceResult:
@@ -460,11 +463,12 @@ def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int,
         daemon.stop()
         raise SystemExit(f"the daemon took too long to start: {slot:%H:%M:%S} passed before it was up")
     wait = (slot - datetime.now(UTC)).total_seconds()
-    cpu_before = daemon.cpu()
+    cpu_before, tree_before = daemon.cpu(), daemon.cpu(with_tree=True)
     deadline = time.monotonic() + wait + 600
     while len(daemon.events_named("finished")) < count and time.monotonic() < deadline:
         time.sleep(0.2)
-    cpu_used = daemon.cpu() - cpu_before
+    time.sleep(0.5)  # the fork server reaps the last runs: their CPU counts in its children's
+    cpu_used, tree_used = daemon.cpu() - cpu_before, daemon.cpu(with_tree=True) - tree_before
     daemon.stop()
     starts = [entry for _, entry in daemon.events_named("started") if _slot(entry) == slot]
     label = f"@{slot:%Y-%m-%dT%H:%MZ}"  # a finished line names its run, workflow@slot
@@ -474,7 +478,8 @@ def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int,
     busy = (last - slot).total_seconds() if last else None
     return AtOnceResult(count, [entry["seconds"] for entry in starts], len(finished),
                         Counter(entry.get("status") for _, entry in finished), busy,
-                        busiest(finished, 10.0), 100 * cpu_used / max(busy or 0.0, 1.0))
+                        busiest(finished, 10.0), 100 * cpu_used / max(busy or 0.0, 1.0),
+                        tree_used / len(finished) if finished else None)
 
 
 @dataclass
@@ -498,18 +503,27 @@ def report_at_once(rounds: list[AtOnceRound], count: int, max_parallel: int) -> 
     print(f"\nAll at once: {count} workflows on one once-a-day schedule, the same slot, "
           f"--max-parallel {max_parallel}")
     print("\n| cmflow | slots due at once | runs started | lateness p50 | p99 | max "
-          "| runs/s (slot to last finish) | runs/s (busiest 10 s) | runs ok | daemon CPU draining |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| runs/s (slot to last finish) | runs/s (busiest 10 s) | runs ok | daemon CPU draining "
+          "| CPU per run, daemon and runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in rounds:
         result, values = run.result, run.result.started
         rate = "-" if run.rate is None else f"{run.rate:.1f}"
         print(f"| {run.command} | {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
               f"{_seconds(run.p99)} | {_seconds(max(values, default=None))} | {rate} | "
               f"{result.busiest_10s / 10.0:.1f} | {result.statuses.get('ok', 0)} | "
-              f"{result.cpu_daemon_percent:.0f} % |")
+              f"{result.cpu_daemon_percent:.0f} % | {_milliseconds(result.cpu_per_run)} |")
     subjects = [run for run in rounds if run.command == "benchmarked"]
     references = [run for run in rounds if run.command == "reference"]
     pairs = list(zip(references, subjects))
+    if pairs and all(r.result.cpu_per_run and s.result.cpu_per_run for r, s in pairs):
+        cpu = sorted(s.result.cpu_per_run / r.result.cpu_per_run for r, s in pairs)
+        print(f"  CPU per run, benchmarked / reference, median of {len(pairs)} round(s): x{cpu[len(cpu) // 2]:.2f} "
+              f"(each round: {', '.join(f'{r:.2f}' for r in cpu)})")
+    cpus = sorted(run.result.cpu_per_run for run in subjects if run.result.cpu_per_run)
+    if cpus:
+        print(f"  at that CPU per run ({_milliseconds(cpus[len(cpus) // 2])}, median), {os.cpu_count()} idle cores "
+              f"would finish at most {os.cpu_count() / cpus[len(cpus) // 2]:.0f} runs/s")
     if pairs and all(r.rate and s.rate and r.p99 and s.p99 for r, s in pairs):
         rates = sorted(s.rate / r.rate for r, s in pairs)
         lateness = sorted(s.p99 / r.p99 for r, s in pairs)
@@ -578,6 +592,10 @@ def percentile(values: list[float], rank: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
+
+
+def _milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{1000 * value:.0f} ms"
 
 
 def _seconds(value: float | None) -> str:
