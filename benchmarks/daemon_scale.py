@@ -471,6 +471,7 @@ def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int,
     cpu_used, tree_used = daemon.cpu() - cpu_before, daemon.cpu(with_tree=True) - tree_before
     daemon.stop()
     starts = [entry for _, entry in daemon.events_named("started") if _slot(entry) == slot]
+    report_problems(daemon)
     label = f"@{slot:%Y-%m-%dT%H:%MZ}"  # a finished line names its run, workflow@slot
     finished = [(at, entry) for at, entry in daemon.events_named("finished")
                 if str(entry.get("run", "")).endswith(label)]
@@ -503,7 +504,7 @@ def report_at_once(rounds: list[AtOnceRound], count: int, max_parallel: int) -> 
     print(f"\nAll at once: {count} workflows on one once-a-day schedule, the same slot, "
           f"--max-parallel {max_parallel}")
     print("\n| cmflow | slots due at once | runs started | lateness p50 | p99 | max "
-          "| runs/s (slot to last finish) | runs/s (busiest 10 s) | runs ok | daemon CPU draining "
+          "| runs/s (slot to last finish) | runs/s (busiest 10 s) | runs finished | daemon CPU draining "
           "| CPU per run, daemon and runs |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in rounds:
@@ -511,7 +512,7 @@ def report_at_once(rounds: list[AtOnceRound], count: int, max_parallel: int) -> 
         rate = "-" if run.rate is None else f"{run.rate:.1f}"
         print(f"| {run.command} | {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
               f"{_seconds(run.p99)} | {_seconds(max(values, default=None))} | {rate} | "
-              f"{result.busiest_10s / 10.0:.1f} | {result.statuses.get('ok', 0)} | "
+              f"{result.busiest_10s / 10.0:.1f} | {', '.join(f'{n} {s}' for s, n in result.statuses.most_common())} | "
               f"{result.cpu_daemon_percent:.0f} % | {_milliseconds(result.cpu_per_run)} |")
     subjects = [run for run in rounds if run.command == "benchmarked"]
     references = [run for run in rounds if run.command == "reference"]
