@@ -139,8 +139,11 @@ def _warm_up() -> None:
     from cmflow.store import sql  # noqa: F401
 
     get_registry().load_all()
-    _warm_store_statements()
-    _warm_workflow_loading()
+    try:  # only speed depends on these: a failure must not keep the daemon from starting
+        _warm_store_statements()
+        _warm_workflow_loading()
+    except Exception:
+        log.debug("warming up the fork server failed; runs start colder", exc_info=True)
     # A run's collections would walk every object inherited from the server, writing to each
     # one's header and so copying every page of the server into the run (copy-on-write):
     # frozen, they are left out of collections.
