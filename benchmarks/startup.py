@@ -52,7 +52,8 @@ DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 FORBIDDEN_FOR_HELP = ("polars", "sqlalchemy", "rich", "jinja2")
 VALIDATE_TARGET = 0.150
 """Seconds ``cmflow validate workflows/demo.toml`` should take (median, warm cache)."""
-SECTION_KINDS = {"sources": "source", "metrics": "metric", "triggers": "trigger", "outputs": "output"}
+SECTION_KINDS = {"sources": "source", "classifiers": "classifier", "metrics": "metric", "triggers": "trigger",
+                 "outputs": "output"}
 # Runs the CLI exactly as the ``cmflow`` console script does, under any interpreter flags.
 CLI = "import sys; from cmflow.cli import main; sys.argv[0] = 'cmflow'; sys.exit(main())"
 

@@ -281,7 +281,7 @@ def test_plugins_json_lists_every_builtin(runner: CliRunner) -> None:
 def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
     """`cmflow plugins` and `plugins show` name each plugin's module, and a built-in's module is
     named after the plugin, or after the family it belongs to (engagement_rate_by_*, followers_gained
-    beside followers)."""
+    beside followers, the listening metrics)."""
     listing = json.loads(invoke(runner, "plugins", "--json").stdout)["plugins"]
     modules = {plugin["name"]: plugin["module"] for plugin in listing}
     assert modules["posts_published"] == "cmflow.builtin.metrics.posts_published"
@@ -291,7 +291,10 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
     families = {"engagement_rate_by_": "engagement", "csv": "csv_source", "json": "json_source", "xlsx": "xlsx_source",
                 "export": "export_source",
                 "mentions": "conversation_counts", "comments_received": "conversation_counts",
-                "negative_": "conversation_counts", "followers_": "followers"}
+                "negative_": "conversation_counts", "followers_": "followers",
+                "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
+                "unanswered_negative": "response_times",
+                "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening"}
     for plugin in listing:
         module = plugin["module"].rsplit(".", 1)[1]
         expected = next((family for prefix, family in families.items() if plugin["name"].startswith(prefix)),

@@ -97,3 +97,21 @@ path = "pages/{client}.{format}"
         "maison-lumiere.html", "trailhead-outfitters.incomplete.html"]
     page = (tmp_path / "pages" / "trailhead-outfitters.incomplete.html").read_text(encoding="utf-8")
     assert "<strong>Incomplete report</strong> Some data could not be retrieved for this period (an exported file)" in page
+
+
+def test_ranked_posts_gives_one_ranking_the_workflows_or_a_clients(tmp_path, store_url) -> None:
+    """`top_posts` by client ranks each client's posts apart; the console and html_report show the
+    whole workflow's ranking, not every client's mixed with it."""
+    from cmflow import ranked_posts
+
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "w.toml").write_text(WORKFLOW + '\n[[metrics]]\nplugin = "top_posts"\nby = ["overall", "client"]\n',
+                                     encoding="utf-8")
+    result = run_workflow_file(tmp_path / "w.toml", store_url=store_url)
+    overall = ranked_posts(result, "top_posts")
+    # ERR per post: n1 50 %, v1 5 %, l1 4 %, l2 1 %
+    assert [(row["rank"], row["post_id"]) for row in overall] == [(1, "n1"), (2, "v1"), (3, "l1"), (4, "l2")]
+    assert [(row["rank"], row["post_id"]) for row in ranked_posts(result, "top_posts", client="lumen")] == [
+        (1, "l1"), (2, "l2")]
+    # A client without a ranking of its own falls back to the whole workflow's.
+    assert [row["post_id"] for row in ranked_posts(result, "top_posts", client="nobody")] == ["n1", "v1", "l1", "l2"]

@@ -28,8 +28,9 @@ from cmflow.foundation.records import RECORD_KINDS
 from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE
 from cmflow.testing import registered_plugin
-from cmflow.plugins.entries import MetricEntry, OutputEntry, SourceEntry, TriggerEntry, entry_keys
-from cmflow.workflow import ClientEntry, ObjectiveEntry, StoreSettings, WorkflowSettings, load_workflow
+from cmflow.plugins.entries import ClassifierEntry, MetricEntry, OutputEntry, SourceEntry, TriggerEntry, entry_keys
+from cmflow.workflow import (ClientEntry, ListenSettings, ObjectiveEntry, StoreSettings, WatchedBrandEntry, WorkflowSettings,
+                             load_workflow)
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -227,8 +228,10 @@ def test_concepts_names_the_store_defaults():
 # -- workflow file ---------------------------------------------------------------------------
 WORKFLOW_TABLES = {
     "[workflow]": WorkflowSettings, "[store]": StoreSettings, "[[sources]]": SourceEntry,
+    "[[classifiers]]": ClassifierEntry,
     "[[metrics]]": MetricEntry, "[[triggers]]": TriggerEntry, "[[outputs]]": OutputEntry,
     "[[clients]]": ClientEntry, "[[objectives]]": ObjectiveEntry,
+    "[listen]": ListenSettings, "[listen.brand]": WatchedBrandEntry,
 }
 
 

@@ -106,7 +106,8 @@ def test_negative_counts_read_the_sentiment_and_never_pass_unclassified_records_
     assert values(frame, "history-1") == {(): 0, ("x",): 0, ("bluesky",): None}
     assert values(frame, "history-2") == {(): 0, ("x",): 0, ("bluesky",): 0}  # nothing at all: quiet
     bluesky = frame.filter((pl.col("period") == "current") & (pl.col("platform") == "bluesky")).row(0, named=True)
-    assert bluesky["reason"] == "no mention has a sentiment: map the export's sentiment column"
+    assert bluesky["reason"] == ("no mention of the period has a sentiment: add a [[classifiers]] entry, "
+                                "or map the export's sentiment column")
 
 
 def test_negative_comments_per_post() -> None:
@@ -124,12 +125,12 @@ def test_a_source_that_found_nothing_counts_zero_overall() -> None:
 
 
 @pytest.mark.parametrize(("plugin", "record", "by", "supported"), [
-    ("mentions", "mention", '["account"]', "overall, platform"),
+    ("mentions", "mention", '["account"]', "overall, brand, platform"),
     ("comments_received", "conversation", '["format"]', "overall, client, platform, account, post"),
     ("engagement_rate_by_reach", "post", '["post"]', "overall, client, platform, account, format, pillar, campaign"),
 ])
 def test_unsupported_breakdowns_are_refused_at_validation(tmp_path, plugin, record, by, supported) -> None:
-    """Mentions have no account (monitoring finds them anywhere); comments have no format."""
+    """Mentions have no account (monitoring finds them anywhere), but a brand ([listen]); comments have no format."""
     (tmp_path / "w.toml").write_text(f"""
 [workflow]
 name = "Counts"

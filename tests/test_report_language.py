@@ -35,6 +35,10 @@ def built_in_metric_names() -> set[str]:
         names.update(plugin(plugin.Options(), entry_id=name).produces())
     names.update(f"total_{counter}" for counter in TOTALS)  # totals' counters option
     names.add("bottom_posts")  # top_posts' direction = "bottom"
+    for name in ("sentiment_counts", "sentiment_share", "net_sentiment", "most_negative"):  # their records option
+        plugin = registry.get("metric", name).cls
+        for records in ("mention", "conversation", "post"):
+            names.update(plugin(plugin.Options(records=records), entry_id=name).produces())
     return names
 
 

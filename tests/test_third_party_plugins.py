@@ -31,7 +31,7 @@ DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 EXAMPLE = REPO / "plugins" / "cmflow-example"
 EXAMPLE_SOURCE = EXAMPLE / "src" / "cmflow_example"
 PLUGIN_MODULES = ("cmflow_example", "cmflow_broken_import", "cmflow_broken_hook", "cmflow_duplicate_csv",
-                  "cmflow_declared", "cmflow_undeclared", "cmflow_broken_declared")
+                  "cmflow_declared", "cmflow_undeclared", "cmflow_broken_declared", "cmflow_keyword_mood")
 WIDE = {"COLUMNS": "250"}  # rich would fold the tables at 80 columns
 
 
@@ -429,3 +429,63 @@ def test_validate_says_why_a_declared_plugin_could_not_be_loaded(site, tmp_path)
     assert "unknown source plugin" not in checked.stderr
     assert "Traceback" not in checked.output
     assert len(checked.output.splitlines()) < 20  # one screen
+
+
+# -- a classifier ------------------------------------------------------------------------------
+KEYWORD_MOOD = re.search(r"```python\n# cmflow_tutorial/keyword_mood.py\n(.*?)```",
+                         (REPO / "docs" / "writing-plugins.md").read_text(encoding="utf-8"), re.DOTALL).group(1)
+"""The third-party classifier docs/writing-plugins.md shows (register_classifiers)."""
+
+LISTENING = """
+[workflow]
+name = "Listening"
+period = "yesterday"
+as_of = "2026-11-24"
+
+[[sources]]
+plugin = "json"
+path = "mentions.json"
+record = "mention"
+
+[[classifiers]]
+plugin = "keyword_mood"
+records = ["mention"]
+negative = ["remboursement", "scam"]
+
+[[metrics]]
+plugin = "sentiment_counts"
+records = "mention"
+by = ["overall"]
+"""
+
+
+def test_a_third_party_classifier_labels_a_workflows_mentions_and_a_csv_file(site, tmp_path, store_url):
+    site.add_distribution("cmflow-keyword-mood", "0.2.0", {"classifier.keyword_mood": "cmflow_keyword_mood"},
+                          {"cmflow_keyword_mood": KEYWORD_MOOD})
+    registry = site.load("cmflow-keyword-mood")
+    assert registry.names("classifier") == ["keyword_mood", "sentiment"]
+    assert "cmflow_keyword_mood" not in sys.modules  # known from its entry point alone
+    assert origin(plugins_json(), "keyword_mood") == ("classifier", "cmflow-keyword-mood", "0.2.0")
+
+    mentions = [{"platform": "x", "mention_id": f"m{i}", "published_at": f"2026-11-23T0{i}:00:00Z", "text": text}
+                for i, text in enumerate(["Je veux un remboursement", "Merci pour tout", "A scam, thanks to you",
+                                          "Vu en vitrine"])]
+    (tmp_path / "mentions.json").write_text(json.dumps(mentions), encoding="utf-8")
+    (tmp_path / "listening.toml").write_text(LISTENING, encoding="utf-8")
+    run = CliRunner().invoke(main, ["run", str(tmp_path / "listening.toml"), "--store", store_url], env=WIDE)
+    assert run.exit_code == 0, run.output
+    assert "✓ classifier keyword_mood (keyword_mood): labelled 4 mentions" in run.stderr
+    from cmflow.testing import run_workflow_file
+
+    result = run_workflow_file(tmp_path / "listening.toml", store_url=store_url)
+    counts = {row["metric"]: row["value"] for row in result.measurements.filter(
+        result.measurements["period"] == "current").iter_rows(named=True)}
+    # remboursement and scam (negative wins over thanks), merci, and nothing: 2, 1, 1.
+    assert counts == {"negative_mentions": 2.0, "neutral_mentions": 1.0, "positive_mentions": 1.0}
+
+    (tmp_path / "comments.csv").write_text("id,message\n1,Love it\n2,broken again\n", encoding="utf-8")
+    shown = CliRunner().invoke(main, ["classify", str(tmp_path / "comments.csv"), "--text-column", "message",
+                                      "--classifier", "keyword_mood"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == ("id,message,sentiment,score,language\n"
+                            "1,Love it,positive,1.000,\n2,broken again,negative,-1.000,\n")

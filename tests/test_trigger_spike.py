@@ -206,7 +206,7 @@ def test_a_run_on_one_posts_negative_comments_names_that_post(tmp_path, store_ur
     # The account as a whole: 33 against 3 a day also spikes; the post is named on its own.
     assert sorted(a.summary for a in result.alerts) == [
         "Negative comments spiked for instagram / a / post p2: 31 comments on 2026-11-23 vs an average "
-        "of 1 comments over the previous 4 days (x31.0)",
+        "of 1 comment over the previous 4 days (x31.0)",
         "Negative comments spiked for instagram / a: 33 comments on 2026-11-23 vs an average of 3 "
         "comments over the previous 4 days (x11.0)"]
     [post_alert] = [a for a in result.alerts if "post_id" in a.dimensions]

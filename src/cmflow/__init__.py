@@ -3,7 +3,7 @@
 This module is the stable public API a plugin author imports (with ``cmflow.http`` for the
 HTTP kit and ``cmflow.testing`` for tests; docs/writing-plugins.md lists the names)::
 
-    from cmflow import hookimpl, Source, Metric, Trigger, Output, PluginOptions, RecordTable
+    from cmflow import hookimpl, Source, Classifier, Metric, Trigger, Output, PluginOptions, RecordTable
 
 Everything else inside the package may move between releases; cmflow's built-in plugins import
 nothing else either (tests/test_public_api.py). Names are imported on first use (PEP 562), so
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 _PUBLIC = {
     # the contract
-    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Metric": "plugins.kinds",
+    "hookimpl": "plugins.hookspecs", "Source": "plugins.kinds", "Classifier": "plugins.kinds",
+    "Metric": "plugins.kinds",
     "Trigger": "plugins.kinds", "Output": "plugins.kinds", "Notifier": "plugins.kinds",
     "PluginOptions": "plugins.kinds", "NotifierOptions": "plugins.kinds",
     # what flows through a run
@@ -26,7 +27,8 @@ _PUBLIC = {
     "DeliveryContext": "plugins.context", "RunResult": "plugins.result", "Period": "foundation.periods",
     # the records' vocabulary
     "RECORD_KINDS": "foundation.records", "COUNTERS": "foundation.records", "POST_FORMATS": "foundation.records",
-    "merged_records": "foundation.records",
+    "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
+    "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
@@ -40,18 +42,22 @@ _PUBLIC = {
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "kpi_tables": "presentation.summary", "format_value": "presentation.summary",
     "format_change": "presentation.summary", "metric_label": "presentation.summary",
-    "ranked_posts": "presentation.summary", "table_console": "presentation.terminal",
+    "ranked_posts": "presentation.summary", "ranked_items": "presentation.summary",
+    "table_console": "presentation.terminal",
     # option types that check at validate what would fail at run time, and what to say when one fails
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
     "OutputPath": "plugins.option_types", "ReportPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
+    "ServiceHours": "foundation.business_hours", "business_seconds": "foundation.business_hours",
+    "business_time_between": "foundation.business_hours",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
     # cmflow inspect: what a file source says of a file
     "InspectsFiles": "plugins.inspection", "FileInspection": "plugins.inspection",
     "InspectedTable": "plugins.inspection",
-    "read_input_file": "plugins.input_paths", "UserFacingError": "foundation.errors",
+    "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
+    "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
     "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
     "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
     # metric polarity, objectives and clients: what reports speak from
@@ -84,30 +90,36 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
+    from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
     from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
+    from cmflow.foundation.listening import folded_text
     from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
                                                 with_series_key)
     from cmflow.foundation.names import closest
     from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
     from cmflow.foundation.polarity import Polarity, change_tone
-    from cmflow.foundation.records import COUNTERS, POST_FORMATS, RECORD_KINDS, RecordTable, merged_records
+    from cmflow.foundation.records import (COUNTERS, POST_FORMATS, RECORD_KINDS, SENTIMENTS, TEXT_RECORD_KINDS,
+                                           RecordTable, merged_records)
     from cmflow.foundation.secrets import mark_secret
+    from cmflow.foundation.spreadsheet_formulas import neutralise
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl
-    from cmflow.plugins.input_paths import read_input_file
+    from cmflow.plugins.input_paths import read_input_file, resolve_input_path
     from cmflow.plugins.inspection import FileInspection, InspectedTable, InspectsFiles
-    from cmflow.plugins.kinds import Metric, Notifier, NotifierOptions, Output, PluginOptions, Source, Trigger
+    from cmflow.plugins.kinds import (Classifier, Metric, Notifier, NotifierOptions, Output, PluginOptions, Source,
+                                      Trigger)
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
-    from cmflow.presentation.summary import format_change, format_value, kpi_tables, metric_label, ranked_posts
+    from cmflow.presentation.summary import (format_change, format_value, kpi_tables, metric_label, ranked_items,
+                                             ranked_posts)
     from cmflow.presentation.terminal import table_console
 
     __version__: str

@@ -1,5 +1,5 @@
-"""One run of a workflow: fetch -> filter_rows -> clients -> measure -> compare -> objectives -> evaluate -> compose -> record
--> deliver.
+"""One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
+-> evaluate -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
+from cmflow.stages.classify import classify
 from cmflow.stages.clients import clients
 from cmflow.stages.compare import compare
 from cmflow.stages.compose import compose
@@ -30,6 +31,7 @@ from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
 from cmflow.stages.run_periods import resolve_period, run_periods
+from cmflow.stages.watch import watch
 from cmflow.store import Store
 
 if TYPE_CHECKING:
@@ -74,19 +76,25 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
+        watched = _timed("watch", watch, workflow, fetched)
+        fetched = watched.fetched
+        classified = _timed("classify", classify, workflow, fetched)
         stop.check()
-        measured = _timed("measure", measure, MetricRequest.of(workflow), fetched.records, periods)
+        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
+                          as_of=result.started_at)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
-        judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons,
-                            [*fetched.reports, *measured.reports])
+        listened = [watched.report] if watched.report is not None else []
+        reported = [*fetched.reports, *listened, *classified.reports, *measured.reports]
+        judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
-                           all_periods=periods, upstream=[*fetched.reports, *measured.reports],
+                           all_periods=periods, upstream=reported,
                            now=result.started_at, past_period=result.past_period)
-        result = replace(result, records=fetched.records, measurements=measured.measurements, comparisons=comparisons,
+        result = replace(result, records=classified.records, measurements=measured.measurements,
+                         comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, verdicts=evaluated.verdicts, objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*fetched.reports, *measured.reports, *evaluated.reports]))
+                         stages=(upstream := [*reported, *evaluated.reports]))
         composed = _timed("compose", compose, workflow, result)
         result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
         stop.check()  # past this point the run's results are kept, and its messages queued

@@ -8,14 +8,15 @@ is valid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cmflow.foundation import periods, schedules
 from cmflow.foundation.clients import LANGUAGES, Client
+from cmflow.foundation.listening import Listen, WatchedBrand
 from cmflow.foundation.email_addresses import EmailAddress
 from cmflow.foundation.objectives import GOALS, Ladder, Objective
 from cmflow.foundation.polarity import POLARITIES, Polarity
@@ -33,7 +34,7 @@ from cmflow.foundation.where_filters import dimension_where_problems, record_whe
 from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
-TOP_LEVEL_KEYS = ("workflow", "store", "clients", *SECTION_OF_KIND.values(), "objectives")
+TOP_LEVEL_KEYS = ("workflow", "store", "clients", "listen", *SECTION_OF_KIND.values(), "objectives")
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
@@ -191,6 +192,74 @@ class ClientEntry(BaseModel):
         return value
 
 
+def _matchable_term(term: str) -> str:
+    """``term``, refused when it has no letter or digit (it would match nothing)."""
+    if not any(c.isalnum() for c in term):
+        raise ValueError(f"{term!r} has no letter or digit: it would match nothing")
+    return term
+
+
+def _language_code(code: str) -> str:
+    """``code``, refused when it is not a two-letter ISO 639-1 code in lower case."""
+    if len(code) != 2 or not code.isascii() or not code.isalpha() or not code.islower():
+        raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code in lower case (fr, en, de ...)")
+    return code
+
+
+MatchableTerm = Annotated[str, AfterValidator(_matchable_term)]
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+
+
+class WatchedBrandEntry(BaseModel):
+    """``[listen.brand]`` or one ``[[listen.competitors]]`` entry: a brand and the terms that name it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, description="Id the metrics' `brand` breakdown names the brand by.",
+                    examples=["maison-lumiere"])
+    name: str = Field(description="The brand's name as reports show it; it is one of its terms.",
+                      examples=["Maison Lumière"])
+    terms: list[MatchableTerm] = Field(default_factory=list, description="Other words that name the brand: hashtags, "
+                             "handles, products. Case and accents do not matter; each matches as a whole word, "
+                             "and also as a one-word hashtag or @handle.",
+                             examples=[["#MaisonLumiere", "@maisonlumiere", "bougie Lumière"]])
+    exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that make a mention not about this "
+                               "brand (it may still name another).", examples=[["lumière du jour"]])
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return _matchable_term(value)
+
+
+class ListenSettings(BaseModel):
+    """The ``[listen]`` section: the brand, its competitors, exclusions and languages (docs/workflow-file.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brand: WatchedBrandEntry = Field(description="The brand the workflow watches.")
+    competitors: list[WatchedBrandEntry] = Field(default_factory=list, description="The competitors watched "
+                                                 "beside it ([[listen.competitors]] tables).")
+    exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that drop a mention whatever brand it "
+                               "names.", examples=[["lumière du jour", "offre d'emploi"]])
+    languages: list[LanguageCode] = Field(default_factory=list, description="ISO 639-1 codes of the mentions kept; a "
+                                 "mention whose language is not known is kept. Empty: every language.",
+                                 examples=[["fr", "en"]])
+    sources: list[str] = Field(default_factory=list, description="Ids of the sources whose mentions are watched; "
+                               "empty: every source of mentions.", examples=[["bluesky-search", "alerts"]])
+    duplicate_window: PositiveDuration = Field(
+        timedelta(hours=1), description="Two mentions by one author with the same text published this close "
+        "in time are one (e.g. \"1h\", \"30m\").", examples=["2h"])
+
+
+    def listen(self) -> Listen:
+        """The section as the watch stage reads it."""
+        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), competitor=index > 0)
+                  for index, b in enumerate([self.brand, *self.competitors])]
+        return Listen(tuple(brands), tuple(self.exclude), tuple(self.languages), tuple(self.sources),
+                      self.duplicate_window)
+
+
 class LadderEntry(BaseModel):
     """An objective's ``ladder``: the lowest progress of each verdict (below ``change``: stop)."""
 
@@ -299,11 +368,15 @@ class Workflow:
     settings: WorkflowSettings
     store: StoreSettings
     sources: list[Entry] = field(default_factory=list)
+    classifiers: list[Entry] = field(default_factory=list)
+    """The ``[[classifiers]]`` entries, in the file's order: the classify stage runs them after fetch."""
     metrics: list[Entry] = field(default_factory=list)
     triggers: list[Entry] = field(default_factory=list)
     outputs: list[Entry] = field(default_factory=list)
     clients: list[Client] = field(default_factory=list)
     """The ``[[clients]]`` entries: who owns which accounts, their language and branding."""
+    listen: Listen | None = None
+    """The ``[listen]`` section: the brands the watch stage labels mentions with; None without one."""
     objectives: list[Objective] = field(default_factory=list)
     """The ``[[objectives]]`` entries, each judged at every run (``RunResult.objectives``)."""
     metrics_complete: bool = True
@@ -404,6 +477,8 @@ class _Loader:
         self.failed_kinds: set[str] = set()
         self.client_ids: list[str] = []
         """The ids of the ``[[clients]]`` entries, valid or not."""
+        self.listen_given = False
+        """Whether the file has a ``[listen]`` section, valid or not."""
         self.unresolved: set[str] = set()
         """Key paths whose ${env:...} reference could not be read: no other problem is added there."""
 
@@ -456,6 +531,8 @@ class _Loader:
         if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
         workflow.clients = self._clients(document.get("clients", []))  # before the plugins' checks, which read them
+        self.listen_given = "listen" in document
+        workflow.listen = self._listen(document.get("listen"), workflow)
         self._cross_check(workflow, settings_valid=settings is not None)
         workflow.objectives = self._objectives(workflow, document.get("objectives", []),
                                                settings_valid=settings is not None)
@@ -652,6 +729,8 @@ class _Loader:
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"source ids: {', '.join(known_sources) or 'none'}")
 
+        self._check_classifiers(workflow, source_ids, known_sources)
+
         # Two metrics of one plugin without ids already clash by what they produce (below).
         self._unique_ids([e for e in workflow.metrics if e.common.id], "metric")
         producers: dict[str, Entry] = {}
@@ -676,6 +755,13 @@ class _Loader:
                     self.problem(f"{entry.path}.by[{i}]", f"metric {entry.info.name!r} cannot be "
                                  f"broken down by {', '.join(unsupported)}",
                                  f"it supports {', '.join(entry.plugin.groupings)}")
+                elif "brand" in names and not self.listen_given:
+                    self.problem(f"{entry.path}.by[{i}]", "a brand breakdown needs the brands a [listen] "
+                                 "section watches, and the workflow has none",
+                                 "add [listen] with the brand and its competitors, or remove brand from by")
+            if "brand" in entry.plugin.row_dimensions and not self.listen_given:
+                self.problem(entry.path, f"metric {entry.info.name!r} compares the brands a [listen] section "
+                             "watches, and the workflow has none", "add [listen] with the brand and its competitors")
             for key in self._check_dimension_where(entry.path, entry.common.where):
                 read = [kind for group in entry.plugin.needed_records() for kind in group]
                 readable = [k for k in read if key in _record_fields(k)]
@@ -721,6 +807,27 @@ class _Loader:
                         self.problem(f"{entry.path}.{key}" if key else entry.path, message)
 
 
+    def _check_classifiers(self, workflow: Workflow, source_ids: dict[str, Entry], known_sources: list[str]) -> None:
+        """A classifier entry's ``sources`` exist, and each record kind it labels is one of
+        them provides (else it would label nothing, silently)."""
+        self._unique_ids(workflow.classifiers, "classifier")
+        for path, common in [(e.path, e.common) for e in workflow.classifiers] + self.incomplete["classifier"]:
+            for i, source_id in enumerate(common.sources or []):
+                if source_id not in known_sources:
+                    suggestion = closest(source_id, known_sources)
+                    self.problem(f"{path}.sources[{i}]", f"no source has id {source_id!r}",
+                                 f"did you mean {suggestion!r}?" if suggestion else
+                                 f"source ids: {', '.join(known_sources) or 'none'}")
+            chosen = common.sources or list(source_ids)
+            if "source" in self.failed_kinds or not all(s in source_ids for s in chosen):
+                continue  # a broken source entry may be the one providing them: it has its own problem
+            provided = set().union(*(source_ids[s].plugin.produces() for s in chosen)) if chosen else set()
+            for i, kind in enumerate(common.records):
+                if kind not in provided:
+                    self.problem(f"{path}.records[{i}]", f"no source it reads provides {kind} records "
+                                 f"(they provide {', '.join(sorted(provided)) or 'none'})",
+                                 "remove it from records, or add a source of that record kind")
+
     def _tables(self, section: str, raw: Any) -> list[tuple[str, dict[str, Any]]]:
         """The entries of an array of tables (``[[clients]]``), each with its key path."""
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
@@ -755,6 +862,25 @@ class _Loader:
             clients.append(Client(entry.id, entry.name, accounts, entry.language, logo, entry.colour,
                                   tuple(entry.recipients)))
         return clients
+
+    def _listen(self, raw: Any, workflow: Workflow) -> Listen | None:
+        """The ``[listen]`` section: valid, distinct brand ids, sources that exist."""
+        settings = self._model(ListenSettings, raw, "listen")
+        if settings is None:
+            return None
+        seen: set[str] = set()
+        for index, brand in enumerate([settings.brand, *settings.competitors]):
+            path = "listen.brand" if index == 0 else f"listen.competitors[{index - 1}]"
+            if brand.id in seen:
+                self.problem(f"{path}.id", f"brand id {brand.id!r} is already used", "give each brand its own id")
+            seen.add(brand.id)
+        known = [s.id for s in workflow.sources]
+        for index, source_id in enumerate(settings.sources):
+            if source_id not in known:
+                suggestion = closest(source_id, known)
+                self.problem(f"listen.sources[{index}]", f"no source has id {source_id!r}",
+                             f"did you mean {suggestion!r}?" if suggestion else f"source ids: {', '.join(known)}")
+        return settings.listen()
 
     def _logo_path(self, logo: str) -> Path:
         """A client's logo, resolved against the workflow file's folder."""

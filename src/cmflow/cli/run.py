@@ -146,6 +146,11 @@ def _print_summary(result, url: str, seconds: float) -> None:
             for problem in stage.problems:
                 echo(f"    ! {problem}", fg="yellow")
             _print_skipped(stage.skipped, echo)
+        elif stage.kind == "listen" and stage.ok:
+            echo(f"✓ listen: {stage.note}")
+        elif stage.kind == "classifier" and stage.ok:
+            counts = ", ".join(_counted(kind, n) for kind, n in stage.counts.items()) or "nothing"
+            echo(f"✓ classifier {stage.id} ({stage.plugin}): labelled {counts}")
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
         else:

@@ -40,6 +40,6 @@ def validate(files: tuple[str, ...]) -> None:
             print_problems(error, file)
             continue
         counts = ", ".join(f"{len(workflow.entries(k))} {k}{'s' if len(workflow.entries(k)) != 1 else ''}"
-                           for k in HOOK_OF_KIND)
+                           for k in HOOK_OF_KIND if k != "classifier" or workflow.classifiers)
         click.secho(f"✓ {file}: {workflow.name} ({counts})", fg="green")
     sys.exit(EXIT_INVALID if invalid else EXIT_OK)

@@ -258,6 +258,17 @@ COUNTERS: tuple[str, ...] = (
 )
 """The post counters that metrics can total and rank by."""
 
+TEXT_RECORD_KINDS: tuple[str, ...] = ("mention", "conversation", "post")
+"""The record kinds whose ``text`` a classifier labels (a post's is its caption)."""
+
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+"""The values of a record's ``sentiment``, as classifiers give them and metrics count them."""
+
+CLASSIFICATION_COLUMNS: tuple[str, ...] = ("sentiment", "sentiment_score", "language")
+"""The columns the classify stage fills on records of :data:`TEXT_RECORD_KINDS` (and adds where
+a kind has none): the sentiment, its score in [-1, 1] (negative to positive; empty when the
+sentiment came from an export) and the text's language."""
+
 ACTIVITY_COUNTERS: tuple[str, ...] = (
     "impressions", "reach", "profile_views", "likes", "comments", "shares", "saves", "clicks",
     "video_views", "followers_gained", "followers_lost",

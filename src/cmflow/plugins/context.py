@@ -104,12 +104,19 @@ class MetricInput:
     periods, with a ``period`` column (a record in two periods appears twice);
     ``all_records[kind]`` holds everything the sources returned, unlabelled (for baselines
     such as the follower count the day before a period).
+
+    ``period``, ``platform`` and ``account`` are ``pl.Categorical`` columns (grouped and joined
+    by integer codes): compare them with strings freely, but cast a frame of your own to
+    ``pl.Categorical`` (or these columns to ``pl.String``) before joining the two.
     """
 
     records: dict[str, "pl.LazyFrame"]
     all_records: dict[str, "pl.LazyFrame"]
     periods: Sequence["Period"]
     grouping_sets: list[tuple[str, ...]]
+    as_of: datetime | None = None
+    """The instant the run counts as now (``cmflow run --as-of``, else the clock), in UTC: what
+    "still unanswered" and "older than the SLA" are judged at. None in an input built by hand."""
 
 
 @dataclass

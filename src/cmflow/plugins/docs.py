@@ -90,6 +90,8 @@ def _default(field: FieldInfo) -> Any:
         from cmflow.foundation.durations import format_duration
 
         return format_duration(value)
+    if hasattr(value, "model_dump"):  # a table of options (ServiceHours): shown as its TOML values
+        return value.model_dump(mode="json", exclude_none=True)
     return value
 
 

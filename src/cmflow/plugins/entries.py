@@ -1,6 +1,6 @@
 """The keys every workflow entry of a kind accepts besides its plugin's options.
 
-An entry of ``[[sources]]``, ``[[metrics]]``, ``[[triggers]]`` or ``[[outputs]]`` is these common
+An entry of ``[[sources]]``, ``[[classifiers]]``, ``[[metrics]]``, ``[[triggers]]`` or ``[[outputs]]`` is these common
 keys plus the options of the plugin it names; the common keys are part of the plugin contract
 (a plugin's ``Options`` may not reuse them: the registry refuses such a plugin), so they live in
 the plugin layer, below the workflow file that reads them.
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cmflow.foundation.alerts import SEVERITIES
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.measurements import GROUPINGS
+from cmflow.foundation.records import TEXT_RECORD_KINDS
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 """What an id (of a workflow or an entry) looks like."""
@@ -22,7 +23,8 @@ ID_MEANING = "is not an id: an id starts with a letter and holds only letters, d
 """What :data:`ID_PATTERN` asks for, in words, for a value that does not match it."""
 WhereTable = dict[str, Union[str, Annotated[list[str], Field(min_length=1)]]]
 """A ``where`` table: a name and the value, or values, to keep (see :mod:`cmflow.foundation.where_filters`)."""
-SECTION_OF_KIND = {"source": "sources", "metric": "metrics", "trigger": "triggers", "output": "outputs"}
+SECTION_OF_KIND = {"source": "sources", "classifier": "classifiers", "metric": "metrics", "trigger": "triggers",
+                   "output": "outputs"}
 """The workflow file's array of tables that holds the entries of each plugin kind."""
 
 
@@ -41,6 +43,20 @@ class SourceEntry(BaseModel):
         "\"brand_a\", date = \"2026-11-01..2026-11-30\"}: fields of the records (account, platform, "
         "pillar, campaign ...) or days (date: a day or a range of days, both included).",
         examples=[{"account": ["brand_a", "brand_a_fr"]}])
+
+
+class ClassifierEntry(BaseModel):
+    """Keys every ``[[classifiers]]`` entry accepts besides its plugin's options."""
+
+    model_config = ConfigDict(extra="forbid")
+    plugin: str = Field(description="Classifier plugin name (see `cmflow plugins`).")
+    id: str | None = Field(None, pattern=ID_PATTERN, description="Id of this entry. Default: the plugin name.")
+    records: list[Literal[TEXT_RECORD_KINDS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["mention", "conversation"], min_length=1,
+        description="Record kinds whose text to label: mention, conversation (comments and messages), "
+        "post (captions).", examples=[["mention", "conversation", "post"]])
+    sources: list[str] | None = Field(None, min_length=1, description="Ids of the sources whose records "
+                                      "to label. Default: all.")
 
 
 class MetricEntry(BaseModel):
@@ -113,7 +129,8 @@ class OutputEntry(BaseModel):
 
 
 ENTRY_MODELS: dict[str, type[BaseModel]] = {
-    "source": SourceEntry, "metric": MetricEntry, "trigger": TriggerEntry, "output": OutputEntry,
+    "source": SourceEntry, "classifier": ClassifierEntry, "metric": MetricEntry, "trigger": TriggerEntry,
+    "output": OutputEntry,
 }
 
 

@@ -17,6 +17,7 @@ hookimpl = pluggy.HookimplMarker("cmflow")
 
 HOOK_OF_KIND = {
     "source": "register_sources",
+    "classifier": "register_classifiers",
     "metric": "register_metrics",
     "trigger": "register_triggers",
     "output": "register_outputs",
@@ -30,6 +31,17 @@ def register_sources(register: Callable[[type], None]) -> None:
     """Register source classes: plugins that fetch records.
 
     :param register: call it once per :class:`cmflow.Source` subclass the module provides.
+        A name already registered by another package is an error naming both packages.
+    :returns: nothing; the return value is ignored.
+    """
+
+
+@hookspec
+def register_classifiers(register: Callable[[type], None]) -> None:
+    """Register classifier classes: plugins that label texts (mentions, comments, captions)
+    with a sentiment, a score and a language, for the classify stage and ``cmflow classify``.
+
+    :param register: call it once per :class:`cmflow.Classifier` subclass the module provides.
         A name already registered by another package is an error naming both packages.
     :returns: nothing; the return value is ignored.
     """

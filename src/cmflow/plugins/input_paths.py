@@ -23,6 +23,9 @@ def read_input_file(value: str, directory: Path) -> str:
 
 
 def resolve_input_path(value: str, base: Path) -> Path:
+    """The path of the file an option names: relative paths start at ``base`` (the workflow
+    file's folder), ``builtin:NAME`` is a file cmflow ships. For files that are not text (a
+    model); :func:`read_input_file` reads a text file."""
     if value.startswith("builtin:"):
         from importlib.resources import files
 

@@ -17,6 +17,8 @@ from cmflow.foundation.durations import PositiveDuration
 from cmflow.foundation.polarity import Polarity
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import polars as pl
 
     from cmflow.foundation.alerts import Alert
@@ -112,6 +114,37 @@ class Source(Plugin):
         return [not_checked(self)]
 
 
+class Classifier(Plugin):
+    """Labels texts (mentions, comments, post captions) with a sentiment, its score and a language.
+
+    The classify stage hands it the texts of the records a ``[[classifiers]]`` entry names that
+    have no sentiment yet; ``cmflow classify`` hands it a CSV file's column. Options often name a
+    model file (:class:`cmflow.InputPath`) and the languages to expect.
+    """
+
+    kind = "classifier"
+
+    def prepare(self, directory: "Path") -> None:
+        """Called once before the first :meth:`classify`, with the folder relative paths are read
+        from (the workflow file's; the current one for ``cmflow classify``): load a model here.
+        Raise :class:`cmflow.UserFacingError` saying what is wrong with a model file. Default:
+        nothing to load."""
+
+    def classify(self, texts: "pl.Series", languages: "pl.Series | None") -> "pl.DataFrame":
+        """Label each text, in order.
+
+        :param texts: the texts to label (String, none null or blank: records without a text
+            are not handed over).
+        :param languages: the language each text is known to be in (ISO 639-1, ``fr``, ``en``;
+            null where not known), or None when nothing is known: detect it.
+        :returns: a frame of ``texts.len()`` rows with the columns ``sentiment`` (``negative``,
+            ``neutral``, ``positive``, or null where the text cannot be labelled), ``score``
+            (Float64 in [-1, 1], negative to positive, or null) and ``language`` (the language
+            the text was read in, or null). cmflow refuses any other shape, naming the classifier.
+        """
+        raise NotImplementedError
+
+
 class Metric(Plugin):
     """Turns records into measurements, as vectorised Polars expressions."""
 
@@ -127,6 +160,10 @@ class Metric(Plugin):
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
     a trigger's ``where`` may select on them besides the breakdowns."""
+
+    reads_sentiment: ClassVar[bool] = False
+    """True for metrics that read the records' ``sentiment`` (what a classifier fills): when a
+    classifier labelling the kinds they read fails, their figures are not trusted this run."""
 
     default_polarity: ClassVar[Polarity] = "neutral"
     """Whether its measurements are better higher (``up``), lower (``down``) or neither
@@ -271,6 +308,7 @@ class Notifier(Output):
 
 BASE_CLASS_OF_KIND: dict[str, type[Plugin]] = {
     "source": Source,
+    "classifier": Classifier,
     "metric": Metric,
     "trigger": Trigger,
     "output": Output,

@@ -1,4 +1,5 @@
-"""A run's result arranged for people: KPI tables per breakdown and ranked posts.
+"""A run's result arranged for people: KPI tables per breakdown, ranked posts and ranked items
+(the most negative mentions or comments).
 
 The console and HTML outputs (and later e-mails) render these, so that every output shows
 the same numbers, formatted the same way.
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from cmflow.foundation.measurements import DIMENSIONS, row_dimensions
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from cmflow.foundation.alerts import Verdict
     from cmflow.plugins.result import RunResult
 
@@ -43,6 +46,15 @@ METRIC_LABELS = {
     "followers": "Followers",
     "followers_gained": "Followers gained",
     "followers_lost": "Followers lost",
+    "response_time_median": "First response, median (min)",
+    "response_time_p90": "First response, p90 (min)",
+    "answered_within_sla": "Answered within SLA",
+    "unanswered_over_sla": "Unanswered past SLA",
+    "wall_response_time_median": "First response, wall clock, median (min)",
+    "wall_response_time_p90": "First response, wall clock, p90 (min)",
+    "wall_answered_within_sla": "Answered within SLA (wall clock)",
+    "wall_unanswered_over_sla": "Unanswered past SLA (wall clock)",
+    "unanswered_negative": "Unanswered negative",
 }
 
 BASIS_WORDS = {
@@ -209,27 +221,85 @@ def kpi_tables(result: "RunResult", metrics: list[str] | None = None,
     return ordered
 
 
-def ranked_posts(result: "RunResult", metric: str) -> list[dict[str, Any]]:
-    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link and date."""
+def ranked_posts(result: "RunResult", metric: str, *, client: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a ranking metric (``top_posts``) joined with the posts' text, link, date and
+    thumbnail, best rank first, dates in the workflow's time zone.
+
+    One ranking: the overall one if it was asked for, else the first breakdown's. Where the
+    workflow has clients, ``client`` picks that client's own ranking (falling back to the whole
+    workflow's when the client has none); without it, the whole workflow's.
+    """
+    import polars as pl
+
+    posts = result.records.get("post")
+    ranked = _one_ranking(result, metric, client)
+    if ranked is None or posts is None:
+        return []
+    ranked = ranked.unique(subset=["platform", "account", "post_id"], keep="first", maintain_order=True)
+    wanted = ("published_at", "format", "text", "url", "pillar", "reach", "thumbnail_url")
+    details = posts.select("platform", "account", "post_id", *(c for c in wanted if c in posts.columns)
+                           ).unique(subset=["platform", "account", "post_id"])
+    # Dates are shown in the workflow's time zone: a post at 00:30 in Paris is on Monday there.
+    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
+              .join(details, on=["platform", "account", "post_id"], how="left")
+              .with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
+              .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in wanted if c not in details.columns)
+              .sort("rank"))
+    return joined.to_dicts()
+
+
+RANKED_ITEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "mention_id": ("mention", ("platform", "mention_id"), "published_at"),
+    "message_id": ("conversation", ("platform", "account", "message_id"), "received_at"),
+    "post_id": ("post", ("platform", "account", "post_id"), "published_at"),
+}
+"""For each column naming a ranked item: its record kind, identity and time field."""
+
+
+def ranked_items(result: "RunResult", metric: str, *, client: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a ranking of mentions, comments or posts (``most_negative``), in rank order,
+    joined with each item's ``author``, ``text``, ``url`` (where the kind has them) and date
+    (``published_at``: when a comment was received, for comments, in the workflow's time zone).
+    One ranking, chosen as :func:`ranked_posts` chooses it (``client``: that client's own)."""
+    import polars as pl
+
+    ranked = _one_ranking(result, metric, client)
+    if ranked is None:
+        return []
+    column = next((c for c in RANKED_ITEMS if c in ranked.columns and ranked[c].null_count() < ranked.height), None)
+    if column is None:
+        return []
+    kind, identity, time_field = RANKED_ITEMS[column]
+    records = result.records.get(kind)
+    if records is None:
+        return []
+    extra = [c for c in ("author", "text", "url", "reach") if c in records.columns and c not in identity]
+    details = (records.select(*identity, pl.col(time_field).alias("published_at"), *extra)
+               .unique(subset=list(identity), keep="first"))
+    shown = [c for c in ("platform", "account", "post_id", column) if c in ranked.columns]
+    joined = ranked.select(*shown, "value", "unit", "reason", "rank").join(details, on=list(identity), how="left")
+    local = joined.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
+    return local.sort("rank").to_dicts()
+
+
+def _one_ranking(result: "RunResult", metric: str, client: str | None) -> "pl.DataFrame | None":
+    """The current period's rows of a ranking metric: the overall ranking if it was asked for,
+    else the first breakdown's; where the workflow has clients, ``client``'s own (else the whole
+    workflow's), never both. None when the run has none."""
     import polars as pl
 
     frame = result.measurements
-    posts = result.records.get("post")
-    if frame is None or posts is None:
-        return []
-    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current"))
-    if ranked.height == 0 or "ranked_within" not in ranked.columns:
-        return []
-    # One ranking: overall if it was asked for, else the first breakdown.
-    groups = ranked["ranked_within"].unique().to_list()
-    ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in groups else sorted(groups)[0]))
-    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url",
-                           "pillar", "reach").unique(subset=["platform", "account", "post_id"])
-    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank", "series_key")
-              .join(details, on=["platform", "account", "post_id"], how="left"))
-    # Dates are shown in the workflow's time zone: a post at 00:30 in Paris is on Monday there.
-    local = joined.with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
-    return local.sort("rank").to_dicts()
+    if frame is None or frame.height == 0 or "rank" not in frame.columns:
+        return None
+    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current")
+                          & pl.col("rank").is_not_null())
+    if "client" in ranked.columns:  # a client's own ranking, or the whole workflow's, never both
+        own = ranked.filter(pl.col("client") == client) if client is not None else None
+        ranked = own if own is not None and own.height else ranked.filter(pl.col("client").is_null())
+    if "ranked_within" in ranked.columns and ranked.height:
+        within = ranked["ranked_within"].unique().to_list()
+        ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in within else sorted(within)[0]))
+    return ranked if ranked.height else None
 
 
 def _key(dimensions: dict[str, Any]) -> frozenset:

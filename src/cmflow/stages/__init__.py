@@ -2,6 +2,8 @@
 point that takes what it needs and returns what it made:
 
 - :mod:`~cmflow.stages.fetch`: the sources' records (incremental ones: see :mod:`~cmflow.stages.incremental`);
+- :mod:`~cmflow.stages.filter_rows` and :mod:`~cmflow.stages.clients`: each source's ``where``, the clients' labels;
+- :mod:`~cmflow.stages.classify`: the ``[[classifiers]]``' sentiment and language on texts without one;
 - :mod:`~cmflow.stages.measure`: the metrics over every period, as one measurement frame;
 - :mod:`~cmflow.stages.compare`: each current measurement against the comparison periods;
 - :mod:`~cmflow.stages.evaluate`: the triggers' rules, and the alert lifecycle (:mod:`~cmflow.stages.lifecycle`);

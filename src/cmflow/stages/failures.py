@@ -34,9 +34,10 @@ def failure(kind: str, entry_id: str, exc: BaseException) -> str:
 
 
 def upstream_failure(workflow: "Workflow", failed: Mapping[tuple[str, str], "StageReport"], metric: str) -> str | None:
-    """Why figures of ``metric`` cannot be trusted this run: a metric producing it, or a source
-    such a metric reads records of the kinds it needs from, failed (``failed``: the failed
-    reports by (kind, id)). None if neither."""
+    """Why figures of ``metric`` cannot be trusted this run: a metric producing it, a classifier
+    labelling the kinds such a metric reads the sentiment of, or a source such a metric reads
+    records of the kinds it needs from, failed (``failed``: the failed reports by (kind, id)).
+    None if none did."""
     sources = {s.id: s for s in workflow.sources}
     for entry in workflow.metrics:
         if metric not in entry.plugin.produces():
@@ -44,6 +45,11 @@ def upstream_failure(workflow: "Workflow", failed: Mapping[tuple[str, str], "Sta
         if stage := failed.get(("metric", entry.id)):
             return f"metric {entry.id} failed: {stage.error}"
         read = {kind for group in entry.plugin.needed_records() for kind in group}
+        if entry.plugin.reads_sentiment:  # records a failed classifier should have labelled
+            for classifier in workflow.classifiers:
+                stage = failed.get(("classifier", classifier.id))
+                if stage is not None and read & set(classifier.common.records):
+                    return f"classifier {classifier.id} failed: {stage.error}"
         for source_id in entry.common.sources or list(sources):
             source = sources.get(source_id)
             if source is not None and read and not (set(source.plugin.produces()) & read):

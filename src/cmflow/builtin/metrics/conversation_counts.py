@@ -4,8 +4,9 @@
 
 What the ``spike`` trigger watches for a bad buzz. A group seen in any period counts 0 in the
 periods it has no record in: a quiet day is 0 mentions, not "no value". The negative counts
-read the records' ``sentiment`` (from a monitoring tool's export, or a classifier): records
-none of which is classified give no value, never a reassuring 0.
+read the records' ``sentiment`` (from a monitoring tool's export, or a ``[[classifiers]]``
+entry): records none of which is classified give no value, never a reassuring 0. The other
+sentiment figures (every class, shares, net sentiment) are in :mod:`.sentiment`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows
+
+from cmflow.builtin.metrics.sentiment import sentiment_count_rows, sentiment_tallies
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
@@ -33,39 +36,30 @@ class _RecordCount(Metric):
 
 
 class _NegativeCount(_RecordCount):
-    """The number of records of one kind whose ``sentiment`` is negative."""
+    """The number of records of one kind whose ``sentiment`` is negative (the figure
+    ``sentiment_counts`` gives too)."""
 
     default_polarity = "down"
+    reads_sentiment = True
 
     def compute(self, data: MetricInput):
-        import polars as pl
-
-        negative = pl.col("sentiment").str.strip_chars().str.to_lowercase() == "negative"
-        rows = aggregate(data.records[self.record_kind], data.grouping_sets, [
-            pl.len().alias("records"),
-            pl.col("sentiment").is_not_null().sum().alias("classified"),
-            negative.fill_null(False).sum().alias("negative"),
-        ], periods=[p.label for p in data.periods])
-        unclassified = pl.col("records").is_not_null() & (pl.col("classified") == 0)
-        return measurement_rows(
-            rows, metric=self.name, unit=self.unit,
-            value=pl.when(unclassified).then(None).otherwise(pl.col("negative").fill_null(0)),
-            reason=pl.when(unclassified).then(pl.lit(
-                f"no {self.record_kind} has a sentiment: map the export's sentiment column")))
+        tallies = sentiment_tallies(data, self.record_kind)
+        return sentiment_count_rows(tallies, self.record_kind, "negative", self.name, self.unit)
 
 
 class Mentions(_RecordCount):
     """Number of mentions (``mention`` records) published in the period.
 
     Mention records have a platform but no account (monitoring finds them anywhere), hence
-    no breakdown by account.
+    no breakdown by account. ``by = ["brand"]`` counts the mentions of each brand a workflow's
+    ``[listen]`` watches (a mention naming two counts for each).
     """
 
     name = "mentions"
     default_polarity = "neutral"  # buzz may be good or bad news: negative_mentions tells
     description = "Number of mentions found by monitoring in the period."
     needs = ("mention",)
-    groupings = ("overall", "platform")
+    groupings = ("overall", "brand", "platform")
     unit = "mentions"
     record_kind = "mention"
 
@@ -95,7 +89,7 @@ class NegativeMentions(_NegativeCount):
     name = "negative_mentions"
     description = "Number of negative mentions (by their sentiment) in the period."
     needs = ("mention",)
-    groupings = ("overall", "platform")
+    groupings = ("overall", "brand", "platform")
     unit = "mentions"
     record_kind = "mention"
 

@@ -17,13 +17,15 @@ class ConsoleOptions(PluginOptions):
         None, description="Measurements to show as columns, in order. Default: every one the "
         "workflow produces.", examples=[["engagement_rate_by_reach", "follower_growth"]])
     top_posts: bool = Field(True, description="Also list the top and bottom posts, if computed.")
+    most_negative: bool = Field(True, description="Also list the most negative mentions, comments or "
+                                "posts, if computed (most_negative): a moderation list.")
     width: int | None = Field(None, ge=60, description="Table width in characters. Default: the "
                               "terminal's (140 when the output is not a terminal).", examples=[120])
 
 
 class Console(Output):
     """Prints one table per breakdown (overall, per account ...) with the change vs the first
-    comparison period, the alerts, and the ranked posts."""
+    comparison period, the alerts, the ranked posts and the most negative items."""
 
     name = "console"
     description = "Print KPI tables, changes and alerts in the terminal."
@@ -35,7 +37,7 @@ class Console(Output):
                                               for i, name in enumerate(self.options.metrics or [])})
 
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
-        from cmflow import kpi_tables, metric_label, ranked_posts
+        from cmflow import kpi_tables, metric_label, ranked_items, ranked_posts
         from cmflow import table_console
 
         options: ConsoleOptions = self.options
@@ -55,6 +57,11 @@ class Console(Output):
                 posts = ranked_posts(result, metric)
                 if posts:
                     console.print(_posts_table(title, posts))
+        if options.most_negative:
+            for metric in sorted(m for m in result.workflow.measurement_names() if m.startswith("most_negative_")):
+                items = ranked_items(result, metric)
+                if items:
+                    console.print(_items_table(metric_label(metric), items))
         return None
 
 
@@ -101,6 +108,24 @@ def _posts_table(title, posts):
         table.add_row(str(post["rank"]), _escape(f"{post['platform']} / {post['account']}"), published,
                       _escape(post.get("format") or ""), format_value(post["value"], post["unit"]),
                       _escape(text[:60] + ("…" if len(text) > 60 else "")))
+    return table
+
+
+def _items_table(title, items):
+    """The most negative mentions or comments: who, when, the score and the text."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in ("#", "From", "Date", "Score", "Text"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        where = " / ".join(str(item[c]) for c in ("platform", "account") if item.get(c))
+        author = f" @{item['author']}" if item.get("author") else ""
+        published = item["published_at"].strftime("%Y-%m-%d %H:%M") if item.get("published_at") else ""
+        text = (item.get("text") or "").replace("\n", " ")
+        score = f"{item['value']:+.2f}" if item["value"] is not None else "—"
+        table.add_row(str(item["rank"]), _escape(where + author), published, score,
+                      _escape(text[:80] + ("…" if len(text) > 80 else "")))
     return table
 
 

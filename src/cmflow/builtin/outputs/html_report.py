@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import re
 from datetime import datetime, timezone
 
 from pydantic import Field
 
 from cmflow import HexColour, Output, OutputPath, PluginOptions, hookimpl
 from cmflow.builtin.reports.files import replace_atomically
+from cmflow.builtin.reports.html import safe_url
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -41,7 +41,8 @@ class HtmlReportOptions(PluginOptions):
 
 class HtmlReport(Output):
     """Writes the period's KPIs (headline cards, tables per breakdown with changes), a chart,
-    the alerts and the top posts to one HTML file that opens anywhere, offline.
+    the alerts, the top posts and the most negative mentions or comments (``most_negative``) to
+    one HTML file that opens anywhere, offline.
 
     Everything from the public (captions, account names) is escaped, and links are kept only
     when they are http(s).
@@ -72,11 +73,11 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
-    from cmflow import format_value, kpi_tables, metric_label, ranked_posts
+    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["safe_url"] = _safe_url
+    env.filters["safe_url"] = safe_url
     tables = kpi_tables(result, options.metrics)
     overall = next((t for t in tables if not t.dimensions), None)
     cards = []
@@ -106,17 +107,12 @@ def render_report(result: RunResult, options: HtmlReportOptions) -> str:
         chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
         accent=options.accent_colour,
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
+        negative_items=[(metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
+                        if metric.startswith("most_negative_") and (items := ranked_items(result, metric))],
         sources=[s for s in result.stages if s.kind == "source"], skipped_shown=SKIPPED_ROWS_SHOWN,
         notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
-
-
-def _safe_url(url: str | None) -> str | None:
-    """Only http(s) links: a `javascript:` URL from a caption export must never be clickable."""
-    if url and re.match(r"^https?://", url.strip(), re.IGNORECASE):
-        return url.strip()
-    return None
 
 
 @hookimpl

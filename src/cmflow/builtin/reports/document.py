@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from cmflow import RunResult
 
 COMPARISONS = ("previous_period", "same_period_last_year")
-LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "negative_comments")
-"""What the listening section shows, when the run measures it for the report's scope."""
+LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "negative_comments",
+                     "response_time_median", "answered_within_sla", "unanswered_over_sla", "unanswered_negative")
+"""What the listening section shows, when the run measures it for the report's scope (community
+care's response times among them)."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -303,31 +305,11 @@ def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportS
 def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[RankedPost]:
     """The posts a ranking metric (``top_posts``) put first, in the scope: its ranking within
     the scope's client when there is one, else the overall ranking less other clients' posts."""
-    import polars as pl
+    from cmflow import ranked_posts
 
-    frame, posts = result.measurements, result.records.get("post")
-    if frame is None or posts is None or frame.height == 0:
-        return []
-    ranked = frame.filter((pl.col("metric") == metric) & (pl.col("period") == "current")
-                          & pl.col("rank").is_not_null())
-    if ranked.height == 0:
-        return []
-    if "client" in ranked.columns:  # a client's own ranking, or the whole workflow's, never both
-        own = ranked.filter(pl.col("client") == scope.client.id) if scope.client is not None else None
-        ranked = own if own is not None and own.height else ranked.filter(pl.col("client").is_null())
-    if "ranked_within" in ranked.columns and ranked.height:
-        # One ranking: the scope's whole if it was asked for, else the first breakdown's.
-        within = ranked["ranked_within"].unique().to_list()
-        ranked = ranked.filter(pl.col("ranked_within") == ("overall" if "overall" in within else sorted(within)[0]))
-    ranked = ranked.unique(subset=["platform", "account", "post_id"], keep="first", maintain_order=True)
-    details = posts.select("platform", "account", "post_id", "published_at", "format", "text", "url", "reach",
-                           "thumbnail_url").unique(subset=["platform", "account", "post_id"])
-    joined = (ranked.select("platform", "account", "post_id", "value", "unit", "rank")
-              .join(details, on=["platform", "account", "post_id"], how="left")
-              .with_columns(pl.col("published_at").dt.convert_time_zone(result.period.tz))
-              .sort("rank"))
+    rows = ranked_posts(result, metric, client=scope.client.id if scope.client is not None else None)
     out = []
-    for row in joined.iter_rows(named=True):
+    for row in rows:
         if not scope.holds({"platform": row["platform"], "account": row["account"]}):
             continue
         out.append(RankedPost(len(out) + 1, row["platform"], row["account"],

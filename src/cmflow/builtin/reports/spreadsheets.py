@@ -10,7 +10,7 @@ for people who build their own dashboards; :func:`write_measurements_csv`,
 :func:`write_measurements_json` and :func:`measurements_sheet` write it as CSV, JSON or a sheet.
 
 Every text cell of every format goes through
-:func:`~cmflow.builtin.spreadsheet_formulas.neutralise`: captions and account names come from the
+:func:`cmflow.neutralise`: captions and account names come from the
 public. Every file is written beside its place and moved there once complete.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from cmflow.builtin.reports.files import replace_atomically
-from cmflow.builtin.spreadsheet_formulas import neutralise
+from cmflow import neutralise
 
 if TYPE_CHECKING:
     import polars as pl

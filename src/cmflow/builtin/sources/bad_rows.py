@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cmflow import DataFileError
-from cmflow.builtin.spreadsheet_formulas import neutralise
+from cmflow import DataFileError, neutralise
 
 if TYPE_CHECKING:
     from cmflow import FetchContext

@@ -5,7 +5,8 @@ Profiles (``app.bsky.actor.getProfile``, with the follower count) and author fee
 window's start) are public: by default they are read anonymously from the public AppView. With
 an app password the source logs in (``com.atproto.server.createSession``) and reads through the
 account's PDS, which also serves the logged-in account's mentions
-(``app.bsky.notification.listNotifications``). Waits, retries and errors are the HTTP kit's
+(``app.bsky.notification.listNotifications``) and the search of every public post
+(``app.bsky.feed.searchPosts``, the ``search`` terms: listening). Waits, retries and errors are the HTTP kit's
 (``cmflow.http``). Platform facts: docs/sources/bluesky.md.
 """
 
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 BLUESKY_PDS = "https://bsky.social"
-RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
+RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention", "search": "mention"}
 ACTOR = re.compile(r"^(did:[a-z]+:[A-Za-z0-9._:%-]+|([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})$")
 
-Fetchable = Literal["posts", "account_snapshots", "mentions"]
+Fetchable = Literal["posts", "account_snapshots", "mentions", "search"]
 
 
 class BlueskyOptions(PluginOptions):
@@ -41,8 +42,13 @@ class BlueskyOptions(PluginOptions):
     fetch: list[Fetchable] = Field(
         default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
         description="What to read: posts (with their counters), account_snapshots (the current "
-        "follower count) and mentions (of the logged-in account: needs app_password).",
-        examples=[["posts", "account_snapshots", "mentions"]])
+        "follower count), mentions (of the logged-in account: needs app_password) and search (the public "
+        "posts holding the search terms, as mentions: needs app_password).",
+        examples=[["posts", "account_snapshots", "mentions"], ["search"]])
+    search: list[str] = Field(
+        default_factory=list, description="What fetch = [\"search\"] looks for, one search per item "
+        "(Bluesky's query syntax: words, \"a phrase\", #hashtag, from:handle, lang:fr). A post found by two "
+        "searches is one mention.", examples=[["\"Maison Lumière\"", "#MaisonLumiere", "Atelier Nuit"]])
     app_password: SecretStr | None = Field(
         None, description="An app password (Settings > Privacy and security > App passwords) to log "
         "in with: requests then go through pds_url and count against the account's rate limit "
@@ -78,6 +84,13 @@ class BlueskyOptions(PluginOptions):
         if "mentions" in self.fetch and self.app_password is None:
             raise ValueError("mentions need a login: Bluesky gives an account's notifications only to that "
                              "account, and offers no anonymous search; set app_password (and login)")
+        if "search" in self.fetch and self.app_password is None:
+            raise ValueError("search needs a login: Bluesky's public AppView refuses anonymous searches (403 "
+                             "since January 2025); set app_password (and login)")
+        if "search" in self.fetch and not self.search:
+            raise ValueError("fetch has search but search lists no term: add search = [\"your brand\", ...]")
+        if self.search and "search" not in self.fetch:
+            raise ValueError("search lists terms but fetch has no search: add \"search\" to fetch")
         return self
 
 
@@ -115,7 +128,8 @@ class BlueskySource(Source):
         options: BlueskyOptions = self.options
         bluesky = self._session(ctx)
         wanted = set(options.fetch)
-        profiles = [self._profile(bluesky, actor) for actor in options.accounts] if wanted - {"mentions"} else []
+        profiles = [self._profile(bluesky, actor) for actor in options.accounts] if wanted - {"mentions", "search"} \
+            else []
         if "posts" in wanted:
             rows = [row for profile in profiles for row in self._posts(bluesky, profile, ctx)]
             yield RecordTable.from_rows("post", rows)
@@ -125,8 +139,16 @@ class BlueskySource(Source):
                 {"platform": "bluesky", "account": profile["handle"], "date": day,
                  "followers": profile.get("followersCount")} for profile in profiles]
             yield RecordTable.from_rows("account_snapshot", rows)
-        if "mentions" in wanted:
-            yield RecordTable.from_rows("mention", self._mentions(bluesky, ctx))
+        if wanted & {"mentions", "search"}:
+            rows = list(self._mentions(bluesky, ctx)) if "mentions" in wanted else []
+            if "search" in wanted:
+                found = {row["mention_id"] for row in rows}
+                for query in options.search:
+                    for row in self._search(bluesky, query, ctx):
+                        if row["mention_id"] not in found:  # found by an earlier search, or mentions
+                            found.add(row["mention_id"])
+                            rows.append(row)
+            yield RecordTable.from_rows("mention", rows)
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """With an app password: the login (createSession, as the run does) and
@@ -155,7 +177,7 @@ class BlueskySource(Source):
             else:
                 row.expiry(None, now, renew=bluesky.platform.renew_hint, note="—")
                 row.note("no credentials: posts and follower counts are read anonymously from the public AppView")
-            if set(options.fetch) - {"mentions"}:
+            if set(options.fetch) - {"mentions", "search"}:
                 handles = []
                 for actor in options.accounts:
                     try:
@@ -269,15 +291,37 @@ class BlueskySource(Source):
                     raise self._odd(f"{path} answered a mention without a uri")
                 published_at = self._instant(record, "createdAt", path)
                 if ctx.window_start <= published_at < ctx.window_end:
-                    langs = record.get("langs") or [None]
-                    yield {
-                        "platform": "bluesky", "mention_id": notification.get("uri"), "published_at": published_at,
-                        "author": author.get("handle"), "text": record.get("text"),
-                        "url": post_url(author.get("handle") or author.get("did"), notification.get("uri")),
-                        "language": iso_language(langs[0]),
-                    }
+                    yield self._mention_row(notification["uri"], author, record, published_at)
             if notifications and self._instant(notifications[-1], "indexedAt", path) < ctx.window_start:
                 return
+
+    def _search(self, bluesky: "PlatformSession", query: str, ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        """The public posts ``query`` finds in the window (``since``/``until``), newest first,
+        paged with the body's ``cursor`` until it is absent."""
+        from cmflow.http import Cursor
+
+        path = "/xrpc/app.bsky.feed.searchPosts"
+        params = {"q": query, "sort": "latest", "limit": self.options.page_size,
+                  "since": _instant_text(ctx.window_start), "until": _instant_text(ctx.window_end)}
+        for page in bluesky.pages(path, paging=Cursor("cursor", "cursor"), params=params):
+            for post in self._items(page, "posts", path):
+                if not isinstance(post.get("uri"), str):
+                    raise self._odd(f"{path} answered a post without a uri")
+                record, author = post.get("record") or {}, post.get("author") or {}
+                published_at = self._instant(record, "createdAt", path)
+                if ctx.window_start <= published_at < ctx.window_end:
+                    yield self._mention_row(post["uri"], author, record, published_at)
+
+    def _mention_row(self, uri: str, author: dict[str, Any], record: dict[str, Any],
+                     published_at: datetime) -> dict[str, Any]:
+        """A mention from a post's uri, author and record (a notification's or a search's)."""
+        langs = record.get("langs") or [None]
+        return {
+            "platform": "bluesky", "mention_id": uri, "published_at": published_at,
+            "author": author.get("handle"), "text": record.get("text"),
+            "url": post_url(author.get("handle") or author.get("did"), uri),
+            "language": iso_language(langs[0]),
+        }
 
     # -- mapping ---------------------------------------------------------------------------------
     def _post_row(self, post: dict[str, Any], handle: str, published_at: datetime) -> dict[str, Any]:
@@ -308,6 +352,13 @@ class BlueskySource(Source):
         from cmflow.http import BadResponse
 
         return BadResponse(message, platform="Bluesky", source=self.entry_id, status=200)
+
+
+def _instant_text(instant: datetime) -> str:
+    """An instant as searchPosts' since and until read it: ISO 8601 in UTC, ``Z``."""
+    from datetime import timezone
+
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def post_format(post: dict[str, Any]) -> str:

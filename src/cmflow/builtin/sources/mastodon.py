@@ -3,7 +3,8 @@
 Accounts are looked up on their home instance (``GET /api/v1/accounts/lookup``, which also
 gives the follower count), their statuses read newest first from
 ``GET /api/v1/accounts/:id/statuses`` following the ``Link`` header until the window's start,
-and the mentions of the token's own account from ``GET /api/v1/notifications``. Waits,
+the mentions of the token's own account from ``GET /api/v1/notifications``, and the public
+statuses of hashtags from ``GET /api/v1/timelines/tag/:hashtag`` (listening), as mentions. Waits,
 retries and errors are the HTTP kit's (``cmflow.http``). Platform facts: docs/sources/mastodon.md.
 """
 
@@ -14,7 +15,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
@@ -25,10 +26,11 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
     from cmflow.http import PlatformError, PlatformSession
 
-RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
+RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention",
+                  "hashtags": "mention"}
 PUBLIC_VISIBILITY = ("public", "unlisted")
 
-Fetchable = Literal["posts", "account_snapshots", "mentions"]
+Fetchable = Literal["posts", "account_snapshots", "mentions", "hashtags"]
 
 
 class MastodonOptions(PluginOptions):
@@ -46,8 +48,13 @@ class MastodonOptions(PluginOptions):
     fetch: list[Fetchable] = Field(
         default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
         description="What to read: posts (statuses with their counters), account_snapshots (the "
-        "current follower count) and mentions (public statuses mentioning the token's own "
-        "account, from its notifications).", examples=[["posts", "account_snapshots", "mentions"]])
+        "current follower count), mentions (public statuses mentioning the token's own "
+        "account, from its notifications) and hashtags (the public statuses of the hashtags option, "
+        "as mentions).", examples=[["posts", "account_snapshots", "mentions"], ["hashtags"]])
+    hashtags: list[str] = Field(
+        default_factory=list, description="What fetch = [\"hashtags\"] reads: the hashtags' timelines on "
+        "the instance (the public statuses it knows of, its own and those its users follow), with or "
+        "without the #. A status of two hashtags is one mention.", examples=[["MaisonLumiere", "AtelierNuit"]])
     include_replies: bool = Field(
         False, description="Also count replies to other people as posts. Boosts are never counted; "
         "Mastodon keeps an account's replies to itself (threads) either way.", examples=[True])
@@ -69,6 +76,26 @@ class MastodonOptions(PluginOptions):
             if name not in names:
                 names.append(name)
         return names
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, hashtags: list[str]) -> list[str]:
+        names = []
+        for given in hashtags:
+            name = given.strip().removeprefix("#")
+            if not name or not all(c.isalnum() or c == "_" for c in name):
+                raise ValueError(f"{given!r} is not a hashtag (letters, digits and _ only)")
+            if name.casefold() not in [n.casefold() for n in names]:
+                names.append(name)
+        return names
+
+    @model_validator(mode="after")
+    def _hashtags_to_read(self) -> "MastodonOptions":
+        if "hashtags" in self.fetch and not self.hashtags:
+            raise ValueError("fetch has hashtags but hashtags lists none: add hashtags = [\"YourBrand\", ...]")
+        if self.hashtags and "hashtags" not in self.fetch:
+            raise ValueError("hashtags lists some but fetch has no hashtags: add \"hashtags\" to fetch")
+        return self
 
 
 class MastodonSource(Source):
@@ -96,12 +123,14 @@ class MastodonSource(Source):
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
 
     def parts(self) -> list[Source]:
-        """Split by account, unless only mentions are fetched (they are the token's own)."""
-        return [self] if set(self.options.fetch) <= {"mentions"} else super().parts()
+        """Split by account, unless only mentions and hashtags are fetched (they are the token's own
+        and the instance's)."""
+        return [self] if set(self.options.fetch) <= {"mentions", "hashtags"} else super().parts()
 
     def part_options(self, index: int) -> dict[str, Any]:
-        """The token's mentions are fetched once, with the first account."""
-        return {} if index == 0 else {"fetch": [f for f in self.options.fetch if f != "mentions"]}
+        """The token's mentions and the hashtags are fetched once, with the first account."""
+        return {} if index == 0 else {"fetch": [f for f in self.options.fetch if f not in ("mentions", "hashtags")],
+                                      "hashtags": []}
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: MastodonOptions = self.options
@@ -112,7 +141,8 @@ class MastodonSource(Source):
                                     base_url=options.base_url, source=self.entry_id,
                                     token=options.token.get_secret_value(), scopes=scopes)
         wanted = set(options.fetch)
-        accounts = [self._lookup(mastodon, name) for name in options.accounts] if wanted - {"mentions"} else []
+        accounts = [self._lookup(mastodon, name) for name in options.accounts] \
+            if wanted - {"mentions", "hashtags"} else []
         if "posts" in wanted:
             rows = [row for account in accounts for row in self._posts(mastodon, account, ctx)]
             yield RecordTable.from_rows("post", rows)
@@ -122,8 +152,15 @@ class MastodonSource(Source):
                 {"platform": "mastodon", "account": handle(account, options.base_url), "date": day,
                  "followers": account.get("followers_count")} for account in accounts]
             yield RecordTable.from_rows("account_snapshot", rows)
-        if "mentions" in wanted:
-            yield RecordTable.from_rows("mention", self._mentions(mastodon, ctx))
+        if wanted & {"mentions", "hashtags"}:
+            rows = list(self._mentions(mastodon, ctx)) if "mentions" in wanted else []
+            found = {row["mention_id"] for row in rows}
+            for hashtag in options.hashtags if "hashtags" in wanted else ():
+                for row in self._tagged(mastodon, hashtag, ctx):
+                    if row["mention_id"] not in found:  # a status of two hashtags, or mentioning the account
+                        found.add(row["mention_id"])
+                        rows.append(row)
+            yield RecordTable.from_rows("mention", rows)
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """``GET /api/v1/apps/verify_credentials`` (the token, and its scopes from Mastodon 4.3),
@@ -135,8 +172,8 @@ class MastodonSource(Source):
 
         options: MastodonOptions = self.options
         wanted = set(options.fetch)
-        required = (["read:statuses"] if "posts" in wanted else []) + \
-            (["read:accounts"] if wanted - {"mentions"} else []) + \
+        required = (["read:statuses"] if wanted & {"posts", "hashtags"} else []) + \
+            (["read:accounts"] if wanted - {"mentions", "hashtags"} else []) + \
             (["read:notifications"] if "mentions" in wanted else [])
         mastodon = ctx.http.session("mastodon", allow_private_network=options.allow_private_network,
                                     base_url=options.base_url, source=self.entry_id,
@@ -162,7 +199,7 @@ class MastodonSource(Source):
                                    "(docs/sources/mastodon.md, Getting a token)")
                 else:
                     row.note("the instance does not report the token's scopes (Mastodon before 4.3)")
-            if wanted - {"mentions"} and not row.scopes_missing:
+            if wanted - {"mentions", "hashtags"} and not row.scopes_missing:
                 names = []
                 for name in options.accounts:
                     account = self._lookup(mastodon, name)
@@ -221,14 +258,37 @@ class MastodonSource(Source):
                 published_at = self._instant(status, path)
                 if (ctx.window_start <= published_at < ctx.window_end
                         and status.get("visibility") in PUBLIC_VISIBILITY):
-                    yield {
-                        "platform": "mastodon", "mention_id": str(status["id"]), "published_at": published_at,
-                        "author": handle(author, self.options.base_url) if author.get("acct") else None,
-                        "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
-                        "reach": author.get("followers_count"), "language": iso_language(status.get("language")),
-                    }
+                    yield self._mention_row(status, author, published_at)
             if not notifications or self._instant(notifications[-1], path) < ctx.window_start:
                 return
+
+    def _tagged(self, mastodon: "PlatformSession", hashtag: str, ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        """The public statuses of ``hashtag``'s timeline in the window, newest first, following
+        the ``Link`` header until a page reaches back past the window's start. Boosts are left out."""
+        from urllib.parse import quote
+
+        from cmflow.http import LinkHeader
+
+        path = f"/api/v1/timelines/tag/{quote(hashtag)}"
+        for page in mastodon.pages(path, paging=LinkHeader(), params={"limit": self.options.page_size}):
+            statuses = self._list(page, f"GET {path}")
+            for status in statuses:
+                published_at = self._instant(status, path)
+                if (ctx.window_start <= published_at < ctx.window_end and status.get("reblog") is None
+                        and status.get("visibility") in PUBLIC_VISIBILITY):
+                    yield self._mention_row(status, status.get("account") or {}, published_at)
+            if not statuses or self._instant(statuses[-1], path) < ctx.window_start:
+                return
+
+    def _mention_row(self, status: dict[str, Any], author: dict[str, Any], published_at: datetime) -> dict[str, Any]:
+        """A mention from a status and its author (a notification's, a timeline's): the author's
+        follower count is its reach."""
+        return {
+            "platform": "mastodon", "mention_id": str(status["id"]), "published_at": published_at,
+            "author": handle(author, self.options.base_url) if author.get("acct") else None,
+            "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
+            "reach": author.get("followers_count"), "language": iso_language(status.get("language")),
+        }
 
     # -- mapping ---------------------------------------------------------------------------------
     def _post_row(self, status: dict[str, Any], account: str, published_at: datetime) -> dict[str, Any]:

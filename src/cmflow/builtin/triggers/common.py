@@ -5,14 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 
+SINGULAR_UNITS = {"posts": "post", "followers": "follower", "comments": "comment", "mentions": "mention",
+                  "conversations": "conversation", "people": "person", "minutes": "minute"}
+"""The built-in metrics' units in the singular, for a value of exactly 1 (``1 conversation``)."""
+
+
 def value_text(value: float | None, unit: str) -> str:
-    """``4.25%``, ``1,234 followers``: a value as a summary reads it (the tables' format + unit)."""
+    """``4.25%``, ``1,234 followers``, ``1 follower``: a value as a summary reads it (the tables'
+    format + unit)."""
     from cmflow import format_value
 
     if value is None:
         return "no value"
     text = format_value(value, unit)
-    return f"{text} {unit}" if unit not in ("%", "count", "") else text
+    if unit in ("%", "count", ""):
+        return text
+    return f"{text} {SINGULAR_UNITS.get(unit, unit) if abs(value) == 1 else unit}"
 
 
 def where_text(dimensions: dict[str, Any]) -> str:

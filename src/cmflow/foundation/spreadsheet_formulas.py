@@ -4,8 +4,9 @@ A caption, an account name or a comment is written by anyone. A spreadsheet that
 starting with ``=``, ``+``, ``-`` or ``@`` runs it as a formula (``=HYPERLINK(...)`` to leak
 data, ``+cmd|' /C calc'!A0`` to start a program), and a leading tab, carriage return or line
 feed lets such a formula hide behind blank space. Every file cmflow writes for a spreadsheet
-(the bad-rows lists, the report's XLSX workbook, the measurements as CSV and JSON) passes its
-text cells through :func:`neutralise`, the one implementation. Numbers are written as numbers
+(the bad-rows lists, the report's XLSX workbook, the measurements as CSV and JSON, the CSV
+``cmflow classify`` writes) passes its text cells through :func:`neutralise`, the one
+implementation (public as ``cmflow.neutralise``). Numbers are written as numbers
 and never pass through it: ``-3`` is a number, ``"-20% off"`` from the public is text.
 """
 

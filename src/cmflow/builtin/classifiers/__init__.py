@@ -1,0 +1,1 @@
+"""Built-in classifier plugins: what labels text records with sentiment and language."""

@@ -1,0 +1,88 @@
+"""The built-in ``sentiment`` classifier: French and English, offline, with cmflow's own model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from cmflow import Classifier, InputPath, PluginOptions, UserFacingError, hookimpl, resolve_input_path
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.builtin.sentiment.model import SentimentModel
+
+LANGUAGES = ("fr", "en")
+
+
+class SentimentOptions(PluginOptions):
+    model_path: InputPath | None = Field(
+        None, description="A model file written by cmflow's sentiment training script, relative to "
+        "the workflow file (the current folder for `cmflow classify`). Default: the model shipped "
+        "with cmflow.", examples=["models/sentiment-brand.bin"])
+    languages: list[Literal[LANGUAGES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(LANGUAGES), min_length=1,
+        description="Languages the texts are in: fr, en. One: every text is read in it. Both: "
+        "each text's language is detected. A record's own language, when its source gives one, "
+        "wins; texts in another language are left unlabelled.", examples=[["fr"]])
+
+
+class Sentiment(Classifier):
+    """Labels texts negative, neutral or positive, with a score in [-1, 1], in French and English.
+
+    The model ships with cmflow and runs offline (no download, no API): it reads social-media
+    text, emoji, negation ("pas terrible", "not bad"), intensifiers and elongations ("trop
+    bieeen"). Sarcasm is a known limit. ``model_path`` loads a model trained on your own
+    labelled texts instead.
+    """
+
+    name = "sentiment"
+    description = "Sentiment (negative, neutral, positive) and language of French and English texts, offline."
+    Options = SentimentOptions
+
+    def __init__(self, options: SentimentOptions, *, entry_id: str) -> None:
+        super().__init__(options, entry_id=entry_id)
+        self._model: SentimentModel | None = None
+
+    def prepare(self, directory: Path) -> None:
+        if self._model is not None:
+            return
+        from cmflow.builtin.sentiment.model import SentimentModel
+
+        if self.options.model_path is None:
+            self._model = SentimentModel.builtin()
+            return
+        path = resolve_input_path(self.options.model_path, directory)
+        if not path.is_file():
+            raise UserFacingError(f"model file {path} not found: write it with the training script, or "
+                                  "remove model_path to use the model shipped with cmflow")
+        try:
+            self._model = SentimentModel.from_path(path)
+        except Exception as exc:
+            raise UserFacingError(f"model file {path} cannot be read as a sentiment model "
+                                  f"({type(exc).__name__}: {exc})") from None
+
+    def classify(self, texts: "pl.Series", languages: "pl.Series | None") -> "pl.DataFrame":
+        import polars as pl
+
+        if self._model is None:
+            self.prepare(Path.cwd())
+        assert self._model is not None
+        accepted = self.options.languages
+        known = languages.to_list() if languages is not None else [None] * texts.len()
+        if len(accepted) == 1:  # a text of unknown language is read in the one language
+            known = [language or accepted[0] for language in known]
+        # A text its source says is in another language is not read as French or English.
+        hints = [language if language in accepted else None for language in known]
+        answer = self._model.classify(texts.to_list(), hints if any(hints) else None)
+        answer = answer.with_columns(pl.Series("language", known, dtype=pl.String).fill_null(answer["language"]))
+        unread = ~pl.col("language").is_in(accepted).fill_null(False)
+        return answer.with_columns(pl.when(unread).then(None).otherwise(pl.col(c)).alias(c)
+                                   for c in ("sentiment", "score"))
+
+
+@hookimpl
+def register_classifiers(register):
+    register(Sentiment)

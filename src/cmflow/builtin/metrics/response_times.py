@@ -1,0 +1,190 @@
+"""Response times of comments and messages (``conversation`` records) against an SLA, counted in
+business hours: ``response_times`` (median and 90th-percentile first response time, the share
+answered within the SLA, the unanswered ones past it) and ``unanswered_negative`` (negative
+items still waiting, for an escalation).
+
+A conversation belongs to the period it was received in. It is judged at the run's as-of time
+(``cmflow run --as-of``, else now): a reply stamped after it is not known yet. The time it
+waited is counted in the team's opening hours (option ``hours``: weekdays, public holidays,
+closed days, in the workflow's time zone unless it names one), or on the wall clock
+(``clock = "wall"``). A reply stamped before its message (an export error) is left out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from cmflow import (Duration, Metric, PluginOptions, PositiveDuration, ServiceHours, aggregate, business_seconds,
+                    hookimpl, measurement_rows, ratio)
+
+from cmflow.builtin.metrics.sentiment import normalised_sentiment, unclassified_reason
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import MetricInput
+
+GROUPINGS = ("overall", "client", "platform", "account")
+
+
+class ClockOptions(PluginOptions):
+    """How the response-time metrics count time."""
+
+    clock: Literal["business", "wall"] = Field(
+        "business", description="Count time in the opening hours of `hours` (business), or every hour "
+        "of the day (wall).", examples=["wall"])
+    hours: ServiceHours = Field(
+        default_factory=ServiceHours, description="The team's opening hours for `clock = \"business\"`: "
+        "`timezone` (default: the workflow's), `opening` per weekday, `holidays` (a country such as "
+        "\"FR\" or \"US-CA\") and `closed` days. Default: Monday to Friday 09:00-18:00, no holidays.",
+        examples=[{"opening": {"mon-fri": ["09:00-12:30", "13:30-18:00"]}, "holidays": "FR"}])
+
+
+class ResponseTimesOptions(ClockOptions):
+    sla: PositiveDuration = Field(
+        timedelta(hours=1), description="The first response time promised: a reply within it meets the SLA "
+        "(\"30m\", \"2h\", \"1d\"; business time unless `clock = \"wall\"`). Default: one hour.",
+        examples=["2h"])
+
+
+def waits(data: MetricInput, options: ClockOptions, dims: list[str], extra: tuple[str, ...] = ()) -> "pl.DataFrame":
+    """The conversations of the periods with ``answered`` (a reply known at the as-of time) and
+    ``waited`` (seconds from reception to that reply, else to the as-of time; business or wall
+    clock); replies stamped before their message left out."""
+    import polars as pl
+
+    as_of = data.as_of or datetime.now(timezone.utc)
+    utc = pl.Datetime("us", "UTC")
+    frame = data.records["conversation"]
+    names = frame.collect_schema().names()
+    rows = frame.select("period", *dims, "received_at",
+                        pl.col("replied_at") if "replied_at" in names else pl.lit(None, dtype=utc).alias("replied_at"),
+                        *[pl.col(c) for c in extra if c in names]).collect()
+    known = pl.col("replied_at").is_not_null() & (pl.col("replied_at") <= pl.lit(as_of, dtype=utc))
+    rows = (rows.filter(~(known & (pl.col("replied_at") < pl.col("received_at"))))
+            .with_columns(known.alias("answered"))
+            .with_columns(pl.when("answered").then(pl.col("replied_at")).otherwise(pl.lit(as_of, dtype=utc))
+                          .alias("_until")))
+    if options.clock == "wall":
+        waited = ((rows["_until"] - rows["received_at"]).dt.total_microseconds() / 1e6).clip(0, None)
+    else:
+        tz = data.periods[0].tz if data.periods else "UTC"
+        waited = business_seconds(options.hours, tz, rows["received_at"], rows["_until"])
+    return rows.with_columns(waited.alias("waited")).drop("_until")
+
+
+def _dims(data: MetricInput) -> list[str]:
+    return sorted({d for group in data.grouping_sets for d in group})
+
+
+class ResponseTimes(Metric):
+    """First response times of the conversations received in the period, against an SLA.
+
+    ``response_time_median`` and ``response_time_p90`` (minutes): the median and 90th percentile
+    of the answered ones (linear interpolation between ranks); ``answered_within_sla`` (%):
+    met / (met + breached), where met is answered within ``sla`` and breached is answered later,
+    or unanswered for longer than ``sla`` at the as-of time; an unanswered item still inside its
+    SLA is neither. ``unanswered_over_sla``: the breached ones without a reply. With
+    ``clock = "wall"`` the names start with ``wall_``.
+    """
+
+    name = "response_times"
+    description = "Median and 90th-percentile first response time, share answered within the SLA, unanswered past it."
+    Options = ResponseTimesOptions
+    needs = ("conversation",)
+    groupings = GROUPINGS
+    measurement_polarities = {"answered_within_sla": "up", "wall_answered_within_sla": "up"}
+    default_polarity = "down"
+
+    @property
+    def _prefix(self) -> str:
+        return "wall_" if self.options.clock == "wall" else ""
+
+    def produces(self) -> dict[str, str]:
+        return {f"{self._prefix}response_time_median": "minutes", f"{self._prefix}response_time_p90": "minutes",
+                f"{self._prefix}answered_within_sla": "%", f"{self._prefix}unanswered_over_sla": "conversations"}
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        sla = self.options.sla.total_seconds()
+        rows = waits(data, self.options, _dims(data))
+        answered, late = pl.col("answered"), pl.col("waited") > sla
+        minutes = pl.when(answered).then(pl.col("waited") / 60)
+        figures = aggregate(rows, data.grouping_sets, [
+            pl.len().alias("received"),
+            answered.sum().alias("answered_count"),
+            minutes.median().alias("median"),
+            minutes.quantile(0.9, interpolation="linear").alias("p90"),
+            (answered & ~late).sum().alias("met"),
+            late.sum().alias("breached"),
+            (~answered & late).sum().alias("overdue"),
+        ], periods=[p.label for p in data.periods])
+        no_reply = (pl.when(pl.col("received").is_null()).then(pl.lit("no conversation received in the period"))
+                    .when(pl.col("answered_count") == 0).then(pl.lit("no conversation of the period was answered")))
+        judged = pl.col("met") + pl.col("breached")
+        pending = (pl.when(pl.col("received").is_null()).then(pl.lit("no conversation received in the period"))
+                   .when(judged == 0).then(pl.lit("every conversation of the period is unanswered and still "
+                                                 "within its SLA")))
+        p = self._prefix
+        return pl.concat([
+            measurement_rows(figures, metric=f"{p}response_time_median", unit="minutes", value=pl.col("median"),
+                             reason=no_reply),
+            measurement_rows(figures, metric=f"{p}response_time_p90", unit="minutes", value=pl.col("p90"),
+                             reason=no_reply),
+            measurement_rows(figures, metric=f"{p}answered_within_sla", unit="%",
+                             value=ratio(pl.col("met"), judged), reason=pending),
+            measurement_rows(figures, metric=f"{p}unanswered_over_sla", unit="conversations",
+                             value=pl.col("overdue").fill_null(0)),
+        ], how="diagonal_relaxed")
+
+
+class UnansweredNegativeOptions(ClockOptions):
+    older_than: Duration = Field(
+        timedelta(0), description="Count a negative conversation once it has waited this long without a "
+        "reply (\"0s\": at once; business time unless `clock = \"wall\"`).", examples=["1h"])
+
+
+class UnansweredNegative(Metric):
+    """Number of negative conversations received in the period still unanswered at the as-of
+    time after waiting longer than ``older_than``: what an escalation watches (a ``threshold``
+    with ``above = 0``).
+
+    Reads the ``sentiment`` an export or a ``[[classifiers]]`` entry gave. No value (not 0)
+    where none of the group's conversations of the period has a sentiment.
+    """
+
+    name = "unanswered_negative"
+    description = "Number of negative comments and messages of the period still unanswered after a wait."
+    Options = UnansweredNegativeOptions
+    needs = ("conversation",)
+    groupings = GROUPINGS
+    reads_sentiment = True
+    default_polarity = "down"
+    unit = "conversations"
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        rows = waits(data, self.options, _dims(data), extra=("sentiment",))
+        sentiment = normalised_sentiment(rows.lazy())
+        wait = self.options.older_than.total_seconds()
+        counts = aggregate(rows.with_columns(sentiment.alias("_sentiment")), data.grouping_sets, [
+            pl.len().alias("received"),
+            pl.col("_sentiment").is_in(["negative", "neutral", "positive"]).fill_null(False).sum().alias("classified"),
+            ((pl.col("_sentiment") == "negative").fill_null(False) & ~pl.col("answered") & (pl.col("waited") >= wait))
+            .sum().alias("waiting"),
+        ], periods=[p.label for p in data.periods])
+        unclassified = pl.col("received").is_not_null() & (pl.col("classified") == 0)
+        return measurement_rows(counts, metric=self.name, unit=self.unit,
+                                value=pl.when(unclassified).then(None).otherwise(pl.col("waiting").fill_null(0)),
+                                reason=pl.when(unclassified).then(pl.lit(unclassified_reason("conversation"))))
+
+
+@hookimpl
+def register_metrics(register):
+    register(ResponseTimes)
+    register(UnansweredNegative)

@@ -1,0 +1,87 @@
+"""Which language a short social-media text is in: French, English, or neither (unknown).
+
+A vote of function words: every token of the text (normalised as the sentiment features are:
+lower case, accents stripped) that is one of the most frequent words of a language counts one
+for that language. French, English and, so that a Spanish, Italian, Portuguese or German text is
+not taken for one of them, those four languages vote; the text goes to the language with the
+most votes, and is unknown (None) when it has none, when the best is another language, or when
+French and English tie. French also gets a vote per accented letter typical of it (é è ê à ç
+ù û ô î œ). Made for texts of a few words; a text with no function word (``Super 😍``) is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from cmflow.builtin.sentiment.text_features import text_tokens
+
+LANGUAGES = ("fr", "en")
+"""The languages the built-in model knows, as ISO 639-1 codes."""
+
+FUNCTION_WORDS: dict[str, str] = {
+    "fr": "le la les un une des du de et est c j l d n qu que qui ne pas je tu il elle on nous "
+    "vous ils elles ce cette ces mon ma mes ton ta tes son sa ses au aux avec pour sur dans par "
+    "mais ou donc tres trop bien plus moi toi lui leur sont suis etre avoir fait tout tous rien "
+    "oui non ca ici aussi comme quand alors deja encore jamais toujours merci bonjour vraiment",
+    "en": "the a an and is are was were be been i you he she it we they me my your his her its "
+    "our their this that these those of to in on at for with from by not no but or so if just "
+    "have has had do does did don t can will would what when who how all very really too thanks "
+    "thank love good great bad like get got about there here then than",
+    "es": "el la los las un una de del y es que en por para con no lo le se mi tu su muy pero "
+    "como mas esta este son hay todo gracias bueno",
+    "it": "il lo la gli le un una di del della e che in per con non mi ti si sono ma come piu "
+    "questo questa molto grazie anche tutto",
+    "pt": "o a os as um uma de do da dos das e que em no na por para com nao se meu muito mas "
+    "como mais esta isso obrigado tambem voce",
+    "de": "der die das ein eine und ist nicht ich du er sie es wir ihr mit von zu auf fur den "
+    "dem des auch sehr aber wie noch danke gut",
+}
+"""The most frequent words of each voting language, accents stripped."""
+
+FRENCH_LETTERS = r"[éèêàçùûôîœ]"
+
+
+def _vote_table() -> pl.DataFrame:
+    pairs = [(word, language) for language, words in FUNCTION_WORDS.items() for word in words.split()]
+    return pl.DataFrame(pairs, schema=["token", "vote"], orient="row").unique()
+
+
+_VOTES = _vote_table()
+
+
+def detect_language(texts: Sequence[str | None], tokens: pl.DataFrame | None = None) -> list[str | None]:
+    """Each text's language: "fr", "en", or None (unknown, another language, null or empty).
+    ``tokens``: the texts' :func:`~cmflow.builtin.sentiment.text_features.text_tokens`, if
+    already computed."""
+    texts = list(texts)
+    if not texts:
+        return []
+    if tokens is None:
+        tokens = text_tokens(texts)
+    tokens = tokens.join(_VOTES, on="token", how="inner").select("row", "vote")
+    accents = (
+        pl.DataFrame({"text": pl.Series(texts, dtype=pl.Utf8)})
+        .with_row_index("row")
+        .select("row", votes=pl.col("text").str.to_lowercase().str.count_matches(FRENCH_LETTERS))
+        .filter(pl.col("votes") > 0)
+        .with_columns(vote=pl.lit("fr"))
+    )
+    tally = pl.concat(
+        [
+            tokens.group_by("row", "vote").agg(votes=pl.len().cast(pl.UInt32)),
+            accents.select("row", "vote", pl.col("votes").cast(pl.UInt32)),
+        ]
+    ).group_by("row", "vote").agg(pl.col("votes").sum())
+    best = (
+        tally.with_columns(top=pl.col("votes").max().over("row"))
+        .filter(pl.col("votes") == pl.col("top"))
+        .group_by("row")
+        .agg(pl.col("vote"))
+        .filter(pl.col("vote").list.len() == 1)
+        .select("row", language=pl.col("vote").list.first())
+        .filter(pl.col("language").is_in(list(LANGUAGES)))
+    )
+    found = dict(best.iter_rows())
+    return [found.get(row) for row in range(len(texts))]

@@ -1,0 +1,171 @@
+"""Listening (veille): the brands a workflow watches, and how a mention's text is matched to them.
+
+A workflow's ``[listen]`` section becomes a :class:`Listen`: the brand and its competitors (each a
+:class:`WatchedBrand` with its terms), the exclusions and the languages. Terms match a text
+case- and accent-insensitively, as whole words (``Lumière`` does not match ``Lumières``), and
+every term also matches its hashtag and its @handle written in one word: ``Maison Lumière``
+matches ``maison lumiere``, ``#MaisonLumiere`` and ``@maisonlumiere`` (``@maisonlumiere.bsky.social``
+too). The watch stage (:mod:`cmflow.stages.watch`) applies it to the mentions of a run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # polars is imported lazily: validating a workflow must stay fast.
+    import polars as pl
+
+NONSPACING_MARK = r"\p{Mn}"
+"""What :func:`folded_text` drops after decomposing a text: accents, cedillas (Unicode's Mn)."""
+
+
+def folded_text(text: str) -> str:
+    """``text`` in lower case without accents (NFKD, non-spacing marks dropped, lower case):
+    what terms and texts are compared as (``Lumière`` -> ``lumiere``). :func:`folded_texts`
+    does the same to a column."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
+
+
+def folded_texts(texts: "pl.Series") -> "pl.Series":
+    """:func:`folded_text` of each text of a String column, vectorised."""
+    return texts.str.normalize("NFKD").str.replace_all(NONSPACING_MARK, "").str.to_lowercase()
+
+
+def term_pattern(terms: Iterable[str]) -> str | None:
+    """One regular expression (in the syntax Python's ``re`` and Polars both read) matching any of
+    ``terms`` in a :func:`folded_text` text, as a whole word (blanks inside a term match any run
+    of blanks) or as a one-word hashtag or @handle; None for no term."""
+    alternatives: list[str] = []
+    for term in terms:
+        words = folded_text(term).split()
+        if not words:
+            continue
+        alternatives.append(r"\s+".join(re.escape(w) for w in words))
+        compact = re.sub(r"[^\w]", "", "".join(words))
+        if compact:
+            alternatives.append(r"[#@]" + re.escape(compact))
+    if not alternatives:
+        return None
+    # Whole words: no letter, digit or _ just before or after (Polars' regex has no lookbehind:
+    # the character before is matched, which does not matter to "does the text hold it").
+    return r"(?:^|\W)(?:" + "|".join(alternatives) + r")(?:\W|$)"
+
+
+def _holds(pattern: str | None, texts: "pl.Series") -> "pl.Series":
+    """Whether each folded text holds ``pattern``; False for none and for an empty text."""
+    import polars as pl
+
+    if pattern is None:
+        return pl.Series([False] * texts.len(), dtype=pl.Boolean)
+    return texts.str.contains(pattern).fill_null(False)
+
+
+@dataclass(frozen=True)
+class WatchedBrand:
+    """The brand or one competitor: its id (the ``brand`` breakdown of the metrics), its name and
+    the terms that name it."""
+
+    id: str
+    name: str
+    terms: tuple[str, ...]
+    """The words that name it (the name itself, hashtags, handles, products); the name is one."""
+    exclude: tuple[str, ...] = ()
+    """Terms that make a mention not about this brand (it may still be about another)."""
+    competitor: bool = False
+
+    @property
+    def pattern(self) -> str | None:
+        """What a folded text holds when it names the brand (:func:`term_pattern` of its terms)."""
+        return term_pattern(self.terms)
+
+    @property
+    def excluded_pattern(self) -> str | None:
+        """What a folded text holds when it is not about the brand after all."""
+        return term_pattern(self.exclude)
+
+    def named_in(self, folded: "pl.Series") -> "pl.Series":
+        """Whether each :func:`folded_texts` text names this brand (one of its terms, none of its exclusions)."""
+        return _holds(self.pattern, folded) & ~_holds(self.excluded_pattern, folded)
+
+
+@dataclass(frozen=True)
+class Listen:
+    """A workflow's ``[listen]`` section: what the watch stage keeps, labels and merges."""
+
+    brands: tuple[WatchedBrand, ...]
+    """The brand first, then the competitors in the file's order."""
+    exclude: tuple[str, ...] = ()
+    """Terms that drop a mention whatever brand it names ("lumière du jour")."""
+    languages: tuple[str, ...] = ()
+    """ISO 639-1 codes; empty: every language. A mention whose language is not known is kept."""
+    sources: tuple[str, ...] = ()
+    """Ids of the sources whose mentions are watched; empty: every source of mentions."""
+    duplicate_window: timedelta = timedelta(hours=1)
+    """Two mentions by one author with the same text this close in time are one."""
+
+    @property
+    def brand_ids(self) -> list[str]:
+        return [b.id for b in self.brands]
+
+    def brands_named(self, texts: "pl.Series") -> "pl.Series":
+        """For each text, the ids of the brands it names, in the section's order (a list, empty
+        for none or no text), vectorised: one regular expression per brand over the folded texts."""
+        import polars as pl
+
+        folded = folded_texts(texts.cast(pl.String))
+        named = pl.DataFrame({b.id: b.named_in(folded) for b in self.brands})
+        return named.select(pl.concat_list(pl.when(pl.col(b.id)).then(pl.lit(b.id)) for b in self.brands)
+                            .list.drop_nulls().alias("brands")).to_series()
+
+    def excluded(self, texts: "pl.Series") -> "pl.Series":
+        """Whether each text holds one of the section's exclusions."""
+        import polars as pl
+
+        return _holds(term_pattern(self.exclude), folded_texts(texts.cast(pl.String)))
+
+
+TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|s|si)(=|$)"
+"""A query parameter that tells where a click came from, not which page it is."""
+
+
+def normalised_urls(urls: "pl.Series") -> "pl.Series":
+    """Each URL as two copies of one page are compared, vectorised: scheme, user, port and
+    ``www.`` dropped, host in lower case, no fragment, no tracking parameters (``utm_*``,
+    ``fbclid`` ...), no trailing slash on the path; null for no URL
+    (``http://WWW.Ex.org/a/?utm_source=x&id=3#top`` -> ``ex.org/a?id=3``)."""
+    import polars as pl
+
+    url = urls.cast(pl.String).str.strip_chars()
+    frame = pl.DataFrame({"rest": url.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "")})
+    return frame.select(pl.when(pl.col("rest") != "").then(pl.concat_str(
+        pl.col("rest").str.extract(r"^([^/?#]*)", 1).str.replace(r"^.*@", "").str.replace(r":\d*$", "")
+        .str.to_lowercase().str.replace(r"^www\.", ""),
+        pl.col("rest").str.extract(r"^[^/?#]*([^?#]*)", 1).str.strip_chars_end("/"),
+        pl.col("rest").str.extract(r"^[^?#]*\?([^#]*)", 1).str.split("&")
+        .list.eval(pl.element().filter((pl.element() != "") & ~pl.element().str.contains(TRACKING_PARAMETER)))
+        .list.join("&").pipe(lambda query: pl.when(query != "").then(pl.lit("?") + query).otherwise(pl.lit(""))),
+        ignore_nulls=True))).to_series()
+
+
+def normalised_authors(authors: "pl.Series") -> "pl.Series":
+    """Author handles as two sources may write them, vectorised: folded, without a leading ``@``;
+    null for none."""
+    import polars as pl
+
+    folded = folded_texts(authors.cast(pl.String).str.strip_chars()).str.strip_chars_start("@")
+    return pl.select(pl.when(folded != "").then(folded)).to_series()
+
+
+def normalised_texts(texts: "pl.Series") -> "pl.Series":
+    """Texts as two copies of one post are compared, vectorised: folded, links removed, blanks
+    collapsed; null for no text."""
+    import polars as pl
+
+    said = folded_texts(texts.cast(pl.String)).str.replace_all(r"https?://\S+", " ") \
+        .str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.select(pl.when(said != "").then(said)).to_series()

@@ -1,0 +1,128 @@
+"""The classify stage: the ``[[classifiers]]`` of a workflow label the texts of the records.
+
+Takes the workflow and what the earlier stages made (:class:`~cmflow.stages.fetch.Fetched`);
+returns :class:`Classified`: the records, each frame of a kind a classifier entry names with the
+columns ``sentiment``, ``sentiment_score`` and ``language`` (added where the kind has none), and
+one report per classifier entry. A record is labelled when it has a text and no sentiment yet:
+a sentiment an export carries wins, and so does the first of two entries labelling one kind.
+A record's own ``language`` (a platform's, a source's) is handed to the classifier and kept;
+the classifier's fills it where there was none. Everything else of the records is unchanged.
+
+A classifier that raises, or answers in another shape than :meth:`cmflow.Classifier.classify`
+says, labels nothing: its report fails with one line naming it, and the run fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.errors import UserFacingError
+from cmflow.foundation.records import CLASSIFICATION_COLUMNS, SENTIMENTS
+from cmflow.plugins.result import StageReport
+from cmflow.stages.failures import failure
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.plugins.kinds import Classifier
+    from cmflow.stages.fetch import Fetched
+    from cmflow.workflow import Entry, Workflow
+
+LABEL_COLUMNS: tuple[str, ...] = ("sentiment", "score", "language")
+"""The columns of the frame a classifier returns (:meth:`cmflow.Classifier.classify`)."""
+
+
+class ClassifierAnswerInvalid(UserFacingError, ValueError):
+    """A classifier returned something else than one row of labels per text."""
+
+
+@dataclass(frozen=True)
+class Classified:
+    """What the classify stage made."""
+
+    records: dict[str, "pl.DataFrame"]
+    """The records by kind; the kinds a classifier entry names carry :data:`CLASSIFICATION_COLUMNS`."""
+    reports: list[StageReport]
+    """One per classifier entry, in the workflow's order: how many records of each kind it labelled."""
+
+
+def classify(workflow: "Workflow", fetched: "Fetched") -> Classified:
+    """Label the records the workflow's classifier entries name (see the module's docstring)."""
+    records = dict(fetched.records)
+    reports = []
+    for entry in workflow.classifiers:
+        report = StageReport("classifier", entry.id, entry.info.name)
+        try:
+            entry.plugin.prepare(workflow.directory)
+            labelled = {kind: _labelled(entry, kind, records[kind], report)
+                        for kind in entry.common.records if kind in records}
+        except Exception as exc:  # labels nothing: a half-labelled run would count half the texts
+            report.ok, report.error = False, failure("classifier", entry.id, exc)
+            report.counts = {}
+        else:
+            records.update(labelled)
+        reports.append(report)
+    return Classified(records, reports)
+
+
+def with_classification_columns(frame: "pl.DataFrame") -> "pl.DataFrame":
+    """``frame`` with the columns a classifier fills, empty where it had none (posts have no
+    ``sentiment``, conversations no ``language``)."""
+    import polars as pl
+
+    types = {"sentiment": pl.String, "sentiment_score": pl.Float64, "language": pl.String}
+    missing = [pl.lit(None, dtype=types[c]).alias(c) for c in CLASSIFICATION_COLUMNS if c not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
+def labels(classifier: "Classifier", texts: "pl.Series", languages: "pl.Series | None") -> "pl.DataFrame":
+    """What ``classifier`` says of ``texts``, checked: one row per text with ``sentiment`` (one
+    of :data:`~cmflow.foundation.records.SENTIMENTS` or null), ``score`` (in [-1, 1] or null) and
+    ``language``; :class:`ClassifierAnswerInvalid` saying what is wrong otherwise."""
+    import polars as pl
+
+    answer = classifier.classify(texts, languages)
+    if not isinstance(answer, pl.DataFrame):
+        raise ClassifierAnswerInvalid(f"it returned {type(answer).__name__}, not a polars DataFrame")
+    missing = [c for c in LABEL_COLUMNS if c not in answer.columns]
+    if missing:
+        raise ClassifierAnswerInvalid(f"it returned no column {', '.join(missing)} "
+                                      f"(it returned {', '.join(answer.columns) or 'none'})")
+    if answer.height != texts.len():
+        raise ClassifierAnswerInvalid(f"it returned {answer.height} rows for {texts.len()} texts")
+    try:
+        answer = answer.select(pl.col("sentiment").cast(pl.String), pl.col("score").cast(pl.Float64),
+                               pl.col("language").cast(pl.String))
+    except pl.exceptions.PolarsError as exc:
+        raise ClassifierAnswerInvalid(f"it returned columns of the wrong type: {exc}") from None
+    unknown = answer.filter(pl.col("sentiment").is_not_null() & ~pl.col("sentiment").is_in(SENTIMENTS))
+    if unknown.height:
+        raise ClassifierAnswerInvalid(f"it returned the sentiment {unknown['sentiment'][0]!r}; "
+                                      f"a sentiment is one of {', '.join(SENTIMENTS)} (or null)")
+    outside = answer.filter((pl.col("score").abs() > 1) | pl.col("score").is_nan())
+    if outside.height:
+        raise ClassifierAnswerInvalid(f"it returned the score {outside['score'][0]}; a score lies in [-1, 1]")
+    return answer
+
+
+def _labelled(entry: "Entry", kind: str, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":
+    """The records of ``frame`` (of ``kind``) with the classification columns, labelled where
+    they are of the entry's sources and have a text and no sentiment."""
+    import polars as pl
+
+    frame = with_classification_columns(frame)
+    wanted = pl.col("sentiment").is_null() & (pl.col("text").str.strip_chars() != "").fill_null(False)
+    if entry.common.sources:
+        wanted = wanted & pl.col("source_id").is_in(entry.common.sources)
+    todo = frame.with_row_index("_row").filter(wanted).select("_row", "text", "language")
+    report.counts[kind] = 0
+    if todo.height == 0:
+        return frame
+    known = todo["language"] if todo["language"].null_count() < todo.height else None
+    answer = labels(entry.plugin, todo["text"], known)
+    report.counts[kind] = int(answer["sentiment"].is_not_null().sum())
+    rows, language = todo["_row"], todo["language"].fill_null(answer["language"])
+    return frame.with_columns(frame["sentiment"].clone().scatter(rows, answer["sentiment"]),
+                              frame["sentiment_score"].clone().scatter(rows, answer["score"]),
+                              frame["language"].clone().scatter(rows, language))

@@ -1,0 +1,144 @@
+"""``cmflow classify FILE.csv --text-column COL``: a real CSV file in, its rows labelled out.
+
+The labels asked of the built-in classifier are ones a reader would not argue with; exact scores
+come from the ``keywords`` classifier of test_classify_stage.py, registered for the test.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cmflow.cli import main
+from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED
+
+from test_classify_stage import keywords_registered
+
+BOM = "\ufeff"
+# An Excel "CSV UTF-8" export of comments: byte-order mark, semicolons, a comment over two lines,
+# one that a spreadsheet would run as a formula, one without text, and a number that must stay one.
+COMMENTS = (f"{BOM}id;message;auteur;likes\r\n"
+            "1;\"Super produit, merci à toute l'équipe !\nVraiment génial\";julie;-3\r\n"
+            "2;=cmd|' /C calc'!A0;x;0\r\n"
+            "3;Je suis très déçu, le service client est nul.;marc;12\r\n"
+            "4;;vide;1\r\n"
+            "5;This is the worst delivery ever, I hate it.;tom;+7\r\n")
+
+
+def classify(*args: str):
+    return CliRunner().invoke(main, ["classify", *args])
+
+
+def rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text.removeprefix(BOM), newline=""), delimiter=";"))
+
+
+@pytest.fixture
+def comments(tmp_path) -> Path:
+    path = tmp_path / "comments.csv"
+    path.write_bytes(COMMENTS.encode("utf-8"))
+    return path
+
+
+def test_the_rows_come_back_labelled_with_formulas_neutralised(comments) -> None:
+    result = classify(str(comments), "--text-column", "message")
+    assert result.exit_code == EXIT_OK, result.output
+    labelled = rows(result.stdout)
+    assert labelled[0] == ["id", "message", "auteur", "likes", "sentiment", "score", "language"]
+    assert [row[:4] for row in labelled[1:]] == [
+        ["1", "Super produit, merci à toute l'équipe !\nVraiment génial", "julie", "-3"],  # a number: as it was
+        ["2", "'=cmd|' /C calc'!A0", "x", "0"],  # text a spreadsheet would run: an apostrophe first
+        ["3", "Je suis très déçu, le service client est nul.", "marc", "12"],
+        ["4", "", "vide", "1"],
+        ["5", "This is the worst delivery ever, I hate it.", "tom", "+7"]]
+    assert [(row[0], row[4], row[6]) for row in labelled[1:]] == [
+        ("1", "positive", "fr"), ("2", labelled[2][4], labelled[2][6]), ("3", "negative", "fr"), ("4", "", ""),
+        ("5", "negative", "en")]
+    scores = {row[0]: row[5] for row in labelled[1:]}
+    assert float(scores["1"]) > 0 > float(scores["3"]) and float(scores["5"]) < 0 and scores["4"] == ""
+    assert all(len(score.split(".")[1]) == 3 for key, score in scores.items() if score)
+    assert "✓ 5 rows:" in result.stderr and "1 not labelled (no text, or another language)" in result.stderr
+
+
+def test_exact_scores_into_a_file_with_the_inputs_byte_order_mark(comments, tmp_path) -> None:
+    out = tmp_path / "labelled.csv"
+    with keywords_registered():
+        result = classify(str(comments), "--text-column", "message", "--classifier", "keywords",
+                          "--lang", "fr", "-o", str(out))
+    assert result.exit_code == EXIT_OK, result.output
+    written = out.read_bytes().decode("utf-8")
+    assert written.startswith(BOM) and result.stdout == ""
+    assert [(row[0], row[4], row[5], row[6]) for row in rows(written)[1:]] == [
+        ("1", "neutral", "0.000", "fr"), ("2", "neutral", "0.000", "fr"), ("3", "neutral", "0.000", "fr"),
+        ("4", "", "", ""), ("5", "neutral", "0.000", "fr")]  # --lang fr: every text read as French
+    assert result.stderr == f"✓ 5 rows: 0 negative, 4 neutral, 0 positive; 1 not labelled (no text, or another " \
+                            f"language); written to {out}\n"
+
+
+def test_columns_already_named_sentiment_are_filled_not_repeated(tmp_path) -> None:
+    path = tmp_path / "mentions.csv"
+    path.write_text("text,sentiment,score\nthe scent is good,,\nbad news,old,9\n", encoding="utf-8")
+    with keywords_registered():
+        result = classify(str(path), "--text-column", "text", "--classifier", "keywords")
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.stdout == ("text,sentiment,score,language\n"
+                             "the scent is good,positive,0.750,en\n"
+                             "bad news,negative,-0.500,\n")
+
+
+@pytest.mark.parametrize(("content", "args", "expected"), [
+    (None, ["--text-column", "message"], "{path}: file not found: check the path (relative to {cwd})"),
+    (COMMENTS, ["--text-column", "mesage"],
+     "{path}: no column 'mesage'; did you mean 'message'? its columns: id, message, auteur, likes"),
+    (COMMENTS, ["--text-column", "commentaire"],
+     "{path}: no column 'commentaire'; its columns: id, message, auteur, likes"),
+    ("id;message\n1;ok\n2;trop;de;champs\n", ["--text-column", "message"],
+     "{path}: line 3: 4 fields where the header has 2: check the quotes and delimiters (';') of that row"),
+    ("", ["--text-column", "message"], "{path}: the first line is empty: it must name the columns"),
+    (COMMENTS, ["--text-column", "message", "--classifier", "sentimen"],
+     "unknown classifier plugin 'sentimen'; did you mean 'sentiment'?"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, monkeypatch, content, args, expected) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "comments.csv"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = classify(str(path), *args)
+    assert result.exit_code == EXIT_INVALID
+    assert result.stdout == ""
+    assert result.stderr == "✗ " + expected.format(path=path, cwd=tmp_path) + "\n"
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_where(tmp_path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("id,message\n1,très déçu\n".encode("latin-1"))
+    result = classify(str(path), "--text-column", "message")
+    assert result.exit_code == EXIT_INVALID and "Traceback" not in result.output
+    assert result.stderr.startswith(f"✗ {path}:2:")
+    assert "UTF-8" in result.stderr
+
+
+def test_a_folder_is_refused(tmp_path) -> None:
+    result = classify(str(tmp_path), "--text-column", "message")
+    assert result.exit_code == EXIT_INVALID
+    assert result.stderr == f"✗ {tmp_path}: is a folder, not a file: give the path of a CSV file inside it\n"
+
+
+def test_a_classifier_that_fails_is_named_with_exit_code_1(comments) -> None:
+    from test_classify_stage import Keywords
+
+    original = Keywords.Options.model_fields["fail"].default
+    Keywords.Options.model_fields["fail"].default = True
+    Keywords.Options.model_rebuild(force=True)
+    try:
+        with keywords_registered():
+            result = classify(str(comments), "--text-column", "message", "--classifier", "keywords")
+    finally:
+        Keywords.Options.model_fields["fail"].default = original
+        Keywords.Options.model_rebuild(force=True)
+    assert result.exit_code == EXIT_RUN_FAILED
+    assert result.stderr == "✗ classifier 'keywords' failed: RuntimeError: model exploded\n"

@@ -1,0 +1,193 @@
+"""Response times in a real run: a French CSV export with a byte-order mark and a JSON export
+of conversations, a workflow with business hours and French holidays, a real SQLite store,
+threshold triggers on an SLA breach and on an unanswered negative message, and the escalation
+posted to a chat (Slack) receiver on loopback.
+
+Last week in Paris is 9 to 15 November 2026 (the run counts as of Monday 16th, 10:00 Paris,
+09:00 UTC); Wednesday 11 November (Armistice) is closed. Hours Monday to Friday 09:00-18:00.
+
+instagram (CSV, Paris local times)
+  i1 Mon 9 Nov 10:00 -> 10:40              40 business minutes
+  i2 Tue 10 Nov 17:00 -> Thu 12 Nov 09:50  60 + (11th closed) + 50 = 110
+  i3 Fri 13 Nov 17:30 -> Mon 16 Nov 09:45  30 + 45 = 75 (the reply is before the as-of time)
+  i4 Fri 13 Nov 16:00, unanswered, negative: 2h on Friday + 1h on Monday = 3h > 2h: breached
+  i5 Sat 14 Nov 12:00, unanswered, neutral: 1h on Monday: inside its SLA
+facebook (JSON, UTC instants)
+  f1 Thu 12 Nov 09:00 UTC (10:00 Paris) -> 13:00 UTC (14:00)   240: breached
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401
+from cmflow.workflow import load_workflow
+
+NOW = datetime(2026, 11, 16, 9, tzinfo=timezone.utc)
+CSV = ("\ufeffID du message;Reçu le;Répondu le;Compte;Message;Sentiment\n"
+       "i1;09/11/2026 10:00;09/11/2026 10:40;maison.lune;Bonjour, livrez-vous à Lyon ?;neutral\n"
+       "i2;10/11/2026 17:00;12/11/2026 09:50;maison.lune;Merci !;positive\n"
+       "i3;13/11/2026 17:30;16/11/2026 09:45;maison.lune;Taille 38 dispo ?;neutral\n"
+       "i4;13/11/2026 16:00;;maison.lune;\"Colis jamais reçu, <b>scandale</b> & aucun retour\";negative\n"
+       "i5;14/11/2026 12:00;;maison.lune;Joli !;neutral\n")
+JSON = [{"id": "f1", "page": "Maison Lune", "created": "2026-11-12T09:00:00Z", "answered": "2026-11-12T13:00:00Z",
+         "message": "Où est ma commande ?", "sentiment": "negative"}]
+WORKFLOW = """
+[workflow]
+name = "Care desk"
+timezone = "Europe/Paris"
+period = "last_week"
+
+[[sources]]
+id = "instagram"
+plugin = "csv"
+path = "instagram-messages.csv"
+record = "conversation"
+delimiter = ";"
+datetime_format = "%d/%m/%Y %H:%M"
+constants = { platform = "instagram" }
+columns = { message_id = "ID du message", received_at = "Reçu le", replied_at = "Répondu le", account = "Compte", text = "Message", sentiment = "Sentiment" }
+
+[[sources]]
+id = "facebook"
+plugin = "json"
+path = "facebook-messages.json"
+record = "conversation"
+constants = { platform = "facebook" }
+columns = { message_id = "id", received_at = "created", replied_at = "answered", account = "page", text = "message", sentiment = "sentiment" }
+
+[[metrics]]
+plugin = "response_times"
+by = ["overall", "platform"]
+sla = "2h"
+hours = { opening = { mon-fri = ["09:00-18:00"] }, holidays = "FR" }
+
+[[metrics]]
+plugin = "unanswered_negative"
+by = ["account"]
+older_than = "1h"
+hours = { holidays = "FR" }
+
+[[triggers]]
+id = "sla_breach"
+plugin = "threshold"
+metric = "unanswered_over_sla"
+by = ["platform"]
+above = 0
+
+[[triggers]]
+id = "negative_waiting"
+plugin = "threshold"
+metric = "unanswered_negative"
+by = ["account"]
+above = 0
+severity = "critical"
+{outputs}"""
+
+
+def write(tmp_path, outputs: str = "", **replace: str):
+    (tmp_path / "instagram-messages.csv").write_text(CSV, encoding="utf-8")
+    (tmp_path / "facebook-messages.json").write_text(json.dumps(JSON), encoding="utf-8")
+    text = WORKFLOW.replace("{outputs}", outputs)
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = tmp_path / "care.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def figures(result, metric: str, key: str = "platform") -> dict:
+    rows = result.measurements.filter((pl.col("period") == "current") & (pl.col("metric") == metric))
+    return {row[key]: row["value"] for row in rows.iter_rows(named=True)}
+
+
+def test_a_run_measures_response_times_and_fires_on_breaches(tmp_path, store_url):
+    result = run_workflow_file(write(tmp_path), store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert str(result.period) == "2026-11-09..2026-11-15"
+    # instagram: 40, 75, 110 -> median 75, p90 at rank 1.8: 75 + 0.8 x 35 = 103; overall with
+    # facebook's 240: 40, 75, 110, 240 -> median 92.5, p90 at rank 2.7: 110 + 0.7 x 130 = 201.
+    assert figures(result, "response_time_median") == {None: 92.5, "instagram": 75.0, "facebook": 240.0}
+    assert figures(result, "response_time_p90") == pytest.approx({None: 201.0, "instagram": 103.0, "facebook": 240.0})
+    # met: i1 i2 i3; breached: i4 (unanswered 3h), f1 (240); i5 is inside its SLA.
+    assert figures(result, "answered_within_sla") == pytest.approx({None: 60.0, "instagram": 75.0, "facebook": 0.0})
+    assert figures(result, "unanswered_over_sla") == {None: 1.0, "instagram": 1.0, "facebook": 0.0}
+    # Unanswered and negative for 1h or more: i4 (the account of the CSV); "Maison Lune" answered.
+    assert figures(result, "unanswered_negative", "account") == {"maison.lune": 1.0, "Maison Lune": 0.0}
+    fired = sorted((a.rule, a.dimensions, a.severity, a.summary) for a in result.alerts)
+    assert fired == [
+        ("negative_waiting", {"platform": "instagram", "account": "maison.lune"}, "critical",
+         "Unanswered negative is 1 conversation for instagram / maison.lune, above 0 conversations"),
+        ("sla_breach", {"platform": "instagram"}, "warning",
+         "Unanswered past SLA is 1 conversation for instagram, above 0 conversations")]
+
+    from datetime import date
+
+    from cmflow.store import open_store
+
+    with open_store(store_url) as store:  # kept in the SQLite file: the next run compares with them
+        kept = store.measurement_history(result.workflow.key, ["response_time_median", "unanswered_negative"],
+                                         [(date(2026, 11, 9), date(2026, 11, 15))])
+        states = {(s.rule, s.state) for s in store.alerts(result.workflow.key)}
+    assert sorted(kept.filter(pl.col("metric") == "response_time_median")["value"].to_list()) == [75.0, 92.5, 240.0]
+    assert states == {("negative_waiting", "firing"), ("sla_breach", "firing")}
+
+
+def test_the_escalation_is_posted_to_the_team_chat(tmp_path, store_url, replay_server, monkeypatch):
+    replay_server.add("POST", "/services/T/B/care", Reply(200, body="ok", headers={"Content-Type": "text/plain"}))
+    monkeypatch.setenv("CARE_SLACK", replay_server.url + "/services/T/B/care")
+    outputs = """
+[[outputs]]
+plugin = "slack"
+url = "${env:CARE_SLACK}"
+allow_private_network = true
+"""
+    result = run_workflow_file(write(tmp_path, outputs), store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    [request] = replay_server.requests
+    body = request.json()
+    assert body["text"] == "Care desk: 2 alerts firing (2026-11-09..2026-11-15)"
+    sections = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
+    assert sections == [
+        ":red_circle: *CRITICAL* · firing\nUnanswered negative is 1 conversation for instagram / maison.lune, "
+        "above 0 conversations\nvalue 1 · platform: instagram · account: maison.lune · rule negative_waiting",
+        ":large_orange_circle: *WARNING* · firing\nUnanswered past SLA is 1 conversation for instagram, above 0 "
+        "conversations\nvalue 1 · platform: instagram · rule sla_breach"]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('hours = { holidays = "FR" }', 'hours = { holidays = "FX" }', "metrics[1].hours.holidays"),
+    ('mon-fri = ["09:00-18:00"]', 'mon-fri = ["18:00-09:00"]', "metrics[0].hours.opening"),
+    ('sla = "2h"', 'sla = "2 hours"', "metrics[0].sla"),
+    ('sla = "2h"', 'sla = "0m"', "metrics[0].sla"),
+])
+def test_bad_hours_are_refused_at_their_key_path(tmp_path, old, new, message):
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(write(tmp_path, **{old: new}))
+    assert message in str(caught.value)
+
+
+def test_the_report_shows_response_times_under_social_listening(tmp_path, store_url, monkeypatch):
+    outputs = """
+[[outputs]]
+plugin = "report"
+path = "care.{format}"
+formats = ["html"]
+language = "en"
+metrics = ["response_time_p90"]
+"""
+    path = write(tmp_path, outputs)
+    monkeypatch.chdir(tmp_path)  # output paths are relative to the current directory
+    result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    page = (tmp_path / "care.html").read_text(encoding="utf-8")
+    section = page.split('<h2 id="listening">Social listening</h2>', 1)[1].split("</section>", 1)[0]
+    cards = re.findall(r'<div class="name">([^<]+)</div>\s*<span class="value">([^<]+)</span>', section)
+    assert cards == [("First response time, median (min)", "92.50"), ("Answered within the SLA", "60.00%"),
+                     ("Unanswered past the SLA", "1")]

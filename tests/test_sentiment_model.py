@@ -1,0 +1,235 @@
+"""The built-in sentiment model (cmflow.builtin.sentiment): labels of hand-written French and
+English social-media texts, language detection, the model file, and the exact arithmetic of
+scoring on a model small enough to compute by hand.
+
+Its accuracy on public labelled sets is measured by benchmarks/sentiment_eval.py, not here."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+
+import polars as pl
+import pytest
+
+from cmflow import DataFileError
+from cmflow.builtin.sentiment.model import CLASSES, MODEL_FORMAT, SentimentModel, detect_language
+from cmflow.builtin.sentiment.text_features import all_features, text_features
+
+
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return SentimentModel.builtin()
+
+
+def label(model: SentimentModel, text: str, language: str) -> str:
+    return model.classify([text], [language])["sentiment"][0]
+
+
+def score(model: SentimentModel, text: str, language: str) -> float:
+    return model.classify([text], [language])["score"][0]
+
+
+FRENCH = [
+    ("J'adore ce produit, il est vraiment génial 😍", "positive"),
+    ("Merci beaucoup pour votre aide, super service !", "positive"),
+    ("Service client nul, je suis très déçu 😡", "negative"),
+    ("Encore une panne, c'est inadmissible", "negative"),
+    ("Le magasin ouvre à 9h du lundi au samedi.", "neutral"),
+]
+ENGLISH = [
+    ("I love this, you guys are amazing 😍", "positive"),
+    ("Thanks so much for the quick help, great service!", "positive"),
+    ("Worst customer service ever, I am so angry 😡", "negative"),
+    ("My order arrived broken and late, terrible", "negative"),
+    ("The store opens at 9am Monday to Saturday.", "neutral"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FRENCH)
+def test_french_texts(model, text, expected):
+    assert label(model, text, "fr") == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), ENGLISH)
+def test_english_texts(model, text, expected):
+    assert label(model, text, "en") == expected
+
+
+def test_negation_turns_a_negative_word_around(model):
+    # "pas terrible" is a mild complaint in French; "not bad" a mild compliment in English
+    assert score(model, "not bad", "en") > score(model, "bad", "en")
+    assert label(model, "this is not good at all", "en") == "negative"
+    assert label(model, "ce n'est pas bien du tout", "fr") == "negative"
+
+
+def test_intensifier_strengthens(model):
+    assert score(model, "very good", "en") > score(model, "good", "en") > 0
+    assert score(model, "très déçu", "fr") < 0
+
+
+def test_elongation_reads_as_the_word(model):
+    assert label(model, "trop bieeen 😍", "fr") == "positive"
+    assert label(model, "soooo happy", "en") == "positive"
+    features = set(text_features(["bieeen"])["feature"])
+    assert features == {"bien", "_elong_"}
+
+
+def test_missing_accents_match(model):
+    # accents are stripped before matching: the same features, the same score
+    assert score(model, "très déçu, c'était nul", "fr") == score(model, "tres decu, c'etait nul", "fr")
+
+
+def test_hashtags_mentions_and_links_are_normalised(model):
+    assert set(text_features(["#TropBien"])["feature"]) == {"trop", "bien", "trop bien"}
+    same = [
+        "@marie merci beaucoup https://exemple.fr/a",
+        "@paul_92 merci beaucoup http://autre.example/b?c=1",
+    ]
+    result = model.classify(same, ["fr", "fr"])
+    assert result["score"][0] == result["score"][1]
+    assert label(model, same[0], "fr") == "positive"
+
+
+def test_emoji_carry_sentiment(model):
+    assert label(model, "😍😍😍", "en") == "positive"
+    assert label(model, "😡", "fr") == "negative"
+    assert set(text_features(["top 😍❤️"])["feature"]) >= {"😍", "❤", "top 😍", "😍 ❤"}
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: sarcasm reads as the words it uses")
+def test_sarcasm_is_a_known_limit(model):
+    assert label(model, "Oh great, my flight got cancelled again. Just what I needed, love it", "en") == "negative"
+
+
+def test_language_detection():
+    texts = [
+        "Je suis vraiment content de ce service",
+        "I am really happy with this service",
+        "Estoy muy contento con el servicio",
+        "Ich bin sehr zufrieden mit dem Service",
+        "😍😍",
+        "",
+        None,
+        "Ça marche très bien",
+    ]
+    assert detect_language(texts) == ["fr", "en", None, None, None, None, None, "fr"]
+
+
+def test_null_and_empty_texts_get_nulls_and_order_is_kept(model):
+    texts = ["I love it 😍", None, "", "   ", "Service nul, je suis déçu", "The shop opens at 9am."]
+    result = model.classify(texts)
+    assert result.schema == {"sentiment": pl.Utf8, "score": pl.Float64, "language": pl.Utf8}
+    assert result["sentiment"].to_list() == ["positive", None, None, None, "negative", "neutral"]
+    assert result["language"].to_list() == ["en", None, None, None, "fr", "en"]
+    assert result["score"].is_null().to_list() == [False, True, True, True, False, False]
+    # each row is what the text gets alone (the score to the last bits: sums run in any order)
+    for row, text in enumerate(texts):
+        sentiment, value, language = model.classify([text]).row(0)
+        assert (sentiment, language) == (result["sentiment"][row], result["language"][row])
+        assert value == pytest.approx(result["score"][row], abs=1e-12)
+
+
+def test_scores_are_between_minus_one_and_one(model):
+    texts = [text for text, _ in FRENCH + ENGLISH]
+    scores = model.classify(texts)["score"]
+    assert scores.min() >= -1.0 and scores.max() <= 1.0
+    assert model.classify([], [])["sentiment"].to_list() == []
+
+
+def test_given_languages_are_checked(model):
+    with pytest.raises(ValueError, match="2 languages for 1 texts"):
+        model.classify(["bonjour"], ["fr", "en"])
+    with pytest.raises(ValueError, match=r"unknown language code\(s\) 'english'"):
+        model.classify(["hello"], ["english"])
+    # None means "detect it"
+    assert model.classify(["I love it", "J'adore ça"], [None, "fr"])["language"].to_list() == ["en", "fr"]
+
+
+def tiny_model() -> SentimentModel:
+    """A model small enough to score by hand."""
+    return SentimentModel.from_document(
+        {
+            "format": MODEL_FORMAT,
+            "classes": list(CLASSES),
+            "languages": {
+                "fr": {
+                    "intercept": [0.0, 0.5, 0.0],
+                    "features": ["super", "c:<su", "not_super"],
+                    "weights": [[0.0, 0.0, 1.5], [0.0, 0.0, 0.0], [2.0, 1.0, 0.0]],
+                },
+                "en": {"intercept": [0.0, 0.0, 0.0], "features": ["bad"], "weights": [[3.0], [0.0], [0.0]]},
+            },
+        }
+    )
+
+
+def test_scoring_arithmetic_on_a_hand_made_model():
+    model = tiny_model()
+    result = model.classify(["super super", "pas super", "bad", "super"], ["fr", "fr", "en", None])
+    # "super super": positive logit 2 x (2 + 1) = 6 ("super" and its n-gram "c:<su" twice), neutral 0.5
+    e = math.exp
+    assert result["sentiment"].to_list() == ["positive", "negative", "negative", "positive"]
+    assert result["score"][0] == pytest.approx((e(6) - 1) / (e(6) + e(0.5) + 1), rel=1e-12)
+    # "pas super": not_super 1.5 negative; its word "super" still brings its n-gram "c:<su": 1 positive
+    assert result["score"][1] == pytest.approx((e(1) - e(1.5)) / (e(1.5) + e(0.5) + e(1)), rel=1e-12)
+    # "bad" in English: negative logit 3
+    assert result["score"][2] == pytest.approx((1 - e(3)) / (e(3) + 2), rel=1e-12)
+    # "super" is no language's function word: unknown, so the mean of both languages'
+    # probabilities (all three 1/3 in English, which knows no feature of it)
+    p_fr = (e(3) - 1) / (e(3) + e(0.5) + 1)
+    assert result["score"][3] == pytest.approx((p_fr + 0.0) / 2, rel=1e-12)
+    assert result["language"].to_list() == ["fr", "fr", "en", None]
+
+
+def test_training_features_and_scoring_agree():
+    # training counts every feature occurrence (all_features); scoring sums the n-grams once
+    # per distinct word: on any text, the two give the same logits
+    texts = ["Trop bieeen 😍 #TropBien", "pas terrible du tout...", "I don't like it :(", None]
+    model = SentimentModel.builtin()
+    table = model.weights.filter(pl.col("language") == "fr")
+    logits = (
+        all_features(texts)
+        .join(table, on="feature", how="inner")
+        .group_by("row")
+        .agg(pl.col("w_negative", "w_neutral", "w_positive").sum())
+        .sort("row")
+    )
+    probabilities = model.probabilities(texts, ["fr"] * len(texts))
+    for row, negative, neutral, positive in logits.iter_rows():
+        b = model.intercepts["fr"]
+        exps = [math.exp(negative + b[0]), math.exp(neutral + b[1]), math.exp(positive + b[2])]
+        assert probabilities.row(row) == pytest.approx(tuple(x / sum(exps) for x in exps), rel=1e-9)
+
+
+def test_model_file_round_trip(tmp_path, model):
+    path = tmp_path / "model.json.gz"
+    model.save(path)
+    again = SentimentModel.from_path(path)
+    texts = [text for text, _ in FRENCH + ENGLISH] + [None]
+    before, after = model.classify(texts), again.classify(texts)
+    assert after.drop("score").equals(before.drop("score"))
+    assert after["score"].to_list() == pytest.approx(before["score"].to_list(), abs=1e-12)
+    assert again.weights.height == model.weights.height
+    assert again.training == model.training
+
+
+def test_bad_model_files_are_named_in_the_error(tmp_path):
+    missing = tmp_path / "absent.json.gz"
+    with pytest.raises(DataFileError, match="absent.json.gz: no such sentiment model file"):
+        SentimentModel.from_path(missing)
+    not_gzip = tmp_path / "plain.json"
+    not_gzip.write_text("{}")
+    with pytest.raises(DataFileError, match="plain.json: not a sentiment model file"):
+        SentimentModel.from_path(not_gzip)
+    wrong = tmp_path / "wrong.json.gz"
+    with gzip.open(wrong, "wt") as handle:
+        json.dump({"format": "something-else/9"}, handle)
+    with pytest.raises(DataFileError, match="wrong.json.gz: format is 'something-else/9'"):
+        SentimentModel.from_path(wrong)
+    partial = tmp_path / "partial.json.gz"
+    with gzip.open(partial, "wt") as handle:
+        json.dump({"format": MODEL_FORMAT, "classes": list(CLASSES), "languages": {"fr": {}}}, handle)
+    with pytest.raises(DataFileError, match=r"languages must be \['fr', 'en'\]"):
+        SentimentModel.from_path(partial)
