@@ -5,12 +5,12 @@ Every row is written out here by hand (no random draw), so the figures the demo'
 be computed by hand from this file: the week 2026-11-16..22 and the week before, times in
 Europe/Paris wall-clock time as both tools export them.
 
-* ``exports/<brand>/listening/veille.csv``: a monitoring tool's mentions export: byte-order mark,
+* ``listening/<brand>/veille.csv``: a monitoring tool's mentions export: byte-order mark,
   every field quoted, CRLF line ends, line breaks inside texts, a reach and a language per row.
-* ``exports/<brand>/listening/alertes.csv``: a second, poorer alert export (no reach, no
+* ``listening/<brand>/alertes.csv``: a second, poorer alert export (no reach, no
   language) that found some of the same mentions again, their links with tracking parameters:
   the watch stage merges those copies.
-* ``exports/<brand>/inbox.csv``: the comments and direct messages of the brand's Instagram and
+* ``listening/<brand>/inbox.csv``: the comments and direct messages of the brand's Instagram and
   Facebook accounts, received and first replied to (empty: unanswered).
 
 Maison Lumière's texts are in French (its competitor: Atelier Nuit), Trailhead Outfitters' in
@@ -168,22 +168,23 @@ def _csv_text(header: list[str], rows: list[tuple], *, quote_all: bool, line_end
     return buffer.getvalue()
 
 
-def write_listening(exports_dir: Path) -> dict[str, int]:
-    """Write each brand's mentions exports and inbox under ``exports_dir``; rows written per file."""
+def write_listening(out_dir: Path) -> dict[str, int]:
+    """Write each brand's mentions exports and inbox under ``out_dir/listening/<brand>/`` (beside
+    ``exports/``, which holds the platforms' analytics exports only); rows written per file."""
     counts = {}
     for folder, veille, alertes, inbox in (
             ("maison-lumiere", MAISON_VEILLE, MAISON_ALERTES, MAISON_INBOX),
             ("trailhead-outfitters", TRAILHEAD_VEILLE, TRAILHEAD_ALERTES, TRAILHEAD_INBOX)):
-        listening = exports_dir / folder / "listening"
+        listening = out_dir / "listening" / folder
         listening.mkdir(parents=True, exist_ok=True)
         # The monitoring tool: BOM, every field quoted, CRLF (line breaks inside texts stay \n).
         text = _csv_text(VEILLE_HEADER, veille, quote_all=True, line_end="\r\n")
         (listening / "veille.csv").write_bytes((BOM + text).encode())
         (listening / "alertes.csv").write_bytes(
             _csv_text(ALERTES_HEADER, alertes, quote_all=False, line_end="\n").encode())
-        (exports_dir / folder / "inbox.csv").write_bytes(
+        (listening / "inbox.csv").write_bytes(
             _csv_text(INBOX_HEADER, inbox, quote_all=False, line_end="\n").encode())
-        counts[f"exports/{folder}/listening/veille.csv"] = len(veille)
-        counts[f"exports/{folder}/listening/alertes.csv"] = len(alertes)
-        counts[f"exports/{folder}/inbox.csv"] = len(inbox)
+        counts[f"listening/{folder}/veille.csv"] = len(veille)
+        counts[f"listening/{folder}/alertes.csv"] = len(alertes)
+        counts[f"listening/{folder}/inbox.csv"] = len(inbox)
     return counts

@@ -30,7 +30,7 @@ bakery chain) and "Trailhead Outfitters" (outdoor gear), over the ten ISO weeks 
   YouTube Studio ``youtube/Table data.csv`` (``Total`` row first) and an X post export. Figures
   the merged files lack (TikTok, YouTube, X, LinkedIn's daily page activity ...) come from
   random generators of their own, so the files above are unchanged by them.
-* ``exports/<brand>/listening/`` and ``exports/<brand>/inbox.csv`` - mentions of each brand and
+* ``listening/<brand>/`` - mentions of each brand and
   of one competitor each (two exports that found some of the same mentions) and the comments
   and messages each brand received, written by hand in ``tools/demo_listening_data.py``.
 
@@ -1253,7 +1253,7 @@ def generate() -> dict[str, int]:
             {**s, "account": EXPORT_ACCOUNT_NAMES.get((s["platform"], s["account"]), s["account"])}
             for s in snapshots]),
         **write_exports(by_account, followers_by_account),
-        **write_listening(EXPORTS_DIR),
+        **write_listening(OUT_DIR),
     }
 
 
