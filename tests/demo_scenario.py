@@ -1,6 +1,6 @@
 """The demo workflow as the output and outbox tests use it: its sources, metrics and change rules,
 which fire three alerts over its known week, without its outputs and without its ERR objective
-and its unanswered-negative rule (whose verdicts and alerts the demo's own tests cover)."""
+(whose verdicts and alerts the demo's own tests cover)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.tom
 
 
 def demo_scenario(outputs: str = "") -> str:
-    """The demo's text up to its outputs, less the objective rule and the care rule (the last
-    one), then ``outputs``."""
+    """The demo's text up to its outputs, less the objective rule, then ``outputs``."""
     text = DEMO_WORKFLOW.read_text(encoding="utf-8")
-    head = text[:text.index("# A negative comment or message still unanswered")]
+    head = text[:text.index("[[outputs]]")]
     objective, next_rule = head.index("# The objective agreed"), head.index("# A post going viral")
     return head[:objective] + head[next_rule:] + outputs
 
