@@ -349,6 +349,29 @@ name = "Lumière & Co"
                         ("listen.sources[0]", "no source has id 'exprot'")]
 
 
+def test_a_brands_client_must_be_one_of_the_workflows_clients(tmp_path) -> None:
+    (tmp_path / "export.json").write_text("[]", encoding="utf-8")
+    problems = _invalid(tmp_path, BASE + """
+[[clients]]
+id = "maison-lumiere"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere"]
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumière"
+client = "maison-lumiere"
+
+[[listen.competitors]]
+id = "nuit"
+name = "Atelier Nuit"
+client = "maison-lumier"
+""")
+    assert problems == [("listen.competitors[0].client",
+                         "no [[clients]] entry has id 'maison-lumier'")]
+
+
 def test_a_brand_breakdown_without_listen_is_refused(tmp_path) -> None:
     (tmp_path / "export.json").write_text("[]", encoding="utf-8")
     problems = _invalid(tmp_path, BASE + """

@@ -77,6 +77,8 @@ class WatchedBrand:
     exclude: tuple[str, ...] = ()
     """Terms that make a mention not about this brand (it may still be about another)."""
     competitor: bool = False
+    client: str | None = None
+    """Id of the client whose reports show the brand's figures; None: the whole workflow's only."""
 
     @property
     def pattern(self) -> str | None:

@@ -104,6 +104,10 @@ class MetricInput:
     periods, with a ``period`` column (a record in two periods appears twice);
     ``all_records[kind]`` holds everything the sources returned, unlabelled (for baselines
     such as the follower count the day before a period).
+
+    ``period``, ``platform`` and ``account`` are ``pl.Categorical`` columns (grouped and joined
+    by integer codes): compare them with strings freely, but cast a frame of your own to
+    ``pl.Categorical`` (or these columns to ``pl.String``) before joining the two.
     """
 
     records: dict[str, "pl.LazyFrame"]
