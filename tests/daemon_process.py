@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -341,3 +342,15 @@ def early_in_the_minute(latest_second: int = 45) -> None:
     second = datetime.now(timezone.utc).second
     if second > latest_second:
         time.sleep(60 - second + 0.5)
+
+
+def daily_slot_this_minute(latest_second: int = 40) -> str:
+    """A schedule whose one slot today is the current minute (after :func:`early_in_the_minute`):
+    a daemon started now runs it at once, and no other slot comes due for a day.
+
+    For the tests that kill or block a run and restart or wait: with ``every minute`` the whole
+    test had to end within the slot's minute (a later slot would run too, or supersede it), which
+    a loaded machine (tests in parallel) does not always allow; here only the daemon's start must.
+    """
+    early_in_the_minute(latest_second)
+    return f"every day at {datetime.now(ZoneInfo('Europe/Paris')):%H:%M}"  # workflow_text's time zone

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import subprocess
 import tomllib
@@ -22,6 +23,13 @@ EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 def inspect(*files: Path | str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CMFLOW, "inspect", *map(str, files)], capture_output=True, text=True,
                           timeout=120, cwd=cwd, encoding="utf-8")
+
+
+@functools.cache
+def inspect_fixture(name: str) -> subprocess.CompletedProcess:
+    """``cmflow inspect`` on one file of tests/fixtures/exports, run once for the tests that read
+    its output (the files never change during a run, and each start of cmflow takes a second)."""
+    return inspect(EXPORTS / name)
 
 
 def entry_of(output: str) -> dict:
@@ -68,7 +76,7 @@ CASES = [
                          ids=[case[0] for case in CASES])
 def test_inspect_says_what_each_fixture_is(name, format, records, dates, account, read, ignored):
     path = EXPORTS / name
-    done = inspect(path)
+    done = inspect_fixture(name)
     out = done.stdout
     assert done.returncode == 0, done.stderr + out
     assert f"✓ {path}" in out and f"[{format}]" in out
@@ -89,7 +97,7 @@ def test_inspect_says_what_each_fixture_is(name, format, records, dates, account
 @pytest.mark.parametrize("name", ["youtube_studio_content/Table data.csv",
                                   "account_analytics_content_2026-10-01_2026-10-31.csv"])
 def test_the_entry_printed_reads_the_file_as_inspect_counted(name):
-    out = inspect(EXPORTS / name).stdout
+    out = inspect_fixture(name).stdout
     entry = entry_of(out)
     options = {k: v for k, v in entry.items() if k not in ("id", "plugin")}
     options["account"] = "atelierlumen"
@@ -102,9 +110,9 @@ def test_the_entry_printed_reads_the_file_as_inspect_counted(name):
 
 
 def test_the_youtube_total_row_and_a_yearless_date_are_said():
-    out = inspect(EXPORTS / "youtube_studio_content" / "Table data.csv").stdout
+    out = inspect_fixture("youtube_studio_content/Table data.csv").stdout
     assert '1 row(s) are not records ("Total" in "Content"' in out
-    out = inspect(EXPORTS / "tiktok-overview-2026-11a.csv").stdout
+    out = inspect_fixture("tiktok-overview-2026-11a.csv").stdout
     assert "dates have no year" in out and "default_year" in out
 
 
@@ -113,7 +121,7 @@ def test_the_youtube_total_row_and_a_yearless_date_are_said():
     ("account_analytics_content_2026-10-01_2026-10-31.csv", "Engagements"),
     ("tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv", "engagements")])
 def test_a_sum_column_is_said_not_read(name, column):
-    out = inspect(EXPORTS / name).stdout
+    out = inspect_fixture(name).stdout
     assert column in columns(out, "sums:") and "the sum of other columns, not read" in out
     assert column in columns(out, "ignores:")
     assert "problems: none" in out  # a healthy file: the sum is a note, not a problem
@@ -265,5 +273,5 @@ def test_a_folder_is_inspected_file_by_file_and_read_by_one_entry_per_format(tmp
 
 
 def test_a_sheet_named_in_the_title_is_not_named_twice():
-    out = inspect(EXPORTS / "linkedin-content.xlsx").stdout
+    out = inspect_fixture("linkedin-content.xlsx").stdout
     assert "sheet Metrics (xlsx)  [linkedin_content_metrics]" in out and 'sheet "Metrics"' not in out

@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
-    daemon_folder, early_in_the_minute, email_writes, emails, gated_feed, parse_slot, process_exists,
+    daemon_folder, daily_slot_this_minute, email_writes, emails, gated_feed, parse_slot, process_exists,
     run_locks, runs_of, start_daemon, status, status_rows, workflow_text, write)
 from cmflow.store import open_store
 
@@ -178,8 +178,8 @@ def test_kill_9_of_daemon_and_run_mid_run_then_restart(tmp_path, daemon_folder, 
     killed run had queued nothing: no duplicate), and no lock or running row is left.
     """
     mail = tmp_path / "mail"
-    write(daemon_folder / "slow.toml", workflow_text("Slow", mail, feed=gated_feed.url))
-    early_in_the_minute()
+    schedule = daily_slot_this_minute()  # the slot owed again after the restart is the only one
+    write(daemon_folder / "slow.toml", workflow_text("Slow", mail, feed=gated_feed.url, schedule=schedule))
     first = start_daemon()
     started = first.wait_for("started", workflow="Slow")
     slot = parse_slot(started["slot"])

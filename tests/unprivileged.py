@@ -41,8 +41,9 @@ class Unprivileged:
                 "os.setuid(int(sys.argv[1])); os.execvp(sys.argv[3], sys.argv[3:])", str(self.uid), str(self.gid)]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def unprivileged() -> Unprivileged:
+    """The user to run commands as, probed once a session (the probe starts cmflow as that user)."""
     if os.geteuid() != 0:
         return Unprivileged(os.getuid(), os.getgid())  # file modes already hold for this user
     import pwd

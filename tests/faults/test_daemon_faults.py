@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from cmflow.daemon.service import ASSESS_ENDED_EVERY
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
-    daemon_folder, early_in_the_minute, email_writes, emails, gated_feed, parse_slot, run_locks, runs_of,
-    start_daemon, workflow_text, write)
+    daemon_folder, daily_slot_this_minute, early_in_the_minute, email_writes, emails, gated_feed, parse_slot,
+    run_locks, runs_of, start_daemon, workflow_text, write)
 from store_locker import locker  # noqa: F401  (fixture)
 
 IDLE_CPU_LIMIT = 0.05
@@ -35,10 +33,8 @@ def cpu_seconds(pid: int) -> float:
 
 def test_the_daemon_sleeps_once_a_run_has_ended(tmp_path, daemon_folder, start_daemon):
     """After a run ends, the daemon's loop waits for its next step instead of spinning."""
-    early_in_the_minute(latest_second=40)  # this minute's slot is due when the daemon starts
-    now = datetime.now(ZoneInfo("Europe/Paris"))  # the workflows' time zone
-    write(daemon_folder / "daily.toml", workflow_text("Daily", tmp_path / "mail",
-                                                      schedule=f"every day at {now:%H:%M}"))
+    schedule = daily_slot_this_minute()  # this minute's slot is due when the daemon starts
+    write(daemon_folder / "daily.toml", workflow_text("Daily", tmp_path / "mail", schedule=schedule))
     daemon = start_daemon()
     daemon.wait_for("finished", workflow="Daily", status="ok")  # and nothing due for a day
     # The ended run is assessed at once, and the assessment's next turn passes unused: the
@@ -57,8 +53,8 @@ def test_a_slot_finished_by_an_orphaned_run_is_not_run_again(tmp_path, daemon_fo
     and finishes the slot. The restarted daemon, refused as busy meanwhile, retries that slot;
     the retry finds it done and runs nothing. One run, one e-mail: none duplicated, none lost."""
     mail = tmp_path / "mail"
-    write(daemon_folder / "slow.toml", workflow_text("Slow", mail, feed=gated_feed.url))
-    early_in_the_minute()  # the retry must be for the same slot, not the next minute's
+    schedule = daily_slot_this_minute()  # the retry is for that slot; no next one comes due meanwhile
+    write(daemon_folder / "slow.toml", workflow_text("Slow", mail, feed=gated_feed.url, schedule=schedule))
     first = start_daemon()
     started = first.wait_for("started", workflow="Slow")
     slot = parse_slot(started["slot"])
@@ -94,13 +90,13 @@ def test_a_daemon_whose_store_is_locked_for_a_while_says_busy_and_runs_the_slot_
 
     path = tmp_path / "state.db"
     open_store(store_url).close()
-    early_in_the_minute(latest_second=35)  # the slot that comes due is run, not superseded
+    schedule = daily_slot_this_minute(latest_second=35)  # the slot that comes due is the only one
     daemon = DaemonProcess(daemon_folder, f"{store_url}?timeout=1", tmp_path / "daemon.log", tmp_path)
     try:
         daemon.wait_for("daemon_started")
         held = locker(path)
         mail = tmp_path / "mail"
-        write(daemon_folder / "locked.toml", workflow_text("Locked", mail))
+        write(daemon_folder / "locked.toml", workflow_text("Locked", mail, schedule=schedule))
         daemon.wait_until(lambda: "busy (locked by another process) after 1 s" in daemon.log.read_text(),
                           "the daemon saying the store is busy")
         time.sleep(2.0)  # a few seconds of a store locked by someone else, in all
