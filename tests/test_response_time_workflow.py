@@ -191,3 +191,31 @@ metrics = ["response_time_p90"]
     cards = re.findall(r'<div class="name">([^<]+)</div>\s*<span class="value">([^<]+)</span>', section)
     assert cards == [("First response time, median (min)", "92.50"), ("Answered within the SLA", "60.00%"),
                      ("Unanswered past the SLA", "1")]
+
+
+def test_cmflow_run_as_of_judges_at_the_end_of_that_day(tmp_path, store_url):
+    """A back-fill of 9..15 November run with ``--as-of 2026-11-15`` is judged at the end of Sunday
+    15th in Paris (Monday 16th 00:00): i3's reply (Monday 09:45) is not known yet. i3 has waited
+    Friday 17:30-18:00 = 30 min, inside its SLA; i4 (Friday 16:00) exactly 2h = the SLA, not past it.
+    Answered: i1 40, i2 110, f1 240 -> overall median 110 (92.5 with i3's 75); met i1 i2,
+    breached f1 -> 2 / 3; nothing unanswered past the SLA."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+    from cmflow.store import open_store
+
+    path = write(tmp_path, **{'period = "last_week"': 'period = "2026-11-09..2026-11-15"'})
+    outcome = CliRunner().invoke(main, ["run", str(path), "--as-of", "2026-11-15", "--store", store_url],
+                                 catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    with open_store(store_url) as store:
+        workflow = load_workflow(path)
+        kept = store.measurement_history(workflow.key, ["response_time_median", "answered_within_sla",
+                                                        "unanswered_over_sla"],
+                                         [(datetime(2026, 11, 9).date(), datetime(2026, 11, 15).date())])
+    values = {(row["metric"], row["platform"]): row["value"] for row in kept.iter_rows(named=True)}
+    assert values[("response_time_median", None)] == 110.0
+    assert values[("answered_within_sla", None)] == pytest.approx(200 / 3)
+    assert values[("answered_within_sla", "instagram")] == 100.0
+    assert values[("unanswered_over_sla", None)] == 0.0
+    assert values[("unanswered_over_sla", "instagram")] == 0.0

@@ -4,7 +4,7 @@ answered within the SLA, the unanswered ones past it) and ``unanswered_negative`
 items still waiting, for an escalation).
 
 A conversation belongs to the period it was received in. It is judged at the run's as-of time
-(``cmflow run --as-of``, else now): a reply stamped after it is not known yet. The time it
+(the end of the ``cmflow run --as-of`` day, else now): a reply stamped after it is not known yet. The time it
 waited is counted in the team's opening hours (option ``hours``: weekdays, public holidays,
 closed days, in the workflow's time zone unless it names one), or on the wall clock
 (``clock = "wall"``). A reply stamped before its message (an export error) is left out.
