@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from datetime import datetime, timezone
 
 import polars as pl
@@ -219,3 +220,34 @@ def test_cmflow_run_as_of_judges_at_the_end_of_that_day(tmp_path, store_url):
     assert values[("answered_within_sla", "instagram")] == 100.0
     assert values[("unanswered_over_sla", None)] == 0.0
     assert values[("unanswered_over_sla", "instagram")] == 0.0
+
+
+def test_the_doc_s_escalation_keeps_firing_until_the_message_is_answered(tmp_path, store_url):
+    """docs/response-times.md's workflow (period "yesterday", every day at 10:00, SLA 2h, open
+    09:00-12:30 and 13:30-18:00 on weekdays) over two runs. A negative message on Tuesday 1
+    December 2026 at 17:30 Paris, never answered. Run Wednesday 10:00: it has waited 30 + 60 = 90
+    business minutes: inside the SLA, past the hour of ``older_than``. Run Thursday 10:00: the
+    period is Wednesday, but the message still waits: 30 + 3.5h + 4.5h + 60 = 570 minutes, past
+    the SLA: both alerts fire (before, it fell out of the period and the escalation resolved)."""
+    doc = (Path(__file__).parent.parent / "docs" / "response-times.md").read_text(encoding="utf-8")
+    workflow = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "messages.csv").write_text(
+        "ID;Received;Replied;Account;Message;Sentiment\n"
+        "m1;01/12/2026 17:30;;maison.lune;Toujours rien reçu;negative\n", encoding="utf-8")
+    path = tmp_path / "care.toml"
+    path.write_text(workflow, encoding="utf-8")
+
+    first = run_workflow_file(path, store_url=store_url, now=datetime(2026, 12, 2, 9, tzinfo=timezone.utc))
+    assert first.status == "ok", [s.error for s in first.failed_stages]
+    assert str(first.period) == "2026-12-01..2026-12-01"
+    assert figures(first, "unanswered_over_sla", "account") == {None: 0.0, "maison.lune": 0.0}
+    assert sorted((a.rule, a.is_new) for a in first.alerts) == [("negative_waiting", True)]
+
+    second = run_workflow_file(path, store_url=store_url, now=datetime(2026, 12, 3, 9, tzinfo=timezone.utc))
+    assert second.status == "ok", [s.error for s in second.failed_stages]
+    assert str(second.period) == "2026-12-02..2026-12-02"
+    assert figures(second, "unanswered_over_sla", "account") == {None: 1.0, "maison.lune": 1.0}
+    assert figures(second, "unanswered_negative", "account") == {"maison.lune": 1.0}
+    assert sorted((a.rule, a.is_new) for a in second.alerts) == [("negative_waiting", False), ("sla_breach", True)]
+    assert second.resolved == []
