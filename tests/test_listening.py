@@ -199,6 +199,22 @@ def test_volume_share_of_voice_reach_and_hashtags_by_hand(replay_server, tmp_pat
         (1, "#noel"): 4, (2, "#maisonlumiere"): 2, (3, "#lyon"): 1}
 
 
+def test_a_watched_brand_never_mentioned_has_a_share_of_voice_of_0(replay_server, tmp_path, monkeypatch) -> None:
+    """A third brand no mention names: mentions by brand gives it 0, and so does share_of_voice,
+    overall and on each platform (the shares of the others unchanged: 6 / 10 and 4 / 10 ...)."""
+    listen = LISTEN + '\n[[listen.competitors]]\nid = "soleil"\nname = "Studio Soleil Levant"\n'
+    result = run(tmp_path, replay_server, monkeypatch, listen=listen)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert current(result, "mentions", "brand")[("soleil",)] == 0
+    assert current(result, "share_of_voice", "brand", "platform") == pytest.approx({
+        ("lumiere", None): 60.0, ("nuit", None): 40.0, ("soleil", None): 0.0,
+        ("lumiere", "bluesky"): 60.0, ("nuit", "bluesky"): 40.0, ("soleil", "bluesky"): 0.0,
+        ("lumiere", "press"): 200 / 3, ("nuit", "press"): 100 / 3, ("soleil", "press"): 0.0,
+        ("lumiere", "x"): 50.0, ("nuit", "x"): 50.0, ("soleil", "x"): 0.0})
+    assert current(result, "share_of_voice_by_reach", "brand") == pytest.approx({
+        ("lumiere",): 6500 / 7600 * 100, ("nuit",): 1100 / 7600 * 100, ("soleil",): 0.0})
+
+
 def test_share_of_voice_is_kept_in_the_store(replay_server, tmp_path, monkeypatch) -> None:
     from cmflow.store import open_store
 

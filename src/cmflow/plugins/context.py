@@ -113,6 +113,9 @@ class MetricInput:
     as_of: datetime | None = None
     """The instant the run counts as now (``cmflow run --as-of``, else the clock), in UTC: what
     "still unanswered" and "older than the SLA" are judged at. None in an input built by hand."""
+    brands: Sequence[str] = ()
+    """The ids of the brands the workflow's ``[listen]`` watches, the brand first: a listening
+    metric gives each a row, 0 where it has no mention (none in an input built by hand)."""
 
 
 @dataclass

@@ -115,13 +115,13 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     import polars as pl
 
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of))] \
+    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of, brands))] \
         if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         for value in values if labelled else ():
             rows = plugin.compute(MetricInput(of_value(base.records, value), of_value(base.all_records, value),
-                                              base.periods, labelled, base.as_of))
+                                              base.periods, labelled, base.as_of, brands))
             parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()

@@ -59,8 +59,8 @@ class ShareOfVoice(Metric):
 
     Every row is one brand's (``brand``); ``by = ["platform"]`` adds each platform's shares. A
     mention naming two brands counts once for each, so the shares of a period add up to 100.
-    A brand with no mention in a period has 0 % there, once it has mentions in another period of
-    the run; a period where no watched brand is mentioned has no value.
+    Every watched brand has a row: 0 % where it has no mention and the others have some; a
+    period (or platform) where no watched brand is mentioned has no value.
     """
 
     name = "share_of_voice"
@@ -89,6 +89,11 @@ class ShareOfVoice(Metric):
         weight = pl.col("reach").sum() if by_reach else pl.len()
         rows = aggregate(mentions, [("brand", *dims) for dims in data.grouping_sets],
                          [weight.cast(pl.Float64).alias("weight")], periods=[p.label for p in data.periods])
+        if data.brands and rows.height:  # every watched brand has a row, 0 where none mentions it
+            groups = rows.drop("brand", "weight").unique()
+            watched = pl.DataFrame({"brand": list(data.brands)}, schema={"brand": rows.schema["brand"]})
+            rows = groups.join(watched, how="cross").join(rows, on=[*groups.columns, "brand"], how="full",
+                                                            nulls_equal=True, coalesce=True)
         within = ["period", *[c for c in rows.columns if c not in ("period", "brand", "weight")]]
         total = pl.col("weight").fill_null(0).sum().over(within, mapping_strategy="group_to_rows")
         what = "mention of known reach" if by_reach else "mention"
