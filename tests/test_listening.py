@@ -565,3 +565,25 @@ def test_the_json_schema_knows_listen() -> None:
     document["listen"]["duplicate_window"] = "1h"
     assert [e.message for e in validator.iter_errors(document)] == [
         "Additional properties are not allowed ('tems' was unexpected)"]
+
+
+def test_top_hashtags_leave_out_link_fragments_entities_and_words_with_a_hash() -> None:
+    """Tags: m1 #noel (the link's #frag, www.x.org/#top and the entity &#39; are not tags),
+    m2 #Noël and #lyon (``#lyon`` after a comma), m3 #lyon at the start (c#sharp is not one)."""
+    from datetime import date, datetime, timezone
+
+    from cmflow import Period, RecordTable
+    from cmflow.builtin.metrics.listening import TopHashtags
+    from cmflow.stages.measure import MetricRequest, measure
+
+    week = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")
+    texts = ["Vu sur https://x.org/p#frag et www.x.org/#top, l&#39;atelier #noel",
+             "Bientôt #Noël,#lyon", "#lyon et c#sharp"]
+    rows = [{"platform": "x", "mention_id": f"m{i}", "published_at": datetime(2026, 11, 17, i, tzinfo=timezone.utc),
+             "text": text} for i, text in enumerate(texts, 1)]
+    frame = RecordTable.from_rows("mention", rows).conformed().with_columns(source_id=pl.lit("src"))
+    metric = TopHashtags(TopHashtags.Options(), entry_id="tags")
+    measured = measure([MetricRequest(metric, ["overall"], ["src"])], {"mention": frame}, [week])
+    assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
+    ranked = measured.measurements.filter(pl.col("period") == "current").sort("rank")
+    assert ranked.select("rank", "hashtag", "value").rows() == [(1, "#lyon", 2.0), (2, "#noel", 2.0)]

@@ -132,6 +132,13 @@ class MentionReach(Metric):
                                 .when(unknown).then(pl.lit("no mention of the period has a known reach")))
 
 
+LINK = r"(?i)\b(?:https?://|www\.)\S+"
+"""A link in a text: its ``#fragment`` is no hashtag."""
+HASHTAG = r"(?:^|[^\w/&])#\w+"
+"""A hashtag with the character before it: none, or not a word character, ``/`` or ``&``
+(``abc#1``, ``/p#top`` and the entity ``&#39;`` are not hashtags)."""
+
+
 class TopHashtagsOptions(PluginOptions):
     n: int = Field(10, ge=1, le=100, description="How many hashtags to keep per group.")
 
@@ -141,7 +148,9 @@ class TopHashtags(Metric):
 
     Hashtags are told apart without case or accents (``#Lumière`` and ``#lumiere`` are one, shown
     folded: ``#lumiere``); a mention counts once per hashtag however often it repeats it. Rows
-    carry ``hashtag``, ``rank`` (1 = most used; ties by name) and ``ranked_within``.
+    carry ``hashtag``, ``rank`` (1 = most used; ties by name) and ``ranked_within``. Links are
+    dropped first (a ``#fragment`` is no hashtag), and a ``#`` after a word character, ``/`` or
+    ``&`` (an entity such as ``&#39;``) starts none.
     """
 
     name = "top_hashtags"
@@ -157,7 +166,9 @@ class TopHashtags(Metric):
         import polars as pl
 
         mentions = data.records["mention"].with_row_index("_mention")
-        tagged = (mentions.with_columns(pl.col("text").str.extract_all(r"#\w+").alias("_tags"))
+        tags = (pl.col("text").str.replace_all(LINK, " ").str.extract_all(HASHTAG)
+                .list.eval(pl.element().str.replace(r"^[^#]+", "")))  # the character before the # dropped
+        tagged = (mentions.with_columns(tags.alias("_tags"))
                   .explode("_tags").filter(pl.col("_tags").is_not_null()).collect())
         spellings = tagged["_tags"].unique().to_list()
         tagged = tagged.with_columns(pl.col("_tags").replace_strict({t: folded_text(t) for t in spellings},
