@@ -20,7 +20,7 @@ from pydantic import Field
 from cmflow import (Duration, Metric, PluginOptions, PositiveDuration, ServiceHours, aggregate, business_seconds,
                     hookimpl, measurement_rows, ratio)
 
-from cmflow.builtin.metrics.sentiment import normalised_sentiment, unclassified_reason
+from cmflow.builtin.metrics.sentiment_tallies import normalised_sentiment, unclassified_reason
 
 if TYPE_CHECKING:
     import polars as pl
