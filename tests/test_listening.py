@@ -387,7 +387,7 @@ def _listen(**keys):
     from cmflow.foundation.listening import Listen, WatchedBrand
 
     brands = (WatchedBrand("lumiere", "Maison Lumière", ("Maison Lumière", "#BougieLumiere"), ("lumière noire",)),
-              WatchedBrand("nuit", "Atelier Nuit", ("Atelier Nuit",), competitor=True))
+              WatchedBrand("nuit", "Atelier Nuit", ("Atelier Nuit",)))
     return Listen(brands, **keys)
 
 
@@ -423,9 +423,11 @@ def test_normalised_urls_drop_what_two_copies_of_a_page_differ_by() -> None:
     assert normalised_urls(pl.Series([
         "http://WWW.Example.org/a/b/?utm_source=x&id=3&fbclid=y#top", "https://example.org/a/b",
         "https://user@Example.org:8443/A?utm_medium=email", "example.org/a/b/", "  ", None,
-        "https://x.com/Lea_L/status/1001?s=20&t=abc"])).to_list() == [
+        "https://x.com/Lea_L/status/1001?t=abc&s=20", "https://blog.fr/?s=lumiere", "https://blog.fr/?s=nuit",
+        "https://ex.org/p?b=2&a=1&utm_source=x"])).to_list() == [
         "example.org/a/b?id=3", "example.org/a/b", "example.org/A", "example.org/a/b", None, None,
-        "x.com/Lea_L/status/1001?t=abc"]
+        # s is kept (a WordPress search: two searches are two pages); the parameters sorted.
+        "x.com/Lea_L/status/1001?s=20&t=abc", "blog.fr?s=lumiere", "blog.fr?s=nuit", "ex.org/p?a=1&b=2"]
 
 
 def _watched(rows: list[dict], window_hours: float = 1):
@@ -443,7 +445,8 @@ def _watched(rows: list[dict], window_hours: float = 1):
     listen = _listen(duplicate_window=timedelta(hours=window_hours))
     workflow = type("W", (), {"listen": listen})()
     watched = watch(workflow, Fetched({"mention": pl.concat(frames)}, [], []))
-    return watched.fetched.records["mention"], watched.report.counts
+    [report] = watched.reports
+    return watched.fetched_and_watched.records["mention"], report.counts
 
 
 def test_same_author_and_text_merge_within_the_window_only() -> None:
@@ -457,6 +460,23 @@ def test_same_author_and_text_merge_within_the_window_only() -> None:
         ("b", {"platform": "x", "mention_id": "3", "author": "lea", "text": text, **later}),
     ])
     assert mentions.select("mention_id", "reach", "source_id").rows() == [("1", 40, "a"), ("3", None, "b")]
+    assert counts["merged duplicates"] == 1
+
+
+def test_the_duplicate_window_counts_from_the_first_copy_not_the_last() -> None:
+    """Copies at 12:00, 12:50 and 13:40 with a 1 h window: the second is 50 min from the first,
+    merged; the third is 100 min from the first (50 from the second): a mention of its own."""
+    from datetime import datetime, timezone
+
+    def at(hour: int, minute: int) -> dict:
+        return {"published_at": datetime(2026, 11, 20, hour, minute, tzinfo=timezone.utc)}
+
+    mentions, counts = _watched([
+        ("a", {"platform": "x", "mention_id": "1", "author": "lea", "text": "Maison Lumière", **at(12, 0)}),
+        ("b", {"platform": "x", "mention_id": "2", "author": "lea", "text": "Maison Lumière", **at(12, 50)}),
+        ("b", {"platform": "x", "mention_id": "3", "author": "lea", "text": "Maison Lumière", **at(13, 40)}),
+    ])
+    assert mentions["mention_id"].to_list() == ["1", "3"]
     assert counts["merged duplicates"] == 1
 
 

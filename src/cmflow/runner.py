@@ -90,14 +90,13 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
         watched = _timed("watch", watch, workflow, fetched)
-        fetched = watched.fetched
+        fetched = watched.fetched_and_watched
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
                           as_of=as_of)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
-        listened = [watched.report] if watched.report is not None else []
-        reported = [*fetched.reports, *listened, *classified.reports, *measured.reports]
+        reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,

@@ -76,7 +76,6 @@ class WatchedBrand:
     """The words that name it (the name itself, hashtags, handles, products); the name is one."""
     exclude: tuple[str, ...] = ()
     """Terms that make a mention not about this brand (it may still be about another)."""
-    competitor: bool = False
 
     @property
     def pattern(self) -> str | None:
@@ -120,7 +119,7 @@ class Listen:
         folded = folded_texts(texts.cast(pl.String))
         named = pl.DataFrame({b.id: b.named_in(folded) for b in self.brands})
         return named.select(pl.concat_list(pl.when(pl.col(b.id)).then(pl.lit(b.id)) for b in self.brands)
-                            .list.drop_nulls().alias("brands")).to_series()
+                            .list.drop_nulls().alias(BRANDS_COLUMN)).to_series()
 
     def excluded(self, texts: "pl.Series") -> "pl.Series":
         """Whether each text holds one of the section's exclusions."""
@@ -129,14 +128,19 @@ class Listen:
         return _holds(term_pattern(self.exclude), folded_texts(texts.cast(pl.String)))
 
 
-TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|s|si)(=|$)"
+BRANDS_COLUMN = "brands"
+"""The column of a mention the watch stage adds: the ids of the watched brands it names."""
+
+
+TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|si)(=|$)"
 """A query parameter that tells where a click came from, not which page it is."""
 
 
 def normalised_urls(urls: "pl.Series") -> "pl.Series":
     """Each URL as two copies of one page are compared, vectorised: scheme, user, port and
     ``www.`` dropped, host in lower case, no fragment, no tracking parameters (``utm_*``,
-    ``fbclid`` ...), no trailing slash on the path; null for no URL
+    ``fbclid`` ...; a search's ``s`` is kept), the other parameters sorted, no trailing slash on
+    the path; null for no URL
     (``http://WWW.Ex.org/a/?utm_source=x&id=3#top`` -> ``ex.org/a?id=3``)."""
     import polars as pl
 
@@ -148,7 +152,7 @@ def normalised_urls(urls: "pl.Series") -> "pl.Series":
         pl.col("rest").str.extract(r"^[^/?#]*([^?#]*)", 1).str.strip_chars_end("/"),
         pl.col("rest").str.extract(r"^[^?#]*\?([^#]*)", 1).str.split("&")
         .list.eval(pl.element().filter((pl.element() != "") & ~pl.element().str.contains(TRACKING_PARAMETER)))
-        .list.join("&").pipe(lambda query: pl.when(query != "").then(pl.lit("?") + query).otherwise(pl.lit(""))),
+        .list.sort().list.join("&").pipe(lambda query: pl.when(query != "").then(pl.lit("?") + query).otherwise(pl.lit(""))),
         ignore_nulls=True))).to_series()
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
+from cmflow.foundation.listening import BRANDS_COLUMN
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
 from cmflow.plugins.context import MetricInput
@@ -139,7 +140,8 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.La
     """The records naming ``brand`` (mentions the watch stage labelled); none of other kinds."""
     import polars as pl
 
-    return {kind: frame.filter(pl.col("brands").list.contains(brand)) if "brands" in frame.collect_schema().names()
+    return {kind: frame.filter(pl.col(BRANDS_COLUMN).list.contains(brand))
+            if BRANDS_COLUMN in frame.collect_schema().names()
             else frame.head(0) for kind, frame in frames.items()}
 
 

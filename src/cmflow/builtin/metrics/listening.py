@@ -11,16 +11,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, UserFacingError, aggregate, folded_text, hookimpl, measurement_rows, ratio
+from cmflow import BRANDS_COLUMN, Metric, PluginOptions, UserFacingError, aggregate, folded_text, hookimpl, measurement_rows, ratio
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import MetricInput
-
-BRANDS = "brands"
-"""The column of a mention listing the ids of the brands it names (the watch stage's)."""
-
 
 class NoListenSection(UserFacingError):
     """A listening metric runs in a workflow whose mentions name no brand."""
@@ -32,9 +28,9 @@ def mentions_with_brands(data: "MetricInput", metric: str) -> "pl.LazyFrame":
     import polars as pl
 
     frame = data.records["mention"]
-    if BRANDS not in frame.collect_schema().names():
+    if BRANDS_COLUMN not in frame.collect_schema().names():
         if frame.select(pl.len()).collect().item() == 0:
-            return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS))
+            return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
         raise NoListenSection(f"{metric} compares the brands a [listen] section watches, and the workflow has "
                               "none: add [listen] with the brand and its competitors (docs/workflow-file.md)")
     return frame
@@ -44,7 +40,7 @@ def mention_per_brand(frame: "pl.LazyFrame") -> "pl.LazyFrame":
     """One row per mention and brand it names (a ``brand`` column); mentions naming none left out."""
     import polars as pl
 
-    return frame.with_columns(pl.col(BRANDS).alias("brand")).explode("brand").filter(pl.col("brand").is_not_null())
+    return frame.with_columns(pl.col(BRANDS_COLUMN).alias("brand")).explode("brand").filter(pl.col("brand").is_not_null())
 
 
 class ShareOfVoiceOptions(PluginOptions):
