@@ -3,9 +3,10 @@ business hours: ``response_times`` (median and 90th-percentile first response ti
 answered within the SLA, the unanswered ones past it) and ``unanswered_negative`` (negative
 items still waiting, for an escalation).
 
-A conversation belongs to the period it was received in. It is judged at the run's as-of time
-(the end of the ``cmflow run --as-of`` day, else now): a reply stamped after it is not known yet. The time it
-waited is counted in the team's opening hours (option ``hours``: weekdays, public holidays,
+A conversation belongs to the period it was received in; the unanswered counts are the backlog
+(every conversation still waiting, whatever its period, within the option ``backlog``). It is
+judged at the run's as-of time (the end of the ``cmflow run --as-of`` day, else now): a reply
+stamped after it is not known yet. The time it waited is counted in the team's opening hours (option ``hours``: weekdays, public holidays,
 closed days, in the workflow's time zone unless it names one), or on the wall clock
 (``clock = "wall"``). A reply stamped before its message (an export error) is left out.
 """
@@ -123,7 +124,9 @@ class ResponseTimes(Metric):
     of the answered ones (linear interpolation between ranks); ``answered_within_sla`` (%):
     met / (met + breached), where met is answered within ``sla`` and breached is answered later,
     or unanswered for longer than ``sla`` at the as-of time; an unanswered item still inside its
-    SLA is neither. ``unanswered_over_sla``: the breached ones without a reply. With
+    SLA is neither. ``unanswered_over_sla``: the backlog past its SLA, the conversations without a
+    reply at the as-of time (an earlier period: at its end) that have waited longer than ``sla``,
+    whatever period they were received in, received within ``backlog``. With
     ``clock = "wall"`` the names start with ``wall_``.
     """
 
@@ -200,16 +203,17 @@ class UnansweredNegativeOptions(ClockOptions):
 
 
 class UnansweredNegative(Metric):
-    """Number of negative conversations received in the period still unanswered at the as-of
-    time after waiting longer than ``older_than``: what an escalation watches (a ``threshold``
-    with ``above = 0``).
+    """Number of negative conversations still unanswered at the as-of time (an earlier period:
+    at its end) after waiting ``older_than`` or longer, whatever period they were received in,
+    received within ``backlog``: what an escalation watches (a ``threshold`` with ``above = 0``),
+    so it stays firing until the message is answered.
 
     Reads the ``sentiment`` an export or a ``[[classifiers]]`` entry gave. No value (not 0)
-    where none of the group's conversations of the period has a sentiment.
+    where none of the group's waiting conversations has a sentiment; 0 where none waits.
     """
 
     name = "unanswered_negative"
-    description = "Number of negative comments and messages of the period still unanswered after a wait."
+    description = "Number of negative comments and messages still unanswered after a wait (the backlog)."
     Options = UnansweredNegativeOptions
     needs = ("conversation",)
     groupings = GROUPINGS
