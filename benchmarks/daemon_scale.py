@@ -16,7 +16,11 @@ directory:
    daemon's CPU time (utime + stime of all its threads, from ``/proc``) over ``--idle-seconds``.
    Then N workflows due once now (once a day, at this minute): once every run has ended and
    been assessed, the daemon's CPU over ``--idle-seconds`` again (it must be as idle as before).
-2. **Fast**: N workflows scheduled ``every minute``, ``every 5 minutes`` and ``every 15
+2. **All at once**: N workflows on the same once-a-day schedule, at the first minute boundary
+   at least 20 s after launch: nothing is owed at start-up, then N slots fall due at the same
+   instant. Lateness p50/p99/max of their runs, runs per second from the slot to the last
+   run's end and in the busiest 10 s.
+3. **Fast**: N workflows scheduled ``every minute``, ``every 5 minutes`` and ``every 15
    minutes`` in turn (``--schedule`` to change the mix), each reading a six-post CSV file
    (one ``csv`` source, one metric, no outputs), for ``--seconds`` after start-up, then SIGTERM.
    Unless ``--no-align``, the launch is timed (with the idle phase's start-up time) so that
@@ -30,7 +34,8 @@ Figures, from the daemon's JSON log lines (read as they arrive) and ``/proc`` (s
 - **Lateness**: the ``seconds`` field of each ``started`` line (seconds from the slot to the
   run being handed to the executor), p50/p99/max, per slot of the window (the slots due at
   start-up fell before the daemon ran: their delay counts from start-up), with the slots owed
-  (from :mod:`cmflow.foundation.schedules`) against the runs started; runs finished by status and per
+  (from :mod:`cmflow.foundation.schedules`) against the runs started, then summed for the slots
+  due at start-up and for those of a boundary; runs finished by status and per
   second in the busiest 10 s; what the store recorded as missed (superseded under the default
   ``latest`` catch-up policy).
 - **Memory**: peak RSS of the daemon alone (its ``VmHWM``) and the peak sum of RSS and of PSS
@@ -42,9 +47,10 @@ Figures, from the daemon's JSON log lines (read as they arrive) and ``/proc`` (s
   the whole tree's (runs included) during the window.
 - The warnings and errors the daemon and its runs logged, counted by event.
 
-Run: ``.venv/bin/python benchmarks/daemon_scale.py`` (about three minutes), ``--quick`` (100
-workflows, 20 s, no alignment: under a minute), ``--max-parallel 4``; ``--cmflow COMMAND``
-benchmarks another cmflow (another checkout's venv, a patched build).
+Run: ``.venv/bin/python benchmarks/daemon_scale.py`` (about five minutes), ``--quick`` (100
+workflows, 20 s, no alignment: about two minutes), ``--max-parallel 4``; ``--skip-idle``,
+``--skip-at-once``, ``--skip-fast`` leave a phase out; ``--cmflow COMMAND`` benchmarks another
+cmflow (another checkout's venv, a patched build).
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ FAST_SCHEDULES = ("every minute", "every 5 minutes", "every 15 minutes")
 SAMPLE_EVERY = 0.2
 ALIGN_LEAD = 10.0
 """Seconds between the end of start-up and the next minute boundary when the launch is aligned."""
+AT_ONCE_LEAD = 20.0
+"""All-at-once phase: the shared slot is the first minute boundary at least this long after launch."""
 ASSESS_ENDED_EVERY = 10.0
 """As cmflow.daemon.service.ASSESS_ENDED_EVERY: ended runs are assessed together this often."""
 ON_TIME = timedelta(minutes=1)
@@ -387,6 +395,13 @@ def fast_phase(command: list[str], work: Path, count: int, max_parallel: int, se
         values = by_slot.get(slot, [])
         print(f"| {label} | {count} | {len(values)} | {_seconds(percentile(values, 50))} | "
               f"{_seconds(percentile(values, 99))} | {_seconds(max(values, default=None))} |")
+    boundary = [value for slot, values in by_slot.items() if slot is not None for value in values]
+    for label, values, owed_count in (
+            ("due at start-up (delay from start-up)", by_slot.get(None, []), owed[None]),
+            ("of a boundary in the window (lateness)", boundary,
+             sum(n for slot, n in owed.items() if slot is not None))):
+        print(f"  slots {label}: {len(values)} of {owed_count} started, p50 {_seconds(percentile(values, 50))}, "
+              f"p99 {_seconds(percentile(values, 99))}, max {_seconds(max(values, default=None))}")
     slots = [slot for slot in owed if slot is not None]
     if slots:
         print(f"  (the stop came {(stopped_wall - slots[-1]).total_seconds():.0f} s after the last slot; "
@@ -415,6 +430,107 @@ def fast_phase(command: list[str], work: Path, count: int, max_parallel: int, se
           f"daemon and runs {100 * cpu_tree / window:.0f} % of one core "
           f"({os.cpu_count()} cores on this machine)")
     report_problems(daemon)
+
+
+@dataclass
+class AtOnceResult:
+    count: int
+    started: list[float]
+    """Lateness of each run started (slot to the run handed to the executor), seconds."""
+    finished: int
+    statuses: Counter
+    drain_seconds: float | None
+    """From the slot to the last run's ``finished`` line."""
+    busiest_10s: int
+    cpu_daemon_percent: float
+    cpu_per_run: float | None
+    """CPU seconds of the daemon, its fork server and the runs, per run finished: unlike wall
+    times, it hardly moves with the load other processes put on the machine."""
+
+
+def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int, posts: Path) -> AtOnceResult:
+    """N workflows on the same once-a-day schedule, at a minute boundary AT_ONCE_LEAD s or more
+    after the daemon is up: nothing is owed at start-up, then N slots fall due at the same
+    instant. Lateness of each, and how fast the daemon drains them."""
+    slot = (datetime.now(UTC) + timedelta(seconds=AT_ONCE_LEAD)).replace(second=0, microsecond=0) \
+        + timedelta(minutes=1)
+    folder = Path(tempfile.mkdtemp(prefix="at_once-", dir=work))  # fresh for each round
+    write_workflows(folder / "workflows", count, [f"every day at {slot:%H:%M}"], posts)
+    daemon = DaemonProcess(command, folder / "workflows", folder / "state.db", max_parallel)
+    daemon.start()
+    daemon.wait_for("daemon_started", 600)
+    if datetime.now(UTC) >= slot:
+        daemon.stop()
+        raise SystemExit(f"the daemon took too long to start: {slot:%H:%M:%S} passed before it was up")
+    wait = (slot - datetime.now(UTC)).total_seconds()
+    cpu_before, tree_before = daemon.cpu(), daemon.cpu(with_tree=True)
+    deadline = time.monotonic() + wait + 600
+    while len(daemon.events_named("finished")) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # the fork server reaps the last runs: their CPU counts in its children's
+    cpu_used, tree_used = daemon.cpu() - cpu_before, daemon.cpu(with_tree=True) - tree_before
+    daemon.stop()
+    starts = [entry for _, entry in daemon.events_named("started") if _slot(entry) == slot]
+    report_problems(daemon)
+    label = f"@{slot:%Y-%m-%dT%H:%MZ}"  # a finished line names its run, workflow@slot
+    finished = [(at, entry) for at, entry in daemon.events_named("finished")
+                if str(entry.get("run", "")).endswith(label)]
+    last = max((datetime.fromisoformat(entry["time"]) for _, entry in finished), default=None)
+    busy = (last - slot).total_seconds() if last else None
+    return AtOnceResult(count, [entry["seconds"] for entry in starts], len(finished),
+                        Counter(entry.get("status") for _, entry in finished), busy,
+                        busiest(finished, 10.0), 100 * cpu_used / max(busy or 0.0, 1.0),
+                        tree_used / len(finished) if finished else None)
+
+
+@dataclass
+class AtOnceRound:
+    command: str
+    result: AtOnceResult
+
+    @property
+    def rate(self) -> float | None:
+        """Runs finished per second, from the slot to the last one's end."""
+        busy = self.result.drain_seconds
+        return self.result.finished / busy if busy else None
+
+    @property
+    def p99(self) -> float | None:
+        return percentile(self.result.started, 99)
+
+
+def report_at_once(rounds: list[AtOnceRound], count: int, max_parallel: int) -> None:
+    """A row per round; with a reference, the median ratios of the rounds."""
+    print(f"\nAll at once: {count} workflows on one once-a-day schedule, the same slot, "
+          f"--max-parallel {max_parallel}")
+    print("\n| cmflow | slots due at once | runs started | lateness p50 | p99 | max "
+          "| runs/s (slot to last finish) | runs/s (busiest 10 s) | runs finished | daemon CPU draining "
+          "| CPU per run, daemon and runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for run in rounds:
+        result, values = run.result, run.result.started
+        rate = "-" if run.rate is None else f"{run.rate:.1f}"
+        print(f"| {run.command} | {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
+              f"{_seconds(run.p99)} | {_seconds(max(values, default=None))} | {rate} | "
+              f"{result.busiest_10s / 10.0:.1f} | {', '.join(f'{n} {s}' for s, n in result.statuses.most_common())} | "
+              f"{result.cpu_daemon_percent:.0f} % | {_milliseconds(result.cpu_per_run)} |")
+    subjects = [run for run in rounds if run.command == "benchmarked"]
+    references = [run for run in rounds if run.command == "reference"]
+    pairs = list(zip(references, subjects))
+    if pairs and all(r.result.cpu_per_run and s.result.cpu_per_run for r, s in pairs):
+        cpu = sorted(s.result.cpu_per_run / r.result.cpu_per_run for r, s in pairs)
+        print(f"  CPU per run, benchmarked / reference, median of {len(pairs)} round(s): x{cpu[len(cpu) // 2]:.2f} "
+              f"(each round: {', '.join(f'{r:.2f}' for r in cpu)})")
+    cpus = sorted(run.result.cpu_per_run for run in subjects if run.result.cpu_per_run)
+    if cpus:
+        print(f"  at that CPU per run ({_milliseconds(cpus[len(cpus) // 2])}, median), {os.cpu_count()} idle cores "
+              f"would finish at most {os.cpu_count() / cpus[len(cpus) // 2]:.0f} runs/s")
+    if pairs and all(r.rate and s.rate and r.p99 and s.p99 for r, s in pairs):
+        rates = sorted(s.rate / r.rate for r, s in pairs)
+        lateness = sorted(s.p99 / r.p99 for r, s in pairs)
+        print(f"  benchmarked / reference, median of {len(pairs)} round(s) run in turn: runs/s x"
+              f"{rates[len(rates) // 2]:.2f} (each round: {', '.join(f'{r:.2f}' for r in rates)}); lateness p99 x"
+              f"{lateness[len(lateness) // 2]:.2f} (each round: {', '.join(f'{r:.2f}' for r in lateness)})")
 
 
 def owed_slots(keys: dict[str, str], started: datetime, stopped: datetime) -> dict[datetime | None, int]:
@@ -479,6 +595,10 @@ def percentile(values: list[float], rank: float) -> float | None:
     return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
 
 
+def _milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{1000 * value:.0f} ms"
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
@@ -500,9 +620,15 @@ def main() -> None:
     parser.add_argument("--schedule", action="append", dest="schedules",
                         help="A fast schedule; repeat for a mix (default: every minute, every 5 minutes, every 15 minutes).")
     parser.add_argument("--no-align", action="store_true", help="Launch the fast phase at once.")
-    parser.add_argument("--skip-idle", action="store_true", help="Only the fast phase.")
+    parser.add_argument("--skip-idle", action="store_true", help="Skip the idle phase.")
+    parser.add_argument("--skip-at-once", action="store_true", help="Skip the all-at-once phase.")
+    parser.add_argument("--skip-fast", action="store_true", help="Skip the fast phase.")
     parser.add_argument("--cmflow", metavar="COMMAND",
                         help="The cmflow command to benchmark (default: the one beside this Python).")
+    parser.add_argument("--reference", metavar="COMMAND",
+                        help="All-at-once phase: run this cmflow too, in turn, and print the ratios.")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="All-at-once phase: rounds (each cmflow once per round; default 1).")
     parser.add_argument("--quick", action="store_true", help="100 workflows, 20 s, 10 s idle, no alignment.")
     arguments = parser.parse_args()
     if arguments.quick:
@@ -531,8 +657,18 @@ def main() -> None:
                                      arguments.idle_seconds, posts)
             print(f"| daemon CPU over {after.window:.0f} s after the last of {after.runs} runs ended "
                   f"| {after.cpu_percent:.1f} % of one core |")
-        fast_phase(command, work, arguments.workflows, arguments.max_parallel, arguments.seconds, schedules, posts,
-                   None if arguments.no_align or expected_startup is None else expected_startup)
+        if not arguments.skip_at_once:
+            rounds = []
+            for _ in range(arguments.rounds):
+                if arguments.reference:
+                    rounds.append(AtOnceRound("reference", at_once_phase(
+                        [arguments.reference], work, arguments.workflows, arguments.max_parallel, posts)))
+                rounds.append(AtOnceRound("benchmarked", at_once_phase(
+                    command, work, arguments.workflows, arguments.max_parallel, posts)))
+            report_at_once(rounds, arguments.workflows, arguments.max_parallel)
+        if not arguments.skip_fast:
+            fast_phase(command, work, arguments.workflows, arguments.max_parallel, arguments.seconds, schedules, posts,
+                       None if arguments.no_align or expected_startup is None else expected_startup)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,21 @@ What it does:
 1. Reads the evaluation sets of ``benchmarks/data/sentiment/`` (``fr.tsv``, ``en.tsv``: XLM-T's
    validation splits, never trained or tuned on; see that folder's README for their provenance).
 2. Labels them with the built-in model (``SentimentModel.builtin()``), the language given as the
-   set's; with the language detected instead (``--detect`` column); with VADER (English only,
+   set's; with the language detected instead; through the ``sentiment`` classifier plugin with
+   the language unknown (what a workflow does with records whose source gives no language, with
+   its default ``languages``: the share it leaves unlabelled is the ``null`` column); with a
+   model file given as ``--baseline FILE`` (a previous model, measured in the same run); with VADER (English only,
    compound >= 0.05 positive, <= -0.05 negative, the thresholds its authors recommend); and with
    the majority class of the model's training data for that language (a constant).
-3. Prints accuracy and macro-F1 of each, per language, and the model's per-class F1.
+3. Prints accuracy and macro-F1 of each, per language (an unlabelled text counts as wrong), the
+   share of texts left unlabelled, and the per-class F1.
 4. Times ``classify`` on the evaluation texts repeated to ``--texts`` texts (50,000 by default),
    language detection included, in this process pinned to one core (``os.sched_setaffinity``),
    median of ``--runs`` runs, by wall time and by CPU time; and VADER on the English texts, the
    same way, as the reference measured in the same run.
 
-Run: ``python benchmarks/sentiment_eval.py`` (needs the ``bench`` extra for VADER).
+Run: ``python benchmarks/sentiment_eval.py [--baseline OLD.json.gz]`` (needs the ``bench``
+extra for VADER).
 """
 
 from __future__ import annotations
@@ -58,6 +63,15 @@ def scores(truth: list[str], predicted: list[str | None]) -> dict[str, float]:
     return result
 
 
+def plugin_labels(texts: list[str]) -> list[str | None]:
+    """The labels the ``sentiment`` classifier plugin gives, default options, no language known."""
+    from cmflow.builtin.classifiers.sentiment import Sentiment  # noqa
+
+    plugin = Sentiment(Sentiment.Options(), entry_id="sentiment")
+    plugin.prepare(Path.cwd())
+    return plugin.classify(pl.Series(texts, dtype=pl.Utf8), None)["sentiment"].to_list()
+
+
 def vader_labels(texts: list[str]) -> list[str]:
     """VADER's label of each text (compound score thresholds of its README)."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -93,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--texts", type=int, default=50_000, help="texts per throughput run")
     parser.add_argument("--runs", type=int, default=5, help="throughput runs (median)")
+    parser.add_argument("--baseline", type=Path, default=None, help="another model file, measured alongside")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -101,21 +116,30 @@ def main() -> None:
     model = SentimentModel.builtin()
     load_seconds = time.perf_counter() - started
 
-    print(f"{'language':8} {'classifier':34} {'texts':>5} {'accuracy':>8} {'macro-F1':>8}   F1 neg / neu / pos")
+    baseline = SentimentModel.from_path(args.baseline) if args.baseline else None
+
+    print(f"{'language':8} {'classifier':40} {'texts':>5} {'null':>5} {'accuracy':>8} {'macro-F1':>8}   F1 neg / neu / pos")
     for language in LANGUAGES:
         data = evaluation_set(language)
         texts, truth = data["text"].to_list(), data["label"].to_list()
         rows = [
             ("cmflow built-in (language given)", model.classify(texts, [language] * len(texts))["sentiment"].to_list()),
             ("cmflow built-in (language detected)", model.classify(texts)["sentiment"].to_list()),
+            ("sentiment plugin (language unknown)", plugin_labels(texts)),
             (f"majority class ({majority_class(model, language)})", [majority_class(model, language)] * len(texts)),
         ]
+        if baseline is not None:
+            rows[2:2] = [
+                ("baseline (language given)", baseline.classify(texts, [language] * len(texts))["sentiment"].to_list()),
+                ("baseline (language detected)", baseline.classify(texts)["sentiment"].to_list()),
+            ]
         if language == "en":
-            rows.insert(2, ("VADER 3.3 (compound ±0.05)", vader_labels(texts)))
+            rows.insert(len(rows) - 1, ("VADER 3.3 (compound ±0.05)", vader_labels(texts)))
         for name, predicted in rows:
             s = scores(truth, predicted)
+            unlabelled = sum(p is None for p in predicted) / len(predicted)
             print(
-                f"{language:8} {name:34} {len(texts):>5} {s['accuracy']:>8.3f} {s['macro_f1']:>8.3f}   "
+                f"{language:8} {name:40} {len(texts):>5} {unlabelled:>5.1%} {s['accuracy']:>8.3f} {s['macro_f1']:>8.3f}   "
                 f"{s['f1_negative']:.2f} / {s['f1_neutral']:.2f} / {s['f1_positive']:.2f}"
             )
 

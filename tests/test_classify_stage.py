@@ -393,3 +393,53 @@ path = "{report.as_posix()}"
                     "2 x @&lt;b&gt;troll&lt;/b&gt; 2026-11-23 13:00 -0.50 "
                     "bad &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"]
     assert "javascript:" not in section and "<script>" not in html
+
+
+def test_the_report_says_how_many_of_the_texts_handed_were_labelled(tmp_path, store_url) -> None:
+    mentions = [
+        {"platform": "x", "mention_id": "fr", "published_at": "2026-11-23T08:00:00Z", "language": "fr-FR",
+         "text": "Service client nul, je suis déçu"},
+        {"platform": "x", "mention_id": "de", "published_at": "2026-11-23T08:05:00Z", "language": "de",
+         "text": "Das ist wirklich schlecht."},
+        {"platform": "x", "mention_id": "ok", "published_at": "2026-11-23T08:10:00Z", "text": "ok"},
+    ]
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "sentiment"\nrecords = ["mention", "conversation"]\n',
+                 mentions=mentions)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    [report] = [s for s in result.stages if s.kind == "classifier"]
+    assert report.counts == {"mention": 2, "conversation": 2}
+    assert report.note == "labelled 2 of 3 mentions (1 in another or unknown language), 2 conversations"
+    shown = CliRunner().invoke(main, ["run", str(tmp_path / "listening.toml"), "--store", store_url])
+    assert "✓ classifier sentiment (sentiment): labelled 2 of 3 mentions (1 in another or unknown language), " \
+           "2 conversations\n" in shown.stderr, shown.output
+    labelled = result.records["mention"].sort("published_at")
+    assert labelled.select("mention_id", "sentiment", "language").rows() == [
+        ("fr", "negative", "fr-FR"), ("de", None, "de"), ("ok", "neutral", None)]
+
+
+class _Answers(Classifier):
+    """Answers the languages it is built with, for every text: neutral, 0."""
+
+    name = "answers"
+    description = "Test classifier answering set languages."
+    Options = PluginOptions
+
+    def __init__(self, languages: list) -> None:
+        self.languages = languages
+
+    def classify(self, texts: pl.Series, languages: pl.Series | None) -> pl.DataFrame:
+        return pl.DataFrame({"sentiment": ["neutral"] * texts.len(), "score": [0.0] * texts.len(),
+                             "language": self.languages})
+
+
+def test_a_classifiers_languages_are_made_primary_subtags_and_anything_else_is_refused() -> None:
+    from cmflow.stages.classify import ClassifierAnswerInvalid, labels
+
+    texts = pl.Series(["a", "b", "c", "d"])
+    answer = labels(_Answers(["fr-FR", "EN", "und", None]), texts, None)
+    assert answer["language"].to_list() == ["fr", "en", None, None]
+    with pytest.raises(ClassifierAnswerInvalid, match=r"^it returned the language '1'; a language is two "
+                                                      r"lower-case letters \(ISO 639-1: fr, en\) or null$"):
+        labels(_Answers([1, 2, 3, 4]), texts, None)
+    with pytest.raises(ClassifierAnswerInvalid, match="the language 'fra'"):
+        labels(_Answers(["fr", "fra", None, None]), texts, None)

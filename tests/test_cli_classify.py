@@ -61,7 +61,7 @@ def test_the_rows_come_back_labelled_with_formulas_neutralised(comments) -> None
     scores = {row[0]: row[5] for row in labelled[1:]}
     assert float(scores["1"]) > 0 > float(scores["3"]) and float(scores["5"]) < 0 and scores["4"] == ""
     assert all(len(score.split(".")[1]) == 3 for key, score in scores.items() if score)
-    assert "✓ 5 rows:" in result.stderr and "1 not labelled (no text, or another language)" in result.stderr
+    assert result.stderr == "✓ 5 rows: 2 negative, 1 neutral, 1 positive; 1 not labelled (1 without text)\n"
 
 
 def test_exact_scores_into_a_file_with_the_inputs_byte_order_mark(comments, tmp_path) -> None:
@@ -75,19 +75,61 @@ def test_exact_scores_into_a_file_with_the_inputs_byte_order_mark(comments, tmp_
     assert [(row[0], row[4], row[5], row[6]) for row in rows(written)[1:]] == [
         ("1", "neutral", "0.000", "fr"), ("2", "neutral", "0.000", "fr"), ("3", "neutral", "0.000", "fr"),
         ("4", "", "", ""), ("5", "neutral", "0.000", "fr")]  # --lang fr: every text read as French
-    assert result.stderr == f"✓ 5 rows: 0 negative, 4 neutral, 0 positive; 1 not labelled (no text, or another " \
-                            f"language); written to {out}\n"
+    assert result.stderr == f"✓ 5 rows: 0 negative, 4 neutral, 0 positive; 1 not labelled (1 without text); " \
+                            f"written to {out}\n"
 
 
 def test_columns_already_named_sentiment_are_filled_not_repeated(tmp_path) -> None:
     path = tmp_path / "mentions.csv"
-    path.write_text("text,sentiment,score\nthe scent is good,,\nbad news,old,9\n", encoding="utf-8")
+    path.write_text("text, sentiment,score\nthe scent is good,,\nbad news,,9\n", encoding="utf-8")
     with keywords_registered():
         result = classify(str(path), "--text-column", "text", "--classifier", "keywords")
     assert result.exit_code == EXIT_OK, result.output
-    assert result.stdout == ("text,sentiment,score,language\n"
+    assert result.stdout == ("text, sentiment,score,language\n"  # " sentiment" is the sentiment column
                              "the scent is good,positive,0.750,en\n"
                              "bad news,negative,-0.500,\n")
+    assert result.stderr == "✓ 2 rows: 1 negative, 0 neutral, 1 positive; 1 of them of unknown language\n"
+
+
+def test_the_files_own_sentiments_and_languages_are_kept_and_its_languages_are_the_hints(tmp_path) -> None:
+    path = tmp_path / "mentions.csv"
+    path.write_text("text,sentiment,score,language\n"
+                    "the parcel is bad,positive,0.9,en\n"  # a sentiment the file has wins: kept, not classified
+                    "good stuff,,,fr-FR\n"  # its language: the hint, and kept as written
+                    ",neutral,,de\n"  # no text, but labelled: kept
+                    ",,,es\n"  # no text: nothing written over its language
+                    "so good,,,\n", encoding="utf-8")
+    with keywords_registered():
+        result = classify(str(path), "--text-column", "text", "--classifier", "keywords")
+    from test_classify_stage import CALLS
+    assert CALLS[-1] == (["good stuff", "so good"], ["fr-FR", None])
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.stdout == ("text,sentiment,score,language\n"
+                             "the parcel is bad,positive,0.9,en\n"
+                             "good stuff,positive,0.750,fr-FR\n"
+                             ",neutral,,de\n"
+                             ",,,es\n"
+                             "so good,positive,0.750,\n")
+    assert result.stderr == ("✓ 5 rows: 0 negative, 0 neutral, 2 positive; 1 of them of unknown language; "
+                             "2 already labelled in the file, kept; 1 not labelled (1 without text)\n")
+    with keywords_registered():  # --lang: the texts' language, whatever the cells say
+        result = classify(str(path), "--text-column", "text", "--classifier", "keywords", "--lang", "en")
+    assert CALLS[-1] == (["good stuff", "so good"], ["en", "en"])
+    assert result.stdout.splitlines()[2:] == ["good stuff,positive,0.750,fr-FR", ",neutral,,de", ",,,es",
+                                              "so good,positive,0.750,en"]
+
+
+def test_texts_of_unknown_and_of_other_languages_are_counted_apart(tmp_path) -> None:
+    path = tmp_path / "mentions.csv"
+    path.write_text("text,language\nhorrible service,\nok,\nDas ist schlecht,de\nNul.,FR\n,\n",
+                    encoding="utf-8")
+    result = classify(str(path), "--text-column", "text")
+    assert result.exit_code == EXIT_OK, result.output
+    labelled = rows(result.stdout.replace(",", ";"))
+    assert [(row[2], row[1]) for row in labelled[1:]] == [
+        ("negative", ""), ("neutral", ""), ("", "de"), ("negative", "FR"), ("", "")]
+    assert result.stderr == ("✓ 5 rows: 2 negative, 1 neutral, 0 positive; 2 of them of unknown language; "
+                             "2 not labelled (1 in another language, 1 without text)\n")
 
 
 @pytest.mark.parametrize(("content", "args", "expected"), [

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cmflow.daemon.service import Daemon
+from cmflow.daemon.service import Daemon, SlotQueue
 from cmflow.daemon.settings import load_daemon_settings
 from cmflow.daemon.executor import Executor, InlineExecutor, LocalProcessPool
 from cmflow.daemon.health import assess
@@ -734,3 +734,21 @@ def test_a_schedule_edit_does_not_catch_up_slots_that_never_existed(tmp_path, st
     daemon.tick()
     daemon.tick()
     assert [r.slot for r in executor.requests][-1] == utc(2026, 11, 24, 15)
+
+
+def test_the_run_queue_gives_the_oldest_slot_first_whatever_the_order_slots_were_queued() -> None:
+    at = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    queue = SlotQueue()
+    queue.push("weekly", at + timedelta(hours=2))
+    queue.push("daily", at)
+    queue.push("hourly", at + timedelta(hours=1))
+    queue.push("gone", at - timedelta(hours=1))
+    queue.push("other-daily", at)  # the same slot as daily's, queued later: after it
+    queue.keep_only({"weekly", "daily", "hourly", "other-daily"})
+    assert queue.keys() == {"weekly", "daily", "hourly", "other-daily"}
+    assert queue.peek() == ("daily", at) and len(queue) == 4
+    assert list(queue) == [("daily", at), ("other-daily", at), ("hourly", at + timedelta(hours=1)),
+                           ("weekly", at + timedelta(hours=2))]
+    assert [queue.pop() for _ in range(len(queue))] == list(
+        zip(["daily", "other-daily", "hourly", "weekly"], [at, at, at + timedelta(hours=1), at + timedelta(hours=2)]))
+    assert not queue

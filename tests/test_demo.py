@@ -352,11 +352,15 @@ def test_expected_alerts_fire(demo_run):
         # below the 3% ERR objective by more than 10% of it: off track (2.58% and 2.16%)
         ("err_objective", (("account", "Maison Lumière"), ("platform", "facebook"))),
         ("err_objective", (("account", "Trailhead Outfitters"), ("platform", "facebook"))),
+        # mlc-08 and thc-06 (tools/demo_listening_data.py): negative, unanswered for days
+        ("unanswered_negative", (("account", "maisonlumiere"), ("platform", "instagram"))),
+        ("unanswered_negative", (("account", "trailhead.outfitters"), ("platform", "instagram"))),
     }
     assert all(a.is_new and a.state == "firing" for a in demo_run.alerts)
     assert demo_run.resolved == []
     severities = {a.rule: a.severity for a in demo_run.alerts}
-    assert severities == {"err_drop": "warning", "reach_spike": "info", "err_objective": "warning"}
+    assert severities == {"err_drop": "warning", "reach_spike": "info", "err_objective": "warning",
+                          "unanswered_negative": "warning"}
     assert sorted((v.dimensions["account"], v.status) for v in demo_run.verdicts) == [
         ("Maison Lumière", "off_track"), ("Trailhead Outfitters", "off_track"), ("maisonlumiere", "on_track"),
         ("trailhead.outfitters", "at_risk")]
@@ -399,7 +403,7 @@ def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
     assert by_account.cell(("instagram", "trailhead.outfitters"), "Follower growth")[0] == f"{growth:,}"
 
     alerts = re.search(r'<ul class="alerts">(.*?)</ul>', html, re.S).group(1)
-    assert alerts.count("<li>") == 5 and alerts.count('class="new"') == 5
+    assert alerts.count("<li>") == 7 and alerts.count('class="new"') == 7
     assert "instagram / trailhead.outfitters" in alerts and "facebook / Maison Lumière" in alerts
 
 
@@ -436,8 +440,8 @@ def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     demo.write_text(demo_without_client_reports(), encoding="utf-8")
     run_workflow_file(demo, store_url=store_url, period=PERIOD)
     second = run_workflow_file(demo, store_url=store_url, period=PERIOD)
-    assert len(second.alerts) == 5
-    assert [a.is_new for a in second.alerts] == [False] * 5
+    assert len(second.alerts) == 7
+    assert [a.is_new for a in second.alerts] == [False] * 7
     assert second.resolved == []
     assert second.stats()["alerts_new"] == 0
     html = (demo_dir / REPORT).read_text(encoding="utf-8")
@@ -445,8 +449,8 @@ def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     with open_store(store_url) as store:
         runs = store.runs()
         states = store.alert_states(second.workflow.name)
-    assert [r.stats["alerts_new"] for r in runs] == [0, 5]
-    assert {s.state for s in states.values()} == {"firing"} and len(states) == 5
+    assert [r.stats["alerts_new"] for r in runs] == [0, 7]
+    assert {s.state for s in states.values()} == {"firing"} and len(states) == 7
 
 
 def test_tiktok_figures_come_from_its_daily_activity(demo_run, demo_dir):
@@ -536,7 +540,101 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
 
     assert alerts("maison-lumiere") == [
         "À traiter · Taux d'engagement (portée), Maison Lumière · Facebook\xa0: 2,58\xa0%",
-        "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932"]
+        "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932",
+        "À traiter · Messages négatifs en attente, Maison Lumière · Instagram\xa0: 1"]
     assert alerts("trailhead-outfitters") == [
         "Needs attention · Engagement rate (reach), Trailhead Outfitters · Instagram: 2.82%",
-        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%"]
+        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%",
+        "Needs attention · Negative messages waiting, Trailhead Outfitters · Instagram: 1"]
+
+
+# -- listening and care (tools/demo_listening_data.py) -----------------------------------------
+DIMENSIONS = ("client", "brand", "platform", "account", "format", "pillar", "campaign")
+
+
+def current_value(result, metric: str, **dimensions: str) -> float:
+    """The current value of ``metric`` for exactly ``dimensions`` (every other dimension empty)."""
+    rows = result.current(metric)
+    for column in [c for c in DIMENSIONS if c in rows.columns]:
+        rows = rows.filter(rows[column] == dimensions[column]) if column in dimensions else rows.filter(
+            rows[column].is_null())
+    [row] = rows.iter_rows(named=True)
+    return row["value"]
+
+
+def test_mentions_are_merged_filtered_and_counted_per_brand(demo_run):
+    """Week 16-22 Nov. Maison Lumière: ml-201, 202 (no accents), 203, 205 (names both), 206, 208
+    = 6; Atelier Nuit: ml-204, 205, 207 and the alert of its new shop = 4. Trailhead: th-201,
+    202, 203, 205 (names both), 206 = 5; Summit Supply: th-204, 205 and the alert of its Boulder
+    store = 3. Left out: the lighting shop (ml-209) and the motel (th-207), excluded; "maisons
+    lumières" (ml-210) and "the trailhead" (th-208), naming no brand; and the four alerts that
+    repeat ml-201, ml-206, th-203, th-204 behind tracking parameters, merged. Overall: 9 + 7
+    mentions, a mention naming two brands counted once."""
+    expected = {"maison-lumiere": 6, "atelier-nuit": 4, "trailhead-outfitters": 5, "summit-supply": 3}
+    assert {b: current_value(demo_run, "mentions", brand=b) for b in expected} == expected
+    assert current_value(demo_run, "mentions") == 16
+    # The week before: ml-101, ml-103 / ml-102 / th-101 / th-102.
+    rows = demo_run.comparisons.filter((demo_run.comparisons["metric"] == "mentions"))
+    previous = {json.loads(r["series_key"]).get("brand"): r["previous_value"] for r in rows.iter_rows(named=True)}
+    assert previous == {None: 5, "maison-lumiere": 2, "atelier-nuit": 1, "trailhead-outfitters": 1,
+                        "summit-supply": 1}
+
+
+def test_share_of_voice_is_maison_lumiere_against_atelier_nuit(demo_run):
+    """Read from Maison Lumière's two exports only: 6 / (6 + 4) and 4 / 10; the week before 2 / 3."""
+    assert current_value(demo_run, "share_of_voice", brand="maison-lumiere") == pytest.approx(60.0)
+    assert current_value(demo_run, "share_of_voice", brand="atelier-nuit") == pytest.approx(40.0)
+    rows = demo_run.current("share_of_voice")
+    assert sorted(rows["brand"].to_list()) == ["atelier-nuit", "maison-lumiere"]
+    row = demo_run.comparisons.filter((demo_run.comparisons["metric"] == "share_of_voice")
+                                      & (demo_run.comparisons["series_key"] == '{"brand":"maison-lumiere"}'))
+    assert row["previous_value"].to_list() == [pytest.approx(200 / 3)]
+
+
+def test_response_times_count_the_teams_open_hours(demo_run):
+    """Business minutes (Monday to Friday 09:00-18:00, Paris) of the week's answered messages.
+    Maison Lumière: mlc-06 20, mlc-03 30, mlc-04 Mon 17:30 -> Tue 09:15 = 30 + 15 = 45, mlc-07
+    Fri 17:00 -> Mon 09:30 = 60 + 30 = 90, mlc-05 11:00 -> 14:00 = 180: median 45, 90th
+    percentile at rank 3.6: 90 + 0.6 x 90 = 144. Trailhead: thc-02 10, thc-04 45, thc-05 60,
+    thc-03 Tue 16:00 -> Wed 10:00 = 120 + 60 = 180: median (45 + 60) / 2 = 52.5, 90th percentile
+    at rank 2.7: 60 + 0.7 x 120 = 144. Within the 2 h SLA: 7 of the 9 answered, and 4 unanswered
+    for days (mlc-08, mlc-09, thc-06, thc-07) breach it: 7 / 13. The week before: mlc-01 20,
+    thc-01 30 and mlc-02 Tuesday 17:00 -> Thursday 10:00 across the 11 November holiday,
+    60 + 60 = 120, exactly the SLA: met."""
+    assert current_value(demo_run, "response_time_median", client="maison-lumiere") == pytest.approx(45)
+    assert current_value(demo_run, "response_time_p90", client="maison-lumiere") == pytest.approx(144)
+    assert current_value(demo_run, "response_time_median", client="trailhead-outfitters") == pytest.approx(52.5)
+    assert current_value(demo_run, "response_time_p90", client="trailhead-outfitters") == pytest.approx(144)
+    assert current_value(demo_run, "response_time_median") == pytest.approx(45)
+    assert current_value(demo_run, "answered_within_sla") == pytest.approx(7 / 13 * 100)
+    assert current_value(demo_run, "unanswered_over_sla") == 4
+    rows = demo_run.comparisons.filter((demo_run.comparisons["metric"] == "response_time_median")
+                                       & (demo_run.comparisons["series_key"] == "{}"))
+    assert rows["previous_value"].to_list() == [pytest.approx(30)]
+    rows = demo_run.comparisons.filter((demo_run.comparisons["metric"] == "answered_within_sla")
+                                       & (demo_run.comparisons["series_key"] == "{}"))
+    assert rows["previous_value"].to_list() == [pytest.approx(100)]
+
+
+def test_unanswered_negative_messages_are_counted(demo_run):
+    """mlc-08 (a crushed Yule log, "pas du tout contente") and thc-06 (a leaking tent): negative
+    and unanswered; mlc-09 and thc-07, unanswered too, are a thank-you and a question."""
+    assert current_value(demo_run, "unanswered_negative", client="maison-lumiere") == 1
+    assert current_value(demo_run, "unanswered_negative", client="trailhead-outfitters") == 1
+    assert current_value(demo_run, "unanswered_negative") == 2
+
+
+def test_each_client_report_shows_its_own_brands(demo_run, demo_dir):
+    """The brands table of the listening section: a client's brands and competitor, never the
+    other client's."""
+    tables = {}
+    for client in ("maison-lumiere", "trailhead-outfitters"):
+        page = (demo_dir / "reports" / client / f"{client}-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
+        section = page.split('id="brands"', 1)[1].split("</table>", 1)[0]
+        tables[client] = [[re.sub(r"[ \t\n]+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+                           for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+                          for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1], re.DOTALL)]
+    assert [(r[0], r[1].split()[0], r[2].split(" ▲")[0].split(" ▼")[0]) for r in tables["maison-lumiere"]] == [
+        ("Maison Lumière", "6", "60,00\xa0%"), ("Atelier Nuit", "4", "40,00\xa0%")]
+    assert [(r[0], r[1].split()[0]) for r in tables["trailhead-outfitters"]] == [
+        ("Trailhead Outfitters", "5"), ("Summit Supply Co.", "3")]

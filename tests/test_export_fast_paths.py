@@ -168,6 +168,45 @@ def test_rows_made_columns_a_chunk_at_a_time_are_the_rows_read_at_once(monkeypat
         monkeypatch.undo()
 
 
+def test_a_reader_keeping_some_columns_checks_rows_as_one_keeping_them_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Told to keep some columns (those the mapping reads), both readers give the table they give
+    keeping all, but for the columns left out: lines, bad rows, repeated headers and the
+    description line are found on whole rows, in a chunk of one row as in one of the file."""
+    from cmflow.builtin.sources import csv_source
+
+    rng = random.Random(5)
+    compared = 0
+    for _ in range(1500):
+        text, header_line = generated_csv(rng), rng.choice([1, 1, 2])
+        chosen = rng.random()
+        kept = lambda names: None if chosen < 0.1 else [n for i, n in enumerate(names) if i % 2 == int(chosen < 0.5)]
+
+        def without_left_out(table):
+            if table is None or table[0] == "error":
+                return table
+            columns, rows = table[0], table[1]
+            keep = kept(columns)
+            if not keep:  # none chosen: all kept, so that the rows are still counted
+                return table
+            return (keep, [tuple(v for c, v in zip(columns, row) if c in keep) for row in rows], *table[2:])
+
+        for read, args in ((_read_regular, (text.encode(), ",", Path("f.csv"), header_line)),
+                           (_read_any, (text, ",", Path("f.csv"), header_line))):
+            whole = without_left_out(table_of(read, *args))
+            monkeypatch.setattr(csv_source, "CHUNK_ROWS", rng.choice([1, 2, 3]))
+            if read is _read_regular:
+                some = table_of(lambda *a: read(*a, rng.choice([1, 2, 16, 1 << 20]), kept=kept), *args)
+            else:
+                some = table_of(lambda *a: read(*a, kept=kept), *args)
+            monkeypatch.undo()
+            if some is None and whole is not None and read is _read_regular:  # a mark starting a chunk:
+                assert "\ufeff" in text  # left to the line-by-line reader, as when keeping them all
+                continue
+            assert some == whole, repr(text)
+            compared += whole is not None and whole[0] != "error" and bool(kept(whole[0]))
+    assert compared > 400
+
+
 @pytest.mark.parametrize("text", [
     "a,b,c\n1,2,3,4\n5,6\n",  # a long row and a short one: as many delimiters as two regular rows
     "a,b,c\n1,2\n3,4,5,6\n",
@@ -350,6 +389,69 @@ def test_plain_json_reads_generated_documents_as_item_by_item(tmp_path: Path) ->
             assert fast == exact_json(path, items), text
             assert "NaN" not in text and "Infinity" not in text
     assert read_by_columns > 300  # the comparison is not an empty one
+
+
+FLAT_VALUES = {"text": ['"12"', '"a:b"', '"null true false"', '"é 🎉"', '"\\u00e9\\ud83c\\udf89"', '"x\\"y\\":{["',
+                         '"2026-11-17T10:00:00+01:00"', '"line\\nbreak"', '"1.5e3"', '""', '"\\\\"'],
+               "whole": ['1', '0', '-3', '-0', '1800', '9223372036854775807'],
+               "truth": ['true', 'false']}
+ODD_VALUES = ['4.5', '1.0', '1e3', '1E+30', '9223372036854775808', 'null', 'true', '7', '"7"', '{"a": 1}', '[1]',
+              '"\\u003a"', '"\\ud83c"', '"\\u0065"', 'NaN']
+FLAT_KEYS = ['id', 'likes', 'reach', 'date', 'e.v', 'E', 'a:b', 'null', 'Post ID', '\u00e9t\u00e9', 'x"y']
+
+
+def generated_flat_json(rng: random.Random) -> str:
+    """An array of flat objects whose keys mostly keep one type, as exports do, with now and then
+    a value of another type, a key twice, an escape or a nested value, which the columnar path
+    must either read as the exact path does or leave to it."""
+    kinds = {key: rng.choice(list(FLAT_VALUES)) for key in FLAT_KEYS}
+    items = []
+    for _ in range(rng.randint(1, 6)):
+        keys = rng.sample(FLAT_KEYS, rng.randint(1, 5))
+        if rng.random() < 0.05:
+            keys.append(rng.choice(keys))  # a key written twice
+        pairs = [f'"{key}"{rng.choice([":", " : "])}'
+                 + (rng.choice(ODD_VALUES) if rng.random() < 0.04 else rng.choice(FLAT_VALUES[kinds[key]]))
+                 for key in keys]
+        items.append("{" + ", ".join(pairs) + "}")
+    return rng.choice(["[", " [\n"]) + rng.choice([",", ",\n"]).join(items) + "]"
+
+
+def test_json_read_as_columns_by_polars_reads_as_item_by_item(tmp_path: Path) -> None:
+    """The columnar path (Polars' reader, vouched for by counting the bytes outside strings)
+    gives the exact path's table, or leaves the document to it: never another value."""
+    from cmflow.builtin.sources.json_source import read_json_columns
+
+    rng = random.Random(16)
+    path = tmp_path / "snapshots.json"
+    read_by_polars = odd_ones_left = 0
+    for _ in range(1500):
+        text = generated_flat_json(rng)
+        path.write_text(text, encoding="utf-8")
+        columns = json_table_of(read_json_columns, text.encode())
+        if columns is None:
+            odd_ones_left += any(odd in text for odd in ODD_VALUES[:7])
+            continue
+        read_by_polars += 1
+        assert columns == exact_json(path, None), text
+    assert read_by_polars > 300 and odd_ones_left > 100  # both sides of the comparison are exercised
+
+
+@pytest.mark.parametrize("text", [
+    '[{"likes": 1}, {"likes": true}]',  # Polars would read true as 1
+    '[{"likes": 1}, {"likes": 2.5}]',  # ... and 2.5 as 2
+    '[{"likes": 1, "likes": null}]',  # a key twice, once null: Polars keeps the first, json the last
+    '[{"likes": null, "likes": 1}]',
+    '[{"t": "a"}, {"t": 5}]',  # a number in a text column
+    '[{"t": "\\ud83c"}]',  # an unpaired surrogate, which Polars reads as NUL
+    '[{"t": "\\u003a", "likes": 1, "likes": 2}]',
+    '[{"t": "\\\\u00e9"}, {"likes": 1}, {"likes": true}]',  # an escaped backslash: no escape after it
+    '[{"likes": 1}, 5]', '[{"n": {"a": 1}}]', '[{"n": [1]}]', '[]', '[{}]', '{"likes": 1}',
+])
+def test_json_columns_polars_would_read_otherwise_are_left_to_the_item_by_item_path(text: str) -> None:
+    from cmflow.builtin.sources.json_source import read_json_columns
+
+    assert read_json_columns(text.encode()) is None
 
 
 @pytest.mark.parametrize("text", [

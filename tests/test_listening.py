@@ -365,6 +365,29 @@ name = "Lumière & Co"
                         ("listen.sources[0]", "no source has id 'exprot'")]
 
 
+def test_a_brands_client_must_be_one_of_the_workflows_clients(tmp_path) -> None:
+    (tmp_path / "export.json").write_text("[]", encoding="utf-8")
+    problems = _invalid(tmp_path, BASE + """
+[[clients]]
+id = "maison-lumiere"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere"]
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumière"
+client = "maison-lumiere"
+
+[[listen.competitors]]
+id = "nuit"
+name = "Atelier Nuit"
+client = "maison-lumier"
+""")
+    assert problems == [("listen.competitors[0].client",
+                         "no [[clients]] entry has id 'maison-lumier'")]
+
+
 def test_a_brand_breakdown_without_listen_is_refused(tmp_path) -> None:
     (tmp_path / "export.json").write_text("[]", encoding="utf-8")
     problems = _invalid(tmp_path, BASE + """
@@ -426,8 +449,9 @@ def test_normalised_urls_drop_what_two_copies_of_a_page_differ_by() -> None:
         "https://x.com/Lea_L/status/1001?t=abc&s=20", "https://blog.fr/?s=lumiere", "https://blog.fr/?s=nuit",
         "https://ex.org/p?b=2&a=1&utm_source=x"])).to_list() == [
         "example.org/a/b?id=3", "example.org/a/b", "example.org/A", "example.org/a/b", None, None,
-        # s is kept (a WordPress search: two searches are two pages); the parameters sorted.
-        "x.com/Lea_L/status/1001?s=20&t=abc", "blog.fr?s=lumiere", "blog.fr?s=nuit", "ex.org/p?a=1&b=2"]
+        # s is kept (a WordPress search: two searches are two pages), but for X's share s=20;
+        # the parameters sorted.
+        "x.com/Lea_L/status/1001?t=abc", "blog.fr?s=lumiere", "blog.fr?s=nuit", "ex.org/p?a=1&b=2"]
 
 
 def _watched(rows: list[dict], window_hours: float = 1):

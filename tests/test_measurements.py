@@ -67,3 +67,57 @@ def test_series_key_is_canonical_json_of_non_null_dimensions() -> None:
                           "platform": ["x", None]})
     keys = with_series_key(frame)["series_key"].to_list()
     assert keys == ['{"account":"a\\"b","platform":"x"}', "{}"]
+
+
+def test_series_key_makes_categorical_dimensions_strings_once_per_combination() -> None:
+    """Categorical dimensions (as metrics read them from records) come back as strings, with the
+    keys their string values give; a dimension null on every row stays, as strings."""
+    strings = pl.DataFrame({"metric": ["m"] * 4, "value": [1.0, 2.0, 3.0, 4.0],
+                            "platform": ["x", "y", "x", None], "account": ["a", "b", "a", None],
+                            "format": [None, None, None, None]},
+                           schema_overrides={"format": pl.String})
+    coded = strings.with_columns(pl.col("platform", "account").cast(pl.Categorical))
+    keyed = with_series_key(coded)
+    assert keyed.schema["platform"] == pl.String and keyed.schema["account"] == pl.String
+    assert keyed.schema["format"] == pl.String
+    assert keyed.columns == ["metric", "value", "platform", "account", "format", "series_key"]
+    assert keyed["series_key"].to_list() == [
+        '{"account":"a","platform":"x"}', '{"account":"b","platform":"y"}', '{"account":"a","platform":"x"}', "{}"]
+    assert keyed.equals(with_series_key(strings))
+
+
+def test_metrics_read_categorical_keys_and_the_stage_returns_strings() -> None:
+    """A metric reads period, platform and account as Categorical (grouped by integer codes);
+    the measurements the stage returns have them as strings, with each period's bounds."""
+    from cmflow import Metric, MetricInput, aggregate, measurement_rows
+    from cmflow.foundation.records import POST, conform
+    from cmflow.stages.measure import MetricRequest, measure
+
+    seen: dict[str, pl.DataType] = {}
+
+    class Counted(Metric):
+        name = "counted"
+        unit = "posts"
+
+        def compute(self, data: MetricInput) -> pl.DataFrame:
+            posts = data.records["post"]
+            seen.update({c: posts.collect_schema()[c] for c in ("period", "platform", "account")})
+            rows = aggregate(posts, data.grouping_sets, [pl.len().alias("n")], periods=[p.label for p in data.periods])
+            return measurement_rows(rows, metric="counted", unit="posts", value=pl.col("n").fill_null(0))
+
+    periods = weekly_periods(6)
+    at = [periods[0].start_utc, periods[0].start_utc + timedelta(days=1), periods[5].start_utc]
+    posts = conform(POST, pl.DataFrame({"platform": ["x", "x", "y"], "account": ["a", "a", "b"],
+                                        "post_id": ["1", "2", "3"], "published_at": at}))
+    metric = Counted(Counted.Options(), entry_id="counted")
+    measured = measure([MetricRequest(metric, ["account"], ["s"], "counted")],
+                       {"post": posts.with_columns(source_id=pl.lit("s"))}, periods)
+    assert seen == {"period": pl.Categorical, "platform": pl.Categorical, "account": pl.Categorical}
+    frame = measured.measurements
+    assert all(frame.schema[c] == pl.String for c in ("period", "platform", "account", "series_key"))
+    rows = {(r["period"], r["platform"], r["account"]): (r["value"], r["period_start"])
+            for r in frame.iter_rows(named=True)}
+    assert len(rows) == 12  # two accounts in each of six weeks, posting or not
+    assert rows[("w0", "x", "a")] == (2.0, periods[0].start)
+    assert rows[("w5", "y", "b")] == (1.0, periods[5].start)
+    assert rows[("w3", "x", "a")] == (0.0, periods[3].start)

@@ -85,7 +85,7 @@ def test_validate_imports_only_the_plugin_modules_its_file_names(tmp_path):
     loaded = set(json.loads(listing.read_text()))
 
     workflow = load_workflow(DEMO_WORKFLOW)
-    named = {entry.info.cls.__module__ for kind in ("source", "metric", "trigger", "output")
+    named = {entry.info.cls.__module__ for kind in ("source", "classifier", "metric", "trigger", "output")
              for entry in workflow.entries(kind)}
     plugin_modules = set(builtin_entry_points().values())
     assert loaded & plugin_modules == named

@@ -29,6 +29,9 @@ HOSTILE = {
     "\t=1+1": "'\t=1+1",
     "\r=1+1": "'\r=1+1",
     "-20% off today": "'-20% off today",
+    "  =1+1": "'  =1+1",  # blanks before a formula do not hide it
+    " \u00a0@SUM(A1)": "' \u00a0@SUM(A1)",
+    " +cmd|' /C calc'!A0": "' +cmd|' /C calc'!A0",
 }
 """Text from the public, and the cell it must become."""
 

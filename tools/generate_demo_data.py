@@ -30,6 +30,9 @@ bakery chain) and "Trailhead Outfitters" (outdoor gear), over the ten ISO weeks 
   YouTube Studio ``youtube/Table data.csv`` (``Total`` row first) and an X post export. Figures
   the merged files lack (TikTok, YouTube, X, LinkedIn's daily page activity ...) come from
   random generators of their own, so the files above are unchanged by them.
+* ``listening/<brand>/`` - mentions of each brand and
+  of one competitor each (two exports that found some of the same mentions) and the comments
+  and messages each brand received, written by hand in ``tools/demo_listening_data.py``.
 
 Deliberate content for the demo and the tests:
 
@@ -65,6 +68,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from demo_listening_data import write_listening  # tools/ is on sys.path when run as a script
 
 SEED = "cmflow-demo-2026"
 TZ = ZoneInfo("Europe/Paris")
@@ -1248,6 +1253,7 @@ def generate() -> dict[str, int]:
             {**s, "account": EXPORT_ACCOUNT_NAMES.get((s["platform"], s["account"]), s["account"])}
             for s in snapshots]),
         **write_exports(by_account, followers_by_account),
+        **write_listening(OUT_DIR),
     }
 
 

@@ -30,6 +30,7 @@ _PUBLIC = {
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening",
+    "language_code": "foundation.language_codes",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
@@ -96,6 +97,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
+    from cmflow.foundation.language_codes import language_code
     from cmflow.foundation.listening import BRANDS_COLUMN, folded_text
     from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
                                                 with_series_key)

@@ -6,7 +6,9 @@ The file is read whole as UTF-8 (a byte-order mark is dropped; anything else tha
 refused with the line and column where it is not), split by Python's CSV reader (quoted fields
 may hold line breaks and delimiters; the delimiter, comma, semicolon or tab, is the one the
 header line uses most), and written back with ``sentiment``, ``score`` and ``language``
-columns, every text cell passed through :func:`~cmflow.foundation.spreadsheet_formulas.neutralise`
+columns (a file's own columns of those names are filled where empty: a sentiment the file
+already has wins and its row is not classified; its ``language`` cells are the classifier's
+per-row hint, unless a language is given), every text cell passed through :func:`~cmflow.foundation.spreadsheet_formulas.neutralise`
 so that a comment reading ``=cmd|...`` is never run by a spreadsheet.
 """
 
@@ -24,14 +26,17 @@ from cmflow.foundation.errors import UserFacingError, WorkflowInvalid
 from cmflow.foundation.names import closest
 from cmflow.foundation.spreadsheet_formulas import neutralise
 from cmflow.foundation.text_files import decode_utf8
-from cmflow.stages.classify import labels
+from cmflow.stages.classify import LABEL_COLUMNS, labels
 from cmflow.stages.failures import failure
 
 if TYPE_CHECKING:
     from cmflow.plugins.kinds import Classifier
 
-OUTPUT_COLUMNS = ("sentiment", "score", "language")
-"""The columns ``cmflow classify`` adds (or fills, when the file has columns of these names)."""
+OUTPUT_COLUMNS = LABEL_COLUMNS
+"""The columns ``cmflow classify`` adds (or fills, when the file has columns of these names):
+those of a classifier's answer."""
+NO_TEXT, OTHER_LANGUAGE, UNKNOWN_LANGUAGE = "without text", "in another language", "of unknown language"
+"""Why a row is not labelled (:attr:`ClassifiedFile.unlabelled`)."""
 DELIMITERS = (",", ";", "\t")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
@@ -54,7 +59,14 @@ class ClassifiedFile:
     byte_order_mark: bool
     """The file started with one (Excel's "CSV UTF-8"): the file written starts with one too."""
     counts: Counter = field(default_factory=Counter)
-    """Rows by sentiment (``None``: no text, or a text the classifier could not label)."""
+    """Rows the classifier labelled, by sentiment (``None``: the rows not labelled)."""
+    unlabelled: Counter = field(default_factory=Counter)
+    """The rows not labelled by why: :data:`NO_TEXT`, :data:`OTHER_LANGUAGE` (the file or the
+    classifier says which), :data:`UNKNOWN_LANGUAGE` (the classifier could not tell it)."""
+    kept: int = 0
+    """Rows whose sentiment the file already had: kept as they were, not classified."""
+    unknown_language: int = 0
+    """Rows labelled although their language could not be told (no language cell)."""
 
     def csv_text(self) -> str:
         """The rows as CSV text, text cells made safe for spreadsheets (numbers left as they are)."""
@@ -104,30 +116,49 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
     except csv.Error as exc:
         raise ClassifyFileError(f"{path}: line {reader.line_num}: not CSV: {exc}") from None
     column = _column_index(path, header, text_column)
-    read = [index for index, row in enumerate(rows) if row[column].strip()]  # rows without text: no label
+    names = [cell.strip() for cell in header]
+    places = [names.index(name) if name in names else None for name in OUTPUT_COLUMNS]
+    sentiment_at, _, language_at = places
+
+    def cell(row: list[str], place: int | None) -> str:
+        return row[place].strip() if place is not None else ""
+
+    # a sentiment the file already has wins (as in a workflow's classify stage); rows without text: no label
+    kept = {index for index, row in enumerate(rows) if cell(row, sentiment_at)}
+    read = [index for index, row in enumerate(rows) if row[column].strip() and index not in kept]
     texts = pl.Series("text", [rows[index][column] for index in read], dtype=pl.String)
-    languages = pl.Series("language", [language] * len(read), dtype=pl.String) if language else None
+    hints = [language or cell(rows[index], language_at) or None for index in read]
+    languages = pl.Series("language", hints, dtype=pl.String) if any(hints) else None
     try:
         classifier.prepare(Path.cwd())
         answer = labels(classifier, texts, languages)
     except Exception as exc:
         said = failure("classifier", classifier.name, exc)
         raise ClassifierFailed(f"classifier {classifier.name!r} failed: {said}") from None
-    places = [header.index(name) if name in header else None for name in OUTPUT_COLUMNS]
-    header = header + [name for name, place in zip(OUTPUT_COLUMNS, places) if place is None]
+    width, missing = len(header), [name for name, place in zip(OUTPUT_COLUMNS, places) if place is None]
+    sentiment_at, score_at, language_at = (
+        place if place is not None else width + missing.index(name) for name, place in zip(OUTPUT_COLUMNS, places))
     found_labels = dict(zip(read, answer.iter_rows()))
-    counts: Counter = Counter()
+    classified = ClassifiedFile(header + missing, rows, delimiter, data.startswith(b"\xef\xbb\xbf"), kept=len(kept))
     for index, row in enumerate(rows):
-        sentiment, score, found = found_labels.get(index, (None, None, None))
-        counts[sentiment] += 1
-        cells = [sentiment or "", "" if score is None else f"{score:.3f}", found or ""]
-        for place, cell in zip(places, cells):
-            if place is None:
-                row.append(cell)
-            else:
-                row[place] = cell
-    return ClassifiedFile(header, rows, delimiter, data.startswith(b"\xef\xbb\xbf"), counts)
-
+        row.extend("" for _ in missing)  # the file's own cells are kept wherever no label is written
+        if index in kept:
+            continue
+        if index not in found_labels:
+            classified.unlabelled[NO_TEXT] += 1
+            classified.counts[None] += 1
+            continue
+        sentiment, score, found = found_labels[index]
+        told = row[language_at].strip() or language or found or ""
+        classified.counts[sentiment] += 1
+        if sentiment is None:
+            classified.unlabelled[OTHER_LANGUAGE if told else UNKNOWN_LANGUAGE] += 1
+        else:
+            row[sentiment_at], row[score_at] = sentiment, "" if score is None else f"{score:.3f}"
+            classified.unknown_language += not told
+        if not row[language_at].strip():
+            row[language_at] = told
+    return classified
 
 def _read_bytes(path: Path) -> bytes:
     try:

@@ -225,6 +225,9 @@ class WatchedBrandEntry(BaseModel):
                              examples=[["#MaisonLumiere", "@maisonlumiere", "bougie Lumière"]])
     exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that make a mention not about this "
                                "brand (it may still name another).", examples=[["lumière du jour"]])
+    client: Optional[str] = Field(None, description="Id of the [[clients]] entry whose reports show this brand's "
+                                  "figures (mentions, sentiment, share of voice); none: only the reports of the "
+                                  "whole workflow show them.", examples=["maison-lumiere"])
 
     @field_validator("name")
     @classmethod
@@ -254,7 +257,7 @@ class ListenSettings(BaseModel):
 
     def listen(self) -> Listen:
         """The section as the watch stage reads it."""
-        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude))
+        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), client=b.client)
                   for b in [self.brand, *self.competitors]]
         return Listen(tuple(brands), tuple(self.exclude), tuple(self.languages), tuple(self.sources),
                       self.duplicate_window)
@@ -874,6 +877,12 @@ class _Loader:
             if brand.id in seen:
                 self.problem(f"{path}.id", f"brand id {brand.id!r} is already used", "give each brand its own id")
             seen.add(brand.id)
+            clients = [c.id for c in workflow.clients]
+            if brand.client is not None and brand.client not in clients:
+                suggestion = closest(brand.client, clients)
+                self.problem(f"{path}.client", f"no [[clients]] entry has id {brand.client!r}",
+                             f"did you mean {suggestion!r}?" if suggestion else
+                             f"client ids: {', '.join(clients)}" if clients else "add a [[clients]] entry, or remove client")
         known = [s.id for s in workflow.sources]
         for index, source_id in enumerate(settings.sources):
             if source_id not in known:

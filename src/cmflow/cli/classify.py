@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cmflow.foundation.errors import EXIT_INVALID, EXIT_RUN_FAILED, UserFacingError
+
+if TYPE_CHECKING:
+    from cmflow.classify_file import ClassifiedFile
 
 
 @click.command(epilog="Exit codes: 0 written; 1 the classifier failed; 2 invalid input (file, column, "
@@ -25,8 +29,9 @@ def classify(file: Path, text_column: str, lang: str, output: Path | None, class
 
     Writes the file's rows back with three more columns: sentiment (negative, neutral or
     positive; empty for a row without text or in another language), score (from -1, negative,
-    to 1, positive) and language (fr, en). Columns of those names already in the file are
-    filled instead. Text cells that a spreadsheet would run as a formula (=, +, -, @) start
+    to 1, positive) and language (fr, en; empty when it cannot be told). Columns of those names
+    already in the file are filled where empty: a sentiment the file has is kept (its row is
+    not classified), and its language cells tell each text's language unless --lang does. Text cells that a spreadsheet would run as a formula (=, +, -, @) start
     with an apostrophe. A count by sentiment goes to standard error.
     """
     from cmflow.classify_file import ClassifierFailed, classify_csv
@@ -55,11 +60,22 @@ def classify(file: Path, text_column: str, lang: str, output: Path | None, class
             output.write_text(text, encoding="utf-8-sig" if classified.byte_order_mark else "utf-8", newline="")
         except OSError as exc:
             _fail(f"{output}: cannot be written: {exc.strerror or exc}", EXIT_INVALID)
+    click.secho(f"✓ {summary_line(classified)}" + (f"; written to {output}" if output else ""), fg="green", err=True)
+
+
+def summary_line(classified: "ClassifiedFile") -> str:
+    """What ``cmflow classify`` says of a file it labelled: the rows by sentiment, those of
+    unknown language, those kept, and those not labelled by why."""
     counts = classified.counts
-    summary = ", ".join(f"{counts[s]} {s}" for s in ("negative", "neutral", "positive"))
-    unlabelled = f"; {counts[None]} not labelled (no text, or another language)" if counts[None] else ""
-    written = f"; written to {output}" if output else ""
-    click.secho(f"✓ {len(classified.rows)} rows: {summary}{unlabelled}{written}", fg="green", err=True)
+    parts = [", ".join(f"{counts[s]} {s}" for s in ("negative", "neutral", "positive"))]
+    if classified.unknown_language:
+        parts.append(f"{classified.unknown_language} of them of unknown language")
+    if classified.kept:
+        parts.append(f"{classified.kept} already labelled in the file, kept")
+    if counts[None]:
+        why = ", ".join(f"{n} {reason}" for reason, n in classified.unlabelled.items())
+        parts.append(f"{counts[None]} not labelled ({why})")
+    return f"{len(classified.rows)} rows: " + "; ".join(parts)
 
 
 def _fail(message: str, code: int) -> None:

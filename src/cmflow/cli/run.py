@@ -152,7 +152,7 @@ def _print_summary(result, url: str, seconds: float) -> None:
             echo(f"✓ listen: {stage.note}")
         elif stage.kind == "classifier" and stage.ok:
             counts = ", ".join(_counted(kind, n) for kind, n in stage.counts.items()) or "nothing"
-            echo(f"✓ classifier {stage.id} ({stage.plugin}): labelled {counts}")
+            echo(f"✓ classifier {stage.id} ({stage.plugin}): " + (stage.note or f"labelled {counts}"))
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
         else:

@@ -96,8 +96,10 @@ class LocalProcessPool(Executor):
     def __init__(self, max_parallel: int) -> None:
         self.max_parallel = max_parallel
         self._context = multiprocessing.get_context("forkserver")
-        # The server imports these once; each run is then a cheap fork of a warm process.
-        self._context.set_forkserver_preload(["cmflow.daemon.worker"])
+        # The server imports these once; each run is then a cheap fork of a warm process. The
+        # main script (the `cmflow` command) too: without it, every run would run it again as it
+        # starts, importing the CLI.
+        self._context.set_forkserver_preload(["__main__", "cmflow.daemon.worker"])
         self._running: dict[int, _Running] = {}
         self._exiting: list[multiprocessing.process.BaseProcess] = []
 

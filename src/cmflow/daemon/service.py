@@ -10,12 +10,12 @@ needs to resume after a crash is in the store: slots run or missed, run locks, t
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import signal
 import threading
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +45,8 @@ UNRECORDED_ATTEMPTS = 3
 the slot is given up and recorded as missed."""
 ASSESS_ENDED_EVERY = timedelta(seconds=10)
 """Workflows whose runs ended are assessed together, at most this often (not run by run)."""
+WORKFLOWS_BETWEEN_LOOKS = 16
+"""Workflows assessed (or planned) before the loop looks for ended runs to replace."""
 TROUBLE_BACKOFF = 5.0
 """Seconds before the loop tries again after one of its steps failed."""
 LONGEST_WAIT = 60.0
@@ -75,8 +77,8 @@ class Daemon:
         self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
         self.catalog = WorkflowCatalog(self.directory, self.store_url)
         self.scheduler = SlotScheduler(self.clock)
-        self.queue: deque[tuple[str, datetime]] = deque()
-        """(workflow key, slot) waiting for the executor, oldest first."""
+        self.queue = SlotQueue()
+        """Slots waiting for the executor: the oldest slot starts first."""
         self.running: dict[str, RunRequest] = {}
         self.health: dict[str, WorkflowHealth] = {}
         self.store: "Store | None" = None
@@ -98,6 +100,8 @@ class Daemon:
         self._unrecorded: list[RunOutcome] = []
         """Runs that ended without recording it, whose end the store refused to record so far."""
         self._watched_since: dict[str, datetime] = {}
+        self._backlog_pass = False
+        """Whether the next pass plans workflows just (re)loaded, whose owed slots are not known yet."""
         """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
 
     # -- life cycle ----------------------------------------------------------------------
@@ -179,7 +183,15 @@ class Daemon:
         troubled |= not self._guarded("collecting ended runs", self._collect, now)
         if self._unrecorded:
             troubled |= not self._guarded("recording how runs ended", self._record_unrecorded)
-        troubled |= not self._guarded("looking at due slots", self.scheduler.run_pending)
+        # Planning a thousand due workflows reads the store for each: runs that end meanwhile
+        # are replaced as it goes, except in the pass after a (re)load, which plans every
+        # workflow's backlog before the first starts, so that the oldest slot starts first.
+        between = None if self._backlog_pass else self._keep_runs_going
+        if between is not None:  # the runs that the plans to come cannot precede start now
+            troubled |= not self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
+        troubled |= not self._guarded("looking at due slots", self.scheduler.run_pending,
+                                     between, WORKFLOWS_BETWEEN_LOOKS)
+        self._backlog_pass = False
         troubled |= not self._guarded("starting runs", self._start_queued)
         if self._due("health", now, self.settings.health.check_every):
             troubled |= not self._guarded("assessing health", self.check_health)
@@ -256,14 +268,15 @@ class Daemon:
             self.scheduler.clear(sw.key)
             if sw.timetable is not None:
                 self.scheduler.add(sw.key, self.clock(), self._guarded_slot_due)  # due at once: catch-up decides
+                self._backlog_pass = True
             if sw in changes.changed:
                 log.info("%s reloaded", sw.file, extra={"event": "reloaded", "workflow": sw.key, "file": str(sw.file)})
         keys = {sw.key for sw in self.catalog.workflows if sw.timetable is not None}
         for job in list(self.scheduler.jobs):
             if not (job.tags & keys):
                 self.scheduler.cancel_job(job)
-        self.queue = deque((key, slot) for key, slot in self.queue if key in keys)
-        self._queued = {key for key, _ in self.queue}
+        self.queue.keep_only(keys)
+        self._queued = self.queue.keys()
 
     def _reload_settings(self) -> None:
         """Health thresholds and outputs follow edits of the settings file; the [daemon] limits
@@ -301,6 +314,8 @@ class Daemon:
         for sw in self.catalog.workflows:
             if only is not None and sw.key not in only:
                 continue
+            if reports and len(reports) % WORKFLOWS_BETWEEN_LOOKS == 0:
+                self._keep_runs_going()
             report = assess_in_store(sw, self.store, now, self.settings.health)
             if report.state == "stale" and sw.key in catching_up:  # after downtime: data is on its way
                 report.alerting = False
@@ -353,7 +368,7 @@ class Daemon:
             if now < at:
                 return at
             del self._retries[key]
-            self.queue.append((key, slot))
+            self.queue.push(key, slot)
             self._queued.add(key)
             return sw.timetable.next_after(now, sw.tz)
         settings = sw.workflow.settings
@@ -371,7 +386,7 @@ class Daemon:
                             _utc(group.first), _utc(group.last), group.reason,
                             extra={"event": "missed", "workflow": key})
         if plan.run:
-            self.queue.append((key, plan.run[0]))
+            self.queue.push(key, plan.run[0])
             self._queued.add(key)
             if len(plan.run) > 1:
                 log.info("%s: catching up %d missed slots, oldest first", key, len(plan.run),
@@ -383,9 +398,20 @@ class Daemon:
                      extra={"event": "scheduled", "workflow": key, "next_slot": plan.next_slot})
         return plan.next_slot
 
-    def _start_queued(self) -> None:
+    def _keep_runs_going(self) -> None:
+        """Between long steps of a pass: hear which runs ended and start queued ones in their
+        place, so that the executor does not sit idle while the loop plans or assesses."""
+        self._guarded("collecting ended runs", self._collect, self.clock())
+        self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
+
+    def _start_queued(self, up_to: datetime | None = None) -> None:
+        """Start queued runs, oldest slot first, while the executor has room; with ``up_to``,
+        only those of slots no later than it (a workflow due since then, not planned yet, may
+        owe an older slot)."""
         while self.queue and self.executor.free() > 0:
-            key, slot = self.queue.popleft()
+            if up_to is not None and self.queue.peek()[1] > up_to:
+                return
+            key, slot = self.queue.pop()
             self._queued.discard(key)
             sw = self.catalog.by_key(key)
             if sw is None:
@@ -429,7 +455,9 @@ class Daemon:
             return
         if outcome.settled:
             self._attempts.pop(key, None)
-            job.due_now()  # more slots owed (catch-up "all"), or nothing: the job says
+            # More slots owed (catch-up "all"), or nothing: the job says, at once, planned
+            # among the due workflows as of the slot just run (the longest due first).
+            job.due_by(request.slot)
             return
         attempts = self._attempts.get(key)
         if attempts is None or attempts.slot != request.slot:
@@ -488,6 +516,46 @@ class Daemon:
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
         signal.signal(signal.SIGINT, lambda *_: self.request_stop())
         signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+
+
+class SlotQueue:
+    """Slots waiting for a free run, oldest slot first (ties: first queued first), whatever
+    the order their workflows were planned in: a backlog drains in the order it fell due."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._pushed = 0
+
+    def push(self, key: str, slot: datetime) -> None:
+        """Queue ``key``'s ``slot``."""
+        self._pushed += 1
+        heapq.heappush(self._heap, (slot, self._pushed, key))
+
+    def peek(self) -> tuple[str, datetime]:
+        """The oldest slot queued, left in the queue."""
+        slot, _, key = self._heap[0]
+        return key, slot
+
+    def pop(self) -> tuple[str, datetime]:
+        """The oldest slot queued, as (workflow key, slot)."""
+        slot, _, key = heapq.heappop(self._heap)
+        return key, slot
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Drop the slots of workflows not in ``keys`` (their files are gone)."""
+        self._heap = [entry for entry in self._heap if entry[2] in keys]
+        heapq.heapify(self._heap)
+
+    def keys(self) -> set[str]:
+        """The workflows with a slot queued."""
+        return {key for _, _, key in self._heap}
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def __iter__(self):
+        """(workflow key, slot), oldest slot first."""
+        return iter([(key, slot) for slot, _, key in sorted(self._heap)])
 
 
 class OutboxPump(threading.Thread):

@@ -14,6 +14,7 @@ A measurement frame has one row per (metric, period, dimensions) with these colu
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", 
 BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
 NONE_LABEL = "(none)"
+CATEGORICAL_DIMENSIONS: tuple[str, ...] = ("platform", "account")
+"""Record columns a metric reads as ``pl.Categorical`` (with ``period``): grouped and joined by
+integer codes, not strings. Cast to ``pl.String`` before joining them with a frame of strings."""
 """The group of records that have no value for a breakdown (posts without a campaign)."""
 
 
@@ -79,11 +83,12 @@ def aggregate(
 
     lazy = frame.lazy()
     parts = []
+    period_type = lazy.collect_schema().get("period", pl.String) if periods else pl.String
     for dims in grouping_sets:
         records = lazy.filter(pl.col("post_id").is_not_null()) if "post_id" in dims else lazy  # not DMs
         grouped = records.group_by(["period", *dims]).agg(aggregations)
         if periods:
-            labels = pl.LazyFrame({"period": list(periods)}, schema={"period": pl.String})
+            labels = pl.LazyFrame({"period": list(periods)}, schema={"period": period_type})
             groups = grouped.select(*dims).unique() if dims else pl.LazyFrame({"_": [0]})
             grid = labels.join(groups, how="cross").drop("_", strict=False)
             grouped = grid.join(grouped, on=["period", *dims], how="left", nulls_equal=True)
@@ -135,23 +140,30 @@ def measurement_rows(
 
 
 def standardise(frames: Sequence["pl.DataFrame"]) -> "pl.DataFrame":
-    """Concatenate measurement frames into one with every known column, in a stable order."""
+    """Concatenate measurement frames into one with every known column, in a stable order.
+
+    Categorical columns stay categorical (:func:`with_series_key` makes them strings)."""
     import polars as pl
 
     frames = [f for f in frames if f.height]
     if not frames:
         return empty_measurements()
     merged = pl.concat(frames, how="diagonal_relaxed")
-    if "basis" not in merged.columns:  # a plugin's frame built without measurement_rows
-        merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias("basis"))
-    for column in (*DIMENSIONS,):
-        if column not in merged.columns:
-            merged = merged.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    if "rank" not in merged.columns:
-        merged = merged.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
+    present = set(merged.columns)
+
+    def column(name: str, dtype: "pl.DataType") -> "pl.Expr":
+        # basis is missing from a plugin's frame built without measurement_rows. Period and
+        # dimensions that come as categoricals from the records (see MetricInput) stay so (the
+        # measure stage turns them into strings once per distinct value); others are strings.
+        if name not in present:
+            return pl.lit(None, dtype=dtype).alias(name)
+        coded = dtype == pl.String and isinstance(merged.schema[name], (pl.Categorical, pl.Enum))
+        return pl.col(name) if coded else pl.col(name).cast(dtype)
+
     extra = [c for c in merged.columns if c not in (*CORE_COLUMNS, *DIMENSIONS, "rank")]
-    merged = merged.with_columns([pl.col(c).cast(pl.String) for c in (*DIMENSIONS, *extra)])
-    return merged.select(*CORE_COLUMNS, *DIMENSIONS, *extra, "rank")
+    return merged.select(
+        column("period", pl.String), *CORE_COLUMNS[1:-1], column("basis", pl.String),
+        *[column(c, pl.String) for c in (*DIMENSIONS, *extra)], column("rank", pl.Int64))
 
 
 def empty_measurements() -> "pl.DataFrame":
@@ -188,20 +200,30 @@ def with_series_key(frame: "pl.DataFrame") -> "pl.DataFrame":
     The key identifies a series across runs and periods (``{"account":"x","platform":"y"}``),
     so stored history stays comparable when new dimension columns appear. It is built once per
     distinct combination of dimensions, then joined back: far fewer strings than rows.
+    Categorical dimension columns come back as strings, made once per combination too.
     """
     import polars as pl
 
-    dims = sorted(dimension_columns(frame))
+    # A column null on every row (no metric split by it) adds nothing to any key: left out of
+    # the unique and the join, which then compare fewer columns.
+    dims = sorted(d for d in dimension_columns(frame) if frame[d].null_count() < frame.height)
+    coded = [d for d in dimension_columns(frame) if isinstance(frame.schema[d], (pl.Categorical, pl.Enum))]
     if not dims:
-        return frame.with_columns(pl.lit("{}").alias("series_key"))
+        return frame.with_columns(*[pl.col(d).cast(pl.String) for d in coded], pl.lit("{}").alias("series_key"))
     fragments = [
         pl.when(pl.col(d).is_not_null()).then(
             pl.struct(pl.col(d).cast(pl.String)).struct.json_encode().str.slice(1).str.strip_suffix("}"))
         for d in dims
     ]
     body = pl.concat_str(fragments, separator=",", ignore_nulls=True).fill_null("")
-    keys = frame.select(dims).unique().with_columns((pl.lit("{") + body + pl.lit("}")).alias("series_key"))
-    return frame.join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
+    keys = frame.select(dims).unique().with_columns(
+        (pl.lit("{") + body + pl.lit("}")).alias("series_key"),
+        *[pl.col(d).cast(pl.String).alias(f"_string_{d}") for d in dims if d in coded])
+    # Only the dimensions are joined: the other columns (values, reasons ...) are shared, not copied.
+    joined = frame.select(dims).join(keys, on=dims, how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(*[joined.get_column(f"_string_{c}").alias(c) for c in dims if c in coded],
+                              *[pl.col(c).cast(pl.String) for c in coded if c not in dims],
+                              joined.get_column("series_key"))
 
 
 def label_periods(
@@ -215,12 +237,13 @@ def label_periods(
 
     Rows are matched by instant (``start_utc`` <= t < ``end_utc``) or, for daily records
     (``by_date``), by local date. Periods may overlap: a row then appears once per period.
+    The label is a ``pl.Categorical``: metrics group by it, an integer code per row.
     """
     import polars as pl
 
     lazy = frame.lazy()
     if not periods:
-        return lazy.with_columns(pl.lit(None, dtype=pl.String).alias("period")).head(0)
+        return lazy.with_columns(pl.lit(None, dtype=pl.Categorical).alias("period")).head(0)
     col = pl.col(time_column)
     ordered = sorted(periods, key=lambda p: p.start)
     overlapping = any(a.end >= b.start for a, b in zip(ordered, ordered[1:]))
@@ -229,22 +252,26 @@ def label_periods(
         for period in periods:
             inside = (col >= period.start) & (col <= period.end) if by_date else \
                 (col >= period.start_utc) & (col < period.end_utc)
-            parts.append(lazy.filter(inside).with_columns(pl.lit(period.label).alias("period")))
+            parts.append(lazy.filter(inside).with_columns(pl.lit(period.label, dtype=pl.Categorical).alias("period")))
         return pl.concat(parts)
-    # Many disjoint periods (history, benchmarks): a binary search of each row's time among the
-    # sorted period starts, instead of N filters or a sort and as-of join of the (wide) frame.
+    # Many disjoint periods (history, benchmarks): one binary search of each row's time among
+    # the periods' bounds, instead of N filters or a sort and as-of join of the (wide) frame.
+    # Starts and (exclusive) ends sorted in one list: a time in period i has exactly 2i + 1
+    # bounds at or before it, an odd count; an even count is a time outside every period.
     dtype = pl.Date if by_date else pl.Datetime("us", "UTC")
-    starts = pl.Series([p.start if by_date else p.start_utc for p in ordered], dtype=dtype)
-    ends = pl.Series([p.end if by_date else p.end_utc for p in ordered], dtype=dtype)
+    bounds = pl.Series([bound for p in ordered for bound in
+                        ((p.start, p.end + timedelta(days=1)) if by_date else (p.start_utc, p.end_utc))],
+                       dtype=dtype)
     labels = pl.Series([p.label for p in ordered], dtype=pl.Categorical)
     if not isinstance(frame, pl.DataFrame):
         frame = frame.collect()
     times = frame.get_column(time_column)
-    # The last period starting at or before each time (-1: none), then whether it ends after it.
-    index = (starts.search_sorted(times, side="right").cast(pl.Int32) - 1).clip(lower_bound=0)
-    end = ends.gather(index)
-    inside = (times >= starts.gather(index)) & ((times <= end) if by_date else (times < end))
-    period = labels.gather(index).cast(pl.String).zip_with(inside.fill_null(False), pl.Series([None], dtype=pl.String))
+    count = bounds.search_sorted(times, side="right")
+    index = pl.select(pl.when((count % 2 == 1) & times.is_not_null()).then(count // 2)).to_series()
+    period = labels.gather(index)
     # One label column is added; the other columns are shared, not copied, and each metric's
     # filter then reads only the columns that metric needs.
-    return frame.with_columns(period.alias("period")).lazy().filter(pl.col("period").is_not_null())
+    labelled = frame.with_columns(period.alias("period")).lazy()
+    # Records fetched for these periods all fall in one: no filter then (a filter copies the
+    # columns each metric reads).
+    return labelled.filter(pl.col("period").is_not_null()) if period.null_count() else labelled

@@ -22,5 +22,6 @@ def neutralise(text: str) -> str:
     when it starts like one (``'=HYPERLINK(...)``, ``'+1``, ``'-20% off``, ``'@SUM(A1)``),
     unchanged otherwise. The apostrophe is what a person types in Excel to enter text that looks
     like a formula; it is kept visible so that the value stays text if the sheet is saved again
-    as CSV."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    as CSV. Blanks before the formula do not hide it (``  =1+1`` -> ``'  =1+1``): some
+    spreadsheets trim them on import."""
+    return f"'{text}" if text.lstrip().startswith(FORMULA_STARTS) or text.startswith(FORMULA_STARTS) else text

@@ -104,6 +104,10 @@ class MetricInput:
     periods, with a ``period`` column (a record in two periods appears twice);
     ``all_records[kind]`` holds everything the sources returned, unlabelled (for baselines
     such as the follower count the day before a period).
+
+    ``period``, ``platform`` and ``account`` are ``pl.Categorical`` columns (grouped and joined
+    by integer codes): compare them with strings freely, but cast a frame of your own to
+    ``pl.Categorical`` (or these columns to ``pl.String``) before joining the two.
     """
 
     records: dict[str, "pl.LazyFrame"]
@@ -113,9 +117,11 @@ class MetricInput:
     as_of: datetime | None = None
     """The instant the run counts as now (``cmflow run --as-of``, else the clock), in UTC: what
     "still unanswered" and "older than the SLA" are judged at. None in an input built by hand."""
-    brands: Sequence[str] = ()
-    """The ids of the brands the workflow's ``[listen]`` watches, the brand first: a listening
-    metric gives each a row, 0 where it has no mention (none in an input built by hand)."""
+    brand_sets: Sequence[tuple[str, ...]] = ()
+    """The ids of the brands the workflow's ``[listen]`` watches, in the sets compared with each
+    other (the brands of each client, those of no client), the brand first: a listening metric
+    gives each brand of a set it sees a row, 0 where it has no mention (none in an input built
+    by hand)."""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.errors import UserFacingError
+from cmflow.foundation.language_codes import language_codes
 from cmflow.foundation.records import CLASSIFICATION_COLUMNS, SENTIMENTS
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
     from cmflow.workflow import Entry, Workflow
 
 LABEL_COLUMNS: tuple[str, ...] = ("sentiment", "score", "language")
-"""The columns of the frame a classifier returns (:meth:`cmflow.Classifier.classify`)."""
+"""The columns of the frame a classifier returns (:meth:`cmflow.Classifier.classify`), and those
+``cmflow classify`` writes."""
+LANGUAGE_PATTERN = r"^[a-z]{2}$"
+"""A language a classifier answers, once made its primary subtag (``fr-FR`` -> ``fr``): two
+lower-case letters (ISO 639-1), or null."""
 
 
 class ClassifierAnswerInvalid(UserFacingError, ValueError):
@@ -55,13 +60,15 @@ def classify(workflow: "Workflow", fetched: "Fetched") -> Classified:
         report = StageReport("classifier", entry.id, entry.info.name)
         try:
             entry.plugin.prepare(workflow.directory)
-            labelled = {kind: _labelled(entry, kind, records[kind], report)
+            read: dict[str, int] = {}
+            labelled = {kind: _labelled(entry, kind, records[kind], report, read)
                         for kind in entry.common.records if kind in records}
         except Exception as exc:  # labels nothing: a half-labelled run would count half the texts
             report.ok, report.error = False, failure("classifier", entry.id, exc)
             report.counts = {}
         else:
             records.update(labelled)
+            report.note = labelled_note(report.counts, read)
         reports.append(report)
     return Classified(records, reports)
 
@@ -93,9 +100,13 @@ def labels(classifier: "Classifier", texts: "pl.Series", languages: "pl.Series |
         raise ClassifierAnswerInvalid(f"it returned {answer.height} rows for {texts.len()} texts")
     try:
         answer = answer.select(pl.col("sentiment").cast(pl.String), pl.col("score").cast(pl.Float64),
-                               pl.col("language").cast(pl.String))
+                               language_codes(pl.col("language").cast(pl.String)).alias("language"))
     except pl.exceptions.PolarsError as exc:
         raise ClassifierAnswerInvalid(f"it returned columns of the wrong type: {exc}") from None
+    odd = answer.filter(pl.col("language").is_not_null() & ~pl.col("language").str.contains(LANGUAGE_PATTERN))
+    if odd.height:
+        raise ClassifierAnswerInvalid(f"it returned the language {odd['language'][0]!r}; a language is two "
+                                      "lower-case letters (ISO 639-1: fr, en) or null")
     unknown = answer.filter(pl.col("sentiment").is_not_null() & ~pl.col("sentiment").is_in(SENTIMENTS))
     if unknown.height:
         raise ClassifierAnswerInvalid(f"it returned the sentiment {unknown['sentiment'][0]!r}; "
@@ -106,9 +117,24 @@ def labels(classifier: "Classifier", texts: "pl.Series", languages: "pl.Series |
     return answer
 
 
-def _labelled(entry: "Entry", kind: str, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":
+def labelled_note(labelled: dict[str, int], read: dict[str, int]) -> str:
+    """What a classifier entry's report says: per kind, how many of the texts handed to it it
+    labelled (``labelled 2 of 3 mentions (1 in another or unknown language), 2 conversations``)."""
+    from cmflow.foundation.records import RECORD_KINDS
+
+    parts = []
+    for kind, count in read.items():
+        counted = RECORD_KINDS[kind].counted(count) if kind in RECORD_KINDS else f"{kind}: {count}"
+        left = count - labelled[kind]
+        parts.append(f"{labelled[kind]} of {counted} ({left} in another or unknown language)" if left else counted)
+    return "labelled " + (", ".join(parts) or "nothing")
+
+
+def _labelled(entry: "Entry", kind: str, frame: "pl.DataFrame", report: StageReport,
+              read: dict[str, int]) -> "pl.DataFrame":
     """The records of ``frame`` (of ``kind``) with the classification columns, labelled where
-    they are of the entry's sources and have a text and no sentiment."""
+    they are of the entry's sources and have a text and no sentiment; ``read[kind]``: how many
+    texts the classifier was handed."""
     import polars as pl
 
     frame = with_classification_columns(frame)
@@ -116,7 +142,7 @@ def _labelled(entry: "Entry", kind: str, frame: "pl.DataFrame", report: StageRep
     if entry.common.sources:
         wanted = wanted & pl.col("source_id").is_in(entry.common.sources)
     todo = frame.with_row_index("_row").filter(wanted).select("_row", "text", "language")
-    report.counts[kind] = 0
+    report.counts[kind], read[kind] = 0, todo.height
     if todo.height == 0:
         return frame
     known = todo["language"] if todo["language"].null_count() < todo.height else None

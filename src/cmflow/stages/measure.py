@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.measurements import (
-    BREAKDOWN_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
+    BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.listening import BRANDS_COLUMN
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
@@ -47,6 +47,8 @@ class MetricRequest:
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
     brands: list[str] = field(default_factory=list)
     """The ids of the brands the workflow's ``[listen]`` watches: a ``brand`` breakdown has rows for each."""
+    brand_sets: list[tuple[str, ...]] = field(default_factory=list)
+    """The same brands in the sets compared with each other (:attr:`Listen.brand_sets`)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
@@ -54,8 +56,9 @@ class MetricRequest:
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
         brands = workflow.listen.brand_ids if workflow.listen is not None else []
+        brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, brands)
+                    dict(entry.common.where), clients, brands, brand_sets)
                 for entry in workflow.metrics]
 
 
@@ -76,9 +79,6 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
     ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source
     entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``).
     """
-    import polars as pl
-
-    bounds = {p.label: (p.start, p.end) for p in all_periods}
     frames, reports = [], []
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     for request in requests:
@@ -92,21 +92,35 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             report.problems.extend(_unmatched(request, records))
         try:
             frame = _computed(request.plugin, base, grouping_columns(request.by), request.clients or _clients_in(records),
-                              request.brands)
+                              request.brands, request.brand_sets)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
             report.ok, report.error = False, failure("metric", report.id, exc)
-    measurements = standardise(frames)
-    labels = pl.DataFrame({"period": list(bounds), "period_start": [b[0] for b in bounds.values()],
-                           "period_end": [b[1] for b in bounds.values()]},
-                          schema={"period": pl.String, "period_start": pl.Date, "period_end": pl.Date})
-    measurements = measurements.join(labels, on="period", how="left")
+    measurements = with_period_bounds(standardise(frames), all_periods)
     return Measured(with_series_key(measurements), reports)
 
 
+def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]) -> "pl.DataFrame":
+    """Add each row's ``period_start`` and ``period_end``, and make its ``period`` label a
+    string (a categorical from the records): one join with a row per period."""
+    import polars as pl
+
+    bounds = {p.label: (p.start, p.end) for p in all_periods}
+    labels = pl.DataFrame({"period": list(bounds), "_label": list(bounds),
+                           "period_start": [b[0] for b in bounds.values()],
+                           "period_end": [b[1] for b in bounds.values()]},
+                          schema={"period": measurements.schema["period"], "_label": pl.String,
+                                  "period_start": pl.Date, "period_end": pl.Date})
+    # Only the label is joined: the other columns are shared, not copied.
+    bounded = measurements.select("period").join(labels, on="period", how="left", maintain_order="left")
+    return measurements.with_columns(bounded.get_column("_label").alias("period"),
+                                     bounded.get_column("period_start"), bounded.get_column("period_end"))
+
+
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              clients: list[str], brands: "list[str] | tuple[str, ...]" = ()) -> "pl.DataFrame":
+              clients: list[str], brands: "list[str] | tuple[str, ...]" = (),
+              brand_sets: "list[tuple[str, ...]] | tuple" = ()) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
@@ -116,13 +130,13 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     import polars as pl
 
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of, brands))] \
+    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of, brand_sets))] \
         if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         for value in values if labelled else ():
             rows = plugin.compute(MetricInput(of_value(base.records, value), of_value(base.all_records, value),
-                                              base.periods, labelled, base.as_of, brands))
+                                              base.periods, labelled, base.as_of, brand_sets))
             parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
@@ -178,21 +192,31 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
             frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source_id"))
         if frame.height == 0:
             selected[kind_name] = labelled[kind_name] = frame.lazy().with_columns(
-                pl.lit(None, dtype=pl.String).alias("period"))
+                *[pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS if c in frame.columns],
+                pl.lit(None, dtype=pl.Categorical).alias("period"))
             continue
-        if set(frame["source_id"].unique().to_list()) - set(source_ids):
+        # In a select, not frame["source_id"]: a column of one repeated value stays one value.
+        sources = set(frame.select(pl.col("source_id").unique()).to_series().to_list())
+        if sources - set(source_ids):
             frame = frame.filter(pl.col("source_id").is_in(source_ids))
-        frame = one_copy_per_record(kind_name, frame)  # a record two sources read counts once
+        if len(sources & set(source_ids)) > 1:
+            frame = one_copy_per_record(kind_name, frame)  # a record two sources read counts once
         # A post without a pillar is grouped under "(none)": left null, its group would carry
         # no dimension at all and be taken for the overall row.
+        # Filled lazily: a metric that does not read the column does not pay for it.
         unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
-        if unlabelled:
-            frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled)
+        labelled_nulls = [pl.col(d).fill_null(NONE_LABEL) for d in unlabelled]
         if applicable := {k: v for k, v in (where or {}).items() if k in kind.field_names}:
+            # A where on a breakdown reads its "(none)" too: filled before filtering.
+            frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled if d in applicable)
             frame = frame.filter(rows_condition(applicable, frame.columns))
-        selected[kind_name] = frame.lazy()
+        # Categorical once here, so that every metric groups and joins by integer codes.
+        frame = frame.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS
+                                   if c in frame.columns)
+        selected[kind_name] = frame.lazy().with_columns(labelled_nulls)
         # Labelled once (many periods: one label column; few: small filtered copies), shared
         # lazily by every metric reading these sources, which then reads only its columns.
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
-                                            by_date=kind.field(kind.time_field).type == "date")
+                                            by_date=kind.field(kind.time_field).type == "date"
+                                            ).with_columns(labelled_nulls)
     return MetricInput(labelled, selected, all_periods, [], as_of)

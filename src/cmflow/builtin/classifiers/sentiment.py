@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Classifier, InputPath, PluginOptions, UserFacingError, hookimpl, resolve_input_path
+from cmflow import Classifier, InputPath, PluginOptions, UserFacingError, hookimpl, language_code, resolve_input_path
 
 if TYPE_CHECKING:
     import polars as pl
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 LANGUAGES = ("fr", "en")
 
 
-class SentimentOptions(PluginOptions):
+class SentimentClassifierOptions(PluginOptions):
     model_path: InputPath | None = Field(
         None, description="A model file written by cmflow's sentiment training script, relative to "
         "the workflow file (the current folder for `cmflow classify`). Default: the model shipped "
@@ -26,7 +26,8 @@ class SentimentOptions(PluginOptions):
         default_factory=lambda: list(LANGUAGES), min_length=1,
         description="Languages the texts are in: fr, en. One: every text is read in it. Both: "
         "each text's language is detected. A record's own language, when its source gives one, "
-        "wins; texts in another language are left unlabelled.", examples=[["fr"]])
+        "wins (fr-FR and FR read as fr; und as unknown); texts in another language are left "
+        "unlabelled, texts whose language cannot be told are read in both.", examples=[["fr"]])
 
 
 class Sentiment(Classifier):
@@ -40,9 +41,9 @@ class Sentiment(Classifier):
 
     name = "sentiment"
     description = "Sentiment (negative, neutral, positive) and language of French and English texts, offline."
-    Options = SentimentOptions
+    Options = SentimentClassifierOptions
 
-    def __init__(self, options: SentimentOptions, *, entry_id: str) -> None:
+    def __init__(self, options: SentimentClassifierOptions, *, entry_id: str) -> None:
         super().__init__(options, entry_id=entry_id)
         self._model: SentimentModel | None = None
 
@@ -71,17 +72,19 @@ class Sentiment(Classifier):
             self.prepare(Path.cwd())
         assert self._model is not None
         accepted = self.options.languages
-        known = languages.to_list() if languages is not None else [None] * texts.len()
+        given = languages.to_list() if languages is not None else [None] * texts.len()
+        known = [language_code(language) for language in given]  # fr-FR, FR -> fr; und -> None
         if len(accepted) == 1:  # a text of unknown language is read in the one language
             known = [language or accepted[0] for language in known]
         # A text its source says is in another language is not read as French or English.
         hints = [language if language in accepted else None for language in known]
         answer = self._model.classify(texts.to_list(), hints if any(hints) else None)
         answer = answer.with_columns(pl.Series("language", known, dtype=pl.String).fill_null(answer["language"]))
-        unread = ~pl.col("language").is_in(accepted).fill_null(False)
+        # Blank only a text whose language is known and not accepted: one whose language cannot
+        # be told ("ok", "😡") keeps the label the model gives it, read in both languages.
+        unread = pl.col("language").is_not_null() & ~pl.col("language").is_in(accepted)
         return answer.with_columns(pl.when(unread).then(None).otherwise(pl.col(c)).alias(c)
                                    for c in ("sentiment", "score"))
-
 
 @hookimpl
 def register_classifiers(register):

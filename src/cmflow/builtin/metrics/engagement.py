@@ -81,9 +81,10 @@ class _PostRate(ViewMetric):
         per_post = ratio(pl.col("_interactions"), pl.col(self.denominator))
         rows = aggregate_views(rows, data.grouping_sets, [
             reported.sum().alias("reported"),
-            pl.col("_interactions").filter(has_denominator).sum().alias("numerator"),
-            pl.col(self.denominator).filter(has_denominator).sum().alias("denominator"),
-            per_post.filter(is_post()).mean().alias("mean_of_posts"),
+            # when/then, not filter: a plain sum or mean of a column runs on Polars' fast path.
+            pl.when(has_denominator).then(pl.col("_interactions")).sum().alias("numerator"),
+            pl.when(has_denominator).then(pl.col(self.denominator)).sum().alias("denominator"),
+            pl.when(is_post()).then(per_post).mean().alias("mean_of_posts"),
         ], periods=[p.label for p in data.periods])
         mean = options.aggregate == "mean_of_posts"
         value = (pl.when(pl.col("_from_activity").fill_null(0) == 0).then(pl.col("mean_of_posts")) if mean
@@ -138,7 +139,7 @@ class EngagementRateByFollowers(ViewMetric):
 
         account = ["platform", "account"]
         followers = (data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
-                     .sort("date").group_by(["period", *account]).agg(pl.col("followers").last()))
+                     .group_by(["period", *account]).agg(pl.col("followers").max_by("date")))
         rows = view_rows(data, self.options.view, ENGAGEMENT_COUNTERS).with_columns(
             _interactions=interactions(*ENGAGEMENT_COUNTERS))
         labels = [p.label for p in data.periods]
@@ -159,7 +160,7 @@ class EngagementRateByFollowers(ViewMetric):
                 with_followers.sum().alias("with_followers"),
                 active.sum().alias("active"),
                 (active & ~with_followers).sum().alias("lacking"),
-                pl.col("interactions").filter(with_followers).fill_null(0).sum().alias("numerator"),
+                pl.when(with_followers).then(pl.col("interactions").fill_null(0)).sum().alias("numerator"),
                 pl.col("followers").sum().alias("denominator"),
                 pl.col("_from_posts").sum(), pl.col("_from_activity").sum(),
             ], periods=labels)

@@ -35,15 +35,16 @@ class FollowerGrowth(Metric):
         import polars as pl
 
         account = ["platform", "account"]
-        snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null()).sort("date")
-        in_period = snapshots.group_by(["period", *account]).agg(
+        snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
+        in_period = snapshots.group_by(["period", *account]).agg(  # each group's first and last day, no sort
             pl.len().alias("snapshots"),
-            pl.col("followers").first().alias("first_in_period"),
-            pl.col("followers").last().alias("end"),
+            pl.col("followers").min_by("date").alias("first_in_period"),
+            pl.col("followers").max_by("date").alias("end"),
         )
         eve = pl.LazyFrame({"period": [p.label for p in data.periods],
                             "date": [p.start - timedelta(days=1) for p in data.periods]},
-                           schema={"period": pl.String, "date": pl.Date})
+                           schema={"period": data.records["account_snapshot"].collect_schema()["period"],
+                                   "date": pl.Date})
         day_before = (eve.join(data.all_records["account_snapshot"]
                                .filter(pl.col("followers").is_not_null()), on="date", how="inner")
                       .group_by(["period", *account]).agg(pl.col("followers").last().alias("eve")))
@@ -56,8 +57,8 @@ class FollowerGrowth(Metric):
         rows = aggregate(per_account, data.grouping_sets, [
             pl.len().alias("accounts"),
             known.sum().alias("known"),
-            pl.col("start").filter(known).sum().alias("start"),
-            pl.col("end").filter(known).sum().alias("end"),
+            pl.when(known).then(pl.col("start")).sum().alias("start"),
+            pl.when(known).then(pl.col("end")).sum().alias("end"),
         ], periods=[p.label for p in data.periods])
         no_data = (pl.when(pl.col("accounts").is_null()).then(pl.lit("no follower count for this period"))
                    .when(pl.col("known") == 0)

@@ -55,8 +55,10 @@ class ShareOfVoice(Metric):
 
     Every row is one brand's (``brand``); ``by = ["platform"]`` adds each platform's shares. A
     mention naming two brands counts once for each, so the shares of a period add up to 100.
-    Every watched brand has a row: 0 % where it has no mention and the others have some; a
-    period (or platform) where no watched brand is mentioned has no value.
+    Every watched brand has a row, 0 % where it has no mention and the others have some: the
+    brands of a client are compared with each other (the other brands of the client of one
+    the mentions name), the brands of no client likewise. A period (or platform) where no
+    watched brand is mentioned has no value.
     """
 
     name = "share_of_voice"
@@ -85,9 +87,11 @@ class ShareOfVoice(Metric):
         weight = pl.col("reach").sum() if by_reach else pl.len()
         rows = aggregate(mentions, [("brand", *dims) for dims in data.grouping_sets],
                          [weight.cast(pl.Float64).alias("weight")], periods=[p.label for p in data.periods])
-        if data.brands and rows.height:  # every watched brand has a row, 0 where none mentions it
+        seen = set(rows["brand"].drop_nulls().to_list()) if rows.height else set()
+        compared = [brand for brands in data.brand_sets if seen.intersection(brands) for brand in brands]
+        if compared:  # every brand of a set the mentions name has a row, 0 where none mentions it
             groups = rows.drop("brand", "weight").unique()
-            watched = pl.DataFrame({"brand": list(data.brands)}, schema={"brand": rows.schema["brand"]})
+            watched = pl.DataFrame({"brand": compared}, schema={"brand": rows.schema["brand"]})
             rows = groups.join(watched, how="cross").join(rows, on=[*groups.columns, "brand"], how="full",
                                                             nulls_equal=True, coalesce=True)
         within = ["period", *[c for c in rows.columns if c not in ("period", "brand", "weight")]]

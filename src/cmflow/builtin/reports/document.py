@@ -25,6 +25,9 @@ LISTENING_METRICS = ("mentions", "negative_mentions", "comments_received", "nega
                      "response_time_median", "answered_within_sla", "unanswered_over_sla", "unanswered_negative")
 """What the listening section shows, when the run measures it for the report's scope (community
 care's response times among them)."""
+BRAND_METRICS = ("mentions", "share_of_voice", "net_sentiment_mentions")
+"""What the listening section shows per brand a ``[listen]`` section watches (``by = ["brand"]``):
+in a client's report, the brands whose ``client`` is theirs."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -190,6 +193,13 @@ class ReportDocument:
     """The CM's commentary, Markdown."""
     listening: list[Figure] = field(default_factory=list)
     """Mentions and comments of the scope's whole, with their changes (none: no section)."""
+    brands: list[SeriesFigures] = field(default_factory=list)
+    """The watched brands' mentions, share of voice and net sentiment, one row per brand."""
+
+    @property
+    def brand_metrics(self) -> list[str]:
+        """The columns of the brands' table: the :data:`BRAND_METRICS` one brand at least has."""
+        return [m for m in BRAND_METRICS if any(m in row.figures for row in self.brands)]
 
     @property
     def complete(self) -> bool:
@@ -217,6 +227,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         posting_times=_posting_times(result, scope),
         alerts=_alerts(result, scope),
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
+        brands=_brand_rows(result, figures, scope),
         missing=[(report.id, report.plugin) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
@@ -239,7 +250,7 @@ class _FigureIndex:
             self.changes: dict[tuple[str, str], dict[str, Change]] = {}
             return
         frame = frame.filter(pl.col("rank").is_null())
-        self.dimensions = [c for c in ("client", "platform", "account", "format", "pillar", "campaign")
+        self.dimensions = [c for c in ("client", "brand", "platform", "account", "format", "pillar", "campaign")
                            if c in frame.columns]
         current = frame.filter(pl.col("period") == "current")
         self.metrics = set(current["metric"].unique().to_list())
@@ -283,6 +294,20 @@ class _FigureIndex:
             if figures:
                 rows.append(SeriesFigures((value,), value, figures))
         return rows
+
+
+def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
+    """The :data:`BRAND_METRICS` of each brand the workflow's ``[listen]`` watches, in its order:
+    every brand in the whole workflow's report, in a client's the brands whose ``client`` is theirs."""
+    listen = result.workflow.listen
+    rows = []
+    for brand in listen.brands if listen is not None else ():
+        if scope.client is not None and brand.client != scope.client.id:
+            continue
+        found = {m: f for m in BRAND_METRICS if (f := figures.figure(m, {"brand": brand.id})) is not None}
+        if found:
+            rows.append(SeriesFigures((brand.id,), brand.name, found))
+    return rows
 
 
 def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:

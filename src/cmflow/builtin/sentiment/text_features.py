@@ -99,7 +99,10 @@ def lower_case_placeholders(text: pl.Expr) -> pl.Expr:
 
 
 def stripped_accents(text: pl.Expr) -> pl.Expr:
-    """``text`` without accents (NFKD, then the combining marks dropped): the identity on ASCII."""
+    """``text`` without accents (NFKD, then the combining marks dropped): the identity on ASCII.
+    Not ``cmflow.folded_text``, which folds one ``str`` at a time and lower-cases with it: the
+    features fold whole columns as Polars expressions, and lower-case before, after splitting
+    camel-case hashtags, which needs the capitals."""
     return text.str.normalize("NFKD").str.replace_all(r"\p{Mn}", "")
 
 

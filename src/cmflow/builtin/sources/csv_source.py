@@ -7,7 +7,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -16,7 +16,7 @@ from cmflow import RecordTable, Source, hookimpl
 from cmflow.builtin.sources.export_text import (NotPlainText, check_export, export_lines, plain_utf8_blocks,
                                                 read_export, text_lines)
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
-                                            mapped_names, parse_records)
+                                            columns_read, mapped_names, parse_records)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -28,6 +28,9 @@ CHUNK_ROWS = 10_000
 """Rows the line-by-line reader holds as Python strings before it makes them columns."""
 CHUNK_BYTES = 2 << 20
 """How much of a regular file Polars splits at a time: the file's bytes are never all held."""
+Kept = Optional[Callable[[list[str]], Optional[list[str]]]]
+"""Which columns a reader keeps, given the header's (each named once): those returned, or every
+one for None (a reader that is not told keeps them all)."""
 
 
 class CsvOptions(TabularOptions):
@@ -134,8 +137,9 @@ class CsvSource(Source):
       of the rows kept: every skipped row is listed with its line and reason in the run
       summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
     - **Memory**: the file is read from its path a block at a time, never whole; a regular
-      file is split by Polars a chunk of rows at a time, any other line by line, so reading
-      an export peaks at about 3.5 times its size (Polars' own read_csv: about 3), not ten.
+      file is split by Polars a chunk of rows at a time, any other line by line, and of each
+      chunk only the columns the mapping reads are kept once its rows are checked, so reading
+      an export peaks at about 2.9 times its size (Polars' own read_csv: about 3.2), not ten.
     """
 
     name = "csv"
@@ -149,11 +153,13 @@ class CsvSource(Source):
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
-        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row) \
-            or read_any_csv(path, options.encoding, options.delimiter, options.header_row)
+        kept = lambda names: columns_read(options, names)  # noqa: E731  the columns the mapping reads
+        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row, kept) \
+            or read_any_csv(path, options.encoding, options.delimiter, options.header_row, kept=kept)
         _check_header(table, options, path)
         table.warn_lines_set_aside(ctx, path)
-        yield RecordTable(options.record, parse_records(table.frame, options, ctx, path, table.places, table.bad))
+        yield RecordTable(options.record, parse_records(table.take_frame(), options, ctx, path, table.places,
+                                                        table.bad, columns=table.columns))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
@@ -161,15 +167,16 @@ class CsvSource(Source):
 
 
 def read_any_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
-                 encoding_option: bool = True) -> "CsvTable":
+                 encoding_option: bool = True, kept: Kept = None) -> "CsvTable":
     """The export read line by line as it is decoded (any CSV file :func:`read_regular_csv`
     declines). A problem with the text itself (bytes not in the encoding, NUL characters) is
     told before one with its rows, as when the whole file was decoded first: after a row's
     error, the rest is decoded to look for one. ``encoding_option`` False: the reading source
-    has no `encoding` option (the export source), and a decoding error does not advise one."""
+    has no `encoding` option (the export source), and a decoding error does not advise one.
+    ``kept`` chooses the columns the table holds (see :data:`Kept`)."""
     lines = export_lines(path, encoding, encoding_option=encoding_option)
     try:
-        return _read_any(lines, delimiter, path, header_line)
+        return _read_any(lines, delimiter, path, header_line, kept)
     except DataFileError:
         for _ in lines:
             pass
@@ -181,6 +188,7 @@ class CsvTable:
     """A CSV file split into text columns, with what the reader set aside."""
 
     frame: "pl.DataFrame"
+    """The rows, as text columns: every column of the file, or those a reader was told to keep."""
     places: CsvPlaces
     bad: list[BadRow]
     """Rows whose number of fields does not match the header's."""
@@ -190,6 +198,17 @@ class CsvTable:
     """Lines that repeat the header (files pasted together): skipped, they hold no value."""
     description_line: int = 0
     """A line under the header describing the columns, without a digit (older Meta exports): skipped."""
+
+    def take_frame(self) -> "pl.DataFrame":
+        """The rows, handed over: the table no longer holds them, so that the one reading them
+        can let each column go once it has what it needs (the text of a large export)."""
+        frame, self.frame = self.frame, None
+        return frame
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column of the file, each named once (those :attr:`frame` may have left out too)."""
+        return list(self.places.positions)
 
     def warn_lines_set_aside(self, ctx: "FetchContext", path: Path) -> None:
         """Tell the run about the lines read as no record: repeated headers, a description line."""
@@ -209,26 +228,29 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
         or _read_any(text, delimiter, path, header_line)
 
 
-def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1) -> CsvTable | None:
+def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
+                     kept: Kept = None) -> CsvTable | None:
     """The table :func:`read_csv_text` gives for the export at ``path``, read by Polars straight
     from the file's UTF-8 bytes when the file is regular (every row as many fields as the
     header, no blank line, every quote where CSV puts one); None for any other file, or one
     that is not plainly UTF-8 text, which :func:`read_export` and :func:`read_csv_text` then
     read (and explain) line by line. Both give the same table for a regular file. The file is
     read a block at a time and split a chunk of rows at a time, so the whole file is never held
-    in memory besides its columns."""
+    in memory besides its columns, and of those only the ones ``kept`` chooses (see :data:`Kept`)
+    once each chunk's rows are checked."""
     blocks = plain_utf8_blocks(path, encoding)
     if blocks is None:
         return None
     try:
-        return _read_regular(blocks, delimiter, path, header_line)
+        return _read_regular(blocks, delimiter, path, header_line, kept=kept)
     except NotPlainText:
         return None
     finally:
         blocks.close()
 
 
-def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line: int) -> CsvTable:
+def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line: int,
+              kept: Kept = None) -> CsvTable:
     """Any CSV text (or its lines, each ending with its line break), record by record with
     Python's reader; the rows become columns a chunk of :data:`CHUNK_ROWS` at a time, so that
     no more than a chunk is ever held as Python strings."""
@@ -243,6 +265,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
     reader = csv.reader(lines_read, delimiter=delimiter, quotechar='"', strict=True)
     header: list[str] | None = None
     names: list[str] = []
+    keep: list[str] | None = None
     found_on = 0
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -266,6 +289,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
         if header is None:
             header, found_on = _header(fields, delimiter, path, start), start
             names = _unique_names(header)
+            keep = _kept(kept, names)
             continue
         if len(fields) == len(header) and column_name(fields[0]) == header[0] \
                 and [column_name(f) for f in fields] == header:
@@ -286,7 +310,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
         rows.append(fields)
         lines.append(start)
         if len(rows) == CHUNK_ROWS:
-            frames.append(_columns_of(rows, names))
+            frames.append(_columns_of(rows, names, keep))
             line_numbers.append(pl.Series(lines, dtype=pl.Int64))
             rows, lines = [], []
     if header is None:
@@ -294,7 +318,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
         raise DataFileError(f"{path} holds no header line{where}: export it again"
                             + (" (or check `header_row`)" if header_line > 1 else ""))
     if rows or not frames:
-        frames.append(_columns_of(rows, names))
+        frames.append(_columns_of(rows, names, keep))
         line_numbers.append(pl.Series(lines, dtype=pl.Int64))
     del rows
     frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
@@ -302,21 +326,31 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
                   bad, repeated, description_line)
 
 
-def _columns_of(rows: list[list[str]], names: list[str]) -> "pl.DataFrame":
-    """Rows of fields as a frame of text columns."""
+def _kept(kept: Kept, names: list[str]) -> list[str] | None:
+    """The columns ``kept`` chooses among ``names``; None (all) when it chooses none, since a
+    frame without columns would not count its rows."""
+    keep = kept(names) if kept is not None else None
+    return keep or None
+
+
+def _columns_of(rows: list[list[str]], names: list[str], keep: list[str] | None = None) -> "pl.DataFrame":
+    """Rows of fields as a frame of text columns (those named in ``keep``, if given)."""
     import polars as pl
 
     columns = list(zip(*rows)) if rows else [() for _ in names]
-    return pl.DataFrame({name: pl.Series(name, values, dtype=pl.String) for name, values in zip(names, columns)})
+    wanted = set(names if keep is None else keep)
+    return pl.DataFrame({name: pl.Series(name, values, dtype=pl.String)
+                         for name, values in zip(names, columns) if name in wanted})
 
 
 
 def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, header_line: int,
-                  chunk_bytes: int = CHUNK_BYTES) -> CsvTable | None:
+                  chunk_bytes: int = CHUNK_BYTES, kept: Kept = None) -> CsvTable | None:
     """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes or blocks of them, read
     by Polars a chunk of about ``chunk_bytes`` at a time (each chunk ends at the end of a row:
     a line break after an even number of quotes); None when the file is not regular, or
-    anything is unusual before its first row."""
+    anything is unusual before its first row. Each chunk's rows are checked whole (a repeated
+    header, a line describing the columns), then only the columns ``kept`` chooses are kept."""
     import polars as pl
 
     if delimiter == "\0":  # the skeleton's placeholder
@@ -333,10 +367,14 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
     if len(header) < 2:
         return None
     names = _unique_names(header)
+    keep = _kept(kept, names)
     buffer = buffer[end + 1:]
     frames: list[pl.DataFrame] = []
     line_numbers: list[pl.Series] = []
     first_line = line + 1
+    repeated: set[int] = set()
+    described: list[int] = []  # prose lines before the first row, as _read_any skips them
+    before_first_row, rows_read = True, 0
     while True:
         while more and (len(buffer) < chunk_bytes or not buffer.strip(b"\n")):
             block = next(blocks, None)
@@ -358,10 +396,20 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
         read = _read_chunk(chunk, delimiter, names, first_line)
         if read is None:
             return None
-        frames.append(read[0])
-        line_numbers.append(read[1])
+        rows, chunk_lines = read
+        repeated_here = _repeated_header_rows(rows, header)
+        repeated.update(rows_read + index for index in repeated_here)
+        for index in range(rows.height if before_first_row else 0):
+            if index not in repeated_here:
+                if not _describes_columns(list(rows.row(index))):
+                    before_first_row = False
+                    break
+                described.append(rows_read + index)
+        frames.append(rows if keep is None else rows.select(keep))
+        line_numbers.append(chunk_lines)
+        rows_read += rows.height
         first_line += chunk.count(b"\n") + 1
-        del chunk
+        del chunk, rows
         if cut < 0:
             break
     if not frames:
@@ -369,13 +417,6 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
     frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
     lines = pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0]
     del frames, line_numbers
-    repeated = _repeated_header_rows(frame, header)
-    described = []  # prose lines before the first row, as _read_any skips them
-    for index in range(frame.height):
-        if index not in repeated:
-            if not _describes_columns(list(frame.row(index))):
-                break
-            described.append(index)
     skipped = sorted(repeated.union(described))
     if not skipped:
         return _table(frame, lines, header, line, [], [], 0)

@@ -258,8 +258,12 @@ class RowPlaces:
 
 def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContext, file: Path,
                   places: RowPlaces, bad_rows: Iterable[BadRow] = (), *,
-                  unknown_formats: Optional[Callable[[list[str]], str]] = None) -> "pl.DataFrame":
+                  unknown_formats: Optional[Callable[[list[str]], str]] = None,
+                  columns: Optional[list[str]] = None) -> "pl.DataFrame":
     """Map and parse a frame of text columns into the canonical columns of ``options.record``.
+
+    ``columns`` are every column of the file when ``raw`` holds only those read (see
+    :func:`columns_read`), for the messages about a column missing or misspelt.
 
     ``unknown_formats`` words the warning for post formats that are none of cmflow's (given the
     values, shown ones first): by default it advises `values.format`, which a source without
@@ -277,8 +281,9 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
 
     kind = options.record_kind()
     tz = options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC")
-    sources = _mapped_columns(kind, options, list(raw.columns), file, places)
-    _warn_listed_columns_misspelt(options, list(raw.columns), ctx, file)
+    available = list(raw.columns) if columns is None else columns
+    sources = _mapped_columns(kind, options, available, file, places)
+    _warn_listed_columns_misspelt(options, available, ctx, file)
     edged = _with_edge_spaces(raw, [c for column in sources.values() for c in as_list(column, ())])
     frame = raw.with_row_index("_row").select(
         pl.col("_row"),
@@ -286,6 +291,7 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
         *[_first_filled(column, edged).alias(field) for field, column in sources.items()])
     sources = ColumnsRead(sources, {field: raw.select(_column_filled(column)).to_series().to_list()
                                     for field, column in sources.items() if isinstance(column, list)})
+    del raw  # the columns read are in frame; a caller that handed the file's text over lets the rest go
     for name, mapping in options.values.items():
         if name in frame.columns:
             frame = frame.with_columns(pl.col(name).replace(mapping))
@@ -327,10 +333,12 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
         pl.col("_row"), *[pl.col(c) if c in filled else _plain_value(pl.col(c), kind.field(c), options).alias(c)
                           for c in frame.columns if c != "_row"])
     bad = list(bad_rows)
+    del work, readings
     if not plain.all():
         checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
         result = pl.concat([result, checked]).sort("_row")
         bad += bad_values
+    del frame  # the text of the values parsed: only the result is left (an export's largest part)
     result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
     bad += duplicates
     report_bad_rows(bad, file, options.on_error, ctx)
@@ -534,6 +542,18 @@ def _column_filled(columns: list[str]) -> "pl.Expr":
 
     filled = [pl.when(pl.col(c).cast(pl.String).str.strip_chars() != "").then(pl.lit(c)) for c in columns]
     return pl.coalesce(filled + [pl.lit(columns[0])])
+
+
+def columns_read(options: MappingOptions, available: list[str]) -> Optional[list[str]]:
+    """The columns of a file whose header holds ``available`` that :func:`parse_records` reads
+    with ``options``, so that a reader can keep those alone (an export's other columns would be
+    held for nothing); None when the header lacks a column the options need, which
+    :func:`parse_records` then explains."""
+    try:
+        sources = _mapped_columns(options.record_kind(), options, available, Path(), RowPlaces())
+    except DataFileError:
+        return None
+    return list(dict.fromkeys(c for column in sources.values() for c in as_list(column, ())))
 
 
 def _mapped_columns(kind: str, options: TabularOptions, available: list[str], file: Path,
