@@ -454,7 +454,7 @@ def test_normalised_urls_drop_what_two_copies_of_a_page_differ_by() -> None:
         "x.com/Lea_L/status/1001?t=abc", "blog.fr?s=lumiere", "blog.fr?s=nuit", "ex.org/p?a=1&b=2"]
 
 
-def _watched(rows: list[dict], window_hours: float = 1):
+def _watched(rows: list[dict], window_hours: float = 1, languages: tuple[str, ...] = ()):
     from datetime import datetime, timedelta, timezone
 
     from cmflow.foundation.records import RecordTable
@@ -466,7 +466,7 @@ def _watched(rows: list[dict], window_hours: float = 1):
         row = {"published_at": datetime(2026, 11, 20, 12, tzinfo=timezone.utc), **row}
         frames.append(RecordTable.from_rows("mention", [row]).conformed()
                       .with_columns(pl.lit(source_id).alias("source_id")))
-    listen = _listen(duplicate_window=timedelta(hours=window_hours))
+    listen = _listen(duplicate_window=timedelta(hours=window_hours), languages=languages)
     workflow = type("W", (), {"listen": listen})()
     watched = watch(workflow, Fetched({"mention": pl.concat(frames)}, [], []))
     [report] = watched.reports
@@ -485,6 +485,16 @@ def test_same_author_and_text_merge_within_the_window_only() -> None:
     ])
     assert mentions.select("mention_id", "reach", "source_id").rows() == [("1", 40, "a"), ("3", None, "b")]
     assert counts["merged duplicates"] == 1
+
+
+def test_languages_are_compared_by_their_primary_subtag_and_und_is_not_known() -> None:
+    """With languages fr and en: fr-FR and EN_gb are kept, und (undetermined) is kept as not
+    known, de-DE is dropped (before, "und" read as "un": dropped)."""
+    mentions, counts = _watched([
+        ("a", {"platform": "x", "mention_id": str(i), "author": f"a{i}", "text": "Maison Lumière", "language": code})
+        for i, code in enumerate(["fr-FR", "EN_gb", "und", "de-DE"])], languages=("fr", "en"))
+    assert mentions["mention_id"].to_list() == ["0", "1", "2"]
+    assert counts["other languages"] == 1
 
 
 def test_the_duplicate_window_counts_from_the_first_copy_not_the_last() -> None:

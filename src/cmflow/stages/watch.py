@@ -6,7 +6,8 @@ returns :class:`Watched`: the records, the mentions of the watched sources chang
 the stage's report (how many were kept, dropped and merged). In order:
 
 1. a mention holding one of ``listen.exclude`` is dropped; so is one whose language is known and
-   not in ``listen.languages``;
+   not in ``listen.languages`` (compared by :func:`~cmflow.foundation.language_codes.language_code`:
+   ``fr-FR`` is ``fr``, ``und`` is not known);
 2. copies of one mention are merged: the same platform and id; else the same page (normalised
    URL: no scheme, ``www.``, tracking parameters or trailing slash, parameters sorted); else the same author with the
    same text (folded, links removed) published within ``listen.duplicate_window`` of the first
@@ -25,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.language_codes import language_codes
 from cmflow.foundation.listening import BRANDS_COLUMN, Listen, normalised_authors, normalised_texts, normalised_urls
 from cmflow.foundation.records import merged_copies
 from cmflow.plugins.result import StageReport
@@ -78,7 +80,7 @@ def _kept_merged_labelled(listen: Listen, frame: "pl.DataFrame", report: StageRe
     import polars as pl
 
     excluded = listen.excluded(frame["text"])
-    language = frame["language"].str.to_lowercase().str.slice(0, 2)
+    language = frame.select(language_codes(pl.col("language"))).to_series()  # fr-FR: fr; und: not known
     other_language = (language.is_not_null() & ~language.is_in(list(listen.languages))).fill_null(False) \
         if listen.languages else pl.Series([False] * frame.height)
     frame = frame.filter(~excluded & ~other_language)
