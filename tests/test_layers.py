@@ -210,3 +210,18 @@ def test_the_store_facade_lists_the_interface_exactly() -> None:
     assert set(facade._INTERFACE) == defined_there
     for name in facade._INTERFACE:
         assert getattr(facade, name) is getattr(interface, name)
+
+
+def _is_plugin_module(module: str) -> bool:
+    """Whether ``module`` registers plugins (has a ``@hookimpl``), rather than holding helpers."""
+    return "@hookimpl" in MODULES[module].read_text(encoding="utf-8")
+
+
+def test_metric_plugins_import_no_other_plugin_module():
+    """A built-in metric reads the public API and shared helper modules (metrics/common.py,
+    metrics/sentiment_tallies.py ...), never another metric plugin's module (STYLE.md)."""
+    plugins = [m for m in MODULES if m.startswith("cmflow.builtin.metrics.") and _is_plugin_module(m)]
+    assert "cmflow.builtin.metrics.response_times" in plugins
+    wrong = [f"{module} imports {other} (line {line})" for module in plugins
+             for other, line in GRAPH[module].items() if other in plugins]
+    assert wrong == []

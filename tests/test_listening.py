@@ -199,6 +199,22 @@ def test_volume_share_of_voice_reach_and_hashtags_by_hand(replay_server, tmp_pat
         (1, "#noel"): 4, (2, "#maisonlumiere"): 2, (3, "#lyon"): 1}
 
 
+def test_a_watched_brand_never_mentioned_has_a_share_of_voice_of_0(replay_server, tmp_path, monkeypatch) -> None:
+    """A third brand no mention names: mentions by brand gives it 0, and so does share_of_voice,
+    overall and on each platform (the shares of the others unchanged: 6 / 10 and 4 / 10 ...)."""
+    listen = LISTEN + '\n[[listen.competitors]]\nid = "soleil"\nname = "Studio Soleil Levant"\n'
+    result = run(tmp_path, replay_server, monkeypatch, listen=listen)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert current(result, "mentions", "brand")[("soleil",)] == 0
+    assert current(result, "share_of_voice", "brand", "platform") == pytest.approx({
+        ("lumiere", None): 60.0, ("nuit", None): 40.0, ("soleil", None): 0.0,
+        ("lumiere", "bluesky"): 60.0, ("nuit", "bluesky"): 40.0, ("soleil", "bluesky"): 0.0,
+        ("lumiere", "press"): 200 / 3, ("nuit", "press"): 100 / 3, ("soleil", "press"): 0.0,
+        ("lumiere", "x"): 50.0, ("nuit", "x"): 50.0, ("soleil", "x"): 0.0})
+    assert current(result, "share_of_voice_by_reach", "brand") == pytest.approx({
+        ("lumiere",): 6500 / 7600 * 100, ("nuit",): 1100 / 7600 * 100, ("soleil",): 0.0})
+
+
 def test_share_of_voice_is_kept_in_the_store(replay_server, tmp_path, monkeypatch) -> None:
     from cmflow.store import open_store
 
@@ -394,7 +410,7 @@ def _listen(**keys):
     from cmflow.foundation.listening import Listen, WatchedBrand
 
     brands = (WatchedBrand("lumiere", "Maison Lumière", ("Maison Lumière", "#BougieLumiere"), ("lumière noire",)),
-              WatchedBrand("nuit", "Atelier Nuit", ("Atelier Nuit",), competitor=True))
+              WatchedBrand("nuit", "Atelier Nuit", ("Atelier Nuit",)))
     return Listen(brands, **keys)
 
 
@@ -430,12 +446,15 @@ def test_normalised_urls_drop_what_two_copies_of_a_page_differ_by() -> None:
     assert normalised_urls(pl.Series([
         "http://WWW.Example.org/a/b/?utm_source=x&id=3&fbclid=y#top", "https://example.org/a/b",
         "https://user@Example.org:8443/A?utm_medium=email", "example.org/a/b/", "  ", None,
-        "https://x.com/Lea_L/status/1001?s=20&t=abc"])).to_list() == [
+        "https://x.com/Lea_L/status/1001?t=abc&s=20", "https://blog.fr/?s=lumiere", "https://blog.fr/?s=nuit",
+        "https://ex.org/p?b=2&a=1&utm_source=x"])).to_list() == [
         "example.org/a/b?id=3", "example.org/a/b", "example.org/A", "example.org/a/b", None, None,
-        "x.com/Lea_L/status/1001?t=abc"]
+        # s is kept (a WordPress search: two searches are two pages), but for X's share s=20;
+        # the parameters sorted.
+        "x.com/Lea_L/status/1001?t=abc", "blog.fr?s=lumiere", "blog.fr?s=nuit", "ex.org/p?a=1&b=2"]
 
 
-def _watched(rows: list[dict], window_hours: float = 1):
+def _watched(rows: list[dict], window_hours: float = 1, languages: tuple[str, ...] = ()):
     from datetime import datetime, timedelta, timezone
 
     from cmflow.foundation.records import RecordTable
@@ -447,10 +466,11 @@ def _watched(rows: list[dict], window_hours: float = 1):
         row = {"published_at": datetime(2026, 11, 20, 12, tzinfo=timezone.utc), **row}
         frames.append(RecordTable.from_rows("mention", [row]).conformed()
                       .with_columns(pl.lit(source_id).alias("source_id")))
-    listen = _listen(duplicate_window=timedelta(hours=window_hours))
+    listen = _listen(duplicate_window=timedelta(hours=window_hours), languages=languages)
     workflow = type("W", (), {"listen": listen})()
     watched = watch(workflow, Fetched({"mention": pl.concat(frames)}, [], []))
-    return watched.fetched.records["mention"], watched.report.counts
+    [report] = watched.reports
+    return watched.fetched_and_watched.records["mention"], report.counts
 
 
 def test_same_author_and_text_merge_within_the_window_only() -> None:
@@ -464,6 +484,33 @@ def test_same_author_and_text_merge_within_the_window_only() -> None:
         ("b", {"platform": "x", "mention_id": "3", "author": "lea", "text": text, **later}),
     ])
     assert mentions.select("mention_id", "reach", "source_id").rows() == [("1", 40, "a"), ("3", None, "b")]
+    assert counts["merged duplicates"] == 1
+
+
+def test_languages_are_compared_by_their_primary_subtag_and_und_is_not_known() -> None:
+    """With languages fr and en: fr-FR and EN_gb are kept, und (undetermined) is kept as not
+    known, de-DE is dropped (before, "und" read as "un": dropped)."""
+    mentions, counts = _watched([
+        ("a", {"platform": "x", "mention_id": str(i), "author": f"a{i}", "text": "Maison Lumière", "language": code})
+        for i, code in enumerate(["fr-FR", "EN_gb", "und", "de-DE"])], languages=("fr", "en"))
+    assert mentions["mention_id"].to_list() == ["0", "1", "2"]
+    assert counts["other languages"] == 1
+
+
+def test_the_duplicate_window_counts_from_the_first_copy_not_the_last() -> None:
+    """Copies at 12:00, 12:50 and 13:40 with a 1 h window: the second is 50 min from the first,
+    merged; the third is 100 min from the first (50 from the second): a mention of its own."""
+    from datetime import datetime, timezone
+
+    def at(hour: int, minute: int) -> dict:
+        return {"published_at": datetime(2026, 11, 20, hour, minute, tzinfo=timezone.utc)}
+
+    mentions, counts = _watched([
+        ("a", {"platform": "x", "mention_id": "1", "author": "lea", "text": "Maison Lumière", **at(12, 0)}),
+        ("b", {"platform": "x", "mention_id": "2", "author": "lea", "text": "Maison Lumière", **at(12, 50)}),
+        ("b", {"platform": "x", "mention_id": "3", "author": "lea", "text": "Maison Lumière", **at(13, 40)}),
+    ])
+    assert mentions["mention_id"].to_list() == ["1", "3"]
     assert counts["merged duplicates"] == 1
 
 
@@ -572,3 +619,25 @@ def test_the_json_schema_knows_listen() -> None:
     document["listen"]["duplicate_window"] = "1h"
     assert [e.message for e in validator.iter_errors(document)] == [
         "Additional properties are not allowed ('tems' was unexpected)"]
+
+
+def test_top_hashtags_leave_out_link_fragments_entities_and_words_with_a_hash() -> None:
+    """Tags: m1 #noel (the link's #frag, www.x.org/#top and the entity &#39; are not tags),
+    m2 #Noël and #lyon (``#lyon`` after a comma), m3 #lyon at the start (c#sharp is not one)."""
+    from datetime import date, datetime, timezone
+
+    from cmflow import Period, RecordTable
+    from cmflow.builtin.metrics.listening import TopHashtags
+    from cmflow.stages.measure import MetricRequest, measure
+
+    week = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")
+    texts = ["Vu sur https://x.org/p#frag et www.x.org/#top, l&#39;atelier #noel",
+             "Bientôt #Noël,#lyon", "#lyon et c#sharp"]
+    rows = [{"platform": "x", "mention_id": f"m{i}", "published_at": datetime(2026, 11, 17, i, tzinfo=timezone.utc),
+             "text": text} for i, text in enumerate(texts, 1)]
+    frame = RecordTable.from_rows("mention", rows).conformed().with_columns(source_id=pl.lit("src"))
+    metric = TopHashtags(TopHashtags.Options(), entry_id="tags")
+    measured = measure([MetricRequest(metric, ["overall"], ["src"])], {"mention": frame}, [week])
+    assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
+    ranked = measured.measurements.filter(pl.col("period") == "current").sort("rank")
+    assert ranked.select("rank", "hashtag", "value").rows() == [(1, "#lyon", 2.0), (2, "#noel", 2.0)]

@@ -13,7 +13,8 @@ instagram/a  c1 Mon 10:00 -> 10:30 Paris              30 business minutes   met
              c7 Sun 11:00, replied Mon 10:30 (after the as-of time: unknown yet)   60: inside
 facebook/b   c8 Thu 14:00 -> 16:00                    120, exactly the SLA  met
              c9 Thu 15:00, "replied" 14:00            a reply before its message: left out
-             c0 Sun 29 November: another period
+             c0 Sun 29 November, unanswered (negative): another period, but still waiting: in
+                the backlog (5 x 9h + 1h = 46h at the as-of time: past its SLA)
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def test_business_response_times_per_platform_and_overall() -> None:
     # met: c1 c2 c4 (instagram), c8 (facebook); breached: c3 (late), c5 (unanswered for 26h);
     # c6 and c7 are inside their SLA: neither.
     assert of(frame, "answered_within_sla") == pytest.approx({(): 400 / 6, ("instagram",): 60.0, ("facebook",): 100.0})
-    assert of(frame, "unanswered_over_sla") == {(): 1.0, ("instagram",): 1.0, ("facebook",): 0.0}
+    # Unanswered past the SLA at the as-of time, whatever period they came in: c5 and c0.
+    assert of(frame, "unanswered_over_sla") == {(): 2.0, ("instagram",): 1.0, ("facebook",): 1.0}
 
 
 def test_by_account_and_public_holidays() -> None:
@@ -99,7 +101,7 @@ def test_later_the_items_inside_their_sla_are_judged() -> None:
     frame = measure(response_times(), ["platform"], as_of=utc(7, 11))
     assert of(frame, "response_time_median") == {("instagram",): 75.0, ("facebook",): 120.0}  # 30 45 75 90 240
     assert of(frame, "answered_within_sla") == pytest.approx({("instagram",): 400 / 7, ("facebook",): 100.0})
-    assert of(frame, "unanswered_over_sla") == {("instagram",): 2.0, ("facebook",): 0.0}
+    assert of(frame, "unanswered_over_sla") == {("instagram",): 2.0, ("facebook",): 1.0}  # c5 c6; c0
 
 
 def test_wall_clock_response_times() -> None:
@@ -108,7 +110,7 @@ def test_wall_clock_response_times() -> None:
     # past it: c2, c3, c4 and the unanswered c5 (119h), c6 (47h), c7 (23h) -> 2 / 8 = 25%.
     assert of(frame, "wall_response_time_median") == {(): 240.0}
     assert of(frame, "wall_answered_within_sla") == {(): 25.0}
-    assert of(frame, "wall_unanswered_over_sla") == {(): 3.0}
+    assert of(frame, "wall_unanswered_over_sla") == {(): 4.0}  # c5 c6 c7, and c0 of the week before (191h)
     assert set(frame["metric"]) == set(response_times(clock="wall").produces())
 
 
@@ -125,20 +127,28 @@ def test_a_period_without_answers_says_why() -> None:
 
 def test_unanswered_negative_conversations_after_a_wait() -> None:
     at_once = UnansweredNegative(UnansweredNegative.Options(), entry_id="n")
-    # c5 (26h) and c6 (1h) are negative and unanswered; c3 was answered; facebook's c8 has no sentiment.
+    # c5 (26h) and c6 (1h) are negative and unanswered; c3 was answered; facebook's c0 (the
+    # week before, 46h) still waits.
     frame = measure(at_once, ["overall", "platform"])
-    assert of(frame, "unanswered_negative") == {(): 2.0, ("instagram",): 2.0, ("facebook",): None}
-    [reason] = frame.filter(pl.col("platform") == "facebook")["reason"].to_list()
-    assert reason.startswith("no comment of the period has a sentiment")
+    assert of(frame, "unanswered_negative") == {(): 3.0, ("instagram",): 2.0, ("facebook",): 1.0}
     after_2h = UnansweredNegative(UnansweredNegative.Options(older_than="2h"), entry_id="n")
-    assert of(measure(after_2h, ["overall"]), "unanswered_negative") == {(): 1.0}
+    assert of(measure(after_2h, ["overall"]), "unanswered_negative") == {(): 2.0}  # c5, c0
+    # A backlog none of whose conversations has a sentiment: no value, not 0 (facebook's c10);
+    # nothing waiting is 0 whatever the sentiment (c8, answered, unclassified).
+    rows = [CONVERSATIONS[4], CONVERSATIONS[7], conversation(10, "facebook", "c", utc(3, 15), None)]
+    frame = measure(at_once, ["account"], rows=rows)
+    assert of(frame, "unanswered_negative") == {("instagram", "a"): 1.0, ("facebook", "b"): 0.0,
+                                                ("facebook", "c"): None}
+    [reason] = frame.filter(pl.col("account") == "c")["reason"].to_list()
+    assert reason.startswith("no comment of the period has a sentiment")
 
 
 def test_by_client_each_from_its_own_accounts_at_the_run_s_as_of_time() -> None:
     frame = RecordTable.from_rows("conversation", CONVERSATIONS).conformed().with_columns(
         source_id=pl.lit("src"), client=pl.when(pl.col("account") == "a").then(pl.lit("lune")).otherwise(pl.lit("soleil")))
     # As of Thursday 3 December 10:00 Paris (09:00 UTC): lune's c1 and c2 met, c3 breached, c5
-    # waiting 8h: breached; c4, c6 and c7 not received yet. soleil's c8 and c9 not received yet.
+    # waiting 8h: breached; c4, c6 and c7 not received yet. soleil's c8 and c9 not received yet;
+    # its c0 (29 November) has waited 3 x 9h + 1h = 28h: past the SLA.
     measured = measure_stage([MetricRequest(response_times(), ["client"], ["src"], clients=["lune", "soleil"])],
                              {"conversation": frame}, [WEEK], as_of=utc(3, 9))
     rows = measured.measurements.filter(pl.col("metric") == "answered_within_sla")
@@ -146,7 +156,7 @@ def test_by_client_each_from_its_own_accounts_at_the_run_s_as_of_time() -> None:
         "lune": (50.0, None),
         "soleil": (None, "every conversation of the period is unanswered and still within its SLA")}
     rows = measured.measurements.filter(pl.col("metric") == "unanswered_over_sla")
-    assert dict(zip(rows["client"], rows["value"])) == {"lune": 1.0, "soleil": 0.0}
+    assert dict(zip(rows["client"], rows["value"])) == {"lune": 1.0, "soleil": 1.0}
 
 
 def test_a_period_without_conversations_has_no_times_and_nothing_unanswered() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from datetime import datetime, timezone
 
 import polars as pl
@@ -191,3 +192,62 @@ metrics = ["response_time_p90"]
     cards = re.findall(r'<div class="name">([^<]+)</div>\s*<span class="value">([^<]+)</span>', section)
     assert cards == [("First response time, median (min)", "92.50"), ("Answered within the SLA", "60.00%"),
                      ("Unanswered past the SLA", "1")]
+
+
+def test_cmflow_run_as_of_judges_at_the_end_of_that_day(tmp_path, store_url):
+    """A back-fill of 9..15 November run with ``--as-of 2026-11-15`` is judged at the end of Sunday
+    15th in Paris (Monday 16th 00:00): i3's reply (Monday 09:45) is not known yet. i3 has waited
+    Friday 17:30-18:00 = 30 min, inside its SLA; i4 (Friday 16:00) exactly 2h = the SLA, not past it.
+    Answered: i1 40, i2 110, f1 240 -> overall median 110 (92.5 with i3's 75); met i1 i2,
+    breached f1 -> 2 / 3; nothing unanswered past the SLA."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+    from cmflow.store import open_store
+
+    path = write(tmp_path, **{'period = "last_week"': 'period = "2026-11-09..2026-11-15"'})
+    outcome = CliRunner().invoke(main, ["run", str(path), "--as-of", "2026-11-15", "--store", store_url],
+                                 catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    with open_store(store_url) as store:
+        workflow = load_workflow(path)
+        kept = store.measurement_history(workflow.key, ["response_time_median", "answered_within_sla",
+                                                        "unanswered_over_sla"],
+                                         [(datetime(2026, 11, 9).date(), datetime(2026, 11, 15).date())])
+    values = {(row["metric"], row["platform"]): row["value"] for row in kept.iter_rows(named=True)}
+    assert values[("response_time_median", None)] == 110.0
+    assert values[("answered_within_sla", None)] == pytest.approx(200 / 3)
+    assert values[("answered_within_sla", "instagram")] == 100.0
+    assert values[("unanswered_over_sla", None)] == 0.0
+    assert values[("unanswered_over_sla", "instagram")] == 0.0
+
+
+def test_the_doc_s_escalation_keeps_firing_until_the_message_is_answered(tmp_path, store_url):
+    """docs/response-times.md's workflow (period "yesterday", every day at 10:00, SLA 2h, open
+    09:00-12:30 and 13:30-18:00 on weekdays) over two runs. A negative message on Tuesday 1
+    December 2026 at 17:30 Paris, never answered. Run Wednesday 10:00: it has waited 30 + 60 = 90
+    business minutes: inside the SLA, past the hour of ``older_than``. Run Thursday 10:00: the
+    period is Wednesday, but the message still waits: 30 + 3.5h + 4.5h + 60 = 570 minutes, past
+    the SLA: both alerts fire (before, it fell out of the period and the escalation resolved)."""
+    doc = (Path(__file__).parent.parent / "docs" / "response-times.md").read_text(encoding="utf-8")
+    workflow = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "messages.csv").write_text(
+        "ID;Received;Replied;Account;Message;Sentiment\n"
+        "m1;01/12/2026 17:30;;maison.lune;Toujours rien reçu;negative\n", encoding="utf-8")
+    path = tmp_path / "care.toml"
+    path.write_text(workflow, encoding="utf-8")
+
+    first = run_workflow_file(path, store_url=store_url, now=datetime(2026, 12, 2, 9, tzinfo=timezone.utc))
+    assert first.status == "ok", [s.error for s in first.failed_stages]
+    assert str(first.period) == "2026-12-01..2026-12-01"
+    assert figures(first, "unanswered_over_sla", "account") == {None: 0.0, "maison.lune": 0.0}
+    assert sorted((a.rule, a.is_new) for a in first.alerts) == [("negative_waiting", True)]
+
+    second = run_workflow_file(path, store_url=store_url, now=datetime(2026, 12, 3, 9, tzinfo=timezone.utc))
+    assert second.status == "ok", [s.error for s in second.failed_stages]
+    assert str(second.period) == "2026-12-02..2026-12-02"
+    assert figures(second, "unanswered_over_sla", "account") == {None: 1.0, "maison.lune": 1.0}
+    assert figures(second, "unanswered_negative", "account") == {"maison.lune": 1.0}
+    assert sorted((a.rule, a.is_new) for a in second.alerts) == [("negative_waiting", False), ("sla_breach", True)]
+    assert second.resolved == []

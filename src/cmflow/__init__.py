@@ -29,6 +29,7 @@ _PUBLIC = {
     "RECORD_KINDS": "foundation.records", "COUNTERS": "foundation.records", "POST_FORMATS": "foundation.records",
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
+    "BRANDS_COLUMN": "foundation.listening",
     "language_code": "foundation.language_codes",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
@@ -97,7 +98,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.language_codes import language_code
-    from cmflow.foundation.listening import folded_text
+    from cmflow.foundation.listening import BRANDS_COLUMN, folded_text
     from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
                                                 with_series_key)
     from cmflow.foundation.names import closest

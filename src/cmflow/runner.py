@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, TypeVar
+from zoneinfo import ZoneInfo
 
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
@@ -46,7 +47,7 @@ T = TypeVar("T")
 def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period | None" = None, dry_run: bool = False,
                  now: datetime | None = None, sleep: "Callable[[float], None] | None" = None,
                  slot: datetime | None = None, lock_ttl: timedelta = RUN_LOCK_TTL,
-                 stop: StopRequest | None = None) -> RunResult:
+                 stop: StopRequest | None = None, as_of: date | None = None) -> RunResult:
     """Run a validated workflow once and return its result.
 
     With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
@@ -55,7 +56,9 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
     than the run's timeout. A ``stop`` request (SIGTERM) set before the results are committed
     raises :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
-    no other is started, and the run ends ``interrupted``.
+    no other is started, and the run ends ``interrupted``. ``as_of`` is the day the run counts as
+    today (``cmflow run --as-of``, else the workflow's ``as_of``): the metrics judge at the end of it
+    (:func:`judged_at`), so a back-fill does not know the replies made after it.
     """
     period = period or resolve_period(workflow, now=now)
     comparison_periods, all_periods = run_periods(workflow, period)
@@ -64,11 +67,21 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
                        all_periods=all_periods, past_period=latest is not None and period.end < latest)
     with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl) as run_id:
         result.run_id = run_id
-        return _run(result, store, now, sleep, stop or StopRequest())
+        return _run(result, store, now, sleep, stop or StopRequest(),
+                    judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at))
+
+
+def judged_at(tz: str, as_of: date | None, clock: datetime) -> datetime:
+    """The instant the metrics count as now: the end of the ``as_of`` day in ``tz`` (midnight
+    starting the next day), or the run's ``clock`` when that is earlier or no day is given."""
+    if as_of is None:
+        return clock
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
+    return min(end, clock)
 
 
 def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "Callable[[float], None] | None",
-         stop: StopRequest) -> RunResult:
+         stop: StopRequest, as_of: datetime) -> RunResult:
     """The stages in order, each handed what the ones before made."""
     workflow, periods, run_id = result.workflow, result.all_periods, result.run_id
     history = store if run_id is not None else None  # None: the run writes nothing
@@ -77,14 +90,13 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
         watched = _timed("watch", watch, workflow, fetched)
-        fetched = watched.fetched
+        fetched = watched.fetched_and_watched
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
-                          as_of=result.started_at)
+                          as_of=as_of)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
-        listened = [watched.report] if watched.report is not None else []
-        reported = [*fetched.reports, *listened, *classified.reports, *measured.reports]
+        reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,

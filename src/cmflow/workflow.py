@@ -257,9 +257,8 @@ class ListenSettings(BaseModel):
 
     def listen(self) -> Listen:
         """The section as the watch stage reads it."""
-        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), competitor=index > 0,
-                               client=b.client)
-                  for index, b in enumerate([self.brand, *self.competitors])]
+        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), client=b.client)
+                  for b in [self.brand, *self.competitors]]
         return Listen(tuple(brands), tuple(self.exclude), tuple(self.languages), tuple(self.sources),
                       self.duplicate_window)
 

@@ -32,7 +32,8 @@ Exit codes:
               help="last_week, last_month, last_quarter, 28d or YYYY-MM-DD..YYYY-MM-DD. "
                    "Default: the workflow's.")
 @click.option("--as-of", type=IsoDate(), metavar="YYYY-MM-DD",
-              help="Count the period as if today were this date.")
+              help="Count the period as if today were this date; the metrics judge at the end of that day "
+                   "(a later reply is not known yet).")
 @click.option("--dry-run", is_flag=True,
               help="Fetch and compute, deliver nothing (the console still prints), write no state.")
 @click.option("--store", "store_option", metavar="URL",
@@ -81,7 +82,8 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
                    + (" — dry run" if dry_run else ""), err=True)
         try:
             with stop_on_signals() as stop:
-                result = run_workflow(workflow, store=store, period=period, dry_run=dry_run, stop=stop)
+                result = run_workflow(workflow, store=store, period=period, dry_run=dry_run, stop=stop,
+                                      as_of=as_of)
         except RunStopped as error:
             click.secho(f"✗ {error} before the run's results were kept: nothing was delivered; the run is "
                         "recorded as interrupted (`cmflow history`)", fg="yellow", err=True)

@@ -76,7 +76,6 @@ class WatchedBrand:
     """The words that name it (the name itself, hashtags, handles, products); the name is one."""
     exclude: tuple[str, ...] = ()
     """Terms that make a mention not about this brand (it may still be about another)."""
-    competitor: bool = False
     client: str | None = None
     """Id of the client whose reports show the brand's figures; None: the whole workflow's only."""
 
@@ -114,6 +113,15 @@ class Listen:
     def brand_ids(self) -> list[str]:
         return [b.id for b in self.brands]
 
+    @property
+    def brand_sets(self) -> list[tuple[str, ...]]:
+        """The brand ids grouped into the sets compared with each other: the brands of each
+        client, and those of no client, in the section's order."""
+        sets: dict[str | None, list[str]] = {}
+        for brand in self.brands:
+            sets.setdefault(brand.client, []).append(brand.id)
+        return [tuple(ids) for ids in sets.values()]
+
     def brands_named(self, texts: "pl.Series") -> "pl.Series":
         """For each text, the ids of the brands it names, in the section's order (a list, empty
         for none or no text), vectorised: one regular expression per brand over the folded texts."""
@@ -122,7 +130,7 @@ class Listen:
         folded = folded_texts(texts.cast(pl.String))
         named = pl.DataFrame({b.id: b.named_in(folded) for b in self.brands})
         return named.select(pl.concat_list(pl.when(pl.col(b.id)).then(pl.lit(b.id)) for b in self.brands)
-                            .list.drop_nulls().alias("brands")).to_series()
+                            .list.drop_nulls().alias(BRANDS_COLUMN)).to_series()
 
     def excluded(self, texts: "pl.Series") -> "pl.Series":
         """Whether each text holds one of the section's exclusions."""
@@ -131,26 +139,38 @@ class Listen:
         return _holds(term_pattern(self.exclude), folded_texts(texts.cast(pl.String)))
 
 
-TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|s|si)(=|$)"
+BRANDS_COLUMN = "brands"
+"""The column of a mention the watch stage adds: the ids of the watched brands it names."""
+
+
+TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|si)(=|$)"
 """A query parameter that tells where a click came from, not which page it is."""
+SHARE_PARAMETER_HOSTS = ("x.com", "twitter.com", "mobile.twitter.com")
+"""Hosts whose ``s`` parameter is the app a link was shared from (``?s=20``), not a search."""
+SHARE_PARAMETER = r"(?i)^s(=|$)"
 
 
 def normalised_urls(urls: "pl.Series") -> "pl.Series":
     """Each URL as two copies of one page are compared, vectorised: scheme, user, port and
     ``www.`` dropped, host in lower case, no fragment, no tracking parameters (``utm_*``,
-    ``fbclid`` ...), no trailing slash on the path; null for no URL
+    ``fbclid`` ...; a search's ``s`` is kept, X's share ``s`` dropped), the other parameters
+    sorted, no trailing slash on the path; null for no URL
     (``http://WWW.Ex.org/a/?utm_source=x&id=3#top`` -> ``ex.org/a?id=3``)."""
     import polars as pl
 
     url = urls.cast(pl.String).str.strip_chars()
     frame = pl.DataFrame({"rest": url.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://", "")})
+    host = (pl.col("rest").str.extract(r"^([^/?#]*)", 1).str.replace(r"^.*@", "").str.replace(r":\d*$", "")
+            .str.to_lowercase().str.replace(r"^www\.", ""))
+    parameters = pl.col("rest").str.extract(r"^[^?#]*\?([^#]*)", 1).str.split("&").list.eval(
+        pl.element().filter((pl.element() != "") & ~pl.element().str.contains(TRACKING_PARAMETER)))
+    parameters = pl.when(host.is_in(SHARE_PARAMETER_HOSTS)).then(
+        parameters.list.eval(pl.element().filter(~pl.element().str.contains(SHARE_PARAMETER)))).otherwise(parameters)
     return frame.select(pl.when(pl.col("rest") != "").then(pl.concat_str(
-        pl.col("rest").str.extract(r"^([^/?#]*)", 1).str.replace(r"^.*@", "").str.replace(r":\d*$", "")
-        .str.to_lowercase().str.replace(r"^www\.", ""),
+        host,
         pl.col("rest").str.extract(r"^[^/?#]*([^?#]*)", 1).str.strip_chars_end("/"),
-        pl.col("rest").str.extract(r"^[^?#]*\?([^#]*)", 1).str.split("&")
-        .list.eval(pl.element().filter((pl.element() != "") & ~pl.element().str.contains(TRACKING_PARAMETER)))
-        .list.join("&").pipe(lambda query: pl.when(query != "").then(pl.lit("?") + query).otherwise(pl.lit(""))),
+        parameters.list.sort().list.join("&")
+        .pipe(lambda query: pl.when(query != "").then(pl.lit("?") + query).otherwise(pl.lit(""))),
         ignore_nulls=True))).to_series()
 
 

@@ -329,11 +329,21 @@ def merged_records(kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
     repeated = frame.select(pl.struct(identity).is_duplicated()).to_series()
     if not repeated.any():
         return frame
-    order, columns = "_first_copy", frame.columns
-    merged = (frame.filter(repeated).with_row_index(order).group_by(identity, maintain_order=True)
-              .agg(pl.col(order).first(), *[pl.col(c).drop_nulls().first() for c in columns if c not in identity])
-              .sort(order).select(columns))
-    return pl.concat([frame.filter(~repeated), merged], how="vertical_relaxed")
+    return pl.concat([frame.filter(~repeated), merged_copies(frame.filter(repeated), identity)],
+                     how="vertical_relaxed")
+
+
+def merged_copies(frame: "pl.DataFrame", by: list[str], *,
+                  otherwise: "Mapping[str, pl.Expr] | None" = None) -> "pl.DataFrame":
+    """One row per group of ``by`` in the order of each group's first row, ``frame``'s columns:
+    each cell from the group's first row that has it filled; ``otherwise`` aggregates the
+    columns it names its own way (a list of every copy's values ...)."""
+    import polars as pl
+
+    otherwise = otherwise or {}
+    return (frame.group_by(by, maintain_order=True)
+            .agg(*[otherwise.get(c, pl.col(c).drop_nulls().first()) for c in frame.columns if c not in by])
+            .select(frame.columns))
 
 
 def empty_frame(kind: RecordKind) -> "pl.DataFrame":

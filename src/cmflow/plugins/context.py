@@ -117,6 +117,11 @@ class MetricInput:
     as_of: datetime | None = None
     """The instant the run counts as now (``cmflow run --as-of``, else the clock), in UTC: what
     "still unanswered" and "older than the SLA" are judged at. None in an input built by hand."""
+    brand_sets: Sequence[tuple[str, ...]] = ()
+    """The ids of the brands the workflow's ``[listen]`` watches, in the sets compared with each
+    other (the brands of each client, those of no client), the brand first: a listening metric
+    gives each brand of a set it sees a row, 0 where it has no mention (none in an input built
+    by hand)."""
 
 
 @dataclass

@@ -184,6 +184,12 @@ class Metric(Plugin):
         :attr:`needs_any` as one group; override when an option narrows them."""
         return [(kind,) for kind in self.needs] + ([tuple(self.needs_any)] if self.needs_any else [])
 
+    def lookback(self) -> timedelta:
+        """How long before the run's earliest period this configured metric reads records
+        (``data.all_records``): the fetch window starts that far back (at least one day, for
+        baselines). Default: none; a backlog of unanswered messages needs days."""
+        return timedelta(0)
+
     def produces(self) -> dict[str, str]:
         """Measurement names this configured metric emits, each with its unit."""
         return {self.name: getattr(self, "unit", "")}

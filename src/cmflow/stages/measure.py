@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
+from cmflow.foundation.listening import BRANDS_COLUMN
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
 from cmflow.plugins.context import MetricInput
@@ -46,6 +47,8 @@ class MetricRequest:
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
     brands: list[str] = field(default_factory=list)
     """The ids of the brands the workflow's ``[listen]`` watches: a ``brand`` breakdown has rows for each."""
+    brand_sets: list[tuple[str, ...]] = field(default_factory=list)
+    """The same brands in the sets compared with each other (:attr:`Listen.brand_sets`)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
@@ -53,8 +56,9 @@ class MetricRequest:
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
         brands = workflow.listen.brand_ids if workflow.listen is not None else []
+        brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, brands)
+                    dict(entry.common.where), clients, brands, brand_sets)
                 for entry in workflow.metrics]
 
 
@@ -88,7 +92,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             report.problems.extend(_unmatched(request, records))
         try:
             frame = _computed(request.plugin, base, grouping_columns(request.by), request.clients or _clients_in(records),
-                              request.brands)
+                              request.brands, request.brand_sets)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -115,7 +119,8 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              clients: list[str], brands: "list[str] | tuple[str, ...]" = ()) -> "pl.DataFrame":
+              clients: list[str], brands: "list[str] | tuple[str, ...]" = (),
+              brand_sets: "list[tuple[str, ...]] | tuple" = ()) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
@@ -125,13 +130,13 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     import polars as pl
 
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of))] \
+    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of, brand_sets))] \
         if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         for value in values if labelled else ():
             rows = plugin.compute(MetricInput(of_value(base.records, value), of_value(base.all_records, value),
-                                              base.periods, labelled, base.as_of))
+                                              base.periods, labelled, base.as_of, brand_sets))
             parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
@@ -149,7 +154,8 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.La
     """The records naming ``brand`` (mentions the watch stage labelled); none of other kinds."""
     import polars as pl
 
-    return {kind: frame.filter(pl.col("brands").list.contains(brand)) if "brands" in frame.collect_schema().names()
+    return {kind: frame.filter(pl.col(BRANDS_COLUMN).list.contains(brand))
+            if BRANDS_COLUMN in frame.collect_schema().names()
             else frame.head(0) for kind, frame in frames.items()}
 
 

@@ -6,9 +6,10 @@ returns :class:`Watched`: the records, the mentions of the watched sources chang
 the stage's report (how many were kept, dropped and merged). In order:
 
 1. a mention holding one of ``listen.exclude`` is dropped; so is one whose language is known and
-   not in ``listen.languages``;
+   not in ``listen.languages`` (compared by :func:`~cmflow.foundation.language_codes.language_code`:
+   ``fr-FR`` is ``fr``, ``und`` is not known);
 2. copies of one mention are merged: the same platform and id; else the same page (normalised
-   URL: no scheme, ``www.``, tracking parameters or trailing slash); else the same author with the
+   URL: no scheme, ``www.``, tracking parameters or trailing slash, parameters sorted); else the same author with the
    same text (folded, links removed) published within ``listen.duplicate_window`` of the first
    copy. The copies become one row, each cell from the first copy (sources in the workflow's
    order) that has it filled;
@@ -25,7 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.listening import Listen, normalised_authors, normalised_texts, normalised_urls
+from cmflow.foundation.language_codes import language_codes
+from cmflow.foundation.listening import BRANDS_COLUMN, Listen, normalised_authors, normalised_texts, normalised_urls
+from cmflow.foundation.records import merged_copies
 from cmflow.plugins.result import StageReport
 
 if TYPE_CHECKING:
@@ -34,19 +37,15 @@ if TYPE_CHECKING:
     from cmflow.stages.fetch import Fetched
     from cmflow.workflow import Workflow
 
-BRANDS_COLUMN = "brands"
-"""The column of a mention that lists the ids of the brands it names."""
-
-
 @dataclass(frozen=True)
 class Watched:
     """What the watch stage made."""
 
-    fetched: "Fetched"
-    """What it was handed, with the mentions kept, merged and labelled."""
-    report: StageReport | None
-    """How many mentions were kept, excluded, in another language, naming no brand, merged;
-    None for a workflow without ``[listen]``."""
+    fetched_and_watched: "Fetched"
+    """What it was handed, with the watched mentions kept, merged and labelled."""
+    reports: list[StageReport]
+    """How many mentions were kept, excluded, in another language, naming no brand, merged (one
+    report); none for a workflow without ``[listen]``."""
 
 
 def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
@@ -55,7 +54,7 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
 
     listen = workflow.listen
     if listen is None:
-        return Watched(fetched, None)
+        return Watched(fetched, [])
     report = StageReport("listen", "listen", "listen")
     mentions = fetched.records.get("mention")
     if mentions is not None and mentions.height == 0:  # no mention this run: still the column metrics read
@@ -65,22 +64,23 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
         report.counts = {"mentions": 0, "excluded": 0, "other languages": 0, "naming no brand": 0,
                          "merged duplicates": 0}
         report.note = watch_note(report.counts)
-        return Watched(fetched, report)
+        return Watched(fetched, [report])
     watched = pl.col("source_id").is_in(list(listen.sources)) if listen.sources else pl.lit(True)
     mine, others = mentions.filter(watched), mentions.filter(~watched)
-    kept = _labelled(listen, mine, report)
+    kept = _kept_merged_labelled(listen, mine, report)
     others = others.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
     records = dict(fetched.records)
     records["mention"] = pl.concat([kept, others], how="vertical_relaxed")
-    return Watched(replace(fetched, records=records), report)
+    return Watched(replace(fetched, records=records), [report])
 
 
-def _labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":
-    """The watched mentions kept, merged and labelled; ``report`` counts each step."""
+def _kept_merged_labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":
+    """The watched mentions filtered (exclusions, languages), merged and labelled with their
+    brands, those naming none dropped; ``report`` counts each step."""
     import polars as pl
 
     excluded = listen.excluded(frame["text"])
-    language = frame["language"].str.to_lowercase().str.slice(0, 2)
+    language = frame.select(language_codes(pl.col("language"))).to_series()  # fr-FR: fr; und: not known
     other_language = (language.is_not_null() & ~language.is_in(list(listen.languages))).fill_null(False) \
         if listen.languages else pl.Series([False] * frame.height)
     frame = frame.filter(~excluded & ~other_language)
@@ -130,7 +130,8 @@ def _merged(frame: "pl.DataFrame", listen: Listen) -> "pl.DataFrame":
     groups = list(range(frame.height))  # a row of its own is its own group
     group_of_id: dict[tuple, int] = {}
     group_of_page: dict[str, int] = {}
-    posts_of: dict[tuple[str, str], list[tuple[object, int]]] = {}
+    posts_of: dict[tuple[str, str], list[int]] = {}  # the groups of an author's text
+    first_time: dict[int, object] = {}  # when each group's first copy was published
     window = listen.duplicate_window
     candidates = keys.with_row_index("_row").filter(shares_a_key)
     for row, platform, mention_id, page, author, said, published in candidates.iter_rows():
@@ -139,22 +140,22 @@ def _merged(frame: "pl.DataFrame", listen: Listen) -> "pl.DataFrame":
         if group is None and page is not None:
             group = group_of_page.get(page)
         if group is None and author is not None and said is not None:
-            group = next((g for when, g in posts_of.get(words, [])
-                          if when is not None and published is not None and abs(published - when) <= window), None)
-        group = row if group is None else group
+            group = next((g for g in posts_of.get(words, []) if first_time[g] is not None and published is not None
+                          and abs(published - first_time[g]) <= window), None)
+        if group is None:  # a new mention: its own group, timed by this first copy
+            group, first_time[row] = row, published
         groups[row] = group
         group_of_id.setdefault(identity, group)
         if page is not None:
             group_of_page.setdefault(page, group)
-        if author is not None and said is not None:
-            posts_of.setdefault(words, []).append((published, group))
-    columns, copy_of = frame.columns, pl.Series("_copy_of", groups)
+        if author is not None and said is not None and group not in posts_of.setdefault(words, []):
+            posts_of[words].append(group)
+    copy_of = pl.Series("_copy_of", groups)
     copied = copy_of.is_duplicated()
     if not copied.any():
         return frame
-    merged = (frame.with_columns(copy_of).filter(copied)
-              .group_by("_copy_of", maintain_order=True)
-              .agg(*[pl.col(c).drop_nulls().first() for c in columns if c != BRANDS_COLUMN],
-                   pl.col(BRANDS_COLUMN).explode().drop_nulls().unique(maintain_order=True)))
+    every_brand = pl.col(BRANDS_COLUMN).explode().drop_nulls().unique(maintain_order=True)
+    merged = merged_copies(frame.with_columns(copy_of).filter(copied), ["_copy_of"],
+                           otherwise={BRANDS_COLUMN: every_brand})
     alone = frame.with_columns(copy_of).filter(~copied)
     return pl.concat([alone, merged.select(alone.columns)]).sort("_copy_of").drop("_copy_of")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.sentiment import sentiment_count_rows, sentiment_tallies
+from cmflow.builtin.metrics.sentiment_tallies import sentiment_count_rows, sentiment_tallies
 
 if TYPE_CHECKING:
     from cmflow import MetricInput

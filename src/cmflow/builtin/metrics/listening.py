@@ -11,16 +11,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, UserFacingError, aggregate, folded_text, hookimpl, measurement_rows, ratio
+from cmflow import BRANDS_COLUMN, Metric, PluginOptions, UserFacingError, aggregate, folded_text, hookimpl, measurement_rows, ratio
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import MetricInput
-
-BRANDS = "brands"
-"""The column of a mention listing the ids of the brands it names (the watch stage's)."""
-
 
 class NoListenSection(UserFacingError):
     """A listening metric runs in a workflow whose mentions name no brand."""
@@ -32,9 +28,9 @@ def mentions_with_brands(data: "MetricInput", metric: str) -> "pl.LazyFrame":
     import polars as pl
 
     frame = data.records["mention"]
-    if BRANDS not in frame.collect_schema().names():
+    if BRANDS_COLUMN not in frame.collect_schema().names():
         if frame.select(pl.len()).collect().item() == 0:
-            return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS))
+            return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
         raise NoListenSection(f"{metric} compares the brands a [listen] section watches, and the workflow has "
                               "none: add [listen] with the brand and its competitors (docs/workflow-file.md)")
     return frame
@@ -44,7 +40,7 @@ def mention_per_brand(frame: "pl.LazyFrame") -> "pl.LazyFrame":
     """One row per mention and brand it names (a ``brand`` column); mentions naming none left out."""
     import polars as pl
 
-    return frame.with_columns(pl.col(BRANDS).alias("brand")).explode("brand").filter(pl.col("brand").is_not_null())
+    return frame.with_columns(pl.col(BRANDS_COLUMN).alias("brand")).explode("brand").filter(pl.col("brand").is_not_null())
 
 
 class ShareOfVoiceOptions(PluginOptions):
@@ -59,8 +55,10 @@ class ShareOfVoice(Metric):
 
     Every row is one brand's (``brand``); ``by = ["platform"]`` adds each platform's shares. A
     mention naming two brands counts once for each, so the shares of a period add up to 100.
-    A brand with no mention in a period has 0 % there, once it has mentions in another period of
-    the run; a period where no watched brand is mentioned has no value.
+    Every watched brand has a row, 0 % where it has no mention and the others have some: the
+    brands of a client are compared with each other (the other brands of the client of one
+    the mentions name), the brands of no client likewise. A period (or platform) where no
+    watched brand is mentioned has no value.
     """
 
     name = "share_of_voice"
@@ -89,6 +87,13 @@ class ShareOfVoice(Metric):
         weight = pl.col("reach").sum() if by_reach else pl.len()
         rows = aggregate(mentions, [("brand", *dims) for dims in data.grouping_sets],
                          [weight.cast(pl.Float64).alias("weight")], periods=[p.label for p in data.periods])
+        seen = set(rows["brand"].drop_nulls().to_list()) if rows.height else set()
+        compared = [brand for brands in data.brand_sets if seen.intersection(brands) for brand in brands]
+        if compared:  # every brand of a set the mentions name has a row, 0 where none mentions it
+            groups = rows.drop("brand", "weight").unique()
+            watched = pl.DataFrame({"brand": compared}, schema={"brand": rows.schema["brand"]})
+            rows = groups.join(watched, how="cross").join(rows, on=[*groups.columns, "brand"], how="full",
+                                                            nulls_equal=True, coalesce=True)
         within = ["period", *[c for c in rows.columns if c not in ("period", "brand", "weight")]]
         total = pl.col("weight").fill_null(0).sum().over(within, mapping_strategy="group_to_rows")
         what = "mention of known reach" if by_reach else "mention"
@@ -127,6 +132,13 @@ class MentionReach(Metric):
                                 .when(unknown).then(pl.lit("no mention of the period has a known reach")))
 
 
+LINK = r"(?i)\b(?:https?://|www\.)\S+"
+"""A link in a text: its ``#fragment`` is no hashtag."""
+HASHTAG = r"(?:^|[^\w/&])#\w+"
+"""A hashtag with the character before it: none, or not a word character, ``/`` or ``&``
+(``abc#1``, ``/p#top`` and the entity ``&#39;`` are not hashtags)."""
+
+
 class TopHashtagsOptions(PluginOptions):
     n: int = Field(10, ge=1, le=100, description="How many hashtags to keep per group.")
 
@@ -136,7 +148,9 @@ class TopHashtags(Metric):
 
     Hashtags are told apart without case or accents (``#Lumière`` and ``#lumiere`` are one, shown
     folded: ``#lumiere``); a mention counts once per hashtag however often it repeats it. Rows
-    carry ``hashtag``, ``rank`` (1 = most used; ties by name) and ``ranked_within``.
+    carry ``hashtag``, ``rank`` (1 = most used; ties by name) and ``ranked_within``. Links are
+    dropped first (a ``#fragment`` is no hashtag), and a ``#`` after a word character, ``/`` or
+    ``&`` (an entity such as ``&#39;``) starts none.
     """
 
     name = "top_hashtags"
@@ -152,7 +166,9 @@ class TopHashtags(Metric):
         import polars as pl
 
         mentions = data.records["mention"].with_row_index("_mention")
-        tagged = (mentions.with_columns(pl.col("text").str.extract_all(r"#\w+").alias("_tags"))
+        tags = (pl.col("text").str.replace_all(LINK, " ").str.extract_all(HASHTAG)
+                .list.eval(pl.element().str.replace(r"^[^#]+", "")))  # the character before the # dropped
+        tagged = (mentions.with_columns(tags.alias("_tags"))
                   .explode("_tags").filter(pl.col("_tags").is_not_null()).collect())
         spellings = tagged["_tags"].unique().to_list()
         tagged = tagged.with_columns(pl.col("_tags").replace_strict({t: folded_text(t) for t in spellings},

@@ -3,9 +3,10 @@ business hours: ``response_times`` (median and 90th-percentile first response ti
 answered within the SLA, the unanswered ones past it) and ``unanswered_negative`` (negative
 items still waiting, for an escalation).
 
-A conversation belongs to the period it was received in. It is judged at the run's as-of time
-(``cmflow run --as-of``, else now): a reply stamped after it is not known yet. The time it
-waited is counted in the team's opening hours (option ``hours``: weekdays, public holidays,
+A conversation belongs to the period it was received in; the unanswered counts are the backlog
+(every conversation still waiting, whatever its period, within the option ``backlog``). It is
+judged at the run's as-of time (the end of the ``cmflow run --as-of`` day, else now): a reply
+stamped after it is not known yet. The time it waited is counted in the team's opening hours (option ``hours``: weekdays, public holidays,
 closed days, in the workflow's time zone unless it names one), or on the wall clock
 (``clock = "wall"``). A reply stamped before its message (an export error) is left out.
 """
@@ -20,7 +21,7 @@ from pydantic import Field
 from cmflow import (Duration, Metric, PluginOptions, PositiveDuration, ServiceHours, aggregate, business_seconds,
                     hookimpl, measurement_rows, ratio)
 
-from cmflow.builtin.metrics.sentiment import normalised_sentiment, unclassified_reason
+from cmflow.builtin.metrics.sentiment_tallies import normalised_sentiment, unclassified_reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -31,7 +32,7 @@ GROUPINGS = ("overall", "client", "platform", "account")
 
 
 class ClockOptions(PluginOptions):
-    """How the response-time metrics count time."""
+    """How the response-time metrics count time, and how far back the backlog goes."""
 
     clock: Literal["business", "wall"] = Field(
         "business", description="Count time in the opening hours of `hours` (business), or every hour "
@@ -41,6 +42,10 @@ class ClockOptions(PluginOptions):
         "`timezone` (default: the workflow's), `opening` per weekday, `holidays` (a country such as "
         "\"FR\" or \"US-CA\") and `closed` days. Default: Monday to Friday 09:00-18:00, no holidays.",
         examples=[{"opening": {"mon-fri": ["09:00-12:30", "13:30-18:00"]}, "holidays": "FR"}])
+    backlog: PositiveDuration = Field(
+        timedelta(days=14), description="How far back an unanswered conversation still counts as waiting "
+        "(wall-clock time before the as-of time, whatever the period; the run fetches this far back). "
+        "Default: 14 days.", examples=["30d"])
 
 
 class ResponseTimesOptions(ClockOptions):
@@ -48,6 +53,27 @@ class ResponseTimesOptions(ClockOptions):
         timedelta(hours=1), description="The first response time promised: a reply within it meets the SLA "
         "(\"30m\", \"2h\", \"1d\"; business time unless `clock = \"wall\"`). Default: one hour.",
         examples=["2h"])
+
+
+def _conversations(frame: "pl.LazyFrame", dims: list[str], extra: tuple[str, ...]) -> "pl.LazyFrame":
+    """``frame``'s columns the waits read (no ``replied_at`` column: none answered)."""
+    import polars as pl
+
+    names = frame.collect_schema().names()
+    return frame.select(*dims, "received_at",
+                        pl.col("replied_at") if "replied_at" in names
+                        else pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("replied_at"),
+                        *[pl.col(c) for c in extra if c in names])
+
+
+def _with_waited(data: MetricInput, options: ClockOptions, rows: "pl.DataFrame") -> "pl.DataFrame":
+    """``rows`` with ``waited``: seconds from ``received_at`` to ``_until`` (dropped), business or wall clock."""
+    if options.clock == "wall":
+        waited = ((rows["_until"] - rows["received_at"]).dt.total_microseconds() / 1e6).clip(0, None)
+    else:
+        tz = data.periods[0].tz if data.periods else "UTC"
+        waited = business_seconds(options.hours, tz, rows["received_at"], rows["_until"])
+    return rows.with_columns(waited.alias("waited")).drop("_until")
 
 
 def waits(data: MetricInput, options: ClockOptions, dims: list[str], extra: tuple[str, ...] = ()) -> "pl.DataFrame":
@@ -58,22 +84,33 @@ def waits(data: MetricInput, options: ClockOptions, dims: list[str], extra: tupl
 
     as_of = data.as_of or datetime.now(timezone.utc)
     utc = pl.Datetime("us", "UTC")
-    frame = data.records["conversation"]
-    names = frame.collect_schema().names()
-    rows = frame.select("period", *dims, "received_at",
-                        pl.col("replied_at") if "replied_at" in names else pl.lit(None, dtype=utc).alias("replied_at"),
-                        *[pl.col(c) for c in extra if c in names]).collect()
+    rows = _conversations(data.records["conversation"], ["period", *dims], extra).collect()
     known = pl.col("replied_at").is_not_null() & (pl.col("replied_at") <= pl.lit(as_of, dtype=utc))
     rows = (rows.filter(~(known & (pl.col("replied_at") < pl.col("received_at"))))
             .with_columns(known.alias("answered"))
             .with_columns(pl.when("answered").then(pl.col("replied_at")).otherwise(pl.lit(as_of, dtype=utc))
                           .alias("_until")))
-    if options.clock == "wall":
-        waited = ((rows["_until"] - rows["received_at"]).dt.total_microseconds() / 1e6).clip(0, None)
-    else:
-        tz = data.periods[0].tz if data.periods else "UTC"
-        waited = business_seconds(options.hours, tz, rows["received_at"], rows["_until"])
-    return rows.with_columns(waited.alias("waited")).drop("_until")
+    return _with_waited(data, options, rows)
+
+
+def backlog(data: MetricInput, options: ClockOptions, dims: list[str], extra: tuple[str, ...] = ()) -> "pl.DataFrame":
+    """The conversations waiting at each period's judging instant (the as-of time for the
+    current period, the first; the end of each earlier one): received within ``options.backlog`` before it, whatever period they
+    were received in, with no reply known at it; labelled with the ``period`` and ``waited``
+    (seconds from reception to that instant)."""
+    import polars as pl
+
+    as_of = data.as_of or datetime.now(timezone.utc)
+    utc = pl.Datetime("us", "UTC")
+    every = _conversations(data.all_records["conversation"], dims, extra).collect()
+    parts = []
+    for index, period in enumerate(data.periods):  # the current period first: judged now
+        at = pl.lit(as_of if index == 0 else min(period.end_utc, as_of), dtype=utc)
+        waiting = ((pl.col("received_at") <= at) & (pl.col("received_at") > at - pl.lit(options.backlog))
+                   & (pl.col("replied_at").is_null() | (pl.col("replied_at") > at)))
+        parts.append(every.filter(waiting).with_columns(pl.lit(period.label).alias("period"), at.alias("_until")))
+    return _with_waited(data, options, pl.concat(parts) if parts else every.head(0).with_columns(
+        pl.lit(None, dtype=pl.String).alias("period"), pl.lit(None, dtype=utc).alias("_until")))
 
 
 def _dims(data: MetricInput) -> list[str]:
@@ -87,7 +124,9 @@ class ResponseTimes(Metric):
     of the answered ones (linear interpolation between ranks); ``answered_within_sla`` (%):
     met / (met + breached), where met is answered within ``sla`` and breached is answered later,
     or unanswered for longer than ``sla`` at the as-of time; an unanswered item still inside its
-    SLA is neither. ``unanswered_over_sla``: the breached ones without a reply. With
+    SLA is neither. ``unanswered_over_sla``: the backlog past its SLA, the conversations without a
+    reply at the as-of time (an earlier period: at its end) that have waited longer than ``sla``,
+    whatever period they were received in, received within ``backlog``. With
     ``clock = "wall"`` the names start with ``wall_``.
     """
 
@@ -107,26 +146,31 @@ class ResponseTimes(Metric):
         return {f"{self._prefix}response_time_median": "minutes", f"{self._prefix}response_time_p90": "minutes",
                 f"{self._prefix}answered_within_sla": "%", f"{self._prefix}unanswered_over_sla": "conversations"}
 
+    def lookback(self):
+        return self.options.backlog
+
     def compute(self, data: MetricInput):
         import polars as pl
 
         sla = self.options.sla.total_seconds()
-        rows = waits(data, self.options, _dims(data))
-        answered, late = pl.col("answered"), pl.col("waited") > sla
-        minutes = pl.when(answered).then(pl.col("waited") / 60)
+        dims = _dims(data)
+        rows = _with_backlog(waits(data, self.options, dims), backlog(data, self.options, dims))
+        received, answered, late = pl.col("_received"), pl.col("answered"), pl.col("waited") > sla
+        minutes = pl.when(received & answered).then(pl.col("waited") / 60)
         figures = aggregate(rows, data.grouping_sets, [
-            pl.len().alias("received"),
-            answered.sum().alias("answered_count"),
+            received.sum().alias("received"),
+            (received & answered).sum().alias("answered_count"),
             minutes.median().alias("median"),
             minutes.quantile(0.9, interpolation="linear").alias("p90"),
-            (answered & ~late).sum().alias("met"),
-            late.sum().alias("breached"),
-            (~answered & late).sum().alias("overdue"),
+            (received & answered & ~late).sum().alias("met"),
+            (received & late).sum().alias("breached"),
+            (~received & late).sum().alias("overdue"),
         ], periods=[p.label for p in data.periods])
-        no_reply = (pl.when(pl.col("received").is_null()).then(pl.lit("no conversation received in the period"))
+        none_received = pl.col("received").fill_null(0) == 0
+        no_reply = (pl.when(none_received).then(pl.lit("no conversation received in the period"))
                     .when(pl.col("answered_count") == 0).then(pl.lit("no conversation of the period was answered")))
         judged = pl.col("met") + pl.col("breached")
-        pending = (pl.when(pl.col("received").is_null()).then(pl.lit("no conversation received in the period"))
+        pending = (pl.when(none_received).then(pl.lit("no conversation received in the period"))
                    .when(judged == 0).then(pl.lit("every conversation of the period is unanswered and still "
                                                  "within its SLA")))
         p = self._prefix
@@ -142,6 +186,16 @@ class ResponseTimes(Metric):
         ], how="diagonal_relaxed")
 
 
+def _with_backlog(received: "pl.DataFrame", waiting: "pl.DataFrame") -> "pl.DataFrame":
+    """The period's conversations (``_received`` true) and the backlog's (false, unanswered)
+    as one frame: a group with either has a row."""
+    import polars as pl
+
+    return pl.concat([received.with_columns(pl.lit(True).alias("_received")),
+                      waiting.with_columns(pl.lit(False).alias("_received"), pl.lit(False).alias("answered"))],
+                     how="diagonal_relaxed")
+
+
 class UnansweredNegativeOptions(ClockOptions):
     older_than: Duration = Field(
         timedelta(0), description="Count a negative conversation once it has waited this long without a "
@@ -149,16 +203,17 @@ class UnansweredNegativeOptions(ClockOptions):
 
 
 class UnansweredNegative(Metric):
-    """Number of negative conversations received in the period still unanswered at the as-of
-    time after waiting longer than ``older_than``: what an escalation watches (a ``threshold``
-    with ``above = 0``).
+    """Number of negative conversations still unanswered at the as-of time (an earlier period:
+    at its end) after waiting ``older_than`` or longer, whatever period they were received in,
+    received within ``backlog``: what an escalation watches (a ``threshold`` with ``above = 0``),
+    so it stays firing until the message is answered.
 
     Reads the ``sentiment`` an export or a ``[[classifiers]]`` entry gave. No value (not 0)
-    where none of the group's conversations of the period has a sentiment.
+    where none of the group's waiting conversations has a sentiment; 0 where none waits.
     """
 
     name = "unanswered_negative"
-    description = "Number of negative comments and messages of the period still unanswered after a wait."
+    description = "Number of negative comments and messages still unanswered after a wait (the backlog)."
     Options = UnansweredNegativeOptions
     needs = ("conversation",)
     groupings = GROUPINGS
@@ -166,21 +221,27 @@ class UnansweredNegative(Metric):
     default_polarity = "down"
     unit = "conversations"
 
+    def lookback(self):
+        return self.options.backlog
+
     def compute(self, data: MetricInput):
         import polars as pl
 
-        rows = waits(data, self.options, _dims(data), extra=("sentiment",))
+        dims = _dims(data)
+        rows = _with_backlog(waits(data, self.options, dims), backlog(data, self.options, dims, extra=("sentiment",)))
         sentiment = normalised_sentiment(rows.lazy())
+        waiting = ~pl.col("_received")
         wait = self.options.older_than.total_seconds()
         counts = aggregate(rows.with_columns(sentiment.alias("_sentiment")), data.grouping_sets, [
-            pl.len().alias("received"),
-            pl.col("_sentiment").is_in(["negative", "neutral", "positive"]).fill_null(False).sum().alias("classified"),
-            ((pl.col("_sentiment") == "negative").fill_null(False) & ~pl.col("answered") & (pl.col("waited") >= wait))
-            .sum().alias("waiting"),
+            waiting.sum().alias("backlog"),
+            (waiting & pl.col("_sentiment").is_in(["negative", "neutral", "positive"]).fill_null(False))
+            .sum().alias("classified"),
+            (waiting & (pl.col("_sentiment") == "negative").fill_null(False) & (pl.col("waited") >= wait))
+            .sum().alias("negative"),
         ], periods=[p.label for p in data.periods])
-        unclassified = pl.col("received").is_not_null() & (pl.col("classified") == 0)
+        unclassified = (pl.col("backlog").fill_null(0) > 0) & (pl.col("classified") == 0)
         return measurement_rows(counts, metric=self.name, unit=self.unit,
-                                value=pl.when(unclassified).then(None).otherwise(pl.col("waiting").fill_null(0)),
+                                value=pl.when(unclassified).then(None).otherwise(pl.col("negative").fill_null(0)),
                                 reason=pl.when(unclassified).then(pl.lit(unclassified_reason("conversation"))))
 
 
