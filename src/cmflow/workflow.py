@@ -725,12 +725,7 @@ class _Loader:
 
         known_sources = list(source_ids) + [c.id or c.plugin for _, c in self.incomplete["source"]]
         for path, common in [(e.path, e.common) for e in workflow.metrics] + self.incomplete["metric"]:
-            for i, source_id in enumerate(common.sources or []):
-                if source_id not in known_sources:
-                    suggestion = closest(source_id, known_sources)
-                    self.problem(f"{path}.sources[{i}]", f"no source has id {source_id!r}",
-                                 f"did you mean {suggestion!r}?" if suggestion else
-                                 f"source ids: {', '.join(known_sources) or 'none'}")
+            self._check_sources_named(path, common.sources, known_sources)
 
         self._check_classifiers(workflow, source_ids, known_sources)
 
@@ -810,17 +805,21 @@ class _Loader:
                         self.problem(f"{entry.path}.{key}" if key else entry.path, message)
 
 
+    def _check_sources_named(self, path: str, sources: list[str] | None, known_sources: list[str]) -> None:
+        """Each id in an entry's ``sources`` is a source's, else a problem at its key path."""
+        for i, source_id in enumerate(sources or []):
+            if source_id not in known_sources:
+                suggestion = closest(source_id, known_sources)
+                self.problem(f"{path}.sources[{i}]", f"no source has id {source_id!r}",
+                             f"did you mean {suggestion!r}?" if suggestion else
+                             f"source ids: {', '.join(known_sources) or 'none'}")
+
     def _check_classifiers(self, workflow: Workflow, source_ids: dict[str, Entry], known_sources: list[str]) -> None:
         """A classifier entry's ``sources`` exist, and each record kind it labels is one of
         them provides (else it would label nothing, silently)."""
         self._unique_ids(workflow.classifiers, "classifier")
         for path, common in [(e.path, e.common) for e in workflow.classifiers] + self.incomplete["classifier"]:
-            for i, source_id in enumerate(common.sources or []):
-                if source_id not in known_sources:
-                    suggestion = closest(source_id, known_sources)
-                    self.problem(f"{path}.sources[{i}]", f"no source has id {source_id!r}",
-                                 f"did you mean {suggestion!r}?" if suggestion else
-                                 f"source ids: {', '.join(known_sources) or 'none'}")
+            self._check_sources_named(path, common.sources, known_sources)
             chosen = common.sources or list(source_ids)
             if "source" in self.failed_kinds or not all(s in source_ids for s in chosen):
                 continue  # a broken source entry may be the one providing them: it has its own problem
