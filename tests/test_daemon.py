@@ -752,3 +752,25 @@ def test_the_run_queue_gives_the_oldest_slot_first_whatever_the_order_slots_were
     assert [queue.pop() for _ in range(len(queue))] == list(
         zip(["daily", "other-daily", "hourly", "weekly"], [at, at, at + timedelta(hours=1), at + timedelta(hours=2)]))
     assert not queue
+
+
+def test_the_fork_servers_warm_up_succeeds_and_importing_the_worker_does_not_run_it(caplog) -> None:
+    """The warm-up only logs a warning when it fails (runs then start colder): it must not fail
+    with the built-in plugins; and it belongs to the fork server, not to whoever imports the
+    worker (the daemon's own process, the tests)."""
+    import gc
+    import logging
+    import subprocess
+    import sys
+
+    from cmflow.daemon.worker import warm_up
+
+    with caplog.at_level(logging.WARNING, logger="cmflow"):
+        try:
+            warm_up()
+        finally:
+            gc.unfreeze()
+    assert [r.getMessage() for r in caplog.records if "warming up" in r.getMessage()] == []
+    frozen = subprocess.run([sys.executable, "-c", "import gc, cmflow.daemon.worker; print(gc.get_freeze_count())"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert frozen == "0"

@@ -99,7 +99,7 @@ class LocalProcessPool(Executor):
         # The server imports these once; each run is then a cheap fork of a warm process. The
         # main script (the `cmflow` command) too: without it, every run would run it again as it
         # starts, importing the CLI.
-        self._context.set_forkserver_preload(["__main__", "cmflow.daemon.worker"])
+        self._context.set_forkserver_preload(["__main__", "cmflow.daemon.fork_server"])
         self._running: dict[int, _Running] = {}
         self._exiting: list[multiprocessing.process.BaseProcess] = []
 

@@ -126,7 +126,7 @@ def execute_in_child(request: RunRequest, sender) -> None:
         pass
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import every plugin and the libraries a run loads lazily now, so that a fork server
     preloading this module hands each run a process with nothing left to import (a run that
     imports Polars and SQLAlchemy itself spends nine tenths of its time doing so)."""
@@ -143,7 +143,7 @@ def _warm_up() -> None:
         _warm_store_statements()
         _warm_workflow_loading()
     except Exception:
-        log.debug("warming up the fork server failed; runs start colder", exc_info=True)
+        log.warning("warming up the fork server failed; runs start colder", exc_info=True)
     # A run's collections would walk every object inherited from the server, writing to each
     # one's header and so copying every page of the server into the run (copy-on-write):
     # frozen, they are left out of collections.
@@ -203,6 +203,3 @@ def _warm_workflow_loading() -> None:
         load_workflow("warm-up.toml", text=WARM_UP_WORKFLOW)
     except WorkflowInvalid:  # a plugin missing from this install: only speed is lost
         pass
-
-
-_warm_up()
