@@ -100,9 +100,9 @@ class Daemon:
         self._unrecorded: list[RunOutcome] = []
         """Runs that ended without recording it, whose end the store refused to record so far."""
         self._watched_since: dict[str, datetime] = {}
+        """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
         self._backlog_pass = False
         """Whether the next pass plans workflows just (re)loaded, whose owed slots are not known yet."""
-        """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> None:

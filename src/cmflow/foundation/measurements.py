@@ -45,10 +45,10 @@ CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", 
 BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
 NONE_LABEL = "(none)"
+"""The group of records that have no value for a breakdown (posts without a campaign)."""
 CATEGORICAL_DIMENSIONS: tuple[str, ...] = ("platform", "account")
 """Record columns a metric reads as ``pl.Categorical`` (with ``period``): grouped and joined by
 integer codes, not strings. Cast to ``pl.String`` before joining them with a frame of strings."""
-"""The group of records that have no value for a breakdown (posts without a campaign)."""
 
 
 def grouping_columns(by: Sequence[str | Sequence[str]]) -> list[tuple[str, ...]]:
