@@ -43,14 +43,6 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-_per_status = sa.union_all(*(sa.select(sa.func.max(runs.c.slot).label("slot")).where(
-    runs.c.workflow == sa.bindparam("workflow"), runs.c.status == status) for status in FINISHED_STATUSES)).subquery()
-_LAST_RAN_SLOT = sa.select(sa.func.max(_per_status.c.slot))
-"""The newest slot a finished run of a workflow was for: one max per status, each a seek in
-ix_runs_workflow_status_slot (a max over ``status IN (...)`` reads every finished run; issue 16).
-Built once: building it at each call cost more than running it."""
-
-
 class SqlStore(Store):
     """State in any database SQLAlchemy speaks; SQLite files get WAL and a busy timeout."""
 
@@ -299,10 +291,14 @@ class SqlStore(Store):
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
+        # One max per status, each a seek in ix_runs_workflow_status_slot: a max over
+        # ``status IN (...)`` reads every finished run of the workflow (issue 16).
+        per_status = sa.union_all(*(sa.select(sa.func.max(runs.c.slot).label("slot")).where(
+            runs.c.workflow == workflow, runs.c.status == status) for status in FINISHED_STATUSES)).subquery()
+        ran = sa.select(sa.func.max(per_status.c.slot))
         missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
         with self.engine.connect() as connection:
-            slots = [_utc(connection.execute(_LAST_RAN_SLOT, {"workflow": workflow}).scalar()),
-                     _utc(connection.execute(missed).scalar())]
+            slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
         return max((slot for slot in slots if slot is not None), default=None)
 
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
