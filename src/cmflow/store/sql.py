@@ -291,11 +291,8 @@ class SqlStore(Store):
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
-        # One max per status, each a seek in ix_runs_workflow_status_slot: a max over
-        # ``status IN (...)`` reads every finished run of the workflow (issue 16).
-        per_status = sa.union_all(*(sa.select(sa.func.max(runs.c.slot).label("slot")).where(
-            runs.c.workflow == workflow, runs.c.status == status) for status in FINISHED_STATUSES)).subquery()
-        ran = sa.select(sa.func.max(per_status.c.slot))
+        ran = sa.select(sa.func.max(runs.c.slot)).where(
+            runs.c.workflow == workflow, runs.c.status.in_(FINISHED_STATUSES))
         missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
         with self.engine.connect() as connection:
             slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
