@@ -442,6 +442,49 @@ def test_a_run_under_way_shows_as_running_not_overdue(tmp_path, store_url, hourl
     assert report.state == "overdue"
 
 
+def sqlite_steps_to_assess(hourly, store_url: str, runs: int) -> tuple[int, object]:
+    """The SQLite virtual-machine steps (about the rows read) one health assessment of ``hourly``
+    takes when it has ``runs`` hourly runs, each a success that brought records; and the report."""
+    import sqlalchemy as sa
+
+    from cmflow.daemon.health import assess_in_store
+    from cmflow.store.tables import runs as runs_table
+
+    first = utc(2026, 1, 1)
+    with open_store(store_url) as store:
+        with store.engine.begin() as connection:  # one transaction: thousands of start/finish pairs are slow
+            connection.execute(runs_table.insert(), [
+                dict(workflow="w", workflow_file="w.toml", status="ok", started_at=first + timedelta(hours=i),
+                     finished_at=first + timedelta(hours=i, minutes=1), period_start=date(2026, 1, 1),
+                     period_end=date(2026, 1, 7), dry_run=False, stats={"records": {"post": 5}},
+                     slot=first + timedelta(hours=i)) for i in range(runs)])
+        steps = [0]
+
+        def count(connection, record, proxy) -> None:
+            def step() -> int:
+                steps[0] += 1
+                return 0
+            connection.set_progress_handler(step, 1)
+
+        sa.event.listen(store.engine, "checkout", count)
+        report = assess_in_store(hourly, store, first + timedelta(hours=runs - 1, minutes=20), HealthOptions())
+        counted = steps[0]
+    return counted, report
+
+
+def test_a_health_assessment_reads_no_more_with_a_longer_history(tmp_path, hourly):
+    """Issue 16: the daemon assesses a workflow at each run's end; reading its whole history (or a
+    fixed window of it) each time made the daemon's work grow with the square of the runs. Counted
+    in SQLite's own steps, not in seconds: 2000 runs cost what 20 do (within B-tree depth)."""
+    short, short_report = sqlite_steps_to_assess(hourly, f"sqlite:///{tmp_path / 'short.db'}", 20)
+    long, long_report = sqlite_steps_to_assess(hourly, f"sqlite:///{tmp_path / 'long.db'}", 2000)
+    assert short > 0
+    assert long < short * 1.3, (short, long)
+    assert (long_report.state, long_report.detail) == ("ok", "last data 20m ago")
+    assert long_report.last_success == utc(2026, 1, 1) + timedelta(hours=1999, minutes=1)
+    assert short_report.last_data == utc(2026, 1, 1) + timedelta(hours=19)
+
+
 def test_no_successful_run_for_stale_after_intervals_is_stale(hourly):
     start = utc(2026, 11, 24, 8)
     runs = history(("ok", 5), start=start, every=timedelta(hours=1))

@@ -45,7 +45,11 @@ SUCCESS_STATUSES = ("ok", "undelivered")
 OVERDUE_AFTER = timedelta(minutes=15)
 """A slot not run this long after it passed makes the workflow overdue."""
 RUNS_READ = 200
-"""How much run history an assessment reads."""
+"""How much run history an assessment reads at most."""
+RUNS_READ_FIRST = 10
+"""How many runs an assessment reads first: enough when they hold a success and a run that brought
+records, as a healthy workflow's do; only otherwise does it read :data:`RUNS_READ` (issue 16:
+reading the whole window at each run's end made the daemon's work grow with the history)."""
 FAILING_RULE, STALE_RULE = "workflow_failing", "workflow_stale"
 
 
@@ -96,7 +100,7 @@ def assess(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, op
 
 def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: datetime, options: HealthOptions,
                      last_handled: datetime | None) -> WorkflowHealth:
-    finished = [r for r in runs if not r.dry_run and r.status != "running"]
+    finished = _finished(runs)
     health = WorkflowHealth(sw.key, sw.workflow.name, str(sw.file),
                             str(sw.timetable) if sw.timetable else None, "ok", "")
     health.last_run = finished[0] if finished else None
@@ -150,11 +154,25 @@ def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
     """:func:`assess` with the workflow's recent runs, last handled slot and lock read from ``store``."""
     from cmflow.store import this_host
 
-    runs = store.runs(sw.key, RUNS_READ)
+    runs = store.runs(sw.key, RUNS_READ_FIRST)
+    if len(runs) == RUNS_READ_FIRST and not _answers(runs):
+        runs = store.runs(sw.key, RUNS_READ)
     newest = runs[0] if runs else None
     under_way = newest if newest is not None and newest.status == "running" and not newest.dry_run \
         and store.run_lock_held(sw.key, this_host()) else None
     return assess(sw, runs, now, options, store.last_handled_slot(sw.key), under_way)
+
+
+def _finished(runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs health is read from: ended, not dry."""
+    return [r for r in runs if not r.dry_run and r.status != "running"]
+
+
+def _answers(runs: Sequence[RunRecord]) -> bool:
+    """Whether the newest ``runs`` assess as the whole window would: they hold the last success
+    (which ends the failures in a row and makes the oldest run's date unused) and the last data."""
+    finished = _finished(runs)
+    return any(r.status in SUCCESS_STATUSES for r in finished) and any(r.records > 0 for r in finished)
 
 
 @dataclass
