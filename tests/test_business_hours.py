@@ -112,3 +112,13 @@ def test_bad_hours_are_refused_with_what_to_write(options, message):
     with pytest.raises(ValidationError) as caught:
         ServiceHours(**options)
     assert message in str(caught.value)
+
+
+def test_the_countries_validate_knows_are_the_holidays_librarys() -> None:
+    """Validation reads the country codes from the library's registry (importing each country's
+    module would cost `cmflow validate` some 300 modules): the same set the library lists."""
+    import holidays
+
+    from cmflow.foundation.business_hours import _holiday_countries
+
+    assert _holiday_countries() == set(holidays.list_supported_countries())

@@ -110,13 +110,14 @@ class ServiceHours(BaseModel):
     def _known_country(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        import holidays
-
         country, _, subdivision = value.strip().partition("-")
-        supported = holidays.list_supported_countries()
-        if country.upper() not in supported:
+        if country.upper() not in _holiday_countries():
             raise ValueError(f"{value!r}: the holidays library knows no country {country!r}; write an "
                              "ISO 3166 code such as \"FR\", \"DE\" or \"US\"")
+        if subdivision:  # only then: listing subdivisions imports every country's module (~300)
+            import holidays
+
+            supported = holidays.list_supported_countries()
         if subdivision and subdivision.upper() not in supported[country.upper()]:
             raise ValueError(f"{value!r}: {country.upper()} has no subdivision {subdivision!r}; known: "
                              f"{', '.join(supported[country.upper()][:40])}")
@@ -153,6 +154,20 @@ class ServiceHours(BaseModel):
                     intervals.append((_instant(day, start, zone), _instant(day, end, zone)))
             day += timedelta(days=1)
         return intervals
+
+
+def _holiday_countries() -> set[str]:
+    """The country codes the holidays library knows, read from its registry without importing
+    each country's module (``cmflow validate`` would import some 300 modules for ``"FR"``)."""
+    try:
+        from holidays.registry import COUNTRIES
+
+        return {code for names in COUNTRIES.values() for code in names[1:]  # codes, not class aliases
+                if 2 <= len(code) <= 3 and code.isalpha() and code.isupper()}
+    except (ImportError, AttributeError, IndexError, TypeError):  # another layout: ask the library
+        import holidays
+
+        return set(holidays.list_supported_countries())
 
 
 def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
