@@ -14,7 +14,6 @@ import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, TypeVar
-from zoneinfo import ZoneInfo
 
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
@@ -31,7 +30,7 @@ from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
-from cmflow.stages.run_periods import resolve_period, run_periods
+from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
 from cmflow.stages.watch import watch
 from cmflow.store import Store
 
@@ -69,15 +68,6 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
         result.run_id = run_id
         return _run(result, store, now, sleep, stop or StopRequest(),
                     judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at))
-
-
-def judged_at(tz: str, as_of: date | None, clock: datetime) -> datetime:
-    """The instant the metrics count as now: the end of the ``as_of`` day in ``tz`` (midnight
-    starting the next day), or the run's ``clock`` when that is earlier or no day is given."""
-    if as_of is None:
-        return clock
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
-    return min(end, clock)
 
 
 def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "Callable[[float], None] | None",

@@ -4,8 +4,9 @@ is refused before anything is fetched or recorded."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from cmflow.foundation.periods import parse_period, today_in
 
@@ -27,6 +28,15 @@ def resolve_period(workflow: "Workflow", spec: str | None = None, as_of: date | 
     for which in workflow.settings.compare:
         period.comparison(which)
     return period
+
+
+def judged_at(tz: str, as_of: date | None, clock: datetime) -> datetime:
+    """The instant the metrics count as now: the end of the ``as_of`` day in ``tz`` (midnight
+    starting the next day), or the run's ``clock`` when that is earlier or no day is given."""
+    if as_of is None:
+        return clock
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)).astimezone(timezone.utc)
+    return min(end, clock)
 
 
 def run_periods(workflow: "Workflow", period: "Period") -> tuple[list["Period"], list["Period"]]:
