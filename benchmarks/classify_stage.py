@@ -24,14 +24,13 @@ Run: ``python benchmarks/classify_stage.py`` (``--records 200000 --runs 5``).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from timing import timed  # benchmarks/timing.py, beside this script
 from cmflow import Classifier, RecordTable
 from cmflow.plugins.entries import ClassifierEntry
 from cmflow.plugins.registry import get_registry
@@ -91,15 +90,6 @@ def mentions(count: int) -> pl.DataFrame:
     return RecordTable("mention", rows).conformed().with_columns(pl.lit("src").alias("source_id"))
 
 
-def median_seconds(run, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=200_000)
@@ -119,8 +109,8 @@ def main() -> int:
                        ClassifierEntry(plugin=classifier.name, records=["mention"]))
         workflow = _Workflow([entry])
         fetched = Fetched({"mention": records}, [], [])
-        direct = median_seconds(lambda: classifier.classify(todo["text"], None), args.runs)
-        staged = median_seconds(lambda: classify(workflow, fetched), args.runs)
+        direct = timed(lambda: classifier.classify(todo["text"], None), args.runs)[0]
+        staged = timed(lambda: classify(workflow, fetched), args.runs)[0]
         labelled = classify(workflow, fetched).records["mention"]
         expected = classifier.classify(todo["text"], None)["sentiment"].to_list()
         got = labelled.filter(pl.col("mention_id").is_in(todo["mention_id"].implode()))["sentiment"].to_list()

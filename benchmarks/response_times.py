@@ -29,13 +29,12 @@ Run: ``python benchmarks/response_times.py`` (``--records 1000000 --runs 5``).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
+from timing import timed  # benchmarks/timing.py, beside this script
 from cmflow import Period, ServiceHours, business_seconds, business_time_between
 from cmflow.builtin.metrics.response_times import ResponseTimes
 from cmflow.stages.measure import MetricRequest, measure
@@ -85,22 +84,19 @@ def reference(frame: pl.DataFrame, sla_s: float) -> pl.DataFrame:
         answered.alias("answered"), waited.alias("waited"))
     minutes = pl.when(pl.col("answered")).then(pl.col("waited") / 60)
     late = pl.col("waited") > sla_s
+    # The backlog: whatever period they came in, received in the 14 days (the metric's default
+    # `backlog`) up to the as-of time and still waiting past the SLA at it.
+    backlog = frame.filter((pl.col("received_at") > pl.lit(AS_OF - timedelta(days=14), dtype=UTC))
+                           & (pl.col("received_at") <= as_of) & ~answered & (waited > sla_s)
+                           ).group_by("platform", "account").agg(pl.len().alias("_backlog"))
     return rows.group_by("platform", "account").agg(
         minutes.median().alias("wall_response_time_median"),
         minutes.quantile(0.9, interpolation="linear").alias("wall_response_time_p90"),
         ((pl.col("answered") & ~late).sum() / late.sum().add((pl.col("answered") & ~late).sum()) * 100)
         .alias("wall_answered_within_sla"),
-        (~pl.col("answered") & late).sum().cast(pl.Float64).alias("wall_unanswered_over_sla"),
+    ).join(backlog, on=["platform", "account"], how="left").with_columns(
+        pl.col("_backlog").fill_null(0).cast(pl.Float64).alias("wall_unanswered_over_sla")).drop("_backlog"
     ).unpivot(index=["platform", "account"], variable_name="metric").sort("metric", "account")
-
-
-def timed(function, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def main() -> int:
