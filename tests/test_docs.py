@@ -29,7 +29,7 @@ from cmflow.foundation.secrets import ENV_REFERENCE
 from cmflow.store import STORE_VARIABLE
 from cmflow.testing import registered_plugin
 from cmflow.plugins.entries import ClassifierEntry, MetricEntry, OutputEntry, SourceEntry, TriggerEntry, entry_keys
-from cmflow.workflow import (ClientEntry, ListenSettings, ObjectiveEntry, StoreSettings, WatchedBrandEntry, WorkflowSettings,
+from cmflow.workflow import (ClientEntry, ListenSettings, ObjectiveEntry, ProductionSettings, StoreSettings, WatchedBrandEntry, WorkflowSettings,
                              load_workflow)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -231,7 +231,7 @@ WORKFLOW_TABLES = {
     "[[classifiers]]": ClassifierEntry,
     "[[metrics]]": MetricEntry, "[[triggers]]": TriggerEntry, "[[outputs]]": OutputEntry,
     "[[clients]]": ClientEntry, "[[objectives]]": ObjectiveEntry,
-    "[listen]": ListenSettings, "[listen.brand]": WatchedBrandEntry,
+    "[listen]": ListenSettings, "[listen.brand]": WatchedBrandEntry, "[production]": ProductionSettings,
 }
 
 

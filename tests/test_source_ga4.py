@@ -80,7 +80,8 @@ def test_rows_map_to_traffic_records(replay_server, client):
 
     traffic, _ = fetch(make_source(replay_server, page_size=2), client)
 
-    rows = traffic.sort(["date", "sessions"], descending=[False, True]).to_dicts()
+    rows = traffic.sort(["date", "sessions"], descending=[False, True]).select(
+        "date", "source", "medium", "campaign", "sessions", "conversions", "revenue").to_dicts()
     assert rows == [
         {"date": date(2026, 11, 18), "source": "instagram", "medium": "social", "campaign": "black_friday_teaser",
          "sessions": 388, "conversions": 7, "revenue": 250.0},

@@ -19,6 +19,7 @@ from cmflow.foundation.clients import LANGUAGES, Client
 from cmflow.foundation.listening import Listen, WatchedBrand
 from cmflow.foundation.email_addresses import EmailAddress
 from cmflow.foundation.objectives import GOALS, Ladder, Objective
+from cmflow.foundation.production import Production
 from cmflow.foundation.polarity import POLARITIES, Polarity
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
@@ -34,7 +35,7 @@ from cmflow.foundation.where_filters import dimension_where_problems, record_whe
 from cmflow.foundation.secrets import interpolate, paths_of_urls_with_credentials, redactor
 from cmflow.foundation.text_files import read_toml
 
-TOP_LEVEL_KEYS = ("workflow", "store", "clients", "listen", *SECTION_OF_KIND.values(), "objectives")
+TOP_LEVEL_KEYS = ("workflow", "store", "clients", "listen", "production", *SECTION_OF_KIND.values(), "objectives")
 LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 DAEMON_WORKFLOW_ID = "cmflow-daemon"
 """Reserved: the daemon keeps its health alerts and their runs under this key."""
@@ -263,6 +264,42 @@ class ListenSettings(BaseModel):
                       self.duplicate_window)
 
 
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class ProductionSettings(BaseModel):
+    """The ``[production]`` section: what an hour of each person costs and each campaign's budget
+    (docs/workflow-file.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of every amount: rates, "
+                          "budgets, costs and revenue.", examples=["EUR"])
+    rates: dict[str, Amount] = Field(default_factory=dict, description="Hourly rate by person or by role, as "
+                                     "the time entries name them; a person's own rate wins over their role's.",
+                                     examples=[{"Léa Martin": 55, "designer": 45, "community manager": 40}])
+    roles: dict[str, str] = Field(default_factory=dict, description="Each person's role, for the rate of "
+                                  "the role.", examples=[{"Hugo Petit": "designer"}])
+    default_rate: Optional[Amount] = Field(None, description="Hourly rate of anyone with no rate of their own "
+                                           "or of their role; none: their time has no cost, and costs say so.",
+                                           examples=[40])
+    budgets: dict[str, Amount] = Field(default_factory=dict, description="Planned spend per campaign (the "
+                                       "`campaign` of time entries, posts and traffic).",
+                                       examples=[{"soldes-hiver": 2500}])
+
+    @model_validator(mode="after")
+    def _roles_priced(self) -> "ProductionSettings":
+        for person, role in self.roles.items():
+            if role not in self.rates:
+                raise InvalidOption("roles", f"{person!r} holds role {role!r}, which [production.rates] does "
+                                    f"not price: add `{role!r} = <hourly rate>` to [production.rates]")
+        return self
+
+    def production(self) -> Production:
+        """The section as metrics read it."""
+        return Production(self.currency, dict(self.rates), dict(self.roles), self.default_rate, dict(self.budgets))
+
+
 class LadderEntry(BaseModel):
     """An objective's ``ladder``: the lowest progress of each verdict (below ``change``: stop)."""
 
@@ -380,6 +417,8 @@ class Workflow:
     """The ``[[clients]]`` entries: who owns which accounts, their language and branding."""
     listen: Listen | None = None
     """The ``[listen]`` section: the brands the watch stage labels mentions with; None without one."""
+    production: Production = field(default_factory=Production)
+    """The ``[production]`` section: hourly rates and campaign budgets (none by default)."""
     objectives: list[Objective] = field(default_factory=list)
     """The ``[[objectives]]`` entries, each judged at every run (``RunResult.objectives``)."""
     metrics_complete: bool = True
@@ -536,6 +575,8 @@ class _Loader:
         workflow.clients = self._clients(document.get("clients", []))  # before the plugins' checks, which read them
         self.listen_given = "listen" in document
         workflow.listen = self._listen(document.get("listen"), workflow)
+        production = self._model(ProductionSettings, document.get("production", {}), "production")
+        workflow.production = production.production() if production is not None else Production()
         self._cross_check(workflow, settings_valid=settings is not None)
         workflow.objectives = self._objectives(workflow, document.get("objectives", []),
                                                settings_valid=settings is not None)

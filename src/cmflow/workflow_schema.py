@@ -11,7 +11,8 @@ from typing import Any
 
 from cmflow.plugins.entries import ENTRY_MODELS, SECTION_OF_KIND
 from cmflow.plugins.registry import PluginRegistry
-from cmflow.workflow import ClientEntry, ListenSettings, ObjectiveEntry, StoreSettings, WorkflowSettings
+from cmflow.workflow import (ClientEntry, ListenSettings, ObjectiveEntry, ProductionSettings, StoreSettings,
+                             WorkflowSettings)
 
 SCHEMA_ID = "https://cmflow.dev/schema/workflow.json"
 
@@ -22,6 +23,7 @@ def workflow_schema(registry: PluginRegistry) -> dict[str, Any]:
         "workflow": _inline(WorkflowSettings.model_json_schema(), definitions),
         "store": _inline(StoreSettings.model_json_schema(), definitions),
         "listen": _inline(ListenSettings.model_json_schema(), definitions),
+        "production": _inline(ProductionSettings.model_json_schema(), definitions),
     }
     for kind, section in SECTION_OF_KIND.items():
         common = _inline(ENTRY_MODELS[kind].model_json_schema(), definitions)

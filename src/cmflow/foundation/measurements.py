@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.periods import Period
 
-DIMENSIONS: tuple[str, ...] = ("client", "brand", "platform", "account", "format", "pillar", "campaign", "post_id")
+DIMENSIONS: tuple[str, ...] = ("client", "brand", "platform", "account", "format", "pillar", "campaign",
+                               "task_type", "person", "owner", "post_id")
 """Known dimension columns, in display order. Metrics may add their own string columns."""
 
 GROUPINGS: dict[str, tuple[str, ...]] = {
@@ -34,15 +35,19 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
     "format": ("format",),
     "pillar": ("pillar",),
     "campaign": ("campaign",),
+    "task_type": ("task_type",),
+    "person": ("person",),
+    "owner": ("owner",),
     "post": ("platform", "account", "post_id"),
 }
 """Names accepted in a metric's ``by`` option, and the columns each groups by (``post``: the
 comments of each post, for the metrics of records that belong to a post; ``brand``: the mentions of
-each brand a workflow's ``[listen]`` watches)."""
+each brand a workflow's ``[listen]`` watches; ``task_type`` and ``person``: the time entries of each
+kind of task and of each person; ``owner``: the calendar items each person is responsible for)."""
 
 CORE_COLUMNS: tuple[str, ...] = ("period", "metric", "unit", "value", "reason", "basis")
 
-BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign")
+BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("format", "pillar", "campaign", "task_type", "person", "owner")
 """Optional record fields a metric can break down by: a record without one is labelled NONE_LABEL."""
 NONE_LABEL = "(none)"
 """The group of records that have no value for a breakdown (posts without a campaign)."""

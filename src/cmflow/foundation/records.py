@@ -105,6 +105,8 @@ POST = RecordKind(
         _f("video_views", "int", "Video plays, where reported separately."),
         _f("pillar", "str", "Editorial pillar the post belongs to."),
         _f("campaign", "str", "Campaign tag."),
+        _f("link", "str", "The link the post sends to (a link post's target, a story's link), with "
+           "its UTM tags; links written in the text are read from ``text``."),
     ),
     time_field="published_at",
     identity=("platform", "account", "post_id"),
@@ -197,16 +199,22 @@ CONVERSATION = RecordKind(
 
 CALENDAR_ITEM = RecordKind(
     "calendar_item",
-    "An entry of the editorial calendar.",
+    "An entry of the editorial calendar: a content planned for a platform at a time.",
     (
-        _f("item_id", "str", "Id of the calendar entry.", True),
+        _f("item_id", "str", "Id of the calendar entry in its tool (card, task, page, row).", True),
         _f("planned_at", "datetime", "Planned publication instant (UTC).", True),
-        _f("platform", "str", "Target platform."),
+        _f("title", "str", "What the content is, as the calendar names it (untrusted)."),
+        _f("platform", "str", "Target platform, lower case like a post's."),
         _f("account", "str", "Target account."),
-        _f("format", "str", "Planned format."),
+        _f("format", "str", "Planned format: image, video, reel, carousel, text, link or story."),
         _f("pillar", "str", "Editorial pillar."),
-        _f("status", "str", "planned, published, cancelled ..."),
-        _f("post_id", "str", "Id of the published post, once published."),
+        _f("campaign", "str", "Campaign the content belongs to."),
+        _f("status", "str", "Where the content stands, lower case: idea, approved, scheduled, "
+           "published, cancelled ... (the tool's own words)."),
+        _f("owner", "str", "Person responsible for the content."),
+        _f("post_id", "str", "Id of the published post, once known."),
+        _f("url", "str", "The planned link or the published post's permalink, once known."),
+        _f("updated_at", "datetime", "When the entry last changed in its tool (UTC)."),
     ),
     time_field="planned_at",
     identity=("item_id",),
@@ -215,14 +223,22 @@ CALENDAR_ITEM = RecordKind(
 
 TIME_ENTRY = RecordKind(
     "time_entry",
-    "Production time spent on a task (cost per engagement).",
+    "Production time spent on a task, from a time tracker (Toggl Track, Clockify) or a sheet.",
     (
-        _f("date", "date", "Day the time was spent.", True),
-        _f("hours", "float", "Hours spent.", True),
-        _f("task", "str", "Task description."),
+        _f("date", "date", "Day the time was spent (the tracker's local day).", True),
+        _f("hours", "float", "Hours spent, from whatever form the tracker wrote (02:30:00, 2.5, 2h30).", True),
+        _f("entry_id", "str", "Id of the entry in its tracker (an export may have none: two equal rows "
+           "are then one entry)."),
+        _f("started_at", "datetime", "When the work started (UTC)."),
+        _f("task", "str", "Task description (untrusted)."),
+        _f("task_type", "str", "Kind of task: blog article, short video, visual, moderation ..."),
+        _f("person", "str", "Who spent the time."),
         _f("campaign", "str", "Campaign the time belongs to."),
+        _f("client", "str", "Client the time belongs to: the id of a [[clients]] entry, or the tracker's "
+           "client name."),
         _f("account", "str", "Account the time belongs to."),
-        _f("cost", "float", "Cost of that time."),
+        _f("cost", "float", "Cost of that time when the tracker gives it; else the workflow's rates "
+           "price it."),
     ),
     time_field="date",
     nouns=("time entry", "time entries"),
@@ -233,15 +249,19 @@ TRAFFIC = RecordKind(
     "Web analytics by UTM source, medium and campaign for one day.",
     (
         _f("date", "date", "Day of the figures.", True),
+        _f("platform", "str", "The social platform the visits came from, read from utm_source (ig, "
+           "instagram.com and Instagram are instagram); empty for any other source."),
         _f("source", "str", "utm_source."),
         _f("medium", "str", "utm_medium."),
         _f("campaign", "str", "utm_campaign."),
+        _f("content", "str", "utm_content, where the export breaks it down."),
         _f("sessions", "int", "Sessions (visitors)."),
+        _f("users", "int", "Users."),
         _f("conversions", "int", "Conversions (GA4 key events)."),
         _f("revenue", "float", "Revenue."),
     ),
     time_field="date",
-    identity=("date", "source", "medium", "campaign"),
+    identity=("date", "source", "medium", "campaign", "content"),
     nouns=("traffic record", "traffic records"),
 )
 

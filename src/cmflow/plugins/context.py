@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from cmflow.foundation.production import Production
 from cmflow.plugins.input_paths import resolve_input_path
 
 if TYPE_CHECKING:
@@ -122,6 +123,9 @@ class MetricInput:
     other (the brands of each client, those of no client), the brand first: a listening metric
     gives each brand of a set it sees a row, 0 where it has no mention (none in an input built
     by hand)."""
+    production: Production = field(default_factory=Production)
+    """The workflow's ``[production]`` section: hourly rates and campaign budgets, with
+    :meth:`Production.priced_hours` to price time entries (empty in an input built by hand)."""
 
 
 @dataclass

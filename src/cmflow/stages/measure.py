@@ -7,13 +7,14 @@ metric. A metric that raises is reported and left out; the others are computed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.listening import BRANDS_COLUMN
+from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
 from cmflow.plugins.context import MetricInput
@@ -49,6 +50,8 @@ class MetricRequest:
     """The ids of the brands the workflow's ``[listen]`` watches: a ``brand`` breakdown has rows for each."""
     brand_sets: list[tuple[str, ...]] = field(default_factory=list)
     """The same brands in the sets compared with each other (:attr:`Listen.brand_sets`)."""
+    production: Production = field(default_factory=Production)
+    """The workflow's ``[production]`` section (rates and budgets)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
@@ -58,7 +61,7 @@ class MetricRequest:
         brands = workflow.listen.brand_ids if workflow.listen is not None else []
         brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, brands, brand_sets)
+                    dict(entry.common.where), clients, brands, brand_sets, workflow.production)
                 for entry in workflow.metrics]
 
 
@@ -91,7 +94,8 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
         try:
-            frame = _computed(request.plugin, base, grouping_columns(request.by), request.clients or _clients_in(records),
+            frame = _computed(request.plugin, replace(base, production=request.production),
+                              grouping_columns(request.by), request.clients or _clients_in(records),
                               request.brands, request.brand_sets)
             frames.append(frame)
             report.counts["measurements"] = frame.height
@@ -130,13 +134,13 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     import polars as pl
 
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(MetricInput(base.records, base.all_records, base.periods, plain, base.as_of, brand_sets))] \
-        if plain else []
+    parts = [plugin.compute(replace(base, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         for value in values if labelled else ():
-            rows = plugin.compute(MetricInput(of_value(base.records, value), of_value(base.all_records, value),
-                                              base.periods, labelled, base.as_of, brand_sets))
+            rows = plugin.compute(replace(base, records=of_value(base.records, value),
+                                          all_records=of_value(base.all_records, value),
+                                          grouping_sets=labelled, brand_sets=brand_sets))
             parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
