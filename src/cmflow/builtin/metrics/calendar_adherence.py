@@ -1,0 +1,269 @@
+"""Calendar adherence: planned calendar items against the posts published for them.
+
+``calendar_adherence`` (with ``posts_on_time``, ``posts_late``, ``late_delay_hours``,
+``posts_missing``, ``posts_unplanned``), ``missing_planned_posts`` (a row per planned post
+missing at its time, for a trigger to alert on each) and ``content_mix`` (``planned_mix`` and
+``published_mix``: the shares of formats and pillars, planned and published). Items are
+matched to posts by :mod:`cmflow.builtin.metrics.calendar_matching` (its rules are in
+docs/concepts.md, "Calendar adherence").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from cmflow import Metric, PluginOptions, PositiveDuration, Duration, aggregate, hookimpl, measurement_rows, ratio
+
+from cmflow.builtin.metrics.calendar_matching import (CANCELLED_STATUSES, LATE, MISSING, NOT_DUE, ON_TIME,
+                                                      CalendarMatch, MatchRules, match_calendar)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import MetricInput
+
+UNPLANNED = "unplanned"
+NONE_LABEL = "(none)"
+ITEM_GROUPINGS = ("overall", "client", "platform", "account", "format", "pillar", "campaign", "owner")
+
+
+class MatchingOptions(PluginOptions):
+    """How planned items are matched to posts and judged."""
+
+    window: PositiveDuration = Field(
+        timedelta(days=3), description="How far from its planned time (before or after) a post may be "
+        "published and still be the item's, when the item names neither its post id nor its post's "
+        "link. A post further away is unplanned, and the item missing. The run reads posts this far "
+        "before its period.", examples=["2d"])
+    on_time_within: Duration = Field(
+        timedelta(hours=2), description="How long after its planned time a post is still on time (an early "
+        "post is on time). An item planned at 00:00 in the workflow's time zone is planned for the whole "
+        "day: any time that day is on time.", examples=["30m"])
+    cancelled_statuses: list[str] = Field(
+        list(CANCELLED_STATUSES), description="Item statuses (compared in lower case) that mean the content "
+        "was dropped: such items are left out.", examples=[["cancelled", "abandonné", "on hold"]])
+
+    def rules(self, data: "MetricInput") -> MatchRules:
+        """These options as matching rules, in the time zone of the run's periods."""
+        timezone_name = data.periods[0].tz if data.periods else "UTC"
+        return MatchRules(self.window, self.on_time_within, timezone_name,
+                          tuple(s.strip().lower() for s in self.cancelled_statuses))
+
+
+def matched(data: "MetricInput", options: MatchingOptions) -> CalendarMatch:
+    """Every item and post the metric's sources returned, matched and judged at the as-of time."""
+    as_of = data.as_of or datetime.now(timezone.utc)
+    return match_calendar(data.all_records["calendar_item"], data.all_records["post"], options.rules(data), as_of)
+
+
+def _dims(data: "MetricInput") -> list[str]:
+    return sorted({d for group in data.grouping_sets for d in group})
+
+
+def _as_text(frame: "pl.LazyFrame", dims: list[str]) -> list["pl.Expr"]:
+    """``dims`` of ``frame`` as strings, ``(none)`` where a record has no value (or no such field)."""
+    import polars as pl
+
+    names = frame.collect_schema().names()
+    return [(pl.col(d).cast(pl.String).fill_null(NONE_LABEL) if d in names else pl.lit(NONE_LABEL)).alias(d)
+            for d in dims]
+
+
+def item_outcomes(data: "MetricInput", match: CalendarMatch, dims: list[str],
+                  extra: tuple[str, ...] = ()) -> "pl.DataFrame":
+    """The items of the periods (planned in one) with their ``outcome`` and ``delay_hours``."""
+    import polars as pl
+
+    items = data.records["calendar_item"]
+    names = items.collect_schema().names()
+    return (items.select("period", pl.col("item_id").cast(pl.String), *_as_text(items, dims),
+                         *[pl.col(c).cast(pl.String) if c in names else pl.lit(None, dtype=pl.String).alias(c)
+                           for c in extra])
+            .collect()
+            .join(match.items, on="item_id", how="inner"))
+
+
+def unplanned_posts(data: "MetricInput", match: CalendarMatch, dims: list[str]) -> "pl.DataFrame":
+    """The posts of the periods (published in one) that no item planned."""
+    import polars as pl
+
+    posts = data.records["post"]
+    keys = ["platform", "account", "post_id"]
+    return (posts.select("period", *[pl.col(k).cast(pl.String).alias(f"_{k}") for k in keys],
+                         *_as_text(posts, dims))
+            .collect()
+            .join(match.unplanned.rename({k: f"_{k}" for k in keys}), on=[f"_{k}" for k in keys], how="inner")
+            .drop([f"_{k}" for k in keys])
+            .with_columns(pl.lit(UNPLANNED).alias("outcome"), pl.lit(None, dtype=pl.Float64).alias("delay_hours")))
+
+
+class CalendarAdherence(Metric):
+    """Planned calendar items against the posts published for them.
+
+    ``calendar_adherence`` (%): posts on time / planned items due × 100, where the items due
+    are those planned in the period and on time, late or missing at the as-of time (an item
+    not due yet counts only once published, early being on time); a ratio of sums in every
+    breakdown. ``posts_on_time``, ``posts_late`` and ``posts_missing`` count items of the
+    period; ``late_delay_hours`` is the late items' total delay / their number;
+    ``posts_unplanned`` counts the period's posts matched to no item (they have no owner:
+    by owner they are under "(none)"). Cancelled items are left out. Items are broken down
+    by what was planned (their platform, format, pillar ...), unplanned posts by their own.
+    """
+
+    name = "calendar_adherence"
+    description = "Planned calendar items published on time, late, missing; posts published unplanned."
+    Options = MatchingOptions
+    needs = ("calendar_item", "post")
+    groupings = ITEM_GROUPINGS
+    default_polarity = "up"
+    measurement_polarities = {"posts_late": "down", "late_delay_hours": "down", "posts_missing": "down",
+                              "posts_unplanned": "neutral", "posts_on_time": "up"}
+
+    def produces(self) -> dict[str, str]:
+        return {"calendar_adherence": "%", "posts_on_time": "posts", "posts_late": "posts",
+                "late_delay_hours": "hours", "posts_missing": "posts", "posts_unplanned": "posts"}
+
+    def lookback(self) -> timedelta:
+        return self.options.window
+
+    def compute(self, data: "MetricInput"):
+        import polars as pl
+
+        dims = _dims(data)
+        match = matched(data, self.options)
+        rows = pl.concat([item_outcomes(data, match, dims), unplanned_posts(data, match, dims)],
+                         how="diagonal_relaxed")
+        outcome = pl.col("outcome")
+        figures = aggregate(rows, data.grouping_sets, [
+            (outcome == ON_TIME).sum().alias("on_time"),
+            (outcome == LATE).sum().alias("late"),
+            (outcome == MISSING).sum().alias("missing"),
+            (outcome == NOT_DUE).sum().alias("not_due"),
+            (outcome == UNPLANNED).sum().alias("unplanned"),
+            pl.col("delay_hours").filter(outcome == LATE).sum().alias("delay"),
+        ], periods=[p.label for p in data.periods])
+        count = {name: pl.col(name).fill_null(0) for name in ("on_time", "late", "missing", "not_due", "unplanned")}
+        due = count["on_time"] + count["late"] + count["missing"]
+        no_due = (pl.when(count["not_due"] > 0).then(pl.lit("no planned item was due yet in this period"))
+                  .otherwise(pl.lit("no planned item in this period")))
+        return pl.concat([
+            measurement_rows(figures, metric="calendar_adherence", unit="%", value=ratio(count["on_time"], due),
+                             reason=pl.when(due == 0).then(no_due)),
+            measurement_rows(figures, metric="posts_on_time", unit="posts", value=count["on_time"]),
+            measurement_rows(figures, metric="posts_late", unit="posts", value=count["late"]),
+            measurement_rows(figures, metric="late_delay_hours", unit="hours",
+                             value=ratio(pl.col("delay"), count["late"], scale=1.0),
+                             reason=pl.when(count["late"] == 0).then(pl.lit("no late post in this period"))),
+            measurement_rows(figures, metric="posts_missing", unit="posts", value=count["missing"]),
+            measurement_rows(figures, metric="posts_unplanned", unit="posts", value=count["unplanned"]),
+        ], how="diagonal_relaxed")
+
+
+class MissingPlannedPosts(Metric):
+    """One row per planned post missing at its time: an item of the period, not cancelled,
+    due at the as-of time, matched to no post. Its value is the hours since it was due (from
+    its planned time plus ``on_time_within``, or the end of its day). Rows carry ``item_id``,
+    ``title``, ``platform``, ``account`` and ``owner`` (those of the item; "(none)" where it has
+    none), and ``why`` says why no post was found (its post id is not among the posts read:
+    deleted; or no post within ``window``), so that a ``threshold`` trigger with
+    ``above = 0`` alerts on each missing post, until it is published or cancelled.
+    """
+
+    name = "missing_planned_posts"
+    description = "A row per planned post missing at its time (hours since it was due), for alerts per item."
+    Options = MatchingOptions
+    needs = ("calendar_item", "post")
+    groupings = ("overall", "client")
+    row_dimensions = ("item_id", "title", "platform", "account", "owner", "why")
+    default_polarity = "down"
+    unit = "hours"
+
+    def lookback(self) -> timedelta:
+        return self.options.window
+
+    def compute(self, data: "MetricInput"):
+        import polars as pl
+
+        as_of = data.as_of or datetime.now(timezone.utc)
+        match = matched(data, self.options)
+        rows = (item_outcomes(data, match, ["platform", "account", "owner"], extra=("title",))
+                .filter(pl.col("outcome") == MISSING)
+                .with_columns(pl.col("title").fill_null(NONE_LABEL)))
+        overdue = (pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) - pl.col("due_at")).dt.total_seconds() / 3600
+        return measurement_rows(rows.rename({"reason": "why"}), metric=self.name, unit=self.unit, value=overdue,
+                                extra_dimensions=["item_id", "title", "why"])
+
+
+class ContentMixOptions(PluginOptions):
+    of: list[Literal["format", "pillar"]] = Field(
+        ["format", "pillar"], min_length=1, description="What the mix is the shares of: formats, pillars, or both "
+        "(rows then carry one of the two).", examples=[["pillar"]])
+    cancelled_statuses: list[str] = Field(
+        list(CANCELLED_STATUSES), description="Item statuses (compared in lower case) that mean the content "
+        "was dropped: such items are not planned.", examples=[["cancelled", "on hold"]])
+
+
+class ContentMix(Metric):
+    """The planned and the published mix side by side: ``planned_mix`` (%) is the share of the
+    period's planned items (cancelled ones left out) of each format or pillar, ``published_mix``
+    (%) the share of the period's published posts, both within each breakdown (e.g. per
+    platform). A value planned but not published (or the reverse) gets 0 % on the other side;
+    a side with no item or no post at all has no value. Items or posts without a format or
+    pillar are the "(none)" share.
+    """
+
+    name = "content_mix"
+    description = "Shares of formats and pillars among the planned items and among the published posts."
+    Options = ContentMixOptions
+    needs = ("calendar_item", "post")
+    groupings = ("overall", "client", "platform", "account", "campaign")
+    default_polarity = "neutral"
+
+    def produces(self) -> dict[str, str]:
+        return {"planned_mix": "%", "published_mix": "%"}
+
+    def compute(self, data: "MetricInput"):
+        import polars as pl
+
+        dims = _dims(data)
+        items = data.records["calendar_item"]
+        cancelled = [s.strip().lower() for s in self.options.cancelled_statuses]
+        status = pl.col("status").cast(pl.String).str.strip_chars().str.to_lowercase()
+        planned = items.filter(status.is_null() | ~status.is_in(cancelled))
+        parts = []
+        for mix in self.options.of:
+            sides = []
+            for side, frame in (("planned", planned), ("published", data.records["post"])):
+                sides.append(frame.select("period", *_as_text(frame, [*dims, mix]))
+                             .with_columns(pl.lit(side).alias("_side")).collect())
+            rows = pl.concat(sides, how="diagonal_relaxed")
+            for group in data.grouping_sets:
+                keys = ["period", *[d for d in group if d != mix]]
+                if mix in group:
+                    continue  # a mix of formats within one format is 100 %: nothing to say
+                counted = rows.group_by([*keys, mix]).agg(
+                    (pl.col("_side") == "planned").sum().alias("_planned"),
+                    (pl.col("_side") == "published").sum().alias("_published"))
+                parts.append(counted.with_columns(
+                    pl.col("_planned").sum().over(keys).alias("_planned_total"),
+                    pl.col("_published").sum().over(keys).alias("_published_total")))
+        if not parts:
+            return pl.DataFrame()
+        figures = pl.concat(parts, how="diagonal_relaxed")
+        return pl.concat([
+            measurement_rows(figures, metric=f"{side}_mix", unit="%",
+                             value=ratio(pl.col(f"_{side}"), pl.col(f"_{side}_total")),
+                             reason=pl.when(pl.col(f"_{side}_total") == 0).then(pl.lit(
+                                 "no planned item in this period" if side == "planned"
+                                 else "no post published in this period")))
+            for side in ("planned", "published")], how="diagonal_relaxed")
+
+
+@hookimpl
+def register_metrics(register):
+    register(CalendarAdherence)
+    register(MissingPlannedPosts)
+    register(ContentMix)

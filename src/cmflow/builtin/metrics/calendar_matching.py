@@ -1,0 +1,228 @@
+"""Planned calendar items matched to the posts published for them, and the outcome of each.
+
+The rules (docs/concepts.md, "Calendar adherence"):
+
+1. Cancelled items (``status`` one of :attr:`MatchRules.cancelled`) are left out.
+2. An item is matched to a post, by the first of these that finds one:
+   its ``post_id`` (the post of that id, on the item's platform when it names one); its ``url``
+   (the post's permalink, compared without scheme, ``www.``, query, fragment or trailing slash);
+   else its platform (and account, when both have one) and time: a post published within
+   ``window`` of ``planned_at``, either side.
+3. Each item gets at most one post and each post at most one item, greedily: of all the
+   candidate pairs, the pair matched first is the one found by the earlier rule (id, then
+   url, then time), then the nearer in time, then the one whose formats agree (a format
+   mismatch only breaks a tie), then the earlier planned item. Two posts for one slot: the
+   nearer is the item's, the other is unplanned.
+4. Outcomes: ``on_time`` (published no later than ``on_time_within`` after ``planned_at``;
+   early is on time), ``late`` (with the delay, from ``planned_at``), ``missing`` (no post,
+   and the item was due at the as-of time), ``not_due`` (no post yet, not due yet); a post
+   matched to no item is unplanned.
+5. A whole-day item: ``planned_at`` at 00:00 in the workflow's time zone (a calendar with dates
+   and no times). A post published any time that local day is on time; it is due at the end
+   of that day, and a later post is late by its delay from the end of the day.
+
+Matching is columnar: the candidate pairs are one frame, and each round matches every pair
+that is the best remaining one of both its item and its post (the same pairs a greedy pass
+over the sorted pairs takes, in a few rounds rather than one Python step per post).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.measurements import NONE_LABEL
+
+if TYPE_CHECKING:
+    import polars as pl
+
+ON_TIME, LATE, MISSING, NOT_DUE = "on_time", "late", "missing", "not_due"
+"""The outcomes of a planned item."""
+BY_POST_ID, BY_URL, BY_TIME = "post_id", "url", "time"
+"""How an item was matched (the ``matched_by`` column), in the order the rules are tried."""
+CANCELLED_STATUSES: tuple[str, ...] = ("cancelled", "canceled", "annulé", "annule", "abandoned", "abandonné")
+"""Statuses of a calendar item that was dropped: it is not planned any more."""
+
+_URL_PARTS = r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[Ww][Ww][Ww]\.)?([^/?#]*)([^?#]*)"
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """What decides a match and an outcome."""
+
+    window: timedelta
+    """How far from ``planned_at`` (either side) a post may be published to be the item's."""
+    on_time_within: timedelta
+    """How late after ``planned_at`` a post is still on time (timed items)."""
+    timezone: str
+    """The workflow's time zone: an item at 00:00 there is planned for the whole day."""
+    cancelled: tuple[str, ...] = CANCELLED_STATUSES
+
+
+@dataclass(frozen=True)
+class CalendarMatch:
+    """The outcome of each planned item, and which posts no item planned."""
+
+    items: "pl.DataFrame"
+    """One row per item not cancelled: ``item_id``, ``outcome``, ``delay_hours`` (late ones),
+    ``matched_by``, the post's ``post_platform``/``post_account``/``post_id_matched``,
+    ``due_at`` and ``reason`` (why a missing item is missing)."""
+    unplanned: "pl.DataFrame"
+    """The posts no item was matched to: ``platform``, ``account``, ``post_id`` (strings)."""
+
+
+def normalised_url(column: str) -> "pl.Expr":
+    """The address in ``column`` as matching compares it: host in lower case without ``www.``,
+    then the path without its trailing slash; scheme, query and fragment dropped (null stays
+    null). The path keeps its case: Instagram's ``/p/AbC/`` and ``/p/abc/`` are two posts."""
+    import polars as pl
+
+    parts = pl.col(column).cast(pl.String).str.strip_chars().str.extract_groups(_URL_PARTS)
+    url = parts.struct.field("1").str.to_lowercase() + parts.struct.field("2").str.strip_chars_end("/")
+    return pl.when(url.str.len_chars() > 0).then(url)
+
+
+def _known(column: str) -> "pl.Expr":
+    """``column`` as a string, null where the record has no value (``(none)`` included: the
+    measure stage labels a missing format or pillar so)."""
+    import polars as pl
+
+    value = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when((value != NONE_LABEL) & (value != "")).then(value)
+
+
+def _items(items: "pl.DataFrame | pl.LazyFrame", rules: MatchRules) -> "pl.DataFrame":
+    import polars as pl
+
+    frame = items.lazy()
+    names = frame.collect_schema().names()
+    status = pl.col("status").cast(pl.String).str.strip_chars().str.to_lowercase() if "status" in names \
+        else pl.lit(None, dtype=pl.String)
+    utc = pl.col("planned_at").dt.convert_time_zone("UTC")
+    local = pl.col("planned_at").dt.convert_time_zone(rules.timezone)
+    whole_day = (local.dt.hour() == 0) & (local.dt.minute() == 0) & (local.dt.second() == 0)
+    day_end = (local.dt.truncate("1d").dt.offset_by("1d")).dt.convert_time_zone("UTC")
+    chosen = frame.filter(status.is_null() | ~status.is_in(list(rules.cancelled)))
+    return (chosen.select(
+        pl.col("item_id").cast(pl.String), utc.alias("planned_at"),
+        *[(_known(c) if c in names else pl.lit(None, dtype=pl.String)).alias(c)
+          for c in ("platform", "account", "format", "post_id")],
+        (normalised_url("url") if "url" in names else pl.lit(None, dtype=pl.String)).alias("_url"),
+        whole_day.alias("whole_day"), day_end.alias("_day_end"))
+        .unique("item_id", keep="last", maintain_order=True)
+        .with_columns(
+            pl.when("whole_day").then(pl.col("_day_end")).otherwise(pl.col("planned_at") + rules.on_time_within)
+            .alias("due_at"),
+            # A whole day is one slot: distances are counted from its start and its end.
+            pl.when("whole_day").then(pl.col("_day_end")).otherwise(pl.col("planned_at")).alias("_slot_end"))
+        .with_row_index("_item")
+        .collect())
+
+
+def _posts(posts: "pl.DataFrame | pl.LazyFrame") -> "pl.DataFrame":
+    import polars as pl
+
+    frame = posts.lazy()
+    names = frame.collect_schema().names()
+    return (frame.select(
+        *[_known(c).alias(f"p_{c}") for c in ("platform", "account", "post_id")],
+        pl.col("published_at").dt.convert_time_zone("UTC").alias("p_published_at"),
+        (_known("format") if "format" in names else pl.lit(None, dtype=pl.String)).alias("p_format"),
+        (normalised_url("url") if "url" in names else pl.lit(None, dtype=pl.String)).alias("p_url"))
+        .unique(["p_platform", "p_account", "p_post_id"], keep="last", maintain_order=True)
+        .with_row_index("_post")
+        .collect())
+
+
+def _candidates(items: "pl.DataFrame", posts: "pl.DataFrame", window: timedelta) -> "pl.DataFrame":
+    """Every (item, post) pair a rule allows, with the rule's rank, the distance in time and
+    whether the formats disagree."""
+    import polars as pl
+
+    same_platform = pl.col("platform").is_null() | (pl.col("platform") == pl.col("p_platform"))
+    same_account = (pl.col("account").is_null() | pl.col("p_account").is_null()
+                    | (pl.col("account") == pl.col("p_account")))
+    by_id = (items.filter(pl.col("post_id").is_not_null())
+             .join(posts, left_on="post_id", right_on="p_post_id", how="inner", coalesce=False)
+             .filter(same_platform).with_columns(pl.lit(0).alias("_rule")))
+    by_url = (items.filter(pl.col("_url").is_not_null())
+              .join(posts, left_on="_url", right_on="p_url", how="inner", coalesce=False)
+              .filter(same_platform & same_account).with_columns(pl.lit(1).alias("_rule")))
+    by_time = (items.filter(pl.col("platform").is_not_null())
+               .join(posts, left_on="platform", right_on="p_platform", how="inner", coalesce=False)
+               .filter(same_account
+                       & (pl.col("p_published_at") >= pl.col("planned_at") - window)
+                       & (pl.col("p_published_at") <= pl.col("_slot_end") + window))
+               .with_columns(pl.lit(2).alias("_rule")))
+    pairs = pl.concat([by_id, by_url, by_time], how="diagonal_relaxed")
+    before = (pl.col("planned_at") - pl.col("p_published_at")).dt.total_seconds()
+    after = (pl.col("p_published_at") - pl.col("_slot_end")).dt.total_seconds()
+    return pairs.select(
+        "_item", "_post", "_rule", "planned_at", "item_id",
+        pl.max_horizontal(before, after, pl.lit(0)).alias("_distance"),
+        (pl.col("format").is_not_null() & pl.col("p_format").is_not_null()
+         & (pl.col("format") != pl.col("p_format"))).alias("_format_differs"))
+
+
+def _greedy(pairs: "pl.DataFrame") -> "pl.DataFrame":
+    """The pairs a greedy pass over ``pairs`` sorted by (rule, distance, format, planned time,
+    item) takes, each item and post at most once: taken in rounds of the pairs that rank first
+    for both their item and their post."""
+    import polars as pl
+
+    ranked = (pairs.sort(["_rule", "_distance", "_format_differs", "planned_at", "item_id", "_post"])
+              .with_row_index("_rank").select("_rank", "_item", "_post", "_rule"))
+    taken = []
+    while ranked.height:
+        best = ranked.filter((pl.col("_rank") == pl.col("_rank").min().over("_item"))
+                             & (pl.col("_rank") == pl.col("_rank").min().over("_post")))
+        taken.append(best)
+        ranked = ranked.filter(~pl.col("_item").is_in(best["_item"].implode())
+                               & ~pl.col("_post").is_in(best["_post"].implode()))
+    if not taken:
+        return ranked.select("_item", "_post", "_rule")
+    return pl.concat(taken).select("_item", "_post", "_rule")
+
+
+def match_calendar(items: "pl.DataFrame | pl.LazyFrame", posts: "pl.DataFrame | pl.LazyFrame",
+                   rules: MatchRules, as_of: datetime) -> CalendarMatch:
+    """Match ``items`` (calendar items) to ``posts`` by :class:`MatchRules`, and judge each
+    item at ``as_of`` (UTC)."""
+    import polars as pl
+
+    planned, published = _items(items, rules), _posts(posts)
+    chosen = _greedy(_candidates(planned, published, rules.window))
+    utc = pl.Datetime("us", "UTC")
+    matched = (planned.join(chosen, on="_item", how="left")
+               .join(published, on="_post", how="left"))
+    late_by = (pl.col("p_published_at") - pl.col("_slot_end")).dt.total_seconds() / 3600
+    found = pl.col("_post").is_not_null()
+    due = pl.col("due_at") <= pl.lit(as_of, dtype=utc)
+    outcome = (pl.when(found & (pl.col("p_published_at") <= pl.col("due_at"))).then(pl.lit(ON_TIME))
+               .when(found).then(pl.lit(LATE))
+               .when(due).then(pl.lit(MISSING))
+               .otherwise(pl.lit(NOT_DUE)))
+    window = _duration_words(rules.window)
+    reason = (pl.when(pl.col("post_id").is_not_null())
+              .then(pl.lit("its post ") + pl.col("post_id") + pl.lit(" is not among the posts read (deleted?)"))
+              .otherwise(pl.lit(f"no post published within {window} of its planned time")))
+    rule_names = pl.col("_rule").replace_strict({0: BY_POST_ID, 1: BY_URL, 2: BY_TIME}, default=None,
+                                                return_dtype=pl.String)
+    judged = matched.with_columns(outcome.alias("outcome")).select(
+        "item_id", "outcome",
+        pl.when(pl.col("outcome") == LATE).then(late_by).alias("delay_hours"),
+        rule_names.alias("matched_by"),
+        pl.col("p_platform").alias("post_platform"), pl.col("p_account").alias("post_account"),
+        pl.col("p_post_id").alias("post_id_matched"), "due_at", "whole_day",
+        pl.when(pl.col("outcome") == MISSING).then(reason).alias("reason"))
+    unplanned = (published.filter(~pl.col("_post").is_in(chosen["_post"].implode()))
+                 .select(pl.col("p_platform").alias("platform"), pl.col("p_account").alias("account"),
+                         pl.col("p_post_id").alias("post_id")))
+    return CalendarMatch(judged, unplanned)
+
+
+def _duration_words(delta: timedelta) -> str:
+    from cmflow.foundation.durations import format_duration
+
+    return format_duration(delta)
