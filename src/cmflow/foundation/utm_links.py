@@ -47,6 +47,8 @@ def http_address(url: str) -> str:
     """``url`` stripped, with ``https://`` added to a bare ``example.com/page``; raise
     :class:`NotALink` for anything that is no http(s) address."""
     text = url.strip()
+    if re.match(r"(?i)^[a-z][a-z0-9+.-]*:(?!//|\d)", text):  # mailto:, tel:, javascript: (not host:port)
+        raise NotALink(f"{url!r} is not a web address (write it like https://example.com/page)")
     if not re.match(r"(?i)^[a-z][a-z0-9+.-]*://", text):
         text = f"https://{text}"
     parts = urlsplit(text)

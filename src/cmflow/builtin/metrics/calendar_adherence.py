@@ -17,8 +17,9 @@ from pydantic import Field
 
 from cmflow import Metric, PluginOptions, PositiveDuration, Duration, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.calendar_matching import (CANCELLED_STATUSES, LATE, MISSING, NOT_DUE, ON_TIME,
-                                                      CalendarMatch, MatchRules, match_calendar)
+from cmflow.builtin.metrics.calendar_matching import (LATE, MISSING, NOT_DUE, ON_TIME, CalendarMatch, MatchRules,
+                                                      match_calendar)
+from cmflow.foundation.calendar_statuses import CANCELLED_STATUSES
 
 if TYPE_CHECKING:
     import polars as pl

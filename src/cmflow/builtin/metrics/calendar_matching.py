@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.calendar_statuses import CANCELLED_STATUSES
 from cmflow.foundation.measurements import NONE_LABEL
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ ON_TIME, LATE, MISSING, NOT_DUE = "on_time", "late", "missing", "not_due"
 """The outcomes of a planned item."""
 BY_POST_ID, BY_URL, BY_TIME = "post_id", "url", "time"
 """How an item was matched (the ``matched_by`` column), in the order the rules are tried."""
-CANCELLED_STATUSES: tuple[str, ...] = ("cancelled", "canceled", "annulé", "annule", "abandoned", "abandonné")
-"""Statuses of a calendar item that was dropped: it is not planned any more."""
 
 _URL_PARTS = r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[Ww][Ww][Ww]\.)?([^/?#]*)([^?#]*)"
 
