@@ -68,6 +68,10 @@ _PUBLIC = {
     "Ladder": "foundation.objectives", "GOALS": "foundation.objectives", "VERDICTS": "foundation.objectives",
     "Client": "foundation.clients", "client_of": "foundation.clients",
     "accounts_of_no_client": "foundation.clients", "account_display_name": "foundation.clients",
+    # production: calendars, platforms named loosely, UTM-tagged links
+    "NONE_LABEL": "foundation.measurements", "CANCELLED_STATUSES": "foundation.calendar_statuses",
+    "platform_of": "foundation.platform_names", "REQUIRED_UTM": "foundation.utm_links",
+    "utm_value": "foundation.utm_links", "utm_tags": "foundation.utm_links", "link_to_check": "foundation.utm_links",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -93,22 +97,25 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
     from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
+    from cmflow.foundation.calendar_statuses import CANCELLED_STATUSES
     from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.language_codes import language_code
     from cmflow.foundation.listening import BRANDS_COLUMN, folded_text
-    from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
-                                                with_series_key)
+    from cmflow.foundation.measurements import (NONE_LABEL, aggregate, dimension_columns, measurement_rows, ratio,
+                                                row_dimensions, with_series_key)
     from cmflow.foundation.names import closest
     from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.polarity import Polarity, change_tone
     from cmflow.foundation.records import (COUNTERS, POST_FORMATS, RECORD_KINDS, SENTIMENTS, TEXT_RECORD_KINDS,
                                            RecordTable, merged_records)
     from cmflow.foundation.secrets import mark_secret
     from cmflow.foundation.spreadsheet_formulas import neutralise
+    from cmflow.foundation.utm_links import REQUIRED_UTM, link_to_check, utm_tags, utm_value
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl

@@ -99,6 +99,16 @@ def host_of(url: str) -> str:
     return host.removeprefix("www.")
 
 
+def link_to_check(url: str) -> bool:
+    """Whether the UTM tags of ``url`` can be checked: False for an address on a social platform
+    (a permalink, a profile: no campaign traffic to attribute), for a short link (its tags sit
+    behind a redirect that is not followed) and for anything without a host."""
+    from cmflow.foundation.platform_names import platform_of
+
+    host = host_of(url)
+    return bool(host) and "." in host and host not in SHORTENERS and platform_of(host) is None
+
+
 def links_in(text: str) -> list[str]:
     """The http(s) addresses written in ``text``, in order, trailing punctuation left out."""
     return [match.rstrip(_TRAILING_PUNCTUATION) for match in _LINK_IN_TEXT.findall(text)]

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, PositiveDuration, Duration, aggregate, hookimpl, measurement_rows, ratio
+from cmflow import (CANCELLED_STATUSES, NONE_LABEL, Duration, Metric, PluginOptions, PositiveDuration, aggregate,
+                    hookimpl, measurement_rows, ratio)
 
 from cmflow.builtin.metrics.calendar_matching import (LATE, MISSING, NOT_DUE, ON_TIME, CalendarMatch, MatchRules,
                                                       match_calendar)
-from cmflow.foundation.calendar_statuses import CANCELLED_STATUSES
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from cmflow import MetricInput
 
 UNPLANNED = "unplanned"
-NONE_LABEL = "(none)"
 ITEM_GROUPINGS = ("overall", "client", "platform", "account", "format", "pillar", "campaign", "owner")
 
 

@@ -32,8 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.calendar_statuses import CANCELLED_STATUSES
-from cmflow.foundation.measurements import NONE_LABEL
+from cmflow import CANCELLED_STATUSES, NONE_LABEL
 
 if TYPE_CHECKING:
     import polars as pl
@@ -222,6 +221,10 @@ def match_calendar(items: "pl.DataFrame | pl.LazyFrame", posts: "pl.DataFrame | 
 
 
 def _duration_words(delta: timedelta) -> str:
-    from cmflow.foundation.durations import format_duration
-
-    return format_duration(delta)
+    """``delta`` as a person writes it: ``3 days``, ``36 hours``, ``90 minutes``."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

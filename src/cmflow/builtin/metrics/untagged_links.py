@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows
-
-from cmflow.foundation.platform_names import platform_of
-from cmflow.foundation.utm_links import REQUIRED_UTM, SHORTENERS, host_of, utm_tags, utm_value
+from cmflow import (NONE_LABEL, REQUIRED_UTM, Metric, PluginOptions, aggregate, hookimpl, link_to_check,
+                    measurement_rows, platform_of, utm_tags, utm_value)
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import MetricInput
 
-NONE_LABEL = "(none)"
 LINK_PATTERN = r"(?i)\bhttps?://[^\s<>\"'`]+"
 """An address written in a post's text (trailing punctuation is dropped after)."""
 
@@ -23,8 +20,7 @@ def link_problems(url: str, platform: str | None, campaign: str | None) -> list[
     """What is wrong with the UTM tags of ``url`` in a post of ``platform`` and ``campaign``:
     a list of problems (empty: nothing), or None for a link that is not checked (an address on
     a social platform, a short link whose tags sit behind a redirect, no address at all)."""
-    host = host_of(url)
-    if not host or "." not in host or host in SHORTENERS or platform_of(host) is not None:
+    if not link_to_check(url):
         return None
     tags = utm_tags(url)
     problems = [f"no {key}" for key in REQUIRED_UTM if not tags.get(key)]
