@@ -147,8 +147,24 @@ def _candidates(items: "pl.DataFrame", posts: "pl.DataFrame", window: timedelta)
     by_url = (items.filter(pl.col("_url").is_not_null())
               .join(posts, left_on="_url", right_on="p_url", how="inner", coalesce=False)
               .filter(same_platform & same_account).with_columns(pl.lit(1).alias("_rule")))
-    by_time = (items.filter(pl.col("platform").is_not_null())
-               .join(posts, left_on="platform", right_on="p_platform", how="inner", coalesce=False)
+    # Time buckets as wide as the window: an item's reach, [planned - window, end + window],
+    # spans a few of them, and each post sits in one: an equi-join on (platform, bucket) finds
+    # every pair once, without pairing each item with every post of its platform.
+    width = max(int(window.total_seconds()), 1)
+    bucket = lambda instant: (instant.dt.epoch("s") // width)  # noqa: E731
+    reach = pl.int_ranges(bucket(pl.col("planned_at") - window), bucket(pl.col("_slot_end") + window) + 1)
+    reaching = items.filter(pl.col("platform").is_not_null()).with_columns(reach.alias("_bucket")).explode("_bucket")
+    bucketed = posts.with_columns(bucket(pl.col("p_published_at")).alias("_bucket"))
+    # An item naming its account meets that account's posts only (joined on it too: far fewer pairs).
+    with_account = reaching.filter(pl.col("account").is_not_null()).join(
+        bucketed.filter(pl.col("p_account").is_not_null()), left_on=["platform", "account", "_bucket"],
+        right_on=["p_platform", "p_account", "_bucket"], how="inner", coalesce=False)
+    any_account = reaching.filter(pl.col("account").is_null()).join(
+        bucketed, left_on=["platform", "_bucket"], right_on=["p_platform", "_bucket"], how="inner", coalesce=False)
+    without_account = reaching.filter(pl.col("account").is_not_null()).join(
+        bucketed.filter(pl.col("p_account").is_null()), left_on=["platform", "_bucket"],
+        right_on=["p_platform", "_bucket"], how="inner", coalesce=False)
+    by_time = (pl.concat([with_account, any_account, without_account], how="diagonal_relaxed")
                .filter(same_account
                        & (pl.col("p_published_at") >= pl.col("planned_at") - window)
                        & (pl.col("p_published_at") <= pl.col("_slot_end") + window))
