@@ -169,14 +169,16 @@ class MissingPlannedPosts(Metric):
     ``title``, ``platform``, ``account`` and ``owner`` (those of the item; "(none)" where it has
     none), and ``why`` says why no post was found (its post id is not among the posts read:
     deleted; or no post within ``window``), so that a ``threshold`` trigger with
-    ``above = 0`` alerts on each missing post, until it is published or cancelled.
+    ``above = 0`` alerts on each missing post, until it is published or cancelled. Every row is
+    one item, whatever ``by`` says (its platform, account and owner are on it already); with
+    ``client`` in ``by``, each client's items come again labelled with the client.
     """
 
     name = "missing_planned_posts"
     description = "A row per planned post missing at its time (hours since it was due), for alerts per item."
     Options = MatchingOptions
     needs = ("calendar_item", "post")
-    groupings = ("overall", "client")
+    groupings = ("overall", "client", "platform", "account", "owner")
     row_dimensions = ("item_id", "title", "platform", "account", "owner", "why")
     default_polarity = "down"
     unit = "hours"
