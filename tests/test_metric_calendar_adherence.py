@@ -208,3 +208,16 @@ def test_planned_and_published_mix_of_formats() -> None:
     assert planned == {"reel": 25.0, "image": 25.0, "text": 25.0, "carousel": 12.5, "(none)": 12.5}
     # Published: reel p1; image p2 p9; text p4a p4b p5; carousel p7; none p10: of 8.
     assert published == {"reel": 12.5, "image": 25.0, "text": 37.5, "carousel": 12.5, "(none)": 12.5}
+
+
+def test_each_clients_adherence_from_its_own_items_and_posts() -> None:
+    # The clients stage labels records by account; here i1, i2 and their posts p1, p2 are acme's.
+    frames = records()
+    labelled = {"calendar_item": frames["calendar_item"].with_columns(
+                    client=pl.when(pl.col("item_id").is_in(["i1", "i2"])).then(pl.lit("acme"))),
+                "post": frames["post"].with_columns(
+                    client=pl.when(pl.col("post_id").is_in(["p1", "p2"])).then(pl.lit("acme")))}
+    measured = measure_stage([MetricRequest(adherence(), ["client"], ["src"], clients=["acme"])], labelled, [WEEK],
+                             as_of=AS_OF)
+    rate = of(measured.measurements, "calendar_adherence")
+    assert rate == {("acme",): 50.0}  # i1 on time, i2 late (24 h)
