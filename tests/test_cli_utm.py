@@ -25,9 +25,17 @@ def test_one_address_tagged_with_its_query_kept_and_old_tags_replaced() -> None:
 
 
 def test_a_bare_domain_gets_https_and_accents_are_dropped() -> None:
-    result = utm("example.com", "--source", "linkedin", "--medium", "Réseaux sociaux", "--campaign", "Été 2026")
+    result = utm("example.com", "--source", "LI", "--medium", "Réseaux sociaux", "--campaign", "Été 2026")
     assert result.exit_code == EXIT_OK, result.output
     assert result.stdout == "https://example.com/?utm_source=linkedin&utm_medium=reseaux-sociaux&utm_campaign=ete-2026\n"
+
+
+def test_a_space_in_the_path_is_encoded_and_another_source_slugged() -> None:
+    result = utm("https://example.com/fiche produit", "--source", "Newsletter Été", "--medium", "email",
+                 "--campaign", "noel")
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.stdout == ("https://example.com/fiche%20produit?utm_source=newsletter-ete&utm_medium=email"
+                             "&utm_campaign=noel\n")
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -37,7 +37,8 @@ def utm(target: str, source: str | None, medium: str, campaign: str | None, cont
 
     \b
     cmflow utm URL --source instagram --campaign soldes-hiver [--medium social] [--content ...]
-        prints URL tagged: its other query parameters kept, any utm_* in it replaced.
+        prints URL tagged: its other query parameters kept, any utm_* in it replaced; a
+        platform's nickname as source is its name (IG, Insta: instagram).
     cmflow utm WORKFLOW --calendar [--period P] [--url URL] [-o FILE]
         reads the workflow's calendar items (running its sources) and prints a CSV, one row per
         item planned in the period: item_id, title, platform, planned_at (the workflow's time
@@ -58,8 +59,10 @@ def utm(target: str, source: str | None, medium: str, campaign: str | None, cont
     missing = [name for name, value in (("--source", source), ("--campaign", campaign)) if not value]
     if missing:
         _fail(f"tagging {target!r} needs {' and '.join(missing)} (or --calendar, if it is a workflow file)")
+    from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.utm_links import tagged
 
+    source = platform_of(source) or source  # IG, Insta, instagram.com: instagram, as posts name it
     try:
         click.echo(tagged(target, source=source or "", medium=medium, campaign=campaign or "", content=content))
     except ValueError as error:

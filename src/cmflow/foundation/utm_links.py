@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 UTM_KEYS: tuple[str, ...] = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 """The UTM parameters, in the order :func:`tagged` writes them."""
@@ -61,7 +61,8 @@ def tagged(url: str, *, source: str, medium: str, campaign: str, content: str | 
            term: str | None = None) -> str:
     """``url`` with UTM tags: the other query parameters kept in their order, any ``utm_*``
     already there replaced, the tags appended in :data:`UTM_KEYS` order, each value made a
-    slug by :func:`utm_value`; the fragment (``#top``) stays last. Raise :class:`NotALink` for
+    slug by :func:`utm_value`; the fragment (``#top``) stays last, a space in the path becomes
+    ``%20``. Raise :class:`NotALink` for
     a value that is no address, ``ValueError`` for a tag with nothing left once slugged."""
     parts = urlsplit(http_address(url))
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in UTM_KEYS]
@@ -76,8 +77,8 @@ def tagged(url: str, *, source: str, medium: str, campaign: str, content: str | 
         if not value:
             raise ValueError(f"{key[4:]} {given!r} has no letter or digit to keep")
         added.append((key, value))
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       urlencode(kept + added), parts.fragment))
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")  # a space written in the path: %20
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(kept + added), parts.fragment))
 
 
 def utm_tags(url: str) -> dict[str, str]:
