@@ -221,3 +221,15 @@ def test_each_clients_adherence_from_its_own_items_and_posts() -> None:
                              as_of=AS_OF)
     rate = of(measured.measurements, "calendar_adherence")
     assert rate == {("acme",): 50.0}  # i1 on time, i2 late (24 h)
+
+
+def test_a_pillar_planned_but_never_published_is_0_percent_published() -> None:
+    metric = ContentMix(ContentMix.Options(of=["pillar"]), entry_id="mix")
+    frame = measure(metric, ["overall", "platform"])
+    planned, published = of(frame, "planned_mix"), of(frame, "published_mix")
+    # Every item is of the "product" pillar; no post has a pillar.
+    assert planned[("product",)] == 100.0 and planned[("(none)",)] == 0.0
+    assert published[("product",)] == 0.0 and published[("(none)",)] == 100.0
+    # x: i4 planned, p4a and p4b published; tiktok: only the cancelled i6, and no post: no row.
+    assert planned[("x", "product")] == 100.0 and published[("x", "(none)")] == 100.0
+    assert not any(key[0] == "tiktok" for key in planned)

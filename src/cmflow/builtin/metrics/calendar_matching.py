@@ -104,8 +104,9 @@ def _items(items: "pl.DataFrame | pl.LazyFrame", rules: MatchRules) -> "pl.DataF
     chosen = frame.filter(status.is_null() | ~status.is_in(list(rules.cancelled)))
     return (chosen.select(
         pl.col("item_id").cast(pl.String), utc.alias("planned_at"),
+        _known("platform").str.to_lowercase().alias("platform"),
         *[(_known(c) if c in names else pl.lit(None, dtype=pl.String)).alias(c)
-          for c in ("platform", "account", "format", "post_id")],
+          for c in ("account", "format", "post_id")],
         (normalised_url("url") if "url" in names else pl.lit(None, dtype=pl.String)).alias("_url"),
         whole_day.alias("whole_day"), day_end.alias("_day_end"))
         .unique("item_id", keep="last", maintain_order=True)
@@ -124,7 +125,8 @@ def _posts(posts: "pl.DataFrame | pl.LazyFrame") -> "pl.DataFrame":
     frame = posts.lazy()
     names = frame.collect_schema().names()
     return (frame.select(
-        *[_known(c).alias(f"p_{c}") for c in ("platform", "account", "post_id")],
+        _known("platform").str.to_lowercase().alias("p_platform"),
+        *[_known(c).alias(f"p_{c}") for c in ("account", "post_id")],
         pl.col("published_at").dt.convert_time_zone("UTC").alias("p_published_at"),
         (_known("format") if "format" in names else pl.lit(None, dtype=pl.String)).alias("p_format"),
         (normalised_url("url") if "url" in names else pl.lit(None, dtype=pl.String)).alias("p_url"))
