@@ -92,7 +92,9 @@ def unplanned_posts(data: "MetricInput", match: CalendarMatch, dims: list[str]) 
 
     posts = data.records["post"]
     keys = ["platform", "account", "post_id"]
-    return (posts.select("period", *[pl.col(k).cast(pl.String).alias(f"_{k}") for k in keys],
+    key_columns = [pl.col("platform").cast(pl.String).str.strip_chars().str.to_lowercase().alias("_platform"),
+                   *[pl.col(k).cast(pl.String).str.strip_chars().alias(f"_{k}") for k in keys[1:]]]
+    return (posts.select("period", *key_columns,
                          *_as_text(posts, dims))
             .collect()
             .join(match.unplanned.rename({k: f"_{k}" for k in keys}), on=[f"_{k}" for k in keys], how="inner")
