@@ -294,6 +294,7 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "negative_": "conversation_counts", "followers_": "followers",
                 "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
                 "unanswered_negative": "response_times",
+                "missing_planned_posts": "calendar_adherence",
                 "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening"}
     for plugin in listing:
         module = plugin["module"].rsplit(".", 1)[1]

@@ -32,7 +32,8 @@ import polars as pl
 import pytest
 
 from cmflow import Period, RecordTable
-from cmflow.builtin.metrics.calendar_adherence import CalendarAdherence, ContentMix, MissingPlannedPosts
+from cmflow.builtin.metrics.calendar_adherence import CalendarAdherence, MissingPlannedPosts
+from cmflow.builtin.metrics.content_mix import ContentMix
 from cmflow.builtin.metrics.calendar_matching import MatchRules, match_calendar
 from cmflow.stages.measure import MetricRequest, measure as measure_stage
 

@@ -1,23 +1,22 @@
 """Calendar adherence: planned calendar items against the posts published for them.
 
 ``calendar_adherence`` (with ``posts_on_time``, ``posts_late``, ``late_delay_hours``,
-``posts_missing``, ``posts_unplanned``), ``missing_planned_posts`` (a row per planned post
-missing at its time, for a trigger to alert on each) and ``content_mix`` (``planned_mix`` and
-``published_mix``: the shares of formats and pillars, planned and published). Items are
-matched to posts by :mod:`cmflow.builtin.metrics.calendar_matching` (its rules are in
+``posts_missing``, ``posts_unplanned``) and ``missing_planned_posts`` (a row per planned post
+missing at its time, for a trigger to alert on each). Items are matched to posts by :mod:`cmflow.builtin.metrics.calendar_matching` (its rules are in
 docs/concepts.md, "Calendar adherence").
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from cmflow import (CANCELLED_STATUSES, NONE_LABEL, Duration, Metric, PluginOptions, PositiveDuration, aggregate,
                     hookimpl, measurement_rows, ratio)
 
+from cmflow.builtin.metrics.common import labelled_text
 from cmflow.builtin.metrics.calendar_matching import (LATE, MISSING, NOT_DUE, ON_TIME, CalendarMatch, MatchRules,
                                                       match_calendar)
 
@@ -63,15 +62,6 @@ def _dims(data: "MetricInput") -> list[str]:
     return sorted({d for group in data.grouping_sets for d in group})
 
 
-def _as_text(frame: "pl.LazyFrame", dims: list[str]) -> list["pl.Expr"]:
-    """``dims`` of ``frame`` as strings, ``(none)`` where a record has no value (or no such field)."""
-    import polars as pl
-
-    names = frame.collect_schema().names()
-    return [(pl.col(d).cast(pl.String).fill_null(NONE_LABEL) if d in names else pl.lit(NONE_LABEL)).alias(d)
-            for d in dims]
-
-
 def item_outcomes(data: "MetricInput", match: CalendarMatch, dims: list[str],
                   extra: tuple[str, ...] = ()) -> "pl.DataFrame":
     """The items of the periods (planned in one) with their ``outcome`` and ``delay_hours``."""
@@ -79,7 +69,7 @@ def item_outcomes(data: "MetricInput", match: CalendarMatch, dims: list[str],
 
     items = data.records["calendar_item"]
     names = items.collect_schema().names()
-    return (items.select("period", pl.col("item_id").cast(pl.String), *_as_text(items, dims),
+    return (items.select("period", pl.col("item_id").cast(pl.String), *labelled_text(items, dims),
                          *[pl.col(c).cast(pl.String) if c in names else pl.lit(None, dtype=pl.String).alias(c)
                            for c in extra])
             .collect()
@@ -95,7 +85,7 @@ def unplanned_posts(data: "MetricInput", match: CalendarMatch, dims: list[str]) 
     key_columns = [pl.col("platform").cast(pl.String).str.strip_chars().str.to_lowercase().alias("_platform"),
                    *[pl.col(k).cast(pl.String).str.strip_chars().alias(f"_{k}") for k in keys[1:]]]
     return (posts.select("period", *key_columns,
-                         *_as_text(posts, dims))
+                         *labelled_text(posts, dims))
             .collect()
             .join(match.unplanned.rename({k: f"_{k}" for k in keys}), on=[f"_{k}" for k in keys], how="inner")
             .drop([f"_{k}" for k in keys])
@@ -201,73 +191,7 @@ class MissingPlannedPosts(Metric):
                                 extra_dimensions=["item_id", "title", "why"])
 
 
-class ContentMixOptions(PluginOptions):
-    of: list[Literal["format", "pillar"]] = Field(
-        ["format", "pillar"], min_length=1, description="What the mix is the shares of: formats, pillars, or both "
-        "(rows then carry one of the two).", examples=[["pillar"]])
-    cancelled_statuses: list[str] = Field(
-        list(CANCELLED_STATUSES), description="Item statuses (compared in lower case) that mean the content "
-        "was dropped: such items are not planned.", examples=[["cancelled", "on hold"]])
-
-
-class ContentMix(Metric):
-    """The planned and the published mix side by side: ``planned_mix`` (%) is the share of the
-    period's planned items (cancelled ones left out) of each format or pillar, ``published_mix``
-    (%) the share of the period's published posts, both within each breakdown (e.g. per
-    platform). A value planned but not published (or the reverse) gets 0 % on the other side;
-    a side with no item or no post at all has no value. Items or posts without a format or
-    pillar are the "(none)" share.
-    """
-
-    name = "content_mix"
-    description = "Shares of formats and pillars among the planned items and among the published posts."
-    Options = ContentMixOptions
-    needs = ("calendar_item", "post")
-    groupings = ("overall", "client", "platform", "account", "campaign")
-    default_polarity = "neutral"
-
-    def produces(self) -> dict[str, str]:
-        return {"planned_mix": "%", "published_mix": "%"}
-
-    def compute(self, data: "MetricInput"):
-        import polars as pl
-
-        dims = _dims(data)
-        items = data.records["calendar_item"]
-        cancelled = [s.strip().lower() for s in self.options.cancelled_statuses]
-        status = pl.col("status").cast(pl.String).str.strip_chars().str.to_lowercase()
-        planned = items.filter(status.is_null() | ~status.is_in(cancelled))
-        parts = []
-        for mix in self.options.of:
-            sides = []
-            for side, frame in (("planned", planned), ("published", data.records["post"])):
-                sides.append(frame.select("period", *_as_text(frame, [*dims, mix]))
-                             .with_columns(pl.lit(side).alias("_side")).collect())
-            rows = pl.concat(sides, how="diagonal_relaxed")
-            for group in data.grouping_sets:
-                keys = ["period", *[d for d in group if d != mix]]
-                if mix in group:
-                    continue  # a mix of formats within one format is 100 %: nothing to say
-                counted = rows.group_by([*keys, mix]).agg(
-                    (pl.col("_side") == "planned").sum().alias("_planned"),
-                    (pl.col("_side") == "published").sum().alias("_published"))
-                parts.append(counted.with_columns(
-                    pl.col("_planned").sum().over(keys).alias("_planned_total"),
-                    pl.col("_published").sum().over(keys).alias("_published_total")))
-        if not parts:
-            return pl.DataFrame()
-        figures = pl.concat(parts, how="diagonal_relaxed")
-        return pl.concat([
-            measurement_rows(figures, metric=f"{side}_mix", unit="%",
-                             value=ratio(pl.col(f"_{side}"), pl.col(f"_{side}_total")),
-                             reason=pl.when(pl.col(f"_{side}_total") == 0).then(pl.lit(
-                                 "no planned item in this period" if side == "planned"
-                                 else "no post published in this period")))
-            for side in ("planned", "published")], how="diagonal_relaxed")
-
-
 @hookimpl
 def register_metrics(register):
     register(CalendarAdherence)
     register(MissingPlannedPosts)
-    register(ContentMix)
