@@ -115,6 +115,7 @@ def _items(items: "pl.DataFrame | pl.LazyFrame", rules: MatchRules) -> "pl.DataF
             .alias("due_at"),
             # A whole day is one slot: distances are counted from its start and its end.
             pl.when("whole_day").then(pl.col("_day_end")).otherwise(pl.col("planned_at")).alias("_slot_end"))
+        .sort("planned_at", "item_id")  # the row index then breaks ties: the earlier planned, then by id
         .with_row_index("_item")
         .collect())
 
@@ -131,6 +132,7 @@ def _posts(posts: "pl.DataFrame | pl.LazyFrame") -> "pl.DataFrame":
         (_known("format") if "format" in names else pl.lit(None, dtype=pl.String)).alias("p_format"),
         (normalised_url("url") if "url" in names else pl.lit(None, dtype=pl.String)).alias("p_url"))
         .unique(["p_platform", "p_account", "p_post_id"], keep="last", maintain_order=True)
+        .sort("p_published_at", "p_platform", "p_account", "p_post_id")  # a stable order, whatever the sources'
         .with_row_index("_post")
         .collect())
 
@@ -175,7 +177,7 @@ def _candidates(items: "pl.DataFrame", posts: "pl.DataFrame", window: timedelta)
     before = (pl.col("planned_at") - pl.col("p_published_at")).dt.total_seconds()
     after = (pl.col("p_published_at") - pl.col("_slot_end")).dt.total_seconds()
     return pairs.select(
-        "_item", "_post", "_rule", "planned_at", "item_id",
+        "_item", "_post", "_rule",
         pl.max_horizontal(before, after, pl.lit(0)).alias("_distance"),
         (pl.col("format").is_not_null() & pl.col("p_format").is_not_null()
          & (pl.col("format") != pl.col("p_format"))).alias("_format_differs"))
@@ -187,7 +189,7 @@ def _greedy(pairs: "pl.DataFrame") -> "pl.DataFrame":
     for both their item and their post."""
     import polars as pl
 
-    ranked = (pairs.sort(["_rule", "_distance", "_format_differs", "planned_at", "item_id", "_post"])
+    ranked = (pairs.sort(["_rule", "_distance", "_format_differs", "_item", "_post"])
               .with_row_index("_rank").select("_rank", "_item", "_post", "_rule"))
     taken = []
     while ranked.height:
