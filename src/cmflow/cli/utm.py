@@ -23,9 +23,9 @@ CALENDAR_COLUMNS = ("item_id", "title", "platform", "planned_at", "campaign", "t
 @click.option("--medium", default="social", show_default=True, help="utm_medium.")
 @click.option("--campaign", help="utm_campaign: the campaign the link belongs to.")
 @click.option("--content", help="utm_content: tells apart several links of one campaign (optional).")
-@click.option("--calendar", is_flag=True, help="TARGET is a workflow: tag the link of each calendar item of its period.")
+@click.option("--calendar", is_flag=True, help="The argument is a workflow file: tag the link of each calendar item of its period.")
 @click.option("--period", "period_spec", metavar="PERIOD",
-              help="With --calendar: the items planned in this period (last_week, this_month, "
+              help="With --calendar: the items planned in this period (last_week, 7d, "
               "2026-12-07..2026-12-13 ...). Default: the workflow's period.")
 @click.option("--url", "default_url", metavar="URL",
               help="With --calendar: the address to tag for items without a planned link of their own.")
@@ -160,6 +160,7 @@ def calendar_rows(items: list[dict], tz: str, medium: str, default_url: str | No
         # A link to a social platform is the post's permalink, not the page it sends to.
         link = own if own and platform_of(own) is None else default_url
         platform, campaign = item.get("platform") or "", item.get("campaign") or ""
+        platform = platform_of(platform) or platform  # "IG" from a hand-kept sheet: instagram
         note, tagged_link = "", ""
         if not link:
             note = "no planned link: give one with --url"
