@@ -80,4 +80,6 @@ def test_links_not_checked() -> None:
     assert link_problems("https://lnkd.in/abc", "linkedin", None) is None
     assert link_problems("https://www.instagram.com/p/Cx1/", "instagram", None) is None  # the platform itself
     assert link_problems("https://l.facebook.com/l.php?u=x", "facebook", None) is None
+    assert link_problems("https://[broken/page", "x", None) is None  # no host to tell: not checked, no crash
+    assert link_problems("shop.example.com/a?utm_source=x&utm_medium=social", "x", None) == ["no utm_campaign"]
     assert link_problems(f"{SHOP}/?utm_source=ig&utm_medium=social&utm_campaign=ete", "instagram", "Été") == []

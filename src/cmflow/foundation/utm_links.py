@@ -27,8 +27,6 @@ SHORTENERS: frozenset[str] = frozenset({
 so they cannot be checked."""
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_LINK_IN_TEXT = re.compile(r"(?i)\bhttps?://[^\s<>\"'`]+")
-_TRAILING_PUNCTUATION = ".,;:!?)]}»"
 
 
 class NotALink(ValueError):
@@ -109,7 +107,3 @@ def link_to_check(url: str) -> bool:
     host = host_of(url)
     return bool(host) and "." in host and host not in SHORTENERS and platform_of(host) is None
 
-
-def links_in(text: str) -> list[str]:
-    """The http(s) addresses written in ``text``, in order, trailing punctuation left out."""
-    return [match.rstrip(_TRAILING_PUNCTUATION) for match in _LINK_IN_TEXT.findall(text)]
