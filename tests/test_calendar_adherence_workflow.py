@@ -75,4 +75,4 @@ def test_adherence_per_owner_and_an_alert_per_missing_post(tmp_path: Path) -> No
     # alice: k1 on time (k4 cancelled) 1 / 1; bob: k3 on time, k2 missing: 1 / 2; overall 2 / 3.
     assert rates == {None: pytest.approx(200 / 3), "alice": 100.0, "bob": 50.0}
     assert [(a.rule, a.dimensions["item_id"], a.dimensions["title"], a.dimensions["owner"], a.value)
-            for a in result.alerts] == [("missing-post", "k2", "Article :\nbilan", "bob", 110.0)]
+            for a in result.alerts] == [("missing-post", "k2", "Article : bilan", "bob", 110.0)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import (CANCELLED_STATUSES, NONE_LABEL, Duration, Metric, PluginOptions, PositiveDuration, aggregate,
+from cmflow import (CANCELLED_STATUSES, Duration, Metric, PluginOptions, PositiveDuration, aggregate,
                     hookimpl, measurement_rows, ratio)
 
 from cmflow.builtin.metrics.common import labelled_text
@@ -158,8 +158,8 @@ class MissingPlannedPosts(Metric):
     """One row per planned post missing at its time: an item of the period, not cancelled,
     due at the as-of time, matched to no post. Its value is the hours since it was due (from
     its planned time plus ``on_time_within``, or the end of its day). Rows carry ``item_id``,
-    ``title``, ``platform``, ``account`` and ``owner`` (those of the item; "(none)" where it has
-    none), and ``why`` says why no post was found (its post id is not among the posts read:
+    ``title`` (on one line), ``platform``, ``account`` and ``owner`` (those of the item, left
+    out where it has none), and ``why`` says why no post was found (its post id is not among the posts read:
     deleted; or no post within ``window``), so that a ``threshold`` trigger with
     ``above = 0`` alerts on each missing post, until it is published or cancelled. Every row is
     one item, whatever ``by`` says (its platform, account and owner are on it already); with
@@ -183,9 +183,10 @@ class MissingPlannedPosts(Metric):
 
         as_of = data.as_of or datetime.now(timezone.utc)
         match = matched(data, self.options)
-        rows = (item_outcomes(data, match, ["platform", "account", "owner"], extra=("title",))
+        rows = (item_outcomes(data, match, [], extra=("title", "platform", "account", "owner"))
                 .filter(pl.col("outcome") == MISSING)
-                .with_columns(pl.col("title").fill_null(NONE_LABEL)))
+                # One line, whatever the calendar's cell held: alerts and reports show it as a label.
+                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars()))
         overdue = (pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) - pl.col("due_at")).dt.total_seconds() / 3600
         return measurement_rows(rows.rename({"reason": "why"}), metric=self.name, unit=self.unit, value=overdue,
                                 extra_dimensions=["item_id", "title", "why"])
