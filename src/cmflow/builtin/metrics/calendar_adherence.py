@@ -103,6 +103,8 @@ class CalendarAdherence(Metric):
     ``posts_unplanned`` counts the period's posts matched to no item (they have no owner:
     by owner they are under "(none)"). Cancelled items are left out. Items are broken down
     by what was planned (their platform, format, pillar ...), unplanned posts by their own.
+    How items are matched to posts, and what on time means for a whole-day plan:
+    [Calendar adherence](../concepts.md#calendar-adherence).
     """
 
     name = "calendar_adherence"
