@@ -229,3 +229,55 @@ def test_doctor_says_the_token_is_refused(replay_server):
     [row] = doctor(replay_server)
     assert row.status == "fail" and row.token_valid is False
     assert "invalid token" in row.message and TOKEN not in row.message and KEY not in row.message
+
+
+# -- end to end ----------------------------------------------------------------------------------
+def test_each_run_reads_the_board_as_it_stands_now(replay_server, tmp_path, monkeypatch):
+    """Two runs over the same week with a store, the second a month later (the report made
+    again): in between the Advent teaser moved to the next week and the yule-log card was
+    archived. The second run lists neither, where a stored copy of the first run's plans would
+    (an incremental source a month on reads that week from the store): calendar sources are
+    read whole at every run."""
+    from cmflow.builtin.sources import trello as trello_module
+    from cmflow.testing import registered_plugin, run_workflow_file
+
+    monkeypatch.setenv("TRELLO_KEY", KEY)
+    monkeypatch.setenv("TRELLO_TOKEN", TOKEN)
+    for name, path in (("lists", "lists"), ("custom_fields", "customFields"), ("members", "members")):
+        replay_server.add("GET", f"{BASE}/{path}", *load_replies(FIXTURES / f"{name}.json"), repeat=True)
+    later = load_replies(FIXTURES / "cards_pages.json")
+    later[0].json[0]["due"] = "2026-11-28T17:00:00.000Z"
+    later[0].json[2]["closed"] = True
+    replay_server.add("GET", f"{BASE}/cards", *load_replies(FIXTURES / "cards_pages.json"), *later)
+    workflow = tmp_path / "calendrier.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "Calendrier"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "calendrier"
+plugin = "trello"
+board = "https://trello.com/b/{BOARD}/calendrier-editorial"
+key = "${{env:TRELLO_KEY}}"
+token = "${{env:TRELLO_TOKEN}}"
+field_names = {{ platform = "Plateforme", pillar = "Pilier" }}
+base_url = "{replay_server.url}"
+allow_private_network = true
+page_size = 3
+""", encoding="utf-8")
+    store = f"sqlite:///{tmp_path}/s.db"
+    with registered_plugin(trello_module):
+        first = run_workflow_file(workflow, store_url=store, now=datetime(2026, 11, 24, 8, tzinfo=timezone.utc))
+        second = run_workflow_file(workflow, store_url=store, now=datetime(2026, 12, 28, 8, tzinfo=timezone.utc))
+
+    assert first.status == second.status == "ok"
+    # The run reads last week and the week before (its comparison): the 10 November teaser too.
+    assert sorted(first.records["calendar_item"]["item_id"]) == [
+        "6a3e03f00b3d4a0012f4f003", "6a3e06f00b3d4a0012f4f006#facebook", "6a3e06f00b3d4a0012f4f006#instagram",
+        "6a3e07f00b3d4a0012f4f007", "6a3e09f00b3d4a0012f4f009"]
+    assert sorted(second.records["calendar_item"]["item_id"]) == [
+        "6a3e03f00b3d4a0012f4f003", "6a3e06f00b3d4a0012f4f006#facebook", "6a3e06f00b3d4a0012f4f006#instagram"]
+    assert len([r for r in replay_server.requests if r.path.endswith("/cards")]) == 6  # 3 pages, twice

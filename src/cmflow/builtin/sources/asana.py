@@ -93,7 +93,8 @@ class AsanaSource(Source):
     description = "Read an editorial calendar from an Asana project: tasks with a due date as calendar items."
     Options = AsanaOptions
     record_kinds = ("calendar_item",)
-    incremental = True
+    incremental = False  # plans move and get archived after the fact: each run reads the calendar as it
+    # stands (the store would keep a copy of a plan that moved out of the window or was deleted)
 
     def fetch(self, ctx: "FetchContext") -> Iterable[RecordTable]:
         from cmflow.http import Cursor

@@ -115,7 +115,8 @@ class NotionSource(Source):
     description = "Read an editorial calendar from a Notion database: pages with a date as calendar items."
     Options = NotionOptions
     record_kinds = ("calendar_item",)
-    incremental = True
+    incremental = False  # plans move and get archived after the fact: each run reads the calendar as it
+    # stands (the store would keep a copy of a plan that moved out of the window or was deleted)
 
     def fetch(self, ctx: "FetchContext") -> Iterable[RecordTable]:
         from cmflow.http import Cursor

@@ -127,7 +127,8 @@ class TrelloSource(Source):
     description = "Read an editorial calendar from a Trello board: cards with a due date as calendar items."
     Options = TrelloOptions
     record_kinds = ("calendar_item",)
-    incremental = True
+    incremental = False  # plans move and get archived after the fact: each run reads the calendar as it
+    # stands (the store would keep a copy of a plan that moved out of the window or was deleted)
 
     def fetch(self, ctx: "FetchContext") -> Iterable[RecordTable]:
         options: TrelloOptions = self.options
