@@ -222,3 +222,13 @@ def test_doctor_says_the_token_is_refused(replay_server):
     [row] = doctor(replay_server)
     assert row.status == "fail" and row.token_valid is False
     assert "API token is invalid." in row.message and TOKEN not in row.message
+
+
+def test_doctor_says_which_capability_the_integration_lacks(replay_server):
+    replay_server.add("GET", "/v1/users/me", *load_replies(FIXTURES / "users_me.json"))
+    replay_server.add("GET", f"/v1/databases/{DATABASE}", *load_replies(FIXTURES / "error_403_capability.json"))
+    [row] = doctor(replay_server)
+    assert row.status == "fail" and row.token_valid is True
+    assert row.message.startswith("a permission is missing (restricted_resource: "
+                                  "Insufficient permissions for this endpoint.). Give the integration the "
+                                  "\"Read content\" capability")

@@ -492,6 +492,19 @@ def classify_trello(platform: Platform, answer: ApiResponse) -> RetryDecision | 
     return None
 
 
+def classify_notion(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
+    """Notion's ``restricted_resource`` (HTTP 403) is an integration without the capability the
+    request needs: say which setting gives it. Its other errors follow the HTTP status."""
+    body = answer.json if isinstance(answer.json, dict) else {}
+    if body.get("object") == "error" and body.get("code") == "restricted_resource":
+        return RetryDecision("fail", PermissionMissing(
+            f"a permission is missing (restricted_resource: {body.get('message', '')})",
+            hint=("Give the integration the \"Read content\" capability at https://www.notion.so/my-integrations, "
+                  "and share the database with it (its ... menu > Connections)"),
+            **answer.details("restricted_resource")))
+    return None
+
+
 def classify(platform: Platform, answer: ApiResponse) -> RetryDecision:
     """The platform's own rules first, then the shared HTTP status rules."""
     if platform.classify is not None:
@@ -549,7 +562,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
              renew_hint=("create a new personal access token in Asana's developer console "
                          "(https://app.asana.com/0/my-apps)")),
     # Notion: an average of 3 requests a second per integration, some bursts allowed.
-    Platform("notion", "Notion", api_version="2022-06-28", version_header="Notion-Version",
+    Platform("notion", "Notion", classify=classify_notion, api_version="2022-06-28", version_header="Notion-Version",
              requests_per_second=2.5, burst=3,
              renew_hint=("copy the integration's secret again from https://www.notion.so/my-integrations "
                          "(and share the database with the integration: Connections)")),
