@@ -232,3 +232,8 @@ def test_doctor_says_which_capability_the_integration_lacks(replay_server):
     assert row.message.startswith("a permission is missing (restricted_resource: "
                                   "Insufficient permissions for this endpoint.). Give the integration the "
                                   "\"Read content\" capability")
+
+
+def test_a_numeric_post_id_keeps_every_digit():
+    assert property_texts({"type": "number", "number": 17841405822304914}) == ["17841405822304914"]
+    assert property_texts({"type": "number", "number": 2.5}) == ["2.5"]

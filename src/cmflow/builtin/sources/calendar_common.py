@@ -13,6 +13,7 @@ time zone).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime, time, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Optional
@@ -111,15 +112,18 @@ def names_list(names: Iterable[str]) -> str:
 
 
 def calendar_platforms(values: Iterable[Any]) -> list[str]:
-    """The platforms a field names, each once, in order: ``IG`` is ``instagram``; a value naming
-    no known platform (``Newsletter``) is kept in lower case."""
+    """The platforms a field names, each once, in order: ``IG`` is ``instagram``; a text listing
+    several (``Instagram, Facebook``; ``IG; LinkedIn``) names each; a value naming no known
+    platform (``Newsletter``) is kept in lower case."""
     platforms: list[str] = []
     for value in values:
         if not isinstance(value, str) or not value.strip():
             continue
-        platform = platform_of(value) or " ".join(value.strip().lower().split())
-        if platform not in platforms:
-            platforms.append(platform)
+        parts = [value] if platform_of(value) else [part for part in re.split(r"[,;\n]", value) if part.strip()]
+        for part in parts:
+            platform = platform_of(part) or " ".join(part.strip().lower().split())
+            if platform not in platforms:
+                platforms.append(platform)
     return platforms
 
 

@@ -293,7 +293,8 @@ def property_texts(prop: Any) -> list[str]:
     elif kind in ("url", "email", "phone_number"):
         found = [value]
     elif kind == "number":
-        found = [None if value is None else f"{value:g}"]
+        found = [None if not isinstance(value, (int, float)) else
+                 str(int(value)) if float(value).is_integer() else str(value)]  # a post id keeps its digits
     elif kind == "formula" and isinstance(value, dict):
         result = value.get(value.get("type")) if isinstance(value.get("type"), str) else None
         found = [result if isinstance(result, str) else None]
