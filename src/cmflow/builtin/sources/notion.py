@@ -23,7 +23,7 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
-                                                    calendar_platforms, calendar_status, folded, in_window,
+                                                    calendar_platforms, calendar_status, in_window,
                                                     names_list, one_per_platform, resolve_field_names,
                                                     text_or_none, whole_day)
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone

@@ -176,7 +176,7 @@ class TrelloSource(Source):
             me = trello.get_json("/1/members/me", params={"key": key, "fields": "fullName,username"})
             row.token_valid = True
             board = trello.get_json(f"/1/boards/{options.board}", params={"key": key, "fields": "name"})
-            who = me.get("fullName") or me.get("username") if isinstance(me, dict) else None
+            who = (me.get("fullName") or me.get("username")) if isinstance(me, dict) else None
             name = board.get("name") if isinstance(board, dict) else None
             row.account = f"{name or options.board}" + (f" (as {who})" if who else "")
         except PlatformError as exc:
