@@ -237,3 +237,40 @@ def test_doctor_says_which_capability_the_integration_lacks(replay_server):
 def test_a_numeric_post_id_keeps_every_digit():
     assert property_texts({"type": "number", "number": 17841405822304914}) == ["17841405822304914"]
     assert property_texts({"type": "number", "number": 2.5}) == ["2.5"]
+
+
+def test_a_workflow_reads_the_database_with_names_from_its_file(replay_server, tmp_path, monkeypatch):
+    """The TOML path: field_names as a table, the secret from the environment, the week in Paris."""
+    from cmflow.builtin.sources import notion as notion_module
+    from cmflow.testing import registered_plugin, run_workflow_file
+
+    monkeypatch.setenv("NOTION_TOKEN", TOKEN)
+    replay_server.add("GET", f"/v1/databases/{DATABASE}", *load_replies(FIXTURES / "database.json"))
+    replay_server.add("POST", QUERY, *load_replies(FIXTURES / "query_pages.json"))
+    workflow = tmp_path / "notion.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "Calendrier Notion"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+compare = []
+
+[[sources]]
+plugin = "notion"
+database = "https://www.notion.so/maisonlumiere/3f2a9c1e7b4d4e8fa1c2d3e4f5a6b7c8?v=0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d"
+token = "${{env:NOTION_TOKEN}}"
+field_names = {{ owner = "Responsable", date = "date de publication" }}
+base_url = "{replay_server.url}"
+allow_private_network = true
+""", encoding="utf-8")
+    with registered_plugin(notion_module):
+        result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db",
+                                   now=datetime(2026, 11, 24, 8, tzinfo=timezone.utc))
+    assert result.status == "ok"
+    # The run reads a day before the week too (for baselines): the galette teaser, 15 Nov 23:30 in Paris.
+    items = result.records["calendar_item"].sort("planned_at", "item_id")
+    assert items["item_id"].to_list() == [f"{P}4", f"{P}1#facebook", f"{P}1#instagram", f"{P}2", f"{P}3"]
+    assert items["owner"].to_list() == [None, "Camille Martin", "Camille Martin", "Hugo Bernard", None]
+    assert replay_server.requests[1].json()["filter"]["and"][0] == {
+        "property": "Date de publication", "date": {"on_or_after": "2026-11-13"}}
