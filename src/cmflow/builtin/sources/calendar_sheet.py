@@ -394,7 +394,8 @@ class CalendarRows:
         item["updated_at"] = self._updated_at(row, values["updated_at"])
         platforms = self._platforms(values["platform"])
         given_id = values["item_id"]
-        item_id = given_id or stable_item_id(self.source_id, day, values["platform"], values["title"])
+        item_id = given_id or stable_item_id(self.source_id, day, "+".join(p or "" for p in platforms),
+                                             values["title"])
         out = []
         for platform in platforms:
             one = dict(item, platform=platform, _hashed=not given_id)

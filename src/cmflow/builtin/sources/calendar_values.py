@@ -251,8 +251,9 @@ def nearest_year(month: int, day: int, window: tuple[date, date], weekday: Optio
 def stable_item_id(prefix: str, day: date, platform: Optional[str], title: Optional[str]) -> str:
     """An id for a calendar row that has none: the same for the same planned day, platform and
     title whatever line the row is on (rows inserted above it do not change it), as
-    ``<prefix>:<16 hex digits of a SHA-256 of "YYYY-MM-DD|platform|title">`` (platform and
-    title compared as :func:`plain` text)."""
+    ``<prefix>:<16 hex digits of a SHA-256 of "YYYY-MM-DD|platform|title">``: the platform as
+    read (``instagram``, ``IG + FB`` as ``instagram+facebook``), the title as :func:`plain`
+    text (lower case, no accents, blanks as one space)."""
     key = f"{day.isoformat()}|{plain(platform or '')}|{plain(title or '')}"
     return f"{prefix}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
