@@ -182,6 +182,7 @@ def test_no_date_column_is_one_error_listing_the_header(tmp_path):
         fetch(tmp_path, path="c.csv")
 
     message = str(caught.value)
+    assert 'found no date column ("Date", "Date de publication"' in message
     assert 'the header (line 2) holds "Quand", "Réseau", "Titre"' in message
     assert 'columns.date = "<its name>"' in message
     assert "Traceback" not in message
@@ -263,6 +264,9 @@ def test_a_workbook_saved_as_csv_and_a_csv_named_xlsx_are_both_read(tmp_path):
     ("2026-11-12T18:05:00", (12, 11, 2026, time(18, 5))),
     ("12 nov. à 9h", (12, 11, None, time(9, 0))),
     ("mar. 10 nov. 2026", (10, 11, 2026, None)),
+    ("jeu. 12/11", (12, 11, None, None)),
+    ("Jeudi 12/11/2026 10h", (12, 11, 2026, time(10))),
+    ("12.11.2026", (12, 11, 2026, None)),
 ])
 def test_dates_in_the_forms_people_type(text, expected):
     written = read_date(text)
@@ -273,6 +277,8 @@ def test_month_first_reads_us_dates_and_a_wrong_order_says_so():
     assert (read_date("11/12/2026", month_first=True).month, read_date("11/12/2026", month_first=True).day) == (11, 12)
     with pytest.raises(NotADate, match="set month_first = true"):
         read_date("11/18/2026")
+    with pytest.raises(NotADate, match="names a Friday, but 2026-11-12 is a Thursday"):
+        read_date("ven. 12/11/2026")
 
 
 @pytest.mark.parametrize("text, expected", [

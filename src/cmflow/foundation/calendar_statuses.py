@@ -30,20 +30,21 @@ STATUS_SYNONYMS: dict[str, str] = {
 }
 """Words (lower case, without accents) that stand for a canonical status. Any other word is
 kept as the calendar writes it, lower-cased."""
+CALENDAR_STATUSES: tuple[str, ...] = ("idea", "approved", "scheduled", "published", "cancelled")
+"""The statuses the synonyms stand for, in the order a content goes through them."""
 
 
 def status_of(value: str | None, extra: dict[str, str] | None = None) -> str | None:
     """The status ``value`` stands for: a synonym's canonical word (``extra`` first: a
-    workflow's own words, matched the same way), else ``value`` lower-cased and stripped; None
-    for an empty value."""
+    workflow's own words -> their status, matched the same way, without case or accents), else
+    ``value`` lower-cased and stripped; None for an empty value."""
     if value is None or not value.strip():
         return None
-    kept = " ".join(value.split()).lower()
     key = status_key(value)
-    for table in (extra or {}, STATUS_SYNONYMS):
-        if key in table:
-            return table[key]
-    return kept
+    for word, status in (extra or {}).items():
+        if status_key(word) == key:
+            return " ".join(status.split()).lower()
+    return STATUS_SYNONYMS.get(key, " ".join(value.split()).lower())
 
 
 def status_key(value: str) -> str:

@@ -21,11 +21,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from cmflow import DataFileError, InputPath, PluginOptions, RecordTable, Source, TextEncoding, TimeZoneName, hookimpl
-from cmflow.foundation.calendar_statuses import status_key, status_of
-from cmflow.foundation.format_names import format_of
-from cmflow.foundation.planned_days import whole_day_instant
-from cmflow.foundation.platform_names import platform_of
+from cmflow import (DataFileError, InputPath, PluginOptions, RecordTable, Source, TextEncoding, TimeZoneName,
+                    format_of, hookimpl, platform_of, status_of, whole_day_instant)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (SHEET_FIELDS, NotADate, header_key, nearest_year,
@@ -277,7 +274,7 @@ def _no_date_column(path: Path, records: list[tuple[str, list[str]]], options: C
                    if sum(1 for c in cells if c.strip()) >= 2), None)
     found = (f"the header ({header[0]}) holds " + ", ".join(f'"{c.strip()}"' for c in header[1] if c.strip())
              if header else "no row holds two cells or more")
-    looked = f'"{wanted}" (columns.date)' if wanted else "a date column (" + ", ".join(
+    looked = f'column "{wanted}" (columns.date)' if wanted else "date column (" + ", ".join(
         f'"{n}"' for n in ("Date", "Date de publication", "Jour", "Publish date", "Day")) + " ...)"
     return (f"{path}: found no {looked} in the first {HEADER_SEARCH_ROWS} rows; {found}; name the column that "
             "holds the planned date with columns.date = \"<its name>\" (and header_row if the header is lower)")
@@ -294,7 +291,7 @@ class CalendarRows:
         end = ctx.window_end - timedelta(microseconds=1)
         zone = ZoneInfo(tz)
         self.window = (ctx.window_start.astimezone(zone).date(), end.astimezone(zone).date())
-        self.statuses = {status_key(k): v.strip().lower() for k, v in options.statuses.items()}
+        self.statuses = options.statuses
         self.bad: list[BadRow] = []
         self.skipped: dict[str, list[str]] = {}
         self.unknown: dict[str, set[str]] = {}

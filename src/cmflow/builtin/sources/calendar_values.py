@@ -136,6 +136,10 @@ def read_date(text: str, month_first: bool = False, excel_serials: bool = False)
             raise NotADate(f"has no month {month}: is the sheet's date {order}? then set {option}")
         year = match["year"]
         return _checked(day, month, _full_year(year) if year else None, None, _time_after(match["rest"], text))
+    weekday = re.match(r"^([a-z]+)\.?,?\s+(?=\d)", value)
+    if weekday and weekday[1] in WEEKDAYS and _NUMERIC.match(value[weekday.end():]):
+        written = read_date(value[weekday.end():], month_first)  # jeu. 12/11
+        return _checked(written.day, written.month, written.year, WEEKDAYS[weekday[1]], written.time)
     return _worded_date(value, text)
 
 
@@ -266,7 +270,7 @@ def platforms_named(text: str) -> Optional[list[str]]:
     """The platforms ``text`` names: one (``IG``), or several when every part between
     separators names one (``IG + FB``, ``Instagram, LinkedIn et TikTok``); None when it names
     none (``Newsletter``)."""
-    from cmflow.foundation.platform_names import platform_of
+    from cmflow import platform_of
 
     known = platform_of(text)
     if known:

@@ -18,10 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import DataFileError, InputPath, PluginOptions, RecordTable, Source, TimeZoneName, hookimpl
-from cmflow.foundation.calendar_statuses import STATUS_SYNONYMS, status_key, status_of
-from cmflow.foundation.format_names import format_of
-from cmflow.foundation.planned_days import whole_day_instant
+from cmflow import (CALENDAR_STATUSES, DataFileError, InputPath, PluginOptions, RecordTable, Source, TimeZoneName,
+                    format_of, hookimpl, status_of, whole_day_instant)
 from cmflow.http import allow_private_network_option, refused_url_problem, url_problem
 
 from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
@@ -36,7 +34,6 @@ RENEW_HINT = ("The calendar's address asks for credentials or is no longer valid
               "address (Google Calendar: Settings > the calendar > Secret address in iCal format; Outlook: "
               "Settings > Calendar > Shared calendars > Publish a calendar, the ICS link) into the "
               "environment variable the workflow names")
-CANONICAL_STATUSES = frozenset(STATUS_SYNONYMS.values())
 MARGIN = timedelta(days=1)
 """Recurring events are expanded this far beyond the run's window on each side (an all-day
 event's day starts at local midnight, which may be before the window's first UTC instant)."""
@@ -336,7 +333,7 @@ class CalendarEvents:
             labelled = labelled_lines(category)
             guesses = [("platform", category if platforms_named(category) else None),
                        ("format", category if format_of(category) else None),
-                       ("status", category if status_key(category) in STATUS_SYNONYMS else None),
+                       ("status", category if status_of(category) in CALENDAR_STATUSES else None),
                        ("pillar", self.pillars.get(plain(category)))]
             for field, value in [*labelled.items(), *guesses]:
                 if value and field not in named:
