@@ -188,6 +188,16 @@ def test_no_date_column_is_one_error_listing_the_header(tmp_path):
     assert "Traceback" not in message
 
 
+def test_header_row_counts_lines_of_the_file_blank_ones_too(tmp_path):
+    (tmp_path / "c.csv").write_text("Planning\n\nDate;Titre\n\n20/10/2026;Un post\n", encoding="utf-8")
+    items, _ = fetch(tmp_path, path="c.csv", header_row=3)
+    assert [i["title"] for i in items] == ["Un post"]
+    with pytest.raises(DataFileError, match=r"c\.csv, line 2 \(header_row = 2\): is blank"):
+        fetch(tmp_path, path="c.csv", header_row=2)
+    with pytest.raises(DataFileError, match=r'c\.csv, line 1: the header holds no date column; it holds "Planning"'):
+        fetch(tmp_path, path="c.csv", header_row=1)
+
+
 def test_columns_maps_a_header_cmflow_does_not_know(tmp_path):
     (tmp_path / "c.csv").write_text("Quand;Sur;Post;CM\n12 nov. 2026 à 10h;Insta;Un post;Léa\n", encoding="utf-8")
 

@@ -210,14 +210,14 @@ def _csv_rows(path: Path, options: CalendarSheetOptions) -> Sheet:
     tried: list[tuple[str, list[tuple[int, list[str]]]]] = []
     for delimiter in ([options.delimiter] if options.delimiter else DELIMITERS):
         records = _csv_records(text, delimiter, path)
-        at = _header_at([cells for _, cells in records], options)
+        at = _header_at(records, options)
         if at is not None:
             header_line = records[at][0]
             rows = tuple(SheetRow(line, f"line {line}", tuple(cells)) for line, cells in records[at + 1:])
             return Sheet(path, tuple(c.strip() for c in records[at][1]), f"line {header_line}", rows, False)
         tried.append((delimiter, records))
     delimiter, records = max(tried, key=lambda t: max((len(c) for _, c in t[1][:HEADER_SEARCH_ROWS]), default=0))
-    raise DataFileError(_no_date_column(path, [(f"line {line}", cells) for line, cells in records], options))
+    raise DataFileError(_no_date_column(path, records, "line {}", options))
 
 
 def _csv_records(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
@@ -247,30 +247,37 @@ def _workbook_rows(path: Path, options: CalendarSheetOptions) -> Sheet:
     records = [(number, [v if v is not None else "" for v in cells.row(number - 1)])
                for number in range(1, cells.height + 1)]
     records = [(n, c) for n, c in records if any(v.strip() for v in c)]
-    at = _header_at([c for _, c in records], options)
+    at = _header_at(records, options)
     if at is None:
-        raise DataFileError(_no_date_column(path, [(f'sheet "{name}", row {n}', c) for n, c in records], options))
+        raise DataFileError(_no_date_column(path, records, f'sheet "{name}", row {{}}', options))
     rows = tuple(SheetRow(n, f'sheet "{name}", row {n}', tuple(c)) for n, c in records[at + 1:])
     return Sheet(path, tuple(c.strip() for c in records[at][1]), f'sheet "{name}", row {records[at][0]}', rows, True)
 
 
-def _header_at(records: list[list[str]], options: CalendarSheetOptions) -> Optional[int]:
-    """Index in ``records`` of the header: the row at `header_row`, else the first holding the date column."""
+def _header_at(records: list[tuple[int, list[str]]], options: CalendarSheetOptions) -> Optional[int]:
+    """Index in ``records`` (the file's non-blank rows, with their line or row numbers) of the
+    header: the row numbered `header_row`, else the first holding the date column."""
     if options.header_row is not None:
-        return options.header_row - 1 if options.header_row <= len(records) else None
+        return next((i for i, (number, _) in enumerate(records) if number == options.header_row), None)
     wanted = options.columns.get("date")
-    for index, cells in enumerate(records[:HEADER_SEARCH_ROWS]):
+    for index, (_, cells) in enumerate(records[:HEADER_SEARCH_ROWS]):
         keys = [header_key(c) for c in cells]
         if (header_key(wanted) in keys) if wanted else any(k in SHEET_FIELDS["date"] for k in keys):
             return index
     return None
 
 
-def _no_date_column(path: Path, records: list[tuple[str, list[str]]], options: CalendarSheetOptions) -> str:
+def _no_date_column(path: Path, records: list[tuple[int, list[str]]], place: str,
+                    options: CalendarSheetOptions) -> str:
+    """Why no header was found: the header row named is blank or missing, or no row of the first
+    ones holds a date column (listing the first row that looks like a header)."""
     wanted = options.columns.get("date")
-    if options.header_row is not None and options.header_row > len(records):
-        return f"{path}: no row {options.header_row} (header_row = {options.header_row}); the file has {len(records)}"
-    header = next(((where, cells) for where, cells in records[:HEADER_SEARCH_ROWS]
+    if options.header_row is not None and not any(n == options.header_row for n, _ in records):
+        last = records[-1][0] if records else 0
+        return (f"{path}, {place.format(options.header_row)} (header_row = {options.header_row}): "
+                + ("is blank" if options.header_row <= last else f"is not in the file, which ends at {place.format(last)}")
+                + "; give the row of the column names")
+    header = next(((place.format(n), cells) for n, cells in records[:HEADER_SEARCH_ROWS]
                    if sum(1 for c in cells if c.strip()) >= 2), None)
     found = (f"the header ({header[0]}) holds " + ", ".join(f'"{c.strip()}"' for c in header[1] if c.strip())
              if header else "no row holds two cells or more")
@@ -319,6 +326,10 @@ class CalendarRows:
                 if matches:
                     positions[field] = self._one(matches, self.sheet.header[matches[0]])
                     break
+        if "date" not in positions:  # a header_row given that holds no date column
+            raise DataFileError(f"{self.sheet.file}, {self.sheet.header_place}: the header holds no date column; it "
+                                "holds " + ", ".join(f'"{h}"' for h in self.sheet.header if h) + "; name the column "
+                                "that holds the planned date with columns.date = \"<its name>\"")
         return positions
 
     def _one(self, matches: list[int], name: str) -> int:
