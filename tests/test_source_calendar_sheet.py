@@ -277,10 +277,23 @@ def test_a_workbook_saved_as_csv_and_a_csv_named_xlsx_are_both_read(tmp_path):
     ("jeu. 12/11", (12, 11, None, None)),
     ("Jeudi 12/11/2026 10h", (12, 11, 2026, time(10))),
     ("12.11.2026", (12, 11, 2026, None)),
+    ("2026/11/12", (12, 11, 2026, None)),
+    ("November 12, 2026 10:00 AM", (12, 11, 2026, time(10))),
+    ("Tuesday, November 10 at 9:30 PM", (10, 11, None, time(21, 30))),
+    ("mar. 20 oct. 2026 18:05", (20, 10, 2026, time(18, 5))),
 ])
 def test_dates_in_the_forms_people_type(text, expected):
     written = read_date(text)
     assert (written.day, written.month, written.year, written.time) == expected
+
+
+def test_an_instant_written_with_its_offset_is_that_instant(tmp_path):
+    (tmp_path / "c.csv").write_text("Date,Title\n2026-10-27T10:00:00+05:30,A\n2026-10-27T10:00:00Z,B\n"
+                                    "2026-10-27 10:00,C\n", encoding="utf-8")
+    items, _ = fetch(tmp_path, path="c.csv")
+    # 10:00 at +05:30 is 04:30 UTC; 10:00Z is 10:00 UTC; 10:00 without an offset is Paris time (UTC+1): 09:00.
+    assert [(i["title"], i["planned_at"]) for i in items] == [
+        ("A", utc(2026, 10, 27, 4, 30)), ("B", utc(2026, 10, 27, 10, 0)), ("C", utc(2026, 10, 27, 9, 0))]
 
 
 def test_month_first_reads_us_dates_and_a_wrong_order_says_so():
@@ -295,6 +308,7 @@ def test_month_first_reads_us_dates_and_a_wrong_order_says_so():
     ("10:00", time(10)), ("10h", time(10)), ("10h30", time(10, 30)), ("10 h 30", time(10, 30)),
     ("9:30 AM", time(9, 30)), ("9:30 pm", time(21, 30)), ("12 PM", time(12)), ("12:15 a.m.", time(0, 15)),
     ("18:05:00", time(18, 5)), ("0.4375", time(10, 30)), ("1899-12-31 10:00:00", time(10)), ("10", time(10)),
+    ("10h-11h", time(10)), ("9:00 to 9:30", time(9)), ("14h30 – 15h", time(14, 30)), ("10 am to 11 am", time(10)),
 ])
 def test_times_in_the_forms_people_type(text, expected):
     assert read_time(text) == expected

@@ -432,6 +432,8 @@ class CalendarRows:
                 at = read_time(time_text)
             except NotADate as problem:
                 return self._bad_cell(row, self.positions["time"], time_text, str(problem)), day
+        if written.offset is not None and not time_text:  # an instant written with its offset
+            return datetime.combine(day, at, timezone(written.offset)).astimezone(timezone.utc), day
         if at is None or (at.hour, at.minute, at.second) == (0, 0, 0):
             return whole_day_instant(day, self.tz), day
         position = self.positions["time"] if time_text else self.positions["date"]

@@ -2,7 +2,8 @@
 calendar's columns and labelled lines, and the dates and times they type.
 
 Dates are read in the forms people type in a sheet, in French or English: ``12/11/2026``,
-``12/11/26``, ``12/11``, ``2026-11-12``, ``12 nov. 2026``, ``12 novembre``, ``mardi 12
+``12/11/26``, ``12/11``, ``2026-11-12`` (with a UTC offset or ``Z`` after a time, as tools
+export them), ``12 nov. 2026``, ``12 novembre``, ``mardi 12
 novembre``, ``1er décembre``, ``Nov 12, 2026``, ``Tuesday, November 12``, each optionally
 followed by a time. Times: ``10:00``, ``10:00:00``, ``10h``, ``10h30``, ``10 h 30``, ``9:30
 AM``, ``9 pm``. A date written without a year takes the year that puts it nearest the run's
@@ -67,7 +68,8 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 _TIME = r"(?P<hour>\d{1,2})(?:\s*(?::|h)\s*(?P<minute>\d{2})?(?::(?P<second>\d{2}))?)?\s*(?P<half>am|pm|a\.?m\.?|p\.?m\.?)?"
 _TIME_RE = re.compile(rf"^{_TIME}$")
 _AFTER_DATE = re.compile(rf"^(?:,|a|at|-|–|@|t)?\s*{_TIME}$")
-_ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[ t](?P<rest>.+))?$")
+_ISO = re.compile(r"^(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})(?:[ t](?P<rest>.+?))?"
+                  r"(?P<offset>z|[+-]\d{2}:?\d{2})?$")
 _NUMERIC = re.compile(r"^(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})(?:[/.-](?P<year>\d{4}|\d{2}))?(?:\s+(?P<rest>.+))?$")
 _WORD = re.compile(r"[a-z]+|\d+(?:er|st|nd|rd|th)?|[:h]|\S")
 EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
@@ -89,6 +91,9 @@ class WrittenDate:
     year: Optional[int] = None
     weekday: Optional[int] = None
     time: Optional[time] = None
+    offset: Optional[timedelta] = None
+    """The UTC offset written with the time (``2026-11-12T10:00:00+01:00``, ``...Z``): then the
+    time is that instant, whatever the time zone."""
 
 
 def plain(text: str) -> str:
@@ -125,8 +130,14 @@ def read_date(text: str, month_first: bool = False, excel_serials: bool = False)
         at = instant.time() if serial % 1 else None
         return WrittenDate(instant.day, instant.month, instant.year, time=at)
     if match := _ISO.match(value):
-        return _checked(int(match["day"]), int(match["month"]), int(match["year"]), None,
-                        _time_after(match["rest"], text))
+        written = _checked(int(match["day"]), int(match["month"]), int(match["year"]), None,
+                           _time_after(match["rest"], text))
+        if match["offset"] and written.time is not None:
+            sign, digits = (1, "0000") if match["offset"] == "z" else (
+                -1 if match["offset"][0] == "-" else 1, match["offset"][1:].replace(":", ""))
+            offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            return WrittenDate(written.day, written.month, written.year, None, written.time, offset)
+        return written
     if match := _NUMERIC.match(value):
         first, second = int(match["first"]), int(match["second"])
         day, month = (second, first) if month_first else (first, second)
@@ -201,7 +212,7 @@ def _checked(day: int, month: int, year: Optional[int], weekday: Optional[int], 
 
 def read_time(text: str) -> time:
     """The time of day ``text`` writes (``10:00``, ``10h``, ``10h30``, ``9:30 AM``, ``10`` alone
-    in a time column); :class:`NotADate` otherwise. A workbook's time cell read as a fraction of
+    in a time column; of a slot, ``10h-11h`` or ``9:00 to 9:30``, its start); :class:`NotADate` otherwise. A workbook's time cell read as a fraction of
     a day (``0.4375``) is 10:30."""
     value = plain(text)
     if re.match(r"^0?\.\d+$", value):  # a spreadsheet time stored as a fraction of a day
@@ -211,6 +222,13 @@ def read_time(text: str) -> time:
         return time.fromisoformat(value[11:])
     match = _TIME_RE.match(re.sub(r"\s*([:h])\s*", r"\1", value))
     if not match:
+        span = re.match(r"^(.+?)\s*(?:-|–|\ba\b|\bto\b)\s*(.+)$", value)  # a slot, 10h-11h: its start
+        if span and not re.search(r"(?:-|–|\ba\b|\bto\b)", span[1]):
+            try:
+                read_time(span[2])
+                return read_time(span[1])
+            except NotADate:
+                pass
         raise NotADate(f"is not a time of day (expected a form such as {TIME_FORMS})")
     return _time_of(match)
 
