@@ -148,6 +148,17 @@ def test_a_dtstart_that_is_no_date_names_its_line(tmp_path):
         fetch(tmp_path, path="c.ics")
 
 
+def test_a_google_export_zip_says_to_unzip_it(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "export.ics", "w") as archive:
+        archive.write(FIXTURES / GOOGLE, "maison.lumiere@gmail.com.ics")
+    with pytest.raises(DataFileError) as caught:
+        fetch(tmp_path, path="export.ics")
+    assert 'is a zip archive, not an iCalendar file: it holds "maison.lumiere@gmail.com.ics"; unzip it' \
+        in str(caught.value)
+
+
 def test_a_cut_file_names_the_block_never_closed(tmp_path):
     text = (FIXTURES / OUTLOOK).read_bytes().decode("utf-8")
     (tmp_path / "c.ics").write_text(text[:text.index("END:VEVENT")], encoding="utf-8", newline="")

@@ -156,12 +156,19 @@ class IcsSource(Source):
         yield RecordTable.from_rows("calendar_item", events.items())
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
-        """The file exists, or the address answers with a calendar (its secret still valid)."""
+        """The file exists and is iCalendar, or the address answers (its secret still valid)."""
         from cmflow import CredentialCheck
         from cmflow.http import PlatformError
 
         if self.options.path is not None:
-            return [CredentialCheck.for_file(self, ctx, self.options.path)]
+            check = CredentialCheck.for_file(self, ctx, self.options.path)
+            if check.status == "ok":
+                try:
+                    data, where = self._calendar_bytes(ctx)
+                    _checked_structure(_decoded(data, where), where)
+                except DataFileError as exc:
+                    return [check.flag("fail", str(exc))]
+            return [check]
         row = CredentialCheck.for_source(self, account=self._host(), expiry_note="—")
         try:
             data, _ = self._calendar_bytes(ctx)
@@ -364,9 +371,18 @@ class CalendarEvents:
 def _decoded(data: bytes, where: Path) -> str:
     """The calendar's text: UTF-8 (as RFC 5545 says), with or without a byte-order mark; an
     empty or binary file is an error saying so."""
+    from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, binary_kind, zip_advice
+
     if not data.strip():
         raise DataFileError(f"{where} is empty ({len(data)} bytes): a failed export or download looks like "
                             "this; export the calendar again")
+    if data.startswith(WORKBOOK_MAGIC):
+        kind, entries = binary_kind(data)
+        if kind == "zip":  # Google Calendar exports every calendar of an account as .ics files in a zip
+            raise DataFileError(f"{where} is a zip archive, not an iCalendar file: "
+                                + zip_advice(entries, "the calendar's .ics file inside"))
+        raise DataFileError(f"{where} is {kind or 'a damaged zip archive'}, not an iCalendar file: read a "
+                            "spreadsheet with plugin = \"calendar_sheet\", or export the calendar as .ics")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
