@@ -109,12 +109,14 @@ def test_ids_do_not_move_when_a_row_is_inserted_above(tmp_path):
 
 def test_two_rows_with_one_date_platform_and_title_get_numbered_ids(tmp_path):
     (tmp_path / "c.csv").write_text("Date;Réseau;Titre\n20/10/2026 10:00;IG;Story du jour\n"
-                                    "20/10/2026 18:00;IG;Story du jour\n", encoding="utf-8")
+                                    "20/10/2026 18:00;IG;Story du jour\n20/10/2026 21:00;Insta;Story  du JOUR\n",
+                                    encoding="utf-8")
     items, problems = fetch(tmp_path, path="c.csv")
     base = hashed_id("2026-10-20", "instagram", "story du jour")
     assert [(i["item_id"], i["planned_at"]) for i in items] == [(base, utc(2026, 10, 20, 8)),
-                                                                (f"{base}-2", utc(2026, 10, 20, 16))]
-    assert any("ids end in -2, -3" in p and "line 3" in p for p in problems)
+                                                                (f"{base}-2", utc(2026, 10, 20, 16)),
+                                                                (f"{base}-3", utc(2026, 10, 20, 19))]
+    assert any("ids end in -2, -3" in p and "line 3, line 4" in p for p in problems)
 
 
 def test_an_id_column_gives_the_ids_and_a_repeated_id_is_a_bad_row(tmp_path):

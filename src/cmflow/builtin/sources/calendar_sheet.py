@@ -38,6 +38,8 @@ HEADER_SEARCH_ROWS = 30
 DELIMITERS = (";", ",", "\t", "|")
 """Field separators tried, in order, when `delimiter` is not given: the one whose rows hold the header wins."""
 TEXT_FIELDS = ("title", "account", "pillar", "campaign", "owner", "post_id")
+NOT_CONTENT = ("date", "time", "item_id", "updated_at")
+"""Fields a template fills on every row (its days, its row numbers): a row with only these plans nothing."""
 LINES_SHOWN = 10
 """Lines a warning about skipped rows names before "and N more"."""
 
@@ -350,8 +352,10 @@ class CalendarRows:
                 if first is row:
                     items.append(item)
                 elif item.pop("_hashed"):
-                    count = sum(1 for i in ids if i.startswith(item["item_id"])) + 1
-                    item["item_id"] = f"{item['item_id']}-{count}"
+                    number = 2
+                    while f"{item['item_id']}-{number}" in ids:
+                        number += 1
+                    item["item_id"] = f"{item['item_id']}-{number}"
                     ids[item["item_id"]] = row
                     items.append(item)
                     self._skip("same date, platform and title as another row (numbered -2, -3 ... in file "
@@ -379,7 +383,7 @@ class CalendarRows:
         if not filled:
             return []
         when = self._value(row, "date")
-        content = [f for f in self.positions if f not in ("date", "time") and self._value(row, f)]
+        content = [f for f in self.positions if f not in NOT_CONTENT and self._value(row, f)]
         if len(filled) == 1 and (not when or not self._reads_as_date(when)):
             self._skip("section title", row, kind="section")
             return []
