@@ -94,6 +94,17 @@ def test_french_calendar_rows_become_items_in_utc_across_the_clock_change():
     ]
 
 
+def test_a_date_without_a_year_is_placed_near_the_period_reported_on_not_the_one_compared(tmp_path):
+    (tmp_path / "c.csv").write_text("Date;Titre\n22/10;Teaser\n", encoding="utf-8")
+    last_year = Period(date(2025, 10, 20), date(2025, 11, 2), "Europe/Paris")  # compare = ["previous_year"]
+    source = CalendarSheetSource(CalendarSheetSource.Options(path="c.csv"), entry_id="cal")
+    ctx = FetchContext(last_year.start_utc, TWO_WEEKS.end_utc, [TWO_WEEKS, last_year], tmp_path,
+                       logging.getLogger("t"))
+    [table] = list(source.fetch(ctx))
+    # 22 October 2026 (in the period reported on), not 2025: 00:00 Paris summer time, 22:00 UTC the day before.
+    assert table.conformed()["planned_at"].to_list() == [utc(2026, 10, 21, 22, 0)]
+
+
 def test_ids_do_not_move_when_a_row_is_inserted_above(tmp_path):
     before, _ = fetch(FIXTURES, path=FRENCH)
     text = (FIXTURES / FRENCH).read_bytes().decode("utf-8-sig")

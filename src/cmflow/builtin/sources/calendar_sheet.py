@@ -153,8 +153,8 @@ class CalendarSheetSource(Source):
       lists the header's columns.
     - **Dates** are day first (`12/11/2026`; `month_first = true` for US sheets) or written
       out (`2026-11-12`, `12 nov. 2026`, `mardi 12 novembre`, `Nov 12, 2026`), or workbook dates;
-      a date without a year takes the year (of the three around the run's window) that puts it
-      nearest the window, and a weekday written with it must match. The time may be in the date
+      a date without a year takes the year (of the three around the run's period) that puts it
+      nearest the period reported on, and a weekday written with it must match. The time may be in the date
       cell or a column of its own (`10:00`, `10h`, `10h30`, `9:30 AM`). Times are local to
       `timezone` (default: the workflow's) and stored in UTC.
     - **A row without a time** plans its content for the day: its `planned_at` is that day's
@@ -289,6 +289,18 @@ def _no_date_column(path: Path, records: list[tuple[int, list[str]]], place: str
             "holds the planned date with columns.date = \"<its name>\" (and header_row if the header is lower)")
 
 
+def reported_days(ctx: "FetchContext", tz: str) -> tuple[date, date]:
+    """The first and last day of the period the run reports on: the latest of its periods (not
+    the earlier ones it compares with, a year back for `previous_year`), else the fetch window's
+    days in ``tz``."""
+    if ctx.periods:
+        latest = max(ctx.periods, key=lambda p: p.end)
+        return latest.start, latest.end
+    zone = ZoneInfo(tz)
+    end = ctx.window_end - timedelta(microseconds=1)
+    return ctx.window_start.astimezone(zone).date(), end.astimezone(zone).date()
+
+
 class CalendarRows:
     """Reads a calendar's rows into calendar items: finds the columns, reads each row, and
     reports the rows skipped and the bad ones."""
@@ -297,9 +309,7 @@ class CalendarRows:
                  source_id: str) -> None:
         self.sheet, self.options, self.ctx, self.tz, self.source_id = sheet, options, ctx, tz, source_id
         self.positions = self._columns()
-        end = ctx.window_end - timedelta(microseconds=1)
-        zone = ZoneInfo(tz)
-        self.window = (ctx.window_start.astimezone(zone).date(), end.astimezone(zone).date())
+        self.window = reported_days(ctx, tz)
         self.statuses = options.statuses
         self.bad: list[BadRow] = []
         self.skipped: dict[str, list[str]] = {}

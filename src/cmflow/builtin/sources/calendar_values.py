@@ -6,8 +6,8 @@ Dates are read in the forms people type in a sheet, in French or English: ``12/1
 export them), ``12 nov. 2026``, ``12 novembre``, ``mardi 12
 novembre``, ``1er décembre``, ``Nov 12, 2026``, ``Tuesday, November 12``, each optionally
 followed by a time. Times: ``10:00``, ``10:00:00``, ``10h``, ``10h30``, ``10 h 30``, ``9:30
-AM``, ``9 pm``. A date written without a year takes the year that puts it nearest the run's
-window (see :func:`nearest_year`); a weekday written with it must be that date's weekday.
+AM``, ``9 pm``. A date written without a year takes the year that puts it nearest the
+period reported on (see :func:`nearest_year`); a weekday written with it must be that date's weekday.
 """
 
 from __future__ import annotations
@@ -247,8 +247,8 @@ def _time_of(match: re.Match[str]) -> time:
 
 def nearest_year(month: int, day: int, window: tuple[date, date], weekday: Optional[int] = None) -> int:
     """The year of a date written without one: of the year before, the year of and the year after
-    the middle of the run's ``window`` (its first and last day), the one that puts the date
-    nearest the window (inside it: distance 0; a tie goes to the earlier year). With a
+    the middle of ``window`` (the first and last day of the period the run reports on), the one
+    that puts the date nearest the window (inside it: distance 0; a tie goes to the earlier year). With a
     ``weekday`` named, only years where the date falls on it compete; :class:`NotADate` when
     none of the three does."""
     start, end = window
