@@ -254,6 +254,19 @@ def test_rows_whose_date_or_time_cannot_be_read_name_line_and_column(tmp_path):
     assert 'line 5, column 2 "Heure": "25h" is no time of day' in message
 
 
+def test_a_us_sheet_read_day_first_fails_whole_even_when_skipping_bad_rows(tmp_path):
+    (tmp_path / "c.csv").write_text("Date,Title\n11/05/2026,Reads both ways\n11/18/2026,Month first only\n",
+                                    encoding="utf-8")
+    with pytest.raises(DataFileError) as caught:
+        fetch(tmp_path, path="c.csv", on_error="skip")
+    assert ('line 3, column 1 "Date": "11/18/2026" does not read day first, so day and month are the other way '
+            "round") in str(caught.value) and "set month_first = true" in str(caught.value)
+
+    items, _ = fetch(tmp_path, path="c.csv", month_first=True)
+    # 5 November and 18 November 2026, whole days: 00:00 Paris (UTC+1) is 23:00 UTC the day before.
+    assert [i["planned_at"] for i in items] == [utc(2026, 11, 4, 23), utc(2026, 11, 17, 23)]
+
+
 def test_on_error_skip_keeps_the_good_rows_and_lists_the_bad(tmp_path):
     (tmp_path / "c.csv").write_text(BAD, encoding="utf-8")
     source = CalendarSheetSource(CalendarSheetSource.Options(path="c.csv", on_error="skip"), entry_id="cal")

@@ -27,7 +27,7 @@ from cmflow import (DataFileError, InputPath, PluginOptions, RecordTable, Source
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (SHEET_FIELDS, NotADate, header_key, nearest_year,
                                                     platforms_named, read_date, read_time, stable_item_id,
-                                                    web_link)
+                                                    swapped_order, web_link)
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes_head
 
 if TYPE_CHECKING:
@@ -151,7 +151,9 @@ class CalendarSheetSource(Source):
       `Titre`/`Sujet`/`Title`, `Lien`/`URL`/`Link`, `ID` (the row's id), `Post ID` (the published
       post's), `Compte`/`Account`. `columns` names any other. Without a date column the error
       lists the header's columns.
-    - **Dates** are day first (`12/11/2026`; `month_first = true` for US sheets) or written
+    - **Dates** are day first (`12/11/2026`; `month_first = true` for US sheets: a date that reads
+      only the other way round, `11/18/2026`, fails the whole file, since `11/05/2026` would be
+      read wrong) or written
       out (`2026-11-12`, `12 nov. 2026`, `mardi 12 novembre`, `Nov 12, 2026`), or workbook dates;
       a date without a year takes the year (of the three around the run's period) that puts it
       nearest the period reported on, and a weekday written with it must match. The time may be in the date
@@ -352,8 +354,23 @@ class CalendarRows:
                                 "in `columns`")
         return matches[0]
 
+    def _check_day_month_order(self) -> None:
+        """A numeric date that reads only with day and month swapped fails the whole file, even
+        with ``on_error = "skip"``: the dates before it that read both ways would be wrong."""
+        position = self.positions["date"]
+        for row in self.sheet.rows:
+            value = self._value(row, "date")
+            if value and swapped_order(value, self.options.month_first):
+                order, option = (("month first", "month_first = false") if self.options.month_first
+                                 else ("day first", "month_first = true"))
+                raise DataFileError(
+                    f'{self.sheet.file}, {self.sheet.cell_place(row, position)}: "{value}" does not read {order}, '
+                    f"so day and month are the other way round in this sheet, and its dates that read both ways "
+                    f"(such as 05/11) would be wrong; set {option}")
+
     def items(self) -> list[dict[str, Any]]:
         """The calendar items of every row, after reporting bad rows (``on_error``) and warning of skipped ones."""
+        self._check_day_month_order()
         items: list[dict[str, Any]] = []
         ids: dict[str, SheetRow] = {}
         for row in self.sheet.rows:

@@ -154,6 +154,18 @@ def read_date(text: str, month_first: bool = False, excel_serials: bool = False)
     return _worded_date(value, text)
 
 
+def swapped_order(text: str, month_first: bool) -> bool:
+    """Whether ``text`` is a numeric date that reads only with day and month the other way round
+    (``11/18/2026`` read day first): in a column of such dates, those that read both ways
+    (``11/05/2026``) would be read wrong, so the whole column's order is in question."""
+    match = _NUMERIC.match(plain(text))
+    if not match:
+        return False
+    first, second = int(match["first"]), int(match["second"])
+    day, month = (second, first) if month_first else (first, second)
+    return month > 12 and day <= 12
+
+
 def _worded_date(value: str, text: str) -> WrittenDate:
     """``mardi 12 novembre 2026 à 10h``, ``Tuesday, November 12 at 9:30 AM``, ``12 nov.``."""
     tokens = [t for t in _WORD.findall(value) if t not in (".", ",", "le", "the", "'")]
