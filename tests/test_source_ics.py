@@ -159,6 +159,15 @@ def test_a_google_export_zip_says_to_unzip_it(tmp_path):
         in str(caught.value)
 
 
+def test_a_line_that_is_no_property_is_said(tmp_path):
+    (tmp_path / "c.ics").write_text("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nDTSTART:20261027T100000Z\n"
+                                    "SUMMARY Portrait d'artisane\nEND:VEVENT\nEND:VCALENDAR\n", encoding="utf-8")
+    items, ctx = fetch(tmp_path, path="c.ics")
+    assert [(i["item_id"], i["title"]) for i in items] == [("x", None)]
+    assert ctx.problems == ["c.ics, line 6: \"SUMMARY Portrait d'artisane\" is no property (NAME:value), ignored: the "
+                            "event it belongs to may lack its title or another field; export the calendar again"]
+
+
 def test_a_cut_file_names_the_block_never_closed(tmp_path):
     text = (FIXTURES / OUTLOOK).read_bytes().decode("utf-8")
     (tmp_path / "c.ics").write_text(text[:text.index("END:VEVENT")], encoding="utf-8", newline="")

@@ -224,6 +224,9 @@ class CalendarEvents:
         self.where, self.options, self.ctx, self.tz, self.source_id = where, options, ctx, tz, source_id
         self.text = _decoded(data, where)
         self.event_lines = _checked_structure(self.text, where)
+        for number, line in _lines_without_a_value(self.text)[:5]:
+            ctx.warn(f"{where.name}, line {number}: {line[:60]!r} is no property (NAME:value), ignored: the "
+                     "event it belongs to may lack its title or another field; export the calendar again")
         self.pillars = {plain(p): p for p in options.pillars}
 
     def items(self) -> list[dict[str, Any]]:
@@ -428,6 +431,13 @@ def _checked_structure(text: str, where: Path) -> list[tuple[int, int]]:
         raise DataFileError(f"{where}, line {number}: BEGIN:{block} is never closed (no END:{block}): the file "
                             "is cut (an interrupted download?); export the calendar again")
     return events
+
+
+def _lines_without_a_value(text: str) -> list[tuple[int, str]]:
+    """Content lines (not a folded line's continuation) without the colon of ``NAME:value``,
+    with their numbers: icalendar skips them, so say so."""
+    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)
+            if line.strip() and line[:1] not in (" ", "\t") and ":" not in line]
 
 
 def _remove(calendar: Any, event: Any) -> None:
