@@ -21,7 +21,7 @@ from cmflow.builtin.sources.ics import IcsOptions, IcsSource
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.planned_days import is_whole_day
 from cmflow.http import AuthExpired, make_client
-from cmflow.testing import Reply, VirtualTime, registered_plugin, replay_server  # noqa: F401
+from cmflow.testing import Reply, VirtualTime, registered_plugin, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
 
 from source_helpers import error_texts
@@ -223,6 +223,28 @@ def test_url_options_webcal_is_https_and_http_needs_the_private_network_option()
         IcsOptions(url="http://calendar.example.com/a.ics")
     with pytest.raises(pydantic.ValidationError, match="give the calendar's path"):
         IcsOptions(path="a.ics", url="https://calendar.example.com/a.ics")
+
+
+def test_an_address_on_the_local_network_is_refused_unless_allowed():
+    source = IcsSource(IcsOptions(url="https://127.0.0.1:8443/calendar.ics"), entry_id="cal")
+    [(key, problem)] = source.check(None)
+    assert key == "url" and "allow_private_network = true" in problem
+    allowed = IcsSource(IcsOptions(url="https://127.0.0.1:8443/calendar.ics", allow_private_network=True),
+                        entry_id="cal")
+    assert allowed.check(None) == []
+
+
+def test_a_workflow_reads_the_address_from_the_environment(tmp_path, replay_server, store_url, monkeypatch):
+    url = serve(replay_server, Reply(body=(FIXTURES / OUTLOOK).read_bytes(), headers={"Content-Type": "text/calendar"}))
+    monkeypatch.setenv("EDITORIAL_ICS", url)
+    path = tmp_path / "w.toml"
+    path.write_text('[workflow]\nname = "Cal"\ntimezone = "Europe/Paris"\nperiod = "2026-10-19..2026-11-01"\n'
+                    '[[sources]]\nplugin = "ics"\nid = "agenda"\nurl = "${env:EDITORIAL_ICS}"\n'
+                    'allow_private_network = true\n', encoding="utf-8")
+    with registered_plugin(ics):
+        result = run_workflow_file(path, store_url=store_url, dry_run=True)
+    planned = sorted(result.records["calendar_item"]["planned_at"].to_list())
+    assert planned == [utc(2026, 10, 21, 10, 0), utc(2026, 10, 28, 23, 0)]
 
 
 def test_a_url_written_in_the_workflow_file_is_refused(tmp_path):
