@@ -81,7 +81,15 @@ class IcsOptions(PluginOptions):
     @field_validator("url")
     @classmethod
     def _fetchable(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:
-        return None if value is None else SecretStr(calendar_address(value.get_secret_value()))
+        """An https address; masked in every message as read (``${env:NAME}`` masks the value it
+        gives, and a webcal:// address becomes another string)."""
+        if value is None:
+            return None
+        from cmflow import mark_secret
+
+        address = calendar_address(value.get_secret_value())
+        mark_secret(address)
+        return SecretStr(address)
 
     @field_validator("constants")
     @classmethod
