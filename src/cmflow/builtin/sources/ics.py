@@ -267,7 +267,10 @@ class CalendarEvents:
         """Events without a DTSTART, or with one that is no date: bad rows (and out of the calendar)."""
         bad = []
         events = [c for c in calendar.walk("VEVENT")]
-        for event, (begin, end) in zip(events, self.event_lines):
+        # The parser walks events in file order, as the structure check found their lines; should
+        # the two ever disagree (an event nested where none belongs), the error names the line 1.
+        lines = self.event_lines if len(self.event_lines) == len(events) else [(1, 1)] * len(events)
+        for event, (begin, end) in zip(events, lines):
             start = event.get("DTSTART")
             problem = None
             if start is None:
