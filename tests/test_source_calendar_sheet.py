@@ -201,6 +201,14 @@ def test_no_date_column_is_one_error_listing_the_header(tmp_path):
     assert "Traceback" not in message
 
 
+def test_a_legend_naming_the_date_above_the_header_is_not_the_header(tmp_path):
+    (tmp_path / "c.csv").write_text("Date :;01/10/2026;\nClient :;Maison Lumière;\n\nDate;Réseau;Titre\n"
+                                    "20/10/2026;IG;Un post\n", encoding="utf-8")
+    items, _ = fetch(tmp_path, path="c.csv")
+    assert [(i["planned_at"], i["platform"], i["title"]) for i in items] == [
+        (utc(2026, 10, 19, 22), "instagram", "Un post")]
+
+
 def test_header_row_counts_lines_of_the_file_blank_ones_too(tmp_path):
     (tmp_path / "c.csv").write_text("Planning\n\nDate;Titre\n\n20/10/2026;Un post\n", encoding="utf-8")
     items, _ = fetch(tmp_path, path="c.csv", header_row=3)

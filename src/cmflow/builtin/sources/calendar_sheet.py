@@ -58,8 +58,8 @@ class CalendarSheetOptions(PluginOptions):
                                    "over it.", examples=["cp1252"])
     header_row: Optional[int] = Field(
         None, ge=1, le=1000, description="Line (CSV) or row (workbook) of the column names, counted from 1. "
-        "Default: the first of the first 30 holding a date column (see the page: the names looked for), so "
-        "title lines above the header are skipped.", examples=[3])
+        "Default: the first of the first 30 holding a date column and another column cmflow knows (see the "
+        "page: the names looked for), so title lines and legends above the header are skipped.", examples=[3])
     columns: dict[str, str] = Field(
         default_factory=dict, description="Field -> the sheet's column name, for columns cmflow does not "
         "recognise by name. Fields: date, time, title, platform, account, format, pillar, campaign, status, "
@@ -264,11 +264,18 @@ def _header_at(records: list[tuple[int, list[str]]], options: CalendarSheetOptio
     if options.header_row is not None:
         return next((i for i, (number, _) in enumerate(records) if number == options.header_row), None)
     wanted = options.columns.get("date")
+    known = {header_key(n) for n in options.columns.values()} | {
+        n for field, names in SHEET_FIELDS.items() if field != "date" for n in names}
+    dated = []
     for index, (_, cells) in enumerate(records[:HEADER_SEARCH_ROWS]):
         keys = [header_key(c) for c in cells]
         if (header_key(wanted) in keys) if wanted else any(k in SHEET_FIELDS["date"] for k in keys):
-            return index
-    return None
+            if sum(1 for k in keys if k in known) >= 1:
+                return index
+            dated.append(index)
+    # A row naming the date alone ("Date :" then the day the sheet was exported) is a legend
+    # above the header when a lower row names other columns too; else it is the header.
+    return dated[0] if dated else None
 
 
 def _no_date_column(path: Path, records: list[tuple[int, list[str]]], place: str,
