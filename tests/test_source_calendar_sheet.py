@@ -176,8 +176,9 @@ def test_english_workbook_with_excel_dates_and_times(tmp_path):
         ("CAL-101", utc(2026, 10, 23, 8, 0), "instagram", "carousel", "scheduled"),
         # 26 Oct 17:45 in one date-time cell, winter time: 16:45 UTC.
         ("CAL-102", utc(2026, 10, 26, 16, 45), "linkedin", "text", "approved"),
-        # "Nov 2, 2026" typed as text, "9:30 PM": 21:30 winter time, 20:30 UTC.
-        ("CAL-103", utc(2026, 11, 2, 20, 30), "youtube", "reel", "idea"),
+        # "Nov 2, 2026" typed as text, "9:30 PM": 21:30 winter time, 20:30 UTC. Shorts are videos, as
+        # the youtube source reads them.
+        ("CAL-103", utc(2026, 11, 2, 20, 30), "youtube", "video", "idea"),
         # A date cell without a time: the whole day 28 Oct, from 00:00 Paris (UTC+1), 23:00 UTC the day before.
         ("CAL-104", utc(2026, 10, 27, 23, 0), "x", "link", "published"),
         # 46320 days after 1899-12-30 is 2026-10-25, the day the clocks go back: 14:00 is UTC+1, 13:00 UTC.

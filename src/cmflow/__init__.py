@@ -30,9 +30,9 @@ _PUBLIC = {
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening",
-    "language_code": "foundation.language_codes",
-    # editorial calendars: the names people give platforms, formats and statuses, and plans for a day
-    "platform_of": "foundation.platform_names", "format_of": "foundation.format_names",
+    "language_code": "foundation.language_codes", "platform_of": "foundation.platform_names",
+    # editorial calendars: the names people give formats and statuses, and plans for a day
+    "format_of": "foundation.format_names",
     "status_of": "foundation.calendar_statuses", "CALENDAR_STATUSES": "foundation.calendar_statuses",
     "whole_day_instant": "foundation.planned_days", "is_whole_day": "foundation.planned_days",
     "whole_day_plan": "foundation.planned_days",

@@ -20,10 +20,11 @@ _NAMES: dict[str, str] = {
     "visuels": "image", "visual": "image", "picture": "image", "post image": "image", "single image": "image",
     "illustration": "image", "infographie": "image", "infographic": "image", "ig image": "image",
     # video
+    # YouTube Shorts and TikTok videos are posts of format video (as the youtube and tiktok sources read them)
     "video": "video", "videos": "video", "film": "video", "clip": "video", "live": "video",
-    # reel (Instagram and Facebook Reels, YouTube Shorts, TikTok videos are short vertical videos)
-    "reel": "reel", "reels": "reel", "ig reel": "reel", "short": "reel", "shorts": "reel",
-    "video courte": "reel", "short video": "reel", "short-form video": "reel",
+    "short": "video", "shorts": "video", "video courte": "video", "short video": "video",
+    # reel: Instagram and Facebook Reels
+    "reel": "reel", "reels": "reel", "ig reel": "reel", "fb reel": "reel",
     # carousel
     "carousel": "carousel", "carrousel": "carousel", "carousels": "carousel", "carrousels": "carousel",
     "album": "carousel", "diaporama": "carousel", "ig carousel": "carousel", "document": "carousel",
