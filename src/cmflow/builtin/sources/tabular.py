@@ -392,6 +392,8 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
         empty = text.is_null() | (text == "")
         if field.type == "int":
             value, field_checks = _count(text, options, field.name)
+        elif _is_duration(field, kind):
+            value, field_checks = _duration(text, options)
         elif field.type == "float":
             value, field_checks = _decimal(text, options, field.name)
         elif field.type == "datetime":
@@ -855,6 +857,32 @@ def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.
               *[(value.is_null() & flag, problem) for flag, problem in _not_a_number(text, options, field)],
               (value.is_not_null() & ~value.is_finite(), "is not a finite number")]
     return value, checks
+
+
+DURATION_FIELDS = {"time_entry": ("hours",)}
+"""Fields read as time spent in any form trackers write (02:30:00, 2,5, 2h30, PT2H30M), not as
+plain numbers (:mod:`cmflow.foundation.tracked_time`)."""
+
+
+def _is_duration(field: Any, kind: Any) -> bool:
+    return field.name in DURATION_FIELDS.get(kind.name, ())
+
+
+def _duration(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
+    """Hours spent: a number as the file's `decimal` and `thousands` write it (1.234,5 with
+    thousands = "."), else any form :func:`hours_of` reads (02:30:00, 2,5, 2h30, PT2H30M)."""
+    import polars as pl
+
+    from cmflow.foundation.tracked_time import ACCEPTED_FORMS, hours_or_none
+
+    number = _number_text(text, options).cast(pl.Float64, strict=False)
+    number = pl.when(number.is_finite()).then(number)
+    value = pl.coalesce(number, text.map_elements(hours_or_none, return_dtype=pl.Float64, skip_nulls=True))
+    misgrouped, problem = _misgrouped(text, options)
+    return value, [(number.is_not_null() & misgrouped, problem),
+                   (text.str.contains(r"^\s*[-\u2212]") | (value < 0),
+                    f"is a negative duration: time spent is 0 or more (write it as {ACCEPTED_FORMS})"),
+                   (value.is_null(), f"is not a duration: write it as {ACCEPTED_FORMS}")]
 
 
 def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,
