@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-ACCEPTED_FORMS = ("02:30:00, 2:30, 150:00:00 (hours:minutes[:seconds]), 2.5 or 2,5 (hours), 2h30, 2 h 30, "
+DURATION_FORMS = ("02:30:00, 2:30, 150:00:00 (hours:minutes[:seconds]), 2.5 or 2,5 (hours), 2h30, 2 h 30, "
                   "2h30m, 1h 05min, 45 min, 90m, or ISO 8601 PT2H30M")
 """The forms :func:`hours_of` reads, as messages list them."""
 
@@ -35,10 +35,10 @@ def hours_of(text: str) -> float:
     cleaned = _SPACES.sub(" ", str(text)).strip()
     if cleaned.startswith(("-", "\u2212")):
         raise ValueError(f"{text!r} is a negative duration: time spent is 0 or more; write it as "
-                         f"{ACCEPTED_FORMS}")
+                         f"{DURATION_FORMS}")
     hours = _read(cleaned)
     if hours is None:
-        raise ValueError(f"{text!r} is not a duration; write it as {ACCEPTED_FORMS}")
+        raise ValueError(f"{text!r} is not a duration; write it as {DURATION_FORMS}")
     return hours
 
 

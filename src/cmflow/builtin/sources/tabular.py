@@ -873,7 +873,7 @@ def _duration(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", list
     thousands = "."), else any form :func:`hours_of` reads (02:30:00, 2,5, 2h30, PT2H30M)."""
     import polars as pl
 
-    from cmflow.foundation.tracked_time import ACCEPTED_FORMS, hours_or_none
+    from cmflow import DURATION_FORMS, hours_or_none
 
     number = _number_text(text, options).cast(pl.Float64, strict=False)
     number = pl.when(number.is_finite()).then(number)
@@ -881,8 +881,8 @@ def _duration(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", list
     misgrouped, problem = _misgrouped(text, options)
     return value, [(number.is_not_null() & misgrouped, problem),
                    (text.str.contains(r"^\s*[-\u2212]") | (value < 0),
-                    f"is a negative duration: time spent is 0 or more (write it as {ACCEPTED_FORMS})"),
-                   (value.is_null(), f"is not a duration: write it as {ACCEPTED_FORMS}")]
+                    f"is a negative duration: time spent is 0 or more (write it as {DURATION_FORMS})"),
+                   (value.is_null(), f"is not a duration: write it as {DURATION_FORMS}")]
 
 
 def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,
