@@ -106,3 +106,28 @@ def test_a_negative_duration_is_a_bad_row_and_skip_leaves_it_out(tmp_path: Path)
     with pytest.raises(DataFileError, match="line 2.*negative duration"):
         fetch_time_entries(tmp_path, path="time.csv")
     assert fetch_time_entries(tmp_path, path="time.csv", on_error="skip")["hours"].to_list() == [1.0]
+
+
+def test_the_xlsx_source_reads_duration_cells(tmp_path: Path) -> None:
+    """A sheet's [h]:mm:ss cell holds a fraction of days (02:30:00 is 0.104166...): its hours, not
+    0.104 hours and not an error; a plain number stays hours."""
+    import openpyxl
+    from datetime import time, timedelta
+
+    from cmflow.builtin.sources.xlsx_source import XlsxSource
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["date", "hours"])
+    sheet.append(["2026-11-17", time(2, 30)])
+    sheet.append(["2026-11-18", timedelta(hours=26, minutes=15)])  # over a day: [h]:mm:ss
+    sheet.append(["2026-11-19", 0.75])
+    sheet.append(["2026-11-20", "1h 05min"])
+    sheet["B2"].number_format = "hh:mm:ss"
+    sheet["B3"].number_format = "[h]:mm:ss"
+    book.save(tmp_path / "temps.xlsx")
+    source = XlsxSource(XlsxSource.Options(path="temps.xlsx", record="time_entry"), entry_id="time")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("test.time"), [])
+    (table,) = list(source.fetch(ctx))
+    assert table.conformed()["hours"].to_list() == pytest.approx([2.5, 26.25, 0.75, 1 + 5 / 60])

@@ -877,12 +877,28 @@ def _duration(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", list
 
     number = _number_text(text, options).cast(pl.Float64, strict=False)
     number = pl.when(number.is_finite()).then(number)
-    value = pl.coalesce(number, text.map_elements(hours_or_none, return_dtype=pl.Float64, skip_nulls=True))
+    value = pl.coalesce(number, _workbook_duration(text),
+                        text.map_elements(hours_or_none, return_dtype=pl.Float64, skip_nulls=True))
     misgrouped, problem = _misgrouped(text, options)
     return value, [(number.is_not_null() & misgrouped, problem),
                    (text.str.contains(r"^\s*[-\u2212]") | (value < 0),
                     f"is a negative duration: time spent is 0 or more (write it as {DURATION_FORMS})"),
                    (value.is_null(), f"is not a duration: write it as {DURATION_FORMS}")]
+
+
+EXCEL_DAY_ZERO = datetime(1899, 12, 31)
+"""A workbook's duration cell ([h]:mm:ss) holds a fraction of days, which the reader gives as a
+date-time from this day (02:30:00 is 1899-12-31 02:30:00, 26:15:00 is 1900-01-01 02:15:00)."""
+
+
+def _workbook_duration(text: "pl.Expr") -> "pl.Expr":
+    """The hours of a workbook's duration cell, read as a date-time from :data:`EXCEL_DAY_ZERO`
+    (up to 1900-02-28: Excel's calendar has a false 29 February 1900 after it); None otherwise."""
+    import polars as pl
+
+    moment = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+    in_range = moment.is_between(pl.lit(EXCEL_DAY_ZERO), pl.lit(datetime(1900, 2, 28, 23, 59, 59)))
+    return pl.when(in_range).then((moment - pl.lit(EXCEL_DAY_ZERO)).dt.total_microseconds() / 3_600_000_000)
 
 
 def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,
