@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 CLOCKIFY = Platform("clockify", "Clockify", requests_per_second=10.0, burst=10,
                     renew_hint="generate a new API key in Clockify's Profile settings > API")
-"""Clockify allows 50 requests per second per workspace with an API key: a fifth of it."""
+"""Clockify limits requests per second per workspace: 10 a second stays well under it."""
 
 
 class ClockifyOptions(TrackerOptions):

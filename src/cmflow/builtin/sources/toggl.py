@@ -134,9 +134,9 @@ class TogglSource(Source):
                 raise _odd(toggl, f"POST {path} answered no list of rows")
             yield from (row for row in rows if isinstance(row, dict))
             following = {field: answer.headers.get(header) for field, header in NEXT_PAGE_HEADERS.items()}
-            if not following["first_id"] or not rows:
+            if not (following["first_id"] or following["first_row_number"]) or not rows:
                 return
-            body = {**body, **{field: int(value) for field, value in following.items() if value}}
+            body = {**body, **{field: int(value) for field, value in following.items() if value and value.isdigit()}}
         raise _odd(toggl, f"POST {path} gave more than 10,000 pages: shorten the period")
 
     def _listed(self, toggl: "PlatformSession", path: str, paged: bool = False) -> list[dict[str, Any]]:
