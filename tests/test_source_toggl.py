@@ -111,3 +111,45 @@ def test_the_quota_still_used_up_after_the_waits_is_an_error(replay_server) -> N
     replay_server.add("GET", f"{WORKSPACE}/projects", *load_replies(FIXTURES / "error_402_quota.json"), repeat=True)
     with pytest.raises(RateLimited):
         fetch(replay_server)
+
+
+def test_a_run_reads_the_token_from_the_environment_and_never_shows_it(replay_server, tmp_path, monkeypatch,
+                                                                       caplog) -> None:
+    from cmflow.builtin.sources import toggl as toggl_module
+    from cmflow.testing import registered_plugin, run_workflow_file
+
+    monkeypatch.setenv("TOGGL_API_TOKEN", TOKEN)
+    script(replay_server)
+    workflow = tmp_path / "effort.toml"
+    workflow.write_text(f"""
+[workflow]
+name = "Effort"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[production]
+currency = "EUR"
+rates = {{ "Léa Martin" = 50.0, "Hugo Bernard" = 40.0 }}
+
+[[sources]]
+id = "time"
+plugin = "toggl"
+workspace_id = 1234567
+token = "${{env:TOGGL_API_TOKEN}}"
+base_url = "{replay_server.url}"
+allow_private_network = true
+page_size = 2
+""", encoding="utf-8")
+    with registered_plugin(toggl_module):
+        result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db", dry_run=True)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    entries = result.records["time_entry"]
+    assert entries["hours"].sum() == 8.5
+    assert [m for m in (r.getMessage() for r in caplog.records) if TOKEN in m] == []
+    # Priced by the workflow's rates where Toggl gives no amount: 112.50 (Toggl's own) + 4.25 h x 50
+    # + (1 + 0.75) h x 40 = 112.5 + 212.5 + 70 = 395
+    from cmflow.foundation.production import Production
+
+    rates = Production(rates={"Léa Martin": 50.0, "Hugo Bernard": 40.0})
+    assert entries.select(rates.priced_hours())["cost"].sum() == 395.0
