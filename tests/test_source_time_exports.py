@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -53,6 +53,11 @@ def test_toggl_detailed_report() -> None:
     # Amount (EUR): 112.50 is the cost; 0.00 and empty leave the cost to the workflow's rates
     assert frame["cost"].to_list() == [112.5, None, None, None]
     assert frame["entry_id"].null_count() == 4  # the export has no ids
+    # Start date + Start time, in the workflow's time zone (Paris, UTC+1 in November)
+    assert frame["started_at"].to_list() == [datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 18, 13, 0, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 19, 21, 30, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)]
 
 
 def test_task_type_and_campaign_from_other_places() -> None:
@@ -73,6 +78,8 @@ def test_clockify_saved_by_french_excel_bom_semicolons_decimal_commas_day_first(
     assert frame["task_type"].to_list() == [None, "visual", "short video"]
     assert frame["task"].to_list() == ["Stories\nsemaine 47", "Shooting bûche", "Script reel; v2"]
     assert frame["client"].to_list() == ["Atelier Nuit", "Maison Lumen", "Atelier Nuit"]
+    # Start Date + Start Time (24-hour, day first): 10:00, 09:00, 14:00 in Paris
+    assert [t.hour for t in frame["started_at"]] == [9, 8, 13]
     assert problems == []
 
 
@@ -81,6 +88,9 @@ def test_clockify_us_dates_month_first() -> None:
     assert frame["date"].to_list() == [date(2026, 11, 3), date(2026, 11, 18)]  # 11/18 settles it
     assert frame["hours"].to_list() == [3.5, 2.1]  # 03:30:00, 02:06:00
     assert frame["cost"].to_list() == [157.5, 94.5]  # Billable Amount (USD)
+    # 09:00 AM and 02:00 PM in Paris
+    assert frame["started_at"].to_list() == [datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 18, 13, 0, tzinfo=timezone.utc)]
 
 
 def test_clockify_dates_that_read_both_ways(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions,
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
+from cmflow.builtin.sources.export_formats.format import joined_column
 from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RowPlaces, parse_records
 
 if TYPE_CHECKING:
@@ -239,6 +240,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     mapping = mapping_options(path, table, options)
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)
+        raw = with_joined_columns(raw, table.format)
         if table.format.date_order_chosen_by_user:
             mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     else:
@@ -309,6 +311,21 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
                  "where = { account = ... }")
 
 
+def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
+    """The table with a column for each pair the format reads together (`Start date` and `Start
+    time`: "2026-11-17 09:00:00"), empty where either is."""
+    import polars as pl
+
+    pairs = [pair for pair in known.joined.values() if set(pair) <= set(raw.columns)]
+    if not pairs:
+        return raw
+    def joined(first: str, second: str) -> "pl.Expr":
+        day, time = (pl.col(c).cast(pl.String).str.strip_chars() for c in (first, second))
+        return pl.when((day != "") & (time != "")).then(day + " " + time).otherwise(pl.lit("")) \
+            .alias(joined_column((first, second)))
+    return raw.with_columns(joined(*pair) for pair in pairs)
+
+
 def chosen_places(known: ExportFormat, options: ExportOptions) -> dict[str, str]:
     """Time trackers: field -> the place it is read from (`task_type_from`, `campaign_from`),
     for the places the format has."""
@@ -360,8 +377,12 @@ def in_date_order(raw: "pl.DataFrame", path: Path, mapping: MappingOptions, know
                      "on this source")
     if order == "month_first":
         return mapping
-    swapped = [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in known.date_format]
-    return mapping.model_copy(update={"date_format": swapped})
+    def swapped(formats: tuple[str, ...]) -> list[str]:
+        return [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats]
+    update: dict[str, Any] = {"date_format": swapped(known.date_format)}
+    if known.datetime_format:
+        update["datetime_format"] = swapped(known.datetime_format)
+    return mapping.model_copy(update=update)
 
 
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
@@ -378,6 +399,9 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
                 continue
         columns[name] = names[0] if len(names) == 1 else names
     header_names = set(table.header)
+    for field, pair in known.joined.items():
+        if set(pair) <= header_names:
+            columns[field] = joined_column(pair)
     for field, place in chosen_places(known, options).items():
         if known.places[place] in header_names:
             columns[field] = known.places[place]

@@ -73,6 +73,9 @@ class ExportFormat:
     """The counters are those of the export's date range (YouTube Studio's table), not each
     record's lifetime totals at download time: two downloads of one post are then two different
     figures, and the newer one is no more right than the older."""
+    joined: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Field -> a day column and a time column read together as one date-time (Toggl's `Start
+    date` and `Start time`), in ``datetime_format``; left out when the file lacks either."""
     places: Mapping[str, str] = field(default_factory=dict)
     """Time trackers: place name (``tags``, ``task``, ``project``, ``client``) -> its column, from
     which the export source's `task_type_from` and `campaign_from` options choose."""
@@ -94,13 +97,20 @@ class ExportFormat:
         object.__setattr__(self, "constants", MappingProxyType(dict(self.constants)))
         object.__setattr__(self, "not_records", MappingProxyType(dict(self.not_records)))
         object.__setattr__(self, "places", MappingProxyType(dict(self.places)))
+        object.__setattr__(self, "joined", MappingProxyType(dict(self.joined)))
         object.__setattr__(self, "values", MappingProxyType({k: MappingProxyType(dict(v))
                                                              for k, v in self.values.items()}))
 
     def mapped_columns(self) -> set[str]:
         """Every column name this format reads."""
-        names = {name for value in self.columns.values() for name in _names(value)} | set(self.places.values())
+        names = {name for value in self.columns.values() for name in _names(value)} | set(self.places.values()) \
+            | {name for pair in self.joined.values() for name in pair}
         return names | ({self.account_column} if self.account_column else set())
+
+
+def joined_column(pair: tuple[str, str]) -> str:
+    """The name of the column two joined columns make, as messages show it."""
+    return f"{pair[0]} + {pair[1]}"
 
 
 def _names(value: ColumnChoice) -> tuple[str, ...]:

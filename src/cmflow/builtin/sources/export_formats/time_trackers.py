@@ -18,6 +18,11 @@ def _amount_columns(prefix: str) -> tuple[str, ...]:
     return (*(f"{prefix} ({code})" for code in CURRENCIES), f"{prefix} ()", prefix)
 
 
+CLOCKIFY_DATES = ("%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y", "%Y-%m-%d")
+"""Clockify's date formats, month first (day first is told from the file or `date_order`)."""
+CLOCKIFY_TIMES = ("%I:%M %p", "%H:%M", "%H:%M:%S", "%I:%M:%S %p")
+"""Clockify's time formats: 12-hour (02:00 PM, its default) or 24-hour, with or without seconds."""
+
 TOGGL_DETAILED = ExportFormat(
     name="toggl_detailed",
     title="Toggl Track: detailed report (CSV)",
@@ -35,6 +40,8 @@ TOGGL_DETAILED = ExportFormat(
         "cost": _amount_columns("Amount"),
     },
     optional=("client", "cost"),
+    joined={"started_at": ("Start date", "Start time")},
+    datetime_format=("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"),
     places={"tags": "Tags", "task": "Task", "project": "Project", "client": "Client"},
     list_places=("tags",),
     zero_is_missing=("cost",),
@@ -43,9 +50,9 @@ TOGGL_DETAILED = ExportFormat(
           "too: 150:00:00). `Tags` is a comma-separated list: the first tag is the task type by default. "
           "`Amount (EUR)` (the billable amount, in the workspace's currency; `Amount ()` without one) "
           "is the entry's cost; an amount of 0 or none (no billable rate, not billable) leaves the cost "
-          "to the workflow's rates. The export has no entry id (two equal rows are one entry) and "
-          "`Start time` is not read (the day is what periods need). `Email`, `Billable`, `End date`, "
-          "`End time` are not read.",
+          "to the workflow's rates. `Start date` and `Start time` give started_at, in the export's "
+          "time zone (the `timezone` option, default the workflow's). The export has no entry id (two "
+          "equal rows are one entry). `Email`, `Billable`, `End date`, `End time` are not read.",
 )
 
 CLOCKIFY_DETAILED = ExportFormat(
@@ -68,7 +75,9 @@ CLOCKIFY_DETAILED = ExportFormat(
     places={"tags": "Tags", "task": "Task", "project": "Project", "client": "Client"},
     list_places=("tags",),
     zero_is_missing=("cost",),
-    date_format=("%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y", "%Y-%m-%d"),
+    date_format=CLOCKIFY_DATES,
+    joined={"started_at": ("Start Date", "Start Time")},
+    datetime_format=tuple(f"{day} {time}" for day in CLOCKIFY_DATES for time in CLOCKIFY_TIMES),
     date_order_chosen_by_user=True,
     notes="Reports -> Detailed -> Export -> Save as CSV. `Start Date` is in the date format the user "
           "chose in Clockify (11/03/2026 month first by default, 03/11/2026 day first, or ISO): the "
@@ -76,8 +85,9 @@ CLOCKIFY_DETAILED = ExportFormat(
           "first, with a warning). `Duration (h)` (01:20:00, exact) is read, else `Duration (decimal)` (1.33, rounded to the hundredth). "
           "`Tags` is a comma-separated list: the first tag is the task type by default. `Billable "
           "Amount (EUR)` is the entry's cost; 0 (no billable rate, not billable) leaves the cost to the "
-          "workflow's rates. No entry id (two equal rows are one entry); `Start Time` (02:00 PM or "
-          "14:00), `Group`, `Email`, `Billable`, `Billable Rate` are not read.",
+          "workflow's rates. `Start Date` and `Start Time` (02:00 PM or 14:00) give started_at, in the "
+          "export's time zone (the `timezone` option). No entry id (two equal rows are one entry); "
+          "`Group`, `Email`, `Billable`, `Billable Rate` are not read.",
 )
 
 FORMATS = (TOGGL_DETAILED, CLOCKIFY_DETAILED)
