@@ -60,8 +60,8 @@ class ExportOptions(PluginOptions):
         None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
         "file: a file of another format is then an error.", examples=["tiktok_overview"])
     timezone: Optional[TimeZoneName] = Field(
-        None, description="Time zone of publish times written without an offset (every known export). "
-        "Default: the workflow's time zone.", examples=["Europe/Paris"])
+        None, description="Time zone of publish times and time trackers' start times written without an "
+        "offset (every known export). Default: the workflow's time zone.", examples=["Europe/Paris"])
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio's \"November 18\"). Without it, each "
