@@ -104,3 +104,19 @@ def test_429_is_retried(replay_server) -> None:
 def test_a_workspace_id_that_is_not_one_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError, match="workspace_id"):
         ClockifyOptions(workspace_id="Maison Lumen", api_key=KEY)
+
+
+def test_doctor_checks_the_key_and_the_workspace(replay_server) -> None:
+    import logging
+
+    from cmflow import FetchContext
+
+    replay_server.add("GET", "/api/v1/user", Reply(json={"id": CAMILLE, "name": "Camille Roux",
+                                                         "email": "camille@maisonlumen.test", "activeWorkspace": WS}))
+    replay_server.add("GET", f"/api/v1/workspaces/{WS}", Reply(json={"id": WS, "name": "Maison Lumen"}))
+    source = ClockifySource(ClockifyOptions(workspace_id=WS, api_key=KEY, base_url=replay_server.url,
+                                            allow_private_network=True), entry_id="clockify")
+    with virtual_client() as client:
+        ctx = FetchContext(*WINDOW, [WEEK], Path("."), logging.getLogger("test.clockify"), http_client=lambda: client)
+        (row,) = source.check_credentials(ctx)
+    assert (row.status, row.token_valid, row.account) == ("ok", True, f"Maison Lumen ({WS}), as Camille Roux")

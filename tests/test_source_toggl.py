@@ -12,7 +12,7 @@ import pytest
 from cmflow import Period
 from cmflow.builtin.sources.toggl import TogglOptions, TogglSource
 from cmflow.http import AuthExpired, RateLimited
-from cmflow.testing import VirtualTime, load_replies, replay_server  # noqa: F401
+from cmflow.testing import Reply, VirtualTime, load_replies, replay_server  # noqa: F401
 from source_helpers import error_texts, fetch_records, virtual_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "toggl"
@@ -153,3 +153,25 @@ page_size = 2
 
     rates = Production(rates={"Léa Martin": 50.0, "Hugo Bernard": 40.0})
     assert entries.select(rates.priced_hours())["cost"].sum() == 395.0
+
+
+def test_doctor_checks_the_token_and_the_workspace(replay_server) -> None:
+    import logging
+
+    from cmflow import FetchContext
+
+    replay_server.add("GET", "/api/v9/me", Reply(json={"id": 9001, "email": "lea@maisonlumen.test",
+                                                       "fullname": "Léa Martin", "default_workspace_id": 1234567}))
+    replay_server.add("GET", WORKSPACE, Reply(json={"id": 1234567, "name": "Maison Lumen Studio"}))
+    source = TogglSource(TogglOptions(workspace_id=1234567, token=TOKEN, base_url=replay_server.url,
+                                      allow_private_network=True), entry_id="toggl")
+    with virtual_client() as client:
+        ctx = FetchContext(*WINDOW, [WEEK], Path("."), logging.getLogger("test.toggl"), http_client=lambda: client)
+        (row,) = source.check_credentials(ctx)
+    assert (row.status, row.token_valid) == ("ok", True)
+    assert row.account == "Maison Lumen Studio (1234567), as Léa Martin"
+    replay_server.add("GET", "/api/v9/me", *load_replies(FIXTURES / "error_401.json"))
+    with virtual_client() as client:
+        ctx = FetchContext(*WINDOW, [WEEK], Path("."), logging.getLogger("test.toggl"), http_client=lambda: client)
+        (row,) = source.check_credentials(ctx)
+    assert row.status == "fail" and TOKEN not in row.message

@@ -65,9 +65,7 @@ class ClockifySource(Source):
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: ClockifyOptions = self.options
-        clockify = ctx.http.session(CLOCKIFY, base_url=options.base_url, source=self.entry_id,
-                                    headers={"X-Api-Key": options.api_key.get_secret_value()},
-                                    allow_private_network=options.allow_private_network)
+        clockify = self._session(ctx)
         workspace = f"/api/v1/workspaces/{options.workspace_id}"
         names = {user["id"]: user.get("name") for user in self._pages(clockify, f"{workspace}/users", {})}
         zone = local_day_zone(options, ctx)
@@ -93,6 +91,33 @@ class ClockifySource(Source):
         if running:
             ctx.warn(running_timers_note(f"clockify source {self.entry_id!r}", running))
         yield RecordTable.from_rows("time_entry", rows)
+
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """``GET /api/v1/user`` (the key and whose it is) then ``GET /api/v1/workspaces/{id}``
+        (the workspace it opens): what ``cmflow doctor`` shows."""
+        from cmflow import CredentialCheck
+        from cmflow.http import PlatformError
+
+        clockify = self._session(ctx)
+        workspace_id = self.options.workspace_id
+        row = CredentialCheck.for_source(self, account=f"workspace {workspace_id}")
+        row.expiry(None, clockify.client.clock(), renew=CLOCKIFY.renew_hint, note="never (until deleted)")
+        try:
+            user = clockify.get_json("/api/v1/user")
+            row.token_valid = True
+            workspace = clockify.get_json(f"/api/v1/workspaces/{workspace_id}")
+            name = workspace.get("name") if isinstance(workspace, dict) else None
+            owner = user.get("name") if isinstance(user, dict) else None
+            row.account = f"{name or 'workspace'} ({workspace_id})" + (f", as {owner}" if owner else "")
+        except PlatformError as exc:
+            row.failed(exc, clockify.client.clock())
+        return [row]
+
+    def _session(self, ctx: FetchContext) -> "PlatformSession":
+        options: ClockifyOptions = self.options
+        return ctx.http.session(CLOCKIFY, base_url=options.base_url, source=self.entry_id,
+                                headers={"X-Api-Key": options.api_key.get_secret_value()},
+                                allow_private_network=options.allow_private_network)
 
     def _pages(self, clockify: "PlatformSession", path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every item of a paged list, page by page until one comes back short."""

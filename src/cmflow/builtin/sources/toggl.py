@@ -112,6 +112,27 @@ class TogglSource(Source):
             ctx.warn(running_timers_note(f"toggl source {self.entry_id!r}", running))
         yield RecordTable.from_rows("time_entry", rows)
 
+    def check_credentials(self, ctx: FetchContext) -> list[Any]:
+        """``GET /api/v9/me`` (the token) then ``GET /api/v9/workspaces/{id}`` (the workspace it
+        opens): what ``cmflow doctor`` shows."""
+        from cmflow import CredentialCheck
+        from cmflow.http import PlatformError
+
+        toggl = self._session(ctx)
+        workspace_id = self.options.workspace_id
+        row = CredentialCheck.for_source(self, account=f"workspace {workspace_id}")
+        row.expiry(None, toggl.client.clock(), renew=TOGGL.renew_hint, note="never (until reset)")
+        try:
+            me = toggl.get_json("/api/v9/me")
+            row.token_valid = True
+            workspace = toggl.get_json(f"/api/v9/workspaces/{workspace_id}")
+            name = workspace.get("name") if isinstance(workspace, dict) else None
+            owner = me.get("fullname") if isinstance(me, dict) else None
+            row.account = f"{name or 'workspace'} ({workspace_id})" + (f", as {owner}" if owner else "")
+        except PlatformError as exc:
+            row.failed(exc, toggl.client.clock())
+        return [row]
+
     def _session(self, ctx: FetchContext) -> "PlatformSession":
         token = self.options.token.get_secret_value()
         basic = base64.b64encode(f"{token}:api_token".encode()).decode("ascii")
