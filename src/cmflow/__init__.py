@@ -30,7 +30,7 @@ _PUBLIC = {
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening",
-    "language_code": "foundation.language_codes",
+    "language_code": "foundation.language_codes", "platform_of": "foundation.platform_names",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
@@ -107,6 +107,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.names import closest
     from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.polarity import Polarity, change_tone
     from cmflow.foundation.records import (COUNTERS, POST_FORMATS, RECORD_KINDS, SENTIMENTS, TEXT_RECORD_KINDS,
                                            RecordTable, merged_records)
