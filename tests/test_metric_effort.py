@@ -1,0 +1,224 @@
+"""Effort and cost metrics through a real workflow run: hours, average task time, production cost,
+cost per post and per engagement, and campaign budgets with a threshold on them.
+
+The current period is the week of Monday 16 November 2026, the previous one the week before.
+Rates: Léa Martin 55 an hour, the designer role 45 (Hugo Petit is a designer); Zoé has no rate.
+Every expected figure below is worked out by hand from the CSVs, in the comments.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from cmflow.testing import run_workflow_file
+
+WORKFLOW = """
+[workflow]
+name = "Effort"
+period = "2026-11-16..2026-11-22"
+
+[[clients]]
+id = "maison-lumiere"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere"]
+
+[[clients]]
+id = "trailhead"
+name = "Trailhead Outfitters"
+language = "en"
+accounts = ["trailhead"]
+
+[production]
+currency = "EUR"
+rates = { "Léa Martin" = 55, designer = 45 }
+roles = { "Hugo Petit" = "designer" }
+budgets = { soldes-hiver = 1200, lancement-bougies = 200, trail-run = 500 }
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[sources]]
+id = "time"
+plugin = "csv"
+path = "time.csv"
+record = "time_entry"
+
+[[metrics]]
+plugin = "hours_spent"
+sources = ["time"]
+by = ["overall", "client", "campaign", "task_type", "person"]
+
+[[metrics]]
+plugin = "average_task_time"
+sources = ["time"]
+by = ["overall", "task_type"]
+
+[[metrics]]
+plugin = "production_cost"
+sources = ["time"]
+by = ["overall", "client", "campaign", "person"]
+
+[[metrics]]
+plugin = "cost_per_post"
+by = ["overall", "client", "campaign"]
+
+[[metrics]]
+plugin = "cost_per_engagement"
+by = ["overall", "client", "campaign"]
+
+[[metrics]]
+plugin = "budget_consumed"
+sources = ["time"]
+by = ["campaign"]
+since = "2026-10-01"
+
+[[triggers]]
+id = "over_budget"
+plugin = "threshold"
+metric = "budget_consumed"
+above = 100
+"""
+
+# Léa's two sittings on one article (the description differs by case and spaces only) are one
+# task of 4 h; Zoé's two entries without a description are two tasks. The 10 November entry is
+# in the previous week; the 5 October one in neither period, but after `since`, so in the spend.
+TIME = """date,task,task_type,person,campaign,client,hours
+2026-11-16,Article : bougies d'hiver,blog article,Léa Martin,soldes-hiver,Maison Lumière,2.5
+2026-11-17,  article : Bougies d'hiver ,blog article,Léa Martin,soldes-hiver,Maison Lumière,1.5
+2026-11-18,Teaser soldes,short video,Hugo Petit,soldes-hiver,Maison Lumière,6
+2026-11-19,Guide cadeaux,blog article,Léa Martin,lancement-bougies,maison-lumiere,4
+2026-11-20,,moderation,Zoé,trail-run,Trailhead Outfitters,1.5
+2026-11-21,,moderation,Zoé,trail-run,Trailhead Outfitters,0.5
+2026-11-10,Visuel soldes,visual,Hugo Petit,soldes-hiver,Maison Lumière,2
+2026-10-05,Shooting,visual,Hugo Petit,soldes-hiver,Maison Lumière,10
+2026-09-20,Repérage,visual,Hugo Petit,soldes-hiver,Maison Lumière,3
+"""
+
+# Interactions = likes + comments + shares + saves: p1 50, p2 20 (no shares reported: 0),
+# p3 120, t1 30; p0 (previous week) 9.
+POSTS = """platform,account,post_id,published_at,campaign,likes,comments,shares,saves
+instagram,maisonlumiere,p1,2026-11-17T10:00:00Z,soldes-hiver,40,5,3,2
+instagram,maisonlumiere,p2,2026-11-19T10:00:00Z,soldes-hiver,20,0,,0
+facebook,maisonlumiere,p3,2026-11-20T10:00:00Z,lancement-bougies,100,10,5,5
+instagram,trailhead,t1,2026-11-21T10:00:00Z,trail-run,25,5,0,0
+instagram,maisonlumiere,p0,2026-11-11T10:00:00Z,soldes-hiver,9,0,0,0
+"""
+
+DIMENSIONS = ("client", "campaign", "task_type", "person")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("effort")
+    (folder / "time.csv").write_text(TIME, encoding="utf-8")
+    (folder / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (folder / "effort.toml").write_text(WORKFLOW, encoding="utf-8")
+    return run_workflow_file(folder / "effort.toml", store_url=f"sqlite:///{folder / 'state.db'}")
+
+
+def cell(result, metric: str, period: str = "current", **dimensions: str) -> tuple:
+    """(value, unit, reason) of the one row of ``metric`` with exactly these dimensions."""
+    rows = result.measurements.filter((pl.col("metric") == metric) & (pl.col("period") == period))
+    for column in DIMENSIONS:
+        wanted = dimensions.get(column)
+        rows = rows.filter(pl.col(column) == wanted if wanted else pl.col(column).is_null())
+    [row] = rows.iter_rows(named=True)
+    value = None if row["value"] is None else round(row["value"], 4)
+    return value, row["unit"], row["reason"]
+
+
+def test_the_run_measures_every_effort_metric(result) -> None:
+    assert [s.id for s in result.stages if not s.ok] == []
+
+
+def test_hours_spent_per_breakdown(result) -> None:
+    # 2.5 + 1.5 + 6 + 4 + 1.5 + 0.5 = 16 h this week; 2 h the week before.
+    assert cell(result, "hours_spent") == (16.0, "hours", None)
+    assert cell(result, "hours_spent", "previous_period") == (2.0, "hours", None)
+    assert cell(result, "hours_spent", task_type="blog article")[0] == 8.0
+    assert cell(result, "hours_spent", task_type="short video")[0] == 6.0
+    assert cell(result, "hours_spent", task_type="moderation")[0] == 2.0
+    assert cell(result, "hours_spent", person="Léa Martin")[0] == 8.0
+    assert cell(result, "hours_spent", campaign="soldes-hiver")[0] == 10.0
+    # The tracker's client names are the clients' ids: "Maison Lumière" and "maison-lumiere" alike.
+    assert cell(result, "hours_spent", client="maison-lumiere")[0] == 14.0
+    assert cell(result, "hours_spent", client="trailhead")[0] == 2.0
+    # A kind of task not worked on in the previous week: 0 h, not "no value".
+    assert cell(result, "hours_spent", "previous_period", task_type="blog article") == (0.0, "hours", None)
+
+
+def test_average_task_time_adds_a_tasks_entries_up_before_averaging(result) -> None:
+    # Blog articles: bougies d'hiver 2.5 + 1.5 = 4 h (one task), guide cadeaux 4 h: 8 / 2 = 4 h.
+    assert cell(result, "average_task_time", task_type="blog article") == (4.0, "hours", None)
+    assert cell(result, "average_task_time", task_type="short video") == (6.0, "hours", None)
+    # Two entries without a description: two tasks, 2 h / 2.
+    assert cell(result, "average_task_time", task_type="moderation") == (1.0, "hours", None)
+    # Overall: 16 h over 5 tasks (not the 6 entries: 2.667, nor a mean of the types' averages).
+    assert cell(result, "average_task_time") == (3.2, "hours", None)
+    assert cell(result, "average_task_time", "previous_period", task_type="blog article") == (
+        None, "hours", "no time entries in this period")
+
+
+def test_production_cost_prices_hours_and_never_counts_unpriced_time_as_free(result) -> None:
+    # Léa 8 h x 55 = 440; Hugo 6 h x 45 (his role's rate) = 270.
+    assert cell(result, "production_cost", person="Léa Martin") == (440.0, "EUR", None)
+    assert cell(result, "production_cost", person="Hugo Petit") == (270.0, "EUR", None)
+    assert cell(result, "production_cost", client="maison-lumiere") == (710.0, "EUR", None)
+    # soldes-hiver: 137.5 + 82.5 + 270 = 490; lancement-bougies: 4 x 55 = 220.
+    assert cell(result, "production_cost", campaign="soldes-hiver")[0] == 490.0
+    assert cell(result, "production_cost", campaign="lancement-bougies")[0] == 220.0
+    # Zoé's 2 h have no rate: no cost for her, her client, her campaign, nor the whole.
+    unpriced = ("2.0 h of time has no rate (Zoé): add a rate for each person or their role, "
+                "or default_rate, to [production]")
+    for dimensions in ({}, {"person": "Zoé"}, {"client": "trailhead"}, {"campaign": "trail-run"}):
+        assert cell(result, "production_cost", **dimensions) == (None, "EUR", unpriced)
+    # The week before: Hugo's 2 h of visuals, 90.
+    assert cell(result, "production_cost", "previous_period") == (90.0, "EUR", None)
+
+
+def test_cost_per_post_is_a_ratio_of_sums(result) -> None:
+    # soldes-hiver: 490 / 2 posts = 245; lancement-bougies: 220 / 1; Maison Lumière: 710 / 3.
+    assert cell(result, "cost_per_post", campaign="soldes-hiver") == (245.0, "EUR", None)
+    assert cell(result, "cost_per_post", campaign="lancement-bougies") == (220.0, "EUR", None)
+    assert cell(result, "cost_per_post", client="maison-lumiere") == (236.6667, "EUR", None)
+    assert cell(result, "cost_per_post", client="trailhead")[2].startswith("2.0 h of time has no rate (Zoé)")
+    assert cell(result, "cost_per_post")[0] is None
+    # The week before: 90 / 1 post; lancement-bougies had neither.
+    assert cell(result, "cost_per_post", "previous_period", campaign="soldes-hiver")[0] == 90.0
+    assert cell(result, "cost_per_post", "previous_period", campaign="lancement-bougies")[2] == "no posts in this period"
+
+
+def test_cost_per_engagement(result) -> None:
+    # soldes-hiver: 490 / (50 + 20) = 7; lancement-bougies: 220 / 120; Maison Lumière: 710 / 190.
+    assert cell(result, "cost_per_engagement", campaign="soldes-hiver") == (7.0, "EUR", None)
+    assert cell(result, "cost_per_engagement", campaign="lancement-bougies")[0] == 1.8333
+    assert cell(result, "cost_per_engagement", client="maison-lumiere")[0] == 3.7368
+    assert cell(result, "cost_per_engagement", "previous_period", campaign="soldes-hiver")[0] == 10.0  # 90 / 9
+
+
+def test_budget_consumed_counts_the_spend_so_far(result) -> None:
+    # soldes-hiver since 1 October, up to 22 November: 10 + 2 + 6 h of Hugo's (810) + Léa's 4 h
+    # (220) = 1030 of 1200 = 85.83 %; the 20 September entry is before `since`.
+    assert cell(result, "campaign_spend", campaign="soldes-hiver") == (1030.0, "EUR", None)
+    assert cell(result, "campaign_budget", campaign="soldes-hiver") == (1200.0, "EUR", None)
+    assert cell(result, "budget_consumed", campaign="soldes-hiver") == (85.8333, "%", None)
+    # Up to 15 November: 450 + 90 = 540, 45 %.
+    assert cell(result, "budget_consumed", "previous_period", campaign="soldes-hiver")[0] == 45.0
+    # lancement-bougies: 220 of 200 = 110 %, over budget; nothing spent the week before: 0 %.
+    assert cell(result, "budget_consumed", campaign="lancement-bougies")[0] == 110.0
+    assert cell(result, "budget_consumed", "previous_period", campaign="lancement-bougies")[0] == 0.0
+    # trail-run: Zoé's time has no rate, so nothing says how much of its budget is gone.
+    value, unit, reason = cell(result, "budget_consumed", campaign="trail-run")
+    assert (value, unit) == (None, "%") and reason.startswith("2.0 h of time has no rate (Zoé)")
+
+
+def test_over_budget_fires_the_threshold(result) -> None:
+    [alert] = result.alerts
+    assert (alert.rule, alert.metric, alert.dimensions) == (
+        "over_budget", "budget_consumed", {"campaign": "lancement-bougies"})
+    assert alert.value == pytest.approx(110.0)
+    assert alert.summary == "Budget consumed is 110.00% for lancement-bougies, above 100.00%"
