@@ -222,3 +222,98 @@ def test_over_budget_fires_the_threshold(result) -> None:
         "over_budget", "budget_consumed", {"campaign": "lancement-bougies"})
     assert alert.value == pytest.approx(110.0)
     assert alert.summary == "Budget consumed is 110.00% for lancement-bougies, above 100.00%"
+
+
+def test_every_effort_measurement_has_its_polarity(result) -> None:
+    polarities = {name: result.workflow.polarity_of(name) for name in (
+        "hours_spent", "average_task_time", "production_cost", "cost_per_post", "cost_per_engagement",
+        "budget_consumed", "campaign_spend", "campaign_budget")}
+    assert polarities == {"hours_spent": "neutral", "average_task_time": "down", "production_cost": "down",
+                          "cost_per_post": "down", "cost_per_engagement": "down", "budget_consumed": "down",
+                          "campaign_spend": "down", "campaign_budget": "neutral"}
+
+
+# -- variations, each a workflow of its own ---------------------------------------------------
+
+def run(tmp_path, workflow: str, time: str, posts: str = POSTS):
+    (tmp_path / "time.csv").write_text(time, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(posts, encoding="utf-8")
+    (tmp_path / "w.toml").write_text(workflow, encoding="utf-8")
+    return run_workflow_file(tmp_path / "w.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def test_a_trackers_cost_wins_and_the_default_rate_prices_the_others(tmp_path) -> None:
+    workflow = WORKFLOW.replace('roles = { "Hugo Petit" = "designer" }',
+                                'roles = { "Hugo Petit" = "designer" }\ndefault_rate = 30')
+    # A cost column, given for the gift guide only (Toggl's billable amount).
+    header, *lines = TIME.splitlines()
+    time = "\n".join([f"{header},cost", *(line + (",150" if "Guide cadeaux" in line else ",") for line in lines)])
+    result = run(tmp_path, workflow, time)
+    # Léa: 4 h x 55 + her tracked 150 (not 4 x 55) = 370; Zoé: 2 h x 30 (the default rate) = 60.
+    assert cell(result, "production_cost", person="Léa Martin") == (370.0, "EUR", None)
+    assert cell(result, "production_cost", person="Zoé") == (60.0, "EUR", None)
+    # 137.5 + 82.5 + 270 + 150 + 60 = 700 over 4 posts.
+    assert cell(result, "production_cost") == (700.0, "EUR", None)
+    assert cell(result, "cost_per_post") == (175.0, "EUR", None)
+    # trail-run: 60 of 500 = 12 %.
+    assert cell(result, "budget_consumed", campaign="trail-run")[0] == 12.0
+
+
+def test_without_since_the_spend_counts_every_entry_up_to_the_periods_end(tmp_path) -> None:
+    result = run(tmp_path, WORKFLOW.replace('since = "2026-10-01"\n', ""), TIME)
+    # The 20 September entry too: 1030 + 3 h x 45 = 1165.
+    assert cell(result, "campaign_spend", campaign="soldes-hiver")[0] == 1165.0
+
+
+def test_time_naming_no_one_is_said_so(tmp_path) -> None:
+    time = TIME.replace("Teaser soldes,short video,Hugo Petit,", "Teaser soldes,short video,,")
+    result = run(tmp_path, WORKFLOW, time)
+    assert cell(result, "production_cost", campaign="soldes-hiver") == (
+        None, "EUR", "6.0 h of time has no rate (entries naming no one): add a rate for each person or "
+        "their role, or default_rate, to [production]")
+
+
+def test_budget_consumed_without_budgets_says_what_to_add(tmp_path) -> None:
+    result = run(tmp_path, WORKFLOW.replace("budgets = { soldes-hiver = 1200, lancement-bougies = 200, "
+                                            "trail-run = 500 }\n", ""), TIME)
+    [failed] = [s for s in result.stages if not s.ok]
+    assert (failed.id, failed.error) == ("budget_consumed", "budget_consumed: [production] gives no campaign "
+                                         "budget: add budgets = { <campaign> = <amount> } to [production]")
+    assert cell(result, "hours_spent")[0] == 16.0  # the other metrics are computed
+
+
+def test_a_wrong_since_is_said_at_its_key(tmp_path) -> None:
+    from cmflow.foundation.errors import WorkflowInvalid
+    from cmflow.workflow import load_workflow
+
+    (tmp_path / "time.csv").write_text(TIME, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "w.toml").write_text(WORKFLOW.replace('since = "2026-10-01"', 'since = "1er octobre"'),
+                                     encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(tmp_path / "w.toml")
+    assert [p.path for p in caught.value.problems] == ["metrics[5].since"]
+
+
+def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
+    """The command itself, in a process of its own, on the workflow with a console output."""
+    import os
+    import subprocess
+
+    from cmflow_command import CMFLOW
+
+    (tmp_path / "time.csv").write_text(TIME, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "w.toml").write_text(WORKFLOW + '\n[[outputs]]\nplugin = "console"\n', encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "200", "CMFLOW_STORE": f"sqlite:///{tmp_path / 'state.db'}"}
+    done = subprocess.run([*CMFLOW, "run", "w.toml"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    by_client = done.stdout[done.stdout.index("By client"):]
+    rows = {line.split("│")[1].strip(): [cell.split()[0] for cell in line.split("│")[2:-1] if cell.strip()]
+            for line in by_client.splitlines() if line.startswith("│")}
+    # hours, cost, cost per post (710 / 3), cost per engagement (710 / 190); Trailhead's cost is
+    # unknown (Zoé has no rate).
+    assert rows["maison-lumiere"] == ["14", "710", "237", "3.74"]
+    assert rows["trailhead"] == ["2", "–", "–", "–"]
+    assert "Budget consumed is 110.00% for lancement-bougies, above 100.00%" in done.stderr
