@@ -317,3 +317,25 @@ def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
     assert rows["maison-lumiere"] == ["14", "710", "237", "3.74"]
     assert rows["trailhead"] == ["2", "–", "–", "–"]
     assert "Budget consumed is 110.00% for lancement-bougies, above 100.00%" in done.stderr
+
+
+def test_without_by_each_metric_computes_its_own_default(tmp_path) -> None:
+    """Time entries have no account: the default ["overall", "account"] would be refused, so
+    each metric gives its own (overall; per task type; per campaign)."""
+    import re
+
+    workflow = re.sub(r'by = \[.*\]\n', "", WORKFLOW)
+    result = run(tmp_path, workflow, TIME)
+    assert [s.id for s in result.stages if not s.ok] == []
+    current = result.measurements.filter(pl.col("period") == "current")
+
+    def series(metric: str) -> list[dict]:
+        rows = current.filter(pl.col("metric") == metric).select("client", *DIMENSIONS[1:]).to_dicts()
+        return [{k: v for k, v in row.items() if v is not None} for row in rows]
+
+    assert series("hours_spent") == [{}]
+    assert series("cost_per_post") == [{}]
+    assert sorted(row["task_type"] for row in series("average_task_time")) == [
+        "blog article", "moderation", "short video", "visual"]
+    assert sorted(row["campaign"] for row in series("budget_consumed")) == [
+        "lancement-bougies", "soldes-hiver", "trail-run"]

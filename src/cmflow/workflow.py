@@ -688,6 +688,8 @@ class _Loader:
         except Exception as exc:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
+        if kind == "metric" and "by" not in common_raw:  # the metric's own default breakdowns
+            common = common.model_copy(update={"by": list(plugin.default_by)})
         self._check_input_files(path, options)
         self._check_web_addresses(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:

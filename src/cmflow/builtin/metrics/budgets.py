@@ -15,7 +15,7 @@ from pydantic import Field
 
 from cmflow import Metric, PluginOptions, UserFacingError, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.effort import cost_aggregations, priced_entries, unpriced_reason
+from cmflow.builtin.metrics.priced_time import cost_aggregations, priced_entries, unpriced_reason
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
@@ -48,6 +48,7 @@ class BudgetConsumed(Metric):
     description = "Share of each campaign's budget ([production.budgets]) spent so far, in %, with the spend and the budget."
     needs = ("time_entry",)
     groupings = ("campaign",)
+    default_by = ("campaign",)
     unit = "%"
     Options = BudgetOptions
 

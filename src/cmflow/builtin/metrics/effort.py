@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
+from cmflow.builtin.metrics.priced_time import cost_aggregations, priced_entries, unpriced_reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -37,41 +38,6 @@ TIME_GROUPINGS = ("overall", "client", "campaign", "task_type", "person")
 COST_RATIO_GROUPINGS = ("overall", "client", "campaign")
 """The breakdowns time entries and posts share: a post's campaign is its time entries' campaign."""
 NO_ENTRIES = "no time entries in this period"
-NO_PERSON = "(none)"
-"""The person breakdown of entries that name nobody (the measure stage's label)."""
-
-
-def priced_entries(data: "MetricInput", frame: "pl.LazyFrame") -> "pl.LazyFrame":
-    """``frame``'s time entries with their ``cost`` as [production] prices them (null when no
-    rate applies)."""
-    return frame.with_columns(data.production.priced_hours())
-
-
-def cost_aggregations() -> list["pl.Expr"]:
-    """Per group: the entries, their hours, their priced cost, and the hours and people no rate prices."""
-    import polars as pl
-
-    unpriced = pl.col("cost").is_null()
-    return [
-        pl.len().alias("entries"),
-        pl.col("hours").sum().alias("hours"),
-        pl.col("cost").sum().alias("cost"),
-        pl.when(unpriced).then(pl.col("hours")).sum().alias("unpriced_hours"),
-        pl.col("person").cast(pl.String).filter(unpriced).unique().sort().alias("unpriced_people"),
-    ]
-
-
-def unpriced_reason() -> "pl.Expr":
-    """Why a cost has no value: "3.5 h of time by Zoé has no rate: add ..."; null when every
-    hour is priced. Reads the columns :func:`cost_aggregations` makes."""
-    import polars as pl
-
-    people = (pl.col("unpriced_people").list.eval(
-        pl.when(pl.element() == NO_PERSON).then(pl.lit("entries naming no one")).otherwise(pl.element()))
-        .list.join(", "))
-    return (pl.when(pl.col("unpriced_hours").fill_null(0) > 0)
-            .then(pl.format("{} h of time has no rate ({}): add a rate for each person or their role, "
-                            "or default_rate, to [production]", pl.col("unpriced_hours").round(2), people)))
 
 
 def _cost_value() -> "pl.Expr":
@@ -96,6 +62,7 @@ class HoursSpent(Metric):
     description = "Hours of production time spent in the period, from time entries."
     needs = ("time_entry",)
     groupings = TIME_GROUPINGS
+    default_by = ("overall",)
     unit = "hours"
 
     def compute(self, data: MetricInput):
@@ -122,6 +89,7 @@ class AverageTaskTime(Metric):
     description = "Average hours per task (by task type: a blog article, a short video ...), from time entries."
     needs = ("time_entry",)
     groupings = ("overall", "client", "campaign", "task_type")
+    default_by = ("task_type",)
     unit = "hours"
 
     def compute(self, data: MetricInput):
@@ -158,6 +126,7 @@ class ProductionCost(Metric):
     description = "Cost of the period's production time (hours x hourly rates, or the tracker's cost)."
     needs = ("time_entry",)
     groupings = TIME_GROUPINGS
+    default_by = ("overall",)
     unit = "currency"
 
     def compute(self, data: MetricInput):
@@ -174,6 +143,7 @@ class _CostRatio(Metric):
     default_polarity = "down"
     needs = ("time_entry", "post")
     groupings = COST_RATIO_GROUPINGS
+    default_by = ("overall",)
     unit = "currency"
     denominator_name = ""
     """What the denominator counts, for the reason when it is 0 (``posts``, ``interactions``)."""
