@@ -339,3 +339,14 @@ def test_without_by_each_metric_computes_its_own_default(tmp_path) -> None:
         "blog article", "moderation", "short video", "visual"]
     assert sorted(row["campaign"] for row in series("budget_consumed")) == [
         "lancement-bougies", "soldes-hiver", "trail-run"]
+
+
+def test_a_budget_naming_a_campaign_no_entry_names_is_not_read_as_nothing_spent(tmp_path) -> None:
+    workflow = WORKFLOW.replace("budgets = { soldes-hiver = 1200,", 'budgets = { soldes_hiver = 1200, printemps = 300,')
+    result = run(tmp_path, workflow, TIME)
+    assert cell(result, "budget_consumed", campaign="soldes_hiver") == (
+        None, "%", "no time entry names campaign 'soldes_hiver' of [production.budgets]; did you mean "
+        "'soldes-hiver'? Write the campaign as the time entries do")
+    assert cell(result, "campaign_budget", campaign="soldes_hiver")[0] == 1200.0
+    # A campaign not started yet, whose name is like no other: nothing spent.
+    assert cell(result, "budget_consumed", campaign="printemps") == (0.0, "%", None)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, UserFacingError, hookimpl, measurement_rows, ratio
+from cmflow import Metric, PluginOptions, UserFacingError, closest, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.priced_time import cost_aggregations, priced_entries, unpriced_reason
 
@@ -39,7 +39,9 @@ class BudgetConsumed(Metric):
     as the sources go) up to the end of the period, each priced by its own ``cost`` or its
     person's rate. A campaign with time no rate prices has no spend and no percentage, with the
     reason (how many hours, whose, what to add). A campaign with a budget and no time yet has
-    spent 0. Over budget is above 100: a ``threshold`` trigger with ``above = 100`` tells.
+    spent 0, unless the time entries name a campaign close to it (``soldes_hiver`` budgeted,
+    ``soldes-hiver`` tracked): then a misspelling is more likely than a campaign not started,
+    and it has no value, with the closest name. Over budget is above 100: a ``threshold`` trigger with ``above = 100`` tells.
     """
 
     name = "budget_consumed"
@@ -74,7 +76,8 @@ class BudgetConsumed(Metric):
             pl.col("campaign").is_in(list(budgets)))
         if options.since is not None:
             entries = entries.filter(pl.col("date") >= options.since)
-        planned = pl.DataFrame({"campaign": list(budgets), "budget": [float(b) for b in budgets.values()]})
+        planned = pl.DataFrame({"campaign": list(budgets), "budget": [float(b) for b in budgets.values()],
+                                "misnamed": [_misnamed(name, data) for name in budgets]})
         parts = []
         for period in data.periods:
             spent = (entries.filter(pl.col("date") <= period.end).group_by("campaign")
@@ -82,16 +85,35 @@ class BudgetConsumed(Metric):
             parts.append(planned.join(spent, on="campaign", how="left")
                          .with_columns(pl.lit(period.label).alias("period")))
         rows = pl.concat(parts, how="diagonal_relaxed")
-        unpriced = pl.col("unpriced_hours").fill_null(0) > 0
-        spend = pl.when(~unpriced).then(pl.col("cost").fill_null(0))
+        unknown = pl.col("misnamed").is_not_null()
+        counted = (pl.col("unpriced_hours").fill_null(0) == 0) & ~unknown
+        spend = pl.when(counted).then(pl.col("cost").fill_null(0))
+        reason = pl.when(unknown).then(pl.col("misnamed")).otherwise(unpriced_reason())
         currency = data.production.currency
         return pl.concat([
-            measurement_rows(rows, metric="budget_consumed", unit="%", reason=unpriced_reason()
-                             .when(pl.col("budget") == 0).then(pl.lit("the budget is 0")),
-                             value=pl.when(~unpriced).then(ratio(pl.col("cost").fill_null(0), pl.col("budget")))),
-            measurement_rows(rows, metric="campaign_spend", unit=currency, value=spend, reason=unpriced_reason()),
+            measurement_rows(rows, metric="budget_consumed", unit="%",
+                             reason=pl.when(pl.col("budget") == 0).then(pl.lit("the budget is 0")).otherwise(reason),
+                             value=pl.when(counted).then(ratio(pl.col("cost").fill_null(0), pl.col("budget")))),
+            measurement_rows(rows, metric="campaign_spend", unit=currency, value=spend, reason=reason),
             measurement_rows(rows, metric="campaign_budget", unit=currency, value=pl.col("budget")),
         ])
+
+
+def _misnamed(campaign: str, data: "MetricInput") -> str | None:
+    """What to say of a budgeted campaign no time entry names while one names a campaign close
+    to it (``soldes_hiver`` for ``soldes-hiver``): its spend is unknown, not 0. None otherwise (a
+    campaign not started yet has spent 0)."""
+    import polars as pl
+
+    named = set(data.all_records["time_entry"].select(pl.col("campaign").cast(pl.String).unique())
+                .collect().to_series().drop_nulls().to_list())
+    if campaign in named:
+        return None
+    hint = closest(campaign, named)
+    if hint is None:
+        return None
+    return (f"no time entry names campaign {campaign!r} of [production.budgets]; did you mean {hint!r}? "
+            "Write the campaign as the time entries do")
 
 
 @hookimpl
