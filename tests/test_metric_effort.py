@@ -235,8 +235,11 @@ def test_every_effort_measurement_has_its_polarity(result) -> None:
 
 # -- variations, each a workflow of its own ---------------------------------------------------
 
-def run(tmp_path, workflow: str, time: str, posts: str = POSTS):
-    (tmp_path / "time.csv").write_text(time, encoding="utf-8")
+def run(tmp_path, workflow: str, time: str | bytes, posts: str = POSTS):
+    if isinstance(time, bytes):  # as a tool wrote it, byte for byte
+        (tmp_path / "time.csv").write_bytes(time)
+    else:
+        (tmp_path / "time.csv").write_text(time, encoding="utf-8")
     (tmp_path / "posts.csv").write_text(posts, encoding="utf-8")
     (tmp_path / "w.toml").write_text(workflow, encoding="utf-8")
     return run_workflow_file(tmp_path / "w.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}")
@@ -350,3 +353,88 @@ def test_a_budget_naming_a_campaign_no_entry_names_is_not_read_as_nothing_spent(
     assert cell(result, "campaign_budget", campaign="soldes_hiver")[0] == 1200.0
     # A campaign not started yet, whose name is like no other: nothing spent.
     assert cell(result, "budget_consumed", campaign="printemps") == (0.0, "%", None)
+
+
+FRENCH_WORKFLOW = """
+[workflow]
+name = "Effort"
+period = "2026-11-16..2026-11-22"
+timezone = "Europe/Paris"
+
+[[clients]]
+id = "maison-lumiere"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere"]
+
+[production]
+rates = { "Léa Martin" = 55, designer = 45 }
+roles = { "Hugo Petit" = "designer" }
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[sources]]
+id = "time"
+plugin = "csv"
+path = "time.csv"
+record = "time_entry"
+delimiter = ";"
+decimal = ","
+date_format = "%d/%m/%Y"
+columns = { campaign = "Projet", client = "Client", task = "Description", task_type = "Tags", person = "Utilisateur", date = "Date de début", hours = "Durée (décimal)", cost = "Montant facturable (EUR)" }
+
+[[metrics]]
+plugin = "average_task_time"
+sources = ["time"]
+
+[[metrics]]
+plugin = "production_cost"
+sources = ["time"]
+by = ["person"]
+
+[[metrics]]
+plugin = "cost_per_post"
+by = ["client"]
+"""
+
+# A detailed report as a French spreadsheet saves it: a byte-order mark, CRLF, ";", decimal
+# commas, day/month/year, a description with a line break and a ";" in quotes, an empty amount
+# where the time is not billable.
+FRENCH_TIME = ("\ufeff" + "\r\n".join([
+    '"Projet";"Client";"Description";"Tags";"Utilisateur";"Date de début";"Durée (décimal)";"Montant facturable (EUR)"',
+    '"soldes-hiver";"Maison Lumière";"Article : bougies d\'hiver";"blog article";"Léa Martin";"16/11/2026";"2,50";""',
+    '"soldes-hiver";"Maison Lumière";"Article : bougies d\'hiver";"blog article";"Léa Martin";"17/11/2026";"1,50";""',
+    '"soldes-hiver";"Maison Lumière";"Teaser soldes\r\n(version courte; 15 s)";"short video";"Hugo Petit";"18/11/2026";"6,00";""',
+    '"lancement-bougies";"Maison Lumière";"Guide cadeaux";"blog article";"Léa Martin";"19/11/2026";"4,00";"150,00"',
+]) + "\r\n")
+
+
+def test_a_french_spreadsheet_export_of_time_entries(tmp_path) -> None:
+    result = run(tmp_path, FRENCH_WORKFLOW, FRENCH_TIME.encode("utf-8"))
+    assert (tmp_path / "time.csv").read_bytes().startswith(b"\xef\xbb\xbf\"Projet\";")
+    assert [s.id for s in result.stages if not s.ok] == []
+    # Blog articles: (2.5 + 1.5) and 4 h: 4 h each; the video's 6 h.
+    assert cell(result, "average_task_time", task_type="blog article") == (4.0, "hours", None)
+    assert cell(result, "average_task_time", task_type="short video") == (6.0, "hours", None)
+    # Léa: 4 h x 55 + the 150 billed for the guide = 370; Hugo: 6 h x 45 = 270.
+    assert cell(result, "production_cost", person="Léa Martin") == (370.0, "EUR", None)
+    assert cell(result, "production_cost", person="Hugo Petit") == (270.0, "EUR", None)
+    # 640 over Maison Lumière's 3 posts of the week.
+    assert cell(result, "cost_per_post", client="maison-lumiere") == (213.3333, "EUR", None)
+
+
+def test_a_time_export_that_cannot_be_read_gives_no_figures_not_zeros(tmp_path) -> None:
+    result = run(tmp_path, WORKFLOW, TIME.replace("Hugo Petit,soldes-hiver,Maison Lumière,6\n",
+                                                  "Hugo Petit,soldes-hiver,Maison Lumière,six\n"))
+    [failed] = [s for s in result.stages if not s.ok]
+    assert failed.id == "time"
+    assert 'time.csv, line 4, column 7 "hours": value "six" is not a number' in failed.error
+    assert result.status == "failed"
+    for metric, unit in (("hours_spent", "hours"), ("production_cost", "EUR"), ("average_task_time", "hours")):
+        assert cell(result, metric) == (None, unit, "no time entries in this period")
+    assert cell(result, "cost_per_post")[2] == "no time entries in this period: nothing says what these posts cost"
+    assert cell(result, "budget_consumed", campaign="lancement-bougies") == (
+        None, "%", "no time entries up to the end of this period")

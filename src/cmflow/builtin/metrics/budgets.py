@@ -72,23 +72,26 @@ class BudgetConsumed(Metric):
         if not budgets:
             raise UserFacingError("budget_consumed: [production] gives no campaign budget: add "
                                   "budgets = { <campaign> = <amount> } to [production]")
-        entries = priced_entries(data, data.all_records["time_entry"]).filter(
-            pl.col("campaign").is_in(list(budgets)))
+        read = data.all_records["time_entry"]
         if options.since is not None:
-            entries = entries.filter(pl.col("date") >= options.since)
+            read = read.filter(pl.col("date") >= options.since)
+        entries = priced_entries(data, read).filter(pl.col("campaign").is_in(list(budgets)))
         planned = pl.DataFrame({"campaign": list(budgets), "budget": [float(b) for b in budgets.values()],
                                 "misnamed": [_misnamed(name, data) for name in budgets]})
         parts = []
         for period in data.periods:
             spent = (entries.filter(pl.col("date") <= period.end).group_by("campaign")
                      .agg(cost_aggregations()).collect())
+            # No entry of any campaign up to then: an export that could not be read, not 0 spent.
+            any_entry = read.filter(pl.col("date") <= period.end).select(pl.len()).collect().item() > 0
             parts.append(planned.join(spent, on="campaign", how="left")
-                         .with_columns(pl.lit(period.label).alias("period")))
+                         .with_columns(pl.lit(period.label).alias("period"), pl.lit(any_entry).alias("any_entry")))
         rows = pl.concat(parts, how="diagonal_relaxed")
         unknown = pl.col("misnamed").is_not_null()
-        counted = (pl.col("unpriced_hours").fill_null(0) == 0) & ~unknown
+        counted = (pl.col("unpriced_hours").fill_null(0) == 0) & ~unknown & pl.col("any_entry")
         spend = pl.when(counted).then(pl.col("cost").fill_null(0))
-        reason = pl.when(unknown).then(pl.col("misnamed")).otherwise(unpriced_reason())
+        reason = (pl.when(~pl.col("any_entry")).then(pl.lit("no time entries up to the end of this period"))
+                  .when(unknown).then(pl.col("misnamed")).otherwise(unpriced_reason()))
         currency = data.production.currency
         return pl.concat([
             measurement_rows(rows, metric="budget_consumed", unit="%",

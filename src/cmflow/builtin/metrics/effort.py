@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
-from cmflow.builtin.metrics.priced_time import cost_aggregations, priced_entries, unpriced_reason
+from cmflow.builtin.metrics.priced_time import (NO_ENTRIES, cost_aggregations, priced_entries, unpriced_reason,
+                                                with_period_entries)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -37,20 +38,20 @@ TIME_GROUPINGS = ("overall", "client", "campaign", "task_type", "person")
 """The breakdowns of time entries: who, on what kind of task, for which campaign and client."""
 COST_RATIO_GROUPINGS = ("overall", "client", "campaign")
 """The breakdowns time entries and posts share: a post's campaign is its time entries' campaign."""
-NO_ENTRIES = "no time entries in this period"
 
-
-def _cost_value() -> "pl.Expr":
-    """The priced cost; none while any hour of the group is unpriced; 0 for no entry."""
+def _no_entries() -> "pl.Expr":
+    """True in a period the metric read no time entry in (see :func:`with_period_entries`)."""
     import polars as pl
 
-    return (pl.when(pl.col("unpriced_hours").fill_null(0) > 0).then(None)
-            .otherwise(pl.col("cost").fill_null(0)))
+    return pl.col("period_entries") == 0
 
 
 class HoursSpent(Metric):
-    """Hours spent = sum of the period's time entries' ``hours`` (0 for a group with no entry in
-    a period it has entries in another).
+    """Hours spent = sum of the period's time entries' ``hours``.
+
+    A group (a person, a campaign) without entries in a period where others have some spent 0
+    hours; a period without any time entry has no value ("no time entries in this period"): an
+    export that does not cover it, or a tracker nobody used, is not a week of rest.
 
     ``by = ["task_type"]`` gives the hours per kind of task (blog article, short video ...),
     ``["person"]`` per person, ``["campaign"]`` and ``["client"]`` per campaign and client
@@ -68,9 +69,12 @@ class HoursSpent(Metric):
     def compute(self, data: MetricInput):
         import polars as pl
 
-        rows = aggregate(data.records["time_entry"], data.grouping_sets, [pl.col("hours").sum().alias("hours")],
-                         periods=[p.label for p in data.periods])
-        return measurement_rows(rows, metric=self.name, unit=self.unit, value=pl.col("hours").fill_null(0))
+        entries = data.records["time_entry"]
+        rows = with_period_entries(aggregate(entries, data.grouping_sets, [pl.col("hours").sum().alias("hours")],
+                                             periods=[p.label for p in data.periods]), entries)
+        return measurement_rows(rows, metric=self.name, unit=self.unit,
+                                value=pl.when(~_no_entries()).then(pl.col("hours").fill_null(0)),
+                                reason=pl.when(_no_entries()).then(pl.lit(NO_ENTRIES)))
 
 
 class AverageTaskTime(Metric):
@@ -118,7 +122,8 @@ class ProductionCost(Metric):
 
     A group with time no rate prices has no value (never the priced part passed off as the
     whole): the reason says how many hours are unpriced, whose, and to add their rate. A group
-    with no entry in the period costs 0.
+    without entries in a period where others have some costs 0; a period without any time
+    entry has no value.
     """
 
     name = "production_cost"
@@ -130,10 +135,15 @@ class ProductionCost(Metric):
     unit = "currency"
 
     def compute(self, data: MetricInput):
-        rows = aggregate(priced_entries(data, data.records["time_entry"]), data.grouping_sets,
-                         cost_aggregations(), periods=[p.label for p in data.periods])
-        return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=_cost_value(),
-                                reason=unpriced_reason())
+        import polars as pl
+
+        entries = priced_entries(data, data.records["time_entry"])
+        rows = with_period_entries(aggregate(entries, data.grouping_sets, cost_aggregations(),
+                                             periods=[p.label for p in data.periods]), entries)
+        unpriced = pl.col("unpriced_hours").fill_null(0) > 0
+        return measurement_rows(rows, metric=self.name, unit=data.production.currency,
+                                value=pl.when(~_no_entries() & ~unpriced).then(pl.col("cost").fill_null(0)),
+                                reason=pl.when(_no_entries()).then(pl.lit(NO_ENTRIES)).otherwise(unpriced_reason()))
 
 
 class _CostRatio(Metric):

@@ -46,3 +46,19 @@ def unpriced_reason() -> "pl.Expr":
     return (pl.when(pl.col("unpriced_hours").fill_null(0) > 0)
             .then(pl.format("{} h of time has no rate ({}): add a rate for each person or their role, "
                             "or default_rate, to [production]", pl.col("unpriced_hours").round(2), people)))
+
+
+NO_ENTRIES = "no time entries in this period"
+
+
+def with_period_entries(rows: "pl.DataFrame", entries: "pl.LazyFrame") -> "pl.DataFrame":
+    """``rows`` (aggregated by period) with ``period_entries``: how many time entries the metric
+    read in each period, whatever the group. A group without entries in a period where others
+    have some spent 0; in a period without any entry (an export that does not cover it, a
+    tracker nobody used), nothing says how much was spent."""
+    import polars as pl
+
+    counts = (entries.group_by("period").agg(pl.len().alias("period_entries"))
+              .with_columns(pl.col("period").cast(pl.String)).collect())
+    return (rows.with_columns(pl.col("period").cast(pl.String))
+            .join(counts, on="period", how="left").with_columns(pl.col("period_entries").fill_null(0)))
