@@ -438,3 +438,11 @@ def test_a_time_export_that_cannot_be_read_gives_no_figures_not_zeros(tmp_path) 
     assert cell(result, "cost_per_post")[2] == "no time entries in this period: nothing says what these posts cost"
     assert cell(result, "budget_consumed", campaign="lancement-bougies") == (
         None, "%", "no time entries up to the end of this period")
+
+
+def test_cost_per_engagement_of_posts_nobody_interacted_with(tmp_path) -> None:
+    posts = POSTS.replace("lancement-bougies,100,10,5,5", "lancement-bougies,0,0,,0")
+    result = run(tmp_path, WORKFLOW, TIME, posts)
+    assert cell(result, "cost_per_engagement", campaign="lancement-bougies") == (
+        None, "EUR", "the period's posts have no interactions")
+    assert cell(result, "cost_per_post", campaign="lancement-bougies")[0] == 220.0

@@ -181,7 +181,7 @@ class _CostRatio(Metric):
                   .when(pl.col("entries").fill_null(0) == 0)
                   .then(pl.lit("no time entries in this period: nothing says what these posts cost"))
                   .when(pl.col("unpriced_hours").fill_null(0) > 0).then(unpriced_reason())
-                  .when(pl.col("denominator").fill_null(0) == 0).then(pl.lit(f"no {self.denominator_name}")))
+                  .when(pl.col("denominator").fill_null(0) == 0).then(pl.lit(f"the period's posts have no {self.denominator_name}")))
         value = (pl.when((pl.col("entries").fill_null(0) > 0) & (pl.col("unpriced_hours").fill_null(0) == 0))
                  .then(ratio(pl.col("cost"), pl.col("denominator"), scale=1)))
         return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=value, reason=reason)
