@@ -75,15 +75,18 @@ class BudgetConsumed(Metric):
         read = data.all_records["time_entry"]
         if options.since is not None:
             read = read.filter(pl.col("date") >= options.since)
-        entries = priced_entries(data, read).filter(pl.col("campaign").is_in(list(budgets)))
+        # Read once, then cut at each period's end (the periods' spends overlap: to date).
+        entries = (priced_entries(data, read).filter(pl.col("campaign").is_in(list(budgets)))
+                   .select("date", "campaign", "person", "hours", "cost").collect())
+        read_days = read.select(pl.col("date").min().alias("first")).collect().item()
+        named = set(read.select(pl.col("campaign").cast(pl.String).unique()).collect().to_series().drop_nulls())
         planned = pl.DataFrame({"campaign": list(budgets), "budget": [float(b) for b in budgets.values()],
-                                "misnamed": [_misnamed(name, data) for name in budgets]})
+                                "misnamed": [_misnamed(name, named) for name in budgets]})
         parts = []
         for period in data.periods:
-            spent = (entries.filter(pl.col("date") <= period.end).group_by("campaign")
-                     .agg(cost_aggregations()).collect())
+            spent = entries.filter(pl.col("date") <= period.end).group_by("campaign").agg(cost_aggregations())
             # No entry of any campaign up to then: an export that could not be read, not 0 spent.
-            any_entry = read.filter(pl.col("date") <= period.end).select(pl.len()).collect().item() > 0
+            any_entry = read_days is not None and read_days <= period.end
             parts.append(planned.join(spent, on="campaign", how="left")
                          .with_columns(pl.lit(period.label).alias("period"), pl.lit(any_entry).alias("any_entry")))
         rows = pl.concat(parts, how="diagonal_relaxed")
@@ -102,14 +105,10 @@ class BudgetConsumed(Metric):
         ])
 
 
-def _misnamed(campaign: str, data: "MetricInput") -> str | None:
+def _misnamed(campaign: str, named: set[str]) -> str | None:
     """What to say of a budgeted campaign no time entry names while one names a campaign close
-    to it (``soldes_hiver`` for ``soldes-hiver``): its spend is unknown, not 0. None otherwise (a
-    campaign not started yet has spent 0)."""
-    import polars as pl
-
-    named = set(data.all_records["time_entry"].select(pl.col("campaign").cast(pl.String).unique())
-                .collect().to_series().drop_nulls().to_list())
+    to it (``soldes_hiver`` for ``soldes-hiver``, ``named`` being the entries' campaigns): its
+    spend is unknown, not 0. None otherwise (a campaign not started yet has spent 0)."""
     if campaign in named:
         return None
     hint = closest(campaign, named)

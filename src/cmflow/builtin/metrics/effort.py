@@ -101,13 +101,14 @@ class AverageTaskTime(Metric):
 
         entries = data.records["time_entry"]
         described = pl.col("task").str.strip_chars().str.to_lowercase()
-        # An entry without a description: a task of its own (its row number keeps it apart).
-        task_key = (pl.when(described.is_null() | (described == ""))
-                    .then(pl.format("#{}", pl.int_range(pl.len())))
-                    .otherwise(pl.format("={}", described)))
-        tasks = (entries.with_columns(task_key.alias("_task"))
-                 .group_by(["period", "_task", "task_type", "campaign", "client"])
-                 .agg(pl.col("hours").sum()))
+        untitled = described.is_null() | (described == "")
+        # An entry without a description is a task of its own: its row number keeps it apart
+        # (null for the others, which a description groups).
+        tasks = (entries.with_columns(pl.when(~untitled).then(described).alias("_task"),
+                                      pl.when(untitled).then(pl.int_range(pl.len())).alias("_entry"))
+                 .group_by(["period", "_task", "_entry", "task_type", "campaign", "client"])
+                 .agg(pl.col("hours").sum())
+                 .collect())  # once, not once per grouping set
         rows = aggregate(tasks, data.grouping_sets, [pl.col("hours").sum().alias("hours"), pl.len().alias("tasks")],
                          periods=[p.label for p in data.periods])
         reason = pl.when(pl.col("tasks").fill_null(0) == 0).then(pl.lit(NO_ENTRIES))
