@@ -317,7 +317,7 @@ def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
             for line in by_client.splitlines() if line.startswith("│")}
     # hours, cost, cost per post (710 / 3), cost per engagement (710 / 190); Trailhead's cost is
     # unknown (Zoé has no rate).
-    assert rows["maison-lumiere"] == ["14", "710", "237", "3.74"]
+    assert rows["maison-lumiere"] == ["14", "710.00", "236.67", "3.74"]
     assert rows["trailhead"] == ["2", "–", "–", "–"]
     assert "Budget consumed is 110.00% for lancement-bougies, above 100.00%" in done.stderr
 
@@ -446,3 +446,16 @@ def test_cost_per_engagement_of_posts_nobody_interacted_with(tmp_path) -> None:
     assert cell(result, "cost_per_engagement", campaign="lancement-bougies") == (
         None, "EUR", "the period's posts have no interactions")
     assert cell(result, "cost_per_post", campaign="lancement-bougies")[0] == 220.0
+
+
+@pytest.mark.parametrize(("code", "written"), [
+    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "12"]),
+    ("en", ["€1,030.00", "€236.67", "12"]),
+])
+def test_reports_write_amounts_in_their_currency(code, written) -> None:
+    from cmflow import format_value
+    from cmflow.builtin.reports.language import language
+
+    lang = language(code)
+    assert [lang.value(1030, "EUR"), lang.value(236.666, "EUR"), lang.value(12, "hours")] == written
+    assert format_value(236.666, "EUR") == "236.67 EUR"  # the terminal's
