@@ -8,9 +8,12 @@ Every expected figure below is worked out by hand from the CSVs, in the comments
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 
+from cmflow import Period
 from cmflow.testing import run_workflow_file
 
 WORKFLOW = """
@@ -276,13 +279,31 @@ def test_time_naming_no_one_is_said_so(tmp_path) -> None:
         "their role, or default_rate, to [production]")
 
 
-def test_budget_consumed_without_budgets_says_what_to_add(tmp_path) -> None:
-    result = run(tmp_path, WORKFLOW.replace("budgets = { soldes-hiver = 1200, lancement-bougies = 200, "
-                                            "trail-run = 500 }\n", ""), TIME)
-    [failed] = [s for s in result.stages if not s.ok]
-    assert (failed.id, failed.error) == ("budget_consumed", "budget_consumed: [production] gives no campaign "
-                                         "budget: add budgets = { <campaign> = <amount> } to [production]")
-    assert cell(result, "hours_spent")[0] == 16.0  # the other metrics are computed
+def test_budget_consumed_without_budgets_is_refused_at_validation(tmp_path) -> None:
+    from cmflow.foundation.errors import WorkflowInvalid
+
+    with pytest.raises(WorkflowInvalid) as caught:
+        run(tmp_path, WORKFLOW.replace("budgets = { soldes-hiver = 1200, lancement-bougies = 200, "
+                                       "trail-run = 500 }\n", ""), TIME)
+    assert [(p.path, p.message, p.hint) for p in caught.value.problems] == [
+        ("metrics[5]", "metric 'budget_consumed' reads [production] budgets, and the workflow gives none",
+         "add budgets to [production] (docs/workflow-file.md#production)")]
+
+
+def test_budget_consumed_computed_without_budgets_says_what_to_add() -> None:
+    """A metric input built by hand (a plugin author's test) has no [production] section."""
+    from cmflow import RecordTable
+    from cmflow.stages.measure import MetricRequest, measure
+
+    from cmflow.builtin.metrics.budgets import BudgetConsumed
+
+    entries = RecordTable.from_rows("time_entry", [{"date": date(2026, 11, 16), "hours": 1.0}]).conformed()
+    measured = measure([MetricRequest(BudgetConsumed(BudgetConsumed.Options(), entry_id="b"), ["campaign"], ["t"])],
+                       {"time_entry": entries.with_columns(source_id=pl.lit("t"))},
+                       [Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")])
+    assert [r.error for r in measured.reports] == [
+        "budget_consumed: [production] gives no campaign budget: add budgets = { <campaign> = <amount> } "
+        "to [production]"]
 
 
 def test_a_wrong_since_is_said_at_its_key(tmp_path) -> None:

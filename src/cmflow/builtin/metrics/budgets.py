@@ -50,6 +50,7 @@ class BudgetConsumed(Metric):
     description = "Share of each campaign's budget ([production.budgets]) spent so far, in %, with the spend and the budget."
     needs = ("time_entry",)
     groupings = ("campaign",)
+    needs_production = ("budgets",)
     default_by = ("campaign",)
     unit = "%"
     Options = BudgetOptions
