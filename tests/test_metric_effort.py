@@ -140,8 +140,8 @@ def test_the_run_measures_every_effort_metric(result) -> None:
 
 def test_hours_spent_per_breakdown(result) -> None:
     # 2.5 + 1.5 + 6 + 4 + 1.5 + 0.5 = 16 h this week; 2 h the week before.
-    assert cell(result, "hours_spent") == (16.0, "hours", None)
-    assert cell(result, "hours_spent", "previous_period") == (2.0, "hours", None)
+    assert cell(result, "hours_spent") == (16.0, "h", None)
+    assert cell(result, "hours_spent", "previous_period") == (2.0, "h", None)
     assert cell(result, "hours_spent", task_type="blog article")[0] == 8.0
     assert cell(result, "hours_spent", task_type="short video")[0] == 6.0
     assert cell(result, "hours_spent", task_type="moderation")[0] == 2.0
@@ -151,19 +151,19 @@ def test_hours_spent_per_breakdown(result) -> None:
     assert cell(result, "hours_spent", client="maison-lumiere")[0] == 14.0
     assert cell(result, "hours_spent", client="trailhead")[0] == 2.0
     # A kind of task not worked on in the previous week: 0 h, not "no value".
-    assert cell(result, "hours_spent", "previous_period", task_type="blog article") == (0.0, "hours", None)
+    assert cell(result, "hours_spent", "previous_period", task_type="blog article") == (0.0, "h", None)
 
 
 def test_average_task_time_adds_a_tasks_entries_up_before_averaging(result) -> None:
     # Blog articles: bougies d'hiver 2.5 + 1.5 = 4 h (one task), guide cadeaux 4 h: 8 / 2 = 4 h.
-    assert cell(result, "average_task_time", task_type="blog article") == (4.0, "hours", None)
-    assert cell(result, "average_task_time", task_type="short video") == (6.0, "hours", None)
+    assert cell(result, "average_task_time", task_type="blog article") == (4.0, "h", None)
+    assert cell(result, "average_task_time", task_type="short video") == (6.0, "h", None)
     # Two entries without a description: two tasks, 2 h / 2.
-    assert cell(result, "average_task_time", task_type="moderation") == (1.0, "hours", None)
+    assert cell(result, "average_task_time", task_type="moderation") == (1.0, "h", None)
     # Overall: 16 h over 5 tasks (not the 6 entries: 2.667, nor a mean of the types' averages).
-    assert cell(result, "average_task_time") == (3.2, "hours", None)
+    assert cell(result, "average_task_time") == (3.2, "h", None)
     assert cell(result, "average_task_time", "previous_period", task_type="blog article") == (
-        None, "hours", "no time entries in this period")
+        None, "h", "no time entries in this period")
 
 
 def test_production_cost_prices_hours_and_never_counts_unpriced_time_as_free(result) -> None:
@@ -438,8 +438,8 @@ def test_a_french_spreadsheet_export_of_time_entries(tmp_path) -> None:
     assert (tmp_path / "time.csv").read_bytes().startswith(b"\xef\xbb\xbf\"Projet\";")
     assert [s.id for s in result.stages if not s.ok] == []
     # Blog articles: (2.5 + 1.5) and 4 h: 4 h each; the video's 6 h.
-    assert cell(result, "average_task_time", task_type="blog article") == (4.0, "hours", None)
-    assert cell(result, "average_task_time", task_type="short video") == (6.0, "hours", None)
+    assert cell(result, "average_task_time", task_type="blog article") == (4.0, "h", None)
+    assert cell(result, "average_task_time", task_type="short video") == (6.0, "h", None)
     # Léa: 4 h x 55 + the 150 billed for the guide = 370; Hugo: 6 h x 45 = 270.
     assert cell(result, "production_cost", person="Léa Martin") == (370.0, "EUR", None)
     assert cell(result, "production_cost", person="Hugo Petit") == (270.0, "EUR", None)
@@ -454,7 +454,7 @@ def test_a_time_export_that_cannot_be_read_gives_no_figures_not_zeros(tmp_path) 
     assert failed.id == "time"
     assert 'time.csv, line 4, column 7 "hours": value "six" is not a number' in failed.error
     assert result.status == "failed"
-    for metric, unit in (("hours_spent", "hours"), ("production_cost", "EUR"), ("average_task_time", "hours")):
+    for metric, unit in (("hours_spent", "h"), ("production_cost", "EUR"), ("average_task_time", "h")):
         assert cell(result, metric) == (None, unit, "no time entries in this period")
     assert cell(result, "cost_per_post")[2] == "no time entries in this period: nothing says what these posts cost"
     assert cell(result, "budget_consumed", campaign="lancement-bougies") == (
@@ -470,13 +470,13 @@ def test_cost_per_engagement_of_posts_nobody_interacted_with(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("code", "written"), [
-    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "12"]),
-    ("en", ["€1,030.00", "€236.67", "12"]),
+    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "4,0\u00a0h"]),
+    ("en", ["€1,030.00", "€236.67", "4.0\u00a0h"]),
 ])
-def test_reports_write_amounts_in_their_currency(code, written) -> None:
+def test_reports_and_the_terminal_write_amounts_in_their_currency(code, written) -> None:
     from cmflow import format_value
     from cmflow.builtin.reports.language import language
 
     lang = language(code)
-    assert [lang.value(1030, "EUR"), lang.value(236.666, "EUR"), lang.value(12, "hours")] == written
+    assert [lang.value(1030, "EUR"), lang.value(236.666, "EUR"), lang.value(4, "h")] == written
     assert format_value(236.666, "EUR") == "236.67 EUR"  # the terminal's

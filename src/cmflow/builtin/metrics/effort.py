@@ -64,7 +64,7 @@ class HoursSpent(Metric):
     needs = ("time_entry",)
     groupings = TIME_GROUPINGS
     default_by = ("overall",)
-    unit = "hours"
+    unit = "h"  # what reports write "4,0 h"
 
     def compute(self, data: MetricInput):
         import polars as pl
@@ -94,7 +94,7 @@ class AverageTaskTime(Metric):
     needs = ("time_entry",)
     groupings = ("overall", "client", "campaign", "task_type")
     default_by = ("task_type",)
-    unit = "hours"
+    unit = "h"  # what reports write "4,0 h"
 
     def compute(self, data: MetricInput):
         import polars as pl
