@@ -148,13 +148,13 @@ def calendar_rows(items: list[dict], tz: str, medium: str, default_url: str | No
     there is none."""
     from zoneinfo import ZoneInfo
 
-    from cmflow.foundation.calendar_statuses import is_cancelled
+    from cmflow.foundation.calendar_statuses import status_of
     from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.utm_links import tagged
 
     rows = []
     for item in items:
-        if is_cancelled(item.get("status")):
+        if status_of(item.get("status")) == "cancelled":
             continue
         own = (item.get("url") or "").strip()
         # A link to a social platform is the post's permalink, not the page it sends to.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import (CANCELLED_STATUSES, Duration, Metric, PluginOptions, PositiveDuration, aggregate,
+from cmflow import (Duration, Metric, PluginOptions, PositiveDuration, aggregate,
                     hookimpl, measurement_rows, ratio)
 
 from cmflow.builtin.metrics.common import labelled_text
@@ -42,14 +42,15 @@ class MatchingOptions(PluginOptions):
         "post is on time). An item planned at 00:00 in the workflow's time zone is planned for the whole "
         "day: any time that day is on time.", examples=["30m"])
     cancelled_statuses: list[str] = Field(
-        list(CANCELLED_STATUSES), description="Item statuses (compared in lower case) that mean the content "
-        "was dropped: such items are left out.", examples=[["cancelled", "abandonné", "on hold"]])
+        default_factory=list, description="Other item statuses that mean the content was dropped (compared "
+        "without case or accents), besides cancelled and the words that stand for it (Annulé, canceled, "
+        "abandonné ...): such items are left out.", examples=[["on hold", "reporté"]])
 
     def rules(self, data: "MetricInput") -> MatchRules:
         """These options as matching rules, in the time zone of the run's periods."""
         timezone_name = data.periods[0].tz if data.periods else "UTC"
         return MatchRules(self.window, self.on_time_within, timezone_name,
-                          tuple(s.strip().lower() for s in self.cancelled_statuses))
+                          tuple(self.cancelled_statuses))
 
 
 def matched(data: "MetricInput", options: MatchingOptions) -> CalendarMatch:

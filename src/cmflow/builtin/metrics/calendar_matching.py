@@ -2,7 +2,8 @@
 
 The rules (docs/concepts.md, "Calendar adherence"):
 
-1. Cancelled items (``status`` one of :attr:`MatchRules.cancelled`) are left out.
+1. Cancelled items are left out: a ``status`` standing for ``cancelled`` (``Annulé``,
+   ``canceled`` ... as :func:`cmflow.status_of` reads it) or one of :attr:`MatchRules.cancelled`.
 2. An item is matched to a post, by the first of these that finds one:
    its ``post_id`` (the post of that id, on the item's platform when it names one); its ``url``
    (the post's permalink, compared without scheme, ``www.``, query, fragment or trailing slash);
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cmflow import CANCELLED_STATUSES, NONE_LABEL
+from cmflow import NONE_LABEL, status_of, whole_day_plan
 
 if TYPE_CHECKING:
     import polars as pl
@@ -55,7 +56,8 @@ class MatchRules:
     """How late after ``planned_at`` a post is still on time (timed items)."""
     timezone: str
     """The workflow's time zone: an item at 00:00 there is planned for the whole day."""
-    cancelled: tuple[str, ...] = CANCELLED_STATUSES
+    cancelled: tuple[str, ...] = ()
+    """Other statuses that mean the content was dropped (``on hold``), besides ``cancelled``."""
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,30 @@ def _known(column: str) -> "pl.Expr":
     return pl.when((value != NONE_LABEL) & (value != "")).then(value)
 
 
+def not_cancelled(items: "pl.LazyFrame", also: tuple[str, ...] = ()) -> "pl.LazyFrame":
+    """``items`` without the cancelled ones: a status standing for ``cancelled`` (read by
+    :func:`cmflow.status_of`, once per distinct status) or one of ``also``."""
+    import polars as pl
+
+    if "status" not in items.collect_schema().names():
+        return items
+    status = pl.col("status").cast(pl.String)
+    words = items.select(status.unique()).collect().to_series().drop_nulls().to_list()
+    extra = {word: "cancelled" for word in also}
+    dropped = [word for word in words if status_of(word, extra) == "cancelled"]
+    return items.filter(~status.is_in(dropped).fill_null(False)) if dropped else items
+
+
 def _items(items: "pl.DataFrame | pl.LazyFrame", rules: MatchRules) -> "pl.DataFrame":
     import polars as pl
 
     frame = items.lazy()
     names = frame.collect_schema().names()
-    status = pl.col("status").cast(pl.String).str.strip_chars().str.to_lowercase() if "status" in names \
-        else pl.lit(None, dtype=pl.String)
     utc = pl.col("planned_at").dt.convert_time_zone("UTC")
     local = pl.col("planned_at").dt.convert_time_zone(rules.timezone)
-    whole_day = (local.dt.hour() == 0) & (local.dt.minute() == 0) & (local.dt.second() == 0)
+    whole_day = whole_day_plan(pl.col("planned_at"), rules.timezone)
     day_end = (local.dt.truncate("1d").dt.offset_by("1d")).dt.convert_time_zone("UTC")
-    chosen = frame.filter(status.is_null() | ~status.is_in(list(rules.cancelled)))
+    chosen = not_cancelled(frame, rules.cancelled)
     return (chosen.select(
         pl.col("item_id").cast(pl.String), utc.alias("planned_at"),
         _known("platform").str.to_lowercase().alias("platform"),

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import CANCELLED_STATUSES, Metric, PluginOptions, hookimpl, measurement_rows, ratio
+from cmflow import Metric, PluginOptions, hookimpl, measurement_rows, ratio
 
+from cmflow.builtin.metrics.calendar_matching import not_cancelled
 from cmflow.builtin.metrics.common import labelled_text
 
 if TYPE_CHECKING:
@@ -19,8 +20,9 @@ class ContentMixOptions(PluginOptions):
         ["format", "pillar"], min_length=1, description="What the mix is the shares of: formats, pillars, or both "
         "(rows then carry one of the two).", examples=[["pillar"]])
     cancelled_statuses: list[str] = Field(
-        list(CANCELLED_STATUSES), description="Item statuses (compared in lower case) that mean the content "
-        "was dropped: such items are not planned.", examples=[["cancelled", "on hold"]])
+        default_factory=list, description="Other item statuses that mean the content was dropped (compared "
+        "without case or accents), besides cancelled and the words that stand for it (Annulé, canceled, "
+        "abandonné ...): such items are not planned.", examples=[["on hold"]])
 
 
 class ContentMix(Metric):
@@ -47,9 +49,7 @@ class ContentMix(Metric):
 
         dims = sorted({d for group in data.grouping_sets for d in group})
         items = data.records["calendar_item"]
-        cancelled = [s.strip().lower() for s in self.options.cancelled_statuses]
-        status = pl.col("status").cast(pl.String).str.strip_chars().str.to_lowercase()
-        planned = items.filter(status.is_null() | ~status.is_in(cancelled))
+        planned = not_cancelled(items, tuple(self.options.cancelled_statuses))
         parts = []
         for mix in self.options.of:
             sides = []
