@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from cmflow.builtin.reports.document import build_document
+from cmflow.builtin.reports.scopes import ReportScope
 from cmflow.testing import run_workflow_file
 
 CALENDAR = ("\ufeffID;Date;Réseau;Responsable;Titre;Statut\r\n"
@@ -76,3 +78,8 @@ def test_adherence_per_owner_and_an_alert_per_missing_post(tmp_path: Path) -> No
     assert rates == {None: pytest.approx(200 / 3), "alice": 100.0, "bob": 50.0}
     assert [(a.rule, a.dimensions["item_id"], a.dimensions["title"], a.dimensions["owner"], a.value)
             for a in result.alerts] == [("missing-post", "k2", "Article : bilan", "bob", 110.0)]
+    # The report's production section shows the whole's figures, not one owner's row.
+    document = build_document(result, ReportScope(), title="Adherence")
+    shown = {figure.metric: figure.value for figure in document.production}
+    assert shown["calendar_adherence"] == pytest.approx(200 / 3)
+    assert (shown["posts_late"], shown["posts_missing"], shown["posts_unplanned"]) == (0, 1, 0)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cmflow.builtin.reports.headline import HEADLINE_METRICS
-from cmflow import NONE_LABEL
+from cmflow import NONE_LABEL, dimension_columns
 from cmflow.builtin.reports.scopes import ReportScope
 
 if TYPE_CHECKING:
@@ -279,8 +279,9 @@ class _FigureIndex:
             self.changes: dict[tuple[str, str], dict[str, Change]] = {}
             return
         frame = frame.filter(pl.col("rank").is_null())
-        self.dimensions = [c for c in ("client", "brand", "platform", "account", "format", "pillar", "campaign")
-                           if c in frame.columns]
+        # Every dimension a row may carry (owner, task_type, a metric's own such as item_id): a
+        # row broken down by one of them is never taken for the overall row of its metric.
+        self.dimensions = dimension_columns(frame)
         current = frame.filter(pl.col("period") == "current")
         self.metrics = set(current["metric"].unique().to_list())
         self.rows = {(row["metric"], self._key(row)): row for row in current.iter_rows(named=True)}
