@@ -22,7 +22,7 @@ import json
 import math
 import string
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
@@ -256,7 +256,8 @@ class TaskNotifier(Notifier):
             raise DeliveryFailed(f"{self.receiver}: {exc.message}. If the API is on your own network, set "
                                  "allow_private_network = true on this output", retryable=False) from None
         except PlatformError as exc:
-            raise delivery_failure(self.receiver, exc, ctx.now) from None
+            now = datetime.fromtimestamp(ctx.http.clock(), timezone.utc)  # the clock retry_at is on
+            raise delivery_failure(self.receiver, exc, now) from None
 
     def session(self, ctx: "SendContext") -> "PlatformSession":
         """A session of the HTTP kit for this output's API, with its credentials."""
