@@ -125,6 +125,19 @@ def test_calendar_items_counts_the_period_s_items_in_the_status_and_lists_each(t
     assert sorted(a.dimensions["item_id"] for a in result.alerts) == ["c1", "c2"]
 
 
+def test_calendar_items_ahead_counts_the_items_planned_after_the_period(tmp_path, store_url):
+    path = write(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('measurement = "approved_items"',
+                                                             'measurement = "approved_items"\nahead = "7d"'),
+                    encoding="utf-8")
+    result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    # c5 (Fri 20 Nov, approved) is within 7 days after Sunday 15th: 3 approved, 2 on instagram.
+    counts = {row["platform"]: row["value"] for row in current(result, "approved_items")}
+    assert counts == {None: 3.0, "instagram": 2.0, "tiktok": 1.0, "linkedin": 0.0}
+    assert sorted(a.dimensions["item_id"] for a in result.alerts) == ["c1", "c2", "c5"]
+
+
 # -- Trello: a real run, twice, then a resolution -----------------------------------------------
 def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, store_url, trello):
     path = write(tmp_path, trello_output(trello))

@@ -1,6 +1,7 @@
 """The ``calendar_items`` metric: the editorial calendar's items of the period in a given status,
 counted, and one by one, so that a trigger can raise one alert per item (an idea approved: design
-its visual).
+its visual). With ``ahead``, the items planned that long after the period count too (periods
+are in the past; an idea approved for next week needs its visual now).
 
 Two measurements: ``<measurement>`` counts the items in the status per breakdown (0 where a group
 has items but none in it), and ``<measurement>_each`` gives every item of the period a row of its
@@ -13,11 +14,12 @@ that leaves the period, or the calendar, is no longer measured: its alert stays 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows
+from cmflow import Duration, Metric, PluginOptions, aggregate, hookimpl, measurement_rows
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
@@ -35,6 +37,11 @@ class CalendarItemsOptions(PluginOptions):
         "calendar_items", pattern=r"^[a-z][a-z0-9_]*$",
         description="Name of the count measurement; the per-item one is this name followed by `_each`. "
         "Two entries of this metric (approved, scheduled) need two names.", examples=["approved_items"])
+
+    ahead: Duration = Field(
+        timedelta(0), description="Also count the items planned up to this long after the period's end "
+        "(\"14d\"): an idea approved today for next week needs its visual now. They must be in what the "
+        "source reads: a file is read whole; an API source reads its fetch window.", examples=["14d"])
 
     @field_validator("status")
     @classmethod
@@ -68,7 +75,7 @@ class CalendarItems(Metric):
 
         options: CalendarItemsOptions = self.options
         status = pl.col("status").cast(pl.String).str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
-        items = data.records["calendar_item"].with_columns(
+        items = self._items(data).with_columns(
             status.is_in(options.status).fill_null(False).cast(pl.Int64).alias("_in_status"))
         counts = aggregate(items, data.grouping_sets, [pl.col("_in_status").sum().alias("_count")])
         count_rows = measurement_rows(counts, metric=options.measurement, unit=self.unit, value=pl.col("_count"))
@@ -77,6 +84,19 @@ class CalendarItems(Metric):
         each_rows = measurement_rows(each, metric=f"{options.measurement}_each", unit=self.unit,
                                      value=pl.col("_in_status"), extra_dimensions=["item_id", "title"])
         return pl.concat([count_rows, each_rows], how="diagonal_relaxed")
+
+    def _items(self, data: "MetricInput") -> "pl.LazyFrame":
+        """The calendar items of each period, and with ``ahead`` those planned that long after it."""
+        import polars as pl
+
+        ahead = self.options.ahead
+        if not ahead:
+            return data.records["calendar_item"]
+        every = data.all_records["calendar_item"]
+        planned = pl.col("planned_at")
+        return pl.concat([every.filter((planned >= period.start_utc) & (planned < period.end_utc + ahead))
+                          .with_columns(pl.lit(period.label).alias("period")) for period in data.periods],
+                         how="diagonal_relaxed")
 
 
 @hookimpl
