@@ -17,7 +17,11 @@ so 2 approved items (instagram 1, tiktok 1, linkedin 0), and 2 design cards, onc
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
@@ -34,6 +38,7 @@ from cmflow.plugins.notifications import send_client_options
 from cmflow.store import DEAD, DELIVERED, PENDING, open_store
 from cmflow.testing import run_workflow_file
 from cmflow.workflow import load_workflow
+from cmflow_command import CMFLOW
 from task_boards import AsanaWorkspace, NotionDatabase, TrelloBoard, wait_until_answered
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=timezone.utc)
@@ -151,7 +156,7 @@ def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, sto
     assert card["idList"] == "64b0000000000000000000a1"
     assert card["due"] == "2026-11-18T09:00:00+00:00"  # the run's time + 2 days
     lines = card["desc"].splitlines()
-    assert lines[:5] == ["Approved items each is 1 items for instagram / maison.lune / c1 / Carrousel soldes d'hiver, "
+    assert lines[:5] == ["Approved items each is 1 item for instagram / maison.lune / c1 / Carrousel soldes d'hiver, "
                          "above 0 items",
                          "Value: 1", "Title: Carrousel soldes d'hiver", "Item id: c1", "Platform: instagram"]
     assert lines[-1].startswith("cmflow-key: ") and len(lines[-1]) == len("cmflow-key: ") + 32
@@ -195,6 +200,36 @@ def test_a_card_whose_answer_was_lost_is_found_not_created_again(tmp_path, store
         assert len(store.outbox(status=DELIVERED, limit=100)) == 2
     # sent 2, received 2 (both creates taken), duplicated 0, lost 0.
     assert trello.posts("/1/cards") == 2 and trello.duplicated == 0 and len(trello.items) == 2
+
+
+def test_a_sender_killed_after_the_create_makes_no_second_card(tmp_path, trello):
+    """``cmflow run`` is SIGKILLed while Trello holds the answer to a create it has taken: the
+    message is still pending in the outbox; ``cmflow outbox flush`` sends it again, and the lookup
+    finds the card. Sent 2 (+1 again), received 2, duplicated 0, lost 0."""
+    trello.lose_answers, trello.answer_delay = 1, 20.0
+    path = write(tmp_path, trello_output(trello, timeout="60"))
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    run = subprocess.Popen([*CMFLOW, "run", str(path), "--as-of", "2026-11-16", "--store", store],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while trello.posts("/1/cards") < 1 and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.05)
+        assert trello.posts("/1/cards") == 1, "the run never created its first card"
+    finally:
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+    assert len(trello.items) == 1  # taken by Trello, never acknowledged to the outbox
+    with open_store(store) as state:
+        assert len(state.outbox(status=PENDING, limit=100)) == 2
+    flush = subprocess.run([*CMFLOW, "outbox", "flush", "--store", store], capture_output=True, text=True,
+                           timeout=120)
+    assert flush.returncode == 0, flush.stdout + flush.stderr
+    assert trello.posts("/1/cards") == 2 and len(trello.items) == 2 and trello.duplicated == 0
+    with open_store(store) as state:
+        delivered = state.outbox(status=DELIVERED, limit=100)
+    assert len(delivered) == 2
+    assert any((m.note or "").startswith("Trello card already created: ") for m in delivered)
 
 
 def test_a_receiver_down_is_retried_later_and_nothing_is_lost(tmp_path, store_url, trello):
