@@ -400,6 +400,20 @@ def test_notion_429_hands_its_retry_after_to_the_outbox(send_context):
         assert notion.token not in str(refused.value)
 
 
+def test_trello_shows_untrusted_text_as_written_not_as_links(send_context):
+    with TrelloBoard() as board:
+        plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
+                                               list_id="64b0000000000000000000a1", api_url=board.url + "/1",
+                                               allow_private_network=True), entry_id="t")
+        message = message_for(plugin)
+        message.payload["description"] = ["Title: [click here](https://evil.example) *now* <b>x</b>"]
+        plugin.send(message, send_context)
+        [card] = board.items
+    assert card["desc"] == ("Title: \\[click here\\]\\(https://evil.example\\) \\*now\\* \\<b\\>x\\</b\\>\n\n"
+                            f"cmflow-key: {'0f' * 16}")
+    assert card["name"] == "Moderate: a comment" and board.key not in card["desc"]
+
+
 def test_asana_find_by_notes_reads_the_project_s_tasks(send_context):
     from cmflow.testing import Reply
 

@@ -10,6 +10,7 @@ very case the lookup is for (a retry after a lost answer). What the task outputs
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
@@ -26,6 +27,15 @@ TRELLO_API = "https://api.trello.com/1"
 CARD_FIELDS = "id,desc,idList,closed,shortUrl"
 PAGE_SIZE = 1000
 """Cards per request of a board's cards (Trello's most); older ones are asked for with ``before``."""
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()<>#!~|])")
+
+
+def markdown_escape(text: str) -> str:
+    """Text shown as written in a card's description, which Trello reads as Markdown: a title
+    or an account name holding ``[click](https://…)`` shows those characters, not a link."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 class TrelloCardOptions(TaskOptions):
@@ -97,7 +107,7 @@ class TrelloCard(TaskNotifier):
 
     def create(self, session: "PlatformSession", payload: dict[str, Any], ctx: "SendContext") -> FoundItem:
         options: TrelloCardOptions = self.options
-        card = {"idList": options.list_id, "name": payload["title"], "desc": description_text(payload),
+        card = {"idList": options.list_id, "name": payload["title"], "desc": description_text(payload, markdown_escape),
                 "pos": "bottom"}
         if payload.get("due"):
             card["due"] = payload["due"]

@@ -23,7 +23,7 @@ import math
 import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -276,9 +276,10 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
 
-def description_text(payload: dict[str, Any]) -> str:
-    """The description lines, then the key line (how Trello and Asana find the item again)."""
-    text = "\n".join(payload["description"])
+def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lambda line: line) -> str:
+    """The description lines (each through ``escape``, for a platform that reads Markdown), then
+    the key line (how Trello and Asana find the item again)."""
+    text = "\n".join(escape(line) for line in payload["description"])
     return f"{text[:DESCRIPTION_LIMIT]}\n\n{KEY_LINE}{payload['item_key']}"
 
 
