@@ -123,9 +123,12 @@ class AsanaWorkspace(TaskBoard):
     def __init__(self, token: str = "2/1204567890123456/1209876543210987:0a1b2c3d4e5f60718293a4b5c6d7e8f9") -> None:
         super().__init__()
         self.token = token
+        self.keeps_external = True
+        """False: the token is not an OAuth app's, and Asana keeps no integration id."""
 
     def keys(self) -> list[str]:
-        return [task["external"]["gid"] for task in self.items if task.get("external")]
+        return [task["external"]["gid"] if task.get("external") else task["notes"].rsplit(KEY_LINE, 1)[-1]
+                for task in self.items]
 
     def handle(self, request) -> Reply | None:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -147,7 +150,7 @@ class AsanaWorkspace(TaskBoard):
             task = {"gid": gid, "resource_type": "task", "name": data["name"], "notes": data.get("notes", ""),
                     "completed": False, "due_on": data.get("due_on"), "assignee": data.get("assignee"),
                     "projects": data.get("projects") or [m["project"] for m in data.get("memberships", [])],
-                    "external": data.get("external"),
+                    "external": data.get("external") if self.keeps_external else None,
                     "permalink_url": f"https://app.asana.com/1/1204567890123456/project/0/task/{gid}"}
             self.items.append(task)
             return self.created(Reply(201, json={"data": self.shown(task)}))
@@ -159,8 +162,11 @@ class AsanaWorkspace(TaskBoard):
 
     @staticmethod
     def shown(task: dict[str, Any]) -> dict[str, Any]:
-        return {"gid": task["gid"], "resource_type": "task", "completed": task["completed"],
-                "notes": task["notes"], "permalink_url": task["permalink_url"]}
+        shown = {"gid": task["gid"], "resource_type": "task", "completed": task["completed"],
+                 "notes": task["notes"], "permalink_url": task["permalink_url"]}
+        if task.get("external"):  # returned only when set (and asked for)
+            shown["external"] = task["external"]
+        return shown
 
 
 class NotionDatabase(TaskBoard):

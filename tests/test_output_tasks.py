@@ -36,7 +36,7 @@ from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import make_client
 from cmflow.plugins.notifications import send_client_options
 from cmflow.store import DEAD, DELIVERED, PENDING, open_store
-from cmflow.testing import run_workflow_file
+from cmflow.testing import Reply, run_workflow_file
 from cmflow.workflow import load_workflow
 from cmflow_command import CMFLOW
 from task_boards import AsanaWorkspace, NotionDatabase, TrelloBoard, wait_until_answered
@@ -154,7 +154,7 @@ def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, sto
                              "Design the visual: Vidéo coulisses (atelier)"}
     card = by_title["Design the visual: Carrousel soldes d'hiver"]
     assert card["idList"] == "64b0000000000000000000a1"
-    assert card["due"] == "2026-11-18T09:00:00+00:00"  # the run's time + 2 days
+    assert card["due"] == "2026-11-18T10:00:00+01:00"  # the run's time + 2 days, in Paris
     lines = card["desc"].splitlines()
     assert lines[:5] == ["Approved items each is 1 item for instagram / maison.lune / c1 / Carrousel soldes d'hiver, "
                          "above 0 items",
@@ -301,6 +301,7 @@ token = "${env:ASANA_TOKEN}"
 project = "1204567890123456"
 section = "1204567890123460"
 assignee = "moderation@example.com"
+find_by = "external"
 title = "Moderate {account} on {platform}: {summary}"
 due_in = "4h"
 api_url = "{api}"
@@ -379,8 +380,6 @@ def test_notion_page_is_created_once_and_set_to_done(send_context):
 
 
 def test_notion_429_hands_its_retry_after_to_the_outbox(send_context):
-    from cmflow.testing import Reply
-
     with NotionDatabase() as notion:
         notion.add("POST", f"/v1/databases/{notion.database}/query", Reply(
             429, json={"object": "error", "status": 429, "code": "rate_limited",
@@ -400,6 +399,32 @@ def test_notion_429_hands_its_retry_after_to_the_outbox(send_context):
         assert notion.token not in str(refused.value)
 
 
+def test_asana_says_when_its_integration_id_was_not_kept(send_context):
+    with AsanaWorkspace() as asana:
+        asana.keeps_external = False  # a personal access token
+        plugin = AsanaTask(AsanaTask.Options(token=asana.token, project="1204567890123456", find_by="external",
+                                             api_url=asana.url + "/api/1.0", allow_private_network=True), entry_id="a")
+        note = plugin.send(message_for(plugin), send_context)
+        [task] = asana.items
+    assert note == (f"created Asana task {task['permalink_url']}; Asana did not keep its integration id (a "
+                    "personal access token cannot set it): set find_by = \"notes\" on this output")
+    assert task["notes"].endswith(f"cmflow-key: {'0f' * 16}")  # found by notes once switched
+
+
+def test_asana_by_notes_creates_once_and_finds_its_own_task(send_context):
+    with AsanaWorkspace() as asana:
+        plugin = AsanaTask(AsanaTask.Options(token=asana.token, project="1204567890123456",
+                                             api_url=asana.url + "/api/1.0", allow_private_network=True), entry_id="a")
+        asana.add("GET", "/api/1.0/projects/1204567890123456/tasks", Reply(json={"data": [], "next_page": None}))
+        first = plugin.send(message_for(plugin), send_context)
+        [task] = asana.items
+        asana.add("GET", "/api/1.0/projects/1204567890123456/tasks",
+                  Reply(json={"data": [AsanaWorkspace.shown(task)], "next_page": None}))
+        second = plugin.send(message_for(plugin), send_context)
+    assert first == f"created Asana task {task['permalink_url']}" and "external" not in asana.requests[1].json()["data"]
+    assert second == f"Asana task already created: {task['permalink_url']}" and asana.posts("/tasks") == 1
+
+
 def test_trello_shows_untrusted_text_as_written_not_as_links(send_context):
     with TrelloBoard() as board:
         plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
@@ -415,8 +440,6 @@ def test_trello_shows_untrusted_text_as_written_not_as_links(send_context):
 
 
 def test_asana_find_by_notes_reads_the_project_s_tasks(send_context):
-    from cmflow.testing import Reply
-
     with AsanaWorkspace() as asana:
         key = "ab" * 16
         asana.add("GET", "/api/1.0/projects/1204567890123456/tasks", Reply(json={

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cmflow.http import PlatformSession
 
 ASANA_API = "https://app.asana.com/api/1.0"
-TASK_FIELDS = "gid,permalink_url,completed,notes"
+TASK_FIELDS = "gid,permalink_url,completed,notes,external"
 PAGE_SIZE = 100
 """Tasks per page of a project's tasks (Asana's most)."""
 
@@ -41,11 +41,11 @@ class AsanaTaskOptions(TaskOptions):
                                  "address, or \"me\" (the token's user).", examples=["design@example.com"])
     tags: list[str] = Field(default_factory=list, description="Gids of the tags put on the task.",
                             examples=[["1204567890123470"]])
-    find_by: Literal["external", "notes"] = Field(
-        "external", description="Where the task keeps the key it is found again by: external (Asana's "
-        "integration id, `external.gid`: one request to find it, but only an OAuth app's token may set "
-        "it) or notes (the last line of the task's notes: works with a personal access token, and "
-        "reads the project's tasks to find it).", examples=["notes"])
+    find_by: Literal["notes", "external"] = Field(
+        "notes", description="Where the task keeps the key it is found again by: notes (the last line of "
+        "the task's notes; any token; the project's tasks are read to find it, a request per 100 tasks) "
+        "or external (Asana's integration id, `external.gid`: one request to find it, but only an OAuth "
+        "app's token may set and read it).", examples=["external"])
     api_url: str = api_url_field(ASANA_API, "Asana")
 
 
@@ -113,7 +113,13 @@ class AsanaTask(TaskNotifier):
         if options.find_by == "external":
             task["external"] = {"gid": payload["item_key"]}
         body = self._call(session, "POST", "/tasks", params={"opt_fields": TASK_FIELDS}, json={"data": task})
-        return _found(body.get("data") or {})
+        made = _found(body.get("data") or {})
+        if options.find_by == "external" and ((body.get("data") or {}).get("external") or {}).get("gid") != \
+                payload["item_key"]:
+            # Created, but Asana did not keep the integration id: it could not be found again.
+            return FoundItem(made.id, made.url, note="; Asana did not keep its integration id (a personal "
+                             "access token cannot set it): set find_by = \"notes\" on this output")
+        return made
 
     def close(self, session: "PlatformSession", item: FoundItem, payload: dict[str, Any]) -> None:
         self._call(session, "PUT", f"/tasks/{item.id}", json={"data": {"completed": True}})

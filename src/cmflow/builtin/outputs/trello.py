@@ -75,7 +75,7 @@ class TrelloCard(TaskNotifier):
     item_noun = "card"
 
     def target(self) -> str:
-        return self.options.list_id
+        return self.options.board_id  # the lookup reads the whole board: a card moved to another list is found
 
     def session(self, ctx: "SendContext") -> "PlatformSession":
         options: TrelloCardOptions = self.options

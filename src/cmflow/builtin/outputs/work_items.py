@@ -23,12 +23,12 @@ import math
 import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
 
-from cmflow import (DeliveryFailed, Duration, Message, Notifier, NotifierOptions, WebUrl, format_value,
-                    mark_secret)
+from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, format_value, mark_secret
 from cmflow.builtin.outputs.webhook import clean_text
 from cmflow.http import allow_private_network_option, host_problem
 
@@ -59,6 +59,9 @@ class TaskOptions(NotifierOptions):
 
     model_config = ConfigDict(hide_input_in_errors=True)  # a token is a secret even when invalid
 
+    group_by: list[str] = Field(
+        default_factory=lambda: ["workflow"], description="Not used to group: a task output makes one item "
+        "per alert, whatever this says (a task is about one thing).", examples=[["workflow"]])
     title: str = title_template_field("{summary}")
     due_in: Duration | None = Field(
         None, description="Give the item a due date this long after the run that raised the alert "
@@ -169,6 +172,8 @@ class FoundItem:
     id: str
     url: str
     closed: bool = False
+    note: str = ""
+    """Something the run summary should say about it (a warning)."""
 
 
 class TaskNotifier(Notifier):
@@ -216,8 +221,9 @@ class TaskNotifier(Notifier):
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"
         due = None
-        if options.due_in is not None:
-            due = (batch.result.started_at + options.due_in).isoformat()
+        if options.due_in is not None:  # in the workflow's time zone: its date is the local day
+            zone = ZoneInfo(batch.result.period.tz) if batch.period else timezone.utc
+            due = (batch.result.started_at + options.due_in).astimezone(zone).isoformat()
         payload = {
             "action": action,
             "item_key": item_key(batch.result.workflow.key, self.name, self.target(), alert),
@@ -251,7 +257,7 @@ class TaskNotifier(Notifier):
             if found is not None:
                 return f"{self.receiver} {self.item_noun} already created: {found.url}"
             created = self.create(session, payload, ctx)
-            return f"created {self.receiver} {self.item_noun} {created.url}"
+            return f"created {self.receiver} {self.item_noun} {created.url}{created.note}"
         except AddressNotAllowed as exc:
             raise DeliveryFailed(f"{self.receiver}: {exc.message}. If the API is on your own network, set "
                                  "allow_private_network = true on this output", retryable=False) from None
@@ -289,7 +295,7 @@ def has_key_line(text: str | None, key: str) -> bool:
 
 
 def due_date(payload: dict[str, Any]) -> str | None:
-    """The due date (``2026-11-25``) of a payload's due instant, if it has one."""
+    """The due date (``2026-11-25``) of a payload's due instant, the workflow's local day, if it has one."""
     return payload["due"][:10] if payload.get("due") else None
 
 
@@ -303,7 +309,10 @@ def delivery_failure(receiver: str, exc: "PlatformError", now: datetime) -> Deli
     retry_after = None
     if isinstance(exc, RateLimited) and exc.retry_at is not None:
         retry_after = max(0.0, (exc.retry_at - now).total_seconds())
-    text = exc.message + (f". {exc.hint}" if exc.hint else "")
+    from cmflow.http import RequestRejected
+
+    hint = exc.hint or ("Check the ids and names in this output's options" if isinstance(exc, RequestRejected) else "")
+    text = exc.message.replace(" (tried 1 times)", "") + (f". {hint}" if hint else "")
     return DeliveryFailed(f"{receiver}: {text}", retryable=retryable, retry_after=retry_after)
 
 
