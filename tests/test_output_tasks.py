@@ -425,6 +425,27 @@ def test_asana_by_notes_creates_once_and_finds_its_own_task(send_context):
     assert second == f"Asana task already created: {task['permalink_url']}" and asana.posts("/tasks") == 1
 
 
+def test_trello_reads_a_big_board_page_by_page_for_the_card(send_context):
+    """Trello gives at most 1000 cards a request, newest first; older ones come with ``before``
+    (the oldest card id seen): the card with the key is on the second page."""
+    with TrelloBoard() as board:
+        newest = [{"id": f"65{1999 - i:06x}0000000000000000", "desc": "a card of the team", "idList": "l",
+                   "closed": False, "shortUrl": f"https://trello.com/c/n{i}"} for i in range(1000)]
+        ours = {"id": "64f0000a0000000000000000", "desc": f"Moderate\n\ncmflow-key: {'0f' * 16}", "idList": "l",
+                "closed": True, "shortUrl": "https://trello.com/c/Ours0001"}
+        path = f"/1/boards/{board.board}/cards"
+        board.add("GET", path, Reply(json=newest), Reply(json=[ours]))
+        plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
+                                               list_id="64b0000000000000000000a1", api_url=board.url + "/1",
+                                               allow_private_network=True),
+                            entry_id="t")
+        note = plugin.send(message_for(plugin), send_context)
+    assert note == "Trello card already created: https://trello.com/c/Ours0001"
+    first, second = board.requests
+    assert (first.params["filter"], first.params["limit"], "before" not in first.params) == ("all", "1000", True)
+    assert second.params["before"] == f"65{1000:06x}0000000000000000" and board.posts("/cards") == 0
+
+
 def test_trello_shows_untrusted_text_as_written_not_as_links(send_context):
     with TrelloBoard() as board:
         plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
@@ -466,6 +487,13 @@ def test_a_title_template_reading_attributes_is_refused(tmp_path, trello, title,
     with pytest.raises(WorkflowInvalid) as caught:
         load_workflow(write(tmp_path, trello_output(trello).replace("Design the visual: {title}", title)))
     assert "outputs[0].title" in str(caught.value) and expected in str(caught.value)
+
+
+def test_a_list_name_where_its_id_belongs_is_refused_at_its_key(tmp_path, trello):
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(write(tmp_path, trello_output(trello).replace('list_id = "64b0000000000000000000a1"',
+                                                                    'list_id = "To design"')))
+    assert "outputs[0].list_id" in str(caught.value) and "'To design' is not a Trello list id" in str(caught.value)
 
 
 def test_a_private_api_address_needs_the_opt_in(tmp_path, trello):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from cmflow import hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, api_url_field,
@@ -47,6 +47,15 @@ class AsanaTaskOptions(TaskOptions):
         "or external (Asana's integration id, `external.gid`: one request to find it, but only an OAuth "
         "app's token may set and read it).", examples=["external"])
     api_url: str = api_url_field(ASANA_API, "Asana")
+
+
+    @field_validator("project", "section")
+    @classmethod
+    def _gid(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().isdigit():
+            raise ValueError(f"{value!r} is not an Asana gid (a number such as 1204567890123456): take it from "
+                             "the project's address, not the project's name")
+        return value.strip() if value is not None else None
 
 
 class AsanaTask(TaskNotifier):

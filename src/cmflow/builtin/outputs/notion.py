@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from cmflow import hookimpl
 from cmflow.builtin.outputs.work_items import (DESCRIPTION_LIMIT, FoundItem, TaskNotifier, TaskOptions,
@@ -53,6 +53,22 @@ class NotionPageOptions(TaskOptions):
     labels: list[str] = Field(default_factory=list, description="Option names put in tags_property.",
                               examples=[["design"]])
     api_url: str = api_url_field(NOTION_API, "Notion")
+
+    @field_validator("database")
+    @classmethod
+    def _database_id(cls, value: str) -> str:
+        return database_id(value)
+
+
+def database_id(value: str) -> str:
+    """A database id as written in its address or with dashes; refused otherwise."""
+    import re
+
+    text = value.strip()
+    if not re.fullmatch(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", text):
+        raise ValueError(f"{value!r} is not a Notion database id (32 hexadecimal digits, the part of the "
+                         "database's address before ?v=)")
+    return text
 
 
 def rich_text(text: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from cmflow import hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, api_url_field,
@@ -59,6 +59,15 @@ class TrelloCardOptions(TaskOptions):
     labels: list[str] = Field(default_factory=list, description="Ids of the board's labels put on the card.",
                               examples=[["5f1c0e8a9b2d3c4e5f6a7b90"]])
     api_url: str = api_url_field(TRELLO_API, "Trello")
+
+
+    @field_validator("list_id", "done_list_id")
+    @classmethod
+    def _trello_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-f]{24}", value.strip()):
+            raise ValueError(f"{value!r} is not a Trello list id (24 hexadecimal digits): read the board's lists "
+                             "with GET /1/boards/<board>/lists and take the `id`, not the list's name")
+        return value.strip() if value is not None else None
 
 
 class TrelloCard(TaskNotifier):
