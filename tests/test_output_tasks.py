@@ -143,6 +143,26 @@ def test_calendar_items_ahead_counts_the_items_planned_after_the_period(tmp_path
     assert sorted(a.dimensions["item_id"] for a in result.alerts) == ["c1", "c2", "c5"]
 
 
+def test_an_alert_s_events_share_its_item_key_and_a_new_episode_has_its_own(tmp_path, store_url, trello):
+    import dataclasses
+
+    from cmflow import DeliveryContext, Notification, NotificationBatch
+
+    result = run_workflow_file(write(tmp_path, trello_output(trello)), store_url=store_url, now=NOW, dry_run=True)
+    alert = next(a for a in result.alerts if a.dimensions["item_id"] == "c1")
+    later = dataclasses.replace(alert, active_since=alert.active_since + timedelta(days=30))
+    events = [Notification(alert, "firing"), Notification(alert, "repeat", 1), Notification(alert, "resolved"),
+              Notification(later, "firing")]
+    plugin = result.workflow.outputs[0].plugin
+    messages = plugin.compose(NotificationBatch(result, events, {"workflow": "w"}, key="batch"),
+                              DeliveryContext(tmp_path, logging.getLogger("test")))
+    assert [m.payload["action"] for m in messages] == ["open", "open", "close", "open"]
+    keys = [m.payload["item_key"] for m in messages]
+    assert keys[0] == keys[1] == keys[2] != keys[3]  # one card per episode of the alert
+    assert len({m.key for m in messages}) == 4  # each event its own outbox message
+    assert messages[2].summary == "Trello: close card \"Design the visual: Carrousel soldes d'hiver\""
+
+
 # -- Trello: a real run, twice, then a resolution -----------------------------------------------
 def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, store_url, trello):
     path = write(tmp_path, trello_output(trello))
