@@ -28,9 +28,9 @@ import polars as pl
 import pytest
 
 from cmflow import DeliveryFailed, SendContext
-from cmflow.builtin.outputs.asana import AsanaTask
-from cmflow.builtin.outputs.notion import NotionPage
-from cmflow.builtin.outputs.trello import TrelloCard
+from cmflow.builtin.outputs.asana_task import AsanaTask
+from cmflow.builtin.outputs.notion_page import NotionPage
+from cmflow.builtin.outputs.trello_card import TrelloCard
 from cmflow.delivery.outbox import dispatch
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import make_client
