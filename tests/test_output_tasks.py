@@ -516,6 +516,13 @@ def test_a_list_name_where_its_id_belongs_is_refused_at_its_key(tmp_path, trello
     assert "outputs[0].list_id" in str(caught.value) and "'To design' is not a Trello list id" in str(caught.value)
 
 
+def test_an_api_address_that_is_no_web_address_is_refused(tmp_path, trello):
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(write(tmp_path, trello_output(trello).replace(f'api_url = "{trello.url}/1"',
+                                                                    'api_url = "api.trello.com/1"')))
+    assert "outputs[0].api_url" in str(caught.value)
+
+
 def test_a_private_api_address_needs_the_opt_in(tmp_path, trello):
     with pytest.raises(WorkflowInvalid) as caught:
         load_workflow(write(tmp_path, trello_output(trello).replace("allow_private_network = true", "")))

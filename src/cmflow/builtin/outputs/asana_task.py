@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import hookimpl
+from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, api_url_field,
                                                description_text, due_date, has_key_line, secret_value)
 
@@ -46,7 +46,7 @@ class AsanaTaskOptions(TaskOptions):
         "the task's notes; any token; the project's tasks are read to find it, a request per 100 tasks) "
         "or external (Asana's integration id, `external.gid`: one request to find it, but only an OAuth "
         "app's token may set and read it).", examples=["external"])
-    api_url: str = api_url_field(ASANA_API, "Asana")
+    api_url: WebUrl = api_url_field(ASANA_API, "Asana")
 
 
     @field_validator("project", "section")

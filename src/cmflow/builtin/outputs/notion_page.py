@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import hookimpl
+from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (DESCRIPTION_LIMIT, FoundItem, TaskNotifier, TaskOptions,
                                                api_url_field, due_date, secret_value)
 
@@ -52,7 +52,7 @@ class NotionPageOptions(TaskOptions):
                                       examples=["Tags"])
     labels: list[str] = Field(default_factory=list, description="Option names put in tags_property.",
                               examples=[["design"]])
-    api_url: str = api_url_field(NOTION_API, "Notion")
+    api_url: WebUrl = api_url_field(NOTION_API, "Notion")
 
     @field_validator("database")
     @classmethod

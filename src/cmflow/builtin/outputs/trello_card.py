@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import hookimpl
+from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, api_url_field,
                                                description_text, has_key_line, secret_value)
 
@@ -58,7 +58,7 @@ class TrelloCardOptions(TaskOptions):
                                "assigned to.", examples=[["5a0b1c2d3e4f5a6b7c8d9e0f"]])
     labels: list[str] = Field(default_factory=list, description="Ids of the board's labels put on the card.",
                               examples=[["5f1c0e8a9b2d3c4e5f6a7b90"]])
-    api_url: str = api_url_field(TRELLO_API, "Trello")
+    api_url: WebUrl = api_url_field(TRELLO_API, "Trello")
 
 
     @field_validator("list_id", "done_list_id")
