@@ -21,13 +21,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
 
-from cmflow import DeliveryFailed, SendContext
+from cmflow import DeliveryFailed, RecordTable, SendContext, Source, hookimpl
 from cmflow.builtin.outputs.asana_task import AsanaTask
 from cmflow.builtin.outputs.notion_page import NotionPage
 from cmflow.builtin.outputs.trello_card import TrelloCard
@@ -36,7 +37,7 @@ from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.http import make_client
 from cmflow.plugins.notifications import send_client_options
 from cmflow.store import DEAD, DELIVERED, PENDING, open_store
-from cmflow.testing import Reply, run_workflow_file
+from cmflow.testing import Reply, registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 from cmflow_command import CMFLOW
 from task_boards import AsanaWorkspace, NotionDatabase, TrelloBoard, wait_until_answered
@@ -161,6 +162,58 @@ def test_an_alert_s_events_share_its_item_key_and_a_new_episode_has_its_own(tmp_
     assert keys[0] == keys[1] == keys[2] != keys[3]  # one card per episode of the alert
     assert len({m.key for m in messages}) == 4  # each event its own outbox message
     assert messages[2].summary == "Trello: close card \"Design the visual: Carrousel soldes d'hiver\""
+
+
+class WindowedCalendar(Source):
+    """A calendar source that, like the API ones, hands over only the items in its fetch window."""
+
+    name = "windowed_calendar"
+    description = "Test: calendar items within the fetch window."
+    record_kinds = ("calendar_item",)
+    windows: list = []
+
+    def fetch(self, ctx):
+        WindowedCalendar.windows.append((ctx.window_start, ctx.window_end))
+        plans = [("c1", datetime(2026, 11, 10, 8, tzinfo=timezone.utc)),   # in the period
+                 ("c5", datetime(2026, 11, 20, 9, tzinfo=timezone.utc)),   # 5 days after it
+                 ("c9", datetime(2026, 12, 1, 9, tzinfo=timezone.utc))]    # 16 days after it
+        yield RecordTable.from_rows("calendar_item", [
+            {"item_id": item, "planned_at": planned, "title": item, "platform": "instagram", "status": "approved"}
+            for item, planned in plans if ctx.window_start <= planned < ctx.window_end])
+
+
+@hookimpl
+def register_sources(register):
+    register(WindowedCalendar)
+
+
+@pytest.mark.parametrize(("ahead", "counted", "window_end"), [
+    ("", ["c1"], datetime(2026, 11, 15, 23, tzinfo=timezone.utc)),          # the end of Sunday 15th in Paris
+    ('ahead = "7d"', ["c1", "c5"], datetime(2026, 11, 22, 23, tzinfo=timezone.utc)),
+])
+def test_ahead_extends_the_fetch_window_of_api_sources(tmp_path, store_url, ahead, counted, window_end):
+    path = tmp_path / "ahead.toml"
+    path.write_text(f"""
+[workflow]
+name = "Plans"
+timezone = "Europe/Paris"
+period = "last_week"
+
+[[sources]]
+id = "plans"
+plugin = "windowed_calendar"
+
+[[metrics]]
+plugin = "calendar_items"
+status = ["approved"]
+{ahead}
+""", encoding="utf-8")
+    WindowedCalendar.windows = []
+    with registered_plugin(sys.modules[__name__]):
+        result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert WindowedCalendar.windows[0][1] == window_end
+    assert sorted(row["item_id"] for row in current(result, "calendar_items_each")) == counted
 
 
 # -- Trello: a real run, twice, then a resolution -----------------------------------------------

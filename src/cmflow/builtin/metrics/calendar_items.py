@@ -40,8 +40,8 @@ class CalendarItemsOptions(PluginOptions):
 
     ahead: Duration = Field(
         timedelta(0), description="Also count the items planned up to this long after the period's end "
-        "(\"14d\"): an idea approved today for next week needs its visual now. They must be in what the "
-        "source reads: a file is read whole; an API source reads its fetch window.", examples=["14d"])
+        "(\"14d\"): an idea approved today for next week needs its visual now. The sources' fetch window "
+        "is extended by as much.", examples=["14d"])
 
     @field_validator("status")
     @classmethod
@@ -65,6 +65,9 @@ class CalendarItems(Metric):
     row_dimensions = ITEM_DIMENSIONS
     unit = "items"
     sample_options = {"status": ["approved"]}
+
+    def lookahead(self):
+        return self.options.ahead
 
     def produces(self) -> dict[str, str]:
         name = self.options.measurement
