@@ -395,9 +395,9 @@ def test_plugins_show_unknown_name_suggests(runner: CliRunner) -> None:
     close = invoke(runner, "plugins", "show", "csvv")
     assert close.exit_code == 2
     assert "no plugin named 'csvv'; did you mean 'csv'?" in close.stderr
-    far = invoke(runner, "plugins", "show", "nope")
+    far = invoke(runner, "plugins", "show", "qqqq")  # "nope" is near notion_page
     assert far.exit_code == 2
-    assert "no plugin named 'nope'" in far.stderr and "cmflow plugins" in far.stderr
+    assert "no plugin named 'qqqq'" in far.stderr and "cmflow plugins" in far.stderr
 
 
 # -- init -------------------------------------------------------------------------------------

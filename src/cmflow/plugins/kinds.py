@@ -196,6 +196,12 @@ class Metric(Plugin):
         baselines). Default: none; a backlog of unanswered messages needs days."""
         return timedelta(0)
 
+    def lookahead(self) -> timedelta:
+        """How long after the run's latest period this configured metric reads records
+        (``data.all_records``): the fetch window ends that far later, so that sources of
+        dated plans (calendars) hand over what is planned next. Default: none."""
+        return timedelta(0)
+
     def produces(self) -> dict[str, str]:
         """Measurement names this configured metric emits, each with its unit."""
         return {self.name: getattr(self, "unit", "")}
