@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cmflow import Metric, MetricInput, hookimpl
+from cmflow.builtin.metrics import conversions
 from cmflow.builtin.sources import ga4
 from cmflow.builtin.sources.ga4 import Ga4Options, Ga4Source
 from cmflow.plugins.context import FetchContext
@@ -312,31 +312,6 @@ def test_a_token_written_in_the_file_is_refused(tmp_path):
 
 
 # -- end to end ----------------------------------------------------------------------------------
-class ConversionRate(Metric):
-    """conversions / sessions x 100 over traffic records: a test stand-in until a built-in exists."""
-
-    name = "conversion_rate"
-    description = "Conversions per 100 sessions (test metric)."
-    needs = ("traffic",)
-    groupings = ("overall",)
-    unit = "%"
-
-    def compute(self, data: MetricInput):
-        import polars as pl
-
-        return (data.records["traffic"].group_by("period")
-                .agg((pl.col("conversions").sum() / pl.col("sessions").sum() * 100).alias("value"))
-                .select("period", pl.lit(self.name).alias("metric"), pl.lit(self.unit).alias("unit"),
-                        pl.col("value").cast(pl.Float64), pl.lit(None, dtype=pl.String).alias("reason"))
-                .collect())
-
-
-class ConversionRatePlugin:
-    @hookimpl
-    def register_metrics(self, register):
-        register(ConversionRate)
-
-
 def test_a_workflow_computes_a_conversion_rate_from_ga4(replay_server, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     replay_server.add("POST", REPORT, *replies("report_pages.json"))
@@ -362,7 +337,7 @@ plugin = "conversion_rate"
 by = ["overall"]
 """, encoding="utf-8")
 
-    with registered_plugin(ga4), registered_plugin(ConversionRatePlugin(), package="test-metric"):
+    with registered_plugin(ga4), registered_plugin(conversions):
         result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path}/s.db")
 
     assert result.failed_stages == []
