@@ -33,10 +33,31 @@ CURRENCY_UNIT = "currency"
 
 def traffic_rows(data: "MetricInput") -> "pl.LazyFrame":
     """The period's traffic records, visits from no platform grouped as ``(none)`` rather than
-    with a null platform (which would be taken for the overall row)."""
+    with a null platform (which would be taken for the overall row), and each campaign under one
+    spelling (``Black Friday`` and ``black_friday`` are one campaign: see :func:`campaign_labels`)."""
     import polars as pl
 
-    return data.records["traffic"].with_columns(pl.col("platform").cast(pl.String).fill_null(NO_PLATFORM))
+    traffic = data.records["traffic"].with_columns(pl.col("platform").cast(pl.String).fill_null(NO_PLATFORM))
+    return campaign_labels(traffic, pl.lit(True))
+
+
+def campaign_labels(frame: "pl.LazyFrame", preferred: "pl.Expr") -> "pl.LazyFrame":
+    """``frame`` with each campaign written one way: the spelling of its key (:func:`campaign_key`)
+    found on most rows where ``preferred`` holds (the traffic's utm_campaign), then on most rows,
+    then the first in order. Placeholders of no campaign (``(not set)``) keep their own."""
+    import polars as pl
+
+    from cmflow.foundation.campaign_names import campaign_key
+
+    keyed = frame.with_columns(campaign_key(pl.col("campaign")).alias("_key"), preferred.alias("_preferred"))
+    spellings = (keyed.filter(pl.col("_key").is_not_null())
+                 .group_by("_key", "campaign").agg(pl.col("_preferred").sum().alias("_on_preferred"),
+                                                   pl.len().alias("_rows"))
+                 .sort(["_key", "_on_preferred", "_rows", "campaign"], descending=[False, True, True, False])
+                 .group_by("_key", maintain_order=True).agg(pl.col("campaign").first().alias("_label")))
+    return (keyed.join(spellings, on="_key", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_label", "campaign").alias("campaign"))
+            .drop("_key", "_preferred", "_label"))
 
 
 class TrafficTotalsOptions(PluginOptions):
@@ -136,7 +157,7 @@ def campaign_ledger(data: "MetricInput") -> "pl.LazyFrame":
     """One row per traffic record and per time entry of the period that names a campaign: its
     ``cost`` (time entries, priced by ``[production]``), ``conversions`` and ``revenue``
     (traffic). Campaigns are matched by :func:`campaign_key` and shown as the traffic's
-    utm_campaign writes them (else as the time tracker does); rows of no campaign are left out."""
+    utm_campaign writes them most (else as the time tracker does); rows of no campaign are left out."""
     import polars as pl
 
     from cmflow.foundation.campaign_names import campaign_key
@@ -153,10 +174,9 @@ def campaign_ledger(data: "MetricInput") -> "pl.LazyFrame":
         pl.col("cost").is_null().cast(pl.Int32).alias("_unpriced"),
         pl.lit(None, dtype=pl.Float64).alias("conversions"), pl.lit(None, dtype=pl.Float64).alias("revenue"))
     ledger = pl.concat([traffic, entries], how="vertical_relaxed").filter(pl.col("_key").is_not_null())
-    shown = (pl.col("campaign").sort_by([pl.col("_from_traffic").not_(), pl.col("campaign")]).first()
-             .over("_key"))
     keep = [c for c in ledger.collect_schema().names() if c not in base]
-    return ledger.with_columns(shown.alias("campaign")).select("period", "campaign", "_from_traffic", *keep)
+    return campaign_labels(ledger.drop("_key"), pl.col("_from_traffic")).select(
+        "period", "campaign", "_from_traffic", *keep)
 
 
 def campaign_figures(data: "MetricInput") -> "pl.DataFrame":

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from cmflow import DataFileError
+from cmflow import RECORD_KINDS, DataFileError
 
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
                                                  read_export, read_export_bytes_head, unmarked_utf16)
 from cmflow.builtin.sources.tabular import column_name
+from cmflow.builtin.sources.traffic_exports import separator_of
 
 HEADER_SEARCH_ROWS = 5
 """Rows looked through for the header (a notice sentence or a title may come first)."""
@@ -54,8 +55,8 @@ class IdentifiedTable:
         """Whether the table names its account: in a column (Meta), or in each post's link (X's
         post exports, when they have the link column); else the `account` option must."""
         known = self.format
-        if known.account_column is not None:
-            return True
+        if known.account_column is not None or "account" not in RECORD_KINDS[known.record].field_names:
+            return True  # named in a column, or records without accounts (traffic)
         link = known.columns.get("url")
         links = [link] if isinstance(link, str) else list(link or ())
         return bool(known.account_in_url) and any(name in self.header for name in links)
@@ -120,6 +121,11 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     text, problem = _head_text(path, head)
     rows = _first_rows_of_text(text) if text is not None else []
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
+    if match is None and text is not None and separator_of(text.split("\n", 200)[:200]) == ";":
+        # Formats read in the file's own locale (web traffic) may be `;` separated.
+        semicolon_rows = _first_rows_of_text(text, ";")
+        match = _match([f for f in candidates if f.file_type == "csv" and f.reader == "traffic"], semicolon_rows)
+        rows = rows if match is None else semicolon_rows
     if problem is not None:
         _refuse_encoding(path, head, problem, match, formats)
     if match is None:
@@ -206,15 +212,16 @@ def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequ
     return Identified(path, "xlsx", tuple(tables))
 
 
-def _first_rows_of_text(text: str) -> list[tuple[int, list[str]]]:
-    """The first non-blank CSV records with the line each starts on (a notice line may hold a
-    stray quote: a line that is not CSV ends the look)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"')
+def _first_rows_of_text(text: str, separator: str = ",") -> list[tuple[int, list[str]]]:
+    """The first non-blank CSV records with the line each starts on, but for comment lines
+    (``#``, as GA4 writes its report's name and dates above the header); a notice line may hold
+    a stray quote: a line that is not CSV ends the look."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:
         for fields in reader:
-            if fields and any(f.strip() for f in fields):
+            if fields and any(f.strip() for f in fields) and not fields[0].lstrip().startswith("#"):
                 rows.append((start, [column_name(f) for f in fields]))
             start = reader.line_num + 1
             if len(rows) >= HEADER_SEARCH_ROWS:

@@ -225,6 +225,11 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[Rea
 
 def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
     """The records of one known table of the file at ``path``."""
+    if table.format.reader == "traffic":
+        from cmflow.builtin.sources.traffic_exports import read_traffic_table
+
+        frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
+        return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)
