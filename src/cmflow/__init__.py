@@ -31,6 +31,7 @@ _PUBLIC = {
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening",
     "language_code": "foundation.language_codes",
+    "platform_of": "foundation.platform_names", "campaign_key": "foundation.campaign_names",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
@@ -93,6 +94,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
     from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
+    from cmflow.foundation.campaign_names import campaign_key
     from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
@@ -104,6 +106,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.names import closest
     from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.polarity import Polarity, change_tone
     from cmflow.foundation.records import (COUNTERS, POST_FORMATS, RECORD_KINDS, SENTIMENTS, TEXT_RECORD_KINDS,
                                            RecordTable, merged_records)

@@ -47,7 +47,7 @@ def campaign_labels(frame: "pl.LazyFrame", preferred: "pl.Expr") -> "pl.LazyFram
     then the first in order. Placeholders of no campaign (``(not set)``) keep their own."""
     import polars as pl
 
-    from cmflow.foundation.campaign_names import campaign_key
+    from cmflow import campaign_key
 
     keyed = frame.with_columns(campaign_key(pl.col("campaign")).alias("_key"), preferred.alias("_preferred"))
     spellings = (keyed.filter(pl.col("_key").is_not_null())
@@ -160,7 +160,7 @@ def campaign_ledger(data: "MetricInput") -> "pl.LazyFrame":
     utm_campaign writes them most (else as the time tracker does); rows of no campaign are left out."""
     import polars as pl
 
-    from cmflow.foundation.campaign_names import campaign_key
+    from cmflow import campaign_key
 
     base = ("period", "campaign", "_key", "_from_traffic")
     traffic = data.records["traffic"].select(

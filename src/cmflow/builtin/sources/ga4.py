@@ -208,7 +208,7 @@ def report_metrics(options: Ga4Options) -> tuple[str, ...]:
 
 def with_platforms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``rows`` with the platform each one's source names (read once per distinct source)."""
-    from cmflow.foundation.platform_names import platform_of
+    from cmflow import platform_of
 
     platforms = {source: platform_of(source) for source in {row["source"] for row in rows}}
     for row in rows:

@@ -286,6 +286,6 @@ def _refuse_repeated_rows(path: Path, records: list[dict[str, Any]], names: list
 
 def _platforms(sources: set[Optional[str]]) -> dict[Optional[str], Optional[str]]:
     """The platform each utm_source names (read once per distinct source)."""
-    from cmflow.foundation.platform_names import platform_of
+    from cmflow import platform_of
 
     return {source: platform_of(source) for source in sources}
