@@ -163,7 +163,20 @@ def test_roi_without_rates_is_unknown_not_the_whole_revenue() -> None:
     assert value is None and reason.startswith("4.5 h of time entries have no rate")
 
 
-def test_campaign_keys_set_case_spaces_hyphens_and_underscores_aside() -> None:
+def test_campaign_keys_set_case_accents_spaces_hyphens_and_underscores_aside() -> None:
     keys = pl.DataFrame({"c": ["Black Friday", "black-friday", " BLACK_FRIDAY ", "(not set)", "(none)", None,
-                               "Soldes d'hiver"]}).select(campaign_key(pl.col("c")))["c"].to_list()
-    assert keys == ["black_friday"] * 3 + [None, None, None, "soldes_d'hiver"]
+                               "Soldes d'hiver", "Noël"]}).select(campaign_key(pl.col("c")))["c"].to_list()
+    assert keys == ["black_friday"] * 3 + [None, None, None, "soldes_d'hiver", "noel"]
+
+
+def test_each_measurement_says_which_way_is_good() -> None:
+    pairs = {(cls.name, m): cls(cls.Options(), entry_id="x").polarity(m)
+             for cls in (TrafficTotals, ConversionRate, CostPerConversion, Roi)
+             for m in cls(cls.Options(), entry_id="x").produces()}
+    assert pairs == {
+        ("traffic_totals", "total_sessions"): "up", ("traffic_totals", "total_users"): "up",
+        ("traffic_totals", "total_conversions"): "up", ("traffic_totals", "total_revenue"): "up",
+        ("conversion_rate", "conversion_rate"): "up",
+        ("cost_per_conversion", "cost_per_conversion"): "down",
+        ("roi", "roi"): "up", ("roi", "roi_pct"): "up",
+    }

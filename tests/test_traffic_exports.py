@@ -188,3 +188,66 @@ by = ["campaign"]
     assert result.value("cost_per_conversion", client="lumen") == pytest.approx(285 / 9)
     assert result.value("roi", campaign="black_friday") == pytest.approx(40 + 150 + 99.9 - 240)
     assert result.value("roi_pct", campaign="nov_digest") == pytest.approx((290 - 45) / 45 * 100)
+
+
+def test_traffic_belongs_to_the_one_client_whose_records_name_its_campaign(tmp_path: Path) -> None:
+    (tmp_path / "utm.csv").write_text(
+        "utm_source,utm_medium,utm_campaign,date,sessions,conversions\n"
+        "ig,social,soldes_hiver,2026-11-18,100,4\n"   # Lumen's time names it
+        "ig,social,black_friday,2026-11-18,60,3\n"    # both clients' time names it: no client's
+        "fb,social,noel,2026-11-19,30,1\n"            # a post of Atelier's account names it
+        "google,organic,(organic),2026-11-19,500,9\n", encoding="utf-8")
+    (tmp_path / "time.csv").write_text(
+        "date,person,campaign,client,hours\n"
+        "2026-11-17,Léa,Soldes hiver,lumen,1\n"
+        "2026-11-17,Léa,Black Friday,lumen,1\n"
+        "2026-11-17,Hugo,black-friday,Atelier Bois,1\n", encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(
+        "platform,account,post_id,published_at,campaign,likes\n"
+        "facebook,atelier.bois,p1,2026-11-18T10:00:00Z,Noël,5\n", encoding="utf-8")
+    workflow = tmp_path / "clients.toml"
+    workflow.write_text("""
+[workflow]
+name = "Clients' traffic"
+period = "2026-11-16..2026-11-22"
+
+[[clients]]
+id = "lumen"
+name = "Maison Lumen"
+accounts = ["maison.lumen"]
+language = "fr"
+
+[[clients]]
+id = "atelier"
+name = "Atelier Bois"
+accounts = ["atelier.bois"]
+language = "fr"
+
+[[sources]]
+id = "utm"
+plugin = "export"
+path = "utm.csv"
+
+[[sources]]
+id = "tracker"
+plugin = "csv"
+path = "time.csv"
+record = "time_entry"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "traffic_totals"
+counters = ["sessions"]
+by = ["overall", "client"]
+sources = ["utm"]
+""", encoding="utf-8")
+    result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db", dry_run=True)
+    assert result.failed_stages == []
+    assert result.value("total_sessions") == 100 + 60 + 30 + 500
+    assert result.value("total_sessions", client="lumen") == 100
+    # "noel" is Atelier's through its post's "Noël" (accents set aside); (organic) is no campaign.
+    assert result.value("total_sessions", client="atelier") == 30
