@@ -123,7 +123,11 @@ def _print_table(table: InspectedTable) -> None:
                f"(header on {header} {table.header_row})")
     accounts = ", ".join(_shown(a) for a in table.accounts) if table.accounts else \
         "not named in the file (set account = \"...\")"
-    click.echo(f"    accounts: {accounts}")
+    from cmflow.foundation.records import RECORD_KINDS
+
+    kind = RECORD_KINDS.get(table.record)
+    if kind is None or "account" in kind.field_names:  # traffic records have no account
+        click.echo(f"    accounts: {accounts}")
     dates = f"{table.first} to {table.last}" if table.first else "none (no record)"
     click.echo(f"    dates:    {dates}")
     click.echo(f"    reads:    {_names(table.used_columns)}")
