@@ -63,7 +63,7 @@ def read_traffic_table(path: Path, known: ExportFormat, header_line: int, on_err
 
     text = read_export(path, "utf-8", encoding_option=False)
     separator = separator_of(text.splitlines()[:200])
-    rows = list(_records(text, separator))
+    rows = list(_records(path, text, separator))
     header = next((fields for line, fields in rows if line == header_line), None)
     if header is None:
         raise DataFileError(f"{path}: no header on line {header_line}; export the file again")
@@ -93,11 +93,10 @@ def read_traffic_table(path: Path, known: ExportFormat, header_line: int, on_err
     for record in records:
         record.pop("_line")
         record["platform"] = platforms[record["source"]]
-    frame = RecordTable.from_rows("traffic", records).frame if records else RecordTable.from_rows("traffic", []).frame
-    return frame, not_records, len(table_rows)
+    return RecordTable.from_rows("traffic", records).frame, not_records, len(table_rows)
 
 
-def _records(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
+def _records(path: Path, text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
     """Each CSV record of ``text`` with the line it starts on (a quoted value may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
     start = 1
@@ -106,7 +105,7 @@ def _records(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
             yield start, fields
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise DataFileError(f"line {start}: not CSV ({exc}); export the file again") from None
+        raise DataFileError(f"{path}, line {start}: not CSV ({exc}); export the file again") from None
 
 
 def _body(rows: list[tuple[int, list[str]]], header_line: int, path: Path,
