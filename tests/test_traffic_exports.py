@@ -251,3 +251,10 @@ sources = ["utm"]
     assert result.value("total_sessions", client="lumen") == 100
     # "noel" is Atelier's through its post's "Noël" (accents set aside); (organic) is no campaign.
     assert result.value("total_sessions", client="atelier") == 30
+
+
+def test_amounts_in_two_currencies_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "utm.csv", HEADER + "ig,social,bf,2026-11-18,100,1,€40.00\nfb,social,bf,2026-11-18,50,1,40.00 EUR\n"
+                 "li,social,bf,2026-11-19,12,1,$5.00\n")
+    with pytest.raises(DataFileError, match='line 2 writes "€40.00" \\(EUR\\) and line 4 "\\$5.00" \\(\\$\\) in one column'):
+        read(path)

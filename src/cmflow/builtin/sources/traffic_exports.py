@@ -38,6 +38,8 @@ DIMENSION_FIELDS = ("date", "source", "campaign")
 """The fields a totals row leaves empty."""
 CURRENCY = re.compile(r"^(?:[€$£¥]|EUR|USD|GBP|CHF|CAD|AUD|JPY)\s*|\s*(?:[€$£¥]|EUR|USD|GBP|CHF|CAD|AUD|JPY)$",
                       re.IGNORECASE)
+CURRENCY_CODES = {"€": "EUR", "£": "GBP", "¥": "JPY", "$": "$"}
+"""A currency sign's code (``$`` is several currencies' sign: kept as written)."""
 SPACES = re.compile(r"[\s\u00a0\u202f]")
 GROUPED = {",": re.compile(r"-?\d{1,3}(,\d{3})+"), ".": re.compile(r"-?\d{1,3}(\.\d{3})+")}
 """A number whose only mark splits it in groups of three digits: the mark may be either."""
@@ -72,6 +74,7 @@ def read_traffic_table(path: Path, known: ExportFormat, header_line: int, on_err
     body = _body(rows, header_line, path, ctx)
     table_rows = [(line, fields) for line, fields in body if any(f.strip() for f in fields)]
     records, not_records, bad = [], 0, []
+    _refuse_mixed_currencies(path, table_rows, columns, names)
     decimal = _decimal_mark(path, table_rows, columns, separator)
     day_first = _day_first(table_rows, columns.get("date"), separator)
     for line, fields in table_rows:
@@ -173,6 +176,25 @@ def _decimal_mark(path: Path, rows: list[tuple[int, list[str]]], columns: dict[s
     if seen:
         return next(iter(seen))
     return "," if separator == ";" else "."
+
+
+def _refuse_mixed_currencies(path: Path, rows: list[tuple[int, list[str]]], columns: dict[str, int],
+                             names: list[str]) -> None:
+    """Amounts in two currencies in one file (`€` on one line, `$` on another) cannot be added up."""
+    seen: dict[str, tuple[int, str]] = {}
+    for line, fields in rows:
+        for field in AMOUNT_FIELDS:
+            if field in columns:
+                value = _cell(fields, columns[field])
+                match = CURRENCY.search(value.strip())
+                if match:
+                    code = CURRENCY_CODES.get(match.group().strip().upper(), match.group().strip().upper())
+                    seen.setdefault(code, (line, value))
+    if len(seen) > 1:
+        (code_a, (line_a, a)), (code_b, (line_b, b)) = list(seen.items())[:2]
+        raise DataFileError(f"{path}: line {line_a} writes \"{a}\" ({code_a}) and line {line_b} \"{b}\" ({code_b}) "
+                            "in one column: amounts in two currencies cannot be added up; export each currency's "
+                            "figures (each property, each shop) in a file of its own, converted to one currency")
 
 
 def _bare_number(value: str) -> str:
