@@ -258,3 +258,10 @@ def test_amounts_in_two_currencies_are_refused(tmp_path: Path) -> None:
                  "li,social,bf,2026-11-19,12,1,$5.00\n")
     with pytest.raises(DataFileError, match='line 2 writes "€40.00" \\(EUR\\) and line 4 "\\$5.00" \\(\\$\\) in one column'):
         read(path)
+
+
+def test_slashed_dates_are_day_first_in_a_semicolon_file_and_month_first_in_a_comma_one(tmp_path: Path) -> None:
+    comma = write(tmp_path, "us.csv", HEADER + "ig,social,bf,11/10/2026,1,0,0\nig,social,bf,11/18/2026,2,0,0\n")
+    semicolon = write(tmp_path, "fr.csv", HEADER.replace(",", ";") + "ig;social;bf;11/10/2026;1;0;0\n")
+    assert read(comma)[0].sort("sessions")["date"].to_list() == [date(2026, 11, 10), date(2026, 11, 18)]
+    assert read(semicolon)[0]["date"].to_list() == [date(2026, 10, 11)]  # 11 October, as France writes it
