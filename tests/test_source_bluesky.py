@@ -76,8 +76,11 @@ def test_feed_posts_map_to_canonical_posts(replay_server):
         "url": "https://bsky.app/profile/maisonlumiere.bsky.social/post/3lbxa5",
         "thumbnail_url": f"https://cdn.bsky.app/img/feed_thumbnail/plain/{DID}/bafkreiimg0@jpeg",
         "likes": 64, "comments": 5, "shares": 11, "saves": 7, "reach": None, "impressions": None,
-        "clicks": None, "video_views": None, "pillar": None, "campaign": None}
+        "clicks": None, "video_views": None, "pillar": None, "campaign": None, "link": None}
     assert [p["format"] for p in posts] == ["image", "video", "carousel", "link", "link"]
+    # A link card's address, else the first link written in the text.
+    assert [p["link"] for p in posts] == [None, None, None, "https://www.maisonlumiere.example/blog/pain-d-epices",
+                                          "https://maisonlumiere.example"]
     assert [p["shares"] for p in posts] == [11, 4, 6, 2, 0]
     # The images embed's first thumb (the carousel's too); a video, a link card, a text: none.
     assert [p["thumbnail_url"] for p in posts] == [

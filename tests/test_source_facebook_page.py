@@ -92,7 +92,7 @@ def test_posts_map_facebook_fields_to_canonical_ones(replay_server):
 
     assert set(tables) == {"post"}
     common = {"platform": "facebook", "account": "maisonlumiere.lyon", "saves": None, "thumbnail_url": None, "pillar": None,
-              "campaign": None}
+              "campaign": None, "link": None}
     url = f"https://www.facebook.com/{PAGE}/posts/12000000000000"
     assert rows(tables["post"]) == [
         {**common, "post_id": IN_WINDOW[0], "published_at": at("2026-11-22T17:00:00"), "format": "carousel",

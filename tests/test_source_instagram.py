@@ -94,7 +94,7 @@ def test_posts_map_instagram_fields_to_canonical_ones(replay_server):
 
     assert set(tables) == {"post"}
     common = {"platform": "instagram", "account": "maisonlumiere", "clicks": None, "video_views": None,
-              "thumbnail_url": None, "pillar": None, "campaign": None}
+              "thumbnail_url": None, "pillar": None, "campaign": None, "link": None}
     assert rows(tables["post"]) == [
         {**common, "post_id": "17895695668004571", "published_at": at("2026-11-22T18:30:00"), "format": "reel",
          "text": "Behind the scenes of our winter collection \u2728 #maisonlumiere",

@@ -118,9 +118,10 @@ def test_field_mapping_on_a_realistic_page(replay_server, client):
         "text": "We're hiring in Lyon! #jobs Thanks @Acme Partners (again)",
         "url": f"https://www.linkedin.com/feed/update/{POST_A}/",
         "likes": 10, "comments": 3, "shares": 2, "saves": None, "reach": 800, "impressions": 1200,
-        "clicks": 21, "video_views": None, "thumbnail_url": None, "pillar": None, "campaign": None}
+        "clicks": 21, "video_views": None, "thumbnail_url": None, "pillar": None, "campaign": None, "link": None}
     assert {urn: p["format"] for urn, p in posts.items()} == {
         POST_A: "image", POST_B: "video", POST_C: "carousel", POST_I: "text", POST_E: "link"}
+    assert {urn: p["link"] for urn, p in posts.items() if p["link"]} == {POST_E: "https://example.com/blog/first-year"}
     assert (posts[POST_B]["likes"], posts[POST_B]["shares"], posts[POST_B]["reach"]) == (90, 8, 2000)
     # LinkedIn left uniqueImpressionsCount out for this post: no reach, not a reach of 0.
     assert posts[POST_E]["reach"] is None and posts[POST_E]["impressions"] == 500

@@ -103,8 +103,9 @@ def test_statuses_map_to_canonical_posts(replay_server):
         "text": "La bûche est de retour 🎄 & elle n'attend que vous",
         "url": "https://mastodon.social/@maisonlumiere/115600000000000060",
         "likes": 31, "comments": 4, "shares": 9, "saves": None, "reach": None, "impressions": None,
-        "clicks": None, "video_views": None, "thumbnail_url": None, "pillar": None, "campaign": None}
+        "clicks": None, "video_views": None, "thumbnail_url": None, "pillar": None, "campaign": None, "link": None}
     assert [p["format"] for p in posts] == ["image", "video", "carousel", "link", "text"]
+    assert [p["link"] for p in posts] == [None, None, None, "https://www.maisonlumiere.example/blog/pain-d-epices", None]
     assert posts[1]["text"] == "Le fournil à 5 h du matin.\nSon allumé 🔊"
     assert posts[3]["text"] == ("Notre recette de pain d'épices : "
                                 "https://www.maisonlumiere.example/blog/pain-d-epices")

@@ -83,7 +83,7 @@ def test_field_mapping_on_a_realistic_page(replay_server, client):
         "url": "https://www.tiktok.com/@maisonlumiere/video/7440000000000000001?utm_campaign=tt4d_open_api"
                "&utm_source=awxxxxxxxxxx",
         "likes": 1200, "comments": 45, "shares": 30, "saves": None, "reach": None, "impressions": 25000,
-        "clicks": None, "video_views": 25000, "pillar": None, "campaign": None,
+        "clicks": None, "video_views": 25000, "pillar": None, "campaign": None, "link": None,
         "thumbnail_url": "https://p16-sign-va.tiktokcdn.com/tos-maliva-p-0068/o4AbCdEfGh~tplv-noop.image"
                          "?x-expires=1795456800&x-signature=aBcD1234%3D"}
     assert posts["7440000000000000002"]["thumbnail_url"] is None  # no cover given

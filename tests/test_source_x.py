@@ -59,8 +59,10 @@ def test_three_pages_of_posts_map_to_canonical_fields(replay_server):
         "text": "Dans les coulisses de la collection d'hiver 🎬 https://t.co/vid5",
         "url": "https://x.com/maisonlumiere/status/1991000000000000005",
         "likes": 240, "comments": 7, "shares": 12, "saves": 18, "reach": None, "impressions": 15200,
-        "clicks": None, "video_views": 4100, "thumbnail_url": None, "pillar": None, "campaign": None}
+        "clicks": None, "video_views": 4100, "thumbnail_url": None, "pillar": None, "campaign": None, "link": None}
     assert [p["format"] for p in posts] == ["video", "image", "carousel", "link", "text"]
+    # The link post's target; its own photos and videos (x.com addresses) are no link.
+    assert [p["link"] for p in posts] == [None, None, None, "https://www.maisonlumiere.example/blog/pain-d-epices", None]
     assert [p["shares"] for p in posts] == [12, 4, 2, 5, 1]  # retweet_count only
     long_post = posts[-1]
     assert long_post["text"].startswith("Merci à toutes") and len(long_post["text"]) > 280  # note_tweet

@@ -30,8 +30,8 @@ _PUBLIC = {
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening",
-    "language_code": "foundation.language_codes",
-    "platform_of": "foundation.platform_names", "campaign_key": "foundation.campaign_names",
+    "language_code": "foundation.language_codes", "platform_of": "foundation.platform_names",
+    "campaign_key": "foundation.campaign_names",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",

@@ -692,7 +692,8 @@ class _Loader:
         self._check_web_addresses(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
             self.problem(f"{path}.look_back", f"{name} reads its input whole at every run: look_back does "
-                         "not apply", "remove look_back (it is for sources that call an API)")
+                         "not apply", "remove look_back: it is for the sources that keep their records in the store, "
+                         "those of social platforms' APIs")
         if isinstance(common, SourceEntry):
             self._check_source_where(path, common.where, plugin)
         return Entry(kind, index, entry_id, common, info, plugin)

@@ -468,6 +468,43 @@ def classify_tiktok(platform: Platform, answer: ApiResponse) -> RetryDecision | 
     return RetryDecision("fail", RequestRejected(f"{answer.request} was refused ({what})", **answer.details(code)))
 
 
+TRELLO_WINDOW = 10.0
+"""Trello counts requests per token over 10-second windows and sends no header saying when the
+window ends: a 429 waits one window."""
+
+
+def classify_trello(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
+    """Trello's 429 (``{"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}``)
+    has no ``Retry-After``: wait one 10-second window. Its 401s are plain text: ``invalid token``
+    and ``invalid key`` are credentials, ``unauthorized permission requested`` a board the token
+    cannot read."""
+    if answer.status == 429:
+        return RetryDecision("retry", reason=_describe(answer), throttled=True,
+                             wait=header_wait(answer) or TRELLO_WINDOW)
+    if answer.status == 401:
+        text = (error_message(answer.json) if answer.is_json else answer.excerpt()).strip()
+        if "permission" in text.lower():
+            return RetryDecision("fail", PermissionMissing(
+                f"a permission is missing (HTTP 401: {text})",
+                hint="The token's member cannot read this board: add them to the board, or create the "
+                     "token as a member of it", **answer.details()))
+        return auth_expired(answer, f"HTTP 401: {text}" if text else "HTTP 401")
+    return None
+
+
+def classify_notion(platform: Platform, answer: ApiResponse) -> RetryDecision | None:
+    """Notion's ``restricted_resource`` (HTTP 403) is an integration without the capability the
+    request needs: say which setting gives it. Its other errors follow the HTTP status."""
+    body = answer.json if isinstance(answer.json, dict) else {}
+    if body.get("object") == "error" and body.get("code") == "restricted_resource":
+        return RetryDecision("fail", PermissionMissing(
+            f"a permission is missing (restricted_resource: {body.get('message', '')})",
+            hint=("Give the integration the \"Read content\" capability at https://www.notion.so/my-integrations, "
+                  "and share the database with it (its ... menu > Connections)"),
+            **answer.details("restricted_resource")))
+    return None
+
+
 def classify(platform: Platform, answer: ApiResponse) -> RetryDecision:
     """The platform's own rules first, then the shared HTTP status rules."""
     if platform.classify is not None:
@@ -515,6 +552,20 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("tiktok", "TikTok", classify=classify_tiktok, scopes=("user.info.basic", "user.info.stats", "video.list"),
              renew_hint=("refresh with POST /v2/oauth/token/ grant_type=refresh_token (access tokens last "
                          "24 h, refresh tokens 365 days)")),
+    # Trello: 100 requests per 10 s per token (300 per API key). 10 + 8 x 10 < 100.
+    Platform("trello", "Trello", classify=classify_trello, requests_per_second=8.0, burst=10,
+             renew_hint=("generate a new token with the \"Token\" link beside the API key of your Power-Up "
+                         "at https://trello.com/power-ups/admin (a token made with an expiration stops "
+                         "working at its end)")),
+    # Asana: 150 requests a minute on free workspaces (1,500 on paid ones). 10 + 2 x 60 < 150.
+    Platform("asana", "Asana", requests_per_second=2.0, burst=10,
+             renew_hint=("create a new personal access token in Asana's developer console "
+                         "(https://app.asana.com/0/my-apps)")),
+    # Notion: an average of 3 requests a second per integration, some bursts allowed.
+    Platform("notion", "Notion", classify=classify_notion, api_version="2022-06-28", version_header="Notion-Version",
+             requests_per_second=2.5, burst=3,
+             renew_hint=("copy the integration's secret again from https://www.notion.so/my-integrations "
+                         "(and share the database with the integration: Connections)")),
 )}
 
 

@@ -331,6 +331,7 @@ class BlueskySource(Source):
             "platform": "bluesky", "account": handle, "post_id": post.get("uri"), "published_at": published_at,
             "format": post_format(post), "text": (post.get("record") or {}).get("text"),
             "url": post_url(handle, post.get("uri")), "thumbnail_url": post_thumbnail(post),
+            "link": post_link(post),
             "likes": post.get("likeCount"), "comments": post.get("replyCount"), "shares": shared, "saves": post.get("bookmarkCount"),
         }
 
@@ -378,6 +379,26 @@ def post_format(post: dict[str, Any]) -> str:
     if any(isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#link" for f in features):
         return "link"
     return "text"
+
+
+def post_link(post: dict[str, Any]) -> str | None:
+    """The address the post sends to: its link card's (``app.bsky.embed.external``, also as a
+    quote's media), else the first link in its text (a ``#link`` facet); None without one."""
+    embed = post.get("embed") or {}
+    if str(embed.get("$type", "")).startswith("app.bsky.embed.recordWithMedia"):
+        embed = embed.get("media") or {}
+    if str(embed.get("$type", "")).split("#")[0] == "app.bsky.embed.external":
+        uri = (embed.get("external") or {}).get("uri")
+        if isinstance(uri, str) and uri:
+            return uri
+    facets = (post.get("record") or {}).get("facets") or []
+    for facet in facets:
+        for feature in (facet.get("features") or []) if isinstance(facet, dict) else []:
+            if isinstance(feature, dict) and feature.get("$type") == "app.bsky.richtext.facet#link":
+                uri = feature.get("uri")
+                if isinstance(uri, str) and uri:
+                    return uri
+    return None
 
 
 def post_thumbnail(post: dict[str, Any]) -> str | None:

@@ -374,7 +374,13 @@ def post_row(organization: str, post: dict[str, Any]) -> dict[str, Any] | None:
         return None
     return {"platform": PLATFORM, "account": organization, "post_id": post["id"], "published_at": published,
             "format": post_format(post), "text": plain_text(post.get("commentary")),
-            "url": f"https://www.linkedin.com/feed/update/{post['id']}/"}
+            "url": f"https://www.linkedin.com/feed/update/{post['id']}/", "link": article_link(post)}
+
+
+def article_link(post: dict[str, Any]) -> str | None:
+    """The address an article post shares (``content.article.source``); None for other posts."""
+    source = dig(post.get("content"), "article", "source")
+    return source if isinstance(source, str) and source else None
 
 
 def post_format(post: dict[str, Any]) -> str:

@@ -299,6 +299,7 @@ class MastodonSource(Source):
             "published_at": published_at, "format": post_format(status),
             "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
             "likes": status.get("favourites_count"), "comments": status.get("replies_count"), "shares": shared,
+            "link": (status.get("card") or {}).get("url") or None,
         }
 
     def _instant(self, item: dict[str, Any], path: str) -> datetime:

@@ -222,7 +222,7 @@ class XSource(Source):
             "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
             "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"), "shares": shared,
             "saves": metrics.get("bookmark_count"), "impressions": metrics.get("impression_count"),
-            "video_views": sum(views) if views else None,
+            "video_views": sum(views) if views else None, "link": tweet_link(tweet),
         }
 
     def _instant(self, tweet: dict[str, Any], path: str) -> datetime:
@@ -291,6 +291,16 @@ def post_format(tweet: dict[str, Any], media: list[dict[str, Any]]) -> str:
     if any(isinstance(u, dict) and not is_x_url(u.get("expanded_url") or u.get("url") or "") for u in urls):
         return "link"
     return "text"
+
+
+def tweet_link(tweet: dict[str, Any]) -> str | None:
+    """The first address the tweet links to off X (``entities.urls``' expanded form, with its UTM
+    tags); None when it links nowhere else (its own photos and videos are x.com addresses)."""
+    for url in (tweet.get("entities") or {}).get("urls") or []:
+        target = (url.get("unwound_url") or url.get("expanded_url") or url.get("url")) if isinstance(url, dict) else None
+        if isinstance(target, str) and target and not is_x_url(target):
+            return target
+    return None
 
 
 def is_x_url(url: str) -> bool:

@@ -1,0 +1,170 @@
+"""What the editorial-calendar sources (``trello``, ``asana``, ``notion``) share.
+
+Each tool names things its own way (a Trello custom field, an Asana custom field, a Notion
+property), and each team names them in its own language: ``Plateforme`` or ``Platform``,
+``Pilier`` or ``Pillar``. :class:`CalendarFieldNames` is the option that says which name holds
+which calendar field, with French and English defaults; :func:`resolve_field_names` finds them
+among the names a board, project or database has, and refuses a name given explicitly that is
+not there, listing those that are. The values then become a calendar item's: platforms through
+:func:`cmflow.foundation.platform_names.platform_of`, formats through :data:`FORMAT_NAMES`,
+statuses lower-cased, a date without a time as a whole-day plan (midnight in the workflow's
+time zone).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timezone, tzinfo
+from typing import Any, Iterable, Mapping, Optional
+
+from pydantic import Field
+
+from cmflow import PluginOptions, platform_of
+
+DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
+    "platform": ("Plateforme", "Platform", "Réseau", "Réseau social", "Network", "Canal", "Channel"),
+    "format": ("Format", "Type de contenu", "Content type"),
+    "pillar": ("Pilier", "Pillar", "Pilier éditorial", "Thématique", "Theme"),
+    "campaign": ("Campagne", "Campaign"),
+    "account": ("Compte", "Account"),
+    "url": ("Lien", "Link", "URL", "Lien du post", "Post URL", "Permalink"),
+    "post_id": ("ID du post", "Post ID"),
+}
+"""The names looked for, in order, when the option names none (compared without letter case or
+accents). The first one the tool has is used."""
+
+FORMAT_NAMES: dict[str, str] = {
+    "image": "image", "photo": "image", "visuel": "image", "visual": "image", "post": "image",
+    "picture": "image", "graphic": "image",
+    "video": "video", "vidéo": "video", "short": "video", "shorts": "video", "live": "video",
+    "reel": "reel", "reels": "reel",
+    "carousel": "carousel", "carrousel": "carousel", "album": "carousel", "document": "carousel",
+    "text": "text", "texte": "text", "thread": "text",
+    "link": "link", "lien": "link", "article": "link",
+    "story": "story", "stories": "story", "story instagram": "story",
+}
+"""A planned format as teams write it, to the formats posts carry (docs/concepts.md)."""
+
+
+class CalendarFieldNames(PluginOptions):
+    """Which field of the tool holds which calendar field; unset ones use the defaults."""
+
+    platform: Optional[str] = Field(
+        None, description="The field holding the target platform (a name, an abbreviation such as IG or "
+        "an address; a tool's multi-choice field may give several, one calendar item each). Default: the "
+        "first of " + ", ".join(DEFAULT_NAMES["platform"]) + ".", examples=["Réseau social"])
+    format: Optional[str] = Field(
+        None, description="The field holding the planned format (Image, Vidéo, Reel, Carrousel, Story ...). "
+        "Default: the first of " + ", ".join(DEFAULT_NAMES["format"]) + ".", examples=["Type"])
+    pillar: Optional[str] = Field(
+        None, description="The field holding the editorial pillar. Default: the first of "
+        + ", ".join(DEFAULT_NAMES["pillar"]) + ".", examples=["Thème"])
+    campaign: Optional[str] = Field(
+        None, description="The field holding the campaign. Default: the first of "
+        + ", ".join(DEFAULT_NAMES["campaign"]) + ".", examples=["Opération"])
+    account: Optional[str] = Field(
+        None, description="The field holding the target account. Default: the first of "
+        + ", ".join(DEFAULT_NAMES["account"]) + ".", examples=["Marque"])
+    url: Optional[str] = Field(
+        None, description="The field holding the planned link or the published post's address. Default: "
+        "the first of " + ", ".join(DEFAULT_NAMES["url"]) + ".", examples=["Permalien"])
+    post_id: Optional[str] = Field(
+        None, description="The field holding the published post's id. Default: the first of "
+        + ", ".join(DEFAULT_NAMES["post_id"]) + ".", examples=["Id publication"])
+
+
+def folded(name: str) -> str:
+    """A name compared without letter case, accents or surrounding spaces."""
+    decomposed = unicodedata.normalize("NFKD", name.strip().casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def resolve_field_names(given: PluginOptions, defaults: Mapping[str, tuple[str, ...]], available: Iterable[str],
+                        *, missing: Any) -> dict[str, str]:
+    """Calendar field -> the tool's own name for it, for the fields the tool has.
+
+    ``given`` is the source's names option (unset fields use ``defaults``); ``available`` the
+    names the board, project or database has. A name given explicitly that is not there calls
+    ``missing(field, name)``, which returns the exception to raise."""
+    by_folded: dict[str, str] = {}
+    for name in available:
+        by_folded.setdefault(folded(name), name)
+    found: dict[str, str] = {}
+    for field, candidates in defaults.items():
+        explicit = getattr(given, field, None)
+        if explicit is not None:
+            if folded(explicit) not in by_folded:
+                raise missing(field, explicit)
+            found[field] = by_folded[folded(explicit)]
+            continue
+        for candidate in candidates:
+            if folded(candidate) in by_folded:
+                found[field] = by_folded[folded(candidate)]
+                break
+    return found
+
+
+def names_list(names: Iterable[str]) -> str:
+    """``Campagne, Format, Lien`` (sorted, each once), or ``none`` for no name."""
+    unique = sorted(set(names), key=folded)
+    return ", ".join(unique) if unique else "none"
+
+
+def calendar_platforms(values: Iterable[Any]) -> list[str]:
+    """The platforms a field names, each once, in order: ``IG`` is ``instagram``; a text listing
+    several (``Instagram, Facebook``; ``IG; LinkedIn``) names each; a value naming no known
+    platform (``Newsletter``) is kept in lower case."""
+    platforms: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        parts = [value] if platform_of(value) else [part for part in re.split(r"[,;\n]", value) if part.strip()]
+        for part in parts:
+            platform = platform_of(part) or " ".join(part.strip().lower().split())
+            if platform not in platforms:
+                platforms.append(platform)
+    return platforms
+
+
+def calendar_format(value: Any) -> str | None:
+    """The post format a planned format names (``Vidéo`` -> video, ``Carrousel`` -> carousel); an
+    unknown one in lower case, as written."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = " ".join(value.strip().lower().split())
+    return FORMAT_NAMES.get(text) or FORMAT_NAMES.get(folded(text)) or text
+
+
+def calendar_status(value: Any) -> str | None:
+    """A status in lower case without surrounding spaces (the tool's own words); None when empty."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.strip().lower().split())
+    return text or None
+
+
+def text_or_none(value: Any) -> str | None:
+    """A text value stripped, None when empty or not text."""
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+def whole_day(day: date, zone: tzinfo) -> datetime:
+    """A plan for a day without a time: midnight of that day in the workflow's time zone, in UTC
+    (docs/concepts.md#calendar_item)."""
+    return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+
+
+def one_per_platform(item: dict[str, Any], platforms: list[str]) -> list[dict[str, Any]]:
+    """The calendar items of one entry: one per platform it names, each with its own ``item_id``
+    (``<id>#<platform>``) when it names several, so that each meets its own published post."""
+    if len(platforms) <= 1:
+        return [{**item, "platform": platforms[0] if platforms else None}]
+    return [{**item, "item_id": f"{item['item_id']}#{platform}", "platform": platform} for platform in platforms]
+
+
+def in_window(instant: datetime, start: datetime, end: datetime) -> bool:
+    """Whether ``instant`` falls in ``[start, end)``."""
+    return start <= instant < end
