@@ -119,11 +119,15 @@ class ExportSource(Source, InspectsFiles):
     - **Companion files**: files that come in one download with a known export and hold its
       figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
       are passed over with a note in the run summary, never read and never an error.
+    - **Web traffic**: GA4's traffic acquisition downloads and neutral `utm_*` sheets become
+      ``traffic`` records (no account: the platform is read from each row's source), read in the
+      file's own locale (`;` or `,`, `1 234,50 €` or `€1,234.50`), GA4's `#` lines and totals row
+      passed over.
     """
 
     name = "export"
-    description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio and X, "
-                   "recognising each file.")
+    description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio, X and "
+                   "web analytics (GA4, UTM sheets), recognising each file.")
     Options = ExportOptions
     record_kinds = ()
 
