@@ -62,8 +62,8 @@ class Ga4Options(GoogleCredentials, PluginOptions):
         "sessions", description="GA4 metric that fills `sessions`.", examples=["totalUsers"])
     users_metric: str = Field(
         "totalUsers", description="GA4 metric that fills `users`: totalUsers (every user who logged "
-        "an event, the `Total users` of GA4's reports) or activeUsers (engaged users only, the "
-        "reports' `Users` since 2023).", examples=["activeUsers"])
+        "an event, the `Total users` column of GA4's acquisition reports) or activeUsers (active "
+        "users only, fewer).", examples=["activeUsers"])
     by_content: bool = Field(
         False, description="Also break the traffic down by utm_content (GA4's sessionManualAdContent, or "
         "firstUserManualAdContent with first_user attribution), to tell apart the links of one campaign "
