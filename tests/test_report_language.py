@@ -151,7 +151,7 @@ def test_every_post_format_and_issue_word_has_a_message(code):
 SAME_IN_BOTH = {"instagram", "facebook", "linkedin", "youtube", "x", "twitter", "tiktok", "mastodon", "bluesky",
                 "threads", "pinterest", "kpi", "err", "image", "reel", "story", "format", "impressions",
                 "interactions", "mentions", "client", "production", "urgent", "stable", "page", "n", "total",
-                "pt", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct"}
+                "pt", "h", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct"}
 ENGLISH_ONLY = {"the", "and", "of", "to", "from", "with", "by", "for", "or", "than", "post", "posts", "reach",
                 "followers", "follower", "rate", "growth", "report", "previous", "week", "month", "year", "likes",
                 "like", "shares", "saves", "clicks", "views", "average", "above", "below", "alert", "alerts",
@@ -281,6 +281,12 @@ def test_platforms_and_formats():
     (250.4, "count", "250", "250"),  # from 100 up: none
     (None, "%", "–", "–"),
     (None, "count", "–", "–"),
+    (1234.5, "EUR", f"1{NNBSP}234,50{NBSP}€", "€1,234.50"),  # an amount: its currency, the locale's way
+    (-250, "EUR", f"-250,00{NBSP}€", "-€250.00"),
+    (12.345, "USD", f"12,34{NBSP}$US", "$12.34"),
+    (float("nan"), "EUR", "–", "–"),
+    (12.25, "h", f"12,2{NBSP}h", f"12.2{NBSP}h"),  # hours: one decimal
+    (150, "h", f"150{NBSP}h", f"150{NBSP}h"),
 ])
 def test_values(value, unit, fr, en):
     assert language("fr").value(value, unit) == fr

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cmflow.builtin.reports.headline import HEADLINE_METRICS
+from cmflow.foundation.measurements import NONE_LABEL
 from cmflow.builtin.reports.scopes import ReportScope
 
 if TYPE_CHECKING:
@@ -28,6 +29,15 @@ care's response times among them)."""
 BRAND_METRICS = ("mentions", "share_of_voice", "net_sentiment_mentions")
 """What the listening section shows per brand a ``[listen]`` section watches (``by = ["brand"]``):
 in a client's report, the brands whose ``client`` is theirs."""
+PRODUCTION_METRICS = ("calendar_adherence", "posts_late", "posts_missing", "posts_unplanned", "hours_spent",
+                      "production_cost", "cost_per_post", "cost_per_engagement")
+"""What the production section shows of the scope's whole: the editorial calendar kept, the time
+and money the content cost."""
+RETURN_METRICS = ("production_cost", "budget_consumed", "sessions", "conversions", "conversion_rate", "revenue",
+                  "cost_per_conversion", "roi")
+"""What the production section shows per campaign: spend against budget, and what it brought back."""
+TASK_METRICS = ("hours_spent", "average_task_time")
+"""What the production section shows per kind of task."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -195,11 +205,27 @@ class ReportDocument:
     """Mentions and comments of the scope's whole, with their changes (none: no section)."""
     brands: list[SeriesFigures] = field(default_factory=list)
     """The watched brands' mentions, share of voice and net sentiment, one row per brand."""
+    production: list[Figure] = field(default_factory=list)
+    """Calendar adherence, hours and costs of the scope's whole (none: no production section)."""
+    campaigns: list[SeriesFigures] = field(default_factory=list)
+    """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
+    task_types: list[SeriesFigures] = field(default_factory=list)
+    """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
 
     @property
     def brand_metrics(self) -> list[str]:
         """The columns of the brands' table: the :data:`BRAND_METRICS` one brand at least has."""
         return [m for m in BRAND_METRICS if any(m in row.figures for row in self.brands)]
+
+    @property
+    def campaign_metrics(self) -> list[str]:
+        """The columns of the campaigns' table: the :data:`RETURN_METRICS` one campaign at least has."""
+        return [m for m in RETURN_METRICS if any(m in row.figures for row in self.campaigns)]
+
+    @property
+    def task_metrics(self) -> list[str]:
+        """The columns of the task types' table."""
+        return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
 
     @property
     def complete(self) -> bool:
@@ -228,6 +254,9 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         alerts=_alerts(result, scope),
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
+        production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
+        campaigns=[row for row in figures.breakdown("campaign", list(RETURN_METRICS)) if row.name != NONE_LABEL],
+        task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         missing=[(report.id, report.plugin) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,

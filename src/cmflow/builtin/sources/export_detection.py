@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from cmflow import RECORD_KINDS, DataFileError
+from cmflow import DataFileError, RECORD_KINDS
 
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
                                                  read_export, read_export_bytes_head, unmarked_utf16)
 from cmflow.builtin.sources.tabular import column_name
-from cmflow.builtin.sources.traffic_exports import separator_of
 
 HEADER_SEARCH_ROWS = 5
 """Rows looked through for the header (a notice sentence or a title may come first)."""
@@ -44,6 +43,9 @@ class IdentifiedTable:
     rows: Optional[int]
     """Rows under the header that are not blank (records, before any check of their values); None
     in a CSV file, told from its head only (its rows are counted as it is read)."""
+    delimiter: str = ","
+    """A CSV file's separator: "," as exports write it, or ";" when a spreadsheet in a
+    decimal-comma locale (French Excel) saved the export again."""
 
     @property
     def record(self) -> str:
@@ -55,8 +57,8 @@ class IdentifiedTable:
         """Whether the table names its account: in a column (Meta), or in each post's link (X's
         post exports, when they have the link column); else the `account` option must."""
         known = self.format
-        if known.account_column is not None or "account" not in RECORD_KINDS[known.record].field_names:
-            return True  # named in a column, or records without accounts (traffic)
+        if known.account_column is not None or not _account_required(known.record):
+            return True
         link = known.columns.get("url")
         links = [link] if isinstance(link, str) else list(link or ())
         return bool(known.account_in_url) and any(name in self.header for name in links)
@@ -121,11 +123,11 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     text, problem = _head_text(path, head)
     rows = _first_rows_of_text(text) if text is not None else []
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
-    if match is None and text is not None and separator_of(text.split("\n", 200)[:200]) == ";":
-        # Formats read in the file's own locale (web traffic) may be `;` separated.
+    delimiter = ","
+    if match is None and text is not None and ";" in text:  # saved again by French Excel
         semicolon_rows = _first_rows_of_text(text, ";")
-        match = _match([f for f in candidates if f.file_type == "csv" and f.reader == "traffic"], semicolon_rows)
-        rows = rows if match is None else semicolon_rows
+        match = _match([f for f in candidates if f.file_type == "csv"], semicolon_rows)
+        rows, delimiter = (semicolon_rows, ";") if match is not None else (rows, ",")
     if problem is not None:
         _refuse_encoding(path, head, problem, match, formats)
     if match is None:
@@ -135,7 +137,7 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
                 return Identified(path, "csv", (), companion)
         raise _unknown(path, {None: rows}, candidates, formats, "csv")
     chosen, line, header = match
-    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, None),))
+    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, None, delimiter),))
 
 
 def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
@@ -212,11 +214,11 @@ def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequ
     return Identified(path, "xlsx", tuple(tables))
 
 
-def _first_rows_of_text(text: str, separator: str = ",") -> list[tuple[int, list[str]]]:
+def _first_rows_of_text(text: str, delimiter: str = ",") -> list[tuple[int, list[str]]]:
     """The first non-blank CSV records with the line each starts on, but for comment lines
     (``#``, as GA4 writes its report's name and dates above the header); a notice line may hold
     a stray quote: a line that is not CSV ends the look."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:
@@ -292,3 +294,9 @@ def _saved_again(known: ExportFormat, file_type: str, header_row: int) -> str:
                 f"{header_row} (and a `columns` mapping)")
     return (f"it is a {known.title} opened and saved again as a workbook: give the CSV file as downloaded, "
             'or read this one with plugin = "xlsx" (and a `columns` mapping)')
+
+
+def _account_required(record: str) -> bool:
+    """Whether records of this kind need an account (posts do; time entries have one at most)."""
+    kind = RECORD_KINDS[record]
+    return "account" in kind.field_names and kind.field("account").required
