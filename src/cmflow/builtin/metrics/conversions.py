@@ -95,6 +95,7 @@ class TrafficTotals(Metric):
     Options = TrafficTotalsOptions
     needs = ("traffic",)
     groupings = TRAFFIC_GROUPINGS
+    default_by = ("overall",)  # traffic has no account
     default_polarity = "up"  # more visits, conversions and revenue are good news
 
     def produces(self) -> dict[str, str]:
@@ -133,6 +134,7 @@ class ConversionRate(Metric):
     description = "Conversion rate: conversions / sessions x 100 of the period's UTM traffic (ratio of sums)."
     needs = ("traffic",)
     groupings = TRAFFIC_GROUPINGS
+    default_by = ("overall",)  # traffic has no account
     unit = "%"
     default_polarity = "up"
 
@@ -233,6 +235,7 @@ class CostPerConversion(Metric):
     description = "Production cost of a campaign's time entries / its UTM traffic's conversions."
     needs = ("traffic", "time_entry")
     groupings = CAMPAIGN_GROUPINGS
+    default_by = ("campaign",)
     unit = CURRENCY_UNIT
     default_polarity = "down"  # cheaper conversions are better
 
@@ -264,6 +267,7 @@ class Roi(Metric):
     description = "Return on effort per campaign: roi = revenue - production cost; roi_pct = roi / cost x 100."
     needs = ("traffic", "time_entry")
     groupings = CAMPAIGN_GROUPINGS
+    default_by = ("campaign",)
     default_polarity = "up"
 
     def produces(self) -> dict[str, str]:
