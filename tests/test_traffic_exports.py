@@ -173,6 +173,10 @@ by = ["campaign", "client"]
 [[metrics]]
 plugin = "roi"
 by = ["campaign"]
+
+[[metrics]]
+plugin = "traffic_totals"
+by = ["campaign"]
 """, encoding="utf-8")
     result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db", dry_run=True)
     assert result.failed_stages == []
@@ -188,6 +192,17 @@ by = ["campaign"]
     assert result.value("cost_per_conversion", client="lumen") == pytest.approx(285 / 9)
     assert result.value("roi", campaign="black_friday") == pytest.approx(40 + 150 + 99.9 - 240)
     assert result.value("roi_pct", campaign="nov_digest") == pytest.approx((290 - 45) / 45 * 100)
+    # The report's return section: one row per campaign with what it cost and brought back.
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    document = build_document(result, ReportScope(), title="Return on effort")
+    rows = {row.name: {m: f.value for m, f in row.figures.items()} for row in document.campaigns}
+    assert rows["black_friday"]["total_sessions"] == 195 and rows["black_friday"]["total_conversions"] == 6
+    assert rows["black_friday"]["roi"] == pytest.approx(289.9 - 240)
+    assert rows["nov_digest"]["cost_per_conversion"] == pytest.approx(15.0)
+    assert document.campaign_metrics == ["total_sessions", "total_conversions", "conversion_rate", "total_revenue",
+                                         "cost_per_conversion", "roi"]
 
 
 def test_traffic_belongs_to_the_one_client_whose_records_name_its_campaign(tmp_path: Path) -> None:
