@@ -203,6 +203,12 @@ by = ["campaign"]
     assert rows["nov_digest"]["cost_per_conversion"] == pytest.approx(15.0)
     assert document.campaign_metrics == ["total_sessions", "total_conversions", "conversion_rate", "total_revenue",
                                          "cost_per_conversion", "roi"]
+    from cmflow.builtin.reports.html import render_html
+    from cmflow.builtin.reports.language import language
+
+    page = render_html(document, language("fr"))
+    assert "Coût par conversion" in page and "Retour sur effort" in page and "black_friday" in page
+    assert "49,90\u00a0€" in page or "49,90 €" in page  # black_friday's return, in the currency
 
 
 def test_traffic_belongs_to_the_one_client_whose_records_name_its_campaign(tmp_path: Path) -> None:
