@@ -33,8 +33,8 @@ PRODUCTION_METRICS = ("calendar_adherence", "posts_late", "posts_missing", "post
                       "production_cost", "cost_per_post", "cost_per_engagement")
 """What the production section shows of the scope's whole: the editorial calendar kept, the time
 and money the content cost."""
-RETURN_METRICS = ("production_cost", "budget_consumed", "sessions", "conversions", "conversion_rate", "revenue",
-                  "cost_per_conversion", "roi")
+RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total_conversions", "conversion_rate",
+                  "total_revenue", "cost_per_conversion", "roi")
 """What the production section shows per campaign: spend against budget, and what it brought back."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""

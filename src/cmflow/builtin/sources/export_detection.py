@@ -215,14 +215,15 @@ def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequ
 
 
 def _first_rows_of_text(text: str, delimiter: str = ",") -> list[tuple[int, list[str]]]:
-    """The first non-blank CSV records with the line each starts on (a notice line may hold a
-    stray quote: a line that is not CSV ends the look)."""
+    """The first non-blank CSV records with the line each starts on, but for comment lines
+    (``#``, as GA4 writes its report's name and dates above the header); a notice line may hold
+    a stray quote: a line that is not CSV ends the look."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:
         for fields in reader:
-            if fields and any(f.strip() for f in fields):
+            if fields and any(f.strip() for f in fields) and not fields[0].lstrip().startswith("#"):
                 rows.append((start, [column_name(f) for f in fields]))
             start = reader.line_num + 1
             if len(rows) >= HEADER_SEARCH_ROWS:

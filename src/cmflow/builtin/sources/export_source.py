@@ -131,11 +131,15 @@ class ExportSource(Source, InspectsFiles):
     - **Companion files**: files that come in one download with a known export and hold its
       figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
       are passed over with a note in the run summary, never read and never an error.
+    - **Web traffic**: GA4's traffic acquisition downloads and neutral `utm_*` sheets become
+      ``traffic`` records (no account: the platform is read from each row's source), read in the
+      file's own locale (`;` or `,`, `1 234,50 €` or `€1,234.50`), GA4's `#` lines and totals row
+      passed over.
     """
 
     name = "export"
     description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio, X, "
-                   "Toggl Track and Clockify, recognising each file.")
+                   "Toggl Track, Clockify and web analytics (GA4, UTM sheets), recognising each file.")
     Options = ExportOptions
     record_kinds = ()
 
@@ -237,6 +241,11 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[Rea
 
 def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
     """The records of one known table of the file at ``path``."""
+    if table.format.reader == "traffic":
+        from cmflow.builtin.sources.traffic_exports import read_traffic_table
+
+        frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
+        return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)

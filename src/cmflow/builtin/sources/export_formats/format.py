@@ -91,6 +91,16 @@ class ExportFormat:
     the file, else the export source's `date_order` option."""
     notes: str = ""
     """The traps of this export, for docs/exports.md and `cmflow inspect`."""
+    reader: Literal["mapped", "traffic"] = "mapped"
+    """How its rows are read: ``mapped``, by the csv and xlsx sources with ``columns`` as their
+    mapping; ``traffic``, by :mod:`cmflow.builtin.sources.traffic_exports` (web analytics
+    exports: comment lines above the header, a `;` or `,` separator, amounts with currency
+    signs in the file's locale, a totals row, ``split`` columns, the platform read from the
+    source)."""
+    split: Mapping[str, str] = field(default_factory=dict)
+    """Column -> separator, for a column holding two fields (GA4's `Session source / medium`,
+    split on " / "): ``columns`` maps both fields to it, the first to the part before the
+    separator, the second to the part after (``traffic`` reader only)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
@@ -98,6 +108,7 @@ class ExportFormat:
         object.__setattr__(self, "not_records", MappingProxyType(dict(self.not_records)))
         object.__setattr__(self, "places", MappingProxyType(dict(self.places)))
         object.__setattr__(self, "joined", MappingProxyType(dict(self.joined)))
+        object.__setattr__(self, "split", MappingProxyType(dict(self.split)))
         object.__setattr__(self, "values", MappingProxyType({k: MappingProxyType(dict(v))
                                                              for k, v in self.values.items()}))
 
