@@ -295,6 +295,8 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
                 "unanswered_negative": "response_times",
                 "missing_planned_posts": "calendar_adherence",
+                "conversion_rate": "conversions", "cost_per_conversion": "conversions", "roi": "conversions",
+                "traffic_totals": "conversions",
                 "hours_spent": "effort", "average_task_time": "effort", "production_cost": "effort",
                 "cost_per_": "effort", "budget_consumed": "budgets",
                 "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening"}

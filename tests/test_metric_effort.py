@@ -452,7 +452,7 @@ def test_a_time_export_that_cannot_be_read_gives_no_figures_not_zeros(tmp_path) 
                                                   "Hugo Petit,soldes-hiver,Maison Lumière,six\n"))
     [failed] = [s for s in result.stages if not s.ok]
     assert failed.id == "time"
-    assert 'time.csv, line 4, column 7 "hours": value "six" is not a number' in failed.error
+    assert 'time.csv, line 4, column 7 "hours": value "six" is not a duration' in failed.error
     assert result.status == "failed"
     for metric, unit in (("hours_spent", "h"), ("production_cost", "EUR"), ("average_task_time", "h")):
         assert cell(result, metric) == (None, unit, "no time entries in this period")

@@ -25,14 +25,15 @@ THIN = "\u2009"  # thin space around the en dash of a range across months
 
 def built_in_metric_names() -> set[str]:
     """Every measurement a built-in metric can produce: the names its produces() gives with
-    default options, and the ones its options can ask for."""
+    default options (or its sample ones, where an option is required), and the ones its options
+    can ask for."""
     registry = load_registry()
     names = set()
     for name in registry.names("metric"):
         plugin = registry.get("metric", name).cls
         if not plugin.__module__.startswith("cmflow.builtin."):
             continue
-        names.update(plugin(plugin.Options(), entry_id=name).produces())
+        names.update(plugin(plugin.Options(**plugin.sample_options), entry_id=name).produces())
     names.update(f"total_{counter}" for counter in TOTALS)  # totals' counters option
     names.add("bottom_posts")  # top_posts' direction = "bottom"
     for name in ("sentiment_counts", "sentiment_share", "net_sentiment", "most_negative"):  # their records option

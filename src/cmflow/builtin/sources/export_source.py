@@ -138,8 +138,7 @@ class ExportSource(Source, InspectsFiles):
     """
 
     name = "export"
-    description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio, X, "
-                   "Toggl Track, Clockify and web analytics (GA4, UTM sheets), recognising each file.")
+    description = "Read the files platforms, time trackers and web analytics export, recognising each one."
     Options = ExportOptions
     record_kinds = ()
 
