@@ -33,6 +33,9 @@ bakery chain) and "Trailhead Outfitters" (outdoor gear), over the ten ISO weeks 
 * ``listening/<brand>/`` - mentions of each brand and
   of one competitor each (two exports that found some of the same mentions) and the comments
   and messages each brand received, written by hand in ``tools/demo_listening_data.py``.
+* ``production/<brand>/`` - each brand's editorial calendar (a Google Sheets CSV, a Google
+  Calendar .ics), the time its team logged (Toggl Track, Clockify) and its UTM-tagged traffic
+  (a UTM sheet, a GA4 download), written by hand in ``tools/demo_production_data.py``.
 
 Deliberate content for the demo and the tests:
 
@@ -70,6 +73,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from demo_listening_data import write_listening  # tools/ is on sys.path when run as a script
+from demo_production_data import write_production
 
 SEED = "cmflow-demo-2026"
 TZ = ZoneInfo("Europe/Paris")
@@ -1254,6 +1258,7 @@ def generate() -> dict[str, int]:
             for s in snapshots]),
         **write_exports(by_account, followers_by_account),
         **write_listening(OUT_DIR),
+        **write_production(OUT_DIR),
     }
 
 
