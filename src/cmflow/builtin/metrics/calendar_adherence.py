@@ -102,7 +102,8 @@ class CalendarAdherence(Metric):
     breakdown. ``posts_on_time``, ``posts_late`` and ``posts_missing`` count items of the
     period; ``late_delay_hours`` is the late items' total delay / their number;
     ``posts_unplanned`` counts the period's posts matched to no item (they have no owner:
-    by owner they are under "(none)"). Cancelled items are left out. Items are broken down
+    by owner they are under "(none)"); where nothing is planned at all (a week before the
+    calendar was kept, a platform it does not plan), it has no value rather than every post. Cancelled items are left out. Items are broken down
     by what was planned (their platform, format, pillar ...), unplanned posts by their own.
     How items are matched to posts, and what on time means for a whole-day plan:
     [Calendar adherence](../concepts.md#calendar-adherence).
@@ -142,6 +143,7 @@ class CalendarAdherence(Metric):
         ], periods=[p.label for p in data.periods])
         count = {name: pl.col(name).fill_null(0) for name in ("on_time", "late", "missing", "not_due", "unplanned")}
         due = count["on_time"] + count["late"] + count["missing"]
+        planned = due + count["not_due"]
         no_due = (pl.when(count["not_due"] > 0).then(pl.lit("no planned item was due yet in this period"))
                   .otherwise(pl.lit("no planned item in this period")))
         return pl.concat([
@@ -153,7 +155,11 @@ class CalendarAdherence(Metric):
                              value=ratio(pl.col("delay"), count["late"], scale=1.0),
                              reason=pl.when(count["late"] == 0).then(pl.lit("no late post in this period"))),
             measurement_rows(figures, metric="posts_missing", unit="posts", value=count["missing"]),
-            measurement_rows(figures, metric="posts_unplanned", unit="posts", value=count["unplanned"]),
+            measurement_rows(figures, metric="posts_unplanned", unit="posts",
+                             value=pl.when(planned > 0).then(count["unplanned"]),
+                             reason=pl.when(planned == 0).then(pl.lit(
+                                 "no calendar item is planned here in this period: posts count as unplanned "
+                                 "only against a calendar"))),
         ], how="diagonal_relaxed")
 
 
