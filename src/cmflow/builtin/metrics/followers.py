@@ -47,7 +47,7 @@ class Followers(Metric):
     default_polarity = "up"
     description = "Followers at the end of the period: the latest account snapshot on or before its last day."
     needs = ("account_snapshot",)
-    groupings = ("overall", "client", "platform", "account")
+    groupings = ("overall", "client", "brand", "platform", "account")
     Options = FollowersOptions
     unit = "followers"
 
@@ -103,7 +103,7 @@ class FollowersGained(Metric):
     measurement_polarities = {"followers_lost": "down"}
     description = "Followers gained (gross) and lost over the period, from daily account activity."
     needs = ("account_activity",)
-    groupings = ("overall", "client", "platform", "account")
+    groupings = ("overall", "client", "brand", "platform", "account")
 
     def produces(self) -> dict[str, str]:
         return {"followers_gained": "followers", "followers_lost": "followers"}
