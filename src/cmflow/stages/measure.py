@@ -55,6 +55,8 @@ class MetricRequest:
     competitors: list[str] = field(default_factory=list)
     """The ids of the competitors ``[listen]`` watches: the posts and account snapshots of their
     ``accounts`` count in their own ``brand`` rows only."""
+    watched_accounts: list[str] = field(default_factory=list)
+    """Every account the ``[listen]`` brands list (:attr:`MetricInput.watched_accounts`)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
@@ -64,8 +66,10 @@ class MetricRequest:
         brands = workflow.listen.brand_ids if workflow.listen is not None else []
         brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
         competitors = workflow.listen.competitor_ids if workflow.listen is not None else []
+        accounts = list(workflow.listen.brand_of_account) if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, brands, brand_sets, workflow.production, competitors)
+                    dict(entry.common.where), clients, brands, brand_sets, workflow.production, competitors,
+                    accounts)
                 for entry in workflow.metrics]
 
 
@@ -98,7 +102,8 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
         try:
-            frame = _computed(request.plugin, replace(base, production=request.production),
+            frame = _computed(request.plugin, replace(base, production=request.production,
+                                                      watched_accounts=tuple(request.watched_accounts)),
                               grouping_columns(request.by), request.clients or _clients_in(records),
                               request.brands, request.brand_sets, request.competitors)
             frames.append(frame)
