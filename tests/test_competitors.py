@@ -91,7 +91,7 @@ plugin = "posting_frequency"
 by = ["overall", "brand"]
 
 [[metrics]]
-plugin = "interactions_per_post"
+plugin = "engagement_per_post"
 by = ["overall", "brand"]
 """
 
@@ -142,7 +142,7 @@ def test_the_brand_and_its_competitor_side_by_side_from_public_profiles(replay_s
     assert current(result, "engagement_rate_by_followers", "brand") == pytest.approx(
         {None: 179 / 3150 * 100, "lumiere": 179 / 3150 * 100, "nuit": 2.5})
     assert current(result, "posting_frequency", "brand") == pytest.approx({None: 5.0, "lumiere": 5.0, "nuit": 2.0})
-    assert current(result, "interactions_per_post", "brand") == pytest.approx({None: 35.8, "lumiere": 35.8, "nuit": 105.0})
+    assert current(result, "engagement_per_post", "brand") == pytest.approx({None: 35.8, "lumiere": 35.8, "nuit": 105.0})
 
 
 def test_a_competitors_accounts_never_count_in_the_clients_figures(replay_server, tmp_path, monkeypatch) -> None:

@@ -226,7 +226,7 @@ def test_by_value_a_metric_does_not_support(write_workflow) -> None:
     problem = only_problem(path)
     assert problem.path == "metrics[0].by[1]"
     assert problem.message == "metric 'follower_growth' cannot be broken down by format"
-    assert problem.hint == "it supports overall, client, platform, account"
+    assert problem.hint == "it supports overall, client, brand, platform, account"
 
 
 def test_duplicate_source_ids(write_workflow) -> None:

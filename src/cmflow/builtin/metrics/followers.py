@@ -103,7 +103,7 @@ class FollowersGained(Metric):
     measurement_polarities = {"followers_lost": "down"}
     description = "Followers gained (gross) and lost over the period, from daily account activity."
     needs = ("account_activity",)
-    groupings = ("overall", "client", "brand", "platform", "account")
+    groupings = ("overall", "client", "platform", "account")
 
     def produces(self) -> dict[str, str]:
         return {"followers_gained": "followers", "followers_lost": "followers"}

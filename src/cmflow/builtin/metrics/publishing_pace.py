@@ -1,5 +1,5 @@
 """How often accounts post and how much each post draws: ``posting_frequency`` (posts per week)
-and ``interactions_per_post``. With ``by = ["brand"]`` over the public accounts a ``[listen]``
+and ``engagement_per_post``. With ``by = ["brand"]`` over the public accounts a ``[listen]``
 brand and its competitors list, they benchmark the brand against its competitors from public
 data (docs/concepts.md, "Competitor benchmarking").
 """
@@ -51,12 +51,12 @@ class PostingFrequency(_PostsMetric):
                                 value=pl.col("posts").fill_null(0) / _period_weeks(data))
 
 
-class InteractionsPerPost(_PostsMetric):
+class EngagementPerPost(_PostsMetric):
     """Interactions per post: the period's (likes + comments + shares + saves) / its posts, a
     ratio of sums (a counter a platform does not report counts as 0). No value for a group
     without posts in the period."""
 
-    name = "interactions_per_post"
+    name = "engagement_per_post"
     default_polarity = "up"
     description = "Interactions per post: (likes + comments + shares + saves) of the period's posts / their number."
     unit = "interactions"
@@ -76,4 +76,4 @@ class InteractionsPerPost(_PostsMetric):
 @hookimpl
 def register_metrics(register):
     register(PostingFrequency)
-    register(InteractionsPerPost)
+    register(EngagementPerPost)
