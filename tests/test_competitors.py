@@ -189,3 +189,28 @@ def test_the_brands_account_must_be_its_own_clients(tmp_path) -> None:
     problems = _problems(tmp_path, text)
     assert [path for path, _ in problems] == ["listen.brand.accounts[0]"]
     assert "belongs to client 'lumiere'" in problems[0][1]
+
+
+# -- the report -----------------------------------------------------------------------------------
+def test_the_clients_report_shows_a_competitors_table_with_the_brand_first(replay_server, tmp_path, monkeypatch) -> None:
+    import re
+
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.html import render_html
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    result = run(tmp_path, replay_server, monkeypatch)
+    client = result.workflow.clients[0]
+    scope = ReportScope(client=client, accounts=frozenset({("bluesky", "maisonlumiere.bsky.social")}))
+    document = build_document(result, scope, title="Maison Lumière")
+
+    assert [row.name for row in document.competitors] == ["Maison Lumière", "Atelier Nuit"]
+    assert document.competitor_metrics == ["followers", "posting_frequency", "engagement_per_post",
+                                           "engagement_rate_by_followers"]
+    assert document.competitors[1].figures["engagement_per_post"].value == pytest.approx(105.0)
+    page = render_html(document, language("fr"))
+    table = page.split('<h3 id="competitors">Comptes publics des concurrents</h3>', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td>", table)
+    assert rows == ["Maison Lumière", "Atelier Nuit"]
+    assert "8\u202f400" in table or "8 400" in table or "8\u00a0400" in table  # Atelier Nuit's followers

@@ -108,3 +108,19 @@ def test_min_mentions_keeps_the_regular_authors(tmp_path) -> None:
                                             'exclude_authors = ["@Lea.CM"]\nmin_mentions = 2'))
 
     assert [(rank, author) for rank, author, _, _ in ranking(result, "influencer_score")] == [(1, "julie.bsky.social")]
+
+
+def test_the_report_lists_the_candidates_with_their_evidence(tmp_path) -> None:
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.html import render_html
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    document = build_document(run(tmp_path), ReportScope(), title="Influence")
+
+    assert [(c["author"], c["mentions"], c["audience"]) for c in document.influencers] == [
+        ("presse lyon", 1, 25000), ("julie.bsky.social", 3, 1250), ("marc@piaille.fr", 1, 90)]
+    section = render_html(document, language("fr")).split('<h3 id="influencers">Influenceurs potentiels</h3>', 1)[1]
+    section = section.split("</table>", 1)[0]
+    assert section.index("presse lyon") < section.index("julie.bsky.social") < section.index("marc@piaille.fr")
+    assert 'href="https://bsky.app/profile/julie.bsky.social/post/3m2"' in section

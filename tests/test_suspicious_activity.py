@@ -125,3 +125,20 @@ def test_groups_chain_within_the_window_and_the_densest_window_counts_authors() 
     groups = near_identical_groups(at, [same] * 4, timedelta(hours=1), 0.8)
     assert groups == [0, 0, 0, 3]  # 20:50 joins through 20:10; 23:00 is too late
     assert densest_window(at[:3], ["x", "y", "x"], timedelta(minutes=45)) == (0, 1)
+
+
+def test_the_report_lists_the_burst_and_the_new_authors_with_their_evidence(tmp_path) -> None:
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.html import render_html
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    document = build_document(run(tmp_path), ReportScope(), title="Vigilance")
+
+    assert [(b["value"], b["burst_start"]) for b in document.bursts] == [(6, "2026-11-20T20:00:00Z")]
+    assert [(a["author"], a["audience"]) for a in document.new_authors] == [
+        ("a1_lyon", 3), ("a2_lyon", 0), ("a3_lyon", 12), ("a4_lyon", None), ("a5_lyon", 2)]  # the first 5
+    section = render_html(document, language("en")).split('<h3 id="suspicious">Suspicious activity</h3>', 1)[1]
+    assert "6 authors posted near-identical texts between 2026-11-20T20:00:00Z and 2026-11-20T20:45:00Z (UTC):" in section
+    assert "a1_lyon, first seen 2026-11-20T20:00:00Z (UTC), 1 mention(s) this period (took part in a burst)" in section
+    assert 'href="https://x.com/a1_lyon/status/1"' in section
