@@ -25,7 +25,7 @@ import cmflow.http
 from cmflow.builtin.metrics import engagement, followers, posts_published, publishing_pace, totals
 from cmflow.builtin.sources import bluesky
 from cmflow.foundation.errors import WorkflowInvalid
-from cmflow.testing import VirtualTime, load_replies, registered_plugin, replay_server, run_workflow_file  # noqa: F401
+from cmflow.testing import Reply, VirtualTime, load_replies, registered_plugin, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
 
 HERE = Path(__file__).parent
@@ -214,3 +214,59 @@ def test_the_clients_report_shows_a_competitors_table_with_the_brand_first(repla
     rows = re.findall(r"<tr><td>([^<]+)</td>", table)
     assert rows == ["Maison Lumière", "Atelier Nuit"]
     assert "8\u202f400" in table or "8 400" in table or "8\u00a0400" in table  # Atelier Nuit's followers
+
+
+# -- Instagram Business Discovery -----------------------------------------------------------------
+IG_USER = "17841405822304914"
+DISCOVERY_FIELDS = ("business_discovery.username(ateliernuit){{username,followers_count,media_count,{edge}"
+                    "{{id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count}}}}")
+
+
+def test_instagram_reads_a_competitors_public_posts_and_followers_through_business_discovery(replay_server) -> None:
+    """Three pages of media (the third is wholly before the window: the paging stops there); 18008 hides its
+    likes (no like_count): its likes are unknown, not 0. The follower count read on 24 November
+    stands for the window's last day."""
+    from datetime import date, datetime, timezone
+
+    from cmflow import Period
+    from cmflow.builtin.sources.instagram import Instagram
+    from source_helpers import fetch_frames, virtual_client
+
+    first, second, third = load_replies(COMPETITOR / "instagram_business_discovery_pages.json",
+                                 rebase={"https://graph.facebook.com": replay_server.url})
+    replay_server.add("GET", f"/v25.0/{IG_USER}", first, query={"fields": DISCOVERY_FIELDS.format(edge="media.limit(50)")})
+    replay_server.add("GET", f"/v25.0/{IG_USER}", second,
+                      query={"fields": DISCOVERY_FIELDS.format(edge="media.after(QVFIUkJE).limit(50)")})
+    replay_server.add("GET", f"/v25.0/{IG_USER}", third,
+                      query={"fields": DISCOVERY_FIELDS.format(edge="media.after(QVFIUkNE).limit(50)")})
+    # The own account: its profile, and no media this week (no insights to read).
+    replay_server.add("GET", f"/v25.0/{IG_USER}", *load_replies(OWN.parent / "instagram" / "profile.json"),
+                      query={"fields": "id,username,followers_count"})
+    replay_server.add("GET", f"/v25.0/{IG_USER}/media", Reply(200, json={"data": [], "paging": {}}))
+    source = Instagram(Instagram.Options(accounts=[IG_USER], access_token="EAAGtestTOKEN0123456789secret",
+                                         fetch=["posts", "account_snapshots"], account_metrics=[],
+                                         public_accounts=["@ateliernuit"],
+                                         base_url=replay_server.url, allow_private_network=True), entry_id="ig")
+    window = (datetime(2026, 11, 15, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc))
+    with virtual_client() as client:
+        frames, _ = fetch_frames(source, client, window, [Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")])
+    frames = {kind: frame.filter(pl.col("account") == "ateliernuit") for kind, frame in frames.items()}
+    posts = frames["post"].sort("published_at", descending=True).to_dicts()
+    assert [(p["post_id"], p["account"], p["format"], p["likes"], p["comments"]) for p in posts] == [
+        ("18011", "ateliernuit", "image", 310, 22), ("18010", "ateliernuit", "carousel", 150, 9),
+        ("18009", "ateliernuit", "reel", 95, 4), ("18008", "ateliernuit", "image", None, 3)]
+    assert posts[0]["reach"] is None and posts[0]["saves"] is None  # private to the account
+    assert frames["account_snapshot"].select("account", "date", "followers").to_dicts() == [
+        {"account": "ateliernuit", "date": date(2026, 11, 22), "followers": 12800}]
+    assert len([r for r in replay_server.requests if 'business_discovery' in r.params.get('fields', '')]) == 3
+
+
+def test_business_discovery_needs_facebook_login() -> None:
+    import pydantic
+
+    from cmflow.builtin.sources.instagram import Instagram
+
+    with pytest.raises(pydantic.ValidationError, match="Business Discovery"):
+        Instagram.Options(accounts=[IG_USER], access_token="x", login="instagram", public_accounts=["ateliernuit"])
+    with pytest.raises(pydantic.ValidationError, match="is not an Instagram username"):
+        Instagram.Options(accounts=[IG_USER], access_token="x", public_accounts=["atelier nuit"])
