@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cmflow.builtin.metrics import influencers
+from cmflow.builtin.metrics import influencer_candidates as influencers
 from cmflow.builtin.sources import csv_source
 from cmflow.testing import registered_plugin, run_workflow_file
 

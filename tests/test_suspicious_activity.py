@@ -24,8 +24,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cmflow.builtin.metrics import suspicious_activity
-from cmflow.builtin.metrics.suspicious_activity import densest_window, jaccard, near_identical_groups, shingles
+from cmflow.builtin.metrics import suspicious_mentions as suspicious_activity
+from cmflow.builtin.metrics.suspicious_mentions import densest_window, jaccard, near_identical_groups, shingles
 from cmflow.builtin.sources import json_source
 from cmflow.testing import registered_plugin, run_workflow_file
 
