@@ -124,3 +124,23 @@ def test_the_report_lists_the_candidates_with_their_evidence(tmp_path) -> None:
     section = section.split("</table>", 1)[0]
     assert section.index("presse lyon") < section.index("julie.bsky.social") < section.index("marc@piaille.fr")
     assert 'href="https://bsky.app/profile/julie.bsky.social/post/3m2"' in section
+
+
+def test_an_untrusted_example_link_is_never_clickable(tmp_path) -> None:
+    """Mention texts and links are public text: a ``javascript:`` link and markup in a handle are shown
+    inert."""
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.html import render_html
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    hostile = EXPORT.read_text(encoding="utf-8-sig").replace(
+        "https://www.presse-lyon.example/maison-lumiere", "javascript:alert(1)").replace(
+        "Presse Lyon", "<b>Presse</b> Lyon")
+    (tmp_path / "hostile.csv").write_text(hostile, encoding="utf-8-sig", newline="")
+    path = str(tmp_path / "hostile.csv").replace("\\", "/")
+    result = run(tmp_path, WORKFLOW.replace("{export}", path))
+    section = render_html(build_document(result, ReportScope(), title="Influence"), language("en"))
+    section = section.split('<h3 id="influencers">', 1)[1].split("</table>", 1)[0]
+    assert "javascript:" not in section
+    assert "<b>presse</b>" not in section and "&lt;b&gt;presse&lt;/b&gt; lyon" in section
