@@ -142,3 +142,27 @@ def test_the_report_lists_the_burst_and_the_new_authors_with_their_evidence(tmp_
     assert "6 authors posted near-identical texts between 2026-11-20T20:00:00Z and 2026-11-20T20:45:00Z (UTC):" in section
     assert "a1_lyon, first seen 2026-11-20T20:00:00Z (UTC), 1 mention(s) this period (took part in a burst)" in section
     assert 'href="https://x.com/a1_lyon/status/1"' in section
+
+
+def test_the_prefix_filter_finds_every_similar_pair_comparing_all_pairs_finds() -> None:
+    """similar_families against a brute force over every pair, on 60 texts made of overlapping
+    runs of 12 words out of a 40-word vocabulary (some near-identical, most not)."""
+    from cmflow.builtin.metrics.suspicious_mentions import similar_families
+
+    vocabulary = [f"w{i}" for i in range(40)]
+    texts = [" ".join(vocabulary[(k * 7) % 29:(k * 7) % 29 + 12] + ([f"x{k}"] if k % 3 else []))
+             for k in range(60)]
+    sets = list(dict.fromkeys(shingles(t) for t in texts))
+    for similarity in (0.5, 0.8, 0.9):
+        parent = list(range(len(sets)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        for i in range(len(sets)):
+            for j in range(i):
+                if jaccard(sets[i], sets[j]) >= similarity:
+                    parent[max(root(i), root(j))] = min(root(i), root(j))
+        assert similar_families(sets, similarity) == [root(i) for i in range(len(sets))]

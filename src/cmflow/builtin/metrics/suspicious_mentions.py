@@ -5,7 +5,9 @@ The heuristics and a worked example are in docs/concepts.md ("Suspicious activit
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -31,8 +33,9 @@ class SuspiciousMentionsOptions(PluginOptions):
     similarity: float = Field(0.8, gt=0, le=1, description="Two texts are near-identical when the Jaccard "
                               "similarity of their 3-word shingles (folded, links and punctuation dropped) is at "
                               "least this.", examples=[0.9])
-    window: PositiveDuration = Field(timedelta(hours=1), description="How close in time a burst's mentions are "
-                                     "(e.g. \"1h\", \"30m\").", examples=["30m"])
+    window: PositiveDuration = Field(timedelta(hours=1), description="How far apart two consecutive mentions of a "
+                                     "burst may be, and the span its authors are counted in (e.g. \"1h\", \"30m\").",
+                                     examples=["30m"])
     min_authors: int = Field(5, ge=2, description="Fewest distinct authors of near-identical texts within the "
                              "window that make a burst.", examples=[8])
     min_words: int = Field(5, ge=1, description="Texts shorter than this (in words) are never compared: "
@@ -57,12 +60,13 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-def near_identical_groups(times: list[datetime], texts: list[frozenset[str]], window: timedelta,
-                          similarity: float) -> list[int]:
-    """For mentions sorted by time, the group of each (the index of its group's first mention):
-    two mentions within ``window`` whose shingles' Jaccard is at least ``similarity`` are in one
-    group, and groups chain (union-find)."""
-    parent = list(range(len(times)))
+def similar_families(sets: list[frozenset[str]], similarity: float) -> list[int]:
+    """For distinct shingle sets, the family of each (the index of its family's first set): two
+    sets whose Jaccard similarity is at least ``similarity`` are in one family, and families
+    chain. Exact, without comparing every pair: two sets that similar share one of the rarest
+    ``|s| - ceil(similarity × |s|) + 1`` shingles of each (the prefix filter of the AllPairs
+    algorithm), so only sets sharing a prefix shingle are compared."""
+    parent = list(range(len(sets)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -70,14 +74,38 @@ def near_identical_groups(times: list[datetime], texts: list[frozenset[str]], wi
             i = parent[i]
         return i
 
-    for i in range(len(times)):
-        for j in range(i + 1, len(times)):
-            if times[j] - times[i] > window:
-                break
-            if jaccard(texts[i], texts[j]) >= similarity:
+    frequency = Counter(shingle for s in sets for shingle in s)
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, shingle_set in enumerate(sets):
+        rarest_first = sorted(shingle_set, key=lambda shingle: (frequency[shingle], shingle))
+        prefix = rarest_first[:len(rarest_first) - math.ceil(similarity * len(rarest_first) - 1e-9) + 1]
+        candidates = {j for shingle in prefix for j in index[shingle]}
+        for j in candidates:
+            if root(i) != root(j) and jaccard(shingle_set, sets[j]) >= similarity:
                 a, b = root(i), root(j)
                 parent[max(a, b)] = min(a, b)
-    return [root(i) for i in range(len(times))]
+        for shingle in prefix:
+            index[shingle].append(i)
+    return [root(i) for i in range(len(sets))]
+
+
+def near_identical_groups(times: list[datetime], texts: list[frozenset[str]], window: timedelta,
+                          similarity: float) -> list[int]:
+    """For mentions sorted by time, the group of each (the index of its group's first mention):
+    the mentions of one family of near-identical texts (:func:`similar_families`), split where
+    two consecutive ones are more than ``window`` apart. Identical texts are compared once."""
+    distinct: dict[frozenset[str], int] = {}
+    text_of = [distinct.setdefault(text, len(distinct)) for text in texts]
+    family_of = similar_families(list(distinct), similarity)
+    groups: list[int] = []
+    current: dict[int, tuple[int, datetime]] = {}  # family -> (its group's first mention, its last time)
+    for i, (time, text) in enumerate(zip(times, text_of)):
+        family = family_of[text]
+        group = current.get(family)
+        first = group[0] if group is not None and time - group[1] <= window else i
+        current[family] = (first, time)
+        groups.append(first)
+    return groups
 
 
 def densest_window(times: list[datetime], authors: list[str], window: timedelta) -> tuple[int, int]:
@@ -97,9 +125,10 @@ class SuspiciousMentions(Metric):
     """Suspicious activity in the period's mentions, with the evidence of each finding.
 
     **Bursts** (``coordinated_bursts``): texts are folded (case, accents), links and punctuation
-    dropped, and cut into 3-word shingles; two mentions at most ``window`` apart whose shingles
-    have a Jaccard similarity of at least ``similarity`` (0.8) are near-identical, and chains of
-    them form a group. A group holding, within one ``window``, at least ``min_authors`` (5)
+    dropped, and cut into 3-word shingles; two texts whose shingles have a Jaccard similarity of
+    at least ``similarity`` (0.8) are near-identical, and chains of them form a family. A
+    family's mentions, in time order, form a group until two consecutive ones are more than
+    ``window`` apart. A group holding, within one ``window``, at least ``min_authors`` (5)
     distinct authors is a burst. Texts under ``min_words`` words are not compared. A row per
     burst: its value is the number of distinct authors in its densest window; it carries
     ``burst_text`` (the window's first text), ``burst_start`` and ``burst_end`` (UTC),
