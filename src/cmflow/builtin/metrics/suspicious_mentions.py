@@ -109,15 +109,19 @@ def near_identical_groups(times: list[datetime], texts: list[frozenset[str]], wi
 
 
 def densest_window(times: list[datetime], authors: list[str], window: timedelta) -> tuple[int, int]:
-    """The first and last index (in time order) of the window holding the most distinct authors."""
-    best, best_count, end = (0, 0), 0, 0
+    """The first and last index (in time order) of the window holding the most distinct authors
+    (the earliest such window), counted while sliding it: one pass."""
+    counts: Counter[str] = Counter()
+    best, best_count, end = (0, 0), 0, -1
     for start in range(len(times)):
-        end = max(end, start)
         while end + 1 < len(times) and times[end + 1] - times[start] <= window:
             end += 1
-        count = len(set(authors[start:end + 1]))
-        if count > best_count:
-            best, best_count = (start, end), count
+            counts[authors[end]] += 1
+        if len(counts) > best_count:
+            best, best_count = (start, end), len(counts)
+        counts[authors[start]] -= 1
+        if not counts[authors[start]]:
+            del counts[authors[start]]
     return best
 
 
@@ -205,8 +209,10 @@ class SuspiciousMentions(Metric):
         texts = [shingles(said) for said in compared["_said"]]
         groups = near_identical_groups(times, texts, options.window, options.similarity)
         found, members = [], set()
-        for first in sorted(set(groups)):
-            indices = [i for i, g in enumerate(groups) if g == first]
+        indices_of: dict[int, list[int]] = defaultdict(list)
+        for i, group in enumerate(groups):
+            indices_of[group].append(i)
+        for indices in indices_of.values():
             if len({authors[i] for i in indices}) < options.min_authors:
                 continue
             start, end = densest_window([times[i] for i in indices], [authors[i] for i in indices], options.window)
