@@ -34,7 +34,7 @@ def test_formats_as_teams_write_them(written, fmt):
 
 
 def test_statuses_are_lower_case_and_trimmed():
-    assert calendar_status("  Programmé ") == "programmé"
+    assert calendar_status("  Programmé ") == "scheduled"  # as a calendar sheet reads it (status_of)
     assert calendar_status("En  attente") == "en attente"
     assert calendar_status("   ") is None
 

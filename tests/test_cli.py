@@ -294,6 +294,11 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "negative_": "conversation_counts", "followers_": "followers",
                 "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
                 "unanswered_negative": "response_times",
+                "missing_planned_posts": "calendar_adherence",
+                "conversion_rate": "conversions", "cost_per_conversion": "conversions", "roi": "conversions",
+                "traffic_totals": "conversions",
+                "hours_spent": "effort", "average_task_time": "effort", "production_cost": "effort",
+                "cost_per_": "effort", "budget_consumed": "budgets",
                 "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening",
                 "posting_frequency": "publishing_pace", "engagement_per_post": "publishing_pace"}
     for plugin in listing:
@@ -393,9 +398,9 @@ def test_plugins_show_unknown_name_suggests(runner: CliRunner) -> None:
     close = invoke(runner, "plugins", "show", "csvv")
     assert close.exit_code == 2
     assert "no plugin named 'csvv'; did you mean 'csv'?" in close.stderr
-    far = invoke(runner, "plugins", "show", "nope")
+    far = invoke(runner, "plugins", "show", "qqqq")  # "nope" is near notion_page
     assert far.exit_code == 2
-    assert "no plugin named 'nope'" in far.stderr and "cmflow plugins" in far.stderr
+    assert "no plugin named 'qqqq'" in far.stderr and "cmflow plugins" in far.stderr
 
 
 # -- init -------------------------------------------------------------------------------------

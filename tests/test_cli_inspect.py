@@ -69,6 +69,10 @@ CASES = [
      "3 daily activity records from 3 row(s)", "2026-10-01 to 2026-10-03", None, "Unfollows", "Create Post"),
     ("linkedin-followers.xlsx", "linkedin_followers", " daily activity records from ", "2026-11", None,
      "Total followers", "Organic followers"),
+    ("ga4-traffic-acquisition.csv", "ga4_traffic", "5 traffic records from 6 row(s) (header on line 11)",
+     "2026-11-18 to 2026-11-19", "", "Session source / medium", None),
+    ("utm-traffic-fr.csv", "utm_traffic", "3 traffic records from 4 row(s)", "2026-11-18 to 2026-11-19", "",
+     "utm_campaign", None),
 ]
 
 
@@ -107,6 +111,12 @@ def test_the_entry_printed_reads_the_file_as_inspect_counted(name):
     frames = {table.kind: table.frame for table in source.fetch(ctx)}
     counted = int(out.split("records:")[1].split()[0])
     assert frames["post"].height == counted
+
+
+def test_a_traffic_export_has_no_account_line_and_its_totals_row_is_said():
+    out = inspect_fixture("ga4-traffic-acquisition.csv").stdout
+    assert "accounts:" not in out
+    assert '1 row(s) are not records ("Total" in "Session source / medium"' in out and "dimensions empty" in out
 
 
 def test_the_youtube_total_row_and_a_yearless_date_are_said():

@@ -209,6 +209,8 @@ KPI_FORMULAS = (
     "ER = total interactions / followers × 100 (followers at period end)",
     "engagement by impressions = (likes + comments + shares) / impressions × 100",
     "conversion rate = conversions / visitors × 100",
+    "cost per post = production cost / posts published",
+    "budget consumed = cost / budget × 100",
 )
 
 

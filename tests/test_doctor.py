@@ -322,7 +322,7 @@ def test_ga4_token_and_property_role_are_ok(replay_server, tokeninfo):
     assert row.budget.startswith("GA4 tokensPer") and "% used" in row.budget
     body = replay_server.requests[1].json()
     assert body["limit"] == "1" and body["returnPropertyQuota"] is True
-    assert [m["name"] for m in body["metrics"]] == ["sessions", "keyEvents", "totalRevenue"]
+    assert [m["name"] for m in body["metrics"]] == ["sessions", "totalUsers", "keyEvents", "totalRevenue"]
 
 
 def test_ga4_quota_at_95_percent_is_a_warning(replay_server, tokeninfo):

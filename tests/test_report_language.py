@@ -25,14 +25,15 @@ THIN = "\u2009"  # thin space around the en dash of a range across months
 
 def built_in_metric_names() -> set[str]:
     """Every measurement a built-in metric can produce: the names its produces() gives with
-    default options, and the ones its options can ask for."""
+    default options (or its sample ones, where an option is required), and the ones its options
+    can ask for."""
     registry = load_registry()
     names = set()
     for name in registry.names("metric"):
         plugin = registry.get("metric", name).cls
         if not plugin.__module__.startswith("cmflow.builtin."):
             continue
-        names.update(plugin(plugin.Options(), entry_id=name).produces())
+        names.update(plugin(plugin.Options(**plugin.sample_options), entry_id=name).produces())
     names.update(f"total_{counter}" for counter in TOTALS)  # totals' counters option
     names.add("bottom_posts")  # top_posts' direction = "bottom"
     for name in ("sentiment_counts", "sentiment_share", "net_sentiment", "most_negative"):  # their records option
@@ -151,7 +152,7 @@ def test_every_post_format_and_issue_word_has_a_message(code):
 SAME_IN_BOTH = {"instagram", "facebook", "linkedin", "youtube", "x", "twitter", "tiktok", "mastodon", "bluesky",
                 "threads", "pinterest", "kpi", "err", "image", "reel", "story", "format", "impressions",
                 "interactions", "mentions", "client", "production", "urgent", "stable", "page", "n", "total",
-                "pt", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct"}
+                "pt", "h", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct", "sessions", "conversions"}
 ENGLISH_ONLY = {"the", "and", "of", "to", "from", "with", "by", "for", "or", "than", "post", "posts", "reach",
                 "followers", "follower", "rate", "growth", "report", "previous", "week", "month", "year", "likes",
                 "like", "shares", "saves", "clicks", "views", "average", "above", "below", "alert", "alerts",
@@ -281,6 +282,12 @@ def test_platforms_and_formats():
     (250.4, "count", "250", "250"),  # from 100 up: none
     (None, "%", "–", "–"),
     (None, "count", "–", "–"),
+    (1234.5, "EUR", f"1{NNBSP}234,50{NBSP}€", "€1,234.50"),  # an amount: its currency, the locale's way
+    (-250, "EUR", f"-250,00{NBSP}€", "-€250.00"),
+    (12.345, "USD", f"12,34{NBSP}$US", "$12.34"),
+    (float("nan"), "EUR", "–", "–"),
+    (12.25, "h", f"12,2{NBSP}h", f"12.2{NBSP}h"),  # hours: one decimal
+    (150, "h", f"150{NBSP}h", f"150{NBSP}h"),
 ])
 def test_values(value, unit, fr, en):
     assert language("fr").value(value, unit) == fr

@@ -71,13 +71,13 @@ def test_a_task_becomes_a_calendar_item_with_its_section_and_custom_fields(repla
         "item_id": "1209876543214001", "planned_at": datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc),
         "title": "Bûche : recette en carrousel", "platform": "instagram", "account": None,
         "format": "carousel", "pillar": "Recettes", "campaign": "Noël 2026",
-        "status": "publié",  # its section in this project, not "Backlog" in the other one
+        "status": "published",  # its section in this project, not "Backlog" in the other one
         "owner": "Hugo Bernard", "post_id": None, "url": "https://www.instagram.com/p/DCx7Lw2iA1b/",
         "updated_at": datetime(2026, 11, 19, 10, 4, 12, 481000, tzinfo=timezone.utc)}
     newsletter = items["1209876543214004"]
     # a channel that is no social platform is kept as written, in lower case; no assignee, no owner
     assert (newsletter["platform"], newsletter["format"], newsletter["owner"], newsletter["status"]) == (
-        "newsletter", "video", None, "programmé")
+        "newsletter", "video", None, "scheduled")
 
 
 def test_a_day_without_a_time_is_planned_at_midnight_in_the_workflows_time_zone(replay_server):
@@ -89,7 +89,7 @@ def test_a_day_without_a_time_is_planned_at_midnight_in_the_workflows_time_zone(
     portrait = items["1209876543214003#instagram"]
     assert portrait["planned_at"] == datetime(2026, 11, 15, 23, 0, tzinfo=timezone.utc)
     assert items["1209876543214003#linkedin"]["planned_at"] == portrait["planned_at"]
-    assert (portrait["platform"], portrait["pillar"], portrait["status"]) == ("instagram", "Coulisses", "validé")
+    assert (portrait["platform"], portrait["pillar"], portrait["status"]) == ("instagram", "Coulisses", "approved")
 
 
 def test_in_new_york_the_same_day_starts_five_hours_after_utc(replay_server):
@@ -102,7 +102,7 @@ def test_in_new_york_the_same_day_starts_five_hours_after_utc(replay_server):
 def test_status_from_a_custom_field_on_request(replay_server):
     script_project(replay_server)
     items = by_id(fetch(replay_server, status_field="statut")[0]["calendar_item"])
-    assert items["1209876543214001"]["status"] == "en ligne"
+    assert items["1209876543214001"]["status"] == "published"  # "En ligne", a synonym of published
     assert items["1209876543214004"]["status"] is None  # no value in the field: no status, not the section
 
 

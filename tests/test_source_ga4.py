@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cmflow import Metric, MetricInput, hookimpl
+from cmflow.builtin.metrics import conversions
 from cmflow.builtin.sources import ga4
 from cmflow.builtin.sources.ga4 import Ga4Options, Ga4Source
 from cmflow.plugins.context import FetchContext
@@ -71,7 +71,7 @@ def test_the_request_asks_for_utm_dimensions_and_key_events_over_the_window(repl
     body = replay_server.requests[0].json()
     assert body["dateRanges"] == [{"startDate": "2026-11-08", "endDate": "2026-11-22"}]
     assert [d["name"] for d in body["dimensions"]] == ["date", "sessionSource", "sessionMedium", "sessionCampaignName"]
-    assert [m["name"] for m in body["metrics"]] == ["sessions", "keyEvents", "totalRevenue"]
+    assert [m["name"] for m in body["metrics"]] == ["sessions", "totalUsers", "keyEvents", "totalRevenue"]
     assert body["returnPropertyQuota"] is True
 
 
@@ -81,19 +81,51 @@ def test_rows_map_to_traffic_records(replay_server, client):
     traffic, _ = fetch(make_source(replay_server, page_size=2), client)
 
     rows = traffic.sort(["date", "sessions"], descending=[False, True]).select(
-        "date", "source", "medium", "campaign", "sessions", "conversions", "revenue").to_dicts()
+        "date", "source", "platform", "medium", "campaign", "content", "sessions", "users", "conversions",
+        "revenue").to_dicts()
+    # utm_source "ig" and "lnkd.in" are instagram and linkedin; a newsletter or (direct) is no platform.
     assert rows == [
-        {"date": date(2026, 11, 18), "source": "instagram", "medium": "social", "campaign": "black_friday_teaser",
-         "sessions": 388, "conversions": 7, "revenue": 250.0},
-        {"date": date(2026, 11, 18), "source": "newsletter", "medium": "email", "campaign": "nov_digest",
-         "sessions": 95, "conversions": 0, "revenue": 0.0},
-        {"date": date(2026, 11, 19), "source": "(direct)", "medium": "(none)", "campaign": "(not set)",
-         "sessions": 900, "conversions": 14, "revenue": 1204.25},
-        {"date": date(2026, 11, 19), "source": "instagram", "medium": "social", "campaign": "black_friday_teaser",
-         "sessions": 412, "conversions": 9, "revenue": 318.5},
-        {"date": date(2026, 11, 19), "source": "linkedin", "medium": "social", "campaign": "(not set)",
-         "sessions": 120, "conversions": 2, "revenue": 80.0},
+        {"date": date(2026, 11, 18), "source": "ig", "platform": "instagram", "medium": "social",
+         "campaign": "black_friday_teaser", "content": None, "sessions": 388, "users": 350, "conversions": 7,
+         "revenue": 250.0},
+        {"date": date(2026, 11, 18), "source": "newsletter", "platform": None, "medium": "email",
+         "campaign": "nov_digest", "content": None, "sessions": 95, "users": 81, "conversions": 0, "revenue": 0.0},
+        {"date": date(2026, 11, 19), "source": "(direct)", "platform": None, "medium": "(none)",
+         "campaign": "(not set)", "content": None, "sessions": 900, "users": 702, "conversions": 14,
+         "revenue": 1204.25},
+        {"date": date(2026, 11, 19), "source": "instagram", "platform": "instagram", "medium": "social",
+         "campaign": "black_friday_teaser", "content": None, "sessions": 412, "users": 371, "conversions": 9,
+         "revenue": 318.5},
+        {"date": date(2026, 11, 19), "source": "lnkd.in", "platform": "linkedin", "medium": "social",
+         "campaign": "(not set)", "content": None, "sessions": 120, "users": 104, "conversions": 2,
+         "revenue": 80.0},
     ]
+
+
+def test_by_content_asks_for_utm_content_and_reads_platforms_from_referrers(replay_server, client):
+    page = replies("report_content.json")[0]
+    page.json["metricHeaders"][1] = {"name": "activeUsers", "type": "TYPE_INTEGER"}
+    replay_server.add("POST", REPORT, page)
+
+    traffic, _ = fetch(make_source(replay_server, by_content=True, users_metric="activeUsers"), client)
+
+    body = replay_server.requests[0].json()
+    assert [d["name"] for d in body["dimensions"]] == [
+        "date", "sessionSource", "sessionMedium", "sessionCampaignName", "sessionManualAdContent"]
+    assert [m["name"] for m in body["metrics"]] == ["sessions", "activeUsers", "keyEvents", "totalRevenue"]
+    assert traffic["users"].sum() == 60 + 45 + 12 + 180
+
+
+def test_content_rows_map_to_traffic_records_with_their_platform(replay_server, client):
+    replay_server.add("POST", REPORT, *replies("report_content.json"))
+
+    traffic, _ = fetch(make_source(replay_server, by_content=True), client)
+
+    rows = traffic.sort("sessions").select("source", "platform", "content", "sessions", "users").rows()
+    assert rows == [("t.co", "x", "bio_link", 12, 12),
+                    ("m.facebook.com", "facebook", "reel_countdown", 48, 45),
+                    ("l.instagram.com", "instagram", "(not set)", 64, 60),
+                    ("google", None, "(not set)", 210, 180)]
 
 
 def test_first_user_attribution_and_one_key_event(replay_server, client):
@@ -110,7 +142,7 @@ def test_first_user_attribution_and_one_key_event(replay_server, client):
     body = replay_server.requests[0].json()
     assert [d["name"] for d in body["dimensions"]] == [
         "date", "firstUserSource", "firstUserMedium", "firstUserCampaignName"]
-    assert [m["name"] for m in body["metrics"]] == ["sessions", "keyEvents:purchase", "totalRevenue"]
+    assert [m["name"] for m in body["metrics"]] == ["sessions", "totalUsers", "keyEvents:purchase", "totalRevenue"]
     assert traffic["conversions"].sum() == 32
     # The report said it withheld rows with few users: the run says so.
     assert ctx.problems == ["GA4 withheld rows with few users (thresholding): totals may be lower than in "
@@ -217,7 +249,7 @@ def test_rows_without_the_headers_asked_for_are_a_clear_error(replay_server, cli
     page = replies("report_thresholded.json")[0]
     page.json["metricHeaders"] = page.json["metricHeaders"][:2]
     replay_server.add("POST", REPORT, page)
-    with pytest.raises(BadResponse, match="runReport answered rows without the header\\(s\\) totalRevenue"):
+    with pytest.raises(BadResponse, match="runReport answered rows without the header\\(s\\) totalUsers, totalRevenue"):
         fetch(make_source(replay_server), client)
 
 
@@ -280,31 +312,6 @@ def test_a_token_written_in_the_file_is_refused(tmp_path):
 
 
 # -- end to end ----------------------------------------------------------------------------------
-class ConversionRate(Metric):
-    """conversions / sessions x 100 over traffic records: a test stand-in until a built-in exists."""
-
-    name = "conversion_rate"
-    description = "Conversions per 100 sessions (test metric)."
-    needs = ("traffic",)
-    groupings = ("overall",)
-    unit = "%"
-
-    def compute(self, data: MetricInput):
-        import polars as pl
-
-        return (data.records["traffic"].group_by("period")
-                .agg((pl.col("conversions").sum() / pl.col("sessions").sum() * 100).alias("value"))
-                .select("period", pl.lit(self.name).alias("metric"), pl.lit(self.unit).alias("unit"),
-                        pl.col("value").cast(pl.Float64), pl.lit(None, dtype=pl.String).alias("reason"))
-                .collect())
-
-
-class ConversionRatePlugin:
-    @hookimpl
-    def register_metrics(self, register):
-        register(ConversionRate)
-
-
 def test_a_workflow_computes_a_conversion_rate_from_ga4(replay_server, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     replay_server.add("POST", REPORT, *replies("report_pages.json"))
@@ -330,7 +337,7 @@ plugin = "conversion_rate"
 by = ["overall"]
 """, encoding="utf-8")
 
-    with registered_plugin(ga4), registered_plugin(ConversionRatePlugin(), package="test-metric"):
+    with registered_plugin(ga4), registered_plugin(conversions):
         result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path}/s.db")
 
     assert result.failed_stages == []

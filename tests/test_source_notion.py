@@ -71,12 +71,12 @@ def test_a_page_becomes_a_calendar_item_from_its_properties(replay_server):
         "item_id": f"{P}2", "planned_at": datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc),  # 11:00+01:00
         "title": "Bûche : recette en carrousel", "platform": "instagram",  # the option "IG"
         "account": None, "format": "carousel", "pillar": "Recettes", "campaign": "Noël 2026",
-        "status": "publié", "owner": "Hugo Bernard",  # the first of two people
+        "status": "published", "owner": "Hugo Bernard",  # the first of two people
         "post_id": None, "url": "https://www.instagram.com/p/DCx7Lw2iA1b/",
         "updated_at": datetime(2026, 11, 19, 10, 5, tzinfo=timezone.utc)}
     offers = items[f"{P}3"]
     assert (offers["platform"], offers["status"], offers["format"], offers["owner"], offers["pillar"]) == (
-        "linkedin", "programmé", "video", None, None)
+        "linkedin", "scheduled", "video", None, None)
     assert offers["planned_at"] == datetime(2026, 11, 21, 17, 0, tzinfo=timezone.utc)  # its start, not its end
 
 
@@ -88,7 +88,7 @@ def test_a_date_without_a_time_is_a_whole_day_plan_and_a_multi_select_one_item_p
     instagram, facebook = items[f"{P}1#instagram"], items[f"{P}1#facebook"]
     assert instagram["planned_at"] == facebook["planned_at"] == datetime(2026, 11, 15, 23, 0, tzinfo=timezone.utc)
     assert (instagram["platform"], facebook["platform"]) == ("instagram", "facebook")
-    assert instagram["status"] == "validé" and instagram["owner"] == "Camille Martin"
+    assert instagram["status"] == "approved" and instagram["owner"] == "Camille Martin"
 
 
 def test_a_time_without_an_offset_is_read_in_the_dates_own_time_zone(replay_server):

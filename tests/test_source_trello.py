@@ -78,12 +78,12 @@ def test_a_card_becomes_a_calendar_item_with_its_custom_fields(replay_server):
         "title": "Bûche : la recette en carrousel",
         "platform": "instagram",  # the dropdown option "IG"
         "account": None, "format": "carousel", "pillar": "Recettes", "campaign": "Noël 2026",
-        "status": "publié", "owner": "Hugo Bernard",  # the first of its two members
+        "status": "published", "owner": "Hugo Bernard",  # the first of its two members
         "post_id": None, "url": "https://www.instagram.com/p/DCx7Lw2iA1b/",
         "updated_at": datetime(2026, 11, 19, 10, 7, 55, 902000, tzinfo=timezone.utc)}
     teaser = items["6a3e09f00b3d4a0012f4f009"]
     assert (teaser["status"], teaser["format"], teaser["pillar"], teaser["owner"]) == (
-        "programmé", "reel", "Promo", "Camille Martin")  # list " Programmé " stripped, lower case
+        "scheduled", "reel", "Promo", "Camille Martin")  # list " Programmé ": scheduled (status_of)
     # The card's own address is not the post's: no link custom field, no platform attachment.
     assert teaser["url"] is None
 
@@ -96,7 +96,7 @@ def test_labels_give_platforms_and_pillars_and_an_attachment_the_post_link(repla
     instagram, facebook = items["6a3e06f00b3d4a0012f4f006#instagram"], items["6a3e06f00b3d4a0012f4f006#facebook"]
     assert (instagram["platform"], facebook["platform"]) == ("instagram", "facebook")
     assert instagram["pillar"] == facebook["pillar"] == "Coulisses"
-    assert instagram["format"] == "image" and instagram["status"] == "validé"
+    assert instagram["format"] == "image" and instagram["status"] == "approved"
     # the uploaded photo and the brief's link are not posts; the Facebook link is
     assert instagram["url"] == "https://www.facebook.com/maisonlumiere/posts/pfbid02Hk7"
     assert instagram["planned_at"] == datetime(2026, 11, 17, 8, 30, tzinfo=timezone.utc)

@@ -152,6 +152,11 @@ def _kind_facts(info: PluginInfo) -> list[str]:
             reads.append(" or ".join(f"`{k}`" for k in cls.needs_any))
         facts.append(f"- **Reads:** {' and '.join(reads)} records.")
         facts.append(f"- **Breakdowns (`by`):** {', '.join(f'`{g}`' for g in cls.groupings)}.")
+        if cls.needs_production:
+            facts.append(f"- **Needs:** {', '.join(f'`{k}`' for k in cls.needs_production)} in "
+                         "[`[production]`](../workflow-file.md#production).")
+        if tuple(cls.default_by) != ("overall", "account"):
+            facts.append(f"- **Without `by`:** {', '.join(f'`{g}`' for g in cls.default_by)}.")
     return [*facts, ""] if facts else []
 
 

@@ -32,6 +32,12 @@ _PUBLIC = {
     "BRANDS_COLUMN": "foundation.listening", "normalised_authors": "foundation.listening",
     "normalised_texts": "foundation.listening",
     "language_code": "foundation.language_codes", "platform_of": "foundation.platform_names",
+    "campaign_key": "foundation.campaign_names",
+    # editorial calendars: the names people give formats and statuses, and plans for a day
+    "format_of": "foundation.format_names",
+    "status_of": "foundation.calendar_statuses", "CALENDAR_STATUSES": "foundation.calendar_statuses",
+    "whole_day_instant": "foundation.planned_days", "is_whole_day": "foundation.planned_days",
+    "whole_day_plan": "foundation.planned_days",
     # measurements: what a metric builds its frame with, and what a trigger reads it by
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
@@ -54,6 +60,8 @@ _PUBLIC = {
     "ServiceHours": "foundation.business_hours", "business_seconds": "foundation.business_hours",
     "business_time_between": "foundation.business_hours",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
+    "hours_of": "foundation.tracked_time", "hours_or_none": "foundation.tracked_time",
+    "DURATION_FORMS": "foundation.tracked_time",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
     # cmflow inspect: what a file source says of a file
@@ -69,6 +77,9 @@ _PUBLIC = {
     "Ladder": "foundation.objectives", "GOALS": "foundation.objectives", "VERDICTS": "foundation.objectives",
     "Client": "foundation.clients", "client_of": "foundation.clients",
     "accounts_of_no_client": "foundation.clients", "account_display_name": "foundation.clients",
+    # UTM-tagged links
+    "NONE_LABEL": "foundation.measurements", "REQUIRED_UTM": "foundation.utm_links",
+    "utm_value": "foundation.utm_links", "utm_tags": "foundation.utm_links", "link_to_check": "foundation.utm_links",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -94,23 +105,29 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
     from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
+    from cmflow.foundation.calendar_statuses import CALENDAR_STATUSES, status_of
+    from cmflow.foundation.campaign_names import campaign_key
     from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
+    from cmflow.foundation.tracked_time import DURATION_FORMS, hours_of, hours_or_none
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
+    from cmflow.foundation.format_names import format_of
     from cmflow.foundation.language_codes import language_code
     from cmflow.foundation.listening import BRANDS_COLUMN, folded_text, normalised_authors, normalised_texts
-    from cmflow.foundation.measurements import (aggregate, dimension_columns, measurement_rows, ratio, row_dimensions,
-                                                with_series_key)
+    from cmflow.foundation.measurements import (NONE_LABEL, aggregate, dimension_columns, measurement_rows, ratio,
+                                                row_dimensions, with_series_key)
     from cmflow.foundation.names import closest
     from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.planned_days import is_whole_day, whole_day_instant, whole_day_plan
     from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.polarity import Polarity, change_tone
     from cmflow.foundation.records import (COUNTERS, POST_FORMATS, RECORD_KINDS, SENTIMENTS, TEXT_RECORD_KINDS,
                                            RecordTable, merged_records)
     from cmflow.foundation.secrets import mark_secret
     from cmflow.foundation.spreadsheet_formulas import neutralise
+    from cmflow.foundation.utm_links import REQUIRED_UTM, link_to_check, utm_tags, utm_value
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput
     from cmflow.plugins.credentials import CredentialCheck, RateBudget
     from cmflow.plugins.hookspecs import hookimpl

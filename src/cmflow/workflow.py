@@ -703,6 +703,8 @@ class _Loader:
         except Exception as exc:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
+        if kind == "metric" and "by" not in common_raw:  # the metric's own default breakdowns
+            common = common.model_copy(update={"by": list(plugin.default_by)})
         self._check_input_files(path, options)
         self._check_web_addresses(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
@@ -803,6 +805,11 @@ class _Loader:
                 self.problem(entry.path, f"metric {entry.info.name!r} needs {' and '.join(missing)} "
                              f"records but its sources provide {', '.join(sorted(provided)) or 'none'}",
                              "add a source of that record kind or list it in `sources`")
+            production_valid = not any(p.path.startswith("production") for p in self.problems)
+            for key in entry.plugin.needs_production if production_valid else ():
+                if not getattr(workflow.production, key):
+                    self.problem(entry.path, f"metric {entry.info.name!r} reads [production] {key}, and the "
+                                 "workflow gives none", f"add {key} to [production] (docs/workflow-file.md#production)")
             for i, item in enumerate(entry.common.by):
                 names = [item] if isinstance(item, str) else item
                 unsupported = [n for n in names if n not in entry.plugin.groupings]

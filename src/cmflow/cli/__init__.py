@@ -22,6 +22,7 @@ COMMANDS = {
     "init": ("cmflow.cli.init", "init", "Write a commented starter workflow."),
     "inspect": ("cmflow.cli.inspect", "inspect", "Say what export files are, and the [[sources]] entry reading them."),
     "classify": ("cmflow.cli.classify", "classify", "Label a CSV file's texts with sentiment and language."),
+    "utm": ("cmflow.cli.utm", "utm", "Build UTM-tagged links for an address or a workflow's calendar."),
     "schema": ("cmflow.cli.schema", "schema", "Print the JSON Schema of workflow files."),
     "history": ("cmflow.cli.history", "history", "Show recent runs from the state store."),
     "alerts": ("cmflow.cli.alerts", "alerts", "Show firing and pending (and resolved) alerts from the state store."),

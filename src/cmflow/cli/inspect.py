@@ -115,15 +115,23 @@ def _counted(kind: str, count: int) -> str:
     return known.counted(count) if known is not None else f"{kind}: {count}"
 
 
+def _account_required(kind: str) -> bool:
+    from cmflow.foundation.records import RECORD_KINDS
+
+    known = RECORD_KINDS.get(kind)
+    return known is None or ("account" in known.field_names and known.field("account").required)
+
+
 def _print_table(table: InspectedTable) -> None:
     where = f', sheet "{_shown(table.sheet)}"' if table.sheet and f"sheet {table.sheet}" not in table.title else ""
     click.echo(f"  {_shown(table.title)}{where}  [{table.format}]")
     header = "line" if table.sheet is None else "row"
     click.echo(f"    records:  {_counted(table.record, table.records)} from {table.rows} row(s) "
                f"(header on {header} {table.header_row})")
-    accounts = ", ".join(_shown(a) for a in table.accounts) if table.accounts else \
-        "not named in the file (set account = \"...\")"
-    click.echo(f"    accounts: {accounts}")
+    if _account_required(table.record) or table.accounts:  # time entries belong to no account
+        accounts = ", ".join(_shown(a) for a in table.accounts) if table.accounts else \
+            "not named in the file (set account = \"...\")"
+        click.echo(f"    accounts: {accounts}")
     dates = f"{table.first} to {table.last}" if table.first else "none (no record)"
     click.echo(f"    dates:    {dates}")
     click.echo(f"    reads:    {_names(table.used_columns)}")

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import json
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -51,6 +51,8 @@ def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
     """The plugin's own options, then the keys every entry of its kind accepts."""
     own = option_docs(info.cls.Options)
     shared = [d for d in option_docs(ENTRY_MODELS[info.kind], common=True)]
+    if info.kind == "metric":  # a metric's own breakdowns when the entry gives no `by`
+        shared = [replace(d, default=list(info.cls.default_by)) if d.name == "by" else d for d in shared]
     return own + shared
 
 

@@ -157,6 +157,12 @@ class Metric(Plugin):
     list); validation checks one of them is provided."""
     groupings: ClassVar[tuple[str, ...]] = ("overall", "client", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
+    default_by: ClassVar[tuple[str, ...]] = ("overall", "account")
+    """Breakdowns computed when the ``[[metrics]]`` entry gives no ``by``: each must be one of
+    :attr:`groupings` (time entries have no account: their metrics break down by campaign ...)."""
+    needs_production: ClassVar[tuple[str, ...]] = ()
+    """Keys of the workflow's ``[production]`` section the metric cannot do without
+    (``("budgets",)``): validation refuses a workflow that leaves one empty."""
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
     a trigger's ``where`` may select on them besides the breakdowns."""
@@ -188,6 +194,12 @@ class Metric(Plugin):
         """How long before the run's earliest period this configured metric reads records
         (``data.all_records``): the fetch window starts that far back (at least one day, for
         baselines). Default: none; a backlog of unanswered messages needs days."""
+        return timedelta(0)
+
+    def lookahead(self) -> timedelta:
+        """How long after the run's latest period this configured metric reads records
+        (``data.all_records``): the fetch window ends that far later, so that sources of
+        dated plans (calendars) hand over what is planned next. Default: none."""
         return timedelta(0)
 
     def produces(self) -> dict[str, str]:

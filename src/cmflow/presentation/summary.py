@@ -73,10 +73,14 @@ def metric_label(metric: str) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
+    """A measurement's value for the terminal: ``3.12%``, ``6,143``, ``236.67 EUR`` (an amount:
+    a unit of three capitals is a currency's ISO code); no value is a dash."""
     if value is None:
         return "–"
     if unit == "%":
         return f"{value:.2f}%"
+    if len(unit) == 3 and unit.isalpha() and unit.isupper():
+        return f"{value:,.2f} {unit}"
     if float(value).is_integer() or abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:,.2f}"

@@ -5,6 +5,12 @@ that client's id (a ``client`` column), so that metrics can measure each client'
 Records of accounts no client lists get no label: their client breakdown is ``(none)``. A record
 that names its client itself (a time entry's ``client``, as the tracker calls it) keeps it, as
 the id of the ``[[clients]]`` entry whose id or name it is, whatever the case.
+
+Traffic has no account (a web analytics property counts visits, not posts): a traffic record
+belongs to the client whose records name its campaign (utm_campaign), the client's time entries
+or its accounts' posts and calendar items, campaigns compared by
+:func:`~cmflow.foundation.campaign_names.campaign_key`. A campaign no client's records name, or
+that two clients' records name, labels no client: its traffic counts in no client's figures.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from cmflow.stages.fetch import Fetched
     from cmflow.workflow import Workflow
 
@@ -35,4 +43,26 @@ def clients(workflow: "Workflow", fetched: "Fetched") -> "Fetched":
                                     .replace_strict(named, default=own, return_dtype=pl.String))
             frame = frame.with_columns(label.alias("client"))
         labelled[kind] = frame
+    if "traffic" in labelled and "campaign" in labelled["traffic"].columns:
+        labelled["traffic"] = labelled["traffic"].with_columns(
+            _client_of_campaigns(labelled).alias("client"))
     return replace(fetched, records=labelled)
+
+
+def _client_of_campaigns(records: dict[str, "pl.DataFrame"]) -> "pl.Expr":
+    """The client each traffic record's campaign belongs to: the one client whose labelled
+    records (time entries, posts, calendar items) name that campaign; null when none or several do."""
+    import polars as pl
+
+    from cmflow.foundation.campaign_names import campaign_key
+
+    named = [frame.select(campaign_key(pl.col("campaign")).alias("key"), pl.col("client").cast(pl.String))
+             for kind, frame in records.items()
+             if kind != "traffic" and {"campaign", "client"} <= set(frame.columns)]
+    if not named:
+        return pl.lit(None, dtype=pl.String)
+    pairs = pl.concat(named).drop_nulls().unique()
+    owners = pairs.group_by("key").agg(pl.col("client").first(), pl.len().alias("clients"))
+    owners = owners.filter(pl.col("clients") == 1)
+    return campaign_key(pl.col("campaign")).replace_strict(
+        owners["key"].to_list(), owners["client"].to_list(), default=None, return_dtype=pl.String)

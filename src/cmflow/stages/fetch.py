@@ -57,7 +57,8 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
 
     lookback = max([timedelta(days=1), *(entry.plugin.lookback() for entry in workflow.metrics)])  # baselines, backlogs
     window_start = min(p.start_utc for p in all_periods) - lookback
-    window_end = max(p.end_utc for p in all_periods)
+    lookahead = max([timedelta(0), *(entry.plugin.lookahead() for entry in workflow.metrics)])  # plans ahead
+    window_end = max(p.end_utc for p in all_periods) + lookahead
     units = [_Part(entry, part, plan_fetch(store, workflow, entry, part, window_start, window_end, now))
              for entry in workflow.sources for part in _parts(entry)]
 

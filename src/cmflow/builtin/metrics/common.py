@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cmflow import NONE_LABEL
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -25,3 +27,12 @@ def no_records_reason(count: "pl.Expr", what: str = "posts") -> "pl.Expr":
     import polars as pl
 
     return pl.when(count.is_null() | (count == 0)).then(pl.lit(f"no {what} in this period"))
+
+
+def labelled_text(frame: "pl.LazyFrame", dims: list[str]) -> list["pl.Expr"]:
+    """``dims`` of ``frame`` as strings, ``(none)`` where a record has no value (or no such field)."""
+    import polars as pl
+
+    names = frame.collect_schema().names()
+    return [(pl.col(d).cast(pl.String).fill_null(NONE_LABEL) if d in names else pl.lit(NONE_LABEL)).alias(d)
+            for d in dims]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 DEFAULT_TOTALS = (*COUNTERS, "interactions")
 TOTALS = (*DEFAULT_TOTALS, "profile_views")
 """What ``counters`` accepts: the post counters, interactions, and profile views (daily activity only)."""
+TRAFFIC_FIGURES = ("sessions", "users", "conversions", "revenue")
+"""Figures of traffic records: ``traffic_totals`` adds them up (``totals`` reads posts and activity)."""
 
 
 class TotalsOptions(ViewOptions):
@@ -34,6 +36,10 @@ class TotalsOptions(ViewOptions):
         from cmflow import closest
 
         for name in value:
+            if name in TRAFFIC_FIGURES:
+                raise ValueError(f"{name} is a traffic figure: the traffic_totals metric totals it "
+                                 f"(plugin = \"traffic_totals\", counters = [\"{name}\"]); totals adds up "
+                                 "the counters of posts and of daily account activity")
             if name not in TOTALS:
                 hint = closest(name, list(TOTALS))
                 raise ValueError(f"unknown counter {name!r}" + (f"; did you mean {hint!r}?" if hint else

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cmflow.builtin.reports.headline import HEADLINE_METRICS
+from cmflow import NONE_LABEL, dimension_columns
 from cmflow.builtin.reports.scopes import ReportScope
 
 if TYPE_CHECKING:
@@ -28,6 +29,15 @@ care's response times among them)."""
 BRAND_METRICS = ("mentions", "share_of_voice", "net_sentiment_mentions")
 """What the listening section shows per brand a ``[listen]`` section watches (``by = ["brand"]``):
 in a client's report, the brands whose ``client`` is theirs."""
+PRODUCTION_METRICS = ("calendar_adherence", "posts_late", "posts_missing", "posts_unplanned", "hours_spent",
+                      "production_cost", "cost_per_post", "cost_per_engagement")
+"""What the production section shows of the scope's whole: the editorial calendar kept, the time
+and money the content cost."""
+RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total_conversions", "conversion_rate",
+                  "total_revenue", "cost_per_conversion", "roi")
+"""What the production section shows per campaign: spend against budget, and what it brought back."""
+TASK_METRICS = ("hours_spent", "average_task_time")
+"""What the production section shows per kind of task."""
 # -- competitors, influencer candidates, suspicious activity (issue 17, listening lane) --
 COMPETITOR_METRICS = ("followers", "posting_frequency", "engagement_per_post", "engagement_rate_by_followers")
 """What the competitors table shows per brand that lists its public ``accounts`` (``by = ["brand"]``),
@@ -202,6 +212,12 @@ class ReportDocument:
     """Mentions and comments of the scope's whole, with their changes (none: no section)."""
     brands: list[SeriesFigures] = field(default_factory=list)
     """The watched brands' mentions, share of voice and net sentiment, one row per brand."""
+    production: list[Figure] = field(default_factory=list)
+    """Calendar adherence, hours and costs of the scope's whole (none: no production section)."""
+    campaigns: list[SeriesFigures] = field(default_factory=list)
+    """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
+    task_types: list[SeriesFigures] = field(default_factory=list)
+    """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
     # -- competitors, influencer candidates, suspicious activity (listening lane) --
     competitors: list[SeriesFigures] = field(default_factory=list)
     """The :data:`COMPETITOR_METRICS` of the brand and of each competitor listing its accounts."""
@@ -222,6 +238,16 @@ class ReportDocument:
     def brand_metrics(self) -> list[str]:
         """The columns of the brands' table: the :data:`BRAND_METRICS` one brand at least has."""
         return [m for m in BRAND_METRICS if any(m in row.figures for row in self.brands)]
+
+    @property
+    def campaign_metrics(self) -> list[str]:
+        """The columns of the campaigns' table: the :data:`RETURN_METRICS` one campaign at least has."""
+        return [m for m in RETURN_METRICS if any(m in row.figures for row in self.campaigns)]
+
+    @property
+    def task_metrics(self) -> list[str]:
+        """The columns of the task types' table."""
+        return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
 
     @property
     def complete(self) -> bool:
@@ -250,6 +276,9 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         alerts=_alerts(result, scope),
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
+        production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
+        campaigns=[row for row in figures.breakdown("campaign", list(RETURN_METRICS)) if row.name != NONE_LABEL],
+        task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         competitors=_competitor_rows(result, figures, scope),
         influencers=_listed(result, scope, "influencer_score", {"influencer_mentions": "mentions",
                             "influencer_audience": "audience", "influencer_relevance": "relevance"}, "author"),
@@ -277,8 +306,9 @@ class _FigureIndex:
             self.changes: dict[tuple[str, str], dict[str, Change]] = {}
             return
         frame = frame.filter(pl.col("rank").is_null())
-        self.dimensions = [c for c in ("client", "brand", "platform", "account", "format", "pillar", "campaign")
-                           if c in frame.columns]
+        # Every dimension a row may carry (owner, task_type, a metric's own such as item_id): a
+        # row broken down by one of them is never taken for the overall row of its metric.
+        self.dimensions = dimension_columns(frame)
         current = frame.filter(pl.col("period") == "current")
         self.metrics = set(current["metric"].unique().to_list())
         self.rows = {(row["metric"], self._key(row)): row for row in current.iter_rows(named=True)}

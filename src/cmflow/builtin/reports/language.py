@@ -31,7 +31,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
 from babel.lists import format_list
 from babel.localedata import locale_identifiers
-from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
+from babel.numbers import format_currency, get_minus_sign_symbol, get_plus_sign_symbol
 
 from cmflow.builtin.reports.languages import CATALOGUES, LANGUAGES
 
@@ -59,6 +59,11 @@ client the same: the first pattern found in the reason wins; none, ``reason_unkn
 
 class MessageError(LookupError):
     """A message a report asked for is not in its catalogue, or lacks a value to fill it."""
+
+
+def is_currency(unit: str) -> bool:
+    """Whether a measurement's unit is an amount of money: an ISO 4217 code (``EUR``, ``USD``)."""
+    return len(unit) == 3 and unit.isascii() and unit.isalpha() and unit.isupper()
 
 
 def language(code: str) -> "Language":
@@ -274,11 +279,18 @@ class Language:
         return self._without_negative_zero(pattern.apply(value / 100, self.locale))
 
     def value(self, value: float | None, unit: str) -> str:
-        """A measurement's value: rates (unit ``%``) with two decimals, counts as :meth:`number`;
-        no value is a dash."""
-        if value is None:
+        """A measurement's value: rates (unit ``%``) with two decimals, amounts (an ISO 4217
+        unit such as ``EUR``) in the locale's currency form (``1 234,50 €`` / ``€1,234.50``),
+        hours with an ``h``, counts as :meth:`number`; no value is a dash."""
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return NO_VALUE
-        return self.percent(value) if unit == "%" else self.number(value)
+        if unit == "%":
+            return self.percent(value)
+        if is_currency(unit):
+            return self._without_negative_zero(format_currency(value, unit, locale=self.locale))
+        if unit == "h":
+            return self.text("value_hours", value=self.number(value, 1 if abs(value) < 100 else 0))
+        return self.number(value)
 
     def change(self, change: float | None, change_pct: float | None, unit: str) -> str:
         """A change against an earlier period: rates in percentage points (``+0,84 pt``), other

@@ -6,21 +6,21 @@ property), and each team names them in its own language: ``Plateforme`` or ``Pla
 which calendar field, with French and English defaults; :func:`resolve_field_names` finds them
 among the names a board, project or database has, and refuses a name given explicitly that is
 not there, listing those that are. The values then become a calendar item's: platforms through
-:func:`cmflow.foundation.platform_names.platform_of`, formats through :data:`FORMAT_NAMES`,
-statuses lower-cased, a date without a time as a whole-day plan (midnight in the workflow's
-time zone).
+:func:`cmflow.platform_of`, formats through :func:`cmflow.format_of`, statuses through
+:func:`cmflow.status_of` (the same words as a calendar sheet's), a date without a time as a
+whole-day plan (:func:`cmflow.whole_day_instant`: midnight in the workflow's time zone).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Iterable, Mapping, Optional
 
 from pydantic import Field
 
-from cmflow import PluginOptions, platform_of
+from cmflow import PluginOptions, format_of, platform_of, status_of, whole_day_instant
 
 DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
     "platform": ("Plateforme", "Platform", "Réseau", "Réseau social", "Network", "Canal", "Channel"),
@@ -33,19 +33,6 @@ DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
 }
 """The names looked for, in order, when the option names none (compared without letter case or
 accents). The first one the tool has is used."""
-
-FORMAT_NAMES: dict[str, str] = {
-    "image": "image", "photo": "image", "visuel": "image", "visual": "image", "post": "image",
-    "picture": "image", "graphic": "image",
-    "video": "video", "vidéo": "video", "short": "video", "shorts": "video", "live": "video",
-    "reel": "reel", "reels": "reel",
-    "carousel": "carousel", "carrousel": "carousel", "album": "carousel", "document": "carousel",
-    "text": "text", "texte": "text", "thread": "text",
-    "link": "link", "lien": "link", "article": "link",
-    "story": "story", "stories": "story", "story instagram": "story",
-}
-"""A planned format as teams write it, to the formats posts carry (docs/concepts.md)."""
-
 
 class CalendarFieldNames(PluginOptions):
     """Which field of the tool holds which calendar field; unset ones use the defaults."""
@@ -132,16 +119,13 @@ def calendar_format(value: Any) -> str | None:
     unknown one in lower case, as written."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = " ".join(value.strip().lower().split())
-    return FORMAT_NAMES.get(text) or FORMAT_NAMES.get(folded(text)) or text
+    return format_of(value) or " ".join(value.strip().lower().split())
 
 
 def calendar_status(value: Any) -> str | None:
-    """A status in lower case without surrounding spaces (the tool's own words); None when empty."""
-    if not isinstance(value, str):
-        return None
-    text = " ".join(value.strip().lower().split())
-    return text or None
+    """A status as every calendar source reads it (:func:`cmflow.status_of`: ``Programmé`` is
+    scheduled, an unknown word lower-cased); None when empty."""
+    return status_of(value) if isinstance(value, str) else None
 
 
 def text_or_none(value: Any) -> str | None:
@@ -153,8 +137,8 @@ def text_or_none(value: Any) -> str | None:
 
 def whole_day(day: date, zone: tzinfo) -> datetime:
     """A plan for a day without a time: midnight of that day in the workflow's time zone, in UTC
-    (docs/concepts.md#calendar_item)."""
-    return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+    (:func:`cmflow.whole_day_instant`, docs/concepts.md#calendar_item)."""
+    return whole_day_instant(day, str(zone))
 
 
 def one_per_platform(item: dict[str, Any], platforms: list[str]) -> list[dict[str, Any]]:

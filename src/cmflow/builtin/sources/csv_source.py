@@ -118,6 +118,9 @@ class CsvSource(Source):
       the rows are in date order (oldest or newest first), the newest date is placed so and the
       year steps down at each turn of the year, so December 30 to January 2 read in January are
       2026-12-30 to 2027-01-02 (February 29 goes to the latest such leap year).
+      A time entry's `hours` is a number as `decimal` and `thousands` say, or a duration in
+      any form trackers and sheets write (`02:30:00`, `150:00:00`, `2,5`, `2h30`, `1h 05min`,
+      `45 min`, `PT2H30M`); anything else, or a negative duration, is bad.
       A date that does not read in the declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
       whole file, even with `on_error = "skip"`, since the dates before it that read both ways
       (`05/11`) would be wrong; when every date reads both ways and only the swapped reading

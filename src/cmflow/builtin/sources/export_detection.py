@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from cmflow import DataFileError
+from cmflow import DataFileError, RECORD_KINDS
 
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
@@ -43,6 +43,9 @@ class IdentifiedTable:
     rows: Optional[int]
     """Rows under the header that are not blank (records, before any check of their values); None
     in a CSV file, told from its head only (its rows are counted as it is read)."""
+    delimiter: str = ","
+    """A CSV file's separator: "," as exports write it, or ";" when a spreadsheet in a
+    decimal-comma locale (French Excel) saved the export again."""
 
     @property
     def record(self) -> str:
@@ -54,7 +57,7 @@ class IdentifiedTable:
         """Whether the table names its account: in a column (Meta), or in each post's link (X's
         post exports, when they have the link column); else the `account` option must."""
         known = self.format
-        if known.account_column is not None:
+        if known.account_column is not None or not _account_required(known.record):
             return True
         link = known.columns.get("url")
         links = [link] if isinstance(link, str) else list(link or ())
@@ -120,6 +123,11 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     text, problem = _head_text(path, head)
     rows = _first_rows_of_text(text) if text is not None else []
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
+    delimiter = ","
+    if match is None and text is not None and ";" in text:  # saved again by French Excel
+        semicolon_rows = _first_rows_of_text(text, ";")
+        match = _match([f for f in candidates if f.file_type == "csv"], semicolon_rows)
+        rows, delimiter = (semicolon_rows, ";") if match is not None else (rows, ",")
     if problem is not None:
         _refuse_encoding(path, head, problem, match, formats)
     if match is None:
@@ -129,7 +137,7 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
                 return Identified(path, "csv", (), companion)
         raise _unknown(path, {None: rows}, candidates, formats, "csv")
     chosen, line, header = match
-    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, None),))
+    return Identified(path, "csv", (IdentifiedTable(chosen, None, line, header, None, delimiter),))
 
 
 def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
@@ -206,15 +214,16 @@ def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequ
     return Identified(path, "xlsx", tuple(tables))
 
 
-def _first_rows_of_text(text: str) -> list[tuple[int, list[str]]]:
-    """The first non-blank CSV records with the line each starts on (a notice line may hold a
-    stray quote: a line that is not CSV ends the look)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"')
+def _first_rows_of_text(text: str, delimiter: str = ",") -> list[tuple[int, list[str]]]:
+    """The first non-blank CSV records with the line each starts on, but for comment lines
+    (``#``, as GA4 writes its report's name and dates above the header); a notice line may hold
+    a stray quote: a line that is not CSV ends the look."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:
         for fields in reader:
-            if fields and any(f.strip() for f in fields):
+            if fields and any(f.strip() for f in fields) and not fields[0].lstrip().startswith("#"):
                 rows.append((start, [column_name(f) for f in fields]))
             start = reader.line_num + 1
             if len(rows) >= HEADER_SEARCH_ROWS:
@@ -285,3 +294,9 @@ def _saved_again(known: ExportFormat, file_type: str, header_row: int) -> str:
                 f"{header_row} (and a `columns` mapping)")
     return (f"it is a {known.title} opened and saved again as a workbook: give the CSV file as downloaded, "
             'or read this one with plugin = "xlsx" (and a `columns` mapping)')
+
+
+def _account_required(record: str) -> bool:
+    """Whether records of this kind need an account (posts do; time entries have one at most)."""
+    kind = RECORD_KINDS[record]
+    return "account" in kind.field_names and kind.field("account").required

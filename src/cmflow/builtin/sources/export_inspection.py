@@ -70,11 +70,14 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: 
     times = frame[kind.time_field].drop_nulls() if frame.height else None
     first = _day(times.min()) if times is not None and len(times) else None
     last = _day(times.max()) if times is not None and len(times) else None
-    accounts = () if not table.names_account else tuple(sorted(frame["account"].drop_nulls().unique()))
+    named = table.names_account and "account" in frame.columns  # traffic has no accounts
+    accounts = tuple(sorted(frame["account"].drop_nulls().unique())) if named else ()
     problems = []
     if not_records:
         marks = ", ".join(f'"{value}" in "{column}"' for column, values in known.not_records.items()
                           for value in values)
+        if known.reader == "traffic":
+            marks += ", or its dimensions empty"
         problems.append(f"{not_records} row(s) are not records ({marks}: the sum of the others), left out")
     if any(f in YEARLESS_DIRECTIVES for f in (*known.date_format, *known.datetime_format)) and first:
         problems.append(f"dates have no year: read as {first} to {last}, from the rows' order and today; "

@@ -22,6 +22,7 @@ from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions,
 
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
+from cmflow.builtin.sources.export_formats.format import joined_column
 from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RowPlaces, parse_records
 
 if TYPE_CHECKING:
@@ -59,8 +60,8 @@ class ExportOptions(PluginOptions):
         None, description="Accept only this known format (see docs/exports.md) instead of recognising each "
         "file: a file of another format is then an error.", examples=["tiktok_overview"])
     timezone: Optional[TimeZoneName] = Field(
-        None, description="Time zone of publish times written without an offset (every known export). "
-        "Default: the workflow's time zone.", examples=["Europe/Paris"])
+        None, description="Time zone of publish times and time trackers' start times written without an "
+        "offset (every known export). Default: the workflow's time zone.", examples=["Europe/Paris"])
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio's \"November 18\"). Without it, each "
@@ -72,6 +73,17 @@ class ExportOptions(PluginOptions):
         "fail", description="fail: a bad value stops the source with an error naming the file, line (or "
         "sheet and row) and column; skip: bad rows are left out, and each is listed in the run summary "
         "and the report's footer.")
+    task_type_from: Literal["tags", "task", "project", "none"] = Field(
+        "tags", description="Time trackers' exports (Toggl Track, Clockify): where a time entry's task type "
+        "(blog article, short video ...) is read: tags (the first of the entry's tags), task, project, or "
+        "none.", examples=["task"])
+    campaign_from: Literal["project", "tags", "task", "client", "none"] = Field(
+        "project", description="Time trackers' exports: where a time entry's campaign is read: project (the "
+        "tracker's project), tags (the first tag), task, client, or none.", examples=["tags"])
+    date_order: Optional[Literal["month_first", "day_first"]] = Field(
+        None, description="Clockify's exports write dates in the order its user chose (11/03/2026 month "
+        "first, Clockify's default, or 03/11/2026 day first). Unset: told from the file (a day after the "
+        "12th settles it), else month first, with a warning in the run summary.", examples=["day_first"])
 
 
 @dataclass
@@ -119,11 +131,14 @@ class ExportSource(Source, InspectsFiles):
     - **Companion files**: files that come in one download with a known export and hold its
       figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
       are passed over with a note in the run summary, never read and never an error.
+    - **Web traffic**: GA4's traffic acquisition downloads and neutral `utm_*` sheets become
+      ``traffic`` records (no account: the platform is read from each row's source), read in the
+      file's own locale (`;` or `,`, `1 234,50 €` or `€1,234.50`), GA4's `#` lines and totals row
+      passed over.
     """
 
     name = "export"
-    description = ("Read the exports of Meta Business Suite, LinkedIn, TikTok Studio, YouTube Studio and X, "
-                   "recognising each file.")
+    description = "Read the files platforms, time trackers and web analytics export, recognising each one."
     Options = ExportOptions
     record_kinds = ()
 
@@ -225,9 +240,17 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[Rea
 
 def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
     """The records of one known table of the file at ``path``."""
+    if table.format.reader == "traffic":
+        from cmflow.builtin.sources.traffic_exports import read_traffic_table
+
+        frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
+        return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)
+        raw = with_joined_columns(raw, table.format)
+        if table.format.date_order_chosen_by_user:
+            mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     else:
         from cmflow.builtin.sources.xlsx_source import read_sheet
 
@@ -242,8 +265,9 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
 
         frame = frame.with_columns(pl.col("post_id").str.extract(f"({table.format.id_pattern})", 1)
                                    .fill_null(pl.col("post_id")).alias("post_id"))
-    if (frame["account"] == ACCOUNT_IN_LINKS).any():
+    if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
+    frame = first_listed_and_zero_missing(frame, table.format, options)
     return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
 
 
@@ -295,6 +319,80 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
                  "where = { account = ... }")
 
 
+def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
+    """The table with a column for each pair the format reads together (`Start date` and `Start
+    time`: "2026-11-17 09:00:00"), empty where either is."""
+    import polars as pl
+
+    pairs = [pair for pair in known.joined.values() if set(pair) <= set(raw.columns)]
+    if not pairs:
+        return raw
+    def joined(first: str, second: str) -> "pl.Expr":
+        day, time = (pl.col(c).cast(pl.String).str.strip_chars() for c in (first, second))
+        return pl.when((day != "") & (time != "")).then(day + " " + time).otherwise(pl.lit("")) \
+            .alias(joined_column((first, second)))
+    return raw.with_columns(joined(*pair) for pair in pairs)
+
+
+def chosen_places(known: ExportFormat, options: ExportOptions) -> dict[str, str]:
+    """Time trackers: field -> the place it is read from (`task_type_from`, `campaign_from`),
+    for the places the format has."""
+    if not known.places:
+        return {}
+    wanted = {"task_type": options.task_type_from, "campaign": options.campaign_from}
+    return {field: place for field, place in wanted.items() if place in known.places}
+
+
+def first_listed_and_zero_missing(frame: "pl.DataFrame", known: ExportFormat, options: ExportOptions
+                                  ) -> "pl.DataFrame":
+    """A field read from a list (Toggl's `Tags`: "blog, noël") keeps its first item; a 0 where the
+    format says 0 is "not given" (a billable amount of 0) is no value."""
+    import polars as pl
+
+    listed = [field for field, place in chosen_places(known, options).items()
+              if place in known.list_places and field in frame.columns]
+    zero = [field for field in known.zero_is_missing if field in frame.columns]
+    if not listed and not zero:
+        return frame
+    first = [pl.col(f).str.split(",").list.first().str.strip_chars().replace("", None).alias(f) for f in listed]
+    missing = [pl.when(pl.col(f) != 0).then(pl.col(f)).alias(f) for f in zero]
+    return frame.with_columns(*first, *missing)
+
+
+def in_date_order(raw: "pl.DataFrame", path: Path, mapping: MappingOptions, known: ExportFormat,
+                  options: ExportOptions, ctx: FetchContext) -> MappingOptions:
+    """The mapping with the date formats in the file's day/month order (Clockify writes the one
+    its user chose): `date_order` when given; else day first when a first number is over 12 and
+    no second one is, month first otherwise (with a warning when no date settles it)."""
+    import polars as pl
+
+    column = known.columns.get("date")
+    if not isinstance(column, str) or column not in raw.columns:
+        return mapping
+    order = options.date_order
+    if order is None:
+        parts = raw.select(pl.col(column).cast(pl.String).str.extract_groups(
+            r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}").alias("parts")).unnest("parts")
+        if parts.width < 2 or parts.select(pl.all().is_not_null().any()).row(0) == (False, False):
+            return mapping  # ISO dates, or none: nothing to choose
+        first, second = (parts[c].cast(pl.Int32, strict=False) for c in parts.columns[:2])
+        day_first = bool((first > 12).any()) and not bool((second > 12).any())
+        order = "day_first" if day_first else "month_first"
+        if not (first > 12).any() and not (second > 12).any():
+            ctx.warn(f'{path.name}: every date in "{column}" reads both month first and day first '
+                     f"(no day after the 12th): read month first, Clockify's default; if the export's "
+                     f'user writes day first (03/11/2026 for 3 November), set date_order = "day_first" '
+                     "on this source")
+    if order == "month_first":
+        return mapping
+    def swapped(formats: tuple[str, ...]) -> list[str]:
+        return [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats]
+    update: dict[str, Any] = {"date_format": swapped(known.date_format)}
+    if known.datetime_format:
+        update["datetime_format"] = swapped(known.datetime_format)
+    return mapping.model_copy(update=update)
+
+
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
     """The csv (or xlsx) source's options that read ``table``: its format's preset, the columns of
     optional fields the file lacks left out, the account, and the user's reading options."""
@@ -308,8 +406,19 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
             if not names:
                 continue
         columns[name] = names[0] if len(names) == 1 else names
-    constants = {**known.constants, "platform": known.platform}
-    if known.account_column is None and known.account_in_url and not options.account and table.names_account:
+    header_names = set(table.header)
+    for field, pair in known.joined.items():
+        if set(pair) <= header_names:
+            columns[field] = joined_column(pair)
+    for field, place in chosen_places(known, options).items():
+        if known.places[place] in header_names:
+            columns[field] = known.places[place]
+    kind = RECORD_KINDS[known.record]
+    constants = {**known.constants, **({"platform": known.platform} if "platform" in kind.field_names else {})}
+    if "account" not in kind.field_names or (not kind.field("account").required and known.account_column is None):
+        if options.account and "account" in kind.field_names:
+            constants["account"] = options.account
+    elif known.account_column is None and known.account_in_url and not options.account and table.names_account:
         constants["account"] = ACCOUNT_IN_LINKS  # each record's handle, from its link (account_from_links)
     elif known.account_column is None:
         if not options.account:
@@ -323,12 +432,13 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
         path=str(path), record=known.record, columns=columns, constants=constants,
         values={k: dict(v) for k, v in known.values.items()},
         date_format=list(known.date_format) or None, datetime_format=list(known.datetime_format) or None,
-        timezone=options.timezone, decimal=known.decimal, thousands=known.thousands,
+        timezone=options.timezone, decimal="," if table.delimiter == ";" else known.decimal,
+        thousands=None if table.delimiter == ";" else known.thousands,
         default_year=options.default_year if yearless else None, on_error=options.on_error)
     if table.sheet is None:
         from cmflow.builtin.sources.csv_source import CsvOptions
 
-        return CsvOptions(**settings, header_row=table.header_row)
+        return CsvOptions(**settings, header_row=table.header_row, delimiter=table.delimiter)
     from cmflow.builtin.sources.xlsx_source import XlsxOptions
 
     return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row)
@@ -372,8 +482,8 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
     from cmflow.builtin.sources.csv_source import read_any_csv, read_regular_csv
 
-    raw = read_regular_csv(path, "utf-8", ",", table.header_row) \
-        or read_any_csv(path, "utf-8", ",", table.header_row, encoding_option=False)
+    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row) \
+        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False)
     raw.warn_lines_set_aside(ctx, path)
     return raw.frame, raw.places, raw.bad
 
@@ -401,11 +511,12 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     combined = {}
     for kind_name, by_format in by_kind.items():
         kind = RECORD_KINDS[kind_name]
-        identity = list(kind.identity)
+        identity = list(kind.identity) or None  # none (time entries without an id): the whole row
         frames = [pl.concat(frames).unique(subset=identity, keep="first", maintain_order=True)
                   for frames in by_format.values()]
         # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
-        frame = frames[0] if len(frames) == 1 else merged_records(kind_name, pl.concat(frames))
+        frame = frames[0] if len(frames) == 1 else (
+            merged_records(kind_name, pl.concat(frames)) if identity else pl.concat(frames))
         combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
     return combined
 

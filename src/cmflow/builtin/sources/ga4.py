@@ -35,6 +35,8 @@ ATTRIBUTION_DIMENSIONS = {
     "session": ("sessionSource", "sessionMedium", "sessionCampaignName"),
     "first_user": ("firstUserSource", "firstUserMedium", "firstUserCampaignName"),
 }
+CONTENT_DIMENSIONS = {"session": "sessionManualAdContent", "first_user": "firstUserManualAdContent"}
+"""The utm_content of the links (GA4's "manual ad content"), by attribution."""
 QUOTA_LIMITS = {
     "standard": {"tokensPerDay": 200_000, "tokensPerHour": 40_000, "tokensPerProjectPerHour": 14_000},
     "analytics_360": {"tokensPerDay": 2_000_000, "tokensPerHour": 400_000, "tokensPerProjectPerHour": 140_000},
@@ -58,6 +60,15 @@ class Ga4Options(GoogleCredentials, PluginOptions):
         examples=["first_user"])
     sessions_metric: str = Field(
         "sessions", description="GA4 metric that fills `sessions`.", examples=["totalUsers"])
+    users_metric: str = Field(
+        "totalUsers", description="GA4 metric that fills `users`: totalUsers (every user who logged "
+        "an event, the `Total users` column of GA4's acquisition reports) or activeUsers (active "
+        "users only, fewer).", examples=["activeUsers"])
+    by_content: bool = Field(
+        False, description="Also break the traffic down by utm_content (GA4's sessionManualAdContent, or "
+        "firstUserManualAdContent with first_user attribution), to tell apart the links of one campaign "
+        "(a post, a story, a bio link). Each content value multiplies the report's rows.",
+        examples=[True])
     conversions_metric: str = Field(
         "keyEvents", description="GA4 metric that fills `conversions`: keyEvents (all key events) "
         "or keyEvents:EVENT_NAME for one of them. The old name `conversions` is refused.",
@@ -77,7 +88,7 @@ class Ga4Options(GoogleCredentials, PluginOptions):
         "/v1beta paths go under it). Change it only for a proxy or tests.",
         examples=["http://127.0.0.1:8080"])
 
-    @field_validator("sessions_metric", "conversions_metric", "revenue_metric")
+    @field_validator("sessions_metric", "users_metric", "conversions_metric", "revenue_metric")
     @classmethod
     def _current_metric_name(cls, value: str) -> str:
         base, colon, event = value.partition(":")
@@ -95,8 +106,10 @@ class Ga4Source(Source):
 
     Each report row becomes one ``traffic`` record: ``date`` (the property's time zone),
     ``source``, ``medium`` and ``campaign`` as GA4 writes them (``(direct)``, ``(none)``,
-    ``(not set)`` included), ``sessions``, ``conversions`` (key events) and ``revenue`` (in the
-    property's currency). GA4 sends values as strings and leaves ``rows`` out when there are
+    ``(not set)`` included), ``platform`` read from the source (``ig``, ``l.instagram.com`` and
+    ``instagram`` are instagram; empty for ``google`` or ``newsletter``), ``sessions``, ``users``
+    (totalUsers), ``conversions`` (key events) and ``revenue`` (in the property's currency), and
+    ``content`` (utm_content) when ``by_content`` asks for it. GA4 sends values as strings and leaves ``rows`` out when there are
     none; figures of the last 24-48 hours may still change. Thresholding, sampling and an
     ``(other)`` row are reported as warnings of the run.
     """
@@ -118,7 +131,9 @@ class Ga4Source(Source):
                                    source=self.entry_id, scopes=(ANALYTICS_READONLY,))
         first_day, last_day = window_days(ctx.window_start, ctx.window_end)
         dimensions = ("date", *ATTRIBUTION_DIMENSIONS[options.attribution])
-        metrics = tuple(dict.fromkeys((options.sessions_metric, options.conversions_metric, options.revenue_metric)))
+        if options.by_content:
+            dimensions += (CONTENT_DIMENSIONS[options.attribution],)
+        metrics = report_metrics(options)
         report = {"dateRanges": [{"startDate": first_day.isoformat(), "endDate": last_day.isoformat()}],
                   "dimensions": [{"name": name} for name in dimensions],
                   "metrics": [{"name": name} for name in metrics],
@@ -144,7 +159,7 @@ class Ga4Source(Source):
                              f"{len(rows)}", hint="The data may have changed while paging: run again")
         for note in sorted(notes):
             ctx.warn(note)
-        return [RecordTable.from_rows("traffic", rows)]
+        return [RecordTable.from_rows("traffic", with_platforms(rows))]
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Google's tokeninfo (valid, scopes, expiry), then a one-row report of yesterday with
@@ -171,8 +186,7 @@ class Ga4Source(Source):
             row.expiry(google_expiry(info, now), now, renew=session.platform.renew_hint,
                        lifetime=GOOGLE_TOKEN_LIFETIME)
             if not row.scopes_missing:
-                metrics = tuple(dict.fromkeys((options.sessions_metric, options.conversions_metric,
-                                               options.revenue_metric)))
+                metrics = report_metrics(options)
                 body = require_object(session.post_json(
                     f"/v1beta/properties/{options.property_id}:runReport",
                     json={"dateRanges": [{"startDate": "yesterday", "endDate": "yesterday"}],
@@ -184,6 +198,22 @@ class Ga4Source(Source):
         except PlatformError as exc:
             row.failed(exc, now)
         return [row]
+
+
+def report_metrics(options: Ga4Options) -> tuple[str, ...]:
+    """The GA4 metrics the report asks for, each once (sessions, users, key events, revenue)."""
+    return tuple(dict.fromkeys((options.sessions_metric, options.users_metric, options.conversions_metric,
+                                options.revenue_metric)))
+
+
+def with_platforms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the platform each one's source names (read once per distinct source)."""
+    from cmflow import platform_of
+
+    platforms = {source: platform_of(source) for source in {row["source"] for row in rows}}
+    for row in rows:
+        row["platform"] = platforms[row["source"]]
+    return rows
 
 
 def quota_budgets(quota: Any, tier: str) -> list[Any]:
@@ -214,13 +244,14 @@ def traffic_rows(body: dict[str, Any], page_rows: list[Any], dimensions: tuple[s
                        for h in require_list(body, "dimensionHeaders", session, "runReport")]
     metric_names = [h.get("name") if isinstance(h, dict) else None
                     for h in require_list(body, "metricHeaders", session, "runReport")]
-    wanted_metrics = (options.sessions_metric, options.conversions_metric, options.revenue_metric)
+    wanted_metrics = report_metrics(options)
     missing = [n for n in dimensions if n not in dimension_names] + [n for n in wanted_metrics if n not in metric_names]
     if missing:
         raise unexpected(session, f"runReport answered rows without the header(s) {', '.join(dict.fromkeys(missing))}")
     dimension = {name: index for index, name in enumerate(dimension_names)}
     metric = {name: index for index, name in enumerate(metric_names)}
-    _, source, medium, campaign = dimensions
+    source, medium, campaign = dimensions[1:4]
+    content = dimensions[4] if len(dimensions) > 4 else None
     records = []
     for row in page_rows:
         try:
@@ -230,7 +261,9 @@ def traffic_rows(body: dict[str, Any], page_rows: list[Any], dimensions: tuple[s
                 "date": datetime.strptime(dims[dimension["date"]], "%Y%m%d").date(),
                 "source": dims[dimension[source]], "medium": dims[dimension[medium]],
                 "campaign": dims[dimension[campaign]],
+                "content": dims[dimension[content]] if content else None,
                 "sessions": as_int(values[metric[options.sessions_metric]]),
+                "users": as_int(values[metric[options.users_metric]]),
                 "conversions": as_int(values[metric[options.conversions_metric]]),
                 "revenue": as_float(values[metric[options.revenue_metric]]),
             })

@@ -392,6 +392,8 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
         empty = text.is_null() | (text == "")
         if field.type == "int":
             value, field_checks = _count(text, options, field.name)
+        elif _is_duration(field, kind):
+            value, field_checks = _duration(text, options)
         elif field.type == "float":
             value, field_checks = _decimal(text, options, field.name)
         elif field.type == "datetime":
@@ -855,6 +857,48 @@ def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.
               *[(value.is_null() & flag, problem) for flag, problem in _not_a_number(text, options, field)],
               (value.is_not_null() & ~value.is_finite(), "is not a finite number")]
     return value, checks
+
+
+DURATION_FIELDS = {"time_entry": ("hours",)}
+"""Fields read as time spent in any form trackers write (02:30:00, 2,5, 2h30, PT2H30M), not as
+plain numbers (:mod:`cmflow.foundation.tracked_time`)."""
+
+
+def _is_duration(field: Any, kind: Any) -> bool:
+    return field.name in DURATION_FIELDS.get(kind.name, ())
+
+
+def _duration(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", list[tuple["pl.Expr", str]]]:
+    """Hours spent: a number as the file's `decimal` and `thousands` write it (1.234,5 with
+    thousands = "."), else any form :func:`hours_of` reads (02:30:00, 2,5, 2h30, PT2H30M)."""
+    import polars as pl
+
+    from cmflow import DURATION_FORMS, hours_or_none
+
+    number = _number_text(text, options).cast(pl.Float64, strict=False)
+    number = pl.when(number.is_finite()).then(number)
+    value = pl.coalesce(number, _workbook_duration(text),
+                        text.map_elements(hours_or_none, return_dtype=pl.Float64, skip_nulls=True))
+    misgrouped, problem = _misgrouped(text, options)
+    return value, [(number.is_not_null() & misgrouped, problem),
+                   (text.str.contains(r"^\s*[-\u2212]") | (value < 0),
+                    f"is a negative duration: time spent is 0 or more (write it as {DURATION_FORMS})"),
+                   (value.is_null(), f"is not a duration: write it as {DURATION_FORMS}")]
+
+
+EXCEL_DAY_ZERO = datetime(1899, 12, 31)
+"""A workbook's duration cell ([h]:mm:ss) holds a fraction of days, which the reader gives as a
+date-time from this day (02:30:00 is 1899-12-31 02:30:00, 26:15:00 is 1900-01-01 02:15:00)."""
+
+
+def _workbook_duration(text: "pl.Expr") -> "pl.Expr":
+    """The hours of a workbook's duration cell, read as a date-time from :data:`EXCEL_DAY_ZERO`
+    (up to 1900-02-28: Excel's calendar has a false 29 February 1900 after it); None otherwise."""
+    import polars as pl
+
+    moment = text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S%.f", strict=False)
+    in_range = moment.is_between(pl.lit(EXCEL_DAY_ZERO), pl.lit(datetime(1900, 2, 28, 23, 59, 59)))
+    return pl.when(in_range).then((moment - pl.lit(EXCEL_DAY_ZERO)).dt.total_microseconds() / 3_600_000_000)
 
 
 def _datetime(text: "pl.Expr", options: TabularOptions, tz: str,

@@ -6,7 +6,8 @@ from typing import Any
 
 
 SINGULAR_UNITS = {"posts": "post", "followers": "follower", "comments": "comment", "mentions": "mention",
-                  "conversations": "conversation", "people": "person", "minutes": "minute"}
+                  "conversations": "conversation", "people": "person", "minutes": "minute",
+                  "items": "item"}
 """The built-in metrics' units in the singular, for a value of exactly 1 (``1 conversation``)."""
 
 

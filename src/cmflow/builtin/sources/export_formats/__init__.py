@@ -5,10 +5,10 @@ entry to its platform's ``FORMATS`` and listing that module below."""
 from __future__ import annotations
 
 from cmflow.builtin.sources.export_formats.format import CompanionFile, ExportFormat
-from cmflow.builtin.sources.export_formats import linkedin, meta, tiktok, x, youtube
+from cmflow.builtin.sources.export_formats import linkedin, meta, tiktok, time_trackers, web_traffic, x, youtube
 
 KNOWN_FORMATS: tuple[ExportFormat, ...] = (*meta.FORMATS, *linkedin.FORMATS, *tiktok.FORMATS, *youtube.FORMATS,
-                                            *x.FORMATS)
+                                            *x.FORMATS, *time_trackers.FORMATS, *web_traffic.FORMATS)
 """Every known format, in the order detection reports them."""
 
 KNOWN_COMPANIONS: tuple[CompanionFile, ...] = (*youtube.COMPANIONS,)

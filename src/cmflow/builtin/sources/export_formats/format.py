@@ -73,20 +73,55 @@ class ExportFormat:
     """The counters are those of the export's date range (YouTube Studio's table), not each
     record's lifetime totals at download time: two downloads of one post are then two different
     figures, and the newer one is no more right than the older."""
+    joined: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Field -> a day column and a time column read together as one date-time (Toggl's `Start
+    date` and `Start time`), in ``datetime_format``; left out when the file lacks either."""
+    places: Mapping[str, str] = field(default_factory=dict)
+    """Time trackers: place name (``tags``, ``task``, ``project``, ``client``) -> its column, from
+    which the export source's `task_type_from` and `campaign_from` options choose."""
+    list_places: tuple[str, ...] = ()
+    """Places whose cell is a comma-separated list (Toggl's and Clockify's `Tags`): a field read
+    from one takes its first item."""
+    zero_is_missing: tuple[str, ...] = ()
+    """Fields where 0 means "not given" (a billable amount of 0: no billable rate, or an entry not
+    billable), read as no value so that the workflow's rates price the time, never as free."""
+    date_order_chosen_by_user: bool = False
+    """Dates are written in the order the tracker's user chose (Clockify: 11/03/2026 month first,
+    or 03/11/2026 day first): ``date_format`` lists the month-first forms; the order is told from
+    the file, else the export source's `date_order` option."""
     notes: str = ""
     """The traps of this export, for docs/exports.md and `cmflow inspect`."""
+    reader: Literal["mapped", "traffic"] = "mapped"
+    """How its rows are read: ``mapped``, by the csv and xlsx sources with ``columns`` as their
+    mapping; ``traffic``, by :mod:`cmflow.builtin.sources.traffic_exports` (web analytics
+    exports: comment lines above the header, a `;` or `,` separator, amounts with currency
+    signs in the file's locale, a totals row, ``split`` columns, the platform read from the
+    source)."""
+    split: Mapping[str, str] = field(default_factory=dict)
+    """Column -> separator, for a column holding two fields (GA4's `Session source / medium`,
+    split on " / "): ``columns`` maps both fields to it, the first to the part before the
+    separator, the second to the part after (``traffic`` reader only)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
         object.__setattr__(self, "constants", MappingProxyType(dict(self.constants)))
         object.__setattr__(self, "not_records", MappingProxyType(dict(self.not_records)))
+        object.__setattr__(self, "places", MappingProxyType(dict(self.places)))
+        object.__setattr__(self, "joined", MappingProxyType(dict(self.joined)))
+        object.__setattr__(self, "split", MappingProxyType(dict(self.split)))
         object.__setattr__(self, "values", MappingProxyType({k: MappingProxyType(dict(v))
                                                              for k, v in self.values.items()}))
 
     def mapped_columns(self) -> set[str]:
         """Every column name this format reads."""
-        names = {name for value in self.columns.values() for name in _names(value)}
+        names = {name for value in self.columns.values() for name in _names(value)} | set(self.places.values()) \
+            | {name for pair in self.joined.values() for name in pair}
         return names | ({self.account_column} if self.account_column else set())
+
+
+def joined_column(pair: tuple[str, str]) -> str:
+    """The name of the column two joined columns make, as messages show it."""
+    return f"{pair[0]} + {pair[1]}"
 
 
 def _names(value: ColumnChoice) -> tuple[str, ...]:

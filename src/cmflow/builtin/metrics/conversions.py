@@ -1,0 +1,299 @@
+"""What UTM-tagged traffic brings back: ``traffic_totals`` (sessions, users, conversions,
+revenue), ``conversion_rate``, and, with the production cost of time entries,
+``cost_per_conversion`` and ``roi``.
+
+Every rate is a ratio of the period's sums (never a mean of daily rates), and a figure that
+cannot be computed (no sessions, no conversion, unpriced time) has no value and a reason, never
+0 or infinity. Traffic has a platform (read from utm_source) but no account: its client is the
+client whose records name its campaign (see :mod:`cmflow.stages.clients`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow import MetricInput
+
+TRAFFIC_COUNTERS = ("sessions", "users", "conversions", "revenue")
+"""The traffic figures ``traffic_totals`` adds up."""
+TRAFFIC_GROUPINGS = ("overall", "client", "platform", "campaign")
+CAMPAIGN_GROUPINGS = ("overall", "client", "campaign")
+NO_PLATFORM = "(none)"
+"""The platform of visits from no social platform (a newsletter, a search engine, direct)."""
+CURRENCY_UNIT = "currency"
+"""The unit :meth:`Metric.produces` names for amounts; rows carry the ``[production]`` currency."""
+
+
+def traffic_rows(data: "MetricInput") -> "pl.LazyFrame":
+    """The period's traffic records, visits from no platform grouped as ``(none)`` rather than
+    with a null platform (which would be taken for the overall row), and each campaign under one
+    spelling (``Black Friday`` and ``black_friday`` are one campaign: see :func:`campaign_labels`)."""
+    import polars as pl
+
+    traffic = data.records["traffic"].with_columns(pl.col("platform").cast(pl.String).fill_null(NO_PLATFORM))
+    return campaign_labels(traffic, pl.lit(True))
+
+
+def campaign_labels(frame: "pl.LazyFrame", preferred: "pl.Expr") -> "pl.LazyFrame":
+    """``frame`` with each campaign written one way: the spelling of its key (:func:`campaign_key`)
+    found on most rows where ``preferred`` holds (the traffic's utm_campaign), then on most rows,
+    then the first in order. Placeholders of no campaign (``(not set)``) keep their own."""
+    import polars as pl
+
+    from cmflow import campaign_key
+
+    keyed = frame.with_columns(campaign_key(pl.col("campaign")).alias("_key"), preferred.alias("_preferred"))
+    spellings = (keyed.filter(pl.col("_key").is_not_null())
+                 .group_by("_key", "campaign").agg(pl.col("_preferred").sum().alias("_on_preferred"),
+                                                   pl.len().alias("_rows"))
+                 .sort(["_key", "_on_preferred", "_rows", "campaign"], descending=[False, True, True, False])
+                 .group_by("_key", maintain_order=True).agg(pl.col("campaign").first().alias("_label")))
+    return (keyed.join(spellings, on="_key", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_label", "campaign").alias("campaign"))
+            .drop("_key", "_preferred", "_label"))
+
+
+class TrafficTotalsOptions(PluginOptions):
+    counters: list[str] = Field(
+        default_factory=lambda: list(TRAFFIC_COUNTERS),
+        description="Traffic figures to total; each gives a measurement named total_<counter>: sessions, "
+        "users, conversions (key events) and revenue (in the [production] currency).",
+        examples=[["sessions", "conversions"]])
+
+    @field_validator("counters")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from cmflow import closest
+
+        for name in value:
+            if name not in TRAFFIC_COUNTERS:
+                hint = closest(name, list(TRAFFIC_COUNTERS))
+                raise ValueError(f"unknown traffic counter {name!r}" + (
+                    f"; did you mean {hint!r}?" if hint else f"; counters: {', '.join(TRAFFIC_COUNTERS)}"))
+        return value
+
+
+class TrafficTotals(Metric):
+    """Sum of sessions, users, conversions and revenue of the period's traffic records
+    (``total_sessions`` ...), by campaign, platform (read from utm_source) or client.
+
+    Users add up per day and source (GA4 counts a person who came on two days, or from two
+    sources, twice in such rows). A figure no traffic record of the group reports has no value
+    rather than 0; a group seen in another period but with no traffic in this one has no value,
+    "no traffic in this period".
+    """
+
+    name = "traffic_totals"
+    description = "Totals of UTM traffic: total_sessions, total_users, total_conversions, total_revenue."
+    Options = TrafficTotalsOptions
+    needs = ("traffic",)
+    groupings = TRAFFIC_GROUPINGS
+    default_by = ("overall",)  # traffic has no account
+    default_polarity = "up"  # more visits, conversions and revenue are good news
+
+    def produces(self) -> dict[str, str]:
+        return {f"total_{c}": CURRENCY_UNIT if c == "revenue" else c for c in self.options.counters}
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        counters = self.options.counters
+        aggregations = [pl.len().alias("records")]
+        for counter in counters:
+            aggregations += [pl.col(counter).sum().alias(f"sum_{counter}"),
+                             pl.col(counter).is_not_null().sum().alias(f"known_{counter}")]
+        rows = aggregate(traffic_rows(data), data.grouping_sets, aggregations, periods=[p.label for p in data.periods])
+        parts = []
+        for counter in counters:
+            known = pl.col(f"known_{counter}").fill_null(0)
+            reason = (pl.when(pl.col("records").fill_null(0) == 0).then(pl.lit("no traffic in this period"))
+                      .when(known == 0).then(pl.lit(f"no traffic record reports {counter}")))
+            unit = data.production.currency if counter == "revenue" else counter
+            parts.append(measurement_rows(rows, metric=f"total_{counter}", unit=unit,
+                                          value=pl.when(known > 0).then(pl.col(f"sum_{counter}")), reason=reason))
+        return pl.concat(parts)
+
+
+class ConversionRate(Metric):
+    """Conversions per 100 sessions: conversion rate = conversions / visitors × 100, where the
+    visitors are the sessions (what GA4 and UTM exports count per source, medium and campaign).
+
+    A ratio of the period's sums over the traffic records that report both figures, never the
+    mean of daily rates. No value when the group has no session ("no sessions"), no traffic
+    record in the period, or no record reporting conversions.
+    """
+
+    name = "conversion_rate"
+    description = "Conversion rate: conversions / sessions x 100 of the period's UTM traffic (ratio of sums)."
+    needs = ("traffic",)
+    groupings = TRAFFIC_GROUPINGS
+    default_by = ("overall",)  # traffic has no account
+    unit = "%"
+    default_polarity = "up"
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        both = pl.col("sessions").is_not_null() & pl.col("conversions").is_not_null()
+        rows = aggregate(traffic_rows(data), data.grouping_sets, [
+            pl.len().alias("records"),
+            pl.col("sessions").filter(both).sum().alias("sessions"),
+            pl.col("conversions").filter(both).sum().alias("conversions"),
+            both.sum().alias("known"),
+        ], periods=[p.label for p in data.periods])
+        reason = (pl.when(pl.col("records").fill_null(0) == 0).then(pl.lit("no traffic in this period"))
+                  .when(pl.col("known") == 0).then(pl.lit("no traffic record reports both sessions and conversions"))
+                  .when(pl.col("sessions") == 0).then(pl.lit("no sessions")))
+        value = pl.when(pl.col("sessions") > 0).then(pl.col("conversions") / pl.col("sessions") * 100)
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason)
+
+
+def campaign_ledger(data: "MetricInput") -> "pl.LazyFrame":
+    """One row per traffic record and per time entry of the period that names a campaign: its
+    ``cost`` (time entries, priced by ``[production]``), ``conversions`` and ``revenue``
+    (traffic). Campaigns are matched by :func:`campaign_key` and shown as the traffic's
+    utm_campaign writes them most (else as the time tracker does); rows of no campaign are left out."""
+    import polars as pl
+
+    from cmflow import campaign_key
+
+    base = ("period", "campaign", "_key", "_from_traffic")
+    traffic = data.records["traffic"].select(
+        "period", pl.col("campaign").cast(pl.String), campaign_key(pl.col("campaign")).alias("_key"),
+        pl.lit(True).alias("_from_traffic"), pl.lit(None, dtype=pl.Float64).alias("cost"),
+        pl.lit(None, dtype=pl.Float64).alias("hours"), pl.lit(0).alias("_unpriced"),
+        pl.col("conversions").cast(pl.Float64), pl.col("revenue").cast(pl.Float64))
+    entries = data.records["time_entry"].with_columns(data.production.priced_hours()).select(
+        "period", pl.col("campaign").cast(pl.String), campaign_key(pl.col("campaign")).alias("_key"),
+        pl.lit(False).alias("_from_traffic"), pl.col("cost").cast(pl.Float64), pl.col("hours").cast(pl.Float64),
+        pl.col("cost").is_null().cast(pl.Int32).alias("_unpriced"),
+        pl.lit(None, dtype=pl.Float64).alias("conversions"), pl.lit(None, dtype=pl.Float64).alias("revenue"))
+    ledger = pl.concat([traffic, entries], how="vertical_relaxed").filter(pl.col("_key").is_not_null())
+    keep = [c for c in ledger.collect_schema().names() if c not in base]
+    return campaign_labels(ledger.drop("_key"), pl.col("_from_traffic")).select(
+        "period", "campaign", "_from_traffic", *keep)
+
+
+def campaign_figures(data: "MetricInput") -> "pl.DataFrame":
+    """Per period and group: the campaigns' cost, hours left unpriced, conversions and revenue,
+    and how many traffic records and time entries each sum read."""
+    import polars as pl
+
+    traffic = pl.col("_from_traffic")
+    return aggregate(campaign_ledger(data), data.grouping_sets, [
+        pl.col("cost").filter(~traffic).sum().alias("cost"),
+        pl.col("hours").filter(~traffic & (pl.col("_unpriced") == 1)).sum().alias("unpriced_hours"),
+        (~traffic).sum().alias("entries"),
+        traffic.sum().alias("visits_rows"),
+        pl.col("conversions").filter(traffic).sum().alias("conversions"),
+        pl.col("conversions").filter(traffic).is_not_null().sum().alias("known_conversions"),
+        pl.col("revenue").filter(traffic).sum().alias("revenue"),
+        pl.col("revenue").filter(traffic).is_not_null().sum().alias("known_revenue"),
+    ], periods=[p.label for p in data.periods])
+
+
+def cost_reason() -> "pl.Expr":
+    """Why a group's production cost is unknown (else null): no time entry names its
+    campaign(s), or some of their hours have no rate."""
+    import polars as pl
+
+    return (pl.when(pl.col("entries").fill_null(0) == 0)
+            .then(pl.lit("no time entry names the campaign: its production cost is unknown"))
+            .when(pl.col("unpriced_hours").fill_null(0) > 0)
+            .then(pl.format("{} h of time entries have no rate: give their person or role a rate (or a "
+                            "default_rate) in [production]", pl.col("unpriced_hours").round(2))))
+
+
+def known_cost() -> "pl.Expr":
+    """The group's production cost when every time entry of it is priced."""
+    import polars as pl
+
+    return pl.when((pl.col("entries").fill_null(0) > 0) & (pl.col("unpriced_hours").fill_null(0) == 0)) \
+        .then(pl.col("cost"))
+
+
+class CostPerConversion(Metric):
+    """Production cost of a campaign divided by its conversions.
+
+    The cost is that of the period's time entries naming the campaign, priced by the
+    ``[production]`` rates (an entry's own cost wins); the conversions, those of the period's
+    traffic whose utm_campaign is that campaign (campaigns matched case, accents, spaces, hyphens
+    and underscores aside). ``overall`` (and a client's whole) adds up every campaign's cost and
+    conversions; time and traffic of no campaign are left out. No value, with a reason, when
+    the campaign had no conversion (never infinity), no traffic, no time entry, or time
+    without a rate (never a cost counted as free).
+    """
+
+    name = "cost_per_conversion"
+    description = "Production cost of a campaign's time entries / its UTM traffic's conversions."
+    needs = ("traffic", "time_entry")
+    groupings = CAMPAIGN_GROUPINGS
+    default_by = ("campaign",)
+    unit = CURRENCY_UNIT
+    default_polarity = "down"  # cheaper conversions are better
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        rows = campaign_figures(data)
+        conversions = pl.when(pl.col("known_conversions").fill_null(0) > 0).then(pl.col("conversions"))
+        reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0)
+                  .then(pl.lit("no traffic names the campaign (utm_campaign) in this period"))
+                  .when(conversions.is_null()).then(pl.lit("no traffic record reports conversions"))
+                  .when(conversions == 0).then(pl.lit("no conversion: a cost per conversion is not defined"))
+                  .otherwise(cost_reason()))
+        value = pl.when(conversions > 0).then(known_cost() / conversions)
+        return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=value, reason=reason)
+
+
+class Roi(Metric):
+    """Return on a campaign's production effort: ``roi`` = revenue − cost (the seeds'
+    definition, in the ``[production]`` currency), and ``roi_pct`` = (revenue − cost) / cost × 100.
+
+    Revenue is the period's traffic revenue of the campaign, cost its time entries' priced
+    hours, as :class:`CostPerConversion` reads them. No value, with a reason, for a campaign
+    without traffic reporting revenue, without time entries, or with time that has no rate;
+    ``roi_pct`` has none for a cost of 0 either.
+    """
+
+    name = "roi"
+    description = "Return on effort per campaign: roi = revenue - production cost; roi_pct = roi / cost x 100."
+    needs = ("traffic", "time_entry")
+    groupings = CAMPAIGN_GROUPINGS
+    default_by = ("campaign",)
+    default_polarity = "up"
+
+    def produces(self) -> dict[str, str]:
+        return {"roi": CURRENCY_UNIT, "roi_pct": "%"}
+
+    def compute(self, data: MetricInput):
+        import polars as pl
+
+        rows = campaign_figures(data)
+        revenue = pl.when(pl.col("known_revenue").fill_null(0) > 0).then(pl.col("revenue"))
+        revenue_reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0)
+                          .then(pl.lit("no traffic names the campaign (utm_campaign) in this period"))
+                          .when(revenue.is_null()).then(pl.lit("no traffic record reports revenue")))
+        reason = pl.coalesce(revenue_reason, cost_reason())
+        roi = revenue - known_cost()
+        return pl.concat([
+            measurement_rows(rows, metric="roi", unit=data.production.currency, value=roi, reason=reason),
+            measurement_rows(rows, metric="roi_pct", unit="%", value=pl.when(known_cost() > 0).then(
+                roi / known_cost() * 100), reason=pl.coalesce(reason, pl.when(known_cost() == 0).then(
+                    pl.lit("the campaign cost nothing: a return in % is not defined")))),
+        ])
+
+
+@hookimpl
+def register_metrics(register):
+    register(TrafficTotals)
+    register(ConversionRate)
+    register(CostPerConversion)
+    register(Roi)

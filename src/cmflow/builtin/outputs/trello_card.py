@@ -1,0 +1,141 @@
+"""The ``trello_card`` output: one Trello card per alert, created once, moved or commented when
+the alert resolves.
+
+The card's description ends with the line ``cmflow-key: <key>``; before creating, the board's
+cards (archived ones too) are read and a card holding the key is taken as already created.
+Trello's search is not used for this: its index lags behind a card just created, which is the
+very case the lookup is for (a retry after a lost answer). What the task outputs share is in
+:mod:`.work_items`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, SecretStr, field_validator
+
+from cmflow import WebUrl, hookimpl
+from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, api_url_field,
+                                               description_text, has_key_line, secret_value)
+
+if TYPE_CHECKING:
+    from cmflow import SendContext
+    from cmflow.http import PlatformSession
+
+TRELLO_API = "https://api.trello.com/1"
+CARD_FIELDS = "id,desc,idList,closed,shortUrl"
+PAGE_SIZE = 1000
+"""Cards per request of a board's cards (Trello's most); older ones are asked for with ``before``."""
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()<>#!~|])")
+
+
+def markdown_escape(text: str) -> str:
+    """Text shown as written in a card's description, which Trello reads as Markdown: a title
+    or an account name holding ``[click](https://…)`` shows those characters, not a link."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+class TrelloCardOptions(TaskOptions):
+    api_key: SecretStr = Field(description="The Trello API key (trello.com/power-ups/admin, your Power-Up's "
+                               "API key), from the environment: \"${env:NAME}\".",
+                               examples=["${env:TRELLO_API_KEY}"])
+    token: SecretStr = Field(description="A Trello token authorised for that key with read and write "
+                             "access to the board, from the environment: \"${env:NAME}\".",
+                             examples=["${env:TRELLO_TOKEN}"])
+    board_id: str = Field(description="Id of the board (the 24-character id, or the 8-character short id "
+                       "in the board's address) whose cards are searched for one already created.",
+                       examples=["5f1c0e8a9b2d3c4e5f6a7b8c"], min_length=1)
+    list_id: str = Field(description="Id of the list of that board the cards are created in.",
+                      examples=["5f1c0e8a9b2d3c4e5f6a7b8d"], min_length=1)
+    done_list_id: str | None = Field(
+        None, description="Id of the list a card is moved to when its alert resolves. Default: the card "
+        "stays where it is and gets a comment saying the alert resolved.",
+        examples=["5f1c0e8a9b2d3c4e5f6a7b8e"])
+    members: list[str] = Field(default_factory=list, description="Ids of the board members the card is "
+                               "assigned to.", examples=[["5a0b1c2d3e4f5a6b7c8d9e0f"]])
+    labels: list[str] = Field(default_factory=list, description="Ids of the board's labels put on the card.",
+                              examples=[["5f1c0e8a9b2d3c4e5f6a7b90"]])
+    api_url: WebUrl = api_url_field(TRELLO_API, "Trello")
+
+
+    @field_validator("list_id", "done_list_id")
+    @classmethod
+    def _trello_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-f]{24}", value.strip()):
+            raise ValueError(f"{value!r} is not a Trello list id (24 hexadecimal digits): read the board's lists "
+                             "with GET /1/boards/<board>/lists and take the `id`, not the list's name")
+        return value.strip() if value is not None else None
+
+
+class TrelloCard(TaskNotifier):
+    """Creates one Trello card per alert in a list of a board: the title from a template
+    ("Design the visual: {title}"), a description with the alert's summary, value and series,
+    a due date, members and labels. The card is found again by the key its description ends
+    with, so a re-run or a retry never makes a second card. When the alert resolves, the card
+    moves to ``done_list_id``, or gets a comment."""
+
+    name = "trello_card"
+    description = "Create a Trello card per alert (once), moved or commented when the alert resolves."
+    Options = TrelloCardOptions
+    receiver = "Trello"
+    item_noun = "card"
+
+    def target(self) -> str:
+        return self.options.board_id  # the lookup reads the whole board: a card moved to another list is found
+
+    def session(self, ctx: "SendContext") -> "PlatformSession":
+        options: TrelloCardOptions = self.options
+        secret_value(options.api_key)
+        return ctx.http.session("trello", base_url=options.api_url, token=secret_value(options.token),
+                                token_param="token", source=self.entry_id,
+                                allow_private_network=options.allow_private_network)
+
+    def _call(self, session: "PlatformSession", method: str, path: str, *, params: dict[str, Any] | None = None,
+              json: Any = None) -> Any:
+        options: TrelloCardOptions = self.options
+        answer = session.request(method, path, params={"key": options.api_key.get_secret_value(), **(params or {})},
+                                 json=json, timeout=options.timeout)
+        return session.json_of(answer)
+
+    def find(self, session: "PlatformSession", key: str) -> FoundItem | None:
+        options: TrelloCardOptions = self.options
+        params: dict[str, Any] = {"filter": "all", "fields": CARD_FIELDS, "limit": PAGE_SIZE}
+        while True:
+            cards = self._call(session, "GET", f"/boards/{options.board_id}/cards", params=params)
+            for card in cards if isinstance(cards, list) else []:
+                if isinstance(card, dict) and has_key_line(card.get("desc"), key):
+                    return FoundItem(str(card["id"]), str(card.get("shortUrl") or card["id"]),
+                                     closed=bool(options.done_list_id) and card.get("idList") == options.done_list_id)
+            if not isinstance(cards, list) or len(cards) < PAGE_SIZE:
+                return None
+            # Card ids start with their creation time: ask for the cards made before the oldest.
+            params["before"] = min((str(c.get("id", "")) for c in cards), key=lambda i: i[:8])
+
+    def create(self, session: "PlatformSession", payload: dict[str, Any], ctx: "SendContext") -> FoundItem:
+        options: TrelloCardOptions = self.options
+        card = {"idList": options.list_id, "name": payload["title"], "desc": description_text(payload, markdown_escape),
+                "pos": "bottom"}
+        if payload.get("due"):
+            card["due"] = payload["due"]
+        if options.members:
+            card["idMembers"] = ",".join(options.members)
+        if options.labels:
+            card["idLabels"] = ",".join(options.labels)
+        made = self._call(session, "POST", "/cards", json=card)
+        return FoundItem(str(made.get("id", "")), str(made.get("shortUrl") or made.get("id", "")))
+
+    def close(self, session: "PlatformSession", item: FoundItem, payload: dict[str, Any]) -> None:
+        options: TrelloCardOptions = self.options
+        if options.done_list_id:
+            self._call(session, "PUT", f"/cards/{item.id}", json={"idList": options.done_list_id})
+        else:
+            self._call(session, "POST", f"/cards/{item.id}/actions/comments",
+                       params={"text": f"Resolved: {payload['summary']}"})
+
+
+@hookimpl
+def register_outputs(register):
+    register(TrelloCard)

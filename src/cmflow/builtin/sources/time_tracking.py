@@ -1,0 +1,63 @@
+"""What the time trackers' API sources (``toggl``, ``clockify``) share: the options that say where
+a time entry's task type and campaign come from, and the ``time_entry`` row of one entry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Optional
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from cmflow import PluginOptions, TimeZoneName
+
+if TYPE_CHECKING:
+    from cmflow import FetchContext
+
+Place = Literal["tags", "project", "client", "none"]
+
+
+class TrackerOptions(PluginOptions):
+    """The options of a time tracker's API source that say how its entries map."""
+
+    task_type_from: Literal["tags", "project", "none"] = Field(
+        "tags", description="Where a time entry's task type (blog article, short video ...) is read: tags "
+        "(the first of the entry's tags, in the order the tracker gives them), project, or none.",
+        examples=["project"])
+    campaign_from: Place = Field(
+        "project", description="Where a time entry's campaign is read: project (the tracker's project), "
+        "tags (the first tag), client, or none.", examples=["tags"])
+    timezone: Optional[TimeZoneName] = Field(
+        None, description="Time zone of the entries' local day (`date`). Default: the workflow's time zone.",
+        examples=["Europe/Paris"])
+
+
+def local_day_zone(options: TrackerOptions, ctx: "FetchContext") -> ZoneInfo:
+    """The zone whose calendar gives an entry its day."""
+    return ZoneInfo(options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC"))
+
+
+def placed(place: str, *, tags: list[str], project: Optional[str], client: Optional[str]) -> Optional[str]:
+    """The value of ``place`` for one entry (the first tag for ``tags``)."""
+    if place == "tags":
+        return tags[0] if tags else None
+    return {"project": project, "client": client}.get(place)
+
+
+def entry_row(options: TrackerOptions, zone: ZoneInfo, *, entry_id: str, started_at: datetime, hours: float,
+              task: Optional[str], person: Optional[str], project: Optional[str], client: Optional[str],
+              tags: list[str], cost: Optional[float] = None) -> dict[str, Any]:
+    """One ``time_entry`` row: its day is the start's local day in ``zone``."""
+    return {
+        "entry_id": entry_id, "date": started_at.astimezone(zone).date(), "started_at": started_at,
+        "hours": hours, "task": task or None, "person": person,
+        "task_type": placed(options.task_type_from, tags=tags, project=project, client=client),
+        "campaign": placed(options.campaign_from, tags=tags, project=project, client=client),
+        "client": client, "cost": cost,
+    }
+
+
+def running_timers_note(tracker: str, count: int) -> str:
+    """The run summary's line for timers still running, left out."""
+    return (f"{tracker}: {count} timer(s) still running were left out (a running timer is not an entry yet: "
+            "its time counts once it is stopped)")

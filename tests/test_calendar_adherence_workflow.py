@@ -1,0 +1,85 @@
+"""Calendar adherence in a whole run: a calendar and a post export read by csv sources, the
+adherence per owner, and a threshold alert for each planned post missing at its time.
+
+Week of Monday 30 November 2026, Paris; the run's clock Monday 7 December 09:00 UTC.
+Calendar (Paris times, a French Google Sheets export): k1 Mon 10:00 instagram (alice), k2 Wed
+18:00 linkedin (bob), k3 Fri 12:00 instagram (bob, whole day: "04/12/2026" with no time), k4
+Sat 09:00 x (alice, cancelled). Posts: p1 Mon 10:45 Paris (on time, within 2 h), p3 Fri 20:00
+Paris (k3's day: on time). k2 has no post: missing, due Wed 20:00 Paris (19:00 UTC), 110 hours
+before the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow.builtin.reports.document import build_document
+from cmflow.builtin.reports.scopes import ReportScope
+from cmflow.testing import run_workflow_file
+
+CALENDAR = ("\ufeffID;Date;Réseau;Responsable;Titre;Statut\r\n"
+            "k1;30/11/2026 10:00;Instagram;alice;Teaser soldes;planifié\r\n"
+            "k2;02/12/2026 18:00;LinkedIn;bob;\"Article :\nbilan\";approuvé\r\n"
+            "k3;04/12/2026;Instagram;bob;Carrousel;planifié\r\n"
+            "k4;05/12/2026 09:00;X;alice;Fil;Annulé\r\n")
+POSTS = ("platform,account,post_id,published_at\r\n"
+         "instagram,acme,p1,2026-11-30T09:45:00Z\r\n"
+         "instagram,acme,p3,2026-12-04T19:00:00Z\r\n")
+WORKFLOW = """\
+[workflow]
+name = "Adherence"
+timezone = "Europe/Paris"
+period = "2026-11-30..2026-12-06"
+
+[[sources]]
+id = "calendar"
+plugin = "csv"
+path = "calendar.csv"
+record = "calendar_item"
+delimiter = ";"
+datetime_format = ["%d/%m/%Y %H:%M", "%d/%m/%Y"]
+columns = { item_id = "ID", planned_at = "Date", platform = "Réseau", owner = "Responsable", title = "Titre", status = "Statut" }
+values = { platform = { Instagram = "instagram", LinkedIn = "linkedin", X = "x" } }
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "calendar_adherence"
+by = ["overall", "owner"]
+
+[[metrics]]
+plugin = "missing_planned_posts"
+
+[[triggers]]
+id = "missing-post"
+metric = "missing_planned_posts"
+plugin = "threshold"
+above = 0
+"""
+
+
+def test_adherence_per_owner_and_an_alert_per_missing_post(tmp_path: Path) -> None:
+    (tmp_path / "calendar.csv").write_bytes(CALENDAR.encode("utf-8"))
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "adherence.toml").write_text(WORKFLOW, encoding="utf-8")
+    result = run_workflow_file(tmp_path / "adherence.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}",
+                               now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    current = result.measurements.filter(result.measurements["period"] == "current")
+    rates = {row["owner"]: row["value"] for row in current.iter_rows(named=True)
+             if row["metric"] == "calendar_adherence"}
+    # alice: k1 on time (k4 cancelled) 1 / 1; bob: k3 on time, k2 missing: 1 / 2; overall 2 / 3.
+    assert rates == {None: pytest.approx(200 / 3), "alice": 100.0, "bob": 50.0}
+    assert [(a.rule, a.dimensions["item_id"], a.dimensions["title"], a.dimensions["owner"], a.value)
+            for a in result.alerts] == [("missing-post", "k2", "Article : bilan", "bob", 110.0)]
+    # The report's production section shows the whole's figures, not one owner's row.
+    document = build_document(result, ReportScope(), title="Adherence")
+    shown = {figure.metric: figure.value for figure in document.production}
+    assert shown["calendar_adherence"] == pytest.approx(200 / 3)
+    assert (shown["posts_late"], shown["posts_missing"], shown["posts_unplanned"]) == (0, 1, 0)
