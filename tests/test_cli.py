@@ -119,7 +119,7 @@ def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
 def test_validate_a_valid_workflow(runner: CliRunner) -> None:
     result = invoke(runner, "validate", str(DEMO_WORKFLOW))
     assert result.exit_code == 0, result.output
-    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (16 sources, 1 classifier, 15 metrics, 4 triggers, 6 outputs)" in result.stdout
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (18 sources, 1 classifier, 17 metrics, 4 triggers, 6 outputs)" in result.stdout
 
 
 def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -299,7 +299,8 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "traffic_totals": "conversions",
                 "hours_spent": "effort", "average_task_time": "effort", "production_cost": "effort",
                 "cost_per_": "effort", "budget_consumed": "budgets",
-                "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening"}
+                "share_of_voice": "listening", "mention_reach": "listening", "top_hashtags": "listening",
+                "posting_frequency": "publishing_pace", "engagement_per_post": "publishing_pace"}
     for plugin in listing:
         module = plugin["module"].rsplit(".", 1)[1]
         expected = next((family for prefix, family in families.items() if plugin["name"].startswith(prefix)),

@@ -638,3 +638,32 @@ def test_each_client_report_shows_its_own_brands(demo_run, demo_dir):
         ("Maison Lumière", "6", "60,00\xa0%"), ("Atelier Nuit", "4", "40,00\xa0%")]
     assert [(r[0], r[1].split()[0]) for r in tables["trailhead-outfitters"]] == [
         ("Trailhead Outfitters", "5"), ("Summit Supply Co.", "3")]
+
+
+def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo_run, demo_dir):
+    """Week 16-22 Nov. Atelier Nuit's public Instagram (tools/demo_listening_data.py): 3 posts,
+    (210 + 14) + (540 + 31) + (180 + 9) = 984 interactions, 328 per post, 18,400 followers on
+    the 22nd, ER 984 / 18,400 = 5.35 %. Maison Lumière's Instagram account, from its export
+    and follower counts. The competitor counts in its own brand rows only: the overall and
+    per-platform posts are those of the clients' accounts."""
+    own = of_account(meta_posts(CURRENT), "instagram", "maisonlumiere")
+    own_interactions = sum(number(r["Likes"]) + number(r["Comments"]) + number(r["Shares"]) + number(r["Saves"])
+                           for r in own)
+    own_followers = followers_on(CURRENT[1], "instagram", "maisonlumiere")
+    assert current_value(demo_run, "posting_frequency", brand="maison-lumiere") == len(own)
+    assert current_value(demo_run, "posting_frequency", brand="atelier-nuit") == 3
+    assert current_value(demo_run, "engagement_per_post", brand="maison-lumiere") == pytest.approx(own_interactions / len(own))
+    assert current_value(demo_run, "engagement_per_post", brand="atelier-nuit") == pytest.approx(328)
+    assert current_value(demo_run, "followers", brand="maison-lumiere") == own_followers
+    assert current_value(demo_run, "followers", brand="atelier-nuit") == 18400
+    assert current_value(demo_run, "engagement_rate_by_followers", brand="atelier-nuit") == pytest.approx(984 / 18400 * 100)
+    assert current_value(demo_run, "posts_published", platform="instagram") == len(
+        [r for r in meta_posts(CURRENT) if r["Platform"] == "instagram"])
+
+    page = (demo_dir / "reports" / "maison-lumiere" / f"maison-lumiere-{CURRENT[0]}..{CURRENT[1]}.html").read_text(
+        encoding="utf-8")
+    table = page.split('id="competitors"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<tr><td>([^<]+)</td>", table) == ["Maison Lumière", "Atelier Nuit"]
+    other = (demo_dir / "reports" / "trailhead-outfitters" /
+             f"trailhead-outfitters-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
+    assert 'id="competitors"' not in other

@@ -127,7 +127,7 @@ def test_a_source_that_found_nothing_counts_zero_overall() -> None:
 @pytest.mark.parametrize(("plugin", "record", "by", "supported"), [
     ("mentions", "mention", '["account"]', "overall, brand, platform"),
     ("comments_received", "conversation", '["format"]', "overall, client, platform, account, post"),
-    ("engagement_rate_by_reach", "post", '["post"]', "overall, client, platform, account, format, pillar, campaign"),
+    ("engagement_rate_by_reach", "post", '["post"]', "overall, client, platform, account, format, pillar, campaign, brand"),
 ])
 def test_unsupported_breakdowns_are_refused_at_validation(tmp_path, plugin, record, by, supported) -> None:
     """Mentions have no account (monitoring finds them anywhere), but a brand ([listen]); comments have no format."""

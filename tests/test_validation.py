@@ -71,7 +71,8 @@ def test_the_demo_workflow_is_valid() -> None:
     assert [e.id for e in workflow.sources] == ["meta", "linkedin_maison", "linkedin_trailhead", "tiktok_maison",
                                                 "tiktok_trailhead", "youtube_maison", "youtube_trailhead", "x_maison",
                                                 "x_trailhead", "audience", "veille_maison", "alertes_maison",
-                                                "veille_trailhead", "alertes_trailhead", "inbox_maison", "inbox_trailhead"]
+                                                "veille_trailhead", "alertes_trailhead", "inbox_maison", "inbox_trailhead",
+                                                "concurrent_publications", "concurrent_abonnes"]
     assert workflow.metrics and workflow.triggers and workflow.outputs
 
 
@@ -226,7 +227,7 @@ def test_by_value_a_metric_does_not_support(write_workflow) -> None:
     problem = only_problem(path)
     assert problem.path == "metrics[0].by[1]"
     assert problem.message == "metric 'follower_growth' cannot be broken down by format"
-    assert problem.hint == "it supports overall, client, platform, account"
+    assert problem.hint == "it supports overall, client, brand, platform, account"
 
 
 def test_duplicate_source_ids(write_workflow) -> None:

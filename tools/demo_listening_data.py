@@ -12,6 +12,10 @@ Europe/Paris wall-clock time as both tools export them.
   the watch stage merges those copies.
 * ``listening/<brand>/inbox.csv``: the comments and direct messages of the brand's Instagram and
   Facebook accounts, received and first replied to (empty: unanswered).
+* ``listening/maison-lumiere/concurrent-publications.csv`` and ``concurrent-abonnes.csv``: the
+  competitor Atelier Nuit's public Instagram posts and follower counts, as a benchmarking tool
+  exports them (French headers, ``;`` separators, dates as ``16/11/2026 12:00``, "18 400"): the
+  [listen] benchmark sets them beside Maison Lumière's own account.
 
 Maison Lumière's texts are in French (its competitor: Atelier Nuit), Trailhead Outfitters' in
 English (its competitor: Summit Supply Co.), with emoji, negations and missing accents; each
@@ -118,6 +122,27 @@ TRAILHEAD_ALERTES = [
      "https://gearpatrol.example/summit-boulder"),
 ]
 
+# A benchmarking tool's export of the competitor's public Instagram account (Paris time).
+# Week 16-22 Nov: 3 posts, 224 + 571 + 189 = 984 interactions (likes + comments), 18 400 followers.
+COMPETITOR_POSTS_HEADER = ["Date", "Réseau", "Compte", "Type", "Publication", "Lien", "J'aime", "Commentaires"]
+ATELIER_NUIT_POSTS = [
+    ("10/11/2026 09:00", "instagram", "ateliernuit", "IMAGE", "Ouverture des précommandes de bûches 🎄",
+     "https://www.instagram.com/p/an101/", 120, 8),
+    ("13/11/2026 18:00", "instagram", "ateliernuit", "REELS", "Dans le fournil, 4 h du matin",
+     "https://www.instagram.com/reel/an102/", 80, 4),
+    ("17/11/2026 12:00", "instagram", "ateliernuit", "IMAGE", "Galette frangipane, édition limitée ✨",
+     "https://www.instagram.com/p/an201/", 210, 14),
+    ("19/11/2026 18:30", "instagram", "ateliernuit", "REELS", "Notre nouvelle boutique rue Oberkampf ouvre samedi\u00a0!",
+     "https://www.instagram.com/reel/an202/", 540, 31),
+    ("22/11/2026 10:00", "instagram", "ateliernuit", "CAROUSEL_ALBUM", "Retour en images sur l'inauguration",
+     "https://www.instagram.com/p/an203/", 180, 9),
+]
+COMPETITOR_FOLLOWERS_HEADER = ["Date", "Réseau", "Compte", "Abonnés"]
+ATELIER_NUIT_FOLLOWERS = [
+    ("15/11/2026", "instagram", "ateliernuit", "18 100"),
+    ("22/11/2026", "instagram", "ateliernuit", "18 400"),
+]
+
 # (id, platform, account, type, received, replied, author, text, post id). Wall-clock Paris times:
 # the agency's team in Paris answers both brands, Monday to Friday 09:00-18:00 (holidays of France).
 MAISON_INBOX = [
@@ -160,9 +185,10 @@ TRAILHEAD_INBOX = [
 ]
 
 
-def _csv_text(header: list[str], rows: list[tuple], *, quote_all: bool, line_end: str) -> str:
+def _csv_text(header: list[str], rows: list[tuple], *, quote_all: bool, line_end: str, delimiter: str = ",") -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator=line_end)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator=line_end,
+                        delimiter=delimiter)
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
@@ -187,4 +213,11 @@ def write_listening(out_dir: Path) -> dict[str, int]:
         counts[f"listening/{folder}/veille.csv"] = len(veille)
         counts[f"listening/{folder}/alertes.csv"] = len(alertes)
         counts[f"listening/{folder}/inbox.csv"] = len(inbox)
+    competitor = out_dir / "listening" / "maison-lumiere"
+    (competitor / "concurrent-publications.csv").write_bytes((BOM + _csv_text(
+        COMPETITOR_POSTS_HEADER, ATELIER_NUIT_POSTS, quote_all=False, line_end="\r\n", delimiter=";")).encode())
+    (competitor / "concurrent-abonnes.csv").write_bytes((BOM + _csv_text(
+        COMPETITOR_FOLLOWERS_HEADER, ATELIER_NUIT_FOLLOWERS, quote_all=False, line_end="\r\n", delimiter=";")).encode())
+    counts["listening/maison-lumiere/concurrent-publications.csv"] = len(ATELIER_NUIT_POSTS)
+    counts["listening/maison-lumiere/concurrent-abonnes.csv"] = len(ATELIER_NUIT_FOLLOWERS)
     return counts

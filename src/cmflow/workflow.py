@@ -229,11 +229,25 @@ class WatchedBrandEntry(BaseModel):
     client: Optional[str] = Field(None, description="Id of the [[clients]] entry whose reports show this brand's "
                                   "figures (mentions, sentiment, share of voice); none: only the reports of the "
                                   "whole workflow show them.", examples=["maison-lumiere"])
+    accounts: list[str] = Field(default_factory=list, description="The brand's public accounts, as the "
+                                "sources' records name them (a post's `account`: handle, channel id): their posts "
+                                "and follower counts are the brand's in `by = [\"brand\"]` and the competitors "
+                                "table. A competitor's accounts belong to no [[clients]] entry and never count in "
+                                "the brand's or a client's own figures.",
+                                examples=[["atelier-nuit.bsky.social", "@ateliernuit@mastodon.social"]])
 
     @field_validator("name")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         return _matchable_term(value)
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts_named(cls, value: list[str]) -> list[str]:
+        for account in value:
+            if not account.strip():
+                raise ValueError("an account must not be empty: write the handle as the source's records name it")
+        return value
 
 
 class ListenSettings(BaseModel):
@@ -258,7 +272,8 @@ class ListenSettings(BaseModel):
 
     def listen(self) -> Listen:
         """The section as the watch stage reads it."""
-        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), client=b.client)
+        brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), client=b.client,
+                               accounts=tuple(b.accounts))
                   for b in [self.brand, *self.competitors]]
         return Listen(tuple(brands), tuple(self.exclude), tuple(self.languages), tuple(self.sources),
                       self.duplicate_window)
@@ -931,6 +946,7 @@ class _Loader:
                 self.problem(f"{path}.client", f"no [[clients]] entry has id {brand.client!r}",
                              f"did you mean {suggestion!r}?" if suggestion else
                              f"client ids: {', '.join(clients)}" if clients else "add a [[clients]] entry, or remove client")
+        self._check_brand_accounts(settings, workflow)
         known = [s.id for s in workflow.sources]
         for index, source_id in enumerate(settings.sources):
             if source_id not in known:
@@ -938,6 +954,32 @@ class _Loader:
                 self.problem(f"listen.sources[{index}]", f"no source has id {source_id!r}",
                              f"did you mean {suggestion!r}?" if suggestion else f"source ids: {', '.join(known)}")
         return settings.listen()
+
+    def _check_brand_accounts(self, settings: ListenSettings, workflow: Workflow) -> None:
+        """Each account is one brand's; a competitor's belongs to no client, and the brand's to
+        its own client if any: a client's figures are its accounts', never a competitor's."""
+        owner = {account: client.id for client in workflow.clients for account in client.accounts}
+        listed: dict[str, str] = {}
+        for index, brand in enumerate([settings.brand, *settings.competitors]):
+            path = "listen.brand" if index == 0 else f"listen.competitors[{index - 1}]"
+            for position, account in enumerate(brand.accounts):
+                key = f"{path}.accounts[{position}]"
+                if account in listed:
+                    self.problem(key, f"account {account!r} is already listed by brand {listed[account]!r}",
+                                 "an account belongs to one brand: remove it from one of them")
+                    continue
+                listed[account] = brand.id
+                client = owner.get(account)
+                if client is None:
+                    continue
+                if index > 0:
+                    self.problem(key, f"account {account!r} of competitor {brand.id!r} belongs to client {client!r} "
+                                 "([[clients]] accounts): a competitor's accounts belong to no client",
+                                 f"remove it from the accounts of client {client!r} or of the competitor")
+                elif brand.client is not None and brand.client != client:
+                    self.problem(key, f"account {account!r} of brand {brand.id!r} belongs to client {client!r}, "
+                                 f"and the brand's client is {brand.client!r}",
+                                 f"set client = {client!r} in [listen.brand], or remove the account from one of them")
 
     def _logo_path(self, logo: str) -> Path:
         """A client's logo, resolved against the workflow file's folder."""

@@ -78,6 +78,9 @@ class WatchedBrand:
     """Terms that make a mention not about this brand (it may still be about another)."""
     client: str | None = None
     """Id of the client whose reports show the brand's figures; None: the whole workflow's only."""
+    accounts: tuple[str, ...] = ()
+    """Its public accounts, as the sources' records name them (``account``): their posts and
+    account snapshots are labelled with the brand, for the benchmark of the brand and its competitors."""
 
     @property
     def pattern(self) -> str | None:
@@ -114,6 +117,26 @@ class Listen:
         return [b.id for b in self.brands]
 
     @property
+    def competitor_ids(self) -> list[str]:
+        """The competitors' ids (every brand but the first)."""
+        return [b.id for b in self.brands[1:]]
+
+    @property
+    def brand_of_account(self) -> dict[str, str]:
+        """Each account a brand lists, with the brand's id."""
+        return {account: b.id for b in self.brands for account in b.accounts}
+
+    def brands_of_accounts(self, accounts: "pl.Series") -> "pl.Series":
+        """For each ``account`` of a post or account snapshot, the ids of the brand listing it (a
+        list of one, or empty), vectorised: the ``brands`` column the ``brand`` breakdown reads."""
+        import polars as pl
+
+        owners = self.brand_of_account
+        brand = accounts.cast(pl.String).replace_strict(owners, default=None, return_dtype=pl.String)
+        return pl.select(pl.when(brand.is_not_null()).then(pl.concat_list(brand))
+                         .otherwise(pl.lit([], dtype=pl.List(pl.String))).alias(BRANDS_COLUMN)).to_series()
+
+    @property
     def brand_sets(self) -> list[tuple[str, ...]]:
         """The brand ids grouped into the sets compared with each other: the brands of each
         client, and those of no client, in the section's order."""
@@ -140,7 +163,10 @@ class Listen:
 
 
 BRANDS_COLUMN = "brands"
-"""The column of a mention the watch stage adds: the ids of the watched brands it names."""
+"""The column of a mention the watch stage adds: the ids of the watched brands it names; on a post
+or account snapshot, the brand whose ``accounts`` list its account."""
+ACCOUNT_RECORD_KINDS: tuple[str, ...] = ("post", "account_snapshot")
+"""The record kinds a brand's ``accounts`` label (its public posts and follower counts)."""
 
 
 TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|si)(=|$)"

@@ -126,6 +126,10 @@ class MetricInput:
     production: Production = field(default_factory=Production)
     """The workflow's ``[production]`` section: hourly rates and campaign budgets, with
     :meth:`Production.priced_hours` to price time entries (empty in an input built by hand)."""
+    watched_accounts: Sequence[str] = ()
+    """The public accounts the ``[listen]`` brand and its competitors list (their ``accounts``):
+    authors a ranking of the people talking about the brands leaves out (none in an input built
+    by hand)."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
-from cmflow.foundation.listening import BRANDS_COLUMN
+from cmflow.foundation.listening import ACCOUNT_RECORD_KINDS, BRANDS_COLUMN
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
@@ -52,6 +52,11 @@ class MetricRequest:
     """The same brands in the sets compared with each other (:attr:`Listen.brand_sets`)."""
     production: Production = field(default_factory=Production)
     """The workflow's ``[production]`` section (rates and budgets)."""
+    competitors: list[str] = field(default_factory=list)
+    """The ids of the competitors ``[listen]`` watches: the posts and account snapshots of their
+    ``accounts`` count in their own ``brand`` rows only."""
+    watched_accounts: list[str] = field(default_factory=list)
+    """Every account the ``[listen]`` brands list (:attr:`MetricInput.watched_accounts`)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
@@ -60,8 +65,11 @@ class MetricRequest:
         clients = [client.id for client in workflow.clients]
         brands = workflow.listen.brand_ids if workflow.listen is not None else []
         brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
+        competitors = workflow.listen.competitor_ids if workflow.listen is not None else []
+        accounts = list(workflow.listen.brand_of_account) if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, brands, brand_sets, workflow.production)
+                    dict(entry.common.where), clients, brands, brand_sets, workflow.production, competitors,
+                    accounts)
                 for entry in workflow.metrics]
 
 
@@ -94,9 +102,10 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
         try:
-            frame = _computed(request.plugin, replace(base, production=request.production),
+            frame = _computed(request.plugin, replace(base, production=request.production,
+                                                      watched_accounts=tuple(request.watched_accounts)),
                               grouping_columns(request.by), request.clients or _clients_in(records),
-                              request.brands, request.brand_sets)
+                              request.brands, request.brand_sets, request.competitors)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -124,22 +133,27 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
               clients: list[str], brands: "list[str] | tuple[str, ...]" = (),
-              brand_sets: "list[tuple[str, ...]] | tuple" = ()) -> "pl.DataFrame":
+              brand_sets: "list[tuple[str, ...]] | tuple" = (),
+              competitors: "list[str] | tuple[str, ...]" = ()) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
     the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once per
     brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
-    mention naming two brands counts for each, and once in the other rows."""
+    mention naming two brands counts for each, and once in the other rows; the posts and account
+    snapshots of a competitor's accounts count in its ``brand`` rows only."""
     import polars as pl
 
+    own = replace(base, records=_without_competitors(base.records, competitors),
+                  all_records=_without_competitors(base.all_records, competitors)) if competitors else base
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(replace(base, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
+    parts = [plugin.compute(replace(own, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
+        read = own if label == "client" else base
         for value in values if labelled else ():
-            rows = plugin.compute(replace(base, records=of_value(base.records, value),
-                                          all_records=of_value(base.all_records, value),
+            rows = plugin.compute(replace(read, records=of_value(read.records, value),
+                                          all_records=of_value(read.all_records, value),
                                           grouping_sets=labelled, brand_sets=brand_sets))
             parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
     parts = [p for p in parts if p.height]
@@ -161,6 +175,19 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.La
     return {kind: frame.filter(pl.col(BRANDS_COLUMN).list.contains(brand))
             if BRANDS_COLUMN in frame.collect_schema().names()
             else frame.head(0) for kind, frame in frames.items()}
+
+
+def _without_competitors(frames: dict[str, "pl.LazyFrame"], competitors: "list[str] | tuple[str, ...]"
+                         ) -> dict[str, "pl.LazyFrame"]:
+    """The records without the posts and account snapshots of the competitors' accounts."""
+    import polars as pl
+
+    def competitors_own() -> "pl.Expr":
+        return pl.col(BRANDS_COLUMN).list.eval(pl.element().is_in(list(competitors))).list.any().fill_null(False)
+
+    return {kind: frame.filter(~competitors_own())
+            if kind in ACCOUNT_RECORD_KINDS and BRANDS_COLUMN in frame.collect_schema().names() else frame
+            for kind, frame in frames.items()}
 
 
 def _clients_in(records: dict[str, "pl.DataFrame"]) -> list[str]:

@@ -19,6 +19,11 @@ the stage's report (how many were kept, dropped and merged). In order:
    (``by = ["brand"]``) and once in the overall figures.
 
 Mentions of sources ``listen.sources`` leaves out pass unchanged, with no brand.
+
+Where a brand lists its public ``accounts``, the posts and account snapshots of those accounts get
+a ``brands`` column too (the brand's id; empty for every other account), whatever their source:
+the ``brand`` breakdown of posts_published, totals, engagement and followers reads it, and the
+measure stage leaves the competitors' records out of every other row.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.language_codes import language_codes
-from cmflow.foundation.listening import BRANDS_COLUMN, Listen, normalised_authors, normalised_texts, normalised_urls
+from cmflow.foundation.listening import ACCOUNT_RECORD_KINDS, BRANDS_COLUMN, Listen, normalised_authors, normalised_texts, normalised_urls
 from cmflow.foundation.records import merged_copies
 from cmflow.plugins.result import StageReport
 
@@ -56,6 +61,7 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
     if listen is None:
         return Watched(fetched, [])
     report = StageReport("listen", "listen", "listen")
+    fetched = _accounts_labelled(listen, fetched)
     mentions = fetched.records.get("mention")
     if mentions is not None and mentions.height == 0:  # no mention this run: still the column metrics read
         mentions = mentions.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
@@ -72,6 +78,18 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
     records = dict(fetched.records)
     records["mention"] = pl.concat([kept, others], how="vertical_relaxed")
     return Watched(replace(fetched, records=records), [report])
+
+
+def _accounts_labelled(listen: Listen, fetched: "Fetched") -> "Fetched":
+    """The posts and account snapshots with a ``brands`` column, where a brand lists accounts."""
+    if not listen.brand_of_account:
+        return fetched
+    records = dict(fetched.records)
+    for kind in ACCOUNT_RECORD_KINDS:
+        frame = records.get(kind)
+        if frame is not None and "account" in frame.columns:
+            records[kind] = frame.with_columns(listen.brands_of_accounts(frame["account"]))
+    return replace(fetched, records=records)
 
 
 def _kept_merged_labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":

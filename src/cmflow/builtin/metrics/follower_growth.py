@@ -26,7 +26,7 @@ class FollowerGrowth(Metric):
     default_polarity = "up"
     description = "Follower growth over the period: absolute (follower_growth) and % (follower_growth_pct)."
     needs = ("account_snapshot",)
-    groupings = ("overall", "client", "platform", "account")
+    groupings = ("overall", "client", "brand", "platform", "account")
 
     def produces(self) -> dict[str, str]:
         return {"follower_growth": "followers", "follower_growth_pct": "%"}

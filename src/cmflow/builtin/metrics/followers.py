@@ -47,7 +47,7 @@ class Followers(Metric):
     default_polarity = "up"
     description = "Followers at the end of the period: the latest account snapshot on or before its last day."
     needs = ("account_snapshot",)
-    groupings = ("overall", "client", "platform", "account")
+    groupings = ("overall", "client", "brand", "platform", "account")
     Options = FollowersOptions
     unit = "followers"
 

@@ -51,6 +51,8 @@ class ViewMetric(Metric):
     Options = ViewOptions
     needs = ()
     needs_any = ("post", "account_activity")
+    # brand: the posts of the accounts a [listen] brand or competitor lists (the benchmark).
+    groupings = (*Metric.groupings, "brand")
 
     def needed_records(self) -> list[tuple[str, ...]]:
         chosen = {"posts": ("post",), "activity": ("account_activity",)}.get(self.options.view, self.needs_any)

@@ -38,6 +38,13 @@ RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total
 """What the production section shows per campaign: spend against budget, and what it brought back."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""
+# -- competitors, influencer candidates, suspicious activity (issue 17, listening lane) --
+COMPETITOR_METRICS = ("followers", "posting_frequency", "engagement_per_post", "engagement_rate_by_followers")
+"""What the competitors table shows per brand that lists its public ``accounts`` (``by = ["brand"]``),
+the brand first."""
+SHOWN_LISTING = 5
+"""How many influencer candidates, bursts and new authors the listening section lists."""
+# -- end of the listening lane's block --
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -211,6 +218,21 @@ class ReportDocument:
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
+    # -- competitors, influencer candidates, suspicious activity (listening lane) --
+    competitors: list[SeriesFigures] = field(default_factory=list)
+    """The :data:`COMPETITOR_METRICS` of the brand and of each competitor listing its accounts."""
+    influencers: list[dict[str, Any]] = field(default_factory=list)
+    """The first influencer candidates: rank, author, score, mentions, audience, relevance, example_url."""
+    bursts: list[dict[str, Any]] = field(default_factory=list)
+    """The bursts of near-identical mentions: authors, burst_text, burst_start, burst_end, burst_authors, example_urls."""
+    new_authors: list[dict[str, Any]] = field(default_factory=list)
+    """The authors with no history: author, mentions, audience, first_seen, in_burst, example_urls."""
+
+    @property
+    def competitor_metrics(self) -> list[str]:
+        """The columns of the competitors' table: the :data:`COMPETITOR_METRICS` one brand at least has."""
+        return [m for m in COMPETITOR_METRICS if any(m in row.figures for row in self.competitors)]
+    # -- end of the listening lane's block --
 
     @property
     def brand_metrics(self) -> list[str]:
@@ -257,6 +279,11 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=[row for row in figures.breakdown("campaign", list(RETURN_METRICS)) if row.name != NONE_LABEL],
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
+        competitors=_competitor_rows(result, figures, scope),
+        influencers=_listed(result, scope, "influencer_score", {"influencer_mentions": "mentions",
+                            "influencer_audience": "audience", "influencer_relevance": "relevance"}, "author"),
+        bursts=_listed(result, scope, "coordinated_bursts", {}, "burst_start"),
+        new_authors=_listed(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
         missing=[(report.id, report.plugin) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
@@ -338,6 +365,54 @@ def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) 
         if found:
             rows.append(SeriesFigures((brand.id,), brand.name, found))
     return rows
+
+
+# -- competitors, influencer candidates, suspicious activity (listening lane) --
+def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
+    """The :data:`COMPETITOR_METRICS` of each watched brand listing its ``accounts``, the brand
+    first; in a client's report, the brands whose ``client`` is theirs. None when no competitor has figures."""
+    listen = result.workflow.listen
+    rows = []
+    for brand in listen.brands if listen is not None else ():
+        if not brand.accounts or (scope.client is not None and brand.client != scope.client.id):
+            continue
+        found = {m: f for m in COMPETITOR_METRICS if (f := figures.figure(m, {"brand": brand.id})) is not None}
+        if found:
+            rows.append(SeriesFigures((brand.id,), brand.name, found))
+    competitor_ids = set(listen.competitor_ids) if listen is not None else set()
+    return rows if any(row.key[0] in competitor_ids for row in rows) else []
+
+
+def _listed(result: "RunResult", scope: ReportScope, metric: str, evidence: dict[str, str], identity: str
+            ) -> list[dict[str, Any]]:
+    """The first :data:`SHOWN_LISTING` rows of a ranking of the listening metrics (the overall one;
+    in a client's report, that of the client's first brand), with their evidence measurements
+    (``evidence``: metric -> key) joined by ``identity`` and rank."""
+    import polars as pl
+
+    frame = result.measurements
+    if frame is None or frame.height == 0 or "rank" not in frame.columns or "ranked_within" not in frame.columns:
+        return []
+    listen = result.workflow.listen
+    brand = None
+    if scope.client is not None:
+        brand = next((b.id for b in (listen.brands if listen else ()) if b.client == scope.client.id), None)
+        if brand is None:
+            return []
+    current = frame.filter((pl.col("period") == "current") & pl.col("rank").is_not_null()
+                           & (pl.col("ranked_within") == "overall"))  # a brand's ranking is within it
+    if "brand" in current.columns:
+        current = current.filter(pl.col("brand") == brand if brand else pl.col("brand").is_null())
+    if "client" in current.columns:
+        current = current.filter(pl.col("client").is_null())
+    if identity not in current.columns:
+        return []
+    ranked = current.filter(pl.col("metric") == metric).sort("rank").head(SHOWN_LISTING).to_dicts()
+    values = {(row["metric"], row[identity], row["rank"]): row["value"]
+              for row in current.filter(pl.col("metric").is_in(list(evidence))).iter_rows(named=True)}
+    return [{**row, **{key: values.get((name, row[identity], row["rank"])) for name, key in evidence.items()}}
+            for row in ranked]
+# -- end of the listening lane's block --
 
 
 def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:

@@ -8,6 +8,7 @@ records, the account's daily insights ``account_snapshot`` records, and comments
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,12 +25,15 @@ from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, 
                          earliest_published, in_window, insight_counters, insight_days, no_repeats,
                          older_than, pacific_midnight, parallel_map, published_between, record_tables,
                          time_of, unix_seconds, unsupported_metric)
-from cmflow.builtin.sources.platform_common import run_zone
+from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, run_zone
 
 if TYPE_CHECKING:
     from cmflow import RecordTable
 
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
+PUBLIC_MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
+"""What Business Discovery gives of another account's media: no insights (reach, saves, shares)."""
+USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
 
 MEDIA_METRICS = {"views": "impressions", "reach": "reach", "likes": "likes", "comments": "comments",
@@ -90,6 +94,12 @@ class InstagramOptions(PluginOptions):
         list(ACCOUNT_METRICS), description="Daily account insights to read: reach and views "
         "(-> impressions). Instagram only totals views over a range, so views cost one request "
         "per day; reach comes as a daily series, 30 days per request.", examples=[["reach"]])
+    public_accounts: list[str] = Field(
+        default_factory=list, description="Usernames of other Instagram professional accounts (competitors) "
+        "read through Business Discovery with the first account's token: their posts with likes and comments "
+        "(no reach, saves or shares: Instagram keeps them private) and their follower count. Facebook Login "
+        "only; list them as a [listen] competitor's accounts to benchmark them.",
+        examples=[["ateliernuit", "boulangerie.dupain"]])
     include_stories: bool = Field(
         False, description="Also read stories as posts of format story. The API only lists stories "
         "still live (24 hours): earlier ones are missing, so a weekly count would be wrong.",
@@ -125,6 +135,19 @@ class InstagramOptions(PluginOptions):
         return accounts
 
     _no_repeats = field_validator("fetch")(no_repeats)
+
+    @field_validator("public_accounts")
+    @classmethod
+    def _usernames(cls, usernames: list[str]) -> list[str]:
+        return distinct_handles(usernames, USERNAME, "{given!r} is not an Instagram username (letters, digits, "
+                                "periods and underscores, at most 30)")
+
+    @model_validator(mode="after")
+    def _discovery_needs_facebook_login(self) -> "InstagramOptions":
+        if self.public_accounts and self.login != "facebook":
+            raise ValueError("public_accounts are read through Business Discovery, which only the Instagram API "
+                             "with Facebook Login offers: use login = \"facebook\" (a Facebook Login token)")
+        return self
 
     @field_validator("media_metrics")
     @classmethod
@@ -165,11 +188,18 @@ class Instagram(Source):
             token=options.access_token.get_secret_value(), source=self.entry_id,
             api_version=options.api_version, scopes=scopes)
 
+    def part_options(self, index: int) -> dict[str, Any]:
+        """The public accounts are read once, by the first account's part."""
+        return {} if index == 0 else {"public_accounts": []}
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: InstagramOptions = self.options
         session = self._session(ctx)
         fetch = AccountFetch(GraphReader(session), options, ctx)
-        tables = record_tables(options.fetch, [fetch.account(account_id) for account_id in options.accounts])
+        public = [fetch.public_account(options.accounts[0], username) for username in options.public_accounts
+                  if {"posts", "account_snapshots"} & set(options.fetch)]
+        tables = record_tables(options.fetch, [*[fetch.account(account_id) for account_id in options.accounts],
+                                               *public])
         fetch.report_skipped()
         yield from tables
 
@@ -300,6 +330,41 @@ class AccountFetch:
         """Tell the run summary how many posts have no insights, and why."""
         for why, number in self.skipped.items():
             self.ctx.warn(f"{number} post(s) have no insights: {why}")
+
+    # -- public accounts (Business Discovery) ---------------------------------------------------
+    def public_account(self, viewer_id: str, username: str) -> dict[str, list[dict[str, Any]]]:
+        """Another professional account's posts of the window (likes and comments) and follower
+        count, through ``GET /{viewer_id}?fields=business_discovery.username(u){...}``; its media
+        page on with ``media.after(cursor)`` until a page is wholly older than the window."""
+        options, ctx = self.options, self.ctx
+        media: list[dict[str, Any]] = []
+        cursor, discovered = None, {}
+        while True:
+            edge = f"media.after({cursor}).limit({options.page_size})" if cursor else f"media.limit({options.page_size})"
+            fields = f"business_discovery.username({username}){{username,followers_count,media_count,{edge}{{{PUBLIC_MEDIA_FIELDS}}}}}"
+            body = self.graph.get(viewer_id, params={"fields": fields})
+            discovered = body.get("business_discovery")
+            if not isinstance(discovered, dict):
+                raise self.graph.bad(f"business_discovery of {username!r} answered without the account", body)
+            page = discovered.get("media") if isinstance(discovered.get("media"), dict) else {}
+            data = self.graph.data_of(page, f"business_discovery media of {username!r}") if page else []
+            media += data
+            paging = page.get("paging") if isinstance(page.get("paging"), dict) else {}
+            cursor = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
+            if not cursor or older_than(ctx.window_start, "timestamp")(data):
+                break
+        account = str(discovered.get("username") or username)
+        posts = in_window(published_between(media, "timestamp", ctx.window_start, ctx.window_end, ctx=ctx,
+                                            what="media item(s)"), ctx)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        if "posts" in options.fetch:
+            rows["post"] = [post_row(m, {}, account) for m in posts]
+        if "account_snapshots" in options.fetch:
+            day = current_count_day(ctx, self.graph.session.client.clock(), "Instagram")
+            followers = count(discovered.get("followers_count"))
+            rows["account_snapshot"] = [] if day is None or followers is None else [
+                {"platform": "instagram", "account": account, "date": day, "followers": followers}]
+        return rows
 
     # -- account snapshots ----------------------------------------------------------------------
     def snapshots(self, account_id: str, account: str, profile: dict[str, Any]) -> list[dict[str, Any]]:
