@@ -158,13 +158,16 @@ class ReportTable:
 
 
 class ReportParser(HTMLParser):
-    """Tables of the HTML report by the title of the heading above them."""
+    """Tables of the HTML report by the title of the section (h2) above them, and also by that of
+    their sub-section (h3) when they have one."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: dict[str, ReportTable] = {}
         self._heading: str | None = None
+        self._subheading: str | None = None
         self._in_heading = False
+        self._in_subheading = False
         self._table: ReportTable | None = None
         self._cell: list[str] | None = None
         self._in_change = False
@@ -173,9 +176,13 @@ class ReportParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         classes = (dict(attrs).get("class") or "").split()
         if tag == "h2":
-            self._in_heading, self._heading = True, ""
+            self._in_heading, self._heading, self._subheading = True, "", None
+        elif tag == "h3":
+            self._in_subheading, self._subheading = True, ""
         elif tag == "table" and self._heading is not None:
             self._table = self.tables[self._heading] = ReportTable()
+            if self._subheading:
+                self.tables[self._subheading] = self._table
         elif tag == "tr" and self._table is not None:
             self._table.rows.append([])
         elif tag in ("td", "th") and self._table is not None:
@@ -188,6 +195,8 @@ class ReportParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "h2":
             self._in_heading = False
+        elif tag == "h3":
+            self._in_subheading = False
         elif tag == "table":
             self._table = None
         elif tag == "tr" and self._table is not None and not self._table.rows[-1]:
@@ -207,6 +216,8 @@ class ReportParser(HTMLParser):
     def handle_data(self, data):
         if self._in_heading:
             self._heading += data
+        elif self._in_subheading:
+            self._subheading += data
         elif self._cell is not None:
             self._cell[2 if self._in_badge else 1 if self._in_change else 0] += data
 
@@ -355,12 +366,14 @@ def test_expected_alerts_fire(demo_run):
         # mlc-08 and thc-06 (tools/demo_listening_data.py): negative, unanswered for days
         ("unanswered_negative", (("account", "maisonlumiere"), ("platform", "instagram"))),
         ("unanswered_negative", (("account", "trailhead.outfitters"), ("platform", "instagram"))),
+        # tools/demo_production_data.py: 290 of time on calendrier-avent, budget 250
+        ("over_budget", (("campaign", "calendrier-avent"),)),
     }
     assert all(a.is_new and a.state == "firing" for a in demo_run.alerts)
     assert demo_run.resolved == []
     severities = {a.rule: a.severity for a in demo_run.alerts}
     assert severities == {"err_drop": "warning", "reach_spike": "info", "err_objective": "warning",
-                          "unanswered_negative": "warning"}
+                          "unanswered_negative": "warning", "over_budget": "warning"}
     assert sorted((v.dimensions["account"], v.status) for v in demo_run.verdicts) == [
         ("Maison Lumière", "off_track"), ("Trailhead Outfitters", "off_track"), ("maisonlumiere", "on_track"),
         ("trailhead.outfitters", "at_risk")]
@@ -403,7 +416,7 @@ def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
     assert by_account.cell(("instagram", "trailhead.outfitters"), "Follower growth")[0] == f"{growth:,}"
 
     alerts = re.search(r'<ul class="alerts">(.*?)</ul>', html, re.S).group(1)
-    assert alerts.count("<li>") == 7 and alerts.count('class="new"') == 7
+    assert alerts.count("<li>") == 8 and alerts.count('class="new"') == 8
     assert "instagram / trailhead.outfitters" in alerts and "facebook / Maison Lumière" in alerts
 
 
@@ -440,8 +453,8 @@ def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     demo.write_text(demo_without_client_reports(), encoding="utf-8")
     run_workflow_file(demo, store_url=store_url, period=PERIOD)
     second = run_workflow_file(demo, store_url=store_url, period=PERIOD)
-    assert len(second.alerts) == 7
-    assert [a.is_new for a in second.alerts] == [False] * 7
+    assert len(second.alerts) == 8
+    assert [a.is_new for a in second.alerts] == [False] * 8
     assert second.resolved == []
     assert second.stats()["alerts_new"] == 0
     html = (demo_dir / REPORT).read_text(encoding="utf-8")
@@ -449,8 +462,8 @@ def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     with open_store(store_url) as store:
         runs = store.runs()
         states = store.alert_states(second.workflow.name)
-    assert [r.stats["alerts_new"] for r in runs] == [0, 7]
-    assert {s.state for s in states.values()} == {"firing"} and len(states) == 7
+    assert [r.stats["alerts_new"] for r in runs] == [0, 8]
+    assert {s.state for s in states.values()} == {"firing"} and len(states) == 8
 
 
 def test_tiktok_figures_come_from_its_daily_activity(demo_run, demo_dir):
@@ -549,7 +562,7 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
 
 
 # -- listening and care (tools/demo_listening_data.py) -----------------------------------------
-DIMENSIONS = ("client", "brand", "platform", "account", "format", "pillar", "campaign")
+DIMENSIONS = ("client", "brand", "platform", "account", "format", "pillar", "campaign", "task_type", "person", "owner")
 
 
 def current_value(result, metric: str, **dimensions: str) -> float:
@@ -667,3 +680,69 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     other = (demo_dir / "reports" / "trailhead-outfitters" /
              f"trailhead-outfitters-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
     assert 'id="competitors"' not in other
+
+
+# -- production (tools/demo_production_data.py) ---------------------------------------------------
+def test_calendar_adherence_of_each_client(demo_run):
+    """Maison Lumière's sheet: 10 items due (the TikTok video cancelled, week 48 not due); 8 on
+    time; "La bûche est de retour", planned Thu 19 18:00, published Fri 20 07:30: 13.5 h late;
+    Sunday's story missing; the LinkedIn carousel of Fri 20 planned by nobody. Trailhead's .ics
+    (New York times): 11 due (the flash sale cancelled); 8 on time, including the LinkedIn posts
+    of its all-day events (dated midnight in Paris by LinkedIn's export); the December trails
+    carousel planned Thu 19 12:30 New York (17:30 UTC), published Fri 20 17:39 UTC: 24.15 h
+    late; the gift guide and the trail tips reel missing."""
+    assert current_value(demo_run, "calendar_adherence", client="maison-lumiere") == pytest.approx(80.0)
+    assert current_value(demo_run, "calendar_adherence", client="trailhead-outfitters") == pytest.approx(800 / 11)
+    assert current_value(demo_run, "calendar_adherence") == pytest.approx(1600 / 21)
+    assert current_value(demo_run, "late_delay_hours", client="maison-lumiere") == pytest.approx(13.5)
+    assert current_value(demo_run, "late_delay_hours", client="trailhead-outfitters") == pytest.approx(24.15)
+    assert current_value(demo_run, "posts_missing", client="trailhead-outfitters") == 2
+    assert current_value(demo_run, "posts_unplanned", client="maison-lumiere") == 1
+    assert current_value(demo_run, "calendar_adherence", owner="Hugo Petit") == pytest.approx(200 / 3)
+
+
+def test_time_cost_and_budgets(demo_run):
+    """Maison Lumière (Toggl, priced at the workflow's rates): Léa 7.25 h x 45 = 326.25, Hugo 8 h
+    x 55 = 440, Camille 9 h x 60 = 540: 24.25 h, 1,306.25 over its 13 posts of the week.
+    Trailhead (Clockify, its billable amounts): 180 + 75 + 210 + 300 + 75 + 175 = 1,015 for 18 h.
+    Budgets from 1 November: noel-2026 320 (the week before: Léa 1 h, Hugo 5 h) + 757.5 of 1,500;
+    calendrier-avent 290 of 250; trail-stories 100 + 270 + 510 of 900."""
+    assert current_value(demo_run, "hours_spent", client="maison-lumiere") == pytest.approx(24.25)
+    assert current_value(demo_run, "production_cost", client="maison-lumiere") == pytest.approx(1306.25)
+    assert current_value(demo_run, "production_cost", client="trailhead-outfitters") == pytest.approx(1015)
+    assert current_value(demo_run, "cost_per_post", client="maison-lumiere") == pytest.approx(1306.25 / 13)
+    assert current_value(demo_run, "average_task_time", client="maison-lumiere", task_type="vidéo courte") \
+        == pytest.approx(4.5)  # "Vidéo bûche" 4 + 2 h, "Réel pause goûter" 3 h: two tasks
+    assert current_value(demo_run, "budget_consumed", campaign="noel-2026") == pytest.approx(1077.5 / 15)
+    assert current_value(demo_run, "budget_consumed", campaign="calendrier-avent") == pytest.approx(116.0)
+    assert current_value(demo_run, "budget_consumed", campaign="trail-stories") == pytest.approx(880 / 9)
+    rows = demo_run.comparisons.filter((demo_run.comparisons["metric"] == "hours_spent")
+                                       & (demo_run.comparisons["series_key"] == '{"client":"maison-lumiere"}'))
+    assert rows["previous_value"].to_list() == [pytest.approx(15.0)]
+
+
+def test_conversions_and_return_per_campaign(demo_run):
+    """Maison Lumière's UTM sheet (the Total row left out): 1,050 sessions, 21 conversions and
+    1,406 of revenue in the week; noel-2026 945 sessions, 20 conversions, 1,371. Trailhead's GA4
+    download: google / organic names no campaign, so it is nobody's: 1,170 sessions, 19
+    conversions, 2,128. ROI = revenue - cost."""
+    assert current_value(demo_run, "conversion_rate", client="maison-lumiere") == pytest.approx(2.0)
+    assert current_value(demo_run, "conversion_rate", client="maison-lumiere", campaign="noel-2026") \
+        == pytest.approx(2000 / 945)
+    assert current_value(demo_run, "total_sessions", client="trailhead-outfitters") == 1170
+    assert current_value(demo_run, "cost_per_conversion", client="maison-lumiere", campaign="noel-2026") \
+        == pytest.approx(757.5 / 20)
+    assert current_value(demo_run, "roi", client="maison-lumiere") == pytest.approx(1406 - 1306.25)
+    assert current_value(demo_run, "roi", client="trailhead-outfitters") == pytest.approx(2128 - 1015)
+
+
+def test_client_report_shows_production_and_return(demo_run, demo_dir):
+    html = (demo_dir / "reports" / "maison-lumiere" / f"maison-lumiere-{PERIOD}.html").read_text(encoding="utf-8")
+    assert "Production et retour sur effort" in html
+    tables = report_tables(html)
+    campaigns = tables["Campagnes\u00a0: dépenses et retour"]
+    # Each cell: the value, then its change against the week before.
+    assert campaigns.cell(("noel-2026",), "Coût par conversion")[0].startswith("37,88\u00a0€")
+    assert campaigns.cell(("calendrier-avent",), "Budget consommé")[0].startswith("116,00\u00a0%")
+    assert campaigns.cell(("calendrier-avent",), "Retour sur effort")[0].startswith("-255,00\u00a0€")
+

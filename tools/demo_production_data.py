@@ -13,8 +13,10 @@ Trailhead Outfitters, a Google Calendar export (.ics, New York times, one event 
   events for LinkedIn): 11 items due (a flash sale cancelled): 8 on time, the December trails
   carousel a day late (24.15 h), the gift guide and the trail tips reel missing. 8/11 = 72.73 %.
 
-Time: Maison Lumière's team logs in Toggl Track (priced by the workflow's rates), Trailhead's in
-Clockify (US export, with billable amounts, which win over the rates).
+Time: Maison Lumière's team logs in Toggl Track (priced by the workflow's rates: 24.25 h, 1,306.25
+in the week, 15 h the week before), Trailhead's in Clockify (US export, with billable amounts, which
+win over the rates: 18 h, 1,015). calendrier-avent's 290 of time passes its budget of 250.
+Traffic: both weeks, so that conversions compare with the week before.
 """
 
 from __future__ import annotations
@@ -110,7 +112,19 @@ _LEA, _HUGO, _CAMILLE = (("Léa Martin", "lea@agence.example"), ("Hugo Petit", "
                          ("Camille Roux", "camille@agence.example"))
 MAISON_TIME = [
     # (person, project, task, description, day, start, end, duration, tags)
+    # the week before (2026-11-09..15): 15 h
+    (_LEA, "noel-2026", "Rédaction", "Légendes de la semaine", "2026-11-09", "09:00:00", "10:00:00", "01:00:00",
+     "rédaction"),
     (_HUGO, "noel-2026", "Visuels", "Moodboard Noël", "2026-11-10", "09:00:00", "11:00:00", "02:00:00", "visuel"),
+    (_HUGO, "noel-2026", "Visuels", "Visuels pain d'épices", "2026-11-11", "09:00:00", "12:00:00", "03:00:00",
+     "visuel"),
+    (_CAMILLE, "Community management", "Montage", "Réel atelier", "2026-11-12", "14:00:00", "18:00:00", "04:00:00",
+     "vidéo courte"),
+    (_LEA, "Community management", "Modération", "Modération des commentaires", "2026-11-13", "17:00:00",
+     "18:30:00", "01:30:00", "modération"),
+    (_LEA, "Community management", "Blog", "Article : nos farines", "2026-11-14", "09:00:00", "12:30:00",
+     "03:30:00", "article de blog"),
+    # the week (2026-11-16..22): 24.25 h
     (_LEA, "noel-2026", "Rédaction", "Légendes de la bûche", "2026-11-16", "09:00:00", "10:30:00", "01:30:00", "rédaction"),
     (_HUGO, "noel-2026", "Visuels", "Carrousel bûche, 6 slides", "2026-11-17", "09:00:00", "12:30:00", "03:30:00", "visuel"),
     (_HUGO, "noel-2026", "Visuels", "Carrousel étapes LinkedIn", "2026-11-17", "14:00:00", "16:30:00", "02:30:00", "visuel"),
@@ -134,6 +148,16 @@ CLOCKIFY_HEADER = ("Project", "Client", "Description", "Task", "User", "Group", 
                    "Billable Rate (EUR)", "Billable Amount (EUR)")
 TRAILHEAD_TIME = [
     # (project, description, task, user, email, tags, start day, start, end, duration, decimal, rate, amount)
+    # the week before: 11.5 h, 660
+    ("winter-gear-sale", "Fall catalog shoot", "Photo", "Owen Price", "owen@agency.example", "visual",
+     "11/10/2026", "09:00 AM", "01:00 PM", "04:00:00", "4.00", "60.00", "240.00"),
+    ("trail-stories", "Trail stories interviews", "Copy", "Maya Chen", "maya@agency.example", "copywriting",
+     "11/11/2026", "10:00 AM", "12:00 PM", "02:00:00", "2.00", "50.00", "100.00"),
+    ("trail-stories", "Reel: first snow", "Edit", "Owen Price", "owen@agency.example", "short video",
+     "11/12/2026", "09:00 AM", "01:30 PM", "04:30:00", "4.50", "60.00", "270.00"),
+    ("Community management", "Comment moderation", "Moderation", "Maya Chen", "maya@agency.example", "moderation",
+     "11/13/2026", "04:00 PM", "05:00 PM", "01:00:00", "1.00", "50.00", "50.00"),
+    # the week: 18 h, 1,015
     ("winter-gear-sale", "Winter layers shoot", "Photo", "Owen Price", "owen@agency.example", "visual",
      "11/16/2026", "09:00 AM", "12:00 PM", "03:00:00", "3.00", "60.00", "180.00"),
     ("winter-gear-sale", "Gift guide copy", "Copy", "Maya Chen", "maya@agency.example", "copywriting",
@@ -152,6 +176,9 @@ TRAILHEAD_TIME = [
 UTM_HEADER = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "date", "sessions", "users",
               "conversions", "revenue")
 MAISON_TRAFFIC = [
+    ("instagram", "social", "noel-2026", "visuel-pain-epices", "12/11/2026", "150", "138", "2", "70,00 €"),
+    ("facebook", "social", "noel-2026", "", "13/11/2026", "80", "74", "1", "30,00 €"),
+    ("newsletter", "email", "noel-2026", "", "14/11/2026", "250", "226", "6", "640,00 €"),
     ("instagram", "social", "noel-2026", "carrousel-buche", "19/11/2026", "180", "164", "3", "96,00 €"),
     ("instagram", "social", "noel-2026", "carrousel-buche", "20/11/2026", "240", "221", "5", "162,50 €"),
     ("facebook", "social", "noel-2026", "video-buche", "19/11/2026", "95", "90", "1", "32,00 €"),
@@ -159,7 +186,7 @@ MAISON_TRAFFIC = [
     ("newsletter", "email", "noel-2026", "", "21/11/2026", "310", "280", "9", "1 012,50 €"),
     ("linkedin", "social", "calendrier-avent", "article-blog", "20/11/2026", "60", "58", "0", "0,00 €"),
     ("instagram", "social", "calendrier-avent", "story", "21/11/2026", "45", "41", "1", "35,00 €"),
-    ("Total", "", "", "", "", "1 050", "965", "21", "1 406,00 €"),
+    ("Total", "", "", "", "", "1 530", "1 403", "30", "2 146,00 €"),
 ]
 
 # -- Traffic: Trailhead Outfitters' GA4 download (traffic acquisition, CSV) -----------------------
@@ -170,7 +197,7 @@ GA4_PREAMBLE = (
     "# Property: trailhead.example - GA4",
     "# ----------------------------------------",
     "# ",
-    "# Start date: 20261116",
+    "# Start date: 20261109",
     "# End date: 20261122",
     "# ----------------------------------------",
     "",
@@ -178,7 +205,10 @@ GA4_PREAMBLE = (
 GA4_HEADER = ("Session source / medium", "Session campaign", "Date", "Sessions", "Total users", "Key events",
               "Total revenue")
 TRAILHEAD_TRAFFIC = [
-    ("", "", "", "1,730", "1,553", "27", "€3,218.00"),  # the totals row GA4 puts first
+    ("", "", "", "2,670", "2,390", "39", "€4,588.00"),  # the totals row GA4 puts first
+    ("ig / social", "trail-stories", "20261112", "180", "166", "2", "€150.00"),
+    ("facebook / social", "winter-gear-sale", "20261113", "260", "240", "4", "€420.00"),
+    ("google / organic", "(not set)", "20261110", "500", "431", "6", "€800.00"),
     ("l.instagram.com / referral", "trail-stories", "20261120", "220", "201", "2", "€180.00"),
     ("ig / social", "trail-stories", "20261121", "310", "288", "4", "€362.00"),
     ("m.facebook.com / referral", "winter-gear-sale", "20261117", "150", "139", "3", "€285.00"),

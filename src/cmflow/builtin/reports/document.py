@@ -277,7 +277,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
-        campaigns=[row for row in figures.breakdown("campaign", list(RETURN_METRICS)) if row.name != NONE_LABEL],
+        campaigns=_campaign_rows(figures, scope),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         competitors=_competitor_rows(result, figures, scope),
         influencers=_listed(result, scope, "influencer_score", {"influencer_mentions": "mentions",
@@ -351,6 +351,20 @@ class _FigureIndex:
             if figures:
                 rows.append(SeriesFigures((value,), value, figures))
         return rows
+
+
+def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
+    """The :data:`RETURN_METRICS` of each campaign of the scope (not the time no campaign names).
+    A figure measured per campaign only (a budget is a campaign's, whoever's time it is) fills
+    the campaign's row in a client's report too."""
+    rows = []
+    for row in figures.breakdown("campaign", list(RETURN_METRICS)):
+        if row.name == NONE_LABEL:
+            continue
+        alone = {m: f for m in RETURN_METRICS if m not in row.figures
+                 and (f := figures.figure(m, {"campaign": row.name})) is not None}
+        rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
+    return rows
 
 
 def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
