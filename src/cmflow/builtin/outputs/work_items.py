@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from pydantic import ConfigDict, Field, field_validator
 
 from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, format_value, mark_secret
-from cmflow.builtin.outputs.webhook import clean_text
+from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
