@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("workflow file", ("cmflow.workflow", "cmflow.workflow_schema")),
     ("delivery", ("cmflow.delivery",)),
     ("stages", ("cmflow.stages",)),
-    ("runner", ("cmflow.runner", "cmflow.doctor", "cmflow.classify_file")),
+    ("runner", ("cmflow.runner", "cmflow.doctor", "cmflow.classify_file", "cmflow.calendar_links")),
     ("daemon", ("cmflow.daemon",)),
     ("public API", ("cmflow", "cmflow.testing")),
     ("CLI", ("cmflow.cli",)),
