@@ -131,6 +131,27 @@ def test_calendar_items_counts_the_period_s_items_in_the_status_and_lists_each(t
     assert sorted(a.dimensions["item_id"] for a in result.alerts) == ["c1", "c2"]
 
 
+def test_calendar_items_takes_one_status_written_alone(tmp_path, store_url):
+    """status = "Approuvé" is a one-status list: c1 only (c2 says "approved", another word)."""
+    path = write(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('status = ["approved", "Approuvé"]',
+                                                             'status = "Approuvé"'), encoding="utf-8")
+    result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    counts = {row["platform"]: row["value"] for row in current(result, "approved_items")}
+    assert counts == {None: 1.0, "instagram": 1.0, "tiktok": 0.0, "linkedin": 0.0}
+
+
+@pytest.mark.parametrize("written", ["", "status = []\n"])
+def test_calendar_items_without_a_status_says_what_to_write(tmp_path, written):
+    path = write(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('status = ["approved", "Approuvé"]\n', written),
+                    encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert 'metrics[0].status: list the statuses to count, e.g. status = ["approved"]' in str(caught.value)
+
+
 def test_calendar_items_ahead_counts_the_items_planned_after_the_period(tmp_path, store_url):
     path = write(tmp_path)
     path.write_text(path.read_text(encoding="utf-8").replace('measurement = "approved_items"',
