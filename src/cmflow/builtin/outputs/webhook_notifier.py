@@ -1,6 +1,6 @@
 """What every webhook-style notifier shares (the generic ``webhook`` output and the chat outputs).
 
-Every webhook-style notifier (``webhook`` here, and the chat outputs ``slack``, ``teams`` and
+Every webhook-style notifier (``webhook``, and the chat outputs ``slack``, ``teams`` and
 ``discord``, one module each) POSTs one JSON body per message through the HTTP kit, one attempt
 per call (the outbox retries), and tells the outbox what the answer means: 2xx delivered; 429,
 5xx, timeouts and refused connections worth another try (after ``Retry-After`` when given); any
