@@ -120,3 +120,22 @@ def test_a_workflow_without_calendar_source_says_so(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_INVALID
     assert "no source of the workflow reads calendar items" in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_the_calendar_s_links_are_made_by_the_library_the_cli_only_prints(workflow: Path) -> None:
+    """cmflow.calendar_links decides (the cancelled c3 has no row; c4's own link is an Instagram
+    permalink, so without --url it has none; c6 is after the period); cli/utm.py neither fetches
+    nor reads statuses itself."""
+    from cmflow.calendar_links import calendar_links
+    from cmflow.stages.run_periods import resolve_period
+    from cmflow.workflow import load_workflow
+
+    loaded = load_workflow(workflow)
+    links = calendar_links(loaded, resolve_period(loaded, None), "social", None)
+    assert links.failed == [] and [row[0] for row in links.rows] == ["c1", "c2", "c4", "c5"]
+    assert [row[5] or row[6] for row in links.rows] == [
+        "https://shop.example.com/soldes?ref=cal&utm_source=instagram&utm_medium=social&utm_campaign=soldes-hiver",
+        "no planned link: give one with --url", "no planned link: give one with --url",
+        "no campaign: utm_campaign unknown"]
+    cli = (Path(__file__).parents[1] / "src" / "cmflow" / "cli" / "utm.py").read_text(encoding="utf-8")
+    assert "stages.fetch" not in cli and "calendar_statuses" not in cli and "cancelled" not in cli

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("workflow file", ("cmflow.workflow", "cmflow.workflow_schema")),
     ("delivery", ("cmflow.delivery",)),
     ("stages", ("cmflow.stages",)),
-    ("runner", ("cmflow.runner", "cmflow.doctor", "cmflow.classify_file")),
+    ("runner", ("cmflow.runner", "cmflow.doctor", "cmflow.classify_file", "cmflow.calendar_links")),
     ("daemon", ("cmflow.daemon",)),
     ("public API", ("cmflow", "cmflow.testing")),
     ("CLI", ("cmflow.cli",)),
@@ -224,4 +224,20 @@ def test_metric_plugins_import_no_other_plugin_module():
     assert "cmflow.builtin.metrics.response_times" in plugins
     wrong = [f"{module} imports {other} (line {line})" for module in plugins
              for other, line in GRAPH[module].items() if other in plugins]
+    assert wrong == []
+
+
+def test_output_plugins_import_no_other_output_plugin_module():
+    """A built-in output reads the public API and shared helper modules (outputs/work_items.py,
+    outputs/webhook_notifier.py, outputs/message_text.py ...), never another output plugin's
+    module: what two outputs share lives in a helper module, not in one of them."""
+    plugins = [m for m in MODULES if m.startswith("cmflow.builtin.outputs.") and _is_plugin_module(m)]
+    assert {"cmflow.builtin.outputs.webhook", "cmflow.builtin.outputs.trello_card"} <= set(plugins)
+    assert "cmflow.builtin.outputs.work_items" not in plugins
+    # Known, not yet fixed: email sends the report outputs' documents (a client's report) and
+    # reads their options; moving rendering into a helper module is its own change.
+    known = {("cmflow.builtin.outputs.email", "cmflow.builtin.outputs.html_report"),
+             ("cmflow.builtin.outputs.email", "cmflow.builtin.outputs.report")}
+    wrong = [f"{module} imports {other} (line {line})" for module in plugins
+             for other, line in GRAPH[module].items() if other in plugins and (module, other) not in known]
     assert wrong == []

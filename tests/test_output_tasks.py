@@ -84,14 +84,14 @@ def trello_output(board: TrelloBoard, **extra: str) -> str:
     return f"""
 [[outputs]]
 plugin = "trello_card"
-api_key = "${{env:TRELLO_KEY}}"
+key = "${{env:TRELLO_KEY}}"
 token = "${{env:TRELLO_TOKEN}}"
-board_id = "{board.board}"
+board = "{board.board}"
 list_id = "64b0000000000000000000a1"
 done_list_id = "64b0000000000000000000d0"
 title = "Design the visual: {{title}}"
 due_in = "2d"
-api_url = "{board.url}/1"
+base_url = "{board.url}"
 allow_private_network = true
 {lines}
 """
@@ -129,6 +129,27 @@ def test_calendar_items_counts_the_period_s_items_in_the_status_and_lists_each(t
                     "c2": (1.0, "Vidéo coulisses\n(atelier)", "tiktok"),
                     "c3": (0.0, "Post recrutement", "linkedin"), "c4": (0.0, "Reel nouveautés", "instagram")}
     assert sorted(a.dimensions["item_id"] for a in result.alerts) == ["c1", "c2"]
+
+
+def test_calendar_items_takes_one_status_written_alone(tmp_path, store_url):
+    """status = "Approuvé" is a one-status list: c1 only (c2 says "approved", another word)."""
+    path = write(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('status = ["approved", "Approuvé"]',
+                                                             'status = "Approuvé"'), encoding="utf-8")
+    result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    counts = {row["platform"]: row["value"] for row in current(result, "approved_items")}
+    assert counts == {None: 1.0, "instagram": 1.0, "tiktok": 0.0, "linkedin": 0.0}
+
+
+@pytest.mark.parametrize("written", ["", "status = []\n"])
+def test_calendar_items_without_a_status_says_what_to_write(tmp_path, written):
+    path = write(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace('status = ["approved", "Approuvé"]\n', written),
+                    encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert 'metrics[0].status: list the statuses to count, e.g. status = ["approved"]' in str(caught.value)
 
 
 def test_calendar_items_ahead_counts_the_items_planned_after_the_period(tmp_path, store_url):
@@ -309,7 +330,7 @@ def test_a_receiver_down_is_retried_later_and_nothing_is_lost(tmp_path, store_ur
     with socket.socket() as spare:  # a port nobody listens on
         spare.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{spare.getsockname()[1]}"
-    outputs = trello_output(trello).replace(f'api_url = "{trello.url}/1"', f'api_url = "{down}/1"')
+    outputs = trello_output(trello).replace(f'base_url = "{trello.url}"', f'base_url = "{down}"')
     path = write(tmp_path, outputs)
     result = run_workflow_file(path, store_url=store_url, now=NOW)
     with open_store(store_url) as store:
@@ -371,13 +392,13 @@ severity = "critical"
 [[outputs]]
 plugin = "asana_task"
 token = "${env:ASANA_TOKEN}"
-project = "1204567890123456"
+project = "https://app.asana.com/0/1204567890123456/list"
 section = "1204567890123460"
-assignee = "moderation@example.com"
+assignees = ["moderation@example.com"]
 find_by = "external"
 title = "Moderate {account} on {platform}: {summary}"
 due_in = "4h"
-api_url = "{api}"
+base_url = "{api}"
 allow_private_network = true
 """
 
@@ -387,7 +408,7 @@ def test_an_unanswered_negative_comment_creates_one_moderation_task(tmp_path, st
         monkeypatch.setenv("ASANA_TOKEN", asana.token)
         (tmp_path / "messages.csv").write_text(CONVERSATIONS, encoding="utf-8", newline="")
         path = tmp_path / "care.toml"
-        path.write_text(CARE.replace("{api}", asana.url + "/api/1.0"), encoding="utf-8")
+        path.write_text(CARE.replace("{api}", asana.url), encoding="utf-8")
         first = run_workflow_file(path, store_url=store_url, now=NOW)
         assert first.status == "ok", [s.error for s in first.failed_stages]
         assert [(r.method, r.path.split(":")[0]) for r in asana.requests] == [
@@ -571,12 +592,98 @@ def test_a_list_name_where_its_id_belongs_is_refused_at_its_key(tmp_path, trello
 
 def test_an_api_address_that_is_no_web_address_is_refused(tmp_path, trello):
     with pytest.raises(WorkflowInvalid) as caught:
-        load_workflow(write(tmp_path, trello_output(trello).replace(f'api_url = "{trello.url}/1"',
-                                                                    'api_url = "api.trello.com/1"')))
-    assert "outputs[0].api_url" in str(caught.value)
+        load_workflow(write(tmp_path, trello_output(trello).replace(f'base_url = "{trello.url}"',
+                                                                    'base_url = "api.trello.com"')))
+    assert "outputs[0].base_url" in str(caught.value)
 
 
 def test_a_private_api_address_needs_the_opt_in(tmp_path, trello):
     with pytest.raises(WorkflowInvalid) as caught:
         load_workflow(write(tmp_path, trello_output(trello).replace("allow_private_network = true", "")))
-    assert "outputs[0].api_url" in str(caught.value) and "allow_private_network" in str(caught.value)
+    assert "outputs[0].base_url" in str(caught.value) and "allow_private_network" in str(caught.value)
+
+
+# -- option names: the sources' words, the older ones still read --------------------------------
+OLDER_TRELLO = """
+[[outputs]]
+plugin = "trello_card"
+api_key = "${{env:TRELLO_KEY}}"
+token = "${{env:TRELLO_TOKEN}}"
+board_id = "{board}"
+list_id = "64b0000000000000000000a1"
+members = ["5a0b1c2d3e4f5a6b7c8d9e0f"]
+labels = ["5f1c0e8a9b2d3c4e5f6a7b90"]
+api_url = "{url}/1"
+allow_private_network = true
+"""
+
+
+def test_trello_card_takes_the_trello_source_s_words_and_still_reads_the_older_ones(tmp_path, trello, store_url):
+    """key, board and base_url as the trello source writes them; api_key, board_id, members and
+    api_url (with the API's /1) are read as before: a card per approved item (c1, c2), assigned
+    to the member, every request under /1 of the address."""
+    older = OLDER_TRELLO.format(board=trello.board, url=trello.url)
+    [entry] = load_workflow(write(tmp_path, older)).outputs
+    options = entry.plugin.options
+    assert (options.board, options.base_url, options.assignees) == (
+        trello.board, trello.url, ["5a0b1c2d3e4f5a6b7c8d9e0f"])
+    assert options.key.get_secret_value() == trello.key
+    result = run_workflow_file(write(tmp_path, older), store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert trello.posts("/cards") == 2  # c1 and c2, the two approved items
+    assert {tuple(card["idMembers"]) for card in trello.items} == {("5a0b1c2d3e4f5a6b7c8d9e0f",)}
+    assert all(r.path.startswith("/1/") for r in trello.requests)
+
+
+def test_trello_card_takes_a_board_address_as_the_trello_source_does():
+    options = TrelloCard.Options(key="k", token="t", board="https://trello.com/b/nC8QJJoZ/calendrier",
+                                 list_id="64b0000000000000000000a1")
+    assert options.board == "nC8QJJoZ" and options.base_url == "https://api.trello.com"
+    with pytest.raises(ValueError, match="'Calendrier' is not a Trello board id"):
+        TrelloCard.Options(key="k", token="t", board="Calendrier", list_id="64b0000000000000000000a1")
+
+
+def test_asana_task_takes_a_project_address_and_the_older_names(tmp_path):
+    options = AsanaTask.Options(token="t", project="https://app.asana.com/0/1204567890123456/list",
+                                assignee="moderation@example.com", tags=["1204567890123470"],
+                                api_url="https://app.asana.com/api/1.0")
+    assert (options.project, options.assignees, options.labels, options.base_url) == (
+        "1204567890123456", ["moderation@example.com"], ["1204567890123470"], "https://app.asana.com")
+    plugin = AsanaTask(options, entry_id="a")
+    assert plugin.api_address() == "https://app.asana.com/api/1.0"
+    with pytest.raises(ValueError, match="Asana assigns a task to one person, not 2"):
+        AsanaTask.Options(token="t", project="1204567890123456", assignees=["a@example.com", "b@example.com"])
+    with pytest.raises(ValueError, match="is not an Asana project"):
+        AsanaTask.Options(token="t", project="Moderation")
+
+
+def test_notion_page_reads_the_older_property_names(send_context):
+    with NotionDatabase() as notion:
+        plugin = NotionPage(NotionPage.Options(
+            token=notion.token, database=notion.database, api_url=notion.url + "/v1", allow_private_network=True,
+            assignee_property="Owner", assignees=["c2f20311-9e54-4d11-8c79-7398424ae41e"]), entry_id="notion")
+        assert plugin.options.assignees_property == "Owner" and plugin.options.base_url == notion.url
+        plugin.send(message_for(plugin), send_context)
+        [page] = notion.items
+    assert page["properties"]["Owner"] == {"people": [{"object": "user", "id": "c2f20311-9e54-4d11-8c79-7398424ae41e"}]}
+
+
+@pytest.mark.parametrize("output", ["trello_card", "asana_task", "notion_page"])
+def test_group_by_on_a_task_output_is_refused_at_its_key(tmp_path, trello, output):
+    """A task output makes one item per alert: a group_by would be silently ignored, so it is an error."""
+    outputs = {"trello_card": trello_output(trello),
+               "asana_task": '\n[[outputs]]\nplugin = "asana_task"\ntoken = "t"\nproject = "1204567890123456"\n',
+               "notion_page": '\n[[outputs]]\nplugin = "notion_page"\ntoken = "t"\n'
+                              'database = "8a6d1e0c2b7f4e1a9c3d5e7f9a1b3c5d"\n'}[output]
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(write(tmp_path, outputs + 'group_by = ["workflow", "platform"]\n'))
+    message = str(caught.value)
+    assert "outputs[0].group_by" in message and "one item per alert" in message and "remove group_by" in message
+
+
+def test_a_key_written_in_the_file_under_its_older_name_is_refused_at_that_name(tmp_path, trello):
+    older = OLDER_TRELLO.format(board=trello.board, url=trello.url).replace('"${env:TRELLO_KEY}"', '"0123abcd"')
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(write(tmp_path, older))
+    assert "outputs[0].api_key: secrets may not be written" in str(caught.value)
+    assert "0123abcd" not in str(caught.value)

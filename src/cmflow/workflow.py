@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cmflow.foundation import periods, schedules
 from cmflow.foundation.clients import LANGUAGES, Client
@@ -506,6 +506,18 @@ class Workflow:
         return problems
 
 
+def option_names(options: type[BaseModel], field: str) -> list[str]:
+    """The names a workflow may give an option under: its own, then the older names its
+    ``validation_alias`` accepts (``api_url`` for ``base_url``)."""
+    alias = options.model_fields[field].validation_alias
+    names = [field]
+    if isinstance(alias, str):
+        names.append(alias)
+    elif isinstance(alias, AliasChoices):
+        names += [choice for choice in alias.choices if isinstance(choice, str) and choice != field]
+    return names
+
+
 def load_workflow(path: str | Path, registry: PluginRegistry | None = None, *, text: str | None = None) -> Workflow:
     """Read and validate a workflow file; raise :class:`WorkflowInvalid` listing every problem.
 
@@ -674,7 +686,7 @@ class _Loader:
 
         entry_model = ENTRY_MODELS[kind]
         common_keys = entry_keys(entry_model)
-        option_keys = set(info.cls.Options.model_fields)
+        option_keys = {name for field in info.cls.Options.model_fields for name in option_names(info.cls.Options, field)}
         known = sorted(common_keys | option_keys)
         common_raw = {k: v for k, v in item.items() if k in common_keys}
         option_raw = {k: v for k, v in item.items() if k not in common_keys}
@@ -690,9 +702,10 @@ class _Loader:
         if common is None or options is None:
             return None
         for key, value in options:
-            if isinstance(value, SecretStr) and f"{path}.{key}" not in secret_paths:
-                self.problem(f"{path}.{key}", "secrets may not be written in the workflow file",
-                             'write key = "${env:NAME}" and set NAME in the environment or .env')
+            written = next((name for name in option_names(info.cls.Options, key) if name in option_raw), key)
+            if isinstance(value, SecretStr) and f"{path}.{written}" not in secret_paths:
+                self.problem(f"{path}.{written}", "secrets may not be written in the workflow file",
+                             f'write {written} = "${{env:NAME}}" and set NAME in the environment or .env')
         for where in paths_of_urls_with_credentials(option_raw, path):
             if where not in secret_paths:
                 self.problem(where, "a URL with a user name or password is written in the workflow file",

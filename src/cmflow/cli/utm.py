@@ -1,7 +1,9 @@
 """``cmflow utm``: UTM-tagged links, for one address or for every item of a workflow's calendar.
 
 Values are written as :mod:`cmflow.foundation.utm_links` does it (lower case, accents dropped,
-other characters ``-``), the rule the ``untagged_links`` metric checks links against.
+other characters ``-``), the rule the ``untagged_links`` metric checks links against. This
+module reads the arguments and prints; which calendar items get which link is
+:mod:`cmflow.calendar_links`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from pathlib import Path
 import click
 
 from cmflow.foundation.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid
-
-CALENDAR_COLUMNS = ("item_id", "title", "platform", "planned_at", "campaign", "tagged_link", "note")
-
 
 @click.command()
 @click.argument("target", metavar="URL|WORKFLOW")
@@ -77,6 +76,7 @@ def _fail(message: str) -> None:
 def _calendar_links(file: str, medium: str, period_spec: str | None, default_url: str | None,
                     output: Path | None) -> None:
     """The calendar rows of workflow ``file`` as CSV, on standard output or in ``output``."""
+    from cmflow.calendar_links import CALENDAR_COLUMNS, NoCalendarSource, calendar_links
     from cmflow.foundation.periods import PeriodError
     from cmflow.foundation.spreadsheet_formulas import neutralise
     from cmflow.foundation.utm_links import http_address
@@ -98,8 +98,17 @@ def _calendar_links(file: str, medium: str, period_spec: str | None, default_url
         period = resolve_period(workflow, period_spec)
     except (PeriodError, ValueError) as error:
         _fail(f"--period: {error}")
-    items = _calendar_items(workflow, period)
-    rows = calendar_rows(items, workflow.settings.timezone, medium, default_url)
+    try:
+        links = calendar_links(workflow, period, medium, default_url)
+    except NoCalendarSource as error:
+        _fail(str(error))
+    for source_id, error_text in links.failed:
+        click.secho(f"✗ source {source_id}: {error_text}", fg="red", err=True)
+    for source_id, problem in links.problems:
+        click.echo(f"! source {source_id}: {problem}", err=True)
+    if links.failed:
+        sys.exit(EXIT_RUN_FAILED)
+    rows = links.rows
     target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         writer = csv.writer(target, lineterminator="\n")
@@ -111,68 +120,3 @@ def _calendar_links(file: str, medium: str, period_spec: str | None, default_url
     if output:
         click.echo(f"✓ {len(rows)} calendar item{'s' if len(rows) != 1 else ''} written to {output}", err=True)
     sys.exit(EXIT_OK)
-
-
-def _calendar_items(workflow, period):
-    """The calendar items of ``workflow``'s sources planned in ``period`` (its sources that
-    make calendar items only, nothing kept in the store)."""
-    from dataclasses import replace
-    from datetime import datetime, timezone
-
-    import polars as pl
-
-    from cmflow.stages.fetch import fetch
-
-    sources = [entry for entry in workflow.sources if "calendar_item" in entry.plugin.produces()]
-    if not sources:
-        _fail(f"{workflow.file}: no source of the workflow reads calendar items "
-              "(a [[sources]] entry with record = \"calendar_item\", or a calendar source)")
-    fetched = fetch(replace(workflow, sources=sources), [period], None, datetime.now(timezone.utc))
-    failed = [report for report in fetched.reports if not report.ok]
-    for report in failed:
-        click.secho(f"✗ source {report.id}: {report.error}", fg="red", err=True)
-    if failed:
-        sys.exit(EXIT_RUN_FAILED)
-    for report in fetched.reports:
-        for problem in report.problems:
-            click.echo(f"! source {report.id}: {problem}", err=True)
-    frame = fetched.records.get("calendar_item")
-    if frame is None:
-        return []
-    inside = (pl.col("planned_at") >= period.start_utc) & (pl.col("planned_at") < period.end_utc)
-    return frame.filter(inside).sort("planned_at", "item_id").to_dicts()
-
-
-def calendar_rows(items: list[dict], tz: str, medium: str, default_url: str | None) -> list[list[str]]:
-    """One CSV row per item (cancelled ones left out): its tagged link, or a note saying why
-    there is none."""
-    from zoneinfo import ZoneInfo
-
-    from cmflow.foundation.calendar_statuses import status_of
-    from cmflow.foundation.platform_names import platform_of
-    from cmflow.foundation.utm_links import tagged
-
-    rows = []
-    for item in items:
-        if status_of(item.get("status")) == "cancelled":
-            continue
-        own = (item.get("url") or "").strip()
-        # A link to a social platform is the post's permalink, not the page it sends to.
-        link = own if own and platform_of(own) is None else default_url
-        platform, campaign = item.get("platform") or "", item.get("campaign") or ""
-        platform = platform_of(platform) or platform  # "IG" from a hand-kept sheet: instagram
-        note, tagged_link = "", ""
-        if not link:
-            note = "no planned link: give one with --url"
-        elif not platform:
-            note = "no platform: utm_source unknown"
-        elif not campaign:
-            note = "no campaign: utm_campaign unknown"
-        else:
-            try:
-                tagged_link = tagged(link, source=platform, medium=medium, campaign=campaign)
-            except ValueError as error:
-                note = str(error)
-        planned = item["planned_at"].astimezone(ZoneInfo(tz)).isoformat(timespec="minutes")
-        rows.append([item["item_id"], item.get("title") or "", platform, planned, campaign, tagged_link, note])
-    return rows

@@ -31,8 +31,10 @@ one. Fields that change along the way (owner, url, status) are left out."""
 
 class CalendarItemsOptions(PluginOptions):
     status: list[str] = Field(
-        description="The statuses counted (a calendar item's `status`, compared without regard to case "
-        "or surrounding spaces).", examples=[["approved"], ["approved", "validé"]], min_length=1)
+        None, validate_default=True,  # required, with a message saying what to write when it is missing
+        description="Required: the statuses counted (a calendar item's `status`, compared without regard to "
+        "case or surrounding spaces); one status may be written alone (status = \"approved\").",
+        examples=[["approved"], ["approved", "validé"]])
     measurement: str = Field(
         "calendar_items", pattern=r"^[a-z][a-z0-9_]*$",
         description="Name of the count measurement; the per-item one is this name followed by `_each`. "
@@ -42,6 +44,13 @@ class CalendarItemsOptions(PluginOptions):
         timedelta(0), description="Also count the items planned up to this long after the period's end "
         "(\"14d\"): an idea approved today for next week needs its visual now. The sources' fetch window "
         "is extended by as much.", examples=["14d"])
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _a_list(cls, value: object) -> object:
+        if value is None or value == []:
+            raise ValueError('list the statuses to count, e.g. status = ["approved"]')
+        return [value] if isinstance(value, str) else value
 
     @field_validator("status")
     @classmethod

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow.builtin.outputs.webhook import AlertLine, clean_text
+from cmflow.builtin.outputs.message_text import clean_text
+from cmflow.builtin.outputs.webhook_notifier import AlertLine
 
 if TYPE_CHECKING:
     from cmflow import NotificationBatch

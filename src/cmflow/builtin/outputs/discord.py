@@ -14,8 +14,9 @@ from pydantic import SecretStr
 
 from cmflow import Message, hookimpl, metric_label
 from cmflow.builtin.outputs.chat import more_text, subtitle
-from cmflow.builtin.outputs.webhook import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text,
-                                            webhook_url_field)
+from cmflow.builtin.outputs.message_text import clean_text
+from cmflow.builtin.outputs.webhook_notifier import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines,
+                                                   webhook_url_field)
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, NotificationBatch

@@ -10,22 +10,25 @@ task outputs share is in :mod:`.work_items`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (DESCRIPTION_LIMIT, FoundItem, TaskNotifier, TaskOptions,
-                                               api_url_field, due_date, secret_value)
+                                               assignees_field, base_url_field, due_date, labels_field,
+                                               secret_value)
 
 if TYPE_CHECKING:
     from cmflow import SendContext
     from cmflow.http import PlatformSession
 
-NOTION_API = "https://api.notion.com/v1"
+NOTION_API = "https://api.notion.com"
 
 
 class NotionPageOptions(TaskOptions):
+    api_path: ClassVar[str] = "/v1"
+
     token: SecretStr = Field(description="The integration's secret (notion.so/profile/integrations), from the "
                              "environment: \"${env:NAME}\". Share the database with the integration.",
                              examples=["${env:NOTION_TOKEN}"])
@@ -44,15 +47,18 @@ class NotionPageOptions(TaskOptions):
                              examples=["Terminé"])
     due_property: str | None = Field(None, description="A Date property that gets the due date (with due_in).",
                                      examples=["Due"])
-    assignee_property: str | None = Field(None, description="A Person property that gets assignees.",
-                                          examples=["Assignee"])
-    assignees: list[str] = Field(default_factory=list, description="Ids of the Notion users assigned "
-                                 "(in assignee_property).", examples=[["c2f20311-9e54-4d11-8c79-7398424ae41e"]])
-    tags_property: str | None = Field(None, description="A Multi-select property that gets labels.",
-                                      examples=["Tags"])
-    labels: list[str] = Field(default_factory=list, description="Option names put in tags_property.",
-                              examples=[["design"]])
-    api_url: WebUrl = api_url_field(NOTION_API, "Notion")
+    assignees_property: str | None = Field(
+        None, validation_alias=AliasChoices("assignees_property", "assignee_property"),
+        description="A Person property that gets assignees. `assignee_property` is an older name for it.",
+        examples=["Assignee"])
+    assignees: list[str] = assignees_field("Ids of the Notion users assigned (in assignees_property).",
+                                           "c2f20311-9e54-4d11-8c79-7398424ae41e")
+    labels_property: str | None = Field(
+        None, validation_alias=AliasChoices("labels_property", "tags_property"),
+        description="A Multi-select property that gets labels. `tags_property` is an older name for it.",
+        examples=["Tags"])
+    labels: list[str] = labels_field("Option names put in labels_property.", "design")
+    base_url: WebUrl = base_url_field(NOTION_API, "Notion", "/v1")
 
     @field_validator("database")
     @classmethod
@@ -97,7 +103,7 @@ class NotionPage(TaskNotifier):
 
     def session(self, ctx: "SendContext") -> "PlatformSession":
         options: NotionPageOptions = self.options
-        return ctx.http.session("notion", base_url=options.api_url, token=secret_value(options.token),
+        return ctx.http.session("notion", base_url=self.api_address(), token=secret_value(options.token),
                                 source=self.entry_id, allow_private_network=options.allow_private_network)
 
     def _call(self, session: "PlatformSession", method: str, path: str, json: Any = None) -> Any:
@@ -127,10 +133,10 @@ class NotionPage(TaskNotifier):
         }
         if options.due_property and (due := due_date(payload)):
             properties[options.due_property] = {"date": {"start": due}}
-        if options.assignee_property and options.assignees:
-            properties[options.assignee_property] = {"people": [{"object": "user", "id": i} for i in options.assignees]}
-        if options.tags_property and options.labels:
-            properties[options.tags_property] = {"multi_select": [{"name": name} for name in options.labels]}
+        if options.assignees_property and options.assignees:
+            properties[options.assignees_property] = {"people": [{"object": "user", "id": i} for i in options.assignees]}
+        if options.labels_property and options.labels:
+            properties[options.labels_property] = {"multi_select": [{"name": name} for name in options.labels]}
         page = self._call(session, "POST", "/pages", json={
             "parent": {"database_id": options.database}, "properties": properties,
             "children": [paragraph(line) for line in payload["description"]]})

@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from cmflow import Message, hookimpl
 from cmflow.builtin.outputs.chat import facts, more_text, subtitle
-from cmflow.builtin.outputs.webhook import (WebhookNotifier, WebhookTargetOptions, alert_lines, clean_text, parse_url,
-                                            webhook_url_field)
+from cmflow.builtin.outputs.message_text import clean_text
+from cmflow.builtin.outputs.webhook_notifier import (WebhookNotifier, WebhookTargetOptions, alert_lines, parse_url,
+                                                   webhook_url_field)
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, NotificationBatch

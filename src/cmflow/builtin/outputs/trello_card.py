@@ -11,19 +11,20 @@ very case the lookup is for (a retry after a lost answer). What the task outputs
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
-from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, api_url_field,
-                                               description_text, has_key_line, secret_value)
+from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, assignees_field, base_url_field,
+                                               description_text, has_key_line, labels_field, secret_value,
+                                               trello_board)
 
 if TYPE_CHECKING:
     from cmflow import SendContext
     from cmflow.http import PlatformSession
 
-TRELLO_API = "https://api.trello.com/1"
+TRELLO_API = "https://api.trello.com"
 CARD_FIELDS = "id,desc,idList,closed,shortUrl"
 PAGE_SIZE = 1000
 """Cards per request of a board's cards (Trello's most); older ones are asked for with ``before``."""
@@ -39,27 +40,35 @@ def markdown_escape(text: str) -> str:
 
 
 class TrelloCardOptions(TaskOptions):
-    api_key: SecretStr = Field(description="The Trello API key (trello.com/power-ups/admin, your Power-Up's "
-                               "API key), from the environment: \"${env:NAME}\".",
-                               examples=["${env:TRELLO_API_KEY}"])
-    token: SecretStr = Field(description="A Trello token authorised for that key with read and write "
-                             "access to the board, from the environment: \"${env:NAME}\".",
+    api_path: ClassVar[str] = "/1"
+
+    key: SecretStr = Field(validation_alias=AliasChoices("key", "api_key"),
+                           description="The API key of your Trello Power-Up (https://trello.com/power-ups/admin), "
+                           "as the trello source takes it. Write key = \"${env:TRELLO_KEY}\". `api_key` is an "
+                           "older name for it.", examples=["${env:TRELLO_KEY}"])
+    token: SecretStr = Field(description="A token authorised with that key by a member of the board, with "
+                             "read and write access. Write token = \"${env:TRELLO_TOKEN}\".",
                              examples=["${env:TRELLO_TOKEN}"])
-    board_id: str = Field(description="Id of the board (the 24-character id, or the 8-character short id "
-                       "in the board's address) whose cards are searched for one already created.",
-                       examples=["5f1c0e8a9b2d3c4e5f6a7b8c"], min_length=1)
+    board: str = Field(validation_alias=AliasChoices("board", "board_id"),
+                       description="The board whose cards are searched for one already created: its address "
+                       "(https://trello.com/b/nC8QJJoZ/calendrier), its short link (the 8 characters after /b/) "
+                       "or its 24-digit id, as the trello source takes it. `board_id` is an older name for it.",
+                       examples=["nC8QJJoZ"], min_length=1)
     list_id: str = Field(description="Id of the list of that board the cards are created in.",
                       examples=["5f1c0e8a9b2d3c4e5f6a7b8d"], min_length=1)
     done_list_id: str | None = Field(
         None, description="Id of the list a card is moved to when its alert resolves. Default: the card "
         "stays where it is and gets a comment saying the alert resolved.",
         examples=["5f1c0e8a9b2d3c4e5f6a7b8e"])
-    members: list[str] = Field(default_factory=list, description="Ids of the board members the card is "
-                               "assigned to.", examples=[["5a0b1c2d3e4f5a6b7c8d9e0f"]])
-    labels: list[str] = Field(default_factory=list, description="Ids of the board's labels put on the card.",
-                              examples=[["5f1c0e8a9b2d3c4e5f6a7b90"]])
-    api_url: WebUrl = api_url_field(TRELLO_API, "Trello")
+    assignees: list[str] = assignees_field("Ids of the board members the card is assigned to.",
+                                           "5a0b1c2d3e4f5a6b7c8d9e0f", "members")
+    labels: list[str] = labels_field("Ids of the board's labels put on the card.", "5f1c0e8a9b2d3c4e5f6a7b90")
+    base_url: WebUrl = base_url_field(TRELLO_API, "Trello", "/1")
 
+    @field_validator("board")
+    @classmethod
+    def _board(cls, value: str) -> str:
+        return trello_board(value)
 
     @field_validator("list_id", "done_list_id")
     @classmethod
@@ -73,7 +82,7 @@ class TrelloCardOptions(TaskOptions):
 class TrelloCard(TaskNotifier):
     """Creates one Trello card per alert in a list of a board: the title from a template
     ("Design the visual: {title}"), a description with the alert's summary, value and series,
-    a due date, members and labels. The card is found again by the key its description ends
+    a due date, assignees (board members) and labels. The card is found again by the key its description ends
     with, so a re-run or a retry never makes a second card. When the alert resolves, the card
     moves to ``done_list_id``, or gets a comment."""
 
@@ -84,19 +93,19 @@ class TrelloCard(TaskNotifier):
     item_noun = "card"
 
     def target(self) -> str:
-        return self.options.board_id  # the lookup reads the whole board: a card moved to another list is found
+        return self.options.board  # the lookup reads the whole board: a card moved to another list is found
 
     def session(self, ctx: "SendContext") -> "PlatformSession":
         options: TrelloCardOptions = self.options
-        secret_value(options.api_key)
-        return ctx.http.session("trello", base_url=options.api_url, token=secret_value(options.token),
+        secret_value(options.key)
+        return ctx.http.session("trello", base_url=self.api_address(), token=secret_value(options.token),
                                 token_param="token", source=self.entry_id,
                                 allow_private_network=options.allow_private_network)
 
     def _call(self, session: "PlatformSession", method: str, path: str, *, params: dict[str, Any] | None = None,
               json: Any = None) -> Any:
         options: TrelloCardOptions = self.options
-        answer = session.request(method, path, params={"key": options.api_key.get_secret_value(), **(params or {})},
+        answer = session.request(method, path, params={"key": options.key.get_secret_value(), **(params or {})},
                                  json=json, timeout=options.timeout)
         return session.json_of(answer)
 
@@ -104,7 +113,7 @@ class TrelloCard(TaskNotifier):
         options: TrelloCardOptions = self.options
         params: dict[str, Any] = {"filter": "all", "fields": CARD_FIELDS, "limit": PAGE_SIZE}
         while True:
-            cards = self._call(session, "GET", f"/boards/{options.board_id}/cards", params=params)
+            cards = self._call(session, "GET", f"/boards/{options.board}/cards", params=params)
             for card in cards if isinstance(cards, list) else []:
                 if isinstance(card, dict) and has_key_line(card.get("desc"), key):
                     return FoundItem(str(card["id"]), str(card.get("shortUrl") or card["id"]),
@@ -120,8 +129,8 @@ class TrelloCard(TaskNotifier):
                 "pos": "bottom"}
         if payload.get("due"):
             card["due"] = payload["due"]
-        if options.members:
-            card["idMembers"] = ",".join(options.members)
+        if options.assignees:
+            card["idMembers"] = ",".join(options.assignees)
         if options.labels:
             card["idLabels"] = ",".join(options.labels)
         made = self._call(session, "POST", "/cards", json=card)

@@ -1,13 +1,14 @@
 """What the task outputs (``trello_card``, ``asana_task``, ``notion_page``) share: one work item
 per alert, created once, closed when the alert resolves.
 
-Each alert event a run announces becomes one message of its own (whatever ``group_by`` says: a
-task is about one thing), queued in the durable outbox. The message carries the alert's **item
-key**, stable for one firing episode of one alert on one board, project or database (workflow,
-plugin, target, fingerprint, episode). Sending looks the item up by that key first, where the
-platform keeps it in the item (a Trello card's description, an Asana task's ``external`` id, a
-Notion page's property): found, nothing is created ("already created"); not found, the item is
-created with the key in it. A sender killed between the create and the outbox's acknowledgement,
+Each alert event a run announces becomes one message of its own (a task is about one thing, so
+a task output has no ``group_by``: it is refused at validate), queued in the durable outbox. The
+message carries the alert's **item key**, stable for one firing episode of one alert on one
+board, project or database (workflow, plugin, target, fingerprint, episode). Sending looks the
+item up by that key first, where the platform keeps it in the item (the last line of a Trello
+card's description or of an Asana task's notes, or an Asana task's ``external`` id with
+``find_by = "external"``, a Notion page's property): found, nothing is created ("already
+created"); not found, the item is created with the key in it. A sender killed between the create and the outbox's acknowledgement,
 or an answer lost on the way back, therefore never makes a second item: the retry finds the first.
 
 A resolved alert closes its item (each output says how: a list, ``completed``, a status); a
@@ -20,16 +21,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, format_value, mark_secret
-from cmflow.builtin.outputs.webhook import clean_text
+from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
@@ -59,9 +61,12 @@ class TaskOptions(NotifierOptions):
 
     model_config = ConfigDict(hide_input_in_errors=True)  # a token is a secret even when invalid
 
+    api_path: ClassVar[str] = ""
+    """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
+
     group_by: list[str] = Field(
-        default_factory=lambda: ["workflow"], description="Not used to group: a task output makes one item "
-        "per alert, whatever this says (a task is about one thing).", examples=[["workflow"]])
+        default_factory=lambda: ["workflow"], description="Not an option of task outputs: each makes one "
+        "item per alert (a task is about one thing); setting it is an error.", examples=[["workflow"]])
     title: str = title_template_field("{summary}")
     due_in: Duration | None = Field(
         None, description="Give the item a due date this long after the run that raised the alert "
@@ -75,10 +80,23 @@ class TaskOptions(NotifierOptions):
         "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
         examples=[30])
 
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _known_labels(cls, value: Any) -> list[str]:  # replaces NotifierOptions' check of the labels
+        raise ValueError("a task output makes one item per alert, so it groups nothing: remove group_by "
+                         "(to send one message per group of alerts, use email, slack, teams, discord or webhook)")
+
     @field_validator("title")
     @classmethod
     def _simple_placeholders(cls, value: str) -> str:
         return check_title_template(value)
+
+    @field_validator("base_url", check_fields=False)
+    @classmethod
+    def _without_api_path(cls, value: str) -> str:
+        # ``api_url``, the older name, held the address with the API's path (…/1, …/api/1.0, …/v1)
+        value = value.rstrip("/")
+        return value[:-len(cls.api_path)] if cls.api_path and value.endswith(cls.api_path) else value
 
 
 def check_title_template(template: str) -> str:
@@ -98,26 +116,72 @@ def check_title_template(template: str) -> str:
     return template
 
 
-def api_url_field(default: str, what: str) -> Any:
-    """The ``api_url`` option: the API's address (changed for a proxy or a test server)."""
-    return Field(default, description=f"Address of the {what} API; change it only for a proxy or a test "
-                 "server (a private address also needs allow_private_network = true).", examples=[default])
+def base_url_field(default: str, what: str, api_path: str) -> Any:
+    """The ``base_url`` option: the platform's API address, as its calendar source takes it
+    (changed for a proxy or a test server); ``api_url``, its older name, is accepted too."""
+    return Field(default, validation_alias=AliasChoices("base_url", "api_url"),
+                 description=f"{what}'s API address, as the {what.lower()} source takes it; requests go to "
+                 f"{api_path} under it. Change it only for a proxy or a test server (a private address also "
+                 f"needs allow_private_network = true). `api_url` is an older name for it.", examples=[default])
 
 
-def api_url_problems(options: Any) -> list[str | tuple[str, str]]:
-    """What the network guard would refuse about ``api_url``, said at validate."""
+def base_url_problems(options: Any) -> list[str | tuple[str, str]]:
+    """What the network guard would refuse about ``base_url``, said at validate."""
     import httpx
 
-    url = httpx.URL(options.api_url)
+    url = httpx.URL(options.base_url)
     if options.allow_private_network:
         return []
     problem = host_problem(url.host)
     if problem:
-        return [("api_url", f"{problem}: cmflow refuses to connect to it, and refuses private network "
-                            "targets unless the output sets allow_private_network = true")]
+        return [("base_url", f"{problem}: cmflow refuses to connect to it, and refuses private network "
+                             "targets unless the output sets allow_private_network = true")]
     if url.scheme == "http":
-        return [("api_url", "a plain http:// address would send the token unencrypted: use https://")]
+        return [("base_url", "a plain http:// address would send the token unencrypted: use https://")]
     return []
+
+
+def assignees_field(description: str, example: str, *older: str) -> Any:
+    """The ``assignees`` option: who the item is assigned to (one word for the three outputs)."""
+    also = f" `{older[0]}` is an older name for it." if older else ""
+    return Field(default_factory=list, validation_alias=AliasChoices("assignees", *older),
+                 description=description + also, examples=[[example]])
+
+
+def labels_field(description: str, example: str, *older: str) -> Any:
+    """The ``labels`` option: what the item is labelled or tagged with (one word for the three outputs)."""
+    also = f" `{older[0]}` is an older name for it." if older else ""
+    return Field(default_factory=list, validation_alias=AliasChoices("labels", *older),
+                 description=description + also, examples=[[example]])
+
+
+TRELLO_BOARD_ID = re.compile(r"^[0-9A-Za-z]{8}$|^[0-9a-f]{24}$")
+
+
+def trello_board(board: str) -> str:
+    """A Trello board's id from what a user copies: its address (``https://trello.com/b/nC8QJJoZ/…``),
+    its short link (8 characters) or its 24-digit id."""
+    board = board.strip()
+    found = re.search(r"trello\.com/b/([0-9A-Za-z]{8})", board)
+    if found:
+        return found.group(1)
+    if not TRELLO_BOARD_ID.match(board):
+        raise ValueError(f"{board!r} is not a Trello board id: give the 8 characters after /b/ in the "
+                         "board's address, or its 24-digit id")
+    return board
+
+
+def asana_gid(value: str, what: str) -> str:
+    """An Asana project's (or section's) gid from what a user copies: the gid, or the project's
+    address (``https://app.asana.com/0/1204567890123456/list``)."""
+    text = value.strip()
+    found = re.search(r"app\.asana\.com/\d+/(?:\d+/project/)?(\d+)", text) if what == "project" else None
+    if found:
+        return found.group(1)
+    if not text.isdigit():
+        raise ValueError(f"{value!r} is not an Asana {what}: give its gid (a number such as 1204567890123456) "
+                         "or the project's address (https://app.asana.com/0/<gid>/list), not its name")
+    return text
 
 
 # -- composing: one message per alert event ----------------------------------------------------
@@ -193,7 +257,7 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return api_url_problems(self.options)
+        return base_url_problems(self.options)
 
     def lane(self) -> tuple[str, int]:
         """One item at a time per target: a lookup and its create are never interleaved with
@@ -268,6 +332,10 @@ class TaskNotifier(Notifier):
     def session(self, ctx: "SendContext") -> "PlatformSession":
         """A session of the HTTP kit for this output's API, with its credentials."""
         raise NotImplementedError
+
+    def api_address(self) -> str:
+        """Where requests go: ``base_url`` and the API's path (``https://api.trello.com/1``)."""
+        return self.options.base_url + self.Options.api_path
 
     def find(self, session: "PlatformSession", key: str) -> FoundItem | None:
         """The item whose stored key is ``key``, or None."""
