@@ -19,11 +19,14 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from cmflow.foundation.measurements import NONE_LABEL
+
 if TYPE_CHECKING:
     import polars as pl
 
-NO_CAMPAIGN = ("(not set)", "(direct)", "(organic)", "(referral)", "(none)", "(not provided)", "")
-"""Campaign values that say a visit or an entry had no campaign (lower case)."""
+NO_CAMPAIGN = ("(not set)", "(direct)", "(organic)", "(referral)", NONE_LABEL, "(not provided)", "")
+"""Campaign values that say a visit or an entry had no campaign (lower case): analytics tools'
+placeholders, and cmflow's own label of records without one."""
 
 
 def campaign_key(column: "pl.Expr") -> "pl.Expr":
