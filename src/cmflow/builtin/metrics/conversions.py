@@ -208,11 +208,12 @@ class CostPerConversion(Metric):
 
     The cost is that of the period's time entries naming the campaign, priced by the
     ``[production]`` rates (an entry's own cost wins); the conversions, those of the period's
-    traffic whose utm_campaign is that campaign (campaigns matched case, accents, spaces, hyphens
-    and underscores aside). ``overall`` (and a client's whole) adds up every campaign's cost and
-    conversions; time and traffic of no campaign are left out. No value, with a reason, when
-    the campaign had no conversion (never infinity), no traffic, no time entry, or time
-    without a rate (never a cost counted as free).
+    traffic whose utm_campaign is that campaign (campaigns matched case, accents, spaces and
+    punctuation aside: :func:`~cmflow.campaign_key`). ``overall`` (and a client's whole) adds up
+    every campaign's cost and conversions; time and traffic of no campaign are left out. No
+    value, with a reason, when the campaign had no conversion (never infinity), no traffic, no
+    time entry, time without a rate (never a cost counted as free), or a tracker's amounts in
+    another currency than [production]'s.
     """
 
     name = "cost_per_conversion"
