@@ -366,14 +366,25 @@ def test_without_by_each_metric_computes_its_own_default(tmp_path) -> None:
 
 
 def test_a_budget_naming_a_campaign_no_entry_names_is_not_read_as_nothing_spent(tmp_path) -> None:
-    workflow = WORKFLOW.replace("budgets = { soldes-hiver = 1200,", 'budgets = { soldes_hiver = 1200, printemps = 300,')
+    workflow = WORKFLOW.replace("budgets = { soldes-hiver = 1200,", 'budgets = { soldes-hivr = 1200, printemps = 300,')
     result = run(tmp_path, workflow, TIME)
-    assert cell(result, "budget_consumed", campaign="soldes_hiver") == (
-        None, "%", "no time entry names campaign 'soldes_hiver' of [production.budgets]; did you mean "
+    assert cell(result, "budget_consumed", campaign="soldes-hivr") == (
+        None, "%", "no time entry names campaign 'soldes-hivr' of [production.budgets]; did you mean "
         "'soldes-hiver'? Write the campaign as the time entries do")
-    assert cell(result, "campaign_budget", campaign="soldes_hiver")[0] == 1200.0
+    assert cell(result, "campaign_budget", campaign="soldes-hivr")[0] == 1200.0
     # A campaign not started yet, whose name is like no other: nothing spent.
     assert cell(result, "budget_consumed", campaign="printemps") == (0.0, "%", None)
+
+
+def test_a_budget_written_another_way_is_the_same_campaign(tmp_path) -> None:
+    workflow = WORKFLOW.replace("budgets = { soldes-hiver = 1200,", 'budgets = { "Soldes Hiver" = 1200,')
+    result = run(tmp_path, workflow, TIME)
+    # The same 1030 of 1200 as the budget written soldes-hiver, every figure under the budget's name.
+    assert cell(result, "budget_consumed", campaign="Soldes Hiver") == (85.8333, "%", None)
+    assert cell(result, "campaign_spend", campaign="Soldes Hiver") == (1030.0, "EUR", None)
+    # 2.5 h + 1.5 h of Léa at 55, 6 h of Hugo at 45: 490, in one row under the budget's name.
+    assert cell(result, "production_cost", campaign="Soldes Hiver") == (490.0, "EUR", None)
+    assert result.measurements.filter(pl.col("campaign") == "soldes-hiver").height == 0
 
 
 FRENCH_WORKFLOW = """

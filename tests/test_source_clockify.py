@@ -58,6 +58,7 @@ def test_every_users_entries_over_pages(replay_server) -> None:
     assert entries[2]["task"] == "Stories\nsemaine 47"
     # billable at 45.00/h: 3.5 h -> 157.50; not billable, no rate, or a rate of 0: no cost
     assert [e["cost"] for e in entries] == [157.5, None, None, None]
+    assert [e["currency"] for e in entries] == ["EUR", None, None, None]  # the rate's hourlyRate.currency
     assert problems == ["clockify source 'clockify': 1 timer(s) still running were left out (a running timer "
                         "is not an entry yet: its time counts once it is stopped)"]
 

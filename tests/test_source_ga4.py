@@ -100,6 +100,8 @@ def test_rows_map_to_traffic_records(replay_server, client):
          "campaign": "(not set)", "content": None, "sessions": 120, "users": 104, "conversions": 2,
          "revenue": 80.0},
     ]
+    # revenue is in the property's currency, which the answer's metadata.currencyCode names
+    assert traffic["currency"].unique().to_list() == ["EUR"]
 
 
 def test_by_content_asks_for_utm_content_and_reads_platforms_from_referrers(replay_server, client):

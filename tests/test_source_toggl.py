@@ -56,6 +56,8 @@ def test_time_entries_over_two_pages(replay_server) -> None:
     assert [e["person"] for e in entries] == ["Léa Martin", "Léa Martin", "Hugo Bernard", "Hugo Bernard"]
     # 11250 cents billed for the first; 0 is no cost; a row of two entries has no amount of each
     assert [e["cost"] for e in entries] == [112.5, None, None, None]
+    # the report row's currency is the cost's; an entry without a cost has none to carry
+    assert [e["currency"] for e in entries] == ["EUR", None, None, None]
     # the running timer (negative seconds, no stop) is left out, and said
     assert problems == ["toggl source 'toggl': 1 timer(s) still running were left out (a running timer is not "
                         "an entry yet: its time counts once it is stopped)"]

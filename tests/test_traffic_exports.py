@@ -180,17 +180,18 @@ by = ["campaign"]
 """, encoding="utf-8")
     result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/s.db", dry_run=True)
     assert result.failed_stages == []
+    # One campaign, shown as the earliest record writes it: Léa's time entry of the 17th, "Black Friday".
     # black_friday: ig 100 + l.instagram.com 10 + lnkd.in ("Black Friday") 85 sessions, 1 + 3 + 2 key events.
-    assert result.value("conversion_rate", campaign="black_friday") == pytest.approx(6 / 195 * 100)
+    assert result.value("conversion_rate", campaign="Black Friday") == pytest.approx(6 / 195 * 100)
     assert result.value("conversion_rate") == pytest.approx(29 / 1695 * 100)
     assert result.value("conversion_rate", platform="instagram") == pytest.approx(4 / 110 * 100)
     # Maison Lumen's time names black_friday and nov_digest: its traffic is theirs, not (direct)'s.
     assert result.value("conversion_rate", client="lumen") == pytest.approx((6 + 3) / (195 + 300) * 100)
     # (2.5 x 60 + 2 x 45) / 6 conversions; nov_digest: 1.5 h x 30 (default rate) / 3.
-    assert result.value("cost_per_conversion", campaign="black_friday") == pytest.approx(240 / 6)
+    assert result.value("cost_per_conversion", campaign="Black Friday") == pytest.approx(240 / 6)
     assert result.value("cost_per_conversion", campaign="nov_digest") == pytest.approx(15.0)
     assert result.value("cost_per_conversion", client="lumen") == pytest.approx(285 / 9)
-    assert result.value("roi", campaign="black_friday") == pytest.approx(40 + 150 + 99.9 - 240)
+    assert result.value("roi", campaign="Black Friday") == pytest.approx(40 + 150 + 99.9 - 240)
     assert result.value("roi_pct", campaign="nov_digest") == pytest.approx((290 - 45) / 45 * 100)
     # The report's return section: one row per campaign with what it cost and brought back.
     from cmflow.builtin.reports.document import build_document
@@ -198,8 +199,8 @@ by = ["campaign"]
 
     document = build_document(result, ReportScope(), title="Return on effort")
     rows = {row.name: {m: f.value for m, f in row.figures.items()} for row in document.campaigns}
-    assert rows["black_friday"]["total_sessions"] == 195 and rows["black_friday"]["total_conversions"] == 6
-    assert rows["black_friday"]["roi"] == pytest.approx(289.9 - 240)
+    assert rows["Black Friday"]["total_sessions"] == 195 and rows["Black Friday"]["total_conversions"] == 6
+    assert rows["Black Friday"]["roi"] == pytest.approx(289.9 - 240)
     assert rows["nov_digest"]["cost_per_conversion"] == pytest.approx(15.0)
     assert document.campaign_metrics == ["total_sessions", "total_conversions", "conversion_rate", "total_revenue",
                                          "cost_per_conversion", "roi"]
@@ -207,7 +208,7 @@ by = ["campaign"]
     from cmflow.builtin.reports.language import language
 
     page = render_html(document, language("fr"))
-    assert "Coût par conversion" in page and "Retour sur effort" in page and "black_friday" in page
+    assert "Coût par conversion" in page and "Retour sur effort" in page and "Black Friday" in page
     assert "49,90\u00a0€" in page or "49,90 €" in page  # black_friday's return, in the currency
 
 

@@ -32,7 +32,7 @@ _PUBLIC = {
     "BRANDS_COLUMN": "foundation.listening", "normalised_authors": "foundation.listening",
     "normalised_texts": "foundation.listening",
     "language_code": "foundation.language_codes", "platform_of": "foundation.platform_names",
-    "campaign_key": "foundation.campaign_names",
+    "campaign_key": "foundation.campaign_names", "campaign_key_of": "foundation.campaign_names",
     # editorial calendars: the names people give formats and statuses, and plans for a day
     "format_of": "foundation.format_names",
     "status_of": "foundation.calendar_statuses", "CALENDAR_STATUSES": "foundation.calendar_statuses",
@@ -106,7 +106,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.alerts import Alert, Notification, Verdict
     from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
     from cmflow.foundation.calendar_statuses import CALENDAR_STATUSES, status_of
-    from cmflow.foundation.campaign_names import campaign_key
+    from cmflow.foundation.campaign_names import campaign_key, campaign_key_of
     from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.tracked_time import DURATION_FORMS, hours_of, hours_or_none

@@ -823,6 +823,9 @@ class _Loader:
                 if not getattr(workflow.production, key):
                     self.problem(entry.path, f"metric {entry.info.name!r} reads [production] {key}, and the "
                                  "workflow gives none", f"add {key} to [production] (docs/workflow-file.md#production)")
+            if all(s in source_ids for s in chosen):
+                for message, hint in entry.plugin.source_problems({s: source_ids[s].plugin for s in chosen}):
+                    self.problem(entry.path, message, hint)
             for i, item in enumerate(entry.common.by):
                 names = [item] if isinstance(item, str) else item
                 unsupported = [n for n in names if n not in entry.plugin.groupings]

@@ -239,6 +239,8 @@ TIME_ENTRY = RecordKind(
         _f("account", "str", "Account the time belongs to."),
         _f("cost", "float", "Cost of that time when the tracker gives it; else the workflow's rates "
            "price it."),
+        _f("currency", "str", "Currency of cost as the tracker writes it (EUR, USD): a cost in another "
+           "currency than [production]'s is never added to the others."),
     ),
     time_field="date",
     nouns=("time entry", "time entries"),
@@ -259,6 +261,8 @@ TRAFFIC = RecordKind(
         _f("users", "int", "Users."),
         _f("conversions", "int", "Conversions (GA4 key events)."),
         _f("revenue", "float", "Revenue."),
+        _f("currency", "str", "Currency of revenue as the file writes it (EUR, or $ for a dollar): revenue "
+           "in another currency than [production]'s is never added to the others."),
     ),
     time_field="date",
     identity=("date", "source", "medium", "campaign", "content"),

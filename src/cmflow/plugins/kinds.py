@@ -73,6 +73,10 @@ class Source(Plugin):
     """True for sources that call an API: cmflow then keeps their records in the store, fetches
     only what it does not have (plus a look-back window, as counters keep growing) and fills
     the rest of the window from the store. False for files, which are read whole each run."""
+    window_only: ClassVar[bool] = False
+    """True for sources that hand over only the fetch window's records (an API asked for those
+    days: Toggl, Clockify); False for those that hand over all they read (a file, read whole).
+    A metric counting "to date" (``budget_consumed``) then needs a start of its own."""
 
     def produces(self) -> set[str]:
         """The record kinds this configured source will hand over."""
@@ -201,6 +205,12 @@ class Metric(Plugin):
         (``data.all_records``): the fetch window ends that far later, so that sources of
         dated plans (calendars) hand over what is planned next. Default: none."""
         return timedelta(0)
+
+    def source_problems(self, sources: Mapping[str, "Source"]) -> list[tuple[str, str]]:
+        """What is wrong with reading these configured sources (by entry id) with this configured
+        metric, as (problem, what to do) pairs that validation reports on the metric's entry.
+        Default: nothing (validation already checks the sources provide :attr:`needs`)."""
+        return []
 
     def produces(self) -> dict[str, str]:
         """Measurement names this configured metric emits, each with its unit."""

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows
+from cmflow import NONE_LABEL, Metric, PluginOptions, aggregate, hookimpl, measurement_rows
+
+from cmflow.builtin.metrics.priced_time import (CURRENCY_UNIT, cost_aggregations, cost_counted, currency_reason,
+                                                priced_entries, unpriced_reason)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -25,39 +28,16 @@ TRAFFIC_COUNTERS = ("sessions", "users", "conversions", "revenue")
 """The traffic figures ``traffic_totals`` adds up."""
 TRAFFIC_GROUPINGS = ("overall", "client", "platform", "campaign")
 CAMPAIGN_GROUPINGS = ("overall", "client", "campaign")
-NO_PLATFORM = "(none)"
-"""The platform of visits from no social platform (a newsletter, a search engine, direct)."""
-CURRENCY_UNIT = "currency"
-"""The unit :meth:`Metric.produces` names for amounts; rows carry the ``[production]`` currency."""
 
 
 def traffic_rows(data: "MetricInput") -> "pl.LazyFrame":
     """The period's traffic records, visits from no platform grouped as ``(none)`` rather than
-    with a null platform (which would be taken for the overall row), and each campaign under one
-    spelling (``Black Friday`` and ``black_friday`` are one campaign: see :func:`campaign_labels`)."""
+    with a null platform (which would be taken for the overall row). Campaigns come written one
+    way per :func:`~cmflow.campaign_key` (``Black Friday`` and ``black_friday`` are one
+    campaign): the measure stage does it for every metric."""
     import polars as pl
 
-    traffic = data.records["traffic"].with_columns(pl.col("platform").cast(pl.String).fill_null(NO_PLATFORM))
-    return campaign_labels(traffic, pl.lit(True))
-
-
-def campaign_labels(frame: "pl.LazyFrame", preferred: "pl.Expr") -> "pl.LazyFrame":
-    """``frame`` with each campaign written one way: the spelling of its key (:func:`campaign_key`)
-    found on most rows where ``preferred`` holds (the traffic's utm_campaign), then on most rows,
-    then the first in order. Placeholders of no campaign (``(not set)``) keep their own."""
-    import polars as pl
-
-    from cmflow import campaign_key
-
-    keyed = frame.with_columns(campaign_key(pl.col("campaign")).alias("_key"), preferred.alias("_preferred"))
-    spellings = (keyed.filter(pl.col("_key").is_not_null())
-                 .group_by("_key", "campaign").agg(pl.col("_preferred").sum().alias("_on_preferred"),
-                                                   pl.len().alias("_rows"))
-                 .sort(["_key", "_on_preferred", "_rows", "campaign"], descending=[False, True, True, False])
-                 .group_by("_key", maintain_order=True).agg(pl.col("campaign").first().alias("_label")))
-    return (keyed.join(spellings, on="_key", how="left", maintain_order="left")
-            .with_columns(pl.coalesce("_label", "campaign").alias("campaign"))
-            .drop("_key", "_preferred", "_label"))
+    return data.records["traffic"].with_columns(pl.col("platform").cast(pl.String).fill_null(NONE_LABEL))
 
 
 class TrafficTotalsOptions(PluginOptions):
@@ -109,12 +89,19 @@ class TrafficTotals(Metric):
         for counter in counters:
             aggregations += [pl.col(counter).sum().alias(f"sum_{counter}"),
                              pl.col(counter).is_not_null().sum().alias(f"known_{counter}")]
-        rows = aggregate(traffic_rows(data), data.grouping_sets, aggregations, periods=[p.label for p in data.periods])
+        if "revenue" in counters:
+            aggregations.append(pl.col("_foreign_revenue").drop_nulls().unique().sort().alias("foreign_revenue"))
+        traffic = traffic_rows(data).with_columns(revenue_foreign(data).alias("_foreign_revenue"))
+        rows = aggregate(traffic, data.grouping_sets, aggregations, periods=[p.label for p in data.periods])
         parts = []
         for counter in counters:
             known = pl.col(f"known_{counter}").fill_null(0)
             reason = (pl.when(pl.col("records").fill_null(0) == 0).then(pl.lit("no traffic in this period"))
                       .when(known == 0).then(pl.lit(f"no traffic record reports {counter}")))
+            if counter == "revenue":  # amounts in two currencies are never added up
+                foreign = currency_reason(data.production.currency, "foreign_revenue", "traffic revenue amounts")
+                known = pl.when(foreign.is_null()).then(known).otherwise(0)
+                reason = pl.coalesce(foreign, reason)
             unit = data.production.currency if counter == "revenue" else counter
             parts.append(measurement_rows(rows, metric=f"total_{counter}", unit=unit,
                                           value=pl.when(known > 0).then(pl.col(f"sum_{counter}")), reason=reason))
@@ -155,68 +142,65 @@ class ConversionRate(Metric):
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason)
 
 
-def campaign_ledger(data: "MetricInput") -> "pl.LazyFrame":
-    """One row per traffic record and per time entry of the period that names a campaign: its
-    ``cost`` (time entries, priced by ``[production]``), ``conversions`` and ``revenue``
-    (traffic). Campaigns are matched by :func:`campaign_key` and shown as the traffic's
-    utm_campaign writes them most (else as the time tracker does); rows of no campaign are left out."""
+def revenue_foreign(data: "MetricInput") -> "pl.Expr":
+    """The currency of a traffic record's revenue when it is another than [production]'s (a
+    file's ``$`` amounts in a EUR workflow); null otherwise."""
+    import polars as pl
+
+    from cmflow.builtin.metrics.priced_time import foreign_currency
+
+    if "currency" not in data.records["traffic"].collect_schema().names():
+        return pl.lit(None, dtype=pl.String)
+    return pl.when(pl.col("revenue").is_not_null()).then(foreign_currency("currency", data.production.currency))
+
+
+def campaign_figures(data: "MetricInput") -> "pl.DataFrame":
+    """Per period and group: the cost of the time entries naming a campaign (priced as
+    ``production_cost`` prices them: :mod:`~cmflow.builtin.metrics.priced_time`), and the
+    conversions and revenue of the traffic naming one, with how many records each sum read.
+    Campaigns are matched as the measure stage writes them (one spelling per
+    :func:`~cmflow.campaign_key`); rows of no campaign (``(not set)``) are left out."""
     import polars as pl
 
     from cmflow import campaign_key
 
-    base = ("period", "campaign", "_key", "_from_traffic")
-    traffic = data.records["traffic"].select(
-        "period", pl.col("campaign").cast(pl.String), campaign_key(pl.col("campaign")).alias("_key"),
-        pl.lit(True).alias("_from_traffic"), pl.lit(None, dtype=pl.Float64).alias("cost"),
-        pl.lit(None, dtype=pl.Float64).alias("hours"), pl.lit(0).alias("_unpriced"),
-        pl.col("conversions").cast(pl.Float64), pl.col("revenue").cast(pl.Float64))
-    entries = data.records["time_entry"].with_columns(data.production.priced_hours()).select(
-        "period", pl.col("campaign").cast(pl.String), campaign_key(pl.col("campaign")).alias("_key"),
-        pl.lit(False).alias("_from_traffic"), pl.col("cost").cast(pl.Float64), pl.col("hours").cast(pl.Float64),
-        pl.col("cost").is_null().cast(pl.Int32).alias("_unpriced"),
-        pl.lit(None, dtype=pl.Float64).alias("conversions"), pl.lit(None, dtype=pl.Float64).alias("revenue"))
-    ledger = pl.concat([traffic, entries], how="vertical_relaxed").filter(pl.col("_key").is_not_null())
-    keep = [c for c in ledger.collect_schema().names() if c not in base]
-    return campaign_labels(ledger.drop("_key"), pl.col("_from_traffic")).select(
-        "period", "campaign", "_from_traffic", *keep)
+    named = campaign_key(pl.col("campaign")).is_not_null()
+    labels = [p.label for p in data.periods]
+    as_string = pl.col("period").cast(pl.String)  # each frame's own categorical: joined as text
+    entries = priced_entries(data, data.records["time_entry"].filter(named))
+    traffic = data.records["traffic"].filter(named).with_columns(revenue_foreign(data).alias("_foreign_revenue"))
+    parts = []
+    for dims in data.grouping_sets:
+        costs = aggregate(entries, [dims], cost_aggregations(), periods=labels).with_columns(as_string)
+        visits = aggregate(traffic, [dims], [
+            pl.len().alias("visits_rows"),
+            pl.col("conversions").sum().alias("conversions"),
+            pl.col("conversions").is_not_null().sum().alias("known_conversions"),
+            pl.col("revenue").sum().alias("revenue"),
+            pl.col("revenue").is_not_null().sum().alias("known_revenue"),
+            pl.col("_foreign_revenue").drop_nulls().unique().sort().alias("foreign_revenue"),
+        ], periods=labels).with_columns(as_string)
+        parts.append(costs.join(visits, on=["period", *dims], how="full", coalesce=True, nulls_equal=True))
+    return pl.concat(parts, how="diagonal_relaxed")
 
 
-def campaign_figures(data: "MetricInput") -> "pl.DataFrame":
-    """Per period and group: the campaigns' cost, hours left unpriced, conversions and revenue,
-    and how many traffic records and time entries each sum read."""
-    import polars as pl
-
-    traffic = pl.col("_from_traffic")
-    return aggregate(campaign_ledger(data), data.grouping_sets, [
-        pl.col("cost").filter(~traffic).sum().alias("cost"),
-        pl.col("hours").filter(~traffic & (pl.col("_unpriced") == 1)).sum().alias("unpriced_hours"),
-        (~traffic).sum().alias("entries"),
-        traffic.sum().alias("visits_rows"),
-        pl.col("conversions").filter(traffic).sum().alias("conversions"),
-        pl.col("conversions").filter(traffic).is_not_null().sum().alias("known_conversions"),
-        pl.col("revenue").filter(traffic).sum().alias("revenue"),
-        pl.col("revenue").filter(traffic).is_not_null().sum().alias("known_revenue"),
-    ], periods=[p.label for p in data.periods])
-
-
-def cost_reason() -> "pl.Expr":
+def cost_reason(currency: str) -> "pl.Expr":
     """Why a group's production cost is unknown (else null): no time entry names its
-    campaign(s), or some of their hours have no rate."""
+    campaign(s), or it cannot be counted (:func:`unpriced_reason`: hours without a rate,
+    amounts in another currency)."""
     import polars as pl
 
     return (pl.when(pl.col("entries").fill_null(0) == 0)
             .then(pl.lit("no time entry names the campaign: its production cost is unknown"))
-            .when(pl.col("unpriced_hours").fill_null(0) > 0)
-            .then(pl.format("{} h of time entries have no rate: give their person or role a rate (or a "
-                            "default_rate) in [production]", pl.col("unpriced_hours").round(2))))
+            .otherwise(unpriced_reason(currency)))
 
 
 def known_cost() -> "pl.Expr":
-    """The group's production cost when every time entry of it is priced."""
+    """The group's production cost when it has time entries, every one of them priced in
+    [production]'s currency (:func:`cost_counted`)."""
     import polars as pl
 
-    return pl.when((pl.col("entries").fill_null(0) > 0) & (pl.col("unpriced_hours").fill_null(0) == 0)) \
-        .then(pl.col("cost"))
+    return pl.when((pl.col("entries").fill_null(0) > 0) & cost_counted()).then(pl.col("cost"))
 
 
 class CostPerConversion(Metric):
@@ -224,11 +208,12 @@ class CostPerConversion(Metric):
 
     The cost is that of the period's time entries naming the campaign, priced by the
     ``[production]`` rates (an entry's own cost wins); the conversions, those of the period's
-    traffic whose utm_campaign is that campaign (campaigns matched case, accents, spaces, hyphens
-    and underscores aside). ``overall`` (and a client's whole) adds up every campaign's cost and
-    conversions; time and traffic of no campaign are left out. No value, with a reason, when
-    the campaign had no conversion (never infinity), no traffic, no time entry, or time
-    without a rate (never a cost counted as free).
+    traffic whose utm_campaign is that campaign (campaigns matched case, accents, spaces and
+    punctuation aside: :func:`~cmflow.campaign_key`). ``overall`` (and a client's whole) adds up
+    every campaign's cost and conversions; time and traffic of no campaign are left out. No
+    value, with a reason, when the campaign had no conversion (never infinity), no traffic, no
+    time entry, time without a rate (never a cost counted as free), or a tracker's amounts in
+    another currency than [production]'s.
     """
 
     name = "cost_per_conversion"
@@ -248,7 +233,7 @@ class CostPerConversion(Metric):
                   .then(pl.lit("no traffic names the campaign (utm_campaign) in this period"))
                   .when(conversions.is_null()).then(pl.lit("no traffic record reports conversions"))
                   .when(conversions == 0).then(pl.lit("no conversion: a cost per conversion is not defined"))
-                  .otherwise(cost_reason()))
+                  .otherwise(cost_reason(data.production.currency)))
         value = pl.when(conversions > 0).then(known_cost() / conversions)
         return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=value, reason=reason)
 
@@ -277,11 +262,14 @@ class Roi(Metric):
         import polars as pl
 
         rows = campaign_figures(data)
-        revenue = pl.when(pl.col("known_revenue").fill_null(0) > 0).then(pl.col("revenue"))
+        currency = data.production.currency
+        foreign = currency_reason(currency, "foreign_revenue", "traffic revenue amounts")
+        revenue = pl.when((pl.col("known_revenue").fill_null(0) > 0) & foreign.is_null()).then(pl.col("revenue"))
         revenue_reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0)
                           .then(pl.lit("no traffic names the campaign (utm_campaign) in this period"))
+                          .when(foreign.is_not_null()).then(foreign)
                           .when(revenue.is_null()).then(pl.lit("no traffic record reports revenue")))
-        reason = pl.coalesce(revenue_reason, cost_reason())
+        reason = pl.coalesce(revenue_reason, cost_reason(currency))
         roi = revenue - known_cost()
         return pl.concat([
             measurement_rows(rows, metric="roi", unit=data.production.currency, value=roi, reason=reason),

@@ -16,7 +16,11 @@ Formulas (docs/concepts.md):
 
 Time no rate prices is never counted as free: a cost (and every ratio of it) of a group with
 such time has no value, and its reason says how many hours are unpriced, whose, and what to add
-to ``[production]``.
+to ``[production]``. Nor is a tracker's amount in another currency than ``[production]
+currency`` added to the others: the cost has no value and the reason names both currencies.
+Campaigns are grouped as the measure stage writes them: one spelling per campaign
+(:mod:`cmflow.foundation.campaign_names`), so ``Soldes hiver`` time and ``soldes-hiver`` posts
+are one campaign.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from typing import TYPE_CHECKING
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
-from cmflow.builtin.metrics.priced_time import (NO_ENTRIES, cost_aggregations, priced_entries, unpriced_reason,
-                                                with_period_entries)
+from cmflow.builtin.metrics.priced_time import (CURRENCY_UNIT, NO_ENTRIES, cost_aggregations, cost_counted,
+                                                priced_entries, unpriced_reason, with_period_entries)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -133,7 +137,7 @@ class ProductionCost(Metric):
     needs = ("time_entry",)
     groupings = TIME_GROUPINGS
     default_by = ("overall",)
-    unit = "currency"
+    unit = CURRENCY_UNIT
 
     def compute(self, data: MetricInput):
         import polars as pl
@@ -141,10 +145,10 @@ class ProductionCost(Metric):
         entries = priced_entries(data, data.records["time_entry"])
         rows = with_period_entries(aggregate(entries, data.grouping_sets, cost_aggregations(),
                                              periods=[p.label for p in data.periods]), entries)
-        unpriced = pl.col("unpriced_hours").fill_null(0) > 0
-        return measurement_rows(rows, metric=self.name, unit=data.production.currency,
-                                value=pl.when(~_no_entries() & ~unpriced).then(pl.col("cost").fill_null(0)),
-                                reason=pl.when(_no_entries()).then(pl.lit(NO_ENTRIES)).otherwise(unpriced_reason()))
+        currency = data.production.currency
+        return measurement_rows(rows, metric=self.name, unit=currency,
+                                value=pl.when(~_no_entries() & cost_counted()).then(pl.col("cost").fill_null(0)),
+                                reason=pl.when(_no_entries()).then(pl.lit(NO_ENTRIES)).otherwise(unpriced_reason(currency)))
 
 
 class _CostRatio(Metric):
@@ -155,7 +159,7 @@ class _CostRatio(Metric):
     needs = ("time_entry", "post")
     groupings = COST_RATIO_GROUPINGS
     default_by = ("overall",)
-    unit = "currency"
+    unit = CURRENCY_UNIT
     denominator_name = ""
     """What the denominator counts, for the reason when it is 0 (``posts``, ``interactions``)."""
 
@@ -181,9 +185,9 @@ class _CostRatio(Metric):
         reason = (pl.when(pl.col("posts").fill_null(0) == 0).then(pl.lit("no posts in this period"))
                   .when(pl.col("entries").fill_null(0) == 0)
                   .then(pl.lit("no time entries in this period: nothing says what these posts cost"))
-                  .when(pl.col("unpriced_hours").fill_null(0) > 0).then(unpriced_reason())
+                  .when(~cost_counted()).then(unpriced_reason(data.production.currency))
                   .when(pl.col("denominator").fill_null(0) == 0).then(pl.lit(f"the period's posts have no {self.denominator_name}")))
-        value = (pl.when((pl.col("entries").fill_null(0) > 0) & (pl.col("unpriced_hours").fill_null(0) == 0))
+        value = (pl.when((pl.col("entries").fill_null(0) > 0) & cost_counted())
                  .then(ratio(pl.col("cost"), pl.col("denominator"), scale=1)))
         return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=value, reason=reason)
 

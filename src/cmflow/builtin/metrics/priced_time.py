@@ -1,28 +1,56 @@
-"""Time entries priced by the workflow's ``[production]``, and what to say of time no rate
-prices: the pieces ``production_cost``, the cost ratios and ``budget_consumed`` share, so that
-every figure prices and refuses alike."""
+"""Time entries priced by the workflow's ``[production]``, and what to say of a cost that cannot
+be counted: the pieces ``production_cost``, the cost ratios, ``budget_consumed``,
+``cost_per_conversion`` and ``roi`` share, so that every figure prices and refuses alike.
+
+A cost is not counted (no value, with the reason) when some of its hours have no rate, or when a
+tracker gives an amount in another currency than ``[production] currency`` (an export's
+``Amount (USD)`` in a EUR workflow): amounts in two currencies are never added up.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from cmflow import NONE_LABEL
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import MetricInput
 
-NO_PERSON = "(none)"
-"""The person breakdown of entries that name nobody (the measure stage's label)."""
+CURRENCY_UNIT = "currency"
+"""The unit :meth:`Metric.produces` names for amounts; rows carry the ``[production]`` currency."""
+DOLLAR_CURRENCIES = ("USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN")
+"""Currencies written ``$``: a file's ``$`` amounts are taken for any of them."""
+
+
+def foreign_currency(column: str, currency: str) -> "pl.Expr":
+    """The code in ``column`` (an amount's currency as its file or API wrote it) when it is
+    another currency than ``currency``; null when it is the same or unknown (``$`` is the same
+    as any dollar)."""
+    import polars as pl
+
+    code = pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
+    same = (code == currency.upper()) | ((code == "$") & pl.lit(currency.upper() in DOLLAR_CURRENCIES))
+    return pl.when(code.is_not_null() & (code != "") & ~same).then(code)
 
 
 def priced_entries(data: "MetricInput", frame: "pl.LazyFrame") -> "pl.LazyFrame":
     """``frame``'s time entries with their ``cost`` as [production] prices them (null when no
-    rate applies)."""
-    return frame.with_columns(data.production.priced_hours())
+    rate applies) and ``_foreign``: the currency of a tracker's amount in another currency than
+    [production]'s (null otherwise), whose cost is then not counted."""
+    import polars as pl
+
+    currency = data.production.currency
+    has_currency = "currency" in frame.collect_schema().names()
+    foreign = (pl.when(pl.col("cost").is_not_null()).then(foreign_currency("currency", currency))
+               if has_currency else pl.lit(None, dtype=pl.String))
+    return frame.with_columns(foreign.alias("_foreign")).with_columns(data.production.priced_hours())
 
 
 def cost_aggregations() -> list["pl.Expr"]:
-    """Per group: the entries, their hours, their priced cost, and the hours and people no rate prices."""
+    """Per group: the entries, their hours, their priced cost, the hours and people no rate
+    prices, and the other currencies of trackers' amounts (``foreign_currencies``)."""
     import polars as pl
 
     unpriced = pl.col("cost").is_null()
@@ -32,20 +60,43 @@ def cost_aggregations() -> list["pl.Expr"]:
         pl.col("cost").sum().alias("cost"),
         pl.when(unpriced).then(pl.col("hours")).sum().alias("unpriced_hours"),
         pl.col("person").cast(pl.String).filter(unpriced).unique().sort().alias("unpriced_people"),
+        pl.col("_foreign").drop_nulls().unique().sort().alias("foreign_currencies"),
     ]
 
 
-def unpriced_reason() -> "pl.Expr":
-    """Why a cost has no value: "2.0 h of time has no rate (Zoé): add ..."; null when every
-    hour is priced. Reads the columns :func:`cost_aggregations` makes."""
+def cost_counted() -> "pl.Expr":
+    """True for a group whose every entry is priced in [production]'s currency (reads the
+    columns :func:`cost_aggregations` makes; a group without entries counts as priced)."""
+    import polars as pl
+
+    return ((pl.col("unpriced_hours").fill_null(0) == 0)
+            & (pl.col("foreign_currencies").list.len().fill_null(0) == 0))
+
+
+def currency_reason(currency: str, column: str = "foreign_currencies", what: str = "time tracker amounts") -> "pl.Expr":
+    """Why amounts cannot be added up: "time tracker amounts are in USD, and [production]
+    currency is EUR: ..."; null when ``column`` (a list of codes) is empty."""
+    import polars as pl
+
+    return (pl.when(pl.col(column).list.len().fill_null(0) > 0)
+            .then(pl.format(f"{what} are in {{}}, and [production] currency is {currency}: amounts in two "
+                            f"currencies are never added up; set [production] currency to theirs, or export "
+                            f"them in {currency}", pl.col(column).list.join(", "))))
+
+
+def unpriced_reason(currency: str | None = None) -> "pl.Expr":
+    """Why a cost has no value: a tracker's amounts in another currency (when ``currency``, the
+    workflow's, is given), else "2.0 h of time has no rate (Zoé): add ..."; null when every hour
+    is priced. Reads the columns :func:`cost_aggregations` makes."""
     import polars as pl
 
     people = (pl.col("unpriced_people").list.eval(
-        pl.when(pl.element() == NO_PERSON).then(pl.lit("entries naming no one")).otherwise(pl.element()))
+        pl.when(pl.element() == NONE_LABEL).then(pl.lit("entries naming no one")).otherwise(pl.element()))
         .list.join(", "))
-    return (pl.when(pl.col("unpriced_hours").fill_null(0) > 0)
-            .then(pl.format("{} h of time has no rate ({}): add a rate for each person or their role, "
-                            "or default_rate, to [production]", pl.col("unpriced_hours").round(2), people)))
+    no_rate = (pl.when(pl.col("unpriced_hours").fill_null(0) > 0)
+               .then(pl.format("{} h of time has no rate ({}): add a rate for each person or their role, "
+                               "or default_rate, to [production]", pl.col("unpriced_hours").round(2), people)))
+    return no_rate if currency is None else pl.coalesce(currency_reason(currency), no_rate)
 
 
 NO_ENTRIES = "no time entries in this period"

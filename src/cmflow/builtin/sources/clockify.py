@@ -62,6 +62,7 @@ class ClockifySource(Source):
     description = "Read a Clockify workspace's time entries (API v1)."
     Options = ClockifyOptions
     record_kinds = ("time_entry",)
+    window_only = True  # the API is asked for the run's days, not the whole history
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: ClockifyOptions = self.options
@@ -87,7 +88,7 @@ class ClockifySource(Source):
                     task=entry.get("description"), person=names.get(entry.get("userId") or user),
                     project=project.get("name"), client=project.get("clientName") or None,
                     tags=[t["name"] for t in entry.get("tags") or [] if isinstance(t, dict) and t.get("name")],
-                    cost=_billable_cost(entry, hours)))
+                    cost=_billable_cost(entry, hours), currency=_rate_currency(entry)))
         if running:
             ctx.warn(running_timers_note(f"clockify source {self.entry_id!r}", running))
         yield RecordTable.from_rows("time_entry", rows)
@@ -147,6 +148,13 @@ def _billable_cost(entry: dict[str, Any], hours: float) -> float | None:
     if not entry.get("billable") or not isinstance(amount, (int, float)) or amount <= 0:
         return None
     return round(hours * amount / 100, 2)
+
+
+def _rate_currency(entry: dict[str, Any]) -> str | None:
+    """The currency of the entry's billable rate (``hourlyRate.currency``), upper case."""
+    rate = entry.get("hourlyRate") or {}
+    code = rate.get("currency") if isinstance(rate, dict) else None
+    return code.strip().upper() if isinstance(code, str) and code.strip() else None
 
 
 @hookimpl

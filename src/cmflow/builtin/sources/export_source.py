@@ -11,6 +11,7 @@ the newest records wins); records of one kind from several formats for the same 
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
@@ -393,6 +394,17 @@ def in_date_order(raw: "pl.DataFrame", path: Path, mapping: MappingOptions, know
     return mapping.model_copy(update=update)
 
 
+def amount_currency(column: Any) -> str | None:
+    """The currency code an amount column's header names (``Amount (USD)`` -> ``USD``; the first
+    of several present); None when it names none (``Amount ()``, ``Amount``)."""
+    names = [column] if isinstance(column, str) else list(column or ())
+    for name in names:
+        match = re.search(r"\(([A-Za-z]{3})\)\s*$", name)
+        if match:
+            return match.group(1).upper()
+    return None
+
+
 def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) -> MappingOptions:
     """The csv (or xlsx) source's options that read ``table``: its format's preset, the columns of
     optional fields the file lacks left out, the account, and the user's reading options."""
@@ -415,6 +427,8 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
             columns[field] = known.places[place]
     kind = RECORD_KINDS[known.record]
     constants = {**known.constants, **({"platform": known.platform} if "platform" in kind.field_names else {})}
+    if "currency" in kind.field_names and (code := amount_currency(columns.get("cost"))):
+        constants["currency"] = code  # `Amount (USD)`: the file's amounts are in USD
     if "account" not in kind.field_names or (not kind.field("account").required and known.account_column is None):
         if options.account and "account" in kind.field_names:
             constants["account"] = options.account

@@ -108,8 +108,8 @@ class Ga4Source(Source):
     ``source``, ``medium`` and ``campaign`` as GA4 writes them (``(direct)``, ``(none)``,
     ``(not set)`` included), ``platform`` read from the source (``ig``, ``l.instagram.com`` and
     ``instagram`` are instagram; empty for ``google`` or ``newsletter``), ``sessions``, ``users``
-    (totalUsers), ``conversions`` (key events) and ``revenue`` (in the property's currency), and
-    ``content`` (utm_content) when ``by_content`` asks for it. GA4 sends values as strings and leaves ``rows`` out when there are
+    (totalUsers), ``conversions`` (key events) and ``revenue`` (in the property's currency, which
+    ``currency`` names: the answer's ``metadata.currencyCode``), and ``content`` (utm_content) when ``by_content`` asks for it. GA4 sends values as strings and leaves ``rows`` out when there are
     none; figures of the last 24-48 hours may still change. Thresholding, sampling and an
     ``(other)`` row are reported as warnings of the run.
     """
@@ -252,6 +252,9 @@ def traffic_rows(body: dict[str, Any], page_rows: list[Any], dimensions: tuple[s
     metric = {name: index for index, name in enumerate(metric_names)}
     source, medium, campaign = dimensions[1:4]
     content = dimensions[4] if len(dimensions) > 4 else None
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    code = metadata.get("currencyCode")  # the property's currency, that of revenue
+    currency = code.strip().upper() if isinstance(code, str) and code.strip() else None
     records = []
     for row in page_rows:
         try:
@@ -267,6 +270,7 @@ def traffic_rows(body: dict[str, Any], page_rows: list[Any], dimensions: tuple[s
                 "conversions": as_int(values[metric[options.conversions_metric]]),
                 "revenue": as_float(values[metric[options.revenue_metric]]),
             })
+            records[-1]["currency"] = currency if records[-1]["revenue"] is not None else None
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise unexpected(session, f"runReport answered a row that does not fit its headers "
                              f"({type(exc).__name__}: {exc})") from None

@@ -46,14 +46,15 @@ def placed(place: str, *, tags: list[str], project: Optional[str], client: Optio
 
 def entry_row(options: TrackerOptions, zone: ZoneInfo, *, entry_id: str, started_at: datetime, hours: float,
               task: Optional[str], person: Optional[str], project: Optional[str], client: Optional[str],
-              tags: list[str], cost: Optional[float] = None) -> dict[str, Any]:
-    """One ``time_entry`` row: its day is the start's local day in ``zone``."""
+              tags: list[str], cost: Optional[float] = None, currency: Optional[str] = None) -> dict[str, Any]:
+    """One ``time_entry`` row: its day is the start's local day in ``zone``; ``currency`` is the
+    code the tracker gives its amounts in (``cost``'s)."""
     return {
         "entry_id": entry_id, "date": started_at.astimezone(zone).date(), "started_at": started_at,
         "hours": hours, "task": task or None, "person": person,
         "task_type": placed(options.task_type_from, tags=tags, project=project, client=client),
         "campaign": placed(options.campaign_from, tags=tags, project=project, client=client),
-        "client": client, "cost": cost,
+        "client": client, "cost": cost, "currency": currency if cost is not None and currency else None,
     }
 
 

@@ -73,8 +73,8 @@ class TogglSource(Source):
     ``date`` (the start's day in the workflow's time zone), ``hours`` (``seconds`` / 3600),
     ``task`` (the description), ``person`` (the member's name), ``client`` (the project's
     client's name), ``task_type`` (first tag, by default) and ``campaign`` (the project, by
-    default), and ``cost`` (the billable amount when Toggl gives one above 0; else empty, and
-    the workflow's rates price the time). A timer still running (negative seconds, no stop) is
+    default), and ``cost`` (the billable amount when Toggl gives one above 0, with its
+    ``currency``; else empty, and the workflow's rates price the time). A timer still running (negative seconds, no stop) is
     not an entry yet: it is left out and the run summary says so.
     """
 
@@ -82,6 +82,7 @@ class TogglSource(Source):
     description = "Read a Toggl Track workspace's time entries (Reports API v3 detailed report)."
     Options = TogglOptions
     record_kinds = ("time_entry",)
+    window_only = True  # the API is asked for the run's days, not the whole history
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: TogglOptions = self.options
@@ -107,7 +108,8 @@ class TogglSource(Source):
                     options, zone, entry_id=str(entry["id"]), started_at=started_at, hours=seconds / 3600,
                     task=group.get("description"), person=group.get("username"), project=project.get("name"),
                     client=clients.get(project.get("client_id")), tags=tag_names,
-                    cost=_billable_amount(group, len(group.get("time_entries") or []))))
+                    cost=_billable_amount(group, len(group.get("time_entries") or [])),
+                    currency=_code(group.get("currency"))))
         if running:
             ctx.warn(running_timers_note(f"toggl source {self.entry_id!r}", running))
         yield RecordTable.from_rows("time_entry", rows)
@@ -183,6 +185,11 @@ def _billable_amount(group: dict[str, Any], entries: int) -> float | None:
     if not isinstance(cents, (int, float)) or cents <= 0 or entries != 1:
         return None
     return cents / 100
+
+
+def _code(value: Any) -> str | None:
+    """A currency code as Toggl writes it (``EUR``), upper case; None when absent."""
+    return value.strip().upper() if isinstance(value, str) and value.strip() else None
 
 
 def _odd(toggl: "PlatformSession", message: str) -> Exception:

@@ -6,7 +6,9 @@ as it is written: lines starting with ``#`` above the header (GA4's report name,
 dates) are passed over; the separator is the file's (``;`` where it outnumbers ``,`` on the header
 line); amounts may carry a currency sign or code and thousands separators, and their decimal mark
 is the one the file's own values show (``1,234.50``: a point; ``2,5`` or ``1 234,50``: a comma),
-else the one its separator implies (a comma in a ``;`` file). A totals row (its dimensions empty,
+else the one its separator implies (a comma in a ``;`` file). The currency they show is each
+record's ``currency`` (``€`` -> ``EUR``, a dollar's ``$`` kept as written), which the revenue
+metrics compare with ``[production] currency``. A totals row (its dimensions empty,
 or ``Total``) is not a record. A value that cannot be read is a bad row naming its line and
 column; a figure left empty stays unknown, never 0.
 """
@@ -74,7 +76,7 @@ def read_traffic_table(path: Path, known: ExportFormat, header_line: int, on_err
     body = _body(rows, header_line, path, ctx)
     table_rows = [(line, fields) for line, fields in body if any(f.strip() for f in fields)]
     records, not_records, bad = [], 0, []
-    _refuse_mixed_currencies(path, table_rows, columns, names)
+    currency = _refuse_mixed_currencies(path, table_rows, columns, names)
     decimal = _decimal_mark(path, table_rows, columns, separator)
     day_first = _day_first(table_rows, columns.get("date"), separator)
     for line, fields in table_rows:
@@ -96,6 +98,7 @@ def read_traffic_table(path: Path, known: ExportFormat, header_line: int, on_err
     for record in records:
         record.pop("_line")
         record["platform"] = platforms[record["source"]]
+        record["currency"] = currency if record.get("revenue") is not None else None
     return RecordTable.from_rows("traffic", records).frame, not_records, len(table_rows)
 
 
@@ -179,8 +182,10 @@ def _decimal_mark(path: Path, rows: list[tuple[int, list[str]]], columns: dict[s
 
 
 def _refuse_mixed_currencies(path: Path, rows: list[tuple[int, list[str]]], columns: dict[str, int],
-                             names: list[str]) -> None:
-    """Amounts in two currencies in one file (`€` on one line, `$` on another) cannot be added up."""
+                             names: list[str]) -> Optional[str]:
+    """The currency the file's amounts are written in (``EUR`` for `€`, ``$`` for a dollar sign),
+    None when they show none; an error for amounts in two currencies in one file (`€` on one
+    line, `$` on another), which cannot be added up."""
     seen: dict[str, tuple[int, str]] = {}
     for line, fields in rows:
         for field in AMOUNT_FIELDS:
@@ -195,6 +200,7 @@ def _refuse_mixed_currencies(path: Path, rows: list[tuple[int, list[str]]], colu
         raise DataFileError(f"{path}: line {line_a} writes \"{a}\" ({code_a}) and line {line_b} \"{b}\" ({code_b}) "
                             "in one column: amounts in two currencies cannot be added up; export each currency's "
                             "figures (each property, each shop) in a file of its own, converted to one currency")
+    return next(iter(seen), None)
 
 
 def _bare_number(value: str) -> str:

@@ -2,7 +2,8 @@
 
 Headers checked against public parsers, importers and test fixtures written against real
 exports (docs/exports.md gives the evidence). The amount columns name the workspace's currency
-(``Amount (EUR)``, ``Amount ()`` when none is set): the usual codes are listed.
+(``Amount (EUR)``, ``Amount ()`` when none is set): the usual codes are listed, and the one
+found is each entry's ``currency``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ TOGGL_DETAILED = ExportFormat(
           "tracker user's time zone, the local day of the entry; `Duration` is 02:30:00 (hours over 24 "
           "too: 150:00:00). `Tags` is a comma-separated list: the first tag is the task type by default. "
           "`Amount (EUR)` (the billable amount, in the workspace's currency; `Amount ()` without one) "
-          "is the entry's cost; an amount of 0 or none (no billable rate, not billable) leaves the cost "
+          "is the entry's cost, the code in its header the entry's `currency` (metrics refuse to add "
+          "amounts in another currency than [production]'s); an amount of 0 or none (no billable rate, not billable) leaves the cost "
           "to the workflow's rates. `Start date` and `Start time` give started_at, in the export's "
           "time zone (the `timezone` option, default the workflow's). The export has no entry id (two "
           "equal rows are one entry). `Email`, `Billable`, `End date`, `End time` are not read.",
@@ -84,7 +86,7 @@ CLOCKIFY_DETAILED = ExportFormat(
           "order is told from a day after the 12th, else from the `date_order` option (default month "
           "first, with a warning). `Duration (h)` (01:20:00, exact) is read, else `Duration (decimal)` (1.33, rounded to the hundredth). "
           "`Tags` is a comma-separated list: the first tag is the task type by default. `Billable "
-          "Amount (EUR)` is the entry's cost; 0 (no billable rate, not billable) leaves the cost to the "
+          "Amount (EUR)` is the entry's cost, the code in its header the entry's `currency`; 0 (no billable rate, not billable) leaves the cost to the "
           "workflow's rates. `Start Date` and `Start Time` (02:00 PM or 14:00) give started_at, in the "
           "export's time zone (the `timezone` option). No entry id (two equal rows are one entry); "
           "`Group`, `Email`, `Billable`, `Billable Rate` are not read.",
