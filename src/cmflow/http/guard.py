@@ -34,8 +34,7 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 """``resolver(host, port)``: the IP addresses (as text) a host name stands for."""
 
-PRIVATE_NETWORK_OPTION = "allow_private_network"
-"""The option by which a plugin's user allows private network addresses."""
+from cmflow.http.options import PRIVATE_NETWORK_OPTION, allow_private_network_option  # noqa: E402,F401  (public here too)
 POLICY_EXTENSION = "cmflow.network_policy"
 """The httpx request extension that carries a request's :class:`NetworkPolicy`."""
 
@@ -158,17 +157,6 @@ def is_metadata(address: IpAddress) -> bool:
 
 def _a(word: str) -> str:
     return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
-
-
-def allow_private_network_option(what: str) -> Any:
-    """The pydantic field of a plugin's ``allow_private_network`` option; ``what`` is what the
-    plugin connects to (``"a feed"``, ``"a receiver"``)."""
-    from pydantic import Field
-
-    return Field(False, description=f"Allow {what} whose host is or resolves to a loopback, private, "
-                 "link-local, unique-local, multicast or cloud metadata address (a server on your own "
-                 "network). Off by default, so that a workflow cannot reach services inside the network "
-                 "cmflow runs in.", examples=[True])
 
 
 # -- the policy --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import (CALENDAR_STATUSES, DataFileError, InputPath, PluginOptions, RecordTable, Source, TimeZoneName,
                     format_of, hookimpl, status_of, whole_day_instant)
-from cmflow.http import allow_private_network_option, refused_url_problem, url_problem
+from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import labelled_lines, plain, platforms_named, stable_item_id, web_link
@@ -43,6 +43,8 @@ def calendar_address(text: str) -> str:
     """A calendar URL cmflow can fetch: ``https://`` or ``webcal://`` (read as https), or
     ``http://`` (for a server on your own network, with allow_private_network); the error never
     quotes the URL, a secret."""
+    from cmflow.http import url_problem  # only for a calendar read from an address
+
     value = text.strip()
     if value.lower().startswith("webcal://"):
         value = "https://" + value[len("webcal://"):]
@@ -153,6 +155,8 @@ class IcsSource(Source):
         options: IcsOptions = self.options
         if options.url is None or options.allow_private_network:
             return []
+        from cmflow.http import refused_url_problem
+
         problem = refused_url_problem(options.url.get_secret_value())
         return [("url", problem)] if problem else []
 
