@@ -11,10 +11,12 @@ DEMO_WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "demo.tom
 
 
 def demo_scenario(outputs: str = "") -> str:
-    """The demo's text up to its outputs, less the objective rule and the ``brand`` breakdowns
-    (the [listen] section they need comes after the outputs), then ``outputs``."""
+    """The demo's text up to its outputs, less the objective rule, the budget rule (the last
+    before the outputs) and the ``brand`` breakdowns (the [listen] section they need comes after
+    the outputs), then ``outputs``."""
     text = DEMO_WORKFLOW.read_text(encoding="utf-8")
     head = text[:text.index("[[outputs]]")].replace(', "brand"]', "]")
+    head = head[:head.index("# A campaign whose spend passed its budget.")]
     objective, next_rule = head.index("# The objective agreed"), head.index("# A post going viral")
     return head[:objective] + head[next_rule:] + outputs
 

@@ -70,7 +70,9 @@ def test_the_demo_workflow_is_valid() -> None:
     assert workflow.name == "Weekly social KPIs (demo)"
     assert [e.id for e in workflow.sources] == ["meta", "linkedin_maison", "linkedin_trailhead", "tiktok_maison",
                                                 "tiktok_trailhead", "youtube_maison", "youtube_trailhead", "x_maison",
-                                                "x_trailhead", "audience", "veille_maison", "alertes_maison",
+                                                "x_trailhead", "audience", "calendar_maison", "calendar_trailhead",
+                                                "time", "traffic_maison", "traffic_trailhead", "veille_maison",
+                                                "alertes_maison",
                                                 "veille_trailhead", "alertes_trailhead", "inbox_maison", "inbox_trailhead",
                                                 "concurrent_publications", "concurrent_abonnes"]
     assert workflow.metrics and workflow.triggers and workflow.outputs
