@@ -23,7 +23,8 @@ from cmflow import (CALENDAR_STATUSES, DataFileError, InputPath, PluginOptions, 
 from cmflow.http import allow_private_network_option, refused_url_problem, url_problem
 
 from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
-from cmflow.builtin.sources.calendar_values import labelled_lines, plain, platforms_named, stable_item_id, web_link
+from cmflow.builtin.sources.calendar_values import (labelled_lines, plain, platforms_in, platforms_named,
+                                                    stable_item_id, web_link)
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -236,6 +237,9 @@ class CalendarEvents:
             ctx.warn(f"{where.name}, line {number}: {line[:60]!r} is no property (NAME:value), ignored: the "
                      "event it belongs to may lack its title or another field; export the calendar again")
         self.pillars = {plain(p): p for p in options.pillars}
+        self.workflow_tz = ctx.periods[0].tz if ctx.periods else "UTC"
+        """Whole-day plans are midnight in the workflow's zone, whatever ``timezone`` says: the
+        adherence metrics look for them there (docs/concepts.md#calendar_item)."""
 
     def items(self) -> list[dict[str, Any]]:
         """Every event's and occurrence's calendar items, after reporting events without a start."""
@@ -318,7 +322,7 @@ class CalendarEvents:
         constants = self.options.constants
         status = self._status(event, fields.get("status"))
         written = fields.get("platform") or constants.get("platform")
-        platforms: list[Optional[str]] = (platforms_named(written) or [written.strip().lower()]) if written else [None]
+        platforms: list[Optional[str]] = list(platforms_in(written)) or [None]
         owner = fields.get("owner") or self._organizer(event) or constants.get("owner")
         last_modified = event.get("LAST-MODIFIED")
         item = {
@@ -336,9 +340,11 @@ class CalendarEvents:
                      item_id=f"{item_id}#{platform}" if len(platforms) > 1 else item_id) for platform in platforms]
 
     def _instant(self, value: Any) -> datetime:
-        """A DTSTART's value in UTC: a date is a whole-day plan (local midnight), a floating time is local."""
+        """A DTSTART's value in UTC: a date is a whole-day plan (midnight in the workflow's time
+        zone), a floating time is local to the calendar's zone."""
         if not isinstance(value, datetime):
-            return whole_day_instant(value if isinstance(value, date) else date.fromisoformat(str(value)), self.tz)
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            return whole_day_instant(day, self.workflow_tz)
         if value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(self.tz))
         return value.astimezone(timezone.utc)

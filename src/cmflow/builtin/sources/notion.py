@@ -26,6 +26,7 @@ from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarField
                                                     calendar_platforms, calendar_status, in_window,
                                                     names_list, one_per_platform, resolve_field_names,
                                                     text_or_none, whole_day)
+from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone
 
 if TYPE_CHECKING:
@@ -34,12 +35,9 @@ if TYPE_CHECKING:
 
 PLATFORM = "notion"
 NOTION_NAMES: dict[str, tuple[str, ...]] = {
-    **DEFAULT_NAMES,
-    "date": ("Date de publication", "Date", "Publication date", "Publish date", "Planned date", "Date prévue"),
-    "status": ("Statut", "Status", "État", "Etat"),
-    "owner": ("Responsable", "Owner", "Assignee", "Assigné à", "Auteur", "Author"),
-}
-"""The property names looked for, in order, when the option names none."""
+    **DEFAULT_NAMES, **{field: CALENDAR_FIELD_NAMES[field] for field in ("date", "status", "owner")}}
+"""The property names looked for, in order, when the option names none: a calendar sheet's
+column names (:data:`calendar_values.CALENDAR_FIELD_NAMES`, one table for every calendar source)."""
 TYPES_OF: dict[str, tuple[str, ...]] = {
     "date": ("date",),
     "status": ("status", "select", "rich_text", "formula"),
