@@ -404,3 +404,18 @@ def test_a_row_without_a_time_is_midnight_in_the_workflows_zone_whatever_the_she
     assert planned["Whole day"] == utc(2026, 10, 25, 23, 0)
     assert is_whole_day(planned["Whole day"], "Europe/Paris")
     assert planned["Timed"] == utc(2026, 10, 26, 14, 0)  # 10:00 in New York (UTC-4)
+
+
+def test_random_bytes_named_xlsx_are_no_readable_workbook_not_a_text_encoding_problem(tmp_path):
+    import random
+
+    (tmp_path / "cal.xlsx").write_bytes(random.Random(18).randbytes(300))
+    with pytest.raises(DataFileError) as raised:
+        fetch(tmp_path, path="cal.xlsx")
+    assert "cal.xlsx is not a readable workbook" in str(raised.value)
+    assert "encoding" not in str(raised.value) and "UTF-8" not in str(raised.value)
+    # A French CSV saved by Excel in cp1252 under a workbook's name is still read, as CSV.
+    (tmp_path / "cal.xlsx").write_bytes("Date;Réseau;Titre\n03/11/2026;Instagram;Coulisses de l'été\n"
+                                        .encode("cp1252"))
+    items, _ = fetch(tmp_path, path="cal.xlsx", encoding="cp1252")
+    assert [(i["platform"], i["title"]) for i in items] == [("instagram", "Coulisses de l'été")]

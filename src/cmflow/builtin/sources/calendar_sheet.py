@@ -3,7 +3,7 @@
 Agencies keep their editorial calendar in Google Sheets or Excel, each with its own columns,
 in French or English, and export it as CSV or .xlsx. The file is decoded by the export
 machinery (:mod:`export_text`: byte-order marks, encodings) or opened as a workbook
-(:mod:`xlsx_source`), the header is found by the names people give a calendar's columns
+(:mod:`workbooks`, as the ``xlsx`` source does), the header is found by the names people give a calendar's columns
 (:data:`calendar_values.CALENDAR_FIELD_NAMES`), and each row is read with the dates and times people
 type (:mod:`calendar_values`). Rows are few (a calendar holds hundreds, not millions), so they
 are read one by one, each problem named by its line and column.
@@ -203,9 +203,17 @@ class CalendarSheetSource(Source):
 
 
 def read_calendar_file(path: Path, options: CalendarSheetOptions) -> Sheet:
-    """The calendar's header and rows, from a CSV file or a workbook (told apart by content)."""
-    if read_export_bytes_head(path).startswith(WORKBOOK_MAGIC):
+    """The calendar's header and rows, from a CSV file or a workbook (told apart by content: a
+    CSV file named .xlsx is read as CSV; a file named .xlsx that is neither is no workbook)."""
+    from cmflow.builtin.sources.workbooks import WORKBOOK_SUFFIXES, looks_like_text
+
+    head = read_export_bytes_head(path, 4096)
+    if head.startswith(WORKBOOK_MAGIC):
         return _workbook_rows(path, options)
+    if path.suffix.lower() in WORKBOOK_SUFFIXES and head.strip() and not looks_like_text(head):
+        raise DataFileError(f"{path} is not a readable workbook: it does not start as an .xlsx, .xls or .ods "
+                            "file does, and it is not text (a CSV file) either; the file is damaged or is "
+                            "something else: export the calendar again as .xlsx or CSV")
     return _csv_rows(path, options)
 
 
@@ -240,14 +248,9 @@ def _csv_records(text: str, delimiter: str, path: Path) -> list[tuple[int, list[
 
 
 def _workbook_rows(path: Path, options: CalendarSheetOptions) -> Sheet:
-    from cmflow.builtin.sources.xlsx_source import open_sheet
+    from cmflow.builtin.sources.workbooks import sheet_cells
 
-    reader, index, name = open_sheet(path, options.sheet)
-    try:
-        cells = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()
-    except Exception as exc:  # fastexcel's errors: a damaged sheet
-        raise DataFileError(f'{path}, sheet "{name}": cannot be read ({str(exc).strip().splitlines()[0]}): the '
-                            "workbook is damaged; export it again") from None
+    _, _, name, cells = sheet_cells(path, options.sheet)
     records = [(number, [v if v is not None else "" for v in cells.row(number - 1)])
                for number in range(1, cells.height + 1)]
     records = [(n, c) for n, c in records if any(v.strip() for v in c)]
