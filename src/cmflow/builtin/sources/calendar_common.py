@@ -113,10 +113,10 @@ def calendar_format(value: Any) -> str | None:
     return format_of(value) or " ".join(value.strip().lower().split())
 
 
-def calendar_status(value: Any) -> str | None:
-    """A status as every calendar source reads it (:func:`cmflow.status_of`: ``Programmé`` is
-    scheduled, an unknown word lower-cased); None when empty."""
-    return status_of(value) if isinstance(value, str) else None
+def calendar_status(value: Any, statuses: Mapping[str, str] | None = None) -> str | None:
+    """A status as every calendar source reads it (:func:`cmflow.status_of`: the team's own
+    ``statuses`` first, then ``Programmé`` is scheduled, an unknown word lower-cased); None when empty."""
+    return status_of(value, dict(statuses or {})) if isinstance(value, str) else None
 
 
 def text_or_none(value: Any) -> str | None:

@@ -27,7 +27,7 @@ from cmflow import (DataFileError, InputPath, PluginOptions, RecordTable, Source
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (FIELD_KEYS, NotADate, header_key, nearest_year,
                                                     platforms_in, platforms_named, read_date, read_time,
-                                                    stable_item_id, swapped_order, web_link)
+                                                    stable_item_id, statuses_option, swapped_order, web_link)
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes_head
 
 if TYPE_CHECKING:
@@ -76,10 +76,7 @@ class CalendarSheetOptions(PluginOptions):
     timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of the sheet's dates and times. Default: the workflow's.",
         examples=["Europe/Paris"])
-    statuses: dict[str, str] = Field(
-        default_factory=dict, description="The team's own status words -> the status they stand for "
-        "(matched without case or accents), besides the built-in synonyms (Publié -> published ...).",
-        examples=[{"En attente client": "idea", "Go": "approved"}])
+    statuses: dict[str, str] = statuses_option()
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a row whose date or time cannot be read stops the source with an error "
         "naming its line and column; skip: such rows are left out, and each is listed with its line and "

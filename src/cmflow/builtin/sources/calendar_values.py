@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 CALENDAR_FIELD_NAMES: dict[str, tuple[str, ...]] = {
     # Field of a calendar item -> the names a team gives it, best first.
@@ -79,6 +79,30 @@ _WORD = re.compile(r"[a-z]+|\d+(?:er|st|nd|rd|th)?|[:h]|\S")
 EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 """A date cell a workbook stores as a number of days since 1899-12-30 (``46338`` is 2026-11-12)."""
 EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def statuses_option() -> Any:
+    """The ``statuses`` option of every calendar source (``calendar_sheet``, ``ics``, ``trello``,
+    ``asana``, ``notion``): a team's own status words, with the same name and meaning everywhere."""
+    from pydantic import Field
+
+    return Field(default_factory=dict, description="The team's own status words -> the status they stand for "
+                 "(matched without case or accents), besides the built-in synonyms (Publié -> published, "
+                 "Programmé -> scheduled ...). The same option on every calendar source.",
+                 examples=[{"En attente client": "idea", "Go": "approved"}])
+
+
+def pillars_option(labels: str, note: str) -> Any:
+    """The ``pillars`` option of the calendar sources that read labels (``ics``: an event's
+    categories; ``trello``: a card's labels): which of them are editorial pillars, under the same
+    name everywhere (``pillar_labels``, Trello's first name for it, is accepted too)."""
+    from pydantic import AliasChoices, Field
+
+    return Field(default_factory=list, validation_alias=AliasChoices("pillars", "pillar_labels"),
+                 description=f"Editorial pillars, as the calendar names them (compared without case or accents): "
+                 f"an item without a pillar field takes the first of its {labels} that is one. {note} "
+                 "`pillar_labels` is another name for this option.",
+                 examples=[["Savoir-faire", "Coulisses", "Offres"]])
 
 
 class NotADate(ValueError):

@@ -24,7 +24,7 @@ from cmflow.http import allow_private_network_option, refused_url_problem, url_p
 
 from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (labelled_lines, plain, platforms_in, platforms_named,
-                                                    stable_item_id, web_link)
+                                                    stable_item_id, pillars_option, statuses_option, web_link)
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -65,10 +65,9 @@ class IcsOptions(PluginOptions):
     timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of events written without one (floating times) in a calendar that "
         "does not name its own (X-WR-TIMEZONE). Default: the workflow's.", examples=["Europe/Paris"])
-    pillars: list[str] = Field(
-        default_factory=list, description="Editorial pillars used as event categories: a category equal to "
-        "one (without case or accents) is the item's pillar. Categories that name a platform, a format or "
-        "a status are read as such whatever this says.", examples=[["Savoir-faire", "Coulisses", "Offres"]])
+    pillars: list[str] = pillars_option("categories", "Categories that name a platform, a format or a status are read "
+                                   "as such whatever this says.")
+    statuses: dict[str, str] = statuses_option()
     constants: dict[str, str] = Field(
         default_factory=dict, description="Field -> a value for events that give none, e.g. platform = "
         "\"instagram\" for a calendar kept for one platform. Fields: platform, account, format, pillar, "
@@ -331,7 +330,7 @@ class CalendarEvents:
             "format": self._format(fields.get("format") or constants.get("format")),
             "pillar": fields.get("pillar") or constants.get("pillar"),
             "campaign": fields.get("campaign") or constants.get("campaign"),
-            "status": status or status_of(constants.get("status")), "owner": owner,
+            "status": status or status_of(constants.get("status"), self.options.statuses), "owner": owner,
             "post_id": fields.get("post_id"),
             "url": web_link(str(event.get("URL", ""))) or web_link(fields.get("url")),
             "updated_at": self._instant(last_modified.dt) if last_modified is not None else None,
@@ -360,7 +359,8 @@ class CalendarEvents:
             labelled = labelled_lines(category)
             guesses = [("platform", category if platforms_named(category) else None),
                        ("format", category if format_of(category) else None),
-                       ("status", category if status_of(category) in CALENDAR_STATUSES else None),
+                       ("status", category if status_of(category, self.options.statuses) in CALENDAR_STATUSES
+                        else None),
                        ("pillar", self.pillars.get(plain(category)))]
             for field, value in [*labelled.items(), *guesses]:
                 if value and field not in named:
@@ -372,7 +372,7 @@ class CalendarEvents:
         declared = str(event.get("STATUS", "")).strip()
         if declared.upper() == "CANCELLED":
             return "cancelled"
-        return status_of(written) or status_of(declared)
+        return status_of(written, self.options.statuses) or status_of(declared, self.options.statuses)
 
     def _format(self, text: Optional[str]) -> Optional[str]:
         return (format_of(text) or text.strip().lower()) if text else None
