@@ -18,7 +18,8 @@ import pydantic
 import pytest
 
 from cmflow import FetchContext, Period
-from cmflow.builtin.sources.csv_source import CsvSource, _read_any, read_regular_csv
+from cmflow.builtin.sources.csv_source import CsvSource
+from cmflow.builtin.sources.csv_tables import _read_any, read_regular_csv
 from cmflow.builtin.sources.export_text import read_export
 from cmflow.builtin.sources.tabular import DataFileError
 

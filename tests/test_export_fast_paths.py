@@ -20,7 +20,8 @@ import pytest
 
 from cmflow import FetchContext, Period
 from cmflow.builtin.sources import tabular
-from cmflow.builtin.sources.csv_source import CsvSource, _read_any, _read_regular, read_regular_csv
+from cmflow.builtin.sources.csv_source import CsvSource
+from cmflow.builtin.sources.csv_tables import _read_any, _read_regular, read_regular_csv
 from cmflow.builtin.sources.export_text import read_export
 from cmflow.builtin.sources.json_source import read_json_text, read_plain_json
 from cmflow.foundation.errors import DataFileError
@@ -157,13 +158,13 @@ def test_export_lines_refuse_what_read_export_refuses_with_its_message(tmp_path:
 
 
 def test_rows_made_columns_a_chunk_at_a_time_are_the_rows_read_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cmflow.builtin.sources import csv_source
+    from cmflow.builtin.sources import csv_tables
 
     rng = random.Random(3)
     for _ in range(300):
         text, header_line = generated_csv(rng), rng.choice([1, 2])
         whole = table_of(_read_any, text, ",", Path("f.csv"), header_line)
-        monkeypatch.setattr(csv_source, "CHUNK_ROWS", rng.choice([1, 2, 3]))
+        monkeypatch.setattr(csv_tables, "CHUNK_ROWS", rng.choice([1, 2, 3]))
         assert table_of(_read_any, text, ",", Path("f.csv"), header_line) == whole, repr(text)
         monkeypatch.undo()
 
@@ -172,7 +173,7 @@ def test_a_reader_keeping_some_columns_checks_rows_as_one_keeping_them_all(monke
     """Told to keep some columns (those the mapping reads), both readers give the table they give
     keeping all, but for the columns left out: lines, bad rows, repeated headers and the
     description line are found on whole rows, in a chunk of one row as in one of the file."""
-    from cmflow.builtin.sources import csv_source
+    from cmflow.builtin.sources import csv_tables
 
     rng = random.Random(5)
     compared = 0
@@ -193,7 +194,7 @@ def test_a_reader_keeping_some_columns_checks_rows_as_one_keeping_them_all(monke
         for read, args in ((_read_regular, (text.encode(), ",", Path("f.csv"), header_line)),
                            (_read_any, (text, ",", Path("f.csv"), header_line))):
             whole = without_left_out(table_of(read, *args))
-            monkeypatch.setattr(csv_source, "CHUNK_ROWS", rng.choice([1, 2, 3]))
+            monkeypatch.setattr(csv_tables, "CHUNK_ROWS", rng.choice([1, 2, 3]))
             if read is _read_regular:
                 some = table_of(lambda *a: read(*a, rng.choice([1, 2, 16, 1 << 20]), kept=kept), *args)
             else:

@@ -241,3 +241,15 @@ def test_output_plugins_import_no_other_output_plugin_module():
     wrong = [f"{module} imports {other} (line {line})" for module in plugins
              for other, line in GRAPH[module].items() if other in plugins and (module, other) not in known]
     assert wrong == []
+
+
+def test_source_plugins_import_no_other_source_plugin_module():
+    """A built-in source reads the public API and shared helper modules (sources/tabular.py,
+    sources/csv_tables.py, sources/workbooks.py, sources/calendar_values.py ...), never another
+    source plugin's module: the ``export`` source reads CSV files and workbooks through the
+    helpers the ``csv`` and ``xlsx`` sources use, not through those sources."""
+    plugins = [m for m in MODULES if m.startswith("cmflow.builtin.sources.") and _is_plugin_module(m)]
+    assert {"cmflow.builtin.sources.csv_source", "cmflow.builtin.sources.calendar_sheet"} <= set(plugins)
+    wrong = [f"{module} imports {other} (line {line})" for module in plugins
+             for other, line in GRAPH[module].items() if other in plugins]
+    assert wrong == []

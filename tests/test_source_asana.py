@@ -193,3 +193,13 @@ def test_doctor_says_the_token_is_refused(replay_server):
     [row] = doctor(replay_server)
     assert row.status == "fail" and row.token_valid is False
     assert "Not Authorized" in row.message and TOKEN not in row.message
+
+
+def test_statuses_maps_the_teams_own_words_as_on_every_calendar_source(replay_server):
+    """`statuses`, as a calendar sheet's: the section "Programmé" means approved for this team."""
+    script_project(replay_server)
+
+    items = by_id(fetch(replay_server, statuses={"programme": "approved"})[0]["calendar_item"])
+
+    assert items["1209876543214004"]["status"] == "approved"
+    assert items["1209876543214001"]["status"] == "published"  # "Publié", a built-in synonym, as before

@@ -390,3 +390,32 @@ def test_a_workflow_validates_and_an_unknown_column_field_is_named(tmp_path):
     with registered_plugin(calendar_sheet), pytest.raises(WorkflowInvalid) as caught:
         load_workflow(path)
     assert "did you mean 'date'?" in str(caught.value)
+
+
+def test_a_row_without_a_time_is_midnight_in_the_workflows_zone_whatever_the_sheets_timezone(tmp_path):
+    """A sheet kept in New York time for a Paris workflow: its timed rows are New York times, but
+    a row without a time plans the day, at 00:00 Paris, where calendar adherence looks for it."""
+    (tmp_path / "cal.csv").write_text("Date;Heure;Réseau;Titre\n26/10/2026;;Instagram;Whole day\n"
+                                      "26/10/2026;10:00;Instagram;Timed\n", encoding="utf-8")
+    items, _ = fetch(tmp_path, path="cal.csv", timezone="America/New_York")
+    planned = {i["title"]: i["planned_at"] for i in items}
+    # 26 October 2026 00:00 in Paris (UTC+1 after the clocks went back on the 25th) is 25 Oct 23:00 UTC,
+    # not 26 Oct 04:00 UTC (00:00 in New York, still on UTC-4 until 1 November).
+    assert planned["Whole day"] == utc(2026, 10, 25, 23, 0)
+    assert is_whole_day(planned["Whole day"], "Europe/Paris")
+    assert planned["Timed"] == utc(2026, 10, 26, 14, 0)  # 10:00 in New York (UTC-4)
+
+
+def test_random_bytes_named_xlsx_are_no_readable_workbook_not_a_text_encoding_problem(tmp_path):
+    import random
+
+    (tmp_path / "cal.xlsx").write_bytes(random.Random(18).randbytes(300))
+    with pytest.raises(DataFileError) as raised:
+        fetch(tmp_path, path="cal.xlsx")
+    assert "cal.xlsx is not a readable workbook" in str(raised.value)
+    assert "encoding" not in str(raised.value) and "UTF-8" not in str(raised.value)
+    # A French CSV saved by Excel in cp1252 under a workbook's name is still read, as CSV.
+    (tmp_path / "cal.xlsx").write_bytes("Date;Réseau;Titre\n03/11/2026;Instagram;Coulisses de l'été\n"
+                                        .encode("cp1252"))
+    items, _ = fetch(tmp_path, path="cal.xlsx", encoding="cp1252")
+    assert [(i["platform"], i["title"]) for i in items] == [("instagram", "Coulisses de l'été")]

@@ -252,3 +252,38 @@ def test_a_url_written_in_the_workflow_file_is_refused(tmp_path):
         load_workflow(path)
     assert "secrets may not be written in the workflow file" in str(caught.value)
     assert "private-8f2b" not in str(caught.value)
+
+
+def test_an_all_day_event_is_midnight_in_the_workflows_zone_whatever_the_calendars_timezone(tmp_path):
+    """A calendar whose floating times are New York's (`timezone`), read by a Paris workflow: its
+    all-day event plans the day at 00:00 Paris, where calendar adherence looks for it."""
+    (tmp_path / "cal.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:day@test\r\nDTSTART;VALUE=DATE:20261026\r\nSUMMARY:Whole day\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:timed@test\r\nDTSTART:20261026T100000\r\nSUMMARY:Timed\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    items, _ = fetch(tmp_path, path="cal.ics", timezone="America/New_York")
+    planned = {i["title"]: i["planned_at"] for i in items}
+    # 26 Oct 2026 00:00 Paris (UTC+1) is 25 Oct 23:00 UTC; 00:00 New York (UTC-4) would be 26 Oct 04:00 UTC.
+    assert planned["Whole day"] == utc(2026, 10, 25, 23, 0)
+    assert is_whole_day(planned["Whole day"], "Europe/Paris")
+    assert planned["Timed"] == utc(2026, 10, 26, 14, 0)  # a floating 10:00, read in New York
+
+
+def test_statuses_maps_the_teams_own_words_as_on_every_calendar_source(tmp_path):
+    """`statuses`, as a calendar sheet's: "En attente client" (a description's line or a category)
+    means idea, and a team word in the categories is read as a status, not ignored."""
+    (tmp_path / "cal.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+        "BEGIN:VEVENT\r\nUID:a@test\r\nDTSTART:20261026T090000Z\r\nSUMMARY:Lined\r\n"
+        "DESCRIPTION:Statut: En attente client\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:b@test\r\nDTSTART:20261027T090000Z\r\nSUMMARY:Categorised\r\n"
+        "CATEGORIES:Go,Savoir-faire\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:c@test\r\nDTSTART:20261028T090000Z\r\nSUMMARY:Plain\r\nSTATUS:CONFIRMED\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    items, _ = fetch(tmp_path, path="cal.ics", statuses={"en attente client": "idea", "GO": "approved"},
+                     pillar_labels=["Savoir-faire"])  # Trello's name for `pillars`, accepted too
+    by_title = {i["title"]: i for i in items}
+    assert by_title["Lined"]["status"] == "idea"
+    assert (by_title["Categorised"]["status"], by_title["Categorised"]["pillar"]) == ("approved", "Savoir-faire")
+    assert by_title["Plain"]["status"] == "confirmed"

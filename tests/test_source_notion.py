@@ -274,3 +274,13 @@ allow_private_network = true
     assert items["owner"].to_list() == [None, "Camille Martin", "Camille Martin", "Hugo Bernard", None]
     assert replay_server.requests[1].json()["filter"]["and"][0] == {
         "property": "Date de publication", "date": {"on_or_after": "2026-11-13"}}
+
+
+def test_statuses_maps_the_teams_own_words_as_on_every_calendar_source(replay_server):
+    """`statuses`, as a calendar sheet's: the status " Programmé " means approved for this team."""
+    script_database(replay_server)
+
+    items = by_id(fetch(replay_server, statuses={"Programmé": "approved"})[0]["calendar_item"])
+
+    assert items[f"{P}3"]["status"] == "approved"
+    assert items[f"{P}2"]["status"] == "published"

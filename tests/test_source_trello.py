@@ -139,7 +139,7 @@ def test_field_names_are_matched_without_case_or_accents(replay_server):
 
 def test_a_pillar_label_the_board_lacks_is_an_error_listing_its_labels(replay_server):
     script_board(replay_server, labels=True)
-    with pytest.raises(PlatformError, match=r"no label named 'Recettes' \(pillar_labels\); its labels: "
+    with pytest.raises(PlatformError, match=r"no label named 'Recettes' \(pillars\); its labels: "
                                             r"Coulisses, Facebook, Instagram, Urgent"):
         fetch(replay_server, pillar_labels=["Recettes"])
 
@@ -281,3 +281,15 @@ page_size = 3
     assert sorted(second.records["calendar_item"]["item_id"]) == [
         "6a3e03f00b3d4a0012f4f003", "6a3e06f00b3d4a0012f4f006#facebook", "6a3e06f00b3d4a0012f4f006#instagram"]
     assert len([r for r in replay_server.requests if r.path.endswith("/cards")]) == 6  # 3 pages, twice
+
+
+def test_statuses_maps_the_teams_own_words_as_on_every_calendar_source(replay_server):
+    """`statuses`, as a calendar sheet's: the team's list " Programmé " means approved here
+    (matched without case or accents), instead of the built-in scheduled."""
+    script_board(replay_server, labels=True)
+
+    items = by_id(fetch(replay_server, statuses={"PROGRAMME": "approved"}, pillars=["coulisses"])[0]["calendar_item"])
+
+    assert items["6a3e09f00b3d4a0012f4f009"]["status"] == "approved"
+    assert items["6a3e07f00b3d4a0012f4f007"]["status"] == "published"  # other words as before
+    assert items["6a3e06f00b3d4a0012f4f006#instagram"]["pillar"] == "Coulisses"  # `pillars`, as the ics source names it

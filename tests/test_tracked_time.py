@@ -44,7 +44,8 @@ def test_every_form_trackers_write(text: str, hours: float) -> None:
     assert hours_of(text) == pytest.approx(hours)
 
 
-@pytest.mark.parametrize("text", ["", "h", "PT", "P", "abc", "2 30", "1:75", "2:3", "30 kg", "2h30h", "n/a"])
+@pytest.mark.parametrize("text", ["", "h", "PT", "P", "abc", "2 30", "1:75", "2:3", "30 kg", "2h30h", "n/a",
+                                  "2h90", "1h 60min", "0h75", "5 min 90 s"])
 def test_anything_else_is_refused_with_the_accepted_forms(text: str) -> None:
     with pytest.raises(ValueError) as info:
         hours_of(text)
@@ -131,3 +132,13 @@ def test_the_xlsx_source_reads_duration_cells(tmp_path: Path) -> None:
     ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("test.time"), [])
     (table,) = list(source.fetch(ctx))
     assert table.conformed()["hours"].to_list() == pytest.approx([2.5, 26.25, 0.75, 1 + 5 / 60])
+
+
+def test_minutes_past_60_after_hours_are_refused_as_a_clocks_are_but_alone_they_are_minutes():
+    """``2h90`` is refused as ``0:75`` is (a typo for 2h09? 3h30?), rather than read as 3.5 hours."""
+    for typo in ("2h90", "0:75"):
+        with pytest.raises(ValueError, match="minutes"):
+            hours_of(typo)
+    assert hours_of("90 min") == pytest.approx(1.5)  # minutes alone may be 60 or more
+    assert hours_of("2h59") == pytest.approx(2 + 59 / 60)
+    assert hours_of("PT2H90M") == pytest.approx(3.5)  # ISO 8601 allows it, and machines write it

@@ -287,3 +287,12 @@ def test_slashed_dates_are_day_first_in_a_semicolon_file_and_month_first_in_a_co
     semicolon = write(tmp_path, "fr.csv", HEADER.replace(",", ";") + "ig;social;bf;11/10/2026;1;0;0\n")
     assert read(comma)[0].sort("sessions")["date"].to_list() == [date(2026, 11, 10), date(2026, 11, 18)]
     assert read(semicolon)[0]["date"].to_list() == [date(2026, 10, 11)]  # 11 October, as France writes it
+
+
+def test_ga4_and_the_traffic_exports_name_platforms_with_one_helper():
+    """The GA4 API source and the traffic exports read a utm_source's platform the same way."""
+    from cmflow.builtin.sources import ga4, traffic_exports
+
+    assert ga4.with_platforms is traffic_exports.with_platforms
+    rows = traffic_exports.with_platforms([{"source": "ig"}, {"source": "newsletter"}, {"source": "ig"}])
+    assert [r["platform"] for r in rows] == ["instagram", None, "instagram"]

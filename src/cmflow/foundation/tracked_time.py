@@ -17,6 +17,8 @@ DURATION_FORMS = ("02:30:00, 2:30, 150:00:00 (hours:minutes[:seconds]), 2.5 or 2
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d(?:[.,]\d+)?))?$")
+_CLOCK_OVERFLOW = re.compile(r"^\d+:(?:[6-9]\d(?::\d{2}(?:[.,]\d+)?)?|[0-5]\d:[6-9]\d(?:[.,]\d+)?)$")
+"""A clock time with 60 minutes or more (``0:75``), or 60 seconds or more (``1:05:75``)."""
 _DECIMAL = re.compile(r"^(\d*[.,]?\d+)$")
 _NUMBER = r"\d+(?:[.,]\d+)?(?![\d.,])"
 """A number read whole (``3600s`` is not ``360`` minutes and ``0`` seconds)."""
@@ -37,6 +39,10 @@ def hours_of(text: str) -> float:
         raise ValueError(f"{text!r} is a negative duration: time spent is 0 or more; write it as "
                          f"{DURATION_FORMS}")
     hours = _read(cleaned)
+    if hours == _OVERFLOW:
+        raise ValueError(f"{text!r} is not a duration: it has 60 minutes or more after the hours (or 60 seconds "
+                         f"or more after the minutes), which 2h90 and 0:75 both are: a typo? write the minutes under 60 (3h30, not 2h90), or "
+                         f"minutes alone (210 min); forms: {DURATION_FORMS}")
     if hours is None:
         raise ValueError(f"{text!r} is not a duration; write it as {DURATION_FORMS}")
     return hours
@@ -53,6 +59,11 @@ def hours_or_none(text: str | None) -> float | None:
         return None
 
 
+_OVERFLOW = -1.0
+"""What :func:`_read` returns for ``2h90`` and ``0:75``: minutes of 60 or more after hours
+(seconds of 60 or more after minutes), refused alike, never read as 3.5 hours."""
+
+
 def _number(text: str | None) -> float:
     return float(text.replace(",", ".")) if text else 0.0
 
@@ -60,6 +71,8 @@ def _number(text: str | None) -> float:
 def _read(text: str) -> float | None:
     if not text:
         return None
+    if _CLOCK_OVERFLOW.match(text):
+        return _OVERFLOW
     if match := _CLOCK.match(text):
         hours, minutes, seconds = match.groups()
         return int(hours) + int(minutes) / 60 + _number(seconds) / 3600
@@ -75,5 +88,7 @@ def _read(text: str) -> float | None:
         # read above, and "h" alone is nothing.
         if not (parts["h"] or parts["m_unit"] or parts["s"]) or not any((parts["h"], parts["m"], parts["s"])):
             return None
+        if (parts["h"] and _number(parts["m"]) >= 60) or ((parts["h"] or parts["m"]) and _number(parts["s"]) >= 60):
+            return _OVERFLOW
         return _number(parts["h"]) + _number(parts["m"]) / 60 + _number(parts["s"]) / 3600
     return None

@@ -26,6 +26,7 @@ from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarField
                                                     calendar_platforms, calendar_status, folded, in_window,
                                                     names_list, one_per_platform, resolve_field_names,
                                                     text_or_none, whole_day)
+from cmflow.builtin.sources.calendar_values import statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class AsanaOptions(PluginOptions):
         None, description="The custom field holding the status, for projects that keep it in a field "
         "rather than in sections. Default: the task's section in the project (board columns).",
         examples=["Statut"])
+    statuses: dict[str, str] = statuses_option()
     page_size: int = Field(100, ge=1, le=100, description="Tasks asked for per request (1 to 100).",
                            examples=[50])
     base_url: WebUrl = Field("https://app.asana.com", description="Asana's address (a test server's in "
@@ -212,7 +214,7 @@ class AsanaSource(Source):
         item = {
             "item_id": str(task["gid"]), "planned_at": planned_at, "title": text_or_none(task.get("name")),
             "format": calendar_format(first("format")), "pillar": first("pillar"), "campaign": first("campaign"),
-            "account": first("account"), "status": calendar_status(status),
+            "account": first("account"), "status": calendar_status(status, self.options.statuses),
             "owner": text_or_none(assignee.get("name")), "post_id": first("post_id"), "url": first("url"),
             "updated_at": parse_instant(str(task["modified_at"])) if task.get("modified_at") else None,
         }

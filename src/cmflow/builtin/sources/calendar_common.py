@@ -3,36 +3,32 @@
 Each tool names things its own way (a Trello custom field, an Asana custom field, a Notion
 property), and each team names them in its own language: ``Plateforme`` or ``Platform``,
 ``Pilier`` or ``Pillar``. :class:`CalendarFieldNames` is the option that says which name holds
-which calendar field, with French and English defaults; :func:`resolve_field_names` finds them
+which calendar field, with French and English defaults (the names of a calendar sheet's columns:
+one table for every calendar source); :func:`resolve_field_names` finds them
 among the names a board, project or database has, and refuses a name given explicitly that is
-not there, listing those that are. The values then become a calendar item's: platforms through
-:func:`cmflow.platform_of`, formats through :func:`cmflow.format_of`, statuses through
+not there, listing those that are. The values then become a calendar item's: platforms as a
+calendar sheet's cells (:func:`calendar_values.platforms_in`: ``IG + FB`` is two), formats through :func:`cmflow.format_of`, statuses through
 :func:`cmflow.status_of` (the same words as a calendar sheet's), a date without a time as a
 whole-day plan (:func:`cmflow.whole_day_instant`: midnight in the workflow's time zone).
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime, tzinfo
 from typing import Any, Iterable, Mapping, Optional
 
 from pydantic import Field
 
-from cmflow import PluginOptions, format_of, platform_of, status_of, whole_day_instant
+from cmflow import PluginOptions, format_of, status_of, whole_day_instant
+
+from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES, platforms_in
 
 DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
-    "platform": ("Plateforme", "Platform", "Réseau", "Réseau social", "Network", "Canal", "Channel"),
-    "format": ("Format", "Type de contenu", "Content type"),
-    "pillar": ("Pilier", "Pillar", "Pilier éditorial", "Thématique", "Theme"),
-    "campaign": ("Campagne", "Campaign"),
-    "account": ("Compte", "Account"),
-    "url": ("Lien", "Link", "URL", "Lien du post", "Post URL", "Permalink"),
-    "post_id": ("ID du post", "Post ID"),
-}
+    field: CALENDAR_FIELD_NAMES[field] for field in ("platform", "format", "pillar", "campaign", "account", "url", "post_id")}
 """The names looked for, in order, when the option names none (compared without letter case or
-accents). The first one the tool has is used."""
+accents): those of a calendar sheet's columns (:data:`calendar_values.CALENDAR_FIELD_NAMES`,
+the one table for every calendar source). The first one the tool has is used."""
 
 class CalendarFieldNames(PluginOptions):
     """Which field of the tool holds which calendar field; unset ones use the defaults."""
@@ -99,18 +95,13 @@ def names_list(names: Iterable[str]) -> str:
 
 
 def calendar_platforms(values: Iterable[Any]) -> list[str]:
-    """The platforms a field names, each once, in order: ``IG`` is ``instagram``; a text listing
-    several (``Instagram, Facebook``; ``IG; LinkedIn``) names each; a value naming no known
-    platform (``Newsletter``) is kept in lower case."""
+    """The platforms a field names (a multi-choice field: each of its values), each once, in
+    order, read as a calendar sheet's cell (:func:`calendar_values.platforms_in`): ``IG`` is
+    instagram, ``IG + FB`` instagram and facebook, ``Newsletter`` (no known platform) newsletter."""
     platforms: list[str] = []
     for value in values:
-        if not isinstance(value, str) or not value.strip():
-            continue
-        parts = [value] if platform_of(value) else [part for part in re.split(r"[,;\n]", value) if part.strip()]
-        for part in parts:
-            platform = platform_of(part) or " ".join(part.strip().lower().split())
-            if platform not in platforms:
-                platforms.append(platform)
+        if isinstance(value, str):
+            platforms.extend(p for p in platforms_in(value) if p not in platforms)
     return platforms
 
 
@@ -122,10 +113,10 @@ def calendar_format(value: Any) -> str | None:
     return format_of(value) or " ".join(value.strip().lower().split())
 
 
-def calendar_status(value: Any) -> str | None:
-    """A status as every calendar source reads it (:func:`cmflow.status_of`: ``Programmé`` is
-    scheduled, an unknown word lower-cased); None when empty."""
-    return status_of(value) if isinstance(value, str) else None
+def calendar_status(value: Any, statuses: Mapping[str, str] | None = None) -> str | None:
+    """A status as every calendar source reads it (:func:`cmflow.status_of`: the team's own
+    ``statuses`` first, then ``Programmé`` is scheduled, an unknown word lower-cased); None when empty."""
+    return status_of(value, dict(statuses or {})) if isinstance(value, str) else None
 
 
 def text_or_none(value: Any) -> str | None:

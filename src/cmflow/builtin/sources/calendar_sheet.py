@@ -3,8 +3,8 @@
 Agencies keep their editorial calendar in Google Sheets or Excel, each with its own columns,
 in French or English, and export it as CSV or .xlsx. The file is decoded by the export
 machinery (:mod:`export_text`: byte-order marks, encodings) or opened as a workbook
-(:mod:`xlsx_source`), the header is found by the names people give a calendar's columns
-(:data:`calendar_values.SHEET_FIELDS`), and each row is read with the dates and times people
+(:mod:`workbooks`, as the ``xlsx`` source does), the header is found by the names people give a calendar's columns
+(:data:`calendar_values.CALENDAR_FIELD_NAMES`), and each row is read with the dates and times people
 type (:mod:`calendar_values`). Rows are few (a calendar holds hundreds, not millions), so they
 are read one by one, each problem named by its line and column.
 """
@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from cmflow import (DataFileError, InputPath, PluginOptions, RecordTable, Source, TextEncoding, TimeZoneName,
-                    format_of, hookimpl, platform_of, status_of, whole_day_instant)
+                    format_of, hookimpl, status_of, whole_day_instant)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
-from cmflow.builtin.sources.calendar_values import (SHEET_FIELDS, NotADate, header_key, nearest_year,
-                                                    platforms_named, read_date, read_time, stable_item_id,
-                                                    swapped_order, web_link)
+from cmflow.builtin.sources.calendar_values import (FIELD_KEYS, NotADate, header_key, nearest_year,
+                                                    platforms_in, platforms_named, read_date, read_time,
+                                                    stable_item_id, statuses_option, swapped_order, web_link)
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes_head
 
 if TYPE_CHECKING:
@@ -76,10 +76,7 @@ class CalendarSheetOptions(PluginOptions):
     timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of the sheet's dates and times. Default: the workflow's.",
         examples=["Europe/Paris"])
-    statuses: dict[str, str] = Field(
-        default_factory=dict, description="The team's own status words -> the status they stand for "
-        "(matched without case or accents), besides the built-in synonyms (Publié -> published ...).",
-        examples=[{"En attente client": "idea", "Go": "approved"}])
+    statuses: dict[str, str] = statuses_option()
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="fail: a row whose date or time cannot be read stops the source with an error "
         "naming its line and column; skip: such rows are left out, and each is listed with its line and "
@@ -88,7 +85,7 @@ class CalendarSheetOptions(PluginOptions):
     @field_validator("columns")
     @classmethod
     def _sheet_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        return _known_fields(value, tuple(SHEET_FIELDS))
+        return _known_fields(value, tuple(FIELD_KEYS))
 
     @field_validator("constants")
     @classmethod
@@ -203,9 +200,17 @@ class CalendarSheetSource(Source):
 
 
 def read_calendar_file(path: Path, options: CalendarSheetOptions) -> Sheet:
-    """The calendar's header and rows, from a CSV file or a workbook (told apart by content)."""
-    if read_export_bytes_head(path).startswith(WORKBOOK_MAGIC):
+    """The calendar's header and rows, from a CSV file or a workbook (told apart by content: a
+    CSV file named .xlsx is read as CSV; a file named .xlsx that is neither is no workbook)."""
+    from cmflow.builtin.sources.workbooks import WORKBOOK_SUFFIXES, looks_like_text
+
+    head = read_export_bytes_head(path, 4096)
+    if head.startswith(WORKBOOK_MAGIC):
         return _workbook_rows(path, options)
+    if path.suffix.lower() in WORKBOOK_SUFFIXES and head.strip() and not looks_like_text(head):
+        raise DataFileError(f"{path} is not a readable workbook: it does not start as an .xlsx, .xls or .ods "
+                            "file does, and it is not text (a CSV file) either; the file is damaged or is "
+                            "something else: export the calendar again as .xlsx or CSV")
     return _csv_rows(path, options)
 
 
@@ -240,14 +245,9 @@ def _csv_records(text: str, delimiter: str, path: Path) -> list[tuple[int, list[
 
 
 def _workbook_rows(path: Path, options: CalendarSheetOptions) -> Sheet:
-    from cmflow.builtin.sources.xlsx_source import open_sheet
+    from cmflow.builtin.sources.workbooks import sheet_cells
 
-    reader, index, name = open_sheet(path, options.sheet)
-    try:
-        cells = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()
-    except Exception as exc:  # fastexcel's errors: a damaged sheet
-        raise DataFileError(f'{path}, sheet "{name}": cannot be read ({str(exc).strip().splitlines()[0]}): the '
-                            "workbook is damaged; export it again") from None
+    _, _, name, cells = sheet_cells(path, options.sheet)
     records = [(number, [v if v is not None else "" for v in cells.row(number - 1)])
                for number in range(1, cells.height + 1)]
     records = [(n, c) for n, c in records if any(v.strip() for v in c)]
@@ -265,11 +265,11 @@ def _header_at(records: list[tuple[int, list[str]]], options: CalendarSheetOptio
         return next((i for i, (number, _) in enumerate(records) if number == options.header_row), None)
     wanted = options.columns.get("date")
     known = {header_key(n) for n in options.columns.values()} | {
-        n for field, names in SHEET_FIELDS.items() if field != "date" for n in names}
+        n for field, names in FIELD_KEYS.items() if field != "date" for n in names}
     dated = []
     for index, (_, cells) in enumerate(records[:HEADER_SEARCH_ROWS]):
         keys = [header_key(c) for c in cells]
-        if (header_key(wanted) in keys) if wanted else any(k in SHEET_FIELDS["date"] for k in keys):
+        if (header_key(wanted) in keys) if wanted else any(k in FIELD_KEYS["date"] for k in keys):
             if sum(1 for k in keys if k in known) >= 1:
                 return index
             dated.append(index)
@@ -319,6 +319,9 @@ class CalendarRows:
         self.sheet, self.options, self.ctx, self.tz, self.source_id = sheet, options, ctx, tz, source_id
         self.positions = self._columns()
         self.window = reported_days(ctx, tz)
+        self.workflow_tz = ctx.periods[0].tz if ctx.periods else "UTC"
+        """Whole-day plans are midnight in the workflow's zone, whatever ``timezone`` says: the
+        adherence metrics look for them there (docs/concepts.md#calendar_item)."""
         self.statuses = options.statuses
         self.bad: list[BadRow] = []
         self.skipped: dict[str, list[str]] = {}
@@ -339,7 +342,7 @@ class CalendarRows:
                     f"({self.sheet.header_place})" + (f'; did you mean "{near}"?' if near else "")
                     + "; the header holds " + ", ".join(f'"{h}"' for h in self.sheet.header if h))
             positions[field] = self._one(matches, name)
-        for field, names in SHEET_FIELDS.items():
+        for field, names in FIELD_KEYS.items():
             if field in positions:
                 continue
             for name in names:
@@ -430,7 +433,7 @@ class CalendarRows:
         planned_at, day = self._planned_at(row, when)
         if planned_at is None:
             return []
-        values = {field: self._value(row, field) or self.options.constants.get(field, "") for field in SHEET_FIELDS}
+        values = {field: self._value(row, field) or self.options.constants.get(field, "") for field in FIELD_KEYS}
         item: dict[str, Any] = {"planned_at": planned_at, "_row": row.number}
         for field in TEXT_FIELDS:
             item[field] = values[field] or None
@@ -473,7 +476,7 @@ class CalendarRows:
         if written.offset is not None and not time_text:  # an instant written with its offset
             return datetime.combine(day, at, timezone(written.offset)).astimezone(timezone.utc), day
         if at is None or (at.hour, at.minute, at.second) == (0, 0, 0):
-            return whole_day_instant(day, self.tz), day
+            return whole_day_instant(day, self.workflow_tz), day
         position = self.positions["time"] if time_text else self.positions["date"]
         return self._instant(row, day, at, position), day
 
@@ -511,7 +514,9 @@ class CalendarRows:
         none (an empty cell); an unknown name is kept lower-cased."""
         if not text:
             return [None]
-        return platforms_named(text) or [self._named(text, platform_of, "platform")]
+        if platforms_named(text) is None:
+            self.unknown.setdefault("platform", set()).add(text)
+        return list(platforms_in(text))
 
     def _named(self, text: str, reader: Any, field: str) -> Optional[str]:
         if not text:

@@ -17,35 +17,39 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Optional
+from typing import Any, Optional
 
-SHEET_FIELDS: dict[str, tuple[str, ...]] = {
-    # Field of the sheet -> header names (lower case, no accents, punctuation as spaces), best first.
-    "date": ("date de publication", "date publication", "date de parution", "date de diffusion",
-             "date prevue", "publication date", "publish date", "publishing date", "post date",
-             "planned date", "scheduled date", "date", "jour", "day"),
-    "time": ("heure de publication", "heure publication", "heure", "horaire", "publish time",
-             "publication time", "posting time", "time", "hour"),
-    "platform": ("reseau social", "reseaux sociaux", "reseau", "reseaux", "plateforme", "plateformes",
-                 "platform", "platforms", "channel", "channels", "canal", "network", "social network"),
-    "format": ("format", "formats", "type de contenu", "type de post", "type de publication", "content type",
-               "post type", "type"),
-    "pillar": ("pilier", "pilier editorial", "piliers", "pillar", "content pillar", "pillars",
-               "thematique", "theme", "rubrique"),
-    "campaign": ("campagne", "campagnes", "campaign", "campaigns", "operation"),
-    "status": ("statut", "status", "etat", "state", "avancement"),
-    "owner": ("responsable", "owner", "assignee", "assigne", "assigne a", "assigned to", "attribue a",
-              "redacteur", "redactrice", "auteur", "author", "qui", "who"),
-    "title": ("titre", "sujet", "title", "subject", "topic", "idee", "idea", "nom", "name", "accroche"),
-    "url": ("lien", "url", "link", "lien du post", "lien de la publication", "permalink", "post url", "post link"),
-    "item_id": ("id", "identifiant", "ref", "reference", "item id", "n", "no", "numero"),
-    "post_id": ("post id", "id du post", "id de la publication", "id publication"),
-    "account": ("compte", "account", "page", "handle"),
-    "updated_at": ("modifie le", "derniere modification", "mis a jour le", "last modified", "updated at",
-                   "updated", "modified"),
+CALENDAR_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    # Field of a calendar item -> the names a team gives it, best first.
+    "date": ("Date de publication", "Date publication", "Date de parution", "Date de diffusion", "Date prévue",
+             "Publication date", "Publish date", "Publishing date", "Post date", "Planned date",
+             "Scheduled date", "Date", "Jour", "Day"),
+    "time": ("Heure de publication", "Heure publication", "Heure", "Horaire", "Publish time", "Publication time",
+             "Posting time", "Time", "Hour"),
+    "platform": ("Réseau social", "Réseaux sociaux", "Réseau", "Réseaux", "Plateforme", "Plateformes", "Platform",
+                 "Platforms", "Channel", "Channels", "Canal", "Network", "Social network"),
+    "format": ("Format", "Formats", "Type de contenu", "Type de post", "Type de publication", "Content type",
+               "Post type", "Type"),
+    "pillar": ("Pilier", "Pilier éditorial", "Piliers", "Pillar", "Content pillar", "Pillars", "Thématique",
+               "Thème", "Rubrique"),
+    "campaign": ("Campagne", "Campagnes", "Campaign", "Campaigns", "Opération"),
+    "status": ("Statut", "Status", "État", "State", "Avancement"),
+    "owner": ("Responsable", "Owner", "Assignee", "Assigné", "Assigné à", "Assigned to", "Attribué à",
+              "Rédacteur", "Rédactrice", "Auteur", "Author", "Qui", "Who"),
+    "title": ("Titre", "Sujet", "Title", "Subject", "Topic", "Idée", "Idea", "Nom", "Name", "Accroche"),
+    "url": ("Lien", "URL", "Link", "Lien du post", "Lien de la publication", "Permalink", "Post URL", "Post link"),
+    "item_id": ("ID", "Identifiant", "Ref", "Référence", "Item ID", "N°", "No", "Numéro"),
+    "post_id": ("Post ID", "ID du post", "ID de la publication", "ID publication"),
+    "account": ("Compte", "Account", "Page", "Handle"),
+    "updated_at": ("Modifié le", "Dernière modification", "Mis à jour le", "Last modified", "Updated at",
+                   "Updated", "Modified"),
 }
-"""The fields a calendar sheet's columns (and an event description's labelled lines) hold, and
-the names they go by. ``date`` and ``time`` together make ``planned_at``."""
+"""The one table of the names a calendar's fields go by, for every calendar source: a calendar
+sheet's column headers and an event description's labelled lines (``calendar_sheet``, ``ics``),
+and the custom fields or properties of a Trello board, an Asana project or a Notion database
+(``calendar_common.DEFAULT_NAMES`` takes its fields from here). Names are compared without case,
+accents or punctuation. ``date`` and ``time`` together make ``planned_at``."""
+
 
 MONTHS: dict[str, int] = {}
 for _number, _names in enumerate((
@@ -77,6 +81,30 @@ EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
+def statuses_option() -> Any:
+    """The ``statuses`` option of every calendar source (``calendar_sheet``, ``ics``, ``trello``,
+    ``asana``, ``notion``): a team's own status words, with the same name and meaning everywhere."""
+    from pydantic import Field
+
+    return Field(default_factory=dict, description="The team's own status words -> the status they stand for "
+                 "(matched without case or accents), besides the built-in synonyms (Publié -> published, "
+                 "Programmé -> scheduled ...). The same option on every calendar source.",
+                 examples=[{"En attente client": "idea", "Go": "approved"}])
+
+
+def pillars_option(labels: str, note: str) -> Any:
+    """The ``pillars`` option of the calendar sources that read labels (``ics``: an event's
+    categories; ``trello``: a card's labels): which of them are editorial pillars, under the same
+    name everywhere (``pillar_labels``, Trello's first name for it, is accepted too)."""
+    from pydantic import AliasChoices, Field
+
+    return Field(default_factory=list, validation_alias=AliasChoices("pillars", "pillar_labels"),
+                 description=f"Editorial pillars, as the calendar names them (compared without case or accents): "
+                 f"an item without a pillar field takes the first of its {labels} that is one. {note} "
+                 "`pillar_labels` is another name for this option.",
+                 examples=[["Savoir-faire", "Coulisses", "Offres"]])
+
+
 class NotADate(ValueError):
     """A value that is no date (or time) cmflow reads; the message says what was expected."""
 
@@ -103,15 +131,20 @@ def plain(text: str) -> str:
 
 
 def header_key(text: str) -> str:
-    """A column name as it is looked up in :data:`SHEET_FIELDS`: :func:`plain`, punctuation as
-    spaces (``Date de publication :`` and ``N°`` are ``date de publication`` and ``n``)."""
+    """A column name as it is compared with :data:`CALENDAR_FIELD_NAMES`: :func:`plain`,
+    punctuation as spaces (``Date de publication :`` and ``N°`` are ``date de publication`` and ``n``)."""
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain(text)).split())
+
+
+FIELD_KEYS: dict[str, tuple[str, ...]] = {field: tuple(header_key(n) for n in names)
+                                          for field, names in CALENDAR_FIELD_NAMES.items()}
+""":data:`CALENDAR_FIELD_NAMES` as compared (:func:`header_key` of each name), in the same order."""
 
 
 def field_of_label(label: str) -> Optional[str]:
     """The field a column name or a description's label names, or None."""
     key = header_key(label)
-    return next((field for field, names in SHEET_FIELDS.items() if key in names), None)
+    return next((field for field, names in FIELD_KEYS.items() if key in names), None)
 
 
 DATE_FORMS = ("12/11/2026, 12/11/26, 12/11, 2026-11-12, 12 nov. 2026, 12 novembre, mardi 12 novembre, "
@@ -292,7 +325,7 @@ def stable_item_id(prefix: str, day: date, platform: Optional[str], title: Optio
     return f"{prefix}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-PLATFORM_SEPARATORS = r"\s*(?:,|/|\+|&|;|\bet\b|\band\b)\s*"
+PLATFORM_SEPARATORS = r"\s*(?:,|/|\+|&|;|\n|\bet\b|\band\b)\s*"
 """What separates the platforms of an item planned on several (``IG + FB``, ``Instagram, LinkedIn``)."""
 
 
@@ -305,11 +338,21 @@ def platforms_named(text: str) -> Optional[list[str]]:
     known = platform_of(text)
     if known:
         return [known]
-    parts = [p for p in re.split(PLATFORM_SEPARATORS, text, flags=re.IGNORECASE) if p]
+    parts = [p for p in re.split(PLATFORM_SEPARATORS, text.strip(), flags=re.IGNORECASE) if p.strip()]
     named = [platform_of(p) for p in parts]
     if len(parts) > 1 and all(named):
         return list(dict.fromkeys(n for n in named if n))
     return None
+
+
+def platforms_in(text: Optional[str]) -> list[str]:
+    """The platforms a calendar's cell, field or property names, the same way for every calendar
+    source: those of :func:`platforms_named` (``IG + FB`` is instagram and facebook), else the
+    text itself in lower case, blanks as one space (a platform cmflow does not know, such as
+    ``Newsletter``, or a list mixing known and unknown names); none for an empty text."""
+    if not text or not text.strip():
+        return []
+    return platforms_named(text) or [" ".join(text.strip().lower().split())]
 
 
 def web_link(text: Optional[str]) -> Optional[str]:
@@ -325,7 +368,7 @@ def web_link(text: Optional[str]) -> Optional[str]:
 
 def labelled_lines(text: str) -> dict[str, str]:
     """The fields an event's description names in lines such as ``Plateforme: Instagram``,
-    ``Pilier : Savoir-faire`` or ``Campaign - Noël`` (labels as in :data:`SHEET_FIELDS`; the
+    ``Pilier : Savoir-faire`` or ``Campaign - Noël`` (labels as in :data:`CALENDAR_FIELD_NAMES`; the
     first line naming a field wins; other lines are ignored)."""
     found: dict[str, str] = {}
     for line in text.replace("\r\n", "\n").split("\n"):

@@ -17,7 +17,8 @@ from cmflow import RecordTable, Source, WebUrl, hookimpl, hours_of
 from cmflow.http import Platform, allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import parse_instant
-from cmflow.builtin.sources.time_tracking import TrackerOptions, entry_row, local_day_zone, running_timers_note
+from cmflow.builtin.sources.time_tracking import (TrackerOptions, entry_row, local_day_zone, running_timers_note,
+                                                  tracker_credentials)
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -96,23 +97,9 @@ class ClockifySource(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """``GET /api/v1/user`` (the key and whose it is) then ``GET /api/v1/workspaces/{id}``
         (the workspace it opens): what ``cmflow doctor`` shows."""
-        from cmflow import CredentialCheck
-        from cmflow.http import PlatformError
-
-        clockify = self._session(ctx)
-        workspace_id = self.options.workspace_id
-        row = CredentialCheck.for_source(self, account=f"workspace {workspace_id}")
-        row.expiry(None, clockify.client.clock(), renew=CLOCKIFY.renew_hint, note="never (until deleted)")
-        try:
-            user = clockify.get_json("/api/v1/user")
-            row.token_valid = True
-            workspace = clockify.get_json(f"/api/v1/workspaces/{workspace_id}")
-            name = workspace.get("name") if isinstance(workspace, dict) else None
-            owner = user.get("name") if isinstance(user, dict) else None
-            row.account = f"{name or 'workspace'} ({workspace_id})" + (f", as {owner}" if owner else "")
-        except PlatformError as exc:
-            row.failed(exc, clockify.client.clock())
-        return [row]
+        return tracker_credentials(self, self._session(ctx), CLOCKIFY, me_path="/api/v1/user",
+                                   workspaces_path="/api/v1/workspaces", owner_key="name",
+                                   expiry_note="never (until deleted)")
 
     def _session(self, ctx: FetchContext) -> "PlatformSession":
         options: ClockifyOptions = self.options

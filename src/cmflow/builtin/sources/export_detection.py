@@ -187,7 +187,7 @@ def _refuse_encoding(path: Path, head: bytes, problem: str,
 def _identify_workbook(path: Path, candidates: list[ExportFormat], formats: Sequence[ExportFormat]) -> Identified:
     import polars as pl
 
-    from cmflow.builtin.sources.xlsx_source import open_sheet
+    from cmflow.builtin.sources.workbooks import open_sheet
 
     reader, _, _ = open_sheet(path, None)
     tables = []

@@ -253,7 +253,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         if table.format.date_order_chosen_by_user:
             mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     else:
-        from cmflow.builtin.sources.xlsx_source import read_sheet
+        from cmflow.builtin.sources.workbooks import read_sheet
 
         sheet = read_sheet(path, mapping)
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
@@ -450,10 +450,10 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
         thousands=None if table.delimiter == ";" else known.thousands,
         default_year=options.default_year if yearless else None, on_error=options.on_error)
     if table.sheet is None:
-        from cmflow.builtin.sources.csv_source import CsvOptions
+        from cmflow.builtin.sources.csv_tables import CsvOptions
 
         return CsvOptions(**settings, header_row=table.header_row, delimiter=table.delimiter)
-    from cmflow.builtin.sources.xlsx_source import XlsxOptions
+    from cmflow.builtin.sources.workbooks import XlsxOptions
 
     return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row)
 
@@ -494,7 +494,7 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
 
 
 def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
-    from cmflow.builtin.sources.csv_source import read_any_csv, read_regular_csv
+    from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
 
     raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row) \
         or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False)

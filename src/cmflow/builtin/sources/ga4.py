@@ -19,6 +19,7 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_float, as_int, require_list,
                          require_object, unexpected, window_days)
+from cmflow.builtin.sources.traffic_exports import with_platforms
 
 if TYPE_CHECKING:
     from cmflow.http import PlatformSession
@@ -204,16 +205,6 @@ def report_metrics(options: Ga4Options) -> tuple[str, ...]:
     """The GA4 metrics the report asks for, each once (sessions, users, key events, revenue)."""
     return tuple(dict.fromkeys((options.sessions_metric, options.users_metric, options.conversions_metric,
                                 options.revenue_metric)))
-
-
-def with_platforms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` with the platform each one's source names (read once per distinct source)."""
-    from cmflow import platform_of
-
-    platforms = {source: platform_of(source) for source in {row["source"] for row in rows}}
-    for row in rows:
-        row["platform"] = platforms[row["source"]]
-    return rows
 
 
 def quota_budgets(quota: Any, tier: str) -> list[Any]:

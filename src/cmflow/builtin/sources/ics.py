@@ -23,7 +23,8 @@ from cmflow import (CALENDAR_STATUSES, DataFileError, InputPath, PluginOptions, 
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
-from cmflow.builtin.sources.calendar_values import labelled_lines, plain, platforms_named, stable_item_id, web_link
+from cmflow.builtin.sources.calendar_values import (labelled_lines, plain, platforms_in, platforms_named,
+                                                    stable_item_id, pillars_option, statuses_option, web_link)
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -66,10 +67,9 @@ class IcsOptions(PluginOptions):
     timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of events written without one (floating times) in a calendar that "
         "does not name its own (X-WR-TIMEZONE). Default: the workflow's.", examples=["Europe/Paris"])
-    pillars: list[str] = Field(
-        default_factory=list, description="Editorial pillars used as event categories: a category equal to "
-        "one (without case or accents) is the item's pillar. Categories that name a platform, a format or "
-        "a status are read as such whatever this says.", examples=[["Savoir-faire", "Coulisses", "Offres"]])
+    pillars: list[str] = pillars_option("categories", "Categories that name a platform, a format or a status are read "
+                                   "as such whatever this says.")
+    statuses: dict[str, str] = statuses_option()
     constants: dict[str, str] = Field(
         default_factory=dict, description="Field -> a value for events that give none, e.g. platform = "
         "\"instagram\" for a calendar kept for one platform. Fields: platform, account, format, pillar, "
@@ -240,6 +240,9 @@ class CalendarEvents:
             ctx.warn(f"{where.name}, line {number}: {line[:60]!r} is no property (NAME:value), ignored: the "
                      "event it belongs to may lack its title or another field; export the calendar again")
         self.pillars = {plain(p): p for p in options.pillars}
+        self.workflow_tz = ctx.periods[0].tz if ctx.periods else "UTC"
+        """Whole-day plans are midnight in the workflow's zone, whatever ``timezone`` says: the
+        adherence metrics look for them there (docs/concepts.md#calendar_item)."""
 
     def items(self) -> list[dict[str, Any]]:
         """Every event's and occurrence's calendar items, after reporting events without a start."""
@@ -322,7 +325,7 @@ class CalendarEvents:
         constants = self.options.constants
         status = self._status(event, fields.get("status"))
         written = fields.get("platform") or constants.get("platform")
-        platforms: list[Optional[str]] = (platforms_named(written) or [written.strip().lower()]) if written else [None]
+        platforms: list[Optional[str]] = list(platforms_in(written)) or [None]
         owner = fields.get("owner") or self._organizer(event) or constants.get("owner")
         last_modified = event.get("LAST-MODIFIED")
         item = {
@@ -331,7 +334,7 @@ class CalendarEvents:
             "format": self._format(fields.get("format") or constants.get("format")),
             "pillar": fields.get("pillar") or constants.get("pillar"),
             "campaign": fields.get("campaign") or constants.get("campaign"),
-            "status": status or status_of(constants.get("status")), "owner": owner,
+            "status": status or status_of(constants.get("status"), self.options.statuses), "owner": owner,
             "post_id": fields.get("post_id"),
             "url": web_link(str(event.get("URL", ""))) or web_link(fields.get("url")),
             "updated_at": self._instant(last_modified.dt) if last_modified is not None else None,
@@ -340,9 +343,11 @@ class CalendarEvents:
                      item_id=f"{item_id}#{platform}" if len(platforms) > 1 else item_id) for platform in platforms]
 
     def _instant(self, value: Any) -> datetime:
-        """A DTSTART's value in UTC: a date is a whole-day plan (local midnight), a floating time is local."""
+        """A DTSTART's value in UTC: a date is a whole-day plan (midnight in the workflow's time
+        zone), a floating time is local to the calendar's zone."""
         if not isinstance(value, datetime):
-            return whole_day_instant(value if isinstance(value, date) else date.fromisoformat(str(value)), self.tz)
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            return whole_day_instant(day, self.workflow_tz)
         if value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(self.tz))
         return value.astimezone(timezone.utc)
@@ -358,7 +363,8 @@ class CalendarEvents:
             labelled = labelled_lines(category)
             guesses = [("platform", category if platforms_named(category) else None),
                        ("format", category if format_of(category) else None),
-                       ("status", category if status_of(category) in CALENDAR_STATUSES else None),
+                       ("status", category if status_of(category, self.options.statuses) in CALENDAR_STATUSES
+                        else None),
                        ("pillar", self.pillars.get(plain(category)))]
             for field, value in [*labelled.items(), *guesses]:
                 if value and field not in named:
@@ -370,7 +376,7 @@ class CalendarEvents:
         declared = str(event.get("STATUS", "")).strip()
         if declared.upper() == "CANCELLED":
             return "cancelled"
-        return status_of(written) or status_of(declared)
+        return status_of(written, self.options.statuses) or status_of(declared, self.options.statuses)
 
     def _format(self, text: Optional[str]) -> Optional[str]:
         return (format_of(text) or text.strip().lower()) if text else None

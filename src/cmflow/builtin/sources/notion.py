@@ -26,6 +26,7 @@ from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarField
                                                     calendar_platforms, calendar_status, in_window,
                                                     names_list, one_per_platform, resolve_field_names,
                                                     text_or_none, whole_day)
+from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES, statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone
 
 if TYPE_CHECKING:
@@ -34,12 +35,9 @@ if TYPE_CHECKING:
 
 PLATFORM = "notion"
 NOTION_NAMES: dict[str, tuple[str, ...]] = {
-    **DEFAULT_NAMES,
-    "date": ("Date de publication", "Date", "Publication date", "Publish date", "Planned date", "Date prévue"),
-    "status": ("Statut", "Status", "État", "Etat"),
-    "owner": ("Responsable", "Owner", "Assignee", "Assigné à", "Auteur", "Author"),
-}
-"""The property names looked for, in order, when the option names none."""
+    **DEFAULT_NAMES, **{field: CALENDAR_FIELD_NAMES[field] for field in ("date", "status", "owner")}}
+"""The property names looked for, in order, when the option names none: a calendar sheet's
+column names (:data:`calendar_values.CALENDAR_FIELD_NAMES`, one table for every calendar source)."""
 TYPES_OF: dict[str, tuple[str, ...]] = {
     "date": ("date",),
     "status": ("status", "select", "rich_text", "formula"),
@@ -83,6 +81,7 @@ class NotionOptions(PluginOptions):
         "the item's title. A name given here that the database lacks is an error listing its "
         "properties. A multi-select platform gives one calendar item per platform.",
         examples=[{"date": "Publication", "platform": "Réseaux"}])
+    statuses: dict[str, str] = statuses_option()
     page_size: int = Field(100, ge=1, le=100, description="Pages asked for per request (1 to 100).",
                            examples=[50])
     api_version: str = Field("2022-06-28", description="The Notion-Version header: the API version the "
@@ -252,7 +251,7 @@ class NotionSource(Source):
         item = {
             "item_id": str(page["id"]), "planned_at": planned_at, "title": first("title"),
             "format": calendar_format(first("format")), "pillar": first("pillar"), "campaign": first("campaign"),
-            "account": first("account"), "status": calendar_status(first("status")), "owner": first("owner"),
+            "account": first("account"), "status": calendar_status(first("status"), self.options.statuses), "owner": first("owner"),
             "post_id": first("post_id"), "url": first("url"),
             "updated_at": parse_instant(str(page["last_edited_time"])) if page.get("last_edited_time") else None,
         }

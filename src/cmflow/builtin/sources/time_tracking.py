@@ -1,5 +1,6 @@
 """What the time trackers' API sources (``toggl``, ``clockify``) share: the options that say where
-a time entry's task type and campaign come from, and the ``time_entry`` row of one entry."""
+a time entry's task type and campaign come from, the ``time_entry`` row of one entry, and the
+credential check ``cmflow doctor`` shows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pydantic import Field
 from cmflow import PluginOptions, TimeZoneName
 
 if TYPE_CHECKING:
-    from cmflow import FetchContext
+    from cmflow import FetchContext, Source
+    from cmflow.http import Platform, PlatformSession
 
 Place = Literal["tags", "project", "client", "none"]
 
@@ -62,3 +64,25 @@ def running_timers_note(tracker: str, count: int) -> str:
     """The run summary's line for timers still running, left out."""
     return (f"{tracker}: {count} timer(s) still running were left out (a running timer is not an entry yet: "
             "its time counts once it is stopped)")
+
+
+def tracker_credentials(source: "Source", session: "PlatformSession", platform: "Platform", *, me_path: str,
+                        workspaces_path: str, owner_key: str, expiry_note: str) -> list[Any]:
+    """What ``cmflow doctor`` shows for a tracker: ``GET me_path`` (the token, and whose it is:
+    its ``owner_key``) then ``GET workspaces_path/{id}`` (the workspace it opens, by name)."""
+    from cmflow import CredentialCheck
+    from cmflow.http import PlatformError
+
+    workspace_id = source.options.workspace_id
+    row = CredentialCheck.for_source(source, account=f"workspace {workspace_id}")
+    row.expiry(None, session.client.clock(), renew=platform.renew_hint, note=expiry_note)
+    try:
+        me = session.get_json(me_path)
+        row.token_valid = True
+        workspace = session.get_json(f"{workspaces_path}/{workspace_id}")
+        name = workspace.get("name") if isinstance(workspace, dict) else None
+        owner = me.get(owner_key) if isinstance(me, dict) else None
+        row.account = f"{name or 'workspace'} ({workspace_id})" + (f", as {owner}" if owner else "")
+    except PlatformError as exc:
+        row.failed(exc, session.client.clock())
+    return [row]

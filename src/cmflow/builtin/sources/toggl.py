@@ -20,7 +20,8 @@ from cmflow import RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import Platform, allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import parse_instant
-from cmflow.builtin.sources.time_tracking import TrackerOptions, entry_row, local_day_zone, running_timers_note
+from cmflow.builtin.sources.time_tracking import (TrackerOptions, entry_row, local_day_zone, running_timers_note,
+                                                  tracker_credentials)
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -117,23 +118,9 @@ class TogglSource(Source):
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """``GET /api/v9/me`` (the token) then ``GET /api/v9/workspaces/{id}`` (the workspace it
         opens): what ``cmflow doctor`` shows."""
-        from cmflow import CredentialCheck
-        from cmflow.http import PlatformError
-
-        toggl = self._session(ctx)
-        workspace_id = self.options.workspace_id
-        row = CredentialCheck.for_source(self, account=f"workspace {workspace_id}")
-        row.expiry(None, toggl.client.clock(), renew=TOGGL.renew_hint, note="never (until reset)")
-        try:
-            me = toggl.get_json("/api/v9/me")
-            row.token_valid = True
-            workspace = toggl.get_json(f"/api/v9/workspaces/{workspace_id}")
-            name = workspace.get("name") if isinstance(workspace, dict) else None
-            owner = me.get("fullname") if isinstance(me, dict) else None
-            row.account = f"{name or 'workspace'} ({workspace_id})" + (f", as {owner}" if owner else "")
-        except PlatformError as exc:
-            row.failed(exc, toggl.client.clock())
-        return [row]
+        return tracker_credentials(self, self._session(ctx), TOGGL, me_path="/api/v9/me",
+                                   workspaces_path="/api/v9/workspaces", owner_key="fullname",
+                                   expiry_note="never (until reset)")
 
     def _session(self, ctx: FetchContext) -> "PlatformSession":
         token = self.options.token.get_secret_value()

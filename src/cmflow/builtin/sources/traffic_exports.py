@@ -94,12 +94,10 @@ def read_traffic_table(path: Path, known: ExportFormat, header_line: int, on_err
             records.append(record)
     report_bad_rows(bad, path, on_error, ctx)
     _refuse_repeated_rows(path, records, names, known)
-    platforms = _platforms({r["source"] for r in records})
     for record in records:
         record.pop("_line")
-        record["platform"] = platforms[record["source"]]
         record["currency"] = currency if record.get("revenue") is not None else None
-    return RecordTable.from_rows("traffic", records).frame, not_records, len(table_rows)
+    return RecordTable.from_rows("traffic", with_platforms(records)).frame, not_records, len(table_rows)
 
 
 def _records(path: Path, text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
@@ -311,8 +309,13 @@ def _refuse_repeated_rows(path: Path, records: list[dict[str, Any]], names: list
         seen[key] = record["_line"]
 
 
-def _platforms(sources: set[Optional[str]]) -> dict[Optional[str], Optional[str]]:
-    """The platform each utm_source names (read once per distinct source)."""
+def with_platforms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (traffic records) with the platform each one's ``source`` (utm_source) names,
+    read once per distinct source: the one reading for every traffic source (``ga4`` and the
+    exports read here)."""
     from cmflow import platform_of
 
-    return {source: platform_of(source) for source in sources}
+    platforms = {source: platform_of(source) for source in {row["source"] for row in rows}}
+    for row in rows:
+        row["platform"] = platforms[row["source"]]
+    return rows

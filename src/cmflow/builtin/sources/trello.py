@@ -26,6 +26,7 @@ from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarField
                                                     calendar_platforms, calendar_status, folded, in_window,
                                                     names_list, one_per_platform, resolve_field_names,
                                                     text_or_none)
+from cmflow.builtin.sources.calendar_values import pillars_option, statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant
 
 if TYPE_CHECKING:
@@ -54,12 +55,9 @@ class TrelloOptions(PluginOptions):
         "(Plateforme/Platform, Format, Pilier/Pillar, Campagne/Campaign, Compte/Account, Lien/Link, "
         "ID du post/Post ID) do not match. A name given here that the board lacks is an error "
         "listing the custom fields it has.", examples=[{"platform": "Réseau social", "pillar": "Thème"}])
-    pillar_labels: list[str] = Field(
-        default_factory=list,
-        description="Labels that are editorial pillars, as the board names them: a card without a "
-        "pillar custom field takes its first such label. A label naming a platform (Instagram, "
-        "LinkedIn ...) always gives the platform of a card without a platform custom field.",
-        examples=[["Recettes", "Coulisses", "Promo"]])
+    pillars: list[str] = pillars_option("labels", "A label naming a platform (Instagram, LinkedIn ...) always gives the "
+                                   "platform of a card without a platform custom field.")
+    statuses: dict[str, str] = statuses_option()
     page_size: int = Field(500, ge=1, le=1000, description="Cards asked for per request (1 to 1,000).",
                            examples=[1000])
     base_url: WebUrl = Field("https://api.trello.com", description="Trello's API address (a test "
@@ -207,15 +205,15 @@ class TrelloSource(Source):
             f"the defaults ({', '.join(DEFAULT_NAMES[field])})"))
         by_name = {str(f.get("name")): str(f["id"]) for f in fields if f.get("name")}
         pillar_labels: frozenset[str] = frozenset()
-        if options.pillar_labels:
+        if options.pillars:
             labels = self._objects(trello, f"{base}/labels", {"key": key, "fields": "name,color", "limit": 1000})
             label_names = [str(label.get("name")) for label in labels if label.get("name")]
             known = {folded(name) for name in label_names}
-            for wanted in options.pillar_labels:
+            for wanted in options.pillars:
                 if folded(wanted) not in known:
-                    raise self._error(f"the board has no label named {wanted!r} (pillar_labels); its labels: "
+                    raise self._error(f"the board has no label named {wanted!r} (pillars); its labels: "
                                       f"{names_list(label_names)}", hint="Write the labels as the board names them")
-            pillar_labels = frozenset(folded(name) for name in options.pillar_labels)
+            pillar_labels = frozenset(folded(name) for name in options.pillars)
         return Board(lists={str(item["id"]): item for item in lists},
                      custom_fields={str(f["id"]): f for f in fields},
                      members={str(m["id"]): str(m.get("fullName") or m.get("username") or "") for m in members},
@@ -243,7 +241,7 @@ class TrelloSource(Source):
             "item_id": str(card["id"]), "planned_at": planned_at, "title": text_or_none(card.get("name")),
             "format": calendar_format(values.get("format")), "pillar": pillar,
             "campaign": text_or_none(values.get("campaign")), "account": text_or_none(values.get("account")),
-            "status": calendar_status(card_list.get("name")),
+            "status": calendar_status(card_list.get("name"), self.options.statuses),
             "owner": next((name for name in members if name), None),
             "post_id": text_or_none(values.get("post_id")),
             "url": text_or_none(values.get("url")) or self._post_link(card),
