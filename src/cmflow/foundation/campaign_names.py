@@ -99,15 +99,20 @@ def one_spelling(records: Mapping[str, "pl.DataFrame"], time_fields: Mapping[str
 
     named = {kind: frame for kind, frame in records.items()
              if "campaign" in frame.columns and frame.height and kind in time_fields}
-    labels = campaign_spellings([frame.select("campaign", pl.col(time_fields[kind]).alias("_first"))
-                                 for kind, frame in named.items()], written)
+    # Each kind's distinct campaigns with their earliest record: a few rows, whatever the records.
+    firsts = {kind: frame.group_by("campaign").agg(pl.col(time_fields[kind]).min().alias("_first"))
+              for kind, frame in named.items()}
+    labels = campaign_spellings(list(firsts.values()), written)
     if not labels:
         return dict(records), labels
     relabelled = dict(records)
     for kind, frame in named.items():
-        dtype = frame.schema["campaign"]
-        label = campaign_key(pl.col("campaign")).replace_strict(list(labels), list(labels.values()),
-                                                                default=None, return_dtype=pl.String)
-        relabelled[kind] = frame.with_columns(pl.coalesce(label, pl.col("campaign").cast(pl.String))
-                                              .cast(dtype).alias("campaign"))
+        distinct = firsts[kind].select(pl.col("campaign").cast(pl.String)).drop_nulls()
+        keyed = distinct.with_columns(campaign_key(pl.col("campaign")).alias("_key"))
+        renamed = {campaign: labels[key] for campaign, key in keyed.iter_rows()
+                   if key in labels and labels[key] != campaign}
+        if renamed:
+            dtype = frame.schema["campaign"]
+            relabelled[kind] = frame.with_columns(pl.col("campaign").cast(pl.String).replace(renamed)
+                                                  .cast(dtype).alias("campaign"))
     return relabelled, labels
