@@ -83,3 +83,20 @@ def test_adherence_per_owner_and_an_alert_per_missing_post(tmp_path: Path) -> No
     shown = {figure.metric: figure.value for figure in document.production}
     assert shown["calendar_adherence"] == pytest.approx(200 / 3)
     assert (shown["posts_late"], shown["posts_missing"], shown["posts_unplanned"]) == (0, 1, 0)
+
+
+def test_the_missing_post_alert_resolves_once_the_post_is_published(tmp_path: Path) -> None:
+    """k2 published late, on Thursday 3 December 08:00 UTC (within the 3-day window): the next
+    run measures its row at 0 and the alert resolves, so that a task made from it can close."""
+    (tmp_path / "calendar.csv").write_bytes(CALENDAR.encode("utf-8"))
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "adherence.toml").write_text(WORKFLOW, encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    first = run_workflow_file(tmp_path / "adherence.toml", store_url=store,
+                              now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert [a.dimensions["item_id"] for a in first.alerts] == ["k2"]
+    (tmp_path / "posts.csv").write_text(POSTS + "linkedin,acme,p2,2026-12-03T08:00:00Z\r\n", encoding="utf-8")
+    second = run_workflow_file(tmp_path / "adherence.toml", store_url=store,
+                               now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    assert second.alerts == []
+    assert [(a.rule, a.dimensions["item_id"], a.state) for a in second.resolved] == [("missing-post", "k2", "resolved")]

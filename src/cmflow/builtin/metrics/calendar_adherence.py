@@ -164,15 +164,17 @@ class CalendarAdherence(Metric):
 
 
 class MissingPlannedPosts(Metric):
-    """One row per planned post missing at its time: an item of the period, not cancelled,
-    due at the as-of time, matched to no post. Its value is the hours since it was due (from
-    its planned time plus ``on_time_within``, or the end of its day). Rows carry ``item_id``,
-    ``title`` (on one line), ``platform``, ``account`` and ``owner`` (those of the item, left
-    out where it has none), and ``why`` says why no post was found (its post id is not among the posts read:
-    deleted; or no post within ``window``), so that a ``threshold`` trigger with
-    ``above = 0`` alerts on each missing post, until it is published or cancelled. Every row is
-    one item, whatever ``by`` says (its platform, account and owner are on it already); with
-    ``client`` in ``by``, each client's items come again labelled with the client.
+    """One row per planned post due in the period (an item not cancelled, due at the as-of
+    time): for one missing at its time (matched to no post) the hours since it was due (from
+    its planned time plus ``on_time_within``, or the end of its day), for one published 0. Rows
+    carry ``item_id``, ``title`` (on one line), ``platform``, ``account`` and ``owner`` (those
+    of the item, left out where it has none), so that a ``threshold`` trigger with
+    ``above = 0`` alerts on each missing post, and the alert resolves once it is published (its
+    row goes to 0; cancelled, the item has no row and the alert waits). Every row is one item,
+    whatever ``by`` says (its platform, account and owner are on it already); with ``client``
+    in ``by``, each client's items come again labelled with the client. Why a post was not
+    found (its post id is not among the posts read, deleted?) is in docs/concepts.md; a row's
+    identity keeps to what does not change while the item waits.
     """
 
     name = "missing_planned_posts"
@@ -180,7 +182,7 @@ class MissingPlannedPosts(Metric):
     Options = MatchingOptions
     needs = ("calendar_item", "post")
     groupings = ("overall", "client", "platform", "account", "owner")
-    row_dimensions = ("item_id", "title", "platform", "account", "owner", "why")
+    row_dimensions = ("item_id", "title", "platform", "account", "owner")
     default_polarity = "down"
     unit = "hours"
 
@@ -193,12 +195,14 @@ class MissingPlannedPosts(Metric):
         as_of = data.as_of or datetime.now(timezone.utc)
         match = matched(data, self.options)
         rows = (item_outcomes(data, match, [], extra=("title", "platform", "account", "owner"))
-                .filter(pl.col("outcome") == MISSING)
+                .filter(pl.col("outcome").is_in([MISSING, ON_TIME, LATE]))
                 # One line, whatever the calendar's cell held: alerts and reports show it as a label.
-                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars()))
+                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars())
+                .drop("reason"))
         overdue = (pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) - pl.col("due_at")).dt.total_seconds() / 3600
-        return measurement_rows(rows.rename({"reason": "why"}), metric=self.name, unit=self.unit, value=overdue,
-                                extra_dimensions=["item_id", "title", "why"])
+        value = pl.when(pl.col("outcome") == MISSING).then(overdue).otherwise(pl.lit(0.0))
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value,
+                                extra_dimensions=["item_id", "title"])
 
 
 @hookimpl
