@@ -198,7 +198,7 @@ def test_no_date_column_is_one_error_listing_the_header(tmp_path):
     message = str(caught.value)
     assert 'found no date column ("Date", "Date de publication"' in message
     assert 'the header (line 2) holds "Quand", "Réseau", "Titre"' in message
-    assert 'columns.date = "<its name>"' in message
+    assert 'field_names.date = "<its name>"' in message
     assert "Traceback" not in message
 
 
@@ -223,8 +223,8 @@ def test_header_row_counts_lines_of_the_file_blank_ones_too(tmp_path):
 def test_columns_maps_a_header_cmflow_does_not_know(tmp_path):
     (tmp_path / "c.csv").write_text("Quand;Sur;Post;CM\n12 nov. 2026 à 10h;Insta;Un post;Léa\n", encoding="utf-8")
 
-    items, _ = fetch(tmp_path, path="c.csv", columns={"date": "Quand", "platform": "Sur", "title": "Post",
-                                                      "owner": "CM"})
+    items, _ = fetch(tmp_path, path="c.csv", field_names={"date": "Quand", "platform": "Sur", "title": "Post",
+                                                          "owner": "CM"})
 
     # 12 November, winter time: 09:00 UTC.
     assert [(i["planned_at"], i["platform"], i["title"], i["owner"]) for i in items] == [
@@ -234,8 +234,8 @@ def test_columns_maps_a_header_cmflow_does_not_know(tmp_path):
 def test_a_mapped_column_missing_from_the_header_names_the_closest(tmp_path):
     (tmp_path / "c.csv").write_text("Date;Responsible\n12/11/2026;Léa\n", encoding="utf-8")
     with pytest.raises(DataFileError) as caught:
-        fetch(tmp_path, path="c.csv", columns={"owner": "Responsable"})
-    assert 'no column "Responsable" (columns.owner)' in str(caught.value)
+        fetch(tmp_path, path="c.csv", field_names={"owner": "Responsable"})
+    assert 'no column "Responsable" (field_names.owner)' in str(caught.value)
     assert 'did you mean "Responsible"?' in str(caught.value)
 
 
@@ -269,9 +269,9 @@ def test_a_us_sheet_read_day_first_fails_whole_even_when_skipping_bad_rows(tmp_p
     with pytest.raises(DataFileError) as caught:
         fetch(tmp_path, path="c.csv", on_error="skip")
     assert ('line 3, column 1 "Date": "11/18/2026" does not read day first, so day and month are the other way '
-            "round") in str(caught.value) and "set month_first = true" in str(caught.value)
+            "round") in str(caught.value) and 'set date_order = "month_first"' in str(caught.value)
 
-    items, _ = fetch(tmp_path, path="c.csv", month_first=True)
+    items, _ = fetch(tmp_path, path="c.csv", date_order="month_first")
     # 5 November and 18 November 2026, whole days: 00:00 Paris (UTC+1) is 23:00 UTC the day before.
     assert [i["planned_at"] for i in items] == [utc(2026, 11, 4, 23), utc(2026, 11, 17, 23)]
 
@@ -333,7 +333,7 @@ def test_an_instant_written_with_its_offset_is_that_instant(tmp_path):
 
 def test_month_first_reads_us_dates_and_a_wrong_order_says_so():
     assert (read_date("11/12/2026", month_first=True).month, read_date("11/12/2026", month_first=True).day) == (11, 12)
-    with pytest.raises(NotADate, match="set month_first = true"):
+    with pytest.raises(NotADate, match='set date_order = "month_first"'):
         read_date("11/18/2026")
     with pytest.raises(NotADate, match="names a Friday, but 2026-11-12 is a Thursday"):
         read_date("ven. 12/11/2026")
@@ -419,3 +419,45 @@ def test_random_bytes_named_xlsx_are_no_readable_workbook_not_a_text_encoding_pr
                                         .encode("cp1252"))
     items, _ = fetch(tmp_path, path="cal.xlsx", encoding="cp1252")
     assert [(i["platform"], i["title"]) for i in items] == [("instagram", "Coulisses de l'été")]
+
+
+US_SHEET = "Jour J,Sur,Post\n11/05/2026,Insta,Reads both ways\n11/18/2026,LinkedIn,Month first only\n"
+
+
+@pytest.mark.parametrize("names", [
+    'field_names = { date = "Jour J", platform = "Sur", title = "Post" }\ndate_order = "month_first"',
+    'columns = { date = "Jour J", platform = "Sur", title = "Post" }\nmonth_first = true',  # the older names
+])
+def test_the_calendar_sources_option_names_and_the_older_ones_read_alike(tmp_path, names):
+    """`field_names` as on the trello, asana and notion sources, `date_order` as on the export
+    source; `columns` and `month_first`, the sheet's first names, still read the same."""
+    (tmp_path / "c.csv").write_text(US_SHEET, encoding="utf-8")
+    path = tmp_path / "w.toml"
+    path.write_text(f'[workflow]\nname = "Cal"\ntimezone = "Europe/Paris"\n[[sources]]\nplugin = "calendar_sheet"\n'
+                    f'path = "c.csv"\n{names}\n', encoding="utf-8")
+    with registered_plugin(calendar_sheet):
+        [entry] = load_workflow(path).sources
+    assert (entry.plugin.options.field_names, entry.plugin.options.date_order) == (
+        {"date": "Jour J", "platform": "Sur", "title": "Post"}, "month_first")
+    items, _ = fetch(tmp_path, **entry.plugin.options.model_dump())
+    # 5 and 18 November 2026 (month first), whole days: 00:00 Paris is 23:00 UTC the day before.
+    assert [(i["planned_at"], i["platform"], i["title"]) for i in items] == [
+        (utc(2026, 11, 4, 23), "instagram", "Reads both ways"), (utc(2026, 11, 17, 23), "linkedin", "Month first only")]
+
+
+@pytest.mark.parametrize("names, message", [
+    ('field_names = { date = "Jour J" }\ncolumns = { date = "Jour J" }',
+     "sources[0].columns: columns is another name for field_names: keep field_names only"),
+    ('date_order = "month_first"\nmonth_first = true',
+     "sources[0].month_first: month_first is another name for date_order: keep date_order only"),
+    ('month_first = "yes"', "sources[0].month_first: month_first is true or false, not 'yes'"),
+    ("date_order = true", "sources[0].date_order: must be one of day_first, month_first (got true)"),
+])
+def test_an_option_given_under_both_names_is_refused(tmp_path, names, message):
+    (tmp_path / "c.csv").write_text(US_SHEET, encoding="utf-8")
+    path = tmp_path / "w.toml"
+    path.write_text(f'[workflow]\nname = "Cal"\n[[sources]]\nplugin = "calendar_sheet"\npath = "c.csv"\n{names}\n',
+                    encoding="utf-8")
+    with registered_plugin(calendar_sheet), pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert message in str(caught.value)

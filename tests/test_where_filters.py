@@ -364,6 +364,72 @@ where = { account = "veloverd" }
     assert source_report(result).counts == {"post": 0}
 
 
+# -- campaigns: any spelling of one campaign -------------------------------------------------------
+
+CAMPAIGN_WHERES = '''
+[[triggers]]
+id = "noel_likes"
+plugin = "threshold"
+metric = "total_likes"
+where = { campaign = "NOËL" }
+above = 100
+
+[[objectives]]
+id = "noel"
+goal = "raise_interactions"
+metric = "total_likes"
+target = 100
+where = { campaign = "noël" }
+
+[[outputs]]
+id = "noel_view"
+plugin = "seen_by_output"
+where = { campaign = "noel" }
+'''
+
+
+def test_a_where_on_a_campaign_matches_every_spelling_of_it(run):
+    """The export writes "Noel"; a trigger's, an objective's and an output's where write it
+    "NOËL", "noël" and "noel": one campaign (one key, noel), as the metrics group it."""
+    with registered_plugin(SEEN_PLUGIN):
+        result = run(workflow(by='["campaign"]', extra=CAMPAIGN_WHERES))
+    # Noel: ig-a1 80 + fb-a1 30 = 110 likes, over the trigger's 100; Hiver: ig-b2 90.
+    assert [(a.rule, a.dimensions, a.value) for a in result.alerts] == [("noel_likes", {"campaign": "Noel"}, 110)]
+    [verdict] = result.objectives
+    assert (verdict.value, verdict.reason, verdict.progress) == (110, None, pytest.approx(1.1))
+    shown = SeenByOutput.seen["noel_view"].current("total_likes")
+    assert shown["campaign"].to_list() == ["Noel"] and shown["value"].to_list() == [110]
+    assert sorted(SeenByOutput.seen["noel_view"].records["post"]["post_id"]) == ["fb-a1", "ig-a1"]
+    assert [p for s in result.stages for p in s.problems] == []  # none of the three is "no series has"
+
+    # A source's where and a metric's too: "noël" keeps the two Noel posts (two posts, 110 likes).
+    result = run(workflow(source_where='{ campaign = "noël" }', by='["overall"]'))
+    assert (result.value("posts_published"), result.value("total_likes")) == (2, 110)
+    result = run(workflow(metric_where='{ campaign = ["NOEL", "hiver"] }', by='["overall"]'))
+    assert (result.value("posts_published"), result.value("total_likes")) == (3, 200)
+    assert [p for s in result.stages for p in s.problems] == []
+
+
+@pytest.mark.parametrize("have, wanted, matches", [
+    ("Soldes d'hiver", "soldes-d-hiver", True),
+    ("SOLDES_D_HIVER", ["soldes d hiver", "Soldes d'Hiver"], True),
+    ("Soldes d'hiver", "Soldes d'été", False),
+    ("(not set)", "(not set)", True),   # a placeholder of no campaign matches as written
+    ("(not set)", "not set", False),
+    ("Noël", "(none)", False),
+])
+def test_a_campaign_is_compared_by_its_key(have, wanted, matches):
+    import polars as pl
+
+    from cmflow.foundation.where_filters import dimensions_match, rows_condition, unmatched_values
+
+    where = {"campaign": wanted}
+    frame = pl.DataFrame({"campaign": [have]})
+    assert dimensions_match(where, {"campaign": have}) is matches
+    assert frame.filter(rows_condition(where, frame.columns)).height == int(matches)
+    assert (unmatched_values(where, [frame], "row") == []) is matches
+
+
 # -- validation -----------------------------------------------------------------------------------
 
 def problems_of(write_workflow, text: str) -> dict[str, str]:

@@ -10,8 +10,11 @@ A ``where`` table maps a name to a value or a list of values (any of them matche
   on one side: ``"2026-11-01.."``, ``"..2026-11-30"``), counted in the workflow's time zone;
 - on a metric or an output, the name is a dimension (:data:`~cmflow.foundation.measurements.DIMENSIONS`).
 
-Text matches exactly, except the platform, which matches whatever its case. ``"(none)"`` on
-``format``, ``pillar`` or ``campaign`` matches the records that have none.
+Text matches exactly, except the platform, which matches whatever its case, and the campaign,
+which matches whatever its spelling: ``"Soldes d'hiver"``, ``"soldes-d-hiver"`` and
+``"SOLDES_D_HIVER"`` name one campaign (they share a
+:func:`~cmflow.foundation.campaign_names.campaign_key`), as the measure stage groups them.
+``"(none)"`` on ``format``, ``pillar`` or ``campaign`` matches the records that have none.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 
+from cmflow.foundation.campaign_names import campaign_key, campaign_key_of
 from cmflow.foundation.measurements import BREAKDOWN_DIMENSIONS, DIMENSIONS, NONE_LABEL
 from cmflow.foundation.names import closest
 
@@ -36,6 +40,8 @@ DAY_KEY = "date"
 """On a source, the day that places a record in a period, whatever its kind calls it."""
 CASE_INSENSITIVE = ("platform",)
 """Fields compared whatever their case (platforms are stored in lower case)."""
+ANY_SPELLING = ("campaign",)
+"""Fields compared by their campaign key, whatever their spelling (``Soldes hiver`` = ``soldes-hiver``)."""
 DAY_HELP = ('a day ("2026-11-05") or a range of days, both included ("2026-11-01..2026-11-30", '
             '"2026-11-01.." or "..2026-11-30")')
 
@@ -170,12 +176,27 @@ def dimension_where_problems(where: Where) -> list[tuple[str, str, str]]:
     return problems
 
 
+def compared(key: str, value: Any) -> str:
+    """What a ``where`` compares of a value of ``key``: the platform in lower case, a campaign's
+    key (a placeholder of no campaign, such as ``(none)``, as written), any other text as written."""
+    text = str(value)
+    if key in CASE_INSENSITIVE:
+        return text.lower()
+    if key in ANY_SPELLING:
+        return campaign_key_of(text) or text
+    return text
+
+
 def text_condition(column: str, values: Sequence[str]) -> "pl.Expr":
-    """Rows whose ``column`` is one of ``values`` (any case for the platform; ``(none)``: empty)."""
+    """Rows whose ``column`` is one of ``values`` (any case for the platform, any spelling for a
+    campaign; ``(none)``: empty)."""
     import polars as pl
 
     if column in CASE_INSENSITIVE:
         matches = pl.col(column).str.to_lowercase().is_in([v.lower() for v in values])
+    elif column in ANY_SPELLING:
+        keys = [key for key in map(campaign_key_of, values) if key is not None]
+        matches = pl.col(column).cast(pl.String).is_in(list(values)) | campaign_key(pl.col(column)).is_in(keys)
     else:
         matches = pl.col(column).is_in(list(values))
     if column in BREAKDOWN_DIMENSIONS and NONE_LABEL in values:
@@ -203,10 +224,7 @@ def dimensions_match(where: Where, dimensions: Mapping[str, Any]) -> bool:
         if have is None:
             if not (key in BREAKDOWN_DIMENSIONS and NONE_LABEL in wanted):
                 return False
-        elif key in CASE_INSENSITIVE:
-            if str(have).lower() not in {v.lower() for v in wanted}:
-                return False
-        elif str(have) not in wanted:
+        elif compared(key, have) not in {compared(key, v) for v in wanted}:
             return False
     return True
 
@@ -226,12 +244,12 @@ def unmatched_values(where: Where, frames: Iterable["pl.DataFrame"], what: str) 
             continue
         present = sorted({str(v) for c in columns for v in c.drop_nulls().unique().to_list()})
         has_none = any(c.null_count() for c in columns) or NONE_LABEL in present
-        folded = {p.lower() for p in present} if key in CASE_INSENSITIVE else set(present)
+        folded = {compared(key, p) for p in present}
         for wanted in values_of(value):
             if wanted == NONE_LABEL and key in BREAKDOWN_DIMENSIONS:
                 if has_none:
                     continue
-            elif (wanted.lower() if key in CASE_INSENSITIVE else wanted) in folded:
+            elif compared(key, wanted) in folded:
                 continue
             suggestion = closest(wanted, present)
             notes.append(f"where.{key}: no {what} has {key} = {wanted!r}; " + (

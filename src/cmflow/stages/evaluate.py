@@ -18,7 +18,7 @@ from cmflow.foundation.alerts import ERROR, FIRING, NO_DATA, PENDING, RESOLVED, 
 from cmflow.foundation.measurements import DIMENSIONS, grouping_columns
 from cmflow.foundation.periods import CURRENT, HISTORY
 from cmflow.foundation.secrets import redactor
-from cmflow.foundation.where_filters import text_condition, values_of
+from cmflow.foundation.where_filters import compared, text_condition, values_of
 from cmflow.plugins.context import TriggerInput
 from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
@@ -184,8 +184,9 @@ def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
         if key not in measured.columns:
             continue
         present = sorted({str(v) for v in measured[key].drop_nulls().to_list()})
+        folded = {compared(key, v) for v in present}
         for value in [wanted] if isinstance(wanted, str) else wanted:
-            if value in present or not present or (key == "platform" and value.lower() in present):
+            if not present or compared(key, value) in folded:
                 continue
             suggestion = closest(value, present)
             notes.append(f"{entry.path}.where.{key}: no series of {common.metric} has {key} = {value!r} "

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
-from cmflow.foundation.campaign_names import campaign_key_of, one_spelling
+from cmflow.foundation.campaign_names import one_spelling
 from cmflow.foundation.listening import ACCOUNT_RECORD_KINDS, BRANDS_COLUMN
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
@@ -97,7 +97,6 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
     budgets = requests[0].production.budgets if requests else {}
     records, spellings = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()},
                                       budgets or ())
-    requests = [_campaigns_written(request, spellings) for request in requests]
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
@@ -119,21 +118,6 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             report.ok, report.error = False, failure("metric", report.id, exc)
     measurements = with_period_bounds(standardise(frames), all_periods)
     return Measured(with_series_key(measurements), reports)
-
-
-def _campaigns_written(request: MetricRequest, spellings: dict[str, str]) -> MetricRequest:
-    """``request`` with the campaigns its ``where`` names written as the records now are
-    (``where = { campaign = "Soldes hiver" }`` reads the ``soldes-hiver`` records too)."""
-    wanted = request.where.get("campaign")
-    if wanted is None or not spellings:
-        return request
-
-    def spelt(value):
-        key = campaign_key_of(value) if isinstance(value, str) else None
-        return spellings.get(key, value) if key is not None else value
-
-    written = [spelt(v) for v in wanted] if isinstance(wanted, list) else spelt(wanted)
-    return replace(request, where={**request.where, "campaign": written})
 
 
 def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]) -> "pl.DataFrame":

@@ -17,7 +17,7 @@ from cmflow.foundation.measurements import dimension_columns, row_dimensions
 from cmflow.foundation.names import closest
 from cmflow.foundation.objectives import Objective, ObjectiveResult, judge
 from cmflow.foundation.periods import CURRENT
-from cmflow.foundation.where_filters import rows_condition, values_of
+from cmflow.foundation.where_filters import compared, rows_condition, values_of
 from cmflow.stages.failures import upstream_failure
 
 if TYPE_CHECKING:
@@ -100,9 +100,8 @@ def _unmatched(objective: Objective, wanted: dict[str, str], rows: "pl.DataFrame
     if not wanted:
         return f"{objective.metric} has no overall series this period"
     for key, value in wanted.items():
-        present = sorted({str(v).lower() if key == "platform" else str(v)
-                          for v in rows[key].drop_nulls().to_list()}) if key in rows.columns else []
-        if (value.lower() if key == "platform" else value) not in present:
+        present = sorted({str(v) for v in rows[key].drop_nulls().to_list()}) if key in rows.columns else []
+        if compared(key, value) not in {compared(key, v) for v in present}:
             suggestion = closest(value, present)
             return (f"no series of {objective.metric} has {key} = {value!r} this period" +
                     (f"; did you mean {suggestion!r}?" if suggestion else ""))

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
-from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, asana_gid, base_url_field,
+from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, base_url_field,
                                                description_text, due_date, has_key_line, labels_field,
                                                secret_value)
+from cmflow.builtin.tool_addresses import asana_gid
 
 if TYPE_CHECKING:
     from cmflow import SendContext

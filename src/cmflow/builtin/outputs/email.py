@@ -218,7 +218,7 @@ class Email(Notifier):
 
     def history_needed(self) -> int:
         """The earlier periods a client's report (its trend chart) shows; none for alert messages."""
-        from cmflow.builtin.outputs.report import ReportOptions
+        from cmflow.builtin.outputs.report_options import ReportOptions
 
         if self.options.clients == "none":
             return 0
@@ -246,7 +246,7 @@ class Email(Notifier):
                     problems.append(("to", f"client {client.id!r} has no recipients and `to` is empty: add "
                                      "recipients to the client's [[clients]] entry, or set `to`"))
         if options.report_output is None and clients:  # else the report output checks its own settings
-            from cmflow.builtin.outputs.report import ReportOptions, client_breakdowns_missing
+            from cmflow.builtin.outputs.report_options import ReportOptions, client_breakdowns_missing
 
             problems += client_breakdowns_missing(workflow, ReportOptions())
         if options.report_output is not None:
@@ -356,7 +356,7 @@ class Email(Notifier):
 
     def _report_settings(self, workflow: Any) -> Any:
         """The options of the `report` output named by `report_output`, else a report's defaults."""
-        from cmflow.builtin.outputs.report import ReportOptions
+        from cmflow.builtin.outputs.report_options import ReportOptions
 
         name = self.options.report_output
         entry = next((e for e in workflow.outputs if e.id == name and e.plugin.name == "report"), None)
@@ -504,7 +504,7 @@ def template_context(batch: NotificationBatch, report: str) -> dict[str, Any]:
 
 def render_report_for(result: "RunResult") -> str:
     """The run's HTML report, exactly as the ``html_report`` output writes it."""
-    from cmflow.builtin.outputs.html_report import HtmlReportOptions, render_report
+    from cmflow.builtin.outputs.html_page import HtmlReportOptions, render_report
 
     return render_report(result, HtmlReportOptions())
 
@@ -536,7 +536,7 @@ def _item(notification: "Notification", zone: Any) -> dict[str, Any]:
 
 def _headline(tables: list[Any]) -> list[dict[str, str]]:
     """The overall KPIs the report shows as cards, in the same order."""
-    from cmflow.builtin.outputs.html_report import HEADLINE
+    from cmflow.builtin.outputs.html_page import HEADLINE
     from cmflow import metric_label
 
     overall = next((t for t in tables if not t.dimensions), None)

@@ -4,39 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from datetime import datetime, timezone
-
-from pydantic import Field
-
-from cmflow import HexColour, Output, OutputPath, PluginOptions, hookimpl
+from cmflow import Output, hookimpl
+from cmflow.builtin.outputs.html_page import HtmlReportOptions, render_report
 from cmflow.builtin.reports.files import replace_atomically
-from cmflow.builtin.reports.html import safe_url
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
-
-HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
-            "followers", "follower_growth", "follower_growth_pct", "posts_published", "total_interactions",
-            "total_reach")
-SKIPPED_ROWS_SHOWN = 1000
-"""Rows left out of a source (``on_error = "skip"``) the footer lists; beyond, a count."""
-
-
-class HtmlReportOptions(PluginOptions):
-    path: OutputPath = Field(
-        "reports/{workflow}-{period}.html",
-        description="File to write, relative to the current directory (a relative path may not "
-        "climb out of it with ..) or absolute. {workflow}, {period} (start..end) and {date} "
-        "(today) are replaced, made safe for a file name.", examples=["reports/weekly-{period}.html"])
-    title: str | None = Field(None, description="Report title. Default: the workflow's name.",
-                              examples=["Weekly social report — Maison Lumière"])
-    metrics: list[str] | None = Field(
-        None, description="Measurements to show, in order. Default: every one produced.")
-    chart_metric: str | None = Field(
-        "engagement_rate_by_reach", description="Measurement charted per account against the "
-        "comparison period (none if the workflow does not produce it).")
-    accent_colour: HexColour = Field("#2563eb", description="Brand colour of headings and charts, as "
-                               "#rrggbb.", examples=["#b45309"])
 
 
 class HtmlReport(Output):
@@ -67,52 +40,6 @@ class HtmlReport(Output):
             path = path.with_name(f"{path.stem}.incomplete{path.suffix}")
         replace_atomically(path, lambda temporary: temporary.write_text(html, encoding="utf-8"))
         return f"wrote {path}"
-
-
-def render_report(result: RunResult, options: HtmlReportOptions) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
-    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
-
-    env = Environment(loader=PackageLoader("cmflow", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["safe_url"] = safe_url
-    tables = kpi_tables(result, options.metrics)
-    overall = next((t for t in tables if not t.dimensions), None)
-    cards = []
-    if overall and overall.rows:
-        row = overall.rows[0]
-        ordered = [m for m in HEADLINE if m in row.cells] + [m for m, _ in overall.metrics if m not in HEADLINE]
-        cards = [(m, row.cells[m]) for m in ordered[:6]]
-    chart = None
-    comparison = result.comparison_periods[0] if result.comparison_periods else None
-    by_account = next((t for t in tables if t.dimensions == ["platform", "account"]), None)
-    if options.chart_metric and by_account and any(m == options.chart_metric for m, _ in by_account.metrics):
-        unit = dict(by_account.metrics)[options.chart_metric]
-        rows = [r for r in by_account.rows if r.cells.get(options.chart_metric) is not None
-                and (r.cells[options.chart_metric].value is not None
-                     or r.cells[options.chart_metric].previous is not None)]
-        categories = [" / ".join(r.labels) for r in rows]
-        current = [r.cells[options.chart_metric].value for r in rows]
-        series = [Series(str(result.period), current, options.accent_colour)]
-        if comparison:
-            previous = [r.cells[options.chart_metric].previous for r in rows]
-            series.append(Series(str(comparison), previous, PALETTE[1]))
-        chart = (metric_label(options.chart_metric),
-                 grouped_bar_chart(categories, series, unit=unit, title=metric_label(options.chart_metric)))
-    template = env.get_template("report.html.j2")
-    return template.render(
-        result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
-        chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
-        accent=options.accent_colour,
-        top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
-        negative_items=[(metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
-                        if metric.startswith("most_negative_") and (items := ranked_items(result, metric))],
-        sources=[s for s in result.stages if s.kind == "source"], skipped_shown=SKIPPED_ROWS_SHOWN,
-        notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    )
 
 
 @hookimpl

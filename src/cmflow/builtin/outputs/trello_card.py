@@ -17,8 +17,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, assignees_field, base_url_field,
-                                               description_text, has_key_line, labels_field, secret_value,
-                                               trello_board)
+                                               description_text, has_key_line, labels_field, secret_value)
+from cmflow.builtin.tool_addresses import trello_board
 
 if TYPE_CHECKING:
     from cmflow import SendContext

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -153,35 +152,6 @@ def labels_field(description: str, example: str, *older: str) -> Any:
     also = f" `{older[0]}` is an older name for it." if older else ""
     return Field(default_factory=list, validation_alias=AliasChoices("labels", *older),
                  description=description + also, examples=[[example]])
-
-
-TRELLO_BOARD_ID = re.compile(r"^[0-9A-Za-z]{8}$|^[0-9a-f]{24}$")
-
-
-def trello_board(board: str) -> str:
-    """A Trello board's id from what a user copies: its address (``https://trello.com/b/nC8QJJoZ/…``),
-    its short link (8 characters) or its 24-digit id."""
-    board = board.strip()
-    found = re.search(r"trello\.com/b/([0-9A-Za-z]{8})", board)
-    if found:
-        return found.group(1)
-    if not TRELLO_BOARD_ID.match(board):
-        raise ValueError(f"{board!r} is not a Trello board id: give the 8 characters after /b/ in the "
-                         "board's address, or its 24-digit id")
-    return board
-
-
-def asana_gid(value: str, what: str) -> str:
-    """An Asana project's (or section's) gid from what a user copies: the gid, or the project's
-    address (``https://app.asana.com/0/1204567890123456/list``)."""
-    text = value.strip()
-    found = re.search(r"app\.asana\.com/\d+/(?:\d+/project/)?(\d+)", text) if what == "project" else None
-    if found:
-        return found.group(1)
-    if not text.isdigit():
-        raise ValueError(f"{value!r} is not an Asana {what}: give its gid (a number such as 1204567890123456) "
-                         "or the project's address (https://app.asana.com/0/<gid>/list), not its name")
-    return text
 
 
 # -- composing: one message per alert event ----------------------------------------------------

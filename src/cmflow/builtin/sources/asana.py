@@ -13,7 +13,6 @@ summary. Platform facts: docs/sources/asana.md.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
@@ -28,6 +27,7 @@ from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarField
                                                     text_or_none, whole_day)
 from cmflow.builtin.sources.calendar_values import statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone
+from cmflow.builtin.tool_addresses import asana_gid
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -39,7 +39,6 @@ TASK_FIELDS = ",".join((
     "memberships.section.name", "custom_fields.name", "custom_fields.resource_subtype",
     "custom_fields.enum_value.name", "custom_fields.multi_enum_values.name", "custom_fields.text_value",
     "custom_fields.display_value", "permalink_url", "modified_at"))
-PROJECT_GID = re.compile(r"^\d{1,20}$")
 
 
 class AsanaOptions(PluginOptions):
@@ -71,14 +70,7 @@ class AsanaOptions(PluginOptions):
     @field_validator("project")
     @classmethod
     def _project(cls, project: str) -> str:
-        project = project.strip()
-        found = re.search(r"app\.asana\.com/\d+/(?:\d+/project/)?(\d+)", project)
-        if found:
-            return found.group(1)
-        if not PROJECT_GID.match(project):
-            raise ValueError(f"{project!r} is not an Asana project: give its gid, the long number in its "
-                             "address (https://app.asana.com/0/<gid>/list)")
-        return project
+        return asana_gid(project, "project")
 
 
 class AsanaSource(Source):

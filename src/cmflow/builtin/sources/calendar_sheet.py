@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from cmflow import (DataFileError, InputPath, PluginOptions, RecordTable, Source, TextEncoding, TimeZoneName,
-                    format_of, hookimpl, status_of, whole_day_instant)
+from cmflow import (DataFileError, InputPath, InvalidOption, PluginOptions, RecordTable, Source, TextEncoding,
+                    TimeZoneName, format_of, hookimpl, status_of, whole_day_instant)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (FIELD_KEYS, NotADate, header_key, nearest_year,
@@ -60,19 +60,23 @@ class CalendarSheetOptions(PluginOptions):
         None, ge=1, le=1000, description="Line (CSV) or row (workbook) of the column names, counted from 1. "
         "Default: the first of the first 30 holding a date column and another column cmflow knows (see the "
         "page: the names looked for), so title lines and legends above the header are skipped.", examples=[3])
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="Field -> the sheet's column name, for columns cmflow does not "
-        "recognise by name. Fields: date, time, title, platform, account, format, pillar, campaign, status, "
-        "owner, url, item_id, post_id, updated_at. A date column may hold the time too.",
+    field_names: dict[str, str] = Field(
+        default_factory=dict, validation_alias=AliasChoices("field_names", "columns"),
+        description="Field -> the sheet's column name, for columns cmflow does not recognise by name (the "
+        "option of the same name of the trello, asana and notion sources). Fields: date, time, title, "
+        "platform, account, format, pillar, campaign, status, owner, url, item_id, post_id, updated_at. A "
+        "date column may hold the time too. `columns` is another name for this option.",
         examples=[{"date": "Jour J", "title": "Post", "owner": "CM"}])
     constants: dict[str, str] = Field(
         default_factory=dict, description="Field -> a value for rows that give none, e.g. platform = "
         "\"instagram\" for a calendar kept for one platform. Fields: title, platform, account, format, "
         "pillar, campaign, status, owner.", examples=[{"platform": "instagram", "account": "maisonlumiere"}])
-    month_first: bool = Field(
-        False, description="Numeric dates are month first (11/12/2026 is November 12), as US sheets write "
-        "them. Default: day first (12/11/2026 is November 12), as French and British sheets do.",
-        examples=[True])
+    date_order: Literal["day_first", "month_first"] = Field(
+        "day_first", validation_alias=AliasChoices("date_order", "month_first"),
+        description="The order of numeric dates (the option of the same name of the export source): "
+        "day_first (12/11/2026 is November 12), as French and British sheets write them, or month_first "
+        "(11/12/2026 is November 12), as US sheets do. `month_first = true`, an older way to write it, is "
+        "taken too.", examples=["month_first"])
     timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of the sheet's dates and times. Default: the workflow's.",
         examples=["Europe/Paris"])
@@ -82,10 +86,32 @@ class CalendarSheetOptions(PluginOptions):
         "naming its line and column; skip: such rows are left out, and each is listed with its line and "
         "reason in the run summary and the report's footer.")
 
-    @field_validator("columns")
+    @field_validator("field_names")
     @classmethod
     def _sheet_fields(cls, value: dict[str, str]) -> dict[str, str]:
         return _known_fields(value, tuple(FIELD_KEYS))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_names(cls, data: Any) -> Any:
+        """An option given under one name only; ``month_first = true`` / ``false``, the older
+        way to write ``date_order``, as ``date_order``."""
+        if not isinstance(data, dict):
+            return data
+        for name, older in (("field_names", "columns"), ("date_order", "month_first")):
+            if name in data and older in data:
+                raise InvalidOption(older, f"{older} is another name for {name}: keep {name} only")
+        if "month_first" in data:
+            if not isinstance(data["month_first"], bool):
+                raise InvalidOption("month_first", f"month_first is true or false, not {data['month_first']!r}; "
+                                    "or write date_order = \"month_first\" (or \"day_first\")")
+            data = {**data, "month_first": "month_first" if data["month_first"] else "day_first"}
+        return data
+
+    @property
+    def month_first(self) -> bool:
+        """Whether numeric dates are read month first."""
+        return self.date_order == "month_first"
 
     @field_validator("constants")
     @classmethod
@@ -146,9 +172,9 @@ class CalendarSheetSource(Source):
       time (`Heure`, `Time` ...), `Réseau`/`Plateforme`/`Platform`/`Channel`, `Format`/`Type`,
       `Pilier`/`Pillar`, `Campagne`/`Campaign`, `Statut`/`Status`, `Responsable`/`Owner`/`Assignee`,
       `Titre`/`Sujet`/`Title`, `Lien`/`URL`/`Link`, `ID` (the row's id), `Post ID` (the published
-      post's), `Compte`/`Account`. `columns` names any other. Without a date column the error
-      lists the header's columns.
-    - **Dates** are day first (`12/11/2026`; `month_first = true` for US sheets: a date that reads
+      post's), `Compte`/`Account`. `field_names` names any other (`columns` is another name for
+      it). Without a date column the error lists the header's columns.
+    - **Dates** are day first (`12/11/2026`; `date_order = "month_first"` for US sheets: a date that reads
       only the other way round, `11/18/2026`, fails the whole file, since `11/05/2026` would be
       read wrong) or written
       out (`2026-11-12`, `12 nov. 2026`, `mardi 12 novembre`, `Nov 12, 2026`), or workbook dates;
@@ -263,8 +289,8 @@ def _header_at(records: list[tuple[int, list[str]]], options: CalendarSheetOptio
     header: the row numbered `header_row`, else the first holding the date column."""
     if options.header_row is not None:
         return next((i for i, (number, _) in enumerate(records) if number == options.header_row), None)
-    wanted = options.columns.get("date")
-    known = {header_key(n) for n in options.columns.values()} | {
+    wanted = options.field_names.get("date")
+    known = {header_key(n) for n in options.field_names.values()} | {
         n for field, names in FIELD_KEYS.items() if field != "date" for n in names}
     dated = []
     for index, (_, cells) in enumerate(records[:HEADER_SEARCH_ROWS]):
@@ -282,7 +308,7 @@ def _no_date_column(path: Path, records: list[tuple[int, list[str]]], place: str
                     options: CalendarSheetOptions) -> str:
     """Why no header was found: the header row named is blank or missing, or no row of the first
     ones holds a date column (listing the first row that looks like a header)."""
-    wanted = options.columns.get("date")
+    wanted = options.field_names.get("date")
     if options.header_row is not None and not any(n == options.header_row for n, _ in records):
         last = records[-1][0] if records else 0
         return (f"{path}, {place.format(options.header_row)} (header_row = {options.header_row}): "
@@ -292,10 +318,10 @@ def _no_date_column(path: Path, records: list[tuple[int, list[str]]], place: str
                    if sum(1 for c in cells if c.strip()) >= 2), None)
     found = (f"the header ({header[0]}) holds " + ", ".join(f'"{c.strip()}"' for c in header[1] if c.strip())
              if header else "no row holds two cells or more")
-    looked = f'column "{wanted}" (columns.date)' if wanted else "date column (" + ", ".join(
+    looked = f'column "{wanted}" (field_names.date)' if wanted else "date column (" + ", ".join(
         f'"{n}"' for n in ("Date", "Date de publication", "Jour", "Publish date", "Day")) + " ...)"
     return (f"{path}: found no {looked} in the first {HEADER_SEARCH_ROWS} rows; {found}; name the column that "
-            "holds the planned date with columns.date = \"<its name>\" (and header_row if the header is lower)")
+            "holds the planned date with field_names.date = \"<its name>\" (and header_row if the header is lower)")
 
 
 def reported_days(ctx: "FetchContext", tz: str) -> tuple[date, date]:
@@ -331,14 +357,14 @@ class CalendarRows:
         """Field -> position of its column in the header."""
         keys = [header_key(name) for name in self.sheet.header]
         positions: dict[str, int] = {}
-        for field, name in self.options.columns.items():
+        for field, name in self.options.field_names.items():
             matches = [i for i, key in enumerate(keys) if key == header_key(name)]
             if not matches:
                 from cmflow import closest
 
                 near = closest(name, [h for h in self.sheet.header if h])
                 raise DataFileError(
-                    f'{self.sheet.file}: no column "{name}" (columns.{field}) in the header '
+                    f'{self.sheet.file}: no column "{name}" (field_names.{field}) in the header '
                     f"({self.sheet.header_place})" + (f'; did you mean "{near}"?' if near else "")
                     + "; the header holds " + ", ".join(f'"{h}"' for h in self.sheet.header if h))
             positions[field] = self._one(matches, name)
@@ -353,7 +379,7 @@ class CalendarRows:
         if "date" not in positions:  # a header_row given that holds no date column
             raise DataFileError(f"{self.sheet.file}, {self.sheet.header_place}: the header holds no date column; it "
                                 "holds " + ", ".join(f'"{h}"' for h in self.sheet.header if h) + "; name the column "
-                                "that holds the planned date with columns.date = \"<its name>\"")
+                                "that holds the planned date with field_names.date = \"<its name>\"")
         return positions
 
     def _one(self, matches: list[int], name: str) -> int:
@@ -361,7 +387,7 @@ class CalendarRows:
             raise DataFileError(f'{self.sheet.file}, {self.sheet.header_place}: the header has column "{name}" '
                                 f"{len(matches)} times (columns {', '.join(str(m + 1) for m in matches)}): cmflow "
                                 "cannot tell which to read; rename one in the sheet, or name the other column "
-                                "in `columns`")
+                                "in `field_names`")
         return matches[0]
 
     def _check_day_month_order(self) -> None:
@@ -371,8 +397,8 @@ class CalendarRows:
         for row in self.sheet.rows:
             value = self._value(row, "date")
             if value and swapped_order(value, self.options.month_first):
-                order, option = (("month first", "month_first = false") if self.options.month_first
-                                 else ("day first", "month_first = true"))
+                order, option = (("month first", 'date_order = "day_first"') if self.options.month_first
+                                 else ("day first", 'date_order = "month_first"'))
                 raise DataFileError(
                     f'{self.sheet.file}, {self.sheet.cell_place(row, position)}: "{value}" does not read {order}, '
                     f"so day and month are the other way round in this sheet, and its dates that read both ways "

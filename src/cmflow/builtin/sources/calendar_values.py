@@ -176,7 +176,7 @@ def read_date(text: str, month_first: bool = False, excel_serials: bool = False)
         day, month = (second, first) if month_first else (first, second)
         if month > 12 and day <= 12:
             order = "day first (dd/mm)" if month_first else "month first (mm/dd)"
-            option = "month_first = false" if month_first else "month_first = true"
+            option = 'date_order = "day_first"' if month_first else 'date_order = "month_first"'
             raise NotADate(f"has no month {month}: is the sheet's date {order}? then set {option}")
         year = match["year"]
         return _checked(day, month, _full_year(year) if year else None, None, _time_after(match["rest"], text))

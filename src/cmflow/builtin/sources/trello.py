@@ -13,7 +13,6 @@ the run summary. Platform facts: docs/sources/trello.md.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -28,6 +27,7 @@ from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarField
                                                     text_or_none)
 from cmflow.builtin.sources.calendar_values import pillars_option, statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant
+from cmflow.builtin.tool_addresses import trello_board
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 PLATFORM = "trello"
 CARD_FIELDS = "id,name,idList,idMembers,labels,due,closed,dateLastActivity,shortUrl,url"
-BOARD_ID = re.compile(r"^[0-9A-Za-z]{8}$|^[0-9a-f]{24}$")
 
 
 class TrelloOptions(PluginOptions):
@@ -67,14 +66,7 @@ class TrelloOptions(PluginOptions):
     @field_validator("board")
     @classmethod
     def _board(cls, board: str) -> str:
-        board = board.strip()
-        found = re.search(r"trello\.com/b/([0-9A-Za-z]{8})", board)
-        if found:
-            return found.group(1)
-        if not BOARD_ID.match(board):
-            raise ValueError(f"{board!r} is not a Trello board id: give the 8 characters after /b/ in the "
-                             "board's address, or its 24-digit id")
-        return board
+        return trello_board(board)
 
 
 @dataclass(frozen=True)
