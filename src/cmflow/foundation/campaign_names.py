@@ -37,7 +37,9 @@ def campaign_key(column: "pl.Expr") -> "pl.Expr":
 
     written = column.cast(pl.String).str.strip_chars()
     text = written.str.to_lowercase()
-    ascii_only = written.str.normalize("NFKD").str.replace_all(r"[^\x00-\x7F]", "").str.to_lowercase()
+    # Punctuation of any script (the ’ of "d’hiver") separates before the accents are dropped.
+    ascii_only = (written.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.normalize("NFKD")
+                  .str.replace_all(r"[^\x00-\x7F]", "").str.to_lowercase())
     key = ascii_only.str.replace_all(r"[^a-z0-9]+", "_").str.strip_chars("_")
     spaced = text.str.replace_all(r"\s+", "_")  # no Latin letter or digit to keep: the name itself
     named = ~text.is_in(list(NO_CAMPAIGN))  # null for null
@@ -49,7 +51,8 @@ def campaign_key_of(name: str) -> str | None:
     text = name.strip().lower()
     if text in NO_CAMPAIGN:
         return None
-    plain = unicodedata.normalize("NFKD", name.strip()).encode("ascii", "ignore").decode("ascii").lower()
+    spaced = "".join(c if c.isalnum() else " " for c in name.strip())  # the ’ of "d’hiver" separates
+    plain = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode("ascii").lower()
     key = "_".join(part for part in "".join(c if c.isascii() and c.isalnum() else " " for c in plain).split())
     return key or "_".join(text.split())
 

@@ -37,7 +37,10 @@ def utm_value(text: str) -> str:
     """``text`` as a UTM value: lower case, accents dropped, each run of other characters one
     ``-``, none at either end (``Soldes Hiver 2026!`` -> ``soldes-hiver-2026``); "" when
     nothing is left."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    # Punctuation of any script (the typographic ’ of "d’hiver") separates, as ' does, before
+    # accents are dropped with everything else that is not ASCII.
+    spaced = "".join(c if c.isalnum() else " " for c in text)
+    plain = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode("ascii")
     return _NOT_SLUG.sub("-", plain.lower()).strip("-")
 
 
