@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo
 
 from cmflow.foundation.durations import format_duration
@@ -194,9 +194,10 @@ class Daemon:
         self._backlog_pass = False
         troubled |= not self._guarded("starting runs", self._start_queued)
         if self._due("health", now, self.settings.health.check_every):
-            troubled |= not self._guarded("assessing health", self.check_health)
+            troubled |= not self._guarded("assessing health", self.check_health, None, self._keep_runs_going)
         elif self._assess and self._due("assess", now, ASSESS_ENDED_EVERY):
-            troubled |= not self._guarded("assessing health", self.check_health, set(self._assess))
+            troubled |= not self._guarded("assessing health", self.check_health, set(self._assess),
+                                          self._keep_runs_going)
         if self._due("heartbeat", now, HEARTBEAT_EVERY):
             troubled |= not self._guarded("writing the heartbeat", self.store.daemon_heartbeat, self.id, now)
         # The assessment of ended runs is due only while some wait for it: once they are assessed
@@ -304,8 +305,11 @@ class Daemon:
                         extra={"event": "reloaded", "file": str(file)})
         log.info("%s reloaded: health settings and outputs", file, extra={"event": "reloaded", "file": str(file)})
 
-    def check_health(self, only: set[str] | None = None) -> list[WorkflowHealth]:
-        """Assess the workflows (or ``only`` these) and move the health alerts on."""
+    def check_health(self, only: set[str] | None = None,
+                     between: Callable[[], bool] | None = None) -> list[WorkflowHealth]:
+        """Assess the workflows (or ``only`` these) and move the health alerts on. ``between``
+        is called every few workflows (the loop passes what keeps runs going, so that a long
+        assessment leaves no worker idle); it does nothing else."""
         assert self.store is not None
         now = self.clock()
         self._assess -= only or self._assess
@@ -314,8 +318,8 @@ class Daemon:
         for sw in self.catalog.workflows:
             if only is not None and sw.key not in only:
                 continue
-            if reports and len(reports) % WORKFLOWS_BETWEEN_LOOKS == 0:
-                self._keep_runs_going()
+            if between is not None and reports and len(reports) % WORKFLOWS_BETWEEN_LOOKS == 0:
+                between()
             report = assess_in_store(sw, self.store, now, self.settings.health)
             if report.state == "stale" and sw.key in catching_up:  # after downtime: data is on its way
                 report.alerting = False
@@ -398,11 +402,13 @@ class Daemon:
                      extra={"event": "scheduled", "workflow": key, "next_slot": plan.next_slot})
         return plan.next_slot
 
-    def _keep_runs_going(self) -> None:
+    def _keep_runs_going(self) -> bool:
         """Between long steps of a pass: hear which runs ended and start queued ones in their
-        place, so that the executor does not sit idle while the loop plans or assesses."""
-        self._guarded("collecting ended runs", self._collect, self.clock())
-        self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
+        place, so that the executor does not sit idle while the loop plans or assesses. False
+        when a step failed (logged, tried again at the next look)."""
+        collected = self._guarded("collecting ended runs", self._collect, self.clock())
+        started = self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
+        return collected and started
 
     def _start_queued(self, up_to: datetime | None = None) -> None:
         """Start queued runs, oldest slot first, while the executor has room; with ``up_to``,
