@@ -38,6 +38,12 @@ RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total
 """What the production section shows per campaign: spend against budget, and what it brought back."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""
+MIX_METRICS = ("planned_mix", "published_mix")
+"""What the production section shows per format and per pillar: the calendar's plan against
+what was published (the ``content_mix`` metric)."""
+MIX_DIMENSIONS = ("format", "pillar")
+SHOWN_UNTAGGED = 10
+"""How many link problems (``untagged_links``) the production section lists."""
 # -- competitors, influencer candidates, suspicious activity (issue 17, listening lane) --
 COMPETITOR_METRICS = ("followers", "posting_frequency", "engagement_per_post", "engagement_rate_by_followers")
 """What the competitors table shows per brand that lists its public ``accounts`` (``by = ["brand"]``),
@@ -182,6 +188,34 @@ class PostingTime:
     posts: int
 
 
+@dataclass(frozen=True)
+class MissingPost:
+    """A planned post due and not published (a row of ``missing_planned_posts``)."""
+
+    title: str | None
+    platform: str | None
+    account_name: str | None
+    owner: str | None
+    planned_on: date | None
+    """The day it was planned for, in the workflow's time zone."""
+    hours_overdue: float | None
+    deleted_post_id: str | None = None
+    """The post the item names when no post read has it (deleted?); None: no post was
+    published near its planned time."""
+
+
+@dataclass(frozen=True)
+class UntaggedLink:
+    """One problem of one link of a published post (a row of ``untagged_links``). The URL is
+    public text: a template links it only through ``safe_url``."""
+
+    platform: str | None
+    account_name: str | None
+    post_id: str | None
+    url: str
+    problem: str
+
+
 @dataclass
 class ReportDocument:
     """Everything one report says, as values."""
@@ -218,6 +252,14 @@ class ReportDocument:
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
+    missing_posts: list[MissingPost] = field(default_factory=list)
+    """The planned posts due and not published, by planned day."""
+    mix: dict[str, list[SeriesFigures]] = field(default_factory=dict)
+    """By ``format`` and ``pillar`` (those measured): the planned and the published share of each value."""
+    untagged_links: list[UntaggedLink] = field(default_factory=list)
+    """The first :data:`SHOWN_UNTAGGED` link problems of the period's posts."""
+    untagged_more: int = 0
+    """How many more link problems there are than those listed."""
     # -- competitors, influencer candidates, suspicious activity (listening lane) --
     competitors: list[SeriesFigures] = field(default_factory=list)
     """The :data:`COMPETITOR_METRICS` of the brand and of each competitor listing its accounts."""
@@ -250,6 +292,12 @@ class ReportDocument:
         return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
 
     @property
+    def has_production(self) -> bool:
+        """Whether the run measured anything of the production section for this scope."""
+        return bool(self.production or self.campaigns or self.task_types or self.missing_posts
+                    or self.mix or self.untagged_links)
+
+    @property
     def complete(self) -> bool:
         return not self.missing
 
@@ -279,6 +327,9 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=_campaign_rows(figures, scope),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
+        missing_posts=_missing_posts(result, scope),
+        mix={dim: rows for dim in MIX_DIMENSIONS if _mix_says_something(rows := figures.breakdown(dim, list(MIX_METRICS)))},
+        **_untagged_links(result, scope),
         competitors=_competitor_rows(result, figures, scope),
         influencers=_listed(result, scope, "influencer_score", {"influencer_mentions": "mentions",
                             "influencer_audience": "audience", "influencer_relevance": "relevance"}, "author"),
@@ -365,6 +416,75 @@ def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigu
                  and (f := figures.figure(m, {"campaign": row.name})) is not None}
         rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
     return rows
+
+
+def _mix_says_something(rows: list[SeriesFigures]) -> bool:
+    """Whether a planned vs published mix compares anything: not when one side is wholly
+    "(none)" (posts that carry no pillar, a calendar that names no format)."""
+    if not rows:
+        return False
+    for metric in MIX_METRICS:
+        shares = {row.name: row.figures[metric].value for row in rows if metric in row.figures}
+        if not any(v for v in shares.values()) or (shares.get(NONE_LABEL) or 0) >= 100 - 1e-9:
+            return False
+    return True
+
+
+def _listed_rows(result: "RunResult", scope: ReportScope, metric: str) -> list[dict[str, Any]]:
+    """The current rows of a metric that lists things one row each (``missing_planned_posts``,
+    ``untagged_links``) that are the scope's: in a client's report its client's rows when the
+    metric is broken down by client, else the rows of the client's accounts."""
+    import polars as pl
+
+    frame = result.measurements
+    if frame is None or frame.height == 0:
+        return []
+    rows = frame.filter((pl.col("period") == "current") & (pl.col("metric") == metric))
+    if "rank" in rows.columns:
+        rows = rows.filter(pl.col("rank").is_null())
+    if "client" in rows.columns:
+        own = rows.filter(pl.col("client") == scope.client.id) if scope.client is not None else rows.clear()
+        rows = own if own.height else rows.filter(pl.col("client").is_null())
+    return [row for row in rows.iter_rows(named=True)
+            if scope.holds_account(row.get("platform"), row.get("account"))]
+
+
+def _missing_posts(result: "RunResult", scope: ReportScope) -> list[MissingPost]:
+    """The scope's ``missing_planned_posts``, with the day each was planned for (from its
+    calendar item) in the workflow's time zone, by that day then title."""
+    import polars as pl
+
+    rows = _listed_rows(result, scope, "missing_planned_posts")
+    items = result.records.get("calendar_item")
+    planned: dict[str, tuple[Any, Any]] = {}
+    if rows and items is not None and items.height:
+        wanted = {row.get("item_id") for row in rows}
+        local = items.filter(pl.col("item_id").cast(pl.String).is_in(list(wanted))).select(
+            pl.col("item_id").cast(pl.String),
+            pl.col("planned_at").dt.convert_time_zone(result.period.tz).dt.date().alias("planned_on"),
+            pl.col("post_id").cast(pl.String) if "post_id" in items.columns else pl.lit(None, pl.String).alias("post_id"))
+        planned = {r["item_id"]: (r["planned_on"], r["post_id"]) for r in local.iter_rows(named=True)}
+    posts = []
+    for row in rows:
+        planned_on, post_id = planned.get(row.get("item_id"), (None, None))
+        platform, account = row.get("platform"), row.get("account")
+        posts.append(MissingPost(row.get("title"), platform,
+                                 scope.account_name(platform, account) if platform and account else account,
+                                 row.get("owner"), planned_on, row.get("value"),
+                                 post_id.strip() if post_id and post_id.strip() else None))
+    return sorted(posts, key=lambda p: (p.planned_on or date.max, (p.title or "").casefold()))
+
+
+def _untagged_links(result: "RunResult", scope: ReportScope) -> dict[str, Any]:
+    """The scope's first :data:`SHOWN_UNTAGGED` ``untagged_links`` problems and how many more there are."""
+    rows = sorted(_listed_rows(result, scope, "untagged_links"),
+                  key=lambda r: (r.get("platform") or "", r.get("account") or "", r.get("post_id") or "",
+                                 r.get("url") or "", r.get("problem") or ""))
+    links = [UntaggedLink(row.get("platform"), scope.account_name(row["platform"], row["account"])
+                          if row.get("platform") and row.get("account") else row.get("account"),
+                          row.get("post_id"), row.get("url") or "", row.get("problem") or "")
+             for row in rows[:SHOWN_UNTAGGED]]
+    return {"untagged_links": links, "untagged_more": max(0, len(rows) - SHOWN_UNTAGGED)}
 
 
 def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
