@@ -43,7 +43,7 @@ MIX_METRICS = ("planned_mix", "published_mix")
 what was published (the ``content_mix`` metric)."""
 MIX_DIMENSIONS = ("format", "pillar")
 SHOWN_UNTAGGED = 10
-"""How many link problems (``untagged_links``) the production section lists."""
+"""How many links with UTM problems (``untagged_links``) the production section lists."""
 # -- competitors, influencer candidates, suspicious activity (issue 17, listening lane) --
 COMPETITOR_METRICS = ("followers", "posting_frequency", "engagement_per_post", "engagement_rate_by_followers")
 """What the competitors table shows per brand that lists its public ``accounts`` (``by = ["brand"]``),
@@ -206,14 +206,14 @@ class MissingPost:
 
 @dataclass(frozen=True)
 class UntaggedLink:
-    """One problem of one link of a published post (a row of ``untagged_links``). The URL is
-    public text: a template links it only through ``safe_url``."""
+    """One link of a published post and its UTM problems (the rows of ``untagged_links`` about
+    it). The URL is public text: a template links it only through ``safe_url``."""
 
     platform: str | None
     account_name: str | None
     post_id: str | None
     url: str
-    problem: str
+    problems: tuple[str, ...]
 
 
 @dataclass
@@ -257,9 +257,9 @@ class ReportDocument:
     mix: dict[str, list[SeriesFigures]] = field(default_factory=dict)
     """By ``format`` and ``pillar`` (those measured): the planned and the published share of each value."""
     untagged_links: list[UntaggedLink] = field(default_factory=list)
-    """The first :data:`SHOWN_UNTAGGED` link problems of the period's posts."""
+    """The first :data:`SHOWN_UNTAGGED` links of the period's posts with UTM problems."""
     untagged_more: int = 0
-    """How many more link problems there are than those listed."""
+    """How many more such links there are than those listed."""
     # -- competitors, influencer candidates, suspicious activity (listening lane) --
     competitors: list[SeriesFigures] = field(default_factory=list)
     """The :data:`COMPETITOR_METRICS` of the brand and of each competitor listing its accounts."""
@@ -476,15 +476,16 @@ def _missing_posts(result: "RunResult", scope: ReportScope) -> list[MissingPost]
 
 
 def _untagged_links(result: "RunResult", scope: ReportScope) -> dict[str, Any]:
-    """The scope's first :data:`SHOWN_UNTAGGED` ``untagged_links`` problems and how many more there are."""
-    rows = sorted(_listed_rows(result, scope, "untagged_links"),
-                  key=lambda r: (r.get("platform") or "", r.get("account") or "", r.get("post_id") or "",
-                                 r.get("url") or "", r.get("problem") or ""))
-    links = [UntaggedLink(row.get("platform"), scope.account_name(row["platform"], row["account"])
-                          if row.get("platform") and row.get("account") else row.get("account"),
-                          row.get("post_id"), row.get("url") or "", row.get("problem") or "")
-             for row in rows[:SHOWN_UNTAGGED]]
-    return {"untagged_links": links, "untagged_more": max(0, len(rows) - SHOWN_UNTAGGED)}
+    """The scope's first :data:`SHOWN_UNTAGGED` links with ``untagged_links`` problems (each
+    link once, its problems together) and how many more there are."""
+    problems: dict[tuple[str, str, str, str], list[str]] = {}
+    for row in _listed_rows(result, scope, "untagged_links"):
+        key = tuple(row.get(k) or "" for k in ("platform", "account", "post_id", "url"))
+        problems.setdefault(key, []).append(row.get("problem") or "")
+    links = [UntaggedLink(platform or None, scope.account_name(platform, account) if platform and account
+                          else account or None, post_id or None, url, tuple(sorted(set(found))))
+             for (platform, account, post_id, url), found in sorted(problems.items())[:SHOWN_UNTAGGED]]
+    return {"untagged_links": links, "untagged_more": max(0, len(problems) - SHOWN_UNTAGGED)}
 
 
 def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:

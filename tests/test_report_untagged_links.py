@@ -1,0 +1,104 @@
+"""The report's list of untagged links (``untagged_links``): public text, shown escaped, linked
+only when it is a plain http(s) address, each link once with its problems, cut short after ten.
+
+t01 instagram  https://shop.example.com/a                       no utm_source, utm_medium, utm_campaign
+t02 instagram  https://shop.example.com/b?x="><script>...        the same; quotes and brackets in the
+                                                                address: shown as text, never a link
+t03 facebook   .../c?utm_source=<img ...>&utm_medium=social&utm_campaign=noel
+                                                                its utm_source names no facebook
+t04 facebook   https://shop.example.com/d                       no tag at all
+t05 x          .../e?utm_source=x&utm_medium=social&utm_campaign=noel   fine: not listed
+t06..t13 x     https://shop.example.com/x/<n>                    no tag at all
+12 links with problems, listed by platform, account, post: facebook t03 t04, instagram t01 t02,
+x t06..t11; t12 and t13 are "2 more links".
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from cmflow.testing import run_workflow_file
+
+SHOP = "https://shop.example.com"
+HOSTILE_LINK = f'{SHOP}/b?x="><script>alert(1)</script>'
+HOSTILE_SOURCE = f"{SHOP}/c?utm_source=<img src=x onerror=alert(2)>&utm_medium=social&utm_campaign=noel"
+POSTS = [
+    ["instagram", "acme", "t01", "2026-11-17T10:00:00Z", "image", "Nouveautés", f"{SHOP}/a"],
+    ["instagram", "acme", "t02", "2026-11-18T10:00:00Z", "image", "Soldes", HOSTILE_LINK],
+    ["facebook", "Acme", "t03", "2026-11-18T11:00:00Z", "image", "Noël", HOSTILE_SOURCE],
+    ["facebook", "Acme", "t04", "2026-11-19T11:00:00Z", "image", "Vitrine", f"{SHOP}/d"],
+    ["x", "acme", "t05", "2026-11-19T12:00:00Z", "text", "Tagged",
+     f"{SHOP}/e?utm_source=x&utm_medium=social&utm_campaign=noel"],
+    *[["x", "acme", f"t{n:02d}", "2026-11-20T12:00:00Z", "text", "Untagged", f"{SHOP}/x/{n}"] for n in range(6, 14)],
+]
+WORKFLOW = """
+[workflow]
+name = "Acme"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+
+[[metrics]]
+plugin = "untagged_links"
+by = ["overall"]
+
+[[outputs]]
+plugin = "report"
+path = "reports/{client}.{format}"
+clients = "none"
+language = "en"
+formats = ["html"]
+"""
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("untagged")
+    with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["platform", "account", "post_id", "published_at", "format", "text", "link"])
+        writer.writerows(POSTS)
+    (folder / "acme.toml").write_text(WORKFLOW, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+        patch.chdir(folder)
+        result = run_workflow_file(folder / "acme.toml", store_url=f"sqlite:///{folder / 'state.db'}")
+    assert result.status == "ok", [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    return (folder / "reports" / "all.html").read_text(encoding="utf-8")
+
+
+def listed(page: str) -> str:
+    return page.split('<h3 id="untagged-links">', 1)[1].split("</ul>", 1)[0]
+
+
+def test_the_first_ten_links_are_listed_with_their_problems_and_the_rest_counted(page: str) -> None:
+    section = listed(page)
+    assert section.count("<li>") == 10
+    assert "and 2 more links" in section
+    assert section.count("no utm_campaign; no utm_medium; no utm_source") == 9  # t04 t01 t02 t06..t11
+    assert f"{SHOP}/x/11<" in section and f"{SHOP}/x/12<" not in section
+    assert "/e?utm_source=x" not in section  # t05 is tagged
+    ordered = [section.index(f">{SHOP}/{path}<") for path in ("d", "a", "x/6")]
+    assert ordered == sorted(ordered)  # facebook, then instagram, then x
+
+
+def test_a_plain_address_is_a_link_and_a_hostile_one_only_text(page: str) -> None:
+    section = listed(page)
+    assert f'<a href="{SHOP}/a" rel="noopener noreferrer nofollow">{SHOP}/a</a>' in section
+    assert "<script>" not in section and "<img" not in section
+    assert 'href="https://shop.example.com/b' not in section and 'href="https://shop.example.com/c' not in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+    assert "utm_source &#39;&lt;img src=x onerror=alert(2)&gt;&#39; does not name facebook" in section
