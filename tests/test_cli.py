@@ -294,7 +294,7 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "negative_": "conversation_counts", "followers_": "followers",
                 "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
                 "unanswered_negative": "response_times",
-                "missing_planned_posts": "calendar_adherence",
+                "missing_planned_posts": "calendar_adherence", "late_planned_posts": "calendar_adherence",
                 "conversion_rate": "conversions", "cost_per_conversion": "conversions", "roi": "conversions",
                 "traffic_totals": "conversions",
                 "hours_spent": "effort", "average_task_time": "effort", "production_cost": "effort",

@@ -771,6 +771,20 @@ def test_client_reports_list_their_missing_planned_posts(demo_run, demo_dir):
          "Nothing was published around its planned time."]]
 
 
+def test_client_reports_list_their_late_planned_posts(demo_run, demo_dir):
+    """The one late post of each client (see test_calendar_adherence_of_each_client): "La bûche
+    est de retour", Instagram, Hugo Petit, planned Thu 19 18:00, published Fri 20 07:30: 13.5 h;
+    "Carousel: 5 trails for December", Instagram, Owen Price, planned Thu 19 12:30 New York:
+    24.15 h."""
+    maison = report_tables(_client_report(demo_dir, "maison-lumiere"))["Publications prévues parues en retard"]
+    assert [[text for text, _ in row] for row in maison.rows] == [
+        ["La bûche est de retour", "Maison Lumière · Instagram", "Hugo Petit", "19 nov. 2026", "13,5 h"]]
+    trailhead = report_tables(_client_report(demo_dir, "trailhead-outfitters"))["Planned posts published late"]
+    assert [[text for text, _ in row] for row in trailhead.rows] == [
+        ["Carousel: 5 trails for December", "Trailhead Outfitters · Instagram", "Owen Price", "Nov 19, 2026",
+         "24.2\u00a0h"]]
+
+
 def test_client_reports_compare_the_planned_and_published_formats(demo_run, demo_dir):
     """On Instagram, Facebook and LinkedIn (the TikTok video and the flash sale cancelled):
     Maison Lumière plans 10 posts, 3 carousels, 2 images, 2 texts, a video, a reel, a story, and

@@ -189,8 +189,9 @@ class PostingTime:
 
 
 @dataclass(frozen=True)
-class MissingPost:
-    """A planned post due and not published (a row of ``missing_planned_posts``)."""
+class PlannedPost:
+    """A planned post missing at its time (a row of ``missing_planned_posts``) or published
+    late (of ``late_planned_posts``)."""
 
     title: str | None
     platform: str | None
@@ -198,7 +199,8 @@ class MissingPost:
     owner: str | None
     planned_on: date | None
     """The day it was planned for, in the workflow's time zone."""
-    hours_overdue: float | None
+    hours: float | None
+    """Missing: the hours since it was due; late: its delay in hours."""
     deleted_post_id: str | None = None
     """The post the item names when no post read has it (deleted?); None: no post was
     published near its planned time."""
@@ -252,8 +254,10 @@ class ReportDocument:
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
-    missing_posts: list[MissingPost] = field(default_factory=list)
+    missing_posts: list[PlannedPost] = field(default_factory=list)
     """The planned posts due and not published, by planned day."""
+    late_posts: list[PlannedPost] = field(default_factory=list)
+    """The planned posts of the period published late, by planned day."""
     mix: dict[str, list[SeriesFigures]] = field(default_factory=dict)
     """By ``format`` and ``pillar`` (those measured): the planned and the published share of each value."""
     untagged_links: list[UntaggedLink] = field(default_factory=list)
@@ -295,7 +299,7 @@ class ReportDocument:
     def has_production(self) -> bool:
         """Whether the run measured anything of the production section for this scope."""
         return bool(self.production or self.campaigns or self.task_types or self.missing_posts
-                    or self.mix or self.untagged_links)
+                    or self.late_posts or self.mix or self.untagged_links)
 
     @property
     def complete(self) -> bool:
@@ -327,7 +331,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=_campaign_rows(figures, scope),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
-        missing_posts=_missing_posts(result, scope),
+        missing_posts=_planned_posts(result, scope, "missing_planned_posts"),
+        late_posts=_planned_posts(result, scope, "late_planned_posts"),
         mix={dim: rows for dim in MIX_DIMENSIONS if _mix_says_something(rows := figures.breakdown(dim, list(MIX_METRICS)))},
         **_untagged_links(result, scope),
         competitors=_competitor_rows(result, figures, scope),
@@ -449,12 +454,13 @@ def _listed_rows(result: "RunResult", scope: ReportScope, metric: str) -> list[d
             if scope.holds_account(row.get("platform"), row.get("account"))]
 
 
-def _missing_posts(result: "RunResult", scope: ReportScope) -> list[MissingPost]:
-    """The scope's ``missing_planned_posts``, with the day each was planned for (from its
-    calendar item) in the workflow's time zone, by that day then title."""
+def _planned_posts(result: "RunResult", scope: ReportScope, metric: str) -> list[PlannedPost]:
+    """The scope's rows of ``metric`` (``missing_planned_posts``, ``late_planned_posts``), with
+    the day each was planned for (from its calendar item) in the workflow's time zone, by that
+    day then title."""
     import polars as pl
 
-    rows = _listed_rows(result, scope, "missing_planned_posts")
+    rows = _listed_rows(result, scope, metric)
     items = result.records.get("calendar_item")
     planned: dict[str, tuple[Any, Any]] = {}
     if rows and items is not None and items.height:
@@ -468,10 +474,11 @@ def _missing_posts(result: "RunResult", scope: ReportScope) -> list[MissingPost]
     for row in rows:
         planned_on, post_id = planned.get(row.get("item_id"), (None, None))
         platform, account = row.get("platform"), row.get("account")
-        posts.append(MissingPost(row.get("title"), platform,
+        posts.append(PlannedPost(row.get("title"), platform,
                                  scope.account_name(platform, account) if platform and account else account,
                                  row.get("owner"), planned_on, row.get("value"),
-                                 post_id.strip() if post_id and post_id.strip() else None))
+                                 post_id.strip() if metric == "missing_planned_posts" and post_id and post_id.strip()
+                                 else None))
     return sorted(posts, key=lambda p: (p.planned_on or date.max, (p.title or "").casefold()))
 
 

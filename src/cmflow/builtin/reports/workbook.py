@@ -65,7 +65,7 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
 
 def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
     """The production section's figures, as the HTML shows them: its indicators, the campaigns,
-    the kinds of task, the missing planned posts, the planned vs published mixes and the link
+    the kinds of task, the missing and the late planned posts, the planned vs published mixes and the link
     problems, each sheet only when the run measured it for the report's scope."""
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
@@ -97,6 +97,17 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
               "owner": p.owner, "planned_on": p.planned_on,
               "why": lang.text("production_why_deleted", post_id=p.deleted_post_id) if p.deleted_post_id
               else lang.text("production_why_not_published")} for p in document.missing_posts]))
+    if document.late_posts:
+        title = lang.text("production_late_posts")
+        sheets.append(Sheet(title, title, [
+            Column("title", lang.text("column_planned_post"), "text"),
+            Column("account", lang.text("column_account"), "text"),
+            Column("platform", lang.text("column_platform"), "text"),
+            Column("owner", lang.text("column_owner"), "text"),
+            Column("planned_on", lang.text("column_planned_on"), "date"),
+            Column("delay", lang.text("column_delay"), "decimal")],
+            [{"title": p.title, "account": p.account_name, "platform": lang.platform(p.platform) if p.platform else None,
+              "owner": p.owner, "planned_on": p.planned_on, "delay": p.hours} for p in document.late_posts]))
     for dimension, rows in document.mix.items():
         title = lang.text("production_mix_" + dimension)
         sheets.append(Sheet(title, title, [
