@@ -102,3 +102,23 @@ def test_a_plain_address_is_a_link_and_a_hostile_one_only_text(page: str) -> Non
     assert 'href="https://shop.example.com/b' not in section and 'href="https://shop.example.com/c' not in section
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
     assert "utm_source &#39;&lt;img src=x onerror=alert(2)&gt;&#39; does not name facebook" in section
+
+
+def test_every_problem_the_metric_words_is_said_in_french() -> None:
+    """The report reads the metric's wordings back (``link_problem``): each wording
+    ``untagged_links`` writes must be one it knows, or a French report would show English."""
+    from cmflow.builtin.metrics.untagged_links import link_problems
+    from cmflow.builtin.reports.document import link_problem
+    from cmflow.builtin.reports.language import language
+
+    fr = language("fr")
+    said = [fr.text(p.key, **p.values) for p in map(link_problem, [
+        *link_problems(f"{SHOP}/a", "instagram", None),
+        *link_problems(f"{SHOP}/b?utm_source=fb&utm_medium=social&utm_campaign=ete", "instagram", "noël"),
+        "utm_campaign 'Soldes-Hiver' is one of several spellings: Soldes-Hiver, soldes-hiver"])]
+    assert said == [
+        "pas de utm_source", "pas de utm_medium", "pas de utm_campaign",
+        "la source UTM «\u00a0fb\u00a0» ne désigne pas instagram",
+        "la campagne UTM «\u00a0ete\u00a0» n'est pas la campagne de la publication («\u00a0noël\u00a0»)",
+        "la campagne UTM «\u00a0Soldes-Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-Hiver, soldes-hiver"]
+    assert link_problem("a wording from a newer metric").key is None

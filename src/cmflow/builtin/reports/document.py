@@ -207,6 +207,40 @@ class PlannedPost:
 
 
 @dataclass(frozen=True)
+class LinkProblem:
+    """One UTM problem of a link as a catalogue key and its values (``production_link_*``), so
+    that a French report says it in French; ``key`` None for a wording the report does not
+    know (a newer ``untagged_links``), shown as ``text``."""
+
+    text: str
+    key: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+_QUOTED = r"""(?:'(?P<{0}>[^']*)'|"(?P<{0}_dq>[^"]*)")"""
+LINK_PROBLEM_WORDINGS = (
+    ("production_link_no_tag", r"no (?P<tag>utm_\w+)"),
+    ("production_link_wrong_source", rf"utm_source {_QUOTED.format('source')} does not name (?P<platform>\S+)"),
+    ("production_link_wrong_campaign",
+     rf"utm_campaign {_QUOTED.format('given')} is not the post's campaign {_QUOTED.format('campaign')}"),
+    ("production_link_spellings", rf"utm_campaign {_QUOTED.format('spelling')} is one of several spellings: (?P<others>.*)"),
+)
+"""The wordings of the ``untagged_links`` metric's problems, by the catalogue key that says them."""
+
+
+def link_problem(text: str) -> LinkProblem:
+    """``text`` (an ``untagged_links`` problem) as a catalogue key and its values."""
+    import re
+
+    for key, pattern in LINK_PROBLEM_WORDINGS:
+        match = re.fullmatch(pattern, text)
+        if match:
+            values = {name.removesuffix("_dq"): value for name, value in match.groupdict().items() if value is not None}
+            return LinkProblem(text, key, values)
+    return LinkProblem(text)
+
+
+@dataclass(frozen=True)
 class UntaggedLink:
     """One link of a published post and its UTM problems (the rows of ``untagged_links`` about
     it). The URL is public text: a template links it only through ``safe_url``."""
@@ -215,7 +249,7 @@ class UntaggedLink:
     account_name: str | None
     post_id: str | None
     url: str
-    problems: tuple[str, ...]
+    problems: tuple[LinkProblem, ...]
 
 
 @dataclass
@@ -490,7 +524,8 @@ def _untagged_links(result: "RunResult", scope: ReportScope) -> dict[str, Any]:
         key = tuple(row.get(k) or "" for k in ("platform", "account", "post_id", "url"))
         problems.setdefault(key, []).append(row.get("problem") or "")
     links = [UntaggedLink(platform or None, scope.account_name(platform, account) if platform and account
-                          else account or None, post_id or None, url, tuple(sorted(set(found))))
+                          else account or None, post_id or None, url,
+                          tuple(link_problem(problem) for problem in sorted(set(found))))
              for (platform, account, post_id, url), found in sorted(problems.items())[:SHOWN_UNTAGGED]]
     return {"untagged_links": links, "untagged_more": max(0, len(problems) - SHOWN_UNTAGGED)}
 

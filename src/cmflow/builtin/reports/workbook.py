@@ -124,7 +124,8 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
             Column("url", lang.text("column_link"), "url"),
             Column("problem", lang.text("column_why"), "text")],
             [{"account": link.account_name, "platform": lang.platform(link.platform) if link.platform else None,
-              "url": link.url, "problem": "; ".join(link.problems)} for link in document.untagged_links]))
+              "url": link.url, "problem": "; ".join(lang.text(p.key, **p.values) if p.key else p.text
+                                                    for p in link.problems)} for link in document.untagged_links]))
     return sheets
 
 
