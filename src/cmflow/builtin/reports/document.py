@@ -508,9 +508,10 @@ def _planned_posts(result: "RunResult", scope: ReportScope, metric: str) -> list
     for row in rows:
         planned_on, post_id = planned.get(row.get("item_id"), (None, None))
         platform, account = row.get("platform"), row.get("account")
-        posts.append(PlannedPost(row.get("title"), platform,
+        given = {k: row.get(k) if row.get(k) != NONE_LABEL else None for k in ("title", "owner")}  # "(none)": not given
+        posts.append(PlannedPost(given["title"], platform,
                                  scope.account_name(platform, account) if platform and account else account,
-                                 row.get("owner"), planned_on, row.get("value"),
+                                 given["owner"], planned_on, row.get("value"),
                                  post_id.strip() if metric == "missing_planned_posts" and post_id and post_id.strip()
                                  else None))
     return sorted(posts, key=lambda p: (p.planned_on or date.max, (p.title or "").casefold()))

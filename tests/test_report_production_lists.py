@@ -1,5 +1,8 @@
-"""The report's list of untagged links (``untagged_links``): public text, shown escaped, linked
-only when it is a plain http(s) address, each link once with its problems, cut short after ten.
+"""The production section's lists, on a small workflow of the week of 16 November 2026 (Paris):
+the untagged links (``untagged_links``) and the missing and late planned posts.
+
+Untagged links: public text, shown escaped, linked only when a plain http(s) address, each link
+once with its problems, cut short after ten.
 
 t01 instagram  https://shop.example.com/a                       no utm_source, utm_medium, utm_campaign
 t02 instagram  https://shop.example.com/b?x="><script>...        the same; quotes and brackets in the
@@ -11,6 +14,13 @@ t05 x          .../e?utm_source=x&utm_medium=social&utm_campaign=noel   fine: no
 t06..t13 x     https://shop.example.com/x/<n>                    no tag at all
 12 links with problems, listed by platform, account, post: facebook t03 t04, instagram t01 t02,
 x t06..t11; t12 and t13 are "2 more links".
+
+Calendar (times UTC; on time within 2 h; window 3 days):
+c1 linkedin  Tue 17 10:00  names post gone-1, which no source returned: missing, "deleted?";
+             its title carries a <script>
+c2 instagram Wed 18 07:00  t02 published 10:00 (t01 is 21 h away): late, 3 h
+c3 linkedin  Sat 21 09:00  no linkedin post at all: missing, nothing published; its title spans
+             two lines in the CSV
 """
 
 from __future__ import annotations
@@ -35,6 +45,12 @@ POSTS = [
      f"{SHOP}/e?utm_source=x&utm_medium=social&utm_campaign=noel"],
     *[["x", "acme", f"t{n:02d}", "2026-11-20T12:00:00Z", "text", "Untagged", f"{SHOP}/x/{n}"] for n in range(6, 14)],
 ]
+HOSTILE_TITLE = "<script>alert(3)</script> Teaser"
+CALENDAR = [
+    ["c1", "2026-11-17T10:00:00Z", HOSTILE_TITLE, "linkedin", "acme", "Zoé", "gone-1"],
+    ["c2", "2026-11-18T07:00:00Z", "Soldes", "instagram", "acme", "Zoé", ""],
+    ["c3", "2026-11-21T09:00:00Z", "Portrait\nd'équipe", "linkedin", "acme", "", ""],
+]
 WORKFLOW = """
 [workflow]
 name = "Acme"
@@ -51,8 +67,22 @@ path = "posts.csv"
 plugin = "posts_published"
 by = ["overall"]
 
+[[sources]]
+id = "calendar"
+plugin = "csv"
+path = "calendar.csv"
+record = "calendar_item"
+
 [[metrics]]
 plugin = "untagged_links"
+by = ["overall"]
+
+[[metrics]]
+plugin = "missing_planned_posts"
+by = ["overall"]
+
+[[metrics]]
+plugin = "late_planned_posts"
 by = ["overall"]
 
 [[outputs]]
@@ -71,6 +101,10 @@ def page(tmp_path_factory) -> str:
         writer = csv.writer(handle)
         writer.writerow(["platform", "account", "post_id", "published_at", "format", "text", "link"])
         writer.writerows(POSTS)
+    with (folder / "calendar.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["item_id", "planned_at", "title", "platform", "account", "owner", "post_id"])
+        writer.writerows(CALENDAR)
     (folder / "acme.toml").write_text(WORKFLOW, encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CMFLOW_LOAD_PLUGINS", "")
@@ -122,3 +156,22 @@ def test_every_problem_the_metric_words_is_said_in_french() -> None:
         "la campagne UTM «\u00a0ete\u00a0» n'est pas la campagne de la publication («\u00a0noël\u00a0»)",
         "la campagne UTM «\u00a0Soldes-Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-Hiver, soldes-hiver"]
     assert link_problem("a wording from a newer metric").key is None
+
+
+def rows_under(page: str, heading_id: str) -> list[list[str]]:
+    """The cells of the table under the h3 ``heading_id``, as their escaped HTML less tags."""
+    import re
+
+    table = page.split(f'<h3 id="{heading_id}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)]
+
+
+def test_missing_and_late_planned_posts_are_listed_escaped(page: str) -> None:
+    assert rows_under(page, "missing-posts") == [
+        ["&lt;script&gt;alert(3)&lt;/script&gt; Teaser", "acme · LinkedIn", "Zoé", "Nov 17, 2026",
+         "Its post gone-1 cannot be found (deleted?)."],
+        ["Portrait d&#39;équipe", "acme · LinkedIn", "Not set", "Nov 21, 2026",
+         "Nothing was published around its planned time."]]
+    assert rows_under(page, "late-posts") == [["Soldes", "acme · Instagram", "Zoé", "Nov 18, 2026", "3.0\u00a0h"]]
+    assert "<script>alert(3)" not in page
