@@ -2,7 +2,7 @@
 
 ``calendar_adherence`` (with ``posts_on_time``, ``posts_late``, ``late_delay_hours``,
 ``posts_missing``, ``posts_unplanned``), ``missing_planned_posts`` (a row per planned post
-missing at its time, for a trigger to alert on each) and ``late_planned_posts`` (a row per
+due: the hours it has been missing, 0 once published, for a trigger to alert on each) and ``late_planned_posts`` (a row per
 planned post published late, for a report to list). Items are matched to posts by :mod:`cmflow.builtin.metrics.calendar_matching` (its rules are in
 docs/concepts.md, "Calendar adherence").
 """

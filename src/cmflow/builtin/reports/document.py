@@ -495,6 +495,8 @@ def _planned_posts(result: "RunResult", scope: ReportScope, metric: str) -> list
     import polars as pl
 
     rows = _listed_rows(result, scope, metric)
+    if metric == "missing_planned_posts":  # it has a row, at 0, for each item due that was published
+        rows = [row for row in rows if (row.get("value") or 0) > 0]
     items = result.records.get("calendar_item")
     planned: dict[str, tuple[Any, Any]] = {}
     if rows and items is not None and items.height:
