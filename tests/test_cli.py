@@ -119,7 +119,7 @@ def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
 def test_validate_a_valid_workflow(runner: CliRunner) -> None:
     result = invoke(runner, "validate", str(DEMO_WORKFLOW))
     assert result.exit_code == 0, result.output
-    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (23 sources, 1 classifier, 28 metrics, 5 triggers, 6 outputs)" in result.stdout
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (23 sources, 1 classifier, 31 metrics, 5 triggers, 6 outputs)" in result.stdout
 
 
 def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -294,7 +294,7 @@ def test_a_plugin_name_leads_to_its_module(runner: CliRunner) -> None:
                 "negative_": "conversation_counts", "followers_": "followers",
                 "sentiment_": "sentiment", "net_sentiment": "sentiment", "most_negative": "sentiment",
                 "unanswered_negative": "response_times",
-                "missing_planned_posts": "calendar_adherence",
+                "missing_planned_posts": "calendar_adherence", "late_planned_posts": "calendar_adherence",
                 "conversion_rate": "conversions", "cost_per_conversion": "conversions", "roi": "conversions",
                 "traffic_totals": "conversions",
                 "hours_spent": "effort", "average_task_time": "effort", "production_cost": "effort",

@@ -746,3 +746,76 @@ def test_client_report_shows_production_and_return(demo_run, demo_dir):
     assert campaigns.cell(("calendrier-avent",), "Budget consommé")[0].startswith("116,00\u00a0%")
     assert campaigns.cell(("calendrier-avent",), "Retour sur effort")[0].startswith("-255,00\u00a0€")
 
+
+
+def _client_report(demo_dir: Path, client: str) -> str:
+    return (demo_dir / "reports" / client / f"{client}-{PERIOD}.html").read_text(encoding="utf-8")
+
+
+def test_client_reports_list_their_missing_planned_posts(demo_run, demo_dir):
+    """Maison Lumière's sheet: Sunday 22's story "L'atelier du dimanche" / "(sondage)" (a quoted
+    newline in the cell: one line in the report), Instagram, Léa Martin, matched by no post.
+    Trailhead's .ics: "Gift guide, part 1" (Facebook, Maya Chen, Fri 20 noon New York) and
+    "Reel: trail tips" (Instagram, Owen Price, Sun 22 10:00 New York). Neither item names its
+    post, so nothing was published near its time; each report lists its own only."""
+    maison = report_tables(_client_report(demo_dir, "maison-lumiere"))["Publications prévues manquantes"]
+    assert maison.headers == ["Publication prévue", "Compte", "Responsable", "Prévue le", "Pourquoi"]
+    assert [[text for text, _ in row] for row in maison.rows] == [
+        ["L'atelier du dimanche (sondage)", "Maison Lumière · Instagram", "Léa Martin", "22 nov. 2026",
+         "Rien n'a été publié autour de la date prévue."]]
+    trailhead = report_tables(_client_report(demo_dir, "trailhead-outfitters"))["Missing planned posts"]
+    assert [[text for text, _ in row] for row in trailhead.rows] == [
+        ["Gift guide, part 1", "Trailhead Outfitters · Facebook", "Maya Chen", "Nov 20, 2026",
+         "Nothing was published around its planned time."],
+        ["Reel: trail tips", "Trailhead Outfitters · Instagram", "Owen Price", "Nov 22, 2026",
+         "Nothing was published around its planned time."]]
+
+
+def test_client_reports_list_their_late_planned_posts(demo_run, demo_dir):
+    """The one late post of each client (see test_calendar_adherence_of_each_client): "La bûche
+    est de retour", Instagram, Hugo Petit, planned Thu 19 18:00, published Fri 20 07:30: 13.5 h;
+    "Carousel: 5 trails for December", Instagram, Owen Price, planned Thu 19 12:30 New York:
+    24.15 h."""
+    maison = report_tables(_client_report(demo_dir, "maison-lumiere"))["Publications prévues parues en retard"]
+    assert [[text for text, _ in row] for row in maison.rows] == [
+        ["La bûche est de retour", "Maison Lumière · Instagram", "Hugo Petit", "19 nov. 2026", "13,5 h"]]
+    trailhead = report_tables(_client_report(demo_dir, "trailhead-outfitters"))["Planned posts published late"]
+    assert [[text for text, _ in row] for row in trailhead.rows] == [
+        ["Carousel: 5 trails for December", "Trailhead Outfitters · Instagram", "Owen Price", "Nov 19, 2026",
+         "24.2\u00a0h"]]
+
+
+def test_client_reports_compare_the_planned_and_published_formats(demo_run, demo_dir):
+    """On Instagram, Facebook and LinkedIn (the TikTok video and the flash sale cancelled):
+    Maison Lumière plans 10 posts, 3 carousels, 2 images, 2 texts, a video, a reel, a story, and
+    publishes 10, 4 carousels (with the unplanned LinkedIn one), 2 images, 2 texts, a video, a
+    reel and no story. Trailhead plans 11, 5 images, 2 videos, 2 reels, a carousel, a link, and
+    publishes 9 (the gift guide image and the tips reel missing): 4 images, 2 videos, a reel, a
+    carousel, a link. The posts carry no pillar: no pillar table, it would compare nothing."""
+    maison_html = _client_report(demo_dir, "maison-lumiere")
+    maison = report_tables(maison_html)["Formats\u00a0: prévu et publié"]
+    shares = {row[0][0]: (row[1][0], row[2][0]) for row in maison.rows}
+    assert shares == {"Carrousel": ("30,00\u00a0%", "40,00\u00a0%"), "Image": ("20,00\u00a0%", "20,00\u00a0%"),
+                      "Texte": ("20,00\u00a0%", "20,00\u00a0%"), "Vidéo": ("10,00\u00a0%", "10,00\u00a0%"),
+                      "Reel": ("10,00\u00a0%", "10,00\u00a0%"), "Story": ("10,00\u00a0%", "0,00\u00a0%")}
+    assert "Thématiques\u00a0: prévu et publié" not in maison_html
+    trailhead = report_tables(_client_report(demo_dir, "trailhead-outfitters"))["Formats: planned and published"]
+    shares = {row[0][0]: (row[1][0], row[2][0]) for row in trailhead.rows}
+    assert shares == {"Image": (pct(500 / 11), pct(400 / 9)), "Video": (pct(200 / 11), pct(200 / 9)),
+                      "Reel": (pct(200 / 11), pct(100 / 9)), "Carousel": (pct(100 / 11), pct(100 / 9)),
+                      "Link": (pct(100 / 11), pct(100 / 9))}
+
+
+def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
+    """The XLSX has what the page shows: Trailhead's two missing posts, by planned day."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(demo_dir / "reports" / "trailhead-outfitters" / f"trailhead-outfitters-{PERIOD}.xlsx")
+    assert {"Production and return on effort", "Missing planned posts", "Formats planned and published"} \
+        <= set(book.sheetnames)
+    rows = list(book["Missing planned posts"].iter_rows(values_only=True))[3:]
+    assert [(r[0], r[2], r[3], r[4].date()) for r in rows] == [
+        ("Gift guide, part 1", "Facebook", "Maya Chen", date(2026, 11, 20)),
+        ("Reel: trail tips", "Instagram", "Owen Price", date(2026, 11, 22))]
+    summary = {r[0]: r[1] for r in book["Production and return on effort"].iter_rows(values_only=True) if r[0]}
+    assert summary["Posts missing"] == 2

@@ -32,7 +32,7 @@ import polars as pl
 import pytest
 
 from cmflow import Period, RecordTable
-from cmflow.builtin.metrics.calendar_adherence import CalendarAdherence, MissingPlannedPosts
+from cmflow.builtin.metrics.calendar_adherence import CalendarAdherence, LatePlannedPosts, MissingPlannedPosts
 from cmflow.builtin.metrics.content_mix import ContentMix
 from cmflow.builtin.metrics.calendar_matching import MatchRules, match_calendar
 from cmflow.stages.measure import MetricRequest, measure as measure_stage
@@ -201,6 +201,18 @@ def test_missing_planned_posts_has_a_row_per_item_due_the_missing_ones_overdue()
     assert rows.filter(pl.col("item_id") == "i3").select("title", "platform", "owner").to_dicts() == [
         {"title": "content i3", "platform": "facebook", "owner": "bob"}]
     assert rows.height == 7 and "why" not in rows.columns  # the identity of a series never changes
+
+
+def test_late_planned_posts_has_a_row_per_late_item_with_its_delay() -> None:
+    metric = LatePlannedPosts(LatePlannedPosts.Options(window="3d", on_time_within="2h"), entry_id="l")
+    frame = measure(metric, ["overall"])
+    rows = (frame.filter(pl.col("period") == "current").select("item_id", "title", "platform", "owner", "value")
+            .sort("item_id"))
+    # The delay runs from the planned time, as late_delay_hours counts it: i2 planned Tue 1
+    # 09:00, published Wed 2 09:00: 24 h; i9 planned Mon 30 08:00, published Tue 1 14:00: 30 h.
+    assert rows.to_dicts() == [
+        {"item_id": "i2", "title": "content i2", "platform": "instagram", "owner": "alice", "value": 24.0},
+        {"item_id": "i9", "title": "content i9", "platform": "linkedin", "owner": "bob", "value": 30.0}]
 
 
 def test_planned_and_published_mix_of_formats() -> None:

@@ -1,8 +1,9 @@
 """Calendar adherence: planned calendar items against the posts published for them.
 
 ``calendar_adherence`` (with ``posts_on_time``, ``posts_late``, ``late_delay_hours``,
-``posts_missing``, ``posts_unplanned``) and ``missing_planned_posts`` (a row per planned post
-missing at its time, for a trigger to alert on each). Items are matched to posts by :mod:`cmflow.builtin.metrics.calendar_matching` (its rules are in
+``posts_missing``, ``posts_unplanned``), ``missing_planned_posts`` (a row per planned post
+due: the hours it has been missing, 0 once published, for a trigger to alert on each) and ``late_planned_posts`` (a row per
+planned post published late, for a report to list). Items are matched to posts by :mod:`cmflow.builtin.metrics.calendar_matching` (its rules are in
 docs/concepts.md, "Calendar adherence").
 """
 
@@ -205,7 +206,40 @@ class MissingPlannedPosts(Metric):
                                 extra_dimensions=["item_id", "title"])
 
 
+class LatePlannedPosts(Metric):
+    """One row per planned post published late: an item of the period, not cancelled, matched
+    to a post published after its on-time limit (its planned time plus ``on_time_within``, or
+    the end of its day for a whole-day item). Its value is the delay in hours from its planned
+    time (the end of its day), as ``late_delay_hours`` counts it.
+    Rows carry ``item_id``, ``title`` (on one line), ``platform``, ``account`` and ``owner``
+    (those of the item, left out where it has none), whatever ``by`` says; with ``client`` in
+    ``by``, each client's items come again labelled with the client.
+    """
+
+    name = "late_planned_posts"
+    description = "A row per planned post published late (its delay in hours), for a report to list."
+    Options = MatchingOptions
+    needs = ("calendar_item", "post")
+    groupings = ("overall", "client", "platform", "account", "owner")
+    row_dimensions = ("item_id", "title", "platform", "account", "owner")
+    default_polarity = "down"
+    unit = "hours"
+
+    def lookback(self) -> timedelta:
+        return self.options.window
+
+    def compute(self, data: "MetricInput"):
+        import polars as pl
+
+        rows = (item_outcomes(data, matched(data, self.options), [], extra=("title", "platform", "account", "owner"))
+                .filter(pl.col("outcome") == LATE)
+                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars()))
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=pl.col("delay_hours"),
+                                extra_dimensions=["item_id", "title"])
+
+
 @hookimpl
 def register_metrics(register):
     register(CalendarAdherence)
     register(MissingPlannedPosts)
+    register(LatePlannedPosts)

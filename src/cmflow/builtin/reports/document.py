@@ -38,6 +38,12 @@ RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total
 """What the production section shows per campaign: spend against budget, and what it brought back."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""
+MIX_METRICS = ("planned_mix", "published_mix")
+"""What the production section shows per format and per pillar: the calendar's plan against
+what was published (the ``content_mix`` metric)."""
+MIX_DIMENSIONS = ("format", "pillar")
+SHOWN_UNTAGGED = 10
+"""How many links with UTM problems (``untagged_links``) the production section lists."""
 # -- competitors, influencer candidates, suspicious activity (issue 17, listening lane) --
 COMPETITOR_METRICS = ("followers", "posting_frequency", "engagement_per_post", "engagement_rate_by_followers")
 """What the competitors table shows per brand that lists its public ``accounts`` (``by = ["brand"]``),
@@ -182,6 +188,70 @@ class PostingTime:
     posts: int
 
 
+@dataclass(frozen=True)
+class PlannedPost:
+    """A planned post missing at its time (a row of ``missing_planned_posts``) or published
+    late (of ``late_planned_posts``)."""
+
+    title: str | None
+    platform: str | None
+    account_name: str | None
+    owner: str | None
+    planned_on: date | None
+    """The day it was planned for, in the workflow's time zone."""
+    hours: float | None
+    """Missing: the hours since it was due; late: its delay in hours."""
+    deleted_post_id: str | None = None
+    """The post the item names when no post read has it (deleted?); None: no post was
+    published near its planned time."""
+
+
+@dataclass(frozen=True)
+class LinkProblem:
+    """One UTM problem of a link as a catalogue key and its values (``production_link_*``), so
+    that a French report says it in French; ``key`` None for a wording the report does not
+    know (a newer ``untagged_links``), shown as ``text``."""
+
+    text: str
+    key: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+_QUOTED = r"""(?:'(?P<{0}>[^']*)'|"(?P<{0}_dq>[^"]*)")"""
+LINK_PROBLEM_WORDINGS = (
+    ("production_link_no_tag", r"no (?P<tag>utm_\w+)"),
+    ("production_link_wrong_source", rf"utm_source {_QUOTED.format('source')} does not name (?P<platform>\S+)"),
+    ("production_link_wrong_campaign",
+     rf"utm_campaign {_QUOTED.format('given')} is not the post's campaign {_QUOTED.format('campaign')}"),
+    ("production_link_spellings", rf"utm_campaign {_QUOTED.format('spelling')} is one of several spellings: (?P<others>.*)"),
+)
+"""The wordings of the ``untagged_links`` metric's problems, by the catalogue key that says them."""
+
+
+def link_problem(text: str) -> LinkProblem:
+    """``text`` (an ``untagged_links`` problem) as a catalogue key and its values."""
+    import re
+
+    for key, pattern in LINK_PROBLEM_WORDINGS:
+        match = re.fullmatch(pattern, text)
+        if match:
+            values = {name.removesuffix("_dq"): value for name, value in match.groupdict().items() if value is not None}
+            return LinkProblem(text, key, values)
+    return LinkProblem(text)
+
+
+@dataclass(frozen=True)
+class UntaggedLink:
+    """One link of a published post and its UTM problems (the rows of ``untagged_links`` about
+    it). The URL is public text: a template links it only through ``safe_url``."""
+
+    platform: str | None
+    account_name: str | None
+    post_id: str | None
+    url: str
+    problems: tuple[LinkProblem, ...]
+
+
 @dataclass
 class ReportDocument:
     """Everything one report says, as values."""
@@ -218,6 +288,16 @@ class ReportDocument:
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
+    missing_posts: list[PlannedPost] = field(default_factory=list)
+    """The planned posts due and not published, by planned day."""
+    late_posts: list[PlannedPost] = field(default_factory=list)
+    """The planned posts of the period published late, by planned day."""
+    mix: dict[str, list[SeriesFigures]] = field(default_factory=dict)
+    """By ``format`` and ``pillar`` (those measured): the planned and the published share of each value."""
+    untagged_links: list[UntaggedLink] = field(default_factory=list)
+    """The first :data:`SHOWN_UNTAGGED` links of the period's posts with UTM problems."""
+    untagged_more: int = 0
+    """How many more such links there are than those listed."""
     # -- competitors, influencer candidates, suspicious activity (listening lane) --
     competitors: list[SeriesFigures] = field(default_factory=list)
     """The :data:`COMPETITOR_METRICS` of the brand and of each competitor listing its accounts."""
@@ -250,6 +330,12 @@ class ReportDocument:
         return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
 
     @property
+    def has_production(self) -> bool:
+        """Whether the run measured anything of the production section for this scope."""
+        return bool(self.production or self.campaigns or self.task_types or self.missing_posts
+                    or self.late_posts or self.mix or self.untagged_links)
+
+    @property
     def complete(self) -> bool:
         return not self.missing
 
@@ -279,6 +365,10 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=_campaign_rows(figures, scope),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
+        missing_posts=_planned_posts(result, scope, "missing_planned_posts"),
+        late_posts=_planned_posts(result, scope, "late_planned_posts"),
+        mix={dim: rows for dim in MIX_DIMENSIONS if _mix_says_something(rows := figures.breakdown(dim, list(MIX_METRICS)))},
+        **_untagged_links(result, scope),
         competitors=_competitor_rows(result, figures, scope),
         influencers=_listed(result, scope, "influencer_score", {"influencer_mentions": "mentions",
                             "influencer_audience": "audience", "influencer_relevance": "relevance"}, "author"),
@@ -365,6 +455,82 @@ def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigu
                  and (f := figures.figure(m, {"campaign": row.name})) is not None}
         rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
     return rows
+
+
+def _mix_says_something(rows: list[SeriesFigures]) -> bool:
+    """Whether a planned vs published mix compares anything: not when one side is wholly
+    "(none)" (posts that carry no pillar, a calendar that names no format)."""
+    if not rows:
+        return False
+    for metric in MIX_METRICS:
+        shares = {row.name: row.figures[metric].value for row in rows if metric in row.figures}
+        if not any(v for v in shares.values()) or (shares.get(NONE_LABEL) or 0) >= 100 - 1e-9:
+            return False
+    return True
+
+
+def _listed_rows(result: "RunResult", scope: ReportScope, metric: str) -> list[dict[str, Any]]:
+    """The current rows of a metric that lists things one row each (``missing_planned_posts``,
+    ``untagged_links``) that are the scope's: in a client's report its client's rows when the
+    metric is broken down by client, else the rows of the client's accounts."""
+    import polars as pl
+
+    frame = result.measurements
+    if frame is None or frame.height == 0:
+        return []
+    rows = frame.filter((pl.col("period") == "current") & (pl.col("metric") == metric))
+    if "rank" in rows.columns:
+        rows = rows.filter(pl.col("rank").is_null())
+    if "client" in rows.columns:
+        own = rows.filter(pl.col("client") == scope.client.id) if scope.client is not None else rows.clear()
+        rows = own if own.height else rows.filter(pl.col("client").is_null())
+    return [row for row in rows.iter_rows(named=True)
+            if scope.holds_account(row.get("platform"), row.get("account"))]
+
+
+def _planned_posts(result: "RunResult", scope: ReportScope, metric: str) -> list[PlannedPost]:
+    """The scope's rows of ``metric`` (``missing_planned_posts``, ``late_planned_posts``), with
+    the day each was planned for (from its calendar item) in the workflow's time zone, by that
+    day then title."""
+    import polars as pl
+
+    rows = _listed_rows(result, scope, metric)
+    if metric == "missing_planned_posts":  # it has a row, at 0, for each item due that was published
+        rows = [row for row in rows if (row.get("value") or 0) > 0]
+    items = result.records.get("calendar_item")
+    planned: dict[str, tuple[Any, Any]] = {}
+    if rows and items is not None and items.height:
+        wanted = {row.get("item_id") for row in rows}
+        local = items.filter(pl.col("item_id").cast(pl.String).is_in(list(wanted))).select(
+            pl.col("item_id").cast(pl.String),
+            pl.col("planned_at").dt.convert_time_zone(result.period.tz).dt.date().alias("planned_on"),
+            pl.col("post_id").cast(pl.String) if "post_id" in items.columns else pl.lit(None, pl.String).alias("post_id"))
+        planned = {r["item_id"]: (r["planned_on"], r["post_id"]) for r in local.iter_rows(named=True)}
+    posts = []
+    for row in rows:
+        planned_on, post_id = planned.get(row.get("item_id"), (None, None))
+        platform, account = row.get("platform"), row.get("account")
+        given = {k: row.get(k) if row.get(k) != NONE_LABEL else None for k in ("title", "owner")}  # "(none)": not given
+        posts.append(PlannedPost(given["title"], platform,
+                                 scope.account_name(platform, account) if platform and account else account,
+                                 given["owner"], planned_on, row.get("value"),
+                                 post_id.strip() if metric == "missing_planned_posts" and post_id and post_id.strip()
+                                 else None))
+    return sorted(posts, key=lambda p: (p.planned_on or date.max, (p.title or "").casefold()))
+
+
+def _untagged_links(result: "RunResult", scope: ReportScope) -> dict[str, Any]:
+    """The scope's first :data:`SHOWN_UNTAGGED` links with ``untagged_links`` problems (each
+    link once, its problems together) and how many more there are."""
+    problems: dict[tuple[str, str, str, str], list[str]] = {}
+    for row in _listed_rows(result, scope, "untagged_links"):
+        key = tuple(row.get(k) or "" for k in ("platform", "account", "post_id", "url"))
+        problems.setdefault(key, []).append(row.get("problem") or "")
+    links = [UntaggedLink(platform or None, scope.account_name(platform, account) if platform and account
+                          else account or None, post_id or None, url,
+                          tuple(link_problem(problem) for problem in sorted(set(found))))
+             for (platform, account, post_id, url), found in sorted(problems.items())[:SHOWN_UNTAGGED]]
+    return {"untagged_links": links, "untagged_more": max(0, len(problems) - SHOWN_UNTAGGED)}
 
 
 def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:

@@ -1,5 +1,5 @@
 """A report document as workbook sheets: the summary, the objectives, each platform's accounts,
-the breakdowns and the ranked posts, one sheet each (see :mod:`cmflow.builtin.reports.spreadsheets`)."""
+the breakdowns, the ranked posts and the production section, one sheet each (see :mod:`cmflow.builtin.reports.spreadsheets`)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,73 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
                  "published": p.published_at.date() if p.published_at else None,
                  "format": lang.post_format(p.format) if p.format else None, "text": p.text, "url": p.url,
                  "value": p.value} for p in posts]))
+    sheets.extend(_production_sheets(document, lang))
+    return sheets
+
+
+def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
+    """The production section's figures, as the HTML shows them: its indicators, the campaigns,
+    the kinds of task, the missing and the late planned posts, the planned vs published mixes and the link
+    problems, each sheet only when the run measured it for the report's scope."""
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+
+    sheets = []
+    if document.production:
+        title = lang.text("section_production")
+        sheets.append(Sheet(title, title, [Column("metric", lang.text("column_metric"), "text"),
+                                           Column("value", lang.text("column_value"), "decimal")],
+                            [{"metric": lang.metric_label(f.metric), "value": _in_unit(f.value, f.unit)}
+                             for f in document.production]))
+    for key, column, rows, metrics in (
+            ("production_campaigns", "campaign", document.campaigns, document.campaign_metrics),
+            ("production_task_types", "task_type", document.task_types, document.task_metrics)):
+        if rows:
+            sheets.append(Sheet(lang.text(key), lang.text(key), [
+                Column(column, lang.text("column_" + column), "text"),
+                *_figure_columns(metrics, [r.figures for r in rows], lang)],
+                [{column: r.name, **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
+    if document.missing_posts:
+        title = lang.text("production_missing_posts")
+        sheets.append(Sheet(title, title, [
+            Column("title", lang.text("column_planned_post"), "text"),
+            Column("account", lang.text("column_account"), "text"),
+            Column("platform", lang.text("column_platform"), "text"),
+            Column("owner", lang.text("column_owner"), "text"),
+            Column("planned_on", lang.text("column_planned_on"), "date"),
+            Column("why", lang.text("column_why"), "text")],
+            [{"title": p.title, "account": p.account_name, "platform": lang.platform(p.platform) if p.platform else None,
+              "owner": p.owner, "planned_on": p.planned_on,
+              "why": lang.text("production_why_deleted", post_id=p.deleted_post_id) if p.deleted_post_id
+              else lang.text("production_why_not_published")} for p in document.missing_posts]))
+    if document.late_posts:
+        title = lang.text("production_late_posts")
+        sheets.append(Sheet(title, title, [
+            Column("title", lang.text("column_planned_post"), "text"),
+            Column("account", lang.text("column_account"), "text"),
+            Column("platform", lang.text("column_platform"), "text"),
+            Column("owner", lang.text("column_owner"), "text"),
+            Column("planned_on", lang.text("column_planned_on"), "date"),
+            Column("delay", lang.text("column_delay"), "decimal")],
+            [{"title": p.title, "account": p.account_name, "platform": lang.platform(p.platform) if p.platform else None,
+              "owner": p.owner, "planned_on": p.planned_on, "delay": p.hours} for p in document.late_posts]))
+    for dimension, rows in document.mix.items():
+        title = lang.text("production_mix_" + dimension)
+        sheets.append(Sheet(title, title, [
+            Column(dimension, lang.text("column_" + dimension), "text"),
+            *[Column(m, lang.metric_label(m), "percent") for m in ("planned_mix", "published_mix")]],
+            [{dimension: lang.text("dimension_none") if r.name == "(none)" else
+              lang.post_format(r.name) if dimension == "format" else r.name,
+              **{m: r.figures[m].value for m in ("planned_mix", "published_mix") if m in r.figures}} for r in rows]))
+    if document.untagged_links:
+        title = lang.text("production_untagged_links")
+        sheets.append(Sheet(title, title, [
+            Column("account", lang.text("column_account"), "text"),
+            Column("platform", lang.text("column_platform"), "text"),
+            Column("url", lang.text("column_link"), "url"),
+            Column("problem", lang.text("column_why"), "text")],
+            [{"account": link.account_name, "platform": lang.platform(link.platform) if link.platform else None,
+              "url": link.url, "problem": "; ".join(lang.text(p.key, **p.values) if p.key else p.text
+                                                    for p in link.problems)} for link in document.untagged_links]))
     return sheets
 
 

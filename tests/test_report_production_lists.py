@@ -1,0 +1,177 @@
+"""The production section's lists, on a small workflow of the week of 16 November 2026 (Paris):
+the untagged links (``untagged_links``) and the missing and late planned posts.
+
+Untagged links: public text, shown escaped, linked only when a plain http(s) address, each link
+once with its problems, cut short after ten.
+
+t01 instagram  https://shop.example.com/a                       no utm_source, utm_medium, utm_campaign
+t02 instagram  https://shop.example.com/b?x="><script>...        the same; quotes and brackets in the
+                                                                address: shown as text, never a link
+t03 facebook   .../c?utm_source=<img ...>&utm_medium=social&utm_campaign=noel
+                                                                its utm_source names no facebook
+t04 facebook   https://shop.example.com/d                       no tag at all
+t05 x          .../e?utm_source=x&utm_medium=social&utm_campaign=noel   fine: not listed
+t06..t13 x     https://shop.example.com/x/<n>                    no tag at all
+12 links with problems, listed by platform, account, post: facebook t03 t04, instagram t01 t02,
+x t06..t11; t12 and t13 are "2 more links".
+
+Calendar (times UTC; on time within 2 h; window 3 days):
+c1 linkedin  Tue 17 10:00  names post gone-1, which no source returned: missing, "deleted?";
+             its title carries a <script>
+c2 instagram Wed 18 07:00  t02 published 10:00 (t01 is 21 h away): late, 3 h
+c3 linkedin  Sat 21 09:00  no linkedin post at all: missing, nothing published; its title spans
+             two lines in the CSV
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from cmflow.testing import run_workflow_file
+
+SHOP = "https://shop.example.com"
+HOSTILE_LINK = f'{SHOP}/b?x="><script>alert(1)</script>'
+HOSTILE_SOURCE = f"{SHOP}/c?utm_source=<img src=x onerror=alert(2)>&utm_medium=social&utm_campaign=noel"
+POSTS = [
+    ["instagram", "acme", "t01", "2026-11-17T10:00:00Z", "image", "Nouveautés", f"{SHOP}/a"],
+    ["instagram", "acme", "t02", "2026-11-18T10:00:00Z", "image", "Soldes", HOSTILE_LINK],
+    ["facebook", "Acme", "t03", "2026-11-18T11:00:00Z", "image", "Noël", HOSTILE_SOURCE],
+    ["facebook", "Acme", "t04", "2026-11-19T11:00:00Z", "image", "Vitrine", f"{SHOP}/d"],
+    ["x", "acme", "t05", "2026-11-19T12:00:00Z", "text", "Tagged",
+     f"{SHOP}/e?utm_source=x&utm_medium=social&utm_campaign=noel"],
+    *[["x", "acme", f"t{n:02d}", "2026-11-20T12:00:00Z", "text", "Untagged", f"{SHOP}/x/{n}"] for n in range(6, 14)],
+]
+HOSTILE_TITLE = "<script>alert(3)</script> Teaser"
+CALENDAR = [
+    ["c1", "2026-11-17T10:00:00Z", HOSTILE_TITLE, "linkedin", "acme", "Zoé", "gone-1"],
+    ["c2", "2026-11-18T07:00:00Z", "Soldes", "instagram", "acme", "Zoé", ""],
+    ["c3", "2026-11-21T09:00:00Z", "Portrait\nd'équipe", "linkedin", "acme", "", ""],
+]
+WORKFLOW = """
+[workflow]
+name = "Acme"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall"]
+
+[[sources]]
+id = "calendar"
+plugin = "csv"
+path = "calendar.csv"
+record = "calendar_item"
+
+[[metrics]]
+plugin = "untagged_links"
+by = ["overall"]
+
+[[metrics]]
+plugin = "missing_planned_posts"
+by = ["overall"]
+
+[[metrics]]
+plugin = "late_planned_posts"
+by = ["overall"]
+
+[[outputs]]
+plugin = "report"
+path = "reports/{client}.{format}"
+clients = "none"
+language = "en"
+formats = ["html"]
+"""
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("untagged")
+    with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["platform", "account", "post_id", "published_at", "format", "text", "link"])
+        writer.writerows(POSTS)
+    with (folder / "calendar.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["item_id", "planned_at", "title", "platform", "account", "owner", "post_id"])
+        writer.writerows(CALENDAR)
+    (folder / "acme.toml").write_text(WORKFLOW, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+        patch.chdir(folder)
+        result = run_workflow_file(folder / "acme.toml", store_url=f"sqlite:///{folder / 'state.db'}")
+    assert result.status == "ok", [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    return (folder / "reports" / "all.html").read_text(encoding="utf-8")
+
+
+def listed(page: str) -> str:
+    return page.split('<h3 id="untagged-links">', 1)[1].split("</ul>", 1)[0]
+
+
+def test_the_first_ten_links_are_listed_with_their_problems_and_the_rest_counted(page: str) -> None:
+    section = listed(page)
+    assert section.count("<li>") == 10
+    assert "and 2 more links" in section
+    assert section.count("no utm_campaign; no utm_medium; no utm_source") == 9  # t04 t01 t02 t06..t11
+    assert f"{SHOP}/x/11<" in section and f"{SHOP}/x/12<" not in section
+    assert "/e?utm_source=x" not in section  # t05 is tagged
+    ordered = [section.index(f">{SHOP}/{path}<") for path in ("d", "a", "x/6")]
+    assert ordered == sorted(ordered)  # facebook, then instagram, then x
+
+
+def test_a_plain_address_is_a_link_and_a_hostile_one_only_text(page: str) -> None:
+    section = listed(page)
+    assert f'<a href="{SHOP}/a" rel="noopener noreferrer nofollow">{SHOP}/a</a>' in section
+    assert "<script>" not in section and "<img" not in section
+    assert 'href="https://shop.example.com/b' not in section and 'href="https://shop.example.com/c' not in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+    assert "utm_source &#39;&lt;img src=x onerror=alert(2)&gt;&#39; does not name facebook" in section
+
+
+def test_every_problem_the_metric_words_is_said_in_french() -> None:
+    """The report reads the metric's wordings back (``link_problem``): each wording
+    ``untagged_links`` writes must be one it knows, or a French report would show English."""
+    from cmflow.builtin.metrics.untagged_links import link_problems
+    from cmflow.builtin.reports.document import link_problem
+    from cmflow.builtin.reports.language import language
+
+    fr = language("fr")
+    said = [fr.text(p.key, **p.values) for p in map(link_problem, [
+        *link_problems(f"{SHOP}/a", "instagram", None),
+        *link_problems(f"{SHOP}/b?utm_source=fb&utm_medium=social&utm_campaign=ete", "instagram", "noël"),
+        "utm_campaign 'Soldes-Hiver' is one of several spellings: Soldes-Hiver, soldes-hiver"])]
+    assert said == [
+        "pas de utm_source", "pas de utm_medium", "pas de utm_campaign",
+        "la source UTM «\u00a0fb\u00a0» ne désigne pas instagram",
+        "la campagne UTM «\u00a0ete\u00a0» n'est pas la campagne de la publication («\u00a0noël\u00a0»)",
+        "la campagne UTM «\u00a0Soldes-Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-Hiver, soldes-hiver"]
+    assert link_problem("a wording from a newer metric").key is None
+
+
+def rows_under(page: str, heading_id: str) -> list[list[str]]:
+    """The cells of the table under the h3 ``heading_id``, as their escaped HTML less tags."""
+    import re
+
+    table = page.split(f'<h3 id="{heading_id}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)]
+
+
+def test_missing_and_late_planned_posts_are_listed_escaped(page: str) -> None:
+    assert rows_under(page, "missing-posts") == [
+        ["&lt;script&gt;alert(3)&lt;/script&gt; Teaser", "acme · LinkedIn", "Zoé", "Nov 17, 2026",
+         "Its post gone-1 cannot be found (deleted?)."],
+        ["Portrait d&#39;équipe", "acme · LinkedIn", "Not set", "Nov 21, 2026",
+         "Nothing was published around its planned time."]]
+    assert rows_under(page, "late-posts") == [["Soldes", "acme · Instagram", "Zoé", "Nov 18, 2026", "3.0\u00a0h"]]
+    assert "<script>alert(3)" not in page
