@@ -121,7 +121,7 @@ class CalendarAdherence(Metric):
 
     def produces(self) -> dict[str, str]:
         return {"calendar_adherence": "%", "posts_on_time": "posts", "posts_late": "posts",
-                "late_delay_hours": "hours", "posts_missing": "posts", "posts_unplanned": "posts"}
+                "late_delay_hours": "h", "posts_missing": "posts", "posts_unplanned": "posts"}
 
     def lookback(self) -> timedelta:
         return self.options.window
@@ -152,7 +152,7 @@ class CalendarAdherence(Metric):
                              reason=pl.when(due == 0).then(no_due)),
             measurement_rows(figures, metric="posts_on_time", unit="posts", value=count["on_time"]),
             measurement_rows(figures, metric="posts_late", unit="posts", value=count["late"]),
-            measurement_rows(figures, metric="late_delay_hours", unit="hours",
+            measurement_rows(figures, metric="late_delay_hours", unit="h",
                              value=ratio(pl.col("delay"), count["late"], scale=1.0),
                              reason=pl.when(count["late"] == 0).then(pl.lit("no late post in this period"))),
             measurement_rows(figures, metric="posts_missing", unit="posts", value=count["missing"]),
@@ -185,7 +185,7 @@ class MissingPlannedPosts(Metric):
     groupings = ("overall", "client", "platform", "account", "owner")
     row_dimensions = ("item_id", "title", "platform", "account", "owner")
     default_polarity = "down"
-    unit = "hours"
+    unit = "h"
 
     def lookback(self) -> timedelta:
         return self.options.window
@@ -223,7 +223,7 @@ class LatePlannedPosts(Metric):
     groupings = ("overall", "client", "platform", "account", "owner")
     row_dimensions = ("item_id", "title", "platform", "account", "owner")
     default_polarity = "down"
-    unit = "hours"
+    unit = "h"
 
     def lookback(self) -> timedelta:
         return self.options.window
