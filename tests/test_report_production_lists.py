@@ -138,24 +138,32 @@ def test_a_plain_address_is_a_link_and_a_hostile_one_only_text(page: str) -> Non
     assert "utm_source &#39;&lt;img src=x onerror=alert(2)&gt;&#39; does not name facebook" in section
 
 
-def test_every_problem_the_metric_words_is_said_in_french() -> None:
-    """The report reads the metric's wordings back (``link_problem``): each wording
-    ``untagged_links`` writes must be one it knows, or a French report would show English."""
-    from cmflow.builtin.metrics.untagged_links import link_problems
-    from cmflow.builtin.reports.document import link_problem
+def test_every_problem_the_metric_finds_is_said_in_french() -> None:
+    """The report words each problem code of ``untagged_links`` from the catalogue, with the
+    values the metric gives beside the code: a French report shows no English, whatever quotes
+    the values hold (``soldes-d'hiver``, ``"noël"``), which a sentence read back by a pattern lost."""
+    from cmflow.builtin.metrics.untagged_links import PROBLEM_SENTENCES, link_problems
+    from cmflow.builtin.reports.document import LINK_PROBLEM_KEYS, link_problem
     from cmflow.builtin.reports.language import language
 
+    assert set(LINK_PROBLEM_KEYS) == set(PROBLEM_SENTENCES)  # a code the metric writes and the report cannot word
     fr = language("fr")
-    said = [fr.text(p.key, **p.values) for p in map(link_problem, [
-        *link_problems(f"{SHOP}/a", "instagram", None),
-        *link_problems(f"{SHOP}/b?utm_source=fb&utm_medium=social&utm_campaign=ete", "instagram", "noël"),
-        "utm_campaign 'Soldes-Hiver' is one of several spellings: Soldes-Hiver, soldes-hiver"])]
+    found = [*link_problems(f"{SHOP}/a", "instagram", None),
+             *link_problems(f"{SHOP}/b?utm_source=d'x&utm_medium=social&utm_campaign=soldes-d'hiver",
+                            "instagram", '"noël"')]
+    rows = [{"problem": p.sentence, "problem_code": p.code, "problem_value": p.value, "problem_expected": p.expected}
+            for p in found]
+    rows.append({"problem": "utm_campaign 'Soldes-d'Hiver' is one of several spellings: Soldes-d'Hiver, soldes-d-hiver",
+                 "problem_code": "spellings", "problem_value": "Soldes-d'Hiver",
+                 "problem_expected": "Soldes-d'Hiver, soldes-d-hiver"})
+    said = [fr.text(p.key, **p.values) for p in map(link_problem, rows)]
     assert said == [
         "pas de utm_source", "pas de utm_medium", "pas de utm_campaign",
-        "la source UTM «\u00a0fb\u00a0» ne désigne pas instagram",
-        "la campagne UTM «\u00a0ete\u00a0» n'est pas la campagne de la publication («\u00a0noël\u00a0»)",
-        "la campagne UTM «\u00a0Soldes-Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-Hiver, soldes-hiver"]
-    assert link_problem("a wording from a newer metric").key is None
+        "la source UTM «\u00a0d'x\u00a0» ne désigne pas instagram",
+        "la campagne UTM «\u00a0soldes-d'hiver\u00a0» n'est pas la campagne de la publication («\u00a0\"noël\"\u00a0»)",
+        "la campagne UTM «\u00a0Soldes-d'Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-d'Hiver, soldes-d-hiver"]
+    unknown = link_problem({"problem": "a problem from a newer metric", "problem_code": "newer"})
+    assert (unknown.key, unknown.text) == (None, "a problem from a newer metric")
 
 
 def rows_under(page: str, heading_id: str) -> list[list[str]]:
