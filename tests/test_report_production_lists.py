@@ -90,12 +90,13 @@ plugin = "report"
 path = "reports/{client}.{format}"
 clients = "none"
 language = "en"
-formats = ["html"]
+formats = ["html", "xlsx"]
 """
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> str:
+def reports(tmp_path_factory) -> Path:
+    """The folder of the run's reports (all.html, all.xlsx)."""
     folder = tmp_path_factory.mktemp("untagged")
     with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -111,7 +112,12 @@ def page(tmp_path_factory) -> str:
         patch.chdir(folder)
         result = run_workflow_file(folder / "acme.toml", store_url=f"sqlite:///{folder / 'state.db'}")
     assert result.status == "ok", [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
-    return (folder / "reports" / "all.html").read_text(encoding="utf-8")
+    return folder / "reports"
+
+
+@pytest.fixture(scope="module")
+def page(reports: Path) -> str:
+    return (reports / "all.html").read_text(encoding="utf-8")
 
 
 def listed(page: str) -> str:
@@ -183,3 +189,33 @@ def test_missing_and_late_planned_posts_are_listed_escaped(page: str) -> None:
          "Nothing was published around its planned time."]]
     assert rows_under(page, "late-posts") == [["Soldes", "acme · Instagram", "Zoé", "Nov 18, 2026", "3.0\u00a0h"]]
     assert "<script>alert(3)" not in page
+
+
+def sheet_rows(reports: Path, title: str) -> list[tuple]:
+    """The rows under the header of the workbook's sheet whose title line is ``title``."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(reports / "all.xlsx")
+    sheet = next(s for s in book.worksheets if s.cell(1, 1).value == title)
+    rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    header = next(i for i, row in enumerate(rows) if row and row[0] in ("Account", "Planned post"))
+    return [row for row in rows[header + 1:] if any(v is not None for v in row)]
+
+
+def test_the_workbook_lists_the_same_links_and_counts_the_rest(reports: Path) -> None:
+    rows = sheet_rows(reports, "Links without consistent UTM tags")
+    assert len(rows) == 11  # the ten links the HTML lists, then its last line
+    assert rows[-1][0] == "and 2 more links"
+    assert [row[2] for row in rows[:3]] == [HOSTILE_SOURCE, f"{SHOP}/d", f"{SHOP}/a"]
+
+
+def test_the_workbook_lists_the_missing_and_the_late_planned_posts(reports: Path) -> None:
+    from datetime import datetime
+
+    missing = sheet_rows(reports, "Missing planned posts")
+    assert [(row[0], row[1], row[3], row[4], row[5]) for row in missing] == [
+        (HOSTILE_TITLE, "acme", "Zoé", datetime(2026, 11, 17), "Its post gone-1 cannot be found (deleted?)."),
+        ("Portrait d'équipe", "acme", None, datetime(2026, 11, 21), "Nothing was published around its planned time.")]
+    late = sheet_rows(reports, "Planned posts published late")
+    # c2 planned Wed 18 07:00 UTC, t02 published 10:00: 3 h late.
+    assert [(row[0], row[3], row[4], row[5]) for row in late] == [("Soldes", "Zoé", datetime(2026, 11, 18), 3.0)]

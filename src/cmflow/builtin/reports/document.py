@@ -199,8 +199,10 @@ class PlannedPost:
     owner: str | None
     planned_on: date | None
     """The day it was planned for, in the workflow's time zone."""
-    hours: float | None
-    """Missing: the hours since it was due; late: its delay in hours."""
+    overdue_hours: float | None = None
+    """A missing post's hours since it was due (at the as-of time); None for a late one."""
+    delay_hours: float | None = None
+    """A late post's delay in hours from its planned time; None for a missing one."""
     deleted_post_id: str | None = None
     """The post the item names when no post read has it (deleted?); None: no post was
     published near its planned time."""
@@ -512,11 +514,13 @@ def _planned_posts(result: "RunResult", scope: ReportScope, metric: str) -> list
         planned_on, post_id = planned.get(row.get("item_id"), (None, None))
         platform, account = row.get("platform"), row.get("account")
         given = {k: row.get(k) if row.get(k) != NONE_LABEL else None for k in ("title", "owner")}  # "(none)": not given
+        missing = metric == "missing_planned_posts"
         posts.append(PlannedPost(given["title"], platform,
                                  scope.account_name(platform, account) if platform and account else account,
-                                 given["owner"], planned_on, row.get("value"),
-                                 post_id.strip() if metric == "missing_planned_posts" and post_id and post_id.strip()
-                                 else None))
+                                 given["owner"], planned_on,
+                                 overdue_hours=row.get("value") if missing else None,
+                                 delay_hours=None if missing else row.get("value"),
+                                 deleted_post_id=post_id.strip() if missing and post_id and post_id.strip() else None))
     return sorted(posts, key=lambda p: (p.planned_on or date.max, (p.title or "").casefold()))
 
 
