@@ -249,3 +249,21 @@ def test_a_pillar_planned_but_never_published_is_0_percent_published() -> None:
     # x: i4 planned, p4a and p4b published; tiktok: only the cancelled i6, and no post: no row.
     assert planned[("x", "product")] == 100.0 and published[("x", "(none)")] == 100.0
     assert not any(key[0] == "tiktok" for key in planned)
+
+
+def test_published_mix_only_of_what_the_calendar_plans() -> None:
+    metric = ContentMix(ContentMix.Options(of=["format"]), entry_id="mix")
+    # A tiktok reel (tiktok's only item, i6, is cancelled) and a youtube video (nothing planned
+    # there): the calendar plans neither platform, so neither is in the published mix.
+    posts = [*POSTS, post("pt", "tiktok", utc(2, 12), "reel"), post("py", " YouTube", utc(2, 13), "video")]
+    frame = measure(metric, ["overall", "account"], posts=posts)
+    published = of(frame, "published_mix")
+    # As without them: reel p1; image p2 p9; text p4a p4b p5; carousel p7; none p10: of 8
+    # (with them it would be of 10: reel 20 %, video 10 %).
+    assert {k[0]: v for k, v in published.items() if len(k) == 1} == {
+        "reel": 12.5, "image": 25.0, "text": 37.5, "carousel": 12.5, "(none)": 12.5}
+    # By account: the items name no account, so acme's posts have nothing planned to be compared with.
+    acme = frame.filter((pl.col("metric") == "published_mix") & (pl.col("account") == "acme"))
+    assert acme.height and acme["value"].is_null().all()
+    assert set(acme["reason"]) == {"no calendar item is planned here in this period: the published mix is "
+                                   "compared only against a calendar"}

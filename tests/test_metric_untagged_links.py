@@ -54,8 +54,8 @@ def measure(by: list) -> pl.DataFrame:
 
 def test_each_problem_is_a_row_naming_the_post_and_the_link() -> None:
     frame = measure(["overall"])
-    rows = (frame.filter(pl.col("metric") == "untagged_links")
-            .select("post_id", "url", "problem", "value").sort("post_id", "problem"))
+    listed = frame.filter(pl.col("metric") == "untagged_links")
+    rows = listed.select("post_id", "url", "problem", "value").sort("post_id", "problem")
     assert rows.rows() == [
         ("u2", f"{SHOP}/p?utm_source=facebook&utm_medium=social&utm_campaign=Soldes-Hiver",
          "utm_campaign 'Soldes-Hiver' is one of several spellings: Soldes-Hiver, soldes-hiver", 1.0),
@@ -66,6 +66,14 @@ def test_each_problem_is_a_row_naming_the_post_and_the_link() -> None:
         ("u3", f"{SHOP}/new", "no utm_source", 1.0),
         ("u4", f"{SHOP}/?utm_source=LI&utm_medium=social&utm_campaign=ete",
          "utm_campaign 'ete' is not the post's campaign 'noel'", 1.0),
+    ]
+    # The same problems as a code and its values, for a report to word in its language.
+    assert sorted(listed.select("post_id", "problem_code", "problem_value", "problem_expected").rows()) == [
+        ("u2", "spellings", "Soldes-Hiver", "Soldes-Hiver, soldes-hiver"),
+        ("u2", "wrong_source", "facebook", "instagram"),
+        ("u3", "no_tag", "utm_campaign", None), ("u3", "no_tag", "utm_medium", None),
+        ("u3", "no_tag", "utm_source", None),
+        ("u4", "wrong_campaign", "ete", "noel"),
     ]
 
 
@@ -81,5 +89,6 @@ def test_links_not_checked() -> None:
     assert link_problems("https://www.instagram.com/p/Cx1/", "instagram", None) is None  # the platform itself
     assert link_problems("https://l.facebook.com/l.php?u=x", "facebook", None) is None
     assert link_problems("https://[broken/page", "x", None) is None  # no host to tell: not checked, no crash
-    assert link_problems("shop.example.com/a?utm_source=x&utm_medium=social", "x", None) == ["no utm_campaign"]
+    assert [p.sentence for p in link_problems("shop.example.com/a?utm_source=x&utm_medium=social", "x", None)] == [
+        "no utm_campaign"]
     assert link_problems(f"{SHOP}/?utm_source=ig&utm_medium=social&utm_campaign=ete", "instagram", "Été") == []

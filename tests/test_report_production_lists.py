@@ -90,12 +90,13 @@ plugin = "report"
 path = "reports/{client}.{format}"
 clients = "none"
 language = "en"
-formats = ["html"]
+formats = ["html", "xlsx"]
 """
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> str:
+def reports(tmp_path_factory) -> Path:
+    """The folder of the run's reports (all.html, all.xlsx)."""
     folder = tmp_path_factory.mktemp("untagged")
     with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -111,7 +112,12 @@ def page(tmp_path_factory) -> str:
         patch.chdir(folder)
         result = run_workflow_file(folder / "acme.toml", store_url=f"sqlite:///{folder / 'state.db'}")
     assert result.status == "ok", [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
-    return (folder / "reports" / "all.html").read_text(encoding="utf-8")
+    return folder / "reports"
+
+
+@pytest.fixture(scope="module")
+def page(reports: Path) -> str:
+    return (reports / "all.html").read_text(encoding="utf-8")
 
 
 def listed(page: str) -> str:
@@ -138,24 +144,32 @@ def test_a_plain_address_is_a_link_and_a_hostile_one_only_text(page: str) -> Non
     assert "utm_source &#39;&lt;img src=x onerror=alert(2)&gt;&#39; does not name facebook" in section
 
 
-def test_every_problem_the_metric_words_is_said_in_french() -> None:
-    """The report reads the metric's wordings back (``link_problem``): each wording
-    ``untagged_links`` writes must be one it knows, or a French report would show English."""
-    from cmflow.builtin.metrics.untagged_links import link_problems
-    from cmflow.builtin.reports.document import link_problem
+def test_every_problem_the_metric_finds_is_said_in_french() -> None:
+    """The report words each problem code of ``untagged_links`` from the catalogue, with the
+    values the metric gives beside the code: a French report shows no English, whatever quotes
+    the values hold (``soldes-d'hiver``, ``"noël"``), which a sentence read back by a pattern lost."""
+    from cmflow.builtin.metrics.untagged_links import PROBLEM_SENTENCES, link_problems
+    from cmflow.builtin.reports.document import LINK_PROBLEM_KEYS, link_problem
     from cmflow.builtin.reports.language import language
 
+    assert set(LINK_PROBLEM_KEYS) == set(PROBLEM_SENTENCES)  # a code the metric writes and the report cannot word
     fr = language("fr")
-    said = [fr.text(p.key, **p.values) for p in map(link_problem, [
-        *link_problems(f"{SHOP}/a", "instagram", None),
-        *link_problems(f"{SHOP}/b?utm_source=fb&utm_medium=social&utm_campaign=ete", "instagram", "noël"),
-        "utm_campaign 'Soldes-Hiver' is one of several spellings: Soldes-Hiver, soldes-hiver"])]
+    found = [*link_problems(f"{SHOP}/a", "instagram", None),
+             *link_problems(f"{SHOP}/b?utm_source=d'x&utm_medium=social&utm_campaign=soldes-d'hiver",
+                            "instagram", '"noël"')]
+    rows = [{"problem": p.sentence, "problem_code": p.code, "problem_value": p.value, "problem_expected": p.expected}
+            for p in found]
+    rows.append({"problem": "utm_campaign 'Soldes-d'Hiver' is one of several spellings: Soldes-d'Hiver, soldes-d-hiver",
+                 "problem_code": "spellings", "problem_value": "Soldes-d'Hiver",
+                 "problem_expected": "Soldes-d'Hiver, soldes-d-hiver"})
+    said = [fr.text(p.key, **p.values) for p in map(link_problem, rows)]
     assert said == [
         "pas de utm_source", "pas de utm_medium", "pas de utm_campaign",
-        "la source UTM «\u00a0fb\u00a0» ne désigne pas instagram",
-        "la campagne UTM «\u00a0ete\u00a0» n'est pas la campagne de la publication («\u00a0noël\u00a0»)",
-        "la campagne UTM «\u00a0Soldes-Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-Hiver, soldes-hiver"]
-    assert link_problem("a wording from a newer metric").key is None
+        "la source UTM «\u00a0d'x\u00a0» ne désigne pas instagram",
+        "la campagne UTM «\u00a0soldes-d'hiver\u00a0» n'est pas la campagne de la publication («\u00a0\"noël\"\u00a0»)",
+        "la campagne UTM «\u00a0Soldes-d'Hiver\u00a0» est une graphie parmi plusieurs\u00a0: Soldes-d'Hiver, soldes-d-hiver"]
+    unknown = link_problem({"problem": "a problem from a newer metric", "problem_code": "newer"})
+    assert (unknown.key, unknown.text) == (None, "a problem from a newer metric")
 
 
 def rows_under(page: str, heading_id: str) -> list[list[str]]:
@@ -175,3 +189,33 @@ def test_missing_and_late_planned_posts_are_listed_escaped(page: str) -> None:
          "Nothing was published around its planned time."]]
     assert rows_under(page, "late-posts") == [["Soldes", "acme · Instagram", "Zoé", "Nov 18, 2026", "3.0\u00a0h"]]
     assert "<script>alert(3)" not in page
+
+
+def sheet_rows(reports: Path, title: str) -> list[tuple]:
+    """The rows under the header of the workbook's sheet whose title line is ``title``."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(reports / "all.xlsx")
+    sheet = next(s for s in book.worksheets if s.cell(1, 1).value == title)
+    rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    header = next(i for i, row in enumerate(rows) if row and row[0] in ("Account", "Planned post"))
+    return [row for row in rows[header + 1:] if any(v is not None for v in row)]
+
+
+def test_the_workbook_lists_the_same_links_and_counts_the_rest(reports: Path) -> None:
+    rows = sheet_rows(reports, "Links without consistent UTM tags")
+    assert len(rows) == 11  # the ten links the HTML lists, then its last line
+    assert rows[-1][0] == "and 2 more links"
+    assert [row[2] for row in rows[:3]] == [HOSTILE_SOURCE, f"{SHOP}/d", f"{SHOP}/a"]
+
+
+def test_the_workbook_lists_the_missing_and_the_late_planned_posts(reports: Path) -> None:
+    from datetime import datetime
+
+    missing = sheet_rows(reports, "Missing planned posts")
+    assert [(row[0], row[1], row[3], row[4], row[5]) for row in missing] == [
+        (HOSTILE_TITLE, "acme", "Zoé", datetime(2026, 11, 17), "Its post gone-1 cannot be found (deleted?)."),
+        ("Portrait d'équipe", "acme", None, datetime(2026, 11, 21), "Nothing was published around its planned time.")]
+    late = sheet_rows(reports, "Planned posts published late")
+    # c2 planned Wed 18 07:00 UTC, t02 published 10:00: 3 h late.
+    assert [(row[0], row[3], row[4], row[5]) for row in late] == [("Soldes", "Zoé", datetime(2026, 11, 18), 3.0)]

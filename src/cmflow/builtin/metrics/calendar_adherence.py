@@ -164,7 +164,42 @@ class CalendarAdherence(Metric):
         ], how="diagonal_relaxed")
 
 
-class MissingPlannedPosts(Metric):
+class PlannedPostRows(Metric):
+    """What the metrics listing planned posts one row each share: their options (the
+    matching's), needs, breakdowns, row dimensions and lookback, and their rows: the period's
+    items of some outcomes with ``item_id``, ``title`` (on one line), ``platform``, ``account``
+    and ``owner`` (those of the item, left out where it has none), whatever ``by`` says; with
+    ``client`` in ``by``, each client's items come again labelled with the client."""
+
+    Options = MatchingOptions
+    needs = ("calendar_item", "post")
+    groupings = ("overall", "client", "platform", "account", "owner")
+    row_dimensions = ("item_id", "title", "platform", "account", "owner")
+    default_polarity = "down"
+    unit = "h"
+    outcomes: tuple[str, ...] = ()
+    """The outcomes of the items listed."""
+
+    def lookback(self) -> timedelta:
+        return self.options.window
+
+    def items(self, data: "MetricInput") -> "pl.DataFrame":
+        """The period's items of :attr:`outcomes`, their title on one line."""
+        import polars as pl
+
+        return (item_outcomes(data, matched(data, self.options), [], extra=("title", "platform", "account", "owner"))
+                .filter(pl.col("outcome").is_in(list(self.outcomes)))
+                # One line, whatever the calendar's cell held: alerts and reports show it as a label.
+                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars())
+                .drop("reason"))
+
+    def listed(self, rows: "pl.DataFrame", value: "pl.Expr") -> "pl.DataFrame":
+        """``rows`` as this metric's measurements of ``value``, one per item."""
+        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value,
+                                extra_dimensions=["item_id", "title"])
+
+
+class MissingPlannedPosts(PlannedPostRows):
     """One row per planned post due in the period (an item not cancelled, due at the as-of
     time): for one missing at its time (matched to no post) the hours since it was due (from
     its planned time plus ``on_time_within``, or the end of its day), for one published 0. Rows
@@ -180,33 +215,17 @@ class MissingPlannedPosts(Metric):
 
     name = "missing_planned_posts"
     description = "A row per planned post missing at its time (hours since it was due), for alerts per item."
-    Options = MatchingOptions
-    needs = ("calendar_item", "post")
-    groupings = ("overall", "client", "platform", "account", "owner")
-    row_dimensions = ("item_id", "title", "platform", "account", "owner")
-    default_polarity = "down"
-    unit = "h"
-
-    def lookback(self) -> timedelta:
-        return self.options.window
+    outcomes = (MISSING, ON_TIME, LATE)
 
     def compute(self, data: "MetricInput"):
         import polars as pl
 
         as_of = data.as_of or datetime.now(timezone.utc)
-        match = matched(data, self.options)
-        rows = (item_outcomes(data, match, [], extra=("title", "platform", "account", "owner"))
-                .filter(pl.col("outcome").is_in([MISSING, ON_TIME, LATE]))
-                # One line, whatever the calendar's cell held: alerts and reports show it as a label.
-                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars())
-                .drop("reason"))
         overdue = (pl.lit(as_of, dtype=pl.Datetime("us", "UTC")) - pl.col("due_at")).dt.total_seconds() / 3600
-        value = pl.when(pl.col("outcome") == MISSING).then(overdue).otherwise(pl.lit(0.0))
-        return measurement_rows(rows, metric=self.name, unit=self.unit, value=value,
-                                extra_dimensions=["item_id", "title"])
+        return self.listed(self.items(data), pl.when(pl.col("outcome") == MISSING).then(overdue).otherwise(pl.lit(0.0)))
 
 
-class LatePlannedPosts(Metric):
+class LatePlannedPosts(PlannedPostRows):
     """One row per planned post published late: an item of the period, not cancelled, matched
     to a post published after its on-time limit (its planned time plus ``on_time_within``, or
     the end of its day for a whole-day item). Its value is the delay in hours from its planned
@@ -218,24 +237,12 @@ class LatePlannedPosts(Metric):
 
     name = "late_planned_posts"
     description = "A row per planned post published late (its delay in hours), for a report to list."
-    Options = MatchingOptions
-    needs = ("calendar_item", "post")
-    groupings = ("overall", "client", "platform", "account", "owner")
-    row_dimensions = ("item_id", "title", "platform", "account", "owner")
-    default_polarity = "down"
-    unit = "h"
-
-    def lookback(self) -> timedelta:
-        return self.options.window
+    outcomes = (LATE,)
 
     def compute(self, data: "MetricInput"):
         import polars as pl
 
-        rows = (item_outcomes(data, matched(data, self.options), [], extra=("title", "platform", "account", "owner"))
-                .filter(pl.col("outcome") == LATE)
-                .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars()))
-        return measurement_rows(rows, metric=self.name, unit=self.unit, value=pl.col("delay_hours"),
-                                extra_dimensions=["item_id", "title"])
+        return self.listed(self.items(data), pl.col("delay_hours"))
 
 
 @hookimpl

@@ -28,10 +28,13 @@ class ContentMixOptions(PluginOptions):
 class ContentMix(Metric):
     """The planned and the published mix side by side: ``planned_mix`` (%) is the share of the
     period's planned items (cancelled ones left out) of each format or pillar, ``published_mix``
-    (%) the share of the period's published posts, both within each breakdown (e.g. per
-    platform). A value planned but not published (or the reverse) gets 0 % on the other side;
-    a side with no item or no post at all has no value. Items or posts without a format or
-    pillar are the "(none)" share.
+    (%) the share of the period's published posts on the platforms the calendar plans (a post
+    on a platform with no item planned in the period, not cancelled, is left out: the calendar
+    does not plan it, as ``posts_unplanned`` counts only against a calendar), both within each
+    breakdown (e.g. per platform). A value planned but not published (or the reverse) gets 0 %
+    on the other side; a side with no item or no post at all has no value, and so has the
+    published side where nothing is planned (an account the calendar does not plan). Items or
+    posts without a format or pillar are the "(none)" share.
     """
 
     name = "content_mix"
@@ -50,10 +53,14 @@ class ContentMix(Metric):
         dims = sorted({d for group in data.grouping_sets for d in group})
         items = data.records["calendar_item"]
         planned = not_cancelled(items, tuple(self.options.cancelled_statuses))
+        platform = pl.col("platform").cast(pl.String).str.strip_chars().str.to_lowercase().alias("_platform")
+        planned_platforms = planned.select("period", platform).unique()
+        posts = (data.records["post"].with_columns(platform)
+                 .join(planned_platforms, on=["period", "_platform"], how="semi").drop("_platform"))
         parts = []
         for mix in self.options.of:
             sides = []
-            for side, frame in (("planned", planned), ("published", data.records["post"])):
+            for side, frame in (("planned", planned), ("published", posts)):
                 sides.append(frame.select("period", *labelled_text(frame, [*dims, mix]))
                              .with_columns(pl.lit(side).alias("_side")).collect())
             rows = pl.concat(sides, how="diagonal_relaxed")
@@ -70,13 +77,18 @@ class ContentMix(Metric):
         if not parts:
             return pl.DataFrame()
         figures = pl.concat(parts, how="diagonal_relaxed")
+        nothing_planned = pl.col("_planned_total") == 0
         return pl.concat([
-            measurement_rows(figures, metric=f"{side}_mix", unit="%",
-                             value=ratio(pl.col(f"_{side}"), pl.col(f"_{side}_total")),
-                             reason=pl.when(pl.col(f"_{side}_total") == 0).then(pl.lit(
-                                 "no planned item in this period" if side == "planned"
-                                 else "no post published in this period")))
-            for side in ("planned", "published")], how="diagonal_relaxed")
+            measurement_rows(figures, metric="planned_mix", unit="%",
+                             value=ratio(pl.col("_planned"), pl.col("_planned_total")),
+                             reason=pl.when(nothing_planned).then(pl.lit("no planned item in this period"))),
+            measurement_rows(figures, metric="published_mix", unit="%",
+                             value=pl.when(~nothing_planned).then(ratio(pl.col("_published"), pl.col("_published_total"))),
+                             reason=pl.when(nothing_planned).then(pl.lit(
+                                 "no calendar item is planned here in this period: the published mix is "
+                                 "compared only against a calendar"))
+                             .when(pl.col("_published_total") == 0).then(pl.lit("no post published in this period"))),
+        ], how="diagonal_relaxed")
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cmflow import (NONE_LABEL, REQUIRED_UTM, Metric, PluginOptions, aggregate, hookimpl, link_to_check,
                     measurement_rows, platform_of, utm_tags, utm_value)
@@ -16,20 +16,45 @@ LINK_PATTERN = r"(?i)\bhttps?://[^\s<>\"'`]+"
 """An address written in a post's text (trailing punctuation is dropped after)."""
 
 
-def link_problems(url: str, platform: str | None, campaign: str | None) -> list[str] | None:
+PROBLEM_SENTENCES = {
+    "no_tag": "no {value}",
+    "wrong_source": "utm_source {value!r} does not name {expected}",
+    "wrong_campaign": "utm_campaign {value!r} is not the post's campaign {expected!r}",
+    "spellings": "utm_campaign {value!r} is one of several spellings: {expected}",
+}
+"""A link problem's code (the ``problem_code`` of a row) and its English sentence (the row's
+``problem``, for alerts and the console), with its ``problem_value`` and ``problem_expected``."""
+
+
+class LinkProblem(NamedTuple):
+    """One UTM problem of a link: its code (a key of :data:`PROBLEM_SENTENCES`), the value at
+    fault (the missing tag, the ``utm_source`` or ``utm_campaign`` given) and what was expected
+    (the post's platform or campaign, the other spellings; None for a missing tag)."""
+
+    code: str
+    value: str
+    expected: str | None = None
+
+    @property
+    def sentence(self) -> str:
+        """The problem in English."""
+        return PROBLEM_SENTENCES[self.code].format(value=self.value, expected=self.expected)
+
+
+def link_problems(url: str, platform: str | None, campaign: str | None) -> list[LinkProblem] | None:
     """What is wrong with the UTM tags of ``url`` in a post of ``platform`` and ``campaign``:
     a list of problems (empty: nothing), or None for a link that is not checked (an address on
     a social platform, a short link whose tags sit behind a redirect, no address at all)."""
     if not link_to_check(url):
         return None
     tags = utm_tags(url)
-    problems = [f"no {key}" for key in REQUIRED_UTM if not tags.get(key)]
+    problems = [LinkProblem("no_tag", key) for key in REQUIRED_UTM if not tags.get(key)]
     source = tags.get("utm_source")
     if source and platform and platform_of(source) != platform:
-        problems.append(f"utm_source {source!r} does not name {platform}")
+        problems.append(LinkProblem("wrong_source", source, platform))
     given = tags.get("utm_campaign")
     if given and campaign and utm_value(given) != utm_value(campaign):
-        problems.append(f"utm_campaign {given!r} is not the post's campaign {campaign!r}")
+        problems.append(LinkProblem("wrong_campaign", given, campaign))
     return problems
 
 
@@ -47,7 +72,11 @@ class UntaggedLinks(Metric):
     two campaigns), each spelling that is not the one ``cmflow utm`` writes.
 
     ``untagged_links``: one row per link problem, value 1, with the ``platform``, ``account``,
-    ``post_id``, ``url`` and ``problem`` (whatever ``by`` says); ``posts_untagged``: the number
+    ``post_id``, ``url`` and the problem (whatever ``by`` says): its ``problem_code``
+    (``no_tag``, ``wrong_source``, ``wrong_campaign``, ``spellings``), ``problem_value`` (the
+    missing tag, the source or campaign given), ``problem_expected`` (the post's platform or
+    campaign, the other spellings) and ``problem``, the same in an English sentence (for alerts
+    and the console; a report words the code in its language); ``posts_untagged``: the number
     of posts with at least one problem, per breakdown (0 where every link is tagged).
     """
 
@@ -56,7 +85,8 @@ class UntaggedLinks(Metric):
     Options = PluginOptions
     needs = ("post",)
     groupings = ("overall", "client", "platform", "account", "format", "pillar", "campaign")
-    row_dimensions = ("platform", "account", "post_id", "url", "problem")
+    row_dimensions = ("platform", "account", "post_id", "url", "problem", "problem_code", "problem_value",
+                      "problem_expected")
     default_polarity = "down"
 
     def produces(self) -> dict[str, str]:
@@ -90,8 +120,9 @@ class UntaggedLinks(Metric):
         counts = aggregate(per_post, data.grouping_sets, [pl.col("_untagged").sum().alias("_count")],
                            periods=[p.label for p in data.periods])
         rows = problems.rename(renamed).drop("_campaign", strict=False)
-        listed = measurement_rows(rows.select("period", *keys, "url", "problem"), metric="untagged_links",
-                                  unit="links", value=pl.lit(1), extra_dimensions=["url", "problem"]) \
+        problem_columns = ["problem", "problem_code", "problem_value", "problem_expected"]
+        listed = measurement_rows(rows.select("period", *keys, "url", *problem_columns), metric="untagged_links",
+                                  unit="links", value=pl.lit(1), extra_dimensions=["url", *problem_columns]) \
             if rows.height else pl.DataFrame()
         return pl.concat([listed, measurement_rows(counts, metric="posts_untagged", unit="posts",
                                                    value=pl.col("_count").fill_null(0))], how="diagonal_relaxed")
@@ -107,8 +138,10 @@ class UntaggedLinks(Metric):
                    for url, platform, campaign in distinct.iter_rows()]
         spelled = [utm_tags(url).get("utm_campaign") or None if found is not None else None
                    for (url, _, _), found in zip(distinct.iter_rows(), checked)]
+        problem_type = pl.Struct({"problem_code": pl.String, "problem_value": pl.String, "problem_expected": pl.String})
         found = distinct.with_columns(
-            pl.Series("problem", [p or [] for p in checked], dtype=pl.List(pl.String)),
+            pl.Series("problem", [[{"problem_code": p.code, "problem_value": p.value, "problem_expected": p.expected}
+                                   for p in found or []] for found in checked], dtype=pl.List(problem_type)),
             pl.Series("_spelling", spelled, dtype=pl.String),
             pl.Series("_slug", [utm_value(s) if s else None for s in spelled], dtype=pl.String))
         rows = links.join(found, on=["url", "platform", "_campaign"], how="left", nulls_equal=True)
@@ -117,14 +150,17 @@ class UntaggedLinks(Metric):
                      .group_by("period", "_slug").agg(pl.col("_spelling").unique().sort().alias("_variants")))
         rows = rows.join(spellings, on=["period", "_slug"], how="left", nulls_equal=False)
         variant = (pl.col("_variants").list.len() > 1) & (pl.col("_spelling") != pl.col("_slug"))
-        others = pl.col("_variants").list.join(", ")
+        spelling = pl.struct(pl.lit("spellings").alias("problem_code"), pl.col("_spelling").alias("problem_value"),
+                             pl.col("_variants").list.join(", ").alias("problem_expected"))
         rows = rows.with_columns(
             pl.when(variant.fill_null(False))
-            .then(pl.col("problem").list.concat(pl.concat_list(
-                pl.lit("utm_campaign '") + pl.col("_spelling") + pl.lit("' is one of several spellings: ") + others)))
+            .then(pl.col("problem").list.concat(pl.concat_list(spelling)))
             .otherwise(pl.col("problem")).alias("problem"))
-        return rows.explode("problem").filter(pl.col("problem").is_not_null()).drop(
-            "_spelling", "_slug", "_variants")
+        rows = (rows.explode("problem").filter(pl.col("problem").is_not_null()).drop("_spelling", "_slug", "_variants")
+                .unnest("problem"))
+        sentences = [LinkProblem(*problem).sentence for problem in
+                     rows.select("problem_code", "problem_value", "problem_expected").iter_rows()]
+        return rows.with_columns(pl.Series("problem", sentences, dtype=pl.String))
 
 
 @hookimpl

@@ -199,8 +199,10 @@ class PlannedPost:
     owner: str | None
     planned_on: date | None
     """The day it was planned for, in the workflow's time zone."""
-    hours: float | None
-    """Missing: the hours since it was due; late: its delay in hours."""
+    overdue_hours: float | None = None
+    """A missing post's hours since it was due (at the as-of time); None for a late one."""
+    delay_hours: float | None = None
+    """A late post's delay in hours from its planned time; None for a missing one."""
     deleted_post_id: str | None = None
     """The post the item names when no post read has it (deleted?); None: no post was
     published near its planned time."""
@@ -209,35 +211,36 @@ class PlannedPost:
 @dataclass(frozen=True)
 class LinkProblem:
     """One UTM problem of a link as a catalogue key and its values (``production_link_*``), so
-    that a French report says it in French; ``key`` None for a wording the report does not
-    know (a newer ``untagged_links``), shown as ``text``."""
+    that a French report says it in French; ``key`` None for a problem code the report does not
+    know (a newer ``untagged_links``), shown as ``text`` (the metric's English sentence)."""
 
     text: str
     key: str | None = None
     values: dict[str, str] = field(default_factory=dict)
 
 
-_QUOTED = r"""(?:'(?P<{0}>[^']*)'|"(?P<{0}_dq>[^"]*)")"""
-LINK_PROBLEM_WORDINGS = (
-    ("production_link_no_tag", r"no (?P<tag>utm_\w+)"),
-    ("production_link_wrong_source", rf"utm_source {_QUOTED.format('source')} does not name (?P<platform>\S+)"),
-    ("production_link_wrong_campaign",
-     rf"utm_campaign {_QUOTED.format('given')} is not the post's campaign {_QUOTED.format('campaign')}"),
-    ("production_link_spellings", rf"utm_campaign {_QUOTED.format('spelling')} is one of several spellings: (?P<others>.*)"),
-)
-"""The wordings of the ``untagged_links`` metric's problems, by the catalogue key that says them."""
+LINK_PROBLEM_KEYS = {
+    "no_tag": ("production_link_no_tag", "tag", None),
+    "wrong_source": ("production_link_wrong_source", "source", "platform"),
+    "wrong_campaign": ("production_link_wrong_campaign", "given", "campaign"),
+    "spellings": ("production_link_spellings", "spelling", "others"),
+}
+"""By ``untagged_links`` problem code: the catalogue key that words it and the names its
+``problem_value`` and ``problem_expected`` take there."""
 
 
-def link_problem(text: str) -> LinkProblem:
-    """``text`` (an ``untagged_links`` problem) as a catalogue key and its values."""
-    import re
-
-    for key, pattern in LINK_PROBLEM_WORDINGS:
-        match = re.fullmatch(pattern, text)
-        if match:
-            values = {name.removesuffix("_dq"): value for name, value in match.groupdict().items() if value is not None}
-            return LinkProblem(text, key, values)
-    return LinkProblem(text)
+def link_problem(row: dict[str, Any]) -> LinkProblem:
+    """A row of ``untagged_links`` (its ``problem_code``, ``problem_value``, ``problem_expected``)
+    as a catalogue key and its values."""
+    text = row.get("problem") or ""
+    known = LINK_PROBLEM_KEYS.get(row.get("problem_code") or "")
+    if known is None:
+        return LinkProblem(text)
+    key, value_name, expected_name = known
+    values = {value_name: row.get("problem_value") or ""}
+    if expected_name:
+        values[expected_name] = row.get("problem_expected") or ""
+    return LinkProblem(text, key, values)
 
 
 @dataclass(frozen=True)
@@ -511,24 +514,27 @@ def _planned_posts(result: "RunResult", scope: ReportScope, metric: str) -> list
         planned_on, post_id = planned.get(row.get("item_id"), (None, None))
         platform, account = row.get("platform"), row.get("account")
         given = {k: row.get(k) if row.get(k) != NONE_LABEL else None for k in ("title", "owner")}  # "(none)": not given
+        missing = metric == "missing_planned_posts"
         posts.append(PlannedPost(given["title"], platform,
                                  scope.account_name(platform, account) if platform and account else account,
-                                 given["owner"], planned_on, row.get("value"),
-                                 post_id.strip() if metric == "missing_planned_posts" and post_id and post_id.strip()
-                                 else None))
+                                 given["owner"], planned_on,
+                                 overdue_hours=row.get("value") if missing else None,
+                                 delay_hours=None if missing else row.get("value"),
+                                 deleted_post_id=post_id.strip() if missing and post_id and post_id.strip() else None))
     return sorted(posts, key=lambda p: (p.planned_on or date.max, (p.title or "").casefold()))
 
 
 def _untagged_links(result: "RunResult", scope: ReportScope) -> dict[str, Any]:
     """The scope's first :data:`SHOWN_UNTAGGED` links with ``untagged_links`` problems (each
     link once, its problems together) and how many more there are."""
-    problems: dict[tuple[str, str, str, str], list[str]] = {}
+    problems: dict[tuple[str, str, str, str], dict[tuple, LinkProblem]] = {}
     for row in _listed_rows(result, scope, "untagged_links"):
         key = tuple(row.get(k) or "" for k in ("platform", "account", "post_id", "url"))
-        problems.setdefault(key, []).append(row.get("problem") or "")
+        problem = link_problem(row)
+        problems.setdefault(key, {})[(problem.key or "", problem.text)] = problem
     links = [UntaggedLink(platform or None, scope.account_name(platform, account) if platform and account
                           else account or None, post_id or None, url,
-                          tuple(link_problem(problem) for problem in sorted(set(found))))
+                          tuple(found[k] for k in sorted(found)))
              for (platform, account, post_id, url), found in sorted(problems.items())[:SHOWN_UNTAGGED]]
     return {"untagged_links": links, "untagged_more": max(0, len(problems) - SHOWN_UNTAGGED)}
 

@@ -93,6 +93,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
     from cmflow.builtin.reports.document import change_mark
     from cmflow.builtin.reports.objective_words import objective_figures
 
+    from cmflow import NONE_LABEL
     from cmflow.builtin.reports.commentary import commentary_html
 
     template = env.get_template(f"{audience}.html.j2")
@@ -106,6 +107,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
         missing_platforms=missing_sources(document, language),
+        none_label=NONE_LABEL,  # what records left empty, as breakdowns name it
     )
 
 

@@ -3,10 +3,12 @@ the breakdowns, the ranked posts and the production section, one sheet each (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cmflow.builtin.reports.document import Figure, ReportDocument
+    from collections.abc import Callable
+
+    from cmflow.builtin.reports.document import Figure, PlannedPost, ReportDocument
     from cmflow.builtin.reports.language import Language
     from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
 
@@ -43,8 +45,7 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
         sheets.append(Sheet(lang.text("section_by_" + dimension), lang.text("section_by_" + dimension),
                             [Column(dimension, lang.text("column_" + dimension), "text"),
                              *_figure_columns(metrics, [r.figures for r in rows], lang)],
-                            [{dimension: lang.text("dimension_none") if r.name == "(none)" else
-                              lang.post_format(r.name) if dimension == "format" else r.name,
+                            [{dimension: _dimension_value(dimension, r.name, lang),
                               **_figure_values(r.figures)} for r in rows]))
     for key, posts in (("section_top_posts", document.top_posts), ("section_flop_posts", document.flop_posts)):
         if posts:
@@ -85,36 +86,20 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
                 *_figure_columns(metrics, [r.figures for r in rows], lang)],
                 [{column: r.name, **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
     if document.missing_posts:
-        title = lang.text("production_missing_posts")
-        sheets.append(Sheet(title, title, [
-            Column("title", lang.text("column_planned_post"), "text"),
-            Column("account", lang.text("column_account"), "text"),
-            Column("platform", lang.text("column_platform"), "text"),
-            Column("owner", lang.text("column_owner"), "text"),
-            Column("planned_on", lang.text("column_planned_on"), "date"),
-            Column("why", lang.text("column_why"), "text")],
-            [{"title": p.title, "account": p.account_name, "platform": lang.platform(p.platform) if p.platform else None,
-              "owner": p.owner, "planned_on": p.planned_on,
-              "why": lang.text("production_why_deleted", post_id=p.deleted_post_id) if p.deleted_post_id
-              else lang.text("production_why_not_published")} for p in document.missing_posts]))
+        sheets.append(_planned_posts_sheet(
+            lang, "production_missing_posts", document.missing_posts, Column("why", lang.text("column_why"), "text"),
+            lambda p: lang.text("production_why_deleted", post_id=p.deleted_post_id) if p.deleted_post_id
+            else lang.text("production_why_not_published")))
     if document.late_posts:
-        title = lang.text("production_late_posts")
-        sheets.append(Sheet(title, title, [
-            Column("title", lang.text("column_planned_post"), "text"),
-            Column("account", lang.text("column_account"), "text"),
-            Column("platform", lang.text("column_platform"), "text"),
-            Column("owner", lang.text("column_owner"), "text"),
-            Column("planned_on", lang.text("column_planned_on"), "date"),
-            Column("delay", lang.text("column_delay"), "decimal")],
-            [{"title": p.title, "account": p.account_name, "platform": lang.platform(p.platform) if p.platform else None,
-              "owner": p.owner, "planned_on": p.planned_on, "delay": p.hours} for p in document.late_posts]))
+        sheets.append(_planned_posts_sheet(
+            lang, "production_late_posts", document.late_posts, Column("delay", lang.text("column_delay"), "decimal"),
+            lambda p: p.delay_hours))
     for dimension, rows in document.mix.items():
         title = lang.text("production_mix_" + dimension)
         sheets.append(Sheet(title, title, [
             Column(dimension, lang.text("column_" + dimension), "text"),
             *[Column(m, lang.metric_label(m), "percent") for m in ("planned_mix", "published_mix")]],
-            [{dimension: lang.text("dimension_none") if r.name == "(none)" else
-              lang.post_format(r.name) if dimension == "format" else r.name,
+            [{dimension: _dimension_value(dimension, r.name, lang),
               **{m: r.figures[m].value for m in ("planned_mix", "published_mix") if m in r.figures}} for r in rows]))
     if document.untagged_links:
         title = lang.text("production_untagged_links")
@@ -125,8 +110,39 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
             Column("problem", lang.text("column_why"), "text")],
             [{"account": link.account_name, "platform": lang.platform(link.platform) if link.platform else None,
               "url": link.url, "problem": "; ".join(lang.text(p.key, **p.values) if p.key else p.text
-                                                    for p in link.problems)} for link in document.untagged_links]))
+                                                    for p in link.problems)} for link in document.untagged_links]
+            # The HTML's last line: the links not listed are counted, never silently dropped.
+            + ([{"account": lang.text("production_untagged_more", n=document.untagged_more)}]
+               if document.untagged_more else [])))
     return sheets
+
+
+def _planned_posts_sheet(lang: "Language", key: str, posts: list["PlannedPost"], last: "Column",
+                         last_value: "Callable[[PlannedPost], Any]") -> "Sheet":
+    """The missing or the late planned posts (the section's ``key``): title, account, platform,
+    owner and planned day of each, then the ``last`` column (why it is missing, how late)."""
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+
+    title = lang.text(key)
+    return Sheet(title, title, [
+        Column("title", lang.text("column_planned_post"), "text"),
+        Column("account", lang.text("column_account"), "text"),
+        Column("platform", lang.text("column_platform"), "text"),
+        Column("owner", lang.text("column_owner"), "text"),
+        Column("planned_on", lang.text("column_planned_on"), "date"),
+        last],
+        [{"title": p.title, "account": p.account_name, "platform": lang.platform(p.platform) if p.platform else None,
+          "owner": p.owner, "planned_on": p.planned_on, last.key: last_value(p)} for p in posts])
+
+
+def _dimension_value(dimension: str, name: str, lang: "Language") -> str:
+    """A breakdown's value as a reader reads it: "not given" for what records left empty
+    (:data:`~cmflow.NONE_LABEL`), a format in words."""
+    from cmflow import NONE_LABEL
+
+    if name == NONE_LABEL:
+        return lang.text("dimension_none")
+    return lang.post_format(name) if dimension == "format" else name
 
 
 def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
