@@ -14,7 +14,7 @@ from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.campaign_names import one_spelling
-from cmflow.foundation.listening import ACCOUNT_RECORD_KINDS, BRANDS_COLUMN
+from cmflow.foundation.listening import BRANDS_COLUMN, labelled_by_account
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
@@ -54,8 +54,8 @@ class MetricRequest:
     production: Production = field(default_factory=Production)
     """The workflow's ``[production]`` section (rates and budgets)."""
     competitors: list[str] = field(default_factory=list)
-    """The ids of the competitors ``[listen]`` watches: the posts and account snapshots of their
-    ``accounts`` count in their own ``brand`` rows only."""
+    """The ids of the competitors ``[listen]`` watches: every record of their
+    ``accounts`` counts in their own ``brand`` rows only."""
     watched_accounts: list[str] = field(default_factory=list)
     """Every account the ``[listen]`` brands list (:attr:`MetricInput.watched_accounts`)."""
 
@@ -146,8 +146,8 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
     the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once per
     brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
-    mention naming two brands counts for each, and once in the other rows; the posts and account
-    snapshots of a competitor's accounts count in its ``brand`` rows only."""
+    mention naming two brands counts for each, and once in the other rows; every record of a
+    competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only."""
     import polars as pl
 
     own = replace(base, records=_without_competitors(base.records, competitors),
@@ -185,14 +185,15 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.La
 
 def _without_competitors(frames: dict[str, "pl.LazyFrame"], competitors: "list[str] | tuple[str, ...]"
                          ) -> dict[str, "pl.LazyFrame"]:
-    """The records without the posts and account snapshots of the competitors' accounts."""
+    """The records without those of the competitors' accounts (every kind with an ``account``)."""
     import polars as pl
 
     def competitors_own() -> "pl.Expr":
         return pl.col(BRANDS_COLUMN).list.eval(pl.element().is_in(list(competitors))).list.any().fill_null(False)
 
     return {kind: frame.filter(~competitors_own())
-            if kind in ACCOUNT_RECORD_KINDS and BRANDS_COLUMN in frame.collect_schema().names() else frame
+            if labelled_by_account(kind, frame.collect_schema().names())
+            and BRANDS_COLUMN in frame.collect_schema().names() else frame
             for kind, frame in frames.items()}
 
 
