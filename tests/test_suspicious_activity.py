@@ -139,8 +139,14 @@ def test_the_report_lists_the_burst_and_the_new_authors_with_their_evidence(tmp_
     assert [(a["author"], a["audience"]) for a in document.new_authors] == [
         ("a1_lyon", 3), ("a2_lyon", 0), ("a3_lyon", 12), ("a4_lyon", None), ("a5_lyon", 2)]  # the first 5
     section = render_html(document, language("en")).split('<h3 id="suspicious">Suspicious activity</h3>', 1)[1]
-    assert "6 authors posted near-identical texts between 2026-11-20T20:00:00Z and 2026-11-20T20:45:00Z (UTC):" in section
-    assert "a1_lyon, first seen 2026-11-20T20:00:00Z (UTC), 1 mention(s) this period (took part in a burst)" in section
+    # Shown in the workflow's time zone: 20:00 UTC is 21:00 in Paris (UTC+1 in November).
+    assert "6 authors posted near-identical texts between Nov 20, 2026 21:00 and Nov 20, 2026 21:45 " \
+           "(Europe/Paris):" in section
+    assert "a1_lyon, first seen Nov 20, 2026 21:00 (Europe/Paris), 1 mention(s) this period (took part in a burst)" \
+        in section
+    french = render_html(document, language("fr")).split('<h3 id="suspicious">', 1)[1]
+    assert "entre le 20 nov. 2026 21:00 et le 20 nov. 2026 21:45 (Europe/Paris)" in french
+    assert "2026-11-20T20:00:00Z" not in french
     assert 'href="https://x.com/a1_lyon/status/1"' in section
 
 

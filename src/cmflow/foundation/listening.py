@@ -177,6 +177,34 @@ record with an ``account`` (post, account snapshot, daily activity ...), the bra
 ``accounts`` list its account."""
 
 
+def unshared_counters(frame: "pl.DataFrame", counters: Iterable[str],
+                      brand_sets: Iterable[Iterable[str]]) -> dict[str, list[str]]:
+    """For each brand of ``brand_sets`` (the brands compared with each other), the ``counters``
+    of ``frame`` (records with a ``brands`` column) that one brand of its set reports and another
+    with records never does, in ``counters``' order; brands whose set reports the same counters
+    are left out. A competitor's public posts (Instagram's Business Discovery) have likes and
+    comments but no shares or saves: set beside the brand's own posts, counting the brand's
+    shares and saves would compare unlike figures."""
+    import polars as pl
+
+    present = [c for c in counters if c in frame.columns]
+    if not present or BRANDS_COLUMN not in frame.columns or frame.height == 0:
+        return {}
+    reported = (frame.select(BRANDS_COLUMN, *present).explode(BRANDS_COLUMN).drop_nulls(BRANDS_COLUMN)
+                .group_by(BRANDS_COLUMN).agg(pl.col(c).is_not_null().any() for c in present))
+    by_brand = {row[BRANDS_COLUMN]: {c for c in present if row[c]} for row in reported.iter_rows(named=True)}
+    unshared: dict[str, list[str]] = {}
+    for brands in brand_sets:
+        brands = list(brands)
+        seen = [by_brand[b] for b in brands if b in by_brand]
+        if len(seen) < 2:
+            continue
+        differing = set.union(*seen) - set.intersection(*seen)
+        if differing:
+            unshared.update({b: [c for c in present if c in differing] for b in brands})
+    return unshared
+
+
 def labelled_by_account(kind: str, columns: Iterable[str]) -> bool:
     """Whether records of ``kind`` with ``columns`` get their ``brands`` from their ``account``
     (every kind with an ``account`` column; a mention's come from its text)."""
