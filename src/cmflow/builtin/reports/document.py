@@ -580,8 +580,8 @@ def _shared_counters(result: "RunResult", competitors: list[SeriesFigures]) -> l
     others do not (the measure stage then counts only those in brand rows); none otherwise."""
     import polars as pl
 
+    from cmflow import BRANDS_COLUMN, unshared_counters
     from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS
-    from cmflow.foundation.listening import BRANDS_COLUMN, unshared_counters
 
     shown = tuple(row.key[0] for row in competitors)
     frames = [frame.select(BRANDS_COLUMN, *[c for c in ENGAGEMENT_COUNTERS if c in frame.columns])
