@@ -669,6 +669,7 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     assert current_value(demo_run, "engagement_per_post", brand="atelier-nuit") == pytest.approx(328)
     assert current_value(demo_run, "followers", brand="maison-lumiere") == own_followers
     assert current_value(demo_run, "followers", brand="atelier-nuit") == 18400
+    assert [s.problems for s in demo_run.stages if s.kind == "listen"] == [[]]  # every listed account matched
     assert current_value(demo_run, "engagement_rate_by_followers", brand="atelier-nuit") == pytest.approx(984 / 18400 * 100)
     assert current_value(demo_run, "posts_published", platform="instagram") == len(
         [r for r in meta_posts(CURRENT) if r["Platform"] == "instagram"])
