@@ -657,11 +657,11 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     """Week 16-22 Nov. Atelier Nuit's public Instagram (tools/demo_listening_data.py): 3 posts,
     (210 + 14) + (540 + 31) + (180 + 9) = 984 interactions, 328 per post, 18,400 followers on
     the 22nd, ER 984 / 18,400 = 5.35 %. Maison Lumière's Instagram account, from its export
-    and follower counts. The competitor counts in its own brand rows only: the overall and
-    per-platform posts are those of the clients' accounts."""
+    and follower counts; its brand row counts likes and comments only, as the competitor's
+    public posts have no shares or saves (like with like). The competitor counts in its own
+    brand rows only: the overall and per-platform posts are those of the clients' accounts."""
     own = of_account(meta_posts(CURRENT), "instagram", "maisonlumiere")
-    own_interactions = sum(number(r["Likes"]) + number(r["Comments"]) + number(r["Shares"]) + number(r["Saves"])
-                           for r in own)
+    own_interactions = sum(number(r["Likes"]) + number(r["Comments"]) for r in own)
     own_followers = followers_on(CURRENT[1], "instagram", "maisonlumiere")
     assert current_value(demo_run, "posting_frequency", brand="maison-lumiere") == len(own)
     assert current_value(demo_run, "posting_frequency", brand="atelier-nuit") == 3
@@ -669,6 +669,7 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     assert current_value(demo_run, "engagement_per_post", brand="atelier-nuit") == pytest.approx(328)
     assert current_value(demo_run, "followers", brand="maison-lumiere") == own_followers
     assert current_value(demo_run, "followers", brand="atelier-nuit") == 18400
+    assert [s.problems for s in demo_run.stages if s.kind == "listen"] == [[]]  # every listed account matched
     assert current_value(demo_run, "engagement_rate_by_followers", brand="atelier-nuit") == pytest.approx(984 / 18400 * 100)
     assert current_value(demo_run, "posts_published", platform="instagram") == len(
         [r for r in meta_posts(CURRENT) if r["Platform"] == "instagram"])
@@ -677,6 +678,7 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
         encoding="utf-8")
     table = page.split('id="competitors"', 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<tr><td>([^<]+)</td>", table) == ["Maison Lumière", "Atelier Nuit"]
+    assert "ne comptent que les j&#39;aime et les commentaires" in page.split('id="competitors"', 1)[1]
     other = (demo_dir / "reports" / "trailhead-outfitters" /
              f"trailhead-outfitters-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
     assert 'id="competitors"' not in other

@@ -139,8 +139,14 @@ def test_the_report_lists_the_burst_and_the_new_authors_with_their_evidence(tmp_
     assert [(a["author"], a["audience"]) for a in document.new_authors] == [
         ("a1_lyon", 3), ("a2_lyon", 0), ("a3_lyon", 12), ("a4_lyon", None), ("a5_lyon", 2)]  # the first 5
     section = render_html(document, language("en")).split('<h3 id="suspicious">Suspicious activity</h3>', 1)[1]
-    assert "6 authors posted near-identical texts between 2026-11-20T20:00:00Z and 2026-11-20T20:45:00Z (UTC):" in section
-    assert "a1_lyon, first seen 2026-11-20T20:00:00Z (UTC), 1 mention(s) this period (took part in a burst)" in section
+    # Shown in the workflow's time zone: 20:00 UTC is 21:00 in Paris (UTC+1 in November).
+    assert "6 authors posted near-identical texts between Nov 20, 2026 21:00 and Nov 20, 2026 21:45 " \
+           "(Europe/Paris):" in section
+    assert "a1_lyon, first seen Nov 20, 2026 21:00 (Europe/Paris), 1 mention(s) this period (took part in a burst)" \
+        in section
+    french = render_html(document, language("fr")).split('<h3 id="suspicious">', 1)[1]
+    assert "entre le 20 nov. 2026 21:00 et le 20 nov. 2026 21:45 (Europe/Paris)" in french
+    assert "2026-11-20T20:00:00Z" not in french
     assert 'href="https://x.com/a1_lyon/status/1"' in section
 
 
@@ -166,3 +172,47 @@ def test_the_prefix_filter_finds_every_similar_pair_comparing_all_pairs_finds() 
                 if jaccard(sets[i], sets[j]) >= similarity:
                     parent[max(root(i), root(j))] = min(root(i), root(j))
         assert similar_families(sets, similarity) == [root(i) for i in range(len(sets))]
+
+
+def _run_on(tmp_path: Path, mentions: list[dict], options: str = ""):
+    """A run of the workflow over ``mentions`` (written to a JSON file)."""
+    import json
+
+    path = tmp_path / "mentions.json"
+    path.write_text(json.dumps(mentions), encoding="utf-8")
+    workflow = tmp_path / "vigilance.toml"
+    workflow.write_text(WORKFLOW.format(mentions=path, options=options), encoding="utf-8")
+    result = run_workflow_file(workflow, store_url=f"sqlite:///{tmp_path}/state.db")
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    return result
+
+
+def test_an_author_new_this_week_is_new_on_every_platform_it_wrote_on(tmp_path) -> None:
+    # @newbie first on X on 17 November, then on Bluesky on 19 November (the week of 16-22):
+    # new overall, on X and on Bluesky, first seen 17 November 09:00 UTC wherever listed.
+    mentions = [
+        {"platform": "x", "mention_id": "1", "published_at": "2026-11-17T09:00:00Z", "author": "@newbie",
+         "text": "Maison Lumière super pain aujourd'hui vraiment", "url": "https://x.com/a/1", "reach": 10},
+        {"platform": "bluesky", "mention_id": "2", "published_at": "2026-11-19T09:00:00Z", "author": "newbie",
+         "text": "Maison Lumière encore une fois très bon", "url": "https://bsky.app/b/2", "reach": 10}]
+    result = _run_on(tmp_path, mentions)
+    listed = result.measurements.filter((pl.col("period") == "current") & (pl.col("metric") == "new_authors"))
+    found = {(r["platform"], r["author"], r["first_seen"], r["value"]) for r in listed.to_dicts()}
+    assert found == {(None, "newbie", "2026-11-17T09:00:00Z", 2), ("x", "newbie", "2026-11-17T09:00:00Z", 1),
+                     ("bluesky", "newbie", "2026-11-17T09:00:00Z", 1)}
+
+
+def test_only_the_authors_of_the_counted_window_took_part_in_a_burst(tmp_path) -> None:
+    # p1-p5 write A at 10:00, 10:10 ... 10:40 UTC on 18 November: 5 authors within the hour, a
+    # burst of 5. q1 writes A at 11:30, 50 min after p5: chained to the group (window 1 h) but
+    # outside its densest window (10:00-10:40); q1 is new with an audience of 10: listed, not in the burst.
+    times = ["10:00", "10:10", "10:20", "10:30", "10:40", "11:30"]
+    authors = ["p1", "p2", "p3", "p4", "p5", "q1"]
+    mentions = [{"platform": "x", "mention_id": str(i), "published_at": f"2026-11-18T{t}:00Z", "author": a,
+                 "text": A, "url": f"https://x.com/{a}/status/{i}", "reach": 10}
+                for i, (t, a) in enumerate(zip(times, authors))]
+    result = _run_on(tmp_path, mentions, "min_authors = 5")
+    [burst] = rows(result, "coordinated_bursts")
+    assert (burst["value"], burst["burst_authors"]) == (5, "p1, p2, p3, p4, p5")
+    in_burst = {r["author"]: r["in_burst"] for r in rows(result, "new_authors")}
+    assert in_burst == {"p1": "yes", "p2": "yes", "p3": "yes", "p4": "yes", "p5": "yes", "q1": "no"}

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field,
 
 from cmflow.foundation import periods, schedules
 from cmflow.foundation.clients import LANGUAGES, Client
-from cmflow.foundation.listening import Listen, WatchedBrand
+from cmflow.foundation.listening import Listen, WatchedBrand, account_key
 from cmflow.foundation.email_addresses import EmailAddress
 from cmflow.foundation.objectives import GOALS, Ladder, Objective
 from cmflow.foundation.production import Production
@@ -230,8 +230,9 @@ class WatchedBrandEntry(BaseModel):
                                   "figures (mentions, sentiment, share of voice); none: only the reports of the "
                                   "whole workflow show them.", examples=["maison-lumiere"])
     accounts: list[str] = Field(default_factory=list, description="The brand's public accounts, as the "
-                                "sources' records name them (a post's `account`: handle, channel id): their posts "
-                                "and follower counts are the brand's in `by = [\"brand\"]` and the competitors "
+                                "sources' records name them (a post's `account`: handle, channel id; compared without "
+                                "case, blanks or a leading @): every record of them (posts, follower counts, daily "
+                                "activity) is the brand's in `by = [\"brand\"]` and the competitors "
                                 "table. A competitor's accounts belong to no [[clients]] entry and never count in "
                                 "the brand's or a client's own figures.",
                                 examples=[["atelier-nuit.bsky.social", "@ateliernuit@mastodon.social"]])
@@ -974,18 +975,20 @@ class _Loader:
     def _check_brand_accounts(self, settings: ListenSettings, workflow: Workflow) -> None:
         """Each account is one brand's; a competitor's belongs to no client, and the brand's to
         its own client if any: a client's figures are its accounts', never a competitor's."""
-        owner = {account: client.id for client in workflow.clients for account in client.accounts}
+        # Compared as the watch stage labels records: without case, accents, blanks or a leading @.
+        owner = {account_key(account): client.id for client in workflow.clients for account in client.accounts}
         listed: dict[str, str] = {}
         for index, brand in enumerate([settings.brand, *settings.competitors]):
             path = "listen.brand" if index == 0 else f"listen.competitors[{index - 1}]"
             for position, account in enumerate(brand.accounts):
                 key = f"{path}.accounts[{position}]"
-                if account in listed:
-                    self.problem(key, f"account {account!r} is already listed by brand {listed[account]!r}",
+                if account_key(account) in listed:
+                    self.problem(key, f"account {account!r} is already listed by brand "
+                                 f"{listed[account_key(account)]!r}",
                                  "an account belongs to one brand: remove it from one of them")
                     continue
-                listed[account] = brand.id
-                client = owner.get(account)
+                listed[account_key(account)] = brand.id
+                client = owner.get(account_key(account))
                 if client is None:
                     continue
                 if index > 0:

@@ -79,8 +79,10 @@ class WatchedBrand:
     client: str | None = None
     """Id of the client whose reports show the brand's figures; None: the whole workflow's only."""
     accounts: tuple[str, ...] = ()
-    """Its public accounts, as the sources' records name them (``account``): their posts and
-    account snapshots are labelled with the brand, for the benchmark of the brand and its competitors."""
+    """Its public accounts, as the sources' records name them (``account``; compared without case,
+    accents, surrounding blanks or a leading ``@``): every record of those accounts (posts, account
+    snapshots, daily activity ...) is labelled with the brand, for the benchmark of the brand and its
+    competitors."""
 
     @property
     def pattern(self) -> str | None:
@@ -123,16 +125,23 @@ class Listen:
 
     @property
     def brand_of_account(self) -> dict[str, str]:
-        """Each account a brand lists, with the brand's id."""
+        """Each account a brand lists, as the workflow writes it, with the brand's id."""
         return {account: b.id for b in self.brands for account in b.accounts}
 
+    @property
+    def brand_of_account_key(self) -> dict[str, str]:
+        """Each account a brand lists, as :func:`account_key` compares it (``" @Nuit "`` ->
+        ``nuit``), with the brand's id."""
+        return {account_key(account): brand for account, brand in self.brand_of_account.items()}
+
     def brands_of_accounts(self, accounts: "pl.Series") -> "pl.Series":
-        """For each ``account`` of a post or account snapshot, the ids of the brand listing it (a
-        list of one, or empty), vectorised: the ``brands`` column the ``brand`` breakdown reads."""
+        """For each record's ``account``, the ids of the brand listing it (a list of one, or
+        empty), compared as :func:`normalised_accounts`, vectorised: the ``brands`` column the
+        ``brand`` breakdown reads."""
         import polars as pl
 
-        owners = self.brand_of_account
-        brand = accounts.cast(pl.String).replace_strict(owners, default=None, return_dtype=pl.String)
+        owners = self.brand_of_account_key
+        brand = normalised_accounts(accounts).replace_strict(owners, default=None, return_dtype=pl.String)
         return pl.select(pl.when(brand.is_not_null()).then(pl.concat_list(brand))
                          .otherwise(pl.lit([], dtype=pl.List(pl.String))).alias(BRANDS_COLUMN)).to_series()
 
@@ -163,10 +172,43 @@ class Listen:
 
 
 BRANDS_COLUMN = "brands"
-"""The column of a mention the watch stage adds: the ids of the watched brands it names; on a post
-or account snapshot, the brand whose ``accounts`` list its account."""
-ACCOUNT_RECORD_KINDS: tuple[str, ...] = ("post", "account_snapshot")
-"""The record kinds a brand's ``accounts`` label (its public posts and follower counts)."""
+"""The column of a mention the watch stage adds: the ids of the watched brands it names; on a
+record with an ``account`` (post, account snapshot, daily activity ...), the brand whose
+``accounts`` list its account."""
+
+
+def unshared_counters(frame: "pl.DataFrame", counters: Iterable[str],
+                      brand_sets: Iterable[Iterable[str]]) -> dict[str, list[str]]:
+    """For each brand of ``brand_sets`` (the brands compared with each other), the ``counters``
+    of ``frame`` (records with a ``brands`` column) that one brand of its set reports and another
+    with records never does, in ``counters``' order; brands whose set reports the same counters
+    are left out. A competitor's public posts (Instagram's Business Discovery) have likes and
+    comments but no shares or saves: set beside the brand's own posts, counting the brand's
+    shares and saves would compare unlike figures."""
+    import polars as pl
+
+    present = [c for c in counters if c in frame.columns]
+    if not present or BRANDS_COLUMN not in frame.columns or frame.height == 0:
+        return {}
+    reported = (frame.select(BRANDS_COLUMN, *present).explode(BRANDS_COLUMN).drop_nulls(BRANDS_COLUMN)
+                .group_by(BRANDS_COLUMN).agg(pl.col(c).is_not_null().any() for c in present))
+    by_brand = {row[BRANDS_COLUMN]: {c for c in present if row[c]} for row in reported.iter_rows(named=True)}
+    unshared: dict[str, list[str]] = {}
+    for brands in brand_sets:
+        brands = list(brands)
+        seen = [by_brand[b] for b in brands if b in by_brand]
+        if len(seen) < 2:
+            continue
+        differing = set.union(*seen) - set.intersection(*seen)
+        if differing:
+            unshared.update({b: [c for c in present if c in differing] for b in brands})
+    return unshared
+
+
+def labelled_by_account(kind: str, columns: Iterable[str]) -> bool:
+    """Whether records of ``kind`` with ``columns`` get their ``brands`` from their ``account``
+    (every kind with an ``account`` column; a mention's come from its text)."""
+    return kind != "mention" and "account" in columns
 
 
 TRACKING_PARAMETER = r"(?i)^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref|ref_src|si)(=|$)"
@@ -207,6 +249,19 @@ def normalised_authors(authors: "pl.Series") -> "pl.Series":
 
     folded = folded_texts(authors.cast(pl.String).str.strip_chars()).str.strip_chars_start("@")
     return pl.select(pl.when(folded != "").then(folded)).to_series()
+
+
+def normalised_accounts(accounts: "pl.Series") -> "pl.Series":
+    """Account names as a brand's ``accounts`` and the records are compared, vectorised: as
+    :func:`normalised_authors` (``" @Nuit "`` -> ``nuit``); null for none. :func:`account_key`
+    does the same to one name."""
+    return normalised_authors(accounts)
+
+
+def account_key(account: str) -> str:
+    """One account name as :func:`normalised_accounts` compares it: folded, without surrounding
+    blanks or a leading ``@`` (``" @Nuit "`` -> ``nuit``)."""
+    return folded_text(account.strip()).lstrip("@")
 
 
 def normalised_texts(texts: "pl.Series") -> "pl.Series":

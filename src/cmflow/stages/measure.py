@@ -14,7 +14,7 @@ from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.campaign_names import one_spelling
-from cmflow.foundation.listening import ACCOUNT_RECORD_KINDS, BRANDS_COLUMN
+from cmflow.foundation.listening import BRANDS_COLUMN, labelled_by_account, unshared_counters
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
@@ -54,8 +54,8 @@ class MetricRequest:
     production: Production = field(default_factory=Production)
     """The workflow's ``[production]`` section (rates and budgets)."""
     competitors: list[str] = field(default_factory=list)
-    """The ids of the competitors ``[listen]`` watches: the posts and account snapshots of their
-    ``accounts`` count in their own ``brand`` rows only."""
+    """The ids of the competitors ``[listen]`` watches: every record of their
+    ``accounts`` counts in their own ``brand`` rows only."""
     watched_accounts: list[str] = field(default_factory=list)
     """Every account the ``[listen]`` brands list (:attr:`MetricInput.watched_accounts`)."""
 
@@ -146,15 +146,21 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
     the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once per
     brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
-    mention naming two brands counts for each, and once in the other rows; the posts and account
-    snapshots of a competitor's accounts count in its ``brand`` rows only."""
+    mention naming two brands counts for each, and once in the other rows; every record of a
+    competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only."""
     import polars as pl
+
+    unshared = _unshared_counters(base.all_records, brand_sets) if brands and any("brand" in g for g in groupings) \
+        else {}
+
+    def of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.LazyFrame"]:
+        return _of_brand(frames, brand, unshared)
 
     own = replace(base, records=_without_competitors(base.records, competitors),
                   all_records=_without_competitors(base.all_records, competitors)) if competitors else base
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
     parts = [plugin.compute(replace(own, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
-    for label, values, of_value in (("client", clients, _of_client), ("brand", brands, _of_brand)):
+    for label, values, of_value in (("client", clients, _of_client), ("brand", brands, of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         read = own if label == "client" else base
         for value in values if labelled else ():
@@ -174,25 +180,54 @@ def _of_client(frames: dict[str, "pl.LazyFrame"], client: str) -> dict[str, "pl.
             else frame.head(0) for kind, frame in frames.items()}
 
 
-def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.LazyFrame"]:
-    """The records naming ``brand`` (mentions the watch stage labelled); none of other kinds."""
+def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str,
+              unshared: "dict[str, dict[str, list[str]]] | None" = None) -> dict[str, "pl.LazyFrame"]:
+    """The records naming ``brand`` (mentions the watch stage labelled, records of the accounts it
+    lists); none of other kinds. The counters of ``unshared`` (kind -> brand -> counters another
+    brand of its set does not report) are emptied: a brand row counts what every compared brand's
+    records report (a competitor's public posts without shares or saves: the brand's are not counted)."""
     import polars as pl
 
-    return {kind: frame.filter(pl.col(BRANDS_COLUMN).list.contains(brand))
-            if BRANDS_COLUMN in frame.collect_schema().names()
-            else frame.head(0) for kind, frame in frames.items()}
+    def of(kind: str, frame: "pl.LazyFrame") -> "pl.LazyFrame":
+        if BRANDS_COLUMN not in frame.collect_schema().names():
+            return frame.head(0)
+        frame = frame.filter(pl.col(BRANDS_COLUMN).list.contains(brand))
+        emptied = (unshared or {}).get(kind, {}).get(brand, [])
+        return frame.with_columns(pl.lit(None).cast(frame.collect_schema()[c]).alias(c) for c in emptied) \
+            if emptied else frame
+
+    return {kind: of(kind, frame) for kind, frame in frames.items()}
+
+
+def _unshared_counters(frames: dict[str, "pl.LazyFrame"], brand_sets: "list[tuple[str, ...]] | tuple"
+                       ) -> dict[str, dict[str, list[str]]]:
+    """For each record kind labelled by account, :func:`~cmflow.foundation.listening.unshared_counters`
+    of its numeric fields among every record the run has (not one period's: a week without a
+    competitor's post does not change what its source reports)."""
+    unshared = {}
+    for kind, frame in frames.items():
+        names = frame.collect_schema().names()
+        if kind not in RECORD_KINDS or BRANDS_COLUMN not in names or not labelled_by_account(kind, names):
+            continue
+        counters = [f.name for f in RECORD_KINDS[kind].fields if f.type in ("int", "float")]
+        found = unshared_counters(frame.select(BRANDS_COLUMN, *[c for c in counters if c in names]).collect(),
+                                  counters, brand_sets)
+        if found:
+            unshared[kind] = found
+    return unshared
 
 
 def _without_competitors(frames: dict[str, "pl.LazyFrame"], competitors: "list[str] | tuple[str, ...]"
                          ) -> dict[str, "pl.LazyFrame"]:
-    """The records without the posts and account snapshots of the competitors' accounts."""
+    """The records without those of the competitors' accounts (every kind with an ``account``)."""
     import polars as pl
 
     def competitors_own() -> "pl.Expr":
         return pl.col(BRANDS_COLUMN).list.eval(pl.element().is_in(list(competitors))).list.any().fill_null(False)
 
     return {kind: frame.filter(~competitors_own())
-            if kind in ACCOUNT_RECORD_KINDS and BRANDS_COLUMN in frame.collect_schema().names() else frame
+            if labelled_by_account(kind, frame.collect_schema().names())
+            and BRANDS_COLUMN in frame.collect_schema().names() else frame
             for kind, frame in frames.items()}
 
 

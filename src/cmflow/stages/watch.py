@@ -20,10 +20,12 @@ the stage's report (how many were kept, dropped and merged). In order:
 
 Mentions of sources ``listen.sources`` leaves out pass unchanged, with no brand.
 
-Where a brand lists its public ``accounts``, the posts and account snapshots of those accounts get
-a ``brands`` column too (the brand's id; empty for every other account), whatever their source:
-the ``brand`` breakdown of posts_published, totals, engagement and followers reads it, and the
-measure stage leaves the competitors' records out of every other row.
+Where a brand lists its public ``accounts``, every record with an ``account`` (posts, account
+snapshots, daily activity, conversations ...) gets a ``brands`` column too (the brand's id; empty
+for every other account), whatever its source, accounts compared without case, accents, blanks
+or a leading ``@``: the ``brand`` breakdown of posts_published, totals, engagement and followers
+reads it, and the measure stage leaves the competitors' records out of every other row. An
+account no record of the run has is reported ("account X of brand Y matched no record").
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.language_codes import language_codes
-from cmflow.foundation.listening import ACCOUNT_RECORD_KINDS, BRANDS_COLUMN, Listen, normalised_authors, normalised_texts, normalised_urls
+from cmflow.foundation.listening import (BRANDS_COLUMN, Listen, account_key, labelled_by_account, normalised_accounts,
+                                         normalised_authors, normalised_texts, normalised_urls)
 from cmflow.foundation.records import merged_copies
 from cmflow.plugins.result import StageReport
 
@@ -61,7 +64,7 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
     if listen is None:
         return Watched(fetched, [])
     report = StageReport("listen", "listen", "listen")
-    fetched = _accounts_labelled(listen, fetched)
+    fetched = _accounts_labelled(listen, fetched, report)
     mentions = fetched.records.get("mention")
     if mentions is not None and mentions.height == 0:  # no mention this run: still the column metrics read
         mentions = mentions.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(BRANDS_COLUMN))
@@ -80,16 +83,26 @@ def watch(workflow: "Workflow", fetched: "Fetched") -> Watched:
     return Watched(replace(fetched, records=records), [report])
 
 
-def _accounts_labelled(listen: Listen, fetched: "Fetched") -> "Fetched":
-    """The posts and account snapshots with a ``brands`` column, where a brand lists accounts."""
+def _accounts_labelled(listen: Listen, fetched: "Fetched", report: StageReport) -> "Fetched":
+    """Every record with an ``account`` given a ``brands`` column, where a brand lists accounts;
+    ``report`` names each listed account no record of the run has (a misspelt handle would
+    otherwise leave a competitor's records in the brand's figures)."""
     if not listen.brand_of_account:
         return fetched
     records = dict(fetched.records)
-    for kind in ACCOUNT_RECORD_KINDS:
-        frame = records.get(kind)
-        if frame is not None and "account" in frame.columns:
+    seen: set[str] = set()
+    for kind, frame in fetched.records.items():
+        if labelled_by_account(kind, frame.columns):
             records[kind] = frame.with_columns(listen.brands_of_accounts(frame["account"]))
+            seen.update(v for v in normalised_accounts(frame["account"]).unique().to_list() if v is not None)
+    if seen:  # no record with an account at all: the sources' reports say why
+        for brand in listen.brands:
+            for account in brand.accounts:
+                if account_key(account) not in seen:
+                    report.problems.append(f"account {account!r} of brand {brand.id!r} matched no record of this "
+                                           "run: check its spelling in [listen] accounts against the records' account")
     return replace(fetched, records=records)
+
 
 
 def _kept_merged_labelled(listen: Listen, frame: "pl.DataFrame", report: StageReport) -> "pl.DataFrame":

@@ -27,7 +27,8 @@ def _period_weeks(data: "MetricInput") -> "pl.Expr":
 
 
 class _PostsMetric(Metric):
-    """A metric of the period's posts (public posts: competitors' accounts have no daily activity)."""
+    """A metric of the period's posts, the records every source of a competitor's public account
+    gives (its daily activity is private to its owners)."""
 
     needs = ("post",)
     groupings = (*Metric.groupings, "brand")

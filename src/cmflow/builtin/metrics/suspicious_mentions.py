@@ -136,13 +136,15 @@ class SuspiciousMentions(Metric):
     distinct authors is a burst. Texts under ``min_words`` words are not compared. A row per
     burst: its value is the number of distinct authors in its densest window; it carries
     ``burst_text`` (the window's first text), ``burst_start`` and ``burst_end`` (UTC),
-    ``burst_authors`` (up to 10 handles) and ``example_urls`` (up to 3), ranked by authors.
+    ``burst_authors`` (up to 10 handles of the densest window; they are the ``in_burst`` authors) and ``example_urls`` (up to 3), ranked by authors.
 
     **Authors with no history** (``new_authors``): an author whose first mention in the run's
     records (every period fetched: ``compare`` reaches further back) falls in this period, and
     whose known audience (the largest ``reach`` of their mentions) is at most
     ``new_author_max_audience`` or who took part in a burst. A row per author: its value is
-    their mentions in the period; it carries ``author``, ``first_seen``, ``in_burst`` (yes/no)
+    their mentions in the period; it carries ``author``, ``first_seen`` (their first mention in the
+    run's records, on any platform: an author new this period is new in every platform row it
+    has), ``in_burst`` (yes/no: one of a burst's densest-window authors)
     and ``example_urls``; ``new_author_audience`` rows give the audience (none: unknown).
     """
 
@@ -167,6 +169,7 @@ class SuspiciousMentions(Metric):
         every = data.all_records["mention"].select("author", "published_at").collect()
         first_ever = (every.with_columns(normalised_authors(every["author"]).alias("_author"))
                       .group_by("_author").agg(pl.col("published_at").min().alias("_first_ever")))
+        period_start = {p.label: p.start_utc for p in data.periods}
         bursts, newcomers = [], []
         for dims in data.grouping_sets:
             group = ["period", *[str(d) for d in dims]]
@@ -176,7 +179,8 @@ class SuspiciousMentions(Metric):
                 ranked_within = "+".join(dims) or "overall"
                 for rank, burst in enumerate(found[:self.options.n], start=1):
                     bursts.append({**labels, **burst, "rank": rank, "ranked_within": ranked_within})
-                for rank, author in enumerate(self._new_authors(rows, first_ever, members)[:self.options.n], start=1):
+                for rank, author in enumerate(self._new_authors(rows, first_ever, members,
+                                                                             period_start[str(labels["period"])])[:self.options.n], start=1):
                     newcomers.append({**labels, **author, "rank": rank, "ranked_within": ranked_within})
         parts = []
         schema = {c: frame.schema[c] for c in ("period", "platform") if c in frame.columns}
@@ -220,7 +224,7 @@ class SuspiciousMentions(Metric):
             distinct = list(dict.fromkeys(authors[i] for i in inside))
             if len(distinct) < options.min_authors:
                 continue
-            members.update(authors[i] for i in indices)
+            members.update(distinct)  # those of the counted window, not the whole chained group
             urls = [u for u in (compared["url"][i] for i in inside) if u]
             found.append({"_authors": len(distinct), "burst_text": str(compared["text"][inside[0]])[:280],
                           "burst_start": _utc(times[inside[0]]), "burst_end": _utc(times[inside[-1]]),
@@ -231,8 +235,10 @@ class SuspiciousMentions(Metric):
             del burst["_at"]
         return found, members
 
-    def _new_authors(self, rows: "pl.DataFrame", first_ever: "pl.DataFrame", in_burst: set[str]) -> list[dict]:
-        """The authors of one group's mentions first seen in its period with a small (or
+    def _new_authors(self, rows: "pl.DataFrame", first_ever: "pl.DataFrame", in_burst: set[str],
+                     period_start: datetime) -> list[dict]:
+        """The authors of one group's mentions whose first mention anywhere (``first_ever``:
+        every source, every platform) is on or after ``period_start``, with a small (or
         unknown, in a burst) audience, most mentions first, then the earliest."""
         import polars as pl
 
@@ -243,13 +249,14 @@ class SuspiciousMentions(Metric):
         limit = self.options.new_author_max_audience
         listed = []
         for author in authors.sort(["_mentions", "_first"], descending=[True, False]).iter_rows(named=True):
-            if author["_first_ever"] is not None and author["_first_ever"] < author["_first"]:
-                continue  # seen before this period
+            first_seen = author["_first_ever"] if author["_first_ever"] is not None else author["_first"]
+            if first_seen < period_start:
+                continue  # seen before this period (on this platform or another)
             small = author["_audience"] is not None and author["_audience"] <= limit
             if not (small or author["_author"] in in_burst):
                 continue
             listed.append({"author": author["_author"], "_mentions": author["_mentions"],
-                           "_audience": author["_audience"], "first_seen": _utc(author["_first"]),
+                           "_audience": author["_audience"], "first_seen": _utc(first_seen),
                            "in_burst": "yes" if author["_author"] in in_burst else "no",
                            "example_urls": " ".join(author["_urls"])})
         return listed

@@ -50,6 +50,8 @@ COMPETITOR_METRICS = ("followers", "posting_frequency", "engagement_per_post", "
 the brand first."""
 SHOWN_LISTING = 5
 """How many influencer candidates, bursts and new authors the listening section lists."""
+LOCAL_INSTANTS = ("burst_start", "burst_end", "first_seen")
+"""The instants the listening metrics write in UTC that the report shows in the workflow's time zone."""
 # -- end of the listening lane's block --
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
@@ -304,12 +306,20 @@ class ReportDocument:
     # -- competitors, influencer candidates, suspicious activity (listening lane) --
     competitors: list[SeriesFigures] = field(default_factory=list)
     """The :data:`COMPETITOR_METRICS` of the brand and of each competitor listing its accounts."""
+    competitor_counters: list[str] = field(default_factory=list)
+    """The interaction counters the competitors' table counts when not every one of
+    ``ENGAGEMENT_COUNTERS``: those every brand of the table reports (none: all of them)."""
     influencers: list[dict[str, Any]] = field(default_factory=list)
     """The first influencer candidates: rank, author, score, mentions, audience, relevance, example_url."""
     bursts: list[dict[str, Any]] = field(default_factory=list)
-    """The bursts of near-identical mentions: authors, burst_text, burst_start, burst_end, burst_authors, example_urls."""
+    """The bursts of near-identical mentions: authors, burst_text, burst_start, burst_end (UTC
+    text; ``burst_start_local`` and ``burst_end_local``: in the workflow's time zone),
+    burst_authors, example_urls."""
     new_authors: list[dict[str, Any]] = field(default_factory=list)
-    """The authors with no history: author, mentions, audience, first_seen, in_burst, example_urls."""
+    """The authors with no history: author, mentions, audience, first_seen (and
+    ``first_seen_local``), in_burst, example_urls."""
+    time_zone: str = "UTC"
+    """The workflow's time zone, the listening lists' times are shown in."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -372,11 +382,13 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         late_posts=_planned_posts(result, scope, "late_planned_posts"),
         mix={dim: rows for dim in MIX_DIMENSIONS if _mix_says_something(rows := figures.breakdown(dim, list(MIX_METRICS)))},
         **_untagged_links(result, scope),
-        competitors=_competitor_rows(result, figures, scope),
-        influencers=_listed(result, scope, "influencer_score", {"influencer_mentions": "mentions",
+        competitors=(competitors := _competitor_rows(result, figures, scope)),
+        competitor_counters=_shared_counters(result, competitors),
+        influencers=_top_of_ranking(result, scope, "influencer_score", {"influencer_mentions": "mentions",
                             "influencer_audience": "audience", "influencer_relevance": "relevance"}, "author"),
-        bursts=_listed(result, scope, "coordinated_bursts", {}, "burst_start"),
-        new_authors=_listed(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
+        bursts=_top_of_ranking(result, scope, "coordinated_bursts", {}, "burst_start"),
+        new_authors=_top_of_ranking(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
+        time_zone=result.period.tz,
         missing=[(report.id, report.plugin) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
@@ -569,11 +581,36 @@ def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportSc
     return rows if any(row.key[0] in competitor_ids for row in rows) else []
 
 
-def _listed(result: "RunResult", scope: ReportScope, metric: str, evidence: dict[str, str], identity: str
-            ) -> list[dict[str, Any]]:
+def _shared_counters(result: "RunResult", competitors: list[SeriesFigures]) -> list[str]:
+    """The interaction counters the table's brands all report, when some brand reports one the
+    others do not (the measure stage then counts only those in brand rows); none otherwise."""
+    import polars as pl
+
+    from cmflow import BRANDS_COLUMN, unshared_counters
+    from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS
+
+    shown = tuple(row.key[0] for row in competitors)
+    frames = [frame.select(BRANDS_COLUMN, *[c for c in ENGAGEMENT_COUNTERS if c in frame.columns])
+              for kind in ("post", "account_activity")
+              if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns]
+    if not shown or not frames:
+        return []
+    unshared: set[str] = set()  # compared as the measure stage compares them: within each brand set
+    for frame in frames:
+        for brand, counters in unshared_counters(frame, ENGAGEMENT_COUNTERS, result.workflow.listen.brand_sets).items():
+            if brand in shown:
+                unshared.update(counters)
+    present = {c for frame in frames for c in frame.columns if c != BRANDS_COLUMN}
+    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared] if unshared else []
+
+
+def _top_of_ranking(result: "RunResult", scope: ReportScope, metric: str, evidence: dict[str, str], identity: str
+                     ) -> list[dict[str, Any]]:
     """The first :data:`SHOWN_LISTING` rows of a ranking of the listening metrics (the overall one;
-    in a client's report, that of the client's first brand), with their evidence measurements
-    (``evidence``: metric -> key) joined by ``identity`` and rank."""
+    in a client's report, that of its own brand, the ``[listen]`` brand whose ``client`` is
+    theirs: never a competitor's), with their evidence measurements (``evidence``: metric -> key)
+    joined by ``identity`` and rank, and each instant of :data:`LOCAL_INSTANTS` also as a local
+    time of the workflow's time zone (``burst_start_local`` ...)."""
     import polars as pl
 
     frame = result.measurements
@@ -582,9 +619,10 @@ def _listed(result: "RunResult", scope: ReportScope, metric: str, evidence: dict
     listen = result.workflow.listen
     brand = None
     if scope.client is not None:
-        brand = next((b.id for b in (listen.brands if listen else ()) if b.client == scope.client.id), None)
-        if brand is None:
+        own = listen.brands[0] if listen is not None and listen.brands else None
+        if own is None or own.client != scope.client.id:
             return []
+        brand = own.id
     current = frame.filter((pl.col("period") == "current") & pl.col("rank").is_not_null()
                            & (pl.col("ranked_within") == "overall"))  # a brand's ranking is within it
     if "brand" in current.columns:
@@ -596,8 +634,18 @@ def _listed(result: "RunResult", scope: ReportScope, metric: str, evidence: dict
     ranked = current.filter(pl.col("metric") == metric).sort("rank").head(SHOWN_LISTING).to_dicts()
     values = {(row["metric"], row[identity], row["rank"]): row["value"]
               for row in current.filter(pl.col("metric").is_in(list(evidence))).iter_rows(named=True)}
-    return [{**row, **{key: values.get((name, row[identity], row["rank"])) for name, key in evidence.items()}}
+    return [{**row, **{key: values.get((name, row[identity], row["rank"])) for name, key in evidence.items()},
+             **{f"{key}_local": _local_instant(row[key], result.period.tz) for key in LOCAL_INSTANTS if key in row}}
             for row in ranked]
+
+
+def _local_instant(text: str | None, tz: str) -> datetime | None:
+    """An instant a listening metric writes in UTC (``2026-11-20T20:00:00Z``) in time zone ``tz``."""
+    from zoneinfo import ZoneInfo
+
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
 # -- end of the listening lane's block --
 
 

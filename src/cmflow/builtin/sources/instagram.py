@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from cmflow import RecordTable
 
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
-PUBLIC_MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
-"""What Business Discovery gives of another account's media: no insights (reach, saves, shares)."""
+"""A media item's own fields: asked of the account's own media, and of another account's through
+Business Discovery, which gives these alone (no insights: no reach, saves or shares)."""
 USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
 
@@ -341,7 +341,7 @@ class AccountFetch:
         cursor, discovered = None, {}
         while True:
             edge = f"media.after({cursor}).limit({options.page_size})" if cursor else f"media.limit({options.page_size})"
-            fields = f"business_discovery.username({username}){{username,followers_count,media_count,{edge}{{{PUBLIC_MEDIA_FIELDS}}}}}"
+            fields = f"business_discovery.username({username}){{username,followers_count,media_count,{edge}{{{MEDIA_FIELDS}}}}}"
             body = self.graph.get(viewer_id, params={"fields": fields})
             discovered = body.get("business_discovery")
             if not isinstance(discovered, dict):
