@@ -18,7 +18,9 @@ import pytest
 
 from cmflow.builtin.reports.document import build_document
 from cmflow.builtin.reports.scopes import ReportScope
+from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.testing import run_workflow_file
+from cmflow.workflow import load_workflow
 
 CALENDAR = ("\ufeffID;Date;Réseau;Responsable;Titre;Statut\r\n"
             "k1;30/11/2026 10:00;Instagram;alice;Teaser soldes;planifié\r\n"
@@ -100,3 +102,20 @@ def test_the_missing_post_alert_resolves_once_the_post_is_published(tmp_path: Pa
                                now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
     assert second.alerts == []
     assert [(a.rule, a.dimensions["item_id"], a.state) for a in second.resolved] == [("missing-post", "k2", "resolved")]
+
+
+def test_a_trigger_can_select_items_by_the_metrics_own_dimensions(tmp_path: Path) -> None:
+    """`item_id` is no breakdown of cmflow's but a row dimension of missing_planned_posts: a
+    trigger's where may name it (here: the one item that is not missing, so nothing fires), and a
+    misspelt key is still refused with the metric's own dimensions among the suggestions."""
+    (tmp_path / "calendar.csv").write_bytes(CALENDAR.encode("utf-8"))
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    (tmp_path / "adherence.toml").write_text(WORKFLOW + 'where = { item_id = "k1" }\n', encoding="utf-8")
+    result = run_workflow_file(tmp_path / "adherence.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}",
+                               now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert not result.failed_stages and result.alerts == []
+    (tmp_path / "adherence.toml").write_text(WORKFLOW + 'where = { item_idd = "k1" }\n', encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(tmp_path / "adherence.toml")
+    [problem] = caught.value.problems
+    assert (problem.path, problem.hint) == ("triggers[0].where.item_idd", "did you mean 'item_id'?")

@@ -864,9 +864,13 @@ class _Loader:
                 self.problem(f"{path}.metric", f"no metric produces {common.metric!r}",
                              f"did you mean {suggestion!r}?" if suggestion else
                              f"produced: {', '.join(sorted(producers)) or 'nothing'}")
+            # A metric's own row dimensions (item_id, title ...) select series too.
+            own = list(producers[common.metric].plugin.row_dimensions) if common.metric in producers else []
             for key in common.where:
+                if key in own and key not in dimension_names:
+                    continue
                 if key not in dimension_names:
-                    suggestion = closest(key, dimension_names)
+                    suggestion = closest(key, [*dimension_names, *own])
                     self.problem(f"{path}.where.{key}", f"unknown dimension {key!r}",
                                  f"did you mean {suggestion!r}?" if suggestion else
                                  f"dimensions: {', '.join(dimension_names)}")
