@@ -684,6 +684,36 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     assert 'id="competitors"' not in other
 
 
+
+def test_maison_lumieres_workbook_has_the_brands_and_competitors_sheets(demo_run, demo_dir):
+    """The XLSX has the listening tables the page shows, in the report's French: the brands
+    (6 and 4 mentions of 10: 60 % and 40 %) and the competitors (Atelier Nuit: 3 posts, 984
+    interactions, 328 per post, 18,400 followers, 984 / 18,400 = 5.35 %; Maison Lumière from
+    its export), with the note that only likes and comments are compared. Trailhead's has none
+    of its competitors' table (its competitor lists no accounts) but has its brands."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(demo_dir / "reports" / "maison-lumiere" / f"maison-lumiere-{PERIOD}.xlsx")
+    brands = list(book["Marques suivies"].iter_rows(values_only=True))
+    assert brands[2][:3] == ("Marque", "Mentions", "Part de voix")
+    assert [(r[0], r[1], pytest.approx(r[2])) for r in brands[3:]] == [("Maison Lumière", 6, 0.6),
+                                                                        ("Atelier Nuit", 4, 0.4)]
+    sheet = list(book["Comptes publics des concurrents"].iter_rows(values_only=True))
+    assert sheet[0][0].startswith("Comptes publics des concurrents · Les interactions de ce tableau ne comptent que "
+                                  "les j'aime et les commentaires")
+    assert sheet[2] == ("Marque", "Abonnés", "Publications par semaine", "Interactions par publication",
+                        "Taux d'engagement (abonnés)")
+    rows = {r[0]: r[1:] for r in sheet[3:]}
+    assert list(rows) == ["Maison Lumière", "Atelier Nuit"]
+    assert rows["Atelier Nuit"] == (18400, 3, pytest.approx(328), pytest.approx(984 / 18400))
+    own = of_account(meta_posts(CURRENT), "instagram", "maisonlumiere")
+    own_interactions = sum(number(r["Likes"]) + number(r["Comments"]) for r in own)
+    assert rows["Maison Lumière"][:3] == (followers_on(CURRENT[1], "instagram", "maisonlumiere"), len(own),
+                                          pytest.approx(own_interactions / len(own)))
+    other = openpyxl.load_workbook(demo_dir / "reports" / "trailhead-outfitters" / f"trailhead-outfitters-{PERIOD}.xlsx")
+    assert "Brands watched" in other.sheetnames and not any("ompetitor" in name for name in other.sheetnames)
+
+
 # -- production (tools/demo_production_data.py) ---------------------------------------------------
 def test_calendar_adherence_of_each_client(demo_run):
     """Maison Lumière's sheet: 10 items due (the TikTok video cancelled, week 48 not due); 8 on

@@ -475,3 +475,68 @@ def test_every_hostile_text_is_neutralised_in_the_csv_and_the_json(tmp_path):
     for rows, minus_one in ((from_csv, "-1"), (from_json, -1)):
         assert [(r["account"], r["campaign"]) for r in rows] == [(e, e) for e in expected]
         assert {r["value"] for r in rows} == {minus_one}  # a negative number is left as it is
+
+
+# -- the listening section's sheets -------------------------------------------------------------
+
+def listening_document(**lists):
+    """A report document with only a listening section: ``lists`` are its tables."""
+    from cmflow.builtin.reports.document import ReportDocument
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    return ReportDocument("Report", ReportScope(), date(2026, 11, 16), date(2026, 11, 22), {}, [], [], [], {},
+                          [], [], [], [], [], [], datetime(2026, 11, 24, tzinfo=timezone.utc),
+                          time_zone="Europe/Paris", **lists)
+
+
+def test_hostile_authors_and_links_of_the_listening_lists_are_neutralised(tmp_path):
+    """An author named like a formula stays text in the influencers, bursts and new authors
+    sheets; a link is a link only when the HTML links it (http(s)), a javascript: one is left out."""
+    from zoneinfo import ZoneInfo
+
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.workbook import document_sheets
+
+    hostile = '=HYPERLINK("http://evil")'
+    paris = ZoneInfo("Europe/Paris")
+    document = listening_document(
+        influencers=[{"rank": 1, "author": hostile, "value": 812.5, "mentions": 4.0, "audience": 12000.0,
+                      "relevance": 75.0, "example_url": "javascript:alert(1)"},
+                     {"rank": 2, "author": "@sum(A1)", "value": 90.0, "mentions": 2.0, "audience": None,
+                      "relevance": 50.0, "example_url": "https://social.example/@b/1"}],
+        bursts=[{"value": 6.0, "burst_text": "-20% chez =evil", "burst_authors": f"{hostile} +cmd",
+                 "burst_start_local": datetime(2026, 11, 20, 21, 0, tzinfo=paris),
+                 "burst_end_local": datetime(2026, 11, 20, 21, 40, tzinfo=paris),
+                 "example_urls": "https://x.example/1 javascript:alert(2) https://x.example/2"}],
+        new_authors=[{"author": hostile, "value": 3.0, "audience": 40.0, "in_burst": "yes",
+                      "first_seen_local": datetime(2026, 11, 18, 9, 5, tzinfo=paris), "example_urls": None}])
+    path = tmp_path / "report.xlsx"
+    write_xlsx(document_sheets(document, language("en")), path, title="Report")
+    book = read(path)
+    assert book.sheetnames == ["Summary", "Influencer candidates", "Bursts of mentions", "New authors"]
+
+    influencers = book["Influencer candidates"]
+    assert [c.value for c in influencers[3]] == ["Author", "Influencer score", "Author's mentions", "Author's audience",
+                                                 "Author's relevance", "Example"]
+    assert [c.value for c in influencers[4]] == ["'" + hostile, 812.5, 4, 12000, 0.75, None]
+    assert [c.value for c in influencers[5]] == ["'@sum(A1)", 90, 2, None, 0.5, "https://social.example/@b/1"]
+    assert influencers["A4"].data_type == "s" and influencers["F5"].hyperlink.target == "https://social.example/@b/1"
+
+    bursts = book["Bursts of mentions"]
+    assert [c.value for c in bursts[3]] == ["Number of authors", "Start (Europe/Paris)", "End (Europe/Paris)", "Text",
+                                            "Authors", "Examples"]
+    assert [c.value for c in bursts[4]] == [6, datetime(2026, 11, 20, 21, 0), datetime(2026, 11, 20, 21, 40),
+                                            "'-20% chez =evil", "'" + hostile + " +cmd",
+                                            "https://x.example/1\nhttps://x.example/2"]
+    new = book["New authors"]
+    assert [c.value for c in new[4]] == ["'" + hostile, datetime(2026, 11, 18, 9, 5), 3, 40, "yes", None]
+    with zipfile.ZipFile(path) as archive:
+        assert not any("<f>" in archive.read(name).decode() for name in archive.namelist()
+                       if name.startswith("xl/worksheets/"))  # no formula anywhere
+
+
+def test_a_report_without_listening_rows_has_no_listening_sheets(tmp_path):
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.workbook import document_sheets
+
+    assert [s.name for s in document_sheets(listening_document(), language("fr"))] == ["Synthèse"]

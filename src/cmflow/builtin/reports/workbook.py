@@ -1,5 +1,6 @@
 """A report document as workbook sheets: the summary, the objectives, each platform's accounts,
-the breakdowns, the ranked posts and the production section, one sheet each (see :mod:`cmflow.builtin.reports.spreadsheets`)."""
+the breakdowns, the ranked posts, the listening section and the production section, one sheet
+per table (see :mod:`cmflow.builtin.reports.spreadsheets`)."""
 
 from __future__ import annotations
 
@@ -60,8 +61,91 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
                  "published": p.published_at.date() if p.published_at else None,
                  "format": lang.post_format(p.format) if p.format else None, "text": p.text, "url": p.url,
                  "value": p.value} for p in posts]))
+    sheets.extend(_listening_sheets(document, lang))
     sheets.extend(_production_sheets(document, lang))
     return sheets
+
+
+def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
+    """The listening section's tables, as the HTML shows them: its indicators, the brands
+    watched, the competitors (with the note on the interaction counters compared, in the title
+    line), the influencer candidates, the bursts of near-identical mentions and the authors with
+    no history (times in the workflow's time zone, named in the headers), each sheet only when
+    the document has rows. Authors, texts and links are public text: every text cell is
+    neutralised by the writer, and a link is a link only when the HTML would link it
+    (:func:`~cmflow.builtin.reports.html.safe_url`), else it is left out as the HTML leaves it."""
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+
+    sheets = []
+    if document.listening:
+        title = lang.text("section_listening")
+        sheets.append(Sheet(title, title, [Column("metric", lang.text("column_metric"), "text"),
+                                           Column("value", lang.text("column_value"), "decimal")],
+                            [{"metric": lang.metric_label(f.metric), "value": _in_unit(f.value, f.unit)}
+                             for f in document.listening]))
+    for key, rows, metrics in (("listening_brands", document.brands, document.brand_metrics),
+                               ("listening_competitors", document.competitors, document.competitor_metrics)):
+        if not rows:
+            continue
+        title = lang.text(key)
+        if key == "listening_competitors" and document.competitor_counters:
+            title += " · " + lang.text("listening_competitors_counters", counters=lang.join(
+                [lang.text("listening_counter_" + c) for c in document.competitor_counters]))
+        sheets.append(Sheet(lang.text(key), title, [
+            Column("brand", lang.text("column_brand"), "text"),
+            *_figure_columns(metrics, [r.figures for r in rows], lang)],
+            [{"brand": r.name, **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
+    if document.influencers:
+        title = lang.text("listening_influencers")
+        sheets.append(Sheet(title, title, [
+            Column("author", lang.text("listening_author"), "text"),
+            Column("score", lang.metric_label("influencer_score"), "decimal"),
+            Column("mentions", lang.metric_label("influencer_mentions"), "integer"),
+            Column("audience", lang.metric_label("influencer_audience"), "integer"),
+            Column("relevance", lang.metric_label("influencer_relevance"), "percent"),
+            Column("example", lang.text("listening_example"), "url")],
+            [{"author": r.get("author"), "score": r.get("value"), "mentions": r.get("mentions"),
+              "audience": r.get("audience"), "relevance": r.get("relevance"),
+              "example": _safe_link(r.get("example_url"))} for r in document.influencers]))
+    zone = document.time_zone
+    if document.bursts:
+        sheets.append(Sheet(lang.text("listening_sheet_bursts"), lang.metric_label("coordinated_bursts"), [
+            Column("authors", lang.text("listening_column_author_count"), "integer"),
+            Column("start", lang.text("listening_column_start", zone=zone), "datetime"),
+            Column("end", lang.text("listening_column_end", zone=zone), "datetime"),
+            Column("text", lang.text("listening_column_text"), "text"),
+            Column("names", lang.text("listening_column_authors"), "text"),
+            Column("examples", lang.text("listening_column_examples"), "text")],
+            [{"authors": b.get("value"), "start": b.get("burst_start_local"), "end": b.get("burst_end_local"),
+              "text": b.get("burst_text"), "names": b.get("burst_authors"),
+              "examples": _safe_links(b.get("example_urls"))} for b in document.bursts]))
+    if document.new_authors:
+        sheets.append(Sheet(lang.text("listening_sheet_new_authors"), lang.metric_label("new_authors"), [
+            Column("author", lang.text("listening_author"), "text"),
+            Column("first_seen", lang.text("listening_column_first_seen", zone=zone), "datetime"),
+            Column("mentions", lang.metric_label("influencer_mentions"), "integer"),
+            Column("audience", lang.metric_label("new_author_audience"), "integer"),
+            Column("in_burst", lang.text("listening_column_in_burst"), "text"),
+            Column("examples", lang.text("listening_column_examples"), "text")],
+            [{"author": a.get("author"), "first_seen": a.get("first_seen_local"), "mentions": a.get("value"),
+              "audience": a.get("audience"),
+              "in_burst": None if a.get("in_burst") is None
+              else lang.text("listening_yes" if a.get("in_burst") == "yes" else "listening_no"),
+              "examples": _safe_links(a.get("example_urls"))} for a in document.new_authors]))
+    return sheets
+
+
+def _safe_link(url: str | None) -> str | None:
+    """``url`` when the HTML links it (a plain http(s) address), else nothing."""
+    from cmflow.builtin.reports.html import safe_url
+
+    return safe_url(url)
+
+
+def _safe_links(urls: str | None) -> str | None:
+    """The space-separated ``urls`` the HTML links, one per line as text (a cell holds one link)."""
+    links = [link for url in (urls or "").split() if (link := _safe_link(url))]
+    return "\n".join(links) or None
 
 
 def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
