@@ -237,6 +237,8 @@ TIME_ENTRY = RecordKind(
         _f("client", "str", "Client the time belongs to: the id of a [[clients]] entry, or the tracker's "
            "client name."),
         _f("account", "str", "Account the time belongs to."),
+        _f("platform", "str", "The platform the time was spent for, when the tracker says so (a tag, a "
+           "project or a task naming it: IG, Instagram, LinkedIn ...), in lower case; empty otherwise."),
         _f("cost", "float", "Cost of that time when the tracker gives it; else the workflow's rates "
            "price it."),
         _f("currency", "str", "Currency of cost as the tracker writes it (EUR, USD): a cost in another "
