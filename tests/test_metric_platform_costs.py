@@ -117,3 +117,24 @@ def test_platform_and_campaign_together() -> None:
     assert found[("instagram", "Noël")] == (pytest.approx(200.0), None)  # 4 h x 50 / 1
     # the hour naming no campaign is left out, as by campaign: (100 + 200) / 5
     assert found[("instagram",)] == (pytest.approx(60.0), None)
+
+
+def test_a_sheet_maps_the_platform_from_a_column_as_traffic_names_it(tmp_path) -> None:
+    """The csv source: a time sheet's "Réseau" column; IG, linkedin.com and Instagram are the
+    platforms traffic names, a value naming none (Newsletter) stays as written, in lower case."""
+    import logging
+
+    from cmflow import FetchContext
+    from cmflow.builtin.sources.csv_source import CsvSource
+
+    (tmp_path / "temps.csv").write_bytes(
+        "\ufeffDate;Personne;Réseau;Heures\r\n17/11/2026;Léa;IG;2,5\r\n17/11/2026;Léa;linkedin.com;1\r\n"
+        "18/11/2026;Hugo;Instagram;0,5\r\n18/11/2026;Hugo;Newsletter;1\r\n18/11/2026;Hugo;;3\r\n".encode())
+    source = CsvSource(CsvSource.Options(
+        path="temps.csv", record="time_entry", delimiter=";", decimal=",", date_format="%d/%m/%Y",
+        columns={"date": "Date", "person": "Personne", "platform": "Réseau", "hours": "Heures"}), entry_id="sheet")
+    ctx = FetchContext(WEEK.start_utc, WEEK.end_utc, [WEEK], tmp_path, logging.getLogger("test.sheet"), [])
+    (table,) = list(source.fetch(ctx))
+    frame = table.conformed()
+    assert frame["platform"].to_list() == ["instagram", "linkedin", "instagram", "newsletter", None]
+    assert frame["hours"].to_list() == [2.5, 1.0, 0.5, 1.0, 3.0]
