@@ -41,12 +41,13 @@ TRAFFIC = [visit("ig", "instagram", 4, 300.0), visit("linkedin.com", "linkedin",
 
 
 def measure(metric_class: type, by: list, traffic: list[dict] = TRAFFIC,
-            entries: list[dict] = ENTRIES) -> pl.DataFrame:
+            entries: list[dict] = ENTRIES, where: dict | None = None) -> pl.DataFrame:
     data = {"traffic": RecordTable.from_rows("traffic", traffic).conformed().with_columns(source_id=pl.lit("ga4")),
             "time_entry": RecordTable.from_rows("time_entry", entries).conformed().with_columns(
                 source_id=pl.lit("toggl"))}
     plugin = metric_class(metric_class.Options(), entry_id="x")
-    measured = measure_stage([MetricRequest(plugin, by, ["ga4", "toggl"], production=FIFTY)], data, [WEEK])
+    request = MetricRequest(plugin, by, ["ga4", "toggl"], production=FIFTY, where=where or {})
+    measured = measure_stage([request], data, [WEEK])
     assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
     return measured.measurements
 
@@ -138,3 +139,14 @@ def test_a_sheet_maps_the_platform_from_a_column_as_traffic_names_it(tmp_path) -
     frame = table.conformed()
     assert frame["platform"].to_list() == ["instagram", "linkedin", "instagram", "newsletter", None]
     assert frame["hours"].to_list() == [2.5, 1.0, 0.5, 1.0, 3.0]
+
+
+def test_a_where_on_platform_picks_the_traffic_not_the_time() -> None:
+    """``where = { platform = "instagram" }`` keeps Instagram's traffic; the cost stays that of all
+    the time, as before time entries had a platform (a cost_per_post's where picks posts alike):
+    the time naming Instagram is read with by = ["platform"]."""
+    found = rows(measure(CostPerConversion, ["overall", "platform"], where={"platform": "instagram"}),
+                 "cost_per_conversion")
+    assert found[()] == (pytest.approx(75.0), None)  # all 6 h x 50 = 300 / Instagram's 4 conversions
+    assert found[("instagram",)] == (pytest.approx(25.0), None)  # 100 / 4
+    assert found[("linkedin",)][0] is None  # its hour, without its traffic

@@ -44,6 +44,10 @@ class RecordKind:
     nouns: tuple[str, str] = ("", "")
     """What one record and several are called in counts (``("post", "posts")``); empty: the
     kind's name followed by ``record``/``records``."""
+    not_selected_by_where: tuple[str, ...] = ()
+    """Fields a metric's ``where`` does not select this kind's records by (a time entry's
+    platform: ``where = { platform = [...] }`` picks posts and traffic, and a metric's cost stays
+    that of all the time, as before entries had a platform; ``by = ["platform"]`` splits it)."""
 
     def counted(self, count: int) -> str:
         """``count`` records of this kind, in words: ``1 post``, ``15 daily activity records``."""
@@ -246,6 +250,7 @@ TIME_ENTRY = RecordKind(
     ),
     time_field="date",
     nouns=("time entry", "time entries"),
+    not_selected_by_where=("platform",),
 )
 
 TRAFFIC = RecordKind(
