@@ -54,6 +54,8 @@ def test_every_users_entries_over_pages(replay_server) -> None:
     assert [e["person"] for e in entries] == ["Camille Roux", "Camille Roux", "Camille Roux", "Noé Petit"]
     assert [e["task_type"] for e in entries] == ["visual", "short video", None, "blog article"]
     assert [e["campaign"] for e in entries] == ["Noël 2026", "Lancement", None, "Noël 2026"]
+    # Noé's entry has no tag naming a platform ("blog article") nor such a project, but its task is LinkedIn
+    assert [e["platform"] for e in entries] == [None, None, None, "linkedin"]
     assert [e["client"] for e in entries] == ["Maison Lumen", "Atelier Nuit", None, "Maison Lumen"]
     assert entries[2]["task"] == "Stories\nsemaine 47"
     # billable at 45.00/h: 3.5 h -> 157.50; not billable, no rate, or a rate of 0: no cost

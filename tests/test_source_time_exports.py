@@ -122,3 +122,27 @@ def test_two_overlapping_downloads_count_each_entry_once(tmp_path: Path) -> None
     shutil.copy(TOGGL, folder / "toggl-a.csv")
     shutil.copy(TOGGL, folder / "toggl-b.csv")
     assert sum(read(folder)["hours"]) == 9.25
+
+
+def test_toggl_platform_read_from_the_tags_then_project_then_task(tmp_path: Path) -> None:
+    """The platform an entry was spent for: the first tag naming one ("visual" names none, "IG"
+    is Instagram), else the project, else the task; none is empty, never guessed."""
+    export = tmp_path / "toggl-platforms.csv"
+    export.write_bytes(
+        "\ufeffUser,Email,Client,Project,Task,Description,Billable,Start date,Start time,End date,End time,"
+        "Duration,Tags,Amount (EUR)\r\n"
+        'Léa Martin,lea@x.test,Maison Lumen,Noël 2026,Visuels,Carrousel,Yes,2026-11-17,09:00:00,2026-11-17,'
+        '11:00:00,02:00:00,"visual, IG, LinkedIn",\r\n'
+        "Léa Martin,lea@x.test,Maison Lumen,LinkedIn,,Post,No,2026-11-18,09:00:00,2026-11-18,10:00:00,"
+        "01:00:00,blog article,\r\n"
+        "Hugo Bernard,hugo@x.test,Maison Lumen,Noël 2026,TikTok,Montage,No,2026-11-19,09:00:00,2026-11-19,"
+        "10:00:00,01:00:00,,\r\n"
+        'Hugo Bernard,hugo@x.test,Maison Lumen,Noël 2026,,"Reel for IG",No,2026-11-20,09:00:00,2026-11-20,'
+        "12:00:00,03:00:00,short video,\r\n".encode())
+    frame = read(export)
+    assert frame["platform"].to_list() == ["instagram", "linkedin", "tiktok", None]
+    assert frame["task_type"].to_list() == ["visual", "blog article", None, "short video"]  # unchanged
+
+
+def test_fixture_entries_name_no_platform_and_the_tracker_is_not_one() -> None:
+    assert read(TOGGL)["platform"].to_list() == [None, None, None, None]  # "toggl" is not the platform

@@ -52,6 +52,8 @@ def test_time_entries_over_two_pages(replay_server) -> None:
                                             date(2026, 11, 20)]
     assert [e["task_type"] for e in entries] == ["visual", "blog article", "short video", "short video"]
     assert [e["campaign"] for e in entries] == ["Noël 2026", "Noël 2026", "Lancement", "Lancement"]
+    # the first tag naming a platform: the reel's tags are "short video", "IG"; the others name none
+    assert [e["platform"] for e in entries] == [None, None, "instagram", "instagram"]
     assert [e["client"] for e in entries] == ["Maison Lumen", "Maison Lumen", "Atelier Nuit", "Atelier Nuit"]
     assert [e["person"] for e in entries] == ["Léa Martin", "Léa Martin", "Hugo Bernard", "Hugo Bernard"]
     # 11250 cents billed for the first; 0 is no cost; a row of two entries has no amount of each

@@ -44,6 +44,10 @@ class RecordKind:
     nouns: tuple[str, str] = ("", "")
     """What one record and several are called in counts (``("post", "posts")``); empty: the
     kind's name followed by ``record``/``records``."""
+    not_selected_by_where: tuple[str, ...] = ()
+    """Fields a metric's ``where`` does not select this kind's records by (a time entry's
+    platform: ``where = { platform = [...] }`` picks posts and traffic, and a metric's cost stays
+    that of all the time, as before entries had a platform; ``by = ["platform"]`` splits it)."""
 
     def counted(self, count: int) -> str:
         """``count`` records of this kind, in words: ``1 post``, ``15 daily activity records``."""
@@ -237,6 +241,8 @@ TIME_ENTRY = RecordKind(
         _f("client", "str", "Client the time belongs to: the id of a [[clients]] entry, or the tracker's "
            "client name."),
         _f("account", "str", "Account the time belongs to."),
+        _f("platform", "str", "The platform the time was spent for, when the tracker says so (a tag, a "
+           "project or a task naming it: IG, Instagram, LinkedIn ...), in lower case; empty otherwise."),
         _f("cost", "float", "Cost of that time when the tracker gives it; else the workflow's rates "
            "price it."),
         _f("currency", "str", "Currency of cost as the tracker writes it (EUR, USD): a cost in another "
@@ -244,6 +250,7 @@ TIME_ENTRY = RecordKind(
     ),
     time_field="date",
     nouns=("time entry", "time entries"),
+    not_selected_by_where=("platform",),
 )
 
 TRAFFIC = RecordKind(

@@ -278,7 +278,8 @@ def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         # Filled lazily: a metric that does not read the column does not pay for it.
         unlabelled = [d for d in BREAKDOWN_DIMENSIONS if d in frame.columns and frame[d].null_count()]
         labelled_nulls = [pl.col(d).fill_null(NONE_LABEL) for d in unlabelled]
-        if applicable := {k: v for k, v in (where or {}).items() if k in kind.field_names}:
+        if applicable := {k: v for k, v in (where or {}).items()
+                          if k in kind.field_names and k not in kind.not_selected_by_where}:
             # A where on a breakdown reads its "(none)" too: filled before filtering.
             frame = frame.with_columns(pl.col(d).fill_null(NONE_LABEL) for d in unlabelled if d in applicable)
             frame = frame.filter(rows_condition(applicable, frame.columns))

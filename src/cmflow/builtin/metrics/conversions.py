@@ -5,7 +5,10 @@ revenue), ``conversion_rate``, and, with the production cost of time entries,
 Every rate is a ratio of the period's sums (never a mean of daily rates), and a figure that
 cannot be computed (no sessions, no conversion, unpriced time) has no value and a reason, never
 0 or infinity. Traffic has a platform (read from utm_source) but no account: its client is the
-client whose records name its campaign (see :mod:`cmflow.stages.clients`).
+client whose records name its campaign (see :mod:`cmflow.stages.clients`). A time entry has a
+platform when its tracker names one (a tag, project or task: ``IG``); by platform, the cost of
+the time naming a platform meets the traffic from that platform, and time naming none is on the
+``(none)`` row, never spread over the platforms.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 TRAFFIC_COUNTERS = ("sessions", "users", "conversions", "revenue")
 """The traffic figures ``traffic_totals`` adds up."""
 TRAFFIC_GROUPINGS = ("overall", "client", "platform", "campaign")
-CAMPAIGN_GROUPINGS = ("overall", "client", "campaign")
+CAMPAIGN_GROUPINGS = ("overall", "client", "platform", "campaign")
 
 
 def traffic_rows(data: "MetricInput") -> "pl.LazyFrame":
@@ -159,7 +162,9 @@ def campaign_figures(data: "MetricInput") -> "pl.DataFrame":
     ``production_cost`` prices them: :mod:`~cmflow.builtin.metrics.priced_time`), and the
     conversions and revenue of the traffic naming one, with how many records each sum read.
     Campaigns are matched as the measure stage writes them (one spelling per
-    :func:`~cmflow.campaign_key`); rows of no campaign (``(not set)``) are left out."""
+    :func:`~cmflow.campaign_key`); rows of no campaign (``(not set)``) are left out. By
+    platform, a time entry counts for the platform it names and a visit for the platform it came
+    from; entries naming none and visits from no social platform are on the ``(none)`` row."""
     import polars as pl
 
     from cmflow import campaign_key
@@ -167,8 +172,13 @@ def campaign_figures(data: "MetricInput") -> "pl.DataFrame":
     named = campaign_key(pl.col("campaign")).is_not_null()
     labels = [p.label for p in data.periods]
     as_string = pl.col("period").cast(pl.String)  # each frame's own categorical: joined as text
-    entries = priced_entries(data, data.records["time_entry"].filter(named))
-    traffic = data.records["traffic"].filter(named).with_columns(revenue_foreign(data).alias("_foreign_revenue"))
+    platform = pl.col("platform").cast(pl.String).fill_null(NONE_LABEL)  # text, joined across frames
+    time = data.records["time_entry"]
+    if "platform" not in time.collect_schema().names():  # entries stored before time had a platform
+        time = time.with_columns(pl.lit(None, dtype=pl.String).alias("platform"))
+    entries = priced_entries(data, time.filter(named).with_columns(platform))
+    traffic = data.records["traffic"].filter(named).with_columns(
+        platform, revenue_foreign(data).alias("_foreign_revenue"))
     parts = []
     for dims in data.grouping_sets:
         costs = aggregate(entries, [dims], cost_aggregations(), periods=labels).with_columns(as_string)
@@ -184,14 +194,43 @@ def campaign_figures(data: "MetricInput") -> "pl.DataFrame":
     return pl.concat(parts, how="diagonal_relaxed")
 
 
-def cost_reason(currency: str) -> "pl.Expr":
-    """Why a group's production cost is unknown (else null): no time entry names its
-    campaign(s), or it cannot be counted (:func:`unpriced_reason`: hours without a rate,
-    amounts in another currency)."""
+def by_platform(rows: "pl.DataFrame") -> "pl.Expr":
+    """Whether a row of :func:`campaign_figures` is a platform's (``by`` has ``platform``)."""
     import polars as pl
 
-    return (pl.when(pl.col("entries").fill_null(0) == 0)
-            .then(pl.lit("no time entry names the campaign: its production cost is unknown"))
+    return pl.col("platform").is_not_null() if "platform" in rows.columns else pl.lit(False)
+
+
+def no_traffic_reason(rows: "pl.DataFrame") -> "pl.Expr":
+    """Why a group has no traffic figure: no visit names its campaign(s) (from its platform)."""
+    import polars as pl
+
+    campaign = pl.lit("no traffic names the campaign (utm_campaign) in this period")
+    if "platform" not in rows.columns:
+        return campaign
+    return (pl.when(pl.col("platform") == NONE_LABEL)
+            .then(pl.lit("no traffic from another source than the social platforms names a campaign "
+                         "(utm_campaign) in this period"))
+            .when(by_platform(rows))
+            .then(pl.format("no traffic from {} names a campaign (utm_campaign) in this period", pl.col("platform")))
+            .otherwise(campaign))
+
+
+def cost_reason(currency: str, rows: "pl.DataFrame | None" = None) -> "pl.Expr":
+    """Why a group's production cost is unknown (else null): no time entry names its
+    campaign(s) (or, by platform, that platform), or it cannot be counted
+    (:func:`unpriced_reason`: hours without a rate, amounts in another currency)."""
+    import polars as pl
+
+    no_entry = pl.lit("no time entry names the campaign: its production cost is unknown")
+    if rows is not None and "platform" in rows.columns:
+        no_entry = (pl.when(pl.col("platform") == NONE_LABEL)
+                    .then(pl.lit("every time entry of the campaigns names a platform: no cost without one"))
+                    .when(by_platform(rows))
+                    .then(pl.format("no time entry of a campaign names {} (a tag, project or task): its "
+                                    "production cost is unknown", pl.col("platform")))
+                    .otherwise(no_entry))
+    return (pl.when(pl.col("entries").fill_null(0) == 0).then(no_entry)
             .otherwise(unpriced_reason(currency)))
 
 
@@ -210,14 +249,22 @@ class CostPerConversion(Metric):
     ``[production]`` rates (an entry's own cost wins); the conversions, those of the period's
     traffic whose utm_campaign is that campaign (campaigns matched case, accents, spaces and
     punctuation aside: :func:`~cmflow.campaign_key`). ``overall`` (and a client's whole) adds up
-    every campaign's cost and conversions; time and traffic of no campaign are left out. No
-    value, with a reason, when the campaign had no conversion (never infinity), no traffic, no
+    every campaign's cost and conversions; time and traffic of no campaign are left out.
+
+    By ``platform``: the cost of the time entries naming that platform (the tracker's tag,
+    project or task: ``IG``, ``LinkedIn``) over the conversions of the traffic from it
+    (utm_source). Time naming no platform is on the ``(none)`` row, with the traffic from no
+    social platform (a newsletter, a search engine): it is never spread over the platforms, so
+    a platform's cost is only the time tagged for it.
+
+    No value, with a reason, when the group had no conversion (never infinity), no traffic, no
     time entry, time without a rate (never a cost counted as free), or a tracker's amounts in
     another currency than [production]'s.
     """
 
     name = "cost_per_conversion"
-    description = "Production cost of a campaign's time entries / its UTM traffic's conversions."
+    description = ("Production cost of a campaign's (or platform's) time entries / its UTM traffic's "
+                   "conversions.")
     needs = ("traffic", "time_entry")
     groupings = CAMPAIGN_GROUPINGS
     default_by = ("campaign",)
@@ -229,11 +276,10 @@ class CostPerConversion(Metric):
 
         rows = campaign_figures(data)
         conversions = pl.when(pl.col("known_conversions").fill_null(0) > 0).then(pl.col("conversions"))
-        reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0)
-                  .then(pl.lit("no traffic names the campaign (utm_campaign) in this period"))
+        reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0).then(no_traffic_reason(rows))
                   .when(conversions.is_null()).then(pl.lit("no traffic record reports conversions"))
                   .when(conversions == 0).then(pl.lit("no conversion: a cost per conversion is not defined"))
-                  .otherwise(cost_reason(data.production.currency)))
+                  .otherwise(cost_reason(data.production.currency, rows)))
         value = pl.when(conversions > 0).then(known_cost() / conversions)
         return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=value, reason=reason)
 
@@ -243,13 +289,16 @@ class Roi(Metric):
     definition, in the ``[production]`` currency), and ``roi_pct`` = (revenue − cost) / cost × 100.
 
     Revenue is the period's traffic revenue of the campaign, cost its time entries' priced
-    hours, as :class:`CostPerConversion` reads them. No value, with a reason, for a campaign
-    without traffic reporting revenue, without time entries, or with time that has no rate;
-    ``roi_pct`` has none for a cost of 0 either.
+    hours, as :class:`CostPerConversion` reads them. By ``platform``: the revenue of the traffic
+    from that platform less the cost of the time entries naming it; time naming no platform is
+    on the ``(none)`` row (with the traffic from no social platform), never spread over the
+    platforms. No value, with a reason, for a group without traffic reporting revenue, without
+    time entries, or with time that has no rate; ``roi_pct`` has none for a cost of 0 either.
     """
 
     name = "roi"
-    description = "Return on effort per campaign: roi = revenue - production cost; roi_pct = roi / cost x 100."
+    description = ("Return on effort per campaign (or platform): roi = revenue - production cost; "
+                   "roi_pct = roi / cost x 100.")
     needs = ("traffic", "time_entry")
     groupings = CAMPAIGN_GROUPINGS
     default_by = ("campaign",)
@@ -265,11 +314,10 @@ class Roi(Metric):
         currency = data.production.currency
         foreign = currency_reason(currency, "foreign_revenue", "traffic revenue amounts")
         revenue = pl.when((pl.col("known_revenue").fill_null(0) > 0) & foreign.is_null()).then(pl.col("revenue"))
-        revenue_reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0)
-                          .then(pl.lit("no traffic names the campaign (utm_campaign) in this period"))
+        revenue_reason = (pl.when(pl.col("visits_rows").fill_null(0) == 0).then(no_traffic_reason(rows))
                           .when(foreign.is_not_null()).then(foreign)
                           .when(revenue.is_null()).then(pl.lit("no traffic record reports revenue")))
-        reason = pl.coalesce(revenue_reason, cost_reason(currency))
+        reason = pl.coalesce(revenue_reason, cost_reason(currency, rows))
         roi = revenue - known_cost()
         return pl.concat([
             measurement_rows(rows, metric="roi", unit=data.production.currency, value=roi, reason=reason),

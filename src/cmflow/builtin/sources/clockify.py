@@ -53,8 +53,9 @@ class ClockifySource(Source):
     Each entry becomes one ``time_entry``: ``entry_id`` (Clockify's id), ``started_at`` (UTC),
     ``date`` (the start's day in the workflow's time zone), ``hours`` (from ``PT1H30M``),
     ``task`` (the description), ``person`` (the user's name), ``client`` (the project's client),
-    ``task_type`` (the first tag, by default) and ``campaign`` (the project, by default), and
-    ``cost`` (hours x the entry's billable rate, for billable entries with a rate above 0; else
+    ``task_type`` (the first tag, by default) and ``campaign`` (the project, by default),
+    ``platform`` (the first tag, else the project, else the task, that names a platform: ``IG``,
+    ``LinkedIn``; else empty), and ``cost`` (hours x the entry's billable rate, for billable entries with a rate above 0; else
     empty, and the workflow's rates price the time). A timer still running (no end) is left out
     and the run summary says so.
     """
@@ -89,7 +90,8 @@ class ClockifySource(Source):
                     task=entry.get("description"), person=names.get(entry.get("userId") or user),
                     project=project.get("name"), client=project.get("clientName") or None,
                     tags=[t["name"] for t in entry.get("tags") or [] if isinstance(t, dict) and t.get("name")],
-                    cost=_billable_cost(entry, hours), currency=_rate_currency(entry)))
+                    cost=_billable_cost(entry, hours), currency=_rate_currency(entry),
+                    tracker_task=(entry.get("task") or {}).get("name") if isinstance(entry.get("task"), dict) else None))
         if running:
             ctx.warn(running_timers_note(f"clockify source {self.entry_id!r}", running))
         yield RecordTable.from_rows("time_entry", rows)

@@ -250,6 +250,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)
         raw = with_joined_columns(raw, table.format)
+        raw = with_platform_column(raw, table.format)
         if table.format.date_order_chosen_by_user:
             mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     else:
@@ -333,6 +334,42 @@ def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFra
         return pl.when((day != "") & (time != "")).then(day + " " + time).otherwise(pl.lit("")) \
             .alias(joined_column((first, second)))
     return raw.with_columns(joined(*pair) for pair in pairs)
+
+
+def platform_columns(known: ExportFormat, header: Iterable[str]) -> list[str]:
+    """Time trackers: the columns an entry's platform is read from, in order: its tags, project,
+    task, then description (those of the format the file has)."""
+    present = set(header)
+    places = [known.places[p] for p in ("tags", "project", "task") if p in known.places]
+    description = known.columns.get("task") if known.places else None
+    names = [*places, *([description] if isinstance(description, str) else [])]
+    return [name for name in names if name in present]
+
+
+def platform_column_name(columns: list[str]) -> str:
+    """The name of the column of the platform an entry names, as messages show it."""
+    return "platform named in " + ", ".join(columns)
+
+
+def with_platform_column(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
+    """Time trackers: the table with a column of the platform each entry names (the first of its
+    `Tags`, then its `Project`, `Task`, `Description`, that reads as one: ``IG``, ``LinkedIn``;
+    :func:`~cmflow.builtin.sources.time_tracking.platform_named`), empty where none does."""
+    import polars as pl
+
+    from cmflow.builtin.sources.time_tracking import platform_named
+
+    columns = platform_columns(known, raw.columns)
+    if not columns:
+        return raw
+    tags = known.places.get("tags") if "tags" in known.list_places else None
+    read: dict[tuple[Any, ...], Optional[str]] = {}
+    for values in raw.select(pl.col(c).cast(pl.String) for c in columns).unique().rows():
+        named = dict(zip(columns, values))
+        listed = (named.pop(tags, None) or "").split(",") if tags in named else []
+        read[values] = platform_named([t.strip() for t in listed], *named.values())
+    platforms = [read[values] for values in raw.select(pl.col(c).cast(pl.String) for c in columns).rows()]
+    return raw.with_columns(pl.Series(platform_column_name(columns), platforms, dtype=pl.String))
 
 
 def chosen_places(known: ExportFormat, options: ExportOptions) -> dict[str, str]:
@@ -426,7 +463,12 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
         if known.places[place] in header_names:
             columns[field] = known.places[place]
     kind = RECORD_KINDS[known.record]
-    constants = {**known.constants, **({"platform": known.platform} if "platform" in kind.field_names else {})}
+    if known.places:  # a time tracker: its platform (toggl) is not the one the time was for
+        if table.sheet is None and (named_in := platform_columns(known, header_names)):
+            columns["platform"] = platform_column_name(named_in)  # with_platform_column's
+        constants = dict(known.constants)
+    else:
+        constants = {**known.constants, **({"platform": known.platform} if "platform" in kind.field_names else {})}
     if "currency" in kind.field_names and (code := amount_currency(columns.get("cost"))):
         constants["currency"] = code  # `Amount (USD)`: the file's amounts are in USD
     if "account" not in kind.field_names or (not kind.field("account").required and known.account_column is None):

@@ -299,6 +299,8 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
         frame = _empty_counters_as_zero(frame, kind, sources, ctx, file)
     if "platform" in frame.columns:
         frame = frame.with_columns(pl.col("platform").str.to_lowercase())
+        if kind.name == "time_entry":  # a sheet's IG, Insta or linkedin.com: the platform traffic names
+            frame = frame.with_columns(_platform_named(frame["platform"]).alias("platform"))
     if "format" in frame.columns and kind.name == "post":
         unknown = sorted(set(frame["format"].drop_nulls().unique().to_list()) - set(POST_FORMATS) - {""})
         if unknown:  # kept as they are, but "by format" would split reels from "IG reel"
@@ -556,6 +558,17 @@ def columns_read(options: MappingOptions, available: list[str]) -> Optional[list
     except DataFileError:
         return None
     return list(dict.fromkeys(c for column in sources.values() for c in as_list(column, ())))
+
+
+def _platform_named(values: "pl.Series") -> "pl.Series":
+    """Each value as the platform it names (``ig`` -> ``instagram``; :func:`~cmflow.platform_of`,
+    read once per distinct value), else as written (lower case)."""
+    import polars as pl
+
+    from cmflow import platform_of
+
+    named = {v: platform_of(v) or v for v in values.drop_nulls().unique().to_list()}
+    return values.replace_strict(named, default=None, return_dtype=pl.String) if named else values
 
 
 def _mapped_columns(kind: str, options: TabularOptions, available: list[str], file: Path,

@@ -1,16 +1,17 @@
-"""What the time trackers' API sources (``toggl``, ``clockify``) share: the options that say where
-a time entry's task type and campaign come from, the ``time_entry`` row of one entry, and the
-credential check ``cmflow doctor`` shows."""
+"""What the time trackers' sources (``toggl``, ``clockify`` and their CSV exports) share: the
+options that say where a time entry's task type and campaign come from, the platform an entry
+names (:func:`platform_named`), the ``time_entry`` row of one entry, and the credential check
+``cmflow doctor`` shows."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from cmflow import PluginOptions, TimeZoneName
+from cmflow import PluginOptions, TimeZoneName, platform_of
 
 if TYPE_CHECKING:
     from cmflow import FetchContext, Source
@@ -46,17 +47,31 @@ def placed(place: str, *, tags: list[str], project: Optional[str], client: Optio
     return {"project": project, "client": client}.get(place)
 
 
+def platform_named(tags: Iterable[Optional[str]], project: Optional[str], *tasks: Optional[str]) -> Optional[str]:
+    """The platform an entry was spent for: the first of its tags (in the tracker's order), then
+    its project, then its task (the tracker's task, then the description), that
+    :func:`~cmflow.platform_of` reads as a platform (``IG``, ``Instagram``, ``LinkedIn``); None
+    when none names one (never guessed from other words: ``Reel for IG`` names none)."""
+    for value in (*tags, project, *tasks):
+        if value and (platform := platform_of(value)):
+            return platform
+    return None
+
+
 def entry_row(options: TrackerOptions, zone: ZoneInfo, *, entry_id: str, started_at: datetime, hours: float,
               task: Optional[str], person: Optional[str], project: Optional[str], client: Optional[str],
-              tags: list[str], cost: Optional[float] = None, currency: Optional[str] = None) -> dict[str, Any]:
+              tags: list[str], cost: Optional[float] = None, currency: Optional[str] = None,
+              tracker_task: Optional[str] = None) -> dict[str, Any]:
     """One ``time_entry`` row: its day is the start's local day in ``zone``; ``currency`` is the
-    code the tracker gives its amounts in (``cost``'s)."""
+    code the tracker gives its amounts in (``cost``'s); its platform is the one its tags, project,
+    ``tracker_task`` (the tracker's task, Clockify's) or ``task`` name (:func:`platform_named`)."""
     return {
         "entry_id": entry_id, "date": started_at.astimezone(zone).date(), "started_at": started_at,
         "hours": hours, "task": task or None, "person": person,
         "task_type": placed(options.task_type_from, tags=tags, project=project, client=client),
         "campaign": placed(options.campaign_from, tags=tags, project=project, client=client),
-        "client": client, "cost": cost, "currency": currency if cost is not None and currency else None,
+        "client": client, "platform": platform_named(tags, project, tracker_task, task),
+        "cost": cost, "currency": currency if cost is not None and currency else None,
     }
 
 

@@ -74,7 +74,8 @@ class TogglSource(Source):
     ``date`` (the start's day in the workflow's time zone), ``hours`` (``seconds`` / 3600),
     ``task`` (the description), ``person`` (the member's name), ``client`` (the project's
     client's name), ``task_type`` (first tag, by default) and ``campaign`` (the project, by
-    default), and ``cost`` (the billable amount when Toggl gives one above 0, with its
+    default), ``platform`` (the first tag, else the project, else the description, that names a
+    platform: ``IG``, ``Instagram``, ``LinkedIn``; else empty), and ``cost`` (the billable amount when Toggl gives one above 0, with its
     ``currency``; else empty, and the workflow's rates price the time). A timer still running (negative seconds, no stop) is
     not an entry yet: it is left out and the run summary says so.
     """
