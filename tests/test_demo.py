@@ -593,15 +593,22 @@ def test_mentions_are_merged_filtered_and_counted_per_brand(demo_run):
                         "summit-supply": 1}
 
 
-def test_share_of_voice_is_maison_lumiere_against_atelier_nuit(demo_run):
-    """Read from Maison Lumière's two exports only: 6 / (6 + 4) and 4 / 10; the week before 2 / 3."""
-    assert current_value(demo_run, "share_of_voice", brand="maison-lumiere") == pytest.approx(60.0)
-    assert current_value(demo_run, "share_of_voice", brand="atelier-nuit") == pytest.approx(40.0)
+def test_share_of_voice_compares_each_clients_own_brand_with_its_competitor(demo_run):
+    """Each client's own brand ([listen.brand], [[listen.brands]]) against that client's
+    competitor, over every source (the demo once read Maison Lumière's exports only, when
+    Trailhead had to be listed as a "competitor"; Maison Lumière's figures are the same, as
+    Trailhead's exports name neither Maison Lumière nor Atelier Nuit). Maison Lumière 6 / (6 + 4)
+    = 60 %, Atelier Nuit 4 / 10 = 40 %; Trailhead 5 / (5 + 3) = 62.5 %, Summit Supply 3 / 8 =
+    37.5 % (th-205, naming both, counts for each): never divided by all four brands' 18. The week
+    before: Maison Lumière 2 / (2 + 1), Trailhead 1 / (1 + 1)."""
+    expected = {"maison-lumiere": 60.0, "atelier-nuit": 40.0, "trailhead-outfitters": 62.5, "summit-supply": 37.5}
+    assert {b: current_value(demo_run, "share_of_voice", brand=b) for b in expected} == pytest.approx(expected)
     rows = demo_run.current("share_of_voice")
-    assert sorted(rows["brand"].to_list()) == ["atelier-nuit", "maison-lumiere"]
-    row = demo_run.comparisons.filter((demo_run.comparisons["metric"] == "share_of_voice")
-                                      & (demo_run.comparisons["series_key"] == '{"brand":"maison-lumiere"}'))
-    assert row["previous_value"].to_list() == [pytest.approx(200 / 3)]
+    assert sorted(rows["brand"].to_list()) == sorted(expected)
+    previous = {b: demo_run.comparisons.filter((demo_run.comparisons["metric"] == "share_of_voice")
+                                               & (demo_run.comparisons["series_key"] == f'{{"brand":"{b}"}}'))
+                ["previous_value"].to_list() for b in ("maison-lumiere", "trailhead-outfitters")}
+    assert previous == {"maison-lumiere": [pytest.approx(200 / 3)], "trailhead-outfitters": [pytest.approx(50.0)]}
 
 
 def test_response_times_count_the_teams_open_hours(demo_run):

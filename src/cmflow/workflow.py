@@ -212,7 +212,8 @@ LanguageCode = Annotated[str, AfterValidator(_language_code)]
 
 
 class WatchedBrandEntry(BaseModel):
-    """``[listen.brand]`` or one ``[[listen.competitors]]`` entry: a brand and the terms that name it."""
+    """``[listen.brand]``, one ``[[listen.brands]]`` or one ``[[listen.competitors]]`` entry: a brand and
+    the terms that name it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -227,14 +228,17 @@ class WatchedBrandEntry(BaseModel):
     exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that make a mention not about this "
                                "brand (it may still name another).", examples=[["lumière du jour"]])
     client: Optional[str] = Field(None, description="Id of the [[clients]] entry whose reports show this brand's "
-                                  "figures (mentions, sentiment, share of voice); none: only the reports of the "
-                                  "whole workflow show them.", examples=["maison-lumiere"])
+                                  "figures (mentions, sentiment, share of voice): an own brand's client, or the "
+                                  "client whose competitor it is; none: only the reports of the whole workflow "
+                                  "show them. Required on every own brand and competitor when [[listen.brands]] "
+                                  "lists more own brands.", examples=["maison-lumiere"])
     accounts: list[str] = Field(default_factory=list, description="The brand's public accounts, as the "
                                 "sources' records name them (a post's `account`: handle, channel id; compared without "
                                 "case, blanks or a leading @): every record of them (posts, follower counts, daily "
                                 "activity) is the brand's in `by = [\"brand\"]` and the competitors "
-                                "table. A competitor's accounts belong to no [[clients]] entry and never count in "
-                                "the brand's or a client's own figures.",
+                                "table. An own brand's accounts belong to its client (or to no [[clients]] entry); "
+                                "a competitor's belong to no [[clients]] entry and never count in an own brand's "
+                                "or a client's figures.",
                                 examples=[["atelier-nuit.bsky.social", "@ateliernuit@mastodon.social"]])
 
     @field_validator("name")
@@ -252,11 +256,15 @@ class WatchedBrandEntry(BaseModel):
 
 
 class ListenSettings(BaseModel):
-    """The ``[listen]`` section: the brand, its competitors, exclusions and languages (docs/workflow-file.md)."""
+    """The ``[listen]`` section: the own brands, the competitors, exclusions and languages (docs/workflow-file.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    brand: WatchedBrandEntry = Field(description="The brand the workflow watches.")
+    brand: WatchedBrandEntry = Field(description="The brand the workflow watches (its own).")
+    brands: list[WatchedBrandEntry] = Field(default_factory=list, description="More own brands beside it "
+                                            "([[listen.brands]] tables), one per client: an agency's other "
+                                            "clients' brands. Their records count in their client's figures; "
+                                            "never competitors.")
     competitors: list[WatchedBrandEntry] = Field(default_factory=list, description="The competitors watched "
                                                  "beside it ([[listen.competitors]] tables).")
     exclude: list[MatchableTerm] = Field(default_factory=list, description="Terms that drop a mention whatever brand it "
@@ -275,9 +283,15 @@ class ListenSettings(BaseModel):
         """The section as the watch stage reads it."""
         brands = [WatchedBrand(b.id, b.name, (b.name, *b.terms), tuple(b.exclude), client=b.client,
                                accounts=tuple(b.accounts))
-                  for b in [self.brand, *self.competitors]]
+                  for b in [self.brand, *self.brands, *self.competitors]]
         return Listen(tuple(brands), tuple(self.exclude), tuple(self.languages), tuple(self.sources),
-                      self.duplicate_window)
+                      self.duplicate_window, own=1 + len(self.brands))
+
+    def entries(self) -> list[tuple[str, WatchedBrandEntry, bool]]:
+        """Each brand with its key path and whether it is an own brand, in the section's order."""
+        return [("listen.brand", self.brand, True),
+                *((f"listen.brands[{i}]", b, True) for i, b in enumerate(self.brands)),
+                *((f"listen.competitors[{i}]", b, False) for i, b in enumerate(self.competitors))]
 
 
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -951,22 +965,24 @@ class _Loader:
         return clients
 
     def _listen(self, raw: Any, workflow: Workflow) -> Listen | None:
-        """The ``[listen]`` section: valid, distinct brand ids, sources that exist."""
+        """The ``[listen]`` section: valid, distinct brand ids, clients that exist (one own brand
+        each when there are several), sources that exist."""
         settings = self._model(ListenSettings, raw, "listen")
         if settings is None:
             return None
         seen: set[str] = set()
-        for index, brand in enumerate([settings.brand, *settings.competitors]):
-            path = "listen.brand" if index == 0 else f"listen.competitors[{index - 1}]"
+        clients = [c.id for c in workflow.clients]
+        for path, brand, _ in settings.entries():
             if brand.id in seen:
                 self.problem(f"{path}.id", f"brand id {brand.id!r} is already used", "give each brand its own id")
             seen.add(brand.id)
-            clients = [c.id for c in workflow.clients]
             if brand.client is not None and brand.client not in clients:
                 suggestion = closest(brand.client, clients)
                 self.problem(f"{path}.client", f"no [[clients]] entry has id {brand.client!r}",
                              f"did you mean {suggestion!r}?" if suggestion else
                              f"client ids: {', '.join(clients)}" if clients else "add a [[clients]] entry, or remove client")
+        if settings.brands:
+            self._check_own_brands(settings, clients)
         self._check_brand_accounts(settings, workflow)
         known = [s.id for s in workflow.sources]
         for index, source_id in enumerate(settings.sources):
@@ -976,14 +992,37 @@ class _Loader:
                              f"did you mean {suggestion!r}?" if suggestion else f"source ids: {', '.join(known)}")
         return settings.listen()
 
+    def _check_own_brands(self, settings: ListenSettings, clients: list[str]) -> None:
+        """With several own brands ([[listen.brands]]): each names its client, one own brand per
+        client, and each competitor names the client whose competitor it is, one with an own brand."""
+        owned: dict[str, str] = {}
+        for path, brand, own in settings.entries():
+            if brand.client is None:
+                what = "own brand" if own else "competitor"
+                self.problem(f"{path}.client", f"{what} {brand.id!r} names no client, and [listen] has several "
+                             "own brands ([[listen.brands]])",
+                             f"set client to the id of {'its' if own else 'the'} [[clients]] entry"
+                             f"{'' if own else ' whose competitor it is'}"
+                             + (f" ({', '.join(clients)})" if clients else ""))
+            elif own and brand.client in owned:
+                self.problem(f"{path}.client", f"client {brand.client!r} already has own brand "
+                             f"{owned[brand.client]!r}: a client has one own brand",
+                             "give the brand another client, or list it as a competitor or under the other's terms")
+            elif own:
+                owned[brand.client] = brand.id
+            elif brand.client in clients and brand.client not in owned:
+                self.problem(f"{path}.client", f"competitor {brand.id!r} is client {brand.client!r}'s, and "
+                             f"{brand.client!r} has no own brand in [listen]",
+                             f"add client {brand.client!r}'s brand as [[listen.brands]], or set client to one with "
+                             f"an own brand ({', '.join(owned)})")
+
     def _check_brand_accounts(self, settings: ListenSettings, workflow: Workflow) -> None:
-        """Each account is one brand's; a competitor's belongs to no client, and the brand's to
+        """Each account is one brand's; a competitor's belongs to no client, and an own brand's to
         its own client if any: a client's figures are its accounts', never a competitor's."""
         # Compared as the watch stage labels records: without case, accents, blanks or a leading @.
         owner = {account_key(account): client.id for client in workflow.clients for account in client.accounts}
         listed: dict[str, str] = {}
-        for index, brand in enumerate([settings.brand, *settings.competitors]):
-            path = "listen.brand" if index == 0 else f"listen.competitors[{index - 1}]"
+        for path, brand, own in settings.entries():
             for position, account in enumerate(brand.accounts):
                 key = f"{path}.accounts[{position}]"
                 if account_key(account) in listed:
@@ -995,14 +1034,16 @@ class _Loader:
                 client = owner.get(account_key(account))
                 if client is None:
                     continue
-                if index > 0:
+                if not own:
                     self.problem(key, f"account {account!r} of competitor {brand.id!r} belongs to client {client!r} "
                                  "([[clients]] accounts): a competitor's accounts belong to no client",
-                                 f"remove it from the accounts of client {client!r} or of the competitor")
+                                 f"remove it from the accounts of client {client!r} or of the competitor"
+                                 + (f", or list it in [[listen.brands]] as client {client!r}'s own brand"
+                                    if client not in {b.client for _, b, o in settings.entries() if o} else ""))
                 elif brand.client is not None and brand.client != client:
                     self.problem(key, f"account {account!r} of brand {brand.id!r} belongs to client {client!r}, "
                                  f"and the brand's client is {brand.client!r}",
-                                 f"set client = {client!r} in [listen.brand], or remove the account from one of them")
+                                 f"set client = {client!r} in {path}, or remove the account from one of them")
 
     def _logo_path(self, logo: str) -> Path:
         """A client's logo, resolved against the workflow file's folder."""

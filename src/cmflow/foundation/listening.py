@@ -67,7 +67,7 @@ def _holds(pattern: str | None, texts: "pl.Series") -> "pl.Series":
 
 @dataclass(frozen=True)
 class WatchedBrand:
-    """The brand or one competitor: its id (the ``brand`` breakdown of the metrics), its name and
+    """An own brand or a competitor: its id (the ``brand`` breakdown of the metrics), its name and
     the terms that name it."""
 
     id: str
@@ -104,7 +104,8 @@ class Listen:
     """A workflow's ``[listen]`` section: what the watch stage keeps, labels and merges."""
 
     brands: tuple[WatchedBrand, ...]
-    """The brand first, then the competitors in the file's order."""
+    """The own brands first (``[listen.brand]``, then ``[[listen.brands]]``), then the competitors,
+    in the file's order."""
     exclude: tuple[str, ...] = ()
     """Terms that drop a mention whatever brand it names ("lumière du jour")."""
     languages: tuple[str, ...] = ()
@@ -113,15 +114,27 @@ class Listen:
     """Ids of the sources whose mentions are watched; empty: every source of mentions."""
     duplicate_window: timedelta = timedelta(hours=1)
     """Two mentions by one author with the same text this close in time are one."""
+    own: int = 1
+    """How many of :attr:`brands`, first, are the workflow's own brands (one per client): their
+    records count in their client's figures; every other brand is a competitor."""
 
     @property
     def brand_ids(self) -> list[str]:
         return [b.id for b in self.brands]
 
     @property
+    def own_brands(self) -> list[WatchedBrand]:
+        """The workflow's own brands: ``[listen.brand]``, then each ``[[listen.brands]]`` entry."""
+        return list(self.brands[:self.own])
+
+    @property
     def competitor_ids(self) -> list[str]:
-        """The competitors' ids (every brand but the first)."""
-        return [b.id for b in self.brands[1:]]
+        """The competitors' ids (every brand but the own brands)."""
+        return [b.id for b in self.brands[self.own:]]
+
+    def own_brand_of(self, client: str) -> WatchedBrand | None:
+        """The own brand whose ``client`` is ``client``; None when the client has none."""
+        return next((b for b in self.own_brands if b.client == client), None)
 
     @property
     def brand_of_account(self) -> dict[str, str]:
@@ -148,11 +161,18 @@ class Listen:
     @property
     def brand_sets(self) -> list[tuple[str, ...]]:
         """The brand ids grouped into the sets compared with each other: the brands of each
-        client, and those of no client, in the section's order."""
+        client (its own brand and its competitors), and those of no client, in the section's order."""
         sets: dict[str | None, list[str]] = {}
         for brand in self.brands:
             sets.setdefault(brand.client, []).append(brand.id)
         return [tuple(ids) for ids in sets.values()]
+
+    @property
+    def share_sets(self) -> list[tuple[str, ...]]:
+        """The brand ids one share of voice divides among, with several own brands: each
+        client's own brand with that client's competitors (:attr:`brand_sets`); empty with one
+        own brand: every watched brand of a period together, as ever."""
+        return self.brand_sets if self.own > 1 else []
 
     def brands_named(self, texts: "pl.Series") -> "pl.Series":
         """For each text, the ids of the brands it names, in the section's order (a list, empty

@@ -123,6 +123,10 @@ class MetricInput:
     other (the brands of each client, those of no client), the brand first: a listening metric
     gives each brand of a set it sees a row, 0 where it has no mention (none in an input built
     by hand)."""
+    share_sets: Sequence[tuple[str, ...]] = ()
+    """With several own brands (``[[listen.brands]]``), the brand ids one share of voice divides
+    among: each client's own brand with that client's competitors; empty (one own brand, or an
+    input built by hand): every watched brand of a period together."""
     production: Production = field(default_factory=Production)
     """The workflow's ``[production]`` section: hourly rates and campaign budgets, with
     :meth:`Production.priced_hours` to price time entries (empty in an input built by hand)."""

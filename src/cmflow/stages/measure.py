@@ -58,6 +58,8 @@ class MetricRequest:
     ``accounts`` counts in their own ``brand`` rows only."""
     watched_accounts: list[str] = field(default_factory=list)
     """Every account the ``[listen]`` brands list (:attr:`MetricInput.watched_accounts`)."""
+    share_sets: list[tuple[str, ...]] = field(default_factory=list)
+    """The brands one share of voice divides among (:attr:`Listen.share_sets`)."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
@@ -68,9 +70,10 @@ class MetricRequest:
         brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
         competitors = workflow.listen.competitor_ids if workflow.listen is not None else []
         accounts = list(workflow.listen.brand_of_account) if workflow.listen is not None else []
+        share_sets = workflow.listen.share_sets if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
                     dict(entry.common.where), clients, brands, brand_sets, workflow.production, competitors,
-                    accounts)
+                    accounts, share_sets)
                 for entry in workflow.metrics]
 
 
@@ -109,7 +112,8 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             report.problems.extend(_unmatched(request, records))
         try:
             frame = _computed(request.plugin, replace(base, production=request.production,
-                                                      watched_accounts=tuple(request.watched_accounts)),
+                                                      watched_accounts=tuple(request.watched_accounts),
+                                                      share_sets=tuple(request.share_sets)),
                               grouping_columns(request.by), request.clients or _clients_in(records),
                               request.brands, request.brand_sets, request.competitors)
             frames.append(frame)

@@ -57,8 +57,10 @@ class ShareOfVoice(Metric):
     mention naming two brands counts once for each, so the shares of a period add up to 100.
     Every watched brand has a row, 0 % where it has no mention and the others have some: the
     brands of a client are compared with each other (the other brands of the client of one
-    the mentions name), the brands of no client likewise. A period (or platform) where no
-    watched brand is mentioned has no value.
+    the mentions name), the brands of no client likewise. With several own brands
+    (``[[listen.brands]]``), each share is of its set alone: a client's own brand and that
+    client's competitors add up to 100. A period (or platform) where no watched brand (of the
+    set) is mentioned has no value.
     """
 
     name = "share_of_voice"
@@ -95,9 +97,14 @@ class ShareOfVoice(Metric):
             rows = groups.join(watched, how="cross").join(rows, on=[*groups.columns, "brand"], how="full",
                                                             nulls_equal=True, coalesce=True)
         within = ["period", *[c for c in rows.columns if c not in ("period", "brand", "weight")]]
+        if data.share_sets:  # several own brands: each client's own brand against its competitors
+            share_set = {brand: str(index) for index, brands in enumerate(data.share_sets) for brand in brands}
+            rows = rows.with_columns(pl.col("brand").cast(pl.String).replace_strict(share_set, default=None)
+                                     .alias("_share_set"))
+            within.append("_share_set")
         total = pl.col("weight").fill_null(0).sum().over(within, mapping_strategy="group_to_rows")
         what = "mention of known reach" if by_reach else "mention"
-        return measurement_rows(
+        return measurement_rows(  # keeps the dimensions only: _share_set is left out
             rows, metric=self._measurement(), unit="%",
             value=ratio(pl.col("weight").fill_null(0), total),
             reason=pl.when(total == 0).then(pl.lit(f"no {what} of a watched brand in this period")))

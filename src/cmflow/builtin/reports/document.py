@@ -567,8 +567,9 @@ def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) 
 
 # -- competitors, influencer candidates, suspicious activity (listening lane) --
 def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
-    """The :data:`COMPETITOR_METRICS` of each watched brand listing its ``accounts``, the brand
-    first; in a client's report, the brands whose ``client`` is theirs. None when no competitor has figures."""
+    """The :data:`COMPETITOR_METRICS` of each watched brand listing its ``accounts``, the own brands
+    first; in a client's report, the brands whose ``client`` is theirs (its own brand and its
+    competitors). None when no competitor has figures."""
     listen = result.workflow.listen
     rows = []
     for brand in listen.brands if listen is not None else ():
@@ -619,8 +620,8 @@ def _top_of_ranking(result: "RunResult", scope: ReportScope, metric: str, eviden
     listen = result.workflow.listen
     brand = None
     if scope.client is not None:
-        own = listen.brands[0] if listen is not None and listen.brands else None
-        if own is None or own.client != scope.client.id:
+        own = listen.own_brand_of(scope.client.id) if listen is not None else None
+        if own is None:
             return []
         brand = own.id
     current = frame.filter((pl.col("period") == "current") & pl.col("rank").is_not_null()
