@@ -656,8 +656,9 @@ def test_each_client_report_shows_its_own_brands(demo_run, demo_dir):
                           for row in re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1], re.DOTALL)]
     assert [(r[0], r[1].split()[0], r[2].split(" ▲")[0].split(" ▼")[0]) for r in tables["maison-lumiere"]] == [
         ("Maison Lumière", "6", "60,00\xa0%"), ("Atelier Nuit", "4", "40,00\xa0%")]
-    assert [(r[0], r[1].split()[0]) for r in tables["trailhead-outfitters"]] == [
-        ("Trailhead Outfitters", "5"), ("Summit Supply Co.", "3")]
+    # Trailhead is the client's own brand ([[listen.brands]]): 5 / (5 + 3) and 3 / 8 of the voice.
+    assert [(r[0], r[1].split()[0], r[2].split(" ▲")[0].split(" ▼")[0]) for r in tables["trailhead-outfitters"]] == [
+        ("Trailhead Outfitters", "5", "62.50%"), ("Summit Supply Co.", "3", "37.50%")]
 
 
 def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo_run, demo_dir):

@@ -14,7 +14,7 @@ the stage's report (how many were kept, dropped and merged). In order:
    copy. The copies become one row, each cell from the first copy (sources in the workflow's
    order) that has it filled;
 3. each mention gets a ``brands`` column: the ids of the brands its text names (any copy's text),
-   the brand first, then the competitors. A mention naming none is dropped (a search also finds
+   the own brands first, then the competitors. A mention naming none is dropped (a search also finds
    homonyms). A mention naming two brands is one mention, counted once for each brand it names
    (``by = ["brand"]``) and once in the overall figures.
 
