@@ -14,7 +14,7 @@ from cmflow.foundation.measurements import (
     BREAKDOWN_DIMENSIONS, CATEGORICAL_DIMENSIONS, NONE_LABEL, grouping_columns, label_periods, standardise, with_series_key,
 )
 from cmflow.foundation.campaign_names import one_spelling
-from cmflow.foundation.listening import BRANDS_COLUMN, labelled_by_account, unshared_counters
+from cmflow.foundation.listening import BRANDS_COLUMN, Listen, labelled_by_account, unshared_counters
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
 from cmflow.foundation.where_filters import rows_condition, unmatched_values
@@ -47,33 +47,20 @@ class MetricRequest:
     computed from them (a kind without one of these fields is read whole)."""
     clients: list[str] = field(default_factory=list)
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
-    brands: list[str] = field(default_factory=list)
-    """The ids of the brands the workflow's ``[listen]`` watches: a ``brand`` breakdown has rows for each."""
-    brand_sets: list[tuple[str, ...]] = field(default_factory=list)
-    """The same brands in the sets compared with each other (:attr:`Listen.brand_sets`)."""
     production: Production = field(default_factory=Production)
     """The workflow's ``[production]`` section (rates and budgets)."""
-    competitors: list[str] = field(default_factory=list)
-    """The ids of the competitors ``[listen]`` watches: every record of their
-    ``accounts`` counts in their own ``brand`` rows only."""
-    watched_accounts: list[str] = field(default_factory=list)
-    """Every account the ``[listen]`` brands list (:attr:`MetricInput.watched_accounts`)."""
-    share_sets: list[tuple[str, ...]] = field(default_factory=list)
-    """The brands one share of voice divides among (:attr:`Listen.share_sets`)."""
+    listen: Listen | None = None
+    """The workflow's ``[listen]`` section: a ``brand`` breakdown has rows for each of its brands,
+    compared within its sets; every record of a competitor's ``accounts`` counts in its own
+    ``brand`` rows only."""
 
     @classmethod
     def of(cls, workflow: "Workflow") -> list["MetricRequest"]:
         """The workflow's metric entries; one without ``sources`` reads every source."""
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
-        brands = workflow.listen.brand_ids if workflow.listen is not None else []
-        brand_sets = workflow.listen.brand_sets if workflow.listen is not None else []
-        competitors = workflow.listen.competitor_ids if workflow.listen is not None else []
-        accounts = list(workflow.listen.brand_of_account) if workflow.listen is not None else []
-        share_sets = workflow.listen.share_sets if workflow.listen is not None else []
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, brands, brand_sets, workflow.production, competitors,
-                    accounts, share_sets)
+                    dict(entry.common.where), clients, workflow.production, workflow.listen)
                 for entry in workflow.metrics]
 
 
@@ -110,12 +97,13 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         base = labelled_cache[key]
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
+        listen = request.listen
         try:
-            frame = _computed(request.plugin, replace(base, production=request.production,
-                                                      watched_accounts=tuple(request.watched_accounts),
-                                                      share_sets=tuple(request.share_sets)),
-                              grouping_columns(request.by), request.clients or _clients_in(records),
-                              request.brands, request.brand_sets, request.competitors)
+            read = replace(base, production=request.production,
+                           watched_accounts=tuple(listen.brand_of_account) if listen else (),
+                           share_sets=tuple(listen.share_sets) if listen else ())
+            frame = _computed(request.plugin, read, grouping_columns(request.by),
+                              request.clients or _clients_in(records), listen)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -142,9 +130,7 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              clients: list[str], brands: "list[str] | tuple[str, ...]" = (),
-              brand_sets: "list[tuple[str, ...]] | tuple" = (),
-              competitors: "list[str] | tuple[str, ...]" = ()) -> "pl.DataFrame":
+              clients: list[str], listen: Listen | None = None) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
@@ -154,6 +140,9 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only."""
     import polars as pl
 
+    brands = listen.brand_ids if listen else []
+    brand_sets = listen.brand_sets if listen else []
+    competitors = listen.competitor_ids if listen else []
     unshared = _unshared_counters(base.all_records, brand_sets) if brands and any("brand" in g for g in groupings) \
         else {}
 
