@@ -88,6 +88,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
     records, spellings = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()},
                                       budgets or ())
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
+    unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
         reports.append(report)
@@ -97,13 +98,19 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         base = labelled_cache[key]
         if request.where:  # a value no record has (a misspelt account) must not silently read nothing
             report.problems.extend(_unmatched(request, records))
-        listen = request.listen
+        listen, groupings = request.listen, grouping_columns(request.by)
         try:
+            unshared = {}
+            if listen is not None and listen.brand_ids and any("brand" in g for g in groupings):
+                # Read once per set of sources, not once per metric broken down by brand.
+                if key not in unshared_cache:
+                    unshared_cache[key] = _unshared_counters(base.all_records, listen.brand_sets)
+                unshared = unshared_cache[key]
             read = replace(base, production=request.production,
                            watched_accounts=tuple(listen.brand_of_account) if listen else (),
                            share_sets=tuple(listen.share_sets) if listen else ())
-            frame = _computed(request.plugin, read, grouping_columns(request.by),
-                              request.clients or _clients_in(records), listen)
+            frame = _computed(request.plugin, read, groupings, request.clients or _clients_in(records), listen,
+                              unshared)
             frames.append(frame)
             report.counts["measurements"] = frame.height
         except Exception as exc:
@@ -130,21 +137,21 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
 
 
 def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              clients: list[str], listen: Listen | None = None) -> "pl.DataFrame":
+              clients: list[str], listen: Listen | None = None,
+              unshared: "dict[str, dict[str, list[str]]] | None" = None) -> "pl.DataFrame":
     """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
     client, from that client's records alone (its accounts', labelled by the clients stage), and
     its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
     the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once per
     brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
     mention naming two brands counts for each, and once in the other rows; every record of a
-    competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only."""
+    competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only,
+    less the ``unshared`` counters (:func:`_unshared_counters`)."""
     import polars as pl
 
     brands = listen.brand_ids if listen else []
     brand_sets = listen.brand_sets if listen else []
     competitors = listen.competitor_ids if listen else []
-    unshared = _unshared_counters(base.all_records, brand_sets) if brands and any("brand" in g for g in groupings) \
-        else {}
 
     def of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.LazyFrame"]:
         return _of_brand(frames, brand, unshared)
