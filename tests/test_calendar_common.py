@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmflow.builtin.sources.calendar_common import (CalendarFieldNames, calendar_format, calendar_platforms,
-                                                    calendar_status, one_per_platform, resolve_field_names,
-                                                    whole_day, DEFAULT_NAMES)
+                                                    calendar_status, resolve_field_names, whole_day, DEFAULT_NAMES)
+from cmflow.builtin.sources.calendar_values import one_per_platform
 
 
 @pytest.mark.parametrize("values, platforms", [

@@ -22,10 +22,10 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
-                                                    calendar_platforms, calendar_status, folded, in_window,
-                                                    names_list, one_per_platform, resolve_field_names,
+                                                    calendar_platforms, calendar_status, in_window,
+                                                    names_list, resolve_field_names,
                                                     text_or_none, whole_day)
-from cmflow.builtin.sources.calendar_values import statuses_option
+from cmflow.builtin.sources.calendar_values import one_per_platform, plain, statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone
 from cmflow.builtin.tool_addresses import asana_gid
 
@@ -171,9 +171,9 @@ class AsanaSource(Source):
 
         found = resolve_field_names(options.field_names, DEFAULT_NAMES, named, missing=missing)
         if options.status_field is not None:
-            if folded(options.status_field) not in {folded(n) for n in named}:
+            if plain(options.status_field) not in {plain(n) for n in named}:
                 raise missing("status", options.status_field)
-            found["status"] = next(n for n in named if folded(n) == folded(options.status_field))
+            found["status"] = next(n for n in named if plain(n) == plain(options.status_field))
         return found
 
     # -- mapping ---------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ class AsanaSource(Source):
     def _items(self, asana: "PlatformSession", task: dict[str, Any], fields: dict[str, str],
                planned_at: Any) -> list[dict[str, Any]]:
         values = custom_values(task)
-        named = {field: values.get(folded(name), []) for field, name in fields.items()}
+        named = {field: values.get(plain(name), []) for field, name in fields.items()}
 
         def first(field: str) -> str | None:
             return next((text for v in named.get(field, []) if (text := text_or_none(v))), None)
@@ -234,7 +234,7 @@ def custom_values(task: dict[str, Any]) -> dict[str, list[str]]:
             found = [field.get("text_value")]
         else:
             found = [field.get("display_value")]
-        values[folded(str(field["name"]))] = [str(v) for v in found if v not in (None, "")]
+        values[plain(str(field["name"]))] = [str(v) for v in found if v not in (None, "")]
     return values
 
 

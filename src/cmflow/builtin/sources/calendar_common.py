@@ -14,7 +14,6 @@ whole-day plan (:func:`cmflow.whole_day_instant`: midnight in the workflow's tim
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime, tzinfo
 from typing import Any, Iterable, Mapping, Optional
 
@@ -22,7 +21,7 @@ from pydantic import Field
 
 from cmflow import PluginOptions, format_of, status_of, whole_day_instant
 
-from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES, platforms_in
+from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES, plain, platforms_in
 
 DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
     field: CALENDAR_FIELD_NAMES[field] for field in ("platform", "format", "pillar", "campaign", "account", "url", "post_id")}
@@ -57,12 +56,6 @@ class CalendarFieldNames(PluginOptions):
         + ", ".join(DEFAULT_NAMES["post_id"]) + ".", examples=["Id publication"])
 
 
-def folded(name: str) -> str:
-    """A name compared without letter case, accents or surrounding spaces."""
-    decomposed = unicodedata.normalize("NFKD", name.strip().casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
-
-
 def resolve_field_names(given: PluginOptions, defaults: Mapping[str, tuple[str, ...]], available: Iterable[str],
                         *, missing: Any) -> dict[str, str]:
     """Calendar field -> the tool's own name for it, for the fields the tool has.
@@ -72,25 +65,25 @@ def resolve_field_names(given: PluginOptions, defaults: Mapping[str, tuple[str, 
     ``missing(field, name)``, which returns the exception to raise."""
     by_folded: dict[str, str] = {}
     for name in available:
-        by_folded.setdefault(folded(name), name)
+        by_folded.setdefault(plain(name), name)
     found: dict[str, str] = {}
     for field, candidates in defaults.items():
         explicit = getattr(given, field, None)
         if explicit is not None:
-            if folded(explicit) not in by_folded:
+            if plain(explicit) not in by_folded:
                 raise missing(field, explicit)
-            found[field] = by_folded[folded(explicit)]
+            found[field] = by_folded[plain(explicit)]
             continue
         for candidate in candidates:
-            if folded(candidate) in by_folded:
-                found[field] = by_folded[folded(candidate)]
+            if plain(candidate) in by_folded:
+                found[field] = by_folded[plain(candidate)]
                 break
     return found
 
 
 def names_list(names: Iterable[str]) -> str:
     """``Campagne, Format, Lien`` (sorted, each once), or ``none`` for no name."""
-    unique = sorted(set(names), key=folded)
+    unique = sorted(set(names), key=plain)
     return ", ".join(unique) if unique else "none"
 
 
@@ -130,14 +123,6 @@ def whole_day(day: date, zone: tzinfo) -> datetime:
     """A plan for a day without a time: midnight of that day in the workflow's time zone, in UTC
     (:func:`cmflow.whole_day_instant`, docs/concepts.md#calendar_item)."""
     return whole_day_instant(day, str(zone))
-
-
-def one_per_platform(item: dict[str, Any], platforms: list[str]) -> list[dict[str, Any]]:
-    """The calendar items of one entry: one per platform it names, each with its own ``item_id``
-    (``<id>#<platform>``) when it names several, so that each meets its own published post."""
-    if len(platforms) <= 1:
-        return [{**item, "platform": platforms[0] if platforms else None}]
-    return [{**item, "item_id": f"{item['item_id']}#{platform}", "platform": platform} for platform in platforms]
 
 
 def in_window(instant: datetime, start: datetime, end: datetime) -> bool:

@@ -27,7 +27,8 @@ from cmflow import (DataFileError, InputPath, InvalidOption, PluginOptions, Reco
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (FIELD_KEYS, NotADate, header_key, nearest_year,
                                                     platforms_in, platforms_named, read_date, read_time,
-                                                    stable_item_id, statuses_option, swapped_order, web_link)
+                                                    one_per_platform, stable_item_id, statuses_option,
+                                                    swapped_order, web_link)
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, read_export, read_export_bytes_head
 
 if TYPE_CHECKING:
@@ -471,12 +472,7 @@ class CalendarRows:
         given_id = values["item_id"]
         item_id = given_id or stable_item_id(self.source_id, day, "+".join(p or "" for p in platforms),
                                              values["title"])
-        out = []
-        for platform in platforms:
-            one = dict(item, platform=platform, _hashed=not given_id)
-            one["item_id"] = f"{item_id}#{platform}" if len(platforms) > 1 else item_id
-            out.append(one)
-        return out
+        return one_per_platform(dict(item, item_id=item_id, _hashed=not given_id), platforms)
 
     def _reads_as_date(self, text: str) -> bool:
         try:

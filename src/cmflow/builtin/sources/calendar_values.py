@@ -379,3 +379,11 @@ def labelled_lines(text: str) -> dict[str, str]:
         if field and field not in found and field not in ("date", "time"):
             found[field] = match[2]
     return found
+
+
+def one_per_platform(item: dict[str, Any], platforms: list[Optional[str]]) -> list[dict[str, Any]]:
+    """The calendar items of one entry: one per platform it names, each with its own ``item_id``
+    (``<id>#<platform>``) when it names several, so that each meets its own published post."""
+    if len(platforms) <= 1:
+        return [{**item, "platform": platforms[0] if platforms else None}]
+    return [{**item, "item_id": f"{item['item_id']}#{platform}", "platform": platform} for platform in platforms]

@@ -24,7 +24,8 @@ from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (labelled_lines, plain, platforms_in, platforms_named,
-                                                    stable_item_id, pillars_option, statuses_option, web_link)
+                                                    one_per_platform, stable_item_id, pillars_option,
+                                                    statuses_option, web_link)
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -339,8 +340,7 @@ class CalendarEvents:
             "url": web_link(str(event.get("URL", ""))) or web_link(fields.get("url")),
             "updated_at": self._instant(last_modified.dt) if last_modified is not None else None,
         }
-        return [dict(item, platform=platform,
-                     item_id=f"{item_id}#{platform}" if len(platforms) > 1 else item_id) for platform in platforms]
+        return one_per_platform(dict(item, item_id=item_id), platforms)
 
     def _instant(self, value: Any) -> datetime:
         """A DTSTART's value in UTC: a date is a whole-day plan (midnight in the workflow's time

@@ -24,9 +24,9 @@ from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
                                                     calendar_platforms, calendar_status, in_window,
-                                                    names_list, one_per_platform, resolve_field_names,
+                                                    names_list, resolve_field_names,
                                                     text_or_none, whole_day)
-from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES, statuses_option
+from cmflow.builtin.sources.calendar_values import CALENDAR_FIELD_NAMES, one_per_platform, statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant, run_zone
 
 if TYPE_CHECKING:

@@ -22,10 +22,10 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl, platfor
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
-                                                    calendar_platforms, calendar_status, folded, in_window,
-                                                    names_list, one_per_platform, resolve_field_names,
+                                                    calendar_platforms, calendar_status, in_window,
+                                                    names_list, resolve_field_names,
                                                     text_or_none)
-from cmflow.builtin.sources.calendar_values import pillars_option, statuses_option
+from cmflow.builtin.sources.calendar_values import one_per_platform, pillars_option, plain, statuses_option
 from cmflow.builtin.sources.platform_common import bad_answer, parse_instant
 from cmflow.builtin.tool_addresses import trello_board
 
@@ -200,12 +200,12 @@ class TrelloSource(Source):
         if options.pillars:
             labels = self._objects(trello, f"{base}/labels", {"key": key, "fields": "name,color", "limit": 1000})
             label_names = [str(label.get("name")) for label in labels if label.get("name")]
-            known = {folded(name) for name in label_names}
+            known = {plain(name) for name in label_names}
             for wanted in options.pillars:
-                if folded(wanted) not in known:
+                if plain(wanted) not in known:
                     raise self._error(f"the board has no label named {wanted!r} (pillars); its labels: "
                                       f"{names_list(label_names)}", hint="Write the labels as the board names them")
-            pillar_labels = frozenset(folded(name) for name in options.pillars)
+            pillar_labels = frozenset(plain(name) for name in options.pillars)
         return Board(lists={str(item["id"]): item for item in lists},
                      custom_fields={str(f["id"]): f for f in fields},
                      members={str(m["id"]): str(m.get("fullName") or m.get("username") or "") for m in members},
@@ -227,7 +227,7 @@ class TrelloSource(Source):
         platforms = calendar_platforms([values.get("platform")]) if values.get("platform") else \
             calendar_platforms([name for name in labels if platform_of(name)])
         pillar = text_or_none(values.get("pillar")) or next(
-            (name.strip() for name in labels if folded(name) in board.pillar_labels), None)
+            (name.strip() for name in labels if plain(name) in board.pillar_labels), None)
         members = [board.members.get(str(member)) for member in card.get("idMembers") or []]
         item = {
             "item_id": str(card["id"]), "planned_at": planned_at, "title": text_or_none(card.get("name")),
