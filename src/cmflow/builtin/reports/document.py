@@ -554,12 +554,20 @@ def _untagged_links(result: "RunResult", scope: ReportScope) -> dict[str, Any]:
 def _brand_rows(result: "RunResult", figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
     """The :data:`BRAND_METRICS` of each brand the workflow's ``[listen]`` watches, in its order:
     every brand in the whole workflow's report, in a client's the brands whose ``client`` is theirs."""
+    return _rows_of_brands(result, figures, scope, BRAND_METRICS)
+
+
+def _rows_of_brands(result: "RunResult", figures: _FigureIndex, scope: ReportScope, metrics: tuple[str, ...],
+                    *, listing_accounts: bool = False) -> list[SeriesFigures]:
+    """A row of ``metrics`` for each brand the workflow's ``[listen]`` watches that has one, in its
+    order (``listing_accounts``: only the brands listing their ``accounts``); in a client's report,
+    the brands whose ``client`` is theirs."""
     listen = result.workflow.listen
     rows = []
     for brand in listen.brands if listen is not None else ():
-        if scope.client is not None and brand.client != scope.client.id:
+        if (listing_accounts and not brand.accounts) or (scope.client is not None and brand.client != scope.client.id):
             continue
-        found = {m: f for m in BRAND_METRICS if (f := figures.figure(m, {"brand": brand.id})) is not None}
+        found = {m: f for m in metrics if (f := figures.figure(m, {"brand": brand.id})) is not None}
         if found:
             rows.append(SeriesFigures((brand.id,), brand.name, found))
     return rows
@@ -571,13 +579,7 @@ def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportSc
     first; in a client's report, the brands whose ``client`` is theirs (its own brand and its
     competitors). None when no competitor has figures."""
     listen = result.workflow.listen
-    rows = []
-    for brand in listen.brands if listen is not None else ():
-        if not brand.accounts or (scope.client is not None and brand.client != scope.client.id):
-            continue
-        found = {m: f for m in COMPETITOR_METRICS if (f := figures.figure(m, {"brand": brand.id})) is not None}
-        if found:
-            rows.append(SeriesFigures((brand.id,), brand.name, found))
+    rows = _rows_of_brands(result, figures, scope, COMPETITOR_METRICS, listing_accounts=True)
     competitor_ids = set(listen.competitor_ids) if listen is not None else set()
     return rows if any(row.key[0] in competitor_ids for row in rows) else []
 
