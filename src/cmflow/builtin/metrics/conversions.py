@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 TRAFFIC_COUNTERS = ("sessions", "users", "conversions", "revenue")
 """The traffic figures ``traffic_totals`` adds up."""
 TRAFFIC_GROUPINGS = ("overall", "client", "platform", "campaign")
-CAMPAIGN_GROUPINGS = ("overall", "client", "platform", "campaign")
+"""The breakdowns of every traffic metric, the costed ones included (time names its platform)."""
 
 
 def traffic_rows(data: "MetricInput") -> "pl.LazyFrame":
@@ -266,7 +266,7 @@ class CostPerConversion(Metric):
     description = ("Production cost of a campaign's (or platform's) time entries / its UTM traffic's "
                    "conversions.")
     needs = ("traffic", "time_entry")
-    groupings = CAMPAIGN_GROUPINGS
+    groupings = TRAFFIC_GROUPINGS
     default_by = ("campaign",)
     unit = CURRENCY_UNIT
     default_polarity = "down"  # cheaper conversions are better
@@ -300,7 +300,7 @@ class Roi(Metric):
     description = ("Return on effort per campaign (or platform): roi = revenue - production cost; "
                    "roi_pct = roi / cost x 100.")
     needs = ("traffic", "time_entry")
-    groupings = CAMPAIGN_GROUPINGS
+    groupings = TRAFFIC_GROUPINGS
     default_by = ("campaign",)
     default_polarity = "up"
 
