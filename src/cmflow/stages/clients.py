@@ -44,25 +44,30 @@ def clients(workflow: "Workflow", fetched: "Fetched") -> "Fetched":
             frame = frame.with_columns(label.alias("client"))
         labelled[kind] = frame
     if "traffic" in labelled and "campaign" in labelled["traffic"].columns:
-        labelled["traffic"] = labelled["traffic"].with_columns(
-            _client_of_campaigns(labelled).alias("client"))
+        traffic = labelled["traffic"]
+        labelled["traffic"] = traffic.with_columns(_client_of_campaigns(labelled, traffic).alias("client"))
     return replace(fetched, records=labelled)
 
 
-def _client_of_campaigns(records: dict[str, "pl.DataFrame"]) -> "pl.Expr":
+def _client_of_campaigns(records: dict[str, "pl.DataFrame"], traffic: "pl.DataFrame") -> "pl.Expr":
     """The client each traffic record's campaign belongs to: the one client whose labelled
-    records (time entries, posts, calendar items) name that campaign; null when none or several do."""
+    records (time entries, posts, calendar items) name that campaign; null when none or several do.
+    Campaigns are keyed once per distinct name, not once per record."""
     import polars as pl
 
     from cmflow.foundation.campaign_names import campaign_key
 
-    named = [frame.select(campaign_key(pl.col("campaign")).alias("key"), pl.col("client").cast(pl.String))
+    named = [frame.select(pl.col("campaign").cast(pl.String), pl.col("client").cast(pl.String)).unique()
              for kind, frame in records.items()
              if kind != "traffic" and {"campaign", "client"} <= set(frame.columns)]
     if not named:
         return pl.lit(None, dtype=pl.String)
-    pairs = pl.concat(named).drop_nulls().unique()
+    pairs = (pl.concat(named).drop_nulls().unique()
+             .select(campaign_key(pl.col("campaign")).alias("key"), "client").drop_nulls().unique())
     owners = pairs.group_by("key").agg(pl.col("client").first(), pl.len().alias("clients"))
-    owners = owners.filter(pl.col("clients") == 1)
-    return campaign_key(pl.col("campaign")).replace_strict(
-        owners["key"].to_list(), owners["client"].to_list(), default=None, return_dtype=pl.String)
+    owners = dict(owners.filter(pl.col("clients") == 1).select("key", "client").iter_rows())
+    written = traffic.select(pl.col("campaign").cast(pl.String)).drop_nulls().unique()
+    client_of = {campaign: owners[key]
+                 for campaign, key in written.with_columns(campaign_key(pl.col("campaign")).alias("key")).iter_rows()
+                 if key in owners}
+    return pl.col("campaign").cast(pl.String).replace_strict(client_of, default=None, return_dtype=pl.String)
