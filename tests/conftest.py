@@ -28,6 +28,26 @@ def store_url(tmp_path) -> str:
 
 
 @pytest.fixture
+def postgres_url() -> str:
+    """A database of its own on the PostgreSQL test server (``CMFLOW_TEST_POSTGRES``), dropped
+    after the test; skips (fails in CI) without a server. See tests/shared_servers.py."""
+    from shared_servers import fresh_postgres_database
+
+    url, drop = fresh_postgres_database()
+    yield url
+    drop()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis test server's URL (``CMFLOW_TEST_REDIS``); skips (fails in CI) without one.
+    Tests share the server: name keys and queues with :func:`shared_servers.unique_name`."""
+    from shared_servers import REDIS_VARIABLE, server_url
+
+    return server_url(REDIS_VARIABLE, "a Redis server")
+
+
+@pytest.fixture
 def write_workflow(tmp_path):
     """Write a workflow file from text and return its path."""
 
