@@ -147,6 +147,48 @@ class DaemonRecord:
     stopped_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds (or asks for) a lease: an id of the caller's choosing (a daemon's id), and its
+    process, as run locks name it (:func:`this_host` and the process id)."""
+
+    id: str
+    host: str
+    pid: int
+
+    @classmethod
+    def this_process(cls, holder_id: str) -> "LeaseHolder":
+        return cls(holder_id, this_host(), os.getpid())
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A named lease as the store holds it: who holds it, since when, until when."""
+
+    name: str
+    holder: str
+    host: str
+    pid: int
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+    live: bool
+    """Judged when read: not expired, and its process still runs when it is in this process space."""
+
+
+@dataclass(frozen=True)
+class LeaseAnswer:
+    """What :meth:`Store.acquire_lease` found and did."""
+
+    held: bool
+    """Whether the caller holds the lease now (taken, or renewed)."""
+    lease: Lease
+    """The lease as it stands: the caller's, or the live holder's that kept it."""
+    replaced: Lease | None = None
+    """When the caller took the lease over from another holder (expired, or its process gone):
+    that holder's lease as it was."""
+
+
 @dataclass
 class AlertState(AlertEpisode):
     """The last known state of one alert fingerprint: the alert as last seen, and where it is in
@@ -411,6 +453,26 @@ class Store(ABC):
     @abstractmethod
     def daemons(self) -> list[DaemonRecord]:
         """Daemons known to this store, latest heartbeat first."""
+
+    # -- leases ------------------------------------------------------------------------------
+    @abstractmethod
+    def acquire_lease(self, name: str, holder: LeaseHolder, duration: timedelta) -> LeaseAnswer:
+        """Take the lease ``name`` for ``duration`` from now, or renew it when ``holder``
+        already holds it; a live lease of another holder is left alone (``held`` is False).
+
+        Atomic: of any number of callers at once, one holds the lease. A lease is free when its
+        time is up, or at once when its holder is in this process space and its process no
+        longer runs (as run locks are judged). Expiry is judged on the database's clock where
+        the database has one (PostgreSQL), so that hosts sharing a store need not agree on the
+        time; a SQLite store is on one machine, and its time is that machine's."""
+
+    @abstractmethod
+    def release_lease(self, name: str, holder: LeaseHolder) -> bool:
+        """Give the lease back if ``holder`` holds it (a clean stop); return whether it did."""
+
+    @abstractmethod
+    def lease(self, name: str) -> Lease | None:
+        """The lease ``name`` as it stands (held, or left to expire), if any."""
 
     @abstractmethod
     def schema_version(self) -> int:

@@ -217,6 +217,21 @@ def _v9_measurement_basis(connection: sa.Connection) -> None:
     connection.execute(sa.text(f"ALTER TABLE measurements ADD COLUMN {ddl}"))
 
 
+def _v10_leases(connection: sa.Connection) -> None:
+    # One row per named lease (the scheduling daemon's), held by one process until it expires.
+    frozen = sa.MetaData()
+    sa.Table(
+        "leases", frozen,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("holder", sa.String(300), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    ).create(connection)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -227,6 +242,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("incremental fetching: source cursors and their records", _v7_incremental_fetching),
     ("outbox claims held by a live sender", _v8_outbox_claim_holders),
     ("measurements say which records they come from (basis)", _v9_measurement_basis),
+    ("leases: one daemon schedules, the others stand by", _v10_leases),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import sqlalchemy as sa
 
 from cmflow.store.interface import (
-    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
+    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, Lease, LeaseAnswer, LeaseHolder,
+    LockOwner, MissedSlots,
     OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy,
     same_host, this_host,
 )
@@ -21,7 +22,7 @@ from cmflow.store.errors import StoreError, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.sqlite import sqlite_engine
 from cmflow.store.tables import (
-    alerts, cached_records, daemons, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
+    alerts, cached_records, daemons, leases, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
     silences, source_cursors,
 )
 
@@ -406,6 +407,46 @@ class SqlStore(Store):
             return [DaemonRecord(r.id, r.host, r.pid, r.directory, _utc(r.started_at),
                                  _utc(r.heartbeat_at), _utc(r.stopped_at)) for r in connection.execute(query)]
 
+    # -- leases ----------------------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: LeaseHolder, duration: timedelta) -> LeaseAnswer:
+        mine = dict(holder=holder.id, host=holder.host, pid=holder.pid)
+        here = this_host()
+        # The row is locked while it is judged (SQLite: the whole store, BEGIN IMMEDIATE), so
+        # two callers never both find it free.
+        with self._writing() as connection:
+            select = sa.select(leases).where(leases.c.name == name).with_for_update()
+            row = connection.execute(select).first()
+            if row is None:  # a new lease: whoever inserts first holds it; the others judge that row
+                now = _database_now(connection)
+                insert = _dialect_insert(connection)(leases).values(
+                    name=name, acquired_at=now, renewed_at=now, expires_at=now + duration, **mine)
+                connection.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
+                row = connection.execute(select).one()
+                if row.holder == holder.id:
+                    return LeaseAnswer(True, _lease(row._mapping, here, now))
+            now = _database_now(connection)
+            current = _lease(row._mapping, here, now)
+            if row.holder == holder.id:  # a renewal (even late: nobody took the lease meanwhile)
+                values = dict(renewed_at=now, expires_at=now + duration, host=holder.host, pid=holder.pid)
+            elif current.live:
+                return LeaseAnswer(False, current)
+            else:
+                values = dict(acquired_at=now, renewed_at=now, expires_at=now + duration, **mine)
+            connection.execute(leases.update().where(leases.c.name == name).values(**values))
+        taken = _lease({**row._mapping, **values}, here, now)
+        return LeaseAnswer(True, taken, None if row.holder == holder.id else current)
+
+    def release_lease(self, name: str, holder: LeaseHolder) -> bool:
+        with self._writing() as connection:
+            return connection.execute(leases.delete().where(leases.c.name == name,
+                                                            leases.c.holder == holder.id)).rowcount > 0
+
+    def lease(self, name: str) -> Lease | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(leases).where(leases.c.name == name)).first()
+            now = _database_now(connection)
+        return None if row is None else _lease(row._mapping, this_host(), now)
+
     # -- outbox ----------------------------------------------------------------------------
     def outbox(self, *, status: str | None = None, workflow: str | None = None,
                limit: int = 100) -> list[OutboxMessage]:
@@ -556,6 +597,21 @@ def _holder_live(host: str, pid: int, until: datetime, here: str, now: datetime)
     expired = until <= now
     gone = same_host(host, here) and not process_alive(pid)
     return not (expired or gone)
+
+
+def _lease(row: Any, here: str, now: datetime) -> Lease:
+    """A lease row (a mapping) as a :class:`Lease`, judged from this process space at ``now``."""
+    expires_at = _utc(row["expires_at"])
+    return Lease(row["name"], row["holder"], row["host"], row["pid"], _utc(row["acquired_at"]),
+                 _utc(row["renewed_at"]), expires_at, _holder_live(row["host"], row["pid"], expires_at, here, now))
+
+
+def _database_now(connection: sa.Connection) -> datetime:
+    """The time on the database server where there is one (PostgreSQL: hosts sharing a store
+    then judge leases on one clock), else on this machine (SQLite: the store is on it)."""
+    if connection.dialect.name == "postgresql":
+        return connection.execute(sa.select(sa.func.clock_timestamp(type_=sa.DateTime(timezone=True)))).scalar()
+    return _now()
 
 
 def _dialect_insert(connection: sa.Connection) -> Any:

@@ -173,4 +173,16 @@ cached_records = sa.Table(
     sa.Index("ix_cached_records_window", "source_key", "kind", "at"),
 )
 
+leases = sa.Table(
+    "leases", metadata,
+    # v10: a named lease one process holds at a time (the daemon that schedules: "scheduling")
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("holder", sa.String(300), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 runs_by_slot = sa.Index("ix_runs_workflow_status_slot", runs.c.workflow, runs.c.status, runs.c.slot)
