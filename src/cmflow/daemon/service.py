@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo
 from cmflow.foundation.durations import format_duration
 from cmflow.foundation.schedules import ON_TIME, catch_up
 from cmflow.foundation.secrets import redactor
-from cmflow.store import DaemonRecord, StoreError, open_store, this_host
+from cmflow.store import DaemonRecord, LeaseHolder, StoreError, open_store, this_host
 from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
 from cmflow.daemon.executor import Executor, LocalProcessPool
 from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
+from cmflow.daemon.leadership import Leadership, elapsed_seconds
 from cmflow.daemon.settings import DaemonSettings
 from cmflow.daemon.worker import RunOutcome, RunRequest
 
@@ -70,6 +71,9 @@ class Daemon:
     clock: Clock = system_clock
     log_level: int = logging.INFO
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    elapsed: Callable[[], float] = elapsed_seconds
+    """Where the scheduling lease's time is measured (a clock that never jumps); tests pass one
+    that only moves when told to."""
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
@@ -103,18 +107,25 @@ class Daemon:
         """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
         self._backlog_pass = False
         """Whether the next pass plans workflows just (re)loaded, whose owed slots are not known yet."""
+        self.leadership: Leadership | None = None
+        """Whether this daemon schedules, or stands by while another does (see :mod:`.leadership`)."""
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this daemon schedules now (holds the store's scheduling lease)."""
+        return self.leadership is not None and self.leadership.holds()
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> None:
         """Open the store, close runs a crash left open, register, load the folder."""
         now = self.clock()
         self.store = open_store(self.store_url)
-        for workflow in self.store.end_dead_runs(self.host):
-            log.warning("a run of %s was cut short by a crash: recorded as interrupted; its slot is "
-                        "owed again (the workflow's catch_up policy decides if it runs)", workflow,
-                        extra={"event": "recovered", "workflow": workflow})
+        self._close_dead_runs()
         self.store.register_daemon(DaemonRecord(self.id, self.host, os.getpid(), str(self.directory), now, now))
+        self.leadership = Leadership(self.store, LeaseHolder(self.id, self.host, os.getpid()), self.options.lease,
+                                     self.elapsed)
         self.reload()
+        self._guarded("taking the scheduling lease", self._follow_leadership)
         log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once",
                  self.directory, len(self.catalog.by_file),
                  sum(1 for s in self.catalog.workflows if s.timetable), self.options.max_parallel_runs,
@@ -125,7 +136,7 @@ class Daemon:
         if install_signals:
             self._install_signals()
         self.start()
-        self._pump = OutboxPump(self.store_url, self.clock, self.options.stop_timeout)
+        self._pump = OutboxPump(self.store_url, self.clock, self.options.stop_timeout, lambda: self.is_leader)
         self._pump.start()
         try:
             while not self._stopping.is_set():
@@ -148,6 +159,7 @@ class Daemon:
         mark the daemon stopped. Locks of stopped runs are released with them."""
         assert self.store is not None
         deadline = self.clock() + self.options.stop_timeout
+        self._guarded("handing scheduling over", self._hand_over)
         if self.running:
             log.info("stopping: waiting up to %s for %d run(s) under way", format_duration(self.options.stop_timeout),
                      len(self.running), extra={"event": "stopping"})
@@ -180,9 +192,34 @@ class Daemon:
         if self._reload_requested.is_set() or self._due("reload", now, self.options.reload_every):
             self._reload_requested.clear()
             troubled |= not self._guarded("reloading the folder", self.reload)
+        troubled |= not self._guarded("keeping the scheduling lease", self._follow_leadership)
         troubled |= not self._guarded("collecting ended runs", self._collect, now)
         if self._unrecorded:
             troubled |= not self._guarded("recording how runs ended", self._record_unrecorded)
+        leading = self.is_leader  # standing by, the files are watched, nothing is planned or started
+        if leading:
+            troubled |= self._schedule(now)
+        if self._due("heartbeat", now, HEARTBEAT_EVERY):
+            troubled |= not self._guarded("writing the heartbeat", self.store.daemon_heartbeat, self.id, now)
+        # The assessment of ended runs is due only while some wait for it: once they are assessed
+        # its time stays in the past, and counting it would make the loop spin until a run ends.
+        # Standing by, only the watch of the folder and the heartbeat are kept.
+        steps = [at for name, at in self._next.items()
+                 if (name != "assess" or self._assess) and (leading or name in ("reload", "heartbeat"))]
+        waits = [LONGEST_WAIT, self.leadership.seconds_until_due(),
+                 *((at - self.clock()).total_seconds() for at in steps)]
+        if troubled:
+            waits.append(TROUBLE_BACKOFF)
+        if leading and self.scheduler.idle_seconds is not None:
+            waits.append(self.scheduler.idle_seconds)
+        if self.running:
+            waits.append(1.0)  # timeouts are checked at least every second
+        return max(0.0, min(waits))
+
+    def _schedule(self, now: datetime) -> bool:
+        """Plan the due slots, start runs, assess health (the scheduling daemon's part of a
+        pass); return whether a step failed."""
+        troubled = False
         # Planning a thousand due workflows reads the store for each: runs that end meanwhile
         # are replaced as it goes, except in the pass after a (re)load, which plans every
         # workflow's backlog before the first starts, so that the oldest slot starts first.
@@ -198,19 +235,43 @@ class Daemon:
         elif self._assess and self._due("assess", now, ASSESS_ENDED_EVERY):
             troubled |= not self._guarded("assessing health", self.check_health, set(self._assess),
                                           self._keep_runs_going)
-        if self._due("heartbeat", now, HEARTBEAT_EVERY):
-            troubled |= not self._guarded("writing the heartbeat", self.store.daemon_heartbeat, self.id, now)
-        # The assessment of ended runs is due only while some wait for it: once they are assessed
-        # its time stays in the past, and counting it would make the loop spin until a run ends.
-        steps = [at for name, at in self._next.items() if name != "assess" or self._assess]
-        waits = [LONGEST_WAIT, *((at - self.clock()).total_seconds() for at in steps)]
-        if troubled:
-            waits.append(TROUBLE_BACKOFF)
-        if self.scheduler.idle_seconds is not None:
-            waits.append(self.scheduler.idle_seconds)
-        if self.running:
-            waits.append(1.0)  # timeouts are checked at least every second
-        return max(0.0, min(waits))
+        return troubled
+
+    def _follow_leadership(self) -> None:
+        """Renew the scheduling lease, or take it when it is free, and act on a change of role:
+        what was queued is dropped either way (the store says what is owed); a daemon taking
+        over closes the runs a crash left and plans every workflow at once, as at a start."""
+        assert self.store is not None and self.leadership is not None
+        change = self.leadership.update()
+        if change is None:
+            return
+        self.queue, self._queued = SlotQueue(), set()
+        self._retries.clear()
+        self._attempts.clear()
+        if not change.leading:
+            return
+        self._close_dead_runs()
+        self._announced.clear()
+        for job in self.scheduler.jobs:
+            job.due_now()
+        self._backlog_pass = True
+        self._next.pop("health", None)  # health is assessed at the next pass
+        if self._pump is not None:
+            self._pump.poke()
+
+    def _hand_over(self) -> None:
+        """Stopping: give the scheduling lease back, so that a daemon standing by takes over at once."""
+        if self.leadership is not None and self.leadership.release():
+            log.info("stopping: the scheduling lease is given back; a daemon standing by takes over",
+                     extra={"event": "handed_over"})
+
+    def _close_dead_runs(self) -> None:
+        """Record the runs a crash cut short (their process gone, on this host) as interrupted."""
+        assert self.store is not None
+        for workflow in self.store.end_dead_runs(self.host):
+            log.warning("a run of %s was cut short by a crash: recorded as interrupted; its slot is "
+                        "owed again (the workflow's catch_up policy decides if it runs)", workflow,
+                        extra={"event": "recovered", "workflow": workflow})
 
     def _schedule_changed(self, sw: ScheduledWorkflow) -> None:
         """A new schedule owes nothing from before it was written: its past slots are recorded
@@ -253,7 +314,8 @@ class Daemon:
         before = {sw.key: (str(sw.timetable), sw.tz) for sw in self.catalog.workflows}
         changes = self.catalog.refresh()
         for sw in changes.changed:
-            if sw.timetable is not None and before.get(sw.key, (str(sw.timetable), sw.tz)) != (str(sw.timetable), sw.tz):
+            if sw.timetable is not None and self.is_leader and \
+                    before.get(sw.key, (str(sw.timetable), sw.tz)) != (str(sw.timetable), sw.tz):
                 self._schedule_changed(sw)
         for path, problems in changes.invalid.items():
             keeps = " (its previous version keeps running)" if path in self.catalog.by_file else ""
@@ -364,6 +426,8 @@ class Daemon:
         if sw is None or sw.timetable is None:
             return None
         now = self.clock()
+        if not self.is_leader:  # the lease ran out mid-pass: planned when this daemon schedules again
+            return now
         if key in self.running or key in self._queued:
             return sw.timetable.next_after(now, sw.tz)  # looked at again when the run ends
         retry = self._retries.get(key)
@@ -406,15 +470,16 @@ class Daemon:
         """Between long steps of a pass: hear which runs ended and start queued ones in their
         place, so that the executor does not sit idle while the loop plans or assesses. False
         when a step failed (logged, tried again at the next look)."""
+        kept = self._guarded("keeping the scheduling lease", self._follow_leadership)
         collected = self._guarded("collecting ended runs", self._collect, self.clock())
         started = self._guarded("starting runs", self._start_queued, self.scheduler.earliest_due())
-        return collected and started
+        return kept and collected and started
 
     def _start_queued(self, up_to: datetime | None = None) -> None:
         """Start queued runs, oldest slot first, while the executor has room; with ``up_to``,
         only those of slots no later than it (a workflow due since then, not planned yet, may
         owe an older slot)."""
-        while self.queue and self.executor.free() > 0:
+        while self.queue and self.executor.free() > 0 and self.is_leader:
             if up_to is not None and self.queue.peek()[1] > up_to:
                 return
             key, slot = self.queue.pop()
@@ -567,11 +632,15 @@ class SlotQueue:
 class OutboxPump(threading.Thread):
     """Sends the outbox's due messages every 30 s (and when poked), with a store of its own."""
 
-    def __init__(self, store_url: str, clock: Clock, final_pass: timedelta) -> None:
+    def __init__(self, store_url: str, clock: Clock, final_pass: timedelta,
+                 sending: Callable[[], bool] = lambda: True) -> None:
         super().__init__(name="cmflow-outbox", daemon=True)
         self.store_url = store_url
         self.clock = clock
         self.final_pass = final_pass
+        self.sending = sending
+        """Whether to send at a regular pass: the daemon that schedules sends, those standing by
+        do not. The last pass, at a stop, sends whatever the role (see :meth:`stop`)."""
         self._poked = threading.Event()
         self._stopping = threading.Event()
 
@@ -579,7 +648,9 @@ class OutboxPump(threading.Thread):
         self._poked.set()
 
     def stop(self) -> None:
-        """One last pass, then end."""
+        """One last pass, then end. A daemon that just handed scheduling over makes it too: the
+        outbox's claims keep it and the new scheduler from sending one message twice, as they
+        do for ``cmflow outbox flush`` run by hand."""
         self._stopping.set()
         self._poked.set()
         self.join(timeout=self.final_pass.total_seconds())
@@ -601,6 +672,8 @@ class OutboxPump(threading.Thread):
             while True:
                 self._poked.wait(OUTBOX_EVERY.total_seconds())
                 self._poked.clear()
+                if not (self.sending() or self._stopping.is_set()):
+                    continue
                 try:
                     report = dispatch(store, clock=self.clock, load=outputs_workflow_of)
                 except Exception as exc:  # the store or a notifier: the messages stay queued

@@ -30,6 +30,9 @@ HEALTH_WORKFLOW_ID = DAEMON_WORKFLOW_ID
 """The key health alerts are kept under in the store (``cmflow alerts --workflow cmflow-daemon``);
 no workflow may take it."""
 _TABLES = ("daemon", "health", "outputs")
+SHORTEST_LEASE, LONGEST_LEASE = timedelta(seconds=3), timedelta(minutes=10)
+"""Bounds of ``[daemon] lease``: renewed every third of it through the store, a lease much
+shorter is lost to a busy store; much longer, and a standby waits that long to take over."""
 
 
 class DaemonOptions(BaseModel):
@@ -50,6 +53,19 @@ class DaemonOptions(BaseModel):
     store: Optional[str] = Field(None, description="State store URL (`--store` overrides it). "
                                  "Default: CMFLOW_STORE, or the user state file.")
     log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
+    lease: PositiveDuration = Field(timedelta(seconds=15), description="Several daemons may share a store: "
+                                    "one schedules, holding a lease in the store that it renews every third of "
+                                    "this; the others stand by and take over when it expires (at once when its "
+                                    "holder was on the same host and its process is gone).")
+
+    @field_validator("lease")
+    @classmethod
+    def _a_lease_long_enough_to_renew(cls, value: timedelta) -> timedelta:
+        if not SHORTEST_LEASE <= value <= LONGEST_LEASE:
+            raise ValueError(f"must be from {SHORTEST_LEASE.total_seconds():.0f}s (renewed every third of it, "
+                             f"through the store) to {LONGEST_LEASE.total_seconds() / 60:.0f}m (a standby "
+                             "waits that long to take over); the default, 15s, means a takeover within 20 s")
+        return value
 
     @field_validator("store")
     @classmethod
