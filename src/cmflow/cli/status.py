@@ -25,7 +25,7 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
     invalid.
     """
     import sys
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
     from pathlib import Path
 
     from rich.markup import escape
@@ -33,6 +33,7 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
 
     from cmflow.daemon.catalog import WorkflowCatalog
     from cmflow.daemon.health import assess_in_store
+    from cmflow.daemon.leadership import SCHEDULING_LEASE, daemon_roles
     from cmflow.daemon.settings import HEALTH_WORKFLOW_ID, load_daemon_settings
     from cmflow.daemon.settings_file import SETTINGS_FILE_NAME
     from cmflow.foundation.errors import EXIT_INVALID, WorkflowInvalid
@@ -55,6 +56,7 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
     now = datetime.now(timezone.utc)
     with opened_store(url, read_only=True) as store:
         daemons = store.daemons()
+        lease = store.lease(SCHEDULING_LEASE)
         if directory is None:
             if not daemons:
                 click.echo(f"No daemon has run against {display_url(url)} yet; give its folder: "
@@ -69,21 +71,40 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
         reports = [assess_in_store(sw, store, now, health_options) for sw in catalog.workflows]
         firing = [a for a in store.alerts(HEALTH_WORKFLOW_ID) if a.state == "firing"]
 
-    mine = [d for d in daemons if Path(d.directory) == folder]
-    if mine:
-        latest = mine[0]
+    def elsewhere(daemon) -> str:
+        return "" if Path(daemon.directory) == folder else f", watching {escape(daemon.directory)}"
+
+    # Several daemons may share the store (on other machines, the folder at another path): the
+    # one holding the scheduling lease comes first, then those standing by.
+    roles = daemon_roles(daemons, lease, now, timedelta(seconds=DAEMON_SILENT_AFTER_SECONDS))
+    running = sorted((r for r in roles if r.role in ("schedules", "stands by")),
+                     key=lambda r: r.role != "schedules")
+    mine = [r for r in roles if Path(r.daemon.directory) == folder]
+    if running or mine:
+        latest = (running or mine)[0].daemon
         age = (now - latest.heartbeat_at).total_seconds()
         if latest.stopped_at is not None:
             line = f"[dim]not running: stopped {latest.stopped_at:%Y-%m-%d %H:%M} UTC[/dim]"
-        elif age > DAEMON_SILENT_AFTER_SECONDS:
+        elif age > DAEMON_SILENT_AFTER_SECONDS and latest.id != (lease.holder if lease else None):
             line = (f"[red]not responding: last heartbeat {latest.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
                     f"(process {latest.pid} on {escape(latest.host)})[/red]")
         else:
             line = (f"[green]running[/green] (process {latest.pid} on {escape(latest.host)}, since "
-                    f"{latest.started_at:%Y-%m-%d %H:%M} UTC, heartbeat {age:.0f} s ago)")
+                    f"{latest.started_at:%Y-%m-%d %H:%M} UTC, heartbeat {age:.0f} s ago{elsewhere(latest)})")
+            line += "; [green]schedules[/green]" if running[0].role == "schedules" else \
+                "; [yellow]stands by[/yellow]: no daemon holds the scheduling lease now (one takes it within seconds)"
     else:
         line = "[dim]no daemon has run this folder against this store[/dim]"
     console.print(f"Daemon for {escape(str(folder))}: {line}")
+    if running and running[0].role == "schedules" and lease is not None:
+        console.print(f"  scheduling lease renewed {lease.renewed_at:%H:%M:%S} UTC, "
+                      f"until {lease.expires_at:%H:%M:%S} UTC")
+    for other in running[1:]:
+        standby = other.daemon
+        console.print(f"  [yellow]stands by[/yellow]: process {standby.pid} on {escape(standby.host)} (since "
+                      f"{standby.started_at:%Y-%m-%d %H:%M} UTC, heartbeat "
+                      f"{(now - standby.heartbeat_at).total_seconds():.0f} s ago{elsewhere(standby)}): "
+                      "takes over if the scheduler stops")
     console.print(f"State in {escape(display_url(url))}")
 
     table = Table(header_style="bold")

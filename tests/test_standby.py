@@ -1,0 +1,159 @@
+"""Two daemons on one store, in one process, on injectable clocks: one schedules, the other
+stands by and starts nothing; it takes over when the leader's lease expires (a paused machine)
+or is handed over (a clean stop); the paused leader, back, stands by. Each slot is asked for
+once, by one daemon, and none is lost. The same with real processes and kill -9 is in
+``tests/faults/test_standby_daemon.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cmflow.daemon.leadership import SCHEDULING_LEASE
+from cmflow.daemon.service import Daemon
+from cmflow.daemon.settings import load_daemon_settings
+from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.store import open_store, this_host
+from cmflow.testing import FakeClock
+from test_daemon import RecordingExecutor, utc, write_workflow
+
+SETTINGS = '[daemon]\nlease = "15s"\n'
+
+
+class Elapsed:
+    """A daemon's never-jumping clock (seconds), moved by the test: a paused machine's stands still."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def start(folder: Path, store_url: str, clock: FakeClock, elapsed: Elapsed) -> tuple[Daemon, RecordingExecutor]:
+    executor = RecordingExecutor(store_url)
+    daemon = Daemon(folder, load_daemon_settings(folder / "cmflow-daemon.toml"), store_url, executor=executor,
+                    clock=clock, elapsed=elapsed)
+    daemon.start()
+    return daemon, executor
+
+
+def tick(*daemons: tuple[Daemon, Elapsed], seconds: float = 5.0) -> None:
+    """Let ``seconds`` pass on each running daemon's own clock, then tick it twice."""
+    for daemon, elapsed in daemons:
+        elapsed.seconds += seconds
+        daemon.tick()
+        daemon.tick()
+
+
+def lease_expires(store_url: str, daemon: Daemon) -> None:
+    """The leader stopped renewing long enough ago that its lease in the store is over."""
+    with open_store(store_url) as store:
+        store.acquire_lease(SCHEDULING_LEASE, daemon.leadership.holder, timedelta(0))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "cmflow-daemon.toml").write_text(SETTINGS, encoding="utf-8")
+    write_workflow(tmp_path, "hourly", "every hour", extra='catch_up = "all"')
+    return tmp_path
+
+
+def test_one_daemon_schedules_the_other_stands_by_and_takes_over_when_the_lease_expires(folder, store_url, caplog):
+    caplog.set_level(logging.INFO, logger="cmflow.daemon")
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    elapsed_a, elapsed_b = Elapsed(), Elapsed()
+    a, ran_by_a = start(folder, store_url, clock, elapsed_a)
+    b, ran_by_b = start(folder, store_url, clock, elapsed_b)
+    assert (a.is_leader, b.is_leader) == (True, False)
+    assert f"standing by: daemon {a.id} on {this_host()} schedules" in caplog.text
+    for hour in (8, 9):
+        clock.now = utc(2026, 11, 24, hour, 0, 5)
+        tick((a, elapsed_a), (b, elapsed_b))
+    assert [r.slot for r in ran_by_a.requests] == [utc(2026, 11, 24, 8), utc(2026, 11, 24, 9)]
+    assert ran_by_b.requests == []  # standing by: nothing planned, nothing started
+
+    # A's machine pauses at 09:30 (its clock stands still) until its lease is long over.
+    lease_expires(store_url, a)
+    for hour in (10, 11):  # two slots come due while A is paused
+        clock.now = utc(2026, 11, 24, hour, 0, 5)
+        tick((b, elapsed_b))
+    assert b.is_leader
+    assert f"taking over scheduling from daemon {a.id} on {this_host()}, whose lease expired at" in caplog.text
+    assert [r.slot for r in ran_by_b.requests] == [utc(2026, 11, 24, 10), utc(2026, 11, 24, 11)]
+
+    # A wakes up: its lease ran out by its own clock, and B holds the store's: A stands by.
+    clock.now = utc(2026, 11, 24, 12, 0, 5)
+    tick((a, elapsed_a), seconds=3600)
+    assert not a.is_leader
+    assert f"standing by: daemon {b.id} on {this_host()} schedules" in caplog.text
+    tick((b, elapsed_b), (a, elapsed_a))
+    asked = [r.slot for r in ran_by_a.requests + ran_by_b.requests]
+    assert sorted(asked) == [utc(2026, 11, 24, hour) for hour in range(8, 13)]  # each slot once, none lost
+    assert len(ran_by_a.requests) == 2
+
+
+def test_a_daemon_that_stops_hands_scheduling_over_at_once(folder, store_url, caplog):
+    caplog.set_level(logging.INFO, logger="cmflow.daemon")
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    elapsed_a, elapsed_b = Elapsed(), Elapsed()
+    a, ran_by_a = start(folder, store_url, clock, elapsed_a)
+    b, ran_by_b = start(folder, store_url, clock, elapsed_b)
+    tick((a, elapsed_a), (b, elapsed_b))
+    a.shutdown()
+    assert "the scheduling lease is given back" in caplog.text
+    with open_store(store_url) as store:
+        assert store.lease(SCHEDULING_LEASE) is None
+    clock.now = utc(2026, 11, 24, 9, 0, 5)
+    tick((b, elapsed_b))  # its next look, a third of the lease later: no wait for an expiry
+    assert b.is_leader
+    assert f"taking over scheduling from daemon {a.id} on {this_host()}, which handed it over" in caplog.text
+    assert [r.slot for r in ran_by_a.requests + ran_by_b.requests] == [utc(2026, 11, 24, 8), utc(2026, 11, 24, 9)]
+
+
+def test_a_standby_records_nothing_in_the_store(folder, store_url):
+    """No run, no missed slot, no health alert: the leader does all of that."""
+    write_workflow(folder, "broken", "every hour", source="/nowhere/missing.csv")
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
+    elapsed_a, elapsed_b = Elapsed(), Elapsed()
+    a, _ = start(folder, store_url, clock, elapsed_a)  # holds the lease (for 15 s of real time)
+    b, ran_by_b = start(folder, store_url, clock, elapsed_b)
+    for _ in range(6):
+        clock.advance(hours=1)
+        tick((b, elapsed_b), seconds=0.1)  # B does not look at the lease again: A still holds it
+    assert not b.is_leader and ran_by_b.requests == []
+    with open_store(store_url) as store:
+        assert store.runs(limit=100) == [] and store.missed_slots(limit=100) == []
+        assert store.alerts() == []
+
+
+def test_the_lease_setting_is_checked(tmp_path):
+    settings = tmp_path / "cmflow-daemon.toml"
+    settings.write_text('[daemon]\nlease = "1s"\n', encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as raised:
+        load_daemon_settings(settings)
+    problem = raised.value.problems[0]
+    assert problem.path == "daemon.lease" and "from 3s" in problem.message
+    settings.write_text('[daemon]\nlease = "30s"\n', encoding="utf-8")
+    assert load_daemon_settings(settings).daemon.lease == timedelta(seconds=30)
+
+
+def test_cmflow_status_shows_which_daemon_schedules_and_which_stand_by(folder, store_url):
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    clock = FakeClock(datetime.now(timezone.utc))  # heartbeats now: both are running
+    a, _ = start(folder, store_url, clock, Elapsed())
+    b, _ = start(folder, store_url, clock, Elapsed())
+    result = CliRunner().invoke(main, ["status", str(folder), "--store", store_url], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "running" in lines[0] and lines[0].rstrip().endswith("; schedules"), result.output
+    assert "scheduling lease renewed" in lines[1]
+    assert lines[2].lstrip().startswith(f"stands by: process {os.getpid()} on {this_host()}"), result.output
