@@ -17,6 +17,7 @@ its workflow's lock, so the new leader's attempt is ``busy`` until it ends, and 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -33,6 +34,9 @@ SCHEDULING_LEASE = "scheduling"
 """The lease's name in the store: one per store, whatever folder its daemons watch."""
 RETRY_AFTER_TROUBLE = 1.0
 """Seconds before asking again when the store could not be asked (its lease may run out meanwhile)."""
+HUNG_AFTER = 120.0
+"""Seconds without a sign of life from the daemon's loop after which its lease is no longer
+renewed: a loop stuck for good must not keep the others standing by for ever."""
 
 
 def elapsed_seconds() -> float:
@@ -53,8 +57,11 @@ class RoleChange:
 
 
 class Leadership:
-    """This daemon's hold on the scheduling lease: asked for or renewed by :meth:`update`, which the
-    daemon's loop calls often; :meth:`holds` says whether it may start runs now."""
+    """This daemon's hold on the scheduling lease. The store is asked every third of the lease,
+    by a thread of its own once :meth:`keep_in_background` started it (a loop busy for seconds,
+    starting the fork server or assessing a thousand workflows, must not lose the lease), else by
+    :meth:`update`. :meth:`update`, called by the daemon's loop, reports each change of role;
+    :meth:`holds` says whether the daemon may start a run now."""
 
     def __init__(self, store: "Store", holder: "LeaseHolder", duration: timedelta,
                  elapsed: Callable[[], float] = elapsed_seconds) -> None:
@@ -66,9 +73,13 @@ class Leadership:
         """The role as last reported by :meth:`update` (None: not yet)."""
         self.seen: "Lease | None" = None
         """The lease as this daemon last read it: who schedules."""
-        self._replaced: "Lease | None" = None
+        self._taken_from: tuple["Lease | None", bool] = (None, False)
+        """The lease the last take replaced (or saw given back: True), for the log."""
         self._held_until: float | None = None
         self._next_ask = elapsed()
+        self._pulse = elapsed()
+        self._keeper: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def ask_every(self) -> float:
@@ -78,48 +89,74 @@ class Leadership:
     def holds(self) -> bool:
         """Whether this daemon holds the lease now: renewed less than a lease ago, measured from
         before it asked."""
-        return self._held_until is not None and self.elapsed() < self._held_until
+        held_until = self._held_until
+        return held_until is not None and self.elapsed() < held_until
 
     def seconds_until_due(self) -> float:
-        """Seconds until :meth:`update` has something to do (ask, or notice the lease run out)."""
-        due = self._next_ask
-        if self.leading and self._held_until is not None:
-            due = min(due, self._held_until)
-        return max(0.0, due - self.elapsed())
+        """Seconds until :meth:`update` has something to do: notice the lease run out, or ask
+        (when no thread asks; one that does wakes the loop when the lease is taken)."""
+        due = [] if self._keeper is not None else [self._next_ask]
+        held_until = self._held_until
+        if self.leading and held_until is not None:
+            due.append(held_until)
+        return max(0.0, min(due, default=HUNG_AFTER) - self.elapsed())
 
     def update(self) -> RoleChange | None:
-        """Renew the lease or try to take it, when due; return the change of role (the first call
-        always reports one). The store failing to answer is logged; a lease held is kept until
-        it runs out."""
-        before = self.seen
-        if self.elapsed() >= self._next_ask:
+        """Report the change of role since the last call, if any (the first call always reports
+        one); ask the store first when due and no thread does. The store failing to answer is
+        logged; a lease held is kept until it runs out."""
+        self._pulse = self.elapsed()
+        if self._keeper is None and self.elapsed() >= self._next_ask:
             self._ask()
         leading = self.holds()
         if leading == self.leading:
             return None
         was_leading, self.leading = self.leading, leading
         if leading:
-            handed_over = self._replaced is None and before is not None and before.holder != self.holder.id
-            change = RoleChange(True, before if handed_over else self._replaced)
-            _log_taking_over(change.other, handed_over, self.seen)
+            other, handed_over = self._taken_from
+            _log_taking_over(other, handed_over, self.seen)
+            return RoleChange(True, other)
+        other = self.seen if self.seen is not None and self.seen.holder != self.holder.id else None
+        if other is not None:
+            log.warning("standing by: daemon %s on %s schedules (its lease renewed %s)", other.holder, other.host,
+                        _utc(other.renewed_at), extra={"event": "standing_by", "daemon": other.holder,
+                                                       "host": other.host})
+        elif was_leading:
+            log.error("standing by: the scheduling lease could not be renewed within %.0f s; runs under way "
+                      "finish, none starts until it is held again", self.duration.total_seconds(),
+                      extra={"event": "standing_by"})
         else:
-            other = self.seen if self.seen is not None and self.seen.holder != self.holder.id else None
-            change = RoleChange(False, other)
-            if other is not None:
-                log.warning("standing by: daemon %s on %s schedules (its lease renewed %s)", other.holder, other.host,
-                            _utc(other.renewed_at), extra={"event": "standing_by", "daemon": other.holder,
-                                                           "host": other.host})
-            elif was_leading:
-                log.error("standing by: the scheduling lease could not be renewed within %.0f s; runs under way "
-                          "finish, none starts until it is held again", self.duration.total_seconds(),
-                          extra={"event": "standing_by"})
-            else:
-                log.warning("standing by until the scheduling lease can be read", extra={"event": "standing_by"})
-        return change
+            log.warning("standing by until the scheduling lease can be read", extra={"event": "standing_by"})
+        return RoleChange(False, other)
+
+    def keep_in_background(self, changed: Callable[[], None]) -> None:
+        """From now on, ask the store in a thread of its own, calling ``changed`` (which wakes the
+        daemon's loop) when the lease is taken or lost. The thread stops renewing when the loop
+        has not called :meth:`update` for :data:`HUNG_AFTER`: a hung daemon lets its lease expire."""
+
+        def keep() -> None:
+            while not self._stopping.wait(max(0.0, self._next_ask - self.elapsed())):
+                hung = self.elapsed() - self._pulse
+                if hung > HUNG_AFTER and self.holds():
+                    log.error("the daemon's loop has not moved for %.0f s: the scheduling lease is left to expire, "
+                              "so that a daemon standing by takes over", hung, extra={"event": "error"})
+                if hung > HUNG_AFTER:
+                    self._next_ask = self.elapsed() + self.ask_every
+                    continue
+                held = self.holds()
+                self._ask()
+                if self.holds() != held:
+                    changed()
+
+        self._keeper = threading.Thread(target=keep, name="cmflow-lease", daemon=True)
+        self._keeper.start()
 
     def release(self) -> bool:
-        """Give the lease back (a clean stop), so that a standby takes over at once; True when
-        this daemon held it."""
+        """Stop asking, and give the lease back (a clean stop) so that a standby takes over at
+        once; True when this daemon held it."""
+        self._stopping.set()
+        if self._keeper is not None:
+            self._keeper.join()
         self._held_until, self.leading = None, False
         return self.store.release_lease(SCHEDULING_LEASE, self.holder)
 
@@ -136,9 +173,13 @@ class Leadership:
             else:
                 log.error("could not read the scheduling lease: %s", redactor(str(exc)), extra={"event": "error"})
             return
-        self._next_ask = asked + self.ask_every
+        if answer.held and not self.holds():  # taken (or renewed after running out): from whom?
+            before = self.seen
+            handed_over = answer.replaced is None and before is not None and before.holder != self.holder.id
+            self._taken_from = (before, True) if handed_over else (answer.replaced, False)
+        self.seen = answer.lease
         self._held_until = asked + self.duration.total_seconds() if answer.held else None
-        self._replaced, self.seen = answer.replaced, answer.lease
+        self._next_ask = asked + self.ask_every
 
 
 def _log_taking_over(other: "Lease | None", handed_over: bool, taken: "Lease | None") -> None:

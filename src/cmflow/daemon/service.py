@@ -136,6 +136,7 @@ class Daemon:
         if install_signals:
             self._install_signals()
         self.start()
+        self.leadership.keep_in_background(self._wake)
         self._pump = OutboxPump(self.store_url, self.clock, self.options.stop_timeout, lambda: self.is_leader)
         self._pump.start()
         try:
