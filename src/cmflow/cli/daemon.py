@@ -8,8 +8,8 @@ import click
 
 EPILOG = """\b
 Signals:
-  SIGTERM, SIGINT  stop taking runs, let runs under way finish (stop_timeout), send the
-                   outbox, exit 0
+  SIGTERM, SIGINT  stop taking runs, hand scheduling over to a daemon standing by, let
+                   runs under way finish (stop_timeout), send the outbox, exit 0
   SIGHUP           read the folder again now
 Exit codes: 0 stopped cleanly; 2 invalid settings or folder; 1 the store cannot be opened.
 """
@@ -31,6 +31,7 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     Workflow files (*.toml, subfolders too) are picked up, reloaded and dropped as they are
     added, edited and removed. Missed slots are caught up per each workflow's catch_up policy.
     State (slots, runs, alerts, outbox) lives in the store; `cmflow status` shows health.
+    Several daemons may share a store: one schedules, the others stand by and take over.
     """
     import logging
     from pathlib import Path

@@ -19,6 +19,7 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
     """Health of each workflow a daemon runs: last run, last success, last data, next run.
 
     DIR is the daemon's folder (default: the folder of the daemon last seen in the store).
+    With several daemons on the store: which one schedules, which stand by.
     States: ok; quiet (the sources answer but bring no record: not broken); failing; stale
     (no successful run for stale_after schedule intervals); overdue (a slot was not run: is
     the daemon running?); running (a run under way); waiting (never run); manual (no schedule);
