@@ -1,8 +1,8 @@
-"""Two daemons on one store, in one process, on injectable clocks: one schedules, the other
-stands by and starts nothing; it takes over when the leader's lease expires (a paused machine)
-or is handed over (a clean stop); the paused leader, back, stands by. Each slot is asked for
-once, by one daemon, and none is lost. The same with real processes and kill -9 is in
-``tests/faults/test_standby_daemon.py``.
+"""Two daemons on one store (a SQLite file, and a PostgreSQL database), in one process, on
+injectable clocks: one schedules, the other stands by and starts nothing; it takes over when
+the leader's lease expires (a paused machine) or is handed over (a clean stop); the paused
+leader, back, stands by. Each slot is asked for once, by one daemon, and none is lost. The same
+with real processes and kill -9 is in ``tests/faults/test_standby_daemon.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.store import open_store, this_host
 from cmflow.testing import FakeClock
 from test_daemon import RecordingExecutor, utc, write_workflow
+from test_leases import any_store_url  # noqa: F401  (fixture: a SQLite file, then a PostgreSQL database)
 
 SETTINGS = '[daemon]\nlease = "15s"\n'
 
@@ -64,12 +65,12 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_one_daemon_schedules_the_other_stands_by_and_takes_over_when_the_lease_expires(folder, store_url, caplog):
+def test_one_daemon_schedules_the_other_stands_by_and_takes_over_when_the_lease_expires(folder, any_store_url, caplog):
     caplog.set_level(logging.INFO, logger="cmflow.daemon")
     clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
     elapsed_a, elapsed_b = Elapsed(), Elapsed()
-    a, ran_by_a = start(folder, store_url, clock, elapsed_a)
-    b, ran_by_b = start(folder, store_url, clock, elapsed_b)
+    a, ran_by_a = start(folder, any_store_url, clock, elapsed_a)
+    b, ran_by_b = start(folder, any_store_url, clock, elapsed_b)
     assert (a.is_leader, b.is_leader) == (True, False)
     assert f"standing by: daemon {a.id} on {this_host()} schedules" in caplog.text
     for hour in (8, 9):
@@ -79,7 +80,7 @@ def test_one_daemon_schedules_the_other_stands_by_and_takes_over_when_the_lease_
     assert ran_by_b.requests == []  # standing by: nothing planned, nothing started
 
     # A's machine pauses at 09:30 (its clock stands still) until its lease is long over.
-    lease_expires(store_url, a)
+    lease_expires(any_store_url, a)
     for hour in (10, 11):  # two slots come due while A is paused
         clock.now = utc(2026, 11, 24, hour, 0, 5)
         tick((b, elapsed_b))
@@ -98,16 +99,16 @@ def test_one_daemon_schedules_the_other_stands_by_and_takes_over_when_the_lease_
     assert len(ran_by_a.requests) == 2
 
 
-def test_a_daemon_that_stops_hands_scheduling_over_at_once(folder, store_url, caplog):
+def test_a_daemon_that_stops_hands_scheduling_over_at_once(folder, any_store_url, caplog):
     caplog.set_level(logging.INFO, logger="cmflow.daemon")
     clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
     elapsed_a, elapsed_b = Elapsed(), Elapsed()
-    a, ran_by_a = start(folder, store_url, clock, elapsed_a)
-    b, ran_by_b = start(folder, store_url, clock, elapsed_b)
+    a, ran_by_a = start(folder, any_store_url, clock, elapsed_a)
+    b, ran_by_b = start(folder, any_store_url, clock, elapsed_b)
     tick((a, elapsed_a), (b, elapsed_b))
     a.shutdown()
     assert "the scheduling lease is given back" in caplog.text
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         assert store.lease(SCHEDULING_LEASE) is None
     clock.now = utc(2026, 11, 24, 9, 0, 5)
     tick((b, elapsed_b))  # its next look, a third of the lease later: no wait for an expiry
@@ -116,18 +117,18 @@ def test_a_daemon_that_stops_hands_scheduling_over_at_once(folder, store_url, ca
     assert [r.slot for r in ran_by_a.requests + ran_by_b.requests] == [utc(2026, 11, 24, 8), utc(2026, 11, 24, 9)]
 
 
-def test_a_standby_records_nothing_in_the_store(folder, store_url):
+def test_a_standby_records_nothing_in_the_store(folder, any_store_url):
     """No run, no missed slot, no health alert: the leader does all of that."""
     write_workflow(folder, "broken", "every hour", source="/nowhere/missing.csv")
     clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))
     elapsed_a, elapsed_b = Elapsed(), Elapsed()
-    a, _ = start(folder, store_url, clock, elapsed_a)  # holds the lease (for 15 s of real time)
-    b, ran_by_b = start(folder, store_url, clock, elapsed_b)
+    a, _ = start(folder, any_store_url, clock, elapsed_a)  # holds the lease (for 15 s of real time)
+    b, ran_by_b = start(folder, any_store_url, clock, elapsed_b)
     for _ in range(6):
         clock.advance(hours=1)
         tick((b, elapsed_b), seconds=0.1)  # B does not look at the lease again: A still holds it
     assert not b.is_leader and ran_by_b.requests == []
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         assert store.runs(limit=100) == [] and store.missed_slots(limit=100) == []
         assert store.alerts() == []
 
