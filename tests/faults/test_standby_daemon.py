@@ -16,18 +16,38 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
 from cmflow.builtin.outputs.email import message_id
 from cmflow.daemon.leadership import SCHEDULING_LEASE
 from cmflow.store import DELIVERED, open_store
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
     ALWAYS_FIRES, META_SOURCE, DaemonProcess, daemon_folder, daily_slot_this_minute, gated_feed, parse_slot,
-    run_locks, runs_of, start_daemon, status, write)
+    runs_of, start_daemon, status, write)
 from store_locker import locker  # noqa: F401  (fixture)
 
 SETTINGS = '[daemon]\nreload_every = "1s"\nbusy_retry = "1s"\nlease = "3s"\n'
 TAKEOVER_BOUND = timedelta(seconds=45)
 """A bound on the takeover a test accepts (it takes about a second here; 20 s at most with the
 default lease): a generous ceiling against a hang, not a measure of speed."""
+
+
+@pytest.fixture
+def store_url(request, tmp_path: Path) -> str:
+    """A SQLite file; with ``indirect`` parametrization ``"postgresql"``, a PostgreSQL database of
+    its own (the store of daemons on several machines)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+def run_locks(store_url: str) -> list[tuple]:
+    """The run locks held in the store (any database)."""
+    from cmflow.store.tables import run_locks as table
+
+    with open_store(store_url) as store, store.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.select(table.c.workflow, table.c.owner))]
 
 
 def mailed_workflow(name: str, port: int, schedule: str, feed: str | None = None) -> str:
@@ -132,6 +152,7 @@ def test_kill_9_of_the_scheduler_the_standby_takes_over_and_the_orphaned_run_fin
     assert_each_slot_once(store_url, mailbox, b)
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_kill_9_of_the_scheduler_and_its_runs_the_standby_runs_the_cut_short_slot_once(
         tmp_path, daemon_folder, store_url, start_daemon, gated_feed, smtp_server):
     """kill -9 of A's whole session (the daemon and its run): B takes over, records A's run
