@@ -158,3 +158,45 @@ def test_cmflow_status_shows_which_daemon_schedules_and_which_stand_by(folder, s
     assert "running" in lines[0] and lines[0].rstrip().endswith("; schedules"), result.output
     assert "scheduling lease renewed" in lines[1]
     assert lines[2].lstrip().startswith(f"stands by: process {os.getpid()} on {this_host()}"), result.output
+
+
+def test_the_lease_is_renewed_by_its_thread_while_the_loop_is_busy_and_left_to_expire_when_it_hangs(
+        store_url, caplog):
+    """The loop busy for a while (no :meth:`update`) keeps its lease; a loop that has shown no
+    life for HUNG_AFTER lets it expire, so that a standby may take over; back, it takes it again."""
+    import threading
+    import time
+
+    from cmflow.daemon.leadership import HUNG_AFTER, Leadership
+    from cmflow.store import LeaseHolder
+
+    def eventually(condition, what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, f"no {what} within 30 s"
+            time.sleep(0.05)
+
+    caplog.set_level(logging.INFO, logger="cmflow.daemon")
+    elapsed = Elapsed()
+    with open_store(store_url) as store:
+        leadership = Leadership(store, LeaseHolder.this_process("daemon-a"), timedelta(seconds=3), elapsed)
+        assert leadership.update().leading
+        changed = threading.Event()
+        leadership.keep_in_background(changed.set)
+        try:
+            taken = store.lease(SCHEDULING_LEASE)
+            elapsed.seconds += 2.0  # the loop is busy: no update, but the lease is renewed meanwhile
+            eventually(lambda: store.lease(SCHEDULING_LEASE).renewed_at > taken.renewed_at, "renewal")
+            assert leadership.holds() and changed.is_set() is False
+
+            elapsed.seconds += HUNG_AFTER + 1  # the loop has not moved for two minutes
+            eventually(lambda: "the daemon's loop has not moved" in caplog.text, "log of a hung loop")
+            eventually(lambda: not store.lease(SCHEDULING_LEASE).live, "expiry of the lease")
+            assert not leadership.holds()
+
+            change = leadership.update()  # the loop moves again: its role is gone, until taken back
+            assert change is not None and change.leading is False
+            eventually(changed.is_set, "the lease taken back")
+            assert leadership.update().leading and store.lease(SCHEDULING_LEASE).live
+        finally:
+            leadership.release()

@@ -135,14 +135,17 @@ class Leadership:
         has not called :meth:`update` for :data:`HUNG_AFTER`: a hung daemon lets its lease expire."""
 
         def keep() -> None:
+            said_hung = False
             while not self._stopping.wait(max(0.0, self._next_ask - self.elapsed())):
                 hung = self.elapsed() - self._pulse
-                if hung > HUNG_AFTER and self.holds():
-                    log.error("the daemon's loop has not moved for %.0f s: the scheduling lease is left to expire, "
-                              "so that a daemon standing by takes over", hung, extra={"event": "error"})
                 if hung > HUNG_AFTER:
+                    if not said_hung:
+                        log.error("the daemon's loop has not moved for %.0f s: the scheduling lease is left to "
+                                  "expire, so that a daemon standing by takes over", hung, extra={"event": "error"})
+                    said_hung = True
                     self._next_ask = self.elapsed() + self.ask_every
                     continue
+                said_hung = False
                 held = self.holds()
                 self._ask()
                 if self.holds() != held:
