@@ -8,6 +8,7 @@ One module per concern:
 - :mod:`.jobs`: the ``schedule`` library's job registry, on cmflow's drift-free, time-zone-correct
   slots and an injectable clock.
 - :mod:`.service`: the loop that decides (catch-up, concurrency, retries, shutdown).
+- :mod:`.leadership`: which of several daemons on one store schedules (a lease in the store).
 - :mod:`.executor` / :mod:`.worker`: the seam where runs start (a process per run by default).
 - :mod:`.health`: ``cmflow status`` and health alerts; :mod:`.logs`: text or JSON lines.
 

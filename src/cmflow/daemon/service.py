@@ -6,6 +6,8 @@ last handled slot), starts runs up to the concurrency limit through the executor
 health. Runs happen elsewhere (the executor: a process per run by default); the outbox is sent
 from a thread of its own so that a slow receiver never delays a slot. Everything the daemon
 needs to resume after a crash is in the store: slots run or missed, run locks, the outbox.
+Several daemons may share a store: only the one holding its scheduling lease plans, starts runs,
+assesses health and sends the outbox; the others stand by (:mod:`.leadership`).
 """
 
 from __future__ import annotations
