@@ -280,3 +280,36 @@ def test_a_standby_on_another_host_takes_over_when_the_lease_expires(tmp_path, d
     assert [r.status for r in runs_of(store_url, "Steady")] == ["ok"]
     tally = mail_tally(store_url, mailbox)
     assert tally == {"queued": 1, "delivered": 1, "received": 1, "duplicated": 0, "lost": 0}, tally
+
+
+def test_a_standby_sends_no_outbox_until_its_last_pass_at_a_stop(tmp_path, store_url, monkeypatch):
+    """The outbox pump of a daemon standing by looks at its role at each pass and sends nothing;
+    the last pass, at a stop, sends what is due (the outbox's claims keep it from doubling a
+    message the scheduler sends meanwhile)."""
+    import threading
+
+    from cmflow.daemon.jobs import system_clock
+    from cmflow.daemon.service import OutboxPump
+    from outbox_helpers import HOOK_PATH, HOOK_VARIABLE, drill_workflow, queue_messages, slow_receiver
+
+    receiver = slow_receiver(0.0)
+    try:
+        monkeypatch.setenv(HOOK_VARIABLE, receiver.url + HOOK_PATH)
+        keys = queue_messages(store_url, drill_workflow(tmp_path), "webhook", 3)
+        asked = threading.Semaphore(0)
+
+        def standing_by() -> bool:
+            asked.release()
+            return False
+
+        pump = OutboxPump(store_url, system_clock, timedelta(seconds=30), standing_by)
+        pump.start()
+        for _ in range(2):  # two passes: whatever the first had sent would have arrived by the second
+            pump.poke()
+            assert asked.acquire(timeout=30)  # a pass came and asked whether to send
+        assert [r for r in receiver.requests if r.path == HOOK_PATH] == []
+        pump.stop()  # the last pass
+        received = Counter(r.headers.get("idempotency-key") for r in receiver.requests if r.path == HOOK_PATH)
+        assert sorted(received) == sorted(keys) and set(received.values()) == {1}
+    finally:
+        receiver.stop()
