@@ -30,6 +30,7 @@ from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signa
 from cmflow.daemon.executor import Executor, LocalProcessPool
 from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
+from cmflow.daemon.observer import DaemonObserver, QuietObserver
 from cmflow.daemon.settings import DaemonSettings
 from cmflow.daemon.worker import RunOutcome, RunRequest
 
@@ -70,6 +71,8 @@ class Daemon:
     clock: Clock = system_clock
     log_level: int = logging.INFO
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    observer: DaemonObserver = field(default_factory=QuietObserver)
+    """Told of runs started and ended (the operator metrics, :mod:`cmflow.metrics`)."""
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
@@ -103,6 +106,8 @@ class Daemon:
         """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
         self._backlog_pass = False
         """Whether the next pass plans workflows just (re)loaded, whose owed slots are not known yet."""
+        self.scheduling = True
+        """Whether this daemon schedules runs (always, until standby daemons exist)."""
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -115,6 +120,7 @@ class Daemon:
                         extra={"event": "recovered", "workflow": workflow})
         self.store.register_daemon(DaemonRecord(self.id, self.host, os.getpid(), str(self.directory), now, now))
         self.reload()
+        self.observer.watching(self)
         log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once",
                  self.directory, len(self.catalog.by_file),
                  sum(1 for s in self.catalog.workflows if s.timetable), self.options.max_parallel_runs,
@@ -167,6 +173,7 @@ class Daemon:
         self.store.close()
         os.close(self._wake_reader)
         os.close(self._wake_writer)
+        self.observer.stopped()
         log.info("daemon stopped", extra={"event": "daemon_stopped"})
 
     # -- one pass ------------------------------------------------------------------------
@@ -430,6 +437,7 @@ class Daemon:
                 self._ended(RunOutcome(request, "not started", error=f"{type(exc).__name__}: {exc}"))
                 raise
             self.running[key] = request
+            self.observer.run_started(request, late)
             log.info("starting %s (%.1f s after its slot)", request.label, late,
                      extra={"event": "started", "workflow": key, "run": request.label, "slot": slot,
                             "seconds": late})
@@ -444,6 +452,7 @@ class Daemon:
         request = outcome.request
         key = request.workflow_key
         self.running.pop(key, None)
+        self.observer.run_ended(outcome)
         # A run that could not record its own end (killed; or its store refused, e.g. locked)
         # gets it recorded here, with its cause.
         if outcome.status in ("timeout", "interrupted", "crashed") and outcome.pid is not None:
@@ -494,6 +503,15 @@ class Daemon:
             outcome = self._unrecorded[0]
             self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
             self._unrecorded.pop(0)
+
+    # -- what observers read (any thread) ---------------------------------------------------
+    def queued_slots(self) -> int:
+        """Slots due and waiting for a free run."""
+        return len(self.queue)
+
+    def runs_in_flight(self) -> int:
+        """Runs handed to the executor and not ended yet."""
+        return len(self.running)
 
     # -- plumbing ------------------------------------------------------------------------
     def _due(self, name: str, now: datetime, every: timedelta) -> bool:

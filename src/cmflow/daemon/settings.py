@@ -50,6 +50,17 @@ class DaemonOptions(BaseModel):
     store: Optional[str] = Field(None, description="State store URL (`--store` overrides it). "
                                  "Default: CMFLOW_STORE, or the user state file.")
     log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
+    # Operator metrics (docs/metrics.md): off unless an address is given.
+    metrics: Optional[str] = Field(None, description="Serve Prometheus metrics on this host:port "
+                                   "(e.g. \"127.0.0.1:9464\"); no authentication: keep it on a private "
+                                   "network. `--metrics-address` overrides it. Default: off.")
+
+    @field_validator("metrics")
+    @classmethod
+    def _a_listen_address(cls, value: str | None) -> str | None:
+        from cmflow.foundation.listen_addresses import parse_listen_address
+
+        return None if value is None else str(parse_listen_address(value))
 
     @field_validator("store")
     @classmethod

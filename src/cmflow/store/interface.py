@@ -212,6 +212,17 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 """Outbox message states."""
 
 
+@dataclass(frozen=True)
+class OutboxDepth:
+    """How much the outbox holds that is not delivered: read in one cheap query, for the
+    operator metrics."""
+
+    pending: int
+    dead: int
+    oldest_pending: datetime | None
+    """When the oldest pending message was queued; None when none is pending."""
+
+
 @dataclass
 class QueuedMessage:
     """A message to put in the outbox with the run's state (see :meth:`Store.commit_run`)."""
@@ -300,6 +311,10 @@ class Store(ABC):
     def make_due(self, *, now: datetime) -> int:
         """Make every pending message waiting for a later try due ``now`` (a receiver is back:
         ``cmflow outbox flush --now``); claims are left alone. Return how many."""
+
+    @abstractmethod
+    def outbox_depth(self) -> OutboxDepth:
+        """Pending and dead messages, and when the oldest pending one was queued."""
 
     # -- silences ---------------------------------------------------------------------------
     @abstractmethod

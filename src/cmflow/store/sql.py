@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, LockOwner, MissedSlots,
-    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy,
+    OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy,
     same_host, this_host,
 )
 from cmflow.foundation.processes import process_alive
@@ -418,6 +418,15 @@ class SqlStore(Store):
             rows = list(connection.execute(query))
         here, wall = this_host(), _now()
         return [_message(r, here, wall) for r in rows]
+
+    def outbox_depth(self) -> OutboxDepth:
+        # Delivered messages are history, not depth: left out, the query reads the status index only.
+        query = (sa.select(outbox.c.status, sa.func.count(), sa.func.min(outbox.c.created_at))
+                 .where(outbox.c.status.in_([PENDING, DEAD])).group_by(outbox.c.status))
+        with self.engine.connect() as connection:
+            found = {status: (count, oldest) for status, count, oldest in connection.execute(query)}
+        pending, oldest = found.get(PENDING, (0, None))
+        return OutboxDepth(pending, found.get(DEAD, (0, None))[0], _utc(oldest))
 
     def due_messages(self, now: datetime, *, workflow: str | None = None,
                      ids: Sequence[int] | None = None) -> list[OutboxMessage]:

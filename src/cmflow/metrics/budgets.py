@@ -1,0 +1,64 @@
+"""API budget left per platform, from whatever keeps the budgets (shared in Redis, issue 19).
+
+The collector is handed a snapshot function yielding ``(platform, remaining, reset_at)``, one
+per budget (a platform has one per token); it never sees tokens. Per platform it exposes the
+budget closest to running out: the one whose requests will be throttled first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable, Iterable, Iterator
+
+from cmflow.foundation.secrets import redactor
+
+BudgetSnapshot = Callable[[], Iterable[tuple[str, float, "datetime | None"]]]
+"""Yields ``(platform, requests remaining, when the budget resets or None)``, read-only."""
+
+log = logging.getLogger("cmflow.metrics")
+
+
+def no_budgets() -> Iterable[tuple[str, float, datetime | None]]:
+    """The snapshot when no shared budgets are known: none."""
+    return ()
+
+
+class BudgetCollector:
+    """``cmflow_api_budget_remaining{platform}``, ``cmflow_api_budget_reset_timestamp_seconds{platform}``
+    and ``cmflow_api_budgets{platform}``, read from ``snapshot`` at each scrape."""
+
+    def __init__(self, snapshot: BudgetSnapshot = no_budgets) -> None:
+        self.snapshot = snapshot
+        self._failing = False
+
+    def collect(self) -> Iterator[object]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        tightest: dict[str, tuple[float, datetime | None]] = {}
+        counts: dict[str, int] = {}
+        try:
+            for platform, remaining, reset_at in self.snapshot():
+                counts[platform] = counts.get(platform, 0) + 1
+                if platform not in tightest or remaining < tightest[platform][0]:
+                    tightest[platform] = (float(remaining), reset_at)
+        except Exception as exc:  # Redis down: no budget samples, said once per outage
+            if not self._failing:
+                log.warning("metrics: cannot read the API budgets: %s", redactor(f"{type(exc).__name__}: {exc}"),
+                            extra={"event": "metrics"})
+            self._failing = True
+            return
+        self._failing = False
+        remaining = GaugeMetricFamily("cmflow_api_budget_remaining", "Requests left in the platform's budget "
+                                      "closest to running out (one budget per token).", labels=["platform"])
+        resets = GaugeMetricFamily("cmflow_api_budget_reset_timestamp_seconds", "When that budget resets "
+                                   "(Unix time).", labels=["platform"])
+        budgets = GaugeMetricFamily("cmflow_api_budgets", "Budgets (tokens) known for the platform.",
+                                    labels=["platform"])
+        for platform in sorted(tightest):
+            left, reset_at = tightest[platform]
+            remaining.add_metric([platform], left)
+            if reset_at is not None:
+                resets.add_metric([platform], reset_at.timestamp())
+            budgets.add_metric([platform], counts[platform])
+        yield from (remaining, resets, budgets)

@@ -1,0 +1,151 @@
+"""The operator metrics (docs/metrics.md): a real ``cmflow daemon`` serving Prometheus metrics on
+a loopback port, scraped with httpx and read with prometheus-client's own text parser, its counts
+checked against what the store says; the errors of a bad or busy address; the outbox's depth as
+the store reports it.
+
+The workers' endpoint, in a real Celery worker, is in test_worker_metrics.py.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from cmflow_command import CMFLOW
+from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon)
+    ALWAYS_FIRES, META_SOURCE, daemon_folder, daily_slot_this_minute, runs_of, start_daemon, workflow_text, write)
+from loopback_smtp import free_port
+from cmflow.store import PENDING, open_store
+
+
+def scrape(url: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of the endpoint, by (name, sorted labels)."""
+    answer = httpx.get(url, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text) for sample in family.samples}
+
+
+def unsent_workflow(name: str, schedule: str, port: int) -> str:
+    """A scheduled workflow whose one message goes to an SMTP port where nothing listens: its run
+    ends undelivered and the message stays pending in the outbox."""
+    return f"""\
+[workflow]
+name = "{name}"
+timezone = "Europe/Paris"
+period = "2026-11-16..2026-11-22"
+compare = []
+schedule = "{schedule}"
+
+{META_SOURCE}
+{ALWAYS_FIRES}
+[[outputs]]
+plugin = "email"
+from_address = "cmflow <reports@example.org>"
+to = ["social-team@example.org"]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+"""
+
+
+def test_the_daemon_serves_runs_queue_and_outbox_as_the_store_records_them(
+        tmp_path, daemon_folder, store_url, start_daemon):
+    schedule = daily_slot_this_minute()  # one slot each, now: no other run comes while we look
+    write(daemon_folder / "fine.toml", workflow_text("Fine", tmp_path / "mail", schedule=schedule))
+    write(daemon_folder / "unsent.toml", unsent_workflow("Unsent", schedule, free_port()))
+    daemon = start_daemon("--metrics-address", "127.0.0.1:0")
+
+    served = daemon.wait_for("metrics")
+    url = re.search(r"http://\S+/metrics", served["message"]).group(0)
+    assert url.startswith("http://127.0.0.1:") and not url.endswith(":0/metrics")
+    for name in ("Fine", "Unsent"):
+        daemon.wait_for("finished", workflow=name)
+    samples = scrape(url)
+
+    with open_store(store_url) as store:
+        recorded = Counter(run.status for name in ("Fine", "Unsent") for run in store.runs(name, limit=100))
+        pending = store.outbox(status=PENDING)
+    assert recorded == {"ok": 1, "undelivered": 1}, daemon.tail()
+    served_runs = {dict(labels)["status"]: value for (name, labels), value in samples.items()
+                   if name == "cmflow_runs_total"}
+    assert {status: count for status, count in served_runs.items() if count} == recorded
+    assert served_runs["failed"] == 0  # the usual statuses are there from the start
+    assert samples[("cmflow_run_start_lateness_seconds_count", ())] == 2
+
+    assert len(pending) == 1 and pending[0].workflow == "Unsent"
+    assert samples[("cmflow_outbox_messages", (("status", "pending"),))] == 1
+    assert samples[("cmflow_outbox_messages", (("status", "dead"),))] == 0
+    age = samples[("cmflow_outbox_oldest_pending_age_seconds", ())]
+    assert 0 < age <= (datetime.now(timezone.utc) - pending[0].created_at).total_seconds()
+    assert samples[("cmflow_store_up", ())] == 1
+
+    assert samples[("cmflow_runs_in_flight", ())] == 0
+    assert samples[("cmflow_slots_queued", ())] == 0
+    assert samples[("cmflow_daemon_up", ())] == 1
+    assert samples[("cmflow_daemon_scheduling", ())] == 1
+    assert not [name for name, _ in samples if name.startswith("cmflow_api_budget")]  # none wired yet
+    assert not [labels for (_, labels) in samples if any(k in ("workflow", "file") for k, _ in labels)]
+
+
+def daemon_command(folder, store_url, *options):
+    return subprocess.run([*CMFLOW, "daemon", str(folder), "--store", store_url, *options],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("written, said", [
+    ('"9464"', "is not an address: write host:port"),
+    ('"metrics.example.org:9464"', "the host must be an IP address of this machine"),
+    ('"127.0.0.1:99999"', "the port must be a number from 0 to 65535"),
+    ('"::1:9464"', "put an IPv6 address in brackets"),
+    ("9464", "must be a string in quotes"),
+])
+def test_a_bad_metrics_setting_is_one_clear_error(daemon_folder, store_url, written, said):
+    settings = daemon_folder / "cmflow-daemon.toml"
+    settings.write_text(f"[daemon]\nmetrics = {written}\n", encoding="utf-8")
+    done = daemon_command(daemon_folder, store_url)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) <= 6, done.stderr
+    assert str(settings) in done.stderr and "daemon.metrics" in done.stderr and said in done.stderr, done.stderr
+
+
+def test_a_bad_or_busy_metrics_address_on_the_command_line_is_one_clear_error(daemon_folder, store_url):
+    done = daemon_command(daemon_folder, store_url, "--metrics-address", "0.0.0.0")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--metrics-address" in done.stderr and "is not an address" in done.stderr, done.stderr
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = daemon_command(daemon_folder, store_url, "--metrics-address", f"127.0.0.1:{port}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{port}: Address already in use" in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_outbox_depth_counts_pending_and_dead_messages_and_the_oldest_pending(store_url):
+    from cmflow.store import QueuedMessage
+
+    start = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    with open_store(store_url) as store:
+        assert store.outbox_depth().pending == 0 and store.outbox_depth().oldest_pending is None
+        for minute, key in enumerate(("a", "b", "c", "d")):
+            run = store.start_run("w", "w.toml", start.date(), start.date(), False)
+            message = QueuedMessage(key, "w.toml", "mail", "email", f"message {key}", {}, start + timedelta(days=3))
+            store.commit_run(run, workflow="w", measurements=None, alerts=[], messages=[message],
+                             now=start + timedelta(minutes=minute))
+        ids = {m.key: m.id for m in store.outbox()}
+        store.record_attempt(ids["a"], now=start, status="delivered", attempts=1, error=None)
+        store.record_attempt(ids["b"], now=start, status="dead", attempts=3, error="refused")
+        depth = store.outbox_depth()
+    assert (depth.pending, depth.dead) == (2, 1)
+    assert depth.oldest_pending == start + timedelta(minutes=2)  # c; a was delivered, b is dead
