@@ -149,3 +149,52 @@ def test_outbox_depth_counts_pending_and_dead_messages_and_the_oldest_pending(st
         depth = store.outbox_depth()
     assert (depth.pending, depth.dead) == (2, 1)
     assert depth.oldest_pending == start + timedelta(minutes=2)  # c; a was delivered, b is dead
+
+
+def test_api_budgets_show_the_tightest_budget_of_each_platform_and_never_a_token(caplog):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from cmflow.metrics.budgets import BudgetCollector
+
+    reset = datetime(2026, 12, 7, 4, 0, tzinfo=timezone.utc)
+    budgets = [("instagram", 180.0, None), ("instagram", 12.0, reset), ("youtube", None, reset.timestamp()),
+               ("x", 40.0, reset.timestamp())]
+    registry = CollectorRegistry()
+    registry.register(BudgetCollector(lambda: iter(budgets)))
+    text = generate_latest(registry).decode()
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for family in text_string_to_metric_families(text) for s in family.samples}
+    assert found == {
+        ("cmflow_api_budget_remaining", (("platform", "instagram"),)): 12.0,
+        ("cmflow_api_budget_remaining", (("platform", "x"),)): 40.0,
+        ("cmflow_api_budget_reset_timestamp_seconds", (("platform", "instagram"),)): reset.timestamp(),
+        ("cmflow_api_budget_reset_timestamp_seconds", (("platform", "x"),)): reset.timestamp(),
+        ("cmflow_api_budgets", (("platform", "instagram"),)): 2,
+        ("cmflow_api_budgets", (("platform", "x"),)): 1,
+        ("cmflow_api_budgets", (("platform", "youtube"),)): 1,  # paced by headers: no count to show
+    }
+
+    def unreachable():
+        raise ConnectionError("Error connecting to redis://:s3cret@127.0.0.1:1/0")
+
+    failing = CollectorRegistry()
+    failing.register(BudgetCollector(unreachable))
+    assert "cmflow_api_budget" not in generate_latest(failing).decode()  # no samples, no failed scrape
+    generate_latest(failing)
+    said = [r.getMessage() for r in caplog.records if r.name == "cmflow.metrics"]
+    assert said == ["metrics: cannot read the API budgets: ConnectionError: Error connecting to "
+                    "redis://:***@127.0.0.1:1/0"]  # once per outage, the password hidden
+
+
+def test_a_store_that_does_not_answer_is_served_as_down_and_said_once(tmp_path, caplog):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from cmflow.metrics.outbox import OutboxCollector
+
+    registry = CollectorRegistry()
+    registry.register(OutboxCollector(f"sqlite:///{tmp_path / 'gone' / 'state.db'}", cache_seconds=0))
+    for _ in range(3):
+        text = generate_latest(registry).decode()
+        assert "cmflow_store_up 0.0" in text and "cmflow_outbox" not in text
+    said = [r.getMessage() for r in caplog.records if r.name == "cmflow.metrics"]
+    assert len(said) == 1 and said[0].startswith("metrics: cannot read the outbox: "), said

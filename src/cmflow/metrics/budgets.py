@@ -11,15 +11,17 @@ import logging
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from cmflow.foundation.secrets import redactor
+from cmflow.metrics.server import said
 
-BudgetSnapshot = Callable[[], Iterable[tuple[str, float, "datetime | None"]]]
-"""Yields ``(platform, requests remaining, when the budget resets or None)``, read-only."""
+BudgetSnapshot = Callable[[], Iterable[tuple[str, "float | None", "datetime | float | None"]]]
+"""Yields ``(platform, requests remaining, when the budget resets)``, read-only: remaining None
+when the budget has no count (the platform's headers pace it); the reset a datetime, Unix
+seconds, or None (none pending)."""
 
 log = logging.getLogger("cmflow.metrics")
 
 
-def no_budgets() -> Iterable[tuple[str, float, datetime | None]]:
+def no_budgets() -> Iterable[tuple[str, float | None, datetime | float | None]]:
     """The snapshot when no shared budgets are known: none."""
     return ()
 
@@ -35,16 +37,16 @@ class BudgetCollector:
     def collect(self) -> Iterator[object]:
         from prometheus_client.core import GaugeMetricFamily
 
-        tightest: dict[str, tuple[float, datetime | None]] = {}
+        tightest: dict[str, tuple[float, datetime | float | None]] = {}
         counts: dict[str, int] = {}
         try:
             for platform, remaining, reset_at in self.snapshot():
                 counts[platform] = counts.get(platform, 0) + 1
-                if platform not in tightest or remaining < tightest[platform][0]:
+                if remaining is not None and (platform not in tightest or remaining < tightest[platform][0]):
                     tightest[platform] = (float(remaining), reset_at)
         except Exception as exc:  # Redis down: no budget samples, said once per outage
             if not self._failing:
-                log.warning("metrics: cannot read the API budgets: %s", redactor(f"{type(exc).__name__}: {exc}"),
+                log.warning("metrics: cannot read the API budgets: %s", said(exc),
                             extra={"event": "metrics"})
             self._failing = True
             return
@@ -55,10 +57,13 @@ class BudgetCollector:
                                    "(Unix time).", labels=["platform"])
         budgets = GaugeMetricFamily("cmflow_api_budgets", "Budgets (tokens) known for the platform.",
                                     labels=["platform"])
-        for platform in sorted(tightest):
+        for platform in sorted(counts):
+            budgets.add_metric([platform], counts[platform])
+            if platform not in tightest:
+                continue
             left, reset_at = tightest[platform]
             remaining.add_metric([platform], left)
             if reset_at is not None:
-                resets.add_metric([platform], reset_at.timestamp())
-            budgets.add_metric([platform], counts[platform])
+                resets.add_metric([platform], reset_at.timestamp() if isinstance(reset_at, datetime)
+                                  else float(reset_at))
         yield from (remaining, resets, budgets)

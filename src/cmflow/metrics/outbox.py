@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from cmflow.foundation.secrets import redactor
+from cmflow.metrics.server import said
 
 CACHE_SECONDS = 5.0
 """How long one reading of the store answers scrapes."""
@@ -77,7 +77,7 @@ class OutboxCollector:
                 self._depth = self._store.outbox_depth()
             except Exception as exc:  # said once per outage, not at every scrape
                 if not self._failing:
-                    log.warning("metrics: cannot read the outbox: %s", redactor(f"{type(exc).__name__}: {exc}"),
+                    log.warning("metrics: cannot read the outbox: %s", said(exc),
                                 extra={"event": "metrics"})
                 self._failing, self._depth = True, None
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.listen_addresses import ListenAddress, parse_listen_address
@@ -10,6 +11,14 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 INSTALL_HINT = "install the metrics extra: pip install 'cmflow[metrics]'"
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@/\s]*@")
+
+
+def said(error: BaseException) -> str:
+    """An error as one line for the log: secrets masked, passwords in URLs too."""
+    from cmflow.foundation.secrets import MASK, redactor
+
+    return redactor(_URL_PASSWORD.sub(rf"\1:{MASK}@", f"{type(error).__name__}: {error}"))
 
 
 class MetricsUnavailable(RuntimeError):
