@@ -198,3 +198,15 @@ def test_a_store_that_does_not_answer_is_served_as_down_and_said_once(tmp_path, 
         assert "cmflow_store_up 0.0" in text and "cmflow_outbox" not in text
     said = [r.getMessage() for r in caplog.records if r.name == "cmflow.metrics"]
     assert len(said) == 1 and said[0].startswith("metrics: cannot read the outbox: "), said
+
+
+def test_a_daemon_without_metrics_never_imports_prometheus_client():
+    """Off by default, and then free: the daemon's start imports neither the library nor cmflow.metrics."""
+    import sys as _sys
+
+    script = ("import sys; from cmflow.cli.daemon import daemon; import cmflow.daemon.service; "
+              "from cmflow.daemon.settings import load_daemon_settings; load_daemon_settings(None); "
+              "print(sorted(m for m in sys.modules if m.startswith(('prometheus_client', 'cmflow.metrics'))))")
+    done = subprocess.run([_sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from cmflow.cli.common import ListenAddress
+
 EPILOG = """\b
 Signals:
   SIGTERM, SIGINT  stop taking runs, let runs under way finish (stop_timeout), send the
@@ -16,15 +18,6 @@ cannot be served; 1 the store cannot be opened.
 """
 
 
-def _listen_address(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
-    from cmflow.foundation.listen_addresses import parse_listen_address
-
-    try:
-        return None if value is None else str(parse_listen_address(value))
-    except ValueError as problem:
-        raise click.BadParameter(str(problem)) from None
-
-
 @click.command(epilog=EPILOG)
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=str))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=str),
@@ -33,7 +26,7 @@ def _listen_address(context: click.Context, parameter: click.Parameter, value: s
               help="State store URL (default: [daemon] store, CMFLOW_STORE, or the user state file).")
 @click.option("--max-parallel", type=click.IntRange(min=1), help="Runs at once (default: 4).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log lines as text or JSON objects.")
-@click.option("--metrics-address", metavar="HOST:PORT", callback=_listen_address,
+@click.option("--metrics-address", type=ListenAddress(),
               help="Serve Prometheus metrics here, e.g. 127.0.0.1:9464 (default: [daemon] metrics, else off).")
 @click.option("-v", "--verbose", is_flag=True, help="Log details (secrets are redacted).")
 def daemon(directory: str, config_file: str | None, store_option: str | None, max_parallel: int | None,
