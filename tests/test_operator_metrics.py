@@ -132,7 +132,9 @@ def test_a_bad_or_busy_metrics_address_on_the_command_line_is_one_clear_error(da
     assert len(done.stderr.splitlines()) == 1, done.stderr
 
 
-def test_outbox_depth_counts_pending_and_dead_messages_and_the_oldest_pending(store_url):
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"])
+def test_outbox_depth_counts_pending_and_dead_messages_and_the_oldest_pending(server, store_url, request):
+    store_url = store_url if server == "sqlite" else request.getfixturevalue("postgres_url")
     from cmflow.store import QueuedMessage
 
     start = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -210,3 +212,18 @@ def test_a_daemon_without_metrics_never_imports_prometheus_client():
     done = subprocess.run([_sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("text, host, port, loopback", [
+    ("127.0.0.1:9464", "127.0.0.1", 9464, True),
+    (" localhost:0 ", "localhost", 0, True),
+    ("0.0.0.0:9464", "0.0.0.0", 9464, False),
+    ("[::1]:9464", "::1", 9464, True),
+    ("10.0.0.7:9100", "10.0.0.7", 9100, False),
+])
+def test_listen_addresses_in_every_form_they_are_written(text, host, port, loopback):
+    from cmflow.foundation.listen_addresses import parse_listen_address
+
+    address = parse_listen_address(text)
+    assert (address.host, address.port, address.loopback) == (host, port, loopback)
+    assert parse_listen_address(str(address)) == address
