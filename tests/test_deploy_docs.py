@@ -252,8 +252,8 @@ def test_the_compose_file_has_what_the_readme_promises():
     published = [line.strip().strip("- \"") for lines in services.values() for line in lines
                  if re.match(r'^\s+- "\d', line)]
     assert published and all(p.startswith("127.0.0.1:") and p.endswith(":9464") for p in published), published
-    metrics_port = {"daemon-1": 9464, "daemon-2": 9464,
-                    "worker": parse_listen_address(cmflow["worker"][cmflow["worker"].index("--metrics-address") + 1]).port}
+    worker_address = cmflow["worker"][cmflow["worker"].index("--metrics-address") + 1]
+    metrics_port = {"daemon-1": 9464, "daemon-2": 9464, "worker": parse_listen_address(worker_address).port}
     assert parse_listen_address(tomllib.loads(SETTINGS.read_text())["daemon"]["metrics"]).port == 9464
     for name, port in metrics_port.items():
         check = flow_sequence(services[name], "test")

@@ -15,7 +15,8 @@ from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, st
 _INTERFACE = (
     "this_host", "same_host", "WorkflowBusy", "SlotAlreadyHandled", "LockOwner", "RunRecord", "MissedSlots",
     "SourceCursor", "CachedRecord", "DaemonRecord", "AlertState", "OutboxClaim", "OutboxMessage",
-    "QueuedMessage", "OutboxDepth", "Store", "FINISHED_STATUSES", "FAILED_STATUSES", "PENDING", "DELIVERED", "DEAD",
+    "QueuedMessage", "OutboxDepth", "Store", "FINISHED_STATUSES", "FAILED_STATUSES", "PENDING", "DELIVERED",
+    "DEAD",
 )
 """Names of :mod:`cmflow.store.interface`, imported on first use (PEP 562): checking a store URL
 (``cmflow validate``) needs none of its dataclasses."""
@@ -49,8 +50,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.store.interface import (DEAD, DELIVERED, FAILED_STATUSES, FINISHED_STATUSES, PENDING, AlertState,
                                         CachedRecord, DaemonRecord, LockOwner, MissedSlots, OutboxClaim,
-                                        OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SlotAlreadyHandled, SourceCursor,
-                                        Store, WorkflowBusy, same_host, this_host)
+                                        OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SlotAlreadyHandled,
+                                        SourceCursor, Store, WorkflowBusy, same_host, this_host)
 
 
 def open_store(url: str | None = None, *, read_only: bool = False) -> Store:
