@@ -162,7 +162,7 @@ def test_api_budgets_show_the_tightest_budget_of_each_platform_and_never_a_token
     budgets = [("instagram", 180.0, None), ("instagram", 12.0, reset), ("youtube", None, reset.timestamp()),
                ("x", 40.0, reset.timestamp())]
     registry = CollectorRegistry()
-    registry.register(BudgetCollector(lambda: iter(budgets)))
+    registry.register(BudgetCollector(lambda: iter(budgets), cache_seconds=0))
     text = generate_latest(registry).decode()
     found = {(s.name, tuple(sorted(s.labels.items()))): s.value
              for family in text_string_to_metric_families(text) for s in family.samples}
@@ -227,3 +227,36 @@ def test_listen_addresses_in_every_form_they_are_written(text, host, port, loopb
     address = parse_listen_address(text)
     assert (address.host, address.port, address.loopback) == (host, port, loopback)
     assert parse_listen_address(str(address)) == address
+
+
+def test_one_reading_of_the_store_and_of_the_budgets_serves_scrapes_for_a_few_seconds(store_url):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from cmflow.metrics.budgets import BudgetCollector
+    from cmflow.metrics.outbox import OutboxCollector
+    from cmflow.store import QueuedMessage
+
+    def queue_one(key: str) -> None:
+        start = datetime.now(timezone.utc)
+        with open_store(store_url) as store:
+            run = store.start_run("w", "w.toml", start.date(), start.date(), False)
+            store.commit_run(run, workflow="w", measurements=None, alerts=[], now=start, messages=[
+                QueuedMessage(key, "w.toml", "mail", "email", key, {}, start + timedelta(days=1))])
+
+    readings = []
+
+    def budgets():
+        readings.append(1)
+        return [("instagram", 100.0 - len(readings), None)]
+
+    queue_one("first")
+    cached, fresh = CollectorRegistry(), CollectorRegistry()
+    cached.register(OutboxCollector(store_url, cache_seconds=3600))
+    cached.register(BudgetCollector(budgets, cache_seconds=3600))
+    fresh.register(OutboxCollector(store_url, cache_seconds=0))
+    assert 'cmflow_outbox_messages{status="pending"} 1.0' in generate_latest(cached).decode()
+    queue_one("second")
+    text = generate_latest(cached).decode()
+    assert 'cmflow_outbox_messages{status="pending"} 1.0' in text  # the first reading still
+    assert 'cmflow_api_budget_remaining{platform="instagram"} 99.0' in text and len(readings) == 1
+    assert 'cmflow_outbox_messages{status="pending"} 2.0' in generate_latest(fresh).decode()

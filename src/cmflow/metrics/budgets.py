@@ -2,15 +2,18 @@
 
 The collector is handed a snapshot function yielding ``(platform, remaining, reset_at)``, one
 per budget (a platform has one per token); it never sees tokens. Per platform it exposes the
-budget closest to running out: the one whose requests will be throttled first.
+budget closest to running out: the one whose requests will be throttled first. A reading serves
+scrapes for :data:`~cmflow.metrics.outbox.CACHE_SECONDS`, as the outbox's does.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
+from cmflow.metrics.outbox import CACHE_SECONDS
 from cmflow.metrics.server import said
 
 BudgetSnapshot = Callable[[], Iterable[tuple[str, "float | None", "datetime | float | None"]]]
@@ -30,9 +33,11 @@ class BudgetCollector:
     """``cmflow_api_budget_remaining{platform}``, ``cmflow_api_budget_reset_timestamp_seconds{platform}``
     and ``cmflow_api_budgets{platform}``, read from ``snapshot`` at each scrape."""
 
-    def __init__(self, snapshot: BudgetSnapshot = no_budgets) -> None:
+    def __init__(self, snapshot: BudgetSnapshot = no_budgets, cache_seconds: float = CACHE_SECONDS) -> None:
         self.snapshot = snapshot
+        self.cache_seconds = cache_seconds
         self._failing = False
+        self._read: tuple[float, list] | None = None
 
     def collect(self) -> Iterator[object]:
         from prometheus_client.core import GaugeMetricFamily
@@ -40,7 +45,7 @@ class BudgetCollector:
         tightest: dict[str, tuple[float, datetime | float | None]] = {}
         counts: dict[str, int] = {}
         try:
-            for platform, remaining, reset_at in self.snapshot():
+            for platform, remaining, reset_at in self._reading():
                 counts[platform] = counts.get(platform, 0) + 1
                 if remaining is not None and (platform not in tightest or remaining < tightest[platform][0]):
                     tightest[platform] = (float(remaining), reset_at)
@@ -67,3 +72,10 @@ class BudgetCollector:
                 resets.add_metric([platform], reset_at.timestamp() if isinstance(reset_at, datetime)
                                   else float(reset_at))
         yield from (remaining, resets, budgets)
+
+    def _reading(self) -> list:
+        """The snapshot, from the cache when it is fresh (a failed reading is not cached)."""
+        now = time.monotonic()
+        if self._read is None or now - self._read[0] >= self.cache_seconds:
+            self._read = (now, list(self.snapshot()))
+        return self._read[1]
