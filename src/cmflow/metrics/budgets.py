@@ -58,8 +58,8 @@ class BudgetCollector:
         self._failing = False
         remaining = GaugeMetricFamily("cmflow_api_budget_remaining", "Requests left in the platform's budget "
                                       "closest to running out (one budget per token).", labels=["platform"])
-        resets = GaugeMetricFamily("cmflow_api_budget_reset_timestamp_seconds", "When that budget resets "
-                                   "(Unix time).", labels=["platform"])
+        resets = GaugeMetricFamily("cmflow_api_budget_reset_timestamp_seconds", "When that budget may be used "
+                                   "again while the platform holds it (Unix time).", labels=["platform"])
         budgets = GaugeMetricFamily("cmflow_api_budgets", "Budgets (tokens) known for the platform.",
                                     labels=["platform"])
         for platform in sorted(counts):
