@@ -9,7 +9,7 @@ the child, and a child killed mid-run would take its count with it.
 
 Multiprocess mode is chosen when prometheus-client is first imported, from the environment, so
 :func:`serve_worker_metrics` must run in the main process before anything imports it and before
-the pool forks (``cmflow worker`` calls it first thing). A run counted as in flight by a child
+the pool forks (``cmflow worker`` is to call it first thing). A run counted as in flight by a child
 killed with ``kill -9`` is dropped at the next scrape: the files of dead processes' live gauges
 are removed then (``mark_process_dead``), while their counters and durations stay counted.
 """
