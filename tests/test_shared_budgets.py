@@ -1,0 +1,176 @@
+"""Request budgets shared in Redis by every process (cmflow.http.shared_budget), with real processes.
+
+A loopback API limits each token to 20 requests a second (a bucket of 8) and answers 429 beyond;
+four processes fetch through the HTTP kit with the same token and a budget of 20 requests a
+second. Sharing the budget in Redis, they keep within the limit as one process would (no 429);
+each with its own budget, as before, the same load is refused. A process killed with ``kill -9``
+while it holds a concurrency slot does not keep it, and no token is ever written to Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rate_limited_api import RateLimitedApi
+from shared_servers import unique_name
+
+redis = pytest.importorskip("redis")
+
+CLIENT = Path(__file__).with_name("budget_client.py")
+TOKEN = "tok-5ecret-shared-budget-0123456789"
+PROCESSES, REQUESTS = 4, 25
+LIMITS = {"max_concurrency": 2, "requests_per_second": 20.0, "burst": 5}
+DEADLINE = 60.0
+
+
+@pytest.fixture
+def prefix(redis_url):
+    """A key prefix of this test's own; its keys are deleted after."""
+    name = unique_name("cmflow_budget_test")
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{name}:*"):
+        client.delete(key)
+    client.close()
+
+
+def start_client(api: RateLimitedApi, count: int, *, shared: str | None, prefix: str, path: str = "/items",
+                 limits: dict | None = None, lease: float | None = None) -> subprocess.Popen:
+    env = {**os.environ, "BUDGET_LIMITS": json.dumps(limits or LIMITS), "CMFLOW_SHARED_BUDGETS_PREFIX": prefix}
+    env.pop("CMFLOW_SHARED_BUDGETS", None)
+    if shared:
+        env["CMFLOW_SHARED_BUDGETS"] = shared
+    if lease is not None:
+        env["BUDGET_LEASE"] = str(lease)
+    return subprocess.Popen([sys.executable, str(CLIENT), api.url, TOKEN, str(count), path], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen) -> dict:
+    out, err = process.communicate(timeout=DEADLINE)
+    assert process.returncode == 0, err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_load(redis_url: str | None, prefix: str) -> tuple[RateLimitedApi, list[dict]]:
+    with RateLimitedApi(rate=20.0, capacity=8, latency=0.02) as api:
+        processes = [start_client(api, REQUESTS, shared=redis_url, prefix=prefix) for _ in range(PROCESSES)]
+        results = [finish(process) for process in processes]
+    return api, results
+
+
+def test_processes_sharing_a_budget_stay_within_the_limit(redis_url, prefix):
+    api, results = run_load(redis_url, prefix)
+
+    assert [r["errors"] for r in results] == [[]] * PROCESSES
+    assert sum(r["answers"] for r in results) == PROCESSES * REQUESTS
+    assert api.throttled[TOKEN] == 0, f"{api.throttled[TOKEN]} requests were refused with 429"
+    assert api.requests[TOKEN] == api.answered[TOKEN] == PROCESSES * REQUESTS  # none sent twice, none lost
+    assert api.max_in_flight[TOKEN] <= LIMITS["max_concurrency"]  # all four processes together
+
+    # The budget is in Redis under the token's hash, never the token itself.
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    assert keys, "the budget left nothing in Redis: it was not shared"
+    for key in keys:
+        stored = key + b"".join(b"".join(item) if isinstance(item, tuple) else item for item in
+                                (client.hgetall(key).items() if client.type(key) == b"hash"
+                                 else client.zrange(key, 0, -1)))
+        assert TOKEN.encode() not in stored
+    client.close()
+
+
+def test_processes_with_budgets_of_their_own_are_refused(prefix):
+    """Today's per-process budgets under the same load: each process keeps 20/s, all four do not."""
+    api, results = run_load(None, prefix)
+
+    assert sum(r["answers"] for r in results) + sum(len(r["errors"]) for r in results) == PROCESSES * REQUESTS
+    assert api.throttled[TOKEN] > 0
+
+
+def test_a_killed_process_does_not_keep_its_slot(redis_url, prefix):
+    limits = {"max_concurrency": 1}
+    with RateLimitedApi(rate=100.0, capacity=100) as api:
+        holder = start_client(api, 1, shared=redis_url, prefix=prefix, path="/hang", limits=limits, lease=1.0)
+        deadline = time.monotonic() + DEADLINE
+        while api.hung == 0:  # the request reached the server: its slot is held
+            assert holder.poll() is None and time.monotonic() < deadline, "the holder never sent its request"
+            time.sleep(0.05)
+        client = redis.Redis.from_url(redis_url)
+        (slots,) = [key for key in client.scan_iter(match=f"{prefix}:*:slots")]
+        time.sleep(2.5)  # over two leases: a live holder renews its lease
+        assert client.zcard(slots) == 1
+
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        second = finish(start_client(api, 1, shared=redis_url, prefix=prefix, limits=limits, lease=1.0))
+
+        assert second == {"answers": 1, "errors": []}
+        assert api.answered[TOKEN] == 1 and api.hung == 1
+        assert client.zcard(slots) == 0  # released after use
+        client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_budget_store_sends_nothing_and_says_where_it_is():
+    from cmflow.http import make_client
+    from cmflow.http.shared_budget import BudgetStoreUnavailable
+
+    with RateLimitedApi(rate=100.0, capacity=100) as api:
+        url = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"
+        with make_client(allow_private_network=True, shared_budgets=url) as client:
+            client.budgets.unreachable_wait = 0.5
+            session = client.session("loopback", base_url=api.url, token=TOKEN)
+            with pytest.raises(BudgetStoreUnavailable) as raised:
+                session.get_json("/items")
+        assert api.requests[TOKEN] == 0
+    message = str(raised.value)
+    assert "hunter2-password" not in message and "***@127.0.0.1" in message
+    assert "CMFLOW_SHARED_BUDGETS" in message and "no request is sent" in message
+
+
+def test_a_url_that_is_not_redis_is_refused_with_what_to_write(monkeypatch):
+    from cmflow.http import make_client
+
+    monkeypatch.setenv("CMFLOW_SHARED_BUDGETS", "postgresql://cmflow:s3cret-pw@db/cmflow")
+    with pytest.raises(ValueError) as raised:
+        make_client()
+    assert "s3cret-pw" not in str(raised.value)
+    assert "is not a Redis URL: write redis://HOST:6379/0" in str(raised.value)
+
+
+def test_the_snapshot_tells_what_is_left_per_platform_and_token(redis_url, prefix):
+    from cmflow.http import BudgetLimits, make_client
+    from cmflow.http.shared_budget import shared_budget_snapshot
+
+    with RateLimitedApi(rate=100.0, capacity=100) as api:
+        os.environ["CMFLOW_SHARED_BUDGETS_PREFIX"] = prefix
+        try:
+            with make_client(allow_private_network=True, shared_budgets=redis_url) as client:
+                session = client.session("loopback", base_url=api.url, token=TOKEN,
+                                         budget=BudgetLimits(max_concurrency=3, requests_per_second=1.0, burst=5))
+                for _ in range(3):
+                    session.get_json("/items")
+                session.budget.hold(time.time() + 600, "told to wait")
+        finally:
+            del os.environ["CMFLOW_SHARED_BUDGETS_PREFIX"]
+
+    (snapshot,) = shared_budget_snapshot(redis_url, prefix=prefix)
+    assert snapshot.platform == "loopback" and TOKEN not in snapshot.token_hash
+    assert 2.0 <= snapshot.remaining < 5.0  # 5 - 3 spent, plus what refilled since
+    assert snapshot.reset_at is not None and snapshot.reset_at > time.time() + 500
+    assert (snapshot.slots_in_use, snapshot.max_concurrency, snapshot.units_spent_today) == (0, 3, 3)
