@@ -140,6 +140,7 @@ def test_an_unreachable_budget_store_sends_nothing_and_says_where_it_is():
         assert api.requests[TOKEN] == 0
     message = str(raised.value)
     assert "hunter2-password" not in message and "***@127.0.0.1" in message
+    assert message.startswith("loopback: the shared request budgets at redis://")
     assert "CMFLOW_SHARED_BUDGETS" in message and "no request is sent" in message
 
 
@@ -158,19 +159,36 @@ def test_the_snapshot_tells_what_is_left_per_platform_and_token(redis_url, prefi
     from cmflow.http.shared_budget import shared_budget_snapshot
 
     with RateLimitedApi(rate=100.0, capacity=100) as api:
-        os.environ["CMFLOW_SHARED_BUDGETS_PREFIX"] = prefix
-        try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CMFLOW_SHARED_BUDGETS_PREFIX", prefix)
             with make_client(allow_private_network=True, shared_budgets=redis_url) as client:
                 session = client.session("loopback", base_url=api.url, token=TOKEN,
-                                         budget=BudgetLimits(max_concurrency=3, requests_per_second=1.0, burst=5))
+                                         budget=BudgetLimits(max_concurrency=3, requests_per_second=0.001, burst=5))
                 for _ in range(3):
                     session.get_json("/items")
                 session.budget.hold(time.time() + 600, "told to wait")
-        finally:
-            del os.environ["CMFLOW_SHARED_BUDGETS_PREFIX"]
 
     (snapshot,) = shared_budget_snapshot(redis_url, prefix=prefix)
     assert snapshot.platform == "loopback" and TOKEN not in snapshot.token_hash
-    assert 2.0 <= snapshot.remaining < 5.0  # 5 - 3 spent, plus what refilled since
+    assert 2.0 <= snapshot.remaining < 2.5  # 5 - 3 spent (it refills by one in 1,000 s)
     assert snapshot.reset_at is not None and snapshot.reset_at > time.time() + 500
     assert (snapshot.slots_in_use, snapshot.max_concurrency, snapshot.units_spent_today) == (0, 3, 3)
+
+
+def test_the_daemon_setting_is_checked_and_handed_to_runs(tmp_path, monkeypatch, store_url):
+    from cmflow.daemon.service import Daemon
+    from cmflow.daemon.settings import load_daemon_settings
+    from cmflow.foundation.errors import WorkflowInvalid
+
+    settings_file = tmp_path / "cmflow-daemon.toml"
+    settings_file.write_text('[daemon]\nshared_budgets = "http://:pw-in-url-123@redis:6379"\n')
+    with pytest.raises(WorkflowInvalid) as raised:
+        load_daemon_settings(settings_file)
+    (problem,) = raised.value.problems
+    assert problem.path == "daemon.shared_budgets" and "is not a Redis URL" in problem.message
+    assert "pw-in-url-123" not in str(raised.value)
+
+    settings_file.write_text('[daemon]\nshared_budgets = "redis://127.0.0.1:6379/3"\n')
+    monkeypatch.setenv("CMFLOW_SHARED_BUDGETS", "")  # so that the test's end restores what was there
+    Daemon(tmp_path, load_daemon_settings(settings_file), store_url)
+    assert os.environ["CMFLOW_SHARED_BUDGETS"] == "redis://127.0.0.1:6379/3"

@@ -83,7 +83,8 @@ def shared_budgets_url(value: str | None = None) -> str | None:
     if not url:
         return None
     if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"{SHARED_BUDGETS_VARIABLE} = {display_redis_url(url)!r} is not a Redis URL: write "
+        named = f"{SHARED_BUDGETS_VARIABLE} = " if value is None else ""
+        raise ValueError(f"{named}{display_redis_url(url)!r} is not a Redis URL: write "
                          "redis://HOST:6379/0 (redis://:PASSWORD@HOST:6379/0 with a password, rediss:// "
                          "for TLS), or leave it unset to keep budgets in each process")
     password = urlsplit(url).password
@@ -189,6 +190,7 @@ class SharedRequestBudget:
     def __init__(self, registry: "SharedBudgetRegistry", platform: str, fingerprint: str, title: str,
                  limits: BudgetLimits) -> None:
         self.name = f"{title} ({fingerprint}, shared)"
+        self.title = title
         self.limits = limits
         self._registry = registry
         self._key = f"{registry.prefix}:{platform}:{fingerprint}"
@@ -235,7 +237,7 @@ class SharedRequestBudget:
         now = self._registry.clock()
         rate = self.limits.requests_per_second or 0.0
         day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d")
-        wait, reason = self._registry.run("reserve", keys=[self.state_key], args=[
+        wait, reason = self._registry.run("reserve", self.title, keys=[self.state_key], args=[
             _number(now), _number(rate), str(max(1, self.limits.burst)), str(cost), day,
             str(max(1, self.limits.max_concurrency)), str(STATE_TTL)])
         reason = reason.decode() if isinstance(reason, bytes) else str(reason)
@@ -245,7 +247,7 @@ class SharedRequestBudget:
         """Apply what an answer's usage headers asked for to every later request, in every process."""
         if pace is None:
             return
-        self._registry.run("observe", keys=[self.state_key], args=[
+        self._registry.run("observe", self.title, keys=[self.state_key], args=[
             _number(self._registry.clock()), "1" if pace.calm else "", _number(pace.hold_until), pace.reason,
             _number(pace.interval), _number(pace.until), str(max(1, self.limits.burst)),
             _number(pace.known_until), str(STATE_TTL)])
@@ -293,11 +295,12 @@ class SharedBudgetRegistry:
             return budget
 
     # -- Redis, with waiting through an outage ---------------------------------------------------
-    def run(self, script: str, *, keys: list[str], args: list[str]) -> Any:
-        """Run one of the scripts, waiting (up to ``unreachable_wait``) while Redis is unreachable."""
-        return self._call(lambda: self._scripts[script](keys=keys, args=args))
+    def run(self, script: str, platform: str, *, keys: list[str], args: list[str]) -> Any:
+        """Run one of the scripts for a budget of ``platform`` (its title, for errors), waiting (up
+        to ``unreachable_wait``) while Redis is unreachable."""
+        return self._call(lambda: self._scripts[script](keys=keys, args=args), platform)
 
-    def _call(self, action: Callable[[], Any]) -> Any:
+    def _call(self, action: Callable[[], Any], platform: str) -> Any:
         errors = self._errors
         deadline, pause = time.monotonic() + self.unreachable_wait, 0.2
         while True:
@@ -305,29 +308,31 @@ class SharedBudgetRegistry:
                 return action()
             except (errors.AuthenticationError, errors.ResponseError) as exc:
                 raise self._unavailable(f"refused cmflow ({type(exc).__name__}: {exc})",
-                                        "Check the URL's password and that the server is Redis 6.2 or later") from None
+                                        "Check the URL's password and that the server is Redis 6.2 or later",
+                                        platform) from None
             except (errors.ConnectionError, errors.TimeoutError) as exc:
                 if time.monotonic() + pause > deadline:
                     raise self._unavailable(f"cannot be reached ({type(exc).__name__}: {exc}) after "
                                             f"{self.unreachable_wait:g} s of trying",
                                             "Start Redis (or fix the URL) and run again; unset "
-                                            f"{SHARED_BUDGETS_VARIABLE} to keep budgets in each process") from None
+                                            f"{SHARED_BUDGETS_VARIABLE} to keep budgets in each process",
+                                            platform) from None
                 log.warning(redactor(f"the shared request budgets at {display_redis_url(self.url)} cannot be "
                                      f"reached ({type(exc).__name__}); trying again in {pause:g} s"))
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
-    def _unavailable(self, what: str, hint: str) -> BudgetStoreUnavailable:
+    def _unavailable(self, what: str, hint: str, platform: str) -> BudgetStoreUnavailable:
         return BudgetStoreUnavailable(
             f"the shared request budgets at {display_redis_url(self.url)} ({SHARED_BUDGETS_VARIABLE}) {what}; "
-            "no request is sent that they cannot count", hint=hint)
+            "no request is sent that they cannot count", hint=hint, platform=platform)
 
     # -- leased concurrency slots --------------------------------------------------------------
     def acquire(self, budget: SharedRequestBudget) -> str:
         """Wait for a free slot of ``budget`` and lease it; return the holder id to release."""
         holder = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
         limit = str(max(1, budget.limits.max_concurrency))
-        while not self.run("acquire", keys=[budget.slots_key], args=[holder, limit, f"{self.lease:.3f}"]):
+        while not self.run("acquire", budget.title, keys=[budget.slots_key], args=[holder, limit, f"{self.lease:.3f}"]):
             time.sleep(0.01 + random.random() * 0.02)  # real time: a lease runs out in Redis's time
         with self._lock:
             self._held[holder] = budget.slots_key
