@@ -238,6 +238,7 @@ def measure(workers: int, files: list[Path], slot: datetime, folder: Path, api: 
 
     with open_store(store_url):
         pass  # migrated once here, not raced by the workers
+    empty_bytes = store_size(folder, workers)
     requests = [{"file": str(f), "key": f.stem, "slot": slot.isoformat(), "store": store_url} for f in files]
     prefix = f"cmflow:bench:{os.getpid()}:{workers}:{time.time_ns()}"
     child_env = {**env, "CMFLOW_SHARED_BUDGETS_PREFIX": prefix}
@@ -275,7 +276,12 @@ def measure(workers: int, files: list[Path], slot: datetime, folder: Path, api: 
             "requests": sum(api.requests.values()), "throttled": sum(api.throttled.values()),
             "max_in_flight": max(api.max_in_flight.values(), default=0),
             "peak_window": max(api.peak_window.values(), default=0),
-            "store_bytes": store.stat().st_size + sum(p.stat().st_size for p in folder.glob(f"store-{workers}.db-*"))}
+            "store_bytes": store_size(folder, workers), "empty_store_bytes": empty_bytes}
+
+
+def store_size(folder: Path, workers: int) -> int:
+    """Bytes of a SQLite store: its file and its write-ahead log."""
+    return sum(p.stat().st_size for p in folder.glob(f"store-{workers}.db*"))
 
 
 # -- the projection --------------------------------------------------------------------------------
@@ -284,7 +290,7 @@ def project(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     one = min(results, key=lambda r: r["workers"])
     per_worker = one["runs_per_s"] / one["workers"]
     cpu_per_run = sum(r["cpu"] for r in results) / sum(r["runs"] for r in results)
-    bytes_per_run = best["store_bytes"] / best["runs"]
+    bytes_per_run = (best["store_bytes"] - best["empty_store_bytes"]) / best["runs"]
     token_rate = args.limit / args.window
     print(f"\nProjection: one run per account {args.runs_per_day:g} times a day, {REQUESTS_PER_RUN} requests a run, "
           f"{args.per_token} accounts per token, run history kept {args.retention_days} days.")
