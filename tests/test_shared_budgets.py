@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -192,3 +193,50 @@ def test_the_daemon_setting_is_checked_and_handed_to_runs(tmp_path, monkeypatch,
     monkeypatch.setenv("CMFLOW_SHARED_BUDGETS", "")  # so that the test's end restores what was there
     Daemon(tmp_path, load_daemon_settings(settings_file), store_url)
     assert os.environ["CMFLOW_SHARED_BUDGETS"] == "redis://127.0.0.1:6379/3"
+
+
+def start_private_redis(port: int) -> subprocess.Popen:
+    """A Redis of this test's own (the shared test server is never stopped), ready to answer."""
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        try:
+            redis.Redis(port=port, socket_connect_timeout=1).ping()
+            return server
+        except redis.ConnectionError:
+            assert server.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+
+def test_a_request_waits_through_a_redis_restart_and_is_sent_once(prefix):
+    """Redis stopped for a few seconds mid-run: the next request is not sent while it is gone,
+    then goes out once when it is back; nothing fails."""
+    from cmflow.http import make_client
+
+    port = free_port()
+    server = start_private_redis(port)
+    sent_during_outage: list[int] = []
+    try:
+        with RateLimitedApi(rate=100.0, capacity=100) as api:
+            with make_client(allow_private_network=True, shared_budgets=f"redis://127.0.0.1:{port}/0") as client:
+                session = client.session("loopback", base_url=api.url, token=TOKEN)
+                session.get_json("/items")
+                server.terminate()
+                server.wait()
+
+                def restart() -> None:
+                    nonlocal server
+                    time.sleep(2.0)
+                    sent_during_outage.append(api.requests[TOKEN] - 1)
+                    server = start_private_redis(port)
+
+                restarter = threading.Thread(target=restart)
+                restarter.start()
+                session.get_json("/items")
+                restarter.join()
+            assert sent_during_outage == [0]
+            assert api.requests[TOKEN] == api.answered[TOKEN] == 2 and api.throttled[TOKEN] == 0
+    finally:
+        server.terminate()
+        server.wait()
