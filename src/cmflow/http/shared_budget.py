@@ -177,6 +177,7 @@ RENEW = """
 local t = redis.call('TIME')
 local expiry = string.format('%.6f', tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1]))
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 60)  -- a slot held for long keeps its set
 return 1
 """
 
