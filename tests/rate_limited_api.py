@@ -4,7 +4,8 @@ Each token (``Authorization: Bearer``) has a token bucket on the server: ``rate`
 second, ``capacity`` at once; a request beyond it is answered 429 with ``Retry-After: 1`` and
 counted as throttled. Every answer waits ``latency`` seconds first; the server also counts, per
 token, the requests it saw, those answered, and the most in flight at once. ``/hang`` holds a
-request until :meth:`RateLimitedApi.release_hung` (or 30 s). Used by
+request until :meth:`RateLimitedApi.release_hung` (or 30 s); ``/refuse`` answers 429 with
+``Retry-After: 600``. Used by
 ``tests/test_shared_budgets.py`` and ``benchmarks/scale_out.py``.
 """
 
@@ -93,6 +94,12 @@ class RateLimitedApi:
                 self.hung += 1
             self._release.wait(30)
             self._answer(request, 200, {"hung": True})
+            return
+        if request.path.startswith("/refuse"):  # a platform telling the token to wait ten minutes
+            with self._lock:
+                self.requests[token] += 1
+                self.throttled[token] += 1
+            self._answer(request, 429, {"error": "slow down"}, {"Retry-After": "600"})
             return
         if not self._admit(token):
             self._answer(request, 429, {"error": "rate limit exceeded"}, {"Retry-After": "1"})

@@ -240,3 +240,30 @@ def test_a_request_waits_through_a_redis_restart_and_is_sent_once(prefix):
     finally:
         server.terminate()
         server.wait()
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per-process"])
+def test_a_wait_one_process_is_told_holds_every_process(shared, redis_url, prefix, monkeypatch):
+    """A 429 with Retry-After: 600 answered to one client holds the other client's requests too
+    (two clients: two registries, as two processes have), only when the budget is shared."""
+    from cmflow.http import RateLimited, RetryPolicy, make_client
+
+    monkeypatch.setenv("CMFLOW_SHARED_BUDGETS_PREFIX", prefix)
+    url = redis_url if shared else ""
+    with RateLimitedApi(rate=100.0, capacity=100) as api:
+        clients = [make_client(allow_private_network=True, shared_budgets=url,
+                               retry=RetryPolicy(max_total_wait=5.0)) for _ in range(2)]
+        first, second = (c.session("loopback", base_url=api.url, token=TOKEN) for c in clients)
+        with pytest.raises(RateLimited):
+            first.get_json("/refuse")
+        if shared:
+            with pytest.raises(RateLimited) as raised:
+                second.get_json("/items")
+            assert "/items not sent: HTTP 429: slow down; waiting 10 min" in str(raised.value)
+            assert api.answered[TOKEN] == 0  # the second client sent nothing
+        else:
+            second.get_json("/items")
+            assert api.answered[TOKEN] == 1
+        for client in clients:
+            client.close()
+        assert api.throttled[TOKEN] == 1
