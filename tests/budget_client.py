@@ -23,6 +23,9 @@ def main(base_url: str, token: str, count: int, path: str = "/items") -> None:
     if os.environ.get("BUDGET_LEASE"):
         client.budgets.lease = float(os.environ["BUDGET_LEASE"])
     session = client.session("loopback", base_url=base_url, token=token, budget=limits)
+    if os.environ.get("BUDGET_WAIT_FOR_GO"):  # start together with the others: say so, wait for the go
+        print("ready", flush=True)
+        sys.stdin.readline()
     answers, errors = 0, []
     for number in range(count):
         try:

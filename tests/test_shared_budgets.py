@@ -45,15 +45,17 @@ def prefix(redis_url):
 
 
 def start_client(api: RateLimitedApi, count: int, *, shared: str | None, prefix: str, path: str = "/items",
-                 limits: dict | None = None, lease: float | None = None) -> subprocess.Popen:
+                 limits: dict | None = None, lease: float | None = None, wait_for_go: bool = False) -> subprocess.Popen:
     env = {**os.environ, "BUDGET_LIMITS": json.dumps(limits or LIMITS), "CMFLOW_SHARED_BUDGETS_PREFIX": prefix}
+    if wait_for_go:
+        env["BUDGET_WAIT_FOR_GO"] = "1"
     env.pop("CMFLOW_SHARED_BUDGETS", None)
     if shared:
         env["CMFLOW_SHARED_BUDGETS"] = shared
     if lease is not None:
         env["BUDGET_LEASE"] = str(lease)
     return subprocess.Popen([sys.executable, str(CLIENT), api.url, TOKEN, str(count), path], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen) -> dict:
@@ -64,7 +66,13 @@ def finish(process: subprocess.Popen) -> dict:
 
 def run_load(redis_url: str | None, prefix: str) -> tuple[RateLimitedApi, list[dict]]:
     with RateLimitedApi(rate=20.0, capacity=8, latency=0.02) as api:
-        processes = [start_client(api, REQUESTS, shared=redis_url, prefix=prefix) for _ in range(PROCESSES)]
+        processes = [start_client(api, REQUESTS, shared=redis_url, prefix=prefix, wait_for_go=True)
+                     for _ in range(PROCESSES)]
+        for process in processes:  # all set up (imports take seconds on a busy machine): then all at once
+            assert process.stdout.readline().strip() == "ready", process.stderr.read()[-2000:]
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
         results = [finish(process) for process in processes]
     return api, results
 
