@@ -20,7 +20,7 @@ What it does:
    its share of the RunRequests through :func:`run_share` (``cmflow.daemon.worker.execute``,
    as the daemon's executor does; the Celery executor's workers call the same function).
 4. Prints, per worker count: runs per second, CPU seconds per run (the workers' own, and
-   Redis's), requests and 429s as the server counted them, the most requests in flight per
+   Redis's), the cores the workers kept busy (their CPU / wall time), requests and 429s as the server counted them, the most requests in flight per
    token, the store's size; then a projection, from the measured per-run cost, of the workers,
    cores, tokens and store size that serve 10,000 and 100,000 accounts (``--runs-per-day``,
    ``--retention-days``).
@@ -344,7 +344,7 @@ def main() -> int:
           f"per token per {args.window:g} s; budgets "
           f"{'per run (no Redis)' if redis_url is None else 'shared in Redis'}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'workers':>7} {'runs/s':>7} {'wall s':>7} {'CPU ms/run':>10} {'Redis ms/run':>12} {'requests':>8} "
+    print(f"{'workers':>7} {'runs/s':>7} {'wall s':>7} {'CPU ms/run':>10} {'cores busy':>10} {'Redis ms/run':>12} {'requests':>8} "
           f"{'429s':>5} {'peak/window':>11} {'in flight':>9} {'store KiB':>9}  statuses")
     results, failed = [], False
     with tempfile.TemporaryDirectory(prefix="cmflow-scale-out-") as temporary:
@@ -354,7 +354,8 @@ def main() -> int:
             result = measure(workers, files, slot, folder, api, redis_url, env)
             results.append(result)
             print(f"{workers:>7} {result['runs_per_s']:>7.1f} {result['wall']:>7.1f} "
-                  f"{result['cpu'] / result['runs'] * 1000:>10.0f} {result['redis_cpu'] / result['runs'] * 1000:>12.2f} "
+                  f"{result['cpu'] / result['runs'] * 1000:>10.0f} {result['cpu'] / result['wall']:>10.2f} "
+                  f"{result['redis_cpu'] / result['runs'] * 1000:>12.2f} "
                   f"{result['requests']:>8} {result['throttled']:>5} {result['peak_window']:>5}/{args.limit:<5} "
                   f"{result['max_in_flight']:>9} "
                   f"{result['store_bytes'] / 1024:>9.0f}  {result['statuses']}", flush=True)
