@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from cmflow.http.platforms import Pace, get_platform
 from rate_limited_api import RateLimitedApi
 from shared_servers import unique_name
 
@@ -275,3 +276,52 @@ def test_a_wait_one_process_is_told_holds_every_process(shared, redis_url, prefi
         for client in clients:
             client.close()
         assert api.throttled[TOKEN] == 1
+
+
+def step_through(budget, time_, steps) -> list[float]:
+    """Run ``steps`` on a budget in virtual time: ``"request"`` (the wait it got), a number
+    (seconds passing), or a function of now giving a Pace to observe."""
+    waits = []
+    for step in steps:
+        if step == "request":
+            with budget.slot(max_wait=1e9) as waited:
+                waits.append(round(waited, 4))
+        elif isinstance(step, (int, float)):
+            time_.sleep(step)
+        else:
+            budget.observe(step(time_.clock()))
+    return waits
+
+
+SCENARIOS = {
+    "bucket": (BUCKET := {"requests_per_second": 2.0, "burst": 3}, ["request"] * 6 + [10.0] + ["request"] * 4),
+    "hold": ({}, ["request", lambda now: Pace(hold_until=now + 30, reason="reset"), "request", "request"]),
+    "spacing until a time": ({}, ["request", lambda now: Pace(interval=5.0, until=now + 12, reason="near"),
+                                  "request", "request", "request", "request", "request"]),
+    "calm ends spacing": ({}, [lambda now: Pace(interval=5.0, reason="near"), "request", "request",
+                               lambda now: Pace(calm=True), "request", "request"]),
+    "headers stand the bucket aside": (BUCKET, ["request"] * 4 + [lambda now: Pace(calm=True, known_until=now + 20)]
+                                       + ["request"] * 5 + [25.0] + ["request"] * 5),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_shared_budget_books_what_a_process_budget_books(scenario, redis_url, prefix):
+    """The same steps in virtual time give the same waits, kept in the process or in Redis."""
+    from cmflow.http import BudgetLimits
+    from cmflow.http.budget import RequestBudget
+    from cmflow.http.replay import VirtualTime
+    from cmflow.http.shared_budget import SharedBudgetRegistry
+
+    limits, steps = SCENARIOS[scenario]
+    limits = BudgetLimits(max_concurrency=2, **limits)
+    local_time, shared_time = VirtualTime(), VirtualTime()
+    local = RequestBudget("local", limits, clock=local_time.clock, sleep=local_time.sleep)
+    registry = SharedBudgetRegistry(redis_url, clock=shared_time.clock, sleep=shared_time.sleep, prefix=prefix)
+    shared = registry.get(get_platform("loopback"), TOKEN, limits)
+    try:
+        expected = step_through(local, local_time, steps)
+        assert step_through(shared, shared_time, steps) == expected
+    finally:
+        registry.close()
+    assert any(expected), "a scenario where nothing waits tells nothing"
