@@ -325,3 +325,22 @@ def test_a_shared_budget_books_what_a_process_budget_books(scenario, redis_url, 
     finally:
         registry.close()
     assert any(expected), "a scenario where nothing waits tells nothing"
+
+
+def test_the_snapshot_tells_what_the_platforms_headers_said_is_left(redis_url, prefix):
+    """Answers arrive out of order across workers: of two answers in one window, the one with
+    fewer requests left is the later one, and stays; Meta's percentage is kept as last seen."""
+    from cmflow.http.shared_budget import SharedBudgetRegistry, shared_budget_snapshot
+
+    now = time.time()
+    registry = SharedBudgetRegistry(redis_url, clock=time.time, sleep=time.sleep, prefix=prefix)
+    mastodon = registry.get(get_platform("mastodon"), TOKEN)
+    mastodon.observe(Pace(calm=True, known_until=now + 100, remaining=42, limit=300, window_reset=now + 100))
+    mastodon.observe(Pace(calm=True, known_until=now + 100, remaining=57, limit=300, window_reset=now + 100))
+    registry.get(get_platform("instagram"), TOKEN).observe(Pace(calm=True, used_percent=64.0))
+    registry.close()
+
+    instagram, mastodon_left = shared_budget_snapshot(redis_url, prefix=prefix)
+    assert (mastodon_left.platform, mastodon_left.remaining, mastodon_left.limit) == ("mastodon", 42, 300)
+    assert mastodon_left.reset_at == pytest.approx(now + 100, abs=0.01)
+    assert (instagram.platform, instagram.used_percent, instagram.remaining) == ("instagram", 64.0, None)

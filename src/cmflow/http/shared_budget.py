@@ -157,6 +157,14 @@ end
 if ARGV[8] ~= '' and tonumber(ARGV[8]) > tonumber(redis.call('HGET', KEYS[1], 'known_until') or '0') then
   redis.call('HSET', KEYS[1], 'known_until', ARGV[8], 'tokens', burst, 'refilled_at', now)
 end
+if ARGV[10] ~= '' then  -- what the headers say is left; an answer older than the one kept says more
+  local reset, kept_reset = tonumber(ARGV[12] or '0'), tonumber(redis.call('HGET', KEYS[1], 'window_reset') or '-1')
+  local kept = tonumber(redis.call('HGET', KEYS[1], 'window_remaining') or '-1')
+  if reset ~= kept_reset or kept < 0 or tonumber(ARGV[10]) < kept then
+    redis.call('HSET', KEYS[1], 'window_remaining', ARGV[10], 'window_limit', ARGV[11], 'window_reset', ARGV[12])
+  end
+end
+if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'used_percent', ARGV[13], 'used_at', now) end
 redis.call('EXPIRE', KEYS[1], ARGV[9])
 return 1
 """
@@ -251,7 +259,8 @@ class SharedRequestBudget:
         self._registry.run("observe", self.title, keys=[self.state_key], args=[
             _number(self._registry.clock()), "1" if pace.calm else "", _number(pace.hold_until), pace.reason,
             _number(pace.interval), _number(pace.until), str(max(1, self.limits.burst)),
-            _number(pace.known_until), str(STATE_TTL)])
+            _number(pace.known_until), str(STATE_TTL), "" if pace.remaining is None else str(pace.remaining),
+            "" if pace.limit is None else str(pace.limit), _number(pace.window_reset), _number(pace.used_percent)])
 
     def hold(self, until: float, reason: str) -> None:
         """No request starts before ``until`` (epoch seconds), in any process."""
@@ -375,13 +384,19 @@ class BudgetSnapshot:
     platform: str
     token_hash: str
     remaining: float | None
-    """Requests the token bucket would let start now (None: no bucket, headers pace it)."""
+    """Requests left now: the platform's own count from its latest rate headers while their
+    window lasts, else what the token bucket would let start; None when neither is known."""
     reset_at: float | None
-    """Epoch seconds until which a hold stops every request (None: no hold now)."""
+    """Epoch seconds when a hold under way ends, else when the headers' window resets; None
+    when neither is known."""
     slots_in_use: int
     max_concurrency: int | None
     units_spent_today: int
     """Units (e.g. YouTube quota units) spent by every process today (UTC)."""
+    limit: int | None = None
+    """The window's limit, as the headers say."""
+    used_percent: float | None = None
+    """Meta's usage headers: the highest percentage used, as last seen."""
 
 
 def shared_budget_snapshot(redis_url: str, *, prefix: str = DEFAULT_PREFIX,
@@ -401,16 +416,22 @@ def shared_budget_snapshot(redis_url: str, *, prefix: str = DEFAULT_PREFIX,
             state = client.hgetall(key)
             slots = client.zcount(f"{prefix}:{platform}:{fingerprint}:slots", server_time, "+inf")
             rate, burst = float(state.get("rate") or 0), float(state.get("burst") or 1)
-            remaining = None
-            if rate > 0 and now >= float(state.get("known_until") or 0):
+            remaining: float | None = None
+            reset_at: float | None = None
+            window_reset = float(state.get("window_reset") or 0)
+            if window_reset > now and state.get("window_remaining"):
+                remaining, reset_at = float(state["window_remaining"]), window_reset
+            elif rate > 0 and now >= float(state.get("known_until") or 0):
                 tokens = float(state.get("tokens", burst))
                 elapsed = max(0.0, now - float(state.get("refilled_at") or now))
                 remaining = max(0.0, min(burst, tokens + elapsed * rate))
             hold = float(state.get("hold_until") or 0)
             found.append(BudgetSnapshot(
-                platform, fingerprint, remaining, hold if hold > now else None, slots,
+                platform, fingerprint, remaining, hold if hold > now else reset_at, slots,
                 int(state["max_concurrency"]) if state.get("max_concurrency") else None,
-                int(state.get("units_spent") or 0) if state.get("units_day") == today else 0))
+                int(state.get("units_spent") or 0) if state.get("units_day") == today else 0,
+                int(state["window_limit"]) if state.get("window_limit") and reset_at else None,
+                float(state["used_percent"]) if state.get("used_percent") else None))
         return found
     finally:
         client.close()
