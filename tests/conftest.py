@@ -19,6 +19,7 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CMFLOW_STORE", f"sqlite:///{state / 'state.db'}")
     monkeypatch.setenv("CMFLOW_LOAD_PLUGINS", "")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("CMFLOW_SHARED_BUDGETS", raising=False)  # budgets in Redis only where a test asks
 
 
 @pytest.fixture

@@ -77,6 +77,10 @@ class Daemon:
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
         self.options = self.settings.daemon
+        if self.options.shared_budgets:  # before the first run: runs (and their fork server) inherit it
+            from cmflow.http.shared_budget import SHARED_BUDGETS_VARIABLE
+
+            os.environ[SHARED_BUDGETS_VARIABLE] = self.options.shared_budgets
         self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
         self.catalog = WorkflowCatalog(self.directory, self.store_url)
         self.scheduler = SlotScheduler(self.clock)
