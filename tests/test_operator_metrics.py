@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -186,6 +187,35 @@ def test_api_budgets_show_the_tightest_budget_of_each_platform_and_never_a_token
     said = [r.getMessage() for r in caplog.records if r.name == "cmflow.metrics"]
     assert said == ["metrics: cannot read the API budgets: ConnectionError: Error connecting to "
                     "redis://:***@127.0.0.1:1/0"]  # once per outage, the password hidden
+
+
+def test_the_daemon_reads_the_budgets_its_runs_share_in_redis(redis_url, monkeypatch):
+    """Budgets booked in Redis by one worker's run are what the daemon's metrics serve."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from cmflow.http.platforms import Pace, get_platform
+    from cmflow.http.shared_budget import SharedBudgetRegistry
+    from cmflow.metrics.budgets import BudgetCollector, no_budgets, shared_budgets_reader
+    from shared_servers import unique_name
+
+    monkeypatch.delenv("CMFLOW_SHARED_BUDGETS", raising=False)
+    assert shared_budgets_reader(None) is no_budgets  # the runs share none: nothing to read
+    prefix = unique_name("cmflow:budget-metrics")
+    monkeypatch.setenv("CMFLOW_SHARED_BUDGETS_PREFIX", prefix)
+    now = time.time()
+    runs = SharedBudgetRegistry(redis_url, clock=time.time, sleep=time.sleep, prefix=prefix)
+    runs.get(get_platform("mastodon"), "token-of-the-app").observe(
+        Pace(calm=True, known_until=now + 100, remaining=42, limit=300, window_reset=now + 100))
+    runs.close()
+
+    registry = CollectorRegistry()
+    registry.register(BudgetCollector(shared_budgets_reader(redis_url), cache_seconds=0))
+    text = generate_latest(registry).decode()
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for family in text_string_to_metric_families(text) for s in family.samples}
+    assert found[("cmflow_api_budget_remaining", (("platform", "mastodon"),))] == 42.0
+    assert found[("cmflow_api_budgets", (("platform", "mastodon"),))] == 1
+    assert "token-of-the-app" not in text
 
 
 def test_a_store_that_does_not_answer_is_served_as_down_and_said_once(tmp_path, caplog):

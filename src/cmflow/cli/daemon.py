@@ -65,19 +65,23 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     url = store_url(store_option, options.store)
     with saying_store_errors():
         open_store(url).close()  # fail now, clearly, rather than at the first run
-        observer = _metrics(options.metrics, url) if options.metrics else QuietObserver()
+        observer = _metrics(options.metrics, url, options.shared_budgets) if options.metrics else QuietObserver()
         Daemon(folder, settings, url, log_level=level, observer=observer).run_forever()
 
 
-def _metrics(address: str, url: str):
-    """The daemon's metrics observer, its endpoint listening; a clear error and exit 2 when it cannot."""
+def _metrics(address: str, url: str, shared_budgets: str | None):
+    """The daemon's metrics observer, its endpoint listening, reading the budgets shared in Redis
+    (``[daemon] shared_budgets``, else ``CMFLOW_SHARED_BUDGETS``) when there are; a clear error
+    and exit 2 when it cannot."""
     from cmflow.foundation.errors import EXIT_INVALID
     from cmflow.metrics.server import MetricsUnavailable
 
     try:
         from cmflow.metrics.daemon import serve_daemon_metrics
 
-        return serve_daemon_metrics(address, url)
+        from cmflow.metrics.budgets import shared_budgets_reader
+
+        return serve_daemon_metrics(address, url, shared_budgets_reader(shared_budgets))
     except MetricsUnavailable as problem:
         click.secho(f"✗ {problem}", fg="red", err=True)
         sys.exit(EXIT_INVALID)

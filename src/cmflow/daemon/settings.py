@@ -66,7 +66,6 @@ class DaemonOptions(BaseModel):
 
         return None if value is None else str(parse_listen_address(value))
 
-
     @field_validator("store")
     @classmethod
     def _a_database_url(cls, value: str | None) -> str | None:

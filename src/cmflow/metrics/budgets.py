@@ -29,6 +29,22 @@ def no_budgets() -> Iterable[tuple[str, float | None, datetime | float | None]]:
     return ()
 
 
+def shared_budgets_reader(url: str | None = None) -> BudgetSnapshot:
+    """The snapshot of the budgets shared in Redis at ``url`` (else ``CMFLOW_SHARED_BUDGETS``), or
+    :func:`no_budgets` when the runs share none."""
+    from cmflow.http.shared_budget import shared_budgets_prefix, shared_budget_snapshot, shared_budgets_url
+
+    redis_url = shared_budgets_url(url)
+    if not redis_url:
+        return no_budgets
+
+    def snapshot() -> Iterable[tuple[str, float | None, datetime | float | None]]:
+        return [(budget.platform, budget.remaining, budget.reset_at)
+                for budget in shared_budget_snapshot(redis_url, prefix=shared_budgets_prefix())]
+
+    return snapshot
+
+
 class BudgetCollector:
     """``cmflow_api_budget_remaining{platform}``, ``cmflow_api_budget_reset_timestamp_seconds{platform}``
     and ``cmflow_api_budgets{platform}``, read from ``snapshot`` at each scrape."""

@@ -99,8 +99,8 @@ class DaemonMetrics:
 
 
 def serve_daemon_metrics(address: str, store_url: str, budgets: BudgetSnapshot = no_budgets) -> DaemonMetrics:
-    """The daemon's observer, its endpoint listening on ``address``. The daemon wires no
-    ``budgets`` yet: the shared budgets' snapshot function is handed in here once it exists."""
+    """The daemon's observer, its endpoint listening on ``address``; ``budgets`` reads the API
+    budgets the runs share (:func:`cmflow.metrics.budgets.shared_budgets_reader`)."""
     metrics = DaemonMetrics(store_url, budgets)
     metrics.serve(address)
     return metrics
