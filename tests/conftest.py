@@ -38,6 +38,16 @@ def postgres_url() -> str:
     drop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request, tmp_path) -> str:
+    """A fresh, empty state store of each kind in turn: a SQLite file, then a database of its own
+    on the PostgreSQL test server (see ``postgres_url``). Tests of the Store interface take this
+    one, so one suite runs on both; tests about SQLite files take ``store_url``."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The Redis test server's URL (``CMFLOW_TEST_REDIS``); skips (fails in CI) without one.
