@@ -109,7 +109,9 @@ class SqlStore(Store):
         except StoreUnreachable as error:
             if not committing:
                 raise
-            raise StoreError(f"{error} while committing a change: it may or may not have been kept") from error
+            raise StoreError(f"the connection to the state store {self.display_url} was cut while a change was "
+                             "being committed (the server restarted or cannot be reached): it may or may not have "
+                             "been kept") from error
 
     # -- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
