@@ -501,17 +501,23 @@ class SqlStore(Store):
         if skip:
             due &= outbox.c.id.not_in(list(skip))
         wall, here = _now(), claimer.host
-        # Claims that are certainly live (not expired, held from another process space) are left
-        # out here; one held in this process space is judged below, by whether its process runs.
-        due &= sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= wall,
-                      outbox.c.claim_host.is_(None), outbox.c.claim_host == here,
+        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= wall,
                       outbox.c.claim_owner == claimer.id)
-        query = sa.select(outbox).where(due).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+        # A claim not yet expired held by another process in this process space is free when that
+        # process is gone: only this process can tell, so those rows are read and judged here.
+        # Any other unexpired claim (another host, another container) is live.
+        judged = (~free & outbox.c.claim_pid.is_not(None)
+                  & outbox.c.claim_host.in_([here, here.split("#", 1)[0]]))
         values = dict(claim_owner=claimer.id, claim_host=claimer.host, claim_pid=claimer.pid,
                       claimed_at=wall, claimed_until=wall + lease)
         with self._writing() as connection:
-            rows = [row for row in connection.execute(query)
-                    if row.claim_owner == claimer.id or not _claim_live(row, here, wall)]
+            orphans = [row for row in connection.execute(
+                sa.select(outbox).where(due & judged).order_by(outbox.c.id).with_for_update(skip_locked=True))
+                if not _claim_live(row, here, wall)][:limit]
+            rows = orphans + list(connection.execute(
+                sa.select(outbox).where(due & free).order_by(outbox.c.id).limit(limit - len(orphans))
+                .with_for_update(skip_locked=True))) if len(orphans) < limit else orphans
+            rows.sort(key=lambda row: row.id)
             if rows:
                 connection.execute(outbox.update().where(outbox.c.id.in_([row.id for row in rows])).values(**values))
         return [_message(SimpleNamespace(**{**row._mapping, **values}), here, wall) for row in rows]
