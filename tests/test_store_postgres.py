@@ -122,6 +122,19 @@ def test_without_psycopg_the_extra_to_install_is_named():
                                    "pip install 'cmflow[postgres]'")
 
 
+def test_reading_a_database_cmflow_never_wrote_creates_nothing(postgres_url):
+    from cmflow.store import StoreMissing
+
+    with pytest.raises(StoreMissing, match="holds no cmflow tables yet: nothing has been recorded there"):
+        open_store(plain(postgres_url), read_only=True)
+    assert raw_rows(postgres_url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") \
+        == [(0,)]
+    with open_store(plain(postgres_url)) as store:  # a writing command creates the tables
+        store.start_run("weekly", "w.toml", *WEEK, False)
+    with open_store(plain(postgres_url), read_only=True) as store:
+        assert [run.workflow for run in store.runs()] == ["weekly"]
+
+
 # -- a server restarted under a store that is open -----------------------------------------------
 @pytest.fixture
 def private_server():

@@ -26,7 +26,7 @@ from cmflow.store.interface import (
     same_host, this_host,
 )
 from cmflow.foundation.processes import process_alive
-from cmflow.store.errors import StoreError, StoreUnreachable, explain
+from cmflow.store.errors import StoreError, StoreMissing, StoreUnreachable, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.postgres import is_postgres, lock_migrations, postgres_engine
 from cmflow.store.sqlite import sqlite_engine
@@ -70,13 +70,15 @@ class SqlStore(Store):
         """False when the store was opened read-only (this user may not write it)."""
         self._opened = False
         parsed = sa.make_url(url)
+        self.postgres = is_postgres(parsed)
         if parsed.get_backend_name() == "sqlite":
             self.engine, file, self.writable = sqlite_engine(url, read_only=read_only)
             self.busy_seconds, self.sqlite_path = file.busy_seconds, file.path
-        elif is_postgres(parsed):
+        elif self.postgres:
             # Reaching the server is tried again for a while once the store was open (a restart),
             # never while opening it (an unreachable server is said at once).
             self.engine = postgres_engine(url, self.display_url, lambda: self._opened)
+            self.writable = not read_only  # reading commands create and upgrade nothing
         else:
             self.engine = sa.create_engine(url)
         sa.event.listen(self.engine, "handle_error", self._explain_error, retval=True)
@@ -148,6 +150,14 @@ class SqlStore(Store):
         """A store opened read-only is not migrated: one at another version cannot be read."""
         current = self.schema_version()
         self._refuse_if_newer(current)
+        if current == 0 and self.postgres:
+            raise StoreMissing(f"the state store {self.display_url} holds no cmflow tables yet: nothing has been "
+                               "recorded there; the first `cmflow run` or the daemon creates them")
+        if current < LATEST_VERSION and self.postgres:
+            raise StoreError(
+                f"cannot read the state store {self.display_url}: it is at schema version {current}, older than "
+                f"this cmflow ({LATEST_VERSION}); a command that writes (cmflow run, the daemon) upgrades it: "
+                "run one first, or read it with the cmflow version that wrote it")
         if current < LATEST_VERSION:
             raise StoreError(
                 f"cannot read the state store {self.display_url}: it is at schema version {current}, older "
