@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -45,7 +45,7 @@ def with_driver(url: sa.URL) -> sa.URL:
     return url.set(drivername=DRIVER) if url.drivername in POSTGRES_SCHEMES else url
 
 
-def postgres_engine(url: str, shown: str, reconnecting: "callable") -> sa.Engine:
+def postgres_engine(url: str, shown: str, reconnecting: Callable[[], bool]) -> sa.Engine:
     """An engine for the PostgreSQL store at ``url`` (shown as ``shown``). ``reconnecting()``
     says whether a failed connection attempt should be tried again for a while (the store was
     opened once) or reported at once (the store is being opened)."""
@@ -55,14 +55,17 @@ def postgres_engine(url: str, shown: str, reconnecting: "callable") -> sa.Engine
     connect_args: dict[str, Any] = {"application_name": "cmflow"}
     if "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-    # Timestamps come back in UTC whatever the server's or the role's TimeZone setting.
-    connect_args["options"] = "-c TimeZone=UTC"
+    # No session settings (``options``): PgBouncer refuses them. Times come back in the role's
+    # TimeZone and are read as UTC (``sql._utc``).
     engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
-    sa.event.listen(engine, "do_connect", _connect_with_patience(engine, shown, reconnecting))
+    sa.event.listen(engine, "do_connect", _connect_with_patience(shown, reconnecting))
     return engine
 
 
-def _connect_with_patience(engine: sa.Engine, shown: str, reconnecting: "callable"):
+def _connect_with_patience(shown: str, reconnecting: Callable[[], bool]) -> Callable[..., Any]:
+    """A ``do_connect`` hook: once the store was open, a server that cannot be reached is tried
+    again, with a growing pause, for up to :data:`RECONNECT_SECONDS`."""
+
     def connect(dialect: Any, _record: Any, cargs: tuple, cparams: dict) -> Any:
         if not reconnecting():
             return dialect.dbapi.connect(*cargs, **cparams)
