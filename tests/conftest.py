@@ -22,8 +22,12 @@ def isolated_environment(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def store_url(tmp_path) -> str:
-    """A fresh SQLite state file for one test."""
+def store_url(request, tmp_path) -> str:
+    """A fresh SQLite state file for one test; a test whose fixtures build on this one may run on
+    PostgreSQL too with ``@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"],
+    indirect=True)`` (see ``any_store_url`` for tests that take the store URL themselves)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'state.db'}"
 
 
