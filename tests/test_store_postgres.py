@@ -110,6 +110,37 @@ def test_an_unreachable_server_is_said_at_once(postgres_url):
     assert "check that it runs" in message
 
 
+def test_validate_accepts_the_postgres_urls_users_write_without_connecting(tmp_path):
+    """`cmflow validate` checks a [store] url's form only: nothing listens on port 1."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    for scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        path = tmp_path / f"{scheme.replace('+', '_')}.toml"
+        path.write_text(f"""[workflow]
+name = "Weekly KPIs"
+period = "2026-11-16..2026-11-22"
+compare = []
+
+[store]
+url = "{scheme}://cm:pg-s3cret@127.0.0.1:1/cmflow"
+
+[[sources]]
+id = "meta"
+plugin = "csv"
+path = "builtin:demo/meta_posts.csv"
+record = "post"
+datetime_format = "%m/%d/%Y %H:%M"
+columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", reach = "Reach", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves" }}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+""", encoding="utf-8")
+        result = CliRunner().invoke(main, ["validate", str(path)])
+        assert result.exit_code == 0 and "pg-s3cret" not in result.output, result.output
+
+
 def test_without_psycopg_the_extra_to_install_is_named():
     script = ("import sys; sys.modules['psycopg'] = None\n"  # as if it were not installed
               "from cmflow.store import open_store, StoreError\n"
