@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cmflow.store.errors import StoreBusy, StoreError, StoreMissing
+from cmflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreUnreachable
 from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, store_url_problem
 
 _INTERFACE = (
@@ -26,6 +26,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreMissing",
+    "StoreUnreachable",
     "STORE_VARIABLE",
     "default_store_url",
     "display_url",

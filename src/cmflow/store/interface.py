@@ -8,7 +8,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Sequence
 
 from cmflow.foundation.alerts import AlertEpisode
 
@@ -280,6 +280,17 @@ class Store(ABC):
         mid-delivery never holds its messages for long. The claim runs ``lease`` from the
         wall clock (``now`` only judges whether the message is due) and is renewed by
         :meth:`renew_claims` while the sender works."""
+
+    @abstractmethod
+    def claim_due_messages(self, claimer: LockOwner, *, now: datetime, lease: timedelta, limit: int,
+                           workflow: str | None = None, ids: Sequence[int] | None = None,
+                           skip: Collection[int] = ()) -> list[OutboxMessage]:
+        """Claim for ``claimer``, in one transaction, up to ``limit`` pending messages due at
+        ``now`` that no live sender holds (``workflow``'s only, or these ``ids`` only, never
+        those in ``skip``), oldest first, and return them claimed, as :meth:`claim_message`
+        does for one. Messages another process is claiming at the same moment are passed
+        over, not waited for (PostgreSQL: ``FOR UPDATE SKIP LOCKED``): any number of senders
+        share one outbox, and no message is claimed by two."""
 
     @abstractmethod
     def renew_claims(self, claimer: LockOwner, lease: timedelta) -> int:
