@@ -19,11 +19,16 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CMFLOW_STORE", f"sqlite:///{state / 'state.db'}")
     monkeypatch.setenv("CMFLOW_LOAD_PLUGINS", "")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("CMFLOW_SHARED_BUDGETS", raising=False)  # budgets in Redis only where a test asks
 
 
 @pytest.fixture
-def store_url(tmp_path) -> str:
-    """A fresh SQLite state file for one test."""
+def store_url(request, tmp_path) -> str:
+    """A fresh SQLite state file for one test; a test whose fixtures build on this one may run on
+    PostgreSQL too with ``@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"],
+    indirect=True)`` (see ``any_store_url`` for tests that take the store URL themselves)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'state.db'}"
 
 
@@ -36,6 +41,16 @@ def postgres_url() -> str:
     url, drop = fresh_postgres_database()
     yield url
     drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request, tmp_path) -> str:
+    """A fresh, empty state store of each kind in turn: a SQLite file, then a database of its own
+    on the PostgreSQL test server (see ``postgres_url``). Tests of the Store interface take this
+    one, so one suite runs on both; tests about SQLite files take ``store_url``."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -282,11 +281,9 @@ def runs_of(store_url: str, workflow: str) -> list:
 
 
 def run_locks(store_url: str) -> list[tuple]:
-    connection = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    try:
-        return connection.execute("SELECT workflow, owner FROM run_locks").fetchall()
-    finally:
-        connection.close()
+    from store_rows import raw_rows
+
+    return raw_rows(store_url, "SELECT workflow, owner FROM run_locks")
 
 
 def emails(mail: Path, workflow: str) -> list[Path]:

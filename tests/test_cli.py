@@ -171,6 +171,7 @@ def test_run_the_demo(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     assert f"run {runs[0].id} recorded in {store_url}" in err
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_second_run_reports_alerts_as_known(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     demo = quick_demo(in_tmp)
     invoke(runner, "run", str(demo), "--store", store_url)
@@ -475,6 +476,7 @@ def test_schema_to_a_file(runner: CliRunner, in_tmp: Path, workflow_schema: dict
 
 
 # -- history ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_history_lists_runs(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     demo = quick_demo(in_tmp)
     empty = invoke(runner, "history", "--store", store_url)

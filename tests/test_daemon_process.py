@@ -1,8 +1,9 @@
 """``cmflow daemon`` as a real process: runs, hot reload, SIGTERM, kill -9 and restart, status.
 
-Each test starts ``cmflow daemon DIR --store sqlite:///... --log-format json`` with a folder of
-workflows written in its temporary directory, reads the daemon's JSON log lines from a file, and
-checks the state store, the .eml files the ``email`` output writes and ``cmflow status``.
+Each test starts ``cmflow daemon DIR --store sqlite:///... --log-format json`` (the kill -9 tests
+also with a PostgreSQL store) with a folder of workflows written in its temporary directory,
+reads the daemon's JSON log lines from a file, and checks the state store, the .eml files the
+``email`` output writes and ``cmflow status``.
 
 The workflows read the bundled demo posts for a fixed week and run ``every minute``: a daemon
 runs the slot of the current minute at once when it starts, so no test waits for a schedule. Their
@@ -20,6 +21,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+
+import pytest
 from datetime import datetime, timedelta, timezone
 
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
@@ -123,6 +126,7 @@ def test_sigterm_exits_0_and_leaves_the_store_clean(tmp_path, daemon_folder, sto
     assert run_locks(store_url) == []
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_kill_9_of_the_daemon_mid_run_then_restart(tmp_path, daemon_folder, store_url, start_daemon,
                                                    gated_feed):
     """kill -9 of the daemon process alone while a run waits on its feed, then a restart.
@@ -167,6 +171,7 @@ def test_kill_9_of_the_daemon_mid_run_then_restart(tmp_path, daemon_folder, stor
     assert run_locks(store_url) == []
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_kill_9_of_daemon_and_run_mid_run_then_restart(tmp_path, daemon_folder, store_url, start_daemon,
                                                        gated_feed):
     """kill -9 of the daemon's whole process group (daemon, fork server, run) mid-run, as an

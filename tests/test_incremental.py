@@ -3,7 +3,8 @@ when the cursor moves (only after the outputs were delivered).
 
 The source is a third-party-style plugin over an in-memory "platform" whose posts' likes keep
 growing and which, like X or Mastodon, only gives today's follower count; the store is a real
-SQLite file. ``test_a_real_platform_source_...`` does the same with the Mastodon source against
+SQLite file and, in turn, a real PostgreSQL database (``any_store_url``).
+``test_a_real_platform_source_...`` does the same with the Mastodon source against
 the loopback replay server.
 """
 
@@ -107,17 +108,17 @@ def likes_by_post(result) -> dict[str, int]:
     return dict(zip(posts["post_id"], posts["likes"]))
 
 
-def test_a_second_run_fetches_only_what_the_store_lacks_and_the_newest_counters_win(tmp_path, store_url):
+def test_a_second_run_fetches_only_what_the_store_lacks_and_the_newest_counters_win(tmp_path, any_store_url):
     """Run 1 (Mon 23) fetches its whole window. Run 2 (Mon 30, look_back 3 days) asks the
     platform only from the end of what run 1 covered; the week before comes from the store."""
     path = write(tmp_path, 'look_back = "3d"')
     PLATFORM.posts = {"a": (at(10), 5), "b": (at(17), 10), "c": (at(20), 20)}
-    first = run_workflow_file(path, store_url=store_url, now=at(23, 9))
+    first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     assert first.status == "ok" and PLATFORM.asked == [(at(8, 0), at(23, 0))]  # a day of margin
 
     PLATFORM.posts.update({"c": (at(20), 25), "d": (at(25), 7)})  # c gained likes; d is new
     PLATFORM.asked.clear()
-    second = run_workflow_file(path, store_url=store_url, now=at(30, 9))
+    second = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
     assert second.status == "ok"
     assert PLATFORM.asked == [(at(23, 0), at(30, 0))]  # the cursor's end: after run 1's window
     assert likes_by_post(second) == {"b": 10, "c": 20, "d": 7}  # b and c from the store, as stored
@@ -125,73 +126,73 @@ def test_a_second_run_fetches_only_what_the_store_lacks_and_the_newest_counters_
     assert stage.note == "fetched from 2026-11-23 00:00 UTC, earlier records from the store"
 
 
-def test_recent_records_are_fetched_again_over_the_look_back_window(tmp_path, store_url):
+def test_recent_records_are_fetched_again_over_the_look_back_window(tmp_path, any_store_url):
     path = write(tmp_path)  # look_back 28 days: last week is read again, with its new counters
     PLATFORM.posts = {"b": (at(17), 10), "c": (at(20), 20)}
-    run_workflow_file(path, store_url=store_url, now=at(23, 9))
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     PLATFORM.posts.update({"c": (at(20), 25), "d": (at(25), 7)})
     PLATFORM.asked.clear()
-    second = run_workflow_file(path, store_url=store_url, now=at(30, 9))
+    second = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
     assert PLATFORM.asked == [(at(15, 0), at(30, 0))]  # the whole window is within 28 days
     assert likes_by_post(second) == {"b": 10, "c": 25, "d": 7}  # the newest figures win
     previous = second.measurements.filter((pl.col("period") == "previous_period") & (pl.col("metric") == "total_likes"))
     assert previous["value"].to_list() == [35.0]  # last week's total, with c's new likes
 
 
-def test_a_run_whose_outputs_failed_does_not_move_the_cursor(tmp_path, store_url):
+def test_a_run_whose_outputs_failed_does_not_move_the_cursor(tmp_path, any_store_url):
     """The report cannot be written (its folder is a file): the run is undelivered, so the next
     run fetches the same window again instead of trusting what it had."""
     (tmp_path / "blocked").write_text("a file, not a folder", encoding="utf-8")
     failing = f'[[outputs]]\nplugin = "html_report"\npath = "{tmp_path / "blocked" / "report.html"}"\n'
     path = write(tmp_path, 'look_back = "1d"', failing)
     PLATFORM.posts = {"b": (at(17), 10)}
-    first = run_workflow_file(path, store_url=store_url, now=at(23, 9))
+    first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     assert first.status == "undelivered"
     workflow = load_workflow(path)
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         assert store.source_cursor(source_key(workflow, workflow.sources[0])) is None
     PLATFORM.asked.clear()
-    run_workflow_file(path, store_url=store_url, now=at(24, 9))
+    run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
     assert PLATFORM.asked == [(at(8, 0), at(23, 0))]  # the whole window, again
 
 
-def test_todays_follower_counts_build_up_into_a_history(tmp_path, store_url):
+def test_todays_follower_counts_build_up_into_a_history(tmp_path, any_store_url):
     """The platform only tells today's count; daily runs keep each day's, so last week's
     follower figures exist at the end of it."""
     path = write(tmp_path, 'look_back = "1d"')
     for day, followers in ((16, 1000), (17, 1010), (18, 1030)):
         PLATFORM.today, PLATFORM.followers = at(day).date(), followers
-        result = run_workflow_file(path, store_url=store_url, now=at(day, 9), period="2026-11-16..2026-11-22")
+        result = run_workflow_file(path, store_url=any_store_url, now=at(day, 9), period="2026-11-16..2026-11-22")
         assert result.status == "ok"
     snapshots = result.records["account_snapshot"].sort("date")
     assert list(zip(snapshots["date"].cast(str), snapshots["followers"])) == [
         ("2026-11-16", 1000), ("2026-11-17", 1010), ("2026-11-18", 1030)]
 
 
-def test_another_option_is_another_cursor_and_a_dry_run_writes_none(tmp_path, store_url):
+def test_another_option_is_another_cursor_and_a_dry_run_writes_none(tmp_path, any_store_url):
     path = write(tmp_path, 'look_back = "1d"')
     PLATFORM.posts = {"b": (at(17), 10)}
-    run_workflow_file(path, store_url=store_url, now=at(23, 9), dry_run=True)
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9), dry_run=True)
     workflow = load_workflow(path)
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         assert store.source_cursor(source_key(workflow, workflow.sources[0])) is None  # a dry run keeps nothing
-    run_workflow_file(path, store_url=store_url, now=at(23, 9))
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     path.write_text(path.read_text(encoding="utf-8").replace('look_back = "1d"', 'look_back = "1d"\naccount = "other"'),
                     encoding="utf-8")
     PLATFORM.asked.clear()
-    run_workflow_file(path, store_url=store_url, now=at(24, 9))
+    run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
     assert PLATFORM.asked == [(at(8, 0), at(23, 0))]  # another account: nothing in the store for it
 
 
-def test_a_back_fill_before_the_cursor_is_fetched_whole(tmp_path, store_url):
+def test_a_back_fill_before_the_cursor_is_fetched_whole(tmp_path, any_store_url):
     path = write(tmp_path, 'look_back = "1d"')
     PLATFORM.posts = {"a": (at(3), 4), "b": (at(17), 10)}
-    run_workflow_file(path, store_url=store_url, now=at(23, 9))
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     PLATFORM.asked.clear()
-    older = run_workflow_file(path, store_url=store_url, now=at(23, 9), period="2026-11-02..2026-11-08")
+    older = run_workflow_file(path, store_url=any_store_url, now=at(23, 9), period="2026-11-02..2026-11-08")
     assert PLATFORM.asked == [(datetime(2026, 10, 25, tzinfo=UTC), at(9, 0))]
     assert likes_by_post(older) == {"a": 4}
-    with open_store(store_url) as store:  # the cursor now spans both windows, joined
+    with open_store(any_store_url) as store:  # the cursor now spans both windows, joined
         workflow = load_workflow(path)
         cursor = store.source_cursor(source_key(workflow, workflow.sources[0]))
     assert (cursor.covered_from, cursor.covered_until) == (datetime(2026, 10, 25, tzinfo=UTC), at(23, 0))

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("delivery", ("cmflow.delivery",)),
     ("stages", ("cmflow.stages",)),
     ("runner", ("cmflow.runner", "cmflow.doctor", "cmflow.classify_file", "cmflow.calendar_links")),
+    ("operator metrics", ("cmflow.metrics",)),
     ("daemon", ("cmflow.daemon",)),
     ("public API", ("cmflow", "cmflow.testing")),
     ("CLI", ("cmflow.cli",)),

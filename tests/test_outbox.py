@@ -49,12 +49,18 @@ def demo(tmp_path, monkeypatch, replay_server):
     return path, f"sqlite:///{tmp_path / 'state.db'}"
 
 
+@pytest.fixture
+def any_demo(demo, any_store_url):
+    """The demo with a store of each kind in turn (SQLite, then PostgreSQL)."""
+    return demo[0], any_store_url
+
+
 def posts(server) -> list:
     return [r for r in server.requests if r.method == "POST" and r.path == HOOK]
 
 
-def test_a_receiver_down_for_a_while_gets_every_message_exactly_once(demo, replay_server):
-    path, store_url = demo
+def test_a_receiver_down_for_a_while_gets_every_message_exactly_once(any_demo, replay_server):
+    path, store_url = any_demo
     replay_server.add("POST", HOOK, Reply(503, headers={"Retry-After": "120"}, json={"error": "busy"}),
                       Reply(503, headers={"Retry-After": "120"}, json={"error": "busy"}),
                       Reply(200, json={"ok": True}))
@@ -212,12 +218,12 @@ def test_group_by_splits_a_runs_alerts_into_one_message_per_group(tmp_path, monk
     assert bodies == [("info", 1), ("warning", 2)]  # three alerts, two severities: two messages
 
 
-def test_silence_commands_add_list_and_end(tmp_path):
+def test_silence_commands_add_list_and_end(any_store_url):
     from click.testing import CliRunner
 
     from cmflow.cli import main
 
-    store_url = f"sqlite:///{tmp_path / 'state.db'}"
+    store_url = any_store_url
     runner = CliRunner()
     added = runner.invoke(main, ["silence", "add", "rule=err_drop", "account=maison*", "--for", "3d",
                                  "-c", "campaign pause", "--store", store_url])
@@ -254,10 +260,10 @@ def queued(store_url: str, path: Path, count: int) -> list[int]:
         return [m.id for m in store.outbox(status="pending")]
 
 
-def test_a_message_is_claimed_by_one_live_sender_at_a_time(demo):
+def test_a_message_is_claimed_by_one_live_sender_at_a_time(any_demo):
     from cmflow.store import LockOwner, this_host
 
-    path, store_url = demo
+    path, store_url = any_demo
     first, second = queued(store_url, path, 2)
     now = datetime.now(timezone.utc)
     sender, other = LockOwner.this_process(), LockOwner.this_process()
@@ -276,12 +282,11 @@ def test_a_message_is_claimed_by_one_live_sender_at_a_time(demo):
         assert store.claim_message(second, other, now=now - timedelta(days=2), lease=timedelta(minutes=2)) is None
 
 
-def test_a_claim_is_free_when_its_sender_is_gone_and_from_another_host_when_it_expires(demo):
-    import sqlite3
-
+def test_a_claim_is_free_when_its_sender_is_gone_and_from_another_host_when_it_expires(any_demo):
     from cmflow.store import LockOwner, this_host
+    from store_rows import raw_rows
 
-    path, store_url = demo
+    path, store_url = any_demo
     killed, zombie, remote, old, expired = queued(store_url, path, 5)
     child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits; not reaped, it stays a zombie
     stat = Path(f"/proc/{child.pid}/stat")
@@ -296,11 +301,8 @@ def test_a_claim_is_free_when_its_sender_is_gone_and_from_another_host_when_it_e
         for message_id, holder in holders.items():
             lease = timedelta(seconds=-1) if message_id == expired else timedelta(minutes=2)
             assert store.claim_message(message_id, holder, now=now, lease=lease) is not None
-    file = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    with file:  # a claim taken before claims had holders (schema v7): it stands until its time is up
-        file.execute("UPDATE outbox SET claimed_until = ? WHERE id = ?",
-                     ((now + timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S.%f"), old))
-    file.close()
+    # A claim taken before claims had holders (schema v7): it stands until its time is up.
+    raw_rows(store_url, "UPDATE outbox SET claimed_until = ? WHERE id = ?", now + timedelta(minutes=5), old)
     child.wait()
     me = LockOwner.this_process()
     with open_store(store_url) as store:
@@ -311,10 +313,10 @@ def test_a_claim_is_free_when_its_sender_is_gone_and_from_another_host_when_it_e
             assert store.claim_message(message_id, me, now=now, lease=timedelta(minutes=2)) is not None
 
 
-def test_claims_are_renewed_while_sending_and_released_when_the_sender_stops(demo):
+def test_claims_are_renewed_while_sending_and_released_when_the_sender_stops(any_demo):
     from cmflow.store import LockOwner
 
-    path, store_url = demo
+    path, store_url = any_demo
     first, second = queued(store_url, path, 2)
     now = datetime.now(timezone.utc)
     sender, other = LockOwner.this_process(), LockOwner.this_process()
@@ -328,12 +330,12 @@ def test_claims_are_renewed_while_sending_and_released_when_the_sender_stops(dem
         assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is not None
 
 
-def test_a_sender_whose_claim_lapsed_never_undoes_what_the_one_that_took_over_recorded(demo):
+def test_a_sender_whose_claim_lapsed_never_undoes_what_the_one_that_took_over_recorded(any_demo):
     """A claim can lapse with no crash (the sender paused, its store busy past the lease): the
     message is taken over, and the late sender's record must not overwrite the new holder's."""
     from cmflow.store import LockOwner
 
-    path, store_url = demo
+    path, store_url = any_demo
     retried, delivered = queued(store_url, path, 2)
     now = datetime.now(timezone.utc)
     late, taker = LockOwner.this_process(), LockOwner.this_process()
@@ -388,8 +390,8 @@ def test_a_send_that_outlasts_the_lease_is_not_sent_again_by_a_concurrent_dispat
 
 # -- a batch to one receiver goes out concurrently, within its limit --------------------------
 @pytest.mark.parametrize("width", [1, 3])
-def test_a_batch_to_one_receiver_is_sent_max_concurrency_at_a_time(demo, replay_server, width):
-    path, store_url = demo
+def test_a_batch_to_one_receiver_is_sent_max_concurrency_at_a_time(any_demo, replay_server, width):
+    path, store_url = any_demo
     path.write_text(path.read_text(encoding="utf-8").replace(
         'plugin = "webhook"', f'plugin = "webhook"\nmax_concurrency = {width}'), encoding="utf-8")
     replay_server.add("POST", HOOK, Reply(200, json={}, delay=0.3), repeat=True)

@@ -6,7 +6,6 @@ Every run goes through :func:`cmflow.testing.run_workflow_file` against a real S
 from __future__ import annotations
 
 import csv
-import sqlite3
 import types
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from pydantic import Field
 from cmflow import Alert, Metric, Output, PluginOptions, Source, Trigger, hookimpl
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, run_workflow_file
+from store_rows import raw_rows
 
 WEEK_A = "2026-11-09..2026-11-15"
 WEEK_B = "2026-11-16..2026-11-22"
@@ -75,20 +75,13 @@ def comparison_of(result, metric: str, **dimensions) -> dict:
     return rows.row(0, named=True)
 
 
-def raw_rows(store_url: str, sql: str) -> list[tuple]:
-    connection = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
-
-
 def stage(result, kind: str, entry_id: str):
     [report] = [s for s in result.stages if s.kind == kind and s.id == entry_id]
     return report
 
 
 # -- (a) history ---------------------------------------------------------------------------
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_second_run_compares_with_the_value_stored_by_the_first(tmp_path, write_workflow, store_url):
     posts = write_posts(tmp_path / "posts.csv", WEEK_A_POSTS)
     path = write_workflow(workflow_text())
@@ -230,6 +223,7 @@ def alert_run(path: Path, posts_file: Path, posts: list[tuple], outputs: Outputs
     return run_workflow_file(path, store_url=store_url, period=WEEK_B)
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_alert_lifecycle_and_when_outputs_fire(tmp_path, write_workflow, store_url):
     outputs = Outputs(tmp_path / "reports")
     posts_file = tmp_path / "posts.csv"
@@ -284,6 +278,7 @@ def test_no_alert_skips_alert_and_change_outputs(tmp_path, write_workflow, store
 
 
 # -- (f) dry run -----------------------------------------------------------------------------
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_dry_run_stores_nothing_and_only_runs_the_console(tmp_path, write_workflow, store_url, capsys):
     write_posts(tmp_path / "posts.csv", WEEK_B_POSTS)
     report = tmp_path / "report.html"
@@ -408,6 +403,7 @@ def firing_and_new(result) -> tuple[int, int, int]:
     return len(result.alerts), sum(a.is_new for a in result.alerts), len(result.resolved)
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_failed_source_neither_resolves_alerts_nor_overwrites_history(tmp_path, write_workflow, store_url):
     outputs = Outputs(tmp_path / "reports")
     posts_file = tmp_path / "posts.csv"
@@ -455,6 +451,7 @@ def test_a_past_period_reports_alerts_but_leaves_the_alert_state(tmp_path, write
     assert firing_and_new(alert_run(path, posts_file, HIGH, outputs, store_url)) == (1, 0, 0)
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_two_workflow_files_with_one_name_do_not_share_a_history(tmp_path, write_workflow, store_url):
     from cmflow.stages.run_history import WorkflowKeyConflict
 

@@ -1,12 +1,13 @@
-"""The SQLite state store: schema and migrations, run history, measurement history, alert state.
+"""The state store: schema and migrations, run history, measurement history, alert state, run locks.
 
-Every test works on a real SQLite file in tmp_path; raw ``sqlite3`` connections check what
-really reached the file, independently of the store's own read methods.
+Each test of the Store interface runs on a real SQLite file in tmp_path and on a database of its
+own on the PostgreSQL test server (the ``any_store_url`` fixture); connections of their own
+(``store_rows.raw_rows``) check what really reached the database, independently of the store's
+read methods. Tests about SQLite files (WAL, the file) take ``store_url`` and say so by name.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cmflow.foundation.measurements import with_series_key
 from cmflow.store import open_store
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.sql import SqlStore, StoreError
+from store_rows import raw_rows
 
 WEEK_A = (date(2026, 11, 9), date(2026, 11, 15))
 WEEK_B = (date(2026, 11, 16), date(2026, 11, 22))
@@ -28,13 +30,14 @@ def db_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def raw_rows(url: str, sql: str, *params: object) -> list[tuple]:
-    """Rows straight from the file, bypassing the store."""
-    connection = sqlite3.connect(db_path(url))
+def table_names(url: str) -> set[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
     try:
-        return connection.execute(sql, params).fetchall()
+        return set(sa.inspect(engine).get_table_names())
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def measurement_frame(rows: list[dict]) -> pl.DataFrame:
@@ -74,18 +77,18 @@ def start(store: SqlStore, workflow: str = "weekly", period: tuple[date, date] =
 
 
 # -- schema ----------------------------------------------------------------------------------
-def test_new_store_is_created_at_the_latest_version(store_url):
-    with open_store(store_url) as store:
+def test_new_store_is_created_at_the_latest_version(any_store_url):
+    with open_store(any_store_url) as store:
         assert store.schema_version() == LATEST_VERSION
-    assert db_path(store_url).is_file()
-    versions = raw_rows(store_url, "SELECT version, description FROM schema_migrations ORDER BY version")
+    if any_store_url.startswith("sqlite"):
+        assert db_path(any_store_url).is_file()
+    versions = raw_rows(any_store_url, "SELECT version, description FROM schema_migrations ORDER BY version")
     assert [v for v, _ in versions] == list(range(1, LATEST_VERSION + 1))
     assert [d for _, d in versions] == [description for description, _ in MIGRATIONS]
-    tables = {name for (name,) in raw_rows(store_url, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"schema_migrations", "runs", "measurements", "alerts"} <= tables
+    assert {"schema_migrations", "runs", "measurements", "alerts"} <= table_names(any_store_url)
 
 
-def test_several_new_stores_in_one_process_each_get_the_lookup_index(tmp_path):
+def test_several_new_sqlite_stores_in_one_process_each_get_the_lookup_index(tmp_path):
     """Regression: the second store created by a process failed with "index already exists"."""
     urls = [f"sqlite:///{tmp_path / name}" for name in ("one.db", "two.db", "three.db")]
     for url in urls:
@@ -94,14 +97,15 @@ def test_several_new_stores_in_one_process_each_get_the_lookup_index(tmp_path):
         assert ("ix_measurements_lookup",) in indexes
 
 
-def test_migrated_schema_matches_the_tables_queries_are_written_against(store_url):
+def test_migrated_schema_matches_the_tables_queries_are_written_against(any_store_url):
     """Migrations keep frozen DDL; this catches a table changed without a migration."""
     import sqlalchemy as sa
 
     from cmflow.store import tables
 
-    SqlStore(store_url).close()
-    inspector = sa.inspect(sa.create_engine(store_url))
+    SqlStore(any_store_url).close()
+    engine = sa.create_engine(any_store_url, poolclass=sa.pool.NullPool)
+    inspector = sa.inspect(engine)
     for table in tables.metadata.sorted_tables:
         migrated = {c["name"]: c for c in inspector.get_columns(table.name)}
         assert list(migrated) == [c.name for c in table.columns], table.name
@@ -111,6 +115,7 @@ def test_migrated_schema_matches_the_tables_queries_are_written_against(store_ur
                 == [c.name for c in table.primary_key.columns]), table.name
         migrated_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         assert {i.name for i in table.indexes} <= migrated_indexes, table.name
+    engine.dispose()
 
 
 def test_sqlite_file_is_in_wal_mode(store_url):
@@ -119,49 +124,45 @@ def test_sqlite_file_is_in_wal_mode(store_url):
     assert raw_rows(store_url, "PRAGMA journal_mode") == [("wal",)]
 
 
-def test_opening_twice_does_not_reapply_migrations(store_url):
-    open_store(store_url).close()
-    open_store(store_url).close()
-    assert raw_rows(store_url, "SELECT COUNT(*) FROM schema_migrations") == [(LATEST_VERSION,)]
+def test_opening_twice_does_not_reapply_migrations(any_store_url):
+    open_store(any_store_url).close()
+    open_store(any_store_url).close()
+    assert raw_rows(any_store_url, "SELECT COUNT(*) FROM schema_migrations") == [(LATEST_VERSION,)]
 
 
-def test_v1_store_is_migrated_and_keeps_its_data(store_url):
-    old = SqlStore(store_url, migrate_to=1)
+def test_v1_store_is_migrated_and_keeps_its_data(any_store_url):
+    old = SqlStore(any_store_url, migrate_to=1)
     assert old.schema_version() == 1
-    tables = {name for (name,) in raw_rows(store_url, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "alerts" not in tables
+    assert "alerts" not in table_names(any_store_url)
     run_id = start(old)
     finish(old, run_id, measurements=measurement_frame(
         [{"metric": "engagement_rate_by_reach", "value": 4.25, "account": "a", "period": WEEK_B}]))
     old.close()
 
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         assert store.schema_version() == LATEST_VERSION
         [run] = store.runs()
         assert (run.id, run.status, run.workflow) == (run_id, "ok", "weekly")
         history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B])
         assert history["value"].to_list() == [4.25]
         assert store.alert_states("weekly") == {}  # the table v2 added exists and is usable
-    assert [v for (v,) in raw_rows(store_url, "SELECT version FROM schema_migrations ORDER BY version")] == \
+    assert [v for (v,) in raw_rows(any_store_url, "SELECT version FROM schema_migrations ORDER BY version")] == \
         list(range(1, LATEST_VERSION + 1))
 
 
-def test_store_newer_than_this_cmflow_is_refused(store_url):
-    open_store(store_url).close()
-    connection = sqlite3.connect(db_path(store_url))
-    with connection:
-        connection.execute("INSERT INTO schema_migrations (version, description, applied_at) "
-                           "VALUES (999, 'from the future', '2030-01-01 00:00:00')")
-    connection.close()
+def test_store_newer_than_this_cmflow_is_refused(any_store_url):
+    open_store(any_store_url).close()
+    raw_rows(any_store_url, "INSERT INTO schema_migrations (version, description, applied_at) "
+                        "VALUES (999, 'from the future', '2030-01-01 00:00:00')")
     with pytest.raises(StoreError) as raised:
-        open_store(store_url)
+        open_store(any_store_url)
     message = str(raised.value)
     assert "999" in message and str(LATEST_VERSION) in message
     assert "upgrade cmflow" in message
 
 
 # -- runs ------------------------------------------------------------------------------------
-def test_run_round_trip_with_measurements_and_alerts(store_url):
+def test_run_round_trip_with_measurements_and_alerts(any_store_url):
     alert = Alert("err_drop", "engagement_rate_by_reach", {"platform": "instagram", "account": "a"},
                   "engagement_rate_by_reach dropped 45% for instagram / a", severity="warning", value=2.8)
     frame = measurement_frame([
@@ -170,7 +171,7 @@ def test_run_round_trip_with_measurements_and_alerts(store_url):
          "reason": "reach is 0"},
         {"metric": "posts_published", "value": 3.0, "unit": "posts", "period": WEEK_B},
     ])
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         run_id = start(store)
         [running] = store.runs()
         assert running.status == "running" and running.finished_at is None
@@ -200,12 +201,12 @@ def test_run_round_trip_with_measurements_and_alerts(store_url):
             ("err_drop", "engagement_rate_by_reach", "firing", "warning", 2.8)
         assert state.dimensions == {"platform": "instagram", "account": "a"}
         assert state.resolved_at is None
-    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements WHERE run_id = ?", run_id) == [(3,)]
+    assert raw_rows(any_store_url, "SELECT COUNT(*) FROM measurements WHERE run_id = ?", run_id) == [(3,)]
 
 
-def test_alert_resolution_and_new_episode(store_url):
+def test_alert_resolution_and_new_episode(any_store_url):
     dims = {"platform": "facebook", "account": "m"}
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         first = start(store)
         finish(store, first, alerts=[Alert("spike", "total_reach", dims, "reach rose", value=9000.0)])
         first_seen = store.alert_states("weekly")[Alert("spike", "total_reach", dims, "").fingerprint].first_seen
@@ -222,11 +223,11 @@ def test_alert_resolution_and_new_episode(store_url):
         [state] = store.alert_states("weekly").values()
         assert state.state == "firing" and state.resolved_at is None
         assert state.first_seen > first_seen  # a new episode, not the old one carried on
-    assert raw_rows(store_url, "SELECT COUNT(*), MAX(last_run_id) FROM alerts") == [(1, third)]
+    assert raw_rows(any_store_url, "SELECT COUNT(*), MAX(last_run_id) FROM alerts") == [(1, third)]
 
 
-def test_runs_are_newest_first_and_filtered_by_workflow(store_url):
-    with open_store(store_url) as store:
+def test_runs_are_newest_first_and_filtered_by_workflow(any_store_url):
+    with open_store(any_store_url) as store:
         ids = []
         for workflow in ("weekly", "monthly", "weekly", "monthly", "weekly"):
             run_id = start(store, workflow)
@@ -240,8 +241,8 @@ def test_runs_are_newest_first_and_filtered_by_workflow(store_url):
         assert store.runs("nobody") == []
 
 
-def test_run_left_running_is_marked_interrupted_by_the_next_run(store_url):
-    with open_store(store_url) as store:
+def test_run_left_running_is_marked_interrupted_by_the_next_run(any_store_url):
+    with open_store(any_store_url) as store:
         killed = start(store, "weekly")
         other = start(store, "monthly")  # another workflow: not touched
         restarted = start(store, "weekly")
@@ -252,35 +253,35 @@ def test_run_left_running_is_marked_interrupted_by_the_next_run(store_url):
 
 
 # -- measurement history ---------------------------------------------------------------------
-def test_upsert_keeps_the_newest_value(store_url):
+def test_upsert_keeps_the_newest_value(any_store_url):
     key = {"metric": "engagement_rate_by_reach", "account": "a", "period": WEEK_B}
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         first = start(store)
         finish(store, first, measurements=measurement_frame([{**key, "value": 3.0}]))
         second = start(store)
         finish(store, second, measurements=measurement_frame([{**key, "value": 3.5}]))
         history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B])
         assert history["value"].to_list() == [3.5]
-    assert raw_rows(store_url, "SELECT value, run_id FROM measurements") == [(3.5, second)]
+    assert raw_rows(any_store_url, "SELECT value, run_id FROM measurements") == [(3.5, second)]
 
 
-def test_same_series_in_another_workflow_is_kept_apart(store_url):
+def test_same_series_in_another_workflow_is_kept_apart(any_store_url):
     key = {"metric": "engagement_rate_by_reach", "account": "a", "period": WEEK_B}
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         finish(store, start(store, "weekly"), workflow="weekly", measurements=measurement_frame([{**key, "value": 1.0}]))
         finish(store, start(store, "other"), workflow="other", measurements=measurement_frame([{**key, "value": 2.0}]))
         assert store.measurement_history("weekly", [key["metric"]], [WEEK_B])["value"].to_list() == [1.0]
         assert store.measurement_history("other", [key["metric"]], [WEEK_B])["value"].to_list() == [2.0]
 
 
-def test_measurement_history_returns_exactly_the_requested_periods(store_url):
+def test_measurement_history_returns_exactly_the_requested_periods(any_store_url):
     rows = [{"metric": metric, "value": value, "account": "a", "period": period}
             for metric in ("engagement_rate_by_reach", "posts_published")
             for value, period in ((1.0, WEEK_A), (2.0, WEEK_B), (3.0, WEEK_C))]
     # A period overlapping WEEK_A and WEEK_B but equal to neither must not match either.
     rows.append({"metric": "engagement_rate_by_reach", "value": 9.0, "account": "a",
                  "period": (date(2026, 11, 12), date(2026, 11, 18))})
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         finish(store, start(store), measurements=measurement_frame(rows))
         history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_A, WEEK_C])
         got = sorted((r["period_start"], r["period_end"], r["metric"], r["value"]) for r in history.iter_rows(named=True))
@@ -291,20 +292,20 @@ def test_measurement_history_returns_exactly_the_requested_periods(store_url):
 
 
 # -- atomicity -------------------------------------------------------------------------------
-def test_finish_run_rolls_back_when_a_later_measurement_chunk_fails(store_url):
+def test_finish_run_rolls_back_when_a_later_measurement_chunk_fails(any_store_url):
     """Rows are written in chunks of 5000: the second chunk's NOT NULL violation undoes the first."""
     rows = [{"metric": "engagement_rate_by_reach", "value": float(i), "account": f"acct{i}", "period": WEEK_B}
             for i in range(5003)]
     frame = measurement_frame(rows).with_columns(
         pl.when(pl.col("account") == "acct5001").then(None).otherwise(pl.col("unit")).alias("unit"))
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         run_id = start(store)
-        with pytest.raises(Exception, match="(?i)not null"):
+        with pytest.raises(Exception, match="(?i)not.null"):
             finish(store, run_id, measurements=frame)
         [run] = store.runs()
         assert run.status == "running" and run.finished_at is None and run.error is None
-    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
-    assert raw_rows(store_url, "SELECT status, finished_at FROM runs WHERE id = ?", run_id) == [("running", None)]
+    assert raw_rows(any_store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
+    assert raw_rows(any_store_url, "SELECT status, finished_at FROM runs WHERE id = ?", run_id) == [("running", None)]
 
 
 class AlertWithBrokenSummary(Alert):
@@ -319,11 +320,11 @@ class AlertWithBrokenSummary(Alert):
         pass
 
 
-def test_finish_run_rolls_back_when_recording_an_alert_fails(store_url):
+def test_finish_run_rolls_back_when_recording_an_alert_fails(any_store_url):
     good = Alert("spike", "total_reach", {"account": "m"}, "reach rose", value=10.0)
     broken = AlertWithBrokenSummary("err_drop", "engagement_rate_by_reach", {"account": "a"}, "x")
     frame = measurement_frame([{"metric": "engagement_rate_by_reach", "value": 2.0, "account": "a", "period": WEEK_B}])
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         run_id = start(store)
         with pytest.raises(RuntimeError, match="summary unavailable"):
             finish(store, run_id, measurements=frame, alerts=[good, broken])
@@ -331,18 +332,19 @@ def test_finish_run_rolls_back_when_recording_an_alert_fails(store_url):
         assert run.status == "running" and run.finished_at is None
         assert store.alert_states("weekly") == {}
         assert store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B]).height == 0
-    assert raw_rows(store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
-    assert raw_rows(store_url, "SELECT COUNT(*) FROM alerts") == [(0,)]
+    assert raw_rows(any_store_url, "SELECT COUNT(*) FROM measurements") == [(0,)]
+    assert raw_rows(any_store_url, "SELECT COUNT(*) FROM alerts") == [(0,)]
 
 
-def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path):
-    """Migrations hold the write lock: concurrent first opens queue up, none fails half-way."""
+def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path, any_store_url):
+    """Migrations hold the write lock (SQLite) or an advisory lock (PostgreSQL): concurrent
+    first opens queue up, none fails half-way, each step is applied once."""
     import subprocess
     import sys
 
     import time
 
-    url = f"sqlite:///{tmp_path / 'new.db'}"
+    url = any_store_url
     go = tmp_path / "go"
     # Each process imports everything, says it is ready, then waits for the others: they then
     # open the new store within a millisecond of each other.
@@ -365,20 +367,19 @@ def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path):
     with open_store(url) as store:
         assert store.schema_version() == LATEST_VERSION
         assert len(store.runs("w")) == 6
-    with sqlite3.connect(tmp_path / "new.db") as raw:
-        versions = [v for (v,) in raw.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    versions = [v for (v,) in raw_rows(url, "SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == list(range(1, LATEST_VERSION + 1))
 
 
 # -- run locks: one run of a workflow at a time ----------------------------------------------
-def test_a_run_lock_is_exclusive_until_released(store_url):
+def test_a_run_lock_is_exclusive_until_released(any_store_url):
     import os
     from datetime import timedelta
 
     from cmflow.store import LockOwner, WorkflowBusy
 
     first, second = LockOwner("host-a", os.getpid(), "one"), LockOwner("host-a", os.getpid(), "two")
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         store.acquire_run_lock("weekly", first, timedelta(hours=1))
         store.acquire_run_lock("weekly", first, timedelta(hours=1))  # the holder may take it again
         with pytest.raises(WorkflowBusy, match=rf"'weekly' is already running \(process {os.getpid()} on host-a"):
@@ -391,7 +392,7 @@ def test_a_run_lock_is_exclusive_until_released(store_url):
         store.acquire_run_lock("weekly", second, timedelta(hours=1))
 
 
-def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(store_url):
+def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(any_store_url):
     import socket
     import subprocess
     import sys
@@ -404,7 +405,7 @@ def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(store_url):
     dead_pid = int(finished.stdout)
     here = socket.gethostname()
     me = LockOwner(here, 1, "me")
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         store.acquire_run_lock("weekly", LockOwner(here, dead_pid, "killed"), timedelta(hours=6))
         store.acquire_run_lock("weekly", me, timedelta(hours=1))  # its process is gone: taken over
         store.acquire_run_lock("daily", LockOwner("elsewhere", 42, "remote"), timedelta(hours=1))
@@ -414,7 +415,7 @@ def test_a_lock_of_a_dead_process_or_past_its_time_is_taken_over(store_url):
         store.acquire_run_lock("hourly", me, timedelta(hours=1))  # expired: taken over
 
 
-def test_process_ids_are_only_judged_within_one_boot_and_pid_namespace(store_url):
+def test_process_ids_are_only_judged_within_one_boot_and_pid_namespace(any_store_url):
     """Two containers sharing a host name (host networking) see different processes under one
     pid: a lock taken in the other one waits for its expiry, whatever our pid table says."""
     import subprocess
@@ -431,7 +432,7 @@ def test_process_ids_are_only_judged_within_one_boot_and_pid_namespace(store_url
     dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                                   capture_output=True, text=True, check=True).stdout)
     me = LockOwner.this_process()
-    with open_store(store_url) as store:
+    with open_store(any_store_url) as store:
         store.acquire_run_lock("weekly", LockOwner(other_container, dead_pid, "theirs"), timedelta(hours=1))
         assert store.run_lock_held("weekly", here)
         with pytest.raises(WorkflowBusy):  # that pid means nothing here: not taken over
@@ -442,21 +443,18 @@ def test_process_ids_are_only_judged_within_one_boot_and_pid_namespace(store_url
         assert store.run_lock_held("daily", here) and not store.run_lock_held("monthly", here)
 
 
-def test_v3_firing_alerts_are_taken_as_announced_by_the_v4_migration(store_url):
+def test_v3_firing_alerts_are_taken_as_announced_by_the_v4_migration(any_store_url):
     """An alert firing before the lifecycle existed was notified then: upgrading must not re-send it."""
-    old = SqlStore(store_url, migrate_to=3)
+    old = SqlStore(any_store_url, migrate_to=3)
     run_id = start(old)
     old.close()
-    connection = sqlite3.connect(db_path(store_url))
-    with connection:
-        for fingerprint, state in (("f1", "firing"), ("f2", "resolved")):
-            connection.execute(
-                "INSERT INTO alerts (fingerprint, workflow, rule, metric, dimensions, state, severity, summary,"
-                " value, first_seen, last_seen, resolved_at, last_run_id) VALUES (?, 'weekly', 'err_drop',"
-                " 'engagement_rate_by_reach', '{}', ?, 'warning', 'ERR dropped', 1.0,"
-                " '2026-11-17 09:00:00', '2026-11-24 09:00:00', NULL, ?)", (fingerprint, state, run_id))
-    connection.close()
-    with open_store(store_url) as store:
+    for fingerprint, state in (("f1", "firing"), ("f2", "resolved")):
+        raw_rows(any_store_url,
+                 "INSERT INTO alerts (fingerprint, workflow, rule, metric, dimensions, state, severity, summary,"
+                 " value, first_seen, last_seen, resolved_at, last_run_id) VALUES (?, 'weekly', 'err_drop',"
+                 " 'engagement_rate_by_reach', '{}', ?, 'warning', 'ERR dropped', 1.0,"
+                 " '2026-11-17 09:00:00', '2026-11-24 09:00:00', NULL, ?)", fingerprint, state, run_id)
+    with open_store(any_store_url) as store:
         states = store.alert_states("weekly")
         assert store.outbox() == [] and store.silences() == []
     firing, resolved = states["f1"], states["f2"]

@@ -30,6 +30,20 @@ class IsoDate(click.ParamType):
             self.fail(f"{value!r} is not a date: {reason}", param, ctx)
 
 
+class ListenAddress(click.ParamType):
+    """A HOST:PORT to serve on (``--metrics-address``), as the settings file's ``metrics`` takes it."""
+
+    name = "HOST:PORT"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        from cmflow.foundation.listen_addresses import parse_listen_address
+
+        try:
+            return str(parse_listen_address(str(value)))
+        except ValueError as problem:
+            self.fail(str(problem), param, ctx)
+
+
 def print_problems(error: WorkflowInvalid, file: str) -> None:
     """List every problem of an invalid workflow on standard error."""
     count = len(error.problems)

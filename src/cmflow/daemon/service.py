@@ -33,6 +33,7 @@ from cmflow.daemon.executor import Executor, LocalProcessPool
 from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
 from cmflow.daemon.leadership import Leadership, elapsed_seconds
+from cmflow.daemon.observer import DaemonObserver, QuietObserver
 from cmflow.daemon.settings import DaemonSettings
 from cmflow.daemon.worker import RunOutcome, RunRequest
 
@@ -76,10 +77,16 @@ class Daemon:
     elapsed: Callable[[], float] = elapsed_seconds
     """Where the scheduling lease's time is measured (a clock that never jumps); tests pass one
     that only moves when told to."""
+    observer: DaemonObserver = field(default_factory=QuietObserver)
+    """Told of runs started and ended (the operator metrics, :mod:`cmflow.metrics`)."""
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
         self.options = self.settings.daemon
+        if self.options.shared_budgets:  # before the first run: runs (and their fork server) inherit it
+            from cmflow.http.shared_budget import SHARED_BUDGETS_VARIABLE
+
+            os.environ[SHARED_BUDGETS_VARIABLE] = self.options.shared_budgets
         self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
         self.catalog = WorkflowCatalog(self.directory, self.store_url)
         self.scheduler = SlotScheduler(self.clock)
@@ -117,6 +124,11 @@ class Daemon:
         """Whether this daemon schedules now (holds the store's scheduling lease)."""
         return self.leadership is not None and self.leadership.holds()
 
+    @property
+    def scheduling(self) -> bool:
+        """Whether this daemon schedules runs (the operator metrics' ``cmflow_daemon_scheduling``)."""
+        return self.is_leader
+
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> None:
         """Open the store, close runs a crash left open, register, load the folder."""
@@ -128,6 +140,7 @@ class Daemon:
                                      self.elapsed)
         self.reload()
         self._guarded("taking the scheduling lease", self._follow_leadership)
+        self.observer.watching(self)
         log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once",
                  self.directory, len(self.catalog.by_file),
                  sum(1 for s in self.catalog.workflows if s.timetable), self.options.max_parallel_runs,
@@ -182,6 +195,7 @@ class Daemon:
         self.store.close()
         os.close(self._wake_reader)
         os.close(self._wake_writer)
+        self.observer.stopped()
         log.info("daemon stopped", extra={"event": "daemon_stopped"})
 
     # -- one pass ------------------------------------------------------------------------
@@ -498,6 +512,7 @@ class Daemon:
                 self._ended(RunOutcome(request, "not started", error=f"{type(exc).__name__}: {exc}"))
                 raise
             self.running[key] = request
+            self.observer.run_started(request, late)
             log.info("starting %s (%.1f s after its slot)", request.label, late,
                      extra={"event": "started", "workflow": key, "run": request.label, "slot": slot,
                             "seconds": late})
@@ -512,6 +527,7 @@ class Daemon:
         request = outcome.request
         key = request.workflow_key
         self.running.pop(key, None)
+        self.observer.run_ended(outcome)
         # A run that could not record its own end (killed; or its store refused, e.g. locked)
         # gets it recorded here, with its cause.
         if outcome.status in ("timeout", "interrupted", "crashed") and outcome.pid is not None:
@@ -562,6 +578,15 @@ class Daemon:
             outcome = self._unrecorded[0]
             self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
             self._unrecorded.pop(0)
+
+    # -- what observers read (any thread) ---------------------------------------------------
+    def queued_slots(self) -> int:
+        """Slots due and waiting for a free run."""
+        return len(self.queue)
+
+    def runs_in_flight(self) -> int:
+        """Runs handed to the executor and not ended yet."""
+        return len(self.running)
 
     # -- plumbing ------------------------------------------------------------------------
     def _due(self, name: str, now: datetime, every: timedelta) -> bool:

@@ -53,6 +53,22 @@ class DaemonOptions(BaseModel):
     store: Optional[str] = Field(None, description="State store URL (`--store` overrides it). "
                                  "Default: CMFLOW_STORE, or the user state file.")
     log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
+    shared_budgets: Optional[str] = Field(None, description="Redis URL of the request budgets every run "
+                                          "shares (redis://HOST:6379/0), so that all workers together keep "
+                                          "within each platform's limits; the daemon hands it to its runs as "
+                                          "CMFLOW_SHARED_BUDGETS. Default: that variable, or budgets per run.")
+    # Operator metrics (docs/metrics.md): off unless an address is given.
+    metrics: Optional[str] = Field(None, description="Serve Prometheus metrics on this host:port "
+                                   "(e.g. \"127.0.0.1:9464\"); no authentication: keep it on a private "
+                                   "network. `--metrics-address` overrides it. Default: off.")
+
+    @field_validator("metrics")
+    @classmethod
+    def _a_listen_address(cls, value: str | None) -> str | None:
+        from cmflow.foundation.listen_addresses import parse_listen_address
+
+        return None if value is None else str(parse_listen_address(value))
+
     lease: PositiveDuration = Field(timedelta(seconds=15), description="Several daemons may share a store: "
                                     "one schedules, holding a lease in the store that it renews every third of "
                                     "this; the others stand by and take over when it expires (at once when its "
@@ -75,6 +91,13 @@ class DaemonOptions(BaseModel):
         if value is not None and (problem := store_url_problem(value)):
             raise ValueError(problem)
         return value
+
+    @field_validator("shared_budgets")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        from cmflow.http.shared_budget import shared_budgets_url
+
+        return None if value is None else shared_budgets_url(value)
 
 
 class HealthOptions(BaseModel):

@@ -8,10 +8,10 @@ receiver's Retry-After, until the message's ``max_age`` is up; anything else goe
 dead-letter list, where ``cmflow outbox`` shows it and ``cmflow outbox retry`` re-queues it.
 
 Each message carries a deterministic idempotency key (``Message.key``), sent as the
-Idempotency-Key header or the e-mail Message-ID, so a receiver can drop a duplicate. A message is
-claimed by the process sending it, one message at a time, and the claim lives only as long as
-that process: delivery is at least once, and twice at most for a message in flight when its
-sender died.
+Idempotency-Key header or the e-mail Message-ID, so a receiver can drop a duplicate. Messages are
+claimed by the process sending them, a batch at a time (:data:`CLAIM_BATCH`), and a claim lives
+only as long as that process: any number of processes share one outbox without sending a message
+twice, delivery is at least once, and twice at most for a message in flight when its sender died.
 """
 
 from __future__ import annotations
@@ -136,6 +136,9 @@ CLAIM_LEASE = timedelta(minutes=2)
 """How long a sender's claim on a message lasts unless renewed; it renews every third of it
 while it sends. Only a sender on another host (or in another container) waits this out after a
 crash: on the same host a claim whose process is gone is free at once."""
+CLAIM_BATCH = 50
+"""Messages one dispatch claims at a time, in one transaction; it claims the next batch when
+these are sent, so that several processes sharing one outbox each take a share of it."""
 MAX_SENDERS = 8
 """Messages in flight at once in one dispatch, all receivers together (each lane has its own
 bound: :meth:`Notifier.lane`)."""
@@ -147,11 +150,12 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
              stop: Callable[[], bool] | None = None, load: "WorkflowLoader") -> DispatchReport:
     """Send the outbox's due messages: ``workflow``'s (or every workflow's), or these ``ids``.
 
-    Each message is claimed as it is sent, for this process, renewed every third of ``lease``
-    while the dispatch lasts and given back when it ends, so that another process never sends a
-    message in flight here, and a process killed mid-delivery holds nothing. Messages to one
-    receiver go out oldest first, as many at once as its notifier's lane allows. Once ``stop()``
-    is true (SIGTERM), the messages being sent are finished and recorded, and no other is started.
+    Messages are claimed for this process a batch at a time (those due when the dispatch
+    starts), their claims renewed every third of ``lease`` while the dispatch lasts and given
+    back when it ends, so that another process never sends a message claimed here, and a
+    process killed mid-delivery holds nothing. Messages to one receiver go out oldest first, as
+    many at once as its notifier's lane allows. Once ``stop()`` is true (SIGTERM), the messages
+    being sent are finished and recorded, and no other is started.
 
     A workflow's notifier is rebuilt from its file for messages of other workflows, so that
     secrets are read from the environment at send time, never from the store: ``load`` reads
@@ -160,20 +164,32 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
     health outputs).
     """
     clock = clock or (lambda: datetime.now(timezone.utc))
+    stopping = stop or (lambda: False)
     report = DispatchReport()
     key = workflow.key if (workflow is not None and only_workflow) else None
-    messages = store.due_messages(clock(), workflow=key, ids=ids)
-    if not messages:
-        return report
-    lanes = _lanes(messages, _NotifierResolver(workflow, load))
+    due_at = clock()  # a message put off during this dispatch waits for the next one
     claimer = LockOwner.this_process()
-    http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
-    sender = _Sender(store, claimer, lease, clock, sleep, report, http)
-    try:
-        with _ClaimHeartbeat(store, claimer, lease):
-            _run_lanes(lanes, sender.send, stop or (lambda: False))
-    finally:
-        http.close()
+    taken: set[int] = set()
+
+    def claim_batch() -> list[OutboxMessage]:
+        batch = store.claim_due_messages(claimer, now=due_at, lease=lease, limit=CLAIM_BATCH, workflow=key,
+                                         ids=ids, skip=taken)
+        taken.update(message.id for message in batch)
+        return batch
+
+    with _ClaimHeartbeat(store, claimer, lease):
+        batch = claim_batch()
+        if not batch:
+            return report
+        resolver = _NotifierResolver(workflow, load)
+        http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
+        sender = _Sender(store, claimer, clock, sleep, report, http)
+        try:
+            while batch and not stopping():
+                _run_lanes(_lanes(batch, resolver), sender.send, stopping)
+                batch = [] if stopping() else claim_batch()
+        finally:
+            http.close()
     return report
 
 
@@ -268,20 +284,17 @@ class _ClaimHeartbeat:
 
 @dataclass
 class _Sender:
-    """Claims and sends one message at a time, in whichever worker thread calls it."""
+    """Sends one claimed message at a time, in whichever worker thread calls it."""
 
     store: "Store"
     claimer: LockOwner
-    lease: timedelta
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
     report: DispatchReport
     http: SharedHttpClient
 
     def send(self, job: _Job) -> None:
-        message = self.store.claim_message(job.message.id, self.claimer, now=self.clock(), lease=self.lease)
-        if message is None:  # delivered meanwhile, or another live sender holds it
-            return
+        message = job.message
         if job.error is not None:
             if self.store.record_attempt(message.id, now=self.clock(), status=DEAD, attempts=message.attempts,
                                          error=job.error, claimer=self.claimer):

@@ -13,7 +13,7 @@ import hashlib
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator, Protocol
 
 from cmflow.http.platforms import Pace, Platform
 
@@ -33,6 +33,22 @@ class BudgetLimits:
     burst: int = 1
     unit_limit: int | None = None
     """Units (e.g. YouTube quota units) the run may spend; ``None`` = not counted."""
+
+
+class Budget(Protocol):
+    """What a session asks of its budget, kept in the process (:class:`RequestBudget`) or in Redis
+    for every worker (:class:`cmflow.http.shared_budget.SharedRequestBudget`)."""
+
+    name: str
+    limits: BudgetLimits
+    units_spent: int
+    """Units this run spent (checked against ``limits.unit_limit``)."""
+
+    def slot(self, *, max_wait: float, cost: int = 1) -> ContextManager[float]: ...
+
+    def observe(self, pace: Pace | None) -> None: ...
+
+    def hold(self, until: float, reason: str) -> None: ...
 
 
 class RequestBudget:
@@ -159,3 +175,15 @@ class BudgetRegistry:
                 budget = self._budgets[key] = RequestBudget(f"{platform.title} ({key[1]})", limits,
                                                             clock=self._clock, sleep=self._sleep)
             return budget
+
+    def close(self) -> None:
+        """Nothing to let go of: the budgets live and die with the process."""
+
+
+class BudgetRegistries(Protocol):
+    """Where a client's budgets come from: :class:`BudgetRegistry`, or
+    :class:`cmflow.http.shared_budget.SharedBudgetRegistry`."""
+
+    def get(self, platform: Platform, token: str | None, limits: BudgetLimits | None = None) -> Budget: ...
+
+    def close(self) -> None: ...

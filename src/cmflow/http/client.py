@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 import httpx
 
 from cmflow.foundation.secrets import redactor
-from cmflow.http.budget import BudgetLimits, BudgetRegistry, RequestBudget, WaitTooLong
+from cmflow.http.budget import Budget, BudgetLimits, BudgetRegistries, BudgetRegistry, WaitTooLong
 from cmflow.http.errors import (AddressNotAllowed, BadResponse, PlatformError, PlatformUnavailable, RateLimited,
                      RequestRejected, ResponseTooLarge, TooManyPages, format_duration, format_time)
 from cmflow.http.guard import (POLICY_EXTENSION, PRIVATE_NETWORK_OPTION, AddressRefused, GuardedTransport, NetworkPolicy,
@@ -53,7 +53,7 @@ class HttpClient:
 
     def __init__(self, client: httpx.Client, *, retry: RetryPolicy, max_response_bytes: int,
                  total_timeout: float | None, clock: Callable[[], float], sleep: Callable[[float], None],
-                 network: NetworkPolicy | None = None) -> None:
+                 network: NetworkPolicy | None = None, budgets: BudgetRegistries | None = None) -> None:
         self.httpx = client
         """The underlying httpx client (requests made on it directly skip retries and checks, not
         the network guard)."""
@@ -63,7 +63,8 @@ class HttpClient:
         self.max_response_bytes = max_response_bytes
         self.total_timeout = total_timeout
         self.clock, self.sleep = clock, sleep
-        self.budgets = BudgetRegistry(clock=clock, sleep=sleep)
+        self.budgets: BudgetRegistries = budgets or BudgetRegistry(clock=clock, sleep=sleep)
+        """The request budgets, one per platform and token: in the process, or shared in Redis."""
 
     def session(self, platform: str | Platform, *, base_url: str, token: str | None = None,
                 token_param: str | None = None, source: str | None = None,
@@ -87,6 +88,7 @@ class HttpClient:
 
     def close(self) -> None:
         self.httpx.close()
+        self.budgets.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -102,7 +104,8 @@ def make_client(*, connect_timeout: float = 10.0, read_timeout: float = 30.0,
                 retry: RetryPolicy | None = None, clock: Callable[[], float] = time.time,
                 sleep: Callable[[float], None] = time.sleep, user_agent_header: str | None = None,
                 transport: httpx.BaseTransport | None = None, allow_private_network: bool = False,
-                network: NetworkPolicy | None = None, resolver: Resolver | None = None) -> HttpClient:
+                network: NetworkPolicy | None = None, resolver: Resolver | None = None,
+                shared_budgets: str | None = None) -> HttpClient:
     """The run's HTTP client; create one per run and share it between sources.
 
     ``read_timeout`` bounds each wait for bytes, ``total_timeout`` one whole response.
@@ -113,6 +116,10 @@ def make_client(*, connect_timeout: float = 10.0, read_timeout: float = 30.0,
     addresses only, unless a session allows private ones or ``allow_private_network`` makes that
     the default; ``network`` replaces the rule itself and ``resolver`` the name lookup
     (tests). A ``transport`` given here replaces the guarded one (and the guard with it).
+
+    ``shared_budgets`` is the Redis URL of request budgets shared by every process
+    (:mod:`cmflow.http.shared_budget`); None reads ``CMFLOW_SHARED_BUDGETS``, and without it
+    (or with ``""``) the budgets stay in this client.
     """
     if http2 is None:
         http2 = http2_available()
@@ -128,7 +135,19 @@ def make_client(*, connect_timeout: float = 10.0, read_timeout: float = 30.0,
         headers={"User-Agent": user_agent_header or user_agent()},
         follow_redirects=follow_redirects, http2=http2, transport=transport)
     return HttpClient(client, retry=retry or RetryPolicy(), max_response_bytes=int(max_response_mb * 1024 * 1024),
-                      total_timeout=total_timeout, clock=clock, sleep=sleep, network=default_policy)
+                      total_timeout=total_timeout, clock=clock, sleep=sleep, network=default_policy,
+                      budgets=_budget_registry(shared_budgets, clock=clock, sleep=sleep))
+
+
+def _budget_registry(shared_budgets: str | None, *, clock: Callable[[], float],
+                     sleep: Callable[[float], None]) -> BudgetRegistries:
+    """Budgets in Redis when a URL is given (or ``CMFLOW_SHARED_BUDGETS`` is set), else in the client."""
+    from cmflow.http.shared_budget import SharedBudgetRegistry, shared_budgets_prefix, shared_budgets_url
+
+    url = shared_budgets_url(shared_budgets)
+    if url is None:
+        return BudgetRegistry(clock=clock, sleep=sleep)
+    return SharedBudgetRegistry(url, clock=clock, sleep=sleep, prefix=shared_budgets_prefix())
 
 
 
@@ -162,7 +181,7 @@ class PlatformSession:
         if token and not token_param:
             self._headers["Authorization"] = f"Bearer {token}"
         self._headers.update(headers or {})
-        self.budget: RequestBudget = client.budgets.get(platform, token, budget)
+        self.budget: Budget = client.budgets.get(platform, token, budget)
 
     # -- the calls a source makes --------------------------------------------------------------
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **options: Any) -> Any:

@@ -259,6 +259,13 @@ class Pace:
     known_until: float | None = None
     """The headers tell the window's requests left until this time (its reset): until then
     they, not the static token bucket, decide the pace (a run may spend what others left)."""
+    remaining: int | None = None
+    """Requests left in the window, as the headers say (for monitoring: shared budgets keep it)."""
+    limit: int | None = None
+    window_reset: float | None = None
+    """When the window of ``remaining`` ends (epoch seconds)."""
+    used_percent: float | None = None
+    """Meta's usage headers: the highest percentage used (for monitoring)."""
 
 
 def pace_from_usage(answer: ApiResponse) -> Pace | None:
@@ -267,22 +274,25 @@ def pace_from_usage(answer: ApiResponse) -> Pace | None:
     usage = meta_usage(answer.headers)
     if usage:
         if usage.regain_in > 0:
-            return Pace(hold_until=now + usage.regain_in, reason=f"Meta usage blocked for {usage.regain_in / 60:g} min")
+            return Pace(hold_until=now + usage.regain_in, reason=f"Meta usage blocked for {usage.regain_in / 60:g} min",
+                        used_percent=usage.percent)
         if usage.percent >= platform.near_limit:
             pause = platform.near_limit_pause
-            return Pace(hold_until=now + pause, interval=pause, reason=f"Meta usage at {usage.percent:g} %")
-        return Pace(calm=True)
+            return Pace(hold_until=now + pause, interval=pause, reason=f"Meta usage at {usage.percent:g} %",
+                        used_percent=usage.percent)
+        return Pace(calm=True, used_percent=usage.percent)
     window = rate_window(answer.headers, now)
     if window and window.remaining is not None and window.reset_at is not None and window.reset_at > now:
         known = window.reset_at if window.limit else None
+        told = {"remaining": window.remaining, "limit": window.limit, "window_reset": window.reset_at}
         if window.remaining <= 0:
             return Pace(hold_until=window.reset_at, reason=f"{window.header}: no requests left until the reset",
-                        known_until=known)
+                        known_until=known, **told)
         if window.limit and window.remaining <= 0.1 * window.limit:
             interval = (window.reset_at - now) / window.remaining
             return Pace(hold_until=now + interval, interval=interval, until=window.reset_at,
-                        reason=f"{window.remaining} of {window.limit} requests left", known_until=known)
-        return Pace(calm=True, known_until=known)
+                        reason=f"{window.remaining} of {window.limit} requests left", known_until=known, **told)
+        return Pace(calm=True, known_until=known, **told)
     return None
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cmflow.store.errors import StoreBusy, StoreError, StoreMissing
+from cmflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreUnreachable
 from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, store_url_problem
 
 _INTERFACE = (
     "this_host", "same_host", "WorkflowBusy", "SlotAlreadyHandled", "LockOwner", "RunRecord", "MissedSlots",
     "SourceCursor", "CachedRecord", "DaemonRecord", "AlertState", "OutboxClaim", "OutboxMessage",
-    "QueuedMessage", "Lease", "LeaseAnswer", "LeaseHolder", "Store", "FINISHED_STATUSES", "FAILED_STATUSES",
-    "PENDING", "DELIVERED", "DEAD",
+    "QueuedMessage", "OutboxDepth", "Lease", "LeaseAnswer", "LeaseHolder", "Store", "FINISHED_STATUSES",
+    "FAILED_STATUSES", "PENDING", "DELIVERED", "DEAD",
 )
 """Names of :mod:`cmflow.store.interface`, imported on first use (PEP 562): checking a store URL
 (``cmflow validate``) needs none of its dataclasses."""
@@ -26,6 +26,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreMissing",
+    "StoreUnreachable",
     "STORE_VARIABLE",
     "default_store_url",
     "display_url",
@@ -50,8 +51,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.store.interface import (DEAD, DELIVERED, FAILED_STATUSES, FINISHED_STATUSES, PENDING, AlertState,
                                         CachedRecord, DaemonRecord, Lease, LeaseAnswer, LeaseHolder, LockOwner,
-                                        MissedSlots, OutboxClaim, OutboxMessage, QueuedMessage, RunRecord,
-                                        SlotAlreadyHandled, SourceCursor, Store, WorkflowBusy, same_host, this_host)
+                                        MissedSlots, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage,
+                                        RunRecord, SlotAlreadyHandled, SourceCursor, Store, WorkflowBusy, same_host,
+                                        this_host)
 
 
 def open_store(url: str | None = None, *, read_only: bool = False) -> Store:

@@ -34,6 +34,11 @@ class StoreMissing(StoreError):
     """A store opened for reading does not exist yet: nothing was ever recorded there."""
 
 
+class StoreUnreachable(StoreError):
+    """The database server could not be reached, or the connection was cut before the
+    transaction was committed: nothing of it was kept, and it may be tried again."""
+
+
 def busy_message(url: str, seconds: float) -> str:
     return (f"the state store {display_url(url)} is busy (locked by another process) after {seconds:g} s; "
             "try again when that process is done, or let cmflow wait longer with ?timeout=SECONDS "
@@ -41,10 +46,11 @@ def busy_message(url: str, seconds: float) -> str:
 
 
 def explain(error: BaseException, url: str, *, path: Path | None = None, busy_seconds: float | None = None,
-            opening: bool = False) -> StoreError | None:
+            opening: bool = False, cut: bool = False) -> StoreError | None:
     """The :class:`StoreError` a user should see for ``error``, raised while opening (``opening``)
     or using the store at ``url`` (a SQLite file at ``path``); None for an error that is not the
-    store's (a bug: let it show as such)."""
+    store's (a bug: let it show as such). ``cut``: the connection was lost (a
+    :class:`StoreUnreachable`, which may be tried again)."""
     if isinstance(error, StoreError):
         return error
     shown = display_url(url)
@@ -58,6 +64,9 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
         return StoreError(f"{cannot_open}: {unknown_database_kind(url)}")
     if isinstance(error, ModuleNotFoundError):  # the dialect is known, its driver is not installed
         module = (error.name or "").split(".")[0]
+        if module == "psycopg":
+            return StoreError(f"{cannot_open}: the PostgreSQL driver (psycopg 3) is not installed; install the "
+                              "PostgreSQL extra: pip install 'cmflow[postgres]'")
         package = DRIVER_PACKAGES.get(module, module)
         return StoreError(f"{cannot_open}: its database driver is not installed (no module {module!r}); "
                           f"install it: pip install '{package}'")
@@ -87,9 +96,20 @@ def explain(error: BaseException, url: str, *, path: Path | None = None, busy_se
     if code.startswith(("SQLITE_IOERR", "SQLITE_CORRUPT")):
         return StoreError(f"the state store {shown} cannot be read ({detail}); check the disk, and restore "
                           "the store from a backup if the file is damaged")
+    if type(getattr(error, "orig", None) or error).__module__.startswith("psycopg"):
+        from cmflow.store.postgres import explain_postgres  # deferred: SQLite users never need it
+
+        worded = explain_postgres(error, url, shown, opening=opening)
+        if worded is not None:
+            return (StoreUnreachable if cut or _cut(error) else StoreError)(worded)
     if opening:  # an unreachable server, a refused login, a schema too new ...
         return StoreError(f"{cannot_open}: {detail}")
     return None
+
+
+def _cut(error: BaseException) -> bool:
+    """Whether SQLAlchemy judged the error a lost connection (the pool drops it)."""
+    return bool(getattr(error, "connection_invalidated", False))
 
 
 def _first_line(error: BaseException, url: str) -> str:

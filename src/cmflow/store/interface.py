@@ -8,7 +8,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Sequence
 
 from cmflow.foundation.alerts import AlertEpisode
 
@@ -254,6 +254,17 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 """Outbox message states."""
 
 
+@dataclass(frozen=True)
+class OutboxDepth:
+    """How much the outbox holds that is not delivered: read in one cheap query, for the
+    operator metrics."""
+
+    pending: int
+    dead: int
+    oldest_pending: datetime | None
+    """When the oldest pending message was queued; None when none is pending."""
+
+
 @dataclass
 class QueuedMessage:
     """A message to put in the outbox with the run's state (see :meth:`Store.commit_run`)."""
@@ -313,6 +324,17 @@ class Store(ABC):
         :meth:`renew_claims` while the sender works."""
 
     @abstractmethod
+    def claim_due_messages(self, claimer: LockOwner, *, now: datetime, lease: timedelta, limit: int,
+                           workflow: str | None = None, ids: Sequence[int] | None = None,
+                           skip: Collection[int] = ()) -> list[OutboxMessage]:
+        """Claim for ``claimer``, in one transaction, up to ``limit`` pending messages due at
+        ``now`` that no live sender holds (``workflow``'s only, or these ``ids`` only, never
+        those in ``skip``), oldest first, and return them claimed, as :meth:`claim_message`
+        does for one. Messages another process is claiming at the same moment are passed
+        over, not waited for (PostgreSQL: ``FOR UPDATE SKIP LOCKED``): any number of senders
+        share one outbox, and no message is claimed by two."""
+
+    @abstractmethod
     def renew_claims(self, claimer: LockOwner, lease: timedelta) -> int:
         """Extend every claim ``claimer`` holds to ``lease`` from now (a sender's heartbeat);
         return how many."""
@@ -342,6 +364,10 @@ class Store(ABC):
     def make_due(self, *, now: datetime) -> int:
         """Make every pending message waiting for a later try due ``now`` (a receiver is back:
         ``cmflow outbox flush --now``); claims are left alone. Return how many."""
+
+    @abstractmethod
+    def outbox_depth(self) -> OutboxDepth:
+        """Pending and dead messages, and when the oldest pending one was queued."""
 
     # -- silences ---------------------------------------------------------------------------
     @abstractmethod

@@ -1,25 +1,35 @@
-"""The SQLAlchemy Core implementation of :class:`cmflow.store.Store` (SQLite by default)."""
+"""The SQLAlchemy Core implementation of :class:`cmflow.store.Store`: SQLite by default,
+PostgreSQL for several daemons and workers sharing one store (:mod:`cmflow.store.postgres`).
+
+Claims are row locks that skip locked rows on PostgreSQL (``FOR UPDATE SKIP LOCKED``), so any
+number of processes share the outbox and the run locks without waiting on each other or doing
+the same work twice; on SQLite every write transaction takes the file's write lock at once
+(``BEGIN IMMEDIATE``), which serialises them.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
 
 import sqlalchemy as sa
 
 from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, Lease, LeaseAnswer, LeaseHolder,
-    LockOwner, MissedSlots,
-    OutboxClaim, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store, WorkflowBusy,
+    LockOwner, MissedSlots, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store,
+    WorkflowBusy,
     same_host, this_host,
 )
 from cmflow.foundation.processes import process_alive
-from cmflow.store.errors import StoreError, explain
+from cmflow.store.errors import StoreError, StoreMissing, StoreUnreachable, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
+from cmflow.store.postgres import is_postgres, lock_migrations, postgres_engine
 from cmflow.store.sqlite import sqlite_engine
 from cmflow.store.tables import (
     alerts, cached_records, daemons, leases, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
@@ -37,11 +47,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+log = logging.getLogger("cmflow.store")
+
+
 def _utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes: they were stored in UTC."""
-    if value is not None and value.tzinfo is None:
+    """A stored time in UTC: SQLite returns naive datetimes (they were stored in UTC),
+    PostgreSQL aware ones in the session's time zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
-    return value
+    return value.astimezone(timezone.utc)
 
 
 class SqlStore(Store):
@@ -53,9 +69,17 @@ class SqlStore(Store):
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
-        if sa.make_url(url).get_backend_name() == "sqlite":
+        self._opened = False
+        parsed = sa.make_url(url)
+        self.postgres = is_postgres(parsed)
+        if parsed.get_backend_name() == "sqlite":
             self.engine, file, self.writable = sqlite_engine(url, read_only=read_only)
             self.busy_seconds, self.sqlite_path = file.busy_seconds, file.path
+        elif self.postgres:
+            # Reaching the server is tried again for a while once the store was open (a restart),
+            # never while opening it (an unreachable server is said at once).
+            self.engine = postgres_engine(url, self.display_url, lambda: self._opened)
+            self.writable = not read_only  # reading commands create and upgrade nothing
         else:
             self.engine = sa.create_engine(url)
         sa.event.listen(self.engine, "handle_error", self._explain_error, retval=True)
@@ -63,20 +87,34 @@ class SqlStore(Store):
             self._migrate(LATEST_VERSION if migrate_to is None else migrate_to)
         else:
             self._check_version_for_reading()
+        self._opened = True
 
     def _explain_error(self, context: Any) -> BaseException | None:
         """A database error the user can act on (busy, read-only, not a database ...) becomes a
         :class:`StoreError` saying so; any other error goes on as it is."""
         return explain(context.original_exception, self.url, path=self.sqlite_path,
-                       busy_seconds=self.busy_seconds)
+                       busy_seconds=self.busy_seconds, opening=not self._opened, cut=context.is_disconnect)
 
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
         """A write transaction that takes the write lock when it starts (SQLite: BEGIN
-        IMMEDIATE), so that concurrent writers queue up instead of failing half-way."""
-        with self.engine.connect().execution_options(cmflow_begin="IMMEDIATE") as connection:
-            with connection.begin():
-                yield connection
+        IMMEDIATE), so that concurrent writers queue up instead of failing half-way.
+
+        A connection cut before the commit raises :class:`StoreUnreachable` (nothing was kept:
+        the store method is tried again, see :func:`_tried_again_when_cut`); one cut during the
+        commit raises a plain :class:`StoreError`, since the change may have been kept."""
+        committing = False
+        try:
+            with self.engine.connect().execution_options(cmflow_begin="IMMEDIATE") as connection:
+                with connection.begin():
+                    yield connection
+                    committing = True
+        except StoreUnreachable as error:
+            if not committing:
+                raise
+            raise StoreError(f"the connection to the state store {self.display_url} was cut while a change was "
+                             "being committed (the server restarted or cannot be reached): it may or may not have "
+                             "been kept") from error
 
     # -- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -95,6 +133,7 @@ class SqlStore(Store):
         for version in range(current + 1, target + 1):
             description, step = MIGRATIONS[version - 1]
             with self._writing() as connection:
+                lock_migrations(connection)  # PostgreSQL: one process at a time, until the commit
                 schema_migrations.create(connection, checkfirst=True)
                 done = connection.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
                 if done >= version:
@@ -112,6 +151,14 @@ class SqlStore(Store):
         """A store opened read-only is not migrated: one at another version cannot be read."""
         current = self.schema_version()
         self._refuse_if_newer(current)
+        if current == 0 and self.postgres:
+            raise StoreMissing(f"the state store {self.display_url} holds no cmflow tables yet: nothing has been "
+                               "recorded there; the first `cmflow run` or the daemon creates them")
+        if current < LATEST_VERSION and self.postgres:
+            raise StoreError(
+                f"cannot read the state store {self.display_url}: it is at schema version {current}, older than "
+                f"this cmflow ({LATEST_VERSION}); a command that writes (cmflow run, the daemon) upgrades it: "
+                "run one first, or read it with the cmflow version that wrote it")
         if current < LATEST_VERSION:
             raise StoreError(
                 f"cannot read the state store {self.display_url}: it is at schema version {current}, older "
@@ -260,18 +307,23 @@ class SqlStore(Store):
 
     def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
         now = _now()
+        values = dict(owner=owner.id, host=owner.host, pid=owner.pid, acquired_at=now, expires_at=now + ttl)
         with self._writing() as connection:
-            held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
-            if held is not None and held.owner != owner.id:
-                if _lock_live(held, owner.host, now):
+            # A free lock is taken by inserting its row: of processes inserting it at once, one
+            # does (PostgreSQL makes the others wait for its commit, then do nothing). A held
+            # one is read under a row lock, so that taking over a dead holder's is race-free too.
+            take = _dialect_insert(connection)(run_locks).values(workflow=workflow, **values)
+            while connection.execute(take.on_conflict_do_nothing(index_elements=["workflow"])).rowcount != 1:
+                held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)
+                                          .with_for_update()).first()
+                if held is None:  # released meanwhile: insert again
+                    continue
+                if held.owner != owner.id and _lock_live(held, owner.host, now):
                     raise WorkflowBusy(
                         f"workflow {workflow!r} is already running (process {held.pid} on {held.host}, "
                         f"since {_utc(held.acquired_at):%Y-%m-%d %H:%M:%S} UTC); try again when it is done")
-            values = dict(owner=owner.id, host=owner.host, pid=owner.pid, acquired_at=now, expires_at=now + ttl)
-            if held is None:
-                connection.execute(run_locks.insert().values(workflow=workflow, **values))
-            else:
                 connection.execute(run_locks.update().where(run_locks.c.workflow == workflow).values(**values))
+                return
 
     def release_run_lock(self, workflow: str, owner: LockOwner) -> None:
         with self._writing() as connection:
@@ -460,6 +512,15 @@ class SqlStore(Store):
         here, wall = this_host(), _now()
         return [_message(r, here, wall) for r in rows]
 
+    def outbox_depth(self) -> OutboxDepth:
+        # Delivered messages are history, not depth: left out, the query reads the status index only.
+        query = (sa.select(outbox.c.status, sa.func.count(), sa.func.min(outbox.c.created_at))
+                 .where(outbox.c.status.in_([PENDING, DEAD])).group_by(outbox.c.status))
+        with self.engine.connect() as connection:
+            found = {status: (count, oldest) for status, count, oldest in connection.execute(query)}
+        pending, oldest = found.get(PENDING, (0, None))
+        return OutboxDepth(pending, found.get(DEAD, (0, None))[0], _utc(oldest))
+
     def due_messages(self, now: datetime, *, workflow: str | None = None,
                      ids: Sequence[int] | None = None) -> list[OutboxMessage]:
         due = (outbox.c.status == PENDING) & (outbox.c.next_attempt_at <= now)
@@ -476,7 +537,9 @@ class SqlStore(Store):
     def claim_message(self, message_id: int, claimer: LockOwner, *, now: datetime,
                       lease: timedelta) -> OutboxMessage | None:
         with self._writing() as connection:
-            row = connection.execute(sa.select(outbox).where(outbox.c.id == message_id).with_for_update()).first()
+            # A row another sender is claiming right now is skipped, not waited for: it is theirs.
+            row = connection.execute(sa.select(outbox).where(outbox.c.id == message_id)
+                                     .with_for_update(skip_locked=True)).first()
             if row is None or row.status != PENDING or _utc(row.next_attempt_at) > now:
                 return None
             wall = _now()
@@ -486,6 +549,38 @@ class SqlStore(Store):
                           claimed_at=wall, claimed_until=wall + lease)
             connection.execute(outbox.update().where(outbox.c.id == message_id).values(**values))
         return _message(SimpleNamespace(**{**row._mapping, **values}), claimer.host, wall)
+
+    def claim_due_messages(self, claimer: LockOwner, *, now: datetime, lease: timedelta, limit: int,
+                           workflow: str | None = None, ids: Sequence[int] | None = None,
+                           skip: Collection[int] = ()) -> list[OutboxMessage]:
+        due = (outbox.c.status == PENDING) & (outbox.c.next_attempt_at <= now)
+        if workflow is not None:
+            due &= outbox.c.workflow == workflow
+        if ids is not None:
+            due &= outbox.c.id.in_(list(ids))
+        if skip:
+            due &= outbox.c.id.not_in(list(skip))
+        wall, here = _now(), claimer.host
+        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= wall,
+                      outbox.c.claim_owner == claimer.id)
+        # A claim not yet expired held by another process in this process space is free when that
+        # process is gone: only this process can tell, so those rows are read and judged here.
+        # Any other unexpired claim (another host, another container) is live.
+        judged = (~free & outbox.c.claim_pid.is_not(None)
+                  & outbox.c.claim_host.in_([here, here.split("#", 1)[0]]))
+        values = dict(claim_owner=claimer.id, claim_host=claimer.host, claim_pid=claimer.pid,
+                      claimed_at=wall, claimed_until=wall + lease)
+        with self._writing() as connection:
+            orphans = [row for row in connection.execute(
+                sa.select(outbox).where(due & judged).order_by(outbox.c.id).with_for_update(skip_locked=True))
+                if not _claim_live(row, here, wall)][:limit]
+            rows = orphans + list(connection.execute(
+                sa.select(outbox).where(due & free).order_by(outbox.c.id).limit(limit - len(orphans))
+                .with_for_update(skip_locked=True))) if len(orphans) < limit else orphans
+            rows.sort(key=lambda row: row.id)
+            if rows:
+                connection.execute(outbox.update().where(outbox.c.id.in_([row.id for row in rows])).values(**values))
+        return [_message(SimpleNamespace(**{**row._mapping, **values}), here, wall) for row in rows]
 
     def renew_claims(self, claimer: LockOwner, lease: timedelta) -> int:
         with self._writing() as connection:
@@ -556,6 +651,26 @@ class SqlStore(Store):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _tried_again_when_cut(method: Any) -> Any:
+    """``method``, tried once more when the connection to the database was cut before its
+    transaction committed (:class:`StoreUnreachable`): nothing of the first try was kept, and
+    the new connection waits for the server to be back (:mod:`cmflow.store.postgres`)."""
+
+    @functools.wraps(method)
+    def tried_again(self: SqlStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreUnreachable as error:
+            log.warning("%s; trying again", error)
+            return method(self, *args, **kwargs)
+
+    return tried_again
+
+
+for _name in sorted(Store.__abstractmethods__ - {"close"}):
+    setattr(SqlStore, _name, _tried_again_when_cut(getattr(SqlStore, _name)))
 
 
 _NO_CLAIM: dict[str, Any] = dict(claim_owner=None, claim_host=None, claim_pid=None, claimed_at=None,

@@ -91,6 +91,8 @@ def store_url_problem(url: str) -> str | None:
         parsed = sa.make_url(url)
     except Exception:  # ArgumentError: not a URL at all
         return not_a_database_url(url)
+    if parsed.drivername == "postgres":  # as hosting services print it: opened as postgresql://
+        parsed = parsed.set(drivername="postgresql")
     try:
         parsed.get_dialect()  # the dialect's module, not its driver
     except Exception:  # NoSuchModuleError

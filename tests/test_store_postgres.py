@@ -1,0 +1,222 @@
+"""The PostgreSQL store: the URLs users write, what a refused or unreachable store says, times
+in UTC, and connections that outlive a server restart (on a private server this test starts,
+restarts and stops; the shared test server is never stopped).
+
+The Store interface itself runs on PostgreSQL through ``any_store_url`` (tests/test_store.py,
+test_outbox.py, test_incremental.py); processes sharing one store are in
+tests/faults/test_shared_store.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from cmflow.store import StoreError, open_store
+from cmflow.store.urls import store_url_problem
+from private_postgres import PrivatePostgres
+from shared_servers import unique_name
+from store_rows import raw_rows
+
+WEEK = (date(2026, 11, 16), date(2026, 11, 22))
+
+
+def plain(url: str, **changes) -> str:
+    """``url`` as a user writes it (``postgresql://``, no driver), with ``changes`` made."""
+    return sa.make_url(url).set(drivername="postgresql", **changes).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def limited_role(postgres_url):
+    """A role that may log in with a password and owns nothing: (name, password)."""
+    name, password = unique_name("cmflow_role"), "pg-s3cret-pw"
+    raw_rows(postgres_url, f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+    yield name, password
+    raw_rows(postgres_url, f"REASSIGN OWNED BY {name} TO CURRENT_USER")
+    raw_rows(postgres_url, f"DROP OWNED BY {name}")
+    raw_rows(postgres_url, f"DROP ROLE {name}")
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
+def test_the_urls_users_write_open_with_psycopg_3(postgres_url, scheme):
+    url = sa.make_url(postgres_url).set(drivername=scheme).render_as_string(hide_password=False)
+    assert store_url_problem(url) is None
+    with open_store(url) as store:
+        assert store.engine.dialect.driver == "psycopg"
+        run_id = store.start_run("weekly", "w.toml", *WEEK, False, slot=datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
+        [run] = store.runs()
+    assert run.id == run_id
+    assert run.slot == datetime(2026, 11, 23, 8, tzinfo=timezone.utc) and run.slot.utcoffset() == timedelta(0)
+    assert run.started_at.tzinfo is not None and run.started_at.utcoffset() == timedelta(0)
+
+
+def test_times_come_back_in_utc_whatever_the_role_s_time_zone(postgres_url, limited_role):
+    """A role (or server) set to another time zone must not shift or re-zone stored times."""
+    name, password = limited_role
+    database = sa.make_url(postgres_url).database
+    raw_rows(postgres_url, f'ALTER DATABASE "{database}" OWNER TO {name}')
+    raw_rows(postgres_url, f"ALTER ROLE {name} SET timezone = 'Asia/Kolkata'")
+    url = plain(postgres_url, username=name, password=password)
+    slot = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    with open_store(url) as store:
+        store.start_run("weekly", "w.toml", *WEEK, False, slot=slot)
+        [run] = store.runs()
+    assert run.slot == slot and run.slot.tzinfo == timezone.utc
+    assert raw_rows(postgres_url, "SELECT count(*) FROM runs WHERE slot = ?", slot) == [(1,)]
+
+
+def test_a_refused_login_names_the_store_hides_the_password_and_says_what_to_do(postgres_url, limited_role):
+    name, _ = limited_role
+    with pytest.raises(StoreError) as raised:
+        open_store(plain(postgres_url, username=name, password="wrong-s3cret"))
+    message = str(raised.value)
+    assert "wrong-s3cret" not in message and f"{name}:***@" in message
+    assert f"the server refused the login of user '{name}'" in message
+    assert "check the user and password in the store URL" in message and "\n" not in message
+
+
+def test_a_missing_database_says_how_to_create_it(postgres_url, limited_role):
+    name, password = limited_role
+    with pytest.raises(StoreError) as raised:
+        open_store(plain(postgres_url, username=name, password=password, database="no_such_db"))
+    message = str(raised.value)
+    assert "the database 'no_such_db' does not exist" in message
+    assert f"CREATE DATABASE no_such_db OWNER {name};" in message and password not in message
+
+
+def test_a_role_without_privileges_is_told_which_it_needs(postgres_url, limited_role):
+    """PostgreSQL 15 gives no one but the owner CREATE on the public schema."""
+    name, password = limited_role
+    with pytest.raises(StoreError) as raised:
+        open_store(plain(postgres_url, username=name, password=password))
+    message = str(raised.value)
+    assert f"user '{name}' may not do what cmflow needs (permission denied" in message
+    assert "must belong to that user" in message and "docs/store.md" in message
+
+
+def test_an_unreachable_server_is_said_at_once(postgres_url):
+    from loopback_smtp import free_port
+
+    url = plain(postgres_url, port=free_port(), password="s3cret-pw")
+    with pytest.raises(StoreError) as raised:
+        open_store(url)
+    message = str(raised.value)
+    assert "cannot be reached (Connection refused)" in message and "s3cret-pw" not in message
+    assert "check that it runs" in message
+
+
+def test_validate_accepts_the_postgres_urls_users_write_without_connecting(tmp_path):
+    """`cmflow validate` checks a [store] url's form only: nothing listens on port 1."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    for scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        path = tmp_path / f"{scheme.replace('+', '_')}.toml"
+        path.write_text(f"""[workflow]
+name = "Weekly KPIs"
+period = "2026-11-16..2026-11-22"
+compare = []
+
+[store]
+url = "{scheme}://cm:pg-s3cret@127.0.0.1:1/cmflow"
+
+[[sources]]
+id = "meta"
+plugin = "csv"
+path = "builtin:demo/meta_posts.csv"
+record = "post"
+datetime_format = "%m/%d/%Y %H:%M"
+columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", reach = "Reach", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves" }}
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+""", encoding="utf-8")
+        result = CliRunner().invoke(main, ["validate", str(path)])
+        assert result.exit_code == 0 and "pg-s3cret" not in result.output, result.output
+
+
+def test_without_psycopg_the_extra_to_install_is_named():
+    script = ("import sys; sys.modules['psycopg'] = None\n"  # as if it were not installed
+              "from cmflow.store import open_store, StoreError\n"
+              "try:\n    open_store('postgres://cm:pg-s3cret@db.example/cmflow')\n"
+              "except StoreError as error:\n    print(error)\n")
+    said = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert said.returncode == 0 and said.stderr == "", said.stderr
+    assert said.stdout.strip() == ("cannot open the state store postgres://cm:***@db.example/cmflow: the PostgreSQL "
+                                   "driver (psycopg 3) is not installed; install the PostgreSQL extra: "
+                                   "pip install 'cmflow[postgres]'")
+
+
+def test_reading_a_database_cmflow_never_wrote_creates_nothing(postgres_url):
+    from cmflow.store import StoreMissing
+
+    with pytest.raises(StoreMissing, match="holds no cmflow tables yet: nothing has been recorded there"):
+        open_store(plain(postgres_url), read_only=True)
+    assert raw_rows(postgres_url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") \
+        == [(0,)]
+    with open_store(plain(postgres_url)) as store:  # a writing command creates the tables
+        store.start_run("weekly", "w.toml", *WEEK, False)
+    with open_store(plain(postgres_url), read_only=True) as store:
+        assert [run.workflow for run in store.runs()] == ["weekly"]
+
+
+# -- a server restarted under a store that is open -----------------------------------------------
+@pytest.fixture
+def private_server():
+    server = PrivatePostgres()
+    try:
+        server.start()
+        server.create_database()
+        yield server
+    finally:
+        server.remove()
+
+
+def test_connections_recover_after_the_server_restarts(private_server):
+    """Every write goes on through restarts: pooled connections are checked before use, one
+    cut mid-transaction is tried again, and the server's downtime is waited out. Counted: every
+    write that returned is in the store once, and none is there twice."""
+    store = open_store(private_server.url)
+    written, failures, uncertain, stop = [], [], [], threading.Event()
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set() or n < 20:
+            workflow = f"wf-{n:04d}"
+            try:
+                written.append((workflow, store.start_run(workflow, "w.toml", *WEEK, False)))
+            except StoreError as error:  # only a cut during the commit may say so: kept or not
+                failures.append(str(error))
+                uncertain.append(workflow)
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    try:
+        store.start_run("before", "w.toml", *WEEK, False)
+        thread.start()
+        for _ in range(2):
+            private_server.restart()
+        stop.set()
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+        private_server.stop()  # down: the next statement waits for the server ...
+        threading.Timer(1.0, private_server.start).start()
+        after = store.start_run("after", "w.toml", *WEEK, False)  # ... and goes on once it is back
+        rows = raw_rows(private_server.url, "SELECT id, workflow FROM runs")
+    finally:
+        stop.set()
+        store.close()
+    stored = {workflow: [i for i, w in rows if w == workflow] for _, workflow in rows}
+    duplicated = sum(len(ids) - 1 for ids in stored.values())
+    lost = [w for w, run_id in written if stored.get(w) != [run_id]]
+    assert duplicated == 0 and lost == [], (duplicated, lost)
+    assert len(written) + len(failures) >= 20
+    assert all("cut while a change was being committed" in f for f in failures), failures
+    assert all(len(stored.get(w, [])) <= 1 for w in uncertain)
+    assert stored["after"] == [after] and len(stored["before"]) == 1
