@@ -53,6 +53,11 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
         sys.exit(EXIT_INVALID)
     settings.override(max_parallel_runs=max_parallel, log_format=log_format, store=store_option)
     options = settings.daemon
+    from cmflow.daemon.executor import executor_problem
+
+    if problem := executor_problem(options):
+        click.secho(f"✗ {config_file or 'settings'}: {problem}", fg="red", err=True)
+        sys.exit(EXIT_INVALID)
     level = logging.DEBUG if verbose else logging.INFO
     configure_logging(options.log_format, level)
     url = store_url(store_option, options.store)

@@ -27,7 +27,7 @@ from cmflow.foundation.schedules import ON_TIME, catch_up
 from cmflow.foundation.secrets import redactor
 from cmflow.store import DaemonRecord, StoreError, open_store, this_host
 from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
-from cmflow.daemon.executor import Executor, LocalProcessPool
+from cmflow.daemon.executor import Executor, ExecutorUnavailable, executor_for
 from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
 from cmflow.daemon.settings import DaemonSettings
@@ -74,7 +74,7 @@ class Daemon:
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
         self.options = self.settings.daemon
-        self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
+        self.executor = self.executor or executor_for(self.options)
         self.catalog = WorkflowCatalog(self.directory, self.store_url)
         self.scheduler = SlotScheduler(self.clock)
         self.queue = SlotQueue()
@@ -426,6 +426,11 @@ class Daemon:
             late = (self.clock() - slot).total_seconds()
             try:
                 self.executor.submit(request)
+            except ExecutorUnavailable as exc:  # its broker is down: the slot waits, not a failed try
+                self.queue.push(key, slot)
+                self._queued.add(key)
+                log.debug("%s waits: %s", request.label, exc, extra={"workflow": key, "run": request.label})
+                return
             except Exception as exc:  # no process could be started: the slot is tried again
                 self._ended(RunOutcome(request, "not started", error=f"{type(exc).__name__}: {exc}"))
                 raise
