@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,8 +44,8 @@ RESTORE_EVERY = 5
 worker's runs), to be delivered again."""
 REDIS_SECONDS = 5
 """Seconds a connection to Redis may take to open before it counts as unreachable."""
-DEAD_CHILD_WAIT = 30.0
-"""Seconds a worker waits for the pool process it stopped to exit before it records its run."""
+DEAD_CHILD_WAIT = 5.0
+"""Seconds a worker waits for the pool process it killed to die before it records its run."""
 
 
 @dataclass(frozen=True)
@@ -130,47 +129,55 @@ def run_message(message: dict[str, Any], options: CeleryOptions) -> dict[str, An
 
 
 class RunTaskRequest(Request):
-    """A run's task as the worker's main process sees it: when it kills a run at its time limit,
-    or finds its pool process dead, it records that in the store (the run could not)."""
+    """A run's task as the worker's main process sees it: when a run reaches its time limit, or
+    its pool process dies, the run could not record how it ended; this records it in the store
+    (and drops its lock) before the outcome goes back, so that the daemon never finds the slot's
+    row still ``running`` and owes the slot again."""
 
     def on_timeout(self, soft: bool, timeout: float) -> None:
         pid = self.worker_pid
-        super().on_timeout(soft, timeout)
         if not soft and pid is not None:
-            _end_run_later(self, pid, "timeout",
-                           f"stopped after its timeout of {format_duration(timedelta(seconds=timeout))}")
+            _kill(pid)  # the pool would, right after this; first, so that the run writes no more
+            _end_run(self, pid, "timeout", f"stopped after its timeout of {format_duration(timedelta(seconds=timeout))}")
+        super().on_timeout(soft, timeout)
 
     def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
         pid = self.worker_pid
-        super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
         if isinstance(exc_info.exception, WorkerLostError) and pid is not None:
-            _end_run_later(self, pid, "interrupted",
-                           f"the worker's process running it died ({exc_info.exception}); "
-                           "its message is delivered again")
+            _end_run(self, pid, "interrupted", f"the worker's process running it died ({exc_info.exception}); "
+                     "its message is delivered again")
+        super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 
 
-def _end_run_later(task_request: Request, pid: int, status: str, error: str) -> None:
-    """Once the pool process ``pid`` is gone, mark its run (if it left one open) ``status`` in
-    the store and drop its lock; in a thread, so that the worker's loop goes on meanwhile."""
+def _kill(pid: int) -> None:
+    """SIGKILL a pool process and wait (a moment) until it has died."""
+    import os
 
-    def end() -> None:
-        from cmflow.daemon.run_messages import store_of
-        from cmflow.foundation.processes import process_alive
-        from cmflow.store import open_store, this_host
+    from cmflow.foundation.processes import process_alive
 
-        deadline = time.monotonic() + DEAD_CHILD_WAIT
-        while process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        try:
-            options = task_request.task.app.cmflow_options
-            with open_store(store_of(task_request.args[0], options.store)) as store:
-                ended = store.end_dead_runs(this_host(), pid=pid, status=status, error=error)
-        except Exception as exc:  # the store down: the next run of the workflow ends the row
-            log.warning("could not record how %s ended (%s): %s", task_request.id, status,
-                        redactor(f"{type(exc).__name__}: {exc}"))
-            return
-        for workflow in ended:
-            log.warning("%s: %s; recorded %s", task_request.id, error, status,
-                        extra={"workflow": workflow, "run": task_request.id, "status": status})
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + DEAD_CHILD_WAIT
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
-    threading.Thread(target=end, name=f"cmflow-end-{pid}", daemon=True).start()
+
+def _end_run(task_request: Request, pid: int, status: str, error: str) -> None:
+    """Mark the run the dead pool process ``pid`` left open (if any) ``status`` in the store and
+    drop its lock; a store that refuses is logged (the next run of the workflow ends the row)."""
+    from cmflow.daemon.run_messages import store_of
+    from cmflow.store import open_store, this_host
+
+    try:
+        options = task_request.task.app.cmflow_options
+        with open_store(store_of(task_request.args[0], options.store)) as store:
+            ended = store.end_dead_runs(this_host(), pid=pid, status=status, error=error)
+    except Exception as exc:
+        log.warning("could not record how %s ended (%s): %s", task_request.id, status,
+                    redactor(f"{type(exc).__name__}: {exc}"), extra={"run": task_request.id})
+        return
+    for workflow in ended:
+        log.warning("%s: %s; recorded %s", task_request.id, error, status,
+                    extra={"workflow": workflow, "run": task_request.id, "status": status})
