@@ -30,9 +30,9 @@ from shared_servers import unique_name
 
 pytest.importorskip("celery")
 
-RUN_TIMEOUT = "15s"
-VISIBILITY_TIMEOUT = "16s"
-"""Just over the run timeout: a dead worker's run is delivered again within about 20 s."""
+RUN_TIMEOUT = "10s"
+VISIBILITY_TIMEOUT = "11s"
+"""Just over the run timeout: a dead worker's run is delivered again within about 15 s."""
 OUTAGE = 30.0
 """Seconds Redis stays stopped in the outage test."""
 
@@ -174,12 +174,12 @@ def test_a_worker_killed_mid_run_has_its_run_completed_once_by_the_other(
     try): none lost, none doubled."""
     mail = tmp_path / "mail"
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_kill"))
-    workers = [start_worker("a"), start_worker("b")]
-    for worker in workers:
-        worker.wait_until_ready()
-    schedule = daily_slot_this_minute()
+    schedule = daily_slot_this_minute(latest_second=50)
+    workers = [start_worker("a"), start_worker("b")]  # the run waits in the queue until one is ready
     write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
     daemon = start_daemon()
+    for worker in workers:
+        worker.wait_until_ready()
     started = daemon.wait_for("started", workflow="Held")
     label, slot = started["run"], parse_slot(started["slot"])
     gated_feed.wait_for_request(daemon)
@@ -209,12 +209,12 @@ def test_redis_stopped_for_30_s_loses_no_run_and_doubles_none(
     has one finished run and one e-mail."""
     mail = tmp_path / "mail"
     celery_settings(daemon_folder, private_redis.url, unique_name("cmflow_outage"))
+    schedule = daily_slot_this_minute(latest_second=50)
     workers = [start_worker("a"), start_worker("b")]
+    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
+    daemon = start_daemon()
     for worker in workers:
         worker.wait_until_ready()
-    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url,
-                                                     schedule=daily_slot_this_minute(latest_second=50)))
-    daemon = start_daemon()
     held = daemon.wait_for("started", workflow="Held")
     gated_feed.wait_for_request(daemon)
 
@@ -250,10 +250,10 @@ def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
     time limit and records the run ``timeout`` in the store (its lock dropped); the daemon
     hears ``timeout``, and the slot counts as run: it is not tried again."""
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_timeout"), run_timeout="3s")
+    schedule = daily_slot_this_minute(latest_second=50)
     worker = start_worker("a")
-    worker.wait_until_ready()
     write(daemon_folder / "held.toml", workflow_text("Held", tmp_path / "mail", feed=gated_feed.url,
-                                                     schedule=daily_slot_this_minute(latest_second=50)))
+                                                     schedule=schedule))
     daemon = start_daemon()
     started = daemon.wait_for("started", workflow="Held")
     finished = daemon.wait_for("finished", workflow="Held")

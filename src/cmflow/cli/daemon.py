@@ -53,7 +53,7 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
         sys.exit(EXIT_INVALID)
     settings.override(max_parallel_runs=max_parallel, log_format=log_format, store=store_option)
     options = settings.daemon
-    from cmflow.daemon.executor import executor_problem
+    from cmflow.daemon.executors import executor_problem
 
     if problem := executor_problem(options):
         click.secho(f"✗ {config_file or 'settings'}: {problem}", fg="red", err=True)

@@ -27,7 +27,8 @@ from cmflow.foundation.schedules import ON_TIME, catch_up
 from cmflow.foundation.secrets import redactor
 from cmflow.store import DaemonRecord, StoreError, open_store, this_host
 from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
-from cmflow.daemon.executor import Executor, ExecutorUnavailable, executor_for
+from cmflow.daemon.executor import Executor, ExecutorUnavailable
+from cmflow.daemon.executors import executor_for
 from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
 from cmflow.daemon.settings import DaemonSettings
