@@ -81,6 +81,7 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
         result_expires=RESULTS_KEPT,
         broker_connection_timeout=REDIS_SECONDS,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker waits out a Redis outage however long
         broker_transport_options={
             "visibility_timeout": int(options.visibility_timeout.total_seconds()),
             "global_keyprefix": prefix,
@@ -91,7 +92,7 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
                                    "interval_max": 1},
         result_backend_transport_options={"global_keyprefix": prefix},
         redis_socket_connect_timeout=REDIS_SECONDS,
-        redis_socket_timeout=30,
+        redis_socket_timeout=REDIS_SECONDS * 2,  # a Redis that hangs must not hold the daemon's loop long
         result_backend_always_retry=worker,
         result_backend_max_sleep_between_retries_ms=5000,
         worker_hijack_root_logger=False,

@@ -116,9 +116,10 @@ class Daemon:
                         extra={"event": "recovered", "workflow": workflow})
         self.store.register_daemon(DaemonRecord(self.id, self.host, os.getpid(), str(self.directory), now, now))
         self.reload()
-        log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once",
+        log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once%s",
                  self.directory, len(self.catalog.by_file),
                  sum(1 for s in self.catalog.workflows if s.timetable), self.options.max_parallel_runs,
+                 " (on Celery workers)" if self.options.executor == "celery" else "",
                  extra={"event": "daemon_started"})
 
     def run_forever(self, install_signals: bool = True) -> None:
