@@ -144,8 +144,9 @@ class RunTaskRequest(Request):
 
     def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
         pid = self.worker_pid
-        if isinstance(exc_info.exception, WorkerLostError) and pid is not None:
-            _end_run(self, pid, "interrupted", f"the worker's process running it died ({exc_info.exception}); "
+        lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
+        if isinstance(lost, WorkerLostError) and pid is not None:
+            _end_run(self, pid, "interrupted", f"the worker's process running it died ({lost}); "
                      "its message is delivered again")
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 

@@ -1,0 +1,79 @@
+"""Runs on Celery workers that a worker stops or loses, with real processes: a run past its
+timeout (the worker kills it at its time limit and records it ``timeout``), and a run whose pool
+process is killed alone (delivered again at once). The helpers are in
+``tests/celery_workers.py``: a daemon with ``executor = "celery"``, ``cmflow worker`` processes on
+the shared Redis (a queue of the test's own), a SQLite store, a feed that holds a run mid-fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
+    daemon_folder, daily_slot_this_minute, emails, gated_feed, parse_slot, run_locks, runs_of, start_daemon,
+    workflow_text, write)
+from shared_servers import unique_name
+from celery_workers import celery_settings, runs_per_slot, start_worker  # noqa: F401  (fixture)
+
+pytest.importorskip("celery")
+
+
+def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+    """A run held on a feed past its timeout (6 s): the worker kills its pool process at the
+    time limit and records the run ``timeout`` in the store (its lock dropped); the daemon
+    hears ``timeout``, and the slot counts as run: it is not tried again."""
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_timeout"), run_timeout="6s")
+    schedule = daily_slot_this_minute(latest_second=50)
+    worker = start_worker("a")
+    write(daemon_folder / "held.toml", workflow_text("Held", tmp_path / "mail", feed=gated_feed.url,
+                                                     schedule=schedule))
+    daemon = start_daemon()
+    started = daemon.wait_for("started", workflow="Held")
+    finished = daemon.wait_for("finished", workflow="Held")
+    assert finished["status"] == "timeout", daemon.tail()
+    assert "timeout of 6s" in finished["message"]
+    daemon.wait_until(lambda: runs_of(store_url, "Held")[0].status != "running", "the run's row to be ended")
+    assert runs_per_slot(store_url, "Held") == {parse_slot(started["slot"]): ["timeout"]}
+    assert runs_of(store_url, "Held")[0].error == "stopped after its timeout of 6s"
+    assert run_locks(store_url) == []
+    assert gated_feed.requests == 1
+    assert worker.alive()
+    time.sleep(2.0)  # busy_retry is 1 s: a slot owed again would have started by now
+    assert len(daemon.events("started", workflow="Held")) == 1
+
+
+def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+    """kill -9 of the run's own process (the worker's pool process) alone: the worker records the
+    run interrupted and puts its message back in the queue at once (no visibility timeout to
+    wait); the slot completes once. The worker itself lives on."""
+    mail = tmp_path / "mail"
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_pool"))
+    schedule = daily_slot_this_minute(latest_second=50)
+    worker = start_worker("a")
+    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
+    daemon = start_daemon()
+    started = daemon.wait_for("started", workflow="Held")
+    gated_feed.wait_for_request(daemon)
+    [(_, owner)] = run_locks(store_url)
+    run_pid = int(owner.split(":")[-2])  # host:pid:token of the process holding the run lock
+    assert run_pid != worker.process.pid
+    os.kill(run_pid, signal.SIGKILL)
+    gated_feed.open_gate()
+
+    finished = daemon.wait_for("finished", workflow="Held")
+    assert finished["status"] == "ok", daemon.tail()
+    history = runs_of(store_url, "Held")
+    assert [(r.slot, r.status) for r in reversed(history)] == [(parse_slot(started["slot"]), "interrupted"),
+                                                               (parse_slot(started["slot"]), "ok")]
+    assert "the worker's process running it died" in history[1].error
+    assert gated_feed.requests == 2
+    assert len(emails(mail, "Held")) == 1
+    assert run_locks(store_url) == []
+    assert worker.alive()
+    assert [e["status"] for e in daemon.events("finished")] == ["ok"]
