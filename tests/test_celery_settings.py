@@ -167,3 +167,12 @@ def test_a_slot_waits_in_the_daemon_queue_while_redis_does_not_answer(tmp_path, 
         executor.submit(daemon._request(daemon.catalog.by_key("daily"), clock.now))
     daemon.request_stop()
     daemon.shutdown()
+
+
+def test_daemon_with_a_bad_broker_in_the_environment_does_not_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("CMFLOW_BROKER", "amqp://guest:s3cret-pass@mq//")
+    (tmp_path / "cmflow-daemon.toml").write_text('[daemon]\nexecutor = "celery"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["daemon", str(tmp_path)])
+    assert result.exit_code == EXIT_INVALID
+    assert "CMFLOW_BROKER: 'amqp://guest:***@mq//' is not a Redis URL" in result.output
+    assert "s3cret-pass" not in result.output
