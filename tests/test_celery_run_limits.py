@@ -22,6 +22,35 @@ from celery_workers import celery_settings, runs_per_slot, start_worker  # noqa:
 pytest.importorskip("celery")
 
 
+@pytest.fixture
+def store_url(request, tmp_path):
+    """A SQLite file, or with ``indirect`` parametrisation "postgresql", a database of its own on
+    the PostgreSQL test server (its URL has a password: workers are given it with --store)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    from shared_servers import fresh_postgres_database
+
+    url, drop = fresh_postgres_database()
+    from cmflow.store import open_store
+
+    open_store(url).close()  # migrated once here: a worker and the daemon starting together both would
+    yield url
+    drop()
+
+
+def lock_owners(store_url: str) -> list[str]:
+    """The owners (host:pid:token) of the run locks held in the store, whatever its database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("SELECT owner FROM run_locks")).scalars())
+    finally:
+        engine.dispose()
+
+
 def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
         tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
     """A run held on a feed past its timeout (6 s): the worker kills its pool process at the
@@ -47,11 +76,13 @@ def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
     assert len(daemon.events("started", workflow="Held")) == 1
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
         tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
     """kill -9 of the run's own process (the worker's pool process) alone: the worker records the
     run interrupted and puts its message back in the queue at once (no visibility timeout to
-    wait); the slot completes once. The worker itself lives on."""
+    wait); the slot completes once. The worker itself lives on. On a SQLite file and on
+    PostgreSQL (whose URL holds a password: it never travels through Redis)."""
     mail = tmp_path / "mail"
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_pool"))
     schedule = daily_slot_this_minute(latest_second=50)
@@ -60,7 +91,7 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     daemon = start_daemon()
     started = daemon.wait_for("started", workflow="Held")
     gated_feed.wait_for_request(daemon)
-    [(_, owner)] = run_locks(store_url)
+    [owner] = lock_owners(store_url)
     run_pid = int(owner.split(":")[-2])  # host:pid:token of the process holding the run lock
     assert run_pid != worker.process.pid
     os.kill(run_pid, signal.SIGKILL)
@@ -74,6 +105,6 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     assert "the worker's process running it died" in history[1].error
     assert gated_feed.requests == 2
     assert len(emails(mail, "Held")) == 1
-    assert run_locks(store_url) == []
+    assert lock_owners(store_url) == []
     assert worker.alive()
     assert [e["status"] for e in daemon.events("finished")] == ["ok"]
