@@ -92,7 +92,8 @@ class CeleryExecutor(Executor):
                         "[daemon] visibility_timeout", request.label, format_duration(request.timeout),
                         format_duration(self.options.visibility_timeout),
                         extra={"workflow": request.workflow_key, "run": request.label})
-        self._in_flight[task_id] = _InFlight(request, time.monotonic())
+        now = time.monotonic()
+        self._in_flight[task_id] = _InFlight(request, now, store_checked_at=now)
         log.debug("sent %s to queue %s", task_id, self.options.queue,
                   extra={"run": task_id, "workflow": request.workflow_key})
 
