@@ -1,12 +1,14 @@
 """Runs on Celery workers, the parts that need no worker: the ``[daemon]`` settings that choose
 the celery executor, the one-screen errors of ``cmflow worker`` and ``cmflow daemon``, what a run's
 message carries through Redis (never a store password), and a daemon whose Redis does not answer
-(a real closed loopback port): its slot stays queued, and is not given up however long it waits.
+(a real closed loopback port): its slot stays queued, and is not given up however long it waits;
+the outcome of a run sent before is read from the store's run history.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -176,3 +178,32 @@ def test_daemon_with_a_bad_broker_in_the_environment_does_not_start(tmp_path, mo
     assert result.exit_code == EXIT_INVALID
     assert "CMFLOW_BROKER: 'amqp://guest:***@mq//' is not a Redis URL" in result.output
     assert "s3cret-pass" not in result.output
+
+
+def test_an_outcome_redis_cannot_give_is_read_from_the_run_history(tmp_path, store_url):
+    """Redis does not answer (a closed port) while a run sent before has ended on its worker: the
+    executor reads how it ended from the store's run history for its slot; a run whose outcome
+    never comes at all is reported interrupted once overdue, and its slot is owed again."""
+    from cmflow.daemon.celery_app import CeleryOptions
+    from cmflow.daemon.celery_executor import CeleryExecutor, _InFlight
+
+    executor = CeleryExecutor(CeleryOptions(f"redis://127.0.0.1:{free_port()}/0", "unanswered"), 2)
+    ended = request(store_url)
+    lost = RunRequest(ended.workflow_file, "other", ended.slot, store_url, ended.timeout, ended.workflow_text)
+    with open_store(store_url) as store:
+        run_id = store.start_run("weekly", ended.workflow_file, ended.slot.date(), ended.slot.date(), False,
+                                 slot=ended.slot)
+        store.finish_run(run_id, status="failed", stats={"records": {"post": 12}}, error="source meta: gone")
+    executor._in_flight = {r.label: _InFlight(r, sent_at=0.0) for r in (ended, lost)}  # sent long ago
+    gives_up = executor.gives_up_after(lost).total_seconds()
+    executor._in_flight[lost.label].sent_at = time.monotonic() - gives_up + 60  # not overdue yet
+
+    outcomes = executor.poll(datetime.now(timezone.utc))
+    assert [(o.request.workflow_key, o.status, o.run_id, o.records, o.error) for o in outcomes] == [
+        ("weekly", "failed", run_id, 12, "source meta: gone")]
+    assert list(executor._in_flight) == [lost.label]  # nothing in the store for it: still waited for
+    executor._in_flight[lost.label].sent_at -= 120  # now overdue
+    [overdue] = executor.poll(datetime.now(timezone.utc))
+    assert (overdue.request, overdue.status, overdue.ran) == (lost, "interrupted", False)
+    assert "no outcome from the workers within" in overdue.error
+    assert executor.free() == 2
