@@ -100,7 +100,8 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
     )
     app.cmflow_options = options  # type: ignore[attr-defined]
 
-    @app.task(name=TASK_NAME, bind=True, Request=RunTaskRequest, acks_late=True, reject_on_worker_lost=True)
+    @app.task(name=TASK_NAME, bind=True, Request=RunTaskRequest, acks_late=True, reject_on_worker_lost=True,
+              shared=False)  # this app's own: another app (a test's) keeps its own options
     def run(task, message: dict[str, Any]) -> dict[str, Any]:
         """Run one slot of one workflow (a RunRequest as JSON); answer its RunOutcome as JSON."""
         return run_message(message, task.app.cmflow_options)
