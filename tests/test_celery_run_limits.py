@@ -1,6 +1,7 @@
 """Runs on Celery workers that a worker stops or loses, with real processes: a run past its
-timeout (the worker kills it at its time limit and records it ``timeout``), and a run whose pool
-process is killed alone (delivered again at once). The helpers are in
+timeout (the worker kills it at its time limit and records it ``timeout``), a run whose pool
+process is killed alone (delivered again at once), and a daemon stopped while its run is on a
+worker (the run ends there, and the next daemon finds its slot done). The helpers are in
 ``tests/celery_workers.py``: a daemon with ``executor = "celery"``, ``cmflow worker`` processes on
 the shared Redis (a queue of the test's own), a SQLite store, a feed that holds a run mid-fetch.
 """
@@ -108,3 +109,35 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     assert lock_owners(store_url) == []
     assert worker.alive()
     assert [e["status"] for e in daemon.events("finished")] == ["ok"]
+
+
+def test_a_daemon_stopped_leaves_its_run_to_the_worker_and_finds_the_slot_done(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+    """SIGTERM to the daemon while its run is on a worker: the daemon waits stop_timeout (1 s),
+    reports the run interrupted and exits 0; the run goes on on its worker and records itself.
+    A daemon started next finds the slot done and runs nothing: one run, one e-mail."""
+    mail = tmp_path / "mail"
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_stop"))
+    with open(daemon_folder / "cmflow-daemon.toml", "a", encoding="utf-8") as settings:
+        settings.write('stop_timeout = "1s"\n')
+    schedule = daily_slot_this_minute(latest_second=50)
+    worker = start_worker("a")
+    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
+    first = start_daemon()
+    started = first.wait_for("started", workflow="Held")
+    gated_feed.wait_for_request(first)
+    first.signal(signal.SIGTERM)
+    assert first.wait_exit() == 0, first.tail()
+    assert [e["status"] for e in first.events("finished", workflow="Held")] == ["interrupted"]
+    gated_feed.open_gate()
+    first.wait_until(lambda: runs_of(store_url, "Held")[0].status == "ok", "the run to end on its worker",
+                     dead_ok=True)
+
+    second = start_daemon()
+    second.wait_for("scheduled", workflow="Held")
+    time.sleep(2.0)  # reload_every and busy_retry are 1 s: a slot owed would have started by now
+    assert second.events("started", workflow="Held") == []
+    assert runs_per_slot(store_url, "Held") == {parse_slot(started["slot"]): ["ok"]}
+    assert gated_feed.requests == 1
+    assert len(emails(mail, "Held")) == 1
+    assert worker.alive()
