@@ -43,14 +43,16 @@ visibility_timeout = "{VISIBILITY_TIMEOUT}"
 class WorkerProcess:
     """One ``cmflow worker`` (in a session of its own, with its pool) and its JSON log lines."""
 
-    def __init__(self, name: str, folder: Path, store_url: str, log: Path, cwd: Path) -> None:
+    def __init__(self, name: str, folder: Path, store_url: str, log: Path, cwd: Path,
+                 metrics_port: int | None = None) -> None:
         self.name = name
         self.log = log
+        metrics = ["--metrics-address", f"127.0.0.1:{metrics_port}"] if metrics_port else []
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         with open(log, "ab") as stderr:
             self.process = subprocess.Popen(
                 [*CMFLOW, "worker", "--config", str(folder / "cmflow-daemon.toml"), "--store", store_url,
-                 "--concurrency", "1", "--log-format", "json"],
+                 "--concurrency", "1", "--log-format", "json", *metrics],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, cwd=cwd, env=env,
                 start_new_session=True)
 
@@ -95,8 +97,9 @@ class WorkerProcess:
 def start_worker(tmp_path: Path, daemon_folder: Path, store_url: str):
     started: list[WorkerProcess] = []
 
-    def start(name: str) -> WorkerProcess:
-        worker = WorkerProcess(name, daemon_folder, store_url, tmp_path / f"worker-{name}.log", tmp_path)
+    def start(name: str, metrics_port: int | None = None) -> WorkerProcess:
+        worker = WorkerProcess(name, daemon_folder, store_url, tmp_path / f"worker-{name}.log", tmp_path,
+                               metrics_port)
         started.append(worker)
         return worker
 

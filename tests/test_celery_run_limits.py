@@ -17,6 +17,7 @@ import pytest
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
     daemon_folder, daily_slot_this_minute, emails, gated_feed, parse_slot, run_locks, runs_of, start_daemon,
     workflow_text, write)
+from loopback_smtp import free_port
 from shared_servers import unique_name
 from celery_workers import celery_settings, runs_per_slot, start_worker  # noqa: F401  (fixture)
 
@@ -78,6 +79,15 @@ def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def worker_samples(port: int) -> dict[tuple[str, tuple], float]:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
         tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
     """kill -9 of the run's own process (the worker's pool process) alone: the worker records the
@@ -87,7 +97,8 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     mail = tmp_path / "mail"
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_pool"))
     schedule = daily_slot_this_minute(latest_second=50)
-    worker = start_worker("a")
+    metrics_port = free_port()
+    worker = start_worker("a", metrics_port=metrics_port)
     write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
     daemon = start_daemon()
     started = daemon.wait_for("started", workflow="Held")
@@ -109,6 +120,12 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     assert lock_owners(store_url) == []
     assert worker.alive()
     assert [e["status"] for e in daemon.events("finished")] == ["ok"]
+    # The worker's metrics (cmflow worker --metrics-address) count the run that ended, summed
+    # over its pool's processes; the killed one is out of flight and ended no way.
+    served = worker_samples(metrics_port)
+    assert served[("cmflow_worker_runs_total", (("status", "ok"),))] == 1
+    assert sum(v for (name, _), v in served.items() if name == "cmflow_worker_runs_total") == 1
+    assert served[("cmflow_worker_runs_in_flight", ())] == 0
 
 
 def test_a_daemon_stopped_leaves_its_run_to_the_worker_and_finds_the_slot_done(

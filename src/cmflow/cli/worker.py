@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from cmflow.cli.common import ListenAddress
+
 EPILOG = """\b
 Signals:
   SIGTERM, SIGINT  take no new run, let the runs under way finish, exit 0 (a second one: at once;
@@ -28,10 +30,10 @@ broker does not answer or the store cannot be opened.
 @click.option("--concurrency", type=click.IntRange(min=1), help="Runs at once (default: the number of CPUs).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log lines as text or JSON objects.")
 @click.option("-v", "--verbose", is_flag=True, help="Log details (secrets are redacted).")
-# The metrics lane adds `--metrics-address HOST:PORT` here: a Prometheus endpoint served from
-# the worker's main process, started just before `start_worker` below.
+@click.option("--metrics-address", type=ListenAddress(),
+              help="Serve the worker's Prometheus metrics on HOST:PORT (no authentication: keep it private).")
 def worker(broker_option: str | None, config_file: str | None, store_option: str | None, queue: str | None,
-           concurrency: int | None, log_format: str | None, verbose: bool) -> None:
+           concurrency: int | None, log_format: str | None, metrics_address: str | None, verbose: bool) -> None:
     """Run workflows sent by a daemon with executor = "celery", on a Celery worker.
 
     Each run is one slot of one workflow, as the daemon would run it locally: the workflow
@@ -71,6 +73,18 @@ def worker(broker_option: str | None, config_file: str | None, store_option: str
             open_store(store).close()  # fail now, clearly, rather than at the first run
     if problem := broker_unreachable(broker):
         _fail(problem, EXIT_RUN_FAILED)
+    if options.shared_budgets:  # the runs of this worker share the daemon's request budgets
+        from cmflow.http.shared_budget import SHARED_BUDGETS_VARIABLE
+
+        os.environ[SHARED_BUDGETS_VARIABLE] = options.shared_budgets
+    if metrics_address:  # before Celery starts its pool: the children count into the same folder
+        from cmflow.metrics.server import MetricsUnavailable
+        from cmflow.metrics.worker import serve_worker_metrics
+
+        try:
+            serve_worker_metrics(metrics_address)
+        except MetricsUnavailable as problem:
+            _fail(f"--metrics-address: {problem}", EXIT_INVALID)
 
     from cmflow.daemon.celery_app import CeleryOptions
     from cmflow.daemon.celery_worker import start_worker

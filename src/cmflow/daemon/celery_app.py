@@ -123,8 +123,10 @@ def run_message(message: dict[str, Any], options: CeleryOptions) -> dict[str, An
     # Should the worker that would stop it at its time limit be gone (killed), the run must
     # not outlive its lock and overlap the next run of its workflow.
     signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
+    from cmflow.metrics.worker import worker_metrics  # counts nothing unless the worker serves metrics
+
     try:
-        outcome = execute(request)
+        outcome = worker_metrics().measure(lambda: execute(request))
     finally:
         signal.alarm(0)
     return outcome_message(outcome)
