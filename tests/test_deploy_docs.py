@@ -37,10 +37,10 @@ UNITS = [DEPLOY / "cmflow-daemon.service", DEPLOY / "cmflow-worker@.service"]
 
 COMING = {
     # `cmflow worker` (issue 19, Celery executor): its options as the deployment uses them.
-    "commands": {"worker": {"--config", "--concurrency", "--metrics-address", "--log-format"}},
+    "commands": {},
     # [daemon] keys: the Celery executor's (executor, queue, visibility_timeout) and the shared
     # budgets' Redis URL (shared_budgets, read from CMFLOW_SHARED_BUDGETS in the deployment).
-    "settings": {"executor", "queue", "visibility_timeout"},
+    "settings": set(),
 }
 """What docs/deploy/ uses that cmflow does not have yet: to verify once those parts land."""
 

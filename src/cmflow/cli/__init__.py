@@ -30,6 +30,7 @@ COMMANDS = {
     "outbox": ("cmflow.cli.outbox", "outbox", "Show notifications waiting or dead-lettered; retry or flush them."),
     "daemon": ("cmflow.cli.daemon", "daemon", "Run every workflow in a folder on its schedule."),
     "status": ("cmflow.cli.status", "status", "Health of a daemon's workflows: last run, last data, next run."),
+    "worker": ("cmflow.cli.worker", "worker", "Take runs from a daemon with executor = celery (a Celery worker)."),
 }
 
 EPILOG = """\b

@@ -61,8 +61,15 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     settings.override(max_parallel_runs=max_parallel, log_format=log_format, store=store_option,
                       metrics=metrics_address)
     options = settings.daemon
+    from cmflow.daemon.executors import broker_silence, executor_problem
+
+    if problem := executor_problem(options):
+        click.secho(f"✗ {config_file or 'settings'}: {problem}", fg="red", err=True)
+        sys.exit(EXIT_INVALID)
     level = logging.DEBUG if verbose else logging.INFO
     configure_logging(options.log_format, level)
+    if silence := broker_silence(options):  # it may come up later: said, not fatal
+        logging.getLogger("cmflow.daemon").error(silence, extra={"event": "broker"})
     url = store_url(store_option, options.store)
     with saying_store_errors():
         open_store(url).close()  # fail now, clearly, rather than at the first run

@@ -34,6 +34,11 @@ KILL_AFTER = 5.0
 """Seconds a stopped run has to exit on SIGTERM before it is killed."""
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor cannot start runs for now (its broker does not answer): the daemon keeps the
+    request's slot queued and tries again, and the slot is not counted as a failed try."""
+
+
 class Executor(ABC):
     """Starts runs and says when they are over."""
 
@@ -43,7 +48,8 @@ class Executor(ABC):
 
     @abstractmethod
     def submit(self, request: RunRequest) -> None:
-        """Start a run (only when :meth:`free` is above 0)."""
+        """Start a run (only when :meth:`free` is above 0); raise :class:`ExecutorUnavailable`
+        when it cannot for now."""
 
     @abstractmethod
     def poll(self, now: datetime) -> list[RunOutcome]:
@@ -198,4 +204,5 @@ class LocalProcessPool(Executor):
                 process.join(timeout=0)
                 process.close()
                 self._exiting.remove(process)
+
 

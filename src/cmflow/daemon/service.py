@@ -29,7 +29,8 @@ from cmflow.foundation.schedules import ON_TIME, catch_up
 from cmflow.foundation.secrets import redactor
 from cmflow.store import DaemonRecord, LeaseHolder, StoreError, open_store, this_host
 from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
-from cmflow.daemon.executor import Executor, LocalProcessPool
+from cmflow.daemon.executor import Executor, ExecutorUnavailable
+from cmflow.daemon.executors import executor_for
 from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
 from cmflow.daemon.leadership import Leadership, elapsed_seconds
@@ -87,7 +88,7 @@ class Daemon:
             from cmflow.http.shared_budget import SHARED_BUDGETS_VARIABLE
 
             os.environ[SHARED_BUDGETS_VARIABLE] = self.options.shared_budgets
-        self.executor = self.executor or LocalProcessPool(self.options.max_parallel_runs)
+        self.executor = self.executor or executor_for(self.options)
         self.catalog = WorkflowCatalog(self.directory, self.store_url)
         self.scheduler = SlotScheduler(self.clock)
         self.queue = SlotQueue()
@@ -141,9 +142,10 @@ class Daemon:
         self.reload()
         self._guarded("taking the scheduling lease", self._follow_leadership)
         self.observer.watching(self)
-        log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once",
+        log.info("daemon started on %s: %d workflow(s), %d scheduled, at most %d run(s) at once%s",
                  self.directory, len(self.catalog.by_file),
                  sum(1 for s in self.catalog.workflows if s.timetable), self.options.max_parallel_runs,
+                 " (on Celery workers)" if self.options.executor == "celery" else "",
                  extra={"event": "daemon_started"})
 
     def run_forever(self, install_signals: bool = True) -> None:
@@ -508,6 +510,11 @@ class Daemon:
             late = (self.clock() - slot).total_seconds()
             try:
                 self.executor.submit(request)
+            except ExecutorUnavailable as exc:  # its broker is down: the slot waits, not a failed try
+                self.queue.push(key, slot)
+                self._queued.add(key)
+                log.debug("%s waits: %s", request.label, exc, extra={"workflow": key, "run": request.label})
+                return
             except Exception as exc:  # no process could be started: the slot is tried again
                 self._ended(RunOutcome(request, "not started", error=f"{type(exc).__name__}: {exc}"))
                 raise

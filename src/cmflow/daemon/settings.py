@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cmflow.daemon.settings_file import is_daemon_settings
 from cmflow.foundation.alerts import SEVERITIES
-from cmflow.foundation.durations import Duration, PositiveDuration
+from cmflow.foundation.durations import Duration, PositiveDuration, format_duration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.foundation.text_files import read_toml
 from cmflow.workflow import DAEMON_WORKFLOW_ID, load_workflow
@@ -68,6 +68,35 @@ class DaemonOptions(BaseModel):
         from cmflow.foundation.listen_addresses import parse_listen_address
 
         return None if value is None else str(parse_listen_address(value))
+
+    # Runs on Celery workers (docs/daemon.md, "Runs on Celery workers").
+    executor: Literal["local", "celery"] = Field("local", description="Where runs happen: `local`, a "
+                                                 "process of this machine per run; `celery`, on `cmflow worker` "
+                                                 "processes reached through the Redis `broker`.")
+    broker: Optional[str] = Field(None, description="The Redis URL runs go through with `executor = \"celery\"` "
+                                  "(`redis://HOST:6379/0`). Default: CMFLOW_BROKER.")
+    queue: str = Field("cmflow", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
+                       description="The queue runs are sent to; workers take them with `cmflow worker --queue`.")
+    visibility_timeout: PositiveDuration = Field(timedelta(hours=2), description="A run's message not acknowledged "
+                                                 "this long after a worker took it (the worker died) is handed "
+                                                 "to another worker. Longer than any run's timeout.")
+
+    @field_validator("broker")
+    @classmethod
+    def _a_broker_url(cls, value: str | None) -> str | None:
+        from cmflow.daemon.brokers import broker_url_problem
+
+        if value is not None and (problem := broker_url_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _visibility_past_the_timeout(self) -> "DaemonOptions":
+        if self.executor == "celery" and self.visibility_timeout <= self.run_timeout:
+            raise ValueError(f"visibility_timeout ({format_duration(self.visibility_timeout)}) must be longer than "
+                             f"run_timeout ({format_duration(self.run_timeout)}), or a run still under way would be "
+                             "handed to a second worker")
+        return self
 
     lease: PositiveDuration = Field(timedelta(seconds=15), description="Several daemons may share a store: "
                                     "one schedules, holding a lease in the store that it renews every third of "

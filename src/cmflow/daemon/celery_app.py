@@ -1,0 +1,188 @@
+"""cmflow's Celery app: the task set ``cmflow worker`` runs and the daemon's celery executor sends to.
+
+One task, ``cmflow.run``: it runs one :class:`~cmflow.daemon.worker.RunRequest` (carried as JSON,
+:mod:`cmflow.daemon.run_messages`) with :func:`~cmflow.daemon.worker.execute`, in a process of
+the worker's pool, and returns the :class:`~cmflow.daemon.worker.RunOutcome` as JSON. Its
+message is acknowledged late, once the run has ended: a worker killed mid-run leaves it
+unacknowledged, and Redis hands it to another worker once its visibility timeout has passed (a
+pool process killed alone: at once). The run lock and the slot check in the store make that
+second delivery run the slot only if the first did not finish it (``done`` otherwise). Its task
+id is the run's label (``workflow@slot``). A run past its timeout is killed by the worker (a hard
+time limit) and recorded ``timeout`` in the store, as the local pool does.
+
+Everything cmflow keeps in Redis (the queue, messages not yet acknowledged, results) is under
+the prefix ``cmflow:QUEUE:``, so that daemons with queues of their own share one Redis server
+without seeing each other's runs. Only JSON crosses the broker, never pickle.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from celery.exceptions import WorkerLostError
+from celery.worker.request import Request
+
+from cmflow.daemon.worker import LOCK_MARGIN, execute
+from cmflow.foundation.durations import format_duration
+from cmflow.foundation.secrets import redactor
+
+log = logging.getLogger("cmflow.worker")
+
+TASK_NAME = "cmflow.run"
+DEFAULT_QUEUE = "cmflow"
+DEFAULT_VISIBILITY_TIMEOUT = timedelta(hours=2)
+RESULTS_KEPT = timedelta(days=1)
+"""How long Redis keeps a run's outcome for the daemon to collect (it deletes it when it does)."""
+RESTORE_EVERY = 5
+"""Seconds between a worker's looks for messages whose visibility timeout passed (a dead
+worker's runs), to be delivered again."""
+REDIS_SECONDS = 5
+"""Seconds a connection to Redis may take to open before it counts as unreachable."""
+DEAD_CHILD_WAIT = 5.0
+"""Seconds a worker waits for the pool process it killed to die before it records its run."""
+
+
+@dataclass(frozen=True)
+class CeleryOptions:
+    """What the daemon and its workers must agree on: the broker, the queue and the
+    visibility timeout; and, for a worker, the store it records runs in and its log format."""
+
+    broker: str
+    queue: str = DEFAULT_QUEUE
+    visibility_timeout: timedelta = DEFAULT_VISIBILITY_TIMEOUT
+    store: str | None = None
+    """A worker's own store (None: the one each message names)."""
+    log_format: str = "text"
+
+
+def key_prefix(queue: str) -> str:
+    """The prefix of every key cmflow keeps in Redis for ``queue``."""
+    return f"cmflow:{queue}:"
+
+
+def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
+    """A Celery app with cmflow's task set. A ``worker`` app waits out a Redis outage to store
+    an outcome; the daemon's never blocks on Redis (its loop must go on)."""
+    app = Celery("cmflow", broker=options.broker, backend=options.broker, set_as_current=False)
+    prefix = key_prefix(options.queue)
+    app.conf.update(
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True, task_reject_on_worker_lost=True, task_acks_on_failure_or_timeout=True,
+        task_track_started=True,  # the daemon sees a run start on a worker
+        worker_prefetch_multiplier=1,  # a worker holds no more runs than it runs
+        task_default_queue=options.queue,
+        result_expires=RESULTS_KEPT,
+        broker_connection_timeout=REDIS_SECONDS,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker waits out a Redis outage however long
+        broker_transport_options={
+            "visibility_timeout": int(options.visibility_timeout.total_seconds()),
+            "global_keyprefix": prefix,
+            "unacked_restore_interval": RESTORE_EVERY, "unacked_restore_throttle": 1,
+            "socket_connect_timeout": REDIS_SECONDS,
+        },
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5,
+                                   "interval_max": 1},
+        result_backend_transport_options={"global_keyprefix": prefix},
+        redis_socket_connect_timeout=REDIS_SECONDS,
+        redis_socket_timeout=REDIS_SECONDS * 2,  # a Redis that hangs must not hold the daemon's loop long
+        result_backend_always_retry=worker,
+        result_backend_max_sleep_between_retries_ms=5000,
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    app.cmflow_options = options  # type: ignore[attr-defined]
+
+    @app.task(name=TASK_NAME, bind=True, Request=RunTaskRequest, acks_late=True, reject_on_worker_lost=True,
+              shared=False)  # this app's own: another app (a test's) keeps its own options
+    def run(task, message: dict[str, Any]) -> dict[str, Any]:
+        """Run one slot of one workflow (a RunRequest as JSON); answer its RunOutcome as JSON."""
+        return run_message(message, task.app.cmflow_options)
+
+    return app
+
+
+def run_message(message: dict[str, Any], options: CeleryOptions) -> dict[str, Any]:
+    """The task's body, in a process of the worker's pool: never raises."""
+    from cmflow.daemon.logs import configure_logging
+    from cmflow.daemon.run_messages import WrongStore, outcome_message, request_of
+
+    try:
+        request = request_of(message, options.store)
+    except (WrongStore, KeyError, ValueError) as exc:
+        log.error("refused a run: %s", exc)
+        return {"status": "crashed", "run_id": None, "records": 0, "error": redactor(str(exc))}
+    configure_logging(options.log_format, request.log_level, run=request.label)
+    # Should the worker that would stop it at its time limit be gone (killed), the run must
+    # not outlive its lock and overlap the next run of its workflow.
+    signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
+    from cmflow.metrics.worker import worker_metrics  # counts nothing unless the worker serves metrics
+
+    try:
+        outcome = worker_metrics().measure(lambda: execute(request))
+    finally:
+        signal.alarm(0)
+    return outcome_message(outcome)
+
+
+class RunTaskRequest(Request):
+    """A run's task as the worker's main process sees it: when a run reaches its time limit, or
+    its pool process dies, the run could not record how it ended; this records it in the store
+    (and drops its lock) before the outcome goes back, so that the daemon never finds the slot's
+    row still ``running`` and owes the slot again."""
+
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        pid = self.worker_pid
+        if not soft and pid is not None:
+            _kill(pid)  # the pool would, right after this; first, so that the run writes no more
+            _end_run(self, pid, "timeout", f"stopped after its timeout of {format_duration(timedelta(seconds=timeout))}")
+        super().on_timeout(soft, timeout)
+
+    def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
+        pid = self.worker_pid
+        lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
+        if isinstance(lost, WorkerLostError) and pid is not None:
+            _end_run(self, pid, "interrupted", f"the worker's process running it died ({lost}); "
+                     "its message is delivered again")
+        super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL a pool process and wait (a moment) until it has died."""
+    import os
+
+    from cmflow.foundation.processes import process_alive
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + DEAD_CHILD_WAIT
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _end_run(task_request: Request, pid: int, status: str, error: str) -> None:
+    """Mark the run the dead pool process ``pid`` left open (if any) ``status`` in the store and
+    drop its lock; a store that refuses is logged (the next run of the workflow ends the row)."""
+    from cmflow.daemon.run_messages import store_of
+    from cmflow.store import open_store, this_host
+
+    try:
+        options = task_request.task.app.cmflow_options
+        with open_store(store_of(task_request.args[0], options.store)) as store:
+            ended = store.end_dead_runs(this_host(), pid=pid, status=status, error=error)
+    except Exception as exc:
+        log.warning("could not record how %s ended (%s): %s", task_request.id, status,
+                    redactor(f"{type(exc).__name__}: {exc}"), extra={"run": task_request.id})
+        return
+    for workflow in ended:
+        log.warning("%s: %s; recorded %s", task_request.id, error, status,
+                    extra={"workflow": workflow, "run": task_request.id, "status": status})

@@ -1,0 +1,218 @@
+"""The daemon's executor for runs on Celery workers (``[daemon] executor = "celery"``).
+
+:class:`CeleryExecutor` sends each :class:`~cmflow.daemon.worker.RunRequest` to the broker as the
+``cmflow.run`` task (:mod:`cmflow.daemon.celery_app`), at most ``max_parallel_runs`` in flight,
+and reads each run's outcome back from the Redis result backend, as the local pool reports it.
+
+When Redis does not answer, nothing is lost and nothing crashes: a run that cannot be sent raises
+:class:`~cmflow.daemon.executor.ExecutorUnavailable`, so the daemon keeps its slot queued and tries
+again; runs already sent go on on their workers, whose outcomes wait in Redis (workers retry
+storing them until Redis is back) or, failing that, are read from the store's run history for
+the run's slot. A run whose outcome never comes (its worker died and its message did not come
+back in time) is reported ``interrupted``, and its slot is owed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from cmflow.daemon.brokers import display_broker_url
+from cmflow.daemon.celery_app import TASK_NAME, CeleryOptions, celery_app
+from cmflow.daemon.executor import Executor, ExecutorUnavailable
+from cmflow.daemon.run_messages import outcome_of, request_message
+from cmflow.daemon.worker import RunOutcome, RunRequest
+from cmflow.foundation.durations import format_duration
+from cmflow.foundation.secrets import redactor
+
+if TYPE_CHECKING:
+    from cmflow.store import Store
+
+log = logging.getLogger("cmflow.daemon")
+
+SEND_AGAIN_AFTER = 5.0
+"""Seconds the executor waits after Redis refused a run before it offers room again."""
+STORE_CHECK_EVERY = 30.0
+"""Seconds between looks in the store's run history for a run whose outcome has not come."""
+OUTCOME_GRACE = timedelta(minutes=1)
+"""Beyond the longest a run may take (see :meth:`CeleryExecutor.gives_up_after`)."""
+
+
+@dataclass
+class _InFlight:
+    request: RunRequest
+    sent_at: float
+    """time.monotonic() when sent."""
+    started: bool = False
+    store_checked_at: float = field(default=0.0)
+
+
+class CeleryExecutor(Executor):
+    """Runs on Celery workers, reached through a Redis broker; ``max_parallel`` in flight at once."""
+
+    def __init__(self, options: CeleryOptions, max_parallel: int) -> None:
+        self.options = options
+        self.max_parallel = max_parallel
+        self.app = celery_app(options)
+        self.task = self.app.tasks[TASK_NAME]
+        self._in_flight: dict[str, _InFlight] = {}
+        self._unavailable_until = 0.0
+        self._unreachable: str | None = None
+        """Why Redis did not answer last, while it does not (logged once per outage)."""
+        self._store: "Store | None" = None
+
+    def free(self) -> int:
+        if time.monotonic() < self._unavailable_until:
+            return 0
+        return self.max_parallel - len(self._in_flight)
+
+    def gives_up_after(self, request: RunRequest) -> timedelta:
+        """How long after sending a run its outcome may still come: two tries of its timeout
+        (the first on a worker that died) and a visibility timeout between them."""
+        return 2 * request.timeout + self.options.visibility_timeout + OUTCOME_GRACE
+
+    def submit(self, request: RunRequest) -> None:
+        task_id = request.label
+        try:
+            self.app.backend.forget(task_id)  # an outcome of an earlier try of this slot is stale
+            self.task.apply_async(args=[request_message(request)], task_id=task_id, queue=self.options.queue,
+                                  time_limit=max(1, round(request.timeout.total_seconds())))
+        except Exception as exc:  # the broker refused or did not answer: the daemon keeps the slot
+            self._unavailable_until = time.monotonic() + SEND_AGAIN_AFTER
+            self._broker_down(exc)
+            raise ExecutorUnavailable(f"could not send {task_id} to the broker "
+                                      f"{display_broker_url(self.options.broker)}: {_reason(exc)}") from None
+        self._broker_back()
+        if request.timeout >= self.options.visibility_timeout:
+            log.warning("%s may run %s, longer than the broker's visibility timeout (%s): should it run that "
+                        "long, Redis hands it to a second worker, which finds the workflow busy; raise "
+                        "[daemon] visibility_timeout", request.label, format_duration(request.timeout),
+                        format_duration(self.options.visibility_timeout),
+                        extra={"workflow": request.workflow_key, "run": request.label})
+        now = time.monotonic()
+        self._in_flight[task_id] = _InFlight(request, now, store_checked_at=now)
+        log.debug("sent %s to queue %s", task_id, self.options.queue,
+                  extra={"run": task_id, "workflow": request.workflow_key})
+
+    def poll(self, now: datetime) -> list[RunOutcome]:
+        ended = []
+        for task_id, flight in list(self._in_flight.items()):
+            outcome = self._outcome(task_id, flight)
+            if outcome is not None:
+                ended.append(outcome)
+                del self._in_flight[task_id]
+                self._forget(task_id)
+        return ended
+
+    def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
+        """Wait for the runs in flight until ``deadline``; the rest are reported ``interrupted``
+        but go on: a worker that has a run finishes it and records it in the store, where the
+        daemon finds its slot done at its next start."""
+        ended = self.poll(clock())
+        while self._in_flight and clock() < deadline:
+            time.sleep(0.5)
+            ended += self.poll(clock())
+        for flight in self._in_flight.values():
+            ended.append(RunOutcome(flight.request, "interrupted", error=(
+                "the daemon stopped before the run ended; a worker that has it finishes it and records it "
+                "in the store")))
+        self._in_flight.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        return ended
+
+    # -- one run's outcome ---------------------------------------------------------------------
+    def _outcome(self, task_id: str, flight: _InFlight) -> RunOutcome | None:
+        """The run's outcome if it has ended, else None."""
+        from celery import states
+
+        try:
+            meta = self.app.backend.get_task_meta(task_id, cache=False)
+        except Exception as exc:  # Redis down: read the store for runs that ended meanwhile
+            self._broker_down(exc)
+            return self._from_store(flight)
+        self._broker_back()
+        status = meta.get("status")
+        if status == states.SUCCESS and isinstance(meta.get("result"), dict):
+            return outcome_of(flight.request, meta["result"])
+        if status == states.FAILURE:
+            return self._failed(flight.request, meta.get("result"))
+        if status == states.STARTED and not flight.started:
+            flight.started = True
+            worker = (meta.get("result") or {}).get("hostname") if isinstance(meta.get("result"), dict) else None
+            log.debug("%s started on %s", task_id, worker or "a worker",
+                      extra={"run": task_id, "workflow": flight.request.workflow_key})
+        return self._from_store(flight)
+
+    def _failed(self, request: RunRequest, error: Any) -> RunOutcome:
+        name = type(error).__name__
+        if name == "TimeLimitExceeded":
+            return RunOutcome(request, "timeout", error=f"stopped after its timeout of {format_duration(request.timeout)}")
+        if name == "WorkerLostError":
+            return RunOutcome(request, "interrupted", error=f"the worker's process running it died: {error}")
+        return RunOutcome(request, "crashed", error=redactor(f"{name}: {error}"))
+
+    def _from_store(self, flight: _InFlight) -> RunOutcome | None:
+        """Every STORE_CHECK_EVERY, and once the outcome is overdue: the run's slot as the store's
+        run history has it (a run that ended while Redis was down, or whose outcome Redis lost);
+        overdue with nothing there, the run is reported interrupted."""
+        now = time.monotonic()
+        overdue = now - flight.sent_at > self.gives_up_after(flight.request).total_seconds()
+        if not overdue and now - flight.store_checked_at < STORE_CHECK_EVERY:
+            return None
+        flight.store_checked_at = now
+        try:
+            recorded = self._recorded(flight.request)
+        except Exception as exc:
+            log.warning("could not read the run history of %s: %s", flight.request.label,
+                        redactor(f"{type(exc).__name__}: {exc}"), extra={"run": flight.request.label})
+            recorded = None
+        if recorded is not None or not overdue:
+            return recorded
+        return RunOutcome(flight.request, "interrupted", error=(
+            f"no outcome from the workers within {format_duration(self.gives_up_after(flight.request))}: the "
+            "worker that had it died and it was not delivered again in time, or no worker is running"))
+
+    def _recorded(self, request: RunRequest) -> RunOutcome | None:
+        """How the run of ``request``'s slot ended, from the store, once it has ended (its row
+        finished and its lock released)."""
+        from cmflow.store import FINISHED_STATUSES, open_store, this_host
+
+        if self._store is None:
+            self._store = open_store(request.store_url)
+        store = self._store
+        if store.run_lock_held(request.workflow_key, this_host()):
+            return None
+        for run in store.runs(request.workflow_key, limit=20):
+            if run.slot == request.slot and run.status in FINISHED_STATUSES:
+                counts = (run.stats or {}).get("records") or {}
+                records = sum(counts.values()) if isinstance(counts, dict) else 0
+                return RunOutcome(request, run.status, run.id, records, run.error)
+        return None
+
+    def _forget(self, task_id: str) -> None:
+        try:
+            self.app.backend.forget(task_id)
+        except Exception:  # kept a day at most; the next try of this slot forgets it first
+            pass
+
+    # -- Redis outages -------------------------------------------------------------------------
+    def _broker_down(self, exc: BaseException) -> None:
+        if self._unreachable is None:
+            self._unreachable = _reason(exc)
+            log.error("Redis at %s does not answer (%s): runs wait in the daemon's queue; runs on workers go on",
+                      display_broker_url(self.options.broker), self._unreachable, extra={"event": "broker"})
+
+    def _broker_back(self) -> None:
+        if self._unreachable is not None:
+            self._unreachable = None
+            log.warning("Redis at %s answers again: runs are sent to the workers",
+                        display_broker_url(self.options.broker), extra={"event": "broker"})
+
+
+def _reason(exc: BaseException) -> str:
+    return redactor(str(exc) or type(exc).__name__)

@@ -1,0 +1,56 @@
+"""The executor the daemon's ``[daemon]`` settings choose: ``local`` (a process of this machine per
+run, :class:`~cmflow.daemon.executor.LocalProcessPool`) or ``celery`` (runs on Celery workers,
+:class:`~cmflow.daemon.celery_executor.CeleryExecutor`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cmflow.daemon.executor import Executor, LocalProcessPool
+
+if TYPE_CHECKING:
+    from cmflow.daemon.settings import DaemonOptions
+
+
+def executor_problem(options: "DaemonOptions") -> str | None:
+    """Why the executor the ``[daemon]`` settings choose cannot be made here; None when it can."""
+    from cmflow.daemon.brokers import (BROKER_VARIABLE, CELERY_MISSING, broker_from_environment, broker_url_problem,
+                                       celery_installed)
+
+    if options.executor != "celery":
+        return None
+    if not celery_installed():
+        return f'[daemon] executor = "celery": {CELERY_MISSING}'
+    broker = options.broker or broker_from_environment()
+    if not broker:
+        return (f'[daemon] executor = "celery" needs a broker: set [daemon] broker = "redis://HOST:6379/0" '
+                f"(or {BROKER_VARIABLE})")
+    if options.broker is None and (problem := broker_url_problem(broker)):
+        return f"{BROKER_VARIABLE}: {problem}"
+    return None
+
+
+def broker_silence(options: "DaemonOptions") -> str | None:
+    """With ``executor = "celery"``: why its broker does not answer now (the daemon starts all
+    the same, and sends runs once it does); None when it answers, or for the local executor."""
+    from cmflow.daemon.brokers import broker_from_environment, broker_unreachable
+
+    if options.executor != "celery":
+        return None
+    problem = broker_unreachable(options.broker or broker_from_environment() or "")
+    return f"{problem} Runs wait in the daemon's queue until it answers." if problem else None
+
+
+def executor_for(options: "DaemonOptions") -> Executor:
+    """The executor the ``[daemon]`` settings choose (check :func:`executor_problem` first)."""
+    if options.executor == "celery":
+        from cmflow.daemon.brokers import broker_from_environment, hide_broker_password
+        from cmflow.daemon.celery_app import CeleryOptions
+        from cmflow.daemon.celery_executor import CeleryExecutor
+
+        broker = options.broker or broker_from_environment()
+        assert broker is not None, "executor_problem() tells this first"
+        hide_broker_password(broker)
+        return CeleryExecutor(CeleryOptions(broker, options.queue, options.visibility_timeout),
+                              options.max_parallel_runs)
+    return LocalProcessPool(options.max_parallel_runs)

@@ -1,0 +1,160 @@
+"""Runs on Celery workers that a worker stops or loses, with real processes: a run past its
+timeout (the worker kills it at its time limit and records it ``timeout``), a run whose pool
+process is killed alone (delivered again at once), and a daemon stopped while its run is on a
+worker (the run ends there, and the next daemon finds its slot done). The helpers are in
+``tests/celery_workers.py``: a daemon with ``executor = "celery"``, ``cmflow worker`` processes on
+the shared Redis (a queue of the test's own), a SQLite store, a feed that holds a run mid-fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
+    daemon_folder, daily_slot_this_minute, emails, gated_feed, parse_slot, run_locks, runs_of, start_daemon,
+    workflow_text, write)
+from loopback_smtp import free_port
+from shared_servers import unique_name
+from celery_workers import celery_settings, runs_per_slot, start_worker  # noqa: F401  (fixture)
+
+pytest.importorskip("celery")
+
+
+@pytest.fixture
+def store_url(request, tmp_path):
+    """A SQLite file, or with ``indirect`` parametrisation "postgresql", a database of its own on
+    the PostgreSQL test server (its URL has a password: workers are given it with --store)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    from shared_servers import fresh_postgres_database
+
+    url, drop = fresh_postgres_database()
+    from cmflow.store import open_store
+
+    open_store(url).close()  # migrated once here: a worker and the daemon starting together both would
+    yield url
+    drop()
+
+
+def lock_owners(store_url: str) -> list[str]:
+    """The owners (host:pid:token) of the run locks held in the store, whatever its database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("SELECT owner FROM run_locks")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+    """A run held on a feed past its timeout (6 s): the worker kills its pool process at the
+    time limit and records the run ``timeout`` in the store (its lock dropped); the daemon
+    hears ``timeout``, and the slot counts as run: it is not tried again."""
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_timeout"), run_timeout="6s")
+    schedule = daily_slot_this_minute(latest_second=50)
+    worker = start_worker("a")
+    write(daemon_folder / "held.toml", workflow_text("Held", tmp_path / "mail", feed=gated_feed.url,
+                                                     schedule=schedule))
+    daemon = start_daemon()
+    started = daemon.wait_for("started", workflow="Held")
+    finished = daemon.wait_for("finished", workflow="Held")
+    assert finished["status"] == "timeout", daemon.tail()
+    assert "timeout of 6s" in finished["message"]
+    daemon.wait_until(lambda: runs_of(store_url, "Held")[0].status != "running", "the run's row to be ended")
+    assert runs_per_slot(store_url, "Held") == {parse_slot(started["slot"]): ["timeout"]}
+    assert runs_of(store_url, "Held")[0].error == "stopped after its timeout of 6s"
+    assert run_locks(store_url) == []
+    assert gated_feed.requests == 1
+    assert worker.alive()
+    time.sleep(2.0)  # busy_retry is 1 s: a slot owed again would have started by now
+    assert len(daemon.events("started", workflow="Held")) == 1
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def worker_samples(port: int) -> dict[tuple[str, tuple], float]:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+    """kill -9 of the run's own process (the worker's pool process) alone: the worker records the
+    run interrupted and puts its message back in the queue at once (no visibility timeout to
+    wait); the slot completes once. The worker itself lives on. On a SQLite file and on
+    PostgreSQL (whose URL holds a password: it never travels through Redis)."""
+    mail = tmp_path / "mail"
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_pool"))
+    schedule = daily_slot_this_minute(latest_second=50)
+    metrics_port = free_port()
+    worker = start_worker("a", metrics_port=metrics_port)
+    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
+    daemon = start_daemon()
+    started = daemon.wait_for("started", workflow="Held")
+    gated_feed.wait_for_request(daemon)
+    [owner] = lock_owners(store_url)
+    run_pid = int(owner.split(":")[-2])  # host:pid:token of the process holding the run lock
+    assert run_pid != worker.process.pid
+    os.kill(run_pid, signal.SIGKILL)
+    gated_feed.open_gate()
+
+    finished = daemon.wait_for("finished", workflow="Held")
+    assert finished["status"] == "ok", daemon.tail()
+    history = runs_of(store_url, "Held")
+    assert [(r.slot, r.status) for r in reversed(history)] == [(parse_slot(started["slot"]), "interrupted"),
+                                                               (parse_slot(started["slot"]), "ok")]
+    assert "the worker's process running it died" in history[1].error
+    assert gated_feed.requests == 2
+    assert len(emails(mail, "Held")) == 1
+    assert lock_owners(store_url) == []
+    assert worker.alive()
+    assert [e["status"] for e in daemon.events("finished")] == ["ok"]
+    # The worker's metrics (cmflow worker --metrics-address) count the run that ended, summed
+    # over its pool's processes; the killed one is out of flight and ended no way.
+    served = worker_samples(metrics_port)
+    assert served[("cmflow_worker_runs_total", (("status", "ok"),))] == 1
+    assert sum(v for (name, _), v in served.items() if name == "cmflow_worker_runs_total") == 1
+    assert served[("cmflow_worker_runs_in_flight", ())] == 0
+
+
+def test_a_daemon_stopped_leaves_its_run_to_the_worker_and_finds_the_slot_done(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+    """SIGTERM to the daemon while its run is on a worker: the daemon waits stop_timeout (1 s),
+    reports the run interrupted and exits 0; the run goes on on its worker and records itself.
+    A daemon started next finds the slot done and runs nothing: one run, one e-mail."""
+    mail = tmp_path / "mail"
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_stop"))
+    with open(daemon_folder / "cmflow-daemon.toml", "a", encoding="utf-8") as settings:
+        settings.write('stop_timeout = "1s"\n')
+    schedule = daily_slot_this_minute(latest_second=50)
+    worker = start_worker("a")
+    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
+    first = start_daemon()
+    started = first.wait_for("started", workflow="Held")
+    gated_feed.wait_for_request(first)
+    first.signal(signal.SIGTERM)
+    assert first.wait_exit() == 0, first.tail()
+    assert [e["status"] for e in first.events("finished", workflow="Held")] == ["interrupted"]
+    gated_feed.open_gate()
+    first.wait_until(lambda: runs_of(store_url, "Held")[0].status == "ok", "the run to end on its worker",
+                     dead_ok=True)
+
+    second = start_daemon()
+    second.wait_for("scheduled", workflow="Held")
+    time.sleep(2.0)  # reload_every and busy_retry are 1 s: a slot owed would have started by now
+    assert second.events("started", workflow="Held") == []
+    assert runs_per_slot(store_url, "Held") == {parse_slot(started["slot"]): ["ok"]}
+    assert gated_feed.requests == 1
+    assert len(emails(mail, "Held")) == 1
+    assert worker.alive()
