@@ -160,9 +160,15 @@ NEGATED_POSITIVE = {
 }
 """Common positive words which, negated, read as negative ("not good", "pas bien", "pas top")."""
 NEGATION_PRIOR = EMOJI_PRIOR
-"""How much a negated word of the lists above adds to its class's logit against the two others,
-after the word's own tone is cancelled (see :func:`with_negation_prior`): the emoji prior's
-strength, set a priori like it, not tuned on any evaluation text."""
+"""How far the phrase of a negated word of the lists above (``NEGATION_PHRASE``: "pas mal")
+reads toward its class, in logits against the two others, everything else the phrase holds
+cancelled (see :func:`with_negation_prior`): the emoji prior's strength, set a priori like it,
+not tuned on any evaluation text."""
+NEGATION_PHRASE = {"fr": "pas", "en": "not"}
+"""Each language's plain negator, the phrase a negation prior is set on ("pas mal", "not bad").
+The phrase's other features are cancelled, not only the word's character n-grams: the French
+one-vs-rest model's intercepts lean to neutral and its negator "pas" leans negative, enough
+to outweigh a prior that cancelled the n-grams alone ("pas mal" read neutral)."""
 
 
 @dataclass
@@ -468,20 +474,23 @@ def negated_word_tones() -> list[tuple[str, str, str]]:
 
 def with_negation_prior(model: SentimentModel) -> SentimentModel:
     """``model`` with fixed weights for the negated words of the lists (``not_bad``,
-    ``not_mal``, ``not_bien``): a negated word's character n-grams still carry the word's own
-    tone (they are not negation-aware), so its negated feature gets minus the sum of their
-    weights, which cancels that tone, plus :data:`NEGATION_PRIOR` toward the class the
-    negation reads as (centred, as :func:`with_emoji_prior`). Computed from the trained
+    ``not_mal``, ``not_bien``): each negated feature gets the weights that make the phrase of
+    the language's plain negator and the word (:data:`NEGATION_PHRASE`: "pas mal", "not bad")
+    read :data:`NEGATION_PRIOR` toward the class the negation reads as, and nothing else
+    (centred, as :func:`with_emoji_prior`): what the phrase's other features (the word's
+    character n-grams, which are not negation-aware and carry the word's own tone, the
+    negator's, the pair of words) and the intercepts add is cancelled. Computed from the trained
     weights and the lists alone, set before any evaluation."""
     columns = ["w_negative", "w_neutral", "w_positive"]
     high, low = 2 * NEGATION_PRIOR / 3, -NEGATION_PRIOR / 3
     rows = []
     for language, word, tone in negated_word_tones():
         table = model.weights.filter(pl.col("language") == language)
-        grams = word_char_grams(pl.Series([word])).join(table, on="feature", how="inner")
-        own = [float(grams[name].sum()) for name in columns]
+        phrase = all_features([f"{NEGATION_PHRASE[language]} {word}"]).join(table, on="feature", how="inner")
+        logits = [float(phrase[name].sum()) + bias for name, bias in zip(columns, model.intercepts[language], strict=True)]
+        centre = sum(logits) / len(logits)
         prior = [high if name == tone else low for name in CLASSES]
-        rows.append((language, f"not_{word}", *(round(p - o, 4) for p, o in zip(prior, own, strict=True))))
+        rows.append((language, f"not_{word}", *(round(p - (o - centre), 4) for p, o in zip(prior, logits, strict=True))))
     weights = (
         pl.concat([model.weights, pl.DataFrame(rows, schema=model.weights.schema, orient="row")])
         .group_by("language", "feature")
