@@ -430,7 +430,8 @@ def train(sources: Path, wide: bool = False, languages: tuple[str, ...] = ("fr",
         bias = model.intercept_[order]
         intercepts[language] = tuple(round(float(b - bias.mean()), 4) for b in bias)
         training[language] = {
-            "texts": len(everything), "primary_texts": sum(data.primary), "C": c,
+            "texts": len(everything), "primary_texts": sum(data.primary), "method": METHOD[language],
+            **({"nb_alpha": NB_ALPHA} if METHOD[language] == "nb-ovr" else {}), "C": c,
             "extra_weight": extra_weight, "features": len(vectoriser.vocabulary_), **report,
         }  # no timing in the file: the same data give the same bytes
         print(f"{language}: C={c}, extra weight {extra_weight}, {len(vectoriser.vocabulary_)} features, "
