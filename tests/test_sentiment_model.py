@@ -135,6 +135,17 @@ def test_language_detection():
     assert detect_language(texts) == ["fr", "en", None, None, None, None, None, "fr"]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("le the", None),  # one vote each for French and English: a tie is unknown
+    ("the le tres", "fr"),  # two French votes ("le" is Italian too) to one English
+    ("élevé the", "fr"),  # an accented letter typical of French is a French vote
+    ("muy bien gracias the", None),  # Spanish on top: another language is unknown
+    ("Super 😍", None),  # no function word at all
+])
+def test_language_detection_needs_a_strict_winner(text, expected):
+    assert detect_language([text, "I am happy"]) == [expected, "en"]
+
+
 def test_null_and_empty_texts_get_nulls_and_order_is_kept(model):
     texts = ["I love it 😍", None, "", "   ", "Service nul, je suis déçu", "The shop opens at 9am."]
     result = model.classify(texts)

@@ -49,6 +49,7 @@ def _vote_table() -> pl.DataFrame:
 
 
 _VOTES = _vote_table()
+_OTHER_LANGUAGES = [language for language in FUNCTION_WORDS if language not in LANGUAGES]
 
 
 def detect_language(texts: Sequence[str | None], tokens: pl.DataFrame | None = None) -> list[str | None]:
@@ -60,28 +61,30 @@ def detect_language(texts: Sequence[str | None], tokens: pl.DataFrame | None = N
         return []
     if tokens is None:
         tokens = text_tokens(texts)
-    tokens = tokens.join(_VOTES, on="token", how="inner").select("row", "vote")
-    accents = (
+    vote = pl.col("vote")
+    tally = (
+        tokens.join(_VOTES, on="token", how="inner")
+        .group_by("row")
+        .agg(*(vote.eq(language).sum().cast(pl.UInt32).alias(language) for language in FUNCTION_WORDS))
+    )
+    counts = (
         pl.DataFrame({"text": pl.Series(texts, dtype=pl.Utf8)})
         .with_row_index("row")
-        .select("row", votes=pl.col("text").str.to_lowercase().str.count_matches(FRENCH_LETTERS))
-        .filter(pl.col("votes") > 0)
-        .with_columns(vote=pl.lit("fr"))
+        .select("row", accents=pl.col("text").str.to_lowercase().str.count_matches(FRENCH_LETTERS).fill_null(0))
+        .join(tally, on="row", how="left")
+        .fill_null(0)
     )
-    tally = pl.concat(
-        [
-            tokens.group_by("row", "vote").agg(votes=pl.len().cast(pl.UInt32)),
-            accents.select("row", "vote", pl.col("votes").cast(pl.UInt32)),
-        ]
-    ).group_by("row", "vote").agg(pl.col("votes").sum())
-    best = (
-        tally.with_columns(top=pl.col("votes").max().over("row"))
-        .filter(pl.col("votes") == pl.col("top"))
-        .group_by("row")
-        .agg(pl.col("vote"))
-        .filter(pl.col("vote").list.len() == 1)
-        .select("row", language=pl.col("vote").list.first())
-        .filter(pl.col("language").is_in(list(LANGUAGES)))
+    # a language wins with strictly more votes than each other language: a tie at the top, or
+    # another language on top, is unknown
+    french, english = pl.col("fr") + pl.col("accents"), pl.col("en")
+    other = pl.max_horizontal(_OTHER_LANGUAGES)
+    return (
+        counts.select(
+            pl.when((french > english) & (french > other))
+            .then(pl.lit("fr"))
+            .when((english > french) & (english > other))
+            .then(pl.lit("en"))
+        )
+        .to_series()
+        .to_list()
     )
-    found = dict(best.iter_rows())
-    return [found.get(row) for row in range(len(texts))]

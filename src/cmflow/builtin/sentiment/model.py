@@ -1,5 +1,6 @@
-"""The built-in sentiment model: a linear model per language (multinomial logistic regression over
-the features of :mod:`cmflow.builtin.sentiment.text_features`), applied with a Polars join.
+"""The built-in sentiment model: a linear model per language over the features of
+:mod:`cmflow.builtin.sentiment.text_features` (three weights per feature, one per class, however
+``tools/train_sentiment.py`` fitted them), applied with a Polars join.
 
 A model file is gzip-compressed JSON written by ``tools/train_sentiment.py``::
 
