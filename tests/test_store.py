@@ -462,3 +462,22 @@ def test_v3_firing_alerts_are_taken_as_announced_by_the_v4_migration(any_store_u
     assert firing.active_since == datetime(2026, 11, 17, 9, tzinfo=timezone.utc)
     assert firing.notified_at == datetime(2026, 11, 24, 9, tzinfo=timezone.utc)
     assert resolved.notified_at is None and resolved.active_since is None
+
+
+def test_text_of_any_length_is_kept_on_every_database(any_store_url):
+    """PostgreSQL checks a VARCHAR's length, SQLite never did: since migration 11 neither
+    refuses a long series key, reason, workflow file or record key."""
+    from datetime import datetime, timezone
+
+    from cmflow.store import SourceCursor
+
+    account = "compte-" + "x" * 1500
+    reason = "no posts in the period: " + "y" * 2000
+    with open_store(any_store_url) as store:
+        run_id = store.start_run("weekly", "/srv/" + "deep/" * 300 + "weekly.toml", *WEEK_B, dry_run=False)
+        finish(store, run_id, measurements=measurement_frame([
+            {"metric": "engagement_rate_by_reach", "account": account, "period": WEEK_B, "value": None,
+             "reason": reason}]))
+        history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B])
+        assert history["reason"].to_list() == [reason] and account in history["series_key"][0]
+        assert store.runs("weekly")[0].workflow_file.endswith("weekly.toml")

@@ -232,6 +232,20 @@ def _v10_leases(connection: sa.Connection) -> None:
     ).create(connection)
 
 
+def _v11_text_of_any_length(connection: sa.Connection) -> None:
+    # PostgreSQL refuses a value longer than a VARCHAR's length, which SQLite never checks: a
+    # long account name in a series key, a long reason, a deep path would stop a run there
+    # only. Every VARCHAR becomes TEXT (the same storage in PostgreSQL, no length to pass).
+    # SQLite has no lengths to lift.
+    if connection.dialect.name != "postgresql":
+        return
+    inspector = sa.inspect(connection)
+    for table in inspector.get_table_names():
+        for column in inspector.get_columns(table):
+            if isinstance(column["type"], sa.String) and not isinstance(column["type"], sa.Text):
+                connection.execute(sa.text(f'ALTER TABLE "{table}" ALTER COLUMN "{column["name"]}" TYPE TEXT'))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -243,6 +257,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("outbox claims held by a live sender", _v8_outbox_claim_holders),
     ("measurements say which records they come from (basis)", _v9_measurement_basis),
     ("leases: one daemon schedules, the others stand by", _v10_leases),
+    ("text of any length (PostgreSQL)", _v11_text_of_any_length),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

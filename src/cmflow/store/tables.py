@@ -2,7 +2,8 @@
 
 Migrations (``migrations.py``) keep their own frozen copy of each step's DDL, so that changing
 a table here never changes what an old migration does; ``tests/test_store.py`` checks that a
-freshly migrated database has exactly these tables and columns.
+freshly migrated database has exactly these tables and columns. Text columns have no length:
+PostgreSQL's are TEXT since migration 11, and SQLite never checked one.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ metadata = sa.MetaData()
 schema_migrations = sa.Table(
     "schema_migrations", metadata,
     sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 runs = sa.Table(
     "runs", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("workflow", sa.String(200), nullable=False, index=True),
-    sa.Column("workflow_file", sa.String(1000), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False, index=True),
+    sa.Column("workflow_file", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("period_start", sa.Date, nullable=False),
@@ -37,31 +38,31 @@ runs = sa.Table(
 
 measurements = sa.Table(
     "measurements", metadata,
-    sa.Column("workflow", sa.String(200), nullable=False),
-    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("metric", sa.Text, nullable=False),
     sa.Column("period_start", sa.Date, nullable=False),
     sa.Column("period_end", sa.Date, nullable=False),
-    sa.Column("series_key", sa.String(1000), nullable=False),
+    sa.Column("series_key", sa.Text, nullable=False),
     sa.Column("dimensions", sa.JSON, nullable=False),
-    sa.Column("unit", sa.String(40), nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
     sa.Column("value", sa.Float),
-    sa.Column("reason", sa.String(500)),
+    sa.Column("reason", sa.Text),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     # v9: which records the figure comes from: posts, activity or posts+activity (None: neither)
-    sa.Column("basis", sa.String(40)),
+    sa.Column("basis", sa.Text),
     sa.PrimaryKeyConstraint("workflow", "metric", "period_start", "period_end", "series_key"),
 )
 
 alerts = sa.Table(
     "alerts", metadata,
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("workflow", sa.String(200), nullable=False),
-    sa.Column("rule", sa.String(200), nullable=False),
-    sa.Column("metric", sa.String(200), nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("workflow", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("metric", sa.Text, nullable=False),
     sa.Column("dimensions", sa.JSON, nullable=False),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("value", sa.Float),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
@@ -69,7 +70,7 @@ alerts = sa.Table(
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
     sa.Column("last_run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
     # v4: the lifecycle (pending -> firing -> resolved) and notifications
-    sa.Column("condition", sa.String(20), nullable=False, server_default="value"),
+    sa.Column("condition", sa.Text, nullable=False, server_default="value"),
     sa.Column("active_since", sa.DateTime(timezone=True)),
     sa.Column("streak", sa.Integer, nullable=False, server_default="0"),
     sa.Column("clear_streak", sa.Integer, nullable=False, server_default="0"),
@@ -84,9 +85,9 @@ measurements_lookup = sa.Index("ix_measurements_lookup", measurements.c.workflow
 
 run_locks = sa.Table(
     "run_locks", metadata,
-    sa.Column("workflow", sa.String(200), primary_key=True),
-    sa.Column("owner", sa.String(300), nullable=False),
-    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("workflow", sa.Text, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -95,14 +96,14 @@ run_locks = sa.Table(
 outbox = sa.Table(
     "outbox", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(64), nullable=False, unique=True),
-    sa.Column("workflow", sa.String(200), nullable=False, index=True),
-    sa.Column("workflow_file", sa.String(1000), nullable=False),
-    sa.Column("output_id", sa.String(200), nullable=False),
-    sa.Column("plugin", sa.String(200), nullable=False),
+    sa.Column("key", sa.Text, nullable=False, unique=True),
+    sa.Column("workflow", sa.Text, nullable=False, index=True),
+    sa.Column("workflow_file", sa.Text, nullable=False),
+    sa.Column("output_id", sa.Text, nullable=False),
+    sa.Column("plugin", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("status", sa.Text, nullable=False, index=True),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
@@ -113,28 +114,28 @@ outbox = sa.Table(
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
     # Who holds the claim of ``claimed_until`` (since v8): the sending process, as run locks name it.
-    sa.Column("claim_owner", sa.String(300)),
-    sa.Column("claim_host", sa.String(255)),
+    sa.Column("claim_owner", sa.Text),
+    sa.Column("claim_host", sa.Text),
     sa.Column("claim_pid", sa.Integer),
     sa.Column("claimed_at", sa.DateTime(timezone=True)),
 )
 
 silences = sa.Table(
     "silences", metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("workflow", sa.String(200)),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("workflow", sa.Text),
     sa.Column("matchers", sa.JSON, nullable=False),
     sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("comment", sa.Text, nullable=False),
-    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 missed_slots = sa.Table(
     "missed_slots", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("workflow", sa.String(200), nullable=False, index=True),
+    sa.Column("workflow", sa.Text, nullable=False, index=True),
     sa.Column("first_slot", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_slot", sa.DateTime(timezone=True), nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
@@ -144,10 +145,10 @@ missed_slots = sa.Table(
 
 daemons = sa.Table(
     "daemons", metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
     sa.Column("pid", sa.Integer, nullable=False),
-    sa.Column("directory", sa.String(1000), nullable=False),
+    sa.Column("directory", sa.Text, nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("stopped_at", sa.DateTime(timezone=True)),
@@ -155,7 +156,7 @@ daemons = sa.Table(
 
 source_cursors = sa.Table(
     "source_cursors", metadata,
-    sa.Column("source_key", sa.String(400), primary_key=True),
+    sa.Column("source_key", sa.Text, primary_key=True),
     sa.Column("covered_from", sa.DateTime(timezone=True), nullable=False),
     sa.Column("covered_until", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -164,9 +165,9 @@ source_cursors = sa.Table(
 
 cached_records = sa.Table(
     "cached_records", metadata,
-    sa.Column("source_key", sa.String(400), primary_key=True),
-    sa.Column("kind", sa.String(40), primary_key=True),
-    sa.Column("record_key", sa.String(1000), primary_key=True),
+    sa.Column("source_key", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("record_key", sa.Text, primary_key=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
@@ -176,9 +177,9 @@ cached_records = sa.Table(
 leases = sa.Table(
     "leases", metadata,
     # v10: a named lease one process holds at a time (the daemon that schedules: "scheduling")
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("holder", sa.String(300), nullable=False),
-    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("holder", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
