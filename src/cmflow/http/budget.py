@@ -10,10 +10,11 @@ pace until its reset, and the static bucket (a guess made before any answer) sta
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from cmflow.http.platforms import Pace, Platform
 
@@ -35,32 +36,93 @@ class BudgetLimits:
     """Units (e.g. YouTube quota units) the run may spend; ``None`` = not counted."""
 
 
-class Budget(Protocol):
-    """What a session asks of its budget, kept in the process (:class:`RequestBudget`) or in Redis
-    for every worker (:class:`cmflow.http.shared_budget.SharedRequestBudget`)."""
+class Budget(ABC):
+    """A request budget for one platform and token, kept in the process (:class:`RequestBudget`)
+    or in Redis for every worker (:class:`cmflow.http.shared_budget.SharedRequestBudget`).
+
+    Both hold a request the same way (:meth:`slot`: the run's units, a concurrency slot, the
+    start time booked, the wait); they differ in where the slots and the booking live."""
 
     name: str
     limits: BudgetLimits
-    units_spent: int
-    """Units this run spent (checked against ``limits.unit_limit``)."""
 
-    def slot(self, *, max_wait: float, cost: int = 1) -> ContextManager[float]: ...
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.units_spent = 0
+        """Units this run spent (checked against ``limits.unit_limit``)."""
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """Most requests seen in flight at once in this process (for tests and the benchmark)."""
 
-    def observe(self, pace: Pace | None) -> None: ...
+    @contextmanager
+    def slot(self, *, max_wait: float, cost: int = 1) -> Iterator[float]:
+        """Hold one request slot: wait for concurrency, rate and holds; yield the seconds waited.
 
-    def hold(self, until: float, reason: str) -> None: ...
+        Raises :class:`WaitTooLong` (without waiting) when the wait would pass ``max_wait``."""
+        self._spend(cost)
+        holder = self._take_slot()
+        try:
+            wait, reason = self._reserve(cost)
+            if wait > max_wait:
+                raise WaitTooLong(wait, reason, self._now() + wait)
+            if wait > 0:
+                self._pause(wait)
+            with self._lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                yield wait
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+        finally:
+            self._give_slot(holder)
+
+    def _spend(self, cost: int) -> None:
+        with self._lock:
+            limit = self.limits.unit_limit
+            if limit is not None and self.units_spent + cost > limit:
+                raise WaitTooLong(float("inf"), f"the run's budget of {limit} units is spent "
+                                                f"({self.units_spent} used, this request costs {cost})", None)
+            self.units_spent += cost
+
+    @abstractmethod
+    def _take_slot(self) -> object:
+        """Wait for one of the ``max_concurrency`` slots; return what gives it back."""
+
+    @abstractmethod
+    def _give_slot(self, holder: object) -> None:
+        """Give back the slot :meth:`_take_slot` took."""
+
+    @abstractmethod
+    def _reserve(self, cost: int) -> tuple[float, str]:
+        """Book the next start time; return how long to wait for it and why."""
+
+    @abstractmethod
+    def _now(self) -> float: ...
+
+    @abstractmethod
+    def _pause(self, seconds: float) -> None: ...
+
+    @abstractmethod
+    def observe(self, pace: Pace | None) -> None:
+        """Apply what an answer's usage headers asked for to every later request."""
+
+    @abstractmethod
+    def hold(self, until: float, reason: str) -> None:
+        """No request starts before ``until`` (a reset time, a platform's wait)."""
 
 
-class RequestBudget:
+class RequestBudget(Budget):
     """Concurrency, rate and pacing for one platform and token. Thread-safe."""
 
     def __init__(self, name: str, limits: BudgetLimits, *, clock: Callable[[], float],
                  sleep: Callable[[float], None]) -> None:
+        super().__init__()
         self.name = name
         self.limits = limits
         self._clock, self._sleep = clock, sleep
         self._slots = threading.BoundedSemaphore(max(1, limits.max_concurrency))
-        self._lock = threading.Lock()
         self._tokens = float(max(1, limits.burst))
         self._refilled_at = clock()
         self._hold_until = 0.0
@@ -71,45 +133,21 @@ class RequestBudget:
         """(seconds between starts, until when, why)."""
         self._headers_known_until = 0.0
         """Until then the platform's rate headers pace requests, not the token bucket."""
-        self.units_spent = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        """Most requests seen in flight at once (for tests and the benchmark)."""
 
-    @contextmanager
-    def slot(self, *, max_wait: float, cost: int = 1) -> Iterator[float]:
-        """Hold one request slot: wait for concurrency, rate and holds; yield the seconds waited.
-
-        Raises :class:`WaitTooLong` (without waiting) when the wait would pass ``max_wait``."""
-        self._spend(cost)
+    def _take_slot(self) -> None:
         self._slots.acquire()
-        try:
-            wait, reason = self._reserve()
-            if wait > max_wait:
-                raise WaitTooLong(wait, reason, self._clock() + wait)
-            if wait > 0:
-                self._sleep(wait)
-            with self._lock:
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
-                yield wait
-            finally:
-                with self._lock:
-                    self.in_flight -= 1
-        finally:
-            self._slots.release()
 
-    def _spend(self, cost: int) -> None:
-        with self._lock:
-            limit = self.limits.unit_limit
-            if limit is not None and self.units_spent + cost > limit:
-                raise WaitTooLong(float("inf"), f"the run's budget of {limit} units is spent "
-                                                f"({self.units_spent} used, this request costs {cost})", None)
-            self.units_spent += cost
+    def _give_slot(self, holder: object) -> None:
+        self._slots.release()
 
-    def _reserve(self) -> tuple[float, str]:
-        """Book the next start time; return how long to wait for it and why."""
+    def _now(self) -> float:
+        return self._clock()
+
+    def _pause(self, seconds: float) -> None:
+        self._sleep(seconds)
+
+    def _reserve(self, cost: int = 1) -> tuple[float, str]:
+        """Book the next start time (the units are counted by the run); how long to wait and why."""
         with self._lock:
             now = self._clock()
             start, reason = now, ""

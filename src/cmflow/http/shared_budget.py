@@ -30,14 +30,13 @@ import random
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from cmflow.foundation.secrets import redactor
-from cmflow.http.budget import BudgetLimits, WaitTooLong, token_fingerprint
+from cmflow.http.budget import Budget, BudgetLimits, WaitTooLong, token_fingerprint
 from cmflow.http.errors import PlatformUnavailable
 from cmflow.http.platforms import Pace, Platform
 
@@ -190,7 +189,7 @@ return 1
 """
 
 
-class SharedRequestBudget:
+class SharedRequestBudget(Budget):
     """Concurrency, rate and pacing for one platform and token, shared through Redis.
 
     The same interface as :class:`~cmflow.http.budget.RequestBudget`; ``units_spent``,
@@ -198,49 +197,25 @@ class SharedRequestBudget:
 
     def __init__(self, registry: "SharedBudgetRegistry", platform: str, fingerprint: str, title: str,
                  limits: BudgetLimits) -> None:
+        super().__init__()
         self.name = f"{title} ({fingerprint}, shared)"
         self.title = title
         self.limits = limits
         self._registry = registry
         self._key = f"{registry.prefix}:{platform}:{fingerprint}"
         self.state_key, self.slots_key = f"{self._key}:state", f"{self._key}:slots"
-        self._lock = threading.Lock()
-        self.units_spent = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
 
-    @contextmanager
-    def slot(self, *, max_wait: float, cost: int = 1) -> Iterator[float]:
-        """Hold one request slot: wait for concurrency, rate and holds; yield the seconds waited.
+    def _take_slot(self) -> object:
+        return self._registry.acquire(self)
 
-        Raises :class:`WaitTooLong` (without waiting) when the wait would pass ``max_wait``, and
-        :class:`BudgetStoreUnavailable` when Redis stays unreachable."""
-        self._spend(cost)
-        holder = self._registry.acquire(self)
-        try:
-            wait, reason = self._reserve(cost)
-            if wait > max_wait:
-                raise WaitTooLong(wait, reason, self._registry.clock() + wait)
-            if wait > 0:
-                self._registry.sleep(wait)
-            with self._lock:
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
-                yield wait
-            finally:
-                with self._lock:
-                    self.in_flight -= 1
-        finally:
-            self._registry.release(self, holder)
+    def _give_slot(self, holder: object) -> None:
+        self._registry.release(self, holder)
 
-    def _spend(self, cost: int) -> None:
-        with self._lock:
-            limit = self.limits.unit_limit
-            if limit is not None and self.units_spent + cost > limit:
-                raise WaitTooLong(float("inf"), f"the run's budget of {limit} units is spent "
-                                                f"({self.units_spent} used, this request costs {cost})", None)
-            self.units_spent += cost
+    def _now(self) -> float:
+        return self._registry.clock()
+
+    def _pause(self, seconds: float) -> None:
+        self._registry.sleep(seconds)
 
     def _reserve(self, cost: int) -> tuple[float, str]:
         now = self._registry.clock()
