@@ -5,11 +5,6 @@ loopback only, one daemon started before the rest); the env file's URLs agree wi
 
 Docker is not run here: the compose file is read as text (PyYAML is not a dependency), which its
 one-line flow sequences (``command: [...]``) keep simple.
-
-Some of what the deployment uses comes from other parts of issue 19 that land separately:
-:data:`COMING` lists them in one place. Each is checked for real as soon as cmflow has it:
-a name listed there that cmflow now knows fails :func:`test_what_is_coming_has_not_come_yet`,
-so that the list is emptied as the parts land, and never hides a misspelling for long.
 """
 
 from __future__ import annotations
@@ -35,14 +30,6 @@ SETTINGS = DEPLOY / "cmflow-daemon.toml"
 ENV_EXAMPLE = DEPLOY / "cmflow.env.example"
 UNITS = [DEPLOY / "cmflow-daemon.service", DEPLOY / "cmflow-worker@.service"]
 
-COMING = {
-    # `cmflow worker` (issue 19, Celery executor): its options as the deployment uses them.
-    "commands": {},
-    # [daemon] keys: the Celery executor's (executor, queue, visibility_timeout) and the shared
-    # budgets' Redis URL (shared_budgets, read from CMFLOW_SHARED_BUDGETS in the deployment).
-    "settings": set(),
-}
-"""What docs/deploy/ uses that cmflow does not have yet: to verify once those parts land."""
 
 OPTIONS_WITH_A_USER = {"-u", "--uid", "-U", "--user", "--username", "-O", "--owner", "-d", "--dbname", "--role"}
 """Options after which the word ``cmflow`` is a user or database name, not the command."""
@@ -146,10 +133,6 @@ def option_names(command: click.Command) -> dict[str, bool]:
 def problems_of(args: list[str]) -> list[str]:
     """What is wrong with ``cmflow ARGS``: an unknown subcommand or option."""
     name = args[0]
-    if name in COMING["commands"] and name not in COMMANDS:
-        unknown = [a.split("=")[0] for a in args[1:] if a.startswith("-") and a.split("=")[0] not in
-                   COMING["commands"][name]]
-        return [f"`cmflow {name}` option {o} is not in COMING" for o in unknown]
     if name not in COMMANDS:
         return [f"no command `cmflow {name}`"]
     command = main.get_command(click.Context(main), name)
@@ -190,27 +173,16 @@ def test_the_finder_sees_commands_and_not_user_names():
     assert problems_of(["outbox", "flush", "--now"]) == []
 
 
-def test_what_is_coming_has_not_come_yet():
-    """Once a part of issue 19 lands, what it brings is checked for real: remove it from COMING."""
-    landed = [f"command `cmflow {name}`" for name in COMING["commands"] if name in COMMANDS]
-    landed += [f"[daemon] {key}" for key in COMING["settings"] if key in DaemonOptions.model_fields]
-    assert not landed, f"now in cmflow, remove from COMING in {Path(__file__).name}: {', '.join(landed)}"
-
-
 def test_the_settings_file_validates(tmp_path, monkeypatch):
     document = tomllib.loads(SETTINGS.read_text(encoding="utf-8"))
     daemon = document["daemon"]
-    unknown = set(daemon) - set(DaemonOptions.model_fields) - COMING["settings"]
+    unknown = set(daemon) - set(DaemonOptions.model_fields)
     assert not unknown, f"{SETTINGS.name}: unknown [daemon] keys {unknown}"
     assert parse_listen_address(daemon["metrics"]).port == 9464
-    known = SETTINGS.read_text(encoding="utf-8")
-    for key in COMING["settings"]:  # checked by cmflow itself once it has them
-        known = re.sub(rf"(?m)^{key} = .*$", "", known)
-    copy = tmp_path / "cmflow-daemon.toml"
-    copy.write_text(known, encoding="utf-8")
     monkeypatch.setenv("SMTP_PASSWORD", "secret-for-the-test")
-    settings = load_daemon_settings(copy)
+    settings = load_daemon_settings(SETTINGS)
     assert settings.daemon.metrics == "0.0.0.0:9464" and settings.health_workflow is not None
+    assert settings.daemon.executor == "celery"
 
 
 def env_example() -> dict[str, str]:

@@ -23,12 +23,6 @@ ELSEWHERE = "other-machine#0badf00d"
 """A host that is not this process space: its holders' processes cannot be judged from here."""
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store_url(request) -> str:
-    """The same test on a SQLite file and on a PostgreSQL database of its own."""
-    return request.getfixturevalue("store_url" if request.param == "sqlite" else "postgres_url")
-
-
 @pytest.fixture
 def store(any_store_url):
     with open_store(any_store_url) as opened:
