@@ -14,11 +14,15 @@ What it does:
    ``--latency-ms`` (50) first; each token may make ``--limit`` (100) requests per fixed
    ``--window`` (10 s), told in ``X-RateLimit-*`` headers, and gets 429 beyond (counted).
    A run makes two requests (the account's lookup, one page of statuses).
-3. For each worker count of ``--workers`` (1,2,4): a fresh SQLite store, the budgets shared in
-   a fresh Redis prefix (``--redis``, default ``CMFLOW_TEST_REDIS`` or redis://127.0.0.1:6379/0),
-   and N worker processes, each warmed up (``cmflow.daemon.worker.warm_up``) and then running
-   its share of the RunRequests through :func:`run_share` (``cmflow.daemon.worker.execute``,
-   as the daemon's executor does; the Celery executor's workers call the same function).
+3. For each worker count of ``--workers`` (1,2,4): a fresh SQLite store (``--store
+   postgresql://USER:PASSWORD@HOST/DB``: a fresh database on that PostgreSQL server, dropped
+   after), the budgets shared in a fresh Redis prefix (``--redis``, default
+   ``CMFLOW_TEST_REDIS`` or redis://127.0.0.1:6379/0), and N worker processes, each warmed up
+   (``cmflow.daemon.worker.warm_up``) and then running its share of the RunRequests through
+   :func:`run_share` (``cmflow.daemon.worker.execute``, as the daemon's local executor does).
+   ``--celery``: N real ``cmflow worker --concurrency 1`` processes instead, on a queue of their
+   own with ``--redis`` as broker, every run sent by the daemon's ``CeleryExecutor`` and its
+   outcome read back as the daemon does (:func:`run_on_celery`).
 4. Prints, per worker count: runs per second, CPU seconds per run (the workers' own, and
    Redis's), the cores the workers kept busy (their CPU / wall time), requests and 429s as the server counted them, the most requests in flight per
    token, the store's size; then a projection, from the measured per-run cost, of the workers,
@@ -31,7 +35,8 @@ own (cmflow before issue 19), to see the 429s the shared budgets avoid. ``--quic
 workflows per worker count (240 runs: a run costs about 130 ms of CPU, so 200 per count would
 take two minutes of CPU on their own), in under a minute on an idle 2-core machine.
 
-Run: ``.venv/bin/python benchmarks/scale_out.py --quick`` (see benchmarks/README.md).
+Run: ``.venv/bin/python benchmarks/scale_out.py --quick [--celery] [--store postgresql://...]``
+(see benchmarks/README.md). The second line printed says which mode the figures come from.
 """
 
 from __future__ import annotations
@@ -196,10 +201,8 @@ def write_workflows(folder: Path, count: int, per_token: int, url: str) -> list[
 
 
 def run_share(requests: list) -> list:
-    """One worker's share of the runs, one after another, as a daemon's executor runs each.
-
-    The one place to change to drive Celery workers instead (send each request to the
-    ``cmflow worker`` task set and collect the outcomes)."""
+    """One worker's share of the runs, one after another, as a daemon's local executor runs each
+    (``--celery`` sends them to ``cmflow worker`` processes instead: :func:`run_on_celery`)."""
     from cmflow.daemon.worker import execute
 
     return [execute(request) for request in requests]
@@ -317,7 +320,7 @@ def run_on_celery(workers: int, requests: list[dict[str, Any]], broker: str, env
         outcomes: list = []
         while len(outcomes) < len(runs):
             outcomes += executor.poll(datetime.now(timezone.utc))
-            time.sleep(0.02)
+            time.sleep(0.25)  # as a daemon's tick; 80 reads every 20 ms would be most of Redis's load
         cpu = [tree_cpu(process.pid) - before for process, before in zip(processes, cpu)]
     finally:
         for process in processes:
@@ -474,8 +477,10 @@ def main() -> int:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     from cmflow.store.urls import display_url
 
-    print(f"Runs on: {'cmflow worker processes (Celery, broker ' + display_url(args.redis) + '), one run at a time each' if args.celery else 'processes of this script calling cmflow.daemon.worker.execute'}; "
-          f"store: {'a fresh PostgreSQL database on ' + display_url(args.store) if args.store else 'a fresh SQLite file'} per worker count")
+    runs_on = (f"cmflow worker processes (Celery, broker {display_url(args.redis)}), one run at a time each"
+               if args.celery else "processes of this script calling cmflow.daemon.worker.execute")
+    store = f"a fresh PostgreSQL database on {display_url(args.store)}" if args.store else "a fresh SQLite file"
+    print(f"Runs on: {runs_on}; store: {store} per worker count")
     print(f"{'workers':>7} {'runs/s':>7} {'wall s':>7} {'CPU ms/run':>10} {'cores busy':>10} {'Redis ms/run':>12} {'requests':>8} "
           f"{'429s':>5} {'peak/window':>11} {'in flight':>9} {'store KiB':>9}  statuses")
     results, failed = [], False
