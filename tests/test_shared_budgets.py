@@ -439,3 +439,33 @@ def test_waiting_for_a_slot_does_not_poll_redis():
     # plus the reserve; polling every 10-30 ms made it 100 calls a waiter over a 2 s hold.
     per_waiter = calls / waiters
     assert per_waiter <= 4 + hold / SLOT_WAIT + waiters, f"{calls} Redis calls for {waiters} waiters"
+
+
+def test_a_booking_retried_after_a_redis_hiccup_is_made_at_the_retry(redis_url, prefix):
+    """The first booking's call fails after a second (Redis gone for a moment) and is sent
+    again; the bucket of 1 request a second is booked at the retry, so the next request still
+    waits about a second. Booked with the instant taken before the hiccup, it went through at once."""
+    from cmflow.http import BudgetLimits
+    from cmflow.http.shared_budget import SharedBudgetRegistry
+
+    waits: list[float] = []
+    registry = SharedBudgetRegistry(redis_url, clock=time.time, sleep=waits.append, prefix=prefix)
+    reserve, failed = registry._scripts["reserve"], []
+
+    def hiccup(**arguments):
+        if not failed:
+            failed.append(arguments)
+            time.sleep(1.0)
+            raise redis.ConnectionError("connection reset by peer")
+        return reserve(**arguments)
+
+    registry._scripts["reserve"] = hiccup
+    try:
+        budget = registry.get(get_platform("loopback"), TOKEN, BudgetLimits(requests_per_second=1.0, burst=1))
+        for _ in range(2):
+            with budget.slot(max_wait=1e9):
+                pass
+    finally:
+        registry.close()
+    assert len(failed) == 1  # one call failed and was sent again
+    assert [round(wait) for wait in waits] == [1]  # only the second request waited, a second
