@@ -14,11 +14,15 @@ What it does:
    ``--latency-ms`` (50) first; each token may make ``--limit`` (100) requests per fixed
    ``--window`` (10 s), told in ``X-RateLimit-*`` headers, and gets 429 beyond (counted).
    A run makes two requests (the account's lookup, one page of statuses).
-3. For each worker count of ``--workers`` (1,2,4): a fresh SQLite store, the budgets shared in
-   a fresh Redis prefix (``--redis``, default ``CMFLOW_TEST_REDIS`` or redis://127.0.0.1:6379/0),
-   and N worker processes, each warmed up (``cmflow.daemon.worker.warm_up``) and then running
-   its share of the RunRequests through :func:`run_share` (``cmflow.daemon.worker.execute``,
-   as the daemon's executor does; the Celery executor's workers call the same function).
+3. For each worker count of ``--workers`` (1,2,4): a fresh SQLite store (``--store
+   postgresql://USER:PASSWORD@HOST/DB``: a fresh database on that PostgreSQL server, dropped
+   after), the budgets shared in a fresh Redis prefix (``--redis``, default
+   ``CMFLOW_TEST_REDIS`` or redis://127.0.0.1:6379/0), and N worker processes, each warmed up
+   (``cmflow.daemon.worker.warm_up``) and then running its share of the RunRequests through
+   :func:`run_share` (``cmflow.daemon.worker.execute``, as the daemon's local executor does).
+   ``--celery``: N real ``cmflow worker --concurrency 1`` processes instead, on a queue of their
+   own with ``--redis`` as broker, every run sent by the daemon's ``CeleryExecutor`` and its
+   outcome read back as the daemon does (:func:`run_on_celery`).
 4. Prints, per worker count: runs per second, CPU seconds per run (the workers' own, and
    Redis's), the cores the workers kept busy (their CPU / wall time), requests and 429s as the server counted them, the most requests in flight per
    token, the store's size; then a projection, from the measured per-run cost, of the workers,
@@ -31,7 +35,8 @@ own (cmflow before issue 19), to see the 429s the shared budgets avoid. ``--quic
 workflows per worker count (240 runs: a run costs about 130 ms of CPU, so 200 per count would
 take two minutes of CPU on their own), in under a minute on an idle 2-core machine.
 
-Run: ``.venv/bin/python benchmarks/scale_out.py --quick`` (see benchmarks/README.md).
+Run: ``.venv/bin/python benchmarks/scale_out.py --quick [--celery] [--store postgresql://...]``
+(see benchmarks/README.md). The second line printed says which mode the figures come from.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 STATUSES_PER_ACCOUNT = 3
@@ -196,10 +201,8 @@ def write_workflows(folder: Path, count: int, per_token: int, url: str) -> list[
 
 
 def run_share(requests: list) -> list:
-    """One worker's share of the runs, one after another, as a daemon's executor runs each.
-
-    The one place to change to drive Celery workers instead (send each request to the
-    ``cmflow worker`` task set and collect the outcomes)."""
+    """One worker's share of the runs, one after another, as a daemon's local executor runs each
+    (``--celery`` sends them to ``cmflow worker`` processes instead: :func:`run_on_celery`)."""
     from cmflow.daemon.worker import execute
 
     return [execute(request) for request in requests]
@@ -227,44 +230,173 @@ def redis_cpu(client: Any) -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
-def measure(workers: int, files: list[Path], slot: datetime, folder: Path, api: MastodonInstance,
-            redis_url: str | None, env: dict[str, str]) -> dict[str, Any]:
-    """Run every workflow once on ``workers`` processes; what it took."""
+class BenchStore:
+    """The store of one worker count: a fresh SQLite file, or a fresh database on the
+    PostgreSQL server of ``--store`` (created here, dropped after); its size in bytes."""
+
+    def __init__(self, folder: Path, workers: int, server_url: str | None) -> None:
+        self.folder, self.workers, self.engine = folder, workers, None
+        if server_url is None:
+            self.url = f"sqlite:///{folder / f'store-{workers}.db'}"
+            return
+        import sqlalchemy as sa
+
+        admin_url = sa.make_url(server_url)
+        if admin_url.drivername == "postgresql":
+            admin_url = admin_url.set(drivername="postgresql+psycopg")
+        self.name = f"cmflow_bench_{os.getpid()}_{workers}_{time.time_ns() % 10**9}"
+        self.engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with self.engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
+        self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
+
+    def size(self) -> int:
+        if self.engine is None:  # the SQLite file and its write-ahead log
+            return sum(p.stat().st_size for p in self.folder.glob(f"store-{self.workers}.db*"))
+        import sqlalchemy as sa
+
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.text("SELECT pg_database_size(:name)"), {"name": self.name}).scalar())
+
+    def drop(self) -> None:
+        if self.engine is not None:
+            import sqlalchemy as sa
+
+            with self.engine.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            self.engine.dispose()
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) of a live process and its live descendants, from /proc."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def run_on_celery(workers: int, requests: list[dict[str, Any]], broker: str, env: dict[str, str],
+                  folder: Path, go: Callable[[], None]) -> list[dict[str, Any]]:
+    """Send every run through real ``cmflow worker`` processes (one run at a time each) by the
+    daemon's :class:`~cmflow.daemon.celery_executor.CeleryExecutor`, on a queue of its own;
+    each worker's report: its CPU from the go to the last outcome, and the outcomes."""
     import redis
 
-    store = folder / f"store-{workers}.db"
-    store_url = f"sqlite:///{store}"
-    from cmflow.store import open_store
+    from cmflow.daemon.celery_app import CeleryOptions, key_prefix
+    from cmflow.daemon.celery_executor import CeleryExecutor
+    from cmflow.daemon.worker import RunRequest
 
-    with open_store(store_url):
-        pass  # migrated once here, not raced by the workers
-    empty_bytes = store_size(folder, workers)
-    requests = [{"file": str(f), "key": f.stem, "slot": slot.isoformat(), "store": store_url} for f in files]
-    prefix = f"cmflow:bench:{os.getpid()}:{workers}:{time.time_ns()}"
-    child_env = {**env, "CMFLOW_SHARED_BUDGETS_PREFIX": prefix}
-    child_env.pop("CMFLOW_SHARED_BUDGETS", None)
-    if redis_url:
-        child_env["CMFLOW_SHARED_BUDGETS"] = redis_url
+    queue = f"bench-{os.getpid()}-{workers}-{time.time_ns() % 10**9}"
+    command = [str(Path(sys.executable).with_name("cmflow")), "worker", "--broker", broker, "--queue", queue,
+               "--concurrency", "1", "--log-format", "json"]
+    logs = [folder / f"worker-{workers}-{index}.log" for index in range(workers)]
+    processes = []
+    for log in logs:
+        with open(log, "wb") as stderr:  # the store: CMFLOW_STORE in env, no password on the command line
+            processes.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                              stderr=stderr, env=env, start_new_session=True))
+    try:
+        deadline = time.monotonic() + 120
+        for process, log in zip(processes, logs):
+            while "ready." not in log.read_text(errors="replace"):
+                assert process.poll() is None and time.monotonic() < deadline, \
+                    f"a worker did not start:\n{log.read_text(errors='replace')[-2000:]}"
+                time.sleep(0.1)
+        executor = CeleryExecutor(CeleryOptions(broker=broker, queue=queue), max_parallel=len(requests))
+        runs = [RunRequest(r["file"], r["key"], datetime.fromisoformat(r["slot"]), r["store"],
+                           timedelta(minutes=10)) for r in requests]
+        cpu = [tree_cpu(process.pid) for process in processes]
+        go()
+        for run in runs:
+            executor.submit(run)
+        outcomes: list = []
+        while len(outcomes) < len(runs):
+            outcomes += executor.poll(datetime.now(timezone.utc))
+            time.sleep(0.25)  # as a daemon's tick; 80 reads every 20 ms would be most of Redis's load
+        cpu = [tree_cpu(process.pid) - before for process, before in zip(processes, cpu)]
+    finally:
+        for process in processes:
+            process.terminate()  # SIGTERM: a warm shutdown of an idle worker
+        for process in processes:
+            process.wait(timeout=60)
+        client = redis.Redis.from_url(broker)
+        for key in client.scan_iter(match=f"{key_prefix(queue)}*"):
+            client.delete(key)
+        client.delete(queue)
+        client.close()
+    statuses = Counter(o.status for o in outcomes)
+    reports = [{"cpu": used, "statuses": {}, "errors": []} for used in cpu]
+    reports[0].update(statuses=statuses, errors=[o.error for o in outcomes if o.status != "ok"][:3])
+    return reports
+
+
+def run_on_processes(workers: int, requests: list[dict[str, Any]], env: dict[str, str], folder: Path,
+                     go: Callable[[], None]) -> list[dict[str, Any]]:
+    """Split the runs in ``workers`` shares, each run by a process of this script through
+    :func:`run_share`; each worker's report."""
     processes = []
     for index in range(workers):
         share_file = folder / f"share-{workers}-{index}.json"
         share_file.write_text(json.dumps(requests[index::workers]))
         processes.append(subprocess.Popen([sys.executable, __file__, "--worker-of", str(share_file)],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env))
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env))
     for process in processes:
         assert process.stdout.readline().strip() == "ready", "a worker did not start"
-    client = redis.Redis.from_url(redis_url) if redis_url else None
-    redis_before = redis_cpu(client) if client else 0.0
-    api.reset_counts()
-    started = time.monotonic()
+    go()
     for process in processes:
         process.stdin.write("go\n")
         process.stdin.flush()
     reports = [json.loads(process.stdout.readline()) for process in processes]
-    wall = time.monotonic() - started
     for process in processes:
         process.wait()
-    redis_used = redis_cpu(client) - redis_before if client else 0.0
+    return reports
+
+
+def measure(workers: int, files: list[Path], slot: datetime, folder: Path, api: MastodonInstance,
+            redis_url: str | None, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """Run every workflow once on ``workers`` processes (or ``cmflow worker``s, ``--celery``);
+    what it took."""
+    import redis
+
+    from cmflow.store import open_store
+
+    store = BenchStore(folder, workers, args.store)
+    with open_store(store.url):
+        pass  # migrated once here, not raced by the workers
+    empty_bytes = store.size()
+    requests = [{"file": str(f), "key": f.stem, "slot": slot.isoformat(), "store": store.url} for f in files]
+    prefix = f"cmflow:bench:{os.getpid()}:{workers}:{time.time_ns()}"
+    child_env = {**env, "CMFLOW_SHARED_BUDGETS_PREFIX": prefix, "CMFLOW_STORE": store.url}
+    child_env.pop("CMFLOW_SHARED_BUDGETS", None)
+    if redis_url:
+        child_env["CMFLOW_SHARED_BUDGETS"] = redis_url
+    client = redis.Redis.from_url(redis_url) if redis_url else None  # the budgets' Redis, for its CPU
+    started: list[float] = []
+    redis_before: list[float] = []
+
+    def go() -> None:  # every worker is ready: from here on it counts
+        redis_before.append(redis_cpu(client) if client else 0.0)
+        api.reset_counts()
+        started.append(time.monotonic())
+
+    try:
+        if args.celery:
+            reports = run_on_celery(workers, requests, args.redis, child_env, folder, go)
+        else:
+            reports = run_on_processes(workers, requests, child_env, folder, go)
+        wall = time.monotonic() - started[0]
+        redis_used = redis_cpu(client) - redis_before[0] if client else 0.0
+        store_bytes = store.size()
+    finally:
+        store.drop()
     if client:
         for key in client.scan_iter(match=f"{prefix}:*"):
             client.delete(key)
@@ -276,12 +408,7 @@ def measure(workers: int, files: list[Path], slot: datetime, folder: Path, api: 
             "requests": sum(api.requests.values()), "throttled": sum(api.throttled.values()),
             "max_in_flight": max(api.max_in_flight.values(), default=0),
             "peak_window": max(api.peak_window.values(), default=0),
-            "store_bytes": store_size(folder, workers), "empty_store_bytes": empty_bytes}
-
-
-def store_size(folder: Path, workers: int) -> int:
-    """Bytes of a SQLite store: its file and its write-ahead log."""
-    return sum(p.stat().st_size for p in folder.glob(f"store-{workers}.db*"))
+            "store_bytes": store_bytes, "empty_store_bytes": empty_bytes}
 
 
 # -- the projection --------------------------------------------------------------------------------
@@ -327,6 +454,10 @@ def main() -> int:
     parser.add_argument("--runs-per-day", type=float, default=24.0)
     parser.add_argument("--retention-days", type=int, default=90)
     parser.add_argument("--quick", action="store_true", help="80 workflows per worker count")
+    parser.add_argument("--celery", action="store_true",
+                        help="send the runs through real `cmflow worker` processes (Celery, the --redis broker)")
+    parser.add_argument("--store", help="a PostgreSQL server URL (postgresql://USER:PASSWORD@HOST/DB): each worker "
+                                        "count gets a fresh database on it; default a SQLite file")
     parser.add_argument("--worker-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker_of:
@@ -344,6 +475,12 @@ def main() -> int:
           f"per token per {args.window:g} s; budgets "
           f"{'per run (no Redis)' if redis_url is None else 'shared in Redis'}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    from cmflow.store.urls import display_url
+
+    runs_on = (f"cmflow worker processes (Celery, broker {display_url(args.redis)}), one run at a time each"
+               if args.celery else "processes of this script calling cmflow.daemon.worker.execute")
+    store = f"a fresh PostgreSQL database on {display_url(args.store)}" if args.store else "a fresh SQLite file"
+    print(f"Runs on: {runs_on}; store: {store} per worker count")
     print(f"{'workers':>7} {'runs/s':>7} {'wall s':>7} {'CPU ms/run':>10} {'cores busy':>10} {'Redis ms/run':>12} {'requests':>8} "
           f"{'429s':>5} {'peak/window':>11} {'in flight':>9} {'store KiB':>9}  statuses")
     results, failed = [], False
@@ -351,7 +488,7 @@ def main() -> int:
         folder = Path(temporary)
         for workers in [int(w) for w in args.workers.split(",")]:
             files = write_workflows(folder / f"workflows-{workers}", args.workflows, args.per_token, api.url)
-            result = measure(workers, files, slot, folder, api, redis_url, env)
+            result = measure(workers, files, slot, folder, api, redis_url, env, args)
             results.append(result)
             print(f"{workers:>7} {result['runs_per_s']:>7.1f} {result['wall']:>7.1f} "
                   f"{result['cpu'] / result['runs'] * 1000:>10.0f} {result['cpu'] / result['wall']:>10.2f} "

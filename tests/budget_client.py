@@ -4,7 +4,8 @@
 (``/items``) with TOKEN, through one ``make_client`` (its budgets shared in Redis when
 ``CMFLOW_SHARED_BUDGETS`` is set), and prints one JSON line: the answers it got and the errors.
 The budget's limits come from ``BUDGET_LIMITS`` (JSON of :class:`BudgetLimits` fields); the
-lease of shared slots from ``BUDGET_LEASE`` (seconds). Prints ``holding`` before each request
+lease of shared slots from ``BUDGET_LEASE`` (seconds); ``BUDGET_CLOCK_OFFSET`` (seconds) sets
+this process's clock that far off true time, as a machine's badly set clock is. Prints ``holding`` before each request
 so that a test knows when a slot is held.
 """
 
@@ -13,13 +14,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 from cmflow.http import BudgetLimits, PlatformError, RetryPolicy, make_client
 
 
 def main(base_url: str, token: str, count: int, path: str = "/items") -> None:
     limits = BudgetLimits(**json.loads(os.environ.get("BUDGET_LIMITS", "{}")))
-    client = make_client(allow_private_network=True, retry=RetryPolicy(max_attempts=8, max_total_wait=120))
+    offset = float(os.environ.get("BUDGET_CLOCK_OFFSET", "0"))
+    client = make_client(allow_private_network=True, retry=RetryPolicy(max_attempts=8, max_total_wait=120),
+                         clock=lambda: time.time() + offset)
     if os.environ.get("BUDGET_LEASE"):
         client.budgets.lease = float(os.environ["BUDGET_LEASE"])
     session = client.session("loopback", base_url=base_url, token=token, budget=limits)

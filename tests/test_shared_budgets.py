@@ -46,8 +46,10 @@ def prefix(redis_url):
 
 
 def start_client(api: RateLimitedApi, count: int, *, shared: str | None, prefix: str, path: str = "/items",
-                 limits: dict | None = None, lease: float | None = None, wait_for_go: bool = False) -> subprocess.Popen:
-    env = {**os.environ, "BUDGET_LIMITS": json.dumps(limits or LIMITS), "CMFLOW_SHARED_BUDGETS_PREFIX": prefix}
+                 limits: dict | None = None, lease: float | None = None, wait_for_go: bool = False,
+                 clock_offset: float = 0.0) -> subprocess.Popen:
+    env = {**os.environ, "BUDGET_LIMITS": json.dumps(limits or LIMITS), "CMFLOW_SHARED_BUDGETS_PREFIX": prefix,
+           "BUDGET_CLOCK_OFFSET": str(clock_offset)}
     if wait_for_go:
         env["BUDGET_WAIT_FOR_GO"] = "1"
     env.pop("CMFLOW_SHARED_BUDGETS", None)
@@ -65,10 +67,11 @@ def finish(process: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_load(redis_url: str | None, prefix: str) -> tuple[RateLimitedApi, list[dict]]:
+def run_load(redis_url: str | None, prefix: str,
+             clock_offsets: tuple[float, ...] = (0.0,) * PROCESSES) -> tuple[RateLimitedApi, list[dict]]:
     with RateLimitedApi(rate=20.0, capacity=8, latency=0.02) as api:
-        processes = [start_client(api, REQUESTS, shared=redis_url, prefix=prefix, wait_for_go=True)
-                     for _ in range(PROCESSES)]
+        processes = [start_client(api, REQUESTS, shared=redis_url, prefix=prefix, wait_for_go=True,
+                                  clock_offset=offset) for offset in clock_offsets]
         for process in processes:  # all set up (imports take seconds on a busy machine): then all at once
             assert process.stdout.readline().strip() == "ready", process.stderr.read()[-2000:]
         for process in processes:
@@ -91,12 +94,24 @@ def test_processes_sharing_a_budget_stay_within_the_limit(redis_url, prefix):
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"{prefix}:*"))
     assert keys, "the budget left nothing in Redis: it was not shared"
+    read = {b"hash": lambda key: client.hgetall(key).items(), b"zset": lambda key: client.zrange(key, 0, -1),
+            b"list": lambda key: client.lrange(key, 0, -1)}  # state, slots, wake-ups
     for key in keys:
         stored = key + b"".join(b"".join(item) if isinstance(item, tuple) else item for item in
-                                (client.hgetall(key).items() if client.type(key) == b"hash"
-                                 else client.zrange(key, 0, -1)))
+                                read[client.type(key)](key))
         assert TOKEN.encode() not in stored
     client.close()
+
+
+def test_processes_whose_clocks_differ_still_share_one_limit(redis_url, prefix):
+    """Two of the four machines' clocks are an hour off (one ahead, one behind). Refills are
+    counted in Redis's time, so no process credits another an hour of tokens: still no 429."""
+    api, results = run_load(redis_url, prefix, clock_offsets=(0.0, 3600.0, 0.0, -3600.0))
+
+    assert [r["errors"] for r in results] == [[]] * PROCESSES
+    assert api.requests[TOKEN] == api.answered[TOKEN] == PROCESSES * REQUESTS  # none sent twice, none lost
+    assert api.throttled[TOKEN] == 0, f"{api.throttled[TOKEN]} requests were refused with 429"
+    assert api.max_in_flight[TOKEN] <= LIMITS["max_concurrency"]
 
 
 def test_processes_with_budgets_of_their_own_are_refused(prefix):
@@ -317,7 +332,10 @@ def test_a_shared_budget_books_what_a_process_budget_books(scenario, redis_url, 
     limits = BudgetLimits(max_concurrency=2, **limits)
     local_time, shared_time = VirtualTime(), VirtualTime()
     local = RequestBudget("local", limits, clock=local_time.clock, sleep=local_time.sleep)
-    registry = SharedBudgetRegistry(redis_url, clock=shared_time.clock, sleep=shared_time.sleep, prefix=prefix)
+    # The scripts read Redis's time; here they take the virtual clock instead (script_clock),
+    # so that the seconds a step skips pass for the bookings as they do in the process.
+    registry = SharedBudgetRegistry(redis_url, clock=shared_time.clock, sleep=shared_time.sleep, prefix=prefix,
+                                    script_clock=shared_time.clock)
     shared = registry.get(get_platform("loopback"), TOKEN, limits)
     try:
         expected = step_through(local, local_time, steps)
@@ -344,3 +362,110 @@ def test_the_snapshot_tells_what_the_platforms_headers_said_is_left(redis_url, p
     assert (mastodon_left.platform, mastodon_left.remaining, mastodon_left.limit) == ("mastodon", 42, 300)
     assert mastodon_left.reset_at == pytest.approx(now + 100, abs=0.01)
     assert (instagram.platform, instagram.used_percent, instagram.remaining) == ("instagram", 64.0, None)
+
+
+def test_a_clock_off_by_an_hour_credits_no_tokens(redis_url, prefix):
+    """Two registries (two machines) book in turn on one bucket of 1 request a second, one with
+    its clock an hour behind. Booked in Redis's time, the n-th request waits n - 1 seconds, as on
+    one machine; booked in each client's time, the hour between them refilled the bucket."""
+    from cmflow.http import BudgetLimits
+    from cmflow.http.shared_budget import SharedBudgetRegistry
+
+    limits = BudgetLimits(max_concurrency=2, requests_per_second=1.0, burst=1)
+    waits: list[float] = []
+    registries = [SharedBudgetRegistry(redis_url, clock=lambda offset=offset: time.time() + offset,
+                                       sleep=waits.append, prefix=prefix) for offset in (0.0, -3600.0)]
+    try:
+        budgets = [registry.get(get_platform("loopback"), TOKEN, limits) for registry in registries]
+        for number in range(6):
+            with budgets[number % 2].slot(max_wait=1e9):
+                pass
+    finally:
+        for registry in registries:
+            registry.close()
+    assert len(waits) == 5  # every request but the first waited
+    assert [round(wait) for wait in waits] == [1, 2, 3, 4, 5]
+
+
+def redis_calls(client) -> int:
+    """Commands cmflow sent to a Redis of the test's own (scripts and blocking pops)."""
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval", "blpop", "zrem"))
+
+
+def test_waiting_for_a_slot_does_not_poll_redis():
+    """Eight threads wait for the one slot another holds for 2 s: they block on a wake-up list
+    instead of asking Redis every few milliseconds, and each gets the slot once it is free."""
+    from cmflow.http import BudgetLimits
+    from cmflow.http.shared_budget import SLOT_WAIT, SharedBudgetRegistry
+
+    port = free_port()
+    server = start_private_redis(port)
+    waiters, hold = 8, 2.0
+    try:
+        counter = redis.Redis(port=port)
+        registry = SharedBudgetRegistry(f"redis://127.0.0.1:{port}/0", clock=time.time, sleep=time.sleep)
+        budget = registry.get(get_platform("loopback"), TOKEN, BudgetLimits(max_concurrency=1))
+        held, got = threading.Event(), []
+
+        def holder() -> None:
+            with budget.slot(max_wait=1e9):
+                held.set()
+                time.sleep(hold)
+            got.append("holder")
+
+        def waiter(number: int) -> None:
+            with budget.slot(max_wait=1e9):
+                got.append(number)
+
+        threads = [threading.Thread(target=holder)]
+        threads[0].start()
+        held.wait(DEADLINE)
+        before = redis_calls(counter)
+        threads += [threading.Thread(target=waiter, args=(n,)) for n in range(waiters)]
+        for thread in threads[1:]:
+            thread.start()
+        for thread in threads:
+            thread.join(DEADLINE)
+        calls = redis_calls(counter) - before
+        registry.close()
+    finally:
+        server.terminate()
+        server.wait()
+
+    assert sorted(got, key=str) == sorted([*range(waiters), "holder"], key=str)  # each once, none lost
+    assert budget.max_in_flight == 1
+    # Per waiter: a try, a blocking pop per SLOT_WAIT of the hold, a try when woken, a release,
+    # plus the reserve; polling every 10-30 ms made it 100 calls a waiter over a 2 s hold.
+    per_waiter = calls / waiters
+    assert per_waiter <= 4 + hold / SLOT_WAIT + waiters, f"{calls} Redis calls for {waiters} waiters"
+
+
+def test_a_booking_retried_after_a_redis_hiccup_is_made_at_the_retry(redis_url, prefix):
+    """The first booking's call fails after a second (Redis gone for a moment) and is sent
+    again; the bucket of 1 request a second is booked at the retry, so the next request still
+    waits about a second. Booked with the instant taken before the hiccup, it went through at once."""
+    from cmflow.http import BudgetLimits
+    from cmflow.http.shared_budget import SharedBudgetRegistry
+
+    waits: list[float] = []
+    registry = SharedBudgetRegistry(redis_url, clock=time.time, sleep=waits.append, prefix=prefix)
+    reserve, failed = registry._scripts["reserve"], []
+
+    def hiccup(**arguments):
+        if not failed:
+            failed.append(arguments)
+            time.sleep(1.0)
+            raise redis.ConnectionError("connection reset by peer")
+        return reserve(**arguments)
+
+    registry._scripts["reserve"] = hiccup
+    try:
+        budget = registry.get(get_platform("loopback"), TOKEN, BudgetLimits(requests_per_second=1.0, burst=1))
+        for _ in range(2):
+            with budget.slot(max_wait=1e9):
+                pass
+    finally:
+        registry.close()
+    assert len(failed) == 1  # one call failed and was sent again
+    assert [round(wait) for wait in waits] == [1]  # only the second request waited, a second

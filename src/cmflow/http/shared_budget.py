@@ -10,7 +10,11 @@ one process does:
   answer's headers paces every process;
 - concurrency is a sorted set of leased slots (holder id, lease expiry in Redis's own time);
   a live holder renews its leases, so a process killed with ``kill -9`` frees its slots when
-  their lease runs out (:data:`DEFAULT_LEASE`), never leaking one;
+  their lease runs out (:data:`DEFAULT_LEASE`), never leaking one; a process waiting for a
+  slot blocks on a wake-up list a release pushes to (at most :data:`SLOT_WAIT` at a time), so
+  waiting workers do not poll Redis;
+- time is Redis's own: the scripts read it when they run, so clocks that differ between
+  machines, or a script retried after a Redis hiccup, never credit a request twice;
 - units spent (YouTube quota units) are counted per UTC day for every process together (what
   :func:`shared_budget_snapshot` reports); the limit of a run (``unit_limit``) stays the run's.
 
@@ -26,12 +30,10 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -53,6 +55,9 @@ DEFAULT_LEASE = 15.0
 """Seconds a concurrency slot is leased for; a live holder renews it every third of that."""
 UNREACHABLE_WAIT = 60.0
 """Seconds a request waits for an unreachable Redis before it fails (a restart rides through)."""
+SLOT_WAIT = 0.5
+"""Longest a process waiting for a concurrency slot blocks on Redis before it looks again (a
+release wakes it at once; this bounds the wait for a lease that ran out)."""
 STATE_TTL = 2 * 24 * 3600
 """A budget untouched this long (seconds) is forgotten by Redis."""
 
@@ -109,8 +114,21 @@ def _redis_module() -> Any:
 
 # -- the scripts ---------------------------------------------------------------------------------
 # Numbers cross the Lua boundary as strings: Redis would truncate a Lua number to an integer.
-RESERVE = """
-local now, rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+# Time is Redis's own (TIME), read when the script runs: a script retried after a Redis hiccup
+# never books with a stale instant, and processes whose clocks differ never credit each other
+# tokens. Only a test's virtual clock passes ARGV[1] (see SharedBudgetRegistry.script_clock);
+# absolute times from headers (holds, resets) stay the client's, as the platform gave them.
+NOW = """
+local function redis_now()
+  if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
+RESERVE = NOW + """
+local now, rate, burst, cost = redis_now(), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local stamp, day = string.format('%.6f', now), string.format('%d', math.floor(now / 86400))
 local s = {}
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
@@ -129,21 +147,21 @@ if interval then
 end
 if rate > 0 and now >= tonumber(s.known_until or '0') then
   local tokens = tonumber(s.tokens or tostring(burst))
-  local refilled = tonumber(s.refilled_at or ARGV[1])
+  local refilled = tonumber(s.refilled_at or stamp)
   tokens = math.min(burst, tokens + math.max(0, now - refilled) * rate) - 1
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'refilled_at', ARGV[1])
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'refilled_at', stamp)
   if tokens < 0 and now - tokens / rate > start then start, reason = now - tokens / rate, 'rate' end
 end
-if s.units_day ~= ARGV[5] then redis.call('HSET', KEYS[1], 'units_day', ARGV[5], 'units_spent', '0') end
+if s.units_day ~= day then redis.call('HSET', KEYS[1], 'units_day', day, 'units_spent', '0') end
 redis.call('HINCRBY', KEYS[1], 'units_spent', cost)
-redis.call('HSET', KEYS[1], 'last_start', string.format('%.6f', start), 'max_concurrency', ARGV[6], 'rate', ARGV[2],
+redis.call('HSET', KEYS[1], 'last_start', string.format('%.6f', start), 'max_concurrency', ARGV[5], 'rate', ARGV[2],
            'burst', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[7])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
 return {string.format('%.6f', start - now), reason}
 """
 
-OBSERVE = """
-local now, burst = ARGV[1], ARGV[7]
+OBSERVE = NOW + """
+local now, burst = string.format('%.6f', redis_now()), ARGV[7]
 if ARGV[2] == '1' then redis.call('HDEL', KEYS[1], 'spacing_interval', 'spacing_until', 'spacing_reason') end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'hold_until') or '0') then
   redis.call('HSET', KEYS[1], 'hold_until', ARGV[3], 'hold_reason', ARGV[4])
@@ -180,6 +198,14 @@ end
 return 0
 """
 
+RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('RPUSH', KEYS[2], '1')  -- wakes one waiter (BLPOP); more wake-ups than slots are not kept
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+redis.call('EXPIRE', KEYS[2], 60)
+return 1
+"""
+
 RENEW = """
 local t = redis.call('TIME')
 local expiry = string.format('%.6f', tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1]))
@@ -204,6 +230,8 @@ class SharedRequestBudget(Budget):
         self._registry = registry
         self._key = f"{registry.prefix}:{platform}:{fingerprint}"
         self.state_key, self.slots_key = f"{self._key}:state", f"{self._key}:slots"
+        self.wake_key = f"{self._key}:wake"
+        """A list a release pushes to: a process waiting for a slot blocks on it (BLPOP)."""
 
     def _take_slot(self) -> object:
         return self._registry.acquire(self)
@@ -218,11 +246,10 @@ class SharedRequestBudget(Budget):
         self._registry.sleep(seconds)
 
     def _reserve(self, cost: int) -> tuple[float, str]:
-        now = self._registry.clock()
+        """Book the next start in Redis's time; the wait is relative, so it holds on any clock."""
         rate = self.limits.requests_per_second or 0.0
-        day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d")
         wait, reason = self._registry.run("reserve", self.title, keys=[self.state_key], args=[
-            _number(now), _number(rate), str(max(1, self.limits.burst)), str(cost), day,
+            self._registry.script_now(), _number(rate), str(max(1, self.limits.burst)), str(cost),
             str(max(1, self.limits.max_concurrency)), str(STATE_TTL)])
         reason = reason.decode() if isinstance(reason, bytes) else str(reason)
         return float(wait), (f"{rate:g} requests/s" if reason == "rate" else reason)
@@ -232,7 +259,7 @@ class SharedRequestBudget(Budget):
         if pace is None:
             return
         self._registry.run("observe", self.title, keys=[self.state_key], args=[
-            _number(self._registry.clock()), "1" if pace.calm else "", _number(pace.hold_until), pace.reason,
+            self._registry.script_now(), "1" if pace.calm else "", _number(pace.hold_until), pace.reason,
             _number(pace.interval), _number(pace.until), str(max(1, self.limits.burst)),
             _number(pace.known_until), str(STATE_TTL), "" if pace.remaining is None else str(pace.remaining),
             "" if pace.limit is None else str(pace.limit), _number(pace.window_reset), _number(pace.used_percent)])
@@ -252,21 +279,30 @@ class SharedBudgetRegistry:
 
     def __init__(self, url: str, *, clock: Callable[[], float], sleep: Callable[[float], None],
                  prefix: str = DEFAULT_PREFIX, lease: float = DEFAULT_LEASE,
-                 unreachable_wait: float = UNREACHABLE_WAIT) -> None:
+                 unreachable_wait: float = UNREACHABLE_WAIT,
+                 script_clock: Callable[[], float] | None = None) -> None:
         redis = _redis_module()
         self.url, self.prefix, self.lease = url, prefix, lease
         self.clock, self.sleep = clock, sleep
+        self.script_clock = script_clock
+        """None (always, but in tests): the scripts read Redis's own time. A test in virtual time
+        passes its clock, so that seconds it skips pass for the bookings too."""
         self.unreachable_wait = unreachable_wait
         self._errors = redis.exceptions
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._scripts = {name: self._redis.register_script(text) for name, text in
-                         (("reserve", RESERVE), ("observe", OBSERVE), ("acquire", ACQUIRE), ("renew", RENEW))}
+                         (("reserve", RESERVE), ("observe", OBSERVE), ("acquire", ACQUIRE),
+                                                             ("release", RELEASE), ("renew", RENEW))}
         self._budgets: dict[tuple[str, str], SharedRequestBudget] = {}
         self._held: dict[str, str] = {}
         """Slot holder id -> the sorted set it is in: the leases this process renews."""
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
+
+    def script_now(self) -> str:
+        """The time argument of the scripts: empty, so that they read Redis's clock when they run."""
+        return "" if self.script_clock is None else _number(self.script_clock())
 
     def get(self, platform: Platform, token: str | None, limits: BudgetLimits | None = None) -> SharedRequestBudget:
         """The budget of ``platform`` and ``token``; ``limits`` apply only when it is created here."""
@@ -318,7 +354,9 @@ class SharedBudgetRegistry:
         holder = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
         limit = str(max(1, budget.limits.max_concurrency))
         while not self.run("acquire", budget.title, keys=[budget.slots_key], args=[holder, limit, f"{self.lease:.3f}"]):
-            time.sleep(0.01 + random.random() * 0.02)  # real time: a lease runs out in Redis's time
+            # Block until a release wakes us, or SLOT_WAIT passes (a killed holder's lease runs out
+            # in Redis's time, with no release to say so): one call per wake-up, not a poll.
+            self._call(lambda: self._redis.blpop([budget.wake_key], timeout=SLOT_WAIT), budget.title)
         with self._lock:
             self._held[holder] = budget.slots_key
             if self._renewer is None:
@@ -330,7 +368,8 @@ class SharedBudgetRegistry:
         with self._lock:
             self._held.pop(holder, None)
         try:
-            self._redis.zrem(budget.slots_key, holder)
+            self._scripts["release"](keys=[budget.slots_key, budget.wake_key],
+                                     args=[holder, str(max(1, budget.limits.max_concurrency))])
         except self._errors.RedisError as exc:  # the lease runs out by itself
             log.warning(redactor(f"could not release a request slot of {budget.name} ({type(exc).__name__}); "
                                  f"it frees itself within {self.lease:g} s"))
@@ -383,8 +422,9 @@ def shared_budget_snapshot(redis_url: str, *, prefix: str = DEFAULT_PREFIX,
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
     try:
         now = time.time() if now is None else now
-        server_time = float(".".join(str(part) for part in client.time()))
-        today = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d")
+        seconds, microseconds = client.time()
+        server_time = seconds + microseconds / 1e6  # the time slots, refills and days are kept in
+        today = str(int(server_time // 86400))  # days since 1970 (UTC): the scripts' units_day
         found = []
         for key in sorted(client.scan_iter(match=f"{prefix}:*:state", count=500)):
             _, platform, fingerprint, _ = key.rsplit(":", 3)
@@ -398,7 +438,7 @@ def shared_budget_snapshot(redis_url: str, *, prefix: str = DEFAULT_PREFIX,
                 remaining, reset_at = float(state["window_remaining"]), window_reset
             elif rate > 0 and now >= float(state.get("known_until") or 0):
                 tokens = float(state.get("tokens", burst))
-                elapsed = max(0.0, now - float(state.get("refilled_at") or now))
+                elapsed = max(0.0, server_time - float(state.get("refilled_at") or server_time))
                 remaining = max(0.0, min(burst, tokens + elapsed * rate))
             hold = float(state.get("hold_until") or 0)
             found.append(BudgetSnapshot(
