@@ -103,9 +103,10 @@ _DISABLED_FEATURES = (
     #   made when a profile or tab starts: PreconnectToSearch;
     # - the omnibox's AI mode asking whether the profile may use it (GET
     #   https://www.google.com/async/folae?..., traffic annotation 109231476 "AIM
-    #   eligibility"), sent when the profile starts: AimServerRequestOnStartupEnabled stops
-    #   that request, AimEnabled turns AI mode off (no later request either: on a change of
-    #   identity, AimServerRequestOnIdentityChangeEnabled).
+    #   eligibility"), sent when the profile starts: switching off either
+    #   AimServerRequestOnStartupEnabled (that request) or AimEnabled (all of AI mode) was
+    #   found to stop it; both are off, and AimServerRequestOnIdentityChangeEnabled (by its
+    #   name, the same request when the signed-in account changes) too.
     # These switch the services off rather than filtering what the proxy records: the proxy
     # still writes down every request leaving a page's context, whatever its host
     # (test_browser_checks proves that a page's own https://www.google.com/ image is caught,
