@@ -8,7 +8,8 @@ no port, nothing to install). Every request it would send goes to a proxy on 127
 answers 403, so a page can never reach the internet, only show that it tried: each page opens in
 a browser context of its own (no cache or cookie shared between pages) whose proxy records what
 the page asked for, while Chromium's own traffic (component updates, sign-in checks) goes to
-another that records nothing, so that it is not counted against the page. Pages open in
+another that records nothing, so that it is not counted against the page (the services that
+would make requests from the page's context itself are switched off: ``_DISABLED_FEATURES``). Pages open in
 a phone's or a desktop's viewport set by the protocol: a desktop window cannot be narrower than
 500 px, a device metrics override can.
 
@@ -89,6 +90,31 @@ def screenshot(html_path: str | Path, width: int, out_png: str | Path, height: i
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(png)
     return out
+
+
+_DISABLED_FEATURES = (
+    "Translate", "OptimizationHints", "MediaRouter", "NetworkTimeServiceQuerying", "AutofillServerCommunication",
+    "CertificateTransparencyComponentUpdater", "InterestFeedContentSuggestions",
+    # Services Chromium starts for each profile, so for each page's browser context, whose
+    # requests therefore go through that context's proxy, the one that records the page's
+    # (Chromium 150: one to four `CONNECT www.google.com:443` per context, before any page
+    # loads). A net-log (--log-net-log=FILE --net-log-capture-mode=Everything) names them:
+    # - preconnects to the default search engine (https://www.google.com/, `is_preconnect`),
+    #   made when a profile or tab starts: PreconnectToSearch;
+    # - the omnibox's AI mode asking whether the profile may use it (GET
+    #   https://www.google.com/async/folae?..., traffic annotation 109231476 "AIM
+    #   eligibility"), sent when the profile starts: switching off either
+    #   AimServerRequestOnStartupEnabled (that request) or AimEnabled (all of AI mode) was
+    #   found to stop it; both are off, and AimServerRequestOnIdentityChangeEnabled (by its
+    #   name, the same request when the signed-in account changes) too.
+    # These switch the services off rather than filtering what the proxy records: the proxy
+    # still writes down every request leaving a page's context, whatever its host
+    # (test_browser_checks proves that a page's own https://www.google.com/ image is caught,
+    # and that a context with no page asks for nothing, so a new service in a later Chromium
+    # shows up there first). Names Chromium does not know are ignored.
+    "PreconnectToSearch", "AimEnabled", "AimServerRequestOnStartupEnabled", "AimServerRequestOnIdentityChangeEnabled",
+)
+"""Chromium features turned off (``--disable-features``): each would make requests of its own."""
 
 
 class BrowserError(RuntimeError):
@@ -174,8 +200,7 @@ class Browser:
              "--disable-component-extensions-with-background-pages", "--disable-domain-reliability",
              "--disable-client-side-phishing-detection", "--disable-field-trial-config", "--disable-breakpad",
              "--metrics-recording-only", "--no-pings", "--password-store=basic", "--disable-dev-shm-usage",
-             "--disable-features=Translate,OptimizationHints,MediaRouter,NetworkTimeServiceQuerying,"
-             "AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
+             "--disable-features=" + ",".join(_DISABLED_FEATURES),
              f"--proxy-server=http://127.0.0.1:{self.background_proxy.port}", "--proxy-bypass-list=<-loopback>",
              "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

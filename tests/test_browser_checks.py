@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from browser import CHROMIUM, BrowserError, page_width, requests_made_by, screenshot
+from browser import CHROMIUM, BrowserError, _browser, page_width, requests_made_by, screenshot
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium: .ci/run installs it")
 
@@ -35,6 +35,24 @@ def page(tmp_path: Path, body: str, head: str = HEAD, style: str = "body { margi
 def test_an_image_from_elsewhere_is_caught(tmp_path) -> None:
     html = page(tmp_path, '<p>Rapport</p><img src="http://example.invalid/a.png" alt="">')
     assert requests_made_by(html) == ["GET http://example.invalid/a.png"]
+
+
+def test_an_image_from_the_search_engine_chromium_itself_talks_to_is_caught(tmp_path) -> None:
+    # Chromium's own requests to www.google.com are switched off (browser._DISABLED_FEATURES),
+    # not filtered out: a page's request there is still recorded, once.
+    html = page(tmp_path, '<p>Rapport</p><img src="https://www.google.com/x.png" alt="">')
+    assert requests_made_by(html) == ["CONNECT www.google.com:443"]
+
+
+def test_a_browser_context_without_a_page_asks_for_nothing() -> None:
+    # What a context asks for before any page loads is Chromium's own (a service started for
+    # each profile) and would be counted against every page: when this fails, find the service
+    # in a net-log and switch it off in browser._DISABLED_FEATURES.
+    browser = _browser()
+    with browser.proxy.recording() as asked:
+        with browser.page(1280, 900, watch_files=True):
+            time.sleep(1.5)
+    assert asked == []
 
 
 def test_a_css_url_over_https_is_caught(tmp_path) -> None:
