@@ -19,7 +19,7 @@ from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daem
     workflow_text, write)
 from loopback_smtp import free_port
 from shared_servers import unique_name
-from celery_workers import celery_settings, runs_per_slot, start_worker  # noqa: F401  (fixture)
+from celery_workers import celery_settings, lock_owners, runs_per_slot, start_worker  # noqa: F401  (fixture)
 
 pytest.importorskip("celery")
 
@@ -39,18 +39,6 @@ def store_url(request, tmp_path):
     open_store(url).close()  # migrated once here: a worker and the daemon starting together both would
     yield url
     drop()
-
-
-def lock_owners(store_url: str) -> list[str]:
-    """The owners (host:pid:token) of the run locks held in the store, whatever its database."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(store_url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(sa.text("SELECT owner FROM run_locks")).scalars())
-    finally:
-        engine.dispose()
 
 
 def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
