@@ -1,7 +1,8 @@
 """Runs on Celery workers that a worker stops or loses, with real processes: a run past its
 timeout (the worker kills it at its time limit and records it ``timeout``), a run whose pool
-process is killed alone (delivered again at once), and a daemon stopped while its run is on a
-worker (the run ends there, and the next daemon finds its slot done). The helpers are in
+process is killed alone (reported interrupted at once, sent again by the daemon), and a daemon
+stopped while its run is on a worker (the run ends there, and the next daemon finds its slot
+done). The helpers are in
 ``tests/celery_workers.py``: a daemon with ``executor = "celery"``, ``cmflow worker`` processes on
 the shared Redis (a queue of the test's own), a SQLite store, a feed that holds a run mid-fetch.
 """
