@@ -110,3 +110,17 @@ def test_the_daemon_under_celery_refuses_a_workflow_that_could_outlast_the_visib
     assert catalog_bound(executor="celery", broker="redis://127.0.0.1:1/0", visibility_timeout="3h") == \
         timedelta(hours=3)
     assert catalog_bound() is None
+
+
+def test_cmflow_status_shows_such_a_workflow_invalid_as_the_daemon_would(tmp_path):
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    folder = tmp_path / "workflows"
+    _catalog_problems(tmp_path, "3h", None)  # writes long.toml
+    write(folder / "cmflow-daemon.toml", '[daemon]\nexecutor = "celery"\nbroker = "redis://127.0.0.1:1/0"\n'
+                                         'visibility_timeout = "2h"\n')
+    done = CliRunner().invoke(main, ["status", str(folder), "--store", f"sqlite:///{tmp_path / 'state.db'}"],
+                              env={"COLUMNS": "250"})
+    assert "invalid" in done.output and "workflow.timeout" in done.output, done.output

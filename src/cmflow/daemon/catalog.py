@@ -78,6 +78,13 @@ class WorkflowCatalog:
         self._keys: dict[str, ScheduledWorkflow] | None = None
         """by_key's index, rebuilt after each refresh (None while a refresh is under way)."""
 
+    @classmethod
+    def for_daemon(cls, directory: Path, store_url: str, options) -> "WorkflowCatalog":
+        """The catalog a daemon with these ``[daemon]`` options keeps (what ``cmflow status``
+        shows too): under ``executor = "celery"``, bounded by its visibility timeout."""
+        bound = options.visibility_timeout if options.executor == "celery" else None
+        return cls(directory, store_url, visibility_timeout=bound)
+
     @property
     def workflows(self) -> list[ScheduledWorkflow]:
         """By file path."""

@@ -89,8 +89,7 @@ class Daemon:
 
             os.environ[SHARED_BUDGETS_VARIABLE] = self.options.shared_budgets
         self.executor = self.executor or executor_for(self.options)
-        self.catalog = WorkflowCatalog(self.directory, self.store_url, visibility_timeout=(
-            self.options.visibility_timeout if self.options.executor == "celery" else None))
+        self.catalog = WorkflowCatalog.for_daemon(self.directory, self.store_url, self.options)
         self.scheduler = SlotScheduler(self.clock)
         self.queue = SlotQueue()
         """Slots waiting for the executor: the oldest slot starts first."""
