@@ -156,3 +156,15 @@ def runs_per_slot(store_url: str, workflow: str) -> dict[Any, list[str]]:
     for run in reversed(runs_of(store_url, workflow)):
         by_slot.setdefault(run.slot, []).append(run.status)
     return by_slot
+
+
+def lock_owners(store_url: str) -> list[str]:
+    """The owners (host:pid:token) of the run locks held in the store, whatever its database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("SELECT owner FROM run_locks")).scalars())
+    finally:
+        engine.dispose()

@@ -1,7 +1,8 @@
 """Runs on Celery workers that a worker stops or loses, with real processes: a run past its
 timeout (the worker kills it at its time limit and records it ``timeout``), a run whose pool
-process is killed alone (delivered again at once), and a daemon stopped while its run is on a
-worker (the run ends there, and the next daemon finds its slot done). The helpers are in
+process is killed alone (reported interrupted at once, sent again by the daemon), and a daemon
+stopped while its run is on a worker (the run ends there, and the next daemon finds its slot
+done). The helpers are in
 ``tests/celery_workers.py``: a daemon with ``executor = "celery"``, ``cmflow worker`` processes on
 the shared Redis (a queue of the test's own), a SQLite store, a feed that holds a run mid-fetch.
 """
@@ -19,7 +20,7 @@ from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daem
     workflow_text, write)
 from loopback_smtp import free_port
 from shared_servers import unique_name
-from celery_workers import celery_settings, runs_per_slot, start_worker  # noqa: F401  (fixture)
+from celery_workers import celery_settings, lock_owners, runs_per_slot, start_worker  # noqa: F401  (fixture)
 
 pytest.importorskip("celery")
 
@@ -41,26 +42,16 @@ def store_url(request, tmp_path):
     drop()
 
 
-def lock_owners(store_url: str) -> list[str]:
-    """The owners (host:pid:token) of the run locks held in the store, whatever its database."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(store_url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(sa.text("SELECT owner FROM run_locks")).scalars())
-    finally:
-        engine.dispose()
-
-
 def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
         tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
     """A run held on a feed past its timeout (6 s): the worker kills its pool process at the
     time limit and records the run ``timeout`` in the store (its lock dropped); the daemon
-    hears ``timeout``, and the slot counts as run: it is not tried again."""
+    hears ``timeout``, and the slot counts as run: it is not tried again. The worker's metrics
+    count it ``timeout`` (its pool process, killed, could not)."""
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_timeout"), run_timeout="6s")
     schedule = daily_slot_this_minute(latest_second=50)
-    worker = start_worker("a")
+    metrics_port = free_port()
+    worker = start_worker("a", metrics_port=metrics_port)
     write(daemon_folder / "held.toml", workflow_text("Held", tmp_path / "mail", feed=gated_feed.url,
                                                      schedule=schedule))
     daemon = start_daemon()
@@ -76,9 +67,13 @@ def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
     assert worker.alive()
     time.sleep(2.0)  # busy_retry is 1 s: a slot owed again would have started by now
     assert len(daemon.events("started", workflow="Held")) == 1
+    served = worker_samples(metrics_port)
+    assert {labels: v for (name, labels), v in served.items() if name == "cmflow_worker_runs_total" and v} == {
+        (("status", "timeout"),): 1}
+    assert served[("cmflow_worker_run_duration_seconds_count", ())] == 1
+    assert served[("cmflow_worker_runs_in_flight", ())] == 0
 
 
-@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def worker_samples(port: int) -> dict[tuple[str, tuple], float]:
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
@@ -88,11 +83,14 @@ def worker_samples(port: int) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_pool_process_killed_mid_run_is_reported_interrupted_and_its_slot_tried_again(
         tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
-    """kill -9 of the run's own process (the worker's pool process) alone: the worker records the
-    run interrupted and puts its message back in the queue at once (no visibility timeout to
-    wait); the slot completes once. The worker itself lives on. On a SQLite file and on
+    """kill -9 of the run's own process (the worker's pool process) alone, as when a run runs out
+    of memory: the worker records the run interrupted and acknowledges its message (it does not
+    come back by itself); the daemon hears ``interrupted`` at once and sends the slot again after
+    busy_retry, and the slot completes once. The worker itself lives on, and its metrics count
+    the killed run (from its main process) as well as the one that ended. On a SQLite file and on
     PostgreSQL (whose URL holds a password: it never travels through Redis)."""
     mail = tmp_path / "mail"
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_pool"))
@@ -109,8 +107,8 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     os.kill(run_pid, signal.SIGKILL)
     gated_feed.open_gate()
 
-    finished = daemon.wait_for("finished", workflow="Held")
-    assert finished["status"] == "ok", daemon.tail()
+    daemon.wait_for("finished", workflow="Held", status="interrupted")
+    daemon.wait_for("finished", workflow="Held", status="ok")
     history = runs_of(store_url, "Held")
     assert [(r.slot, r.status) for r in reversed(history)] == [(parse_slot(started["slot"]), "interrupted"),
                                                                (parse_slot(started["slot"]), "ok")]
@@ -119,12 +117,15 @@ def test_a_pool_process_killed_mid_run_has_its_run_delivered_again_at_once(
     assert len(emails(mail, "Held")) == 1
     assert lock_owners(store_url) == []
     assert worker.alive()
-    assert [e["status"] for e in daemon.events("finished")] == ["ok"]
-    # The worker's metrics (cmflow worker --metrics-address) count the run that ended, summed
-    # over its pool's processes; the killed one is out of flight and ended no way.
+    assert [e["status"] for e in daemon.events("finished")] == ["interrupted", "ok"]  # heard at once
+    assert len(daemon.events("started", workflow="Held")) == 2  # sent again by the daemon
+    # The worker's metrics (cmflow worker --metrics-address), summed over its pool's processes:
+    # the killed run counted by the main process, the other by its pool process.
     served = worker_samples(metrics_port)
     assert served[("cmflow_worker_runs_total", (("status", "ok"),))] == 1
-    assert sum(v for (name, _), v in served.items() if name == "cmflow_worker_runs_total") == 1
+    assert served[("cmflow_worker_runs_total", (("status", "interrupted"),))] == 1
+    assert sum(v for (name, _), v in served.items() if name == "cmflow_worker_runs_total") == 2
+    assert served[("cmflow_worker_run_duration_seconds_count", ())] == 2
     assert served[("cmflow_worker_runs_in_flight", ())] == 0
 
 

@@ -67,7 +67,7 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
             settings = settings or settings_of(Path(directory))
         folder = Path(directory).resolve()
         health_options = settings.health
-        catalog = WorkflowCatalog(folder, url)
+        catalog = WorkflowCatalog.for_daemon(folder, url, settings.daemon)
         catalog.refresh()
         reports = [assess_in_store(sw, store, now, health_options) for sw in catalog.workflows]
         firing = [a for a in store.alerts(HEALTH_WORKFLOW_ID) if a.state == "firing"]

@@ -6,7 +6,9 @@ hidden folders. A file is read again only when it (or the ``.env`` beside it) ch
 that breaks a file is reported once and the previous valid version keeps running; a removed file
 stops being scheduled (a run under way finishes). Besides validation, the daemon refuses what
 would make a workflow misbehave under it: a pinned ``as_of`` (its period would never move), a
-``[store]`` other than the daemon's, two files with the same workflow id.
+``[store]`` other than the daemon's, two files with the same workflow id, and, with runs on Celery
+workers, a ``timeout`` as long as the broker's visibility timeout (a run still under way would be
+handed to a second worker).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from cmflow.foundation.durations import format_duration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.foundation.schedules import ScheduleSet, parse_schedules
 from cmflow.foundation.text_files import read_text
@@ -63,15 +66,24 @@ class CatalogChanges:
 class WorkflowCatalog:
     """The workflows of one folder, kept up to date by :meth:`refresh`."""
 
-    def __init__(self, directory: Path, store_url: str) -> None:
+    def __init__(self, directory: Path, store_url: str, visibility_timeout: timedelta | None = None) -> None:
         self.directory = directory
         self.store_url = store_url
+        self.visibility_timeout = visibility_timeout
+        """With runs on Celery workers: a run's timeout must be shorter (None: no such bound)."""
         self.by_file: dict[Path, ScheduledWorkflow] = {}
         self.problems: dict[Path, list[Problem]] = {}
         """Files whose current content is invalid (their previous valid version may still run)."""
         self._seen: dict[Path, tuple] = {}
         self._keys: dict[str, ScheduledWorkflow] | None = None
         """by_key's index, rebuilt after each refresh (None while a refresh is under way)."""
+
+    @classmethod
+    def for_daemon(cls, directory: Path, store_url: str, options) -> "WorkflowCatalog":
+        """The catalog a daemon with these ``[daemon]`` options keeps (what ``cmflow status``
+        shows too): under ``executor = "celery"``, bounded by its visibility timeout."""
+        bound = options.visibility_timeout if options.executor == "celery" else None
+        return cls(directory, store_url, visibility_timeout=bound)
 
     @property
     def workflows(self) -> list[ScheduledWorkflow]:
@@ -144,6 +156,14 @@ class WorkflowCatalog:
             problems.append(Problem(str(path), "workflow.id", f"{other.file.name} already has the "
                                     f"workflow id {workflow.key!r}: they would share run history and alerts",
                                     "give each workflow its own id"))
+        if (self.visibility_timeout is not None and settings.timeout is not None
+                and settings.timeout >= self.visibility_timeout):
+            problems.append(Problem(str(path), "workflow.timeout", f"a run may take {format_duration(settings.timeout)}, "
+                                    f"but the broker hands a run to a second worker after the daemon's "
+                                    f"visibility_timeout ({format_duration(self.visibility_timeout)}), while the "
+                                    "first still runs it",
+                                    "lower timeout, or raise [daemon] visibility_timeout above it (the same on "
+                                    "the daemon and every worker)"))
         if problems:
             raise WorkflowInvalid(problems)
         timetable = parse_schedules(settings.schedule) if settings.schedule else None

@@ -4,9 +4,13 @@ One task, ``cmflow.run``: it runs one :class:`~cmflow.daemon.worker.RunRequest` 
 :mod:`cmflow.daemon.run_messages`) with :func:`~cmflow.daemon.worker.execute`, in a process of
 the worker's pool, and returns the :class:`~cmflow.daemon.worker.RunOutcome` as JSON. Its
 message is acknowledged late, once the run has ended: a worker killed mid-run leaves it
-unacknowledged, and Redis hands it to another worker once its visibility timeout has passed (a
-pool process killed alone: at once). The run lock and the slot check in the store make that
-second delivery run the slot only if the first did not finish it (``done`` otherwise). Its task
+unacknowledged, and Redis hands it to another worker once its visibility timeout has passed. The
+run lock and the slot check in the store make that second delivery run the slot only if the first
+did not finish it (``done`` otherwise). A pool process that dies alone (the run killed itself, e.g.
+out of memory) is another matter: the worker records the run ``interrupted`` and acknowledges its
+message, and the daemon hears ``interrupted`` at once and tries the slot again as it does with the
+local executor (after ``busy_retry``, a few times at most), rather than the message coming straight
+back to kill the next pool process, for hours. Its task
 id is the run's label (``workflow@slot``). A run past its timeout is killed by the worker (a hard
 time limit) and recorded ``timeout`` in the store, as the local pool does.
 
@@ -74,7 +78,7 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
     app.conf.update(
         task_serializer="json", result_serializer="json", accept_content=["json"],
         result_accept_content=["json"],
-        task_acks_late=True, task_reject_on_worker_lost=True, task_acks_on_failure_or_timeout=True,
+        task_acks_late=True, task_reject_on_worker_lost=False, task_acks_on_failure_or_timeout=True,
         task_track_started=True,  # the daemon sees a run start on a worker
         worker_prefetch_multiplier=1,  # a worker holds no more runs than it runs
         task_default_queue=options.queue,
@@ -100,7 +104,7 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
     )
     app.cmflow_options = options  # type: ignore[attr-defined]
 
-    @app.task(name=TASK_NAME, bind=True, Request=RunTaskRequest, acks_late=True, reject_on_worker_lost=True,
+    @app.task(name=TASK_NAME, bind=True, Request=RunTaskRequest, acks_late=True, reject_on_worker_lost=False,
               shared=False)  # this app's own: another app (a test's) keeps its own options
     def run(task, message: dict[str, Any]) -> dict[str, Any]:
         """Run one slot of one workflow (a RunRequest as JSON); answer its RunOutcome as JSON."""
@@ -136,13 +140,15 @@ class RunTaskRequest(Request):
     """A run's task as the worker's main process sees it: when a run reaches its time limit, or
     its pool process dies, the run could not record how it ended; this records it in the store
     (and drops its lock) before the outcome goes back, so that the daemon never finds the slot's
-    row still ``running`` and owes the slot again."""
+    row still ``running`` and owes the slot again. It also counts such a run in the worker's
+    metrics: the pool process that would have counted it is dead."""
 
     def on_timeout(self, soft: bool, timeout: float) -> None:
         pid = self.worker_pid
         if not soft and pid is not None:
             _kill(pid)  # the pool would, right after this; first, so that the run writes no more
             _end_run(self, pid, "timeout", f"stopped after its timeout of {format_duration(timedelta(seconds=timeout))}")
+            _count(self, "timeout")
         super().on_timeout(soft, timeout)
 
     def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
@@ -150,8 +156,17 @@ class RunTaskRequest(Request):
         lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
         if isinstance(lost, WorkerLostError) and pid is not None:
             _end_run(self, pid, "interrupted", f"the worker's process running it died ({lost}); "
-                     "its message is delivered again")
+                     "the daemon tries its slot again")
+            _count(self, "interrupted")
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+
+def _count(task_request: Request, status: str) -> None:
+    """Count a run its dead pool process could not count, from the worker's main process."""
+    from cmflow.metrics.worker import worker_metrics
+
+    started = task_request.time_start  # time.time() when the pool process accepted it
+    worker_metrics().count(status, time.time() - started if started else None)
 
 
 def _kill(pid: int) -> None:

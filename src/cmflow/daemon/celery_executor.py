@@ -51,7 +51,10 @@ class _InFlight:
 
 
 class CeleryExecutor(Executor):
-    """Runs on Celery workers, reached through a Redis broker; ``max_parallel`` in flight at once."""
+    """Runs on Celery workers, reached through a Redis broker; ``max_parallel`` in flight at once.
+    A run sent waits in Redis until a worker takes it: it starts then (:meth:`started`)."""
+
+    starts_on_submit = False
 
     def __init__(self, options: CeleryOptions, max_parallel: int) -> None:
         self.options = options
@@ -63,6 +66,8 @@ class CeleryExecutor(Executor):
         self._unreachable: str | None = None
         """Why Redis did not answer last, while it does not (logged once per outage)."""
         self._store: "Store | None" = None
+        self._started: list[RunRequest] = []
+        """Runs seen started (or ended, having started) since :meth:`started` was last called."""
 
     def free(self) -> int:
         if time.monotonic() < self._unavailable_until:
@@ -96,6 +101,13 @@ class CeleryExecutor(Executor):
         self._in_flight[task_id] = _InFlight(request, now, store_checked_at=now)
         log.debug("sent %s to queue %s", task_id, self.options.queue,
                   extra={"run": task_id, "workflow": request.workflow_key})
+
+    def started(self) -> list[RunRequest]:
+        started, self._started = self._started, []
+        return started
+
+    def waiting(self) -> int:
+        return sum(1 for flight in list(self._in_flight.values()) if not flight.started)
 
     def poll(self, now: datetime) -> list[RunOutcome]:
         ended = []
@@ -137,16 +149,22 @@ class CeleryExecutor(Executor):
             return self._from_store(flight)
         self._broker_back()
         status = meta.get("status")
+        if status in (states.SUCCESS, states.FAILURE) and not flight.started:
+            self._mark_started(flight)  # started and ended between two polls
         if status == states.SUCCESS and isinstance(meta.get("result"), dict):
             return outcome_of(flight.request, meta["result"])
         if status == states.FAILURE:
             return self._failed(flight.request, meta.get("result"))
         if status == states.STARTED and not flight.started:
-            flight.started = True
+            self._mark_started(flight)
             worker = (meta.get("result") or {}).get("hostname") if isinstance(meta.get("result"), dict) else None
             log.debug("%s started on %s", task_id, worker or "a worker",
                       extra={"run": task_id, "workflow": flight.request.workflow_key})
         return self._from_store(flight)
+
+    def _mark_started(self, flight: _InFlight) -> None:
+        flight.started = True
+        self._started.append(flight.request)
 
     def _failed(self, request: RunRequest, error: Any) -> RunOutcome:
         name = type(error).__name__
@@ -171,6 +189,8 @@ class CeleryExecutor(Executor):
             log.warning("could not read the run history of %s: %s", flight.request.label,
                         redactor(f"{type(exc).__name__}: {exc}"), extra={"run": flight.request.label})
             recorded = None
+        if recorded is not None and not flight.started:
+            self._mark_started(flight)
         if recorded is not None or not overdue:
             return recorded
         return RunOutcome(flight.request, "interrupted", error=(

@@ -65,6 +65,19 @@ class Executor(ABC):
         """What the daemon's loop may wait on besides its timer (a run ending); none by default."""
         return []
 
+    starts_on_submit: bool = True
+    """Whether a run starts as it is submitted. False (runs on workers): a run may wait to be
+    taken, :meth:`started` says when it starts and :meth:`waiting` how many wait."""
+
+    def started(self) -> list[RunRequest]:
+        """Runs submitted earlier that started since the last call (after a :meth:`poll`); none
+        when runs start as they are submitted."""
+        return []
+
+    def waiting(self) -> int:
+        """Runs submitted and not started yet (may be read from any thread)."""
+        return 0
+
 
 class InlineExecutor(Executor):
     """Runs each request at once, in this thread (no timeout): for tests and debugging."""

@@ -23,7 +23,10 @@ class WatchedDaemon(Protocol):
         """Slots due and waiting for a free run."""
 
     def runs_in_flight(self) -> int:
-        """Runs handed to the executor and not ended yet."""
+        """Runs under way: handed to the executor, started, and not ended yet."""
+
+    def runs_waiting_for_a_worker(self) -> int:
+        """Runs handed to the executor that no worker has started yet (0 with local runs)."""
 
 
 class DaemonObserver(Protocol):
@@ -33,7 +36,8 @@ class DaemonObserver(Protocol):
         """The daemon started (its store is open): from now on ``daemon`` may be read."""
 
     def run_started(self, request: "RunRequest", late: float) -> None:
-        """A run was handed to the executor, ``late`` seconds after its slot."""
+        """A run started, ``late`` seconds after its slot: as it was handed to the executor, or,
+        for runs on workers, once a worker started it."""
 
     def run_ended(self, outcome: "RunOutcome") -> None:
         """A run ended (or was refused, or could not start): ``outcome.status`` says how."""

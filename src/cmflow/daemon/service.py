@@ -89,7 +89,7 @@ class Daemon:
 
             os.environ[SHARED_BUDGETS_VARIABLE] = self.options.shared_budgets
         self.executor = self.executor or executor_for(self.options)
-        self.catalog = WorkflowCatalog(self.directory, self.store_url)
+        self.catalog = WorkflowCatalog.for_daemon(self.directory, self.store_url, self.options)
         self.scheduler = SlotScheduler(self.clock)
         self.queue = SlotQueue()
         """Slots waiting for the executor: the oldest slot starts first."""
@@ -308,7 +308,10 @@ class Daemon:
                 past[0], past[-1], len(past))], self.clock())
 
     def _collect(self, now: datetime, reschedule: bool = True) -> None:
-        for outcome in self.executor.poll(now):  # the executor forgets them once polled:
+        ended = self.executor.poll(now)
+        for request in self.executor.started():  # runs that waited (for a worker): late as they start
+            self.observer.run_started(request, (now - request.slot).total_seconds())
+        for outcome in ended:  # the executor forgets them once polled:
             try:  # one run's end failing to be handled must not lose the rest of the batch
                 self._ended(outcome, reschedule)
             except Exception:
@@ -519,7 +522,8 @@ class Daemon:
                 self._ended(RunOutcome(request, "not started", error=f"{type(exc).__name__}: {exc}"))
                 raise
             self.running[key] = request
-            self.observer.run_started(request, late)
+            if self.executor.starts_on_submit:
+                self.observer.run_started(request, late)
             log.info("starting %s (%.1f s after its slot)", request.label, late,
                      extra={"event": "started", "workflow": key, "run": request.label, "slot": slot,
                             "seconds": late})
@@ -592,8 +596,12 @@ class Daemon:
         return len(self.queue)
 
     def runs_in_flight(self) -> int:
-        """Runs handed to the executor and not ended yet."""
-        return len(self.running)
+        """Runs under way: handed to the executor, started, and not ended yet."""
+        return max(0, len(self.running) - self.executor.waiting())
+
+    def runs_waiting_for_a_worker(self) -> int:
+        """Runs handed to the executor that no worker has started yet (0 with local runs)."""
+        return self.executor.waiting()
 
     # -- plumbing ------------------------------------------------------------------------
     def _due(self, name: str, now: datetime, every: timedelta) -> bool:

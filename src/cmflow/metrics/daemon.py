@@ -34,6 +34,8 @@ class WatchedDaemon(Protocol):
 
     def runs_in_flight(self) -> int: ...
 
+    def runs_waiting_for_a_worker(self) -> int: ...
+
 
 class RunEnded(Protocol):
     status: str
@@ -61,6 +63,8 @@ class DaemonMetrics:
         self.queued = Gauge("cmflow_slots_queued", "Slots due and waiting for a free run.",
                             registry=self.registry)
         self.in_flight = Gauge("cmflow_runs_in_flight", "Runs under way.", registry=self.registry)
+        self.waiting = Gauge("cmflow_runs_waiting_for_a_worker", "Runs sent to the Celery workers that no "
+                             "worker has started yet.", registry=self.registry)
         self.up = Gauge("cmflow_daemon_up", "1 while the daemon runs.", registry=self.registry)
         self.scheduling = Gauge("cmflow_daemon_scheduling", "1 when this daemon schedules runs, 0 when it "
                                 "stands by.", registry=self.registry)
@@ -80,6 +84,8 @@ class DaemonMetrics:
     def watching(self, daemon: WatchedDaemon) -> None:
         self.queued.set_function(lambda: daemon.queued_slots())
         self.in_flight.set_function(lambda: daemon.runs_in_flight())
+        waiting = getattr(daemon, "runs_waiting_for_a_worker", None)
+        self.waiting.set_function(lambda: waiting() if waiting is not None else 0)
         self.scheduling.set_function(lambda: 1 if getattr(daemon, "scheduling", True) else 0)
         self.up.set(1)
         if self.server is not None:

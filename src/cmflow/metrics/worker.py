@@ -5,7 +5,9 @@ as they die; each child counts its own runs. prometheus-client's multiprocess mo
 every process writes its values to a memory-mapped file in one folder, and the endpoint, served
 by the worker's main process, sums the files at each scrape. Counting in the main process from
 Celery's signals would not do: the signals that know a task's outcome (``task_postrun``) fire in
-the child, and a child killed mid-run would take its count with it.
+the child. A run whose child is killed mid-run (at its time limit, or dying alone) is counted by
+the main process instead (:meth:`WorkerMetrics.count`, from ``RunTaskRequest`` in
+:mod:`cmflow.daemon.celery_app`), as ``timeout`` or ``interrupted``.
 
 Multiprocess mode is chosen when prometheus-client is first imported, from the environment, so
 :func:`serve_worker_metrics` must run in the main process before anything imports it and before
@@ -70,12 +72,23 @@ class WorkerMetrics:
             self.duration.observe(time.monotonic() - started)
             self.runs.labels(status.replace(" ", "_")).inc()
 
+    def count(self, status: str, seconds: float | None = None) -> None:
+        """Count a run that ended without :meth:`measure` ending it: its pool process was killed
+        (at its time limit, ``timeout``; or it died, ``interrupted``). Called in the worker's
+        main process; the dead process's in-flight count is dropped at the next scrape."""
+        if seconds is not None:
+            self.duration.observe(max(0.0, seconds))
+        self.runs.labels(status.replace(" ", "_")).inc()
+
 
 class _NoMetrics:
     """What :func:`worker_metrics` answers when the worker serves none: runs are just run."""
 
     def measure(self, run: Callable[[], Outcome]) -> Outcome:
         return run()
+
+    def count(self, status: str, seconds: float | None = None) -> None:
+        pass
 
 
 _current: "WorkerMetrics | None" = None
