@@ -21,7 +21,6 @@ from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.store import open_store, this_host
 from cmflow.testing import FakeClock
 from test_daemon import RecordingExecutor, utc, write_workflow
-from test_leases import any_store_url  # noqa: F401  (fixture: a SQLite file, then a PostgreSQL database)
 
 SETTINGS = '[daemon]\nlease = "15s"\n'
 
