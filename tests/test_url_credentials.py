@@ -121,3 +121,7 @@ def test_celery_and_the_shared_budgets_keep_their_redis_keys_apart():
     for queue in ("budget", "cmflow", "budget:x"):
         assert not key_prefix(queue).startswith(budget_keys)
         assert not budget_keys.startswith(key_prefix(queue))
+
+
+def test_what_may_be_a_password_in_a_text_that_is_not_a_url_is_hidden():
+    assert display_url("postgresql//cm:s3cretpw@db.example/cmflow") == "postgresql//***@db.example/cmflow"

@@ -38,6 +38,8 @@ def display_url(url: str) -> str:
             shown = url.replace(f"//{netloc}", f"//{user}:{MASK}@{host}", 1)
     else:
         shown = _USER_INFO_PASSWORD.sub(rf"\1:{MASK}@", url)
+    if "://" not in url:  # not a URL at all (postgresql//u:pw@db): whatever may be a user and password goes
+        shown = re.sub(r"[^/@\s]+@", f"{MASK}@", shown)
     return redactor(_CREDENTIAL_QUERY.sub(rf"\1{MASK}", shown))
 
 
