@@ -63,14 +63,14 @@ def daemon(directory: str, config_file: str | None, store_option: str | None, ma
     options = settings.daemon
     from cmflow.daemon.executors import broker_silence, executor_problem
 
-    if problem := executor_problem(options):
+    url = store_url(store_option, options.store)
+    if problem := executor_problem(options, url):
         click.secho(f"✗ {config_file or 'settings'}: {problem}", fg="red", err=True)
         sys.exit(EXIT_INVALID)
     level = logging.DEBUG if verbose else logging.INFO
     configure_logging(options.log_format, level)
     if silence := broker_silence(options):  # it may come up later: said, not fatal
         logging.getLogger("cmflow.daemon").error(silence, extra={"event": "broker"})
-    url = store_url(store_option, options.store)
     with saying_store_errors():
         open_store(url).close()  # fail now, clearly, rather than at the first run
         observer = _metrics(options.metrics, url, options.shared_budgets) if options.metrics else QuietObserver()

@@ -46,7 +46,8 @@ def worker(broker_option: str | None, config_file: str | None, store_option: str
 
     from cmflow.cli.common import print_problems, saying_store_errors
     from cmflow.daemon.brokers import (BROKER_VARIABLE, CELERY_MISSING, broker_from_environment, broker_unreachable,
-                                       broker_url_problem, celery_installed, hide_broker_password)
+                                       broker_url_problem, celery_installed)
+    from cmflow.foundation.urls import mark_url_secrets
     from cmflow.daemon.settings import load_daemon_settings
     from cmflow.foundation.errors import EXIT_INVALID, EXIT_RUN_FAILED, WorkflowInvalid
     from cmflow.store import STORE_VARIABLE, open_store, store_url_problem
@@ -64,7 +65,7 @@ def worker(broker_option: str | None, config_file: str | None, store_option: str
         _fail(f"--broker: {problem}" if broker_option else problem, EXIT_INVALID)
     if not celery_installed():
         _fail(f"cmflow worker: {CELERY_MISSING}", EXIT_INVALID)
-    hide_broker_password(broker)
+    mark_url_secrets(broker)
     store = store_option or options.store or os.environ.get(STORE_VARIABLE) or None
     if store is not None:
         if problem := store_url_problem(store):

@@ -15,7 +15,8 @@ id is the run's label (``workflow@slot``). A run past its timeout is killed by t
 time limit) and recorded ``timeout`` in the store, as the local pool does.
 
 Everything cmflow keeps in Redis (the queue, messages not yet acknowledged, results) is under
-the prefix ``cmflow:QUEUE:``, so that daemons with queues of their own share one Redis server
+the prefix ``cmflow:queue:QUEUE:`` (apart from the shared budgets' ``cmflow:budget:``, whatever the
+queue is called), so that daemons with queues of their own share one Redis server
 without seeing each other's runs. Only JSON crosses the broker, never pickle.
 """
 
@@ -67,7 +68,7 @@ class CeleryOptions:
 
 def key_prefix(queue: str) -> str:
     """The prefix of every key cmflow keeps in Redis for ``queue``."""
-    return f"cmflow:{queue}:"
+    return f"cmflow:queue:{queue}:"
 
 
 def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from cmflow.daemon.brokers import display_broker_url
+from cmflow.foundation.urls import display_url
 from cmflow.daemon.celery_app import TASK_NAME, CeleryOptions, celery_app
 from cmflow.daemon.executor import Executor, ExecutorUnavailable
 from cmflow.daemon.run_messages import outcome_of, request_message
@@ -89,7 +89,7 @@ class CeleryExecutor(Executor):
             self._unavailable_until = time.monotonic() + SEND_AGAIN_AFTER
             self._broker_down(exc)
             raise ExecutorUnavailable(f"could not send {task_id} to the broker "
-                                      f"{display_broker_url(self.options.broker)}: {_reason(exc)}") from None
+                                      f"{display_url(self.options.broker)}: {_reason(exc)}") from None
         self._broker_back()
         if request.timeout >= self.options.visibility_timeout:
             log.warning("%s may run %s, longer than the broker's visibility timeout (%s): should it run that "
@@ -225,13 +225,13 @@ class CeleryExecutor(Executor):
         if self._unreachable is None:
             self._unreachable = _reason(exc)
             log.error("Redis at %s does not answer (%s): runs wait in the daemon's queue; runs on workers go on",
-                      display_broker_url(self.options.broker), self._unreachable, extra={"event": "broker"})
+                      display_url(self.options.broker), self._unreachable, extra={"event": "broker"})
 
     def _broker_back(self) -> None:
         if self._unreachable is not None:
             self._unreachable = None
             log.warning("Redis at %s answers again: runs are sent to the workers",
-                        display_broker_url(self.options.broker), extra={"event": "broker"})
+                        display_url(self.options.broker), extra={"event": "broker"})
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 
-from cmflow.daemon.brokers import display_broker_url
+from cmflow.foundation.urls import display_url
 from cmflow.daemon.celery_app import CeleryOptions, celery_app
 
 log = logging.getLogger("cmflow.worker")
@@ -28,7 +28,7 @@ def start_worker(options: CeleryOptions, *, concurrency: int | None = None, log_
     app = celery_app(options, worker=True)
     app.conf.worker_redirect_stdouts = False
     name = f"cmflow-{os.getpid()}@{socket.gethostname()}"
-    log.info("worker %s taking runs from queue %s of %s", name, options.queue, display_broker_url(options.broker),
+    log.info("worker %s taking runs from queue %s of %s", name, options.queue, display_url(options.broker),
              extra={"event": "worker_started"})
     worker = app.Worker(hostname=name, queues=[options.queue], concurrency=concurrency or os.cpu_count() or 1,
                         pool="prefork", loglevel=log_level, without_gossip=True, without_mingle=True,

@@ -84,6 +84,7 @@ class Daemon:
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
         self.options = self.settings.daemon
+        self.store_identity: str | None = None
         if self.options.shared_budgets:  # before the first run: runs (and their fork server) inherit it
             from cmflow.http.shared_budget import SHARED_BUDGETS_VARIABLE
 
@@ -135,6 +136,7 @@ class Daemon:
         """Open the store, close runs a crash left open, register, load the folder."""
         now = self.clock()
         self.store = open_store(self.store_url)
+        self.store_identity = self.store.identity()  # a worker elsewhere compares its store's with it
         self._close_dead_runs()
         self.store.register_daemon(DaemonRecord(self.id, self.host, os.getpid(), str(self.directory), now, now))
         self.leadership = Leadership(self.store, LeaseHolder(self.id, self.host, os.getpid()), self.options.lease,
@@ -531,7 +533,7 @@ class Daemon:
     def _request(self, sw: ScheduledWorkflow, slot: datetime) -> RunRequest:
         log_format = self.options.log_format
         return RunRequest(str(sw.file), sw.key, slot, self.store_url, sw.timeout(self.options.run_timeout),
-                          sw.text, log_format, self.log_level)
+                          sw.text, log_format, self.log_level, self.store_identity)
 
     def _ended(self, outcome: RunOutcome, reschedule: bool = True) -> None:
         assert self.store is not None

@@ -37,6 +37,9 @@ class RunRequest:
     """The file's content the daemon validated (None: read the file as it is now)."""
     log_format: str = "text"
     log_level: int = logging.INFO
+    store_identity: str | None = None
+    """The id of the daemon's store (:meth:`~cmflow.store.Store.identity`): a worker elsewhere
+    runs the request only on a store with that id (None: not checked)."""
 
     @property
     def label(self) -> str:

@@ -35,9 +35,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from cmflow.foundation.secrets import redactor
+from cmflow.foundation.urls import display_url, mark_url_secrets, redis_url_problem
 from cmflow.http.budget import Budget, BudgetLimits, WaitTooLong, token_fingerprint
 from cmflow.http.errors import PlatformUnavailable
 from cmflow.http.platforms import Pace, Platform
@@ -66,18 +66,6 @@ class BudgetStoreUnavailable(PlatformUnavailable):
     """The shared budgets' Redis cannot be reached (or refuses cmflow): no request is sent."""
 
 
-def display_redis_url(url: str) -> str:
-    """The URL fit to print: its password (and any known secret) hidden."""
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-            url = parts._replace(netloc=netloc).geturl()
-    except ValueError:
-        pass
-    return redactor(url)
-
-
 def shared_budgets_url(value: str | None = None) -> str | None:
     """The Redis URL of the shared budgets: ``value``, else :data:`SHARED_BUDGETS_VARIABLE`, else
     None (budgets stay in the process). Raises ``ValueError`` (saying what to write) for a URL
@@ -86,14 +74,10 @@ def shared_budgets_url(value: str | None = None) -> str | None:
     url = url.strip()
     if not url:
         return None
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        named = f"{SHARED_BUDGETS_VARIABLE} = " if value is None else ""
-        raise ValueError(f"{named}{display_redis_url(url)!r} is not a Redis URL: write "
-                         "redis://HOST:6379/0 (redis://:PASSWORD@HOST:6379/0 with a password, rediss:// "
-                         "for TLS), or leave it unset to keep budgets in each process")
-    password = urlsplit(url).password
-    if password:
-        redactor.add(password)
+    if problem := redis_url_problem(url):
+        named = f"{SHARED_BUDGETS_VARIABLE}: " if value is None else ""
+        raise ValueError(f"{named}{problem}, or leave it unset to keep budgets in each process")
+    mark_url_secrets(url)
     return url
 
 
@@ -338,14 +322,14 @@ class SharedBudgetRegistry:
                                             "Start Redis (or fix the URL) and run again; unset "
                                             f"{SHARED_BUDGETS_VARIABLE} to keep budgets in each process",
                                             platform) from None
-                log.warning(redactor(f"the shared request budgets at {display_redis_url(self.url)} cannot be "
+                log.warning(redactor(f"the shared request budgets at {display_url(self.url)} cannot be "
                                      f"reached ({type(exc).__name__}); trying again in {pause:g} s"))
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
     def _unavailable(self, what: str, hint: str, platform: str) -> BudgetStoreUnavailable:
         return BudgetStoreUnavailable(
-            f"the shared request budgets at {display_redis_url(self.url)} ({SHARED_BUDGETS_VARIABLE}) {what}; "
+            f"the shared request budgets at {display_url(self.url)} ({SHARED_BUDGETS_VARIABLE}) {what}; "
             "no request is sent that they cannot count", hint=hint, platform=platform)
 
     # -- leased concurrency slots --------------------------------------------------------------

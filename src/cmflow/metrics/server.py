@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.listen_addresses import ListenAddress, parse_listen_address
@@ -11,14 +10,13 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 INSTALL_HINT = "install the metrics extra: pip install 'cmflow[metrics]'"
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@/\s]*@")
 
 
 def said(error: BaseException) -> str:
     """An error as one line for the log: secrets masked, passwords in URLs too."""
-    from cmflow.foundation.secrets import MASK, redactor
+    from cmflow.foundation.urls import display_urls_in
 
-    return redactor(_URL_PASSWORD.sub(rf"\1:{MASK}@", f"{type(error).__name__}: {error}"))
+    return display_urls_in(f"{type(error).__name__}: {error}")
 
 
 class MetricsUnavailable(RuntimeError):

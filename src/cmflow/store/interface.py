@@ -282,6 +282,11 @@ class Store(ABC):
     """What cmflow needs from a state store. Every write method is one transaction."""
 
     @abstractmethod
+    def identity(self) -> str:
+        """The store's id: random, given once when the store was created, the same for every
+        process however it spells the store's URL."""
+
+    @abstractmethod
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
                   dry_run: bool, slot: datetime | None = None) -> int:
         """Record that a run started (for a schedule ``slot``, or by hand); return its id."""

@@ -246,6 +246,23 @@ def _v11_text_of_any_length(connection: sa.Connection) -> None:
                 connection.execute(sa.text(f'ALTER TABLE "{table}" ALTER COLUMN "{column["name"]}" TYPE TEXT'))
 
 
+def _v12_store_identity(connection: sa.Connection) -> None:
+    # One row: a random id given to the store once, so that processes that spell its URL
+    # differently (a driver name, a default port, a password, a relative path) can tell whether
+    # they share it. A store upgraded to v12 gets its id here too.
+    import uuid
+    from datetime import datetime, timezone
+
+    frozen = sa.MetaData()
+    table = sa.Table(
+        "store_identity", frozen,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    table.create(connection)
+    connection.execute(table.insert().values(id=uuid.uuid4().hex, created_at=datetime.now(timezone.utc)))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -258,6 +275,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("measurements say which records they come from (basis)", _v9_measurement_basis),
     ("leases: one daemon schedules, the others stand by", _v10_leases),
     ("text of any length (PostgreSQL)", _v11_text_of_any_length),
+    ("store identity: a random id given to the store once", _v12_store_identity),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

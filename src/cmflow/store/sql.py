@@ -33,7 +33,7 @@ from cmflow.store.postgres import is_postgres, lock_migrations, postgres_engine
 from cmflow.store.sqlite import sqlite_engine
 from cmflow.store.tables import (
     alerts, cached_records, daemons, leases, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
-    silences, source_cursors,
+    silences, source_cursors, store_identity,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ class SqlStore(Store):
     """State in any database SQLAlchemy speaks; SQLite files get WAL and a busy timeout."""
 
     def __init__(self, url: str, *, migrate_to: int | None = None, read_only: bool = False) -> None:
+        from cmflow.foundation.urls import mark_url_secrets
+
+        mark_url_secrets(url)  # a driver's error may repeat the password: masked wherever it is said
         self.url = url
         self.busy_seconds: float | None = None
         self.sqlite_path: Path | None = None
@@ -165,6 +168,10 @@ class SqlStore(Store):
                 f"than this cmflow ({LATEST_VERSION}), and this user may not write to it to upgrade it; run "
                 "any cmflow command once as the store's owner (it upgrades the store), or read it with the "
                 "cmflow version that wrote it")
+
+    def identity(self) -> str:
+        with self.engine.connect() as connection:
+            return str(connection.execute(sa.select(store_identity.c.id)).scalar_one())
 
     @property
     def display_url(self) -> str:

@@ -186,4 +186,12 @@ leases = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+store_identity = sa.Table(
+    "store_identity", metadata,
+    # v12: one row, a random id written when the store was created (or upgraded to v12): a
+    # worker knows it writes to the daemon's store by this id, however either spells the URL
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 runs_by_slot = sa.Index("ix_runs_workflow_status_slot", runs.c.workflow, runs.c.status, runs.c.slot)

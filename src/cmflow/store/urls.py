@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.secrets import redactor
+from cmflow.foundation.urls import display_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -27,18 +27,6 @@ def default_store_url() -> str:
 
 EXAMPLE_URLS = ("sqlite:///state/cmflow.db (a file, relative to the current folder), "
                 "sqlite:////var/lib/cmflow/state.db (an absolute path) or postgresql://USER@HOST/DATABASE")
-
-
-def display_url(url: str) -> str:
-    """A store URL fit to print: the password hidden, known secrets redacted."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return redactor(make_url(url).render_as_string(hide_password=True))
-    except Exception:  # not a URL SQLAlchemy understands: redacted, and whatever may be
-        # a user and password (before an @) masked, however malformed the URL
-
-        return redactor(re.sub(r"[^/@\s]+@", "***@", url))
 
 
 DEFAULT_BUSY_SECONDS = 10.0
@@ -77,6 +65,18 @@ class SqliteFile:
 
 _PLAIN_SQLITE_URL = re.compile(r"sqlite:///[^?]*")
 """A SQLite file URL without a query: SQLAlchemy reads it as no host and that database (or memory)."""
+
+
+def relative_sqlite_path(url: str) -> str | None:
+    """The path of a SQLite store URL that names its file relative to the current folder
+    (``sqlite:///state.db``), which another process in another folder reads as another file;
+    None for any other URL (an absolute path, ``~``, memory, another database)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith(("/", "~", "file:")):
+        return None
+    return path
 
 
 def store_url_problem(url: str) -> str | None:
