@@ -93,17 +93,23 @@ to = ["social-team@example.org"]
 """
 
 
-def smtp_workflow(name: str, port: int, *, extra: str = "") -> str:
-    """A one-run workflow whose always-firing alert is mailed to the SMTP server on ``port``
-    (``extra``: more lines of the e-mail output, e.g. its timeout)."""
+def smtp_workflow(name: str, port: int, *, extra: str = "", schedule: str | None = None,
+                  feed: str | None = None) -> str:
+    """A workflow whose always-firing alert is mailed to the SMTP server on ``port`` (nothing
+    listening there: the run ends undelivered, the message stays pending): one run by hand, or
+    with ``schedule`` a daemon's (its first run queues one message); ``feed`` adds an RSS source
+    (e.g. the gated feed that holds the run); ``extra``: more lines of the e-mail output."""
+    rss = (f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\nallow_private_network = true\n'
+           if feed else "")
+    scheduled = f'schedule = "{schedule}"\n' if schedule else ""
     return f"""\
 [workflow]
 name = "{name}"
 timezone = "Europe/Paris"
 period = "2026-11-16..2026-11-22"
 compare = []
-
-{META_SOURCE}
+{scheduled}
+{META_SOURCE}{rss}
 {ALWAYS_FIRES}
 [[outputs]]
 plugin = "email"

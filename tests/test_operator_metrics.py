@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cmflow_command import CMFLOW
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon)
-    ALWAYS_FIRES, META_SOURCE, daemon_folder, daily_slot_this_minute, runs_of, start_daemon, workflow_text, write)
+    daemon_folder, daily_slot_this_minute, runs_of, smtp_workflow, start_daemon, workflow_text, write)
 from loopback_smtp import free_port
 from cmflow.store import PENDING, open_store
 
@@ -35,34 +35,11 @@ def scrape(url: str) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(answer.text) for sample in family.samples}
 
 
-def unsent_workflow(name: str, schedule: str, port: int) -> str:
-    """A scheduled workflow whose one message goes to an SMTP port where nothing listens: its run
-    ends undelivered and the message stays pending in the outbox."""
-    return f"""\
-[workflow]
-name = "{name}"
-timezone = "Europe/Paris"
-period = "2026-11-16..2026-11-22"
-compare = []
-schedule = "{schedule}"
-
-{META_SOURCE}
-{ALWAYS_FIRES}
-[[outputs]]
-plugin = "email"
-from_address = "cmflow <reports@example.org>"
-to = ["social-team@example.org"]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-"""
-
-
 def test_the_daemon_serves_runs_queue_and_outbox_as_the_store_records_them(
         tmp_path, daemon_folder, store_url, start_daemon):
     schedule = daily_slot_this_minute()  # one slot each, now: no other run comes while we look
     write(daemon_folder / "fine.toml", workflow_text("Fine", tmp_path / "mail", schedule=schedule))
-    write(daemon_folder / "unsent.toml", unsent_workflow("Unsent", schedule, free_port()))
+    write(daemon_folder / "unsent.toml", smtp_workflow("Unsent", free_port(), schedule=schedule))
     daemon = start_daemon("--metrics-address", "127.0.0.1:0")
 
     served = daemon.wait_for("metrics")

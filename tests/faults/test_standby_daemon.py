@@ -25,8 +25,8 @@ from cmflow.builtin.outputs.email import message_id
 from cmflow.daemon.leadership import SCHEDULING_LEASE
 from cmflow.store import DELIVERED, open_store
 from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daemon, gated_feed)
-    ALWAYS_FIRES, META_SOURCE, DaemonProcess, daemon_folder, daily_slot_this_minute, gated_feed, parse_slot,
-    runs_of, start_daemon, status, write)
+    DaemonProcess, daemon_folder, daily_slot_this_minute, gated_feed, parse_slot,
+    runs_of, smtp_workflow, start_daemon, status, write)
 from store_locker import locker  # noqa: F401  (fixture)
 
 SETTINGS = '[daemon]\nreload_every = "1s"\nbusy_retry = "1s"\nlease = "3s"\n'
@@ -56,30 +56,6 @@ def run_locks(store_url: str) -> list[tuple]:
         return [tuple(row) for row in connection.execute(sa.select(table.c.workflow, table.c.owner))]
 
 
-def mailed_workflow(name: str, port: int, schedule: str, feed: str | None = None) -> str:
-    """A daemon workflow whose first run mails one message (its alert always fires) to ``port``."""
-    rss = (f'\n[[sources]]\nid = "press"\nplugin = "rss"\nfeeds = ["{feed}"]\nallow_private_network = true\n'
-           if feed else "")
-    return f"""\
-[workflow]
-name = "{name}"
-timezone = "Europe/Paris"
-period = "2026-11-16..2026-11-22"
-compare = []
-schedule = "{schedule}"
-
-{META_SOURCE}{rss}
-{ALWAYS_FIRES}
-[[outputs]]
-plugin = "email"
-from_address = "cmflow <reports@example.org>"
-to = ["social-team@example.org"]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-"""
-
-
 def mail_tally(store_url: str, mailbox) -> dict[str, int]:
     """Messages queued in the outbox, marked delivered, received (by Message-ID), duplicated, lost."""
     with open_store(store_url) as store:
@@ -104,8 +80,8 @@ def two_daemons(daemon_folder: Path, start_daemon, port: int, feed: str) -> tupl
     """A schedules (its Steady run done, its Slow run held on the feed); B stands by."""
     (daemon_folder / "cmflow-daemon.toml").write_text(SETTINGS, encoding="utf-8")
     schedule = daily_slot_this_minute()  # one slot each, due now; no other comes due during the test
-    write(daemon_folder / "slow.toml", mailed_workflow("Slow", port, schedule, feed=feed))
-    write(daemon_folder / "steady.toml", mailed_workflow("Steady", port, schedule))
+    write(daemon_folder / "slow.toml", smtp_workflow("Slow", port, schedule=schedule, feed=feed))
+    write(daemon_folder / "steady.toml", smtp_workflow("Steady", port, schedule=schedule))
     a = start_daemon()
     a.wait_for("leading")
     b = start_daemon()
@@ -263,7 +239,7 @@ def test_a_standby_on_another_host_takes_over_when_the_lease_expires(tmp_path, d
         pytest.skip("needs `unshare --pid` (root, or user namespaces) to run a daemon as on another host")
     mailbox, port = smtp_server()
     (daemon_folder / "cmflow-daemon.toml").write_text(SETTINGS, encoding="utf-8")
-    write(daemon_folder / "steady.toml", mailed_workflow("Steady", port, daily_slot_this_minute()))
+    write(daemon_folder / "steady.toml", smtp_workflow("Steady", port, schedule=daily_slot_this_minute()))
     a = start_daemon()
     a.wait_for("finished", workflow="Steady", status="ok")
     monkeypatch.setattr(daemon_process, "CMFLOW", ["unshare", "--pid", "--fork", "--kill-child",
