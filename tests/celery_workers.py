@@ -6,7 +6,6 @@ and ``test_celery_run_limits.py``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from cmflow_command import CMFLOW
-from daemon_process import DEADLINE, runs_of, write
+from daemon_process import DEADLINE, json_log_lines, runs_of, write
 from loopback_smtp import free_port
 
 RUN_TIMEOUT = "10s"
@@ -60,14 +59,7 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def lines(self) -> list[dict[str, Any]]:
-        entries = []
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("{"):
-                try:
-                    entries.append(json.loads(line))
-                except json.JSONDecodeError:
-                    pass
-        return entries
+        return json_log_lines(self.log)
 
     def said(self, *words: str) -> bool:
         return any(all(word in entry.get("message", "") for word in words) for entry in self.lines())

@@ -130,6 +130,18 @@ def write(path: Path, text: str) -> None:
 
 
 # -- the daemon process ----------------------------------------------------------------------------
+def json_log_lines(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a process's log so far (tracebacks and a half-written last line skipped)."""
+    entries = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return entries
+
+
 class DaemonProcess:
     """One ``cmflow daemon`` process (in a session of its own) and its JSON log lines."""
 
@@ -151,14 +163,7 @@ class DaemonProcess:
 
     def lines(self) -> list[dict[str, Any]]:
         """The JSON log lines so far (tracebacks and a half-written last line are skipped)."""
-        entries = []
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("{"):
-                try:
-                    entries.append(json.loads(line))
-                except json.JSONDecodeError:
-                    pass
-        return entries
+        return json_log_lines(self.log)
 
     def events(self, event: str, **fields: Any) -> list[dict[str, Any]]:
         return [e for e in self.lines() if e.get("event") == event
