@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterator
 
 from cmflow.http.platforms import Pace, Platform
 
@@ -194,34 +194,44 @@ def token_fingerprint(token: str | None) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12] if token else "anonymous"
 
 
-class BudgetRegistry:
-    """The budgets of one client, created on first use with the platform's defaults."""
+class BudgetRegistries(ABC):
+    """Where a client's budgets come from: one per platform and token, created on first use with
+    the platform's defaults, kept in the process (:class:`BudgetRegistry`) or in Redis
+    (:class:`cmflow.http.shared_budget.SharedBudgetRegistry`)."""
 
-    def __init__(self, *, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        self._clock, self._sleep = clock, sleep
-        self._budgets: dict[tuple[str, str], RequestBudget] = {}
+    def __init__(self) -> None:
+        self._budgets: dict[tuple[str, str], Budget] = {}
         self._lock = threading.Lock()
 
-    def get(self, platform: Platform, token: str | None, limits: BudgetLimits | None = None) -> RequestBudget:
-        """The budget of ``platform`` and ``token``; ``limits`` apply only when it is created."""
+    def get(self, platform: Platform, token: str | None, limits: BudgetLimits | None = None) -> Budget:
+        """The budget of ``platform`` and ``token``; ``limits`` apply only when it is created here."""
         key = (platform.name, token_fingerprint(token))
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
                 limits = limits or BudgetLimits(platform.max_concurrency, platform.requests_per_second,
                                                 platform.burst)
-                budget = self._budgets[key] = RequestBudget(f"{platform.title} ({key[1]})", limits,
-                                                            clock=self._clock, sleep=self._sleep)
+                budget = self._budgets[key] = self._new_budget(platform, key[1], limits)
             return budget
+
+    @abstractmethod
+    def _new_budget(self, platform: Platform, fingerprint: str, limits: BudgetLimits) -> Budget:
+        """The budget of ``platform`` and the token named ``fingerprint``, made with ``limits``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of what the budgets hold (connections, threads)."""
+
+
+class BudgetRegistry(BudgetRegistries):
+    """The budgets of one client, in this process."""
+
+    def __init__(self, *, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        super().__init__()
+        self._clock, self._sleep = clock, sleep
+
+    def _new_budget(self, platform: Platform, fingerprint: str, limits: BudgetLimits) -> RequestBudget:
+        return RequestBudget(f"{platform.title} ({fingerprint})", limits, clock=self._clock, sleep=self._sleep)
 
     def close(self) -> None:
         """Nothing to let go of: the budgets live and die with the process."""
-
-
-class BudgetRegistries(Protocol):
-    """Where a client's budgets come from: :class:`BudgetRegistry`, or
-    :class:`cmflow.http.shared_budget.SharedBudgetRegistry`."""
-
-    def get(self, platform: Platform, token: str | None, limits: BudgetLimits | None = None) -> Budget: ...
-
-    def close(self) -> None: ...

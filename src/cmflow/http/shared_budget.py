@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 from cmflow.foundation.secrets import redactor
 from cmflow.foundation.urls import display_url, mark_url_secrets, redis_url_problem
-from cmflow.http.budget import Budget, BudgetLimits, WaitTooLong, token_fingerprint
+from cmflow.http.budget import Budget, BudgetLimits, BudgetRegistries, WaitTooLong
 from cmflow.http.errors import PlatformUnavailable
 from cmflow.http.platforms import Pace, Platform
 
@@ -257,7 +257,7 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
-class SharedBudgetRegistry:
+class SharedBudgetRegistry(BudgetRegistries):
     """The budgets of one client, kept in Redis at ``url`` (the same interface as
     :class:`~cmflow.http.budget.BudgetRegistry`)."""
 
@@ -266,6 +266,7 @@ class SharedBudgetRegistry:
                  unreachable_wait: float = UNREACHABLE_WAIT,
                  script_clock: Callable[[], float] | None = None) -> None:
         redis = _redis_module()
+        super().__init__()
         self.url, self.prefix, self.lease = url, prefix, lease
         self.clock, self.sleep = clock, sleep
         self.script_clock = script_clock
@@ -277,10 +278,8 @@ class SharedBudgetRegistry:
         self._scripts = {name: self._redis.register_script(text) for name, text in
                          (("reserve", RESERVE), ("observe", OBSERVE), ("acquire", ACQUIRE),
                                                              ("release", RELEASE), ("renew", RENEW))}
-        self._budgets: dict[tuple[str, str], SharedRequestBudget] = {}
         self._held: dict[str, str] = {}
         """Slot holder id -> the sorted set it is in: the leases this process renews."""
-        self._lock = threading.Lock()
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -288,16 +287,8 @@ class SharedBudgetRegistry:
         """The time argument of the scripts: empty, so that they read Redis's clock when they run."""
         return "" if self.script_clock is None else _number(self.script_clock())
 
-    def get(self, platform: Platform, token: str | None, limits: BudgetLimits | None = None) -> SharedRequestBudget:
-        """The budget of ``platform`` and ``token``; ``limits`` apply only when it is created here."""
-        key = (platform.name, token_fingerprint(token))
-        with self._lock:
-            budget = self._budgets.get(key)
-            if budget is None:
-                limits = limits or BudgetLimits(platform.max_concurrency, platform.requests_per_second,
-                                                platform.burst)
-                budget = self._budgets[key] = SharedRequestBudget(self, key[0], key[1], platform.title, limits)
-            return budget
+    def _new_budget(self, platform: Platform, fingerprint: str, limits: BudgetLimits) -> SharedRequestBudget:
+        return SharedRequestBudget(self, platform.name, fingerprint, platform.title, limits)
 
     # -- Redis, with waiting through an outage ---------------------------------------------------
     def run(self, script: str, platform: str, *, keys: list[str], args: list[str]) -> Any:
