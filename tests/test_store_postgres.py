@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from cmflow.store import StoreError, open_store
 from cmflow.store.urls import store_url_problem
+from daemon_process import META_SOURCE
 from private_postgres import PrivatePostgres
 from shared_servers import unique_name
 from store_rows import raw_rows
@@ -126,14 +127,7 @@ compare = []
 [store]
 url = "{scheme}://cm:pg-s3cret@127.0.0.1:1/cmflow"
 
-[[sources]]
-id = "meta"
-plugin = "csv"
-path = "builtin:demo/meta_posts.csv"
-record = "post"
-datetime_format = "%m/%d/%Y %H:%M"
-columns = {{ platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", reach = "Reach", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves" }}
-
+{META_SOURCE}
 [[metrics]]
 plugin = "engagement_rate_by_reach"
 """, encoding="utf-8")

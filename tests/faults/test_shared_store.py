@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 
 from cmflow.store import open_store
+from daemon_process import META_SOURCE
 
 from outbox_helpers import HOOK_PATH, HOOK_VARIABLE, cmflow_env, drill_workflow, queue_messages, slow_receiver, start_cmflow, tally
 
@@ -68,21 +69,14 @@ with open_store(url) as store:
         print("done")
 """
 
-SLOT_WORKFLOW = """\
+SLOT_WORKFLOW = f"""\
 [workflow]
 name = "Slot race"
 timezone = "UTC"
 period = "last_week"
 schedule = "every monday at 08:00"
 
-[[sources]]
-id = "meta"
-plugin = "csv"
-path = "builtin:demo/meta_posts.csv"
-record = "post"
-datetime_format = "%m/%d/%Y %H:%M"
-columns = { platform = "Platform", account = "Account", post_id = "Post ID", published_at = "Publish time", reach = "Reach", likes = "Likes", comments = "Comments", shares = "Shares", saves = "Saves" }
-
+{META_SOURCE}
 [[metrics]]
 plugin = "engagement_rate_by_reach"
 """
