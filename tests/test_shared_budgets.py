@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from cmflow.http.platforms import Pace, get_platform
+from loopback_smtp import free_port
 from rate_limited_api import RateLimitedApi
 from shared_servers import unique_name
 
@@ -143,12 +143,6 @@ def test_a_killed_process_does_not_keep_its_slot(redis_url, prefix):
         assert api.answered[TOKEN] == 1 and api.hung == 1
         assert client.zcard(slots) == 0  # released after use
         client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_an_unreachable_budget_store_sends_nothing_and_says_where_it_is():

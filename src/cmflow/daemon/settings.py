@@ -81,6 +81,11 @@ class DaemonOptions(BaseModel):
                                                  "this long after a worker took it (the worker died) is handed "
                                                  "to another worker. Longer than any run's timeout.")
 
+    lease: PositiveDuration = Field(timedelta(seconds=15), description="Several daemons may share a store: "
+                                    "one schedules, holding a lease in the store that it renews every third of "
+                                    "this; the others stand by and take over when it expires (at once when its "
+                                    "holder was on the same host and its process is gone).")
+
     @field_validator("broker")
     @classmethod
     def _a_broker_url(cls, value: str | None) -> str | None:
@@ -97,11 +102,6 @@ class DaemonOptions(BaseModel):
                              f"run_timeout ({format_duration(self.run_timeout)}), or a run still under way would be "
                              "handed to a second worker")
         return self
-
-    lease: PositiveDuration = Field(timedelta(seconds=15), description="Several daemons may share a store: "
-                                    "one schedules, holding a lease in the store that it renews every third of "
-                                    "this; the others stand by and take over when it expires (at once when its "
-                                    "holder was on the same host and its process is gone).")
 
     @field_validator("lease")
     @classmethod
