@@ -78,11 +78,7 @@ def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["She
 
     sheets = []
     if document.listening:
-        title = lang.text("section_listening")
-        sheets.append(Sheet(title, title, [Column("metric", lang.text("column_metric"), "text"),
-                                           Column("value", lang.text("column_value"), "decimal")],
-                            [{"metric": lang.metric_label(f.metric), "value": _in_unit(f.value, f.unit)}
-                             for f in document.listening]))
+        sheets.append(_indicators_sheet(lang.text("section_listening"), document.listening, lang))
     for key, rows, metrics in (("listening_brands", document.brands, document.brand_metrics),
                                ("listening_competitors", document.competitors, document.competitor_metrics)):
         if not rows:
@@ -148,6 +144,15 @@ def _safe_links(urls: str | None) -> str | None:
     return "\n".join(links) or None
 
 
+def _indicators_sheet(title: str, figures: list, lang: "Language") -> "Sheet":
+    """A section's indicators as a sheet: one row per figure, its metric and its value in its unit."""
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+
+    return Sheet(title, title, [Column("metric", lang.text("column_metric"), "text"),
+                                Column("value", lang.text("column_value"), "decimal")],
+                 [{"metric": lang.metric_label(f.metric), "value": _in_unit(f.value, f.unit)} for f in figures])
+
+
 def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
     """The production section's figures, as the HTML shows them: its indicators, the campaigns,
     the kinds of task, the missing and the late planned posts, the planned vs published mixes and the link
@@ -156,11 +161,7 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
 
     sheets = []
     if document.production:
-        title = lang.text("section_production")
-        sheets.append(Sheet(title, title, [Column("metric", lang.text("column_metric"), "text"),
-                                           Column("value", lang.text("column_value"), "decimal")],
-                            [{"metric": lang.metric_label(f.metric), "value": _in_unit(f.value, f.unit)}
-                             for f in document.production]))
+        sheets.append(_indicators_sheet(lang.text("section_production"), document.production, lang))
     for key, column, rows, metrics in (
             ("production_campaigns", "campaign", document.campaigns, document.campaign_metrics),
             ("production_task_types", "task_type", document.task_types, document.task_metrics)):
