@@ -208,3 +208,25 @@ def test_look_back_on_a_file_source_is_refused(tmp_path):
     [problem] = caught.value.problems
     assert (problem.path, problem.message) == ("sources[0].look_back",
                                                "csv reads its input whole at every run: look_back does not apply")
+
+
+def test_records_read_from_the_store_are_labelled_by_a_brands_accounts(tmp_path, any_store_url):
+    """Run 2 fetches only from the 23rd; last week's posts b and c (17th, 20th) come from the
+    store. Every post is of the brand's account (listed as " @Brand "), so the brand's rows
+    count them all, like the overall rows: 10 + 20 the week before, 7 this week."""
+    listen = '[listen.brand]\nid = "ours"\nname = "Ours"\naccounts = [" @Brand "]\n\n[[sources]]'
+    path = write(tmp_path, 'look_back = "3d"')
+    path.write_text(path.read_text(encoding="utf-8").replace("[[sources]]", listen)
+                    .replace('by = ["overall"]', 'by = ["overall", "brand"]'), encoding="utf-8")
+    PLATFORM.posts = {"b": (at(17), 10), "c": (at(20), 20)}
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    PLATFORM.posts["d"] = (at(25), 7)
+    PLATFORM.asked.clear()
+    second = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
+    assert PLATFORM.asked == [(at(23, 0), at(30, 0))]  # b and c are not fetched again
+    likes = second.measurements.filter(pl.col("metric") == "total_likes")
+    assert {(r["period"], r["brand"]): r["value"] for r in likes.iter_rows(named=True)} == {
+        ("current", None): 7.0, ("current", "ours"): 7.0,
+        ("previous_period", None): 30.0, ("previous_period", "ours"): 30.0}
+    listen_stage = next(s for s in second.stages if s.kind == "listen")
+    assert listen_stage.problems == []  # the store's records name the account: it matched

@@ -22,7 +22,8 @@ Mentions of sources ``listen.sources`` leaves out pass unchanged, with no brand.
 
 Where a brand lists its public ``accounts``, every record with an ``account`` (posts, account
 snapshots, daily activity, conversations ...) gets a ``brands`` column too (the brand's id; empty
-for every other account), whatever its source, accounts compared without case, accents, blanks
+for every other account), whatever its source, fetched in this run or read from the store
+(the fetch stage hands over both: an incremental source's older records too), accounts compared without case, accents, blanks
 or a leading ``@``: the ``brand`` breakdown of posts_published, totals, engagement and followers
 reads it, and the measure stage leaves the competitors' records out of every other row. An
 account no record of the run has is reported ("account X of brand Y matched no record").
