@@ -115,3 +115,42 @@ def test_ranked_posts_gives_one_ranking_the_workflows_or_a_clients(tmp_path, sto
         (1, "l1"), (2, "l2")]
     # A client without a ranking of its own falls back to the whole workflow's.
     assert [row["post_id"] for row in ranked_posts(result, "top_posts", client="nobody")] == ["n1", "v1", "l1", "l2"]
+
+
+def test_clients_accounts_match_the_records_as_a_brands_do(tmp_path, store_url) -> None:
+    """The [[clients]] accounts written as a CM may ("@Lumen", " LUMEN.paris ", "Verde") own the
+    records of lumen, lumen.paris and verde: one rule with [listen] brands' accounts (case,
+    accents, blanks, a leading @). Same figures as the exact spelling above."""
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
+    text = WORKFLOW.replace('accounts = ["lumen", "lumen.paris"]', 'accounts = ["@Lumen", " LUMEN.paris "]') \
+        .replace('accounts = ["verde"]', 'accounts = { "Vérde" = "Velo Verde on Instagram" }')
+    (tmp_path / "w.toml").write_text(text, encoding="utf-8")
+    result = run_workflow_file(tmp_path / "w.toml", store_url=store_url)
+    rate = result.measurements.filter((pl.col("period") == "current") & (pl.col("metric") == "engagement_rate_by_reach")
+                                      & pl.col("platform").is_null())
+    assert dict(zip(rate["client"], rate["value"])) == {None: rate.filter(pl.col("client").is_null())["value"][0],
+                                                        "lumen": 3.0, "verde": 5.0, "quiet": None}
+    assert result.records["post"].select("account", "client").sort("account").rows() == [
+        ("lumen", "lumen"), ("lumen.paris", "lumen"), ("nobody", None), ("verde", "verde")]
+    verde = result.workflow.client("verde")
+    assert verde.owns("verde") and verde.display_name("verde") == "Velo Verde on Instagram"
+    scope = ReportScope(verde, frozenset(("*", account) for account in verde.accounts), {})
+    assert scope.holds({"platform": "instagram", "account": "verde"})
+    assert result.records["post"].filter(scope.record_filter())["post_id"].to_list() == ["v1"]
+
+
+def test_one_account_spelt_two_ways_by_two_clients_is_refused(tmp_path) -> None:
+    import pytest
+
+    from cmflow.foundation.errors import WorkflowInvalid
+    from cmflow.workflow import load_workflow
+
+    (tmp_path / "w.toml").write_text(WORKFLOW.replace('accounts = ["verde"]', 'accounts = ["verde", "@Lumen"]'),
+                                     encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as raised:
+        load_workflow(tmp_path / "w.toml")
+    [problem] = raised.value.problems
+    assert (problem.path, problem.message) == ("clients[1].accounts",
+                                               "account '@Lumen' already belongs to client 'lumen'")

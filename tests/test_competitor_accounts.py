@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cmflow.foundation.listening import account_key, normalised_accounts
+from cmflow.foundation.listening import account_key, normalised_authors
 from cmflow.testing import run_workflow_file
 from cmflow.workflow import load_workflow
 from cmflow.foundation.errors import WorkflowInvalid
@@ -93,7 +93,7 @@ def test_an_account_no_record_has_is_reported(tmp_path) -> None:
 def test_accounts_are_compared_without_case_blanks_or_at_sign() -> None:
     assert account_key(" @Nuit ") == "nuit"
     assert account_key("@AtelierNuit@Mastodon.social") == "ateliernuit@mastodon.social"
-    assert normalised_accounts(pl.Series([" @Nuit ", "nuit", None])).to_list() == ["nuit", "nuit", None]
+    assert normalised_authors(pl.Series([" @Nuit ", "nuit", None])).to_list() == ["nuit", "nuit", None]
 
 
 def test_one_account_spelt_twice_is_listed_by_two_brands(tmp_path) -> None:

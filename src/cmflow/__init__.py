@@ -30,6 +30,7 @@ _PUBLIC = {
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening", "normalised_authors": "foundation.listening",
+    "account_key": "foundation.listening",
     "normalised_texts": "foundation.listening", "unshared_counters": "foundation.listening",
     "language_code": "foundation.language_codes", "platform_of": "foundation.platform_names",
     "campaign_key": "foundation.campaign_names", "campaign_key_of": "foundation.campaign_names",
@@ -114,8 +115,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.format_names import format_of
     from cmflow.foundation.language_codes import language_code
-    from cmflow.foundation.listening import (BRANDS_COLUMN, folded_text, normalised_authors, normalised_texts,
-                                             unshared_counters)
+    from cmflow.foundation.listening import (BRANDS_COLUMN, account_key, folded_text, normalised_authors,
+                                             normalised_texts, unshared_counters)
     from cmflow.foundation.measurements import (NONE_LABEL, aggregate, dimension_columns, measurement_rows, ratio,
                                                 row_dimensions, with_series_key)
     from cmflow.foundation.names import closest

@@ -150,7 +150,8 @@ class ClientEntry(BaseModel):
                     examples=["maison-lumiere"])
     name: str = Field(description="The client's name as its reports show it.", examples=["Maison Lumière"])
     accounts: Union[Annotated[list[str], Field(min_length=1)], Annotated[dict[str, str], Field(min_length=1)]] = Field(
-        description="The client's accounts (the `account` of its records: handle, page name): a list, "
+        description="The client's accounts (the `account` of its records: handle, page name; compared without "
+        "case, accents, surrounding blanks or a leading `@`): a list, "
         "or a table giving each the name reports show for it instead of the handle.",
         examples=[{"maisonlumiere": "Maison Lumière", "maisonlumiere_fr": "Maison Lumière"}])
     language: Literal[LANGUAGES] = Field(  # type: ignore[valid-type]
@@ -954,11 +955,12 @@ class _Loader:
                 continue
             accounts = dict.fromkeys(entry.accounts, entry.name) if isinstance(entry.accounts, list) \
                 else dict(entry.accounts)
-            for account in accounts:
-                if account in owner:
-                    self.problem(f"{path}.accounts", f"account {account!r} already belongs to client {owner[account]!r}",
+            for account in accounts:  # compared as the clients stage labels records: "@Maison" is maison
+                if account_key(account) in owner:
+                    self.problem(f"{path}.accounts", f"account {account!r} already belongs to client "
+                                 f"{owner[account_key(account)]!r}",
                                  "an account belongs to one client: remove it from one of them")
-                owner.setdefault(account, entry.id)
+                owner.setdefault(account_key(account), entry.id)
             logo = self._logo_path(entry.logo) if entry.logo is not None else None
             clients.append(Client(entry.id, entry.name, accounts, entry.language, logo, entry.colour,
                                   tuple(entry.recipients)))

@@ -3,14 +3,18 @@ send their reports.
 
 A workflow's ``[[clients]]`` entries become :class:`Client` objects (``workflow.clients``). An
 account belongs to at most one client; reports name it by its display name ("Maison Lumière")
-rather than its handle, and an account no client lists still shows, under its handle.
+rather than its handle, and an account no client lists still shows, under its handle. Accounts
+are compared as :func:`~cmflow.foundation.listening.account_key` does (``"@Maison "`` is ``maison``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
+
+from cmflow.foundation.listening import account_key
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 """The languages reports are written in."""
@@ -34,13 +38,19 @@ class Client:
     recipients: tuple[str, ...] = ()
     """E-mail addresses the client's reports go to."""
 
+    @cached_property
+    def _listed(self) -> dict[str, str]:
+        """Each account's :func:`account_key`, with the account as the workflow lists it."""
+        return {account_key(account): account for account in self.accounts}
+
     def owns(self, account: str | None) -> bool:
-        """Whether ``account`` is one of the client's."""
-        return account is not None and account in self.accounts
+        """Whether ``account`` is one of the client's (compared by :func:`account_key`)."""
+        return account is not None and account_key(account) in self._listed
 
     def display_name(self, account: str) -> str:
         """The name the reports show for ``account`` (its handle if the client does not list it)."""
-        return self.accounts.get(account, account)
+        listed = self._listed.get(account_key(account))
+        return self.accounts[listed] if listed is not None else account
 
 
 def client_of(clients: Iterable[Client], account: str | None) -> Client | None:

@@ -149,12 +149,12 @@ class Listen:
 
     def brands_of_accounts(self, accounts: "pl.Series") -> "pl.Series":
         """For each record's ``account``, the ids of the brand listing it (a list of one, or
-        empty), compared as :func:`normalised_accounts`, vectorised: the ``brands`` column the
+        empty), compared as :func:`normalised_authors`, vectorised: the ``brands`` column the
         ``brand`` breakdown reads."""
         import polars as pl
 
         owners = self.brand_of_account_key
-        brand = normalised_accounts(accounts).replace_strict(owners, default=None, return_dtype=pl.String)
+        brand = normalised_authors(accounts).replace_strict(owners, default=None, return_dtype=pl.String)
         return pl.select(pl.when(brand.is_not_null()).then(pl.concat_list(brand))
                          .otherwise(pl.lit([], dtype=pl.List(pl.String))).alias(BRANDS_COLUMN)).to_series()
 
@@ -263,23 +263,18 @@ def normalised_urls(urls: "pl.Series") -> "pl.Series":
 
 
 def normalised_authors(authors: "pl.Series") -> "pl.Series":
-    """Author handles as two sources may write them, vectorised: folded, without a leading ``@``;
-    null for none."""
+    """Author handles and account names as two sources (or a workflow and a source) may write
+    them, vectorised: folded, without surrounding blanks or a leading ``@`` (``" @Nuit "`` ->
+    ``nuit``); null for none. The rule a brand's and a client's ``accounts`` are matched to the
+    records' ``account`` by; :func:`account_key` does the same to one name."""
     import polars as pl
 
     folded = folded_texts(authors.cast(pl.String).str.strip_chars()).str.strip_chars_start("@")
     return pl.select(pl.when(folded != "").then(folded)).to_series()
 
 
-def normalised_accounts(accounts: "pl.Series") -> "pl.Series":
-    """Account names as a brand's ``accounts`` and the records are compared, vectorised: as
-    :func:`normalised_authors` (``" @Nuit "`` -> ``nuit``); null for none. :func:`account_key`
-    does the same to one name."""
-    return normalised_authors(accounts)
-
-
 def account_key(account: str) -> str:
-    """One account name as :func:`normalised_accounts` compares it: folded, without surrounding
+    """One account name as :func:`normalised_authors` compares it: folded, without surrounding
     blanks or a leading ``@`` (``" @Nuit "`` -> ``nuit``)."""
     return folded_text(account.strip()).lstrip("@")
 

@@ -35,8 +35,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.language_codes import language_codes
-from cmflow.foundation.listening import (BRANDS_COLUMN, Listen, account_key, labelled_by_account, normalised_accounts,
-                                         normalised_authors, normalised_texts, normalised_urls)
+from cmflow.foundation.listening import (BRANDS_COLUMN, Listen, account_key, labelled_by_account, normalised_authors,
+                                         normalised_texts, normalised_urls)
 from cmflow.foundation.records import merged_copies
 from cmflow.plugins.result import StageReport
 
@@ -95,7 +95,7 @@ def _accounts_labelled(listen: Listen, fetched: "Fetched", report: StageReport) 
     for kind, frame in fetched.records.items():
         if labelled_by_account(kind, frame.columns):
             records[kind] = frame.with_columns(listen.brands_of_accounts(frame["account"]))
-            seen.update(v for v in normalised_accounts(frame["account"]).unique().to_list() if v is not None)
+            seen.update(v for v in normalised_authors(frame["account"]).unique().to_list() if v is not None)
     if seen:  # no record with an account at all: the sources' reports say why
         for brand in listen.brands:
             for account in brand.accounts:

@@ -8,7 +8,10 @@ its own accounts, never a figure that mixes two clients.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from cmflow import account_key
 
 if TYPE_CHECKING:
     import polars as pl
@@ -20,7 +23,9 @@ class ReportScope:
 
     ``client`` is the workflow's client the report is for (None: the whole workflow);
     ``accounts`` the ``(platform, account)`` pairs that are theirs; ``names`` what a reader
-    calls each account (its display name), by pair or by account alone."""
+    calls each account (its display name), by pair or by account alone. Accounts are compared as
+    the clients stage compares them (:func:`~cmflow.foundation.listening.account_key`: ``@Maison``
+    is ``maison``)."""
 
     client: Any = None
     accounts: frozenset[tuple[str, str]] | None = None
@@ -30,10 +35,22 @@ class ReportScope:
         """The dimensions of the scope's overall figures: the client's row, or the overall one."""
         return {"client": self.client.id} if self.client is not None else {}
 
+    @cached_property
+    def _account_keys(self) -> frozenset[tuple[str, str]]:
+        return frozenset((platform, account_key(account)) for platform, account in self.accounts or ())
+
+    @cached_property
+    def _name_keys(self) -> dict[Any, str]:
+        return {(key[0], account_key(key[1])) if isinstance(key, tuple) else account_key(key): name
+                for key, name in self.names.items()}
+
     def holds_account(self, platform: str | None, account: str | None) -> bool:
         if self.accounts is None:
             return True
-        return (platform, account) in self.accounts or ("*", account) in self.accounts
+        if account is None:
+            return False
+        key = account_key(account)
+        return (platform, key) in self._account_keys or ("*", key) in self._account_keys
 
     def may_hold(self, accounts: frozenset[str] | None) -> bool:
         """Whether records of ``accounts`` (None: accounts not known) may be the scope's: a
@@ -61,7 +78,8 @@ class ReportScope:
         return owner == self.client.id or (owner is None and self.holds(result.dimensions))
 
     def account_name(self, platform: str, account: str) -> str:
-        return self.names.get((platform, account)) or self.names.get(account) or account
+        key = account_key(account)
+        return self._name_keys.get((platform, key)) or self._name_keys.get(key) or account
 
     def series_name(self, dimensions: dict[str, Any], platform_name=str) -> str:
         """A series as a reader names it: the account's display name and its platform (named by
@@ -79,12 +97,15 @@ class ReportScope:
         """Keeps the records (posts ...) of the scope's accounts."""
         import polars as pl
 
+        from cmflow import normalised_authors
+
         if self.accounts is None:
             return pl.lit(True)
-        pairs = [f"{p}\u0000{a}" for p, a in self.accounts if p != "*"]
-        anywhere = [a for p, a in self.accounts if p == "*"]
-        return (pl.concat_str(pl.col("platform"), pl.lit("\u0000"), pl.col("account")).is_in(pairs)
-                | pl.col("account").is_in(anywhere))
+        pairs = [f"{p}\u0000{a}" for p, a in self._account_keys if p != "*"]
+        anywhere = [a for p, a in self._account_keys if p == "*"]
+        account = pl.col("account").cast(pl.String).map_batches(normalised_authors, return_dtype=pl.String)
+        return (pl.concat_str(pl.col("platform"), pl.lit("\u0000"), account).is_in(pairs)
+                | account.is_in(anywhere)).fill_null(False)
 
     def measurement_filter(self, columns: list[str]) -> "pl.Expr":
         """Keeps the measurement rows :meth:`holds` would."""
