@@ -144,3 +144,40 @@ def test_an_untrusted_example_link_is_never_clickable(tmp_path) -> None:
     section = section.split('<h3 id="influencers">', 1)[1].split("</table>", 1)[0]
     assert "javascript:" not in section
     assert "<b>presse</b>" not in section and "&lt;b&gt;presse&lt;/b&gt; lyon" in section
+
+
+ENGAGEMENT = Path(__file__).parent / "fixtures" / "influencers" / "mentions_engagement_fr.csv"
+
+
+def test_the_engagement_of_an_authors_mentions_adds_to_the_score(tmp_path) -> None:
+    """The same export with the monitoring tool's J'aime / Commentaires / Partages columns mapped
+    onto the mentions' likes, comments and shares. By hand, engagement = the sum over the
+    author's mentions (the negative one too: relevance already weighs it):
+
+    - julie: (400 + 30 + 20) + (100 + 10 + 0) + (5 + 10 + 1) = 576:
+      2/3 × (log10 1251 + log10 4 + log10 577) = 2/3 × (3.097257 + 0.602060 + 2.761176) = 4.306995;
+    - marc: 0 + 2 + 0 = 2: log10 91 + log10 2 + log10 3 = 2.737193;
+    - presse lyon: empty cells, engagement unknown, adds 0: 4.698987 as before.
+    """
+    text = WORKFLOW.replace("{export}", str(ENGAGEMENT).replace("\\", "/")).replace(
+        'sentiment = "Sentiment"}}', 'sentiment = "Sentiment", likes = "J\'aime", comments = "Commentaires", '
+        'shares = "Partages"}}')
+    result = run(tmp_path, text)
+
+    scores = ranking(result, "influencer_score")
+    assert [author for _, author, _, _ in scores] == ["presse lyon", "julie.bsky.social", "marc@piaille.fr"]
+    assert [value for _, _, value, _ in scores] == pytest.approx([4.698987, 4.306995, 2.737193], abs=1e-6)
+    engagement = result.measurements.filter((pl.col("period") == "current") & pl.col("brand").is_null()
+                                            & (pl.col("metric") == "influencer_engagement")).sort("rank")
+    assert engagement.select("author", "value", "unit", "reason").rows() == [
+        ("presse lyon", None, "interactions", "no mention of the author carries likes, comments or shares"),
+        ("julie.bsky.social", 576, "interactions", None), ("marc@piaille.fr", 2, "interactions", None)]
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.html import render_html
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    section = render_html(build_document(result, ReportScope(), title="Influence"), language("en"))
+    section = section.split('<h3 id="influencers">', 1)[1].split("</table>", 1)[0]
+    assert "<th class=\"num\">Interactions on their mentions</th>" in section
+    assert '<td class="num">576</td>' in section

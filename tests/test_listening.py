@@ -163,6 +163,12 @@ def test_the_watch_stage_keeps_labels_and_merges_the_mentions_of_three_sources(r
         ("bluesky", "julie.bsky.social", ["lumiere"], None),  # B1 + R4: the first source's copy
         ("bluesky", "tom.bsky.social", ["nuit"], None),  # B5
     ]
+    # A search's post views carry their counters (likeCount, replyCount, repostCount); the export
+    # and the feed give none. B2 + C3 keeps the first copy's: Bluesky's.
+    assert [(m["author"], m["likes"], m["comments"], m["shares"]) for m in mentions.iter_rows(named=True)
+            if m["author"] in ("ana.bsky.social", "@Lea_L", "marc.lyon.social", "Julie Martin")] == [
+        ("ana.bsky.social", 4, 0, 1), ("@Lea_L", None, None, None), ("marc.lyon.social", 4, 0, 1),
+        ("Julie Martin", None, None, None)]
     searches = [r.params for r in replay_server.requests if r.path == SEARCH]  # the window: a day of margin
     assert searches == [
         {"q": "Maison Lumière", "sort": "latest", "limit": "100", "since": "2026-11-15T00:00:00Z",
@@ -562,6 +568,8 @@ def test_mastodon_hashtag_timelines_become_mentions(replay_server) -> None:
          "https://piaille.fr/@chloe/115610000000000001", 412, "fr"),
         ("115610000000000070", "@sam@mastodon.online", "#maisonlumiere vs Atelier Nuit : le match des bûches",
          "https://mastodon.online/@sam/115610000000000002", 1260, "fr")]
+    # favourites_count, replies_count and reblogs_count, as a status's
+    assert [(m["likes"], m["comments"], m["shares"]) for m in records["mention"]] == [(3, 0, 1), (3, 0, 1)]
     first, second = [r for r in replay_server.requests if r.path == path]
     assert first.params == {"limit": "40"} and second.params == {"limit": "40", "max_id": "115610000000000080"}
 

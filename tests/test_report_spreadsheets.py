@@ -501,7 +501,7 @@ def test_hostile_authors_and_links_of_the_listening_lists_are_neutralised(tmp_pa
     paris = ZoneInfo("Europe/Paris")
     document = listening_document(
         influencers=[{"rank": 1, "author": hostile, "value": 812.5, "mentions": 4.0, "audience": 12000.0,
-                      "relevance": 75.0, "example_url": "javascript:alert(1)"},
+                      "engagement": 35.0, "relevance": 75.0, "example_url": "javascript:alert(1)"},
                      {"rank": 2, "author": "@sum(A1)", "value": 90.0, "mentions": 2.0, "audience": None,
                       "relevance": 50.0, "example_url": "https://social.example/@b/1"}],
         bursts=[{"value": 6.0, "burst_text": "-20% chez =evil", "burst_authors": f"{hostile} +cmd",
@@ -517,10 +517,10 @@ def test_hostile_authors_and_links_of_the_listening_lists_are_neutralised(tmp_pa
 
     influencers = book["Influencer candidates"]
     assert [c.value for c in influencers[3]] == ["Author", "Influencer score", "Author's mentions", "Author's audience",
-                                                 "Author's relevance", "Example"]
-    assert [c.value for c in influencers[4]] == ["'" + hostile, 812.5, 4, 12000, 0.75, None]
-    assert [c.value for c in influencers[5]] == ["'@sum(A1)", 90, 2, None, 0.5, "https://social.example/@b/1"]
-    assert influencers["A4"].data_type == "s" and influencers["F5"].hyperlink.target == "https://social.example/@b/1"
+                                                 "Interactions on their mentions", "Author's relevance", "Example"]
+    assert [c.value for c in influencers[4]] == ["'" + hostile, 812.5, 4, 12000, 35, 0.75, None]
+    assert [c.value for c in influencers[5]] == ["'@sum(A1)", 90, 2, None, None, 0.5, "https://social.example/@b/1"]
+    assert influencers["A4"].data_type == "s" and influencers["G5"].hyperlink.target == "https://social.example/@b/1"
 
     bursts = book["Bursts of mentions"]
     assert [c.value for c in bursts[3]] == ["Number of authors", "Start (Europe/Paris)", "End (Europe/Paris)", "Text",

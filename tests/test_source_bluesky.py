@@ -114,11 +114,13 @@ def test_logged_in_the_source_reads_mentions_through_the_pds(replay_server):
         {"platform": "bluesky", "mention_id": "at://did:plc:julie5k2m9x3v7q1w8e4r6t0/app.bsky.feed.post/3lbyj2",
          "published_at": datetime(2026, 11, 21, 19, 0, tzinfo=timezone.utc), "author": "julie.bsky.social",
          "text": "@maisonlumiere.bsky.social la bûche était parfaite !",
-         "url": "https://bsky.app/profile/julie.bsky.social/post/3lbyj2", "reach": None, "language": "fr", "sentiment": None},
+         "url": "https://bsky.app/profile/julie.bsky.social/post/3lbyj2", "reach": None,
+         "likes": None, "comments": None, "shares": None, "language": "fr", "sentiment": None},  # a notification has no counters
         {"platform": "bluesky", "mention_id": "at://did:plc:marc2p8q4w6e1r3t5y7u9i0o/app.bsky.feed.post/3lbym1",
          "published_at": datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc), "author": "marc.lyon.social",
          "text": "@maisonlumiere.bsky.social open on Sunday?",
-         "url": "https://bsky.app/profile/marc.lyon.social/post/3lbym1", "reach": None, "language": "en", "sentiment": None}]}
+         "url": "https://bsky.app/profile/marc.lyon.social/post/3lbym1", "reach": None,
+         "likes": None, "comments": None, "shares": None, "language": "en", "sentiment": None}]}
     login, notifications = replay_server.requests  # no next page: the last mention is older than the window
     assert login.json() == {"identifier": "maisonlumiere.bsky.social", "password": APP_PASSWORD}
     assert notifications.headers["authorization"] == f"Bearer {ACCESS_JWT}"

@@ -137,11 +137,11 @@ def test_mentions_are_public_mentions_from_the_notifications(replay_server):
         {"platform": "mastodon", "mention_id": "115600000000000904",
          "published_at": datetime(2026, 11, 21, 19, 0, tzinfo=timezone.utc), "author": "@julie@piaille.fr",
          "text": "@maisonlumiere la bûche était parfaite !", "url": "https://piaille.fr/@julie/115600000000000904",
-         "reach": 1830, "language": "fr", "sentiment": None},
+         "reach": 1830, "likes": 1, "comments": 0, "shares": 0, "language": "fr", "sentiment": None},
         {"platform": "mastodon", "mention_id": "115600000000000903",
          "published_at": datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc), "author": "@marc@mastodon.social",
          "text": "@maisonlumiere ouvert dimanche ?", "url": "https://mastodon.social/@marc/115600000000000903",
-         "reach": 97, "language": "en", "sentiment": None}]}  # the direct message and the older mention are left out
+         "reach": 97, "likes": 1, "comments": 0, "shares": 0, "language": "en", "sentiment": None}]}  # the direct message and the older mention are left out
     [request] = replay_server.requests  # the page reached back past the window: no next page
     assert request.query == {"types[]": ["mention"], "limit": ["80"]}
 

@@ -108,7 +108,9 @@ def test_no_follower_count_for_a_window_long_past(replay_server):
                         "no day of a window that ended more than 7 days ago"]
 
 
-def test_mentions_name_their_author_and_audience(replay_server):
+def test_mentions_name_their_author_audience_and_engagement(replay_server):
+    """A mention's own public_metrics are its likes, comments and shares (retweets; quotes too with
+    count_quotes_as_shares, as for posts): 14, 1 and 2."""
     replay_server.add("GET", USERS, *replies("users_by.json"))
     replay_server.add("GET", MENTIONS, *replies("mentions_page.json"))
 
@@ -118,12 +120,14 @@ def test_mentions_name_their_author_and_audience(replay_server):
         {"platform": "x", "mention_id": "1991500000000000002",
          "published_at": datetime(2026, 11, 21, 20, 4, 11, tzinfo=timezone.utc), "author": "julie_bakes",
          "text": "@maisonlumiere la bûche était parfaite, merci !",
-         "url": "https://x.com/julie_bakes/status/1991500000000000002", "reach": 1830, "language": "fr", "sentiment": None},
+         "url": "https://x.com/julie_bakes/status/1991500000000000002", "reach": 1830,
+         "likes": 14, "comments": 1, "shares": 2, "language": "fr", "sentiment": None},
         {"platform": "x", "mention_id": "1991500000000000001",
          "published_at": datetime(2026, 11, 17, 6, 30, tzinfo=timezone.utc), "author": "marc_lyon",
          "text": "@maisonlumiere 👏👏", "url": "https://x.com/marc_lyon/status/1991500000000000001",
-         "reach": 97, "language": None, "sentiment": None}]
+         "reach": 97, "likes": 0, "comments": 0, "shares": 0, "language": None, "sentiment": None}]
     assert replay_server.requests[1].params["expansions"] == "author_id"
+    assert "public_metrics" in replay_server.requests[1].params["tweet.fields"].split(",")
 
 
 def test_produces_what_the_options_ask_for():

@@ -310,7 +310,7 @@ class ReportDocument:
     """The interaction counters the competitors' table counts when not every one of
     ``ENGAGEMENT_COUNTERS``: those every brand of the table reports (none: all of them)."""
     influencers: list[dict[str, Any]] = field(default_factory=list)
-    """The first influencer candidates: rank, author, score, mentions, audience, relevance, example_url."""
+    """The first influencer candidates: rank, author, score, mentions, audience, engagement, relevance, example_url."""
     bursts: list[dict[str, Any]] = field(default_factory=list)
     """The bursts of near-identical mentions: authors, burst_text, burst_start, burst_end (UTC
     text; ``burst_start_local`` and ``burst_end_local``: in the workflow's time zone),
@@ -385,7 +385,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         competitors=(competitors := _competitor_rows(result, figures, scope)),
         competitor_counters=_shared_counters(result, competitors),
         influencers=_top_of_ranking(result, scope, "influencer_score", {"influencer_mentions": "mentions",
-                            "influencer_audience": "audience", "influencer_relevance": "relevance"}, "author"),
+                            "influencer_audience": "audience", "influencer_engagement": "engagement",
+                            "influencer_relevance": "relevance"}, "author"),
         bursts=_top_of_ranking(result, scope, "coordinated_bursts", {}, "burst_start"),
         new_authors=_top_of_ranking(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
         time_zone=result.period.tz,

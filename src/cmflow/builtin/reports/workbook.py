@@ -98,10 +98,11 @@ def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["She
             Column("score", lang.metric_label("influencer_score"), "decimal"),
             Column("mentions", lang.metric_label("influencer_mentions"), "integer"),
             Column("audience", lang.metric_label("influencer_audience"), "integer"),
+            Column("engagement", lang.metric_label("influencer_engagement"), "integer"),
             Column("relevance", lang.metric_label("influencer_relevance"), "percent"),
             Column("example", lang.text("listening_example"), "url")],
             [{"author": r.get("author"), "score": r.get("value"), "mentions": r.get("mentions"),
-              "audience": r.get("audience"), "relevance": r.get("relevance"),
+              "audience": r.get("audience"), "engagement": r.get("engagement"), "relevance": r.get("relevance"),
               "example": _safe_link(r.get("example_url"))} for r in document.influencers]))
     zone = document.time_zone
     if document.bursts:

@@ -102,7 +102,8 @@ class BlueskySource(Source):
     empty. The publication instant is the record's ``createdAt``; the format comes from the
     embed (video, image, carousel for several images, link for a link card or a link in the
     text), else text; an image post's first ``thumb`` is its thumbnail_url. Reposts and the
-    pinned post's repeat are never posts.
+    pinned post's repeat are never posts. Mentions found by search carry the post's counters as
+    a post does (likes, comments, shares); a notification gives none, and Bluesky no reach.
 
     Bluesky gives only the current follower count: it is dated the window's last day when the
     run happens in the 7 days after the window (periods end yesterday), today while the window
@@ -310,16 +311,21 @@ class BlueskySource(Source):
                 record, author = post.get("record") or {}, post.get("author") or {}
                 published_at = self._instant(record, "createdAt", path)
                 if ctx.window_start <= published_at < ctx.window_end:
-                    yield self._mention_row(post["uri"], author, record, published_at)
+                    yield self._mention_row(post["uri"], author, record, published_at, post)
 
     def _mention_row(self, uri: str, author: dict[str, Any], record: dict[str, Any],
-                     published_at: datetime) -> dict[str, Any]:
-        """A mention from a post's uri, author and record (a notification's or a search's)."""
+                     published_at: datetime, post: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A mention from a post's uri, author and record (a notification's or a search's); a
+        search's post view also gives its counters (a notification has none: they stay empty)."""
         langs = record.get("langs") or [None]
+        post = post or {}
         return {
             "platform": "bluesky", "mention_id": uri, "published_at": published_at,
             "author": author.get("handle"), "text": record.get("text"),
             "url": post_url(author.get("handle") or author.get("did"), uri),
+            "likes": post.get("likeCount"), "comments": post.get("replyCount"),
+            "shares": shares(post.get("repostCount"), post.get("quoteCount"),
+                             count_quotes=self.options.count_quotes_as_shares) if post else None,
             "language": iso_language(langs[0]),
         }
 

@@ -105,7 +105,8 @@ class MastodonSource(Source):
     -> shares; Mastodon reports no reach, impressions or saves, which stay empty. The text is
     the status's HTML with the markup removed; the format comes from the attachments (video,
     image, carousel for several images), else link (a preview card) or text. Boosts and direct
-    messages are never posts. Accounts are named ``@user@instance``.
+    messages are never posts. Accounts are named ``@user@instance``. Mentions: the author's
+    ``followers_count`` -> reach, the status's counters as a post's (likes, comments, shares).
 
     Mastodon gives only the current follower count: it is dated the window's last day when the
     run happens in the 7 days after the window (periods end yesterday), today while the window
@@ -282,12 +283,16 @@ class MastodonSource(Source):
 
     def _mention_row(self, status: dict[str, Any], author: dict[str, Any], published_at: datetime) -> dict[str, Any]:
         """A mention from a status and its author (a notification's, a timeline's): the author's
-        follower count is its reach."""
+        follower count is its reach, the status's counters as a post's (likes, comments, shares)."""
         return {
             "platform": "mastodon", "mention_id": str(status["id"]), "published_at": published_at,
             "author": handle(author, self.options.base_url) if author.get("acct") else None,
             "text": html_to_text(status.get("content") or ""), "url": status.get("url") or status.get("uri"),
-            "reach": author.get("followers_count"), "language": iso_language(status.get("language")),
+            "reach": author.get("followers_count"),
+            "likes": status.get("favourites_count"), "comments": status.get("replies_count"),
+            "shares": shares(status.get("reblogs_count"), status.get("quotes_count"),
+                             count_quotes=self.options.count_quotes_as_shares),
+            "language": iso_language(status.get("language")),
         }
 
     # -- mapping ---------------------------------------------------------------------------------

@@ -77,7 +77,9 @@ class XSource(Source):
     ``bookmark_count`` -> saves, ``impression_count`` -> impressions, the media's
     ``view_count`` -> video_views. X reports no reach: it stays empty, so use
     engagement_rate_by_impressions rather than by reach. The format comes from the attached
-    media (video, image, carousel for several photos), else link or text.
+    media (video, image, carousel for several photos), else link or text. Mentions: the
+    author's ``followers_count`` -> reach, the tweet's own ``public_metrics`` as a post's
+    (likes, comments, shares).
 
     X gives only the current follower count: it is dated the window's last day when the run
     happens in the 7 days after the window (periods end yesterday), today while the window is
@@ -188,7 +190,7 @@ class XSource(Source):
         if window is None:
             return
         params = {**window, "max_results": self.options.page_size,
-                  "tweet.fields": "created_at,lang,author_id,note_tweet", "expansions": "author_id",
+                  "tweet.fields": "created_at,lang,author_id,note_tweet,public_metrics", "expansions": "author_id",
                   "user.fields": "username,public_metrics"}
         path = f"/2/users/{user['id']}/mentions"
         for page in x.pages(path, paging=Cursor("meta.next_token", "pagination_token"), params=params):
@@ -200,10 +202,14 @@ class XSource(Source):
                 if not ctx.window_start <= published_at < ctx.window_end:
                     continue
                 username = author.get("username")
+                metrics = tweet.get("public_metrics") or {}
                 yield {
                     "platform": "x", "mention_id": str(tweet["id"]), "published_at": published_at,
                     "author": username, "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
                     "reach": (author.get("public_metrics") or {}).get("followers_count"),
+                    "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"),
+                    "shares": shares(metrics.get("retweet_count"), metrics.get("quote_count"),
+                                     count_quotes=self.options.count_quotes_as_shares),
                     "language": iso_language(tweet.get("lang")),
                 }
 
