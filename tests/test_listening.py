@@ -530,17 +530,90 @@ def test_a_mention_whose_copies_name_different_brands_names_both() -> None:
                       "merged duplicates": 1}
 
 
-def test_search_needs_a_login_and_terms() -> None:
+def test_search_needs_a_login_and_terms_in_fetch() -> None:
     import pydantic
 
     from cmflow.builtin.sources.bluesky import BlueskyOptions
 
     with pytest.raises(pydantic.ValidationError, match="search needs a login"):
         BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["search"], search=["x"])
-    with pytest.raises(pydantic.ValidationError, match="fetch has search but search lists no term"):
-        BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["search"], app_password="p")
     with pytest.raises(pydantic.ValidationError, match="search lists terms but fetch has no search"):
         BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["posts"], search=["x"])
+
+
+SEARCH_ONLY = """
+[workflow]
+name = "Veille"
+{listen}
+[[sources]]
+id = "bsky"
+plugin = "bluesky"
+accounts = ["maisonlumiere.bsky.social"]
+fetch = ["search"]
+app_password = "${{env:BLUESKY_APP_PASSWORD}}"
+
+[[sources]]
+id = "masto"
+plugin = "mastodon"
+base_url = "https://mastodon.social"
+accounts = ["maisonlumiere"]
+token = "${{env:MASTODON_TOKEN}}"
+fetch = ["hashtags"]
+"""
+
+
+def test_a_search_without_terms_searches_the_listen_terms(tmp_path, monkeypatch) -> None:
+    """Bluesky: one search per [listen] term, a name of several words as a phrase. Mastodon: each
+    term as a hashtag, one timeline for #MaisonLumiere and Maison Lumière (accents aside), no
+    @handle."""
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+    monkeypatch.setenv("MASTODON_TOKEN", "t0k3n")
+    (tmp_path / "w.toml").write_text(SEARCH_ONLY.format(listen=LISTEN), encoding="utf-8")
+    workflow = load_workflow(tmp_path / "w.toml")
+    bsky, masto = workflow.sources
+    assert bsky.plugin.options.search == ['"Maison Lumière"', "#MaisonLumiere", "@maisonlumiere", '"Atelier Nuit"']
+    assert masto.plugin.options.hashtags == ["MaisonLumière", "AtelierNuit"]
+    assert (bsky.plugin.entry_id, masto.plugin.entry_id) == ("bsky", "masto")
+
+
+def test_a_search_without_terms_and_without_listen_is_refused_at_its_option(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+    monkeypatch.setenv("MASTODON_TOKEN", "t0k3n")
+    (tmp_path / "w.toml").write_text(SEARCH_ONLY.format(listen=""), encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as raised:
+        load_workflow(tmp_path / "w.toml")
+    assert [(p.path, p.message) for p in raised.value.problems] == [
+        ("sources[0].search", "bluesky is asked to search but has no terms, and the workflow has no [listen] "
+                              "section whose terms it would search"),
+        ("sources[1].hashtags", "mastodon is asked to search but has no terms, and the workflow has no [listen] "
+                                "section whose terms it would search")]
+    text = SEARCH_ONLY.format(listen=LISTEN.replace("[listen]\n", '[listen]\nsources = ["masto"]\n'))
+    (tmp_path / "w.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as raised:
+        load_workflow(tmp_path / "w.toml")
+    [problem] = raised.value.problems
+    assert problem.path == "sources[0].search" and "listen.sources leaves 'bsky' out" in problem.message
+
+
+def test_a_run_searches_bluesky_for_the_listen_names(replay_server, tmp_path, monkeypatch) -> None:
+    """The run's requests: the brand's and the competitor's names as phrases, no search = [...]."""
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+    replay_server.add("POST", "/xrpc/com.atproto.server.createSession", *load_replies(SESSION))
+    replay_server.add("GET", SEARCH, *load_replies(FIXTURES / "bluesky_search_brand.json"),
+                      query={"q": '"Maison Lumière"'})
+    replay_server.add("GET", SEARCH, *load_replies(FIXTURES / "bluesky_search_competitor.json"),
+                      query={"q": '"Atelier Nuit"'})
+    listen = LISTEN.replace('terms = ["#MaisonLumiere", "@maisonlumiere"]\n', "")
+    text = WORKFLOW.format(listen=listen, url=replay_server.url, export=FIXTURES / "mentions_export.csv",
+                           metrics=METRICS).replace('search = ["Maison Lumière", "Atelier Nuit"]\n', "")
+    (tmp_path / "veille.toml").write_text(text, encoding="utf-8")
+    replay_server.add("GET", "/alerts.xml", *load_replies(FIXTURES / "alerts_rss.json"))
+    with _registered(PLUGINS):
+        result = run_workflow_file(tmp_path / "veille.toml", store_url=f"sqlite:///{tmp_path}/state.db")
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert [r.params["q"] for r in replay_server.requests if r.path == SEARCH] == [
+        '"Maison Lumière"', '"Maison Lumière"', '"Atelier Nuit"']  # the brand's answer has two pages
+    assert result.records["mention"].filter(pl.col("source_id") == "bsky").height > 0
 
 
 def test_mastodon_hashtag_timelines_become_mentions(replay_server) -> None:
@@ -580,8 +653,6 @@ def test_mastodon_hashtags_and_fetch_go_together() -> None:
     from cmflow.builtin.sources.mastodon import MastodonOptions
 
     common = {"base_url": "https://mastodon.social", "accounts": ["maisonlumiere"], "token": "t"}
-    with pytest.raises(pydantic.ValidationError, match="fetch has hashtags but hashtags lists none"):
-        MastodonOptions(**common, fetch=["hashtags"])
     with pytest.raises(pydantic.ValidationError, match="hashtags lists some but fetch has no hashtags"):
         MastodonOptions(**common, hashtags=["x"])
     with pytest.raises(pydantic.ValidationError, match="'#bad tag' is not a hashtag"):

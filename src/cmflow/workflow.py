@@ -618,6 +618,7 @@ class _Loader:
         workflow.clients = self._clients(document.get("clients", []))  # before the plugins' checks, which read them
         self.listen_given = "listen" in document
         workflow.listen = self._listen(document.get("listen"), workflow)
+        self._default_search_terms(workflow)
         production = self._model(ProductionSettings, document.get("production", {}), "production")
         workflow.production = production.production() if production is not None else Production()
         self._cross_check(workflow, settings_valid=settings is not None)
@@ -1017,6 +1018,33 @@ class _Loader:
                              f"{brand.client!r} has no own brand in [listen]",
                              f"add client {brand.client!r}'s brand as [[listen.brands]], or set client to one with "
                              f"an own brand ({', '.join(owned)})")
+
+    def _default_search_terms(self, workflow: Workflow) -> None:
+        """Each source that searches its platform (:class:`~cmflow.plugins.search_terms.SearchesTerms`)
+        and whose entry gives no terms searches the ``[listen]`` section's; without one (or
+        when ``listen.sources`` leaves it out), its missing terms are a problem at their option."""
+        from cmflow.plugins.search_terms import SearchesTerms
+
+        listen = workflow.listen
+        for entry in workflow.sources:
+            plugin = entry.plugin
+            if not isinstance(plugin, SearchesTerms) or not plugin.needs_search_terms():
+                continue
+            option = f"{entry.path}.{plugin.search_option}"
+            if listen is not None and (not listen.sources or entry.id in listen.sources):
+                try:
+                    entry.plugin = plugin.with_search_terms(listen.search_terms)
+                except ValueError as exc:
+                    self.problem(option, f"the [listen] terms cannot be searched here: {exc}",
+                                 f"write {plugin.search_option} = [...] for this source")
+            elif listen is not None:
+                self.problem(option, f"{entry.info.name} is asked to search, with no terms of its own, and "
+                             f"listen.sources leaves {entry.id!r} out, so it cannot search the [listen] terms",
+                             f"add {entry.id!r} to listen.sources, or write {plugin.search_option} = [...]")
+            elif not self.listen_given:  # an invalid [listen] has its own problems
+                self.problem(option, f"{entry.info.name} is asked to search but has no terms, and the workflow "
+                             "has no [listen] section whose terms it would search",
+                             f"write {plugin.search_option} = [\"your brand\", ...], or add a [listen] section")
 
     def _check_brand_accounts(self, settings: ListenSettings, workflow: Workflow) -> None:
         """Each account is one brand's; a competitor's belongs to no client, and an own brand's to

@@ -132,6 +132,18 @@ class Listen:
         """The competitors' ids (every brand but the own brands)."""
         return [b.id for b in self.brands[self.own:]]
 
+    @property
+    def search_terms(self) -> list[str]:
+        """Every brand's terms (its name first), the own brands then the competitors, each once
+        (compared as :func:`folded_text`): what a source that searches its platform searches when
+        its entry gives no terms of its own."""
+        terms: dict[str, str] = {}
+        for brand in self.brands:
+            for term in brand.terms:
+                if term.strip():
+                    terms.setdefault(folded_text(term.strip()), term.strip())
+        return list(terms.values())
+
     def own_brand_of(self, client: str) -> WatchedBrand | None:
         """The own brand whose ``client`` is ``client``; None when the client has none."""
         return next((b for b in self.own_brands if b.client == client), None)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
@@ -48,7 +48,9 @@ class BlueskyOptions(PluginOptions):
     search: list[str] = Field(
         default_factory=list, description="What fetch = [\"search\"] looks for, one search per item "
         "(Bluesky's query syntax: words, \"a phrase\", #hashtag, from:handle, lang:fr). A post found by two "
-        "searches is one mention.", examples=[["\"Maison Lumière\"", "#MaisonLumiere", "Atelier Nuit"]])
+        "searches is one mention. Empty in a workflow with [listen]: the [listen] brands' names and terms, "
+        "a term of several words searched as a phrase.",
+        examples=[["\"Maison Lumière\"", "#MaisonLumiere", "Atelier Nuit"]])
     app_password: SecretStr | None = Field(
         None, description="An app password (Settings > Privacy and security > App passwords) to log "
         "in with: requests then go through pds_url and count against the account's rate limit "
@@ -87,14 +89,12 @@ class BlueskyOptions(PluginOptions):
         if "search" in self.fetch and self.app_password is None:
             raise ValueError("search needs a login: Bluesky's public AppView refuses anonymous searches (403 "
                              "since January 2025); set app_password (and login)")
-        if "search" in self.fetch and not self.search:
-            raise ValueError("fetch has search but search lists no term: add search = [\"your brand\", ...]")
         if self.search and "search" not in self.fetch:
             raise ValueError("search lists terms but fetch has no search: add \"search\" to fetch")
         return self
 
 
-class BlueskySource(Source):
+class BlueskySource(Source, SearchesTerms):
     """Reads the posts, follower counts and mentions of Bluesky accounts through the AT Protocol.
 
     Posts: ``likeCount`` -> likes, ``replyCount`` -> comments, ``repostCount`` -> shares,
@@ -119,6 +119,14 @@ class BlueskySource(Source):
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    def needs_search_terms(self) -> bool:
+        return "search" in self.options.fetch and not self.options.search
+
+    def with_search_terms(self, terms) -> "BlueskySource":
+        """One search per term; a term of several words is a phrase (``"Maison Lumière"``)."""
+        queries = [f'"{term}"' if len(term.split()) > 1 and '"' not in term else term for term in terms]
+        return type(self)(self.options.model_copy(update={"search": queries}), entry_id=self.entry_id)
 
     def parts(self) -> list[Source]:
         """Split by account when reading anonymously; logged in (mentions, an app password),

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, iso_language, parse_instant, shares
@@ -54,7 +54,10 @@ class MastodonOptions(PluginOptions):
     hashtags: list[str] = Field(
         default_factory=list, description="What fetch = [\"hashtags\"] reads: the hashtags' timelines on "
         "the instance (the public statuses it knows of, its own and those its users follow), with or "
-        "without the #. A status of two hashtags is one mention.", examples=[["MaisonLumiere", "AtelierNuit"]])
+        "without the #. A status of two hashtags is one mention. Empty in a workflow with [listen]: the [listen] "
+        "brands' names and terms written as hashtags (Maison Lumière: MaisonLumière; one timeline for hashtags "
+        "differing in accents or case only; @handles left out).",
+        examples=[["MaisonLumiere", "AtelierNuit"]])
     include_replies: bool = Field(
         False, description="Also count replies to other people as posts. Boosts are never counted; "
         "Mastodon keeps an account's replies to itself (threads) either way.", examples=[True])
@@ -91,14 +94,12 @@ class MastodonOptions(PluginOptions):
 
     @model_validator(mode="after")
     def _hashtags_to_read(self) -> "MastodonOptions":
-        if "hashtags" in self.fetch and not self.hashtags:
-            raise ValueError("fetch has hashtags but hashtags lists none: add hashtags = [\"YourBrand\", ...]")
         if self.hashtags and "hashtags" not in self.fetch:
             raise ValueError("hashtags lists some but fetch has no hashtags: add \"hashtags\" to fetch")
         return self
 
 
-class MastodonSource(Source):
+class MastodonSource(Source, SearchesTerms):
     """Reads the statuses, follower counts and mentions of Mastodon accounts from their instance.
 
     Statuses: ``favourites_count`` -> likes, ``replies_count`` -> comments, ``reblogs_count``
@@ -122,6 +123,28 @@ class MastodonSource(Source):
 
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
+
+    search_option = "hashtags"
+
+    def needs_search_terms(self) -> bool:
+        return "hashtags" in self.options.fetch and not self.options.hashtags
+
+    def with_search_terms(self, terms) -> "MastodonSource":
+        """Each term as the hashtag it is written as in one word (``Maison Lumière`` ->
+        ``MaisonLumière``, ``#MaisonLumiere`` -> ``MaisonLumiere``); @handles are no hashtags."""
+        from cmflow import folded_text
+
+        tags: dict[str, str] = {}  # one timeline per hashtag, accents and case aside
+        for term in terms:
+            tag = "".join(c for c in term if c.isalnum() or c == "_") if not term.startswith("@") else ""
+            if tag:
+                tags.setdefault(folded_text(tag), tag)
+        if not tags:
+            raise ValueError("no [listen] term is a hashtag")
+        options = MastodonOptions.model_validate(
+            {**{name: getattr(self.options, name) for name in MastodonOptions.model_fields},
+             "hashtags": list(tags.values())})
+        return type(self)(options, entry_id=self.entry_id)
 
     def parts(self) -> list[Source]:
         """Split by account, unless only mentions and hashtags are fetched (they are the token's own
