@@ -87,3 +87,50 @@ def test_the_spike_fires_on_classified_negative_mentions_on_the_bursts_day_and_n
         "2026-11-18": [], "2026-11-19": [], "2026-11-20": [],
         "2026-11-21": ["Negative mentions spiked overall: 26 mentions on 2026-11-20 vs an average of 2 mentions over the "
                        "previous 4 days (x13.0)"]}
+
+
+def test_the_bad_buzz_e_mail_lists_the_negative_mentions_with_and_n_more(tmp_path) -> None:
+    """The alert of the 21st lists the day's 26 negative mentions, oldest first: the first 5
+    (the two daily ones at 08:00 and 09:00, then the burst's from 14:00), then "and 21 more".
+    Public text stays text: an author written as markup is escaped in the HTML part, a
+    javascript: link is never a link, and a link of the burst is."""
+    import email
+    from email import policy
+
+    from cmflow.builtin.outputs import email as email_output
+
+    rows = mentions()
+    for row in rows:
+        if row["mention_id"] == "burst-0":
+            row.update(author="<b>angry0</b>", url="https://x.com/angry0/status/1")
+        if row["mention_id"] == "burst-1":
+            row["url"] = "javascript:alert(1)"
+    (tmp_path / "mentions.json").write_text(json.dumps(rows), encoding="utf-8")
+    outputs = f'\n[[outputs]]\nplugin = "email"\ntransport = "file"\ndirectory = "{tmp_path / "mail"}"\nreport = "none"\n' \
+              'from_address = "cm@example.org"\nto = ["care@example.org"]\n'
+    with ExitStack() as stack:
+        for module in (json_source, sentiment_classifier, conversation_counts, spike, email_output):
+            stack.enter_context(registered_plugin(module, package=module.__name__))
+        for as_of in ("2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"):
+            (tmp_path / "buzz.toml").write_text(WORKFLOW.format(as_of=as_of) + outputs, encoding="utf-8")
+            result = run_workflow_file(tmp_path / "buzz.toml", store_url=f"sqlite:///{tmp_path}/state.db")
+            assert result.status == "ok", [s.error for s in result.failed_stages]
+
+    [alert] = result.alerts
+    assert len(result.alert_items[alert.fingerprint]) == 26
+    [path] = (tmp_path / "mail").iterdir()
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    listed = [line.strip() for line in text.splitlines() if line.startswith("    ")]
+    assert listed == [
+        "* user0 · x · 20 Nov 2026 08:00 · “Je suis très déçu, le service client est nul.”",
+        "* user1 · x · 20 Nov 2026 09:00 · “This is the worst delivery ever, I hate it.”",
+        "* <b>angry0</b> · x · 20 Nov 2026 14:00 · “Commande jamais arrivée, service client nul, je suis très "
+        "déçu.” · https://x.com/angry0/status/1",
+        "* angry1 · x · 20 Nov 2026 14:05 · “Worst delivery ever, my order never came, I hate this shop.”",
+        "* angry2 · x · 20 Nov 2026 14:10 · “Commande jamais arrivée, service client nul, je suis très déçu.”",
+        "...and 21 more"]
+    html = message.get_body(("html",)).get_content()
+    assert "&lt;b&gt;angry0&lt;/b&gt;" in html and "<b>angry0</b>" not in html
+    assert '<a href="https://x.com/angry0/status/1"' in html and "javascript:" not in html
+    assert "…and 21 more" in html

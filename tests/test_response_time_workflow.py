@@ -155,11 +155,15 @@ allow_private_network = true
     body = request.json()
     assert body["text"] == "Care desk: 2 alerts firing (2026-11-09..2026-11-15)"
     sections = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
+    # Each escalation lists the message waiting (i4): platform, reception in Paris time, the
+    # excerpt escaped for Slack (its markup shown, not acted on); conversations have no link.
+    waiting = "• instagram · 13 Nov 2026 16:00 · “Colis jamais reçu, &lt;b&gt;scandale&lt;/b&gt; &amp; aucun retour”"
     assert sections == [
         ":red_circle: *CRITICAL* · firing\nUnanswered negative is 1 conversation for instagram / maison.lune, "
-        "above 0 conversations\nvalue 1 · platform: instagram · account: maison.lune · rule negative_waiting",
+        "above 0 conversations\nvalue 1 · platform: instagram · account: maison.lune · rule negative_waiting\n"
+        + waiting,
         ":large_orange_circle: *WARNING* · firing\nUnanswered past SLA is 1 conversation for instagram, above 0 "
-        "conversations\nvalue 1 · platform: instagram · rule sla_breach"]
+        "conversations\nvalue 1 · platform: instagram · rule sla_breach\n" + waiting]
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [

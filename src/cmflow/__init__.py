@@ -67,7 +67,7 @@ _PUBLIC = {
     # files, errors and secrets
     # cmflow inspect: what a file source says of a file
     "InspectsFiles": "plugins.inspection", "FileInspection": "plugins.inspection",
-    "SearchesTerms": "plugins.search_terms",
+    "SearchesTerms": "plugins.search_terms", "ListsItems": "plugins.alert_items", "AlertItem": "foundation.alerts",
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
     "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
@@ -137,6 +137,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.input_paths import read_input_file, resolve_input_path
     from cmflow.plugins.inspection import FileInspection, InspectedTable, InspectsFiles
     from cmflow.plugins.search_terms import SearchesTerms
+    from cmflow.plugins.alert_items import ListsItems
+    from cmflow.foundation.alerts import AlertItem
     from cmflow.plugins.kinds import (Classifier, Metric, Notifier, NotifierOptions, Output, PluginOptions, Source,
                                       Trigger)
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext

@@ -1,5 +1,5 @@
 """One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
--> evaluate -> compose -> record -> deliver.
+-> evaluate -> alert_items -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
+from cmflow.stages.alert_items import alert_items
 from cmflow.stages.classify import classify
 from cmflow.stages.clients import clients
 from cmflow.stages.compare import compare
@@ -91,10 +92,13 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,
                            now=result.started_at, past_period=result.past_period)
+        items = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
+                       as_of=as_of)
         result = replace(result, records=classified.records, measurements=measured.measurements,
                          comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
-                         notifications=evaluated.notifications, verdicts=evaluated.verdicts, objectives=judged,
+                         notifications=evaluated.notifications, alert_items=items, verdicts=evaluated.verdicts,
+                         objectives=judged,
                          alert_changes=evaluated.alert_changes,
                          stages=(upstream := [*reported, *evaluated.reports]))
         composed = _timed("compose", compose, workflow, result)

@@ -91,6 +91,20 @@ class Alert(AlertEpisode):
 
 
 
+@dataclass(frozen=True)
+class AlertItem:
+    """One record behind an alert (a negative message still unanswered, a negative mention):
+    what an escalation lists. Public text, untrusted: every output cleans and escapes it."""
+
+    at: datetime | None
+    """When it was published or received (UTC)."""
+    author: str | None
+    platform: str | None
+    text: str | None
+    url: str | None
+    """A link to it, where the record has one (a mention's ``url``; conversations have none)."""
+
+
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 
 

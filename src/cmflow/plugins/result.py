@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cmflow.foundation.alerts import Alert, Notification, Verdict
+from cmflow.foundation.alerts import Alert, AlertItem, Notification, Verdict
 from cmflow.foundation.clients import Client
 from cmflow.foundation.objectives import Objective, ObjectiveResult
 from cmflow.foundation.polarity import Polarity
@@ -108,6 +108,9 @@ class RunResult:
     notifications: list[Notification] = field(default_factory=list)
     """Alert events announced at this run (started firing, reminder due, resolved), silenced
     ones left out; notifier outputs send them."""
+    alert_items: dict[str, tuple[AlertItem, ...]] = field(default_factory=dict)
+    """The records behind each announced alert, by its fingerprint, oldest first, where its
+    metric lists them (:class:`cmflow.ListsItems`): the messages an escalation lists."""
     verdicts: list["Verdict"] = field(default_factory=list)
     """KPIs judged against objectives (``target`` triggers): on track, at risk, off track, for alerts."""
     objectives: list[ObjectiveResult] = field(default_factory=list)

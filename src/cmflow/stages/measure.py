@@ -172,6 +172,26 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
 
+def series_input(request: MetricRequest, records: dict[str, "pl.DataFrame"], all_periods: list["Period"],
+                 dimensions: dict, *, as_of: "datetime | None" = None) -> MetricInput:
+    """What ``request``'s metric read for the series of ``dimensions`` (an alert's): the records of
+    its sources and ``where``, those of the series' ``client`` or ``brand`` alone when it names
+    one, the competitors' accounts' records left out otherwise, as :func:`_computed` reads them.
+    The other dimensions (platform, account ...) are the caller's to select."""
+    base = _metric_input(records, request.source_ids, all_periods, request.where, as_of)
+    listen = request.listen
+    if dimensions.get("brand") is not None:
+        return replace(base, records=_of_brand(base.records, dimensions["brand"]),
+                       all_records=_of_brand(base.all_records, dimensions["brand"]))
+    if listen is not None and listen.competitor_ids:
+        base = replace(base, records=_without_competitors(base.records, listen.competitor_ids),
+                       all_records=_without_competitors(base.all_records, listen.competitor_ids))
+    if dimensions.get("client") is not None:
+        base = replace(base, records=_of_client(base.records, dimensions["client"]),
+                       all_records=_of_client(base.all_records, dimensions["client"]))
+    return base
+
+
 def _of_client(frames: dict[str, "pl.LazyFrame"], client: str) -> dict[str, "pl.LazyFrame"]:
     """The records of ``client``'s accounts; none of a kind without accounts (traffic ...)."""
     import polars as pl

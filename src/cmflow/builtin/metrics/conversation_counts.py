@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow import Metric, aggregate, hookimpl, measurement_rows
+from cmflow import ListsItems, Metric, aggregate, hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.sentiment_tallies import sentiment_count_rows, sentiment_tallies
+from cmflow.builtin.metrics.sentiment_tallies import negative_items, sentiment_count_rows, sentiment_tallies
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
@@ -35,9 +35,9 @@ class _RecordCount(Metric):
                                 value=pl.col("records").fill_null(0))
 
 
-class _NegativeCount(_RecordCount):
+class _NegativeCount(_RecordCount, ListsItems):
     """The number of records of one kind whose ``sentiment`` is negative (the figure
-    ``sentiment_counts`` gives too)."""
+    ``sentiment_counts`` gives too); an alert on it lists those records."""
 
     default_polarity = "down"
     reads_sentiment = True
@@ -45,6 +45,9 @@ class _NegativeCount(_RecordCount):
     def compute(self, data: MetricInput):
         tallies = sentiment_tallies(data, self.record_kind)
         return sentiment_count_rows(tallies, self.record_kind, "negative", self.name, self.unit)
+
+    def items(self, data: MetricInput, measurement: str):
+        return negative_items(data, self.record_kind)
 
 
 class Mentions(_RecordCount):

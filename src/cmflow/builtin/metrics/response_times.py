@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import (Duration, Metric, PluginOptions, PositiveDuration, ServiceHours, aggregate, business_seconds,
-                    hookimpl, measurement_rows, ratio)
+from cmflow import (Duration, ListsItems, Metric, PluginOptions, PositiveDuration, ServiceHours, aggregate,
+                    business_seconds, hookimpl, measurement_rows, ratio)
 
-from cmflow.builtin.metrics.sentiment_tallies import normalised_sentiment, unclassified_reason
+from cmflow.builtin.metrics.sentiment_tallies import item_rows, normalised_sentiment, unclassified_reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -113,11 +113,29 @@ def backlog(data: MetricInput, options: ClockOptions, dims: list[str], extra: tu
         pl.lit(None, dtype=pl.String).alias("period"), pl.lit(None, dtype=utc).alias("_until")))
 
 
+ITEM_FIELDS = ("author", "platform", "text", "sentiment", "account", "client", "brands", "post_id")
+"""What the backlog keeps of a conversation for an alert's list of items."""
+
+
+def waiting_items(data: MetricInput, options: ClockOptions, longer_than: float, *,
+                  negative_only: bool = False) -> "pl.DataFrame":
+    """The current period's backlog (:func:`backlog`) that has waited more than ``longer_than``
+    seconds (at least, with ``negative_only``: the negative ones), as an alert lists them."""
+    import polars as pl
+
+    waiting = backlog(data, options, [], extra=ITEM_FIELDS)
+    current = data.periods[0].label if data.periods else None
+    late = pl.col("waited") >= longer_than if negative_only else pl.col("waited") > longer_than
+    if negative_only:
+        late = late & (normalised_sentiment(waiting.lazy()) == "negative").fill_null(False)
+    return item_rows(waiting.lazy().filter((pl.col("period") == current) & late), "received_at")
+
+
 def _dims(data: MetricInput) -> list[str]:
     return sorted({d for group in data.grouping_sets for d in group})
 
 
-class ResponseTimes(Metric):
+class ResponseTimes(Metric, ListsItems):
     """First response times of the conversations received in the period, against an SLA.
 
     ``response_time_median`` and ``response_time_p90`` (minutes): the median and 90th percentile
@@ -148,6 +166,12 @@ class ResponseTimes(Metric):
 
     def lookback(self):
         return self.options.backlog
+
+    def items(self, data: MetricInput, measurement: str):
+        """An alert on ``unanswered_over_sla`` lists the conversations waiting past the SLA."""
+        if measurement != f"{self._prefix}unanswered_over_sla":
+            return None
+        return waiting_items(data, self.options, self.options.sla.total_seconds())
 
     def compute(self, data: MetricInput):
         import polars as pl
@@ -202,7 +226,7 @@ class UnansweredNegativeOptions(ClockOptions):
         "reply (\"0s\": at once; business time unless `clock = \"wall\"`).", examples=["1h"])
 
 
-class UnansweredNegative(Metric):
+class UnansweredNegative(Metric, ListsItems):
     """Number of negative conversations still unanswered at the as-of time (an earlier period:
     at its end) after waiting ``older_than`` or longer, whatever period they were received in,
     received within ``backlog``: what an escalation watches (a ``threshold`` with ``above = 0``),
@@ -223,6 +247,10 @@ class UnansweredNegative(Metric):
 
     def lookback(self):
         return self.options.backlog
+
+    def items(self, data: MetricInput, measurement: str):
+        """An alert on it lists the negative conversations it counts."""
+        return waiting_items(data, self.options, self.options.older_than.total_seconds(), negative_only=True)
 
     def compute(self, data: MetricInput):
         import polars as pl

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import SENTIMENTS, TEXT_RECORD_KINDS, Metric, PluginOptions, hookimpl, measurement_rows, ratio
+from cmflow import SENTIMENTS, TEXT_RECORD_KINDS, ListsItems, Metric, PluginOptions, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.sentiment_tallies import (NOUNS, normalised_sentiment, sentiment_count_rows,
+from cmflow.builtin.metrics.sentiment_tallies import (NOUNS, negative_items, normalised_sentiment, sentiment_count_rows,
                                                       sentiment_tallies, unclassified_reason)
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class _SentimentMetric(Metric):
         return [(self.options.records,)]
 
 
-class SentimentCounts(_SentimentMetric):
+class SentimentCounts(_SentimentMetric, ListsItems):
     """Number of negative, neutral and positive records of the period.
 
     Produces ``negative_<items>``, ``neutral_<items>`` and ``positive_<items>``: items are
@@ -89,6 +89,10 @@ class SentimentCounts(_SentimentMetric):
         tallies = sentiment_tallies(data, self.options.records)
         return pl.concat([sentiment_count_rows(tallies, self.options.records, value, f"{value}_{self.noun}", self.noun)
                           for value in SENTIMENTS], how="diagonal_relaxed")
+
+    def items(self, data: MetricInput, measurement: str):
+        """An alert on ``negative_<items>`` lists the period's negative records."""
+        return negative_items(data, self.options.records) if measurement.startswith("negative_") else None
 
 
 class SentimentShare(_SentimentMetric):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from cmflow import Message, hookimpl, metric_label
-from cmflow.builtin.outputs.chat import more_text, subtitle
+from cmflow.builtin.outputs.chat import item_lines, more_text, subtitle
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines,
                                                    webhook_url_field)
@@ -137,7 +137,9 @@ class Discord(WebhookNotifier):
                        "inline": True})
         return {
             "title": discord_cut(discord_escape(clean_text(heading)), DISCORD_TITLE),
-            "description": discord_cut(discord_escape(clean_text(line.summary, 1500)), DISCORD_DESCRIPTION),
+            "description": discord_cut("\n".join([discord_escape(clean_text(line.summary, 1500)),
+                                                  *[discord_escape(text) for text in item_lines(line)]]),
+                                       DISCORD_DESCRIPTION),
             "color": DISCORD_RESOLVED_COLOUR if resolved else DISCORD_COLOURS.get(line.severity, 0x5F6368),
             "fields": fields[:DISCORD_MAX_FIELDS],
         }

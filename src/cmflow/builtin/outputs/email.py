@@ -492,8 +492,8 @@ def template_context(batch: NotificationBatch, report: str) -> dict[str, Any]:
         "title": batch.title,
         "workflow": result.workflow.name,
         "period": period_text,
-        "firing": [_item(n, zone) for n in ordered if n.event != "resolved"],
-        "resolved": [_item(n, zone) for n in ordered if n.event == "resolved"],
+        "firing": [_item(n, zone, result) for n in ordered if n.event != "resolved"],
+        "resolved": [_item(n, zone, result) for n in ordered if n.event == "resolved"],
         "headline": _headline(kpi_tables(result)),
         "failed_sources": [{"id": s.id, "plugin": s.plugin, "error": s.error or ""}
                            for s in result.failed_sources],
@@ -509,9 +509,12 @@ def render_report_for(result: "RunResult") -> str:
     return render_report(result, HtmlReportOptions())
 
 
-def _item(notification: "Notification", zone: Any) -> dict[str, Any]:
-    """One alert of the message: its summary, and details as short phrases."""
+def _item(notification: "Notification", zone: Any, result: "RunResult") -> dict[str, Any]:
+    """One alert of the message: its summary, details as short phrases, and the first records
+    behind it (``items``: clean lines; ``links``: their http(s) links or None; ``more_items``)."""
     from cmflow import format_value, metric_label
+    from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, item_texts
+    from cmflow.builtin.reports.html import safe_url
 
     alert = notification.alert
     where = ", ".join(f"{name}: {value}" for name, value in alert.dimensions.items()
@@ -530,8 +533,11 @@ def _item(notification: "Notification", zone: Any) -> dict[str, Any]:
     details = [f"{metric_label(alert.metric)}: {value}", where]
     if since and notification.event != "resolved":
         details.append(f"since {since}")
+    listed = result.alert_items.get(alert.fingerprint, ()) if notification.event != "resolved" else ()
+    items, more_items = item_texts(listed, str(zone))
     return {"event": notification.event, "severity": alert.severity, "summary": alert.summary,
-            "details": details + notes}
+            "details": details + notes, "items": items, "more_items": more_items,
+            "links": [safe_url(item.url) for item in listed[:ITEMS_SHOWN]]}
 
 
 def _headline(tables: list[Any]) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from cmflow import Message, hookimpl
-from cmflow.builtin.outputs.chat import SUMMARY_LIMIT, facts, more_text, subtitle
+from cmflow.builtin.outputs.chat import SUMMARY_LIMIT, facts, item_lines, more_text, subtitle
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import (WebhookNotifier, WebhookTargetOptions, alert_lines,
                                                    webhook_url_field)
@@ -86,7 +86,8 @@ class Slack(WebhookNotifier):
             text = "\n".join([
                 f"{emoji} *{slack_escape(line.severity.upper())}* · {slack_escape(line.event_text)}",
                 slack_escape(clean_text(line.summary, SUMMARY_LIMIT)),
-                slack_escape(facts(line))])
+                slack_escape(facts(line)),
+                *[slack_escape(text) for text in item_lines(line)]])
             blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                        "text": cut_escaped(text, SLACK_SECTION_LIMIT)}})
         if len(lines) > len(shown):

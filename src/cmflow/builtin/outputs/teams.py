@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from cmflow import Message, hookimpl
-from cmflow.builtin.outputs.chat import facts, more_text, subtitle
+from cmflow.builtin.outputs.chat import facts, item_lines, more_text, subtitle
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import (WebhookNotifier, WebhookTargetOptions, alert_lines, parse_url,
                                                    webhook_url_field)
@@ -79,6 +79,7 @@ class Teams(WebhookNotifier):
                 rich_text(text_run(line.severity.upper(), weight="Bolder"), text_run(f" · {line.event_text}")),
                 rich_text(text_run(clean_text(line.summary, TEAMS_SUMMARY_LIMIT))),
                 rich_text(text_run(facts(line), isSubtle=True, size="Small"), spacing="Small"),
+                *[rich_text(text_run(text, size="Small"), spacing="None") for text in item_lines(line)],
             ]})
         if len(lines) > len(shown):
             body.append(rich_text(text_run(more_text(len(lines) - len(shown)), isSubtle=True)))

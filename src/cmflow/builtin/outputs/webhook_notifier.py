@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from cmflow import DeliveryFailed, Message, Notifier, NotifierOptions, format_value
-from cmflow.builtin.outputs.message_text import clean_text
+from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, clean_text, item_texts
 from cmflow.http import allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
@@ -127,6 +127,11 @@ class AlertLine:
     condition: str
     state: str
     active_since: str | None
+    items: tuple[str, ...] = ()
+    """The first records behind it (an escalation's unanswered messages, a bad buzz's negative
+    mentions) as clean lines (:func:`~.message_text.item_texts`), not yet escaped."""
+    more_items: int = 0
+    """How many more records are behind it than :attr:`items` lists."""
 
     @property
     def event_text(self) -> str:
@@ -149,6 +154,8 @@ def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
         alert = notification.alert
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
         value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
+        listed = batch.result.alert_items.get(alert.fingerprint, ()) if notification.event != "resolved" else ()
+        items, more_items = item_texts(listed, batch.result.period.tz)
         lines.append(AlertLine(
             event=notification.event, reminder=notification.reminder,
             severity=str(alert.severity), summary=clean_text(alert.summary), value=value, unit=unit,
@@ -156,8 +163,21 @@ def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
             dimensions={clean_text(k): clean_text(v) for k, v in alert.dimensions.items() if v is not None},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
-            active_since=alert.active_since.isoformat() if alert.active_since else None))
+            active_since=alert.active_since.isoformat() if alert.active_since else None,
+            items=tuple(items), more_items=more_items))
     return sorted(lines, key=lambda line: (line.event == "resolved", SEVERITY_ORDER.get(line.severity, 3)))
+
+
+def _items_document(result: Any, line: AlertLine) -> list[dict[str, Any]]:
+    """The first records behind an alert as JSON: ``at`` (ISO 8601, UTC), ``author``,
+    ``platform``, ``text`` (clean, cut), ``url`` (http(s) only)."""
+    from cmflow.builtin.reports.html import safe_url
+
+    if not line.items:
+        return []
+    return [{"at": item.at.isoformat() if item.at else None, "author": item.author, "platform": item.platform,
+             "text": clean_text(item.text, 500) if item.text else None, "url": safe_url(item.url)}
+            for item in result.alert_items.get(line.fingerprint, ())[:ITEMS_SHOWN]]
 
 
 def batch_document(batch: NotificationBatch) -> dict[str, Any]:
@@ -180,6 +200,7 @@ def batch_document(batch: NotificationBatch) -> dict[str, Any]:
             "summary": line.summary, "value": line.value, "unit": line.unit,
             "dimensions": line.dimensions, "condition": line.condition,
             "active_since": line.active_since,
+            "items": _items_document(result, line), "more_items": line.more_items,
         } for line in lines],
     }
 
