@@ -166,6 +166,20 @@ allow_private_network = true
         "conversations\nvalue 1 · platform: instagram · rule sla_breach\n" + waiting]
 
 
+def test_the_webhook_json_gives_the_items_behind_each_escalation(tmp_path, store_url, replay_server, monkeypatch):
+    replay_server.add("POST", "/hooks/care", Reply(200, body="ok", headers={"Content-Type": "text/plain"}))
+    monkeypatch.setenv("CARE_HOOK", replay_server.url + "/hooks/care")
+    outputs = '\n[[outputs]]\nplugin = "webhook"\nurl = "${env:CARE_HOOK}"\nallow_private_network = true\n'
+    result = run_workflow_file(write(tmp_path, outputs), store_url=store_url, now=NOW)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    [request] = replay_server.requests
+    alerts = {alert["rule"]: alert for alert in request.json()["alerts"]}
+    i4 = {"at": "2026-11-13T15:00:00+00:00", "author": None, "platform": "instagram",
+          "text": "Colis jamais reçu, <b>scandale</b> & aucun retour", "url": None}  # JSON: the receiver escapes
+    assert (alerts["negative_waiting"]["items"], alerts["negative_waiting"]["more_items"]) == ([i4], 0)
+    assert (alerts["sla_breach"]["items"], alerts["sla_breach"]["more_items"]) == ([i4], 0)
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('hours = { holidays = "FR" }', 'hours = { holidays = "FX" }', "metrics[1].hours.holidays"),
     ('mon-fri = ["09:00-18:00"]', 'mon-fri = ["18:00-09:00"]', "metrics[0].hours.opening"),

@@ -6,7 +6,8 @@ as-of instant; returns the items by alert fingerprint (:attr:`cmflow.RunResult.a
 oldest first. An alert gets items when the metric entry producing its measurement lists them
 (:class:`cmflow.ListsItems`) and its series can be told from the records: the items are those
 of the series' client or brand (as the measure stage reads them) and of its other dimensions
-(platform, account ...). A resolved alert, or one on a dimension the records lack, gets none.
+(platform, account ...). A resolved alert, a "no data" or "error" one, or one on a dimension
+the records lack, gets none.
 A metric whose listing fails is logged and gives none: the alert is still sent, as before.
 """
 
@@ -16,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cmflow.foundation.alerts import AlertItem
+from cmflow.foundation.alerts import VALUE, AlertItem
 from cmflow.plugins.alert_items import ITEM_COLUMNS, ListsItems
 from cmflow.stages.measure import MetricRequest, series_input
 
@@ -39,8 +40,8 @@ def alert_items(workflow: "Workflow", records: dict[str, "pl.DataFrame"], notifi
     found: dict[str, tuple[AlertItem, ...]] = {}
     for notification in notifications:
         alert = notification.alert
-        if notification.event == "resolved" or alert.fingerprint in found:
-            continue
+        if notification.event == "resolved" or alert.condition != VALUE or alert.fingerprint in found:
+            continue  # "no data" and "error" alerts are about no record
         request = next((r for r in requests if alert.metric in r.plugin.produces()), None)
         if request is None:
             continue
