@@ -545,3 +545,45 @@ def test_the_url_never_appears_in_messages_errors_or_logs(batch, delivery_contex
     for text in texts:
         assert SECRET_PATH not in text and "s3cr3t-w3bh00k-t0k3n" not in text, text
 
+
+
+# -- the items behind an escalation ---------------------------------------------------------------
+def items_batch(demo_result, count: int) -> NotificationBatch:
+    """One alert with ``count`` records behind it, the first quoting hostile text and a
+    javascript: link, the second a real link."""
+    from cmflow import AlertItem
+
+    alert = demo_result.alerts[0]
+    at = datetime(2026, 11, 20, 13, 5, tzinfo=timezone.utc)
+    items = [AlertItem(at, "@everyone", "x", HOSTILE, "javascript:alert(1)"),
+             AlertItem(at + timedelta(minutes=1), "julie", "bluesky", "Colis\njamais reçu", "https://bsky.app/p/1")]
+    items += [AlertItem(at + timedelta(minutes=2 + i), f"u{i}", "x", "nul", None) for i in range(count - 2)]
+    result = dataclasses.replace(demo_result, alert_items={alert.fingerprint: tuple(items)})
+    return NotificationBatch(result, [Notification(alert, "firing")], {"workflow": "w"}, key="k3")
+
+
+def test_chat_messages_list_the_items_escaped_with_and_n_more(demo_result, delivery_context):
+    """Five items (Paris time: the demo's zone), one line each, then "…and 3 more"; the hostile
+    one escaped for each platform, its javascript: link left out, the https one kept."""
+    batch = items_batch(demo_result, 8)
+    slack_text = body_of(notifier("slack", "https://hooks.slack.com/services/T/B/x").compose(
+        batch, delivery_context))["blocks"][1]["text"]["text"]
+    listed = slack_text.split("\n")[3:]
+    assert listed[0] == ("• @everyone · x · 20 Nov 2026 14:05 · “&lt;script&gt;alert(1)&lt;/script&gt; &lt;!channel&gt; "
+                         "@everyone &amp; [click here](https://evil.example) *now* &lt;@123456&gt;”")
+    assert listed[1] == "• julie · bluesky · 20 Nov 2026 14:06 · “Colis jamais reçu” · https://bsky.app/p/1"
+    assert len(listed) == 6 and listed[-1] == "…and 3 more"
+    assert "javascript:" not in slack_text
+
+    card = body_of(notifier("teams", "https://example.logic.azure.com/workflows/x").compose(
+        batch, delivery_context))["attachments"][0]["content"]
+    runs = [e["text"] for e in walk(card) if e["type"] == "TextRun"]
+    assert "• julie · bluesky · 20 Nov 2026 14:06 · “Colis jamais reçu” · https://bsky.app/p/1" in runs
+    assert "…and 3 more" in runs and not [e for e in walk(card) if e["type"] == "TextBlock"]
+
+    body = body_of(notifier("discord", DISCORD_URL).compose(batch, delivery_context))
+    description = body["embeds"][0]["description"].split("\n")
+    assert description[1].startswith("• @\u200beveryone · x · 20 Nov 2026 14:05 · “\\<script\\>")
+    assert description[-1] == "…and 3 more"
+    for text in all_strings(body):
+        assert "@everyone" not in text and "javascript:" not in text
