@@ -51,16 +51,16 @@ def test_rss2_items_become_mentions(replay_server):
          "published_at": datetime(2026, 11, 21, 17, 30, tzinfo=timezone.utc), "author": "Julie Martin",
          "text": "Maison Lumière rouvre sa boutique & son salon de thé\n\n"
                  "Après trois mois de travaux, Maison Lumière rouvre.\n\nLa bûche « Lumière » est déjà là.",
-         "url": ARTICLE, "reach": None, "language": "fr", "sentiment": None},
+         "url": ARTICLE, "reach": None, "likes": None, "comments": None, "shares": None, "language": "fr", "sentiment": None},
         {"platform": "rss", "mention_id": f"{replay_server.url}{BLOG}#4812",  # a bare guid, made unique
          "published_at": datetime(2026, 11, 19, 7, 0, tzinfo=timezone.utc), "author": "Marc",
          "text": "Les meilleures bûches de Noël 2026\n\nNotre sélection : Pâtisserie Bellecour, "
                  "La Croix-Rousse Gourmande…",
-         "url": "https://lyon-gourmand.example/?p=4812", "reach": None, "language": "fr", "sentiment": None},
+         "url": "https://lyon-gourmand.example/?p=4812", "reach": None, "likes": None, "comments": None, "shares": None, "language": "fr", "sentiment": None},
         {"platform": "rss", "mention_id": f"{replay_server.url}{BLOG}#4815",
          "published_at": datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), "author": None,
          "text": "Agenda : marché de Noël\n\nMaison Lumière y tiendra un stand.",
-         "url": None, "reach": None, "language": "fr", "sentiment": None}]  # the javascript: link is dropped
+         "url": None, "reach": None, "likes": None, "comments": None, "shares": None, "language": "fr", "sentiment": None}]  # the javascript: link is dropped
     # 2026-11-02 is before the window; the undated draft cannot be placed in a period.
     assert problems == [f"{replay_server.url}{BLOG}: left out 1 entry without a date"]
     assert replay_server.requests[0].headers["accept"].startswith("application/rss+xml")
