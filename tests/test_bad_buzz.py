@@ -134,3 +134,63 @@ def test_the_bad_buzz_e_mail_lists_the_negative_mentions_with_and_n_more(tmp_pat
     assert "&lt;b&gt;angry0&lt;/b&gt;" in html and "<b>angry0</b>" not in html
     assert '<a href="https://x.com/angry0/status/1"' in html and "javascript:" not in html
     assert "…and 21 more" in html
+
+
+BRANDS = """
+[workflow]
+name = "Veille"
+timezone = "UTC"
+period = "2026-11-20..2026-11-20"
+compare = []
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumière"
+
+[[listen.competitors]]
+id = "nuit"
+name = "Atelier Nuit"
+
+[[sources]]
+plugin = "json"
+path = "mentions.json"
+record = "mention"
+
+[[metrics]]
+plugin = "negative_mentions"
+by = ["brand", "platform"]
+
+[[triggers]]
+id = "negative"
+plugin = "threshold"
+metric = "negative_mentions"
+by = ["brand", "platform"]
+above = 0
+"""
+
+
+def test_a_brands_alert_lists_the_negative_mentions_naming_it_on_its_platform(tmp_path) -> None:
+    """By brand: Atelier Nuit's alert lists the negative mention naming it (n1) and the one
+    naming both (b1), not Maison Lumière's own (l1) nor a positive one (n2); by platform: x's
+    negative mentions (l1 and b1; n1 is on Bluesky), of every brand."""
+    from cmflow.builtin.triggers import threshold
+
+    rows = [{"platform": "bluesky", "mention_id": "n1", "author": "a", "published_at": "2026-11-20T09:00:00Z",
+             "text": "Atelier Nuit, quelle déception", "sentiment": "negative"},
+            {"platform": "x", "mention_id": "l1", "author": "b", "published_at": "2026-11-20T10:00:00Z",
+             "text": "Maison Lumière en retard", "sentiment": "negative"},
+            {"platform": "x", "mention_id": "b1", "author": "c", "published_at": "2026-11-20T11:00:00Z",
+             "text": "Maison Lumière et Atelier Nuit : bof", "sentiment": "negative"},
+            {"platform": "x", "mention_id": "n2", "author": "d", "published_at": "2026-11-20T12:00:00Z",
+             "text": "Atelier Nuit c'est top", "sentiment": "positive"}]
+    (tmp_path / "mentions.json").write_text(json.dumps(rows), encoding="utf-8")
+    (tmp_path / "veille.toml").write_text(BRANDS, encoding="utf-8")
+    with ExitStack() as stack:
+        for module in (json_source, conversation_counts, threshold):
+            stack.enter_context(registered_plugin(module, package=module.__name__))
+        result = run_workflow_file(tmp_path / "veille.toml", store_url=f"sqlite:///{tmp_path}/state.db")
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    listed = {tuple(sorted((k, v) for k, v in alert.dimensions.items() if v is not None)):
+              [item.author for item in result.alert_items[alert.fingerprint]] for alert in result.alerts}
+    assert listed == {(("brand", "nuit"),): ["a", "c"], (("brand", "lumiere"),): ["b", "c"],
+                      (("platform", "x"),): ["b", "c"], (("platform", "bluesky"),): ["a"]}
