@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -157,8 +158,9 @@ class ServiceHours(BaseModel):
         return intervals
 
 
-def _holiday_countries() -> set[str]:
-    """The country codes the holidays library knows.
+@cache
+def _holiday_countries() -> frozenset[str]:
+    """The country codes the holidays library knows (read once: a workflow may name several).
 
     Read from the ``COUNTRIES`` table of its ``registry.py`` without importing the library:
     importing ``holidays`` costs ``cmflow validate`` a third of its time (dateutil, every
@@ -166,10 +168,10 @@ def _holiday_countries() -> set[str]:
     library is laid out otherwise, it is asked."""
     codes = _registry_country_codes()
     if codes is not None:
-        return codes
+        return frozenset(codes)
     import holidays
 
-    return set(holidays.list_supported_countries())
+    return frozenset(holidays.list_supported_countries())
 
 
 _REGISTRY_TABLE = "COUNTRIES: RegistryDict = "
