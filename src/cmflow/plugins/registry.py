@@ -340,11 +340,21 @@ def _allow_list() -> set[str] | None:
 
 
 def _origin(dist: metadata.Distribution | None) -> tuple[str, str]:
-    """(package, version) of the distribution an entry point comes from."""
+    """(package, version) of the distribution an entry point comes from.
+
+    Read from the header lines of its metadata file: ``dist.metadata`` parses the whole file
+    (the long description included) through the email package, a cost every command that
+    loads a plugin would pay for two fields."""
     if dist is None:
         return "unknown", "?"
-    fields = dist.metadata  # parsed at each access
-    return fields["Name"], fields["Version"]
+    fields: dict[str, str] = {}
+    for line in (dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "").splitlines():
+        if not line.strip():
+            break  # the end of the headers
+        key, colon, value = line.partition(":")
+        if colon and not line[0].isspace():  # not a folded continuation line
+            fields.setdefault(key.strip().lower(), value.strip())
+    return fields.get("name", "unknown"), fields.get("version", "?")
 
 
 def _describe(exc: BaseException) -> str:
