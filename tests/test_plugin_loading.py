@@ -27,6 +27,11 @@ HEAVY_LIBRARIES = ("polars", "numpy", "pyarrow", "sqlalchemy", "httpx", "jinja2"
                    "dateutil")
 """What a run needs and checking a workflow file does not (holidays: validation reads its country
 codes from its registry's source; importing it costs a third of `cmflow validate`)."""
+RUN_MODULES = ("cmflow.runner", "cmflow.stages", "cmflow.delivery", "cmflow.presentation", "cmflow.http.client",
+               "cmflow.store.sql", "cmflow.builtin.reports.document", "cmflow.builtin.reports.language",
+               "cmflow.builtin.reports.charts", "cmflow.builtin.reports.pdf", "cmflow.builtin.reports.workbook")
+"""cmflow's run machinery: the stages, delivery, the HTTP kit's client, the store's SQL, the
+report document and its charts, language (Babel), PDF and workbook."""
 
 
 def builtin_entry_points() -> dict[str, str]:
@@ -92,3 +97,6 @@ def test_validate_imports_only_the_plugin_modules_its_file_names(tmp_path):
     plugin_modules = set(builtin_entry_points().values())
     assert loaded & plugin_modules == named
     assert [library for library in HEAVY_LIBRARIES if library in loaded] == []
+    run_machinery = [name for name in loaded
+                     if name in RUN_MODULES or name.startswith(tuple(f"{module}." for module in RUN_MODULES))]
+    assert sorted(run_machinery) == []
