@@ -116,7 +116,7 @@ def test_bad_hours_are_refused_with_what_to_write(options, message):
 
 def test_the_countries_validate_knows_are_the_holidays_librarys() -> None:
     """Validation reads the country codes from the library's registry without importing the
-    library (importing it costs `cmflow validate` a third of its time; listing its countries,
+    library (importing it costs `cmflow validate` about a tenth of its CPU; listing its countries,
     some 300 modules): the same set the library lists."""
     import holidays
 

@@ -26,7 +26,7 @@ DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 HEAVY_LIBRARIES = ("polars", "numpy", "pyarrow", "sqlalchemy", "httpx", "jinja2", "rich", "babel", "holidays",
                    "dateutil")
 """What a run needs and checking a workflow file does not (holidays: validation reads its country
-codes from its registry's source; importing it costs a third of `cmflow validate`)."""
+codes from its registry's source; importing it costs about a tenth of `cmflow validate`)."""
 RUN_MODULES = ("cmflow.runner", "cmflow.stages", "cmflow.delivery", "cmflow.presentation", "cmflow.http.client",
                "cmflow.store.sql", "cmflow.builtin.reports.document", "cmflow.builtin.reports.language",
                "cmflow.builtin.reports.charts", "cmflow.builtin.reports.pdf", "cmflow.builtin.reports.workbook")

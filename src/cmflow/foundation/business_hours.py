@@ -163,7 +163,7 @@ def _holiday_countries() -> frozenset[str]:
     """The country codes the holidays library knows (read once: a workflow may name several).
 
     Read from the ``COUNTRIES`` table of its ``registry.py`` without importing the library:
-    importing ``holidays`` costs ``cmflow validate`` a third of its time (dateutil, every
+    importing ``holidays`` costs ``cmflow validate`` about a tenth of its CPU (dateutil, every
     calendar); listing its countries would import each country's module (some 300). If the
     library is laid out otherwise, it is asked."""
     codes = _registry_country_codes()
