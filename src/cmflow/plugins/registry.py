@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Iterable, Iterator
@@ -358,6 +357,8 @@ def _origin(dist: metadata.Distribution | None) -> tuple[str, str]:
 
 
 def _describe(exc: BaseException) -> str:
+    import traceback  # only when a plugin fails: every command that loads one would pay for it
+
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({frame.filename}:{frame.lineno})" if frame else ""
     return f"{type(exc).__name__}: {exc}{where}"
