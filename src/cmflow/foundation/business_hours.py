@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -156,18 +158,41 @@ class ServiceHours(BaseModel):
         return intervals
 
 
-def _holiday_countries() -> set[str]:
-    """The country codes the holidays library knows, read from its registry without importing
-    each country's module (``cmflow validate`` would import some 300 modules for ``"FR"``)."""
+@cache
+def _holiday_countries() -> frozenset[str]:
+    """The country codes the holidays library knows (read once: a workflow may name several).
+
+    Read from the ``COUNTRIES`` table of its ``registry.py`` without importing the library:
+    importing ``holidays`` costs ``cmflow validate`` about a tenth of its CPU (dateutil, every
+    calendar); listing its countries would import each country's module (some 300). If the
+    library is laid out otherwise, it is asked."""
+    codes = _registry_country_codes()
+    if codes is not None:
+        return frozenset(codes)
+    import holidays
+
+    return frozenset(holidays.list_supported_countries())
+
+
+_REGISTRY_TABLE = "COUNTRIES: RegistryDict = "
+
+
+def _registry_country_codes() -> set[str] | None:
+    """The codes in the holidays library's ``registry.COUNTRIES`` (``"france": ("France", "FR",
+    "FRA")``: the class name, then codes and aliases), read as a literal; None if not found."""
+    import ast
+    from importlib.util import find_spec
+
     try:
-        from holidays.registry import COUNTRIES
-
-        return {code for names in COUNTRIES.values() for code in names[1:]  # codes, not class aliases
+        spec = find_spec("holidays")
+        folder = Path(next(iter(spec.submodule_search_locations or ())))
+        source = (folder / "registry.py").read_text(encoding="utf-8")
+        start = source.index(_REGISTRY_TABLE) + len(_REGISTRY_TABLE)
+        table = ast.literal_eval(source[start:source.index("\n}\n", start) + 2])
+        return {code for names in table.values() for code in names[1:]  # codes, not class aliases
                 if 2 <= len(code) <= 3 and code.isalpha() and code.isupper()}
-    except (ImportError, AttributeError, IndexError, TypeError):  # another layout: ask the library
-        import holidays
-
-        return set(holidays.list_supported_countries())
+    except (AttributeError, ImportError, OSError, StopIteration, ValueError, SyntaxError, TypeError, IndexError):
+        return None
 
 
 def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:

@@ -18,12 +18,12 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 def parse_address(text: str) -> "Address":
     """One address, ``ann@example.org`` or ``Ann Martin <ann@example.org>``, parsed by the
     standard library's header registry; ValueError if it is not exactly one valid address."""
-    from email.policy import SMTP
+    from email.headerregistry import HeaderRegistry  # the email policies' parser, without email.policy's imports
 
     if CONTROL_CHARACTERS.search(text):
         raise ValueError(f"{text!r} holds a line break or control character")
     try:
-        header = SMTP.header_factory("To", text)
+        header = HeaderRegistry()("To", text)
         addresses = header.addresses
     except (IndexError, ValueError, TypeError):  # the parser gives up on e.g. "ann@"
         addresses, header = (), None

@@ -6,7 +6,6 @@ nearest valid name, through this one function, so that hints read the same every
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 
@@ -15,6 +14,8 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
 
     A candidate one slip away (a letter added, dropped, changed, or two swapped: ``cvs`` for
     ``csv``) comes first; else the most similar one, if similar enough."""
+    import difflib  # only for a misspelt name: a valid workflow never needs it
+
     names = sorted(candidates)
     slips = [c for c in names if _one_slip(name.casefold(), c.casefold())]
     if slips:

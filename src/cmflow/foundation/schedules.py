@@ -9,7 +9,6 @@ aware UTC datetimes, so tests need no clock. The rules are explained in ``docs/s
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from bisect import bisect_left
@@ -349,6 +348,8 @@ def _parse_days(text: str, days_text: str) -> frozenset[int]:
             if word in ("day", "days", "weekday", "weekdays", "weekend", "weekends"):
                 raise ScheduleError(f"schedule {text!r}: {word!r} cannot be combined with other "
                                     "days; name the days instead, e.g. 'every monday and friday at 09:00'")
+            import difflib  # a misspelt day only
+
             suggestion = difflib.get_close_matches(word, _DAY_WORDS + _UNIT_WORDS + ("month",), n=1, cutoff=0.6)
             hint = f"did you mean {suggestion[0]!r}?" if suggestion else \
                 f"days are {', '.join(WEEKDAYS)}, day, weekday or weekend"
@@ -390,6 +391,8 @@ def _parse_interval(text: str, count_text: str | None, unit: str) -> Schedule:
                             "expression such as '0 9 */2 * *'")
     else:
         count = int(count_text) if count_text else 1
+        import difflib  # a misspelt unit only
+
         suggestion = difflib.get_close_matches(unit, _UNIT_WORDS + _DAY_WORDS, n=1, cutoff=0.6)
         hint = ""
         if suggestion and suggestion[0] in _UNIT_WORDS:

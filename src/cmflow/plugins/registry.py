@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Iterable, Iterator
@@ -340,14 +339,26 @@ def _allow_list() -> set[str] | None:
 
 
 def _origin(dist: metadata.Distribution | None) -> tuple[str, str]:
-    """(package, version) of the distribution an entry point comes from."""
+    """(package, version) of the distribution an entry point comes from.
+
+    Read from the header lines of its metadata file: ``dist.metadata`` parses the whole file
+    (the long description included) through the email package, a cost every command that
+    loads a plugin would pay for two fields."""
     if dist is None:
         return "unknown", "?"
-    fields = dist.metadata  # parsed at each access
-    return fields["Name"], fields["Version"]
+    fields: dict[str, str] = {}
+    for line in (dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "").splitlines():
+        if not line.strip():
+            break  # the end of the headers
+        key, colon, value = line.partition(":")
+        if colon and not line[0].isspace():  # not a folded continuation line
+            fields.setdefault(key.strip().lower(), value.strip())
+    return fields.get("name", "unknown"), fields.get("version", "?")
 
 
 def _describe(exc: BaseException) -> str:
+    import traceback  # only when a plugin fails: every command that loads one would pay for it
+
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({frame.filename}:{frame.lineno})" if frame else ""
     return f"{type(exc).__name__}: {exc}{where}"
