@@ -76,6 +76,10 @@ class StageReport:
     counts: dict[str, int] = field(default_factory=dict)
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""
+    platforms: list[str] = field(default_factory=list)
+    """For sources: the platforms whose data it reads: as its class or options say, else those of
+    the records it returned; for one that failed without saying, those it returned at its last
+    run the store remembers (an incomplete report names them, not "an exported file")."""
 
 
 @dataclass
@@ -205,4 +209,6 @@ class RunResult:
             "alerts_pending": len(self.pending),
             "notifications": len(self.notifications),
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
+            "source_platforms": {s.id: s.platforms for s in self.stages
+                                 if s.kind == "source" and s.ok and s.platforms},
         }

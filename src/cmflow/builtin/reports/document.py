@@ -181,6 +181,16 @@ class AlertLine:
 
 
 @dataclass(frozen=True)
+class MissingSource:
+    """A source the run could not read."""
+
+    id: str
+    plugin: str
+    platforms: tuple[str, ...] = ()
+    """Whose data it reads, when known (its options, or what it read at its last run)."""
+
+
+@dataclass(frozen=True)
 class PostingTime:
     """The rate of the posts published at one weekday (0 = Monday) and hour, local time."""
 
@@ -277,9 +287,9 @@ class ReportDocument:
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
-    missing: list[tuple[str, str]]
-    """The sources the run could not read, as (id, plugin): the report is incomplete when
-    this is not empty. A client's report names their plugins (platforms), never ids or paths."""
+    missing: list["MissingSource"]
+    """The sources the run could not read: the report is incomplete when this is not empty. A
+    client's report names their platforms, never ids or paths."""
     generated_at: datetime
     commentary: str | None = None
     """The CM's commentary, Markdown."""
@@ -389,7 +399,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         bursts=_top_of_ranking(result, scope, "coordinated_bursts", {}, "burst_start"),
         new_authors=_top_of_ranking(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
         time_zone=result.period.tz,
-        missing=[(report.id, report.plugin) for report in result.failed_sources
+        missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )

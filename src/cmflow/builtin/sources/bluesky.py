@@ -110,6 +110,7 @@ class BlueskySource(Source):
     """
 
     name = "bluesky"
+    reads_platform = "bluesky"
     description = "Read posts, follower counts and mentions of Bluesky accounts (AT Protocol)."
     Options = BlueskyOptions
     record_kinds = ("post", "account_snapshot", "mention")

@@ -143,6 +143,7 @@ class FacebookPage(Source):
     comments, from the Graph API, for each Page listed, over exactly the run's window."""
 
     name = "facebook_page"
+    reads_platform = "facebook"
     description = "Fetch posts and insights, daily Page figures and comments of Facebook Pages (Graph API)."
     Options = FacebookPageOptions
     record_kinds = ("post", "account_snapshot", "conversation")

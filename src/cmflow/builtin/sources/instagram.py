@@ -165,6 +165,7 @@ class Instagram(Source):
     Instagram Graph API, for each account listed, over exactly the run's window."""
 
     name = "instagram"
+    reads_platform = "instagram"
     description = "Fetch posts and insights, daily account figures and comments from the Instagram Graph API."
     Options = InstagramOptions
     record_kinds = ("post", "account_snapshot", "conversation")

@@ -90,6 +90,7 @@ class TikTok(Source):
     """
 
     name = "tiktok"
+    reads_platform = "tiktok"
     description = "Fetch a TikTok account's videos and follower count (Display API; no comments)."
     Options = TikTokOptions
     record_kinds = ("post", "account_snapshot")

@@ -122,6 +122,7 @@ class YoutubeSource(Source):
     """
 
     name = "youtube"
+    reads_platform = "youtube"
     description = "Fetch a YouTube channel's videos, daily views and subscribers, and comment threads."
     Options = YoutubeOptions
     record_kinds = ("post", "account_snapshot", "conversation")
