@@ -302,6 +302,36 @@ def test_file_names_hold_no_slash_nor_control_character() -> None:
     assert len(long) <= 120 and long.endswith("word")
 
 
+def test_the_pdf_a_client_gets_by_email_is_the_report_printed_once(tmp_path, monkeypatch) -> None:
+    """A ``report`` output writing each client's PDF and the e-mail attaching it (its
+    ``report_output``): each client's PDF is printed once in the run, and the attachment is the
+    file, byte for byte."""
+    import cmflow.builtin.reports.pdf as pdf
+
+    printed = []
+    real_write_pdf = pdf.write_pdf
+
+    def counting_write_pdf(html, path, **kwargs):
+        printed.append(path)
+        return real_write_pdf(html, path, **kwargs)
+
+    monkeypatch.setattr(pdf, "write_pdf", counting_write_pdf)
+    outputs = EMAIL_OUTPUT + 'report_output = "client_reports"\n' + """
+[[outputs]]
+id = "client_reports"
+plugin = "report"
+path = "reports/{client}.{format}"
+formats = ["pdf", "xlsx"]
+"""
+    result = run_in(tmp_path, outputs=outputs)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert len(printed) == 2  # one per client, not one for the e-mail and one for the file
+    for client, mail in mails(tmp_path).items():
+        attached = {name.rsplit(".", 1)[1]: content for name, _, content in attachments(mail)}
+        assert attached["pdf"] == (tmp_path / "reports" / f"{client}.pdf").read_bytes()
+        assert attached["xlsx"] == (tmp_path / "reports" / f"{client}.xlsx").read_bytes()
+
+
 # -- an incomplete run ---------------------------------------------------------------------------
 
 def test_an_incomplete_run_says_so_and_what_is_missing_without_paths(tmp_path) -> None:

@@ -11,6 +11,7 @@ from cmflow.foundation.alerts import Alert, Notification, Verdict
 from cmflow.foundation.clients import Client
 from cmflow.foundation.objectives import Objective, ObjectiveResult
 from cmflow.foundation.polarity import Polarity
+from cmflow.plugins.run_memo import RunMemo
 
 if TYPE_CHECKING:
     import polars as pl
@@ -129,6 +130,9 @@ class RunResult:
     stopped: str | None = None
     """Why the run stopped before sending all its messages (``stopped by SIGTERM``), if it did:
     the rest wait in the outbox."""
+    memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
+    """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
+    in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
 
     @property
     def failed_stages(self) -> list[StageReport]:

@@ -311,14 +311,15 @@ def safe_file_name(text: str, *, longest: int = 120) -> str:
 def render_attachments(document: "ReportDocument", result: "RunResult", scope: "ReportScope", lang: "Language",
                        options: Any, directory: Path, formats: list[str]) -> list[Attachment]:
     """The report in each of ``formats``, rendered in a temporary folder by the same writers as
-    the ``report`` output's files (``options`` are a ``report`` output's), read back as bytes."""
-    from cmflow.builtin.reports.writing import WRITERS
+    the ``report`` output's files (``options`` are a ``report`` output's), read back as bytes:
+    the same rendering as that output's file, made once in the run."""
+    from cmflow.builtin.reports.writing import write_report_file
 
     attachments = []
     with tempfile.TemporaryDirectory(prefix="cmflow-mail-") as folder:
         for fmt in formats:
             path = Path(folder) / f"report.{fmt}"
-            WRITERS[fmt](document, result, scope, lang, options, directory, path)
+            write_report_file(fmt, document, result, scope, lang, options, directory, path)
             maintype, subtype = ATTACHMENT_TYPES[fmt]
             attachments.append(Attachment(attachment_name(document, lang, fmt), maintype, subtype, path.read_bytes()))
     return attachments
