@@ -53,6 +53,10 @@ SHOWN_LISTING = 5
 LOCAL_INSTANTS = ("burst_start", "burst_end", "first_seen")
 """The instants the listening metrics write in UTC that the report shows in the workflow's time zone."""
 # -- end of the listening lane's block --
+NEGATIVE_METRICS = ("most_negative_mentions", "most_negative_comments", "most_negative_posts")
+"""The moderation lists (``most_negative``) the listening section shows, when the run ranks them."""
+SHOWN_NEGATIVE = 5
+"""How many of each moderation list the listening section shows."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -178,6 +182,25 @@ class AlertLine:
         """The state as a reader is told it: an info alert firing is worth noting (a viral
         week), not something to deal with."""
         return "noted" if self.state == "firing" and self.severity == "info" else self.state
+
+
+@dataclass(frozen=True)
+class NegativeItem:
+    """A mention, comment or post of a moderation list (``most_negative``): the most negative
+    first. Its author, text and link come from the public."""
+
+    metric: str
+    """``most_negative_mentions``, ``most_negative_comments`` or ``most_negative_posts``."""
+    rank: int
+    platform: str | None
+    account_name: str | None
+    author: str | None
+    text: str
+    url: str | None
+    published_at: datetime | None
+    """When it was published (a comment: received), in the workflow's time zone."""
+    score: float | None
+    """Its sentiment score (-1 the most negative); None when its source labelled it negative without one."""
 
 
 @dataclass(frozen=True)
@@ -330,6 +353,8 @@ class ReportDocument:
     ``first_seen_local``), in_burst, example_urls."""
     time_zone: str = "UTC"
     """The workflow's time zone, the listening lists' times are shown in."""
+    most_negative: list[NegativeItem] = field(default_factory=list)
+    """The first :data:`SHOWN_NEGATIVE` items of each moderation list (mentions, comments, posts)."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -399,6 +424,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         bursts=_top_of_ranking(result, scope, "coordinated_bursts", {}, "burst_start"),
         new_authors=_top_of_ranking(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
         time_zone=result.period.tz,
+        most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
         missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
@@ -660,6 +686,35 @@ def _local_instant(text: str | None, tz: str) -> datetime | None:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
 # -- end of the listening lane's block --
+
+
+def _most_negative(result: "RunResult", scope: ReportScope, metric: str) -> list[NegativeItem]:
+    """The first :data:`SHOWN_NEGATIVE` items of a moderation list: in a client's report its own
+    ranking (``by = ["client"]``), else those of the overall ranking on the client's accounts (a
+    mention, which has no account, only in its client's ranking); never another client's."""
+    import polars as pl
+
+    from cmflow import ranked_items
+
+    frame = result.measurements
+    if frame is None or frame.height == 0 or metric not in set(frame["metric"].unique().to_list()):
+        return []
+    client = scope.client.id if scope.client is not None else None
+    own = client is not None and "client" in frame.columns and frame.filter(
+        (pl.col("metric") == metric) & (pl.col("client") == client) & pl.col("rank").is_not_null()).height > 0
+    items = []
+    for row in ranked_items(result, metric, client=client if own else None):
+        if client is not None and not own and not scope.holds({"platform": row.get("platform"),
+                                                               "account": row.get("account")}):
+            continue
+        account = row.get("account")
+        items.append(NegativeItem(metric, len(items) + 1, row.get("platform"),
+                                  scope.account_name(row.get("platform") or "", account) if account else None,
+                                  row.get("author"), (row.get("text") or "").strip(), row.get("url"),
+                                  row.get("published_at"), row.get("value")))
+        if len(items) == SHOWN_NEGATIVE:
+            break
+    return items
 
 
 def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:
