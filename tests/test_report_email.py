@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -330,6 +331,17 @@ formats = ["pdf", "xlsx"]
         attached = {name.rsplit(".", 1)[1]: content for name, _, content in attachments(mail)}
         assert attached["pdf"] == (tmp_path / "reports" / f"{client}.pdf").read_bytes()
         assert attached["xlsx"] == (tmp_path / "reports" / f"{client}.xlsx").read_bytes()
+
+
+def test_the_chart_is_drawn_as_wide_as_a_phone_shows_it(sent) -> None:
+    """A 390 px phone's message column is about 326 px wide: the chart, drawn 320 px wide (its
+    PNG twice that, for sharp screens), shows there at its own size, its labels at 14 px, not
+    shrunk to 11 px as a 400 px chart would be."""
+    _, messages, _ = sent
+    for mail in messages.values():
+        [width] = re.findall(r'<img src="cid:chart@cmflow"[^>]* width="(\d+)"', html_of(mail))
+        [png] = [part.get_content() for part in mail.walk() if part.get("Content-ID") == "<chart@cmflow>"]
+        assert int(width) == 320 and int.from_bytes(png[16:20], "big") == 640  # the PNG header's width
 
 
 # -- an incomplete run ---------------------------------------------------------------------------

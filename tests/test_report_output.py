@@ -776,6 +776,17 @@ def test_the_page_makes_no_request_and_fits_a_phone(agency, name) -> None:
     assert page_width(page, 390) <= 390
 
 
+def test_the_charts_text_is_readable_on_a_phone(agency) -> None:
+    """Every text of the charts (the bars' labels and values, the axes) shows at 12 px or more
+    on a 390 px phone: the charts shrink to its width."""
+    _chromium()
+    from browser import MIN_READABLE_PX, smallest_chart_text
+
+    page = agency[0] / "reports" / "atelier-rose.html"
+    assert 'class="chart-title">Taux d&#39;engagement (portée)</div><svg' in read(agency, "atelier-rose.html")  # bars
+    assert smallest_chart_text(page, 390) >= MIN_READABLE_PX
+
+
 def test_the_pdf_is_a4_pages_numbered_in_french(agency, tmp_path) -> None:
     if shutil.which("pdftoppm") is None:
         pytest.skip("needs pdftoppm (poppler-utils)")

@@ -38,6 +38,10 @@ CHARTS = ("by_account", "trend")
 """The chart an e-mail shows: the first of these the document has."""
 CHART_WIDTH = 560
 """The widest a chart is shown, in CSS pixels: the message's 600 px less its margins."""
+CHART_DRAWN_WIDTH = 320
+"""The width, in CSS pixels, the e-mail's chart is drawn at: a 390 px phone's message column
+(about 326 px) shows it at its own size, its labels at 14 px; a chart drawn as wide as the
+report's (400 px) would shrink them to 11 px there."""
 CHART_SCALE = 2
 """Pixels of the chart's PNG per CSS pixel: sharp on high-density screens."""
 CHART_CID = "chart@cmflow"
@@ -266,7 +270,7 @@ def email_chart(document: "ReportDocument", lang: "Language") -> EmailChart | No
     chart = next((charts[name] for name in CHARTS if name in charts), None)
     if chart is None:
         return None
-    png = chart.png(lang.code, scale=CHART_SCALE)
+    png = chart.narrowed(CHART_DRAWN_WIDTH).png(lang.code, scale=CHART_SCALE)
     width = int.from_bytes(png[16:20], "big") // CHART_SCALE  # the PNG header's width (IHDR)
     return EmailChart(png, one_line(chart.title), one_line(chart.description), min(width, CHART_WIDTH))
 
