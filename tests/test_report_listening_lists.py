@@ -155,7 +155,10 @@ def test_a_clients_report_lists_its_own_most_negative_comments_first(reports) ->
     page = (reports / "atelier-rose.html").read_text(encoding="utf-8")
     assert text_of(page.split('<h3 id="most-negative">', 1)[1].split("</h3>", 1)[0]) == \
         "Messages les plus négatifs, à traiter en priorité"
-    assert "<caption>Commentaires reçus</caption>" in page
+    assert "<h4>Commentaires reçus</h4>" in page and "<th>Reçu le</th>" in page
+    # No score from an export's labels: the note says what "négatif" means.
+    assert f"Le sentiment va de −1 (le plus négatif) à +1 (le plus positif). «{NBSP}Négatif{NBSP}»{NBSP}: qualifié " \
+           "ainsi par les données, sans score.</p>" in page
     assert moderation_rows(page) == [
         ["1", "<script>alert(1)</script> Colis jamais arrivé", "<img src=x onerror=alert(1)>",
          "Atelier Rose · Instagram", "17 nov. 2026", "négatif"],
@@ -172,7 +175,7 @@ def test_a_clients_report_lists_its_own_most_negative_comments_first(reports) ->
 def test_the_english_report_lists_its_clients_comments_in_english(reports) -> None:
     page = (reports / "northwind.html").read_text(encoding="utf-8")
     assert "Most negative messages, to answer or moderate first" in page
-    assert "<caption>Comments received</caption>" in page
+    assert "<h4>Comments received</h4>" in page and "<th>Received</th>" in page
     assert [row[:3] + row[5:] for row in moderation_rows(page)] == [
         ["1", "Broken frame, no reply", "@x", "negative"], ["2", "Slow shipping", "@y", "negative"]]
     assert "Colis" not in page
