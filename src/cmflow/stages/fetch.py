@@ -153,7 +153,12 @@ def _platforms_read(entry: "Entry", frames: dict[str, list["pl.DataFrame"]], sto
             if "platform" in frame.columns for platform in frame["platform"].drop_nulls().unique().to_list()}
     if seen or not failed or store is None:
         return sorted(seen)
-    for run in store.runs(workflow_key, limit=PLATFORM_HISTORY_RUNS):
+    try:
+        runs = store.runs(workflow_key, limit=PLATFORM_HISTORY_RUNS)
+    except Exception:  # the history only names a platform: it must not stop the run
+        log.debug("source %s: the run history could not be read:\n%s", entry.id, traceback.format_exc())
+        return []
+    for run in runs:
         if platforms := (run.stats or {}).get("source_platforms", {}).get(entry.id):
             return list(platforms)
     return []
