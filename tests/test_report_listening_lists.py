@@ -157,8 +157,8 @@ def test_a_clients_report_lists_its_own_most_negative_comments_first(reports) ->
         "Messages les plus négatifs, à traiter en priorité"
     assert "<h4>Commentaires reçus</h4>" in page and "<th>Reçu le</th>" in page
     # No score from an export's labels: the note says what "négatif" means.
-    assert f"Le sentiment va de −1 (le plus négatif) à +1 (le plus positif). «{NBSP}Négatif{NBSP}»{NBSP}: qualifié " \
-           "ainsi par les données, sans score.</p>" in page
+    assert (f"Le sentiment va de −1 (le plus négatif) à +1 (le plus positif). «{NBSP}Négatif{NBSP}»{NBSP}: "
+            "qualifié ainsi par les données, sans score.</p>") in page
     assert moderation_rows(page) == [
         ["1", "<script>alert(1)</script> Colis jamais arrivé", "<img src=x onerror=alert(1)>",
          "Atelier Rose · Instagram", "17 nov. 2026", "négatif"],

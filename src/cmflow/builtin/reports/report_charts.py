@@ -1,5 +1,6 @@
 """The charts of a report document: the headline KPIs' trend, a rate by account against the
-comparison period, the watched brands' share of voice, and the best times to post (see :mod:`cmflow.builtin.reports.charts`)."""
+comparison period, the watched brands' share of voice, and the best times to post (see
+:mod:`cmflow.builtin.reports.charts`)."""
 
 from __future__ import annotations
 
