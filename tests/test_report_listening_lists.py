@@ -9,7 +9,7 @@ The fixture: the week of 16-22 November 2026, against 9-15 November. Two clients
   week: Atelier Rose 3, Concurrent Bleu 1: shares 75 % and 25 %; the week before 1 and 1: 50 %
   and 50 %. Comments received this week, labelled by the export (no score: ranked by time, the
   earliest first): r1 on the 17th (hostile text and author), r2 on the 18th, r3
-  on the 19th, all negative; r4 positive, not listed.
+  on the 19th, r5 on the 20th (a formula), all negative; r4 positive, not listed.
 - **Northwind** (English, Instagram ``northwind``), no competitor. Negative comments: n1 on the
   19th, n2 on the 20th.
 """
@@ -96,6 +96,7 @@ by = ["client"]
 [[outputs]]
 plugin = "report"
 path = "reports/{client}.{format}"
+formats = ["html", "xlsx"]
 """
 
 MENTIONS = [  # platform, mention_id, published_at, text
@@ -113,6 +114,7 @@ COMMENTS = [  # platform, account, message_id, post_id, received_at, author, tex
      "<script>alert(1)</script> Colis jamais arrivé", "negative"],
     ["instagram", "atelierrose", "r2", "p2", "2026-11-18T10:00:00Z", "@b", "Taille trop petite", "negative"],
     ["instagram", "atelierrose", "r4", "p2", "2026-11-18T11:00:00Z", "@d", "J'adore", "positive"],
+    ["instagram", "atelierrose", "r5", "p2", "2026-11-20T10:00:00Z", "@e", '=HYPERLINK("http://x","y")', "negative"],
     ["instagram", "northwind", "n2", "p9", "2026-11-20T10:00:00Z", "@y", "Slow shipping", "negative"],
     ["instagram", "northwind", "n1", "p9", "2026-11-19T10:00:00Z", "@x", "Broken frame, no reply", "negative"],
 ]
@@ -164,6 +166,7 @@ def test_a_clients_report_lists_its_own_most_negative_comments_first(reports) ->
          "Atelier Rose · Instagram", "17 nov. 2026", "négatif"],
         ["2", "Taille trop petite", "@b", "Atelier Rose · Instagram", "18 nov. 2026", "négatif"],
         ["3", "Un peu déçue du délai", "@c", "Atelier Rose · Instagram", "19 nov. 2026", "négatif"],
+        ["4", '=HYPERLINK("http://x","y")', "@e", "Atelier Rose · Instagram", "20 nov. 2026", "négatif"],
     ]
     # Escaped, never markup.
     assert "<script>alert(1)" not in page and "<img src=x" not in page
@@ -198,3 +201,20 @@ def test_one_brand_has_no_share_of_voice_chart(reports) -> None:
     page = (reports / "northwind.html").read_text(encoding="utf-8")
     assert "Share of voice" not in page.split('id="brands"', 1)[-1].split("</table>", 1)[-1].split("<h", 1)[0]
     assert '<div class="chart-title">Share of voice</div>' not in page
+
+
+def test_the_workbook_has_a_sheet_of_the_most_negative_comments_neutralised(reports) -> None:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(reports / "atelier-rose.xlsx")["Commentaires les plus négatifs"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=3, values_only=False)]
+    assert rows[0][:7] == ["#", "Texte", "Auteur", "Compte", "Réseau", "Reçu le", "Sentiment"]
+    assert [row[:5] for row in rows[1:]] == [
+        [1, "<script>alert(1)</script> Colis jamais arrivé", "<img src=x onerror=alert(1)>", "Atelier Rose",
+         "Instagram"],
+        [2, "Taille trop petite", "'@b", "Atelier Rose", "Instagram"],  # @ starts a formula: neutralised too
+        [3, "Un peu déçue du délai", "'@c", "Atelier Rose", "Instagram"],
+        [4, '\'=HYPERLINK("http://x","y")', "'@e", "Atelier Rose", "Instagram"],  # text, never a formula
+    ]
+    assert [row[6] for row in rows[1:]] == [None] * 4  # no score: an empty cell
+    assert "Broken frame" not in str(rows)
