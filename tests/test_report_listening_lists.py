@@ -9,7 +9,9 @@ The fixture: the week of 16-22 November 2026, against 9-15 November. Two clients
   week: Atelier Rose 3, Concurrent Bleu 1: shares 75 % and 25 %; the week before 1 and 1: 50 %
   and 50 %. Comments received this week, labelled by the export (no score: ranked by time, the
   earliest first): r1 on the 17th (hostile text and author), r2 on the 18th, r3
-  on the 19th, r5 on the 20th (a formula), all negative; r4 positive, not listed.
+  on the 19th, r5 on the 20th (a formula), all negative; r4 positive, not listed. r2 and r5
+  were left on post p2 (https://www.instagram.com/p/p2/), r1 and r3 on p1 (a ``javascript:``
+  link: never a link).
 - **Northwind** (English, Instagram ``northwind``), no competitor. Negative comments: n1 on the
   19th, n2 on the 20th.
 """
@@ -46,6 +48,11 @@ id = "comments"
 plugin = "csv"
 path = "comments.csv"
 record = "conversation"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
 
 [[clients]]
 id = "atelier-rose"
@@ -120,6 +127,12 @@ COMMENTS = [  # platform, account, message_id, post_id, received_at, author, tex
 ]
 
 
+POSTS = [  # platform, account, post_id, published_at, url: the posts commented on
+    ["instagram", "atelierrose", "p1", "2026-11-16T10:00:00Z", "javascript:alert(2)"],
+    ["instagram", "atelierrose", "p2", "2026-11-16T12:00:00Z", "https://www.instagram.com/p/p2/"],
+]
+
+
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -133,6 +146,7 @@ def reports(tmp_path_factory) -> Path:
     write_csv(folder / "mentions.csv", ["platform", "mention_id", "published_at", "text"], MENTIONS)
     write_csv(folder / "comments.csv", ["platform", "account", "message_id", "post_id", "received_at", "author",
                                         "text", "sentiment"], COMMENTS)
+    write_csv(folder / "posts.csv", ["platform", "account", "post_id", "published_at", "url"], POSTS)
     (folder / "agency.toml").write_text(WORKFLOW, encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CMFLOW_LOAD_PLUGINS", "")
@@ -168,9 +182,10 @@ def test_a_clients_report_lists_its_own_most_negative_comments_first(reports) ->
         ["3", "Un peu déçue du délai", "@c", "Atelier Rose · Instagram", "19 nov. 2026", "négatif"],
         ["4", '=HYPERLINK("http://x","y")', "@e", "Atelier Rose · Instagram", "20 nov. 2026", "négatif"],
     ]
-    # Escaped, never markup.
+    # Escaped, never markup; a comment links to the post it was left on, when that is a plain https address.
     assert "<script>alert(1)" not in page and "<img src=x" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; Colis" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Colis" in page and "javascript:" not in page
+    assert '<a href="https://www.instagram.com/p/p2/" rel="noopener noreferrer nofollow">Taille trop petite</a>' in page
     # Northwind's comments are never in Atelier Rose's report.
     assert "Broken frame" not in page and "Slow shipping" not in page
 
@@ -217,4 +232,6 @@ def test_the_workbook_has_a_sheet_of_the_most_negative_comments_neutralised(repo
         [4, '\'=HYPERLINK("http://x","y")', "'@e", "Atelier Rose", "Instagram"],  # text, never a formula
     ]
     assert [row[6] for row in rows[1:]] == [None] * 4  # no score: an empty cell
+    assert [row[7] for row in rows[1:]] == [None, "https://www.instagram.com/p/p2/", None,
+                                           "https://www.instagram.com/p/p2/"]  # not javascript:
     assert "Broken frame" not in str(rows)

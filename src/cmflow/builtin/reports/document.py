@@ -187,7 +187,8 @@ class AlertLine:
 @dataclass(frozen=True)
 class NegativeItem:
     """A mention, comment or post of a moderation list (``most_negative``): the most negative
-    first. Its author, text and link come from the public."""
+    first. Its author, text and link come from the public (a comment's link is the post it was
+    left on)."""
 
     metric: str
     """``most_negative_mentions``, ``most_negative_comments`` or ``most_negative_posts``."""
@@ -702,19 +703,34 @@ def _most_negative(result: "RunResult", scope: ReportScope, metric: str) -> list
     client = scope.client.id if scope.client is not None else None
     own = client is not None and "client" in frame.columns and frame.filter(
         (pl.col("metric") == metric) & (pl.col("client") == client) & pl.col("rank").is_not_null()).height > 0
-    items = []
+    rows = []
     for row in ranked_items(result, metric, client=client if own else None):
         if client is not None and not own and not scope.holds({"platform": row.get("platform"),
                                                                "account": row.get("account")}):
             continue
-        account = row.get("account")
-        items.append(NegativeItem(metric, len(items) + 1, row.get("platform"),
-                                  scope.account_name(row.get("platform") or "", account) if account else None,
-                                  row.get("author"), (row.get("text") or "").strip(), row.get("url"),
-                                  row.get("published_at"), row.get("value")))
-        if len(items) == SHOWN_NEGATIVE:
+        rows.append(row)
+        if len(rows) == SHOWN_NEGATIVE:
             break
-    return items
+    post_urls = _post_urls(result, rows) if metric == "most_negative_comments" else {}
+    return [NegativeItem(metric, rank, row.get("platform"),
+                         scope.account_name(row.get("platform") or "", row["account"]) if row.get("account") else None,
+                         row.get("author"), (row.get("text") or "").strip(),
+                         row.get("url") or post_urls.get((row.get("platform"), row.get("account"), row.get("post_id"))),
+                         row.get("published_at"), row.get("value"))
+            for rank, row in enumerate(rows, start=1)]
+
+
+def _post_urls(result: "RunResult", comments: list[dict[str, Any]]) -> dict[tuple, str]:
+    """The address of the post each of ``comments`` was left on, by (platform, account,
+    post_id): a comment has none of its own."""
+    import polars as pl
+
+    posts = result.records.get("post")
+    ids = [c["post_id"] for c in comments if c.get("post_id")]
+    if posts is None or "url" not in posts.columns or not ids:
+        return {}
+    found = posts.filter(pl.col("post_id").is_in(ids)).select("platform", "account", "post_id", "url").drop_nulls()
+    return {(platform, account, post_id): url for platform, account, post_id, url in found.iter_rows()}
 
 
 def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:
