@@ -467,3 +467,21 @@ def test_the_page_with_thumbnails_makes_no_request(tmp_path, server):
 
     assert requests_made_by(tmp_path / "reports" / "all.html") == []
     assert server.requests == []
+
+
+def test_an_output_with_its_own_where_fetches_no_image_again(tmp_path, server):
+    """A second report output keeping one account (its own view of the run) shows the same
+    images, fetched once in the run: they are kept by URL, not by the view of the run."""
+    page = run(tmp_path, server, """allow_private_network = true
+
+[[outputs]]
+id = "kept"
+plugin = "report"
+path = "kept/{client}.{format}"
+formats = ["html"]
+allow_private_network = true
+where = { account = "lumiere" }""")
+
+    kept = (tmp_path / "kept" / "all.html").read_text(encoding="utf-8")
+    assert thumbnails(kept) == thumbnails(page) and thumbnails(kept)["Red lamp <b>"] == data_uri("image/png", PNG)
+    assert sorted(server.requests) == ["/a.png", "/b.jpg", "/big.png", "/evil.svg", "/page.html"]

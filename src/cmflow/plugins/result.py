@@ -11,6 +11,7 @@ from cmflow.foundation.alerts import Alert, AlertItem, Notification, Verdict
 from cmflow.foundation.clients import Client
 from cmflow.foundation.objectives import Objective, ObjectiveResult
 from cmflow.foundation.polarity import Polarity
+from cmflow.plugins.run_memo import RunMemo
 
 if TYPE_CHECKING:
     import polars as pl
@@ -76,6 +77,10 @@ class StageReport:
     counts: dict[str, int] = field(default_factory=dict)
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""
+    platforms: list[str] = field(default_factory=list)
+    """For sources: the platforms whose data it reads: as its class or options say, else those of
+    the records it returned; for one that failed without saying, those it returned at its last
+    run the store remembers (an incomplete report names them, not "an exported file")."""
 
 
 @dataclass
@@ -128,6 +133,9 @@ class RunResult:
     stopped: str | None = None
     """Why the run stopped before sending all its messages (``stopped by SIGTERM``), if it did:
     the rest wait in the outbox."""
+    memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
+    """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
+    in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
 
     @property
     def failed_stages(self) -> list[StageReport]:
@@ -208,4 +216,6 @@ class RunResult:
             "alerts_pending": len(self.pending),
             "notifications": len(self.notifications),
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
+            "source_platforms": {s.id: s.platforms for s in self.stages
+                                 if s.kind == "source" and s.ok and s.platforms},
         }

@@ -35,6 +35,11 @@ MAX_PARALLEL_SOURCES = 64
 """Sources fetched at once. The platforms' limits are kept by the HTTP kit's budgets (per
 platform and token), not here: a source waiting on its budget must not hold back the sources
 of other platforms and tokens (benchmarks/fetch_scale.py)."""
+PLATFORM_KINDS = ("post", "account_snapshot", "account_activity", "mention", "conversation")
+"""The record kinds whose ``platform`` is where the data comes from (a traffic record's is the
+visit's source, a time entry's the platform worked for)."""
+PLATFORM_HISTORY_RUNS = 20
+"""Runs looked back through for a failed source's platforms."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 own.setdefault(kind, []).append(frame.with_columns(pl.lit(entry.id).alias("source_id")))
             unit.frames = {}
         report.note = next((n for n in notes if n), None)
+        report.platforms = _platforms_read(entry, own, store, workflow.key, failed=bool(failed))
         for kind, frames in own.items():
             frame = pl.concat(frames, rechunk=False)
             if len(frames) > 1 and RECORD_KINDS[kind].identity:  # one story in two feeds counts once
@@ -130,6 +136,32 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         note_overlaps(kind, [(frame["source_id"][0], frame) for frame in frames if frame.height], by_id)
     records = {kind: pl.concat(frames, rechunk=False) for kind, frames in collected.items()}
     return Fetched(records, reports, succeeded)
+
+
+def _platforms_read(entry: "Entry", frames: dict[str, list["pl.DataFrame"]], store: "Store | None",
+                    workflow_key: str, *, failed: bool) -> list[str]:
+    """The platforms whose data the source reads: as its class or options say, else those of
+    the records it returned, else (it failed) those it returned at its last run in the store."""
+    try:
+        known = entry.plugin.platforms()
+    except Exception:  # a third party's that fails: not known
+        log.debug("source %s could not say its platforms:\n%s", entry.id, traceback.format_exc())
+        known = None
+    if known:
+        return sorted(known)
+    seen = {platform for kind in PLATFORM_KINDS for frame in frames.get(kind, ())
+            if "platform" in frame.columns for platform in frame["platform"].drop_nulls().unique().to_list()}
+    if seen or not failed or store is None:
+        return sorted(seen)
+    try:
+        runs = store.runs(workflow_key, limit=PLATFORM_HISTORY_RUNS)
+    except Exception:  # the history only names a platform: it must not stop the run
+        log.debug("source %s: the run history could not be read:\n%s", entry.id, traceback.format_exc())
+        return []
+    for run in runs:
+        if platforms := (run.stats or {}).get("source_platforms", {}).get(entry.id):
+            return list(platforms)
+    return []
 
 
 @dataclass

@@ -53,6 +53,10 @@ SHOWN_LISTING = 5
 LOCAL_INSTANTS = ("burst_start", "burst_end", "first_seen")
 """The instants the listening metrics write in UTC that the report shows in the workflow's time zone."""
 # -- end of the listening lane's block --
+NEGATIVE_METRICS = ("most_negative_mentions", "most_negative_comments", "most_negative_posts")
+"""The moderation lists (``most_negative``) the listening section shows, when the run ranks them."""
+SHOWN_NEGATIVE = 5
+"""How many of each moderation list the listening section shows."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -181,6 +185,36 @@ class AlertLine:
 
 
 @dataclass(frozen=True)
+class NegativeItem:
+    """A mention, comment or post of a moderation list (``most_negative``): the most negative
+    first. Its author, text and link come from the public (a comment's link is the post it was
+    left on)."""
+
+    metric: str
+    """``most_negative_mentions``, ``most_negative_comments`` or ``most_negative_posts``."""
+    rank: int
+    platform: str | None
+    account_name: str | None
+    author: str | None
+    text: str
+    url: str | None
+    published_at: datetime | None
+    """When it was published (a comment: received), in the workflow's time zone."""
+    score: float | None
+    """Its sentiment score (-1 the most negative); None when its source labelled it negative without one."""
+
+
+@dataclass(frozen=True)
+class MissingSource:
+    """A source the run could not read."""
+
+    id: str
+    plugin: str
+    platforms: tuple[str, ...] = ()
+    """Whose data it reads, when known (its options, or what it read at its last run)."""
+
+
+@dataclass(frozen=True)
 class PostingTime:
     """The rate of the posts published at one weekday (0 = Monday) and hour, local time."""
 
@@ -277,9 +311,9 @@ class ReportDocument:
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
-    missing: list[tuple[str, str]]
-    """The sources the run could not read, as (id, plugin): the report is incomplete when
-    this is not empty. A client's report names their plugins (platforms), never ids or paths."""
+    missing: list["MissingSource"]
+    """The sources the run could not read: the report is incomplete when this is not empty. A
+    client's report names their platforms, never ids or paths."""
     generated_at: datetime
     commentary: str | None = None
     """The CM's commentary, Markdown."""
@@ -320,6 +354,8 @@ class ReportDocument:
     ``first_seen_local``), in_burst, example_urls."""
     time_zone: str = "UTC"
     """The workflow's time zone, the listening lists' times are shown in."""
+    most_negative: list[NegativeItem] = field(default_factory=list)
+    """The first :data:`SHOWN_NEGATIVE` items of each moderation list (mentions, comments, posts)."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -390,7 +426,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         bursts=_top_of_ranking(result, scope, "coordinated_bursts", {}, "burst_start"),
         new_authors=_top_of_ranking(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
         time_zone=result.period.tz,
-        missing=[(report.id, report.plugin) for report in result.failed_sources
+        most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
+        missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )
@@ -651,6 +688,50 @@ def _local_instant(text: str | None, tz: str) -> datetime | None:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
 # -- end of the listening lane's block --
+
+
+def _most_negative(result: "RunResult", scope: ReportScope, metric: str) -> list[NegativeItem]:
+    """The first :data:`SHOWN_NEGATIVE` items of a moderation list: in a client's report its own
+    ranking (``by = ["client"]``), else those of the overall ranking on the client's accounts (a
+    mention, which has no account, only in its client's ranking); never another client's."""
+    import polars as pl
+
+    from cmflow import ranked_items
+
+    frame = result.measurements
+    if frame is None or frame.height == 0 or metric not in set(frame["metric"].unique().to_list()):
+        return []
+    client = scope.client.id if scope.client is not None else None
+    own = client is not None and "client" in frame.columns and frame.filter(
+        (pl.col("metric") == metric) & (pl.col("client") == client) & pl.col("rank").is_not_null()).height > 0
+    rows = []
+    for row in ranked_items(result, metric, client=client if own else None):
+        if client is not None and not own and not scope.holds({"platform": row.get("platform"),
+                                                               "account": row.get("account")}):
+            continue
+        rows.append(row)
+        if len(rows) == SHOWN_NEGATIVE:
+            break
+    post_urls = _post_urls(result, rows) if metric == "most_negative_comments" else {}
+    return [NegativeItem(metric, rank, row.get("platform"),
+                         scope.account_name(row.get("platform") or "", row["account"]) if row.get("account") else None,
+                         row.get("author"), (row.get("text") or "").strip(),
+                         row.get("url") or post_urls.get((row.get("platform"), row.get("account"), row.get("post_id"))),
+                         row.get("published_at"), row.get("value"))
+            for rank, row in enumerate(rows, start=1)]
+
+
+def _post_urls(result: "RunResult", comments: list[dict[str, Any]]) -> dict[tuple, str]:
+    """The address of the post each of ``comments`` was left on, by (platform, account,
+    post_id): a comment has none of its own."""
+    import polars as pl
+
+    posts = result.records.get("post")
+    ids = [c["post_id"] for c in comments if c.get("post_id")]
+    if posts is None or "url" not in posts.columns or not ids:
+        return {}
+    found = posts.filter(pl.col("post_id").is_in(ids)).select("platform", "account", "post_id", "url").drop_nulls()
+    return {(platform, account, post_id): url for platform, account, post_id, url in found.iter_rows()}
 
 
 def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:

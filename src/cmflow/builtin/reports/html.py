@@ -113,10 +113,16 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
 
 def missing_sources(document: "ReportDocument", language: "Language") -> str:
     """What a reader is told the report lacks: the platforms whose data could not be read
-    (``Instagram et an exported file``), never a source's id or path."""
-    return language.join(list(dict.fromkeys(
-        language.text("report_incomplete_file") if plugin in FILE_SOURCES else language.platform(plugin)
-        for _, plugin in document.missing)))
+    (``Instagram et Facebook``; ``un fichier d'export`` for a file whose platform is not known),
+    never a source's id or path."""
+    names = []
+    for source in document.missing:
+        if source.platforms:
+            names += [language.platform(p) for p in source.platforms]
+        else:
+            names.append(language.text("report_incomplete_file") if source.plugin in FILE_SOURCES
+                         else language.platform(source.plugin))
+    return language.join(list(dict.fromkeys(names)))
 
 
 def template_failure(exc: Exception, folder: Path | None) -> Exception:

@@ -152,6 +152,10 @@ class ExportSource(Source, InspectsFiles):
         """The ``account`` option's, when set (its files are one account's)."""
         return frozenset({self.options.account}) if self.options.account else None
 
+    def platforms(self) -> frozenset[str] | None:
+        """The ``format`` option's platform, when set (every file is of that format)."""
+        return frozenset({format_named(self.options.format).platform}) if self.options.format else None
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         files = export_files(self.options.path, ctx.workflow_dir)
         tables = [read for path in files for read in read_file(path, self.options, ctx)]
