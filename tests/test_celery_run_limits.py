@@ -20,26 +20,9 @@ from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daem
     workflow_text, write)
 from loopback_smtp import free_port
 from shared_servers import unique_name
-from celery_workers import celery_settings, lock_owners, runs_per_slot, start_worker  # noqa: F401  (fixture)
+from celery_workers import celery_settings, lock_owners, runs_per_slot, start_worker, store_url  # noqa: F401  (fixtures)
 
 pytest.importorskip("celery")
-
-
-@pytest.fixture
-def store_url(request, tmp_path):
-    """A SQLite file, or with ``indirect`` parametrisation "postgresql", a database of its own on
-    the PostgreSQL test server (its URL has a password: workers are given it with --store)."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    from shared_servers import fresh_postgres_database
-
-    url, drop = fresh_postgres_database()
-    from cmflow.store import open_store
-
-    open_store(url).close()  # migrated once here: a worker and the daemon starting together both would
-    yield url
-    drop()
 
 
 def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
