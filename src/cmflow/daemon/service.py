@@ -533,7 +533,7 @@ class Daemon:
     def _request(self, sw: ScheduledWorkflow, slot: datetime) -> RunRequest:
         log_format = self.options.log_format
         return RunRequest(str(sw.file), sw.key, slot, self.store_url, sw.timeout(self.options.run_timeout),
-                          sw.text, log_format, self.log_level, self.store_identity)
+                          sw.text, log_format, self.log_level, self.store_identity, self.options.run_lock_lease)
 
     def _ended(self, outcome: RunOutcome, reschedule: bool = True) -> None:
         assert self.store is not None
