@@ -31,7 +31,7 @@ HEALTH_WORKFLOW_ID = DAEMON_WORKFLOW_ID
 no workflow may take it."""
 _TABLES = ("daemon", "health", "outputs")
 SHORTEST_LEASE, LONGEST_LEASE = timedelta(seconds=3), timedelta(minutes=10)
-"""Bounds of ``[daemon] lease``: renewed every third of it through the store, a lease much
+"""Bounds of ``[daemon] lease`` and ``run_lock_lease``: renewed every third of it through the store, a lease much
 shorter is lost to a busy store; much longer, and a standby waits that long to take over."""
 
 
