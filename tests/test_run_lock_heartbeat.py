@@ -77,6 +77,18 @@ def test_a_run_whose_lock_is_taken_over_is_asked_to_stop(any_store_url, caplog):
     assert "weekly stops: its run lock expired" in caplog.text
 
 
+def test_a_run_asked_to_stop_by_a_signal_keeps_its_lock_while_it_finishes(any_store_url):
+    """SIGTERM asks a run to stop; it may still be sending messages: its lock stays renewed."""
+    import signal
+
+    stop = StopRequest()
+    with open_store(any_store_url) as store:
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop):
+            stop.set(signal.SIGTERM)
+            time.sleep(2 * LEASE.total_seconds())
+            assert not _takes(store, "weekly")
+
+
 def test_a_run_hung_past_its_longest_hold_lets_its_lock_expire(any_store_url):
     stop = StopRequest()
     with open_store(any_store_url) as store:

@@ -12,6 +12,7 @@ request), so that a slot is never recorded twice.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -42,22 +43,25 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
     started = time.monotonic()
     store.acquire_run_lock(workflow_key, owner, min(lease, longest))
     renewed = [started]  # time.monotonic() before the last renewal that held
+    lost = threading.Event()
 
     def beat() -> None:
         asked = time.monotonic()
         left = longest.total_seconds() - (asked - started)
-        if left <= 0 or stop.is_set():
-            return  # held long enough: the lock runs out on its own
+        if left <= 0 or lost.is_set():
+            return  # held long enough (the lock runs out on its own), or held by another run now
         try:
             held = store.renew_run_lock(workflow_key, owner, min(lease, timedelta(seconds=left)))
         except Exception as exc:  # a busy or unreachable store: the next beat tries again
             log.warning("could not renew the run lock of %s: %s", workflow_key, redactor(one_line(exc)))
             if asked - renewed[0] >= lease.total_seconds():
+                lost.set()
                 _lost(stop, workflow_key, f"its run lock could not be renewed for {lease.total_seconds():.0f} s")
             return
         if held:
             renewed[0] = asked
         else:
+            lost.set()
             _lost(stop, workflow_key, "its run lock expired and another run of the workflow took it over")
 
     try:
