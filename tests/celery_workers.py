@@ -26,7 +26,8 @@ OUTAGE = 30.0
 """Seconds Redis stays stopped in the outage test."""
 
 
-def celery_settings(folder: Path, broker: str, queue: str, run_timeout: str = RUN_TIMEOUT, extra: str = "") -> None:
+def celery_settings(folder: Path, broker: str, queue: str, run_timeout: str = RUN_TIMEOUT, extra: str = "",
+                    visibility_timeout: str = VISIBILITY_TIMEOUT) -> None:
     """The settings file of daemons (and workers, given it with --config) sending runs to
     ``queue`` on ``broker``; ``extra``: more lines of its [daemon] table."""
     write(folder / "cmflow-daemon.toml", f"""\
@@ -37,7 +38,7 @@ executor = "celery"
 broker = "{broker}"
 queue = "{queue}"
 run_timeout = "{run_timeout}"
-visibility_timeout = "{VISIBILITY_TIMEOUT}"
+visibility_timeout = "{visibility_timeout}"
 {extra}""")
 
 

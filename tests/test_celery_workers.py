@@ -116,7 +116,6 @@ def test_a_worker_killed_on_another_machine_frees_its_slot_within_the_run_lock_l
     from datetime import datetime, timezone
 
     import celery_workers
-    from celery_workers import VISIBILITY_TIMEOUT
 
     elsewhere_command = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
     if subprocess.run([*elsewhere_command, "true"], capture_output=True).returncode:
@@ -124,10 +123,7 @@ def test_a_worker_killed_on_another_machine_frees_its_slot_within_the_run_lock_l
                     "another host")
     mail = tmp_path / "mail"
     celery_settings(daemon_folder, redis_url, unique_name("cmflow_lease"), run_timeout="2m",
-                    extra='run_lock_lease = "3s"\n')
-    settings = daemon_folder / "cmflow-daemon.toml"
-    settings.write_text(settings.read_text().replace(f'visibility_timeout = "{VISIBILITY_TIMEOUT}"',
-                                                     'visibility_timeout = "5m"'))
+                    visibility_timeout="5m", extra='run_lock_lease = "3s"\n')
     with monkeypatch.context() as elsewhere:
         elsewhere.setattr(celery_workers, "CMFLOW", [*elsewhere_command, *celery_workers.CMFLOW])
         remote = start_worker("remote")

@@ -38,19 +38,25 @@ def test_kill_9_of_the_scheduler_under_celery_the_standby_takes_over_with_no_slo
     unfinished in the store and sends them again. Each slot ends with one finished run and one
     e-mail: the copies B sent find the slot busy (Slow, while its first run goes on) or done."""
     mailbox, port = smtp_server()
-    celery_settings(daemon_folder, redis_url, unique_name("cmflow_takeover"), extra=LEASE)
-    schedule = daily_slot_this_minute(latest_second=45)
+    # The held run must not reach its timeout while the test waits on a loaded machine: with 10 s,
+    # its time limit could stop it before the gate opens, which is another test.
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_takeover"), run_timeout="2m",
+                    visibility_timeout="3m", extra=LEASE)
     pool = [start_worker(name) for name in "ab"[:workers]]
-    write(daemon_folder / "slow.toml", smtp_workflow("Slow", port, schedule=schedule, feed=gated_feed.url))
-    a = start_daemon()
-    a.wait_for("leading")
-    b = start_daemon()
-    b.wait_for("standing_by")
     for worker in pool:
         worker.wait_until_ready()
+    # Each file is written in the minute of its one slot (a daemon owes a new workflow's slot for
+    # a minute at most), so that a slow start on a loaded machine cannot leave it unowed.
+    write(daemon_folder / "slow.toml", smtp_workflow("Slow", port, schedule=daily_slot_this_minute(latest_second=45),
+                                                     feed=gated_feed.url))
+    a = start_daemon()
+    a.wait_for("leading")
     slow = a.wait_for("started", workflow="Slow")
+    b = start_daemon()
+    b.wait_for("standing_by")
     gated_feed.wait_for_request(a)
-    write(daemon_folder / "steady.toml", smtp_workflow("Steady", port, schedule=schedule))
+    steady_schedule = daily_slot_this_minute(latest_second=50)
+    write(daemon_folder / "steady.toml", smtp_workflow("Steady", port, schedule=steady_schedule))
     steady = a.wait_for("started", workflow="Steady")  # sent: on the second worker, or waiting in Redis
     assert b.events("started") == []
 
