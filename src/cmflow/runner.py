@@ -57,7 +57,8 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
     than the run's timeout: the run lock is held that long at most, renewed every third of
     ``lock_lease`` while the run runs (a run that loses it stops as if asked to). A ``stop``
-    request (SIGTERM) set before the results are committed raises :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
+    request (SIGTERM) set before the results are committed raises
+    :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
     no other is started, and the run ends ``interrupted``. ``as_of`` is the day the run counts as
     today (``cmflow run --as-of``, else the workflow's ``as_of``): the metrics judge at the end of it
     (:func:`judged_at`), so a back-fill does not know the replies made after it.

@@ -355,7 +355,8 @@ class Daemon:
         before = {sw.key: (str(sw.timetable), sw.tz) for sw in self.catalog.workflows}
         changes = self.catalog.refresh()
         for sw in changes.changed:
-            if sw.timetable is not None and before.get(sw.key, (str(sw.timetable), sw.tz)) != (str(sw.timetable), sw.tz):
+            schedule = (str(sw.timetable), sw.tz)
+            if sw.timetable is not None and before.get(sw.key, schedule) != schedule:
                 if self.is_leader:
                     self._schedule_changed(sw)
                 else:  # recorded by the scheduler; by this daemon too, should it take over
