@@ -198,6 +198,7 @@ def _warm_store_statements() -> None:
         store.latest_period_end("warm-up")
         store.runs("warm-up", 1)
         store.acquire_run_lock("warm-up", owner, LOCK_MARGIN)
+        store.renew_run_lock("warm-up", owner, LOCK_MARGIN)  # the run's heartbeat
         store.slot_handled("warm-up", now)
         run_id = store.start_run("warm-up", "warm-up.toml", date.today(), date.today(), False, slot=now)
         store.alert_states("warm-up")
