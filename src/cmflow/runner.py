@@ -31,6 +31,7 @@ from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
+from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
 from cmflow.stages.watch import watch
 from cmflow.store import Store
@@ -47,15 +48,18 @@ T = TypeVar("T")
 def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period | None" = None, dry_run: bool = False,
                  now: datetime | None = None, sleep: "Callable[[float], None] | None" = None,
                  slot: datetime | None = None, lock_ttl: timedelta = RUN_LOCK_TTL,
-                 stop: StopRequest | None = None, as_of: date | None = None) -> RunResult:
+                 lock_lease: timedelta = RUN_LOCK_LEASE, stop: StopRequest | None = None,
+                 as_of: date | None = None) -> RunResult:
     """Run a validated workflow once and return its result.
 
     With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
     no external effect (the console) and writes nothing to the store. ``now`` fixes the run's
     clock (tests); ``sleep`` is how the outbox waits between quick retries. A daemon passes the
     schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
-    than the run's timeout. A ``stop`` request (SIGTERM) set before the results are committed
-    raises :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
+    than the run's timeout: the run lock is held that long at most, renewed every third of
+    ``lock_lease`` while the run runs (a run that loses it stops as if asked to). A ``stop``
+    request (SIGTERM) set before the results are committed raises
+    :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
     no other is started, and the run ends ``interrupted``. ``as_of`` is the day the run counts as
     today (``cmflow run --as-of``, else the workflow's ``as_of``): the metrics judge at the end of it
     (:func:`judged_at`), so a back-fill does not know the replies made after it.
@@ -65,9 +69,11 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     latest = store.latest_period_end(workflow.key) if store is not None else None  # past_period: a back-fill
     result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run,
                        all_periods=all_periods, past_period=latest is not None and period.end < latest)
-    with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl) as run_id:
+    stop = stop or StopRequest()
+    with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl, lock_lease=lock_lease,
+                    stop=stop) as run_id:
         result.run_id = run_id
-        return _run(result, store, now, sleep, stop or StopRequest(),
+        return _run(result, store, now, sleep, stop,
                     judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at))
 
 

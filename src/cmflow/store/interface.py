@@ -413,6 +413,11 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def renew_run_lock(self, workflow: str, owner: "LockOwner", ttl: timedelta) -> bool:
+        """Extend the lock ``owner`` holds to ``ttl`` from now (the running run's heartbeat);
+        False when ``owner`` no longer holds it (it expired and another run took it over)."""
+
+    @abstractmethod
     def release_run_lock(self, workflow: str, owner: "LockOwner") -> None:
         """Give the lock back (only if ``owner`` still holds it)."""
 

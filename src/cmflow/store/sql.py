@@ -332,6 +332,12 @@ class SqlStore(Store):
                 connection.execute(run_locks.update().where(run_locks.c.workflow == workflow).values(**values))
                 return
 
+    def renew_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:
+        with self._writing() as connection:
+            return connection.execute(run_locks.update().where(
+                run_locks.c.workflow == workflow, run_locks.c.owner == owner.id).values(
+                expires_at=_now() + ttl)).rowcount == 1
+
     def release_run_lock(self, workflow: str, owner: LockOwner) -> None:
         with self._writing() as connection:
             connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
