@@ -1,5 +1,5 @@
 """One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
--> evaluate -> compose -> record -> deliver.
+-> evaluate -> where_misses -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -32,6 +32,7 @@ from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
 from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
 from cmflow.stages.watch import watch
+from cmflow.stages.where_misses import where_misses
 from cmflow.store import Store
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
+        read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
         watched = _timed("watch", watch, workflow, fetched)
@@ -96,7 +98,9 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, verdicts=evaluated.verdicts, objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports]))
+                         stages=(upstream := [*reported, *evaluated.reports,
+                                              *_timed("where_misses", where_misses, workflow, store, read,
+                                                      classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)
         result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
         stop.check()  # past this point the run's results are kept, and its messages queued

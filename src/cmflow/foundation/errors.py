@@ -16,6 +16,9 @@ EXIT_DELIVERY_FAILED = 3
 """Everything was computed but at least one output could not deliver."""
 EXIT_BUSY = 4
 """Another run of the same workflow is under way: nothing ran."""
+EXIT_WARNING = 5
+"""Everything ran and was delivered, but some figures are in doubt: a ``where`` value that
+matches nothing the workflow has ever seen (a misspelt account). The summary names each."""
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 """Stopped by Ctrl-C (SIGINT) or SIGTERM (128 + the signal, as shells say): the messages being

@@ -71,6 +71,9 @@ class StageReport:
     error: str | None = None
     problems: list[str] = field(default_factory=list)
     """Non-fatal problems, e.g. "skipped 3 bad rows"."""
+    warnings: list[str] = field(default_factory=list)
+    """Problems that put the figures in doubt without failing the entry (a ``where`` value never
+    seen, :mod:`cmflow.stages.where_misses`): the run ends ``warning``."""
     skipped: list[str] = field(default_factory=list)
     """For sources: every input row left out (``on_error = "skip"``), with where and why."""
     counts: dict[str, int] = field(default_factory=dict)
@@ -137,15 +140,23 @@ class RunResult:
 
     @property
     def status(self) -> str:
-        """ok, failed (a source, metric or trigger failed), undelivered (an output failed) or
-        interrupted (stopped by a signal while delivering)."""
+        """ok, warning (everything ran, but an entry's figures are in doubt: a ``where`` value
+        never seen), failed (a source, metric or trigger failed), undelivered (an output failed)
+        or interrupted (stopped by a signal while delivering)."""
         if self.stopped:
             return "interrupted"
         if any(s.kind != "output" for s in self.failed_stages):
             return "failed"
         if self.failed_stages:
             return "undelivered"
+        if self.warnings:
+            return "warning"
         return "ok"
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every stage's warnings (see :attr:`StageReport.warnings`), in the stages' order."""
+        return [warning for stage in self.stages for warning in stage.warnings]
 
     def current(self, metric: str) -> "pl.DataFrame":
         """Current-period measurements of one metric, with their comparisons (wide)."""
@@ -205,4 +216,5 @@ class RunResult:
             "alerts_pending": len(self.pending),
             "notifications": len(self.notifications),
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
+            "warnings": self.warnings,
         }
