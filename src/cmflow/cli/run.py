@@ -147,6 +147,8 @@ def _print_summary(result, url: str, seconds: float) -> None:
             note = f" ({stage.note})" if stage.ok and stage.note else ""  # incremental: what came from the store
             echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts + note if stage.ok else stage.error),
                  fg=None if stage.ok else colour)
+            for detail in stage.details:  # each bad row of a failed export, one per line
+                echo(f"      - {detail}", fg="red")
             for problem in stage.problems:
                 echo(f"    ! {problem}", fg="yellow")
             _print_skipped(stage.skipped, echo)

@@ -33,7 +33,13 @@ class UserFacingError(Exception):
 class DataFileError(UserFacingError, ValueError):
     """A data file a source reads (an export) cannot be used as it is. The message is for the
     user as it stands: it names the file and the line and column (or the JSON key path), says
-    what is wrong and what to do."""
+    what is wrong and what to do. ``details`` are lines to show under it, one thing each (a bad
+    row each: place, record, column, value, problem), when the message alone would be a long
+    line; the run summary prints them one per line, the run history keeps the message."""
+
+    def __init__(self, message: str, details: "tuple[str, ...] | list[str]" = ()) -> None:
+        super().__init__(message)
+        self.details = tuple(details)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,10 @@ class StageReport:
     seen, :mod:`cmflow.stages.where_misses`): the run ends ``warning``."""
     skipped: list[str] = field(default_factory=list)
     """For sources: every input row left out (``on_error = "skip"``), with where and why."""
+    details: list[str] = field(default_factory=list)
+    """For a failed entry: lines that go under its error, one thing each (every bad row of an
+    export: place, record, column, value, problem), printed one per line by the run summary;
+    the run history keeps ``error`` alone."""
     counts: dict[str, int] = field(default_factory=dict)
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
 from cmflow.plugins.context import FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
-from cmflow.stages.failures import failure
+from cmflow.stages.failures import failure, failure_details
 from cmflow.stages.incremental import FetchPlan, plan_fetch, with_stored
 from cmflow.stages.overlaps import note_overlaps
 
@@ -82,6 +82,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 by_kind.setdefault(table.kind, []).append(table.conformed())
         except Exception as exc:
             unit.error = failure("source", unit.entry.id, exc)
+            unit.details = failure_details(exc)
             return
         unit.frames = {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
 
@@ -101,6 +102,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             report.ok = False
             report.error = failed[0].error if len(parts) == 1 else "; ".join(
                 f"{unit.account}: {unit.error}" for unit in failed) + f" ({len(failed)} of {len(parts)} accounts)"
+            report.details = [detail for unit in failed for detail in unit.details]
         notes, own = [], {}
         for unit in parts:
             report.problems.extend(unit.problems)
@@ -141,6 +143,7 @@ class _Part:
     plan: FetchPlan | None
     frames: dict[str, "pl.DataFrame"] = field(default_factory=dict)
     error: str | None = None
+    details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
