@@ -157,6 +157,10 @@ ACCOUNT_ACTIVITY = RecordKind(
         _f("followers_gained", "int", "New followers that day (gross: unfollows not deducted). "
            "Not the audience size."),
         _f("followers_lost", "int", "Unfollows that day."),
+        _f("posts_listed", "int", "1 when the export this day comes from also holds the account's list of "
+           "posts, even an empty one (LinkedIn's content workbook with its `All posts` sheet): the account "
+           "is counted from its posts, and a period without any is 0 posts published, not \"no post list\". "
+           "Not a count."),
     ),
     time_field="date",
     identity=("platform", "account", "date"),

@@ -236,7 +236,22 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[Rea
     identified = identify(path, options.format)
     if identified.companion is not None:
         ctx.warn(identified.companion.note(path.name))
-    return [read_table(path, table, options, ctx) for table in identified.tables]
+    return with_posts_listed([read_table(path, table, options, ctx) for table in identified.tables])
+
+
+def with_posts_listed(tables: list[ReadTable]) -> list[ReadTable]:
+    """The tables of one file, its days of activity marked ``posts_listed`` when the file also
+    holds a list of posts, even an empty one (LinkedIn's content workbook: ``Metrics`` and ``All
+    posts``): the account is then counted from its posts, and a month without any is 0 posts
+    published; a workbook without its ``All posts`` sheet has no post list."""
+    import polars as pl
+
+    if not any(t.table.record == "post" for t in tables):
+        return tables
+    for read in tables:
+        if read.table.record == "account_activity":
+            read.frame = read.frame.with_columns(pl.lit(1, dtype=pl.Int64).alias("posts_listed"))
+    return tables
 
 
 def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
