@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
+"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
 -> evaluate -> where_misses -> compose -> record -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -26,6 +26,7 @@ from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
+from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
@@ -78,6 +79,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
+        fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)

@@ -81,6 +81,9 @@ class StageReport:
     export: place, record, column, value, problem), printed one per line by the run summary;
     the run history keeps ``error`` alone."""
     counts: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    """For sources: what they read (an export format and account) and the files it came from
+    (:meth:`~cmflow.plugins.context.FetchContext.read_input`); kept in the run history."""
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""
 
@@ -221,4 +224,5 @@ class RunResult:
             "notifications": len(self.notifications),
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
             "warnings": self.warnings,
+            "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

@@ -71,7 +71,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
                            log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                           skipped=unit.skipped, as_of=now)
+                           skipped=unit.skipped, as_of=now, inputs=unit.inputs)
         if plan is not None and not plan.fetches:
             return
         by_kind: dict[str, list[pl.DataFrame]] = {}
@@ -105,6 +105,8 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             report.details = [detail for unit in failed for detail in unit.details]
         notes, own = [], {}
         for unit in parts:
+            for what, paths in unit.inputs.items():
+                report.inputs.setdefault(what, []).extend(p for p in paths if p not in report.inputs.get(what, []))
             report.problems.extend(unit.problems)
             report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
@@ -145,6 +147,7 @@ class _Part:
     error: str | None = None
     details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
     @property

@@ -156,6 +156,9 @@ class ExportSource(Source, InspectsFiles):
         files = export_files(self.options.path, ctx.workflow_dir)
         tables = [read for path in files for read in read_file(path, self.options, ctx)]
         warn_if_account_unused(tables, self.options, ctx)
+        for read in tables:
+            for what in what_was_read(read):
+                ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
         if not tables and files and all(identify(path, self.options.format).companion for path in files):
             raise DataFileError(f"{self.options.path}: " + "; ".join(
                 identify(path, self.options.format).companion.note(path.name) for path in files)
@@ -237,6 +240,23 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[Rea
     if identified.companion is not None:
         ctx.warn(identified.companion.note(path.name))
     return with_posts_listed([read_table(path, table, options, ctx) for table in identified.tables])
+
+
+def what_was_read(read: ReadTable) -> list[str]:
+    """What a table holds, as the run history keeps it: its format and each account it names
+    (``meta_facebook_posts of Maison Lumen``), or its format alone (no account: web traffic, or
+    a file without rows)."""
+    accounts = (sorted({str(a) for a in read.frame["account"].drop_nulls().unique().to_list()})
+                if "account" in read.frame.columns else [])
+    return [f"{read.format.name} of {account}" for account in accounts] or [read.format.name]
+
+
+def shown_path(path: Path, base: Path) -> str:
+    """``path`` from the workflow's folder when it is in it, else as it is."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 def with_posts_listed(tables: list[ReadTable]) -> list[ReadTable]:
