@@ -282,8 +282,10 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
         return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
+    header = None
     if table.sheet is None:
-        raw, places, bad = _csv_table(path, table, ctx)
+        raw, places, bad, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(table.format, mapping,
+                                                                                             names))
         raw = with_joined_columns(raw, table.format)
         raw = with_platform_column(raw, table.format)
         if table.format.date_order_chosen_by_user:
@@ -295,7 +297,8 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
-    frame = parse_records(raw, mapping, ctx, path, places, bad,
+    every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
+    frame = parse_records(raw, mapping, ctx, path, places, bad, columns=every,
                           unknown_formats=lambda values: unknown_post_types(path, table.format, values))
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
@@ -570,13 +573,36 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
     return raw.filter(~drop), KeptRows(places, kept)
 
 
-def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
+def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext, kept: Any = None
+               ) -> tuple[Any, Any, Any, list[str]]:
+    """The table's rows (of the columns ``kept`` chooses), their places, the bad rows and every
+    column of the header (for messages about a missing one)."""
     from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
 
-    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row) \
-        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False)
+    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row, kept) \
+        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False, kept=kept)
     raw.warn_lines_set_aside(ctx, path)
-    return raw.frame, raw.places, raw.bad
+    return raw.take_frame(), raw.places, raw.bad, raw.columns
+
+
+def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:
+    """The columns of a CSV export (whose header holds ``names``) the source reads: those the
+    mapping reads, those read together into one (`Start date` and `Start time`), those a time
+    tracker's platform is read from, those marking rows that are no records (YouTube's `Total`).
+    The others (Meta's click sub-columns, ad figures, negative feedback ...) are dropped a chunk
+    at a time, as the csv source does; None (keep all) when the mapping lacks a column, which
+    parse_records then explains."""
+    from cmflow.builtin.sources.tabular import columns_read
+
+    made = [joined_column(pair) for pair in known.joined.values() if set(pair) <= set(names)]
+    if platform_columns(known, names):
+        made.append(platform_column_name(platform_columns(known, names)))
+    read = columns_read(mapping, [*names, *made])
+    if read is None:
+        return None
+    wanted = {*read, *(c for pair in known.joined.values() for c in pair), *platform_columns(known, names),
+              *known.not_records}
+    return [name for name in names if name in wanted]
 
 
 def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
