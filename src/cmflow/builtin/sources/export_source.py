@@ -298,7 +298,9 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
     every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
-    frame = parse_records(raw, mapping, ctx, path, places, bad, columns=every,
+    not_records = height - raw.height
+    handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
+    frame = parse_records(handed.pop(), mapping, ctx, path, places, bad, columns=every,
                           unknown_formats=lambda values: unknown_post_types(path, table.format, values))
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
@@ -308,7 +310,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, height)
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -625,16 +627,22 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     by_kind: dict[str, dict[str, list["pl.DataFrame"]]] = {}
     for read in ordered:
         by_kind.setdefault(read.table.record, {}).setdefault(read.format.name, []).append(read.frame)
+        read.frame = None  # handed over: each copy below lets the one before it go (a large export's records)
     combined = {}
-    for kind_name, by_format in by_kind.items():
-        kind = RECORD_KINDS[kind_name]
+    for kind_name in list(by_kind):
+        kind, by_format = RECORD_KINDS[kind_name], by_kind.pop(kind_name)
         identity = list(kind.identity) or None  # none (time entries without an id): the whole row
-        frames = [pl.concat(frames).unique(subset=identity, keep="first", maintain_order=True)
-                  for frames in by_format.values()]
+        # One table of a format: its rows are unique already (parse_records counts a repeated record once).
+        frames = [parts[0] if len(parts) == 1 else pl.concat(parts).unique(subset=identity, keep="first",
+                                                                            maintain_order=True)
+                  for parts in by_format.values()]
+        del by_format
         # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
         frame = frames[0] if len(frames) == 1 else (
             merged_records(kind_name, pl.concat(frames)) if identity else pl.concat(frames))
-        combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
+        del frames
+        combined[kind_name] = frame if frame[kind.time_field].is_sorted() else frame.sort(kind.time_field,
+                                                                                          maintain_order=True)
     return combined
 
 
