@@ -519,3 +519,17 @@ def test_a_csv_export_keeps_only_the_columns_its_format_reads(tmp_path: Path) ->
     kept, header = read("youtube-studio-table-data-2025.csv")
     assert kept == ["Content", "Video title", "Video publish time", "Views", "Thumbnail impressions"]
     assert "Watch time (hours)" in header
+
+
+def test_an_export_caption_reaches_the_run_without_terminal_escapes(tmp_path: Path, write_workflow,
+                                                                    store_url: str) -> None:
+    """The export source leaves the cleaning of text to the fetch stage (one copy of the text
+    fewer): a caption holding ESC [2J still reaches the records without it."""
+    text = (FIXTURES / "meta-facebook-posts.csv").read_text(encoding="utf-8-sig")
+    marked = text.replace("Our new autumn candles are here", "Our new\x1b[2J autumn candles are here", 1)
+    assert marked != text
+    (tmp_path / "fb.csv").write_text(marked, encoding="utf-8-sig")
+    result = run(write_workflow, store_url, "fb.csv", counters='"likes"')
+    texts = [t for t in result.records["post"]["text"].to_list() if t]
+    assert any(t.startswith("Our new[2J autumn candles") for t in texts)
+    assert not any("\x1b" in t for t in texts)

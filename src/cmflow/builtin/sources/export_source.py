@@ -154,7 +154,8 @@ class ExportSource(Source, InspectsFiles):
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         files = export_files(self.options.path, ctx.workflow_dir)
-        tables = [read for path in files for read in read_file(path, self.options, ctx)]
+        # The fetch stage conforms the records again and cleans their text then: not twice here.
+        tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
         for read in tables:
             for what in what_was_read(read):
@@ -234,12 +235,12 @@ def export_files(value: str, base: Path) -> list[Path]:
     return [path]
 
 
-def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
-    """The records of each known table of the file at ``path``."""
+def read_file(path: Path, options: ExportOptions, ctx: FetchContext, clean_text: bool = True) -> list[ReadTable]:
+    """The records of each known table of the file at ``path`` (see :func:`read_table` for ``clean_text``)."""
     identified = identify(path, options.format)
     if identified.companion is not None:
         ctx.warn(identified.companion.note(path.name))
-    return with_posts_listed([read_table(path, table, options, ctx) for table in identified.tables])
+    return with_posts_listed([read_table(path, table, options, ctx, clean_text) for table in identified.tables])
 
 
 def what_was_read(read: ReadTable) -> list[str]:
@@ -274,8 +275,10 @@ def with_posts_listed(tables: list[ReadTable]) -> list[ReadTable]:
     return tables
 
 
-def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
-    """The records of one known table of the file at ``path``."""
+def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext,
+               clean_text: bool = True) -> ReadTable:
+    """The records of one known table of the file at ``path``, their text cleaned of control
+    characters unless ``clean_text`` is False (the fetch stage cleans the records a source returns)."""
     if table.format.reader == "traffic":
         from cmflow.builtin.sources.traffic_exports import read_traffic_table
 
@@ -310,7 +313,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height)
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
