@@ -1,5 +1,6 @@
-"""One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
--> evaluate -> alert_items -> compose -> record -> deliver.
+"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
+-> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+-> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -27,6 +28,7 @@ from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
+from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
@@ -34,6 +36,7 @@ from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, recor
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
 from cmflow.stages.watch import watch
+from cmflow.stages.where_misses import where_misses
 from cmflow.store import Store
 
 if TYPE_CHECKING:
@@ -84,6 +87,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
+        fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+        read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
         watched = _timed("watch", watch, workflow, fetched)
@@ -106,7 +111,9 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                          notifications=evaluated.notifications, alert_items=items, verdicts=evaluated.verdicts,
                          objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports]))
+                         stages=(upstream := [*reported, *evaluated.reports,
+                                              *_timed("where_misses", where_misses, workflow, store, read,
+                                                      classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)
         result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
         stop.check()  # past this point the run's results are kept, and its messages queued

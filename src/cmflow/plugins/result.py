@@ -72,9 +72,19 @@ class StageReport:
     error: str | None = None
     problems: list[str] = field(default_factory=list)
     """Non-fatal problems, e.g. "skipped 3 bad rows"."""
+    warnings: list[str] = field(default_factory=list)
+    """Problems that put the figures in doubt without failing the entry (a ``where`` value never
+    seen, :mod:`cmflow.stages.where_misses`): the run ends ``warning``."""
     skipped: list[str] = field(default_factory=list)
     """For sources: every input row left out (``on_error = "skip"``), with where and why."""
+    details: list[str] = field(default_factory=list)
+    """For a failed entry: lines that go under its error, one thing each (every bad row of an
+    export: place, record, column, value, problem), printed one per line by the run summary;
+    the run history keeps ``error`` alone."""
     counts: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    """For sources: what they read (an export format and account) and the files it came from
+    (:meth:`~cmflow.plugins.context.FetchContext.read_input`); kept in the run history."""
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""
     platforms: list[str] = field(default_factory=list)
@@ -148,15 +158,23 @@ class RunResult:
 
     @property
     def status(self) -> str:
-        """ok, failed (a source, metric or trigger failed), undelivered (an output failed) or
-        interrupted (stopped by a signal while delivering)."""
+        """ok, warning (everything ran, but an entry's figures are in doubt: a ``where`` value
+        never seen), failed (a source, metric or trigger failed), undelivered (an output failed)
+        or interrupted (stopped by a signal while delivering)."""
         if self.stopped:
             return "interrupted"
         if any(s.kind != "output" for s in self.failed_stages):
             return "failed"
         if self.failed_stages:
             return "undelivered"
+        if self.warnings:
+            return "warning"
         return "ok"
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every stage's warnings (see :attr:`StageReport.warnings`), in the stages' order."""
+        return [warning for stage in self.stages for warning in stage.warnings]
 
     def current(self, metric: str) -> "pl.DataFrame":
         """Current-period measurements of one metric, with their comparisons (wide)."""
@@ -218,4 +236,6 @@ class RunResult:
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
             "source_platforms": {s.id: s.platforms for s in self.stages
                                  if s.kind == "source" and s.ok and s.platforms},
+            "warnings": self.warnings,
+            "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

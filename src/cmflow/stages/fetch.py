@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
 from cmflow.plugins.context import FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
-from cmflow.stages.failures import failure
+from cmflow.stages.failures import failure, failure_details
 from cmflow.stages.incremental import FetchPlan, plan_fetch, with_stored
 from cmflow.stages.overlaps import note_overlaps
 
@@ -76,7 +76,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
                            log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                           skipped=unit.skipped, as_of=now)
+                           skipped=unit.skipped, as_of=now, inputs=unit.inputs)
         if plan is not None and not plan.fetches:
             return
         by_kind: dict[str, list[pl.DataFrame]] = {}
@@ -87,6 +87,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 by_kind.setdefault(table.kind, []).append(table.conformed())
         except Exception as exc:
             unit.error = failure("source", unit.entry.id, exc)
+            unit.details = failure_details(exc)
             return
         unit.frames = {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
 
@@ -106,8 +107,11 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             report.ok = False
             report.error = failed[0].error if len(parts) == 1 else "; ".join(
                 f"{unit.account}: {unit.error}" for unit in failed) + f" ({len(failed)} of {len(parts)} accounts)"
+            report.details = [detail for unit in failed for detail in unit.details]
         notes, own = [], {}
         for unit in parts:
+            for what, paths in unit.inputs.items():
+                report.inputs.setdefault(what, []).extend(p for p in paths if p not in report.inputs.get(what, []))
             report.problems.extend(unit.problems)
             report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
@@ -173,7 +177,9 @@ class _Part:
     plan: FetchPlan | None
     frames: dict[str, "pl.DataFrame"] = field(default_factory=dict)
     error: str | None = None
+    details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
     @property

@@ -17,7 +17,7 @@ from cmflow.foundation.campaign_names import one_spelling
 from cmflow.foundation.listening import BRANDS_COLUMN, Listen, labelled_by_account, unshared_counters
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
-from cmflow.foundation.where_filters import rows_condition, unmatched_values
+from cmflow.foundation.where_filters import rows_condition
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
@@ -96,8 +96,6 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if key not in labelled_cache:
             labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where, as_of)
         base = labelled_cache[key]
-        if request.where:  # a value no record has (a misspelt account) must not silently read nothing
-            report.problems.extend(_unmatched(request, records))
         listen, groupings = request.listen, grouping_columns(request.by)
         try:
             unshared = {}
@@ -258,18 +256,6 @@ def _clients_in(records: dict[str, "pl.DataFrame"]) -> list[str]:
         if "client" in frame.columns:
             found.update(v for v in frame["client"].unique().to_list() if v is not None)
     return sorted(found)
-
-
-def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> list[str]:
-    """The values of a metric's ``where`` that no record of its sources has."""
-    import polars as pl
-
-    read = {kind: frame.filter(pl.col("source_id").is_in(request.source_ids))
-            for group in request.plugin.needed_records() for kind in group
-            if (frame := records.get(kind)) is not None}
-    frames = list(read.values())
-    kinds = " or ".join(kind for kind, frame in read.items() if frame.height) or " or ".join(read)
-    return unmatched_values(request.where, frames, f"{kinds} record of its sources")
 
 
 def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],

@@ -93,10 +93,11 @@ def record_crash(store: "Store", run_id: int, exc: BaseException) -> None:
 def close_run(store: "Store", run_id: int, result: "RunResult", plans: list[FetchPlan]) -> None:
     """Record how the run ended; a delivered run also keeps what it fetched, so that it is not
     fetched again (:func:`~cmflow.stages.incremental.remember`)."""
-    if result.status == "ok":
+    if result.status in ("ok", "warning"):
         for plan in plans:
             remember(store, plan, result.started_at, run_id)
     failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    failed += result.warnings
     if result.stopped:
         failed.insert(0, f"{result.stopped} while delivering; what was not sent waits in the outbox")
     store.finish_run(run_id, status=result.status, stats=result.stats(), error=redactor("; ".join(failed)) or None)

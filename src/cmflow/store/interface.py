@@ -94,7 +94,7 @@ class RunRecord:
         return sum((self.stats or {}).get("records", {}).values())
 
 
-FINISHED_STATUSES = ("ok", "undelivered", "failed", "crashed", "timeout")
+FINISHED_STATUSES = ("ok", "warning", "undelivered", "failed", "crashed", "timeout")
 """Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
 ``interrupted`` (its process was killed) do not: the slot is still owed."""
 FAILED_STATUSES = ("failed", "crashed", "timeout")
@@ -391,6 +391,11 @@ class Store(ABC):
     def measurement_history(self, workflow: str, metrics: Sequence[str],
                             periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
         """Stored measurements of these metrics for exactly these periods (start, end)."""
+
+    @abstractmethod
+    def dimension_values(self, workflow: str, dimension: str) -> set[str]:
+        """Every value the dimension ``dimension`` (``account``, ``platform`` ...) has in the
+        workflow's stored measurements, of any metric and period: what its earlier runs saw."""
 
     @abstractmethod
     def alert_states(self, workflow: str) -> dict[str, AlertState]:

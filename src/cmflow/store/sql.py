@@ -287,6 +287,12 @@ class SqlStore(Store):
                 row.pop(drop)
         return pl.DataFrame(rows, infer_schema_length=None)
 
+    def dimension_values(self, workflow: str, dimension: str) -> set[str]:
+        value = measurements.c.dimensions[dimension].as_string()
+        query = sa.select(value).where(measurements.c.workflow == workflow, value.is_not(None)).distinct()
+        with self.engine.connect() as connection:
+            return {row[0] for row in connection.execute(query)}
+
     def alert_states(self, workflow: str) -> dict[str, AlertState]:
         return {state.fingerprint: state for state in self.alerts(workflow)}
 
@@ -351,7 +357,7 @@ class SqlStore(Store):
     def latest_period_end(self, workflow: str) -> date | None:
         query = sa.select(sa.func.max(runs.c.period_end)).where(
             runs.c.workflow == workflow, runs.c.dry_run.is_(False),
-            runs.c.status.in_(["ok", "undelivered", "failed"]))
+            runs.c.status.in_(["ok", "warning", "undelivered", "failed"]))
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 

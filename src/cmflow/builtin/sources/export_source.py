@@ -132,6 +132,9 @@ class ExportSource(Source, InspectsFiles):
     - **Companion files**: files that come in one download with a known export and hold its
       figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
       are passed over with a note in the run summary, never read and never an error.
+    - **Memory**: a CSV export is read from its path a block at a time, and of each block only
+      the columns its format reads are kept (Meta's Facebook export: 13 of 34), as the csv
+      source does: a large export peaks at about 3.6 times its size.
     - **Web traffic**: GA4's traffic acquisition downloads and neutral `utm_*` sheets become
       ``traffic`` records (no account: the platform is read from each row's source), read in the
       file's own locale (`;` or `,`, `1 234,50 €` or `€1,234.50`), GA4's `#` lines and totals row
@@ -158,8 +161,12 @@ class ExportSource(Source, InspectsFiles):
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         files = export_files(self.options.path, ctx.workflow_dir)
-        tables = [read for path in files for read in read_file(path, self.options, ctx)]
+        # The fetch stage conforms the records again and cleans their text then: not twice here.
+        tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
+        for read in tables:
+            for what in what_was_read(read):
+                ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
         if not tables and files and all(identify(path, self.options.format).companion for path in files):
             raise DataFileError(f"{self.options.path}: " + "; ".join(
                 identify(path, self.options.format).companion.note(path.name) for path in files)
@@ -235,24 +242,60 @@ def export_files(value: str, base: Path) -> list[Path]:
     return [path]
 
 
-def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
-    """The records of each known table of the file at ``path``."""
+def read_file(path: Path, options: ExportOptions, ctx: FetchContext, clean_text: bool = True) -> list[ReadTable]:
+    """The records of each known table of the file at ``path`` (see :func:`read_table` for ``clean_text``)."""
     identified = identify(path, options.format)
     if identified.companion is not None:
         ctx.warn(identified.companion.note(path.name))
-    return [read_table(path, table, options, ctx) for table in identified.tables]
+    return with_posts_listed([read_table(path, table, options, ctx, clean_text) for table in identified.tables])
 
 
-def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
-    """The records of one known table of the file at ``path``."""
+def what_was_read(read: ReadTable) -> list[str]:
+    """What a table holds, as the run history keeps it: its format and each account it names
+    (``meta_facebook_posts of Maison Lumen``), or its format alone (no account: web traffic, or
+    a file without rows)."""
+    accounts = (sorted({str(a) for a in read.frame["account"].drop_nulls().unique().to_list()})
+                if "account" in read.frame.columns else [])
+    return [f"{read.format.name} of {account}" for account in accounts] or [read.format.name]
+
+
+def shown_path(path: Path, base: Path) -> str:
+    """``path`` from the workflow's folder when it is in it, else as it is."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def with_posts_listed(tables: list[ReadTable]) -> list[ReadTable]:
+    """The tables of one file, its days of activity marked ``posts_listed`` when the file also
+    holds a list of posts, even an empty one (LinkedIn's content workbook: ``Metrics`` and ``All
+    posts``): the account is then counted from its posts, and a month without any is 0 posts
+    published; a workbook without its ``All posts`` sheet has no post list."""
+    import polars as pl
+
+    if not any(t.table.record == "post" for t in tables):
+        return tables
+    for read in tables:
+        if read.table.record == "account_activity":
+            read.frame = read.frame.with_columns(pl.lit(1, dtype=pl.Int64).alias("posts_listed"))
+    return tables
+
+
+def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext,
+               clean_text: bool = True) -> ReadTable:
+    """The records of one known table of the file at ``path``, their text cleaned of control
+    characters unless ``clean_text`` is False (the fetch stage cleans the records a source returns)."""
     if table.format.reader == "traffic":
         from cmflow.builtin.sources.traffic_exports import read_traffic_table
 
         frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
         return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
+    header = None
     if table.sheet is None:
-        raw, places, bad = _csv_table(path, table, ctx)
+        raw, places, bad, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(table.format, mapping,
+                                                                                             names))
         raw = with_joined_columns(raw, table.format)
         raw = with_platform_column(raw, table.format)
         if table.format.date_order_chosen_by_user:
@@ -264,7 +307,10 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
-    frame = parse_records(raw, mapping, ctx, path, places, bad,
+    every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
+    not_records = height - raw.height
+    handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
+    frame = parse_records(handed.pop(), mapping, ctx, path, places, bad, columns=every,
                           unknown_formats=lambda values: unknown_post_types(path, table.format, values))
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
@@ -274,7 +320,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height)
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -539,13 +585,36 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
     return raw.filter(~drop), KeptRows(places, kept)
 
 
-def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
+def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext, kept: Any = None
+               ) -> tuple[Any, Any, Any, list[str]]:
+    """The table's rows (of the columns ``kept`` chooses), their places, the bad rows and every
+    column of the header (for messages about a missing one)."""
     from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
 
-    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row) \
-        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False)
+    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row, kept) \
+        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False, kept=kept)
     raw.warn_lines_set_aside(ctx, path)
-    return raw.frame, raw.places, raw.bad
+    return raw.take_frame(), raw.places, raw.bad, raw.columns
+
+
+def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:
+    """The columns of a CSV export (whose header holds ``names``) the source reads: those the
+    mapping reads, those read together into one (`Start date` and `Start time`), those a time
+    tracker's platform is read from, those marking rows that are no records (YouTube's `Total`).
+    The others (Meta's click sub-columns, ad figures, negative feedback ...) are dropped a chunk
+    at a time, as the csv source does; None (keep all) when the mapping lacks a column, which
+    parse_records then explains."""
+    from cmflow.builtin.sources.tabular import columns_read
+
+    made = [joined_column(pair) for pair in known.joined.values() if set(pair) <= set(names)]
+    if platform_columns(known, names):
+        made.append(platform_column_name(platform_columns(known, names)))
+    read = columns_read(mapping, [*names, *made])
+    if read is None:
+        return None
+    wanted = {*read, *(c for pair in known.joined.values() for c in pair), *platform_columns(known, names),
+              *known.not_records}
+    return [name for name in names if name in wanted]
 
 
 def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
@@ -568,16 +637,22 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     by_kind: dict[str, dict[str, list["pl.DataFrame"]]] = {}
     for read in ordered:
         by_kind.setdefault(read.table.record, {}).setdefault(read.format.name, []).append(read.frame)
+        read.frame = None  # handed over: each copy below lets the one before it go (a large export's records)
     combined = {}
-    for kind_name, by_format in by_kind.items():
-        kind = RECORD_KINDS[kind_name]
+    for kind_name in list(by_kind):
+        kind, by_format = RECORD_KINDS[kind_name], by_kind.pop(kind_name)
         identity = list(kind.identity) or None  # none (time entries without an id): the whole row
-        frames = [pl.concat(frames).unique(subset=identity, keep="first", maintain_order=True)
-                  for frames in by_format.values()]
+        # One table of a format: its rows are unique already (parse_records counts a repeated record once).
+        frames = [parts[0] if len(parts) == 1 else pl.concat(parts).unique(subset=identity, keep="first",
+                                                                            maintain_order=True)
+                  for parts in by_format.values()]
+        del by_format
         # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
         frame = frames[0] if len(frames) == 1 else (
             merged_records(kind_name, pl.concat(frames)) if identity else pl.concat(frames))
-        combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
+        del frames
+        combined[kind_name] = frame if frame[kind.time_field].is_sorted() else frame.sort(kind.time_field,
+                                                                                          maintain_order=True)
     return combined
 
 
