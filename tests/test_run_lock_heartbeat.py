@@ -6,6 +6,9 @@ that is neither this one nor the other's), so that only the lease, never a proce
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -15,7 +18,7 @@ from cmflow.foundation.stopping import StopRequest
 from cmflow.stages.run_lock import held_run_lock
 from cmflow.store import LockOwner, WorkflowBusy, open_store
 
-LEASE = timedelta(seconds=1.5)
+LEASE = timedelta(seconds=3)  # the shortest lease [daemon] allows
 ELSEWHERE = LockOwner("host-b#0", 4242, "other")
 """A run on another machine: a lock holder on a third one is judged by its lease alone."""
 
@@ -32,12 +35,21 @@ def wait_until(condition, seconds: float = 10.0) -> bool:
 def test_renewing_a_run_lock_extends_it_for_its_holder_only(any_store_url):
     mine = LockOwner("host-a#0", 1, "mine")
     with open_store(any_store_url) as store:
-        store.acquire_run_lock("weekly", mine, timedelta(seconds=-1))  # expired at once
-        assert store.renew_run_lock("weekly", mine, timedelta(hours=1))  # nobody took it: renewed
+        store.acquire_run_lock("weekly", mine, timedelta(hours=1))
+        assert store.renew_run_lock("weekly", mine, timedelta(hours=1))
         with pytest.raises(WorkflowBusy):
             store.acquire_run_lock("weekly", ELSEWHERE, timedelta(hours=1))
         assert not store.renew_run_lock("weekly", ELSEWHERE, timedelta(hours=1))  # not its holder
         assert not store.renew_run_lock("daily", mine, timedelta(hours=1))  # no lock at all
+
+
+def test_an_expired_run_lock_is_not_revived_by_its_holder(any_store_url):
+    """Once expired, another run may have judged the lock free: its late holder cannot renew it."""
+    mine = LockOwner("host-a#0", 1, "mine")
+    with open_store(any_store_url) as store:
+        store.acquire_run_lock("weekly", mine, timedelta(seconds=-1))  # expired at once
+        assert not store.renew_run_lock("weekly", mine, timedelta(hours=1))
+        store.acquire_run_lock("weekly", ELSEWHERE, timedelta(hours=1))  # free for another run
 
 
 def test_a_running_run_keeps_its_lock_past_its_lease_and_a_dead_one_lets_go_within_it(any_store_url):
@@ -85,16 +97,76 @@ def test_a_run_asked_to_stop_by_a_signal_keeps_its_lock_while_it_finishes(any_st
     with open_store(any_store_url) as store:
         with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop):
             stop.set(signal.SIGTERM)
-            time.sleep(2 * LEASE.total_seconds())
-            assert not _takes(store, "weekly")
+            deadline = time.monotonic() + 2 * LEASE.total_seconds()
+            while time.monotonic() < deadline:
+                assert not _takes(store, "weekly")
+                time.sleep(0.2)
 
 
-def test_a_run_hung_past_its_longest_hold_lets_its_lock_expire(any_store_url):
+def test_a_run_hung_past_its_longest_hold_lets_its_lock_expire_and_is_asked_to_stop(any_store_url, caplog):
     stop = StopRequest()
     with open_store(any_store_url) as store:
         with held_run_lock(store, "weekly", lease=LEASE, longest=LEASE, stop=stop):
-            assert wait_until(lambda: _takes(store, "weekly"))  # free while the run is still "running"
-        assert not stop.is_set()
+            assert wait_until(stop.is_set)  # told before the lock runs out ...
+            assert not _takes(store, "weekly")
+            assert wait_until(lambda: _takes(store, "weekly"))  # ... which it then does
+    assert stop.reason == "stopped: it held its run lock for its longest hold (3 s)"
+    assert "weekly stops: it held its run lock for its longest hold" in caplog.text
+
+
+class _FailingRenewals:
+    """The store, but renewing a run lock raises (``hang`` = False) or hangs until released: a
+    fault put between the run and a real store, as a store out of reach would behave."""
+
+    def __init__(self, store, *, hang: bool) -> None:
+        self._store, self._hang = store, hang
+        self.release = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def renew_run_lock(self, *args, **kwargs):
+        if self._hang:
+            self.release.wait(60)
+        raise ConnectionError("the state store cannot be reached")
+
+
+@pytest.mark.parametrize("hang", [False, True], ids=["renewal raises", "renewal hangs"])
+def test_a_run_that_cannot_renew_its_lock_is_asked_to_stop_before_it_runs_out(any_store_url, hang):
+    stop = StopRequest()
+    with open_store(any_store_url) as real:
+        store = _FailingRenewals(real, hang=hang)
+        try:
+            with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop):
+                taken = time.monotonic()
+                assert wait_until(stop.is_set)
+                assert time.monotonic() - taken < LEASE.total_seconds()
+                assert not _takes(real, "weekly")  # still its own when it was told
+        finally:
+            store.release.set()
+    assert stop.reason.startswith("stopped: its run lock could not be renewed within its lease (3 s)")
+
+
+def test_a_run_whose_store_another_process_keeps_locked_is_asked_to_stop_in_time(store_url):
+    """A real second process holds SQLite's write lock (a big commit, a backup): the renewal waits
+    on it; the run is told before its lease is over, not once the busy timeout gives up."""
+    path = store_url.removeprefix("sqlite:///")
+    stop = StopRequest()
+    with open_store(store_url) as store:
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop):
+            writer = subprocess.Popen([sys.executable, "-c", (
+                "import sqlite3, sys, time\n"
+                f"c = sqlite3.connect({path!r}, timeout=30); c.execute('BEGIN IMMEDIATE')\n"
+                "print('locked', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
+            try:
+                assert writer.stdout.readline().strip() == "locked"
+                locked = time.monotonic()
+                assert wait_until(stop.is_set)
+                assert time.monotonic() - locked < LEASE.total_seconds()
+            finally:
+                writer.kill()
+                writer.wait()
+    assert stop.reason.startswith("stopped: its run lock could not be renewed")
 
 
 def _takes(store, workflow: str) -> bool:

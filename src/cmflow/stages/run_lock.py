@@ -3,10 +3,12 @@ heartbeat, so that a run whose process dies anywhere (kill -9, its machine gone)
 workflow within the lease, not hours later.
 
 The lock also has a longest hold (the run's timeout and a margin, under the daemon): past it the
-heartbeat stops renewing, so that a run hung for good cannot keep its workflow for ever. A run
-that cannot renew its lock for a whole lease (its store out of reach, its machine paused) may
-have lost it to another run: it is asked to stop before it commits anything (its ``stop``
-request), so that a slot is never recorded twice.
+heartbeat stops renewing and the run is asked to stop, so that a run hung for good cannot keep
+its workflow for ever. A run whose lock was taken over, or that could not renew it until it was
+about to run out (its store out of reach or busy, a renewal hanging), is asked to stop too (its
+``stop`` request). Whatever the run has not yet seen (its machine paused past its lease), the
+store fences its writes: the transaction that keeps its results checks, on the database's
+clock, that the lock is still its own, so that a slot is never recorded twice.
 """
 
 from __future__ import annotations
@@ -37,12 +39,18 @@ RUN_LOCK_LEASE = timedelta(seconds=30)
 def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longest: timedelta,
                   stop: StopRequest) -> Iterator[LockOwner]:
     """Take ``workflow_key``'s run lock (raises :class:`~cmflow.store.WorkflowBusy`), renew it
-    every third of ``lease`` for at most ``longest`` in all, and give it back at the end. Losing
-    it (another run took it over after it expired) sets ``stop``."""
+    every third of ``lease`` for at most ``longest`` in all, and give it back at the end.
+
+    ``stop`` is set when the run may no longer hold it: another run took it over, a renewal
+    failed or hung until the lock was about to run out (a sixth of the lease before: the run
+    then cannot know it still holds it), or ``longest`` is over. The store's fence
+    (:class:`~cmflow.store.RunLockHold`) keeps a run that has not yet seen its stop from
+    committing anything."""
     owner = LockOwner.this_process()
     started = time.monotonic()
-    store.acquire_run_lock(workflow_key, owner, min(lease, longest))
-    renewed = [started]  # time.monotonic() before the last renewal that held
+    first = min(lease, longest)
+    store.acquire_run_lock(workflow_key, owner, first)
+    held_until = [started + first.total_seconds()]  # time.monotonic() the lock holds until, at least
     lost = threading.Event()
 
     def beat() -> None:
@@ -50,25 +58,44 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
         left = longest.total_seconds() - (asked - started)
         if left <= 0 or lost.is_set():
             return  # held long enough (the lock runs out on its own), or held by another run now
+        ttl = min(lease, timedelta(seconds=left))
         try:
-            held = store.renew_run_lock(workflow_key, owner, min(lease, timedelta(seconds=left)))
+            held = store.renew_run_lock(workflow_key, owner, ttl)
         except Exception as exc:  # a busy or unreachable store: the next beat tries again
             log.warning("could not renew the run lock of %s: %s", workflow_key, redactor(one_line(exc)))
-            if asked - renewed[0] >= lease.total_seconds():
-                lost.set()
-                _lost(stop, workflow_key, f"its run lock could not be renewed for {lease.total_seconds():.0f} s")
             return
         if held:
-            renewed[0] = asked
+            held_until[0] = asked + ttl.total_seconds()
+        elif lost.is_set():
+            return
         else:
             lost.set()
             _lost(stop, workflow_key, "its run lock expired and another run of the workflow took it over")
 
+    margin = lease.total_seconds() / 6
+
+    def watch() -> None:
+        """Apart from the beats (one may hang in the store): stop the run before its lock runs out."""
+        now = time.monotonic()
+        if lost.is_set() or now < held_until[0] - margin:
+            return
+        lost.set()
+        if now - started >= longest.total_seconds() - margin:
+            _lost(stop, workflow_key, f"it held its run lock for its longest hold ({_seconds(longest)})")
+        else:
+            _lost(stop, workflow_key, f"its run lock could not be renewed within its lease ({_seconds(lease)}): "
+                                      "another run may take it over")
+
     try:
-        with Heartbeat(beat, lease.total_seconds() / 3, "cmflow-run-lock"):
+        with Heartbeat(beat, lease.total_seconds() / 3, "cmflow-run-lock"), \
+                Heartbeat(watch, min(margin / 2, 1.0), "cmflow-run-lock-watch"):
             yield owner
     finally:
         _release_run_lock(store, workflow_key, owner)
+
+
+def _seconds(duration: timedelta) -> str:
+    return f"{duration.total_seconds():.0f} s"
 
 
 def _lost(stop: StopRequest, workflow_key: str, why: str) -> None:

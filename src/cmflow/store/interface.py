@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Collection, Sequence
 
 from cmflow.foundation.alerts import AlertEpisode
+from cmflow.foundation.stopping import RunStopped
 
 if TYPE_CHECKING:
     import polars as pl
@@ -44,6 +45,21 @@ def same_host(held: str, here: str) -> bool:
 
 class WorkflowBusy(RuntimeError):
     """Another run of the same workflow holds its run lock."""
+
+
+class RunLockLost(RunStopped):
+    """The run's lock expired, or another run of the workflow took it over: the transaction that
+    was to keep the run's results (or its end) checked the lock first and wrote nothing. A
+    :class:`~cmflow.foundation.stopping.RunStopped`: the run ends ``interrupted``."""
+
+
+@dataclass(frozen=True)
+class RunLockHold:
+    """A run lock as its run holds it: who holds it and the lease each write under it extends
+    it by. Handed to :meth:`Store.start_run`, it fences that run's writes (see there)."""
+
+    owner: LockOwner
+    lease: timedelta
 
 
 class SlotAlreadyHandled(RuntimeError):
@@ -288,8 +304,16 @@ class Store(ABC):
 
     @abstractmethod
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
-                  dry_run: bool, slot: datetime | None = None) -> int:
-        """Record that a run started (for a schedule ``slot``, or by hand); return its id."""
+                  dry_run: bool, slot: datetime | None = None, lock: RunLockHold | None = None) -> int:
+        """Record that a run started (for a schedule ``slot``, or by hand); return its id. Rows of
+        the workflow still ``running`` are marked ``interrupted`` (their process died), unless
+        another holder's run lock on the workflow is live (its run is running).
+
+        With the run's ``lock``, this write and every :meth:`commit_run` and :meth:`finish_run`
+        of the run are fenced: in the same transaction, the lock must still be this holder's and
+        not expired on the database's clock (then it is extended by its lease), else nothing is
+        written and :class:`RunLockLost` is raised (:meth:`finish_run` then records the run as
+        ``interrupted``)."""
 
     @abstractmethod
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, Lease, LeaseAnswer, LeaseHolder,
-    LockOwner, MissedSlots, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store,
+    LockOwner, MissedSlots, RunLockHold, RunLockLost, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store,
     WorkflowBusy,
     same_host, this_host,
 )
@@ -69,6 +69,9 @@ class SqlStore(Store):
         mark_url_secrets(url)  # a driver's error may repeat the password: masked wherever it is said
         self.url = url
         self.busy_seconds: float | None = None
+        # Runs started under their run lock, by id: their writes are fenced by it (see start_run).
+        self._fenced: dict[int, tuple[str, RunLockHold]] = {}
+        self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
@@ -181,18 +184,34 @@ class SqlStore(Store):
 
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
-                  dry_run: bool, slot: datetime | None = None) -> int:
+                  dry_run: bool, slot: datetime | None = None, lock: RunLockHold | None = None) -> int:
         with self._writing() as connection:
-            # A run of this workflow still marked running was killed: say so rather than lie.
-            connection.execute(runs.update()
-                               .where(runs.c.workflow == workflow, runs.c.status == "running")
-                               .values(status="interrupted", finished_at=_now()))
+            if lock is not None and not _extend_run_lock(connection, workflow, lock.owner, lock.lease):
+                raise RunLockLost(_LOCK_LOST)
+            # A run of this workflow still marked running was killed (or lost its lock): say so
+            # rather than lie; not while another holder's lock says its run is running.
+            if lock is not None or not (self._run_locks_table and self._locked_by_another(connection, workflow)):
+                connection.execute(runs.update()
+                                   .where(runs.c.workflow == workflow, runs.c.status == "running")
+                                   .values(status="interrupted", finished_at=_now()))
             values = dict(workflow=workflow, workflow_file=workflow_file, status="running", started_at=_now(),
                           period_start=period_start, period_end=period_end, dry_run=dry_run, stats={})
             if slot is not None:  # (a column since v5)
                 values["slot"] = slot
-            result = connection.execute(runs.insert().values(**values))
-            return int(result.inserted_primary_key[0])
+            run_id = int(connection.execute(runs.insert().values(**values)).inserted_primary_key[0])
+        if lock is not None:
+            self._fenced[run_id] = (workflow, lock)
+        return run_id
+
+    def _locked_by_another(self, connection: sa.Connection, workflow: str) -> bool:
+        held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
+        return held is not None and _lock_live(held, this_host(), _database_now(connection))
+
+    def _fence(self, connection: sa.Connection, run_id: int) -> bool:
+        """Whether the run may write (in ``connection``'s transaction): a run started without
+        its lock always may; one started under it while it still holds it (now extended)."""
+        fenced = self._fenced.get(run_id)
+        return fenced is None or _extend_run_lock(connection, fenced[0], fenced[1].owner, fenced[1].lease)
 
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
                    alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
@@ -200,6 +219,8 @@ class SqlStore(Store):
         now = now or _now()
         queued = []
         with self._writing() as connection:
+            if not self._fence(connection, run_id):
+                raise RunLockLost(_LOCK_LOST + ": its results were not kept")
             if measurements is not None and measurements.height:
                 self._upsert_measurements(connection, workflow, run_id, measurements, now)
             for alert in alerts:
@@ -216,9 +237,17 @@ class SqlStore(Store):
         return queued
 
     def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
+        lost = False
         with self._writing() as connection:
+            if not self._fence(connection, run_id):  # its slot is another run's now: not finished by this one
+                lost = status != "interrupted"
+                if lost:
+                    status, error = "interrupted", f"{_LOCK_LOST} before it ended (it would have ended {status})"
             connection.execute(runs.update().where(runs.c.id == run_id).values(
                 status=status, finished_at=_now(), stats=stats, error=error))
+        self._fenced.pop(run_id, None)
+        if lost:
+            raise RunLockLost(_LOCK_LOST + " before it ended: it is recorded as interrupted")
 
     def _upsert_measurements(self, connection: sa.Connection, workflow: str, run_id: int,
                              frame: "pl.DataFrame", now: datetime) -> None:
@@ -319,9 +348,9 @@ class SqlStore(Store):
                               r.stats or {}, _utc(r.slot)) for r in connection.execute(query)]
 
     def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
-        now = _now()
-        values = dict(owner=owner.id, host=owner.host, pid=owner.pid, acquired_at=now, expires_at=now + ttl)
         with self._writing() as connection:
+            now = _database_now(connection)  # once this transaction may write (SQLite: it waited for that)
+            values = dict(owner=owner.id, host=owner.host, pid=owner.pid, acquired_at=now, expires_at=now + ttl)
             # A free lock is taken by inserting its row: of processes inserting it at once, one
             # does (PostgreSQL makes the others wait for its commit, then do nothing). A held
             # one is read under a row lock, so that taking over a dead holder's is race-free too.
@@ -340,9 +369,7 @@ class SqlStore(Store):
 
     def renew_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:
         with self._writing() as connection:
-            return connection.execute(run_locks.update().where(
-                run_locks.c.workflow == workflow, run_locks.c.owner == owner.id).values(
-                expires_at=_now() + ttl)).rowcount == 1
+            return _extend_run_lock(connection, workflow, owner, ttl)
 
     def release_run_lock(self, workflow: str, owner: LockOwner) -> None:
         with self._writing() as connection:
@@ -352,7 +379,8 @@ class SqlStore(Store):
     def run_lock_held(self, workflow: str, here: str) -> bool:
         with self.engine.connect() as connection:
             held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
-        return held is not None and _lock_live(held, here, _now())
+            now = _database_now(connection)
+        return held is not None and _lock_live(held, here, now)
 
     def latest_period_end(self, workflow: str) -> date | None:
         query = sa.select(sa.func.max(runs.c.period_end)).where(
@@ -718,6 +746,23 @@ def _claim_live(row: Any, here: str, now: datetime) -> bool:
     if row.claim_host is None or row.claim_pid is None:
         return _utc(row.claimed_until) > now
     return _holder_live(row.claim_host, row.claim_pid, _utc(row.claimed_until), here, now)
+
+
+_LOCK_LOST = "its run lock expired or another run of the workflow took it over"
+
+
+def _extend_run_lock(connection: sa.Connection, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:
+    """In ``connection``'s write transaction: extend ``owner``'s run lock on ``workflow`` to
+    ``ttl`` from now on the database's clock, if it still holds it and it has not expired (an
+    expired lock is not revived: another run may have judged it free). Whether it did."""
+    held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)
+                              .with_for_update()).first()
+    now = _database_now(connection)
+    if held is None or held.owner != owner.id or _utc(held.expires_at) <= now:
+        return False
+    connection.execute(run_locks.update().where(run_locks.c.workflow == workflow, run_locks.c.owner == owner.id)
+                       .values(expires_at=now + ttl))
+    return True
 
 
 def _lock_live(held: Any, here: str, now: datetime) -> bool:
