@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from cmflow.foundation.urls import display_url
@@ -48,8 +48,10 @@ class _InFlight:
     """time.monotonic() when sent."""
     started: bool = False
     store_checked_at: float = field(default=0.0)
-    sent_on: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    """The wall time when sent: a run row started before it belongs to an earlier try."""
+    newest_run_before: int | None = None
+    """The id of the workflow's newest run row before it was sent (0: none; None: the store could
+    not be read): a row up to it belongs to an earlier try. Ids, not clocks: the daemon's and the
+    workers' wall clocks may disagree."""
 
 
 class CeleryExecutor(Executor):
@@ -83,6 +85,7 @@ class CeleryExecutor(Executor):
 
     def submit(self, request: RunRequest) -> None:
         task_id = request.label
+        newest_run_before = self._newest_run(request)  # before the send: a worker may start it at once
         try:
             self.app.backend.forget(task_id)  # an outcome of an earlier try of this slot is stale
             self.task.apply_async(args=[request_message(request)], task_id=task_id, queue=self.options.queue,
@@ -100,7 +103,7 @@ class CeleryExecutor(Executor):
                         format_duration(self.options.visibility_timeout),
                         extra={"workflow": request.workflow_key, "run": request.label})
         now = time.monotonic()
-        self._in_flight[task_id] = _InFlight(request, now, store_checked_at=now)
+        self._in_flight[task_id] = _InFlight(request, now, store_checked_at=now, newest_run_before=newest_run_before)
         log.debug("sent %s to queue %s", task_id, self.options.queue,
                   extra={"run": task_id, "workflow": request.workflow_key})
 
@@ -203,6 +206,21 @@ class CeleryExecutor(Executor):
             f"no outcome from the workers within {format_duration(self.gives_up_after(flight.request))}: the "
             "worker that had it died and it was not delivered again in time, or no worker is running"))
 
+    def _newest_run(self, request: RunRequest) -> int | None:
+        """The id of the newest run row of the request's workflow, 0 when it has none, None when
+        the store cannot be read (the run's row is then not told from an earlier try's)."""
+        from cmflow.store import open_store
+
+        try:
+            if self._store is None:
+                self._store = open_store(request.store_url)
+            newest = self._store.runs(request.workflow_key, limit=1)
+        except Exception as exc:
+            log.warning("could not read the run history of %s: %s", request.label,
+                        redactor(f"{type(exc).__name__}: {exc}"), extra={"run": request.label})
+            return None
+        return newest[0].id if newest else 0
+
     def _recorded(self, flight: _InFlight) -> RunOutcome | None:
         """How the run of the flight's slot ended, from the store, once it has ended (its row
         finished and its lock released); ``interrupted`` when this try's run is still marked
@@ -223,7 +241,8 @@ class CeleryExecutor(Executor):
                 counts = (run.stats or {}).get("records") or {}
                 records = sum(counts.values()) if isinstance(counts, dict) else 0
                 return RunOutcome(request, run.status, run.id, records, run.error)
-            if run.status == "running" and flight.started and run.started_at >= flight.sent_on:
+            this_try = flight.newest_run_before is not None and run.id > flight.newest_run_before
+            if run.status == "running" and flight.started and this_try:
                 return RunOutcome(request, "interrupted", run.id, error=(
                     f"its run stopped renewing its lock (lease {format_duration(request.lock_lease)}): the worker "
                     "running it died or lost the store; its slot is tried again"))
