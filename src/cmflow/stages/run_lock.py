@@ -52,6 +52,7 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
     store.acquire_run_lock(workflow_key, owner, first)
     held_until = [started + first.total_seconds()]  # time.monotonic() the lock holds until, at least
     lost = threading.Event()
+    margin = lease.total_seconds() / 6  # the run is told this long before its lock runs out
 
     def beat() -> None:
         asked = time.monotonic()
@@ -60,7 +61,7 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
             return  # held long enough (the lock runs out on its own), or held by another run now
         ttl = min(lease, timedelta(seconds=left))
         try:
-            held = store.renew_run_lock(workflow_key, owner, ttl)
+            held = store.renew_run_lock(workflow_key, owner, ttl, timeout=timedelta(seconds=margin))
         except Exception as exc:  # a busy or unreachable store: the next beat tries again
             log.warning("could not renew the run lock of %s: %s", workflow_key, redactor(one_line(exc)))
             return
@@ -70,9 +71,14 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
             return
         else:
             lost.set()
-            _lost(stop, workflow_key, "its run lock expired and another run of the workflow took it over")
+            _lost(stop, workflow_key, held_longest(asked) or
+                  "its run lock expired and another run of the workflow took it over")
 
-    margin = lease.total_seconds() / 6
+    def held_longest(now: float) -> str | None:
+        """Why the run stops when its longest hold is (about to be) over; None before."""
+        if now - started >= longest.total_seconds() - margin:
+            return f"it held its run lock for its longest hold ({_seconds(longest)})"
+        return None
 
     def watch() -> None:
         """Apart from the beats (one may hang in the store): stop the run before its lock runs out."""
@@ -80,11 +86,8 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
         if lost.is_set() or now < held_until[0] - margin:
             return
         lost.set()
-        if now - started >= longest.total_seconds() - margin:
-            _lost(stop, workflow_key, f"it held its run lock for its longest hold ({_seconds(longest)})")
-        else:
-            _lost(stop, workflow_key, f"its run lock could not be renewed within its lease ({_seconds(lease)}): "
-                                      "another run may take it over")
+        _lost(stop, workflow_key, held_longest(now) or f"its run lock could not be renewed within its lease "
+                                                       f"({_seconds(lease)}): another run may take it over")
 
     try:
         with Heartbeat(beat, lease.total_seconds() / 3, "cmflow-run-lock"), \

@@ -442,9 +442,12 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def renew_run_lock(self, workflow: str, owner: "LockOwner", ttl: timedelta) -> bool:
-        """Extend the lock ``owner`` holds to ``ttl`` from now (the running run's heartbeat);
-        False when ``owner`` no longer holds it (it expired and another run took it over)."""
+    def renew_run_lock(self, workflow: str, owner: "LockOwner", ttl: timedelta,
+                       timeout: timedelta | None = None) -> bool:
+        """Extend the lock ``owner`` holds to ``ttl`` from now on the database's clock (the
+        running run's heartbeat); False when ``owner`` no longer holds it or it has expired (an
+        expired lock is not revived). With ``timeout``, the call waits that long at most for the
+        store (a busy SQLite file, a locked row) before it raises."""
 
     @abstractmethod
     def release_run_lock(self, workflow: str, owner: "LockOwner") -> None:

@@ -102,19 +102,30 @@ class SqlStore(Store):
                        busy_seconds=self.busy_seconds, opening=not self._opened, cut=context.is_disconnect)
 
     @contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
+    def _writing(self, timeout: float | None = None) -> Iterator[sa.Connection]:
         """A write transaction that takes the write lock when it starts (SQLite: BEGIN
-        IMMEDIATE), so that concurrent writers queue up instead of failing half-way.
+        IMMEDIATE), so that concurrent writers queue up instead of failing half-way; with
+        ``timeout`` (seconds), one that waits that long at most for locks and statements.
 
         A connection cut before the commit raises :class:`StoreUnreachable` (nothing was kept:
         the store method is tried again, see :func:`_tried_again_when_cut`); one cut during the
         commit raises a plain :class:`StoreError`, since the change may have been kept."""
         committing = False
         try:
-            with self.engine.connect().execution_options(cmflow_begin="IMMEDIATE") as connection:
-                with connection.begin():
-                    yield connection
-                    committing = True
+            options: dict[str, Any] = dict(cmflow_begin="IMMEDIATE")
+            if timeout is not None and not self.postgres:
+                options["cmflow_busy_seconds"] = timeout
+            with self.engine.connect().execution_options(**options) as connection:
+                try:
+                    with connection.begin():
+                        if timeout is not None and self.postgres:
+                            for setting in ("lock_timeout", "statement_timeout"):
+                                connection.exec_driver_sql(f"SET LOCAL {setting} = {max(1, int(timeout * 1000))}")
+                        yield connection
+                        committing = True
+                finally:
+                    if "cmflow_busy_seconds" in options and self.busy_seconds is not None:  # back for the pool
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(self.busy_seconds * 1000)}")
         except StoreUnreachable as error:
             if not committing:
                 raise
@@ -367,8 +378,9 @@ class SqlStore(Store):
                 connection.execute(run_locks.update().where(run_locks.c.workflow == workflow).values(**values))
                 return
 
-    def renew_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:
-        with self._writing() as connection:
+    def renew_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta,
+                       timeout: timedelta | None = None) -> bool:
+        with self._writing(None if timeout is None else timeout.total_seconds()) as connection:
             return _extend_run_lock(connection, workflow, owner, ttl)
 
     def release_run_lock(self, workflow: str, owner: LockOwner) -> None:

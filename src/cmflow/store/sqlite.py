@@ -142,5 +142,8 @@ def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin(connection: sa.Connection) -> None:
-    mode = connection.get_execution_options().get("cmflow_begin", "")
+    options = connection.get_execution_options()
+    mode = options.get("cmflow_begin", "")
+    if (busy := options.get("cmflow_busy_seconds")) is not None:  # this transaction's own wait (SqlStore._writing)
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy * 1000)}")
     connection.exec_driver_sql(f"BEGIN {mode}".strip())
