@@ -92,15 +92,15 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,
                            now=result.started_at, past_period=result.past_period)
-        items = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
-                       as_of=as_of)
+        listed = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
+                        as_of=as_of, dry_run=result.dry_run)
         result = replace(result, records=classified.records, measurements=measured.measurements,
                          comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
-                         notifications=evaluated.notifications, alert_items=items, verdicts=evaluated.verdicts,
+                         notifications=evaluated.notifications, alert_items=listed.items, verdicts=evaluated.verdicts,
                          objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports]))
+                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports]))
         composed = _timed("compose", compose, workflow, result)
         result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
         stop.check()  # past this point the run's results are kept, and its messages queued
