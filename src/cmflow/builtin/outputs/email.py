@@ -511,10 +511,9 @@ def render_report_for(result: "RunResult") -> str:
 
 def _item(notification: "Notification", zone: Any, result: "RunResult") -> dict[str, Any]:
     """One alert of the message: its summary, details as short phrases, and the first records
-    behind it (``items``: clean lines; ``links``: their http(s) links or None; ``more_items``)."""
+    behind it (``items``: :class:`~.message_text.ListedItems`)."""
     from cmflow import format_value, metric_label
-    from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, item_texts
-    from cmflow.builtin.reports.html import safe_url
+    from cmflow.builtin.outputs.message_text import listed_items
 
     alert = notification.alert
     where = ", ".join(f"{name}: {value}" for name, value in alert.dimensions.items()
@@ -533,11 +532,8 @@ def _item(notification: "Notification", zone: Any, result: "RunResult") -> dict[
     details = [f"{metric_label(alert.metric)}: {value}", where]
     if since and notification.event != "resolved":
         details.append(f"since {since}")
-    listed = result.alert_items.get(alert.fingerprint, ()) if notification.event != "resolved" else ()
-    items, more_items = item_texts(listed, str(zone))
     return {"event": notification.event, "severity": alert.severity, "summary": alert.summary,
-            "details": details + notes, "items": items, "more_items": more_items,
-            "links": [safe_url(item.url) for item in listed[:ITEMS_SHOWN]]}
+            "details": details + notes, "items": listed_items(result, notification, str(zone))}
 
 
 def _headline(tables: list[Any]) -> list[dict[str, str]]:
