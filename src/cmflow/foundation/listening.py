@@ -291,6 +291,12 @@ def account_key(account: str) -> str:
     return folded_text(account.strip()).lstrip("@")
 
 
+def account_keys(accounts: "pl.Expr") -> "pl.Expr":
+    """:func:`account_key` of each account of a String expression, vectorised."""
+    return accounts.str.strip_chars().str.normalize("NFKD").str.replace_all(NONSPACING_MARK, "") \
+        .str.to_lowercase().str.strip_chars_start("@")
+
+
 def normalised_texts(texts: "pl.Series") -> "pl.Series":
     """Texts as two copies of one post are compared, vectorised: folded, links removed, blanks
     collapsed; null for no text."""
