@@ -10,7 +10,7 @@ twice the accounts. It now lists them once per metric entry and picks each alert
 that one frame, so its cost should not grow with the number of alerts.
 
 What it does: writes, from a fixed rule, N conversations over one week (one in 5 negative, one
-in 7 never answered) spread over ``--accounts`` accounts, and runs the workflow once per
+in 7 never answered) spread over ``--accounts`` accounts (35 in a row each, in turn), and runs the workflow once per
 ``--runs`` (no store; a ``file`` e-mail output into a temporary folder, so that the stage runs),
 reading each stage's time from the runner's debug log. It prints the alerts, the measure and
 alert_items stages' median seconds and their ratio (alert_items / measure, both of the same
@@ -57,7 +57,7 @@ above = 0
 [[outputs]]
 plugin = "email"
 transport = "file"
-directory = "mail"
+directory = "{mail}"
 report = "none"
 from_address = "cm@example.org"
 to = ["care@example.org"]
@@ -72,7 +72,7 @@ def conversations(count: int, accounts: int) -> list[dict]:
         day, rest = divmod(i * seconds, 86400)
         at = f"2026-11-{16 + day:02d}T{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}Z"
         rows.append({"platform": "instagram", "message_id": f"m{i}", "received_at": at,
-                     "replied_at": None if i % 7 == 0 else at, "account": f"acct{i * 2654435761 % accounts}",
+                     "replied_at": None if i % 7 == 0 else at, "account": f"acct{(i // 35) % accounts}",
                      "author": f"u{i}", "text": "colis jamais reçu" if i % 5 == 0 else "merci !",
                      "sentiment": "negative" if i % 5 == 0 else "positive"})
     return rows
@@ -99,7 +99,9 @@ def measured(records: int, accounts: int, runs: int) -> tuple[int, float, float]
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "conversations.json").write_text(json.dumps(conversations(records, accounts)),
                                                           encoding="utf-8")
-        (Path(folder) / "care.toml").write_text(WORKFLOW, encoding="utf-8")
+        # The e-mails go into the temporary folder: a relative directory is the current one's.
+        (Path(folder) / "care.toml").write_text(WORKFLOW.replace("{mail}", str(Path(folder) / "mail")),
+                                                 encoding="utf-8")
         workflow = load_workflow(Path(folder) / "care.toml")
         times = StageTimes()
         logger = logging.getLogger("cmflow")
