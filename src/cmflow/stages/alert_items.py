@@ -29,9 +29,8 @@ from cmflow.plugins.alert_items import ITEM_COLUMNS, ListsItems
 from cmflow.plugins.kinds import Notifier
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
-from cmflow.stages.measure import (
-    SERIES_COLUMNS, MetricRequest, metric_input, metric_records, series_condition, series_read,
-)
+from cmflow.foundation.listening import BRANDS_COLUMN
+from cmflow.stages.measure import SERIES_COLUMNS, MetricRequest, metric_input, metric_records, series_read
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,13 +56,16 @@ def alert_items(workflow: "Workflow", records: dict[str, "pl.DataFrame"], notifi
     if dry_run or not any(isinstance(entry.plugin, Notifier) for entry in workflow.outputs):
         return AlertItems({}, [])  # no message lists them
     requests = [r for r in MetricRequest.of(workflow) if isinstance(r.plugin, ListsItems)]
+    producers = {metric: index for index, r in reversed(list(enumerate(requests))) for metric in r.plugin.produces()}
     wanted: dict[int, list["Alert"]] = {}
+    seen = set()
     for notification in notifications:
         alert = notification.alert
         if notification.event == "resolved" or alert.condition != VALUE:
             continue  # "no data" and "error" alerts are about no record
-        index = next((i for i, r in enumerate(requests) if alert.metric in r.plugin.produces()), None)
-        if index is not None and all(a.fingerprint != alert.fingerprint for a in wanted.get(index, ())):
+        index, fingerprint = producers.get(alert.metric), alert.fingerprint  # the first entry producing it
+        if index is not None and fingerprint not in seen:
+            seen.add(fingerprint)
             wanted.setdefault(index, []).append(alert)
     if not wanted:
         return AlertItems({}, [])
@@ -86,37 +88,47 @@ def alert_items(workflow: "Workflow", records: dict[str, "pl.DataFrame"], notifi
 def _listed(request: MetricRequest, alerts: list["Alert"], records: dict[str, "pl.DataFrame"],
             all_periods: list["Period"], as_of: datetime | None) -> dict[str, tuple[AlertItem, ...]]:
     """The items of each of ``alerts`` (all on ``request``'s metric): its items listed once per
-    measurement and reading (a brand's series read the competitors' records too), each alert's
-    picked by its series and dimensions."""
+    measurement and reading (a brand's series read the competitors' records too), split once by
+    each set of dimensions the alerts have, each alert's picked by its values."""
     base = metric_input(records, request.source_ids, all_periods, request.where, as_of)
-    frames: dict[tuple[str, str | None], "pl.DataFrame | None"] = {}
+    listed: dict[tuple[str, bool], "pl.DataFrame | None"] = {}
+    split: dict[tuple[str, tuple[str, ...]], "dict[tuple[str, ...], pl.DataFrame] | None"] = {}
     found = {}
     for alert in alerts:
-        label = next((name for name in SERIES_COLUMNS if alert.dimensions.get(name) is not None), None)
-        key = (alert.metric, "brand" if label == "brand" else None)
-        if key not in frames:
-            read = series_read(base, label, request.listen)
-            frames[key] = request.plugin.items(read, alert.metric)  # type: ignore[attr-defined]
-        frame = frames[key]
-        if frame is not None and (items := _of_series(frame, alert.dimensions)) is not None:
-            found[alert.fingerprint] = items
+        names = tuple(sorted(name for name, value in alert.dimensions.items() if value is not None))
+        of_brand = "brand" in names
+        if (alert.metric, of_brand) not in listed:
+            read = series_read(base, "brand" if of_brand else None, request.listen)
+            listed[alert.metric, of_brand] = request.plugin.items(read, alert.metric)  # type: ignore[attr-defined]
+        frame = listed[alert.metric, of_brand]
+        if frame is None:
+            continue
+        if (alert.metric, names) not in split:
+            split[alert.metric, names] = _by_series(frame, names)
+        parts = split[alert.metric, names]
+        if parts is None:  # the items cannot tell the series apart: no list, rather than a wrong one
+            continue
+        part = parts.get(tuple(str(alert.dimensions[name]) for name in names))
+        rows = part.iter_rows(named=True) if part is not None else ()
+        found[alert.fingerprint] = tuple(AlertItem(**{c: row.get(c) for c in ITEM_COLUMNS}) for row in rows)
     return found
 
 
-def _of_series(frame: "pl.DataFrame", dimensions: dict) -> tuple[AlertItem, ...] | None:
-    """The rows of ``frame`` in the series of ``dimensions``, oldest first; None when the items
-    cannot tell the series apart (a dimension they lack): no list, rather than a wrong one."""
+def _by_series(frame: "pl.DataFrame", names: tuple[str, ...]) -> "dict[tuple[str, ...], pl.DataFrame] | None":
+    """``frame``'s rows by their values of the dimensions ``names`` (as text; a mention naming
+    two brands in each one's), as :func:`~cmflow.stages.measure.series_condition` selects a
+    client's or a brand's; None when ``frame`` lacks one of the dimensions."""
     import polars as pl
 
-    conditions = []
-    for name, value in dimensions.items():
-        if value is None:
-            continue
-        column = SERIES_COLUMNS.get(name, name)
-        if column not in frame.columns:
-            return None
-        conditions.append(series_condition(name, str(value)) if name in SERIES_COLUMNS
-                          else pl.col(name).cast(pl.String) == str(value))
-    picked = frame.filter(*conditions) if conditions else frame
-    picked = picked.sort("at", nulls_last=True)
-    return tuple(AlertItem(**{c: row.get(c) for c in ITEM_COLUMNS}) for row in picked.iter_rows(named=True))
+    columns = [SERIES_COLUMNS.get(name, name) for name in names]
+    if any(column not in frame.columns for column in columns):
+        return None
+    frame = frame.sort("at", nulls_last=True, maintain_order=True)  # each part oldest first
+    if not names:
+        return {(): frame}
+    if BRANDS_COLUMN in columns:
+        frame = frame.explode(BRANDS_COLUMN)  # a brand's series: the mentions naming it (series_condition)
+    keys = frame.select(pl.col(c).cast(pl.String).alias(f"_{n}") for n, c in zip(names, columns))
+    parts = pl.concat([frame, keys], how="horizontal").partition_by([f"_{n}" for n in names], as_dict=True,
+                                                                   maintain_order=True)
+    return {tuple(str(v) for v in key): part for key, part in parts.items()}
