@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from cmflow.builtin.metrics.response_times import UnansweredNegative
+from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 
 CARE = """
@@ -113,6 +114,10 @@ def test_a_listing_that_fails_is_reported_and_the_alerts_still_sent(tmp_path, mo
         "the items behind 3 alert(s) on unanswered_negative could not be listed (their messages are sent "
         "without them): ValueError: the backlog cannot be read"])
     assert result.alert_items == {} and len(list((tmp_path / "mail").iterdir())) == 1
+    assert result.status == "ok"
+    with open_store(f"sqlite:///{tmp_path}/state.db") as store:
+        [run] = store.runs("Care desk", 5)
+    assert (run.status, run.error) == ("ok", f"alert_items unanswered_negative: {report.problems[0]}")
 
 
 CAMPAIGNS = """
