@@ -5,8 +5,9 @@ outputs render it without importing each other (tests/test_layers.py)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -42,16 +43,24 @@ class HtmlReportOptions(PluginOptions):
                                "#rrggbb.", examples=["#b45309"])
 
 
-def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
-    """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    """The page's template environment, made once per process so that its template is compiled
+    once (Jinja2 still reloads it if its file changed)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
-
-    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
-    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["safe_url"] = safe_url
+    return env
+
+
+def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
+    """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
+    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
+    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
+
+    env = _environment()
     tables = kpi_tables(result, options.metrics)
     overall = next((t for t in tables if not t.dimensions), None)
     cards = []
