@@ -5,9 +5,8 @@ outputs render it without importing each other (tests/test_layers.py)."""
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -43,24 +42,16 @@ class HtmlReportOptions(PluginOptions):
                                "#rrggbb.", examples=["#b45309"])
 
 
-@functools.lru_cache(maxsize=1)
-def _environment() -> Any:
-    """The page's template environment, made once per process so that its template is compiled
-    once (Jinja2 still reloads it if its file changed)."""
+def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
+    """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
     from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
+    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["safe_url"] = safe_url
-    return env
-
-
-def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
-    """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
-    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
-    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
-
-    env = _environment()
     tables = kpi_tables(result, options.metrics)
     overall = next((t for t in tables if not t.dimensions), None)
     cards = []
