@@ -249,15 +249,15 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     mapping = mapping_options(path, table, options)
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)
-        raw = with_joined_columns(raw, table.format)
-        raw = with_platform_column(raw, table.format)
-        if table.format.date_order_chosen_by_user:
-            mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     else:
         from cmflow.builtin.sources.workbooks import read_sheet
 
         sheet = read_sheet(path, mapping)
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+    raw = with_joined_columns(raw, table.format)
+    raw = with_platform_column(raw, table.format)
+    if table.format.date_order_chosen_by_user:
+        mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
     frame = parse_records(raw, mapping, ctx, path, places, bad,
@@ -323,7 +323,8 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
     """The table with a column for each pair the format reads together (`Start date` and `Start
-    time`: "2026-11-17 09:00:00"), empty where either is."""
+    time`: "2026-11-17 09:00:00"), empty where either is; a workbook's date cell and time cell
+    (which the reader writes "2026-11-17 00:00:00" and "1899-12-31 09:00:00") join the same way."""
     import polars as pl
 
     pairs = [pair for pair in known.joined.values() if set(pair) <= set(raw.columns)]
@@ -331,6 +332,9 @@ def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFra
         return raw
     def joined(first: str, second: str) -> "pl.Expr":
         day, time = (pl.col(c).cast(pl.String).str.strip_chars() for c in (first, second))
+        # a workbook's cells, as the reader writes them: a date cell at midnight, a time cell on Excel's day 0
+        day = day.str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00(\.0+)?$", "$1")
+        time = time.str.replace(r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})(\.\d+)?$", "$1")
         return pl.when((day != "") & (time != "")).then(day + " " + time).otherwise(pl.lit("")) \
             .alias(joined_column((first, second)))
     return raw.with_columns(joined(*pair) for pair in pairs)
@@ -423,8 +427,9 @@ def in_date_order(raw: "pl.DataFrame", path: Path, mapping: MappingOptions, know
                      "on this source")
     if order == "month_first":
         return mapping
-    def swapped(formats: tuple[str, ...]) -> list[str]:
-        return [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats]
+    def swapped(formats: tuple[str, ...]) -> list[str]:  # ISO dates (and a workbook's date cells) stay as they are
+        return [f if f.startswith("%Y") else f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+                for f in formats]
     update: dict[str, Any] = {"date_format": swapped(known.date_format)}
     if known.datetime_format:
         update["datetime_format"] = swapped(known.datetime_format)
@@ -464,7 +469,7 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
             columns[field] = known.places[place]
     kind = RECORD_KINDS[known.record]
     if known.places:  # a time tracker: its platform (toggl) is not the one the time was for
-        if table.sheet is None and (named_in := platform_columns(known, header_names)):
+        if named_in := platform_columns(known, header_names):
             columns["platform"] = platform_column_name(named_in)  # with_platform_column's
         constants = dict(known.constants)
     else:
