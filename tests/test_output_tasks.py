@@ -540,6 +540,29 @@ def test_trello_reads_a_big_board_page_by_page_for_the_card(send_context):
     assert second.params["before"] == f"65{1000:06x}0000000000000000" and board.posts("/cards") == 0
 
 
+def test_trello_comments_a_resolution_once_when_its_answer_was_lost(send_context):
+    """Without a done list, a resolved alert's card gets a comment. Trello takes the comment and
+    its answer is lost (the client gave up): the retry finds our comment by its key line among
+    the card's comments and writes none; a later resolution of the same card says so too."""
+    with TrelloBoard() as board:
+        plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
+                                               list_id="64b0000000000000000000a1", api_url=board.url + "/1",
+                                               allow_private_network=True, timeout=0.3), entry_id="t")
+        plugin.send(message_for(plugin), send_context)
+        [card] = board.items
+        board.lose_answers = 1
+        with pytest.raises(DeliveryFailed) as lost:
+            plugin.send(message_for(plugin, action="close"), send_context)
+        assert lost.value.retryable and "timed out" in str(lost.value)
+        wait_until_answered(board)
+        assert len(board.comments) == 1  # Trello took it
+        retried = plugin.send(message_for(plugin, action="close"), send_context)
+        again = plugin.send(message_for(plugin, action="close"), send_context)
+    assert retried == again == f"Trello card {card['shortUrl']} already closed"
+    assert board.comments == [(card["id"], f"Resolved: Unanswered negative is 1\n\ncmflow-resolved: {'0f' * 16}")]
+    assert board.posts("/actions/comments") == 1
+
+
 def test_trello_shows_untrusted_text_as_written_not_as_links(send_context):
     with TrelloBoard() as board:
         plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,

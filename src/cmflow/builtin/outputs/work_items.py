@@ -284,7 +284,7 @@ class TaskNotifier(Notifier):
             if payload["action"] == "close":
                 if found is None:
                     return f"no {self.receiver} {self.item_noun} to close (none has key {key[:12]}…)"
-                if found.closed:
+                if self.already_closed(session, found, payload):
                     return f"{self.receiver} {self.item_noun} {found.url} already closed"
                 self.close(session, found, payload)
                 return f"closed {self.receiver} {self.item_noun} {found.url}"
@@ -319,6 +319,11 @@ class TaskNotifier(Notifier):
         """Mark the item done: its alert resolved."""
         raise NotImplementedError
 
+    def already_closed(self, session: "PlatformSession", item: FoundItem, payload: dict[str, Any]) -> bool:
+        """Whether the item is already marked done for this resolution (a retry of a close whose
+        answer was lost must not close it twice): by default, what :meth:`find` saw."""
+        return item.closed
+
 
 def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lambda line: line) -> str:
     """The description lines (each through ``escape``, for a platform that reads Markdown), then
@@ -327,9 +332,9 @@ def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lam
     return f"{text[:DESCRIPTION_LIMIT]}\n\n{KEY_LINE}{payload['item_key']}"
 
 
-def has_key_line(text: str | None, key: str) -> bool:
-    """Whether a description holds ``key`` on a line of its own."""
-    return any(line.strip() == f"{KEY_LINE}{key}" for line in (text or "").splitlines())
+def has_key_line(text: str | None, key: str, prefix: str = KEY_LINE) -> bool:
+    """Whether a description (or a comment) holds ``key`` on a line of its own, after ``prefix``."""
+    return any(line.strip() == f"{prefix}{key}" for line in (text or "").splitlines())
 
 
 def due_date(payload: dict[str, Any]) -> str | None:
