@@ -776,6 +776,31 @@ def test_conversions_and_return_per_campaign(demo_run):
     assert current_value(demo_run, "roi", client="trailhead-outfitters") == pytest.approx(2128 - 1015)
 
 
+def test_cost_per_conversion_and_return_per_platform(demo_run):
+    """The teams tag their time with the platform it was for (tools/demo_production_data.py).
+    Maison Lumière's week, priced by role (Léa 45, Hugo 55, Camille 60): Instagram = the bûche
+    carousel 3.5 h x 55 + the goûter reel 3 h x 60 = 372.5; Facebook = the bûche video 6 h x 60 =
+    360; LinkedIn = the LinkedIn carousel 2.5 h x 55 + the Avent article 4 h x 45 = 317.5; naming
+    none: captions 1.5 h + moderation 1.75 h x 45 + the Avent visuals 2 h x 55 = 256.25. Its UTM
+    sheet: Instagram 3 + 5 + 1 = 9 conversions, 293.5; Facebook 1 + 2 = 3, 100; LinkedIn 0;
+    the newsletter (no platform) 9, 1,012.5. Trailhead (its Clockify amounts): Instagram 210 +
+    300 = 510 for 2 + 4 = 6 conversions and 542; Facebook 180 + 75 = 255 for 3 + 9 = 12 and
+    1,491; LinkedIn 175 for 1 and 95."""
+    maison, trailhead = {"client": "maison-lumiere"}, {"client": "trailhead-outfitters"}
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="instagram") == pytest.approx(372.5 / 9)
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="facebook") == pytest.approx(120.0)
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="linkedin") is None  # no conversion
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="(none)") == pytest.approx(256.25 / 9)
+    assert current_value(demo_run, "roi", **maison, platform="instagram") == pytest.approx(293.5 - 372.5)
+    assert current_value(demo_run, "roi", **maison, platform="linkedin") == pytest.approx(-317.5)
+    assert current_value(demo_run, "roi", **maison, platform="(none)") == pytest.approx(1012.5 - 256.25)
+    assert current_value(demo_run, "cost_per_conversion", **trailhead, platform="instagram") == pytest.approx(85.0)
+    assert current_value(demo_run, "roi", **trailhead, platform="facebook") == pytest.approx(1491 - 255)
+    assert current_value(demo_run, "cost_per_conversion", **trailhead, platform="linkedin") == pytest.approx(175.0)
+    # both teams: Instagram 372.5 + 510 for 9 + 6 conversions
+    assert current_value(demo_run, "cost_per_conversion", platform="instagram") == pytest.approx(882.5 / 15)
+
+
 def test_client_report_shows_production_and_return(demo_run, demo_dir):
     html = (demo_dir / "reports" / "maison-lumiere" / f"maison-lumiere-{PERIOD}.html").read_text(encoding="utf-8")
     assert "Production et retour sur effort" in html
@@ -785,6 +810,10 @@ def test_client_report_shows_production_and_return(demo_run, demo_dir):
     assert campaigns.cell(("noel-2026",), "Coût par conversion")[0].startswith("37,88\u00a0€")
     assert campaigns.cell(("calendrier-avent",), "Budget consommé")[0].startswith("116,00\u00a0%")
     assert campaigns.cell(("calendrier-avent",), "Retour sur effort")[0].startswith("-255,00\u00a0€")
+    platforms = tables["Plateformes\u00a0: coût et retour"]
+    assert platforms.cell(("Instagram",), "Coût par conversion")[0].startswith("41,39\u00a0€")
+    assert platforms.cell(("Facebook",), "Retour sur effort")[0].startswith("-260,00\u00a0€")
+    assert platforms.cell(("Temps sans plateforme",), "Retour sur effort")[0].startswith("756,25\u00a0€")
 
 
 
@@ -859,3 +888,5 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
         ("Reel: trail tips", "Instagram", "Owen Price", date(2026, 11, 22))]
     summary = {r[0]: r[1] for r in book["Production and return on effort"].iter_rows(values_only=True) if r[0]}
     assert summary["Posts missing"] == 2
+    platforms = {r[0]: r[1:] for r in list(book["Platforms cost and return"].iter_rows(values_only=True))[3:]}
+    assert platforms["Instagram"] == (85.0, 32.0) and platforms["LinkedIn"] == (175.0, -80.0)

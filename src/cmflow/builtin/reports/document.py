@@ -36,6 +36,9 @@ and money the content cost."""
 RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total_conversions", "conversion_rate",
                   "total_revenue", "cost_per_conversion", "roi")
 """What the production section shows per campaign: spend against budget, and what it brought back."""
+PLATFORM_RETURN_METRICS = ("total_conversions", "conversion_rate", "total_revenue", "cost_per_conversion", "roi")
+"""What the production section shows per platform: the cost of the time naming it against what
+its traffic brought back (time naming no platform on a row of its own)."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""
 MIX_METRICS = ("planned_mix", "published_mix")
@@ -291,6 +294,9 @@ class ReportDocument:
     """Calendar adherence, hours and costs of the scope's whole (none: no production section)."""
     campaigns: list[SeriesFigures] = field(default_factory=list)
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
+    platform_returns: list[SeriesFigures] = field(default_factory=list)
+    """Each platform's cost per conversion and return (:data:`PLATFORM_RETURN_METRICS`), when the
+    run measures them by platform."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
     missing_posts: list[PlannedPost] = field(default_factory=list)
@@ -338,6 +344,11 @@ class ReportDocument:
         return [m for m in RETURN_METRICS if any(m in row.figures for row in self.campaigns)]
 
     @property
+    def platform_return_metrics(self) -> list[str]:
+        """The columns of the platforms' table: the :data:`PLATFORM_RETURN_METRICS` one platform at least has."""
+        return [m for m in PLATFORM_RETURN_METRICS if any(m in row.figures for row in self.platform_returns)]
+
+    @property
     def task_metrics(self) -> list[str]:
         """The columns of the task types' table."""
         return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
@@ -345,7 +356,7 @@ class ReportDocument:
     @property
     def has_production(self) -> bool:
         """Whether the run measured anything of the production section for this scope."""
-        return bool(self.production or self.campaigns or self.task_types or self.missing_posts
+        return bool(self.production or self.campaigns or self.platform_returns or self.task_types or self.missing_posts
                     or self.late_posts or self.mix or self.untagged_links)
 
     @property
@@ -377,6 +388,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=_campaign_rows(figures, scope),
+        platform_returns=_platform_return_rows(figures),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         missing_posts=_planned_posts(result, scope, "missing_planned_posts"),
         late_posts=_planned_posts(result, scope, "late_planned_posts"),
@@ -470,6 +482,15 @@ def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigu
                  and (f := figures.figure(m, {"campaign": row.name})) is not None}
         rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
     return rows
+
+
+def _platform_return_rows(figures: _FigureIndex) -> list[SeriesFigures]:
+    """Each platform's :data:`PLATFORM_RETURN_METRICS`, when cost_per_conversion or roi is measured
+    by platform (the traffic's conversions alone are the platform sections' business): the rows
+    with a cost or a return, time naming no platform last."""
+    rows = [row for row in figures.breakdown("platform", list(PLATFORM_RETURN_METRICS))
+            if "cost_per_conversion" in row.figures or "roi" in row.figures]
+    return sorted(rows, key=lambda row: row.name == NONE_LABEL)
 
 
 def _mix_says_something(rows: list[SeriesFigures]) -> bool:
