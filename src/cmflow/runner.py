@@ -84,7 +84,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
-                          as_of=as_of)
+                          as_of=as_of, production=workflow.production)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)

@@ -47,8 +47,6 @@ class MetricRequest:
     computed from them (a kind without one of these fields is read whole)."""
     clients: list[str] = field(default_factory=list)
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
-    production: Production = field(default_factory=Production)
-    """The workflow's ``[production]`` section (rates and budgets)."""
     listen: Listen | None = None
     """The workflow's ``[listen]`` section: a ``brand`` breakdown has rows for each of its brands,
     compared within its sets; every record of a competitor's ``accounts`` counts in its own
@@ -60,7 +58,7 @@ class MetricRequest:
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, workflow.production, workflow.listen)
+                    dict(entry.common.where), clients, workflow.listen)
                 for entry in workflow.metrics]
 
 
@@ -75,18 +73,21 @@ class Measured:
 
 
 def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
-            all_periods: list["Period"], *, as_of: "datetime | None" = None) -> Measured:
+            all_periods: list["Period"], *, as_of: "datetime | None" = None,
+            production: Production | None = None) -> Measured:
     """Compute every metric asked over every period.
 
     ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source
-    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``).
+    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``);
+    ``production`` is the run's ``[production]`` section (rates, budgets, currency), the same for
+    every metric (none: an empty one).
     """
+    production = production if production is not None else Production()
     frames, reports = [], []
     # One spelling per campaign for every metric: the budget's key as [production.budgets]
     # writes it, else the earliest record's (see cmflow.foundation.campaign_names).
-    budgets = requests[0].production.budgets if requests else {}
     records, spellings = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()},
-                                      budgets or ())
+                                      production.budgets or ())
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
     for request in requests:
@@ -106,7 +107,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                 if key not in unshared_cache:
                     unshared_cache[key] = _unshared_counters(base.all_records, listen.brand_sets)
                 unshared = unshared_cache[key]
-            read = replace(base, production=request.production,
+            read = replace(base, production=production,
                            watched_accounts=tuple(listen.brand_of_account) if listen else (),
                            share_sets=tuple(listen.share_sets) if listen else ())
             frame = _computed(request.plugin, read, groupings, request.clients or _clients_in(records), listen,
