@@ -92,7 +92,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                            all_periods=periods, upstream=reported,
                            now=result.started_at, past_period=result.past_period)
         result = replace(result, records=classified.records, measurements=measured.measurements,
-                         comparisons=comparisons,
+                         unshared_counters=measured.unshared_counters, comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, verdicts=evaluated.verdicts, objectives=judged,
                          alert_changes=evaluated.alert_changes,

@@ -70,6 +70,10 @@ class Measured:
     """One row per metric, period and series (see :class:`~cmflow.plugins.result.RunResult`)."""
     reports: list[StageReport]
     """One per metric, in the order asked."""
+    unshared_counters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Brand -> the counters left out of its ``brand`` rows because another brand of its set never
+    reports them (a competitor's public posts have no shares or saves), for the report to say
+    which counters its competitors' table compares."""
 
 
 def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
@@ -90,6 +94,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                                       production.budgets or ())
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
+    emptied: dict[str, list[str]] = {}
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
         reports.append(report)
@@ -107,6 +112,9 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                 if key not in unshared_cache:
                     unshared_cache[key] = _unshared_counters(base.all_records, listen.brand_sets)
                 unshared = unshared_cache[key]
+                for by_brand in unshared.values():
+                    for brand, counters in by_brand.items():
+                        emptied.setdefault(brand, []).extend(c for c in counters if c not in emptied[brand])
             read = replace(base, production=production,
                            watched_accounts=tuple(listen.brand_of_account) if listen else (),
                            share_sets=tuple(listen.share_sets) if listen else ())
@@ -117,7 +125,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         except Exception as exc:
             report.ok, report.error = False, failure("metric", report.id, exc)
     measurements = with_period_bounds(standardise(frames), all_periods)
-    return Measured(with_series_key(measurements), reports)
+    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
 
 
 def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]) -> "pl.DataFrame":

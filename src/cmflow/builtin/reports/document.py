@@ -606,26 +606,20 @@ def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportSc
 
 
 def _shared_counters(result: "RunResult", competitors: list[SeriesFigures]) -> list[str]:
-    """The interaction counters the table's brands all report, when some brand reports one the
-    others do not (the measure stage then counts only those in brand rows); none otherwise."""
-    import polars as pl
-
-    from cmflow import BRANDS_COLUMN, unshared_counters
+    """The interaction counters the table's brands all report, when the measure stage left some
+    out of a shown brand's rows (``result.unshared_counters``: another brand of its set never
+    reports them); none otherwise."""
+    from cmflow import BRANDS_COLUMN
     from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS
 
     shown = tuple(row.key[0] for row in competitors)
-    frames = [frame.select(BRANDS_COLUMN, *[c for c in ENGAGEMENT_COUNTERS if c in frame.columns])
-              for kind in ("post", "account_activity")
-              if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns]
-    if not shown or not frames:
+    unshared = {c for brand in shown for c in result.unshared_counters.get(brand, ())}
+    if not unshared:
         return []
-    unshared: set[str] = set()  # compared as the measure stage compares them: within each brand set
-    for frame in frames:
-        for brand, counters in unshared_counters(frame, ENGAGEMENT_COUNTERS, result.workflow.listen.brand_sets).items():
-            if brand in shown:
-                unshared.update(counters)
-    present = {c for frame in frames for c in frame.columns if c != BRANDS_COLUMN}
-    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared] if unshared else []
+    present = {c for kind in ("post", "account_activity")
+               if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns
+               for c in frame.columns}
+    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared]
 
 
 def _top_of_ranking(result: "RunResult", scope: ReportScope, metric: str, evidence: dict[str, str], identity: str
