@@ -19,7 +19,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, assignees_field, base_url_field,
-                                               description_text, has_key_line, labels_field, secret_value)
+                                               description_text, has_key_line, labels_field, markdown_escape,
+                                               secret_value)
 from cmflow.builtin.tool_addresses import trello_board
 
 if TYPE_CHECKING:
@@ -32,15 +33,6 @@ RESOLVED_LINE = "cmflow-resolved: "
 """How a resolution comment ends: the line holding the card's key (``cmflow-resolved: 3f9c...``)."""
 PAGE_SIZE = 1000
 """Cards per request of a board's cards (Trello's most); older ones are asked for with ``before``."""
-
-
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()<>#!~|])")
-
-
-def markdown_escape(text: str) -> str:
-    """Text shown as written in a card's description, which Trello reads as Markdown: a title
-    or an account name holding ``[click](https://…)`` shows those characters, not a link."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 class TrelloCardOptions(TaskOptions):

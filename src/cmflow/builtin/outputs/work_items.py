@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -55,13 +56,8 @@ def title_template_field(default: str) -> Any:
                  "does not have is left empty.", examples=["Design the visual: {title}"])
 
 
-class TaskOptions(NotifierOptions):
-    """Options every task output has, besides where the items go."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)  # a token is a secret even when invalid
-
-    api_path: ClassVar[str] = ""
-    """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
+class WorkItemOptions(NotifierOptions):
+    """Options every task output has: what each item says, and which alerts make one."""
 
     group_by: list[str] = Field(
         default_factory=lambda: ["workflow"], description="Not an option of task outputs: each makes one "
@@ -73,11 +69,10 @@ class TaskOptions(NotifierOptions):
     close_on_resolve: bool = Field(
         True, description="When the alert resolves (its item left the status, the comment was "
         "answered), close the item. Needs send_resolved = true (the default).", examples=[False])
-    allow_private_network: bool = allow_private_network_option("an API address")
-    timeout: float = Field(
-        15.0, gt=0, le=300, description="Seconds to wait for the API to accept the connection, and then "
-        "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
-        examples=[30])
+    rules: list[str] = Field(
+        default_factory=list, description="Make items only for the alerts of these triggers (their ids), "
+        "so that an engagement alert does not become a design task. Default: every alert of the workflow.",
+        examples=[["approved"]])
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -89,6 +84,21 @@ class TaskOptions(NotifierOptions):
     @classmethod
     def _simple_placeholders(cls, value: str) -> str:
         return check_title_template(value)
+
+
+class TaskOptions(WorkItemOptions):
+    """Options every task output speaking a platform's API has, besides where the items go."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # a token is a secret even when invalid
+
+    api_path: ClassVar[str] = ""
+    """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
+
+    allow_private_network: bool = allow_private_network_option("an API address")
+    timeout: float = Field(
+        15.0, gt=0, le=300, description="Seconds to wait for the API to accept the connection, and then "
+        "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
+        examples=[30])
 
     @field_validator("base_url", check_fields=False)
     @classmethod
@@ -122,6 +132,20 @@ def base_url_field(default: str, what: str, api_path: str) -> Any:
                  description=f"{what}'s API address, as the {what.lower()} source takes it; requests go to "
                  f"{api_path} under it. Change it only for a proxy or a test server (a private address also "
                  f"needs allow_private_network = true). `api_url` is an older name for it.", examples=[default])
+
+
+def rules_problems(options: Any, workflow: Any) -> list[str | tuple[str, str]]:
+    """A ``rules`` entry naming no trigger of the workflow (a typo would make no item, silently)."""
+    from cmflow import closest
+
+    ids = [entry.id for entry in getattr(workflow, "triggers", [])]
+    problems: list[str | tuple[str, str]] = []
+    for rule in options.rules:
+        if rule not in ids:
+            near = closest(rule, ids)
+            problems.append(("rules", f"no trigger has id {rule!r}" + (f"; did you mean {near!r}?" if near else "")
+                             + (f" (the triggers: {', '.join(ids)})" if ids else " (the workflow has no trigger)")))
+    return problems
 
 
 def base_url_problems(options: Any) -> list[str | tuple[str, str]]:
@@ -227,7 +251,7 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return base_url_problems(self.options)
+        return [*rules_problems(self.options, workflow), *base_url_problems(self.options)]
 
     def lane(self) -> tuple[str, int]:
         """One item at a time per target: a lookup and its create are never interleaved with
@@ -242,6 +266,8 @@ class TaskNotifier(Notifier):
         messages = []
         for notification in batch.notifications:
             if notification.event == "resolved" and not options.close_on_resolve:
+                continue
+            if options.rules and notification.alert.rule not in options.rules:
                 continue
             messages.append(self.compose_one(batch, notification, units))
         return messages
@@ -323,6 +349,15 @@ class TaskNotifier(Notifier):
         """Whether the item is already marked done for this resolution (a retry of a close whose
         answer was lost must not close it twice): by default, what :meth:`find` saw."""
         return item.closed
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()<>#!~|])")
+
+
+def markdown_escape(text: str) -> str:
+    """Text shown as written where it is read as Markdown (a Trello card's description, a task
+    list): a title or an account name holding ``[click](https://…)`` shows those characters, not a link."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lambda line: line) -> str:
