@@ -608,7 +608,8 @@ due_in = "2d"
 """
 
 
-def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_resolved(tmp_path, store_url):
+def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_resolved(tmp_path, store_url, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
     path = write(tmp_path, task_list_output("tasks/a-faire.md"))
     first = run_workflow_file(path, store_url=store_url, now=NOW)
     assert first.status == "ok", [s.error for s in first.failed_stages]
@@ -635,9 +636,10 @@ def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_reso
         assert len(store.outbox(status=DELIVERED, limit=100)) == 3 and not store.outbox(status=PENDING, limit=100)
 
 
-def test_a_csv_task_list_is_safe_to_open_in_a_spreadsheet(tmp_path, store_url):
+def test_a_csv_task_list_is_safe_to_open_in_a_spreadsheet(tmp_path, store_url, monkeypatch):
     """A title from the calendar that starts like a formula is written so that it stays text; the
     `;` list opens in columns in French Excel; a resolution marks the row done with its time."""
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
     import csv
 
     hostile = CALENDAR.replace("Carrousel soldes d'hiver", "=HYPERLINK(\"https://evil.example\")")
@@ -658,7 +660,8 @@ def test_a_csv_task_list_is_safe_to_open_in_a_spreadsheet(tmp_path, store_url):
     assert len({r["key"] for r in rows}) == 2
 
 
-def test_a_task_list_that_cannot_be_written_is_retried_later_naming_the_file(tmp_path, store_url):
+def test_a_task_list_that_cannot_be_written_is_retried_later_naming_the_file(tmp_path, store_url, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
     (tmp_path / "tasks").write_text("a file where the folder should be", encoding="utf-8")
     path = write(tmp_path, task_list_output("tasks/a-faire.md"))
     result = run_workflow_file(path, store_url=store_url, now=NOW)
@@ -669,9 +672,10 @@ def test_a_task_list_that_cannot_be_written_is_retried_later_naming_the_file(tmp
     assert all(f"task list {tmp_path / 'tasks' / 'a-faire.md'}: cannot be written" in m.last_error for m in waiting)
 
 
-def test_rules_choose_which_alerts_make_tasks(tmp_path, store_url, trello):
+def test_rules_choose_which_alerts_make_tasks(tmp_path, store_url, monkeypatch):
     """A second trigger (the item count of the week) makes no task when `rules` names the first only;
     a rule naming no trigger is refused at validate with the closest id."""
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
     second = """
 [[triggers]]
 id = "busy_week"

@@ -44,7 +44,8 @@ KEY_COMMENT = re.compile(r"<!-- cmflow-key: ([0-9a-f]{32}) -->\s*$")
 
 class TaskListOptions(WorkItemOptions):
     path: str = Field(
-        description="The list's file, relative to the workflow file (or absolute): a Markdown checklist "
+        description="The list's file, relative to the directory cmflow runs in as reports are (without ..), "
+        "or absolute: a Markdown checklist "
         "(.md: `- [ ] title` lines, ticked `- [x]` when the alert resolves) or a CSV table (.csv: status, "
         "title, due, details, opened, closed, key; open it in a spreadsheet). Made with its folder on the "
         "first task; lines you add or tick by hand are kept.", examples=["tasks/a-faire.md"])
@@ -55,6 +56,9 @@ class TaskListOptions(WorkItemOptions):
     @field_validator("path")
     @classmethod
     def _markdown_or_csv(cls, value: str) -> str:
+        from cmflow.plugins.output_paths import check_path_template
+
+        check_path_template(value, placeholders=())
         if Path(value).suffix.lower() not in SUFFIXES:
             raise ValueError(f"{value!r}: name a .md file (a Markdown checklist) or a .csv file (a table)")
         return value
@@ -133,8 +137,7 @@ class TaskList(TaskNotifier):
         return rules_problems(self.options, workflow)
 
     def session(self, ctx: "SendContext") -> TaskFile:
-        path = Path(self.options.path).expanduser()
-        return TaskFile(path if path.is_absolute() else ctx.workflow_dir / path, self.options.delimiter, ctx.now)
+        return TaskFile(Path(self.options.path).expanduser().absolute(), self.options.delimiter, ctx.now)
 
     def send(self, message: "Message", ctx: "SendContext") -> str | None:
         try:
@@ -161,12 +164,15 @@ class TaskList(TaskNotifier):
 
     def create(self, session: TaskFile, payload: dict[str, Any], ctx: "SendContext") -> FoundItem:
         due = due_date(payload)
+        # the first line of the description is the alert's summary: not again when it is the title
+        lines = [clean_text(line) for line in payload["description"]]
+        lines = lines[1:] if lines and lines[0] == payload["title"] else lines
         if session.markdown:
             title = markdown_escape(payload["title"]) + (f" (due {due})" if due else "")
-            details = "".join(f"  {markdown_escape(clean_text(line))}\n" for line in payload["description"])
+            details = "".join(f"  {markdown_escape(line)}\n" for line in lines)
             session.append(f"- [ ] {title} <!-- cmflow-key: {payload['item_key']} -->\n{details}")
         else:
-            details = " · ".join(clean_text(line) for line in payload["description"])
+            details = " · ".join(lines)
             session.append(csv_line(["open", neutralise(payload["title"]), due or "", neutralise(details),
                                      session.opened_text, "", payload["item_key"]], session.delimiter))
         found = self.find(session, payload["item_key"])

@@ -32,7 +32,7 @@ from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, format_value, mark_secret
 from cmflow.builtin.outputs.message_text import clean_text
-from cmflow.http import allow_private_network_option, host_problem
+from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
 if TYPE_CHECKING:
     from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, SendContext
@@ -151,6 +151,8 @@ def rules_problems(options: Any, workflow: Any) -> list[str | tuple[str, str]]:
 def base_url_problems(options: Any) -> list[str | tuple[str, str]]:
     """What the network guard would refuse about ``base_url``, said at validate."""
     import httpx
+
+    from cmflow.http import host_problem
 
     url = httpx.URL(options.base_url)
     if options.allow_private_network:
