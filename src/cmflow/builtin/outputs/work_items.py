@@ -1,5 +1,5 @@
-"""What the task outputs (``trello_card``, ``asana_task``, ``notion_page``) share: one work item
-per alert, created once, closed when the alert resolves.
+"""What the task outputs (``trello_card``, ``asana_task``, ``notion_page``, ``task_list``) share:
+one work item per alert, created once, closed when the alert resolves.
 
 Each alert event a run announces becomes one message of its own (a task is about one thing, so
 a task output has no ``group_by``: it is refused at validate), queued in the durable outbox. The
@@ -7,13 +7,14 @@ message carries the alert's **item key**, stable for one firing episode of one a
 board, project or database (workflow, plugin, target, fingerprint, episode). Sending looks the
 item up by that key first, where the platform keeps it in the item (the last line of a Trello
 card's description or of an Asana task's notes, or an Asana task's ``external`` id with
-``find_by = "external"``, a Notion page's property): found, nothing is created ("already
+``find_by = "external"``, a Notion page's property, a task list's line): found, nothing is created ("already
 created"); not found, the item is created with the key in it. A sender killed between the create and the outbox's acknowledgement,
 or an answer lost on the way back, therefore never makes a second item: the retry finds the first.
 
 A resolved alert closes its item (each output says how: a list, ``completed``, a status); a
-reminder (``repeat_every``) only checks the item is there. Nothing here is about calendars: any
-metric whose rows carry an item's dimensions (``title``, ``url`` ...) gives one task per item.
+reminder (``repeat_every``) only checks the item is there. ``rules`` keeps the items to the
+alerts of some triggers. Nothing here is about calendars: any metric whose rows carry an item's
+dimensions (``title``, ``url`` ...) gives one task per item.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ class FoundItem:
 
 
 class TaskNotifier(Notifier):
-    """A notifier whose messages are work items: what the three task outputs share.
+    """A notifier whose messages are work items: what the task outputs share.
 
     A subclass names the receiver (:attr:`receiver`), where its items go (:meth:`target`), and
     speaks its API: :meth:`session`, :meth:`find`, :meth:`create` and :meth:`close`.
