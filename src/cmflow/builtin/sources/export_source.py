@@ -247,6 +247,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
         return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
+    warn_of_places_not_read(path, table.format, options, ctx)
     if table.sheet is None:
         raw, places, bad = _csv_table(path, table, ctx)
     else:
@@ -374,6 +375,19 @@ def with_platform_column(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFr
         read[values] = platform_named([t.strip() for t in listed], *named.values())
     platforms = [read[values] for values in raw.select(pl.col(c).cast(pl.String) for c in columns).rows()]
     return raw.with_columns(pl.Series(platform_column_name(columns), platforms, dtype=pl.String))
+
+
+def warn_of_places_not_read(path: Path, known: ExportFormat, options: ExportOptions, ctx: FetchContext) -> None:
+    """Time trackers: say when `task_type_from` or `campaign_from` names a place this format does
+    not read (Clockify in French: its tags and task columns), rather than leave the field empty in silence."""
+    if not known.places:
+        return
+    for option, place in (("task_type_from", options.task_type_from), ("campaign_from", options.campaign_from)):
+        if place != "none" and place not in known.places:
+            readable = ", ".join(f'"{p}"' for p in known.places)
+            ctx.warn(f'{path.name} ({known.title}): {option} = "{place}", but cmflow does not read that column '
+                     f"in this export (docs/exports.md, {known.name}): no {option.removesuffix('_from')} is read; "
+                     f'set {option} to one of {readable} or "none"')
 
 
 def chosen_places(known: ExportFormat, options: ExportOptions) -> dict[str, str]:
