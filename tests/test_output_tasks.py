@@ -621,9 +621,11 @@ def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_reso
         "- [ ] Design the visual: Carrousel soldes d'hiver (due 2026-11-18)",
         "- [ ] Design the visual: Vidéo coulisses \\(atelier\\) (due 2026-11-18)"]
     assert all(re.search(r"<!-- cmflow-key: [0-9a-f]{32} -->$", line) for line in opened)
-    assert "  Title: Carrousel soldes d'hiver" in lines  # the details, indented under the task
+    assert "  - Title: Carrousel soldes d'hiver" in lines  # the details, a list under the task
     # The CM adds a line of their own; a re-run (the alerts still firing) writes nothing.
     tasks.write_text(tasks.read_text(encoding="utf-8") + "- [ ] Call the photographer\n", encoding="utf-8")
+    tasks.chmod(0o644)
+    mode = tasks.stat().st_mode & 0o777
     before = tasks.read_text(encoding="utf-8")
     assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(minutes=1)).status == "ok"
     assert tasks.read_text(encoding="utf-8") == before
@@ -632,6 +634,7 @@ def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_reso
     assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(minutes=2)).status == "ok"
     after = tasks.read_text(encoding="utf-8")
     assert after == before.replace("- [ ] Design the visual: Vidéo", "- [x] Design the visual: Vidéo")
+    assert oct(tasks.stat().st_mode & 0o777) == oct(mode)  # rewritten, not made private
     with open_store(store_url) as store:
         assert len(store.outbox(status=DELIVERED, limit=100)) == 3 and not store.outbox(status=PENDING, limit=100)
 

@@ -16,6 +16,7 @@ import csv
 import io
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -104,6 +105,8 @@ class TaskFile:
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
                 out.write(text)
+            if self.path.exists():  # keep who may read it: the temporary file is the owner's only
+                os.chmod(temporary, stat.S_IMODE(self.path.stat().st_mode))
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -169,7 +172,7 @@ class TaskList(TaskNotifier):
         lines = lines[1:] if lines and lines[0] == payload["title"] else lines
         if session.markdown:
             title = markdown_escape(payload["title"]) + (f" (due {due})" if due else "")
-            details = "".join(f"  {markdown_escape(line)}\n" for line in lines)
+            details = "".join(f"  - {markdown_escape(line)}\n" for line in lines)  # a list under the task
             session.append(f"- [ ] {title} <!-- cmflow-key: {payload['item_key']} -->\n{details}")
         else:
             details = " · ".join(lines)
