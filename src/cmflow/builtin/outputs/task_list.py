@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from cmflow import DeliveryFailed, hookimpl, neutralise
+from cmflow import DeliveryFailed, OutputFolder, hookimpl, neutralise
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, WorkItemOptions, due_date, markdown_escape,
                                                rules_problems)
@@ -44,7 +44,7 @@ KEY_COMMENT = re.compile(r"<!-- cmflow-key: ([0-9a-f]{32}) -->\s*$")
 
 
 class TaskListOptions(WorkItemOptions):
-    path: str = Field(
+    path: OutputFolder = Field(  # a path that stays under where cmflow runs unless absolute (no ..)
         description="The list's file, relative to the directory cmflow runs in as reports are (without ..), "
         "or absolute: a Markdown checklist "
         "(.md: `- [ ] title` lines, ticked `- [x]` when the alert resolves) or a CSV table (.csv: status, "
@@ -57,9 +57,10 @@ class TaskListOptions(WorkItemOptions):
     @field_validator("path")
     @classmethod
     def _markdown_or_csv(cls, value: str) -> str:
-        from cmflow.plugins.output_paths import check_path_template
-
-        check_path_template(value, placeholders=())
+        if "{" in value or "}" in value:  # one list over time: a {period} would start a new one each week
+            raise ValueError(f"{value!r}: a task list is one file over time, written without placeholders")
+        if any(ord(c) < 32 for c in value):
+            raise ValueError("holds a control character (a tab or a line break): write the path on one line")
         if Path(value).suffix.lower() not in SUFFIXES:
             raise ValueError(f"{value!r}: name a .md file (a Markdown checklist) or a .csv file (a table)")
         return value
