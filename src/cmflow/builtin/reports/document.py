@@ -356,8 +356,8 @@ class ReportDocument:
     @property
     def has_production(self) -> bool:
         """Whether the run measured anything of the production section for this scope."""
-        return bool(self.production or self.campaigns or self.platform_returns or self.task_types or self.missing_posts
-                    or self.late_posts or self.mix or self.untagged_links)
+        return bool(self.production or self.campaigns or self.platform_returns or self.task_types
+                    or self.missing_posts or self.late_posts or self.mix or self.untagged_links)
 
     @property
     def complete(self) -> bool:
