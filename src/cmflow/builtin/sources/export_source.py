@@ -380,11 +380,14 @@ def with_platform_column(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFr
 def warn_of_places_not_read(path: Path, known: ExportFormat, options: ExportOptions, ctx: FetchContext) -> None:
     """Time trackers: say when `task_type_from` or `campaign_from` names a place this format does
     not read (Clockify in French: its tags and task columns), rather than leave the field empty in silence."""
+    from typing import get_args
+
     if not known.places:
         return
     for option, place in (("task_type_from", options.task_type_from), ("campaign_from", options.campaign_from)):
         if place != "none" and place not in known.places:
-            readable = ", ".join(f'"{p}"' for p in known.places)
+            allowed = get_args(ExportOptions.model_fields[option].annotation)
+            readable = ", ".join(f'"{p}"' for p in allowed if p in known.places)
             ctx.warn(f'{path.name} ({known.title}): {option} = "{place}", but cmflow does not read that column '
                      f"in this export (docs/exports.md, {known.name}): no {option.removesuffix('_from')} is read; "
                      f'set {option} to one of {readable} or "none"')
