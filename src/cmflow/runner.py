@@ -96,7 +96,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
-                          as_of=as_of)
+                          as_of=as_of, production=workflow.production)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
@@ -106,7 +106,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         items = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
                        as_of=as_of)
         result = replace(result, records=classified.records, measurements=measured.measurements,
-                         comparisons=comparisons,
+                         unshared_counters=measured.unshared_counters, comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, alert_items=items, verdicts=evaluated.verdicts,
                          objectives=judged,
