@@ -75,6 +75,24 @@ def page_width(html_path: str | Path, viewport_width: int) -> int:
         return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
+MIN_READABLE_PX = 12.0
+"""The smallest size (CSS px) a chart's text may show at and still be read on a phone."""
+
+
+def smallest_chart_text(html_path: str | Path, viewport_width: int) -> float | None:
+    """The smallest size, in CSS px, a text of the page's inline SVG charts shows at when the
+    page is laid out ``viewport_width`` px wide (its font size times the scale its SVG is
+    shown at); None for a page without such a text."""
+    with _browser().page(viewport_width, 844) as page:
+        page.load(html_path)
+        sizes = page.evaluate("""[...document.querySelectorAll('svg')].flatMap(svg => {
+            const shown = svg.getBoundingClientRect().width, drawn = svg.viewBox.baseVal.width;
+            if (!shown || !drawn) return [];
+            return [...svg.querySelectorAll('text')].filter(text => text.textContent.trim())
+                .map(text => parseFloat(getComputedStyle(text).fontSize) * shown / drawn); })""")
+    return round(min(sizes), 1) if sizes else None
+
+
 def screenshot(html_path: str | Path, width: int, out_png: str | Path, height: int | None = None) -> Path:
     """Write a PNG of the page laid out ``width`` px wide to ``out_png`` and return its path.
     ``height`` is the picture's height in px; None takes the whole page (up to

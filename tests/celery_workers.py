@@ -26,7 +26,10 @@ OUTAGE = 30.0
 """Seconds Redis stays stopped in the outage test."""
 
 
-def celery_settings(folder: Path, broker: str, queue: str, run_timeout: str = RUN_TIMEOUT) -> None:
+def celery_settings(folder: Path, broker: str, queue: str, run_timeout: str = RUN_TIMEOUT, extra: str = "",
+                    visibility_timeout: str = VISIBILITY_TIMEOUT) -> None:
+    """The settings file of daemons (and workers, given it with --config) sending runs to
+    ``queue`` on ``broker``; ``extra``: more lines of its [daemon] table."""
     write(folder / "cmflow-daemon.toml", f"""\
 [daemon]
 reload_every = "1s"
@@ -35,8 +38,8 @@ executor = "celery"
 broker = "{broker}"
 queue = "{queue}"
 run_timeout = "{run_timeout}"
-visibility_timeout = "{VISIBILITY_TIMEOUT}"
-""")
+visibility_timeout = "{visibility_timeout}"
+{extra}""")
 
 
 class WorkerProcess:
@@ -98,6 +101,23 @@ def start_worker(tmp_path: Path, daemon_folder: Path, store_url: str):
     yield start
     for worker in started:
         worker.kill_group()
+
+
+@pytest.fixture
+def store_url(request, tmp_path: Path):
+    """A SQLite file, or with ``indirect`` parametrisation "postgresql", a database of its own on
+    the PostgreSQL test server (its URL has a password: workers are given it with --store)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    from shared_servers import fresh_postgres_database
+
+    url, drop = fresh_postgres_database()
+    from cmflow.store import open_store
+
+    open_store(url).close()  # migrated once here: a worker and the daemon starting together both would
+    yield url
+    drop()
 
 
 class PrivateRedis:

@@ -20,38 +20,38 @@ from daemon_process import (  # noqa: F401  (fixtures: daemon_folder, start_daem
     workflow_text, write)
 from loopback_smtp import free_port
 from shared_servers import unique_name
-from celery_workers import celery_settings, lock_owners, runs_per_slot, start_worker  # noqa: F401  (fixture)
+from celery_workers import celery_settings, lock_owners, runs_per_slot, start_worker, store_url  # noqa: F401  (fixtures)
 
 pytest.importorskip("celery")
 
 
-@pytest.fixture
-def store_url(request, tmp_path):
-    """A SQLite file, or with ``indirect`` parametrisation "postgresql", a database of its own on
-    the PostgreSQL test server (its URL has a password: workers are given it with --store)."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    from shared_servers import fresh_postgres_database
-
-    url, drop = fresh_postgres_database()
-    from cmflow.store import open_store
-
-    open_store(url).close()  # migrated once here: a worker and the daemon starting together both would
-    yield url
-    drop()
-
-
+@pytest.mark.parametrize("dies", ["at once", "slowly"])
 def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
-        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url):
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url, monkeypatch, dies):
     """A run held on a feed past its timeout (6 s): the worker kills its pool process at the
     time limit and records the run ``timeout`` in the store (its lock dropped); the daemon
     hears ``timeout``, and the slot counts as run: it is not tried again. The worker's metrics
-    count it ``timeout`` (its pool process, killed, could not)."""
-    celery_settings(daemon_folder, redis_url, unique_name("cmflow_timeout"), run_timeout="6s")
-    schedule = daily_slot_this_minute(latest_second=50)
+    count it ``timeout`` (its pool process, killed, could not).
+
+    ``slowly``: the worker waits seconds for the killed process to die before it records the run
+    (here: a worker in a PID namespace of its own whose /proc is the host's, so the killed pool
+    process cannot be seen gone); Celery tells the daemon of the time limit first, so the run
+    must be recorded before that, or the daemon finds its row running and runs the slot again."""
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_timeout"), run_timeout="6s",
+                    visibility_timeout="1m")  # not handed back while the worker waits for its killed process
     metrics_port = free_port()
+    if dies == "slowly":
+        import subprocess
+
+        import celery_workers
+
+        if subprocess.run(["unshare", "--pid", "--fork", "true"], capture_output=True).returncode:
+            pytest.skip("needs `unshare --pid` (root, or user namespaces)")
+        monkeypatch.setattr(celery_workers, "CMFLOW", ["unshare", "--pid", "--fork", "--kill-child",
+                                                       *celery_workers.CMFLOW])
     worker = start_worker("a", metrics_port=metrics_port)
+    worker.wait_until_ready()
+    schedule = daily_slot_this_minute(latest_second=50)
     write(daemon_folder / "held.toml", workflow_text("Held", tmp_path / "mail", feed=gated_feed.url,
                                                      schedule=schedule))
     daemon = start_daemon()
@@ -65,8 +65,9 @@ def test_a_run_past_its_timeout_is_stopped_by_its_worker_and_recorded_timeout(
     assert run_locks(store_url) == []
     assert gated_feed.requests == 1
     assert worker.alive()
-    time.sleep(2.0)  # busy_retry is 1 s: a slot owed again would have started by now
+    time.sleep(2.0 if dies == "at once" else 7.0)  # busy_retry is 1 s: a slot owed again would have started
     assert len(daemon.events("started", workflow="Held")) == 1
+    assert runs_per_slot(store_url, "Held") == {parse_slot(started["slot"]): ["timeout"]}
     served = worker_samples(metrics_port)
     assert {labels: v for (name, labels), v in served.items() if name == "cmflow_worker_runs_total" and v} == {
         (("status", "timeout"),): 1}

@@ -101,3 +101,56 @@ def test_redis_stopped_for_30_s_loses_no_run_and_doubles_none(
     assert [e["workflow"] for e in daemon.events("finished")].count("Held") == 1
     assert not [e for e in daemon.lines() if e.get("level") in ("error", "critical") and e.get("event") != "broker"]
 
+
+
+def test_a_worker_killed_on_another_machine_frees_its_slot_within_the_run_lock_lease(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, gated_feed, redis_url, monkeypatch):
+    """kill -9 of a worker running in a PID namespace of its own, as on another machine: its
+    run's process cannot be judged from here, only its lock's lease (3 s) tells that it died.
+    The visibility timeout is long (5 min), so Redis does not hand the message back during the
+    test: the daemon, looking at the run every lease, finds its lock lapsed with its row still
+    running, reports it interrupted, and sends the slot again, which the other worker completes.
+    Before run locks had a heartbeat, the slot stayed busy until the lock's expiry (the run's
+    timeout and 5 minutes). The run's timeout (2 min) is far off: no time limit interferes."""
+    import subprocess
+    from datetime import datetime, timezone
+
+    import celery_workers
+
+    elsewhere_command = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+    if subprocess.run([*elsewhere_command, "true"], capture_output=True).returncode:
+        pytest.skip("needs `unshare --pid --mount-proc` (root, or user namespaces) to run a worker as on "
+                    "another host")
+    mail = tmp_path / "mail"
+    celery_settings(daemon_folder, redis_url, unique_name("cmflow_lease"), run_timeout="2m",
+                    visibility_timeout="5m", extra='run_lock_lease = "3s"\n')
+    with monkeypatch.context() as elsewhere:
+        elsewhere.setattr(celery_workers, "CMFLOW", [*elsewhere_command, *celery_workers.CMFLOW])
+        remote = start_worker("remote")
+    remote.wait_until_ready()
+    schedule = daily_slot_this_minute(latest_second=50)  # the daemon starts within the slot's minute
+    write(daemon_folder / "held.toml", workflow_text("Held", mail, feed=gated_feed.url, schedule=schedule))
+    daemon = start_daemon()
+    started = daemon.wait_for("started", workflow="Held")
+    label, slot = started["run"], parse_slot(started["slot"])
+    gated_feed.wait_for_request(daemon)
+    local = start_worker("local")  # started once the remote one holds the run: it cannot take it first
+    local.wait_until_ready()
+    remote.kill_group()
+    killed_at = datetime.now(timezone.utc)
+    gated_feed.open_gate()
+
+    lost = daemon.wait_for("finished", workflow="Held", status="interrupted")
+    assert "stopped renewing its lock (lease 3s)" in lost["message"], lost
+    finished = daemon.wait_for("finished", workflow="Held", status="ok")
+    assert finished["run"] == label
+    history = runs_of(store_url, "Held")
+    assert [(r.slot, r.status) for r in reversed(history)] == [(slot, "interrupted"), (slot, "ok")]
+    rerun = history[0].started_at - killed_at
+    print(f"slot run again {rerun.total_seconds():.1f} s after its worker was killed (run lock lease 3 s)")
+    assert rerun.total_seconds() < 40  # the lease, a look every lease, busy_retry; not timeout + 5 min
+    assert local.said(label, "succeeded"), local.tail()
+    assert gated_feed.requests == 2
+    assert len(emails(mail, "Held")) == 1
+    assert run_locks(store_url) == []
+    assert [e["status"] for e in daemon.events("finished")] == ["interrupted", "ok"]

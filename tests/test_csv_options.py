@@ -36,9 +36,10 @@ def fetch(directory: Path, period: Period | None = None, **options: Any) -> pl.D
 
 
 def fetch_error(directory: Path, period: Period | None = None, **options: Any) -> str:
+    """The error a fetch raises, with its details (the bad rows, one per line) under it."""
     with pytest.raises(DataFileError) as info:
         fetch(directory, period, **options)
-    return str(info.value)
+    return "\n".join([str(info.value), *info.value.details])
 
 
 def write(directory: Path, name: str, text: str) -> None:
@@ -122,7 +123,7 @@ def test_spaces_are_thousands_separators_without_the_option(tmp_path: Path) -> N
 def test_a_dot_not_declared_is_no_thousands_separator(tmp_path: Path) -> None:
     write(tmp_path, "fr.csv", BOM + FRENCH)
     message = fetch_error(tmp_path, thousands=" ", **FRENCH_MAPPING)
-    assert 'line 5, column 4 "Impressions": value "6.342"' in message  # line 1 header, 2-3 f1, 4 f2
+    assert 'line 5, post_id "f3", column 4 "Impressions": value "6.342"' in message  # line 1 header, 2-3 f1, 4 f2
 
 
 def test_spaces_not_in_groups_of_three_are_an_error(tmp_path: Path) -> None:
@@ -148,9 +149,9 @@ def test_twelve_thousand_with_a_dot_is_never_read_as_twelve(tmp_path: Path) -> N
     write(tmp_path, "golden.csv", GOLDEN)
     message = fetch_error(tmp_path, **GOLDEN_MAPPING)
     # line 1 header, lines 2-3 g1 (a quoted line break), line 4 g2, line 5 g3, line 6 g4
-    assert ('line 4, column 4 "Impressions": value "12.000" looks like thousands written with \'.\': '
+    assert ('line 4, post_id "g2", column 4 "Impressions": value "12.000" looks like thousands written with \'.\': '
             'set thousands = "."') in message
-    assert 'line 6, column 4 "Impressions": value "5.000" looks like thousands' in message
+    assert 'line 6, post_id "g4", column 4 "Impressions": value "5.000" looks like thousands' in message
     assert "line 5" not in message
 
 

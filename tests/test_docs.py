@@ -286,8 +286,8 @@ def test_every_command_option_is_documented(name):
 def test_exit_codes_and_environment_variables_are_documented():
     codes = {row[0]: row[1] for row in table_rows(section(CLI, "## Exit codes"))}
     assert set(codes) == {str(errors.EXIT_OK), str(errors.EXIT_RUN_FAILED), str(errors.EXIT_INVALID),
-                          str(errors.EXIT_DELIVERY_FAILED), str(errors.EXIT_BUSY), str(errors.EXIT_SIGINT),
-                          str(errors.EXIT_SIGTERM)}
+                          str(errors.EXIT_DELIVERY_FAILED), str(errors.EXIT_BUSY), str(errors.EXIT_WARNING),
+                          str(errors.EXIT_SIGINT), str(errors.EXIT_SIGTERM)}
     assert "invalid input" in codes[str(errors.EXIT_INVALID)].lower()
     assert "output" in codes[str(errors.EXIT_DELIVERY_FAILED)]
     variables = [row[0] for row in table_rows(section(CLI, "## Environment variables"))]

@@ -390,6 +390,7 @@ def x(server, **options) -> XSource:
 
 
 def test_x_token_is_ok_with_its_rate_headers(replay_server):
+    replay_server.clock = VirtualTime().clock  # its Date: the virtual time the check runs at
     replay_server.add("GET", "/2/users/by", reply("users_by.json", SOURCES / "x"))
 
     row = check(x(replay_server))
@@ -449,6 +450,7 @@ def mastodon(server, **options) -> MastodonSource:
 
 
 def test_mastodon_read_token_is_ok(replay_server):
+    replay_server.clock = VirtualTime().clock  # its Date: the virtual time the check runs at
     replay_server.add("GET", "/api/v1/apps/verify_credentials", reply("mastodon_app_read.json"))
     replay_server.add("GET", "/api/v1/accounts/lookup", reply("account_lookup.json", SOURCES / "mastodon"))
 

@@ -232,7 +232,8 @@ def test_x_ids_rounded_by_excel_without_links_are_bad_values_not_conflicting_pos
     frame.with_columns(pl.lit("1.84300E+18").alias("Post id"), pl.lit("").alias("Post Link")).write_csv(path)
     with pytest.raises(DataFileError) as caught:
         read(path, account="atelierlumen")
-    message = str(caught.value)
+    message = " ".join([str(caught.value), *caught.value.details])   # the bad rows are its details
+    assert "3 bad rows" in str(caught.value)
     assert "an id Excel rounded to scientific notation" in message and "conflicting" not in message
     # with their links, the ids are taken from the links: nothing lost
     frame.with_columns(pl.lit("1.84300E+18").alias("Post id")).write_csv(path)

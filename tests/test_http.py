@@ -12,6 +12,7 @@ import socket
 import threading
 import traceback
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
@@ -341,6 +342,41 @@ def test_x_no_requests_left_waits_for_the_reset(replay_server, http, vtime):
     x.get_json("/2/users/me")
     x.get_json("/2/users/me")
     assert vtime.sleeps == [120]  # reset at 09:02:00, asked at 09:00:00
+
+
+@pytest.mark.parametrize("skew", [-3600.0, 0.0, 3600.0])
+@pytest.mark.parametrize("platform, header, reset", [
+    ("x", "x-rate-limit-reset", lambda at: str(int(at))),  # epoch seconds
+    ("bluesky", "ratelimit-reset", lambda at: str(int(at))),  # epoch seconds
+    ("mastodon", "x-ratelimit-reset", lambda at: datetime.fromtimestamp(at, timezone.utc).isoformat()),  # ISO
+    ("x", "retry-after", lambda at: format_datetime(datetime.fromtimestamp(at, timezone.utc), usegmt=True)),
+])
+def test_a_reset_given_as_a_time_is_read_on_the_servers_clock(replay_server, http, vtime, skew, platform, header,
+                                                              reset):
+    """The client's clock is an hour behind, right, or an hour ahead of the server's: a 429 whose
+    reset is a time two minutes after the server's ``Date`` holds the budget two minutes, as the
+    client measures them, not two minutes plus (or minus) the skew."""
+    replay_server.clock = lambda: vtime.clock() + skew  # the server's Date headers
+    told = reset(vtime.clock() + skew + 120)
+    headers = {header: told} if header == "retry-after" else {header: told, header.replace("reset", "remaining"): "0"}
+    replay_server.add("GET", "/limited", Reply(429, json={}, headers=headers), Reply(json={}))
+    api = http.session(platform, base_url=replay_server.url, token=TOKEN)
+    api.get_json("/limited")
+    assert vtime.sleeps == [120]
+
+
+def test_without_a_date_header_a_reset_time_is_read_on_the_clients_clock():
+    from cmflow.http.platforms import rate_window, retry_after, server_now
+
+    now = 1.8e9
+    assert server_now(httpx.Headers({}), now) == now
+    assert server_now(httpx.Headers({"date": "not a date"}), now) == now
+    assert retry_after(httpx.Headers({"retry-after": format_datetime(datetime.fromtimestamp(now + 30, timezone.utc),
+                                                                     usegmt=True)}), now) == 30
+    assert rate_window(httpx.Headers({"x-rate-limit-reset": str(int(now) + 90)}), now).reset_at == now + 90
+    told_an_hour_ahead = {"date": format_datetime(datetime.fromtimestamp(now + 3600, timezone.utc), usegmt=True)}
+    assert rate_window(httpx.Headers({"x-rate-limit-reset": str(int(now) + 3690), **told_an_hour_ahead}),
+                       now).reset_at == now + 90
 
 
 def test_token_bucket_paces_requests(replay_server, http, vtime):

@@ -349,6 +349,7 @@ def test_a_429_hands_its_retry_after_to_the_outbox(batch, delivery_context, tmp_
     from cmflow.plugins.notifications import send_client_options
 
     clock = VirtualTime()
+    replay_server.clock = clock.clock  # its Date headers: the time a Retry-After date is given against
     http = make_client(**send_client_options(), clock=clock.clock, sleep=clock.sleep)
     ctx = SendContext(tmp_path, logging.getLogger("cmflow.test"), datetime.now(timezone.utc), 1, http_client=http)
     replay_server.add("POST", HERE + "/slack", Reply(429, body="rate_limited", headers={"Retry-After": "30"}))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -300,6 +301,47 @@ def test_file_names_hold_no_slash_nor_control_character() -> None:
     assert safe_file_name("..hidden") == "hidden"
     long = safe_file_name("word " * 40)
     assert len(long) <= 120 and long.endswith("word")
+
+
+def test_the_pdf_a_client_gets_by_email_is_the_report_printed_once(tmp_path, monkeypatch) -> None:
+    """A ``report`` output writing each client's PDF and the e-mail attaching it (its
+    ``report_output``): each client's PDF is printed once in the run, and the attachment is the
+    file, byte for byte."""
+    import cmflow.builtin.reports.pdf as pdf
+
+    printed = []
+    real_write_pdf = pdf.write_pdf
+
+    def counting_write_pdf(html, path, **kwargs):
+        printed.append(path)
+        return real_write_pdf(html, path, **kwargs)
+
+    monkeypatch.setattr(pdf, "write_pdf", counting_write_pdf)
+    outputs = EMAIL_OUTPUT + 'report_output = "client_reports"\n' + """
+[[outputs]]
+id = "client_reports"
+plugin = "report"
+path = "reports/{client}.{format}"
+formats = ["pdf", "xlsx"]
+"""
+    result = run_in(tmp_path, outputs=outputs)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert len(printed) == 2  # one per client, not one for the e-mail and one for the file
+    for client, mail in mails(tmp_path).items():
+        attached = {name.rsplit(".", 1)[1]: content for name, _, content in attachments(mail)}
+        assert attached["pdf"] == (tmp_path / "reports" / f"{client}.pdf").read_bytes()
+        assert attached["xlsx"] == (tmp_path / "reports" / f"{client}.xlsx").read_bytes()
+
+
+def test_the_chart_is_drawn_as_wide_as_a_phone_shows_it(sent) -> None:
+    """A 390 px phone's message column is about 326 px wide: the chart, drawn 320 px wide (its
+    PNG twice that, for sharp screens), shows there at its own size, its labels at 14 px, not
+    shrunk to 11 px as a 400 px chart would be."""
+    _, messages, _ = sent
+    for mail in messages.values():
+        [width] = re.findall(r'<img src="cid:chart@cmflow"[^>]* width="(\d+)"', html_of(mail))
+        [png] = [part.get_content() for part in mail.walk() if part.get("Content-ID") == "<chart@cmflow>"]
+        assert int(width) == 320 and int.from_bytes(png[16:20], "big") == 640  # the PNG header's width
 
 
 # -- an incomplete run ---------------------------------------------------------------------------

@@ -152,7 +152,8 @@ def test_every_post_format_and_issue_word_has_a_message(code):
 SAME_IN_BOTH = {"instagram", "facebook", "linkedin", "youtube", "x", "twitter", "tiktok", "mastodon", "bluesky",
                 "threads", "pinterest", "kpi", "err", "image", "reel", "story", "format", "impressions",
                 "interactions", "mentions", "client", "production", "urgent", "stable", "page", "n", "total",
-                "pt", "h", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct", "sessions", "conversions"}
+                "pt", "h", "value", "metric", "series", "text", "platform", "period", "date", "tz", "pct", "sessions", "conversions",
+                "sentiment"}
 ENGLISH_ONLY = {"the", "and", "of", "to", "from", "with", "by", "for", "or", "than", "post", "posts", "reach",
                 "followers", "follower", "rate", "growth", "report", "previous", "week", "month", "year", "likes",
                 "like", "shares", "saves", "clicks", "views", "average", "above", "below", "alert", "alerts",

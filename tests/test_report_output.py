@@ -776,6 +776,17 @@ def test_the_page_makes_no_request_and_fits_a_phone(agency, name) -> None:
     assert page_width(page, 390) <= 390
 
 
+def test_the_charts_text_is_readable_on_a_phone(agency) -> None:
+    """Every text of the charts (the bars' labels and values, the axes) shows at 12 px or more
+    on a 390 px phone: the charts shrink to its width."""
+    _chromium()
+    from browser import MIN_READABLE_PX, smallest_chart_text
+
+    page = agency[0] / "reports" / "atelier-rose.html"
+    assert 'class="chart-title">Taux d&#39;engagement (portée)</div><svg' in read(agency, "atelier-rose.html")  # bars
+    assert smallest_chart_text(page, 390) >= MIN_READABLE_PX
+
+
 def test_the_pdf_is_a4_pages_numbered_in_french(agency, tmp_path) -> None:
     if shutil.which("pdftoppm") is None:
         pytest.skip("needs pdftoppm (poppler-utils)")
@@ -831,21 +842,25 @@ def test_a_template_reaching_for_python_internals_fails_with_a_clear_error(tmp_p
 
 @pytest.fixture(scope="module")
 def failed_run(agency, tmp_path_factory):
-    """The agency's folder after a second run, from a copy of the first one's, whose Facebook
-    export is missing: (folder, result, the complete reports' bytes before the run)."""
+    """The agency's folder, from a copy of the first run's, after two runs of a workflow writing
+    HTML only on a store of their own: a complete one, then one whose Facebook export is missing
+    (read the week before, so the store knows whose data it held): (folder, the failed run's
+    result, the complete reports' bytes before it)."""
     tmp_path = tmp_path_factory.mktemp("failed")
     shutil.copytree(agency[0], tmp_path / "agency")
     folder = tmp_path / "agency"
-    before = {name: (folder / "reports" / name).read_bytes() for name in ("atelier-rose.html", "northwind.html")}
-    failing = WORKFLOW.split("[[outputs]]")[0].replace("exports/facebook-posts.csv", "exports/gone/facebook-posts.csv")
-    (folder / "failing.toml").write_text(failing + """
+    (folder / "failing.toml").write_text(WORKFLOW.split("[[outputs]]")[0] + """
 [[outputs]]
 id = "client_reports"
 plugin = "report"
 path = "reports/{client}.{format}"
 metrics = ["engagement_rate_by_reach", "followers", "followers_lost", "posts_published"]
 """, encoding="utf-8")
-    return folder, run_in(folder, folder / "failing.toml", f"sqlite:///{tmp_path / 'failing.db'}"), before
+    store = f"sqlite:///{tmp_path / 'failing.db'}"
+    assert run_in(folder, folder / "failing.toml", store).status == "ok"
+    before = {name: (folder / "reports" / name).read_bytes() for name in ("atelier-rose.html", "northwind.html")}
+    (folder / "exports" / "facebook-posts.csv").unlink()
+    return folder, run_in(folder, folder / "failing.toml", store), before
 
 
 def test_a_failed_source_writes_an_incomplete_report_beside_the_last_complete_one(failed_run) -> None:
@@ -859,7 +874,7 @@ def test_a_failed_source_writes_an_incomplete_report_beside_the_last_complete_on
     banner = text_of(page.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
     assert banner.startswith("Rapport incomplet Certaines données n'ont pas pu être récupérées "
                              "pour cette période (")
-    for leak in (str(tmp_path), "exports/", "gone", "facebook-posts", ".csv", "facebook_posts", "/tmp", "\\"):
+    for leak in (str(tmp_path), "exports/", "facebook-posts", ".csv", "facebook_posts", "/tmp", "\\"):
         assert leak not in page, leak
     english = (folder / "reports" / "northwind.incomplete.html").read_text(encoding="utf-8")
     assert "Incomplete report" in english
@@ -883,13 +898,62 @@ formats = ["xlsx"]
     assert book["Synthèse"]["A1"].value == f"Atelier Rose{NBSP}: rapport réseaux sociaux (Rapport incomplet)"
 
 
-@pytest.mark.xfail(strict=True, reason="a failed file source is named 'un fichier d'export': its records, "
-                   "which would say the platform (Facebook), could not be read")
 def test_the_banner_names_the_platform_that_is_missing(failed_run) -> None:
+    """The csv source names no platform; the store remembers its records were Facebook's."""
     page = (failed_run[0] / "reports" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
     banner = text_of(page.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
     assert banner == ("Rapport incomplet Certaines données n'ont pas pu être récupérées pour cette période "
                       f"(Facebook){NBSP}: les chiffres ci-dessous ne les incluent pas.")
+
+
+def test_the_banner_names_the_platforms_a_failed_sources_options_give(tmp_path) -> None:
+    """A first run, with no history: a csv export whose ``constants`` give its platform, and an
+    ``export`` source whose ``format`` is TikTok's, are named by their platforms; a csv export
+    that names neither is "un fichier d'export"."""
+    workflow = WORKFLOW.split("[[sources]]")[0] + """
+[[sources]]
+id = "instagram_posts"
+plugin = "csv"
+path = "exports/instagram-posts.csv"
+
+[[sources]]
+id = "linkedin_posts"
+plugin = "csv"
+path = "exports/gone/linkedin.csv"
+constants = { platform = "LinkedIn" }
+
+[[sources]]
+id = "tiktok_overview"
+plugin = "export"
+path = "exports/gone/tiktok/"
+format = "tiktok_overview"
+account = "atelierrose"
+
+[[sources]]
+id = "other_posts"
+plugin = "csv"
+path = "exports/gone/other.csv"
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall", "client"]
+
+[[clients]]
+id = "atelier-rose"
+name = "Atelier Rose"
+language = "fr"
+accounts = { atelierrose = "Atelier Rose" }
+
+[[outputs]]
+plugin = "report"
+path = "reports/{client}.{format}"
+"""
+    write_csv(tmp_path / "exports" / "instagram-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "atelierrose"])
+    (tmp_path / "named.toml").write_text(workflow, encoding="utf-8")
+    run_in(tmp_path, tmp_path / "named.toml", f"sqlite:///{tmp_path / 'state.db'}")
+    page = (tmp_path / "reports" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
+    banner = text_of(page.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
+    assert f"(LinkedIn, TikTok et un fichier d'export){NBSP}:" in banner
 
 
 # -- the other languages' words, and the data files' figures ---------------------------------------

@@ -157,6 +157,7 @@ def test_429_waits_the_retry_after_in_virtual_time(replay_server):
 def test_429_of_bluesky_waits_for_the_reset_it_names(replay_server):
     replay_server.add("GET", PROFILE, *replies("error_429.json"), *replies("profile.json"))
     vtime = VirtualTime()
+    replay_server.clock = vtime.clock  # its Date headers: the time the resets are given against
     fetch(replay_server, vtime, fetch=["account_snapshots"])
     assert vtime.sleeps == [60]  # RateLimit-Reset 09:01:00, asked at 09:00:00
 
@@ -177,6 +178,7 @@ def test_five_percent_of_the_rate_limit_left_spreads_the_requests(replay_server)
         page.headers["RateLimit-Remaining"] = str(remaining)
     script_posts(replay_server, *pages)
     vtime = VirtualTime()
+    replay_server.clock = vtime.clock  # its Date headers: the time the resets are given against
 
     posts = fetch(replay_server, vtime, fetch=["posts"])[0]["post"]
 

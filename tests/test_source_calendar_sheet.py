@@ -255,7 +255,9 @@ def test_rows_whose_date_or_time_cannot_be_read_name_line_and_column(tmp_path):
         fetch(tmp_path, path="c.csv")
 
     message = str(caught.value)
-    assert "4 bad rows" in message
+    assert "4 bad rows (line 2, line 3, line 4 ...), each listed below" in message
+    message = "\n".join(caught.value.details)   # one bad row per line
+    assert len(caught.value.details) == 4
     assert 'line 2, column 1 "Date": "32/10/2026" is no day of the calendar (day 32 of month 10 2026)' in message
     assert ('line 3, column 1 "Date": "mardi 22 octobre 2026" names a Tuesday, but 2026-10-22 is a Thursday'
             in message)

@@ -485,3 +485,51 @@ def test_cp1252_past_the_head_is_said_without_an_option_the_source_lacks(tmp_pat
     assert f"{path}, line 3, column " in message and "not UTF-8 text (byte 0xe9)" in message
     assert "the export source reads UTF-8 only" in message and 'plugin = "csv" and encoding = "cp1252"' in message
     assert 'set encoding' not in message
+
+
+# -- memory: the columns a format does not read are dropped as the file is read -------------------
+
+def test_a_csv_export_keeps_only_the_columns_its_format_reads(tmp_path: Path) -> None:
+    """Meta's Facebook export has 34 columns and the format reads 13 (`Views`, as the file has no
+    older `Impressions`): the others (the sum column, click sub-columns, ad figures ...)
+    are left out a chunk at a time, as the csv source does; the YouTube table keeps `Content`,
+    whose `Total` row is left out by its value."""
+    import logging
+    from datetime import date
+
+    from cmflow import FetchContext, Period
+    from cmflow.builtin.sources.export_detection import identify
+    from cmflow.builtin.sources.export_source import ExportOptions, _csv_table, columns_kept, mapping_options
+
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "UTC")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("test"))
+    exports(tmp_path, "meta-facebook-posts.csv", "youtube-studio-table-data-2025.csv")
+
+    def read(name: str) -> tuple[list[str], list[str]]:
+        path = tmp_path / name
+        [table] = identify(path).tables
+        mapping = mapping_options(path, table, ExportOptions(path=name, account="atelier"))
+        frame, _, _, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(table.format, mapping, names))
+        return frame.columns, header
+
+    kept, header = read("meta-facebook-posts.csv")
+    assert len(header) == 34 and "Reactions, Comments and Shares" in header
+    assert kept == ["Post ID", "Page name", "Title", "Description", "Publish time", "Permalink", "Post type",
+                    "Views", "Reach", "Reactions", "Comments", "Shares", "Total clicks"]
+    kept, header = read("youtube-studio-table-data-2025.csv")
+    assert kept == ["Content", "Video title", "Video publish time", "Views", "Thumbnail impressions"]
+    assert "Watch time (hours)" in header
+
+
+def test_an_export_caption_reaches_the_run_without_terminal_escapes(tmp_path: Path, write_workflow,
+                                                                    store_url: str) -> None:
+    """The export source leaves the cleaning of text to the fetch stage (one copy of the text
+    fewer): a caption holding ESC [2J still reaches the records without it."""
+    text = (FIXTURES / "meta-facebook-posts.csv").read_text(encoding="utf-8-sig")
+    marked = text.replace("Our new autumn candles are here", "Our new\x1b[2J autumn candles are here", 1)
+    assert marked != text
+    (tmp_path / "fb.csv").write_text(marked, encoding="utf-8-sig")
+    result = run(write_workflow, store_url, "fb.csv", counters='"likes"')
+    texts = [t for t in result.records["post"]["text"].to_list() if t]
+    assert any(t.startswith("Our new[2J autumn candles") for t in texts)
+    assert not any("\x1b" in t for t in texts)

@@ -91,28 +91,33 @@ def test_posts_map_facebook_fields_to_canonical_ones(replay_server):
     tables = fetch(replay_server, fetch=["posts"])
 
     assert set(tables) == {"post"}
-    common = {"platform": "facebook", "account": "maisonlumiere.lyon", "saves": None, "thumbnail_url": None, "pillar": None,
+    common = {"platform": "facebook", "account": "maisonlumiere.lyon", "saves": None, "pillar": None,
               "campaign": None, "link": None}
     url = f"https://www.facebook.com/{PAGE}/posts/12000000000000"
+    picture = {post["id"]: post.get("full_picture") for page in load_replies(FIXTURES / "posts_pages.json")
+               for post in page.json["data"]}
     assert rows(tables["post"]) == [
         {**common, "post_id": IN_WINDOW[0], "published_at": at("2026-11-22T17:00:00"), "format": "carousel",
          "text": "Our winter collection is here \u2744\ufe0f", "url": url + "01", "likes": 184, "comments": 12,
-         "shares": 7, "reach": 3900, "impressions": 5400, "clicks": 260, "video_views": None},
+         "shares": 7, "reach": 3900, "impressions": 5400, "clicks": 260, "video_views": None,
+         "thumbnail_url": picture[IN_WINDOW[0]]},
         {**common, "post_id": IN_WINDOW[1], "published_at": at("2026-11-21T12:30:00"), "format": "reel",
          "text": "60 seconds in the atelier", "url": "https://www.facebook.com/reel/1200000000000002/",
          "likes": 402, "comments": 31, "shares": 15, "reach": 9100, "impressions": 12800, "clicks": 610,
-         "video_views": 7400},
+         "video_views": 7400, "thumbnail_url": picture[IN_WINDOW[1]]},
         # No `shares` key: Facebook leaves it out when nobody shared; cmflow keeps it empty.
         {**common, "post_id": IN_WINDOW[2], "published_at": at("2026-11-19T08:00:00"), "format": "link",
          "text": "Read our interview in Le Progr\u00e8s", "url": url + "03", "likes": 25, "comments": 0,
-         "shares": None, "reach": 1200, "impressions": 1500, "clicks": 95, "video_views": None},
+         "shares": None, "reach": 1200, "impressions": 1500, "clicks": 95, "video_views": None,
+         "thumbnail_url": picture[IN_WINDOW[2]]},
         {**common, "post_id": IN_WINDOW[3], "published_at": at("2026-11-17T09:00:00"), "format": "text",
          "text": "Closed on Monday for inventory.", "url": url + "04", "likes": 40, "comments": 3, "shares": 1,
-         "reach": 750, "impressions": 900, "clicks": 12, "video_views": None},
+         "reach": 750, "impressions": 900, "clicks": 12, "video_views": None, "thumbnail_url": picture[IN_WINDOW[3]]},
         # Insights with an empty data list: no data yet, so empty, not 0.
         {**common, "post_id": IN_WINDOW[4], "published_at": at("2026-11-16T07:00:00"), "format": "image",
          "text": "The new candle, in stores now", "url": url + "05", "likes": 88, "comments": 5, "shares": 2,
-         "reach": None, "impressions": None, "clicks": None, "video_views": None},
+         "reach": None, "impressions": None, "clicks": None, "video_views": None,
+         "thumbnail_url": picture[IN_WINDOW[4]]},
     ]
     asked = {post_id: requests_to(replay_server, f"/v25.0/{post_id}/insights")[0].params["metric"]
              for post_id in IN_WINDOW}
@@ -122,6 +127,10 @@ def test_posts_map_facebook_fields_to_canonical_ones(replay_server):
     assert (int(first.params["since"]), int(first.params["until"])) == (unix_seconds(WINDOW_START),
                                                                          unix_seconds(WINDOW_END))
     assert "reactions.summary(total_count).limit(0)" in first.params["fields"]
+    assert "full_picture" in first.params["fields"].split(",")
+    # A photo's, an album's, a video's picture, a shared link's preview; a text post has none.
+    assert [picture[i] is None for i in IN_WINDOW] == [False, False, False, True, False]
+    assert all(picture[i].startswith("https://") for i in IN_WINDOW if picture[i])
     assert first.headers["authorization"] == f"Bearer {TOKEN}"
 
 

@@ -94,29 +94,47 @@ def test_posts_map_instagram_fields_to_canonical_ones(replay_server):
 
     assert set(tables) == {"post"}
     common = {"platform": "instagram", "account": "maisonlumiere", "clicks": None, "video_views": None,
-              "thumbnail_url": None, "pillar": None, "campaign": None, "link": None}
+              "pillar": None, "campaign": None, "link": None}
+    media = {m["id"]: m for page in load_replies(FIXTURES / "media_pages.json") for m in page.json["data"]}
     assert rows(tables["post"]) == [
+        # A reel's image is its cover (thumbnail_url); its media_url is the video file.
         {**common, "post_id": "17895695668004571", "published_at": at("2026-11-22T18:30:00"), "format": "reel",
          "text": "Behind the scenes of our winter collection \u2728 #maisonlumiere",
          "url": "https://www.instagram.com/reel/DA71xYz/", "likes": 310, "comments": 22, "shares": 41,
-         "saves": 97, "reach": 3900, "impressions": 5120},
+         "saves": 97, "reach": 3900, "impressions": 5120,
+         "thumbnail_url": media["17895695668004571"]["thumbnail_url"]},
         {**common, "post_id": "17895695668004572", "published_at": at("2026-11-21T09:15:00"), "format": "image",
          "text": "Our new candle, hand-poured in Lyon", "url": "https://www.instagram.com/p/DA72xYz/",
-         "likes": 120, "comments": 8, "shares": 5, "saves": 30, "reach": 1400, "impressions": 1800},
-        # No `shares` item in its insights: no data, so empty, not 0.
+         "likes": 120, "comments": 8, "shares": 5, "saves": 30, "reach": 1400, "impressions": 1800,
+         "thumbnail_url": media["17895695668004572"]["media_url"]},
+        # No `shares` item in its insights: no data, so empty, not 0. A carousel's media_url is its first image.
         {**common, "post_id": "17895695668004573", "published_at": at("2026-11-19T12:00:00"), "format": "carousel",
          "text": "5 ways to style the lounge for winter", "url": "https://www.instagram.com/p/DA73xYz/",
-         "likes": 200, "comments": 14, "shares": None, "saves": 60, "reach": 2000, "impressions": 2400},
+         "likes": 200, "comments": 14, "shares": None, "saves": 60, "reach": 2000, "impressions": 2400,
+         "thumbnail_url": media["17895695668004573"]["media_url"]},
         # "(#10) Not enough viewers": no insights at all; likes and comments from the media's counters.
         {**common, "post_id": "17895695668004574", "published_at": at("2026-11-17T07:45:00"), "format": "image",
          "text": "Throwback to the atelier", "url": "https://www.instagram.com/p/DA74xYz/",
-         "likes": 12, "comments": 1, "shares": None, "saves": None, "reach": None, "impressions": None},
+         "likes": 12, "comments": 1, "shares": None, "saves": None, "reach": None, "impressions": None,
+         "thumbnail_url": media["17895695668004574"]["media_url"]},
     ]
+    assert all(row["thumbnail_url"].startswith("https://scontent-cdg4-2.cdninstagram.com/v/") and ".jpg?" in
+               row["thumbnail_url"] for row in rows(tables["post"]))
     assert problems == ["1 post(s) have no insights: too few viewers for Meta to show insights"]
     insight_request = requests_to(replay_server, "/v25.0/17895695668004571/insights")[0]
     assert insight_request.params["metric"] == "views,reach,likes,comments,shares,saved"
     assert insight_request.headers["authorization"] == f"Bearer {TOKEN}"
     assert "access_token" not in insight_request.params
+
+
+def test_a_video_without_a_cover_has_no_thumbnail_rather_than_its_video_file():
+    """Meta leaves ``thumbnail_url`` out of a video with copyrighted music (17895695668004575 of
+    the fixture): its ``media_url`` is an .mp4, no image for a report."""
+    media = {m["id"]: m for page in load_replies(FIXTURES / "media_pages.json") for m in page.json["data"]}
+    video = media["17895695668004575"]
+    assert video["media_type"] == "VIDEO" and ".mp4?" in video["media_url"] and "thumbnail_url" not in video
+    assert instagram.media_thumbnail(video) is None
+    assert instagram.media_thumbnail({**video, "thumbnail_url": "http://insecure.example/cover.jpg"}) is None
 
 
 def test_a_metric_meta_refuses_for_a_format_is_dropped_for_that_format(replay_server):
@@ -176,7 +194,7 @@ def test_media_list_pages_until_a_page_is_wholly_older_than_the_window(replay_se
     assert [r.params.get("after") for r in media_requests] == [None, *PAGE_CURSORS]  # page 4's next: not followed
     assert media_requests[0].params["limit"] == "2"
     assert media_requests[0].params["fields"] == ("id,caption,media_type,media_product_type,permalink,timestamp,"
-                                                  "like_count,comments_count")
+                                                  "like_count,comments_count,media_url,thumbnail_url")
     # 570 was published after the window, 575 before it, 576/577 long before.
     assert posts["post_id"].to_list() == IN_WINDOW
     assert replay_server.unmatched == []

@@ -172,6 +172,7 @@ def test_429_of_mastodon_waits_for_the_reset_it_names(replay_server):
     replay_server.add("GET", LOOKUP, *replies("error_429.json", replay_server),
                       *replies("account_lookup.json", replay_server))
     vtime = VirtualTime()
+    replay_server.clock = vtime.clock  # its Date headers: the time the resets are given against
     fetch(replay_server, vtime, fetch=["account_snapshots"])
     assert vtime.sleeps == [60]  # X-RateLimit-Reset 09:01:00, asked at 09:00:00
 
@@ -192,6 +193,7 @@ def test_five_percent_of_the_rate_limit_left_spreads_the_requests(replay_server)
         page.headers.update({"X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": "2026-11-24T09:05:00Z"})
     script_posts(replay_server, *pages)
     vtime = VirtualTime()
+    replay_server.clock = vtime.clock  # its Date headers: the time the resets are given against
 
     posts = fetch(replay_server, vtime, fetch=["posts"])[0]["post"]
 

@@ -164,6 +164,7 @@ def test_429_without_retry_after_waits_for_the_window_reset(replay_server):
     throttled.headers["x-rate-limit-reset"] = "1795510860"  # 09:01:00, a minute after the clock
     replay_server.add("GET", USERS, throttled, *replies("users_by.json"))
     vtime = VirtualTime()
+    replay_server.clock = vtime.clock  # its Date headers: the time the resets are given against
     fetch(replay_server, vtime, fetch=["account_snapshots"])
     assert vtime.sleeps == [60]
 
@@ -190,6 +191,7 @@ def test_five_percent_of_the_rate_window_left_spreads_the_requests(replay_server
     users.headers.clear()
     script_posts(replay_server, *pages)
     vtime = VirtualTime()
+    replay_server.clock = vtime.clock  # its Date headers: the time the resets are given against
 
     records, _ = fetch(replay_server, vtime, fetch=["posts"])
 

@@ -86,7 +86,9 @@ def test_video_statistics_map_to_canonical_post_fields(replay_server, client):
         "published_at": datetime(2026, 11, 21, 17, 0, tzinfo=UTC), "format": "video",
         "text": "Atelier tour: how our lamps are made", "url": "https://www.youtube.com/watch?v=Ks-_Mh1QhMc",
         "likes": 88, "comments": 12, "shares": None, "saves": None, "reach": None, "impressions": None,
-        "clicks": None, "video_views": 1520, "thumbnail_url": None, "pillar": None, "campaign": None, "link": None,
+        "clicks": None, "video_views": 1520, "pillar": None, "campaign": None, "link": None,
+        # snippet.thumbnails: medium, 320 x 180, the video's own 16:9 frame (high and default are 4:3, banded)
+        "thumbnail_url": "https://i.ytimg.com/vi/Ks-_Mh1QhMc/mqdefault.jpg",
     }
     assert (posts["dQw4w9WgXcQ"]["likes"], posts["dQw4w9WgXcQ"]["comments"]) == (410, 37)
     # Hidden likes and comments turned off are "no data", not 0.

@@ -47,9 +47,14 @@ def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Pat
 
 def fetch_error(source_class: type, directory: Path, **options: Any) -> str:
     """The message of the DataFileError a fetch raises."""
+    return str(fetch_failure(source_class, directory, **options))
+
+
+def fetch_failure(source_class: type, directory: Path, **options: Any) -> DataFileError:
+    """The DataFileError a fetch raises: its message and its details (a bad row each)."""
     with pytest.raises(DataFileError) as info:
         fetch(source_class, directory, **options)
-    return str(info.value)
+    return info.value
 
 
 # -- mapping ---------------------------------------------------------------------------------
@@ -291,10 +296,13 @@ def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
 def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
     rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,n/a\n" for i in range(8))
     write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
-    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
-    assert "posts.csv: 8 bad rows: line 2, column 5" in message and len(message.splitlines()) == 1
-    assert [n for n in range(2, 11) if f"line {n}, column 5" in message] == list(range(2, 10))
-    assert 'line 9, column 5 "likes": value "n/a" is not a number' in message and '[post_id "7"]' in message
+    error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
+    message = str(error)
+    assert "posts.csv: 8 bad rows (line 2, line 3, line 4 ...), each listed below; fix the file" in message
+    assert len(message.splitlines()) == 1 and "column 5" not in message   # the history's short line
+    assert len(error.details) == 8   # one line per row: place, post id, column, value, problem
+    assert error.details[0].startswith('line 2, post_id "0", column 5 "likes": value "n/a" is not a number: ')
+    assert error.details[7].startswith('line 9, post_id "7", column 5 "likes": value "n/a" is not a number: ')
     assert not (tmp_path / "bad-rows").exists()  # all on screen: no list file
 
 
@@ -304,11 +312,14 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     rows = "".join(f"instagram,a,p{i},2026-11-17T10:00:00Z,{-i}\n" for i in range(1, 25))
     write(tmp_path, "posts.csv", f"{HEADER}\n{rows}instagram,a,p25,2026-11-17T10:00:00Z,=1+2\n"
                                  "instagram,a,ok,2026-11-17T10:00:00Z,4\nonly,three,fields\n")
-    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
+    message = str(error)
     listed = tmp_path / "bad-rows" / "posts.csv.bad-rows.csv"
-    assert f"posts.csv: 26 bad rows, every one is listed in {listed}: line 2, column 5" in message
-    assert "line 21, column 5" in message and "line 22," not in message  # twenty on screen
-    assert "; and 6 more (in the list); fix the file" in message and len(message.splitlines()) == 1
+    assert (f"posts.csv: 26 bad rows (line 2, line 3, line 4 ...), every one is listed in {listed}, the first 20 "
+            "below; fix the file") in message and len(message.splitlines()) == 1
+    assert len(error.details) == 21   # twenty on screen, then how many more
+    assert error.details[19].startswith('line 21, post_id "p20", column 5 "likes": value "-20" is negative')
+    assert error.details[20] == "and 6 more (in the list)"
     assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
     with listed.open(encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
@@ -627,17 +638,50 @@ by = ["overall"]
 
 def test_a_defective_file_fails_listing_every_bad_row(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", DEFECTIVE)
-    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
-    assert len(message.splitlines()) == 1  # a failed source's error is one line in the run summary
-    rows = message.split(": ", 1)[1].split("; ")
+    error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
+    message = str(error)
+    assert len(message.splitlines()) == 1  # a failed source's error is one line in the run history
+    assert message.split(": ", 1)[1] == ('4 bad rows (line 3, line 5, line 7 ...), each listed below; fix the file, '
+                                         'or set on_error = "skip" to leave bad rows out (they are then listed in '
+                                         'the run summary and the report)')
+    rows = error.details
     # four rows cannot be used: both copies of p2 (they disagree), p3 and p5
-    assert rows[0].startswith("4 bad rows: line 3: the same post") and "as line 8" in rows[0]
-    assert "likes 20 vs 21" in rows[0]
-    assert rows[1] == 'line 5, column 5 "likes": value "-5" is negative: a count cannot be below 0 [post_id "p3"]'
-    assert rows[2].startswith('line 7, column 5 "likes": value "n/a" is not a number')
-    assert rows[-2].startswith("line 8: the same post") and "as line 3" in rows[-2]
-    assert message.endswith('keep one of the rows; fix the file, or set on_error = "skip" to leave bad rows out (they '
-                            'are then listed in the run summary and the report)')
+    assert len(rows) == 4
+    assert rows[0].startswith("line 3: the same post") and "as line 8" in rows[0] and "likes 20 vs 21" in rows[0]
+    assert rows[1] == 'line 5, post_id "p3", column 5 "likes": value "-5" is negative: a count cannot be below 0'
+    assert rows[2].startswith('line 7, post_id "p5", column 5 "likes": value "n/a" is not a number: ')
+    assert rows[3].startswith("line 8: the same post") and "as line 3" in rows[3]
+    assert rows[3].endswith("keep one of the rows")
+
+
+def test_a_defective_file_failing_prints_one_row_per_line_and_keeps_a_short_line_in_history(
+        tmp_path: Path, write_workflow, store_url: str) -> None:
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    write(tmp_path, "posts.csv", DEFECTIVE)
+    path = write_workflow(DEFECTIVE_WORKFLOW.format(options=""))
+    outcome = CliRunner().invoke(main, ["run", str(path), "--store", store_url])
+    assert outcome.exit_code == 1
+    lines = outcome.output.splitlines()
+    [failed] = [n for n, line in enumerate(lines) if line.startswith("✗ source posts (csv): ")]
+    assert lines[failed].endswith("posts.csv: 4 bad rows (line 3, line 5, line 7 ...), each listed below; fix the "
+                                  'file, or set on_error = "skip" to leave bad rows out (they are then listed in the '
+                                  "run summary and the report)")
+    assert lines[failed + 1].startswith("      - line 3: the same post")
+    assert lines[failed + 2] == ('      - line 5, post_id "p3", column 5 "likes": value "-5" is negative: a count '
+                                 'cannot be below 0')
+    assert lines[failed + 3].startswith('      - line 7, post_id "p5", column 5 "likes": value "n/a" is not a number')
+    assert lines[failed + 4].startswith("      - line 8: the same post")
+    from cmflow.store import open_store
+
+    with open_store(store_url) as store:
+        [run] = store.runs()
+    assert run.status == "failed" and run.error.startswith("source posts: ")
+    assert run.error.endswith("posts.csv: 4 bad rows (line 3, line 5, line 7 ...), each listed below; fix the file, "
+                              'or set on_error = "skip" to leave bad rows out (they are then listed in the run '
+                              "summary and the report)")   # the rows are the console's, not the history's
 
 
 def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write_workflow, store_url: str) -> None:

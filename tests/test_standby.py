@@ -199,3 +199,38 @@ def test_the_lease_is_renewed_by_its_thread_while_the_loop_is_busy_and_left_to_e
             assert leadership.update().leading and store.lease(SCHEDULING_LEASE).live
         finally:
             leadership.release()
+
+
+@pytest.mark.parametrize("reload_every", ["5s", "1d"])
+def test_a_standby_taking_over_schedules_from_the_files_as_they_are_and_owes_no_slot_an_edit_removed(
+        tmp_path, any_store_url, reload_every):
+    """A daily workflow is switched to ``every hour`` at 14:30 while the leader is paused (it
+    never sees the edit) and B stands by: seen by B while standing by (``5s``), or only at
+    its takeover (``1d``: B's own look at the folder is not due). B, taking over, schedules the
+    hourly file and records the hours from 10:00 to 14:00 as not run ("the schedule changed"),
+    as the leader would have at the edit: it runs 15:00, not five hours of the past."""
+    (tmp_path / "cmflow-daemon.toml").write_text(f'{SETTINGS}reload_every = "{reload_every}"\n', encoding="utf-8")
+    write_workflow(tmp_path, "report", "every day at 09:00", extra='catch_up = "all"')
+    clock = FakeClock(utc(2026, 11, 24, 8, 0, 5))  # 09:00 in Paris
+    elapsed_a, elapsed_b = Elapsed(), Elapsed()
+    a, ran_by_a = start(tmp_path, any_store_url, clock, elapsed_a)
+    b, ran_by_b = start(tmp_path, any_store_url, clock, elapsed_b)
+    tick((a, elapsed_a), (b, elapsed_b))
+    assert [r.slot for r in ran_by_a.requests] == [utc(2026, 11, 24, 8)]
+
+    clock.now = utc(2026, 11, 24, 13, 30)  # 14:30 in Paris; A is paused from now on
+    write_workflow(tmp_path, "report", "every hour", extra='catch_up = "all"')
+    clock.advance(seconds=10)
+    tick((b, elapsed_b), seconds=0.1)  # B looks at the folder (if due), not at the lease yet
+    assert not b.is_leader
+    lease_expires(any_store_url, a)
+    tick((b, elapsed_b))
+    assert b.is_leader
+    assert ran_by_b.requests == []  # nothing of the past five hours
+    with open_store(any_store_url) as store:
+        [missed] = store.missed_slots("report")
+    assert (missed.first_slot, missed.last_slot, missed.count) == (utc(2026, 11, 24, 9), utc(2026, 11, 24, 13), 5)
+    assert "the schedule changed" in missed.reason
+    clock.now = utc(2026, 11, 24, 14, 0, 5)  # 15:00 in Paris
+    tick((b, elapsed_b))
+    assert [r.slot for r in ran_by_b.requests] == [utc(2026, 11, 24, 14)]

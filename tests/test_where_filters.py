@@ -332,8 +332,14 @@ def test_an_output_where_shows_the_rows_and_alerts_of_its_dimensions(run, tmp_pa
     assert "maisonlumen" in report and "veloverde" not in report and "velo-verde" not in report
 
 
-def test_a_where_value_no_row_has_is_said_with_the_closest_one(run):
-    """A misspelt account would silently keep nothing: the summary names it."""
+def where_reports(result) -> dict[str, tuple[list[str], list[str]]]:
+    """The where_misses stage's reports: entry id -> (notes, warnings)."""
+    return {s.id: (s.problems, s.warnings) for s in result.stages if s.kind == "where"}
+
+
+def test_a_where_value_never_seen_is_a_warning_naming_the_file_key_and_closest_value(run):
+    """A misspelt account would silently keep nothing: the run ends warning, and the summary
+    names the file, the key path and the closest value."""
     extra = '''
 [[outputs]]
 plugin = "console"
@@ -341,27 +347,90 @@ where = { account = "veloverd" }
 '''
     result = run(workflow(source_where='{ account = ["maisonlumem", "maison-lumen"] }',
                           metric_where='{ platform = "linkdin" }', extra=extra))
-    assert source_report(result).problems == [
-        "sources[0].where.account: no post record has account = 'maisonlumem'; did you mean 'maisonlumen'?"]
+    assert result.status == "warning"
+    assert source_report(result).problems == []
     assert result.value("total_likes") is None   # linkdin: no record read
-    [totals] = [s for s in result.stages if s.kind == "metric" and s.id == "totals"]
-    assert totals.problems == ["where.platform: no post record of its sources has platform = 'linkdin'; "
-                               "did you mean 'linkedin'?"]
-    [console] = [s for s in result.stages if s.kind == "output"]
-    assert console.problems == ["outputs[0].where.account: no measurement row has account = 'veloverd'; "
-                                "none has any account"]  # linkdin: the metrics measured nothing
+    assert where_reports(result) == {
+        "agency": ([], ["workflow-1.toml: sources[0].where.account: no post record has account = 'maisonlumem'; "
+                        "did you mean 'maisonlumen'?; 'maisonlumem' is in no record and no earlier run: check its "
+                        "spelling (its figures are empty)"]),
+        "totals": ([], ["workflow-1.toml: metrics[0].where.platform: no post record of its sources has platform = "
+                        "'linkdin'; did you mean 'linkedin'?; 'linkdin' is in no record and no earlier run: check "
+                        "its spelling (its figures are empty)"]),
+        "posts_published": ([], ["workflow-1.toml: metrics[1].where.platform: no post record of its sources has "
+                                 "platform = 'linkdin'; did you mean 'linkedin'?; 'linkdin' is in no record and no "
+                                 "earlier run: check its spelling (its figures are empty)"]),
+        "console": ([], ["workflow-1.toml: outputs[0].where.account: no measurement row has account = 'veloverd'; "
+                         "none has any account; 'veloverd' is in no record and no earlier run: check its spelling "
+                         "(its figures are empty)"])}  # linkdin: the metrics measured nothing
 
     result = run(workflow(extra=extra))
-    [console] = [s for s in result.stages if s.kind == "output"]
-    assert console.problems == ["outputs[0].where.account: no measurement row has account = 'veloverd'; "
-                                "did you mean 'veloverde'?"]
-    assert source_report(result).problems == []
+    assert result.status == "warning"
+    assert where_reports(result) == {"console": ([], [
+        "workflow-2.toml: outputs[0].where.account: no measurement row has account = 'veloverd'; "
+        "did you mean 'veloverde'?; 'veloverd' is in no record and no earlier run: check its spelling "
+        "(its figures are empty)"])}
 
     result = run(workflow(source_where='{ pillar = "Produits" }'))
     assert source_report(result).problems == [
-        "sources[0].where.pillar: no post record has pillar = 'Produits'; did you mean 'Produit'?",
         "sources[0].where kept none of its 10 posts: check its values (and days) against the file"]
     assert source_report(result).counts == {"post": 0}
+    assert where_reports(result)["agency"][1][0].startswith(
+        "workflow-3.toml: sources[0].where.pillar: no post record has pillar = 'Produits'; did you mean 'Produit'?")
+
+    assert run(workflow(source_where='{ account = ["maisonlumen", "maison-lumen"] }')).status == "ok"
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_where_value_seen_before_with_no_row_this_time_is_a_note_not_a_warning(run, tmp_path):
+    """Velo Verde's LinkedIn page (velo-verde) posts in November's first export, not in the next
+    one: a where on it keeps nothing the second time, rightly. The store remembers the account
+    from the first run, so the run stays ok with a note; a misspelling of it warns."""
+    by_account = workflow(by='["account"]', extra='''
+[[outputs]]
+plugin = "console"
+where = { account = "velo-verde" }
+''')
+    first = run(by_account, "first.toml")
+    assert first.status == "ok" and where_reports(first) == {}
+    assert first.value("total_likes", platform="linkedin", account="velo-verde") == 10   # li-b1
+
+    export = tmp_path / "agency-posts.csv"
+    lines = export.read_bytes().split(b"\r\n")
+    export.write_bytes(b"\r\n".join(line for line in lines if b",li-b1," not in line))
+    second = run(by_account, "first.toml")   # the same workflow: its store history has velo-verde
+    assert second.value("total_likes", platform="linkedin", account="velo-verde") is None
+    assert second.status == "ok"
+    assert where_reports(second) == {"console": ([
+        "outputs[0].where.account: no measurement row has account = 'velo-verde'; did you mean 'veloverde'? "
+        "('velo-verde' is known from other rows or earlier runs: none here this time)"], [])}
+
+    # The same where in a new workflow (no history) on the second export: never seen, a warning.
+    fresh = run(by_account, "fresh.toml")
+    assert fresh.status == "warning"
+    assert "'velo-verde' is in no record and no earlier run" in where_reports(fresh)["console"][1][0]
+
+    # A value other rows of this run have: the source keeps Maison Lumen's posts, an output
+    # shows veloverde's: no measurement row has it, the export does: a note, the run ok.
+    other_rows = run(workflow(source_where=f"{{ account = {MAISON_LUMEN} }}", extra='''
+[[outputs]]
+plugin = "console"
+where = { account = "veloverde" }
+'''), "other-rows.toml")
+    assert other_rows.status == "ok"
+    assert where_reports(other_rows)["console"][1] == []
+
+
+def test_a_run_with_a_where_value_never_seen_exits_5_and_its_summary_names_it(tmp_path, write_workflow, store_url):
+    shutil.copy(FIXTURE, tmp_path / "agency-posts.csv")
+    path = write_workflow(workflow(source_where='{ account = ["maison-lumeire", "maison-lumen"] }'), "lumen.toml")
+    outcome = CliRunner().invoke(main, ["run", str(path), "--period", WEEK, "--store", store_url])
+    assert outcome.exit_code == 5, outcome.output
+    assert ("! lumen.toml: sources[0].where.account: no post record has account = 'maison-lumeire'; did you mean "
+            "'maison-lumen'?; 'maison-lumeire' is in no record and no earlier run") in outcome.output
+    assert "Run warning in" in outcome.output
+    history = CliRunner().invoke(main, ["history", "--store", store_url])
+    assert "warning" in history.output and "maison-lumeire" in history.output
 
 
 # -- campaigns: any spelling of one campaign -------------------------------------------------------

@@ -1,5 +1,6 @@
-"""One run of a workflow: fetch -> filter_rows -> clients -> watch -> classify -> measure -> compare -> objectives
--> evaluate -> alert_items -> compose -> record -> deliver.
+"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
+-> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+-> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
 runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
@@ -27,12 +28,15 @@ from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
+from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
+from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
 from cmflow.stages.watch import watch
+from cmflow.stages.where_misses import where_misses
 from cmflow.store import Store
 
 if TYPE_CHECKING:
@@ -47,15 +51,18 @@ T = TypeVar("T")
 def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period | None" = None, dry_run: bool = False,
                  now: datetime | None = None, sleep: "Callable[[float], None] | None" = None,
                  slot: datetime | None = None, lock_ttl: timedelta = RUN_LOCK_TTL,
-                 stop: StopRequest | None = None, as_of: date | None = None) -> RunResult:
+                 lock_lease: timedelta = RUN_LOCK_LEASE, stop: StopRequest | None = None,
+                 as_of: date | None = None) -> RunResult:
     """Run a validated workflow once and return its result.
 
     With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
     no external effect (the console) and writes nothing to the store. ``now`` fixes the run's
     clock (tests); ``sleep`` is how the outbox waits between quick retries. A daemon passes the
     schedule ``slot`` the run belongs to (recorded with it) and a ``lock_ttl`` a little longer
-    than the run's timeout. A ``stop`` request (SIGTERM) set before the results are committed
-    raises :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
+    than the run's timeout: the run lock is held that long at most, renewed every third of
+    ``lock_lease`` while the run runs (a run that loses it stops as if asked to). A ``stop``
+    request (SIGTERM) set before the results are committed raises
+    :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
     no other is started, and the run ends ``interrupted``. ``as_of`` is the day the run counts as
     today (``cmflow run --as-of``, else the workflow's ``as_of``): the metrics judge at the end of it
     (:func:`judged_at`), so a back-fill does not know the replies made after it.
@@ -65,9 +72,11 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     latest = store.latest_period_end(workflow.key) if store is not None else None  # past_period: a back-fill
     result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run,
                        all_periods=all_periods, past_period=latest is not None and period.end < latest)
-    with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl) as run_id:
+    stop = stop or StopRequest()
+    with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl, lock_lease=lock_lease,
+                    stop=stop) as run_id:
         result.run_id = run_id
-        return _run(result, store, now, sleep, stop or StopRequest(),
+        return _run(result, store, now, sleep, stop,
                     judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at))
 
 
@@ -78,6 +87,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
+        fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+        read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
         watched = _timed("watch", watch, workflow, fetched)
@@ -85,7 +96,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
-                          as_of=as_of)
+                          as_of=as_of, production=workflow.production)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
@@ -95,12 +106,14 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         listed = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
                         as_of=as_of, dry_run=result.dry_run)
         result = replace(result, records=classified.records, measurements=measured.measurements,
-                         comparisons=comparisons,
+                         unshared_counters=measured.unshared_counters, comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
                          notifications=evaluated.notifications, alert_items=listed.items, verdicts=evaluated.verdicts,
                          objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports]))
+                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports,
+                                              *_timed("where_misses", where_misses, workflow, store, read,
+                                                      classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)
         result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
         stop.check()  # past this point the run's results are kept, and its messages queued

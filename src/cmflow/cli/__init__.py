@@ -5,7 +5,8 @@ heavy library.
 
 Exit codes: 0 ok; 1 the run failed (a source, metric or trigger failed); 2 invalid input
 (workflow file, option, period, usage): nothing ran; 3 computed, but an output could not deliver;
-4 another run of the same workflow is under way.
+4 another run of the same workflow is under way; 5 everything ran, but a ``where`` value matches
+nothing ever seen.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ Exit codes:
   2  invalid input (workflow file, option, period, usage): nothing ran
   3  everything was computed but an output could not deliver
   4  another run of the same workflow is under way: nothing ran
+  5  everything ran, but a where value matches nothing ever seen (a misspelling?)
 """
 
 

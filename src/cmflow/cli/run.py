@@ -9,7 +9,7 @@ import time
 import click
 
 from cmflow.foundation.errors import (
-    EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, WorkflowInvalid,
+    EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, EXIT_WARNING, WorkflowInvalid,
 )
 from cmflow.cli.common import IsoDate, opened_store, print_problems, store_url
 
@@ -20,6 +20,8 @@ Exit codes:
   2  invalid workflow, period or option: nothing was fetched or delivered
   3  everything was computed but an output could not deliver
   4  another run of the same workflow is under way: nothing ran
+  5  everything ran, but a where value matches nothing ever seen (a misspelling?):
+     the summary names the file, the key and the closest value
   143 stopped by SIGTERM (130: Ctrl-C): the messages being sent were finished, the
      rest wait in the outbox; the run is recorded as interrupted
 """
@@ -102,8 +104,8 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
                         + ("" if verbose else " (use -v for details)"), fg="red", err=True)
             sys.exit(EXIT_RUN_FAILED)
     _print_summary(result, display_url(url), time.perf_counter() - started)
-    sys.exit({"ok": EXIT_OK, "failed": EXIT_RUN_FAILED, "undelivered": EXIT_DELIVERY_FAILED,
-              "interrupted": stop.exit_code}[result.status])
+    sys.exit({"ok": EXIT_OK, "warning": EXIT_WARNING, "failed": EXIT_RUN_FAILED,
+              "undelivered": EXIT_DELIVERY_FAILED, "interrupted": stop.exit_code}[result.status])
 
 
 def _for_runs(result, alert) -> int:
@@ -145,6 +147,8 @@ def _print_summary(result, url: str, seconds: float) -> None:
             note = f" ({stage.note})" if stage.ok and stage.note else ""  # incremental: what came from the store
             echo(f"{mark} source {stage.id} ({stage.plugin}): " + (counts + note if stage.ok else stage.error),
                  fg=None if stage.ok else colour)
+            for detail in stage.details:  # each bad row of a failed export, one per line
+                echo(f"      - {detail}", fg="red")
             for problem in stage.problems:
                 echo(f"    ! {problem}", fg="yellow")
             _print_skipped(stage.skipped, echo)
@@ -153,6 +157,9 @@ def _print_summary(result, url: str, seconds: float) -> None:
         elif stage.kind == "classifier" and stage.ok:
             counts = ", ".join(_counted(kind, n) for kind, n in stage.counts.items()) or "nothing"
             echo(f"✓ classifier {stage.id} ({stage.plugin}): " + (stage.note or f"labelled {counts}"))
+        elif stage.kind == "where":  # warnings are listed below, as the run's status
+            for problem in stage.problems:
+                echo(f"! {problem}", fg="yellow")
         elif not stage.ok:
             echo(f"✗ {stage.kind} {stage.id} ({stage.plugin}) failed: {stage.error}", fg="red")
         else:
@@ -162,6 +169,11 @@ def _print_summary(result, url: str, seconds: float) -> None:
         echo(f"\n! Incomplete: {len(result.failed_sources)} source(s) failed; the figures leave their records "
              "out, no measurement was stored, and the rules reading them raise error alerts instead of "
              "resolving.", fg="red", bold=True)
+    if result.warnings:
+        echo(f"\n! Check: {len(result.warnings)} where value(s) match nothing this workflow has ever seen; "
+             "their figures are empty:", fg="yellow", bold=True)
+        for warning in result.warnings:
+            echo(f"  ! {warning}", fg="yellow")
     if result.past_period:
         echo("\n(A past period: its alerts are shown, the current alert state is left unchanged.)")
     if result.alerts or result.resolved or result.pending:
@@ -193,6 +205,7 @@ def _print_summary(result, url: str, seconds: float) -> None:
             else:
                 echo(f"✗ output {stage.id} failed: {stage.error}", fg="red")
     state = "nothing written (dry run)" if result.dry_run else f"run {result.run_id} recorded in {redactor(url)}"
-    status_colour = {"ok": "green", "failed": "red", "undelivered": "yellow", "interrupted": "yellow"}[result.status]
+    status_colour = {"ok": "green", "warning": "yellow", "failed": "red", "undelivered": "yellow",
+                     "interrupted": "yellow"}[result.status]
     stopped = f" ({result.stopped}: `cmflow outbox flush` sends what is left)" if result.stopped else ""
     echo(f"\nRun {result.status}{stopped} in {seconds:.1f} s; {state}.", fg=status_colour)

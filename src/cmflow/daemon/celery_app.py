@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
-from celery.exceptions import WorkerLostError
+from celery.exceptions import TimeLimitExceeded, WorkerLostError
 from celery.worker.request import Request
 
 from cmflow.daemon.worker import LOCK_MARGIN, execute
@@ -145,21 +145,34 @@ class RunTaskRequest(Request):
     metrics: the pool process that would have counted it is dead."""
 
     def on_timeout(self, soft: bool, timeout: float) -> None:
-        pid = self.worker_pid
-        if not soft and pid is not None:
-            _kill(pid)  # the pool would, right after this; first, so that the run writes no more
-            _end_run(self, pid, "timeout", f"stopped after its timeout of {format_duration(timedelta(seconds=timeout))}")
-            _count(self, "timeout")
+        if not soft:
+            self._stopped_at_time_limit(timeout)
         super().on_timeout(soft, timeout)
 
     def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
         pid = self.worker_pid
         lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
-        if isinstance(lost, WorkerLostError) and pid is not None:
+        if isinstance(lost, TimeLimitExceeded):
+            # billiard reports a hard time limit as this failure (which tells the daemon) before it
+            # calls on_timeout: the run is recorded first, or the daemon could find its row still
+            # running and send the slot again.
+            self._stopped_at_time_limit(lost.args[0] if lost.args else None)
+        elif isinstance(lost, WorkerLostError) and pid is not None:
             _end_run(self, pid, "interrupted", f"the worker's process running it died ({lost}); "
                      "the daemon tries its slot again")
             _count(self, "interrupted")
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+    def _stopped_at_time_limit(self, timeout: float | None) -> None:
+        """Kill the run's pool process and record the run ``timeout`` (once)."""
+        pid = self.worker_pid
+        if pid is None or getattr(self, "_timeout_recorded", False):
+            return
+        self._timeout_recorded = True
+        limit = timeout if isinstance(timeout, (int, float)) else self.time_limits[0]
+        _kill(pid)  # the pool would, right after this; first, so that the run writes no more
+        _end_run(self, pid, "timeout", f"stopped after its timeout of {format_duration(timedelta(seconds=limit))}")
+        _count(self, "timeout")
 
 
 def _count(task_request: Request, status: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from cmflow.foundation.urls import display_url
@@ -48,6 +48,8 @@ class _InFlight:
     """time.monotonic() when sent."""
     started: bool = False
     store_checked_at: float = field(default=0.0)
+    sent_on: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """The wall time when sent: a run row started before it belongs to an earlier try."""
 
 
 class CeleryExecutor(Executor):
@@ -180,11 +182,15 @@ class CeleryExecutor(Executor):
         overdue with nothing there, the run is reported interrupted."""
         now = time.monotonic()
         overdue = now - flight.sent_at > self.gives_up_after(flight.request).total_seconds()
-        if not overdue and now - flight.store_checked_at < STORE_CHECK_EVERY:
+        # A run under way is looked at every run lock lease too: one whose worker died lets its
+        # lock lapse within it, and is reported interrupted then, not after the visibility timeout.
+        every = min(STORE_CHECK_EVERY, flight.request.lock_lease.total_seconds()) if flight.started \
+            else STORE_CHECK_EVERY
+        if not overdue and now - flight.store_checked_at < every:
             return None
         flight.store_checked_at = now
         try:
-            recorded = self._recorded(flight.request)
+            recorded = self._recorded(flight)
         except Exception as exc:
             log.warning("could not read the run history of %s: %s", flight.request.label,
                         redactor(f"{type(exc).__name__}: {exc}"), extra={"run": flight.request.label})
@@ -197,21 +203,30 @@ class CeleryExecutor(Executor):
             f"no outcome from the workers within {format_duration(self.gives_up_after(flight.request))}: the "
             "worker that had it died and it was not delivered again in time, or no worker is running"))
 
-    def _recorded(self, request: RunRequest) -> RunOutcome | None:
-        """How the run of ``request``'s slot ended, from the store, once it has ended (its row
-        finished and its lock released)."""
+    def _recorded(self, flight: _InFlight) -> RunOutcome | None:
+        """How the run of the flight's slot ended, from the store, once it has ended (its row
+        finished and its lock released); ``interrupted`` when this try's run is still marked
+        running but its lock has lapsed: its process (its worker, its machine) died, since a
+        live run renews its lock every third of its lease."""
         from cmflow.store import FINISHED_STATUSES, open_store, this_host
 
+        request = flight.request
         if self._store is None:
             self._store = open_store(request.store_url)
         store = self._store
         if store.run_lock_held(request.workflow_key, this_host()):
             return None
         for run in store.runs(request.workflow_key, limit=20):
-            if run.slot == request.slot and run.status in FINISHED_STATUSES:
+            if run.slot != request.slot:
+                continue
+            if run.status in FINISHED_STATUSES:
                 counts = (run.stats or {}).get("records") or {}
                 records = sum(counts.values()) if isinstance(counts, dict) else 0
                 return RunOutcome(request, run.status, run.id, records, run.error)
+            if run.status == "running" and flight.started and run.started_at >= flight.sent_on:
+                return RunOutcome(request, "interrupted", run.id, error=(
+                    f"its run stopped renewing its lock (lease {format_duration(request.lock_lease)}): the worker "
+                    "running it died or lost the store; its slot is tried again"))
         return None
 
     def _forget(self, task_id: str) -> None:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cmflow.daemon")
 
-SUCCESS_STATUSES = ("ok", "undelivered")
+SUCCESS_STATUSES = ("ok", "warning", "undelivered")
 """The data came in (an undelivered message is the outbox's business, not the data's)."""
 OVERDUE_AFTER = timedelta(minutes=15)
 """A slot not run this long after it passed makes the workflow overdue."""

@@ -40,6 +40,7 @@ def request_message(request: RunRequest) -> dict[str, Any]:
         "store": None if has_credentials(request.store_url) else request.store_url,
         "store_shown": shown,
         "store_identity": request.store_identity,
+        "lock_lease": request.lock_lease.total_seconds(),
     }
 
 
@@ -56,6 +57,7 @@ def request_of(message: dict[str, Any], worker_store: str | None) -> RunRequest:
         log_format=message.get("log_format", "text"),
         log_level=int(message.get("log_level", logging.INFO)),
         store_identity=message.get("store_identity"),
+        **({"lock_lease": timedelta(seconds=float(message["lock_lease"]))} if message.get("lock_lease") else {}),
     )
 
 

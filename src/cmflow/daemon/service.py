@@ -120,6 +120,9 @@ class Daemon:
         """Whether the next pass plans workflows just (re)loaded, whose owed slots are not known yet."""
         self.leadership: Leadership | None = None
         """Whether this daemon schedules, or stands by while another does (see :mod:`.leadership`)."""
+        self._edits_seen_standing_by: dict[str, datetime] = {}
+        """Workflows whose schedule changed while this daemon stood by, and when it saw the change
+        last: taking over, it records what the scheduler (which may not have seen it) would have."""
 
     @property
     def is_leader(self) -> bool:
@@ -271,6 +274,8 @@ class Daemon:
         self._attempts.clear()
         if not change.leading:
             return
+        self.reload()  # the files as they are now: the one last looked at may be a few seconds old
+        self._record_edits_seen_standing_by()
         self._close_dead_runs()
         self._announced.clear()
         for job in self.scheduler.jobs:
@@ -286,6 +291,17 @@ class Daemon:
             log.info("stopping: the scheduling lease is given back; a daemon standing by takes over",
                      extra={"event": "handed_over"})
 
+    def _record_edits_seen_standing_by(self) -> None:
+        """Taking over: record, for each schedule edited while this daemon stood by, the slots
+        the new schedule does not owe, as of when the edit was seen (the scheduler may have died
+        or been paused before it saw it; if it did see it, the store already says so, and
+        nothing more is recorded)."""
+        edits, self._edits_seen_standing_by = self._edits_seen_standing_by, {}
+        for key, seen_at in edits.items():
+            sw = self.catalog.by_key(key)
+            if sw is not None and sw.timetable is not None:
+                self._schedule_changed(sw, seen_at)
+
     def _close_dead_runs(self) -> None:
         """Record the runs a crash cut short (their process gone, on this host) as interrupted."""
         assert self.store is not None
@@ -294,16 +310,17 @@ class Daemon:
                         "owed again (the workflow's catch_up policy decides if it runs)", workflow,
                         extra={"event": "recovered", "workflow": workflow})
 
-    def _schedule_changed(self, sw: ScheduledWorkflow) -> None:
-        """A new schedule owes nothing from before it was written: its past slots are recorded
-        as not run, so that catch-up does not run slots that never existed."""
+    def _schedule_changed(self, sw: ScheduledWorkflow, seen_at: datetime | None = None) -> None:
+        """A new schedule owes nothing from before it was written (``seen_at``, now by default):
+        its past slots are recorded as not run, so that catch-up does not run slots that never
+        existed."""
         from cmflow.foundation.schedules import SkippedSlots, slots_between
 
         assert self.store is not None
         handled = self.store.last_handled_slot(sw.key)
         if handled is None:
             return
-        past = slots_between(sw.timetable, handled, self.clock() - timedelta(minutes=1), sw.tz)
+        past = slots_between(sw.timetable, handled, (seen_at or self.clock()) - timedelta(minutes=1), sw.tz)
         if past:
             self.store.record_missed_slots(sw.key, [SkippedSlots(
                 "the schedule changed: the new schedule's slots before the change are not owed",
@@ -338,9 +355,12 @@ class Daemon:
         before = {sw.key: (str(sw.timetable), sw.tz) for sw in self.catalog.workflows}
         changes = self.catalog.refresh()
         for sw in changes.changed:
-            if sw.timetable is not None and self.is_leader and \
-                    before.get(sw.key, (str(sw.timetable), sw.tz)) != (str(sw.timetable), sw.tz):
-                self._schedule_changed(sw)
+            schedule = (str(sw.timetable), sw.tz)
+            if sw.timetable is not None and before.get(sw.key, schedule) != schedule:
+                if self.is_leader:
+                    self._schedule_changed(sw)
+                else:  # recorded by the scheduler; by this daemon too, should it take over
+                    self._edits_seen_standing_by[sw.key] = self.clock()
         for path, problems in changes.invalid.items():
             keeps = " (its previous version keeps running)" if path in self.catalog.by_file else ""
             log.error("%s is invalid%s: %s", path, keeps, "; ".join(str(p) for p in problems),
@@ -533,7 +553,7 @@ class Daemon:
     def _request(self, sw: ScheduledWorkflow, slot: datetime) -> RunRequest:
         log_format = self.options.log_format
         return RunRequest(str(sw.file), sw.key, slot, self.store_url, sw.timeout(self.options.run_timeout),
-                          sw.text, log_format, self.log_level, self.store_identity)
+                          sw.text, log_format, self.log_level, self.store_identity, self.options.run_lock_lease)
 
     def _ended(self, outcome: RunOutcome, reschedule: bool = True) -> None:
         assert self.store is not None

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from cmflow.daemon.settings_file import is_daemon_settings
 from cmflow.foundation.alerts import SEVERITIES
@@ -31,7 +31,7 @@ HEALTH_WORKFLOW_ID = DAEMON_WORKFLOW_ID
 no workflow may take it."""
 _TABLES = ("daemon", "health", "outputs")
 SHORTEST_LEASE, LONGEST_LEASE = timedelta(seconds=3), timedelta(minutes=10)
-"""Bounds of ``[daemon] lease``: renewed every third of it through the store, a lease much
+"""Bounds of ``[daemon] lease`` and ``run_lock_lease``: renewed every third of it through the store, a lease much
 shorter is lost to a busy store; much longer, and a standby waits that long to take over."""
 
 
@@ -85,6 +85,10 @@ class DaemonOptions(BaseModel):
                                     "one schedules, holding a lease in the store that it renews every third of "
                                     "this; the others stand by and take over when it expires (at once when its "
                                     "holder was on the same host and its process is gone).")
+    run_lock_lease: PositiveDuration = Field(timedelta(seconds=30), description="A run holds its workflow's "
+                                             "lock in the store for this long, renewed every third of it while "
+                                             "it runs: a run whose process or machine dies lets its workflow "
+                                             "go within it, wherever it ran.")
 
     @field_validator("broker")
     @classmethod
@@ -103,13 +107,15 @@ class DaemonOptions(BaseModel):
                              "handed to a second worker")
         return self
 
-    @field_validator("lease")
+    @field_validator("lease", "run_lock_lease")
     @classmethod
-    def _a_lease_long_enough_to_renew(cls, value: timedelta) -> timedelta:
+    def _a_lease_long_enough_to_renew(cls, value: timedelta, info: ValidationInfo) -> timedelta:
         if not SHORTEST_LEASE <= value <= LONGEST_LEASE:
+            waits = ("a standby waits that long to take over); the default, 15s, means a takeover within 20 s"
+                     if info.field_name == "lease" else
+                     "a dead run's workflow waits that long to run again); the default is 30s")
             raise ValueError(f"must be from {SHORTEST_LEASE.total_seconds():.0f}s (renewed every third of it, "
-                             f"through the store) to {LONGEST_LEASE.total_seconds() / 60:.0f}m (a standby "
-                             "waits that long to take over); the default, 15s, means a takeover within 20 s")
+                             f"through the store) to {LONGEST_LEASE.total_seconds() / 60:.0f}m ({waits}")
         return value
 
     @field_validator("store")

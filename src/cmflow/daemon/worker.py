@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from cmflow import runner as _runner  # noqa: F401  (preloaded for the fork server)
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.secrets import redactor
+from cmflow.stages.run_lock import RUN_LOCK_LEASE
 
 LOCK_MARGIN = timedelta(minutes=5)
-"""A run's lock outlives its timeout by this much, so that only a dead run's lock expires."""
+"""A run renews its lock until its timeout and this much more at most, so that a run killed at
+its timeout (or a hung one, by its own deadline) always lets go of its lock."""
 
 log = logging.getLogger("cmflow.daemon")
 
@@ -40,6 +42,9 @@ class RunRequest:
     store_identity: str | None = None
     """The id of the daemon's store (:meth:`~cmflow.store.Store.identity`): a worker elsewhere
     runs the request only on a store with that id (None: not checked)."""
+    lock_lease: timedelta = RUN_LOCK_LEASE
+    """How long the run's lock lasts unless its process renews it (``[daemon] run_lock_lease``):
+    a run that dies anywhere lets its workflow go within it."""
 
     @property
     def label(self) -> str:
@@ -78,6 +83,7 @@ def execute(request: RunRequest) -> RunOutcome:
     """Run one request to the end and say how it went; never raises."""
     from cmflow.runner import run_workflow
     from cmflow.stages.run_periods import resolve_period
+    from cmflow.foundation.stopping import RunStopped
     from cmflow.store import SlotAlreadyHandled, StoreError, WorkflowBusy, open_store
     from cmflow.workflow import load_workflow
 
@@ -90,11 +96,15 @@ def execute(request: RunRequest) -> RunOutcome:
     try:
         with open_store(request.store_url) as store:
             result = run_workflow(workflow, store=store, period=resolve_period(workflow, now=request.slot),
-                                  slot=request.slot, lock_ttl=request.timeout + LOCK_MARGIN)
+                                  slot=request.slot, lock_ttl=request.timeout + LOCK_MARGIN,
+                                  lock_lease=request.lock_lease)
     except WorkflowBusy as exc:
         return RunOutcome(request, "busy", error=str(exc))
     except SlotAlreadyHandled as exc:
         return RunOutcome(request, "done", error=str(exc))
+    except RunStopped as exc:  # it lost its run lock (recorded interrupted by the runner)
+        log.error("%s %s", request.label, exc, extra={"run": request.label})
+        return RunOutcome(request, "interrupted", error=str(exc))
     except StoreError as exc:  # busy, unreachable, read-only ...: its message says it all
         log.error("%s stopped: %s", request.label, redactor(str(exc)), extra={"run": request.label})
         return RunOutcome(request, "crashed", error=redactor(str(exc)))
@@ -188,6 +198,7 @@ def _warm_store_statements() -> None:
         store.latest_period_end("warm-up")
         store.runs("warm-up", 1)
         store.acquire_run_lock("warm-up", owner, LOCK_MARGIN)
+        store.renew_run_lock("warm-up", owner, LOCK_MARGIN)  # the run's heartbeat
         store.slot_handled("warm-up", now)
         run_id = store.start_run("warm-up", "warm-up.toml", date.today(), date.today(), False, slot=now)
         store.alert_states("warm-up")

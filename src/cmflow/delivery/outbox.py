@@ -32,6 +32,7 @@ from cmflow.plugins.notifications import (
     DeliveryFailed, Message, Notification, NotificationBatch, SendContext, batch_key, group_labels,
     send_client_options,
 )
+from cmflow.foundation.heartbeat import Heartbeat
 from cmflow.foundation.secrets import redactor
 from cmflow.store import DEAD, DELIVERED, PENDING, LockOwner, OutboxMessage, QueuedMessage
 
@@ -257,16 +258,14 @@ class _ClaimHeartbeat:
 
     def __init__(self, store: "Store", claimer: LockOwner, lease: timedelta) -> None:
         self._store, self._claimer, self._lease = store, claimer, lease
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="cmflow-outbox-claims", daemon=True)
+        self._heartbeat = Heartbeat(self._beat, lease.total_seconds() / 3, "cmflow-outbox-claims")
 
     def __enter__(self) -> "_ClaimHeartbeat":
-        self._thread.start()
+        self._heartbeat.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stopped.set()
-        self._thread.join()
+        self._heartbeat.__exit__(*exc)
         try:
             self._store.release_claims(self._claimer)
         except Exception as error:  # the claims run out on their own; keep the first error, if any
@@ -274,12 +273,11 @@ class _ClaimHeartbeat:
                         redactor(f"{type(error).__name__}: {error}"))
 
     def _beat(self) -> None:
-        while not self._stopped.wait(self._lease.total_seconds() / 3):
-            try:
-                self._store.renew_claims(self._claimer, self._lease)
-            except Exception as exc:  # a busy store: the next beat tries again, within the lease
-                log.warning("outbox: could not renew the claims on messages being sent: %s",
-                            redactor(f"{type(exc).__name__}: {exc}"))
+        try:
+            self._store.renew_claims(self._claimer, self._lease)
+        except Exception as exc:  # a busy store: the next beat tries again, within the lease
+            log.warning("outbox: could not renew the claims on messages being sent: %s",
+                        redactor(f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass

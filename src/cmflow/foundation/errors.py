@@ -16,6 +16,9 @@ EXIT_DELIVERY_FAILED = 3
 """Everything was computed but at least one output could not deliver."""
 EXIT_BUSY = 4
 """Another run of the same workflow is under way: nothing ran."""
+EXIT_WARNING = 5
+"""Everything ran and was delivered, but some figures are in doubt: a ``where`` value that
+matches nothing the workflow has ever seen (a misspelt account). The summary names each."""
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 """Stopped by Ctrl-C (SIGINT) or SIGTERM (128 + the signal, as shells say): the messages being
@@ -30,7 +33,13 @@ class UserFacingError(Exception):
 class DataFileError(UserFacingError, ValueError):
     """A data file a source reads (an export) cannot be used as it is. The message is for the
     user as it stands: it names the file and the line and column (or the JSON key path), says
-    what is wrong and what to do."""
+    what is wrong and what to do. ``details`` are lines to show under it, one thing each (a bad
+    row each: place, record, column, value, problem), when the message alone would be a long
+    line; the run summary prints them one per line, the run history keeps the message."""
+
+    def __init__(self, message: str, details: "tuple[str, ...] | list[str]" = ()) -> None:
+        super().__init__(message)
+        self.details = tuple(details)
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,10 @@ ACCOUNT_ACTIVITY = RecordKind(
         _f("followers_gained", "int", "New followers that day (gross: unfollows not deducted). "
            "Not the audience size."),
         _f("followers_lost", "int", "Unfollows that day."),
+        _f("posts_listed", "int", "1 when the export this day comes from also holds the account's list of "
+           "posts, even an empty one (LinkedIn's content workbook with its `All posts` sheet): the account "
+           "is counted from its posts, and a period without any is 0 posts published, not \"no post list\". "
+           "Not a count."),
     ),
     time_field="date",
     identity=("platform", "account", "date"),
@@ -337,9 +341,10 @@ class RecordTable:
         frame = pl.DataFrame(list(rows), schema=record_kind.polars_schema(), strict=False)
         return cls(kind, frame)
 
-    def conformed(self) -> "pl.DataFrame":
-        """The frame with exactly the canonical columns, in order, with canonical types."""
-        return conform(RECORD_KINDS[self.kind], self.frame)
+    def conformed(self, clean_text: bool = True) -> "pl.DataFrame":
+        """The frame with exactly the canonical columns, in order, with canonical types (see
+        :func:`conform`)."""
+        return conform(RECORD_KINDS[self.kind], self.frame, clean_text)
 
 
 def unique_records(kind_name: str, frame: "pl.DataFrame", keep: Literal["first", "last"]) -> "pl.DataFrame":
@@ -386,8 +391,10 @@ def empty_frame(kind: RecordKind) -> "pl.DataFrame":
     return pl.DataFrame(schema=kind.polars_schema())
 
 
-def conform(kind: RecordKind, frame: "pl.DataFrame") -> "pl.DataFrame":
-    """Cast a frame to a kind's canonical schema: missing optional columns become null."""
+def conform(kind: RecordKind, frame: "pl.DataFrame", clean_text: bool = True) -> "pl.DataFrame":
+    """Cast a frame to a kind's canonical schema: missing optional columns become null. Control
+    characters are removed from text unless ``clean_text`` is False (for a source's own step
+    before the fetch stage conforms its records again: a copy of every text column saved)."""
     import polars as pl
 
     missing = [f.name for f in kind.fields if f.required and f.name not in frame.columns]
@@ -405,7 +412,7 @@ def conform(kind: RecordKind, frame: "pl.DataFrame") -> "pl.DataFrame":
             column = column.dt.cast_time_unit("us")
         else:
             column = column.cast(dtype)
-            if dtype == pl.String:
+            if dtype == pl.String and clean_text:
                 # Text from the public may carry terminal escapes (ESC [2J ...): keep tab and
                 # newline, drop every other control character before anything prints it.
                 column = column.str.replace_all(CONTROL_CHARACTERS, "")

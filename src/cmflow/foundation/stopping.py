@@ -25,9 +25,15 @@ class StopRequest:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.signal: signal.Signals | None = None
+        self._because: str | None = None
 
     def set(self, number: int) -> None:
         self.signal = signal.Signals(number)
+        self._event.set()
+
+    def stop_because(self, reason: str) -> None:
+        """Ask the run to stop for ``reason``, not a signal (its run lock was lost, say)."""
+        self._because = reason
         self._event.set()
 
     def is_set(self) -> bool:
@@ -36,6 +42,8 @@ class StopRequest:
     @property
     def reason(self) -> str:
         """``stopped by SIGTERM``: why the command stopped, for its history and its output."""
+        if self._because is not None and self.signal is None:
+            return self._because
         return f"stopped by {self.signal.name if self.signal else 'request'}"
 
     @property

@@ -242,13 +242,27 @@ def dimensions_match(where: Where, dimensions: Mapping[str, Any]) -> bool:
 
 # -- values that match nothing ---------------------------------------------------------------------
 
-def unmatched_values(where: Where, frames: Iterable["pl.DataFrame"], what: str) -> list[str]:
-    """For each text value of ``where`` that no row of ``frames`` has (a misspelt account): a
-    sentence naming it, with the closest value present, so that a filter never silently keeps
-    nothing. ``what`` names the rows (``post records``, ``rows of total_likes``). Days and keys
-    no frame has are left to the caller (validation, or the "kept none" note)."""
+@dataclass(frozen=True)
+class UnmatchedValue:
+    """A value of a ``where`` that no row has: its key, the value, and a sentence naming it with
+    the closest value present (``where.account: no post record has account = 'maisonlumem';
+    did you mean 'maisonlumen'?``)."""
+
+    key: str
+    value: str
+    note: str
+
+    def __str__(self) -> str:
+        return self.note
+
+
+def unmatched_values(where: Where, frames: Iterable["pl.DataFrame"], what: str) -> list[UnmatchedValue]:
+    """Each text value of ``where`` that no row of ``frames`` has (a misspelt account), with
+    the closest value present, so that a filter never silently keeps nothing. ``what`` names
+    the rows (``post records``, ``rows of total_likes``). Days and keys no frame has are left
+    to the caller (validation, or the "kept none" note)."""
     frames = list(frames)
-    notes = []
+    found = []
     for key, value in where.items():
         columns = [f.get_column(key) for f in frames if key in f.columns and f.height]
         if not columns or any(c.dtype.is_temporal() for c in columns):
@@ -263,8 +277,8 @@ def unmatched_values(where: Where, frames: Iterable["pl.DataFrame"], what: str) 
             elif compared(key, wanted) in folded:
                 continue
             suggestion = closest(wanted, present)
-            notes.append(f"where.{key}: no {what} has {key} = {wanted!r}; " + (
+            found.append(UnmatchedValue(key, wanted, f"where.{key}: no {what} has {key} = {wanted!r}; " + (
                 f"did you mean {suggestion!r}?" if suggestion else
                 f"they have {', '.join(present[:5])}" + (" ..." if len(present) > 5 else "") if present else
-                f"none has any {key}"))
-    return notes
+                f"none has any {key}")))
+    return found

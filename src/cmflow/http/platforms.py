@@ -134,15 +134,8 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _timestamp(value: str, now: float) -> float | None:
-    """An absolute time from a reset header: epoch seconds, delta seconds, ISO 8601 or HTTP date."""
-    value = value.strip()
-    number = _number(value)
-    if number is not None:
-        when = number if number > 1e9 else now + number  # epoch seconds vs delta seconds
-        return min(when, now + MAX_HEADER_WAIT)
-    if value.lower() in ("inf", "+inf", "infinity", "nan", "-inf"):
-        return None
+def _moment(value: str) -> float | None:
+    """Epoch seconds from an ISO 8601 time or an HTTP date (naive: UTC), else None."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -152,7 +145,33 @@ def _timestamp(value: str, now: float) -> float | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return min(moment.timestamp(), now + MAX_HEADER_WAIT)
+    return moment.timestamp()
+
+
+def server_now(headers: httpx.Headers, now: float) -> float:
+    """The time the answer was made, on the server's clock: its ``Date`` header (every HTTP
+    server sends one), else ``now`` (the client's clock). An absolute time the server gives (a
+    reset as epoch seconds or a date) is measured against it, so that the wait it means is the
+    server's, however wrong the client's clock is."""
+    date = headers.get("date")
+    stamp = _moment(date.strip()) if date else None
+    return now if stamp is None else stamp
+
+
+def _timestamp(value: str, now: float, server: float | None = None) -> float | None:
+    """A time on the client's clock (``now``) from a reset header: epoch seconds, delta seconds,
+    ISO 8601 or HTTP date; an absolute one is turned into a wait from ``server`` (the answer's
+    time on the server's clock, :func:`server_now`; None: ``now``)."""
+    value = value.strip()
+    server = now if server is None else server
+    number = _number(value)
+    if number is not None:
+        when = now + (number - server) if number > 1e9 else now + number  # epoch seconds vs delta seconds
+        return min(when, now + MAX_HEADER_WAIT)
+    if value.lower() in ("inf", "+inf", "infinity", "nan", "-inf"):
+        return None
+    moment = _moment(value)
+    return None if moment is None else min(now + (moment - server), now + MAX_HEADER_WAIT)
 
 
 def retry_after(headers: httpx.Headers, now: float) -> float | None:
@@ -160,7 +179,8 @@ def retry_after(headers: httpx.Headers, now: float) -> float | None:
     value = headers.get("retry-after")
     if value is None:
         return None
-    when = _timestamp(value, now) if not value.strip().isdigit() else now + min(float(value), MAX_HEADER_WAIT)
+    when = (_timestamp(value, now, server_now(headers, now)) if not value.strip().isdigit()
+            else now + min(float(value), MAX_HEADER_WAIT))
     return None if when is None else max(0.0, when - now)
 
 
@@ -190,7 +210,7 @@ def rate_window(headers: httpx.Headers, now: float) -> RateWindow | None:
 
             reset = headers.get(reset_name)
             return RateWindow(number(limit_name), number(remaining_name),
-                              _timestamp(reset, now) if reset else None, reset_name)
+                              _timestamp(reset, now, server_now(headers, now)) if reset else None, reset_name)
     return None
 
 

@@ -137,10 +137,15 @@ class ReplayServer:
             assert server.requests[0].params["fields"] == "id,caption"
 
     A request no route answers gets HTTP 418 with a message naming it, and is listed in
-    :attr:`unmatched`.
+    :attr:`unmatched`. Every answer has a ``Date`` header, as a real server's, from :attr:`clock`
+    (the real time by default; the ``replay_server`` fixture gives it ``vtime``'s clock when the
+    test uses that fixture too): the client reads the resets the replies give against it.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.clock = time.time
+        """Epoch seconds: the server's clock, which its ``Date`` headers show (a reply's own
+        ``Date`` header wins, e.g. a server whose clock is off)."""
         self.routes: list[Route] = []
         self.requests: list[RecordedRequest] = []
         self.unmatched: list[RecordedRequest] = []
@@ -209,6 +214,11 @@ class ReplayServer:
 def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The ``Date`` header send_response adds: the server's clock, or a reply's own Date."""
+            told = getattr(self, "_reply_date", None)
+            return told if told is not None else super().date_time_string(server.clock())
         timeout = 10  # idle keep-alive connections close on their own
         # Headers and body go out in two writes: without TCP_NODELAY the body waits for the
         # client's delayed ACK (about 40 ms), which would swamp Reply.delay in benchmarks.
@@ -228,9 +238,11 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
                 if reply.delay:
                     time.sleep(reply.delay)
                 content, headers = reply.payload()
+                self._reply_date = next((v for k, v in headers.items() if k.lower() == "date"), None)
                 self.send_response(reply.status)
                 for name, value in headers.items():
-                    self.send_header(name, value)
+                    if name.lower() != "date":
+                        self.send_header(name, value)
                 if reply.content_length:
                     self.send_header("Content-Length", str(len(content)))
                 else:
@@ -279,7 +291,11 @@ except ImportError:  # pragma: no cover - the server works without pytest
     replay_server = None
 else:
     @pytest.fixture
-    def replay_server() -> Iterator[ReplayServer]:
-        """A started :class:`ReplayServer`, stopped after the test."""
+    def replay_server(request) -> Iterator[ReplayServer]:
+        """A started :class:`ReplayServer`, stopped after the test; in a test that also uses a
+        ``vtime`` fixture (a :class:`VirtualTime`), its ``Date`` headers follow that clock, as
+        the client's do."""
         with ReplayServer() as server:
+            if "vtime" in request.fixturenames:
+                server.clock = request.getfixturevalue("vtime").clock
             yield server

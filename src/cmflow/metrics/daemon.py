@@ -68,7 +68,7 @@ class DaemonMetrics:
         self.up = Gauge("cmflow_daemon_up", "1 while the daemon runs.", registry=self.registry)
         self.scheduling = Gauge("cmflow_daemon_scheduling", "1 when this daemon schedules runs, 0 when it "
                                 "stands by.", registry=self.registry)
-        for status in ("ok", "failed", "undelivered", "crashed", "timeout", "interrupted"):
+        for status in ("ok", "warning", "failed", "undelivered", "crashed", "timeout", "interrupted"):
             self.runs.labels(status)  # the usual ones at 0 from the start: rate() sees the first run
         self.outbox = OutboxCollector(store_url)
         self.registry.register(self.outbox)

@@ -45,6 +45,10 @@ class FetchContext:
     """The instant the run counts as now (``cmflow run --as-of``, else the clock); None in a
     context built by hand. No export holds a day after it: a date written without a year is
     placed in the latest year that puts it on or before this day (or the period's end)."""
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    """What the source read, by what it is (``meta_facebook_posts of Maison Lumen``), with the
+    files it came from (see :meth:`read_input`); kept in the run history, so that the next run
+    says when one is gone (a folder that lost a file)."""
 
     @property
     def http(self) -> "HttpClient":
@@ -65,6 +69,13 @@ class FetchContext:
     def warn(self, message: str) -> None:
         self.problems.append(message)
         self.log.warning(message, extra={IN_RUN_SUMMARY: True})
+
+    def read_input(self, what: str, path: str) -> None:
+        """Record that the source read ``what`` (an export format and account) from ``path``: a
+        later run of the workflow that no longer finds ``what`` says so, naming it and the path."""
+        paths = self.inputs.setdefault(what, [])
+        if path not in paths:
+            paths.append(path)
 
     def skip(self, row: str) -> None:
         """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is

@@ -73,6 +73,9 @@ class Source(Plugin):
     """True for sources that call an API: cmflow then keeps their records in the store, fetches
     only what it does not have (plus a look-back window, as counters keep growing) and fills
     the rest of the window from the store. False for files, which are read whole each run."""
+    reads_platform: ClassVar[str | None] = None
+    """The platform whose data this source reads, when it reads one only (an API's: the
+    ``facebook_page`` source reads Facebook's); what an incomplete report names when it fails."""
     window_only: ClassVar[bool] = False
     """True for sources that hand over only the fetch window's records (an API asked for those
     days: Toggl, Clockify); False for those that hand over all they read (a file, read whole).
@@ -88,6 +91,12 @@ class Source(Plugin):
         client's report is incomplete only when a source of its accounts, or of unknown ones,
         failed."""
         return None
+
+    def platforms(self) -> frozenset[str] | None:
+        """The platforms whose data this configured source reads, when its class or options say
+        so before anything is read (``reads_platform``; an export with ``platform`` as a constant);
+        None when not known. A report missing this source's data names them to its reader."""
+        return frozenset({self.reads_platform}) if self.reads_platform else None
 
     def fetch(self, ctx: "FetchContext") -> Iterable["RecordTable"]:
         """Return or yield :class:`cmflow.RecordTable` objects covering ``ctx.window``."""

@@ -11,6 +11,7 @@ from cmflow.foundation.alerts import Alert, AlertItem, Notification, Verdict
 from cmflow.foundation.clients import Client
 from cmflow.foundation.objectives import Objective, ObjectiveResult
 from cmflow.foundation.polarity import Polarity
+from cmflow.plugins.run_memo import RunMemo
 
 if TYPE_CHECKING:
     import polars as pl
@@ -71,11 +72,25 @@ class StageReport:
     error: str | None = None
     problems: list[str] = field(default_factory=list)
     """Non-fatal problems, e.g. "skipped 3 bad rows"."""
+    warnings: list[str] = field(default_factory=list)
+    """Problems that put the figures in doubt without failing the entry (a ``where`` value never
+    seen, :mod:`cmflow.stages.where_misses`): the run ends ``warning``."""
     skipped: list[str] = field(default_factory=list)
     """For sources: every input row left out (``on_error = "skip"``), with where and why."""
+    details: list[str] = field(default_factory=list)
+    """For a failed entry: lines that go under its error, one thing each (every bad row of an
+    export: place, record, column, value, problem), printed one per line by the run summary;
+    the run history keeps ``error`` alone."""
     counts: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    """For sources: what they read (an export format and account) and the files it came from
+    (:meth:`~cmflow.plugins.context.FetchContext.read_input`); kept in the run history."""
     note: str | None = None
     """For outputs: what was delivered (a file path ...)."""
+    platforms: list[str] = field(default_factory=list)
+    """For sources: the platforms whose data it reads: as its class or options say, else those of
+    the records it returned; for one that failed without saying, those it returned at its last
+    run the store remembers (an incomplete report names them, not "an exported file")."""
 
 
 @dataclass
@@ -120,6 +135,9 @@ class RunResult:
     """Every alert whose stored state this run changes."""
     all_periods: list["Period"] = field(default_factory=list)
     """Every period measured: current, comparisons, then the history triggers asked for."""
+    unshared_counters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Brand -> the counters its ``brand`` rows leave out because another brand of its set never
+    reports them (the measure stage's :attr:`~cmflow.stages.measure.Measured.unshared_counters`)."""
     stages: list[StageReport] = field(default_factory=list)
     finished_at: datetime | None = None
     past_period: bool = False
@@ -128,6 +146,9 @@ class RunResult:
     stopped: str | None = None
     """Why the run stopped before sending all its messages (``stopped by SIGTERM``), if it did:
     the rest wait in the outbox."""
+    memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
+    """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
+    in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
 
     @property
     def failed_stages(self) -> list[StageReport]:
@@ -140,15 +161,23 @@ class RunResult:
 
     @property
     def status(self) -> str:
-        """ok, failed (a source, metric or trigger failed), undelivered (an output failed) or
-        interrupted (stopped by a signal while delivering)."""
+        """ok, warning (everything ran, but an entry's figures are in doubt: a ``where`` value
+        never seen), failed (a source, metric or trigger failed), undelivered (an output failed)
+        or interrupted (stopped by a signal while delivering)."""
         if self.stopped:
             return "interrupted"
         if any(s.kind != "output" for s in self.failed_stages):
             return "failed"
         if self.failed_stages:
             return "undelivered"
+        if self.warnings:
+            return "warning"
         return "ok"
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every stage's warnings (see :attr:`StageReport.warnings`), in the stages' order."""
+        return [warning for stage in self.stages for warning in stage.warnings]
 
     def current(self, metric: str) -> "pl.DataFrame":
         """Current-period measurements of one metric, with their comparisons (wide)."""
@@ -208,4 +237,8 @@ class RunResult:
             "alerts_pending": len(self.pending),
             "notifications": len(self.notifications),
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
+            "source_platforms": {s.id: s.platforms for s in self.stages
+                                 if s.kind == "source" and s.ok and s.platforms},
+            "warnings": self.warnings,
+            "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

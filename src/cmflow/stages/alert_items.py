@@ -69,7 +69,7 @@ def alert_items(workflow: "Workflow", records: dict[str, "pl.DataFrame"], notifi
             wanted.setdefault(index, []).append(alert)
     if not wanted:
         return AlertItems({}, [])
-    records = metric_records(requests, records)
+    records = metric_records(records, workflow.production)
     found: dict[str, tuple[AlertItem, ...]] = {}
     reports = []
     for index, alerts in wanted.items():

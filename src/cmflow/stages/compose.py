@@ -16,7 +16,7 @@ from cmflow.plugins.context import DeliveryContext
 from cmflow.plugins.kinds import Notifier
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure
-from cmflow.stages.output_filters import result_for, unmatched_where
+from cmflow.stages.output_filters import result_for
 
 if TYPE_CHECKING:
     from cmflow.plugins.result import RunResult
@@ -45,7 +45,6 @@ def compose(workflow: "Workflow", result: "RunResult") -> Composed:
             continue
         result = result_for(entry, whole)  # what its where keeps
         report = StageReport("output", entry.id, entry.info.name)
-        report.problems.extend(unmatched_where(entry, whole))
         reports.append(report)
         if not when_applies(entry, result, notifications_for(entry, result)):
             report.note = f"nothing to send (when = {entry.common.when or entry.plugin.default_when!r})"

@@ -23,7 +23,7 @@ from cmflow.plugins.context import DeliveryContext
 from cmflow.plugins.kinds import Notifier
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, one_line
-from cmflow.stages.output_filters import result_for, unmatched_where
+from cmflow.stages.output_filters import result_for
 from cmflow.store import PENDING
 from cmflow.workflow import load_workflow
 
@@ -60,7 +60,6 @@ def _deliver_themselves(workflow: "Workflow", whole: "RunResult") -> list[StageR
             continue
         result = result_for(entry, whole)
         report = StageReport("output", entry.id, entry.info.name)
-        report.problems.extend(unmatched_where(entry, whole))
         reports.append(report)
         if not when_applies(entry, result, result.notifications):
             report.note = f"skipped (when = {entry.common.when or entry.plugin.default_when!r})"

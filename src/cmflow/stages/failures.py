@@ -33,6 +33,12 @@ def failure(kind: str, entry_id: str, exc: BaseException) -> str:
     return redactor(one_line(exc))
 
 
+def failure_details(exc: BaseException) -> list[str]:
+    """The lines an error gives to show under it, one thing each (a
+    :class:`~cmflow.foundation.errors.DataFileError`'s bad rows), redacted; none for others."""
+    return [redactor(" ".join(detail.split())) for detail in getattr(exc, "details", ()) if isinstance(detail, str)]
+
+
 def upstream_failure(workflow: "Workflow", failed: Mapping[tuple[str, str], "StageReport"], metric: str) -> str | None:
     """Why figures of ``metric`` cannot be trusted this run: a metric producing it, a classifier
     labelling the kinds such a metric reads the sentiment of, or a source such a metric reads

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
 from cmflow.plugins.context import FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
-from cmflow.stages.failures import failure
+from cmflow.stages.failures import failure, failure_details
 from cmflow.stages.incremental import FetchPlan, plan_fetch, with_stored
 from cmflow.stages.overlaps import note_overlaps
 
@@ -35,6 +35,11 @@ MAX_PARALLEL_SOURCES = 64
 """Sources fetched at once. The platforms' limits are kept by the HTTP kit's budgets (per
 platform and token), not here: a source waiting on its budget must not hold back the sources
 of other platforms and tokens (benchmarks/fetch_scale.py)."""
+PLATFORM_KINDS = ("post", "account_snapshot", "account_activity", "mention", "conversation")
+"""The record kinds whose ``platform`` is where the data comes from (a traffic record's is the
+visit's source, a time entry's the platform worked for)."""
+PLATFORM_HISTORY_RUNS = 20
+"""Runs looked back through for a failed source's platforms."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         start = plan.fetch_start if plan is not None else window_start
         ctx = FetchContext(start, window_end, all_periods, workflow.directory,
                            log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                           skipped=unit.skipped, as_of=now)
+                           skipped=unit.skipped, as_of=now, inputs=unit.inputs)
         if plan is not None and not plan.fetches:
             return
         by_kind: dict[str, list[pl.DataFrame]] = {}
@@ -82,6 +87,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 by_kind.setdefault(table.kind, []).append(table.conformed())
         except Exception as exc:
             unit.error = failure("source", unit.entry.id, exc)
+            unit.details = failure_details(exc)
             return
         unit.frames = {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
 
@@ -101,8 +107,11 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             report.ok = False
             report.error = failed[0].error if len(parts) == 1 else "; ".join(
                 f"{unit.account}: {unit.error}" for unit in failed) + f" ({len(failed)} of {len(parts)} accounts)"
+            report.details = [detail for unit in failed for detail in unit.details]
         notes, own = [], {}
         for unit in parts:
+            for what, paths in unit.inputs.items():
+                report.inputs.setdefault(what, []).extend(p for p in paths if p not in report.inputs.get(what, []))
             report.problems.extend(unit.problems)
             report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
@@ -116,6 +125,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 own.setdefault(kind, []).append(frame.with_columns(pl.lit(entry.id).alias("source_id")))
             unit.frames = {}
         report.note = next((n for n in notes if n), None)
+        report.platforms = _platforms_read(entry, own, store, workflow.key, failed=bool(failed))
         for kind, frames in own.items():
             frame = pl.concat(frames, rechunk=False)
             if len(frames) > 1 and RECORD_KINDS[kind].identity:  # one story in two feeds counts once
@@ -132,6 +142,32 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
     return Fetched(records, reports, succeeded)
 
 
+def _platforms_read(entry: "Entry", frames: dict[str, list["pl.DataFrame"]], store: "Store | None",
+                    workflow_key: str, *, failed: bool) -> list[str]:
+    """The platforms whose data the source reads: as its class or options say, else those of
+    the records it returned, else (it failed) those it returned at its last run in the store."""
+    try:
+        known = entry.plugin.platforms()
+    except Exception:  # a third party's that fails: not known
+        log.debug("source %s could not say its platforms:\n%s", entry.id, traceback.format_exc())
+        known = None
+    if known:
+        return sorted(known)
+    seen = {platform for kind in PLATFORM_KINDS for frame in frames.get(kind, ())
+            if "platform" in frame.columns for platform in frame["platform"].drop_nulls().unique().to_list()}
+    if seen or not failed or store is None:
+        return sorted(seen)
+    try:
+        runs = store.runs(workflow_key, limit=PLATFORM_HISTORY_RUNS)
+    except Exception:  # the history only names a platform: it must not stop the run
+        log.debug("source %s: the run history could not be read:\n%s", entry.id, traceback.format_exc())
+        return []
+    for run in runs:
+        if platforms := (run.stats or {}).get("source_platforms", {}).get(entry.id):
+            return list(platforms)
+    return []
+
+
 @dataclass
 class _Part:
     """One source, or one account of a multi-account source, as this run fetches it."""
@@ -141,7 +177,9 @@ class _Part:
     plan: FetchPlan | None
     frames: dict[str, "pl.DataFrame"] = field(default_factory=dict)
     error: str | None = None
+    details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    inputs: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
     @property

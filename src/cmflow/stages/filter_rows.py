@@ -2,7 +2,8 @@
 
 Takes the workflow and what the fetch stage made; returns :class:`~cmflow.stages.fetch.Fetched`
 with the records a source's ``where`` leaves out removed, and each such source's report saying
-how many it kept (``where kept 40 of 96 post records``). The sources themselves return every
+how many it kept (``where kept 40 of 96 post records``); a value that matches nothing is the
+where_misses stage's business. The sources themselves return every
 record of their input: one agency-wide export can then feed a workflow per client. What an
 incremental source keeps in the store is what it fetched, whatever the ``where``.
 """
@@ -13,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.records import RECORD_KINDS
-from cmflow.foundation.where_filters import record_condition, unmatched_values
+from cmflow.foundation.where_filters import record_condition
 from cmflow.stages.fetch import Fetched
 
 if TYPE_CHECKING:
@@ -42,8 +43,6 @@ def filter_rows(workflow: "Workflow", fetched: Fetched) -> Fetched:
             if before == 0:
                 continue
             keep = record_condition(entry.common.where, RECORD_KINDS[kind_name], timezone)
-            problems += [f"{entry.path}.{note}" for note in
-                         unmatched_values(entry.common.where, [frame.filter(own)], f"{kind_name} record")]
             frame = frame.filter(~own | keep.fill_null(False))
             after = before - (records[kind_name].height - frame.height)
             records[kind_name] = frame

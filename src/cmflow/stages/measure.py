@@ -17,7 +17,7 @@ from cmflow.foundation.campaign_names import one_spelling
 from cmflow.foundation.listening import BRANDS_COLUMN, Listen, labelled_by_account, unshared_counters
 from cmflow.foundation.production import Production
 from cmflow.foundation.records import RECORD_KINDS, empty_frame
-from cmflow.foundation.where_filters import rows_condition, unmatched_values
+from cmflow.foundation.where_filters import rows_condition
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
@@ -47,8 +47,6 @@ class MetricRequest:
     computed from them (a kind without one of these fields is read whole)."""
     clients: list[str] = field(default_factory=list)
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
-    production: Production = field(default_factory=Production)
-    """The workflow's ``[production]`` section (rates and budgets)."""
     listen: Listen | None = None
     """The workflow's ``[listen]`` section: a ``brand`` breakdown has rows for each of its brands,
     compared within its sets; every record of a competitor's ``accounts`` counts in its own
@@ -60,7 +58,7 @@ class MetricRequest:
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, workflow.production, workflow.listen)
+                    dict(entry.common.where), clients, workflow.listen)
                 for entry in workflow.metrics]
 
 
@@ -72,19 +70,28 @@ class Measured:
     """One row per metric, period and series (see :class:`~cmflow.plugins.result.RunResult`)."""
     reports: list[StageReport]
     """One per metric, in the order asked."""
+    unshared_counters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Brand -> the counters left out of its ``brand`` rows because another brand of its set never
+    reports them (a competitor's public posts have no shares or saves), for the report to say
+    which counters its competitors' table compares."""
 
 
 def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
-            all_periods: list["Period"], *, as_of: "datetime | None" = None) -> Measured:
+            all_periods: list["Period"], *, as_of: "datetime | None" = None,
+            production: Production | None = None) -> Measured:
     """Compute every metric asked over every period.
 
     ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source
-    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``).
+    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``);
+    ``production`` is the run's ``[production]`` section (rates, budgets, currency), the same for
+    every metric (none: an empty one).
     """
+    production = production if production is not None else Production()
     frames, reports = [], []
-    records = metric_records(requests, records)
+    records = metric_records(records, production)
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
+    emptied: dict[str, list[str]] = {}
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
         reports.append(report)
@@ -92,8 +99,6 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         if key not in labelled_cache:
             labelled_cache[key] = metric_input(records, request.source_ids, all_periods, request.where, as_of)
         base = labelled_cache[key]
-        if request.where:  # a value no record has (a misspelt account) must not silently read nothing
-            report.problems.extend(_unmatched(request, records))
         listen, groupings = request.listen, grouping_columns(request.by)
         try:
             unshared = {}
@@ -102,7 +107,10 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                 if key not in unshared_cache:
                     unshared_cache[key] = _unshared_counters(base.all_records, listen.brand_sets)
                 unshared = unshared_cache[key]
-            read = replace(base, production=request.production,
+                for by_brand in unshared.values():
+                    for brand, counters in by_brand.items():
+                        emptied.setdefault(brand, []).extend(c for c in counters if c not in emptied[brand])
+            read = replace(base, production=production,
                            watched_accounts=tuple(listen.brand_of_account) if listen else (),
                            share_sets=tuple(listen.share_sets) if listen else ())
             frame = _computed(request.plugin, read, groupings, request.clients or _clients_in(records), listen,
@@ -112,15 +120,16 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         except Exception as exc:
             report.ok, report.error = False, failure("metric", report.id, exc)
     measurements = with_period_bounds(standardise(frames), all_periods)
-    return Measured(with_series_key(measurements), reports)
+    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
 
 
-def metric_records(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"]) -> dict[str, "pl.DataFrame"]:
+def metric_records(records: dict[str, "pl.DataFrame"],
+                   production: Production | None) -> dict[str, "pl.DataFrame"]:
     """``records`` as every metric reads them: each campaign written one way, the budget's key as
     ``[production.budgets]`` writes it, else the earliest record's (see
     :mod:`cmflow.foundation.campaign_names`). The alert_items stage reads them the same way."""
-    budgets = requests[0].production.budgets if requests else {}
-    spelled, _ = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()}, budgets or ())
+    spelled, _ = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()},
+                              (production.budgets if production is not None else None) or ())
     return spelled
 
 
@@ -265,18 +274,6 @@ def _clients_in(records: dict[str, "pl.DataFrame"]) -> list[str]:
         if "client" in frame.columns:
             found.update(v for v in frame["client"].unique().to_list() if v is not None)
     return sorted(found)
-
-
-def _unmatched(request: MetricRequest, records: dict[str, "pl.DataFrame"]) -> list[str]:
-    """The values of a metric's ``where`` that no record of its sources has."""
-    import polars as pl
-
-    read = {kind: frame.filter(pl.col("source_id").is_in(request.source_ids))
-            for group in request.plugin.needed_records() for kind in group
-            if (frame := records.get(kind)) is not None}
-    frames = list(read.values())
-    kinds = " or ".join(kind for kind, frame in read.items() if frame.height) or " or ".join(read)
-    return unmatched_values(request.where, frames, f"{kinds} record of its sources")
 
 
 def metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.alerts import VALUE
-from cmflow.foundation.where_filters import dimensions_match, rows_condition, unmatched_values
+from cmflow.foundation.where_filters import dimensions_match, rows_condition
 
 if TYPE_CHECKING:
     from cmflow.foundation.alerts import Alert
@@ -46,15 +46,3 @@ def result_for(entry: "Entry", result: "RunResult") -> "RunResult":
         alert_changes=[a for a in result.alert_changes if shown(a)],
     )
 
-
-def unmatched_where(entry: "Entry", result: "RunResult") -> list[str]:
-    """The values of an output's ``where`` that no measurement row of the run has (a misspelt
-    account): the output would silently show nothing of it."""
-    import polars as pl
-
-    where = getattr(entry.common, "where", None)
-    frame = result.measurements
-    if not where or frame is None or not frame.width:
-        return []
-    current = frame.filter(pl.col("period") == "current")
-    return [f"{entry.path}.{note}" for note in unmatched_values(where, [current], "measurement row")]

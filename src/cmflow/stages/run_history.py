@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from cmflow.foundation.secrets import redactor
-from cmflow.foundation.stopping import RunStopped
+from cmflow.foundation.stopping import RunStopped, StopRequest
 from cmflow.stages.failures import one_line
 from cmflow.stages.incremental import FetchPlan, remember
-from cmflow.store import LockOwner, SlotAlreadyHandled
+from cmflow.stages.run_lock import RUN_LOCK_LEASE, held_run_lock
+from cmflow.store import SlotAlreadyHandled
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cmflow")
 RUN_LOCK_TTL = timedelta(hours=6)
-"""How long a run's lock holds if its process dies on another host (on the same host a dead
-process's lock is taken over at once)."""
+"""The longest a run holds its lock (renewed every third of its lease until then): a run hung
+for good lets its workflow go after this long."""
 
 
 class WorkflowKeyConflict(RuntimeError):
@@ -52,26 +53,25 @@ def _check_workflow_key(workflow: "Workflow", store: "Store") -> None:
 
 @contextmanager
 def opened_run(store: "Store | None", workflow: "Workflow", period: "Period", *, dry_run: bool,
-               slot: datetime | None, lock_ttl: timedelta) -> Iterator[int | None]:
+               slot: datetime | None, lock_ttl: timedelta, lock_lease: timedelta = RUN_LOCK_LEASE,
+               stop: "StopRequest | None" = None) -> Iterator[int | None]:
     """The run's id in the history, under the workflow's run lock (raises
     :class:`~cmflow.store.WorkflowBusy`), for a run that is not one of ``slot`` handled meanwhile;
     None for a run that writes nothing (no store, or a dry run). Raises
-    :class:`WorkflowKeyConflict` first if the store keeps another workflow's history under its key."""
+    :class:`WorkflowKeyConflict` first if the store keeps another workflow's history under its key.
+    The lock is held with a ``lock_lease`` renewed while the run runs, ``lock_ttl`` at most
+    (:mod:`cmflow.stages.run_lock`); should it be lost, ``stop`` is set."""
     if store is not None:
         _check_workflow_key(workflow, store)
     if store is None or dry_run:
         yield None
         return
-    owner = LockOwner.this_process()
-    store.acquire_run_lock(workflow.key, owner, lock_ttl)
-    try:
+    with held_run_lock(store, workflow.key, lease=lock_lease, longest=lock_ttl, stop=stop or StopRequest()):
         # Under the lock, no other run of the workflow can finish this slot meanwhile.
         if slot is not None and store.slot_handled(workflow.key, slot):
             raise SlotAlreadyHandled(f"the slot {slot:%Y-%m-%d %H:%M} UTC of {workflow.key!r} was run "
                                      "meanwhile (by a run its killed daemon left behind): not run again")
         yield store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run, slot=slot)
-    finally:
-        _release_run_lock(store, workflow.key, owner)
 
 
 def record_crash(store: "Store", run_id: int, exc: BaseException) -> None:
@@ -98,22 +98,13 @@ what its messages left out (the items behind alerts a metric could not list)."""
 def close_run(store: "Store", run_id: int, result: "RunResult", plans: list[FetchPlan]) -> None:
     """Record how the run ended; a delivered run also keeps what it fetched, so that it is not
     fetched again (:func:`~cmflow.stages.incremental.remember`)."""
-    if result.status == "ok":
+    if result.status in ("ok", "warning"):
         for plan in plans:
             remember(store, plan, result.started_at, run_id)
     failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
     failed += [f"{s.kind} {s.id}: {problem}" for s in result.stages if s.kind in NOTED_IN_HISTORY
                for problem in s.problems]
+    failed += result.warnings
     if result.stopped:
         failed.insert(0, f"{result.stopped} while delivering; what was not sent waits in the outbox")
     store.finish_run(run_id, status=result.status, stats=result.stats(), error=redactor("; ".join(failed)) or None)
-
-
-def _release_run_lock(store: "Store", workflow_key: str, owner: LockOwner) -> None:
-    """Give the run lock back; a store that refuses (locked, gone) must not hide how the run
-    ended: the lock of a process that has ended is taken over by the next run."""
-    try:
-        store.release_run_lock(workflow_key, owner)
-    except Exception as failure:
-        log.warning("could not release the run lock of %s: %s; the next run takes it over",
-                    workflow_key, redactor(one_line(failure)))

@@ -94,7 +94,7 @@ class RunRecord:
         return sum((self.stats or {}).get("records", {}).values())
 
 
-FINISHED_STATUSES = ("ok", "undelivered", "failed", "crashed", "timeout")
+FINISHED_STATUSES = ("ok", "warning", "undelivered", "failed", "crashed", "timeout")
 """Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
 ``interrupted`` (its process was killed) do not: the slot is still owed."""
 FAILED_STATUSES = ("failed", "crashed", "timeout")
@@ -393,6 +393,11 @@ class Store(ABC):
         """Stored measurements of these metrics for exactly these periods (start, end)."""
 
     @abstractmethod
+    def dimension_values(self, workflow: str, dimension: str) -> set[str]:
+        """Every value the dimension ``dimension`` (``account``, ``platform`` ...) has in the
+        workflow's stored measurements, of any metric and period: what its earlier runs saw."""
+
+    @abstractmethod
     def alert_states(self, workflow: str) -> dict[str, AlertState]:
         """Alert state by fingerprint for one workflow."""
 
@@ -411,6 +416,11 @@ class Store(ABC):
         A lock whose holder is gone (its process no longer runs on this host) or whose time
         is up is taken over: a killed run never blocks the next one for long.
         """
+
+    @abstractmethod
+    def renew_run_lock(self, workflow: str, owner: "LockOwner", ttl: timedelta) -> bool:
+        """Extend the lock ``owner`` holds to ``ttl`` from now (the running run's heartbeat);
+        False when ``owner`` no longer holds it (it expired and another run took it over)."""
 
     @abstractmethod
     def release_run_lock(self, workflow: str, owner: "LockOwner") -> None:

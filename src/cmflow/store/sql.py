@@ -287,6 +287,12 @@ class SqlStore(Store):
                 row.pop(drop)
         return pl.DataFrame(rows, infer_schema_length=None)
 
+    def dimension_values(self, workflow: str, dimension: str) -> set[str]:
+        value = measurements.c.dimensions[dimension].as_string()
+        query = sa.select(value).where(measurements.c.workflow == workflow, value.is_not(None)).distinct()
+        with self.engine.connect() as connection:
+            return {row[0] for row in connection.execute(query)}
+
     def alert_states(self, workflow: str) -> dict[str, AlertState]:
         return {state.fingerprint: state for state in self.alerts(workflow)}
 
@@ -332,6 +338,12 @@ class SqlStore(Store):
                 connection.execute(run_locks.update().where(run_locks.c.workflow == workflow).values(**values))
                 return
 
+    def renew_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:
+        with self._writing() as connection:
+            return connection.execute(run_locks.update().where(
+                run_locks.c.workflow == workflow, run_locks.c.owner == owner.id).values(
+                expires_at=_now() + ttl)).rowcount == 1
+
     def release_run_lock(self, workflow: str, owner: LockOwner) -> None:
         with self._writing() as connection:
             connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
@@ -345,7 +357,7 @@ class SqlStore(Store):
     def latest_period_end(self, workflow: str) -> date | None:
         query = sa.select(sa.func.max(runs.c.period_end)).where(
             runs.c.workflow == workflow, runs.c.dry_run.is_(False),
-            runs.c.status.in_(["ok", "undelivered", "failed"]))
+            runs.c.status.in_(["ok", "warning", "undelivered", "failed"]))
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 

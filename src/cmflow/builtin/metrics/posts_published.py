@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 class PostsPublished(ViewMetric):
-    """Number of posts published in the period (0 when an account posted nothing).
+    """Number of posts published in the period (0 when an account posted nothing, or when its
+    export's list of posts is there but empty: LinkedIn's ``All posts`` sheet with its header only).
 
     An account known only from its daily activity (``account_activity`` records: TikTok Studio's
     overview, LinkedIn's Metrics sheet) has no post list: its count is no value, with the reason

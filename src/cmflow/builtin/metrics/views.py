@@ -7,8 +7,10 @@ happened on the account each day (TikTok Studio's overview, LinkedIn's Metrics s
 - ``"posts"``: posts only;
 - ``"activity"``: daily account activity only;
 - ``"auto"`` (the default): for each account, its posts if the run has post records of that
-  account in any period (so a week without posts does not switch to activity), otherwise its
-  activity records. An account is never counted twice.
+  account in any period (so a week without posts does not switch to activity), or a list of
+  its posts, even an empty one (activity records marked ``posts_listed``: LinkedIn's content
+  workbook with its ``All posts`` sheet), otherwise its activity records. An account is never
+  counted twice.
 
 A row grouping several accounts (overall, per platform) adds up each account's figures from its
 own view, as a community manager compiling the exports by hand does, and a rate is the ratio of
@@ -72,12 +74,35 @@ def view_rows(data: "MetricInput", view: str, counters: Sequence[str]) -> "pl.La
         frames.append(_select(data.records["post"], True, counters, ("format", "pillar", "campaign")))
     if with_activity:
         activity = data.records["account_activity"]
-        if view == "auto" and _has_rows(data.all_records["post"]):
-            # An account with posts in any period is counted from its posts.
-            with_posts = data.all_records["post"].select(ACCOUNT).unique()
-            activity = activity.join(with_posts, on=ACCOUNT, how="anti")
+        if view == "auto":
+            # An account with posts in any period, or an (empty) list of them, is counted from its posts.
+            listed = _listed_accounts(data.all_records["account_activity"])
+            with_posts = pl.concat([data.all_records["post"].select(ACCOUNT), listed], how="vertical_relaxed").unique()
+            if _has_rows(with_posts):
+                frames.append(_list_markers(activity.join(listed, on=ACCOUNT, how="semi"), counters))
+                activity = activity.join(with_posts, on=ACCOUNT, how="anti")
         frames.append(_select(activity, False, counters, ()))
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def _listed_accounts(activity: "pl.LazyFrame") -> "pl.LazyFrame":
+    """The accounts whose activity records say the export also held their list of posts."""
+    import polars as pl
+
+    if "posts_listed" not in activity.collect_schema().names():
+        return activity.select(ACCOUNT).head(0)
+    return activity.filter(pl.col("posts_listed") == 1).select(ACCOUNT).unique()
+
+
+def _list_markers(activity: "pl.LazyFrame", counters: Sequence[str]) -> "pl.LazyFrame":
+    """A row per period of an account whose post list is known, neither post nor activity
+    (``_post`` empty, no counter): its groups exist in that period, with 0 posts, and add
+    nothing to any counter."""
+    import polars as pl
+
+    return (activity.select("period", *ACCOUNT).unique()
+            .with_columns(*[pl.lit(None, dtype=pl.Int64).alias(c) for c in counters],
+                          pl.lit(None, dtype=pl.Boolean).alias("_post")))
 
 
 def _has_rows(frame: "pl.LazyFrame") -> bool:

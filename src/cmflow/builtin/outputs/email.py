@@ -9,6 +9,7 @@ comment, an account name) can never add a header or a recipient.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Union
@@ -555,17 +556,22 @@ def _headline(tables: list[Any]) -> list[dict[str, str]]:
 
 
 def _render(name: str, context: dict[str, Any], *, html: bool) -> str:
+    return _environment(html).get_template(name).render(context)
+
+
+@functools.lru_cache(maxsize=2)
+def _environment(html: bool) -> Any:
+    """The built-in templates' environment, made once per process so that each template is
+    compiled once (Jinja2 still reloads one whose file changed)."""
     from jinja2 import Environment, PackageLoader
 
     if html:
-        environment = Environment(loader=PackageLoader("cmflow", "templates"), autoescape=True,
-                                  trim_blocks=True, lstrip_blocks=True)
-    else:
-        # Plain text is not escaped; a value is one line, so a summary cannot fake a paragraph.
-        environment = Environment(loader=PackageLoader("cmflow", "templates"), autoescape=False,
-                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                                  finalize=_plain_value)
-    return environment.get_template(name).render(context)
+        return Environment(loader=PackageLoader("cmflow", "templates"), autoescape=True,
+                           trim_blocks=True, lstrip_blocks=True)
+    # Plain text is not escaped; a value is one line, so a summary cannot fake a paragraph.
+    return Environment(loader=PackageLoader("cmflow", "templates"), autoescape=False,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                       finalize=_plain_value)
 
 
 def _plain_value(value: Any) -> str:

@@ -1,6 +1,7 @@
 """The page the ``html_report`` output writes, and the ``email`` output attaches to an alert
-message (with the default options): the period's KPIs, a chart, the alerts, the top posts, in
-one self-contained HTML file (inline CSS and SVG, no script). Not a plugin module, so that both
+message (with the default options): the period's KPIs, a chart (drawn as the client reports'
+are, :mod:`cmflow.builtin.reports.charts`), the alerts, the top posts, in one self-contained
+HTML file (inline CSS and SVG, no script). Not a plugin module, so that both
 outputs render it without importing each other (tests/test_layers.py)."""
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
             "followers", "follower_growth", "follower_growth_pct", "posts_published", "total_interactions",
             "total_reach")
+CHART_DRAWN_WIDTH = 320
+"""The chart's width in pixels: a 390 px phone shows the page's column about 326 px wide, so its
+14 px labels show at their size; a desktop shows it at most 400 px wide (17.5 px labels)."""
 SKIPPED_ROWS_SHOWN = 1000
 """Rows left out of a source (``on_error = "skip"``) the footer lists; beyond, a count."""
 
@@ -46,7 +50,9 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
     """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from cmflow.builtin.outputs.charts import PALETTE, Series, grouped_bar_chart
+    from markupsafe import Markup
+
+    from cmflow.builtin.reports.charts import SERIES_COLOURS, bar_chart
     from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
@@ -68,13 +74,16 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
                 and (r.cells[options.chart_metric].value is not None
                      or r.cells[options.chart_metric].previous is not None)]
         categories = [" / ".join(r.labels) for r in rows]
-        current = [r.cells[options.chart_metric].value for r in rows]
-        series = [Series(str(result.period), current, options.accent_colour)]
+        series = {str(result.period): [r.cells[options.chart_metric].value for r in rows]}
+        colours = {str(result.period): options.accent_colour}
         if comparison:
-            previous = [r.cells[options.chart_metric].previous for r in rows]
-            series.append(Series(str(comparison), previous, PALETTE[1]))
-        chart = (metric_label(options.chart_metric),
-                 grouped_bar_chart(categories, series, unit=unit, title=metric_label(options.chart_metric)))
+            series[str(comparison)] = [r.cells[options.chart_metric].previous for r in rows]
+            colours[str(comparison)] = SERIES_COLOURS[1]
+        label = metric_label(options.chart_metric)
+        drawn = bar_chart(categories, series, title=label, unit=unit, colours=colours,
+                          description=f"{label} by account, {' against '.join(series)}")
+        # Drawn as wide as a phone shows this page's column (about 326 px), its labels at 14 px.
+        chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg("en")))  # svg() escapes and checks it
     template = env.get_template("report.html.j2")
     return template.render(
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,

@@ -14,6 +14,7 @@ handing it over: no script, no event attribute, no reference to anything outside
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -118,6 +119,11 @@ class Chart:
         titled and described for screen readers."""
         return _svg(json.dumps(self.localised_spec(locale), sort_keys=True), _language_tag(locale),
                     self.title, self.description)
+
+    def narrowed(self, width: int) -> "Chart":
+        """The chart drawn ``width`` pixels wide, its labels at the same size: for a column
+        narrower than :data:`WIDTH` that would otherwise shrink them (an e-mail on a phone)."""
+        return dataclasses.replace(self, spec={**self.spec, "width": width})
 
     def png(self, locale: str = "en", scale: float = 2) -> bytes:
         """The chart as a PNG image on white (for e-mails), ``scale`` times its size in pixels."""
@@ -285,7 +291,7 @@ def _value_labels(channel: str, bar_kind: dict) -> list[dict]:
     negative = ({"align": "right", "baseline": "middle", "dx": -4} if horizontal
                 else {"align": "center", "baseline": "top", "dy": 3})
     return [{"transform": [bar_kind, {"filter": test}],
-             "mark": {"type": "text", "fontSize": 13, "color": TEXT_COLOUR, **placement},
+             "mark": {"type": "text", "fontSize": LABEL_SIZE, "color": TEXT_COLOUR, **placement},
              "encoding": {channel: {"field": "label_at", "type": "quantitative"},
                           "text": {"field": "value_label", "type": "nominal"}}}
             for test, placement in (("datum.label_at >= 0", positive), ("datum.label_at < 0", negative))]

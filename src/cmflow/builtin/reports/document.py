@@ -36,6 +36,9 @@ and money the content cost."""
 RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total_conversions", "conversion_rate",
                   "total_revenue", "cost_per_conversion", "roi")
 """What the production section shows per campaign: spend against budget, and what it brought back."""
+PLATFORM_RETURN_METRICS = ("total_conversions", "conversion_rate", "total_revenue", "cost_per_conversion", "roi")
+"""What the production section shows per platform: the cost of the time naming it against what
+its traffic brought back (time naming no platform on a row of its own)."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""
 MIX_METRICS = ("planned_mix", "published_mix")
@@ -53,6 +56,10 @@ SHOWN_LISTING = 5
 LOCAL_INSTANTS = ("burst_start", "burst_end", "first_seen")
 """The instants the listening metrics write in UTC that the report shows in the workflow's time zone."""
 # -- end of the listening lane's block --
+NEGATIVE_METRICS = ("most_negative_mentions", "most_negative_comments", "most_negative_posts")
+"""The moderation lists (``most_negative``) the listening section shows, when the run ranks them."""
+SHOWN_NEGATIVE = 5
+"""How many of each moderation list the listening section shows."""
 INSIGHT_MIN_POSTS = 5
 """Posts a format needs, and twice as many the account, before an insight compares them."""
 INSIGHT_MIN_GAP_PCT = 15.0
@@ -181,6 +188,36 @@ class AlertLine:
 
 
 @dataclass(frozen=True)
+class NegativeItem:
+    """A mention, comment or post of a moderation list (``most_negative``): the most negative
+    first. Its author, text and link come from the public (a comment's link is the post it was
+    left on)."""
+
+    metric: str
+    """``most_negative_mentions``, ``most_negative_comments`` or ``most_negative_posts``."""
+    rank: int
+    platform: str | None
+    account_name: str | None
+    author: str | None
+    text: str
+    url: str | None
+    published_at: datetime | None
+    """When it was published (a comment: received), in the workflow's time zone."""
+    score: float | None
+    """Its sentiment score (-1 the most negative); None when its source labelled it negative without one."""
+
+
+@dataclass(frozen=True)
+class MissingSource:
+    """A source the run could not read."""
+
+    id: str
+    plugin: str
+    platforms: tuple[str, ...] = ()
+    """Whose data it reads, when known (its options, or what it read at its last run)."""
+
+
+@dataclass(frozen=True)
 class PostingTime:
     """The rate of the posts published at one weekday (0 = Monday) and hour, local time."""
 
@@ -277,9 +314,9 @@ class ReportDocument:
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
-    missing: list[tuple[str, str]]
-    """The sources the run could not read, as (id, plugin): the report is incomplete when
-    this is not empty. A client's report names their plugins (platforms), never ids or paths."""
+    missing: list["MissingSource"]
+    """The sources the run could not read: the report is incomplete when this is not empty. A
+    client's report names their platforms, never ids or paths."""
     generated_at: datetime
     commentary: str | None = None
     """The CM's commentary, Markdown."""
@@ -291,6 +328,9 @@ class ReportDocument:
     """Calendar adherence, hours and costs of the scope's whole (none: no production section)."""
     campaigns: list[SeriesFigures] = field(default_factory=list)
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
+    platform_returns: list[SeriesFigures] = field(default_factory=list)
+    """Each platform's cost per conversion and return (:data:`PLATFORM_RETURN_METRICS`), when the
+    run measures them by platform."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
     missing_posts: list[PlannedPost] = field(default_factory=list)
@@ -320,6 +360,8 @@ class ReportDocument:
     ``first_seen_local``), in_burst, example_urls."""
     time_zone: str = "UTC"
     """The workflow's time zone, the listening lists' times are shown in."""
+    most_negative: list[NegativeItem] = field(default_factory=list)
+    """The first :data:`SHOWN_NEGATIVE` items of each moderation list (mentions, comments, posts)."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -338,6 +380,11 @@ class ReportDocument:
         return [m for m in RETURN_METRICS if any(m in row.figures for row in self.campaigns)]
 
     @property
+    def platform_return_metrics(self) -> list[str]:
+        """The columns of the platforms' table: the :data:`PLATFORM_RETURN_METRICS` one platform at least has."""
+        return [m for m in PLATFORM_RETURN_METRICS if any(m in row.figures for row in self.platform_returns)]
+
+    @property
     def task_metrics(self) -> list[str]:
         """The columns of the task types' table."""
         return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
@@ -345,8 +392,8 @@ class ReportDocument:
     @property
     def has_production(self) -> bool:
         """Whether the run measured anything of the production section for this scope."""
-        return bool(self.production or self.campaigns or self.task_types or self.missing_posts
-                    or self.late_posts or self.mix or self.untagged_links)
+        return bool(self.production or self.campaigns or self.platform_returns or self.task_types
+                    or self.missing_posts or self.late_posts or self.mix or self.untagged_links)
 
     @property
     def complete(self) -> bool:
@@ -377,6 +424,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=_campaign_rows(figures, scope),
+        platform_returns=_platform_return_rows(figures),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         missing_posts=_planned_posts(result, scope, "missing_planned_posts"),
         late_posts=_planned_posts(result, scope, "late_planned_posts"),
@@ -390,7 +438,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         bursts=_top_of_ranking(result, scope, "coordinated_bursts", {}, "burst_start"),
         new_authors=_top_of_ranking(result, scope, "new_authors", {"new_author_audience": "audience"}, "author"),
         time_zone=result.period.tz,
-        missing=[(report.id, report.plugin) for report in result.failed_sources
+        most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
+        missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
                  if scope.may_hold(result.workflow.source_accounts(report.id))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )
@@ -471,6 +520,15 @@ def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigu
                  and (f := figures.figure(m, {"campaign": row.name})) is not None}
         rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
     return rows
+
+
+def _platform_return_rows(figures: _FigureIndex) -> list[SeriesFigures]:
+    """Each platform's :data:`PLATFORM_RETURN_METRICS`, when cost_per_conversion or roi is measured
+    by platform (the traffic's conversions alone are the platform sections' business): the rows
+    with a cost or a return, time naming no platform last."""
+    rows = [row for row in figures.breakdown("platform", list(PLATFORM_RETURN_METRICS))
+            if "cost_per_conversion" in row.figures or "roi" in row.figures]
+    return sorted(rows, key=lambda row: row.name == NONE_LABEL)
 
 
 def _mix_says_something(rows: list[SeriesFigures]) -> bool:
@@ -586,26 +644,20 @@ def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportSc
 
 
 def _shared_counters(result: "RunResult", competitors: list[SeriesFigures]) -> list[str]:
-    """The interaction counters the table's brands all report, when some brand reports one the
-    others do not (the measure stage then counts only those in brand rows); none otherwise."""
-    import polars as pl
-
-    from cmflow import BRANDS_COLUMN, unshared_counters
+    """The interaction counters the table's brands all report, when the measure stage left some
+    out of a shown brand's rows (``result.unshared_counters``: another brand of its set never
+    reports them); none otherwise."""
+    from cmflow import BRANDS_COLUMN
     from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS
 
     shown = tuple(row.key[0] for row in competitors)
-    frames = [frame.select(BRANDS_COLUMN, *[c for c in ENGAGEMENT_COUNTERS if c in frame.columns])
-              for kind in ("post", "account_activity")
-              if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns]
-    if not shown or not frames:
+    unshared = {c for brand in shown for c in result.unshared_counters.get(brand, ())}
+    if not unshared:
         return []
-    unshared: set[str] = set()  # compared as the measure stage compares them: within each brand set
-    for frame in frames:
-        for brand, counters in unshared_counters(frame, ENGAGEMENT_COUNTERS, result.workflow.listen.brand_sets).items():
-            if brand in shown:
-                unshared.update(counters)
-    present = {c for frame in frames for c in frame.columns if c != BRANDS_COLUMN}
-    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared] if unshared else []
+    present = {c for kind in ("post", "account_activity")
+               if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns
+               for c in frame.columns}
+    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared]
 
 
 def _top_of_ranking(result: "RunResult", scope: ReportScope, metric: str, evidence: dict[str, str], identity: str
@@ -651,6 +703,50 @@ def _local_instant(text: str | None, tz: str) -> datetime | None:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
 # -- end of the listening lane's block --
+
+
+def _most_negative(result: "RunResult", scope: ReportScope, metric: str) -> list[NegativeItem]:
+    """The first :data:`SHOWN_NEGATIVE` items of a moderation list: in a client's report its own
+    ranking (``by = ["client"]``), else those of the overall ranking on the client's accounts (a
+    mention, which has no account, only in its client's ranking); never another client's."""
+    import polars as pl
+
+    from cmflow import ranked_items
+
+    frame = result.measurements
+    if frame is None or frame.height == 0 or metric not in set(frame["metric"].unique().to_list()):
+        return []
+    client = scope.client.id if scope.client is not None else None
+    own = client is not None and "client" in frame.columns and frame.filter(
+        (pl.col("metric") == metric) & (pl.col("client") == client) & pl.col("rank").is_not_null()).height > 0
+    rows = []
+    for row in ranked_items(result, metric, client=client if own else None):
+        if client is not None and not own and not scope.holds({"platform": row.get("platform"),
+                                                               "account": row.get("account")}):
+            continue
+        rows.append(row)
+        if len(rows) == SHOWN_NEGATIVE:
+            break
+    post_urls = _post_urls(result, rows) if metric == "most_negative_comments" else {}
+    return [NegativeItem(metric, rank, row.get("platform"),
+                         scope.account_name(row.get("platform") or "", row["account"]) if row.get("account") else None,
+                         row.get("author"), (row.get("text") or "").strip(),
+                         row.get("url") or post_urls.get((row.get("platform"), row.get("account"), row.get("post_id"))),
+                         row.get("published_at"), row.get("value"))
+            for rank, row in enumerate(rows, start=1)]
+
+
+def _post_urls(result: "RunResult", comments: list[dict[str, Any]]) -> dict[tuple, str]:
+    """The address of the post each of ``comments`` was left on, by (platform, account,
+    post_id): a comment has none of its own."""
+    import polars as pl
+
+    posts = result.records.get("post")
+    ids = [c["post_id"] for c in comments if c.get("post_id")]
+    if posts is None or "url" not in posts.columns or not ids:
+        return {}
+    found = posts.filter(pl.col("post_id").is_in(ids)).select("platform", "account", "post_id", "url").drop_nulls()
+    return {(platform, account, post_id): url for platform, account, post_id, url in found.iter_rows()}
 
 
 def _platform_sections(figures: _FigureIndex, metrics: list[str], scope: ReportScope) -> list[PlatformSection]:

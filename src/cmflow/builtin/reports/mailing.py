@@ -38,6 +38,10 @@ CHARTS = ("by_account", "trend")
 """The chart an e-mail shows: the first of these the document has."""
 CHART_WIDTH = 560
 """The widest a chart is shown, in CSS pixels: the message's 600 px less its margins."""
+CHART_DRAWN_WIDTH = 320
+"""The width, in CSS pixels, the e-mail's chart is drawn at: a 390 px phone's message column
+(about 326 px) shows it at its own size, its labels at 14 px; a chart drawn as wide as the
+report's (400 px) would shrink them to 11 px there."""
 CHART_SCALE = 2
 """Pixels of the chart's PNG per CSS pixel: sharp on high-density screens."""
 CHART_CID = "chart@cmflow"
@@ -266,7 +270,7 @@ def email_chart(document: "ReportDocument", lang: "Language") -> EmailChart | No
     chart = next((charts[name] for name in CHARTS if name in charts), None)
     if chart is None:
         return None
-    png = chart.png(lang.code, scale=CHART_SCALE)
+    png = chart.narrowed(CHART_DRAWN_WIDTH).png(lang.code, scale=CHART_SCALE)
     width = int.from_bytes(png[16:20], "big") // CHART_SCALE  # the PNG header's width (IHDR)
     return EmailChart(png, one_line(chart.title), one_line(chart.description), min(width, CHART_WIDTH))
 
@@ -311,14 +315,15 @@ def safe_file_name(text: str, *, longest: int = 120) -> str:
 def render_attachments(document: "ReportDocument", result: "RunResult", scope: "ReportScope", lang: "Language",
                        options: Any, directory: Path, formats: list[str]) -> list[Attachment]:
     """The report in each of ``formats``, rendered in a temporary folder by the same writers as
-    the ``report`` output's files (``options`` are a ``report`` output's), read back as bytes."""
-    from cmflow.builtin.reports.writing import WRITERS
+    the ``report`` output's files (``options`` are a ``report`` output's), read back as bytes:
+    the same rendering as that output's file, made once in the run."""
+    from cmflow.builtin.reports.writing import write_report_file
 
     attachments = []
     with tempfile.TemporaryDirectory(prefix="cmflow-mail-") as folder:
         for fmt in formats:
             path = Path(folder) / f"report.{fmt}"
-            WRITERS[fmt](document, result, scope, lang, options, directory, path)
+            write_report_file(fmt, document, result, scope, lang, options, directory, path)
             maintype, subtype = ATTACHMENT_TYPES[fmt]
             attachments.append(Attachment(attachment_name(document, lang, fmt), maintype, subtype, path.read_bytes()))
     return attachments

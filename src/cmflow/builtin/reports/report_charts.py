@@ -1,5 +1,6 @@
 """The charts of a report document: the headline KPIs' trend, a rate by account against the
-comparison period, and the best times to post (see :mod:`cmflow.builtin.reports.charts`)."""
+comparison period, the watched brands' share of voice, and the best times to post (see
+:mod:`cmflow.builtin.reports.charts`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ TREND_METRICS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "to
 """The first of these with a trend in the summary is charted over the last periods (and the
 followers, in a chart of their own)."""
 RATE_BY_ACCOUNT = "engagement_rate_by_reach"
+SHARE_OF_VOICE = "share_of_voice"
+"""Charted per watched brand (``by = ["brand"]``) when two brands at least have a figure."""
 MIN_POSTS_PER_CELL = 1
 
 
 def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "Chart"]:
     """The charts ``document`` shows, by the name its templates use: ``trend``, ``followers``,
-    ``by_account`` and ``posting_times`` (each only when there is something to draw)."""
+    ``by_account``, ``share_of_voice`` and ``posting_times`` (each only when there is something
+    to draw)."""
     from cmflow.builtin.reports.charts import bar_chart, heatmap, trend_chart
 
     charts: dict[str, Chart] = {}
@@ -44,6 +48,17 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
                 (a.figures[RATE_BY_ACCOUNT].changes.get("previous_period") or _NO_CHANGE).previous for _, a in rows]
         charts["by_account"] = bar_chart(categories, series, title=label, unit="%", description=label,
                                          no_data_text=lang.text("no_data"))
+    voices = [row for row in document.brands if SHARE_OF_VOICE in row.figures
+              and _has_value(row.figures[SHARE_OF_VOICE])]
+    if len(voices) > 1:
+        label = lang.metric_label(SHARE_OF_VOICE)
+        series = {lang.text("chart_this_period"): [row.figures[SHARE_OF_VOICE].value for row in voices]}
+        if "previous_period" in document.comparisons:
+            series[lang.text("chart_previous_period")] = [
+                (row.figures[SHARE_OF_VOICE].changes.get("previous_period") or _NO_CHANGE).previous for row in voices]
+        charts["share_of_voice"] = bar_chart([row.name for row in voices], series, title=label, unit="%",
+                                             description=lang.text("chart_share_of_voice_description"),
+                                             no_data_text=lang.text("no_data"))
     cells = [(cell.weekday, cell.hour, cell.value) for cell in document.posting_times if cell.posts >= MIN_POSTS_PER_CELL]
     if len(cells) > 1:
         title = lang.text("chart_posting_times_title", metric=lang.metric_label(RATE_BY_ACCOUNT))

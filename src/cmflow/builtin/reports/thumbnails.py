@@ -21,7 +21,6 @@ import dataclasses
 import logging
 import threading
 import time
-import weakref
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
@@ -130,21 +129,11 @@ class ThumbnailFetcher:
         return f"data:{found};base64,{base64.b64encode(answer.content).decode('ascii')}"
 
 
-_RUN_FETCHERS: dict[int, ThumbnailFetcher] = {}
-_RUN_FETCHERS_LOCK = threading.Lock()
-
-
 def run_fetcher(result: Any, *, allow_private_network: bool = False) -> ThumbnailFetcher:
-    """The fetcher of one run and policy: the run's reports and e-mails fetch each image once."""
-    key = id(result)
-    with _RUN_FETCHERS_LOCK:
-        fetcher = _RUN_FETCHERS.get(key)
-        if fetcher is None or fetcher.allow_private_network != allow_private_network:
-            fetcher = ThumbnailFetcher(allow_private_network=allow_private_network)
-            if key not in _RUN_FETCHERS:  # forgotten with the run's result
-                weakref.finalize(result, _RUN_FETCHERS.pop, key, None)
-            _RUN_FETCHERS[key] = fetcher
-        return fetcher
+    """The fetcher of one run and policy, keeping each image by its URL: the run's reports and
+    e-mails, an output with a ``where`` among them, fetch each image once."""
+    return result.memo.get(("thumbnails", allow_private_network),
+                           lambda: ThumbnailFetcher(allow_private_network=allow_private_network))
 
 
 def with_thumbnails(document: "ReportDocument", fetcher: ThumbnailFetcher,

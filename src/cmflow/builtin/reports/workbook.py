@@ -69,9 +69,9 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
 def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
     """The listening section's tables, as the HTML shows them: its indicators, the brands
     watched, the competitors (with the note on the interaction counters compared, in the title
-    line), the influencer candidates, the bursts of near-identical mentions and the authors with
-    no history (times in the workflow's time zone, named in the headers), each sheet only when
-    the document has rows. Authors, texts and links are public text: every text cell is
+    line), the influencer candidates, the bursts of near-identical mentions, the authors with
+    no history (times in the workflow's time zone, named in the headers) and the most negative
+    messages (a sheet per list), each sheet only when the document has rows. Authors, texts and links are public text: every text cell is
     neutralised by the writer, and a link is a link only when the HTML would link it
     (:func:`~cmflow.builtin.reports.html.safe_url`), else it is left out as the HTML leaves it."""
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
@@ -129,6 +129,21 @@ def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["She
               "in_burst": None if a.get("in_burst") is None
               else lang.text("listening_yes" if a.get("in_burst") == "yes" else "listening_no"),
               "examples": _safe_links(a.get("example_urls"))} for a in document.new_authors]))
+    for metric in dict.fromkeys(item.metric for item in document.most_negative):  # a sheet per list, in order
+        label = lang.metric_label(metric)
+        sheets.append(Sheet(label, label, [
+            Column("rank", "#", "integer"), Column("text", lang.text("listening_column_text"), "text"),
+            Column("author", lang.text("listening_author"), "text"),
+            Column("account", lang.text("column_account"), "text"),
+            Column("platform", lang.text("column_platform"), "text"),
+            Column("date", lang.text("listening_column_received" if metric == "most_negative_comments"
+                                     else "column_published"), "date"),
+            Column("score", lang.text("listening_column_score"), "decimal"),
+            Column("url", lang.text("column_link"), "url")],
+            [{"rank": i.rank, "text": i.text, "author": i.author, "account": i.account_name,
+              "platform": lang.platform(i.platform) if i.platform else None,
+              "date": i.published_at.date() if i.published_at else None, "score": i.score,
+              "url": _safe_link(i.url)} for i in document.most_negative if i.metric == metric]))
     return sheets
 
 
@@ -163,14 +178,21 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
     sheets = []
     if document.production:
         sheets.append(_indicators_sheet(lang.text("section_production"), document.production, lang))
-    for key, column, rows, metrics in (
-            ("production_campaigns", "campaign", document.campaigns, document.campaign_metrics),
-            ("production_task_types", "task_type", document.task_types, document.task_metrics)):
+    from cmflow import NONE_LABEL
+
+    def platform_name(name: str) -> str:
+        return lang.text("production_no_platform") if name == NONE_LABEL else lang.platform(name)
+
+    for key, column, rows, metrics, shown in (
+            ("production_campaigns", "campaign", document.campaigns, document.campaign_metrics, str),
+            ("production_platforms", "platform", document.platform_returns, document.platform_return_metrics,
+             platform_name),
+            ("production_task_types", "task_type", document.task_types, document.task_metrics, str)):
         if rows:
             sheets.append(Sheet(lang.text(key), lang.text(key), [
                 Column(column, lang.text("column_" + column), "text"),
                 *_figure_columns(metrics, [r.figures for r in rows], lang)],
-                [{column: r.name, **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
+                [{column: shown(r.name), **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
     if document.missing_posts:
         sheets.append(_planned_posts_sheet(
             lang, "production_missing_posts", document.missing_posts, Column("why", lang.text("column_why"), "text"),

@@ -44,11 +44,43 @@ def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Pa
             incomplete = incomplete_path(path)
             if not document.complete:
                 path = incomplete
-            WRITERS[fmt](document, result, scope, lang, options, directory, path)  # each replaces its file whole
+            write_report_file(fmt, document, result, scope, lang, options, directory, path)
             if document.complete:  # an earlier run's incomplete report is out of date now
                 incomplete.unlink(missing_ok=True)
             written.append(path)
     return written
+
+
+def write_report_file(fmt: str, document: ReportDocument, result: "RunResult", scope: ReportScope, lang: Any,
+                      options: Any, directory: Path, path: Path) -> None:
+    """Write the report in ``fmt`` at ``path``, replacing the file whole. An HTML, PDF or XLSX
+    report is rendered once per run for the same document, options and language: the ``email``
+    output attaches the PDF the ``report`` output writes, printed once."""
+    if fmt not in RENDERED_ONCE:
+        WRITERS[fmt](document, result, scope, lang, options, directory, path)
+        return
+    rendered_here = []
+
+    def render() -> bytes:
+        WRITERS[fmt](document, result, scope, lang, options, directory, path)  # each replaces its file whole
+        rendered_here.append(path)
+        return path.read_bytes()
+
+    data = result.memo.get(("report", fmt, lang.code, _fingerprint(document, options)), render)
+    if not rendered_here:
+        from cmflow.builtin.reports.files import replace_atomically
+
+        replace_atomically(path, lambda temporary: temporary.write_bytes(data))
+
+
+def _fingerprint(document: ReportDocument, options: Any) -> str:
+    """What tells two renderings of a report apart: its document (but the moment it was
+    built) and its output's options."""
+    import dataclasses
+    import hashlib
+
+    content = repr((dataclasses.replace(document, generated_at=None), options))
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def incomplete_path(path: Path) -> Path:
@@ -164,4 +196,7 @@ def _comparisons(result: "RunResult", scope: ReportScope):
     return frame.filter(scope.measurement_filter(frame.columns))
 
 
+RENDERED_ONCE = ("html", "pdf", "xlsx")
+"""The formats of the document rendered once per run (the data files are written from the
+measurements, and quickly)."""
 WRITERS = {"html": _write_html, "pdf": _write_pdf, "xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json}

@@ -1,8 +1,10 @@
 """Rows of an export that cannot be used, listed the way an accountant would list them.
 
 With ``on_error = "fail"`` a source stops on bad rows, and the person fixing the export needs
-every one of them, not the first five: the message (one line, as a failed source's error is in
-the run summary and history) shows up to :data:`MAX_ERRORS_SHOWN`, and when there are more,
+every one of them, not the first five: the error's message is one short line (the file, how
+many rows, where the first are; the run history keeps it), and its details (the run summary
+prints them one per line) spell out up to :data:`MAX_ERRORS_SHOWN` rows, each with its place,
+record, column, value and problem. When there are more,
 the whole list (where, record, column, value, problem) is written as a CSV file in a
 ``bad-rows`` folder beside the workflow file (under the export's path from the workflow's
 folder), which the message names. That folder is never the export's own (a source reading a
@@ -69,34 +71,56 @@ def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchCon
     earlier run wrote for the file is removed when this one writes none."""
     bad = sorted(bad, key=lambda b: b.order)
     if on_error == "fail" and len(bad) > MAX_ERRORS_SHOWN:
-        raise DataFileError(_failure_message(bad, file, ctx))
+        raise DataFileError(_failure_message(bad, file, ctx), _failure_details(bad))
     _forget_list(file, ctx.workflow_dir)  # an earlier run's list would describe a file since fixed
     if not bad:
         return
     if on_error == "fail":
-        raise DataFileError(_failure_message(bad, file, ctx))
+        raise DataFileError(_failure_message(bad, file, ctx), _failure_details(bad) if len(bad) > 1 else ())
     for row in bad:
         ctx.skip(f"{file.name}, {row.message}")
     ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
 
 
+PLACES_IN_MESSAGE = 3
+"""Bad rows whose place the short message names (the details list them all)."""
+
+
 def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
-    """One line (a failed source's error is one line in the run summary and history): every bad
-    row up to :data:`MAX_ERRORS_SHOWN`, then where the full list was written."""
+    """One short line (the run history keeps it): the file, how many bad rows and where the first
+    are, where the full list was written past :data:`MAX_ERRORS_SHOWN`; a single bad row whole."""
     advice = "fix the file, or set on_error = \"skip\" to leave bad rows out (they are then listed in the " \
              "run summary and the report)"
     if len(bad) == 1:
         return f"{file}, {bad[0].message}; {advice}"
-    shown = "; ".join(row.message + (f" [{row.record}]" if row.record and row.record not in row.message else "")
-                      for row in bad[:MAX_ERRORS_SHOWN])
+    places = ", ".join(row.place or row.message.split(":")[0] for row in bad[:PLACES_IN_MESSAGE])
+    first = f"{places}{' ...' if len(bad) > PLACES_IN_MESSAGE else ''}"
     if len(bad) <= MAX_ERRORS_SHOWN:
-        return f"{file}: {len(bad)} bad rows: {shown}; {advice}"
+        return f"{file}: {len(bad)} bad rows ({first}), each listed below; {advice}"
     listed = write_bad_rows_list(bad, file, ctx.workflow_dir)
-    rest = len(bad) - MAX_ERRORS_SHOWN
     where = (f"every one is listed in {listed}" if isinstance(listed, Path) else
              f"the full list could not be written ({listed}); set on_error = \"skip\" to see every one "
              "in the report and with cmflow run -v")
-    return f"{file}: {len(bad)} bad rows, {where}: {shown}; and {rest} more (in the list); {advice}"
+    return f"{file}: {len(bad)} bad rows ({first}), {where}, the first {MAX_ERRORS_SHOWN} below; {advice}"
+
+
+def _failure_details(bad: list[BadRow]) -> list[str]:
+    """One line per bad row up to :data:`MAX_ERRORS_SHOWN`: its place, the record it holds, then
+    each bad cell's column, value and problem (``line 9, post_id "7", column 5 "likes": value
+    "n/a" is not a number``); past that, how many more the list file holds."""
+    lines = [_one_row(row) for row in bad[:MAX_ERRORS_SHOWN]]
+    if len(bad) > MAX_ERRORS_SHOWN:
+        lines.append(f"and {len(bad) - MAX_ERRORS_SHOWN} more (in the list)")
+    return lines
+
+
+def _one_row(row: BadRow) -> str:
+    """A bad row's message with the record it holds after its place."""
+    if not row.record or row.record in row.message:
+        return row.message
+    if row.place and row.message.startswith(row.place):
+        return f"{row.place}, {row.record}{row.message[len(row.place):]}"
+    return f"{row.message} [{row.record}]"
 
 
 def _forget_list(file: Path, workflow_dir: Path) -> None:

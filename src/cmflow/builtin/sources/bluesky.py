@@ -117,6 +117,7 @@ class BlueskySource(Source, SearchesTerms):
     """
 
     name = "bluesky"
+    reads_platform = "bluesky"
     description = "Read posts, follower counts and mentions of Bluesky accounts (AT Protocol)."
     Options = BlueskyOptions
     record_kinds = ("post", "account_snapshot", "mention")

@@ -76,7 +76,7 @@ class CsvSource(Source):
       warning naming both lines; when the copies' values differ, both are bad rows, and the
       message says which values differ.
     - A bad row stops the source (`on_error = "fail"`, the default) with an error listing
-      every bad row (line, record, column, value, reason): up to twenty in the message, and
+      every bad row (line, record, column, value, reason): one per line under the error in the run summary, up to twenty, and
       past that all of them in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
       which the message names (values that would run as spreadsheet formulas start with an
       apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
@@ -95,6 +95,10 @@ class CsvSource(Source):
 
     def produces(self) -> set[str]:
         return {self.options.record}
+
+    def platforms(self) -> frozenset[str] | None:
+        """The platform of ``constants``, when it gives one."""
+        return self.options.constant_platforms()
 
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: CsvOptions = self.options

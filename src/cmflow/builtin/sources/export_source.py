@@ -132,6 +132,9 @@ class ExportSource(Source, InspectsFiles):
     - **Companion files**: files that come in one download with a known export and hold its
       figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
       are passed over with a note in the run summary, never read and never an error.
+    - **Memory**: a CSV export is read from its path a block at a time, and of each block only
+      the columns its format reads are kept (Meta's Facebook export: 13 of 34), as the csv
+      source does: a large export peaks at about 3.6 times its size.
     - **Web traffic**: GA4's traffic acquisition downloads and neutral `utm_*` sheets become
       ``traffic`` records (no account: the platform is read from each row's source), read in the
       file's own locale (`;` or `,`, `1 234,50 €` or `€1,234.50`), GA4's `#` lines and totals row
@@ -152,10 +155,18 @@ class ExportSource(Source, InspectsFiles):
         """The ``account`` option's, when set (its files are one account's)."""
         return frozenset({self.options.account}) if self.options.account else None
 
+    def platforms(self) -> frozenset[str] | None:
+        """The ``format`` option's platform, when set (every file is of that format)."""
+        return frozenset({format_named(self.options.format).platform}) if self.options.format else None
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         files = export_files(self.options.path, ctx.workflow_dir)
-        tables = [read for path in files for read in read_file(path, self.options, ctx)]
+        # The fetch stage conforms the records again and cleans their text then: not twice here.
+        tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
+        for read in tables:
+            for what in what_was_read(read):
+                ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
         if not tables and files and all(identify(path, self.options.format).companion for path in files):
             raise DataFileError(f"{self.options.path}: " + "; ".join(
                 identify(path, self.options.format).companion.note(path.name) for path in files)
@@ -231,36 +242,76 @@ def export_files(value: str, base: Path) -> list[Path]:
     return [path]
 
 
-def read_file(path: Path, options: ExportOptions, ctx: FetchContext) -> list[ReadTable]:
-    """The records of each known table of the file at ``path``."""
+def read_file(path: Path, options: ExportOptions, ctx: FetchContext, clean_text: bool = True) -> list[ReadTable]:
+    """The records of each known table of the file at ``path`` (see :func:`read_table` for ``clean_text``)."""
     identified = identify(path, options.format)
     if identified.companion is not None:
         ctx.warn(identified.companion.note(path.name))
-    return [read_table(path, table, options, ctx) for table in identified.tables]
+    return with_posts_listed([read_table(path, table, options, ctx, clean_text) for table in identified.tables])
 
 
-def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext) -> ReadTable:
-    """The records of one known table of the file at ``path``."""
+def what_was_read(read: ReadTable) -> list[str]:
+    """What a table holds, as the run history keeps it: its format and each account it names
+    (``meta_facebook_posts of Maison Lumen``), or its format alone (no account: web traffic, or
+    a file without rows)."""
+    accounts = (sorted({str(a) for a in read.frame["account"].drop_nulls().unique().to_list()})
+                if "account" in read.frame.columns else [])
+    return [f"{read.format.name} of {account}" for account in accounts] or [read.format.name]
+
+
+def shown_path(path: Path, base: Path) -> str:
+    """``path`` from the workflow's folder when it is in it, else as it is."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def with_posts_listed(tables: list[ReadTable]) -> list[ReadTable]:
+    """The tables of one file, its days of activity marked ``posts_listed`` when the file also
+    holds a list of posts, even an empty one (LinkedIn's content workbook: ``Metrics`` and ``All
+    posts``): the account is then counted from its posts, and a month without any is 0 posts
+    published; a workbook without its ``All posts`` sheet has no post list."""
+    import polars as pl
+
+    if not any(t.table.record == "post" for t in tables):
+        return tables
+    for read in tables:
+        if read.table.record == "account_activity":
+            read.frame = read.frame.with_columns(pl.lit(1, dtype=pl.Int64).alias("posts_listed"))
+    return tables
+
+
+def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: FetchContext,
+               clean_text: bool = True) -> ReadTable:
+    """The records of one known table of the file at ``path``, their text cleaned of control
+    characters unless ``clean_text`` is False (the fetch stage cleans the records a source returns)."""
     if table.format.reader == "traffic":
         from cmflow.builtin.sources.traffic_exports import read_traffic_table
 
         frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
         return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
+    warn_of_places_not_read(path, table.format, options, ctx)
+    header = None
     if table.sheet is None:
-        raw, places, bad = _csv_table(path, table, ctx)
-        raw = with_joined_columns(raw, table.format)
-        raw = with_platform_column(raw, table.format)
-        if table.format.date_order_chosen_by_user:
-            mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
+        raw, places, bad, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(table.format, mapping,
+                                                                                             names))
     else:
         from cmflow.builtin.sources.workbooks import read_sheet
 
         sheet = read_sheet(path, mapping)
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+    raw = with_joined_columns(raw, table.format)
+    raw = with_platform_column(raw, table.format)
+    if table.format.date_order_chosen_by_user:
+        mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
-    frame = parse_records(raw, mapping, ctx, path, places, bad,
+    every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
+    not_records = height - raw.height
+    handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
+    frame = parse_records(handed.pop(), mapping, ctx, path, places, bad, columns=every,
                           unknown_formats=lambda values: unknown_post_types(path, table.format, values))
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
@@ -270,7 +321,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(), height - raw.height, height)
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height)
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -323,7 +374,8 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
     """The table with a column for each pair the format reads together (`Start date` and `Start
-    time`: "2026-11-17 09:00:00"), empty where either is."""
+    time`: "2026-11-17 09:00:00"), empty where either is; a workbook's date cell and time cell
+    (which the reader writes "2026-11-17 00:00:00" and "1899-12-31 09:00:00") join the same way."""
     import polars as pl
 
     pairs = [pair for pair in known.joined.values() if set(pair) <= set(raw.columns)]
@@ -331,6 +383,9 @@ def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFra
         return raw
     def joined(first: str, second: str) -> "pl.Expr":
         day, time = (pl.col(c).cast(pl.String).str.strip_chars() for c in (first, second))
+        # a workbook's cells, as the reader writes them: a date cell at midnight, a time cell on Excel's day 0
+        day = day.str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00(\.0+)?$", "$1")
+        time = time.str.replace(r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})(\.\d+)?$", "$1")
         return pl.when((day != "") & (time != "")).then(day + " " + time).otherwise(pl.lit("")) \
             .alias(joined_column((first, second)))
     return raw.with_columns(joined(*pair) for pair in pairs)
@@ -370,6 +425,22 @@ def with_platform_column(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFr
         read[values] = platform_named([t.strip() for t in listed], *named.values())
     platforms = [read[values] for values in raw.select(pl.col(c).cast(pl.String) for c in columns).rows()]
     return raw.with_columns(pl.Series(platform_column_name(columns), platforms, dtype=pl.String))
+
+
+def warn_of_places_not_read(path: Path, known: ExportFormat, options: ExportOptions, ctx: FetchContext) -> None:
+    """Time trackers: say when `task_type_from` or `campaign_from` names a place this format does
+    not read (Clockify in French: its tags and task columns), rather than leave the field empty in silence."""
+    from typing import get_args
+
+    if not known.places:
+        return
+    for option, place in (("task_type_from", options.task_type_from), ("campaign_from", options.campaign_from)):
+        if place != "none" and place not in known.places:
+            allowed = get_args(ExportOptions.model_fields[option].annotation)
+            readable = ", ".join(f'"{p}"' for p in allowed if p in known.places)
+            ctx.warn(f'{path.name} ({known.title}): {option} = "{place}", but cmflow does not read that column '
+                     f"in this export (docs/exports.md, {known.name}): no {option.removesuffix('_from')} is read; "
+                     f'set {option} to one of {readable} or "none"')
 
 
 def chosen_places(known: ExportFormat, options: ExportOptions) -> dict[str, str]:
@@ -423,8 +494,9 @@ def in_date_order(raw: "pl.DataFrame", path: Path, mapping: MappingOptions, know
                      "on this source")
     if order == "month_first":
         return mapping
-    def swapped(formats: tuple[str, ...]) -> list[str]:
-        return [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats]
+    def swapped(formats: tuple[str, ...]) -> list[str]:  # ISO dates (and a workbook's date cells) stay as they are
+        return [f if f.startswith("%Y") else f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+                for f in formats]
     update: dict[str, Any] = {"date_format": swapped(known.date_format)}
     if known.datetime_format:
         update["datetime_format"] = swapped(known.datetime_format)
@@ -464,7 +536,7 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
             columns[field] = known.places[place]
     kind = RECORD_KINDS[known.record]
     if known.places:  # a time tracker: its platform (toggl) is not the one the time was for
-        if table.sheet is None and (named_in := platform_columns(known, header_names)):
+        if named_in := platform_columns(known, header_names):
             columns["platform"] = platform_column_name(named_in)  # with_platform_column's
         constants = dict(known.constants)
     else:
@@ -535,13 +607,36 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
     return raw.filter(~drop), KeptRows(places, kept)
 
 
-def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext) -> tuple[Any, Any, Any]:
+def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext, kept: Any = None
+               ) -> tuple[Any, Any, Any, list[str]]:
+    """The table's rows (of the columns ``kept`` chooses), their places, the bad rows and every
+    column of the header (for messages about a missing one)."""
     from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
 
-    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row) \
-        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False)
+    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row, kept) \
+        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False, kept=kept)
     raw.warn_lines_set_aside(ctx, path)
-    return raw.frame, raw.places, raw.bad
+    return raw.take_frame(), raw.places, raw.bad, raw.columns
+
+
+def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:
+    """The columns of a CSV export (whose header holds ``names``) the source reads: those the
+    mapping reads, those read together into one (`Start date` and `Start time`), those a time
+    tracker's platform is read from, those marking rows that are no records (YouTube's `Total`).
+    The others (Meta's click sub-columns, ad figures, negative feedback ...) are dropped a chunk
+    at a time, as the csv source does; None (keep all) when the mapping lacks a column, which
+    parse_records then explains."""
+    from cmflow.builtin.sources.tabular import columns_read
+
+    made = [joined_column(pair) for pair in known.joined.values() if set(pair) <= set(names)]
+    if platform_columns(known, names):
+        made.append(platform_column_name(platform_columns(known, names)))
+    read = columns_read(mapping, [*names, *made])
+    if read is None:
+        return None
+    wanted = {*read, *(c for pair in known.joined.values() for c in pair), *platform_columns(known, names),
+              *known.not_records}
+    return [name for name in names if name in wanted]
 
 
 def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
@@ -564,16 +659,22 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     by_kind: dict[str, dict[str, list["pl.DataFrame"]]] = {}
     for read in ordered:
         by_kind.setdefault(read.table.record, {}).setdefault(read.format.name, []).append(read.frame)
+        read.frame = None  # handed over: each copy below lets the one before it go (a large export's records)
     combined = {}
-    for kind_name, by_format in by_kind.items():
-        kind = RECORD_KINDS[kind_name]
+    for kind_name in list(by_kind):
+        kind, by_format = RECORD_KINDS[kind_name], by_kind.pop(kind_name)
         identity = list(kind.identity) or None  # none (time entries without an id): the whole row
-        frames = [pl.concat(frames).unique(subset=identity, keep="first", maintain_order=True)
-                  for frames in by_format.values()]
+        # One table of a format: its rows are unique already (parse_records counts a repeated record once).
+        frames = [parts[0] if len(parts) == 1 else pl.concat(parts).unique(subset=identity, keep="first",
+                                                                            maintain_order=True)
+                  for parts in by_format.values()]
+        del by_format
         # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
         frame = frames[0] if len(frames) == 1 else (
             merged_records(kind_name, pl.concat(frames)) if identity else pl.concat(frames))
-        combined[kind_name] = frame.sort(kind.time_field, maintain_order=True)
+        del frames
+        combined[kind_name] = frame if frame[kind.time_field].is_sorted() else frame.sort(kind.time_field,
+                                                                                          maintain_order=True)
     return combined
 
 

@@ -21,11 +21,12 @@ from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Co
                          check_metrics, comments_lookback_field, conversation_rows, count, earliest_published,
                          in_window, insight_counters, insight_days, no_repeats, older_than, parallel_map,
                          published_between, record_tables, time_of, unix_seconds)
+from cmflow.builtin.sources.platform_common import https_url
 
 if TYPE_CHECKING:
     from cmflow import RecordTable
 
-POST_FIELDS = ("id,message,created_time,permalink_url,status_type,shares,"
+POST_FIELDS = ("id,message,created_time,permalink_url,full_picture,status_type,shares,"
                "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),"
                "attachments{media_type,type}")
 COMMENT_FIELDS = "id,message,created_time,from,parent{id}"
@@ -143,6 +144,7 @@ class FacebookPage(Source):
     comments, from the Graph API, for each Page listed, over exactly the run's window."""
 
     name = "facebook_page"
+    reads_platform = "facebook"
     description = "Fetch posts and insights, daily Page figures and comments of Facebook Pages (Graph API)."
     Options = FacebookPageOptions
     record_kinds = ("post", "account_snapshot", "conversation")
@@ -322,7 +324,8 @@ def post_row(post: dict[str, Any], insights: dict[str, Any], account: str) -> di
     row: dict[str, Any] = {
         "platform": "facebook", "account": account, "post_id": str(post["id"]),
         "published_at": post["_published_at"], "format": post_format(post), "text": post.get("message"),
-        "url": post.get("permalink_url"), "likes": count(total(post.get("reactions"))),
+        "url": post.get("permalink_url"), "thumbnail_url": https_url(post.get("full_picture")),
+        "likes": count(total(post.get("reactions"))),
         "comments": count(total(post.get("comments"))),
         "shares": count(shares.get("count")) if isinstance(shares, dict) else None,
     }

@@ -116,6 +116,7 @@ class Ga4Source(Source):
     """
 
     name = "ga4"
+    reads_platform = "ga4"
     description = "Fetch GA4 sessions, key events and revenue by UTM source, medium and campaign (Data API)."
     Options = Ga4Options
     record_kinds = ("traffic",)

@@ -25,7 +25,7 @@ from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, 
                          earliest_published, in_window, insight_counters, insight_days, no_repeats,
                          older_than, pacific_midnight, parallel_map, published_between, record_tables,
                          time_of, unix_seconds, unsupported_metric)
-from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, run_zone
+from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, https_url, run_zone
 
 if TYPE_CHECKING:
     from cmflow import RecordTable
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 """A media item's own fields: asked of the account's own media, and of another account's through
 Business Discovery, which gives these alone (no insights: no reach, saves or shares)."""
+OWN_MEDIA_FIELDS = MEDIA_FIELDS + ",media_url,thumbnail_url"
+"""The account's own media also give their image: ``media_url`` (an image's, a carousel's first),
+``thumbnail_url`` (a video's or reel's cover; its ``media_url`` is the video file)."""
 USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 COMMENT_FIELDS = "id,text,timestamp,username,from,parent_id"
 
@@ -165,6 +168,7 @@ class Instagram(Source):
     Instagram Graph API, for each account listed, over exactly the run's window."""
 
     name = "instagram"
+    reads_platform = "instagram"
     description = "Fetch posts and insights, daily account figures and comments from the Instagram Graph API."
     Options = InstagramOptions
     record_kinds = ("post", "account_snapshot", "conversation")
@@ -282,7 +286,7 @@ class AccountFetch:
         needed (a pinned old post at the top of a page does not stop it)."""
         options, ctx = self.options, self.ctx
         earliest = earliest_published(ctx, options.fetch, options.comments_lookback_days)
-        params = {"fields": MEDIA_FIELDS, "limit": options.page_size}
+        params = {"fields": OWN_MEDIA_FIELDS, "limit": options.page_size}
         found = list(self.graph.items(account_id, "media", params=params, stop=older_than(earliest, "timestamp")))
         if options.include_stories:
             found += self.graph.items(account_id, "stories", params=params)
@@ -436,13 +440,22 @@ def media_format(media: dict[str, Any]) -> str | None:
     return {"CAROUSEL_ALBUM": "carousel", "VIDEO": "video", "IMAGE": "image"}.get(kind)
 
 
+def media_thumbnail(media: dict[str, Any]) -> str | None:
+    """The image of a media item: a video's cover (``thumbnail_url``), else its ``media_url``
+    unless that is a video file (a video without a cover: Meta leaves it out when the video has
+    copyrighted music)."""
+    if media.get("thumbnail_url"):
+        return https_url(media["thumbnail_url"])
+    return None if media.get("media_type") == "VIDEO" else https_url(media.get("media_url"))
+
+
 def post_row(media: dict[str, Any], insights: dict[str, Any], account: str) -> dict[str, Any]:
     """A canonical post from a media item and its insights (likes and comments fall back on the
     media's own counters when the insight is missing)."""
     row: dict[str, Any] = {
         "platform": "instagram", "account": account, "post_id": str(media["id"]),
         "published_at": media["_published_at"], "format": media_format(media),
-        "text": media.get("caption"), "url": media.get("permalink"),
+        "text": media.get("caption"), "url": media.get("permalink"), "thumbnail_url": media_thumbnail(media),
         "likes": count(media.get("like_count")), "comments": count(media.get("comments_count")),
     }
     return {**row, **insight_counters(insights, MEDIA_METRICS)}

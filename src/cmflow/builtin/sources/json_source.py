@@ -130,6 +130,10 @@ class JsonSource(Source):
     def produces(self) -> set[str]:
         return {self.options.record}
 
+    def platforms(self) -> frozenset[str] | None:
+        """The platform of ``constants``, when it gives one."""
+        return self.options.constant_platforms()
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         import polars as pl
 

@@ -101,6 +101,7 @@ class LinkedInOrg(Source):
     """
 
     name = "linkedin_org"
+    reads_platform = "linkedin"
     description = "Fetch LinkedIn Page posts, share and follower statistics, and comments."
     Options = LinkedInOrgOptions
     record_kinds = ("post", "account_snapshot", "conversation")

@@ -115,6 +115,7 @@ class MastodonSource(Source, SearchesTerms):
     """
 
     name = "mastodon"
+    reads_platform = "mastodon"
     description = "Read statuses, follower counts and mentions of Mastodon accounts (any instance)."
     Options = MastodonOptions
     record_kinds = ("post", "account_snapshot", "mention")

@@ -93,6 +93,12 @@ def iso_language(tag: Any) -> str | None:
     return primary if len(primary) == 2 else None
 
 
+def https_url(value: Any) -> str | None:
+    """A link a platform gives (a post's image or a video's cover, on its CDN), kept only when
+    it is https."""
+    return value if isinstance(value, str) and value.startswith("https://") else None
+
+
 def dig(body: Any, *keys: str) -> Any:
     """``body[k1][k2]...`` through nested JSON objects; None where a level is missing or not an object."""
     for key in keys:

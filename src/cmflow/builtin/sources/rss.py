@@ -73,6 +73,7 @@ class RssSource(Source):
     """
 
     name = "rss"
+    reads_platform = "rss"
     description = "Read RSS and Atom feeds as mentions, for monitoring (veille)."
     Options = RssOptions
     record_kinds = ("mention",)

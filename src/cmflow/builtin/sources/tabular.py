@@ -140,6 +140,12 @@ class MappingOptions(PluginOptions):
         "and column; skip: bad rows are left out, and each is listed with its line and reason "
         "in the run summary and the report's footer.")
 
+    def constant_platforms(self) -> frozenset[str] | None:
+        """The platform ``constants`` gives every row (a LinkedIn export without a platform
+        column), as the records write it (lower case); None when the rows name their own."""
+        platform = (self.constants.get("platform") or "").strip().lower()
+        return frozenset({platform}) if platform else None
+
     @field_validator("columns", "constants", "values")
     @classmethod
     def _canonical_fields(cls, value: dict, info) -> dict:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
-from cmflow.builtin.sources.platform_common import dig, run_zone, window_dates
+from cmflow.builtin.sources.platform_common import dig, https_url, run_zone, window_dates
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -90,6 +90,7 @@ class TikTok(Source):
     """
 
     name = "tiktok"
+    reads_platform = "tiktok"
     description = "Fetch a TikTok account's videos and follower count (Display API; no comments)."
     Options = TikTokOptions
     record_kinds = ("post", "account_snapshot")
@@ -216,11 +217,6 @@ def video_row(account: str, video: dict[str, Any]) -> dict[str, Any] | None:
             "likes": integer(video.get("like_count")),
             "comments": integer(video.get("comment_count")), "shares": integer(video.get("share_count")),
             "impressions": views, "video_views": views}
-
-
-def https_url(value: Any) -> str | None:
-    """A link TikTok gives (the video's cover, on its CDN), kept only when it is https."""
-    return value if isinstance(value, str) and value.startswith("https://") else None
 
 
 def integer(value: Any) -> int | None:

@@ -87,6 +87,7 @@ class XSource(Source):
     """
 
     name = "x"
+    reads_platform = "x"
     description = "Read posts, follower counts and mentions of X accounts (X API v2)."
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")

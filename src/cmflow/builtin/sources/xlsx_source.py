@@ -43,6 +43,10 @@ class XlsxSource(Source):
     def produces(self) -> set[str]:
         return {self.options.record}
 
+    def platforms(self) -> frozenset[str] | None:
+        """The platform of ``constants``, when it gives one."""
+        return self.options.constant_platforms()
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: XlsxOptions = self.options
         path = ctx.resolve_path(options.path)

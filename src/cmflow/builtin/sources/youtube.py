@@ -19,7 +19,7 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
 
 from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
                          unexpected, window_days)
-from cmflow.builtin.sources.platform_common import parse_instant
+from cmflow.builtin.sources.platform_common import https_url, parse_instant
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -122,6 +122,7 @@ class YoutubeSource(Source):
     """
 
     name = "youtube"
+    reads_platform = "youtube"
     description = "Fetch a YouTube channel's videos, daily views and subscribers, and comment threads."
     Options = YoutubeOptions
     record_kinds = ("post", "account_snapshot", "conversation")
@@ -273,9 +274,24 @@ def post_row(video: Any, account: str, session: "PlatformSession") -> dict[str, 
     return {
         "platform": "youtube", "account": account, "post_id": video_id, "published_at": published_at,
         "format": "video", "text": snippet.get("title"), "url": f"https://www.youtube.com/watch?v={video_id}",
+        "thumbnail_url": video_thumbnail(snippet),
         "likes": as_int(statistics.get("likeCount")), "comments": as_int(statistics.get("commentCount")),
         "video_views": as_int(statistics.get("viewCount")),
     }
+
+
+THUMBNAIL_SIZES = ("medium", "high", "default")
+"""The ``snippet.thumbnails`` sizes a report's small image takes, in order: ``medium`` (320 ×
+180) is the video's own 16:9 frame; ``high`` and ``default`` are 4:3, with black bands."""
+
+
+def video_thumbnail(snippet: dict[str, Any]) -> str | None:
+    """The video's cover from ``snippet.thumbnails``, in the first of :data:`THUMBNAIL_SIZES` given."""
+    thumbnails = snippet.get("thumbnails")
+    for size in THUMBNAIL_SIZES if isinstance(thumbnails, dict) else ():
+        if isinstance(thumbnails.get(size), dict) and (url := https_url(thumbnails[size].get("url"))):
+            return url
+    return None
 
 
 def pacific_today(session: "PlatformSession") -> date:

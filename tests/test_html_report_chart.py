@@ -1,0 +1,108 @@
+"""The ``html_report`` output as a phone shows it: its chart (the rate by account against the
+comparison period) drawn by the report charts' library (Vega-Lite through vl-convert, not
+hand-drawn SVG), account names escaped, its text readable on a 390 px phone, measured in
+headless Chromium; its tables of posts and of negative comments scroll inside the page, which
+never scrolls sideways."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cmflow.testing import run_workflow_file
+
+WORKFLOW = """
+[workflow]
+name = "Dashboard"
+timezone = "Europe/Paris"
+period = "last_week"
+compare = ["previous_period"]
+as_of = "2026-11-24"
+
+[[sources]]
+plugin = "csv"
+path = "posts.csv"
+
+[[sources]]
+id = "comments"
+plugin = "csv"
+path = "comments.csv"
+record = "conversation"
+
+[[metrics]]
+plugin = "top_posts"
+rank_by = "engagement_rate_by_reach"
+by = ["overall"]
+
+[[metrics]]
+plugin = "most_negative"
+records = "conversation"
+by = ["overall"]
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall", "account"]
+
+[[outputs]]
+plugin = "html_report"
+path = "dashboard.html"
+"""
+# ERR by reach: likes / 1000 x 100, this week and the week before; every post has a long caption.
+POSTS = [
+    ["instagram", "lumiere", "a1", "2026-11-17T10:00:00Z", 50, 1000],      # 5 %
+    ["instagram", "lumiere", "a0", "2026-11-10T10:00:00Z", 40, 1000],      # 4 %
+    ["facebook", "<script>x</script>", "b1", "2026-11-18T10:00:00Z", 20, 1000],  # 2 %
+    ["facebook", "<script>x</script>", "b0", "2026-11-11T10:00:00Z", 30, 1000],  # 3 %
+]
+
+
+CAPTION = "Notre nouvelle collection d'hiver arrive en boutique cette semaine avec des lampes en laiton " * 2
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dashboard")
+    with (folder / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["platform", "account", "post_id", "published_at", "likes", "reach", "text"])
+        writer.writerows([[*post, CAPTION] for post in POSTS])
+    with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["platform", "account", "message_id", "received_at", "author", "text", "sentiment"])
+        writer.writerow(["instagram", "lumiere", "c1", "2026-11-18T09:00:00Z", "@fan.page", CAPTION, "negative"])
+    (folder / "dashboard.toml").write_text(WORKFLOW, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+        patch.chdir(folder)
+        result = run_workflow_file(folder / "dashboard.toml", store_url=f"sqlite:///{folder / 'state.db'}")
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    return folder / "dashboard.html"
+
+
+def test_the_chart_is_vega_with_its_values_and_escaped_names(page) -> None:
+    html = page.read_text(encoding="utf-8")
+    chart = html.split('<div class="chart">', 1)[1].split("</svg>", 1)[0]
+    assert 'class="marks"' in chart and 'role="img"' in chart  # Vega's SVG, described for screen readers
+    assert ">5%</text>" in chart and ">4%</text>" in chart and ">2%</text>" in chart and ">3%</text>" in chart
+    assert "&lt;script&gt;x&lt;/script&gt;" in chart and "<script" not in html
+
+
+def test_the_charts_text_is_readable_on_a_phone(page) -> None:
+    from browser import CHROMIUM, MIN_READABLE_PX, smallest_chart_text
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium: .ci/run installs it")
+    assert smallest_chart_text(page, 390) >= MIN_READABLE_PX
+    assert smallest_chart_text(page, 1280) <= 18  # not blown up on a desktop
+
+
+def test_the_page_fits_a_phone(page) -> None:
+    from browser import CHROMIUM, page_width
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium: .ci/run installs it")
+    html = page.read_text(encoding="utf-8")
+    assert "Top posts" in html and "@fan.page" in html and "@@" not in html  # the author once, as written
+    assert page_width(page, 390) <= 390
