@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
-from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, format_value, mark_secret
+from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
@@ -193,6 +193,8 @@ def item_key(workflow_key: str, plugin: str, target: str, alert: "Alert") -> str
 def alert_values(alert: "Alert", unit: str) -> dict[str, str]:
     """What a title template and a description can show of an alert: its fields and dimensions,
     as clean one-line text (dimensions come from the data: untrusted)."""
+    from cmflow import format_value  # the presentation layer: a run needs it, validate does not
+
     value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
     values = {clean_text(name): clean_text(text) for name, text in alert.dimensions.items() if text is not None}
     values.update(summary=clean_text(alert.summary), metric=alert.metric, rule=alert.rule,
