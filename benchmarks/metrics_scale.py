@@ -284,7 +284,7 @@ def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 
 
     from cmflow.plugins.context import MetricInput
     from cmflow.foundation.measurements import grouping_columns, standardise, with_series_key
-    from cmflow.stages.measure import _metric_input, with_period_bounds
+    from cmflow.stages.measure import metric_input, with_period_bounds
 
     laps: dict[str, list[float]] = {}
     for _ in range(repeats):
@@ -296,8 +296,8 @@ def profile_cmflow(requests: list, records: dict, periods: list, repeats: int = 
             laps.setdefault(name, []).append(now - mark)
             mark = now
 
-        base = _metric_input(records, requests[0].source_ids, periods)
-        lap("label periods (_metric_input)")
+        base = metric_input(records, requests[0].source_ids, periods)
+        lap("label periods (metric_input)")
         frames = []
         for request in requests:
             data = MetricInput(base.records, base.all_records, base.periods, grouping_columns(request.by))

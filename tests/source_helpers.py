@@ -1,4 +1,5 @@
-"""What the platform sources' tests share: running a source's fetch() as the runner does.
+"""What the platform sources' tests share: a source pointed at a loopback replay server, and
+running its fetch() (or its credential check) as the runner does.
 
 A plain module (like ``loopback_smtp``): the tests import it. The HTTP client runs in virtual
 time, so waits are asserted, never slept.
@@ -70,3 +71,31 @@ def error_texts(error: BaseException) -> list[str]:
 def log_texts(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The messages the run logged (``caplog``'s records)."""
     return [record.getMessage() for record in caplog.records]
+
+
+def loopback_source(source_class: type[Source], server: Any, entry_id: str, **settings: Any) -> Source:
+    """A ``source_class`` reading the loopback replay ``server`` (its ``base_url``, with private
+    addresses allowed), with its other options from ``settings``."""
+    return source_class(source_class.Options(base_url=server.url, allow_private_network=True, **settings),
+                        entry_id=entry_id)
+
+
+def fetch_period(source: Source, period: Period, vtime: VirtualTime | None = None
+                 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """:func:`fetch_records` over ``period`` alone, through a fresh client in ``vtime``."""
+    with virtual_client(vtime) as client:
+        return fetch_records(source, client, period_window(period), [period])
+
+
+def credential_rows(source: Source, period: Period) -> list[Any]:
+    """What ``cmflow doctor`` shows for ``source`` (its ``check_credentials``), through a fresh
+    virtual client."""
+    with virtual_client() as client:
+        ctx = FetchContext(*period_window(period), [period], Path("."), logging.getLogger(f"test.{source.name}"), [],
+                           http_client=lambda: client)
+        return source.check_credentials(ctx)
+
+
+def by_item_id(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Calendar items by their ``item_id``."""
+    return {item["item_id"]: item for item in items}

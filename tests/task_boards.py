@@ -5,7 +5,7 @@ Each is the replay kit's server (:class:`cmflow.testing.ReplayServer`) with stat
 (``server.add``) wins, as in every replay test, so a test scripts a 401, a 429 or a 503 where it
 wants one; otherwise the server answers as the platform does, in its documented shapes (fields,
 status codes, error bodies), from the items it holds. ``lose_answers`` makes the server take the
-next creates and then answer too late (the client has given up by then): the item exists, the
+next creates (Trello: comments too) and then answer too late (the client has given up by then): the item exists, the
 sender never heard so. Counts of what was posted, created and found twice are the tests' figures.
 """
 
@@ -102,19 +102,28 @@ class TrelloBoard(TaskBoard):
                     "dateLastActivity": "2026-11-16T09:00:00.000Z", "labels": [], "badges": {}}
             self.items.append(card)
             return self.created(Reply(json=card))
-        card = next((c for c in self.items if request.path in (f"/1/cards/{c['id']}",
+        card = next((c for c in self.items if request.path in (f"/1/cards/{c['id']}", f"/1/cards/{c['id']}/actions",
                                                                 f"/1/cards/{c['id']}/actions/comments")), None)
         if card is None:
             return Reply(404, body="The requested resource was not found.",
                          headers={"Content-Type": "text/plain; charset=utf-8"}) if "/cards/" in request.path else None
+        if request.method == "GET" and request.path.endswith("/actions") and params.get("filter") == "commentCard":
+            return Reply(json=[self.comment_action(number, card_id, text) for number, (card_id, text)
+                               in reversed(list(enumerate(self.comments, start=1))) if card_id == card["id"]])
         if request.method == "PUT":
             card.update({k: v for k, v in request.json().items() if k in ("idList", "closed", "name")})
             return Reply(json=card)
         if request.method == "POST" and request.path.endswith("/actions/comments"):
             self.comments.append((card["id"], params["text"]))
-            return Reply(json={"id": f"65c{len(self.comments):021x}", "type": "commentCard",
-                               "data": {"text": params["text"], "card": {"id": card["id"]}}})
+            return self.created(Reply(json=self.comment_action(len(self.comments), card["id"], params["text"])))
         return None
+
+    @staticmethod
+    def comment_action(number: int, card_id: str, text: str) -> dict[str, Any]:
+        """A ``commentCard`` action as Trello lists a card's comments (newest first)."""
+        return {"id": f"65c{number:021x}", "idMemberCreator": "5a0b1c2d3e4f5a6b7c8d9e0f", "type": "commentCard",
+                "date": "2026-11-16T09:00:00.000Z", "data": {"text": text, "card": {"id": card_id}},
+                "memberCreator": {"id": "5a0b1c2d3e4f5a6b7c8d9e0f", "fullName": "cmflow bot"}}
 
 
 class AsanaWorkspace(TaskBoard):

@@ -123,16 +123,20 @@ def test_the_bad_buzz_e_mail_lists_the_negative_mentions_with_and_n_more(tmp_pat
     text = message.get_body(("plain",)).get_content()
     listed = [line.strip() for line in text.splitlines() if line.startswith("    ")]
     assert listed == [
-        "* user0 · x · 20 Nov 2026 08:00 · “Je suis très déçu, le service client est nul.”",
-        "* user1 · x · 20 Nov 2026 09:00 · “This is the worst delivery ever, I hate it.”",
-        "* <b>angry0</b> · x · 20 Nov 2026 14:00 · “Commande jamais arrivée, service client nul, je suis très "
+        "* user0 · x · 20 Nov 2026 08:00 UTC · “Je suis très déçu, le service client est nul.”",
+        "* user1 · x · 20 Nov 2026 09:00 UTC · “This is the worst delivery ever, I hate it.”",
+        "* <b>angry0</b> · x · 20 Nov 2026 14:00 UTC · “Commande jamais arrivée, service client nul, je suis très "
         "déçu.” · https://x.com/angry0/status/1",
-        "* angry1 · x · 20 Nov 2026 14:05 · “Worst delivery ever, my order never came, I hate this shop.”",
-        "* angry2 · x · 20 Nov 2026 14:10 · “Commande jamais arrivée, service client nul, je suis très déçu.”",
-        "...and 21 more"]
+        "* angry1 · x · 20 Nov 2026 14:05 UTC · “Worst delivery ever, my order never came, I hate this shop.”",
+        "* angry2 · x · 20 Nov 2026 14:10 UTC · “Commande jamais arrivée, service client nul, je suis très déçu.”",
+        "…and 21 more"]
     html = message.get_body(("html",)).get_content()
     assert "&lt;b&gt;angry0&lt;/b&gt;" in html and "<b>angry0</b>" not in html
     assert '<a href="https://x.com/angry0/status/1"' in html and "javascript:" not in html
+    # One link, its address as its text (not the address, then "open" to the same one).
+    assert html.count("https://x.com/angry0/status/1") == 2 and ">open</a>" not in html
+    assert ('· <a href="https://x.com/angry0/status/1" rel="noopener noreferrer nofollow">'
+            'https://x.com/angry0/status/1</a>') in html
     assert "…and 21 more" in html
 
 
@@ -169,6 +173,18 @@ above = 0
 """
 
 
+MAIL = """
+[[outputs]]
+plugin = "email"
+transport = "file"
+directory = "{directory}"
+report = "none"
+from_address = "cm@example.org"
+to = ["care@example.org"]
+"""
+"""A notifier output: the alerts' items are listed for its messages."""
+
+
 def test_a_brands_alert_lists_the_negative_mentions_naming_it_on_its_platform(tmp_path) -> None:
     """By brand: Atelier Nuit's alert lists the negative mention naming it (n1) and the one
     naming both (b1), not Maison Lumière's own (l1) nor a positive one (n2); by platform: x's
@@ -184,9 +200,11 @@ def test_a_brands_alert_lists_the_negative_mentions_naming_it_on_its_platform(tm
             {"platform": "x", "mention_id": "n2", "author": "d", "published_at": "2026-11-20T12:00:00Z",
              "text": "Atelier Nuit c'est top", "sentiment": "positive"}]
     (tmp_path / "mentions.json").write_text(json.dumps(rows), encoding="utf-8")
-    (tmp_path / "veille.toml").write_text(BRANDS, encoding="utf-8")
+    from cmflow.builtin.outputs import email as email_output
+
+    (tmp_path / "veille.toml").write_text(BRANDS + MAIL.format(directory=tmp_path / "mail"), encoding="utf-8")
     with ExitStack() as stack:
-        for module in (json_source, conversation_counts, threshold):
+        for module in (json_source, conversation_counts, threshold, email_output):
             stack.enter_context(registered_plugin(module, package=module.__name__))
         result = run_workflow_file(tmp_path / "veille.toml", store_url=f"sqlite:///{tmp_path}/state.db")
     assert result.status == "ok", [s.error for s in result.failed_stages]

@@ -45,8 +45,8 @@ def measured(metric_class: type, production: Production = BUDGETED, where: dict 
                 source_id=pl.lit("toggl")),
             "post": RecordTable.from_rows("post", POSTS).conformed().with_columns(source_id=pl.lit("posts"))}
     plugin = metric_class(metric_class.Options(), entry_id="x")
-    result = measure_stage([MetricRequest(plugin, ["campaign"], ["ga4", "toggl", "posts"], where=where or {},
-                                          production=production)], data, [WEEK])
+    result = measure_stage([MetricRequest(plugin, ["campaign"], ["ga4", "toggl", "posts"], where=where or {})],
+                           data, [WEEK], production=production)
     assert [(r.ok, r.error) for r in result.reports] == [(True, None)]
     return {(row["metric"], row["campaign"]): (row["value"], row["reason"])
             for row in result.measurements.iter_rows(named=True)}
@@ -63,6 +63,21 @@ def test_every_figure_reads_the_campaigns_two_spellings_as_one() -> None:
     roi = measured(Roi)
     assert roi[("roi", "soldes-hiver")] == (200.0, None)
     assert roi[("roi_pct", "soldes-hiver")][0] == pytest.approx(200 / 300 * 100)
+
+
+def test_the_run_s_production_is_given_once_and_read_by_every_metric() -> None:
+    """[production] is the run's, not a metric's: the measure stage takes it once, and every
+    metric prices the time and spells the campaign with it (its budget's key)."""
+    data = {"traffic": RecordTable.from_rows("traffic", TRAFFIC).conformed().with_columns(source_id=pl.lit("ga4")),
+            "time_entry": RecordTable.from_rows("time_entry", ENTRIES).conformed().with_columns(
+                source_id=pl.lit("toggl"))}
+    requests = [MetricRequest(metric_class(metric_class.Options(), entry_id=name), ["campaign"], ["ga4", "toggl"],
+                              entry_id=name) for metric_class, name in ((ProductionCost, "cost"),
+                                                                        (CostPerConversion, "per_conversion"))]
+    result = measure_stage(requests, data, [WEEK], production=BUDGETED)
+    assert {(row["metric"], row["campaign"]): row["value"] for row in result.measurements.iter_rows(named=True)} \
+        == {("production_cost", "soldes-hiver"): 300.0, ("cost_per_conversion", "soldes-hiver"): 60.0}
+    assert not hasattr(requests[0], "production")  # a metric entry has no [production] of its own
 
 
 def test_without_a_budget_the_campaign_is_shown_as_the_earliest_record_writes_it() -> None:

@@ -119,7 +119,7 @@ def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
 def test_validate_a_valid_workflow(runner: CliRunner) -> None:
     result = invoke(runner, "validate", str(DEMO_WORKFLOW))
     assert result.exit_code == 0, result.output
-    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (23 sources, 1 classifier, 32 metrics, 5 triggers, 6 outputs)" in result.stdout
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (23 sources, 1 classifier, 32 metrics, 6 triggers, 7 outputs)" in result.stdout
 
 
 def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -527,6 +527,7 @@ def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, i
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip()]
     assert sorted((r[0], r[1], r[3]) for r in rows) == [
+        ("firing", "info", "missing_post"), ("firing", "info", "missing_post"), ("firing", "info", "missing_post"),
         ("firing", "info", "reach_spike"), ("firing", "warning", "err_drop"), ("firing", "warning", "err_drop"),
         ("firing", "warning", "err_objective"), ("firing", "warning", "err_objective"), ("firing", "warning", "over_budget"),
         ("firing", "warning", "unanswered_negative"), ("firing", "warning", "unanswered_negative")]

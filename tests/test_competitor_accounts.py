@@ -155,6 +155,8 @@ def test_the_competitors_table_says_which_counters_it_compares(tmp_path) -> None
     result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}")
     document = build_document(result, ReportScope(), title="Benchmark")
 
+    # The measure stage says which counters it left out of the brands' rows; the report reads that.
+    assert result.unshared_counters == {"lumiere": ("shares", "saves"), "nuit": ("shares", "saves")}
     assert [(row.name, row.figures["engagement_per_post"].value) for row in document.competitors] == [
         ("Maison Lumière", 110), ("Atelier Nuit", 110)]
     assert document.competitor_counters == ["likes", "comments"]

@@ -54,9 +54,14 @@ def write_workflow(folder: Path, name: str, schedule: str, *, tz: str = "Europe/
     return file
 
 
+RECORDED_STATS = {"records": {"post": 24}}
+"""What a run of the demo export records (see ``RunRecord.records``)."""
+
+
 class RecordingExecutor(Executor):
     """Stands in for the runs where thousands of slots are simulated: each request is recorded
-    in the store as a finished run of its slot, the way a real run records it."""
+    in the store as a finished run of its slot, the way a real run records it (with the records
+    the demo export brings: a healthy workflow, whose assessment reads its last few runs)."""
 
     def __init__(self, store_url: str) -> None:
         self.store = open_store(store_url)
@@ -70,7 +75,7 @@ class RecordingExecutor(Executor):
         self.requests.append(request)
         run_id = self.store.start_run(request.workflow_key, request.workflow_file, date(2026, 1, 1),
                                       date(2026, 1, 7), False, slot=request.slot)
-        self.store.finish_run(run_id, status="ok", stats={}, error=None)
+        self.store.finish_run(run_id, status="ok", stats=RECORDED_STATS, error=None)
         self._ended.append(RunOutcome(request, "ok", run_id))
 
     def poll(self, now: datetime) -> list[RunOutcome]:
@@ -112,6 +117,12 @@ def utc(*args: int) -> datetime:
 
 
 # -- slots ------------------------------------------------------------------------------------
+HEALTH_CHECKED_WEEKLY = '[health]\ncheck_every = "1w"\n'
+"""For the simulations of days of ticks that judge only which slots are handed to the executor:
+the default check, every 5 minutes, came due at each 10-minute step, and assessing health (which
+decides no slot) was three quarters of their time. The health tests below check it."""
+
+
 @pytest.mark.parametrize("tz, start, expected", [
     # Paris springs forward on 2026-03-29 (09:00 is 08:00 UTC before, 07:00 UTC after) ...
     ("Europe/Paris", utc(2026, 3, 27, 12), [utc(2026, 3, 28, 8), utc(2026, 3, 29, 7), utc(2026, 3, 30, 7)]),
@@ -125,7 +136,7 @@ def test_a_daily_job_runs_exactly_once_on_daylight_saving_change_days(tmp_path, 
     write_workflow(tmp_path, "daily", "every day at 09:00", tz=tz)
     clock = FakeClock(start)
     executor = RecordingExecutor(store_url)
-    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    daemon = make_daemon(tmp_path, store_url, clock, executor, settings_text=HEALTH_CHECKED_WEEKLY)
     run_until(daemon, clock, start + timedelta(days=3), step=timedelta(minutes=10))
     assert [r.slot for r in executor.requests] == expected
 
@@ -138,7 +149,7 @@ def test_no_drift_over_a_thousand_slots_whatever_the_ticks(tmp_path, store_url):
     clock = FakeClock(start)
     executor = RecordingExecutor(store_url)
     daemon = make_daemon(tmp_path, store_url, clock, executor,  # scheduling only: no health, no reload
-                         settings_text='[daemon]\nreload_every = "1w"\n[health]\ncheck_every = "1w"\n')
+                         settings_text='[daemon]\nreload_every = "1w"\n' + HEALTH_CHECKED_WEEKLY)
     rng = random.Random(7)
     end = start + timedelta(minutes=15 * 1000)
     while clock.now < end:
@@ -153,7 +164,7 @@ def test_a_new_workflow_runs_from_its_next_slot(tmp_path, store_url):
     write_workflow(tmp_path, "weekly", "every monday at 09:00")
     clock = FakeClock(utc(2026, 11, 24, 12))  # a Tuesday: Monday's slot was before the daemon knew it
     executor = RecordingExecutor(store_url)
-    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    daemon = make_daemon(tmp_path, store_url, clock, executor, settings_text=HEALTH_CHECKED_WEEKLY)
     run_until(daemon, clock, utc(2026, 12, 1, 9))
     assert [r.slot for r in executor.requests] == [utc(2026, 11, 30, 8)]
     assert daemon.scheduler.job("weekly").next_run == utc(2026, 12, 7, 8)

@@ -354,6 +354,17 @@ def test_each_client_objective_gets_its_verdict(demo_run):
     assert len(accounts) == 12 and accounts_of_no_client(clients, accounts) == []  # every account is a client's
 
 
+MISSING_POSTS = [
+    ("maison-lumiere", "instagram", "maisonlumiere", "Léa Martin", "calendar_maison:0edcf7eac614b19e",
+     "L'atelier du dimanche (sondage)"),
+    ("trailhead-outfitters", "facebook", "Trailhead Outfitters", "Maya Chen", "gift-guide-1120@trailhead.example",
+     "Gift guide, part 1"),
+    ("trailhead-outfitters", "instagram", "trailhead.outfitters", "Owen Price", "trail-tips-1122@trailhead.example",
+     "Reel: trail tips"),
+]
+"""(client, platform, account, owner, item id, title) of each planned post missing at its time."""
+
+
 def test_expected_alerts_fire(demo_run):
     fired = {(a.rule, tuple(sorted(a.dimensions.items()))) for a in demo_run.alerts}
     assert fired == {
@@ -368,12 +379,16 @@ def test_expected_alerts_fire(demo_run):
         ("unanswered_negative", (("account", "trailhead.outfitters"), ("platform", "instagram"))),
         # tools/demo_production_data.py: 290 of time on calendrier-avent, budget 250
         ("over_budget", (("campaign", "calendrier-avent"),)),
+        # the planned posts missing at their time (test_client_reports_list_their_missing_planned_posts)
+        *(("missing_post", (("account", account), ("client", client), ("item_id", item), ("owner", owner),
+                             ("platform", platform), ("title", title)))
+          for client, platform, account, owner, item, title in MISSING_POSTS),
     }
     assert all(a.is_new and a.state == "firing" for a in demo_run.alerts)
     assert demo_run.resolved == []
     severities = {a.rule: a.severity for a in demo_run.alerts}
     assert severities == {"err_drop": "warning", "reach_spike": "info", "err_objective": "warning",
-                          "unanswered_negative": "warning", "over_budget": "warning"}
+                          "unanswered_negative": "warning", "over_budget": "warning", "missing_post": "info"}
     assert sorted((v.dimensions["account"], v.status) for v in demo_run.verdicts) == [
         ("Maison Lumière", "off_track"), ("Trailhead Outfitters", "off_track"), ("maisonlumiere", "on_track"),
         ("trailhead.outfitters", "at_risk")]
@@ -416,7 +431,7 @@ def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
     assert by_account.cell(("instagram", "trailhead.outfitters"), "Follower growth")[0] == f"{growth:,}"
 
     alerts = re.search(r'<ul class="alerts">(.*?)</ul>', html, re.S).group(1)
-    assert alerts.count("<li>") == 8 and alerts.count('class="new"') == 8
+    assert alerts.count("<li>") == 11 and alerts.count('class="new"') == 11
     assert "instagram / trailhead.outfitters" in alerts and "facebook / Maison Lumière" in alerts
 
 
@@ -452,9 +467,11 @@ def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     demo = tmp_path / "demo.toml"
     demo.write_text(demo_without_client_reports(), encoding="utf-8")
     run_workflow_file(demo, store_url=store_url, period=PERIOD)
+    tasks = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     second = run_workflow_file(demo, store_url=store_url, period=PERIOD)
-    assert len(second.alerts) == 8
-    assert [a.is_new for a in second.alerts] == [False] * 8
+    assert len(second.alerts) == 11
+    assert [a.is_new for a in second.alerts] == [False] * 11
+    assert (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8") == tasks  # no task twice
     assert second.resolved == []
     assert second.stats()["alerts_new"] == 0
     html = (demo_dir / REPORT).read_text(encoding="utf-8")
@@ -462,8 +479,8 @@ def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
     with open_store(store_url) as store:
         runs = store.runs()
         states = store.alert_states(second.workflow.name)
-    assert [r.stats["alerts_new"] for r in runs] == [0, 8]
-    assert {s.state for s in states.values()} == {"firing"} and len(states) == 8
+    assert [r.stats["alerts_new"] for r in runs] == [0, 11]
+    assert {s.state for s in states.values()} == {"firing"} and len(states) == 11
 
 
 def test_tiktok_figures_come_from_its_daily_activity(demo_run, demo_dir):
@@ -542,7 +559,8 @@ def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
 
 def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir):
     """Maison Lumière's Facebook ERR off its objective and its reach spike (info: worth noting,
-    not something to deal with), in French typography; Trailhead's two accounts off theirs."""
+    not something to deal with), in French typography; Trailhead's two accounts off theirs; each
+    client's planned posts missing at their time (info, hours since they were due)."""
     import html as html_module
 
     def alerts(client: str) -> list[str]:
@@ -554,10 +572,13 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
     assert alerts("maison-lumiere") == [
         "À traiter · Taux d'engagement (portée), Maison Lumière · Facebook\xa0: 2,58\xa0%",
         "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932",
+        "À noter · Publications prévues manquantes, Maison Lumière · Instagram\xa0: 59,0\xa0h",
         "À traiter · Messages négatifs en attente, Maison Lumière · Instagram\xa0: 1"]
     assert alerts("trailhead-outfitters") == [
         "Needs attention · Engagement rate (reach), Trailhead Outfitters · Instagram: 2.82%",
         "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%",
+        "Worth noting · Missing planned posts, Trailhead Outfitters · Facebook: 100\xa0h",
+        "Worth noting · Missing planned posts, Trailhead Outfitters · Instagram: 54.0\xa0h",
         "Needs attention · Negative messages waiting, Trailhead Outfitters · Instagram: 1"]
 
 
@@ -776,6 +797,31 @@ def test_conversions_and_return_per_campaign(demo_run):
     assert current_value(demo_run, "roi", client="trailhead-outfitters") == pytest.approx(2128 - 1015)
 
 
+def test_cost_per_conversion_and_return_per_platform(demo_run):
+    """The teams tag their time with the platform it was for (tools/demo_production_data.py).
+    Maison Lumière's week, priced by role (Léa 45, Hugo 55, Camille 60): Instagram = the bûche
+    carousel 3.5 h x 55 + the goûter reel 3 h x 60 = 372.5; Facebook = the bûche video 6 h x 60 =
+    360; LinkedIn = the LinkedIn carousel 2.5 h x 55 + the Avent article 4 h x 45 = 317.5; naming
+    none: captions 1.5 h + moderation 1.75 h x 45 + the Avent visuals 2 h x 55 = 256.25. Its UTM
+    sheet: Instagram 3 + 5 + 1 = 9 conversions, 293.5; Facebook 1 + 2 = 3, 100; LinkedIn 0;
+    the newsletter (no platform) 9, 1,012.5. Trailhead (its Clockify amounts): Instagram 210 +
+    300 = 510 for 2 + 4 = 6 conversions and 542; Facebook 180 + 75 = 255 for 3 + 9 = 12 and
+    1,491; LinkedIn 175 for 1 and 95."""
+    maison, trailhead = {"client": "maison-lumiere"}, {"client": "trailhead-outfitters"}
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="instagram") == pytest.approx(372.5 / 9)
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="facebook") == pytest.approx(120.0)
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="linkedin") is None  # no conversion
+    assert current_value(demo_run, "cost_per_conversion", **maison, platform="(none)") == pytest.approx(256.25 / 9)
+    assert current_value(demo_run, "roi", **maison, platform="instagram") == pytest.approx(293.5 - 372.5)
+    assert current_value(demo_run, "roi", **maison, platform="linkedin") == pytest.approx(-317.5)
+    assert current_value(demo_run, "roi", **maison, platform="(none)") == pytest.approx(1012.5 - 256.25)
+    assert current_value(demo_run, "cost_per_conversion", **trailhead, platform="instagram") == pytest.approx(85.0)
+    assert current_value(demo_run, "roi", **trailhead, platform="facebook") == pytest.approx(1491 - 255)
+    assert current_value(demo_run, "cost_per_conversion", **trailhead, platform="linkedin") == pytest.approx(175.0)
+    # both teams: Instagram 372.5 + 510 for 9 + 6 conversions
+    assert current_value(demo_run, "cost_per_conversion", platform="instagram") == pytest.approx(882.5 / 15)
+
+
 def test_client_report_shows_production_and_return(demo_run, demo_dir):
     html = (demo_dir / "reports" / "maison-lumiere" / f"maison-lumiere-{PERIOD}.html").read_text(encoding="utf-8")
     assert "Production et retour sur effort" in html
@@ -785,11 +831,28 @@ def test_client_report_shows_production_and_return(demo_run, demo_dir):
     assert campaigns.cell(("noel-2026",), "Coût par conversion")[0].startswith("37,88\u00a0€")
     assert campaigns.cell(("calendrier-avent",), "Budget consommé")[0].startswith("116,00\u00a0%")
     assert campaigns.cell(("calendrier-avent",), "Retour sur effort")[0].startswith("-255,00\u00a0€")
+    platforms = tables["Plateformes\u00a0: coût et retour"]
+    assert platforms.cell(("Instagram",), "Coût par conversion")[0].startswith("41,39\u00a0€")
+    assert platforms.cell(("Facebook",), "Retour sur effort")[0].startswith("-260,00\u00a0€")
+    assert platforms.cell(("Temps sans plateforme",), "Retour sur effort")[0].startswith("756,25\u00a0€")
 
 
 
 def _client_report(demo_dir: Path, client: str) -> str:
     return (demo_dir / "reports" / client / f"{client}-{PERIOD}.html").read_text(encoding="utf-8")
+
+
+def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_run, demo_dir):
+    """Tasks from events, offline: the task list (reports/tasks.md) holds one open task for each
+    planned post missing at its time and one for the campaign over its budget, and nothing for
+    the other alerts (its `rules`)."""
+    text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
+    tasks = [line for line in text.splitlines() if line.startswith("- [")]
+    assert len(tasks) == 4 and all(line.startswith("- [ ] ") for line in tasks)
+    assert tasks[0].startswith("- [ ] Budget consumed is 116.00% for calendrier-avent")
+    for _, _, _, owner, _, title in MISSING_POSTS:
+        assert any(title.replace("(", "\\(").replace(")", "\\)") in line and owner in line for line in tasks), title
+    assert "ERR" not in text and "Unanswered" not in text
 
 
 def test_client_reports_list_their_missing_planned_posts(demo_run, demo_dir):
@@ -859,3 +922,5 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
         ("Reel: trail tips", "Instagram", "Owen Price", date(2026, 11, 22))]
     summary = {r[0]: r[1] for r in book["Production and return on effort"].iter_rows(values_only=True) if r[0]}
     assert summary["Posts missing"] == 2
+    platforms = {r[0]: r[1:] for r in list(book["Platforms cost and return"].iter_rows(values_only=True))[3:]}
+    assert platforms["Instagram"] == (85.0, 32.0) and platforms["LinkedIn"] == (175.0, -80.0)

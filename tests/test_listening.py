@@ -720,3 +720,18 @@ def test_top_hashtags_leave_out_link_fragments_entities_and_words_with_a_hash() 
     assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
     ranked = measured.measurements.filter(pl.col("period") == "current").sort("rank")
     assert ranked.select("rank", "hashtag", "value").rows() == [(1, "#lyon", 2.0), (2, "#noel", 2.0)]
+
+
+def test_a_term_written_with_two_blanks_is_searched_once() -> None:
+    """The default searches: "Maison  Lumière" (two blanks) is the name "Maison Lumière", one
+    search; Bluesky's options, validated as Mastodon's are, run each query once."""
+    from cmflow.builtin.sources.bluesky import BlueskyOptions, BlueskySource
+    from cmflow.foundation.listening import Listen, WatchedBrand
+
+    listen = Listen((WatchedBrand("lumiere", "Maison Lumière", ("Maison Lumière", "Maison  Lumière ", "#MaisonLumiere")),))
+    assert listen.search_terms == ["Maison Lumière", "#MaisonLumiere"]
+    source = BlueskySource(BlueskyOptions(accounts=["maisonlumiere.bsky.social"], fetch=["search"],
+                                          app_password="abcd-efgh-ijkl-mnop"), entry_id="bsky")
+    searched = source.with_search_terms(["Maison Lumière", '"Maison Lumière"', "#MaisonLumiere"])
+    assert searched.options.search == ['"Maison Lumière"', "#MaisonLumiere"]
+    assert searched.options.app_password.get_secret_value() == "abcd-efgh-ijkl-mnop"

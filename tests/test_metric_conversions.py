@@ -58,8 +58,8 @@ def measure(metric_class: type, by: list, production: Production = RATES,
             "time_entry": RecordTable.from_rows("time_entry", entries).conformed().with_columns(
                 source_id=pl.lit("toggl"))}
     plugin = metric_class(metric_class.Options(**options), entry_id="x")
-    measured = measure_stage([MetricRequest(plugin, by, ["ga4", "toggl"], production=production)],
-                             data, [WEEK, PREVIOUS])
+    measured = measure_stage([MetricRequest(plugin, by, ["ga4", "toggl"])], data, [WEEK, PREVIOUS],
+                             production=production)
     assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
     return measured.measurements
 

@@ -46,8 +46,8 @@ def measure(metric_class: type, by: list, traffic: list[dict] = TRAFFIC,
             "time_entry": RecordTable.from_rows("time_entry", entries).conformed().with_columns(
                 source_id=pl.lit("toggl"))}
     plugin = metric_class(metric_class.Options(), entry_id="x")
-    request = MetricRequest(plugin, by, ["ga4", "toggl"], production=FIFTY, where=where or {})
-    measured = measure_stage([request], data, [WEEK])
+    request = MetricRequest(plugin, by, ["ga4", "toggl"], where=where or {})
+    measured = measure_stage([request], data, [WEEK], production=FIFTY)
     assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
     return measured.measurements
 

@@ -620,3 +620,20 @@ where = {platform = "instagram"}
     [judged] = run_workflow_file(tmp_path / "kpi.toml", store_url=store_url).objectives
     assert judged.dimensions == {"client": "lumiere", "platform": "instagram"}
     assert (judged.value, judged.verdict) == (3.0, "continue")
+
+
+def test_a_client_objective_on_its_account_written_otherwise_gets_its_verdict(tmp_path, store_url) -> None:
+    """``where = {account = "@MaisonLumiere"}`` names the client's account ``maisonlumiere`` (as
+    Client.owns compares them): it loads, and the verdict is that account's (issue 17's review:
+    it loaded and then matched no series)."""
+    write_posts(tmp_path / "posts.csv", [
+        ["instagram", "maisonlumiere", "m1", "2026-11-17T10:00:00Z", "image", 10, 2, 3, 5, 400],
+        ["instagram", "maisonlumiere", "m0", "2026-11-10T10:00:00Z", "image", 5, 1, 1, 1, 400],
+    ])
+    text = RUN.replace('client = "lumiere"\nwhere = {account = "maisonlumiere"}',
+                       'client = "lumiere"\nwhere = {account = "@MaisonLumiere"}')
+    assert text != RUN
+    (tmp_path / "kpi.toml").write_text(text, encoding="utf-8")
+    result = run_workflow_file(tmp_path / "kpi.toml", store_url=store_url)
+    [verdict] = [r for r in result.objectives if r.objective.id == "err-up"]
+    assert (verdict.dimensions, verdict.verdict) == ({"platform": "instagram", "account": "maisonlumiere"}, "continue")

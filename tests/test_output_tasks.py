@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -540,6 +541,29 @@ def test_trello_reads_a_big_board_page_by_page_for_the_card(send_context):
     assert second.params["before"] == f"65{1000:06x}0000000000000000" and board.posts("/cards") == 0
 
 
+def test_trello_comments_a_resolution_once_when_its_answer_was_lost(send_context):
+    """Without a done list, a resolved alert's card gets a comment. Trello takes the comment and
+    its answer is lost (the client gave up): the retry finds our comment by its key line among
+    the card's comments and writes none; a later resolution of the same card says so too."""
+    with TrelloBoard() as board:
+        plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
+                                               list_id="64b0000000000000000000a1", api_url=board.url + "/1",
+                                               allow_private_network=True, timeout=0.3), entry_id="t")
+        plugin.send(message_for(plugin), send_context)
+        [card] = board.items
+        board.lose_answers = 1
+        with pytest.raises(DeliveryFailed) as lost:
+            plugin.send(message_for(plugin, action="close"), send_context)
+        assert lost.value.retryable and "timed out" in str(lost.value)
+        wait_until_answered(board)
+        assert len(board.comments) == 1  # Trello took it
+        retried = plugin.send(message_for(plugin, action="close"), send_context)
+        again = plugin.send(message_for(plugin, action="close"), send_context)
+    assert retried == again == f"Trello card {card['shortUrl']} already closed"
+    assert board.comments == [(card["id"], f"Resolved: Unanswered negative is 1\n\ncmflow-resolved: {'0f' * 16}")]
+    assert board.posts("/actions/comments") == 1
+
+
 def test_trello_shows_untrusted_text_as_written_not_as_links(send_context):
     with TrelloBoard() as board:
         plugin = TrelloCard(TrelloCard.Options(api_key=board.key, token=board.token, board_id=board.board,
@@ -569,6 +593,108 @@ def test_asana_find_by_notes_reads_the_project_s_tasks(send_context):
             "Asana task already created: https://app.asana.com/0/0/2"
         assert [r.params.get("offset") for r in asana.requests] == [None, "eyJ0eXAiOiJKV1Qi"]
         assert asana.posts("/tasks") == 0
+
+
+# -- task_list: the same tasks in a file a CM opens offline -------------------------------------
+def task_list_output(path: str, title: str = "Design the visual: {title}", **extra: str) -> str:
+    lines = "\n".join(f"{name} = {value}" for name, value in extra.items())
+    return f"""
+[[outputs]]
+plugin = "task_list"
+path = "{path}"
+title = "{title}"
+due_in = "2d"
+{lines}
+"""
+
+
+def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_resolved(tmp_path, store_url, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
+    path = write(tmp_path, task_list_output("tasks/a-faire.md"))
+    first = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert first.status == "ok", [s.error for s in first.failed_stages]
+    tasks = tmp_path / "tasks" / "a-faire.md"
+    lines = tasks.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# Tasks (cmflow)"
+    opened = [line for line in lines if line.startswith("- [")]
+    assert [line.split(" <!--")[0] for line in opened] == [
+        "- [ ] Design the visual: Carrousel soldes d'hiver (due 2026-11-18)",
+        "- [ ] Design the visual: Vidéo coulisses \\(atelier\\) (due 2026-11-18)"]
+    assert all(re.search(r"<!-- cmflow-key: [0-9a-f]{32} -->$", line) for line in opened)
+    assert "  - Title: Carrousel soldes d'hiver" in lines  # the details, a list under the task
+    # The CM adds a line of their own; a re-run (the alerts still firing) writes nothing.
+    tasks.write_text(tasks.read_text(encoding="utf-8") + "- [ ] Call the photographer\n", encoding="utf-8")
+    tasks.chmod(0o644)
+    mode = tasks.stat().st_mode & 0o777
+    before = tasks.read_text(encoding="utf-8")
+    assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(minutes=1)).status == "ok"
+    assert tasks.read_text(encoding="utf-8") == before
+    # c2 moves on: its alert resolves and its task is ticked; the rest stays as it was.
+    write(tmp_path, task_list_output("tasks/a-faire.md"), calendar=CALENDAR.replace(";approved;Marc", ";Planifié;Marc"))
+    assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(minutes=2)).status == "ok"
+    after = tasks.read_text(encoding="utf-8")
+    assert after == before.replace("- [ ] Design the visual: Vidéo", "- [x] Design the visual: Vidéo")
+    assert oct(tasks.stat().st_mode & 0o777) == oct(mode)  # rewritten, not made private
+    with open_store(store_url) as store:
+        assert len(store.outbox(status=DELIVERED, limit=100)) == 3 and not store.outbox(status=PENDING, limit=100)
+
+
+def test_a_csv_task_list_is_safe_to_open_in_a_spreadsheet(tmp_path, store_url, monkeypatch):
+    """A title from the calendar that starts like a formula is written so that it stays text; the
+    `;` list opens in columns in French Excel; a resolution marks the row done with its time."""
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
+    import csv
+
+    hostile = CALENDAR.replace("Carrousel soldes d'hiver", "=HYPERLINK(\"https://evil.example\")")
+    path = write(tmp_path, task_list_output("taches.csv", "{title}", delimiter='";"'), calendar=hostile)
+    assert run_workflow_file(path, store_url=store_url, now=NOW).status == "ok"
+    table = tmp_path / "taches.csv"
+    assert table.read_bytes().startswith(b"\xef\xbb\xbfstatus;title;due;details;opened;closed;key\r\n")
+    rows = list(csv.DictReader(table.open(encoding="utf-8-sig", newline=""), delimiter=";"))
+    assert [(r["status"], r["title"], r["due"], r["opened"], r["closed"]) for r in rows] == [
+        ("open", "'=HYPERLINK(\"https://evil.example\")", "2026-11-18", "2026-11-16T09:00:00+00:00", ""),
+        ("open", "Vidéo coulisses (atelier)", "2026-11-18", "2026-11-16T09:00:00+00:00", "")]
+    assert "Item id: c1" in rows[0]["details"] and rows[0]["details"].startswith("Approved items each is 1 item")
+    write(tmp_path, task_list_output("taches.csv", "{title}", delimiter='";"'),
+          calendar=hostile.replace(";approved;Marc", ";Planifié;Marc"))
+    assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(hours=1)).status == "ok"
+    rows = list(csv.DictReader(table.open(encoding="utf-8-sig", newline=""), delimiter=";"))
+    assert [(r["status"], r["closed"]) for r in rows] == [("open", ""), ("done", "2026-11-16T10:00:00+00:00")]
+    assert len({r["key"] for r in rows}) == 2
+
+
+def test_a_task_list_that_cannot_be_written_is_retried_later_naming_the_file(tmp_path, store_url, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
+    (tmp_path / "tasks").write_text("a file where the folder should be", encoding="utf-8")
+    path = write(tmp_path, task_list_output("tasks/a-faire.md"))
+    result = run_workflow_file(path, store_url=store_url, now=NOW)
+    assert result.status == "undelivered"
+    with open_store(store_url) as store:
+        waiting = store.outbox(status=PENDING, limit=100)
+    assert len(waiting) == 2
+    assert all(f"task list {tmp_path / 'tasks' / 'a-faire.md'}: cannot be written" in m.last_error for m in waiting)
+
+
+def test_rules_choose_which_alerts_make_tasks(tmp_path, store_url, monkeypatch):
+    """A second trigger (the item count of the week) makes no task when `rules` names the first only;
+    a rule naming no trigger is refused at validate with the closest id."""
+    monkeypatch.chdir(tmp_path)  # a task list's path is relative to where cmflow runs
+    second = """
+[[triggers]]
+id = "busy_week"
+plugin = "threshold"
+metric = "approved_items"
+above = 0
+severity = "info"
+"""
+    path = write(tmp_path, second + task_list_output("tasks.md", rules='["approved"]'))
+    assert run_workflow_file(path, store_url=store_url, now=NOW).status == "ok"
+    text = (tmp_path / "tasks.md").read_text(encoding="utf-8")
+    assert text.count("- [ ] ") == 2 and "Approved items is" not in text
+    write(tmp_path, second + task_list_output("tasks.md", rules='["aproved"]'))
+    with pytest.raises(WorkflowInvalid) as refused:
+        load_workflow(path)
+    assert "rules" in str(refused.value) and "did you mean 'approved'?" in str(refused.value)
 
 
 # -- validation --------------------------------------------------------------------------------

@@ -570,21 +570,53 @@ def test_chat_messages_list_the_items_escaped_with_and_n_more(demo_result, deliv
     slack_text = body_of(notifier("slack", "https://hooks.slack.com/services/T/B/x").compose(
         batch, delivery_context))["blocks"][1]["text"]["text"]
     listed = slack_text.split("\n")[3:]
-    assert listed[0] == ("• @everyone · x · 20 Nov 2026 14:05 · “&lt;script&gt;alert(1)&lt;/script&gt; &lt;!channel&gt; "
+    assert listed[0] == ("• @everyone · x · 20 Nov 2026 14:05 CET · “&lt;script&gt;alert(1)&lt;/script&gt; &lt;!channel&gt; "
                          "@everyone &amp; [click here](https://evil.example) *now* &lt;@123456&gt;”")
-    assert listed[1] == "• julie · bluesky · 20 Nov 2026 14:06 · “Colis jamais reçu” · https://bsky.app/p/1"
+    assert listed[1] == "• julie · bluesky · 20 Nov 2026 14:06 CET · “Colis jamais reçu” · https://bsky.app/p/1"
     assert len(listed) == 6 and listed[-1] == "…and 3 more"
     assert "javascript:" not in slack_text
 
     card = body_of(notifier("teams", "https://example.logic.azure.com/workflows/x").compose(
         batch, delivery_context))["attachments"][0]["content"]
     runs = [e["text"] for e in walk(card) if e["type"] == "TextRun"]
-    assert "• julie · bluesky · 20 Nov 2026 14:06 · “Colis jamais reçu” · https://bsky.app/p/1" in runs
+    assert "• julie · bluesky · 20 Nov 2026 14:06 CET · “Colis jamais reçu” · https://bsky.app/p/1" in runs
     assert "…and 3 more" in runs and not [e for e in walk(card) if e["type"] == "TextBlock"]
 
     body = body_of(notifier("discord", DISCORD_URL).compose(batch, delivery_context))
     description = body["embeds"][0]["description"].split("\n")
-    assert description[1].startswith("• @\u200beveryone · x · 20 Nov 2026 14:05 · “\\<script\\>")
+    assert description[1].startswith("• @\u200beveryone · x · 20 Nov 2026 14:05 CET · “\\<script\\>")
     assert description[-1] == "…and 3 more"
     for text in all_strings(body):
         assert "@everyone" not in text and "javascript:" not in text
+
+
+def test_discord_keeps_a_link_with_an_underscore_a_link(demo_result, delivery_context):
+    """An X handle with ``_`` is escaped in the text (no italics) but not in its link, which a
+    backslash would break (Discord's links win over its Markdown)."""
+    from cmflow import AlertItem
+
+    alert = demo_result.alerts[0]
+    item = AlertItem(datetime(2026, 11, 20, 13, 5, tzinfo=timezone.utc), "@maison_lumiere", "x", "_nul_",
+                     "https://x.com/maison_lumiere/status/1_2")
+    result = dataclasses.replace(demo_result, alert_items={alert.fingerprint: (item,)})
+    batch = NotificationBatch(result, [Notification(alert, "firing")], {"workflow": "w"}, key="k4")
+    body = body_of(notifier("discord", DISCORD_URL).compose(batch, delivery_context))
+    line = body["embeds"][0]["description"].split("\n")[1]
+    assert line == "• @maison\\_lumiere · x · 20 Nov 2026 14:05 CET · “\\_nul\\_” · https://x.com/maison_lumiere/status/1_2"
+
+
+@pytest.mark.parametrize(("count", "last"), [(3, "3 listed of 8"), (7, "…and 2 more (7 listed of 8)"),
+                                             (8, "…and 3 more")])
+def test_a_message_says_when_it_lists_fewer_records_than_its_alert_counts(demo_result, delivery_context,
+                                                                          count, last):
+    """An alert counting 8 mentions with fewer listed (records its listing cannot tell apart)
+    says so rather than let the list pass for all of them."""
+    batch = items_batch(demo_result, count)
+    [notification] = batch.notifications
+    alert = dataclasses.replace(notification.alert, value=8.0, details={**notification.alert.details, "unit": "mentions"})
+    items = batch.result.alert_items[notification.alert.fingerprint]
+    result = dataclasses.replace(batch.result, alert_items={alert.fingerprint: items})
+    batch = NotificationBatch(result, [Notification(alert, "firing")], {"workflow": "w"}, key="k5")
+    slack_text = body_of(notifier("slack", "https://hooks.slack.com/services/T/B/x").compose(
+        batch, delivery_context))["blocks"][1]["text"]["text"]
+    assert slack_text.split("\n")[-1] == last

@@ -3,6 +3,7 @@ report of figures not measured by client, an unknown client or language."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,23 @@ def test_a_templates_folder_that_does_not_exist_is_refused(tmp_path) -> None:
                                  "your templates (client.html.j2 ...), relative to it")]
     (tmp_path / "my-templates").mkdir()
     assert problems(tmp_path, options='templates = "my-templates"') == []
+
+
+def test_a_template_added_or_edited_in_the_folder_is_used_by_the_next_render(tmp_path) -> None:
+    """The environment is made once per state of the folder (templates are compiled once per
+    process): a template added there later, or edited, still replaces the built-in one."""
+    from cmflow.builtin.reports.html import template_environment
+
+    folder = tmp_path / "my-templates"
+    folder.mkdir()
+    builtin = template_environment(folder).get_template("marketing.html.j2")
+    assert Path(builtin.filename).parent.name == "templates" and Path(builtin.filename).parent != folder
+    assert template_environment(folder) is template_environment(folder)  # made once
+    (folder / "marketing.html.j2").write_text("mine, first", encoding="utf-8")
+    assert template_environment(folder).get_template("marketing.html.j2").render() == "mine, first"
+    (folder / "marketing.html.j2").write_text("mine, edited", encoding="utf-8")
+    os.utime(folder / "marketing.html.j2", ns=(1, 1))  # a different time, however coarse the clock
+    assert template_environment(folder).get_template("marketing.html.j2").render() == "mine, edited"
 
 
 @pytest.mark.parametrize(("options", "where", "message"), [

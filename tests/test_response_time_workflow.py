@@ -157,7 +157,7 @@ allow_private_network = true
     sections = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
     # Each escalation lists the message waiting (i4): platform, reception in Paris time, the
     # excerpt escaped for Slack (its markup shown, not acted on); conversations have no link.
-    waiting = "• instagram · 13 Nov 2026 16:00 · “Colis jamais reçu, &lt;b&gt;scandale&lt;/b&gt; &amp; aucun retour”"
+    waiting = "• instagram · 13 Nov 2026 16:00 CET · “Colis jamais reçu, &lt;b&gt;scandale&lt;/b&gt; &amp; aucun retour”"
     assert sections == [
         ":red_circle: *CRITICAL* · firing\nUnanswered negative is 1 conversation for instagram / maison.lune, "
         "above 0 conversations\nvalue 1 · platform: instagram · account: maison.lune · rule negative_waiting\n"

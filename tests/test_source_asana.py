@@ -9,11 +9,11 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources.asana import AsanaOptions, AsanaSource
 from cmflow.http import AuthExpired, PlatformError, RequestRejected
 from cmflow.testing import Reply, VirtualTime, load_replies, replay_server  # noqa: F401
-from source_helpers import error_texts, fetch_records, log_texts, period_window, virtual_client
+from source_helpers import by_item_id as by_id, credential_rows, error_texts, fetch_period, log_texts, loopback_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "asana"
 TOKEN = "2/1200000000000101/1209999999999999:7c1e9a4f2b8d6e3a5c7f9b1d3e5a7c9f"
@@ -29,18 +29,12 @@ def script_project(server, *tasks: Reply) -> None:
 
 
 def source(server, **options) -> AsanaSource:
-    settings = {"project": PROJECT, "token": TOKEN, "base_url": server.url, "allow_private_network": True,
-                "page_size": 2, **options}
-    return AsanaSource(AsanaOptions(**settings), entry_id="planning")
+    return loopback_source(AsanaSource, server, "planning", **{"project": PROJECT, "token": TOKEN, "page_size": 2,
+                                                               **options})
 
 
 def fetch(server, vtime: VirtualTime | None = None, period: Period = WEEK, **options):
-    with virtual_client(vtime) as client:
-        return fetch_records(source(server, **options), client, period_window(period), [period])
-
-
-def by_id(items):
-    return {item["item_id"]: item for item in items}
+    return fetch_period(source(server, **options), period, vtime)
 
 
 def test_tasks_are_read_page_by_page_following_next_page_offsets(replay_server):
@@ -174,10 +168,7 @@ def test_options_are_validated():
 
 
 def doctor(server):
-    with virtual_client() as client:
-        ctx = FetchContext(*period_window(WEEK), [WEEK], Path("."), logging.getLogger("test"), [],
-                           http_client=lambda: client)
-        return source(server).check_credentials(ctx)
+    return credential_rows(source(server), WEEK)
 
 
 def test_doctor_names_the_project_and_the_user(replay_server):

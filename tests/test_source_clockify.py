@@ -13,14 +13,13 @@ from cmflow import Period
 from cmflow.builtin.sources.clockify import ClockifyOptions, ClockifySource
 from cmflow.http import AuthExpired
 from cmflow.testing import Reply, VirtualTime, load_replies, replay_server  # noqa: F401
-from source_helpers import error_texts, fetch_records, virtual_client
+from source_helpers import credential_rows, error_texts, fetch_period, loopback_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clockify"
 KEY = "YzQ2ZGY4NTEtMjM0Ni00ZGFiLWI1ZjQtZjcwOTRjN2Y0ZTQy"
 WS = "64a1f0c2e4b0d2a1b3c4d5e6"
 CAMILLE, NOE = "64a1f0c2e4b0d2a1b3c4d5f7", "64a1f0c2e4b0d2a1b3c4d5f8"
 WEEK = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
-WINDOW = (WEEK.start_utc, WEEK.end_utc)
 
 
 def script(server) -> None:
@@ -31,12 +30,13 @@ def script(server) -> None:
                *load_replies(FIXTURES / "time_entries_noe.json"), Reply(json=[]))
 
 
+def source(server, **options) -> ClockifySource:
+    return loopback_source(ClockifySource, server, "clockify", **{"workspace_id": WS, "api_key": KEY, "page_size": 2,
+                                                                  **options})
+
+
 def fetch(server, vtime: VirtualTime | None = None, **options):
-    settings = {"workspace_id": WS, "api_key": KEY, "base_url": server.url, "allow_private_network": True,
-                "page_size": 2, **options}
-    source = ClockifySource(ClockifyOptions(**settings), entry_id="clockify")
-    with virtual_client(vtime) as client:
-        return fetch_records(source, client, WINDOW, [WEEK])
+    return fetch_period(source(server, **options), WEEK, vtime)
 
 
 def test_every_users_entries_over_pages(replay_server) -> None:
@@ -110,16 +110,8 @@ def test_a_workspace_id_that_is_not_one_is_refused() -> None:
 
 
 def test_doctor_checks_the_key_and_the_workspace(replay_server) -> None:
-    import logging
-
-    from cmflow import FetchContext
-
     replay_server.add("GET", "/api/v1/user", Reply(json={"id": CAMILLE, "name": "Camille Roux",
                                                          "email": "camille@maisonlumen.test", "activeWorkspace": WS}))
     replay_server.add("GET", f"/api/v1/workspaces/{WS}", Reply(json={"id": WS, "name": "Maison Lumen"}))
-    source = ClockifySource(ClockifyOptions(workspace_id=WS, api_key=KEY, base_url=replay_server.url,
-                                            allow_private_network=True), entry_id="clockify")
-    with virtual_client() as client:
-        ctx = FetchContext(*WINDOW, [WEEK], Path("."), logging.getLogger("test.clockify"), http_client=lambda: client)
-        (row,) = source.check_credentials(ctx)
+    (row,) = credential_rows(source(replay_server), WEEK)
     assert (row.status, row.token_valid, row.account) == ("ok", True, f"Maison Lumen ({WS}), as Camille Roux")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources.notion import NotionOptions, NotionSource, property_texts
 from cmflow.http import AuthExpired, PlatformError, RequestRejected
 from cmflow.testing import Reply, VirtualTime, load_replies, replay_server  # noqa: F401
-from source_helpers import error_texts, fetch_records, log_texts, period_window, virtual_client
+from source_helpers import by_item_id as by_id, credential_rows, error_texts, fetch_period, log_texts, loopback_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "notion"
 TOKEN = "ntn_4Q2x9Lk7Vb3Nm8Jh5Gf1Dc6Sa0Zp2Yw9Xe4Rt7Uq3Io"
@@ -29,18 +29,12 @@ def script_database(server, *pages: Reply, database: Reply | None = None) -> Non
 
 
 def source(server, **options) -> NotionSource:
-    settings = {"database": DATABASE, "token": TOKEN, "base_url": server.url, "allow_private_network": True,
-                "page_size": 2, **options}
-    return NotionSource(NotionOptions(**settings), entry_id="notion_cal")
+    return loopback_source(NotionSource, server, "notion_cal", **{"database": DATABASE, "token": TOKEN,
+                                                                  "page_size": 2, **options})
 
 
 def fetch(server, vtime: VirtualTime | None = None, **options):
-    with virtual_client(vtime) as client:
-        return fetch_records(source(server, **options), client, period_window(WEEK), [WEEK])
-
-
-def by_id(items):
-    return {item["item_id"]: item for item in items}
+    return fetch_period(source(server, **options), WEEK, vtime)
 
 
 def test_the_query_filters_on_the_date_and_follows_the_cursor(replay_server):
@@ -203,10 +197,7 @@ def test_options_are_validated():
 
 
 def doctor(server):
-    with virtual_client() as client:
-        ctx = FetchContext(*period_window(WEEK), [WEEK], Path("."), logging.getLogger("test"), [],
-                           http_client=lambda: client)
-        return source(server).check_credentials(ctx)
+    return credential_rows(source(server), WEEK)
 
 
 def test_doctor_names_the_database_and_the_workspace(replay_server):

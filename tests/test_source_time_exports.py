@@ -19,6 +19,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TOGGL = FIXTURES / "toggl" / "toggl-detailed-2026-11.csv"
 CLOCKIFY_FR = FIXTURES / "clockify" / "clockify-detailed-fr.csv"
 CLOCKIFY_US = FIXTURES / "clockify" / "clockify-detailed-us.csv"
+CLOCKIFY_IN_FRENCH = FIXTURES / "clockify" / "clockify-detailed-fr-langue.csv"
+CLOCKIFY_XLSX = FIXTURES / "clockify" / "clockify-detailed.xlsx"
+CLOCKIFY_IN_FRENCH_XLSX = FIXTURES / "clockify" / "clockify-detailed-fr.xlsx"
 
 
 def read(path: Path, problems: list[str] | None = None, **options):
@@ -146,3 +149,60 @@ def test_toggl_platform_read_from_the_tags_then_project_then_task(tmp_path: Path
 
 def test_fixture_entries_name_no_platform_and_the_tracker_is_not_one() -> None:
     assert read(TOGGL)["platform"].to_list() == [None, None, None, None]  # "toggl" is not the platform
+
+
+def test_clockify_in_french_names_its_columns_in_french() -> None:
+    """Clockify writes its export's header in its user's language: the French one is read as the
+    English one, but for the columns whose French names are not established (tags, task,
+    amounts), which are not read (the workflow's rates price the time)."""
+    (table,) = identify(CLOCKIFY_IN_FRENCH).tables
+    assert table.format.name == "clockify_detailed_fr"
+    problems: list[str] = []
+    assert read(CLOCKIFY_IN_FRENCH, problems)["task_type"].to_list() == [None, None, None]  # tags: not read
+    assert len(problems) == 1 and 'task_type_from = "tags", but cmflow does not read that column' in problems[0]
+    assert problems[0].endswith('set task_type_from to one of "project" or "none"')  # only values it takes
+    frame = read(CLOCKIFY_IN_FRENCH, task_type_from="project")
+    assert frame["date"].to_list() == [date(2026, 11, 3), date(2026, 11, 17), date(2026, 11, 18)]  # 11/17 settles it
+    assert frame["hours"].to_list() == [2.5, 0.75, 1.33]  # Durée (décimal)
+    assert sum(frame["hours"]) == pytest.approx(4.58)
+    assert frame["person"].to_list() == ["Camille Roux", "Camille Roux", "Noé Garnier"]
+    assert frame["campaign"].to_list() == ["Noël 2026", "IG", "Lancement"]  # Projet
+    assert frame["task_type"].to_list() == ["Noël 2026", "IG", "Lancement"]
+    assert frame["task"].to_list()[0] == "Shooting bûche, lumière"
+    assert frame["cost"].to_list() == [None, None, None]  # no amount read: priced by [production]
+    assert frame["platform"].to_list() == [None, "instagram", None]  # the project IG names Instagram
+    # Date de début + Heure de début (24-hour) in Paris
+    assert frame["started_at"].to_list() == [datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 17, 13, 0, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)]
+
+
+def test_clockify_excel_export_with_typed_and_text_cells() -> None:
+    """The first entry's cells are typed (an Excel date, a time of day, a [h]:mm:ss duration of
+    over a day), the second's are text as the CSV writes them (tests/fixtures/exports/make.py)."""
+    export = CLOCKIFY_XLSX
+    (table,) = identify(export).tables
+    assert (table.format.name, table.sheet, table.header_row) == ("clockify_detailed_xlsx", "Detailed report", 1)
+    problems: list[str] = []
+    frame = read(export, problems)
+    assert frame["date"].to_list() == [date(2026, 11, 3), date(2026, 11, 18)]
+    assert frame["hours"].to_list() == pytest.approx([26.25, 2.1])  # 26:15:00 as a duration cell; "02:06:00"
+    assert frame["cost"].to_list() == [1050.0, None]  # 0.00 is no cost
+    assert frame["currency"].to_list()[0] == "EUR"
+    assert frame["task_type"].to_list() == ["short video", "short video"]
+    assert frame["platform"].to_list() == ["instagram", None]  # its second tag names Instagram
+    # the date cell and the time cell joined (09:00 in Paris), and "11/18/2026" + "02:00 PM"
+    assert frame["started_at"].to_list() == [datetime(2026, 11, 3, 8, 0, tzinfo=timezone.utc),
+                                             datetime(2026, 11, 18, 13, 0, tzinfo=timezone.utc)]
+    assert problems == []
+
+
+def test_clockify_in_french_saved_as_excel() -> None:
+    (table,) = identify(CLOCKIFY_IN_FRENCH_XLSX).tables
+    assert (table.format.name, table.sheet) == ("clockify_detailed_fr_xlsx", "Rapport détaillé")
+    frame = read(CLOCKIFY_IN_FRENCH_XLSX)
+    assert frame["date"].to_list() == [date(2026, 11, 3), date(2026, 11, 17)]
+    assert frame["hours"].to_list() == [2.5, 0.75]  # a number cell, and "0,75" as text
+    assert frame["campaign"].to_list() == ["Noël 2026", "IG"]
+    assert frame["platform"].to_list() == [None, "instagram"]
+    assert [t.hour for t in frame["started_at"]] == [8, 13]  # 09:00 and 14:00 in Paris

@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 
 from cmflow import Period
-from cmflow.builtin.sources.toggl import TogglOptions, TogglSource
+from cmflow.builtin.sources.toggl import TogglSource
 from cmflow.http import AuthExpired, RateLimited
 from cmflow.testing import Reply, VirtualTime, load_replies, replay_server  # noqa: F401
-from source_helpers import error_texts, fetch_records, virtual_client
+from source_helpers import credential_rows, error_texts, fetch_period, loopback_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "toggl"
 TOKEN = "1971800d4d82861d8f2c1651fea4d212"
 WORKSPACE = "/api/v9/workspaces/1234567"
 REPORT = "/reports/api/v3/workspace/1234567/search/time_entries"
 WEEK = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
-WINDOW = (WEEK.start_utc, WEEK.end_utc)
 
 
 def script(server, report: str = "report_pages.json") -> None:
@@ -30,12 +29,13 @@ def script(server, report: str = "report_pages.json") -> None:
     server.add("POST", REPORT, *load_replies(FIXTURES / report))
 
 
+def source(server, **options) -> TogglSource:
+    return loopback_source(TogglSource, server, "toggl", **{"workspace_id": 1234567, "token": TOKEN, "page_size": 2,
+                                                            **options})
+
+
 def fetch(server, vtime: VirtualTime | None = None, **options):
-    settings = {"workspace_id": 1234567, "token": TOKEN, "base_url": server.url, "allow_private_network": True,
-                "page_size": 2, **options}
-    source = TogglSource(TogglOptions(**settings), entry_id="toggl")
-    with virtual_client(vtime) as client:
-        return fetch_records(source, client, WINDOW, [WEEK])
+    return fetch_period(source(server, **options), WEEK, vtime)
 
 
 def test_time_entries_over_two_pages(replay_server) -> None:
@@ -160,22 +160,13 @@ page_size = 2
 
 
 def test_doctor_checks_the_token_and_the_workspace(replay_server) -> None:
-    import logging
-
-    from cmflow import FetchContext
-
     replay_server.add("GET", "/api/v9/me", Reply(json={"id": 9001, "email": "lea@maisonlumen.test",
                                                        "fullname": "Léa Martin", "default_workspace_id": 1234567}))
     replay_server.add("GET", WORKSPACE, Reply(json={"id": 1234567, "name": "Maison Lumen Studio"}))
-    source = TogglSource(TogglOptions(workspace_id=1234567, token=TOKEN, base_url=replay_server.url,
-                                      allow_private_network=True), entry_id="toggl")
-    with virtual_client() as client:
-        ctx = FetchContext(*WINDOW, [WEEK], Path("."), logging.getLogger("test.toggl"), http_client=lambda: client)
-        (row,) = source.check_credentials(ctx)
+    toggl = source(replay_server)
+    (row,) = credential_rows(toggl, WEEK)
     assert (row.status, row.token_valid) == ("ok", True)
     assert row.account == "Maison Lumen Studio (1234567), as Léa Martin"
     replay_server.add("GET", "/api/v9/me", *load_replies(FIXTURES / "error_401.json"))
-    with virtual_client() as client:
-        ctx = FetchContext(*WINDOW, [WEEK], Path("."), logging.getLogger("test.toggl"), http_client=lambda: client)
-        (row,) = source.check_credentials(ctx)
+    (row,) = credential_rows(toggl, WEEK)
     assert row.status == "fail" and TOKEN not in row.message

@@ -9,11 +9,11 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from cmflow import FetchContext, Period
+from cmflow import Period
 from cmflow.builtin.sources.trello import TrelloOptions, TrelloSource
 from cmflow.http import AuthExpired, PermissionMissing, PlatformError, RequestRejected
 from cmflow.testing import Reply, VirtualTime, load_replies, replay_server  # noqa: F401
-from source_helpers import error_texts, fetch_records, log_texts, period_window, virtual_client
+from source_helpers import by_item_id as by_id, credential_rows, error_texts, fetch_period, log_texts, loopback_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources" / "trello"
 KEY = "3f9a1c5e7b2d4f6a8c0e1b3d5f7a9c2e"
@@ -33,18 +33,12 @@ def script_board(server, *cards: Reply, labels: bool = False) -> None:
 
 
 def source(server, **options) -> TrelloSource:
-    settings = {"board": BOARD, "key": KEY, "token": TOKEN, "base_url": server.url,
-                "allow_private_network": True, "page_size": 3, **options}
-    return TrelloSource(TrelloOptions(**settings), entry_id="calendrier")
+    return loopback_source(TrelloSource, server, "calendrier", **{"board": BOARD, "key": KEY, "token": TOKEN,
+                                                                  "page_size": 3, **options})
 
 
 def fetch(server, vtime: VirtualTime | None = None, **options):
-    with virtual_client(vtime) as client:
-        return fetch_records(source(server, **options), client, period_window(WEEK), [WEEK])
-
-
-def by_id(items):
-    return {item["item_id"]: item for item in items}
+    return fetch_period(source(server, **options), WEEK, vtime)
 
 
 # -- paging and mapping --------------------------------------------------------------------------
@@ -210,10 +204,7 @@ def test_options_are_validated():
 
 # -- cmflow doctor -------------------------------------------------------------------------------
 def doctor(server):
-    with virtual_client() as client:
-        ctx = FetchContext(*period_window(WEEK), [WEEK], Path("."), logging.getLogger("test"), [],
-                           http_client=lambda: client)
-        return source(server).check_credentials(ctx)
+    return credential_rows(source(server), WEEK)
 
 
 def test_doctor_names_the_board_and_the_member(replay_server):

@@ -603,3 +603,20 @@ def test_days_are_a_day_or_a_range_open_on_one_side(text, expected):
 def test_days_that_are_not_days_say_why(text, message):
     with pytest.raises(ValueError, match=message):
         parse_days(text)
+
+
+def test_a_where_on_account_compares_accounts_as_clients_own_them() -> None:
+    """One rule with Client.owns (issue 17's review): ``{account = "@LUMEN"}`` keeps the records
+    and series of ``lumen`` (and ``Lumen`` ...), as the client listing "lumen" owns them; another
+    account stays out."""
+    import polars as pl
+
+    from cmflow.foundation.clients import Client
+    from cmflow.foundation.where_filters import dimensions_match, rows_condition, unmatched_values
+
+    frame = pl.DataFrame({"account": ["lumen", "Lumen", " @lumèn", "nuit", None]})
+    where = {"account": "@LUMEN"}
+    assert frame.filter(rows_condition(where, frame.columns))["account"].to_list() == ["lumen", "Lumen", " @lumèn"]
+    assert dimensions_match(where, {"account": "lumen"}) and not dimensions_match(where, {"account": "nuit"})
+    assert unmatched_values(where, [frame], "post record") == []
+    assert Client("lumen", "Lumen", accounts={"lumen": "Lumen"}).owns("@LUMEN")

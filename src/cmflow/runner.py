@@ -96,22 +96,22 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
-                          as_of=as_of)
+                          as_of=as_of, production=workflow.production)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,
                            now=result.started_at, past_period=result.past_period)
-        items = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
-                       as_of=as_of)
+        listed = _timed("alert_items", alert_items, workflow, classified.records, evaluated.notifications, periods,
+                        as_of=as_of, dry_run=result.dry_run)
         result = replace(result, records=classified.records, measurements=measured.measurements,
-                         comparisons=comparisons,
+                         unshared_counters=measured.unshared_counters, comparisons=comparisons,
                          alerts=evaluated.alerts, pending=evaluated.pending, resolved=evaluated.resolved,
-                         notifications=evaluated.notifications, alert_items=items, verdicts=evaluated.verdicts,
+                         notifications=evaluated.notifications, alert_items=listed.items, verdicts=evaluated.verdicts,
                          objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports,
+                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports,
                                               *_timed("where_misses", where_misses, workflow, store, read,
                                                       classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)

@@ -135,13 +135,14 @@ class Listen:
     @property
     def search_terms(self) -> list[str]:
         """Every brand's terms (its name first), the own brands then the competitors, each once
-        (compared as :func:`folded_text`): what a source that searches its platform searches when
-        its entry gives no terms of its own."""
+        (compared as :func:`folded_text`, blanks inside collapsed: ``Maison  Lumière`` is
+        ``Maison Lumière``): what a source that searches its platform searches when its entry
+        gives no terms of its own."""
         terms: dict[str, str] = {}
         for brand in self.brands:
             for term in brand.terms:
-                if term.strip():
-                    terms.setdefault(folded_text(term.strip()), term.strip())
+                if written := " ".join(term.split()):
+                    terms.setdefault(folded_text(written), written)
         return list(terms.values())
 
     def own_brand_of(self, client: str) -> WatchedBrand | None:
@@ -289,6 +290,12 @@ def account_key(account: str) -> str:
     """One account name as :func:`normalised_authors` compares it: folded, without surrounding
     blanks or a leading ``@`` (``" @Nuit "`` -> ``nuit``)."""
     return folded_text(account.strip()).lstrip("@")
+
+
+def account_keys(accounts: "pl.Expr") -> "pl.Expr":
+    """:func:`account_key` of each account of a String expression, vectorised."""
+    return accounts.str.strip_chars().str.normalize("NFKD").str.replace_all(NONSPACING_MARK, "") \
+        .str.to_lowercase().str.strip_chars_start("@")
 
 
 def normalised_texts(texts: "pl.Series") -> "pl.Series":

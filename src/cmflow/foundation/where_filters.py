@@ -10,7 +10,9 @@ A ``where`` table maps a name to a value or a list of values (any of them matche
   on one side: ``"2026-11-01.."``, ``"..2026-11-30"``), counted in the workflow's time zone;
 - on a metric or an output, the name is a dimension (:data:`~cmflow.foundation.measurements.DIMENSIONS`).
 
-Text matches exactly, except the platform, which matches whatever its case, and the campaign,
+Text matches exactly, except the platform, which matches whatever its case, the account, which
+matches as a client's or a brand's accounts do (:func:`~cmflow.foundation.listening.account_key`:
+``"@Lumen"`` is ``lumen``), and the campaign,
 which matches whatever its spelling: ``"Soldes d'hiver"``, ``"soldes-d-hiver"`` and
 ``"SOLDES_D_HIVER"`` name one campaign (they share a
 :func:`~cmflow.foundation.campaign_names.campaign_key`), as the measure stage groups them.
@@ -25,6 +27,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 
 from cmflow.foundation.campaign_names import campaign_key, campaign_key_of
+from cmflow.foundation.listening import account_key, account_keys
 from cmflow.foundation.measurements import BREAKDOWN_DIMENSIONS, DIMENSIONS, NONE_LABEL
 from cmflow.foundation.names import closest
 
@@ -40,6 +43,9 @@ DAY_KEY = "date"
 """On a source, the day that places a record in a period, whatever its kind calls it."""
 CASE_INSENSITIVE = ("platform",)
 """Fields compared whatever their case (platforms are stored in lower case)."""
+ACCOUNT_KEYED = ("account",)
+"""Fields compared by :func:`~cmflow.foundation.listening.account_key` (without case, accents,
+surrounding blanks or a leading ``@``): one rule with :meth:`cmflow.foundation.clients.Client.owns`."""
 ANY_SPELLING = ("campaign",)
 """Fields compared by their campaign key, whatever their spelling (``Soldes hiver`` = ``soldes-hiver``)."""
 DAY_HELP = ('a day ("2026-11-05") or a range of days, both included ("2026-11-01..2026-11-30", '
@@ -178,10 +184,13 @@ def dimension_where_problems(where: Where) -> list[tuple[str, str, str]]:
 
 def compared(key: str, value: Any) -> str:
     """What a ``where`` compares of a value of ``key``: the platform in lower case, a campaign's
-    key (a placeholder of no campaign, such as ``(none)``, as written), any other text as written."""
+    key (a placeholder of no campaign, such as ``(none)``, as written), an account's
+    :func:`~cmflow.foundation.listening.account_key`, any other text as written."""
     text = str(value)
     if key in CASE_INSENSITIVE:
         return text.lower()
+    if key in ACCOUNT_KEYED:
+        return account_key(text)
     if key in ANY_SPELLING:
         return campaign_key_of(text) or text
     return text
@@ -189,11 +198,13 @@ def compared(key: str, value: Any) -> str:
 
 def text_condition(column: str, values: Sequence[str]) -> "pl.Expr":
     """Rows whose ``column`` is one of ``values`` (any case for the platform, any spelling for a
-    campaign; ``(none)``: empty)."""
+    campaign, an account by its key; ``(none)``: empty)."""
     import polars as pl
 
     if column in CASE_INSENSITIVE:
         matches = pl.col(column).str.to_lowercase().is_in([v.lower() for v in values])
+    elif column in ACCOUNT_KEYED:
+        matches = account_keys(pl.col(column).cast(pl.String)).is_in([account_key(v) for v in values])
     elif column in ANY_SPELLING:
         keys = [key for key in map(campaign_key_of, values) if key is not None]
         matches = pl.col(column).cast(pl.String).is_in(list(values)) | campaign_key(pl.col(column)).is_in(keys)

@@ -9,15 +9,19 @@ one of its measurements and keeps those of the alert's series.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
+
+from cmflow.foundation.alerts import AlertItem
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow.plugins.context import MetricInput
 
-ITEM_COLUMNS: tuple[str, ...] = ("at", "author", "platform", "text", "url")
-"""The columns :meth:`ListsItems.items` returns besides the records' dimensions."""
+ITEM_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(AlertItem))
+"""The columns :meth:`ListsItems.items` returns besides the records' dimensions: the fields of
+:class:`~cmflow.AlertItem` (``at``, ``author``, ``platform``, ``text``, ``url``)."""
 
 
 class ListsItems:

@@ -135,6 +135,9 @@ class RunResult:
     """Every alert whose stored state this run changes."""
     all_periods: list["Period"] = field(default_factory=list)
     """Every period measured: current, comparisons, then the history triggers asked for."""
+    unshared_counters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Brand -> the counters its ``brand`` rows leave out because another brand of its set never
+    reports them (the measure stage's :attr:`~cmflow.stages.measure.Measured.unshared_counters`)."""
     stages: list[StageReport] = field(default_factory=list)
     finished_at: datetime | None = None
     past_period: bool = False

@@ -47,8 +47,6 @@ class MetricRequest:
     computed from them (a kind without one of these fields is read whole)."""
     clients: list[str] = field(default_factory=list)
     """The workflow's client ids: a ``client`` breakdown has rows for each, records or none."""
-    production: Production = field(default_factory=Production)
-    """The workflow's ``[production]`` section (rates and budgets)."""
     listen: Listen | None = None
     """The workflow's ``[listen]`` section: a ``brand`` breakdown has rows for each of its brands,
     compared within its sets; every record of a competitor's ``accounts`` counts in its own
@@ -60,7 +58,7 @@ class MetricRequest:
         default_sources = [s.id for s in workflow.sources]
         clients = [client.id for client in workflow.clients]
         return [cls(entry.plugin, entry.common.by, entry.common.sources or default_sources, entry.id,
-                    dict(entry.common.where), clients, workflow.production, workflow.listen)
+                    dict(entry.common.where), clients, workflow.listen)
                 for entry in workflow.metrics]
 
 
@@ -72,29 +70,34 @@ class Measured:
     """One row per metric, period and series (see :class:`~cmflow.plugins.result.RunResult`)."""
     reports: list[StageReport]
     """One per metric, in the order asked."""
+    unshared_counters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Brand -> the counters left out of its ``brand`` rows because another brand of its set never
+    reports them (a competitor's public posts have no shares or saves), for the report to say
+    which counters its competitors' table compares."""
 
 
 def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
-            all_periods: list["Period"], *, as_of: "datetime | None" = None) -> Measured:
+            all_periods: list["Period"], *, as_of: "datetime | None" = None,
+            production: Production | None = None) -> Measured:
     """Compute every metric asked over every period.
 
     ``records`` holds one frame per record kind with a ``source_id`` column (the id of the source
-    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``).
+    entry); ``as_of`` is the instant the run counts as now (metrics read it as ``data.as_of``);
+    ``production`` is the run's ``[production]`` section (rates, budgets, currency), the same for
+    every metric (none: an empty one).
     """
+    production = production if production is not None else Production()
     frames, reports = [], []
-    # One spelling per campaign for every metric: the budget's key as [production.budgets]
-    # writes it, else the earliest record's (see cmflow.foundation.campaign_names).
-    budgets = requests[0].production.budgets if requests else {}
-    records, spellings = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()},
-                                      budgets or ())
+    records = metric_records(records, production)
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
+    emptied: dict[str, list[str]] = {}
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
         reports.append(report)
         key = (tuple(request.source_ids), repr(sorted(request.where.items())))
         if key not in labelled_cache:
-            labelled_cache[key] = _metric_input(records, request.source_ids, all_periods, request.where, as_of)
+            labelled_cache[key] = metric_input(records, request.source_ids, all_periods, request.where, as_of)
         base = labelled_cache[key]
         listen, groupings = request.listen, grouping_columns(request.by)
         try:
@@ -104,7 +107,10 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
                 if key not in unshared_cache:
                     unshared_cache[key] = _unshared_counters(base.all_records, listen.brand_sets)
                 unshared = unshared_cache[key]
-            read = replace(base, production=request.production,
+                for by_brand in unshared.values():
+                    for brand, counters in by_brand.items():
+                        emptied.setdefault(brand, []).extend(c for c in counters if c not in emptied[brand])
+            read = replace(base, production=production,
                            watched_accounts=tuple(listen.brand_of_account) if listen else (),
                            share_sets=tuple(listen.share_sets) if listen else ())
             frame = _computed(request.plugin, read, groupings, request.clients or _clients_in(records), listen,
@@ -114,7 +120,17 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
         except Exception as exc:
             report.ok, report.error = False, failure("metric", report.id, exc)
     measurements = with_period_bounds(standardise(frames), all_periods)
-    return Measured(with_series_key(measurements), reports)
+    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
+
+
+def metric_records(records: dict[str, "pl.DataFrame"],
+                   production: Production | None) -> dict[str, "pl.DataFrame"]:
+    """``records`` as every metric reads them: each campaign written one way, the budget's key as
+    ``[production.budgets]`` writes it, else the earliest record's (see
+    :mod:`cmflow.foundation.campaign_names`). The alert_items stage reads them the same way."""
+    spelled, _ = one_spelling(records, {k: kind.time_field for k, kind in RECORD_KINDS.items()},
+                              (production.budgets if production is not None else None) or ())
+    return spelled
 
 
 def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]) -> "pl.DataFrame":
@@ -149,18 +165,16 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
 
     brands = listen.brand_ids if listen else []
     brand_sets = listen.brand_sets if listen else []
-    competitors = listen.competitor_ids if listen else []
 
     def of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.LazyFrame"]:
         return _of_brand(frames, brand, unshared)
 
-    own = replace(base, records=_without_competitors(base.records, competitors),
-                  all_records=_without_competitors(base.all_records, competitors)) if competitors else base
+    own = series_read(base, None, listen)
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
     parts = [plugin.compute(replace(own, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
-        read = own if label == "client" else base
+        read = series_read(base, label, listen) if labelled else own
         for value in values if labelled else ():
             rows = plugin.compute(replace(read, records=of_value(read.records, value),
                                           all_records=of_value(read.all_records, value),
@@ -170,31 +184,35 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
 
-def series_input(request: MetricRequest, records: dict[str, "pl.DataFrame"], all_periods: list["Period"],
-                 dimensions: dict, *, as_of: "datetime | None" = None) -> MetricInput:
-    """What ``request``'s metric read for the series of ``dimensions`` (an alert's): the records of
-    its sources and ``where``, those of the series' ``client`` or ``brand`` alone when it names
-    one, the competitors' accounts' records left out otherwise, as :func:`_computed` reads them.
-    The other dimensions (platform, account ...) are the caller's to select."""
-    base = _metric_input(records, request.source_ids, all_periods, request.where, as_of)
-    listen = request.listen
-    if dimensions.get("brand") is not None:
-        return replace(base, records=_of_brand(base.records, dimensions["brand"]),
-                       all_records=_of_brand(base.all_records, dimensions["brand"]))
-    if listen is not None and listen.competitor_ids:
-        base = replace(base, records=_without_competitors(base.records, listen.competitor_ids),
-                       all_records=_without_competitors(base.all_records, listen.competitor_ids))
-    if dimensions.get("client") is not None:
-        base = replace(base, records=_of_client(base.records, dimensions["client"]),
-                       all_records=_of_client(base.all_records, dimensions["client"]))
-    return base
+SERIES_COLUMNS = {"client": "client", "brand": BRANDS_COLUMN}
+"""The record column a ``client`` or ``brand`` series is selected by (:func:`series_condition`)."""
+
+
+def series_read(base: MetricInput, label: str | None, listen: Listen | None) -> MetricInput:
+    """What the series labelled ``label`` (``"brand"``, ``"client"`` or None for the others)
+    read before :func:`series_condition` selects theirs: a brand's, every record (a competitor's
+    accounts' too); any other, the records of the workflow's own accounts, competitors' left out.
+    The one rule of the measure and alert_items stages."""
+    competitors = listen.competitor_ids if listen else []
+    if label == "brand" or not competitors:
+        return base
+    return replace(base, records=_without_competitors(base.records, competitors),
+                   all_records=_without_competitors(base.all_records, competitors))
+
+
+def series_condition(label: str, value: str) -> "pl.Expr":
+    """The records (or items) of the series whose ``label`` (``client`` or ``brand``) is ``value``:
+    a client's accounts', the mentions naming a brand (a mention naming two counts for each)."""
+    import polars as pl
+
+    if label == "brand":
+        return pl.col(BRANDS_COLUMN).list.contains(value)
+    return pl.col(SERIES_COLUMNS[label]) == value
 
 
 def _of_client(frames: dict[str, "pl.LazyFrame"], client: str) -> dict[str, "pl.LazyFrame"]:
     """The records of ``client``'s accounts; none of a kind without accounts (traffic ...)."""
-    import polars as pl
-
-    return {kind: frame.filter(pl.col("client") == client) if "client" in frame.collect_schema().names()
+    return {kind: frame.filter(series_condition("client", client)) if "client" in frame.collect_schema().names()
             else frame.head(0) for kind, frame in frames.items()}
 
 
@@ -209,7 +227,7 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str,
     def of(kind: str, frame: "pl.LazyFrame") -> "pl.LazyFrame":
         if BRANDS_COLUMN not in frame.collect_schema().names():
             return frame.head(0)
-        frame = frame.filter(pl.col(BRANDS_COLUMN).list.contains(brand))
+        frame = frame.filter(series_condition("brand", brand))
         emptied = (unshared or {}).get(kind, {}).get(brand, [])
         return frame.with_columns(pl.lit(None).cast(frame.collect_schema()[c]).alias(c) for c in emptied) \
             if emptied else frame
@@ -258,9 +276,10 @@ def _clients_in(records: dict[str, "pl.DataFrame"]) -> list[str]:
     return sorted(found)
 
 
-def _metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
+def metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
                   all_periods: list["Period"], where: dict | None = None,
                   as_of: "datetime | None" = None) -> MetricInput:
+    """What the metrics reading ``source_ids`` with ``where`` read: their records, periods labelled."""
     import polars as pl
 
     selected, labelled = {}, {}

@@ -92,6 +92,11 @@ def record_crash(store: "Store", run_id: int, exc: BaseException) -> None:
         log.warning("could not record why run %s stopped: %s", run_id, redactor(one_line(failure)))
 
 
+NOTED_IN_HISTORY = ("alert_items",)
+"""Stages whose problems the run's history keeps beside its failures, though the run is ``ok``:
+what its messages left out (the items behind alerts a metric could not list)."""
+
+
 def close_run(store: "Store", run_id: int, result: "RunResult", plans: list[FetchPlan]) -> None:
     """Record how the run ended; a delivered run also keeps what it fetched, so that it is not
     fetched again (:func:`~cmflow.stages.incremental.remember`)."""
@@ -99,6 +104,8 @@ def close_run(store: "Store", run_id: int, result: "RunResult", plans: list[Fetc
         for plan in plans:
             remember(store, plan, result.started_at, run_id)
     failed = [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    failed += [f"{s.kind} {s.id}: {problem}" for s in result.stages if s.kind in NOTED_IN_HISTORY
+               for problem in s.problems]
     failed += result.warnings
     if result.stopped:
         failed.insert(0, f"{result.stopped} while delivering; what was not sent waits in the outbox")

@@ -21,7 +21,8 @@ from pydantic import Field
 from cmflow import (Duration, ListsItems, Metric, PluginOptions, PositiveDuration, ServiceHours, aggregate,
                     business_seconds, hookimpl, measurement_rows, ratio)
 
-from cmflow.builtin.metrics.sentiment_tallies import item_rows, normalised_sentiment, unclassified_reason
+from cmflow.builtin.metrics.item_rows import item_rows
+from cmflow.builtin.metrics.sentiment_tallies import normalised_sentiment, unclassified_reason
 
 if TYPE_CHECKING:
     import polars as pl

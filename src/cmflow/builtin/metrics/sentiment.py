@@ -30,7 +30,7 @@ GROUPINGS = {
     "post": ("overall", "client", "platform", "account", "format", "pillar", "campaign"),
 }
 """The breakdowns of each record kind (mentions have a platform but no account)."""
-ITEM_COLUMNS = {
+RANKED_ITEM_IDENTITY = {
     "mention": ("platform", "mention_id"),
     "conversation": ("platform", "account", "post_id", "message_id"),
     "post": ("platform", "account", "post_id"),
@@ -190,7 +190,7 @@ class MostNegative(_SentimentMetric):
         time_field = {"mention": "published_at", "conversation": "received_at", "post": "published_at"}[kind]
         negative = frame.filter(normalised_sentiment(frame) == "negative").with_columns(
             score.cast(pl.Float64).alias("_value"), reach.alias("_reach"))
-        item = ITEM_COLUMNS[kind]
+        item = RANKED_ITEM_IDENTITY[kind]
         parts = []
         for dims in data.grouping_sets:
             group = ["period", *dims]

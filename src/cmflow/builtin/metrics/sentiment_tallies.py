@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cmflow import SENTIMENTS, aggregate, measurement_rows
+from cmflow.builtin.metrics.item_rows import item_rows
 
 if TYPE_CHECKING:
     import polars as pl
@@ -45,24 +46,9 @@ def sentiment_tallies(data: "MetricInput", kind: str) -> "pl.DataFrame":
     ], periods=[p.label for p in data.periods])
 
 
-def item_rows(frame: "pl.LazyFrame", time_field: str) -> "pl.DataFrame":
-    """``frame``'s records as the items an alert lists (:class:`cmflow.ListsItems`): ``at`` (their
-    ``time_field``), ``author``, ``platform``, ``text``, ``url`` (null where the kind has none) and
-    their dimension columns, as text."""
-    import polars as pl
-
-    names = frame.collect_schema().names()
-    dims = [c for c in ("account", "client", "brands", "post_id", "format", "pillar", "campaign")
-            if c in names and c != "platform"]
-    return frame.select(
-        pl.col(time_field).alias("at"),
-        *[(pl.col(c).cast(pl.String) if c in names else pl.lit(None, dtype=pl.String)).alias(c)
-          for c in ("author", "platform", "text", "url")],
-        *[pl.col(c) if c == "brands" else pl.col(c).cast(pl.String) for c in dims]).collect()
-
-
 def negative_items(data: "MetricInput", kind: str) -> "pl.DataFrame":
-    """The records of ``kind`` of the current period whose sentiment is negative, as :func:`item_rows`."""
+    """The records of ``kind`` of the current period whose sentiment is negative, as
+    :func:`~cmflow.builtin.metrics.item_rows.item_rows`."""
     import polars as pl
 
     from cmflow import RECORD_KINDS

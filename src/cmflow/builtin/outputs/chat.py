@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow.builtin.outputs.message_text import clean_text, more_items_text
+from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import AlertLine
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def facts(line: AlertLine) -> str:
 def item_lines(line: AlertLine) -> list[str]:
     """The records behind an alert, a line each (``• @julie · x · …``), then ``…and N more``;
     clean, not yet escaped for the platform's markup."""
-    return [f"• {text}" for text in line.items] + ([more_items_text(line.more_items)] if line.more_items else [])
+    return [f"• {text}" for text in line.items] + ([line.more_text] if line.more_text else [])
 
 
 def more_text(hidden: int) -> str:

@@ -34,13 +34,17 @@ DISCORD_RESOLVED_COLOUR = 0x188038
 _DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]<>])")
 _DISCORD_BLOCK_START = re.compile(r"^(\s*)(?:(#{1,3}|-#?|\+)(?=\s)|(\d+)(?=\.\s))")
 _DISCORD_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+_DISCORD_URL = re.compile(r"(https?://[^\s<>\[\]\\`|*~\"]+)")
+"""A link as Discord shows it (its own link wins over Markdown): left unescaped, or a backslash
+would be part of it (``maison\\_lumiere``)."""
 
 
 def discord_escape(text: str) -> str:
     """Discord Markdown escaped (bold, links, spoilers, code, headings, quotes, lists), and
     ``@everyone``/``@here`` broken by a zero-width space: shown as text, never a ping (the
     message also sets ``allowed_mentions`` to nobody)."""
-    text = _DISCORD_INLINE.sub(r"\\\1", text)
+    parts = _DISCORD_URL.split(text)  # links at odd places
+    text = "".join(part if index % 2 else _DISCORD_INLINE.sub(r"\\\1", part) for index, part in enumerate(parts))
     text = _DISCORD_BLOCK_START.sub(_escape_block_start, text)
     return _DISCORD_MENTION.sub("@\u200b\\1", text)
 

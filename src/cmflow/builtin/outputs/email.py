@@ -9,6 +9,7 @@ comment, an account name) can never add a header or a recipient.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Union
@@ -511,10 +512,9 @@ def render_report_for(result: "RunResult") -> str:
 
 def _item(notification: "Notification", zone: Any, result: "RunResult") -> dict[str, Any]:
     """One alert of the message: its summary, details as short phrases, and the first records
-    behind it (``items``: clean lines; ``links``: their http(s) links or None; ``more_items``)."""
+    behind it (``items``: :class:`~.message_text.ListedItems`)."""
     from cmflow import format_value, metric_label
-    from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, item_texts
-    from cmflow.builtin.reports.html import safe_url
+    from cmflow.builtin.outputs.message_text import listed_items
 
     alert = notification.alert
     where = ", ".join(f"{name}: {value}" for name, value in alert.dimensions.items()
@@ -533,11 +533,8 @@ def _item(notification: "Notification", zone: Any, result: "RunResult") -> dict[
     details = [f"{metric_label(alert.metric)}: {value}", where]
     if since and notification.event != "resolved":
         details.append(f"since {since}")
-    listed = result.alert_items.get(alert.fingerprint, ()) if notification.event != "resolved" else ()
-    items, more_items = item_texts(listed, str(zone))
     return {"event": notification.event, "severity": alert.severity, "summary": alert.summary,
-            "details": details + notes, "items": items, "more_items": more_items,
-            "links": [safe_url(item.url) for item in listed[:ITEMS_SHOWN]]}
+            "details": details + notes, "items": listed_items(result, notification, str(zone))}
 
 
 def _headline(tables: list[Any]) -> list[dict[str, str]]:
@@ -559,17 +556,22 @@ def _headline(tables: list[Any]) -> list[dict[str, str]]:
 
 
 def _render(name: str, context: dict[str, Any], *, html: bool) -> str:
+    return _environment(html).get_template(name).render(context)
+
+
+@functools.lru_cache(maxsize=2)
+def _environment(html: bool) -> Any:
+    """The built-in templates' environment, made once per process so that each template is
+    compiled once (Jinja2 still reloads one whose file changed)."""
     from jinja2 import Environment, PackageLoader
 
     if html:
-        environment = Environment(loader=PackageLoader("cmflow", "templates"), autoescape=True,
-                                  trim_blocks=True, lstrip_blocks=True)
-    else:
-        # Plain text is not escaped; a value is one line, so a summary cannot fake a paragraph.
-        environment = Environment(loader=PackageLoader("cmflow", "templates"), autoescape=False,
-                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                                  finalize=_plain_value)
-    return environment.get_template(name).render(context)
+        return Environment(loader=PackageLoader("cmflow", "templates"), autoescape=True,
+                           trim_blocks=True, lstrip_blocks=True)
+    # Plain text is not escaped; a value is one line, so a summary cannot fake a paragraph.
+    return Environment(loader=PackageLoader("cmflow", "templates"), autoescape=False,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                       finalize=_plain_value)
 
 
 def _plain_value(value: Any) -> str:

@@ -2,7 +2,9 @@
 the alert resolves.
 
 The card's description ends with the line ``cmflow-key: <key>``; before creating, the board's
-cards (archived ones too) are read and a card holding the key is taken as already created.
+cards (archived ones too) are read and a card holding the key is taken as already created. A
+resolution comment ends with ``cmflow-resolved: <key>``, looked for among the card's comments
+before commenting, so a retry after a lost answer never comments twice.
 Trello's search is not used for this: its index lags behind a card just created, which is the
 very case the lookup is for (a retry after a lost answer). What the task outputs share is in
 :mod:`.work_items`.
@@ -17,7 +19,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, assignees_field, base_url_field,
-                                               description_text, has_key_line, labels_field, secret_value)
+                                               description_text, has_key_line, labels_field, markdown_escape,
+                                               secret_value)
 from cmflow.builtin.tool_addresses import trello_board
 
 if TYPE_CHECKING:
@@ -26,17 +29,10 @@ if TYPE_CHECKING:
 
 TRELLO_API = "https://api.trello.com"
 CARD_FIELDS = "id,desc,idList,closed,shortUrl"
+RESOLVED_LINE = "cmflow-resolved: "
+"""How a resolution comment ends: the line holding the card's key (``cmflow-resolved: 3f9c...``)."""
 PAGE_SIZE = 1000
 """Cards per request of a board's cards (Trello's most); older ones are asked for with ``before``."""
-
-
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()<>#!~|])")
-
-
-def markdown_escape(text: str) -> str:
-    """Text shown as written in a card's description, which Trello reads as Markdown: a title
-    or an account name holding ``[click](https://…)`` shows those characters, not a link."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 class TrelloCardOptions(TaskOptions):
@@ -84,7 +80,7 @@ class TrelloCard(TaskNotifier):
     ("Design the visual: {title}"), a description with the alert's summary, value and series,
     a due date, assignees (board members) and labels. The card is found again by the key its description ends
     with, so a re-run or a retry never makes a second card. When the alert resolves, the card
-    moves to ``done_list_id``, or gets a comment."""
+    moves to ``done_list_id``, or gets a comment (once: a retry finds the comment by its key line)."""
 
     name = "trello_card"
     description = "Create a Trello card per alert (once), moved or commented when the alert resolves."
@@ -141,8 +137,19 @@ class TrelloCard(TaskNotifier):
         if options.done_list_id:
             self._call(session, "PUT", f"/cards/{item.id}", json={"idList": options.done_list_id})
         else:
-            self._call(session, "POST", f"/cards/{item.id}/actions/comments",
-                       params={"text": f"Resolved: {payload['summary']}"})
+            text = f"Resolved: {markdown_escape(payload['summary'])}\n\n{RESOLVED_LINE}{payload['item_key']}"
+            self._call(session, "POST", f"/cards/{item.id}/actions/comments", params={"text": text})
+
+    def already_closed(self, session: "PlatformSession", item: FoundItem, payload: dict[str, Any]) -> bool:
+        """In the done list; or, without one, commented as resolved already (the card's comments
+        hold our ``cmflow-resolved`` line: a comment whose answer was lost was still written)."""
+        if self.options.done_list_id:
+            return item.closed
+        comments = self._call(session, "GET", f"/cards/{item.id}/actions",
+                              params={"filter": "commentCard", "limit": PAGE_SIZE})
+        return any(isinstance(action, dict) and has_key_line(str((action.get("data") or {}).get("text") or ""),
+                                                              payload["item_key"], RESOLVED_LINE)
+                   for action in comments if isinstance(comments, list))
 
 
 @hookimpl

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from cmflow import DeliveryFailed, Message, Notifier, NotifierOptions, format_value
-from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, clean_text, item_texts
+from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, clean_text, listed_items
 from cmflow.http import allow_private_network_option, host_problem
 
 if TYPE_CHECKING:
@@ -129,9 +129,11 @@ class AlertLine:
     active_since: str | None
     items: tuple[str, ...] = ()
     """The first records behind it (an escalation's unanswered messages, a bad buzz's negative
-    mentions) as clean lines (:func:`~.message_text.item_texts`), not yet escaped."""
+    mentions) as clean lines (:func:`~.message_text.listed_items`), not yet escaped."""
     more_items: int = 0
     """How many more records are behind it than :attr:`items` lists."""
+    more_text: str = ""
+    """``…and 21 more``, and ``(26 listed of 28)`` when the records listed are fewer than it counts."""
 
     @property
     def event_text(self) -> str:
@@ -154,8 +156,7 @@ def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
         alert = notification.alert
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
         value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
-        listed = batch.result.alert_items.get(alert.fingerprint, ()) if notification.event != "resolved" else ()
-        items, more_items = item_texts(listed, batch.result.period.tz)
+        listed = listed_items(batch.result, notification, batch.result.period.tz)
         lines.append(AlertLine(
             event=notification.event, reminder=notification.reminder,
             severity=str(alert.severity), summary=clean_text(alert.summary), value=value, unit=unit,
@@ -164,7 +165,7 @@ def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,
-            items=tuple(items), more_items=more_items))
+            items=listed.lines, more_items=listed.more, more_text=listed.more_text))
     return sorted(lines, key=lambda line: (line.event == "resolved", SEVERITY_ORDER.get(line.severity, 3)))
 
 

@@ -1,5 +1,5 @@
-"""What the task outputs (``trello_card``, ``asana_task``, ``notion_page``) share: one work item
-per alert, created once, closed when the alert resolves.
+"""What the task outputs (``trello_card``, ``asana_task``, ``notion_page``, ``task_list``) share:
+one work item per alert, created once, closed when the alert resolves.
 
 Each alert event a run announces becomes one message of its own (a task is about one thing, so
 a task output has no ``group_by``: it is refused at validate), queued in the durable outbox. The
@@ -7,13 +7,14 @@ message carries the alert's **item key**, stable for one firing episode of one a
 board, project or database (workflow, plugin, target, fingerprint, episode). Sending looks the
 item up by that key first, where the platform keeps it in the item (the last line of a Trello
 card's description or of an Asana task's notes, or an Asana task's ``external`` id with
-``find_by = "external"``, a Notion page's property): found, nothing is created ("already
+``find_by = "external"``, a Notion page's property, a task list's line): found, nothing is created ("already
 created"); not found, the item is created with the key in it. A sender killed between the create and the outbox's acknowledgement,
 or an answer lost on the way back, therefore never makes a second item: the retry finds the first.
 
 A resolved alert closes its item (each output says how: a list, ``completed``, a status); a
-reminder (``repeat_every``) only checks the item is there. Nothing here is about calendars: any
-metric whose rows carry an item's dimensions (``title``, ``url`` ...) gives one task per item.
+reminder (``repeat_every``) only checks the item is there. ``rules`` keeps the items to the
+alerts of some triggers. Nothing here is about calendars: any metric whose rows carry an item's
+dimensions (``title``, ``url`` ...) gives one task per item.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,9 +31,9 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
-from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, format_value, mark_secret
+from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
 from cmflow.builtin.outputs.message_text import clean_text
-from cmflow.http import allow_private_network_option, host_problem
+from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
 if TYPE_CHECKING:
     from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, SendContext
@@ -55,13 +57,8 @@ def title_template_field(default: str) -> Any:
                  "does not have is left empty.", examples=["Design the visual: {title}"])
 
 
-class TaskOptions(NotifierOptions):
-    """Options every task output has, besides where the items go."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)  # a token is a secret even when invalid
-
-    api_path: ClassVar[str] = ""
-    """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
+class WorkItemOptions(NotifierOptions):
+    """Options every task output has: what each item says, and which alerts make one."""
 
     group_by: list[str] = Field(
         default_factory=lambda: ["workflow"], description="Not an option of task outputs: each makes one "
@@ -73,11 +70,10 @@ class TaskOptions(NotifierOptions):
     close_on_resolve: bool = Field(
         True, description="When the alert resolves (its item left the status, the comment was "
         "answered), close the item. Needs send_resolved = true (the default).", examples=[False])
-    allow_private_network: bool = allow_private_network_option("an API address")
-    timeout: float = Field(
-        15.0, gt=0, le=300, description="Seconds to wait for the API to accept the connection, and then "
-        "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
-        examples=[30])
+    rules: list[str] = Field(
+        default_factory=list, description="Make items only for the alerts of these triggers (their ids), "
+        "so that an engagement alert does not become a design task. Default: every alert of the workflow.",
+        examples=[["approved"]])
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -89,6 +85,21 @@ class TaskOptions(NotifierOptions):
     @classmethod
     def _simple_placeholders(cls, value: str) -> str:
         return check_title_template(value)
+
+
+class TaskOptions(WorkItemOptions):
+    """Options every task output speaking a platform's API has, besides where the items go."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # a token is a secret even when invalid
+
+    api_path: ClassVar[str] = ""
+    """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
+
+    allow_private_network: bool = allow_private_network_option("an API address")
+    timeout: float = Field(
+        15.0, gt=0, le=300, description="Seconds to wait for the API to accept the connection, and then "
+        "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
+        examples=[30])
 
     @field_validator("base_url", check_fields=False)
     @classmethod
@@ -124,9 +135,25 @@ def base_url_field(default: str, what: str, api_path: str) -> Any:
                  f"needs allow_private_network = true). `api_url` is an older name for it.", examples=[default])
 
 
+def rules_problems(options: Any, workflow: Any) -> list[str | tuple[str, str]]:
+    """A ``rules`` entry naming no trigger of the workflow (a typo would make no item, silently)."""
+    from cmflow import closest
+
+    ids = [entry.id for entry in getattr(workflow, "triggers", [])]
+    problems: list[str | tuple[str, str]] = []
+    for rule in options.rules:
+        if rule not in ids:
+            near = closest(rule, ids)
+            problems.append(("rules", f"no trigger has id {rule!r}" + (f"; did you mean {near!r}?" if near else "")
+                             + (f" (the triggers: {', '.join(ids)})" if ids else " (the workflow has no trigger)")))
+    return problems
+
+
 def base_url_problems(options: Any) -> list[str | tuple[str, str]]:
     """What the network guard would refuse about ``base_url``, said at validate."""
     import httpx
+
+    from cmflow.http import host_problem
 
     url = httpx.URL(options.base_url)
     if options.allow_private_network:
@@ -166,6 +193,8 @@ def item_key(workflow_key: str, plugin: str, target: str, alert: "Alert") -> str
 def alert_values(alert: "Alert", unit: str) -> dict[str, str]:
     """What a title template and a description can show of an alert: its fields and dimensions,
     as clean one-line text (dimensions come from the data: untrusted)."""
+    from cmflow import format_value  # the presentation layer: a run needs it, validate does not
+
     value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
     values = {clean_text(name): clean_text(text) for name, text in alert.dimensions.items() if text is not None}
     values.update(summary=clean_text(alert.summary), metric=alert.metric, rule=alert.rule,
@@ -211,7 +240,7 @@ class FoundItem:
 
 
 class TaskNotifier(Notifier):
-    """A notifier whose messages are work items: what the three task outputs share.
+    """A notifier whose messages are work items: what the task outputs share.
 
     A subclass names the receiver (:attr:`receiver`), where its items go (:meth:`target`), and
     speaks its API: :meth:`session`, :meth:`find`, :meth:`create` and :meth:`close`.
@@ -227,7 +256,7 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return base_url_problems(self.options)
+        return [*rules_problems(self.options, workflow), *base_url_problems(self.options)]
 
     def lane(self) -> tuple[str, int]:
         """One item at a time per target: a lookup and its create are never interleaved with
@@ -242,6 +271,8 @@ class TaskNotifier(Notifier):
         messages = []
         for notification in batch.notifications:
             if notification.event == "resolved" and not options.close_on_resolve:
+                continue
+            if options.rules and notification.alert.rule not in options.rules:
                 continue
             messages.append(self.compose_one(batch, notification, units))
         return messages
@@ -284,7 +315,7 @@ class TaskNotifier(Notifier):
             if payload["action"] == "close":
                 if found is None:
                     return f"no {self.receiver} {self.item_noun} to close (none has key {key[:12]}…)"
-                if found.closed:
+                if self.already_closed(session, found, payload):
                     return f"{self.receiver} {self.item_noun} {found.url} already closed"
                 self.close(session, found, payload)
                 return f"closed {self.receiver} {self.item_noun} {found.url}"
@@ -319,6 +350,20 @@ class TaskNotifier(Notifier):
         """Mark the item done: its alert resolved."""
         raise NotImplementedError
 
+    def already_closed(self, session: "PlatformSession", item: FoundItem, payload: dict[str, Any]) -> bool:
+        """Whether the item is already marked done for this resolution (a retry of a close whose
+        answer was lost must not close it twice): by default, what :meth:`find` saw."""
+        return item.closed
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]()<>#!~|])")
+
+
+def markdown_escape(text: str) -> str:
+    """Text shown as written where it is read as Markdown (a Trello card's description, a task
+    list): a title or an account name holding ``[click](https://…)`` shows those characters, not a link."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
 
 def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lambda line: line) -> str:
     """The description lines (each through ``escape``, for a platform that reads Markdown), then
@@ -327,9 +372,9 @@ def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lam
     return f"{text[:DESCRIPTION_LIMIT]}\n\n{KEY_LINE}{payload['item_key']}"
 
 
-def has_key_line(text: str | None, key: str) -> bool:
-    """Whether a description holds ``key`` on a line of its own."""
-    return any(line.strip() == f"{KEY_LINE}{key}" for line in (text or "").splitlines())
+def has_key_line(text: str | None, key: str, prefix: str = KEY_LINE) -> bool:
+    """Whether a description (or a comment) holds ``key`` on a line of its own, after ``prefix``."""
+    return any(line.strip() == f"{prefix}{key}" for line in (text or "").splitlines())
 
 
 def due_date(payload: dict[str, Any]) -> str | None:

@@ -36,6 +36,9 @@ and money the content cost."""
 RETURN_METRICS = ("production_cost", "budget_consumed", "total_sessions", "total_conversions", "conversion_rate",
                   "total_revenue", "cost_per_conversion", "roi")
 """What the production section shows per campaign: spend against budget, and what it brought back."""
+PLATFORM_RETURN_METRICS = ("total_conversions", "conversion_rate", "total_revenue", "cost_per_conversion", "roi")
+"""What the production section shows per platform: the cost of the time naming it against what
+its traffic brought back (time naming no platform on a row of its own)."""
 TASK_METRICS = ("hours_spent", "average_task_time")
 """What the production section shows per kind of task."""
 MIX_METRICS = ("planned_mix", "published_mix")
@@ -325,6 +328,9 @@ class ReportDocument:
     """Calendar adherence, hours and costs of the scope's whole (none: no production section)."""
     campaigns: list[SeriesFigures] = field(default_factory=list)
     """Each campaign's spend, budget and return (:data:`RETURN_METRICS`)."""
+    platform_returns: list[SeriesFigures] = field(default_factory=list)
+    """Each platform's cost per conversion and return (:data:`PLATFORM_RETURN_METRICS`), when the
+    run measures them by platform."""
     task_types: list[SeriesFigures] = field(default_factory=list)
     """Each kind of task's hours and average time per task (:data:`TASK_METRICS`)."""
     missing_posts: list[PlannedPost] = field(default_factory=list)
@@ -374,6 +380,11 @@ class ReportDocument:
         return [m for m in RETURN_METRICS if any(m in row.figures for row in self.campaigns)]
 
     @property
+    def platform_return_metrics(self) -> list[str]:
+        """The columns of the platforms' table: the :data:`PLATFORM_RETURN_METRICS` one platform at least has."""
+        return [m for m in PLATFORM_RETURN_METRICS if any(m in row.figures for row in self.platform_returns)]
+
+    @property
     def task_metrics(self) -> list[str]:
         """The columns of the task types' table."""
         return [m for m in TASK_METRICS if any(m in row.figures for row in self.task_types)]
@@ -381,8 +392,8 @@ class ReportDocument:
     @property
     def has_production(self) -> bool:
         """Whether the run measured anything of the production section for this scope."""
-        return bool(self.production or self.campaigns or self.task_types or self.missing_posts
-                    or self.late_posts or self.mix or self.untagged_links)
+        return bool(self.production or self.campaigns or self.platform_returns or self.task_types
+                    or self.missing_posts or self.late_posts or self.mix or self.untagged_links)
 
     @property
     def complete(self) -> bool:
@@ -413,6 +424,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         campaigns=_campaign_rows(figures, scope),
+        platform_returns=_platform_return_rows(figures),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         missing_posts=_planned_posts(result, scope, "missing_planned_posts"),
         late_posts=_planned_posts(result, scope, "late_planned_posts"),
@@ -508,6 +520,15 @@ def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigu
                  and (f := figures.figure(m, {"campaign": row.name})) is not None}
         rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
     return rows
+
+
+def _platform_return_rows(figures: _FigureIndex) -> list[SeriesFigures]:
+    """Each platform's :data:`PLATFORM_RETURN_METRICS`, when cost_per_conversion or roi is measured
+    by platform (the traffic's conversions alone are the platform sections' business): the rows
+    with a cost or a return, time naming no platform last."""
+    rows = [row for row in figures.breakdown("platform", list(PLATFORM_RETURN_METRICS))
+            if "cost_per_conversion" in row.figures or "roi" in row.figures]
+    return sorted(rows, key=lambda row: row.name == NONE_LABEL)
 
 
 def _mix_says_something(rows: list[SeriesFigures]) -> bool:
@@ -623,26 +644,20 @@ def _competitor_rows(result: "RunResult", figures: _FigureIndex, scope: ReportSc
 
 
 def _shared_counters(result: "RunResult", competitors: list[SeriesFigures]) -> list[str]:
-    """The interaction counters the table's brands all report, when some brand reports one the
-    others do not (the measure stage then counts only those in brand rows); none otherwise."""
-    import polars as pl
-
-    from cmflow import BRANDS_COLUMN, unshared_counters
+    """The interaction counters the table's brands all report, when the measure stage left some
+    out of a shown brand's rows (``result.unshared_counters``: another brand of its set never
+    reports them); none otherwise."""
+    from cmflow import BRANDS_COLUMN
     from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS
 
     shown = tuple(row.key[0] for row in competitors)
-    frames = [frame.select(BRANDS_COLUMN, *[c for c in ENGAGEMENT_COUNTERS if c in frame.columns])
-              for kind in ("post", "account_activity")
-              if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns]
-    if not shown or not frames:
+    unshared = {c for brand in shown for c in result.unshared_counters.get(brand, ())}
+    if not unshared:
         return []
-    unshared: set[str] = set()  # compared as the measure stage compares them: within each brand set
-    for frame in frames:
-        for brand, counters in unshared_counters(frame, ENGAGEMENT_COUNTERS, result.workflow.listen.brand_sets).items():
-            if brand in shown:
-                unshared.update(counters)
-    present = {c for frame in frames for c in frame.columns if c != BRANDS_COLUMN}
-    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared] if unshared else []
+    present = {c for kind in ("post", "account_activity")
+               if (frame := result.records.get(kind)) is not None and BRANDS_COLUMN in frame.columns
+               for c in frame.columns}
+    return [c for c in ENGAGEMENT_COUNTERS if c in present and c not in unshared]
 
 
 def _top_of_ranking(result: "RunResult", scope: ReportScope, metric: str, evidence: dict[str, str], identity: str

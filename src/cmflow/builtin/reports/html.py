@@ -10,6 +10,7 @@ URIs, and a Content-Security-Policy forbids the page any request.
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -57,7 +58,28 @@ class Branding:
 
 def template_environment(folder: Path | None = None):
     """The sandboxed Jinja2 environment of reports: ``folder``'s templates first, then the
-    built-in ones (also reachable as ``builtin/<name>`` to extend them)."""
+    built-in ones (also reachable as ``builtin/<name>`` to extend them).
+
+    One environment per folder and per state of its files, so that a template is compiled once
+    per process (a run renders up to a dozen documents from the same few templates) and an
+    edit, or a template added to override a built-in one, is seen by the next render."""
+    return _environment(folder, _file_states(folder))
+
+
+def _file_states(folder: Path | None) -> tuple[tuple[str, int], ...]:
+    """Each file under ``folder`` with its modification time (none for no folder)."""
+    states = []
+    for path in Path(folder).rglob("*") if folder is not None else ():
+        try:
+            states.append((str(path), path.stat().st_mtime_ns))
+        except OSError:  # removed meanwhile
+            continue
+    return tuple(sorted(states))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folder: Path | None, files: tuple) -> object:
+    """:func:`template_environment` for one state of ``folder``'s ``files`` (the cache key)."""
     from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 

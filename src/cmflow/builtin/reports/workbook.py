@@ -178,14 +178,21 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
     sheets = []
     if document.production:
         sheets.append(_indicators_sheet(lang.text("section_production"), document.production, lang))
-    for key, column, rows, metrics in (
-            ("production_campaigns", "campaign", document.campaigns, document.campaign_metrics),
-            ("production_task_types", "task_type", document.task_types, document.task_metrics)):
+    from cmflow import NONE_LABEL
+
+    def platform_name(name: str) -> str:
+        return lang.text("production_no_platform") if name == NONE_LABEL else lang.platform(name)
+
+    for key, column, rows, metrics, shown in (
+            ("production_campaigns", "campaign", document.campaigns, document.campaign_metrics, str),
+            ("production_platforms", "platform", document.platform_returns, document.platform_return_metrics,
+             platform_name),
+            ("production_task_types", "task_type", document.task_types, document.task_metrics, str)):
         if rows:
             sheets.append(Sheet(lang.text(key), lang.text(key), [
                 Column(column, lang.text("column_" + column), "text"),
                 *_figure_columns(metrics, [r.figures for r in rows], lang)],
-                [{column: r.name, **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
+                [{column: shown(r.name), **{m: r.figures[m].value for m in metrics if m in r.figures}} for r in rows]))
     if document.missing_posts:
         sheets.append(_planned_posts_sheet(
             lang, "production_missing_posts", document.missing_posts, Column("why", lang.text("column_why"), "text"),

@@ -136,11 +136,13 @@ class SentimentModel:
             }
         return {"format": MODEL_FORMAT, "classes": list(CLASSES), "languages": languages, "training": self.training}
 
-    def save(self, path: Path) -> None:
-        """Write the model to ``path`` as a model file (gzip-compressed JSON)."""
+    def save(self, path: Path, compresslevel: int = 9) -> None:
+        """Write the model to ``path`` as a model file (gzip-compressed JSON). The bundled file
+        is written at the smallest size (level 9: about 7 s for the built-in model); a quicker
+        ``compresslevel`` (1: 0.2 s, a file a quarter larger) reads back the same."""
         payload = json.dumps(self.to_document(), ensure_ascii=False, separators=(",", ":"))
         # no time stamp and no file name in the gzip header: the same model, the same bytes
-        Path(path).write_bytes(gzip.compress(payload.encode("utf-8"), mtime=0))
+        Path(path).write_bytes(gzip.compress(payload.encode("utf-8"), compresslevel=compresslevel, mtime=0))
 
     def probabilities(
         self,

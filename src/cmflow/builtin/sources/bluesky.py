@@ -81,6 +81,12 @@ class BlueskyOptions(PluginOptions):
         return distinct_handles(accounts, ACTOR,
                                 "{given!r} is neither a Bluesky handle (name.bsky.social) nor a DID")
 
+    @field_validator("search")
+    @classmethod
+    def _search(cls, search: list[str]) -> list[str]:
+        """Each query once, blanks collapsed: a query run twice finds the same posts twice."""
+        return list(dict.fromkeys(query for query in (" ".join(q.split()) for q in search) if query))
+
     @model_validator(mode="after")
     def _mentions_need_a_login(self) -> "BlueskyOptions":
         if "mentions" in self.fetch and self.app_password is None:
@@ -127,7 +133,9 @@ class BlueskySource(Source, SearchesTerms):
     def with_search_terms(self, terms) -> "BlueskySource":
         """One search per term; a term of several words is a phrase (``"Maison Lumière"``)."""
         queries = [f'"{term}"' if len(term.split()) > 1 and '"' not in term else term for term in terms]
-        return type(self)(self.options.model_copy(update={"search": queries}), entry_id=self.entry_id)
+        options = BlueskyOptions.model_validate(
+            {**{name: getattr(self.options, name) for name in BlueskyOptions.model_fields}, "search": queries})
+        return type(self)(options, entry_id=self.entry_id)
 
     def parts(self) -> list[Source]:
         """Split by account when reading anonymously; logged in (mentions, an app password),

@@ -292,19 +292,20 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         frame, not_records, rows = read_traffic_table(path, table.format, table.header_row, options.on_error, ctx)
         return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
+    warn_of_places_not_read(path, table.format, options, ctx)
     header = None
     if table.sheet is None:
         raw, places, bad, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(table.format, mapping,
                                                                                              names))
-        raw = with_joined_columns(raw, table.format)
-        raw = with_platform_column(raw, table.format)
-        if table.format.date_order_chosen_by_user:
-            mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     else:
         from cmflow.builtin.sources.workbooks import read_sheet
 
         sheet = read_sheet(path, mapping)
         raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+    raw = with_joined_columns(raw, table.format)
+    raw = with_platform_column(raw, table.format)
+    if table.format.date_order_chosen_by_user:
+        mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
     height = raw.height
     raw, places = without_rows_not_records(raw, places, table.format)
     every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
@@ -373,7 +374,8 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
     """The table with a column for each pair the format reads together (`Start date` and `Start
-    time`: "2026-11-17 09:00:00"), empty where either is."""
+    time`: "2026-11-17 09:00:00"), empty where either is; a workbook's date cell and time cell
+    (which the reader writes "2026-11-17 00:00:00" and "1899-12-31 09:00:00") join the same way."""
     import polars as pl
 
     pairs = [pair for pair in known.joined.values() if set(pair) <= set(raw.columns)]
@@ -381,6 +383,9 @@ def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFra
         return raw
     def joined(first: str, second: str) -> "pl.Expr":
         day, time = (pl.col(c).cast(pl.String).str.strip_chars() for c in (first, second))
+        # a workbook's cells, as the reader writes them: a date cell at midnight, a time cell on Excel's day 0
+        day = day.str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00(\.0+)?$", "$1")
+        time = time.str.replace(r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})(\.\d+)?$", "$1")
         return pl.when((day != "") & (time != "")).then(day + " " + time).otherwise(pl.lit("")) \
             .alias(joined_column((first, second)))
     return raw.with_columns(joined(*pair) for pair in pairs)
@@ -420,6 +425,22 @@ def with_platform_column(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFr
         read[values] = platform_named([t.strip() for t in listed], *named.values())
     platforms = [read[values] for values in raw.select(pl.col(c).cast(pl.String) for c in columns).rows()]
     return raw.with_columns(pl.Series(platform_column_name(columns), platforms, dtype=pl.String))
+
+
+def warn_of_places_not_read(path: Path, known: ExportFormat, options: ExportOptions, ctx: FetchContext) -> None:
+    """Time trackers: say when `task_type_from` or `campaign_from` names a place this format does
+    not read (Clockify in French: its tags and task columns), rather than leave the field empty in silence."""
+    from typing import get_args
+
+    if not known.places:
+        return
+    for option, place in (("task_type_from", options.task_type_from), ("campaign_from", options.campaign_from)):
+        if place != "none" and place not in known.places:
+            allowed = get_args(ExportOptions.model_fields[option].annotation)
+            readable = ", ".join(f'"{p}"' for p in allowed if p in known.places)
+            ctx.warn(f'{path.name} ({known.title}): {option} = "{place}", but cmflow does not read that column '
+                     f"in this export (docs/exports.md, {known.name}): no {option.removesuffix('_from')} is read; "
+                     f'set {option} to one of {readable} or "none"')
 
 
 def chosen_places(known: ExportFormat, options: ExportOptions) -> dict[str, str]:
@@ -473,8 +494,9 @@ def in_date_order(raw: "pl.DataFrame", path: Path, mapping: MappingOptions, know
                      "on this source")
     if order == "month_first":
         return mapping
-    def swapped(formats: tuple[str, ...]) -> list[str]:
-        return [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats]
+    def swapped(formats: tuple[str, ...]) -> list[str]:  # ISO dates (and a workbook's date cells) stay as they are
+        return [f if f.startswith("%Y") else f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+                for f in formats]
     update: dict[str, Any] = {"date_format": swapped(known.date_format)}
     if known.datetime_format:
         update["datetime_format"] = swapped(known.datetime_format)
@@ -514,7 +536,7 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
             columns[field] = known.places[place]
     kind = RECORD_KINDS[known.record]
     if known.places:  # a time tracker: its platform (toggl) is not the one the time was for
-        if table.sheet is None and (named_in := platform_columns(known, header_names)):
+        if named_in := platform_columns(known, header_names):
             columns["platform"] = platform_column_name(named_in)  # with_platform_column's
         constants = dict(known.constants)
     else:

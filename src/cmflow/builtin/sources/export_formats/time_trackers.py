@@ -1,4 +1,5 @@
-"""Time trackers' CSV exports: Toggl Track's and Clockify's detailed reports (time entries).
+"""Time trackers' exports: Toggl Track's and Clockify's detailed reports (time entries), Clockify's
+as CSV or Excel and in English or French (its exports name their columns in its user's language).
 
 Headers checked against public parsers, importers and test fixtures written against real
 exports (docs/exports.md gives the evidence). The amount columns name the workspace's currency
@@ -7,6 +8,8 @@ found is each entry's ``currency``.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from cmflow.builtin.sources.export_formats.format import ExportFormat
 
@@ -92,4 +95,47 @@ CLOCKIFY_DETAILED = ExportFormat(
           "`Group`, `Email`, `Billable`, `Billable Rate` are not read.",
 )
 
-FORMATS = (TOGGL_DETAILED, CLOCKIFY_DETAILED)
+CLOCKIFY_DETAILED_XLSX = replace(
+    CLOCKIFY_DETAILED, name="clockify_detailed_xlsx", title="Clockify: detailed report (Excel)", file_type="xlsx",
+    notes="Reports -> Detailed -> Export -> Save as Excel: the CSV's columns, header on the first row of "
+          "the first sheet. A cell may hold text as the CSV writes it (11/03/2026, 02:00 PM, 01:20:00) or "
+          "an Excel date, time or duration: both are read. Everything else as the CSV export.",
+)
+
+CLOCKIFY_DETAILED_FR = ExportFormat(
+    name="clockify_detailed_fr",
+    title="Clockify in French: detailed report (CSV)",
+    platform="clockify",
+    record="time_entry",
+    file_type="csv",
+    identifying=("Projet", "Utilisateur", "Date de début", "Heure de début", "Durée (décimal)"),
+    columns={
+        "date": "Date de début",
+        "hours": "Durée (décimal)",
+        "task": "Description",
+        "person": "Utilisateur",
+        "client": "Client",
+    },
+    optional=("client",),
+    places={"project": "Projet", "client": "Client"},
+    date_format=CLOCKIFY_DATES,
+    joined={"started_at": ("Date de début", "Heure de début")},
+    datetime_format=CLOCKIFY_DETAILED.datetime_format,
+    date_order_chosen_by_user=True,
+    notes="Clockify whose user chose French (Préférences -> Langue) names the columns in French: "
+          "`Projet`, `Client`, `Description`, `Utilisateur`, `Date de début`, `Heure de début`, `Durée "
+          "(décimal)` are read as their English names are (dates in the order the user chose, 1,50 or 1.50 "
+          "hours). The French names of the tags, task, `Duration (h)` and amount columns are not known "
+          "from a public source, so they are not read: the task type is read from the project "
+          "(`task_type_from = \"project\"`) or not at all, and the workflow's rates price the time. "
+          "`Groupe`, `Email`, `Facturable`, `Date de fin`, `Heure de fin` are not read.",
+)
+
+CLOCKIFY_DETAILED_FR_XLSX = replace(
+    CLOCKIFY_DETAILED_FR, name="clockify_detailed_fr_xlsx", title="Clockify in French: detailed report (Excel)",
+    file_type="xlsx", notes="The French CSV's columns in a workbook (Exporter -> Enregistrer en Excel), read "
+    "as the French CSV, with Excel dates, times and durations read as the English workbook's.",
+)
+
+FORMATS = (TOGGL_DETAILED, CLOCKIFY_DETAILED, CLOCKIFY_DETAILED_XLSX, CLOCKIFY_DETAILED_FR,
+           CLOCKIFY_DETAILED_FR_XLSX)
