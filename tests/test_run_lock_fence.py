@@ -9,15 +9,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from cmflow.store import LockOwner, QueuedMessage, RunLockHold, WorkflowBusy, open_store
+from test_run_lock_heartbeat import ELSEWHERE, takes, wait_until
 
 LEASE = timedelta(seconds=3)  # the shortest lease [daemon] allows
-ELSEWHERE = LockOwner("host-b#0", 4242, "other")
 """A run on another machine: only the lease decides whether its lock is live."""
 
 PAUSED_RUN = """
@@ -63,7 +62,7 @@ def test_a_run_paused_past_its_lease_commits_nothing_once_another_run_took_its_l
         assert checked == "checked"
         os.kill(run.pid, signal.SIGSTOP)
         with open_store(any_store_url) as store:
-            assert _wait_until(lambda: _takes(store, "weekly"), 4 * LEASE.total_seconds())  # its lease ran out
+            assert wait_until(lambda: takes(store, "weekly"), 4 * LEASE.total_seconds())  # its lease ran out
             os.kill(run.pid, signal.SIGCONT)
             out, _ = run.communicate("go\n", timeout=60)
             assert "lost: its run lock expired or another run of the workflow took it over" in out
@@ -123,20 +122,3 @@ def test_run_locks_are_judged_on_the_database_clock_not_the_callers(postgres_url
             store.acquire_run_lock("weekly", ELSEWHERE, timedelta(seconds=30))
         assert store.run_lock_held("weekly", "host-daemon#0")
         assert store.renew_run_lock("weekly", mine, timedelta(seconds=30))
-
-
-def _takes(store, workflow: str) -> bool:
-    try:
-        store.acquire_run_lock(workflow, ELSEWHERE, timedelta(hours=1))
-    except WorkflowBusy:
-        return False
-    return True
-
-
-def _wait_until(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

@@ -70,7 +70,7 @@ def test_a_running_run_keeps_its_lock_past_its_lease_and_a_dead_one_lets_go_with
         dead = LockOwner("host-c#0", 77, "dead")  # took it with the same lease, then died
         store.acquire_run_lock("daily", dead, LEASE)
         taken_at = time.monotonic()
-        assert wait_until(lambda: _takes(store, "daily"))
+        assert wait_until(lambda: takes(store, "daily"))
         assert time.monotonic() - taken_at < 5 * LEASE.total_seconds()
 
 
@@ -99,7 +99,7 @@ def test_a_run_asked_to_stop_by_a_signal_keeps_its_lock_while_it_finishes(any_st
             stop.set(signal.SIGTERM)
             deadline = time.monotonic() + 2 * LEASE.total_seconds()
             while time.monotonic() < deadline:
-                assert not _takes(store, "weekly")
+                assert not takes(store, "weekly")
                 time.sleep(0.2)
 
 
@@ -108,7 +108,7 @@ def test_a_run_hung_past_its_longest_hold_lets_its_lock_expire_and_is_asked_to_s
     with open_store(any_store_url) as store:
         with held_run_lock(store, "weekly", lease=LEASE, longest=LEASE, stop=stop):
             assert wait_until(stop.is_set)  # told (a sixth of the lease before the lock runs out) ...
-            assert wait_until(lambda: _takes(store, "weekly"))  # ... which it then does
+            assert wait_until(lambda: takes(store, "weekly"))  # ... which it then does
     assert stop.reason == "stopped: it held its run lock for its longest hold (3 s)"
     assert "weekly stops: it held its run lock for its longest hold" in caplog.text
 
@@ -167,7 +167,8 @@ def test_a_run_whose_store_another_process_keeps_locked_is_asked_to_stop_in_time
     assert stop.reason.startswith("stopped: its run lock could not be renewed")
 
 
-def _takes(store, workflow: str) -> bool:
+def takes(store, workflow: str) -> bool:
+    """Whether another owner can take ``workflow``'s run lock now (it takes it if so)."""
     try:
         store.acquire_run_lock(workflow, ELSEWHERE, timedelta(hours=1))
     except WorkflowBusy:
