@@ -214,3 +214,28 @@ def test_connections_recover_after_the_server_restarts(private_server):
     assert all("cut while a change was being committed" in f for f in failures), failures
     assert all(len(stored.get(w, [])) <= 1 for w in uncertain)
     assert stored["after"] == [after] and len(stored["before"]) == 1
+
+
+def test_cuts_in_a_row_are_tried_again_until_the_reconnect_window_ends(monkeypatch):
+    """A second restart during the retry is waited out too; cuts that go on past the
+    reconnect window are reported, not tried for ever."""
+    from cmflow.store import sql
+    from cmflow.store.errors import StoreUnreachable
+
+    clock = [0.0]
+    monkeypatch.setattr(sql, "monotonic", lambda: clock[0])
+    tries = []
+
+    def cut(_store, times: int):
+        tries.append(clock[0])
+        clock[0] += 10.0
+        if len(tries) <= times:
+            raise StoreUnreachable("lost the connection to the state store")
+        return "kept"
+
+    tried_again = sql._tried_again_when_cut(cut)
+    assert tried_again(None, 2) == "kept" and len(tries) == 3
+    tries.clear()
+    with pytest.raises(StoreUnreachable):
+        tried_again(None, 100)
+    assert len(tries) == 4  # cut at 0, 10, 20, 30 s: the window (30 s from the first cut) is over

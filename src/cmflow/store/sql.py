@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from time import monotonic
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from cmflow.store.interface import (
 from cmflow.foundation.processes import process_alive
 from cmflow.store.errors import StoreError, StoreMissing, StoreUnreachable, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
-from cmflow.store.postgres import is_postgres, lock_migrations, postgres_engine
+from cmflow.store.postgres import RECONNECT_SECONDS, is_postgres, lock_migrations, postgres_engine
 from cmflow.store.sqlite import sqlite_engine
 from cmflow.store.tables import (
     alerts, cached_records, daemons, leases, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
@@ -713,17 +714,24 @@ class SqlStore(Store):
 
 
 def _tried_again_when_cut(method: Any) -> Any:
-    """``method``, tried once more when the connection to the database was cut before its
-    transaction committed (:class:`StoreUnreachable`): nothing of the first try was kept, and
-    the new connection waits for the server to be back (:mod:`cmflow.store.postgres`)."""
+    """``method``, tried again each time the connection to the database was cut before its
+    transaction committed (:class:`StoreUnreachable`): nothing of that try was kept, and the new
+    connection waits for the server to be back (:mod:`cmflow.store.postgres`). Restarts in a row
+    (a fail-over, a restart during the retry) are waited out for up to
+    :data:`~cmflow.store.postgres.RECONNECT_SECONDS` from the first cut; then the cut is reported."""
 
     @functools.wraps(method)
     def tried_again(self: SqlStore, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except StoreUnreachable as error:
-            log.warning("%s; trying again", error)
-            return method(self, *args, **kwargs)
+        deadline = None
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except StoreUnreachable as error:
+                now = monotonic()
+                deadline = now + RECONNECT_SECONDS if deadline is None else deadline
+                if now >= deadline:
+                    raise
+                log.warning("%s; trying again", error)
 
     return tried_again
 
