@@ -24,14 +24,13 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from cmflow.foundation.stopping import StopRequest
 from cmflow.stages.run_lock import held_run_lock
-from cmflow.store import QueuedMessage, RunLockHold, RunLockLost, open_store
+from cmflow.store import QueuedMessage, RunLockLost, open_store
 
 url, lease = sys.argv[1], timedelta(seconds=3)
 stop = StopRequest()
 with open_store(url) as store:
-    with held_run_lock(store, "weekly", lease=lease, longest=timedelta(hours=1), stop=stop) as owner:
-        run_id = store.start_run("weekly", "weekly.toml", date.today(), date.today(), False,
-                                 lock=RunLockHold(owner, lease))
+    with held_run_lock(store, "weekly", lease=lease, longest=timedelta(hours=1), stop=stop) as hold:
+        run_id = store.start_run("weekly", "weekly.toml", date.today(), date.today(), False, lock=hold)
         stop.check()  # the runner's last check before it records: it passes, then the process pauses
         print("checked", run_id, flush=True)
         sys.stdin.readline()  # resumed: record at once, before the heartbeat can tell

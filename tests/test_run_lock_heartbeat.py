@@ -79,8 +79,8 @@ def test_a_run_whose_lock_is_taken_over_is_asked_to_stop(any_store_url, caplog):
     it gone and sets the run's stop request, so that it commits nothing."""
     stop = StopRequest()
     with open_store(any_store_url) as store:
-        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop) as owner:
-            store.release_run_lock("weekly", owner)  # as if it had expired ...
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop) as hold:
+            store.release_run_lock("weekly", hold.owner)  # as if it had expired ...
             store.acquire_run_lock("weekly", ELSEWHERE, timedelta(hours=1))  # ... and been taken over
             assert wait_until(stop.is_set)
         assert stop.reason == "stopped: its run lock expired and another run of the workflow took it over"
@@ -111,6 +111,27 @@ def test_a_run_hung_past_its_longest_hold_lets_its_lock_expire_and_is_asked_to_s
             assert wait_until(lambda: takes(store, "weekly"))  # ... which it then does
     assert stop.reason == "stopped: it held its run lock for its longest hold (3 s)"
     assert "weekly stops: it held its run lock for its longest hold" in caplog.text
+
+
+def test_a_run_whose_own_write_outlasts_its_lease_keeps_its_lock_and_goes_on(any_store_url, caplog):
+    """The run's own commit (a year of measurements on a loaded machine) holds the store's write
+    lock, or the lock's row, longer than the lease: the heartbeat cannot renew meanwhile, but
+    nobody can take the lock either. The run is not stopped, and the write leaves the lock a
+    whole lease from its end, so that the run's last write (its end) is its own."""
+    from datetime import date
+
+    stop = StopRequest()
+    with open_store(any_store_url) as store:
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop) as hold:
+            run_id = store.start_run("weekly", "weekly.toml", date.today(), date.today(), False, lock=hold)
+            with store._run_writing(run_id) as (_connection, held):  # the commit's transaction, kept open
+                assert held
+                time.sleep(1.5 * LEASE.total_seconds())
+            assert not stop.is_set(), stop.reason
+            assert not takes(store, "weekly")  # extended when the write committed, not when it began
+            store.finish_run(run_id, status="ok", stats={}, error=None)
+        assert [r.status for r in store.runs("weekly")] == ["ok"]
+    assert "stops:" not in caplog.text
 
 
 class _FailingRenewals:

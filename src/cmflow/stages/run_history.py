@@ -18,7 +18,7 @@ from cmflow.foundation.stopping import RunStopped, StopRequest
 from cmflow.stages.failures import one_line
 from cmflow.stages.incremental import FetchPlan, remember
 from cmflow.stages.run_lock import RUN_LOCK_LEASE, held_run_lock
-from cmflow.store import RunLockHold, SlotAlreadyHandled
+from cmflow.store import SlotAlreadyHandled
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
@@ -66,14 +66,14 @@ def opened_run(store: "Store | None", workflow: "Workflow", period: "Period", *,
     if store is None or dry_run:
         yield None
         return
-    with held_run_lock(store, workflow.key, lease=lock_lease, longest=lock_ttl, stop=stop or StopRequest()) as owner:
+    with held_run_lock(store, workflow.key, lease=lock_lease, longest=lock_ttl, stop=stop or StopRequest()) as hold:
         # Under the lock, no other run of the workflow can finish this slot meanwhile.
         if slot is not None and store.slot_handled(workflow.key, slot):
             raise SlotAlreadyHandled(f"the slot {slot:%Y-%m-%d %H:%M} UTC of {workflow.key!r} was run "
                                      "meanwhile (by a run its killed daemon left behind): not run again")
         # The lock fences the run's writes: once lost, nothing of the run is kept (RunLockLost).
         yield store.start_run(workflow.key, str(workflow.file), period.start, period.end, dry_run, slot=slot,
-                              lock=RunLockHold(owner, min(lock_lease, lock_ttl)))
+                              lock=hold)
 
 
 def record_crash(store: "Store", run_id: int, exc: BaseException) -> None:

@@ -24,7 +24,7 @@ from cmflow.foundation.heartbeat import Heartbeat
 from cmflow.foundation.secrets import redactor
 from cmflow.foundation.stopping import StopRequest
 from cmflow.stages.failures import one_line
-from cmflow.store import LockOwner
+from cmflow.store import LockOwner, LockTenure, RunLockHold
 
 if TYPE_CHECKING:
     from cmflow.store import Store
@@ -37,9 +37,12 @@ RUN_LOCK_LEASE = timedelta(seconds=30)
 
 @contextmanager
 def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longest: timedelta,
-                  stop: StopRequest) -> Iterator[LockOwner]:
+                  stop: StopRequest) -> Iterator[RunLockHold]:
     """Take ``workflow_key``'s run lock (raises :class:`~cmflow.store.WorkflowBusy`), renew it
-    every third of ``lease`` for at most ``longest`` in all, and give it back at the end.
+    every third of ``lease`` for at most ``longest`` in all, and give it back at the end. Yields
+    the hold to hand to :meth:`~cmflow.store.Store.start_run`: the run's fenced writes extend
+    the lock too, and while one is under way (it holds the lock's row) the lock is not renewed
+    and the run is not stopped for want of a renewal.
 
     ``stop`` is set when the run may no longer hold it: another run took it over, a renewal
     failed or hung until the lock was about to run out (a sixth of the lease before: the run
@@ -50,15 +53,15 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
     started = time.monotonic()
     first = min(lease, longest)
     store.acquire_run_lock(workflow_key, owner, first)
-    held_until = [started + first.total_seconds()]  # time.monotonic() the lock holds until, at least
+    tenure = LockTenure(started + first.total_seconds())
     lost = threading.Event()
     margin = lease.total_seconds() / 6  # the run is told this long before its lock runs out
 
     def beat() -> None:
         asked = time.monotonic()
         left = longest.total_seconds() - (asked - started)
-        if left <= 0 or lost.is_set():
-            return  # held long enough (the lock runs out on its own), or held by another run now
+        if left <= 0 or lost.is_set() or tenure.writing:
+            return  # held long enough (the lock runs out on its own), held by another run now, or being written under
         ttl = min(lease, timedelta(seconds=left))
         try:
             held = store.renew_run_lock(workflow_key, owner, ttl, timeout=timedelta(seconds=margin))
@@ -66,7 +69,7 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
             log.warning("could not renew the run lock of %s: %s", workflow_key, redactor(one_line(exc)))
             return
         if held:
-            held_until[0] = asked + ttl.total_seconds()
+            tenure.extended(asked, ttl)
         elif lost.is_set():
             return
         else:
@@ -81,9 +84,10 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
         return None
 
     def watch() -> None:
-        """Apart from the beats (one may hang in the store): stop the run before its lock runs out."""
+        """Apart from the beats (one may hang in the store): stop the run before its lock runs out
+        (not while the run's own write holds it: that write extends it when it commits)."""
         now = time.monotonic()
-        if lost.is_set() or now < held_until[0] - margin:
+        if lost.is_set() or tenure.writing or now < tenure.held_until - margin:
             return
         lost.set()
         _lost(stop, workflow_key, held_longest(now) or f"its run lock could not be renewed within its lease "
@@ -92,7 +96,7 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
     try:
         with Heartbeat(beat, lease.total_seconds() / 3, "cmflow-run-lock"), \
                 Heartbeat(watch, min(margin / 2, 1.0), "cmflow-run-lock-watch"):
-            yield owner
+            yield RunLockHold(owner, first, tenure)
     finally:
         _release_run_lock(store, workflow_key, owner)
 

@@ -53,13 +53,56 @@ class RunLockLost(RunStopped):
     :class:`~cmflow.foundation.stopping.RunStopped`: the run ends ``interrupted``."""
 
 
+class LockTenure:
+    """How long its holder knows its run lock lasts, on the holder's own never-jumping clock
+    (``time.monotonic()``), and whether one of the run's fenced writes is under way.
+
+    The heartbeat renewing the lock and the run's own fenced writes (:meth:`Store.start_run`,
+    :meth:`Store.commit_run`, :meth:`Store.finish_run`) both extend the lock, and both say so
+    here. While a fenced write is under way, its transaction holds the lock's row (SQLite: the
+    store's write lock; PostgreSQL: ``FOR UPDATE``): nobody can take the lock over, and a
+    renewal would only wait for that transaction. Thread-safe."""
+
+    def __init__(self, held_until: float) -> None:
+        import threading
+
+        self._guard = threading.Lock()
+        self._held_until = held_until
+        self._writes = 0
+
+    @property
+    def held_until(self) -> float:
+        """The monotonic time the lock holds until, at least (extended from before it was asked)."""
+        return self._held_until
+
+    @property
+    def writing(self) -> bool:
+        """Whether one of the run's fenced writes holds the lock's row now."""
+        return self._writes > 0
+
+    def extended(self, asked: float, lease: timedelta) -> None:
+        """The lock was extended by ``lease`` by a request made at monotonic ``asked``."""
+        with self._guard:
+            self._held_until = max(self._held_until, asked + lease.total_seconds())
+
+    def write_started(self) -> None:
+        with self._guard:
+            self._writes += 1
+
+    def write_ended(self) -> None:
+        with self._guard:
+            self._writes -= 1
+
+
 @dataclass(frozen=True)
 class RunLockHold:
-    """A run lock as its run holds it: who holds it and the lease each write under it extends
-    it by. Handed to :meth:`Store.start_run`, it fences that run's writes (see there)."""
+    """A run lock as its run holds it: who holds it, the lease each write under it extends it
+    by, and (held by :mod:`cmflow.stages.run_lock`) the tenure the writes report their
+    extensions to. Handed to :meth:`Store.start_run`, it fences that run's writes (see there)."""
 
     owner: LockOwner
     lease: timedelta
+    tenure: LockTenure | None = None
 
 
 class SlotAlreadyHandled(RuntimeError):

@@ -197,8 +197,8 @@ class SqlStore(Store):
     # -- runs ----------------------------------------------------------------------------
     def start_run(self, workflow: str, workflow_file: str, period_start: date, period_end: date,
                   dry_run: bool, slot: datetime | None = None, lock: RunLockHold | None = None) -> int:
-        with self._writing() as connection:
-            if lock is not None and not _extend_run_lock(connection, workflow, lock.owner, lock.lease):
+        with self._fenced_writing(workflow, lock) as (connection, held):
+            if not held:
                 raise RunLockLost(_LOCK_LOST)
             # A run of this workflow still marked running was killed (or lost its lock): say so
             # rather than lie; not while another holder's lock says its run is running.
@@ -219,19 +219,46 @@ class SqlStore(Store):
         held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
         return held is not None and _lock_live(held, this_host(), _database_now(connection))
 
-    def _fence(self, connection: sa.Connection, run_id: int) -> bool:
-        """Whether the run may write (in ``connection``'s transaction): a run started without
-        its lock always may; one started under it while it still holds it (now extended)."""
+    @contextmanager
+    def _fenced_writing(self, workflow: str, hold: RunLockHold | None) -> Iterator[tuple[sa.Connection, bool]]:
+        """A write transaction of a run of ``workflow``, and whether the run may write in it: a
+        run without its lock (``hold`` None) always may; one under it while it still holds it.
+
+        The lock is extended by its lease when the transaction starts (the fence) and again just
+        before it commits, so that a long write (a year of measurements on a loaded machine)
+        leaves the lock a whole lease from its end; the run's :class:`LockTenure` hears of it
+        once committed, and knows the write is under way meanwhile (its transaction holds the
+        lock's row: nobody can take the lock over, and the heartbeat need not wait for it)."""
+        tenure = hold.tenure if hold is not None else None
+        if tenure is not None:
+            tenure.write_started()
+        try:
+            with self._writing() as connection:
+                held = hold is None or _extend_run_lock(connection, workflow, hold.owner, hold.lease)
+                yield connection, held
+                asked = monotonic()
+                if hold is not None and held:  # held since the fence: extended even if past its end by now
+                    connection.execute(run_locks.update()
+                                       .where(run_locks.c.workflow == workflow, run_locks.c.owner == hold.owner.id)
+                                       .values(expires_at=_database_now(connection) + hold.lease))
+            if tenure is not None and held:
+                tenure.extended(asked, hold.lease)
+        finally:
+            if tenure is not None:
+                tenure.write_ended()
+
+    def _run_writing(self, run_id: int, workflow: str | None = None) -> Any:
+        """:meth:`_fenced_writing` for the run ``run_id`` (fenced if it started under its lock)."""
         fenced = self._fenced.get(run_id)
-        return fenced is None or _extend_run_lock(connection, fenced[0], fenced[1].owner, fenced[1].lease)
+        return self._fenced_writing(fenced[0] if fenced else workflow or "", fenced[1] if fenced else None)
 
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
                    alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
                    now: datetime | None = None) -> list[int]:
         now = now or _now()
         queued = []
-        with self._writing() as connection:
-            if not self._fence(connection, run_id):
+        with self._run_writing(run_id, workflow) as (connection, held):
+            if not held:
                 raise RunLockLost(_LOCK_LOST + ": its results were not kept")
             if measurements is not None and measurements.height:
                 self._upsert_measurements(connection, workflow, run_id, measurements, now)
@@ -250,8 +277,8 @@ class SqlStore(Store):
 
     def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
         lost = False
-        with self._writing() as connection:
-            if not self._fence(connection, run_id):  # its slot is another run's now: not finished by this one
+        with self._run_writing(run_id) as (connection, held):
+            if not held:  # its slot is another run's now: not finished by this one
                 lost = status != "interrupted"
                 if lost:
                     status, error = "interrupted", f"{_LOCK_LOST} before it ended (it would have ended {status})"
