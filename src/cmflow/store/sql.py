@@ -230,11 +230,13 @@ class SqlStore(Store):
         once committed, and knows the write is under way meanwhile (its transaction holds the
         lock's row: nobody can take the lock over, and the heartbeat need not wait for it)."""
         tenure = hold.tenure if hold is not None else None
-        if tenure is not None:
-            tenure.write_started()
+        writing = False  # whether this transaction holds the lock's row (from the fence on)
         try:
             with self._writing() as connection:
                 held = hold is None or _extend_run_lock(connection, workflow, hold.owner, hold.lease)
+                if tenure is not None and held:
+                    tenure.write_started()
+                    writing = True
                 yield connection, held
                 asked = monotonic()
                 if hold is not None and held:  # held since the fence: extended even if past its end by now
@@ -244,7 +246,7 @@ class SqlStore(Store):
             if tenure is not None and held:
                 tenure.extended(asked, hold.lease)
         finally:
-            if tenure is not None:
+            if writing:
                 tenure.write_ended()
 
     def _run_writing(self, run_id: int, workflow: str | None = None) -> Any:
