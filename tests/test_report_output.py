@@ -906,6 +906,51 @@ def test_the_banner_names_the_platform_that_is_missing(failed_run) -> None:
                       f"(Facebook){NBSP}: les chiffres ci-dessous ne les incluent pas.")
 
 
+def test_a_failed_source_makes_incomplete_only_the_reports_of_the_clients_whose_accounts_it_reads(tmp_path) -> None:
+    """Atelier Rose's Facebook page comes in an export of its own, which goes missing. With no
+    history and nothing in its options, whose data it held is unknown: both clients' reports
+    say they are incomplete. Its ``where`` naming the account, or its records at the last run the
+    store remembers, make it Atelier Rose's alone: Northwind's report is complete."""
+    workflow = write_agency(tmp_path)
+    write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "northwind.fb"])
+    rose_page = [p for p in POSTS if p[1] == "atelierrose.page"]
+    sources = WORKFLOW.split("[[outputs]]")[0]
+
+    def write(name: str, where: str = "") -> Path:
+        own_export = f'[[sources]]\nid = "rose_facebook"\nplugin = "csv"\npath = "exports/rose-facebook.csv"\n{where}\n\n'
+        text = sources.replace('[[sources]]\nid = "followers"', own_export + '[[sources]]\nid = "followers"') + f"""
+[[outputs]]
+plugin = "report"
+path = "{name}/{{client}}.{{format}}"
+metrics = ["engagement_rate_by_reach", "posts_published"]
+"""
+        (tmp_path / f"{name}.toml").write_text(text, encoding="utf-8")
+        return tmp_path / f"{name}.toml"
+
+    def written(name: str) -> list[str]:
+        return sorted(p.name for p in (tmp_path / name).iterdir())
+
+    unknown = run_in(tmp_path, write("unknown"), f"sqlite:///{tmp_path / 'unknown.db'}")
+    assert [(s.kind, s.id) for s in unknown.failed_stages] == [("source", "rose_facebook")]
+    assert written("unknown") == ["atelier-rose.incomplete.html", "northwind.incomplete.html"]
+
+    run_in(tmp_path, write("named", 'where = { account = "atelierrose.page" }'), f"sqlite:///{tmp_path / 'named.db'}")
+    assert written("named") == ["atelier-rose.incomplete.html", "northwind.html"]
+
+    remembered = write("remembered")
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS, rose_page)
+    assert run_in(tmp_path, remembered, f"sqlite:///{tmp_path / 'remembered.db'}").status == "ok"
+    (tmp_path / "exports" / "rose-facebook.csv").unlink()
+    (tmp_path / "remembered" / "northwind.html").unlink()
+    result = run_in(tmp_path, remembered, f"sqlite:///{tmp_path / 'remembered.db'}")
+    assert [(s.id, s.accounts) for s in result.failed_sources] == [("rose_facebook", ["atelierrose.page"])]
+    assert written("remembered") == ["atelier-rose.html", "atelier-rose.incomplete.html", "northwind.html"]
+    northwind = (tmp_path / "remembered" / "northwind.html").read_text(encoding="utf-8")
+    assert 'class="banner"' not in northwind and "Incomplete" not in northwind
+    rose = (tmp_path / "remembered" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
+    assert "(Facebook)" in text_of(rose.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
+
+
 def test_the_banner_names_the_platforms_a_failed_sources_options_give(tmp_path) -> None:
     """A first run, with no history: a csv export whose ``constants`` give its platform, and an
     ``export`` source whose ``format`` is TikTok's, are named by their platforms; a csv export

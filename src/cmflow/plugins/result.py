@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.periods import Period
 
+REMEMBERED_ACCOUNTS = 1000
+"""The most accounts the run history keeps for one source (:attr:`StageReport.accounts`): a
+source reading more is, when it fails without saying whose records it reads, everyone's."""
+
 
 class RunWorkflow(Protocol):
     """What outputs see of the workflow being run: a ``cmflow.workflow.Workflow``, described
@@ -91,6 +95,12 @@ class StageReport:
     """For sources: the platforms whose data it reads: as its class or options say, else those of
     the records it returned; for one that failed without saying, those it returned at its last
     run the store remembers (an incomplete report names them, not "an exported file")."""
+    accounts: list[str] | None = None
+    """For sources: the accounts whose records it reads, as its options say (its ``account``,
+    its ``where``), else those of the records it returned; for one that failed without saying,
+    those its records had at its last run the store remembers; None when not known. A failed
+    source makes incomplete the reports of the clients owning these accounts, every report
+    when they are not known."""
 
 
 @dataclass
@@ -239,6 +249,8 @@ class RunResult:
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
             "source_platforms": {s.id: s.platforms for s in self.stages
                                  if s.kind == "source" and s.ok and s.platforms},
+            "source_accounts": {s.id: s.accounts for s in self.stages if s.kind == "source" and s.ok
+                                and s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS},
             "warnings": self.warnings,
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

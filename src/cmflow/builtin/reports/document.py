@@ -440,7 +440,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         time_zone=result.period.tz,
         most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
         missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
-                 if scope.may_hold(result.workflow.source_accounts(report.id))],
+                 if scope.may_hold(None if report.accounts is None else frozenset(report.accounts))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
     )
 
