@@ -951,6 +951,44 @@ metrics = ["engagement_rate_by_reach", "posts_published"]
     assert "(Facebook)" in text_of(rose.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
 
 
+def test_the_run_warnings_show_escaped_in_the_agencys_reports_never_in_a_clients(tmp_path) -> None:
+    """A source's ``where`` names an account no record has ever had (a typo, in hostile markup):
+    the run ends ``warning``, the marketing and management reports list the warning, its markup
+    shown as text, and the client's report says nothing of it."""
+    workflow = write_agency(tmp_path)
+    typo = '<b onmouseover="x()">atelierose</b>'
+    text = WORKFLOW.split("[[outputs]]")[0].replace(
+        'path = "exports/facebook-posts.csv"\n', f"path = \"exports/facebook-posts.csv\"\nwhere = {{ account = ['atelierrose.page', 'northwind.fb', '{typo}'] }}\n")
+    text += "".join(f"""
+[[outputs]]
+id = "{audience}"
+plugin = "report"
+audience = "{audience}"
+path = "checked/{{client}}-{{audience}}.{{format}}"
+metrics = ["engagement_rate_by_reach", "posts_published"]
+""" for audience in ("client", "marketing", "management")) + """
+[[outputs]]
+plugin = "html_report"
+path = "checked/internal.html"
+"""
+    workflow.write_text(text, encoding="utf-8")
+    result = run_in(tmp_path, workflow, f"sqlite:///{tmp_path / 'state.db'}")
+    assert result.status == "warning" and len(result.warnings) == 1, result.warnings
+    for client in ("atelier-rose", "northwind"):
+        pages = {audience: (tmp_path / "checked" / f"{client}-{audience}.html").read_text(encoding="utf-8")
+                 for audience in ("client", "marketing", "management")}
+        assert 'class="run-warnings"' not in pages["client"] and "atelierose" not in pages["client"]
+        for audience in ("marketing", "management"):
+            block = pages[audience].split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0]
+            assert "onmouseover" in block and "<b " not in block and "&lt;b onmouseover=" in block
+            assert "sources[1].where.account" in text_of(block)
+    french = (tmp_path / "checked" / "atelier-rose-marketing.html").read_text(encoding="utf-8")
+    assert "À vérifier avant l'envoi" in text_of(french)
+    internal = (tmp_path / "checked" / "internal.html").read_text(encoding="utf-8")
+    block = internal.split('<div class="banner check" role="note">', 1)[1].split("</div>", 1)[0]
+    assert "&lt;b onmouseover=" in block and "<b " not in block
+
+
 def test_the_banner_names_the_platforms_a_failed_sources_options_give(tmp_path) -> None:
     """A first run, with no history: a csv export whose ``constants`` give its platform, and an
     ``export`` source whose ``format`` is TikTok's, are named by their platforms; a csv export
