@@ -156,6 +156,10 @@ class RunResult:
     stopped: str | None = None
     """Why the run stopped before sending all its messages (``stopped by SIGTERM``), if it did:
     the rest wait in the outbox."""
+    resend: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    """Outputs whose once-a-period messages (a client's report e-mail, ``send_once``) this run
+    sends again on purpose (``cmflow resend``), by output id: the client ids named, or None for
+    every client. Their new messages get keys of their own, so the outbox queues them again."""
     memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
     """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
     in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
@@ -252,5 +256,7 @@ class RunResult:
             "source_accounts": {s.id: s.accounts for s in self.stages if s.kind == "source" and s.ok
                                 and s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS},
             "warnings": self.warnings,
+            **({"resent": {output: sorted(clients) if clients is not None else "all"
+                           for output, clients in self.resend.items()}} if self.resend else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }
