@@ -118,7 +118,7 @@ def test_periods_and_days_read_as_the_report_output_writes_them_not_iso(page) ->
     assert language("en").period(__import__("datetime").date(2026, 11, 16),
                                  __import__("datetime").date(2026, 11, 22)) == week
     assert f"<title>Dashboard — {week}</title>" in html
-    assert f'<div class="meta">{week} (Europe/Paris) · changes vs {before}</div>' in html
+    assert f'<div class="meta"><span class="nowrap">{week}</span> (Europe/Paris) · <span class="nowrap">changes vs {before}</span></div>' in html
     legend = html.split('<div class="chart">', 1)[1].split("</svg>", 1)[0]
     assert f">{week}</text>" in legend and f">{before}</text>" in legend
     assert "<td>Nov 17, 2026</td>" in html  # the top post's day
