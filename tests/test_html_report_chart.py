@@ -106,3 +106,20 @@ def test_the_page_fits_a_phone(page) -> None:
     html = page.read_text(encoding="utf-8")
     assert "Top posts" in html and "@fan.page" in html and "@@" not in html  # the author once, as written
     assert page_width(page, 390) <= 390
+
+
+def test_periods_and_days_read_as_the_report_output_writes_them_not_iso(page) -> None:
+    """The title, the period line, the chart's legend and the posts' days: ``Nov 16 – 22, 2026``
+    (Babel's English, the same formatter as the ``report`` output), never ``2026-11-16..2026-11-22``."""
+    from cmflow.builtin.reports.language import language
+
+    html = page.read_text(encoding="utf-8")
+    week, before = "Nov 16\u2009\u2013\u200922, 2026", "Nov 9\u2009\u2013\u200915, 2026"
+    assert language("en").period(__import__("datetime").date(2026, 11, 16),
+                                 __import__("datetime").date(2026, 11, 22)) == week
+    assert f"<title>Dashboard — {week}</title>" in html
+    assert f'<div class="meta"><span class="nowrap">{week}</span> (Europe/Paris) · <span class="nowrap">changes vs {before}</span></div>' in html
+    legend = html.split('<div class="chart">', 1)[1].split("</svg>", 1)[0]
+    assert f">{week}</text>" in legend and f">{before}</text>" in legend
+    assert "<td>Nov 17, 2026</td>" in html  # the top post's day
+    assert "..2026" not in html and "2026-11-1" not in html.split("<footer>")[0]

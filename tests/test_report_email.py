@@ -588,3 +588,64 @@ path = "reports/{client}.{format}"
     assert failed.error.startswith("report template email.html.j2, line 2: ")
     assert "Traceback" not in failed.error
     assert not (tmp_path / "mail").exists()
+
+
+def test_resend_sends_a_fixed_report_again_to_the_clients_named_once(tmp_path, smtp_server, monkeypatch) -> None:
+    """With send_once, a second run of the period sends nothing. After a fix (Maison Lumière's
+    post had 30 likes, not 10: ERR (30 + 2 + 3 + 5) / 400 = 10 %), `cmflow resend --client
+    maison-lumiere` sends Maison Lumière's new report, with a Message-ID of its own, and nothing
+    to Trailhead; a run after it sends nothing again; the history says resend. Unknown ids are
+    refused before anything runs, naming the closest."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    mailbox, port = smtp_server()
+    path = write_fixture(tmp_path, outputs=f"""
+[[outputs]]
+id = "client_emails"
+plugin = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = "5s"
+when = "always"
+from_address = "Agence Exemple <reports@agency.example>"
+clients = "each"
+attach = []
+""")
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+
+    def cmflow(*args: str):
+        return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+
+    assert cmflow("run", str(path)).exit_code == 0
+    assert cmflow("run", str(path)).exit_code == 0
+    assert sorted(r.rcpt_tos[0] for r in mailbox.received) == ["marie@lumiere.example", "tom@trailhead.example"]
+    first = next(r.message for r in mailbox.received if r.rcpt_tos[0] == "marie@lumiere.example")
+    assert "5,00\u00a0%" in text_of(first)
+
+    unknown = cmflow("resend", str(path), "--output", "client_email")
+    assert unknown.exit_code == 2 and "--output client_email: agency.toml has no output of that id; " \
+        "did you mean 'client_emails'?" in unknown.output
+    unknown = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiére")
+    assert unknown.exit_code == 2 and "did you mean 'maison-lumiere'?" in unknown.output
+    assert len(mailbox.received) == 2
+
+    posts = (tmp_path / "posts.csv").read_text(encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(posts.replace("2026-11-17T10:00:00Z,image,10,", "2026-11-17T10:00:00Z,image,30,"),
+                                        encoding="utf-8")
+    resent = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
+    assert resent.exit_code == 0, resent.output
+    assert len(mailbox.received) == 3
+    again = mailbox.received[2]
+    assert again.rcpt_tos == ["marie@lumiere.example"]
+    assert again.message["Message-ID"] != first["Message-ID"]
+    assert "10,00\u00a0%" in text_of(again.message)
+
+    assert cmflow("run", str(path)).exit_code == 0  # the resend does not make the next runs send
+    assert len(mailbox.received) == 3
+    history = cmflow("history", "--workflow", "Agency")
+    slots = [line.split("│")[4].strip() for line in history.output.splitlines() if line.startswith("│")]
+    assert history.exit_code == 0 and slots == ["by hand", "resend", "by hand", "by hand"], history.output

@@ -906,6 +906,89 @@ def test_the_banner_names_the_platform_that_is_missing(failed_run) -> None:
                       f"(Facebook){NBSP}: les chiffres ci-dessous ne les incluent pas.")
 
 
+def test_a_failed_source_makes_incomplete_only_the_reports_of_the_clients_whose_accounts_it_reads(tmp_path) -> None:
+    """Atelier Rose's Facebook page comes in an export of its own, which goes missing. With no
+    history and nothing in its options, whose data it held is unknown: both clients' reports
+    say they are incomplete. Its ``where`` naming the account, or its records at the last run the
+    store remembers, make it Atelier Rose's alone: Northwind's report is complete."""
+    workflow = write_agency(tmp_path)
+    write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "northwind.fb"])
+    rose_page = [p for p in POSTS if p[1] == "atelierrose.page"]
+    sources = WORKFLOW.split("[[outputs]]")[0]
+
+    def write(name: str, where: str = "") -> Path:
+        own_export = f'[[sources]]\nid = "rose_facebook"\nplugin = "csv"\npath = "exports/rose-facebook.csv"\n{where}\n\n'
+        text = sources.replace('[[sources]]\nid = "followers"', own_export + '[[sources]]\nid = "followers"') + f"""
+[[outputs]]
+plugin = "report"
+path = "{name}/{{client}}.{{format}}"
+metrics = ["engagement_rate_by_reach", "posts_published"]
+"""
+        (tmp_path / f"{name}.toml").write_text(text, encoding="utf-8")
+        return tmp_path / f"{name}.toml"
+
+    def written(name: str) -> list[str]:
+        return sorted(p.name for p in (tmp_path / name).iterdir())
+
+    unknown = run_in(tmp_path, write("unknown"), f"sqlite:///{tmp_path / 'unknown.db'}")
+    assert [(s.kind, s.id) for s in unknown.failed_stages] == [("source", "rose_facebook")]
+    assert written("unknown") == ["atelier-rose.incomplete.html", "northwind.incomplete.html"]
+
+    run_in(tmp_path, write("named", 'where = { account = "atelierrose.page" }'), f"sqlite:///{tmp_path / 'named.db'}")
+    assert written("named") == ["atelier-rose.incomplete.html", "northwind.html"]
+
+    remembered = write("remembered")
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS, rose_page)
+    assert run_in(tmp_path, remembered, f"sqlite:///{tmp_path / 'remembered.db'}").status == "ok"
+    (tmp_path / "exports" / "rose-facebook.csv").unlink()
+    (tmp_path / "remembered" / "northwind.html").unlink()
+    result = run_in(tmp_path, remembered, f"sqlite:///{tmp_path / 'remembered.db'}")
+    assert [(s.id, s.accounts) for s in result.failed_sources] == [("rose_facebook", ["atelierrose.page"])]
+    assert written("remembered") == ["atelier-rose.html", "atelier-rose.incomplete.html", "northwind.html"]
+    northwind = (tmp_path / "remembered" / "northwind.html").read_text(encoding="utf-8")
+    assert 'class="banner"' not in northwind and "Incomplete" not in northwind
+    rose = (tmp_path / "remembered" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
+    assert "(Facebook)" in text_of(rose.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
+
+
+def test_the_run_warnings_show_escaped_in_the_agencys_reports_never_in_a_clients(tmp_path) -> None:
+    """A source's ``where`` names an account no record has ever had (a typo, in hostile markup):
+    the run ends ``warning``, the marketing and management reports list the warning, its markup
+    shown as text, and the client's report says nothing of it."""
+    workflow = write_agency(tmp_path)
+    typo = '<b onmouseover="x()">atelierose</b>'
+    text = WORKFLOW.split("[[outputs]]")[0].replace(
+        'path = "exports/facebook-posts.csv"\n', f"path = \"exports/facebook-posts.csv\"\nwhere = {{ account = ['atelierrose.page', 'northwind.fb', '{typo}'] }}\n")
+    text += "".join(f"""
+[[outputs]]
+id = "{audience}"
+plugin = "report"
+audience = "{audience}"
+path = "checked/{{client}}-{{audience}}.{{format}}"
+metrics = ["engagement_rate_by_reach", "posts_published"]
+""" for audience in ("client", "marketing", "management")) + """
+[[outputs]]
+plugin = "html_report"
+path = "checked/internal.html"
+"""
+    workflow.write_text(text, encoding="utf-8")
+    result = run_in(tmp_path, workflow, f"sqlite:///{tmp_path / 'state.db'}")
+    assert result.status == "warning" and len(result.warnings) == 1, result.warnings
+    for client in ("atelier-rose", "northwind"):
+        pages = {audience: (tmp_path / "checked" / f"{client}-{audience}.html").read_text(encoding="utf-8")
+                 for audience in ("client", "marketing", "management")}
+        assert 'class="run-warnings"' not in pages["client"] and "atelierose" not in pages["client"]
+        for audience in ("marketing", "management"):
+            block = pages[audience].split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0]
+            assert "onmouseover" in block and "<b " not in block and "&lt;b onmouseover=" in block
+            assert "sources[1].where.account" in text_of(block)
+    french = (tmp_path / "checked" / "atelier-rose-marketing.html").read_text(encoding="utf-8")
+    assert "À vérifier avant l'envoi" in text_of(french)
+    internal = (tmp_path / "checked" / "internal.html").read_text(encoding="utf-8")
+    block = internal.split('<div class="banner check" role="note">', 1)[1].split("</div>", 1)[0]
+    assert "&lt;b onmouseover=" in block and "<b " not in block
+
+
 def test_the_banner_names_the_platforms_a_failed_sources_options_give(tmp_path) -> None:
     """A first run, with no history: a csv export whose ``constants`` give its platform, and an
     ``export`` source whose ``format`` is TikTok's, are named by their platforms; a csv export

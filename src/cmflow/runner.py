@@ -52,7 +52,7 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
                  now: datetime | None = None, sleep: "Callable[[float], None] | None" = None,
                  slot: datetime | None = None, lock_ttl: timedelta = RUN_LOCK_TTL,
                  lock_lease: timedelta = RUN_LOCK_LEASE, stop: StopRequest | None = None,
-                 as_of: date | None = None) -> RunResult:
+                 as_of: date | None = None, resend: "dict[str, frozenset[str] | None] | None" = None) -> RunResult:
     """Run a validated workflow once and return its result.
 
     With ``dry_run`` it fetches and computes, reads history, but delivers only to outputs with
@@ -65,13 +65,15 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     :class:`~cmflow.foundation.stopping.RunStopped`; set later, the messages being sent are finished,
     no other is started, and the run ends ``interrupted``. ``as_of`` is the day the run counts as
     today (``cmflow run --as-of``, else the workflow's ``as_of``): the metrics judge at the end of it
-    (:func:`judged_at`), so a back-fill does not know the replies made after it.
+    (:func:`judged_at`), so a back-fill does not know the replies made after it. ``resend``
+    names outputs whose once-a-period messages this run sends again (:attr:`RunResult.resend`).
     """
     period = period or resolve_period(workflow, now=now)
     comparison_periods, all_periods = run_periods(workflow, period)
     latest = store.latest_period_end(workflow.key) if store is not None else None  # past_period: a back-fill
     result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run,
-                       all_periods=all_periods, past_period=latest is not None and period.end < latest)
+                       all_periods=all_periods, past_period=latest is not None and period.end < latest,
+                       resend=dict(resend or {}))
     stop = stop or StopRequest()
     with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl, lock_lease=lock_lease,
                     stop=stop) as run_id:

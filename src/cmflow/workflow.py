@@ -487,9 +487,16 @@ class Workflow:
         return "neutral"
 
     def source_accounts(self, source_id: str) -> frozenset[str] | None:
-        """The accounts source ``source_id`` reads, when its options say so; None if not known."""
+        """The accounts source ``source_id`` reads, when its options say so (its plugin's
+        :meth:`~cmflow.Source.accounts`, else the ``account`` values of its ``where``, the only
+        records it keeps); None if not known."""
         entry = next((e for e in self.sources if e.id == source_id), None)
-        return entry.plugin.accounts() if entry is not None else None
+        if entry is None:
+            return None
+        if (accounts := entry.plugin.accounts()) is not None:
+            return accounts
+        kept = (getattr(entry.common, "where", None) or {}).get("account")
+        return frozenset(values_of(kept)) if kept else None
 
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
         """The dimension sets ``measurement`` is measured by (``("client", "platform")`` ...),

@@ -17,6 +17,7 @@ import click
 
 COMMANDS = {
     "run": ("cmflow.cli.run", "run", "Run a workflow once."),
+    "resend": ("cmflow.cli.run", "resend", "Send a period's client reports again after a fix (send_once)."),
     "validate": ("cmflow.cli.validate", "validate", "Check workflow files without running them."),
     "doctor": ("cmflow.cli.doctor", "doctor", "Check each source's credentials: valid, scopes, expiry, rate budget."),
     "plugins": ("cmflow.cli.plugins", "plugins", "List installed plugins, or show one's options."),

@@ -44,6 +44,65 @@ Exit codes:
 def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: str | None,
         verbose: bool) -> None:
     """Run a workflow once: fetch, compute KPIs, compare, trigger alerts, deliver."""
+    run_once(file, period_spec, as_of, dry_run, store_option, verbose)
+
+
+@click.command(epilog=EPILOG)
+@click.argument("file", type=click.Path(path_type=str, readable=False))
+@click.option("--output", "output_id", required=True, metavar="ID",
+              help="The id of the e-mail output whose clients' reports to send again.")
+@click.option("--client", "client_ids", multiple=True, metavar="ID",
+              help="Only this client's report (repeatable). Default: every client the output sends to.")
+@click.option("--period", "period_spec", metavar="PERIOD",
+              help="The period to send again (as for `cmflow run`). Default: the workflow's period.")
+@click.option("--as-of", type=IsoDate(), metavar="YYYY-MM-DD",
+              help="The day counted as today (as for `cmflow run`).")
+@click.option("--store", "store_option", metavar="URL", help="State store URL (default: the workflow's [store]).")
+@click.option("-v", "--verbose", is_flag=True, help="Log details (secrets are redacted).")
+def resend(file: str, output_id: str, client_ids: tuple[str, ...], period_spec: str | None, as_of,
+           store_option: str | None, verbose: bool) -> None:
+    """Send a period's client reports again, on purpose, after they were sent once.
+
+    An e-mail output with `send_once` sends each client's report once per period, whatever runs
+    again. After fixing a report (an export, the commentary), this runs the period once more, as
+    `cmflow run --period` does (files are written again, the figures kept), and the output named
+    by --output sends the new reports again to the clients named by --client (default: all). The
+    run is recorded in `cmflow history` as a resend.
+    """
+    run_once(file, period_spec, as_of, False, store_option, verbose, resend=(output_id, client_ids))
+
+
+def resend_request(workflow, output_id: str, client_ids: tuple[str, ...]) -> dict[str, frozenset[str] | None]:
+    """What ``cmflow resend`` asks of the run (:attr:`cmflow.RunResult.resend`); raises
+    :class:`click.UsageError` naming an unknown output or client and what there is."""
+    from cmflow.foundation.names import closest
+
+    entry = next((e for e in workflow.outputs if e.id == output_id), None)
+    if entry is None:
+        ids = [e.id for e in workflow.outputs]
+        near = closest(output_id, ids)
+        raise click.UsageError(f"--output {output_id}: {workflow.file.name} has no output of that id"
+                               + (f"; did you mean {near!r}?" if near else "")
+                               + f" (its outputs: {', '.join(ids) or 'none'})")
+    sends_to = getattr(entry.plugin.options, "clients", None)
+    if getattr(entry.plugin.options, "send_once", None) is None or sends_to in (None, "none"):
+        raise click.UsageError(f"--output {output_id}: the {entry.info.name} output {output_id!r} sends no "
+                               "client report once a period (an email output with clients sends them): "
+                               "`cmflow run` sends what it sends")
+    known = [c.id for c in workflow.clients if sends_to == "each" or c.id in sends_to]
+    for client in client_ids:
+        if client not in known:
+            near = closest(client, known)
+            raise click.UsageError(f"--client {client}: output {output_id!r} sends no report to a client of "
+                                   "that id" + (f"; did you mean {near!r}?" if near else "")
+                                   + f" (it sends to: {', '.join(known) or 'nobody'})")
+    return {output_id: frozenset(client_ids) if client_ids else None}
+
+
+def run_once(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: str | None,
+             verbose: bool, *, resend: tuple[str, tuple[str, ...]] | None = None) -> None:
+    """What ``cmflow run`` does (and ``cmflow resend``, with the output and clients to send again);
+    exits with the run's exit code."""
     from cmflow.foundation.periods import PeriodError
     from cmflow.runner import run_workflow
     from cmflow.stages.run_periods import resolve_period
@@ -64,6 +123,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
     except WorkflowInvalid as error:
         print_problems(error, file)
         sys.exit(EXIT_INVALID)
+    resent = resend_request(workflow, *resend) if resend is not None else None
     try:
         period = resolve_period(workflow, period_spec, as_of)
     except PeriodError as error:
@@ -85,7 +145,7 @@ def run(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: 
         try:
             with stop_on_signals() as stop:
                 result = run_workflow(workflow, store=store, period=period, dry_run=dry_run, stop=stop,
-                                      as_of=as_of)
+                                      as_of=as_of, resend=resent)
         except RunStopped as error:
             click.secho(f"✗ {error} before the run's results were kept: nothing was delivered; the run is "
                         "recorded as interrupted (`cmflow history`)", fg="yellow", err=True)

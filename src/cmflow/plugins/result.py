@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.periods import Period
 
+REMEMBERED_ACCOUNTS = 1000
+"""The most accounts the run history keeps for one source (:attr:`StageReport.accounts`): a
+source reading more is, when it fails without saying whose records it reads, everyone's."""
+
 
 class RunWorkflow(Protocol):
     """What outputs see of the workflow being run: a ``cmflow.workflow.Workflow``, described
@@ -91,6 +95,12 @@ class StageReport:
     """For sources: the platforms whose data it reads: as its class or options say, else those of
     the records it returned; for one that failed without saying, those it returned at its last
     run the store remembers (an incomplete report names them, not "an exported file")."""
+    accounts: list[str] | None = None
+    """For sources: the accounts whose records it reads, as its options say (its ``account``,
+    its ``where``), else those of the records it returned; for one that failed without saying,
+    those its records had at its last run the store remembers; None when not known. A failed
+    source makes incomplete the reports of the clients owning these accounts, every report
+    when they are not known."""
 
 
 @dataclass
@@ -146,6 +156,10 @@ class RunResult:
     stopped: str | None = None
     """Why the run stopped before sending all its messages (``stopped by SIGTERM``), if it did:
     the rest wait in the outbox."""
+    resend: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    """Outputs whose once-a-period messages (a client's report e-mail, ``send_once``) this run
+    sends again on purpose (``cmflow resend``), by output id: the client ids named, or None for
+    every client. Their new messages get keys of their own, so the outbox queues them again."""
     memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
     """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
     in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
@@ -239,6 +253,10 @@ class RunResult:
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
             "source_platforms": {s.id: s.platforms for s in self.stages
                                  if s.kind == "source" and s.ok and s.platforms},
+            "source_accounts": {s.id: s.accounts for s in self.stages if s.kind == "source" and s.ok
+                                and s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS},
             "warnings": self.warnings,
+            **({"resent": {output: sorted(clients) if clients is not None else "all"
+                           for output, clients in self.resend.items()}} if self.resend else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

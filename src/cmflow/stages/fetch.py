@@ -39,7 +39,7 @@ PLATFORM_KINDS = ("post", "account_snapshot", "account_activity", "mention", "co
 """The record kinds whose ``platform`` is where the data comes from (a traffic record's is the
 visit's source, a time entry's the platform worked for)."""
 PLATFORM_HISTORY_RUNS = 20
-"""Runs looked back through for a failed source's platforms."""
+"""Runs looked back through for a failed source's platforms and accounts."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             unit.frames = {}
         report.note = next((n for n in notes if n), None)
         report.platforms = _platforms_read(entry, own, store, workflow.key, failed=bool(failed))
+        report.accounts = _accounts_read(workflow, entry, own, store, failed=bool(failed))
         for kind, frames in own.items():
             frame = pl.concat(frames, rechunk=False)
             if len(frames) > 1 and RECORD_KINDS[kind].identity:  # one story in two feeds counts once
@@ -157,15 +158,50 @@ def _platforms_read(entry: "Entry", frames: dict[str, list["pl.DataFrame"]], sto
             if "platform" in frame.columns for platform in frame["platform"].drop_nulls().unique().to_list()}
     if seen or not failed or store is None:
         return sorted(seen)
+    return _remembered(store, workflow_key, entry.id, "source_platforms") or []
+
+
+def _accounts_read(workflow: "Workflow", entry: "Entry", frames: dict[str, list["pl.DataFrame"]],
+                   store: "Store | None", *, failed: bool) -> list[str] | None:
+    """The accounts whose records the source reads: as its options say, else those of the records
+    it returned when every one names its account, else (it failed) those of its last run in the
+    store; None when not known (a failed source is then every client's)."""
+    try:
+        known = workflow.source_accounts(entry.id)
+    except Exception:  # a third party's that fails: not known
+        log.debug("source %s could not say its accounts:\n%s", entry.id, traceback.format_exc())
+        known = None
+    if known is not None:
+        return sorted(known)
+    seen: set[str] = set()
+    every_record_says = True
+    for kind_frames in frames.values():
+        for frame in kind_frames:
+            if frame.height and ("account" not in frame.columns or frame["account"].null_count()):
+                every_record_says = False
+            elif frame.height:
+                seen.update(frame["account"].unique().to_list())
+    if not failed:
+        return sorted(seen) if seen and every_record_says else None
+    # What a failed source returned (its other accounts') is not all it reads: add its last run's.
+    remembered = _remembered(store, workflow.key, entry.id, "source_accounts")
+    return sorted(seen | set(remembered)) if remembered else None
+
+
+def _remembered(store: "Store | None", workflow_key: str, source_id: str, what: str) -> list[str] | None:
+    """What the run history says of a source (``what``: a key of the runs' stats, such as
+    ``source_platforms``) at its last run that said it; None if none did."""
+    if store is None:
+        return None
     try:
         runs = store.runs(workflow_key, limit=PLATFORM_HISTORY_RUNS)
-    except Exception:  # the history only names a platform: it must not stop the run
-        log.debug("source %s: the run history could not be read:\n%s", entry.id, traceback.format_exc())
-        return []
+    except Exception:  # the history only names platforms and accounts: it must not stop the run
+        log.debug("source %s: the run history could not be read:\n%s", source_id, traceback.format_exc())
+        return None
     for run in runs:
-        if platforms := (run.stats or {}).get("source_platforms", {}).get(entry.id):
-            return list(platforms)
-    return []
+        if remembered := (run.stats or {}).get(what, {}).get(source_id):
+            return list(remembered)
+    return None
 
 
 @dataclass

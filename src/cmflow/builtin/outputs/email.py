@@ -113,7 +113,8 @@ class EmailOptions(NotifierOptions):
     send_once: bool = Field(
         True, description="Send each client's report once per period: a re-run of a period already "
         "sent (after a crash, by hand, or by a second scheduler) sends it again only if the report "
-        "sent was incomplete and this one is complete. false: every run sends it.")
+        "sent was incomplete and this one is complete (`cmflow resend` sends it again on purpose). "
+        "false: every run sends it.")
     report_output: str | None = Field(
         None, description="The id of a `report` output whose settings (audience, title, headline "
         "metrics, commentary, templates, language) the clients' messages and attachments follow, so "
@@ -353,7 +354,17 @@ class Email(Notifier):
         period = batch.result.period
         marker = json.dumps([batch.result.workflow.key, self.entry_id, str(period.start), str(period.end),
                              "complete" if complete else "incomplete"], ensure_ascii=False)
-        return f"{hashlib.sha256(marker.encode()).hexdigest()[:32]}-{_safe_token(client)}"
+        once = hashlib.sha256(marker.encode()).hexdigest()[:32]
+        if self._resent(batch.result, client):  # `cmflow resend`: a key of this run's, sent again
+            once += f"-resend{batch.result.run_id if batch.result.run_id is not None else ''}"
+        return f"{once}-{_safe_token(client)}"
+
+    def _resent(self, result: Any, client: str) -> bool:
+        """Whether this run sends ``client``'s report again on purpose (``cmflow resend``)."""
+        if self.entry_id not in result.resend:
+            return False
+        clients = result.resend[self.entry_id]
+        return clients is None or client in clients
 
     def _report_settings(self, workflow: Any) -> Any:
         """The options of the `report` output named by `report_output`, else a report's defaults."""

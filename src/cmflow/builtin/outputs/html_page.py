@@ -23,6 +23,9 @@ HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagem
 CHART_DRAWN_WIDTH = 320
 """The chart's width in pixels: a 390 px phone shows the page's column about 326 px wide, so its
 14 px labels show at their size; a desktop shows it at most 400 px wide (17.5 px labels)."""
+PAGE_LANGUAGE = "en"
+"""The page's language: its words are English; its periods and days are written by the report
+output's formatter (:meth:`cmflow.builtin.reports.language.Language.period`), not as ISO ranges."""
 SKIPPED_ROWS_SHOWN = 1000
 """Rows left out of a source (``on_error = "skip"``) the footer lists; beyond, a count."""
 
@@ -53,11 +56,18 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
     from markupsafe import Markup
 
     from cmflow.builtin.reports.charts import SERIES_COLOURS, bar_chart
+    from cmflow.builtin.reports.language import language
     from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["safe_url"] = safe_url
+    words = language(PAGE_LANGUAGE)
+
+    def period_label(period) -> str:
+        """A period as the report output writes it (``Nov 16 – 22, 2026``), one formatter for both."""
+        return words.period(period.start, period.end)
+
     tables = kpi_tables(result, options.metrics)
     overall = next((t for t in tables if not t.dimensions), None)
     cards = []
@@ -74,21 +84,21 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
                 and (r.cells[options.chart_metric].value is not None
                      or r.cells[options.chart_metric].previous is not None)]
         categories = [" / ".join(r.labels) for r in rows]
-        series = {str(result.period): [r.cells[options.chart_metric].value for r in rows]}
-        colours = {str(result.period): options.accent_colour}
+        series = {period_label(result.period): [r.cells[options.chart_metric].value for r in rows]}
+        colours = {period_label(result.period): options.accent_colour}
         if comparison:
-            series[str(comparison)] = [r.cells[options.chart_metric].previous for r in rows]
-            colours[str(comparison)] = SERIES_COLOURS[1]
+            series[period_label(comparison)] = [r.cells[options.chart_metric].previous for r in rows]
+            colours[period_label(comparison)] = SERIES_COLOURS[1]
         label = metric_label(options.chart_metric)
         drawn = bar_chart(categories, series, title=label, unit=unit, colours=colours,
                           description=f"{label} by account, {' against '.join(series)}")
         # Drawn as wide as a phone shows this page's column (about 326 px), its labels at 14 px.
-        chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg("en")))  # svg() escapes and checks it
+        chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg(PAGE_LANGUAGE)))  # svg() escapes and checks it
     template = env.get_template("report.html.j2")
     return template.render(
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
         chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
-        accent=options.accent_colour,
+        accent=options.accent_colour, period_label=period_label, day=words.date,
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
         negative_items=[(metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
                         if metric.startswith("most_negative_") and (items := ranked_items(result, metric))],

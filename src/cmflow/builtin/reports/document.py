@@ -362,6 +362,9 @@ class ReportDocument:
     """The workflow's time zone, the listening lists' times are shown in."""
     most_negative: list[NegativeItem] = field(default_factory=list)
     """The first :data:`SHOWN_NEGATIVE` items of each moderation list (mentions, comments, posts)."""
+    warnings: list[str] = field(default_factory=list)
+    """The run's warnings (:attr:`cmflow.RunResult.warnings`: figures in doubt), for the agency's
+    audiences (:data:`~cmflow.builtin.reports.html.RUN_WARNING_AUDIENCES`), never a client's."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -440,8 +443,9 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         time_zone=result.period.tz,
         most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
         missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
-                 if scope.may_hold(result.workflow.source_accounts(report.id))],
+                 if scope.may_hold(None if report.accounts is None else frozenset(report.accounts))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
+        warnings=list(result.warnings),
     )
 
 
