@@ -99,8 +99,10 @@ class SqlStore(Store):
     def _explain_error(self, context: Any) -> BaseException | None:
         """A database error the user can act on (busy, read-only, not a database ...) becomes a
         :class:`StoreError` saying so; any other error goes on as it is."""
+        waited = context.connection.get_execution_options().get("cmflow_busy_seconds") if context.connection else None
         return explain(context.original_exception, self.url, path=self.sqlite_path,
-                       busy_seconds=self.busy_seconds, opening=not self._opened, cut=context.is_disconnect)
+                       busy_seconds=self.busy_seconds if waited is None else waited, opening=not self._opened,
+                       cut=context.is_disconnect)
 
     @contextmanager
     def _writing(self, timeout: float | None = None) -> Iterator[sa.Connection]:
