@@ -334,19 +334,24 @@ def test_comments_become_conversations_with_the_pages_reply_time(replay_server):
     assert sorted(rows(conversations), key=lambda r: r["received_at"]) == [
         {**base, "message_id": "1200000000000006_9101", "received_at": at("2026-11-15T09:00:00"),
          "replied_at": at("2026-11-15T11:30:00"), "author": "Paul B.", "text": "What time does it start?",
-         "post_id": POST_IDS[5], "sentiment": None},
+         "post_id": POST_IDS[5], "sentiment": None,  # no link of its own in that answer: its post's
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000006"},
         {**base, "message_id": "1200000000000001_9001", "received_at": at("2026-11-22T17:40:00"),
          "replied_at": at("2026-11-22T18:05:00"), "author": "L\u00e9a Martin",
-         "text": "Is the blue one still available?", "post_id": POST_IDS[0], "sentiment": None},
+         "text": "Is the blue one still available?", "post_id": POST_IDS[0], "sentiment": None,
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000001?comment_id=9001"},
         # Came after the Page's answer in the thread: not answered.
         {**base, "message_id": "1200000000000001_9003", "received_at": at("2026-11-22T18:30:00"), "replied_at": None,
-         "author": "Marc D.", "text": "me too, in green", "post_id": POST_IDS[0], "sentiment": None},
+         "author": "Marc D.", "text": "me too, in green", "post_id": POST_IDS[0], "sentiment": None,
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000001?comment_id=9003"},
         {**base, "message_id": "1200000000000001_9004", "received_at": at("2026-11-22T19:00:00"), "replied_at": None,
-         "author": "Tom R.", "text": "=cmd|' /C calc'!A0", "post_id": POST_IDS[0], "sentiment": None},
+         "author": "Tom R.", "text": "=cmd|' /C calc'!A0", "post_id": POST_IDS[0], "sentiment": None,
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000001?comment_id=9004"},
     ]
     assert requests_to(replay_server, f"/v25.0/{POST_IDS[2]}/comments") == []  # 0 comments: not asked
     request = requests_to(replay_server, comments)[0]
     assert (request.params["filter"], request.params["order"]) == ("stream", "chronological")
+    assert request.params["fields"] == "id,message,created_time,from,parent{id},permalink_url"
 
 
 # -- validation ---------------------------------------------------------------------------------
