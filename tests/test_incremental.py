@@ -314,16 +314,19 @@ def test_a_feed_that_moved_on_keeps_what_the_store_had(tmp_path, replay_server, 
 
 
 def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_gap_is_said(tmp_path, any_store_url):
-    """The search returns 7 days. Run 1 (Mon 23, 09:00) asks for 15-23 November (last week, a day
-    of margin), is refused before 16 November 09:00, so asks from there. A week later, the week
-    of 16-22 November again: nothing to ask the search (all older than 7 days), b and c from the
-    store, and the morning of the 15th and 16th nobody fetched in time is a warning."""
+    """The search returns 7 days. Run 1 (Mon 23, 09:00) for 15-23 November (last week, a day of
+    margin) is refused before 16 November 09:00, so asks from there, and on up to now: d (Monday
+    08:00) is kept for next week's run, which could no longer ask for it. The morning of the 15th
+    and 16th nobody fetched in time is a warning. A week later, the week of 16-22 November again:
+    nothing to ask (all older than 7 days), b and c from the store, the same warning. Next week's
+    run (23-29 November): d from the store, and no gap: run 1 asked up to Monday 09:00."""
     path = write(tmp_path, "")
     path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_recent_search"')
                     .replace("[workflow]", "[workflow]\ncompare = []"), encoding="utf-8")
-    PLATFORM.posts = {"a": (at(16, 6), 1), "b": (at(17), 10), "c": (at(20), 20)}
+    PLATFORM.posts = {"a": (at(16, 6), 1), "b": (at(17), 10), "c": (at(20), 20), "d": (at(23, 8), 4)}
     first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
-    assert first.status == "warning" and PLATFORM.asked == [(at(16, 9), at(23, 0))]
+    assert first.status == "warning" and PLATFORM.asked == [(at(16, 9), at(23, 9))]
+    assert likes_by_post(first) == {"b": 10, "c": 20}  # d is after the window: not this run's
     assert first.warnings == ["incremental.toml: sources[0] (api): 2026-11-15..2026-11-16 is older than the platform "
                               "returns (7 days back) and no earlier run fetched it: its records of those days are "
                               "missing from the figures; run the workflow at least every 7 days so that the store "
@@ -334,3 +337,6 @@ def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_g
     assert likes_by_post(again) == {"b": 10, "c": 20}  # the hand count of what was fetched in time
     assert [s.note for s in again.stages if s.kind == "source"] == ["every record from the store (already fetched)"]
     assert again.warnings == first.warnings  # a is lost: said again, never a silent zero
+    weekly = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
+    assert PLATFORM.asked == [(at(23, 9), at(30, 9))]
+    assert (weekly.status, weekly.warnings, likes_by_post(weekly)) == ("ok", [], {"d": 4})

@@ -117,7 +117,8 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             if plan is not None and unit.error is None:
                 plan.fetched = frames  # kept once the outputs are delivered
                 frames = {kind: frame for kind in sorted(set(frames) | unit.part.produces())
-                          if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
+                          if (frame := with_stored(store, plan, kind, None if kind not in frames
+                                                   else plan.in_window(kind, frames[kind]))) is not None}
                 notes.append(plan.describe())
                 if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}"
                                                + (f", {unit.account})" if len(parts) > 1 else ")")):

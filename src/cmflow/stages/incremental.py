@@ -11,7 +11,8 @@ fetches only what the store does not hold yet and fills the rest of its window f
   latest items).
 - A source that says how far back its platform returns records (:meth:`cmflow.Source.reaches_back`)
   is never asked for older ones: the store gives what earlier runs kept, and the days nobody
-  fetched in time are a warning naming the source and the days, never a silent zero.
+  fetched in time are a warning naming the source and the days, never a silent zero. It is
+  asked up to now, past the window, so that the next run finds those hours in the store.
 - Records and cursor are written only once the run has delivered its outputs (status ``ok``):
   a run that fails, or whose outputs failed, fetches the same again next time.
 - The store keeps every record it was given: day-by-day follower counts that a platform only
@@ -69,6 +70,16 @@ class FetchPlan:
     reach: timedelta | None = None
     """How far back the platform returns the source's records, if it says."""
 
+    def in_window(self, kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
+        """``frame`` without the records fetched past the window (kept for the next run, not
+        this run's: see :func:`plan_fetch`)."""
+        import polars as pl
+
+        kind = RECORD_KINDS[kind_name]
+        if not self.segments or self.segments[-1][1] <= self.window_end or kind.field(kind.time_field).type == "date":
+            return frame
+        return frame.filter(pl.col(kind.time_field).is_null() | (pl.col(kind.time_field) < self.window_end))
+
     @property
     def fetches(self) -> bool:
         """Whether the source is called at all (the store may hold the whole window)."""
@@ -118,20 +129,24 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
 
     The source is asked for the parts of the window its cursor does not cover, and again for
     the last ``look_back`` (counters keep growing); never for what is older than the platform
-    returns (:meth:`cmflow.Source.reaches_back`)."""
+    returns (:meth:`cmflow.Source.reaches_back`). Such a source is asked up to now, past the
+    window: what it returns after the window is kept for the next run, which may find it too old
+    to ask for (a weekly run at 09:00 then misses none of the hours since midnight)."""
     if store is None or not part.incremental:
         return None
     key = source_key(workflow, entry, part)
     cursor = store.source_cursor(key)
     window = (window_start, window_end)
-    missing = [window]
+    reach = _reach(part)
+    oldest = now - reach if reach is not None else None
+    reaches_window = oldest is not None and window_end > oldest  # a back-fill too old asks for nothing
+    asked = (window_start, max(window_end, now)) if reaches_window else window
+    missing = [asked]
     if cursor is not None:
         look_back = entry.common.look_back or DEFAULT_LOOK_BACK
         stale_from = min(cursor.covered_until, now - look_back)  # fetched again: the newest figures win
-        kept = _overlap(window, (cursor.covered_from, stale_from))
-        missing = _minus(window, [kept] if kept else [])
-    reach = _reach(part)
-    oldest = now - reach if reach is not None else None
+        kept = _overlap(asked, (cursor.covered_from, stale_from))
+        missing = _minus(asked, [kept] if kept else [])
     segments = [clipped for start, end in missing
                 if (clipped := _overlap((start, end), (oldest or start, end))) is not None]
     gaps: list[Interval] = []
@@ -151,7 +166,9 @@ def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.Da
     kind = RECORD_KINDS[kind_name]
     if plan.cursor is None:
         return fetched
-    rows = store.cached_records(plan.key, kind_name, plan.window_start - EDGE, plan.window_end + EDGE)
+    dated = kind.field(kind.time_field).type == "date"
+    edge = EDGE if dated else timedelta(0)  # an instant is in the window or not
+    rows = store.cached_records(plan.key, kind_name, plan.window_start - edge, plan.window_end + edge)
     if not rows:
         return fetched
     stored = pl.read_ndjson(io.StringIO("\n".join(rows)), schema=kind.polars_schema())
