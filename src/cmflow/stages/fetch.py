@@ -120,8 +120,8 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                           if (frame := with_stored(store, plan, kind, None if kind not in frames
                                                    else plan.in_window(kind, frames[kind]))) is not None}
                 notes.append(plan.describe())
-                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}"
-                                               + (f", {unit.account})" if len(parts) > 1 else ")")):
+                account = f", {unit.account}" if len(parts) > 1 and unit.account != entry.id else ""
+                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}{account})"):
                     report.warnings.append(warning)
                 succeeded.append(plan)
             for kind, frame in frames.items():
