@@ -425,3 +425,20 @@ def test_a_workflow_computes_the_engagement_rate_from_a_facebook_page(replay_ser
     # reach yet and is left out of both sides.
     assert result.value("engagement_rate_by_reach") == pytest.approx((203 + 448 + 25 + 44) / 14950 * 100)
     assert [r for r in caplog.records if TOKEN in r.getMessage()] == []
+
+
+def test_a_comment_link_that_is_not_https_is_never_kept():
+    """A comment's own link wins, else its post's; anything but an https address is dropped."""
+    from cmflow.builtin.sources.meta_graph import Comment, conversation_rows
+
+    at_ = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    comments = [Comment("1", None, at_, "a", "x", False, "javascript:alert(1)"),
+                Comment("2", None, at_, "b", "y", False, "https://www.facebook.com/1/posts/2?comment_id=2"),
+                Comment("3", None, at_, "c", "z", False)]
+    rows = conversation_rows(comments, platform="facebook", account="p", post_id="1_2", start=at_,
+                             end=at_ + timedelta(hours=1), post_url="https://www.facebook.com/1/posts/2")
+    assert [r["url"] for r in rows] == ["https://www.facebook.com/1/posts/2",
+                                        "https://www.facebook.com/1/posts/2?comment_id=2",
+                                        "https://www.facebook.com/1/posts/2"]
+    assert [r["url"] for r in conversation_rows(comments[:1], platform="facebook", account="p", post_id="1_2",
+                                                start=at_, end=at_ + timedelta(hours=1), post_url="data:x")] == [None]
