@@ -81,20 +81,20 @@ def run_size(size: int, directory: Path) -> dict[str, Any]:
     timings = {}
 
     first = posts(0, size, figures=1)
-    plan = FetchPlan(key, WINDOW[0], WINDOW[1], WINDOW[0], None, {"post": first})
+    plan = FetchPlan(key, WINDOW[0], WINDOW[1], [WINDOW], None, {"post": first})
     started = time.perf_counter()
     remember(store, plan, now, None)
     timings["new"] = time.perf_counter() - started
 
     half = size // 2
     second = pl.concat([posts(half, half, figures=2), posts(size, size - half, figures=2)])
-    plan = FetchPlan(key, WINDOW[0], WINDOW[1], WINDOW[0], store.source_cursor(key), {"post": second})
+    plan = FetchPlan(key, WINDOW[0], WINDOW[1], [WINDOW], store.source_cursor(key), {"post": second})
     started = time.perf_counter()
     remember(store, plan, now, None)
     timings["overlap"] = time.perf_counter() - started
 
     fetched = posts(size - size // 10, size // 10, figures=3)  # the newest tenth, fetched again
-    plan = FetchPlan(key, WINDOW[0], WINDOW[1], WINDOW[1] - timedelta(days=28), store.source_cursor(key))
+    plan = FetchPlan(key, WINDOW[0], WINDOW[1], [(WINDOW[1] - timedelta(days=28), WINDOW[1])], store.source_cursor(key))
     started = time.perf_counter()
     window = with_stored(store, plan, "post", fetched)
     timings["read back"] = time.perf_counter() - started

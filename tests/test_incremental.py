@@ -11,6 +11,7 @@ the loopback replay server.
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
@@ -19,7 +20,7 @@ import pytest
 from cmflow import PluginOptions, RecordTable, Source, hookimpl
 from cmflow.stages.incremental import source_key
 from cmflow.store import open_store
-from cmflow.testing import registered_plugin, run_workflow_file
+from cmflow.testing import registered_plugin, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 from cmflow.workflow import load_workflow
 
 UTC = timezone.utc
@@ -60,9 +61,29 @@ class FakePlatformSource(Source):
              "followers": PLATFORM.followers}])
 
 
+class FakeRecentSearch(FakePlatformSource):
+    """A search that, like X's recent search, returns the last 7 days only and refuses an
+    older start (X answers 400 "'start_time' must be on or after ...")."""
+
+    name = "fake_recent_search"
+    description = "A search API for tests that reaches back 7 days."
+    record_kinds = ("post",)
+
+    def reaches_back(self):
+        return timedelta(days=7)
+
+    def fetch(self, ctx):
+        if ctx.window_start < ctx.as_of - timedelta(days=7):
+            raise ValueError(f"'start_time' must be on or after {ctx.as_of - timedelta(days=7):%Y-%m-%dT%H:%MZ}")
+        for table in super().fetch(ctx):
+            if table.kind == "post":
+                yield table
+
+
 @hookimpl
 def _register(register):
     register(FakePlatformSource)
+    register(FakeRecentSearch)
 
 
 WORKFLOW = """
@@ -184,14 +205,20 @@ def test_another_option_is_another_cursor_and_a_dry_run_writes_none(tmp_path, an
     assert PLATFORM.asked == [(at(8, 0), at(23, 0))]  # another account: nothing in the store for it
 
 
-def test_a_back_fill_before_the_cursor_is_fetched_whole(tmp_path, any_store_url):
+def test_a_back_fill_fetches_only_what_is_before_the_cursor(tmp_path, any_store_url):
+    """Run 1 covers 8-23 November (last week and the week before, a day of margin). A back-fill
+    of 2-8 November (window 25 October - 9 November) asks for what is before the cursor only;
+    its last day comes from the store."""
     path = write(tmp_path, 'look_back = "1d"')
-    PLATFORM.posts = {"a": (at(3), 4), "b": (at(17), 10)}
+    PLATFORM.posts = {"a": (at(3), 4), "e": (at(8, 18), 3), "b": (at(17), 10)}
     run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     PLATFORM.asked.clear()
+    PLATFORM.posts["e"] = (at(8, 18), 300)  # not asked again: the store's 3 stand
     older = run_workflow_file(path, store_url=any_store_url, now=at(23, 9), period="2026-11-02..2026-11-08")
-    assert PLATFORM.asked == [(datetime(2026, 10, 25, tzinfo=UTC), at(9, 0))]
-    assert likes_by_post(older) == {"a": 4}
+    assert PLATFORM.asked == [(datetime(2026, 10, 25, tzinfo=UTC), at(8, 0))]
+    assert likes_by_post(older) == {"a": 4, "e": 3}
+    [stage] = [s for s in older.stages if s.kind == "source"]
+    assert stage.note == "fetched 2026-10-25 00:00 to 2026-11-08 00:00 UTC, the rest from the store"
     with open_store(any_store_url) as store:  # the cursor now spans both windows, joined
         workflow = load_workflow(path)
         cursor = store.source_cursor(source_key(workflow, workflow.sources[0]))
@@ -230,3 +257,86 @@ def test_records_read_from_the_store_are_labelled_by_a_brands_accounts(tmp_path,
         ("previous_period", None): 30.0, ("previous_period", "ours"): 30.0}
     listen_stage = next(s for s in second.stages if s.kind == "listen")
     assert listen_stage.problems == []  # the store's records name the account: it matched
+
+
+FEEDS = Path(__file__).parent / "fixtures" / "listening"
+FEED_WORKFLOW = """
+[workflow]
+name = "Alert feed"
+timezone = "UTC"
+period = "last_week"
+compare = []
+
+[[sources]]
+id = "alerts"
+plugin = "rss"
+feeds = ["{url}/alerts.xml"]
+platform = "press"
+allow_private_network = true
+
+[[metrics]]
+plugin = "mentions"
+by = ["overall"]
+"""
+
+
+def test_a_feed_that_moved_on_keeps_what_the_store_had(tmp_path, replay_server, any_store_url):
+    """An alert feed holds only its latest entries. Run 1 (Mon 23 November) reads the week of
+    16-22 November: 5 articles. A week later the feed holds 3 new ones and only one of the 5
+    (alerts_rss_later.json). Last week again: the 5, from the store (the feed is asked again, being
+    within look_back, but no longer has 4 of them). 16-29 November, a window starting before the
+    cursor: the same 5 and the 3 new ones, by hand 8."""
+    from cmflow.builtin.sources import rss
+    from cmflow.builtin.metrics import conversation_counts
+    from cmflow.testing import load_replies
+
+    replay_server.add("GET", "/alerts.xml", *load_replies(FEEDS / "alerts_rss.json"),
+                      *load_replies(FEEDS / "alerts_rss_later.json"), repeat=True)
+    path = tmp_path / "feed.toml"
+    path.write_text(FEED_WORKFLOW.format(url=replay_server.url), encoding="utf-8")
+
+    def mentions(now, period=None):
+        with registered_plugin(rss, package=rss.__name__), \
+                registered_plugin(conversation_counts, package=conversation_counts.__name__):
+            result = run_workflow_file(path, store_url=any_store_url, now=now, period=period)
+        assert result.status == "ok", [s.error for s in result.failed_stages]
+        [value] = result.measurements.filter((pl.col("metric") == "mentions") & (pl.col("period") == "current"))["value"]
+        return value, result
+
+    assert mentions(at(23, 9))[0] == 5  # alert-101 .. alert-105
+    again, result = mentions(at(30, 9), "2026-11-16..2026-11-22")
+    assert again == 5
+    assert sorted(m.rsplit("#", 1)[1] for m in result.records["mention"]["mention_id"]) == [
+        f"alert-10{n}" for n in range(1, 6)]
+    two_weeks, result = mentions(at(30, 9), "2026-11-16..2026-11-29")
+    assert two_weeks == 8
+    assert [s.note for s in result.stages if s.kind == "source"] == [None]  # all asked again (look_back), and the store read
+
+
+def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_gap_is_said(tmp_path, any_store_url):
+    """The search returns 7 days. Run 1 (Mon 23, 09:00) for 15-23 November (last week, a day of
+    margin) is refused before 16 November 09:00, so asks from there, and on up to now: d (Monday
+    08:00) is kept for next week's run, which could no longer ask for it. The morning of the 15th
+    and 16th nobody fetched in time is a warning. A week later, the week of 16-22 November again:
+    nothing to ask (all older than 7 days), b and c from the store, the same warning. Next week's
+    run (23-29 November): d from the store, and no gap: run 1 asked up to Monday 09:00."""
+    path = write(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_recent_search"')
+                    .replace("[workflow]", "[workflow]\ncompare = []"), encoding="utf-8")
+    PLATFORM.posts = {"a": (at(16, 6), 1), "b": (at(17), 10), "c": (at(20), 20), "d": (at(23, 8), 4)}
+    first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    assert first.status == "warning" and PLATFORM.asked == [(at(16, 9), at(23, 9))]
+    assert likes_by_post(first) == {"b": 10, "c": 20}  # d is after the window: not this run's
+    assert first.warnings == ["incremental.toml: sources[0] (api): 2026-11-15..2026-11-16 is older than the platform "
+                              "returns (7 days back) and no earlier run fetched it: its records of those days are "
+                              "missing from the figures; run the workflow at least every 7 days so that the store "
+                              "keeps them"]
+    PLATFORM.asked.clear()
+    again = run_workflow_file(path, store_url=any_store_url, now=at(30, 9), period="2026-11-16..2026-11-22")
+    assert PLATFORM.asked == []  # never asked for what it cannot return
+    assert likes_by_post(again) == {"b": 10, "c": 20}  # the hand count of what was fetched in time
+    assert [s.note for s in again.stages if s.kind == "source"] == ["every record from the store (already fetched)"]
+    assert again.warnings == first.warnings  # a is lost: said again, never a silent zero
+    weekly = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
+    assert PLATFORM.asked == [(at(23, 9), at(30, 9))]
+    assert (weekly.status, weekly.warnings, likes_by_post(weekly)) == ("ok", [], {"d": 4})

@@ -266,7 +266,8 @@ def test_webhook_default_body_is_the_batch_document(batch, delivery_context):
         "fingerprint": drop.fingerprint, "event": "firing", "state": "firing", "rule": "err_drop",
         "metric": "engagement_rate_by_reach", "severity": "warning", "summary": drop.summary,
         "value": drop.value, "unit": "%", "dimensions": {"platform": "instagram"}, "condition": "value",
-        "active_since": drop.active_since.isoformat(), "items": [], "more_items": 0}  # its metric lists none
+        "active_since": drop.active_since.isoformat(), "items": [], "more_items": 0,  # its metric lists none
+        "listed_items": 0, "counted_items": None}
     assert body["alerts"][-1]["event"] == "resolved"
     assert json.loads(json.dumps(body)) == body
 
@@ -620,3 +621,23 @@ def test_a_message_says_when_it_lists_fewer_records_than_its_alert_counts(demo_r
     slack_text = body_of(notifier("slack", "https://hooks.slack.com/services/T/B/x").compose(
         batch, delivery_context))["blocks"][1]["text"]["text"]
     assert slack_text.split("\n")[-1] == last
+
+
+@pytest.mark.parametrize(("count", "counted"), [(3, 8), (7, 8), (8, None)])
+def test_the_webhook_json_says_how_many_it_lists_of_how_many_the_alert_counts(
+        demo_result, delivery_context, send_context, replay_server, count, counted):
+    """What e-mail and chat say as "7 listed of 8", the receiver of the webhook's JSON reads as
+    ``listed_items`` and ``counted_items`` (null when they agree), beside the 5 items and
+    ``more_items``: posted to a receiver on loopback."""
+    batch = items_batch(demo_result, count)
+    [notification] = batch.notifications
+    alert = dataclasses.replace(notification.alert, value=8.0, details={**notification.alert.details, "unit": "mentions"})
+    items = batch.result.alert_items[notification.alert.fingerprint]
+    result = dataclasses.replace(batch.result, alert_items={alert.fingerprint: items})
+    batch = NotificationBatch(result, [Notification(alert, "firing")], {"workflow": "w"}, key="k6")
+    replay_server.add("POST", HERE + "/listed", Reply(200, body="ok"))
+    plugin = notifier("webhook", replay_server.url + HERE + "/listed")
+    plugin.send(plugin.compose(batch, delivery_context), send_context)
+    [sent] = replay_server.requests[0].json()["alerts"]
+    assert (len(sent["items"]), sent["more_items"], sent["listed_items"], sent["counted_items"]) == (
+        min(count, 5), max(0, count - 5), count, counted)

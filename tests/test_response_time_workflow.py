@@ -31,12 +31,14 @@ from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=timezone.utc)
-CSV = ("\ufeffID du message;Reçu le;Répondu le;Compte;Message;Sentiment\n"
-       "i1;09/11/2026 10:00;09/11/2026 10:40;maison.lune;Bonjour, livrez-vous à Lyon ?;neutral\n"
-       "i2;10/11/2026 17:00;12/11/2026 09:50;maison.lune;Merci !;positive\n"
-       "i3;13/11/2026 17:30;16/11/2026 09:45;maison.lune;Taille 38 dispo ?;neutral\n"
-       "i4;13/11/2026 16:00;;maison.lune;\"Colis jamais reçu, <b>scandale</b> & aucun retour\";negative\n"
-       "i5;14/11/2026 12:00;;maison.lune;Joli !;neutral\n")
+I4_LINK = "https://www.instagram.com/p/DA75xYz/"
+"""i4 is a comment: the export links to the post it is under (a direct message has no link)."""
+CSV = ("\ufeffID du message;Reçu le;Répondu le;Compte;Message;Sentiment;Lien\n"
+       "i1;09/11/2026 10:00;09/11/2026 10:40;maison.lune;Bonjour, livrez-vous à Lyon ?;neutral;\n"
+       "i2;10/11/2026 17:00;12/11/2026 09:50;maison.lune;Merci !;positive;\n"
+       "i3;13/11/2026 17:30;16/11/2026 09:45;maison.lune;Taille 38 dispo ?;neutral;\n"
+       f"i4;13/11/2026 16:00;;maison.lune;\"Colis jamais reçu, <b>scandale</b> & aucun retour\";negative;{I4_LINK}\n"
+       "i5;14/11/2026 12:00;;maison.lune;Joli !;neutral;\n")
 JSON = [{"id": "f1", "page": "Maison Lune", "created": "2026-11-12T09:00:00Z", "answered": "2026-11-12T13:00:00Z",
          "message": "Où est ma commande ?", "sentiment": "negative"}]
 WORKFLOW = """
@@ -53,7 +55,7 @@ record = "conversation"
 delimiter = ";"
 datetime_format = "%d/%m/%Y %H:%M"
 constants = { platform = "instagram" }
-columns = { message_id = "ID du message", received_at = "Reçu le", replied_at = "Répondu le", account = "Compte", text = "Message", sentiment = "Sentiment" }
+columns = { message_id = "ID du message", received_at = "Reçu le", replied_at = "Répondu le", account = "Compte", text = "Message", sentiment = "Sentiment", url = "Lien" }
 
 [[sources]]
 id = "facebook"
@@ -156,8 +158,9 @@ allow_private_network = true
     assert body["text"] == "Care desk: 2 alerts firing (2026-11-09..2026-11-15)"
     sections = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
     # Each escalation lists the message waiting (i4): platform, reception in Paris time, the
-    # excerpt escaped for Slack (its markup shown, not acted on); conversations have no link.
-    waiting = "• instagram · 13 Nov 2026 16:00 CET · “Colis jamais reçu, &lt;b&gt;scandale&lt;/b&gt; &amp; aucun retour”"
+    # excerpt escaped for Slack (its markup shown, not acted on), and its link.
+    waiting = ("• instagram · 13 Nov 2026 16:00 CET · “Colis jamais reçu, &lt;b&gt;scandale&lt;/b&gt; &amp; aucun retour” · "
+               + I4_LINK)
     assert sections == [
         ":red_circle: *CRITICAL* · firing\nUnanswered negative is 1 conversation for instagram / maison.lune, "
         "above 0 conversations\nvalue 1 · platform: instagram · account: maison.lune · rule negative_waiting\n"
@@ -175,7 +178,7 @@ def test_the_webhook_json_gives_the_items_behind_each_escalation(tmp_path, store
     [request] = replay_server.requests
     alerts = {alert["rule"]: alert for alert in request.json()["alerts"]}
     i4 = {"at": "2026-11-13T15:00:00+00:00", "author": None, "platform": "instagram",
-          "text": "Colis jamais reçu, <b>scandale</b> & aucun retour", "url": None}  # JSON: the receiver escapes
+          "text": "Colis jamais reçu, <b>scandale</b> & aucun retour", "url": I4_LINK}  # JSON: the receiver escapes
     assert (alerts["negative_waiting"]["items"], alerts["negative_waiting"]["more_items"]) == ([i4], 0)
     assert (alerts["sla_breach"]["items"], alerts["sla_breach"]["more_items"]) == ([i4], 0)
 

@@ -334,19 +334,24 @@ def test_comments_become_conversations_with_the_pages_reply_time(replay_server):
     assert sorted(rows(conversations), key=lambda r: r["received_at"]) == [
         {**base, "message_id": "1200000000000006_9101", "received_at": at("2026-11-15T09:00:00"),
          "replied_at": at("2026-11-15T11:30:00"), "author": "Paul B.", "text": "What time does it start?",
-         "post_id": POST_IDS[5], "sentiment": None},
+         "post_id": POST_IDS[5], "sentiment": None,  # no link of its own in that answer: its post's
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000006"},
         {**base, "message_id": "1200000000000001_9001", "received_at": at("2026-11-22T17:40:00"),
          "replied_at": at("2026-11-22T18:05:00"), "author": "L\u00e9a Martin",
-         "text": "Is the blue one still available?", "post_id": POST_IDS[0], "sentiment": None},
+         "text": "Is the blue one still available?", "post_id": POST_IDS[0], "sentiment": None,
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000001?comment_id=9001"},
         # Came after the Page's answer in the thread: not answered.
         {**base, "message_id": "1200000000000001_9003", "received_at": at("2026-11-22T18:30:00"), "replied_at": None,
-         "author": "Marc D.", "text": "me too, in green", "post_id": POST_IDS[0], "sentiment": None},
+         "author": "Marc D.", "text": "me too, in green", "post_id": POST_IDS[0], "sentiment": None,
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000001?comment_id=9003"},
         {**base, "message_id": "1200000000000001_9004", "received_at": at("2026-11-22T19:00:00"), "replied_at": None,
-         "author": "Tom R.", "text": "=cmd|' /C calc'!A0", "post_id": POST_IDS[0], "sentiment": None},
+         "author": "Tom R.", "text": "=cmd|' /C calc'!A0", "post_id": POST_IDS[0], "sentiment": None,
+         "url": "https://www.facebook.com/104857600000001/posts/1200000000000001?comment_id=9004"},
     ]
     assert requests_to(replay_server, f"/v25.0/{POST_IDS[2]}/comments") == []  # 0 comments: not asked
     request = requests_to(replay_server, comments)[0]
     assert (request.params["filter"], request.params["order"]) == ("stream", "chronological")
+    assert request.params["fields"] == "id,message,created_time,from,parent{id},permalink_url"
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -420,3 +425,20 @@ def test_a_workflow_computes_the_engagement_rate_from_a_facebook_page(replay_ser
     # reach yet and is left out of both sides.
     assert result.value("engagement_rate_by_reach") == pytest.approx((203 + 448 + 25 + 44) / 14950 * 100)
     assert [r for r in caplog.records if TOKEN in r.getMessage()] == []
+
+
+def test_a_comment_link_that_is_not_https_is_never_kept():
+    """A comment's own link wins, else its post's; anything but an https address is dropped."""
+    from cmflow.builtin.sources.meta_graph import Comment, conversation_rows
+
+    at_ = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    comments = [Comment("1", None, at_, "a", "x", False, "javascript:alert(1)"),
+                Comment("2", None, at_, "b", "y", False, "https://www.facebook.com/1/posts/2?comment_id=2"),
+                Comment("3", None, at_, "c", "z", False)]
+    rows = conversation_rows(comments, platform="facebook", account="p", post_id="1_2", start=at_,
+                             end=at_ + timedelta(hours=1), post_url="https://www.facebook.com/1/posts/2")
+    assert [r["url"] for r in rows] == ["https://www.facebook.com/1/posts/2",
+                                        "https://www.facebook.com/1/posts/2?comment_id=2",
+                                        "https://www.facebook.com/1/posts/2"]
+    assert [r["url"] for r in conversation_rows(comments[:1], platform="facebook", account="p", post_id="1_2",
+                                                start=at_, end=at_ + timedelta(hours=1), post_url="data:x")] == [None]

@@ -412,22 +412,23 @@ def test_comments_become_conversations_with_the_accounts_reply_time(replay_serve
     conversations = fetch(replay_server, fetch=["conversations"])["conversation"]
 
     base = {"platform": "instagram", "account": "maisonlumiere"}
-    reel = "17895695668004571"
+    reel, reel_url = "17895695668004571", "https://www.instagram.com/reel/DA71xYz/"
     assert sorted(rows(conversations), key=lambda r: r["received_at"]) == [
         # Posted 11-14, before the window, within comments_lookback_days: its comment counts.
         {**base, "message_id": "17858893269000006", "received_at": at("2026-11-16T10:00:00"), "replied_at": None,
-         "author": "late_fan", "text": "Do you ship to Belgium?", "post_id": "17895695668004575", "sentiment": None},
+         "author": "late_fan", "text": "Do you ship to Belgium?", "post_id": "17895695668004575", "sentiment": None,
+         "url": "https://www.instagram.com/p/DA75xYz/"},  # comments have no link of their own: the post's
         {**base, "message_id": "17858893269000001", "received_at": at("2026-11-22T19:02:11"),
          "replied_at": at("2026-11-22T20:15:00"), "author": "fan_anna", "text": "Where can I buy this?",
-         "post_id": reel, "sentiment": None},
+         "post_id": reel, "sentiment": None, "url": reel_url},
         {**base, "message_id": "17858893269000002", "received_at": at("2026-11-22T21:00:00"), "replied_at": None,
          "author": "troll_9", "text": '<script>alert(1)</script> =HYPERLINK("http://x.example") love it',
-         "post_id": reel, "sentiment": None},
+         "post_id": reel, "sentiment": None, "url": reel_url},
         # The account answered this thread on the second page of its replies, after the window.
         {**base, "message_id": "17858893269000004", "received_at": at("2026-11-22T22:10:00"),
-         "replied_at": at("2026-11-23T07:00:00"), "author": "fan_dina", "text": "Beautiful", "post_id": reel, "sentiment": None},
+         "replied_at": at("2026-11-23T07:00:00"), "author": "fan_dina", "text": "Beautiful", "post_id": reel, "sentiment": None, "url": reel_url},
         {**base, "message_id": "17858893269000104", "received_at": at("2026-11-22T22:30:00"),
-         "replied_at": at("2026-11-23T07:00:00"), "author": "fan_bob", "text": "+1", "post_id": reel, "sentiment": None},
+         "replied_at": at("2026-11-23T07:00:00"), "author": "fan_bob", "text": "+1", "post_id": reel, "sentiment": None, "url": reel_url},
     ]  # the account's own comments are not conversations; 11-23 08:00 is after the window
     assert "replies{id,text,timestamp,username,from,parent_id}" in requests_to(
         replay_server, f"/v25.0/{reel}/comments")[0].params["fields"]

@@ -220,12 +220,13 @@ def test_comments_become_conversations_answered_when_the_page_replied(replay_ser
          "message_id": "urn:li:comment:(urn:li:activity:7265000000000000100,7265000000000000555)",
          "received_at": datetime(2026, 11, 22, 11, 0, tzinfo=timezone.utc),
          "replied_at": datetime(2026, 11, 22, 13, 15, tzinfo=timezone.utc),
-         "author": "urn:li:person:AbC123", "text": "Congrats! Is the role open to <b>remote</b>?", "post_id": POST_A, "sentiment": None},
+         "author": "urn:li:person:AbC123", "text": "Congrats! Is the role open to <b>remote</b>?", "post_id": POST_A, "sentiment": None,
+         "url": f"https://www.linkedin.com/feed/update/{POST_A}/"},  # comments have no link of their own
         {"platform": "linkedin", "account": ORG,
          "message_id": "urn:li:comment:(urn:li:activity:7265000000000000100,7265000000000000556)",
          "received_at": datetime(2026, 11, 22, 12, 30, tzinfo=timezone.utc), "replied_at": None,
          "author": "urn:li:person:XyZ789", "text": '=HYPERLINK("http://evil.example","apply here")',
-         "post_id": POST_A, "sentiment": None}]
+         "post_id": POST_A, "sentiment": None, "url": f"https://www.linkedin.com/feed/update/{POST_A}/"}]
     # Replies are asked for only where LinkedIn counts some (not for the unanswered comment).
     assert sum("socialActions" in r.path for r in replay_server.requests) == 6
     assert replay_server.unmatched == []

@@ -176,7 +176,8 @@ def test_comment_threads_become_conversations_with_the_channels_first_reply(repl
     assert rows[0] == {"platform": "youtube", "account": "@maisonlumiere", "message_id": "UgyMarcFormulaText4AaABAg",
                        "received_at": datetime(2026, 11, 18, 12, 0, tzinfo=UTC), "replied_at": None,
                        "author": "@marc_d", "text": '=HYPERLINK("http://evil.example","free lamp")',
-                       "post_id": "dQw4w9WgXcQ", "sentiment": None}
+                       "post_id": "dQw4w9WgXcQ", "sentiment": None,
+                       "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ&lc=UgyMarcFormulaText4AaABAg"}
 
 
 def test_without_reply_look_up_a_partial_thread_counts_as_unanswered(replay_server, client):

@@ -102,7 +102,8 @@ class AlertItem:
     platform: str | None
     text: str | None
     url: str | None
-    """A link to it, where the record has one (a mention's ``url``; conversations have none)."""
+    """A link to it, where the record has one (a mention's or a comment's ``url``, a comment's
+    post's where the platform gives comments none; direct messages have none)."""
 
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"

@@ -201,6 +201,8 @@ CONVERSATION = RecordKind(
         _f("author", "str", "Author handle."),
         _f("text", "str", "Message text (untrusted)."),
         _f("post_id", "str", "Post the comment belongs to, if any."),
+        _f("url", "str", "Link to the message or comment (http or https), or to the post it is under where "
+           "the platform gives comments no link of their own; empty where there is none (direct messages)."),
         _SENTIMENT,
     ),
     time_field="received_at",

@@ -98,6 +98,14 @@ class Source(Plugin):
         None when not known. A report missing this source's data names them to its reader."""
         return frozenset({self.reads_platform}) if self.reads_platform else None
 
+    def reaches_back(self) -> timedelta | None:
+        """How far before now the platform returns this configured source's records (X's recent
+        search: 7 days); None when it returns any window asked for (the default). An incremental
+        fetch never asks for older records: the store gives those it kept, and the run warns of the
+        days nobody fetched in time. A source whose kinds of records reach back differently splits
+        into :meth:`parts` that each reach back one way."""
+        return None
+
     def fetch(self, ctx: "FetchContext") -> Iterable["RecordTable"]:
         """Return or yield :class:`cmflow.RecordTable` objects covering ``ctx.window``."""
         raise NotImplementedError

@@ -73,18 +73,17 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         """One part's records, conformed by kind as they come (the source's own frames are
         dropped at once: a year of an agency's posts is held once, not three times)."""
         plan = unit.plan
-        start = plan.fetch_start if plan is not None else window_start
-        ctx = FetchContext(start, window_end, all_periods, workflow.directory,
-                           log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                           skipped=unit.skipped, as_of=now, inputs=unit.inputs)
-        if plan is not None and not plan.fetches:
-            return
+        segments = plan.segments if plan is not None else [(window_start, window_end)]
         by_kind: dict[str, list[pl.DataFrame]] = {}
         try:
-            for table in unit.part.fetch(ctx) or []:
-                if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
-                    raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
-                by_kind.setdefault(table.kind, []).append(table.conformed())
+            for start, end in segments:  # two at most: before the cursor, and after it
+                ctx = FetchContext(start, end, all_periods, workflow.directory,
+                                   log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
+                                   skipped=unit.skipped, as_of=now, inputs=unit.inputs)
+                for table in unit.part.fetch(ctx) or []:
+                    if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
+                        raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
+                    by_kind.setdefault(table.kind, []).append(table.conformed())
         except Exception as exc:
             unit.error = failure("source", unit.entry.id, exc)
             unit.details = failure_details(exc)
@@ -118,8 +117,12 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             if plan is not None and unit.error is None:
                 plan.fetched = frames  # kept once the outputs are delivered
                 frames = {kind: frame for kind in sorted(set(frames) | unit.part.produces())
-                          if (frame := with_stored(store, plan, kind, frames.get(kind))) is not None}
+                          if (frame := with_stored(store, plan, kind, None if kind not in frames
+                                                   else plan.in_window(kind, frames[kind]))) is not None}
                 notes.append(plan.describe())
+                account = f", {unit.account}" if len(parts) > 1 and unit.account != entry.id else ""
+                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}{account})"):
+                    report.warnings.append(warning)
                 succeeded.append(plan)
             for kind, frame in frames.items():
                 own.setdefault(kind, []).append(frame.with_columns(pl.lit(entry.id).alias("source_id")))

@@ -4,10 +4,15 @@ fetches only what the store does not hold yet and fills the rest of its window f
 - A source's **cursor** (:class:`cmflow.store.SourceCursor`) is the window whose records the
   store holds for it. A source is known by its workflow, its id and its options: change an
   option and it starts afresh.
-- A run whose window starts inside the cursor fetches from the cursor's end, or from
-  ``look_back`` (default 28 days) before now if that is earlier: likes and comments keep
-  coming after publication, so recent records are read again and **the newest figures win**.
-  Older records come from the store. A window starting before the cursor is fetched whole.
+- A run fetches the parts of its window the cursor does not cover, and again what is within
+  ``look_back`` (default 28 days) of now: likes and comments keep coming after publication, so
+  recent records are read again and **the newest figures win**. The rest comes from the store,
+  and so do stored records the platform no longer gives (a feed or a search shows only its
+  latest items).
+- A source that says how far back its platform returns records (:meth:`cmflow.Source.reaches_back`)
+  is never asked for older ones: the store gives what earlier runs kept, and the days nobody
+  fetched in time are a warning naming the source and the days, never a silent zero. It is
+  asked up to now, past the window, so that the next run finds those hours in the store.
 - Records and cursor are written only once the run has delivered its outputs (status ``ok``):
   a run that fails, or whose outputs failed, fetches the same again next time.
 - The store keeps every record it was given: day-by-day follower counts that a platform only
@@ -43,6 +48,10 @@ EDGE = timedelta(days=1)
 window: the window is in UTC instants, their dates are local."""
 
 
+Interval = tuple[datetime, datetime]
+"""``[start, end)`` in UTC."""
+
+
 @dataclass
 class FetchPlan:
     """What one run fetches of one incremental source, and what it reads from the store."""
@@ -50,27 +59,58 @@ class FetchPlan:
     key: str
     window_start: datetime
     window_end: datetime
-    fetch_start: datetime
+    segments: list[Interval]
+    """The parts of the window the source is asked for, oldest first (none: the store holds it all)."""
     cursor: SourceCursor | None
     fetched: dict[str, "pl.DataFrame"] = field(default_factory=dict)
     """The records this run fetched, by kind: what :func:`remember` keeps (set by the fetch stage)."""
+    gaps: list[Interval] = field(default_factory=list)
+    """Parts of the window older than the platform returns that no earlier run fetched: nobody
+    can fill them (:meth:`cmflow.Source.reaches_back`)."""
+    reach: timedelta | None = None
+    """How far back the platform returns the source's records, if it says."""
+
+    def in_window(self, kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
+        """``frame`` without the records fetched past the window (kept for the next run, not
+        this run's: see :func:`plan_fetch`)."""
+        import polars as pl
+
+        kind = RECORD_KINDS[kind_name]
+        if not self.segments or self.segments[-1][1] <= self.window_end or kind.field(kind.time_field).type == "date":
+            return frame
+        return frame.filter(pl.col(kind.time_field).is_null() | (pl.col(kind.time_field) < self.window_end))
 
     @property
     def fetches(self) -> bool:
         """Whether the source is called at all (the store may hold the whole window)."""
-        return self.fetch_start < self.window_end
+        return bool(self.segments)
 
     @property
     def reads_store(self) -> bool:
-        return self.fetch_start > self.window_start
+        """Whether part of the window comes from the store: the cursor covers some of it and the
+        source is not asked for all of it."""
+        covered = _overlap((self.window_start, self.window_end), _cursor_interval(self.cursor))
+        return covered is not None and _minus(covered, self.segments) != []
 
     def describe(self) -> str:
-        """For the run summary: ``fetched from 2026-10-27, earlier records from the store``."""
+        """For the run summary: ``fetched from 2026-10-27 00:00 UTC, earlier records from the store``."""
         if not self.reads_store:
             return ""
         if not self.fetches:
             return "every record from the store (already fetched)"
-        return f"fetched from {self.fetch_start:%Y-%m-%d %H:%M} UTC, earlier records from the store"
+        asked = " and ".join(f"from {start:%Y-%m-%d %H:%M}" if end >= self.window_end
+                             else f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}" for start, end in self.segments)
+        only_earlier = len(self.segments) == 1 and self.segments[0][1] >= self.window_end
+        return f"fetched {asked} UTC, {'earlier records' if only_earlier else 'the rest'} from the store"
+
+    def gap_warning(self, source: str) -> str | None:
+        """What the run says of :attr:`gaps`: the source, the days, why, and what to do."""
+        if not self.gaps or self.reach is None:
+            return None
+        days = ", ".join(_days(start, end) for start, end in self.gaps)
+        return (f"{source}: {days} is older than the platform returns ({_span(self.reach)} back) and no earlier "
+                "run fetched it: its records of those days are missing from the figures; run the workflow at "
+                f"least every {_span(self.reach)} so that the store keeps them")
 
 
 def source_key(workflow: "Workflow", entry: "Entry", part: "Source | None" = None) -> str:
@@ -85,26 +125,50 @@ def source_key(workflow: "Workflow", entry: "Entry", part: "Source | None" = Non
 def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part: "Source",
                window_start: datetime, window_end: datetime, now: datetime) -> FetchPlan | None:
     """The fetch window of one source (one account's part of it) for this run; None when it is
-    not incremental (or there is no store to keep records in)."""
+    not incremental (or there is no store to keep records in).
+
+    The source is asked for the parts of the window its cursor does not cover, and again for
+    the last ``look_back`` (counters keep growing); never for what is older than the platform
+    returns (:meth:`cmflow.Source.reaches_back`). Such a source is asked up to now, past the
+    window: what it returns after the window is kept for the next run, which may find it too old
+    to ask for (a weekly run at 09:00 then misses none of the hours since midnight)."""
     if store is None or not part.incremental:
         return None
     key = source_key(workflow, entry, part)
     cursor = store.source_cursor(key)
-    fetch_start = window_start
-    if cursor is not None and cursor.covered_from <= window_start:
+    window = (window_start, window_end)
+    reach = _reach(part)
+    oldest = now - reach if reach is not None else None
+    reaches_window = oldest is not None and window_end > oldest  # a back-fill too old asks for nothing
+    asked = (window_start, max(window_end, now)) if reaches_window else window
+    missing = [asked]
+    if cursor is not None:
         look_back = entry.common.look_back or DEFAULT_LOOK_BACK
-        fetch_start = max(window_start, min(cursor.covered_until, now - look_back))
-    return FetchPlan(key, window_start, window_end, fetch_start, cursor)
+        stale_from = min(cursor.covered_until, now - look_back)  # fetched again: the newest figures win
+        kept = _overlap(asked, (cursor.covered_from, stale_from))
+        missing = _minus(asked, [kept] if kept else [])
+    segments = [clipped for start, end in missing
+                if (clipped := _overlap((start, end), (oldest or start, end))) is not None]
+    gaps: list[Interval] = []
+    if oldest is not None and (too_old := _overlap(window, (window_start, oldest))) is not None:
+        covered = _overlap(too_old, _cursor_interval(cursor))
+        gaps = _minus(too_old, [covered] if covered else [])
+    return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach)
 
 
 def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.DataFrame | None") -> "pl.DataFrame | None":
-    """The window's records of one kind: those in the store, replaced by those fetched now."""
+    """The window's records of one kind: those in the store, replaced by those fetched now.
+
+    The store is read even where the source was asked again: a platform that returns only its
+    latest items (a feed, a search, X's 800 latest mentions) no longer gives what it gave before."""
     import polars as pl
 
     kind = RECORD_KINDS[kind_name]
-    if not plan.reads_store:
+    if plan.cursor is None:
         return fetched
-    rows = store.cached_records(plan.key, kind_name, plan.window_start - EDGE, plan.window_end + EDGE)
+    dated = kind.field(kind.time_field).type == "date"
+    edge = EDGE if dated else timedelta(0)  # an instant is in the window or not
+    rows = store.cached_records(plan.key, kind_name, plan.window_start - edge, plan.window_end + edge)
     if not rows:
         return fetched
     stored = pl.read_ndjson(io.StringIO("\n".join(rows)), schema=kind.polars_schema())
@@ -115,19 +179,67 @@ def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.Da
 
 
 def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None) -> None:
-    """Keep what the run fetched and move the cursor over it (after the outputs were delivered)."""
-    covered_until = min(plan.window_end, now)
-    if plan.fetches and covered_until > plan.fetch_start:
-        start, until = plan.fetch_start, covered_until
-        cursor = plan.cursor
-        if cursor is not None and cursor.covered_from <= until and start <= cursor.covered_until:
-            start, until = min(start, cursor.covered_from), max(until, cursor.covered_until)
-    elif plan.cursor is not None:
-        start, until = plan.cursor.covered_from, plan.cursor.covered_until
-    else:
+    """Keep what the run fetched and move the cursor over it (after the outputs were delivered).
+
+    The cursor is one span: what was fetched joins it where they touch; of spans that do not touch,
+    the latest is kept, the one the next runs extend (the records of the others are kept all the
+    same, and read again by any run whose window holds them)."""
+    fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, now))) is not None]
+    spans = sorted(fetched + ([_cursor_interval(plan.cursor)] if plan.cursor is not None else []))
+    if not spans:
         return
+    joined: list[Interval] = []
+    for start, end in spans:
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    start, until = joined[-1]
     records = [record for kind, frame in plan.fetched.items() for record in _encode(kind, frame)]
     store.remember_records(plan.key, records, SourceCursor(start, until, now), run_id)
+
+
+def _reach(part: "Source") -> timedelta | None:
+    try:
+        return part.reaches_back()
+    except Exception:  # a third party's that fails: it returns any window, as before
+        return None
+
+
+def _cursor_interval(cursor: SourceCursor | None) -> Interval | None:
+    return None if cursor is None else (cursor.covered_from, cursor.covered_until)
+
+
+def _overlap(a: Interval, b: Interval | None) -> Interval | None:
+    if b is None:
+        return None
+    start, end = max(a[0], b[0]), min(a[1], b[1])
+    return (start, end) if start < end else None
+
+
+def _minus(span: Interval, holes: list[Interval]) -> list[Interval]:
+    """``span`` without ``holes``, as ordered spans."""
+    left, start = [], span[0]
+    for hole_start, hole_end in sorted(holes):
+        if hole_start > start:
+            left.append((start, min(hole_start, span[1])))
+        start = max(start, hole_end)
+    if start < span[1]:
+        left.append((start, span[1]))
+    return [(a, b) for a, b in left if a < b]
+
+
+def _days(start: datetime, end: datetime) -> str:
+    last = (end - timedelta(microseconds=1)).date()
+    return f"{start:%Y-%m-%d}" if last == start.date() else f"{start:%Y-%m-%d}..{last:%Y-%m-%d}"
+
+
+def _span(length: timedelta) -> str:
+    if length % timedelta(days=1) == timedelta(0):
+        days = length // timedelta(days=1)
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours = length / timedelta(hours=1)
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
 def _encode(kind_name: str, frame: "pl.DataFrame") -> list[CachedRecord]:

@@ -114,7 +114,7 @@ def backlog(data: MetricInput, options: ClockOptions, dims: list[str], extra: tu
         pl.lit(None, dtype=pl.String).alias("period"), pl.lit(None, dtype=utc).alias("_until")))
 
 
-ITEM_FIELDS = ("author", "platform", "text", "sentiment", "account", "client", "brands", "post_id")
+ITEM_FIELDS = ("author", "platform", "text", "url", "sentiment", "account", "client", "brands", "post_id")
 """What the backlog keeps of a conversation for an alert's list of items."""
 
 

@@ -134,6 +134,11 @@ class AlertLine:
     """How many more records are behind it than :attr:`items` lists."""
     more_text: str = ""
     """``…and 21 more``, and ``(26 listed of 28)`` when the records listed are fewer than it counts."""
+    listed_items: int = 0
+    """How many records are behind it in all: :attr:`items` and :attr:`more_items`."""
+    counted_items: int | None = None
+    """The alert's value when it counts records (conversations, mentions ...) and the records
+    listed are not as many (one the listing cannot tell apart); None when they agree."""
 
     @property
     def event_text(self) -> str:
@@ -165,7 +170,8 @@ def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,
-            items=listed.lines, more_items=listed.more, more_text=listed.more_text))
+            items=listed.lines, more_items=listed.more, more_text=listed.more_text,
+            listed_items=len(listed.texts) + listed.more, counted_items=listed.counted))
     return sorted(lines, key=lambda line: (line.event == "resolved", SEVERITY_ORDER.get(line.severity, 3)))
 
 
@@ -202,6 +208,7 @@ def batch_document(batch: NotificationBatch) -> dict[str, Any]:
             "dimensions": line.dimensions, "condition": line.condition,
             "active_since": line.active_since,
             "items": _items_document(result, line), "more_items": line.more_items,
+            "listed_items": line.listed_items, "counted_items": line.counted_items,
         } for line in lines],
     }
 

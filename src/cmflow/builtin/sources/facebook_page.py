@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 POST_FIELDS = ("id,message,created_time,permalink_url,full_picture,status_type,shares,"
                "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),"
                "attachments{media_type,type}")
-COMMENT_FIELDS = "id,message,created_time,from,parent{id}"
+COMMENT_FIELDS = "id,message,created_time,from,parent{id},permalink_url"
 
 POST_METRICS = {"post_media_view": "impressions", "post_total_media_view_unique": "reach",
                 "post_clicks": "clicks", "post_video_views": "video_views"}
@@ -285,7 +285,8 @@ class PageFetch:
                 "limit": self.options.page_size})
             comments = [c for c in (comment(item, self.page_id) for item in items) if c is not None]
             return conversation_rows(comments, platform="facebook", account=self.account, post_id=post["id"],
-                                     start=self.ctx.window_start, end=self.ctx.window_end)
+                                     start=self.ctx.window_start, end=self.ctx.window_end,
+                                     post_url=post.get("permalink_url"))
 
         return [row for rows in parallel_map(comments_of, with_comments) for row in rows]
 
@@ -341,7 +342,8 @@ def comment(item: dict[str, Any], page_id: str) -> Comment | None:
     author = item.get("from") if isinstance(item.get("from"), dict) else {}
     parent = item.get("parent") if isinstance(item.get("parent"), dict) else {}
     return Comment(str(item["id"]), str(parent["id"]) if parent.get("id") else None, created_at,
-                   author.get("name"), item.get("message"), str(author.get("id", "")) == page_id)
+                   author.get("name"), item.get("message"), str(author.get("id", "")) == page_id,
+                   item.get("permalink_url"))
 
 
 @hookimpl

@@ -410,7 +410,7 @@ class AccountFetch:
             comments = [comment(c, account_id, username) for c in self.thread(item["id"])]
             return conversation_rows([c for c in comments if c is not None], platform="instagram",
                                      account=account, post_id=item["id"], start=self.ctx.window_start,
-                                     end=self.ctx.window_end)
+                                     end=self.ctx.window_end, post_url=item.get("permalink"))
 
         return [row for rows in parallel_map(comments_of, with_comments) for row in rows]
 

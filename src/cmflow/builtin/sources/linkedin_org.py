@@ -332,7 +332,7 @@ class LinkedInReader:
                              "message_id": str(comment.get("commentUrn") or comment.get("id")),
                              "received_at": received, "replied_at": min(answers, default=None),
                              "author": author, "text": dig(comment, "message", "text"),
-                             "post_id": post["post_id"]})
+                             "post_id": post["post_id"], "url": post.get("url")})
         return rows
 
     def _comments(self, urn: str) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from pydantic import Field
 from cmflow import RecordTable
 from cmflow.http import BadResponse, NextUrl, PlatformSession
 
-from cmflow.builtin.sources.platform_common import parse_instant, run_zone, window_dates
+from cmflow.builtin.sources.platform_common import https_url, parse_instant, run_zone, window_dates
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -362,14 +362,17 @@ class Comment:
     text: str | None
     by_account: bool
     """Written by the account itself (its replies answer the thread)."""
+    url: str | None = None
+    """Its own link, where the platform gives one (Facebook's ``permalink_url``)."""
 
 
 def conversation_rows(comments: Sequence[Comment], *, platform: str, account: str, post_id: str,
-                      start: datetime, end: datetime) -> list[dict[str, Any]]:
+                      start: datetime, end: datetime, post_url: str | None = None) -> list[dict[str, Any]]:
     """One ``conversation`` row per comment from the public received in ``[start, end)``.
 
     ``replied_at`` is the first reply of the account in the same thread (the top-level comment
-    and its replies) at or after the comment; empty when the account has not answered."""
+    and its replies) at or after the comment; empty when the account has not answered. ``url`` is
+    the comment's own link, else ``post_url`` (the post it is under)."""
     by_id = {c.comment_id: c for c in comments}
 
     def thread_of(comment: Comment) -> str:
@@ -390,7 +393,8 @@ def conversation_rows(comments: Sequence[Comment], *, platform: str, account: st
         replied = [t for t in answers.get(thread_of(comment), []) if t >= comment.created_at]
         rows.append({"platform": platform, "account": account, "message_id": comment.comment_id,
                      "received_at": comment.created_at, "replied_at": min(replied) if replied else None,
-                     "author": comment.author, "text": comment.text, "post_id": post_id})
+                     "author": comment.author, "text": comment.text, "post_id": post_id,
+                     "url": https_url(comment.url) or https_url(post_url)})
     return rows
 
 

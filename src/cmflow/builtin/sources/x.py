@@ -3,8 +3,10 @@
 One request resolves the usernames to ids and gives their follower counts
 (``GET /2/users/by``); each account's posts come from ``GET /2/users/:id/tweets`` and its
 mentions from ``GET /2/users/:id/mentions``, both limited to the run's window with
-``start_time``/``end_time`` and paged with ``meta.next_token``. Waits, retries and errors are
-the HTTP kit's (``cmflow.http``). Platform facts: docs/sources/x.md.
+``start_time``/``end_time`` and paged with ``meta.next_token``. The ``search`` terms go to
+``GET /2/tweets/search/recent``, which covers the last 7 days only: the search is a part of its
+own that says so (:meth:`XSource.reaches_back`), so older days come from the store. Waits,
+retries and errors are the HTTP kit's (``cmflow.http``). Platform facts: docs/sources/x.md.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
@@ -25,21 +27,29 @@ if TYPE_CHECKING:
     from cmflow.http import PlatformError, PlatformSession
 
 X_API = "https://api.x.com"
-RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention"}
+RECORD_KIND_OF = {"posts": "post", "account_snapshots": "account_snapshot", "mentions": "mention", "search": "mention"}
 SCOPES = ("tweet.read", "users.read")
 TWEET_FIELDS = "created_at,public_metrics,attachments,entities,lang,note_tweet"
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 USERS_PER_LOOKUP = 100
 END_TIME_MARGIN = timedelta(seconds=10)
 """X refuses an ``end_time`` less than 10 seconds before the request."""
+RECENT_SEARCH_REACH = timedelta(days=7)
+"""``GET /2/tweets/search/recent`` covers the last 7 days; an older ``start_time`` is refused (400)."""
+START_TIME_MARGIN = timedelta(minutes=5)
+"""The search's ``start_time`` stays this much inside the 7 days before the run's start (what the
+run planned its fetch by): the request goes out a little later."""
+SEARCH_PAGE_MIN = 10
+"""The recent search takes ``max_results`` from 10 to 100."""
 
-Fetchable = Literal["posts", "account_snapshots", "mentions"]
+Fetchable = Literal["posts", "account_snapshots", "mentions", "search"]
 
 
 class XOptions(PluginOptions):
     usernames: list[str] = Field(
-        min_length=1, description="The accounts to read, by username (handle), with or without "
-        "the @. One request resolves them to X's ids.", examples=[["maisonlumiere", "@trailhead"]])
+        default_factory=list, description="The accounts to read, by username (handle), with or without "
+        "the @. One request resolves them to X's ids. Needed unless fetch is only search.",
+        examples=[["maisonlumiere", "@trailhead"]])
     token: SecretStr = Field(
         description="Bearer token: the app's Bearer token (public data), or an OAuth 2.0 user token "
         "with the tweet.read and users.read scopes. Write token = \"${env:X_BEARER_TOKEN}\".",
@@ -47,8 +57,16 @@ class XOptions(PluginOptions):
     fetch: list[Fetchable] = Field(
         default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
         description="What to read: posts (with their public counters), account_snapshots (the "
-        "current follower count) and mentions (posts by others that mention the account).",
-        examples=[["posts", "account_snapshots", "mentions"]])
+        "current follower count), mentions (posts by others that mention the account) and search (the "
+        "posts of the last 7 days holding the search terms, as mentions: X's recent search).",
+        examples=[["posts", "account_snapshots", "mentions"], ["search"]])
+    search: list[str] = Field(
+        default_factory=list, description="What fetch = [\"search\"] looks for, one search per item "
+        "(X's query syntax: words, \"a phrase\", #hashtag, @handle, lang:fr; reposts are left out). A post "
+        "found by two searches is one mention. Empty in a workflow with [listen]: the [listen] brands' names "
+        "and terms, a term of several words searched as a phrase. X's recent search covers 7 days: run the "
+        "workflow at least weekly, the store keeps what each run found.",
+        examples=[["\"Maison Lumière\"", "#MaisonLumiere"]])
     include_replies: bool = Field(
         False, description="Also count the accounts' replies as posts. Reposts are never counted.",
         examples=[True])
@@ -69,8 +87,22 @@ class XOptions(PluginOptions):
         return distinct_handles(usernames, USERNAME,
                                 "{given!r} is not an X username (1 to 15 letters, digits or _)")
 
+    @field_validator("search")
+    @classmethod
+    def _search(cls, search: list[str]) -> list[str]:
+        """Each query once, blanks collapsed: a query run twice finds the same posts twice."""
+        return list(dict.fromkeys(query for query in (" ".join(q.split()) for q in search) if query))
 
-class XSource(Source):
+    @model_validator(mode="after")
+    def _what_is_read(self) -> "XOptions":
+        if not self.usernames and set(self.fetch) - {"search"}:
+            raise ValueError("usernames is empty: list the accounts to read (only a search needs none)")
+        if self.search and "search" not in self.fetch:
+            raise ValueError("search lists terms but fetch has no search: add \"search\" to fetch")
+        return self
+
+
+class XSource(Source, SearchesTerms):
     """Reads the posts, follower counts and mentions of X accounts through the X API v2.
 
     Posts: ``like_count`` -> likes, ``reply_count`` -> comments, ``retweet_count`` -> shares,
@@ -84,11 +116,14 @@ class XSource(Source):
     X gives only the current follower count: it is dated the window's last day when the run
     happens in the 7 days after the window (periods end yesterday), today while the window is
     still open, and left out for older windows.
+
+    The search (``GET /2/tweets/search/recent``) gives mentions as ``mentions`` does; it covers
+    the last 7 days, so it is fetched as a part of its own that reaches back 7 days.
     """
 
     name = "x"
     reads_platform = "x"
-    description = "Read posts, follower counts and mentions of X accounts (X API v2)."
+    description = "Read posts, follower counts and mentions of X accounts, and search recent posts (X API v2)."
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
@@ -97,13 +132,38 @@ class XSource(Source):
     def produces(self) -> set[str]:
         return {RECORD_KIND_OF[what] for what in self.options.fetch}
 
+    def needs_search_terms(self) -> bool:
+        return "search" in self.options.fetch and not self.options.search
+
+    def with_search_terms(self, terms) -> "XSource":
+        """One search per term; a term of several words is a phrase (``"Maison Lumière"``)."""
+        queries = [f'"{term}"' if len(term.split()) > 1 and '"' not in term else term for term in terms]
+        options = XOptions.model_validate(
+            {**{name: getattr(self.options, name) for name in XOptions.model_fields}, "search": queries})
+        return type(self)(options, entry_id=self.entry_id)
+
+    def reaches_back(self) -> timedelta | None:
+        """7 days for the search alone (X's recent search); the accounts' timelines go further."""
+        return RECENT_SEARCH_REACH if set(self.options.fetch) == {"search"} else None
+
+    def parts(self) -> list[Source]:
+        """Each account on its own, and the search as one more part: it reaches back 7 days, the
+        accounts' posts and mentions do not, so each keeps its own cursor."""
+        options: XOptions = self.options
+        if "search" not in options.fetch or set(options.fetch) == {"search"}:
+            return super().parts()
+        accounts = type(self)(options.model_copy(update={"fetch": [f for f in options.fetch if f != "search"],
+                                                         "search": []}), entry_id=self.entry_id)
+        search = type(self)(options.model_copy(update={"fetch": ["search"], "usernames": []}), entry_id=self.entry_id)
+        return [*accounts.parts(), search]
+
     def fetch(self, ctx: FetchContext) -> Iterable[RecordTable]:
         options: XOptions = self.options
         x = ctx.http.session("x", allow_private_network=options.allow_private_network,
                              base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
-        users = self._users(x)
         wanted = set(options.fetch)
+        users = self._users(x) if wanted - {"search"} else []
         if "posts" in wanted:
             rows = [row for user in users for row in self._posts(x, user, ctx)]
             yield RecordTable.from_rows("post", rows)
@@ -113,8 +173,14 @@ class XSource(Source):
                 {"platform": "x", "account": user["username"], "date": day,
                  "followers": (user.get("public_metrics") or {}).get("followers_count")} for user in users]
             yield RecordTable.from_rows("account_snapshot", rows)
-        if "mentions" in wanted:
-            rows = [row for user in users for row in self._mentions(x, user, ctx)]
+        if wanted & {"mentions", "search"}:
+            rows = [row for user in users for row in self._mentions(x, user, ctx)] if "mentions" in wanted else []
+            found = {row["mention_id"] for row in rows}
+            for query in options.search if "search" in wanted else []:
+                for row in self._search(x, query, ctx):
+                    if row["mention_id"] not in found:  # found by an earlier search, or a mention
+                        found.add(row["mention_id"])
+                        rows.append(row)
             yield RecordTable.from_rows("mention", rows)
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
@@ -125,6 +191,11 @@ class XSource(Source):
         from cmflow.http import PlatformError
 
         options: XOptions = self.options
+        if not options.usernames:  # a search alone: every request reads (and bills) posts
+            return [CredentialCheck.for_source(
+                self, status="ok", checked=False, expiry_note="—",
+                message="not checked: a search alone has no account to look up, and each search request reads "
+                        "(and X bills) posts; the run's first search proves the token")]
         x = ctx.http.session("x", allow_private_network=options.allow_private_network,
                              base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
@@ -195,24 +266,50 @@ class XSource(Source):
                   "user.fields": "username,public_metrics"}
         path = f"/2/users/{user['id']}/mentions"
         for page in x.pages(path, paging=Cursor("meta.next_token", "pagination_token"), params=params):
-            tweets = self._data(page, f"GET {path}")
-            authors = {u.get("id"): u for u in included(page, "users")}
-            for tweet in tweets:
-                author = authors.get(tweet.get("author_id")) or {}
-                published_at = self._instant(tweet, path)
-                if not ctx.window_start <= published_at < ctx.window_end:
-                    continue
-                username = author.get("username")
-                metrics = tweet.get("public_metrics") or {}
-                yield {
-                    "platform": "x", "mention_id": str(tweet["id"]), "published_at": published_at,
-                    "author": username, "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
-                    "reach": (author.get("public_metrics") or {}).get("followers_count"),
-                    "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"),
-                    "shares": shares(metrics.get("retweet_count"), metrics.get("quote_count"),
-                                     count_quotes=self.options.count_quotes_as_shares),
-                    "language": iso_language(tweet.get("lang")),
-                }
+            yield from self._mention_rows(page, path, ctx)
+
+    def _search(self, x: "PlatformSession", query: str, ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        """The posts of the window ``query`` finds (reposts left out), from X's recent search: its
+        ``start_time`` never older than 7 days (X refuses one), paged with ``next_token``."""
+        from cmflow.http import Cursor
+
+        window = window_params(ctx, x.client.clock())
+        if window is None:
+            return
+        started = ctx.as_of or datetime.fromtimestamp(x.client.clock(), timezone.utc)
+        oldest = started - RECENT_SEARCH_REACH + START_TIME_MARGIN
+        start = max(ctx.window_start, oldest)
+        if start.strftime("%Y-%m-%dT%H:%M:%SZ") >= window["end_time"]:
+            return
+        params = {"query": f"{query} -is:retweet", **window, "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "max_results": max(SEARCH_PAGE_MIN, self.options.page_size),
+                  "tweet.fields": "created_at,lang,author_id,note_tweet,public_metrics", "expansions": "author_id",
+                  "user.fields": "username,public_metrics"}
+        path = "/2/tweets/search/recent"
+        for page in x.pages(path, paging=Cursor("meta.next_token", "next_token"), params=params):
+            yield from self._mention_rows(page, path, ctx)
+
+    def _mention_rows(self, page: Any, path: str, ctx: FetchContext) -> Iterator[dict[str, Any]]:
+        """The mentions of one page of posts (a mentions timeline's or a search's) in the window:
+        the author's ``followers_count`` -> reach, the post's counters as a post's."""
+        tweets = self._data(page, f"GET {path}")
+        authors = {u.get("id"): u for u in included(page, "users")}
+        for tweet in tweets:
+            author = authors.get(tweet.get("author_id")) or {}
+            published_at = self._instant(tweet, path)
+            if not ctx.window_start <= published_at < ctx.window_end:
+                continue
+            username = author.get("username")
+            metrics = tweet.get("public_metrics") or {}
+            yield {
+                "platform": "x", "mention_id": str(tweet["id"]), "published_at": published_at,
+                "author": username, "text": tweet_text(tweet), "url": status_url(username, tweet["id"]),
+                "reach": (author.get("public_metrics") or {}).get("followers_count"),
+                "likes": metrics.get("like_count"), "comments": metrics.get("reply_count"),
+                "shares": shares(metrics.get("retweet_count"), metrics.get("quote_count"),
+                                 count_quotes=self.options.count_quotes_as_shares),
+                "language": iso_language(tweet.get("lang")),
+            }
 
     # -- mapping ---------------------------------------------------------------------------------
     def _post_row(self, tweet: dict[str, Any], username: str, media: dict[Any, dict[str, Any]],

@@ -377,8 +377,18 @@ def thread_row(thread: Any, channel: Channel, session: "PlatformSession") -> tup
     row = {"platform": "youtube", "account": channel.account, "message_id": message_id,
            "received_at": received_at, "replied_at": None, "author": snippet.get("authorDisplayName"),
            "text": snippet.get("textOriginal", snippet.get("textDisplay")),
-           "post_id": thread["snippet"].get("videoId")}
+           "post_id": thread["snippet"].get("videoId"), "url": comment_url(thread["snippet"].get("videoId"), message_id)}
     return row, (snippet.get("authorChannelId") or {}).get("value")
+
+
+def comment_url(video_id: Any, comment_id: Any) -> str | None:
+    """The link YouTube gives a comment (its date's link: the video with the comment shown
+    first, ``&lc=``); the API has no permalink field. None for a comment on the channel itself."""
+    from urllib.parse import quote
+
+    if not isinstance(video_id, str) or not video_id or not isinstance(comment_id, str) or not comment_id:
+        return None
+    return f"https://www.youtube.com/watch?v={quote(video_id, safe='')}&lc={quote(comment_id, safe='')}"
 
 
 def first_reply_by(channel_id: str, replies: Iterable[Any], after: datetime) -> datetime | None:
