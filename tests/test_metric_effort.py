@@ -338,7 +338,7 @@ def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
             for line in by_client.splitlines() if line.startswith("│")}
     # hours, cost, cost per post (710 / 3), cost per engagement (710 / 190); Trailhead's cost is
     # unknown (Zoé has no rate).
-    assert rows["maison-lumiere"] == ["14", "710.00", "236.67", "3.74"]
+    assert rows["maison-lumiere"] == ["14", "€710.00", "€236.67", "€3.74"]
     assert rows["trailhead"] == ["2", "–", "–", "–"]
     assert "Budget consumed is 110.00% for lancement-bougies, above 100.00%" in done.stderr
 
@@ -481,8 +481,8 @@ def test_cost_per_engagement_of_posts_nobody_interacted_with(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("code", "written"), [
-    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "4,0\u00a0h"]),
-    ("en", ["€1,030.00", "€236.67", "4.0\u00a0h"]),
+    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "4\u00a0h"]),
+    ("en", ["€1,030.00", "€236.67", "4\u00a0h"]),
 ])
 def test_reports_and_the_terminal_write_amounts_in_their_currency(code, written) -> None:
     from cmflow import format_value
@@ -490,4 +490,5 @@ def test_reports_and_the_terminal_write_amounts_in_their_currency(code, written)
 
     lang = language(code)
     assert [lang.value(1030, "EUR"), lang.value(236.666, "EUR"), lang.value(4, "h")] == written
-    assert format_value(236.666, "EUR") == "236.67 EUR"  # the terminal's
+    # The terminal, alerts and messages write them by the same rule (English by default).
+    assert [format_value(1030, "EUR", code), format_value(236.666, "EUR", code), format_value(4, "h", code)] == written
