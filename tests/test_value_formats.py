@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from cmflow import format_number, format_percent, format_value, shows_unit
+from cmflow import format_change, format_number, format_percent, format_value, shows_unit
 from cmflow.testing import Reply, run_workflow_file
 
 NBSP = "\u00a0"
@@ -113,6 +113,20 @@ def test_one_rule_per_unit_in_each_language(code: str, written: list[str]) -> No
     assert format_value(-0.001, "%", code) == format_percent(0, locale=code)  # never "-0.00%"
     assert format_number(1234.5, 1, code) == {"en": "1,234.5", "fr": "1\u202f234,5"}[code]
     assert [shows_unit(u) for u in ("%", "EUR", "h", "posts", "")] == [True, True, True, False, False]
+
+
+@pytest.mark.parametrize(("code", "written"), [
+    ("en", ["-1.79\u00a0pt", "±0.00\u00a0pt", "+12%", "-4.5%", "+3", "", "34%"]),
+    ("fr", ["-1,79\u00a0pt", "±0,00\u00a0pt", "+12\u00a0%", "-4,5\u00a0%", "+3", "", "34\u00a0%"]),
+])
+def test_one_rule_for_changes_in_each_language(code: str, written: list[str]) -> None:
+    """A rate's change in points with two decimals; another figure's in percent, one decimal
+    under 10%; as a figure when the earlier value was 0; a trigger's sentence says the
+    direction itself and writes the size alone."""
+    assert [format_change(-1.79, -30.0, "%", code), format_change(0.001, None, "%", code),
+            format_change(640, 12.0, "posts", code), format_change(-9, -4.46, "posts", code),
+            format_change(3, None, "posts", code), format_change(None, None, "posts", code),
+            format_change(None, -34.2, "", code, signed=False)] == written
 
 
 @pytest.fixture(scope="module")

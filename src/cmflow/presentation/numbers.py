@@ -12,7 +12,10 @@ Unicode CLDR data: ``6,143`` / ``6 143``, ``3.12%`` / ``3,12 %``, ``€236.67`` 
 - any other figure (a count, minutes, a score): whole numbers and numbers from 100 up without
   decimals, others with two; its unit is the sentence's to say (``1 post``, ``3 mentions``).
 
-No value (None, NaN, infinite) is an en dash.
+No value (None, NaN, infinite) is an en dash. A change against an earlier period
+(:func:`format_change`) is signed: a rate's in percentage points with two decimals
+(``+0.84 pt``), another figure's in percent, one decimal under 10% (``+12%``, ``-4.5%``), or as
+a plain figure when the earlier value was 0; ``±`` for what rounds to no change.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ NO_VALUE = "–"
 HOURS_SUFFIX = "\u00a0h"
 """What follows a number of hours: a no-break space (the number and its unit stay on one line)
 and ``h``, the symbol French and English both write."""
+POINTS_SUFFIX = "\u00a0pt"
+"""What follows a change of a rate in percentage points (``+0.84 pt``)."""
 
 
 def is_currency(unit: str) -> bool:
@@ -117,3 +122,39 @@ def format_value(value: float | None, unit: str, locale: LocaleLike = "en") -> s
     if unit == "h":
         return format_number(value, (0, 1), babel) + HOURS_SUFFIX
     return format_number(value, locale=babel)
+
+
+def relative_change_decimals(change_pct: float) -> int:
+    """The decimals of a change in percent: none from 10% up, else one (``+12%``, ``-4.5%``)."""
+    return 0 if round(abs(change_pct), 1) >= 10 else 1
+
+
+def _signed(value: float, magnitude: str, babel: "Locale", signed: bool = True) -> str:
+    """``magnitude`` (the text of ``|value|``) with a sign: + or the locale's minus, ± for what
+    rounds to zero (none unless ``signed``)."""
+    from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
+
+    if not signed:
+        return magnitude
+    if not any(c.isdigit() and c != "0" for c in magnitude):
+        return "±" + magnitude
+    return (get_plus_sign_symbol(babel) if value > 0 else get_minus_sign_symbol(babel)) + magnitude
+
+
+def format_change(change: float | None, change_pct: float | None, unit: str, locale: LocaleLike = "en", *,
+                  signed: bool = True) -> str:
+    """A change against an earlier period as every output writes it (the module's rules):
+    ``+0.84 pt`` for a rate (unit ``%``), ``+12%`` / ``-4.5%`` for other figures, ``+3`` when
+    the earlier value was 0 (no percent); empty when unknown. ``signed=False``: its size alone,
+    for a sentence that says the direction itself (``dropped 34%``)."""
+    babel = _as_locale(locale)
+    if unit == "%":
+        if _missing(change):
+            return ""
+        return _signed(change, format_number(abs(change), 2, babel), babel, signed) + POINTS_SUFFIX
+    if not _missing(change_pct):
+        magnitude = format_percent(abs(change_pct), (0, relative_change_decimals(change_pct)), babel)
+        return _signed(change_pct, magnitude, babel, signed)
+    if _missing(change):
+        return ""
+    return _signed(change, format_number(abs(change), locale=babel), babel, signed)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cmflow.foundation.measurements import DIMENSIONS, row_dimensions
-from cmflow.presentation.numbers import format_value
+from cmflow.presentation.numbers import format_change, format_value
 
 if TYPE_CHECKING:
     import polars as pl
@@ -71,17 +71,6 @@ BASIS_TAGS = {"activity": "activity", "posts+activity": "posts + activity"}
 
 def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
-
-
-def format_change(change: float | None, change_pct: float | None, unit: str) -> str:
-    """``+0.84 pt`` for rates (percentage points), ``+12%`` for counts; empty if unknown."""
-    if unit == "%":
-        if change is None:
-            return ""
-        return "±0.00 pt" if abs(change) < 0.005 else f"{change:+.2f} pt"
-    if change_pct is None:
-        return "" if change is None else f"{change:+,.0f}"
-    return f"{change_pct:+.0f}%"
 
 
 @dataclass

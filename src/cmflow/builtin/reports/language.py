@@ -14,7 +14,6 @@ plural forms (``{ one = "{n} post", other = "{n} posts" }``) chosen by the value
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -30,10 +29,9 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
 from babel.lists import format_list
 from babel.localedata import locale_identifiers
-from babel.numbers import get_minus_sign_symbol, get_plus_sign_symbol
 
 from cmflow.builtin.reports.languages import CATALOGUES, LANGUAGES
-from cmflow import format_number, format_percent, format_value
+from cmflow import format_change, format_number, format_percent, format_value
 
 REFERENCE = "en"
 """The catalogue every other one must match key for key."""
@@ -247,15 +245,9 @@ class Language:
         (:func:`~cmflow.presentation.numbers.format_number`)."""
         return format_number(value, decimals, self.locale)
 
-    def _decimal(self, value: float, least: int, most: int) -> str:
-        return format_number(value, (least, most), self.locale)
-
     def percent(self, value: float | None, decimals: int = 2) -> str:
         """A percentage given in percent (``3.12`` is ``3,12 %`` / ``3.12%``)."""
         return format_percent(value, decimals, self.locale)
-
-    def _percent(self, value: float, least: int, most: int) -> str:
-        return format_percent(value, (least, most), self.locale)
 
     def value(self, value: float | None, unit: str) -> str:
         """A measurement's value in the locale, by the rule every output follows
@@ -266,29 +258,11 @@ class Language:
         return format_value(value, unit, self.locale)
 
     def change(self, change: float | None, change_pct: float | None, unit: str) -> str:
-        """A change against an earlier period: rates in percentage points (``+0,84 pt``), other
-        figures in percent (``+12 %``; one decimal under 10 %), or in their unit when the
-        earlier value was 0; empty when unknown."""
-        if unit == "%":
-            if change is None or not math.isfinite(change):
-                return ""
-            return self.text("change_points", value=self._signed(change, 2, 2, self._decimal))
-        if change_pct is not None and math.isfinite(change_pct):
-            most = 0 if round(abs(change_pct), 1) >= 10 else 1
-            return self._signed(change_pct, 0, most, self._percent)
-        if change is None or not math.isfinite(change):
-            return ""
-        most = 0 if float(change).is_integer() or abs(change) >= 100 else 2
-        return self._signed(change, most, most, self._decimal)
-
-    def _signed(self, value: float, least: int, most: int, formatter) -> str:
-        """``formatter``'s text of ``|value|`` with a sign: + or the locale's minus, ± for what
-        rounds to zero."""
-        text = formatter(abs(value), least, most)
-        if not any(c.isdigit() and c != "0" for c in text):
-            return "±" + text
-        sign = get_plus_sign_symbol(self.locale) if value > 0 else get_minus_sign_symbol(self.locale)
-        return sign + text
+        """A change against an earlier period, by the rule every output follows
+        (:func:`~cmflow.presentation.numbers.format_change`): rates in percentage points
+        (``+0,84 pt``), other figures in percent (``+12 %``; one decimal under 10 %), or as a
+        figure when the earlier value was 0; empty when unknown."""
+        return format_change(change, change_pct, unit, self.locale)
 
     def join(self, items: list[str]) -> str:
         """Items as a sentence lists them (``Instagram, Facebook et TikTok`` / ``Instagram,
