@@ -175,7 +175,7 @@ def test_production_cost_prices_hours_and_never_counts_unpriced_time_as_free(res
     assert cell(result, "production_cost", campaign="soldes-hiver")[0] == 490.0
     assert cell(result, "production_cost", campaign="lancement-bougies")[0] == 220.0
     # Zoé's 2 h have no rate: no cost for her, her client, her campaign, nor the whole.
-    unpriced = ("2.0 h of time has no rate (Zoé): add a rate for each person or their role, "
+    unpriced = ("2\u00a0h of time has no rate (Zoé): add a rate for each person or their role, "
                 "or default_rate, to [production]")
     for dimensions in ({}, {"person": "Zoé"}, {"client": "trailhead"}, {"campaign": "trail-run"}):
         assert cell(result, "production_cost", **dimensions) == (None, "EUR", unpriced)
@@ -188,7 +188,7 @@ def test_cost_per_post_is_a_ratio_of_sums(result) -> None:
     assert cell(result, "cost_per_post", campaign="soldes-hiver") == (245.0, "EUR", None)
     assert cell(result, "cost_per_post", campaign="lancement-bougies") == (220.0, "EUR", None)
     assert cell(result, "cost_per_post", client="maison-lumiere") == (236.6667, "EUR", None)
-    assert cell(result, "cost_per_post", client="trailhead")[2].startswith("2.0 h of time has no rate (Zoé)")
+    assert cell(result, "cost_per_post", client="trailhead")[2].startswith("2\u00a0h of time has no rate (Zoé)")
     assert cell(result, "cost_per_post")[0] is None
     # The week before: 90 / 1 post; lancement-bougies had neither.
     assert cell(result, "cost_per_post", "previous_period", campaign="soldes-hiver")[0] == 90.0
@@ -216,7 +216,7 @@ def test_budget_consumed_counts_the_spend_so_far(result) -> None:
     assert cell(result, "budget_consumed", "previous_period", campaign="lancement-bougies")[0] == 0.0
     # trail-run: Zoé's time has no rate, so nothing says how much of its budget is gone.
     value, unit, reason = cell(result, "budget_consumed", campaign="trail-run")
-    assert (value, unit) == (None, "%") and reason.startswith("2.0 h of time has no rate (Zoé)")
+    assert (value, unit) == (None, "%") and reason.startswith("2\u00a0h of time has no rate (Zoé)")
 
 
 def test_over_budget_fires_the_threshold(result) -> None:
@@ -275,7 +275,7 @@ def test_time_naming_no_one_is_said_so(tmp_path) -> None:
     time = TIME.replace("Teaser soldes,short video,Hugo Petit,", "Teaser soldes,short video,,")
     result = run(tmp_path, WORKFLOW, time)
     assert cell(result, "production_cost", campaign="soldes-hiver") == (
-        None, "EUR", "6.0 h of time has no rate (entries naming no one): add a rate for each person or "
+        None, "EUR", "6\u00a0h of time has no rate (entries naming no one): add a rate for each person or "
         "their role, or default_rate, to [production]")
 
 
