@@ -200,3 +200,17 @@ def test_each_missing_post_is_listed_once_under_its_own_client(tmp_path: Path) -
                                     for c in workflow.clients))}
     assert listed == {"all": ["Horaires des fêtes", "Trail tips", "Portrait"],
                       "maison": ["Horaires des fêtes"], "trailhead": ["Trail tips"]}
+
+
+def test_a_trigger_can_watch_one_clients_planned_posts(tmp_path: Path) -> None:
+    """Each row names its item's client whatever ``by`` says: a trigger's ``where`` on ``client``
+    is accepted without a client breakdown, and watches that client's items only."""
+    (tmp_path / "calendrier.csv").write_text(AGENCY_CALENDAR, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS, encoding="utf-8")
+    workflow = (AGENCY_WORKFLOW.replace('by = ["overall", "client"]\n', "")
+                .replace('above = 0\n', 'above = 0\nwhere = { client = "trailhead" }\n'))
+    (tmp_path / "agency.toml").write_text(workflow, encoding="utf-8")
+    load_workflow(tmp_path / "agency.toml")
+    result = run_workflow_file(tmp_path / "agency.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}",
+                               now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert [(a.dimensions["item_id"], a.dimensions["client"]) for a in result.alerts] == [("t1", "trailhead")]
