@@ -64,10 +64,15 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
-def _without_negative_zero(text: str, locale: "Locale") -> str:
+@lru_cache(maxsize=64)
+def _minus(tag: str) -> str:
     from babel.numbers import get_minus_sign_symbol
 
-    minus = get_minus_sign_symbol(locale)
+    return get_minus_sign_symbol(_locale(tag))
+
+
+def _without_negative_zero(text: str, locale: "Locale") -> str:
+    minus = _minus(str(locale))
     if text.startswith(minus) and not any(c.isdigit() and c != "0" for c in text):
         return text[len(minus):]
     return text
@@ -75,6 +80,16 @@ def _without_negative_zero(text: str, locale: "Locale") -> str:
 
 def _precision(decimals: int | tuple[int, int]) -> tuple[int, int]:
     return decimals if isinstance(decimals, tuple) else (decimals, decimals)
+
+
+@lru_cache(maxsize=256)
+def _pattern(tag: str, kind: str, precision: tuple[int, int]):
+    """The locale's decimal or percent pattern with ``precision`` decimals, made once: a table
+    of thousands of cells formats each value without copying a pattern."""
+    babel = _locale(tag)
+    pattern = copy((babel.decimal_formats if kind == "decimal" else babel.percent_formats)[None])
+    pattern.frac_prec = precision
+    return pattern
 
 
 def number_decimals(value: float) -> int:
@@ -90,8 +105,7 @@ def format_number(value: float | int | None, decimals: int | tuple[int, int] | N
     if _missing(value):
         return NO_VALUE
     babel = _as_locale(locale)
-    pattern = copy(babel.decimal_formats[None])
-    pattern.frac_prec = _precision(number_decimals(value) if decimals is None else decimals)
+    pattern = _pattern(str(babel), "decimal", _precision(number_decimals(value) if decimals is None else decimals))
     return _without_negative_zero(pattern.apply(value, babel), babel)
 
 
@@ -101,8 +115,7 @@ def format_percent(value: float | None, decimals: int | tuple[int, int] = 2, loc
     if _missing(value):
         return NO_VALUE
     babel = _as_locale(locale)
-    pattern = copy(babel.percent_formats[None])
-    pattern.frac_prec = _precision(decimals)
+    pattern = _pattern(str(babel), "percent", _precision(decimals))
     return _without_negative_zero(pattern.apply(value / 100, babel), babel)
 
 
