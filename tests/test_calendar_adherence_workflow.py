@@ -119,3 +119,98 @@ def test_a_trigger_can_select_items_by_the_metrics_own_dimensions(tmp_path: Path
         load_workflow(tmp_path / "adherence.toml")
     [problem] = caught.value.problems
     assert (problem.path, problem.hint) == ("triggers[0].where.item_idd", "did you mean 'item_id'?")
+
+
+# An agency's calendar for two clients, as a Google Sheets download (title line, a week line,
+# day-first dates, a "Compte" column): Maison's two accounts, Trailhead's one, and a post planned
+# for an account no client lists. Week of Monday 30 November 2026, Paris; clock Monday 7 December
+# 09:00 UTC. Posts: only m1's (Mon 10:30 Paris). Missing: m2 (Tue 12:00 Paris, due 14:00 Paris =
+# 13:00 UTC Tue 1: 140 h), t1 (Wed 09:00 Paris, due 10:00 UTC Wed 2: 119 h), n1 (Thu 18:00 Paris,
+# due 19:00 UTC Thu 3: 86 h).
+AGENCY_CALENDAR = ("Calendrier éditorial — agence (décembre 2026),,,,,,\r\n"
+                   "Date,Heure,Réseau,Compte,Responsable,Sujet,ID\r\n"
+                   "SEMAINE 49,,,,,,\r\n"
+                   "30/11/2026,10h00,Instagram,maisonlumiere,Léa Martin,Teaser de l'avent,m1\r\n"
+                   "01/12/2026,12h00,Facebook,Maison Lumière,Léa Martin,Horaires des fêtes,m2\r\n"
+                   "02/12/2026,09h00,Instagram,trailhead.gear,Owen Price,Trail tips,t1\r\n"
+                   "03/12/2026,18h00,LinkedIn,atelier-inconnu,Zoé,Portrait,n1\r\n")
+AGENCY_POSTS = ("platform,account,post_id,published_at\r\n"
+                "instagram,maisonlumiere,p1,2026-11-30T09:30:00Z\r\n")
+AGENCY_WORKFLOW = """\
+[workflow]
+name = "Agency"
+timezone = "Europe/Paris"
+period = "2026-11-30..2026-12-06"
+
+[[sources]]
+id = "calendar"
+plugin = "calendar_sheet"
+path = "calendrier.csv"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "missing_planned_posts"
+by = ["overall", "client"]
+
+[[triggers]]
+id = "missing-post"
+metric = "missing_planned_posts"
+plugin = "threshold"
+above = 0
+
+[[clients]]
+id = "maison"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere", "Maison Lumière"]
+
+[[clients]]
+id = "trailhead"
+name = "Trailhead Outfitters"
+language = "en"
+accounts = ["trailhead.gear"]
+"""
+
+
+def test_each_missing_post_is_listed_once_under_its_own_client(tmp_path: Path) -> None:
+    """With two clients and ``by = ["overall", "client"]``, each item is one row and one alert,
+    labelled with the client whose account it is for (none for an account no client lists), not
+    once in the overall series and again in its client's; each report lists its own."""
+    (tmp_path / "calendrier.csv").write_text(AGENCY_CALENDAR, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS, encoding="utf-8")
+    (tmp_path / "agency.toml").write_text(AGENCY_WORKFLOW, encoding="utf-8")
+    result = run_workflow_file(tmp_path / "agency.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}",
+                               now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    current = result.measurements.filter(result.measurements["period"] == "current")
+    rows = sorted(((row["item_id"], row["client"], row["value"]) for row in current.iter_rows(named=True)
+                   if row["metric"] == "missing_planned_posts"), key=repr)
+    assert rows == [("m1", "maison", 0.0), ("m2", "maison", 140.0), ("n1", None, 86.0), ("t1", "trailhead", 119.0)]
+    assert sorted(((a.dimensions["item_id"], a.dimensions.get("client"), a.value) for a in result.alerts),
+                  key=repr) == [
+        ("m2", "maison", 140.0), ("n1", None, 86.0), ("t1", "trailhead", 119.0)]
+    workflow = result.workflow
+    listed = {name: [p.title for p in build_document(result, scope, title="Agency").missing_posts]
+              for name, scope in (("all", ReportScope(None, None)),
+                                  *((c.id, ReportScope(c, frozenset(("*", a) for a in c.accounts)))
+                                    for c in workflow.clients))}
+    assert listed == {"all": ["Horaires des fêtes", "Trail tips", "Portrait"],
+                      "maison": ["Horaires des fêtes"], "trailhead": ["Trail tips"]}
+
+
+def test_a_trigger_can_watch_one_clients_planned_posts(tmp_path: Path) -> None:
+    """Each row names its item's client whatever ``by`` says: a trigger's ``where`` on ``client``
+    is accepted without a client breakdown, and watches that client's items only."""
+    (tmp_path / "calendrier.csv").write_text(AGENCY_CALENDAR, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS, encoding="utf-8")
+    workflow = (AGENCY_WORKFLOW.replace('by = ["overall", "client"]\n', "")
+                .replace('above = 0\n', 'above = 0\nwhere = { client = "trailhead" }\n'))
+    (tmp_path / "agency.toml").write_text(workflow, encoding="utf-8")
+    load_workflow(tmp_path / "agency.toml")
+    result = run_workflow_file(tmp_path / "agency.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}",
+                               now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert [(a.dimensions["item_id"], a.dimensions["client"]) for a in result.alerts] == [("t1", "trailhead")]

@@ -159,7 +159,7 @@ def test_run_the_demo(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     assert firing, err
     alert_lines = re.findall(r"^  NEW \[(warning|info|critical)\] .+$", err, re.MULTILINE)
     assert int(firing.group(1)) == int(firing.group(2)) == len(alert_lines) >= 1
-    assert "ERR (reach) dropped 45%, -2.35 pt for instagram / trailhead.outfitters" in err
+    assert "ERR (reach) dropped 45%, -2.35\u00a0pt for instagram / trailhead.outfitters" in err
     report = f"reports/demo-{DEMO_PERIOD}.html"
     assert f"✓ output html_report: wrote {report}" in err
     assert (in_tmp / report).is_file()

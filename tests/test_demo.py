@@ -233,7 +233,7 @@ def pct(value: float) -> str:
 
 
 def points(change: float) -> str:
-    return f"{change:+.2f} pt"
+    return f"{change:+.2f}\u00a0pt"
 
 
 def current_row(result, metric: str, platform: str, account: str) -> dict:
@@ -572,13 +572,13 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
     assert alerts("maison-lumiere") == [
         "À traiter · Taux d'engagement (portée), Maison Lumière · Facebook\xa0: 2,58\xa0%",
         "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932",
-        "À noter · Publications prévues manquantes, Maison Lumière · Instagram\xa0: 59,0\xa0h",
+        "À noter · Publications prévues manquantes, Maison Lumière · Instagram\xa0: 59\xa0h",
         "À traiter · Messages négatifs en attente, Maison Lumière · Instagram\xa0: 1"]
     assert alerts("trailhead-outfitters") == [
         "Needs attention · Engagement rate (reach), Trailhead Outfitters · Instagram: 2.82%",
         "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%",
         "Worth noting · Missing planned posts, Trailhead Outfitters · Facebook: 100\xa0h",
-        "Worth noting · Missing planned posts, Trailhead Outfitters · Instagram: 54.0\xa0h",
+        "Worth noting · Missing planned posts, Trailhead Outfitters · Instagram: 54\xa0h",
         "Needs attention · Negative messages waiting, Trailhead Outfitters · Instagram: 1"]
 
 

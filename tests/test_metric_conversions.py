@@ -134,7 +134,7 @@ def test_unpriced_time_gives_no_cost_and_says_how_many_hours() -> None:
     frame = measure(CostPerConversion, ["overall"])
     # The week's campaigns: Zoé's 1.5 h have no rate, so their whole cost is unknown (never free).
     assert rows(frame, "cost_per_conversion")[()] == (
-        None, "1.5 h of time has no rate (Zoé): add a rate for each person or their role, or default_rate, "
+        None, "1.5\u00a0h of time has no rate (Zoé): add a rate for each person or their role, or default_rate, "
               "to [production]")
 
 
@@ -161,7 +161,7 @@ def test_roi_is_revenue_minus_cost_and_its_percentage_of_the_cost() -> None:
 def test_roi_without_rates_is_unknown_not_the_whole_revenue() -> None:
     frame = measure(Roi, ["campaign"], production=Production())
     value, reason = rows(frame, "roi")[("black_friday",)]
-    assert value is None and reason.startswith("4.5 h of time has no rate (Hugo, Léa)")
+    assert value is None and reason.startswith("4.5\u00a0h of time has no rate (Hugo, Léa)")
 
 
 def test_campaign_keys_set_case_accents_spaces_hyphens_and_underscores_aside() -> None:

@@ -175,7 +175,7 @@ def test_production_cost_prices_hours_and_never_counts_unpriced_time_as_free(res
     assert cell(result, "production_cost", campaign="soldes-hiver")[0] == 490.0
     assert cell(result, "production_cost", campaign="lancement-bougies")[0] == 220.0
     # Zoé's 2 h have no rate: no cost for her, her client, her campaign, nor the whole.
-    unpriced = ("2.0 h of time has no rate (Zoé): add a rate for each person or their role, "
+    unpriced = ("2\u00a0h of time has no rate (Zoé): add a rate for each person or their role, "
                 "or default_rate, to [production]")
     for dimensions in ({}, {"person": "Zoé"}, {"client": "trailhead"}, {"campaign": "trail-run"}):
         assert cell(result, "production_cost", **dimensions) == (None, "EUR", unpriced)
@@ -188,7 +188,7 @@ def test_cost_per_post_is_a_ratio_of_sums(result) -> None:
     assert cell(result, "cost_per_post", campaign="soldes-hiver") == (245.0, "EUR", None)
     assert cell(result, "cost_per_post", campaign="lancement-bougies") == (220.0, "EUR", None)
     assert cell(result, "cost_per_post", client="maison-lumiere") == (236.6667, "EUR", None)
-    assert cell(result, "cost_per_post", client="trailhead")[2].startswith("2.0 h of time has no rate (Zoé)")
+    assert cell(result, "cost_per_post", client="trailhead")[2].startswith("2\u00a0h of time has no rate (Zoé)")
     assert cell(result, "cost_per_post")[0] is None
     # The week before: 90 / 1 post; lancement-bougies had neither.
     assert cell(result, "cost_per_post", "previous_period", campaign="soldes-hiver")[0] == 90.0
@@ -216,7 +216,7 @@ def test_budget_consumed_counts_the_spend_so_far(result) -> None:
     assert cell(result, "budget_consumed", "previous_period", campaign="lancement-bougies")[0] == 0.0
     # trail-run: Zoé's time has no rate, so nothing says how much of its budget is gone.
     value, unit, reason = cell(result, "budget_consumed", campaign="trail-run")
-    assert (value, unit) == (None, "%") and reason.startswith("2.0 h of time has no rate (Zoé)")
+    assert (value, unit) == (None, "%") and reason.startswith("2\u00a0h of time has no rate (Zoé)")
 
 
 def test_over_budget_fires_the_threshold(result) -> None:
@@ -275,7 +275,7 @@ def test_time_naming_no_one_is_said_so(tmp_path) -> None:
     time = TIME.replace("Teaser soldes,short video,Hugo Petit,", "Teaser soldes,short video,,")
     result = run(tmp_path, WORKFLOW, time)
     assert cell(result, "production_cost", campaign="soldes-hiver") == (
-        None, "EUR", "6.0 h of time has no rate (entries naming no one): add a rate for each person or "
+        None, "EUR", "6\u00a0h of time has no rate (entries naming no one): add a rate for each person or "
         "their role, or default_rate, to [production]")
 
 
@@ -338,7 +338,7 @@ def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
             for line in by_client.splitlines() if line.startswith("│")}
     # hours, cost, cost per post (710 / 3), cost per engagement (710 / 190); Trailhead's cost is
     # unknown (Zoé has no rate).
-    assert rows["maison-lumiere"] == ["14", "710.00", "236.67", "3.74"]
+    assert rows["maison-lumiere"] == ["14", "€710.00", "€236.67", "€3.74"]
     assert rows["trailhead"] == ["2", "–", "–", "–"]
     assert "Budget consumed is 110.00% for lancement-bougies, above 100.00%" in done.stderr
 
@@ -481,8 +481,8 @@ def test_cost_per_engagement_of_posts_nobody_interacted_with(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("code", "written"), [
-    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "4,0\u00a0h"]),
-    ("en", ["€1,030.00", "€236.67", "4.0\u00a0h"]),
+    ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "4\u00a0h"]),
+    ("en", ["€1,030.00", "€236.67", "4\u00a0h"]),
 ])
 def test_reports_and_the_terminal_write_amounts_in_their_currency(code, written) -> None:
     from cmflow import format_value
@@ -490,4 +490,5 @@ def test_reports_and_the_terminal_write_amounts_in_their_currency(code, written)
 
     lang = language(code)
     assert [lang.value(1030, "EUR"), lang.value(236.666, "EUR"), lang.value(4, "h")] == written
-    assert format_value(236.666, "EUR") == "236.67 EUR"  # the terminal's
+    # The terminal, alerts and messages write them by the same rule (English by default).
+    assert [format_value(1030, "EUR", code), format_value(236.666, "EUR", code), format_value(4, "h", code)] == written

@@ -189,7 +189,7 @@ def test_resolved_and_reminders_are_told_apart(result, smtp_server):
                                               Notification(resolved, "resolved")]), delivery_context()),
                 send_context())
     mail = mailbox.received[0].message
-    assert subject(mail) == f"2 firing, 1 resolved: {firing.summary}"
+    assert subject(mail) == f"2 firing, 1 resolved: {' '.join(firing.summary.split())}"  # one line, plain spaces
     text, html, _ = parts(mail)
     firing_section, resolved_section = text.split("RESOLVED (1)")
     assert "FIRING (2)" in firing_section and "still firing, reminder 2" in firing_section

@@ -187,7 +187,7 @@ def test_missing_and_late_planned_posts_are_listed_escaped(page: str) -> None:
          "Its post gone-1 cannot be found (deleted?)."],
         ["Portrait d&#39;équipe", "acme · LinkedIn", "Not set", "Nov 21, 2026",
          "Nothing was published around its planned time."]]
-    assert rows_under(page, "late-posts") == [["Soldes", "acme · Instagram", "Zoé", "Nov 18, 2026", "3.0\u00a0h"]]
+    assert rows_under(page, "late-posts") == [["Soldes", "acme · Instagram", "Zoé", "Nov 18, 2026", "3\u00a0h"]]
     assert "<script>alert(3)" not in page
 
 

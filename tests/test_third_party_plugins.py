@@ -202,7 +202,7 @@ def test_a_workflow_runs_through_the_example_plugins(site, tmp_path, store_url):
     by_format = lines.index("## By format")
     assert lines[by_format + 2:by_format + 7] == [
         "| Format | Posts |", "| --- | ---: |",
-        "| image | 1 (+0%) |", "| text | 1 (+0%) |", "| video | 1 (+1) |"]
+        "| image | 1 (±0%) |", "| text | 1 (±0%) |", "| video | 1 (+1) |"]
 
 
 def test_an_empty_allow_list_loads_built_ins_only(site, tmp_path):

@@ -54,7 +54,7 @@ def test_a_level_kpi_is_on_track_at_risk_or_off_track() -> None:
     verdicts = {v.dimensions["account"]: v for v in data.verdicts}
     assert verdicts["c"] == Verdict(
         "target_err", "engagement_rate_by_reach", {"platform": "instagram", "account": "c"}, "off_track",
-        2.5, 3.0, "ERR (reach) for instagram / c: 2.50%, off track (objective at least 3.00%, 16.7% short)")
+        2.5, 3.0, "ERR (reach) for instagram / c: 2.50%, off track (objective at least 3.00%, 17% short)")
     assert verdicts["b"].summary == ("ERR (reach) for instagram / b: 2.80%, at risk (objective at "
                                      "least 3.00%, 6.7% short)")
     assert verdicts["a"].summary == "ERR (reach) for instagram / a: 3.20%, on track (objective at least 3.00%)"
@@ -91,7 +91,7 @@ def test_at_most_holds_the_kpi_under_the_objective() -> None:
     assert alerted == ["slow"]
     slow = next(v for v in data.verdicts if v.dimensions["account"] == "slow")
     assert slow.summary == ("Response time for instagram / slow: 3 hours, off track (objective at most "
-                            "2 hours, 50.0% over)")
+                            "2 hours, 50% over)")
 
 
 def test_a_cumulative_kpi_is_held_to_its_pace_while_the_period_runs() -> None:
@@ -108,7 +108,7 @@ def test_a_cumulative_kpi_is_held_to_its_pace_while_the_period_runs() -> None:
     assert behind.expected == pytest.approx(expected) and behind.objective == 500
     assert behind.summary == ("Follower growth for instagram / behind: 200 followers, off track "
                               "(objective at least 500 followers; expected 247 followers by now, 49% "
-                              "of 2026-10-01..2026-12-31 gone; 19.1% short)")
+                              "of 2026-10-01..2026-12-31 gone; 19% short)")
     assert f"\n{behind.summary}\n" in DOCS_PAGE.read_text(encoding="utf-8")
 
 
@@ -118,7 +118,7 @@ def test_a_cumulative_kpi_of_a_finished_period_is_a_plain_comparison() -> None:
     assert statuses == {"a": "at_risk"} and alerted == []
     assert data.verdicts[0].expected == 500
     assert data.verdicts[0].summary == ("Follower growth for instagram / a: 480 followers, at risk "
-                                        "(objective at least 500 followers, 4.0% short)")
+                                        "(objective at least 500 followers, 4% short)")
 
 
 def test_before_the_period_starts_a_cumulative_kpi_is_on_track() -> None:

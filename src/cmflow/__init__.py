@@ -50,8 +50,10 @@ _PUBLIC = {
     "Message": "plugins.notifications", "SendContext": "plugins.notifications",
     "DeliveryFailed": "plugins.notifications",
     # presentation helpers outputs share, so every output shows the same numbers the same way
-    "kpi_tables": "presentation.summary", "format_value": "presentation.summary",
-    "format_change": "presentation.summary", "metric_label": "presentation.summary",
+    "kpi_tables": "presentation.summary", "format_value": "presentation.numbers",
+    "format_number": "presentation.numbers", "format_percent": "presentation.numbers",
+    "shows_unit": "presentation.numbers",
+    "format_change": "presentation.numbers", "metric_label": "presentation.summary",
     "ranked_posts": "presentation.summary", "ranked_items": "presentation.summary",
     "table_console": "presentation.terminal",
     # option types that check at validate what would fail at run time, and what to say when one fails
@@ -146,8 +148,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
-    from cmflow.presentation.summary import (format_change, format_value, kpi_tables, metric_label, ranked_items,
-                                             ranked_posts)
+    from cmflow.presentation.numbers import format_change, format_number, format_percent, format_value, shows_unit
+    from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts
     from cmflow.presentation.terminal import table_console
 
     __version__: str

@@ -509,6 +509,12 @@ class Workflow:
                 found += [g for g in grouping_columns(entry.common.by) if g not in found]
         return found
 
+    def row_dimensions_of(self, measurement: str) -> tuple[str, ...]:
+        """The dimensions every row of ``measurement`` holds whatever ``by`` says (the
+        ``row_dimensions`` of the metric producing it: ``item_id``, ``client`` ...)."""
+        return next((entry.plugin.row_dimensions for entry in self.metrics
+                     if measurement in entry.plugin.produces()), ())
+
     def client(self, client_id: str) -> Client | None:
         """The client of that id, or None."""
         return next((c for c in self.clients if c.id == client_id), None)

@@ -186,7 +186,9 @@ class Metric(Plugin):
     (``("budgets",)``): validation refuses a workflow that leaves one empty."""
     row_dimensions: ClassVar[tuple[str, ...]] = ()
     """Dimension columns every row holds whatever ``by`` says (top_posts: each row is a post);
-    a trigger's ``where`` may select on them besides the breakdowns."""
+    a trigger's ``where`` may select on them besides the breakdowns. With ``client`` among them,
+    each row is one record labelled with its own client (none for an account no client lists):
+    the metric is computed once, never again per client, so no record is listed twice."""
 
     reads_sentiment: ClassVar[bool] = False
     """True for metrics that read the records' ``sentiment`` (what a classifier fills): when a

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cmflow.foundation.measurements import DIMENSIONS, row_dimensions
+from cmflow.presentation.numbers import format_change, format_value
 
 if TYPE_CHECKING:
     import polars as pl
@@ -70,31 +71,6 @@ BASIS_TAGS = {"activity": "activity", "posts+activity": "posts + activity"}
 
 def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A measurement's value for the terminal: ``3.12%``, ``6,143``, ``236.67 EUR`` (an amount:
-    a unit of three capitals is a currency's ISO code); no value is a dash."""
-    if value is None:
-        return "–"
-    if unit == "%":
-        return f"{value:.2f}%"
-    if len(unit) == 3 and unit.isalpha() and unit.isupper():
-        return f"{value:,.2f} {unit}"
-    if float(value).is_integer() or abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
-def format_change(change: float | None, change_pct: float | None, unit: str) -> str:
-    """``+0.84 pt`` for rates (percentage points), ``+12%`` for counts; empty if unknown."""
-    if unit == "%":
-        if change is None:
-            return ""
-        return "±0.00 pt" if abs(change) < 0.005 else f"{change:+.2f} pt"
-    if change_pct is None:
-        return "" if change is None else f"{change:+,.0f}"
-    return f"{change_pct:+.0f}%"
 
 
 @dataclass

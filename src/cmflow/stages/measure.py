@@ -160,8 +160,13 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
     brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
     mention naming two brands counts for each, and once in the other rows; every record of a
     competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only,
-    less the ``unshared`` counters (:func:`_unshared_counters`)."""
+    less the ``unshared`` counters (:func:`_unshared_counters`). A metric whose rows each carry
+    their record's own ``client`` (among its ``row_dimensions``: a row per planned post) is
+    computed once: a client series would list each record again."""
     import polars as pl
+
+    if "client" in plugin.row_dimensions:
+        groupings = list(dict.fromkeys(tuple(c for c in g if c != "client") for g in groupings))
 
     brands = listen.brand_ids if listen else []
     brand_sets = listen.brand_sets if listen else []

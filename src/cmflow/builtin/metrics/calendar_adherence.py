@@ -167,14 +167,14 @@ class CalendarAdherence(Metric):
 class PlannedPostRows(Metric):
     """What the metrics listing planned posts one row each share: their options (the
     matching's), needs, breakdowns, row dimensions and lookback, and their rows: the period's
-    items of some outcomes with ``item_id``, ``title`` (on one line), ``platform``, ``account``
-    and ``owner`` (those of the item, left out where it has none), whatever ``by`` says; with
-    ``client`` in ``by``, each client's items come again labelled with the client."""
+    items of some outcomes with ``item_id``, ``title`` (on one line), ``platform``, ``account``,
+    ``owner`` and ``client`` (those of the item, left out where it has none: the client is the
+    one whose accounts list the item's), whatever ``by`` says: each item is listed once."""
 
     Options = MatchingOptions
     needs = ("calendar_item", "post")
     groupings = ("overall", "client", "platform", "account", "owner")
-    row_dimensions = ("item_id", "title", "platform", "account", "owner")
+    row_dimensions = ("item_id", "title", "platform", "account", "owner", "client")
     default_polarity = "down"
     unit = "h"
     outcomes: tuple[str, ...] = ()
@@ -187,7 +187,7 @@ class PlannedPostRows(Metric):
         """The period's items of :attr:`outcomes`, their title on one line."""
         import polars as pl
 
-        return (item_outcomes(data, matched(data, self.options), [], extra=("title", "platform", "account", "owner"))
+        return (item_outcomes(data, matched(data, self.options), [], extra=("title", "platform", "account", "owner", "client"))
                 .filter(pl.col("outcome").is_in(list(self.outcomes)))
                 # One line, whatever the calendar's cell held: alerts and reports show it as a label.
                 .with_columns(pl.col("title").str.replace_all(r"\s+", " ").str.strip_chars())
@@ -207,8 +207,9 @@ class MissingPlannedPosts(PlannedPostRows):
     of the item, left out where it has none), so that a ``threshold`` trigger with
     ``above = 0`` alerts on each missing post, and the alert resolves once it is published (its
     row goes to 0; cancelled, the item has no row and the alert waits). Every row is one item,
-    whatever ``by`` says (its platform, account and owner are on it already); with ``client``
-    in ``by``, each client's items come again labelled with the client. Why a post was not
+    whatever ``by`` says (its platform, account and owner are on it already), with ``client``
+    the client whose accounts list the item's (none for an account no client lists), so that
+    with two clients each item is listed, and alerted on, once. Why a post was not
     found (its post id is not among the posts read, deleted?) is in docs/concepts.md; a row's
     identity keeps to what does not change while the item waits.
     """
@@ -230,9 +231,9 @@ class LatePlannedPosts(PlannedPostRows):
     to a post published after its on-time limit (its planned time plus ``on_time_within``, or
     the end of its day for a whole-day item). Its value is the delay in hours from its planned
     time (the end of its day), as ``late_delay_hours`` counts it.
-    Rows carry ``item_id``, ``title`` (on one line), ``platform``, ``account`` and ``owner``
-    (those of the item, left out where it has none), whatever ``by`` says; with ``client`` in
-    ``by``, each client's items come again labelled with the client.
+    Rows carry ``item_id``, ``title`` (on one line), ``platform``, ``account``, ``owner`` and
+    ``client`` (those of the item, left out where it has none), whatever ``by`` says: each item
+    is listed once.
     """
 
     name = "late_planned_posts"

@@ -68,7 +68,7 @@ class HoursSpent(Metric):
     needs = ("time_entry",)
     groupings = TIME_GROUPINGS
     default_by = ("overall",)
-    unit = "h"  # what reports write "4,0 h"
+    unit = "h"  # what every output writes "4 h", "4.5 h"
 
     def compute(self, data: MetricInput):
         import polars as pl
@@ -98,7 +98,7 @@ class AverageTaskTime(Metric):
     needs = ("time_entry",)
     groupings = ("overall", "client", "campaign", "task_type")
     default_by = ("task_type",)
-    unit = "h"  # what reports write "4,0 h"
+    unit = "h"  # what every output writes "4 h", "4.5 h"
 
     def compute(self, data: MetricInput):
         import polars as pl

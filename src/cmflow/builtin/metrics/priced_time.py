@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow import NONE_LABEL
+from cmflow import NONE_LABEL, format_value
 
 if TYPE_CHECKING:
     import polars as pl
@@ -86,16 +86,19 @@ def currency_reason(currency: str, column: str = "foreign_currencies", what: str
 
 def unpriced_reason(currency: str | None = None) -> "pl.Expr":
     """Why a cost has no value: a tracker's amounts in another currency (when ``currency``, the
-    workflow's, is given), else "2.0 h of time has no rate (Zoé): add ..."; null when every hour
-    is priced. Reads the columns :func:`cost_aggregations` makes."""
+    workflow's, is given), else "2.5 h of time has no rate (Zoé): add ..." (the hours as every
+    output writes them); null when every hour is priced. Reads the columns
+    :func:`cost_aggregations` makes."""
     import polars as pl
 
     people = (pl.col("unpriced_people").list.eval(
         pl.when(pl.element() == NONE_LABEL).then(pl.lit("entries naming no one")).otherwise(pl.element()))
         .list.join(", "))
+    # One call per group and period (a handful of rows), not per record.
+    hours = pl.col("unpriced_hours").map_elements(lambda h: format_value(h, "h"), return_dtype=pl.String)
     no_rate = (pl.when(pl.col("unpriced_hours").fill_null(0) > 0)
-               .then(pl.format("{} h of time has no rate ({}): add a rate for each person or their role, "
-                               "or default_rate, to [production]", pl.col("unpriced_hours").round(2), people)))
+               .then(pl.format("{} of time has no rate ({}): add a rate for each person or their role, "
+                               "or default_rate, to [production]", hours, people)))
     return no_rate if currency is None else pl.coalesce(currency_reason(currency), no_rate)
 
 

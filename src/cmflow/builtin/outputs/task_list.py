@@ -169,8 +169,9 @@ class TaskList(TaskNotifier):
     def create(self, session: TaskFile, payload: dict[str, Any], ctx: "SendContext") -> FoundItem:
         due = due_date(payload)
         # the first line of the description is the alert's summary: not again when it is the title
+        # (a title is written with plain spaces: "54.5 h" is the summary's "54.5\u00a0h")
         lines = [clean_text(line) for line in payload["description"]]
-        lines = lines[1:] if lines and lines[0] == payload["title"] else lines
+        lines = lines[1:] if lines and " ".join(lines[0].split()) == payload["title"] else lines
         if session.markdown:
             title = markdown_escape(payload["title"]) + (f" (due {due})" if due else "")
             details = "".join(f"  - {markdown_escape(line)}\n" for line in lines)  # a list under the task

@@ -550,7 +550,9 @@ def _mix_says_something(rows: list[SeriesFigures]) -> bool:
 def _listed_rows(result: "RunResult", scope: ReportScope, metric: str) -> list[dict[str, Any]]:
     """The current rows of a metric that lists things one row each (``missing_planned_posts``,
     ``untagged_links``) that are the scope's: in a client's report its client's rows when the
-    metric is broken down by client, else the rows of the client's accounts."""
+    metric is broken down by client, else the rows of the client's accounts. A metric whose rows
+    each name their own client (``client`` among its row dimensions) lists each thing once: the
+    whole workflow's report shows every row, a client's its own."""
     import polars as pl
 
     frame = result.measurements
@@ -559,7 +561,9 @@ def _listed_rows(result: "RunResult", scope: ReportScope, metric: str) -> list[d
     rows = frame.filter((pl.col("period") == "current") & (pl.col("metric") == metric))
     if "rank" in rows.columns:
         rows = rows.filter(pl.col("rank").is_null())
-    if "client" in rows.columns:
+    if "client" in result.workflow.row_dimensions_of(metric):
+        rows = rows.filter(pl.col("client") == scope.client.id) if scope.client is not None else rows
+    elif "client" in rows.columns:
         own = rows.filter(pl.col("client") == scope.client.id) if scope.client is not None else rows.clear()
         rows = own if own.height else rows.filter(pl.col("client").is_null())
     return [row for row in rows.iter_rows(named=True)

@@ -14,9 +14,7 @@ plural forms (``{ one = "{n} post", other = "{n} posts" }``) chosen by the value
 
 from __future__ import annotations
 
-import math
 import re
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -31,17 +29,17 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
 from babel.lists import format_list
 from babel.localedata import locale_identifiers
-from babel.numbers import format_currency, get_minus_sign_symbol, get_plus_sign_symbol
 
 from cmflow.builtin.reports.languages import CATALOGUES, LANGUAGES
+from cmflow import format_change, format_number, format_percent, format_value
 
 REFERENCE = "en"
 """The catalogue every other one must match key for key."""
 PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
 """The CLDR plural categories a plural message may have (``other`` is required)."""
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-NO_VALUE = "–"
-"""What a missing figure shows (an en dash)."""
+NO_VALUE = format_value(None, "")
+"""What a missing figure shows (an en dash, as in every output)."""
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), name) for p, name in (
     (r"comparison", "no_comparison"),
     (r"^no value this period", "no_value"),
@@ -59,11 +57,6 @@ client the same: the first pattern found in the reason wins; none, ``reason_unkn
 
 class MessageError(LookupError):
     """A message a report asked for is not in its catalogue, or lacks a value to fill it."""
-
-
-def is_currency(unit: str) -> bool:
-    """Whether a measurement's unit is an amount of money: an ISO 4217 code (``EUR``, ``USD``)."""
-    return len(unit) == 3 and unit.isascii() and unit.isalpha() and unit.isupper()
 
 
 def language(code: str) -> "Language":
@@ -248,74 +241,28 @@ class Language:
 
     def number(self, value: float | int | None, decimals: int | None = None) -> str:
         """``value`` with the locale's separators (``6 143`` / ``6,143``); ``decimals`` digits
-        after the point, or by default none for whole numbers and numbers from 100 up, else 2."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return NO_VALUE
-        if decimals is None:
-            decimals = 0 if float(value).is_integer() or abs(value) >= 100 else 2
-        return self._decimal(value, decimals, decimals)
-
-    def _decimal(self, value: float, least: int, most: int) -> str:
-        pattern = copy(self.locale.decimal_formats[None])
-        pattern.frac_prec = (least, most)
-        text = pattern.apply(value, self.locale)
-        return self._without_negative_zero(text)
-
-    def _without_negative_zero(self, text: str) -> str:
-        minus = get_minus_sign_symbol(self.locale)
-        if text.startswith(minus) and not any(c.isdigit() and c != "0" for c in text):
-            return text[len(minus):]
-        return text
+        after the point, or by default none for whole numbers and numbers from 100 up, else 2
+        (:func:`~cmflow.presentation.numbers.format_number`)."""
+        return format_number(value, decimals, self.locale)
 
     def percent(self, value: float | None, decimals: int = 2) -> str:
         """A percentage given in percent (``3.12`` is ``3,12 %`` / ``3.12%``)."""
-        if value is None or not math.isfinite(value):
-            return NO_VALUE
-        return self._percent(value, decimals, decimals)
-
-    def _percent(self, value: float, least: int, most: int) -> str:
-        pattern = copy(self.locale.percent_formats[None])
-        pattern.frac_prec = (least, most)
-        return self._without_negative_zero(pattern.apply(value / 100, self.locale))
+        return format_percent(value, decimals, self.locale)
 
     def value(self, value: float | None, unit: str) -> str:
-        """A measurement's value: rates (unit ``%``) with two decimals, amounts (an ISO 4217
-        unit such as ``EUR``) in the locale's currency form (``1 234,50 €`` / ``€1,234.50``),
-        hours with an ``h``, counts as :meth:`number`; no value is a dash."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return NO_VALUE
-        if unit == "%":
-            return self.percent(value)
-        if is_currency(unit):
-            return self._without_negative_zero(format_currency(value, unit, locale=self.locale))
-        if unit == "h":
-            return self.text("value_hours", value=self.number(value, 1 if abs(value) < 100 else 0))
-        return self.number(value)
+        """A measurement's value in the locale, by the rule every output follows
+        (:func:`~cmflow.presentation.numbers.format_value`): rates (unit ``%``) with two
+        decimals, amounts (an ISO 4217 unit such as ``EUR``) in the locale's currency form
+        (``1 234,50 €`` / ``€1,234.50``), hours with at most one decimal and an ``h``, counts as
+        :meth:`number`; no value is a dash."""
+        return format_value(value, unit, self.locale)
 
     def change(self, change: float | None, change_pct: float | None, unit: str) -> str:
-        """A change against an earlier period: rates in percentage points (``+0,84 pt``), other
-        figures in percent (``+12 %``; one decimal under 10 %), or in their unit when the
-        earlier value was 0; empty when unknown."""
-        if unit == "%":
-            if change is None or not math.isfinite(change):
-                return ""
-            return self.text("change_points", value=self._signed(change, 2, 2, self._decimal))
-        if change_pct is not None and math.isfinite(change_pct):
-            most = 0 if round(abs(change_pct), 1) >= 10 else 1
-            return self._signed(change_pct, 0, most, self._percent)
-        if change is None or not math.isfinite(change):
-            return ""
-        most = 0 if float(change).is_integer() or abs(change) >= 100 else 2
-        return self._signed(change, most, most, self._decimal)
-
-    def _signed(self, value: float, least: int, most: int, formatter) -> str:
-        """``formatter``'s text of ``|value|`` with a sign: + or the locale's minus, ± for what
-        rounds to zero."""
-        text = formatter(abs(value), least, most)
-        if not any(c.isdigit() and c != "0" for c in text):
-            return "±" + text
-        sign = get_plus_sign_symbol(self.locale) if value > 0 else get_minus_sign_symbol(self.locale)
-        return sign + text
+        """A change against an earlier period, by the rule every output follows
+        (:func:`~cmflow.presentation.numbers.format_change`): rates in percentage points
+        (``+0,84 pt``), other figures in percent (``+12 %``; one decimal under 10 %), or as a
+        figure when the earlier value was 0; empty when unknown."""
+        return format_change(change, change_pct, unit, self.locale)
 
     def join(self, items: list[str]) -> str:
         """Items as a sentence lists them (``Instagram, Facebook et TikTok`` / ``Instagram,

@@ -54,7 +54,7 @@ class Change(Trigger):
 
     def evaluate(self, data: TriggerInput) -> list[Alert]:
         import polars as pl
-        from cmflow import metric_label
+        from cmflow import format_change, metric_label
 
         options: ChangeOptions = self.options
         rows = data.comparisons.filter((pl.col("comparison") == options.compared_to)
@@ -71,8 +71,9 @@ class Change(Trigger):
                 continue
             dimensions = row_dimensions(row)
             label = options.compared_to.replace("_", " ")
-            points = f", {row['change']:+.2f} pt" if row["unit"] == "%" else ""
-            summary = (f"{metric_label(row['metric'])} {verb} {abs(change):.0f}%{points} "
+            points = f", {format_change(row['change'], None, '%')}" if row["unit"] == "%" else ""
+            size = format_change(None, change, "", signed=False)
+            summary = (f"{metric_label(row['metric'])} {verb} {size}{points} "
                        f"{where_text(dimensions)}: {value_text(row['value'], row['unit'])} vs "
                        f"{value_text(row['previous_value'], row['unit'])} ({label})")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=row["value"],

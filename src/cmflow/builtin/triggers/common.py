@@ -12,14 +12,14 @@ SINGULAR_UNITS = {"posts": "post", "followers": "follower", "comments": "comment
 
 
 def value_text(value: float | None, unit: str) -> str:
-    """``4.25%``, ``1,234 followers``, ``1 follower``: a value as a summary reads it (the tables'
-    format + unit)."""
-    from cmflow import format_value
+    """``4.25%``, ``€236.67``, ``54.5 h``, ``1,234 followers``, ``1 follower``: a value as a
+    summary reads it (every output's format, then the unit where the value does not show it)."""
+    from cmflow import format_value, shows_unit
 
     if value is None:
         return "no value"
     text = format_value(value, unit)
-    if unit in ("%", "count", ""):
+    if shows_unit(unit) or unit in ("count", ""):
         return text
     return f"{text} {SINGULAR_UNITS.get(unit, unit) if abs(value) == 1 else unit}"
 

@@ -104,7 +104,7 @@ class Target(Trigger):
         return elapsed_share(data.period, data.now or datetime.now(timezone.utc))
 
     def _summary(self, row: dict, where: dict, elapsed: float, period: "Period") -> str:
-        from cmflow import metric_label
+        from cmflow import format_change, metric_label
 
         options: TargetOptions = self.options
         unit = row["unit"]
@@ -114,7 +114,8 @@ class Target(Trigger):
             parts.append(f"expected {value_text(row['expected'], unit)} by now, "
                          f"{elapsed:.0%} of {period} gone")
         if row["gap_pct"] is not None:
-            parts.append(f"{row['gap_pct']:.1f}% {'short' if options.direction == 'at_least' else 'over'}")
+            gap = format_change(None, row["gap_pct"], "", signed=False)
+            parts.append(f"{gap} {'short' if options.direction == 'at_least' else 'over'}")
         return (f"{metric_label(row['metric'])} {where_text(where)}: {value_text(row['value'], unit)}, "
                 f"{row['status'].replace('_', ' ')} ({('; ' if elapsed < 1 else ', ').join(parts)})")
 
