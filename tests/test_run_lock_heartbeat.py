@@ -134,6 +134,83 @@ def test_a_run_whose_own_write_outlasts_its_lease_keeps_its_lock_and_goes_on(any
     assert "stops:" not in caplog.text
 
 
+def test_a_run_past_its_longest_hold_is_stopped_even_while_it_writes_and_its_write_extends_nothing(
+        any_store_url):
+    """A run hung in its own write past its longest hold: it is asked to stop all the same, and
+    its write leaves the lock no longer than the longest hold (free as soon as it commits)."""
+    from datetime import date
+
+    stop = StopRequest()
+    with open_store(any_store_url) as store:
+        with held_run_lock(store, "weekly", lease=LEASE, longest=LEASE, stop=stop) as hold:
+            run_id = store.start_run("weekly", "weekly.toml", date.today(), date.today(), False, lock=hold)
+            with store._run_writing(run_id) as (_connection, held):
+                assert held
+                assert wait_until(stop.is_set, 1.5 * LEASE.total_seconds())  # told while still writing
+                time.sleep(1.0)  # and it writes on, past the end of its longest hold
+            assert stop.reason == "stopped: it held its run lock for its longest hold (3 s)"
+            assert takes(store, "weekly")  # the write extended the lock by nothing past the longest hold
+
+
+def test_a_run_waiting_for_the_store_before_its_write_is_stopped_before_its_lock_runs_out(any_store_url):
+    """Waiting for the store (SQLite: another process's long write; PostgreSQL: another session
+    holding the lock's row) is not writing: the run is told to stop before its lock runs out, and
+    its write, once it gets the store, finds the lock lapsed and keeps nothing."""
+    from datetime import date
+
+    from cmflow.store import RunLockLost
+
+    if any_store_url.startswith("sqlite"):
+        path = any_store_url.removeprefix("sqlite:///")
+        blocking = (f"import sqlite3, time\nc = sqlite3.connect({path!r}, isolation_level=None)\n"
+                    "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(7); c.execute('COMMIT')")
+    else:
+        import sqlalchemy as sa
+
+        libpq = sa.make_url(any_store_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        blocking = (f"import psycopg, time\nc = psycopg.connect({libpq!r})\n"
+                    "c.execute(\"SELECT * FROM run_locks WHERE workflow = 'weekly' FOR UPDATE\")\n"
+                    "print('held', flush=True); time.sleep(7); c.rollback()")
+    stop = StopRequest()
+    with open_store(any_store_url) as store:
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop) as hold:
+            run_id = store.start_run("weekly", "weekly.toml", date.today(), date.today(), False, lock=hold)
+            blocker = subprocess.Popen([sys.executable, "-c", blocking], stdout=subprocess.PIPE, text=True)
+            try:
+                assert blocker.stdout.readline().strip() == "held"
+                seen = {}
+                watcher = threading.Thread(target=lambda: seen.update(
+                    stopped=wait_until(stop.is_set, 5.0), writing=hold.tenure.writing))
+                watcher.start()
+                with pytest.raises(RunLockLost):
+                    store.commit_run(run_id, workflow="weekly", measurements=None, alerts=[])
+                watcher.join()
+            finally:
+                blocker.kill()
+                blocker.wait()
+    assert seen == {"stopped": True, "writing": False}, seen
+    assert stop.reason.startswith("stopped: its run lock could not be renewed within its lease (3 s)")
+
+
+def test_a_reader_judging_a_run_dead_gives_its_own_long_write_a_lease(any_store_url):
+    """The Celery executor calls a run dead once its lock has lapsed: while the run's own write
+    outlasts the lease, the lock looks lapsed until that write commits, so the executor gives it
+    a lease of grace (``run_lock_held(..., grace=lease)``) before calling it interrupted."""
+    from datetime import date
+
+    from cmflow.store import this_host
+
+    stop = StopRequest()
+    with open_store(any_store_url) as store, open_store(any_store_url) as other:
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop) as hold:
+            run_id = store.start_run("weekly", "weekly.toml", date.today(), date.today(), False, lock=hold)
+            with store._run_writing(run_id):
+                time.sleep(1.5 * LEASE.total_seconds())
+                assert other.run_lock_held("weekly", this_host(), grace=LEASE)
+            assert other.run_lock_held("weekly", this_host())  # extended as it committed
+            store.finish_run(run_id, status="ok", stats={}, error=None)
+
+
 class _FailingRenewals:
     """The store, but renewing a run lock raises (``hang`` = False) or hangs until released: a
     fault put between the run and a real store, as a store out of reach would behave."""

@@ -217,8 +217,9 @@ def test_connections_recover_after_the_server_restarts(private_server):
 
 
 def test_cuts_in_a_row_are_tried_again_until_the_reconnect_window_ends(monkeypatch):
-    """A second restart during the retry is waited out too; cuts that go on past the
-    reconnect window are reported, not tried for ever."""
+    """A second restart during the retry is waited out too; cuts that go on past the reconnect
+    window (30 s from the first try) are reported, not tried for ever; a call with its own
+    ``timeout`` (a run-lock renewal) is not tried again: its caller has its own deadline."""
     from cmflow.store import sql
     from cmflow.store.errors import StoreUnreachable
 
@@ -226,16 +227,20 @@ def test_cuts_in_a_row_are_tried_again_until_the_reconnect_window_ends(monkeypat
     monkeypatch.setattr(sql, "monotonic", lambda: clock[0])
     tries = []
 
-    def cut(_store, times: int):
+    def cut(_store, times: int, timeout=None):
         tries.append(clock[0])
-        clock[0] += 10.0
+        clock[0] += 10.0  # each try waits 10 s for the server before it is cut
         if len(tries) <= times:
             raise StoreUnreachable("lost the connection to the state store")
         return "kept"
 
     tried_again = sql._tried_again_when_cut(cut)
-    assert tried_again(None, 2) == "kept" and len(tries) == 3
+    assert tried_again(None, 2) == "kept" and tries == [0.0, 10.0, 20.0]
     tries.clear()
     with pytest.raises(StoreUnreachable):
         tried_again(None, 100)
-    assert len(tries) == 4  # cut at 0, 10, 20, 30 s: the window (30 s from the first cut) is over
+    assert len(tries) == 3 and clock[0] - tries[0] == 30.0  # reported 30 s after the first try began
+    tries.clear()
+    with pytest.raises(StoreUnreachable):
+        tried_again(None, 100, timeout=5)
+    assert len(tries) == 1

@@ -224,15 +224,16 @@ class CeleryExecutor(Executor):
     def _recorded(self, flight: _InFlight) -> RunOutcome | None:
         """How the run of the flight's slot ended, from the store, once it has ended (its row
         finished and its lock released); ``interrupted`` when this try's run is still marked
-        running but its lock has lapsed: its process (its worker, its machine) died, since a
-        live run renews its lock every third of its lease."""
+        running but its lock has lapsed for a lease: its process (its worker, its machine) died,
+        since a live run renews its lock every third of its lease, and a commit of its own that
+        outlasts the lease extends it as it commits (it is given that long)."""
         from cmflow.store import FINISHED_STATUSES, open_store, this_host
 
         request = flight.request
         if self._store is None:
             self._store = open_store(request.store_url)
         store = self._store
-        if store.run_lock_held(request.workflow_key, this_host()):
+        if store.run_lock_held(request.workflow_key, this_host(), grace=request.lock_lease):
             return None
         for run in store.runs(request.workflow_key, limit=20):
             if run.slot != request.slot:

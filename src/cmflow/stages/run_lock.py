@@ -53,7 +53,7 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
     started = time.monotonic()
     first = min(lease, longest)
     store.acquire_run_lock(workflow_key, owner, first)
-    tenure = LockTenure(started + first.total_seconds())
+    tenure = LockTenure(started + first.total_seconds(), started + longest.total_seconds())
     lost = threading.Event()
     margin = lease.total_seconds() / 6  # the run is told this long before its lock runs out
 
@@ -87,11 +87,12 @@ def held_run_lock(store: "Store", workflow_key: str, *, lease: timedelta, longes
         """Apart from the beats (one may hang in the store): stop the run before its lock runs out
         (not while the run's own write holds it: that write extends it when it commits)."""
         now = time.monotonic()
-        if lost.is_set() or tenure.writing or now < tenure.held_until - margin:
+        longest_over = held_longest(now)
+        if lost.is_set() or (longest_over is None and (tenure.writing or now < tenure.held_until - margin)):
             return
         lost.set()
-        _lost(stop, workflow_key, held_longest(now) or f"its run lock could not be renewed within its lease "
-                                                       f"({_seconds(lease)}): another run may take it over")
+        _lost(stop, workflow_key, longest_over or f"its run lock could not be renewed within its lease "
+                                                  f"({_seconds(lease)}): another run may take it over")
 
     try:
         with Heartbeat(beat, lease.total_seconds() / 3, "cmflow-run-lock"), \

@@ -5,6 +5,7 @@ implements it."""
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -63,12 +64,12 @@ class LockTenure:
     store's write lock; PostgreSQL: ``FOR UPDATE``): nobody can take the lock over, and a
     renewal would only wait for that transaction. Thread-safe."""
 
-    def __init__(self, held_until: float) -> None:
-        import threading
-
+    def __init__(self, held_until: float, longest_until: float = float("inf")) -> None:
         self._guard = threading.Lock()
         self._held_until = held_until
         self._writes = 0
+        self.longest_until = longest_until
+        """The monotonic time the run's longest hold ends: no write extends the lock past it."""
 
     @property
     def held_until(self) -> float:
@@ -79,6 +80,11 @@ class LockTenure:
     def writing(self) -> bool:
         """Whether one of the run's fenced writes holds the lock's row now."""
         return self._writes > 0
+
+    def lease_from(self, now: float, lease: timedelta) -> timedelta:
+        """What a write at monotonic ``now`` extends the lock by: ``lease``, or what is left of
+        the longest hold when that is less (nothing once it is over)."""
+        return max(timedelta(0), min(lease, timedelta(seconds=self.longest_until - now)))
 
     def extended(self, asked: float, lease: timedelta) -> None:
         """The lock was extended by ``lease`` by a request made at monotonic ``asked``."""
@@ -497,9 +503,11 @@ class Store(ABC):
         """Give the lock back (only if ``owner`` still holds it)."""
 
     @abstractmethod
-    def run_lock_held(self, workflow: str, here: str) -> bool:
-        """Whether a run of the workflow holds its lock now: taken, not expired, and its process
-        still alive when it runs in this process space (``here``: :func:`this_host`)."""
+    def run_lock_held(self, workflow: str, here: str, grace: timedelta = timedelta(0)) -> bool:
+        """Whether a run of the workflow holds its lock now: taken, not expired (``grace`` ago or
+        less), and its process still alive when it runs in this process space (``here``:
+        :func:`this_host`). A run's own long write extends its lock only as it commits, so a
+        reader judging a run dead (not merely the lock free) gives it a ``grace`` of a lease."""
 
     @abstractmethod
     def latest_period_end(self, workflow: str) -> date | None:

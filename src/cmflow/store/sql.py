@@ -15,6 +15,7 @@ import logging
 from time import monotonic
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+import contextlib
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
@@ -232,26 +233,28 @@ class SqlStore(Store):
         once committed, and knows the write is under way meanwhile (its transaction holds the
         lock's row: nobody can take the lock over, and the heartbeat need not wait for it)."""
         tenure = hold.tenure if hold is not None else None
+
+        def lease(asked: float) -> timedelta:
+            return tenure.lease_from(asked, hold.lease) if tenure is not None else hold.lease
+
         writing = False  # whether this transaction holds the lock's row (from the fence on)
         try:
             with self._writing() as connection:
-                held = hold is None or _extend_run_lock(connection, workflow, hold.owner, hold.lease)
+                held = hold is None or _extend_run_lock(connection, workflow, hold.owner, lease(monotonic()))
                 if tenure is not None and held:
                     tenure.write_started()
                     writing = True
                 yield connection, held
                 asked = monotonic()
                 if hold is not None and held:  # held since the fence: extended even if past its end by now
-                    connection.execute(run_locks.update()
-                                       .where(run_locks.c.workflow == workflow, run_locks.c.owner == hold.owner.id)
-                                       .values(expires_at=_database_now(connection) + hold.lease))
+                    _set_run_lock_expiry(connection, workflow, hold.owner, lease(asked))
             if tenure is not None and held:
-                tenure.extended(asked, hold.lease)
+                tenure.extended(asked, lease(asked))
         finally:
             if writing:
                 tenure.write_ended()
 
-    def _run_writing(self, run_id: int, workflow: str | None = None) -> Any:
+    def _run_writing(self, run_id: int, workflow: str | None = None) -> "contextlib.AbstractContextManager[tuple[sa.Connection, bool]]":
         """:meth:`_fenced_writing` for the run ``run_id`` (fenced if it started under its lock)."""
         fenced = self._fenced.get(run_id)
         return self._fenced_writing(fenced[0] if fenced else workflow or "", fenced[1] if fenced else None)
@@ -420,11 +423,11 @@ class SqlStore(Store):
             connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
                                                         run_locks.c.owner == owner.id))
 
-    def run_lock_held(self, workflow: str, here: str) -> bool:
+    def run_lock_held(self, workflow: str, here: str, grace: timedelta = timedelta(0)) -> bool:
         with self.engine.connect() as connection:
             held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
             now = _database_now(connection)
-        return held is not None and _lock_live(held, here, now)
+        return held is not None and _lock_live(held, here, now - grace)
 
     def latest_period_end(self, workflow: str) -> date | None:
         query = sa.select(sa.func.max(runs.c.period_end)).where(
@@ -749,18 +752,18 @@ def _tried_again_when_cut(method: Any) -> Any:
     transaction committed (:class:`StoreUnreachable`): nothing of that try was kept, and the new
     connection waits for the server to be back (:mod:`cmflow.store.postgres`). Restarts in a row
     (a fail-over, a restart during the retry) are waited out for up to
-    :data:`~cmflow.store.postgres.RECONNECT_SECONDS` from the first cut; then the cut is reported."""
+    :data:`~cmflow.store.postgres.RECONNECT_SECONDS` from the first try; then the cut is reported.
+    A call given its own ``timeout`` (a run-lock renewal) is not tried again: its caller has a
+    deadline of its own and tries again itself."""
 
     @functools.wraps(method)
     def tried_again(self: SqlStore, *args: Any, **kwargs: Any) -> Any:
-        deadline = None
+        deadline = monotonic() + RECONNECT_SECONDS
         while True:
             try:
                 return method(self, *args, **kwargs)
             except StoreUnreachable as error:
-                now = monotonic()
-                deadline = now + RECONNECT_SECONDS if deadline is None else deadline
-                if now >= deadline:
+                if kwargs.get("timeout") is not None or monotonic() >= deadline:
                     raise
                 log.warning("%s; trying again", error)
 
@@ -811,9 +814,16 @@ def _extend_run_lock(connection: sa.Connection, workflow: str, owner: LockOwner,
     now = _database_now(connection)
     if held is None or held.owner != owner.id or _utc(held.expires_at) <= now:
         return False
+    _set_run_lock_expiry(connection, workflow, owner, ttl, now)
+    return True
+
+
+def _set_run_lock_expiry(connection: sa.Connection, workflow: str, owner: LockOwner, ttl: timedelta,
+                         now: datetime | None = None) -> None:
+    """``owner``'s run lock on ``workflow`` ends ``ttl`` from ``now`` (the database's clock)."""
+    now = _database_now(connection) if now is None else now
     connection.execute(run_locks.update().where(run_locks.c.workflow == workflow, run_locks.c.owner == owner.id)
                        .values(expires_at=now + ttl))
-    return True
 
 
 def _lock_live(held: Any, here: str, now: datetime) -> bool:
