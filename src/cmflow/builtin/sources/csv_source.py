@@ -9,7 +9,7 @@ from cmflow import RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.csv_tables import CsvOptions, check_header, read_any_csv, read_regular_csv
 from cmflow.builtin.sources.export_text import check_export
-from cmflow.builtin.sources.tabular import columns_read, parse_records
+from cmflow.builtin.sources.tabular import RecordParser, columns_read
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -104,12 +104,16 @@ class CsvSource(Source):
         options: CsvOptions = self.options
         path = ctx.resolve_path(options.path)
         kept = lambda names: columns_read(options, names)  # noqa: E731  the columns the mapping reads
-        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row, kept) \
-            or read_any_csv(path, options.encoding, options.delimiter, options.header_row, kept=kept)
+        # each chunk of text is parsed as it is read: the file's text is never all held beside the records
+        parser = RecordParser(options, ctx, path)
+        table = read_regular_csv(path, options.encoding, options.delimiter, options.header_row, kept, parser.add)
+        if table is None:  # not regular (found so half-way, maybe): read again, line by line
+            parser = RecordParser(options, ctx, path)
+            table = read_any_csv(path, options.encoding, options.delimiter, options.header_row, kept=kept,
+                                 consume=parser.add)
         check_header(table, options, path)
         table.warn_lines_set_aside(ctx, path)
-        yield RecordTable(options.record, parse_records(table.take_frame(), options, ctx, path, table.places,
-                                                        table.bad, columns=table.columns))
+        yield RecordTable(options.record, parser.finish(table.bad))
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """The export exists, is not empty and decodes in ``encoding`` (`validate` does not look at it)."""
