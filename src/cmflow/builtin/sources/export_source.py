@@ -688,7 +688,8 @@ def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str])
 
 def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     """The records of every table, by kind: one copy of each record per format (the copy from the
-    file with the newest records), then the formats of one kind merged column by column."""
+    file with the newest records), then the formats of one kind merged column by column, in time
+    order (the records of a single table in its file's order)."""
     import polars as pl
 
     newest: dict[Path, Any] = {}
@@ -715,13 +716,15 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
         frames = [parts[0] if len(parts) == 1 else pl.concat(parts).unique(subset=identity, keep="first",
                                                                             maintain_order=True)
                   for parts in by_format.values()]
+        one_table = len(by_format) == 1 and all(len(parts) == 1 for parts in by_format.values())
         del by_format
         # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
         frame = frames[0] if len(frames) == 1 else (
             merged_records(kind_name, pl.concat(frames)) if identity else pl.concat(frames))
         del frames
-        combined[kind_name] = frame if frame[kind.time_field].is_sorted() else frame.sort(kind.time_field,
-                                                                                          maintain_order=True)
+        # one table keeps its file's order, as the csv source does (sorting copies every column)
+        combined[kind_name] = frame if one_table or frame[kind.time_field].is_sorted() else frame.sort(
+            kind.time_field, maintain_order=True)
     return combined
 
 

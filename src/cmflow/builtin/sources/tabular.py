@@ -357,6 +357,10 @@ class RecordParser:
         self.unknown: set[str] = set()
         self.orders: dict[str, DayMonthOrder] = {}
         self.late_dates: list[str] = []
+        self.hashes: list[Optional["pl.Series"]] = []
+        """Each chunk's :func:`_identity_hashes`, for the records found twice."""
+        self.odd: list[Optional["pl.DataFrame"]] = []
+        """Each chunk's posts with more interactions than reach (:func:`_more_interactions_than_reach`)."""
 
     def add(self, handed: list["pl.DataFrame"], places: RowPlaces, columns: Optional[list[str]] = None) -> None:
         """Parse the chunk of text rows that ``handed`` holds (it is taken from the list, so that
@@ -415,11 +419,18 @@ class RecordParser:
         parsed, self.parsed = self.parsed, []
         result = pl.concat(parsed, rechunk=False) if len(parsed) > 1 else parsed[0]
         del parsed
-        result, duplicates = _one_row_per_record(result, kind, self.places, ctx, file)
+        hashes = pl.concat(self.hashes) if self.hashes and self.hashes[0] is not None else None
+        self.hashes = []
+        result, duplicates, dropped = _one_row_per_record(result, kind, self.places, ctx, file, hashes)
+        del hashes
         report_bad_rows([*bad_rows, *self.bad, *duplicates], file, self.options.on_error, ctx)
-        if kind.name == "post":
-            _warn_more_interactions_than_reach(result, self.places, ctx, file)
-        return result.drop("_row")
+        if kind.name == "post" and self.odd and self.odd[0] is not None:
+            odd = pl.concat(self.odd)
+            odd = odd.filter(~pl.col("_row").is_in(dropped)) if dropped else odd
+            _warn_more_interactions_than_reach(odd, [c for c in INTERACTIONS if c in result.columns], self.places,
+                                               ctx, file)
+        # one chunk per column, as a table read whole has: every later step reads them
+        return result.drop("_row").rechunk()
 
     def _map(self, available: list[str]) -> None:
         """Which column each field is read from (an error for a missing one)."""
@@ -486,6 +497,9 @@ class RecordParser:
             checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
             result = pl.concat([result, checked]).sort("_row")
             self.bad += bad_values
+        self.hashes.append(_identity_hashes(result, kind))
+        if kind.name == "post":
+            self.odd.append(_more_interactions_than_reach(result))
         self.parsed.append(result)
 
 
@@ -615,19 +629,29 @@ def _plain_value(text: "pl.Expr", field: Any, options: TabularOptions) -> "pl.Ex
     return pl.when(text.is_null() | (text == "")).then(None).otherwise(value)
 
 
-def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces, ctx: FetchContext,
-                                       file: Path) -> None:
-    """Posts with more likes, comments, shares and saves than accounts reached: kept (reach is
-    an estimate, and platforms count late interactions), but an ERR over 100 % is more often
-    two columns swapped in `columns`, so say which rows."""
+INTERACTIONS = ("likes", "comments", "shares", "saves")
+
+
+def _more_interactions_than_reach(posts: "pl.DataFrame") -> Optional["pl.DataFrame"]:
+    """The posts (``_row``, ``reach``, ``_interactions``) with more likes, comments, shares and
+    saves than accounts reached; None when the posts lack those columns. Taken a chunk at a
+    time, as the chunk is parsed (arithmetic on a column made of many chunks costs more)."""
     import polars as pl
 
-    counters = [c for c in ("likes", "comments", "shares", "saves") if c in posts.columns]
+    counters = [c for c in INTERACTIONS if c in posts.columns]
     if "reach" not in posts.columns or not counters:
-        return
-    odd = posts.with_columns(_interactions=pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])) \
+        return None
+    return posts.select("_row", "reach", _interactions=pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])) \
         .filter((pl.col("reach") > 0) & (pl.col("_interactions") > pl.col("reach")))
-    if odd.height == 0:
+
+
+def _warn_more_interactions_than_reach(odd: Optional["pl.DataFrame"], counters: list[str], places: RowPlaces,
+                                       ctx: FetchContext, file: Path) -> None:
+    """Posts with more likes, comments, shares and saves than accounts reached (``odd``, see
+    :func:`_more_interactions_than_reach`): kept (reach is an estimate, and platforms count late
+    interactions), but an ERR over 100 % is more often two columns swapped in `columns`, so say
+    which rows."""
+    if odd is None or odd.height == 0:
         return
     shown = "; ".join(f"{places.row(row['_row'])} ({row['_interactions']} vs reach {row['reach']})"
                       for row in odd.head(MAX_DUPLICATES_SHOWN).iter_rows(named=True))
@@ -838,27 +862,44 @@ def _record_named(row: dict[str, Any], identity: tuple[str, ...]) -> str:
     return ", ".join(f'{f} "{_shorten(row[f])}"' for f in named if row.get(f) not in (None, ""))
 
 
+def _identity_hashes(frame: "pl.DataFrame", kind: Any) -> Optional["pl.Series"]:
+    """A hash of each row's identity (platform, account, post id ...), None for a kind without
+    one: taken a chunk at a time as it is parsed, since hashing a long column of text made of
+    many chunks costs more than the text."""
+    import polars as pl
+
+    identity = [c for c in kind.identity if c in frame.columns]
+    if not identity:
+        return None
+    hashed = pl.col(identity[0]).hash(1)
+    for seed, column in enumerate(identity[1:], start=2):
+        hashed = hashed.xor(pl.col(column).hash(seed))
+    return frame.select(hashed).to_series()
+
+
 def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx: FetchContext,
-                        file: Path) -> tuple["pl.DataFrame", list[BadRow]]:
+                        file: Path, hashes: Optional["pl.Series"] = None
+                        ) -> tuple["pl.DataFrame", list[BadRow], list[int]]:
     """The same record on several rows (one post id twice): counted once with a warning when the
-    copies agree; every copy a bad row, saying which values differ, when they do not."""
+    copies agree; every copy a bad row, saying which values differ, when they do not. Also the
+    rows left out. ``hashes`` are :func:`_identity_hashes` of ``frame``'s rows, if taken."""
     import polars as pl
 
     identity = [c for c in kind.identity if c in frame.columns]
     if not identity or frame.height < 2:
-        return frame, []
+        return frame, [], []
     # rows whose identity hashes alike first (a column of integers), then those that are alike:
     # a struct of text per row for the whole file would cost more than the file
-    hashed = pl.col(identity[0]).hash(1)
-    for seed, column in enumerate(identity[1:], start=2):
-        hashed = hashed.xor(pl.col(column).hash(seed))
-    alike = frame.select(hashed.is_duplicated()).to_series()
+    if hashes is None:
+        hashes = _identity_hashes(frame, kind)
+    alike = _repeated_values(hashes)
+    del hashes
     if not alike.any():
-        return frame, []
+        return frame, [], []
     repeated = frame.filter(alike)
     repeated = repeated.filter(pl.struct(identity).is_duplicated())
     if repeated.height == 0:
-        return frame, []
+        return frame, [], []
     compared = [c for c in frame.columns if c not in ("_row", *identity)]
     same, bad, dropped = [], [], set()
     for group in repeated.group_by(identity, maintain_order=True).agg(pl.all()).iter_rows(named=True):
@@ -882,7 +923,18 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
             f"; and {len(same) - MAX_DUPLICATES_SHOWN} more" if len(same) > MAX_DUPLICATES_SHOWN else "")
         ctx.warn(f"{file.name}: {len(same)} {kind.name} record(s) appear more than once with the same "
                  f"values, counted once: {listed}")
-    return frame.filter(~pl.col("_row").is_in(sorted(dropped))), bad
+    return frame.filter(~pl.col("_row").is_in(sorted(dropped))), bad, sorted(dropped)
+
+
+def _repeated_values(values: "pl.Series") -> "pl.Series":
+    """True where a value of ``values`` (integers) is found more than once: from the sorted
+    values (a hash table of every value would cost several times the column)."""
+    import polars as pl
+
+    ordered = values.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1)).unique()
+    del ordered
+    return values.is_in(repeated.implode()) if repeated.len() else pl.repeat(False, values.len(), eager=True)
 
 
 def _shown_value(value: Any) -> str:
