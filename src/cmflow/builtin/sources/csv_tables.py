@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 OTHER_DELIMITERS = (";", "\t", ",", "|")
 CHUNK_ROWS = 10_000
 """Rows the line-by-line reader holds as Python strings before it makes them columns."""
-CHUNK_BYTES = 1 << 19
+CHUNK_BYTES = 1 << 20
 """How much of a regular file Polars splits at a time: the file's bytes are never all held."""
 Kept = Optional[Callable[[list[str]], Optional[list[str]]]]
 """Which columns a reader keeps, given the header's (each named once): those returned, or every
