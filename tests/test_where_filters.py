@@ -645,3 +645,11 @@ below = 1
     assert trigger_report.problems == []
 
     assert run(workflow(extra=trigger.format(account="maisonlumen"))).status == "ok"
+
+    # Velo Verde's Facebook page is in the export, not in the Instagram series the metric keeps
+    seen = run(workflow(metric_where='{ platform = "instagram" }', extra=trigger.format(account="veloverde.bikes")))
+    assert seen.status == "ok"
+    [(notes, warnings)] = where_reports(seen).values()
+    assert warnings == [] and len(notes) == 1
+    assert notes[0].startswith("triggers[0].where.account: no series of total_likes has account = 'veloverde.bikes'")
+    assert notes[0].endswith("('veloverde.bikes' is known from other rows or earlier runs: none here this time)")
