@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
@@ -133,6 +134,26 @@ class CsvTable:
         if self.description_line:
             ctx.warn(f"{path.name}: line {self.description_line} describes the columns (as some Meta "
                      "exports do under the header): not a record, skipped")
+
+
+def past_excel_separator(path: Path, encoding: str, delimiter: str, header_line: int) -> int:
+    """The line the header is on: ``header_line``, or 2 when that is 1 and line 1 is the
+    separator directive Excel writes and reads (``sep=;``), which is neither a header nor a
+    notice; an error when the directive names another separator than ``delimiter``."""
+    if header_line != 1:
+        return header_line
+    try:
+        first = next(export_lines(path, encoding), "")
+    except (DataFileError, StopIteration):
+        return header_line  # the reader explains a file it cannot decode
+    match = re.fullmatch(r"sep=(.)\r?\n?", first.lstrip("\ufeff"), re.IGNORECASE)
+    if match is None:
+        return header_line
+    if match.group(1) != delimiter:
+        shown = "\\t" if match.group(1) == "\t" else match.group(1)
+        raise DataFileError(f'{path}, line 1: "sep={shown}", as Excel writes it, says the fields are separated '
+                            f'by {shown!r}, not {delimiter!r}; set delimiter = "{shown}"')
+    return 2
 
 
 def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -> CsvTable:
