@@ -65,6 +65,9 @@ the digits that told posts apart are lost."""
 YEARLESS_GRACE_DAYS = 31
 """Dates without a year in date order: the newest may be this many days after the run's period
 and still be in its year (an export runs to the day before it was downloaded, after the period)."""
+ABBREVIATED_NUMBER = r"(?i)^\s*[+-]?[0-9]+(?:[.,][0-9]+)?[\s\u00a0\u202f]*(?:k|m|mio|md|bn|b|mil|mille)\.?\s*$"
+"""A figure a dashboard rounded for display (`12,3 k`, `1.2M`, `3 Md`): copied into some exports
+and spreadsheets, never the count itself."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
@@ -992,6 +995,9 @@ def _not_a_number(text: "pl.Expr", options: TabularOptions, field: str) -> list[
                                         "dotted key path in `columns`, e.g. \"<key>.<inner key>\""),
             (mark, "is not a number: only an empty cell means \"no value\"; if the export writes "
                    f"a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"),
+            (text.str.contains(ABBREVIATED_NUMBER), "is a rounded, abbreviated figure (k for thousands, M for "
+                                                    "millions), not the count: the figure's last digits are lost; "
+                                                    "export the full figures (the tool's raw or detailed export)"),
             (pl.lit(True), f"is not a number{hint}")]
 
 
