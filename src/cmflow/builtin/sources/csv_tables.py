@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 OTHER_DELIMITERS = (";", "\t", ",", "|")
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 4_000
 """Rows the line-by-line reader holds as Python strings before it makes them columns."""
 CHUNK_BYTES = 1 << 20
 """How much of a regular file Polars splits at a time: the file's bytes are never all held."""
