@@ -466,3 +466,45 @@ def test_dates_just_after_the_period_in_date_order_are_this_years(tmp_path: Path
     assert dates == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1),
                                                    date(2026, 12, 2)]
     assert problems == []
+
+
+def test_excel_sep_line_naming_another_separator_says_which_to_set(tmp_path) -> None:
+    """Excel's `sep=,` directive on line 1 with `delimiter = ";"`: an error naming the line and
+    the separator to set, not a header of one column."""
+    import logging
+    from datetime import date
+
+    from cmflow import FetchContext, Period
+    from cmflow.builtin.sources.csv_source import CsvSource
+    from cmflow.foundation.errors import DataFileError
+
+    path = tmp_path / "posts.csv"
+    path.write_text("sep=,\nid,when,likes\np1,2026-11-18,3\n", encoding="utf-8")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = CsvSource(CsvSource.Options(path=str(path), delimiter=";", columns={"post_id": "id", "published_at": "when"},
+                                         constants={"platform": "instagram", "account": "a"}), entry_id="s")
+    with pytest.raises(DataFileError) as raised:
+        list(source.fetch(ctx))
+    assert str(raised.value) == (f'{path}, line 1: "sep=,", as Excel writes it, says the fields are separated by '
+                                 "',', not ';'; set delimiter = \",\"")
+
+
+@pytest.mark.parametrize("value", ["12,3 k", "1,2M", "3\u202fk", "45K"])
+def test_a_rounded_abbreviated_count_is_named_so(tmp_path, value: str) -> None:
+    """A dashboard's display figure pasted into an export (`12,3 k`) is not the count: the error
+    says what it is and what to export instead, not merely "not a number"."""
+    from cmflow.builtin.sources.csv_source import CsvSource
+    from cmflow.foundation.errors import DataFileError
+
+    path = tmp_path / "posts.csv"
+    path.write_text(f'id;when;likes\np1;2026-11-18;"{value}"\n', encoding="utf-8")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = CsvSource(CsvSource.Options(path=str(path), delimiter=";", decimal=",",
+                                         columns={"post_id": "id", "published_at": "when", "likes": "likes"},
+                                         constants={"platform": "instagram", "account": "a"}), entry_id="s")
+    with pytest.raises(DataFileError) as raised:
+        list(source.fetch(ctx))
+    assert (f'line 2, column 3 "likes": value "{value}" is a rounded, abbreviated figure (k for thousands, M for '
+            "millions), not the count") in str(raised.value)

@@ -479,3 +479,92 @@ def test_json_lines_and_other_encodings_are_left_to_the_exact_path(tmp_path: Pat
     assert read_plain_json(lines, "utf-8", None) is None
     assert read_plain_json(utf16, "utf-8", None) is None
     assert read_plain_json(utf16, "cp1252", None) is None
+
+
+def fetched(source, path: Path, chunk_bytes: int, chunk_rows: int, monkeypatch: pytest.MonkeyPatch):
+    """What a source's fetch gives for ``path`` read in chunks of about ``chunk_bytes`` (a regular
+    file) or ``chunk_rows`` rows (line by line): its records, warnings and skipped rows, or its error."""
+    from cmflow.builtin.sources import csv_tables, export_text
+
+    with monkeypatch.context() as patch:
+        patch.setattr(csv_tables, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(csv_tables, "plain_utf8_blocks",
+                      lambda path, encoding: export_text.plain_utf8_blocks(path, encoding, min(chunk_bytes, 1 << 21)))
+        patch.setattr(csv_tables, "CHUNK_ROWS", chunk_rows)
+        period = Period(date(2026, 11, 1), date(2026, 11, 30), "Europe/Paris", unit="month")
+        ctx = FetchContext(period.start_utc, period.end_utc, [period], path.parent, logging.getLogger("t"), [])
+        try:
+            tables = list(source.fetch(ctx))
+        except DataFileError as exc:
+            return ("error", str(exc), exc.details, ctx.problems)
+        return ([(t.kind, t.frame.rows(), t.frame.schema) for t in tables], ctx.problems, ctx.skipped)
+
+
+CHUNK_ROWS_OF = [  # rows whose checks span chunks when a file is parsed a chunk at a time
+    "p{n},{day}/11/2026 10:00,{likes},{reach},IG reel,",          # plain
+    "p{n},{day}/11/2026 10:00,{likes},,IG carousel,Caption {n}",  # an empty reach; a caption
+    "p3,{day}/11/2026 10:00,{likes},{reach},IG reel,",            # p3 again: same or other values
+    "p3,03/11/2026 10:00,5,40,IG reel,",                           # p3 as on its first line
+    "p{n},{day}/11/2026 10:00,-4,{reach},IG image,",              # a bad count
+    "p{n},{day}/11/2026 10:00,{likes},n/a,IG story,",             # a bad reach; a post type unknown
+    "p{n},25/11/2026 10:00,{likes},{reach},IG reel,",             # reads only day first
+    "p{n},11/25/2026 10:00,{likes},{reach},IG reel,",             # reads only month first
+    "Total,,999,9999,,",                                           # a totals row
+    "p{n},{day}/11/2026 10:00,900,{reach},IG reel,",              # more likes than reach (ERR > 100 %)
+    "Post ID,Publish time,Likes,Reach,Post type,Description",      # the header again
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_csv_parsed_a_chunk_at_a_time_gives_what_it_gives_parsed_whole(
+        seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repeated records on lines far apart, a date in the other day/month order after dates that
+    read both ways, bad rows, empty counters read as 0, unknown post types: settled over the whole
+    file when each chunk is parsed as it is read, in chunks of one row or a few as in one chunk,
+    by both readers (the regular file split by Polars, the blank line sending it line by line)."""
+    rng = random.Random(seed)
+    lines = ["Post ID,Publish time,Likes,Reach,Post type,Description"]
+    first = "p3,03/11/2026 10:00,5,40,IG reel,"
+    lines.append(first)
+    for n in range(rng.randint(3, 25)):
+        shape = rng.choice(CHUNK_ROWS_OF[:2] * 4 + CHUNK_ROWS_OF[2:])
+        lines.append(shape.format(n=n + 10, day=f"{rng.randint(1, 12):02d}", likes=rng.randint(0, 9),
+                                  reach=rng.randint(10, 99)))
+    if rng.random() < 0.3:
+        lines.insert(rng.randint(2, len(lines)), "")  # a blank line: the line-by-line reader
+    path = tmp_path / "posts.csv"
+    path.write_text("\n".join(lines) + "\n")
+    options = CsvSource.Options(
+        path=str(path), columns={"post_id": "Post ID", "published_at": "Publish time", "likes": "Likes",
+                                 "reach": "Reach", "format": "Post type", "text": ["Description", "Post type"]},
+        constants={"platform": "instagram", "account": "a"}, datetime_format=rng.choice(
+            ["%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"]), on_error=rng.choice(["fail", "skip"]),
+        empty=rng.choice(["missing", "zero"]))
+    source = CsvSource(options, entry_id="csv")
+    whole = fetched(source, path, 1 << 30, 1 << 30, monkeypatch)
+    for chunk_bytes, chunk_rows in ((1, 1), (40, 2), (120, 3)):
+        assert fetched(source, path, chunk_bytes, chunk_rows, monkeypatch) == whole, "\n".join(lines)
+
+
+EXPORT_FIXTURES = ["youtube_studio_content/Table data.csv", "meta-facebook-posts.csv", "meta-instagram-posts.csv",
+                   "tiktok-overview-2026-11a.csv", "tweet_activity_metrics_atelierlumen_20230301_20230401_en.csv",
+                   "account_analytics_content_2026-10-01_2026-10-31.csv"]
+
+
+@pytest.mark.parametrize("name", EXPORT_FIXTURES)
+def test_the_export_source_parses_a_chunk_at_a_time_as_whole(name: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export source's chunks (the columns a format makes, rows that are no records left out
+    a chunk at a time, the places of the others kept) give what the file parsed whole gives: each
+    fixture with its rows written twice (every record repeated, on lines far apart)."""
+    from cmflow.builtin.sources.export_source import ExportSource
+
+    data = (REPOSITORY / "tests" / "fixtures" / "exports" / name).read_bytes()
+    body = data[data.index(b"\n") + 1:]
+    path = tmp_path / Path(name).name
+    path.write_bytes(data + (b"" if data.endswith(b"\n") else b"\n") + body)
+    source = ExportSource(ExportSource.Options(path=str(path), account="maison.lumen", on_error="skip"), entry_id="e")
+    whole = fetched(source, path, 1 << 30, 1 << 30, monkeypatch)
+    assert whole[0] and whole[0][0][1], whole
+    for chunk_bytes, chunk_rows in ((1, 1), (300, 2)):
+        assert fetched(source, path, chunk_bytes, chunk_rows, monkeypatch) == whole

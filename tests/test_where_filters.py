@@ -620,3 +620,36 @@ def test_a_where_on_account_compares_accounts_as_clients_own_them() -> None:
     assert dimensions_match(where, {"account": "lumen"}) and not dimensions_match(where, {"account": "nuit"})
     assert unmatched_values(where, [frame], "post record") == []
     assert Client("lumen", "Lumen", accounts={"lumen": "Lumen"}).owns("@LUMEN")
+
+
+def test_a_trigger_where_value_never_seen_warns_as_a_source_where_does(run):
+    """A trigger watching a misspelt account watches nothing: the run ends warning with the
+    file, the key path and the closest value, as for sources, metrics and outputs; a value the
+    workflow has seen elsewhere (another platform's account) is a note; said once, by the
+    where_misses stage, not also by the trigger."""
+    trigger = '''
+[[triggers]]
+id = "quiet"
+plugin = "threshold"
+metric = "total_likes"
+where = {{ account = "{account}", platform = "instagram" }}
+below = 1
+'''
+    result = run(workflow(extra=trigger.format(account="maisonlumem")))
+    assert result.status == "warning"
+    assert where_reports(result) == {"quiet": ([], [
+        "workflow-1.toml: triggers[0].where.account: no series of total_likes has account = 'maisonlumem'; "
+        "did you mean 'maisonlumen'?; 'maisonlumem' is in no record and no earlier run: check its spelling "
+        "(the rule watches nothing of it)"])}
+    [trigger_report] = [s for s in result.stages if s.kind == "trigger"]
+    assert trigger_report.problems == []
+
+    assert run(workflow(extra=trigger.format(account="maisonlumen"))).status == "ok"
+
+    # Velo Verde's Facebook page is in the export, not in the Instagram series the metric keeps
+    seen = run(workflow(metric_where='{ platform = "instagram" }', extra=trigger.format(account="veloverde.bikes")))
+    assert seen.status == "ok"
+    [(notes, warnings)] = where_reports(seen).values()
+    assert warnings == [] and len(notes) == 1
+    assert notes[0].startswith("triggers[0].where.account: no series of total_likes has account = 'veloverde.bikes'")
+    assert notes[0].endswith("('veloverde.bikes' is known from other rows or earlier runs: none here this time)")

@@ -107,8 +107,7 @@ class _Rules:
         settings = RuleSettings(common.for_runs, common.keep_firing_for, common.repeat_every)
         where = _where(common.metric, common.where, common.by, current.columns)
         rows = current.filter(where)
-        unmatched = _unmatched_where(entry, current)
-        report.problems.extend(unmatched)
+        unmatched = _unmatched_where(entry, current)  # said by the where_misses stage; here, why there is no data
         error = self.upstream_failure(common.metric)
         alerts: list[Alert] = []
         if error is None:
@@ -170,7 +169,8 @@ def _condition_alert(entry: "Entry", condition: str, summary: str) -> Alert:
 
 def _unmatched_where(entry: "Entry", current: "pl.DataFrame") -> list[str]:
     """For each ``where`` value no series of the metric has this period (a misspelt account):
-    what was measured instead, so the rule does not silently watch nothing."""
+    what was measured instead, for the "no data" alert's reason (the where_misses stage tells
+    the run, as for the ``where`` of sources, metrics and outputs)."""
     import polars as pl
 
     from cmflow.foundation.names import closest

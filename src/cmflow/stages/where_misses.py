@@ -1,9 +1,9 @@
-"""The where_misses stage: each ``where`` value (of a source, a metric or an output) that matches
-nothing, told as a warning when the workflow has never seen it, as a note otherwise.
+"""The where_misses stage: each ``where`` value (of a source, a metric, a trigger or an output)
+that matches nothing, told as a warning when the workflow has never seen it, as a note otherwise.
 
 A value matches nothing when no row it is applied to has it: no record of the source (any day
-of its files), no record of the metric's sources, no measurement row of the period for an
-output. That happens to a misspelt account (``"maison-lumeire"``), and to an account that
+of its files), no record of the metric's sources, no series of its metric in the period for a
+trigger (which then watches nothing of it), no measurement row of the period for an output. That happens to a misspelt account (``"maison-lumeire"``), and to an account that
 simply did not post this month. The two are told apart by what the workflow has **seen**:
 
 - a value that some record of this run has (of any source, kind or day), that some measurement
@@ -15,7 +15,8 @@ simply did not post this month. The two are told apart by what the workflow has 
 
 Takes the workflow, the store, the records as the sources returned them (before their
 ``where``), the records the metrics read and the measurements; returns one report of kind
-``where`` per entry with such a value. Triggers' ``where`` are watched by the evaluate stage.
+``where`` per entry with such a value. (A trigger whose metric measured nothing at all is left
+to its "no data" alert, as a metric or output with no row at all is left to theirs.)
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 def where_misses(workflow: "Workflow", store: "Store | None", read: dict[str, "pl.DataFrame"],
                  records: dict[str, "pl.DataFrame"], measurements: "pl.DataFrame | None") -> list[StageReport]:
     """A report per entry whose ``where`` has a value no row has: a warning if never seen, else a note."""
-    misses = [*_source_misses(workflow, read), *_metric_misses(workflow, records), *_output_misses(workflow, measurements)]
+    misses = [*_source_misses(workflow, read), *_metric_misses(workflow, records),
+              *_trigger_misses(workflow, measurements), *_output_misses(workflow, measurements)]
     if not misses:
         return []
     seen = SeenValues(workflow.key, store, [*read.values(), *records.values()], measurements)
@@ -48,8 +50,9 @@ def where_misses(workflow: "Workflow", store: "Store | None", read: dict[str, "p
             report.problems.append(f"{place} ({miss.value!r} is known from other rows or earlier runs: "
                                    "none here this time)")
         else:
+            empty = "the rule watches nothing of it" if entry.kind == "trigger" else "its figures are empty"
             report.warnings.append(f"{workflow.file.name}: {place}; {miss.value!r} is in no record and no earlier "
-                                   "run: check its spelling (its figures are empty)")
+                                   f"run: check its spelling ({empty})")
     return list(reports.values())
 
 
@@ -100,6 +103,23 @@ def _metric_misses(workflow: "Workflow", records: dict[str, "pl.DataFrame"]) -> 
         kinds = " or ".join(kind for kind, frame in read.items() if frame.height) or " or ".join(read)
         for miss in unmatched_values(request.where, list(read.values()), f"{kinds} record of its sources"):
             yield entry, miss
+
+
+def _trigger_misses(workflow: "Workflow", measurements: "pl.DataFrame | None"
+                    ) -> Iterator[tuple["Entry", UnmatchedValue]]:
+    """Values of a trigger's ``where`` that no series of its metric has in the period: the rule
+    would watch nothing of them."""
+    import polars as pl
+
+    if measurements is None or not measurements.width:
+        return
+    current = measurements.filter(pl.col("period") == "current")
+    for entry in workflow.triggers:
+        where = getattr(entry.common, "where", None)
+        if where:
+            metric = entry.common.metric
+            for miss in unmatched_values(where, [current.filter(pl.col("metric") == metric)], f"series of {metric}"):
+                yield entry, miss
 
 
 def _output_misses(workflow: "Workflow", measurements: "pl.DataFrame | None") -> Iterator[tuple["Entry", UnmatchedValue]]:

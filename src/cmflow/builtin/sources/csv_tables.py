@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
@@ -24,13 +25,20 @@ if TYPE_CHECKING:
     from cmflow import FetchContext
 
 OTHER_DELIMITERS = (";", "\t", ",", "|")
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 4_000
 """Rows the line-by-line reader holds as Python strings before it makes them columns."""
-CHUNK_BYTES = 2 << 20
+CHUNK_BYTES = 1 << 20
 """How much of a regular file Polars splits at a time: the file's bytes are never all held."""
 Kept = Optional[Callable[[list[str]], Optional[list[str]]]]
 """Which columns a reader keeps, given the header's (each named once): those returned, or every
 one for None (a reader that is not told keeps them all)."""
+Consume = Optional[Callable[[list["pl.DataFrame"], RowPlaces, list[str]], None]]
+"""What takes each chunk of rows as a reader reads it, instead of the table holding them all
+(:meth:`~cmflow.builtin.sources.tabular.RecordParser.add`): the chunk handed over in a list (so
+that the reader keeps no reference to it), the places of its rows (counted from 0 in the chunk),
+and every column of the header. It is given at least one chunk (an empty one for a header
+alone), every row once, in file order; without the lines the reader sets aside (a repeated
+header, a line describing the columns)."""
 
 
 class CsvOptions(TabularOptions):
@@ -73,16 +81,17 @@ class CsvPlaces(RowPlaces):
 
 
 def read_any_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
-                 encoding_option: bool = True, kept: Kept = None) -> "CsvTable":
+                 encoding_option: bool = True, kept: Kept = None, consume: Consume = None) -> "CsvTable":
     """The export read line by line as it is decoded (any CSV file :func:`read_regular_csv`
     declines). A problem with the text itself (bytes not in the encoding, NUL characters) is
     told before one with its rows, as when the whole file was decoded first: after a row's
     error, the rest is decoded to look for one. ``encoding_option`` False: the reading source
     has no `encoding` option (the export source), and a decoding error does not advise one.
-    ``kept`` chooses the columns the table holds (see :data:`Kept`)."""
+    ``kept`` chooses the columns the table holds (see :data:`Kept`); ``consume``, when given,
+    takes the rows a chunk at a time instead (see :data:`Consume`)."""
     lines = export_lines(path, encoding, encoding_option=encoding_option)
     try:
-        return _read_any(lines, delimiter, path, header_line, kept)
+        return _read_any(lines, delimiter, path, header_line, kept, consume)
     except DataFileError:
         for _ in lines:
             pass
@@ -93,8 +102,9 @@ def read_any_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1
 class CsvTable:
     """A CSV file split into text columns, with what the reader set aside."""
 
-    frame: "pl.DataFrame"
-    """The rows, as text columns: every column of the file, or those a reader was told to keep."""
+    frame: Optional["pl.DataFrame"]
+    """The rows, as text columns: every column of the file, or those a reader was told to keep;
+    None when a :data:`Consume` took them a chunk at a time."""
     places: CsvPlaces
     bad: list[BadRow]
     """Rows whose number of fields does not match the header's."""
@@ -126,6 +136,26 @@ class CsvTable:
                      "exports do under the header): not a record, skipped")
 
 
+def past_excel_separator(path: Path, encoding: str, delimiter: str, header_line: int) -> int:
+    """The line the header is on: ``header_line``, or 2 when that is 1 and line 1 is the
+    separator directive Excel writes and reads (``sep=;``), which is neither a header nor a
+    notice; an error when the directive names another separator than ``delimiter``."""
+    if header_line != 1:
+        return header_line
+    try:
+        first = next(export_lines(path, encoding), "")
+    except (DataFileError, StopIteration):
+        return header_line  # the reader explains a file it cannot decode
+    match = re.fullmatch(r"sep=(.)\r?\n?", first.lstrip("\ufeff"), re.IGNORECASE)
+    if match is None:
+        return header_line
+    if match.group(1) != delimiter:
+        shown = "\\t" if match.group(1) == "\t" else match.group(1)
+        raise DataFileError(f'{path}, line 1: "sep={shown}", as Excel writes it, says the fields are separated '
+                            f'by {shown!r}, not {delimiter!r}; set delimiter = "{shown}"')
+    return 2
+
+
 def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -> CsvTable:
     """Split CSV text into a frame of text columns, the line each row starts on, and the rows
     whose number of fields does not match the header's. The header is the first line that is
@@ -135,7 +165,7 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
 
 
 def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
-                     kept: Kept = None) -> CsvTable | None:
+                     kept: Kept = None, consume: Consume = None) -> CsvTable | None:
     """The table :func:`read_csv_text` gives for the export at ``path``, read by Polars straight
     from the file's UTF-8 bytes when the file is regular (every row as many fields as the
     header, no blank line, every quote where CSV puts one); None for any other file, or one
@@ -143,12 +173,14 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     read (and explain) line by line. Both give the same table for a regular file. The file is
     read a block at a time and split a chunk of rows at a time, so the whole file is never held
     in memory besides its columns, and of those only the ones ``kept`` chooses (see :data:`Kept`)
-    once each chunk's rows are checked."""
+    once each chunk's rows are checked; ``consume``, when given, takes each chunk as it is read
+    (see :data:`Consume`), and the table holds none. A file found irregular half-way has had its
+    first chunks consumed: the caller reads it again, with a new consumer."""
     blocks = plain_utf8_blocks(path, encoding)
     if blocks is None:
         return None
     try:
-        return _read_regular(blocks, delimiter, path, header_line, kept=kept)
+        return _read_regular(blocks, delimiter, path, header_line, CHUNK_BYTES, kept=kept, consume=consume)
     except NotPlainText:
         return None
     finally:
@@ -156,7 +188,7 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
 
 
 def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line: int,
-              kept: Kept = None) -> CsvTable:
+              kept: Kept = None, consume: Consume = None) -> CsvTable:
     """Any CSV text (or its lines, each ending with its line break), record by record with
     Python's reader; the rows become columns a chunk of :data:`CHUNK_ROWS` at a time, so that
     no more than a chunk is ever held as Python strings."""
@@ -181,6 +213,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
     repeated: list[int] = []
     description_line = 0
     previous_end = skipped
+    ambiguous: dict[str, str] = {}
     while True:
         start = previous_end + 1
         try:
@@ -196,12 +229,13 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
             header, found_on = _header(fields, delimiter, path, start), start
             names = _unique_names(header)
             keep = _kept(kept, names)
+            ambiguous = _ambiguous(header, found_on)
             continue
         if len(fields) == len(header) and column_name(fields[0]) == header[0] \
                 and [column_name(f) for f in fields] == header:
             repeated.append(start)
             continue
-        if not rows and not frames and not bad and _describes_columns(fields):
+        if not rows and not line_numbers and not bad and _describes_columns(fields):
             description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
@@ -216,20 +250,32 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
         rows.append(fields)
         lines.append(start)
         if len(rows) == CHUNK_ROWS:
-            frames.append(_columns_of(rows, names, keep))
-            line_numbers.append(pl.Series(lines, dtype=pl.Int64))
+            _hand_over(_columns_of(rows, names, keep), pl.Series(lines, dtype=pl.Int64), names, ambiguous,
+                       frames, line_numbers, consume)
             rows, lines = [], []
     if header is None:
         where = f" from line {header_line} on" if header_line > 1 else ""
         raise DataFileError(f"{path} holds no header line{where}: export it again"
                             + (" (or check `header_row`)" if header_line > 1 else ""))
-    if rows or not frames:
-        frames.append(_columns_of(rows, names, keep))
-        line_numbers.append(pl.Series(lines, dtype=pl.Int64))
+    if rows or not line_numbers:
+        _hand_over(_columns_of(rows, names, keep), pl.Series(lines, dtype=pl.Int64), names, ambiguous,
+                   frames, line_numbers, consume)
     del rows
-    frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    frame = None if consume else pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
     return _table(frame, pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0], header, found_on,
                   bad, repeated, description_line)
+
+
+def _hand_over(rows: "pl.DataFrame", lines: "pl.Series", names: list[str], ambiguous: dict[str, str],
+               frames: list["pl.DataFrame"], line_numbers: list["pl.Series"], consume: Consume) -> None:
+    """A chunk of rows read, and the line each starts on: to ``consume`` if given, else kept in ``frames``."""
+    line_numbers.append(lines)
+    if consume is None:
+        frames.append(rows)
+        return
+    handed = [rows]
+    del rows
+    consume(handed, CsvPlaces(lines, names, ambiguous), names)
 
 
 def _kept(kept: Kept, names: list[str]) -> list[str] | None:
@@ -251,12 +297,13 @@ def _columns_of(rows: list[list[str]], names: list[str], keep: list[str] | None 
 
 
 def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, header_line: int,
-                  chunk_bytes: int = CHUNK_BYTES, kept: Kept = None) -> CsvTable | None:
+                  chunk_bytes: int = CHUNK_BYTES, kept: Kept = None, consume: Consume = None) -> CsvTable | None:
     """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes or blocks of them, read
     by Polars a chunk of about ``chunk_bytes`` at a time (each chunk ends at the end of a row:
     a line break after an even number of quotes); None when the file is not regular, or
     anything is unusual before its first row. Each chunk's rows are checked whole (a repeated
-    header, a line describing the columns), then only the columns ``kept`` chooses are kept."""
+    header, a line describing the columns, both left out), then only the columns ``kept`` chooses
+    are kept, and the chunk goes to ``consume`` if given (see :data:`Consume`)."""
     import polars as pl
 
     if delimiter == "\0":  # the skeleton's placeholder
@@ -274,13 +321,14 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
         return None
     names = _unique_names(header)
     keep = _kept(kept, names)
+    ambiguous = _ambiguous(header, line)
     buffer = buffer[end + 1:]
     frames: list[pl.DataFrame] = []
     line_numbers: list[pl.Series] = []
     first_line = line + 1
-    repeated: set[int] = set()
-    described: list[int] = []  # prose lines before the first row, as _read_any skips them
-    before_first_row, rows_read = True, 0
+    repeated: list[int] = []
+    description_line = 0  # the last prose line before the first row, as _read_any skips them
+    before_first_row = True
     while True:
         while more and (len(buffer) < chunk_bytes or not buffer.strip(b"\n")):
             block = next(blocks, None)
@@ -303,32 +351,31 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
         if read is None:
             return None
         rows, chunk_lines = read
-        repeated_here = _repeated_header_rows(rows, header)
-        repeated.update(rows_read + index for index in repeated_here)
+        skipped = _repeated_header_rows(rows, header)
+        repeated.extend(chunk_lines[index] for index in sorted(skipped))
         for index in range(rows.height if before_first_row else 0):
-            if index not in repeated_here:
+            if index not in skipped:
                 if not _describes_columns(list(rows.row(index))):
                     before_first_row = False
                     break
-                described.append(rows_read + index)
-        frames.append(rows if keep is None else rows.select(keep))
-        line_numbers.append(chunk_lines)
-        rows_read += rows.height
+                skipped.add(index)
+                description_line = chunk_lines[index]
         first_line += chunk.count(b"\n") + 1
-        del chunk, rows
+        del chunk
+        if skipped:  # lines that hold no record
+            kept_rows = ~pl.int_range(0, rows.height, eager=True).is_in(sorted(skipped))
+            rows, chunk_lines = rows.filter(kept_rows), chunk_lines.filter(kept_rows)
+        _hand_over(rows if keep is None else rows.select(keep), chunk_lines, names, ambiguous, frames,
+                   line_numbers, consume)
+        del rows
         if cut < 0:
             break
-    if not frames:
+    if not line_numbers:
         return None
-    frame = pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
+    frame = None if consume else pl.concat(frames, rechunk=False) if len(frames) > 1 else frames[0]
     lines = pl.concat(line_numbers) if len(line_numbers) > 1 else line_numbers[0]
     del frames, line_numbers
-    skipped = sorted(repeated.union(described))
-    if not skipped:
-        return _table(frame, lines, header, line, [], [], 0)
-    keep = ~pl.int_range(0, frame.height, eager=True).is_in(skipped)
-    return _table(frame.filter(keep), lines.filter(keep), header, line, [],
-                  [lines[i] for i in sorted(repeated)], lines[described[-1]] if described else 0)
+    return _table(frame, lines, header, line, [], repeated, description_line)
 
 
 MORE = object()
@@ -458,15 +505,18 @@ def _header(fields: list[str], delimiter: str, path: Path, line: int) -> list[st
     return [column_name(name) for name in fields]
 
 
-def _table(frame: "pl.DataFrame", lines: Any, header: list[str], header_line: int, bad: list[BadRow],
+def _table(frame: Optional["pl.DataFrame"], lines: Any, header: list[str], header_line: int, bad: list[BadRow],
            repeated: list[int], description_line: int) -> CsvTable:
-    names = _unique_names(header)
-    ambiguous = {name: f'line {header_line}: the header has column "{name}" more than once (columns '
-                       + " and ".join(str(i) for i, h in enumerate(header, start=1) if h == name)
-                       + "): cmflow cannot tell which to read; rename or remove one in the file"
-                 for name in set(header) if header.count(name) > 1}
-    return CsvTable(frame, CsvPlaces(lines, names, ambiguous), bad, header, header_line, repeated,
-                    description_line)
+    return CsvTable(frame, CsvPlaces(lines, _unique_names(header), _ambiguous(header, header_line)), bad, header,
+                    header_line, repeated, description_line)
+
+
+def _ambiguous(header: list[str], header_line: int) -> dict[str, str]:
+    """The names the header holds more than once, and why such a column cannot be read."""
+    return {name: f'line {header_line}: the header has column "{name}" more than once (columns '
+                  + " and ".join(str(i) for i, h in enumerate(header, start=1) if h == name)
+                  + "): cmflow cannot tell which to read; rename or remove one in the file"
+            for name in set(header) if header.count(name) > 1}
 
 
 def _describes_columns(fields: list[str]) -> bool:

@@ -24,7 +24,8 @@ from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions,
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
 from cmflow.builtin.sources.export_formats.format import joined_column
-from cmflow.builtin.sources.tabular import EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RowPlaces, parse_records
+from cmflow.builtin.sources.tabular import (EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RecordParser, RowPlaces,
+                                            parse_records)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -132,9 +133,9 @@ class ExportSource(Source, InspectsFiles):
     - **Companion files**: files that come in one download with a known export and hold its
       figures again (YouTube Studio's `Chart data.csv` and `Totals.csv` beside `Table data.csv`)
       are passed over with a note in the run summary, never read and never an error.
-    - **Memory**: a CSV export is read from its path a block at a time, and of each block only
-      the columns its format reads are kept (Meta's Facebook export: 13 of 34), as the csv
-      source does: a large export peaks at about 3.6 times its size.
+    - **Memory**: a CSV export is read from its path a block at a time, of each block only the
+      columns its format reads are kept (Meta's Facebook export: 13 of 34), and each chunk of
+      rows is parsed as it is read, as the csv source does (see there).
     - **Web traffic**: GA4's traffic acquisition downloads and neutral `utm_*` sheets become
       ``traffic`` records (no account: the platform is read from each row's source), read in the
       file's own locale (`;` or `,`, `1 234,50 €` or `€1,234.50`), GA4's `#` lines and totals row
@@ -293,26 +294,29 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         return ReadTable(path, table, RecordTable(table.record, frame).conformed(), not_records, rows)
     mapping = mapping_options(path, table, options)
     warn_of_places_not_read(path, table.format, options, ctx)
-    header = None
-    if table.sheet is None:
-        raw, places, bad, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(table.format, mapping,
-                                                                                             names))
-    else:
-        from cmflow.builtin.sources.workbooks import read_sheet
+    if table.sheet is None and not table.format.date_order_chosen_by_user:
+        frame, height, not_records = _parsed_csv_table(path, table, mapping, ctx)
+    else:  # a workbook's sheet, or dates whose day/month order the whole column tells (Clockify)
+        header = None
+        if table.sheet is None:
+            raw, places, bad, header = _csv_table(path, table, ctx, kept=lambda names: columns_kept(
+                table.format, mapping, names))
+        else:
+            from cmflow.builtin.sources.workbooks import read_sheet
 
-        sheet = read_sheet(path, mapping)
-        raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
-    raw = with_joined_columns(raw, table.format)
-    raw = with_platform_column(raw, table.format)
-    if table.format.date_order_chosen_by_user:
-        mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
-    height = raw.height
-    raw, places = without_rows_not_records(raw, places, table.format)
-    every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
-    not_records = height - raw.height
-    handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
-    frame = parse_records(handed.pop(), mapping, ctx, path, places, bad, columns=every,
-                          unknown_formats=lambda values: unknown_post_types(path, table.format, values))
+            sheet = read_sheet(path, mapping)
+            raw, places, bad, mapping = sheet.frame, sheet.places, [], sheet.options
+        raw = with_joined_columns(raw, table.format)
+        raw = with_platform_column(raw, table.format)
+        if table.format.date_order_chosen_by_user:
+            mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
+        height = raw.height
+        raw, places = without_rows_not_records(raw, places, table.format)
+        every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
+        not_records = height - raw.height
+        handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
+        frame = parse_records(handed.pop(), mapping, ctx, path, places, bad, columns=every,
+                              unknown_formats=lambda values: unknown_post_types(path, table.format, values))
     if table.format.id_pattern and "post_id" in frame.columns:
         import polars as pl
 
@@ -619,6 +623,49 @@ def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext, kept: Any 
     return raw.take_frame(), raw.places, raw.bad, raw.columns
 
 
+class ChunkedTable:
+    """A known table of a CSV export parsed a chunk of rows at a time, as the reader reads it
+    (its :meth:`add` is the reader's ``consume``): each chunk gets the columns its format makes
+    (`Start date` and `Start time` joined, a time tracker's platform), loses the rows that are
+    no records (YouTube's `Total`), and is parsed; so only one chunk of the file's text is held
+    at a time beside the records."""
+
+    def __init__(self, path: Path, table: IdentifiedTable, mapping: MappingOptions, ctx: FetchContext) -> None:
+        self.known = table.format
+        self.parser = RecordParser(mapping, ctx, path,
+                                   unknown_formats=lambda values: unknown_post_types(path, table.format, values))
+        self.rows = 0
+        """Rows under the header that are not blank, as read (see :attr:`ReadTable.rows`)."""
+        self.not_records = 0
+
+    def add(self, handed: list["pl.DataFrame"], places: RowPlaces, names: list[str]) -> None:
+        raw = with_platform_column(with_joined_columns(handed.pop(), self.known), self.known)
+        height = raw.height
+        raw, places = without_rows_not_records(raw, places, self.known)
+        self.rows, self.not_records = self.rows + height, self.not_records + height - raw.height
+        every = [*names, *(c for c in raw.columns if c not in names)]  # with the columns made
+        handed.append(raw)
+        del raw
+        self.parser.add(handed, places, every)
+
+
+def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOptions, ctx: FetchContext
+                      ) -> tuple["pl.DataFrame", int, int]:
+    """The records of a known table of a CSV export, parsed a chunk at a time as it is read
+    (:class:`ChunkedTable`); the rows read, and those left out as no records."""
+    from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
+
+    kept = lambda names: columns_kept(table.format, mapping, names)  # noqa: E731
+    chunks = ChunkedTable(path, table, mapping, ctx)
+    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row, kept, chunks.add)
+    if raw is None:  # not regular (found so half-way, maybe): read again, line by line
+        chunks = ChunkedTable(path, table, mapping, ctx)
+        raw = read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False, kept=kept,
+                           consume=chunks.add)
+    raw.warn_lines_set_aside(ctx, path)
+    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records
+
+
 def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:
     """The columns of a CSV export (whose header holds ``names``) the source reads: those the
     mapping reads, those read together into one (`Start date` and `Start time`), those a time
@@ -641,7 +688,8 @@ def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str])
 
 def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
     """The records of every table, by kind: one copy of each record per format (the copy from the
-    file with the newest records), then the formats of one kind merged column by column."""
+    file with the newest records), then the formats of one kind merged column by column, in time
+    order (the records of a single table in its file's order)."""
     import polars as pl
 
     newest: dict[Path, Any] = {}
@@ -668,13 +716,15 @@ def combine(tables: list[ReadTable]) -> dict[str, "pl.DataFrame"]:
         frames = [parts[0] if len(parts) == 1 else pl.concat(parts).unique(subset=identity, keep="first",
                                                                             maintain_order=True)
                   for parts in by_format.values()]
+        one_table = len(by_format) == 1 and all(len(parts) == 1 for parts in by_format.values())
         del by_format
         # several formats of one kind (LinkedIn's Metrics and New followers): one record a day, both columns
         frame = frames[0] if len(frames) == 1 else (
             merged_records(kind_name, pl.concat(frames)) if identity else pl.concat(frames))
         del frames
-        combined[kind_name] = frame if frame[kind.time_field].is_sorted() else frame.sort(kind.time_field,
-                                                                                          maintain_order=True)
+        # one table keeps its file's order, as the csv source does (sorting copies every column)
+        combined[kind_name] = frame if one_table or frame[kind.time_field].is_sorted() else frame.sort(
+            kind.time_field, maintain_order=True)
     return combined
 
 

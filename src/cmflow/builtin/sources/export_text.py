@@ -33,7 +33,7 @@ LIKELY_ENCODINGS = (
 decodes anything, so it is the last resort rather than a guess."""
 WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 """How a workbook starts: a zip archive (.xlsx, .xlsm, .ods) or an OLE2 compound file (.xls)."""
-BLOCK_BYTES = 2 << 20
+BLOCK_BYTES = 1 << 20
 """How much of an export :func:`plain_utf8_blocks` reads at a time."""
 
 

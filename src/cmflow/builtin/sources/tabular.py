@@ -65,6 +65,9 @@ the digits that told posts apart are lost."""
 YEARLESS_GRACE_DAYS = 31
 """Dates without a year in date order: the newest may be this many days after the run's period
 and still be in its year (an export runs to the day before it was downloaded, after the period)."""
+ABBREVIATED_NUMBER = r"(?i)^\s*[+-]?[0-9]+(?:[.,][0-9]+)?[\s\u00a0\u202f]*(?:k|m|mio|md|bn|b|mil|mille)\.?\s*$"
+"""A figure a dashboard rounded for display (`12,3 k`, `1.2M`, `3 Md`): copied into some exports
+and spreadsheets, never the count itself."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
@@ -266,93 +269,241 @@ def parse_records(raw: "pl.DataFrame", options: MappingOptions, ctx: FetchContex
                   places: RowPlaces, bad_rows: Iterable[BadRow] = (), *,
                   unknown_formats: Optional[Callable[[list[str]], str]] = None,
                   columns: Optional[list[str]] = None) -> "pl.DataFrame":
-    """Map and parse a frame of text columns into the canonical columns of ``options.record``.
+    """Map and parse a frame of text columns into the canonical columns of ``options.record``:
+    the whole table as one chunk of a :class:`RecordParser` (see there for the arguments).
 
-    ``columns`` are every column of the file when ``raw`` holds only those read (see
-    :func:`columns_read`), for the messages about a column missing or misspelt.
+    ``raw`` is handed over: the parser lets each text column go once it is parsed, so a caller
+    that keeps no reference to it keeps no copy of the file's text beside the records."""
+    parser = RecordParser(options, ctx, file, unknown_formats=unknown_formats)
+    handed = [raw]
+    del raw
+    parser.add(handed, places, columns)
+    return parser.finish(bad_rows)
 
+
+class ChunkPlaces(RowPlaces):
+    """The places of rows read a chunk at a time: row ``index`` of the whole table is the row
+    ``index`` less its chunk's first row of the places given with that chunk."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.chunks: list[RowPlaces] = []
+        self.ambiguous = {}
+
+    def add(self, places: RowPlaces, first_row: int) -> None:
+        self.starts.append(first_row)
+        self.chunks.append(places)
+        self.ambiguous = places.ambiguous
+
+    def _local(self, index: int) -> tuple[RowPlaces, int]:
+        import bisect
+
+        chunk = bisect.bisect_right(self.starts, index) - 1
+        return self.chunks[chunk], index - self.starts[chunk]
+
+    def row(self, index: int) -> str:
+        places, local = self._local(index)
+        return places.row(local)
+
+    def cell(self, index: int, column: str) -> str:
+        places, local = self._local(index)
+        return places.cell(local, column)
+
+    def order(self, index: int) -> int:
+        places, local = self._local(index)
+        return places.order(local)
+
+
+class RecordParser:
+    """Map and parse text columns into the canonical columns of ``options.record``, a chunk of
+    rows at a time (:meth:`add`), then check what spans chunks (:meth:`finish`).
+
+    A reader hands each chunk of text over as it reads it, so that reading an export keeps one
+    chunk of text at a time beside the typed records, not the whole file's text. What needs the
+    whole file is gathered as the chunks go and settled at the end: the same record on two rows,
+    day and month read the other way round, the warnings (each said once, in the same order as
+    for a table parsed whole), the ERR warning, and the bad rows, reported (or left out, with
+    ``on_error = "skip"``) once every row is read. Dates without a year and without
+    ``default_year`` take their years from the file's date order, which only the whole column
+    shows: such a table (and one whose mapping names a column the header lacks, which
+    :meth:`finish` explains) is kept as text and parsed whole at the end.
+
+    ``columns`` (given with each chunk) are every column of the file when a chunk holds only
+    those read (see :func:`columns_read`), for the messages about a column missing or misspelt.
     ``unknown_formats`` words the warning for post formats that are none of cmflow's (given the
     values, shown ones first): by default it advises `values.format`, which a source without
     that option (the export source) replaces with advice its users can follow.
-
-    ``places`` names the rows and cells in messages; ``bad_rows`` are rows the reader could
-    not even split into columns (reported with the others). Raises :class:`DataFileError` on a
-    bad row unless ``on_error = "skip"``.
 
     Rows whose every value is plainly valid (digits in a count, a date read in range ...) are
     parsed in one cheap pass; only the others go through every check, so that a large export
     costs little more than reading it, while a bad value gets the same message.
     """
-    import polars as pl
 
-    kind = options.record_kind()
-    tz = options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC")
-    available = list(raw.columns) if columns is None else columns
-    sources = _mapped_columns(kind, options, available, file, places)
-    _warn_listed_columns_misspelt(options, available, ctx, file)
-    edged = _with_edge_spaces(raw, [c for column in sources.values() for c in as_list(column, ())])
-    frame = raw.with_row_index("_row").select(
-        pl.col("_row"),
-        *[pl.lit(options.constants[f.name]).alias(f.name) for f in kind.fields if f.name in options.constants],
-        *[_first_filled(column, edged).alias(field) for field, column in sources.items()])
-    sources = ColumnsRead(sources, {field: raw.select(_column_filled(column)).to_series().to_list()
-                                    for field, column in sources.items() if isinstance(column, list)})
-    del raw  # the columns read are in frame; a caller that handed the file's text over lets the rest go
-    for name, mapping in options.values.items():
-        if name in frame.columns:
-            frame = frame.with_columns(pl.col(name).replace(mapping))
-    if options.empty == "zero":
-        frame = _empty_counters_as_zero(frame, kind, sources, ctx, file)
-    if "platform" in frame.columns:
-        frame = frame.with_columns(pl.col("platform").str.to_lowercase())
-        if kind.name == "time_entry":  # a sheet's IG, Insta or linkedin.com: the platform traffic names
-            frame = frame.with_columns(_platform_named(frame["platform"]).alias("platform"))
-    if "format" in frame.columns and kind.name == "post":
-        unknown = sorted(set(frame["format"].drop_nulls().unique().to_list()) - set(POST_FORMATS) - {""})
-        if unknown:  # kept as they are, but "by format" would split reels from "IG reel"
+    def __init__(self, options: MappingOptions, ctx: FetchContext, file: Path, *,
+                 unknown_formats: Optional[Callable[[list[str]], str]] = None) -> None:
+        self.options, self.ctx, self.file = options, ctx, file
+        self.unknown_formats = unknown_formats
+        self.kind = options.record_kind()
+        self.tz = options.timezone or (ctx.periods[0].tz if ctx.periods else "UTC")
+        self.years = Years.of(ctx, options)
+        self.whole = options.default_year is None and not all(
+            _has_year(f) for f in _declared_formats(options, "date") + _declared_formats(options, "datetime"))
+        self.places = ChunkPlaces()
+        self.rows = 0
+        self.columns: Optional[list[str]] = None
+        self.sources: Optional[ColumnsRead] = None
+        self.text: list["pl.DataFrame"] = []
+        """Chunks kept as text, to be parsed whole at the end (see the class's docstring)."""
+        self.parsed: list["pl.DataFrame"] = []
+        self.bad: list[BadRow] = []
+        self.empty_read_as_zero: dict[str, int] = {}
+        self.unknown: set[str] = set()
+        self.orders: dict[str, DayMonthOrder] = {}
+        self.late_dates: list[str] = []
+        self.hashes: list[Optional["pl.Series"]] = []
+        """Each chunk's :func:`_identity_hashes`, for the records found twice."""
+        self.odd: list[Optional["pl.DataFrame"]] = []
+        """Each chunk's posts with more interactions than reach (:func:`_more_interactions_than_reach`)."""
+
+    def add(self, handed: list["pl.DataFrame"], places: RowPlaces, columns: Optional[list[str]] = None) -> None:
+        """Parse the chunk of text rows that ``handed`` holds (it is taken from the list, so that
+        its text goes once parsed); ``places`` names its rows, counted from 0 in the chunk."""
+        raw = handed.pop()
+        self.places.add(places, self.rows)
+        if self.columns is None:
+            self.columns = list(raw.columns) if columns is None else columns
+            if self.sources is None and not self.whole:
+                try:
+                    self._map(self.columns)
+                except DataFileError:
+                    self.whole = True  # said by finish, after a reader's own checks of the header
+        if self.whole:
+            self.text.append(raw)
+            self.rows += raw.height
+            return
+        handed.append(raw)
+        del raw
+        self._parse(handed)
+
+    def finish(self, bad_rows: Iterable[BadRow] = ()) -> "pl.DataFrame":
+        """The records of every chunk, each once; bad rows (those of every chunk and ``bad_rows``,
+        rows the reader could not even split into columns) stop the source, unless ``on_error =
+        "skip"`` leaves them out."""
+        import polars as pl
+
+        if self.columns is None:  # a reader hands at least one chunk, empty for a header alone
+            raise DataFileError(f"{self.file}: no table was read (not even a header)")
+        if self.whole:  # the chunks' places already name the rows of the whole table
+            text = pl.concat(self.text, rechunk=False) if len(self.text) > 1 else self.text[0]
+            self.text, self.rows = [], 0
+            self._map(self.columns)
+            handed = [text]
+            del text
+            self._parse(handed)
+        ctx, file, kind = self.ctx, self.file, self.kind
+        _warn_listed_columns_misspelt(self.options, self.columns, ctx, file)
+        read = [(f, n) for f, n in self.empty_read_as_zero.items() if n]
+        if read:
+            columns = self.sources.columns
+            shown = ", ".join(f'{n} in column {_shown_columns(columns[f])}' + (f" ({f})" if columns[f] != f else "")
+                              for f, n in read)
+            ctx.warn(f"{file.name}: {sum(n for _, n in read)} empty counter cell(s) read as 0 (empty = \"zero\"): "
+                     f"{shown}")
+        if self.unknown:  # kept as they are, but "by format" would split reels from "IG reel"
+            unknown = sorted(self.unknown)
             shown = ", ".join(repr(v) for v in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            ctx.warn(unknown_formats(unknown) if unknown_formats is not None else
+            ctx.warn(self.unknown_formats(unknown) if self.unknown_formats is not None else
                      f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
+        for order in self.orders.values():
+            order.settle(self.options, ctx, file)
+        for warning in self.late_dates:
+            ctx.warn(warning)
+        parsed, self.parsed = self.parsed, []
+        result = pl.concat(parsed, rechunk=False) if len(parsed) > 1 else parsed[0]
+        del parsed
+        hashes = pl.concat(self.hashes) if self.hashes and self.hashes[0] is not None else None
+        self.hashes = []
+        result, duplicates, dropped = _one_row_per_record(result, kind, self.places, ctx, file, hashes)
+        del hashes
+        report_bad_rows([*bad_rows, *self.bad, *duplicates], file, self.options.on_error, ctx)
+        if kind.name == "post" and self.odd and self.odd[0] is not None:
+            odd = pl.concat(self.odd)
+            odd = odd.filter(~pl.col("_row").is_in(dropped)) if dropped else odd
+            _warn_more_interactions_than_reach(odd, [c for c in INTERACTIONS if c in result.columns], self.places,
+                                               ctx, file)
+        # one chunk per column, as a table read whole has: every later step reads them
+        return result.drop("_row").rechunk()
 
-    fields = [field for field in kind.fields if field.name in frame.columns]
-    years = Years.of(ctx, options)
-    readings = {field.name: _read_times(frame[field.name], field.type, _declared_formats(options, field.type),
-                                        tz, years)
-                for field in fields if field.type in ("date", "datetime")}
-    for field in fields:
-        if field.name in readings and field.name in sources:
-            _check_day_month_order(frame, readings[field.name], field.name, sources.of(field.name), options,
-                                   tz, ctx, file, places, time_field=field.name == kind.time_field)
+    def _map(self, available: list[str]) -> None:
+        """Which column each field is read from (an error for a missing one)."""
+        columns = _mapped_columns(self.kind, self.options, available, self.file, self.places)
+        self.sources = ColumnsRead(columns, {field: [] for field, column in columns.items()
+                                             if isinstance(column, list)})
 
-    for field in fields:
-        if field.type == "date" and field.name in sources:
-            _warn_dates_just_after_the_period(readings[field.name], field.name, sources.of(field.name), options,
-                                              years, ctx, file, places)
+    def _parse(self, handed: list["pl.DataFrame"]) -> None:
+        """Parse one chunk of text rows (taken from ``handed``): its records join :attr:`parsed`,
+        its bad rows :attr:`bad`, and what spans chunks is gathered."""
+        import polars as pl
 
-    work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
-    plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
-                                                          for field in fields])).to_series()
-    # a text column without an empty cell is kept as it is, not copied (a caption column is most of a file)
-    texts = [c for c in frame.columns if c != "_row" and kind.field(c).type == "str"]
-    filled = {c for c, empty in work.select((pl.col(c) == "").any().alias(c) for c in texts).row(0, named=True).items()
-              if not empty} if texts and frame.height else set()
-    result = (work if plain.all() else work.filter(plain)).select(
-        pl.col("_row"), *[pl.col(c) if c in filled else _plain_value(pl.col(c), kind.field(c), options).alias(c)
-                          for c in frame.columns if c != "_row"])
-    bad = list(bad_rows)
-    del work, readings
-    if not plain.all():
-        checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
-        result = pl.concat([result, checked]).sort("_row")
-        bad += bad_values
-    del frame  # the text of the values parsed: only the result is left (an export's largest part)
-    result, duplicates = _one_row_per_record(result, kind, places, ctx, file)
-    bad += duplicates
-    report_bad_rows(bad, file, options.on_error, ctx)
-    if kind.name == "post":
-        _warn_more_interactions_than_reach(result, places, ctx, file)
-    return result.drop("_row")
+        raw = handed.pop()
+        options, ctx, file, kind, tz, years = self.options, self.ctx, self.file, self.kind, self.tz, self.years
+        sources, places, first_row = self.sources, self.places, self.rows
+        self.rows += raw.height
+        edged = _with_edge_spaces(raw, [c for column in sources.columns.values() for c in as_list(column, ())])
+        frame = raw.with_row_index("_row", offset=first_row).select(
+            pl.col("_row"),
+            *[pl.lit(options.constants[f.name]).alias(f.name) for f in kind.fields if f.name in options.constants],
+            *[_first_filled(column, edged).alias(field) for field, column in sources.columns.items()])
+        for field, chosen in sources.chosen.items():
+            chosen.extend(raw.select(_column_filled(sources.columns[field])).to_series().to_list())
+        del raw  # the columns read are in frame; a caller that handed the file's text over lets the rest go
+        for name, mapping in options.values.items():
+            if name in frame.columns:
+                frame = frame.with_columns(pl.col(name).replace(mapping))
+        if options.empty == "zero":
+            frame = _empty_counters_as_zero(frame, kind, sources, self.empty_read_as_zero)
+        if "platform" in frame.columns:
+            frame = frame.with_columns(pl.col("platform").str.to_lowercase())
+            if kind.name == "time_entry":  # a sheet's IG, Insta or linkedin.com: the platform traffic names
+                frame = frame.with_columns(_platform_named(frame["platform"]).alias("platform"))
+        if "format" in frame.columns and kind.name == "post":
+            self.unknown.update(set(frame["format"].drop_nulls().unique().to_list()) - set(POST_FORMATS) - {""})
+
+        fields = [field for field in kind.fields if field.name in frame.columns]
+        readings = {field.name: _read_times(frame[field.name], field.type, _declared_formats(options, field.type),
+                                            tz, years)
+                    for field in fields if field.type in ("date", "datetime")}
+        for field in fields:
+            if field.name in readings and field.name in sources:
+                order = self.orders.setdefault(field.name, DayMonthOrder(field.name, field.name == kind.time_field))
+                order.see(frame, readings[field.name], sources.of(field.name), options, tz, ctx, places)
+        for field in fields:
+            if field.type == "date" and field.name in sources:
+                late = _dates_just_after_the_period(readings[field.name], sources.of(field.name), options,
+                                                    years, file, places)
+                if late:
+                    self.late_dates.append(late)
+
+        work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
+        plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
+                                                              for field in fields])).to_series()
+        # a text column without an empty cell is kept as it is, not copied (a caption column is most of a file)
+        texts = [c for c in frame.columns if c != "_row" and kind.field(c).type == "str"]
+        filled = {c for c, empty in work.select((pl.col(c) == "").any().alias(c) for c in texts).row(0, named=True).items()
+                  if not empty} if texts and frame.height else set()
+        result = (work if plain.all() else work.filter(plain)).select(
+            pl.col("_row"), *[pl.col(c) if c in filled else _plain_value(pl.col(c), kind.field(c), options).alias(c)
+                              for c in frame.columns if c != "_row"])
+        del work, readings
+        if not plain.all():
+            checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
+            result = pl.concat([result, checked]).sort("_row")
+            self.bad += bad_values
+        self.hashes.append(_identity_hashes(result, kind))
+        if kind.name == "post":
+            self.odd.append(_more_interactions_than_reach(result))
+        self.parsed.append(result)
 
 
 def counter_fields(kind: Any) -> list[str]:
@@ -361,10 +512,10 @@ def counter_fields(kind: Any) -> list[str]:
     return [f.name for f in kind.fields if f.type == "int" and f.name != "followers"]
 
 
-def _empty_counters_as_zero(frame: "pl.DataFrame", kind: Any, sources: "ColumnsRead", ctx: FetchContext,
-                            file: Path) -> "pl.DataFrame":
-    """Empty cells of the counter columns read from the file, as "0" (``empty = "zero"``), with a
-    warning counting them per column; a counter with no column stays missing."""
+def _empty_counters_as_zero(frame: "pl.DataFrame", kind: Any, sources: "ColumnsRead",
+                            counted: dict[str, int]) -> "pl.DataFrame":
+    """Empty cells of the counter columns read from the file, as "0" (``empty = "zero"``), each
+    column's count added to ``counted`` (for the warning); a counter with no column stays missing."""
     import polars as pl
 
     fields = [f for f in counter_fields(kind) if f in sources and f in frame.columns]
@@ -372,13 +523,12 @@ def _empty_counters_as_zero(frame: "pl.DataFrame", kind: Any, sources: "ColumnsR
         return frame
     empty = lambda f: pl.col(f).is_null() | (pl.col(f).str.strip_chars() == "")  # noqa: E731
     counts = frame.select(empty(f).sum().alias(f) for f in fields).row(0, named=True)
-    read = [(f, n) for f, n in counts.items() if n]
+    read = [f for f, n in counts.items() if n]
+    for f in fields:
+        counted[f] = counted.get(f, 0) + counts[f]
     if not read:
         return frame
-    shown = ", ".join(f'{n} in column {_shown_columns(sources.columns[f])}'
-                      + (f" ({f})" if sources.columns[f] != f else "") for f, n in read)
-    ctx.warn(f"{file.name}: {sum(n for _, n in read)} empty counter cell(s) read as 0 (empty = \"zero\"): {shown}")
-    return frame.with_columns(pl.when(empty(f)).then(pl.lit("0")).otherwise(pl.col(f)).alias(f) for f, _ in read)
+    return frame.with_columns(pl.when(empty(f)).then(pl.lit("0")).otherwise(pl.col(f)).alias(f) for f in read)
 
 
 def _shown_columns(column: Union[str, list[str]]) -> str:
@@ -482,19 +632,29 @@ def _plain_value(text: "pl.Expr", field: Any, options: TabularOptions) -> "pl.Ex
     return pl.when(text.is_null() | (text == "")).then(None).otherwise(value)
 
 
-def _warn_more_interactions_than_reach(posts: "pl.DataFrame", places: RowPlaces, ctx: FetchContext,
-                                       file: Path) -> None:
-    """Posts with more likes, comments, shares and saves than accounts reached: kept (reach is
-    an estimate, and platforms count late interactions), but an ERR over 100 % is more often
-    two columns swapped in `columns`, so say which rows."""
+INTERACTIONS = ("likes", "comments", "shares", "saves")
+
+
+def _more_interactions_than_reach(posts: "pl.DataFrame") -> Optional["pl.DataFrame"]:
+    """The posts (``_row``, ``reach``, ``_interactions``) with more likes, comments, shares and
+    saves than accounts reached; None when the posts lack those columns. Taken a chunk at a
+    time, as the chunk is parsed (arithmetic on a column made of many chunks costs more)."""
     import polars as pl
 
-    counters = [c for c in ("likes", "comments", "shares", "saves") if c in posts.columns]
+    counters = [c for c in INTERACTIONS if c in posts.columns]
     if "reach" not in posts.columns or not counters:
-        return
-    odd = posts.with_columns(_interactions=pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])) \
+        return None
+    return posts.select("_row", "reach", _interactions=pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])) \
         .filter((pl.col("reach") > 0) & (pl.col("_interactions") > pl.col("reach")))
-    if odd.height == 0:
+
+
+def _warn_more_interactions_than_reach(odd: Optional["pl.DataFrame"], counters: list[str], places: RowPlaces,
+                                       ctx: FetchContext, file: Path) -> None:
+    """Posts with more likes, comments, shares and saves than accounts reached (``odd``, see
+    :func:`_more_interactions_than_reach`): kept (reach is an estimate, and platforms count late
+    interactions), but an ERR over 100 % is more often two columns swapped in `columns`, so say
+    which rows."""
+    if odd is None or odd.height == 0:
         return
     shown = "; ".join(f"{places.row(row['_row'])} ({row['_interactions']} vs reach {row['reach']})"
                       for row in odd.head(MAX_DUPLICATES_SHOWN).iter_rows(named=True))
@@ -705,27 +865,44 @@ def _record_named(row: dict[str, Any], identity: tuple[str, ...]) -> str:
     return ", ".join(f'{f} "{_shorten(row[f])}"' for f in named if row.get(f) not in (None, ""))
 
 
+def _identity_hashes(frame: "pl.DataFrame", kind: Any) -> Optional["pl.Series"]:
+    """A hash of each row's identity (platform, account, post id ...), None for a kind without
+    one: taken a chunk at a time as it is parsed, since hashing a long column of text made of
+    many chunks costs more than the text."""
+    import polars as pl
+
+    identity = [c for c in kind.identity if c in frame.columns]
+    if not identity:
+        return None
+    hashed = pl.col(identity[0]).hash(1)
+    for seed, column in enumerate(identity[1:], start=2):
+        hashed = hashed.xor(pl.col(column).hash(seed))
+    return frame.select(hashed).to_series()
+
+
 def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx: FetchContext,
-                        file: Path) -> tuple["pl.DataFrame", list[BadRow]]:
+                        file: Path, hashes: Optional["pl.Series"] = None
+                        ) -> tuple["pl.DataFrame", list[BadRow], list[int]]:
     """The same record on several rows (one post id twice): counted once with a warning when the
-    copies agree; every copy a bad row, saying which values differ, when they do not."""
+    copies agree; every copy a bad row, saying which values differ, when they do not. Also the
+    rows left out. ``hashes`` are :func:`_identity_hashes` of ``frame``'s rows, if taken."""
     import polars as pl
 
     identity = [c for c in kind.identity if c in frame.columns]
     if not identity or frame.height < 2:
-        return frame, []
+        return frame, [], []
     # rows whose identity hashes alike first (a column of integers), then those that are alike:
     # a struct of text per row for the whole file would cost more than the file
-    hashed = pl.col(identity[0]).hash(1)
-    for seed, column in enumerate(identity[1:], start=2):
-        hashed = hashed.xor(pl.col(column).hash(seed))
-    alike = frame.select(hashed.is_duplicated()).to_series()
+    if hashes is None:
+        hashes = _identity_hashes(frame, kind)
+    alike = _repeated_values(hashes)
+    del hashes
     if not alike.any():
-        return frame, []
+        return frame, [], []
     repeated = frame.filter(alike)
     repeated = repeated.filter(pl.struct(identity).is_duplicated())
     if repeated.height == 0:
-        return frame, []
+        return frame, [], []
     compared = [c for c in frame.columns if c not in ("_row", *identity)]
     same, bad, dropped = [], [], set()
     for group in repeated.group_by(identity, maintain_order=True).agg(pl.all()).iter_rows(named=True):
@@ -749,7 +926,18 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
             f"; and {len(same) - MAX_DUPLICATES_SHOWN} more" if len(same) > MAX_DUPLICATES_SHOWN else "")
         ctx.warn(f"{file.name}: {len(same)} {kind.name} record(s) appear more than once with the same "
                  f"values, counted once: {listed}")
-    return frame.filter(~pl.col("_row").is_in(sorted(dropped))), bad
+    return frame.filter(~pl.col("_row").is_in(sorted(dropped))), bad, sorted(dropped)
+
+
+def _repeated_values(values: "pl.Series") -> "pl.Series":
+    """True where a value of ``values`` (integers) is found more than once: from the sorted
+    values (a hash table of every value would cost several times the column)."""
+    import polars as pl
+
+    ordered = values.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1)).unique()
+    del ordered
+    return values.is_in(repeated.implode()) if repeated.len() else pl.repeat(False, values.len(), eager=True)
 
 
 def _shown_value(value: Any) -> str:
@@ -807,6 +995,9 @@ def _not_a_number(text: "pl.Expr", options: TabularOptions, field: str) -> list[
                                         "dotted key path in `columns`, e.g. \"<key>.<inner key>\""),
             (mark, "is not a number: only an empty cell means \"no value\"; if the export writes "
                    f"a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"),
+            (text.str.contains(ABBREVIATED_NUMBER), "is a rounded, abbreviated figure (k for thousands, M for "
+                                                    "millions), not the count: the figure's last digits are lost; "
+                                                    "export the full figures (the tool's raw or detailed export)"),
             (pl.lit(True), f"is not a number{hint}")]
 
 
@@ -1048,63 +1239,100 @@ def _declared_formats(options: TabularOptions, field_type: str) -> list[str]:
     return as_list(options.date_format, ISO_DATE_FORMATS)
 
 
-def _check_day_month_order(frame: "pl.DataFrame", declared: "pl.Series", field: str, column: Callable[[int], str],
-                           options: TabularOptions, tz: str, ctx: FetchContext, file: Path,
-                           places: RowPlaces, time_field: bool) -> None:
-    """Refuse a date column read month-first when it is day-first (or the other way round).
+@dataclass
+class DayMonthOrder:
+    """What the rows read so far say of one date column's day/month order, chunk by chunk
+    (:meth:`see`), settled once every row is read (:meth:`settle`).
 
     11/10/2026 reads both ways, so a wrong format goes unnoticed until a day after the 12th:
     a value that does not read in the declared format but does with day and month swapped is
     an error for the whole file (the rows before it may have been read swapped), whatever
     ``on_error`` says (unless other dates read only as declared: then those are bad rows).
-    When every date reads both ways, dates that all fall outside the run's
-    periods but would all fall inside them swapped get a warning. ``declared`` is the column
-    as read in the declared formats; ``column`` gives the file's column of a row.
-    """
-    import polars as pl
+    When every date reads both ways, dates that all fall outside the run's periods but would
+    all fall inside them swapped get a warning (for the record's time field)."""
 
-    is_datetime = options.record_kind().field(field).type == "datetime"
-    field_type = "datetime" if is_datetime else "date"
-    formats = _declared_formats(options, field_type)
-    swapped_formats = _day_month_swapped(formats)
-    if not swapped_formats:
-        return
-    read_rows = declared.is_not_null().arg_true()
-    sample = frame[field].gather(read_rows.gather_every(max(1, read_rows.len() // SWAP_SAMPLE)))
-    years = Years.of(ctx, options)
-    if _read_times(sample, field_type, swapped_formats, tz, years).null_count():
-        return  # some dates read only as declared: no error (the odd ones out are bad rows), no warning
-    swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
-    if is_datetime:
-        start, end = pl.lit(ctx.window_start), pl.lit(ctx.window_end)
-    else:
-        start, end = pl.lit(ctx.window_start.date()), pl.lit(ctx.window_end.date())
-    readings = frame.select("_row", field).with_columns(declared.alias("declared"), swapped.alias("swapped"))
-    wrong = readings.filter(pl.col("declared").is_null() & pl.col("swapped").is_not_null())
-    confirmed = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height
-    if confirmed:  # some dates read only as declared: the odd ones out are bad rows, not the format
-        wrong = wrong.clear()
-    declared_shown, swapped_shown = " or ".join(formats), " or ".join(swapped_formats)
-    if wrong.height:
-        row, value = wrong.row(0)[:2]
-        both = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_not_null())
-        example = (f' (e.g. "{both.row(0)[1]}" on {places.row(both.row(0)[0])})' if both.height else "")
-        raise DataFileError(
-            f"{file}, {places.cell(row, column(row))}: value \"{value}\" does not read as {declared_shown} "
-            f"but does as {swapped_shown}: day and month are the other way round in this file, so "
-            f"dates that read both ways{example} would be wrong; set "
-            f"{'datetime_format' if is_datetime else 'date_format'} = \"{swapped_formats[0]}\"")
-    if not time_field:
-        return
-    read = readings.filter(pl.col("declared").is_not_null())
-    inside = lambda c: pl.col(c).is_between(start, end, closed="left")  # noqa: E731
-    counts = read.select(inside("declared").sum().alias("declared"),
-                         (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"))
-    if read.height and counts["declared"][0] == 0 and counts["swapped"][0] == read.height:
-        ctx.warn(f"{file.name}: no date in column \"{column(0)}\" falls in the run's periods when read as "
-                 f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
-                 f"month the other way round? set "
-                 f"{'datetime_format' if is_datetime else 'date_format'} = \"{swapped_formats[0]}\"")
+    field: str
+    time_field: bool
+    confirmed: bool = False
+    """Some date reads only as declared: the file is in the declared order."""
+    wrong: Optional[tuple[str, str]] = None
+    """The first value that reads only swapped: its cell, as messages name it, and the value."""
+    example: Optional[tuple[str, str]] = None
+    """The first value that reads both ways, and its row."""
+    column: Optional[str] = None
+    """The column of the table's first row (for the warning)."""
+    read: int = 0
+    declared_inside: int = 0
+    swapped_inside: int = 0
+    formats: tuple[list[str], list[str], bool] = ([], [], False)
+    """The declared formats, the swapped ones, and whether they read date-times."""
+
+    def see(self, frame: "pl.DataFrame", declared: "pl.Series", column: Callable[[int], str],
+            options: TabularOptions, tz: str, ctx: FetchContext, places: RowPlaces) -> None:
+        """Take in a chunk: ``declared`` is its column as read in the declared formats, ``column``
+        gives the file's column of a row (by its ``_row``)."""
+        import polars as pl
+
+        field = self.field
+        is_datetime = options.record_kind().field(field).type == "datetime"
+        field_type = "datetime" if is_datetime else "date"
+        formats = _declared_formats(options, field_type)
+        swapped_formats = _day_month_swapped(formats)
+        self.formats = (formats, swapped_formats, is_datetime)
+        if not swapped_formats or self.confirmed:
+            return
+        read_rows = declared.is_not_null().arg_true()
+        sample = frame[field].gather(read_rows.gather_every(max(1, read_rows.len() // SWAP_SAMPLE)))
+        years = Years.of(ctx, options)
+        if _read_times(sample, field_type, swapped_formats, tz, years).null_count():
+            self.confirmed = True  # some dates read only as declared (the odd ones out are bad rows)
+            return
+        swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
+        readings = frame.select("_row", field).with_columns(declared.alias("declared"), swapped.alias("swapped"))
+        if readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height:
+            self.confirmed = True
+            return
+        if self.column is None and frame.height:
+            self.column = column(frame["_row"][0])
+        wrong = readings.filter(pl.col("declared").is_null() & pl.col("swapped").is_not_null())
+        if wrong.height and self.wrong is None:
+            row, value = wrong.select("_row", field).row(0)
+            self.wrong = (places.cell(row, column(row)), value)
+        if self.example is None:
+            both = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_not_null())
+            if both.height:
+                row, value = both.select("_row", field).row(0)
+                self.example = (value, places.row(row))
+        if is_datetime:
+            start, end = pl.lit(ctx.window_start), pl.lit(ctx.window_end)
+        else:
+            start, end = pl.lit(ctx.window_start.date()), pl.lit(ctx.window_end.date())
+        read = readings.filter(pl.col("declared").is_not_null())
+        inside = lambda c: pl.col(c).is_between(start, end, closed="left")  # noqa: E731
+        counts = read.select(inside("declared").sum().alias("declared"),
+                             (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"))
+        self.read += read.height
+        self.declared_inside += counts["declared"][0]
+        self.swapped_inside += counts["swapped"][0]
+
+    def settle(self, options: TabularOptions, ctx: FetchContext, file: Path) -> None:
+        """Every row seen: the error, or the warning, if the file's order is the other one."""
+        formats, swapped_formats, is_datetime = self.formats
+        if self.confirmed or not swapped_formats:
+            return
+        declared_shown, swapped_shown = " or ".join(formats), " or ".join(swapped_formats)
+        option = "datetime_format" if is_datetime else "date_format"
+        if self.wrong is not None:
+            where, value = self.wrong
+            example = f' (e.g. "{self.example[0]}" on {self.example[1]})' if self.example else ""
+            raise DataFileError(
+                f"{file}, {where}: value \"{value}\" does not read as {declared_shown} "
+                f"but does as {swapped_shown}: day and month are the other way round in this file, so "
+                f"dates that read both ways{example} would be wrong; set {option} = \"{swapped_formats[0]}\"")
+        if self.time_field and self.read and self.declared_inside == 0 and self.swapped_inside == self.read:
+            ctx.warn(f"{file.name}: no date in column \"{self.column}\" falls in the run's periods when read as "
+                     f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
+                     f"month the other way round? set {option} = \"{swapped_formats[0]}\"")
 
 
 def _out_of_range(expected: str) -> str:
@@ -1139,31 +1367,31 @@ class Years:
         return cls(ctx.window_end, period_end, options.default_year, YEARLESS_GRACE_DAYS)
 
 
-def _warn_dates_just_after_the_period(read: "pl.Series", field: str, column: Callable[[int], str],
-                                      options: TabularOptions, years: Years, ctx: FetchContext, file: Path,
-                                      places: RowPlaces) -> None:
+def _dates_just_after_the_period(read: "pl.Series", column: Callable[[int], str], options: TabularOptions,
+                                 years: Years, file: Path, places: RowPlaces) -> Optional[str]:
     """Dates without a year, in a file not in date order, that went to the year before because
     they fall in the month after the run's period (a file running past it: TikTok's last day is
-    yesterday): likely this year's, so say so and how to give the year."""
+    yesterday): likely this year's, so the warning saying so and how to give the year (None when
+    there are none). ``read`` is the whole column (such a table is parsed whole)."""
     from datetime import timedelta
 
     if (options.default_year is not None or years.grace_days == 0
             or all(_has_year(f) for f in _declared_formats(options, "date"))):
-        return  # with the run's as-of day, a date after it cannot be this year's
+        return None  # with the run's as-of day, a date after it cannot be this year's
     dates = read.drop_nulls()
     if dates.is_sorted() or dates.is_sorted(descending=True):
-        return  # in date order: the years come from the file's order, across new year too
+        return None  # in date order: the years come from the file's order, across new year too
     ahead = read.dt.offset_by("1y")
     late = (ahead > years.day) & (ahead <= years.day + timedelta(days=31))
     rows = late.fill_null(False).arg_true()
     if rows.len() == 0:
-        return
+        return None
     first = rows[0]
-    ctx.warn(f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
-             f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
-             f"{places.cell(first, column(first))} is {read[first].isoformat()}; the rows are not in date "
-             f"order, so each date got its year on its own: sort the file by date (the years then follow "
-             f"its order, across new year too), or if all its dates are in one year, set default_year")
+    return (f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
+            f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
+            f"{places.cell(first, column(first))} is {read[first].isoformat()}; the rows are not in date "
+            f"order, so each date got its year on its own: sort the file by date (the years then follow "
+            f"its order, across new year too), or if all its dates are in one year, set default_year")
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None,
