@@ -90,6 +90,20 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
     every metric (none: an empty one).
     """
     production = production if production is not None else Production()
+    frames, reports, emptied = _metric_frames(requests, records, all_periods, as_of, production)
+    measurements = standardise(frames)
+    # Let the metrics' frames go before the output's columns are made (the labelled records went
+    # with _metric_frames): their memory is then reused, not added to the peak.
+    del frames
+    measurements = with_period_bounds(measurements, all_periods)
+    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
+
+
+def _metric_frames(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"], all_periods: list["Period"],
+                   as_of: "datetime | None", production: Production
+                   ) -> tuple[list["pl.DataFrame"], list[StageReport], dict[str, list[str]]]:
+    """Each metric's measurements (those that failed left out), every metric's report, and the
+    counters left out of each brand's rows (see :attr:`Measured.unshared_counters`)."""
     frames, reports = [], []
     records = metric_records(records, production)
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
@@ -138,8 +152,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             shared.report.counts["measurements"] = frame.height
         except Exception as exc:
             shared.report.ok, shared.report.error = False, failure("metric", shared.report.id, exc)
-    measurements = with_period_bounds(standardise([f for f in frames if f is not None]), all_periods)
-    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
+    return [f for f in frames if f is not None], reports, emptied
 
 
 @dataclass
