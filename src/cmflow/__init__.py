@@ -70,6 +70,7 @@ _PUBLIC = {
     # cmflow inspect: what a file source says of a file
     "InspectsFiles": "plugins.inspection", "FileInspection": "plugins.inspection",
     "SearchesTerms": "plugins.search_terms", "ListsItems": "plugins.alert_items", "AlertItem": "foundation.alerts",
+    "SharesAggregates": "plugins.shared_aggregates", "Aggregate": "plugins.shared_aggregates",
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
     "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
@@ -140,6 +141,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.inspection import FileInspection, InspectedTable, InspectsFiles
     from cmflow.plugins.search_terms import SearchesTerms
     from cmflow.plugins.alert_items import ListsItems
+    from cmflow.plugins.shared_aggregates import Aggregate, SharesAggregates
     from cmflow.foundation.alerts import AlertItem
     from cmflow.plugins.kinds import (Classifier, Metric, Notifier, NotifierOptions, Output, PluginOptions, Source,
                                       Trigger)

@@ -100,11 +100,16 @@ def one_spelling(records: Mapping[str, "pl.DataFrame"], time_fields: Mapping[str
     and join as one. Placeholders of no campaign stay as written. Also returns the labels by key."""
     import polars as pl
 
+    # A kind whose records name no campaign (the null count is known without a scan) has none to
+    # rewrite: its campaign column is not even grouped.
     named = {kind: frame for kind, frame in records.items()
-             if "campaign" in frame.columns and frame.height and kind in time_fields}
+             if "campaign" in frame.columns and frame.get_column("campaign").null_count() < frame.height
+             and kind in time_fields}
     # Each kind's distinct campaigns with their earliest record: a few rows, whatever the records.
-    firsts = {kind: frame.group_by("campaign").agg(pl.col(time_fields[kind]).min().alias("_first"))
-              for kind, frame in named.items()}
+    # Lazy, so that only the two columns are read (an eager group-by of a wide frame of posts cost
+    # ten times as much).
+    firsts = {kind: frame.lazy().group_by("campaign").agg(pl.col(time_fields[kind]).min().alias("_first"))
+              .collect() for kind, frame in named.items()}
     labels = campaign_spellings(list(firsts.values()), written)
     if not labels:
         return dict(records), labels

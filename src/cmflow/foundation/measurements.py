@@ -88,19 +88,27 @@ def aggregate(
 
     lazy = frame.lazy()
     parts = []
-    period_type = lazy.collect_schema().get("period", pl.String) if periods else pl.String
     for dims in grouping_sets:
         records = lazy.filter(pl.col("post_id").is_not_null()) if "post_id" in dims else lazy  # not DMs
         grouped = records.group_by(["period", *dims]).agg(aggregations)
-        if periods:
-            labels = pl.LazyFrame({"period": list(periods)}, schema={"period": period_type})
-            groups = grouped.select(*dims).unique() if dims else pl.LazyFrame({"_": [0]})
-            grid = labels.join(groups, how="cross").drop("_", strict=False)
-            grouped = grid.join(grouped, on=["period", *dims], how="left", nulls_equal=True)
-        parts.append(grouped)
+        parts.append(with_every_period(grouped, dims, periods) if periods else grouped)
     if not parts:
         return pl.DataFrame()
     return pl.concat(pl.collect_all(parts), how="diagonal_relaxed")
+
+
+def with_every_period(grouped: "pl.DataFrame | pl.LazyFrame", by: Sequence[str],
+                      periods: Sequence[str]) -> "pl.DataFrame | pl.LazyFrame":
+    """``grouped`` (by ``period`` and ``by``) with a row for every group in every one of
+    ``periods`` (labels), its other columns null where the group had none (see :func:`aggregate`)."""
+    import polars as pl
+
+    lazy = grouped.lazy()
+    labels = pl.LazyFrame({"period": list(periods)}, schema={"period": lazy.collect_schema()["period"]})
+    groups = lazy.select(*by).unique() if by else pl.LazyFrame({"_": [0]})
+    grid = labels.join(groups, how="cross").drop("_", strict=False)
+    complete = grid.join(lazy, on=["period", *by], how="left", nulls_equal=True)
+    return complete.collect() if isinstance(grouped, pl.DataFrame) else complete
 
 
 def ratio(numerator: "pl.Expr", denominator: "pl.Expr", *, scale: float = 100.0) -> "pl.Expr":

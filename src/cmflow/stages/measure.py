@@ -2,7 +2,9 @@
 
 Takes the metrics to compute (:class:`MetricRequest`, :meth:`MetricRequest.of` a workflow), the
 fetched records and the periods; returns :class:`Measured`: the measurements and one report per
-metric. A metric that raises is reported and left out; the others are computed.
+metric. A metric that raises is reported and left out; the others are computed. Metrics that share
+their aggregates (:class:`cmflow.SharesAggregates`) have them grouped together: each set of
+records once per run, in one plan, whatever the number of metrics reading it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cmflow.foundation.where_filters import rows_condition
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
+from cmflow.plugins.shared_aggregates import SharesAggregates, grouped_aggregates
 from cmflow.stages.failures import failure
 from cmflow.stages.overlaps import one_copy_per_record
 
@@ -87,11 +90,26 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
     every metric (none: an empty one).
     """
     production = production if production is not None else Production()
+    frames, reports, emptied = _metric_frames(requests, records, all_periods, as_of, production)
+    measurements = standardise(frames)
+    # Let the metrics' frames go before the output's columns are made (the labelled records went
+    # with _metric_frames): their memory is then reused, not added to the peak.
+    del frames
+    measurements = with_period_bounds(measurements, all_periods)
+    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
+
+
+def _metric_frames(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"], all_periods: list["Period"],
+                   as_of: "datetime | None", production: Production
+                   ) -> tuple[list["pl.DataFrame"], list[StageReport], dict[str, list[str]]]:
+    """Each metric's measurements (those that failed left out), every metric's report, and the
+    counters left out of each brand's rows (see :attr:`Measured.unshared_counters`)."""
     frames, reports = [], []
     records = metric_records(records, production)
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
     unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
     emptied: dict[str, list[str]] = {}
+    sharing: list[_Sharing] = []
     for request in requests:
         report = StageReport("metric", request.entry_id or request.plugin.name, request.plugin.name)
         reports.append(report)
@@ -100,6 +118,7 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             labelled_cache[key] = metric_input(records, request.source_ids, all_periods, request.where, as_of)
         base = labelled_cache[key]
         listen, groupings = request.listen, grouping_columns(request.by)
+        frames.append(None)
         try:
             unshared = {}
             if listen is not None and listen.brand_ids and any("brand" in g for g in groupings):
@@ -113,14 +132,67 @@ def measure(requests: list[MetricRequest], records: dict[str, "pl.DataFrame"],
             read = replace(base, production=production,
                            watched_accounts=tuple(listen.brand_of_account) if listen else (),
                            share_sets=tuple(listen.share_sets) if listen else ())
-            frame = _computed(request.plugin, read, groupings, request.clients or _clients_in(records), listen,
-                              unshared)
-            frames.append(frame)
-            report.counts["measurements"] = frame.height
+            if "client" in request.plugin.row_dimensions:
+                # Its rows carry their record's own client (a row per planned post): computed
+                # once, since a client series would list each record again.
+                groupings = list(dict.fromkeys(tuple(c for c in g if c != "client") for g in groupings))
+            series = _series_inputs(read, groupings, request.clients or _clients_in(records), listen, unshared)
+            if isinstance(request.plugin, SharesAggregates):
+                # Grouped below with every other metric's that shares them, then derived.
+                sharing.append(_Sharing(len(frames) - 1, request.plugin, report, series, [
+                    ((key, id(listen), label, value), request.plugin.aggregates(data)) for label, value, data in series]))
+                continue
+            frames[-1] = _labelled([(label, value, request.plugin.compute(data)) for label, value, data in series])
+            report.counts["measurements"] = frames[-1].height
         except Exception as exc:
             report.ok, report.error = False, failure("metric", report.id, exc)
-    measurements = with_period_bounds(standardise(frames), all_periods)
-    return Measured(with_series_key(measurements), reports, {b: tuple(c) for b, c in emptied.items()})
+    for shared, grouped in _grouped_together(sharing, [p.label for p in all_periods]):
+        try:
+            if isinstance(grouped, Exception):
+                raise grouped
+            frame = _labelled([(label, value, shared.plugin.from_aggregates(data, frames_of_input))
+                               for (label, value, data), frames_of_input in zip(shared.series, grouped)])
+            frames[shared.index] = frame
+            shared.report.counts["measurements"] = frame.height
+        except Exception as exc:
+            shared.report.ok, shared.report.error = False, failure("metric", shared.report.id, exc)
+    return [f for f in frames if f is not None], reports, emptied
+
+
+@dataclass
+class _Sharing:
+    """A metric whose aggregates are grouped with the others' (:class:`cmflow.SharesAggregates`)."""
+
+    index: int
+    """Its place among the measure stage's frames (the order of the requests)."""
+    plugin: Metric
+    report: StageReport
+    series: list[tuple[str | None, str | None, MetricInput]]
+    asked: list[tuple[tuple, dict]]
+    """Its aggregates for each of ``series``, each with the scope of the rows they read."""
+
+
+def _grouped_together(sharing: list[_Sharing], periods: list[str]) -> list[tuple[_Sharing, "list | Exception"]]:
+    """Each sharing metric with its grouped aggregates (one per series input), grouped in one
+    plan for all of them. When that plan fails, each metric's are grouped alone, so that the
+    failure is reported on the metric that caused it and the others are computed."""
+    if not sharing:
+        return []
+    try:
+        grouped = grouped_aggregates([request for shared in sharing for request in shared.asked], periods)
+    except Exception:
+        grouped = None
+    results, start = [], 0
+    for shared in sharing:
+        if grouped is not None:
+            results.append((shared, grouped[start:start + len(shared.asked)]))
+            start += len(shared.asked)
+            continue
+        try:
+            results.append((shared, grouped_aggregates(shared.asked, periods)))
+        except Exception as exc:
+            results.append((shared, exc))
+    return results
 
 
 def metric_records(records: dict[str, "pl.DataFrame"],
@@ -150,24 +222,18 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
                                      bounded.get_column("period_start"), bounded.get_column("period_end"))
 
 
-def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]],
-              clients: list[str], listen: Listen | None = None,
-              unshared: "dict[str, dict[str, list[str]]] | None" = None) -> "pl.DataFrame":
-    """The metric's rows for ``groupings``. A grouping with ``client`` is computed once per
-    client, from that client's records alone (its accounts', labelled by the clients stage), and
-    its rows labelled with the client: each client's whole is a ratio of its own sums, whatever
-    the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once per
-    brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
+def _series_inputs(base: MetricInput, groupings: list[tuple[str, ...]], clients: list[str],
+                   listen: Listen | None = None, unshared: "dict[str, dict[str, list[str]]] | None" = None
+                   ) -> list[tuple[str | None, str | None, MetricInput]]:
+    """What the metric reads for ``groupings``, as (label, value, input): the groupings without
+    ``client`` or ``brand`` read ``base`` (label None). A grouping with ``client`` is computed
+    once per client, from that client's records alone (its accounts', labelled by the clients
+    stage), and its rows labelled with the client: each client's whole is a ratio of its own sums,
+    whatever the metric, and no figure mixes two clients. A grouping with ``brand`` likewise, once
+    per brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
     mention naming two brands counts for each, and once in the other rows; every record of a
     competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only,
-    less the ``unshared`` counters (:func:`_unshared_counters`). A metric whose rows each carry
-    their record's own ``client`` (among its ``row_dimensions``: a row per planned post) is
-    computed once: a client series would list each record again."""
-    import polars as pl
-
-    if "client" in plugin.row_dimensions:
-        groupings = list(dict.fromkeys(tuple(c for c in g if c != "client") for g in groupings))
-
+    less the ``unshared`` counters (:func:`_unshared_counters`)."""
     brands = listen.brand_ids if listen else []
     brand_sets = listen.brand_sets if listen else []
 
@@ -176,15 +242,23 @@ def _computed(plugin: Metric, base: MetricInput, groupings: list[tuple[str, ...]
 
     own = series_read(base, None, listen)
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    parts = [plugin.compute(replace(own, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
+    inputs = [(None, None, replace(own, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
     for label, values, of_value in (("client", clients, _of_client), ("brand", brands, of_brand)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
         read = series_read(base, label, listen) if labelled else own
-        for value in values if labelled else ():
-            rows = plugin.compute(replace(read, records=of_value(read.records, value),
+        inputs += [(label, value, replace(read, records=of_value(read.records, value),
                                           all_records=of_value(read.all_records, value),
                                           grouping_sets=labelled, brand_sets=brand_sets))
-            parts.append(rows.with_columns(pl.lit(value, dtype=pl.String).alias(label)))
+                   for value in (values if labelled else ())]
+    return inputs
+
+
+def _labelled(parts: list[tuple[str | None, str | None, "pl.DataFrame"]]) -> "pl.DataFrame":
+    """The rows of every series input as one frame, those of a client or brand labelled with it."""
+    import polars as pl
+
+    parts = [rows if label is None else rows.with_columns(pl.lit(value, dtype=pl.String).alias(label))
+             for label, value, rows in parts]
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 

@@ -9,12 +9,31 @@ from cmflow import NONE_LABEL
 if TYPE_CHECKING:
     import polars as pl
 
+    from cmflow import Aggregate, MetricInput
+
 
 def interactions(*counters: str) -> "pl.Expr":
     """Sum of the given counters per post; a counter the platform does not report counts as 0."""
     import polars as pl
 
     return pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])
+
+
+def interaction_column(*counters: str) -> tuple[str, "pl.Expr"]:
+    """A column of :func:`interactions` for an :class:`cmflow.Aggregate`'s ``columns``: its name
+    says its counters (``_likes+comments+shares``), so metrics sharing rows compute it once."""
+    return "_" + "+".join(counters), interactions(*counters)
+
+
+def follower_counts(data: "MetricInput", aggregations: "tuple[pl.Expr, ...]") -> "Aggregate":
+    """The account snapshots with a follower count, grouped by period and account: what
+    ``follower_growth`` and ``engagement_rate_by_followers`` both read, grouped once."""
+    import polars as pl
+
+    from cmflow import Aggregate
+
+    counted = data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
+    return Aggregate("account_snapshot:with_followers", counted, ("platform", "account"), aggregations)
 
 
 ENGAGEMENT_COUNTERS = ("likes", "comments", "shares", "saves")

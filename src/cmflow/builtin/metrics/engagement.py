@@ -22,17 +22,20 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import aggregate, hookimpl, measurement_rows, ratio
+from cmflow import Aggregate, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
-from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, aggregate_views, basis, by_basis,
-                                          for_dimensions, is_post, no_records_reason, view_counts, view_rows,
-                                          with_view_history)
+from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, follower_counts,
+                                           interaction_column)
+from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, basis, by_basis, for_dimensions,
+                                          from_view_aggregates, is_post, no_records_reason, view_aggregates,
+                                          view_counts, view_rows_of, with_view_history)
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import MetricInput
+
+ACCOUNT = ("platform", "account")
 
 
 class RateOptions(ViewOptions):
@@ -68,24 +71,31 @@ class _PostRate(ViewMetric):
     numerator: tuple[str, ...] = ENGAGEMENT_COUNTERS
     denominator = "reach"
 
-    def compute(self, data: MetricInput):
+    def aggregates(self, data: MetricInput) -> dict[str, Aggregate]:
         import polars as pl
 
         options: RateOptions = self.options
-        rows = view_rows(data, options.view, (*self.numerator, self.denominator)).with_columns(
-            _interactions=interactions(*self.numerator))
-        reported = pl.col(self.denominator).is_not_null()
+        column, summed = interaction_column(*self.numerator)
+        denominator = pl.col(self.denominator)
         # A post (or day) that reached no one, or whose reach is unknown, has no rate: its
         # interactions are left out of the numerator too, in both aggregations alike.
-        has_denominator = pl.col(self.denominator) > 0
-        per_post = ratio(pl.col("_interactions"), pl.col(self.denominator))
-        rows = aggregate_views(rows, data.grouping_sets, [
-            reported.sum().alias("reported"),
+        has_denominator = denominator > 0
+        aggregations = [
+            denominator.is_not_null().sum().alias("reported"),
             # when/then, not filter: a plain sum or mean of a column runs on Polars' fast path.
-            pl.when(has_denominator).then(pl.col("_interactions")).sum().alias("numerator"),
-            pl.when(has_denominator).then(pl.col(self.denominator)).sum().alias("denominator"),
-            pl.when(is_post()).then(per_post).mean().alias("mean_of_posts"),
-        ], periods=[p.label for p in data.periods])
+            pl.when(has_denominator).then(pl.col(column)).sum().alias("numerator"),
+            pl.when(has_denominator).then(denominator).sum().alias("denominator"),
+        ]
+        if options.aggregate == "mean_of_posts":
+            aggregations.append(pl.when(is_post()).then(ratio(pl.col(column), denominator)).mean()
+                                .alias("mean_of_posts"))
+        return view_aggregates(data, options.view, aggregations, {column: summed})
+
+    def from_aggregates(self, data: MetricInput, grouped):
+        import polars as pl
+
+        options: RateOptions = self.options
+        rows = from_view_aggregates(data, grouped)
         mean = options.aggregate == "mean_of_posts"
         value = (pl.when(pl.col("_from_activity").fill_null(0) == 0).then(pl.col("mean_of_posts")) if mean
                  else ratio(pl.col("numerator"), pl.col("denominator")))
@@ -134,25 +144,34 @@ class EngagementRateByFollowers(ViewMetric):
     needs = ("account_snapshot",)
     unit = "%"
 
-    def compute(self, data: MetricInput):
+    def aggregates(self, data: MetricInput) -> dict[str, Aggregate]:
         import polars as pl
 
-        account = ["platform", "account"]
-        followers = (data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
-                     .group_by(["period", *account]).agg(pl.col("followers").max_by("date")))
-        rows = view_rows(data, self.options.view, ENGAGEMENT_COUNTERS).with_columns(
-            _interactions=interactions(*ENGAGEMENT_COUNTERS))
+        column, summed = interaction_column(*ENGAGEMENT_COUNTERS)
+        name, rows = view_rows_of(data, self.options.view)
+        # Each account's count on the last day of the period with a snapshot.
+        wanted = {"followers": follower_counts(data, (pl.col("followers").max_by("date").alias("followers"),))}
+        for dims in data.grouping_sets:
+            by = (*ACCOUNT, *[d for d in dims if d not in ACCOUNT])
+            wanted[f"accounts:{','.join(dims)}"] = Aggregate(
+                name, for_dimensions(rows, dims), by,
+                (pl.len().alias("records"), pl.col(column).sum().alias("interactions"), *view_counts()),
+                {column: summed})
+        return wanted
+
+    def from_aggregates(self, data: MetricInput, grouped):
+        import polars as pl
+
+        followers = grouped["followers"].lazy()
         labels = [p.label for p in data.periods]
         parts = []
         for dims in data.grouping_sets:
-            extra = [d for d in dims if d not in account]
-            per_account = for_dimensions(rows, dims).group_by(["period", *account, *extra]).agg(
-                pl.len().alias("records"), pl.col("_interactions").sum().alias("interactions"),
-                *view_counts())
+            extra = [d for d in dims if d not in ACCOUNT]
+            per_account = grouped[f"accounts:{','.join(dims)}"].lazy()
             if extra:  # a post attribute: the accounts that posted in the group
-                base = per_account.join(followers, on=["period", *account], how="left")
+                base = per_account.join(followers, on=["period", *ACCOUNT], how="left")
             else:  # every account with a follower count, posting or not
-                base = followers.join(per_account, on=["period", *account], how="full", coalesce=True)
+                base = followers.join(per_account, on=["period", *ACCOUNT], how="full", coalesce=True)
             with_followers = pl.col("followers").is_not_null()
             active = pl.col("records").fill_null(0) > 0
             part = aggregate(base, [dims], [

@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING
 
 from datetime import timedelta
 
-from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
+from cmflow import Metric, SharesAggregates, aggregate, hookimpl, measurement_rows, ratio
+
+from cmflow.builtin.metrics.common import follower_counts
 
 if TYPE_CHECKING:
-    from cmflow import MetricInput
+    from cmflow import Aggregate, MetricInput
 
 
-class FollowerGrowth(Metric):
+class FollowerGrowth(SharesAggregates, Metric):
     """Followers gained over the period, as a count and in %.
 
     growth = followers at the end of the period - followers at its start, where the start is
@@ -31,16 +33,20 @@ class FollowerGrowth(Metric):
     def produces(self) -> dict[str, str]:
         return {"follower_growth": "followers", "follower_growth_pct": "%"}
 
-    def compute(self, data: MetricInput):
+    def aggregates(self, data: MetricInput) -> dict[str, "Aggregate"]:
         import polars as pl
 
-        account = ["platform", "account"]
-        snapshots = data.records["account_snapshot"].filter(pl.col("followers").is_not_null())
-        in_period = snapshots.group_by(["period", *account]).agg(  # each group's first and last day, no sort
+        return {"in_period": follower_counts(data, (  # each group's first and last day, no sort
             pl.len().alias("snapshots"),
             pl.col("followers").min_by("date").alias("first_in_period"),
             pl.col("followers").max_by("date").alias("end"),
-        )
+        ))}
+
+    def from_aggregates(self, data: MetricInput, grouped):
+        import polars as pl
+
+        account = ["platform", "account"]
+        in_period = grouped["in_period"].lazy()
         eve = pl.LazyFrame({"period": [p.label for p in data.periods],
                             "date": [p.start - timedelta(days=1) for p in data.periods]},
                            schema={"period": data.records["account_snapshot"].collect_schema()["period"],

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from cmflow import hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.views import ACTIVITY, ViewMetric, aggregate_views, view_rows
+from cmflow.builtin.metrics.views import ACTIVITY, ViewMetric, from_view_aggregates, view_aggregates
 
 if TYPE_CHECKING:
-    from cmflow import MetricInput
+    from cmflow import Aggregate, MetricInput
 
 
 class PostsPublished(ViewMetric):
@@ -29,11 +29,13 @@ class PostsPublished(ViewMetric):
     description = "Number of posts published in the period (no value for accounts known only from their activity)."
     unit = "posts"
 
-    def compute(self, data: MetricInput):
+    def aggregates(self, data: MetricInput) -> dict[str, "Aggregate"]:
+        return view_aggregates(data, self.options.view, [])  # the view counts alone
+
+    def from_aggregates(self, data: MetricInput, grouped):
         import polars as pl
 
-        rows = aggregate_views(view_rows(data, self.options.view, ()), data.grouping_sets, [],
-                               periods=[p.label for p in data.periods])
+        rows = from_view_aggregates(data, grouped)
         activity_only = pl.col("_ever_from_activity") > 0  # in any period: the series stays no value
         posts = pl.col("_ever_from_posts") > 0
         reason = (pl.when(activity_only & ~posts).then(pl.lit(f"{ACTIVITY} only: no post list"))

@@ -8,12 +8,12 @@ from pydantic import Field, field_validator
 
 from cmflow import COUNTERS, hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
-from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, aggregate_views, basis, by_basis,
-                                          no_records_reason, view_rows)
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interaction_column
+from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, basis, by_basis, from_view_aggregates,
+                                          no_records_reason, view_aggregates)
 
 if TYPE_CHECKING:
-    from cmflow import MetricInput
+    from cmflow import Aggregate, MetricInput
 
 DEFAULT_TOTALS = (*COUNTERS, "interactions")
 TOTALS = (*DEFAULT_TOTALS, "profile_views")
@@ -68,17 +68,23 @@ class Totals(ViewMetric):
     def produces(self) -> dict[str, str]:
         return {f"total_{c}": "count" for c in self.options.counters}
 
-    def compute(self, data: MetricInput):
+    def aggregates(self, data: MetricInput) -> dict[str, "Aggregate"]:
         import polars as pl
 
         options: TotalsOptions = self.options
-        rows = view_rows(data, options.view, (*COUNTERS, "profile_views")).with_columns(
-            interactions=interactions(*ENGAGEMENT_COUNTERS))
+        column, summed = interaction_column(*ENGAGEMENT_COUNTERS)
         aggregations = []
         for counter in options.counters:
-            aggregations += [pl.col(counter).sum().alias(f"sum_{counter}"),
-                             pl.col(counter).is_not_null().sum().alias(f"known_{counter}")]
-        rows = aggregate_views(rows, data.grouping_sets, aggregations, periods=[p.label for p in data.periods])
+            counted = pl.col(column if counter == "interactions" else counter)
+            aggregations += [counted.sum().alias(f"sum_{counter}"),
+                             counted.is_not_null().sum().alias(f"known_{counter}")]
+        return view_aggregates(data, options.view, aggregations, {column: summed})
+
+    def from_aggregates(self, data: MetricInput, grouped):
+        import polars as pl
+
+        options: TotalsOptions = self.options
+        rows = from_view_aggregates(data, grouped)
         parts = []
         for counter in options.counters:
             reason = (no_records_reason()

@@ -21,11 +21,11 @@ those sums. Each measurement says which view it comes from in its ``basis`` colu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, aggregate
+from cmflow import COUNTERS, Aggregate, Metric, PluginOptions, SharesAggregates
 
 if TYPE_CHECKING:
     import polars as pl
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 View = Literal["auto", "posts", "activity"]
 POSTS, ACTIVITY, BOTH = "posts", "activity", "posts+activity"
+VIEW_COUNTERS = (*COUNTERS, "profile_views")
+"""The counters of view rows as the view metrics share them (:func:`view_aggregates`): every
+post counter, and profile views (daily activity only); a column is only read where used."""
 POST_ONLY_DIMENSIONS = frozenset({"format", "pillar", "campaign", "post_id"})
 """Breakdowns that only posts have: groups by them read posts only."""
 ACCOUNT = ["platform", "account"]
@@ -47,8 +50,11 @@ class ViewOptions(PluginOptions):
         "from its own view.")
 
 
-class ViewMetric(Metric):
-    """A metric that reads posts or daily account activity, per account, as ``view`` says."""
+class ViewMetric(SharesAggregates, Metric):
+    """A metric that reads posts or daily account activity, per account, as ``view`` says.
+
+    Its groupings of the view rows are shared with the run's other view metrics
+    (:func:`view_aggregates`): the posts are grouped once per run, not once per metric."""
 
     Options = ViewOptions
     needs = ()
@@ -139,16 +145,34 @@ def for_dimensions(rows: "pl.LazyFrame", dims: Sequence[str]) -> "pl.LazyFrame":
     return rows.filter(is_post()) if POST_ONLY_DIMENSIONS & set(dims) else rows
 
 
-def aggregate_views(rows: "pl.LazyFrame", grouping_sets: Sequence[tuple[str, ...]],
-                    aggregations: Sequence["pl.Expr"], periods: Sequence[str]) -> "pl.DataFrame":
-    """:func:`cmflow.aggregate` of view rows, one grouping set at a time, with the counts
-    :func:`basis` and :func:`no_records_reason` read."""
+def view_rows_of(data: "MetricInput", view: str) -> tuple[str, "pl.LazyFrame"]:
+    """The view rows every view metric of ``view`` reads (:func:`view_rows` with
+    :data:`VIEW_COUNTERS`), and their name as an :class:`cmflow.Aggregate` names rows."""
+    return f"view_rows:{view}", view_rows(data, view, VIEW_COUNTERS)
+
+
+def view_aggregates(data: "MetricInput", view: str, aggregations: Sequence["pl.Expr"],
+                    columns: "Mapping[str, pl.Expr] | None" = None) -> dict[str, Aggregate]:
+    """For each grouping set of ``data``, the view rows grouped by period and the set, every
+    group in every period, with ``aggregations`` and the counts :func:`basis` and
+    :func:`no_records_reason` read (``columns``: see :attr:`cmflow.Aggregate.columns`);
+    :func:`from_view_aggregates` makes them one frame."""
+    name, rows = view_rows_of(data, view)
+    return {_by_name(dims): Aggregate(name, for_dimensions(rows, dims), tuple(dims),
+                                      (*aggregations, *view_counts()), dict(columns or {}), every_period=True)
+            for dims in data.grouping_sets}
+
+
+def from_view_aggregates(data: "MetricInput", grouped: "Mapping[str, pl.DataFrame]") -> "pl.DataFrame":
+    """The frames of :func:`view_aggregates`, each with :func:`with_view_history`, as one frame."""
     import polars as pl
 
-    parts = [with_view_history(aggregate(for_dimensions(rows, dims), [dims], [*aggregations, *view_counts()],
-                                         periods=periods), dims)
-             for dims in grouping_sets]
+    parts = [with_view_history(grouped[_by_name(dims)], dims) for dims in data.grouping_sets]
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def _by_name(dims: Sequence[str]) -> str:
+    return "by:" + ",".join(dims)
 
 
 def with_view_history(part: "pl.DataFrame", dims: Sequence[str]) -> "pl.DataFrame":

@@ -1,0 +1,160 @@
+"""The capability of a metric that shares its grouping of records with the run's other metrics.
+
+The metrics of a run often group the same records the same way: engagement by reach and by
+impressions, posts published and totals each add up the posts of every account in every
+period. A metric that subclasses :class:`SharesAggregates` beside :class:`cmflow.Metric` says
+what it groups (:meth:`~SharesAggregates.aggregates`: :class:`Aggregate` objects) and derives
+its measurements from the grouped frames (:meth:`~SharesAggregates.from_aggregates`). The
+measure stage then groups each set of rows once for every metric that asks, in one plan
+(:func:`grouped_aggregates`), as a hand-written query computes every KPI in one ``group_by``.
+A metric without the capability computes its figures alone, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Hashable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cmflow.plugins.context import MetricInput
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Rows grouped by period and ``by``, with named aggregations.
+
+    Two aggregates of one metric input with the same ``rows`` name and the same ``by`` are
+    grouped in one ``group_by``: the name stands for the frame (``"view_rows:auto"``: the posts,
+    and the activity of the accounts without posts, of a ``view = "auto"`` metric), so a metric
+    that names its rows as another does hands the same rows. An aggregation another metric asks
+    too (the same expression, whatever its name) is computed once.
+    """
+
+    rows: str
+    """What the rows are, by name (the same name, the same rows)."""
+    frame: "pl.LazyFrame"
+    """The rows, with a ``period`` column."""
+    by: tuple[str, ...]
+    """The columns grouped by besides ``period`` (a grouping set: ``()``, ``("platform", "account")`` ...);
+    with ``post_id`` only the rows of a post are grouped (as :func:`cmflow.aggregate` does)."""
+    aggregations: tuple["pl.Expr", ...]
+    """Aggregations, each named (``pl.col("reach").sum().alias("reach")``): the columns of the result."""
+    columns: Mapping[str, "pl.Expr"] = field(default_factory=dict)
+    """Columns added to the rows before grouping, computed from the rows' own (the aggregations
+    read them by name). A name means one expression in every metric: name a column by what it
+    holds (``_likes+comments+shares``); two metrics giving one name two expressions are grouped apart."""
+    every_period: bool = False
+    """Every group found in any period gets a row in every period, its aggregations null where
+    it had no rows (as ``cmflow.aggregate(..., periods=...)`` does)."""
+
+
+class SharesAggregates:
+    """A metric whose grouping of records the measure stage computes with the other metrics'.
+
+    Put it first: ``class MyMetric(SharesAggregates, Metric)``, so that its :meth:`compute`
+    (the aggregates grouped for this metric alone, then :meth:`from_aggregates`) is the one
+    called where a metric is computed by itself (tests, :func:`cmflow.testing` helpers).
+    """
+
+    def aggregates(self, data: "MetricInput") -> dict[str, Aggregate]:
+        """What the metric groups, by a name of the metric's choosing."""
+        raise NotImplementedError
+
+    def from_aggregates(self, data: "MetricInput", grouped: Mapping[str, "pl.DataFrame"]) -> "pl.DataFrame":
+        """The measurement frame (see :meth:`cmflow.Metric.compute`) from ``grouped``: for each
+        name of :meth:`aggregates`, a frame of ``period``, the ``by`` columns and the aggregations."""
+        raise NotImplementedError
+
+    def compute(self, data: "MetricInput") -> "pl.DataFrame":
+        """The measurements, its aggregates grouped for this metric alone."""
+        labels = [p.label for p in data.periods]
+        return self.from_aggregates(data, grouped_aggregates([(None, self.aggregates(data))], labels)[0])
+
+
+@dataclass
+class _Batch:
+    """Aggregates grouped in one ``group_by``: one set of rows, one ``by``."""
+
+    frame: "pl.LazyFrame"
+    by: tuple[str, ...]
+    columns: dict[str, "pl.Expr"] = field(default_factory=dict)
+    aggregations: list["pl.Expr"] = field(default_factory=list)
+    """Unnamed, each computed once; the result's column of the i-th is :meth:`column` (i)."""
+    every_period: bool = False
+
+    def accepts(self, aggregate: Aggregate) -> bool:
+        return all(name not in self.columns or self.columns[name].meta.eq(expr)
+                   for name, expr in aggregate.columns.items())
+
+    def add(self, aggregate: Aggregate) -> dict[str, str]:
+        """Take ``aggregate`` in; return its aggregations' names -> the batch's columns."""
+        self.columns.update(aggregate.columns)
+        self.every_period |= aggregate.every_period
+        names: dict[str, str] = {}
+        for expression in aggregate.aggregations:
+            name = expression.meta.output_name()
+            if name in names:
+                raise ValueError(f"aggregate of rows {aggregate.rows!r}: two aggregations are named {name!r}")
+            bare = expression.meta.undo_aliases()
+            index = next((i for i, known in enumerate(self.aggregations) if known.meta.eq(bare)), None)
+            if index is None:
+                index = len(self.aggregations)
+                self.aggregations.append(bare)
+            names[name] = self.column(index)
+        return names
+
+    @staticmethod
+    def column(index: int) -> str:
+        return f"_aggregate_{index}"
+
+    def plan(self) -> "pl.LazyFrame":
+        import polars as pl
+
+        rows = self.frame.filter(pl.col("post_id").is_not_null()) if "post_id" in self.by else self.frame  # not DMs
+        if self.columns:
+            rows = rows.with_columns(**self.columns)
+        return rows.group_by(["period", *self.by]).agg(
+            expression.alias(self.column(i)) for i, expression in enumerate(self.aggregations))
+
+
+def grouped_aggregates(requests: Sequence[tuple[Hashable, Mapping[str, Aggregate]]],
+                       periods: Sequence[str]) -> list[dict[str, "pl.DataFrame"]]:
+    """Group the aggregates of every request, each set of rows once, collected in one plan.
+
+    A request is a scope (what the rows were read from: aggregates of two scopes are never
+    grouped together, whatever their names) and one metric's :meth:`SharesAggregates.aggregates`;
+    ``periods`` are the run's period labels (for :attr:`Aggregate.every_period`). Returns, for
+    each request in order, its frames by name: ``period``, the ``by`` columns, the aggregations
+    under the metric's names.
+    """
+    import polars as pl
+
+    from cmflow.foundation.measurements import with_every_period
+
+    batches: dict[tuple, list[_Batch]] = {}
+    placed: list[dict[str, tuple[_Batch, dict[str, str], bool]]] = []
+    for scope, aggregates in requests:
+        mine = {}
+        for name, aggregate in aggregates.items():
+            candidates = batches.setdefault((scope, aggregate.rows, tuple(aggregate.by)), [])
+            batch = next((b for b in candidates if b.accepts(aggregate)), None)
+            if batch is None:
+                batch = _Batch(aggregate.frame, tuple(aggregate.by))
+                candidates.append(batch)
+            mine[name] = (batch, batch.add(aggregate), aggregate.every_period)
+        placed.append(mine)
+    ordered = [batch for candidates in batches.values() for batch in candidates]
+    collected = dict(zip(map(id, ordered), pl.collect_all([batch.plan() for batch in ordered])))
+    complete = {id(batch): with_every_period(collected[id(batch)], batch.by, periods)
+                for batch in ordered if batch.every_period}
+    results = []
+    for mine in placed:
+        frames = {}
+        for name, (batch, columns, every_period) in mine.items():
+            frame = (complete if every_period else collected)[id(batch)]
+            frames[name] = frame.select("period", *batch.by,
+                                        *[pl.col(column).alias(own) for own, column in columns.items()])
+        results.append(frames)
+    return results
