@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
-from demo_scenario import demo_without_client_reports
+from demo_scenario import demo_with_html_client_reports, demo_without_client_reports
 
 import cmflow
 from cmflow.cli import COMMANDS, main
@@ -63,11 +63,12 @@ def invoke(runner: CliRunner, *args: str, env: dict[str, str] | None = None) -> 
     return runner.invoke(main, list(args), env=env, catch_exceptions=False, prog_name="cmflow")
 
 
-def demo_variant(directory: Path, old: str, new: str, name: str = "demo-variant.toml") -> Path:
-    """The demo workflow with one line changed, written to ``directory``."""
-    assert old in DEMO_TEXT, old
+def demo_variant(directory: Path, old: str, new: str, name: str = "demo-variant.toml",
+                 text: str = DEMO_TEXT) -> Path:
+    """The demo workflow (or ``text``) with one line changed, written to ``directory``."""
+    assert old in text, old
     path = directory / name
-    path.write_text(DEMO_TEXT.replace(old, new), encoding="utf-8")
+    path.write_text(text.replace(old, new), encoding="utf-8")
     return path
 
 
@@ -221,8 +222,9 @@ def test_run_an_invalid_workflow_exits_2(runner: CliRunner, in_tmp: Path, store_
 
 def test_run_with_a_missing_data_file_exits_1_naming_the_file(runner: CliRunner, in_tmp: Path,
                                                              store_url: str) -> None:
+    # The clients' pages are read, not their PDFs: the demo with HTML client reports.
     path = demo_variant(in_tmp, 'path = "builtin:demo/exports/*/*-posts.csv"',
-                        'path = "exports/meta-missing.csv"')
+                        'path = "exports/meta-missing.csv"', text=demo_with_html_client_reports())
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 1, result.output
     missing = str(in_tmp / "exports" / "meta-missing.csv")

@@ -6,8 +6,9 @@ outputs render it without importing each other (tests/test_layers.py)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -51,17 +52,12 @@ class HtmlReportOptions(PluginOptions):
 
 def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
     """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     from markupsafe import Markup
 
     from cmflow.builtin.reports.charts import SERIES_COLOURS, bar_chart
     from cmflow.builtin.reports.language import language
     from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
 
-    env = Environment(loader=PackageLoader("cmflow", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["safe_url"] = safe_url
     words = language(PAGE_LANGUAGE)
 
     def period_label(period) -> str:
@@ -94,7 +90,7 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
                           description=f"{label} by account, {' against '.join(series)}")
         # Drawn as wide as a phone shows this page's column (about 326 px), its labels at 14 px.
         chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg(PAGE_LANGUAGE)))  # svg() escapes and checks it
-    template = env.get_template("report.html.j2")
+    template = _environment().get_template("report.html.j2")
     return template.render(
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
         chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
@@ -106,3 +102,15 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    """The page's template environment, made once per process so that its template is compiled
+    once, not at every render (Jinja2 still reloads it if its file changed)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("cmflow", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["safe_url"] = safe_url
+    return env
