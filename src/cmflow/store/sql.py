@@ -421,30 +421,36 @@ class SqlStore(Store):
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
-        ran = sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, self._slot_run())
+        ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition)
+               for condition in self._slot_run()]
         missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
         with self.engine.connect() as connection:
-            slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
+            slots = [_utc(connection.execute(query).scalar()) for query in (*ran, missed)]
         return max((slot for slot in slots if slot is not None), default=None)
 
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
-        ran = sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot,
-                                         self._slot_run()).limit(1)
+        ran = [sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot, condition).limit(1)
+               for condition in self._slot_run()]
         missed = sa.select(missed_slots.c.id).where(
             missed_slots.c.workflow == workflow, missed_slots.c.first_slot <= slot,
             missed_slots.c.last_slot >= slot).limit(1)
         with self.engine.connect() as connection:
-            return any(connection.execute(query).first() is not None for query in (ran, missed))
+            return any(connection.execute(query).first() is not None for query in (*ran, missed))
 
-    def _slot_run(self) -> Any:
-        """The runs whose slot counts as run: finished (whatever they found), or whose results
-        were committed (their process may have died, or lost its lock, before it finished)."""
+    def _slot_run(self) -> list[Any]:
+        """The conditions, each enough, for a run whose slot counts as run: it finished (whatever
+        it found), or it was cut short (its process died, or lost its lock) after its results
+        were committed. One query each, so that each reads the index by workflow and status
+        (the runs cut short are few) rather than every run of the workflow."""
         finished = runs.c.status.in_(FINISHED_STATUSES)
-        return sa.or_(finished, runs.c.committed_at.is_not(None)) if self._committed_column else finished
+        if not self._committed_column:
+            return [finished]
+        return [finished, runs.c.status.in_(_CUT_SHORT) & runs.c.committed_at.is_not(None)]
 
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
-        query = sa.select(sa.func.min(runs.c.slot)).where(
-            runs.c.workflow == workflow, runs.c.status.in_(["running", "interrupted"]), ~self._slot_run())
+        query = sa.select(sa.func.min(runs.c.slot)).where(runs.c.workflow == workflow, runs.c.status.in_(_CUT_SHORT))
+        if self._committed_column:
+            query = query.where(runs.c.committed_at.is_(None))
         if after is not None:
             query = query.where(runs.c.slot > after)
         with self.engine.connect() as connection:
@@ -791,6 +797,9 @@ def _claim_live(row: Any, here: str, now: datetime) -> bool:
 
 
 _LOCK_LOST = "its run lock expired or another run of the workflow took it over"
+_CUT_SHORT = ("running", "interrupted")
+"""Statuses of runs that did not finish (still running, or cut short): their slot is owed unless
+they committed their results."""
 _ENDED_AFTER_COMMIT = ("its process ended after its results were kept, before it finished: its slot counts as run "
                        "and what it had not sent waits in the outbox")
 
