@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -141,7 +142,7 @@ workflow = load_workflow(file)
 slot = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
 with open_store(url) as store:
     result = run_workflow(workflow, store=store, period=resolve_period(workflow, now=slot), slot=slot,
-                          lock_lease=timedelta(seconds=3))
+                          lock_lease=timedelta(seconds=float(sys.argv[3])))
     print("ended", result.status, flush=True)
 """
 
@@ -172,6 +173,7 @@ group_by = ["account", "format"]
 max_concurrency = 1
 """
 SLOT = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+COMMITTING_LEASE = timedelta(seconds=5)
 
 
 @pytest.mark.parametrize("then", ["resumed", "killed"])
@@ -191,14 +193,17 @@ def test_a_run_that_loses_its_lock_after_it_committed_is_not_run_again_for_its_s
     monkeypatch.setenv(HOOK_VARIABLE, receiver.url + HOOK_PATH)  # for both runs
     script = tmp_path / "committing_run.py"
     script.write_text(COMMITTING_RUN)
-    run = subprocess.Popen([sys.executable, str(script), any_store_url, str(path)], cwd=tmp_path,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A lease a little longer than the shortest: on a loaded machine a 3 s lease may lapse before
+    # the run commits, and this test is about what happens after.
+    run = subprocess.Popen([sys.executable, str(script), any_store_url, str(path), str(COMMITTING_LEASE.seconds)],
+                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_until(lambda: receiver.requests or run.poll() is not None, 60), "the run never sent"
-        os.kill(run.pid, signal.SIGSTOP)  # committed, delivering: paused before it finishes
+        pause_outside_a_transaction(run.pid, any_store_url)  # committed, delivering: paused before it finishes
         assert run.poll() is None, run.communicate()
         with open_store(any_store_url) as store:
-            assert wait_until(lambda: not store.run_lock_held("committed", "host-daemon#0"), 4 * LEASE.total_seconds())
+            assert wait_until(lambda: not store.run_lock_held("committed", "host-daemon#0"),
+                              4 * COMMITTING_LEASE.total_seconds())
             [first] = store.runs("committed")
             kept = _kept(any_store_url)
             queued = {m.key for m in store.outbox(limit=1000)}
@@ -233,6 +238,36 @@ def test_a_run_that_loses_its_lock_after_it_committed_is_not_run_again_for_its_s
             run.kill()
             run.wait()
         receiver.stop()
+
+
+def pause_outside_a_transaction(pid: int, store_url: str) -> None:
+    """SIGSTOP the process at an instant it holds no lock in the store: paused inside a
+    transaction (a lock renewal under way), it would keep its row or file locked, a fault of
+    another kind (the database's own lock waits) that would hang the next run here."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    for _ in range(50):
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            if store_url.startswith("sqlite"):
+                probe = sqlite3.connect(store_url.removeprefix("sqlite:///"), timeout=0.2)
+                probe.execute("BEGIN IMMEDIATE")
+                probe.rollback()
+                probe.close()
+            else:
+                engine = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                                          poolclass=sa.pool.NullPool)
+                with engine.begin() as connection:
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = 200")
+                    connection.exec_driver_sql("SELECT * FROM run_locks FOR UPDATE")
+                engine.dispose()
+            return
+        except (sqlite3.OperationalError, sa.exc.OperationalError):
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.02)
+    raise AssertionError("the run never paused outside a transaction")
 
 
 def _kept(store_url: str) -> tuple[int, int, list]:
