@@ -287,6 +287,33 @@ def test_a_wait_one_process_is_told_holds_every_process(shared, redis_url, prefi
         assert api.throttled[TOKEN] == 1
 
 
+@pytest.mark.parametrize("offset", [-3600.0, 3600.0], ids=["its clock an hour behind", "an hour ahead"])
+def test_a_wait_a_machine_whose_clock_is_off_is_told_holds_every_process_as_long(offset, redis_url, prefix,
+                                                                                 monkeypatch):
+    """The 429 (Retry-After: 600) is answered to a client whose machine's clock is an hour off:
+    the hold it shares is kept on Redis's clock, so the client with the right time is held the
+    same ten minutes, neither not at all (the hold long over on its clock) nor seventy minutes."""
+    from cmflow.http import RateLimited, RetryPolicy, make_client
+
+    monkeypatch.setenv("CMFLOW_SHARED_BUDGETS_PREFIX", prefix)
+    with RateLimitedApi(rate=100.0, capacity=100) as api:
+        clients = [make_client(allow_private_network=True, shared_budgets=redis_url, clock=clock,
+                               retry=RetryPolicy(max_total_wait=5.0))
+                   for clock in (lambda: time.time() + offset, time.time)]
+        skewed, right = (c.session("loopback", base_url=api.url, token=TOKEN) for c in clients)
+        with pytest.raises(RateLimited):
+            skewed.get_json("/refuse")
+        with pytest.raises(RateLimited) as raised:
+            right.get_json("/items")
+        assert "/items not sent: HTTP 429: slow down; waiting 10 min" in str(raised.value)
+        with pytest.raises(RateLimited) as raised:  # and the machine that learnt it, on its own clock
+            skewed.get_json("/items")
+        assert "/items not sent: HTTP 429: slow down; waiting 10 min" in str(raised.value)
+        for client in clients:
+            client.close()
+        assert api.answered[TOKEN] == 0 and api.throttled[TOKEN] == 1
+
+
 def step_through(budget, time_, steps) -> list[float]:
     """Run ``steps`` on a budget in virtual time: ``"request"`` (the wait it got), a number
     (seconds passing), or a function of now giving a Pace to observe."""

@@ -34,7 +34,7 @@ from cmflow.store import FAILED_STATUSES, RunRecord
 from cmflow.daemon.settings import HEALTH_WORKFLOW_ID, HealthOptions
 
 if TYPE_CHECKING:
-    from cmflow.store import Store
+    from cmflow.store import RunLockHold, Store
     from cmflow.workflow import Workflow
     from cmflow.daemon.catalog import ScheduledWorkflow
 
@@ -220,18 +220,57 @@ def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: dateti
     return HealthAlerts(changed, moved.notifications, firing)
 
 
+HEALTH_RUN_LONGEST = timedelta(minutes=5)
+"""The longest a health run holds the ``cmflow-daemon`` run lock (it takes milliseconds): a
+daemon hung in one lets the next check, on any daemon, go after this long."""
+
+
+def advance_health(store: "Store", workflow: "Workflow | None", settings_file: str,
+                   reports: Sequence[WorkflowHealth], now: datetime, options: HealthOptions, watched: set[str],
+                   *, lease: timedelta) -> HealthAlerts | None:
+    """Move the health alerts on (:func:`health_alerts`) and record what changed
+    (:func:`record_health_alerts`), as one run of the ``cmflow-daemon`` workflow under its run
+    lock, held with ``lease`` (``[daemon] run_lock_lease``): the health run writes alert states
+    and queues messages from the states it read, like any run, so two daemons that both think
+    they schedule (one paused past its lease, then resumed) never both move the same alerts on
+    and announce them twice, and a health run that lost its lock keeps nothing (its writes are
+    fenced as a workflow run's are). None when another daemon's health run holds the lock, or
+    this one lost it: the next check does it."""
+    from cmflow.foundation.stopping import StopRequest
+    from cmflow.stages.run_lock import held_run_lock
+    from cmflow.store import RunLockHold, RunLockLost, WorkflowBusy
+
+    try:
+        with held_run_lock(store, HEALTH_WORKFLOW_ID, lease=lease, longest=HEALTH_RUN_LONGEST,
+                           stop=StopRequest()) as owner:
+            alerts = health_alerts(store, reports, now, options, watched)
+            record_health_alerts(store, workflow, settings_file, alerts, now, lock=RunLockHold(owner, lease))
+    except WorkflowBusy as busy:
+        log.info("health alerts not moved on this time: %s", busy, extra={"event": "health_busy"})
+        return None
+    except RunLockLost as lost:
+        log.warning("health alerts not recorded: %s; the next check records them", lost,
+                    extra={"event": "health_busy"})
+        return None
+    return alerts
+
+
 def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_file: str,
-                         alerts: HealthAlerts, now: datetime) -> int | None:
+                         alerts: HealthAlerts, now: datetime, *, lock: "RunLockHold | None" = None) -> int | None:
     """Write the changed health alerts (and their messages, if the daemon has outputs) in one
-    transaction, as a run of the ``cmflow-daemon`` workflow; return the run's id."""
+    transaction, as a run of the ``cmflow-daemon`` workflow; return the run's id. With the
+    ``cmflow-daemon`` run ``lock`` (see :func:`advance_health`), its writes are fenced by it:
+    once lost, nothing is kept, the run is recorded ``interrupted`` and
+    :class:`~cmflow.store.RunLockLost` raised."""
     if not alerts.changed:
         return None
     from cmflow.foundation.periods import Period
     from cmflow.plugins.result import RunResult
     from cmflow.stages.compose import compose
+    from cmflow.store import RunLockLost
 
     today = now.date()
-    run_id = store.start_run(HEALTH_WORKFLOW_ID, settings_file, today, today, False)
+    run_id = store.start_run(HEALTH_WORKFLOW_ID, settings_file, today, today, False, lock=lock)
     messages = []
     if workflow is not None:
         result = RunResult(workflow, Period(today, today, "UTC"), [], now, False, run_id=run_id)
@@ -240,8 +279,12 @@ def record_health_alerts(store: "Store", workflow: "Workflow | None", settings_f
         result.alert_changes = alerts.changed
         result.notifications = alerts.notifications
         messages = compose(workflow, result).messages
-    store.commit_run(run_id, workflow=HEALTH_WORKFLOW_ID, measurements=None, alerts=alerts.changed,
-                     messages=messages, now=now)
+    try:
+        store.commit_run(run_id, workflow=HEALTH_WORKFLOW_ID, measurements=None, alerts=alerts.changed,
+                         messages=messages, now=now)
+    except RunLockLost as lost:
+        store.finish_run(run_id, status="interrupted", stats={}, error=str(lost))
+        raise
     store.finish_run(run_id, status="ok", stats={"alerts_firing": len(alerts.firing),
                                                  "notifications": len(alerts.notifications)}, error=None)
     return run_id

@@ -31,7 +31,7 @@ from cmflow.store import DaemonRecord, LeaseHolder, StoreError, open_store, this
 from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
 from cmflow.daemon.executor import Executor, ExecutorUnavailable
 from cmflow.daemon.executors import executor_for
-from cmflow.daemon.health import WorkflowHealth, assess_in_store, health_alerts, record_health_alerts
+from cmflow.daemon.health import WorkflowHealth, advance_health, assess_in_store
 from cmflow.daemon.jobs import Clock, SlotJob, SlotScheduler, system_clock
 from cmflow.daemon.leadership import Leadership, elapsed_seconds
 from cmflow.daemon.observer import DaemonObserver, QuietObserver
@@ -433,9 +433,10 @@ class Daemon:
             reports.append(report)
         self.health.update({r.key: r for r in reports})
         watched = {sw.key for sw in self.catalog.workflows}
-        alerts = health_alerts(self.store, reports, now, self.settings.health, watched)
         settings_file = str(self.settings.file or self.directory)
-        if record_health_alerts(self.store, self.settings.health_workflow, settings_file, alerts, now):
+        alerts = advance_health(self.store, self.settings.health_workflow, settings_file, reports, now,
+                                self.settings.health, watched, lease=self.options.run_lock_lease)
+        if alerts is not None and alerts.changed:
             for alert in alerts.changed:
                 if alert.state in ("firing", "resolved"):
                     log.warning("health alert %s: %s", alert.state, alert.summary,

@@ -187,10 +187,15 @@ def _warm_store_statements() -> None:
     """Send the statements a run sends (open, lock, start, alerts, commit, finish, release) to
     a throwaway in-memory store: SQLAlchemy builds and memoises a great deal per table and per
     statement class on first use (a fifth of a cold run's time), and a fork of a warm server
-    inherits it. No connection outlives this function, so none crosses a fork."""
+    inherits it. No connection outlives this function, so none crosses a fork.
+
+    Its run is fenced by its run lock as a real run is (``start_run(lock=...)``), not because
+    anyone else could see it (the store is in this process's memory, no other process shares
+    it, nothing it writes is kept), but so that the statements warmed are the fenced ones a real
+    run sends: the lock's check and extension in the same transaction as each write."""
     from datetime import date, timezone
 
-    from cmflow.store import LockOwner, open_store
+    from cmflow.store import LockOwner, RunLockHold, open_store
 
     now = datetime.now(timezone.utc)
     owner = LockOwner.this_process()
@@ -200,7 +205,8 @@ def _warm_store_statements() -> None:
         store.acquire_run_lock("warm-up", owner, LOCK_MARGIN)
         store.renew_run_lock("warm-up", owner, LOCK_MARGIN)  # the run's heartbeat
         store.slot_handled("warm-up", now)
-        run_id = store.start_run("warm-up", "warm-up.toml", date.today(), date.today(), False, slot=now)
+        run_id = store.start_run("warm-up", "warm-up.toml", date.today(), date.today(), False, slot=now,
+                                 lock=RunLockHold(owner, LOCK_MARGIN))
         store.alert_states("warm-up")
         store.silences(active_at=now)
         store.commit_run(run_id, workflow="warm-up", measurements=None, alerts=[], messages=[], now=now)

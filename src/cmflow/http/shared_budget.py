@@ -14,7 +14,9 @@ one process does:
   slot blocks on a wake-up list a release pushes to (at most :data:`SLOT_WAIT` at a time), so
   waiting workers do not poll Redis;
 - time is Redis's own: the scripts read it when they run, so clocks that differ between
-  machines, or a script retried after a Redis hiccup, never credit a request twice;
+  machines, or a script retried after a Redis hiccup, never credit a request twice; the
+  instants an answer tells (a hold's end, a window's reset) reach Redis as seconds from the
+  process's now and are kept on Redis's clock, so a hold lasts as long whoever learnt it;
 - units spent (YouTube quota units) are counted per UTC day for every process together (what
   :func:`shared_budget_snapshot` reports); the limit of a run (``unit_limit``) stays the run's.
 
@@ -100,8 +102,9 @@ def _redis_module() -> Any:
 # Numbers cross the Lua boundary as strings: Redis would truncate a Lua number to an integer.
 # Time is Redis's own (TIME), read when the script runs: a script retried after a Redis hiccup
 # never books with a stale instant, and processes whose clocks differ never credit each other
-# tokens. Only a test's virtual clock passes ARGV[1] (see SharedBudgetRegistry.script_clock);
-# absolute times from headers (holds, resets) stay the client's, as the platform gave them.
+# tokens. Only a test's virtual clock passes ARGV[1] (see SharedBudgetRegistry.script_clock).
+# Instants from headers (a hold's end, a reset) travel as seconds from the caller's clock's now
+# and are kept on Redis's: a machine whose clock is off holds every process as long as it should.
 NOW = """
 local function redis_now()
   if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
@@ -145,24 +148,34 @@ return {string.format('%.6f', start - now), reason}
 """
 
 OBSERVE = NOW + """
-local now, burst = string.format('%.6f', redis_now()), ARGV[7]
+local clock = redis_now()
+local now, burst = string.format('%.6f', clock), ARGV[7]
+-- The instants an answer told (a hold's end, a window's reset) come as seconds from the caller's
+-- now and are kept on Redis's clock, as every other time here: machines whose clocks differ agree.
+local function instant(i)
+  if ARGV[i] == '' then return '' end
+  return string.format('%.6f', clock + tonumber(ARGV[i]))
+end
+local hold_until, spacing_until, known_until, window_reset = instant(3), instant(6), instant(8), instant(12)
 if ARGV[2] == '1' then redis.call('HDEL', KEYS[1], 'spacing_interval', 'spacing_until', 'spacing_reason') end
-if ARGV[3] ~= '' and tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'hold_until') or '0') then
-  redis.call('HSET', KEYS[1], 'hold_until', ARGV[3], 'hold_reason', ARGV[4])
+if hold_until ~= '' and tonumber(hold_until) > tonumber(redis.call('HGET', KEYS[1], 'hold_until') or '0') then
+  redis.call('HSET', KEYS[1], 'hold_until', hold_until, 'hold_reason', ARGV[4])
 end
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'spacing_interval', ARGV[5], 'spacing_reason', ARGV[4])
-  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'spacing_until', ARGV[6])
+  if spacing_until ~= '' then redis.call('HSET', KEYS[1], 'spacing_until', spacing_until)
   else redis.call('HDEL', KEYS[1], 'spacing_until') end
 end
-if ARGV[8] ~= '' and tonumber(ARGV[8]) > tonumber(redis.call('HGET', KEYS[1], 'known_until') or '0') then
-  redis.call('HSET', KEYS[1], 'known_until', ARGV[8], 'tokens', burst, 'refilled_at', now)
+if known_until ~= '' and tonumber(known_until) > tonumber(redis.call('HGET', KEYS[1], 'known_until') or '0') then
+  redis.call('HSET', KEYS[1], 'known_until', known_until, 'tokens', burst, 'refilled_at', now)
 end
 if ARGV[10] ~= '' then  -- what the headers say is left; an answer older than the one kept says more
-  local reset, kept_reset = tonumber(ARGV[12] or '0'), tonumber(redis.call('HGET', KEYS[1], 'window_reset') or '-1')
+  -- One window's reset, as two answers tell it, differs by the Date header's second and the way here.
+  local reset, kept_reset = tonumber(window_reset), tonumber(redis.call('HGET', KEYS[1], 'window_reset') or '-1')
   local kept = tonumber(redis.call('HGET', KEYS[1], 'window_remaining') or '-1')
-  if reset ~= kept_reset or kept < 0 or tonumber(ARGV[10]) < kept then
-    redis.call('HSET', KEYS[1], 'window_remaining', ARGV[10], 'window_limit', ARGV[11], 'window_reset', ARGV[12])
+  local same_window = reset ~= nil and math.abs(reset - kept_reset) <= 2
+  if not same_window or kept < 0 or tonumber(ARGV[10]) < kept then
+    redis.call('HSET', KEYS[1], 'window_remaining', ARGV[10], 'window_limit', ARGV[11], 'window_reset', window_reset)
   end
 end
 if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'used_percent', ARGV[13], 'used_at', now) end
@@ -239,14 +252,23 @@ class SharedRequestBudget(Budget):
         return float(wait), (f"{rate:g} requests/s" if reason == "rate" else reason)
 
     def observe(self, pace: Pace | None) -> None:
-        """Apply what an answer's usage headers asked for to every later request, in every process."""
+        """Apply what an answer's usage headers asked for to every later request, in every process.
+
+        The pace's instants are on this process's clock; they go to Redis as seconds from its
+        now, and the script keeps them on Redis's clock, so that a hold learnt on a machine
+        whose clock is off lasts as long for every process."""
         if pace is None:
             return
+        now = self._registry.clock()
+
+        def from_now(instant: float | None) -> str:
+            return "" if instant is None else _number(instant - now)
+
         self._registry.run("observe", self.title, keys=[self.state_key], args=[
-            self._registry.script_now(), "1" if pace.calm else "", _number(pace.hold_until), pace.reason,
-            _number(pace.interval), _number(pace.until), str(max(1, self.limits.burst)),
-            _number(pace.known_until), str(STATE_TTL), "" if pace.remaining is None else str(pace.remaining),
-            "" if pace.limit is None else str(pace.limit), _number(pace.window_reset), _number(pace.used_percent)])
+            self._registry.script_now(), "1" if pace.calm else "", from_now(pace.hold_until), pace.reason,
+            _number(pace.interval), from_now(pace.until), str(max(1, self.limits.burst)),
+            from_now(pace.known_until), str(STATE_TTL), "" if pace.remaining is None else str(pace.remaining),
+            "" if pace.limit is None else str(pace.limit), from_now(pace.window_reset), _number(pace.used_percent)])
 
     def hold(self, until: float, reason: str) -> None:
         """No request starts before ``until`` (epoch seconds), in any process."""
@@ -392,13 +414,15 @@ def shared_budget_snapshot(redis_url: str, *, prefix: str = DEFAULT_PREFIX,
                            now: float | None = None) -> list[BudgetSnapshot]:
     """Every shared budget in Redis at ``redis_url``: what is left, and until when it is held.
 
-    Read-only (a Prometheus gauge of "API budget left per platform" reads this)."""
+    Read-only (a Prometheus gauge of "API budget left per platform" reads this). Its instants
+    (``reset_at``) are on Redis's clock, as the budgets keep them; ``now`` (epoch seconds, on that
+    clock) defaults to Redis's own time."""
     redis = _redis_module()
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
     try:
-        now = time.time() if now is None else now
         seconds, microseconds = client.time()
-        server_time = seconds + microseconds / 1e6  # the time slots, refills and days are kept in
+        server_time = seconds + microseconds / 1e6  # the time slots, refills, holds and days are kept in
+        now = server_time if now is None else now
         today = str(int(server_time // 86400))  # days since 1970 (UTC): the scripts' units_day
         found = []
         for key in sorted(client.scan_iter(match=f"{prefix}:*:state", count=500)):

@@ -152,6 +152,9 @@ class RunRecord:
     stats: dict[str, Any] = field(default_factory=dict)
     slot: datetime | None = None
     """The schedule slot a daemon run belongs to; None for a run started by hand."""
+    committed_at: datetime | None = None
+    """When the run's results (measurements, alert changes, queued messages) were committed; from
+    then on its slot counts as run, even if its process died before it finished."""
 
     @property
     def records(self) -> int:
@@ -161,7 +164,8 @@ class RunRecord:
 
 FINISHED_STATUSES = ("ok", "warning", "undelivered", "failed", "crashed", "timeout")
 """Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
-``interrupted`` (its process was killed) do not: the slot is still owed."""
+``interrupted`` (its process was killed) do not: the slot is still owed, unless the run's
+results were committed (:attr:`RunRecord.committed_at`) before it was cut short."""
 FAILED_STATUSES = ("failed", "crashed", "timeout")
 """Run statuses that count towards a workflow's consecutive failures (an ``interrupted`` run,
 stopped by a restart, says nothing about the workflow)."""
@@ -362,7 +366,8 @@ class Store(ABC):
         of the run are fenced: in the same transaction, the lock must still be this holder's and
         not expired on the database's clock (then it is extended by its lease), else nothing is
         written and :class:`RunLockLost` is raised (:meth:`finish_run` then records the run as
-        ``interrupted``)."""
+        ``interrupted``), except for a :meth:`finish_run` after the run committed: its slot was
+        this run's, and its end is recorded as it is."""
 
     @abstractmethod
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
@@ -370,7 +375,11 @@ class Store(ABC):
                    now: datetime | None = None) -> list[int]:
         """Atomically: upsert the run's measurements, record alert states, and queue its
         messages in the outbox (a message whose key is already there is not queued again).
-        Returns the ids of the messages queued. The run stays ``running`` until finished."""
+        Returns the ids of the messages queued. The run stays ``running`` until finished, but
+        the same transaction marks it committed: from then on its slot counts as run
+        (:meth:`slot_handled`), so that a run that dies or loses its lock before it finishes is
+        never run again for that slot and nothing is written twice. A row of a committed run cut
+        short is closed ``interrupted`` by the next run, saying its results were kept."""
 
     @abstractmethod
     def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
@@ -516,17 +525,18 @@ class Store(ABC):
     # -- the daemon ---------------------------------------------------------------------------
     @abstractmethod
     def last_handled_slot(self, workflow: str) -> datetime | None:
-        """The latest slot of this workflow that was run to the end or recorded as missed."""
+        """The latest slot of this workflow that was run to the end (or committed its results)
+        or recorded as missed."""
 
     @abstractmethod
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
-        """Whether a run of this very slot finished (whatever it found) or the slot was
-        recorded as missed: a slot so handled is not owed any more."""
+        """Whether a run of this very slot finished (whatever it found) or committed its
+        results, or the slot was recorded as missed: a slot so handled is not owed any more."""
 
     @abstractmethod
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
-        """The earliest slot after ``after`` whose run started but never finished (interrupted,
-        or still marked running): owed again."""
+        """The earliest slot after ``after`` whose run started but neither finished nor
+        committed its results (interrupted, or still marked running): owed again."""
 
     @abstractmethod
     def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:

@@ -263,6 +263,15 @@ def _v12_store_identity(connection: sa.Connection) -> None:
     connection.execute(table.insert().values(id=uuid.uuid4().hex, created_at=datetime.now(timezone.utc)))
 
 
+def _v13_committed_runs(connection: sa.Connection) -> None:
+    # When a run's results were committed (under its run lock): from then on its slot counts as
+    # run, even if its process dies or loses its lock before it records how it ended. Runs kept
+    # before say nothing (NULL): their status alone decides, as it did.
+    ddl = sa.schema.CreateColumn(sa.Column("committed_at", sa.DateTime(timezone=True))).compile(
+        dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -276,6 +285,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("leases: one daemon schedules, the others stand by", _v10_leases),
     ("text of any length (PostgreSQL)", _v11_text_of_any_length),
     ("store identity: a random id given to the store once", _v12_store_identity),
+    ("runs say when their results were committed: their slot is run from then on", _v13_committed_runs),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -74,6 +74,7 @@ class SqlStore(Store):
         # Runs started under their run lock, by id: their writes are fenced by it (see start_run).
         self._fenced: dict[int, tuple[str, RunLockHold]] = {}
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
+        self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
@@ -206,8 +207,11 @@ class SqlStore(Store):
             # A run of this workflow still marked running was killed (or lost its lock): say so
             # rather than lie; not while another holder's lock says its run is running.
             if lock is not None or not (self._run_locks_table and self._locked_by_another(connection, workflow)):
-                connection.execute(runs.update()
-                                   .where(runs.c.workflow == workflow, runs.c.status == "running")
+                cut_short = (runs.c.workflow == workflow) & (runs.c.status == "running")
+                if self._committed_column:  # its results were kept: its slot is run, its messages are queued
+                    connection.execute(runs.update().where(cut_short & runs.c.committed_at.is_not(None))
+                                       .values(status="interrupted", finished_at=_now(), error=_ENDED_AFTER_COMMIT))
+                connection.execute(runs.update().where(cut_short)
                                    .values(status="interrupted", finished_at=_now()))
             values = dict(workflow=workflow, workflow_file=workflow_file, status="running", started_at=_now(),
                           period_start=period_start, period_end=period_end, dry_run=dry_run, stats={})
@@ -280,12 +284,16 @@ class SqlStore(Store):
                     payload=message.payload, status=PENDING, attempts=0, created_at=now,
                     next_attempt_at=now, expires_at=message.expires_at, run_id=run_id))
                 queued.append(int(result.inserted_primary_key[0]))
+            if self._committed_column:  # in the fenced transaction: the slot is this run's, whatever comes next
+                connection.execute(runs.update().where(runs.c.id == run_id).values(committed_at=_now()))
         return queued
 
     def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
         lost = False
         with self._run_writing(run_id) as (connection, held):
-            if not held:  # its slot is another run's now: not finished by this one
+            # A run that lost its lock before it committed: its slot is another run's now, not
+            # finished by this one. Once committed, the slot was this run's: its end is recorded.
+            if not held and not self._committed(connection, run_id):
                 lost = status != "interrupted"
                 if lost:
                     status, error = "interrupted", f"{_LOCK_LOST} before it ended (it would have ended {status})"
@@ -294,6 +302,13 @@ class SqlStore(Store):
         self._fenced.pop(run_id, None)
         if lost:
             raise RunLockLost(_LOCK_LOST + " before it ended: it is recorded as interrupted")
+
+    def _committed(self, connection: sa.Connection, run_id: int) -> bool:
+        """Whether the run's results were committed (in ``connection``'s transaction)."""
+        if not self._committed_column:
+            return False
+        query = sa.select(runs.c.committed_at).where(runs.c.id == run_id)
+        return connection.execute(query).scalar() is not None
 
     def _upsert_measurements(self, connection: sa.Connection, workflow: str, run_id: int,
                              frame: "pl.DataFrame", now: datetime) -> None:
@@ -385,13 +400,15 @@ class SqlStore(Store):
                     for r in connection.execute(query)]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
-        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        columns = [c for c in runs.c if c.name != "committed_at" or self._committed_column]
+        query = sa.select(*columns).order_by(runs.c.id.desc()).limit(limit)
         if workflow is not None:
             query = query.where(runs.c.workflow == workflow)
         with self.engine.connect() as connection:
             return [RunRecord(r.id, r.workflow, r.workflow_file, r.status, _utc(r.started_at),
                               _utc(r.finished_at), r.period_start, r.period_end, r.dry_run, r.error,
-                              r.stats or {}, _utc(r.slot)) for r in connection.execute(query)]
+                              r.stats or {}, _utc(r.slot), _utc(r._mapping.get("committed_at")))
+                    for r in connection.execute(query)]
 
     def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
         with self._writing() as connection:
@@ -438,25 +455,36 @@ class SqlStore(Store):
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
-        ran = sa.select(sa.func.max(runs.c.slot)).where(
-            runs.c.workflow == workflow, runs.c.status.in_(FINISHED_STATUSES))
+        ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition)
+               for condition in self._slot_run()]
         missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
         with self.engine.connect() as connection:
-            slots = [_utc(connection.execute(query).scalar()) for query in (ran, missed)]
+            slots = [_utc(connection.execute(query).scalar()) for query in (*ran, missed)]
         return max((slot for slot in slots if slot is not None), default=None)
 
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
-        ran = sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot,
-                                         runs.c.status.in_(FINISHED_STATUSES)).limit(1)
+        ran = [sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot, condition).limit(1)
+               for condition in self._slot_run()]
         missed = sa.select(missed_slots.c.id).where(
             missed_slots.c.workflow == workflow, missed_slots.c.first_slot <= slot,
             missed_slots.c.last_slot >= slot).limit(1)
         with self.engine.connect() as connection:
-            return any(connection.execute(query).first() is not None for query in (ran, missed))
+            return any(connection.execute(query).first() is not None for query in (*ran, missed))
+
+    def _slot_run(self) -> list[Any]:
+        """The conditions, each enough, for a run whose slot counts as run: it finished (whatever
+        it found), or it was cut short (its process died, or lost its lock) after its results
+        were committed. One query each, so that each reads the index by workflow and status
+        (the runs cut short are few) rather than every run of the workflow."""
+        finished = runs.c.status.in_(FINISHED_STATUSES)
+        if not self._committed_column:
+            return [finished]
+        return [finished, runs.c.status.in_(_CUT_SHORT) & runs.c.committed_at.is_not(None)]
 
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
-        query = sa.select(sa.func.min(runs.c.slot)).where(
-            runs.c.workflow == workflow, runs.c.status.in_(["running", "interrupted"]))
+        query = sa.select(sa.func.min(runs.c.slot)).where(runs.c.workflow == workflow, runs.c.status.in_(_CUT_SHORT))
+        if self._committed_column:
+            query = query.where(runs.c.committed_at.is_(None))
         if after is not None:
             query = query.where(runs.c.slot > after)
         with self.engine.connect() as connection:
@@ -803,6 +831,11 @@ def _claim_live(row: Any, here: str, now: datetime) -> bool:
 
 
 _LOCK_LOST = "its run lock expired or another run of the workflow took it over"
+_CUT_SHORT = ("running", "interrupted")
+"""Statuses of runs that did not finish (still running, or cut short): their slot is owed unless
+they committed their results."""
+_ENDED_AFTER_COMMIT = ("its process ended after its results were kept, before it finished: its slot counts as run "
+                       "and what it had not sent waits in the outbox")
 
 
 def _extend_run_lock(connection: sa.Connection, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:

@@ -34,6 +34,8 @@ runs = sa.Table(
     sa.Column("stats", sa.JSON),
     # v5: the schedule slot a daemon run belongs to (None: run by hand)
     sa.Column("slot", sa.DateTime(timezone=True)),
+    # v13: when the run's results were committed (None: not, or before v13); its slot is run then
+    sa.Column("committed_at", sa.DateTime(timezone=True)),
 )
 
 measurements = sa.Table(
