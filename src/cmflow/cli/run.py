@@ -164,8 +164,25 @@ def run_once(file: str, period_spec: str | None, as_of, dry_run: bool, store_opt
                         + ("" if verbose else " (use -v for details)"), fg="red", err=True)
             sys.exit(EXIT_RUN_FAILED)
     _print_summary(result, display_url(url), time.perf_counter() - started)
-    sys.exit({"ok": EXIT_OK, "warning": EXIT_WARNING, "failed": EXIT_RUN_FAILED,
-              "undelivered": EXIT_DELIVERY_FAILED, "interrupted": stop.exit_code}[result.status])
+    if resend is not None and not result.resent.get(resend[0]):
+        click.secho(f"✗ {nothing_resent(result, *resend)}", fg="red", err=True)
+        sys.exit(EXIT_DELIVERY_FAILED if result.status in ("ok", "warning") else _exit_code(result, stop))
+    sys.exit(_exit_code(result, stop))
+
+
+def _exit_code(result, stop) -> int:
+    """The exit code of a run that ended (see :data:`EPILOG`)."""
+    return {"ok": EXIT_OK, "warning": EXIT_WARNING, "failed": EXIT_RUN_FAILED,
+              "undelivered": EXIT_DELIVERY_FAILED, "interrupted": stop.exit_code}[result.status]
+
+
+def nothing_resent(result, output_id: str, client_ids: tuple[str, ...]) -> str:
+    """One line saying that ``cmflow resend`` queued nothing, and why when the output said."""
+    report = next((s for s in result.stages if s.kind == "output" and s.id == output_id), None)
+    why = (report.error if report is not None and not report.ok else
+           "a report held as incomplete (incomplete = \"hold\") is not sent: fix the failed source, then resend")
+    whose = ", ".join(client_ids) or "any client"
+    return f"nothing was sent again: output {output_id!r} queued no report for {whose}: {why}"
 
 
 def _for_runs(result, alert) -> int:

@@ -160,6 +160,9 @@ class RunResult:
     """Outputs whose once-a-period messages (a client's report e-mail, ``send_once``) this run
     sends again on purpose (``cmflow resend``), by output id: the client ids named, or None for
     every client. Their new messages get keys of their own, so the outbox queues them again."""
+    resent: dict[str, list[str]] = field(default_factory=dict)
+    """What this run queued again of :attr:`resend`, by output id: the ids of the clients whose
+    report was queued (set by the compose stage; empty when a resend queued nothing)."""
     memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
     """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
     in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
@@ -256,7 +259,7 @@ class RunResult:
             "source_accounts": {s.id: s.accounts for s in self.stages if s.kind == "source" and s.ok
                                 and s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS},
             "warnings": self.warnings,
-            **({"resent": {output: sorted(clients) if clients is not None else "all"
-                           for output, clients in self.resend.items()}} if self.resend else {}),
+            **({"resent": {output: sorted(clients) for output, clients in self.resent.items() if clients}}
+               if any(self.resent.values()) else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

@@ -300,8 +300,8 @@ class Email(Notifier):
         messages = []
         for scope in report_scopes(result, SimpleNamespace(clients=options.clients)):
             client = scope.client
-            if client is None:
-                continue
+            if client is None or (self.entry_id in result.resend and not self._resent(result, client.id)):
+                continue  # a resend sends only the clients it names
             to = [parse_address(a) for a in (client.recipients if options.client_recipients else ())] \
                 + [parse_address(a) for a in options.to]
             cc = [parse_address(a) for a in options.cc]
@@ -322,7 +322,8 @@ class Email(Notifier):
                                                              list(options.attach)))
             recipients = list(dict.fromkeys(a.addr_spec for a in to + cc))
             payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
-            messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key))
+            messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key,
+                                    client=client.id))
         return messages
 
     def _new_message(self, subject: str, sender: Any, to: list, cc: list, date: Any, key: str) -> "EmailMessage":
