@@ -951,10 +951,15 @@ metrics = ["engagement_rate_by_reach", "posts_published"]
     assert "(Facebook)" in text_of(rose.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
 
 
-def test_the_run_warnings_show_escaped_in_the_agencys_reports_never_in_a_clients(tmp_path) -> None:
+def test_the_run_warnings_show_escaped_in_the_reports_that_ask_never_in_a_clients_email(tmp_path) -> None:
     """A source's ``where`` names an account no record has ever had (a typo, in hostile markup):
-    the run ends ``warning``, the marketing and management reports list the warning, its markup
-    shown as text, and the client's report says nothing of it."""
+    the run ends ``warning``. The reports whose output says ``show_warnings = true`` (marketing
+    here) list the warning, its markup shown as text; the others (client, and a management
+    one-pager, which can go to a client's management) say nothing of it, nor does the report a
+    client's e-mail attaches, although it follows the marketing output's settings."""
+    from email import policy
+    from email.parser import BytesParser
+
     workflow = write_agency(tmp_path)
     typo = '<b onmouseover="x()">atelierose</b>'
     text = WORKFLOW.split("[[outputs]]")[0].replace(
@@ -966,10 +971,22 @@ plugin = "report"
 audience = "{audience}"
 path = "checked/{{client}}-{{audience}}.{{format}}"
 metrics = ["engagement_rate_by_reach", "posts_published"]
+{'show_warnings = true' if audience == 'marketing' else ''}
 """ for audience in ("client", "marketing", "management")) + """
 [[outputs]]
 plugin = "html_report"
 path = "checked/internal.html"
+
+[[outputs]]
+plugin = "email"
+transport = "file"
+directory = "mail"
+when = "always"
+from_address = "Agence <reports@agency.example>"
+to = ["cm@agency.example"]
+clients = "each"
+report_output = "marketing"
+attach = ["html"]
 """
     workflow.write_text(text, encoding="utf-8")
     result = run_in(tmp_path, workflow, f"sqlite:///{tmp_path / 'state.db'}")
@@ -977,16 +994,24 @@ path = "checked/internal.html"
     for client in ("atelier-rose", "northwind"):
         pages = {audience: (tmp_path / "checked" / f"{client}-{audience}.html").read_text(encoding="utf-8")
                  for audience in ("client", "marketing", "management")}
-        assert 'class="run-warnings"' not in pages["client"] and "atelierose" not in pages["client"]
-        for audience in ("marketing", "management"):
-            block = pages[audience].split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0]
-            assert "onmouseover" in block and "<b " not in block and "&lt;b onmouseover=" in block
-            assert "sources[1].where.account" in text_of(block)
+        for audience in ("client", "management"):
+            assert 'class="run-warnings"' not in pages[audience] and "atelierose" not in pages[audience]
+        block = pages["marketing"].split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0]
+        assert "onmouseover" in block and "<b " not in block and "&lt;b onmouseover=" in block
+        assert "sources[1].where.account" in text_of(block)
     french = (tmp_path / "checked" / "atelier-rose-marketing.html").read_text(encoding="utf-8")
     assert "À vérifier avant l'envoi" in text_of(french)
     internal = (tmp_path / "checked" / "internal.html").read_text(encoding="utf-8")
     block = internal.split('<div class="banner check" role="note">', 1)[1].split("</div>", 1)[0]
     assert "&lt;b onmouseover=" in block and "<b " not in block
+    mails = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 2
+    for path in mails:
+        mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        (attached,) = [part.get_content() for part in mail.iter_attachments()]
+        attached = attached.decode("utf-8") if isinstance(attached, bytes) else attached
+        assert "<h1" in attached and 'class="run-warnings"' not in attached and "atelierose" not in attached
+        assert "atelierose" not in mail.get_body(("html",)).get_content()
 
 
 def test_the_banner_names_the_platforms_a_failed_sources_options_give(tmp_path) -> None:

@@ -294,7 +294,8 @@ class Email(Notifier):
         options: EmailOptions = self.options
         result = batch.result
         directory = Path(result.workflow.directory)
-        settings = self._report_settings(result.workflow)
+        # A client's message never lists the run's warnings (files, keys, other clients' accounts).
+        settings = self._report_settings(result.workflow).model_copy(update={"show_warnings": False})
         templates = directory / settings.templates if settings.templates else None
         sender = parse_address(options.from_address)
         messages = []

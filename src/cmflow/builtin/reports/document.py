@@ -363,8 +363,8 @@ class ReportDocument:
     most_negative: list[NegativeItem] = field(default_factory=list)
     """The first :data:`SHOWN_NEGATIVE` items of each moderation list (mentions, comments, posts)."""
     warnings: list[str] = field(default_factory=list)
-    """The run's warnings (:attr:`cmflow.RunResult.warnings`: figures in doubt), for the agency's
-    audiences (:data:`~cmflow.builtin.reports.html.RUN_WARNING_AUDIENCES`), never a client's."""
+    """The run's warnings (:attr:`cmflow.RunResult.warnings`: figures in doubt) the report lists:
+    only when its output asks (``show_warnings``), never in a client's e-mail."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -405,8 +405,9 @@ class ReportDocument:
 
 def build_document(result: "RunResult", scope: ReportScope, *, title: str, metrics: list[str] | None = None,
                    top: str = "top_posts", flop: str = "bottom_posts", commentary: str | None = None,
-                   ) -> ReportDocument:
-    """The document of ``result`` for the readers of ``scope``."""
+                   run_warnings: bool = False) -> ReportDocument:
+    """The document of ``result`` for the readers of ``scope``; with ``run_warnings``, the run's
+    warnings too (an agency's own report: they name files, keys and other clients' accounts)."""
     from datetime import timezone
 
     figures = _FigureIndex(result, scope)
@@ -445,7 +446,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
                  if scope.may_hold(None if report.accounts is None else frozenset(report.accounts))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
-        warnings=list(result.warnings),
+        warnings=list(result.warnings) if run_warnings else [],
     )
 
 
