@@ -910,7 +910,8 @@ def test_a_failed_source_makes_incomplete_only_the_reports_of_the_clients_whose_
     """Atelier Rose's Facebook page comes in an export of its own, which goes missing. With no
     history and nothing in its options, whose data it held is unknown: both clients' reports
     say they are incomplete. Its ``where`` naming the account, or its records at the last run the
-    store remembers, make it Atelier Rose's alone: Northwind's report is complete."""
+    store remembers, make it Atelier Rose's alone: Northwind's report is complete. Remembered
+    records of an account of no client (a competitor's) make it every client's again."""
     workflow = write_agency(tmp_path)
     write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "northwind.fb"])
     rose_page = [p for p in POSTS if p[1] == "atelierrose.page"]
@@ -949,6 +950,19 @@ metrics = ["engagement_rate_by_reach", "posts_published"]
     assert 'class="banner"' not in northwind and "Incomplete" not in northwind
     rose = (tmp_path / "remembered" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
     assert "(Facebook)" in text_of(rose.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
+
+    # A competitor's page (an account of no client, benchmarked in every client's report) read
+    # by the export that goes missing: every client's report misses its figures.
+    competitor = write("competitor")
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS,
+              [[p[0], "ateliernuit", *p[2:]] for p in rose_page])
+    assert run_in(tmp_path, competitor, f"sqlite:///{tmp_path / 'competitor.db'}").status == "ok"
+    (tmp_path / "exports" / "rose-facebook.csv").unlink()
+    for name in written("competitor"):
+        (tmp_path / "competitor" / name).unlink()
+    result = run_in(tmp_path, competitor, f"sqlite:///{tmp_path / 'competitor.db'}")
+    assert [(s.id, s.accounts) for s in result.failed_sources] == [("rose_facebook", ["ateliernuit"])]
+    assert written("competitor") == ["atelier-rose.incomplete.html", "northwind.incomplete.html"]
 
 
 def test_the_run_warnings_show_escaped_in_the_reports_that_ask_never_in_a_clients_email(tmp_path) -> None:

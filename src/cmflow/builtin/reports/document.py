@@ -403,6 +403,17 @@ class ReportDocument:
         return not self.missing
 
 
+def _clients_accounts_read(result: "RunResult", report: Any) -> frozenset[str] | None:
+    """The accounts a failed source reads, when all are clients' (the reports of their clients
+    are then the ones it makes incomplete); None when not known, or when one belongs to no client
+    (a competitor's, a brand's: the figures of every client's report that compare with them)."""
+    from cmflow.foundation.clients import accounts_of_no_client
+
+    if report.accounts is None or accounts_of_no_client(result.workflow.clients, report.accounts):
+        return None
+    return frozenset(report.accounts)
+
+
 def build_document(result: "RunResult", scope: ReportScope, *, title: str, metrics: list[str] | None = None,
                    top: str = "top_posts", flop: str = "bottom_posts", commentary: str | None = None,
                    run_warnings: bool = False) -> ReportDocument:
@@ -444,7 +455,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         time_zone=result.period.tz,
         most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
         missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
-                 if scope.may_hold(None if report.accounts is None else frozenset(report.accounts))],
+                 if scope.may_hold(_clients_accounts_read(result, report))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
         warnings=list(result.warnings) if run_warnings else [],
     )
