@@ -965,6 +965,47 @@ metrics = ["engagement_rate_by_reach", "posts_published"]
     assert written("competitor") == ["atelier-rose.incomplete.html", "northwind.incomplete.html"]
 
 
+def test_a_failed_source_that_read_more_accounts_than_the_history_keeps_is_every_clients(tmp_path) -> None:
+    """Atelier Rose's export read its Paris page, then the page and 1,000 shops of Atelier Rose
+    (more accounts than the run history keeps for a source, REMEMBERED_ACCOUNTS), then goes
+    missing. Whose records it read is not known: the history says so (null) rather than the
+    older, shorter list, and both clients' reports are incomplete."""
+    from cmflow.plugins.result import REMEMBERED_ACCOUNTS
+    from cmflow.store import open_store
+
+    write_agency(tmp_path)
+    write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "northwind.fb"])
+    rose_page = [p for p in POSTS if p[1] == "atelierrose.page"]
+    shops = [f"atelierrose.shop{i}" for i in range(REMEMBERED_ACCOUNTS)]
+    owned = "accounts = { atelierrose = "
+    assert WORKFLOW.count(owned) == 1
+    sources = WORKFLOW.split("[[outputs]]")[0].replace(
+        owned, "accounts = { " + "".join(f'"{shop}" = "Boutique {i}", ' for i, shop in enumerate(shops))
+        + "atelierrose = ")
+    own_export = '[[sources]]\nid = "rose_facebook"\nplugin = "csv"\npath = "exports/rose-facebook.csv"\n\n'
+    path = tmp_path / "capped.toml"
+    path.write_text(sources.replace('[[sources]]\nid = "followers"', own_export + '[[sources]]\nid = "followers"') + """
+[[outputs]]
+plugin = "report"
+path = "capped/{client}.{format}"
+metrics = ["engagement_rate_by_reach", "posts_published"]
+""", encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'capped.db'}"
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS, rose_page)
+    assert run_in(tmp_path, path, store).status == "ok"
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS, rose_page + [
+        [p[0], shop, f"{p[2]}-{shop}", *p[3:]] for p in rose_page[:1] for shop in shops])
+    assert run_in(tmp_path, path, store).status == "ok"
+    assert open_store(store).runs(limit=1)[0].stats["source_accounts"]["rose_facebook"] is None
+    (tmp_path / "exports" / "rose-facebook.csv").unlink()
+    for written in (tmp_path / "capped").iterdir():
+        written.unlink()
+    result = run_in(tmp_path, path, store)
+    assert [(s.id, s.accounts) for s in result.failed_sources] == [("rose_facebook", None)]
+    assert sorted(p.name for p in (tmp_path / "capped").iterdir()) == [
+        "atelier-rose.incomplete.html", "northwind.incomplete.html"]
+
+
 def test_the_run_warnings_show_escaped_in_the_reports_that_ask_never_in_a_clients_email(tmp_path) -> None:
     """A source's ``where`` names an account no record has ever had (a typo, in hostile markup):
     the run ends ``warning``. The reports whose output says ``show_warnings = true`` (marketing

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 REMEMBERED_ACCOUNTS = 1000
 """The most accounts the run history keeps for one source (:attr:`StageReport.accounts`): a
-source reading more is, when it fails without saying whose records it reads, everyone's."""
+source reading more is remembered as null (not known) and, when it fails without saying whose
+records it reads, is everyone's."""
 
 
 class RunWorkflow(Protocol):
@@ -256,8 +257,10 @@ class RunResult:
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
             "source_platforms": {s.id: s.platforms for s in self.stages
                                  if s.kind == "source" and s.ok and s.platforms},
-            "source_accounts": {s.id: s.accounts for s in self.stages if s.kind == "source" and s.ok
-                                and s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS},
+            # Every source read: null when its accounts are not known or too many to keep, so that
+            # the next run that fails never takes an older, shorter list for all it reads.
+            "source_accounts": {s.id: s.accounts if s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS
+                                else None for s in self.stages if s.kind == "source" and s.ok},
             "warnings": self.warnings,
             **({"resent": {output: sorted(clients) for output, clients in self.resent.items() if clients}}
                if any(self.resent.values()) else {}),
