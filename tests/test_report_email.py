@@ -710,3 +710,65 @@ to = ["cm@agency.example"]
         "as incomplete" in nothing.output
     assert len(mailbox.received) == 2
     assert "resent" not in open_store(store).runs(limit=1)[0].stats
+
+
+def test_a_resend_waiting_in_the_outbox_is_not_queued_twice(tmp_path, monkeypatch) -> None:
+    """The mail server is down when Maison Lumière's report is resent: the message waits in the
+    outbox (exit 3). Resending again is refused before anything runs (exit 2), pointing to
+    `cmflow outbox flush --now`; once the server is back, the flush delivers the one copy, and a
+    resend after it is queued again. The server receives the report three times, never four."""
+    from aiosmtpd.controller import Controller
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+    from loopback_smtp import Mailbox, free_port
+
+    mailbox, port = Mailbox(), free_port()
+    path = write_fixture(tmp_path, outputs=f"""
+[[outputs]]
+id = "client_emails"
+plugin = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = "5s"
+when = "always"
+from_address = "Agence Exemple <reports@agency.example>"
+clients = "each"
+attach = []
+""")
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+
+    def cmflow(*args: str):
+        return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+
+    def to_marie() -> int:
+        return sum(r.rcpt_tos == ["marie@lumiere.example"] for r in mailbox.received)
+
+    server = Controller(mailbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        assert cmflow("run", str(path)).exit_code == 0
+        assert to_marie() == 1
+    finally:
+        server.stop()
+
+    down = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
+    assert down.exit_code == 3, down.output
+    again = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
+    assert again.exit_code == 2, again.output
+    assert "✗ an earlier resend of maison-lumiere's report for 2026-11-16..2026-11-22 is still in the outbox, " \
+        "not delivered" in again.output and "`cmflow outbox flush --now`" in again.output
+    assert "Traceback" not in again.output
+
+    server = Controller(mailbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        flushed = cmflow("outbox", "flush", "--now")
+        assert flushed.exit_code == 0, flushed.output
+        assert to_marie() == 2
+        assert cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere").exit_code == 0
+        assert to_marie() == 3 and len(mailbox.received) == 4
+    finally:
+        server.stop()

@@ -20,6 +20,7 @@ from cmflow import (DeliveryFailed, EmailAddress, InvalidOption, Message, Notifi
                     PositiveDuration, hookimpl, parse_address)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from email.message import EmailMessage
     from email.policy import EmailPolicy
 
@@ -348,18 +349,32 @@ class Email(Notifier):
         """The idempotency key of a client's message: the run's batch key, or with `send_once`
         the workflow, this output, the period and whether the report is complete, so that the
         outbox, which keeps a key once, never queues a period's report twice."""
-        import hashlib
-        import json
-
         if not self.options.send_once:
             return f"{batch.key}-{_safe_token(client)}"
-        period = batch.result.period
-        marker = json.dumps([batch.result.workflow.key, self.entry_id, str(period.start), str(period.end),
-                             "complete" if complete else "incomplete"], ensure_ascii=False)
-        once = hashlib.sha256(marker.encode()).hexdigest()[:32]
+        once = self._once(batch.result.workflow.key, batch.result.period, complete)
         if self._resent(batch.result, client):  # `cmflow resend`: a key of this run's, sent again
             once += f"-resend{batch.result.run_id if batch.result.run_id is not None else ''}"
         return f"{once}-{_safe_token(client)}"
+
+    def _once(self, workflow_key: str, period: Any, complete: bool) -> str:
+        """The part of a `send_once` key that names the workflow, this output, the period and
+        whether the report is complete."""
+        import hashlib
+        import json
+
+        marker = json.dumps([workflow_key, self.entry_id, str(period.start), str(period.end),
+                             "complete" if complete else "incomplete"], ensure_ascii=False)
+        return hashlib.sha256(marker.encode()).hexdigest()[:32]
+
+    def resent_client(self, key: str, workflow_key: str, period: Any, clients: Iterable[str]) -> str | None:
+        """The client among ``clients`` whose report for ``period`` the message of ``key`` sends
+        again (a ``cmflow resend``'s), or None: ``cmflow resend`` refuses to queue a second copy
+        while one waits in the outbox."""
+        for complete in (True, False):
+            found = re.fullmatch(re.escape(self._once(workflow_key, period, complete)) + r"-resend\d*-(.+)", key)
+            if found:
+                return next((c for c in clients if _safe_token(c) == found.group(1)), None)
+        return None
 
     def _resent(self, result: Any, client: str) -> bool:
         """Whether this run sends ``client``'s report again on purpose (``cmflow resend``)."""
