@@ -643,6 +643,9 @@ attach = []
     assert again.rcpt_tos == ["marie@lumiere.example"]
     assert again.message["Message-ID"] != first["Message-ID"]
     assert "10,00\u00a0%" in text_of(again.message)
+    # An update of the report sent, in the client's words, threaded under it in mail clients.
+    assert again.message["Subject"] == first["Subject"] + " (mis à jour)"
+    assert again.message["In-Reply-To"] == first["Message-ID"] == again.message["References"]
 
     assert cmflow("run", str(path)).exit_code == 0  # the resend does not make the next runs send
     assert len(mailbox.received) == 3

@@ -315,8 +315,14 @@ class Email(Notifier):
                                 self.entry_id, client.id)
                 continue
             key = self._client_key(batch, client.id, document.complete)
-            facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name)
+            resent = self.entry_id in result.resend  # only the clients named are left
+            facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name,
+                                updated=resent)
             mail = self._new_message(facts.subject, sender, to, cc, result.started_at, key)
+            if resent and options.send_once:  # a reply to the report sent (its complete one: held ones never go)
+                original = message_id(f"{self._once(result.workflow.key, result.period, True)}-{_safe_token(client.id)}")
+                mail["In-Reply-To"] = original
+                mail["References"] = original
             fill_report_email(mail, facts, chart=email_chart(document, lang), logo=email_logo(client.logo),
                               templates=templates,
                               accent=client.colour or settings.accent_colour,
