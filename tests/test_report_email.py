@@ -645,9 +645,135 @@ attach = []
     assert again.rcpt_tos == ["marie@lumiere.example"]
     assert again.message["Message-ID"] != first["Message-ID"]
     assert "10,00\u00a0%" in text_of(again.message)
+    # An update of the report sent, in the client's words, threaded under it in mail clients.
+    assert again.message["Subject"] == first["Subject"] + " (mis à jour)"
+    assert again.message["In-Reply-To"] == first["Message-ID"] == again.message["References"]
 
     assert cmflow("run", str(path)).exit_code == 0  # the resend does not make the next runs send
     assert len(mailbox.received) == 3
     history = cmflow("history", "--workflow", "Agency")
     slots = [line.split("│")[4].strip() for line in history.output.splitlines() if line.startswith("│")]
     assert history.exit_code == 0 and slots == ["by hand", "resend", "by hand", "by hand"], history.output
+
+
+def test_resend_sends_whatever_the_outputs_when_and_only_the_output_named(tmp_path, smtp_server, monkeypatch) -> None:
+    """The client e-mails keep the default `when = "change"` (no alert: a run sends them nothing),
+    and an alerts e-mail with `when = "always"` goes to the agency at every run. `cmflow resend
+    --client maison-lumiere` sends Maison Lumière's report (the CM asked for it), and nothing
+    else: not Trailhead's, not the agency's e-mail again; the stats name what was queued. A
+    resend that queues nothing (the source failed: the report is held) says so and exits non-zero."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+    from cmflow.store import open_store
+
+    mailbox, port = smtp_server()
+    path = write_fixture(tmp_path, outputs=f"""
+[[outputs]]
+id = "client_emails"
+plugin = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = "5s"
+from_address = "Agence Exemple <reports@agency.example>"
+clients = "each"
+attach = []
+
+[[outputs]]
+id = "agency_email"
+plugin = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = "5s"
+when = "always"
+from_address = "cmflow <cmflow@agency.example>"
+to = ["cm@agency.example"]
+""")
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+
+    def cmflow(*args: str):
+        return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+
+    assert cmflow("run", str(path)).exit_code == 0
+    assert [r.rcpt_tos for r in mailbox.received] == [["cm@agency.example"]]  # when = "change": no report
+
+    resent = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
+    assert resent.exit_code == 0, resent.output
+    assert [r.rcpt_tos for r in mailbox.received] == [["cm@agency.example"], ["marie@lumiere.example"]]
+    stats = open_store(store).runs(limit=1)[0].stats
+    assert stats["resent"] == {"client_emails": ["maison-lumiere"]}, json.dumps(stats)
+
+    (tmp_path / "posts.csv").write_text("platform,account\n\"broken", encoding="utf-8")
+    nothing = cmflow("resend", str(path), "--output", "client_emails", "--client", "trailhead")
+    assert nothing.exit_code != 0
+    assert "✗ nothing was sent again: output 'client_emails' queued no report for trailhead: a report held " \
+        "as incomplete" in nothing.output
+    assert len(mailbox.received) == 2
+    assert "resent" not in open_store(store).runs(limit=1)[0].stats
+
+
+def test_a_resend_waiting_in_the_outbox_is_not_queued_twice(tmp_path, monkeypatch) -> None:
+    """The mail server is down when Maison Lumière's report is resent: the message waits in the
+    outbox (exit 3). Resending again is refused before anything runs (exit 2), pointing to
+    `cmflow outbox flush --now`; once the server is back, the flush delivers the one copy, and a
+    resend after it is queued again. The server receives the report three times, never four."""
+    from aiosmtpd.controller import Controller
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+    from loopback_smtp import Mailbox, free_port
+
+    mailbox, port = Mailbox(), free_port()
+    path = write_fixture(tmp_path, outputs=f"""
+[[outputs]]
+id = "client_emails"
+plugin = "email"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = "5s"
+when = "always"
+from_address = "Agence Exemple <reports@agency.example>"
+clients = "each"
+attach = []
+""")
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+
+    def cmflow(*args: str):
+        return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+
+    def to_marie() -> int:
+        return sum(r.rcpt_tos == ["marie@lumiere.example"] for r in mailbox.received)
+
+    server = Controller(mailbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        assert cmflow("run", str(path)).exit_code == 0
+        assert to_marie() == 1
+    finally:
+        server.stop()
+
+    down = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
+    assert down.exit_code == 3, down.output
+    again = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
+    assert again.exit_code == 2, again.output
+    assert "✗ an earlier resend of maison-lumiere's report for 2026-11-16..2026-11-22 is still in the outbox, " \
+        "not delivered" in again.output and "`cmflow outbox flush --now`" in again.output
+    assert "Traceback" not in again.output
+
+    server = Controller(mailbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        flushed = cmflow("outbox", "flush", "--now")
+        assert flushed.exit_code == 0, flushed.output
+        assert to_marie() == 2
+        assert cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere").exit_code == 0
+        assert to_marie() == 3 and len(mailbox.received) == 4
+    finally:
+        server.stop()

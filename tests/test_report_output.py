@@ -910,7 +910,8 @@ def test_a_failed_source_makes_incomplete_only_the_reports_of_the_clients_whose_
     """Atelier Rose's Facebook page comes in an export of its own, which goes missing. With no
     history and nothing in its options, whose data it held is unknown: both clients' reports
     say they are incomplete. Its ``where`` naming the account, or its records at the last run the
-    store remembers, make it Atelier Rose's alone: Northwind's report is complete."""
+    store remembers, make it Atelier Rose's alone: Northwind's report is complete. Remembered
+    records of an account of no client (a competitor's) make it every client's again."""
     workflow = write_agency(tmp_path)
     write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "northwind.fb"])
     rose_page = [p for p in POSTS if p[1] == "atelierrose.page"]
@@ -950,11 +951,67 @@ metrics = ["engagement_rate_by_reach", "posts_published"]
     rose = (tmp_path / "remembered" / "atelier-rose.incomplete.html").read_text(encoding="utf-8")
     assert "(Facebook)" in text_of(rose.split('<div class="banner" role="alert">', 1)[1].split("</div>", 1)[0])
 
+    # A competitor's page (an account of no client, benchmarked in every client's report) read
+    # by the export that goes missing: every client's report misses its figures.
+    competitor = write("competitor")
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS,
+              [[p[0], "ateliernuit", *p[2:]] for p in rose_page])
+    assert run_in(tmp_path, competitor, f"sqlite:///{tmp_path / 'competitor.db'}").status == "ok"
+    (tmp_path / "exports" / "rose-facebook.csv").unlink()
+    for name in written("competitor"):
+        (tmp_path / "competitor" / name).unlink()
+    result = run_in(tmp_path, competitor, f"sqlite:///{tmp_path / 'competitor.db'}")
+    assert [(s.id, s.accounts) for s in result.failed_sources] == [("rose_facebook", ["ateliernuit"])]
+    assert written("competitor") == ["atelier-rose.incomplete.html", "northwind.incomplete.html"]
 
-def test_the_run_warnings_show_escaped_in_the_agencys_reports_never_in_a_clients(tmp_path) -> None:
+
+def test_a_failed_source_that_read_more_accounts_than_the_history_keeps_is_every_clients(tmp_path) -> None:
+    """Atelier Rose's export read its Paris page, then the page and 1,000 shops' pages (more
+    accounts than the run history keeps for a source, REMEMBERED_ACCOUNTS), then goes missing.
+    Whose records it read is not known: the history says so (null) rather than the older,
+    shorter list (the Paris page alone, which would make Northwind's report complete), and both
+    clients' reports are incomplete."""
+    from cmflow.plugins.result import REMEMBERED_ACCOUNTS
+    from cmflow.store import open_store
+
+    write_agency(tmp_path)
+    write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS, [p for p in POSTS if p[1] == "northwind.fb"])
+    rose_page = [p for p in POSTS if p[1] == "atelierrose.page"]
+    shops = [f"atelierrose.shop{i}" for i in range(REMEMBERED_ACCOUNTS)]
+    sources = WORKFLOW.split("[[outputs]]")[0]
+    own_export = '[[sources]]\nid = "rose_facebook"\nplugin = "csv"\npath = "exports/rose-facebook.csv"\n\n'
+    path = tmp_path / "capped.toml"
+    path.write_text(sources.replace('[[sources]]\nid = "followers"', own_export + '[[sources]]\nid = "followers"') + """
+[[outputs]]
+plugin = "report"
+path = "capped/{client}.{format}"
+metrics = ["engagement_rate_by_reach", "posts_published"]
+""", encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'capped.db'}"
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS, rose_page)
+    assert run_in(tmp_path, path, store).status == "ok"
+    write_csv(tmp_path / "exports" / "rose-facebook.csv", POST_COLUMNS, rose_page + [
+        [p[0], shop, f"{p[2]}-{shop}", *p[3:]] for p in rose_page[:1] for shop in shops])
+    assert run_in(tmp_path, path, store).status == "ok"
+    assert open_store(store).runs(limit=1)[0].stats["source_accounts"]["rose_facebook"] is None
+    (tmp_path / "exports" / "rose-facebook.csv").unlink()
+    for written in (tmp_path / "capped").iterdir():
+        written.unlink()
+    result = run_in(tmp_path, path, store)
+    assert [(s.id, s.accounts) for s in result.failed_sources] == [("rose_facebook", None)]
+    assert sorted(p.name for p in (tmp_path / "capped").iterdir()) == [
+        "atelier-rose.incomplete.html", "northwind.incomplete.html"]
+
+
+def test_the_run_warnings_show_escaped_in_the_reports_that_ask_never_in_a_clients_email(tmp_path) -> None:
     """A source's ``where`` names an account no record has ever had (a typo, in hostile markup):
-    the run ends ``warning``, the marketing and management reports list the warning, its markup
-    shown as text, and the client's report says nothing of it."""
+    the run ends ``warning``. The reports whose output says ``show_warnings = true`` (marketing
+    here) list the warning, its markup shown as text; the others (client, and a management
+    one-pager, which can go to a client's management) say nothing of it, nor does the report a
+    client's e-mail attaches, although it follows the marketing output's settings."""
+    from email import policy
+    from email.parser import BytesParser
+
     workflow = write_agency(tmp_path)
     typo = '<b onmouseover="x()">atelierose</b>'
     text = WORKFLOW.split("[[outputs]]")[0].replace(
@@ -966,10 +1023,22 @@ plugin = "report"
 audience = "{audience}"
 path = "checked/{{client}}-{{audience}}.{{format}}"
 metrics = ["engagement_rate_by_reach", "posts_published"]
+{'show_warnings = true' if audience == 'marketing' else ''}
 """ for audience in ("client", "marketing", "management")) + """
 [[outputs]]
 plugin = "html_report"
 path = "checked/internal.html"
+
+[[outputs]]
+plugin = "email"
+transport = "file"
+directory = "mail"
+when = "always"
+from_address = "Agence <reports@agency.example>"
+to = ["cm@agency.example"]
+clients = "each"
+report_output = "marketing"
+attach = ["html"]
 """
     workflow.write_text(text, encoding="utf-8")
     result = run_in(tmp_path, workflow, f"sqlite:///{tmp_path / 'state.db'}")
@@ -977,16 +1046,24 @@ path = "checked/internal.html"
     for client in ("atelier-rose", "northwind"):
         pages = {audience: (tmp_path / "checked" / f"{client}-{audience}.html").read_text(encoding="utf-8")
                  for audience in ("client", "marketing", "management")}
-        assert 'class="run-warnings"' not in pages["client"] and "atelierose" not in pages["client"]
-        for audience in ("marketing", "management"):
-            block = pages[audience].split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0]
-            assert "onmouseover" in block and "<b " not in block and "&lt;b onmouseover=" in block
-            assert "sources[1].where.account" in text_of(block)
+        for audience in ("client", "management"):
+            assert 'class="run-warnings"' not in pages[audience] and "atelierose" not in pages[audience]
+        block = pages["marketing"].split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0]
+        assert "onmouseover" in block and "<b " not in block and "&lt;b onmouseover=" in block
+        assert "sources[1].where.account" in text_of(block)
     french = (tmp_path / "checked" / "atelier-rose-marketing.html").read_text(encoding="utf-8")
     assert "À vérifier avant l'envoi" in text_of(french)
     internal = (tmp_path / "checked" / "internal.html").read_text(encoding="utf-8")
     block = internal.split('<div class="banner check" role="note">', 1)[1].split("</div>", 1)[0]
     assert "&lt;b onmouseover=" in block and "<b " not in block
+    mails = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 2
+    for path in mails:
+        mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        (attached,) = [part.get_content() for part in mail.iter_attachments()]
+        attached = attached.decode("utf-8") if isinstance(attached, bytes) else attached
+        assert "<h1" in attached and 'class="run-warnings"' not in attached and "atelierose" not in attached
+        assert "atelierose" not in mail.get_body(("html",)).get_content()
 
 
 def test_the_banner_names_the_platforms_a_failed_sources_options_give(tmp_path) -> None:

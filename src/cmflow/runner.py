@@ -118,6 +118,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                                                       classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)
         result.stages = [*upstream, *composed.reports]  # outputs see the messages queued, as they always did
+        result.resent = composed.resent
         stop.check()  # past this point the run's results are kept, and its messages queued
         if history is not None:
             _timed("record", record, history, run_id, result, composed.messages)

@@ -99,6 +99,27 @@ def resend_request(workflow, output_id: str, client_ids: tuple[str, ...]) -> dic
     return {output_id: frozenset(client_ids) if client_ids else None}
 
 
+def pending_resend(store, workflow, period, output_id: str, client_ids: tuple[str, ...]) -> str | None:
+    """Why ``cmflow resend`` must not run (an earlier resend of a client's report for ``period``
+    still waits in the outbox: a second would send two copies once the receiver is back), or None."""
+    from cmflow.store import PENDING
+
+    entry = next(e for e in workflow.outputs if e.id == output_id)
+    sends_to = entry.plugin.options.clients
+    clients = client_ids or [c.id for c in workflow.clients if sends_to == "each" or c.id in sends_to]
+    waiting = sorted({(client, message.last_error) for message in store.outbox(
+        status=PENDING, workflow=workflow.key, limit=1_000_000) if message.output_id == output_id
+        and (client := entry.plugin.resent_client(message.key, workflow.key, period, clients)) is not None},
+        key=lambda pair: pair[0])
+    if not waiting:
+        return None
+    names = ", ".join(dict.fromkeys(client for client, _ in waiting))
+    error = next((error for _, error in waiting if error), None)
+    return (f"an earlier resend of {names}'s report for {period} is still in the outbox, not delivered"
+            + (f" ({error})" if error else "") + ": `cmflow outbox flush --now` sends it once the mail server "
+            "answers (`cmflow outbox` shows it); resending now would send two copies")
+
+
 def run_once(file: str, period_spec: str | None, as_of, dry_run: bool, store_option: str | None,
              verbose: bool, *, resend: tuple[str, tuple[str, ...]] | None = None) -> None:
     """What ``cmflow run`` does (and ``cmflow resend``, with the output and clients to send again);
@@ -142,6 +163,9 @@ def run_once(file: str, period_spec: str | None, as_of, dry_run: bool, store_opt
         versus = ", ".join(str(period.comparison(c)) for c in workflow.settings.compare)
         click.echo(f"Running {workflow.name!r} for {period}" + (f" (compared with {versus})" if versus else "")
                    + (" — dry run" if dry_run else ""), err=True)
+        if resent is not None and (waiting := pending_resend(store, workflow, period, *resend)):
+            click.secho(f"✗ {waiting}", fg="red", err=True)
+            sys.exit(EXIT_INVALID)
         try:
             with stop_on_signals() as stop:
                 result = run_workflow(workflow, store=store, period=period, dry_run=dry_run, stop=stop,
@@ -164,8 +188,25 @@ def run_once(file: str, period_spec: str | None, as_of, dry_run: bool, store_opt
                         + ("" if verbose else " (use -v for details)"), fg="red", err=True)
             sys.exit(EXIT_RUN_FAILED)
     _print_summary(result, display_url(url), time.perf_counter() - started)
-    sys.exit({"ok": EXIT_OK, "warning": EXIT_WARNING, "failed": EXIT_RUN_FAILED,
-              "undelivered": EXIT_DELIVERY_FAILED, "interrupted": stop.exit_code}[result.status])
+    if resend is not None and not result.resent.get(resend[0]):
+        click.secho(f"✗ {nothing_resent(result, *resend)}", fg="red", err=True)
+        sys.exit(EXIT_DELIVERY_FAILED if result.status in ("ok", "warning") else _exit_code(result, stop))
+    sys.exit(_exit_code(result, stop))
+
+
+def _exit_code(result, stop) -> int:
+    """The exit code of a run that ended (see :data:`EPILOG`)."""
+    return {"ok": EXIT_OK, "warning": EXIT_WARNING, "failed": EXIT_RUN_FAILED,
+              "undelivered": EXIT_DELIVERY_FAILED, "interrupted": stop.exit_code}[result.status]
+
+
+def nothing_resent(result, output_id: str, client_ids: tuple[str, ...]) -> str:
+    """One line saying that ``cmflow resend`` queued nothing, and why when the output said."""
+    report = next((s for s in result.stages if s.kind == "output" and s.id == output_id), None)
+    why = (report.error if report is not None and not report.ok else
+           "a report held as incomplete (incomplete = \"hold\") is not sent: fix the failed source, then resend")
+    whose = ", ".join(client_ids) or "any client"
+    return f"nothing was sent again: output {output_id!r} queued no report for {whose}: {why}"
 
 
 def _for_runs(result, alert) -> int:

@@ -57,7 +57,10 @@ INLINE_MAX_WAIT = 10.0
 
 
 def when_applies(entry: "Entry", result: "RunResult", notifications: list[Notification]) -> bool:
-    """Whether an output runs at this run, by its ``when``."""
+    """Whether an output runs at this run, by its ``when``; an output ``cmflow resend`` names
+    always does (the CM asked for its messages)."""
+    if entry.id in result.resend:
+        return True
     when = entry.common.when or entry.plugin.default_when
     if when == "alerts":
         return bool(result.alerts)
@@ -95,7 +98,7 @@ def compose_messages(workflow: "Workflow", entry: "Entry", result: "RunResult",
         for message_key, message in _keyed(plugin.name, key, composed):
             queued.append(QueuedMessage(message_key, str(workflow.file), entry.id, plugin.name,
                                         redactor(message.summary), message.payload,
-                                        now + plugin.options.max_age))
+                                        now + plugin.options.max_age, client=message.client))
     return queued
 
 

@@ -83,6 +83,9 @@ class Message:
     payload: dict[str, Any]
     key: str = ""
     """Set by cmflow: the batch's idempotency key (send it as Idempotency-Key / Message-ID)."""
+    client: str | None = None
+    """The id of the client whose report the message carries (a client's report e-mail), if any:
+    what ``cmflow resend`` records as sent again."""
 
 
 class DeliveryFailed(Exception):

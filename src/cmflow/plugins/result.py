@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 REMEMBERED_ACCOUNTS = 1000
 """The most accounts the run history keeps for one source (:attr:`StageReport.accounts`): a
-source reading more is, when it fails without saying whose records it reads, everyone's."""
+source reading more is remembered as null (not known) and, when it fails without saying whose
+records it reads, is everyone's."""
 
 
 class RunWorkflow(Protocol):
@@ -160,6 +161,9 @@ class RunResult:
     """Outputs whose once-a-period messages (a client's report e-mail, ``send_once``) this run
     sends again on purpose (``cmflow resend``), by output id: the client ids named, or None for
     every client. Their new messages get keys of their own, so the outbox queues them again."""
+    resent: dict[str, list[str]] = field(default_factory=dict)
+    """What this run queued again of :attr:`resend`, by output id: the ids of the clients whose
+    report was queued (set by the compose stage; empty when a resend queued nothing)."""
     memo: RunMemo = field(default_factory=RunMemo, repr=False, compare=False)
     """What the run's outputs make once and share (thumbnails, rendered reports): the same memo
     in every view of the run an output's ``where`` makes (:mod:`cmflow.plugins.run_memo`)."""
@@ -253,10 +257,12 @@ class RunResult:
             "failed": [f"{s.kind} {s.id}: {s.error}" for s in self.failed_stages],
             "source_platforms": {s.id: s.platforms for s in self.stages
                                  if s.kind == "source" and s.ok and s.platforms},
-            "source_accounts": {s.id: s.accounts for s in self.stages if s.kind == "source" and s.ok
-                                and s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS},
+            # Every source read: null when its accounts are not known or too many to keep, so that
+            # the next run that fails never takes an older, shorter list for all it reads.
+            "source_accounts": {s.id: s.accounts if s.accounts and len(s.accounts) <= REMEMBERED_ACCOUNTS
+                                else None for s in self.stages if s.kind == "source" and s.ok},
             "warnings": self.warnings,
-            **({"resent": {output: sorted(clients) if clients is not None else "all"
-                           for output, clients in self.resend.items()}} if self.resend else {}),
+            **({"resent": {output: sorted(clients) for output, clients in self.resent.items() if clients}}
+               if any(self.resent.values()) else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
         }

@@ -3,6 +3,10 @@
 Takes the workflow and the run's result so far (its alerts and notifications); returns
 :class:`Composed`: the messages, and one report per notifier output (what was queued, or why
 nothing was). The deliver stage sends them once the record stage has queued them.
+
+A ``cmflow resend`` run (:attr:`~cmflow.RunResult.resend`) composes only the outputs it names,
+whatever their ``when``: the others (a Slack post, a webhook, an alerts e-mail with
+``when = "always"``) already sent this period's messages, and a resend must not post them again.
 """
 
 from __future__ import annotations
@@ -33,12 +37,15 @@ class Composed:
     messages: list["QueuedMessage"]
     reports: list[StageReport]
     """One per notifier output, in the workflow's order."""
+    resent: dict[str, list[str]]
+    """For a ``cmflow resend``: the clients whose report each output named queued again."""
 
 
 def compose(workflow: "Workflow", result: "RunResult") -> Composed:
     """Each notifier output's messages for the run's notifications, when its ``when`` applies
     (none in a dry run)."""
     queued, reports = [], []
+    resent: dict[str, list[str]] = {}
     whole = result
     for entry in workflow.outputs:
         if not isinstance(entry.plugin, Notifier):
@@ -46,6 +53,9 @@ def compose(workflow: "Workflow", result: "RunResult") -> Composed:
         result = result_for(entry, whole)  # what its where keeps
         report = StageReport("output", entry.id, entry.info.name)
         reports.append(report)
+        if whole.resend and entry.id not in whole.resend:
+            report.note = f"not sent again (cmflow resend --output {', '.join(whole.resend)})"
+            continue
         if not when_applies(entry, result, notifications_for(entry, result)):
             report.note = f"nothing to send (when = {entry.common.when or entry.plugin.default_when!r})"
             continue
@@ -58,7 +68,9 @@ def compose(workflow: "Workflow", result: "RunResult") -> Composed:
         except Exception as exc:
             report.ok, report.error = False, failure("output", entry.id, exc)
             continue
+        if entry.id in whole.resend:
+            resent[entry.id] = sorted({m.client for m in messages if m.client is not None})
         report.counts["messages"] = len(messages)
         report.note = f"{len(messages)} message(s) queued"
         queued.extend(messages)
-    return Composed(queued, reports)
+    return Composed(queued, reports, resent)

@@ -193,7 +193,8 @@ def _accounts_read(workflow: "Workflow", entry: "Entry", frames: dict[str, list[
 
 def _remembered(store: "Store | None", workflow_key: str, source_id: str, what: str) -> list[str] | None:
     """What the run history says of a source (``what``: a key of the runs' stats, such as
-    ``source_platforms``) at its last run that said it; None if none did."""
+    ``source_platforms``) at the newest run that names the source there; None if none does, or
+    if that run says null (not known: an older run's list may be shorter than what it reads)."""
     if store is None:
         return None
     try:
@@ -202,8 +203,9 @@ def _remembered(store: "Store | None", workflow_key: str, source_id: str, what: 
         log.debug("source %s: the run history could not be read:\n%s", source_id, traceback.format_exc())
         return None
     for run in runs:
-        if remembered := (run.stats or {}).get(what, {}).get(source_id):
-            return list(remembered)
+        said = (run.stats or {}).get(what) or {}
+        if source_id in said:
+            return list(said[source_id]) if said[source_id] else None
     return None
 
 

@@ -345,6 +345,8 @@ class QueuedMessage:
     summary: str
     payload: dict[str, Any]
     expires_at: datetime
+    client: str | None = None
+    """The client whose report the message carries (:attr:`cmflow.Message.client`); not stored."""
 
 
 class Store(ABC):

@@ -20,6 +20,7 @@ from cmflow import (DeliveryFailed, EmailAddress, InvalidOption, Message, Notifi
                     PositiveDuration, hookimpl, parse_address)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from email.message import EmailMessage
     from email.policy import EmailPolicy
 
@@ -294,14 +295,15 @@ class Email(Notifier):
         options: EmailOptions = self.options
         result = batch.result
         directory = Path(result.workflow.directory)
-        settings = self._report_settings(result.workflow)
+        # A client's message never lists the run's warnings (files, keys, other clients' accounts).
+        settings = self._report_settings(result.workflow).model_copy(update={"show_warnings": False})
         templates = directory / settings.templates if settings.templates else None
         sender = parse_address(options.from_address)
         messages = []
         for scope in report_scopes(result, SimpleNamespace(clients=options.clients)):
             client = scope.client
-            if client is None:
-                continue
+            if client is None or (self.entry_id in result.resend and not self._resent(result, client.id)):
+                continue  # a resend sends only the clients it names
             to = [parse_address(a) for a in (client.recipients if options.client_recipients else ())] \
                 + [parse_address(a) for a in options.to]
             cc = [parse_address(a) for a in options.cc]
@@ -313,8 +315,14 @@ class Email(Notifier):
                                 self.entry_id, client.id)
                 continue
             key = self._client_key(batch, client.id, document.complete)
-            facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name)
+            resent = self.entry_id in result.resend  # only the clients named are left
+            facts = email_facts(document, lang, attached=list(options.attach), sender=sender.display_name,
+                                updated=resent)
             mail = self._new_message(facts.subject, sender, to, cc, result.started_at, key)
+            if resent and options.send_once:  # a reply to the report sent (its complete one: held ones never go)
+                original = message_id(f"{self._once(result.workflow.key, result.period, True)}-{_safe_token(client.id)}")
+                mail["In-Reply-To"] = original
+                mail["References"] = original
             fill_report_email(mail, facts, chart=email_chart(document, lang), logo=email_logo(client.logo),
                               templates=templates,
                               accent=client.colour or settings.accent_colour,
@@ -322,7 +330,8 @@ class Email(Notifier):
                                                              list(options.attach)))
             recipients = list(dict.fromkeys(a.addr_spec for a in to + cc))
             payload = {"eml": mail.as_string(), "from": sender.addr_spec, "to": recipients}
-            messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key))
+            messages.append(Message(f"email to {', '.join(recipients)}: {facts.subject}", payload, key=key,
+                                    client=client.id))
         return messages
 
     def _new_message(self, subject: str, sender: Any, to: list, cc: list, date: Any, key: str) -> "EmailMessage":
@@ -346,18 +355,32 @@ class Email(Notifier):
         """The idempotency key of a client's message: the run's batch key, or with `send_once`
         the workflow, this output, the period and whether the report is complete, so that the
         outbox, which keeps a key once, never queues a period's report twice."""
-        import hashlib
-        import json
-
         if not self.options.send_once:
             return f"{batch.key}-{_safe_token(client)}"
-        period = batch.result.period
-        marker = json.dumps([batch.result.workflow.key, self.entry_id, str(period.start), str(period.end),
-                             "complete" if complete else "incomplete"], ensure_ascii=False)
-        once = hashlib.sha256(marker.encode()).hexdigest()[:32]
+        once = self._once(batch.result.workflow.key, batch.result.period, complete)
         if self._resent(batch.result, client):  # `cmflow resend`: a key of this run's, sent again
             once += f"-resend{batch.result.run_id if batch.result.run_id is not None else ''}"
         return f"{once}-{_safe_token(client)}"
+
+    def _once(self, workflow_key: str, period: Any, complete: bool) -> str:
+        """The part of a `send_once` key that names the workflow, this output, the period and
+        whether the report is complete."""
+        import hashlib
+        import json
+
+        marker = json.dumps([workflow_key, self.entry_id, str(period.start), str(period.end),
+                             "complete" if complete else "incomplete"], ensure_ascii=False)
+        return hashlib.sha256(marker.encode()).hexdigest()[:32]
+
+    def resent_client(self, key: str, workflow_key: str, period: Any, clients: Iterable[str]) -> str | None:
+        """The client among ``clients`` whose report for ``period`` the message of ``key`` sends
+        again (a ``cmflow resend``'s), or None: ``cmflow resend`` refuses to queue a second copy
+        while one waits in the outbox."""
+        for complete in (True, False):
+            found = re.fullmatch(re.escape(self._once(workflow_key, period, complete)) + r"-resend\d*-(.+)", key)
+            if found:
+                return next((c for c in clients if _safe_token(c) == found.group(1)), None)
+        return None
 
     def _resent(self, result: Any, client: str) -> bool:
         """Whether this run sends ``client``'s report again on purpose (``cmflow resend``)."""

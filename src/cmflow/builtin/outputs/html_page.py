@@ -48,6 +48,10 @@ class HtmlReportOptions(PluginOptions):
         "comparison period (none if the workflow does not produce it).")
     accent_colour: HexColour = Field("#2563eb", description="Brand colour of headings and charts, as "
                                "#rrggbb.", examples=["#b45309"])
+    show_warnings: bool = Field(
+        True, description="List the run's warnings (figures in doubt) under the title: the page is "
+        "the agency's own. false: for a page shown to someone else (they name files, workflow keys "
+        "and accounts).", examples=[False])
 
 
 def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
@@ -95,6 +99,7 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
         chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
         accent=options.accent_colour, period_label=period_label, day=words.date,
+        warnings=result.warnings if options.show_warnings else [],
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
         negative_items=[(metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
                         if metric.startswith("most_negative_") and (items := ranked_items(result, metric))],

@@ -37,6 +37,12 @@ class ReportOptions(PluginOptions):
         "each", description="each: one report per client the workflow declares; none: one report "
         "for the whole workflow; or a list of client ids.")
     title: str | None = Field(None, description="Report title. Default: the workflow's name.")
+    show_warnings: bool = Field(
+        False, description="List the run's warnings (figures in doubt: a `where` value no record has "
+        "had, an export gone since the last run) under the title, in a block \"Check before sending\": "
+        "for the agency's own reports. They name files, workflow keys and other clients' accounts, so "
+        "never a report for a client; a client's e-mail never attaches them, whatever this says.",
+        examples=[True])
     metrics: list[str] | None = Field(
         None, description="Headline KPIs, in order. Default: followers, their growth, engagement "
         "rates, reach, impressions, interactions and posts, those the run measures.")

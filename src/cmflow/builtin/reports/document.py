@@ -363,8 +363,8 @@ class ReportDocument:
     most_negative: list[NegativeItem] = field(default_factory=list)
     """The first :data:`SHOWN_NEGATIVE` items of each moderation list (mentions, comments, posts)."""
     warnings: list[str] = field(default_factory=list)
-    """The run's warnings (:attr:`cmflow.RunResult.warnings`: figures in doubt), for the agency's
-    audiences (:data:`~cmflow.builtin.reports.html.RUN_WARNING_AUDIENCES`), never a client's."""
+    """The run's warnings (:attr:`cmflow.RunResult.warnings`: figures in doubt) the report lists:
+    only when its output asks (``show_warnings``), never in a client's e-mail."""
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -403,10 +403,22 @@ class ReportDocument:
         return not self.missing
 
 
+def _clients_accounts_read(result: "RunResult", report: Any) -> frozenset[str] | None:
+    """The accounts a failed source reads, when all are clients' (the reports of their clients
+    are then the ones it makes incomplete); None when not known, or when one belongs to no client
+    (a competitor's, a brand's: the figures of every client's report that compare with them)."""
+    from cmflow.foundation.clients import accounts_of_no_client
+
+    if report.accounts is None or accounts_of_no_client(result.workflow.clients, report.accounts):
+        return None
+    return frozenset(report.accounts)
+
+
 def build_document(result: "RunResult", scope: ReportScope, *, title: str, metrics: list[str] | None = None,
                    top: str = "top_posts", flop: str = "bottom_posts", commentary: str | None = None,
-                   ) -> ReportDocument:
-    """The document of ``result`` for the readers of ``scope``."""
+                   run_warnings: bool = False) -> ReportDocument:
+    """The document of ``result`` for the readers of ``scope``; with ``run_warnings``, the run's
+    warnings too (an agency's own report: they name files, keys and other clients' accounts)."""
     from datetime import timezone
 
     figures = _FigureIndex(result, scope)
@@ -443,9 +455,9 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         time_zone=result.period.tz,
         most_negative=[item for metric in NEGATIVE_METRICS for item in _most_negative(result, scope, metric)],
         missing=[MissingSource(report.id, report.plugin, tuple(report.platforms)) for report in result.failed_sources
-                 if scope.may_hold(None if report.accounts is None else frozenset(report.accounts))],
+                 if scope.may_hold(_clients_accounts_read(result, report))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
-        warnings=list(result.warnings),
+        warnings=list(result.warnings) if run_warnings else [],
     )
 
 

@@ -25,9 +25,6 @@ AUDIENCES = ("client", "management", "marketing")
 FILE_SOURCES = frozenset({"csv", "json", "xlsx", "export"})
 """Sources of files a CM downloads: a client's report calls a failed one "an exported file"
 (the file's records, which would say which platform, could not be read)."""
-RUN_WARNING_AUDIENCES = ("marketing", "management")
-"""The audiences whose reports show the run's warnings (figures in doubt: a ``where`` value never
-seen, an export gone since the last run): the agency's own readers, never a client."""
 SHOWN_RUN_WARNINGS = 5
 """The run's warnings a report lists; beyond, a count (``cmflow history`` has them all)."""
 TEMPLATES = ("base.html.j2", *(f"{audience}.html.j2" for audience in AUDIENCES))
@@ -134,7 +131,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
         commentary=Markup(commentary_html(document.commentary)) if document.commentary else None,
         print_css=Markup(print_css),
         missing_platforms=missing_sources(document, language),
-        show_run_warnings=audience in RUN_WARNING_AUDIENCES, shown_warnings=SHOWN_RUN_WARNINGS,
+        shown_warnings=SHOWN_RUN_WARNINGS,
         none_label=NONE_LABEL,  # what records left empty, as breakdowns name it
     )
 

@@ -161,8 +161,10 @@ class EmailFacts:
         return re.sub(r"\{(label|value)\}", lambda m: label if m.group(1) == "label" else value, self.line_pattern)
 
 
-def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[str], sender: str = "") -> EmailFacts:
-    """The words of ``document``'s e-mail in ``lang``; ``attached`` lists the formats attached."""
+def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[str], sender: str = "",
+                updated: bool = False) -> EmailFacts:
+    """The words of ``document``'s e-mail in ``lang``; ``attached`` lists the formats attached;
+    ``updated``: the report is sent again after a fix (``cmflow resend``), as its subject says."""
     from cmflow.builtin.reports.document import change_mark
     from cmflow.builtin.reports.html import missing_sources
 
@@ -200,8 +202,8 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
     formats = lang.join([fmt.upper() for fmt in attached])
     return EmailFacts(
         language=lang.code,
-        subject=one_line(t("email_subject" if document.complete else "email_subject_incomplete",
-                           client=name, period=period)),
+        subject=one_line(t(("email_subject" if document.complete else "email_subject_incomplete")
+                           + ("_updated" if updated else ""), client=name, period=period)),
         title=one_line(document.title), period=t("report_period", period=period),
         greeting=t("email_greeting"), intro=t("email_intro", period=period),
         incomplete="" if document.complete else t("incomplete_text", sources=missing),

@@ -103,7 +103,7 @@ def scope_document(result: "RunResult", options: Any, scope: ReportScope, direct
         commentary = read_commentary(directory / result.output_path(
             options.commentary, client=client.id if client else WHOLE))
     document = build_document(result, scope, title=_title(result, options, scope, lang), metrics=options.metrics,
-                              commentary=commentary)
+                              commentary=commentary, run_warnings=getattr(options, "show_warnings", False))
     # The management one-pager shows no posts (unless a template of the user's own adds them).
     shows_posts = getattr(options, "audience", "client") != "management" or getattr(options, "templates", None)
     if getattr(options, "thumbnails", False) and shows_posts:
