@@ -407,7 +407,7 @@ def _clients_accounts_read(result: "RunResult", report: Any) -> frozenset[str] |
     """The accounts a failed source reads, when all are clients' (the reports of their clients
     are then the ones it makes incomplete); None when not known, or when one belongs to no client
     (a competitor's, a brand's: the figures of every client's report that compare with them)."""
-    from cmflow.foundation.clients import accounts_of_no_client
+    from cmflow import accounts_of_no_client
 
     if report.accounts is None or accounts_of_no_client(result.workflow.clients, report.accounts):
         return None
