@@ -238,13 +238,13 @@ def advance_health(store: "Store", workflow: "Workflow | None", settings_file: s
     this one lost it: the next check does it."""
     from cmflow.foundation.stopping import StopRequest
     from cmflow.stages.run_lock import held_run_lock
-    from cmflow.store import RunLockHold, RunLockLost, WorkflowBusy
+    from cmflow.store import RunLockLost, WorkflowBusy
 
     try:
         with held_run_lock(store, HEALTH_WORKFLOW_ID, lease=lease, longest=HEALTH_RUN_LONGEST,
-                           stop=StopRequest()) as owner:
+                           stop=StopRequest()) as hold:
             alerts = health_alerts(store, reports, now, options, watched)
-            record_health_alerts(store, workflow, settings_file, alerts, now, lock=RunLockHold(owner, lease))
+            record_health_alerts(store, workflow, settings_file, alerts, now, lock=hold)
     except WorkflowBusy as busy:
         log.info("health alerts not moved on this time: %s", busy, extra={"event": "health_busy"})
         return None
