@@ -309,3 +309,31 @@ else:
 print("locked", flush=True)
 time.sleep(60)
 """
+
+
+def test_taking_a_lock_whose_row_another_transaction_holds_says_busy_and_does_not_hang(postgres_url, monkeypatch):
+    """PostgreSQL: a paused process (or a run's long write) keeps the lock's row locked in an open
+    transaction; taking the lock waits a bounded time, then says the workflow is busy, so that a
+    daemon's loop (its health run takes a lock too) never hangs on it."""
+    import sqlalchemy as sa
+
+    from cmflow.store import sql
+
+    monkeypatch.setattr(sql, "RUN_LOCK_ROW_WAIT", 1.0)
+    with open_store(postgres_url) as store:
+        store.acquire_run_lock("weekly", ELSEWHERE, timedelta(seconds=-1))  # expired: free to take ...
+        libpq = sa.make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        holder = subprocess.Popen([sys.executable, "-c", (
+            f"import psycopg, time\nc = psycopg.connect({libpq!r})\n"
+            "c.execute(\"SELECT * FROM run_locks WHERE workflow = 'weekly' FOR UPDATE\")\n"
+            "print('held', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"  # ... but its row is locked
+            asked = time.monotonic()
+            with pytest.raises(WorkflowBusy, match="being written by another run"):
+                store.acquire_run_lock("weekly", LockOwner("host-c#0", 7, "third"), timedelta(seconds=30))
+            assert time.monotonic() - asked < 10
+        finally:
+            holder.kill()
+            holder.wait()
+        store.acquire_run_lock("weekly", LockOwner("host-c#0", 7, "third"), timedelta(seconds=30))  # free again

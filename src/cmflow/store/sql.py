@@ -411,7 +411,18 @@ class SqlStore(Store):
                     for r in connection.execute(query)]
 
     def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
-        with self._writing() as connection:
+        try:
+            self._acquire_run_lock(workflow, owner, ttl)
+        except sa.exc.DBAPIError as error:  # PostgreSQL: the row stayed locked past the wait
+            if getattr(error.orig, "sqlstate", None) not in _LOCK_WAIT_OVER:
+                raise
+            raise WorkflowBusy(f"workflow {workflow!r} is being written by another run (its run lock's row stayed "
+                               f"locked for {RUN_LOCK_ROW_WAIT:g} s); try again when it is done") from None
+
+    def _acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
+        # PostgreSQL waits for a row another transaction locks (a run's own write under way, a
+        # paused process) for RUN_LOCK_ROW_WAIT at most; SQLite for its busy timeout, as ever.
+        with self._writing(RUN_LOCK_ROW_WAIT if self.postgres else None) as connection:
             now = _database_now(connection)  # once this transaction may write (SQLite: it waited for that)
             values = dict(owner=owner.id, host=owner.host, pid=owner.pid, acquired_at=now, expires_at=now + ttl)
             # A free lock is taken by inserting its row: of processes inserting it at once, one
@@ -831,6 +842,12 @@ def _claim_live(row: Any, here: str, now: datetime) -> bool:
 
 
 _LOCK_LOST = "its run lock expired or another run of the workflow took it over"
+
+RUN_LOCK_ROW_WAIT = 10.0
+"""Seconds taking a run lock waits on PostgreSQL for its row, locked by another transaction (a
+run's own write under way, a process paused in one), before the workflow counts as busy: a
+daemon's loop never hangs on it."""
+_LOCK_WAIT_OVER = ("55P03", "57014")  # lock_not_available, query_canceled (statement_timeout)
 _CUT_SHORT = ("running", "interrupted")
 """Statuses of runs that did not finish (still running, or cut short): their slot is owed unless
 they committed their results."""
