@@ -271,8 +271,7 @@ def _print_summary(result, url: str, seconds: float) -> None:
              "out, no measurement was stored, and the rules reading them raise error alerts instead of "
              "resolving.", fg="red", bold=True)
     if result.warnings:
-        echo(f"\n! Check: {len(result.warnings)} where value(s) match nothing this workflow has ever seen; "
-             "their figures are empty:", fg="yellow", bold=True)
+        echo(f"\n! Check: {len(result.warnings)} warning(s), each saying what it leaves out:", fg="yellow", bold=True)
         for warning in result.warnings:
             echo(f"  ! {warning}", fg="yellow")
     if result.past_period:
