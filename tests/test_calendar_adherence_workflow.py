@@ -11,6 +11,8 @@ before the clock.
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -214,3 +216,70 @@ def test_a_trigger_can_watch_one_clients_planned_posts(tmp_path: Path) -> None:
     result = run_workflow_file(tmp_path / "agency.toml", store_url=f"sqlite:///{tmp_path / 'state.db'}",
                                now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
     assert [(a.dimensions["item_id"], a.dimensions["client"]) for a in result.alerts] == [("t1", "trailhead")]
+
+
+def _add_the_overall_alerts_written_before(db: Path) -> None:
+    """Add to the store the missing-post alerts the version before rows named their client wrote
+    besides those of the client series when ``by`` holds ``client``: each item again, overall,
+    without ``client`` in its dimensions and with its id made from those."""
+    import sqlite3
+
+    from cmflow.foundation.alerts import fingerprint
+
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        for row in connection.execute("SELECT * FROM alerts WHERE rule = 'missing-post'").fetchall():
+            dimensions = json.loads(row["dimensions"])
+            if dimensions.pop("client", None) is None:
+                continue
+            old = {**dict(row), "dimensions": json.dumps(dimensions), "fingerprint": fingerprint(row["rule"], dimensions)}
+            connection.execute(f"INSERT INTO alerts ({', '.join(old)}) VALUES ({', '.join('?' * len(old))})",
+                               tuple(old.values()))
+
+
+@pytest.mark.parametrize("by", ["", 'by = ["overall", "client"]\n'], ids=["default_by", "by_client"])
+def test_an_upgrade_neither_announces_missing_posts_again_nor_leaves_alerts_firing(tmp_path: Path, by: str) -> None:
+    """Alerts stored before rows named their client (by default ``by``: without ``client``; with
+    ``client`` in ``by``: one without and one with) are the same missing posts: the next run
+    announces nothing and adds no task; the duplicate resolves; a post published later resolves
+    its alert, under the id first announced, and ticks its one task."""
+    (tmp_path / "calendrier.csv").write_text(AGENCY_CALENDAR, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS, encoding="utf-8")
+    workflow = AGENCY_WORKFLOW.replace('by = ["overall", "client"]\n', by) + (
+        f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\ntitle = "{{title}}"\n')
+    store, db = f"sqlite:///{tmp_path / 'state.db'}", tmp_path / "state.db"
+    # What the version before stored and announced: rows without their client (a run without
+    # clients makes the same rows), or, with ``client`` in ``by``, one alert per client series too.
+    before = workflow if by else workflow[:workflow.index("[[clients]]")] + workflow[workflow.index("[[outputs]]"):]
+    (tmp_path / "agency.toml").write_text(before, encoding="utf-8")
+    first = run_workflow_file(tmp_path / "agency.toml", store_url=store, now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+    assert len(first.notifications) == 3 and any("client" in a.dimensions for a in first.alerts) == bool(by)
+    if by:
+        _add_the_overall_alerts_written_before(db)
+    (tmp_path / "agency.toml").write_text(workflow, encoding="utf-8")
+    tasks = (tmp_path / "tasks.md").read_text(encoding="utf-8")
+
+    second = run_workflow_file(tmp_path / "agency.toml", store_url=store, now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    assert not second.failed_stages, [(r.id, r.error) for r in second.failed_stages]
+    assert second.notifications == []
+    assert (tmp_path / "tasks.md").read_text(encoding="utf-8") == tasks
+    assert sorted((a.dimensions["item_id"], a.dimensions.get("client"), a.is_new) for a in second.alerts) == [
+        ("m2", "maison", False), ("n1", None, False), ("t1", "trailhead", False)]
+    assert sorted(item for item, _ in _firing(db)) == ["m2", "n1", "t1"]
+
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS + "facebook,Maison Lumière,p2,2026-12-01T15:00:00Z\r\n",
+                                        encoding="utf-8")
+    third = run_workflow_file(tmp_path / "agency.toml", store_url=store, now=datetime(2026, 12, 7, 11, tzinfo=timezone.utc))
+    assert [(n.event, n.alert.dimensions["item_id"]) for n in third.notifications] == [("resolved", "m2")]
+    assert sorted(item for item, _ in _firing(db)) == ["n1", "t1"]
+    ticked = [line for line in (tmp_path / "tasks.md").read_text(encoding="utf-8").splitlines() if "[x]" in line]
+    assert len(ticked) == 1 and "Horaires des fêtes" in ticked[0], ticked
+
+
+def _firing(db: Path) -> list[tuple[str, str]]:
+    """(item_id, fingerprint) of the store's firing missing-post alerts."""
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        return [(json.loads(dimensions)["item_id"], fp) for fp, dimensions in connection.execute(
+            "SELECT fingerprint, dimensions FROM alerts WHERE rule = 'missing-post' AND state = 'firing'")]

@@ -129,6 +129,47 @@ def test_one_rule_for_changes_in_each_language(code: str, written: list[str]) ->
             format_change(None, -34.2, "", code, signed=False)] == written
 
 
+@pytest.mark.parametrize(("code", "written"), [
+    ("en", ["0.05\u00a0h", "0.33\u00a0h", "0.005\u00a0h", "0\u00a0h", "-0.05\u00a0h", "2.3\u00a0h", "-2.3\u00a0h",
+            "1\u00a0h", "2.68", "3.13%", "€0.13"]),
+    ("fr", ["0,05\u00a0h", "0,33\u00a0h", "0,005\u00a0h", "0\u00a0h", "-0,05\u00a0h", "2,3\u00a0h", "-2,3\u00a0h",
+            "1\u00a0h", "2,68", "3,13\u00a0%", "0,13\u00a0€"]),
+])
+def test_small_hours_keep_two_digits_and_halves_round_up(code: str, written: list[str]) -> None:
+    """Under an hour, two significant digits (3 minutes are not "0 h"), to the thousandth of an
+    hour (1.4 s and float noise are 0 h); a half rounds away from zero, as a reader rounds, from
+    the figure's decimal form (2.675 is 2.68 although its binary value is a little less)."""
+    assert [format_value(0.05, "h", code), format_value(1 / 3, "h", code), format_value(0.0051, "h", code),
+            format_value(0.0004, "h", code), format_value(-0.05, "h", code), format_value(2.25, "h", code),
+            format_value(-2.25, "h", code), format_value(0.999, "h", code), format_number(2.675, 2, code),
+            format_percent(3.125, locale=code), format_value(0.125, "EUR", code)] == written
+
+
+@pytest.mark.parametrize(("code", "written"), [
+    ("en", ["+€236.67", "-€236.67", "+2.5\u00a0h", "+0.05\u00a0h", "+3", "±€0.00"]),
+    ("fr", ["+236,67\u00a0€", "-236,67\u00a0€", "+2,5\u00a0h", "+0,05\u00a0h", "+3", "±0,00\u00a0€"]),
+])
+def test_a_change_from_nothing_is_the_figure_by_its_units_rule(code: str, written: list[str]) -> None:
+    """Against an earlier 0 (no percent), the change is written as the value is, signed: an
+    amount with its currency and decimals, hours as hours."""
+    assert [format_change(236.666, None, "EUR", code), format_change(-236.666, None, "EUR", code),
+            format_change(2.5, None, "h", code), format_change(0.05, None, "h", code),
+            format_change(3, None, "posts", code), format_change(0.001, None, "EUR", code)] == written
+
+
+@pytest.mark.parametrize("code", ["en", "fr", "de", "en-GB", "de-CH", "ja", "ar", "hi"])
+def test_amounts_are_written_as_babel_writes_them(code: str) -> None:
+    """The pattern made once per locale and currency writes what Babel's format_currency writes
+    (symbol, its place, the currency's decimals: none for JPY, three for KWD), ties aside."""
+    from babel import Locale
+    from babel.numbers import format_currency
+
+    babel = Locale.parse(code.replace("-", "_"))
+    for currency in ("EUR", "USD", "JPY", "CHF", "KWD"):
+        for value in (236.67, -236.666, 0, 1234567.891, 0.4):
+            assert format_value(value, currency, code) == format_currency(value, currency, locale=babel), (currency, value)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """The run of WORKFLOW with every output, its folder and what the replay server received."""

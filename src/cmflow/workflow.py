@@ -515,6 +515,13 @@ class Workflow:
         return next((entry.plugin.row_dimensions for entry in self.metrics
                      if measurement in entry.plugin.produces()), ())
 
+    def series_labels_of(self, measurement: str) -> frozenset[str]:
+        """The dimensions of ``measurement`` that label a row without making a series of it:
+        ``client`` where every row names its own (among the metric's ``row_dimensions``: the
+        measure stage computes it once, never per client). An alert's series is told apart
+        without them (:mod:`cmflow.stages.lifecycle`)."""
+        return frozenset(d for d in self.row_dimensions_of(measurement) if d == "client")
+
     def client(self, client_id: str) -> Client | None:
         """The client of that id, or None."""
         return next((c for c in self.clients if c.id == client_id), None)

@@ -77,6 +77,10 @@ class Alert(AlertEpisode):
     """True when it started firing at this run."""
     silenced_by: str | None = None
     """The id of the silence that mutes its notifications, if any."""
+    key: str | None = None
+    """The fingerprint the store knows this series by, when it is not the one its dimensions
+    give now: a series stored before its rows gained a label (a planned post's ``client``)
+    keeps the id it was announced under (:func:`cmflow.stages.lifecycle.advance`)."""
 
     @property
     def episode(self) -> str:
@@ -85,6 +89,8 @@ class Alert(AlertEpisode):
 
     @property
     def fingerprint(self) -> str:
+        if self.key is not None:
+            return self.key
         if self.condition != VALUE:  # "no data" and "error" are alerts of their own
             return fingerprint(self.rule, {**self.dimensions, "~condition": self.condition})
         return fingerprint(self.rule, self.dimensions)

@@ -9,19 +9,25 @@ Unicode CLDR data: ``6,143`` / ``6 143``, ``3.12%`` / ``3,12 %``, ``€236.67`` 
 - a rate (unit ``%``): two decimals;
 - an amount (an ISO 4217 unit such as ``EUR``): the locale's currency form, with its decimals;
 - hours (unit ``h``): at most one decimal, none when it rounds to a whole hour, and `` h``;
+  under one hour two significant digits (``0.05 h``, ``0.33 h``: a few minutes are not
+  ``0 h``), to the thousandth of an hour (under 2 seconds is ``0 h``, float noise too);
 - any other figure (a count, minutes, a score): whole numbers and numbers from 100 up without
   decimals, others with two; its unit is the sentence's to say (``1 post``, ``3 mentions``).
 
-No value (None, NaN, infinite) is an en dash. A change against an earlier period
+Figures are rounded half away from zero, as a reader does (``2.25 h`` is ``2.3 h``,
+``-2.25 h`` is ``-2.3 h``), from their shortest decimal form (``2.675`` is ``2.68``), not
+half to even as Babel would. No value (None, NaN, infinite) is an en dash. A change against an earlier period
 (:func:`format_change`) is signed: a rate's in percentage points with two decimals
-(``+0.84 pt``), another figure's in percent, one decimal under 10% (``+12%``, ``-4.5%``), or as
-a plain figure when the earlier value was 0; ``±`` for what rounds to no change.
+(``+0.84 pt``), another figure's in percent, one decimal under 10% (``+12%``, ``-4.5%``), or,
+when the earlier value was 0 (or none), as the figure itself written by the unit's rule, signed
+(``+€236.67``, ``+2.5 h``, ``+3``); ``±`` for what rounds to no change.
 """
 
 from __future__ import annotations
 
 import math
 from copy import copy
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Union
 
@@ -92,6 +98,41 @@ def _pattern(tag: str, kind: str, precision: tuple[int, int]):
     return pattern
 
 
+def _half_up(value: float | int, decimals: int) -> Decimal:
+    """``value`` rounded half away from zero to ``decimals`` places, from its shortest decimal
+    form (``str``: 2.675 is 2.68, not the 2.67 its binary value gives): Babel then has no tie
+    to round half to even."""
+    if isinstance(value, int):
+        return Decimal(value)  # nothing to round
+    return Decimal(str(value)).quantize(_quantum(decimals), rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=16)
+def _quantum(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)
+
+
+@lru_cache(maxsize=256)
+def _currency_pattern(tag: str, currency: str):
+    """The locale's currency pattern for ``currency``, made once (as :func:`_pattern` makes the
+    decimal ones): its symbol written in, its decimals the currency's (2 for EUR, 0 for JPY).
+    Babel's ``format_currency`` looks the locale's pattern, the currency's symbol, decimals and
+    plural name up at every call: a table of amounts took twice a plain figure's time."""
+    from babel.numbers import get_currency_precision, get_currency_symbol
+
+    babel = _locale(tag)
+    pattern = copy(babel.currency_formats["standard"])
+    symbol = get_currency_symbol(currency, babel)
+
+    def written(affixes: tuple[str, str]) -> tuple[str, str]:
+        return tuple(a.replace("¤¤", currency).replace("¤", symbol) for a in affixes)  # type: ignore[return-value]
+
+    pattern.prefix, pattern.suffix = written(pattern.prefix), written(pattern.suffix)
+    digits = get_currency_precision(currency)
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
 def number_decimals(value: float) -> int:
     """The decimals of a plain figure: none for a whole number or one from 100 up, else two."""
     return 0 if float(value).is_integer() or abs(value) >= 100 else 2
@@ -105,8 +146,9 @@ def format_number(value: float | int | None, decimals: int | tuple[int, int] | N
     if _missing(value):
         return NO_VALUE
     babel = _as_locale(locale)
-    pattern = _pattern(str(babel), "decimal", _precision(number_decimals(value) if decimals is None else decimals))
-    return _without_negative_zero(pattern.apply(value, babel), babel)
+    precision = _precision(number_decimals(value) if decimals is None else decimals)
+    pattern = _pattern(str(babel), "decimal", precision)
+    return _without_negative_zero(pattern.apply(_half_up(value, precision[1]), babel), babel)
 
 
 def format_percent(value: float | None, decimals: int | tuple[int, int] = 2, locale: LocaleLike = "en") -> str:
@@ -115,8 +157,9 @@ def format_percent(value: float | None, decimals: int | tuple[int, int] = 2, loc
     if _missing(value):
         return NO_VALUE
     babel = _as_locale(locale)
-    pattern = _pattern(str(babel), "percent", _precision(decimals))
-    return _without_negative_zero(pattern.apply(value / 100, babel), babel)
+    precision = _precision(decimals)
+    pattern = _pattern(str(babel), "percent", precision)
+    return _without_negative_zero(pattern.apply(_half_up(value, precision[1]).scaleb(-2), babel), babel)
 
 
 def format_value(value: float | None, unit: str, locale: LocaleLike = "en") -> str:
@@ -129,12 +172,20 @@ def format_value(value: float | None, unit: str, locale: LocaleLike = "en") -> s
     if unit == "%":
         return format_percent(value, 2, babel)
     if is_currency(unit):
-        from babel.numbers import format_currency
-
-        return _without_negative_zero(format_currency(value, unit, locale=babel), babel)
+        pattern = _currency_pattern(str(babel), unit)
+        return _without_negative_zero(pattern.apply(_half_up(value, pattern.frac_prec[1]), babel), babel)
     if unit == "h":
-        return format_number(value, (0, 1), babel) + HOURS_SUFFIX
+        return format_number(value, hours_decimals(value), babel) + HOURS_SUFFIX
     return format_number(value, locale=babel)
+
+
+def hours_decimals(value: float) -> tuple[int, int]:
+    """The decimals of a number of hours, as ``(least, most)``: at most one from 1 h up; under
+    1 h two significant digits (``0.05``, ``0.33``), at most three (a thousandth of an hour)."""
+    size = abs(value)
+    if size >= 1 or size == 0:
+        return (0, 1)
+    return (0, min(3, max(2, 1 - math.floor(math.log10(size)))))
 
 
 def relative_change_decimals(change_pct: float) -> int:
@@ -157,8 +208,9 @@ def _signed(value: float, magnitude: str, babel: "Locale", signed: bool = True) 
 def format_change(change: float | None, change_pct: float | None, unit: str, locale: LocaleLike = "en", *,
                   signed: bool = True) -> str:
     """A change against an earlier period as every output writes it (the module's rules):
-    ``+0.84 pt`` for a rate (unit ``%``), ``+12%`` / ``-4.5%`` for other figures, ``+3`` when
-    the earlier value was 0 (no percent); empty when unknown. ``signed=False``: its size alone,
+    ``+0.84 pt`` for a rate (unit ``%``), ``+12%`` / ``-4.5%`` for other figures; when the
+    earlier value was 0 (no percent), the change as :func:`format_value` writes its unit, signed
+    (``+3``, ``+€236.67``, ``+2.5 h``); empty when unknown. ``signed=False``: its size alone,
     for a sentence that says the direction itself (``dropped 34%``)."""
     babel = _as_locale(locale)
     if unit == "%":
@@ -170,4 +222,4 @@ def format_change(change: float | None, change_pct: float | None, unit: str, loc
         return _signed(change_pct, magnitude, babel, signed)
     if _missing(change):
         return ""
-    return _signed(change, format_number(abs(change), locale=babel), babel, signed)
+    return _signed(change, format_value(abs(change), unit, babel), babel, signed)

@@ -23,7 +23,7 @@ from cmflow.plugins.context import TriggerInput
 from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, upstream_failure
-from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, dimension_key
+from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, series_identity
 from cmflow.stages.stored_measurements import with_stored_measurements
 
 if TYPE_CHECKING:
@@ -127,7 +127,8 @@ class _Rules:
             return RuleOutcome(entry.id, settings, holding, evaluated=False), report, verdicts
         for alert in alerts:
             alert.rule, alert.severity = entry.id, common.severity
-        measured = {(row["metric"], dimension_key(row)) for row in
+        labels = self.workflow.series_labels_of(common.metric)
+        measured = {series_identity(row["metric"], row, labels) for row in
                     rows.filter(pl.col("value").is_not_null()).iter_rows(named=True)}
         cleared = {ERROR}
         if measured or common.no_data == "ok":
@@ -140,10 +141,10 @@ class _Rules:
                 alerts.append(_condition_alert(entry, NO_DATA, f"no data: {common.metric} has no value "
                                                f"for {period}{why}"))
             elif common.no_data == "ok":  # nothing to watch counts as fine: this rule's alerts resolve
-                measured = {(s.metric, dimension_key(s.dimensions)) for s in self.previous.values()
+                measured = {series_identity(s.metric, s.dimensions, labels) for s in self.previous.values()
                             if s.rule == entry.id}
         report.counts["alerts"] = len(alerts)
-        return RuleOutcome(entry.id, settings, alerts, measured, cleared), report, verdicts
+        return RuleOutcome(entry.id, settings, alerts, measured, cleared, labels=labels), report, verdicts
 
     def upstream_failure(self, metric: str) -> str | None:
         """Why a rule watching ``metric`` cannot be trusted this run (see :func:`upstream_failure`)."""

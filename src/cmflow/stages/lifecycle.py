@@ -11,6 +11,14 @@ Per alert fingerprint, at each run where its rule was evaluated:
   firing was).
 - its series has no value this run: nothing changes (no value is not "better").
 
+A series is told apart by its dimensions less its rule's *labels* (:attr:`RuleOutcome.labels`:
+a planned post's ``client``, a label of its row, not a series of its own). An alert whose
+fingerprint the store does not know continues the ongoing alert of the same series under the
+id that one was announced by (an alert stored before the rows gained the label: an upgrade
+announces nothing anew, and a task output's item stays the one to close); a second ongoing
+alert of that series (one per client series and one overall, as rows were listed before) is
+resolved without a word, since the series is announced under the first.
+
 A rule that could not be evaluated (its trigger, metric or a source it reads failed) changes
 nothing, and by default raises an *error* alert of its own; a rule whose metric has no value at
 all this run raises a *no data* alert (both configurable per trigger: ``on_error``, ``no_data``).
@@ -59,6 +67,10 @@ class RuleOutcome:
     """no_data / error when the rule no longer is in that condition (they resolve)."""
     evaluated: bool = True
     """False when the rule could not say anything about its value alerts (an error)."""
+    labels: frozenset[str] = frozenset()
+    """Dimensions that label a series without telling it apart (``client`` of a metric whose rows
+    each name their own: :meth:`cmflow.workflow.Workflow.series_labels_of`); ``measured`` is keyed
+    by :func:`series_identity` with these."""
 
 
 @dataclass
@@ -73,6 +85,12 @@ class Advance:
 def dimension_key(row: dict) -> frozenset:
     """A series' dimensions as a comparable set, from a measurement row or an alert's dimensions."""
     return frozenset(row_dimensions(row).items())
+
+
+def series_identity(metric: str, dimensions: dict, labels: frozenset[str] = frozenset()) -> tuple[str, frozenset]:
+    """What tells a series apart: its metric and its dimensions less ``labels``, from a
+    measurement row or an alert's (or a stored state's) dimensions."""
+    return metric, frozenset((k, v) for k, v in row_dimensions(dimensions).items() if k not in labels)
 
 
 def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], now: datetime,
@@ -99,10 +117,21 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
 
     for outcome in outcomes:
         settings = outcome.settings
-        holding_now = set()
+        labels = outcome.labels
+        ongoing_series = {}  # the rule's ongoing value alerts by series, as stored
+        for state in previous.values():
+            if state.rule == outcome.rule and state.condition == VALUE and state.state in (PENDING, FIRING):
+                ongoing_series.setdefault(series_identity(state.metric, state.dimensions, labels), state)
+        holding_now, holding_series = set(), set()
         for alert in outcome.holding:
-            holding_now.add(alert.fingerprint)
             known = previous.get(alert.fingerprint)
+            if alert.condition == VALUE and (known is None or known.state not in (PENDING, FIRING)):
+                stored = ongoing_series.get(series_identity(alert.metric, alert.dimensions, labels))
+                if stored is not None:  # the same series, stored under the id it was announced by
+                    known, alert.key = stored, stored.fingerprint
+            holding_now.add(alert.fingerprint)
+            if alert.condition == VALUE:
+                holding_series.add(series_identity(alert.metric, alert.dimensions, labels))
             ongoing = known is not None and known.state in (PENDING, FIRING)
             alert.rule = outcome.rule
             alert.period_end = period_end
@@ -131,8 +160,9 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
                 continue
             if state.state not in (PENDING, FIRING):
                 continue
+            series = series_identity(state.metric, state.dimensions, labels)
             if state.condition == VALUE:
-                if not outcome.evaluated or (state.metric, dimension_key(state.dimensions)) not in outcome.measured:
+                if not outcome.evaluated or series not in outcome.measured:
                     continue  # not measured this run: nothing is known
             elif state.condition not in outcome.conditions_cleared:
                 continue
@@ -141,6 +171,10 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
             alert.period_end = period_end
             if state.state == PENDING:
                 alert.state, alert.streak = INACTIVE, 0
+            elif state.condition == VALUE and series in holding_series:
+                # A second alert of a series announced under another id (rows listed once per
+                # client and once overall before they named their client): over, said by none.
+                alert.state, alert.streak = RESOLVED, 0
             else:
                 # The first run without the condition always counts; re-runs of that period do not.
                 alert.clear_streak = state.clear_streak + (0 if same_period and state.clear_streak else 1)
@@ -158,5 +192,5 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
 def alert_from_state(state: "AlertState") -> Alert:
     """A stored alert state as an :class:`Alert` (not new at this run)."""
     return Alert(state.rule, state.metric, dict(state.dimensions), state.summary, state.severity,
-                 state.value, state=state.state, is_new=False, **state.episode_fields())
+                 state.value, state=state.state, is_new=False, key=state.fingerprint, **state.episode_fields())
 

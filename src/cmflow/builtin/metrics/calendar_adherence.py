@@ -211,7 +211,9 @@ class MissingPlannedPosts(PlannedPostRows):
     the client whose accounts list the item's (none for an account no client lists), so that
     with two clients each item is listed, and alerted on, once. Why a post was not
     found (its post id is not among the posts read, deleted?) is in docs/concepts.md; a row's
-    identity keeps to what does not change while the item waits.
+    identity keeps to what does not change while the item waits. The client labels the row
+    without making a series of it: an alert raised before rows named their client continues
+    under the id it was announced by (docs/alerts.md, Fingerprints).
     """
 
     name = "missing_planned_posts"

@@ -253,15 +253,17 @@ class Language:
         """A measurement's value in the locale, by the rule every output follows
         (:func:`~cmflow.presentation.numbers.format_value`): rates (unit ``%``) with two
         decimals, amounts (an ISO 4217 unit such as ``EUR``) in the locale's currency form
-        (``1 234,50 €`` / ``€1,234.50``), hours with at most one decimal and an ``h``, counts as
-        :meth:`number`; no value is a dash."""
+        (``1 234,50 €`` / ``€1,234.50``), hours with at most one decimal and an ``h`` (two
+        significant digits under an hour: ``0,05 h``), counts as :meth:`number`; halves round
+        away from zero; no value is a dash."""
         return format_value(value, unit, self.locale)
 
     def change(self, change: float | None, change_pct: float | None, unit: str) -> str:
         """A change against an earlier period, by the rule every output follows
         (:func:`~cmflow.presentation.numbers.format_change`): rates in percentage points
-        (``+0,84 pt``), other figures in percent (``+12 %``; one decimal under 10 %), or as a
-        figure when the earlier value was 0; empty when unknown."""
+        (``+0,84 pt``), other figures in percent (``+12 %``; one decimal under 10 %), or, when
+        the earlier value was 0, as the figure by its unit's rule, signed (``+236,67 €``,
+        ``+2,5 h``); empty when unknown."""
         return format_change(change, change_pct, unit, self.locale)
 
     def join(self, items: list[str]) -> str:
