@@ -20,6 +20,7 @@ from cmflow.builtin.metrics.engagement import (EngagementRateByFollowers, Engage
 from cmflow.builtin.metrics.follower_growth import FollowerGrowth
 from cmflow.builtin.metrics.posts_published import PostsPublished
 from cmflow.builtin.metrics.totals import Totals
+from cmflow.builtin.metrics.views import view_rows_of
 from cmflow.plugins.shared_aggregates import grouped_aggregates
 from cmflow.stages.measure import MetricRequest, measure, metric_input
 
@@ -200,3 +201,96 @@ def test_a_sharing_metric_that_fails_is_reported_and_the_others_are_computed() -
     assert (failed.id, failed.ok) == ("broken", False)
     assert "no_such_counter" in failed.error
     assert measured.measurements["metric"].unique().to_list() == ["engagement_rate_by_reach"]
+
+
+def test_two_frames_of_one_rows_name_are_grouped_apart_when_they_read_differently() -> None:
+    """A metric that names its rows as another does but filters them (the Facebook posts, named
+    "posts" as all the posts are) gets its own rows' figures: frames of one name are one group-by
+    only when their plans are the same."""
+    facebook = Aggregate("posts", posts_frame().filter(pl.col("account") == "b"), (), (pl.len().alias("n"),))
+    every = Aggregate("posts", posts_frame(), (), (pl.len().alias("n"),))
+    same = Aggregate("posts", posts_frame(), (), (pl.len().alias("count"),))
+    results = grouped_aggregates([("run", {"m": facebook}), ("run", {"m": every}), ("run", {"m": same})],
+                                 ["current", "previous_period"])
+    assert [dict(r["m"].select("period", pl.nth(1)).iter_rows()) for r in results] == [
+        {"current": 1}, {"current": 2, "previous_period": 1}, {"current": 2, "previous_period": 1}]
+
+
+class _SharingMetric(SharesAggregates, Metric):
+    """A sharing metric of the rows the built-in engagement rates read (``view = "auto"``) whose
+    aggregates a test sets."""
+
+    name = "sharing_metric"
+    description = "Sums what a test asks of the view rows."
+    asked: dict[str, Aggregate] = {}
+
+    def aggregates(self, data):
+        name, rows = view_rows_of(data, "auto")
+        return {key: replace(aggregate, rows=name, frame=rows) for key, aggregate in self.asked.items()}
+
+    def from_aggregates(self, data, grouped):
+        (frame,) = grouped.values()
+        return measurement_rows(frame, metric=self.name, unit="", value=pl.col(frame.columns[-1]))
+
+
+def sharing_metric(entry_id: str, aggregate: Aggregate) -> Metric:
+    cls = type(f"_{entry_id}", (_SharingMetric,), {"name": entry_id, "asked": {"all": aggregate}})
+    return cls(cls.Options(), entry_id=entry_id)
+
+
+def test_a_column_added_under_a_name_the_rows_have_is_refused_naming_the_metric() -> None:
+    """``columns`` that would replace a column of the rows (the reach, for every metric grouped
+    with it, the built-in ERR's too) is refused, its message naming the metric and the column;
+    the other metrics' figures are those they give alone."""
+    records = agency_records()
+    err = plugin(EngagementRateByReach)
+    filled = sharing_metric("filled_reach", Aggregate("view_rows:auto", pl.LazyFrame(), (), (
+        pl.col("reach").sum().alias("reach"),), {"reach": pl.col("reach").fill_null(1_000_000)}))
+    together = measure([MetricRequest(err, ["overall"], ["export"], "err"),
+                        MetricRequest(filled, ["overall"], ["export"], "filled")], records, PERIODS)
+    (ok, refused) = together.reports
+    assert (ok.ok, refused.ok) == (True, False)
+    assert refused.error.startswith("metric filled_reach: aggregate 'all'")
+    assert "'reach' are already columns of the rows" in refused.error
+    alone = measure([MetricRequest(err, ["overall"], ["export"], "err")], records, PERIODS)
+    assert together.measurements.equals(alone.measurements)
+
+
+def test_an_aggregation_reading_a_column_another_metric_adds_is_grouped_apart() -> None:
+    """An aggregate reading a column it does not add (a misspelt name) fails as it does alone:
+    it never reads a column another aggregate added before grouping."""
+    adds = Aggregate("posts", posts_frame(), (), (pl.col("_x").sum().alias("x"),), {"_x": pl.col("likes") * 2})
+    reads = Aggregate("posts", posts_frame(), (), (pl.col("_x").sum().alias("x"),))
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        grouped_aggregates([("run", {"m": adds}), ("run", {"m": reads})], ["current", "previous_period"])
+    # and the other way round: a column added after an aggregate that reads that name
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        grouped_aggregates([("run", {"m": reads}), ("run", {"m": adds})], ["current", "previous_period"])
+
+
+def test_names_inside_an_aggregation_are_kept_and_tell_two_aggregations_apart() -> None:
+    """Only an aggregation's own name is set aside when two metrics' are compared: the fields
+    of a struct keep their names, and two structs differing by a field's name are two columns."""
+    def pair(first: str) -> pl.Expr:
+        return pl.struct(pl.col("likes").sum().alias(first), pl.col("reach").sum().alias("den"))
+
+    one = Aggregate("posts", posts_frame(), (), (pair("num").alias("ratio"),))
+    other = Aggregate("posts", posts_frame(), (), (pair("top").alias("ratio"), pair("num").alias("again")))
+    mine, theirs = (r["m"] for r in grouped_aggregates([("run", {"m": one}), ("run", {"m": other})],
+                                                         ["current", "previous_period"]))
+    assert mine.schema["ratio"].fields[0].name == "num"
+    assert [f.name for f in theirs.schema["ratio"].fields] == ["top", "den"]
+    assert [f.name for f in theirs.schema["again"].fields] == ["num", "den"]
+    assert mine.sort("period")["ratio"].to_list() == [{"num": 3, "den": 30}, {"num": 4, "den": 40}]
+
+
+def test_an_aggregation_of_several_columns_is_refused_naming_the_metric() -> None:
+    """``pl.col("likes", "reach").sum()`` is two columns: refused with a message naming the metric,
+    saying to write one expression per column, not a Polars error."""
+    records = agency_records()
+    several = sharing_metric("several", Aggregate("view_rows:auto", pl.LazyFrame(), (),
+                                                  (pl.col("likes", "reach").sum(),)))
+    (report,) = measure([MetricRequest(several, ["overall"], ["export"], "several")], records, PERIODS).reports
+    assert not report.ok
+    assert report.error.startswith("metric several: aggregate 'all'")
+    assert "one expression per column" in report.error
