@@ -294,3 +294,12 @@ def test_an_aggregation_of_several_columns_is_refused_naming_the_metric() -> Non
     assert not report.ok
     assert report.error.startswith("metric several: aggregate 'all'")
     assert "one expression per column" in report.error
+
+
+def test_the_capability_put_after_metric_is_refused_when_the_class_is_written() -> None:
+    """``class M(Metric, SharesAggregates)`` would compute with ``Metric.compute`` (which raises)
+    wherever the metric is computed by itself: the class statement says to put the capability first."""
+    with pytest.raises(TypeError,
+                       match=r"put SharesAggregates before Metric \(class _Wrong\(SharesAggregates, Metric\)"):
+        class _Wrong(Metric, SharesAggregates):
+            name = "wrong"

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
 class Aggregate:
     """Rows grouped by period and ``by``, with named aggregations.
 
-    Two aggregates of one metric input with the same ``rows`` name and the same ``by`` are
-    grouped in one ``group_by``: the name stands for the frame (``"view_rows:auto"``: the posts,
-    and the activity of the accounts without posts, of a ``view = "auto"`` metric), so a metric
-    that names its rows as another does hands the same rows. An aggregation another metric asks
-    too (the same expression, whatever its name) is computed once.
+    Two aggregates of one metric input with the same ``rows`` name, the same ``by`` and frames
+    of the same plan (``frame.explain(optimized=False)``) are grouped in one ``group_by``: the
+    name stands for the data (``"view_rows:auto"``: the posts, and the activity of the accounts
+    without posts, of a ``view = "auto"`` metric), the plan for how they are read (two filters
+    of the posts are two sets of rows, whatever their name). An aggregation another metric
+    asks too (the same expression, whatever its outer name) is computed once. Each aggregate
+    reads only the rows' columns and its own :attr:`columns`: one that reads a column another
+    adds is grouped apart.
     """
 
     rows: str
@@ -40,11 +43,13 @@ class Aggregate:
     """The columns grouped by besides ``period`` (a grouping set: ``()``, ``("platform", "account")`` ...);
     with ``post_id`` only the rows of a post are grouped (as :func:`cmflow.aggregate` does)."""
     aggregations: tuple["pl.Expr", ...]
-    """Aggregations, each named (``pl.col("reach").sum().alias("reach")``): the columns of the result."""
+    """Aggregations, each named (``pl.col("reach").sum().alias("reach")``) and each one column (not
+    ``pl.col("likes", "reach").sum()``): the columns of the result."""
     columns: Mapping[str, "pl.Expr"] = field(default_factory=dict)
     """Columns added to the rows before grouping, computed from the rows' own (the aggregations
-    read them by name). A name means one expression in every metric: name a column by what it
-    holds (``_likes+comments+shares``); two metrics giving one name two expressions are grouped apart."""
+    read them by name). Each name must be new to the rows (a metric replacing ``reach`` is refused);
+    a name means one expression in every metric: name a column by what it holds
+    (``_likes+comments+shares``); two metrics giving one name two expressions are grouped apart."""
     every_period: bool = False
     """Every group found in any period gets a row in every period, its aggregations null where
     it had no rows (as ``cmflow.aggregate(..., periods=...)`` does)."""
@@ -57,6 +62,16 @@ class SharesAggregates:
     (the aggregates grouped for this metric alone, then :meth:`from_aggregates`) is the one
     called where a metric is computed by itself (tests, :func:`cmflow.testing` helpers).
     """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        owner = next(base for base in cls.__mro__ if "compute" in vars(base))
+        if not issubclass(owner, SharesAggregates):
+            # class M(Metric, SharesAggregates): Metric.compute would be called where the
+            # metric is computed by itself, and raise NotImplementedError.
+            raise TypeError(f"{cls.__qualname__}: put SharesAggregates before {owner.__name__} "
+                            f"(class {cls.__name__}(SharesAggregates, {owner.__name__})), so that its compute "
+                            "groups the aggregates")
 
     def aggregates(self, data: "MetricInput") -> dict[str, Aggregate]:
         """What the metric groups, by a name of the metric's choosing."""
