@@ -303,3 +303,125 @@ def test_the_capability_put_after_metric_is_refused_when_the_class_is_written() 
                        match=r"put SharesAggregates before Metric \(class _Wrong\(SharesAggregates, Metric\)"):
         class _Wrong(Metric, SharesAggregates):
             name = "wrong"
+
+
+BRAND_WORKFLOW = """
+[workflow]
+name = "Brands"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-23"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumiere"
+name = "Lumiere"
+language = "fr"
+accounts = ["lum", "lum.tt"]
+
+[[clients]]
+id = "verde"
+name = "Verde"
+language = "en"
+accounts = ["verde"]
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumiere"
+accounts = ["lum"]
+
+[[listen.competitors]]
+id = "nuit"
+name = "Atelier Nuit"
+accounts = ["nuit"]
+
+[[sources]]
+id = "posts"
+plugin = "json"
+path = "posts.json"
+record = "post"
+
+[[sources]]
+id = "snaps"
+plugin = "json"
+path = "snaps.json"
+record = "account_snapshot"
+
+[[sources]]
+id = "activity"
+plugin = "json"
+path = "activity.json"
+record = "account_activity"
+"""
+
+BRAND_METRICS = {
+    "err_ig": 'plugin = "engagement_rate_by_reach"\nby = ["overall", "account", "client", "brand", "format"]\n'
+              'where = { platform = "instagram" }',
+    "eri": 'plugin = "engagement_rate_by_impressions"\naggregate = "mean_of_posts"\n'
+           'by = ["overall", "account", "client", "brand", "format"]',
+    "erf": 'plugin = "engagement_rate_by_followers"\nby = ["overall", "account", "client", "brand"]\n'
+           'where = { platform = "facebook" }',
+    "growth": 'plugin = "follower_growth"\nby = ["overall", "account", "client", "brand"]',
+    "pp_act": 'plugin = "posts_published"\nview = "activity"\nby = ["overall", "account", "client"]',
+    "tot": 'plugin = "totals"\ncounters = ["interactions", "reach", "shares", "profile_views"]\n'
+           'by = ["overall", "account", "client", "brand"]\nwhere = { platform = "instagram" }',
+}
+
+
+def brand_files(folder) -> None:
+    """Posts of the brand, a competitor, a client and an account of no one (a null reach, a
+    Facebook post, a competitor without shares), daily follower counts and a TikTok account's activity."""
+    import json
+
+    def post_of(i: int, account: str, day: int, platform: str = "instagram", **counters: Any) -> dict[str, Any]:
+        return {"platform": platform, "account": account, "post_id": str(i),
+                "published_at": f"2026-11-{day:02d}T10:00:00Z", **counters}
+
+    posts = [post_of(1, "lum", 17, likes=30, comments=5, shares=2, saves=3, reach=1000, impressions=1500,
+                     format="image"),
+             post_of(2, "lum", 18, likes=10, comments=1, reach=None, impressions=800, format="video"),
+             post_of(3, "lum", 10, "facebook", likes=4, comments=1, shares=1, reach=0, impressions=100, format="image"),
+             post_of(8, "lum", 19, "facebook", likes=9, comments=2, shares=1, reach=300, impressions=400,
+                     format="image"),
+             post_of(4, "verde", 19, likes=100, comments=20, shares=5, saves=10, reach=2000, format="reel"),
+             post_of(5, "nuit", 18, likes=100, comments=10, reach=5000, format="image"),
+             post_of(6, "other", 20, likes=50, comments=4, reach=900, impressions=1200, format="image")]
+    snaps = [{"platform": platform, "account": account, "date": f"2026-11-{day:02d}", "followers": base + day * step}
+             for account, platform, base, step, days in (("lum", "instagram", 5000, 10, range(9, 23)),
+                                                         ("verde", "instagram", 20000, 25, range(17, 23)),
+                                                         ("nuit", "instagram", 8000, 5, range(8, 23)),
+                                                         ("lum", "facebook", 900, -1, [22]))
+             for day in days]
+    activity = [{"platform": "tiktok", "account": "lum.tt", "date": f"2026-11-{day:02d}", "impressions": 1000 + day,
+                 "likes": 40 + day, "comments": 3, "shares": 1, "profile_views": 9, "reach": None if day % 3 else 700}
+                for day in range(16, 23)]
+    for name, rows in (("posts", posts), ("snaps", snaps), ("activity", activity)):
+        (folder / f"{name}.json").write_text(json.dumps(rows))
+
+
+def workflow_measurements(folder, metrics: dict[str, str]) -> pl.DataFrame:
+    from cmflow.testing import run_workflow_file
+
+    entries = "".join(f'\n[[metrics]]\nid = "{entry}"\n{body}\n' for entry, body in metrics.items())
+    (folder / "workflow.toml").write_text(BRAND_WORKFLOW + entries)
+    result = run_workflow_file(folder / "workflow.toml", store_url=f"sqlite:///{folder}/state.db")
+    assert [(s.id, s.error) for s in result.stages if not s.ok] == []
+    frame = result.measurements.drop([c for c in result.measurements.columns if c.startswith("_")])
+    return sorted_rows(frame.select(sorted(frame.columns)))
+
+
+def test_brand_and_competitor_series_and_two_wheres_shared_give_each_metric_s_own_figures(tmp_path) -> None:
+    """A workflow listening to a brand and a competitor, with metrics of two ``where``s over the
+    same sources: measured together, every figure is the one the metric's entry gives in a
+    workflow of its own (sharing never mixes a brand's series, a competitor's or two ``where``s)."""
+    brand_files(tmp_path)
+    together = workflow_measurements(tmp_path, BRAND_METRICS)
+    alone = []
+    for entry, body in BRAND_METRICS.items():
+        (tmp_path / entry).mkdir()
+        brand_files(tmp_path / entry)
+        alone.append(workflow_measurements(tmp_path / entry, {entry: body}))
+    alone_frame = sorted_rows(pl.concat(alone, how="diagonal_relaxed").select(together.columns))
+    assert together.height == alone_frame.height > 100
+    assert together.equals(alone_frame)
+    assert set(together.filter(pl.col("brand").is_not_null())["brand"].unique()) >= {"lumiere", "nuit"}
