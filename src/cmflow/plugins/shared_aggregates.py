@@ -204,16 +204,22 @@ def grouped_aggregates(requests: Sequence[tuple[Hashable, Mapping[str, Aggregate
     batches: dict[tuple, list[_Batch]] = {}
     placed: list[dict[str, tuple[_Batch, dict[str, str], bool]]] = []
     plans: dict[int, tuple["pl.LazyFrame", str]] = {}  # the frame is kept so that its id stays its own
+
+    def plan(frame: "pl.LazyFrame") -> str:
+        if id(frame) not in plans:
+            plans[id(frame)] = (frame, frame.explain(optimized=False))
+        return plans[id(frame)][1]
+
+    def same_rows(batch: _Batch, frame: "pl.LazyFrame") -> bool:
+        # Two frames of one rows name are one only if they read the same way (two metrics'
+        # different filters of the posts are two); a plan is written only to be compared.
+        return batch.frame is frame or plan(batch.frame) == plan(frame)
+
     for scope, aggregates in requests:
         mine = {}
         for name, aggregate in aggregates.items():
-            if id(aggregate.frame) not in plans:
-                plans[id(aggregate.frame)] = (aggregate.frame, aggregate.frame.explain(optimized=False))
-            # The rows name and the plan that reads them: two frames of one name are one only if
-            # they read the same way (two metrics' different filters of the posts are two).
-            key = (scope, aggregate.rows, plans[id(aggregate.frame)][1], tuple(aggregate.by))
-            candidates = batches.setdefault(key, [])
-            batch = next((b for b in candidates if b.accepts(aggregate)), None)
+            candidates = batches.setdefault((scope, aggregate.rows, tuple(aggregate.by)), [])
+            batch = next((b for b in candidates if same_rows(b, aggregate.frame) and b.accepts(aggregate)), None)
             if batch is None:
                 batch = _Batch(aggregate.frame, tuple(aggregate.by))
                 candidates.append(batch)
