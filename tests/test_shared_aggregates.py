@@ -251,7 +251,7 @@ def test_a_column_added_under_a_name_the_rows_have_is_refused_naming_the_metric(
     (ok, refused) = together.reports
     assert (ok.ok, refused.ok) == (True, False)
     assert refused.error.startswith("metric filled_reach: aggregate 'all'")
-    assert "'reach' are already columns of the rows" in refused.error
+    assert "'reach' is already a column of the rows" in refused.error
     alone = measure([MetricRequest(err, ["overall"], ["export"], "err")], records, PERIODS)
     assert together.measurements.equals(alone.measurements)
 

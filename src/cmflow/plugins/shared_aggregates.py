@@ -182,7 +182,8 @@ def checked_aggregates(metric: str, aggregates: Mapping[str, Aggregate]) -> Mapp
             raw = set(aggregate.frame.collect_schema().names())
             if clashing := sorted(raw.intersection(aggregate.columns)):
                 raise UserFacingError(
-                    f"{where}: columns {', '.join(map(repr, clashing))} are already columns of the rows; "
+                    f"{where}: {', '.join(map(repr, clashing))} "
+                    f"{'is already a column' if len(clashing) == 1 else 'are already columns'} of the rows; "
                     "a column added before grouping needs a new name (e.g. '_reach_or_default')")
     return aggregates
 
