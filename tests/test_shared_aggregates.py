@@ -20,6 +20,7 @@ from cmflow.builtin.metrics.engagement import (EngagementRateByFollowers, Engage
 from cmflow.builtin.metrics.follower_growth import FollowerGrowth
 from cmflow.builtin.metrics.posts_published import PostsPublished
 from cmflow.builtin.metrics.totals import Totals
+from cmflow.builtin.metrics.views import view_rows_of
 from cmflow.plugins.shared_aggregates import grouped_aggregates
 from cmflow.stages.measure import MetricRequest, measure, metric_input
 
@@ -200,3 +201,227 @@ def test_a_sharing_metric_that_fails_is_reported_and_the_others_are_computed() -
     assert (failed.id, failed.ok) == ("broken", False)
     assert "no_such_counter" in failed.error
     assert measured.measurements["metric"].unique().to_list() == ["engagement_rate_by_reach"]
+
+
+def test_two_frames_of_one_rows_name_are_grouped_apart_when_they_read_differently() -> None:
+    """A metric that names its rows as another does but filters them (the Facebook posts, named
+    "posts" as all the posts are) gets its own rows' figures: frames of one name are one group-by
+    only when their plans are the same."""
+    facebook = Aggregate("posts", posts_frame().filter(pl.col("account") == "b"), (), (pl.len().alias("n"),))
+    every = Aggregate("posts", posts_frame(), (), (pl.len().alias("n"),))
+    same = Aggregate("posts", posts_frame(), (), (pl.len().alias("count"),))
+    results = grouped_aggregates([("run", {"m": facebook}), ("run", {"m": every}), ("run", {"m": same})],
+                                 ["current", "previous_period"])
+    assert [dict(r["m"].select("period", pl.nth(1)).iter_rows()) for r in results] == [
+        {"current": 1}, {"current": 2, "previous_period": 1}, {"current": 2, "previous_period": 1}]
+
+
+class _SharingMetric(SharesAggregates, Metric):
+    """A sharing metric of the rows the built-in engagement rates read (``view = "auto"``) whose
+    aggregates a test sets."""
+
+    name = "sharing_metric"
+    description = "Sums what a test asks of the view rows."
+    asked: dict[str, Aggregate] = {}
+
+    def aggregates(self, data):
+        name, rows = view_rows_of(data, "auto")
+        return {key: replace(aggregate, rows=name, frame=rows) for key, aggregate in self.asked.items()}
+
+    def from_aggregates(self, data, grouped):
+        (frame,) = grouped.values()
+        return measurement_rows(frame, metric=self.name, unit="", value=pl.col(frame.columns[-1]))
+
+
+def sharing_metric(entry_id: str, aggregate: Aggregate) -> Metric:
+    cls = type(f"_{entry_id}", (_SharingMetric,), {"name": entry_id, "asked": {"all": aggregate}})
+    return cls(cls.Options(), entry_id=entry_id)
+
+
+def test_a_column_added_under_a_name_the_rows_have_is_refused_naming_the_metric() -> None:
+    """``columns`` that would replace a column of the rows (the reach, for every metric grouped
+    with it, the built-in ERR's too) is refused, its message naming the metric and the column;
+    the other metrics' figures are those they give alone."""
+    records = agency_records()
+    err = plugin(EngagementRateByReach)
+    filled = sharing_metric("filled_reach", Aggregate("view_rows:auto", pl.LazyFrame(), (), (
+        pl.col("reach").sum().alias("reach"),), {"reach": pl.col("reach").fill_null(1_000_000)}))
+    together = measure([MetricRequest(err, ["overall"], ["export"], "err"),
+                        MetricRequest(filled, ["overall"], ["export"], "filled")], records, PERIODS)
+    (ok, refused) = together.reports
+    assert (ok.ok, refused.ok) == (True, False)
+    assert refused.error.startswith("metric filled_reach: aggregate 'all'")
+    assert "'reach' is already a column of the rows" in refused.error
+    alone = measure([MetricRequest(err, ["overall"], ["export"], "err")], records, PERIODS)
+    assert together.measurements.equals(alone.measurements)
+
+
+def test_an_aggregation_reading_a_column_another_metric_adds_is_grouped_apart() -> None:
+    """An aggregate reading a column it does not add (a misspelt name) fails as it does alone:
+    it never reads a column another aggregate added before grouping."""
+    adds = Aggregate("posts", posts_frame(), (), (pl.col("_x").sum().alias("x"),), {"_x": pl.col("likes") * 2})
+    reads = Aggregate("posts", posts_frame(), (), (pl.col("_x").sum().alias("x"),))
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        grouped_aggregates([("run", {"m": adds}), ("run", {"m": reads})], ["current", "previous_period"])
+    # and the other way round: a column added after an aggregate that reads that name
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        grouped_aggregates([("run", {"m": reads}), ("run", {"m": adds})], ["current", "previous_period"])
+
+
+def test_names_inside_an_aggregation_are_kept_and_tell_two_aggregations_apart() -> None:
+    """Only an aggregation's own name is set aside when two metrics' are compared: the fields
+    of a struct keep their names, and two structs differing by a field's name are two columns."""
+    def pair(first: str) -> pl.Expr:
+        return pl.struct(pl.col("likes").sum().alias(first), pl.col("reach").sum().alias("den"))
+
+    one = Aggregate("posts", posts_frame(), (), (pair("num").alias("ratio"),))
+    other = Aggregate("posts", posts_frame(), (), (pair("top").alias("ratio"), pair("num").alias("again")))
+    mine, theirs = (r["m"] for r in grouped_aggregates([("run", {"m": one}), ("run", {"m": other})],
+                                                         ["current", "previous_period"]))
+    assert mine.schema["ratio"].fields[0].name == "num"
+    assert [f.name for f in theirs.schema["ratio"].fields] == ["top", "den"]
+    assert [f.name for f in theirs.schema["again"].fields] == ["num", "den"]
+    assert mine.sort("period")["ratio"].to_list() == [{"num": 3, "den": 30}, {"num": 4, "den": 40}]
+
+
+def test_an_aggregation_of_several_columns_is_refused_naming_the_metric() -> None:
+    """``pl.col("likes", "reach").sum()`` is two columns: refused with a message naming the metric,
+    saying to write one expression per column, not a Polars error."""
+    records = agency_records()
+    several = sharing_metric("several", Aggregate("view_rows:auto", pl.LazyFrame(), (),
+                                                  (pl.col("likes", "reach").sum(),)))
+    (report,) = measure([MetricRequest(several, ["overall"], ["export"], "several")], records, PERIODS).reports
+    assert not report.ok
+    assert report.error.startswith("metric several: aggregate 'all'")
+    assert "one expression per column" in report.error
+
+
+def test_the_capability_put_after_metric_is_refused_when_the_class_is_written() -> None:
+    """``class M(Metric, SharesAggregates)`` would compute with ``Metric.compute`` (which raises)
+    wherever the metric is computed by itself: the class statement says to put the capability first."""
+    with pytest.raises(TypeError,
+                       match=r"put SharesAggregates before Metric \(class _Wrong\(SharesAggregates, Metric\)"):
+        class _Wrong(Metric, SharesAggregates):
+            name = "wrong"
+
+
+BRAND_WORKFLOW = """
+[workflow]
+name = "Brands"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-23"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumiere"
+name = "Lumiere"
+language = "fr"
+accounts = ["lum", "lum.tt"]
+
+[[clients]]
+id = "verde"
+name = "Verde"
+language = "en"
+accounts = ["verde"]
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumiere"
+accounts = ["lum"]
+
+[[listen.competitors]]
+id = "nuit"
+name = "Atelier Nuit"
+accounts = ["nuit"]
+
+[[sources]]
+id = "posts"
+plugin = "json"
+path = "posts.json"
+record = "post"
+
+[[sources]]
+id = "snaps"
+plugin = "json"
+path = "snaps.json"
+record = "account_snapshot"
+
+[[sources]]
+id = "activity"
+plugin = "json"
+path = "activity.json"
+record = "account_activity"
+"""
+
+BRAND_METRICS = {
+    "err_ig": 'plugin = "engagement_rate_by_reach"\nby = ["overall", "account", "client", "brand", "format"]\n'
+              'where = { platform = "instagram" }',
+    "eri": 'plugin = "engagement_rate_by_impressions"\naggregate = "mean_of_posts"\n'
+           'by = ["overall", "account", "client", "brand", "format"]',
+    "erf": 'plugin = "engagement_rate_by_followers"\nby = ["overall", "account", "client", "brand"]\n'
+           'where = { platform = "facebook" }',
+    "growth": 'plugin = "follower_growth"\nby = ["overall", "account", "client", "brand"]',
+    "pp_act": 'plugin = "posts_published"\nview = "activity"\nby = ["overall", "account", "client"]',
+    "tot": 'plugin = "totals"\ncounters = ["interactions", "reach", "shares", "profile_views"]\n'
+           'by = ["overall", "account", "client", "brand"]\nwhere = { platform = "instagram" }',
+}
+
+
+def brand_files(folder) -> None:
+    """Posts of the brand, a competitor, a client and an account of no one (a null reach, a
+    Facebook post, a competitor without shares), daily follower counts and a TikTok account's activity."""
+    import json
+
+    def post_of(i: int, account: str, day: int, platform: str = "instagram", **counters: Any) -> dict[str, Any]:
+        return {"platform": platform, "account": account, "post_id": str(i),
+                "published_at": f"2026-11-{day:02d}T10:00:00Z", **counters}
+
+    posts = [post_of(1, "lum", 17, likes=30, comments=5, shares=2, saves=3, reach=1000, impressions=1500,
+                     format="image"),
+             post_of(2, "lum", 18, likes=10, comments=1, reach=None, impressions=800, format="video"),
+             post_of(3, "lum", 10, "facebook", likes=4, comments=1, shares=1, reach=0, impressions=100, format="image"),
+             post_of(8, "lum", 19, "facebook", likes=9, comments=2, shares=1, reach=300, impressions=400,
+                     format="image"),
+             post_of(4, "verde", 19, likes=100, comments=20, shares=5, saves=10, reach=2000, format="reel"),
+             post_of(5, "nuit", 18, likes=100, comments=10, reach=5000, format="image"),
+             post_of(6, "other", 20, likes=50, comments=4, reach=900, impressions=1200, format="image")]
+    snaps = [{"platform": platform, "account": account, "date": f"2026-11-{day:02d}", "followers": base + day * step}
+             for account, platform, base, step, days in (("lum", "instagram", 5000, 10, range(9, 23)),
+                                                         ("verde", "instagram", 20000, 25, range(17, 23)),
+                                                         ("nuit", "instagram", 8000, 5, range(8, 23)),
+                                                         ("lum", "facebook", 900, -1, [22]))
+             for day in days]
+    activity = [{"platform": "tiktok", "account": "lum.tt", "date": f"2026-11-{day:02d}", "impressions": 1000 + day,
+                 "likes": 40 + day, "comments": 3, "shares": 1, "profile_views": 9, "reach": None if day % 3 else 700}
+                for day in range(16, 23)]
+    for name, rows in (("posts", posts), ("snaps", snaps), ("activity", activity)):
+        (folder / f"{name}.json").write_text(json.dumps(rows))
+
+
+def workflow_measurements(folder, metrics: dict[str, str]) -> pl.DataFrame:
+    from cmflow.testing import run_workflow_file
+
+    entries = "".join(f'\n[[metrics]]\nid = "{entry}"\n{body}\n' for entry, body in metrics.items())
+    (folder / "workflow.toml").write_text(BRAND_WORKFLOW + entries)
+    result = run_workflow_file(folder / "workflow.toml", store_url=f"sqlite:///{folder}/state.db")
+    assert [(s.id, s.error) for s in result.stages if not s.ok] == []
+    frame = result.measurements.drop([c for c in result.measurements.columns if c.startswith("_")])
+    return sorted_rows(frame.select(sorted(frame.columns)))
+
+
+def test_brand_and_competitor_series_and_two_wheres_shared_give_each_metric_s_own_figures(tmp_path) -> None:
+    """A workflow listening to a brand and a competitor, with metrics of two ``where``s over the
+    same sources: measured together, every figure is the one the metric's entry gives in a
+    workflow of its own (sharing never mixes a brand's series, a competitor's or two ``where``s)."""
+    brand_files(tmp_path)
+    together = workflow_measurements(tmp_path, BRAND_METRICS)
+    alone = []
+    for entry, body in BRAND_METRICS.items():
+        (tmp_path / entry).mkdir()
+        brand_files(tmp_path / entry)
+        alone.append(workflow_measurements(tmp_path / entry, {entry: body}))
+    alone_frame = sorted_rows(pl.concat(alone, how="diagonal_relaxed").select(together.columns))
+    assert together.height == alone_frame.height > 100
+    assert together.equals(alone_frame)
+    assert set(together.filter(pl.col("brand").is_not_null())["brand"].unique()) >= {"lumiere", "nuit"}

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
 class Aggregate:
     """Rows grouped by period and ``by``, with named aggregations.
 
-    Two aggregates of one metric input with the same ``rows`` name and the same ``by`` are
-    grouped in one ``group_by``: the name stands for the frame (``"view_rows:auto"``: the posts,
-    and the activity of the accounts without posts, of a ``view = "auto"`` metric), so a metric
-    that names its rows as another does hands the same rows. An aggregation another metric asks
-    too (the same expression, whatever its name) is computed once.
+    Two aggregates of one metric input with the same ``rows`` name, the same ``by`` and frames
+    of the same plan (``frame.explain(optimized=False)``) are grouped in one ``group_by``: the
+    name stands for the data (``"view_rows:auto"``: the posts, and the activity of the accounts
+    without posts, of a ``view = "auto"`` metric), the plan for how they are read (two filters
+    of the posts are two sets of rows, whatever their name). An aggregation another metric
+    asks too (the same expression, whatever its outer name) is computed once. Each aggregate
+    reads only the rows' columns and its own :attr:`columns`: one that reads a column another
+    adds is grouped apart.
     """
 
     rows: str
@@ -40,11 +43,13 @@ class Aggregate:
     """The columns grouped by besides ``period`` (a grouping set: ``()``, ``("platform", "account")`` ...);
     with ``post_id`` only the rows of a post are grouped (as :func:`cmflow.aggregate` does)."""
     aggregations: tuple["pl.Expr", ...]
-    """Aggregations, each named (``pl.col("reach").sum().alias("reach")``): the columns of the result."""
+    """Aggregations, each named (``pl.col("reach").sum().alias("reach")``) and each one column (not
+    ``pl.col("likes", "reach").sum()``): the columns of the result."""
     columns: Mapping[str, "pl.Expr"] = field(default_factory=dict)
     """Columns added to the rows before grouping, computed from the rows' own (the aggregations
-    read them by name). A name means one expression in every metric: name a column by what it
-    holds (``_likes+comments+shares``); two metrics giving one name two expressions are grouped apart."""
+    read them by name). Each name must be new to the rows (a metric replacing ``reach`` is refused);
+    a name means one expression in every metric: name a column by what it holds
+    (``_likes+comments+shares``); two metrics giving one name two expressions are grouped apart."""
     every_period: bool = False
     """Every group found in any period gets a row in every period, its aggregations null where
     it had no rows (as ``cmflow.aggregate(..., periods=...)`` does)."""
@@ -58,6 +63,16 @@ class SharesAggregates:
     called where a metric is computed by itself (tests, :func:`cmflow.testing` helpers).
     """
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        owner = next(base for base in cls.__mro__ if "compute" in vars(base))
+        if not issubclass(owner, SharesAggregates):
+            # class M(Metric, SharesAggregates): Metric.compute would be called where the
+            # metric is computed by itself, and raise NotImplementedError.
+            raise TypeError(f"{cls.__qualname__}: put SharesAggregates before {owner.__name__} "
+                            f"(class {cls.__name__}(SharesAggregates, {owner.__name__})), so that its compute "
+                            "groups the aggregates")
+
     def aggregates(self, data: "MetricInput") -> dict[str, Aggregate]:
         """What the metric groups, by a name of the metric's choosing."""
         raise NotImplementedError
@@ -70,7 +85,8 @@ class SharesAggregates:
     def compute(self, data: "MetricInput") -> "pl.DataFrame":
         """The measurements, its aggregates grouped for this metric alone."""
         labels = [p.label for p in data.periods]
-        return self.from_aggregates(data, grouped_aggregates([(None, self.aggregates(data))], labels)[0])
+        aggregates = checked_aggregates(getattr(self, "name", type(self).__name__), self.aggregates(data))
+        return self.from_aggregates(data, grouped_aggregates([(None, aggregates)], labels)[0])
 
 
 @dataclass
@@ -82,22 +98,31 @@ class _Batch:
     columns: dict[str, "pl.Expr"] = field(default_factory=dict)
     aggregations: list["pl.Expr"] = field(default_factory=list)
     """Unnamed, each computed once; the result's column of the i-th is :meth:`column` (i)."""
+    reads: set[str] = field(default_factory=set)
+    """The columns the aggregations read (the rows' own, or one of :attr:`columns`)."""
     every_period: bool = False
 
     def accepts(self, aggregate: Aggregate) -> bool:
-        return all(name not in self.columns or self.columns[name].meta.eq(expr)
-                   for name, expr in aggregate.columns.items())
+        """Whether ``aggregate`` groups here and reads what it would read alone: its columns are
+        the batch's (or new to it, and to what the batch's aggregations read), and it reads none
+        of the columns another aggregate of the batch adds."""
+        for name, expression in aggregate.columns.items():
+            if name in self.columns:
+                if not self.columns[name].meta.eq(expression):
+                    return False
+            elif name in self.reads:
+                return False
+        return all(name not in self.columns or name in aggregate.columns for name in _reads(aggregate))
 
     def add(self, aggregate: Aggregate) -> dict[str, str]:
         """Take ``aggregate`` in; return its aggregations' names -> the batch's columns."""
         self.columns.update(aggregate.columns)
+        self.reads.update(_reads(aggregate))
         self.every_period |= aggregate.every_period
         names: dict[str, str] = {}
         for expression in aggregate.aggregations:
             name = expression.meta.output_name()
-            if name in names:
-                raise ValueError(f"aggregate of rows {aggregate.rows!r}: two aggregations are named {name!r}")
-            bare = expression.meta.undo_aliases()
+            bare = _unnamed(expression)
             index = next((i for i, known in enumerate(self.aggregations) if known.meta.eq(bare)), None)
             if index is None:
                 index = len(self.aggregations)
@@ -119,6 +144,50 @@ class _Batch:
             expression.alias(self.column(i)) for i, expression in enumerate(self.aggregations))
 
 
+def _reads(aggregate: Aggregate) -> set[str]:
+    return {name for expression in aggregate.aggregations for name in expression.meta.root_names()}
+
+
+def _unnamed(expression: "pl.Expr") -> "pl.Expr":
+    """``expression`` without its outer name (``.alias``), the names inside it kept (a struct's
+    fields): two aggregations that differ only by their outer name are one column."""
+    name = expression.meta.output_name()
+    inputs = expression.meta.pop()
+    if len(inputs) == 1 and inputs[0].alias(name).meta.eq(expression):
+        return inputs[0]
+    return expression
+
+
+def checked_aggregates(metric: str, aggregates: Mapping[str, Aggregate]) -> Mapping[str, Aggregate]:
+    """``aggregates`` of the metric named ``metric``, refused with a message naming the metric
+    and the aggregate when one cannot be grouped as written: an aggregation of several columns
+    (one column per expression), two aggregations of one name, a column of :attr:`Aggregate.columns`
+    that the rows already have (it would change what the other metrics read)."""
+    from cmflow.foundation.errors import UserFacingError
+
+    for name, aggregate in aggregates.items():
+        where = f"metric {metric}: aggregate {name!r} (rows {aggregate.rows!r})"
+        seen: set[str] = set()
+        for expression in aggregate.aggregations:
+            if expression.meta.has_multiple_outputs():
+                raise UserFacingError(f"{where}: the aggregation {expression} gives several columns; "
+                                      "write one expression per column, each with its own name")
+            output = expression.meta.output_name(raise_if_undetermined=False)
+            if output is None:
+                raise UserFacingError(f"{where}: the aggregation {expression} has no name; name it with .alias()")
+            if output in seen:
+                raise UserFacingError(f"{where}: two aggregations are named {output!r}; give each its own name")
+            seen.add(output)
+        if aggregate.columns:
+            raw = set(aggregate.frame.collect_schema().names())
+            if clashing := sorted(raw.intersection(aggregate.columns)):
+                raise UserFacingError(
+                    f"{where}: {', '.join(map(repr, clashing))} "
+                    f"{'is already a column' if len(clashing) == 1 else 'are already columns'} of the rows; "
+                    "a column added before grouping needs a new name (e.g. '_reach_or_default')")
+    return aggregates
+
+
 def grouped_aggregates(requests: Sequence[tuple[Hashable, Mapping[str, Aggregate]]],
                        periods: Sequence[str]) -> list[dict[str, "pl.DataFrame"]]:
     """Group the aggregates of every request, each set of rows once, collected in one plan.
@@ -135,11 +204,23 @@ def grouped_aggregates(requests: Sequence[tuple[Hashable, Mapping[str, Aggregate
 
     batches: dict[tuple, list[_Batch]] = {}
     placed: list[dict[str, tuple[_Batch, dict[str, str], bool]]] = []
+    plans: dict[int, tuple["pl.LazyFrame", str]] = {}  # the frame is kept so that its id stays its own
+
+    def plan(frame: "pl.LazyFrame") -> str:
+        if id(frame) not in plans:
+            plans[id(frame)] = (frame, frame.explain(optimized=False))
+        return plans[id(frame)][1]
+
+    def same_rows(batch: _Batch, frame: "pl.LazyFrame") -> bool:
+        # Two frames of one rows name are one only if they read the same way (two metrics'
+        # different filters of the posts are two); a plan is written only to be compared.
+        return batch.frame is frame or plan(batch.frame) == plan(frame)
+
     for scope, aggregates in requests:
         mine = {}
         for name, aggregate in aggregates.items():
             candidates = batches.setdefault((scope, aggregate.rows, tuple(aggregate.by)), [])
-            batch = next((b for b in candidates if b.accepts(aggregate)), None)
+            batch = next((b for b in candidates if same_rows(b, aggregate.frame) and b.accepts(aggregate)), None)
             if batch is None:
                 batch = _Batch(aggregate.frame, tuple(aggregate.by))
                 candidates.append(batch)

@@ -23,7 +23,7 @@ from cmflow.foundation.where_filters import rows_condition
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
 from cmflow.plugins.result import StageReport
-from cmflow.plugins.shared_aggregates import SharesAggregates, grouped_aggregates
+from cmflow.plugins.shared_aggregates import SharesAggregates, checked_aggregates, grouped_aggregates
 from cmflow.stages.failures import failure
 from cmflow.stages.overlaps import one_copy_per_record
 
@@ -140,7 +140,9 @@ def _metric_frames(requests: list[MetricRequest], records: dict[str, "pl.DataFra
             if isinstance(request.plugin, SharesAggregates):
                 # Grouped below with every other metric's that shares them, then derived.
                 sharing.append(_Sharing(len(frames) - 1, request.plugin, report, series, [
-                    ((key, id(listen), label, value), request.plugin.aggregates(data)) for label, value, data in series]))
+                    ((key, id(listen), label, value),
+                     checked_aggregates(request.plugin.name, request.plugin.aggregates(data)))
+                    for label, value, data in series]))
                 continue
             frames[-1] = _labelled([(label, value, request.plugin.compute(data)) for label, value, data in series])
             report.counts["measurements"] = frames[-1].height
