@@ -34,6 +34,8 @@ class Platform:
         self.followers = 1000
         self.asked: list[tuple[datetime, datetime]] = []
         self.today = datetime(2026, 11, 23, tzinfo=UTC).date()
+        self.handle: str | None = None
+        """The account's name on the platform now, if it was renamed."""
 
 
 PLATFORM = Platform()
@@ -53,7 +55,7 @@ class FakePlatformSource(Source):
     def fetch(self, ctx):
         PLATFORM.asked.append((ctx.window_start, ctx.window_end))
         yield RecordTable.from_rows("post", [
-            {"platform": "fake", "account": self.options.account, "post_id": post_id, "published_at": at,
+            {"platform": "fake", "account": PLATFORM.handle or self.options.account, "post_id": post_id, "published_at": at,
              "likes": likes, "comments": 0, "shares": 0, "saves": 0, "reach": 1000}
             for post_id, (at, likes) in PLATFORM.posts.items() if ctx.window_start <= at < ctx.window_end])
         yield RecordTable.from_rows("account_snapshot", [
@@ -158,6 +160,29 @@ def test_recent_records_are_fetched_again_over_the_look_back_window(tmp_path, an
     assert likes_by_post(second) == {"b": 10, "c": 25, "d": 7}  # the newest figures win
     previous = second.measurements.filter((pl.col("period") == "previous_period") & (pl.col("metric") == "total_likes"))
     assert previous["value"].to_list() == [35.0]  # last week's total, with c's new likes
+
+
+def test_a_post_deleted_on_the_platform_leaves_the_figures_where_the_source_was_asked_again(tmp_path, any_store_url):
+    """Run 2 asks for the whole window again (it is within look_back): c was deleted on the
+    platform, so it is no longer in the figures, though the store keeps run 1's copy."""
+    path = write(tmp_path)
+    PLATFORM.posts = {"b": (at(17), 10), "c": (at(20), 20)}
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    del PLATFORM.posts["c"]
+    second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
+    assert likes_by_post(second) == {"b": 10}
+
+
+def test_a_renamed_account_counts_its_posts_once(tmp_path, any_store_url):
+    """The account is renamed between the runs (an Instagram username, a YouTube handle): run 2
+    asks for the whole window again and gets b and c under the new name only."""
+    path = write(tmp_path)
+    PLATFORM.posts = {"b": (at(17), 10), "c": (at(20), 20)}
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    PLATFORM.handle = "brand_renamed"
+    second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
+    assert likes_by_post(second) == {"b": 10, "c": 20}
+    assert second.records["post"]["account"].unique().to_list() == ["brand_renamed"]
 
 
 def test_a_run_whose_outputs_failed_does_not_move_the_cursor(tmp_path, any_store_url):

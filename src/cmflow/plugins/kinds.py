@@ -76,6 +76,12 @@ class Source(Plugin):
     reads_platform: ClassVar[str | None] = None
     """The platform whose data this source reads, when it reads one only (an API's: the
     ``facebook_page`` source reads Facebook's); what an incomplete report names when it fails."""
+    shows_latest_only: ClassVar[frozenset[str]] = frozenset()
+    """The record kinds of which the platform shows only its latest items (a feed, a search, X's
+    800 latest mentions). An incremental fetch keeps what the store holds of these over the whole
+    window: the platform no longer gives what it gave before. Of the other kinds, what the
+    source was asked again replaces the store: a post deleted on the platform leaves the figures,
+    a renamed account is counted once."""
     window_only: ClassVar[bool] = False
     """True for sources that hand over only the fetch window's records (an API asked for those
     days: Toggl, Clockify); False for those that hand over all they read (a file, read whole).

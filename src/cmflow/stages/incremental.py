@@ -6,9 +6,11 @@ fetches only what the store does not hold yet and fills the rest of its window f
   option and it starts afresh.
 - A run fetches the parts of its window the cursor does not cover, and again what is within
   ``look_back`` (default 28 days) of now: likes and comments keep coming after publication, so
-  recent records are read again and **the newest figures win**. The rest comes from the store,
-  and so do stored records the platform no longer gives (a feed or a search shows only its
-  latest items).
+  recent records are read again and **the newest figures win**. Where the source was asked, its
+  answer is the truth (a deleted post leaves the figures, a renamed account counts once); the
+  rest of the window comes from the store. Two exceptions read the store over the whole window:
+  the kinds a platform shows only the latest items of (:attr:`cmflow.Source.shows_latest_only`:
+  a feed, a search), and dated kinds (a day's follower count a platform gives for today only).
 - A source that says how far back its platform returns records (:meth:`cmflow.Source.reaches_back`)
   is never asked for older ones: the store gives what earlier runs kept, and the days nobody
   fetched in time are a warning naming the source and the days, never a silent zero. It is
@@ -69,6 +71,20 @@ class FetchPlan:
     can fill them (:meth:`cmflow.Source.reaches_back`)."""
     reach: timedelta | None = None
     """How far back the platform returns the source's records, if it says."""
+    latest_only: frozenset[str] = frozenset()
+    """The record kinds the platform shows only the latest items of (:attr:`cmflow.Source.shows_latest_only`)."""
+
+    def stored_spans(self, kind_name: str) -> list[Interval]:
+        """Where the window's records of one kind come from the store: the parts of the window the
+        source was not asked for; the whole window for a kind the platform shows only the latest
+        items of, and for a dated kind (a day's follower count the platform gives for today only),
+        a day either side (:data:`EDGE`)."""
+        kind = RECORD_KINDS[kind_name]
+        if kind.field(kind.time_field).type == "date":
+            return [(self.window_start - EDGE, self.window_end + EDGE)]
+        if kind_name in self.latest_only:
+            return [(self.window_start, self.window_end)]
+        return _minus((self.window_start, self.window_end), self.segments)
 
     def in_window(self, kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
         """``frame`` without the records fetched past the window (kept for the next run, not
@@ -153,22 +169,21 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
     if oldest is not None and (too_old := _overlap(window, (window_start, oldest))) is not None:
         covered = _overlap(too_old, _cursor_interval(cursor))
         gaps = _minus(too_old, [covered] if covered else [])
-    return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach)
+    return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach,
+                     latest_only=frozenset(part.shows_latest_only))
 
 
 def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.DataFrame | None") -> "pl.DataFrame | None":
-    """The window's records of one kind: those in the store, replaced by those fetched now.
-
-    The store is read even where the source was asked again: a platform that returns only its
-    latest items (a feed, a search, X's 800 latest mentions) no longer gives what it gave before."""
+    """The window's records of one kind: those fetched now, and those the store holds of the
+    parts not asked for (:meth:`FetchPlan.stored_spans`); a record fetched again replaces the
+    stored one."""
     import polars as pl
 
     kind = RECORD_KINDS[kind_name]
     if plan.cursor is None:
         return fetched
-    dated = kind.field(kind.time_field).type == "date"
-    edge = EDGE if dated else timedelta(0)  # an instant is in the window or not
-    rows = store.cached_records(plan.key, kind_name, plan.window_start - edge, plan.window_end + edge)
+    rows = [row for start, end in plan.stored_spans(kind_name)
+            for row in store.cached_records(plan.key, kind_name, start, end)]
     if not rows:
         return fetched
     stored = pl.read_ndjson(io.StringIO("\n".join(rows)), schema=kind.polars_schema())

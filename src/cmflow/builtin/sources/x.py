@@ -127,6 +127,7 @@ class XSource(Source, SearchesTerms):
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    shows_latest_only = frozenset({"mention"})  # the 800 latest mentions; the search's last 7 days
     per_account_option = "usernames"
 
     def produces(self) -> set[str]:
