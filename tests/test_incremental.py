@@ -365,3 +365,37 @@ def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_g
     weekly = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
     assert PLATFORM.asked == [(at(23, 9), at(30, 9))]
     assert (weekly.status, weekly.warnings, likes_by_post(weekly)) == ("ok", [], {"d": 4})
+
+
+X_WORKFLOW_BEFORE_SEARCH = """
+[workflow]
+name = "X brand"
+timezone = "Europe/Paris"
+
+[[sources]]
+id = "x"
+plugin = "x"
+usernames = ["maisonlumiere", "trailhead"]
+token = "${env:X_BEARER_TOKEN}"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+"""
+
+
+def test_an_option_added_since_leaves_the_keys_of_a_source_written_before(tmp_path, monkeypatch):
+    """X gained its ``search`` option after this workflow was written: its keys, computed before
+    (on d9b1980^1), are unchanged, so upgrading keeps each account's cursor and follower history."""
+    monkeypatch.setenv("X_BEARER_TOKEN", "a-token")
+    path = tmp_path / "x.toml"
+    path.write_text(X_WORKFLOW_BEFORE_SEARCH, encoding="utf-8")
+    workflow = load_workflow(path)
+    [entry] = workflow.sources
+    assert [source_key(workflow, entry, part) for part in entry.plugin.parts()] == [
+        "X brand/x/68beac6d504b2ef8", "X brand/x/fed94c54bd3d59d4"]
+    assert source_key(workflow, entry) == "X brand/x/f832c60917b56ccf"
+    searching = path.read_text(encoding="utf-8").replace('token =', 'fetch = ["posts", "search"]\nsearch = ["lumiere"]\ntoken =')
+    path.write_text(searching, encoding="utf-8")
+    workflow = load_workflow(path)
+    assert source_key(workflow, workflow.sources[0]) != "X brand/x/f832c60917b56ccf"  # a search is another source

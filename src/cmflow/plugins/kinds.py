@@ -34,6 +34,12 @@ class PluginOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    key_omits_default: ClassVar[frozenset[str]] = frozenset()
+    """Options added after an incremental source first kept records: at their default, they are
+    left out of the source's key, so that upgrading keeps its cursor and stored records (a key
+    digests the options: see :func:`cmflow.stages.incremental.source_key`). List every option
+    added to an incremental source here."""
+
 
 class Plugin:
     """What every plugin kind has in common."""

@@ -132,8 +132,13 @@ class FetchPlan:
 def source_key(workflow: "Workflow", entry: "Entry", part: "Source | None" = None) -> str:
     """``workflow/source-id/options-digest`` of a source (or of one account's part of it):
     another option, another cursor (secrets, which dump as asterisks, do not count: a renewed
-    token keeps the records)."""
-    options = (part or entry.plugin).options.model_dump(mode="json")
+    token keeps the records; nor do options added since, at their default:
+    :attr:`cmflow.PluginOptions.key_omits_default`)."""
+    given = (part or entry.plugin).options
+    options = given.model_dump(mode="json")
+    at_default = set(options) - set(given.model_dump(mode="json", exclude_defaults=True))
+    for name in at_default & type(given).key_omits_default:  # added since: the key stays as it was
+        del options[name]
     digest = hashlib.sha256(json.dumps([entry.info.name, options], sort_keys=True, default=str).encode())
     return f"{workflow.key}/{entry.id}/{digest.hexdigest()[:16]}"
 

@@ -46,6 +46,7 @@ Fetchable = Literal["posts", "account_snapshots", "mentions", "search"]
 
 
 class XOptions(PluginOptions):
+    key_omits_default = frozenset({"search"})  # added with the search: the accounts keep their cursors
     usernames: list[str] = Field(
         default_factory=list, description="The accounts to read, by username (handle), with or without "
         "the @. One request resolves them to X's ids. Needed unless fetch is only search.",
