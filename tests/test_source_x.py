@@ -97,6 +97,28 @@ def test_follower_count_is_a_snapshot_of_the_windows_last_day(replay_server):
     assert problems == [] and len(replay_server.requests) == 1  # the lookup gives the counts
 
 
+def test_a_two_part_fetch_reads_the_follower_count_once_in_its_latest_part(replay_server):
+    """Last week asked in two parts around a cursor of 18-20 November (a run of Tuesday 24
+    November): today's count is dated by the latest part only (22 November), never also by the
+    first part's last day (17 November, within a week), and the accounts are looked up once."""
+    import logging
+
+    from cmflow import FetchContext
+
+    replay_server.add("GET", USERS, *replies("users_by.json"), repeat=True)
+    source = XSource(XOptions(usernames=["maisonlumiere"], token=TOKEN, base_url=replay_server.url,
+                              allow_private_network=True, fetch=["account_snapshots"]), entry_id="x_brand")
+    parts = [(WINDOW[0], datetime(2026, 11, 18, tzinfo=timezone.utc)), (datetime(2026, 11, 20, tzinfo=timezone.utc), WINDOW[1])]
+    snapshots, problems = [], []
+    with virtual_client() as client:
+        for index, (start, end) in enumerate(parts):
+            ctx = FetchContext(start, end, [LAST_WEEK], Path("."), logging.getLogger("test.x"), problems,
+                               http_client=lambda: client, latest_segment=index == len(parts) - 1)
+            snapshots += [row for table in source.fetch(ctx) for row in table.conformed().to_dicts()]
+    assert [(row["date"], row["followers"]) for row in snapshots] == [(date(2026, 11, 22), 5120)]
+    assert problems == [] and len(replay_server.requests) == 1
+
+
 def test_no_follower_count_for_a_window_long_past(replay_server):
     replay_server.add("GET", USERS, *replies("users_by.json"))
     last_year = (datetime(2025, 11, 15, tzinfo=timezone.utc), datetime(2025, 11, 23, tzinfo=timezone.utc))

@@ -76,10 +76,11 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         segments = plan.segments if plan is not None else [(window_start, window_end)]
         by_kind: dict[str, list[pl.DataFrame]] = {}
         try:
-            for start, end in segments:  # two at most: before the cursor, and after it
+            for index, (start, end) in enumerate(segments):  # two at most: before the cursor, and after it
                 ctx = FetchContext(start, end, all_periods, workflow.directory,
                                    log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                                   skipped=unit.skipped, as_of=now, inputs=unit.inputs)
+                                   skipped=unit.skipped, as_of=now, inputs=unit.inputs,
+                                   latest_segment=index == len(segments) - 1)
                 for table in unit.part.fetch(ctx) or []:
                     if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
                         raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")

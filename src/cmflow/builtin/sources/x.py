@@ -165,6 +165,8 @@ class XSource(Source, SearchesTerms):
                              base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
         wanted = set(options.fetch)
+        if not ctx.latest_segment:  # the follower count is read with the latest part of the window only
+            wanted.discard("account_snapshots")
         users = self._users(x) if wanted - {"search"} else []
         if "posts" in wanted:
             rows = [row for user in users for row in self._posts(x, user, ctx)]
