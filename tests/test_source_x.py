@@ -398,7 +398,7 @@ def test_the_search_is_a_part_of_its_own_that_reaches_back_7_days():
     parts = source.parts()
     assert [(p.options.usernames, p.options.fetch, p.options.search, p.reaches_back()) for p in parts] == [
         (["a"], ["posts"], [], None), (["b"], ["posts"], [], None),
-        ([], ["search"], ["lumière"], timedelta(days=7))]
+        ([], ["search"], ["lumière"], timedelta(days=7) - timedelta(minutes=5))]  # what X is asked
     assert source.produces() == {"post", "mention"}
 
 
@@ -425,6 +425,10 @@ by = ["overall"]
 
 
 def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, tmp_path, monkeypatch):
+    from cmflow.stages.incremental import source_key
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
+
     """Run 1 (Monday 23 November, 09:00) finds the week's 6 posts from 16 November 09:05 on; the
     hours before are older than X searches, and said so. A week later, the same week again: X
     would refuse the start_time (error_400_start_time.json), so it is not asked; the store's 6
@@ -437,9 +441,9 @@ def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, 
     path = tmp_path / "watch.toml"
     path.write_text(SEARCH_WORKFLOW.format(url=replay_server.url), encoding="utf-8")
     store = f"sqlite:///{tmp_path}/state.db"
-    gap = ("watch.toml: sources[0] (x_search): 2026-11-15..2026-11-16 is older than the platform returns (7 days "
-           "back) and no earlier run fetched it: its records of those days are missing from the figures; run the "
-           "workflow at least every 7 days so that the store keeps them")
+    gap = ("watch.toml: sources[0] (x_search): 2026-11-15..2026-11-16 is older than the platform returns (6 days "
+           "23 h 55 min back) and no earlier run fetched it: its records of those days are missing from the figures; "
+           "run the workflow at least every 6 days 23 h 55 min so that the store keeps them")
 
     def mentions(now, period=None):
         with registered_plugin(x_module, package=x_module.__name__), \
@@ -452,6 +456,13 @@ def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, 
     count, first = mentions(datetime(2026, 11, 23, 9, tzinfo=timezone.utc))
     assert (count, first.status, first.warnings) == (6, "warning", [gap])
     assert len(replay_server.requests) == 2
+    asked = replay_server.requests[0].params
+    assert (asked["start_time"], asked["end_time"]) == ("2026-11-16T09:05:00Z", "2026-11-23T08:59:49Z")  # to the second, inclusive
+    with open_store(store) as opened:  # the cursor ends where X was asked to: the next run asks for the 10 s
+        workflow = load_workflow(path)
+        cursor = opened.source_cursor(source_key(workflow, workflow.sources[0]))
+    assert (cursor.covered_from, cursor.covered_until) == (datetime(2026, 11, 16, 9, 5, tzinfo=timezone.utc),
+                                                           datetime(2026, 11, 23, 8, 59, 50, tzinfo=timezone.utc))
     count, again = mentions(datetime(2026, 11, 30, 9, tzinfo=timezone.utc), "2026-11-16..2026-11-22")
     assert (count, again.status, again.warnings) == (6, "warning", [gap])
     assert len(replay_server.requests) == 2  # not asked: all of it is older than 7 days

@@ -82,6 +82,9 @@ class Source(Plugin):
     reads_platform: ClassVar[str | None] = None
     """The platform whose data this source reads, when it reads one only (an API's: the
     ``facebook_page`` source reads Facebook's); what an incomplete report names when it fails."""
+    lags_behind: ClassVar[timedelta] = timedelta(0)
+    """How far behind now the platform can be asked (X refuses an ``end_time`` less than 10 s
+    ago): an incremental fetch's cursor ends there, so the next run asks for those seconds."""
     shows_latest_only: ClassVar[frozenset[str]] = frozenset()
     """The record kinds of which the platform shows only its latest items (a feed, a search, X's
     800 latest mentions). An incremental fetch keeps what the store holds of these over the whole

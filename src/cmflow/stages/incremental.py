@@ -71,6 +71,8 @@ class FetchPlan:
     can fill them (:meth:`cmflow.Source.reaches_back`)."""
     reach: timedelta | None = None
     """How far back the platform returns the source's records, if it says."""
+    lag: timedelta = timedelta(0)
+    """How far behind now the platform is asked (:attr:`cmflow.Source.lags_behind`): the cursor ends there."""
     latest_only: frozenset[str] = frozenset()
     """The record kinds the platform shows only the latest items of (:attr:`cmflow.Source.shows_latest_only`)."""
 
@@ -161,7 +163,7 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
     reach = _reach(part)
     oldest = now - reach if reach is not None else None
     reaches_window = oldest is not None and window_end > oldest  # a back-fill too old asks for nothing
-    asked = (window_start, max(window_end, now)) if reaches_window else window
+    asked = (window_start, max(window_end, now - part.lags_behind)) if reaches_window else window
     missing = [asked]
     if cursor is not None:
         look_back = entry.common.look_back or DEFAULT_LOOK_BACK
@@ -175,7 +177,7 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
         covered = _overlap(too_old, _cursor_interval(cursor))
         gaps = _minus(too_old, [covered] if covered else [])
     return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach,
-                     latest_only=frozenset(part.shows_latest_only))
+                     latest_only=frozenset(part.shows_latest_only), lag=part.lags_behind)
 
 
 def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.DataFrame | None") -> "pl.DataFrame | None":
@@ -204,7 +206,8 @@ def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None)
     The cursor is one span: what was fetched joins it where they touch; of spans that do not touch,
     the latest is kept, the one the next runs extend (the records of the others are kept all the
     same, and read again by any run whose window holds them)."""
-    fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, now))) is not None]
+    asked_until = now - plan.lag
+    fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, asked_until))) is not None]
     spans = sorted(fetched + ([_cursor_interval(plan.cursor)] if plan.cursor is not None else []))
     if not spans:
         return
@@ -255,11 +258,19 @@ def _days(start: datetime, end: datetime) -> str:
 
 
 def _span(length: timedelta) -> str:
+    """``7 days``, ``36 hours``, ``6 days 23 h 55 min``."""
     if length % timedelta(days=1) == timedelta(0):
         days = length // timedelta(days=1)
         return f"{days} day{'s' if days != 1 else ''}"
-    hours = length / timedelta(hours=1)
-    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    if length < timedelta(days=2) and length % timedelta(hours=1) == timedelta(0):
+        hours = length / timedelta(hours=1)
+        return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    days, rest = divmod(length, timedelta(days=1))
+    hours, rest = divmod(rest, timedelta(hours=1))
+    minutes = rest // timedelta(minutes=1)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else "",
+             f"{minutes} min" if minutes else ""]
+    return " ".join(part for part in parts if part)
 
 
 def _encode(kind_name: str, frame: "pl.DataFrame") -> list[CachedRecord]:

@@ -128,6 +128,7 @@ class XSource(Source, SearchesTerms):
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    lags_behind = END_TIME_MARGIN
     shows_latest_only = frozenset({"mention"})  # the 800 latest mentions; the search's last 7 days
     per_account_option = "usernames"
 
@@ -145,8 +146,9 @@ class XSource(Source, SearchesTerms):
         return type(self)(options, entry_id=self.entry_id)
 
     def reaches_back(self) -> timedelta | None:
-        """7 days for the search alone (X's recent search); the accounts' timelines go further."""
-        return RECENT_SEARCH_REACH if set(self.options.fetch) == {"search"} else None
+        """7 days less the margin the search's ``start_time`` keeps, for the search alone (X's
+        recent search: what it is asked); the accounts' timelines go further."""
+        return RECENT_SEARCH_REACH - START_TIME_MARGIN if set(self.options.fetch) == {"search"} else None
 
     def parts(self) -> list[Source]:
         """Each account on its own, and the search as one more part: it reaches back 7 days, the
