@@ -341,8 +341,8 @@ def test_a_feed_that_moved_on_keeps_what_the_store_had(tmp_path, replay_server, 
 def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_gap_is_said(tmp_path, any_store_url):
     """The search returns 7 days. Run 1 (Mon 23, 09:00) for 15-23 November (last week, a day of
     margin) is refused before 16 November 09:00, so asks from there, and on up to now: d (Monday
-    08:00) is kept for next week's run, which could no longer ask for it. The morning of the 15th
-    and 16th nobody fetched in time is a warning. A week later, the week of 16-22 November again:
+    08:00) is kept for next week's run, which could no longer ask for it. The morning of the 16th
+    nobody fetched in time is a warning (the 15th is the margin, in no period). A week later, the week of 16-22 November again:
     nothing to ask (all older than 7 days), b and c from the store, the same warning. Next week's
     run (23-29 November): d from the store, and no gap: run 1 asked up to Monday 09:00."""
     path = write(tmp_path, "")
@@ -352,7 +352,7 @@ def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_g
     first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     assert first.status == "warning" and PLATFORM.asked == [(at(16, 9), at(23, 9))]
     assert likes_by_post(first) == {"b": 10, "c": 20}  # d is after the window: not this run's
-    assert first.warnings == ["incremental.toml: sources[0] (api): 2026-11-15..2026-11-16 is older than the platform "
+    assert first.warnings == ["incremental.toml: sources[0] (api): 2026-11-16 is older than the platform "
                               "returns (7 days back) and no earlier run fetched it: its records of those days are "
                               "missing from the figures; run the workflow at least every 7 days so that the store "
                               "keeps them"]
@@ -399,3 +399,16 @@ def test_an_option_added_since_leaves_the_keys_of_a_source_written_before(tmp_pa
     path.write_text(searching, encoding="utf-8")
     workflow = load_workflow(path)
     assert source_key(workflow, workflow.sources[0]) != "X brand/x/f832c60917b56ccf"  # a search is another source
+
+
+def test_the_gap_warning_names_the_days_of_the_periods_in_the_workflows_time_zone(tmp_path, any_store_url):
+    """In Tokyo (UTC+9) last week starts 15 November 15:00 UTC; the search reaches back to 16
+    November 09:00 UTC, 18:00 in Tokyo: the days missing are the 16th, Tokyo's, not UTC's 15th
+    and 16th, nor the margin day before the period."""
+    path = write(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_recent_search"')
+                    .replace('timezone = "UTC"', 'timezone = "Asia/Tokyo"')
+                    .replace("[workflow]", "[workflow]\ncompare = []"), encoding="utf-8")
+    result = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    [warning] = result.warnings
+    assert warning.startswith("incremental.toml: sources[0] (api): 2026-11-16 is older than the platform returns")

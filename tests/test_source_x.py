@@ -425,15 +425,15 @@ by = ["overall"]
 
 
 def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, tmp_path, monkeypatch):
-    from cmflow.stages.incremental import source_key
-    from cmflow.store import open_store
-    from cmflow.workflow import load_workflow
-
     """Run 1 (Monday 23 November, 09:00) finds the week's 6 posts from 16 November 09:05 on; the
-    hours before are older than X searches, and said so. A week later, the same week again: X
+    hours before are older than X searches, and said so (16 November: the 15th is the margin
+    before the period). A week later, the same week again: X
     would refuse the start_time (error_400_start_time.json), so it is not asked; the store's 6
     are the figure, by hand 6, and the gap is said again."""
     from cmflow.builtin.metrics import conversation_counts
+    from cmflow.stages.incremental import source_key
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
 
     monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
     replay_server.add("GET", SEARCH, *replies("search_recent_pages.json"), *replies("error_400_start_time.json"),
@@ -441,7 +441,7 @@ def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, 
     path = tmp_path / "watch.toml"
     path.write_text(SEARCH_WORKFLOW.format(url=replay_server.url), encoding="utf-8")
     store = f"sqlite:///{tmp_path}/state.db"
-    gap = ("watch.toml: sources[0] (x_search): 2026-11-15..2026-11-16 is older than the platform returns (6 days "
+    gap = ("watch.toml: sources[0] (x_search): 2026-11-16 is older than the platform returns (6 days "
            "23 h 55 min back) and no earlier run fetched it: its records of those days are missing from the figures; "
            "run the workflow at least every 6 days 23 h 55 min so that the store keeps them")
 

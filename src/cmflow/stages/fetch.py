@@ -122,7 +122,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                                                    else plan.in_window(kind, frames[kind]))) is not None}
                 notes.append(plan.describe())
                 account = f", {unit.account}" if len(parts) > 1 and unit.account != entry.id else ""
-                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}{account})"):
+                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}{account})", all_periods):
                     report.warnings.append(warning)
                 succeeded.append(plan)
             for kind, frame in frames.items():

@@ -32,12 +32,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from cmflow.foundation.records import RECORD_KINDS, unique_records
 from cmflow.store import CachedRecord, SourceCursor
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import polars as pl
+
+    from cmflow.foundation.periods import Period
 
     from cmflow.plugins.kinds import Source
     from cmflow.store import Store
@@ -121,11 +126,23 @@ class FetchPlan:
         only_earlier = len(self.segments) == 1 and self.segments[0][1] >= self.window_end
         return f"fetched {asked} UTC, {'earlier records' if only_earlier else 'the rest'} from the store"
 
-    def gap_warning(self, source: str) -> str | None:
-        """What the run says of :attr:`gaps`: the source, the days, why, and what to do."""
+    def gap_warning(self, source: str, periods: "Sequence[Period]") -> str | None:
+        """What the run says of :attr:`gaps`: the source, the days of the run's periods they hold
+        (in the workflow's time zone, that of the periods), why, and what to do."""
         if not self.gaps or self.reach is None:
             return None
-        days = ", ".join(_days(start, end) for start, end in self.gaps)
+        zone = ZoneInfo(periods[0].tz) if periods else timezone.utc
+        within = sorted(clipped for gap in self.gaps for period in periods
+                        if (clipped := _overlap(gap, (period.start_utc, period.end_utc))) is not None)
+        spans: list[Interval] = []
+        for start, end in within:  # the periods overlap (a baseline holds the current week)
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+        if not spans:  # only the margin around the periods: no figure misses a record
+            return None
+        days = ", ".join(_days(start.astimezone(zone), end.astimezone(zone)) for start, end in spans)
         return (f"{source}: {days} is older than the platform returns ({_span(self.reach)} back) and no earlier "
                 "run fetched it: its records of those days are missing from the figures; run the workflow at "
                 f"least every {_span(self.reach)} so that the store keeps them")
