@@ -36,6 +36,8 @@ class Platform:
         self.today = datetime(2026, 11, 23, tzinfo=UTC).date()
         self.handle: str | None = None
         """The account's name on the platform now, if it was renamed."""
+        self.warning: str | None = None
+        """What the source says at each call, if anything."""
 
 
 PLATFORM = Platform()
@@ -54,6 +56,8 @@ class FakePlatformSource(Source):
 
     def fetch(self, ctx):
         PLATFORM.asked.append((ctx.window_start, ctx.window_end))
+        if PLATFORM.warning:
+            ctx.warn(PLATFORM.warning)
         yield RecordTable.from_rows("post", [
             {"platform": "fake", "account": PLATFORM.handle or self.options.account, "post_id": post_id, "published_at": at,
              "likes": likes, "comments": 0, "shares": 0, "saves": 0, "reach": 1000}
@@ -412,3 +416,16 @@ def test_the_gap_warning_names_the_days_of_the_periods_in_the_workflows_time_zon
     result = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     [warning] = result.warnings
     assert warning.startswith("incremental.toml: sources[0] (api): 2026-11-16 is older than the platform returns")
+
+
+def test_a_warning_the_source_gives_at_each_call_is_said_once(tmp_path, any_store_url):
+    """Run 2's window (November) is asked in two parts, before run 1's cursor and after it: the
+    source says the same thing at both calls, and the run summary says it once."""
+    path = write(tmp_path, 'look_back = "1d"')
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    PLATFORM.asked.clear()
+    PLATFORM.warning = "the platform gives no reach"
+    second = run_workflow_file(path, store_url=any_store_url, now=at(30, 9), period="2026-11-01..2026-11-29")
+    assert len(PLATFORM.asked) == 2
+    [stage] = [s for s in second.stages if s.kind == "source"]
+    assert stage.problems == ["the platform gives no reach"]

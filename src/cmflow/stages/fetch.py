@@ -112,7 +112,8 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         for unit in parts:
             for what, paths in unit.inputs.items():
                 report.inputs.setdefault(what, []).extend(p for p in paths if p not in report.inputs.get(what, []))
-            report.problems.extend(unit.problems)
+            # once, however many calls (a window asked in two parts) or accounts said it
+            report.problems.extend(p for p in dict.fromkeys(unit.problems) if p not in report.problems)
             report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:
