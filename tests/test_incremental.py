@@ -36,6 +36,8 @@ class Platform:
         self.today = datetime(2026, 11, 23, tzinfo=UTC).date()
         self.handle: str | None = None
         """The account's name on the platform now, if it was renamed."""
+        self.comments: dict[str, datetime] = {}
+        """Unanswered comments by id, with when they came."""
         self.warning: str | None = None
         """What the source says at each call, if anything."""
 
@@ -86,10 +88,26 @@ class FakeRecentSearch(FakePlatformSource):
                 yield table
 
 
+class FakeInbox(FakePlatformSource):
+    """The comments the brand received in the window (``PLATFORM.comments``), none answered."""
+
+    name = "fake_inbox"
+    description = "An inbox API for tests."
+    record_kinds = ("conversation",)
+
+    def fetch(self, ctx):
+        PLATFORM.asked.append((ctx.window_start, ctx.window_end))
+        yield RecordTable.from_rows("conversation", [
+            {"platform": "fake", "account": self.options.account, "message_id": message_id, "received_at": at,
+             "text": "still waiting"} for message_id, at in PLATFORM.comments.items()
+            if ctx.window_start <= at < ctx.window_end])
+
+
 @hookimpl
 def _register(register):
     register(FakePlatformSource)
     register(FakeRecentSearch)
+    register(FakeInbox)
 
 
 WORKFLOW = """
@@ -429,3 +447,20 @@ def test_a_warning_the_source_gives_at_each_call_is_said_once(tmp_path, any_stor
     assert len(PLATFORM.asked) == 2
     [stage] = [s for s in second.stages if s.kind == "source"]
     assert stage.problems == ["the platform gives no reach"]
+
+
+def test_a_comment_deleted_on_the_platform_leaves_the_reply_backlog(tmp_path, any_store_url):
+    """An unanswered comment deleted on the platform (spam the moderators removed) is no longer
+    waiting for a reply once the source is asked again: it would otherwise breach the SLA for good."""
+    path = write(tmp_path)
+    from cmflow.builtin.metrics import conversation_counts
+
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_inbox"')
+                    .replace('plugin = "totals"\ncounters = ["likes"]', 'plugin = "comments_received"'), encoding="utf-8")
+    PLATFORM.comments = {"m1": at(18), "m2": at(20)}
+    with registered_plugin(conversation_counts, package=conversation_counts.__name__):
+        first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+        assert sorted(first.records["conversation"]["message_id"]) == ["m1", "m2"]
+        del PLATFORM.comments["m1"]
+        second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
+    assert second.records["conversation"]["message_id"].to_list() == ["m2"]
