@@ -14,8 +14,12 @@ a fresh child process with a new SQLite store file (the store a run opens, WAL a
 2. **overlap**: ``remember`` of N more posts, half of them the same posts with new figures
    (the upsert replaces them) and half new ones;
 3. **read back**: :func:`cmflow.stages.incremental.with_stored` over the whole window with
-   N/10 posts just fetched: the 1.5 N stored rows read back and merged with them, the newest
-   figures winning.
+   N/10 posts just fetched, for a kind the platform shows only the latest of
+   (``shows_latest_only``): the 1.5 N stored rows read back and merged with them, the newest
+   figures winning;
+4. **asked again**: ``with_stored`` when the source was asked for the whole window again (the
+   common case: a window within ``look_back``): the fetch is trusted and the store not read.
+   The last line prints its time over read back's, measured side by side.
 
 It prints, per size, each step's time per record (microseconds) and, last, each step's growth
 of the time per record from the smallest size to each larger one: about 1.0 is linear; well
@@ -43,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 WINDOW = (datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc))
-STEPS = ("new", "overlap", "read back")
+STEPS = ("new", "overlap", "read back", "asked again")
 
 
 def posts(first: int, count: int, figures: int) -> Any:
@@ -94,17 +98,24 @@ def run_size(size: int, directory: Path) -> dict[str, Any]:
     timings["overlap"] = time.perf_counter() - started
 
     fetched = posts(size - size // 10, size // 10, figures=3)  # the newest tenth, fetched again
-    plan = FetchPlan(key, WINDOW[0], WINDOW[1], [(WINDOW[1] - timedelta(days=28), WINDOW[1])], store.source_cursor(key))
+    plan = FetchPlan(key, WINDOW[0], WINDOW[1], [(WINDOW[1] - timedelta(days=28), WINDOW[1])], store.source_cursor(key),
+                     latest_only=frozenset({"post"}))
     started = time.perf_counter()
     window = with_stored(store, plan, "post", fetched)
     timings["read back"] = time.perf_counter() - started
+
+    again = FetchPlan(key, WINDOW[0], WINDOW[1], [WINDOW], store.source_cursor(key))
+    started = time.perf_counter()
+    trusted = with_stored(store, again, "post", fetched)
+    timings["asked again"] = time.perf_counter() - started
 
     expected = size + (size - half)
     likes = dict(zip(*window.select("post_id", "likes").get_columns()))
     checks = {"records": window.height == expected,
               "newest figures": (likes[f"p{size - 1}"] == ((size - 1) * 31 + 3) % 5000
                                  and likes[f"p{half}"] == (half * 31 + 2) % 5000
-                                 and likes["p0"] == 1 % 5000)}
+                                 and likes["p0"] == 1 % 5000),
+              "asked again is the fetch": trusted is not None and trusted.height == fetched.height}
     return {"size": size, "seconds": timings, "checks": checks}
 
 
@@ -125,7 +136,8 @@ def parent_main(args: argparse.Namespace) -> int:
                 runs.append(json.loads(output.decode().strip().splitlines()[-1]))
                 for name in Path(directory).glob(f"store-{size}.db*"):
                     name.unlink()
-            records = {"new": size, "overlap": size, "read back": size + (size - size // 2)}
+            records = {"new": size, "overlap": size, "read back": size + (size - size // 2),
+                       "asked again": size + (size - size // 2)}
             per_record[size] = {step: statistics.median(r["seconds"][step] for r in runs) / records[step] * 1e6
                                 for step in STEPS}
             bad = sorted({name for r in runs for name, ok in r["checks"].items() if not ok})
@@ -134,6 +146,11 @@ def parent_main(args: argparse.Namespace) -> int:
                   + (f"   WRONG: {', '.join(bad)}" if bad else ""))
     smallest = sizes[0]
     print()
+    for size in sizes:
+        rows = size + (size - size // 2)
+        again, back = (per_record[size][step] * rows / 1e6 for step in ("asked again", "read back"))
+        print(f"{size:,} posts: a window asked again takes {again:.4f} s, one read back from the store "
+              f"{back:.2f} s ({again / back:.4f}x)")
     for size in sizes[1:]:
         growth = {step: per_record[size][step] / per_record[smallest][step] for step in STEPS}
         verdict = "linear" if max(growth.values()) <= args.linear else "GROWS FASTER than the data"

@@ -34,6 +34,12 @@ class Platform:
         self.followers = 1000
         self.asked: list[tuple[datetime, datetime]] = []
         self.today = datetime(2026, 11, 23, tzinfo=UTC).date()
+        self.handle: str | None = None
+        """The account's name on the platform now, if it was renamed."""
+        self.comments: dict[str, datetime] = {}
+        """Unanswered comments by id, with when they came."""
+        self.warning: str | None = None
+        """What the source says at each call, if anything."""
 
 
 PLATFORM = Platform()
@@ -52,8 +58,10 @@ class FakePlatformSource(Source):
 
     def fetch(self, ctx):
         PLATFORM.asked.append((ctx.window_start, ctx.window_end))
+        if PLATFORM.warning:
+            ctx.warn(PLATFORM.warning)
         yield RecordTable.from_rows("post", [
-            {"platform": "fake", "account": self.options.account, "post_id": post_id, "published_at": at,
+            {"platform": "fake", "account": PLATFORM.handle or self.options.account, "post_id": post_id, "published_at": at,
              "likes": likes, "comments": 0, "shares": 0, "saves": 0, "reach": 1000}
             for post_id, (at, likes) in PLATFORM.posts.items() if ctx.window_start <= at < ctx.window_end])
         yield RecordTable.from_rows("account_snapshot", [
@@ -80,10 +88,26 @@ class FakeRecentSearch(FakePlatformSource):
                 yield table
 
 
+class FakeInbox(FakePlatformSource):
+    """The comments the brand received in the window (``PLATFORM.comments``), none answered."""
+
+    name = "fake_inbox"
+    description = "An inbox API for tests."
+    record_kinds = ("conversation",)
+
+    def fetch(self, ctx):
+        PLATFORM.asked.append((ctx.window_start, ctx.window_end))
+        yield RecordTable.from_rows("conversation", [
+            {"platform": "fake", "account": self.options.account, "message_id": message_id, "received_at": at,
+             "text": "still waiting"} for message_id, at in PLATFORM.comments.items()
+            if ctx.window_start <= at < ctx.window_end])
+
+
 @hookimpl
 def _register(register):
     register(FakePlatformSource)
     register(FakeRecentSearch)
+    register(FakeInbox)
 
 
 WORKFLOW = """
@@ -158,6 +182,29 @@ def test_recent_records_are_fetched_again_over_the_look_back_window(tmp_path, an
     assert likes_by_post(second) == {"b": 10, "c": 25, "d": 7}  # the newest figures win
     previous = second.measurements.filter((pl.col("period") == "previous_period") & (pl.col("metric") == "total_likes"))
     assert previous["value"].to_list() == [35.0]  # last week's total, with c's new likes
+
+
+def test_a_post_deleted_on_the_platform_leaves_the_figures_where_the_source_was_asked_again(tmp_path, any_store_url):
+    """Run 2 asks for the whole window again (it is within look_back): c was deleted on the
+    platform, so it is no longer in the figures, though the store keeps run 1's copy."""
+    path = write(tmp_path)
+    PLATFORM.posts = {"b": (at(17), 10), "c": (at(20), 20)}
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    del PLATFORM.posts["c"]
+    second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
+    assert likes_by_post(second) == {"b": 10}
+
+
+def test_a_renamed_account_counts_its_posts_once(tmp_path, any_store_url):
+    """The account is renamed between the runs (an Instagram username, a YouTube handle): run 2
+    asks for the whole window again and gets b and c under the new name only."""
+    path = write(tmp_path)
+    PLATFORM.posts = {"b": (at(17), 10), "c": (at(20), 20)}
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    PLATFORM.handle = "brand_renamed"
+    second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
+    assert likes_by_post(second) == {"b": 10, "c": 20}
+    assert second.records["post"]["account"].unique().to_list() == ["brand_renamed"]
 
 
 def test_a_run_whose_outputs_failed_does_not_move_the_cursor(tmp_path, any_store_url):
@@ -316,8 +363,8 @@ def test_a_feed_that_moved_on_keeps_what_the_store_had(tmp_path, replay_server, 
 def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_gap_is_said(tmp_path, any_store_url):
     """The search returns 7 days. Run 1 (Mon 23, 09:00) for 15-23 November (last week, a day of
     margin) is refused before 16 November 09:00, so asks from there, and on up to now: d (Monday
-    08:00) is kept for next week's run, which could no longer ask for it. The morning of the 15th
-    and 16th nobody fetched in time is a warning. A week later, the week of 16-22 November again:
+    08:00) is kept for next week's run, which could no longer ask for it. The morning of the 16th
+    nobody fetched in time is a warning (the 15th is the margin, in no period). A week later, the week of 16-22 November again:
     nothing to ask (all older than 7 days), b and c from the store, the same warning. Next week's
     run (23-29 November): d from the store, and no gap: run 1 asked up to Monday 09:00."""
     path = write(tmp_path, "")
@@ -327,7 +374,7 @@ def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_g
     first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
     assert first.status == "warning" and PLATFORM.asked == [(at(16, 9), at(23, 9))]
     assert likes_by_post(first) == {"b": 10, "c": 20}  # d is after the window: not this run's
-    assert first.warnings == ["incremental.toml: sources[0] (api): 2026-11-15..2026-11-16 is older than the platform "
+    assert first.warnings == ["incremental.toml: sources[0] (api): 2026-11-16 is older than the platform "
                               "returns (7 days back) and no earlier run fetched it: its records of those days are "
                               "missing from the figures; run the workflow at least every 7 days so that the store "
                               "keeps them"]
@@ -340,3 +387,80 @@ def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_g
     weekly = run_workflow_file(path, store_url=any_store_url, now=at(30, 9))
     assert PLATFORM.asked == [(at(23, 9), at(30, 9))]
     assert (weekly.status, weekly.warnings, likes_by_post(weekly)) == ("ok", [], {"d": 4})
+
+
+X_WORKFLOW_BEFORE_SEARCH = """
+[workflow]
+name = "X brand"
+timezone = "Europe/Paris"
+
+[[sources]]
+id = "x"
+plugin = "x"
+usernames = ["maisonlumiere", "trailhead"]
+token = "${env:X_BEARER_TOKEN}"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+"""
+
+
+def test_an_option_added_since_leaves_the_keys_of_a_source_written_before(tmp_path, monkeypatch):
+    """X gained its ``search`` option after this workflow was written: its keys, computed before
+    (on d9b1980^1), are unchanged, so upgrading keeps each account's cursor and follower history."""
+    monkeypatch.setenv("X_BEARER_TOKEN", "a-token")
+    path = tmp_path / "x.toml"
+    path.write_text(X_WORKFLOW_BEFORE_SEARCH, encoding="utf-8")
+    workflow = load_workflow(path)
+    [entry] = workflow.sources
+    assert [source_key(workflow, entry, part) for part in entry.plugin.parts()] == [
+        "X brand/x/68beac6d504b2ef8", "X brand/x/fed94c54bd3d59d4"]
+    assert source_key(workflow, entry) == "X brand/x/f832c60917b56ccf"
+    searching = path.read_text(encoding="utf-8").replace('token =', 'fetch = ["posts", "search"]\nsearch = ["lumiere"]\ntoken =')
+    path.write_text(searching, encoding="utf-8")
+    workflow = load_workflow(path)
+    assert source_key(workflow, workflow.sources[0]) != "X brand/x/f832c60917b56ccf"  # a search is another source
+
+
+def test_the_gap_warning_names_the_days_of_the_periods_in_the_workflows_time_zone(tmp_path, any_store_url):
+    """In Tokyo (UTC+9) last week starts 15 November 15:00 UTC; the search reaches back to 16
+    November 09:00 UTC, 18:00 in Tokyo: the days missing are the 16th, Tokyo's, not UTC's 15th
+    and 16th, nor the margin day before the period."""
+    path = write(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_recent_search"')
+                    .replace('timezone = "UTC"', 'timezone = "Asia/Tokyo"')
+                    .replace("[workflow]", "[workflow]\ncompare = []"), encoding="utf-8")
+    result = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    [warning] = result.warnings
+    assert warning.startswith("incremental.toml: sources[0] (api): 2026-11-16 is older than the platform returns")
+
+
+def test_a_warning_the_source_gives_at_each_call_is_said_once(tmp_path, any_store_url):
+    """Run 2's window (November) is asked in two parts, before run 1's cursor and after it: the
+    source says the same thing at both calls, and the run summary says it once."""
+    path = write(tmp_path, 'look_back = "1d"')
+    run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+    PLATFORM.asked.clear()
+    PLATFORM.warning = "the platform gives no reach"
+    second = run_workflow_file(path, store_url=any_store_url, now=at(30, 9), period="2026-11-01..2026-11-29")
+    assert len(PLATFORM.asked) == 2
+    [stage] = [s for s in second.stages if s.kind == "source"]
+    assert stage.problems == ["the platform gives no reach"]
+
+
+def test_a_comment_deleted_on_the_platform_leaves_the_reply_backlog(tmp_path, any_store_url):
+    """An unanswered comment deleted on the platform (spam the moderators removed) is no longer
+    waiting for a reply once the source is asked again: it would otherwise breach the SLA for good."""
+    path = write(tmp_path)
+    from cmflow.builtin.metrics import conversation_counts
+
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_inbox"')
+                    .replace('plugin = "totals"\ncounters = ["likes"]', 'plugin = "comments_received"'), encoding="utf-8")
+    PLATFORM.comments = {"m1": at(18), "m2": at(20)}
+    with registered_plugin(conversation_counts, package=conversation_counts.__name__):
+        first = run_workflow_file(path, store_url=any_store_url, now=at(23, 9))
+        assert sorted(first.records["conversation"]["message_id"]) == ["m1", "m2"]
+        del PLATFORM.comments["m1"]
+        second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
+    assert second.records["conversation"]["message_id"].to_list() == ["m2"]

@@ -97,6 +97,28 @@ def test_follower_count_is_a_snapshot_of_the_windows_last_day(replay_server):
     assert problems == [] and len(replay_server.requests) == 1  # the lookup gives the counts
 
 
+def test_a_two_part_fetch_reads_the_follower_count_once_in_its_latest_part(replay_server):
+    """Last week asked in two parts around a cursor of 18-20 November (a run of Tuesday 24
+    November): today's count is dated by the latest part only (22 November), never also by the
+    first part's last day (17 November, within a week), and the accounts are looked up once."""
+    import logging
+
+    from cmflow import FetchContext
+
+    replay_server.add("GET", USERS, *replies("users_by.json"), repeat=True)
+    source = XSource(XOptions(usernames=["maisonlumiere"], token=TOKEN, base_url=replay_server.url,
+                              allow_private_network=True, fetch=["account_snapshots"]), entry_id="x_brand")
+    parts = [(WINDOW[0], datetime(2026, 11, 18, tzinfo=timezone.utc)), (datetime(2026, 11, 20, tzinfo=timezone.utc), WINDOW[1])]
+    snapshots, problems = [], []
+    with virtual_client() as client:
+        for index, (start, end) in enumerate(parts):
+            ctx = FetchContext(start, end, [LAST_WEEK], Path("."), logging.getLogger("test.x"), problems,
+                               http_client=lambda: client, latest_segment=index == len(parts) - 1)
+            snapshots += [row for table in source.fetch(ctx) for row in table.conformed().to_dicts()]
+    assert [(row["date"], row["followers"]) for row in snapshots] == [(date(2026, 11, 22), 5120)]
+    assert problems == [] and len(replay_server.requests) == 1
+
+
 def test_no_follower_count_for_a_window_long_past(replay_server):
     replay_server.add("GET", USERS, *replies("users_by.json"))
     last_year = (datetime(2025, 11, 15, tzinfo=timezone.utc), datetime(2025, 11, 23, tzinfo=timezone.utc))
@@ -376,7 +398,7 @@ def test_the_search_is_a_part_of_its_own_that_reaches_back_7_days():
     parts = source.parts()
     assert [(p.options.usernames, p.options.fetch, p.options.search, p.reaches_back()) for p in parts] == [
         (["a"], ["posts"], [], None), (["b"], ["posts"], [], None),
-        ([], ["search"], ["lumière"], timedelta(days=7))]
+        ([], ["search"], ["lumière"], timedelta(days=7) - timedelta(minutes=5))]  # what X is asked
     assert source.produces() == {"post", "mention"}
 
 
@@ -404,10 +426,14 @@ by = ["overall"]
 
 def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, tmp_path, monkeypatch):
     """Run 1 (Monday 23 November, 09:00) finds the week's 6 posts from 16 November 09:05 on; the
-    hours before are older than X searches, and said so. A week later, the same week again: X
+    hours before are older than X searches, and said so (16 November: the 15th is the margin
+    before the period). A week later, the same week again: X
     would refuse the start_time (error_400_start_time.json), so it is not asked; the store's 6
     are the figure, by hand 6, and the gap is said again."""
     from cmflow.builtin.metrics import conversation_counts
+    from cmflow.stages.incremental import source_key
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
 
     monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
     replay_server.add("GET", SEARCH, *replies("search_recent_pages.json"), *replies("error_400_start_time.json"),
@@ -415,9 +441,9 @@ def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, 
     path = tmp_path / "watch.toml"
     path.write_text(SEARCH_WORKFLOW.format(url=replay_server.url), encoding="utf-8")
     store = f"sqlite:///{tmp_path}/state.db"
-    gap = ("watch.toml: sources[0] (x_search): 2026-11-15..2026-11-16 is older than the platform returns (7 days "
-           "back) and no earlier run fetched it: its records of those days are missing from the figures; run the "
-           "workflow at least every 7 days so that the store keeps them")
+    gap = ("watch.toml: sources[0] (x_search): 2026-11-16 is older than the platform returns (6 days "
+           "23 h 55 min back) and no earlier run fetched it: its records of those days are missing from the figures; "
+           "run the workflow at least every 6 days 23 h 55 min so that the store keeps them")
 
     def mentions(now, period=None):
         with registered_plugin(x_module, package=x_module.__name__), \
@@ -430,6 +456,13 @@ def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, 
     count, first = mentions(datetime(2026, 11, 23, 9, tzinfo=timezone.utc))
     assert (count, first.status, first.warnings) == (6, "warning", [gap])
     assert len(replay_server.requests) == 2
+    asked = replay_server.requests[0].params
+    assert (asked["start_time"], asked["end_time"]) == ("2026-11-16T09:05:00Z", "2026-11-23T08:59:49Z")  # to the second, inclusive
+    with open_store(store) as opened:  # the cursor ends where X was asked to: the next run asks for the 10 s
+        workflow = load_workflow(path)
+        cursor = opened.source_cursor(source_key(workflow, workflow.sources[0]))
+    assert (cursor.covered_from, cursor.covered_until) == (datetime(2026, 11, 16, 9, 5, tzinfo=timezone.utc),
+                                                           datetime(2026, 11, 23, 8, 59, 50, tzinfo=timezone.utc))
     count, again = mentions(datetime(2026, 11, 30, 9, tzinfo=timezone.utc), "2026-11-16..2026-11-22")
     assert (count, again.status, again.warnings) == (6, "warning", [gap])
     assert len(replay_server.requests) == 2  # not asked: all of it is older than 7 days

@@ -49,6 +49,11 @@ class FetchContext:
     """What the source read, by what it is (``meta_facebook_posts of Maison Lumen``), with the
     files it came from (see :meth:`read_input`); kept in the run history, so that the next run
     says when one is gone (a folder that lost a file)."""
+    latest_segment: bool = True
+    """Whether this is the latest part of the window the source is asked for in this run (an
+    incremental source may be asked for two: before its cursor, and after it). A current value
+    (today's follower count) is read in this part only: dated by another part's window, it would
+    be a made-up point."""
 
     @property
     def http(self) -> "HttpClient":

@@ -34,6 +34,12 @@ class PluginOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    key_omits_default: ClassVar[frozenset[str]] = frozenset()
+    """Options added after an incremental source first kept records: at their default, they are
+    left out of the source's key, so that upgrading keeps its cursor and stored records (a key
+    digests the options: see :func:`cmflow.stages.incremental.source_key`). List every option
+    added to an incremental source here."""
+
 
 class Plugin:
     """What every plugin kind has in common."""
@@ -76,6 +82,15 @@ class Source(Plugin):
     reads_platform: ClassVar[str | None] = None
     """The platform whose data this source reads, when it reads one only (an API's: the
     ``facebook_page`` source reads Facebook's); what an incomplete report names when it fails."""
+    lags_behind: ClassVar[timedelta] = timedelta(0)
+    """How far behind now the platform can be asked (X refuses an ``end_time`` less than 10 s
+    ago): an incremental fetch's cursor ends there, so the next run asks for those seconds."""
+    shows_latest_only: ClassVar[frozenset[str]] = frozenset()
+    """The record kinds of which the platform shows only its latest items (a feed, a search, X's
+    800 latest mentions). An incremental fetch keeps what the store holds of these over the whole
+    window: the platform no longer gives what it gave before. Of the other kinds, what the
+    source was asked again replaces the store: a post deleted on the platform leaves the figures,
+    a renamed account is counted once."""
     window_only: ClassVar[bool] = False
     """True for sources that hand over only the fetch window's records (an API asked for those
     days: Toggl, Clockify); False for those that hand over all they read (a file, read whole).

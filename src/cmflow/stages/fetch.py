@@ -76,10 +76,11 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         segments = plan.segments if plan is not None else [(window_start, window_end)]
         by_kind: dict[str, list[pl.DataFrame]] = {}
         try:
-            for start, end in segments:  # two at most: before the cursor, and after it
+            for index, (start, end) in enumerate(segments):  # two at most: before the cursor, and after it
                 ctx = FetchContext(start, end, all_periods, workflow.directory,
                                    log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                                   skipped=unit.skipped, as_of=now, inputs=unit.inputs)
+                                   skipped=unit.skipped, as_of=now, inputs=unit.inputs,
+                                   latest_segment=index == len(segments) - 1)
                 for table in unit.part.fetch(ctx) or []:
                     if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
                         raise TypeError(f"fetch() must yield cmflow.RecordTable objects, got {table!r}")
@@ -111,7 +112,8 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         for unit in parts:
             for what, paths in unit.inputs.items():
                 report.inputs.setdefault(what, []).extend(p for p in paths if p not in report.inputs.get(what, []))
-            report.problems.extend(unit.problems)
+            # once, however many calls (a window asked in two parts) or accounts said it
+            report.problems.extend(p for p in dict.fromkeys(unit.problems) if p not in report.problems)
             report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:
@@ -121,7 +123,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                                                    else plan.in_window(kind, frames[kind]))) is not None}
                 notes.append(plan.describe())
                 account = f", {unit.account}" if len(parts) > 1 and unit.account != entry.id else ""
-                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}{account})"):
+                if warning := plan.gap_warning(f"{workflow.file.name}: {entry.path} ({entry.id}{account})", all_periods):
                     report.warnings.append(warning)
                 succeeded.append(plan)
             for kind, frame in frames.items():

@@ -6,9 +6,11 @@ fetches only what the store does not hold yet and fills the rest of its window f
   option and it starts afresh.
 - A run fetches the parts of its window the cursor does not cover, and again what is within
   ``look_back`` (default 28 days) of now: likes and comments keep coming after publication, so
-  recent records are read again and **the newest figures win**. The rest comes from the store,
-  and so do stored records the platform no longer gives (a feed or a search shows only its
-  latest items).
+  recent records are read again and **the newest figures win**. Where the source was asked, its
+  answer is the truth (a deleted post leaves the figures, a renamed account counts once); the
+  rest of the window comes from the store. Two exceptions read the store over the whole window:
+  the kinds a platform shows only the latest items of (:attr:`cmflow.Source.shows_latest_only`:
+  a feed, a search), and dated kinds (a day's follower count a platform gives for today only).
 - A source that says how far back its platform returns records (:meth:`cmflow.Source.reaches_back`)
   is never asked for older ones: the store gives what earlier runs kept, and the days nobody
   fetched in time are a warning naming the source and the days, never a silent zero. It is
@@ -30,12 +32,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from cmflow.foundation.records import RECORD_KINDS, unique_records
 from cmflow.store import CachedRecord, SourceCursor
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import polars as pl
+
+    from cmflow.foundation.periods import Period
 
     from cmflow.plugins.kinds import Source
     from cmflow.store import Store
@@ -69,6 +76,22 @@ class FetchPlan:
     can fill them (:meth:`cmflow.Source.reaches_back`)."""
     reach: timedelta | None = None
     """How far back the platform returns the source's records, if it says."""
+    lag: timedelta = timedelta(0)
+    """How far behind now the platform is asked (:attr:`cmflow.Source.lags_behind`): the cursor ends there."""
+    latest_only: frozenset[str] = frozenset()
+    """The record kinds the platform shows only the latest items of (:attr:`cmflow.Source.shows_latest_only`)."""
+
+    def stored_spans(self, kind_name: str) -> list[Interval]:
+        """Where the window's records of one kind come from the store: the parts of the window the
+        source was not asked for; the whole window for a kind the platform shows only the latest
+        items of, and for a dated kind (a day's follower count the platform gives for today only),
+        a day either side (:data:`EDGE`)."""
+        kind = RECORD_KINDS[kind_name]
+        if kind.field(kind.time_field).type == "date":
+            return [(self.window_start - EDGE, self.window_end + EDGE)]
+        if kind_name in self.latest_only:
+            return [(self.window_start, self.window_end)]
+        return _minus((self.window_start, self.window_end), self.segments)
 
     def in_window(self, kind_name: str, frame: "pl.DataFrame") -> "pl.DataFrame":
         """``frame`` without the records fetched past the window (kept for the next run, not
@@ -103,11 +126,23 @@ class FetchPlan:
         only_earlier = len(self.segments) == 1 and self.segments[0][1] >= self.window_end
         return f"fetched {asked} UTC, {'earlier records' if only_earlier else 'the rest'} from the store"
 
-    def gap_warning(self, source: str) -> str | None:
-        """What the run says of :attr:`gaps`: the source, the days, why, and what to do."""
+    def gap_warning(self, source: str, periods: "Sequence[Period]") -> str | None:
+        """What the run says of :attr:`gaps`: the source, the days of the run's periods they hold
+        (in the workflow's time zone, that of the periods), why, and what to do."""
         if not self.gaps or self.reach is None:
             return None
-        days = ", ".join(_days(start, end) for start, end in self.gaps)
+        zone = ZoneInfo(periods[0].tz) if periods else timezone.utc
+        within = sorted(clipped for gap in self.gaps for period in periods
+                        if (clipped := _overlap(gap, (period.start_utc, period.end_utc))) is not None)
+        spans: list[Interval] = []
+        for start, end in within:  # the periods overlap (a baseline holds the current week)
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+        if not spans:  # only the margin around the periods: no figure misses a record
+            return None
+        days = ", ".join(_days(start.astimezone(zone), end.astimezone(zone)) for start, end in spans)
         return (f"{source}: {days} is older than the platform returns ({_span(self.reach)} back) and no earlier "
                 "run fetched it: its records of those days are missing from the figures; run the workflow at "
                 f"least every {_span(self.reach)} so that the store keeps them")
@@ -116,8 +151,13 @@ class FetchPlan:
 def source_key(workflow: "Workflow", entry: "Entry", part: "Source | None" = None) -> str:
     """``workflow/source-id/options-digest`` of a source (or of one account's part of it):
     another option, another cursor (secrets, which dump as asterisks, do not count: a renewed
-    token keeps the records)."""
-    options = (part or entry.plugin).options.model_dump(mode="json")
+    token keeps the records; nor do options added since, at their default:
+    :attr:`cmflow.PluginOptions.key_omits_default`)."""
+    given = (part or entry.plugin).options
+    options = given.model_dump(mode="json")
+    at_default = set(options) - set(given.model_dump(mode="json", exclude_defaults=True))
+    for name in at_default & type(given).key_omits_default:  # added since: the key stays as it was
+        del options[name]
     digest = hashlib.sha256(json.dumps([entry.info.name, options], sort_keys=True, default=str).encode())
     return f"{workflow.key}/{entry.id}/{digest.hexdigest()[:16]}"
 
@@ -140,7 +180,7 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
     reach = _reach(part)
     oldest = now - reach if reach is not None else None
     reaches_window = oldest is not None and window_end > oldest  # a back-fill too old asks for nothing
-    asked = (window_start, max(window_end, now)) if reaches_window else window
+    asked = (window_start, max(window_end, now - part.lags_behind)) if reaches_window else window
     missing = [asked]
     if cursor is not None:
         look_back = entry.common.look_back or DEFAULT_LOOK_BACK
@@ -153,22 +193,21 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
     if oldest is not None and (too_old := _overlap(window, (window_start, oldest))) is not None:
         covered = _overlap(too_old, _cursor_interval(cursor))
         gaps = _minus(too_old, [covered] if covered else [])
-    return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach)
+    return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach,
+                     latest_only=frozenset(part.shows_latest_only), lag=part.lags_behind)
 
 
 def with_stored(store: "Store", plan: FetchPlan, kind_name: str, fetched: "pl.DataFrame | None") -> "pl.DataFrame | None":
-    """The window's records of one kind: those in the store, replaced by those fetched now.
-
-    The store is read even where the source was asked again: a platform that returns only its
-    latest items (a feed, a search, X's 800 latest mentions) no longer gives what it gave before."""
+    """The window's records of one kind: those fetched now, and those the store holds of the
+    parts not asked for (:meth:`FetchPlan.stored_spans`); a record fetched again replaces the
+    stored one."""
     import polars as pl
 
     kind = RECORD_KINDS[kind_name]
     if plan.cursor is None:
         return fetched
-    dated = kind.field(kind.time_field).type == "date"
-    edge = EDGE if dated else timedelta(0)  # an instant is in the window or not
-    rows = store.cached_records(plan.key, kind_name, plan.window_start - edge, plan.window_end + edge)
+    rows = [row for start, end in plan.stored_spans(kind_name)
+            for row in store.cached_records(plan.key, kind_name, start, end)]
     if not rows:
         return fetched
     stored = pl.read_ndjson(io.StringIO("\n".join(rows)), schema=kind.polars_schema())
@@ -184,7 +223,8 @@ def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None)
     The cursor is one span: what was fetched joins it where they touch; of spans that do not touch,
     the latest is kept, the one the next runs extend (the records of the others are kept all the
     same, and read again by any run whose window holds them)."""
-    fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, now))) is not None]
+    asked_until = now - plan.lag
+    fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, asked_until))) is not None]
     spans = sorted(fetched + ([_cursor_interval(plan.cursor)] if plan.cursor is not None else []))
     if not spans:
         return
@@ -235,11 +275,19 @@ def _days(start: datetime, end: datetime) -> str:
 
 
 def _span(length: timedelta) -> str:
+    """``7 days``, ``36 hours``, ``6 days 23 h 55 min``."""
     if length % timedelta(days=1) == timedelta(0):
         days = length // timedelta(days=1)
         return f"{days} day{'s' if days != 1 else ''}"
-    hours = length / timedelta(hours=1)
-    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    if length < timedelta(days=2) and length % timedelta(hours=1) == timedelta(0):
+        hours = length / timedelta(hours=1)
+        return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    days, rest = divmod(length, timedelta(days=1))
+    hours, rest = divmod(rest, timedelta(hours=1))
+    minutes = rest // timedelta(minutes=1)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else "",
+             f"{minutes} min" if minutes else ""]
+    return " ".join(part for part in parts if part)
 
 
 def _encode(kind_name: str, frame: "pl.DataFrame") -> list[CachedRecord]:

@@ -43,7 +43,10 @@ def window_dates(ctx: FetchContext, zone: tzinfo) -> tuple[date, date]:
 
 def snapshot_day(ctx: FetchContext, now: float) -> date | None:
     """The day a follower count read now stands for: today inside the window, the window's last
-    day within a week after it, else none (the platform keeps no history)."""
+    day within a week after it, else none (the platform keeps no history); none in a part of the
+    window asked before the latest (:attr:`cmflow.FetchContext.latest_segment`)."""
+    if not ctx.latest_segment:
+        return None
     zone = run_zone(ctx)
     today = datetime.fromtimestamp(now, zone).date()
     first, last = window_dates(ctx, zone)
@@ -58,7 +61,7 @@ def current_count_day(ctx: FetchContext, now: float, platform: str) -> date | No
     """:func:`snapshot_day`, telling the run summary when there is none (a window too old for
     the current count of ``platform``, e.g. ``"Mastodon"``, to stand for any of its days)."""
     day = snapshot_day(ctx, now)
-    if day is None:
+    if day is None and ctx.latest_segment:  # said once, by the part that reads the count
         ctx.warn(f"no account snapshot: {platform} gives only the current follower count, which stands "
                  f"for no day of a window that ended more than {CURRENT_COUNT_GRACE.days} days ago")
     return day

@@ -78,6 +78,7 @@ class RssSource(Source):
     Options = RssOptions
     record_kinds = ("mention",)
     incremental = True
+    shows_latest_only = frozenset({"mention"})  # a feed holds its latest entries only
     per_account_option = "feeds"
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:

@@ -46,6 +46,7 @@ Fetchable = Literal["posts", "account_snapshots", "mentions", "search"]
 
 
 class XOptions(PluginOptions):
+    key_omits_default = frozenset({"search"})  # added with the search: the accounts keep their cursors
     usernames: list[str] = Field(
         default_factory=list, description="The accounts to read, by username (handle), with or without "
         "the @. One request resolves them to X's ids. Needed unless fetch is only search.",
@@ -127,6 +128,8 @@ class XSource(Source, SearchesTerms):
     Options = XOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    lags_behind = END_TIME_MARGIN
+    shows_latest_only = frozenset({"mention"})  # the 800 latest mentions; the search's last 7 days
     per_account_option = "usernames"
 
     def produces(self) -> set[str]:
@@ -143,8 +146,9 @@ class XSource(Source, SearchesTerms):
         return type(self)(options, entry_id=self.entry_id)
 
     def reaches_back(self) -> timedelta | None:
-        """7 days for the search alone (X's recent search); the accounts' timelines go further."""
-        return RECENT_SEARCH_REACH if set(self.options.fetch) == {"search"} else None
+        """7 days less the margin the search's ``start_time`` keeps, for the search alone (X's
+        recent search: what it is asked); the accounts' timelines go further."""
+        return RECENT_SEARCH_REACH - START_TIME_MARGIN if set(self.options.fetch) == {"search"} else None
 
     def parts(self) -> list[Source]:
         """Each account on its own, and the search as one more part: it reaches back 7 days, the
@@ -163,6 +167,8 @@ class XSource(Source, SearchesTerms):
                              base_url=options.base_url, token=options.token.get_secret_value(),
                              source=self.entry_id, scopes=SCOPES)
         wanted = set(options.fetch)
+        if not ctx.latest_segment:  # the follower count is read with the latest part of the window only
+            wanted.discard("account_snapshots")
         users = self._users(x) if wanted - {"search"} else []
         if "posts" in wanted:
             rows = [row for user in users for row in self._posts(x, user, ctx)]
