@@ -166,3 +166,14 @@ def test_a_command_imports_none_of_what_it_does_not_use(command, tiny_workflow, 
     loaded = modules_loaded(arguments, tiny_workflow, tmp_path / "modules.json")
 
     assert sorted(name for name in loaded if name in forbidden or name.startswith(tuple(f"{f}." for f in forbidden))) == []
+
+
+def test_asking_for_one_kind_imports_only_the_modules_that_declare_that_kind():
+    registry = load_registry()
+
+    sources = registry.of_kind("source")
+
+    declares_source = {target for name, target in builtin_entry_points().items() if name.startswith("source.")}
+    assert {info.cls.__module__ for info in registry.plugins.values()} == declares_source
+    assert [info.name for info in sources] == sorted(name.removeprefix("source.")
+                                                     for name in builtin_entry_points() if name.startswith("source."))
