@@ -12,7 +12,12 @@ What it does:
    click, pydantic'`` (the two libraries' import: pydantic's is lazy, so its models' machinery is
    not in it), the libraries' floor (importing click, entry-point metadata and pydantic, and
    building and using one model: what any validate pays before cmflow's own code),
-   ``cmflow --help`` and ``cmflow validate workflows/demo.toml``. Each run's CPU time (user +
+   ``cmflow --help``, ``cmflow validate workflows/demo.toml``, and the commands the tests start
+   most often: ``cmflow inspect`` (one export), ``cmflow run``, ``cmflow history`` and ``cmflow
+   outbox flush`` on a tiny workflow (one export source, one metric, a SQLite store in a temporary
+   folder). With ``--baseline SRC`` each cmflow command is also run with another tree's ``src``
+   first on ``PYTHONPATH`` (main's, from ``git archive``), in the same rounds, and the ratios of
+   this tree's CPU time to the baseline's are printed. Each run's CPU time (user +
    system, from ``os.wait4``) and wall time are taken; the figures are medians, and each
    command's ratios to ``python -c pass`` and to the floors are the medians of the ratios within
    a round, so that a machine loaded by other work shows in every command of a round alike. CPU
@@ -41,8 +46,10 @@ Run: ``python benchmarks/startup.py`` (``--runs 40`` for steadier medians on a l
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,6 +80,38 @@ FLOOR = "libraries' floor (click, pydantic)"
 PASS = "python -c pass"
 IMPORTS = "import click, pydantic"
 VALIDATE = "cmflow validate workflows/demo.toml"
+INSPECTED_EXPORT = REPO / "tests" / "fixtures" / "exports" / "meta-facebook-posts.csv"
+TINY_WORKFLOW = """\
+[workflow]
+name = "tiny"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[store]
+url = "{store}"
+
+[[sources]]
+id = "meta"
+plugin = "export"
+path = "builtin:demo/exports/*/*-posts.csv"
+
+[[metrics]]
+plugin = "posts_published"
+"""
+"""The tiny workflow ``run``, ``history`` and ``outbox flush`` are timed on: one export source, one
+metric, a SQLite store (written in a temporary folder; the untimed warm-up run makes its first run)."""
+
+
+def other_commands(folder: Path) -> dict[str, list[str]]:
+    """The commands the tests start most often, beside validate: inspect, run, history, outbox flush."""
+    store = f"sqlite:///{folder / 'state.db'}"
+    workflow = folder / "tiny.toml"
+    workflow.write_text(TINY_WORKFLOW.format(store=store), encoding="utf-8")
+    return {"cmflow inspect meta-facebook-posts.csv": cmflow_command("inspect", str(INSPECTED_EXPORT)),
+            "cmflow run (tiny workflow)": cmflow_command("run", str(workflow)),
+            "cmflow history (tiny workflow)": cmflow_command("history", str(workflow)),
+            "cmflow outbox flush": cmflow_command("outbox", "flush", "--store", store)}
 
 BREAKDOWN = r"""
 import time
@@ -160,13 +199,16 @@ class Timing:
     wall: list[float] = field(default_factory=list)
 
 
-def time_commands(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, Timing]:
-    """Run every command once per round, ``runs`` rounds after an untimed warm-up (disk cache, .pyc)."""
+def time_commands(commands: dict[str, list[str]], runs: int, env: dict[str, str],
+                  envs: dict[str, dict[str, str]] | None = None) -> dict[str, Timing]:
+    """Run every command once per round, ``runs`` rounds after an untimed warm-up (disk cache, .pyc);
+    ``envs`` gives some commands an environment of their own (the baseline's ``PYTHONPATH``)."""
     timings = {label: Timing() for label in commands}
     for round_ in range(runs + 1):
         for label, command in commands.items():
             started = time.perf_counter()
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO)
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       env=(envs or {}).get(label, env), cwd=REPO)
             stderr = process.stderr.read()  # drained before waiting: a full pipe would block the child
             _, status, usage = os.wait4(process.pid, 0)
             elapsed = time.perf_counter() - started
@@ -317,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-plugins", action="store_true",
                         help="load every installed plugin, not only cmflow's built-ins")
     parser.add_argument("--top", type=int, default=8, help="heaviest packages to list per command")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also time each cmflow command with SRC (another cmflow's src folder, e.g. main's "
+                             "from git archive) first on PYTHONPATH, in the same rounds, and print the ratios")
     parser.add_argument("--breakdown", type=int, nargs="?", const=5, default=0, metavar="RUNS",
                         help="where validate's CPU time goes, medians of RUNS runs (default 5)")
     args = parser.parse_args(argv)
@@ -335,10 +380,20 @@ def main(argv: list[str] | None = None) -> int:
         "cmflow --help": cmflow_command("--help"),
         VALIDATE: cmflow_command("validate", str(DEMO_WORKFLOW)),
     }
+    folder = Path(tempfile.mkdtemp(prefix="cmflow-startup-"))
+    atexit.register(shutil.rmtree, folder, True)
+    commands.update(other_commands(folder))
+    envs: dict[str, dict[str, str]] = {}
+    if args.baseline:
+        baseline_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, (str(args.baseline.resolve()),
+                                                                              env.get("PYTHONPATH"))))}
+        for label in [label for label in commands if label.startswith("cmflow ")]:
+            commands[f"{label} [baseline]"] = commands[label]
+            envs[f"{label} [baseline]"] = baseline_env
     print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]}), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}, {args.runs} rounds, plugins: "
           f"{'all installed' if args.all_plugins else 'built-ins only'}")
-    timings = time_commands(commands, args.runs, env)
+    timings = time_commands(commands, args.runs, env, envs)
     print(f"\nCPU time (user + system), median; ratios: medians of the ratios within a round\n")
     header = f"{'command':<38}{'CPU':>8}{'wall':>8}{'/ pass':>9}{'/ imports':>11}{'/ floor':>9}"
     print(header)
@@ -347,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<38}{statistics.median(timing.cpu) * 1000:>6.0f}ms{statistics.median(timing.wall) * 1000:>6.0f}ms"
               + "".join(f"{median_ratio(timing.cpu, timings[reference].cpu):>{width}.2f}x"
                         for reference, width in ((PASS, 8), (IMPORTS, 10), (FLOOR, 8))))
+    if args.baseline:
+        print(f"\nthis tree / baseline ({args.baseline}), CPU, median of the ratios within a round:\n")
+        for label in [label for label in commands if f"{label} [baseline]" in commands]:
+            this, before = timings[label], timings[f"{label} [baseline]"]
+            print(f"{label:<38}{statistics.median(before.cpu) * 1000:>6.0f}ms ->{statistics.median(this.cpu) * 1000:>6.0f}ms"
+                  f"{median_ratio(this.cpu, before.cpu):>8.2f}x")
     validate, floor = timings[VALIDATE], timings[FLOOR]
     cpu = statistics.median(validate.cpu)
     print(f"\n/ pass: python -c pass; / imports: python -c 'import click, pydantic' (pydantic's import is lazy:\n"

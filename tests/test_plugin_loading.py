@@ -100,3 +100,80 @@ def test_validate_imports_only_the_plugin_modules_its_file_names(tmp_path):
     run_machinery = [name for name in loaded
                      if name in RUN_MODULES or name.startswith(tuple(f"{module}." for module in RUN_MODULES))]
     assert sorted(run_machinery) == []
+
+
+# -- what each command imports -----------------------------------------------------------------
+TINY_WORKFLOW = """\
+[workflow]
+name = "tiny"
+timezone = "Europe/Paris"
+period = "last_week"
+as_of = "2026-11-24"
+
+[store]
+url = "sqlite:///state.db"
+
+[[sources]]
+id = "meta"
+plugin = "export"
+path = "builtin:demo/exports/*/*-posts.csv"
+
+[[metrics]]
+plugin = "posts_published"
+"""
+"""A workflow with a store and no output: one file source, one metric."""
+HTTP_CLIENT = ("httpx", "httpcore", "tenacity", "cmflow.http.client", "cmflow.http.transport")
+"""The HTTP kit's client: only a command that makes a request (a platform source, an output) needs it."""
+DOCUMENT_LIBRARIES = ("jinja2", "babel", "weasyprint", "openpyxl", "xlsxwriter", "fastexcel", "numpy", "pyarrow")
+"""What rendering a report (HTML, PDF, workbook, charts) needs."""
+COMMANDS = {
+    # command (run in a folder holding workflow.toml after one run), modules it must not import
+    "inspect": (("inspect", str(REPO / "tests" / "fixtures" / "exports" / "meta-facebook-posts.csv")),
+                (*HTTP_CLIENT, *DOCUMENT_LIBRARIES, "rich", "sqlalchemy", "cmflow.store.sql",
+                 "cmflow.builtin.outputs", "cmflow.builtin.metrics", "cmflow.builtin.triggers")),
+    "run": (("run", "workflow.toml"), (*HTTP_CLIENT, *DOCUMENT_LIBRARIES, "rich")),
+    "history": (("history", "workflow.toml"), (*HTTP_CLIENT, *DOCUMENT_LIBRARIES, "polars")),
+    "outbox flush": (("outbox", "flush", "--store", "sqlite:///state.db"),
+                     (*HTTP_CLIENT, *DOCUMENT_LIBRARIES, "polars", "rich", "cmflow.builtin")),
+}
+"""Each command's forbidden modules: a module named, or any module under it (``cmflow.builtin``:
+every plugin module). A start-up cost that comes back (an import moved to a module's top, a
+plugin module importing the client for an annotation) fails here, naming what imported it."""
+
+
+def modules_loaded(arguments: tuple[str, ...], cwd: Path, listing: Path) -> set[str]:
+    """``sys.modules`` when ``cmflow ARGUMENTS`` exits (the command must succeed)."""
+    record = (f"import atexit, json, sys; atexit.register(lambda: open({str(listing)!r}, 'w')"
+              f".write(json.dumps(sorted(sys.modules)))); ")
+    done = subprocess.run([sys.executable, "-c", record + "from cmflow.cli import main; main()", *arguments],
+                          capture_output=True, text=True, cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return set(json.loads(listing.read_text()))
+
+
+@pytest.fixture(scope="module")
+def tiny_workflow(tmp_path_factory) -> Path:
+    """A folder with workflow.toml, run once (so that history has a run to show)."""
+    folder = tmp_path_factory.mktemp("tiny")
+    (folder / "workflow.toml").write_text(TINY_WORKFLOW, encoding="utf-8")
+    modules_loaded(("run", "workflow.toml"), folder, folder / "modules.json")
+    return folder
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_command_imports_none_of_what_it_does_not_use(command, tiny_workflow, tmp_path):
+    arguments, forbidden = COMMANDS[command]
+    loaded = modules_loaded(arguments, tiny_workflow, tmp_path / "modules.json")
+
+    assert sorted(name for name in loaded if name in forbidden or name.startswith(tuple(f"{f}." for f in forbidden))) == []
+
+
+def test_asking_for_one_kind_imports_only_the_modules_that_declare_that_kind():
+    registry = load_registry()
+
+    sources = registry.of_kind("source")
+
+    declares_source = {target for name, target in builtin_entry_points().items() if name.startswith("source.")}
+    assert {info.cls.__module__ for info in registry.plugins.values()} == declares_source
+    assert [info.name for info in sources] == sorted(name.removeprefix("source.")
+                                                     for name in builtin_entry_points() if name.startswith("source."))

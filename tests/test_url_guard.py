@@ -294,7 +294,7 @@ def test_behind_a_proxy_a_name_resolving_inside_is_still_refused(forward_proxy, 
 def test_no_proxy_hosts_are_reached_directly():
     import httpx
 
-    from cmflow.http.guard import GuardedTransport
+    from cmflow.http.transport import GuardedTransport
 
     transport = GuardedTransport(proxies={"https": "proxy.agency.example:3128", "no": "intranet.example,.corp"})
     assert transport.proxy_for(httpx.URL("https://api.example.org/x")) == "http://proxy.agency.example:3128"

@@ -35,8 +35,7 @@ def inspect(files: tuple[Path, ...]) -> None:
     from cmflow.plugins.registry import get_registry
 
     registry = get_registry()
-    inspectors = sorted((info.cls for info in registry
-                         if info.kind == "source" and issubclass(info.cls, InspectsFiles)),
+    inspectors = sorted((info.cls for info in registry.of_kind("source") if issubclass(info.cls, InspectsFiles)),
                         key=lambda cls: (cls.inspect_order, cls.name))
     if not inspectors:
         click.secho("✗ no installed source can inspect files (the built-in export source is missing?)",

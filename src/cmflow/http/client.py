@@ -22,8 +22,9 @@ from cmflow.foundation.secrets import redactor
 from cmflow.http.budget import Budget, BudgetLimits, BudgetRegistries, BudgetRegistry, WaitTooLong
 from cmflow.http.errors import (AddressNotAllowed, BadResponse, PlatformError, PlatformUnavailable, RateLimited,
                      RequestRejected, ResponseTooLarge, TooManyPages, format_duration, format_time)
-from cmflow.http.guard import (POLICY_EXTENSION, PRIVATE_NETWORK_OPTION, AddressRefused, GuardedTransport, NetworkPolicy,
-                    Resolver, network_policy)
+from cmflow.http.guard import (POLICY_EXTENSION, PRIVATE_NETWORK_OPTION, AddressRefused, NetworkPolicy, Resolver,
+                               network_policy)
+from cmflow.http.transport import GuardedTransport
 from cmflow.http.pagination import PageRequest, Paging
 from cmflow.http.platforms import ApiResponse, Platform, classify, get_platform, pace_from_usage
 from cmflow.http.redaction import install_log_redaction, redact

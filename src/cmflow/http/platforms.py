@@ -15,12 +15,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Literal, Mapping
-
-import httpx
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from cmflow.http.errors import (ApiVersionExpired, AuthExpired, BadResponse, PermissionMissing, PlatformError,
                      RequestRejected)
+
+if TYPE_CHECKING:
+    import httpx  # in annotations only: a plugin declaring its Platform does not load the client
 
 
 @dataclass

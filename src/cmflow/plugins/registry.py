@@ -163,6 +163,13 @@ class PluginRegistry:
         pending = {key for module in self._pending() for key in module.declares if self._declared[key] is module}
         return sorted(n for k, n in self.plugins.keys() | pending if k == kind)
 
+    def of_kind(self, kind: str) -> list[PluginInfo]:
+        """Every plugin of a kind, by name, importing only the modules whose entry points name one
+        of that kind (and those that name nothing): ``cmflow inspect`` asks for the sources without
+        importing the outputs, metrics and triggers (and the HTTP client some of them import)."""
+        self._load(m for m in self._pending() if not m.declares or any(k == kind for k, _ in m.declares))
+        return sorted((info for info in self.plugins.values() if info.kind == kind), key=lambda i: i.name)
+
     def load(self, target: str) -> None:
         """Import the entry-point module ``target`` now, if it is one not imported yet."""
         self._load(m for m in self._pending() if m.target == target)

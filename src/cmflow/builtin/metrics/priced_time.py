@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow import NONE_LABEL, format_value
+from cmflow import NONE_LABEL
 
 if TYPE_CHECKING:
     import polars as pl
@@ -90,6 +90,8 @@ def unpriced_reason(currency: str | None = None) -> "pl.Expr":
     output writes them); null when every hour is priced. Reads the columns
     :func:`cost_aggregations` makes."""
     import polars as pl
+
+    from cmflow import format_value  # the presentation helpers: a run's, not validate's
 
     people = (pl.col("unpriced_people").list.eval(
         pl.when(pl.element() == NONE_LABEL).then(pl.lit("entries naming no one")).otherwise(pl.element()))

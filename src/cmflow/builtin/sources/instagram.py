@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import FetchContext, PluginOptions, Source, WebUrl, hookimpl
-from cmflow.http import PermissionMissing, PlatformSession, RequestRejected
+from cmflow.http import PermissionMissing, RequestRejected
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, GRAPH_INSTAGRAM, KIND_OF_FETCH, Comment, Fetch, GraphReader,
@@ -29,6 +29,7 @@ from cmflow.builtin.sources.platform_common import current_count_day, distinct_h
 
 if TYPE_CHECKING:
     from cmflow import RecordTable
+    from cmflow.http import PlatformSession  # the client (httpx, tenacity): imported when a run fetches
 
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 """A media item's own fields: asked of the account's own media, and of another account's through

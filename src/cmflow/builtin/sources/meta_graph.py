@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from cmflow import RecordTable
-from cmflow.http import BadResponse, NextUrl, PlatformSession
+from cmflow.http import BadResponse, NextUrl
 
 from cmflow.builtin.sources.platform_common import https_url, parse_instant, run_zone, window_dates
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
+    from cmflow.http import PlatformSession  # the client (httpx, tenacity): imported when a run fetches
 
 GRAPH_FACEBOOK = "https://graph.facebook.com"
 GRAPH_INSTAGRAM = "https://graph.instagram.com"
