@@ -381,7 +381,9 @@ def test_the_snapshot_tells_what_the_platforms_headers_said_is_left(redis_url, p
 
     instagram, mastodon_left = shared_budget_snapshot(redis_url, prefix=prefix)
     assert (mastodon_left.platform, mastodon_left.remaining, mastodon_left.limit) == ("mastodon", 42, 300)
-    assert mastodon_left.reset_at == pytest.approx(now + 100, abs=0.01)
+    # Kept on Redis's clock as an offset from the process's now: the script's own latency may
+    # shift it by milliseconds (33 ms on a loaded machine), never by the second a header counts in.
+    assert mastodon_left.reset_at == pytest.approx(now + 100, abs=1.0)
     assert (instagram.platform, instagram.used_percent, instagram.remaining) == ("instagram", 64.0, None)
 
 
