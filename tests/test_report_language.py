@@ -272,7 +272,7 @@ def test_platforms_and_formats():
 
 @pytest.mark.parametrize(("value", "unit", "fr", "en"), [
     (3.12, "%", f"3,12{NBSP}%", "3.12%"),
-    (3.125, "%", f"3,12{NBSP}%", "3.12%"),  # Babel rounds half to even
+    (3.125, "%", f"3,13{NBSP}%", "3.13%"),  # halves round away from zero (Babel alone: to even)
     (0.0, "%", f"0,00{NBSP}%", "0.00%"),
     (-1.5, "%", f"-1,50{NBSP}%", "-1.50%"),
     (6143, "count", f"6{NNBSP}143", "6,143"),
@@ -285,9 +285,9 @@ def test_platforms_and_formats():
     (None, "count", "–", "–"),
     (1234.5, "EUR", f"1{NNBSP}234,50{NBSP}€", "€1,234.50"),  # an amount: its currency, the locale's way
     (-250, "EUR", f"-250,00{NBSP}€", "-€250.00"),
-    (12.345, "USD", f"12,34{NBSP}$US", "$12.34"),
+    (12.345, "USD", f"12,35{NBSP}$US", "$12.35"),  # from its shortest decimal form, 12.345
     (float("nan"), "EUR", "–", "–"),
-    (12.25, "h", f"12,2{NBSP}h", f"12.2{NBSP}h"),  # hours: one decimal
+    (12.25, "h", f"12,3{NBSP}h", f"12.3{NBSP}h"),  # hours: one decimal
     (150, "h", f"150{NBSP}h", f"150{NBSP}h"),
 ])
 def test_values(value, unit, fr, en):
