@@ -592,18 +592,10 @@ path = "reports/{client}.{format}"
     assert not (tmp_path / "mail").exists()
 
 
-def test_resend_sends_a_fixed_report_again_to_the_clients_named_once(tmp_path, smtp_server, monkeypatch) -> None:
-    """With send_once, a second run of the period sends nothing. After a fix (Maison Lumière's
-    post had 30 likes, not 10: ERR (30 + 2 + 3 + 5) / 400 = 10 %), `cmflow resend --client
-    maison-lumiere` sends Maison Lumière's new report, with a Message-ID of its own, and nothing
-    to Trailhead; a run after it sends nothing again; the history says resend. Unknown ids are
-    refused before anything runs, naming the closest."""
-    from click.testing import CliRunner
-
-    from cmflow.cli import main
-
-    mailbox, port = smtp_server()
-    path = write_fixture(tmp_path, outputs=f"""
+def client_emails_output(port: int, when: str | None = None) -> str:
+    """The ``client_emails`` output of the resend tests: each client's report, no attachment, to
+    the loopback SMTP server on ``port``."""
+    return f"""
 [[outputs]]
 id = "client_emails"
 plugin = "email"
@@ -611,16 +603,38 @@ host = "127.0.0.1"
 port = {port}
 security = "none"
 timeout = "5s"
-when = "always"
+{f'when = "{when}"' if when else ""}
 from_address = "Agence Exemple <reports@agency.example>"
 clients = "each"
 attach = []
-""")
+"""
+
+
+def cmflow_in(tmp_path, monkeypatch):
+    """``cmflow ARGS --store`` (a SQLite file in ``tmp_path``), run in ``tmp_path`` in this process."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
     monkeypatch.chdir(tmp_path)
     store = f"sqlite:///{tmp_path / 'state.db'}"
 
     def cmflow(*args: str):
         return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+
+    return cmflow
+
+
+def test_resend_sends_a_fixed_report_again_to_the_clients_named_once(tmp_path, smtp_server, monkeypatch) -> None:
+    """With send_once, a second run of the period sends nothing. After a fix (Maison Lumière's
+    post had 30 likes, not 10: ERR (30 + 2 + 3 + 5) / 400 = 10 %), `cmflow resend --client
+    maison-lumiere` sends Maison Lumière's new report, with a Message-ID of its own, and nothing
+    to Trailhead; a run after it sends nothing again; the history says resend. Unknown ids are
+    refused before anything runs, naming the closest."""
+
+    mailbox, port = smtp_server()
+    path = write_fixture(tmp_path, outputs=client_emails_output(port, when="always"))
+    cmflow = cmflow_in(tmp_path, monkeypatch)
 
     assert cmflow("run", str(path)).exit_code == 0
     assert cmflow("run", str(path)).exit_code == 0
@@ -664,24 +678,10 @@ def test_resend_sends_whatever_the_outputs_when_and_only_the_output_named(tmp_pa
     resend that queues nothing (the source failed: the report is held) says so and exits non-zero."""
     import json
 
-    from click.testing import CliRunner
-
-    from cmflow.cli import main
     from cmflow.store import open_store
 
     mailbox, port = smtp_server()
-    path = write_fixture(tmp_path, outputs=f"""
-[[outputs]]
-id = "client_emails"
-plugin = "email"
-host = "127.0.0.1"
-port = {port}
-security = "none"
-timeout = "5s"
-from_address = "Agence Exemple <reports@agency.example>"
-clients = "each"
-attach = []
-
+    path = write_fixture(tmp_path, outputs=client_emails_output(port) + f"""
 [[outputs]]
 id = "agency_email"
 plugin = "email"
@@ -693,11 +693,7 @@ when = "always"
 from_address = "cmflow <cmflow@agency.example>"
 to = ["cm@agency.example"]
 """)
-    monkeypatch.chdir(tmp_path)
-    store = f"sqlite:///{tmp_path / 'state.db'}"
-
-    def cmflow(*args: str):
-        return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+    cmflow = cmflow_in(tmp_path, monkeypatch)
 
     assert cmflow("run", str(path)).exit_code == 0
     assert [r.rcpt_tos for r in mailbox.received] == [["cm@agency.example"]]  # when = "change": no report
@@ -705,7 +701,7 @@ to = ["cm@agency.example"]
     resent = cmflow("resend", str(path), "--output", "client_emails", "--client", "maison-lumiere")
     assert resent.exit_code == 0, resent.output
     assert [r.rcpt_tos for r in mailbox.received] == [["cm@agency.example"], ["marie@lumiere.example"]]
-    stats = open_store(store).runs(limit=1)[0].stats
+    stats = open_store(f"sqlite:///{tmp_path / 'state.db'}").runs(limit=1)[0].stats
     assert stats["resent"] == {"client_emails": ["maison-lumiere"]}, json.dumps(stats)
 
     (tmp_path / "posts.csv").write_text("platform,account\n\"broken", encoding="utf-8")
@@ -714,7 +710,7 @@ to = ["cm@agency.example"]
     assert "✗ nothing was sent again: output 'client_emails' queued no report for trailhead: a report held " \
         "as incomplete" in nothing.output
     assert len(mailbox.received) == 2
-    assert "resent" not in open_store(store).runs(limit=1)[0].stats
+    assert "resent" not in open_store(f"sqlite:///{tmp_path / 'state.db'}").runs(limit=1)[0].stats
 
 
 def test_a_resend_waiting_in_the_outbox_is_not_queued_twice(tmp_path, monkeypatch) -> None:
@@ -723,30 +719,11 @@ def test_a_resend_waiting_in_the_outbox_is_not_queued_twice(tmp_path, monkeypatc
     `cmflow outbox flush --now`; once the server is back, the flush delivers the one copy, and a
     resend after it is queued again. The server receives the report three times, never four."""
     from aiosmtpd.controller import Controller
-    from click.testing import CliRunner
-
-    from cmflow.cli import main
     from loopback_smtp import Mailbox, free_port
 
     mailbox, port = Mailbox(), free_port()
-    path = write_fixture(tmp_path, outputs=f"""
-[[outputs]]
-id = "client_emails"
-plugin = "email"
-host = "127.0.0.1"
-port = {port}
-security = "none"
-timeout = "5s"
-when = "always"
-from_address = "Agence Exemple <reports@agency.example>"
-clients = "each"
-attach = []
-""")
-    monkeypatch.chdir(tmp_path)
-    store = f"sqlite:///{tmp_path / 'state.db'}"
-
-    def cmflow(*args: str):
-        return CliRunner().invoke(main, [*args, "--store", store], catch_exceptions=False, prog_name="cmflow")
+    path = write_fixture(tmp_path, outputs=client_emails_output(port, when="always"))
+    cmflow = cmflow_in(tmp_path, monkeypatch)
 
     def to_marie() -> int:
         return sum(r.rcpt_tos == ["marie@lumiere.example"] for r in mailbox.received)

@@ -233,13 +233,13 @@ def test_a_run_that_cannot_renew_its_lock_is_asked_to_stop_before_it_runs_out(an
     stop = StopRequest()
     with open_store(any_store_url) as real:
         store = _FailingRenewals(real, hang=hang)
-        try:
-            with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop):
+        with held_run_lock(store, "weekly", lease=LEASE, longest=timedelta(hours=1), stop=stop):
+            try:
                 taken = time.monotonic()
                 assert wait_until(stop.is_set)
                 assert time.monotonic() - taken < LEASE.total_seconds()  # told before its lock runs out
-        finally:
-            store.release.set()
+            finally:
+                store.release.set()  # before the lock is let go, which waits for the hanging renewal
     assert stop.reason.startswith("stopped: its run lock could not be renewed within its lease (3 s)")
 
 
