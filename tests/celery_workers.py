@@ -172,15 +172,7 @@ def runs_per_slot(store_url: str, workflow: str) -> dict[Any, list[str]]:
 
 def lock_owners(store_url: str) -> list[str]:
     """The owners (host:pid:token) of the workflows' run locks held in the store, whatever its
-    database; not the ``cmflow-daemon`` lock a live daemon's health check holds for a moment."""
-    import sqlalchemy as sa
+    database (:func:`daemon_process.run_locks`, the daemon's own health-check lock left out)."""
+    from daemon_process import run_locks
 
-    from cmflow.daemon.settings import HEALTH_WORKFLOW_ID
-
-    engine = sa.create_engine(store_url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(sa.text("SELECT owner FROM run_locks WHERE workflow != :daemon"),
-                                           {"daemon": HEALTH_WORKFLOW_ID}).scalars())
-    finally:
-        engine.dispose()
+    return [owner for _, owner in run_locks(store_url)]
