@@ -208,6 +208,8 @@ def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: dateti
     for state in previous.values():  # a workflow no longer watched resolves its health alerts
         if state.dimensions.get("workflow_id") not in watched:
             measured.add((state.metric, dimension_key(state.dimensions)))
+    if not (failing or stale or previous):  # nothing holds and nothing was: nothing can move
+        return HealthAlerts([], [], [])
     outcomes = [RuleOutcome(FAILING_RULE, RuleSettings(), failing, measured),
                 RuleOutcome(STALE_RULE, RuleSettings(), stale, measured)]
     moved = advance(outcomes, previous, now, store.silences(active_at=now), HEALTH_WORKFLOW_ID)
@@ -235,11 +237,18 @@ def advance_health(store: "Store", workflow: "Workflow | None", settings_file: s
     they schedule (one paused past its lease, then resumed) never both move the same alerts on
     and announce them twice, and a health run that lost its lock keeps nothing (its writes are
     fenced as a workflow run's are). None when another daemon's health run holds the lock, or
-    this one lost it: the next check does it."""
+    this one lost it: the next check does it.
+
+    The alerts are first moved on without the lock, reading only: when nothing would change
+    (the common case, healthy workflows), nothing is written, not even the lock (issue 16: the
+    lock's two writes after every run were most of what a quiet daemon wrote)."""
     from cmflow.foundation.stopping import StopRequest
     from cmflow.stages.run_lock import held_run_lock
     from cmflow.store import RunLockLost, WorkflowBusy
 
+    preview = health_alerts(store, reports, now, options, watched)
+    if not preview.changed:
+        return preview
     try:
         with held_run_lock(store, HEALTH_WORKFLOW_ID, lease=lease, longest=HEALTH_RUN_LONGEST,
                            stop=StopRequest()) as hold:
