@@ -149,9 +149,13 @@ def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: da
     return health
 
 
-def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
-                    options: HealthOptions) -> WorkflowHealth:
-    """:func:`assess` with the workflow's recent runs, last handled slot and lock read from ``store``."""
+_READ = object()
+
+
+def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime, options: HealthOptions,
+                    last_handled: "datetime | None | object" = _READ) -> WorkflowHealth:
+    """:func:`assess` with the workflow's recent runs, last handled slot (unless given, as read
+    for many workflows at once) and lock read from ``store``."""
     from cmflow.store import this_host
 
     runs = store.runs(sw.key, RUNS_READ_FIRST)
@@ -160,7 +164,9 @@ def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
     newest = runs[0] if runs else None
     under_way = newest if newest is not None and newest.status == "running" and not newest.dry_run \
         and store.run_lock_held(sw.key, this_host()) else None
-    return assess(sw, runs, now, options, store.last_handled_slot(sw.key), under_way)
+    if last_handled is _READ:
+        last_handled = store.last_handled_slot(sw.key)
+    return assess(sw, runs, now, options, last_handled, under_way)  # type: ignore[arg-type]
 
 
 def _finished(runs: Sequence[RunRecord]) -> list[RunRecord]:

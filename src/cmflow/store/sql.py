@@ -466,12 +466,33 @@ class SqlStore(Store):
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
-        ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition)
-               for condition in self._slot_run()]
-        missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
+        return self.last_handled_slots([workflow])[workflow]
+
+    def last_handled_slots(self, workflows: Sequence[str]) -> dict[str, datetime | None]:
+        # One row per workflow: its own latest slot of each kind, each a subquery that reads the
+        # index by (workflow, status, slot) down to one entry, so that a long history costs
+        # nothing more (a GROUP BY would read every run). Rows are joined by UNION ALL, a
+        # chunk of workflows per statement (SQLite allows 500 compound terms).
+        handled: dict[str, datetime | None] = {}
+        wanted = list(dict.fromkeys(workflows))
         with self.engine.connect() as connection:
-            slots = [_utc(connection.execute(query).scalar()) for query in (*ran, missed)]
-        return max((slot for slot in slots if slot is not None), default=None)
+            for start in range(0, len(wanted), _WORKFLOWS_PER_STATEMENT):
+                chunk = wanted[start:start + _WORKFLOWS_PER_STATEMENT]
+                rows = [self._handled_row(sa.bindparam(f"w{i}", workflow, type_=sa.Text))
+                        for i, workflow in enumerate(chunk)]
+                query = rows[0] if len(rows) == 1 else sa.union_all(*rows)
+                for row in connection.execute(query):
+                    slots = [_utc(slot) for slot in row[1:]]
+                    handled[row[0]] = max((slot for slot in slots if slot is not None), default=None)
+        return handled
+
+    def _handled_row(self, workflow: Any) -> sa.Select:
+        """``workflow`` (a bound value) with its latest slot run, cut short after committing, and missed."""
+        ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition).scalar_subquery()
+               for condition in self._slot_run()]
+        missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(
+            missed_slots.c.workflow == workflow).scalar_subquery()
+        return sa.select(workflow.label("workflow"), *ran, missed)
 
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
         ran = [sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot, condition).limit(1)
@@ -784,6 +805,10 @@ class SqlStore(Store):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_WORKFLOWS_PER_STATEMENT = 200
+"""Workflows whose last handled slots one statement reads (:meth:`SqlStore.last_handled_slots`)."""
 
 
 def _tried_again_when_cut(method: Any) -> Any:
