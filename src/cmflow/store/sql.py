@@ -75,6 +75,7 @@ class SqlStore(Store):
         self._fenced: dict[int, tuple[str, RunLockHold]] = {}
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
+        self._handled_statements: dict[int, Any] = {}
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
@@ -478,13 +479,20 @@ class SqlStore(Store):
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), _WORKFLOWS_PER_STATEMENT):
                 chunk = wanted[start:start + _WORKFLOWS_PER_STATEMENT]
-                rows = [self._handled_row(sa.bindparam(f"w{i}", workflow, type_=sa.Text))
-                        for i, workflow in enumerate(chunk)]
-                query = rows[0] if len(rows) == 1 else sa.union_all(*rows)
-                for row in connection.execute(query):
+                query = self._handled_statement(len(chunk))
+                for row in connection.execute(query, {f"w{i}": workflow for i, workflow in enumerate(chunk)}):
                     slots = [_utc(slot) for slot in row[1:]]
                     handled[row[0]] = max((slot for slot in slots if slot is not None), default=None)
         return handled
+
+    def _handled_statement(self, count: int) -> Any:
+        """The statement of :meth:`last_handled_slots` for ``count`` workflows (bound as w0, w1 ...),
+        built once per size: building it cost more than running it, at every planned slot."""
+        statement = self._handled_statements.get(count)
+        if statement is None:
+            rows = [self._handled_row(sa.bindparam(f"w{i}", type_=sa.Text)) for i in range(count)]
+            statement = self._handled_statements[count] = rows[0] if count == 1 else sa.union_all(*rows)
+        return statement
 
     def _handled_row(self, workflow: Any) -> sa.Select:
         """``workflow`` (a bound value) with its latest slot run, cut short after committing, and missed."""
