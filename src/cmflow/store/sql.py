@@ -76,6 +76,7 @@ class SqlStore(Store):
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
         self._handled_statements: dict[int, Any] = {}
+        self._unfinished_statements: dict[bool, Any] = {}
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
@@ -522,13 +523,17 @@ class SqlStore(Store):
         return [finished, runs.c.status.in_(_CUT_SHORT) & runs.c.committed_at.is_not(None)]
 
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
-        query = sa.select(sa.func.min(runs.c.slot)).where(runs.c.workflow == workflow, runs.c.status.in_(_CUT_SHORT))
-        if self._committed_column:
-            query = query.where(runs.c.committed_at.is_(None))
-        if after is not None:
-            query = query.where(runs.c.slot > after)
+        query = self._unfinished_statements.get(after is not None)
+        if query is None:  # built once (as the last handled slots' statement, read at every planned slot)
+            query = sa.select(sa.func.min(runs.c.slot)).where(
+                runs.c.workflow == sa.bindparam("workflow", type_=sa.Text), runs.c.status.in_(_CUT_SHORT))
+            if self._committed_column:
+                query = query.where(runs.c.committed_at.is_(None))
+            if after is not None:
+                query = query.where(runs.c.slot > sa.bindparam("after", type_=runs.c.slot.type))
+            self._unfinished_statements[after is not None] = query
         with self.engine.connect() as connection:
-            return _utc(connection.execute(query).scalar())
+            return _utc(connection.execute(query, {"workflow": workflow, "after": after}).scalar())
 
     def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
         if not groups:
