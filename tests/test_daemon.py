@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from cmflow.daemon.service import Daemon, SlotQueue
 from cmflow.daemon.settings import load_daemon_settings
@@ -456,7 +457,6 @@ def test_a_run_under_way_shows_as_running_not_overdue(tmp_path, store_url, hourl
 def sqlite_steps_to_assess(hourly, store_url: str, runs: int) -> tuple[int, object]:
     """The SQLite virtual-machine steps (about the rows read) one health assessment of ``hourly``
     takes when it has ``runs`` hourly runs, each a success that brought records; and the report."""
-    import sqlalchemy as sa
 
     from cmflow.daemon.health import assess_in_store
     from cmflow.store.tables import runs as runs_table
@@ -494,6 +494,51 @@ def test_a_health_assessment_reads_no_more_with_a_longer_history(tmp_path, hourl
     assert (long_report.state, long_report.detail) == ("ok", "last data 20m ago")
     assert long_report.last_success == utc(2026, 1, 1) + timedelta(hours=1999, minutes=1)
     assert short_report.last_data == utc(2026, 1, 1) + timedelta(hours=19)
+
+
+def statements_of(daemon: Daemon, step) -> list[str]:
+    """The SQL statements the daemon's own store issues during ``step()`` (runs record
+    themselves through stores of their own), counted on the real SQLite file by SQLAlchemy."""
+    seen: list[str] = []
+
+    def note(connection, cursor, statement, *_):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(daemon.store.engine, "before_cursor_execute", note)
+    try:
+        step()
+    finally:
+        sa.event.remove(daemon.store.engine, "before_cursor_execute", note)
+    return seen
+
+
+def writes(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.split()[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE")]
+
+
+def test_a_quiet_tick_and_a_healthy_runs_end_write_nothing_to_the_store(tmp_path):
+    """Issue 16: the loop's store work is what made a thousand simulated slots take a minute. A
+    tick with nothing due reads and writes nothing; the tick that hears of a healthy run's end
+    assesses its health by reading only (the health run's lock, two writes, is taken only when
+    an alert moves)."""
+    store_url = f"sqlite:///{tmp_path / 'state.db'}"
+    for name in ("a", "b", "c"):
+        write_workflow(tmp_path, name, "every 15 minutes")
+    clock = FakeClock(utc(2026, 10, 20, 12, 14, 50))
+    executor = RecordingExecutor(store_url)
+    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    daemon.tick()  # planned (the first heartbeat, the first assessment); nothing due yet
+    clock.now += timedelta(seconds=5)
+    assert statements_of(daemon, daemon.tick) == []
+    clock.now = utc(2026, 10, 20, 12, 15)  # three slots due: their runs start (and, here, end)
+    daemon.tick()
+    assert len(executor.requests) == 3
+    clock.now += timedelta(seconds=11)  # their ends are heard and assessed; no heartbeat is due
+    seen = statements_of(daemon, daemon.tick)
+    assert daemon.health["a"].state == "ok" and not daemon._assess
+    assert seen and writes(seen) == []
+    clock.now += timedelta(seconds=5)
+    assert statements_of(daemon, daemon.tick) == []
 
 
 def test_no_successful_run_for_stale_after_intervals_is_stale(hourly):

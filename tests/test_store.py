@@ -241,6 +241,31 @@ def test_runs_are_newest_first_and_filtered_by_workflow(any_store_url):
         assert store.runs("nobody") == []
 
 
+def test_last_handled_slots_of_many_workflows_are_read_at_once(any_store_url):
+    """The daemon's health check reads every workflow's last handled slot in one go: each as
+    :meth:`last_handled_slot` says it, from finished runs, missed slots or neither, across more
+    workflows than one statement takes."""
+    from datetime import timedelta
+
+    from cmflow.foundation.schedules import SkippedSlots
+
+    slot = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
+    with open_store(any_store_url) as store:
+        for status, workflow in (("ok", "ran"), ("failed", "ran"), ("interrupted", "cut")):
+            run_id = store.start_run(workflow, f"{workflow}.toml", date(2026, 1, 1), date(2026, 1, 4), False,
+                                     slot=slot + timedelta(days=1 if status == "failed" else 0))
+            store.finish_run(run_id, status=status, stats={}, error=None)
+        store.record_missed_slots("ran", [SkippedSlots("down", slot - timedelta(days=3), slot, 4)], slot)
+        store.record_missed_slots("missed", [SkippedSlots("down", slot, slot + timedelta(days=9), 10)], slot)
+        many = [f"w{i}" for i in range(450)] + ["ran", "cut", "missed", "never"]
+        handled = store.last_handled_slots(many)
+        assert handled == {**{f"w{i}": None for i in range(450)}, "ran": slot + timedelta(days=1), "cut": None,
+                           "missed": slot + timedelta(days=9), "never": None}
+        assert {w: store.last_handled_slot(w) for w in ("ran", "cut", "missed")} == {
+            w: handled[w] for w in ("ran", "cut", "missed")}
+        assert store.last_handled_slots([]) == {}
+
+
 def test_run_left_running_is_marked_interrupted_by_the_next_run(any_store_url):
     with open_store(any_store_url) as store:
         killed = start(store, "weekly")

@@ -69,7 +69,8 @@ def status(directory: str | None, store_option: str | None, config_file: str | N
         health_options = settings.health
         catalog = WorkflowCatalog.for_daemon(folder, url, settings.daemon)
         catalog.refresh()
-        reports = [assess_in_store(sw, store, now, health_options) for sw in catalog.workflows]
+        handled = store.last_handled_slots([sw.key for sw in catalog.workflows])
+        reports = [assess_in_store(sw, store, now, health_options, handled[sw.key]) for sw in catalog.workflows]
         firing = [a for a in store.alerts(HEALTH_WORKFLOW_ID) if a.state == "firing"]
 
     def elsewhere(daemon) -> str:

@@ -149,9 +149,13 @@ def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: da
     return health
 
 
-def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
-                    options: HealthOptions) -> WorkflowHealth:
-    """:func:`assess` with the workflow's recent runs, last handled slot and lock read from ``store``."""
+_READ = object()
+
+
+def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime, options: HealthOptions,
+                    last_handled: "datetime | None | object" = _READ) -> WorkflowHealth:
+    """:func:`assess` with the workflow's recent runs, last handled slot (unless given, as read
+    for many workflows at once) and lock read from ``store``."""
     from cmflow.store import this_host
 
     runs = store.runs(sw.key, RUNS_READ_FIRST)
@@ -160,7 +164,9 @@ def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime,
     newest = runs[0] if runs else None
     under_way = newest if newest is not None and newest.status == "running" and not newest.dry_run \
         and store.run_lock_held(sw.key, this_host()) else None
-    return assess(sw, runs, now, options, store.last_handled_slot(sw.key), under_way)
+    if last_handled is _READ:
+        last_handled = store.last_handled_slot(sw.key)
+    return assess(sw, runs, now, options, last_handled, under_way)  # type: ignore[arg-type]
 
 
 def _finished(runs: Sequence[RunRecord]) -> list[RunRecord]:
@@ -208,6 +214,8 @@ def health_alerts(store: "Store", reports: Sequence[WorkflowHealth], now: dateti
     for state in previous.values():  # a workflow no longer watched resolves its health alerts
         if state.dimensions.get("workflow_id") not in watched:
             measured.add((state.metric, dimension_key(state.dimensions)))
+    if not (failing or stale or previous):  # nothing holds and nothing was: nothing can move
+        return HealthAlerts([], [], [])
     outcomes = [RuleOutcome(FAILING_RULE, RuleSettings(), failing, measured),
                 RuleOutcome(STALE_RULE, RuleSettings(), stale, measured)]
     moved = advance(outcomes, previous, now, store.silences(active_at=now), HEALTH_WORKFLOW_ID)
@@ -235,11 +243,18 @@ def advance_health(store: "Store", workflow: "Workflow | None", settings_file: s
     they schedule (one paused past its lease, then resumed) never both move the same alerts on
     and announce them twice, and a health run that lost its lock keeps nothing (its writes are
     fenced as a workflow run's are). None when another daemon's health run holds the lock, or
-    this one lost it: the next check does it."""
+    this one lost it: the next check does it.
+
+    The alerts are first moved on without the lock, reading only: when nothing would change
+    (the common case, healthy workflows), nothing is written, not even the lock (issue 16: the
+    lock's two writes after every run were most of what a quiet daemon wrote)."""
     from cmflow.foundation.stopping import StopRequest
     from cmflow.stages.run_lock import held_run_lock
     from cmflow.store import RunLockLost, WorkflowBusy
 
+    preview = health_alerts(store, reports, now, options, watched)
+    if not preview.changed:
+        return preview
     try:
         with held_run_lock(store, HEALTH_WORKFLOW_ID, lease=lease, longest=HEALTH_RUN_LONGEST,
                            stop=StopRequest()) as hold:

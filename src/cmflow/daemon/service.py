@@ -421,16 +421,18 @@ class Daemon:
         self._assess -= only or self._assess
         reports = []
         catching_up = set(self.running) | self._queued
-        for sw in self.catalog.workflows:
-            if only is not None and sw.key not in only:
-                continue
-            if between is not None and reports and len(reports) % WORKFLOWS_BETWEEN_LOOKS == 0:
+        assessed = [sw for sw in self.catalog.workflows if only is None or sw.key in only]
+        for start in range(0, len(assessed), WORKFLOWS_BETWEEN_LOOKS):
+            if between is not None and start:
                 between()
-            report = assess_in_store(sw, self.store, now, self.settings.health)
-            if report.state == "stale" and sw.key in catching_up:  # after downtime: data is on its way
-                report.alerting = False
-                report.detail += "; a run is under way"
-            reports.append(report)
+            group = assessed[start:start + WORKFLOWS_BETWEEN_LOOKS]
+            handled = self.store.last_handled_slots([sw.key for sw in group])  # one read for the group
+            for sw in group:
+                report = assess_in_store(sw, self.store, now, self.settings.health, handled[sw.key])
+                if report.state == "stale" and sw.key in catching_up:  # after downtime: data is on its way
+                    report.alerting = False
+                    report.detail += "; a run is under way"
+                reports.append(report)
         self.health.update({r.key: r for r in reports})
         watched = {sw.key for sw in self.catalog.workflows}
         settings_file = str(self.settings.file or self.directory)

@@ -531,6 +531,11 @@ class Store(ABC):
         or recorded as missed."""
 
     @abstractmethod
+    def last_handled_slots(self, workflows: Sequence[str]) -> dict[str, datetime | None]:
+        """:meth:`last_handled_slot` of each of ``workflows``, read in as few statements as the
+        database allows (the daemon's health check reads them for every workflow at once)."""
+
+    @abstractmethod
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
         """Whether a run of this very slot finished (whatever it found) or committed its
         results, or the slot was recorded as missed: a slot so handled is not owed any more."""

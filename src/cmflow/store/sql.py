@@ -75,6 +75,8 @@ class SqlStore(Store):
         self._fenced: dict[int, tuple[str, RunLockHold]] = {}
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
+        self._handled_statements: dict[int, Any] = {}
+        self._unfinished_statements: dict[bool, Any] = {}
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
@@ -466,12 +468,40 @@ class SqlStore(Store):
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
-        ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition)
-               for condition in self._slot_run()]
-        missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(missed_slots.c.workflow == workflow)
+        return self.last_handled_slots([workflow])[workflow]
+
+    def last_handled_slots(self, workflows: Sequence[str]) -> dict[str, datetime | None]:
+        # One row per workflow: its own latest slot of each kind, each a subquery that reads the
+        # index by (workflow, status, slot) down to one entry, so that a long history costs
+        # nothing more (a GROUP BY would read every run). Rows are joined by UNION ALL, a
+        # chunk of workflows per statement (SQLite allows 500 compound terms).
+        handled: dict[str, datetime | None] = {}
+        wanted = list(dict.fromkeys(workflows))
         with self.engine.connect() as connection:
-            slots = [_utc(connection.execute(query).scalar()) for query in (*ran, missed)]
-        return max((slot for slot in slots if slot is not None), default=None)
+            for start in range(0, len(wanted), _WORKFLOWS_PER_STATEMENT):
+                chunk = wanted[start:start + _WORKFLOWS_PER_STATEMENT]
+                query = self._handled_statement(len(chunk))
+                for row in connection.execute(query, {f"w{i}": workflow for i, workflow in enumerate(chunk)}):
+                    slots = [_utc(slot) for slot in row[1:]]
+                    handled[row[0]] = max((slot for slot in slots if slot is not None), default=None)
+        return handled
+
+    def _handled_statement(self, count: int) -> Any:
+        """The statement of :meth:`last_handled_slots` for ``count`` workflows (bound as w0, w1 ...),
+        built once per size: building it cost more than running it, at every planned slot."""
+        statement = self._handled_statements.get(count)
+        if statement is None:
+            rows = [self._handled_row(sa.bindparam(f"w{i}", type_=sa.Text)) for i in range(count)]
+            statement = self._handled_statements[count] = rows[0] if count == 1 else sa.union_all(*rows)
+        return statement
+
+    def _handled_row(self, workflow: Any) -> sa.Select:
+        """``workflow`` (a bound value) with its latest slot run, cut short after committing, and missed."""
+        ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition).scalar_subquery()
+               for condition in self._slot_run()]
+        missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(
+            missed_slots.c.workflow == workflow).scalar_subquery()
+        return sa.select(workflow.label("workflow"), *ran, missed)
 
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
         ran = [sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot, condition).limit(1)
@@ -493,13 +523,17 @@ class SqlStore(Store):
         return [finished, runs.c.status.in_(_CUT_SHORT) & runs.c.committed_at.is_not(None)]
 
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
-        query = sa.select(sa.func.min(runs.c.slot)).where(runs.c.workflow == workflow, runs.c.status.in_(_CUT_SHORT))
-        if self._committed_column:
-            query = query.where(runs.c.committed_at.is_(None))
-        if after is not None:
-            query = query.where(runs.c.slot > after)
+        query = self._unfinished_statements.get(after is not None)
+        if query is None:  # built once (as the last handled slots' statement, read at every planned slot)
+            query = sa.select(sa.func.min(runs.c.slot)).where(
+                runs.c.workflow == sa.bindparam("workflow", type_=sa.Text), runs.c.status.in_(_CUT_SHORT))
+            if self._committed_column:
+                query = query.where(runs.c.committed_at.is_(None))
+            if after is not None:
+                query = query.where(runs.c.slot > sa.bindparam("after", type_=runs.c.slot.type))
+            self._unfinished_statements[after is not None] = query
         with self.engine.connect() as connection:
-            return _utc(connection.execute(query).scalar())
+            return _utc(connection.execute(query, {"workflow": workflow, "after": after}).scalar())
 
     def record_missed_slots(self, workflow: str, groups: Sequence[Any], now: datetime) -> None:
         if not groups:
@@ -784,6 +818,10 @@ class SqlStore(Store):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_WORKFLOWS_PER_STATEMENT = 200
+"""Workflows whose last handled slots one statement reads (:meth:`SqlStore.last_handled_slots`)."""
 
 
 def _tried_again_when_cut(method: Any) -> Any:
