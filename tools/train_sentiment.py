@@ -486,6 +486,8 @@ def with_negation_prior(model: SentimentModel) -> SentimentModel:
     high, low = 2 * NEGATION_PRIOR / 3, -NEGATION_PRIOR / 3
     rows = []
     for language, word, tone in negated_word_tones():
+        if language not in model.intercepts:  # a run fitting one language (``--language fr``)
+            continue
         table = model.weights.filter(pl.col("language") == language)
         phrase = all_features([f"{NEGATION_PHRASE[language]} {word}"]).join(table, on="feature", how="inner")
         logits = [float(phrase[name].sum()) + bias for name, bias in zip(columns, model.intercepts[language], strict=True)]
