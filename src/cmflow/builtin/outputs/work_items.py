@@ -250,6 +250,8 @@ class TaskNotifier(Notifier):
     receiver: ClassVar[str] = ""
     """The platform, as messages name it (``Trello``)."""
     item_noun: ClassVar[str] = "item"
+    closes_superseded: ClassVar[bool] = True
+    """An alert resolved without a word (a duplicate an upgrade left) closes its item all the same."""
 
     def target(self) -> str:
         """Where the items go (a list, a project, a database id): part of the item key."""
