@@ -122,3 +122,31 @@ def test_a_third_party_trigger_s_summary_stays_as_written(tmp_path: Path) -> Non
     [(task, details)] = [(task, details) for task, details in tasks.items() if "Horaires" in task]
     assert task == "- [ ] À publier d'urgence : Horaires des fêtes"
     assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes"]
+
+
+def test_built_in_triggers_say_their_alerts_in_french() -> None:
+    """What a French client's task says for the built-in triggers' alerts: the catalogue's words,
+    Babel's numbers, the unit's words for counts, the series as the data writes it."""
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.triggers.change import Change, ChangeOptions
+    from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
+
+    fr = language("fr")
+    change = Change.__new__(Change)
+    change.options = ChangeOptions(drop_pct=25)
+    dropped = Alert("err_drop", "engagement_rate_by_reach", {"platform": "facebook", "account": "Maison Lumière"},
+                    "ERR (reach) dropped 34%", value=2.58,
+                    details={"change_pct": -34.2, "previous_value": 3.92, "compared_to": "previous_period"})
+    assert change.told(dropped, fr, "%") == (
+        f"Taux d'engagement (portée) en baisse de 34{NBSP}%, -1,34{NBSP}pt pour facebook / Maison Lumière{NBSP}: "
+        f"2,58{NBSP}% contre 3,92{NBSP}% (période précédente)")
+    threshold = Threshold.__new__(Threshold)
+    threshold.options = ThresholdOptions(below=2, above=10)
+    waiting = Alert("waiting", "unanswered_negative", {"platform": "instagram", "account": "maisonlumiere"},
+                    "Unanswered negative is 1 conversation", value=1)
+    assert threshold.told(waiting, fr, "conversations") == (
+        f"Messages négatifs en attente{NBSP}: 1 commentaire ou message pour instagram / maisonlumiere, "
+        f"en dessous de 2 commentaires ou messages")
+    over = Alert("over_budget", "budget_consumed", {}, "Budget consumed is 116.00%", value=116.0)
+    assert threshold.told(over, fr, "%") == (
+        f"Budget consommé{NBSP}: 116,00{NBSP}% sur l'ensemble, au-dessus de 10,00{NBSP}%")
