@@ -142,6 +142,16 @@ def test_adherence_rate_overall_per_platform_and_owner() -> None:
     assert reasons.to_list() == ["no planned item in this period"]
 
 
+def test_adherence_rate_per_pillar() -> None:
+    """i1 (on time), i2 (late) and i3 (missing) are "promo": 1 / 3; the other items due are
+    "product": i4, i5, i7 on time, i9 late: 3 / 4 (i8 not due yet, i6 cancelled)."""
+    promo = {"i1", "i2", "i3"}
+    items = [{**row, "pillar": "promo"} if row["item_id"] in promo else row for row in ITEMS]
+    rate = of(measure(adherence(), ["pillar"], items=items), "calendar_adherence")
+    assert rate == {("promo",): pytest.approx(100 / 3), ("product",): 75.0,
+                    ("(none)",): None}  # the unplanned posts name no pillar: no item due, no rate
+
+
 def test_late_missing_and_unplanned_counts() -> None:
     frame = measure(adherence(), ["overall", "platform"])
     assert of(frame, "posts_on_time")[()] == 4
