@@ -123,6 +123,19 @@ def test_each_item_gets_its_outcome() -> None:
     assert reason == "its post fb-deleted is not among the posts read (deleted?)"
 
 
+def test_an_item_naming_its_post_is_matched_by_that_id_however_far_from_its_time() -> None:
+    """i3 names its post (fb-7), published Fri 4 21:00, 52 h after Wed 2 17:00: matched by that
+    id, late by 52 h; fb-7 is neither another item's nor unplanned."""
+    items = [{**row, "post_id": "fb-7"} if row["item_id"] == "i3" else row for row in ITEMS]
+    posts = [*POSTS, post("fb-7", "facebook", utc(4, 21), "image")]
+    rules = MatchRules(timedelta(days=3), timedelta(hours=2), "Europe/Paris")
+    frames = records(items, posts)
+    match = match_calendar(frames["calendar_item"], frames["post"], rules, AS_OF)
+    [i3] = match.items.filter(pl.col("item_id") == "i3").iter_rows(named=True)
+    assert (i3["outcome"], i3["post_id_matched"], i3["matched_by"], i3["delay_hours"]) == ("late", "fb-7", "post_id", 52.0)
+    assert sorted(match.unplanned["post_id"].to_list()) == ["p4b", "p9"]
+
+
 def test_adherence_rate_overall_per_platform_and_owner() -> None:
     frame = measure(adherence(), ["overall", "platform", "owner"])
     rate = of(frame, "calendar_adherence")
