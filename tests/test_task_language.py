@@ -129,6 +129,7 @@ def test_built_in_triggers_say_their_alerts_in_french() -> None:
     Babel's numbers, the unit's words for counts, the series as the data writes it."""
     from cmflow.builtin.reports.language import language
     from cmflow.builtin.triggers.change import Change, ChangeOptions
+    from cmflow.builtin.triggers.target import Target, TargetOptions
     from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
 
     fr = language("fr")
@@ -147,6 +148,15 @@ def test_built_in_triggers_say_their_alerts_in_french() -> None:
     assert threshold.told(waiting, fr, "conversations") == (
         f"Messages négatifs en attente{NBSP}: 1 commentaire ou message pour instagram / maisonlumiere, "
         f"en dessous de 2 commentaires ou messages")
+    target = Target.__new__(Target)
+    target.options = TargetOptions(objective=3.0)
+    off = Alert("err_objective", "engagement_rate_by_reach", {"platform": "facebook", "account": "Maison Lumière"},
+                "ERR (reach) for facebook / Maison Lumière: 2.58%, off track", value=2.58,
+                details={"status": "off_track", "objective": 3.0, "expected": 3.0, "direction": "at_least",
+                         "kind": "level", "elapsed": 1.0, "gap_pct": 14.0})
+    assert target.told(off, fr, "%") == (
+        f"Taux d'engagement (portée) pour facebook / Maison Lumière{NBSP}: 2,58{NBSP}%, hors objectif "
+        f"(objectif{NBSP}: au moins 3,00{NBSP}%, 14{NBSP}% en dessous)")
     over = Alert("over_budget", "budget_consumed", {}, "Budget consumed is 116.00%", value=116.0)
     assert threshold.told(over, fr, "%") == (
         f"Budget consommé{NBSP}: 116,00{NBSP}% sur l'ensemble, au-dessus de 10,00{NBSP}%")
