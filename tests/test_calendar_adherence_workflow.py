@@ -276,6 +276,60 @@ def test_an_upgrade_neither_announces_missing_posts_again_nor_leaves_alerts_firi
     assert len(ticked) == 1 and "Horaires des fêtes" in ticked[0], ticked
 
 
+def test_the_cards_of_an_upgrade_s_duplicates_close_as_a_resolved_alert_s_do(tmp_path: Path, monkeypatch) -> None:
+    """The version before made a card for each missing post once per client series and once
+    overall. After the upgrade the overall duplicates resolve without a word, and their cards
+    move to the done list as any resolved alert's card does (docs/outputs/tasks.md); the cards of
+    the alerts that go on stay open, and nothing is created."""
+    from cmflow.builtin.outputs.work_items import item_key
+    from cmflow.stages.lifecycle import alert_from_state
+    from cmflow.store import open_store
+    from task_boards import TrelloBoard, wait_until_answered
+
+    (tmp_path / "calendrier.csv").write_text(AGENCY_CALENDAR, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS, encoding="utf-8")
+    store, db = f"sqlite:///{tmp_path / 'state.db'}", tmp_path / "state.db"
+    with TrelloBoard() as board:
+        monkeypatch.setenv("TRELLO_KEY", board.key)
+        monkeypatch.setenv("TRELLO_TOKEN", board.token)
+        (tmp_path / "agency.toml").write_text(AGENCY_WORKFLOW + f"""
+[[outputs]]
+plugin = "trello_card"
+key = "${{env:TRELLO_KEY}}"
+token = "${{env:TRELLO_TOKEN}}"
+board = "{board.board}"
+list_id = "64b0000000000000000000a1"
+done_list_id = "64b0000000000000000000d0"
+title = "{{title}}"
+base_url = "{board.url}"
+allow_private_network = true
+""", encoding="utf-8")
+        first = run_workflow_file(tmp_path / "agency.toml", store_url=store, now=datetime(2026, 12, 7, 9, tzinfo=timezone.utc))
+        assert not first.failed_stages and len(board.items) == 3
+        # The overall duplicates the version before stored, and the cards it made for them.
+        _add_the_overall_alerts_written_before(db)
+        workflow = load_workflow(tmp_path / "agency.toml")
+        output = workflow.outputs[0].plugin
+        with open_store(store) as opened:
+            duplicates = [alert_from_state(state) for state in opened.alert_states(workflow.key).values()
+                          if "client" not in state.dimensions and state.dimensions["item_id"] != "n1"]
+        assert len(duplicates) == 2
+        for number, alert in enumerate(duplicates, start=100):
+            board.items.append({"id": f"65a{number:021x}", "name": alert.dimensions["title"], "closed": False,
+                                "desc": f"Before the upgrade\n\ncmflow-key: {item_key(workflow.key, output.name, output.target(), alert)}",
+                                "idList": "64b0000000000000000000a1", "url": f"https://trello.com/c/Old{number}"})
+
+        second = run_workflow_file(tmp_path / "agency.toml", store_url=store, now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+        wait_until_answered(board)
+    assert not second.failed_stages, [(r.id, r.error) for r in second.failed_stages]
+    assert second.notifications == []  # nothing is announced
+    assert len(board.items) == 5 and board.posts("/1/cards") == 3  # nothing is created
+    lists = sorted((card["name"], card["url"].startswith("https://trello.com/c/Old"), card["idList"][-2:])
+                   for card in board.items)
+    assert lists == [("Horaires des fêtes", False, "a1"), ("Horaires des fêtes", True, "d0"),
+                     ("Portrait", False, "a1"), ("Trail tips", False, "a1"), ("Trail tips", True, "d0")]
+
+
 def _firing(db: Path) -> list[tuple[str, str]]:
     """(item_id, fingerprint) of the store's firing missing-post alerts."""
     import sqlite3

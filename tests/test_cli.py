@@ -120,7 +120,7 @@ def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
 def test_validate_a_valid_workflow(runner: CliRunner) -> None:
     result = invoke(runner, "validate", str(DEMO_WORKFLOW))
     assert result.exit_code == 0, result.output
-    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (23 sources, 1 classifier, 32 metrics, 6 triggers, 7 outputs)" in result.stdout
+    assert f"✓ {DEMO_WORKFLOW}: Weekly social KPIs (demo) (23 sources, 1 classifier, 33 metrics, 6 triggers, 7 outputs)" in result.stdout
 
 
 def test_validate_lists_every_problem_of_every_file(runner: CliRunner, tmp_path: Path) -> None:

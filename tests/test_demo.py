@@ -855,6 +855,39 @@ def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_r
     assert "ERR" not in text and "Unanswered" not in text
 
 
+def test_the_demo_s_tasks_are_in_each_client_s_language(demo_run, demo_dir):
+    """Maison Lumière's (``fr``) missing story makes a French task, Trailhead's (``en``) English
+    ones; the campaign over budget names no client: English."""
+    text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
+    tasks = [line.split(" <!--")[0] for line in text.splitlines() if line.startswith("- [")]
+    [maison] = [task for task in tasks if "maison-lumiere /" in task]
+    assert maison.startswith("- [ ] Publications prévues manquantes : 59 h pour maison-lumiere / instagram /")
+    assert maison.endswith(", au-dessus de 0 h (échéance le 2026-12-08)")
+    assert "  - Valeur\u00a0: 59\u00a0h" in text.splitlines()
+    assert sum(task.startswith("- [ ] Missing planned posts is ") for task in tasks) == 2
+
+
+def _untagged_links(html: str) -> list[str]:
+    """The report's list of links without consistent UTM tags, as its lines read."""
+    listed = re.search(r'<ul class="untagged">(.*?)</ul>', html, re.S)
+    if listed is None:
+        return []
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).replace("&amp;", "&").replace("&#39;", "'").split())
+            for item in re.findall(r"<li>(.*?)</li>", listed.group(1), re.S)]
+
+
+def test_client_reports_list_their_posts_links_without_consistent_utm_tags(demo_run, demo_dir):
+    """The UTM check (untagged_links): Maison Lumière's Facebook post of Saturday 21 links to its
+    site without utm_campaign; Trailhead's of Tuesday 17 tags Facebook traffic as ``ig``. Each
+    client's report lists its own, in its language."""
+    assert _untagged_links(_client_report(demo_dir, "maison-lumiere")) == [
+        "Maison Lumière · Facebook — https://www.maisonlumiere.example/buche-de-noel?utm_source=facebook"
+        "&utm_medium=social — pas de utm_campaign"]
+    assert _untagged_links(_client_report(demo_dir, "trailhead-outfitters")) == [
+        "Trailhead Outfitters · Facebook — https://trailhead.example/black-friday?utm_source=ig&utm_medium=social"
+        "&utm_ca... — utm_source 'ig' does not name facebook"]
+
+
 def test_client_reports_list_their_missing_planned_posts(demo_run, demo_dir):
     """Maison Lumière's sheet: Sunday 22's story "L'atelier du dimanche" / "(sondage)" (a quoted
     newline in the cell: one line in the report), Instagram, Léa Martin, matched by no post.

@@ -123,6 +123,19 @@ def test_each_item_gets_its_outcome() -> None:
     assert reason == "its post fb-deleted is not among the posts read (deleted?)"
 
 
+def test_an_item_naming_its_post_is_matched_by_that_id_however_far_from_its_time() -> None:
+    """i3 names its post (fb-7), published Fri 4 21:00, 52 h after Wed 2 17:00: matched by that
+    id, late by 52 h; fb-7 is neither another item's nor unplanned."""
+    items = [{**row, "post_id": "fb-7"} if row["item_id"] == "i3" else row for row in ITEMS]
+    posts = [*POSTS, post("fb-7", "facebook", utc(4, 21), "image")]
+    rules = MatchRules(timedelta(days=3), timedelta(hours=2), "Europe/Paris")
+    frames = records(items, posts)
+    match = match_calendar(frames["calendar_item"], frames["post"], rules, AS_OF)
+    [i3] = match.items.filter(pl.col("item_id") == "i3").iter_rows(named=True)
+    assert (i3["outcome"], i3["post_id_matched"], i3["matched_by"], i3["delay_hours"]) == ("late", "fb-7", "post_id", 52.0)
+    assert sorted(match.unplanned["post_id"].to_list()) == ["p4b", "p9"]
+
+
 def test_adherence_rate_overall_per_platform_and_owner() -> None:
     frame = measure(adherence(), ["overall", "platform", "owner"])
     rate = of(frame, "calendar_adherence")
@@ -140,6 +153,16 @@ def test_adherence_rate_overall_per_platform_and_owner() -> None:
     assert rate[("(none)",)] is None
     reasons = frame.filter((pl.col("metric") == "calendar_adherence") & (pl.col("owner") == "(none)"))["reason"]
     assert reasons.to_list() == ["no planned item in this period"]
+
+
+def test_adherence_rate_per_pillar() -> None:
+    """i1 (on time), i2 (late) and i3 (missing) are "promo": 1 / 3; the other items due are
+    "product": i4, i5, i7 on time, i9 late: 3 / 4 (i8 not due yet, i6 cancelled)."""
+    promo = {"i1", "i2", "i3"}
+    items = [{**row, "pillar": "promo"} if row["item_id"] in promo else row for row in ITEMS]
+    rate = of(measure(adherence(), ["pillar"], items=items), "calendar_adherence")
+    assert rate == {("promo",): pytest.approx(100 / 3), ("product",): 75.0,
+                    ("(none)",): None}  # the unplanned posts name no pillar: no item due, no rate
 
 
 def test_late_missing_and_unplanned_counts() -> None:

@@ -155,7 +155,7 @@ class ClientEntry(BaseModel):
         "or a table giving each the name reports show for it instead of the handle.",
         examples=[{"maisonlumiere": "Maison Lumière", "maisonlumiere_fr": "Maison Lumière"}])
     language: Literal[LANGUAGES] = Field(  # type: ignore[valid-type]
-        description="Language of the client's reports: fr or en.", examples=["fr"])
+        description="Language of the client's reports, and of the tasks its alerts make: fr or en.", examples=["fr"])
     logo: str | None = Field(None, description="The client's logo for its reports: a .png, .jpg or .svg "
                              "file, relative to the workflow file.", examples=["logos/maison-lumiere.svg"])
     colour: HexColour | None = Field(None, description="The client's brand colour, #rrggbb.",

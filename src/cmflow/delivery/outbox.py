@@ -70,11 +70,16 @@ def when_applies(entry: "Entry", result: "RunResult", notifications: list[Notifi
 
 
 def notifications_for(entry: "Entry", result: "RunResult") -> list[Notification]:
-    """The run's notifications this output announces (resolutions only if it sends them)."""
+    """The run's notifications this output announces (resolutions only if it sends them); an
+    output keeping an item per alert (:attr:`cmflow.Notifier.closes_superseded`) also gets the
+    resolution of each alert resolved without a word, to close its item."""
     options = entry.plugin.options
-    if getattr(options, "send_resolved", True):
-        return list(result.notifications)
-    return [n for n in result.notifications if n.event != "resolved"]
+    if not getattr(options, "send_resolved", True):
+        return [n for n in result.notifications if n.event != "resolved"]
+    notifications = list(result.notifications)
+    if getattr(entry.plugin, "closes_superseded", False):
+        notifications += [Notification(alert, "resolved") for alert in result.resolved if alert.superseded]
+    return notifications
 
 
 def compose_messages(workflow: "Workflow", entry: "Entry", result: "RunResult",

@@ -81,6 +81,10 @@ class Alert(AlertEpisode):
     """The fingerprint the store knows this series by, when it is not the one its dimensions
     give now: a series stored before its rows gained a label (a planned post's ``client``)
     keeps the id it was announced under (:func:`cmflow.stages.lifecycle.advance`)."""
+    superseded: bool = False
+    """Resolved at this run without a word because its series goes on under another alert's id
+    (a duplicate stored before an upgrade): no message announces it, but an output keeping an
+    item per alert closes its item (:attr:`cmflow.Notifier.closes_superseded`). Not stored."""
 
     @property
     def episode(self) -> str:

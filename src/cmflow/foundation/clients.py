@@ -30,7 +30,7 @@ class Client:
     accounts: Mapping[str, str] = field(default_factory=dict)
     """Each account id (handle, page name) of the client, with its display name."""
     language: str = "en"
-    """``fr`` or ``en``: the language of the client's reports."""
+    """``fr`` or ``en``: the language of the client's reports, and of the tasks its alerts make."""
     logo: Path | None = None
     """The logo file (PNG, JPEG or SVG), resolved against the workflow's folder."""
     colour: str | None = None

@@ -341,6 +341,10 @@ class Notifier(Output):
     Options: ClassVar[type[PluginOptions]] = NotifierOptions
     default_when: ClassVar[str] = "change"
     """Notifiers speak when an alert event is due, unless the workflow says ``when``."""
+    closes_superseded: ClassVar[bool] = False
+    """True for a notifier that keeps an item per alert (a card, a task): it is also handed a
+    ``resolved`` event for each alert resolved without a word (:attr:`cmflow.Alert.superseded`),
+    to close that alert's item the way a resolution does. Other notifiers announce nothing of them."""
 
     def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> "Message | list[Message]":
         """Render one group's notifications (and the run, for reports) into a :class:`cmflow.Message`,

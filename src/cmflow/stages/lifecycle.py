@@ -17,7 +17,8 @@ fingerprint the store does not know continues the ongoing alert of the same seri
 id that one was announced by (an alert stored before the rows gained the label: an upgrade
 announces nothing anew, and a task output's item stays the one to close); a second ongoing
 alert of that series (one per client series and one overall, as rows were listed before) is
-resolved without a word, since the series is announced under the first.
+resolved without a word, since the series is announced under the first (an output keeping an
+item per alert still closes the item made for it: :attr:`cmflow.Alert.superseded`).
 
 A rule that could not be evaluated (its trigger, metric or a source it reads failed) changes
 nothing, and by default raises an *error* alert of its own; a rule whose metric has no value at
@@ -174,7 +175,7 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
             elif state.condition == VALUE and series in holding_series:
                 # A second alert of a series announced under another id (rows listed once per
                 # client and once overall before they named their client): over, said by none.
-                alert.state, alert.streak = RESOLVED, 0
+                alert.state, alert.streak, alert.superseded = RESOLVED, 0, state.notified_at is not None
             else:
                 # The first run without the condition always counts; re-runs of that period do not.
                 alert.clear_streak = state.clear_streak + (0 if same_period and state.clear_streak else 1)

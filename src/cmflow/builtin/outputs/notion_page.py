@@ -17,7 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (DESCRIPTION_LIMIT, FoundItem, TaskNotifier, TaskOptions,
                                                assignees_field, base_url_field, due_date, labels_field,
-                                               secret_value)
+                                               payload_text, secret_value)
 
 if TYPE_CHECKING:
     from cmflow import SendContext
@@ -149,7 +149,7 @@ class NotionPage(TaskNotifier):
                 options.status_property: {options.status_type: {"name": options.done_status}}}})
         else:
             self._call(session, "PATCH", f"/blocks/{item.id}/children",
-                       json={"children": [paragraph(f"Resolved: {payload['summary']}")]})
+                       json={"children": [paragraph(payload_text(payload, "task_resolved", summary=payload["summary"]))]})
 
 
 @hookimpl

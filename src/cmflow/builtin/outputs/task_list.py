@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 from cmflow import DeliveryFailed, OutputFolder, hookimpl, neutralise
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, WorkItemOptions, due_date, markdown_escape,
-                                               rules_problems)
+                                               payload_text, rules_problems)
 
 if TYPE_CHECKING:
     from cmflow import Message, SendContext
@@ -173,7 +173,7 @@ class TaskList(TaskNotifier):
         lines = [clean_text(line) for line in payload["description"]]
         lines = lines[1:] if lines and " ".join(lines[0].split()) == payload["title"] else lines
         if session.markdown:
-            title = markdown_escape(payload["title"]) + (f" (due {due})" if due else "")
+            title = markdown_escape(payload["title"]) + (f" ({payload_text(payload, 'task_due', date=due)})" if due else "")
             details = "".join(f"  - {markdown_escape(line)}\n" for line in lines)  # a list under the task
             session.append(f"- [ ] {title} <!-- cmflow-key: {payload['item_key']} -->\n{details}")
         else:

@@ -19,7 +19,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from cmflow import WebUrl, hookimpl
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, TaskOptions, assignees_field, base_url_field,
-                                               description_text, has_key_line, labels_field, markdown_escape,
+                                               description_text, has_key_line, labels_field, markdown_escape, payload_text,
                                                secret_value)
 from cmflow.builtin.tool_addresses import trello_board
 
@@ -137,7 +137,7 @@ class TrelloCard(TaskNotifier):
         if options.done_list_id:
             self._call(session, "PUT", f"/cards/{item.id}", json={"idList": options.done_list_id})
         else:
-            text = f"Resolved: {markdown_escape(payload['summary'])}\n\n{RESOLVED_LINE}{payload['item_key']}"
+            text = f"{markdown_escape(payload_text(payload, 'task_resolved', summary=payload['summary']))}\n\n{RESOLVED_LINE}{payload['item_key']}"
             self._call(session, "POST", f"/cards/{item.id}/actions/comments", params={"text": text})
 
     def already_closed(self, session: "PlatformSession", item: FoundItem, payload: dict[str, Any]) -> bool:

@@ -37,6 +37,7 @@ from cmflow.http import allow_private_network_option  # the option alone: no HTT
 
 if TYPE_CHECKING:
     from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, SendContext
+    from cmflow.builtin.reports.language import Language
     from cmflow.http import PlatformError, PlatformSession
 
 KEY_LINE = "cmflow-key: "
@@ -190,15 +191,17 @@ def item_key(workflow_key: str, plugin: str, target: str, alert: "Alert") -> str
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def alert_values(alert: "Alert", unit: str) -> dict[str, str]:
+def alert_values(alert: "Alert", unit: str, lang: "Language | None" = None, summary: str | None = None) -> dict[str, str]:
     """What a title template and a description can show of an alert: its fields and dimensions,
-    as clean one-line text (dimensions come from the data: untrusted)."""
+    as clean one-line text (dimensions come from the data: untrusted); the value in ``lang``'s
+    format and ``summary`` (the alert's told in ``lang``) when given."""
     from cmflow import format_value  # the presentation layer: a run needs it, validate does not
 
     value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
+    shown = "" if value is None else lang.value(value, unit) if lang is not None else format_value(value, unit)
     values = {clean_text(name): clean_text(text) for name, text in alert.dimensions.items() if text is not None}
-    values.update(summary=clean_text(alert.summary), metric=alert.metric, rule=alert.rule,
-                  severity=str(alert.severity), value=format_value(value, unit) if value is not None else "")
+    values.update(summary=clean_text(alert.summary if summary is None else summary), metric=alert.metric,
+                  rule=alert.rule, severity=str(alert.severity), value=shown)
     return values
 
 
@@ -213,19 +216,30 @@ def render_title(template: str, values: dict[str, str]) -> str:
 DESCRIBED_FIRST = ("title", "item_id", "platform", "account", "owner", "campaign", "format", "pillar", "url")
 
 
-def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch") -> list[str]:
-    """The item's description, as lines: the summary, the value, the series, where it comes from."""
+def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch", lang: "Language") -> list[str]:
+    """The item's description, as lines in ``lang``: the summary, the value, the series, where
+    it comes from (the names of dimensions as the reports' columns say them, where they have one)."""
     lines = [values["summary"]]
     if values["value"]:
-        lines.append(f"Value: {values['value']}")
+        lines.append(lang.text("task_value", value=values["value"]))
     dimensions = [name for name in DESCRIBED_FIRST if name in alert.dimensions]
     dimensions += sorted(name for name in alert.dimensions if name not in DESCRIBED_FIRST)
-    lines += [f"{clean_text(name).replace('_', ' ').capitalize()}: {values[clean_text(name)]}"
+    lines += [f"{dimension_label(clean_text(name), lang)}: {values[clean_text(name)]}"
               for name in dimensions if alert.dimensions[name] is not None]
-    period = f", period {batch.period}" if batch.period else ""
-    lines.append(f"Raised by rule {alert.rule} ({alert.metric}) of workflow "
-                 f"{clean_text(batch.result.workflow.name)}{period}.")
+    workflow = clean_text(batch.result.workflow.name)
+    lines.append(lang.text("task_raised_by_period", rule=alert.rule, metric=alert.metric, workflow=workflow,
+                           period=batch.period) if batch.period else
+                 lang.text("task_raised_by", rule=alert.rule, metric=alert.metric, workflow=workflow))
     return lines
+
+
+def dimension_label(name: str, lang: "Language") -> str:
+    """A dimension as a description names it: the reports' column (``Compte``), a task word
+    (``Titre``), else the name in words (``Item id``, a third party's ``Shop``)."""
+    for key in (f"column_{name}", f"task_{name}"):
+        if lang.has(key):
+            return lang.text(key)
+    return name.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,8 @@ class TaskNotifier(Notifier):
     receiver: ClassVar[str] = ""
     """The platform, as messages name it (``Trello``)."""
     item_noun: ClassVar[str] = "item"
+    closes_superseded: ClassVar[bool] = True
+    """An alert resolved without a word (a duplicate an upgrade left) closes its item all the same."""
 
     def target(self) -> str:
         """Where the items go (a list, a project, a database id): part of the item key."""
@@ -280,9 +296,14 @@ class TaskNotifier(Notifier):
     def compose_one(self, batch: "NotificationBatch", notification: "Notification",
                     units: dict[str, str]) -> Message:
         """The message of one alert event: what to do (open or close), the item's key and text."""
+        from cmflow.builtin.outputs.alert_language import alert_language, told_summary
+
         options: TaskOptions = self.options
         alert = notification.alert
-        values = alert_values(alert, str(alert.details.get("unit") or units.get(alert.metric, "")))
+        workflow = batch.result.workflow
+        unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
+        lang = alert_language(alert, workflow)  # a client's alert in the client's language
+        values = alert_values(alert, unit, lang, told_summary(alert, lang, workflow, unit))
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"
         due = None
@@ -293,9 +314,10 @@ class TaskNotifier(Notifier):
             "action": action,
             "item_key": item_key(batch.result.workflow.key, self.name, self.target(), alert),
             "title": title,
-            "description": describe(alert, values, batch),
+            "description": describe(alert, values, batch, lang),
             "summary": values["summary"],
             "due": due,
+            "language": lang.tag,
         }
         event_key = hashlib.sha256(f"{batch.key}:{notification.id}".encode()).hexdigest()[:32]
         verb = "close" if action == "close" else "create"
@@ -375,6 +397,14 @@ def description_text(payload: dict[str, Any], escape: Callable[[str], str] = lam
 def has_key_line(text: str | None, key: str, prefix: str = KEY_LINE) -> bool:
     """Whether a description (or a comment) holds ``key`` on a line of its own, after ``prefix``."""
     return any(line.strip() == f"{prefix}{key}" for line in (text or "").splitlines())
+
+
+def payload_text(payload: dict[str, Any], key: str, **values: Any) -> str:
+    """Catalogue message ``key`` in the language of the payload's alert (English for a message
+    queued before payloads said theirs): ``Résolu : …``, ``échéance le 2026-11-18``."""
+    from cmflow.builtin.reports.language import language
+
+    return language(payload.get("language") or "en").text(key, **values)
 
 
 def due_date(payload: dict[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from cmflow.builtin.triggers.common import value_text, where_text
 
 if TYPE_CHECKING:
     from cmflow import TriggerInput
+    from cmflow.builtin.reports.language import Language
 
 
 class ChangeOptions(PluginOptions):
@@ -80,6 +81,22 @@ class Change(Trigger):
                                 details={"change_pct": change, "previous_value": row["previous_value"],
                                          "compared_to": options.compared_to, "unit": row["unit"]}))
         return alerts
+
+    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+        """The alert's summary in ``lang``'s words (a French client's task card), from the change
+        it carries; None for one read back from the store (its summary stays as written)."""
+        from cmflow import format_change
+
+        change_pct, previous = alert.details.get("change_pct"), alert.details.get("previous_value")
+        if change_pct is None or previous is None or alert.value is None:
+            return None
+        points = f", {format_change(alert.value - previous, None, '%', lang.locale)}" if unit == "%" else ""
+        compared = alert.details.get("compared_to") or self.options.compared_to
+        return lang.text(f"alert_told_change_{'drop' if change_pct < 0 else 'rise'}",
+                         metric=lang.metric_label(alert.metric),
+                         size=format_change(None, change_pct, "", lang.locale, signed=False), points=points,
+                         where=where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
+                         previous=value_text(previous, unit, lang), compared=lang.text(f"alert_told_{compared}"))
 
 
 @hookimpl

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import Period, TriggerInput
+    from cmflow.builtin.reports.language import Language
 
 
 class TargetOptions(PluginOptions):
@@ -118,6 +119,30 @@ class Target(Trigger):
             parts.append(f"{gap} {'short' if options.direction == 'at_least' else 'over'}")
         return (f"{metric_label(row['metric'])} {where_text(where)}: {value_text(row['value'], unit)}, "
                 f"{row['status'].replace('_', ' ')} ({('; ' if elapsed < 1 else ', ').join(parts)})")
+
+
+    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+        """The alert's summary in ``lang``'s words (a French client's task card), from the
+        verdict it carries; None for one read back from the store (its summary stays as written)."""
+        from cmflow import format_change
+
+        details = alert.details
+        if alert.value is None or details.get("status") is None or details.get("objective") is None:
+            return None
+        at_least = details.get("direction", self.options.direction) == "at_least"
+        parts = [lang.text("alert_told_target_at_least" if at_least else "alert_told_target_at_most",
+                           objective=value_text(details["objective"], unit, lang))]
+        elapsed = details.get("elapsed", 1.0)
+        if elapsed < 1 and details.get("expected") is not None:
+            parts.append(lang.text("alert_told_target_expected", expected=value_text(details["expected"], unit, lang),
+                                   elapsed=lang.percent(elapsed * 100, 0)))
+        if details.get("gap_pct") is not None:
+            parts.append(lang.text("alert_told_target_short" if at_least else "alert_told_target_over",
+                                   gap=format_change(None, details["gap_pct"], "", lang.locale, signed=False)))
+        return lang.text("alert_told_target", metric=lang.metric_label(alert.metric),
+                         where=where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
+                         status=lang.text(f"alert_told_target_{details['status']}"),
+                         terms=("; " if elapsed < 1 else ", ").join(parts))
 
 
 def elapsed_share(period: "Period", now: datetime) -> float:

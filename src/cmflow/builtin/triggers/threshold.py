@@ -12,6 +12,7 @@ from cmflow.builtin.triggers.common import value_text, where_text
 
 if TYPE_CHECKING:
     from cmflow import TriggerInput
+    from cmflow.builtin.reports.language import Language
 
 
 class ThresholdOptions(PluginOptions):
@@ -62,6 +63,22 @@ class Threshold(Trigger):
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=value,
                                 details={"bound": bound, "side": side, "unit": row["unit"]}))
         return alerts
+
+    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+        """The alert's summary in ``lang``'s words (a French client's task card); the bound
+        crossed comes from the options, so an alert read back from the store is told too."""
+        options: ThresholdOptions = self.options
+        value = alert.value
+        if value is None:
+            return None
+        side = alert.details.get("side") or ("above" if options.above is not None and value > options.above
+                                             else "below" if options.below is not None else "above")
+        bound = options.above if side == "above" else options.below
+        if bound is None:
+            return None
+        return lang.text(f"alert_told_threshold_{side}", metric=lang.metric_label(alert.metric),
+                         value=value_text(value, unit, lang), where=where_text(alert.dimensions, lang),
+                         bound=value_text(bound, unit, lang))
 
 
 @hookimpl

@@ -1,0 +1,162 @@
+"""Tasks from events in the client's language: a French client's alert makes a French task (its
+summary, value, labels and due date words), an English client's and an alert of no client's stay
+English, a third party's trigger keeps its own summary, and the data's text stays as written.
+
+The agency of tests/test_calendar_adherence_workflow.py: Maison Lumière (``fr``) misses m2, 140 h
+past its time; Trailhead Outfitters (``en``) misses t1, 119 h; n1 (86 h) is for an account no
+client lists. Clock: Monday 7 December 2026, 09:00 UTC; tasks due a day later (8 December, Paris).
+"""
+
+from __future__ import annotations
+
+import types
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cmflow import Alert, Trigger, hookimpl
+from cmflow.testing import registered_plugin, run_workflow_file
+from task_boards import TrelloBoard, wait_until_answered
+from test_calendar_adherence_workflow import AGENCY_CALENDAR, AGENCY_POSTS, AGENCY_WORKFLOW
+
+NBSP = "\u00a0"
+NOW = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
+
+
+def _agency(tmp_path: Path, outputs: str, workflow: str = AGENCY_WORKFLOW) -> Path:
+    (tmp_path / "calendrier.csv").write_text(AGENCY_CALENDAR, encoding="utf-8")
+    (tmp_path / "posts.csv").write_text(AGENCY_POSTS, encoding="utf-8")
+    path = tmp_path / "agency.toml"
+    path.write_text(workflow.replace("\n[[clients]]", outputs + "\n[[clients]]", 1), encoding="utf-8")
+    return path
+
+
+def _tasks(path: Path) -> dict[str, list[str]]:
+    """Each task of a Markdown task list (its line without the key comment) and its details."""
+    tasks: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("- ["):
+            current = tasks.setdefault(line.split(" <!--")[0], [])
+        elif line.startswith("  - "):
+            current.append(line[4:])
+    return tasks
+
+
+def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_path: Path) -> None:
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n'
+                             'title = "{summary}"\ndue_in = "1d"\n')
+    result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison / facebook / Maison Lumière / " \
+             f"Léa Martin / m2 / Horaires des fêtes, au-dessus de 0{NBSP}h"
+    title = french.replace(NBSP, " ")  # a title is one line of plain spaces (render_title)
+    assert tasks[f"- [ ] {title} (échéance le 2026-12-08)"] == [  # the summary is the title: not repeated
+        f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes", "Identifiant: m2", "Réseau: facebook",
+        "Compte: Maison Lumière", "Responsable: Léa Martin", "Client: maison",
+        "Levée par la règle missing-post \\(missing\\_planned\\_posts\\) du workflow Agency, "
+        "période 2026-11-30..2026-12-06."]
+    english = [task for task in tasks if "Trail tips" in task or "Portrait" in task]
+    assert english == [
+        "- [ ] Missing planned posts is 119 h for trailhead / instagram / trailhead.gear / Owen Price / "
+        "t1 / Trail tips, above 0 h (due 2026-12-08)",
+        "- [ ] Missing planned posts is 86 h for linkedin / atelier-inconnu / Zoé / n1 / Portrait, "
+        "above 0 h (due 2026-12-08)"]
+    assert tasks[english[0]][:2] == [f"Value: 119{NBSP}h", "Title: Trail tips"]
+
+
+def test_a_french_client_s_card_is_resolved_in_french(tmp_path: Path, monkeypatch) -> None:
+    """Without a done list, a resolved alert's card gets a comment: in the client's language."""
+    with TrelloBoard() as board:
+        monkeypatch.setenv("TRELLO_KEY", board.key)
+        monkeypatch.setenv("TRELLO_TOKEN", board.token)
+        path = _agency(tmp_path, f"""
+[[outputs]]
+plugin = "trello_card"
+key = "${{env:TRELLO_KEY}}"
+token = "${{env:TRELLO_TOKEN}}"
+board = "{board.board}"
+list_id = "64b0000000000000000000a1"
+title = "Publier ou reprogrammer : {{title}}"
+base_url = "{board.url}"
+allow_private_network = true
+""")
+        store = f"sqlite:///{tmp_path / 'state.db'}"
+        run_workflow_file(path, store_url=store, now=NOW)
+        (tmp_path / "posts.csv").write_text(AGENCY_POSTS + "facebook,Maison Lumière,p2,2026-12-01T15:00:00Z\r\n",
+                                            encoding="utf-8")
+        resolved = run_workflow_file(path, store_url=store, now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+        wait_until_answered(board)
+    assert [(n.event, n.alert.dimensions["item_id"]) for n in resolved.notifications] == [("resolved", "m2")]
+    card = next(card for card in board.items if "Horaires" in card["name"])
+    assert card["name"] == "Publier ou reprogrammer : Horaires des fêtes"  # the workflow's words, as written
+    assert card["desc"].startswith(f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison")
+    [(_, comment)] = board.comments
+    assert comment.startswith(f"Résolu{NBSP}: Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison")
+
+
+class PlannedPostsLate(Trigger):
+    """A third party's trigger: its summary is its own words, in no catalogue."""
+
+    name = "planned_posts_late_words"
+    description = "Alert on each missing planned post, in the trigger's own words."
+
+    def evaluate(self, data):
+        return [Alert(self.entry_id, row["metric"], {k: row[k] for k in ("client", "account", "item_id", "title")},
+                      f"À publier d'urgence : {row['title']}", value=row["value"])
+                for row in data.measurements.iter_rows(named=True) if row["value"]]
+
+
+@hookimpl
+def _register_planned_posts_late(register):
+    register(PlannedPostsLate)
+
+
+def test_a_third_party_trigger_s_summary_stays_as_written(tmp_path: Path) -> None:
+    workflow = AGENCY_WORKFLOW.replace('plugin = "threshold"\nabove = 0\n', 'plugin = "planned_posts_late_words"\n')
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n', workflow)
+    with registered_plugin(types.SimpleNamespace(register_triggers=_register_planned_posts_late,
+                                                 __name__="planned_posts_late_words")):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    [(task, details)] = [(task, details) for task, details in tasks.items() if "Horaires" in task]
+    assert task == "- [ ] À publier d'urgence : Horaires des fêtes"
+    assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes"]
+
+
+def test_built_in_triggers_say_their_alerts_in_french() -> None:
+    """What a French client's task says for the built-in triggers' alerts: the catalogue's words,
+    Babel's numbers, the unit's words for counts, the series as the data writes it."""
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.triggers.change import Change, ChangeOptions
+    from cmflow.builtin.triggers.target import Target, TargetOptions
+    from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
+
+    fr = language("fr")
+    change = Change.__new__(Change)
+    change.options = ChangeOptions(drop_pct=25)
+    dropped = Alert("err_drop", "engagement_rate_by_reach", {"platform": "facebook", "account": "Maison Lumière"},
+                    "ERR (reach) dropped 34%", value=2.58,
+                    details={"change_pct": -34.2, "previous_value": 3.92, "compared_to": "previous_period"})
+    assert change.told(dropped, fr, "%") == (
+        f"Taux d'engagement (portée) en baisse de 34{NBSP}%, -1,34{NBSP}pt pour facebook / Maison Lumière{NBSP}: "
+        f"2,58{NBSP}% contre 3,92{NBSP}% (période précédente)")
+    threshold = Threshold.__new__(Threshold)
+    threshold.options = ThresholdOptions(below=2, above=10)
+    waiting = Alert("waiting", "unanswered_negative", {"platform": "instagram", "account": "maisonlumiere"},
+                    "Unanswered negative is 1 conversation", value=1)
+    assert threshold.told(waiting, fr, "conversations") == (
+        f"Messages négatifs en attente{NBSP}: 1 commentaire ou message pour instagram / maisonlumiere, "
+        f"en dessous de 2 commentaires ou messages")
+    target = Target.__new__(Target)
+    target.options = TargetOptions(objective=3.0)
+    off = Alert("err_objective", "engagement_rate_by_reach", {"platform": "facebook", "account": "Maison Lumière"},
+                "ERR (reach) for facebook / Maison Lumière: 2.58%, off track", value=2.58,
+                details={"status": "off_track", "objective": 3.0, "expected": 3.0, "direction": "at_least",
+                         "kind": "level", "elapsed": 1.0, "gap_pct": 14.0})
+    assert target.told(off, fr, "%") == (
+        f"Taux d'engagement (portée) pour facebook / Maison Lumière{NBSP}: 2,58{NBSP}%, hors objectif "
+        f"(objectif{NBSP}: au moins 3,00{NBSP}%, 14{NBSP}% en dessous)")
+    over = Alert("over_budget", "budget_consumed", {}, "Budget consumed is 116.00%", value=116.0)
+    assert threshold.told(over, fr, "%") == (
+        f"Budget consommé{NBSP}: 116,00{NBSP}% sur l'ensemble, au-dessus de 10,00{NBSP}%")
