@@ -31,8 +31,10 @@ class CsvSource(Source):
       spaces. `header_row` says which line holds it (2 for LinkedIn exports saved as CSV,
       whose first line is a notice); the lines above it are skipped as lines, whatever they
       hold (a stray quote in a notice too). A first line `sep=;`, the separator directive
-      Excel writes and reads, is passed over by itself (the header is then on line 2; a `sep=`
-      naming another separator than `delimiter` is an error saying which to set). When the
+      Excel writes and reads, is passed over by itself, as Excel writes it again when the sheet
+      held it as a cell: padded with the separator (`sep=;;;;`), quoted (`"sep=;";;;`), after a
+      byte-order mark (the header is then on line 2; a `sep=` line whose separator, the
+      padding's, else the one it names, is not `delimiter` is an error saying which to set). When the
       mapped columns are on a later line, the error says which. A field mapped to a list of columns (`text = ["Description", "Title"]`)
       takes, on each row, the first of them that is not empty, and an error about its value
       names the column it came from.

@@ -136,22 +136,32 @@ class CsvTable:
                      "exports do under the header): not a record, skipped")
 
 
+EXCEL_SEPARATOR_LINE = re.compile(r'(?P<quote>"?)sep=(?P<named>[^\r\n"])(?P=quote)'
+                                  r'(?P<padding>(?P<pad>[,;\t|])(?P=pad)*)?[ ]*\r?\n?', re.IGNORECASE)
+"""Excel's separator directive as line 1 of a CSV file: ``sep=;``, or as Excel writes it again
+when the file was saved from a sheet holding it as a cell: padded with the file's separator to
+the sheet's width (``sep=;;;;``), quoted since the cell holds the separator (``"sep=;";;;``)."""
+
+
 def past_excel_separator(path: Path, encoding: str, delimiter: str, header_line: int) -> int:
     """The line the header is on: ``header_line``, or 2 when that is 1 and line 1 is the
-    separator directive Excel writes and reads (``sep=;``), which is neither a header nor a
-    notice; an error when the directive names another separator than ``delimiter``."""
+    separator directive Excel writes and reads (:data:`EXCEL_SEPARATOR_LINE`), which is neither
+    a header nor a notice; an error when the file's separator (the padding's, else the one the
+    directive names) is not ``delimiter``."""
     if header_line != 1:
         return header_line
     try:
         first = next(export_lines(path, encoding), "")
     except (DataFileError, StopIteration):
         return header_line  # the reader explains a file it cannot decode
-    match = re.fullmatch(r"sep=(.)\r?\n?", first.lstrip("\ufeff"), re.IGNORECASE)
+    match = EXCEL_SEPARATOR_LINE.fullmatch(first.lstrip("\ufeff"))
     if match is None:
         return header_line
-    if match.group(1) != delimiter:
-        shown = "\\t" if match.group(1) == "\t" else match.group(1)
-        raise DataFileError(f'{path}, line 1: "sep={shown}", as Excel writes it, says the fields are separated '
+    separator = match.group("pad") or match.group("named")  # padding is written with the file's own
+    if separator != delimiter:
+        shown = "\\t" if separator == "\t" else separator
+        written = ("sep=" + match.group("named") + (match.group("padding") or "")).replace("\t", "\\t")
+        raise DataFileError(f'{path}, line 1: "{written}", as Excel writes it, says the fields are separated '
                             f'by {shown!r}, not {delimiter!r}; set delimiter = "{shown}"')
     return 2
 
