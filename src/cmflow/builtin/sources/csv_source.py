@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from cmflow import RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.csv_tables import (CsvOptions, check_header, past_excel_separator, read_any_csv,
-                                               read_regular_csv)
+from cmflow.builtin.sources.csv_tables import CsvOptions, check_header, past_excel_separator, read_csv_file
 from cmflow.builtin.sources.export_text import check_export
 from cmflow.builtin.sources.tabular import RecordParser, columns_read
 
@@ -88,7 +87,8 @@ class CsvSource(Source):
       of the rows kept: every skipped row is listed with its line and reason in the run
       summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
     - **Memory**: the file is read from its path a block at a time, never whole; a regular
-      file is split by Polars a chunk of rows at a time, any other line by line; of each chunk
+      file is split by Polars a chunk of rows at a time, and from the first chunk that is not
+      regular (a blank line, a ragged row) on, line by line, each row read once; of each chunk
       only the columns the mapping reads are kept once its rows are checked, and the chunk is
       parsed then, so that only one chunk of text is held beside the records (what spans
       chunks, a repeated record or day and month the other way round, is settled at the end):
@@ -114,11 +114,7 @@ class CsvSource(Source):
         header_row = past_excel_separator(path, options.encoding, options.delimiter, options.header_row)
         # each chunk of text is parsed as it is read: the file's text is never all held beside the records
         parser = RecordParser(options, ctx, path)
-        table = read_regular_csv(path, options.encoding, options.delimiter, header_row, kept, parser.add)
-        if table is None:  # not regular (found so half-way, maybe): read again, line by line
-            parser = RecordParser(options, ctx, path)
-            table = read_any_csv(path, options.encoding, options.delimiter, header_row, kept=kept,
-                                 consume=parser.add)
+        table = read_csv_file(path, options.encoding, options.delimiter, header_row, kept, parser.add)
         check_header(table, options, path)
         table.warn_lines_set_aside(ctx, path)
         yield RecordTable(options.record, parser.finish(table.bad))
