@@ -226,7 +226,8 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     in memory besides its columns, and of those only the ones ``kept`` chooses (see :data:`Kept`)
     once each chunk's rows are checked; ``consume``, when given, takes each chunk as it is read
     (see :data:`Consume`), and the table holds none. A file found irregular half-way has had its
-    first chunks consumed: :func:`read_csv_file` reads the rest line by line."""
+    first chunks consumed, and None here loses them: a reader that consumes calls
+    :func:`read_csv_file`, which goes on line by line from the chunk declined."""
     blocks = plain_utf8_blocks(path, encoding)
     if blocks is None:
         return None
