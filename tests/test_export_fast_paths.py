@@ -621,3 +621,36 @@ def test_the_export_source_parses_a_chunk_at_a_time_as_whole(name: str, tmp_path
     assert whole[0] and whole[0][0][1], whole
     for chunk_bytes, chunk_rows in ((1, 1), (300, 2)):
         assert fetched(source, path, chunk_bytes, chunk_rows, monkeypatch) == whole
+
+
+def test_an_export_irregular_part_way_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export source reads a CSV export through the same reader: a YouTube Studio table with
+    a blank line near its end has each row parsed once, and its Total row left out."""
+    import functools
+
+    from cmflow.builtin.sources import csv_tables
+    from cmflow.builtin.sources.export_source import ExportSource
+
+    monkeypatch.setattr(csv_tables, "plain_utf8_blocks", functools.partial(csv_tables.plain_utf8_blocks,
+                                                                           block_bytes=4096))
+    monkeypatch.setattr(csv_tables, "CHUNK_BYTES", 4096)
+    header = "Content,Video title,Video publish time,Duration,Views,Impressions,Likes,Shares,Comments added"
+    rows = [f"v{i:010d},Video {i},\"Nov {16 + i % 7}, 2026\",60,{i % 90},{i % 900},{i % 9},0,{i % 3}"
+            for i in range(3000)]
+    total = f"Total,,,,{sum(i % 90 for i in range(3000))},,,,"
+    path = tmp_path / "Table data.csv"
+    path.write_text("\n".join([header, total, *rows[:2500], "", *rows[2500:]]) + "\n", encoding="utf-8")
+    handed: list[int] = []
+    add = tabular.RecordParser.add
+
+    def counting_add(self, chunk, places, names):
+        handed.append(chunk[0].height)
+        return add(self, chunk, places, names)
+
+    monkeypatch.setattr(tabular.RecordParser, "add", counting_add)
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = ExportSource(ExportSource.Options(path=str(path), account="chan"), entry_id="yt")
+    (table,) = list(source.fetch(ctx))
+    assert table.frame.height == 3000 and table.frame["video_views"].sum() == sum(i % 90 for i in range(3000))
+    assert len(handed) > 10 and sum(handed) == 3000  # every row parsed once (the Total row left out before)
