@@ -285,3 +285,20 @@ def test_a_folder_is_inspected_file_by_file_and_read_by_one_entry_per_format(tmp
 def test_a_sheet_named_in_the_title_is_not_named_twice():
     out = inspect_fixture("linkedin-content.xlsx").stdout
     assert "sheet Metrics (xlsx)  [linkedin_content_metrics]" in out and 'sheet "Metrics"' not in out
+
+
+def test_a_yearless_date_is_never_placed_after_the_day_of_inspection(tmp_path):
+    """A TikTok overview of last winter (December 27 to January 4) inspected on 7 December 2026:
+    those days are 2025-12-27 to 2026-01-04; before, the newest was placed up to 31 days after
+    today (2026-12-27 to 2027-01-04, days no export can hold yet)."""
+    from cmflow.builtin.sources.export_inspection import inspect_export
+    from cmflow.builtin.sources.export_source import ExportOptions, read_table
+    from datetime import date
+
+    days = ["December 27", "December 28", "December 31", "January 1", "January 4"]
+    path = tmp_path / "tiktok.csv"
+    path.write_text("\ufeff" + "\n".join(['"Date","Video Views","Profile Views","Likes","Comments","Shares"',
+                                           *(f'"{d}","10","1","2","0","0"' for d in days)]), encoding="utf-8")
+    answer = inspect_export(path, read_table, ExportOptions, now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    [table] = answer.tables
+    assert (table.first, table.last) == (date(2025, 12, 27), date(2026, 1, 4))

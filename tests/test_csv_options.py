@@ -508,3 +508,54 @@ def test_a_rounded_abbreviated_count_is_named_so(tmp_path, value: str) -> None:
         list(source.fetch(ctx))
     assert (f'line 2, column 3 "likes": value "{value}" is a rounded, abbreviated figure (k for thousands, M for '
             "millions), not the count") in str(raised.value)
+
+
+@pytest.mark.parametrize("first_line", ["sep=;", "sep=;;;;", '"sep=;"', '"sep=;";;;', "SEP=;;;;;;;;;"],
+                         ids=["plain", "padded", "quoted", "quoted-padded", "upper-padded"])
+@pytest.mark.parametrize("mark", ["", "\ufeff"], ids=["no-mark", "mark"])
+def test_excel_sep_line_padded_or_quoted_is_passed_over(tmp_path: Path, first_line: str, mark: str) -> None:
+    """Excel saving a sheet whose cell A1 holds `sep=;` as CSV pads that line with the separator
+    to the sheet's width (`sep=;;;;`), and quotes the cell since it holds the separator
+    (`"sep=;";;;`): still the directive, not the header (before, the header was taken from
+    line 1 and no mapped column was found)."""
+    import logging
+    from datetime import date
+
+    from cmflow import FetchContext, Period
+    from cmflow.builtin.sources.csv_source import CsvSource
+
+    path = tmp_path / "posts.csv"
+    path.write_bytes((mark + first_line + "\r\nid;when;likes;reach;note\r\np1;2026-11-18;3;40;\r\n"
+                      "p2;2026-11-19;5;60;x\r\n").encode("utf-8"))
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = CsvSource(CsvSource.Options(path=str(path), delimiter=";", date_format="%Y-%m-%d",
+                                         columns={"post_id": "id", "published_at": "when", "likes": "likes",
+                                                  "reach": "reach"},
+                                         constants={"platform": "instagram", "account": "a"}), entry_id="s")
+    (table,) = list(source.fetch(ctx))
+    assert table.frame["post_id"].to_list() == ["p1", "p2"]
+    assert table.frame["likes"].to_list() == [3, 5]
+    assert table.frame["reach"].to_list() == [40, 60]
+
+
+def test_excel_sep_line_padded_with_another_separator_names_the_padding_one(tmp_path: Path) -> None:
+    """`sep=,` padded with `;` is a cell Excel saved again with `;` between fields: the file is
+    `;`-separated, and the error says to set that."""
+    import logging
+    from datetime import date
+
+    from cmflow import FetchContext, Period
+    from cmflow.builtin.sources.csv_source import CsvSource
+    from cmflow.foundation.errors import DataFileError
+
+    path = tmp_path / "posts.csv"
+    path.write_text("sep=,;;\nid;when;likes\np1;2026-11-18;3\n", encoding="utf-8")
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = CsvSource(CsvSource.Options(path=str(path), delimiter=",", columns={"post_id": "id", "published_at": "when"},
+                                         constants={"platform": "instagram", "account": "a"}), entry_id="s")
+    with pytest.raises(DataFileError) as raised:
+        list(source.fetch(ctx))
+    assert str(raised.value) == (f'{path}, line 1: "sep=,;;", as Excel writes it, says the fields are separated by '
+                                 "';', not ','; set delimiter = \";\"")

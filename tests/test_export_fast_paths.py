@@ -21,7 +21,7 @@ import pytest
 from cmflow import FetchContext, Period
 from cmflow.builtin.sources import tabular
 from cmflow.builtin.sources.csv_source import CsvSource
-from cmflow.builtin.sources.csv_tables import _read_any, _read_regular, read_regular_csv
+from cmflow.builtin.sources.csv_tables import CsvTable, ReadSoFar, _read_any, _read_regular, read_regular_csv
 from cmflow.builtin.sources.export_text import read_export
 from cmflow.builtin.sources.json_source import read_json_text, read_plain_json
 from cmflow.foundation.errors import DataFileError
@@ -37,7 +37,7 @@ def table_of(read, *args):
         table = read(*args)
     except DataFileError as exc:
         return ("error", str(exc))
-    if table is None:
+    if table is None or isinstance(table, ReadSoFar):  # not regular: left to the line-by-line reader
         return None
     return (table.frame.columns, table.frame.rows(), list(table.places.lines), table.bad, table.header,
             table.header_line, table.repeated_headers, table.description_line, table.places.ambiguous)
@@ -218,7 +218,60 @@ def test_a_reader_keeping_some_columns_checks_rows_as_one_keeping_them_all(monke
     "a,b,c\n1,2,3\n \n",  # a line of spaces
 ])
 def test_irregular_files_are_left_to_the_line_by_line_reader(text: str) -> None:
-    assert _read_regular(text.encode(), ",", Path("f.csv"), 1) is None
+    assert not isinstance(_read_regular(text.encode(), ",", Path("f.csv"), 1), CsvTable)
+
+
+def test_the_line_by_line_reader_goes_on_where_the_regular_one_stopped() -> None:
+    """A chunk found irregular part-way: the line-by-line reader goes on from its first line with
+    what the regular reader read before it, and the table is the one it gives reading the whole
+    text (the rows before it are not split again)."""
+    rng = random.Random(21)
+    resumed = 0
+    for _ in range(2000):
+        text, header_line = generated_csv(rng), rng.choice([1, 1, 2])
+        so_far = _read_regular(text.encode(), ",", Path("f.csv"), header_line, rng.choice([1, 2, 16]))
+        if not isinstance(so_far, ReadSoFar):
+            continue
+        resumed += any(len(lines) for lines in so_far.line_numbers)
+        whole = table_of(_read_any, text, ",", Path("f.csv"), header_line)
+        assert table_of(lambda *a: _read_any(*a, so_far=so_far), text, ",", Path("f.csv"), header_line) == whole, \
+            repr(text)
+    assert resumed > 100  # rows were read by the regular reader before it stopped
+
+
+def test_a_file_irregular_part_way_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The csv source reading a file whose end is irregular (a blank line after many blocks and
+    chunks) parses each row once, and keeps them all: before, the rows read before that line
+    were parsed, thrown away and read again."""
+    import functools
+
+    from cmflow.builtin.sources import csv_tables
+
+    # blocks and chunks of 4 kB instead of 1 MB: the same reading, on a small file
+    monkeypatch.setattr(csv_tables, "plain_utf8_blocks", functools.partial(csv_tables.plain_utf8_blocks,
+                                                                           block_bytes=4096))
+    monkeypatch.setattr(csv_tables, "CHUNK_BYTES", 4096)
+    rows = [f"p{i},2026-11-{16 + i % 7:02d},{i % 50}" for i in range(6000)]
+    path = tmp_path / "posts.csv"
+    path.write_text("id,when,likes\n" + "\n".join(rows[:5000]) + "\n\n" + "\n".join(rows[5000:]) + "\n",
+                    encoding="utf-8")
+    handed: list[int] = []
+    add = tabular.RecordParser.add
+
+    def counting_add(self, chunk, places, names):
+        handed.append(chunk[0].height)
+        return add(self, chunk, places, names)
+
+    monkeypatch.setattr(tabular.RecordParser, "add", counting_add)
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = CsvSource(CsvSource.Options(path=str(path), date_format="%Y-%m-%d",
+                                         columns={"post_id": "id", "published_at": "when", "likes": "likes"},
+                                         constants={"platform": "instagram", "account": "a"}), entry_id="s")
+    (table,) = list(source.fetch(ctx))
+    assert table.frame["post_id"].to_list() == [f"p{i}" for i in range(6000)]
+    assert table.frame["likes"].sum() == sum(i % 50 for i in range(6000))
+    assert len(handed) > 10 and sum(handed) == 6000  # read a chunk at a time, every row parsed once
 
 
 def test_a_caption_spanning_lines_moves_the_lines_of_the_rows_after_it() -> None:
@@ -568,3 +621,36 @@ def test_the_export_source_parses_a_chunk_at_a_time_as_whole(name: str, tmp_path
     assert whole[0] and whole[0][0][1], whole
     for chunk_bytes, chunk_rows in ((1, 1), (300, 2)):
         assert fetched(source, path, chunk_bytes, chunk_rows, monkeypatch) == whole
+
+
+def test_an_export_irregular_part_way_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export source reads a CSV export through the same reader: a YouTube Studio table with
+    a blank line near its end has each row parsed once, and its Total row left out."""
+    import functools
+
+    from cmflow.builtin.sources import csv_tables
+    from cmflow.builtin.sources.export_source import ExportSource
+
+    monkeypatch.setattr(csv_tables, "plain_utf8_blocks", functools.partial(csv_tables.plain_utf8_blocks,
+                                                                           block_bytes=4096))
+    monkeypatch.setattr(csv_tables, "CHUNK_BYTES", 4096)
+    header = "Content,Video title,Video publish time,Duration,Views,Impressions,Likes,Shares,Comments added"
+    rows = [f"v{i:010d},Video {i},\"Nov {16 + i % 7}, 2026\",60,{i % 90},{i % 900},{i % 9},0,{i % 3}"
+            for i in range(3000)]
+    total = f"Total,,,,{sum(i % 90 for i in range(3000))},,,,"
+    path = tmp_path / "Table data.csv"
+    path.write_text("\n".join([header, total, *rows[:2500], "", *rows[2500:]]) + "\n", encoding="utf-8")
+    handed: list[int] = []
+    add = tabular.RecordParser.add
+
+    def counting_add(self, chunk, places, names):
+        handed.append(chunk[0].height)
+        return add(self, chunk, places, names)
+
+    monkeypatch.setattr(tabular.RecordParser, "add", counting_add)
+    period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("t"), [])
+    source = ExportSource(ExportSource.Options(path=str(path), account="chan"), entry_id="yt")
+    (table,) = list(source.fetch(ctx))
+    assert table.frame.height == 3000 and table.frame["video_views"].sum() == sum(i % 90 for i in range(3000))
+    assert len(handed) > 10 and sum(handed) == 3000  # every row parsed once (the Total row left out before)

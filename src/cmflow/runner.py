@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
+"""One run of a workflow: fetch -> lost_inputs -> changed_filters -> filter_rows -> clients -> watch -> classify
 -> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
@@ -27,6 +27,7 @@ from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
 from cmflow.stages.fetch import fetch
+from cmflow.stages.changed_filters import changed_filters
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
@@ -90,6 +91,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+        fetched = _timed("changed_filters", changed_filters, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from cmflow import RecordTable, Source, hookimpl
 
-from cmflow.builtin.sources.csv_tables import (CsvOptions, check_header, past_excel_separator, read_any_csv,
-                                               read_regular_csv)
+from cmflow.builtin.sources.csv_tables import CsvOptions, check_header, past_excel_separator, read_csv_file
 from cmflow.builtin.sources.export_text import check_export
 from cmflow.builtin.sources.tabular import RecordParser, columns_read
 
@@ -31,8 +30,10 @@ class CsvSource(Source):
       spaces. `header_row` says which line holds it (2 for LinkedIn exports saved as CSV,
       whose first line is a notice); the lines above it are skipped as lines, whatever they
       hold (a stray quote in a notice too). A first line `sep=;`, the separator directive
-      Excel writes and reads, is passed over by itself (the header is then on line 2; a `sep=`
-      naming another separator than `delimiter` is an error saying which to set). When the
+      Excel writes and reads, is passed over by itself, as Excel writes it again when the sheet
+      held it as a cell: padded with the separator (`sep=;;;;`), quoted (`"sep=;";;;`), after a
+      byte-order mark (the header is then on line 2; a `sep=` line whose separator, the
+      padding's, else the one it names, is not `delimiter` is an error saying which to set). When the
       mapped columns are on a later line, the error says which. A field mapped to a list of columns (`text = ["Description", "Title"]`)
       takes, on each row, the first of them that is not empty, and an error about its value
       names the column it came from.
@@ -86,7 +87,8 @@ class CsvSource(Source):
       of the rows kept: every skipped row is listed with its line and reason in the run
       summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
     - **Memory**: the file is read from its path a block at a time, never whole; a regular
-      file is split by Polars a chunk of rows at a time, any other line by line; of each chunk
+      file is split by Polars a chunk of rows at a time, and from the first chunk that is not
+      regular (a blank line, a ragged row) on, line by line, each row read once; of each chunk
       only the columns the mapping reads are kept once its rows are checked, and the chunk is
       parsed then, so that only one chunk of text is held beside the records (what spans
       chunks, a repeated record or day and month the other way round, is settled at the end):
@@ -112,11 +114,7 @@ class CsvSource(Source):
         header_row = past_excel_separator(path, options.encoding, options.delimiter, options.header_row)
         # each chunk of text is parsed as it is read: the file's text is never all held beside the records
         parser = RecordParser(options, ctx, path)
-        table = read_regular_csv(path, options.encoding, options.delimiter, header_row, kept, parser.add)
-        if table is None:  # not regular (found so half-way, maybe): read again, line by line
-            parser = RecordParser(options, ctx, path)
-            table = read_any_csv(path, options.encoding, options.delimiter, header_row, kept=kept,
-                                 consume=parser.add)
+        table = read_csv_file(path, options.encoding, options.delimiter, header_row, kept, parser.add)
         check_header(table, options, path)
         table.warn_lines_set_aside(ctx, path)
         yield RecordTable(options.record, parser.finish(table.bad))

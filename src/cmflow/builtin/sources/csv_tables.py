@@ -80,18 +80,40 @@ class CsvPlaces(RowPlaces):
         return self.lines[index]
 
 
+def read_csv_file(path: Path, encoding: str, delimiter: str, header_line: int = 1, kept: Kept = None,
+                  consume: Consume = None, encoding_option: bool = True) -> "CsvTable":
+    """The CSV export at ``path`` as the csv and export sources read it: split by Polars a chunk
+    at a time while it is regular (:func:`read_regular_csv`), line by line from the first chunk
+    that is not (:func:`read_any_csv`, which goes on from there: the rows before it are read,
+    and consumed, once). ``kept`` and ``consume`` as :func:`read_regular_csv` takes them;
+    ``encoding_option`` as :func:`read_any_csv` does."""
+    so_far = None
+    blocks = plain_utf8_blocks(path, encoding)
+    if blocks is not None:
+        try:
+            read = _read_regular(blocks, delimiter, path, header_line, CHUNK_BYTES, kept=kept, consume=consume)
+        finally:
+            blocks.close()
+        if isinstance(read, CsvTable):
+            return read
+        so_far = read
+    return read_any_csv(path, encoding, delimiter, header_line, encoding_option, kept, consume, so_far)
+
+
 def read_any_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
-                 encoding_option: bool = True, kept: Kept = None, consume: Consume = None) -> "CsvTable":
+                 encoding_option: bool = True, kept: Kept = None, consume: Consume = None,
+                 so_far: Optional["ReadSoFar"] = None) -> "CsvTable":
     """The export read line by line as it is decoded (any CSV file :func:`read_regular_csv`
     declines). A problem with the text itself (bytes not in the encoding, NUL characters) is
     told before one with its rows, as when the whole file was decoded first: after a row's
     error, the rest is decoded to look for one. ``encoding_option`` False: the reading source
     has no `encoding` option (the export source), and a decoding error does not advise one.
     ``kept`` chooses the columns the table holds (see :data:`Kept`); ``consume``, when given,
-    takes the rows a chunk at a time instead (see :data:`Consume`)."""
+    takes the rows a chunk at a time instead (see :data:`Consume`). ``so_far``: what the
+    regular reader read before a chunk it declined, to go on from its first line."""
     lines = export_lines(path, encoding, encoding_option=encoding_option)
     try:
-        return _read_any(lines, delimiter, path, header_line, kept, consume)
+        return _read_any(lines, delimiter, path, header_line, kept, consume, so_far)
     except DataFileError:
         for _ in lines:
             pass
@@ -136,22 +158,51 @@ class CsvTable:
                      "exports do under the header): not a record, skipped")
 
 
+@dataclass
+class ReadSoFar:
+    """What the regular reader read of a file before a chunk it declined (a blank line, a ragged
+    row, a quote out of place, bytes not UTF-8): the line-by-line reader goes on from ``line``,
+    so that the rows before it are split and consumed once."""
+
+    line: int
+    """The physical line the declined chunk starts on (a row's first line)."""
+    header: list[str]
+    header_line: int
+    frames: list["pl.DataFrame"]
+    """The chunks read (none when a :data:`Consume` took them)."""
+    line_numbers: list["pl.Series"]
+    repeated: list[int]
+    description_line: int
+    row_seen: bool
+    """Whether a record row was read: a line describing the columns is looked for before the first only."""
+
+
+EXCEL_SEPARATOR_LINE = re.compile(r'(?P<quote>"?)sep=(?P<named>[^\r\n"])(?P=quote)'
+                                  r'(?P<padding>(?P<pad>[,;\t|])(?P=pad)*)?[ ]*\r?\n?', re.IGNORECASE)
+"""Excel's separator directive as line 1 of a CSV file: ``sep=;``, or as Excel writes it again
+when the file was saved from a sheet holding it as a cell: padded with the file's separator to
+the sheet's width (``sep=;;;;``), quoted since the cell holds the separator (``"sep=;";;;``)."""
+
+
 def past_excel_separator(path: Path, encoding: str, delimiter: str, header_line: int) -> int:
     """The line the header is on: ``header_line``, or 2 when that is 1 and line 1 is the
-    separator directive Excel writes and reads (``sep=;``), which is neither a header nor a
-    notice; an error when the directive names another separator than ``delimiter``."""
+    separator directive Excel writes and reads (:data:`EXCEL_SEPARATOR_LINE`), which is neither
+    a header nor a notice; an error when the file's separator (the padding's, else the one the
+    directive names) is not ``delimiter``."""
     if header_line != 1:
         return header_line
     try:
         first = next(export_lines(path, encoding), "")
     except (DataFileError, StopIteration):
         return header_line  # the reader explains a file it cannot decode
-    match = re.fullmatch(r"sep=(.)\r?\n?", first.lstrip("\ufeff"), re.IGNORECASE)
+    match = EXCEL_SEPARATOR_LINE.fullmatch(first.lstrip("\ufeff"))
     if match is None:
         return header_line
-    if match.group(1) != delimiter:
-        shown = "\\t" if match.group(1) == "\t" else match.group(1)
-        raise DataFileError(f'{path}, line 1: "sep={shown}", as Excel writes it, says the fields are separated '
+    separator = match.group("pad") or match.group("named")  # padding is written with the file's own
+    if separator != delimiter:
+        shown = "\\t" if separator == "\t" else separator
+        written = ("sep=" + match.group("named") + (match.group("padding") or "")).replace("\t", "\\t")
+        raise DataFileError(f'{path}, line 1: "{written}", as Excel writes it, says the fields are separated '
                             f'by {shown!r}, not {delimiter!r}; set delimiter = "{shown}"')
     return 2
 
@@ -160,8 +211,8 @@ def read_csv_text(text: str, delimiter: str, path: Path, header_line: int = 1) -
     """Split CSV text into a frame of text columns, the line each row starts on, and the rows
     whose number of fields does not match the header's. The header is the first line that is
     not blank from ``header_line`` on."""
-    return _read_regular(text.encode(), delimiter, path, header_line) \
-        or _read_any(text, delimiter, path, header_line)
+    read = _read_regular(text.encode(), delimiter, path, header_line)
+    return read if isinstance(read, CsvTable) else _read_any(text, delimiter, path, header_line, so_far=read)
 
 
 def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int = 1,
@@ -175,30 +226,32 @@ def read_regular_csv(path: Path, encoding: str, delimiter: str, header_line: int
     in memory besides its columns, and of those only the ones ``kept`` chooses (see :data:`Kept`)
     once each chunk's rows are checked; ``consume``, when given, takes each chunk as it is read
     (see :data:`Consume`), and the table holds none. A file found irregular half-way has had its
-    first chunks consumed: the caller reads it again, with a new consumer."""
+    first chunks consumed, and None here loses them: a reader that consumes calls
+    :func:`read_csv_file`, which goes on line by line from the chunk declined."""
     blocks = plain_utf8_blocks(path, encoding)
     if blocks is None:
         return None
     try:
-        return _read_regular(blocks, delimiter, path, header_line, CHUNK_BYTES, kept=kept, consume=consume)
-    except NotPlainText:
-        return None
+        read = _read_regular(blocks, delimiter, path, header_line, CHUNK_BYTES, kept=kept, consume=consume)
     finally:
         blocks.close()
+    return read if isinstance(read, CsvTable) else None
 
 
 def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line: int,
-              kept: Kept = None, consume: Consume = None) -> CsvTable:
+              kept: Kept = None, consume: Consume = None, so_far: Optional[ReadSoFar] = None) -> CsvTable:
     """Any CSV text (or its lines, each ending with its line break), record by record with
     Python's reader; the rows become columns a chunk of :data:`CHUNK_ROWS` at a time, so that
-    no more than a chunk is ever held as Python strings."""
+    no more than a chunk is ever held as Python strings. With ``so_far``, the lines above its
+    ``line`` are passed over (the regular reader read them) and the table goes on from it."""
     import polars as pl
 
     lines_read = iter(text_lines(text) if isinstance(text, str) else text)
+    above = so_far.line - 1 if so_far is not None else header_line - 1
     skipped = 0  # the lines above the header are not CSV: a notice may hold a stray quote
-    while skipped < header_line - 1 and next(lines_read, None) is not None:
+    while skipped < above and next(lines_read, None) is not None:
         skipped += 1
-    if skipped < header_line - 1:
+    if skipped < above:
         lines_read = iter(())
     reader = csv.reader(lines_read, delimiter=delimiter, quotechar='"', strict=True)
     header: list[str] | None = None
@@ -214,6 +267,13 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
     description_line = 0
     previous_end = skipped
     ambiguous: dict[str, str] = {}
+    row_seen = False
+    if so_far is not None:
+        header, found_on, names = so_far.header, so_far.header_line, _unique_names(so_far.header)
+        keep, ambiguous = _kept(kept, names), _ambiguous(so_far.header, so_far.header_line)
+        frames, line_numbers, repeated = so_far.frames, so_far.line_numbers, so_far.repeated
+        description_line, row_seen = so_far.description_line, so_far.row_seen
+        so_far = None  # the chunks are the table's now
     while True:
         start = previous_end + 1
         try:
@@ -235,7 +295,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
                 and [column_name(f) for f in fields] == header:
             repeated.append(start)
             continue
-        if not rows and not line_numbers and not bad and _describes_columns(fields):
+        if not row_seen and not bad and _describes_columns(fields):
             description_line = start
             continue
         if len(fields) > len(header) and not any(f.strip() for f in fields[len(header):]):
@@ -249,6 +309,7 @@ def _read_any(text: str | Iterable[str], delimiter: str, path: Path, header_line
             continue
         rows.append(fields)
         lines.append(start)
+        row_seen = True
         if len(rows) == CHUNK_ROWS:
             _hand_over(_columns_of(rows, names, keep), pl.Series(lines, dtype=pl.Int64), names, ambiguous,
                        frames, line_numbers, consume)
@@ -297,22 +358,28 @@ def _columns_of(rows: list[list[str]], names: list[str], keep: list[str] | None 
 
 
 def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, header_line: int,
-                  chunk_bytes: int = CHUNK_BYTES, kept: Kept = None, consume: Consume = None) -> CsvTable | None:
+                  chunk_bytes: int = CHUNK_BYTES, kept: Kept = None, consume: Consume = None
+                  ) -> CsvTable | ReadSoFar | None:
     """A regular CSV file (see :func:`read_regular_csv`), as UTF-8 bytes or blocks of them, read
     by Polars a chunk of about ``chunk_bytes`` at a time (each chunk ends at the end of a row:
-    a line break after an even number of quotes); None when the file is not regular, or
-    anything is unusual before its first row. Each chunk's rows are checked whole (a repeated
-    header, a line describing the columns, both left out), then only the columns ``kept`` chooses
-    are kept, and the chunk goes to ``consume`` if given (see :data:`Consume`)."""
+    a line break after an even number of quotes); None when anything is unusual before its first
+    row; what was read so far (:class:`ReadSoFar`) when a chunk is not regular (or a block holds
+    a NUL byte), for the line-by-line reader to go on from that chunk's first line. Each chunk's
+    rows are checked whole (a repeated header, a line describing the columns, both left out),
+    then only the columns ``kept`` chooses are kept, and the chunk goes to ``consume`` if given
+    (see :data:`Consume`)."""
     import polars as pl
 
     if delimiter == "\0":  # the skeleton's placeholder
         return None
     blocks = iter([data] if isinstance(data, (bytes, bytearray)) else data)
     buffer, more = b"", True
-    while (head := _header_of(buffer, delimiter, header_line, complete=not more)) is MORE:
-        block = next(blocks, None)
-        buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+    try:
+        while (head := _header_of(buffer, delimiter, header_line, complete=not more)) is MORE:
+            block = next(blocks, None)
+            buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+    except NotPlainText:
+        return None
     if head is None:
         return None
     fields, line, end = head
@@ -329,10 +396,18 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
     repeated: list[int] = []
     description_line = 0  # the last prose line before the first row, as _read_any skips them
     before_first_row = True
+
+    def declined() -> ReadSoFar:  # the chunk starting on first_line is not regular
+        return ReadSoFar(first_line, header, line, frames, line_numbers, repeated, description_line,
+                         not before_first_row)
+
     while True:
-        while more and (len(buffer) < chunk_bytes or not buffer.strip(b"\n")):
-            block = next(blocks, None)
-            buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+        try:
+            while more and (len(buffer) < chunk_bytes or not buffer.strip(b"\n")):
+                block = next(blocks, None)
+                buffer, more = (buffer + block, True) if block is not None else (buffer, False)
+        except NotPlainText:
+            return declined()
         cut = _row_boundary(buffer) if more else -1
         if cut < 0 and more:  # one row longer than a chunk: read on
             chunk_bytes *= 2
@@ -343,13 +418,13 @@ def _read_regular(data: bytes | Iterable[bytes], delimiter: str, path: Path, hea
             chunk, buffer = buffer[:cut], buffer[cut + 1:]
         if not chunk:
             if cut >= 0:  # a blank line inside the file
-                return None
+                return declined()
             break
         if chunk.startswith(codecs.BOM_UTF8):  # Polars would drop that mark
-            return None
+            return declined()
         read = _read_chunk(chunk, delimiter, names, first_line)
         if read is None:
-            return None
+            return declined()
         rows, chunk_lines = read
         skipped = _repeated_header_rows(rows, header)
         repeated.extend(chunk_lines[index] for index in sorted(skipped))

@@ -51,7 +51,9 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
                          on_error="skip")
     tables = []
     for table in identified.tables:
-        ctx = FetchContext(now - timedelta(days=3650), now, [], path.parent, logging.getLogger("cmflow.inspect"))
+        # as of now: a date without a year is never placed after today (no export holds a later day)
+        ctx = FetchContext(now - timedelta(days=3650), now, [], path.parent, logging.getLogger("cmflow.inspect"),
+                           as_of=now)
         try:
             read = read_table(path, table, options, ctx)
         except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)

@@ -615,10 +615,9 @@ def _csv_table(path: Path, table: IdentifiedTable, ctx: FetchContext, kept: Any 
                ) -> tuple[Any, Any, Any, list[str]]:
     """The table's rows (of the columns ``kept`` chooses), their places, the bad rows and every
     column of the header (for messages about a missing one)."""
-    from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
+    from cmflow.builtin.sources.csv_tables import read_csv_file
 
-    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row, kept) \
-        or read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False, kept=kept)
+    raw = read_csv_file(path, "utf-8", table.delimiter, table.header_row, kept, encoding_option=False)
     raw.warn_lines_set_aside(ctx, path)
     return raw.take_frame(), raw.places, raw.bad, raw.columns
 
@@ -653,15 +652,11 @@ def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOption
                       ) -> tuple["pl.DataFrame", int, int]:
     """The records of a known table of a CSV export, parsed a chunk at a time as it is read
     (:class:`ChunkedTable`); the rows read, and those left out as no records."""
-    from cmflow.builtin.sources.csv_tables import read_any_csv, read_regular_csv
+    from cmflow.builtin.sources.csv_tables import read_csv_file
 
     kept = lambda names: columns_kept(table.format, mapping, names)  # noqa: E731
     chunks = ChunkedTable(path, table, mapping, ctx)
-    raw = read_regular_csv(path, "utf-8", table.delimiter, table.header_row, kept, chunks.add)
-    if raw is None:  # not regular (found so half-way, maybe): read again, line by line
-        chunks = ChunkedTable(path, table, mapping, ctx)
-        raw = read_any_csv(path, "utf-8", table.delimiter, table.header_row, encoding_option=False, kept=kept,
-                           consume=chunks.add)
+    raw = read_csv_file(path, "utf-8", table.delimiter, table.header_row, kept, chunks.add, encoding_option=False)
     raw.warn_lines_set_aside(ctx, path)
     return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records
 

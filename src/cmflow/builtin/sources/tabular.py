@@ -1362,7 +1362,7 @@ class Years:
         from datetime import timedelta
 
         period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
-        if ctx.as_of is not None and ctx.as_of.date() > period_end:
+        if ctx.as_of is not None and ctx.as_of.date() >= period_end:  # no export holds a day after as-of
             return cls(max(ctx.as_of, ctx.window_end), ctx.as_of.date(), options.default_year)
         return cls(ctx.window_end, period_end, options.default_year, YEARLESS_GRACE_DAYS)
 
