@@ -157,6 +157,15 @@ class RunRecord:
     then on its slot counts as run, even if its process died before it finished."""
 
     @property
+    def status_shown(self) -> str:
+        """The status as ``cmflow history`` shows it: ``running (committed)`` or ``interrupted
+        (committed)`` for a run whose results were committed before it ended (its slot counts as
+        run, and what it had not sent waits in the outbox), else the status."""
+        if self.committed_at is not None and self.status not in FINISHED_STATUSES:
+            return f"{self.status} (committed)"
+        return self.status
+
+    @property
     def records(self) -> int:
         """How many records the run's sources returned, all kinds together."""
         return sum((self.stats or {}).get("records", {}).values())
