@@ -177,3 +177,34 @@ def test_a_run_killed_after_its_commit_counts_as_run_and_is_not_tried_again(tmp_
         assert drill.lost == 0 and drill.duplicated <= 1, drill  # at most the message in flight at the kill
     finally:
         receiver.stop()
+
+
+def test_a_daemon_starting_after_a_run_killed_past_its_commit_says_it_counts_as_run(tmp_path, daemon_folder,
+                                                                                    store_url, start_daemon):
+    """``cmflow run`` killed with SIGKILL while it delivers, after its results were committed; a
+    daemon starting on the store then closes its row: it says the run's slot counts as run (not
+    "owed again"), and records why."""
+    from outbox_helpers import cmflow_env, drill_workflow, slow_receiver, start_cmflow, wait_for
+
+    receiver = slow_receiver(delay=1.0)
+    try:
+        run = start_cmflow("run", str(drill_workflow(tmp_path, max_concurrency=1)),
+                           env=cmflow_env(store_url, receiver), cwd=tmp_path)
+        try:
+            wait_for(lambda: len(receiver.requests) >= 1 or run.poll() is not None, "the run's first message")
+            assert run.poll() is None, f"the run ended before it could be killed:\n{run.communicate()[1]}"
+            os.kill(run.pid, signal.SIGKILL)
+        finally:
+            run.kill()
+            run.communicate()
+        [killed] = runs_of(store_url, "Fault drill")
+        assert (killed.status, killed.committed_at is not None) == ("running", True)
+
+        daemon = start_daemon()
+        recovered = daemon.wait_for("recovered", workflow="Fault drill")
+        assert "after its results were kept" in recovered["message"] and "its slot counts as run" in recovered["message"]
+        [closed] = runs_of(store_url, "Fault drill")
+        assert closed.status == "interrupted"
+        assert closed.error.startswith("its process ended after its results were kept"), closed.error
+    finally:
+        receiver.stop()
