@@ -575,6 +575,7 @@ class Daemon:
             self._unrecorded.append(outcome)
             self._guarded(f"recording how {request.label} ended", self._record_unrecorded)
             dead = self._ended_after_commit.pop(outcome.pid, None)
+            self._ended_after_commit.clear()  # those of runs handled before (their store refused): retried already
             if dead is not None:
                 outcome = replace(outcome, run_id=dead.run_id, committed=True, error=(
                     f"its process ended after its results were kept ({outcome.error}): its slot counts as run, "
