@@ -160,3 +160,46 @@ def test_a_daemon_stopped_leaves_its_run_to_the_worker_and_finds_the_slot_done(
     assert gated_feed.requests == 1
     assert len(emails(mail, "Held")) == 1
     assert worker.alive()
+
+
+def test_a_pool_process_killed_after_its_commit_counts_as_run_and_is_not_sent_again(
+        tmp_path, daemon_folder, store_url, start_daemon, start_worker, redis_url, monkeypatch):
+    """kill -9 of the run's pool process while it delivers its webhook messages, after its results
+    were committed: the worker records it interrupted, the daemon hears that its slot counts as
+    run and never sends it again; the daemon's outbox pump delivers what the run had not sent."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "faults"))
+    from outbox_helpers import HOOK_PATH, HOOK_VARIABLE, drill_workflow, slow_receiver, tally, wait_for
+
+    receiver = slow_receiver(delay=1.0)
+    try:
+        monkeypatch.setenv(HOOK_VARIABLE, receiver.url + HOOK_PATH)  # the worker and the daemon read it
+        celery_settings(daemon_folder, redis_url, unique_name("cmflow_commit"))
+        schedule = daily_slot_this_minute(latest_second=50)
+        worker = start_worker("a")
+        text = drill_workflow(tmp_path, max_concurrency=1).read_text(encoding="utf-8")
+        write(daemon_folder / "drill.toml", text.replace("compare = []\n", f'compare = []\nschedule = "{schedule}"\n'))
+        daemon = start_daemon()
+        started = daemon.wait_for("started", workflow="Fault drill")
+        daemon.wait_until(lambda: len(receiver.requests) >= 1, "the run's first message")  # sent after the commit
+        [owner] = lock_owners(store_url)
+        run_pid = int(owner.split(":")[-2])
+        assert run_pid != worker.process.pid
+        os.kill(run_pid, signal.SIGKILL)
+
+        ended = daemon.wait_for("finished", workflow="Fault drill", status="interrupted")
+        assert "its slot counts as run" in ended["message"], ended
+        wait_for(lambda: len(tally(store_url, receiver).delivered) == 8, "the pump delivering the rest", 60)
+        time.sleep(3.0)  # busy_retry is 1 s: a slot owed again would have been sent by now
+        assert len(daemon.events("started", workflow="Fault drill")) == 1, daemon.tail()
+        [run] = runs_of(store_url, "Fault drill")
+        assert (run.slot, run.status, run.committed_at is not None) == (parse_slot(started["slot"]), "interrupted",
+                                                                         True)
+        assert "the worker's process running it died" in run.error and "counts as run" in run.error, run.error
+        drill = tally(store_url, receiver)
+        assert drill.lost == 0 and drill.duplicated <= 1, drill
+        assert worker.alive()
+    finally:
+        receiver.stop()

@@ -497,6 +497,25 @@ def test_history_lists_runs(runner: CliRunner, in_tmp: Path, store_url: str) -> 
     assert sum(line.startswith("│") for line in limited.stdout.splitlines()) == 1
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_history_says_which_unfinished_runs_already_committed(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
+    """A run still running after its commit (delivering), one before it, and one cut short after
+    its commit (a run of the same workflow started since): their slots count as run or not."""
+    period = (date(2026, 11, 16), date(2026, 11, 22))
+    with open_store(store_url) as store:
+        delivering = store.start_run("Delivering", "a.toml", *period, False)
+        store.commit_run(delivering, workflow="Delivering", measurements=None, alerts=[])
+        store.start_run("Fetching", "b.toml", *period, False)
+        cut_short = store.start_run("Restarted", "c.toml", *period, False)
+        store.commit_run(cut_short, workflow="Restarted", measurements=None, alerts=[])
+        store.start_run("Restarted", "c.toml", *period, False)
+    result = invoke(runner, "history", "--store", store_url, env=WIDE)
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
+            if line.startswith("│")]
+    assert [(r[1], r[5]) for r in rows if r[0]] == [("Restarted", "running"), ("Restarted", "interrupted (committed)"),
+                                            ("Fetching", "running"), ("Delivering", "running (committed)")]
+
+
 def test_history_uses_cmflow_store_by_default(runner: CliRunner, in_tmp: Path) -> None:
     """No --store: the CMFLOW_STORE variable (set per test by conftest) is the store."""
     default = os.environ["CMFLOW_STORE"]

@@ -360,6 +360,77 @@ def test_a_feed_that_moved_on_keeps_what_the_store_had(tmp_path, replay_server, 
     assert [s.note for s in result.stages if s.kind == "source"] == [None]  # all asked again (look_back), and the store read
 
 
+SEARCH_WORKFLOWS = {
+    "mastodon": """
+[[sources]]
+id = "masto"
+plugin = "mastodon"
+base_url = "{url}"
+accounts = ["maisonlumiere"]
+token = "${{env:MASTODON_TOKEN}}"
+fetch = ["hashtags"]
+hashtags = ["MaisonLumiere"]
+allow_private_network = true
+""",
+    "bluesky": """
+[[sources]]
+id = "bsky"
+plugin = "bluesky"
+accounts = ["maisonlumiere.bsky.social"]
+fetch = ["search"]
+search = ["Maison Lumière"]
+app_password = "${{env:BLUESKY_APP_PASSWORD}}"
+base_url = "{url}"
+pds_url = "{url}"
+allow_private_network = true
+"""}
+
+
+@pytest.mark.parametrize("platform_name", ["mastodon", "bluesky"])
+def test_a_search_that_no_longer_gives_older_mentions_keeps_what_the_store_had(tmp_path, replay_server, any_store_url,
+                                                                               platform_name, monkeypatch):
+    """Mastodon's hashtag timeline holds what the instance still keeps: its content cache
+    retention deletes remote statuses after a while (Vacuum::StatusesVacuum). Bluesky's search
+    does not page through every hit. Run 1 (Mon 23 November) reads the week of 16-22 November;
+    a week later the same week again (within look_back, so asked again) gets fewer of them:
+    what run 1 read stays in the figures, from the store (Source.shows_latest_only)."""
+    from cmflow.builtin.metrics import conversation_counts
+    from cmflow.builtin.sources import bluesky, mastodon
+    from cmflow.testing import load_replies
+
+    monkeypatch.setenv("MASTODON_TOKEN", "t0k3n")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+    if platform_name == "mastodon":
+        rebase = {"https://mastodon.social/api": f"{replay_server.url}/api"}
+        replay_server.add("GET", "/api/v1/timelines/tag/MaisonLumiere",
+                          *load_replies(FEEDS / "mastodon_tag_pages.json", rebase=rebase),
+                          *load_replies(FEEDS / "mastodon_tag_after_retention.json"))
+        first_week = ["115610000000000070", "115610000000000090"]  # the boost of the 21st left out
+    else:
+        replay_server.add("POST", "/xrpc/com.atproto.server.createSession",
+                          *load_replies(FEEDS.parent / "sources" / "bluesky" / "create_session.json"), repeat=True)
+        replay_server.add("GET", "/xrpc/app.bsky.feed.searchPosts", *load_replies(FEEDS / "bluesky_search_brand.json"),
+                          *load_replies(FEEDS / "bluesky_search_brand_later.json"))
+        first_week = [f"at://did:plc:{post}" for post in (
+            "ana7h3j5k8l2m4n6b9v1c0x/app.bsky.feed.post/3lbwa1", "julie5k2m9x3v7q1w8e4r6t0/app.bsky.feed.post/3lbyj2",
+            "kai4g6h8j0k2l4m6n8b0v2c/app.bsky.feed.post/3lbwc4", "marc2p8q4w6e1r3t5y7u9i0o/app.bsky.feed.post/3lbym7")]
+    path = tmp_path / "search.toml"
+    path.write_text(FEED_WORKFLOW.split("[[sources]]")[0] + SEARCH_WORKFLOWS[platform_name].format(url=replay_server.url)
+                    + FEED_WORKFLOW.split("allow_private_network = true\n")[1], encoding="utf-8")
+
+    def mention_ids(now, period=None):
+        module = mastodon if platform_name == "mastodon" else bluesky
+        with registered_plugin(module, package=module.__name__), \
+                registered_plugin(conversation_counts, package=conversation_counts.__name__):
+            result = run_workflow_file(path, store_url=any_store_url, now=now, period=period)
+        assert result.status == "ok", [s.error for s in result.failed_stages]
+        return sorted(result.records["mention"]["mention_id"])
+
+    assert mention_ids(at(23, 9)) == first_week
+    assert mention_ids(at(30, 9), "2026-11-16..2026-11-22") == first_week
+    assert not [r for r in replay_server.routes if r.served < len(r.replies)]  # the later answer was the one read
+
+
 def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_gap_is_said(tmp_path, any_store_url):
     """The search returns 7 days. Run 1 (Mon 23, 09:00) for 15-23 November (last week, a day of
     margin) is refused before 16 November 09:00, so asks from there, and on up to now: d (Monday

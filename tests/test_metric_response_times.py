@@ -167,3 +167,24 @@ def test_a_period_without_conversations_has_no_times_and_nothing_unanswered() ->
         "response_time_p90": (None, "no conversation received in the period"),
         "answered_within_sla": (None, "no conversation received in the period"),
         "unanswered_over_sla": (0.0, None)}
+
+
+def test_a_client_in_another_time_zone_is_counted_in_its_own_hours() -> None:
+    """soleil's team works Monday to Friday 09:00-18:00 in Montreal (UTC-5): c8, Thursday 08:00
+    to 10:00 there, waited 60 business minutes, not the 120 of Paris's hours; lune's stay as in
+    Paris (median 60). A workflow whose clients differ in hours sets them per client."""
+    frame = RecordTable.from_rows("conversation", CONVERSATIONS).conformed().with_columns(
+        source_id=pl.lit("src"), client=pl.when(pl.col("account") == "a").then(pl.lit("lune")).otherwise(pl.lit("soleil")))
+    metric = response_times(client_hours={"soleil": {"timezone": "America/Montreal"}})
+
+    def medians(metric):
+        measured = measure_stage([MetricRequest(metric, ["client"], ["src"], clients=["lune", "soleil"])],
+                                 {"conversation": frame}, [WEEK], as_of=AS_OF)
+        assert [(s.ok, s.error) for s in measured.reports] == [(True, None)]
+        rows = measured.measurements.filter(pl.col("metric") == "response_time_median")
+        return dict(zip(rows["client"], rows["value"]))
+
+    assert medians(metric) == {"lune": 60.0, "soleil": 60.0}
+    assert medians(response_times()) == {"lune": 60.0, "soleil": 120.0}  # one schedule: Paris's
+    overall = measure(metric, ["overall"], [{**row, "client": None} for row in CONVERSATIONS])
+    assert of(overall, "response_time_median") == of(measure(response_times(), ["overall"]), "response_time_median")

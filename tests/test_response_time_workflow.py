@@ -195,6 +195,38 @@ def test_bad_hours_are_refused_at_their_key_path(tmp_path, old, new, message):
     assert message in str(caught.value)
 
 
+CLIENTS = """
+[[clients]]
+id = "lune"
+name = "Maison Lune"
+accounts = ["maison.lune"]
+language = "fr"
+
+[[metrics]]"""
+
+
+@pytest.mark.parametrize(("hours", "message"), [
+    ('client_hours = { soleil = { timezone = "America/Montreal" } }',
+     "metrics[0].client_hours.soleil: no [[clients]] entry has id 'soleil' (the workflow's clients: 'lune')"),
+    ('client_hours = { lune = { timezone = "America/Montreal" } }\nclock = "wall"',
+     'metrics[0].client_hours: counts business hours, but clock is "wall"'),
+    ('client_hours = { lune = { opening = { mon-fri = ["18:00-09:00"] } } }', "metrics[0].client_hours.lune.opening"),
+])
+def test_client_hours_are_checked_at_their_key_path(tmp_path, hours, message):
+    path = write(tmp_path, **{'sla = "2h"': f'sla = "2h"\n{hours}'})
+    path.write_text(path.read_text(encoding="utf-8").replace("[[metrics]]", CLIENTS, 1), encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert message in str(caught.value)
+
+
+def test_client_hours_of_a_declared_client_are_valid(tmp_path):
+    path = write(tmp_path, **{'sla = "2h"': 'sla = "2h"\nclient_hours = { lune = { timezone = "America/Montreal" } }'})
+    path.write_text(path.read_text(encoding="utf-8").replace("[[metrics]]", CLIENTS, 1), encoding="utf-8")
+    [metric, _] = load_workflow(path).metrics
+    assert metric.plugin.options.client_hours["lune"].timezone == "America/Montreal"
+
+
 def test_the_report_shows_response_times_under_social_listening(tmp_path, store_url, monkeypatch):
     outputs = """
 [[outputs]]

@@ -469,6 +469,36 @@ def test_a_week_the_search_no_longer_covers_comes_from_the_store(replay_server, 
     assert [s.note for s in again.stages if s.kind == "source"] == ["every record from the store (already fetched)"]
 
 
+def test_a_week_fetched_before_the_cursor_moved_on_is_no_gap(replay_server, tmp_path, monkeypatch):
+    """Run 1 (Monday 23 November) fetches the week of 16-22 November from 16 November 09:05 on.
+    Run 2, two weeks later, fetches the week of 30 November (X answers none): the cursor, one
+    span, moves there. The week of 16-22 November again: nothing can be asked, all comes from the
+    store, and the warning names only the 16th (its hours before 09:05 no run fetched), not the
+    days run 1 fetched (it named the whole week when it read the cursor alone)."""
+    from cmflow.builtin.metrics import conversation_counts
+    from cmflow.testing import Reply
+
+    monkeypatch.setenv("X_BEARER_TOKEN", TOKEN)
+    replay_server.add("GET", SEARCH, *replies("search_recent_pages.json"), Reply(json={"meta": {"result_count": 0}}))
+    path = tmp_path / "watch.toml"
+    path.write_text(SEARCH_WORKFLOW.format(url=replay_server.url), encoding="utf-8")
+
+    def run(now, period=None):
+        with registered_plugin(x_module, package=x_module.__name__), \
+                registered_plugin(conversation_counts, package=conversation_counts.__name__):
+            result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path}/state.db", now=now, period=period)
+        assert not result.failed_stages, [s.error for s in result.failed_stages]
+        [value] = [m["value"] for m in result.measurements.to_dicts() if m["metric"] == "mentions"]
+        return value, [w.split(" is older")[0] for w in result.warnings]
+
+    assert run(datetime(2026, 11, 23, 9, tzinfo=timezone.utc)) == (6, ["watch.toml: sources[0] (x_search): 2026-11-16"])
+    assert run(datetime(2026, 12, 7, 9, tzinfo=timezone.utc)) == (0, ["watch.toml: sources[0] (x_search): 2026-11-30"])
+    assert len(replay_server.requests) == 3
+    assert run(datetime(2026, 12, 7, 9, tzinfo=timezone.utc), "2026-11-16..2026-11-22") == (
+        6, ["watch.toml: sources[0] (x_search): 2026-11-16"])
+    assert len(replay_server.requests) == 3  # not asked: all of it is older than 7 days
+
+
 def test_a_search_without_terms_searches_the_listen_terms(tmp_path, monkeypatch):
     from cmflow.workflow import load_workflow
 

@@ -138,3 +138,73 @@ def test_sighup_then_sigterm_during_a_run_let_the_run_finish_and_stop_the_daemon
     assert gated_feed.requests == 1
     assert (len(email_writes([daemon], "Slow", mail)), len(emails(mail, "Slow"))) == (1, 1)
     assert run_locks(store_url) == []
+
+
+def test_a_run_killed_after_its_commit_counts_as_run_and_is_not_tried_again(tmp_path, daemon_folder, store_url,
+                                                                             start_daemon, monkeypatch):
+    """kill -9 of a daemon's run process while it delivers its webhook messages, after its
+    results were committed: the daemon records it interrupted and says its slot counts as run;
+    it never sends the slot again (a retry used to find it done), and its outbox pump delivers the
+    messages the run had not sent: all eight received, none lost."""
+    from outbox_helpers import HOOK_VARIABLE, drill_workflow, slow_receiver, tally, wait_for
+    from store_rows import raw_rows
+
+    receiver = slow_receiver(delay=1.0)
+    try:
+        monkeypatch.setenv(HOOK_VARIABLE, receiver.url + "/hooks/fault-drill-7c2e9b1d4a60")
+        schedule = daily_slot_this_minute()  # the only slot for a day: nothing else comes due
+        text = drill_workflow(tmp_path, max_concurrency=1).read_text(encoding="utf-8")
+        write(daemon_folder / "drill.toml", text.replace("compare = []\n", f'compare = []\nschedule = "{schedule}"\n'))
+        daemon = start_daemon()
+        started = daemon.wait_for("started", workflow="Fault drill")
+        daemon.wait_until(lambda: len(receiver.requests) >= 1, "the run's first message")  # sent after the commit
+        [(pid,)] = raw_rows(store_url, "SELECT pid FROM run_locks WHERE workflow = ?", "Fault drill")
+        assert pid != daemon.pid
+        os.kill(pid, signal.SIGKILL)
+
+        ended = daemon.wait_for("finished", workflow="Fault drill", status="interrupted")
+        assert "its slot counts as run" in ended["message"], ended
+        wait_for(lambda: len(tally(store_url, receiver).delivered) == 8, "the pump delivering the rest", 60)
+        time.sleep(3)  # busy_retry is 1 s: a retry of the slot would have started by now
+        assert len(daemon.events("started", workflow="Fault drill")) == 1, daemon.tail()
+        assert daemon.events("finished", workflow="Fault drill", status="done") == []
+        assert daemon.alive(), daemon.tail()
+        [run] = runs_of(store_url, "Fault drill")
+        assert (run.slot, run.status, run.committed_at is not None) == (parse_slot(started["slot"]), "interrupted",
+                                                                         True)
+        assert run.error.startswith("its process ended after its results were kept"), run.error
+        drill = tally(store_url, receiver)
+        assert drill.lost == 0 and drill.duplicated <= 1, drill  # at most the message in flight at the kill
+    finally:
+        receiver.stop()
+
+
+def test_a_daemon_starting_after_a_run_killed_past_its_commit_says_it_counts_as_run(tmp_path, daemon_folder,
+                                                                                    store_url, start_daemon):
+    """``cmflow run`` killed with SIGKILL while it delivers, after its results were committed; a
+    daemon starting on the store then closes its row: it says the run's slot counts as run (not
+    "owed again"), and records why."""
+    from outbox_helpers import cmflow_env, drill_workflow, slow_receiver, start_cmflow, wait_for
+
+    receiver = slow_receiver(delay=1.0)
+    try:
+        run = start_cmflow("run", str(drill_workflow(tmp_path, max_concurrency=1)),
+                           env=cmflow_env(store_url, receiver), cwd=tmp_path)
+        try:
+            wait_for(lambda: len(receiver.requests) >= 1 or run.poll() is not None, "the run's first message")
+            assert run.poll() is None, f"the run ended before it could be killed:\n{run.communicate()[1]}"
+            os.kill(run.pid, signal.SIGKILL)
+        finally:
+            run.kill()
+            run.communicate()
+        [killed] = runs_of(store_url, "Fault drill")
+        assert (killed.status, killed.committed_at is not None) == ("running", True)
+
+        daemon = start_daemon()
+        recovered = daemon.wait_for("recovered", workflow="Fault drill")
+        assert "after its results were kept" in recovered["message"] and "its slot counts as run" in recovered["message"]
+        [closed] = runs_of(store_url, "Fault drill")
+        assert closed.status == "interrupted"
+        assert closed.error.startswith("its process ended after its results were kept"), closed.error
+    finally:
+        receiver.stop()

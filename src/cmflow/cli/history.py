@@ -36,7 +36,7 @@ def history(file: str | None, workflow_name: str | None, limit: int, store_optio
         table.add_row(str(run.id), escape(run.workflow), run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                       run.slot.strftime("%Y-%m-%d %H:%M") if run.slot else (
                           "resend" if stats.get("resent") else "by hand"),
-                      f"{run.period_start}..{run.period_end}", run.status,
+                      f"{run.period_start}..{run.period_end}", run.status_shown,
                       str(stats.get("measurements", "")), str(stats.get("alerts_firing", "")),
                       escape(run.error or ""))
     console = rich_console()

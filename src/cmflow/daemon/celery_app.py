@@ -158,8 +158,7 @@ class RunTaskRequest(Request):
             # running and send the slot again.
             self._stopped_at_time_limit(lost.args[0] if lost.args else None)
         elif isinstance(lost, WorkerLostError) and pid is not None:
-            _end_run(self, pid, "interrupted", f"the worker's process running it died ({lost}); "
-                     "the daemon tries its slot again")
+            _end_run(self, pid, "interrupted", f"the worker's process running it died ({lost})")
             _count(self, "interrupted")
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 
@@ -212,6 +211,8 @@ def _end_run(task_request: Request, pid: int, status: str, error: str) -> None:
         log.warning("could not record how %s ended (%s): %s", task_request.id, status,
                     redactor(f"{type(exc).__name__}: {exc}"), extra={"run": task_request.id})
         return
-    for workflow in ended:
-        log.warning("%s: %s; recorded %s", task_request.id, error, status,
-                    extra={"workflow": workflow, "run": task_request.id, "status": status})
+    for dead in ended:
+        after = ("its results were kept before: its slot counts as run" if dead.committed
+                 else "the daemon tries its slot again" if status == "interrupted" else "")
+        log.warning("%s: %s; recorded %s%s", task_request.id, error, status, f"; {after}" if after else "",
+                    extra={"workflow": dead.workflow, "run": task_request.id, "status": status})

@@ -9,7 +9,8 @@ When Redis does not answer, nothing is lost and nothing crashes: a run that cann
 again; runs already sent go on on their workers, whose outcomes wait in Redis (workers retry
 storing them until Redis is back) or, failing that, are read from the store's run history for
 the run's slot. A run whose outcome never comes (its worker died and its message did not come
-back in time) is reported ``interrupted``, and its slot is owed again.
+back in time) is reported ``interrupted``, and its slot is owed again, unless the store says the
+run had committed its results before it died: its slot then counts as run, and is not sent again.
 """
 
 from __future__ import annotations
@@ -159,7 +160,10 @@ class CeleryExecutor(Executor):
         if status == states.SUCCESS and isinstance(meta.get("result"), dict):
             return outcome_of(flight.request, meta["result"])
         if status == states.FAILURE:
-            return self._failed(flight.request, meta.get("result"))
+            failed = self._failed(flight.request, meta.get("result"))
+            if failed.status == "interrupted":  # its worker died: after its commit, the slot was run
+                return self._committed(flight) or failed
+            return failed
         if status == states.STARTED and not flight.started:
             self._mark_started(flight)
             worker = (meta.get("result") or {}).get("hostname") if isinstance(meta.get("result"), dict) else None
@@ -243,10 +247,33 @@ class CeleryExecutor(Executor):
                 records = sum(counts.values()) if isinstance(counts, dict) else 0
                 return RunOutcome(request, run.status, run.id, records, run.error)
             this_try = flight.newest_run_before is not None and run.id > flight.newest_run_before
+            if run.committed_at is not None and this_try and (run.status == "interrupted" or flight.started):
+                return _ended_after_commit(request, run)
             if run.status == "running" and flight.started and this_try:
                 return RunOutcome(request, "interrupted", run.id, error=(
                     f"its run stopped renewing its lock (lease {format_duration(request.lock_lease)}): the worker "
                     "running it died or lost the store; its slot is tried again"))
+        return None
+
+    def _committed(self, flight: _InFlight) -> RunOutcome | None:
+        """The outcome of this try's run if its process died after its results were committed (the
+        store says so): its slot counts as run. None otherwise, or when the store cannot be read."""
+        from cmflow.store import open_store
+
+        request = flight.request
+        try:
+            if self._store is None:
+                self._store = open_store(request.store_url)
+            history = self._store.runs(request.workflow_key, limit=20)
+        except Exception as exc:
+            log.warning("could not read the run history of %s: %s", request.label,
+                        redactor(f"{type(exc).__name__}: {exc}"), extra={"run": request.label})
+            return None
+        for run in history:
+            this_try = flight.newest_run_before is not None and run.id > flight.newest_run_before
+            if run.slot == request.slot and this_try and run.committed_at is not None \
+                    and run.status in ("running", "interrupted"):
+                return _ended_after_commit(request, run)
         return None
 
     def _forget(self, task_id: str) -> None:
@@ -271,3 +298,10 @@ class CeleryExecutor(Executor):
 
 def _reason(exc: BaseException) -> str:
     return redactor(str(exc) or type(exc).__name__)
+
+
+def _ended_after_commit(request: RunRequest, run: Any) -> RunOutcome:
+    """A run whose worker died after it committed its results: its slot counts as run."""
+    return RunOutcome(request, "interrupted", run.id, committed=True, error=(
+        "the worker running it died after its results were kept: its slot counts as run, and what it had not "
+        "sent waits in the outbox"))

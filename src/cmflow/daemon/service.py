@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -39,7 +39,7 @@ from cmflow.daemon.settings import DaemonSettings
 from cmflow.daemon.worker import RunOutcome, RunRequest
 
 if TYPE_CHECKING:
-    from cmflow.store import Store
+    from cmflow.store import DeadRun, Store
 
 log = logging.getLogger("cmflow.daemon")
 
@@ -114,6 +114,8 @@ class Daemon:
         self._pump: OutboxPump | None = None
         self._unrecorded: list[RunOutcome] = []
         """Runs that ended without recording it, whose end the store refused to record so far."""
+        self._ended_after_commit: dict[int, DeadRun] = {}
+        """Runs of killed processes (by pid) that the store says had committed their results."""
         self._watched_since: dict[str, datetime] = {}
         """When this daemon first saw each workflow: a workflow never run owes its slots from then."""
         self._backlog_pass = False
@@ -305,10 +307,15 @@ class Daemon:
     def _close_dead_runs(self) -> None:
         """Record the runs a crash cut short (their process gone, on this host) as interrupted."""
         assert self.store is not None
-        for workflow in self.store.end_dead_runs(self.host):
-            log.warning("a run of %s was cut short by a crash: recorded as interrupted; its slot is "
-                        "owed again (the workflow's catch_up policy decides if it runs)", workflow,
-                        extra={"event": "recovered", "workflow": workflow})
+        for dead in self.store.end_dead_runs(self.host):
+            if dead.committed:
+                log.warning("a run of %s was cut short by a crash after its results were kept: recorded as "
+                            "interrupted; its slot counts as run, and what it had not sent waits in the outbox",
+                            dead.workflow, extra={"event": "recovered", "workflow": dead.workflow})
+            else:
+                log.warning("a run of %s was cut short by a crash: recorded as interrupted; its slot is "
+                            "owed again (the workflow's catch_up policy decides if it runs)", dead.workflow,
+                            extra={"event": "recovered", "workflow": dead.workflow})
 
     def _schedule_changed(self, sw: ScheduledWorkflow, seen_at: datetime | None = None) -> None:
         """A new schedule owes nothing from before it was written (``seen_at``, now by default):
@@ -563,12 +570,19 @@ class Daemon:
         request = outcome.request
         key = request.workflow_key
         self.running.pop(key, None)
-        self.observer.run_ended(outcome)
         # A run that could not record its own end (killed; or its store refused, e.g. locked)
-        # gets it recorded here, with its cause.
+        # gets it recorded here, with its cause. One killed after its results were committed
+        # ran its slot: it is not tried again.
         if outcome.status in ("timeout", "interrupted", "crashed") and outcome.pid is not None:
             self._unrecorded.append(outcome)
             self._guarded(f"recording how {request.label} ended", self._record_unrecorded)
+            dead = self._ended_after_commit.pop(outcome.pid, None)
+            self._ended_after_commit.clear()  # those of runs handled before (their store refused): retried already
+            if dead is not None:
+                outcome = replace(outcome, run_id=dead.run_id, committed=True, error=(
+                    f"its process ended after its results were kept ({outcome.error}): its slot counts as run, "
+                    "and what it had not sent waits in the outbox"))
+        self.observer.run_ended(outcome)
         level = logging.INFO if outcome.status in ("ok", "done") else logging.WARNING
         run = f" (run {outcome.run_id})" if outcome.run_id else ""
         log.log(level, "%s %s%s%s", request.label, outcome.status, run,
@@ -612,7 +626,9 @@ class Daemon:
         assert self.store is not None
         while self._unrecorded:
             outcome = self._unrecorded[0]
-            self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
+            ended = self.store.end_dead_runs(self.host, pid=outcome.pid, status=outcome.status, error=outcome.error)
+            if any(dead.committed for dead in ended) and outcome.pid is not None:
+                self._ended_after_commit[outcome.pid] = next(dead for dead in ended if dead.committed)
             self._unrecorded.pop(0)
 
     # -- what observers read (any thread) ---------------------------------------------------

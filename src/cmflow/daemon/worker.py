@@ -66,17 +66,21 @@ class RunOutcome:
     records: int = 0
     error: str | None = None
     pid: int | None = None
+    committed: bool = False
+    """An ``interrupted`` run whose results the store says were committed before its process
+    died (:attr:`cmflow.store.RunRecord.committed_at`): its slot counts as run."""
 
     @property
     def ran(self) -> bool:
         """Whether the slot was run (whatever it found), so it is not owed any more."""
-        return self.status not in ("busy", "invalid", "interrupted", "not started")
+        return self.committed or self.status not in ("busy", "invalid", "interrupted", "not started")
 
     @property
     def settled(self) -> bool:
         """Whether the store now says the slot is handled: a run of it recorded (a timeout is
-        recorded by the daemon), or found done by another process."""
-        return self.ran and (self.run_id is not None or self.status in ("timeout", "done"))
+        recorded by the daemon, as is a run that died after its commit), or found done by
+        another process."""
+        return self.ran and (self.run_id is not None or self.committed or self.status in ("timeout", "done"))
 
 
 def execute(request: RunRequest) -> RunOutcome:

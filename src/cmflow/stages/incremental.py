@@ -15,6 +15,9 @@ fetches only what the store does not hold yet and fills the rest of its window f
   is never asked for older ones: the store gives what earlier runs kept, and the days nobody
   fetched in time are a warning naming the source and the days, never a silent zero. It is
   asked up to now, past the window, so that the next run finds those hours in the store.
+- The cursor is one span, but every span a run fetched is kept in the store too (as
+  :data:`FETCHED_SPAN` rows beside the records): the gap warning names only days no run fetched,
+  not those of an earlier span the cursor moved away from.
 - Records and cursor are written only once the run has delivered its outputs (status ``ok``):
   a run that fails, or whose outputs failed, fetches the same again next time.
 - The store keeps every record it was given: day-by-day follower counts that a platform only
@@ -57,6 +60,10 @@ window: the window is in UTC instants, their dates are local."""
 
 Interval = tuple[datetime, datetime]
 """``[start, end)`` in UTC."""
+FETCHED_SPAN = "fetched_span"
+"""The kind of the rows that keep, beside a source's records, each span a run fetched of it
+(``{"from": ..., "until": ...}``): what the store holds, read back cheaply (no record is read)."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -191,8 +198,9 @@ def plan_fetch(store: "Store | None", workflow: "Workflow", entry: "Entry", part
                 if (clipped := _overlap((start, end), (oldest or start, end))) is not None]
     gaps: list[Interval] = []
     if oldest is not None and (too_old := _overlap(window, (window_start, oldest))) is not None:
-        covered = _overlap(too_old, _cursor_interval(cursor))
-        gaps = _minus(too_old, [covered] if covered else [])
+        fetched = [span for span in [_cursor_interval(cursor), *_fetched_spans(store, key, too_old)]
+                   if span is not None and _overlap(too_old, span) is not None]
+        gaps = _minus(too_old, fetched)
     return FetchPlan(key, window_start, window_end, segments, cursor, gaps=gaps, reach=reach,
                      latest_only=frozenset(part.shows_latest_only), lag=part.lags_behind)
 
@@ -222,7 +230,8 @@ def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None)
 
     The cursor is one span: what was fetched joins it where they touch; of spans that do not touch,
     the latest is kept, the one the next runs extend (the records of the others are kept all the
-    same, and read again by any run whose window holds them)."""
+    same, and read again by any run whose window holds them). The spans fetched are kept too
+    (:data:`FETCHED_SPAN`), for the gap warning."""
     asked_until = now - plan.lag
     fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, asked_until))) is not None]
     spans = sorted(fetched + ([_cursor_interval(plan.cursor)] if plan.cursor is not None else []))
@@ -236,7 +245,19 @@ def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None)
             joined.append((start, end))
     start, until = joined[-1]
     records = [record for kind, frame in plan.fetched.items() for record in _encode(kind, frame)]
+    records += [CachedRecord(FETCHED_SPAN, f"{a.isoformat()}/{b.isoformat()}", a,
+                             json.dumps({"from": a.isoformat(), "until": b.isoformat()})) for a, b in fetched]
     store.remember_records(plan.key, records, SourceCursor(start, until, now), run_id)
+
+
+def _fetched_spans(store: "Store", key: str, within: Interval) -> list[Interval]:
+    """The spans of ``within`` runs fetched of the source (:data:`FETCHED_SPAN`), whichever the
+    cursor holds now."""
+    spans = []
+    for payload in store.cached_records(key, FETCHED_SPAN, EARLIEST, within[1]):
+        span = json.loads(payload)
+        spans.append((datetime.fromisoformat(span["from"]), datetime.fromisoformat(span["until"])))
+    return spans
 
 
 def _reach(part: "Source") -> timedelta | None:

@@ -13,7 +13,7 @@ from cmflow.store.errors import StoreBusy, StoreError, StoreMissing, StoreUnreac
 from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, store_url_problem
 
 _INTERFACE = (
-    "this_host", "same_host", "WorkflowBusy", "SlotAlreadyHandled", "LockOwner", "LockTenure", "RunLockHold", "RunLockLost", "RunRecord", "MissedSlots",
+    "this_host", "same_host", "WorkflowBusy", "SlotAlreadyHandled", "LockOwner", "LockTenure", "RunLockHold", "RunLockLost", "RunRecord", "MissedSlots", "DeadRun",
     "SourceCursor", "CachedRecord", "DaemonRecord", "AlertState", "OutboxClaim", "OutboxMessage",
     "QueuedMessage", "OutboxDepth", "Lease", "LeaseAnswer", "LeaseHolder", "Store", "FINISHED_STATUSES",
     "FAILED_STATUSES", "PENDING", "DELIVERED", "DEAD",
@@ -50,7 +50,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.store.interface import (DEAD, DELIVERED, FAILED_STATUSES, FINISHED_STATUSES, PENDING, AlertState,
-                                        CachedRecord, DaemonRecord, Lease, LeaseAnswer, LeaseHolder, LockOwner,
+                                        CachedRecord, DaemonRecord, DeadRun, Lease, LeaseAnswer, LeaseHolder, LockOwner,
                                         MissedSlots, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage,
                                         LockTenure, RunLockHold, RunLockLost, RunRecord, SlotAlreadyHandled, SourceCursor, Store, WorkflowBusy, same_host,
                                         this_host)

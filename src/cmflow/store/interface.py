@@ -157,9 +157,29 @@ class RunRecord:
     then on its slot counts as run, even if its process died before it finished."""
 
     @property
+    def status_shown(self) -> str:
+        """The status as ``cmflow history`` shows it: ``running (committed)`` or ``interrupted
+        (committed)`` for a run whose results were committed before it ended (its slot counts as
+        run, and what it had not sent waits in the outbox), else the status."""
+        if self.committed_at is not None and self.status not in FINISHED_STATUSES:
+            return f"{self.status} (committed)"
+        return self.status
+
+    @property
     def records(self) -> int:
         """How many records the run's sources returned, all kinds together."""
         return sum((self.stats or {}).get("records", {}).values())
+
+
+@dataclass(frozen=True)
+class DeadRun:
+    """A run :meth:`Store.end_dead_runs` closed: its process was gone before it finished."""
+
+    workflow: str
+    run_id: int
+    committed: bool
+    """Whether its results were committed before its process died: its slot counts as run (it is
+    not owed again), and what it had not sent waits in the outbox."""
 
 
 FINISHED_STATUSES = ("ok", "warning", "undelivered", "failed", "crashed", "timeout")
@@ -556,12 +576,13 @@ class Store(ABC):
 
     @abstractmethod
     def end_dead_runs(self, host: str, *, pid: int | None = None, status: str = "interrupted",
-                      error: str | None = None) -> list[str]:
+                      error: str | None = None) -> list[DeadRun]:
         """Close runs still marked running whose process is gone, and drop their locks.
 
         With ``pid``: the run of that process (the daemon killed it, e.g. at its timeout),
         alive or not. Without: every run on ``host`` whose lock holder no longer runs (a
-        daemon starting after a crash). Returns the workflows whose run was closed.
+        daemon starting after a crash). A run that had committed its results gets an error
+        saying its slot counts as run (``error`` after it, as the cause). Returns the runs closed.
         """
 
     # -- incremental fetching ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
 import sqlalchemy as sa
 
 from cmflow.store.interface import (
-    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, Lease, LeaseAnswer, LeaseHolder,
+    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, DeadRun, Lease, LeaseAnswer, LeaseHolder,
     LockOwner, MissedSlots, RunLockHold, RunLockLost, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store,
     WorkflowBusy,
     same_host, this_host,
@@ -552,12 +552,13 @@ class SqlStore(Store):
                                 _utc(r.recorded_at)) for r in connection.execute(query)]
 
     def end_dead_runs(self, host: str, *, pid: int | None = None, status: str = "interrupted",
-                      error: str | None = None) -> list[str]:
+                      error: str | None = None) -> list[DeadRun]:
         ended = []
         with self._writing() as connection:
-            running = connection.execute(sa.select(runs.c.id, runs.c.workflow)
+            committed = runs.c.committed_at if self._committed_column else sa.null()
+            running = connection.execute(sa.select(runs.c.id, runs.c.workflow, committed.label("committed_at"))
                                          .where(runs.c.status == "running")).all()
-            for run_id, workflow in running:
+            for run_id, workflow, committed_at in running:
                 lock = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
                 if pid is not None:
                     dead = lock is not None and same_host(lock.host, host) and lock.pid == pid
@@ -565,13 +566,14 @@ class SqlStore(Store):
                     dead = lock is None or (same_host(lock.host, host) and not process_alive(lock.pid))
                 if not dead:
                     continue
+                cause = error or "the run's process ended before the run finished"
                 connection.execute(runs.update().where(runs.c.id == run_id).values(
                     status=status, finished_at=_now(),
-                    error=error or "the run's process ended before the run finished"))
+                    error=f"{_ENDED_AFTER_COMMIT} ({cause})" if committed_at is not None else cause))
                 if lock is not None:
                     connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
                                                                 run_locks.c.owner == lock.owner))
-                ended.append(workflow)
+                ended.append(DeadRun(workflow, int(run_id), committed_at is not None))
         return ended
 
     # -- incremental fetching ----------------------------------------------------------------

@@ -43,6 +43,13 @@ class ClockOptions(PluginOptions):
         "`timezone` (default: the workflow's), `opening` per weekday, `holidays` (a country such as "
         "\"FR\" or \"US-CA\") and `closed` days. Default: Monday to Friday 09:00-18:00, no holidays.",
         examples=[{"opening": {"mon-fri": ["09:00-12:30", "13:30-18:00"]}, "holidays": "FR"}])
+    client_hours: dict[str, ServiceHours] = Field(
+        default_factory=dict, description="Opening hours of their own for some clients of the workflow's "
+        "`[[clients]]`, by client id (a client in another time zone, or with other hours or public "
+        "holidays): their conversations are counted in them, the others in `hours`. Each is a table like "
+        "`hours` (its `timezone` defaults to the workflow's, not to that of `hours`).",
+        examples=[{"atelier-nuit": {"timezone": "America/Montreal", "opening": {"mon-sat": ["10:00-19:00"]},
+                                    "holidays": "CA-QC"}}])
     backlog: PositiveDuration = Field(
         timedelta(days=14), description="How far back an unanswered conversation still counts as waiting "
         "(wall-clock time before the as-of time, whatever the period; the run fetches this far back). "
@@ -64,17 +71,27 @@ def _conversations(frame: "pl.LazyFrame", dims: list[str], extra: tuple[str, ...
     return frame.select(*dims, "received_at",
                         pl.col("replied_at") if "replied_at" in names
                         else pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("replied_at"),
-                        *[pl.col(c) for c in extra if c in names])
+                        *[pl.col(c) for c in extra if c in names and c not in dims])
 
 
 def _with_waited(data: MetricInput, options: ClockOptions, rows: "pl.DataFrame") -> "pl.DataFrame":
-    """``rows`` with ``waited``: seconds from ``received_at`` to ``_until`` (dropped), business or wall clock."""
+    """``rows`` with ``waited``: seconds from ``received_at`` to ``_until`` (dropped), business or
+    wall clock; business time in a client's own hours (``client_hours``) for its conversations."""
+    import polars as pl
+
     if options.clock == "wall":
         waited = ((rows["_until"] - rows["received_at"]).dt.total_microseconds() / 1e6).clip(0, None)
-    else:
-        tz = data.periods[0].tz if data.periods else "UTC"
-        waited = business_seconds(options.hours, tz, rows["received_at"], rows["_until"])
-    return rows.with_columns(waited.alias("waited")).drop("_until")
+        return rows.with_columns(waited.alias("waited")).drop("_until")
+    tz = data.periods[0].tz if data.periods else "UTC"
+    own = [client for client in options.client_hours if "client" in rows.columns]
+    rows = rows.with_row_index("_row")
+    parts = [(options.hours, rows.filter(~pl.col("client").is_in(own).fill_null(False)) if own else rows)]
+    parts += [(options.client_hours[client], rows.filter(pl.col("client") == client)) for client in own]
+    waited = [part.select("_row", business_seconds(hours, tz, part["received_at"], part["_until"]).alias("waited"))
+              for hours, part in parts if part.height]
+    if not waited:
+        return rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("waited")).drop("_row", "_until")
+    return rows.join(pl.concat(waited), on="_row", how="left").sort("_row").drop("_row", "_until")
 
 
 def waits(data: MetricInput, options: ClockOptions, dims: list[str], extra: tuple[str, ...] = ()) -> "pl.DataFrame":
@@ -85,7 +102,7 @@ def waits(data: MetricInput, options: ClockOptions, dims: list[str], extra: tupl
 
     as_of = data.as_of or datetime.now(timezone.utc)
     utc = pl.Datetime("us", "UTC")
-    rows = _conversations(data.records["conversation"], ["period", *dims], extra).collect()
+    rows = _conversations(data.records["conversation"], ["period", *dims], _with_client(options, extra)).collect()
     known = pl.col("replied_at").is_not_null() & (pl.col("replied_at") <= pl.lit(as_of, dtype=utc))
     rows = (rows.filter(~(known & (pl.col("replied_at") < pl.col("received_at"))))
             .with_columns(known.alias("answered"))
@@ -103,7 +120,7 @@ def backlog(data: MetricInput, options: ClockOptions, dims: list[str], extra: tu
 
     as_of = data.as_of or datetime.now(timezone.utc)
     utc = pl.Datetime("us", "UTC")
-    every = _conversations(data.all_records["conversation"], dims, extra).collect()
+    every = _conversations(data.all_records["conversation"], dims, _with_client(options, extra)).collect()
     parts = []
     for index, period in enumerate(data.periods):  # the current period first: judged now
         at = pl.lit(as_of if index == 0 else min(period.end_utc, as_of), dtype=utc)
@@ -112,6 +129,26 @@ def backlog(data: MetricInput, options: ClockOptions, dims: list[str], extra: tu
         parts.append(every.filter(waiting).with_columns(pl.lit(period.label).alias("period"), at.alias("_until")))
     return _with_waited(data, options, pl.concat(parts) if parts else every.head(0).with_columns(
         pl.lit(None, dtype=pl.String).alias("period"), pl.lit(None, dtype=utc).alias("_until")))
+
+
+def _with_client(options: ClockOptions, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """``extra`` and the client, when some clients have hours of their own."""
+    return (*extra, "client") if options.client_hours and "client" not in extra else extra
+
+
+def client_hours_problems(options: ClockOptions, workflow) -> list[str | tuple[str, str]]:
+    """``client_hours`` naming a client the workflow does not declare, or with the wall clock."""
+    problems: list[str | tuple[str, str]] = []
+    if options.client_hours and options.clock == "wall":
+        problems.append(("client_hours", "counts business hours, but clock is \"wall\": remove client_hours or "
+                                         "set clock = \"business\""))
+    known = [client.id for client in getattr(workflow, "clients", None) or []]
+    for client in options.client_hours:
+        if client not in known:
+            listed = ", ".join(repr(k) for k in known) or "none: add a [[clients]] entry"
+            problems.append((f"client_hours.{client}", f"no [[clients]] entry has id {client!r} (the workflow's "
+                                                       f"clients: {listed})"))
+    return problems
 
 
 ITEM_FIELDS = ("author", "platform", "text", "url", "sentiment", "account", "client", "brands", "post_id")
@@ -164,6 +201,10 @@ class ResponseTimes(Metric, ListsItems):
     def produces(self) -> dict[str, str]:
         return {f"{self._prefix}response_time_median": "minutes", f"{self._prefix}response_time_p90": "minutes",
                 f"{self._prefix}answered_within_sla": "%", f"{self._prefix}unanswered_over_sla": "conversations"}
+
+    def check(self, workflow) -> list[str | tuple[str, str]]:
+        """``client_hours`` names clients of the workflow (and the business clock)."""
+        return client_hours_problems(self.options, workflow)
 
     def lookback(self):
         return self.options.backlog
@@ -245,6 +286,10 @@ class UnansweredNegative(Metric, ListsItems):
     reads_sentiment = True
     default_polarity = "down"
     unit = "conversations"
+
+    def check(self, workflow) -> list[str | tuple[str, str]]:
+        """``client_hours`` names clients of the workflow (and the business clock)."""
+        return client_hours_problems(self.options, workflow)
 
     def lookback(self):
         return self.options.backlog

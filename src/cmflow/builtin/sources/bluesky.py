@@ -122,6 +122,9 @@ class BlueskySource(Source, SearchesTerms):
     Options = BlueskyOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    # searchPosts "may not be possible to paginate through all hits" (its lexicon): a search asked
+    # again may give fewer of a week's posts than it gave before; older ones come from the store.
+    shows_latest_only = frozenset({"mention"})
     per_account_option = "accounts"
 
     def produces(self) -> set[str]:

@@ -120,6 +120,10 @@ class MastodonSource(Source, SearchesTerms):
     Options = MastodonOptions
     record_kinds = ("post", "account_snapshot", "mention")
     incremental = True
+    # An instance keeps remote statuses for its content cache retention only (an admin setting;
+    # Vacuum::StatusesVacuum deletes older ones, their notifications with them): a hashtag's
+    # timeline and the mentions show the latest of them, older ones come from the store.
+    shows_latest_only = frozenset({"mention"})
     per_account_option = "accounts"
 
     def produces(self) -> set[str]:
