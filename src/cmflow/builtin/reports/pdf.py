@@ -52,6 +52,7 @@ PRINT_CSS = """\
   thead { display: table-header-group; }
   tfoot { display: table-footer-group; }
   table { max-width: 100%; }
+  table.fixed-columns { table-layout: fixed; width: 100%; }
   th, td { overflow-wrap: break-word; }
   img, svg, canvas, video, figure { max-width: 100% !important; height: auto; }
   * { overflow: visible !important; }
