@@ -22,6 +22,7 @@ from cmflow import accounts_of_no_client
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 from demo_scenario import demo_without_client_reports
+from test_report_pdf import words_in_top_margin
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
@@ -550,11 +551,13 @@ def test_every_bundled_export_is_recognised_as_the_format_it_was_written_in(bran
 
 @pytest.mark.skipif(not shutil.which("pdfinfo"), reason="needs poppler-utils: .ci/run installs it")
 def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
-    """The management audience's PDF is a one-pager: decisions, headline KPIs and the trend."""
+    """The management audience's PDF is a one-pager: decisions, headline KPIs and the trend,
+    under its masthead (title, client), with no running header repeating them above it."""
     for client in ("maison-lumiere", "trailhead-outfitters"):
         pdf = demo_dir / "reports" / client / f"{client}-{CURRENT[0]}..{CURRENT[1]}-management.pdf"
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert re.search(r"^Pages:\s+1$", info, re.MULTILINE), info
+        assert words_in_top_margin(pdf, 1) == [], client
 
 
 def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir):

@@ -300,3 +300,43 @@ def test_a_machine_without_pango_is_told_which_packages_to_install(tmp_path, mon
         "On Debian or Ubuntu, install it with: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
         "fonts-dejavu-core fonts-noto-color-emoji")
     assert not (tmp_path / "report.pdf").exists()
+
+
+def words_in_top_margin(pdf: Path, page: int) -> list[str]:
+    """The words pdftotext finds in the top margin of ``page`` (above the 22 mm of PRINT_CSS):
+    the running header, if any."""
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    top_margin = 22 / 25.4 * 72
+    return [word for y_max, word in re.findall(r'yMax="([\d.]+)">([^<]*)</word>', bbox) if float(y_max) < top_margin]
+
+
+def test_a_report_without_cover_opens_with_its_title_not_the_running_header(tmp_path) -> None:
+    # a one-pager's first page has the title in its masthead: the header would say it twice
+    margins = page_margin_css(title="Synthèse direction", client="Maison Lumière", page_word="Page", of_word="sur")
+    pdf = tmp_path / "one-pager.pdf"
+    write_pdf(f"""<!doctype html><html lang="fr"><head><meta charset="utf-8"><style>{PRINT_CSS}{margins}</style></head>
+<body><header class="masthead"><h1>Synthèse direction</h1><p>Maison Lumière</p></header><p>Décisions</p>
+<p class="page-break-before">Suite</p></body></html>""", pdf)
+    assert words_in_top_margin(pdf, 1) == []
+    assert "Page 1 sur 2" in pdf_text(pdf, 1)  # the page number stays
+    assert " ".join(words_in_top_margin(pdf, 2)) == "Synthèse direction Maison Lumière"
+    assert "Page 2 sur 2" in pdf_text(pdf, 2)
+
+
+def test_a_fixed_columns_table_takes_its_colgroups_widths_and_shares_the_rest(tmp_path) -> None:
+    # the automatic layout would measure the cells and give the long text nearly all the width
+    long_text = "un texte très long qui occuperait toute la largeur " * 6
+    pdf = tmp_path / "columns.pdf"
+    write_pdf(f"""<!doctype html><html lang="fr"><head><meta charset="utf-8"><style>{PRINT_CSS}
+body {{ margin: 0; }} table {{ border-collapse: collapse; }} td {{ padding: 0; font-size: 8pt; }}
+col.rank {{ width: 10%; }}</style></head>
+<body><table class="fixed-columns"><colgroup><col class="rank"></colgroup>
+<tr><td>1</td><td>{long_text}</td><td>22 nov. 2026</td></tr></table></body></html>""", pdf)
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    x_min = {}  # where each word first appears
+    for x, word in re.findall(r'<word xMin="([\d.]+)"[^>]*>([^<]*)</word>', bbox):
+        x_min.setdefault(word, float(x))
+    left, width = 16 / 25.4 * 72, A4_WIDTH_PT - 2 * 16 / 25.4 * 72
+    assert x_min["un"] == pytest.approx(left + 0.10 * width, abs=1)  # the text column starts after 10 %
+    assert x_min["22"] == pytest.approx(left + 0.55 * width, abs=1)  # the two others share the 90 % left
