@@ -1168,3 +1168,70 @@ def test_the_data_files_hold_the_clients_figures_and_changes(agency) -> None:
     # only the client's accounts, in either file
     assert {r["account"] for r in rows if r["account"]} == {"atelierrose", "atelierrose.kids", "atelierrose.page"}
     assert {r["account"] for r in data if r["account"]} == {"atelierrose", "atelierrose.kids", "atelierrose.page"}
+
+
+def test_rows_a_source_left_out_are_counted_for_every_reader_and_listed_in_the_agencys_copies(tmp_path) -> None:
+    """``on_error = "skip"`` leaves a bad row out (its value in hostile markup): every report
+    (client, management) says its figures leave out 1 row, in the reader's language, without the
+    row itself; the report whose output says ``show_warnings = true`` lists it, escaped, in HTML
+    and in its workbook; a client's e-mail never shows the row, although it follows that output."""
+    from email import policy
+    from email.parser import BytesParser
+
+    workflow = write_agency(tmp_path)
+    bad = ["facebook", "atelierrose.page", "fr-bad", "2026-11-18T10:00:00Z", "image", "Une ligne abîmée",
+           "https://example.org/p/fr-bad", "<i>n/a</i>", 1, 1, 1, 100, "Produit"]
+    write_csv(tmp_path / "exports" / "facebook-posts.csv", POST_COLUMNS,
+              [p for p in POSTS if p[0] == "facebook"] + [bad])
+    text = WORKFLOW.split("[[outputs]]")[0].replace(
+        'path = "exports/facebook-posts.csv"\n', 'path = "exports/facebook-posts.csv"\non_error = "skip"\n')
+    text += "".join(f"""
+[[outputs]]
+id = "{audience}"
+plugin = "report"
+audience = "{audience}"
+path = "checked/{{client}}-{{audience}}.{{format}}"
+formats = {'["html"]' if audience == "management" else '["html", "xlsx"]'}
+metrics = ["engagement_rate_by_reach", "posts_published"]
+{'show_warnings = true' if audience == 'marketing' else ''}
+""" for audience in ("client", "marketing", "management")) + """
+[[outputs]]
+plugin = "email"
+transport = "file"
+directory = "mail"
+when = "always"
+from_address = "Agence <reports@agency.example>"
+to = ["cm@agency.example"]
+clients = "each"
+report_output = "marketing"
+attach = ["html"]
+"""
+    workflow.write_text(text, encoding="utf-8")
+    result = run_in(tmp_path, workflow, f"sqlite:///{tmp_path / 'state.db'}")
+    assert result.status == "ok", [f"{s.kind} {s.id}: {s.error}" for s in result.failed_stages]
+    (skipped,) = [s.skipped for s in result.stages if s.id == "facebook_posts"]
+    assert len(skipped) == 1 and "<i>n/a</i>" in skipped[0]
+    counted = {"atelier-rose": "Ces chiffres laissent de côté 1\u00a0ligne des données exportées",
+               "northwind": "These figures leave out 1 row of the exported data"}
+    for client, sentence in counted.items():
+        pages = {audience: (tmp_path / "checked" / f"{client}-{audience}.html").read_text(encoding="utf-8")
+                 for audience in ("client", "marketing", "management")}
+        for audience, page in pages.items():
+            assert sentence in text_of(page), (client, audience)
+        for audience in ("client", "management"):
+            assert "n/a" not in pages[audience] and "line 7" not in pages[audience], (client, audience)
+        block = pages["marketing"].split('<section class="left-out" role="note">', 1)[1].split("</section>", 1)[0]
+        assert "&lt;i&gt;n/a&lt;/i&gt;" in block and "<i>" not in block
+        assert "facebook_posts" in text_of(block) and 'line 7, column 8 "likes"' in text_of(block)
+        client_book = xlsx_values(tmp_path / "checked" / f"{client}-client.xlsx")
+        assert 1 in client_book and not [v for v in client_book if "n/a" in str(v)]
+        assert [v for v in xlsx_values(tmp_path / "checked" / f"{client}-marketing.xlsx")
+                if isinstance(v, str) and "<i>n/a</i>" in v and "line 7" in v]
+    mails = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(mails) == 2
+    for path in mails:
+        mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        (attached,) = [part.get_content() for part in mail.iter_attachments()]
+        attached = attached.decode("utf-8") if isinstance(attached, bytes) else attached
+        assert "<h1" in attached and "n/a" not in attached and "line 7" not in attached
+        assert "n/a" not in mail.get_body(("html",)).get_content()

@@ -218,6 +218,18 @@ class MissingSource:
 
 
 @dataclass(frozen=True)
+class LeftOutRows:
+    """The input rows a source left out (``on_error = "skip"``): the figures are those of the
+    rows it accepted. Every report says how many; only the agency's own copies list them."""
+
+    source: str
+    count: int
+    rows: tuple[str, ...] = ()
+    """Each row with where and why (line, post id, column, value, reason), as the run summary
+    prints it: only in a report whose output says ``show_warnings``, never in a client's e-mail."""
+
+
+@dataclass(frozen=True)
 class PostingTime:
     """The rate of the posts published at one weekday (0 = Monday) and hour, local time."""
 
@@ -365,6 +377,13 @@ class ReportDocument:
     warnings: list[str] = field(default_factory=list)
     """The run's warnings (:attr:`cmflow.RunResult.warnings`: figures in doubt) the report lists:
     only when its output asks (``show_warnings``), never in a client's e-mail."""
+    left_out: list[LeftOutRows] = field(default_factory=list)
+    """The rows the scope's sources left out (``on_error = "skip"``), counted for every reader."""
+
+    @property
+    def left_out_count(self) -> int:
+        """How many input rows the figures leave out, over every source."""
+        return sum(source.count for source in self.left_out)
 
     @property
     def competitor_metrics(self) -> list[str]:
@@ -418,7 +437,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
                    top: str = "top_posts", flop: str = "bottom_posts", commentary: str | None = None,
                    run_warnings: bool = False) -> ReportDocument:
     """The document of ``result`` for the readers of ``scope``; with ``run_warnings``, the run's
-    warnings too (an agency's own report: they name files, keys and other clients' accounts)."""
+    warnings and the rows its sources left out too (an agency's own report: they name files,
+    keys, lines and other clients' accounts)."""
     from datetime import timezone
 
     figures = _FigureIndex(result, scope)
@@ -458,6 +478,9 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
                  if scope.may_hold(_clients_accounts_read(result, report))],
         generated_at=datetime.now(timezone.utc), commentary=commentary,
         warnings=list(result.warnings) if run_warnings else [],
+        left_out=[LeftOutRows(report.id, len(report.skipped), tuple(report.skipped) if run_warnings else ())
+                  for report in result.stages if report.kind == "source" and report.skipped
+                  and scope.may_hold(_clients_accounts_read(result, report))],
     )
 
 
@@ -854,8 +877,10 @@ def _rates(posts: "pl.DataFrame", by: list) -> "pl.DataFrame":
     from cmflow import ratio
     from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
 
-    posts = posts.filter(pl.col("reach") > 0)  # as the metric: a post without reach is in neither sum
-    return (posts.with_columns(interactions(*ENGAGEMENT_COUNTERS).alias("_interactions"))
+    # As the metric: a post without reach, or without any interaction counter, is in neither sum.
+    posts = (posts.with_columns(interactions(*ENGAGEMENT_COUNTERS).alias("_interactions"))
+             .filter((pl.col("reach") > 0) & pl.col("_interactions").is_not_null()))
+    return (posts
             .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"))
             .with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value"))
             .drop("_interactions", "reach"))

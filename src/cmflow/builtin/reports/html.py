@@ -27,6 +27,9 @@ FILE_SOURCES = frozenset({"csv", "json", "xlsx", "export"})
 (the file's records, which would say which platform, could not be read)."""
 SHOWN_RUN_WARNINGS = 5
 """The run's warnings a report lists; beyond, a count (``cmflow history`` has them all)."""
+SHOWN_LEFT_OUT_ROWS = 20
+"""The rows left out of a source an agency's own report lists; beyond, a count (``cmflow run -v``
+prints them all)."""
 TEMPLATES = ("base.html.j2", *(f"{audience}.html.j2" for audience in AUDIENCES))
 """The built-in templates, each reachable as ``builtin/<name>`` from a user's own."""
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
@@ -132,6 +135,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
         print_css=Markup(print_css),
         missing_platforms=missing_sources(document, language),
         shown_warnings=SHOWN_RUN_WARNINGS,
+        shown_left_out=SHOWN_LEFT_OUT_ROWS,
         none_label=NONE_LABEL,  # what records left empty, as breakdowns name it
     )
 

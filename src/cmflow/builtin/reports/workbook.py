@@ -63,7 +63,24 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
                  "value": p.value} for p in posts]))
     sheets.extend(_listening_sheets(document, lang))
     sheets.extend(_production_sheets(document, lang))
+    if document.left_out:
+        sheets.append(_left_out_sheet(document, lang))
     return sheets
+
+
+def _left_out_sheet(document: "ReportDocument", lang: "Language") -> "Sheet":
+    """The rows the sources left out (``on_error = "skip"``): how many, for every reader; each
+    row with its source, where and why, in an agency's own copy (``show_warnings``) only."""
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet
+
+    counted = lang.text("left_out_text", n=document.left_out_count)
+    listed = [{"source": source.source, "row": row} for source in document.left_out for row in source.rows]
+    if not listed:
+        return Sheet(lang.text("left_out_sheet"), counted, [Column("count", lang.text("left_out_sheet"), "integer")],
+                     [{"count": document.left_out_count}])
+    return Sheet(lang.text("left_out_sheet"), counted, [
+        Column("source", lang.text("left_out_source_column"), "text"),
+        Column("row", lang.text("left_out_row_column"), "text")], listed)
 
 
 def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
