@@ -684,6 +684,16 @@ def test_a_defective_file_failing_prints_one_row_per_line_and_keeps_a_short_line
                               "summary and the report)")   # the rows are the console's, not the history's
 
 
+def test_a_single_bad_row_names_its_post_id(tmp_path: Path) -> None:
+    """One bad row is spelt out in the message itself, and, as each row of a longer list, it says
+    which post it holds (issue 14: line, post id, column, value, reason)."""
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,p1,2026-11-17T10:00:00Z,10\n"
+                                 "instagram,a,p7,2026-11-18T10:00:00Z,-7\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert message.startswith(f'{tmp_path / "posts.csv"}, line 3, post_id "p7", column 5 "likes": value "-7" is '
+                              "negative: a count cannot be below 0; fix the file")
+
+
 def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write_workflow, store_url: str) -> None:
     write(tmp_path, "posts.csv", DEFECTIVE)
     path = write_workflow(DEFECTIVE_WORKFLOW.format(options='on_error = "skip"'))
@@ -691,8 +701,8 @@ def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write
     [stage] = [s for s in result.stages if s.kind == "source"]
     assert stage.ok and stage.counts == {"post": 2}  # p1 (once) and p4
     assert [row.split(":")[0] for row in stage.skipped] == [
-        "posts.csv, line 3", 'posts.csv, line 5, column 5 "likes"', 'posts.csv, line 7, column 5 "likes"',
-        "posts.csv, line 8"]
+        "posts.csv, line 3", 'posts.csv, line 5, post_id "p3", column 5 "likes"',
+        'posts.csv, line 7, post_id "p5", column 5 "likes"', "posts.csv, line 8"]
     assert 'posts.csv: 4 bad row(s) skipped (on_error = "skip")' in stage.problems
     assert any("appear more than once with the same values, counted once" in p and "line 2 and line 4" in p
                for p in stage.problems)

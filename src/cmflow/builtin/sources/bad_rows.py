@@ -78,7 +78,7 @@ def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchCon
     if on_error == "fail":
         raise DataFileError(_failure_message(bad, file, ctx), _failure_details(bad) if len(bad) > 1 else ())
     for row in bad:
-        ctx.skip(f"{file.name}, {row.message}")
+        ctx.skip(f"{file.name}, {_one_row(row)}")
     ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
 
 
@@ -92,7 +92,7 @@ def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
     advice = "fix the file, or set on_error = \"skip\" to leave bad rows out (they are then listed in the " \
              "run summary and the report)"
     if len(bad) == 1:
-        return f"{file}, {bad[0].message}; {advice}"
+        return f"{file}, {_one_row(bad[0])}; {advice}"
     places = ", ".join(row.place or row.message.split(":")[0] for row in bad[:PLACES_IN_MESSAGE])
     first = f"{places}{' ...' if len(bad) > PLACES_IN_MESSAGE else ''}"
     if len(bad) <= MAX_ERRORS_SHOWN:
