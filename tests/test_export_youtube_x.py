@@ -250,8 +250,11 @@ def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_pat
         folder.mkdir()
     (october / "Table data.csv").write_text(table, encoding="utf-8")
     (november / "Table data.csv").write_text(table.replace(",2950,", ",400,"), encoding="utf-8")
-    with pytest.raises(DataFileError, match=r"both hold youtube post_id 'a1B2c3D4e5F' with other figures"):
+    with pytest.raises(DataFileError, match=r"both hold youtube post_id 'a1B2c3D4e5F' with other figures") as caught:
         read(tmp_path / "*" / "Table data.csv", account="atelierlumen")
+    # both files are "Table data.csv": the message tells them apart by their folders
+    assert str(caught.value).startswith("october/Table data.csv and november/Table data.csv both hold") or \
+        str(caught.value).startswith("november/Table data.csv and october/Table data.csv both hold")
     # the same figures twice (one export saved twice) are one copy, as for any export
     (november / "Table data.csv").write_text(table, encoding="utf-8")
     posts = read(tmp_path / "*" / "Table data.csv", account="atelierlumen")[0]["post"]

@@ -750,12 +750,25 @@ def _same_range_counters(tables: list[ReadTable]) -> None:
                 if differ.height:
                     record = differ.row(0, named=True)
                     named = next(c for c in identity if c not in ("platform", "account"))
+                    shown = distinct_names(first.path, second.path)
                     raise DataFileError(
-                        f"{first.path.name} and {second.path.name} both hold {known.platform} {named} "
+                        f"{shown[0]} and {shown[1]} both hold {known.platform} {named} "
                         f"{record[named]!r} with other figures ({differ.height} record(s) in all): "
                         f"{known.title} counts over the export's date range, so the two files are two "
                         "ranges and neither replaces the other; read the one export whose range is the "
                         "report's period (one source per export)")
+
+
+def distinct_names(*paths: Path) -> list[str]:
+    """Each path by its shortest ending that tells it from the others (``october/Table data.csv``
+    and ``november/Table data.csv``: YouTube Studio names every download alike), its name alone
+    when the names differ."""
+    parts = [path.resolve().parts for path in paths]
+    for length in range(1, max(len(p) for p in parts) + 1):
+        endings = [str(Path(*p[-length:])) for p in parts]
+        if len(set(endings)) == len(endings):
+            return endings
+    return [str(path) for path in paths]
 
 
 @hookimpl
