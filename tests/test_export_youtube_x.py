@@ -119,6 +119,17 @@ def test_a_companion_is_an_error_when_another_format_is_asked_for(tmp_path):
              format="tiktok_overview")
 
 
+def test_a_file_of_another_known_format_than_format_asks_is_named_by_its_own():
+    """An overview given to format = "tiktok_follower_history": the message says what the file is
+    (the format it was recognised as), not the demanded format as the "closest" one."""
+    with pytest.raises(DataFileError) as caught:
+        read(EXPORTS / "tiktok-overview-2026-11a.csv", account="atelierlumen", format="tiktok_follower_history")
+    message = str(caught.value)
+    assert "is not a TikTok Studio follower history (CSV) export (format = 'tiktok_follower_history')" in message
+    assert "it is a TikTok Studio overview (CSV) export (tiktok_overview); set format = 'tiktok_overview'" in message
+    assert "closest" not in message
+
+
 def test_youtube_without_account_says_to_name_it():
     with pytest.raises(DataFileError, match=r'does not name its account: set account = "\.\.\."'):
         read(YOUTUBE)
