@@ -146,7 +146,7 @@ def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_pa
     done = inspect(path)
     assert done.returncode == 0, done.stderr
     assert "2 posts from 3 row(s)" in done.stdout
-    assert 'line 3, column 6 "Likes"' in done.stdout and "negative" in done.stdout
+    assert 'line 3, post_id "https://x.com/atelierlumen/status/2", column 6 "Likes"' in done.stdout and "negative" in done.stdout
     assert "on_error" not in done.stdout  # inspect's own setting, not the user's
 
 
@@ -285,3 +285,21 @@ def test_a_folder_is_inspected_file_by_file_and_read_by_one_entry_per_format(tmp
 def test_a_sheet_named_in_the_title_is_not_named_twice():
     out = inspect_fixture("linkedin-content.xlsx").stdout
     assert "sheet Metrics (xlsx)  [linkedin_content_metrics]" in out and 'sheet "Metrics"' not in out
+
+
+def test_dates_without_a_year_are_placed_on_or_before_today(tmp_path):
+    """TikTok's overview from November 20 to January 5, inspected on 2026-12-07: January 5 has not
+    come yet in 2027, so the file is 2025-11-20 to 2026-01-05 (it once read 2026-11-20 to
+    2027-01-05: a month into the future)."""
+    from datetime import datetime, timezone
+
+    from cmflow.builtin.sources.export_inspection import inspect_export
+    from cmflow.builtin.sources.export_source import ExportOptions, read_table
+
+    path = tmp_path / "overview.csv"
+    days = ["November 20", "November 21", "December 31", "January 1", "January 5"]
+    path.write_text("\ufeff" + '"Date","Video Views","Profile Views","Likes","Comments","Shares"\n'
+                    + "\n".join(f'"{day}","100","4","10","1","0"' for day in days), encoding="utf-8")
+    answer = inspect_export(path, read_table, ExportOptions, now=datetime(2026, 12, 7, 12, tzinfo=timezone.utc))
+    [table] = answer.tables
+    assert (str(table.first), str(table.last)) == ("2025-11-20", "2026-01-05")

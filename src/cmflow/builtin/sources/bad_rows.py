@@ -119,7 +119,12 @@ def _one_row(row: BadRow) -> str:
     if not row.record or row.record in row.message:
         return row.message
     if row.place and row.message.startswith(row.place):
-        return f"{row.place}, {row.record}{row.message[len(row.place):]}"
+        rest = row.message[len(row.place):]
+        if rest.startswith((",", ":")):
+            return f"{row.place}, {row.record}{rest}"
+        if ": " in rest:  # a JSON key path goes on from the item: [1].plays, post_id "a2": value ...
+            cell, problem = rest.split(": ", 1)
+            return f"{row.place}{cell}, {row.record}: {problem}"
     return f"{row.message} [{row.record}]"
 
 

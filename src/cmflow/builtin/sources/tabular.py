@@ -62,9 +62,6 @@ TOTALS_LABEL = (r"(?i)^\s*(grand\s+|sub-?)?(totals?|sum|summary|average|mean|som
 ROUNDED_ID = r"(?i)^\s*[0-9]([.,][0-9]+)?E\+[0-9]+\s*$"
 """An id Excel rounded to scientific notation (`1.84300E+18`) when the export was saved from it:
 the digits that told posts apart are lost."""
-YEARLESS_GRACE_DAYS = 31
-"""Dates without a year in date order: the newest may be this many days after the run's period
-and still be in its year (an export runs to the day before it was downloaded, after the period)."""
 ABBREVIATED_NUMBER = r"(?i)^\s*[+-]?[0-9]+(?:[.,][0-9]+)?[\s\u00a0\u202f]*(?:k|m|mio|md|bn|b|mil|mille)\.?\s*$"
 """A figure a dashboard rounded for display (`12,3 k`, `1.2M`, `3 Md`): copied into some exports
 and spreadsheets, never the count itself."""
@@ -359,7 +356,6 @@ class RecordParser:
         self.empty_read_as_zero: dict[str, int] = {}
         self.unknown: set[str] = set()
         self.orders: dict[str, DayMonthOrder] = {}
-        self.late_dates: list[str] = []
         self.hashes: list[Optional["pl.Series"]] = []
         """Each chunk's :func:`_identity_hashes`, for the records found twice."""
         self.odd: list[Optional["pl.DataFrame"]] = []
@@ -417,8 +413,6 @@ class RecordParser:
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
         for order in self.orders.values():
             order.settle(self.options, ctx, file)
-        for warning in self.late_dates:
-            ctx.warn(warning)
         parsed, self.parsed = self.parsed, []
         result = pl.concat(parsed, rechunk=False) if len(parsed) > 1 else parsed[0]
         del parsed
@@ -478,12 +472,6 @@ class RecordParser:
             if field.name in readings and field.name in sources:
                 order = self.orders.setdefault(field.name, DayMonthOrder(field.name, field.name == kind.time_field))
                 order.see(frame, readings[field.name], sources.of(field.name), options, tz, ctx, places)
-        for field in fields:
-            if field.type == "date" and field.name in sources:
-                late = _dates_just_after_the_period(readings[field.name], sources.of(field.name), options,
-                                                    years, file, places)
-                if late:
-                    self.late_dates.append(late)
 
         work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
         plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
@@ -1155,9 +1143,9 @@ def _datetime_reading(text: "pl.Expr", fmt: str, tz: str,
     import polars as pl
 
     if "%z" in fmt:
-        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year, years.grace_days) \
+        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year) \
             .dt.convert_time_zone("UTC"), None
-    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year, years.grace_days)
+    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year)
     return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC"), naive)
 
@@ -1176,7 +1164,7 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
         result = pl.Series("text", [None] * len(column), dtype=pl.Datetime("us", "UTC"))
     else:
         column = text.rename("text")
-        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year, years.grace_days)  # noqa: E731
+        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
         result = pl.Series("text", [None] * len(column), dtype=pl.Date)
     filled = column.is_not_null() & (column != "")
     signs = None
@@ -1221,7 +1209,7 @@ def _date(text: "pl.Expr", options: TabularOptions,
 def _read_dates(text: "pl.Expr", formats: list[str], years: "Years") -> "pl.Expr":
     import polars as pl
 
-    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year, years.grace_days) for fmt in formats])
+    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year) for fmt in formats])
 
 
 def _day_month_swapped(formats: list[str]) -> list[str]:
@@ -1347,55 +1335,33 @@ class Years:
     not in date order the latest year that puts the date on or before ``day`` (a date) or
     ``instant`` (a date-time).
 
-    ``day`` is the run's as-of day (no export holds a later day), or the last day of the run's
-    latest period when that is later (a report on a period sees its dates). Without an as-of
-    (a context built by hand), it is the period's last day, and dates in file order may run
-    ``grace_days`` past it (an export runs to the day before it was downloaded)."""
+    ``day`` is the run's as-of day (no export holds a later day: an export downloaded today ends
+    today at the latest), or the last day of the run's latest period when that is later (a run
+    looking ahead keeps the period's own dates in its year). Without an as-of (a context built by
+    hand), it is the period's last day. Never later: a date placed after both would be a day that
+    has not happened yet."""
 
     instant: datetime
     day: date
     default_year: Optional[int] = None
-    grace_days: int = 0
 
     @classmethod
     def of(cls, ctx: FetchContext, options: TabularOptions) -> "Years":
         from datetime import timedelta
+        from zoneinfo import ZoneInfo
 
         period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
-        if ctx.as_of is not None and ctx.as_of.date() > period_end:
-            return cls(max(ctx.as_of, ctx.window_end), ctx.as_of.date(), options.default_year)
-        return cls(ctx.window_end, period_end, options.default_year, YEARLESS_GRACE_DAYS)
+        if ctx.as_of is None:
+            return cls(ctx.window_end, period_end, options.default_year)
+        # as_of is an instant: the end of the as-of day (midnight after it) or the run's clock
+        tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+        as_of_day = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
+        if as_of_day > period_end:
+            return cls(max(ctx.as_of, ctx.window_end), as_of_day, options.default_year)
+        return cls(ctx.window_end, period_end, options.default_year)
 
 
-def _dates_just_after_the_period(read: "pl.Series", column: Callable[[int], str], options: TabularOptions,
-                                 years: Years, file: Path, places: RowPlaces) -> Optional[str]:
-    """Dates without a year, in a file not in date order, that went to the year before because
-    they fall in the month after the run's period (a file running past it: TikTok's last day is
-    yesterday): likely this year's, so the warning saying so and how to give the year (None when
-    there are none). ``read`` is the whole column (such a table is parsed whole)."""
-    from datetime import timedelta
-
-    if (options.default_year is not None or years.grace_days == 0
-            or all(_has_year(f) for f in _declared_formats(options, "date"))):
-        return None  # with the run's as-of day, a date after it cannot be this year's
-    dates = read.drop_nulls()
-    if dates.is_sorted() or dates.is_sorted(descending=True):
-        return None  # in date order: the years come from the file's order, across new year too
-    ahead = read.dt.offset_by("1y")
-    late = (ahead > years.day) & (ahead <= years.day + timedelta(days=31))
-    rows = late.fill_null(False).arg_true()
-    if rows.len() == 0:
-        return None
-    first = rows[0]
-    return (f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
-            f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
-            f"{places.cell(first, column(first))} is {read[first].isoformat()}; the rows are not in date "
-            f"order, so each date got its year on its own: sort the file by date (the years then follow "
-            f"its order, across new year too), or if all its dates are in one year, set default_year")
-
-
-def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None,
-              grace_days: int = YEARLESS_GRACE_DAYS) -> "pl.Expr":
+def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
     """Parse with one format. A format without a year (TikTok writes "November 18") places each
     date in ``default_year`` if given, else in the latest year that does not put it after
     ``latest`` (see :class:`Years`); February 29 in the latest leap year that does not."""
@@ -1411,18 +1377,15 @@ def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: 
                             for year in (latest.year, latest.year - 1, leap))
     one_by_one = pl.when(this.is_not_null() & (this <= latest)).then(this) \
         .when(last.is_not_null()).then(last).otherwise(leap_day)
-    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest, grace_days), one_by_one])
+    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest), one_by_one])
 
 
-def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any,
-                           grace_days: int = YEARLESS_GRACE_DAYS) -> "pl.Expr":
+def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -> "pl.Expr":
     """Dates without a year in a column in date order (oldest or newest first), each with its
-    year: the newest row gets the latest year that puts it no later than ``grace_days``
-    after ``latest``, and the year steps down at each turn of the year (December then January
+    year: the newest row gets the latest year that puts it on or before ``latest``, and the year steps down at each turn of the year (December then January
     oldest first, January then December newest first). Null where the column is in no date order
     (each date then gets its year on its own) or a date does not exist in its year."""
     import polars as pl
-    from datetime import timedelta
 
     probe = (text + " 2000").str.strptime(dtype, f"{fmt} %Y", strict=False)  # 2000 has a February 29
     before = probe.forward_fill().shift(1)
@@ -1432,12 +1395,11 @@ def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any,
     old_year = ((month_before == 1) & (month == 12)).fill_null(False)
     oldest_first = (unknown | (probe >= before) | new_year).all()
     newest_first = (unknown | (probe <= before) | old_year).all()
-    limit = pl.lit(latest + timedelta(days=grace_days))
+    limit = pl.lit(latest)
 
     def newest_year(newest: "pl.Expr") -> "pl.Expr":
-        end = latest + timedelta(days=grace_days)
-        in_end_year = (newest + f" {end.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
-        return pl.when(in_end_year <= limit).then(pl.lit(end.year)).otherwise(pl.lit(end.year - 1))
+        in_end_year = (newest + f" {latest.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
+        return pl.when(in_end_year <= limit).then(pl.lit(latest.year)).otherwise(pl.lit(latest.year - 1))
 
     read = text.filter(probe.is_not_null())
     turns_after = new_year.cast(pl.Int32).sum() - new_year.cast(pl.Int32).cum_sum()
