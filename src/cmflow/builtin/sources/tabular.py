@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Union
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
                     TimeZoneName)
@@ -65,9 +65,39 @@ the digits that told posts apart are lost."""
 ABBREVIATED_NUMBER = r"(?i)^\s*[+-]?[0-9]+(?:[.,][0-9]+)?[\s\u00a0\u202f]*(?:k|m|mio|md|bn|b|mil|mille)\.?\s*$"
 """A figure a dashboard rounded for display (`12,3 k`, `1.2M`, `3 Md`): copied into some exports
 and spreadsheets, never the count itself."""
+SPREADSHEET_ERROR = r"^#(?:DIV/0!|N/A|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)$"
+"""An error value a spreadsheet writes where a formula failed (a workbook's error cell, or its
+text in a CSV file saved from one): never a value, and never "no value" either."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
+
+
+class Advice:
+    """What a message about a bad value tells the user to set, in the options of the csv, json and
+    xlsx sources. A source that reads files with other options (the export source, which maps each
+    known format itself) hands a subclass wording advice it accepts (:meth:`MappingOptions.advised`)."""
+
+    def separators(self) -> str:
+        """For a number written with separators the options do not declare."""
+        return "set `thousands` or `decimal`"
+
+    def no_value_mark(self, field: str) -> str:
+        """For a mark such as "n/a" where a number should be (``{value}`` is the value)."""
+        return f"if the export writes a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"
+
+    def spreadsheet_error(self, field: str) -> str:
+        """For a spreadsheet's error value (``#DIV/0!``) in a cell (``{value}`` is the value)."""
+        return (f"fix the formula in the sheet; if the figure is unknown, map the error to empty: "
+                f"values.{field} = {{ \"{{value}}\" = \"\" }}")
+
+    def date_formats(self) -> str:
+        """For a date that does not read in the declared formats."""
+        return "set `date_format` for date fields, `datetime_format` for date-times"
+
+    def day_month(self, option: str, swapped: str) -> str:
+        """For dates whose day and month are the other way round (``swapped`` is the format that reads them)."""
+        return f"set {option} = \"{swapped}\""
 
 
 class MappingOptions(PluginOptions):
@@ -75,6 +105,7 @@ class MappingOptions(PluginOptions):
 
     # Only the subclasses (csv, json, xlsx) validate options: the base's own validator would go unused.
     model_config = ConfigDict(defer_build=True)
+    _advice: Advice = PrivateAttr(default_factory=Advice)
 
     path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
@@ -208,6 +239,17 @@ class MappingOptions(PluginOptions):
 
     def record_kind(self) -> str:
         return RECORD_KINDS[self.record]
+
+    @property
+    def advice(self) -> Advice:
+        """What messages about bad values tell the user to set (see :class:`Advice`)."""
+        return self._advice
+
+    def advised(self, advice: Advice) -> "MappingOptions":
+        """These options, their messages worded by ``advice``."""
+        copy = self.model_copy()
+        copy._advice = advice
+        return copy
 
 
 class TabularOptions(MappingOptions):
@@ -548,6 +590,14 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
             value, field_checks = _date(text, options, years)
         else:
             value, field_checks = text, []
+        if field.type != "str":  # a failed formula, or one never calculated, is no value of any type
+            checks.append((field.name, text.str.contains(SPREADSHEET_ERROR),
+                           "is a spreadsheet error (a formula in the sheet failed), not a value: "
+                           + options.advice.spreadsheet_error(field.name)))
+            checks.append((field.name, text.str.starts_with("="),
+                           "is a formula whose result the file does not hold (written by a program and never "
+                           "opened in a spreadsheet?): open it in a spreadsheet and save it, so that its "
+                           "results are stored"))
         if _totals_checked(field, kind):
             checks.append((field.name, text.str.contains(TOTALS_LABEL),
                            "is a label of a totals row, not a record: counting it would count every "
@@ -956,8 +1006,7 @@ def _misgrouped(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", st
     grouped = text.str.contains(f"^[+-]?[0-9]{{1,3}}(?:{group}[0-9]{{3}})+(?:{decimal}[0-9]*)?{SPACES}*%?$")
     return (between_digits & ~grouped,
             "has a thousands separator that does not split it in groups of three digits: two numbers "
-            "in one cell, or a decimal separator taken for a thousands one? (check `thousands` and "
-            "`decimal`)")
+            f"in one cell, or a decimal separator taken for a thousands one? ({options.advice.separators()})")
 
 
 def _number_text(text: "pl.Expr", options: TabularOptions) -> "pl.Expr":
@@ -976,13 +1025,12 @@ def _not_a_number(text: "pl.Expr", options: TabularOptions, field: str) -> list[
     """Why a text is not a number: a "no value" mark, or anything else."""
     import polars as pl
 
-    hint = (" (for 1,234 or 4,5 set `thousands` or `decimal`)"
+    hint = (f" (for 1,234 or 4,5 {options.advice.separators()})"
             if options.thousands is None and options.decimal == "." else "")
     mark = text.str.to_lowercase().is_in(NO_VALUE_MARKS)
     return [(text.str.starts_with("{"), "is an object, not a number: map the number inside it with its "
                                         "dotted key path in `columns`, e.g. \"<key>.<inner key>\""),
-            (mark, "is not a number: only an empty cell means \"no value\"; if the export writes "
-                   f"a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"),
+            (mark, "is not a number: only an empty cell means \"no value\"; " + options.advice.no_value_mark(field)),
             (text.str.contains(ABBREVIATED_NUMBER), "is a rounded, abbreviated figure (k for thousands, M for "
                                                     "millions), not the count: the figure's last digits are lost; "
                                                     "export the full figures (the tool's raw or detailed export)"),
@@ -1014,8 +1062,8 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
         (number.is_not_null() & number.is_infinite(), "is infinite, not a count"),
         (is_integer & value.is_null(), "is too large for a count (beyond 64-bit integers)"),
         (number.is_not_null() & ~is_integer,
-         "is not a whole number, so not a count" + (" (a thousands separator? set `thousands` or "
-                                                     "`decimal`)" if options.thousands is None else "")),
+         "is not a whole number, so not a count" + (f" (a thousands separator? {options.advice.separators()})"
+                                                     if options.thousands is None else "")),
         *[(unparsed & flag, problem) for flag, problem in _not_a_number(text, options, field)],
         (value < 0, "is negative: a count cannot be below 0"),
     ]
@@ -1201,8 +1249,7 @@ def _date(text: "pl.Expr", options: TabularOptions,
     formats = as_list(options.date_format, ISO_DATE_FORMATS)
     value = _read_dates(text, formats, years)
     expected = _formats(options.date_format, ISO_DATE_FORMATS)
-    return value, [(value.is_null(), f"is not a date in the format {expected} (set `date_format` for "
-                                     "date fields, `datetime_format` for date-times)"),
+    return value, [(value.is_null(), f"is not a date in the format {expected} ({options.advice.date_formats()})"),
                    (~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR), _out_of_range(expected))]
 
 
@@ -1316,11 +1363,11 @@ class DayMonthOrder:
             raise DataFileError(
                 f"{file}, {where}: value \"{value}\" does not read as {declared_shown} "
                 f"but does as {swapped_shown}: day and month are the other way round in this file, so "
-                f"dates that read both ways{example} would be wrong; set {option} = \"{swapped_formats[0]}\"")
+                f"dates that read both ways{example} would be wrong; {options.advice.day_month(option, swapped_formats[0])}")
         if self.time_field and self.read and self.declared_inside == 0 and self.swapped_inside == self.read:
             ctx.warn(f"{file.name}: no date in column \"{self.column}\" falls in the run's periods when read as "
                      f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
-                     f"month the other way round? set {option} = \"{swapped_formats[0]}\"")
+                     f"month the other way round? {options.advice.day_month(option, swapped_formats[0])}")
 
 
 def _out_of_range(expected: str) -> str:
