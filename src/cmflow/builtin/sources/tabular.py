@@ -1398,14 +1398,15 @@ class Years:
         from zoneinfo import ZoneInfo
 
         period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
-        if ctx.as_of is None:
+        as_of_day = ctx.as_of_day
+        if as_of_day is None and ctx.as_of is not None:  # the instant the run counts as now, in its time zone
+            tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+            as_of_day = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
+        if as_of_day is None or as_of_day <= period_end:
             return cls(ctx.window_end, period_end, options.default_year)
-        # as_of is an instant: the end of the as-of day (midnight after it) or the run's clock
         tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
-        as_of_day = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
-        if as_of_day > period_end:
-            return cls(max(ctx.as_of, ctx.window_end), as_of_day, options.default_year)
-        return cls(ctx.window_end, period_end, options.default_year)
+        day_end = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC"))
+        return cls(max(day_end, ctx.window_end), as_of_day, options.default_year)
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
