@@ -591,10 +591,10 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
         else:
             value, field_checks = text, []
         if field.type != "str":  # a failed formula, or one never calculated, is no value of any type
-            checks.append((field.name, text.str.contains(SPREADSHEET_ERROR),
+            checks.append((field.name, ~empty & text.str.contains(SPREADSHEET_ERROR),
                            "is a spreadsheet error (a formula in the sheet failed), not a value: "
                            + options.advice.spreadsheet_error(field.name)))
-            checks.append((field.name, text.str.starts_with("="),
+            checks.append((field.name, ~empty & text.str.starts_with("="),
                            "is a formula whose result the file does not hold (written by a program and never "
                            "opened in a spreadsheet?): open it in a spreadsheet and save it, so that its "
                            "results are stored"))
