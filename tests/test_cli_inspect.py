@@ -146,7 +146,7 @@ def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_pa
     done = inspect(path)
     assert done.returncode == 0, done.stderr
     assert "2 posts from 3 row(s)" in done.stdout
-    assert 'line 3, column 6 "Likes"' in done.stdout and "negative" in done.stdout
+    assert 'line 3, post_id "https://x.com/atelierlumen/status/2", column 6 "Likes"' in done.stdout and "negative" in done.stdout
     assert "on_error" not in done.stdout  # inspect's own setting, not the user's
 
 
@@ -301,18 +301,19 @@ def test_a_sheet_named_in_the_title_is_not_named_twice():
     assert "sheet Metrics (xlsx)  [linkedin_content_metrics]" in out and 'sheet "Metrics"' not in out
 
 
-def test_a_yearless_date_is_never_placed_after_the_day_of_inspection(tmp_path):
-    """A TikTok overview of last winter (December 27 to January 4) inspected on 7 December 2026:
-    those days are 2025-12-27 to 2026-01-04; before, the newest was placed up to 31 days after
-    today (2026-12-27 to 2027-01-04, days no export can hold yet)."""
+def test_dates_without_a_year_are_placed_on_or_before_today(tmp_path):
+    """TikTok's overview from November 20 to January 5, inspected on 2026-12-07: January 5 has not
+    come yet in 2027, so the file is 2025-11-20 to 2026-01-05 (it once read 2026-11-20 to
+    2027-01-05: a month into the future)."""
+    from datetime import datetime, timezone
+
     from cmflow.builtin.sources.export_inspection import inspect_export
     from cmflow.builtin.sources.export_source import ExportOptions, read_table
-    from datetime import date
 
-    days = ["December 27", "December 28", "December 31", "January 1", "January 4"]
-    path = tmp_path / "tiktok.csv"
-    path.write_text("\ufeff" + "\n".join(['"Date","Video Views","Profile Views","Likes","Comments","Shares"',
-                                           *(f'"{d}","10","1","2","0","0"' for d in days)]), encoding="utf-8")
-    answer = inspect_export(path, read_table, ExportOptions, now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
+    path = tmp_path / "overview.csv"
+    days = ["November 20", "November 21", "December 31", "January 1", "January 5"]
+    path.write_text("\ufeff" + '"Date","Video Views","Profile Views","Likes","Comments","Shares"\n'
+                    + "\n".join(f'"{day}","100","4","10","1","0"' for day in days), encoding="utf-8")
+    answer = inspect_export(path, read_table, ExportOptions, now=datetime(2026, 12, 7, 12, tzinfo=timezone.utc))
     [table] = answer.tables
-    assert (table.first, table.last) == (date(2025, 12, 27), date(2026, 1, 4))
+    assert (str(table.first), str(table.last)) == ("2025-11-20", "2026-01-05")

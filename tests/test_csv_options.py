@@ -78,7 +78,7 @@ def test_a_bad_value_under_a_later_header_names_its_physical_line(tmp_path: Path
     """Line 1 notice, line 2 header, lines 3-4 a caption over two lines, line 5 post p2, line 6 the bad row."""
     write(tmp_path, "all-posts.csv", LINKEDIN + "Portes ouvertes,https://lnkd.in/p3,11/20/2026,n/a,4\n")
     message = fetch_error(tmp_path, **LINKEDIN_MAPPING)
-    assert 'line 6, column 4 "Impressions": value "n/a"' in message
+    assert 'line 6, post_id "https://lnkd.in/p3", column 4 "Impressions": value "n/a"' in message
 
 
 def test_the_fast_reader_and_the_exact_one_agree_on_a_notice_with_a_stray_quote(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_a_dot_not_declared_is_no_thousands_separator(tmp_path: Path) -> None:
 def test_spaces_not_in_groups_of_three_are_an_error(tmp_path: Path) -> None:
     write(tmp_path, "fr.csv", BOM + FRENCH.replace(f"6{NBSP}143", f"61{NBSP}43"))
     message = fetch_error(tmp_path, thousands=[".", " "], **FRENCH_MAPPING)
-    assert 'line 4, column 4 "Impressions": value "61' in message  # the caption's line break: row 2 is line 4
+    assert 'line 4, post_id "f2", column 4 "Impressions": value "61' in message  # the caption's line break: row 2 is line 4
     assert "groups of three" in message
 
 
@@ -170,14 +170,14 @@ def test_twelve_thousand_with_a_dot_declared_adds_up(tmp_path: Path) -> None:
 def test_a_point_decimal_never_drops_three_zeros(tmp_path: Path, value: str, expected: str) -> None:
     write(tmp_path, "golden.csv", GOLDEN.replace("12.000", value).replace("5.000", "5"))
     message = fetch_error(tmp_path, **{**GOLDEN_MAPPING, "decimal": "."})
-    assert f'line 4, column 4 "Impressions": value "{value}" ' in message
+    assert f'line 4, post_id "g2", column 4 "Impressions": value "{value}" ' in message
     assert expected in message
 
 
 def test_a_comma_decimal_never_drops_three_zeros(tmp_path: Path) -> None:
     write(tmp_path, "golden.csv", GOLDEN.replace("12.000", "12,000").replace("5.000", "5,0"))
     message = fetch_error(tmp_path, **GOLDEN_MAPPING)
-    assert 'line 4, column 4 "Impressions": value "12,000" could be a whole number' in message
+    assert 'line 4, post_id "g2", column 4 "Impressions": value "12,000" could be a whole number' in message
     assert 'set thousands = "," and decimal = "."' in message
     assert "line 6" not in message  # 5,0 is 5
 
@@ -247,10 +247,11 @@ def test_a_file_across_new_year_takes_both_years(tmp_path: Path, period: Period)
 
 def test_unpadded_days_and_a_date_after_the_period_end(tmp_path: Path) -> None:
     """The period ends on 2026-11-22 and the file, in date order, on November 23 (the day before
-    the download): that is 2026-11-23, and so every row is 2026's."""
+    the download, the run's as-of day 2026-11-24): that is 2026-11-23, and so every row is 2026's."""
     write(tmp_path, "followers.csv", tiktok_followers(["October 1", "November 9", "November 22", "November 23"]))
-    frame = fetch(tmp_path, **TIKTOK)
-    assert frame["date"].to_list() == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2026, 11, 23)]
+    week = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    dates, _ = tiktok_dates_as_of(tmp_path, week, datetime(2026, 11, 24, 8, tzinfo=timezone.utc))
+    assert dates == [date(2026, 10, 1), date(2026, 11, 9), date(2026, 11, 22), date(2026, 11, 23)]
 
 
 AS_OF_2027_01_26 = Period(date(2027, 1, 18), date(2027, 1, 24), "Europe/Paris", unit="week")
@@ -273,8 +274,8 @@ def test_a_weekly_run_on_a_file_ending_the_day_after_the_period(tmp_path: Path) 
     November 23: every row is 2026's, and no warning."""
     days = ["September 29", "September 30", "October 1", "October 31", "November 1", "November 22", "November 23"]
     write(tmp_path, "followers.csv", tiktok_followers(days))
-    dates, problems = tiktok_dates_and_problems(tmp_path, Period(date(2026, 11, 16), date(2026, 11, 22),
-                                                                 "Europe/Paris", unit="week"))
+    dates, problems = tiktok_dates_as_of(tmp_path, Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris",
+                                                          unit="week"), datetime(2026, 11, 24, 8, tzinfo=timezone.utc))
     assert dates == [
         date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1),
         date(2026, 11, 22), date(2026, 11, 23)]
@@ -342,7 +343,7 @@ def test_day_first_dates_without_a_year(tmp_path: Path) -> None:
 def test_a_date_that_does_not_read_names_its_line_and_column(tmp_path: Path) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["November 18", "Nov. 19th", "November 20"]))
     message = fetch_error(tmp_path, **TIKTOK)
-    assert 'followers.csv, line 3, column 1 "Date": value "Nov. 19th" is not a date in the format %B %d' in message
+    assert 'followers.csv, line 3, date "Nov. 19th", column 1 "Date": value "Nov. 19th" is not a date in the format %B %d' in message
 
 
 def test_default_year_with_formats_that_all_have_a_year_is_refused() -> None:
@@ -385,7 +386,7 @@ def test_a_bad_value_names_the_column_it_was_read_from(tmp_path: Path) -> None:
     reel's caption takes lines 3 and 4)."""
     write(tmp_path, "facebook.csv", META.replace(",,930,", ",,n/a,"))
     message = fetch_error(tmp_path, **META_MAPPING)
-    assert 'line 5, column 8 "Impressions": value "n/a"' in message
+    assert 'line 5, post_id "103", column 8 "Impressions": value "n/a"' in message
 
 
 def test_old_and_new_headers_share_a_workflow(tmp_path: Path) -> None:
@@ -439,7 +440,7 @@ def test_json_items_take_the_first_non_empty_key_too(tmp_path: Path) -> None:
     ctx = FetchContext(period.start_utc, period.end_utc, [period], tmp_path, logging.getLogger("cmflow.test"), [])
     with pytest.raises(DataFileError) as info:
         list(source.fetch(ctx))
-    assert 'posts.json, [1].plays: value "n/a"' in str(info.value)
+    assert 'posts.json, [1].plays, post_id "a2": value "n/a"' in str(info.value)
     write(tmp_path, "posts.json", BOM + items.replace('"n/a"', "340"))
     (table,) = list(source.fetch(ctx))
     frame = table.conformed()
@@ -447,25 +448,44 @@ def test_json_items_take_the_first_non_empty_key_too(tmp_path: Path) -> None:
     assert frame["impressions"].to_list() == [120, 340]
 
 
-def test_dates_just_after_the_period_in_a_file_out_of_order_warn(tmp_path: Path) -> None:
-    """A monthly run for November 2026 on a file not in date order that runs to December 2:
-    each date gets its year on its own, so December 1 and 2 go to 2025, and a warning says so,
-    names line 2 and says to sort the file (default_year only for a file within one year)."""
+def test_dates_just_after_the_period_in_a_file_out_of_order_are_this_years(tmp_path: Path) -> None:
+    """A monthly run for November 2026 on 2026-12-03, on a file not in date order that runs to
+    December 2: each date gets the latest year that puts it on or before the as-of day, so
+    December 1 and 2 are 2026's, and nothing needs saying."""
     write(tmp_path, "followers.csv", tiktok_followers(["December 1", "November 29", "November 30", "December 2"]))
-    dates, problems = tiktok_dates_and_problems(tmp_path, NOVEMBER_2026)
-    assert dates == [date(2025, 12, 1), date(2026, 11, 29), date(2026, 11, 30),
-                                                   date(2025, 12, 2)]
-    assert any('2 date(s) without a year fall in the month after' in p and 'line 2, column 1 "Date" is 2025-12-01' in p
-               and "sort the file by date" in p and "if all its dates are in one year, set default_year" in p
-               for p in problems), problems
+    dates, problems = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 12, 3, 8, tzinfo=timezone.utc))
+    assert dates == [date(2026, 12, 1), date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 2)]
+    assert problems == []
 
 
 def test_dates_just_after_the_period_in_date_order_are_this_years(tmp_path: Path) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30", "December 1", "December 2"]))
-    dates, problems = tiktok_dates_and_problems(tmp_path, NOVEMBER_2026)
-    assert dates == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1),
-                                                   date(2026, 12, 2)]
+    dates, problems = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 12, 3, 8, tzinfo=timezone.utc))
+    assert dates == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]
     assert problems == []
+
+
+def test_no_date_without_a_year_lands_after_the_period_and_the_as_of_day(tmp_path: Path) -> None:
+    """The acceptance rehearsal's case: a run for December 2026 as of 2026-12-20, on a file in date
+    order from November 20 to January 5. January 5 cannot be 2027's (after both the as-of day and
+    the period's end): the file is 2025-11-20 to 2026-01-05. (A 31-day grace after the period's
+    end once put it in 2027, and the whole file a year late.)"""
+    write(tmp_path, "followers.csv", tiktok_followers(["November 20", "December 31", "January 1", "January 5"]))
+    december = Period(date(2026, 12, 1), date(2026, 12, 31), "UTC", unit="month")
+    dates, _ = tiktok_dates_as_of(tmp_path, december, datetime(2026, 12, 21, 0, tzinfo=timezone.utc))
+    assert dates == [date(2025, 11, 20), date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 5)]
+    # without an as-of (a context built by hand), on or before the period's last day: the same
+    dates, _ = tiktok_dates_and_problems(tmp_path, december)
+    assert dates == [date(2025, 11, 20), date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 5)]
+
+
+def test_the_as_of_day_is_the_workflows_day_not_utcs(tmp_path: Path) -> None:
+    """--as-of 2026-12-05 in New York: the run's as-of instant is midnight after it there,
+    05:00 UTC on December 6; a December 6 in the file is still tomorrow, so 2025's."""
+    write(tmp_path, "followers.csv", tiktok_followers(["December 6"]))
+    november = Period(date(2026, 11, 1), date(2026, 11, 30), "America/New_York", unit="month")
+    dates, _ = tiktok_dates_as_of(tmp_path, november, datetime(2026, 12, 6, 5, tzinfo=timezone.utc))
+    assert dates == [date(2025, 12, 6)]
 
 
 def test_excel_sep_line_naming_another_separator_says_which_to_set(tmp_path) -> None:
@@ -506,7 +526,7 @@ def test_a_rounded_abbreviated_count_is_named_so(tmp_path, value: str) -> None:
                                          constants={"platform": "instagram", "account": "a"}), entry_id="s")
     with pytest.raises(DataFileError) as raised:
         list(source.fetch(ctx))
-    assert (f'line 2, column 3 "likes": value "{value}" is a rounded, abbreviated figure (k for thousands, M for '
+    assert (f'line 2, post_id "p1", column 3 "likes": value "{value}" is a rounded, abbreviated figure (k for thousands, M for '
             "millions), not the count") in str(raised.value)
 
 

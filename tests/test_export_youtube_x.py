@@ -119,6 +119,17 @@ def test_a_companion_is_an_error_when_another_format_is_asked_for(tmp_path):
              format="tiktok_overview")
 
 
+def test_a_file_of_another_known_format_than_format_asks_is_named_by_its_own():
+    """An overview given to format = "tiktok_follower_history": the message says what the file is
+    (the format it was recognised as), not the demanded format as the "closest" one."""
+    with pytest.raises(DataFileError) as caught:
+        read(EXPORTS / "tiktok-overview-2026-11a.csv", account="atelierlumen", format="tiktok_follower_history")
+    message = str(caught.value)
+    assert "is not a TikTok Studio follower history (CSV) export (format = 'tiktok_follower_history')" in message
+    assert "it is a TikTok Studio overview (CSV) export (tiktok_overview); set format = 'tiktok_overview'" in message
+    assert "closest" not in message
+
+
 def test_youtube_without_account_says_to_name_it():
     with pytest.raises(DataFileError, match=r'does not name its account: set account = "\.\.\."'):
         read(YOUTUBE)
@@ -250,8 +261,11 @@ def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_pat
         folder.mkdir()
     (october / "Table data.csv").write_text(table, encoding="utf-8")
     (november / "Table data.csv").write_text(table.replace(",2950,", ",400,"), encoding="utf-8")
-    with pytest.raises(DataFileError, match=r"both hold youtube post_id 'a1B2c3D4e5F' with other figures"):
+    with pytest.raises(DataFileError, match=r"both hold youtube post_id 'a1B2c3D4e5F' with other figures") as caught:
         read(tmp_path / "*" / "Table data.csv", account="atelierlumen")
+    # both files are "Table data.csv": the message tells them apart by their folders
+    assert str(caught.value).startswith("october/Table data.csv and november/Table data.csv both hold") or \
+        str(caught.value).startswith("november/Table data.csv and october/Table data.csv both hold")
     # the same figures twice (one export saved twice) are one copy, as for any export
     (november / "Table data.csv").write_text(table, encoding="utf-8")
     posts = read(tmp_path / "*" / "Table data.csv", account="atelierlumen")[0]["post"]

@@ -135,7 +135,7 @@ def test_an_id_column_gives_the_ids_and_a_repeated_id_is_a_bad_row(tmp_path):
                                     "A-2,2026-10-21,Instagram,Two\nA-1,2026-10-22,Instagram,Three\n", encoding="utf-8")
     with pytest.raises(DataFileError) as caught:
         fetch(tmp_path, path="c.csv")
-    assert 'line 4: ID "A-1" is also on line 2' in str(caught.value)
+    assert 'line 4, item_id "A-1": ID "A-1" is also on line 2' in str(caught.value)
 
     items, _ = fetch(tmp_path, path="c.csv", on_error="skip")
     assert [i["item_id"] for i in items] == ["A-1", "A-2"]

@@ -176,7 +176,7 @@ def test_a_bad_cell_names_the_sheet_row_and_column(tmp_path: Path) -> None:
     book["All posts"]["L5"] = "n/a"  # Likes of the third post: sheet row 5 (notice, header, two posts above)
     book.save(path)
     message = fetch_error(tmp_path, path="content.xlsx", columns=POST_COLUMNS, constants=LINKEDIN)
-    assert 'content.xlsx, sheet "All posts", row 5, column "Likes"' in message
+    assert 'content.xlsx, sheet "All posts", row 5, post_id "https://www.linkedin.com/feed/update/ur…", column "Likes"' in message
     assert "n/a" in message
 
 
@@ -344,7 +344,7 @@ def test_canonical_header_under_a_notice_and_an_empty_row(tmp_path: Path) -> Non
     sheet.append(["linkedin", "lumen", "c", "2026-11-19T08:00:00Z", -3])
     book.save(tmp_path / "posts.xlsx")
     message = fetch_error(tmp_path, path="posts.xlsx")
-    assert 'posts.xlsx, sheet "Posts", row 6, column "likes": value "-3"' in message
+    assert 'posts.xlsx, sheet "Posts", row 6, post_id "c", column "likes": value "-3"' in message
     frame = fetch(tmp_path, path="posts.xlsx", on_error="skip")
     assert frame["post_id"].to_list() == ["a", "b"]
     assert frame["likes"].to_list() == [7, 12]

@@ -233,14 +233,14 @@ def test_bad_date_names_file_row_and_column(tmp_path: Path) -> None:
                                  "instagram,a,2,yesterday,2\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"published_at": "Publish time"})
     assert str(tmp_path / "posts.csv") in message
-    assert 'line 3, column 4 "Publish time": value "yesterday" is not a date-time' in message
+    assert 'line 3, post_id "2", column 4 "Publish time": value "yesterday" is not a date-time' in message
     assert 'on_error = "skip"' in message
 
 
 def test_bad_date_in_a_custom_format_names_the_format(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,1,2026-11-17 10:00,1\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", datetime_format="%d/%m/%Y %H:%M")
-    assert 'line 2, column 4 "published_at"' in message and "%d/%m/%Y %H:%M" in message
+    assert 'line 2, post_id "1", column 4 "published_at"' in message and "%d/%m/%Y %H:%M" in message
 
 
 def test_non_numeric_counter_names_row_column_and_value(tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_non_numeric_counter_names_row_column_and_value(tmp_path: Path) -> None:
                                  "instagram,a,2,2026-11-17T10:00:00Z,12\n"
                                  "instagram,a,3,2026-11-17T10:00:00Z,douze\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", columns={"likes": "Likes"})
-    assert 'line 4, column 5 "Likes": value "douze" is not a number' in message
+    assert 'line 4, post_id "3", column 5 "Likes": value "douze" is not a number' in message
 
 
 def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) -> None:
@@ -259,7 +259,7 @@ def test_fractional_counter_is_an_error_not_a_silent_rounding(tmp_path: Path) ->
                                  "instagram;a;2;2026-11-17T10:00:00Z;1.234\n")
     message = fetch_error(CsvSource, tmp_path, path="posts.csv", delimiter=";", decimal=",",
                           columns={"likes": "Likes"})
-    assert ('line 3, column 5 "Likes": value "1.234" looks like thousands written with \'.\': '
+    assert ('line 3, post_id "2", column 5 "Likes": value "1.234" looks like thousands written with \'.\': '
             'set thousands = "."') in message
     assert "thousands" in message
 
@@ -290,7 +290,7 @@ def test_an_empty_json_export_is_no_records_not_an_error(tmp_path: Path) -> None
 
 def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,,1,2026-11-17T10:00:00Z,1\n")
-    assert 'line 2, column 2 "account": value is empty' in fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert 'line 2, post_id "1", column 2 "account": value is empty' in fetch_error(CsvSource, tmp_path, path="posts.csv")
 
 
 def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
@@ -429,7 +429,7 @@ def test_json_bad_value_names_the_item_and_key(tmp_path: Path) -> None:
               "likes": "many"}]
     write(tmp_path, "posts.json", json.dumps(items))
     message = fetch_error(JsonSource, tmp_path, path="posts.json")
-    assert "posts.json" in message and 'posts.json, [0].likes: value "many" is not a number' in message
+    assert "posts.json" in message and 'posts.json, [0].likes, post_id "1": value "many" is not a number' in message
 
 
 # -- through a run ---------------------------------------------------------------------------
@@ -461,10 +461,10 @@ by = ["overall"]
     stages = {s.id: s for s in result.stages if s.kind == "source"}
     assert stages["good"].ok and stages["good"].counts == {"post": 1}
     assert stages["good"].problems == ['good.csv: 1 bad row(s) skipped (on_error = "skip")']
-    assert stages["good"].skipped == ['good.csv, line 3, column 5 "likes": value "lots" is not a number '
+    assert stages["good"].skipped == ['good.csv, line 3, post_id "2", column 5 "likes": value "lots" is not a number '
                                       "(for 1,234 or 4,5 set `thousands` or `decimal`)"]
     assert not stages["bad"].ok
-    assert "bad.csv" in stages["bad"].error and 'line 2, column 4 "published_at"' in stages["bad"].error
+    assert "bad.csv" in stages["bad"].error and 'line 2, post_id "1", column 4 "published_at"' in stages["bad"].error
     assert result.status == "failed"
     assert result.value("posts_published") == 1.0
 
@@ -553,11 +553,12 @@ path = "{tmp_path / 'report.html'}"
     assert result.exit_code == 0, result.output
     summary = result.output
     assert "15 bad row(s) skipped" in summary
-    assert [n for n in range(2, 17) if f"posts.csv, line {n}, column 5" in summary] == list(range(2, 12))
+    assert [n for n in range(2, 17) if f'posts.csv, line {n}, post_id "{n - 1}", column 5' in summary] == list(range(2, 12))
     assert "… and 5 more skipped rows" in summary
     report = (tmp_path / "report.html").read_text()
     for n in range(2, 17):  # every one, with its reason
-        assert f"posts.csv, line {n}, column 5 &#34;likes&#34;: value &#34;-{n - 1}&#34; is negative" in report
+        assert (f"posts.csv, line {n}, post_id &#34;{n - 1}&#34;, column 5 &#34;likes&#34;: value &#34;-{n - 1}&#34; "
+                "is negative") in report
 
 
 def test_utf16_without_a_byte_order_mark_is_read(tmp_path: Path) -> None:
@@ -684,6 +685,16 @@ def test_a_defective_file_failing_prints_one_row_per_line_and_keeps_a_short_line
                               "summary and the report)")   # the rows are the console's, not the history's
 
 
+def test_a_single_bad_row_names_its_post_id(tmp_path: Path) -> None:
+    """One bad row is spelt out in the message itself, and, as each row of a longer list, it says
+    which post it holds (issue 14: line, post id, column, value, reason)."""
+    write(tmp_path, "posts.csv", f"{HEADER}\ninstagram,a,p1,2026-11-17T10:00:00Z,10\n"
+                                 "instagram,a,p7,2026-11-18T10:00:00Z,-7\n")
+    message = fetch_error(CsvSource, tmp_path, path="posts.csv")
+    assert message.startswith(f'{tmp_path / "posts.csv"}, line 3, post_id "p7", column 5 "likes": value "-7" is '
+                              "negative: a count cannot be below 0; fix the file")
+
+
 def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write_workflow, store_url: str) -> None:
     write(tmp_path, "posts.csv", DEFECTIVE)
     path = write_workflow(DEFECTIVE_WORKFLOW.format(options='on_error = "skip"'))
@@ -691,8 +702,8 @@ def test_a_defective_file_skipped_totals_the_accepted_rows(tmp_path: Path, write
     [stage] = [s for s in result.stages if s.kind == "source"]
     assert stage.ok and stage.counts == {"post": 2}  # p1 (once) and p4
     assert [row.split(":")[0] for row in stage.skipped] == [
-        "posts.csv, line 3", 'posts.csv, line 5, column 5 "likes"', 'posts.csv, line 7, column 5 "likes"',
-        "posts.csv, line 8"]
+        "posts.csv, line 3", 'posts.csv, line 5, post_id "p3", column 5 "likes"',
+        'posts.csv, line 7, post_id "p5", column 5 "likes"', "posts.csv, line 8"]
     assert 'posts.csv: 4 bad row(s) skipped (on_error = "skip")' in stage.problems
     assert any("appear more than once with the same values, counted once" in p and "line 2 and line 4" in p
                for p in stage.problems)
@@ -736,8 +747,8 @@ def test_a_json_number_is_a_number_whatever_thousands_says(tmp_path: Path) -> No
     for name, text in (("posts.json", json.dumps(items)), ("posts.jsonl", json.dumps(items[0]))):
         write(tmp_path, name, text)
         message = fetch_error(JsonSource, tmp_path, path=name, thousands=".", decimal=",")
-        assert 'reach: value "12,345" is not a whole number, so not a count' in message \
-            or 'key "reach": value "12,345" is not a whole number, so not a count' in message
+        assert 'reach, post_id "1": value "12,345" is not a whole number, so not a count' in message \
+            or 'post_id "1", key "reach": value "12,345" is not a whole number, so not a count' in message
 
 
 def test_a_json_decimal_number_reads_with_a_decimal_comma_declared(tmp_path: Path) -> None:

@@ -81,16 +81,17 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
                     stop=stop) as run_id:
         result.run_id = run_id
         return _run(result, store, now, sleep, stop,
-                    judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at))
+                    judged_at(workflow.settings.timezone, as_of or workflow.settings.as_of, result.started_at),
+                    as_of or workflow.settings.as_of)
 
 
 def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "Callable[[float], None] | None",
-         stop: StopRequest, as_of: datetime) -> RunResult:
+         stop: StopRequest, as_of: datetime, as_of_day: date | None = None) -> RunResult:
     """The stages in order, each handed what the ones before made."""
     workflow, periods, run_id = result.workflow, result.all_periods, result.run_id
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
-        fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at)
+        fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
         fetched = _timed("changed_filters", changed_filters, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against

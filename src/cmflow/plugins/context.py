@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -45,6 +45,11 @@ class FetchContext:
     """The instant the run counts as now (``cmflow run --as-of``, else the clock); None in a
     context built by hand. No export holds a day after it: a date written without a year is
     placed in the latest year that puts it on or before this day (or the period's end)."""
+    as_of_day: date | None = None
+    """The day the run counts as today, in the workflow's time zone: ``cmflow run --as-of`` or the
+    workflow's ``as_of`` as given (later than the clock, too: a run pinned to a day), else today.
+    Dates written without a year are placed on or before it (see :attr:`as_of`); None in a context
+    built by hand."""
     inputs: dict[str, list[str]] = field(default_factory=dict)
     """What the source read, by what it is (``meta_facebook_posts of Maison Lumen``), with the
     files it came from (see :meth:`read_input`); kept in the run history, so that the next run

@@ -12,9 +12,10 @@ import logging
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.periods import today_in
 from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
 from cmflow.plugins.context import FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
@@ -55,11 +56,14 @@ class Fetched:
     keeps once the run is delivered."""
 
 
-def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | None", now: datetime) -> Fetched:
+def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | None", now: datetime,
+          as_of_day: "date | None" = None) -> Fetched:
     """Fetch every source (concurrently), each account of a multi-account source on its own;
-    incremental ones only what the store lacks."""
+    incremental ones only what the store lacks. ``as_of_day`` is the day the run counts as today
+    (:attr:`FetchContext.as_of_day`; default: the workflow's ``as_of``, else today)."""
     import polars as pl
 
+    as_of_day = as_of_day or workflow.settings.as_of or today_in(workflow.settings.timezone, now)
     lookback = max([timedelta(days=1), *(entry.plugin.lookback() for entry in workflow.metrics)])  # baselines, backlogs
     window_start = min(p.start_utc for p in all_periods) - lookback
     lookahead = max([timedelta(0), *(entry.plugin.lookahead() for entry in workflow.metrics)])  # plans ahead
@@ -79,7 +83,7 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
             for index, (start, end) in enumerate(segments):  # two at most: before the cursor, and after it
                 ctx = FetchContext(start, end, all_periods, workflow.directory,
                                    log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
-                                   skipped=unit.skipped, as_of=now, inputs=unit.inputs,
+                                   skipped=unit.skipped, as_of=now, as_of_day=as_of_day, inputs=unit.inputs,
                                    latest_segment=index == len(segments) - 1)
                 for table in unit.part.fetch(ctx) or []:
                     if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:

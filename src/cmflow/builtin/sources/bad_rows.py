@@ -64,6 +64,15 @@ class BadRow:
         return [(self.place, self.record, cell.column, cell.value, cell.problem) for cell in self.cells]
 
 
+class BadRowsError(DataFileError):
+    """Bad rows stopping a source (``on_error = "fail"``), with the rows themselves, so that a
+    reader of several tables of one file (a workbook's sheets) lists every table's at once."""
+
+    def __init__(self, message: str, details: "tuple[str, ...] | list[str]", rows: list[BadRow]) -> None:
+        super().__init__(message, details)
+        self.rows = tuple(rows)
+
+
 def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchContext") -> None:
     """Stop on ``bad`` rows of ``file`` (``on_error = "fail"``: a :class:`DataFileError` listing
     them, with the full list written to a file past :data:`MAX_ERRORS_SHOWN`) or hand each to
@@ -71,14 +80,14 @@ def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchCon
     earlier run wrote for the file is removed when this one writes none."""
     bad = sorted(bad, key=lambda b: b.order)
     if on_error == "fail" and len(bad) > MAX_ERRORS_SHOWN:
-        raise DataFileError(_failure_message(bad, file, ctx), _failure_details(bad))
+        raise BadRowsError(_failure_message(bad, file, ctx), _failure_details(bad), bad)
     _forget_list(file, ctx.workflow_dir)  # an earlier run's list would describe a file since fixed
     if not bad:
         return
     if on_error == "fail":
-        raise DataFileError(_failure_message(bad, file, ctx), _failure_details(bad) if len(bad) > 1 else ())
+        raise BadRowsError(_failure_message(bad, file, ctx), _failure_details(bad) if len(bad) > 1 else (), bad)
     for row in bad:
-        ctx.skip(f"{file.name}, {row.message}")
+        ctx.skip(f"{file.name}, {_one_row(row)}")
     ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
 
 
@@ -92,7 +101,7 @@ def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
     advice = "fix the file, or set on_error = \"skip\" to leave bad rows out (they are then listed in the " \
              "run summary and the report)"
     if len(bad) == 1:
-        return f"{file}, {bad[0].message}; {advice}"
+        return f"{file}, {_one_row(bad[0])}; {advice}"
     places = ", ".join(row.place or row.message.split(":")[0] for row in bad[:PLACES_IN_MESSAGE])
     first = f"{places}{' ...' if len(bad) > PLACES_IN_MESSAGE else ''}"
     if len(bad) <= MAX_ERRORS_SHOWN:
@@ -119,7 +128,12 @@ def _one_row(row: BadRow) -> str:
     if not row.record or row.record in row.message:
         return row.message
     if row.place and row.message.startswith(row.place):
-        return f"{row.place}, {row.record}{row.message[len(row.place):]}"
+        rest = row.message[len(row.place):]
+        if rest.startswith((",", ":")):
+            return f"{row.place}, {row.record}{rest}"
+        if ": " in rest:  # a JSON key path goes on from the item: [1].plays, post_id "a2": value ...
+            cell, problem = rest.split(": ", 1)
+            return f"{row.place}{cell}, {row.record}: {problem}"
     return f"{row.message} [{row.record}]"
 
 

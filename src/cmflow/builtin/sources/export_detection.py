@@ -263,6 +263,12 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
                     never = tuple(n for n in known.excluding if n in names)
     if len(candidates) == 1:
         opening = f"{path} is not a {candidates[0].title} export (format = {candidates[0].name!r})"
+        detected = next((match[0] for rows in seen.values()
+                         if (match := _match([f for f in formats if f.file_type == file_type], rows))), None)
+        if detected is not None:  # another known format: say which, not the demanded one as "closest"
+            return UnknownExport(f"{opening}: it is a {detected.title} export ({detected.name}); set format = "
+                                 f"{detected.name!r} (or remove `format` to recognise each file), or point path at "
+                                 f"the {candidates[0].title} export", detected, ())
     else:
         opening = f"{path} is not an export cmflow knows"
     held = []

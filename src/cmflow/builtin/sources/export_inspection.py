@@ -51,9 +51,8 @@ def inspect_export(path: Path, read_table: Callable[..., Any], options_of: Calla
                          on_error="skip")
     tables = []
     for table in identified.tables:
-        # as of now: a date without a year is never placed after today (no export holds a later day)
         ctx = FetchContext(now - timedelta(days=3650), now, [], path.parent, logging.getLogger("cmflow.inspect"),
-                           as_of=now)
+                           as_of=now)  # dates without a year: on or before today, as a run's as-of day
         try:
             read = read_table(path, table, options, ctx)
         except DataFileError as exc:  # a problem no row can be skipped for (day and month swapped ...)
@@ -82,8 +81,9 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: 
             marks += ", or its dimensions empty"
         problems.append(f"{not_records} row(s) are not records ({marks}: the sum of the others), left out")
     if any(f in YEARLESS_DIRECTIVES for f in (*known.date_format, *known.datetime_format)) and first:
-        problems.append(f"dates have no year: read as {first} to {last}, from the rows' order and today; "
-                        "in a workflow, from the run's period (set default_year = ... if a file is older)")
+        problems.append(f"dates have no year: read as {first} to {last}, the latest years that put them on or "
+                        "before today, in the rows' order; in a run, on or before its as-of day (or its period's "
+                        "last day, if later); set default_year = ... if the file is older")
     sums = tuple(column for column in known.sums if column in table.header)
     # the run's "N bad row(s) skipped (on_error = "skip")" is inspect's own setting: each row is listed
     problems += [p for p in ctx.problems if SKIP_SUMMARY not in p] + ctx.skipped

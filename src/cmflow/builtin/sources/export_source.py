@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import glob
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
@@ -21,11 +21,12 @@ from pydantic import Field
 from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, Source,
                     TimeZoneName, hookimpl, merged_records)
 
+from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
 from cmflow.builtin.sources.export_formats import KNOWN_FORMATS, ExportFormat, format_named
 from cmflow.builtin.sources.export_formats.format import joined_column
-from cmflow.builtin.sources.tabular import (EARLIEST_YEAR, LATEST_YEAR, MappingOptions, RecordParser, RowPlaces,
-                                            parse_records)
+from cmflow.builtin.sources.tabular import (EARLIEST_YEAR, LATEST_YEAR, Advice, MappingOptions, RecordParser,
+                                            RowPlaces, parse_records)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -83,9 +84,57 @@ class ExportOptions(PluginOptions):
         "project", description="Time trackers' exports: where a time entry's campaign is read: project (the "
         "tracker's project), tags (the first tag), task, client, or none.", examples=["tags"])
     date_order: Optional[Literal["month_first", "day_first"]] = Field(
-        None, description="Clockify's exports write dates in the order its user chose (11/03/2026 month "
-        "first, Clockify's default, or 03/11/2026 day first). Unset: told from the file (a day after the "
-        "12th settles it), else month first, with a warning in the run summary.", examples=["day_first"])
+        None, description="The order of day and month in the file's dates. Clockify's exports write the order "
+        "its user chose (11/03/2026 month first, Clockify's default, or 03/11/2026 day first); unset, it is told "
+        "from the file (a day after the 12th settles it), else month first, with a warning in the run summary. "
+        "Other formats write theirs (Meta's, LinkedIn's and X's month first): set it for an export opened and "
+        "saved again in a spreadsheet that rewrote its dates day first (18/11/2026 09:05).",
+        examples=["day_first"])
+
+
+class ExportAdvice(Advice):
+    """What a message about a bad value in a known export tells the user: the export source maps
+    each format itself, so it names what this source accepts (`date_order`), else to download the
+    export again or to read the file with the csv (or xlsx) source and a mapping of their own."""
+
+    OTHER_SOURCE = 'read it with plugin = "csv" (or "xlsx") and a `columns` mapping'
+
+    def separators(self) -> str:
+        return ("export the file again as downloaded (a spreadsheet that saved it may have rewritten its "
+                f"numbers), or {self.OTHER_SOURCE} with `thousands` and `decimal`")
+
+    def no_value_mark(self, field: str) -> str:
+        return ("the export writes an empty cell for none, so the file was edited: empty the cell or put the "
+                f"figure back, or {self.OTHER_SOURCE} and values.{field} = {{ \"{{value}}\" = \"\" }}")
+
+    def spreadsheet_error(self, field: str) -> str:
+        return (f"fix the formula in the sheet or export the file again, or {self.OTHER_SOURCE} and "
+                f"values.{field} = {{ \"{{value}}\" = \"\" }}")
+
+    def date_formats(self) -> str:
+        return ("the export writes its dates so: fix the cell or export the file again as downloaded (a "
+                "spreadsheet that saved it may have rewritten its dates; if it wrote them day first, set "
+                f"date_order = \"day_first\" on this source), or {self.OTHER_SOURCE} and `date_format`")
+
+    def day_month(self, option: str, swapped: str) -> str:
+        order = "day_first" if swapped.find("%d") < swapped.find("%m") else "month_first"
+        return f'set date_order = "{order}" on this source'
+
+
+EXPORT_ADVICE = ExportAdvice()
+
+
+def in_order(formats: Iterable[str], order: Optional[str]) -> list[str]:
+    """Date formats with day and month in ``order`` ("day_first" or "month_first"; None: as they are);
+    ISO formats (a year first) stay as they are."""
+    def reordered(fmt: str) -> str:
+        if fmt.startswith("%Y") or "%d" not in fmt or "%m" not in fmt:
+            return fmt
+        day_first = fmt.find("%d") < fmt.find("%m")
+        if order is None or day_first == (order == "day_first"):
+            return fmt
+        return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    return [reordered(f) for f in formats]
 
 
 @dataclass
@@ -248,7 +297,15 @@ def read_file(path: Path, options: ExportOptions, ctx: FetchContext, clean_text:
     identified = identify(path, options.format)
     if identified.companion is not None:
         ctx.warn(identified.companion.note(path.name))
-    return with_posts_listed([read_table(path, table, options, ctx, clean_text) for table in identified.tables])
+    tables, bad = [], []
+    for number, table in enumerate(identified.tables):
+        try:
+            tables.append(read_table(path, table, options, ctx, clean_text))
+        except BadRowsError as exc:  # read the other sheets too: every bad row of the file is listed at once
+            bad += [replace(row, order=(number, row.order)) for row in exc.rows]
+    if bad:
+        report_bad_rows(bad, path, options.on_error, ctx)
+    return with_posts_listed(tables)
 
 
 def what_was_read(read: ReadTable) -> list[str]:
@@ -560,20 +617,23 @@ def mapping_options(path: Path, table: IdentifiedTable, options: ExportOptions) 
         constants["account"] = options.account
     formats = list(known.date_format) + list(known.datetime_format)
     yearless = any(f in YEARLESS for f in formats)
+    # Clockify's order is told from the file (in_date_order); other formats write theirs, unless re-saved
+    order = None if known.date_order_chosen_by_user else options.date_order
     settings: dict[str, Any] = dict(
         path=str(path), record=known.record, columns=columns, constants=constants,
         values={k: dict(v) for k, v in known.values.items()},
-        date_format=list(known.date_format) or None, datetime_format=list(known.datetime_format) or None,
+        date_format=in_order(known.date_format, order) or None,
+        datetime_format=in_order(known.datetime_format, order) or None,
         timezone=options.timezone, decimal="," if table.delimiter == ";" else known.decimal,
         thousands=None if table.delimiter == ";" else known.thousands,
         default_year=options.default_year if yearless else None, on_error=options.on_error)
     if table.sheet is None:
         from cmflow.builtin.sources.csv_tables import CsvOptions
 
-        return CsvOptions(**settings, header_row=table.header_row, delimiter=table.delimiter)
+        return CsvOptions(**settings, header_row=table.header_row, delimiter=table.delimiter).advised(EXPORT_ADVICE)
     from cmflow.builtin.sources.workbooks import XlsxOptions
 
-    return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row)
+    return XlsxOptions(**settings, sheet=table.sheet, header_row=table.header_row).advised(EXPORT_ADVICE)
 
 
 class KeptRows(RowPlaces):
@@ -745,12 +805,25 @@ def _same_range_counters(tables: list[ReadTable]) -> None:
                 if differ.height:
                     record = differ.row(0, named=True)
                     named = next(c for c in identity if c not in ("platform", "account"))
+                    shown = distinct_names(first.path, second.path)
                     raise DataFileError(
-                        f"{first.path.name} and {second.path.name} both hold {known.platform} {named} "
+                        f"{shown[0]} and {shown[1]} both hold {known.platform} {named} "
                         f"{record[named]!r} with other figures ({differ.height} record(s) in all): "
                         f"{known.title} counts over the export's date range, so the two files are two "
                         "ranges and neither replaces the other; read the one export whose range is the "
                         "report's period (one source per export)")
+
+
+def distinct_names(*paths: Path) -> list[str]:
+    """Each path by its shortest ending that tells it from the others (``october/Table data.csv``
+    and ``november/Table data.csv``: YouTube Studio names every download alike), its name alone
+    when the names differ."""
+    parts = [path.resolve().parts for path in paths]
+    for length in range(1, max(len(p) for p in parts) + 1):
+        endings = [str(Path(*p[-length:])) for p in parts]
+        if len(set(endings)) == len(endings):
+            return endings
+    return [str(path) for path in paths]
 
 
 @hookimpl

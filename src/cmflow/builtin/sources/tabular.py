@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Union
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
                     TimeZoneName)
@@ -62,15 +62,42 @@ TOTALS_LABEL = (r"(?i)^\s*(grand\s+|sub-?)?(totals?|sum|summary|average|mean|som
 ROUNDED_ID = r"(?i)^\s*[0-9]([.,][0-9]+)?E\+[0-9]+\s*$"
 """An id Excel rounded to scientific notation (`1.84300E+18`) when the export was saved from it:
 the digits that told posts apart are lost."""
-YEARLESS_GRACE_DAYS = 31
-"""Dates without a year in date order: the newest may be this many days after the run's period
-and still be in its year (an export runs to the day before it was downloaded, after the period)."""
 ABBREVIATED_NUMBER = r"(?i)^\s*[+-]?[0-9]+(?:[.,][0-9]+)?[\s\u00a0\u202f]*(?:k|m|mio|md|bn|b|mil|mille)\.?\s*$"
 """A figure a dashboard rounded for display (`12,3 k`, `1.2M`, `3 Md`): copied into some exports
 and spreadsheets, never the count itself."""
+SPREADSHEET_ERROR = r"^#(?:DIV/0!|N/A|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)$"
+"""An error value a spreadsheet writes where a formula failed (a workbook's error cell, or its
+text in a CSV file saved from one): never a value, and never "no value" either."""
 NO_VALUE_MARKS = ("-", "--", "–", "—", "n/a", "na", "null", "none", "nan", "#n/a", "?")
 """Marks some tools write for "no value": refused in number columns (only an empty cell is "no
 value"), with a hint saying how to map them to empty."""
+
+
+class Advice:
+    """What a message about a bad value tells the user to set, in the options of the csv, json and
+    xlsx sources. A source that reads files with other options (the export source, which maps each
+    known format itself) hands a subclass wording advice it accepts (:meth:`MappingOptions.advised`)."""
+
+    def separators(self) -> str:
+        """For a number written with separators the options do not declare."""
+        return "set `thousands` or `decimal`"
+
+    def no_value_mark(self, field: str) -> str:
+        """For a mark such as "n/a" where a number should be (``{value}`` is the value)."""
+        return f"if the export writes a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"
+
+    def spreadsheet_error(self, field: str) -> str:
+        """For a spreadsheet's error value (``#DIV/0!``) in a cell (``{value}`` is the value)."""
+        return (f"fix the formula in the sheet; if the figure is unknown, map the error to empty: "
+                f"values.{field} = {{ \"{{value}}\" = \"\" }}")
+
+    def date_formats(self) -> str:
+        """For a date that does not read in the declared formats."""
+        return "set `date_format` for date fields, `datetime_format` for date-times"
+
+    def day_month(self, option: str, swapped: str) -> str:
+        """For dates whose day and month are the other way round (``swapped`` is the format that reads them)."""
+        return f"set {option} = \"{swapped}\""
 
 
 class MappingOptions(PluginOptions):
@@ -78,6 +105,7 @@ class MappingOptions(PluginOptions):
 
     # Only the subclasses (csv, json, xlsx) validate options: the base's own validator would go unused.
     model_config = ConfigDict(defer_build=True)
+    _advice: Advice = PrivateAttr(default_factory=Advice)
 
     path: InputPath = Field(description="File to read: relative to the workflow file, absolute, or "
                       "builtin:demo/... for the bundled demo data.",
@@ -211,6 +239,17 @@ class MappingOptions(PluginOptions):
 
     def record_kind(self) -> str:
         return RECORD_KINDS[self.record]
+
+    @property
+    def advice(self) -> Advice:
+        """What messages about bad values tell the user to set (see :class:`Advice`)."""
+        return self._advice
+
+    def advised(self, advice: Advice) -> "MappingOptions":
+        """These options, their messages worded by ``advice``."""
+        copy = self.model_copy()
+        copy._advice = advice
+        return copy
 
 
 class TabularOptions(MappingOptions):
@@ -359,7 +398,6 @@ class RecordParser:
         self.empty_read_as_zero: dict[str, int] = {}
         self.unknown: set[str] = set()
         self.orders: dict[str, DayMonthOrder] = {}
-        self.late_dates: list[str] = []
         self.hashes: list[Optional["pl.Series"]] = []
         """Each chunk's :func:`_identity_hashes`, for the records found twice."""
         self.odd: list[Optional["pl.DataFrame"]] = []
@@ -417,8 +455,6 @@ class RecordParser:
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
         for order in self.orders.values():
             order.settle(self.options, ctx, file)
-        for warning in self.late_dates:
-            ctx.warn(warning)
         parsed, self.parsed = self.parsed, []
         result = pl.concat(parsed, rechunk=False) if len(parsed) > 1 else parsed[0]
         del parsed
@@ -478,12 +514,6 @@ class RecordParser:
             if field.name in readings and field.name in sources:
                 order = self.orders.setdefault(field.name, DayMonthOrder(field.name, field.name == kind.time_field))
                 order.see(frame, readings[field.name], sources.of(field.name), options, tz, ctx, places)
-        for field in fields:
-            if field.type == "date" and field.name in sources:
-                late = _dates_just_after_the_period(readings[field.name], sources.of(field.name), options,
-                                                    years, file, places)
-                if late:
-                    self.late_dates.append(late)
 
         work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
         plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
@@ -560,6 +590,14 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
             value, field_checks = _date(text, options, years)
         else:
             value, field_checks = text, []
+        if field.type != "str":  # a failed formula, or one never calculated, is no value of any type
+            checks.append((field.name, ~empty & text.str.contains(SPREADSHEET_ERROR),
+                           "is a spreadsheet error (a formula in the sheet failed), not a value: "
+                           + options.advice.spreadsheet_error(field.name)))
+            checks.append((field.name, ~empty & text.str.starts_with("="),
+                           "is a formula whose result the file does not hold (written by a program and never "
+                           "opened in a spreadsheet?): open it in a spreadsheet and save it, so that its "
+                           "results are stored"))
         if _totals_checked(field, kind):
             checks.append((field.name, text.str.contains(TOTALS_LABEL),
                            "is a label of a totals row, not a record: counting it would count every "
@@ -968,8 +1006,7 @@ def _misgrouped(text: "pl.Expr", options: TabularOptions) -> tuple["pl.Expr", st
     grouped = text.str.contains(f"^[+-]?[0-9]{{1,3}}(?:{group}[0-9]{{3}})+(?:{decimal}[0-9]*)?{SPACES}*%?$")
     return (between_digits & ~grouped,
             "has a thousands separator that does not split it in groups of three digits: two numbers "
-            "in one cell, or a decimal separator taken for a thousands one? (check `thousands` and "
-            "`decimal`)")
+            f"in one cell, or a decimal separator taken for a thousands one? ({options.advice.separators()})")
 
 
 def _number_text(text: "pl.Expr", options: TabularOptions) -> "pl.Expr":
@@ -988,13 +1025,12 @@ def _not_a_number(text: "pl.Expr", options: TabularOptions, field: str) -> list[
     """Why a text is not a number: a "no value" mark, or anything else."""
     import polars as pl
 
-    hint = (" (for 1,234 or 4,5 set `thousands` or `decimal`)"
+    hint = (f" (for 1,234 or 4,5 {options.advice.separators()})"
             if options.thousands is None and options.decimal == "." else "")
     mark = text.str.to_lowercase().is_in(NO_VALUE_MARKS)
     return [(text.str.starts_with("{"), "is an object, not a number: map the number inside it with its "
                                         "dotted key path in `columns`, e.g. \"<key>.<inner key>\""),
-            (mark, "is not a number: only an empty cell means \"no value\"; if the export writes "
-                   f"a mark for it, map the mark to empty: values.{field} = {{ \"{{value}}\" = \"\" }}"),
+            (mark, "is not a number: only an empty cell means \"no value\"; " + options.advice.no_value_mark(field)),
             (text.str.contains(ABBREVIATED_NUMBER), "is a rounded, abbreviated figure (k for thousands, M for "
                                                     "millions), not the count: the figure's last digits are lost; "
                                                     "export the full figures (the tool's raw or detailed export)"),
@@ -1026,8 +1062,8 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
         (number.is_not_null() & number.is_infinite(), "is infinite, not a count"),
         (is_integer & value.is_null(), "is too large for a count (beyond 64-bit integers)"),
         (number.is_not_null() & ~is_integer,
-         "is not a whole number, so not a count" + (" (a thousands separator? set `thousands` or "
-                                                     "`decimal`)" if options.thousands is None else "")),
+         "is not a whole number, so not a count" + (f" (a thousands separator? {options.advice.separators()})"
+                                                     if options.thousands is None else "")),
         *[(unparsed & flag, problem) for flag, problem in _not_a_number(text, options, field)],
         (value < 0, "is negative: a count cannot be below 0"),
     ]
@@ -1155,9 +1191,9 @@ def _datetime_reading(text: "pl.Expr", fmt: str, tz: str,
     import polars as pl
 
     if "%z" in fmt:
-        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year, years.grace_days) \
+        return _strptime(text, fmt, pl.Datetime("us"), years.instant, years.default_year) \
             .dt.convert_time_zone("UTC"), None
-    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year, years.grace_days)
+    naive = _strptime(text, fmt, pl.Datetime("us"), years.instant.replace(tzinfo=None), years.default_year)
     return (naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC"), naive)
 
@@ -1176,7 +1212,7 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
         result = pl.Series("text", [None] * len(column), dtype=pl.Datetime("us", "UTC"))
     else:
         column = text.rename("text")
-        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year, years.grace_days)  # noqa: E731
+        read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
         result = pl.Series("text", [None] * len(column), dtype=pl.Date)
     filled = column.is_not_null() & (column != "")
     signs = None
@@ -1213,15 +1249,14 @@ def _date(text: "pl.Expr", options: TabularOptions,
     formats = as_list(options.date_format, ISO_DATE_FORMATS)
     value = _read_dates(text, formats, years)
     expected = _formats(options.date_format, ISO_DATE_FORMATS)
-    return value, [(value.is_null(), f"is not a date in the format {expected} (set `date_format` for "
-                                     "date fields, `datetime_format` for date-times)"),
+    return value, [(value.is_null(), f"is not a date in the format {expected} ({options.advice.date_formats()})"),
                    (~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR), _out_of_range(expected))]
 
 
 def _read_dates(text: "pl.Expr", formats: list[str], years: "Years") -> "pl.Expr":
     import polars as pl
 
-    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year, years.grace_days) for fmt in formats])
+    return pl.coalesce([_strptime(text, fmt, pl.Date, years.day, years.default_year) for fmt in formats])
 
 
 def _day_month_swapped(formats: list[str]) -> list[str]:
@@ -1328,11 +1363,11 @@ class DayMonthOrder:
             raise DataFileError(
                 f"{file}, {where}: value \"{value}\" does not read as {declared_shown} "
                 f"but does as {swapped_shown}: day and month are the other way round in this file, so "
-                f"dates that read both ways{example} would be wrong; set {option} = \"{swapped_formats[0]}\"")
+                f"dates that read both ways{example} would be wrong; {options.advice.day_month(option, swapped_formats[0])}")
         if self.time_field and self.read and self.declared_inside == 0 and self.swapped_inside == self.read:
             ctx.warn(f"{file.name}: no date in column \"{self.column}\" falls in the run's periods when read as "
                      f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
-                     f"month the other way round? set {option} = \"{swapped_formats[0]}\"")
+                     f"month the other way round? {options.advice.day_month(option, swapped_formats[0])}")
 
 
 def _out_of_range(expected: str) -> str:
@@ -1347,55 +1382,34 @@ class Years:
     not in date order the latest year that puts the date on or before ``day`` (a date) or
     ``instant`` (a date-time).
 
-    ``day`` is the run's as-of day (no export holds a later day), or the last day of the run's
-    latest period when that is later (a report on a period sees its dates). Without an as-of
-    (a context built by hand), it is the period's last day, and dates in file order may run
-    ``grace_days`` past it (an export runs to the day before it was downloaded)."""
+    ``day`` is the run's as-of day (no export holds a later day: an export downloaded today ends
+    today at the latest), or the last day of the run's latest period when that is later (a run
+    looking ahead keeps the period's own dates in its year). Without an as-of (a context built by
+    hand), it is the period's last day. Never later: a date placed after both would be a day that
+    has not happened yet."""
 
     instant: datetime
     day: date
     default_year: Optional[int] = None
-    grace_days: int = 0
 
     @classmethod
     def of(cls, ctx: FetchContext, options: TabularOptions) -> "Years":
         from datetime import timedelta
+        from zoneinfo import ZoneInfo
 
         period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
-        if ctx.as_of is not None and ctx.as_of.date() >= period_end:  # no export holds a day after as-of
-            return cls(max(ctx.as_of, ctx.window_end), ctx.as_of.date(), options.default_year)
-        return cls(ctx.window_end, period_end, options.default_year, YEARLESS_GRACE_DAYS)
+        as_of_day = ctx.as_of_day
+        if as_of_day is None and ctx.as_of is not None:  # the instant the run counts as now, in its time zone
+            tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+            as_of_day = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
+        if as_of_day is None or as_of_day <= period_end:
+            return cls(ctx.window_end, period_end, options.default_year)
+        tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+        day_end = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC"))
+        return cls(max(day_end, ctx.window_end), as_of_day, options.default_year)
 
 
-def _dates_just_after_the_period(read: "pl.Series", column: Callable[[int], str], options: TabularOptions,
-                                 years: Years, file: Path, places: RowPlaces) -> Optional[str]:
-    """Dates without a year, in a file not in date order, that went to the year before because
-    they fall in the month after the run's period (a file running past it: TikTok's last day is
-    yesterday): likely this year's, so the warning saying so and how to give the year (None when
-    there are none). ``read`` is the whole column (such a table is parsed whole)."""
-    from datetime import timedelta
-
-    if (options.default_year is not None or years.grace_days == 0
-            or all(_has_year(f) for f in _declared_formats(options, "date"))):
-        return None  # with the run's as-of day, a date after it cannot be this year's
-    dates = read.drop_nulls()
-    if dates.is_sorted() or dates.is_sorted(descending=True):
-        return None  # in date order: the years come from the file's order, across new year too
-    ahead = read.dt.offset_by("1y")
-    late = (ahead > years.day) & (ahead <= years.day + timedelta(days=31))
-    rows = late.fill_null(False).arg_true()
-    if rows.len() == 0:
-        return None
-    first = rows[0]
-    return (f"{file.name}: {rows.len()} date(s) without a year fall in the month after the run's period "
-            f"(which ends {years.day.isoformat()}), so they were placed in the year before: "
-            f"{places.cell(first, column(first))} is {read[first].isoformat()}; the rows are not in date "
-            f"order, so each date got its year on its own: sort the file by date (the years then follow "
-            f"its order, across new year too), or if all its dates are in one year, set default_year")
-
-
-def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None,
-              grace_days: int = YEARLESS_GRACE_DAYS) -> "pl.Expr":
+def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
     """Parse with one format. A format without a year (TikTok writes "November 18") places each
     date in ``default_year`` if given, else in the latest year that does not put it after
     ``latest`` (see :class:`Years`); February 29 in the latest leap year that does not."""
@@ -1411,18 +1425,15 @@ def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: 
                             for year in (latest.year, latest.year - 1, leap))
     one_by_one = pl.when(this.is_not_null() & (this <= latest)).then(this) \
         .when(last.is_not_null()).then(last).otherwise(leap_day)
-    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest, grace_days), one_by_one])
+    return pl.coalesce([_years_from_file_order(text, fmt, dtype, latest), one_by_one])
 
 
-def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any,
-                           grace_days: int = YEARLESS_GRACE_DAYS) -> "pl.Expr":
+def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -> "pl.Expr":
     """Dates without a year in a column in date order (oldest or newest first), each with its
-    year: the newest row gets the latest year that puts it no later than ``grace_days``
-    after ``latest``, and the year steps down at each turn of the year (December then January
+    year: the newest row gets the latest year that puts it on or before ``latest``, and the year steps down at each turn of the year (December then January
     oldest first, January then December newest first). Null where the column is in no date order
     (each date then gets its year on its own) or a date does not exist in its year."""
     import polars as pl
-    from datetime import timedelta
 
     probe = (text + " 2000").str.strptime(dtype, f"{fmt} %Y", strict=False)  # 2000 has a February 29
     before = probe.forward_fill().shift(1)
@@ -1432,12 +1443,11 @@ def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any,
     old_year = ((month_before == 1) & (month == 12)).fill_null(False)
     oldest_first = (unknown | (probe >= before) | new_year).all()
     newest_first = (unknown | (probe <= before) | old_year).all()
-    limit = pl.lit(latest + timedelta(days=grace_days))
+    limit = pl.lit(latest)
 
     def newest_year(newest: "pl.Expr") -> "pl.Expr":
-        end = latest + timedelta(days=grace_days)
-        in_end_year = (newest + f" {end.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
-        return pl.when(in_end_year <= limit).then(pl.lit(end.year)).otherwise(pl.lit(end.year - 1))
+        in_end_year = (newest + f" {latest.year}").str.strptime(dtype, f"{fmt} %Y", strict=False)
+        return pl.when(in_end_year <= limit).then(pl.lit(latest.year)).otherwise(pl.lit(latest.year - 1))
 
     read = text.filter(probe.is_not_null())
     turns_after = new_year.cast(pl.Int32).sum() - new_year.cast(pl.Int32).cum_sum()

@@ -153,7 +153,31 @@ def sheet_cells(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str
     except Exception as exc:  # fastexcel's errors: a damaged sheet
         raise DataFileError(f'{path}, sheet "{name}": cannot be read ({_first_line(exc)}): the workbook is '
                             "damaged; export it again, or open and save it again in a spreadsheet") from None
-    return reader, index, name, cells
+    return reader, index, name, _with_error_cells(cells, path, name)
+
+
+def _with_error_cells(cells: "pl.DataFrame", path: Path, sheet: str) -> "pl.DataFrame":
+    """The cells with each spreadsheet error (``#DIV/0!``) and formula without a stored result
+    written in as text, where the reader leaves them empty (:mod:`workbook_errors`): an empty
+    counter cell is "no value", so an error read as empty would drop a figure in silence."""
+    import polars as pl
+
+    from cmflow.builtin.sources.workbook_errors import error_cells
+
+    found = error_cells(read_export_bytes(path), sheet)
+    by_column: dict[int, dict[int, str]] = {}
+    for (row, column), text in found.items():
+        if row < cells.height and column < cells.width:
+            by_column.setdefault(column, {})[row] = text
+    if not by_column:
+        return cells
+    columns = []
+    for column, texts in by_column.items():
+        series = cells.to_series(column)
+        rows = [row for row in sorted(texts) if series[row] is None]
+        if rows:
+            columns.append(series.scatter(rows, [texts[row] for row in rows]))
+    return cells.with_columns(columns) if columns else cells
 
 
 def open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]:

@@ -30,7 +30,10 @@ class XlsxSource(Source):
     - **Cells**: dates may be Excel dates or date-times, or text in `date_format` /
       `datetime_format`, even in one column. Numbers may be stored as numbers or as text, even
       in one column: text follows `decimal` and `thousands`; a cell stored as a number is read as
-      that number whatever they say. An empty cell is no value.
+      that number whatever they say. An empty cell is no value. A cell holding a spreadsheet
+      error (`#DIV/0!`, `#N/A`, `#REF!` ...) or a formula whose result the workbook does not hold
+      (written by a program, never calculated) is a bad value naming its sheet, row and column,
+      never read as empty (.xlsx and .xlsm; .xls and .ods cells are read as the reader gives them).
     - **The file**: a file that is not a workbook (a CSV file saved as .xlsx) or a damaged one
       is an error naming the file and what to do.
     """

@@ -1,0 +1,108 @@
+"""The cells of a workbook's sheet that hold no value but a spreadsheet error (``#DIV/0!``,
+``#N/A``, ``#REF!`` ...) or a formula whose result was never stored (a workbook written by a
+program and never opened in a spreadsheet).
+
+fastexcel (calamine) reads both as empty cells, and an empty counter cell means "no value": a
+``#DIV/0!`` in a count column would silently drop the figure. So :func:`error_cells` finds them
+in the sheet's XML (.xlsx and .xlsm, the form every platform exports), and :mod:`workbooks` writes
+each into its cell as text, where the checks every tabular source makes name the sheet, row and
+column of the bad value. Other workbook forms (.xls, .ods) are read as the reader gives them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from posixpath import dirname, join, normpath
+from typing import Optional
+from xml.etree import ElementTree
+
+SPREADSHEET_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                      "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+"""The error values Excel, LibreOffice and Google Sheets write in a cell whose formula failed."""
+UNCALCULATED = "={formula}"
+"""How a formula without a stored result is written into its cell (the checks name it so)."""
+
+_CELL = re.compile(rb'<(?:\w+:)?c\s([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
+_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_STRING_TYPE = re.compile(rb'\bt="(?:str|s|inlineStr)"')
+_VALUE = re.compile(rb'<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>')
+_FORMULA = re.compile(rb'<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)')
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_OFFICE_RELS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
+    """(row, column) -> the text to read in that cell, counted from 0 as the reader counts them
+    (rows from the sheet's row 1, columns from its first column holding a value), for every cell
+    of ``sheet`` holding a spreadsheet error or a formula without a stored result; empty for a
+    workbook that is not a zip of XML (.xls), or whose sheet cannot be found."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None:
+                return {}
+            xml = archive.read(part)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
+        return {}
+    if b't="e"' not in xml and b"<f" not in xml and b":f" not in xml:
+        return {}  # the common case: no formula and no error, nothing to scan
+    found: dict[tuple[str, int], str] = {}
+    first_column: Optional[int] = None
+    for attributes, body in _CELL.findall(xml):
+        ref = _REF.search(attributes)
+        if ref is None or not body:  # a cell without a reference, or one holding only a style
+            continue
+        value = _VALUE.search(body)
+        column = _column_index(ref.group(1))
+        if value is not None or b"<is>" in body or b":is>" in body:
+            first_column = column if first_column is None else min(first_column, column)
+        text = _problem(attributes, body, value)
+        if text is not None:
+            first_column = column if first_column is None else min(first_column, column)
+            found[(ref.group(1).decode(), int(ref.group(2)))] = text
+    if not found:
+        return {}
+    return {(row - 1, _column_index(letters.encode()) - (first_column or 0)): text
+            for (letters, row), text in found.items()}
+
+
+def _problem(attributes: bytes, body: bytes, value: Optional[re.Match]) -> Optional[str]:
+    """The text a cell is read as when it holds an error or an uncalculated formula; else None."""
+    if _ERROR_TYPE.search(attributes):
+        return value.group(1).decode("utf-8", "replace").strip() if value else "#N/A"
+    formula = _FORMULA.search(body)
+    if formula is None or _STRING_TYPE.search(attributes):
+        return None  # a formula returning text may return "" (an empty result, not a missing one)
+    if value is None or not value.group(1).strip():
+        written = (formula.group(1) or b"").decode("utf-8", "replace")
+        return UNCALCULATED.format(formula=_unescaped(written) or "...")
+    return None
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'") \
+        .replace("&amp;", "&")
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters.decode():
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> Optional[str]:
+    """The archive's path of the XML of the sheet called ``sheet``."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_RELS}Relationship")}
+    for element in workbook.iter():
+        if element.tag.rsplit("}", 1)[-1] == "sheet" and element.get("name") == sheet:
+            target = targets.get(element.get(f"{_OFFICE_RELS}id") or "")
+            if not target:
+                return None
+            return target.lstrip("/") if target.startswith("/") else normpath(join(dirname("xl/workbook.xml"), target))
+    return None
