@@ -22,14 +22,16 @@ def demo_scenario(outputs: str = "") -> str:
 
 
 def demo_without_client_reports() -> str:
-    """The whole demo but its client reports and their e-mails (seconds of charts and PDFs a
-    run), and its clients' logo lines (a copy elsewhere has no logos/ beside it): for the tests
-    of what happens around runs (alerts remembered, history, exit codes), not of the reports,
-    which tests/test_demo.py and test_report_*.py cover."""
+    """The whole demo but its client reports and every e-mail (seconds of charts and PDFs a run:
+    the alerts' e-mail draws the report's charts too, starting a chart engine per process), and
+    its clients' logo lines (a copy elsewhere has no logos/ beside it): for the tests of what
+    happens around runs (alerts remembered, history, exit codes, the dashboard page, the task
+    list), not of the reports and e-mails, which tests/test_demo.py, test_report_*.py and
+    test_output_email.py cover."""
     text = re.sub(r"^logo = .*\n", "", DEMO_WORKFLOW.read_text(encoding="utf-8"), flags=re.MULTILINE)
     blocks = re.split(r"(?=^\[\[)", text, flags=re.MULTILINE)
     return "".join(b for b in blocks if not (b.startswith("[[outputs]]")
-                                              and ('plugin = "report"' in b or 'id = "client_emails"' in b)))
+                                              and ('plugin = "report"' in b or 'plugin = "email"' in b)))
 
 
 def demo_with_html_client_reports() -> str:

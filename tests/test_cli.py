@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -77,6 +78,33 @@ def quick_demo(directory: Path) -> Path:
     path = directory / "demo.toml"
     path.write_text(demo_without_client_reports(), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def demo_run_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder after one ``cmflow run demo.toml`` of :func:`quick_demo` into the store its
+    [store] url names (``.cmflow/demo-state.db``, beside the reports): run once for the tests
+    that only read what a run left, each of which copies the folder (:func:`after_one_run`)."""
+    directory = tmp_path_factory.mktemp("demo-run-once")
+    demo = quick_demo(directory)
+    state = tmp_path_factory.mktemp("state")
+    with pytest.MonkeyPatch.context() as patch:  # conftest's isolated_environment, for this module
+        patch.chdir(directory)
+        patch.setenv("CMFLOW_STORE", f"sqlite:///{state / 'state.db'}")
+        patch.setenv("CMFLOW_LOAD_PLUGINS", "")
+        patch.setenv("XDG_STATE_HOME", str(state))
+        patch.delenv("CMFLOW_SHARED_BUDGETS", raising=False)
+        result = invoke(CliRunner(), "run", str(demo))
+    assert result.exit_code == 0, result.output
+    assert (directory / ".cmflow" / "demo-state.db").is_file()
+    return directory
+
+
+def after_one_run(demo_run_once: Path, directory: Path) -> Path:
+    """``directory`` as :func:`demo_run_once` left its folder (the demo, its store, its reports),
+    a copy of its own; the demo's path in it."""
+    shutil.copytree(demo_run_once, directory, dirs_exist_ok=True)
+    return directory / "demo.toml"
 
 
 def runs_in(store_url: str) -> list:
@@ -525,10 +553,10 @@ def test_history_uses_cmflow_store_by_default(runner: CliRunner, in_tmp: Path) -
     assert "From the default store" in result.stdout
 
 
-def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tmp: Path) -> None:
-    demo = quick_demo(in_tmp)
+def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tmp: Path,
+                                                        demo_run_once: Path) -> None:
     """The demo names its store in [store] url: `history FILE` finds it, filtered to that workflow."""
-    invoke(runner, "run", str(demo))  # uses sqlite:///.cmflow/demo-state.db in in_tmp
+    demo = after_one_run(demo_run_once, in_tmp)  # ran with sqlite:///.cmflow/demo-state.db there
     with open_store(os.environ["CMFLOW_STORE"]) as store:
         store.start_run("Another workflow", "x.toml", date(2026, 1, 1), date(2026, 1, 7), False)
     result = invoke(runner, "history", str(demo), env=WIDE)
@@ -539,11 +567,11 @@ def test_history_of_a_workflow_file_reads_its_own_store(runner: CliRunner, in_tm
     assert (in_tmp / ".cmflow" / "demo-state.db").exists()
 
 
-def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, in_tmp: Path) -> None:
-    demo = quick_demo(in_tmp)
-    empty = invoke(runner, "alerts", str(demo), env=WIDE)
+def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, in_tmp: Path,
+                                                            demo_run_once: Path) -> None:
+    empty = invoke(runner, "alerts", str(quick_demo(in_tmp)), env=WIDE)
     assert empty.exit_code == 0 and "No alert firing or pending." in empty.stdout
-    invoke(runner, "run", str(demo))
+    demo = after_one_run(demo_run_once, in_tmp)  # the demo run once, its store beside it
     result = invoke(runner, "alerts", str(demo), env=WIDE)
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip()]
