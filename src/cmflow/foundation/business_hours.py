@@ -136,12 +136,10 @@ class ServiceHours(BaseModel):
         """The public holidays and closed days from ``first`` to ``last``."""
         days = {d for d in self.closed if first <= d <= last}
         if self.holidays:
-            import holidays
-
             country, _, subdivision = self.holidays.strip().partition("-")
-            table = holidays.country_holidays(country.upper(), subdiv=subdivision.upper() or None,
-                                              years=range(first.year, last.year + 1))
-            days.update(d for d in table if first <= d <= last)
+            for year in range(first.year, last.year + 1):
+                days.update(d for d in _public_holidays(country.upper(), subdivision.upper(), year)
+                            if first <= d <= last)
         return days
 
     def open_intervals(self, tz: str, first: date, last: date) -> list[tuple[datetime, datetime]]:
@@ -193,6 +191,16 @@ def _registry_country_codes() -> set[str] | None:
                 if 2 <= len(code) <= 3 and code.isalpha() and code.isupper()}
     except (AttributeError, ImportError, OSError, StopIteration, ValueError, SyntaxError, TypeError, IndexError):
         return None
+
+
+@cache
+def _public_holidays(country: str, subdivision: str, year: int) -> frozenset[date]:
+    """The public holidays of a country (and subdivision, "" for none) in one year, computed
+    once per process: the holidays library builds its calendar afresh at each call (about a
+    tenth of a second), and each response-time metric of a run asks for the same years."""
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
 
 
 def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
