@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -88,13 +89,15 @@ class RecordingExecutor(Executor):
 
 
 def make_daemon(folder: Path, store_url: str, clock: FakeClock, executor: Executor | None = None,
-                settings_text: str | None = None) -> Daemon:
+                settings_text: str | None = None, elapsed: Callable[[], float] | None = None) -> Daemon:
+    """A started daemon on ``clock``; ``elapsed`` (seconds, for the scheduling lease) real unless given."""
     settings_file = None
     if settings_text is not None:
         settings_file = folder / "cmflow-daemon.toml"
         settings_file.write_text(settings_text, encoding="utf-8")
     daemon = Daemon(folder, load_daemon_settings(settings_file), store_url,
-                    executor=executor or InlineExecutor(), clock=clock)
+                    executor=executor or InlineExecutor(), clock=clock,
+                    **({} if elapsed is None else {"elapsed": elapsed}))
     daemon.start()
     return daemon
 
@@ -444,13 +447,13 @@ def test_a_run_under_way_shows_as_running_not_overdue(tmp_path, store_url, hourl
         store.start_run("w", "w.toml", date(2026, 11, 17), date(2026, 11, 23), False, slot=utc(2026, 11, 24, 9))
         mine = LockOwner.this_process()
         store.acquire_run_lock("w", mine, timedelta(hours=1))
-        report = assess_in_store(hourly, store, clock_now, HealthOptions())
+        report = assess_in_store(hourly, store, clock_now, HealthOptions(), store.last_handled_slot(hourly.key))
         assert report.state == "running" and report.detail.startswith("run under way since")
         dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                                       capture_output=True, text=True, check=True).stdout)
         store.release_run_lock("w", mine)
         store.acquire_run_lock("w", LockOwner(this_host(), dead_pid, "killed"), timedelta(hours=1))
-        report = assess_in_store(hourly, store, clock_now, HealthOptions())
+        report = assess_in_store(hourly, store, clock_now, HealthOptions(), store.last_handled_slot(hourly.key))
     assert report.state == "overdue"
 
 
@@ -478,7 +481,8 @@ def sqlite_steps_to_assess(hourly, store_url: str, runs: int) -> tuple[int, obje
             connection.set_progress_handler(step, 1)
 
         sa.event.listen(store.engine, "checkout", count)
-        report = assess_in_store(hourly, store, first + timedelta(hours=runs - 1, minutes=20), HealthOptions())
+        report = assess_in_store(hourly, store, first + timedelta(hours=runs - 1, minutes=20), HealthOptions(),
+                                 store.last_handled_slot(hourly.key))
         counted = steps[0]
     return counted, report
 
@@ -526,7 +530,9 @@ def test_a_quiet_tick_and_a_healthy_runs_end_write_nothing_to_the_store(tmp_path
         write_workflow(tmp_path, name, "every 15 minutes")
     clock = FakeClock(utc(2026, 10, 20, 12, 14, 50))
     executor = RecordingExecutor(store_url)
-    daemon = make_daemon(tmp_path, store_url, clock, executor)
+    # the scheduling lease is renewed every third of a lease of elapsed time: stopped here, so that a slow
+    # machine sees no lease write inside a measured tick
+    daemon = make_daemon(tmp_path, store_url, clock, executor, elapsed=lambda: 1000.0)
     daemon.tick()  # planned (the first heartbeat, the first assessment); nothing due yet
     clock.now += timedelta(seconds=5)
     assert statements_of(daemon, daemon.tick) == []

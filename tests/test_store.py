@@ -243,26 +243,48 @@ def test_runs_are_newest_first_and_filtered_by_workflow(any_store_url):
 
 def test_last_handled_slots_of_many_workflows_are_read_at_once(any_store_url):
     """The daemon's health check reads every workflow's last handled slot in one go: each as
-    :meth:`last_handled_slot` says it, from finished runs, missed slots or neither, across more
-    workflows than one statement takes."""
+    :meth:`last_handled_slot` says it (finished runs, runs cut short after committing, missed
+    slots; not runs still running or cut short before committing), for workflows on either side
+    of a statement's boundary, named twice or with quotes in their names."""
     from datetime import timedelta
 
     from cmflow.foundation.schedules import SkippedSlots
 
     slot = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
-    with open_store(any_store_url) as store:
-        for status, workflow in (("ok", "ran"), ("failed", "ran"), ("interrupted", "cut")):
-            run_id = store.start_run(workflow, f"{workflow}.toml", date(2026, 1, 1), date(2026, 1, 4), False,
-                                     slot=slot + timedelta(days=1 if status == "failed" else 0))
+
+    def run(store, workflow: str, days: int, status: str | None, *, commit: bool = False) -> None:
+        run_id = store.start_run(workflow, "w.toml", date(2026, 1, 1), date(2026, 1, 4), False,
+                                 slot=slot + timedelta(days=days))
+        if commit:
+            store.commit_run(run_id, workflow=workflow, measurements=None, alerts=[])
+        if status is not None:
             store.finish_run(run_id, status=status, stats={}, error=None)
-        store.record_missed_slots("ran", [SkippedSlots("down", slot - timedelta(days=3), slot, 4)], slot)
+
+    with open_store(any_store_url) as store:
+        per_statement = store._workflows_per_statement()
+        many = [f"w{i}" for i in range(2 * per_statement + 3)]
+        expected: dict[str, datetime | None] = dict.fromkeys(many)
+        cases = {  # workflow position: (its runs as (days after slot, status, committed), expected days)
+            0: ([(0, "ok", True), (1, "failed", True), (2, "interrupted", False)], 1),
+            per_statement - 1: ([(0, "ok", True), (3, "interrupted", True)], 3),  # cut short after committing
+            per_statement: ([(2, "timeout", False), (4, None, True)], 4),  # still running, committed
+            per_statement + 1: ([(5, None, False)], None),  # still running, nothing committed
+            len(many) - 1: ([(0, "crashed", False), (1, "warning", True), (2, "undelivered", True)], 2),
+        }
+        for position, (history, days) in cases.items():
+            for run_days, status, commit in history:
+                run(store, many[position], run_days, status, commit=commit)
+            expected[many[position]] = None if days is None else slot + timedelta(days=days)
+        for name in ("o'brien", 'say "hi"'):
+            run(store, name, 6, "ok", commit=True)
+            expected[name] = slot + timedelta(days=6)
         store.record_missed_slots("missed", [SkippedSlots("down", slot, slot + timedelta(days=9), 10)], slot)
-        many = [f"w{i}" for i in range(450)] + ["ran", "cut", "missed", "never"]
-        handled = store.last_handled_slots(many)
-        assert handled == {**{f"w{i}": None for i in range(450)}, "ran": slot + timedelta(days=1), "cut": None,
-                           "missed": slot + timedelta(days=9), "never": None}
-        assert {w: store.last_handled_slot(w) for w in ("ran", "cut", "missed")} == {
-            w: handled[w] for w in ("ran", "cut", "missed")}
+        store.record_missed_slots(many[0], [SkippedSlots("down", slot - timedelta(days=3), slot, 4)], slot)
+        expected["missed"] = slot + timedelta(days=9)
+        asked = ["missed", *many, "o'brien", many[per_statement], 'say "hi"', "missed"]
+        handled = store.last_handled_slots(asked)
+        assert handled == expected
+        assert {w: store.last_handled_slot(w) for w in expected} == expected
         assert store.last_handled_slots([]) == {}
 
 
@@ -506,3 +528,25 @@ def test_text_of_any_length_is_kept_on_every_database(any_store_url):
         history = store.measurement_history("weekly", ["engagement_rate_by_reach"], [WEEK_B])
         assert history["reason"].to_list() == [reason] and account in history["series_key"][0]
         assert store.runs("weekly")[0].workflow_file.endswith("weekly.toml")
+
+
+def test_last_handled_slots_fit_in_sqlite_999_variables(tmp_path):
+    """SQLite before 3.32 takes at most 999 placeholders a statement: the last handled slots of
+    many workflows are read on a connection so capped (each workflow takes several)."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        sa.event.listen(store.engine, "connect", lambda connection, _record: connection.setlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999))
+        store.engine.dispose()
+        run_id = start(store, "last")
+        finish(store, run_id, workflow="last")
+        many = [f"w{i}" for i in range(300)] + ["last"]
+        handled = store.last_handled_slots(many)
+        assert len(handled) == 301 and handled["w0"] is None and handled["last"] is None  # no slot given
+        with store.engine.connect() as connection:  # the cap holds on the connection the store read with
+            with pytest.raises(sa.exc.OperationalError, match="too many SQL variables"):
+                connection.execute(sa.text("SELECT " + ", ".join(f":v{i}" for i in range(1000))),
+                                   {f"v{i}": i for i in range(1000)})

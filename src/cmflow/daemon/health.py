@@ -149,13 +149,11 @@ def _assess_finished(sw: "ScheduledWorkflow", runs: Sequence[RunRecord], now: da
     return health
 
 
-_READ = object()
-
-
 def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime, options: HealthOptions,
-                    last_handled: "datetime | None | object" = _READ) -> WorkflowHealth:
-    """:func:`assess` with the workflow's recent runs, last handled slot (unless given, as read
-    for many workflows at once) and lock read from ``store``."""
+                    last_handled: "datetime | None") -> WorkflowHealth:
+    """:func:`assess` with the workflow's recent runs and lock read from ``store``; its
+    ``last_handled`` slot is given, as read for many workflows at once
+    (:meth:`~cmflow.store.Store.last_handled_slots`)."""
     from cmflow.store import this_host
 
     runs = store.runs(sw.key, RUNS_READ_FIRST)
@@ -164,9 +162,7 @@ def assess_in_store(sw: "ScheduledWorkflow", store: "Store", now: datetime, opti
     newest = runs[0] if runs else None
     under_way = newest if newest is not None and newest.status == "running" and not newest.dry_run \
         and store.run_lock_held(sw.key, this_host()) else None
-    if last_handled is _READ:
-        last_handled = store.last_handled_slot(sw.key)
-    return assess(sw, runs, now, options, last_handled, under_way)  # type: ignore[arg-type]
+    return assess(sw, runs, now, options, last_handled, under_way)
 
 
 def _finished(runs: Sequence[RunRecord]) -> list[RunRecord]:
@@ -242,8 +238,10 @@ def advance_health(store: "Store", workflow: "Workflow | None", settings_file: s
     and queues messages from the states it read, like any run, so two daemons that both think
     they schedule (one paused past its lease, then resumed) never both move the same alerts on
     and announce them twice, and a health run that lost its lock keeps nothing (its writes are
-    fenced as a workflow run's are). None when another daemon's health run holds the lock, or
-    this one lost it: the next check does it.
+    fenced as a workflow run's are). Returns what changed and was recorded; when nothing would
+    change, the preview read without the lock (its ``changed`` empty, its ``firing`` current);
+    None when another daemon's health run holds the lock, or this one lost it: the next check
+    does it.
 
     The alerts are first moved on without the lock, reading only: when nothing would change
     (the common case, healthy workflows), nothing is written, not even the lock (issue 16: the

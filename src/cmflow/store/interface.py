@@ -551,10 +551,11 @@ class Store(ABC):
         """The latest slot of this workflow that was run to the end (or committed its results)
         or recorded as missed."""
 
-    @abstractmethod
     def last_handled_slots(self, workflows: Sequence[str]) -> dict[str, datetime | None]:
         """:meth:`last_handled_slot` of each of ``workflows``, read in as few statements as the
-        database allows (the daemon's health check reads them for every workflow at once)."""
+        database allows (the daemon's health check reads them for every workflow at once). By
+        default one :meth:`last_handled_slot` each; a store that can read many at once says so."""
+        return {workflow: self.last_handled_slot(workflow) for workflow in workflows}
 
     @abstractmethod
     def slot_handled(self, workflow: str, slot: datetime) -> bool:

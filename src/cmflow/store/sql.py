@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from cmflow.store.interface import (
     DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, DeadRun, Lease, LeaseAnswer, LeaseHolder,
@@ -76,6 +77,7 @@ class SqlStore(Store):
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
         self._handled_statements: dict[int, Any] = {}
+        self._handled_per_statement: int | None = None
         self._unfinished_statements: dict[bool, Any] = {}
         self.sqlite_path: Path | None = None
         self.writable = True
@@ -471,20 +473,30 @@ class SqlStore(Store):
         return self.last_handled_slots([workflow])[workflow]
 
     def last_handled_slots(self, workflows: Sequence[str]) -> dict[str, datetime | None]:
-        # One row per workflow: its own latest slot of each kind, each a subquery that reads the
-        # index by (workflow, status, slot) down to one entry, so that a long history costs
-        # nothing more (a GROUP BY would read every run). Rows are joined by UNION ALL, a
-        # chunk of workflows per statement (SQLite allows 500 compound terms).
+        # One row per workflow: its own latest slot of each kind, each a subquery on one status
+        # that reads the index by (workflow, status, slot) down to one entry, so that a long
+        # history costs nothing more (a GROUP BY, or a status IN (...), reads every run). Rows
+        # are joined by UNION ALL, as many workflows per statement as SQLite's variables allow.
         handled: dict[str, datetime | None] = {}
         wanted = list(dict.fromkeys(workflows))
+        per_statement = self._workflows_per_statement()
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), _WORKFLOWS_PER_STATEMENT):
-                chunk = wanted[start:start + _WORKFLOWS_PER_STATEMENT]
+            for start in range(0, len(wanted), per_statement):
+                chunk = wanted[start:start + per_statement]
                 query = self._handled_statement(len(chunk))
                 for row in connection.execute(query, {f"w{i}": workflow for i, workflow in enumerate(chunk)}):
                     slots = [_utc(slot) for slot in row[1:]]
                     handled[row[0]] = max((slot for slot in slots if slot is not None), default=None)
         return handled
+
+    def _workflows_per_statement(self) -> int:
+        """Workflows one statement of :meth:`last_handled_slots` reads: as many as fit in
+        :data:`_SQLITE_MAX_VARIABLES` placeholders (SQLite repeats a workflow's for each use)."""
+        if self._handled_per_statement is None:
+            row = self._handled_row(sa.bindparam("w0", type_=sa.Text))
+            placeholders = len(row.compile(dialect=sqlite_dialect()).positiontup)
+            self._handled_per_statement = max(1, _SQLITE_MAX_VARIABLES // placeholders)
+        return self._handled_per_statement
 
     def _handled_statement(self, count: int) -> Any:
         """The statement of :meth:`last_handled_slots` for ``count`` workflows (bound as w0, w1 ...),
@@ -498,7 +510,7 @@ class SqlStore(Store):
     def _handled_row(self, workflow: Any) -> sa.Select:
         """``workflow`` (a bound value) with its latest slot run, cut short after committing, and missed."""
         ran = [sa.select(sa.func.max(runs.c.slot)).where(runs.c.workflow == workflow, condition).scalar_subquery()
-               for condition in self._slot_run()]
+               for condition in self._slot_run(per_status=True)]
         missed = sa.select(sa.func.max(missed_slots.c.last_slot)).where(
             missed_slots.c.workflow == workflow).scalar_subquery()
         return sa.select(workflow.label("workflow"), *ran, missed)
@@ -512,15 +524,20 @@ class SqlStore(Store):
         with self.engine.connect() as connection:
             return any(connection.execute(query).first() is not None for query in (*ran, missed))
 
-    def _slot_run(self) -> list[Any]:
+    def _slot_run(self, *, per_status: bool = False) -> list[Any]:
         """The conditions, each enough, for a run whose slot counts as run: it finished (whatever
         it found), or it was cut short (its process died, or lost its lock) after its results
-        were committed. One query each, so that each reads the index by workflow and status
-        (the runs cut short are few) rather than every run of the workflow."""
-        finished = runs.c.status.in_(FINISHED_STATUSES)
+        were committed. One query each (the runs cut short are few). ``per_status``: one
+        condition per status instead, for ``max(slot)``: each then reads the index by workflow
+        and status down to the latest slot, where a ``status IN (...)`` made PostgreSQL read
+        every finished run of the workflow (a cost growing with the history)."""
+        def statuses(names: Sequence[str]) -> list[Any]:
+            return [runs.c.status == name for name in names] if per_status else [runs.c.status.in_(names)]
+
+        finished = statuses(FINISHED_STATUSES)
         if not self._committed_column:
-            return [finished]
-        return [finished, runs.c.status.in_(_CUT_SHORT) & runs.c.committed_at.is_not(None)]
+            return finished
+        return [*finished, *(cut & runs.c.committed_at.is_not(None) for cut in statuses(_CUT_SHORT))]
 
     def earliest_unfinished_slot(self, workflow: str, after: datetime | None) -> datetime | None:
         query = self._unfinished_statements.get(after is not None)
@@ -822,8 +839,9 @@ class SqlStore(Store):
         self.engine.dispose()
 
 
-_WORKFLOWS_PER_STATEMENT = 200
-"""Workflows whose last handled slots one statement reads (:meth:`SqlStore.last_handled_slots`)."""
+_SQLITE_MAX_VARIABLES = 999
+"""Placeholders one SQLite statement may hold on builds before 3.32 (SQLITE_MAX_VARIABLE_NUMBER;
+32,766 since); :meth:`SqlStore.last_handled_slots` sizes its statements to it, on every database."""
 
 
 def _tried_again_when_cut(method: Any) -> Any:
