@@ -588,41 +588,6 @@ by = ["overall"]
 """
 
 
-def test_a_count_over_a_failed_sources_missing_records_has_no_value_not_0(tmp_path: Path, write_workflow,
-                                                                         store_url: str) -> None:
-    """The second export cannot be read: 0 posts published (overall, or for an account it may
-    hold) is not known, nor is "no posts in this period"; a count of what was read stays."""
-    (tmp_path / "facebook.csv").write_text("platform,account,post_id,published_at,likes\n"
-                                           "facebook,f,f1,2026-11-10T10:00:00Z,5\n", encoding="utf-8")
-    workflow = write_workflow(CHANGE_WORKFLOW.split("[[sources]]")[0] + """
-[[sources]]
-id = "facebook"
-plugin = "csv"
-path = "facebook.csv"
-
-[[sources]]
-id = "gone"
-plugin = "csv"
-path = "gone.csv"
-
-[[metrics]]
-plugin = "posts_published"
-by = ["overall", "account"]
-
-[[metrics]]
-plugin = "totals"
-counters = ["likes"]
-""")
-    result = run_workflow_file(workflow, store_url=store_url, dry_run=True)
-    assert [s.id for s in result.failed_sources] == ["gone"]
-    missing = "a source of this figure could not be read: its records are missing"
-    assert no_value(result.measurements, "posts_published") == missing
-    assert no_value(result.measurements, "posts_published", platform="facebook", account="f") == missing
-    assert no_value(result.measurements, "total_likes") == missing  # not "no posts in this period"
-    assert value(result.measurements, "posts_published", "previous_period") == 1
-    assert value(result.measurements, "total_likes", "previous_period") == 5
-
-
 @pytest.fixture
 def change_result(tmp_path: Path, write_workflow, store_url: str):
     with (tmp_path / "posts.csv").open("w", newline="", encoding="utf-8") as handle:
