@@ -85,7 +85,6 @@ class _PostRate(ViewMetric):
         aggregations = [
             denominator.is_not_null().sum().alias("reported"),
             has_numerator.sum().alias("interactions_reported"),
-            (denominator > 0).sum().alias("reached"),
             # when/then, not filter: a plain sum or mean of a column runs on Polars' fast path.
             pl.when(has_denominator).then(pl.col(column)).sum().alias("numerator"),
             pl.when(has_denominator).then(denominator).sum().alias("denominator"),
@@ -114,8 +113,6 @@ class _PostRate(ViewMetric):
                   .when(pl.col("interactions_reported") == 0)
                   .then(by_basis(f"no post reports {counters}", f"no activity record reports {counters}",
                                  f"no post or activity record reports {counters}"))
-                  .when((pl.col("denominator") == 0) & (pl.col("reached") > 0))
-                  .then(pl.lit(f"no record with {self.denominator} data reports {counters}"))
                   .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())
