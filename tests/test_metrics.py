@@ -337,58 +337,6 @@ def test_a_counter_no_post_of_a_group_reports_has_no_value() -> None:
     assert set(frame["metric"].unique()) == {"total_saves", "total_reach", "total_impressions"}
 
 
-# Posts of an export with reach and impressions only (no interaction column), next to an account
-# that reports its interactions: none of the derived KPIs may read the first as 0 interactions.
-SILENT_POSTS = [
-    post("s1", account="silent", reach=100, impressions=200),
-    post("s2", account="silent", reach=300, impressions=400),
-    post("t1", account="talks", likes=8, comments=2, reach=200, impressions=500),  # 10 interactions
-]
-NO_INTERACTIONS = "no post reports likes, comments, shares or saves"
-
-
-def test_interactions_of_posts_that_report_no_interaction_counter_have_no_value() -> None:
-    by = ["overall", "account"]
-    silent = {"platform": "instagram", "account": "silent"}
-    data = records(SILENT_POSTS, [snapshot("silent", 22, 1000), snapshot("talks", 22, 500)])
-    totals = measure(Totals, data, by=by, counters=["likes", "interactions"])
-    assert no_value(totals, "total_interactions", **silent) == NO_INTERACTIONS
-    assert no_value(totals, "total_likes", **silent) == "no post reports likes"
-    assert value(totals, "total_interactions") == 10  # the group adds up what is reported
-    err = measure(EngagementRateByReach, data, by=by)
-    assert no_value(err, "engagement_rate_by_reach", **silent) == NO_INTERACTIONS
-    # The silent posts' reach is left out of the denominator too: 10 / 200, not 10 / 600.
-    assert value(err, "engagement_rate_by_reach") == pytest.approx(10 / 200 * 100)
-    mean = measure(EngagementRateByReach, data, by=by, aggregate="mean_of_posts")
-    assert no_value(mean, "engagement_rate_by_reach", **silent) == NO_INTERACTIONS
-    by_impressions = measure(EngagementRateByImpressions, data, by=by)
-    assert no_value(by_impressions, "engagement_rate_by_impressions", **silent) == \
-        "no post reports likes, comments or shares"
-    assert value(by_impressions, "engagement_rate_by_impressions") == pytest.approx(10 / 500 * 100)
-    er = measure(EngagementRateByFollowers, data, by=by)
-    assert no_value(er, "engagement_rate_by_followers", **silent) == NO_INTERACTIONS
-    assert value(er, "engagement_rate_by_followers") == pytest.approx(10 / 500 * 100)
-    # No account of the group reports an interaction: no value overall either, not 0.
-    alone = records(SILENT_POSTS[:2], [snapshot("silent", 22, 1000)])
-    for metric_class, metric in ((Totals, "total_interactions"), (EngagementRateByReach, "engagement_rate_by_reach"),
-                                 (EngagementRateByFollowers, "engagement_rate_by_followers")):
-        assert no_value(measure(metric_class, alone), metric) == NO_INTERACTIONS, metric
-
-
-def test_engagement_per_post_leaves_out_posts_that_report_no_interaction_counter() -> None:
-    from cmflow.builtin.metrics.publishing_pace import EngagementPerPost
-
-    frame = measure(EngagementPerPost, records(SILENT_POSTS), by=["overall", "account"])
-    assert no_value(frame, "engagement_per_post", platform="instagram", account="silent") == NO_INTERACTIONS
-    assert value(frame, "engagement_per_post") == pytest.approx(10.0)  # 10 interactions / 1 post
-
-
-def test_a_post_without_interactions_ranks_nowhere_by_interactions() -> None:
-    frame = measure(TopPosts, records(SILENT_POSTS), rank_by="interactions")
-    current = frame.filter((pl.col("metric") == "top_posts") & (pl.col("period") == "current"))
-    assert current["post_id"].to_list() == ["t1"]
-
-
 def test_totals_without_posts_in_the_period() -> None:
     frame = measure(Totals, records(TOTALS_POSTS), counters=["likes", "interactions"])
     assert no_value(frame, "total_likes", "previous_period") == "no posts in this period"

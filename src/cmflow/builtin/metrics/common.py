@@ -13,18 +13,10 @@ if TYPE_CHECKING:
 
 
 def interactions(*counters: str) -> "pl.Expr":
-    """Sum of the given counters per post; a counter the platform does not report counts as 0,
-    but a post (or day) that reports none of them has no value (null), not 0 interactions: an
-    export with only reach and impressions says nothing of interactions."""
+    """Sum of the given counters per post; a counter the platform does not report counts as 0."""
     import polars as pl
 
-    reported = pl.any_horizontal([pl.col(c).is_not_null() for c in counters])
-    return pl.when(reported).then(pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters]))
-
-
-def counters_text(counters: "tuple[str, ...]") -> str:
-    """``likes, comments, shares or saves``: the counters of an interaction sum, for a reason."""
-    return ", ".join(counters[:-1]) + " or " + counters[-1] if len(counters) > 1 else counters[0]
+    return pl.sum_horizontal([pl.col(c).fill_null(0) for c in counters])
 
 
 def interaction_column(*counters: str) -> tuple[str, "pl.Expr"]:

@@ -12,8 +12,8 @@ accounts adds up each account's interactions and denominators from its own view 
 For a group of posts the rate is the ratio of the sums (a weighted rate, so a post reaching
 10 people does not weigh as much as one reaching 10,000); ``aggregate = "mean_of_posts"`` gives
 the plain average of the posts' own rates instead. A counter the platform does not report counts
-as 0 in the numerator; posts without a denominator (no reach, no impressions, or 0), and posts that
-report none of the numerator's counters, are left out of both sides. A zero or missing denominator gives no value, with the reason.
+as 0 in the numerator; posts without a denominator (no reach, no impressions, or 0) are left out of
+both sides. A zero or missing denominator gives no value, with the reason.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pydantic import Field, model_validator
 
 from cmflow import Aggregate, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, counters_text,
-                                           follower_counts, interaction_column)
+from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, follower_counts,
+                                           interaction_column)
 from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, basis, by_basis, for_dimensions,
                                           from_view_aggregates, is_post, no_records_reason, view_aggregates,
                                           view_counts, view_rows_of, with_view_history)
@@ -78,13 +78,10 @@ class _PostRate(ViewMetric):
         column, summed = interaction_column(*self.numerator)
         denominator = pl.col(self.denominator)
         # A post (or day) that reached no one, or whose reach is unknown, has no rate: its
-        # interactions are left out of the numerator too, in both aggregations alike. So is one
-        # that reports none of the numerator's counters: its reach is left out of the denominator.
-        has_numerator = pl.col(column).is_not_null()
-        has_denominator = (denominator > 0) & has_numerator
+        # interactions are left out of the numerator too, in both aggregations alike.
+        has_denominator = denominator > 0
         aggregations = [
             denominator.is_not_null().sum().alias("reported"),
-            has_numerator.sum().alias("interactions_reported"),
             # when/then, not filter: a plain sum or mean of a column runs on Polars' fast path.
             pl.when(has_denominator).then(pl.col(column)).sum().alias("numerator"),
             pl.when(has_denominator).then(denominator).sum().alias("denominator"),
@@ -105,14 +102,10 @@ class _PostRate(ViewMetric):
         reason = no_records_reason()
         if mean:
             reason = reason.when(pl.col("_from_activity").fill_null(0) > 0).then(_mean_of_posts_reason())
-        counters = counters_text(self.numerator)
         reason = (reason.when(pl.col("reported") == 0)
                   .then(by_basis(f"no post has {self.denominator} data",
                                  f"no activity record has {self.denominator} data",
                                  f"no post or activity record has {self.denominator} data"))
-                  .when(pl.col("interactions_reported") == 0)
-                  .then(by_basis(f"no post reports {counters}", f"no activity record reports {counters}",
-                                 f"no post or activity record reports {counters}"))
                   .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())
@@ -141,9 +134,7 @@ class EngagementRateByFollowers(ViewMetric):
     and per-platform rates divide by the followers of every account, including those that did
     not post; per-format or per-pillar rates by the followers of the accounts that posted in it.
     A group in which an account with posts (or activity) has no follower count has no value,
-    with the reason: the rate of the others would pass for the group's. An account whose records
-    report none of the interaction counters is left out of both sides; a group where no account
-    reports one has no value.
+    with the reason: the rate of the others would pass for the group's.
     Interactions are each account's, from its posts or its daily activity as ``view`` says.
     """
 
@@ -164,8 +155,7 @@ class EngagementRateByFollowers(ViewMetric):
             by = (*ACCOUNT, *[d for d in dims if d not in ACCOUNT])
             wanted[f"accounts:{','.join(dims)}"] = Aggregate(
                 name, for_dimensions(rows, dims), by,
-                (pl.len().alias("records"), pl.col(column).sum().alias("interactions"),
-                 pl.col(column).is_not_null().sum().alias("interactions_reported"), *view_counts()),
+                (pl.len().alias("records"), pl.col(column).sum().alias("interactions"), *view_counts()),
                 {column: summed})
         return wanted
 
@@ -184,23 +174,17 @@ class EngagementRateByFollowers(ViewMetric):
                 base = followers.join(per_account, on=["period", *ACCOUNT], how="full", coalesce=True)
             with_followers = pl.col("followers").is_not_null()
             active = pl.col("records").fill_null(0) > 0
-            # An account whose records report no interaction counter is left out of both sides
-            # (as a post without reach is of ERR's): its followers would dilute the others' rate.
-            unreported = active & (pl.col("interactions_reported").fill_null(0) == 0)
             part = aggregate(base, [dims], [
                 pl.col("records").sum().alias("records"),
                 with_followers.sum().alias("with_followers"),
                 active.sum().alias("active"),
                 (active & ~with_followers).sum().alias("lacking"),
-                (active & ~unreported).sum().alias("reporting"),
-                pl.when(with_followers & ~unreported).then(pl.col("interactions").fill_null(0)).sum()
-                .alias("numerator"),
-                pl.when(~unreported).then(pl.col("followers")).sum().alias("denominator"),
+                pl.when(with_followers).then(pl.col("interactions").fill_null(0)).sum().alias("numerator"),
+                pl.col("followers").sum().alias("denominator"),
                 pl.col("_from_posts").sum(), pl.col("_from_activity").sum(),
             ], periods=labels)
             parts.append(with_view_history(part, dims))
         rows = pl.concat(parts, how="diagonal_relaxed")
-        counters = counters_text(ENGAGEMENT_COUNTERS)
         reason = (no_records_reason()
                   .when(pl.col("with_followers").is_null() | (pl.col("with_followers") == 0))
                   .then(pl.lit("no follower count for this period"))
@@ -208,13 +192,10 @@ class EngagementRateByFollowers(ViewMetric):
                   .then(pl.format("no follower count for {} of the {} accounts with posts or activity: a "
                                   "rate of the others would be taken for the group's", pl.col("lacking"),
                                   pl.col("active")))
-                  .when(pl.col("reporting") == 0)
-                  .then(by_basis(f"no post reports {counters}", f"no activity record reports {counters}",
-                                 f"no post or activity record reports {counters}"))
                   .when(pl.col("denominator") == 0).then(pl.lit("followers is 0")))
         # No record in the group: no rate (an account that did not post is not "engaging at 0%");
         # an account that did, without a follower count, would have its interactions left out.
-        value = pl.when((pl.col("records") > 0) & (pl.col("lacking") == 0) & (pl.col("reporting") > 0)).then(
+        value = pl.when((pl.col("records") > 0) & (pl.col("lacking") == 0)).then(
             ratio(pl.col("numerator"), pl.col("denominator")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())

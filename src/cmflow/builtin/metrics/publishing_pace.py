@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, counters_text, interactions, no_records_reason
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -54,9 +54,8 @@ class PostingFrequency(_PostsMetric):
 
 class EngagementPerPost(_PostsMetric):
     """Interactions per post: the period's (likes + comments + shares + saves) / its posts, a
-    ratio of sums (a counter a platform does not report counts as 0; a post that reports none
-    of them is left out of both sides). No value for a group without posts in the period, or
-    none of whose posts reports an interaction counter."""
+    ratio of sums (a counter a platform does not report counts as 0). No value for a group
+    without posts in the period."""
 
     name = "engagement_per_post"
     default_polarity = "up"
@@ -68,14 +67,11 @@ class EngagementPerPost(_PostsMetric):
 
         posts = data.records["post"].with_columns(_interactions=interactions(*ENGAGEMENT_COUNTERS))
         rows = aggregate(posts, data.grouping_sets,
-                         [pl.len().alias("posts"), pl.col("_interactions").sum().alias("interactions"),
-                          pl.col("_interactions").is_not_null().sum().alias("reporting")],
+                         [pl.len().alias("posts"), pl.col("_interactions").sum().alias("interactions")],
                          periods=[p.label for p in data.periods])
-        reason = (no_records_reason(pl.col("posts")).when(pl.col("reporting") == 0)
-                  .then(pl.lit(f"no post reports {counters_text(ENGAGEMENT_COUNTERS)}")))
         return measurement_rows(rows, metric=self.name, unit=self.unit,
-                                value=ratio(pl.col("interactions"), pl.col("reporting"), scale=1),
-                                reason=reason)
+                                value=ratio(pl.col("interactions"), pl.col("posts"), scale=1),
+                                reason=no_records_reason(pl.col("posts")))
 
 
 @hookimpl

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from cmflow import COUNTERS, hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, counters_text, interaction_column
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interaction_column
 from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, basis, by_basis, from_view_aggregates,
                                           no_records_reason, view_aggregates)
 
@@ -53,7 +53,7 @@ class Totals(ViewMetric):
 
     Post reach adds up per post: a person reached by two posts counts twice; daily reach adds up
     per day likewise. A counter no record of the group reports (saves on LinkedIn) has no value
-    rather than 0, and so have interactions when no record reports any of their counters. A group of accounts (overall, per platform) adds up each account's figures
+    rather than 0. A group of accounts (overall, per platform) adds up each account's figures
     from its own view (posts for the accounts with posts, activity for the others), which is
     what a community manager compiling the exports by hand does; its ``basis`` is then
     ``posts+activity``. Breakdowns by format, pillar or campaign read posts only.
@@ -87,11 +87,10 @@ class Totals(ViewMetric):
         rows = from_view_aggregates(data, grouped)
         parts = []
         for counter in options.counters:
-            what = counters_text(ENGAGEMENT_COUNTERS) if counter == "interactions" else counter
             reason = (no_records_reason()
                       .when(pl.col(f"known_{counter}") == 0)
-                      .then(by_basis(f"no post reports {what}", f"no activity record reports {what}",
-                                     f"no post or activity record reports {what}")))
+                      .then(by_basis(f"no post reports {counter}", f"no activity record reports {counter}",
+                                     f"no post or activity record reports {counter}")))
             value = pl.when(pl.col(f"known_{counter}") > 0).then(pl.col(f"sum_{counter}"))
             parts.append(measurement_rows(rows, metric=f"total_{counter}", unit="count",
                                           value=value, reason=reason, basis=basis()))

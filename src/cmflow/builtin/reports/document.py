@@ -877,10 +877,8 @@ def _rates(posts: "pl.DataFrame", by: list) -> "pl.DataFrame":
     from cmflow import ratio
     from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
 
-    # As the metric: a post without reach, or without any interaction counter, is in neither sum.
-    posts = (posts.with_columns(interactions(*ENGAGEMENT_COUNTERS).alias("_interactions"))
-             .filter((pl.col("reach") > 0) & pl.col("_interactions").is_not_null()))
-    return (posts
+    posts = posts.filter(pl.col("reach") > 0)  # as the metric: a post without reach is in neither sum
+    return (posts.with_columns(interactions(*ENGAGEMENT_COUNTERS).alias("_interactions"))
             .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"))
             .with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value"))
             .drop("_interactions", "reach"))
