@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> lost_inputs -> changed_filters -> filter_rows -> clients -> watch -> classify
+"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
 -> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
@@ -92,7 +92,6 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
-        fetched = _timed("changed_filters", changed_filters, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)

@@ -486,14 +486,6 @@ class Workflow:
                 return entry.plugin.polarity(measurement)
         return "neutral"
 
-    def source_filters(self) -> dict[str, dict[str, Any]]:
-        """Each source's ``where``, as the run history keeps it (``source_filters``: see
-        :mod:`cmflow.stages.changed_filters`): by source id, the values of a list sorted (the order
-        of `account = ["a", "b"]` keeps the same records); an empty table for a source without one."""
-        return {entry.id: {key: sorted(value) if isinstance(value, list) else value
-                           for key, value in sorted((getattr(entry.common, "where", None) or {}).items())}
-                for entry in self.sources}
-
     def source_accounts(self, source_id: str) -> frozenset[str] | None:
         """The accounts source ``source_id`` reads, when its options say so (its plugin's
         :meth:`~cmflow.Source.accounts`, else the ``account`` values of its ``where``, the only

@@ -65,9 +65,6 @@ class RunWorkflow(Protocol):
     def source_accounts(self, source_id: str) -> frozenset[str] | None:
         """The accounts a source reads, when its options say so (:meth:`cmflow.Source.accounts`)."""
 
-    def source_filters(self) -> dict[str, dict[str, Any]]:
-        """Each source's ``where`` by source id, as the run history keeps it."""
-
 
 @dataclass
 class StageReport:
@@ -268,6 +265,4 @@ class RunResult:
             **({"resent": {output: sorted(clients) for output, clients in self.resent.items() if clients}}
                if any(self.resent.values()) else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
-            # the filters its figures were measured with (stages/changed_filters.py)
-            "source_filters": self.workflow.source_filters(),
         }

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.periods import CURRENT
-from cmflow.stages.changed_filters import runs_measured_otherwise
 from cmflow.stages.stored_measurements import with_stored_measurements
 
 if TYPE_CHECKING:
@@ -32,14 +31,11 @@ def compare(workflow: "Workflow", store: "Store | None", measurements: "pl.DataF
     comparable = measurements.filter(pl.col("rank").is_null())
     current = comparable.filter(pl.col("period") == CURRENT)
     parts = []
-    measured_otherwise = runs_measured_otherwise(workflow, store) if store is not None and comparison_periods \
-        else frozenset()
     for period in comparison_periods:
         before = comparable.filter(pl.col("period") == period.label).select("metric", "series_key", "value")
         if store is not None:
             before = with_stored_measurements(before, store, workflow.key, current["metric"].unique().to_list(),
-                                              [period], on=["metric", "series_key"],
-                                              measured_otherwise=measured_otherwise)
+                                              [period], on=["metric", "series_key"])
         joined = current.join(before.rename({"value": "previous_value"}),
                               on=["metric", "series_key"], how="left")
         parts.append(joined.with_columns(pl.lit(period.label).alias("comparison")))

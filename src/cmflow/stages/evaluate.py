@@ -24,7 +24,6 @@ from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, upstream_failure
 from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, series_identity
-from cmflow.stages.changed_filters import runs_measured_otherwise
 from cmflow.stages.stored_measurements import with_stored_measurements
 
 if TYPE_CHECKING:
@@ -162,9 +161,7 @@ class _Rules:
             return frame
         periods = [p for p in self.all_periods if p.label.startswith(HISTORY)]
         return with_stored_measurements(frame, self.store, self.workflow.key, [entry.common.metric], periods,
-                                        on=["period", "series_key"],
-                                        measured_otherwise=runs_measured_otherwise(self.workflow, self.store)
-                                        ).filter(where)
+                                        on=["period", "series_key"]).filter(where)
 
 
 def _condition_alert(entry: "Entry", condition: str, summary: str) -> Alert:

@@ -13,17 +13,12 @@ if TYPE_CHECKING:
 
 
 def with_stored_measurements(frame: "pl.DataFrame", store: "Store", workflow_key: str, metrics: list[str],
-                             periods: list["Period"], on: list[str],
-                             measured_otherwise: frozenset[int] = frozenset()) -> "pl.DataFrame":
+                             periods: list["Period"], on: list[str]) -> "pl.DataFrame":
     """``frame`` (measurements of ``periods``) with every series it has no value for taken from
-    what the store kept of these metrics and periods; ``on`` are the columns naming a series.
-    The figures kept by the runs in ``measured_otherwise`` are not taken: their sources had
-    another ``where`` (:func:`cmflow.stages.changed_filters.runs_measured_otherwise`)."""
+    what the store kept of these metrics and periods; ``on`` are the columns naming a series."""
     import polars as pl
 
     stored = store.measurement_history(workflow_key, metrics, [(p.start, p.end) for p in periods])
-    if stored.height and measured_otherwise:
-        stored = stored.filter(~pl.col("run_id").is_in(sorted(measured_otherwise)))
     if stored.height == 0:
         return frame
     labels = pl.DataFrame({"period": [p.label for p in periods], "period_start": [p.start for p in periods],

@@ -494,8 +494,7 @@ class Store(ABC):
     @abstractmethod
     def measurement_history(self, workflow: str, metrics: Sequence[str],
                             periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
-        """Stored measurements of these metrics for exactly these periods (start, end), with the
-        run that recorded each (``run_id``)."""
+        """Stored measurements of these metrics for exactly these periods (start, end)."""
 
     @abstractmethod
     def dimension_values(self, workflow: str, dimension: str) -> set[str]:

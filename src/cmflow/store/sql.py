@@ -377,7 +377,7 @@ class SqlStore(Store):
         for row in rows:
             dims = row.pop("dimensions")
             row.update(json.loads(dims) if isinstance(dims, str) else dims)
-            for drop in ("workflow", "recorded_at"):
+            for drop in ("workflow", "run_id", "recorded_at"):
                 row.pop(drop)
         return pl.DataFrame(rows, infer_schema_length=None)
 
