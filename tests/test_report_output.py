@@ -1222,7 +1222,7 @@ attach = ["html"]
             assert "n/a" not in pages[audience] and "line 7" not in pages[audience], (client, audience)
         block = pages["marketing"].split('<section class="left-out" role="note">', 1)[1].split("</section>", 1)[0]
         assert "&lt;i&gt;n/a&lt;/i&gt;" in block and "<i>" not in block
-        assert "facebook_posts" in text_of(block) and 'line 7, column 8 "likes"' in text_of(block)
+        assert "facebook_posts" in text_of(block) and 'line 7, post_id "fr-bad", column 8 "likes"' in text_of(block)
         client_book = xlsx_values(tmp_path / "checked" / f"{client}-client.xlsx")
         assert 1 in client_book and not [v for v in client_book if "n/a" in str(v)]
         assert [v for v in xlsx_values(tmp_path / "checked" / f"{client}-marketing.xlsx")

@@ -20,7 +20,6 @@ from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
 from cmflow.stages.alert_items import alert_items
-from cmflow.stages.changed_filters import changed_filters
 from cmflow.stages.classify import classify
 from cmflow.stages.clients import clients
 from cmflow.stages.compare import compare
