@@ -97,8 +97,7 @@ def _print(answer: FileInspection) -> None:
         return
     if not answer.readable:
         click.secho(f"✗ {path}", fg="red", bold=True)
-        error = _past_separator_line(answer.path, answer.error or "not an export cmflow knows")
-        for line in error.splitlines():
+        for line in (answer.error or "not an export cmflow knows").splitlines():
             click.echo(f"  {_shown(line)}")
         return
     click.secho(f"✓ {path}", fg="green", bold=True)
@@ -106,33 +105,6 @@ def _print(answer: FileInspection) -> None:
         _print_table(table)
     for suggestion in answer.suggestions:
         click.echo(f"  hint: {_shown(suggestion)}")
-
-
-SEPARATOR_LINE = re.compile(r'its first line holds "sep=[^"]?"(, \.\.\.)?')
-"""How an unknown export's answer quotes a first line that is Excel's separator directive."""
-HEAD_BYTES = 65536
-
-
-def _past_separator_line(path: Path, error: str) -> str:
-    """``error`` with the header of a file whose first line is Excel's separator directive
-    (``sep=;``): the line under it, where the columns are named, rather than the directive."""
-    match = SEPARATOR_LINE.search(error)
-    if match is None or not path.is_file():
-        return error
-    import csv
-
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
-    encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    lines = head.decode(encoding, errors="replace").splitlines()
-    directive = re.fullmatch(r"sep=(.)", lines[0].strip("\ufeff\r\n"), re.IGNORECASE) if lines else None
-    if directive is None:
-        return error
-    separator = directive.group(1)
-    header = next(csv.reader([lines[1]], delimiter=separator), []) if len(lines) > 1 else []
-    shown = ", ".join(f'"{_shown(name)}"' for name in header[:8] if name) or "nothing"
-    return error.replace(match.group(0), f'line 1 is "sep={_shown(separator)}" (Excel\'s separator line), and '
-                         f"the header on line 2 holds {shown}" + (", ..." if len(header) > 8 else ""))
 
 
 def _counted(kind: str, count: int) -> str:
