@@ -163,6 +163,19 @@ def test_an_unknown_file_gets_the_known_formats_and_the_closest(tmp_path):
     assert "cannot be read" in done.stderr
 
 
+@pytest.mark.parametrize("separator", [";", ","])
+def test_an_unknown_file_under_excels_separator_line_is_shown_by_its_header(tmp_path, separator):
+    """``sep=;`` is Excel's separator directive, not the file's header: the answer shows the
+    columns named on line 2, split by the separator the directive names."""
+    unknown = tmp_path / "agency.csv"
+    unknown.write_text(f"\ufeffsep={separator}\nJour{separator}Publication{separator}J'aime\n"
+                       f"2026-11-02{separator}Hello{separator}3\n", encoding="utf-8")
+    done = inspect(unknown)
+    assert done.returncode == 2
+    assert 'line 2 holds "Jour", "Publication", "J\'aime"' in done.stdout
+    assert "its first line holds" not in done.stdout and '"sep=' not in done.stdout
+
+
 def test_youtube_companion_files_are_said_to_be_passed_over():
     folder = EXPORTS / "youtube_studio_content"
     done = inspect(folder / "Chart data.csv", folder / "Totals.csv", folder / "Table data.csv")

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 
 from cmflow import DataFileError, RECORD_KINDS
 
+from cmflow.builtin.sources.csv_tables import EXCEL_SEPARATOR_LINE
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
                                                  read_export, read_export_bytes_head, unmarked_utf16)
@@ -121,9 +122,10 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     counted when it is read): decoded as the csv source decodes (a byte-order mark, else UTF-8);
     text that is not UTF-8 is tried in the encodings Excel saves in, to say what it is."""
     text, problem = _head_text(path, head)
-    rows = _first_rows_of_text(text) if text is not None else []
+    directive = EXCEL_SEPARATOR_LINE.fullmatch(text.partition("\n")[0].lstrip("\ufeff")) if text else None
+    delimiter = (directive.group("pad") or directive.group("named")) if directive else ","
+    rows = _first_rows_of_text(text, delimiter) if text is not None else []
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
-    delimiter = ","
     if match is None and text is not None and ";" in text:  # saved again by French Excel
         semicolon_rows = _first_rows_of_text(text, ";")
         match = _match([f for f in candidates if f.file_type == "csv"], semicolon_rows)
@@ -218,14 +220,16 @@ def _first_rows_of_text(text: str, delimiter: str = ",") -> list[tuple[int, list
     """The first non-blank CSV records with the line each starts on, but for comment lines
     (``#``, as GA4 writes its report's name and dates above the header); a notice line may hold
     a stray quote: a line that is not CSV ends the look."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    first, _, rest = text.partition("\n")
+    skipped = 1 if EXCEL_SEPARATOR_LINE.fullmatch(first.lstrip("\ufeff")) else 0  # Excel's "sep=;": no header
+    reader = csv.reader(io.StringIO(rest if skipped else text, newline=""), delimiter=delimiter, quotechar='"')
     rows: list[tuple[int, list[str]]] = []
-    start = 1
+    start = 1 + skipped
     try:
         for fields in reader:
             if fields and any(f.strip() for f in fields) and not fields[0].lstrip().startswith("#"):
                 rows.append((start, [column_name(f) for f in fields]))
-            start = reader.line_num + 1
+            start = reader.line_num + 1 + skipped
             if len(rows) >= HEADER_SEARCH_ROWS:
                 break
     except csv.Error:
@@ -274,7 +278,8 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
     held = []
     for sheet, rows in seen.items():
         shown = ", ".join(f'"{n}"' for n in (rows[0][1] if rows else [])[:8] if n)
-        where = f'sheet "{sheet}"' if sheet is not None else "its first line"
+        where = (f'sheet "{sheet}"' if sheet is not None else "its first line" if not rows or rows[0][0] == 1
+                 else f"line {rows[0][0]}")
         held.append(f"{where} holds {shown or 'nothing'}" + (", ..." if rows and len(rows[0][1]) > 8 else ""))
     parts = [opening + ": " + "; ".join(held)]
     if closest is not None and present > 0 and missing:
