@@ -160,3 +160,40 @@ def test_built_in_triggers_say_their_alerts_in_french() -> None:
     over = Alert("over_budget", "budget_consumed", {}, "Budget consumed is 116.00%", value=116.0)
     assert threshold.told(over, fr, "%") == (
         f"Budget consommé{NBSP}: 116,00{NBSP}% sur l'ensemble, au-dessus de 10,00{NBSP}%")
+
+
+class PlannedPostsDue(Trigger):
+    """A third party's trigger whose series have dimensions named like the task messages."""
+
+    name = "planned_posts_due_words"
+    description = "Alert on each missing planned post, with its due day and who raised it."
+
+    def evaluate(self, data):
+        return [Alert(self.entry_id, row["metric"], {"account": row["account"], "item_id": row["item_id"],
+                                                     "due": "2026-12-09", "resolved": "no", "raised_by": "Léa",
+                                                     "raised_by_period": "w49"},
+                      f"Late: {row['item_id']}", value=row["value"])
+                for row in data.measurements.iter_rows(named=True) if row["value"]]
+
+
+@hookimpl
+def _register_planned_posts_due(register):
+    register(PlannedPostsDue)
+
+
+def test_a_dimension_named_like_a_task_message_is_a_plain_label(tmp_path: Path) -> None:
+    """``due``, ``resolved``, ``raised_by`` are task messages with placeholders: a dimension of
+    that name is labelled by its name in words, and every task is still written."""
+    workflow = AGENCY_WORKFLOW.replace('plugin = "threshold"\nabove = 0\n', 'plugin = "planned_posts_due_words"\n')
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n', workflow)
+    with registered_plugin(types.SimpleNamespace(register_triggers=_register_planned_posts_due,
+                                                 __name__="planned_posts_due_words")):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    assert sorted(tasks) == ["- [ ] Late: m2", "- [ ] Late: n1", "- [ ] Late: t1"]
+    assert tasks["- [ ] Late: t1"][1:] == [
+        "Item id: t1", "Account: trailhead.gear", "Due: 2026-12-09", "Raised by: Léa",
+        "Raised by period: w49", "Resolved: no",
+        "Raised by rule missing-post \\(missing\\_planned\\_posts\\) of workflow Agency, "
+        "period 2026-11-30..2026-12-06."]

@@ -234,11 +234,16 @@ def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch",
 
 
 def dimension_label(name: str, lang: "Language") -> str:
-    """A dimension as a description names it: the reports' column (``Compte``), a task word
-    (``Titre``), else the name in words (``Item id``, a third party's ``Shop``)."""
-    for key in (f"column_{name}", f"task_{name}"):
+    """A dimension as a description names it: the reports' column (``Compte``), a task's word
+    (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``)."""
+    from cmflow.builtin.reports.language import MessageError
+
+    for key in (f"column_{name}", f"task_field_{name}"):
         if lang.has(key):
-            return lang.text(key)
+            try:  # both tables hold plain words; a message needing values is no label
+                return lang.text(key)
+            except MessageError:
+                continue
     return name.replace("_", " ").capitalize()
 
 
