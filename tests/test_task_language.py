@@ -197,3 +197,32 @@ def test_a_dimension_named_like_a_task_message_is_a_plain_label(tmp_path: Path) 
         "Raised by period: w49", "Resolved: no",
         "Raised by rule missing-post \\(missing\\_planned\\_posts\\) of workflow Agency, "
         "period 2026-11-30..2026-12-06."]
+
+
+def test_an_alert_about_a_client_s_brand_competitor_or_campaign_is_in_the_client_s_language() -> None:
+    """A brand (own or competitor) is the client its ``[listen]`` entry names; a campaign the
+    client whose records name it (the clients stage's rule, :func:`campaign_owners`): both French
+    for Maison Lumière. A campaign two clients' records name, or none's, is English."""
+    import polars as pl
+
+    from cmflow.builtin.outputs.alert_language import alert_language
+    from cmflow.foundation.clients import Client, campaign_owners
+    from cmflow.foundation.listening import Listen, WatchedBrand
+
+    clients = [Client("maison", "Maison Lumière", {"maisonlumiere": "Maison Lumière"}, language="fr"),
+               Client("trailhead", "Trailhead", {"trailhead.gear": "Trailhead"}, language="en")]
+    listen = Listen(brands=(WatchedBrand("lumiere", "Maison Lumière", ("lumière",), client="maison"),
+                            WatchedBrand("trail", "Trailhead", ("trailhead",), client="trailhead"),
+                            WatchedBrand("bougies-co", "Bougies & Co", ("bougies",), client="maison")), own=2)
+    workflow = types.SimpleNamespace(clients=clients, listen=listen)
+    records = {"time_entry": pl.DataFrame({"campaign": ["Calendrier Avent", "soldes", "soldes"],
+                                           "client": ["maison", "maison", "trailhead"]}),
+               "post": pl.DataFrame({"campaign": ["calendrier-avent"], "client": ["maison"]})}
+    campaigns = campaign_owners(records)
+
+    def code(**dimensions: str) -> str:
+        return alert_language(Alert("r", "m", dimensions, "s", value=1.0), workflow, campaigns).code
+
+    assert code(brand="lumiere") == "fr" and code(brand="bougies-co") == "fr" and code(brand="trail") == "en"
+    assert code(campaign="calendrier-avent") == "fr" and code(campaign="Calendrier  avent") == "fr"
+    assert code(campaign="soldes") == "en" and code(campaign="rentrée") == "en" and code(brand="unknown") == "en"

@@ -287,19 +287,23 @@ class TaskNotifier(Notifier):
     # -- compose ----------------------------------------------------------------------------
     def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> list[Message]:
         """One message per alert event of the batch, keyed by the batch's key and the event."""
+        from cmflow.foundation.clients import campaign_owners
+
         options: TaskOptions = self.options
         units = batch.result.workflow.measurement_names()
+        # each campaign's client (an alert about a campaign is told in its client's language), once a batch
+        campaigns = campaign_owners(batch.result.records) if getattr(batch.result.workflow, "clients", None) else {}
         messages = []
         for notification in batch.notifications:
             if notification.event == "resolved" and not options.close_on_resolve:
                 continue
             if options.rules and notification.alert.rule not in options.rules:
                 continue
-            messages.append(self.compose_one(batch, notification, units))
+            messages.append(self.compose_one(batch, notification, units, campaigns))
         return messages
 
     def compose_one(self, batch: "NotificationBatch", notification: "Notification",
-                    units: dict[str, str]) -> Message:
+                    units: dict[str, str], campaigns: dict[str, str] | None = None) -> Message:
         """The message of one alert event: what to do (open or close), the item's key and text."""
         from cmflow.builtin.outputs.alert_language import alert_language, told_summary
 
@@ -307,7 +311,7 @@ class TaskNotifier(Notifier):
         alert = notification.alert
         workflow = batch.result.workflow
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
-        lang = alert_language(alert, workflow)  # a client's alert in the client's language
+        lang = alert_language(alert, workflow, campaigns)  # a client's alert in the client's language
         values = alert_values(alert, unit, lang, told_summary(alert, lang, workflow, unit))
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"
