@@ -19,6 +19,7 @@ from task_boards import TrelloBoard, wait_until_answered
 from test_calendar_adherence_workflow import AGENCY_CALENDAR, AGENCY_POSTS, AGENCY_WORKFLOW
 
 NBSP = "\u00a0"
+THIN = "\u2009"  # Babel's thin spaces around the dash of a range of days
 NOW = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
 
 
@@ -49,18 +50,19 @@ def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_p
     tasks = _tasks(tmp_path / "tasks.md")
     french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison / facebook / Maison Lumière / " \
              f"Léa Martin / m2 / Horaires des fêtes, au-dessus de 0{NBSP}h"
-    title = french.replace(NBSP, " ")  # a title is one line of plain spaces (render_title)
-    assert tasks[f"- [ ] {title} (échéance le 2026-12-08)"] == [  # the summary is the title: not repeated
-        f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes", "Identifiant: m2", "Réseau: facebook",
-        "Compte: Maison Lumière", "Responsable: Léa Martin", "Client: maison",
+    # a title keeps the summary's no-break spaces; the due date and the period in Babel's French
+    assert tasks[f"- [ ] {french} (échéance le 8 déc. 2026)"] == [  # the summary is the title: not repeated
+        f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes", f"Identifiant{NBSP}: m2",
+        f"Réseau{NBSP}: Facebook", f"Compte{NBSP}: Maison Lumière", f"Responsable{NBSP}: Léa Martin",
+        f"Client{NBSP}: maison",
         "Levée par la règle missing-post \\(missing\\_planned\\_posts\\) du workflow Agency, "
-        "période 2026-11-30..2026-12-06."]
+        f"période 30 nov.{THIN}–{THIN}6 déc. 2026."]
     english = [task for task in tasks if "Trail tips" in task or "Portrait" in task]
     assert english == [
-        "- [ ] Missing planned posts is 119 h for trailhead / instagram / trailhead.gear / Owen Price / "
-        "t1 / Trail tips, above 0 h (due 2026-12-08)",
-        "- [ ] Missing planned posts is 86 h for linkedin / atelier-inconnu / Zoé / n1 / Portrait, "
-        "above 0 h (due 2026-12-08)"]
+        f"- [ ] Missing planned posts is 119{NBSP}h for trailhead / instagram / trailhead.gear / Owen Price / "
+        f"t1 / Trail tips, above 0{NBSP}h (due Dec 8, 2026)",
+        f"- [ ] Missing planned posts is 86{NBSP}h for linkedin / atelier-inconnu / Zoé / n1 / Portrait, "
+        f"above 0{NBSP}h (due Dec 8, 2026)"]
     assert tasks[english[0]][:2] == [f"Value: 119{NBSP}h", "Title: Trail tips"]
 
 
@@ -121,7 +123,7 @@ def test_a_third_party_trigger_s_summary_stays_as_written(tmp_path: Path) -> Non
     tasks = _tasks(tmp_path / "tasks.md")
     [(task, details)] = [(task, details) for task, details in tasks.items() if "Horaires" in task]
     assert task == "- [ ] À publier d'urgence : Horaires des fêtes"
-    assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes"]
+    assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes"]
 
 
 def test_built_in_triggers_say_their_alerts_in_french() -> None:
@@ -196,7 +198,7 @@ def test_a_dimension_named_like_a_task_message_is_a_plain_label(tmp_path: Path) 
         "Item id: t1", "Account: trailhead.gear", "Due: 2026-12-09", "Raised by: Léa",
         "Raised by period: w49", "Resolved: no",
         "Raised by rule missing-post \\(missing\\_planned\\_posts\\) of workflow Agency, "
-        "period 2026-11-30..2026-12-06."]
+        f"period Nov 30{THIN}–{THIN}Dec 6, 2026."]
 
 
 def test_an_alert_about_a_client_s_brand_competitor_or_campaign_is_in_the_client_s_language() -> None:
@@ -226,3 +228,23 @@ def test_an_alert_about_a_client_s_brand_competitor_or_campaign_is_in_the_client
     assert code(brand="lumiere") == "fr" and code(brand="bougies-co") == "fr" and code(brand="trail") == "en"
     assert code(campaign="calendrier-avent") == "fr" and code(campaign="Calendrier  avent") == "fr"
     assert code(campaign="soldes") == "en" and code(campaign="rentrée") == "en" and code(brand="unknown") == "en"
+
+
+def test_every_built_in_unit_has_words_in_each_language() -> None:
+    """A French summary never says ``people`` or ``posts/week``: every unit a built-in metric
+    counts in (its class's, and those its rows give) has a ``count_*`` word in each catalogue."""
+    from cmflow import shows_unit
+    from cmflow.builtin.reports.language import language
+    from cmflow.plugins.registry import get_registry
+
+    units = {getattr(info.cls, "unit", "") for info in get_registry().of_kind("metric") if info.package == "cmflow"}
+    units |= {"links", "minutes", "posts", "comments", "mentions", "conversations"}  # units of rows
+    counted = sorted(unit for unit in units if unit not in ("", "count", "currency") and not shows_unit(unit))
+    assert {"people", "authors", "posts/week", "links"} <= set(counted)
+    for code in ("fr", "en"):
+        missing = [unit for unit in counted if not language(code).has(f"count_{unit}")]
+        assert not missing, (code, missing)
+    from cmflow.builtin.triggers.common import value_text
+
+    assert value_text(2.5, "posts/week", language("fr")) == "2,50 publications par semaine"
+    assert value_text(1, "people", language("fr")) == "1 personne"

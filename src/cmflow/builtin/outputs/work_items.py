@@ -210,25 +210,37 @@ def render_title(template: str, values: dict[str, str]) -> str:
     length every platform takes."""
     text = "".join(literal + (values.get(name, "") if name is not None else "")
                    for literal, name, _, _ in string.Formatter().parse(template))
-    return clean_text(" ".join(text.split()), TITLE_LIMIT) or clean_text(values.get("summary", ""), TITLE_LIMIT)
+    return clean_text(one_line(text), TITLE_LIMIT) or clean_text(values.get("summary", ""), TITLE_LIMIT)
+
+
+ASCII_BLANKS = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` with each run of ASCII blanks one space, none at the ends; a no-break space
+    (French typography: ``Valeur\u00a0: 140\u00a0h``) is kept."""
+    return ASCII_BLANKS.sub(" ", text).strip(" ")
 
 
 DESCRIBED_FIRST = ("title", "item_id", "platform", "account", "owner", "campaign", "format", "pillar", "url")
 
 
 def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch", lang: "Language") -> list[str]:
-    """The item's description, as lines in ``lang``: the summary, the value, the series, where
-    it comes from (the names of dimensions as the reports' columns say them, where they have one)."""
+    """The item's description, as lines in ``lang``: the summary, the value, the series (``Compte\u00a0:
+    Maison Lumière``: the names of dimensions as the reports' columns say them, where they have one;
+    a platform as its brand writes it), where it comes from (the period in ``lang``'s words)."""
     lines = [values["summary"]]
     if values["value"]:
         lines.append(lang.text("task_value", value=values["value"]))
     dimensions = [name for name in DESCRIBED_FIRST if name in alert.dimensions]
     dimensions += sorted(name for name in alert.dimensions if name not in DESCRIBED_FIRST)
-    lines += [f"{dimension_label(clean_text(name), lang)}: {values[clean_text(name)]}"
+    lines += [lang.text("task_line", label=dimension_label(clean_text(name), lang),
+                        value=lang.platform(values[name]) if name == "platform" else values[clean_text(name)])
               for name in dimensions if alert.dimensions[name] is not None]
     workflow = clean_text(batch.result.workflow.name)
+    period = batch.period
     lines.append(lang.text("task_raised_by_period", rule=alert.rule, metric=alert.metric, workflow=workflow,
-                           period=batch.period) if batch.period else
+                           period=lang.period(period.start, period.end)) if period else
                  lang.text("task_raised_by", rule=alert.rule, metric=alert.metric, workflow=workflow))
     return lines
 
