@@ -248,3 +248,34 @@ def test_every_built_in_unit_has_words_in_each_language() -> None:
 
     assert value_text(2.5, "posts/week", language("fr")) == "2,50 publications par semaine"
     assert value_text(1, "people", language("fr")) == "1 personne"
+
+
+class PlannedPostsLateBuggy(PlannedPostsLate):
+    """A trigger whose ``told`` fails: its items keep its summary; the others are written."""
+
+    name = "planned_posts_late_buggy"
+
+    def told(self, alert, lang, unit):
+        raise KeyError("unit")
+
+
+@hookimpl
+def _register_planned_posts_late_buggy(register):
+    register(PlannedPostsLateBuggy)
+
+
+def test_a_trigger_whose_told_fails_keeps_its_summary_and_the_output_writes_every_task(tmp_path: Path, caplog) -> None:
+    from cmflow.builtin.outputs.alert_language import ToldTrigger
+    from cmflow.builtin.triggers.threshold import Threshold
+
+    assert isinstance(Threshold.__new__(Threshold), ToldTrigger)
+    assert not isinstance(PlannedPostsLate.__new__(PlannedPostsLate), ToldTrigger)
+    workflow = AGENCY_WORKFLOW.replace('plugin = "threshold"\nabove = 0\n', 'plugin = "planned_posts_late_buggy"\n')
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n', workflow)
+    with registered_plugin(types.SimpleNamespace(register_triggers=_register_planned_posts_late_buggy,
+                                                 __name__="planned_posts_late_buggy")):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    assert "- [ ] À publier d'urgence : Horaires des fêtes" in tasks and len(tasks) == 3
+    assert any("could not say alert" in r.getMessage() and "KeyError" in r.getMessage() for r in caplog.records)

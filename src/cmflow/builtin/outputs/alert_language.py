@@ -4,18 +4,21 @@ An alert about one client's series is told in the client's ``language`` (``[[cli
 its ``client`` dimension names the client, or its ``account`` is one the client lists, or its
 ``brand`` is one of the client's brands or competitors (``[listen]``, their ``client``), or its
 ``campaign`` is the client's by the rule the clients stage labels traffic with (the one client
-whose records name it). Any other alert is told in English. The words are the reports' (:mod:`cmflow.builtin.reports.language`:
-the message catalogues and Babel's number formats), never a second set.
+whose records name it). Any other alert is told in English. The words are the reports'
+(:mod:`cmflow.builtin.reports.language`: the message catalogues and Babel's number formats),
+never a second set.
 
 A built-in trigger says its alerts again in a language (its ``told`` method, from the alert
 and the trigger's own options); an alert whose trigger cannot (a third party's) keeps its
-summary as the trigger wrote it. Text that comes from the data (titles, accounts, campaigns)
+summary as the trigger wrote it, and so does an alert whose trigger's ``told`` fails (logged).
+Text that comes from the data (titles, accounts, campaigns)
 is never translated.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import logging
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from cmflow import Alert
@@ -24,12 +27,16 @@ if TYPE_CHECKING:
     from cmflow.foundation.listening import Listen
     from cmflow.workflow import Workflow
 
+log = logging.getLogger("cmflow.output.tasks")
+
 DEFAULT_LANGUAGE = "en"
 """The language of an alert that is no client's."""
 
 
+@runtime_checkable
 class ToldTrigger(Protocol):
-    """A trigger that can say its alerts in a language (the built-in ones)."""
+    """A trigger that can say its alerts in a language: built-in only for now (its ``lang`` is
+    the reports' :class:`~cmflow.builtin.reports.language.Language`, not a public type)."""
 
     def told(self, alert: "Alert", lang: "Language", unit: str) -> str | None:
         """``alert``'s summary in ``lang``'s words (``unit``: its measurement's), or None to
@@ -76,6 +83,12 @@ def told_summary(alert: "Alert", lang: "Language", workflow: "Workflow", unit: s
     if lang.code == DEFAULT_LANGUAGE:
         return alert.summary
     entry = next((e for e in getattr(workflow, "triggers", []) if e.id == alert.rule), None)
-    told = getattr(entry.plugin, "told", None) if entry is not None else None
-    text = told(alert, lang, unit) if told is not None else None
+    if entry is None or not isinstance(entry.plugin, ToldTrigger):
+        return alert.summary
+    try:
+        text = entry.plugin.told(alert, lang, unit)
+    except Exception as exc:  # one trigger's bug must not fail every item of the output
+        log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
+                    alert.rule, alert.fingerprint[:12], lang.code, type(exc).__name__, exc)
+        return alert.summary
     return text or alert.summary
