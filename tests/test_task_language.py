@@ -13,6 +13,8 @@ import types
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from cmflow import Alert, Trigger, hookimpl
 from cmflow.testing import registered_plugin, run_workflow_file
 from task_boards import TrelloBoard, wait_until_answered
@@ -279,3 +281,24 @@ def test_a_trigger_whose_told_fails_keeps_its_summary_and_the_output_writes_ever
     tasks = _tasks(tmp_path / "tasks.md")
     assert "- [ ] À publier d'urgence : Horaires des fêtes" in tasks and len(tasks) == 3
     assert any("could not say alert" in r.getMessage() and "KeyError" in r.getMessage() for r in caplog.records)
+
+
+def test_a_task_output_s_language_option_says_every_item_in_it(tmp_path: Path) -> None:
+    """``language = "fr"`` makes every item French (an English client's, one of no client's);
+    a language reports are not written in is refused at validate, at its key."""
+    from cmflow.foundation.errors import WorkflowInvalid
+    from cmflow.workflow import load_workflow
+
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n'
+                             'language = "fr"\n')
+    result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    assert sorted(task.split(" pour ")[0] for task in tasks) == ["- [ ] Publications prévues manquantes\u00a0: 119\u00a0h",
+                                                                  "- [ ] Publications prévues manquantes\u00a0: 140\u00a0h",
+                                                                  "- [ ] Publications prévues manquantes\u00a0: 86\u00a0h"]
+    path.write_text(path.read_text(encoding="utf-8").replace('language = "fr"\n', 'language = "de"\n', 1), encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as refused:
+        load_workflow(path)
+    assert "outputs[0].language" in str(refused.value)
+    assert "unknown language 'de': use one of en, fr" in str(refused.value)

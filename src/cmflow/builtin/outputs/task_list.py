@@ -138,7 +138,9 @@ class TaskList(TaskNotifier):
         return self.options.path
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return rules_problems(self.options, workflow)
+        from cmflow.builtin.reports.languages import language_problems
+
+        return [*rules_problems(self.options, workflow), *language_problems(self.options.language)]
 
     def session(self, ctx: "SendContext") -> TaskFile:
         return TaskFile(Path(self.options.path).expanduser().absolute(), self.options.delimiter, ctx.now)

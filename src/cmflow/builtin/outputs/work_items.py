@@ -75,6 +75,9 @@ class WorkItemOptions(NotifierOptions):
         default_factory=list, description="Make items only for the alerts of these triggers (their ids), "
         "so that an engagement alert does not become a design task. Default: every alert of the workflow.",
         examples=[["approved"]])
+    language: str | None = Field(
+        None, description="Language of the items' words (en, fr): summaries, details, due dates. Default: "
+        "each client's language (the client an alert is about), else English.", examples=["fr"])
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -289,7 +292,10 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return [*rules_problems(self.options, workflow), *base_url_problems(self.options)]
+        from cmflow.builtin.reports.languages import language_problems
+
+        return [*rules_problems(self.options, workflow), *language_problems(self.options.language),
+                *base_url_problems(self.options)]
 
     def lane(self) -> tuple[str, int]:
         """One item at a time per target: a lookup and its create are never interleaved with
@@ -323,7 +329,12 @@ class TaskNotifier(Notifier):
         alert = notification.alert
         workflow = batch.result.workflow
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
-        lang = alert_language(alert, workflow, campaigns)  # a client's alert in the client's language
+        if options.language is not None:  # the output's language, for every item
+            from cmflow.builtin.reports.language import language
+
+            lang = language(options.language)
+        else:
+            lang = alert_language(alert, workflow, campaigns)  # a client's alert in the client's language
         values = alert_values(alert, unit, lang, told_summary(alert, lang, workflow, unit))
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"
