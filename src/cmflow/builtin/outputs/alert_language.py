@@ -11,8 +11,7 @@ never a second set.
 A built-in trigger says its alerts again in a language (its ``told`` method, from the alert
 and the trigger's own options); an alert whose trigger cannot (a third party's) keeps its
 summary as the trigger wrote it, and so does an alert whose trigger's ``told`` fails (logged).
-Text that comes from the data (titles, accounts, campaigns)
-is never translated.
+Text that comes from the data (titles, accounts, campaigns) is never translated.
 """
 
 from __future__ import annotations
