@@ -276,11 +276,14 @@ def test_an_upgrade_neither_announces_missing_posts_again_nor_leaves_alerts_firi
     assert len(ticked) == 1 and "Horaires des fêtes" in ticked[0], ticked
 
 
-def test_the_cards_of_an_upgrade_s_duplicates_close_as_a_resolved_alert_s_do(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("silenced", [False, True])
+def test_the_cards_of_an_upgrade_s_duplicates_close_as_a_resolved_alert_s_do(tmp_path: Path, monkeypatch,
+                                                                               silenced: bool) -> None:
     """The version before made a card for each missing post once per client series and once
     overall. After the upgrade the overall duplicates resolve without a word, and their cards
     move to the done list as any resolved alert's card does (docs/outputs/tasks.md); the cards of
-    the alerts that go on stay open, and nothing is created."""
+    the alerts that go on stay open, and nothing is created. A silence on a duplicate keeps its
+    card open, as it keeps a resolved alert's card."""
     from cmflow.builtin.outputs.work_items import item_key
     from cmflow.stages.lifecycle import alert_from_state
     from cmflow.store import open_store
@@ -319,6 +322,13 @@ allow_private_network = true
                                 "desc": f"Before the upgrade\n\ncmflow-key: {item_key(workflow.key, output.name, output.target(), alert)}",
                                 "idList": "64b0000000000000000000a1", "url": f"https://trello.com/c/Old{number}"})
 
+        if silenced:
+            from cmflow.foundation.silences import Silence
+
+            with open_store(store) as opened:
+                opened.add_silence(Silence("s1", {"rule": "missing-post", "item_id": "t1"},
+                                           datetime(2026, 12, 1, tzinfo=timezone.utc),
+                                           datetime(2026, 12, 14, tzinfo=timezone.utc), "client on holiday"))
         second = run_workflow_file(tmp_path / "agency.toml", store_url=store, now=datetime(2026, 12, 7, 10, tzinfo=timezone.utc))
         wait_until_answered(board)
     assert not second.failed_stages, [(r.id, r.error) for r in second.failed_stages]
@@ -327,7 +337,7 @@ allow_private_network = true
     lists = sorted((card["name"], card["url"].startswith("https://trello.com/c/Old"), card["idList"][-2:])
                    for card in board.items)
     assert lists == [("Horaires des fêtes", False, "a1"), ("Horaires des fêtes", True, "d0"),
-                     ("Portrait", False, "a1"), ("Trail tips", False, "a1"), ("Trail tips", True, "d0")]
+                     ("Portrait", False, "a1"), ("Trail tips", False, "a1"), ("Trail tips", True, "a1" if silenced else "d0")]
 
 
 def _firing(db: Path) -> list[tuple[str, str]]:

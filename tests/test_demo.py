@@ -852,20 +852,25 @@ def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_r
     text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     tasks = [line for line in text.splitlines() if line.startswith("- [")]
     assert len(tasks) == 4 and all(line.startswith("- [ ] ") for line in tasks)
-    assert tasks[0].startswith("- [ ] Budget consumed is 116.00% for calendrier-avent")
+    # calendrier-avent is Maison Lumière's campaign (its time entries name it): a French task
+    assert tasks[0].startswith("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent")
     for _, _, _, owner, _, title in MISSING_POSTS:
         assert any(title.replace("(", "\\(").replace(")", "\\)") in line and owner in line for line in tasks), title
     assert "ERR" not in text and "Unanswered" not in text
 
 
 def test_the_demo_s_tasks_are_in_each_client_s_language(demo_run, demo_dir):
-    """Maison Lumière's (``fr``) missing story makes a French task, Trailhead's (``en``) English
-    ones; the campaign over budget names no client: English."""
+    """Maison Lumière's (``fr``) missing story and its campaign over budget (calendrier-avent,
+    which its French report lists) make French tasks, Trailhead's (``en``) English ones."""
     text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     tasks = [line.split(" <!--")[0] for line in text.splitlines() if line.startswith("- [")]
     [maison] = [task for task in tasks if "maison-lumiere /" in task]
-    assert maison.startswith("- [ ] Publications prévues manquantes : 59 h pour maison-lumiere / instagram /")
-    assert maison.endswith(", au-dessus de 0 h (échéance le 2026-12-08)")
+    assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour maison-lumiere / instagram /")
+    assert maison.endswith(", au-dessus de 0\u00a0h (échéance le 8 déc. 2026)")
+    [budget] = [task for task in tasks if "calendrier-avent" in task]
+    assert budget == ("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent, au-dessus de 100,00\u00a0% "
+                      "(échéance le 8 déc. 2026)")
+    assert "  - Campagne\u00a0: calendrier-avent" in text.splitlines()
     assert "  - Valeur\u00a0: 59\u00a0h" in text.splitlines()
     assert sum(task.startswith("- [ ] Missing planned posts is ") for task in tasks) == 2
 

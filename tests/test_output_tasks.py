@@ -253,7 +253,7 @@ def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, sto
     lines = card["desc"].splitlines()
     assert lines[:5] == ["Approved items each is 1 item for instagram / maison.lune / c1 / Carrousel soldes d'hiver, "
                          "above 0 items",
-                         "Value: 1", "Title: Carrousel soldes d'hiver", "Item id: c1", "Platform: instagram"]
+                         "Value: 1", "Title: Carrousel soldes d'hiver", "Item id: c1", "Platform: Instagram"]
     assert lines[-1].startswith("cmflow-key: ") and len(lines[-1]) == len("cmflow-key: ") + 32
     # Every request carried the key and token in the query (Trello's way), never in a body.
     assert all(r.params["token"] == trello.token for r in trello.requests)
@@ -618,8 +618,8 @@ def test_a_task_list_gets_one_task_per_approved_item_once_and_ticks_it_when_reso
     assert lines[0] == "# Tasks (cmflow)"
     opened = [line for line in lines if line.startswith("- [")]
     assert [line.split(" <!--")[0] for line in opened] == [
-        "- [ ] Design the visual: Carrousel soldes d'hiver (due 2026-11-18)",
-        "- [ ] Design the visual: Vidéo coulisses \\(atelier\\) (due 2026-11-18)"]
+        "- [ ] Design the visual: Carrousel soldes d'hiver (due Nov 18, 2026)",
+        "- [ ] Design the visual: Vidéo coulisses \\(atelier\\) (due Nov 18, 2026)"]
     assert all(re.search(r"<!-- cmflow-key: [0-9a-f]{32} -->$", line) for line in opened)
     assert "  - Title: Carrousel soldes d'hiver" in lines  # the details, a list under the task
     # The CM adds a line of their own; a re-run (the alerts still firing) writes nothing.

@@ -13,12 +13,15 @@ import types
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from cmflow import Alert, Trigger, hookimpl
 from cmflow.testing import registered_plugin, run_workflow_file
 from task_boards import TrelloBoard, wait_until_answered
 from test_calendar_adherence_workflow import AGENCY_CALENDAR, AGENCY_POSTS, AGENCY_WORKFLOW
 
 NBSP = "\u00a0"
+THIN = "\u2009"  # Babel's thin spaces around the dash of a range of days
 NOW = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
 
 
@@ -49,18 +52,19 @@ def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_p
     tasks = _tasks(tmp_path / "tasks.md")
     french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison / facebook / Maison Lumière / " \
              f"Léa Martin / m2 / Horaires des fêtes, au-dessus de 0{NBSP}h"
-    title = french.replace(NBSP, " ")  # a title is one line of plain spaces (render_title)
-    assert tasks[f"- [ ] {title} (échéance le 2026-12-08)"] == [  # the summary is the title: not repeated
-        f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes", "Identifiant: m2", "Réseau: facebook",
-        "Compte: Maison Lumière", "Responsable: Léa Martin", "Client: maison",
+    # a title keeps the summary's no-break spaces; the due date and the period in Babel's French
+    assert tasks[f"- [ ] {french} (échéance le 8 déc. 2026)"] == [  # the summary is the title: not repeated
+        f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes", f"Identifiant{NBSP}: m2",
+        f"Réseau{NBSP}: Facebook", f"Compte{NBSP}: Maison Lumière", f"Responsable{NBSP}: Léa Martin",
+        f"Client{NBSP}: maison",
         "Levée par la règle missing-post \\(missing\\_planned\\_posts\\) du workflow Agency, "
-        "période 2026-11-30..2026-12-06."]
+        f"période 30 nov.{THIN}–{THIN}6 déc. 2026."]
     english = [task for task in tasks if "Trail tips" in task or "Portrait" in task]
     assert english == [
-        "- [ ] Missing planned posts is 119 h for trailhead / instagram / trailhead.gear / Owen Price / "
-        "t1 / Trail tips, above 0 h (due 2026-12-08)",
-        "- [ ] Missing planned posts is 86 h for linkedin / atelier-inconnu / Zoé / n1 / Portrait, "
-        "above 0 h (due 2026-12-08)"]
+        f"- [ ] Missing planned posts is 119{NBSP}h for trailhead / instagram / trailhead.gear / Owen Price / "
+        f"t1 / Trail tips, above 0{NBSP}h (due Dec 8, 2026)",
+        f"- [ ] Missing planned posts is 86{NBSP}h for linkedin / atelier-inconnu / Zoé / n1 / Portrait, "
+        f"above 0{NBSP}h (due Dec 8, 2026)"]
     assert tasks[english[0]][:2] == [f"Value: 119{NBSP}h", "Title: Trail tips"]
 
 
@@ -121,7 +125,7 @@ def test_a_third_party_trigger_s_summary_stays_as_written(tmp_path: Path) -> Non
     tasks = _tasks(tmp_path / "tasks.md")
     [(task, details)] = [(task, details) for task, details in tasks.items() if "Horaires" in task]
     assert task == "- [ ] À publier d'urgence : Horaires des fêtes"
-    assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", "Titre: Horaires des fêtes"]
+    assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes"]
 
 
 def test_built_in_triggers_say_their_alerts_in_french() -> None:
@@ -160,3 +164,141 @@ def test_built_in_triggers_say_their_alerts_in_french() -> None:
     over = Alert("over_budget", "budget_consumed", {}, "Budget consumed is 116.00%", value=116.0)
     assert threshold.told(over, fr, "%") == (
         f"Budget consommé{NBSP}: 116,00{NBSP}% sur l'ensemble, au-dessus de 10,00{NBSP}%")
+
+
+class PlannedPostsDue(Trigger):
+    """A third party's trigger whose series have dimensions named like the task messages."""
+
+    name = "planned_posts_due_words"
+    description = "Alert on each missing planned post, with its due day and who raised it."
+
+    def evaluate(self, data):
+        return [Alert(self.entry_id, row["metric"], {"account": row["account"], "item_id": row["item_id"],
+                                                     "due": "2026-12-09", "resolved": "no", "raised_by": "Léa",
+                                                     "raised_by_period": "w49"},
+                      f"Late: {row['item_id']}", value=row["value"])
+                for row in data.measurements.iter_rows(named=True) if row["value"]]
+
+
+@hookimpl
+def _register_planned_posts_due(register):
+    register(PlannedPostsDue)
+
+
+def test_a_dimension_named_like_a_task_message_is_a_plain_label(tmp_path: Path) -> None:
+    """``due``, ``resolved``, ``raised_by`` are task messages with placeholders: a dimension of
+    that name is labelled by its name in words, and every task is still written."""
+    workflow = AGENCY_WORKFLOW.replace('plugin = "threshold"\nabove = 0\n', 'plugin = "planned_posts_due_words"\n')
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n', workflow)
+    with registered_plugin(types.SimpleNamespace(register_triggers=_register_planned_posts_due,
+                                                 __name__="planned_posts_due_words")):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    assert sorted(tasks) == ["- [ ] Late: m2", "- [ ] Late: n1", "- [ ] Late: t1"]
+    assert tasks["- [ ] Late: t1"][1:] == [
+        "Item id: t1", "Account: trailhead.gear", "Due: 2026-12-09", "Raised by: Léa",
+        "Raised by period: w49", "Resolved: no",
+        "Raised by rule missing-post \\(missing\\_planned\\_posts\\) of workflow Agency, "
+        f"period Nov 30{THIN}–{THIN}Dec 6, 2026."]
+
+
+def test_an_alert_about_a_client_s_brand_competitor_or_campaign_is_in_the_client_s_language() -> None:
+    """A brand (own or competitor) is the client its ``[listen]`` entry names; a campaign the
+    client whose records name it (the clients stage's rule, :func:`campaign_owners`): both French
+    for Maison Lumière. A campaign two clients' records name, or none's, is English."""
+    import polars as pl
+
+    from cmflow.builtin.outputs.alert_language import alert_language
+    from cmflow.foundation.clients import Client, campaign_owners
+    from cmflow.foundation.listening import Listen, WatchedBrand
+
+    clients = [Client("maison", "Maison Lumière", {"maisonlumiere": "Maison Lumière"}, language="fr"),
+               Client("trailhead", "Trailhead", {"trailhead.gear": "Trailhead"}, language="en")]
+    listen = Listen(brands=(WatchedBrand("lumiere", "Maison Lumière", ("lumière",), client="maison"),
+                            WatchedBrand("trail", "Trailhead", ("trailhead",), client="trailhead"),
+                            WatchedBrand("bougies-co", "Bougies & Co", ("bougies",), client="maison")), own=2)
+    workflow = types.SimpleNamespace(clients=clients, listen=listen)
+    records = {"time_entry": pl.DataFrame({"campaign": ["Calendrier Avent", "soldes", "soldes"],
+                                           "client": ["maison", "maison", "trailhead"]}),
+               "post": pl.DataFrame({"campaign": ["calendrier-avent"], "client": ["maison"]})}
+    campaigns = campaign_owners(records)
+
+    def code(**dimensions: str) -> str:
+        return alert_language(Alert("r", "m", dimensions, "s", value=1.0), workflow, campaigns).code
+
+    assert code(brand="lumiere") == "fr" and code(brand="bougies-co") == "fr" and code(brand="trail") == "en"
+    assert code(campaign="calendrier-avent") == "fr" and code(campaign="Calendrier  avent") == "fr"
+    assert code(campaign="soldes") == "en" and code(campaign="rentrée") == "en" and code(brand="unknown") == "en"
+
+
+def test_every_built_in_unit_has_words_in_each_language() -> None:
+    """A French summary never says ``people`` or ``posts/week``: every unit a built-in metric
+    counts in (its class's, and those its rows give) has a ``count_*`` word in each catalogue."""
+    from cmflow import shows_unit
+    from cmflow.builtin.reports.language import language
+    from cmflow.plugins.registry import get_registry
+
+    units = {getattr(info.cls, "unit", "") for info in get_registry().of_kind("metric") if info.package == "cmflow"}
+    units |= {"links", "minutes", "posts", "comments", "mentions", "conversations"}  # units of rows
+    counted = sorted(unit for unit in units if unit not in ("", "count", "currency") and not shows_unit(unit))
+    assert {"people", "authors", "posts/week", "links"} <= set(counted)
+    for code in ("fr", "en"):
+        missing = [unit for unit in counted if not language(code).has(f"count_{unit}")]
+        assert not missing, (code, missing)
+    from cmflow.builtin.triggers.common import value_text
+
+    assert value_text(2.5, "posts/week", language("fr")) == "2,50 publications par semaine"
+    assert value_text(1, "people", language("fr")) == "1 personne"
+
+
+class PlannedPostsLateBuggy(PlannedPostsLate):
+    """A trigger whose ``told`` fails: its items keep its summary; the others are written."""
+
+    name = "planned_posts_late_buggy"
+
+    def told(self, alert, lang, unit):
+        raise KeyError("unit")
+
+
+@hookimpl
+def _register_planned_posts_late_buggy(register):
+    register(PlannedPostsLateBuggy)
+
+
+def test_a_trigger_whose_told_fails_keeps_its_summary_and_the_output_writes_every_task(tmp_path: Path, caplog) -> None:
+    from cmflow.builtin.outputs.alert_language import ToldTrigger
+    from cmflow.builtin.triggers.threshold import Threshold
+
+    assert isinstance(Threshold.__new__(Threshold), ToldTrigger)
+    assert not isinstance(PlannedPostsLate.__new__(PlannedPostsLate), ToldTrigger)
+    workflow = AGENCY_WORKFLOW.replace('plugin = "threshold"\nabove = 0\n', 'plugin = "planned_posts_late_buggy"\n')
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n', workflow)
+    with registered_plugin(types.SimpleNamespace(register_triggers=_register_planned_posts_late_buggy,
+                                                 __name__="planned_posts_late_buggy")):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    assert "- [ ] À publier d'urgence : Horaires des fêtes" in tasks and len(tasks) == 3
+    assert any("could not say alert" in r.getMessage() and "KeyError" in r.getMessage() for r in caplog.records)
+
+
+def test_a_task_output_s_language_option_says_every_item_in_it(tmp_path: Path) -> None:
+    """``language = "fr"`` makes every item French (an English client's, one of no client's);
+    a language reports are not written in is refused at validate, at its key."""
+    from cmflow.foundation.errors import WorkflowInvalid
+    from cmflow.workflow import load_workflow
+
+    path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n'
+                             'language = "fr"\n')
+    result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
+    assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    tasks = _tasks(tmp_path / "tasks.md")
+    assert sorted(task.split(" pour ")[0] for task in tasks) == ["- [ ] Publications prévues manquantes\u00a0: 119\u00a0h",
+                                                                  "- [ ] Publications prévues manquantes\u00a0: 140\u00a0h",
+                                                                  "- [ ] Publications prévues manquantes\u00a0: 86\u00a0h"]
+    path.write_text(path.read_text(encoding="utf-8").replace('language = "fr"\n', 'language = "de"\n', 1), encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as refused:
+        load_workflow(path)
+    assert "outputs[0].language" in str(refused.value)
+    assert "unknown language 'de': use one of en, fr" in str(refused.value)

@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from cmflow.foundation.listening import account_key
+
+if TYPE_CHECKING:
+    import polars as pl
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 """The languages reports are written in."""
@@ -67,3 +70,22 @@ def account_display_name(clients: Iterable[Client], account: str) -> str:
     """The name reports show for ``account``: its client's display name for it, else the handle."""
     client = client_of(clients, account)
     return client.display_name(account) if client else account
+
+
+def campaign_owners(records: dict[str, "pl.DataFrame"]) -> dict[str, str]:
+    """Each campaign's client, by :func:`~cmflow.foundation.campaign_names.campaign_key`: the one
+    client whose labelled records (time entries, posts, calendar items; not traffic) name that
+    campaign; a campaign that no client's records or several clients' name has none."""
+    import polars as pl
+
+    from cmflow.foundation.campaign_names import campaign_key
+
+    named = [frame.select(pl.col("campaign").cast(pl.String), pl.col("client").cast(pl.String)).unique()
+             for kind, frame in records.items()
+             if kind != "traffic" and {"campaign", "client"} <= set(frame.columns)]
+    if not named:
+        return {}
+    pairs = (pl.concat(named).drop_nulls().unique()
+             .select(campaign_key(pl.col("campaign")).alias("key"), "client").drop_nulls().unique())
+    owners = pairs.group_by("key").agg(pl.col("client").first(), pl.len().alias("clients"))
+    return dict(owners.filter(pl.col("clients") == 1).select("key", "client").iter_rows())

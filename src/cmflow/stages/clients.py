@@ -69,22 +69,17 @@ def _owners(accounts: "pl.Series", owner: dict[str, str]) -> dict[str, str]:
 
 
 def _client_of_campaigns(records: dict[str, "pl.DataFrame"], traffic: "pl.DataFrame") -> "pl.Expr":
-    """The client each traffic record's campaign belongs to: the one client whose labelled
-    records (time entries, posts, calendar items) name that campaign; null when none or several do.
-    Campaigns are keyed once per distinct name, not once per record."""
+    """The client each traffic record's campaign belongs to
+    (:func:`~cmflow.foundation.clients.campaign_owners`); null when
+    none or several. Campaigns are keyed once per distinct name, not once per record."""
     import polars as pl
 
     from cmflow.foundation.campaign_names import campaign_key
+    from cmflow.foundation.clients import campaign_owners
 
-    named = [frame.select(pl.col("campaign").cast(pl.String), pl.col("client").cast(pl.String)).unique()
-             for kind, frame in records.items()
-             if kind != "traffic" and {"campaign", "client"} <= set(frame.columns)]
-    if not named:
+    owners = campaign_owners(records)
+    if not owners:
         return pl.lit(None, dtype=pl.String)
-    pairs = (pl.concat(named).drop_nulls().unique()
-             .select(campaign_key(pl.col("campaign")).alias("key"), "client").drop_nulls().unique())
-    owners = pairs.group_by("key").agg(pl.col("client").first(), pl.len().alias("clients"))
-    owners = dict(owners.filter(pl.col("clients") == 1).select("key", "client").iter_rows())
     written = traffic.select(pl.col("campaign").cast(pl.String)).drop_nulls().unique()
     client_of = {campaign: owners[key]
                  for campaign, key in written.with_columns(campaign_key(pl.col("campaign")).alias("key")).iter_rows()

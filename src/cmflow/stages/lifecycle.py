@@ -175,7 +175,11 @@ def advance(outcomes: Iterable[RuleOutcome], previous: dict[str, "AlertState"], 
             elif state.condition == VALUE and series in holding_series:
                 # A second alert of a series announced under another id (rows listed once per
                 # client and once overall before they named their client): over, said by none.
-                alert.state, alert.streak, alert.superseded = RESOLVED, 0, state.notified_at is not None
+                # Its item is closed (task outputs) unless a silence covers it, as for any resolution.
+                alert.state, alert.streak = RESOLVED, 0
+                silence = silencing(silences, alert, workflow, now) if state.notified_at is not None else None
+                alert.silenced_by = silence.id if silence is not None else alert.silenced_by
+                alert.superseded = state.notified_at is not None and silence is None
             else:
                 # The first run without the condition always counts; re-runs of that period do not.
                 alert.clear_streak = state.clear_streak + (0 if same_period and state.clear_streak else 1)

@@ -1,55 +1,78 @@
 """Which language an alert is told in, and its summary in that language.
 
-An alert about one client's series (its ``client`` dimension names the client, or its
-``account`` is one the client lists) is told in the client's ``language`` (``[[clients]]``);
-any other alert in English. The words are the reports' (:mod:`cmflow.builtin.reports.language`:
-the message catalogues and Babel's number formats), never a second set.
+An alert about one client's series is told in the client's ``language`` (``[[clients]]``):
+its ``client`` dimension names the client, or its ``account`` is one the client lists, or its
+``brand`` is one of the client's brands or competitors (``[listen]``, their ``client``), or its
+``campaign`` is the client's by the rule the clients stage labels traffic with (the one client
+whose records name it). Any other alert is told in English. The words are the reports'
+(:mod:`cmflow.builtin.reports.language`: the message catalogues and Babel's number formats),
+never a second set.
 
 A built-in trigger says its alerts again in a language (its ``told`` method, from the alert
 and the trigger's own options); an alert whose trigger cannot (a third party's) keeps its
-summary as the trigger wrote it. Text that comes from the data (titles, accounts, campaigns)
-is never translated.
+summary as the trigger wrote it, and so does an alert whose trigger's ``told`` fails (logged).
+Text that comes from the data (titles, accounts, campaigns) is never translated.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import logging
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from cmflow import Alert
     from cmflow.builtin.reports.language import Language
     from cmflow.foundation.clients import Client
+    from cmflow.foundation.listening import Listen
     from cmflow.workflow import Workflow
+
+log = logging.getLogger("cmflow.output.tasks")
 
 DEFAULT_LANGUAGE = "en"
 """The language of an alert that is no client's."""
 
 
+@runtime_checkable
 class ToldTrigger(Protocol):
-    """A trigger that can say its alerts in a language (the built-in ones)."""
+    """A trigger that can say its alerts in a language: built-in only for now (its ``lang`` is
+    the reports' :class:`~cmflow.builtin.reports.language.Language`, not a public type)."""
 
     def told(self, alert: "Alert", lang: "Language", unit: str) -> str | None:
         """``alert``'s summary in ``lang``'s words (``unit``: its measurement's), or None to
         keep the summary as written."""
 
 
-def alert_client(alert: "Alert", clients: "list[Client]") -> "Client | None":
+def alert_client(alert: "Alert", clients: "list[Client]", listen: "Listen | None" = None,
+                 campaigns: "dict[str, str] | None" = None) -> "Client | None":
     """The client whose series ``alert`` is about: the one its ``client`` dimension names, else
-    the one listing its ``account``; None for an alert about no single client's series."""
+    the one listing its ``account``, else the one its ``brand`` is watched for (``listen``), else
+    the one its ``campaign`` belongs to (``campaigns``:
+    :func:`~cmflow.foundation.clients.campaign_owners`); None for an alert about no single client's series."""
+    from cmflow.foundation.campaign_names import campaign_key_of
     from cmflow.foundation.clients import client_of
 
-    named = alert.dimensions.get("client")
-    if named is not None:
-        return next((client for client in clients if client.id == str(named)), None)
-    account = alert.dimensions.get("account")
-    return client_of(clients, str(account)) if account is not None else None
+    def named(client_id: str | None) -> "Client | None":
+        return next((client for client in clients if client.id == client_id), None) if client_id else None
+
+    dimensions = alert.dimensions
+    if dimensions.get("client") is not None:
+        return named(str(dimensions["client"]))
+    if dimensions.get("account") is not None:
+        return client_of(clients, str(dimensions["account"]))
+    if dimensions.get("brand") is not None and listen is not None:
+        brand = next((b for b in listen.brands if b.id == str(dimensions["brand"])), None)
+        return named(brand.client if brand is not None else None)
+    if dimensions.get("campaign") is not None and campaigns:
+        return named(campaigns.get(campaign_key_of(str(dimensions["campaign"])) or ""))
+    return None
 
 
-def alert_language(alert: "Alert", workflow: "Workflow") -> "Language":
-    """The language ``alert`` is told in: its client's, else English."""
+def alert_language(alert: "Alert", workflow: "Workflow", campaigns: "dict[str, str] | None" = None) -> "Language":
+    """The language ``alert`` is told in: its client's (:func:`alert_client`; ``campaigns``, each
+    campaign's client: :func:`~cmflow.foundation.clients.campaign_owners` of the run's records), else English."""
     from cmflow.builtin.reports.language import language
 
-    client = alert_client(alert, list(getattr(workflow, "clients", [])))
+    client = alert_client(alert, list(getattr(workflow, "clients", [])), getattr(workflow, "listen", None), campaigns)
     return language(client.language if client is not None else DEFAULT_LANGUAGE)
 
 
@@ -59,6 +82,12 @@ def told_summary(alert: "Alert", lang: "Language", workflow: "Workflow", unit: s
     if lang.code == DEFAULT_LANGUAGE:
         return alert.summary
     entry = next((e for e in getattr(workflow, "triggers", []) if e.id == alert.rule), None)
-    told = getattr(entry.plugin, "told", None) if entry is not None else None
-    text = told(alert, lang, unit) if told is not None else None
+    if entry is None or not isinstance(entry.plugin, ToldTrigger):
+        return alert.summary
+    try:
+        text = entry.plugin.told(alert, lang, unit)
+    except Exception as exc:  # one trigger's bug must not fail every item of the output
+        log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
+                    alert.rule, alert.fingerprint[:12], lang.code, type(exc).__name__, exc)
+        return alert.summary
     return text or alert.summary

@@ -33,12 +33,11 @@ class Report(Output):
         return max(options.trend_periods - 1, 0)
 
     def check(self, workflow) -> list[tuple[str, str]]:
-        from cmflow.builtin.reports.languages import LANGUAGES
+        from cmflow.builtin.reports.languages import language_problems
 
         options: ReportOptions = self.options
         problems = workflow.unknown_measurements({f"metrics[{i}]": m for i, m in enumerate(options.metrics or [])})
-        if options.language is not None and options.language.split("-")[0].lower() not in LANGUAGES:
-            problems.append(("language", f"unknown language {options.language!r}: use one of {', '.join(LANGUAGES)}"))
+        problems += language_problems(options.language)
         known = [c.id for c in workflow.clients]
         problems += _overwritten_files(workflow, options)
         if options.templates and not (Path(workflow.directory) / options.templates).is_dir():

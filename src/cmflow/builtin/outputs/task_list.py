@@ -19,7 +19,7 @@ import re
 import stat
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 from cmflow import DeliveryFailed, OutputFolder, hookimpl, neutralise
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, WorkItemOptions, due_date, markdown_escape,
-                                               payload_text, rules_problems)
+                                               one_line, payload_text, rules_problems)
 
 if TYPE_CHECKING:
     from cmflow import Message, SendContext
@@ -138,7 +138,9 @@ class TaskList(TaskNotifier):
         return self.options.path
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return rules_problems(self.options, workflow)
+        from cmflow.builtin.reports.languages import language_problems
+
+        return [*rules_problems(self.options, workflow), *language_problems(self.options.language)]
 
     def session(self, ctx: "SendContext") -> TaskFile:
         return TaskFile(Path(self.options.path).expanduser().absolute(), self.options.delimiter, ctx.now)
@@ -169,11 +171,11 @@ class TaskList(TaskNotifier):
     def create(self, session: TaskFile, payload: dict[str, Any], ctx: "SendContext") -> FoundItem:
         due = due_date(payload)
         # the first line of the description is the alert's summary: not again when it is the title
-        # (a title is written with plain spaces: "54.5 h" is the summary's "54.5\u00a0h")
         lines = [clean_text(line) for line in payload["description"]]
-        lines = lines[1:] if lines and " ".join(lines[0].split()) == payload["title"] else lines
+        lines = lines[1:] if lines and one_line(lines[0]) == payload["title"] else lines
         if session.markdown:
-            title = markdown_escape(payload["title"]) + (f" ({payload_text(payload, 'task_due', date=due)})" if due else "")
+            due_text = payload_text(payload, "task_due", date=date.fromisoformat(due)) if due else ""
+            title = markdown_escape(payload["title"]) + (f" ({due_text})" if due else "")
             details = "".join(f"  - {markdown_escape(line)}\n" for line in lines)  # a list under the task
             session.append(f"- [ ] {title} <!-- cmflow-key: {payload['item_key']} -->\n{details}")
         else:

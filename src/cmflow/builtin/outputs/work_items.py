@@ -75,6 +75,9 @@ class WorkItemOptions(NotifierOptions):
         default_factory=list, description="Make items only for the alerts of these triggers (their ids), "
         "so that an engagement alert does not become a design task. Default: every alert of the workflow.",
         examples=[["approved"]])
+    language: str | None = Field(
+        None, description="Language of the items' words (en, fr): summaries, details, due dates. Default: "
+        "each client's language (the client an alert is about), else English.", examples=["fr"])
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -210,35 +213,52 @@ def render_title(template: str, values: dict[str, str]) -> str:
     length every platform takes."""
     text = "".join(literal + (values.get(name, "") if name is not None else "")
                    for literal, name, _, _ in string.Formatter().parse(template))
-    return clean_text(" ".join(text.split()), TITLE_LIMIT) or clean_text(values.get("summary", ""), TITLE_LIMIT)
+    return clean_text(one_line(text), TITLE_LIMIT) or clean_text(values.get("summary", ""), TITLE_LIMIT)
+
+
+ASCII_BLANKS = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` with each run of ASCII blanks one space, none at the ends; a no-break space
+    (French typography: ``Valeur\u00a0: 140\u00a0h``) is kept."""
+    return ASCII_BLANKS.sub(" ", text).strip(" ")
 
 
 DESCRIBED_FIRST = ("title", "item_id", "platform", "account", "owner", "campaign", "format", "pillar", "url")
 
 
 def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch", lang: "Language") -> list[str]:
-    """The item's description, as lines in ``lang``: the summary, the value, the series, where
-    it comes from (the names of dimensions as the reports' columns say them, where they have one)."""
+    """The item's description, as lines in ``lang``: the summary, the value, the series (``Compte\u00a0:
+    Maison Lumière``: the names of dimensions as the reports' columns say them, where they have one;
+    a platform as its brand writes it), where it comes from (the period in ``lang``'s words)."""
     lines = [values["summary"]]
     if values["value"]:
         lines.append(lang.text("task_value", value=values["value"]))
     dimensions = [name for name in DESCRIBED_FIRST if name in alert.dimensions]
     dimensions += sorted(name for name in alert.dimensions if name not in DESCRIBED_FIRST)
-    lines += [f"{dimension_label(clean_text(name), lang)}: {values[clean_text(name)]}"
+    lines += [lang.text("task_line", label=dimension_label(clean_text(name), lang),
+                        value=lang.platform(values[name]) if name == "platform" else values[clean_text(name)])
               for name in dimensions if alert.dimensions[name] is not None]
     workflow = clean_text(batch.result.workflow.name)
+    period = batch.period
     lines.append(lang.text("task_raised_by_period", rule=alert.rule, metric=alert.metric, workflow=workflow,
-                           period=batch.period) if batch.period else
+                           period=lang.period(period.start, period.end)) if period else
                  lang.text("task_raised_by", rule=alert.rule, metric=alert.metric, workflow=workflow))
     return lines
 
 
 def dimension_label(name: str, lang: "Language") -> str:
-    """A dimension as a description names it: the reports' column (``Compte``), a task word
-    (``Titre``), else the name in words (``Item id``, a third party's ``Shop``)."""
-    for key in (f"column_{name}", f"task_{name}"):
+    """A dimension as a description names it: the reports' column (``Compte``), a task's word
+    (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``)."""
+    from cmflow.builtin.reports.language import MessageError
+
+    for key in (f"column_{name}", f"task_field_{name}"):
         if lang.has(key):
-            return lang.text(key)
+            try:  # both tables hold plain words; a message needing values is no label
+                return lang.text(key)
+            except MessageError:
+                continue
     return name.replace("_", " ").capitalize()
 
 
@@ -272,7 +292,10 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        return [*rules_problems(self.options, workflow), *base_url_problems(self.options)]
+        from cmflow.builtin.reports.languages import language_problems
+
+        return [*rules_problems(self.options, workflow), *language_problems(self.options.language),
+                *base_url_problems(self.options)]
 
     def lane(self) -> tuple[str, int]:
         """One item at a time per target: a lookup and its create are never interleaved with
@@ -282,19 +305,23 @@ class TaskNotifier(Notifier):
     # -- compose ----------------------------------------------------------------------------
     def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> list[Message]:
         """One message per alert event of the batch, keyed by the batch's key and the event."""
+        from cmflow.foundation.clients import campaign_owners
+
         options: TaskOptions = self.options
         units = batch.result.workflow.measurement_names()
+        # each campaign's client (an alert about a campaign is told in its client's language), once a batch
+        campaigns = campaign_owners(batch.result.records) if getattr(batch.result.workflow, "clients", None) else {}
         messages = []
         for notification in batch.notifications:
             if notification.event == "resolved" and not options.close_on_resolve:
                 continue
             if options.rules and notification.alert.rule not in options.rules:
                 continue
-            messages.append(self.compose_one(batch, notification, units))
+            messages.append(self.compose_one(batch, notification, units, campaigns))
         return messages
 
     def compose_one(self, batch: "NotificationBatch", notification: "Notification",
-                    units: dict[str, str]) -> Message:
+                    units: dict[str, str], campaigns: dict[str, str] | None = None) -> Message:
         """The message of one alert event: what to do (open or close), the item's key and text."""
         from cmflow.builtin.outputs.alert_language import alert_language, told_summary
 
@@ -302,7 +329,12 @@ class TaskNotifier(Notifier):
         alert = notification.alert
         workflow = batch.result.workflow
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
-        lang = alert_language(alert, workflow)  # a client's alert in the client's language
+        if options.language is not None:  # the output's language, for every item
+            from cmflow.builtin.reports.language import language
+
+            lang = language(options.language)
+        else:
+            lang = alert_language(alert, workflow, campaigns)  # a client's alert in the client's language
         values = alert_values(alert, unit, lang, told_summary(alert, lang, workflow, unit))
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"

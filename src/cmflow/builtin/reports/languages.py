@@ -13,3 +13,10 @@ CATALOGUES = resources.files("cmflow.builtin.reports") / "catalogues"
 LANGUAGES: tuple[str, ...] = tuple(sorted(
     entry.name.removesuffix(".toml") for entry in CATALOGUES.iterdir() if entry.name.endswith(".toml")))
 """The languages reports are written in: the catalogues present (``("en", "fr")``)."""
+
+
+def language_problems(code: str | None) -> list[tuple[str, str]]:
+    """What validate says of an output's ``language`` option (``None``: the default, fine)."""
+    if code is not None and code.split("-")[0].lower() not in LANGUAGES:
+        return [("language", f"unknown language {code!r}: use one of {', '.join(LANGUAGES)}")]
+    return []
