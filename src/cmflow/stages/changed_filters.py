@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from cmflow.foundation.run_warnings import RunWarning
 from cmflow.stages.fetch import Fetched
 
 if TYPE_CHECKING:
@@ -55,11 +56,14 @@ def changed_filters(workflow: "Workflow", store: "Store | None", fetched: Fetche
         if entry is None or report.id not in last or last[report.id] == current.get(report.id):
             reports.append(report)
             continue
-        warning = (f"{workflow.file.name}: {entry.path}.where is {_shown(current[report.id])}, and was "
-                   f"{_shown(last[report.id])} at the last run: the figures earlier runs kept were measured with "
-                   "the old filter, so they are not compared with this run's (a comparison or history period this "
-                   "run's records do not reach has no value); to compare, give the files of those periods too; "
-                   "this is said once")
+        warning = RunWarning(
+            f"{workflow.file.name}: {entry.path}.where is {_shown(current[report.id])}, and was "
+            f"{_shown(last[report.id])} at the last run: the figures earlier runs kept were measured with "
+            "the old filter, so they are not compared with this run's (a comparison or history period this "
+            "run's records do not reach has no value); to compare, give the files of those periods too; "
+            "this is said once", "filter_changed",
+            {"file": workflow.file.name, "place": f"{entry.path}.where",
+             "now": _shown(current[report.id], none="{ }"), "then": _shown(last[report.id], none="{ }")})
         reports.append(replace(report, warnings=[*report.warnings, warning]))
     return replace(fetched, reports=reports)
 
@@ -75,10 +79,10 @@ def _differs(run: "RunRecord", current: dict[str, dict[str, Any]]) -> bool:
     return any(then[source] != current[source] for source in set(then) & set(current))
 
 
-def _shown(where: dict[str, Any]) -> str:
+def _shown(where: dict[str, Any], none: str = "none") -> str:
     """A ``where`` as the workflow file writes it: ``{ account = "beta" }``, or ``none`` for no filter."""
     if not where:
-        return "none"
+        return none
     def value(v: Any) -> str:
         return "[" + ", ".join(f'"{x}"' for x in v) + "]" if isinstance(v, list) else f'"{v}"'
     return "{ " + ", ".join(f"{key} = {value(v)}" for key, v in where.items()) + " }"
