@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cmflow.builtin.reports.language import language
 from cmflow.testing import run_workflow_file
 
 FIRST_WEEK = """post_id,platform,account,published_at,reach,likes
@@ -77,6 +78,10 @@ def test_a_changed_where_does_not_compare_with_figures_kept_under_the_old_one(tm
                        "last run: the figures earlier runs kept were measured with the old filter, so they are not "
                        "compared with this run's (a comparison or history period this run's records do not reach "
                        "has no value); to compare, give the files of those periods too; this is said once")
+    assert language("fr").run_warning(warning).startswith(
+        'weekly.toml, sources[0].where vaut { account = "beta" } et valait { account = "alpha" } lors de la dernière '
+        "exécution\u00a0: les chiffres conservés par les exécutions précédentes ont été mesurés avec l'ancien filtre")
+    assert language("en").run_warning(warning) == warning
     assert second.status == "warning"
     assert reach_compared(third) == (5200, None)  # still not compared, and said once only
     assert third.warnings == []
