@@ -16,7 +16,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cmflow.cli import main
+from cmflow.builtin.reports.language import language
 from cmflow.store import open_store
+from cmflow.testing import run_workflow_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
 WEEK = "2026-11-16..2026-11-22"
@@ -60,6 +62,14 @@ def test_a_folder_that_lost_an_export_says_which_format_and_file_once(tmp_path: 
     assert "│ 2,300 " in output   # likes: 560 + 1740
 
     (folder / FACEBOOK).unlink()   # the Facebook export is gone, the Instagram one stays
+    # a dry run compares and keeps nothing: the warning, as a French report says it
+    result = run_workflow_file(workflow, store_url=store_url, dry_run=True)
+    [warning] = result.warnings
+    assert language("fr").run_warning(warning) == (
+        f"meta.toml, sources[0]\u00a0: meta_facebook_posts of Maison Lumen, lu la dernière fois dans "
+        f"exports/meta/{FACEBOOK}, est absent cette fois (chemin «\u00a0exports/meta\u00a0»)\u00a0: ses chiffres "
+        "manquent à cette exécution. Remettez l'export en place\u00a0; s'il a été retiré exprès, ce message "
+        "n'apparaît qu'une fois.")
     code, output = run(workflow, store_url)
     assert code == 5, output
     assert ("meta.toml: sources[0]: meta_facebook_posts of Maison Lumen, read last time from "

@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from cmflow import PluginOptions, RecordTable, Source, hookimpl
+from cmflow.builtin.reports.language import language
 from cmflow.stages.incremental import source_key
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, replay_server, run_workflow_file  # noqa: F401 (a fixture)
@@ -449,6 +450,11 @@ def test_a_window_older_than_the_platform_returns_comes_from_the_store_and_its_g
                               "returns (7 days back) and no earlier run fetched it: its records of those days are "
                               "missing from the figures; run the workflow at least every 7 days so that the store "
                               "keeps them"]
+    assert language("fr").run_warning(first.warnings[0]) == (  # in a French report, dates by Babel
+        "incremental.toml: sources[0] (api)\u00a0: la plateforme ne remonte qu'à 7\u00a0jours en arrière et aucune "
+        "exécution précédente n'a récupéré 16 nov. 2026\u00a0: les données de ces jours manquent dans les chiffres. "
+        "Lancez le workflow avec au plus 7\u00a0jours d'intervalle pour que l'historique les conserve.")
+    assert language("en").run_warning(first.warnings[0]) == first.warnings[0]
     PLATFORM.asked.clear()
     again = run_workflow_file(path, store_url=any_store_url, now=at(30, 9), period="2026-11-16..2026-11-22")
     assert PLATFORM.asked == []  # never asked for what it cannot return

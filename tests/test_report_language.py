@@ -465,3 +465,29 @@ def test_every_message_the_report_code_asks_for_exists():
         missing = sorted((key, name) for key, prefix, name in asked
                          if not (any(k.startswith(key) for k in keys) if prefix else key in keys))
         assert missing == [], code
+
+
+def test_a_run_warning_is_said_in_the_reports_language_and_free_text_as_written():
+    """A built-in warning (:class:`~cmflow.foundation.run_warnings.RunWarning`) is said with the
+    catalogue's message in a French report (days, lists and lengths by Babel) and as the stage
+    wrote it in an English one; a third party's plain text, an unknown code, or values a message
+    lacks leave the text as written."""
+    from datetime import timedelta
+
+    from cmflow.foundation.run_warnings import RunWarning
+
+    warning = RunWarning("api: 2026-11-16, 2026-11-18..2026-11-22 is older than the platform returns (36 hours back)",
+                         "older_than_reach", {"source": "w.toml: sources[0] (api)", "reach": timedelta(hours=36),
+                                              "days": [(date(2026, 11, 16), date(2026, 11, 16)),
+                                                       (date(2026, 11, 18), date(2026, 11, 22))]})
+    fr = language("fr")
+    said = fr.run_warning(warning)
+    assert said.startswith(f"w.toml: sources[0] (api){NBSP}: la plateforme ne remonte qu'à 1{NBSP}jour et 12{NBSP}heures")
+    assert f"n'a récupéré 16 nov. 2026 et 18–22 nov. 2026{NBSP}:" in said
+    assert language("en").run_warning(warning) == str(warning) == warning
+    plain = "plugin acme: the CRM export is a day late"  # a third party's words
+    assert fr.run_warning(plain) == plain
+    assert fr.run_warning(RunWarning("acme: late", "acme_late")) == "acme: late"
+    assert fr.run_warning(RunWarning("w: x", "older_than_reach", {"source": "w"})) == "w: x"
+    assert (fr.duration(timedelta(days=7)), language("en").duration(timedelta(days=6, hours=23, minutes=55))) == (
+        f"7{NBSP}jours", "6 days, 23 hours, 55 minutes")

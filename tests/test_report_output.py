@@ -1053,6 +1053,14 @@ attach = ["html"]
         assert "sources[1].where.account" in text_of(block)
     french = (tmp_path / "checked" / "atelier-rose-marketing.html").read_text(encoding="utf-8")
     assert "À vérifier avant l'envoi" in text_of(french)
+    # the warning in each report's language: French words around the key path and the value ...
+    said = text_of(french.split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0])
+    assert "sources[1].where.account\u00a0: «\u00a0" + typo + "\u00a0» ne figure dans aucune donnée" in said
+    assert "is in no record" not in said and "check its spelling" not in said
+    # ... and the stage's own English words, as cmflow history has them, in an English report
+    english = (tmp_path / "checked" / "northwind-marketing.html").read_text(encoding="utf-8")
+    said = text_of(english.split('<div class="run-warnings" role="note">', 1)[1].split("</div>", 1)[0])
+    assert result.warnings[0][:200] in said and "ne figure" not in said
     internal = (tmp_path / "checked" / "internal.html").read_text(encoding="utf-8")
     block = internal.split('<div class="banner check" role="note">', 1)[1].split("</div>", 1)[0]
     assert "&lt;b onmouseover=" in block and "<b " not in block

@@ -340,3 +340,39 @@ col.rank {{ width: 10%; }}</style></head>
     left, width = 16 / 25.4 * 72, A4_WIDTH_PT - 2 * 16 / 25.4 * 72
     assert x_min["un"] == pytest.approx(left + 0.10 * width, abs=1)  # the text column starts after 10 %
     assert x_min["22"] == pytest.approx(left + 0.55 * width, abs=1)  # the two others share the 90 % left
+
+
+REPORT_CHART_CSS = ".chart svg { width: 100%; height: auto; max-width: 100%; } .chart { max-width: 560px; }"
+"""How the report templates size a chart (templates/base.html.j2)."""
+
+
+@pytest.mark.parametrize("layout", [
+    "{svg}",  # as drawn, at the top of the page
+    "<style>" + REPORT_CHART_CSS + "</style><p style='margin-top:90mm'>Meilleurs moments</p><div class='chart'>{svg}</div>",
+    "<p style='margin-top:90mm'>Meilleurs moments</p><div style='width:110mm'>{svg}</div>",
+])
+def test_a_heat_maps_colour_bar_prints_under_its_labels(layout, tmp_path) -> None:
+    """The heat map's legend is a gradient bar with its values under it; WeasyPrint placed such a
+    gradient (Vega gives it in fractions of the bar) off the bar, which printed white under "0 %"."""
+    from PIL import Image
+
+    from cmflow.builtin.reports.charts import heatmap
+
+    chart = heatmap([(0, 18, 5.0), (3, 11, 3.0), (5, 9, 8.0)], title="Taux d'engagement", unit="%",
+                    weekday_names=["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."])
+    pdf = tmp_path / "heat.pdf"
+    write_pdf(f"<style>{PRINT_CSS}</style>" + layout.replace("{svg}", chart.svg("fr")), pdf)
+    dpi = 60
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+    page = Image.open(tmp_path / "page.png").convert("RGB")
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    first = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">0[^<\d]*%</word>', bbox)
+    last = re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">8[^<\d]*%</word>', bbox)
+    assert first and last, "the legend's labels 0 % ... 8 % are not in the PDF"
+    left, top, right = (float(value) * dpi / 72 for value in (first.group(1), first.group(2), last[-1]))
+    # the bar: the few pixel rows just above the labels, from the first label to the last
+    strip = [page.getpixel((x, y)) for x in range(int(left) + 2, int(right) - 2)
+             for y in range(int(top) - 8, int(top) - 2)]
+    coloured = [pixel for pixel in strip if pixel[2] - pixel[0] > 25]  # blue, as the scale runs
+    assert len(coloured) > 0.8 * len(strip), f"{len(coloured)} of {len(strip)} pixels of the colour bar are coloured"
+    assert max(p[0] for p in coloured) - min(p[0] for p in coloured) > 80  # light to dark: a gradient

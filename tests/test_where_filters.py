@@ -29,6 +29,7 @@ import pytest
 from click.testing import CliRunner
 
 from cmflow import Output, hookimpl
+from cmflow.builtin.reports.language import language
 from cmflow.cli import main
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.records import ACCOUNT_SNAPSHOT, POST
@@ -641,6 +642,11 @@ below = 1
         "workflow-1.toml: triggers[0].where.account: no series of total_likes has account = 'maisonlumem'; "
         "did you mean 'maisonlumen'?; 'maisonlumem' is in no record and no earlier run: check its spelling "
         "(the rule watches nothing of it)"])}
+    [warning] = where_reports(result)["quiet"][1]
+    assert language("fr").run_warning(warning) == (
+        "workflow-1.toml, triggers[0].where.account\u00a0: «\u00a0maisonlumem\u00a0» ne figure dans aucune donnée ni "
+        "aucune exécution précédente. Vouliez-vous dire «\u00a0maisonlumen\u00a0»\u00a0? Vérifiez l'orthographe (la "
+        "règle ne surveille rien).")
     [trigger_report] = [s for s in result.stages if s.kind == "trigger"]
     assert trigger_report.problems == []
 

@@ -251,6 +251,8 @@ class UnmatchedValue:
     key: str
     value: str
     note: str
+    closest: str | None = None
+    """The closest value the rows have, if one is close enough to be a misspelling's."""
 
     def __str__(self) -> str:
         return self.note
@@ -280,5 +282,5 @@ def unmatched_values(where: Where, frames: Iterable["pl.DataFrame"], what: str) 
             found.append(UnmatchedValue(key, wanted, f"where.{key}: no {what} has {key} = {wanted!r}; " + (
                 f"did you mean {suggestion!r}?" if suggestion else
                 f"they have {', '.join(present[:5])}" + (" ..." if len(present) > 5 else "") if present else
-                f"none has any {key}")))
+                f"none has any {key}"), suggestion))
     return found

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cmflow.foundation.records import RECORD_KINDS, unique_records
+from cmflow.foundation.run_warnings import RunWarning
 from cmflow.store import CachedRecord, SourceCursor
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class FetchPlan:
         only_earlier = len(self.segments) == 1 and self.segments[0][1] >= self.window_end
         return f"fetched {asked} UTC, {'earlier records' if only_earlier else 'the rest'} from the store"
 
-    def gap_warning(self, source: str, periods: "Sequence[Period]") -> str | None:
+    def gap_warning(self, source: str, periods: "Sequence[Period]") -> RunWarning | None:
         """What the run says of :attr:`gaps`: the source, the days of the run's periods they hold
         (in the workflow's time zone, that of the periods), why, and what to do."""
         if not self.gaps or self.reach is None:
@@ -149,10 +150,14 @@ class FetchPlan:
                 spans.append((start, end))
         if not spans:  # only the margin around the periods: no figure misses a record
             return None
-        days = ", ".join(_days(start.astimezone(zone), end.astimezone(zone)) for start, end in spans)
-        return (f"{source}: {days} is older than the platform returns ({_span(self.reach)} back) and no earlier "
-                "run fetched it: its records of those days are missing from the figures; run the workflow at "
-                f"least every {_span(self.reach)} so that the store keeps them")
+        local = [(start.astimezone(zone), end.astimezone(zone)) for start, end in spans]
+        days = ", ".join(_days(start, end) for start, end in local)
+        return RunWarning(
+            f"{source}: {days} is older than the platform returns ({_span(self.reach)} back) and no earlier "
+            "run fetched it: its records of those days are missing from the figures; run the workflow at "
+            f"least every {_span(self.reach)} so that the store keeps them", "older_than_reach",
+            {"source": source, "days": [(start.date(), (end - timedelta(microseconds=1)).date()) for start, end in local],
+             "reach": self.reach})
 
 
 def source_key(workflow: "Workflow", entry: "Entry", part: "Source | None" = None) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.run_warnings import RunWarning
 from cmflow.stages.fetch import Fetched
 
 if TYPE_CHECKING:
@@ -46,9 +47,12 @@ def lost_inputs(workflow: "Workflow", store: "Store | None", fetched: Fetched) -
             reports.append(report)
             continue
         path = getattr(entry.plugin.options, "path", None)
-        gone = [f"{workflow.file.name}: {entry.path}: {what}, read last time from {', '.join(files)}, is not "
-                f"there this time" + (f" (path = {path!r})" if path else "") + ": its figures are left out of this "
-                "run; put the export back, or if it was removed on purpose, this is said once"
+        gone = [RunWarning(f"{workflow.file.name}: {entry.path}: {what}, read last time from {', '.join(files)}, is "
+                           f"not there this time" + (f" (path = {path!r})" if path else "") + ": its figures are left "
+                           "out of this run; put the export back, or if it was removed on purpose, this is said once",
+                           "input_gone_from_path" if path else "input_gone",
+                           {"file": workflow.file.name, "place": entry.path, "what": what, "files": list(files),
+                            **({"path": str(path)} if path else {})})
                 for what, files in last.items() if what not in report.inputs]
         reports.append(replace(report, warnings=[*report.warnings, *gone]) if gone else report)
     return replace(fetched, reports=reports)

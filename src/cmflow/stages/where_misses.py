@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from cmflow.foundation.run_warnings import RunWarning
 from cmflow.foundation.where_filters import UnmatchedValue, compared, unmatched_values
 from cmflow.plugins.result import StageReport
 from cmflow.stages.measure import MetricRequest
@@ -50,9 +51,13 @@ def where_misses(workflow: "Workflow", store: "Store | None", read: dict[str, "p
             report.problems.append(f"{place} ({miss.value!r} is known from other rows or earlier runs: "
                                    "none here this time)")
         else:
-            empty = "the rule watches nothing of it" if entry.kind == "trigger" else "its figures are empty"
-            report.warnings.append(f"{workflow.file.name}: {place}; {miss.value!r} is in no record and no earlier "
-                                   f"run: check its spelling ({empty})")
+            trigger = entry.kind == "trigger"
+            empty = "the rule watches nothing of it" if trigger else "its figures are empty"
+            report.warnings.append(RunWarning(
+                f"{workflow.file.name}: {place}; {miss.value!r} is in no record and no earlier run: check its "
+                f"spelling ({empty})", "where_unmatched" + ("_trigger" if trigger else "") + ("_near" if miss.closest else ""),
+                {"file": workflow.file.name, "place": f"{entry.path}.where.{miss.key}", "value": str(miss.value),
+                 **({"closest": miss.closest} if miss.closest else {})}))
     return list(reports.values())
 
 

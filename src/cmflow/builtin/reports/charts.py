@@ -463,7 +463,7 @@ def _svg(spec_json: str, language: str, title: str, description: str) -> str:
         raw = vl_convert.vegalite_to_svg(json.loads(spec_json), format_locale=_number_locale(language),
                                          time_format_locale=_time_locale(language), allowed_base_urls=[])
     prefix = "c" + hashlib.sha1(f"{language}\n{spec_json}".encode()).hexdigest()[:10] + "-"
-    return _inline_svg(_rounded_geometry(_unique_ids(raw, prefix)), title, description)
+    return _inline_svg(_gradients_in_user_space(_rounded_geometry(_unique_ids(raw, prefix))), title, description)
 
 
 _GEOMETRY = re.compile(r'(\s(?:d|transform|x|y|x1|x2|y1|y2|width|height)=")([^"]*)"')
@@ -477,6 +477,33 @@ def _rounded_geometry(svg: str) -> str:
         return f"{float(number.group()):.2f}".rstrip("0").rstrip(".")
 
     return _GEOMETRY.sub(lambda match: match.group(1) + _LONG_DECIMAL.sub(rounded, match.group(2)) + '"', svg)
+
+
+_GRADIENT_RECT = re.compile(r'<path d="M([\d.-]+),([\d.-]+)h([\d.]+)v([\d.]+)h-[\d.]+Z" fill="url\(#([^)"]+)\)"')
+_BOX_GRADIENT = re.compile(r'<linearGradient id="([^"]+)" x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)" y2="([\d.]+)">')
+
+
+def _gradients_in_user_space(svg: str) -> str:
+    """Vega's gradient legend (a heat map's colour bar) in the coordinates of the bar it fills.
+
+    Vega gives the gradient in fractions of the filled shape (``objectBoundingBox``, the SVG
+    default); WeasyPrint 70 places such a gradient wrong in the PDF, and the bar printed white
+    under its labels. The same gradient in the bar's own coordinates (``userSpaceOnUse``) draws
+    the same in browsers and in the PDF. A gradient filling anything but a plain rectangle is
+    left as it is."""
+    boxes = {match.group(5): tuple(float(match.group(i)) for i in range(1, 5))
+             for match in _GRADIENT_RECT.finditer(svg)}
+
+    def in_user_space(match: re.Match) -> str:
+        gradient = match.group(1)
+        if gradient not in boxes:
+            return match.group(0)
+        x, y, width, height = boxes[gradient]
+        x1, x2, y1, y2 = (float(match.group(i)) for i in range(2, 6))
+        return (f'<linearGradient id="{gradient}" gradientUnits="userSpaceOnUse" x1="{x + x1 * width:g}" '
+                f'x2="{x + x2 * width:g}" y1="{y + y1 * height:g}" y2="{y + y2 * height:g}">')
+
+    return _BOX_GRADIENT.sub(in_user_space, svg)
 
 
 def _unique_ids(svg: str, prefix: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +28,7 @@ except ModuleNotFoundError:  # Python < 3.11
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_time, get_day_names
 from babel.lists import format_list
+from babel.units import format_unit
 from babel.localedata import locale_identifiers
 
 from cmflow.builtin.reports.languages import CATALOGUES, LANGUAGES
@@ -35,6 +36,8 @@ from cmflow import format_change, format_number, format_percent, format_value
 
 REFERENCE = "en"
 """The catalogue every other one must match key for key."""
+RUN_WARNINGS_LANGUAGE = "en"
+"""The language the run's stages write their warnings in (:meth:`Language.run_warning`)."""
 PLURAL_FORMS = frozenset({"zero", "one", "two", "few", "many", "other"})
 """The CLDR plural categories a plural message may have (``other`` is required)."""
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -196,7 +199,27 @@ class Language:
             return self.date(value)
         if isinstance(value, date):
             return self.date(value)
+        if isinstance(value, timedelta):
+            return self.duration(value)
+        if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, date) for v in value):
+            return self.period(*value)
+        if isinstance(value, list):
+            return self.join([self._inserted(item) for item in value])
         return str(value)
+
+    def run_warning(self, warning: str) -> str:
+        """A run's warning in the report's language: the catalogue's ``run_warning_<code>`` filled
+        from its values (:class:`~cmflow.foundation.run_warnings.RunWarning`); the text as it is
+        written in an English report (the stages write English: the same words as ``cmflow
+        history``), and for a warning without a code or whose code the catalogue does not have
+        (a third party's)."""
+        code = getattr(warning, "code", None)
+        if self.code == RUN_WARNINGS_LANGUAGE or not code or not self.has(f"run_warning_{code}"):
+            return str(warning)
+        try:
+            return self.text(f"run_warning_{code}", **getattr(warning, "values", {}))
+        except MessageError:  # a value the message needs is missing: the English text says it all
+            return str(warning)
 
     def text_parts(self, key: str) -> list[str]:
         """The literal pieces of message ``key`` around its placeholders, for what fills them
@@ -299,6 +322,17 @@ class Language:
         if start.year == end.year and start.month % 3 == 1 and end.month == start.month + 2:
             return format_skeleton("yQQQ", start, locale=self.locale)
         return format_interval(start, end, "yMMM", locale=self.locale)
+
+    def duration(self, length: timedelta) -> str:
+        """A length of time in days, hours and minutes (``7 jours``, ``1 jour, 12 heures`` /
+        ``7 days``), each part by CLDR's unit names."""
+        minutes = round(length / timedelta(minutes=1))
+        days, rest = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        parts = [format_unit(amount, unit, locale=self.locale) for amount, unit in
+                 ((days, "duration-day"), (hours, "duration-hour"), (minutes, "duration-minute")) if amount]
+        return format_list(parts or [format_unit(0, "duration-minute", locale=self.locale)],
+                           style="unit", locale=self.locale)
 
     def weekday(self, index: int, width: str = "abbreviated") -> str:
         """The name of a weekday, 0 being Monday; ``width`` is ``abbreviated`` (``lun.``),
