@@ -82,6 +82,7 @@ _PUBLIC = {
     "Ladder": "foundation.objectives", "GOALS": "foundation.objectives", "VERDICTS": "foundation.objectives",
     "Client": "foundation.clients", "client_of": "foundation.clients",
     "accounts_of_no_client": "foundation.clients", "account_display_name": "foundation.clients",
+    "campaign_owners": "foundation.clients",
     # UTM-tagged links
     "NONE_LABEL": "foundation.measurements", "REQUIRED_UTM": "foundation.utm_links",
     "utm_value": "foundation.utm_links", "utm_tags": "foundation.utm_links", "link_to_check": "foundation.utm_links",
@@ -112,7 +113,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.business_hours import ServiceHours, business_seconds, business_time_between
     from cmflow.foundation.calendar_statuses import CALENDAR_STATUSES, status_of
     from cmflow.foundation.campaign_names import campaign_key, campaign_key_of
-    from cmflow.foundation.clients import Client, account_display_name, accounts_of_no_client, client_of
+    from cmflow.foundation.clients import (Client, account_display_name, accounts_of_no_client, campaign_owners,
+                                           client_of)
     from cmflow.foundation.durations import Duration, PositiveDuration
     from cmflow.foundation.tracked_time import DURATION_FORMS, hours_of, hours_or_none
     from cmflow.foundation.email_addresses import EmailAddress, parse_address

@@ -20,11 +20,8 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from cmflow import Alert
+    from cmflow import Alert, Client
     from cmflow.builtin.reports.language import Language
-    from cmflow.foundation.clients import Client
-    from cmflow.foundation.listening import Listen
-    from cmflow.workflow import Workflow
 
 log = logging.getLogger("cmflow.output.tasks")
 
@@ -42,14 +39,13 @@ class ToldTrigger(Protocol):
         keep the summary as written."""
 
 
-def alert_client(alert: "Alert", clients: "list[Client]", listen: "Listen | None" = None,
+def alert_client(alert: "Alert", clients: "list[Client]", listen: Any = None,
                  campaigns: "dict[str, str] | None" = None) -> "Client | None":
     """The client whose series ``alert`` is about: the one its ``client`` dimension names, else
     the one listing its ``account``, else the one its ``brand`` is watched for (``listen``), else
     the one its ``campaign`` belongs to (``campaigns``:
     :func:`~cmflow.foundation.clients.campaign_owners`); None for an alert about no single client's series."""
-    from cmflow.foundation.campaign_names import campaign_key_of
-    from cmflow.foundation.clients import client_of
+    from cmflow import campaign_key_of, client_of
 
     def named(client_id: str | None) -> "Client | None":
         return next((client for client in clients if client.id == client_id), None) if client_id else None
@@ -67,7 +63,7 @@ def alert_client(alert: "Alert", clients: "list[Client]", listen: "Listen | None
     return None
 
 
-def alert_language(alert: "Alert", workflow: "Workflow", campaigns: "dict[str, str] | None" = None) -> "Language":
+def alert_language(alert: "Alert", workflow: Any, campaigns: "dict[str, str] | None" = None) -> "Language":
     """The language ``alert`` is told in: its client's (:func:`alert_client`; ``campaigns``, each
     campaign's client: :func:`~cmflow.foundation.clients.campaign_owners` of the run's records), else English."""
     from cmflow.builtin.reports.language import language
@@ -76,7 +72,7 @@ def alert_language(alert: "Alert", workflow: "Workflow", campaigns: "dict[str, s
     return language(client.language if client is not None else DEFAULT_LANGUAGE)
 
 
-def told_summary(alert: "Alert", lang: "Language", workflow: "Workflow", unit: str) -> str:
+def told_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> str:
     """``alert``'s summary in ``lang``: said again by its trigger when the trigger can, else
     (English, a third party's trigger, a trigger entry gone from the file) as written."""
     if lang.code == DEFAULT_LANGUAGE:

@@ -305,7 +305,7 @@ class TaskNotifier(Notifier):
     # -- compose ----------------------------------------------------------------------------
     def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> list[Message]:
         """One message per alert event of the batch, keyed by the batch's key and the event."""
-        from cmflow.foundation.clients import campaign_owners
+        from cmflow import campaign_owners
 
         options: TaskOptions = self.options
         units = batch.result.workflow.measurement_names()
