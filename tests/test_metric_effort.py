@@ -480,6 +480,14 @@ def test_cost_per_engagement_of_posts_nobody_interacted_with(tmp_path) -> None:
     assert cell(result, "cost_per_post", campaign="lancement-bougies")[0] == 220.0
 
 
+def test_cost_per_engagement_of_posts_that_report_no_counter(tmp_path) -> None:
+    posts = POSTS.replace("lancement-bougies,100,10,5,5", "lancement-bougies,,,,")
+    result = run(tmp_path, WORKFLOW, TIME, posts)
+    assert cell(result, "cost_per_engagement", campaign="lancement-bougies") == (
+        None, "EUR", "no post reports likes, comments, shares or saves")
+    assert cell(result, "cost_per_post", campaign="lancement-bougies")[0] == 220.0
+
+
 @pytest.mark.parametrize(("code", "written"), [
     ("fr", ["1\u202f030,00\u00a0€", "236,67\u00a0€", "4\u00a0h"]),
     ("en", ["€1,030.00", "€236.67", "4\u00a0h"]),

@@ -337,6 +337,54 @@ def test_a_counter_no_post_of_a_group_reports_has_no_value() -> None:
     assert set(frame["metric"].unique()) == {"total_saves", "total_reach", "total_impressions"}
 
 
+# Interactions follow the group rule (docs/concepts.md): a group in which no post reports any of
+# likes, comments, shares or saves has no interactions; otherwise empty counters count as 0 and
+# every post's reach, impressions and followers stay in the denominator.
+NO_INTERACTIONS = "no post reports likes, comments, shares or saves"
+
+
+def test_a_post_with_empty_counter_cells_stays_in_err_and_engagement_per_post() -> None:
+    from cmflow.builtin.metrics.publishing_pace import EngagementPerPost
+
+    posts = records([post("p1", likes=10, reach=100), post("p2", reach=900)])
+    # What a CM's SUM(interactions) / SUM(reach) gives: 10 / 1000, not 10 / 100.
+    assert value(measure(EngagementRateByReach, posts), "engagement_rate_by_reach") == pytest.approx(1.0)
+    assert value(measure(EngagementPerPost, posts), "engagement_per_post") == pytest.approx(5.0)  # 10 / 2 posts
+
+
+def test_an_export_with_reach_only_has_no_interactions_not_zero() -> None:
+    from cmflow.builtin.metrics.publishing_pace import EngagementPerPost
+
+    posts = [post("s1", reach=100, impressions=200), post("s2", reach=300, impressions=400),
+             post("s0", day=10, reach=50, impressions=60)]
+    data = records(posts, [snapshot("a", 22, 1000), snapshot("a", 15, 990)])
+    assert no_value(measure(Totals, data, counters=["interactions"]), "total_interactions") == NO_INTERACTIONS
+    assert no_value(measure(EngagementRateByReach, data), "engagement_rate_by_reach") == NO_INTERACTIONS
+    assert no_value(measure(EngagementRateByImpressions, data), "engagement_rate_by_impressions") == \
+        "no post reports likes, comments or shares"
+    assert no_value(measure(EngagementRateByFollowers, data), "engagement_rate_by_followers") == NO_INTERACTIONS
+    assert no_value(measure(EngagementPerPost, data), "engagement_per_post") == NO_INTERACTIONS
+    # The previous week has no interactions either: no comparison, not a change from 0.
+    assert no_value(measure(Totals, data, counters=["interactions"]), "total_interactions",
+                    "previous_period") == NO_INTERACTIONS
+    # Per account: the silent account says so; the one that reports its likes has its figure.
+    both = records([*posts, post("t1", account="b", likes=8, comments=2, reach=200)])
+    by = ["overall", "account"]
+    err = measure(EngagementRateByReach, both, by=by)
+    assert no_value(err, "engagement_rate_by_reach", platform="instagram", account="a") == NO_INTERACTIONS
+    assert value(err, "engagement_rate_by_reach", platform="instagram", account="b") == pytest.approx(5.0)
+    assert value(err, "engagement_rate_by_reach") == pytest.approx(10 / 600 * 100)  # every post's reach
+    assert value(measure(Totals, both, counters=["interactions"]), "total_interactions") == 10
+
+
+def test_er_keeps_the_followers_of_an_account_whose_posts_report_no_counter() -> None:
+    data = records([post("s1", account="silent", reach=100), post("t1", account="talks", likes=8, comments=2)],
+                   [snapshot("silent", 22, 1000), snapshot("talks", 22, 500)])
+    # 10 interactions over both accounts' 1,500 followers, not over the 500 of the one that talks.
+    assert value(measure(EngagementRateByFollowers, data), "engagement_rate_by_followers") == \
+        pytest.approx(10 / 1500 * 100)
+
+
 def test_totals_without_posts_in_the_period() -> None:
     frame = measure(Totals, records(TOTALS_POSTS), counters=["likes", "interactions"])
     assert no_value(frame, "total_likes", "previous_period") == "no posts in this period"

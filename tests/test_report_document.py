@@ -59,6 +59,21 @@ def test_the_rates_of_the_insights_and_heat_map_leave_out_posts_without_reach() 
     assert (row["value"], row["posts"]) == (1.0, 1)
 
 
+def test_the_rates_of_the_insights_and_heat_map_follow_the_group_rule_for_counters() -> None:
+    """As the metric: empty counter cells count as 0 with the post's reach kept (10 / 1,000), and
+    a group in which no post reports any counter (an export of reach only) has no rate, not 0 %."""
+    import polars as pl
+
+    from cmflow.builtin.reports.document import _rates
+
+    posts = pl.DataFrame({"account": ["a", "a", "b"], "likes": [10, None, None], "comments": [None, None, None],
+                          "shares": [None, None, None], "saves": [None, None, None], "reach": [100, 900, 500]},
+                         schema_overrides={c: pl.Int64 for c in ("likes", "comments", "shares", "saves")})
+    rows = {row["account"]: row for row in _rates(posts, ["account"]).to_dicts()}
+    assert (rows["a"]["value"], rows["a"]["posts"]) == (1.0, 2)
+    assert (rows["b"]["value"], rows["b"]["posts"]) == (None, 1)
+
+
 def test_an_objective_without_a_verdict_shows_no_figures() -> None:
     """Its reason is said instead: never "– for a target of – (0 % of the target)"."""
     from types import SimpleNamespace

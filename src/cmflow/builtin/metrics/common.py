@@ -25,6 +25,27 @@ def interaction_column(*counters: str) -> tuple[str, "pl.Expr"]:
     return "_" + "+".join(counters), interactions(*counters)
 
 
+def reporting_column(*counters: str) -> tuple[str, "pl.Expr"]:
+    """A column for an :class:`cmflow.Aggregate`'s ``columns``: 1 where a record reports at least
+    one of ``counters``, else 0. Summed over a group it says whether :func:`interactions` means
+    anything there: a group in which no record reports any counter has no interactions, not 0
+    (docs/concepts.md); otherwise empty counters count as 0 and every record stays in."""
+    import polars as pl
+
+    return ("_reports_" + "+".join(counters),
+            pl.any_horizontal([pl.col(c).is_not_null() for c in counters]).cast(pl.Int64))
+
+
+def counters_reported(*counters: str) -> "pl.Expr":
+    """Aggregation: how many records of the group report at least one of ``counters``."""
+    return reporting_column(*counters)[1].sum()
+
+
+def counters_text(*counters: str) -> str:
+    """``likes, comments, shares or saves``: the counters a reason names."""
+    return ", ".join(counters[:-1]) + f" or {counters[-1]}" if len(counters) > 1 else counters[0]
+
+
 def follower_counts(data: "MetricInput", aggregations: "tuple[pl.Expr, ...]") -> "Aggregate":
     """The account snapshots with a follower count, grouped by period and account: what
     ``follower_growth`` and ``engagement_rate_by_followers`` both read, grouped once."""

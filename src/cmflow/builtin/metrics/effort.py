@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, counters_reported, counters_text, interactions
 from cmflow.builtin.metrics.priced_time import (CURRENCY_UNIT, NO_ENTRIES, cost_aggregations, cost_counted,
                                                 priced_entries, unpriced_reason, with_period_entries)
 
@@ -167,6 +167,11 @@ class _CostRatio(Metric):
         """The sum over the group's posts to divide the cost by."""
         raise NotImplementedError
 
+    def unknown_denominator(self) -> "tuple[pl.Expr, str] | None":
+        """An aggregation that is 0 when the group's posts do not report what the denominator
+        sums, and the reason then; None when the denominator is always known."""
+        return None
+
     def compute(self, data: MetricInput):
         import polars as pl
 
@@ -176,8 +181,11 @@ class _CostRatio(Metric):
         for dims in data.grouping_sets:
             costs = aggregate(priced_entries(data, data.records["time_entry"]), [dims], cost_aggregations(),
                               periods=labels).with_columns(as_string)
+            unknown = self.unknown_denominator()
+            known = unknown[0] if unknown else pl.len()
             posts = aggregate(data.records["post"], [dims],
-                              [pl.len().alias("posts"), self.denominator().alias("denominator")],
+                              [pl.len().alias("posts"), self.denominator().alias("denominator"),
+                               known.alias("denominator_known")],
                               periods=labels).with_columns(as_string)
             # Every group of either side: a campaign with time and no post says so, and the reverse.
             parts.append(costs.join(posts, on=["period", *dims], how="full", coalesce=True, nulls_equal=True))
@@ -186,8 +194,11 @@ class _CostRatio(Metric):
                   .when(pl.col("entries").fill_null(0) == 0)
                   .then(pl.lit("no time entries in this period: nothing says what these posts cost"))
                   .when(~cost_counted()).then(unpriced_reason(data.production.currency))
+                  .when(pl.col("denominator_known").fill_null(0) == 0)
+                  .then(pl.lit(unknown[1] if unknown else ""))
                   .when(pl.col("denominator").fill_null(0) == 0).then(pl.lit(f"the period's posts have no {self.denominator_name}")))
-        value = (pl.when((pl.col("entries").fill_null(0) > 0) & cost_counted())
+        value = (pl.when((pl.col("entries").fill_null(0) > 0) & cost_counted()
+                         & (pl.col("denominator_known").fill_null(0) > 0))
                  .then(ratio(pl.col("cost"), pl.col("denominator"), scale=1)))
         return measurement_rows(rows, metric=self.name, unit=data.production.currency, value=value, reason=reason)
 
@@ -215,7 +226,8 @@ class CostPerEngagement(_CostRatio):
     of the period's posts, both of the group.
 
     A counter a platform does not report counts as 0 among the interactions (as in ERR). No
-    value without posts, without interactions, without time entries, or with time no rate prices.
+    value without posts, without interactions, when no post reports any of the counters,
+    without time entries, or with time no rate prices.
     """
 
     name = "cost_per_engagement"
@@ -225,6 +237,10 @@ class CostPerEngagement(_CostRatio):
 
     def denominator(self):
         return interactions(*ENGAGEMENT_COUNTERS).sum()
+
+    def unknown_denominator(self):
+        return (counters_reported(*ENGAGEMENT_COUNTERS),
+                f"no post reports {counters_text(*ENGAGEMENT_COUNTERS)}")
 
 
 @hookimpl

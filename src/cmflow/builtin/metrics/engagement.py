@@ -12,7 +12,9 @@ accounts adds up each account's interactions and denominators from its own view 
 For a group of posts the rate is the ratio of the sums (a weighted rate, so a post reaching
 10 people does not weigh as much as one reaching 10,000); ``aggregate = "mean_of_posts"`` gives
 the plain average of the posts' own rates instead. A counter the platform does not report counts
-as 0 in the numerator; posts without a denominator (no reach, no impressions, or 0) are left out of
+as 0 in the numerator, but a group in which no record reports any of the counters has no value
+(no post reports likes, comments, shares or saves): its 0 would be taken for a measured one. Posts
+without a denominator (no reach, no impressions, or 0) are left out of
 both sides. A zero or missing denominator gives no value, with the reason.
 """
 
@@ -25,9 +27,10 @@ from pydantic import Field, model_validator
 from cmflow import Aggregate, aggregate, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, follower_counts,
-                                           interaction_column)
+                                           interaction_column, reporting_column)
 from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, basis, by_basis, for_dimensions,
-                                          from_view_aggregates, is_post, no_records_reason, view_aggregates,
+                                          from_view_aggregates, is_post, no_counters_reason,
+                                          no_records_reason, view_aggregates,
                                           view_counts, view_rows_of, with_view_history)
 
 if TYPE_CHECKING:
@@ -76,6 +79,7 @@ class _PostRate(ViewMetric):
 
         options: RateOptions = self.options
         column, summed = interaction_column(*self.numerator)
+        reports, reporting = reporting_column(*self.numerator)
         denominator = pl.col(self.denominator)
         # A post (or day) that reached no one, or whose reach is unknown, has no rate: its
         # interactions are left out of the numerator too, in both aggregations alike.
@@ -85,11 +89,12 @@ class _PostRate(ViewMetric):
             # when/then, not filter: a plain sum or mean of a column runs on Polars' fast path.
             pl.when(has_denominator).then(pl.col(column)).sum().alias("numerator"),
             pl.when(has_denominator).then(denominator).sum().alias("denominator"),
+            pl.col(reports).sum().alias("counters_reported"),
         ]
         if options.aggregate == "mean_of_posts":
             aggregations.append(pl.when(is_post()).then(ratio(pl.col(column), denominator)).mean()
                                 .alias("mean_of_posts"))
-        return view_aggregates(data, options.view, aggregations, {column: summed})
+        return view_aggregates(data, options.view, aggregations, {column: summed, reports: reporting})
 
     def from_aggregates(self, data: MetricInput, grouped):
         import polars as pl
@@ -99,6 +104,8 @@ class _PostRate(ViewMetric):
         mean = options.aggregate == "mean_of_posts"
         value = (pl.when(pl.col("_from_activity").fill_null(0) == 0).then(pl.col("mean_of_posts")) if mean
                  else ratio(pl.col("numerator"), pl.col("denominator")))
+        counted = pl.col("counters_reported").fill_null(0) > 0
+        value = pl.when(counted).then(value)
         reason = no_records_reason()
         if mean:
             reason = reason.when(pl.col("_from_activity").fill_null(0) > 0).then(_mean_of_posts_reason())
@@ -106,6 +113,7 @@ class _PostRate(ViewMetric):
                   .then(by_basis(f"no post has {self.denominator} data",
                                  f"no activity record has {self.denominator} data",
                                  f"no post or activity record has {self.denominator} data"))
+                  .when(~counted).then(no_counters_reason(*self.numerator))
                   .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())
@@ -148,6 +156,7 @@ class EngagementRateByFollowers(ViewMetric):
         import polars as pl
 
         column, summed = interaction_column(*ENGAGEMENT_COUNTERS)
+        reports, reporting = reporting_column(*ENGAGEMENT_COUNTERS)
         name, rows = view_rows_of(data, self.options.view)
         # Each account's count on the last day of the period with a snapshot.
         wanted = {"followers": follower_counts(data, (pl.col("followers").max_by("date").alias("followers"),))}
@@ -155,8 +164,9 @@ class EngagementRateByFollowers(ViewMetric):
             by = (*ACCOUNT, *[d for d in dims if d not in ACCOUNT])
             wanted[f"accounts:{','.join(dims)}"] = Aggregate(
                 name, for_dimensions(rows, dims), by,
-                (pl.len().alias("records"), pl.col(column).sum().alias("interactions"), *view_counts()),
-                {column: summed})
+                (pl.len().alias("records"), pl.col(column).sum().alias("interactions"),
+                 pl.col(reports).sum().alias("counters_reported"), *view_counts()),
+                {column: summed, reports: reporting})
         return wanted
 
     def from_aggregates(self, data: MetricInput, grouped):
@@ -181,6 +191,7 @@ class EngagementRateByFollowers(ViewMetric):
                 (active & ~with_followers).sum().alias("lacking"),
                 pl.when(with_followers).then(pl.col("interactions").fill_null(0)).sum().alias("numerator"),
                 pl.col("followers").sum().alias("denominator"),
+                pl.col("counters_reported").fill_null(0).sum().alias("counters_reported"),
                 pl.col("_from_posts").sum(), pl.col("_from_activity").sum(),
             ], periods=labels)
             parts.append(with_view_history(part, dims))
@@ -192,10 +203,13 @@ class EngagementRateByFollowers(ViewMetric):
                   .then(pl.format("no follower count for {} of the {} accounts with posts or activity: a "
                                   "rate of the others would be taken for the group's", pl.col("lacking"),
                                   pl.col("active")))
+                  .when(pl.col("counters_reported") == 0).then(no_counters_reason(*ENGAGEMENT_COUNTERS))
                   .when(pl.col("denominator") == 0).then(pl.lit("followers is 0")))
         # No record in the group: no rate (an account that did not post is not "engaging at 0%");
         # an account that did, without a follower count, would have its interactions left out.
-        value = pl.when((pl.col("records") > 0) & (pl.col("lacking") == 0)).then(
+        # No record reporting any counter: no interactions to count, not 0 (docs/concepts.md).
+        value = pl.when((pl.col("records") > 0) & (pl.col("lacking") == 0)
+                        & (pl.col("counters_reported") > 0)).then(
             ratio(pl.col("numerator"), pl.col("denominator")))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions, no_records_reason
+from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, counters_reported, counters_text, interactions,
+                                           no_records_reason)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -55,7 +56,7 @@ class PostingFrequency(_PostsMetric):
 class EngagementPerPost(_PostsMetric):
     """Interactions per post: the period's (likes + comments + shares + saves) / its posts, a
     ratio of sums (a counter a platform does not report counts as 0). No value for a group
-    without posts in the period."""
+    without posts in the period, or in which no post reports any of the counters."""
 
     name = "engagement_per_post"
     default_polarity = "up"
@@ -67,11 +68,14 @@ class EngagementPerPost(_PostsMetric):
 
         posts = data.records["post"].with_columns(_interactions=interactions(*ENGAGEMENT_COUNTERS))
         rows = aggregate(posts, data.grouping_sets,
-                         [pl.len().alias("posts"), pl.col("_interactions").sum().alias("interactions")],
+                         [pl.len().alias("posts"), pl.col("_interactions").sum().alias("interactions"),
+                          counters_reported(*ENGAGEMENT_COUNTERS).alias("counters_reported")],
                          periods=[p.label for p in data.periods])
-        return measurement_rows(rows, metric=self.name, unit=self.unit,
-                                value=ratio(pl.col("interactions"), pl.col("posts"), scale=1),
-                                reason=no_records_reason(pl.col("posts")))
+        counted = pl.col("counters_reported").fill_null(0) > 0
+        reason = (no_records_reason(pl.col("posts")).when(~counted)
+                  .then(pl.lit(f"no post reports {counters_text(*ENGAGEMENT_COUNTERS)}")))
+        return measurement_rows(rows, metric=self.name, unit=self.unit, reason=reason,
+                                value=pl.when(counted).then(ratio(pl.col("interactions"), pl.col("posts"), scale=1)))
 
 
 @hookimpl

@@ -8,9 +8,9 @@ from pydantic import Field, field_validator
 
 from cmflow import COUNTERS, hookimpl, measurement_rows
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interaction_column
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interaction_column, reporting_column
 from cmflow.builtin.metrics.views import (ViewMetric, ViewOptions, basis, by_basis, from_view_aggregates,
-                                          no_records_reason, view_aggregates)
+                                          no_counters_reason, no_records_reason, view_aggregates)
 
 if TYPE_CHECKING:
     from cmflow import Aggregate, MetricInput
@@ -53,7 +53,7 @@ class Totals(ViewMetric):
 
     Post reach adds up per post: a person reached by two posts counts twice; daily reach adds up
     per day likewise. A counter no record of the group reports (saves on LinkedIn) has no value
-    rather than 0. A group of accounts (overall, per platform) adds up each account's figures
+    rather than 0; so have interactions when no record reports any of their counters. A group of accounts (overall, per platform) adds up each account's figures
     from its own view (posts for the accounts with posts, activity for the others), which is
     what a community manager compiling the exports by hand does; its ``basis`` is then
     ``posts+activity``. Breakdowns by format, pillar or campaign read posts only.
@@ -73,12 +73,14 @@ class Totals(ViewMetric):
 
         options: TotalsOptions = self.options
         column, summed = interaction_column(*ENGAGEMENT_COUNTERS)
+        reports, reporting = reporting_column(*ENGAGEMENT_COUNTERS)
         aggregations = []
         for counter in options.counters:
             counted = pl.col(column if counter == "interactions" else counter)
-            aggregations += [counted.sum().alias(f"sum_{counter}"),
-                             counted.is_not_null().sum().alias(f"known_{counter}")]
-        return view_aggregates(data, options.view, aggregations, {column: summed})
+            # Interactions are known where a record reports any of their counters.
+            known = pl.col(reports).sum() if counter == "interactions" else counted.is_not_null().sum()
+            aggregations += [counted.sum().alias(f"sum_{counter}"), known.alias(f"known_{counter}")]
+        return view_aggregates(data, options.view, aggregations, {column: summed, reports: reporting})
 
     def from_aggregates(self, data: MetricInput, grouped):
         import polars as pl
@@ -87,10 +89,9 @@ class Totals(ViewMetric):
         rows = from_view_aggregates(data, grouped)
         parts = []
         for counter in options.counters:
-            reason = (no_records_reason()
-                      .when(pl.col(f"known_{counter}") == 0)
-                      .then(by_basis(f"no post reports {counter}", f"no activity record reports {counter}",
-                                     f"no post or activity record reports {counter}")))
+            unknown = (no_counters_reason(*ENGAGEMENT_COUNTERS) if counter == "interactions"
+                       else no_counters_reason(counter))
+            reason = no_records_reason().when(pl.col(f"known_{counter}") == 0).then(unknown)
             value = pl.when(pl.col(f"known_{counter}") > 0).then(pl.col(f"sum_{counter}"))
             parts.append(measurement_rows(rows, metric=f"total_{counter}", unit="count",
                                           value=value, reason=reason, basis=basis()))

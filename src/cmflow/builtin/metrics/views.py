@@ -27,6 +27,8 @@ from pydantic import Field
 
 from cmflow import COUNTERS, Aggregate, Metric, PluginOptions, SharesAggregates
 
+from cmflow.builtin.metrics.common import counters_text
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -216,3 +218,11 @@ def no_records_reason() -> "pl.Expr":
     records = pl.col("_from_posts").fill_null(0) + pl.col("_from_activity").fill_null(0)
     return pl.when(records == 0).then(by_basis("no posts in this period", "no activity in this period",
                                                "no posts or activity in this period"))
+
+
+def no_counters_reason(*counters: str) -> "pl.Expr":
+    """Why a sum of ``counters`` has no value when no record of the group reports any of them:
+    ``no post reports likes, comments, shares or saves`` (or activity record, as :func:`basis` says)."""
+    text = counters_text(*counters)
+    return by_basis(f"no post reports {text}", f"no activity record reports {text}",
+                    f"no post or activity record reports {text}")

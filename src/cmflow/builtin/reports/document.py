@@ -871,17 +871,20 @@ def _posts_of(result: "RunResult", scope: ReportScope, since: date) -> "pl.DataF
 def _rates(posts: "pl.DataFrame", by: list) -> "pl.DataFrame":
     """ERR of ``posts`` per group: (likes + comments + shares + saves) / reach x 100 as a ratio of
     the group's sums over the posts that report a reach (the formula of the
-    ``engagement_rate_by_reach`` metric), and those posts counted."""
+    ``engagement_rate_by_reach`` metric), and those posts counted; no value for a group in which
+    no post reports any of the counters, as the metric."""
     import polars as pl
 
     from cmflow import ratio
-    from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, interactions
+    from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, counters_reported, interactions
 
     posts = posts.filter(pl.col("reach") > 0)  # as the metric: a post without reach is in neither sum
     return (posts.with_columns(interactions(*ENGAGEMENT_COUNTERS).alias("_interactions"))
-            .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"))
-            .with_columns(ratio(pl.col("_interactions"), pl.col("reach")).alias("value"))
-            .drop("_interactions", "reach"))
+            .group_by(by).agg(pl.col("_interactions").sum(), pl.col("reach").sum(), pl.len().alias("posts"),
+                              counters_reported(*ENGAGEMENT_COUNTERS).alias("_reported"))
+            .with_columns(pl.when(pl.col("_reported") > 0)
+                          .then(ratio(pl.col("_interactions"), pl.col("reach"))).alias("value"))
+            .drop("_interactions", "reach", "_reported"))
 
 
 def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]:
