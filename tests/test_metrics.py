@@ -377,6 +377,15 @@ def test_an_export_with_reach_only_has_no_interactions_not_zero() -> None:
     assert value(measure(Totals, both, counters=["interactions"]), "total_interactions") == 10
 
 
+def test_a_rate_whose_posts_with_reach_report_no_counter_has_no_value_not_zero() -> None:
+    # The only post with a reach reports no counter; the one that reports likes has no reach (so it
+    # is in neither side of the rate): nothing was measured, so no value rather than 0 %.
+    posts = records([post("p1", reach=100, impressions=200), post("p2", likes=50, comments=5)])
+    assert no_value(measure(EngagementRateByReach, posts), "engagement_rate_by_reach") == NO_INTERACTIONS
+    assert no_value(measure(EngagementRateByImpressions, posts), "engagement_rate_by_impressions") == \
+        "no post reports likes, comments or shares"
+
+
 def test_er_keeps_the_followers_of_an_account_whose_posts_report_no_counter() -> None:
     data = records([post("s1", account="silent", reach=100), post("t1", account="talks", likes=8, comments=2)],
                    [snapshot("silent", 22, 1000), snapshot("talks", 22, 500)])

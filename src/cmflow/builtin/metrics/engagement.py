@@ -89,7 +89,7 @@ class _PostRate(ViewMetric):
             # when/then, not filter: a plain sum or mean of a column runs on Polars' fast path.
             pl.when(has_denominator).then(pl.col(column)).sum().alias("numerator"),
             pl.when(has_denominator).then(denominator).sum().alias("denominator"),
-            pl.col(reports).sum().alias("counters_reported"),
+            pl.when(has_denominator).then(pl.col(reports)).sum().alias("counters_reported"),
         ]
         if options.aggregate == "mean_of_posts":
             aggregations.append(pl.when(is_post()).then(ratio(pl.col(column), denominator)).mean()
@@ -113,8 +113,8 @@ class _PostRate(ViewMetric):
                   .then(by_basis(f"no post has {self.denominator} data",
                                  f"no activity record has {self.denominator} data",
                                  f"no post or activity record has {self.denominator} data"))
-                  .when(~counted).then(no_counters_reason(*self.numerator))
-                  .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0")))
+                  .when(pl.col("denominator") == 0).then(pl.lit(f"{self.denominator} is 0"))
+                  .when(~counted).then(no_counters_reason(*self.numerator)))
         return measurement_rows(rows, metric=self.name, unit=self.unit, value=value, reason=reason,
                                 basis=basis())
 
