@@ -596,8 +596,9 @@ class Store(ABC):
 
     @abstractmethod
     def remember_records(self, source_key: str, records: Sequence[CachedRecord], covered: SourceCursor,
-                         run_id: int | None) -> None:
-        """Keep these records (a record fetched again replaces its older copy) and move the
+                         run_id: int | None, forget: Sequence[tuple[str, str]] = ()) -> None:
+        """Keep these records (a record fetched again replaces its older copy), drop the records
+        ``forget`` names by ``(kind, record_key)`` (rows the new ones replace) and move the
         source's cursor to ``covered``, in one transaction."""
 
     @abstractmethod

@@ -609,8 +609,12 @@ class SqlStore(Store):
             return list(connection.execute(query).scalars())
 
     def remember_records(self, source_key: str, records: Sequence[Any], covered: SourceCursor,
-                         run_id: int | None) -> None:
+                         run_id: int | None, forget: Sequence[tuple[str, str]] = ()) -> None:
         with self._writing() as connection:
+            for kind, record_key in forget:
+                connection.execute(cached_records.delete().where(
+                    cached_records.c.source_key == source_key, cached_records.c.kind == kind,
+                    cached_records.c.record_key == record_key))
             if records:
                 insert = _dialect_insert(connection)(cached_records)
                 statement = insert.on_conflict_do_update(
