@@ -182,6 +182,11 @@ class DeadRun:
     not owed again), and what it had not sent waits in the outbox."""
 
 
+SLOT_COUNTS_AS_RUN = "its slot counts as run, and what it had not sent waits in the outbox"
+"""What logs and errors say of a run cut short after its results were committed
+(:attr:`DeadRun.committed`)."""
+
+
 FINISHED_STATUSES = ("ok", "warning", "undelivered", "failed", "crashed", "timeout")
 """Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
 ``interrupted`` (its process was killed) do not: the slot is still owed, unless the run's
