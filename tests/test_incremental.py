@@ -541,3 +541,36 @@ def test_a_comment_deleted_on_the_platform_leaves_the_reply_backlog(tmp_path, an
         del PLATFORM.comments["m1"]
         second = run_workflow_file(path, store_url=any_store_url, now=at(24, 9))
     assert second.records["conversation"]["message_id"].to_list() == ["m2"]
+
+
+def test_hourly_runs_keep_one_fetched_span_row_per_separate_span_and_the_gap_stays_right(tmp_path):
+    """A day of hourly runs of the 7-day search, then one run after 10 days without: the store
+    keeps one fetched_span row per separate span (the hourly spans join), not one per run, and a
+    week over both names only the days no run fetched. A source that reaches back without limit
+    keeps none (nothing reads them)."""
+    import sqlite3
+
+    store = tmp_path / "state.db"
+
+    def span_rows() -> list[str]:
+        with sqlite3.connect(store) as connection:
+            return [key for (key,) in connection.execute(
+                "SELECT record_key FROM cached_records WHERE kind = 'fetched_span' ORDER BY at")]
+
+    path = write(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf-8").replace('plugin = "fake_platform"', 'plugin = "fake_recent_search"')
+                    .replace("[workflow]", "[workflow]\ncompare = []"), encoding="utf-8")
+    PLATFORM.posts = {"b": (at(17), 10), "e": (at(28), 5)}
+    for hour in range(24):
+        run_workflow_file(path, store_url=f"sqlite:///{store}", now=at(23, 9) + timedelta(hours=hour))
+    assert span_rows() == [f"{at(16, 9).isoformat()}/{at(24, 8).isoformat()}"]
+    later = run_workflow_file(path, store_url=f"sqlite:///{store}", now=datetime(2026, 12, 4, 9, tzinfo=UTC),
+                              period="2026-11-16..2026-11-29")
+    assert span_rows() == [f"{at(16, 9).isoformat()}/{at(24, 8).isoformat()}",
+                           f"{at(27, 9).isoformat()}/{datetime(2026, 12, 4, 9, tzinfo=UTC).isoformat()}"]
+    assert likes_by_post(later) == {"b": 10, "e": 5}
+    assert [w.split(" is older")[0] for w in later.warnings] == ["incremental.toml: sources[0] (api): 2026-11-16, 2026-11-24..2026-11-27"]
+    (tmp_path / "unlimited").mkdir()
+    run_workflow_file(write(tmp_path / "unlimited"), store_url=f"sqlite:///{tmp_path}/unlimited.db", now=at(23, 9))
+    with sqlite3.connect(tmp_path / "unlimited.db") as connection:
+        assert connection.execute("SELECT count(*) FROM cached_records WHERE kind = 'fetched_span'").fetchone() == (0,)

@@ -220,6 +220,18 @@ def test_client_hours_are_checked_at_their_key_path(tmp_path, hours, message):
     assert message in str(caught.value)
 
 
+def test_a_broken_clients_table_is_the_only_problem_client_hours_give(tmp_path):
+    """The client ``soleil`` fails (no name): its problem is said, not a second one saying no
+    [[clients]] entry has its id."""
+    path = write(tmp_path, **{'sla = "2h"': 'sla = "2h"\nclient_hours = { soleil = { timezone = "America/Montreal" } }'})
+    broken = CLIENTS.replace('id = "lune"\nname = "Maison Lune"', 'id = "soleil"')
+    path.write_text(path.read_text(encoding="utf-8").replace("[[metrics]]", broken, 1), encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_workflow(path)
+    assert "clients[0]" in str(caught.value)
+    assert "no [[clients]] entry" not in str(caught.value)
+
+
 def test_client_hours_of_a_declared_client_are_valid(tmp_path):
     path = write(tmp_path, **{'sla = "2h"': 'sla = "2h"\nclient_hours = { lune = { timezone = "America/Montreal" } }'})
     path.write_text(path.read_text(encoding="utf-8").replace("[[metrics]]", CLIENTS, 1), encoding="utf-8")

@@ -454,6 +454,9 @@ class Workflow:
     """The ``[[objectives]]`` entries, each judged at every run (``RunResult.objectives``)."""
     metrics_complete: bool = True
     """False while a metric entry is invalid: what the metrics produce is then not known."""
+    clients_complete: bool = True
+    """False while the ``[[clients]]`` entries are invalid: which clients exist is then not known
+    (checks of references to them say nothing more: the entries have their problems)."""
 
     @property
     def name(self) -> str:
@@ -635,7 +638,9 @@ class _Loader:
                          "give the workflow another id (`id = \"...\"` in [workflow])")
         if require_sources and not workflow.sources and "sources" not in [p.path.split("[")[0] for p in self.problems]:
             self.problem("sources", "the workflow has no source", "add a [[sources]] table")
+        said = len(self.problems)
         workflow.clients = self._clients(document.get("clients", []))  # before the plugins' checks, which read them
+        workflow.clients_complete = len(self.problems) == said
         self.listen_given = "listen" in document
         workflow.listen = self._listen(document.get("listen"), workflow)
         self._default_search_terms(workflow)

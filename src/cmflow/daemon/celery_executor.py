@@ -236,17 +236,13 @@ class CeleryExecutor(Executor):
         request = flight.request
         if self._store is None:
             self._store = open_store(request.store_url)
-        store = self._store
-        if store.run_lock_held(request.workflow_key, this_host(), grace=request.lock_lease):
+        if self._store.run_lock_held(request.workflow_key, this_host(), grace=request.lock_lease):
             return None
-        for run in store.runs(request.workflow_key, limit=20):
-            if run.slot != request.slot:
-                continue
+        for run, this_try in self._slot_runs(flight):
             if run.status in FINISHED_STATUSES:
                 counts = (run.stats or {}).get("records") or {}
                 records = sum(counts.values()) if isinstance(counts, dict) else 0
                 return RunOutcome(request, run.status, run.id, records, run.error)
-            this_try = flight.newest_run_before is not None and run.id > flight.newest_run_before
             if run.committed_at is not None and this_try and (run.status == "interrupted" or flight.started):
                 return _ended_after_commit(request, run)
             if run.status == "running" and flight.started and this_try:
@@ -264,17 +260,23 @@ class CeleryExecutor(Executor):
         try:
             if self._store is None:
                 self._store = open_store(request.store_url)
-            history = self._store.runs(request.workflow_key, limit=20)
+            history = self._slot_runs(flight)
         except Exception as exc:
             log.warning("could not read the run history of %s: %s", request.label,
                         redactor(f"{type(exc).__name__}: {exc}"), extra={"run": request.label})
             return None
-        for run in history:
-            this_try = flight.newest_run_before is not None and run.id > flight.newest_run_before
-            if run.slot == request.slot and this_try and run.committed_at is not None \
-                    and run.status in ("running", "interrupted"):
+        for run, this_try in history:
+            if this_try and run.committed_at is not None and run.status in ("running", "interrupted"):
                 return _ended_after_commit(request, run)
         return None
+
+    def _slot_runs(self, flight: _InFlight) -> list[tuple[Any, bool]]:
+        """The recent runs of the flight's slot, newest first, each with whether this try
+        started it (it is newer than the newest run before the try was sent)."""
+        assert self._store is not None
+        request, before = flight.request, flight.newest_run_before
+        return [(run, before is not None and run.id > before)
+                for run in self._store.runs(request.workflow_key, limit=20) if run.slot == request.slot]
 
     def _forget(self, task_id: str) -> None:
         try:
@@ -302,6 +304,7 @@ def _reason(exc: BaseException) -> str:
 
 def _ended_after_commit(request: RunRequest, run: Any) -> RunOutcome:
     """A run whose worker died after it committed its results: its slot counts as run."""
-    return RunOutcome(request, "interrupted", run.id, committed=True, error=(
-        "the worker running it died after its results were kept: its slot counts as run, and what it had not "
-        "sent waits in the outbox"))
+    from cmflow.store import SLOT_COUNTS_AS_RUN
+
+    return RunOutcome(request, "interrupted", run.id, committed=True,
+                      error=f"the worker running it died after its results were kept: {SLOT_COUNTS_AS_RUN}")

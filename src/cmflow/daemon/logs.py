@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 from cmflow.foundation.secrets import redactor
 
-FIELDS = ("event", "workflow", "run", "run_id", "slot", "status", "pid", "file", "seconds", "next_slot", "daemon",
-          "host")
+FIELDS = ("event", "workflow", "run", "run_id", "slot", "status", "settled", "pid", "file", "seconds", "next_slot",
+          "daemon", "host")
 """Structured fields a log call may pass in ``extra``, in the order text lines print them."""
 
 

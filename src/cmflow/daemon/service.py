@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from cmflow.foundation.durations import format_duration
 from cmflow.foundation.schedules import ON_TIME, catch_up
 from cmflow.foundation.secrets import redactor
-from cmflow.store import DaemonRecord, LeaseHolder, StoreError, open_store, this_host
+from cmflow.store import SLOT_COUNTS_AS_RUN, DaemonRecord, LeaseHolder, StoreError, open_store, this_host
 from cmflow.daemon.catalog import ScheduledWorkflow, WorkflowCatalog, file_signature
 from cmflow.daemon.executor import Executor, ExecutorUnavailable
 from cmflow.daemon.executors import executor_for
@@ -310,8 +310,7 @@ class Daemon:
         for dead in self.store.end_dead_runs(self.host):
             if dead.committed:
                 log.warning("a run of %s was cut short by a crash after its results were kept: recorded as "
-                            "interrupted; its slot counts as run, and what it had not sent waits in the outbox",
-                            dead.workflow, extra={"event": "recovered", "workflow": dead.workflow})
+                            "interrupted; %s", dead.workflow, SLOT_COUNTS_AS_RUN, extra={"event": "recovered", "workflow": dead.workflow})
             else:
                 log.warning("a run of %s was cut short by a crash: recorded as interrupted; its slot is "
                             "owed again (the workflow's catch_up policy decides if it runs)", dead.workflow,
@@ -580,15 +579,14 @@ class Daemon:
             self._ended_after_commit.clear()  # those of runs handled before (their store refused): retried already
             if dead is not None:
                 outcome = replace(outcome, run_id=dead.run_id, committed=True, error=(
-                    f"its process ended after its results were kept ({outcome.error}): its slot counts as run, "
-                    "and what it had not sent waits in the outbox"))
+                    f"its process ended after its results were kept ({outcome.error}): {SLOT_COUNTS_AS_RUN}"))
         self.observer.run_ended(outcome)
         level = logging.INFO if outcome.status in ("ok", "done") else logging.WARNING
         run = f" (run {outcome.run_id})" if outcome.run_id else ""
         log.log(level, "%s %s%s%s", request.label, outcome.status, run,
                 f": {outcome.error}" if outcome.error else "",
                 extra={"event": "finished", "workflow": key, "run": request.label, "run_id": outcome.run_id,
-                       "status": outcome.status})
+                       "status": outcome.status, "settled": outcome.settled})
         self._assess.add(key)
         job = self.scheduler.job(key)
         if not reschedule or job is None:

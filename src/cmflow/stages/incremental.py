@@ -15,9 +15,10 @@ fetches only what the store does not hold yet and fills the rest of its window f
   is never asked for older ones: the store gives what earlier runs kept, and the days nobody
   fetched in time are a warning naming the source and the days, never a silent zero. It is
   asked up to now, past the window, so that the next run finds those hours in the store.
-- The cursor is one span, but every span a run fetched is kept in the store too (as
-  :data:`FETCHED_SPAN` rows beside the records): the gap warning names only days no run fetched,
-  not those of an earlier span the cursor moved away from.
+- The cursor is one span, but of a source that reaches back only so far, the spans runs fetched
+  are kept in the store too (as :data:`FETCHED_SPAN` rows beside the records, joined where they
+  touch: one row per separate span, however many runs): the gap warning names only days no run
+  fetched, not those of an earlier span the cursor moved away from.
 - Records and cursor are written only once the run has delivered its outputs (status ``ok``):
   a run that fails, or whose outputs failed, fetches the same again next time.
 - The store keeps every record it was given: day-by-day follower counts that a platform only
@@ -62,9 +63,12 @@ window: the window is in UTC instants, their dates are local."""
 Interval = tuple[datetime, datetime]
 """``[start, end)`` in UTC."""
 FETCHED_SPAN = "fetched_span"
-"""The kind of the rows that keep, beside a source's records, each span a run fetched of it
-(``{"from": ..., "until": ...}``): what the store holds, read back cheaply (no record is read)."""
+"""The kind of the rows that keep, beside the records of a source that reaches back only so far,
+the spans runs fetched of it (``{"from": ..., "until": ...}``, at the span's end, so that a plan
+reads only the spans that end after the gap it looks at): what the store holds, read back
+cheaply (no record is read). Spans that overlap or touch are joined into one row."""
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -142,12 +146,7 @@ class FetchPlan:
         zone = ZoneInfo(periods[0].tz) if periods else timezone.utc
         within = sorted(clipped for gap in self.gaps for period in periods
                         if (clipped := _overlap(gap, (period.start_utc, period.end_utc))) is not None)
-        spans: list[Interval] = []
-        for start, end in within:  # the periods overlap (a baseline holds the current week)
-            if spans and start <= spans[-1][1]:
-                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-            else:
-                spans.append((start, end))
+        spans = _joined(within)  # the periods overlap (a baseline holds the current week)
         if not spans:  # only the margin around the periods: no figure misses a record
             return None
         local = [(start.astimezone(zone), end.astimezone(zone)) for start, end in spans]
@@ -235,33 +234,50 @@ def remember(store: "Store", plan: FetchPlan, now: datetime, run_id: int | None)
 
     The cursor is one span: what was fetched joins it where they touch; of spans that do not touch,
     the latest is kept, the one the next runs extend (the records of the others are kept all the
-    same, and read again by any run whose window holds them). The spans fetched are kept too
-    (:data:`FETCHED_SPAN`), for the gap warning."""
+    same, and read again by any run whose window holds them). Of a source that reaches back only
+    so far, the spans fetched are kept too, joined with those kept before (:data:`FETCHED_SPAN`),
+    for the gap warning."""
     asked_until = now - plan.lag
     fetched = [span for start, end in plan.segments if (span := _overlap((start, end), (start, asked_until))) is not None]
     spans = sorted(fetched + ([_cursor_interval(plan.cursor)] if plan.cursor is not None else []))
     if not spans:
         return
+    start, until = _joined(spans)[-1]
+    records = [record for kind, frame in plan.fetched.items() for record in _encode(kind, frame)]
+    forget: list[tuple[str, str]] = []
+    if plan.reach is not None and fetched:  # only a source that reaches back so far reads them
+        kept = _fetched_spans(store, plan.key, (EARLIEST, LATEST))
+        joined = _joined(sorted(fetched + kept))
+        forget = [(FETCHED_SPAN, _span_key(span)) for span in kept]  # one row per separate span
+        records += [CachedRecord(FETCHED_SPAN, _span_key((a, b)), b,
+                                 json.dumps({"from": a.isoformat(), "until": b.isoformat()})) for a, b in joined]
+    store.remember_records(plan.key, records, SourceCursor(start, until, now), run_id, forget=forget)
+
+
+def _joined(spans: list[Interval]) -> list[Interval]:
+    """Ordered ``spans`` with those that overlap or touch made one."""
     joined: list[Interval] = []
     for start, end in spans:
         if joined and start <= joined[-1][1]:
             joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
         else:
             joined.append((start, end))
-    start, until = joined[-1]
-    records = [record for kind, frame in plan.fetched.items() for record in _encode(kind, frame)]
-    records += [CachedRecord(FETCHED_SPAN, f"{a.isoformat()}/{b.isoformat()}", a,
-                             json.dumps({"from": a.isoformat(), "until": b.isoformat()})) for a, b in fetched]
-    store.remember_records(plan.key, records, SourceCursor(start, until, now), run_id)
+    return joined
+
+
+def _span_key(span: Interval) -> str:
+    return f"{span[0].isoformat()}/{span[1].isoformat()}"
 
 
 def _fetched_spans(store: "Store", key: str, within: Interval) -> list[Interval]:
-    """The spans of ``within`` runs fetched of the source (:data:`FETCHED_SPAN`), whichever the
-    cursor holds now."""
+    """The spans runs fetched of the source (:data:`FETCHED_SPAN`) that overlap ``within``,
+    whichever the cursor holds now; only the rows of spans ending after ``within`` starts are read."""
     spans = []
-    for payload in store.cached_records(key, FETCHED_SPAN, EARLIEST, within[1]):
+    for payload in store.cached_records(key, FETCHED_SPAN, within[0], LATEST):
         span = json.loads(payload)
-        spans.append((datetime.fromisoformat(span["from"]), datetime.fromisoformat(span["until"])))
+        start, end = datetime.fromisoformat(span["from"]), datetime.fromisoformat(span["until"])
+        if start < within[1]:
+            spans.append((start, end))
     return spans
 
 

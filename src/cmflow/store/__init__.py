@@ -15,7 +15,7 @@ from cmflow.store.urls import STORE_VARIABLE, default_store_url, display_url, st
 _INTERFACE = (
     "this_host", "same_host", "WorkflowBusy", "SlotAlreadyHandled", "LockOwner", "LockTenure", "RunLockHold", "RunLockLost", "RunRecord", "MissedSlots", "DeadRun",
     "SourceCursor", "CachedRecord", "DaemonRecord", "AlertState", "OutboxClaim", "OutboxMessage",
-    "QueuedMessage", "OutboxDepth", "Lease", "LeaseAnswer", "LeaseHolder", "Store", "FINISHED_STATUSES",
+    "QueuedMessage", "OutboxDepth", "Lease", "LeaseAnswer", "LeaseHolder", "Store", "FINISHED_STATUSES", "SLOT_COUNTS_AS_RUN",
     "FAILED_STATUSES", "PENDING", "DELIVERED", "DEAD",
 )
 """Names of :mod:`cmflow.store.interface`, imported on first use (PEP 562): checking a store URL

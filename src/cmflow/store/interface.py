@@ -182,6 +182,11 @@ class DeadRun:
     not owed again), and what it had not sent waits in the outbox."""
 
 
+SLOT_COUNTS_AS_RUN = "its slot counts as run, and what it had not sent waits in the outbox"
+"""What logs and errors say of a run cut short after its results were committed
+(:attr:`DeadRun.committed`)."""
+
+
 FINISHED_STATUSES = ("ok", "warning", "undelivered", "failed", "crashed", "timeout")
 """Run statuses that complete a slot: the run happened, whatever it found. ``running`` and
 ``interrupted`` (its process was killed) do not: the slot is still owed, unless the run's
@@ -596,8 +601,9 @@ class Store(ABC):
 
     @abstractmethod
     def remember_records(self, source_key: str, records: Sequence[CachedRecord], covered: SourceCursor,
-                         run_id: int | None) -> None:
-        """Keep these records (a record fetched again replaces its older copy) and move the
+                         run_id: int | None, forget: Sequence[tuple[str, str]] = ()) -> None:
+        """Keep these records (a record fetched again replaces its older copy), drop the records
+        ``forget`` names by ``(kind, record_key)`` (rows the new ones replace) and move the
         source's cursor to ``covered``, in one transaction."""
 
     @abstractmethod

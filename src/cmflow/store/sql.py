@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from cmflow.store.interface import (
-    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, AlertState, DaemonRecord, DeadRun, Lease, LeaseAnswer, LeaseHolder,
+    DEAD, DELIVERED, FINISHED_STATUSES, PENDING, SLOT_COUNTS_AS_RUN, AlertState, DaemonRecord, DeadRun, Lease, LeaseAnswer, LeaseHolder,
     LockOwner, MissedSlots, RunLockHold, RunLockLost, OutboxClaim, OutboxDepth, OutboxMessage, QueuedMessage, RunRecord, SourceCursor, Store,
     WorkflowBusy,
     same_host, this_host,
@@ -609,8 +609,12 @@ class SqlStore(Store):
             return list(connection.execute(query).scalars())
 
     def remember_records(self, source_key: str, records: Sequence[Any], covered: SourceCursor,
-                         run_id: int | None) -> None:
+                         run_id: int | None, forget: Sequence[tuple[str, str]] = ()) -> None:
         with self._writing() as connection:
+            for kind, record_key in forget:
+                connection.execute(cached_records.delete().where(
+                    cached_records.c.source_key == source_key, cached_records.c.kind == kind,
+                    cached_records.c.record_key == record_key))
             if records:
                 insert = _dialect_insert(connection)(cached_records)
                 statement = insert.on_conflict_do_update(
@@ -909,8 +913,7 @@ _LOCK_WAIT_OVER = ("55P03", "57014")  # lock_not_available, query_canceled (stat
 _CUT_SHORT = ("running", "interrupted")
 """Statuses of runs that did not finish (still running, or cut short): their slot is owed unless
 they committed their results."""
-_ENDED_AFTER_COMMIT = ("its process ended after its results were kept, before it finished: its slot counts as run "
-                       "and what it had not sent waits in the outbox")
+_ENDED_AFTER_COMMIT = f"its process ended after its results were kept, before it finished: {SLOT_COUNTS_AS_RUN}"
 
 
 def _extend_run_lock(connection: sa.Connection, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:

@@ -142,6 +142,8 @@ def client_hours_problems(options: ClockOptions, workflow) -> list[str | tuple[s
     if options.client_hours and options.clock == "wall":
         problems.append(("client_hours", "counts business hours, but clock is \"wall\": remove client_hours or "
                                          "set clock = \"business\""))
+    if not getattr(workflow, "clients_complete", True):
+        return problems  # the [[clients]] entries have their problems: which exist is not known
     known = [client.id for client in getattr(workflow, "clients", None) or []]
     for client in options.client_hours:
         if client not in known:
@@ -149,6 +151,20 @@ def client_hours_problems(options: ClockOptions, workflow) -> list[str | tuple[s
             problems.append((f"client_hours.{client}", f"no [[clients]] entry has id {client!r} (the workflow's "
                                                        f"clients: {listed})"))
     return problems
+
+
+class CountsTheBacklog:
+    """What the response-time metrics share as plugins: their ``client_hours`` check and their
+    look-back (``backlog``)."""
+
+    options: ClockOptions
+
+    def check(self, workflow) -> list[str | tuple[str, str]]:
+        """``client_hours`` names clients of the workflow (and the business clock)."""
+        return client_hours_problems(self.options, workflow)
+
+    def lookback(self):
+        return self.options.backlog
 
 
 ITEM_FIELDS = ("author", "platform", "text", "url", "sentiment", "account", "client", "brands", "post_id")
@@ -173,7 +189,7 @@ def _dims(data: MetricInput) -> list[str]:
     return sorted({d for group in data.grouping_sets for d in group})
 
 
-class ResponseTimes(Metric, ListsItems):
+class ResponseTimes(CountsTheBacklog, Metric, ListsItems):
     """First response times of the conversations received in the period, against an SLA.
 
     ``response_time_median`` and ``response_time_p90`` (minutes): the median and 90th percentile
@@ -201,13 +217,6 @@ class ResponseTimes(Metric, ListsItems):
     def produces(self) -> dict[str, str]:
         return {f"{self._prefix}response_time_median": "minutes", f"{self._prefix}response_time_p90": "minutes",
                 f"{self._prefix}answered_within_sla": "%", f"{self._prefix}unanswered_over_sla": "conversations"}
-
-    def check(self, workflow) -> list[str | tuple[str, str]]:
-        """``client_hours`` names clients of the workflow (and the business clock)."""
-        return client_hours_problems(self.options, workflow)
-
-    def lookback(self):
-        return self.options.backlog
 
     def items(self, data: MetricInput, measurement: str):
         """An alert on ``unanswered_over_sla`` lists the conversations waiting past the SLA."""
@@ -268,7 +277,7 @@ class UnansweredNegativeOptions(ClockOptions):
         "reply (\"0s\": at once; business time unless `clock = \"wall\"`).", examples=["1h"])
 
 
-class UnansweredNegative(Metric, ListsItems):
+class UnansweredNegative(CountsTheBacklog, Metric, ListsItems):
     """Number of negative conversations still unanswered at the as-of time (an earlier period:
     at its end) after waiting ``older_than`` or longer, whatever period they were received in,
     received within ``backlog``: what an escalation watches (a ``threshold`` with ``above = 0``),
@@ -286,13 +295,6 @@ class UnansweredNegative(Metric, ListsItems):
     reads_sentiment = True
     default_polarity = "down"
     unit = "conversations"
-
-    def check(self, workflow) -> list[str | tuple[str, str]]:
-        """``client_hours`` names clients of the workflow (and the business clock)."""
-        return client_hours_problems(self.options, workflow)
-
-    def lookback(self):
-        return self.options.backlog
 
     def items(self, data: MetricInput, measurement: str):
         """An alert on it lists the negative conversations it counts."""
