@@ -455,6 +455,19 @@ def test_bottom_posts_are_the_lowest_first() -> None:
     assert ranking(frame, "bottom_posts") == [(1, "t6", pytest.approx(1.0)), (2, "t4", pytest.approx(5.0))]
 
 
+def test_a_post_that_reports_no_counter_is_not_ranked_as_zero() -> None:
+    # "silent" reached 5,000 people but its export row has empty counter cells: nothing was
+    # measured, so it is not the worst post at 0 %, nor ranked by interactions.
+    posts = records([post("p1", likes=10, comments=4, reach=100), post("silent", reach=5000)])
+    for rank_by in ("engagement_rate_by_reach", "interactions"):
+        bottom = measure(TopPosts, posts, direction="bottom", rank_by=rank_by)
+        assert [post_id for _, post_id, _ in ranking(bottom, "bottom_posts")] == ["p1"], rank_by
+    # A post that reports one counter keeps its empty ones as 0.
+    some = records([post("p1", likes=10, comments=4, reach=100), post("p2", likes=3, reach=100)])
+    assert ranking(measure(TopPosts, some), "top_posts") == [(1, "p1", pytest.approx(14.0)),
+                                                             (2, "p2", pytest.approx(3.0))]
+
+
 def test_top_posts_by_a_counter_within_each_account() -> None:
     frame = measure(TopPosts, records(TOP_POSTS), by=["account"], rank_by="likes", n=2)
     within = "platform+account"

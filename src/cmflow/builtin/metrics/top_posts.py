@@ -8,7 +8,7 @@ from pydantic import Field
 
 from cmflow import COUNTERS, Metric, PluginOptions, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, reporting_column
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
@@ -32,7 +32,7 @@ class TopPosts(Metric):
     """Ranks the period's posts within each group; each kept post is a measurement with a rank.
 
     Rows carry ``post_id``, ``platform``, ``account``, ``rank`` (1 = best for ``top``, worst
-    for ``bottom``) and ``ranked_within`` (``overall``, ``platform+account`` ...); posts without a value for ``rank_by`` are not ranked. Ties keep the earlier post.
+    for ``bottom``) and ``ranked_within`` (``overall``, ``platform+account`` ...); posts without a value for ``rank_by`` are not ranked (a post that reports none of the counters an interaction-based ``rank_by`` adds up has none). Ties keep the earlier post.
     """
 
     name = "top_posts"
@@ -51,10 +51,17 @@ class TopPosts(Metric):
         import polars as pl
 
         options: TopPostsOptions = self.options
+        def reported(counters: tuple[str, ...], value: "pl.Expr") -> "pl.Expr":
+            """``value`` for a post that reports one of ``counters`` at least; none for a post that
+            reports none (nothing was measured: it is not ranked as 0)."""
+            return pl.when(reporting_column(*counters)[1] == 1).then(value)
+
         values = {
-            "engagement_rate_by_reach": ratio(interactions(*ENGAGEMENT_COUNTERS), pl.col("reach")),
-            "engagement_rate_by_impressions": ratio(interactions(*IMPRESSION_COUNTERS), pl.col("impressions")),
-            "interactions": interactions(*ENGAGEMENT_COUNTERS),
+            "engagement_rate_by_reach": reported(ENGAGEMENT_COUNTERS, ratio(interactions(*ENGAGEMENT_COUNTERS),
+                                                                               pl.col("reach"))),
+            "engagement_rate_by_impressions": reported(IMPRESSION_COUNTERS, ratio(interactions(*IMPRESSION_COUNTERS),
+                                                                                     pl.col("impressions"))),
+            "interactions": reported(ENGAGEMENT_COUNTERS, interactions(*ENGAGEMENT_COUNTERS)),
         }
         value = values.get(options.rank_by, pl.col(options.rank_by))
         posts = data.records["post"].with_columns(_value=value.cast(pl.Float64))
