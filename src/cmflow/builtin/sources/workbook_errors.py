@@ -57,16 +57,24 @@ def error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
             continue
         value = _VALUE.search(body)
         column = _column_index(ref.group(1))
-        if value is not None or b"<is>" in body or b":is>" in body:
+        if _counts_for_reader(attributes, body, value):
             first_column = column if first_column is None else min(first_column, column)
         text = _problem(attributes, body, value)
         if text is not None:
-            first_column = column if first_column is None else min(first_column, column)
             found[(ref.group(1).decode(), int(ref.group(2)))] = text
     if not found:
         return {}
-    return {(row - 1, _column_index(letters.encode()) - (first_column or 0)): text
-            for (letters, row), text in found.items()}
+    placed = {(row - 1, _column_index(letters.encode()) - (first_column or 0)): text
+              for (letters, row), text in found.items()}
+    return {cell: text for cell, text in placed.items() if cell[1] >= 0}  # left of what the reader reads
+
+
+def _counts_for_reader(attributes: bytes, body: bytes, value: Optional[re.Match]) -> bool:
+    """Whether the reader (calamine) starts its columns at this cell's at the latest: a cell
+    holding a value (not an empty one), an inline string or an error; a formula never
+    calculated (no stored value) does not count."""
+    return bool(value is not None and value.group(1).strip()) or b"<is>" in body or b":is>" in body \
+        or _ERROR_TYPE.search(attributes) is not None
 
 
 def _problem(attributes: bytes, body: bytes, value: Optional[re.Match]) -> Optional[str]:
