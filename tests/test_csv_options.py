@@ -282,12 +282,14 @@ def test_a_weekly_run_on_a_file_ending_the_day_after_the_period(tmp_path: Path) 
     assert problems == []
 
 
-def tiktok_dates_as_of(directory: Path, period: Period, as_of: datetime) -> tuple[list[date], list[str]]:
-    """The dates followers.csv reads as in a run for ``period`` whose as-of instant is ``as_of``."""
+def tiktok_dates_as_of(directory: Path, period: Period, as_of: datetime,
+                       as_of_day: date | None = None) -> tuple[list[date], list[str]]:
+    """The dates followers.csv reads as in a run for ``period`` run at ``as_of`` (the clock),
+    with ``--as-of as_of_day`` if given."""
     source = CsvSource(CsvSource.Options(**TIKTOK), entry_id="src")
     problems: list[str] = []
     ctx = FetchContext(period.start_utc, period.end_utc, [period], directory, logging.getLogger("cmflow.test"),
-                       problems, as_of=as_of)
+                       problems, as_of=as_of, as_of_day=as_of_day)
     (table,) = list(source.fetch(ctx))
     return table.conformed()["date"].to_list(), problems
 
@@ -315,11 +317,45 @@ def test_no_date_is_placed_after_the_as_of_day(tmp_path: Path) -> None:
 
 
 def test_an_as_of_before_the_periods_end_does_not_hide_the_period(tmp_path: Path) -> None:
-    """--as-of earlier than the period's last day (a run looking ahead): the period's own dates
-    stay in its year."""
+    """--as-of earlier than the period's last day (a run looking ahead, re-run on December 2
+    over a file read then): the period's own dates stay in its year."""
     write(tmp_path, "followers.csv", tiktok_followers(["November 29", "November 30"]))
-    dates, _ = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 11, 15, 8, tzinfo=timezone.utc))
+    dates, _ = tiktok_dates_as_of(tmp_path, NOVEMBER_2026, datetime(2026, 12, 2, 8, tzinfo=timezone.utc),
+                                  as_of_day=date(2026, 11, 15))
     assert dates == [date(2026, 11, 29), date(2026, 11, 30)]
+
+
+DECEMBER_2026 = Period(date(2026, 12, 1), date(2026, 12, 31), "Europe/Paris", unit="month")
+
+
+def test_a_december_report_re_run_after_the_download_keeps_the_new_year(tmp_path: Path) -> None:
+    """Downloaded 2027-01-02 (December 28 to January 1), run with --as-of 2026-12-31 for December:
+    the file can hold days up to the clock's, so January 1 is 2027's and December 2026's. Anchored
+    on the as-of day, every December row was 2025's and the report counted nothing, silently."""
+    write(tmp_path, "followers.csv", tiktok_followers(["December 28", "December 29", "December 30",
+                                                       "December 31", "January 1"]))
+    dates, _ = tiktok_dates_as_of(tmp_path, DECEMBER_2026, datetime(2027, 1, 2, 9, tzinfo=timezone.utc),
+                                  as_of_day=date(2026, 12, 31))
+    assert dates == [date(2026, 12, 28), date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31),
+                     date(2027, 1, 1)]
+    unsorted = tiktok_followers(["December 28", "December 30", "December 29", "January 1"])  # in no order
+    write(tmp_path, "followers.csv", unsorted)
+    dates, _ = tiktok_dates_as_of(tmp_path, DECEMBER_2026, datetime(2027, 1, 2, 9, tzinfo=timezone.utc),
+                                  as_of_day=date(2026, 12, 31))
+    assert dates == [date(2026, 12, 28), date(2026, 12, 30), date(2026, 12, 29), date(2027, 1, 1)]
+
+
+def test_a_file_read_today_holds_no_later_day_than_today(tmp_path: Path) -> None:
+    """Run on 2026-12-07 with --as-of 2026-12-20 for December over a file of November 20 to
+    January 5: read today, it cannot hold January 5 2027 (31 days after December would allow
+    it): it runs from 2025-11-20 to 2026-01-05."""
+    write(tmp_path, "followers.csv", tiktok_followers(["November 20", "December 31", "January 1", "January 5"]))
+    clock = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
+    dates, _ = tiktok_dates_as_of(tmp_path, DECEMBER_2026, clock, as_of_day=date(2026, 12, 20))
+    assert dates == [date(2025, 11, 20), date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 5)]
+    write(tmp_path, "followers.csv", tiktok_followers(["November 20", "December 2", "November 25", "January 5"]))
+    dates, _ = tiktok_dates_as_of(tmp_path, DECEMBER_2026, clock, as_of_day=date(2026, 12, 20))  # in no order
+    assert dates == [date(2026, 11, 20), date(2026, 12, 2), date(2026, 11, 25), date(2026, 1, 5)]
 
 
 def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:

@@ -125,3 +125,16 @@ def test_type_checkers_see_every_public_name_where_it_is_loaded_from() -> None:
     seen = {alias.name: node.module.removeprefix("cmflow.") for node in ast.walk(block)
             if isinstance(node, ast.ImportFrom) for alias in node.names}
     assert seen == cmflow._PUBLIC
+
+
+def test_fetch_context_keeps_its_released_field_order() -> None:
+    """A third party may build a FetchContext positionally: fields released before stay where
+    they were, and a new field is added at the end (as_of_day was once inserted before inputs)."""
+    import dataclasses
+
+    from cmflow import FetchContext
+
+    released = ["window_start", "window_end", "periods", "workflow_dir", "log", "problems", "http_client",
+                "skipped", "as_of", "inputs", "latest_segment"]
+    fields = [f.name for f in dataclasses.fields(FetchContext)]
+    assert fields[:len(released)] == released

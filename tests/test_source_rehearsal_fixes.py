@@ -90,6 +90,20 @@ def test_a_sheet_starting_further_right_places_the_error_in_its_cell(tmp_path: P
     assert 'row 2, post_id "p1", column "likes": value "#REF!" is a spreadsheet error' in str(error)
 
 
+
+def test_a_formula_never_calculated_left_of_the_data_does_not_shift_the_columns(tmp_path: Path) -> None:
+    """The reader starts at column B (A holds only a formula with no stored value, which it does
+    not count); the scan counted A, put the #DIV/0! of C into D (comments, which holds 3, so it
+    was not written) and likes was read as empty: "no value", in silence."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B1"], sheet["C1"], sheet["D1"], sheet["E1"] = "post_id", "likes", "comments", "published_at"
+    sheet["A2"], sheet["B2"], sheet["C2"], sheet["D2"], sheet["E2"] = "=C2*0", "p1", "#DIV/0!", 3, "2026-11-02"
+    book.save(tmp_path / "posts.xlsx")
+    options = XlsxSource.Options(path="posts.xlsx", constants={"platform": "instagram", "account": "lumen"})
+    error = failure(XlsxSource(options, entry_id="x"), tmp_path)
+    assert 'row 2, post_id "p1", column "likes": value "#DIV/0!" is a spreadsheet error' in str(error)
+
 @pytest.mark.parametrize("value", ["#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"])
 def test_a_spreadsheet_error_as_text_in_a_csv_file_has_its_own_hint(tmp_path: Path, value: str) -> None:
     """A CSV file saved from a spreadsheet writes the error as text: not "set thousands or

@@ -42,14 +42,10 @@ class FetchContext:
     """Rows of the source's input left out (``on_error = "skip"``), one line each saying where
     and why (see :meth:`skip`); listed in the run summary and the report."""
     as_of: datetime | None = None
-    """The instant the run counts as now (``cmflow run --as-of``, else the clock); None in a
-    context built by hand. No export holds a day after it: a date written without a year is
-    placed in the latest year that puts it on or before this day (or the period's end)."""
-    as_of_day: date | None = None
-    """The day the run counts as today, in the workflow's time zone: ``cmflow run --as-of`` or the
-    workflow's ``as_of`` as given (later than the clock, too: a run pinned to a day), else today.
-    Dates written without a year are placed on or before it (see :attr:`as_of`); None in a context
-    built by hand."""
+    """The run's clock: the instant the run started (not ``cmflow run --as-of``, which is
+    :attr:`as_of_day`); None in a context built by hand. No export holds a day after it is read,
+    so a date written without a year is never placed after this instant's day in the workflow's
+    time zone (see :attr:`as_of_day` for the year such a date gets)."""
     inputs: dict[str, list[str]] = field(default_factory=dict)
     """What the source read, by what it is (``meta_facebook_posts of Maison Lumen``), with the
     files it came from (see :meth:`read_input`); kept in the run history, so that the next run
@@ -59,6 +55,12 @@ class FetchContext:
     incremental source may be asked for two: before its cursor, and after it). A current value
     (today's follower count) is read in this part only: dated by another part's window, it would
     be a made-up point."""
+    as_of_day: date | None = None
+    """The day the run counts as today, in the workflow's time zone: ``cmflow run --as-of`` or the
+    workflow's ``as_of`` as given, else today; None in a context built by hand. A date written
+    without a year gets the latest year that puts it on or before the latest day the file can
+    hold: the clock's day (:attr:`as_of`), or 31 days after this day or the run's latest period's
+    end if that is earlier. (Added last, so that a context built positionally keeps working.)"""
 
     @property
     def http(self) -> "HttpClient":

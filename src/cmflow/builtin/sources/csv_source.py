@@ -60,8 +60,11 @@ class CsvSource(Source):
       does not split the digits in groups of three is bad (`120 80` is two numbers, `4.21`
       with `thousands = "."` a decimal). Dates must fall in the years 1990 to 2199; a format
       without a year (`%B %d`, TikTok's `November 18` or `October 1`) takes `default_year`,
-      or else the latest year that puts it on or before the run's as-of day (`--as-of`, else
-      today: no export holds a later day) or the last day of the run's period, if later. When
+      or else the latest year that puts it on or before the latest day the file can hold:
+      today (no export holds a day after it is read), or 31 days after the later of the run's
+      as-of day (`--as-of`, else today) and its period's last day, if that comes first; a
+      December report re-run on January 2 with `--as-of` December 31 keeps a file's January 1
+      in the new year. When
       the rows are in date order (oldest or newest first), the newest date is placed so and the
       year steps down at each turn of the year, so December 30 to January 2 read in January are
       2026-12-30 to 2027-01-02 (February 29 goes to the latest such leap year).

@@ -82,8 +82,8 @@ def _inspected(table: IdentifiedTable, frame, not_records: int, rows: int, ctx: 
         problems.append(f"{not_records} row(s) are not records ({marks}: the sum of the others), left out")
     if any(f in YEARLESS_DIRECTIVES for f in (*known.date_format, *known.datetime_format)) and first:
         problems.append(f"dates have no year: read as {first} to {last}, the latest years that put them on or "
-                        "before today, in the rows' order; in a run, on or before its as-of day (or its period's "
-                        "last day, if later); set default_year = ... if the file is older")
+                        "before today, in the rows' order; in a run, on or before today, or 31 days after its as-of day "
+                        "or its period's last day if that comes first; set default_year = ... if the file is older")
     sums = tuple(column for column in known.sums if column in table.header)
     # the run's "N bad row(s) skipped (on_error = "skip")" is inspect's own setting: each row is listed
     problems += [p for p in ctx.problems if SKIP_SUMMARY not in p] + ctx.skipped

@@ -68,8 +68,8 @@ class ExportOptions(PluginOptions):
     default_year: Optional[int] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio's \"November 18\"). Without it, each "
-        "date gets the latest year that puts it on or before the run's as-of day (or its period's last day, "
-        "if later), stepping down a year at each turn of the year in a file in date order, as the csv "
+        "date gets the latest year that puts it on or before today, or 31 days after the run's as-of day or "
+        "its period's last day (whichever is later) if that comes first, stepping down a year at each turn of the year in a file in date order, as the csv "
         "source's default_year says.",
         examples=[2026])
     on_error: Literal["fail", "skip"] = Field(

@@ -155,8 +155,10 @@ class MappingOptions(PluginOptions):
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
         "with date_format = \"%B %d\"). Without it, each date gets the latest year that puts it on or "
-        "before the run's as-of day (cmflow run --as-of, else today; no export holds a later day) or "
-        "the last day of the run's period, if later. When the rows are in date order (oldest or "
+        "before the latest day the file can hold: today (the run's clock, in the workflow's time zone: "
+        "no export holds a day after it is read), or 31 days after the run's as-of day (cmflow run "
+        "--as-of, else today) or its period's last day, whichever is later, if that comes first (a "
+        "workflow pinned to an as-of day after today is taken at its word). When the rows are in date order (oldest or "
         "newest first), the newest date is placed so and the year steps down at each turn of the "
         "year, so a file running from December into January gets both years right.",
         examples=[2026])
@@ -1382,31 +1384,38 @@ class Years:
     not in date order the latest year that puts the date on or before ``day`` (a date) or
     ``instant`` (a date-time).
 
-    ``day`` is the run's as-of day (no export holds a later day: an export downloaded today ends
-    today at the latest), or the last day of the run's latest period when that is later (a run
-    looking ahead keeps the period's own dates in its year). Without an as-of (a context built by
-    hand), it is the period's last day. Never later: a date placed after both would be a day that
-    has not happened yet."""
+    ``day`` is the latest day the file can hold: the run's clock's day in the workflow's time
+    zone (no export holds a day after it is read), or 31 days after the later of the run's as-of
+    day and its latest period's end when that is earlier (an export read long after its period
+    still ends near it). So a December report re-run with ``--as-of`` after a download of
+    December 28 to January 1 keeps January 1 in the new year. A workflow pinned to an as-of day
+    after the clock (a golden case) is taken at its word: that day, not the clock's, is the
+    limit then. Without a clock (a context built by hand) it is the later of the as-of day and
+    the period's last day."""
 
     instant: datetime
     day: date
     default_year: Optional[int] = None
+
+    REPORT_GRACE_DAYS = 31
+    """How long after the as-of day or the period's end an export may still run on."""
 
     @classmethod
     def of(cls, ctx: FetchContext, options: TabularOptions) -> "Years":
         from datetime import timedelta
         from zoneinfo import ZoneInfo
 
-        period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
-        as_of_day = ctx.as_of_day
-        if as_of_day is None and ctx.as_of is not None:  # the instant the run counts as now, in its time zone
-            tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
-            as_of_day = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
-        if as_of_day is None or as_of_day <= period_end:
-            return cls(ctx.window_end, period_end, options.default_year)
         tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
-        day_end = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC"))
-        return cls(max(day_end, ctx.window_end), as_of_day, options.default_year)
+        period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
+        if ctx.as_of is None:  # no clock: a context built by hand
+            day = max(period_end, ctx.as_of_day or period_end)
+        else:
+            today = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
+            as_of_day = ctx.as_of_day or today
+            # A workflow pinned to a day after the clock (a golden case) is taken at its word.
+            day = min(max(today, as_of_day), max(as_of_day, period_end) + timedelta(days=cls.REPORT_GRACE_DAYS))
+        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC"))
+        return cls(day_end, day, options.default_year)
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":

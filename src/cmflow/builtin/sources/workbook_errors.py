@@ -50,23 +50,91 @@ def error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
     if b't="e"' not in xml and b"<f" not in xml and b":f" not in xml:
         return {}  # the common case: no formula and no error, nothing to scan
     found: dict[tuple[str, int], str] = {}
-    first_column: Optional[int] = None
-    for attributes, body in _CELL.findall(xml):
+    for attributes, body in _marked_cells(xml):  # only cells holding an error or a formula
         ref = _REF.search(attributes)
         if ref is None or not body:  # a cell without a reference, or one holding only a style
             continue
-        value = _VALUE.search(body)
-        column = _column_index(ref.group(1))
-        if value is not None or b"<is>" in body or b":is>" in body:
-            first_column = column if first_column is None else min(first_column, column)
-        text = _problem(attributes, body, value)
+        text = _problem(attributes, body, _VALUE.search(body))
         if text is not None:
-            first_column = column if first_column is None else min(first_column, column)
             found[(ref.group(1).decode(), int(ref.group(2)))] = text
     if not found:
         return {}
-    return {(row - 1, _column_index(letters.encode()) - (first_column or 0)): text
-            for (letters, row), text in found.items()}
+    first_column = _first_column(xml, max(_column_index(letters.encode()) for letters, _ in found))
+    placed = {(row - 1, _column_index(letters.encode()) - first_column): text
+              for (letters, row), text in found.items()}
+    return {cell: text for cell, text in placed.items() if cell[1] >= 0}  # left of what the reader reads
+
+
+
+
+def _marked_cells(xml: bytes):
+    """(attributes, body) of each cell holding ``t="e"`` or a formula, found from those marks
+    by searches in C: a sheet of a million plain cells costs no Python loop."""
+    seen = -1
+    for mark in _marks(xml):
+        if mark < seen:
+            continue  # a second mark in a cell already read
+        start = _cell_start(xml, mark)
+        cell = _CELL.match(xml, start) if start >= 0 else None
+        if cell is None or cell.end() <= mark:
+            continue  # a mark outside any cell
+        seen = cell.end()
+        yield cell.group(1), cell.group(2)
+
+
+def _marks(xml: bytes) -> list[int]:
+    """Positions of ``t="e"`` and of formula elements (``<f>``, ``<f .../>``, ``<x:f>``), in order."""
+    found = []
+    for needle in (b't="e"', b"<f", b":f"):
+        position = xml.find(needle)
+        while position >= 0:
+            after = xml[position + len(needle):position + len(needle) + 1]
+            if needle == b't="e"' or after in (b">", b"/", b" ", b"\t", b"\n", b"\r"):
+                found.append(position)
+            position = xml.find(needle, position + 1)
+    return sorted(found)
+
+
+def _cell_start(xml: bytes, position: int) -> int:
+    """Where the cell element around ``position`` opens (``<c `` or ``<x:c ``), or -1."""
+    plain = max(xml.rfind(b"<c ", 0, position), xml.rfind(b"<c\t", 0, position), xml.rfind(b"<c\n", 0, position))
+    prefixed = xml.rfind(b":c ", 0, position)
+    if prefixed > plain:
+        opening = xml.rfind(b"<", 0, prefixed)
+        return opening if opening >= 0 and re.fullmatch(rb"<\w+", xml[opening:prefixed]) else plain
+    return plain
+
+
+def _first_column(xml: bytes, last: int) -> int:
+    """The first column the reader (calamine) reads, counted from 0: the leftmost holding a cell
+    that has a value (not an empty one), an inline string or an error; a formula never calculated
+    does not count. Tried column by column from A, each a search in C, up to ``last`` (the
+    rightmost cell found: if the reader starts further right, every one is left of it anyway)."""
+    for column in range(last + 1):
+        letters = _column_letters(column)
+        pattern = re.compile(rb'<(?:\w+:)?c\s(?=[^>]*\br="' + letters + rb'[0-9]+")([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)',
+                             re.S)
+        for attributes, body in (m.groups() for m in pattern.finditer(xml)):
+            if _counts_for_reader(attributes, body or b"", _VALUE.search(body or b"")):
+                return column
+    return last + 1
+
+
+def _column_letters(index: int) -> bytes:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters.encode()
+
+
+def _counts_for_reader(attributes: bytes, body: bytes, value: Optional[re.Match]) -> bool:
+    """Whether the reader (calamine) starts its columns at this cell's at the latest: a cell
+    holding a value (not an empty one), an inline string or an error; a formula never
+    calculated (no stored value) does not count."""
+    return bool(value is not None and value.group(1).strip()) or b"<is>" in body or b":is>" in body \
+        or _ERROR_TYPE.search(attributes) is not None
 
 
 def _problem(attributes: bytes, body: bytes, value: Optional[re.Match]) -> Optional[str]:
