@@ -127,23 +127,25 @@ def test_an_event_without_dtstart_is_a_bad_row_naming_its_line(tmp_path):
     text = (FIXTURES / GOOGLE).read_bytes().decode("utf-8")
     broken = text.replace("DTSTART:20261028T170000Z\r\n", "")  # the cancelled event's start
     (tmp_path / "c.ics").write_text(broken, encoding="utf-8", newline="")
-    begin = broken.split("\r\n").index("UID:9a1c3e5g7i9k1m3o5q7s9u1w3y@google.com") - 3 + 1  # its BEGIN:VEVENT
+    UID = "9a1c3e5g7i9k1m3o5q7s9u1w3y@google.com"
+    begin = broken.split("\r\n").index(f"UID:{UID}") - 3 + 1  # its BEGIN:VEVENT
 
     with pytest.raises(DataFileError) as caught:
         fetch(tmp_path, path="c.ics")
-    assert str(caught.value).startswith(f"{tmp_path / 'c.ics'}, line {begin}: the event \"Atelier by night\" has no "
-                                        "DTSTART")
+    # The bad row names its line and the event's UID (its record id), as every source's bad rows do.
+    assert str(caught.value).startswith(f"{tmp_path / 'c.ics'}, line {begin}, UID \"{UID}\": the event \"Atelier by "
+                                        "night\" has no DTSTART")
 
     items, ctx = fetch(tmp_path, path="c.ics", on_error="skip")
     assert len(items) == len(GOOGLE_ITEMS) - 1
-    assert ctx.skipped == [f"c.ics, line {begin}: the event \"Atelier by night\" has no DTSTART (start): the event "
-                           "cannot be placed in time"]
+    assert ctx.skipped == [f"c.ics, line {begin}, UID \"{UID}\": the event \"Atelier by night\" has no DTSTART "
+                           "(start): the event cannot be placed in time"]
 
 
 def test_a_dtstart_that_is_no_date_names_its_line(tmp_path):
     (tmp_path / "c.ics").write_text("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nSUMMARY:Typo\n"
                                     "DTSTART:2026-10-27\nEND:VEVENT\nEND:VCALENDAR\n", encoding="utf-8")
-    with pytest.raises(DataFileError, match=r"c\.ics, line 6: the event \"Typo\" has 'DTSTART:2026-10-27', which is "
+    with pytest.raises(DataFileError, match=r"c\.ics, line 6, UID \"x\": the event \"Typo\" has 'DTSTART:2026-10-27', which is "
                                             r"not a date"):
         fetch(tmp_path, path="c.ics")
 

@@ -203,8 +203,9 @@ def test_the_alert_summaries_write_hours_as_the_tables_do(run) -> None:
 def test_tasks_email_chat_and_webhook_write_the_same_values(run) -> None:
     _, folder, requests = run
     tasks = (folder / "tasks.md").read_text(encoding="utf-8")
-    # A title is one line of plain spaces (what every board takes); the details keep the no-break space.
-    assert "- [ ] Missing planned posts is 54.5 h for facebook" in tasks
+    # A title is one line; its no-break spaces stay (only line breaks and other ASCII blanks are
+    # collapsed), as in the details.
+    assert f"- [ ] Missing planned posts is 54.5{NBSP}h for facebook" in tasks
     assert tasks.count("Missing planned posts is 54.5") == 1  # the summary is the title: not again below it
     assert f"  - Value: 54.5{NBSP}h\n" in tasks and f"  - Value: 100{NBSP}h\n" in tasks
     [path] = (folder / "mail").glob("*.eml")
