@@ -18,9 +18,6 @@ from posixpath import dirname, join, normpath
 from typing import Optional
 from xml.etree import ElementTree
 
-SPREADSHEET_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
-                      "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
-"""The error values Excel, LibreOffice and Google Sheets write in a cell whose formula failed."""
 UNCALCULATED = "={formula}"
 """How a formula without a stored result is written into its cell (the checks name it so)."""
 
