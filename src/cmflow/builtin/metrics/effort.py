@@ -177,12 +177,12 @@ class _CostRatio(Metric):
 
         labels = [p.label for p in data.periods]
         as_string = pl.col("period").cast(pl.String)  # each frame's own categorical: joined as text
+        unknown = self.unknown_denominator()
+        known = unknown[0] if unknown else pl.len()
         parts = []
         for dims in data.grouping_sets:
             costs = aggregate(priced_entries(data, data.records["time_entry"]), [dims], cost_aggregations(),
                               periods=labels).with_columns(as_string)
-            unknown = self.unknown_denominator()
-            known = unknown[0] if unknown else pl.len()
             posts = aggregate(data.records["post"], [dims],
                               [pl.len().alias("posts"), self.denominator().alias("denominator"),
                                known.alias("denominator_known")],
@@ -193,10 +193,11 @@ class _CostRatio(Metric):
         reason = (pl.when(pl.col("posts").fill_null(0) == 0).then(pl.lit("no posts in this period"))
                   .when(pl.col("entries").fill_null(0) == 0)
                   .then(pl.lit("no time entries in this period: nothing says what these posts cost"))
-                  .when(~cost_counted()).then(unpriced_reason(data.production.currency))
-                  .when(pl.col("denominator_known").fill_null(0) == 0)
-                  .then(pl.lit(unknown[1] if unknown else ""))
-                  .when(pl.col("denominator").fill_null(0) == 0).then(pl.lit(f"the period's posts have no {self.denominator_name}")))
+                  .when(~cost_counted()).then(unpriced_reason(data.production.currency)))
+        if unknown:  # else every post counts: a group with posts always knows its denominator
+            reason = reason.when(pl.col("denominator_known").fill_null(0) == 0).then(pl.lit(unknown[1]))
+        reason = reason.when(pl.col("denominator").fill_null(0) == 0).then(
+            pl.lit(f"the period's posts have no {self.denominator_name}"))
         value = (pl.when((pl.col("entries").fill_null(0) > 0) & cost_counted()
                          & (pl.col("denominator_known").fill_null(0) > 0))
                  .then(ratio(pl.col("cost"), pl.col("denominator"), scale=1)))
