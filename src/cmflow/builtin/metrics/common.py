@@ -46,6 +46,12 @@ def counters_text(*counters: str) -> str:
     return ", ".join(counters[:-1]) + f" or {counters[-1]}" if len(counters) > 1 else counters[0]
 
 
+def no_post_counters(*counters: str) -> str:
+    """Why a figure of posts has no value when no post of the group reports any of ``counters``:
+    ``no post reports likes, comments, shares or saves``."""
+    return f"no post reports {counters_text(*counters)}"
+
+
 def follower_counts(data: "MetricInput", aggregations: "tuple[pl.Expr, ...]") -> "Aggregate":
     """The account snapshots with a follower count, grouped by period and account: what
     ``follower_growth`` and ``engagement_rate_by_followers`` both read, grouped once."""

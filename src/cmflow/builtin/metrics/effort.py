@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, counters_reported, counters_text, interactions
+from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, counters_reported, interactions, no_post_counters
 from cmflow.builtin.metrics.priced_time import (CURRENCY_UNIT, NO_ENTRIES, cost_aggregations, cost_counted,
                                                 priced_entries, unpriced_reason, with_period_entries)
 
@@ -241,7 +241,7 @@ class CostPerEngagement(_CostRatio):
 
     def unknown_denominator(self):
         return (counters_reported(*ENGAGEMENT_COUNTERS),
-                f"no post reports {counters_text(*ENGAGEMENT_COUNTERS)}")
+                no_post_counters(*ENGAGEMENT_COUNTERS))
 
 
 @hookimpl

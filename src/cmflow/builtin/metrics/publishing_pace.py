@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cmflow import Metric, aggregate, hookimpl, measurement_rows, ratio
 
-from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, counters_reported, counters_text, interactions,
+from cmflow.builtin.metrics.common import (ENGAGEMENT_COUNTERS, counters_reported, interactions, no_post_counters,
                                            no_records_reason)
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class EngagementPerPost(_PostsMetric):
                          periods=[p.label for p in data.periods])
         counted = pl.col("counters_reported").fill_null(0) > 0
         reason = (no_records_reason(pl.col("posts")).when(~counted)
-                  .then(pl.lit(f"no post reports {counters_text(*ENGAGEMENT_COUNTERS)}")))
+                  .then(pl.lit(no_post_counters(*ENGAGEMENT_COUNTERS))))
         return measurement_rows(rows, metric=self.name, unit=self.unit, reason=reason,
                                 value=pl.when(counted).then(ratio(pl.col("interactions"), pl.col("posts"), scale=1)))
 

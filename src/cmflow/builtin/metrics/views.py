@@ -27,7 +27,7 @@ from pydantic import Field
 
 from cmflow import COUNTERS, Aggregate, Metric, PluginOptions, SharesAggregates
 
-from cmflow.builtin.metrics.common import counters_text
+from cmflow.builtin.metrics.common import counters_text, no_post_counters
 
 if TYPE_CHECKING:
     import polars as pl
@@ -224,5 +224,5 @@ def no_counters_reason(*counters: str) -> "pl.Expr":
     """Why a sum of ``counters`` has no value when no record of the group reports any of them:
     ``no post reports likes, comments, shares or saves`` (or activity record, as :func:`basis` says)."""
     text = counters_text(*counters)
-    return by_basis(f"no post reports {text}", f"no activity record reports {text}",
+    return by_basis(no_post_counters(*counters), f"no activity record reports {text}",
                     f"no post or activity record reports {text}")

@@ -184,6 +184,14 @@ when the file was saved from a sheet holding it as a cell: padded with the file'
 the sheet's width (``sep=;;;;``), quoted since the cell holds the separator (``"sep=;";;;``)."""
 
 
+def excel_separator(first_line: str) -> Optional[str]:
+    """The field separator ``first_line`` says the file uses when it is Excel's separator
+    directive (:data:`EXCEL_SEPARATOR_LINE`): the padding's, which Excel writes with the file's
+    own separator, else the one the directive names; None for any other line."""
+    match = EXCEL_SEPARATOR_LINE.fullmatch(first_line.lstrip("\ufeff"))
+    return None if match is None else match.group("pad") or match.group("named")
+
+
 def past_excel_separator(path: Path, encoding: str, delimiter: str, header_line: int) -> int:
     """The line the header is on: ``header_line``, or 2 when that is 1 and line 1 is the
     separator directive Excel writes and reads (:data:`EXCEL_SEPARATOR_LINE`), which is neither
@@ -195,13 +203,13 @@ def past_excel_separator(path: Path, encoding: str, delimiter: str, header_line:
         first = next(export_lines(path, encoding), "")
     except (DataFileError, StopIteration):
         return header_line  # the reader explains a file it cannot decode
-    match = EXCEL_SEPARATOR_LINE.fullmatch(first.lstrip("\ufeff"))
-    if match is None:
+    separator = excel_separator(first)
+    if separator is None:
         return header_line
-    separator = match.group("pad") or match.group("named")  # padding is written with the file's own
     if separator != delimiter:
         shown = "\\t" if separator == "\t" else separator
-        written = ("sep=" + match.group("named") + (match.group("padding") or "")).replace("\t", "\\t")
+        directive = EXCEL_SEPARATOR_LINE.fullmatch(first.lstrip("\ufeff"))
+        written = ("sep=" + directive.group("named") + (directive.group("padding") or "")).replace("\t", "\\t")
         raise DataFileError(f'{path}, line 1: "{written}", as Excel writes it, says the fields are separated '
                             f'by {shown!r}, not {delimiter!r}; set delimiter = "{shown}"')
     return 2

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 from cmflow import DataFileError, RECORD_KINDS
 
-from cmflow.builtin.sources.csv_tables import EXCEL_SEPARATOR_LINE
+from cmflow.builtin.sources.csv_tables import excel_separator
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
 from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
                                                  read_export, read_export_bytes_head, unmarked_utf16)
@@ -122,8 +122,7 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     counted when it is read): decoded as the csv source decodes (a byte-order mark, else UTF-8);
     text that is not UTF-8 is tried in the encodings Excel saves in, to say what it is."""
     text, problem = _head_text(path, head)
-    directive = EXCEL_SEPARATOR_LINE.fullmatch(text.partition("\n")[0].lstrip("\ufeff")) if text else None
-    delimiter = (directive.group("pad") or directive.group("named")) if directive else ","
+    delimiter = (excel_separator(text.partition("\n")[0]) if text else None) or ","
     rows = _first_rows_of_text(text, delimiter) if text is not None else []
     match = _match([f for f in candidates if f.file_type == "csv"], rows)
     if match is None and text is not None and ";" in text:  # saved again by French Excel
@@ -221,7 +220,7 @@ def _first_rows_of_text(text: str, delimiter: str = ",") -> list[tuple[int, list
     (``#``, as GA4 writes its report's name and dates above the header); a notice line may hold
     a stray quote: a line that is not CSV ends the look."""
     first, _, rest = text.partition("\n")
-    skipped = 1 if EXCEL_SEPARATOR_LINE.fullmatch(first.lstrip("\ufeff")) else 0  # Excel's "sep=;": no header
+    skipped = 1 if excel_separator(first) else 0  # Excel's "sep=;": no header
     reader = csv.reader(io.StringIO(rest if skipped else text, newline=""), delimiter=delimiter, quotechar='"')
     rows: list[tuple[int, list[str]]] = []
     start = 1 + skipped
