@@ -23,7 +23,7 @@ from cmflow_command import CMFLOW
 
 HOOK_PATH = "/hooks/fault-drill-7c2e9b1d4a60"
 HOOK_VARIABLE = "FAULT_HOOK_URL"
-DEADLINE = 30.0
+DEADLINE = 90.0
 """Seconds a wait may take before the test fails (a generous bound on a loaded machine, not a check)."""
 
 WORKFLOW = f"""\
