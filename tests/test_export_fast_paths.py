@@ -568,7 +568,11 @@ CHUNK_ROWS_OF = [  # rows whose checks span chunks when a file is parsed a chunk
 ]
 
 
-@pytest.mark.parametrize("seed", range(40))
+# 20 files, not 40: each of five faults put by hand into tabular.RecordParser's settling across
+# chunks (unknown formats, posts over 100 % ERR, records found twice: each kept from the last chunk
+# only; rows numbered from 0 in each chunk; the day/month order seen in the first chunk only) fails
+# 4 to 20 of seeds 0-19 (9 to 40 of seeds 0-39); the other 20 cost about 13 s of CPU a suite.
+@pytest.mark.parametrize("seed", range(20))
 def test_a_csv_parsed_a_chunk_at_a_time_gives_what_it_gives_parsed_whole(
         seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Repeated records on lines far apart, a date in the other day/month order after dates that
