@@ -306,8 +306,13 @@ def parsed(raw: pl.DataFrame, options, checked_in_full: bool, monkeypatch: pytes
 
 
 def test_plainly_valid_rows_parse_as_the_full_checks_parse_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 tables, not 80: of six faults put by hand into tabular._plainly_valid, these tables catch
+    # two (totals labels let through: tables 6, 7 and 60; an empty required value let through: 6,
+    # 12, 25, 26, 37 and 47), both within the first 40; the odd-value and odd-date tests below catch
+    # those two and a year out of range; 19-digit counts, either decimal mark and rounded ids let
+    # through are caught by none of them.
     rng = random.Random(7)
-    for _ in range(80):
+    for _ in range(40):
         rows = rng.randint(1, 8)
         thousands, decimal = rng.choice([None, " ", ".", ","]), rng.choice([".", ","])
         options = CsvSource.Options(path="f.csv", on_error=rng.choice(["fail", "skip"]),
