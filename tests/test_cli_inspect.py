@@ -1,5 +1,7 @@
-"""`cmflow inspect FILE...` through the real command, in a process of its own, on each export fixture
-(tests/fixtures/exports): what it says the file is, and that the entry it prints reads it."""
+"""`cmflow inspect FILE...` through the real command on each export fixture (tests/fixtures/exports):
+what it says the file is, and that the entry it prints reads it. Most tests run the command in this
+process (click's CliRunner on ``cmflow.cli.main``); those about exit codes, what reaches a terminal
+and a first hour end to end run it in a process of its own."""
 
 from __future__ import annotations
 
@@ -15,20 +17,25 @@ import pytest
 
 from cmflow import FetchContext
 from cmflow.builtin.sources.export_source import ExportSource
-from tests.cmflow_command import CMFLOW
+from tests.cmflow_command import cmflow_in_process, cmflow_process
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
 
 def inspect(*files: Path | str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*CMFLOW, "inspect", *map(str, files)], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, encoding="utf-8")
+    """``cmflow inspect FILES...`` in this process."""
+    return cmflow_in_process("inspect", *files, cwd=cwd)
+
+
+def inspect_in_a_process(*files: Path | str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``cmflow inspect FILES...`` in a process of its own."""
+    return cmflow_process("inspect", *files, cwd=cwd)
 
 
 @functools.cache
 def inspect_fixture(name: str) -> subprocess.CompletedProcess:
     """``cmflow inspect`` on one file of tests/fixtures/exports, run once for the tests that read
-    its output (the files never change during a run, and each start of cmflow takes a second)."""
+    its output (the files never change during a run)."""
     return inspect(EXPORTS / name)
 
 
@@ -153,7 +160,7 @@ def test_bad_rows_are_listed_with_their_line_and_the_file_still_inspected(tmp_pa
 def test_an_unknown_file_gets_the_known_formats_and_the_closest(tmp_path):
     unknown = tmp_path / "per-day.csv"
     unknown.write_text("Date,Content,Video title,Views\n2026-10-03,a1B2c3D4e5F,One,310\n", encoding="utf-8")
-    done = inspect(unknown)
+    done = inspect_in_a_process(unknown)
     assert done.returncode == 2
     assert "not an export cmflow knows" in done.stdout
     assert "the closest known format is youtube_studio_table" in done.stdout
@@ -191,7 +198,7 @@ def test_every_file_is_inspected_and_one_unreadable_file_fails_the_command(tmp_p
     empty.write_bytes(b"")
     folder = tmp_path / "empty-folder"
     folder.mkdir()
-    done = inspect(EXPORTS / "meta-facebook-posts.csv", tmp_path / "missing.csv", empty, folder)
+    done = inspect_in_a_process(EXPORTS / "meta-facebook-posts.csv", tmp_path / "missing.csv", empty, folder)
     assert done.returncode == 2
     assert "✓ " + str(EXPORTS / "meta-facebook-posts.csv") in done.stdout
     assert f"✗ {tmp_path / 'missing.csv'}" in done.stdout and "not found" in done.stdout
@@ -206,7 +213,7 @@ def test_text_from_the_file_cannot_drive_the_terminal(tmp_path):
     path = tmp_path / "content.csv"
     path.write_text("Post id,Date,Post text,Post Link,Impressions,Likes,Note\x1b[2J\n"
                     '1,"Fri, Oct 2, 2026",One,https://x.com/atelierlumen/status/1,100,5,x\n', encoding="utf-8")
-    done = inspect(path)
+    done = inspect_in_a_process(path)
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout and "Note\\x1b[2J" in done.stdout
 
@@ -219,7 +226,7 @@ def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(
 
     shutil.copy(EXPORTS / "youtube_studio_content" / "Table data.csv", tmp_path / "Table data.csv")
     shutil.copy(EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv", tmp_path / "x.csv")
-    done = inspect("Table data.csv", "x.csv", cwd=tmp_path)
+    done = inspect_in_a_process("Table data.csv", "x.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     pasted = [line[4:] for line in done.stdout.splitlines() if line.startswith("    ") and
               (line[4:].startswith(("[[sources]]", "id = ", "plugin = ", "path = ", "account = ")))]
@@ -228,9 +235,9 @@ def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(
         '[workflow]\nname = "first hour"\nperiod = "last_month"\ntimezone = "UTC"\n\n' + entries
         + '\n\n[[metrics]]\nplugin = "totals"\ncounters = ["likes", "comments", "shares", "saves", "impressions",'
         ' "clicks"]\nby = ["platform"]\n\n[[outputs]]\nplugin = "console"\n', encoding="utf-8")
-    run = subprocess.run([*CMFLOW, "run", "workflow.toml", "--period", "2026-10-01..2026-10-31", "--dry-run",
-                          "--store", f"sqlite:///{tmp_path / 'state.db'}"], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path, encoding="utf-8", env={**os.environ, "COLUMNS": "160"})
+    run = cmflow_process("run", "workflow.toml", "--period", "2026-10-01..2026-10-31", "--dry-run",
+                         "--store", f"sqlite:///{tmp_path / 'state.db'}", cwd=tmp_path,
+                         env={**os.environ, "COLUMNS": "160"})
     assert run.returncode == 0, run.stdout + run.stderr
     rows = {cells[0]: cells[1:] for line in run.stdout.splitlines()
             if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and cells[0] in ("x", "youtube")}

@@ -306,8 +306,13 @@ def parsed(raw: pl.DataFrame, options, checked_in_full: bool, monkeypatch: pytes
 
 
 def test_plainly_valid_rows_parse_as_the_full_checks_parse_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 tables, not 80: of six faults put by hand into tabular._plainly_valid, these tables catch
+    # two (totals labels let through: tables 6, 7 and 60; an empty required value let through: 6,
+    # 12, 25, 26, 37 and 47), both within the first 40; the odd-value and odd-date tests below catch
+    # those two and a year out of range; 19-digit counts, either decimal mark and rounded ids let
+    # through are caught by none of them.
     rng = random.Random(7)
-    for _ in range(80):
+    for _ in range(40):
         rows = rng.randint(1, 8)
         thousands, decimal = rng.choice([None, " ", ".", ","]), rng.choice([".", ","])
         options = CsvSource.Options(path="f.csv", on_error=rng.choice(["fail", "skip"]),
@@ -568,7 +573,11 @@ CHUNK_ROWS_OF = [  # rows whose checks span chunks when a file is parsed a chunk
 ]
 
 
-@pytest.mark.parametrize("seed", range(40))
+# 20 files, not 40: each of five faults put by hand into tabular.RecordParser's settling across
+# chunks (unknown formats, posts over 100 % ERR, records found twice: each kept from the last chunk
+# only; rows numbered from 0 in each chunk; the day/month order seen in the first chunk only) fails
+# 4 to 20 of seeds 0-19 (9 to 40 of seeds 0-39); the other 20 cost about 13 s of CPU a suite.
+@pytest.mark.parametrize("seed", range(20))
 def test_a_csv_parsed_a_chunk_at_a_time_gives_what_it_gives_parsed_whole(
         seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Repeated records on lines far apart, a date in the other day/month order after dates that
