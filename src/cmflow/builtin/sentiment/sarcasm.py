@@ -23,7 +23,8 @@ when it has, in either language (lower case, accents optional):
 5. **a positive interjection trailing off**: the text starts with one of :data:`INTERJECTIONS`
    and an ellipsis ("Bravo... 3 semaines d'attente", "Amazing… still no answer");
 6. **scare quotes around what was promised**: a word such as service, support, quality, express,
-   delivered, livré, qualité (:data:`PROMISED_WORDS`) inside quotes (``"…"``, ``“…”``, ``« … »``).
+   delivered, livré, qualité (:data:`PROMISED_WORDS`) inside short quotes (at most 12 characters
+   on either side of it: ``"…"``, ``“…”``, ``« … »``), not a long quotation.
 
 They were written from how sarcasm is marked in French and English social media, before any
 measurement, and checked on a hand-written set (``tests/fixtures/sarcasm/``); the public
@@ -63,7 +64,7 @@ MISHAP_WORDS = (
 )
 PROMISED_WORDS = (
     "service", "support", "qualité", "qualite", "quality", "express", "livré", "livre", "delivered",
-    "delivery", "aide", "help", "gratuit", "free", "rapide", "fast", "professionnel", "professional",
+    "delivery", "aide", "help", "rapide", "fast", "professionnel", "professional",
 )
 
 
@@ -76,7 +77,8 @@ OPENER_THEN_MISHAP = rf"{OPENER}(?:\s*[,.!…]|\s+(?:job|pour)\b).*\b(?:{_words(
 MISHAP = rf"\b(?:{_words(MISHAP_WORDS)})\b"
 THANKS_AGAIN = r"merci encore|encore merci|thanks again|thank you again"
 TRAILING_OFF = rf"{OPENER}\s*(?:\.\.\.|…)"
-SCARE_QUOTES = rf"[\"“«]\s*[^\"”»]{{0,30}}\b(?:{_words(PROMISED_WORDS)})\b[^\"”»]{{0,30}}[\"”»]"
+SCARE_QUOTES = rf"[\"“«]\s*[^\"”»]{{0,12}}\b(?:{_words(PROMISED_WORDS)})\b[^\"”»]{{0,12}}\s*[\"”»]"
+"""A promised word in quotes of a few words ("« service »", "next day delivery"), not a long quotation."""
 IRONIC_EMOJI_WITH_PRAISE = rf"\b(?:{_words(POSITIVE_WORDS)})\b"
 
 
