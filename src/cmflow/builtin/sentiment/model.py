@@ -17,7 +17,8 @@ twice counts twice; a word's character n-grams are summed once per distinct word
 then added for each of its occurrences); its probabilities are their softmax; ``sentiment`` is the most probable
 class and ``score`` is P(positive) - P(negative), in [-1, 1]. A text whose language is unknown
 (or neither French nor English) gets the mean of both languages' probabilities, and a null
-``language``.
+``language``. A text bearing a sarcasm marker (:mod:`cmflow.builtin.sentiment.sarcasm`) is
+labelled negative by ``classify``, its positive probability counted as negative.
 """
 
 from __future__ import annotations
