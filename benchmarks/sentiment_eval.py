@@ -38,6 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from cmflow.builtin.sentiment.model import CLASSES, SentimentModel
+from cmflow.builtin.sentiment.sarcasm import sarcasm_marked
 
 DATA = Path(__file__).resolve().parent / "data" / "sentiment"
 LANGUAGES = ("fr", "en")
@@ -103,6 +104,18 @@ def timed(function, runs: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def timed_side_by_side(functions, runs: int) -> list[tuple[float, float]]:
+    """:func:`timed` of each of ``functions``, their calls taken in turn in each run."""
+    walls, cpus = [[] for _ in functions], [[] for _ in functions]
+    for _ in range(runs):
+        for index, function in enumerate(functions):
+            wall, cpu = time.perf_counter(), time.process_time()
+            function()
+            walls[index].append(time.perf_counter() - wall)
+            cpus[index].append(time.process_time() - cpu)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--texts", type=int, default=50_000, help="texts per throughput run")
@@ -125,6 +138,8 @@ def main() -> None:
         rows = [
             ("cmflow built-in (language given)", model.classify(texts, [language] * len(texts))["sentiment"].to_list()),
             ("cmflow built-in (language detected)", model.classify(texts)["sentiment"].to_list()),
+            ("without the sarcasm rules (language given)",
+             model.classify(texts, [language] * len(texts), sarcasm=False)["sentiment"].to_list()),
             ("sentiment plugin (language unknown)", plugin_labels(texts)),
             (f"majority class ({majority_class(model, language)})", [majority_class(model, language)] * len(texts)),
         ]
@@ -150,8 +165,10 @@ def main() -> None:
     english = evaluation_set("en")["text"].to_list()
     english_batch = (english * (args.texts // len(english) + 1))[: args.texts // 10]
     model.classify(batch[:1000])  # warm-up
-    detected = timed(lambda: model.classify(batch), args.runs)
-    given = timed(lambda: model.classify(batch, ["fr"] * len(batch)), args.runs)
+    # run after run, side by side, so that the machine's load weighs alike on each
+    detected, unmarked, given = timed_side_by_side(
+        [lambda: model.classify(batch), lambda: model.classify(batch, sarcasm=False),
+         lambda: model.classify(batch, ["fr"] * len(batch))], args.runs)
     vader = timed(lambda: vader_labels(english_batch), max(1, args.runs // 2))
     print()
     print(f"throughput on one core, texts/s (median of {args.runs} runs of {len(batch):,} texts, FR and EN mixed;")
@@ -159,12 +176,17 @@ def main() -> None:
     print(f"  {'':36} {'wall':>10} {'CPU':>10}")
     for name, (wall, cpu), count in (
         ("cmflow built-in, language detected", detected, len(batch)),
+        ("  the same, without the sarcasm rules", unmarked, len(batch)),
         ("cmflow built-in, language given", given, len(batch)),
         (f"VADER (English, {len(english_batch):,} texts)", vader, len(english_batch)),
     ):
         print(f"  {name:36} {count / wall:>10,.0f} {count / cpu:>10,.0f}")
     ratio = (len(batch) / detected[1]) / (len(english_batch) / vader[1])
     print(f"  cmflow (language detected) / VADER, by CPU time: {ratio:.1f}x")
+    print(f"  sarcasm rules' cost, by CPU time: {detected[1] / unmarked[1]:.2f}x the model's alone (language detected)")
+    for language in LANGUAGES:
+        texts = evaluation_set(language)["text"].to_list()
+        print(f"  {language}: {sum(sarcasm_marked(texts))} of {len(texts)} evaluation texts bear a sarcasm marker")
     print(f"  model load (once per process)       {load_seconds * 1000:>10,.0f} ms")
 
 

@@ -116,9 +116,75 @@ def test_emoji_carry_sentiment(model):
     assert set(text_features(["top 😍❤️"])["feature"]) >= {"😍", "❤", "top 😍", "😍 ❤"}
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: sarcasm reads as the words it uses")
-def test_sarcasm_is_a_known_limit(model):
+def test_sarcasm_with_its_marks_reads_negative(model):
     assert label(model, "Oh great, my flight got cancelled again. Just what I needed, love it", "en") == "negative"
+    assert label(model, "Génial, encore en panne 🙄", "fr") == "negative"
+    # the model alone reads the words
+    text = "Oh great, my flight got cancelled again. Just what I needed, love it"
+    assert model.classify([text], ["en"], sarcasm=False)["sentiment"][0] == "positive"
+
+
+@pytest.mark.parametrize(("text", "marked"), [
+    # 1. a sarcasm tag
+    ("Génial, mon abonnement a augmenté #sarcasme", True), ("Love this update #not", True),
+    ("Love it /s", True), ("Not sure about this", False),
+    # 2. a stock sarcastic phrase
+    ("Merci pour rien.", True), ("Thanks for nothing", True), ("Il ne manquait plus que ça", True),
+    ("Yeah right", True), ("So much for the promise", True), ("Merci pour tout", False),
+    ("Thanks so much for the help", False),  # "so much for" only opening a sentence
+    # ... and phrases said in earnest too, sarcastic before a mishap
+    ("Just what I needed, another delay", True), ("This coffee is just what I needed", False),
+    ("Quelle surprise, le train est encore supprimé", True), ("Quelle surprise, merci !", False),
+    # 3. an eye-roll or upside-down face with a positive word
+    ("Super le nouveau design 🙄", True), ("Love waiting on hold 🙃", True), ("Encore en retard 🙄", False),
+    # 4. a positive interjection opening the text, then a mishap
+    ("Génial, encore en panne", True), ("Great, another outage.", True), ("Bravo pour le retard", True),
+    ("Génial, merci encore pour votre aide !", False), ("Great, thanks again!", False),
+    ("Super service, livraison en deux jours", False), ("Parfait, tout fonctionne", False),
+    # 5. a positive interjection trailing off
+    ("Bravo... 3 semaines d'attente", True), ("Amazing… still no answer", True), ("Bravo à tous", False),
+    # 6. scare quotes around what was promised
+    ("Encore bravo pour le « service » client", True), ('So much "support"', True),
+    ('Brilliant customer "service"', True), ("J'ai vu « Dune » hier", False), (None, False),
+])
+def test_sarcasm_markers(text, marked):
+    from cmflow.builtin.sentiment.sarcasm import sarcasm_marked
+
+    assert sarcasm_marked([text]).to_list() == [marked]
+
+
+def test_the_plain_texts_bear_no_sarcasm_marker():
+    from cmflow.builtin.sentiment.sarcasm import sarcasm_marked
+
+    texts = [text for text, _ in FRENCH + ENGLISH]
+    assert not sarcasm_marked(texts).any()
+
+
+def _check_set(language: str) -> pl.DataFrame:
+    return pl.read_csv(Path(__file__).parent / "fixtures" / "sarcasm" / f"{language}.tsv", separator="\t",
+                       quote_char=None, schema={"label": pl.Utf8, "kind": pl.Utf8, "text": pl.Utf8})
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_sarcasm_check_set(model, language):
+    """tests/fixtures/sarcasm (written by hand, see its README): with the markers' rule, at least
+    85 % of the sarcastic texts read negative (the model alone: under 30 %), and no control
+    text (praise and plain facts with the same words) reads otherwise than without the rule."""
+    data = _check_set(language)
+    assert data.height >= 40
+    texts, truth = data["text"].to_list(), data["label"].to_list()
+    ruled = model.classify(texts, [language] * len(texts))["sentiment"].to_list()
+    alone = model.classify(texts, [language] * len(texts), sarcasm=False)["sentiment"].to_list()
+    sarcastic = [row for row, kind in enumerate(data["kind"]) if kind != "control"]
+    controls = [row for row, kind in enumerate(data["kind"]) if kind == "control"]
+    assert len(sarcastic) >= 30 and len(controls) >= 10
+
+    def share(labels, rows):
+        return sum(labels[row] == truth[row] for row in rows) / len(rows)
+
+    assert share(alone, sarcastic) < 0.30
+    assert share(ruled, sarcastic) >= 0.85
+    assert [ruled[row] for row in controls] == [alone[row] for row in controls]
 
 
 def test_language_detection():

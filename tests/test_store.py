@@ -550,3 +550,26 @@ def test_last_handled_slots_fit_in_sqlite_999_variables(tmp_path):
             with pytest.raises(sa.exc.OperationalError, match="too many SQL variables"):
                 connection.execute(sa.text("SELECT " + ", ".join(f":v{i}" for i in range(1000))),
                                    {f"v{i}": i for i in range(1000)})
+
+
+def test_alert_details_are_kept_as_json_and_a_v13_store_s_alerts_have_none(any_store_url):
+    """Since v14 an alert's details are stored (a resolved alert is told again from them in its
+    client's language); a value JSON cannot hold (NaN: PostgreSQL's JSON refuses it) is null, a
+    date its ISO text. Alerts stored before v14 read back with no details."""
+    old = SqlStore(any_store_url, migrate_to=LATEST_VERSION - 1)
+    run_id = start(old)
+    finish(old, run_id, alerts=[Alert("spike", "mentions", {"brand": "a"}, "Mentions spiked", value=26.0,
+                                      details={"baseline_mean": 2.0})])
+    assert [state.details for state in old.alerts("weekly")] == [{}]
+    old.close()
+    details = {"baseline_mean": 2.0, "baseline_periods": 4, "ratio": float("nan"), "period_start": date(2026, 11, 20),
+               "nested": {"z": float("inf"), "points": [1, 2.5]}}
+    with open_store(any_store_url) as store:
+        [before] = store.alerts("weekly")
+        assert before.details == {}
+        finish(store, start(store), alerts=[Alert("spike", "mentions", {"brand": "b"}, "Mentions spiked", value=30.0,
+                                                  details=details)])
+        kept = {state.dimensions["brand"]: state.details for state in store.alerts("weekly")}
+    assert kept == {"a": {}, "b": {"baseline_mean": 2.0, "baseline_periods": 4, "ratio": None,
+                                   "period_start": "2026-11-20", "nested": {"z": None, "points": [1, 2.5]}}}
+    assert raw_rows(any_store_url, "SELECT COUNT(*) FROM alerts WHERE details IS NULL") == [(1,)]

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from cmflow import Alert, Trigger, hookimpl
-from cmflow.testing import registered_plugin, run_workflow_file
+from cmflow.testing import registered_plugin, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 from task_boards import TrelloBoard, wait_until_answered
 from test_calendar_adherence_workflow import AGENCY_CALENDAR, AGENCY_POSTS, AGENCY_WORKFLOW
 
 NBSP = "\u00a0"
 THIN = "\u2009"  # Babel's thin spaces around the dash of a range of days
+NNBSP = "\u202f"  # Babel's French thousands separator
 NOW = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
 
 
@@ -302,3 +303,121 @@ def test_a_task_output_s_language_option_says_every_item_in_it(tmp_path: Path) -
         load_workflow(path)
     assert "outputs[0].language" in str(refused.value)
     assert "unknown language 'de': use one of en, fr" in str(refused.value)
+
+
+def test_spike_and_anomaly_alerts_are_said_in_french() -> None:
+    """The bad-buzz triggers in a French client's words: Babel's numbers and dates, the unit's
+    words for counts, the periods before in words that agree (``les 4 jours précédents``, ``la
+    semaine précédente``), a weekday's name; an alert stored without its details stays as written."""
+    from datetime import date
+
+    from cmflow import Period
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.triggers.anomaly import Anomaly, AnomalyOptions
+    from cmflow.builtin.triggers.history import period_details
+    from cmflow.builtin.triggers.spike import Spike, SpikeOptions
+
+    fr = language("fr")
+    spike = Spike.__new__(Spike)
+    spike.options = SpikeOptions()
+    day = period_details(Period(date(2026, 11, 20), date(2026, 11, 20), "Europe/Paris"))
+    burst = Alert("spike_negative_mentions", "negative_mentions", {"brand": "lumiere"}, "Negative mentions spiked",
+                  value=26.0, details={"count": 26.0, "baseline_mean": 2.0, "baseline_periods": 4, **day})
+    assert spike.told(burst, fr, "mentions") == (
+        f"Mentions négatives en forte hausse pour lumiere{NBSP}: 26 mentions le 20 nov. 2026, contre une "
+        f"moyenne de 2 mentions sur les 4 jours précédents (×13,0)")
+    week = period_details(Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week"))
+    first = Alert("spike_comments", "comments_received", {}, "Comments spiked", value=1234.0,
+                  details={"baseline_mean": 0.0, "baseline_periods": 1, **week})
+    assert spike.told(first, fr, "comments") == (
+        f"Commentaires et messages reçus en forte hausse sur l'ensemble{NBSP}: 1{NNBSP}234 commentaires sur la "
+        f"période 16–22 nov. 2026, contre 0 commentaire sur la semaine précédente")
+    assert spike.told(Alert("s", "negative_mentions", {}, "as written", value=26.0), fr, "mentions") is None
+
+    anomaly = Anomaly.__new__(Anomaly)
+    anomaly.options = AnomalyOptions(baseline="same_weekday")
+    monday = period_details(Period(date(2026, 11, 23), date(2026, 11, 23), "Europe/Paris"))
+    low = Alert("reach_anomaly", "total_reach", {"platform": "instagram", "account": "maisonlumiere"}, "Reach low",
+                value=812.0, details={"median": 4250.5, "z": -3.24, "baseline_points": 8,
+                                      "baseline": "same_weekday", **monday})
+    assert anomaly.told(low, fr, "count") == (
+        f"Portée pour instagram / maisonlumiere{NBSP}: 812 le 23 nov. 2026, valeur inhabituellement "
+        f"basse (médiane sur les 8 lundis précédents{NBSP}: 4{NNBSP}251, z{NBSP}={NBSP}-3,2)")
+    months = period_details(Period(date(2026, 10, 1), date(2026, 10, 31), "Europe/Paris", unit="month"))
+    high = Alert("er_anomaly", "engagement_rate_by_reach", {}, "ERR high", value=7.5,
+                 details={"median": 3.1, "z": 4.04, "baseline_points": 6, "baseline": "previous_periods", **months})
+    assert anomaly.told(high, fr, "%") == (
+        f"Taux d'engagement (portée) sur l'ensemble{NBSP}: 7,50{NBSP}% sur la période octobre 2026, valeur "
+        f"inhabituellement haute (médiane sur les 6 mois précédents{NBSP}: 3,10{NBSP}%, z{NBSP}={NBSP}+4,0)")
+
+
+def test_a_french_client_s_bad_buzz_is_told_in_french_on_its_card_its_resolution_and_the_chat(
+        tmp_path: Path, monkeypatch, replay_server) -> None:
+    """The bad buzz of tests/test_bad_buzz.py, its mentions about Maison Lumière (``[listen]``, a
+    French client's brand): the run of the 21st opens a French card and posts the French summary
+    to Slack; the run of the 22nd (2 negative mentions) resolves it, and the card's comment and
+    the chat say the resolved alert in French too, from the details kept in the store."""
+    import json as json_module
+
+    from cmflow.builtin.outputs.work_items import markdown_escape
+    from cmflow.testing import Reply
+    from test_bad_buzz import WORKFLOW, mentions
+
+    rows = mentions()
+    for row in rows:
+        row["text"] += " @maisonlumiere"
+    (tmp_path / "mentions.json").write_text(json_module.dumps(rows), encoding="utf-8")
+    replay_server.add("POST", "/services/T/B/care", Reply(200, body="ok", headers={"Content-Type": "text/plain"}),
+                      repeat=True)
+    monkeypatch.setenv("CARE_SLACK", replay_server.url + "/services/T/B/care")
+    workflow = WORKFLOW.replace('by = ["overall"]', 'by = ["brand"]') + """
+[[clients]]
+id = "maison"
+name = "Maison Lumière"
+language = "fr"
+accounts = ["maisonlumiere"]
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumière"
+terms = ["@maisonlumiere"]
+client = "maison"
+
+[[outputs]]
+plugin = "slack"
+url = "${env:CARE_SLACK}"
+allow_private_network = true
+"""
+    with TrelloBoard() as board:
+        monkeypatch.setenv("TRELLO_KEY", board.key)
+        monkeypatch.setenv("TRELLO_TOKEN", board.token)
+        workflow += f"""
+[[outputs]]
+plugin = "trello_card"
+key = "${{env:TRELLO_KEY}}"
+token = "${{env:TRELLO_TOKEN}}"
+board = "{board.board}"
+list_id = "64b0000000000000000000a1"
+base_url = "{board.url}"
+allow_private_network = true
+"""
+        store = f"sqlite:///{tmp_path / 'state.db'}"
+        events = {}
+        for as_of in ("2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"):
+            (tmp_path / "buzz.toml").write_text(workflow.replace("{as_of}", as_of), encoding="utf-8")
+            result = run_workflow_file(tmp_path / "buzz.toml", store_url=store)
+            assert result.status == "ok", [s.error for s in result.failed_stages]
+            events[as_of] = [n.event for n in result.notifications]
+        wait_until_answered(board)
+    assert events == {"2026-11-18": [], "2026-11-19": [], "2026-11-20": [], "2026-11-21": ["firing"],
+                      "2026-11-22": ["resolved"]}
+    said = (f"Mentions négatives en forte hausse pour lumiere{NBSP}: 26 mentions le 20 nov. 2026, contre une "
+            f"moyenne de 2 mentions sur les 4 jours précédents (×13,0)")
+    [card] = board.items
+    assert card["name"] == said and card["desc"].startswith(markdown_escape(said))  # Trello reads Markdown
+    [(_, comment)] = board.comments
+    assert comment.startswith(markdown_escape(f"Résolu{NBSP}: {said}"))
+    firing, resolved = [request.json() for request in replay_server.requests]
+    for body in (firing, resolved):
+        [section, *_] = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
+        assert section.splitlines()[1] == said

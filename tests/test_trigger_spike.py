@@ -59,7 +59,8 @@ def test_a_burst_of_mentions_fires_with_its_baseline_in_the_summary() -> None:
                              "3 mentions over the previous 4 days (x10.0)")
     assert alert.dimensions == {"platform": "x"} and alert.value == 30 and alert.metric == "mentions"
     assert alert.details == {"count": 30, "baseline_mean": 3, "baseline_periods": 4, "increase": 27,
-                             "ratio": 10, "unit": "mentions"}
+                             "ratio": 10, "unit": "mentions", "period_start": "2026-11-23",
+                             "period_end": "2026-11-23", "period_unit": "days"}
     assert alert.summary in DOCS_PAGE.read_text(encoding="utf-8")  # the worked example
 
 

@@ -302,6 +302,9 @@ class AlertState(AlertEpisode):
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None
+    details: dict[str, Any] = field(default_factory=dict)
+    """What its trigger measured besides the value (:attr:`cmflow.Alert.details`), as JSON
+    keeps it; empty for an alert stored before v14."""
 
 
 @dataclass(frozen=True)

@@ -272,6 +272,14 @@ def _v13_committed_runs(connection: sa.Connection) -> None:
     connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {ddl}"))
 
 
+def _v14_alert_details(connection: sa.Connection) -> None:
+    # An alert's details (what its trigger measured besides the value: a change's previous value,
+    # a spike's baseline): a resolved alert is told again from them in its client's language.
+    # Alerts kept before have none (NULL): they are told as written.
+    ddl = sa.schema.CreateColumn(sa.Column("details", sa.JSON)).compile(dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -286,6 +294,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("text of any length (PostgreSQL)", _v11_text_of_any_length),
     ("store identity: a random id given to the store once", _v12_store_identity),
     ("runs say when their results were committed: their slot is run from then on", _v13_committed_runs),
+    ("alerts keep their details: a resolved alert is told again in its client's language", _v14_alert_details),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

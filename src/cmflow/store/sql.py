@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 from time import monotonic
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -76,6 +77,7 @@ class SqlStore(Store):
         self._fenced: dict[int, tuple[str, RunLockHold]] = {}
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
+        self._alert_details_column = migrate_to is None or migrate_to >= 14  # (alerts.details since v14)
         self._handled_statements: dict[int, Any] = {}
         self._handled_per_statement: int | None = None
         self._unfinished_statements: dict[bool, Any] = {}
@@ -351,6 +353,8 @@ class SqlStore(Store):
                       condition=alert.condition, active_since=alert.active_since, streak=alert.streak,
                       clear_streak=alert.clear_streak, notified_at=alert.notified_at,
                       reminders=alert.reminders, period_end=alert.period_end)
+        if self._alert_details_column:
+            values["details"] = json_safe(alert.details) or None
         if existing is None:
             connection.execute(alerts.insert().values(workflow=workflow, fingerprint=alert.fingerprint,
                                                       first_seen=now, **values))
@@ -391,8 +395,9 @@ class SqlStore(Store):
         return {state.fingerprint: state for state in self.alerts(workflow)}
 
     def alerts(self, workflow: str | None = None) -> list[AlertState]:
-        query = sa.select(alerts).order_by((alerts.c.state == "firing").desc(), (alerts.c.state == "pending").desc(),
-                                           alerts.c.last_seen.desc())
+        columns = [c for c in alerts.c if c.name != "details" or self._alert_details_column]
+        query = sa.select(*columns).order_by((alerts.c.state == "firing").desc(),
+                                             (alerts.c.state == "pending").desc(), alerts.c.last_seen.desc())
         if workflow is not None:
             query = query.where(alerts.c.workflow == workflow)
         with self.engine.connect() as connection:
@@ -400,7 +405,8 @@ class SqlStore(Store):
                                r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
                                _utc(r.resolved_at), condition=r.condition, active_since=_utc(r.active_since),
                                streak=r.streak, clear_streak=r.clear_streak, notified_at=_utc(r.notified_at),
-                               reminders=r.reminders, period_end=r.period_end)
+                               reminders=r.reminders, period_end=r.period_end,
+                               details=r._mapping.get("details") or {})
                     for r in connection.execute(query)]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
@@ -846,6 +852,22 @@ class SqlStore(Store):
 _SQLITE_MAX_VARIABLES = 999
 """Placeholders one SQLite statement may hold on builds before 3.32 (SQLITE_MAX_VARIABLE_NUMBER;
 32,766 since); :meth:`SqlStore.last_handled_slots` sizes its statements to it, on every database."""
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON keeps it on every database: a number that is not finite (NaN, which
+    PostgreSQL's JSON refuses) null, dates in ISO 8601, anything else not JSON its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
 
 
 def _tried_again_when_cut(method: Any) -> Any:

@@ -79,6 +79,9 @@ alerts = sa.Table(
     sa.Column("notified_at", sa.DateTime(timezone=True)),
     sa.Column("reminders", sa.Integer, nullable=False, server_default="0"),
     sa.Column("period_end", sa.Date),
+    # v14: what the trigger measured besides the value (a change's previous value, a spike's
+    # baseline), so that an alert read back can be said again in its client's language
+    sa.Column("details", sa.JSON),
     sa.PrimaryKeyConstraint("workflow", "fingerprint"),
 )
 

@@ -35,8 +35,9 @@ class Sentiment(Classifier):
 
     The model ships with cmflow and runs offline (no download, no API): it reads social-media
     text, emoji, negation ("pas terrible", "not bad"), intensifiers and elongations ("trop
-    bieeen"). Sarcasm is a known limit. ``model_path`` loads a model trained on your own
-    labelled texts instead.
+    bieeen"), and sarcasm that bears a mark ("merci pour rien", "great, another outage", 🙄 with
+    praise: documented rules on top of the model). ``model_path`` loads a model trained on your
+    own labelled texts instead.
     """
 
     name = "sentiment"

@@ -72,6 +72,20 @@ def alert_language(alert: "Alert", workflow: Any, campaigns: "dict[str, str] | N
     return language(client.language if client is not None else DEFAULT_LANGUAGE)
 
 
+def campaign_clients(result: Any) -> dict[str, str]:
+    """Each campaign's client in a run's records (:func:`~cmflow.foundation.clients.campaign_owners`),
+    for :func:`alert_language`; empty for a workflow without clients. Computed once a batch."""
+    from cmflow import campaign_owners
+
+    return campaign_owners(result.records) if getattr(result.workflow, "clients", None) else {}
+
+
+def client_summary(alert: "Alert", workflow: Any, unit: str, campaigns: "dict[str, str] | None" = None) -> str:
+    """``alert``'s summary in its client's language (:func:`alert_language`, :func:`told_summary`):
+    what a chat message shows of a French client's alert."""
+    return told_summary(alert, alert_language(alert, workflow, campaigns), workflow, unit)
+
+
 def told_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> str:
     """``alert``'s summary in ``lang``: said again by its trigger when the trigger can, else
     (English, a third party's trigger, a trigger entry gone from the file) as written."""

@@ -105,7 +105,7 @@ class Discord(WebhookNotifier):
     query = {"wait": "true"}  # Discord answers with the message it created (its id)
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
-        lines = alert_lines(batch)
+        lines = alert_lines(batch, told=True)  # a French client's alert in French
         footer = discord_cut(discord_escape(subtitle(batch)), DISCORD_FOOTER)
         budget = DISCORD_TOTAL - len(footer)
         embeds: list[dict[str, Any]] = []

@@ -75,7 +75,7 @@ class Slack(WebhookNotifier):
     receiver = "Slack"
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
-        lines = alert_lines(batch)
+        lines = alert_lines(batch, told=True)  # a French client's alert in French
         shown = lines[:SLACK_MAX_ALERTS]
         title = clean_text(batch.title)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": {

@@ -65,7 +65,7 @@ class Teams(WebhookNotifier):
         return problems
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
-        lines = alert_lines(batch)
+        lines = alert_lines(batch, told=True)  # a French client's alert in French
         shown = lines[:TEAMS_MAX_ALERTS]
         title = clean_text(batch.title)
         body: list[dict[str, Any]] = [

@@ -153,18 +153,24 @@ class AlertLine:
         return " · ".join(f"{name}: {value}" for name, value in self.dimensions.items())
 
 
-def alert_lines(batch: NotificationBatch) -> list[AlertLine]:
-    """The batch's alert events, most urgent first: firing by severity, then resolved."""
+def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]:
+    """The batch's alert events, most urgent first: firing by severity, then resolved. ``told``:
+    each summary in its alert's client's language (:func:`~.alert_language.client_summary`: the
+    chat outputs), else as the trigger wrote it (the webhook's JSON)."""
+    from cmflow.builtin.outputs.alert_language import campaign_clients, client_summary
+
     units = batch.result.workflow.measurement_names()
+    campaigns = campaign_clients(batch.result) if told else {}
     lines = []
     for notification in batch.notifications:
         alert = notification.alert
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
+        summary = client_summary(alert, batch.result.workflow, unit, campaigns) if told else alert.summary
         value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
         listed = listed_items(batch.result, notification, batch.result.period.tz)
         lines.append(AlertLine(
             event=notification.event, reminder=notification.reminder,
-            severity=str(alert.severity), summary=clean_text(alert.summary), value=value, unit=unit,
+            severity=str(alert.severity), summary=clean_text(summary), value=value, unit=unit,
             value_text=format_value(value, unit),
             dimensions={clean_text(k): clean_text(v) for k, v in alert.dimensions.items() if v is not None},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,

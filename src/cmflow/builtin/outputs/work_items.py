@@ -305,12 +305,12 @@ class TaskNotifier(Notifier):
     # -- compose ----------------------------------------------------------------------------
     def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> list[Message]:
         """One message per alert event of the batch, keyed by the batch's key and the event."""
-        from cmflow import campaign_owners
+        from cmflow.builtin.outputs.alert_language import campaign_clients
 
         options: TaskOptions = self.options
         units = batch.result.workflow.measurement_names()
         # each campaign's client (an alert about a campaign is told in its client's language), once a batch
-        campaigns = campaign_owners(batch.result.records) if getattr(batch.result.workflow, "clients", None) else {}
+        campaigns = campaign_clients(batch.result)
         messages = []
         for notification in batch.notifications:
             if notification.event == "resolved" and not options.close_on_resolve:

@@ -17,7 +17,8 @@ twice counts twice; a word's character n-grams are summed once per distinct word
 then added for each of its occurrences); its probabilities are their softmax; ``sentiment`` is the most probable
 class and ``score`` is P(positive) - P(negative), in [-1, 1]. A text whose language is unknown
 (or neither French nor English) gets the mean of both languages' probabilities, and a null
-``language``.
+``language``. A text bearing a sarcasm marker (:mod:`cmflow.builtin.sentiment.sarcasm`) is
+labelled negative by ``classify``, its positive probability counted as negative.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import polars as pl
 
 from cmflow import DataFileError
 from cmflow.builtin.sentiment.language import LANGUAGES, detect_language
+from cmflow.builtin.sentiment.sarcasm import sarcasm_marked
 from cmflow.builtin.sentiment.text_features import features_and_words, tokens_and_flags, word_char_grams
 
 __all__ = ["SentimentModel", "detect_language", "MODEL_FORMAT", "CLASSES"]
@@ -203,11 +205,14 @@ class SentimentModel:
             for name in (f"p_{c}" for c in CLASSES)
         )
 
-    def classify(self, texts: Sequence[str | None], languages: Sequence[str | None] | None = None) -> pl.DataFrame:
+    def classify(self, texts: Sequence[str | None], languages: Sequence[str | None] | None = None,
+                 sarcasm: bool = True) -> pl.DataFrame:
         """One row per text, in order: ``sentiment`` ("negative", "neutral" or "positive"; null
         for a null or empty text), ``score`` (Float64 in [-1, 1], P(positive) - P(negative)) and
         ``language`` ("fr", "en", or null when unknown, another language, or no text). ``languages`` gives
-        each text's language ("fr", "en", or None to detect it); by default all are detected."""
+        each text's language ("fr", "en", or None to detect it); by default all are detected.
+        ``sarcasm``: apply the sarcasm markers' rule (:mod:`cmflow.builtin.sentiment.sarcasm`);
+        False gives the model's labels alone."""
         texts = list(texts)
         tokenised = tokens_and_flags(texts)  # once, for the language and for the features
         if languages is None:
@@ -229,9 +234,20 @@ class SentimentModel:
             return pl.DataFrame(schema=_OUTPUT_SCHEMA)
         probabilities = self.probabilities(texts, languages, tokenised)
         p = [pl.col(f"p_{c}") for c in CLASSES]
+        # A text bearing a sarcasm marker (cmflow.builtin.sentiment.sarcasm) is negative: its
+        # positive words are the irony, so their probability counts as negative.
+        sarcastic = pl.lit(sarcasm_marked(texts) if sarcasm else pl.repeat(False, len(texts), eager=True))
+        probabilities = probabilities.with_columns(
+            pl.when(sarcastic).then(p[0] + p[2]).otherwise(p[0]).alias("p_negative"),
+            pl.when(sarcastic).then(0.0).otherwise(p[2]).alias("p_positive"),
+        )
         best = pl.max_horizontal(p)
         return probabilities.select(
-            sentiment=pl.when(p[1] == best)  # a tie goes to neutral
+            sentiment=pl.when(p[1].is_null())
+            .then(None)
+            .when(sarcastic)
+            .then(pl.lit(CLASSES[0]))
+            .when(p[1] == best)  # a tie goes to neutral
             .then(pl.lit(CLASSES[1]))
             .when(p[0] == best)
             .then(pl.lit(CLASSES[0]))

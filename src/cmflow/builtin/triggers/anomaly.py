@@ -19,12 +19,14 @@ from pydantic import Field, model_validator
 from cmflow import Alert, InvalidOption, Period, PluginOptions, Trigger, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
-from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
+from cmflow.builtin.triggers.history import (history_frame, history_index, keyed, period_details, periods_text,
+                                             told_before, told_period, told_when, when_text)
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import TriggerInput
+    from cmflow.builtin.reports.language import Language
 
 Z_SCALE = 0.6745
 """z = 0.6745 x (x - median) / MAD: 0.6745 makes the MAD of normal data comparable to a standard
@@ -198,7 +200,29 @@ class Anomaly(Trigger):
                      details={"median": row["median"], "mad": row["mad"], "z": row["z"],
                               "baseline_points": points, "baseline": options.baseline,
                               "departure": row["departure"], "departure_pct": row["departure_pct"],
-                              "threshold": options.threshold, "unit": unit})
+                              "threshold": options.threshold, "unit": unit, **period_details(data.period)})
+
+    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+        """The alert's summary in ``lang``'s words (a French client's task card and its
+        resolution), from the median, z and period its details keep; None for an alert stored
+        without them (its summary stays as written)."""
+        from babel.numbers import format_decimal
+
+        details = alert.details
+        period, median, z = told_period(details), details.get("median"), details.get("z")
+        points = details.get("baseline_points")
+        if period is None or median is None or z is None or not points or alert.value is None:
+            return None
+        if details.get("baseline") == "same_weekday":
+            before = lang.text("alert_told_same_weekday_before", n=int(points),
+                               weekday=lang.weekday(period.start.weekday(), "wide"))
+        else:
+            before = told_before(period, int(points), lang)
+        return lang.text("alert_told_anomaly", metric=lang.metric_label(alert.metric),
+                         where=where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
+                         when=told_when(period, lang), before=before, median=value_text(median, unit, lang),
+                         direction=lang.text(f"alert_told_anomaly_{'high' if z > 0 else 'low'}"),
+                         z=format_decimal(z, "+0.0;-0.0", locale=lang.locale))
 
 
 def leave_one_out_median(group: list[str]) -> "pl.Expr":

@@ -84,7 +84,8 @@ class Change(Trigger):
 
     def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card), from the change
-        it carries; None for one read back from the store (its summary stays as written)."""
+        its details carry (kept by the store since v14); None for one stored without them (its
+        summary stays as written)."""
         from cmflow import format_change
 
         change_pct, previous = alert.details.get("change_pct"), alert.details.get("previous_value")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import Period, TriggerInput
+    from cmflow.builtin.reports.language import Language
 
 HISTORY_LABEL = "history-"
 """What the labels of ``data.history``'s periods start with (see :attr:`cmflow.TriggerInput.history`)."""
@@ -52,3 +53,41 @@ def periods_text(period: "Period", count: int) -> str:
 def when_text(period: "Period") -> str:
     """``on 2026-11-23`` for a one-day period, ``in 2026-11-16..2026-11-22`` otherwise."""
     return f"on {period.start.isoformat()}" if period.days == 1 else f"in {period}"
+
+
+def period_details(period: "Period") -> dict[str, str]:
+    """What an alert's details keep of its run's period, so that it can be told again later
+    (:func:`told_period`): its first and last days and its unit."""
+    return {"period_start": period.start.isoformat(), "period_end": period.end.isoformat(),
+            "period_unit": period.unit}
+
+
+def told_period(details: dict) -> "Period | None":
+    """The period :func:`period_details` kept in ``details``; None when it holds none (an
+    alert stored before it did)."""
+    from datetime import date
+
+    from cmflow import Period
+
+    try:
+        return Period(date.fromisoformat(details["period_start"]), date.fromisoformat(details["period_end"]),
+                      "UTC", unit=str(details.get("period_unit") or "days"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def told_when(period: "Period", lang: "Language") -> str:
+    """:func:`when_text` in ``lang``'s words (``le 23 nov. 2026``, ``sur la période 16–22 nov. 2026``)."""
+    if period.days == 1:
+        return lang.text("alert_told_when_day", date=lang.date(period.start))
+    return lang.text("alert_told_when_period", period=lang.period(period.start, period.end))
+
+
+def told_before(period: "Period", count: int, lang: "Language") -> str:
+    """The ``count`` periods before ``period`` in ``lang``'s words, with their article (``les
+    4 jours précédents``, ``la semaine précédente``, ``les 2 périodes de 7 jours précédentes``)."""
+    if period.unit in ("week", "month", "quarter", "year"):
+        return lang.text(f"alert_told_before_{period.unit}", n=count)
+    if period.days == 1:
+        return lang.text("alert_told_before_day", n=count)
+    return lang.text("alert_told_before_periods", n=count, days=period.days)

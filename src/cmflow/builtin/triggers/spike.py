@@ -14,12 +14,14 @@ from pydantic import Field
 from cmflow import Alert, PluginOptions, Trigger, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
-from cmflow.builtin.triggers.history import history_frame, history_index, keyed, periods_text, when_text
+from cmflow.builtin.triggers.history import (history_frame, history_index, keyed, period_details, periods_text,
+                                             told_before, told_period, told_when, when_text)
 
 if TYPE_CHECKING:
     import polars as pl
 
     from cmflow import TriggerInput
+    from cmflow.builtin.reports.language import Language
 
 class SpikeOptions(PluginOptions):
     baseline_periods: int = Field(4, ge=1, le=400, description="How many periods just before the "
@@ -107,8 +109,24 @@ class Spike(Trigger):
                                 details={"count": row["value"], "baseline_mean": mean,
                                          "baseline_periods": row["baseline_periods"],
                                          "increase": row["increase"], "ratio": row["ratio"],
-                                         "unit": unit}))
+                                         "unit": unit, **period_details(data.period)}))
         return alerts
+
+    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+        """The alert's summary in ``lang``'s words (a French client's task card and its
+        resolution), from the count, baseline and period its details keep; None for an alert
+        stored without them (its summary stays as written)."""
+        details = alert.details
+        period, mean, measured = told_period(details), details.get("baseline_mean"), details.get("baseline_periods")
+        if period is None or mean is None or not measured or alert.value is None:
+            return None
+        before = told_before(period, int(measured), lang)
+        words = dict(metric=lang.metric_label(alert.metric), where=where_text(alert.dimensions, lang),
+                     value=value_text(alert.value, unit, lang), when=told_when(period, lang), before=before)
+        if mean > 0:
+            return lang.text("alert_told_spike", **words, mean=value_text(mean, unit, lang),
+                             ratio=lang.number(alert.value / mean, 1))
+        return lang.text("alert_told_spike_from_none", **words, zero=value_text(0, unit, lang))
 
 
 @hookimpl

@@ -123,7 +123,8 @@ class Target(Trigger):
 
     def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card), from the
-        verdict it carries; None for one read back from the store (its summary stays as written)."""
+        verdict its details carry (kept by the store since v14); None for one stored without them
+        (its summary stays as written)."""
         from cmflow import format_change
 
         details = alert.details
