@@ -197,6 +197,7 @@ def serve_runs(connection: "Connection", runs_per_process: int = 1, max_memory_m
     end (or is gone). Between runs, what a run may change in the process is put back
     (:class:`ProcessBaseline`); the store engines stay open for the next run."""
     from cmflow.daemon.logs import configure_logging
+    from cmflow.foundation.urls import mark_url_secrets
 
     # Ctrl-C in a terminal reaches the whole process group: the daemon decides when runs stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -217,6 +218,8 @@ def serve_runs(connection: "Connection", runs_per_process: int = 1, max_memory_m
             outcome = replace(execute(request, stores), pid=os.getpid())
             signal.alarm(0)
             retiring = _retiring(outcome, baseline, served, runs_per_process, max_memory_mb)
+            for url in stores:  # the kept engines' credentials stay masked, though the run's secrets are forgotten
+                mark_url_secrets(url)
             try:
                 connection.send(Served(outcome, retiring))
             except OSError:  # the daemon is gone (killed): the run is recorded in the store all the same
