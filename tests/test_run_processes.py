@@ -79,6 +79,7 @@ def quick(tmp_path: Path) -> Path:
     return file
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_run_process_serves_its_runs_then_is_replaced(tmp_path, store_url, quick):
     pool = LocalProcessPool(1, runs_per_process=3)
     try:
