@@ -149,7 +149,10 @@ class LocalProcessPool(Executor):
             self._retire(worker)
         else:
             worker = self._start_process()
-            worker.connection.send(request)
+            try:
+                worker.connection.send(request)
+            except OSError:  # it died as it started: poll() reports the run interrupted (tried again)
+                pass
         worker.request, worker.started_at, worker.served = request, time.monotonic(), None
         self._running[worker.process.pid] = worker
         log.debug("started %s in process %s", request.label, worker.process.pid,
