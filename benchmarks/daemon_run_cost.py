@@ -13,9 +13,13 @@ open, as the daemon's is):
 
 - **in this process**: ``cmflow.daemon.worker.execute(request)``, one after the other, after a
   few runs to warm up: CPU and wall per run;
-- **through the executor**: ``LocalProcessPool(2)``, two runs at once as the daemon starts
-  them: CPU per run of this process, of the fork server itself (its forks) and of the runs
-  (reaped by the fork server: its children's CPU), and runs per second.
+- **through the executor**: ``LocalProcessPool(2, runs_per_process=N)``, two runs at once as
+  the daemon starts them, for each N of ``--runs-per-process`` (default ``1,100``: a fresh
+  process per run, the old way, against processes reused for up to 100 runs, the default of
+  ``[daemon] runs_per_process``), one after the other in the same round: CPU per run of this
+  process, of the fork server itself (its forks) and of the run processes (reaped by the fork
+  server once they exit, which the pool's ``stop`` makes them do: its children's CPU), and
+  runs per second. A reused process's start is counted in full against the round's runs.
 
 Printed: the medians of ``--rounds`` rounds. With ``--reference-src DIR`` the same measurement
 runs, in turn, round by round, with ``PYTHONPATH=DIR`` (another checkout's ``src``), and the
@@ -23,7 +27,8 @@ median ratios are printed. CPU figures hardly move with the load other processes
 machine; wall times and runs/s do.
 
 Run: ``.venv/bin/python benchmarks/daemon_run_cost.py`` (about a minute),
-``--reference-src /path/to/other/checkout/src``.
+``--reference-src /path/to/other/checkout/src`` (a checkout whose pool has no
+``runs_per_process`` is measured with a process per run, whatever N).
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ UTC = timezone.utc
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def measure(runs: int) -> dict[str, float]:
-    """One round in this interpreter: the figures per run, in milliseconds (and runs/s)."""
+def measure(runs: int, modes: list[int]) -> dict[str, float]:
+    """One round in this interpreter: the figures per run, in milliseconds (and runs/s); those
+    of the executor once per ``runs_per_process`` in ``modes``, suffixed ``@N``."""
+    import inspect
     from multiprocessing.connection import wait
 
     from daemon_scale import write_posts, write_workflows
@@ -57,12 +64,14 @@ def measure(runs: int) -> dict[str, float]:
     posts = work / "posts.csv"
     write_posts(posts, datetime.now(UTC))
     warm = 3
-    write_workflows(work / "workflows", 2 * (runs + warm), ["every minute"], posts)
+    total = (1 + len(modes)) * (runs + warm)
+    write_workflows(work / "workflows", total, ["every minute"], posts)
     url = f"sqlite:///{work / 'state.db'}"
     held = open_store(url)
     held.runs(limit=1)
     slot = datetime.now(UTC).replace(second=0, microsecond=0)
-    numbers = iter(range(2 * (runs + warm)))
+    numbers = iter(range(total))
+    reusable = "runs_per_process" in inspect.signature(LocalProcessPool).parameters
 
     def request() -> RunRequest:
         file = work / "workflows" / f"bench-{next(numbers):04d}.toml"
@@ -74,9 +83,7 @@ def measure(runs: int) -> dict[str, float]:
             assert execute(request()).status == "ok"
         return time.perf_counter() - wall, time.process_time() - cpu
 
-    pool = LocalProcessPool(2)
-
-    def pooled(count: int) -> float:
+    def pooled(pool: LocalProcessPool, count: int) -> float:
         started, waiting, ended = time.perf_counter(), count, 0
         while ended < count:
             while waiting and pool.free() > 0:
@@ -88,21 +95,31 @@ def measure(runs: int) -> dict[str, float]:
                 ended += 1
         return time.perf_counter() - started
 
+    def stopped(pool: LocalProcessPool) -> None:
+        """Its processes exit and are reaped, so that their CPU is counted."""
+        pool.stop(datetime.now(UTC) + timedelta(seconds=30), lambda: datetime.now(UTC))
+        time.sleep(0.5)
+
     inline(warm)
     inline_wall, inline_cpu = inline(runs)
-    pooled(warm)  # starts the fork server
-    time.sleep(0.5)
-    server = _fork_server()
-    server_before, runs_before, caller_before = *_cpu(server), time.process_time()
-    pool_wall = pooled(runs)
-    time.sleep(0.5)  # the fork server reaps the last runs
-    server_after, runs_after, caller_after = *_cpu(server), time.process_time()
-    held.close()
     per_run = 1000 / runs
-    return {"inline_cpu": inline_cpu * per_run, "inline_wall": inline_wall * per_run,
-            "caller_cpu": (caller_after - caller_before) * per_run,
-            "server_cpu": (server_after - server_before) * per_run,
-            "runs_cpu": (runs_after - runs_before) * per_run, "runs_per_second": runs / pool_wall}
+    figures = {"inline_cpu": inline_cpu * per_run, "inline_wall": inline_wall * per_run}
+    server = None
+    for mode in modes:
+        pool = LocalProcessPool(2, mode) if reusable else LocalProcessPool(2)
+        pooled(pool, warm)  # starts the fork server
+        stopped(pool)
+        server = server or _fork_server()
+        server_before, runs_before, caller_before = *_cpu(server), time.process_time()
+        pool_wall = pooled(pool, runs)
+        stopped(pool)
+        server_after, runs_after, caller_after = *_cpu(server), time.process_time()
+        figures.update({f"caller_cpu@{mode}": (caller_after - caller_before) * per_run,
+                        f"server_cpu@{mode}": (server_after - server_before) * per_run,
+                        f"runs_cpu@{mode}": (runs_after - runs_before) * per_run,
+                        f"runs_per_second@{mode}": runs / pool_wall})
+    held.close()
+    return figures
 
 
 def _fork_server() -> int:
@@ -125,10 +142,11 @@ def _cpu(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / TICKS, (int(fields[13]) + int(fields[14])) / TICKS
 
 
-def one_round(runs: int, src: str | None) -> dict[str, float]:
+def one_round(runs: int, modes: list[int], src: str | None) -> dict[str, float]:
     """A round in a fresh interpreter (``PYTHONPATH=src`` when given): a fork server per round."""
     env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
-    answer = subprocess.run([sys.executable, __file__, "--one-round", str(runs)], env=env, check=True,
+    answer = subprocess.run([sys.executable, __file__, "--one-round", str(runs),
+                             "--runs-per-process", ",".join(map(str, modes))], env=env, check=True,
                             capture_output=True, text=True)
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
@@ -136,8 +154,8 @@ def one_round(runs: int, src: str | None) -> dict[str, float]:
 FIGURES = [
     ("inline_cpu", "in this process: CPU per run", "ms"),
     ("inline_wall", "in this process: wall per run", "ms"),
-    ("runs_cpu", "through the executor: CPU of the run's process", "ms"),
-    ("server_cpu", "through the executor: CPU of the fork server (its fork)", "ms"),
+    ("runs_cpu", "through the executor: CPU of the run processes", "ms"),
+    ("server_cpu", "through the executor: CPU of the fork server (its forks)", "ms"),
     ("caller_cpu", "through the executor: CPU of the caller (the daemon's side)", "ms"),
     ("runs_per_second", "through the executor, 2 at once: runs/s", ""),
 ]
@@ -147,35 +165,55 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="Runs per way and round (default 30).")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds; medians are printed (default 3).")
+    parser.add_argument("--runs-per-process", default="1,100", metavar="N,M",
+                        help="The executor's runs_per_process values measured, in turn (default 1,100).")
     parser.add_argument("--reference-src", metavar="DIR", help="Another checkout's src, measured in turn.")
     parser.add_argument("--one-round", type=int, metavar="RUNS", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    modes = [int(n) for n in arguments.runs_per_process.split(",")]
     if arguments.one_round:
-        print(json.dumps(measure(arguments.one_round)))
+        print(json.dumps(measure(arguments.one_round, modes)))
         return
 
     measured: dict[str, list[dict[str, float]]] = {"this": [], "reference": []}
+    loads = []
     for _ in range(arguments.rounds):
         if arguments.reference_src:
-            measured["reference"].append(one_round(arguments.runs, arguments.reference_src))
-        measured["this"].append(one_round(arguments.runs, None))
-    load = os.getloadavg()[0]
+            measured["reference"].append(one_round(arguments.runs, modes, arguments.reference_src))
+        measured["this"].append(one_round(arguments.runs, modes, None))
+        loads.append(os.getloadavg()[0])
     print(f"One run of the daemon_scale workflow, {arguments.runs} runs per way, median of {arguments.rounds} "
-          f"round(s); load average {load:.1f} on {os.cpu_count()} cores\n")
-    reference = bool(measured["reference"])
-    print("| per run | this checkout |" + (" reference | this / reference |" if reference else ""))
-    print("|---|---:|" + ("---:|---:|" if reference else ""))
-    for key, label, unit in FIGURES:
+          f"round(s); load average {min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores\n")
+    columns = [("this", None)] + ([("reference", None)] if measured["reference"] else [])
+    keys = [(key, label, unit) for key, label, unit in FIGURES[:2]]
+    keys += [(f"{key}@{mode}", f"{label}, runs_per_process={mode}", unit) for mode in modes
+             for key, label, unit in FIGURES[2:]]
+    header = "| per run | this checkout |" + (" reference | this / reference |" if len(columns) > 1 else "")
+    print(header)
+    print("|---|---:|" + ("---:|---:|" if len(columns) > 1 else ""))
+    for key, label, unit in keys:
         mine = statistics.median(r[key] for r in measured["this"])
         row = f"| {label} | {mine:.1f}{' ' + unit if unit else ''} |"
-        if reference:
+        if len(columns) > 1:
             theirs = statistics.median(r[key] for r in measured["reference"])
             ratios = sorted(m[key] / t[key] for m, t in zip(measured["this"], measured["reference"]) if t[key])
             row += f" {theirs:.1f}{' ' + unit if unit else ''} | x{statistics.median(ratios):.2f} |"
         print(row)
-    cpu = statistics.median(r["runs_cpu"] + r["server_cpu"] + r["caller_cpu"] for r in measured["this"])
-    print(f"\n  all together {cpu:.0f} ms of CPU per run through the executor: at most "
-          f"{1000 * (os.cpu_count() or 1) / cpu:.0f} runs/s on {os.cpu_count()} idle cores")
+    print()
+    totals = {}
+    for mode in modes:
+        totals[mode] = [r[f"runs_cpu@{mode}"] + r[f"server_cpu@{mode}"] + r[f"caller_cpu@{mode}"]
+                        for r in measured["this"]]
+        cpu = statistics.median(totals[mode])
+        print(f"  runs_per_process={mode}: all together {cpu:.0f} ms of CPU per run through the executor: at most "
+              f"{1000 * (os.cpu_count() or 1) / cpu:.0f} runs/s on {os.cpu_count()} idle cores")
+    if len(modes) > 1:
+        first, *others = modes
+        for mode in others:
+            ratios = [b / a for a, b in zip(totals[first], totals[mode]) if a]
+            print(f"  runs_per_process={mode} / runs_per_process={first}, CPU per run through the executor, "
+                  f"side by side in each round: x{statistics.median(ratios):.2f} "
+                  f"({', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ directory:
 2. **All at once**: N workflows on the same once-a-day schedule, at the first minute boundary
    at least 20 s after launch: nothing is owed at start-up, then N slots fall due at the same
    instant. Lateness p50/p99/max of their runs, runs per second from the slot to the last
-   run's end and in the busiest 10 s.
+   run's end and in the busiest 10 s. ``--runs-per-process 1,100`` runs it twice per round,
+   this cmflow both times, with ``[daemon] runs_per_process`` 1 (the reference) then 100.
+   The tree's CPU counts live run processes as well as reaped ones, so processes that outlive
+   the drain (waiting for their next run) are counted.
 3. **Fast**: N workflows scheduled ``every minute``, ``every 5 minutes`` and ``every 15
    minutes`` in turn (``--schedule`` to change the mix), each reading a six-post CSV file
    (one ``csv`` source, one metric, no outputs), for ``--seconds`` after start-up, then SIGTERM.
@@ -448,14 +451,19 @@ class AtOnceResult:
     times, it hardly moves with the load other processes put on the machine."""
 
 
-def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int, posts: Path) -> AtOnceResult:
+def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int, posts: Path,
+                  runs_per_process: int | None = None) -> AtOnceResult:
     """N workflows on the same once-a-day schedule, at a minute boundary AT_ONCE_LEAD s or more
     after the daemon is up: nothing is owed at start-up, then N slots fall due at the same
-    instant. Lateness of each, and how fast the daemon drains them."""
+    instant. Lateness of each, and how fast the daemon drains them. With ``runs_per_process``,
+    the daemon's settings file sets ``[daemon] runs_per_process``."""
     slot = (datetime.now(UTC) + timedelta(seconds=AT_ONCE_LEAD)).replace(second=0, microsecond=0) \
         + timedelta(minutes=1)
     folder = Path(tempfile.mkdtemp(prefix="at_once-", dir=work))  # fresh for each round
     write_workflows(folder / "workflows", count, [f"every day at {slot:%H:%M}"], posts)
+    if runs_per_process is not None:
+        (folder / "workflows" / "cmflow-daemon.toml").write_text(
+            f"[daemon]\nruns_per_process = {runs_per_process}\n", encoding="utf-8")
     daemon = DaemonProcess(command, folder / "workflows", folder / "state.db", max_parallel)
     daemon.start()
     daemon.wait_for("daemon_started", 600)
@@ -486,7 +494,10 @@ def at_once_phase(command: list[str], work: Path, count: int, max_parallel: int,
 @dataclass
 class AtOnceRound:
     command: str
+    """``benchmarked`` or ``reference`` (compared with it)."""
     result: AtOnceResult
+    label: str = ""
+    """What the row is called (default: ``command``)."""
 
     @property
     def rate(self) -> float | None:
@@ -510,7 +521,7 @@ def report_at_once(rounds: list[AtOnceRound], count: int, max_parallel: int) -> 
     for run in rounds:
         result, values = run.result, run.result.started
         rate = "-" if run.rate is None else f"{run.rate:.1f}"
-        print(f"| {run.command} | {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
+        print(f"| {run.label or run.command} | {result.count} | {len(values)} | {_seconds(percentile(values, 50))} | "
               f"{_seconds(run.p99)} | {_seconds(max(values, default=None))} | {rate} | "
               f"{result.busiest_10s / 10.0:.1f} | {', '.join(f'{n} {s}' for s, n in result.statuses.most_common())} | "
               f"{result.cpu_daemon_percent:.0f} % | {_milliseconds(result.cpu_per_run)} |")
@@ -629,6 +640,9 @@ def main() -> None:
                         help="All-at-once phase: run this cmflow too, in turn, and print the ratios.")
     parser.add_argument("--rounds", type=int, default=1,
                         help="All-at-once phase: rounds (each cmflow once per round; default 1).")
+    parser.add_argument("--runs-per-process", metavar="N,M",
+                        help="All at once: the daemon's [daemon] runs_per_process, N as the reference and M "
+                             "benchmarked, in turn each round (this cmflow both times).")
     parser.add_argument("--quick", action="store_true", help="100 workflows, 20 s, 10 s idle, no alignment.")
     arguments = parser.parse_args()
     if arguments.quick:
@@ -659,7 +673,14 @@ def main() -> None:
                   f"| {after.cpu_percent:.1f} % of one core |")
         if not arguments.skip_at_once:
             rounds = []
+            modes = [int(n) for n in arguments.runs_per_process.split(",")] if arguments.runs_per_process else []
             for _ in range(arguments.rounds):
+                if len(modes) == 2:
+                    for role, mode in zip(("reference", "benchmarked"), modes):
+                        rounds.append(AtOnceRound(role, at_once_phase(
+                            command, work, arguments.workflows, arguments.max_parallel, posts, mode),
+                            f"runs_per_process={mode}"))
+                    continue
                 if arguments.reference:
                     rounds.append(AtOnceRound("reference", at_once_phase(
                         [arguments.reference], work, arguments.workflows, arguments.max_parallel, posts)))

@@ -3,10 +3,11 @@
 The daemon decides *when* a workflow runs and hands a :class:`RunRequest` to its executor; the
 executor decides *where*. Two ship with cmflow:
 
-- :class:`LocalProcessPool` (the daemon's default): each run in its own process, forked from a
-  warm server that has cmflow and its plugins imported, at most ``max_parallel`` at once. A run
-  that outlives its timeout is stopped (SIGTERM, then SIGKILL); one that crashes or leaks
-  memory takes nothing else down.
+- :class:`LocalProcessPool` (the daemon's default): runs in processes of their own, forked from
+  a warm server that has cmflow and its plugins imported, at most ``max_parallel`` at once; a
+  process serves up to ``runs_per_process`` runs one after the other, then is replaced (sooner
+  above a memory limit). A run that outlives its timeout is stopped (SIGTERM, then SIGKILL) and
+  its process replaced; one that crashes or leaks memory takes no other run down.
 - :class:`InlineExecutor`: each run in the caller's thread, to completion, before ``submit``
   returns. No timeout can be enforced; for tests and debugging.
 
@@ -27,7 +28,7 @@ from datetime import datetime
 from typing import Callable
 
 from cmflow.foundation.durations import format_duration
-from cmflow.daemon.worker import RunOutcome, RunRequest, execute, execute_in_child
+from cmflow.daemon.worker import RunOutcome, RunRequest, Served, execute, serve_runs
 
 log = logging.getLogger("cmflow.daemon")
 KILL_AFTER = 5.0
@@ -100,26 +101,33 @@ class InlineExecutor(Executor):
 
 
 @dataclass
-class _Running:
-    request: RunRequest
+class _RunProcess:
+    """A run process of the pool, and the run it is running (None: idle)."""
+
     process: multiprocessing.process.BaseProcess
-    receiver: "multiprocessing.connection.Connection"
-    started_at: float
-    """time.monotonic() at the start: a wall-clock step (NTP, a resumed VM) times nothing out."""
-    outcome: RunOutcome | None = field(default=None)
+    connection: "multiprocessing.connection.Connection"
+    request: RunRequest | None = None
+    started_at: float = 0.0
+    """time.monotonic() at the run's start: a wall-clock step (NTP, a resumed VM) times nothing out."""
+    served: Served | None = field(default=None)
 
 
 class LocalProcessPool(Executor):
-    """At most ``max_parallel`` runs at once, each in a process of its own."""
+    """At most ``max_parallel`` runs at once, in processes of their own, each process serving
+    up to ``runs_per_process`` runs one after the other (1: a fresh process per run), and
+    retired sooner once it holds more than ``max_memory_mb`` after a run."""
 
-    def __init__(self, max_parallel: int) -> None:
+    def __init__(self, max_parallel: int, runs_per_process: int = 1, max_memory_mb: float | None = None) -> None:
         self.max_parallel = max_parallel
+        self.runs_per_process = runs_per_process
+        self.max_memory_mb = max_memory_mb
         self._context = multiprocessing.get_context("forkserver")
-        # The server imports these once; each run is then a cheap fork of a warm process. The
-        # main script (the `cmflow` command) too: without it, every run would run it again as it
-        # starts, importing the CLI.
+        # The server imports these once; each run process is then a cheap fork of a warm process.
+        # The main script (the `cmflow` command) too: without it, every process would run it again
+        # as it starts, importing the CLI.
         self._context.set_forkserver_preload(["__main__", "cmflow.daemon.fork_server"])
-        self._running: dict[int, _Running] = {}
+        self._running: dict[int, _RunProcess] = {}
+        self._idle: list[_RunProcess] = []
         self._exiting: list[multiprocessing.process.BaseProcess] = []
 
     def free(self) -> int:
@@ -127,28 +135,48 @@ class LocalProcessPool(Executor):
 
     def waitables(self) -> list:
         """What the daemon's loop waits on besides its timer: a run ending or reporting."""
-        return [w for r in self._running.values() for w in (r.process.sentinel, r.receiver)]
+        return [w for r in self._running.values() for w in (r.process.sentinel, r.connection)]
 
     def submit(self, request: RunRequest) -> None:
-        receiver, sender = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=execute_in_child, args=(request, sender),
-                                        name=f"cmflow-run {request.label}", daemon=False)
+        while self._idle:  # the most recently used first: its pages are the warmest
+            worker = self._idle.pop()
+            try:
+                if worker.process.is_alive():
+                    worker.connection.send(request)
+                    break
+            except OSError:  # it died while idle (killed): another one takes the run
+                pass
+            self._retire(worker)
+        else:
+            worker = self._start_process()
+            try:
+                worker.connection.send(request)
+            except OSError:  # it died as it started: poll() reports the run interrupted (tried again)
+                pass
+        worker.request, worker.started_at, worker.served = request, time.monotonic(), None
+        self._running[worker.process.pid] = worker
+        log.debug("started %s in process %s", request.label, worker.process.pid,
+                  extra={"run": request.label, "workflow": request.workflow_key, "pid": worker.process.pid})
+
+    def _start_process(self) -> _RunProcess:
+        mine, theirs = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=serve_runs, args=(theirs, self.runs_per_process, self.max_memory_mb),
+                                        name="cmflow-run", daemon=False)
         process.start()
-        sender.close()  # the child holds the other copy: EOF here means the child is gone
-        self._running[process.pid] = _Running(request, process, receiver, time.monotonic())
-        log.debug("started %s in process %s", request.label, process.pid,
-                  extra={"run": request.label, "workflow": request.workflow_key, "pid": process.pid})
+        theirs.close()  # the child holds the other copy: EOF here means the child is gone
+        return _RunProcess(process, mine)
 
     def poll(self, now: datetime) -> list[RunOutcome]:
         self._reap()
         ended = []
         for pid, running in list(self._running.items()):
+            assert running.request is not None
             self._receive(running)
-            if running.outcome is None and not running.process.is_alive():
+            if running.served is None and not running.process.is_alive():
                 running.process.join()
                 self._receive(running)
-            if running.outcome is not None or not running.process.is_alive():
-                ended.append(running.outcome or self._died(running))
+            if running.served is not None or not running.process.is_alive():
+                ended.append(running.served.outcome if running.served else self._died(running))
                 self._forget(pid)
             elif time.monotonic() - running.started_at > running.request.timeout.total_seconds():
                 self._terminate(running)
@@ -159,28 +187,32 @@ class LocalProcessPool(Executor):
 
     def stop(self, deadline: datetime, clock: Callable[[], datetime]) -> list[RunOutcome]:
         ended = []
+        self._close_idle()
         while self._running and clock() < deadline:
             ended += self.poll(clock())
+            self._close_idle()
             if self._running:
                 time.sleep(0.05)
         for pid, running in list(self._running.items()):
+            assert running.request is not None
             self._terminate(running)
             ended.append(RunOutcome(running.request, "interrupted", pid=pid,
                                     error="stopped: the daemon was shutting down"))
             self._forget(pid)
+        self._close_idle()
         for process in self._exiting:
             process.join(timeout=KILL_AFTER)
         self._reap()
         return ended
 
-    def _receive(self, running: _Running) -> None:
+    def _receive(self, running: _RunProcess) -> None:
         try:
-            if running.outcome is None and running.receiver.poll():
-                running.outcome = running.receiver.recv()
+            if running.served is None and running.connection.poll():
+                running.served = running.connection.recv()
         except (EOFError, OSError):
             pass
 
-    def _died(self, running: _Running) -> RunOutcome:
+    def _died(self, running: _RunProcess) -> RunOutcome:
         from cmflow.foundation.processes import process_alive
 
         if process_alive(running.process.pid):
@@ -191,10 +223,11 @@ class LocalProcessPool(Executor):
                 time.sleep(0.05)
         code = running.process.exitcode
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        assert running.request is not None
         return RunOutcome(running.request, "interrupted", pid=running.process.pid,
                           error=f"the run's process ended before the run finished ({how})")
 
-    def _terminate(self, running: _Running) -> None:
+    def _terminate(self, running: _RunProcess) -> None:
         process = running.process
         if process.is_alive():
             process.terminate()
@@ -204,11 +237,27 @@ class LocalProcessPool(Executor):
             process.join()
 
     def _forget(self, pid: int) -> None:
-        """Done with a run: its process, which may still be exiting, is reaped later."""
+        """Done with a run: its process waits for the next run, or (retired, killed, timed out)
+        is reaped later."""
         running = self._running.pop(pid)
-        running.receiver.close()
-        self._exiting.append(running.process)
+        served = running.served
+        running.request = running.served = None
+        if served is not None and served.retiring is None and running.process.is_alive():
+            self._idle.append(running)
+        else:
+            if served is not None:
+                log.debug("run process %s retired: %s", pid, served.retiring, extra={"pid": pid})
+            self._retire(running)
+
+    def _retire(self, worker: _RunProcess) -> None:
+        """Close a run process's connection (an idle one exits on it) and reap it later."""
+        worker.connection.close()
+        self._exiting.append(worker.process)
         self._reap()
+
+    def _close_idle(self) -> None:
+        while self._idle:
+            self._retire(self._idle.pop())
 
     def _reap(self) -> None:
         """Collect the processes of ended runs that have exited (no zombie is left behind)."""

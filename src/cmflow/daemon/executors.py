@@ -1,5 +1,5 @@
-"""The executor the daemon's ``[daemon]`` settings choose: ``local`` (a process of this machine per
-run, :class:`~cmflow.daemon.executor.LocalProcessPool`) or ``celery`` (runs on Celery workers,
+"""The executor the daemon's ``[daemon]`` settings choose: ``local`` (processes of this machine,
+each serving ``runs_per_process`` runs, :class:`~cmflow.daemon.executor.LocalProcessPool`) or ``celery`` (runs on Celery workers,
 :class:`~cmflow.daemon.celery_executor.CeleryExecutor`)."""
 
 from __future__ import annotations
@@ -69,4 +69,4 @@ def executor_for(options: "DaemonOptions") -> Executor:
         mark_url_secrets(broker)
         return CeleryExecutor(CeleryOptions(broker, options.queue, options.visibility_timeout),
                               options.max_parallel_runs)
-    return LocalProcessPool(options.max_parallel_runs)
+    return LocalProcessPool(options.max_parallel_runs, options.runs_per_process, options.max_memory_per_process_mb)

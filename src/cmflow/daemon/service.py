@@ -586,7 +586,7 @@ class Daemon:
         log.log(level, "%s %s%s%s", request.label, outcome.status, run,
                 f": {outcome.error}" if outcome.error else "",
                 extra={"event": "finished", "workflow": key, "run": request.label, "run_id": outcome.run_id,
-                       "status": outcome.status, "settled": outcome.settled})
+                       "status": outcome.status, "settled": outcome.settled, "pid": outcome.pid})
         self._assess.add(key)
         job = self.scheduler.job(key)
         if not reschedule or job is None:

@@ -30,6 +30,10 @@ HEALTH_WORKFLOW_ID = DAEMON_WORKFLOW_ID
 """The key health alerts are kept under in the store (``cmflow alerts --workflow cmflow-daemon``);
 no workflow may take it."""
 _TABLES = ("daemon", "health", "outputs")
+RUNS_PER_PROCESS = 100
+"""``[daemon] runs_per_process`` by default: see docs/daemon.md ("Run processes") for the measure."""
+MAX_MEMORY_PER_PROCESS_MB = 512.0
+"""``[daemon] max_memory_per_process_mb`` by default."""
 SHORTEST_LEASE, LONGEST_LEASE = timedelta(seconds=3), timedelta(minutes=10)
 """Bounds of ``[daemon] lease`` and ``run_lock_lease``: renewed every third of it through the store, a lease much
 shorter is lost to a busy store; much longer, and a standby waits that long to take over."""
@@ -70,9 +74,16 @@ class DaemonOptions(BaseModel):
         return None if value is None else str(parse_listen_address(value))
 
     # Runs on Celery workers (docs/daemon.md, "Runs on Celery workers").
-    executor: Literal["local", "celery"] = Field("local", description="Where runs happen: `local`, a "
-                                                 "process of this machine per run; `celery`, on `cmflow worker` "
+    executor: Literal["local", "celery"] = Field("local", description="Where runs happen: `local`, in "
+                                                 "processes of this machine; `celery`, on `cmflow worker` "
                                                  "processes reached through the Redis `broker`.")
+    # Run processes of the local executor (docs/daemon.md, "Runs").
+    runs_per_process: int = Field(RUNS_PER_PROCESS, ge=1, description="With `executor = \"local\"`: how many "
+                                  "runs a run process serves, one after the other, before it is replaced by a "
+                                  "fresh one; 1: a fresh process per run.")
+    max_memory_per_process_mb: float = Field(MAX_MEMORY_PER_PROCESS_MB, gt=0, description="With `executor = "
+                                             "\"local\"`: a run process whose resident memory is above this "
+                                             "many MiB after a run is replaced before the next run.")
     broker: Optional[str] = Field(None, description="The Redis URL runs go through with `executor = \"celery\"` "
                                   "(`redis://HOST:6379/0`). Default: CMFLOW_BROKER.")
     queue: str = Field("cmflow", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",

@@ -1,23 +1,33 @@
 """The worker side of a daemon run: what happens where an executor runs a request.
 
 :func:`execute` loads the workflow file as it is now, opens the store, runs the slot's period
-and answers a :class:`RunOutcome`; it never raises. :func:`execute_in_child` wraps it for a
-process of its own. Importing this module imports everything a run needs, plugins included, so
-that a fork server that preloads it hands each run a warm process.
+and answers a :class:`RunOutcome`; it never raises. :func:`serve_runs` is a run process of the
+local executor: it runs the requests it is sent one after the other, each with what earlier
+runs changed in the process undone, for ``runs_per_process`` runs at most. Importing this module
+imports everything a run needs, plugins included, so that a fork server that preloads it hands
+each run process a warm start.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cmflow import runner as _runner  # noqa: F401  (preloaded for the fork server)
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.secrets import redactor
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from cmflow.store import Store
 
 LOCK_MARGIN = timedelta(minutes=5)
 """A run renews its lock until its timeout and this much more at most, so that a run killed at
@@ -83,8 +93,11 @@ class RunOutcome:
         return self.ran and (self.run_id is not None or self.committed or self.status in ("timeout", "done"))
 
 
-def execute(request: RunRequest) -> RunOutcome:
-    """Run one request to the end and say how it went; never raises."""
+def execute(request: RunRequest, stores: "dict[str, Store] | None" = None) -> RunOutcome:
+    """Run one request to the end and say how it went; never raises. With ``stores``, the
+    store is taken from it (opened and kept there the first time): a process that serves many
+    runs keeps one engine per store, its statements compiled once; without it, the store is
+    opened for this run and closed after it."""
     from cmflow.runner import run_workflow
     from cmflow.stages.run_periods import resolve_period
     from cmflow.foundation.stopping import RunStopped
@@ -98,7 +111,9 @@ def execute(request: RunRequest) -> RunOutcome:
     if workflow.key != request.workflow_key:
         return RunOutcome(request, "invalid", error=f"the file's workflow id is now {workflow.key!r}")
     try:
-        with open_store(request.store_url) as store:
+        if stores is not None and request.store_url not in stores:
+            stores[request.store_url] = open_store(request.store_url)
+        with (nullcontext(stores[request.store_url]) if stores is not None else open_store(request.store_url)) as store:
             result = run_workflow(workflow, store=store, period=resolve_period(workflow, now=request.slot),
                                   slot=request.slot, lock_ttl=request.timeout + LOCK_MARGIN,
                                   lock_lease=request.lock_lease)
@@ -120,27 +135,115 @@ def execute(request: RunRequest) -> RunOutcome:
     return RunOutcome(request, result.status, result.run_id, records, redactor("; ".join(failed)) or None)
 
 
-def execute_in_child(request: RunRequest, sender) -> None:
-    """:func:`execute` in a process of its own; the outcome goes back through ``sender``."""
-    import os
+KEEPS_THE_PROCESS = ("ok", "warning", "failed", "undelivered", "busy", "done", "invalid")
+"""Outcomes after which a run process may serve another run: the run ended as runs do and
+recorded itself. After any other (``crashed``, ``interrupted``: its store refused, it lost its
+lock) the process is retired: the daemon closes such a run's row by its process id, which must
+not be running another run by then."""
 
+
+@dataclass(frozen=True)
+class Served:
+    """What a run process sends back after each run: the outcome, and why the process stops
+    serving now (None: it waits for the next request)."""
+
+    outcome: RunOutcome
+    retiring: str | None = None
+
+
+class ProcessBaseline:
+    """What a run process looks like before its first run, and restores after each: its
+    environment, working directory, the secrets it masks and its threads."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.environment = dict(os.environ)
+        self.directory = os.getcwd()
+        self.secrets = redactor.known()
+        self.threads = {t.ident for t in threading.enumerate()}
+
+    def restore(self) -> str | None:
+        """Undo what a run changed; say why the process cannot serve another run (a thread the
+        run left behind may still act), or None."""
+        import threading
+
+        if os.environ != self.environment:
+            os.environ.clear()
+            os.environ.update(self.environment)
+        if os.getcwd() != self.directory:
+            os.chdir(self.directory)
+        redactor.forget_all_but(self.secrets)
+        gc.collect()
+        left = [t.name for t in threading.enumerate() if t.ident not in self.threads and t.is_alive()]
+        return f"the run left {len(left)} thread(s) running ({', '.join(left[:3])})" if left else None
+
+
+def resident_megabytes() -> float:
+    """This process's resident memory (RSS) in MiB, read from ``/proc`` (Linux; 0 elsewhere,
+    where no limit is applied)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def serve_runs(connection: "Connection", runs_per_process: int = 1, max_memory_mb: float | None = None) -> None:
+    """A run process: :func:`execute` each request received through ``connection``, one at a
+    time, and send back a :class:`Served`; stop after ``runs_per_process`` runs, after a run
+    that leaves the process resident above ``max_memory_mb`` or with a thread of its own still
+    running, after an outcome not in :data:`KEEPS_THE_PROCESS`, or when the daemon closes its
+    end (or is gone). Between runs, what a run may change in the process is put back
+    (:class:`ProcessBaseline`); the store engines stay open for the next run."""
     from cmflow.daemon.logs import configure_logging
+    from cmflow.foundation.urls import mark_url_secrets
 
     # Ctrl-C in a terminal reaches the whole process group: the daemon decides when runs stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    # The run's own deadline, in case the daemon that would stop it is gone (killed): an orphan
-    # must not outlive its lock and overlap the next run of its workflow.
-    signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
-    configure_logging(request.log_format, request.log_level, run=request.label)
-    outcome = execute(request)
+    baseline = ProcessBaseline()
+    stores: dict[str, "Store"] = {}
     try:
-        sender.send(RunOutcome(outcome.request, outcome.status, outcome.run_id, outcome.records,
-                               outcome.error, os.getpid()))
-        sender.close()
-    except OSError:  # the daemon is gone (killed): the run is recorded in the store all the same
-        pass
+        for served in range(1, runs_per_process + 1):
+            try:
+                request: RunRequest = connection.recv()
+            except (EOFError, OSError):  # the daemon closed this process, or is gone
+                return
+            # The run's own deadline, in case the daemon that would stop it is gone (killed): an
+            # orphan must not outlive its lock and overlap the next run of its workflow.
+            signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
+            configure_logging(request.log_format, request.log_level, run=request.label)
+            outcome = replace(execute(request, stores), pid=os.getpid())
+            signal.alarm(0)
+            retiring = _retiring(outcome, baseline, served, runs_per_process, max_memory_mb)
+            for url in stores:  # the kept engines' credentials stay masked, though the run's secrets are forgotten
+                mark_url_secrets(url)
+            try:
+                connection.send(Served(outcome, retiring))
+            except OSError:  # the daemon is gone (killed): the run is recorded in the store all the same
+                return
+            if retiring is not None:
+                return
+    finally:
+        for store in stores.values():
+            store.close()
+
+
+def _retiring(outcome: RunOutcome, baseline: ProcessBaseline, served: int, runs_per_process: int,
+              max_memory_mb: float | None) -> str | None:
+    """Why the process serves no more runs after this one (None: it serves the next)."""
+    left_behind = baseline.restore()
+    if served >= runs_per_process:
+        return f"it served its {served} run(s)"
+    if outcome.status not in KEEPS_THE_PROCESS:
+        return f"its run ended {outcome.status}"
+    if left_behind:
+        return left_behind
+    if max_memory_mb is not None and (resident := resident_megabytes()) > max_memory_mb:
+        return f"it holds {resident:.0f} MiB, above max_memory_per_process_mb ({max_memory_mb:g})"
+    return None
 
 
 def warm_up() -> None:

@@ -32,6 +32,16 @@ class Redactor:
             # The same secret inside a URL (a token in a query string) appears percent-encoded.
             self._secrets.update({value, quote(value, safe=""), quote_plus(value), quote(value)})
 
+    def known(self) -> frozenset[str]:
+        """The values masked now (to put back with :meth:`forget_all_but`)."""
+        return frozenset(self._secrets)
+
+    def forget_all_but(self, kept: frozenset[str]) -> None:
+        """Stop masking the values learnt since :meth:`known` gave ``kept``: a process that
+        serves many runs keeps no run's secrets after it (it does not need them, and a
+        thousand workflows' secrets would slow every log line)."""
+        self._secrets.intersection_update(kept)
+
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
