@@ -4,7 +4,9 @@ Takes the metrics to compute (:class:`MetricRequest`, :meth:`MetricRequest.of` a
 fetched records and the periods; returns :class:`Measured`: the measurements and one report per
 metric. A metric that raises is reported and left out; the others are computed. Metrics that share
 their aggregates (:class:`cmflow.SharesAggregates`) have them grouped together: each set of
-records once per run, in one plan, whatever the number of metrics reading it.
+records once per run, in one plan, whatever the number of metrics reading it. The frames each
+client's or brand's series reads are made once per run too, and in a small run (:data:`SETTLED_ROWS`)
+computed once, so that the thousands of small queries of its metrics start from rows in memory.
 """
 
 from __future__ import annotations
@@ -327,12 +329,12 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str,
     import polars as pl
 
     def of(kind: str, frame: "pl.LazyFrame") -> "pl.LazyFrame":
-        if BRANDS_COLUMN not in frame.collect_schema().names():
+        if BRANDS_COLUMN not in frame.collect_schema():
             return frame.head(0)
         frame = frame.filter(series_condition("brand", brand))
         emptied = (unshared or {}).get(kind, {}).get(brand, [])
-        return frame.with_columns(pl.lit(None).cast(frame.collect_schema()[c]).alias(c) for c in emptied) \
-            if emptied else frame
+        schema = frame.collect_schema() if emptied else {}
+        return frame.with_columns(pl.lit(None).cast(schema[c]).alias(c) for c in emptied) if emptied else frame
 
     return {kind: of(kind, frame) for kind, frame in frames.items()}
 
