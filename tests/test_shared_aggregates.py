@@ -425,3 +425,33 @@ def test_brand_and_competitor_series_and_two_wheres_shared_give_each_metric_s_ow
     assert together.height == alone_frame.height > 100
     assert together.equals(alone_frame)
     assert set(together.filter(pl.col("brand").is_not_null())["brand"].unique()) >= {"lumiere", "nuit"}
+
+
+def test_a_small_run_read_from_memory_gives_what_its_lazy_plans_give(tmp_path, monkeypatch) -> None:
+    """A small run's frames are computed once (``settled``: the labelled records, each client's
+    and brand's series, the records without the competitors'); every figure, of every series,
+    is the one the lazy plans of a large run give: a brand, its competitor, counters a competitor
+    does not report, two ``where``s, and the agency's clients, their views and breakdowns."""
+    import cmflow.stages.measure as stage
+
+    settled, real_settled = [], stage.settled
+
+    def counted(*frames):
+        settled.append(len(frames))
+        return real_settled(*frames)
+
+    monkeypatch.setattr(stage, "settled", counted)
+    brand_files(tmp_path)
+    in_memory = workflow_measurements(tmp_path, BRAND_METRICS)
+    records, metrics = agency_records(), sharing_metrics()
+    clients = measure([request(m) for m in metrics], records, PERIODS).measurements
+    assert len(settled) > 3  # the records of each reading, and each series' (checked: the test is not vacuous)
+    monkeypatch.setattr(stage, "SETTLED_ROWS", -1)  # as a run of more records than that: never settled
+    settled.clear()
+    (tmp_path / "lazy").mkdir()
+    brand_files(tmp_path / "lazy")
+    lazy = workflow_measurements(tmp_path / "lazy", BRAND_METRICS)
+    lazy_clients = measure([request(m) for m in metrics], records, PERIODS).measurements
+    assert settled == []
+    assert in_memory.height > 100 and in_memory.equals(lazy)
+    assert clients.height > 250 and sorted_rows(clients).equals(sorted_rows(lazy_clients))

@@ -4,7 +4,9 @@ Takes the metrics to compute (:class:`MetricRequest`, :meth:`MetricRequest.of` a
 fetched records and the periods; returns :class:`Measured`: the measurements and one report per
 metric. A metric that raises is reported and left out; the others are computed. Metrics that share
 their aggregates (:class:`cmflow.SharesAggregates`) have them grouped together: each set of
-records once per run, in one plan, whatever the number of metrics reading it.
+records once per run, in one plan, whatever the number of metrics reading it. The frames each
+client's or brand's series reads are made once per run too, and in a small run (:data:`SETTLED_ROWS`)
+computed once, so that the thousands of small queries of its metrics start from rows in memory.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def _metric_frames(requests: list[MetricRequest], records: dict[str, "pl.DataFra
     frames, reports = [], []
     records = metric_records(records, production)
     labelled_cache: dict[tuple[tuple[str, ...], str], MetricInput] = {}
+    series_cache: dict[tuple, dict] = {}  # the frames of each series, by what labelled_cache is keyed by
+    settle = few_records(records)
     unshared_cache: dict[tuple[tuple[str, ...], str], dict[str, dict[str, list[str]]]] = {}
     emptied: dict[str, list[str]] = {}
     sharing: list[_Sharing] = []
@@ -136,7 +140,8 @@ def _metric_frames(requests: list[MetricRequest], records: dict[str, "pl.DataFra
                 # Its rows carry their record's own client (a row per planned post): computed
                 # once, since a client series would list each record again.
                 groupings = list(dict.fromkeys(tuple(c for c in g if c != "client") for g in groupings))
-            series = _series_inputs(read, groupings, request.clients or _clients_in(records), listen, unshared)
+            series = _series_inputs(read, groupings, request.clients or _clients_in(records), listen, unshared,
+                                    series_cache.setdefault((key, id(listen)), {}), settle)
             if isinstance(request.plugin, SharesAggregates):
                 # Grouped below with every other metric's that shares them, then derived.
                 sharing.append(_Sharing(len(frames) - 1, request.plugin, report, series, [
@@ -225,7 +230,8 @@ def with_period_bounds(measurements: "pl.DataFrame", all_periods: list["Period"]
 
 
 def _series_inputs(base: MetricInput, groupings: list[tuple[str, ...]], clients: list[str],
-                   listen: Listen | None = None, unshared: "dict[str, dict[str, list[str]]] | None" = None
+                   listen: Listen | None = None, unshared: "dict[str, dict[str, list[str]]] | None" = None,
+                   made: dict | None = None, settle: bool = False
                    ) -> list[tuple[str | None, str | None, MetricInput]]:
     """What the metric reads for ``groupings``, as (label, value, input): the groupings without
     ``client`` or ``brand`` read ``base`` (label None). A grouping with ``client`` is computed
@@ -235,23 +241,40 @@ def _series_inputs(base: MetricInput, groupings: list[tuple[str, ...]], clients:
     per brand, from the mentions naming it (their ``brands``, labelled by the watch stage): a
     mention naming two brands counts for each, and once in the other rows; every record of a
     competitor's accounts (posts, snapshots, daily activity ...) counts in its ``brand`` rows only,
-    less the ``unshared`` counters (:func:`_unshared_counters`)."""
+    less the ``unshared`` counters (:func:`_unshared_counters`).
+
+    ``made`` keeps the frames of each series, made once for every metric reading ``base`` (with
+    the same ``listen`` and ``unshared``); with ``settle`` (few records: :func:`few_records`)
+    they are computed once, too (:func:`settled`)."""
     brands = listen.brand_ids if listen else []
     brand_sets = listen.brand_sets if listen else []
+    made = {} if made is None else made
 
-    def of_brand(frames: dict[str, "pl.LazyFrame"], brand: str) -> dict[str, "pl.LazyFrame"]:
-        return _of_brand(frames, brand, unshared)
+    def read(label: str | None) -> tuple[dict[str, "pl.LazyFrame"], dict[str, "pl.LazyFrame"]]:
+        reading = "brand" if label == "brand" else None  # a client's read what the plain series do
+        if reading not in made:
+            frames = series_read(base, reading, listen)
+            made[reading] = (frames.records, frames.all_records) if not settle or frames is base \
+                else settled(frames.records, frames.all_records)
+        return made[reading]
 
-    own = series_read(base, None, listen)
+    def of(label: str, value: str) -> tuple[dict[str, "pl.LazyFrame"], dict[str, "pl.LazyFrame"]]:
+        if (label, value) not in made:
+            of_value = _of_client if label == "client" else lambda f, v: _of_brand(f, v, unshared)
+            records, all_records = (of_value(frames, value) for frames in read(label))
+            made[label, value] = settled(records, all_records) if settle else (records, all_records)
+        return made[label, value]
+
+    def reading(frames: tuple[dict[str, "pl.LazyFrame"], dict[str, "pl.LazyFrame"]],
+                grouping_sets: list[tuple[str, ...]]) -> MetricInput:
+        return replace(base, records=frames[0], all_records=frames[1], grouping_sets=grouping_sets,
+                       brand_sets=brand_sets)
+
     plain = [g for g in groupings if "client" not in g and "brand" not in g]
-    inputs = [(None, None, replace(own, grouping_sets=plain, brand_sets=brand_sets))] if plain else []
-    for label, values, of_value in (("client", clients, _of_client), ("brand", brands, of_brand)):
+    inputs = [(None, None, reading(read(None), plain))] if plain else []
+    for label, values in (("client", clients), ("brand", brands)):
         labelled = [tuple(c for c in g if c != label) for g in groupings if label in g]
-        read = series_read(base, label, listen) if labelled else own
-        inputs += [(label, value, replace(read, records=of_value(read.records, value),
-                                          all_records=of_value(read.all_records, value),
-                                          grouping_sets=labelled, brand_sets=brand_sets))
-                   for value in (values if labelled else ())]
+        inputs += [(label, value, reading(of(label, value), labelled)) for value in (values if labelled else ())]
     return inputs
 
 
@@ -306,12 +329,12 @@ def _of_brand(frames: dict[str, "pl.LazyFrame"], brand: str,
     import polars as pl
 
     def of(kind: str, frame: "pl.LazyFrame") -> "pl.LazyFrame":
-        if BRANDS_COLUMN not in frame.collect_schema().names():
+        if BRANDS_COLUMN not in frame.collect_schema():
             return frame.head(0)
         frame = frame.filter(series_condition("brand", brand))
         emptied = (unshared or {}).get(kind, {}).get(brand, [])
-        return frame.with_columns(pl.lit(None).cast(frame.collect_schema()[c]).alias(c) for c in emptied) \
-            if emptied else frame
+        schema = frame.collect_schema() if emptied else {}
+        return frame.with_columns(pl.lit(None).cast(schema[c]).alias(c) for c in emptied) if emptied else frame
 
     return {kind: of(kind, frame) for kind, frame in frames.items()}
 
@@ -398,4 +421,32 @@ def metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
         labelled[kind_name] = label_periods(frame, kind.time_field, all_periods,
                                             by_date=kind.field(kind.time_field).type == "date"
                                             ).with_columns(labelled_nulls)
+    if few_records(records):
+        labelled, selected = settled(labelled, selected)
     return MetricInput(labelled, selected, all_periods, [], as_of)
+
+
+SETTLED_ROWS = 100_000
+"""Up to this many records in a run (every kind together), the frames the metrics read are
+computed once (:func:`settled`): each metric's queries then start from rows in memory, not from
+the plan that labels them, which each query would run again. At a demo's or an account's few
+hundred records that plan, not the rows, is what a query costs (thousands of queries a run);
+above, the plan stays lazy, so that each metric reads only its columns of the records."""
+
+
+def few_records(records: dict[str, "pl.DataFrame"]) -> bool:
+    """Whether the run's ``records`` are few enough to be :func:`settled` (:data:`SETTLED_ROWS`)."""
+    return sum(frame.height for frame in records.values()) <= SETTLED_ROWS
+
+
+def settled(*frames: dict[str, "pl.LazyFrame"]) -> tuple[dict[str, "pl.LazyFrame"], ...]:
+    """Each of ``frames`` computed, in one :func:`polars.collect_all`, and lazy again: the same
+    rows, read from memory."""
+    import polars as pl
+
+    keys = [(i, kind) for i, by_kind in enumerate(frames) for kind in by_kind]
+    done = pl.collect_all([frames[i][kind] for i, kind in keys])
+    result: tuple[dict[str, "pl.LazyFrame"], ...] = tuple({} for _ in frames)
+    for (i, kind), frame in zip(keys, done):
+        result[i][kind] = frame.lazy()
+    return result
