@@ -1,5 +1,5 @@
 """One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
--> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+-> measure -> uncovered_periods -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -30,6 +30,7 @@ from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
+from cmflow.stages.uncovered_periods import uncovered_periods
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
@@ -98,8 +99,11 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = watched.fetched_and_watched
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
-        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
+        requests = MetricRequest.of(workflow)
+        measured = _timed("measure", measure, requests, classified.records, periods,
                           as_of=as_of, production=workflow.production)
+        measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
+                                                         classified.records, periods, measured.measurements))
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
