@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
+"""One run of a workflow: fetch -> lost_inputs -> missing_days -> filter_rows -> clients -> watch -> classify
 -> measure -> uncovered_periods -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
@@ -30,6 +30,7 @@ from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
+from cmflow.stages.missing_days import missing_days
 from cmflow.stages.uncovered_periods import uncovered_periods
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
@@ -92,6 +93,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+        fetched = _timed("missing_days", missing_days, workflow, periods, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
