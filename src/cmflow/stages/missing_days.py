@@ -3,11 +3,14 @@
 Daily account activity (TikTok Studio's overview, LinkedIn's Metrics sheet, an export of one row
 per day) is summed over a period: a day the export lacks lowers the period's impressions and likes
 without a word, and the comparison with a full week reads as a fall (-27 % for one day of seven).
-For each account of each source, the days between its first and last day of activity that have no
-record and fall in one of the run's periods (the current one, those it is compared with, the
-trend's) are a warning on the source: the account, the days, and what to do. Days before the
-account's first or after its last record are not said: a period the data does not reach has no
-value (:mod:`cmflow.stages.uncovered_periods`), and an export may end before the period does.
+For each account of each source, the days of the run's period, between the account's first and
+last day of activity, that have no record are a warning on the source: the account, the days, and
+what to do, when they are few (at most a quarter of those days: a daily series that lost a day);
+rows scattered over the days (only the days an account lost followers) are not a daily series. Days before the account's first or after its last record are not said: a period the
+data does not reach has no value (:mod:`cmflow.stages.uncovered_periods`), and an export may end
+before the period does. The periods compared with are not looked at: an agency folder often holds
+exports of separate ranges (last November's, this quarter's), whose in-between days are no
+export's, not missing from one.
 
 Takes the workflow, the periods and what the fetch stage made; returns it with the warnings added
 to the sources' reports.
@@ -19,6 +22,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.periods import CURRENT
 from cmflow.foundation.records import ACCOUNT_ACTIVITY
 from cmflow.foundation.run_warnings import RunWarning
 from cmflow.stages.fetch import Fetched
@@ -33,14 +37,15 @@ def missing_days(workflow: "Workflow", periods: list["Period"], fetched: Fetched
     import polars as pl
 
     frame = fetched.records.get(ACCOUNT_ACTIVITY.name)
-    if frame is None or frame.height == 0 or not periods:
+    current = [period for period in periods if period.label == CURRENT]
+    if frame is None or frame.height == 0 or not current:
         return fetched
     days = (frame.lazy().filter(pl.col("date").is_not_null())
             .group_by("source_id", "platform", "account", maintain_order=True)
             .agg(pl.col("date").unique().sort()).collect())
     warnings: dict[str, list[RunWarning]] = {}
     for source_id, platform, account, dates in days.iter_rows():
-        missing = _missing(dates, periods)
+        missing = _missing(dates, current)
         if missing:
             warnings.setdefault(source_id, []).append(_warning(workflow, source_id, platform, account, missing))
     if not warnings:
@@ -50,15 +55,25 @@ def missing_days(workflow: "Workflow", periods: list["Period"], fetched: Fetched
     return replace(fetched, reports=reports)
 
 
+SCATTERED_SHARE = 0.25
+"""Above this share of the period's days (between the account's first and last) missing, the
+account's rows are taken for days something happened (a tool listing the days an account lost
+followers), not for a daily series that lost days: nothing is said."""
+
+
 def _missing(dates: list[date], periods: list["Period"]) -> list[tuple[date, date]]:
-    """The runs of days from ``dates``' first to last without a date, within one of ``periods``."""
+    """The runs of days from ``dates``' first to last without a date, within one of ``periods``;
+    none when the dates are scattered (:data:`SCATTERED_SHARE`)."""
     first, last, present = dates[0], dates[-1], set(dates)
     within = set()
     for period in periods:
         start, end = max(period.start, first), min(period.end, last)
         within.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+    absent = within - present
+    if not absent or len(absent) > SCATTERED_SHARE * len(within):
+        return []
     gaps: list[tuple[date, date]] = []
-    for day in sorted(within - present):
+    for day in sorted(absent):
         if gaps and gaps[-1][1] + timedelta(days=1) == day:
             gaps[-1] = (gaps[-1][0], day)
         else:

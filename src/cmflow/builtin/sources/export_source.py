@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, Source,
-                    TimeZoneName, hookimpl, merged_records)
+from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, RunWarning,
+                    Source, TimeZoneName, hookimpl, merged_records)
 
 from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
@@ -445,12 +445,9 @@ def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) 
     holds none is not said (the docs tell to read the export of the report's period)."""
     from datetime import date
 
-    from cmflow.foundation.periods import CURRENT
-    from cmflow.foundation.run_warnings import RunWarning
-
-    current = next((p for p in ctx.periods if p.label == CURRENT), None)
-    if current is None:
+    if not ctx.periods:
         return
+    current = ctx.periods[0]
     for read in tables:
         found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
                                                      or RANGE_IN_NAME.search(read.path.name))
