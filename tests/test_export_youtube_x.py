@@ -270,3 +270,25 @@ def test_two_youtube_tables_with_other_figures_for_one_video_are_refused(tmp_pat
     (november / "Table data.csv").write_text(table, encoding="utf-8")
     posts = read(tmp_path / "*" / "Table data.csv", account="atelierlumen")[0]["post"]
     assert len(posts) == 4 and sum(p["video_views"] for p in posts) == 4830
+
+
+@pytest.mark.parametrize("download, said", [
+    ("Content 2026-10-01_2026-10-31 Atelier Lumen", True),  # October's table read for November
+    ("Content 2026-11-01_2026-11-30 Atelier Lumen", False),  # the report's own period
+    ("youtube_studio_content", False),  # no range in the name: nothing to compare
+])
+def test_a_table_read_for_another_period_than_its_range_is_said(tmp_path, download, said):
+    """Studio's table counts over its download's range: October's views read for a November
+    report would be taken for November's. The range is in the download's (folder's) name."""
+    folder = tmp_path / download
+    folder.mkdir()
+    (folder / "Table data.csv").write_bytes(YOUTUBE.read_bytes())
+    _, ctx = read(folder / "Table data.csv", account="atelierlumen")
+    ranges = [p for p in ctx.problems if getattr(p, "code", "") == "export_range_not_period"]
+    if not said:
+        assert ranges == []
+        return
+    assert ranges == ["Table data.csv: YouTube Studio advanced-mode export, Table data.csv (CSV) counts "
+                      "each video's figures over its export's range, 2026-10-01..2026-10-31 (the download's name), "
+                      "not over this run's period 2026-11-01..2026-11-30: its figures are that range's; export the "
+                      "table again for the period"]

@@ -25,6 +25,7 @@ _PUBLIC = {
     "FetchContext": "plugins.context", "RecordTable": "foundation.records", "MetricInput": "plugins.context",
     "TriggerInput": "plugins.context", "Alert": "foundation.alerts", "Verdict": "foundation.alerts",
     "DeliveryContext": "plugins.context", "RunResult": "plugins.result", "Period": "foundation.periods",
+    "RunWarning": "foundation.run_warnings",
     # the records' vocabulary
     "RECORD_KINDS": "foundation.records", "COUNTERS": "foundation.records", "POST_FORMATS": "foundation.records",
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
@@ -128,6 +129,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.names import closest
     from cmflow.foundation.objectives import GOALS, VERDICTS, Ladder, Objective, ObjectiveResult
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.run_warnings import RunWarning
     from cmflow.foundation.planned_days import is_whole_day, whole_day_instant, whole_day_plan
     from cmflow.foundation.platform_names import platform_of
     from cmflow.foundation.polarity import Polarity, change_tone

@@ -1,5 +1,5 @@
-"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
--> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+"""One run of a workflow: fetch -> lost_inputs -> missing_days -> filter_rows -> clients -> watch -> classify
+-> measure -> uncovered_periods -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -30,6 +30,8 @@ from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
+from cmflow.stages.missing_days import missing_days
+from cmflow.stages.uncovered_periods import uncovered_periods
 from cmflow.stages.objectives import objectives
 from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
@@ -91,6 +93,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+        fetched = _timed("missing_days", missing_days, workflow, periods, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
@@ -98,8 +101,11 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         fetched = watched.fetched_and_watched
         classified = _timed("classify", classify, workflow, fetched)
         stop.check()
-        measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
+        requests = MetricRequest.of(workflow)
+        measured = _timed("measure", measure, requests, classified.records, periods,
                           as_of=as_of, production=workflow.production)
+        measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
+                                                         classified.records, periods, measured.measurements))
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)

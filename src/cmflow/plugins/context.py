@@ -32,6 +32,7 @@ class FetchContext:
     window_end: datetime
     """First instant (UTC) after the latest period the run needs."""
     periods: Sequence["Period"]
+    """The run's periods: the current one first, then those it is compared with and the trend's."""
     workflow_dir: Path
     log: logging.Logger
     problems: list[str] = field(default_factory=list)

@@ -45,6 +45,7 @@ NO_VALUE = format_value(None, "")
 """What a missing figure shows (an en dash, as in every output)."""
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), name) for p, name in (
     (r"comparison", "no_comparison"),
+    (r"^no record read reaches", "not_covered"),
     (r"^no value this period", "no_value"),
     (r"too old", "too_old"),
     (r"follower count|followers (at start )?is 0", "no_followers"),

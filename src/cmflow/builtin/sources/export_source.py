@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, Source,
-                    TimeZoneName, hookimpl, merged_records)
+from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, RunWarning,
+                    Source, TimeZoneName, hookimpl, merged_records)
 
 from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
@@ -214,6 +214,7 @@ class ExportSource(Source, InspectsFiles):
         # The fetch stage conforms the records again and cleans their text then: not twice here.
         tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
+        warn_if_range_is_not_the_period(tables, ctx)
         for read in tables:
             for what in what_was_read(read):
                 ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
@@ -431,6 +432,40 @@ def warn_if_account_unused(tables: list[ReadTable], options: ExportOptions, ctx:
                  f'account = "{options.account}" is not used for it (it names the account of exports that do '
                  "not, LinkedIn's, TikTok's, YouTube's and X's); remove it, or keep one account with "
                  "where = { account = ... }")
+
+
+RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
+"""The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
+
+
+def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) -> None:
+    """A table whose counters cover its export's date range (YouTube Studio's), read for another
+    period than that range: its figures are the range's, whatever the report's period says. The
+    range is read from the download's name (its folder's, else the file's); a table whose name
+    holds none is not said (the docs tell to read the export of the report's period)."""
+    from datetime import date
+
+    if not ctx.periods:
+        return
+    current = ctx.periods[0]
+    for read in tables:
+        found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
+                                                     or RANGE_IN_NAME.search(read.path.name))
+        if not found:
+            continue
+        try:
+            first, last = date.fromisoformat(found[1]), date.fromisoformat(found[2])
+        except ValueError:
+            continue
+        if (first, last) == (current.start, current.end):
+            continue
+        shown = shown_path(read.path, ctx.workflow_dir)
+        ctx.warn(RunWarning(
+            f"{shown}: {read.format.title} counts each video's figures over its export's range, "
+            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (the download's name), not over this run's period "
+            f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
+            "again for the period", "export_range_not_period",
+            {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
