@@ -1,5 +1,5 @@
 """One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
--> measure -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+-> measure -> compare -> changed_scopes -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -22,6 +22,7 @@ from cmflow.plugins.result import RunResult
 from cmflow.stages.alert_items import alert_items
 from cmflow.stages.classify import classify
 from cmflow.stages.clients import clients
+from cmflow.stages.changed_scopes import changed_scopes
 from cmflow.stages.compare import compare
 from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
@@ -101,6 +102,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
                           as_of=as_of, production=workflow.production)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
+        scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
@@ -114,7 +116,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                          notifications=evaluated.notifications, alert_items=listed.items, verdicts=evaluated.verdicts,
                          objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports,
+                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports, *scoped,
                                               *_timed("where_misses", where_misses, workflow, store, read,
                                                       classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)

@@ -32,10 +32,15 @@ def _to_store(result: "RunResult") -> "pl.DataFrame | None":
     Nothing when a source failed: partial figures must not replace good ones. Otherwise the
     current period, and comparison periods where they have a value: a comparison period the
     fetched records do not cover (an export holding only the latest week) measures as "no
-    value", and storing that would overwrite what an earlier run stored.
+    value", and storing that would overwrite what an earlier run stored. Each with its scope.
     """
     import polars as pl
 
     if result.measurements is None or result.failed_sources:
         return None
-    return result.measurements.filter((pl.col("period") == CURRENT) | pl.col("value").is_not_null())
+    kept = result.measurements.filter((pl.col("period") == CURRENT) | pl.col("value").is_not_null())
+    # Each figure keeps the filters it was measured with, so that a run with others does not
+    # compare with it (cmflow.foundation.measurement_scopes).
+    scopes = result.workflow.measurement_scopes()
+    return kept.with_columns(pl.col("metric").replace_strict(scopes, default=None, return_dtype=pl.String)
+                             .alias("scope"))

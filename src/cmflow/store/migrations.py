@@ -272,6 +272,14 @@ def _v13_committed_runs(connection: sa.Connection) -> None:
     connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {ddl}"))
 
 
+def _v14_measurement_scopes(connection: sa.Connection) -> None:
+    # A figure keeps the scope it was measured in (a hash of its sources' and metric's filters:
+    # cmflow.foundation.measurement_scopes), so that a later run with another where does not
+    # compare with it. The figures kept before say nothing (NULL): taken to be of any scope.
+    ddl = sa.schema.CreateColumn(sa.Column("scope", sa.Text)).compile(dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE measurements ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -286,6 +294,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("text of any length (PostgreSQL)", _v11_text_of_any_length),
     ("store identity: a random id given to the store once", _v12_store_identity),
     ("runs say when their results were committed: their slot is run from then on", _v13_committed_runs),
+    ("measurements keep the scope (filters) they were measured in", _v14_measurement_scopes),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 
