@@ -263,3 +263,28 @@ def test_the_warning_and_the_reason_in_a_french_report(tmp_path: Path, store_url
     assert "total_reach ne sont pas comparés" in said
     assert fr.reason(SCOPE_CHANGED_REASON) == "Non comparable\u00a0: les chiffres portaient alors sur d'autres comptes ou filtres"
     assert language("en").reason(SCOPE_CHANGED_REASON).startswith("Not comparable")
+
+
+@BOTH_STORES
+def test_a_triggers_history_leaves_out_figures_kept_under_another_where(tmp_path: Path, store_url: str) -> None:
+    """A spike rule over reach, baseline the week before: beta's 5200 against alpha's kept 1000
+    would be a spike (5.2x); without a baseline of beta's own, nothing fires. The control: the
+    same where kept, beta's 12000 against beta's kept 5000 fires (2.4x), so the kept history is read."""
+    spike = '\n[[triggers]]\nplugin = "spike"\nmetric = "total_reach"\nbaseline_periods = 1\nmin_count = 10\n'
+
+    def runs(folder: Path, first_where: str, second_where: str, second_week: str = SECOND_WEEK):
+        (folder / "posts.csv").write_text(FIRST_WEEK, encoding="utf-8")
+        path = workflow(folder, first_where)
+        path.write_text(path.read_text(encoding="utf-8") + spike, encoding="utf-8")
+        assert run_workflow_file(path, store_url=store_url, now=MONDAY_16).alerts == []
+        (folder / "posts.csv").write_text(second_week, encoding="utf-8")
+        path = workflow(folder, second_where)
+        path.write_text(path.read_text(encoding="utf-8") + spike, encoding="utf-8")
+        return run_workflow_file(path, store_url=store_url, now=MONDAY_23)
+
+    assert runs(tmp_path, 'where = { account = "alpha" }', 'where = { account = "beta" }').alerts == []
+    same = tmp_path / "same"
+    same.mkdir()
+    fired = runs(same, 'where = { account = "beta" }', 'where = { account = "beta" }',
+                 SECOND_WEEK.replace("5200,520", "12000,520"))
+    assert [a.value for a in fired.alerts] == [12000]
