@@ -1,5 +1,5 @@
 """One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> watch -> classify
--> measure -> compare -> changed_scopes -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+-> measure -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -27,6 +27,7 @@ from cmflow.stages.compare import compare
 from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
+from cmflow.stages.failed_sources import failed_sources
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
@@ -101,6 +102,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
                           as_of=as_of, production=workflow.production)
+        measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
