@@ -527,14 +527,17 @@ class Workflow:
         the effective filters of the sources its metric reads (:meth:`source_filters`) and the
         metric's own ``where``, so that spellings keeping the same records hash the same. Kept
         with every stored figure of the measurement."""
-        from cmflow.foundation.measurement_scopes import scope_hash
+        from cmflow.foundation.measurement_scopes import scope_hash, sources_digest
 
         sources, metrics = self.source_filters(), self.metric_filters()
+        digests: dict[tuple[str, ...], str] = {}  # most entries read every source: digested once
         scopes: dict[str, str] = {}
         for entry in self.metrics:
-            read = [sources[s] for s in entry.common.sources or list(sources) if s in sources]
+            ids = tuple(entry.common.sources or sources)
+            if ids not in digests:
+                digests[ids] = sources_digest(sources[s] for s in ids if s in sources)
             for name in entry.plugin.produces():
-                scopes[name] = scope_hash(read, metrics[name])
+                scopes[name] = scope_hash(digests[ids], metrics[name])
         return scopes
 
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:

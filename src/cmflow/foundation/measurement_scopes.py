@@ -50,9 +50,17 @@ def _days_or_text(value: str) -> Any:
         return value
 
 
-def scope_hash(source_filters: Iterable[Mapping[str, list[str]]], metric_filter: Mapping[str, list[str]]) -> str:
-    """The scope of a metric's figures: the distinct canonical filters of the sources it reads
-    (a source without one: the empty filter), and its own. Sixteen hex digits of a SHA-256."""
-    sources = sorted({json.dumps(f, sort_keys=True, ensure_ascii=False) for f in source_filters})
+def sources_digest(source_filters: Iterable[Mapping[str, list[str]]]) -> str:
+    """The sources' part of a scope: the distinct canonical filters of the sources a metric reads
+    (a source without one: the empty filter), in any order, as one SHA-256 hex digest."""
+    distinct = sorted({json.dumps(f, sort_keys=True, ensure_ascii=False) for f in source_filters})
+    return hashlib.sha256("\n".join(distinct).encode("utf-8")).hexdigest()
+
+
+def scope_hash(source_filters: "Iterable[Mapping[str, list[str]]] | str", metric_filter: Mapping[str, list[str]]) -> str:
+    """The scope of a metric's figures: the filters of the sources it reads (or their
+    :func:`sources_digest`, computed once for the many metrics reading the same sources), and its
+    own. Sixteen hex digits of a SHA-256."""
+    sources = source_filters if isinstance(source_filters, str) else sources_digest(source_filters)
     text = json.dumps({"sources": sources, "metric": dict(metric_filter)}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
