@@ -288,3 +288,36 @@ def test_a_triggers_history_leaves_out_figures_kept_under_another_where(tmp_path
     fired = runs(same, 'where = { account = "beta" }', 'where = { account = "beta" }',
                  SECOND_WEEK.replace("5200,520", "12000,520"))
     assert [a.value for a in fired.alerts] == [12000]
+
+
+def test_the_scopes_cost_no_store_read_per_trigger(tmp_path: Path) -> None:
+    """The run history is read once per run for the warning (not once per stage or trigger), and
+    a trigger's history read carries the scopes in its own statement: four spike rules make the
+    same reads of the run history as one, and their own history reads (one each, as before
+    scopes) compare the scopes in that statement."""
+    import sqlalchemy as sa
+
+    from cmflow.runner import run_workflow
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
+
+    def statements(triggers: int) -> list[str]:
+        folder = tmp_path / f"rules{triggers}"
+        folder.mkdir()
+        (folder / "posts.csv").write_text(FIRST_WEEK + SECOND_WEEK.split("\n", 1)[1], encoding="utf-8")
+        path = workflow(folder, 'where = { account = "alpha" }')
+        spike = '\n[[triggers]]\nid = "spike{0}"\nplugin = "spike"\nmetric = "total_reach"\nbaseline_periods = 1\n'
+        path.write_text(path.read_text(encoding="utf-8") + "".join(spike.format(i) for i in range(triggers)),
+                        encoding="utf-8")
+        seen: list[str] = []
+        with open_store(f"sqlite:///{folder / 'state.db'}") as store:
+            run_workflow(load_workflow(path), store=store, now=MONDAY_16)  # a kept run, with its scopes
+            sa.event.listen(store.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+            run_workflow(load_workflow(path), store=store, now=MONDAY_23)
+        return seen
+
+    one, four = statements(1), statements(4)
+    runs_read = [s for s in one if s.lstrip().upper().startswith("SELECT") and "FROM runs" in s]
+    assert len(runs_read) == len([s for s in four if s.lstrip().upper().startswith("SELECT") and "FROM runs" in s])
+    history = [s for s in four if "other_scope" in s]
+    assert len(history) - len([s for s in one if "other_scope" in s]) == 3  # one per extra rule, as before
