@@ -95,8 +95,9 @@ def test_a_changed_where_is_not_compared_with_figures_kept_under_the_old_one(tmp
     assert reach_compared(second) == (5200, None, SCOPE_CHANGED_REASON)
     [warning] = second.warnings
     assert warning == ('weekly.toml: the filters changed since the last run (sources[0].where is { account = "beta" }): '
-                       "the figures kept before were measured on other records, so total_reach are not compared with "
-                       "them; a period this run's files reach is measured again and compared; this is said once")
+                       "the figures kept before were measured on other records, so those of total_reach the change concerns "
+                       "are not compared with them (an account's or a platform's row both filters keep still is); a "
+                       "period this run's files reach is measured again and compared; this is said once")
     assert warning.code == "scope_changed"
     assert second.status == "warning"
     assert notes(second) == ["1 comparison(s) of total_reach with previous_period have no value: the figure kept for "
@@ -136,6 +137,28 @@ def test_a_source_renamed_keeps_its_figures_and_one_renamed_with_its_where_does_
                          second_id="beta_posts")
     assert reach_compared(second) == (5200, None, SCOPE_CHANGED_REASON)
     assert "sources[0].where is { account = \"beta\" }" in second.warnings[0]
+
+
+def test_an_account_added_to_a_where_list_keeps_each_accounts_comparison(tmp_path: Path, store_url: str) -> None:
+    """alpha's row is alpha's records whether beta's are kept too: compared (1100 against 1000);
+    the overall row was alpha's alone and is now alpha's and beta's: not compared."""
+    (tmp_path / "posts.csv").write_text(FIRST_WEEK, encoding="utf-8")
+
+    def by_account(where: str) -> Path:
+        path = workflow(tmp_path, where)
+        path.write_text(path.read_text(encoding="utf-8").replace('by = ["overall"]', 'by = ["overall", "account"]'),
+                        encoding="utf-8")
+        return path
+
+    assert run_workflow_file(by_account('where = { account = "alpha" }'), store_url=store_url,
+                             now=MONDAY_16).status == "ok"
+    (tmp_path / "posts.csv").write_text(SECOND_WEEK, encoding="utf-8")
+    second = run_workflow_file(by_account('where = { account = ["alpha", "beta"] }'), store_url=store_url,
+                               now=MONDAY_23)
+    rows = {row["account"]: (row["value"], row["previous_value"], row["change_reason"])
+            for row in second.comparisons.filter(second.comparisons["metric"] == "total_reach").iter_rows(named=True)}
+    assert rows == {None: (6300, None, SCOPE_CHANGED_REASON), "alpha": (1100, 1000, None),
+                    "beta": (5200, None, "no value for the comparison period")}
 
 
 def test_a_where_added_or_a_metrics_where_changed_is_a_change(tmp_path: Path, store_url: str) -> None:
@@ -180,15 +203,18 @@ def test_the_store_compares_scopes_in_its_query_and_a_figure_kept_before_scopes_
     old.finish_run(run, status="ok", stats={}, error=None)
     old.close()
     with open_store(store_url) as store:
-        kept = store.measurement_history("w", ["total_reach", "total_likes"], [week], {"total_reach": "s1"})
+        kept = store.measurement_history("w", ["total_reach", "total_likes"], [week], {(): {"total_reach": "s1"}})
         assert sorted(kept.select("metric", "other_scope").rows()) == [("total_likes", False), ("total_reach", False)]
         run = store.start_run("w", "w.toml", *week, False)
         frame = _frame([("total_reach", 1000.0), ("total_likes", 100.0)], week)
         store.commit_run(run, workflow="w", measurements=frame.with_columns(
             scope=frame["metric"].replace_strict({"total_reach": "s1", "total_likes": "s2"})), alerts=[])
         kept = store.measurement_history("w", ["total_reach", "total_likes"], [week],
-                                         {"total_reach": "s1", "total_likes": "s3"})
+                                         {(): {"total_reach": "s1", "total_likes": "s3"}})
         assert sorted(kept.select("metric", "other_scope").rows()) == [("total_likes", True), ("total_reach", False)]
+        # the scope is that of the row's shape: an overall row (no account, no platform) is not a per-account one
+        kept = store.measurement_history("w", ["total_reach"], [week], {("account",): {"total_reach": "s1"}})
+        assert kept["other_scope"].to_list() == [True]
         assert "other_scope" not in store.measurement_history("w", ["total_reach"], [week]).columns
     engine = sa.create_engine(store_url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
@@ -260,7 +286,7 @@ def test_the_warning_and_the_reason_in_a_french_report(tmp_path: Path, store_url
     said = fr.run_warning(second.warnings[0])
     assert said.startswith("weekly.toml\u00a0: les filtres ont changé depuis la dernière exécution "
                            '(sources[0].where is { account = "beta" })'), said
-    assert "total_reach ne sont pas comparés" in said
+    assert "ceux de total_reach que le changement concerne ne sont pas comparés" in said
     assert fr.reason(SCOPE_CHANGED_REASON) == "Non comparable\u00a0: les chiffres portaient alors sur d'autres comptes ou filtres"
     assert language("en").reason(SCOPE_CHANGED_REASON).startswith("Not comparable")
 

@@ -522,14 +522,16 @@ class Workflow:
 
         return {name: canonical_where(entry.common.where) for entry in self.metrics for name in entry.plugin.produces()}
 
-    def measurement_scopes(self) -> dict[str, str]:
+    def measurement_scopes(self, without: tuple[str, ...] = ()) -> dict[str, str]:
         """Each measurement's scope (:func:`~cmflow.foundation.measurement_scopes.scope_hash`):
         the effective filters of the sources its metric reads (:meth:`source_filters`) and the
-        metric's own ``where``, so that spellings keeping the same records hash the same. Kept
-        with every stored figure of the measurement."""
-        from cmflow.foundation.measurement_scopes import scope_hash, sources_digest
+        metric's own ``where``, less the keys ``without`` (those a row's dimensions make
+        irrelevant), so that spellings keeping the same records hash the same. Kept with every
+        stored figure of the measurement."""
+        from cmflow.foundation.measurement_scopes import scope_hash, sources_digest, without_keys
 
-        sources, metrics = self.source_filters(), self.metric_filters()
+        sources = {s: without_keys(f, without) for s, f in self.source_filters().items()}
+        metrics = {m: without_keys(f, without) for m, f in self.metric_filters().items()}
         digests: dict[tuple[str, ...], str] = {}  # most entries read every source: digested once
         scopes: dict[str, str] = {}
         for entry in self.metrics:
@@ -539,6 +541,13 @@ class Workflow:
             for name in entry.plugin.produces():
                 scopes[name] = scope_hash(digests[ids], metrics[name])
         return scopes
+
+    def row_scopes(self) -> dict[tuple[str, ...], dict[str, str]]:
+        """:meth:`measurement_scopes` for each shape of row (which of account and platform it
+        has: :data:`~cmflow.foundation.measurement_scopes.ROW_SHAPES`), by shape."""
+        from cmflow.foundation.measurement_scopes import ROW_SHAPES
+
+        return {shape: self.measurement_scopes(without=shape) for shape in ROW_SHAPES}
 
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
         """The dimension sets ``measurement`` is measured by (``("client", "platform")`` ...),

@@ -11,7 +11,8 @@ The hash is of the filters normalised (:func:`canonical_where`), so that spellin
 same records hash the same: ``"alpha"`` and ``["alpha"]``, ``["b", "a"]`` and ``["a", "b"]``,
 ``"@Alpha"`` and ``"alpha"`` (accounts compare by key), ``"Instagram"`` and ``"instagram"``, a
 campaign in any spelling, a day range as its days. Source ids are not part of it: renaming a
-source keeps its records; renaming it and changing its ``where`` changes the scope.
+source keeps its records; renaming it and changing its ``where`` changes the scope. A row broken
+down by account or platform has the scope of the filters less those keys (:data:`ROW_KEYS`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ import json
 from typing import Any, Iterable, Mapping
 
 from cmflow.foundation.where_filters import DAY_KEY, Where, compared, parse_days, values_of
+
+ROW_KEYS = ("account", "platform")
+"""Filter keys a row broken down by them does not depend on: account alpha's figure is the same
+whether beta's records are kept too, so adding an account to a ``where`` list changes the scope
+of the overall rows, not of alpha's. A row's scope leaves out those of its dimensions."""
+ROW_SHAPES: tuple[tuple[str, ...], ...] = ((), ("account",), ("platform",), ("account", "platform"))
+"""Which of :data:`ROW_KEYS` a row has: each shape has its own scope."""
 
 SCOPE_CHANGED_REASON = ("the figure kept for this period was measured with another where "
                         "(a source's or the metric's filter changed since)")
@@ -41,6 +49,12 @@ def canonical_where(where: Where | None, day_keys: Iterable[str] = ()) -> dict[s
             normalised = {compared(key, v) for v in values}
         canonical[key] = sorted(normalised)
     return canonical
+
+
+def without_keys(where: Mapping[str, list[str]], keys: Iterable[str]) -> dict[str, list[str]]:
+    """A canonical filter less ``keys`` (those a row's dimensions make irrelevant)."""
+    keys = set(keys)
+    return {key: values for key, values in where.items() if key not in keys}
 
 
 def _days_or_text(value: str) -> Any:

@@ -65,8 +65,11 @@ class RunWorkflow(Protocol):
     def source_accounts(self, source_id: str) -> frozenset[str] | None:
         """The accounts a source reads, when its options say so (:meth:`cmflow.Source.accounts`)."""
 
-    def measurement_scopes(self) -> dict[str, str]:
+    def measurement_scopes(self, without: tuple[str, ...] = ()) -> dict[str, str]:
         """Each measurement's scope: a hash of the filters its figures are measured with."""
+
+    def row_scopes(self) -> dict[tuple[str, ...], dict[str, str]]:
+        """Each measurement's scope for each shape of row (with or without account, platform)."""
 
     def source_filters(self) -> dict[str, dict[str, list[str]]]:
         """Each source's effective filter by id, normalised."""

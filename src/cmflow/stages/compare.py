@@ -33,7 +33,7 @@ def compare(workflow: "Workflow", store: "Store | None", measurements: "pl.DataF
     comparable = measurements.filter(pl.col("rank").is_null())
     current = comparable.filter(pl.col("period") == CURRENT)
     parts = []
-    scopes = workflow.measurement_scopes() if store is not None and comparison_periods else None
+    scopes = workflow.row_scopes() if store is not None and comparison_periods else None
     for period in comparison_periods:
         before = comparable.filter(pl.col("period") == period.label).select("metric", "series_key", "value")
         if store is not None:

@@ -58,7 +58,7 @@ def evaluate(workflow: "Workflow", store: "Store | None", measurements: "pl.Data
     current = measurements.filter(pl.col("period") == CURRENT)
     failed = {(s.kind, s.id): s for s in upstream if not s.ok}
     rules = _Rules(workflow, store, measurements, current, comparisons, previous, all_periods, now, failed,
-                   workflow.measurement_scopes() if store is not None else {})
+                   workflow.row_scopes() if store is not None else {})
     outcomes, reports, verdicts = [], [], []
     for entry in workflow.triggers:
         outcome, report, judged = rules.evaluate(entry)
@@ -95,9 +95,9 @@ class _Rules:
     now: datetime
     failed: dict[tuple[str, str], StageReport]
     """The failed reports of the stages before, by (kind, id)."""
-    scopes: dict[str, str] = field(default_factory=dict)
-    """Each measurement's scope now (:meth:`~cmflow.workflow.Workflow.measurement_scopes`): a
-    history figure kept with another is not used."""
+    scopes: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict)
+    """Each measurement's scope now, by shape of row (:meth:`~cmflow.workflow.Workflow.row_scopes`):
+    a history figure kept with another is not used."""
 
     def evaluate(self, entry: "Entry") -> tuple[RuleOutcome, StageReport, list[Verdict]]:
         """One trigger entry at this run: what holds, what was measured, or why it could not say;

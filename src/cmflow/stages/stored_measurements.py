@@ -24,10 +24,12 @@ another scope (True), in the rows it adds."""
 
 def with_stored_measurements(frame: "pl.DataFrame", store: "Store", workflow_key: str, metrics: list[str],
                              periods: list["Period"], on: list[str],
-                             scopes: Mapping[str, str] | None = None) -> "pl.DataFrame":
+                             scopes: Mapping[tuple[str, ...], Mapping[str, str]] | None = None
+                             ) -> "pl.DataFrame":
     """``frame`` (measurements of ``periods``) with every series it has no value for taken from
     what the store kept of these metrics and periods; ``on`` are the columns naming a series.
-    With ``scopes`` (metric -> scope now), a kept figure of another scope gives its series no
+    With ``scopes`` (shape of row -> metric -> scope now: :meth:`~cmflow.workflow.Workflow.row_scopes`),
+    a kept figure of another scope gives its series no
     value and ``scope_changed`` True instead: it was measured on other records."""
     import polars as pl
 

@@ -499,9 +499,9 @@ class Store(ABC):
     @abstractmethod
     def measurement_history(self, workflow: str, metrics: Sequence[str],
                             periods: Sequence[tuple[date, date]],
-                            scopes: Mapping[str, str] | None = None) -> "pl.DataFrame":
+                            scopes: Mapping[tuple[str, ...], Mapping[str, str]] | None = None) -> "pl.DataFrame":
         """Stored measurements of these metrics for exactly these periods (start, end). With
-        ``scopes`` (metric -> its scope now: :meth:`cmflow.workflow.Workflow.measurement_scopes`),
+        ``scopes`` (shape of row -> metric -> its scope now: :meth:`cmflow.workflow.Workflow.row_scopes`),
         a boolean ``other_scope`` column says which figures were kept with another scope (their
         filters changed since); figures kept before scopes were stored are of any scope."""
 

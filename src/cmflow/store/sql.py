@@ -365,8 +365,10 @@ class SqlStore(Store):
     # -- reads ---------------------------------------------------------------------------
     def measurement_history(self, workflow: str, metrics: Sequence[str],
                             periods: Sequence[tuple[date, date]],
-                            scopes: Mapping[str, str] | None = None) -> "pl.DataFrame":
+                            scopes: Mapping[tuple[str, ...], Mapping[str, str]] | None = None) -> "pl.DataFrame":
         import polars as pl
+
+        from cmflow.foundation.measurement_scopes import ROW_KEYS
 
         if not metrics or not periods:
             return pl.DataFrame()
@@ -375,15 +377,19 @@ class SqlStore(Store):
         columns = [c for c in measurements.c if c.name not in ("workflow", "run_id", "recorded_at", "scope")]
         if scopes is not None and self._scope_column:
             # Compared here, in one statement: a figure kept with another scope than its metric's
-            # now (a filter changed since) is marked; one kept before v14 (no scope) is not.
-            by_scope: dict[str, list[str]] = {}
-            for metric in metrics:
-                if metric in scopes:
-                    by_scope.setdefault(scopes[metric], []).append(metric)
-            same = sa.or_(measurements.c.scope.is_(None),
-                          *[measurements.c.metric.in_(names) & (measurements.c.scope == scope)
-                            for scope, names in by_scope.items()])
-            columns.append(sa.case((same, False), else_=True).label("other_scope"))
+            # now, for its shape of row (with or without account, platform), is marked (a filter
+            # changed since); one kept before v14 (no scope) is not.
+            same = [measurements.c.scope.is_(None)]
+            for shape, by_metric in scopes.items():
+                shaped = [measurements.c.dimensions[key].as_string().is_not(None) if key in shape
+                          else measurements.c.dimensions[key].as_string().is_(None) for key in ROW_KEYS]
+                by_scope: dict[str, list[str]] = {}
+                for metric in metrics:
+                    if metric in by_metric:
+                        by_scope.setdefault(by_metric[metric], []).append(metric)
+                same += [sa.and_(*shaped, measurements.c.metric.in_(names), measurements.c.scope == scope)
+                         for scope, names in by_scope.items()]
+            columns.append(sa.case((sa.or_(*same), False), else_=True).label("other_scope"))
         query = sa.select(*columns).where(measurements.c.workflow == workflow,
                                           measurements.c.metric.in_(list(metrics)), condition)
         with self.engine.connect() as connection:
