@@ -57,6 +57,7 @@ def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], rep
     nothing = ((pl.col("value") == 0)
                | (pl.col("value").is_null() & pl.col("reason").str.contains(NOTHING_REASON))).fill_null(False)
     value, reason = pl.col("value"), pl.col("reason")
+    holding: dict[tuple, "pl.Expr"] = {}  # most metrics read the same sources and kinds: worked out once
     for request in MetricRequest.of(workflow):
         kinds = {kind for group in request.plugin.needed_records() for kind in group}
         names = list(request.plugin.produces())
@@ -64,8 +65,11 @@ def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], rep
             report, entry = failed.get(source_id), sources.get(source_id)
             if report is None or (entry is not None and kinds and not kinds & set(entry.plugin.produces())):
                 continue
-            read = _read_records(records, request.source_ids, failed, kinds)
-            blank = pl.col("metric").is_in(names) & nothing & _may_hold(workflow, report, read, dimensions)
+            key = (source_id, tuple(request.source_ids), frozenset(kinds))
+            if key not in holding:
+                read = _read_records(records, request.source_ids, failed, kinds)
+                holding[key] = _may_hold(workflow, report, read, dimensions)
+            blank = pl.col("metric").is_in(names) & nothing & holding[key]
             why = f"source {source_id} could not be read: its records may be missing from this figure"
             value = pl.when(blank).then(None).otherwise(value)
             reason = pl.when(blank).then(pl.lit(why)).otherwise(reason)
