@@ -1,5 +1,6 @@
 """One run of a workflow: fetch -> lost_inputs -> missing_days -> filter_rows -> clients -> watch -> classify
--> measure -> uncovered_periods -> compare -> objectives -> evaluate -> alert_items -> where_misses -> compose -> record
+-> measure -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items
+-> where_misses -> compose -> record
 -> deliver.
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
@@ -22,10 +23,12 @@ from cmflow.plugins.result import RunResult
 from cmflow.stages.alert_items import alert_items
 from cmflow.stages.classify import classify
 from cmflow.stages.clients import clients
+from cmflow.stages.changed_scopes import changed_scopes
 from cmflow.stages.compare import compare
 from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
+from cmflow.stages.failed_sources import failed_sources
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
@@ -106,7 +109,9 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                           as_of=as_of, production=workflow.production)
         measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
                                                          classified.records, periods, measured.measurements))
+        measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
+        scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
@@ -120,7 +125,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                          notifications=evaluated.notifications, alert_items=listed.items, verdicts=evaluated.verdicts,
                          objectives=judged,
                          alert_changes=evaluated.alert_changes,
-                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports,
+                         stages=(upstream := [*reported, *evaluated.reports, *listed.reports, *scoped,
                                               *_timed("where_misses", where_misses, workflow, store, read,
                                                       classified.records, measured.measurements)]))
         composed = _timed("compose", compose, workflow, result)

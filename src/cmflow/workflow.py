@@ -501,6 +501,54 @@ class Workflow:
         kept = (getattr(entry.common, "where", None) or {}).get("account")
         return frozenset(values_of(kept)) if kept else None
 
+    def source_filters(self) -> dict[str, dict[str, list[str]]]:
+        """Each source's effective filter by id: its ``where`` and the accounts its options name,
+        normalised (:func:`~cmflow.foundation.measurement_scopes.canonical_where`)."""
+        from cmflow.foundation.measurement_scopes import canonical_where
+        from cmflow.foundation.records import RECORD_KINDS
+
+        day_keys = {f.name for kind in RECORD_KINDS.values() for f in kind.fields if f.type in ("date", "datetime")}
+        filters = {}
+        for entry in self.sources:
+            where = dict(getattr(entry.common, "where", None) or {})
+            if "account" not in where and (accounts := entry.plugin.accounts()) is not None:
+                where["account"] = sorted(accounts)
+            filters[entry.id] = canonical_where(where, day_keys)
+        return filters
+
+    def metric_filters(self) -> dict[str, dict[str, list[str]]]:
+        """The ``where`` of the metric producing each measurement, normalised."""
+        from cmflow.foundation.measurement_scopes import canonical_where
+
+        return {name: canonical_where(entry.common.where) for entry in self.metrics for name in entry.plugin.produces()}
+
+    def measurement_scopes(self, without: tuple[str, ...] = ()) -> dict[str, str]:
+        """Each measurement's scope (:func:`~cmflow.foundation.measurement_scopes.scope_hash`):
+        the effective filters of the sources its metric reads (:meth:`source_filters`) and the
+        metric's own ``where``, less the keys ``without`` (those a row's dimensions make
+        irrelevant), so that spellings keeping the same records hash the same. Kept with every
+        stored figure of the measurement."""
+        from cmflow.foundation.measurement_scopes import scope_hash, sources_digest, without_keys
+
+        sources = {s: without_keys(f, without) for s, f in self.source_filters().items()}
+        metrics = {m: without_keys(f, without) for m, f in self.metric_filters().items()}
+        digests: dict[tuple[str, ...], str] = {}  # most entries read every source: digested once
+        scopes: dict[str, str] = {}
+        for entry in self.metrics:
+            ids = tuple(entry.common.sources or sources)
+            if ids not in digests:
+                digests[ids] = sources_digest(sources[s] for s in ids if s in sources)
+            for name in entry.plugin.produces():
+                scopes[name] = scope_hash(digests[ids], metrics[name])
+        return scopes
+
+    def row_scopes(self) -> dict[tuple[str, ...], dict[str, str]]:
+        """:meth:`measurement_scopes` for each shape of row (which of account and platform it
+        has: :data:`~cmflow.foundation.measurement_scopes.ROW_SHAPES`), by shape."""
+        from cmflow.foundation.measurement_scopes import ROW_SHAPES
+
+        return {shape: self.measurement_scopes(without=shape) for shape in ROW_SHAPES}
+
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
         """The dimension sets ``measurement`` is measured by (``("client", "platform")`` ...),
         from the ``by`` of every metric entry producing it."""

@@ -65,6 +65,18 @@ class RunWorkflow(Protocol):
     def source_accounts(self, source_id: str) -> frozenset[str] | None:
         """The accounts a source reads, when its options say so (:meth:`cmflow.Source.accounts`)."""
 
+    def measurement_scopes(self, without: tuple[str, ...] = ()) -> dict[str, str]:
+        """Each measurement's scope: a hash of the filters its figures are measured with."""
+
+    def row_scopes(self) -> dict[tuple[str, ...], dict[str, str]]:
+        """Each measurement's scope for each shape of row (with or without account, platform)."""
+
+    def source_filters(self) -> dict[str, dict[str, list[str]]]:
+        """Each source's effective filter by id, normalised."""
+
+    def metric_filters(self) -> dict[str, dict[str, list[str]]]:
+        """The ``where`` of the metric producing each measurement, normalised."""
+
 
 @dataclass
 class StageReport:
@@ -265,4 +277,10 @@ class RunResult:
             **({"resent": {output: sorted(clients) for output, clients in self.resent.items() if clients}}
                if any(self.resent.values()) else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
+            # The filters the figures it kept were measured with (stages/changed_scopes.py: said
+            # once when they change); a run that kept none (a source failed) says nothing.
+            **({} if self.failed_sources else {
+                "scopes": self.workflow.measurement_scopes(),
+                "source_filters": self.workflow.source_filters(),
+                "metric_filters": self.workflow.metric_filters()}),
         }

@@ -10,7 +10,7 @@ period (``past_period``) reports what held then and changes no state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ from cmflow.foundation.alerts import Notification
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, upstream_failure
 from cmflow.stages.lifecycle import RuleOutcome, RuleSettings, advance, alert_from_state, series_identity
-from cmflow.stages.stored_measurements import with_stored_measurements
+from cmflow.stages.stored_measurements import SCOPE_CHANGED, with_stored_measurements
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,7 +57,8 @@ def evaluate(workflow: "Workflow", store: "Store | None", measurements: "pl.Data
     previous = store.alert_states(workflow.key) if store is not None else {}
     current = measurements.filter(pl.col("period") == CURRENT)
     failed = {(s.kind, s.id): s for s in upstream if not s.ok}
-    rules = _Rules(workflow, store, measurements, current, comparisons, previous, all_periods, now, failed)
+    rules = _Rules(workflow, store, measurements, current, comparisons, previous, all_periods, now, failed,
+                   workflow.row_scopes() if store is not None else {})
     outcomes, reports, verdicts = [], [], []
     for entry in workflow.triggers:
         outcome, report, judged = rules.evaluate(entry)
@@ -94,6 +95,9 @@ class _Rules:
     now: datetime
     failed: dict[tuple[str, str], StageReport]
     """The failed reports of the stages before, by (kind, id)."""
+    scopes: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict)
+    """Each measurement's scope now, by shape of row (:meth:`~cmflow.workflow.Workflow.row_scopes`):
+    a history figure kept with another is not used."""
 
     def evaluate(self, entry: "Entry") -> tuple[RuleOutcome, StageReport, list[Verdict]]:
         """One trigger entry at this run: what holds, what was measured, or why it could not say;
@@ -161,7 +165,8 @@ class _Rules:
             return frame
         periods = [p for p in self.all_periods if p.label.startswith(HISTORY)]
         return with_stored_measurements(frame, self.store, self.workflow.key, [entry.common.metric], periods,
-                                        on=["period", "series_key"]).filter(where)
+                                        on=["period", "series_key"], scopes=self.scopes
+                                        ).filter(where).drop(SCOPE_CHANGED, strict=False)
 
 
 def _condition_alert(entry: "Entry", condition: str, summary: str) -> Alert:

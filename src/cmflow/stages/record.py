@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cmflow.foundation.measurement_scopes import ROW_KEYS
 from cmflow.foundation.periods import CURRENT
 
 if TYPE_CHECKING:
@@ -32,10 +33,21 @@ def _to_store(result: "RunResult") -> "pl.DataFrame | None":
     Nothing when a source failed: partial figures must not replace good ones. Otherwise the
     current period, and comparison periods where they have a value: a comparison period the
     fetched records do not cover (an export holding only the latest week) measures as "no
-    value", and storing that would overwrite what an earlier run stored.
+    value", and storing that would overwrite what an earlier run stored. Each with its scope.
     """
     import polars as pl
 
     if result.measurements is None or result.failed_sources:
         return None
-    return result.measurements.filter((pl.col("period") == CURRENT) | pl.col("value").is_not_null())
+    kept = result.measurements.filter((pl.col("period") == CURRENT) | pl.col("value").is_not_null())
+    # Each figure keeps the filters it was measured with, so that a run with others does not
+    # compare with it (cmflow.foundation.measurement_scopes).
+    has = {key: pl.col(key).is_not_null() if key in kept.columns else pl.lit(False) for key in ROW_KEYS}
+    scope = pl.lit(None, dtype=pl.String)
+    for shape, scopes in result.workflow.row_scopes().items():
+        shaped = pl.lit(True)
+        for key in ROW_KEYS:
+            shaped = shaped & (has[key] if key in shape else ~has[key])
+        scope = pl.when(shaped).then(pl.col("metric").replace_strict(scopes, default=None, return_dtype=pl.String)
+                                     ).otherwise(scope)
+    return kept.with_columns(scope.alias("scope"))

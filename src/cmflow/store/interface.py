@@ -9,7 +9,7 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 from cmflow.foundation.alerts import AlertEpisode
 from cmflow.foundation.stopping import RunStopped
@@ -501,8 +501,12 @@ class Store(ABC):
 
     @abstractmethod
     def measurement_history(self, workflow: str, metrics: Sequence[str],
-                            periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
-        """Stored measurements of these metrics for exactly these periods (start, end)."""
+                            periods: Sequence[tuple[date, date]],
+                            scopes: Mapping[tuple[str, ...], Mapping[str, str]] | None = None) -> "pl.DataFrame":
+        """Stored measurements of these metrics for exactly these periods (start, end). With
+        ``scopes`` (shape of row -> metric -> its scope now: :meth:`cmflow.workflow.Workflow.row_scopes`),
+        a boolean ``other_scope`` column says which figures were kept with another scope (their
+        filters changed since); figures kept before scopes were stored are of any scope."""
 
     @abstractmethod
     def dimension_values(self, workflow: str, dimension: str) -> set[str]:

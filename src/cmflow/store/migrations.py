@@ -280,6 +280,14 @@ def _v14_alert_details(connection: sa.Connection) -> None:
     connection.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {ddl}"))
 
 
+def _v15_measurement_scopes(connection: sa.Connection) -> None:
+    # A figure keeps the scope it was measured in (a hash of its sources' and metric's filters:
+    # cmflow.foundation.measurement_scopes), so that a later run with another where does not
+    # compare with it. The figures kept before say nothing (NULL): taken to be of any scope.
+    ddl = sa.schema.CreateColumn(sa.Column("scope", sa.Text)).compile(dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE measurements ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("runs and measurement history", _v1_runs_and_measurements),
     ("alert state", _v2_alert_state),
@@ -295,6 +303,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("store identity: a random id given to the store once", _v12_store_identity),
     ("runs say when their results were committed: their slot is run from then on", _v13_committed_runs),
     ("alerts keep their details: a resolved alert is told again in its client's language", _v14_alert_details),
+    ("measurements keep the scope (filters) they were measured in", _v15_measurement_scopes),
 ]
 """Migration N is ``MIGRATIONS[N - 1]``."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import contextlib
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -78,6 +78,7 @@ class SqlStore(Store):
         self._run_locks_table = migrate_to is None or migrate_to >= 3  # (a table since v3)
         self._committed_column = migrate_to is None or migrate_to >= 13  # (runs.committed_at since v13)
         self._alert_details_column = migrate_to is None or migrate_to >= 14  # (alerts.details since v14)
+        self._scope_column = migrate_to is None or migrate_to >= 15  # (measurements.scope since v15)
         self._handled_statements: dict[int, Any] = {}
         self._handled_per_statement: int | None = None
         self._unfinished_statements: dict[bool, Any] = {}
@@ -321,8 +322,10 @@ class SqlStore(Store):
         from cmflow.foundation.measurements import dimension_columns
 
         dims = [c for c in dimension_columns(frame) if c != "rank"]
-        # Which records each figure comes from (since v9); a frame without it writes none.
-        extra = ("basis",) if "basis" in frame.columns else ()
+        # Which records each figure comes from (since v9) and the filters it was measured with
+        # (since v15); a frame without them writes none.
+        extra = tuple(c for c in ("basis", "scope") if c in frame.columns
+                      and (c != "scope" or self._scope_column))
         rows = []
         for row in frame.iter_rows(named=True):
             dimensions = {d: row[d] for d in dims if row[d] is not None}
@@ -365,15 +368,34 @@ class SqlStore(Store):
 
     # -- reads ---------------------------------------------------------------------------
     def measurement_history(self, workflow: str, metrics: Sequence[str],
-                            periods: Sequence[tuple[date, date]]) -> "pl.DataFrame":
+                            periods: Sequence[tuple[date, date]],
+                            scopes: Mapping[tuple[str, ...], Mapping[str, str]] | None = None) -> "pl.DataFrame":
         import polars as pl
+
+        from cmflow.foundation.measurement_scopes import ROW_KEYS
 
         if not metrics or not periods:
             return pl.DataFrame()
         condition = sa.or_(*[(measurements.c.period_start == s) & (measurements.c.period_end == e)
                              for s, e in periods])
-        query = sa.select(measurements).where(measurements.c.workflow == workflow,
-                                              measurements.c.metric.in_(list(metrics)), condition)
+        columns = [c for c in measurements.c if c.name not in ("workflow", "run_id", "recorded_at", "scope")]
+        if scopes is not None and self._scope_column:
+            # Compared here, in one statement: a figure kept with another scope than its metric's
+            # now, for its shape of row (with or without account, platform), is marked (a filter
+            # changed since); one kept before v15 (no scope) is not.
+            same = [measurements.c.scope.is_(None)]
+            for shape, by_metric in scopes.items():
+                shaped = [measurements.c.dimensions[key].as_string().is_not(None) if key in shape
+                          else measurements.c.dimensions[key].as_string().is_(None) for key in ROW_KEYS]
+                by_scope: dict[str, list[str]] = {}
+                for metric in metrics:
+                    if metric in by_metric:
+                        by_scope.setdefault(by_metric[metric], []).append(metric)
+                same += [sa.and_(*shaped, measurements.c.metric.in_(names), measurements.c.scope == scope)
+                         for scope, names in by_scope.items()]
+            columns.append(sa.case((sa.or_(*same), False), else_=True).label("other_scope"))
+        query = sa.select(*columns).where(measurements.c.workflow == workflow,
+                                          measurements.c.metric.in_(list(metrics)), condition)
         with self.engine.connect() as connection:
             rows = [dict(r._mapping) for r in connection.execute(query)]
         if not rows:
@@ -381,8 +403,8 @@ class SqlStore(Store):
         for row in rows:
             dims = row.pop("dimensions")
             row.update(json.loads(dims) if isinstance(dims, str) else dims)
-            for drop in ("workflow", "run_id", "recorded_at"):
-                row.pop(drop)
+            if "other_scope" in row:
+                row["other_scope"] = bool(row["other_scope"])
         return pl.DataFrame(rows, infer_schema_length=None)
 
     def dimension_values(self, workflow: str, dimension: str) -> set[str]:

@@ -53,6 +53,8 @@ measurements = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     # v9: which records the figure comes from: posts, activity or posts+activity (None: neither)
     sa.Column("basis", sa.Text),
+    # v15: a hash of the filters the figure was measured with (None: kept before v15)
+    sa.Column("scope", sa.Text),
     sa.PrimaryKeyConstraint("workflow", "metric", "period_start", "period_end", "series_key"),
 )
 
