@@ -445,6 +445,23 @@ def test_report_is_self_contained_and_script_free(demo_run, demo_dir):
     assert "@import" not in lowered and "url(http" not in lowered
 
 
+def test_every_html_report_fits_a_phone_and_keeps_each_change_whole(demo_run, demo_dir):
+    """Every page the demo writes lays out within a 390 px phone (Trailhead's link without
+    consistent UTM tags, a long address without spaces, made its page 415 px wide), and on a
+    desktop no change in a table is broken between its arrow and its figure (``▲`` above
+    ``+0,5 %`` in Maison Lumière's narrow Followers column)."""
+    from browser import CHROMIUM, page_width, split_across_lines
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium: .ci/run installs it")
+    pages = sorted((demo_dir / "reports").rglob("*.html"))
+    assert len(pages) == 5  # two clients' reports and one-pagers, the internal dashboard
+    assert {page.name: page_width(page, 390) for page in pages} == {page.name: 390 for page in pages}
+    for client in ("maison-lumiere", "trailhead-outfitters"):
+        page = demo_dir / "reports" / client / f"{client}-{PERIOD}.html"
+        assert split_across_lines(page, 1280, "td .delta") == [], client
+
+
 def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatch, store_url):
     """The caption with <script>alert('x')</script> was published on 2026-10-07."""
     monkeypatch.chdir(tmp_path)
