@@ -580,7 +580,9 @@ def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
 def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir):
     """Maison Lumière's Facebook ERR off its objective and its reach spike (info: worth noting,
     not something to deal with), in French typography; Trailhead's two accounts off theirs; each
-    client's planned posts missing at their time (info, hours since they were due)."""
+    client's planned posts missing at their time (info, hours since they were due). Each in its
+    trigger's words (what changed, against what: the tasks' wording), the series by its display
+    name, never a handle."""
     import html as html_module
 
     def alerts(client: str) -> list[str]:
@@ -590,16 +592,34 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
                 for item in re.findall(r"<li>(.*?)</li>", section, re.DOTALL)]
 
     assert alerts("maison-lumiere") == [
-        "À traiter · Taux d'engagement (portée), Maison Lumière · Facebook\xa0: 2,58\xa0%",
-        "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932",
-        "À noter · Publications prévues manquantes, Maison Lumière · Instagram\xa0: 59\xa0h",
-        "À traiter · Messages négatifs en attente, Maison Lumière · Instagram\xa0: 1"]
+        "À traiter · Taux d'engagement (portée) pour Maison Lumière · Facebook\xa0: 2,58\xa0%, hors objectif"
+        " (objectif\xa0: au moins 3,00\xa0%, 14\xa0% en dessous)",
+        "À noter · Portée en hausse de 61\xa0% pour Maison Lumière · Facebook\xa0: 8\u202f932 contre 5\u202f561"
+        " (période précédente)",
+        "À noter · Publications prévues manquantes\xa0: 59\xa0h pour Maison Lumière · Instagram · L'atelier du"
+        " dimanche (sondage), au-dessus de 0\xa0h",
+        "À traiter · Messages négatifs en attente\xa0: 1 commentaire ou message pour Maison Lumière · Instagram,"
+        " au-dessus de 0 commentaire ou message"]
     assert alerts("trailhead-outfitters") == [
-        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Instagram: 2.82%",
-        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%",
-        "Worth noting · Missing planned posts, Trailhead Outfitters · Facebook: 100\xa0h",
-        "Worth noting · Missing planned posts, Trailhead Outfitters · Instagram: 54\xa0h",
-        "Needs attention · Negative messages waiting, Trailhead Outfitters · Instagram: 1"]
+        "Needs attention · Engagement rate (reach) dropped 45%, -2.35\xa0pt for Trailhead Outfitters · Instagram:"
+        " 2.82% vs 5.16% (previous period)",
+        "Needs attention · Engagement rate (reach) for Trailhead Outfitters · Facebook: 2.16%, off track"
+        " (objective at least 3.00%, 28% short)",
+        "Worth noting · Missing planned posts is 100\xa0h for Trailhead Outfitters · Facebook · Gift guide, part 1,"
+        " above 0\xa0h",
+        "Worth noting · Missing planned posts is 54\xa0h for Trailhead Outfitters · Instagram · Reel: trail tips,"
+        " above 0\xa0h",
+        "Needs attention · Negative messages waiting is 1 conversation for Trailhead Outfitters · Instagram,"
+        " above 0 conversations"]
+    # the client's e-mail says its points to watch in the same words
+    import email
+    from email import policy
+
+    [mail] = (demo_dir / "reports" / "mail").glob("*-maison-lumiere.eml")
+    message = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert ("- À noter · Portée en hausse de 61\xa0% pour Maison Lumière · Facebook\xa0: 8\u202f932 contre 5\u202f561"
+            " (période précédente)\n") in text
 
 
 # -- listening and care (tools/demo_listening_data.py) -----------------------------------------

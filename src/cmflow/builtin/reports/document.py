@@ -179,6 +179,10 @@ class AlertLine:
     """firing, pending or resolved."""
     is_new: bool
     polarity: str
+    alert: Any = field(default=None, compare=False, repr=False)
+    """The alert itself, for its trigger to say it (:mod:`cmflow.builtin.reports.alert_words`)."""
+    workflow: Any = field(default=None, compare=False, repr=False)
+    """The workflow whose trigger raised it."""
 
     @property
     def wording(self) -> str:
@@ -908,7 +912,7 @@ def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
                 continue
             lines.append(AlertLine(alert.metric, alert.dimensions, alert.severity, alert.value,
                                    units.get(alert.metric, ""), state,
-                                   alert.is_new, polarity(alert.metric)))
+                                   alert.is_new, polarity(alert.metric), alert, result.workflow))
     return lines
 
 
