@@ -1002,3 +1002,16 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
     assert summary["Posts missing"] == 2
     platforms = {r[0]: r[1:] for r in list(book["Platforms cost and return"].iter_rows(values_only=True))[3:]}
     assert platforms["Instagram"] == (85.0, 32.0) and platforms["LinkedIn"] == (175.0, -80.0)
+
+    # amounts are in euros, every one with its cents, as the page writes them (290,00 €, €85.00):
+    # a column of whole amounts was '#,##0' (1,586) beside '#,##0.00' (33.08), with no currency
+    for client, euros in (("trailhead-outfitters", "[$€]#,##0.00"), ("maison-lumiere", "#,##0.00\\ [$€]")):
+        book = openpyxl.load_workbook(demo_dir / "reports" / client / f"{client}-{PERIOD}.xlsx")
+        sheet = book["Campaigns spend and return" if client.startswith("trail") else "Campagnes dépenses et retour"]
+        header = [c.value for c in sheet[3]]
+        money = [i for i, title in enumerate(header) if title in (
+            "Production cost", "Revenue", "Cost per conversion", "Return on effort",
+            "Coût de production", "Chiffre d'affaires", "Coût par conversion", "Retour sur effort")]
+        assert len(money) == 4, header
+        formats = {row[i].number_format for row in sheet.iter_rows(min_row=4) for i in money if row[i].value is not None}
+        assert formats == {euros}, client
