@@ -580,7 +580,9 @@ def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
 def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir):
     """Maison Lumière's Facebook ERR off its objective and its reach spike (info: worth noting,
     not something to deal with), in French typography; Trailhead's two accounts off theirs; each
-    client's planned posts missing at their time (info, hours since they were due). Each in its
+    client's planned posts missing at their time (info, hours since they were due); Maison
+    Lumière's advent-calendar campaign over budget (an alert about a campaign alone, the
+    client's by its time entries). Each in its
     trigger's words (what changed, against what: the tasks' wording), the series by its display
     name, never a handle."""
     import html as html_module
@@ -596,6 +598,7 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
         " (objectif\xa0: au moins 3,00\xa0%, 14\xa0% en dessous)",
         "À noter · Portée en hausse de 61\xa0% pour Maison Lumière · Facebook\xa0: 8\u202f932 contre 5\u202f561"
         " (période précédente)",
+        "À traiter · Budget consommé\xa0: 116,00\xa0% pour calendrier-avent, au-dessus de 100,00\xa0%",
         "À noter · Publications prévues manquantes\xa0: 59\xa0h pour Maison Lumière · Instagram · L'atelier du"
         " dimanche (sondage), au-dessus de 0\xa0h",
         "À traiter · Messages négatifs en attente\xa0: 1 commentaire ou message pour Maison Lumière · Instagram,"

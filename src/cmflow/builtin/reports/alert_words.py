@@ -15,15 +15,14 @@ if TYPE_CHECKING:
 
 def alert_sentence(line: "AlertLine", scope: "ReportScope", lang: "Language") -> str:
     """``line``'s alert as its trigger says it in ``lang``, about the series as ``scope`` names
-    it (the account's display name and platform; a planned post's title too); when the trigger
+    it (the account's display name and platform; a campaign, a planned post's title too); when the trigger
     cannot say it (a third party's, an alert read back without its details), the metric, the
     series and the value."""
     from cmflow.builtin.outputs.alert_language import trigger_told
 
-    series = scope.series_name(line.dimensions, lang.platform)
-    title = line.dimensions.get("title")
-    if title:
-        series = f"{series} · {title}" if series else str(title)
+    named = [scope.series_name(line.dimensions, lang.platform),
+             *(str(line.dimensions[name]) for name in ("campaign", "title") if line.dimensions.get(name))]
+    series = " · ".join(name for name in named if name)
     value = lang.value(line.value, line.unit)
     if line.alert is not None:
         where = lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")

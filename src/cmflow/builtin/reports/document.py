@@ -904,11 +904,28 @@ def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]
 
 
 def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
+    """The period's alerts on the scope's series; in a client's report, an alert about a
+    campaign alone (a budget spent) too when the campaign is the client's (the one client whose
+    records name it: :func:`~cmflow.foundation.clients.campaign_owners`)."""
+    import functools
+
+    from cmflow import campaign_key_of, campaign_owners
+
     polarity, units = result.workflow.polarity_of, result.workflow.measurement_names()
+    owners = functools.cache(lambda: campaign_owners(result.records))
+
+    def held(dimensions: dict[str, Any]) -> bool:
+        if scope.holds(dimensions):
+            return True
+        if scope.client is None or dimensions.get("campaign") is None or any(
+                dimensions.get(name) is not None for name in ("client", "account", "brand")):
+            return False
+        return owners().get(campaign_key_of(str(dimensions["campaign"])) or "") == scope.client.id
+
     lines = []
     for state, alerts in (("firing", result.alerts), ("pending", result.pending), ("resolved", result.resolved)):
         for alert in alerts:
-            if not scope.holds(alert.dimensions):
+            if not held(alert.dimensions):
                 continue
             lines.append(AlertLine(alert.metric, alert.dimensions, alert.severity, alert.value,
                                    units.get(alert.metric, ""), state,
