@@ -751,6 +751,13 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     table = page.split('id="competitors"', 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<tr><td>([^<]+)</td>", table) == ["Maison Lumière", "Atelier Nuit"]
     assert "ne comptent que les j&#39;aime et les commentaires" in page.split('id="competitors"', 1)[1]
+    # the competitor's gains are not the client's good news: grey, where its own brand's are coloured
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", table, re.S))
+    assert set(re.findall(r'class="delta (\w+)"', rows["Atelier Nuit"])) == {"neutral"}
+    assert {"good", "bad"} <= set(re.findall(r'class="delta (\w+)"', rows["Maison Lumière"]))
+    brands = page.split('id="brands"', 1)[1].split("</table>", 1)[0]
+    atelier = brands.split("<td>Atelier Nuit</td>", 1)[1].split("</tr>", 1)[0]
+    assert set(re.findall(r'class="delta (\w+)"', atelier)) == {"neutral"}  # its net sentiment: +125 pt, grey
     other = (demo_dir / "reports" / "trailhead-outfitters" /
              f"trailhead-outfitters-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
     assert 'id="competitors"' not in other

@@ -667,13 +667,20 @@ def _rows_of_brands(result: "RunResult", figures: _FigureIndex, scope: ReportSco
                     *, listing_accounts: bool = False) -> list[SeriesFigures]:
     """A row of ``metrics`` for each brand the workflow's ``[listen]`` watches that has one, in its
     order (``listing_accounts``: only the brands listing their ``accounts``); in a client's report,
-    the brands whose ``client`` is theirs."""
+    the brands whose ``client`` is theirs. A competitor's changes are neither good nor bad news
+    for the reader (its followers' growth is not theirs): its figures' polarity is neutral, so
+    they are drawn grey, with their arrows."""
+    from dataclasses import replace
+
     listen = result.workflow.listen
+    competitor_ids = set(listen.competitor_ids) if listen is not None else set()
     rows = []
     for brand in listen.brands if listen is not None else ():
         if (listing_accounts and not brand.accounts) or (scope.client is not None and brand.client != scope.client.id):
             continue
         found = {m: f for m in metrics if (f := figures.figure(m, {"brand": brand.id})) is not None}
+        if brand.id in competitor_ids:
+            found = {m: replace(f, polarity="neutral") for m, f in found.items()}
         if found:
             rows.append(SeriesFigures((brand.id,), brand.name, found))
     return rows
