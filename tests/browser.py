@@ -93,6 +93,21 @@ def smallest_chart_text(html_path: str | Path, viewport_width: int) -> float | N
     return round(min(sizes), 1) if sizes else None
 
 
+def split_across_lines(html_path: str | Path, viewport_width: int, selector: str) -> list[str]:
+    """The first text of each element matching ``selector`` that the page, laid out
+    ``viewport_width`` px wide, breaks over two lines or more (a change's arrow on one line and
+    its figure on the next), as the element's whole text; empty when each keeps to one line."""
+    with _browser().page(viewport_width, 900) as page:
+        page.load(html_path)
+        return page.evaluate("""[...document.querySelectorAll(%s)].filter(element => {
+            const text = document.createTreeWalker(element, NodeFilter.SHOW_TEXT).nextNode();
+            if (!text || !text.textContent.trim()) return false;
+            const range = document.createRange();
+            range.selectNodeContents(text);
+            return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1;
+        }).map(element => element.textContent.replace(/\\s+/g, ' ').trim())""" % json.dumps(selector))
+
+
 def screenshot(html_path: str | Path, width: int, out_png: str | Path, height: int | None = None) -> Path:
     """Write a PNG of the page laid out ``width`` px wide to ``out_png`` and return its path.
     ``height`` is the picture's height in px; None takes the whole page (up to

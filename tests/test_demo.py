@@ -445,6 +445,23 @@ def test_report_is_self_contained_and_script_free(demo_run, demo_dir):
     assert "@import" not in lowered and "url(http" not in lowered
 
 
+def test_every_html_report_fits_a_phone_and_keeps_each_change_whole(demo_run, demo_dir):
+    """Every page the demo writes lays out within a 390 px phone (Trailhead's link without
+    consistent UTM tags, a long address without spaces, made its page 415 px wide), and on a
+    desktop no change in a table is broken between its arrow and its figure (``▲`` above
+    ``+0,5 %`` in Maison Lumière's narrow Followers column)."""
+    from browser import CHROMIUM, page_width, split_across_lines
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium: .ci/run installs it")
+    pages = sorted((demo_dir / "reports").rglob("*.html"))
+    assert len(pages) == 5  # two clients' reports and one-pagers, the internal dashboard
+    assert {page.name: page_width(page, 390) for page in pages} == {page.name: 390 for page in pages}
+    for client in ("maison-lumiere", "trailhead-outfitters"):
+        page = demo_dir / "reports" / client / f"{client}-{PERIOD}.html"
+        assert split_across_lines(page, 1280, "td .delta") == [], client
+
+
 def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatch, store_url):
     """The caption with <script>alert('x')</script> was published on 2026-10-07."""
     monkeypatch.chdir(tmp_path)
@@ -563,7 +580,11 @@ def test_each_clients_management_summary_is_one_page(demo_run, demo_dir):
 def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir):
     """Maison Lumière's Facebook ERR off its objective and its reach spike (info: worth noting,
     not something to deal with), in French typography; Trailhead's two accounts off theirs; each
-    client's planned posts missing at their time (info, hours since they were due)."""
+    client's planned posts missing at their time (info, hours since they were due); Maison
+    Lumière's advent-calendar campaign over budget (an alert about a campaign alone, the
+    client's by its time entries). Each in its
+    trigger's words (what changed, against what: the tasks' wording), the series by its display
+    name, never a handle."""
     import html as html_module
 
     def alerts(client: str) -> list[str]:
@@ -573,16 +594,35 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
                 for item in re.findall(r"<li>(.*?)</li>", section, re.DOTALL)]
 
     assert alerts("maison-lumiere") == [
-        "À traiter · Taux d'engagement (portée), Maison Lumière · Facebook\xa0: 2,58\xa0%",
-        "À noter · Portée, Maison Lumière · Facebook\xa0: 8\u202f932",
-        "À noter · Publications prévues manquantes, Maison Lumière · Instagram\xa0: 59\xa0h",
-        "À traiter · Messages négatifs en attente, Maison Lumière · Instagram\xa0: 1"]
+        "À traiter · Taux d'engagement (portée) pour Maison Lumière · Facebook\xa0: 2,58\xa0%, hors objectif"
+        " (objectif\xa0: au moins 3,00\xa0%, 14\xa0% en dessous)",
+        "À noter · Portée en hausse de 61\xa0% pour Maison Lumière · Facebook\xa0: 8\u202f932 contre 5\u202f561"
+        " (période précédente)",
+        "À traiter · Budget consommé\xa0: 116,00\xa0% pour calendrier-avent, au-dessus de 100,00\xa0%",
+        "À noter · Publications prévues manquantes\xa0: 59\xa0h pour Maison Lumière · Instagram · L'atelier du"
+        " dimanche (sondage), au-dessus de 0\xa0h",
+        "À traiter · Messages négatifs en attente\xa0: 1 commentaire ou message pour Maison Lumière · Instagram,"
+        " au-dessus de 0 commentaire ou message"]
     assert alerts("trailhead-outfitters") == [
-        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Instagram: 2.82%",
-        "Needs attention · Engagement rate (reach), Trailhead Outfitters · Facebook: 2.16%",
-        "Worth noting · Missing planned posts, Trailhead Outfitters · Facebook: 100\xa0h",
-        "Worth noting · Missing planned posts, Trailhead Outfitters · Instagram: 54\xa0h",
-        "Needs attention · Negative messages waiting, Trailhead Outfitters · Instagram: 1"]
+        "Needs attention · Engagement rate (reach) dropped 45%, -2.35\xa0pt for Trailhead Outfitters · Instagram:"
+        " 2.82% vs 5.16% (previous period)",
+        "Needs attention · Engagement rate (reach) for Trailhead Outfitters · Facebook: 2.16%, off track"
+        " (objective at least 3.00%, 28% short)",
+        "Worth noting · Missing planned posts is 100\xa0h for Trailhead Outfitters · Facebook · Gift guide, part 1,"
+        " above 0\xa0h",
+        "Worth noting · Missing planned posts is 54\xa0h for Trailhead Outfitters · Instagram · Reel: trail tips,"
+        " above 0\xa0h",
+        "Needs attention · Negative messages waiting is 1 conversation for Trailhead Outfitters · Instagram,"
+        " above 0 conversations"]
+    # the client's e-mail says its points to watch in the same words
+    import email
+    from email import policy
+
+    [mail] = (demo_dir / "reports" / "mail").glob("*-maison-lumiere.eml")
+    message = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert ("- À noter · Portée en hausse de 61\xa0% pour Maison Lumière · Facebook\xa0: 8\u202f932 contre 5\u202f561"
+            " (période précédente)\n") in text
 
 
 # -- listening and care (tools/demo_listening_data.py) -----------------------------------------
@@ -711,6 +751,13 @@ def test_maison_lumiere_is_benchmarked_against_atelier_nuits_public_account(demo
     table = page.split('id="competitors"', 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<tr><td>([^<]+)</td>", table) == ["Maison Lumière", "Atelier Nuit"]
     assert "ne comptent que les j&#39;aime et les commentaires" in page.split('id="competitors"', 1)[1]
+    # the competitor's gains are not the client's good news: grey, where its own brand's are coloured
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", table, re.S))
+    assert set(re.findall(r'class="delta (\w+)"', rows["Atelier Nuit"])) == {"neutral"}
+    assert {"good", "bad"} <= set(re.findall(r'class="delta (\w+)"', rows["Maison Lumière"]))
+    brands = page.split('id="brands"', 1)[1].split("</table>", 1)[0]
+    atelier = brands.split("<td>Atelier Nuit</td>", 1)[1].split("</tr>", 1)[0]
+    assert set(re.findall(r'class="delta (\w+)"', atelier)) == {"neutral"}  # its net sentiment: +125 pt, grey
     other = (demo_dir / "reports" / "trailhead-outfitters" /
              f"trailhead-outfitters-{CURRENT[0]}..{CURRENT[1]}.html").read_text(encoding="utf-8")
     assert 'id="competitors"' not in other
@@ -965,3 +1012,16 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
     assert summary["Posts missing"] == 2
     platforms = {r[0]: r[1:] for r in list(book["Platforms cost and return"].iter_rows(values_only=True))[3:]}
     assert platforms["Instagram"] == (85.0, 32.0) and platforms["LinkedIn"] == (175.0, -80.0)
+
+    # amounts are in euros, every one with its cents, as the page writes them (290,00 €, €85.00):
+    # a column of whole amounts was '#,##0' (1,586) beside '#,##0.00' (33.08), with no currency
+    for client, euros in (("trailhead-outfitters", "[$€]#,##0.00"), ("maison-lumiere", "#,##0.00\\ [$€]")):
+        book = openpyxl.load_workbook(demo_dir / "reports" / client / f"{client}-{PERIOD}.xlsx")
+        sheet = book["Campaigns spend and return" if client.startswith("trail") else "Campagnes dépenses et retour"]
+        header = [c.value for c in sheet[3]]
+        money = [i for i, title in enumerate(header) if title in (
+            "Production cost", "Revenue", "Cost per conversion", "Return on effort",
+            "Coût de production", "Chiffre d'affaires", "Coût par conversion", "Retour sur effort")]
+        assert len(money) == 4, header
+        formats = {row[i].number_format for row in sheet.iter_rows(min_row=4) for i in money if row[i].value is not None}
+        assert formats == {euros}, client

@@ -230,7 +230,7 @@ def test_a_cell_of_its_own_kind_overrides_its_columns(tmp_path):
     assert values == [(pytest.approx(0.0312), "0.00%"), (6143, "#,##0"), (12.5, "#,##0.00"), (None, "General")]
     with pytest.raises(ValueError) as error:
         Cell(1, "percentage")
-    assert str(error.value) == ("cell kind 'percentage' is not one of date, datetime, decimal, integer, percent, "
+    assert str(error.value) == ("cell kind 'percentage' is not one of amount, date, datetime, decimal, integer, percent, "
                                 "text, url")
 
 
@@ -238,7 +238,7 @@ def test_an_unknown_column_kind_is_refused(tmp_path):
     sheet = Sheet("Days", "t", [Column("share", "Share", "percentage")], [])
     with pytest.raises(ValueError) as error:
         write_xlsx([sheet], tmp_path / "r.xlsx", title="t")
-    assert str(error.value) == ("sheet 'Days', column 'share': kind 'percentage' is not one of date, datetime, "
+    assert str(error.value) == ("sheet 'Days', column 'share': kind 'percentage' is not one of amount, date, datetime, "
                                 "decimal, integer, percent, text, url")
 
 
@@ -540,3 +540,21 @@ def test_a_report_without_listening_rows_has_no_listening_sheets(tmp_path):
     from cmflow.builtin.reports.workbook import document_sheets
 
     assert [s.name for s in document_sheets(listening_document(), language("fr"))] == ["Synthèse"]
+
+
+def test_amounts_are_in_their_currency_as_the_reports_language_writes_it(tmp_path):
+    """An amount column (a cost, a revenue) shows its currency's symbol where the language puts
+    it and the currency's decimals on every row, whole or not; the cell holds the number."""
+    from cmflow.builtin.reports.spreadsheets import amount_format
+
+    assert amount_format("EUR", "fr") == "#,##0.00\\ [$€]"
+    assert amount_format("EUR", "en") == "[$€]#,##0.00"
+    assert amount_format("JPY", "en") == "[$¥]#,##0"  # a currency without cents
+    sheet = Sheet("Campagnes", "Campagnes", [Column("campaign", "Campagne"), Column("cost", "Coût", "amount", "EUR")],
+                  [{"campaign": "noel", "cost": 35}, {"campaign": "avent", "cost": -255.5},
+                   {"campaign": "rien", "cost": None}])
+    path = tmp_path / "money.xlsx"
+    write_xlsx([sheet], path, title="Argent", locale="fr")
+    cells = [row[1] for row in read(path)["Campagnes"].iter_rows(min_row=4)]
+    assert [(c.value, c.number_format) for c in cells[:2]] == [(35, "#,##0.00\\ [$€]"), (-255.5, "#,##0.00\\ [$€]")]
+    assert cells[2].value is None

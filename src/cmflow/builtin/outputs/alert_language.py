@@ -34,9 +34,10 @@ class ToldTrigger(Protocol):
     """A trigger that can say its alerts in a language: built-in only for now (its ``lang`` is
     the reports' :class:`~cmflow.builtin.reports.language.Language`, not a public type)."""
 
-    def told(self, alert: "Alert", lang: "Language", unit: str) -> str | None:
-        """``alert``'s summary in ``lang``'s words (``unit``: its measurement's), or None to
-        keep the summary as written."""
+    def told(self, alert: "Alert", lang: "Language", unit: str, where: str | None = None) -> str | None:
+        """``alert``'s summary in ``lang``'s words (``unit``: its measurement's), its series said
+        ``where`` when given (a report's ``for Maison Lumière · Facebook``; else the
+        dimensions' values as the data writes them), or None to keep the summary as written."""
 
 
 def alert_client(alert: "Alert", clients: "list[Client]", listen: Any = None,
@@ -91,13 +92,20 @@ def told_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> 
     (English, a third party's trigger, a trigger entry gone from the file) as written."""
     if lang.code == DEFAULT_LANGUAGE:
         return alert.summary
+    return trigger_told(alert, lang, workflow, unit) or alert.summary
+
+
+def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, where: str | None = None) -> str | None:
+    """``alert`` as its trigger says it in ``lang`` (what changed, against what), its series
+    said ``where`` when given; None when the trigger cannot (a third party's, an entry gone
+    from the file, an alert read back without its details) or fails (logged). The one wording
+    of an alert: the tasks' cards and the reports' points to watch both take it."""
     entry = next((e for e in getattr(workflow, "triggers", []) if e.id == alert.rule), None)
     if entry is None or not isinstance(entry.plugin, ToldTrigger):
-        return alert.summary
+        return None
     try:
-        text = entry.plugin.told(alert, lang, unit)
+        return entry.plugin.told(alert, lang, unit, where=where)
     except Exception as exc:  # one trigger's bug must not fail every item of the output
         log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
                     alert.rule, alert.fingerprint[:12], lang.code, type(exc).__name__, exc)
-        return alert.summary
-    return text or alert.summary
+        return None

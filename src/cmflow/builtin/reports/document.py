@@ -179,6 +179,10 @@ class AlertLine:
     """firing, pending or resolved."""
     is_new: bool
     polarity: str
+    alert: Any = field(default=None, compare=False, repr=False)
+    """The alert itself, for its trigger to say it (:mod:`cmflow.builtin.reports.alert_words`)."""
+    workflow: Any = field(default=None, compare=False, repr=False)
+    """The workflow whose trigger raised it."""
 
     @property
     def wording(self) -> str:
@@ -663,13 +667,20 @@ def _rows_of_brands(result: "RunResult", figures: _FigureIndex, scope: ReportSco
                     *, listing_accounts: bool = False) -> list[SeriesFigures]:
     """A row of ``metrics`` for each brand the workflow's ``[listen]`` watches that has one, in its
     order (``listing_accounts``: only the brands listing their ``accounts``); in a client's report,
-    the brands whose ``client`` is theirs."""
+    the brands whose ``client`` is theirs. A competitor's changes are neither good nor bad news
+    for the reader (its followers' growth is not theirs): its figures' polarity is neutral, so
+    they are drawn grey, with their arrows."""
+    from dataclasses import replace
+
     listen = result.workflow.listen
+    competitor_ids = set(listen.competitor_ids) if listen is not None else set()
     rows = []
     for brand in listen.brands if listen is not None else ():
         if (listing_accounts and not brand.accounts) or (scope.client is not None and brand.client != scope.client.id):
             continue
         found = {m: f for m in metrics if (f := figures.figure(m, {"brand": brand.id})) is not None}
+        if brand.id in competitor_ids:
+            found = {m: replace(f, polarity="neutral") for m, f in found.items()}
         if found:
             rows.append(SeriesFigures((brand.id,), brand.name, found))
     return rows
@@ -900,15 +911,32 @@ def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]
 
 
 def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
+    """The period's alerts on the scope's series; in a client's report, an alert about a
+    campaign alone (a budget spent) too when the campaign is the client's (the one client whose
+    records name it: :func:`~cmflow.foundation.clients.campaign_owners`)."""
+    import functools
+
+    from cmflow import campaign_key_of, campaign_owners
+
     polarity, units = result.workflow.polarity_of, result.workflow.measurement_names()
+    owners = functools.cache(lambda: campaign_owners(result.records))
+
+    def held(dimensions: dict[str, Any]) -> bool:
+        if scope.holds(dimensions):
+            return True
+        if scope.client is None or dimensions.get("campaign") is None or any(
+                dimensions.get(name) is not None for name in ("client", "account", "brand")):
+            return False
+        return owners().get(campaign_key_of(str(dimensions["campaign"])) or "") == scope.client.id
+
     lines = []
     for state, alerts in (("firing", result.alerts), ("pending", result.pending), ("resolved", result.resolved)):
         for alert in alerts:
-            if not scope.holds(alert.dimensions):
+            if not held(alert.dimensions):
                 continue
             lines.append(AlertLine(alert.metric, alert.dimensions, alert.severity, alert.value,
                                    units.get(alert.metric, ""), state,
-                                   alert.is_new, polarity(alert.metric)))
+                                   alert.is_new, polarity(alert.metric), alert, result.workflow))
     return lines
 
 

@@ -117,6 +117,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
             charts: dict[str, ChartView] | None, print_css: str) -> str:
     from markupsafe import Markup
 
+    from cmflow.builtin.reports.alert_words import alert_sentence
     from cmflow.builtin.reports.document import change_mark
     from cmflow.builtin.reports.objective_words import objective_figures
 
@@ -127,6 +128,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
     return template.render(
         doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
         objective_figures=lambda result: objective_figures(result, language), change_mark=change_mark,
+        alert_sentence=lambda line: alert_sentence(line, document.scope, language),
         cover_page=audience != "management",  # the one-pager has no cover page in print
         objectives_first=audience == "management",  # a decision-maker reads the decisions first
         logo=branding.logo_data_uri(), agency=branding.agency, csp=CONTENT_SECURITY_POLICY,

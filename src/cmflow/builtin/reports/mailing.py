@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmflow.builtin.reports.alert_words import alert_sentence
 from cmflow.builtin.reports.objective_words import objective_figures
 
 if TYPE_CHECKING:
@@ -193,11 +194,7 @@ def email_facts(document: "ReportDocument", lang: "Language", *, attached: list[
                                       objective_figures(result, lang), t(f"verdict_help_{verdict}")))
     alerts = []
     for alert in document.alerts:
-        series = document.scope.series_name(alert.dimensions, lang.platform)
-        value = lang.value(alert.value, alert.unit)
-        summary = t("alert_summary", metric=lang.metric_label(alert.metric), series=series, value=value) if series \
-            else t("alert_summary_overall", metric=lang.metric_label(alert.metric), value=value)
-        alerts.append(one_line(f"{t('alert_state_' + alert.wording)} · {summary}"))
+        alerts.append(one_line(f"{t('alert_state_' + alert.wording)} · {alert_sentence(alert, document.scope, lang)}"))
     missing = missing_sources(document, lang)
     formats = lang.join([fmt.upper() for fmt in attached])
     return EmailFacts(

@@ -37,9 +37,9 @@ __all__ = ["Cell", "Column", "Sheet", "SheetChart", "excel_sheet_name", "measure
 
 MetricLabels = Mapping[str, str] | Callable[[str], str]
 """What people call each metric: a mapping, or a function such as ``Language.metric_label``."""
-ColumnKind = Literal["text", "integer", "decimal", "percent", "date", "datetime", "url"]
-COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "date", "datetime", "url"})
-NUMERIC_KINDS = frozenset({"integer", "decimal", "percent"})
+ColumnKind = Literal["text", "integer", "decimal", "percent", "amount", "date", "datetime", "url"]
+COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "amount", "date", "datetime", "url"})
+NUMERIC_KINDS = frozenset({"integer", "decimal", "percent", "amount"})
 
 NUMBER_FORMATS: dict[str, str] = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.00%"}
 """Excel number formats by column kind. Excel shows the thousands and decimal separators of
@@ -80,6 +80,9 @@ class Column:
     key: str
     title: str
     kind: ColumnKind = "text"
+    currency: str = ""
+    """An ``amount`` column's currency (ISO 4217: ``EUR``): its symbol and decimals, placed as
+    the report's language writes them (``290,00 €``, ``€290.00``)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class Cell:
 
     value: Any
     kind: ColumnKind
+    currency: str = ""
+    """An ``amount``'s currency (ISO 4217)."""
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
@@ -232,6 +237,32 @@ class _Formats:
         self.by_kind["datetime"] = book.add_format({"num_format": prefix + DATETIME_FORMAT, "valign": "top"})
         self.by_kind["text"] = self.text
         self.by_kind["url"] = self.text
+        self._book, self._locale, self._amounts = book, locale, {}
+
+    def amount(self, currency: str) -> "Format":
+        """The format of amounts in ``currency``, as the report's language writes them."""
+        if currency not in self._amounts:
+            self._amounts[currency] = self._book.add_format(
+                {"num_format": amount_format(currency, self._locale), "valign": "top"})
+        return self._amounts[currency]
+
+
+def amount_format(currency: str, locale: str) -> str:
+    """An Excel number format for amounts in ``currency`` (ISO 4217), its symbol before or after
+    the figure and its decimals as ``locale`` writes them (Babel's CLDR data): ``#,##0.00\\ [$€]``
+    in French, ``[$€]#,##0.00`` in English; an unknown currency is written by its code. Excel shows
+    the separators of the reader's own settings, as for every number."""
+    from babel import Locale
+    from babel.numbers import get_currency_precision, get_currency_symbol
+
+    babel = Locale.parse(locale.replace("-", "_"))
+    digits = get_currency_precision(currency)
+    number = "#,##0" + ("." + "0" * digits if digits else "")
+    symbol = f"[${get_currency_symbol(currency, babel)}]"
+    pattern = babel.currency_formats["standard"].pattern.split(";")[0]
+    if pattern.index("¤") < pattern.index("0"):
+        return symbol + ("\\ " if pattern[pattern.index("¤") + 1].isspace() else "") + number
+    return number + ("\\ " if pattern[pattern.index("¤") - 1].isspace() else "") + symbol
 
 
 def _write_workbook(sheets: list[Sheet], path: Path, title: str, locale: str) -> None:
@@ -261,7 +292,7 @@ def _write_sheet(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, formats
             value = row.get(column.key)
             cell_column = column
             if isinstance(value, Cell):
-                cell_column, value = Column(column.key, column.title, value.kind), value.value
+                cell_column, value = Column(column.key, column.title, value.kind, value.currency), value.value
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue  # an empty cell: a missing figure is not 0
             where = (sheet, cell_column, offset)
@@ -290,6 +321,9 @@ def _write_value(worksheet: "Worksheet", row: int, col: int, column: Column, val
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _not_a(where, value, "number")
         number = value / 100 if kind == "percent" else value
+        if kind == "amount":
+            worksheet.write_number(row, col, number, formats.amount(column.currency))
+            return len(f"{value:,.2f} €"), links
         worksheet.write_number(row, col, number, formats.by_kind[kind])
         shown = {"integer": f"{value:,.0f}", "decimal": f"{value:,.2f}", "percent": f"{value:.2f}%"}[kind]
         return len(shown), links

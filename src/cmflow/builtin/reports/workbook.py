@@ -291,28 +291,37 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
 
 def _in_unit(value: float | None, unit: str) -> "Cell | None":
     """A figure in the format of its unit, in a column of figures of several units: a rate as
-    a percentage, a whole count without decimals, anything else with two."""
+    a percentage, an amount in its currency, a whole count without decimals, anything else with two."""
     from cmflow.builtin.reports.spreadsheets import Cell
+
+    from cmflow.presentation.numbers import is_currency
 
     if value is None:
         return None
     if unit == "%":
         return Cell(value, "percent")
+    if is_currency(unit):
+        return Cell(value, "amount", unit)
     return Cell(value, "integer" if float(value).is_integer() else "decimal")
 
 
 def _figure_columns(metrics: list[str], rows: list[dict[str, "Figure"]], lang: "Language") -> list["Column"]:
-    """A column per metric: rates as percentages, counts whole when every value is."""
+    """A column per metric: rates as percentages, amounts in their currency (every row of a
+    column with the same decimals: ``35,00 €`` under ``290,50 €``), counts whole when every value is."""
     from cmflow.builtin.reports.spreadsheets import Column
+    from cmflow.presentation.numbers import is_currency
 
-    def kind(metric: str) -> str:
+    def column(metric: str) -> "Column":
         figures = [row[metric] for row in rows if metric in row]
-        if figures and figures[0].unit == "%":
-            return "percent"
+        unit = figures[0].unit if figures else ""
+        if unit == "%":
+            return Column(metric, lang.metric_label(metric), "percent")
+        if is_currency(unit):
+            return Column(metric, lang.metric_label(metric), "amount", unit)
         whole = all(f.value is None or float(f.value).is_integer() for f in figures)
-        return "integer" if whole else "decimal"
+        return Column(metric, lang.metric_label(metric), "integer" if whole else "decimal")
 
-    return [Column(m, lang.metric_label(m), kind(m)) for m in metrics]
+    return [column(m) for m in metrics]
 
 
 def _figure_values(figures: dict[str, "Figure"]) -> dict[str, float | None]:

@@ -82,7 +82,7 @@ class Change(Trigger):
                                          "compared_to": options.compared_to, "unit": row["unit"]}))
         return alerts
 
-    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card), from the change
         its details carry (kept by the store since v14); None for one stored without them (its
         summary stays as written)."""
@@ -96,7 +96,7 @@ class Change(Trigger):
         return lang.text(f"alert_told_change_{'drop' if change_pct < 0 else 'rise'}",
                          metric=lang.metric_label(alert.metric),
                          size=format_change(None, change_pct, "", lang.locale, signed=False), points=points,
-                         where=where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
+                         where=where if where is not None else where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
                          previous=value_text(previous, unit, lang), compared=lang.text(f"alert_told_{compared}"))
 
 

@@ -121,7 +121,7 @@ class Target(Trigger):
                 f"{row['status'].replace('_', ' ')} ({('; ' if elapsed < 1 else ', ').join(parts)})")
 
 
-    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card), from the
         verdict its details carry (kept by the store since v14); None for one stored without them
         (its summary stays as written)."""
@@ -141,7 +141,7 @@ class Target(Trigger):
             parts.append(lang.text("alert_told_target_short" if at_least else "alert_told_target_over",
                                    gap=format_change(None, details["gap_pct"], "", lang.locale, signed=False)))
         return lang.text("alert_told_target", metric=lang.metric_label(alert.metric),
-                         where=where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
+                         where=where if where is not None else where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
                          status=lang.text(f"alert_told_target_{details['status']}"),
                          terms=("; " if elapsed < 1 else ", ").join(parts))
 

@@ -64,7 +64,7 @@ class Threshold(Trigger):
                                 details={"bound": bound, "side": side, "unit": row["unit"]}))
         return alerts
 
-    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card); the bound
         crossed comes from the options, so an alert read back from the store is told too."""
         options: ThresholdOptions = self.options
@@ -77,7 +77,7 @@ class Threshold(Trigger):
         if bound is None:
             return None
         return lang.text(f"alert_told_threshold_{side}", metric=lang.metric_label(alert.metric),
-                         value=value_text(value, unit, lang), where=where_text(alert.dimensions, lang),
+                         value=value_text(value, unit, lang), where=where if where is not None else where_text(alert.dimensions, lang),
                          bound=value_text(bound, unit, lang))
 
 

@@ -1,0 +1,34 @@
+"""How a report and its e-mail put an alert into words (one wording for both, and the same as
+the tasks' cards): its trigger says what happened, against what (``Taux d'engagement (portée)
+pour Maison Lumière · Facebook : 2,58 %, en retard (objectif au moins 3,00 %, 14 % en
+dessous)``), with the series named as the report names it, by display names, never handles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cmflow.builtin.reports.document import AlertLine
+    from cmflow.builtin.reports.language import Language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+
+def alert_sentence(line: "AlertLine", scope: "ReportScope", lang: "Language") -> str:
+    """``line``'s alert as its trigger says it in ``lang``, about the series as ``scope`` names
+    it (the account's display name and platform; a campaign, a planned post's title too); when the trigger
+    cannot say it (a third party's, an alert read back without its details), the metric, the
+    series and the value."""
+    from cmflow.builtin.outputs.alert_language import trigger_told
+
+    named = [scope.series_name(line.dimensions, lang.platform),
+             *(str(line.dimensions[name]) for name in ("campaign", "title") if line.dimensions.get(name))]
+    series = " · ".join(name for name in named if name)
+    value = lang.value(line.value, line.unit)
+    if line.alert is not None:
+        where = lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")
+        told = trigger_told(line.alert, lang, line.workflow, line.unit, where=where)
+        if told:
+            return told
+    if series:
+        return lang.text("alert_summary", metric=lang.metric_label(line.metric), series=series, value=value)
+    return lang.text("alert_summary_overall", metric=lang.metric_label(line.metric), value=value)
