@@ -25,7 +25,12 @@ What it does:
    - **reference**: the same reading in hand-written Polars (``pl.read_csv(infer_schema=False)``
      / ``pl.read_json``, casts to integers, ``str.strptime`` of the one format, the time zone,
      the ``Post type`` mapping), without any of cmflow's checks.
-   The snapshots' read time is also set against its target of 0.2 s (agency-scale issue).
+   The snapshots' read time is also set against its target of 0.2 s (agency-scale issue), and
+   measured once more in one child, interleaved round by round with two plain readings of the
+   same file, each without a check: Polars (``pl.read_json``, ``strptime``, casts) and orjson
+   (``orjson.loads``, columns built from the items, the same ``strptime`` and casts). CPU time
+   (``time.process_time``, every thread of the process) and wall time, median of ``--runs``
+   rounds (at least 5): on a loaded machine the CPU figures and their ratios are the ones to read.
    "read" is the reading alone (inside the child, after Polars is imported and, for cmflow,
    after a first fetch of a small export of the same kind: imports and first calls, which a
    run pays once, not per file); "process" is the child's whole life, interpreter start-up
@@ -255,7 +260,64 @@ def run_reference(kind: str, path: Path) -> dict[str, Any]:
     return {"read_s": elapsed, **_summary(frame)}
 
 
+def run_orjson(path: Path) -> Any:
+    """The snapshots read with orjson (one dict per item), columns built from the items, then the
+    same parsing and casts as :func:`run_reference`: no check."""
+    import orjson
+    import polars as pl
+
+    items = orjson.loads(path.read_bytes())
+    columns = {key: [item.get(key) for item in items] for key in ("date", "username", "followers_count")}
+    return pl.DataFrame(columns, schema={"date": pl.String, "username": pl.String, "followers_count": pl.Int64}).select(
+        pl.col("date").str.strptime(pl.Date, "%Y-%m-%d"), pl.col("username").alias("account"),
+        pl.lit("instagram").alias("platform"), pl.col("followers_count").alias("followers"))
+
+
+def run_snapshots_interleaved(path: Path, rounds: int) -> dict[str, Any]:
+    """cmflow's json source, plain Polars and plain orjson reading the snapshots in turn, round
+    after round in this one process: each one's median CPU and wall time per read, and whether
+    the three read the same snapshots."""
+    import logging
+    from datetime import date
+
+    import polars as pl
+
+    from cmflow import FetchContext, Period
+
+    period = Period(date.fromisoformat(PERIOD[0]), date.fromisoformat(PERIOD[1]), TIMEZONE, unit="year")
+    log = logging.getLogger("bench")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+
+    def cmflow(path: Path) -> Any:
+        ctx = FetchContext(period.start_utc, period.end_utc, [period], path.parent, log, [])
+        return list(_source("snapshots", path).fetch(ctx))[0].frame
+
+    def polars(path: Path) -> Any:
+        return pl.read_json(path).select(
+            pl.col("date").str.strptime(pl.Date, "%Y-%m-%d"), pl.col("username").alias("account"),
+            pl.lit("instagram").alias("platform"), pl.col("followers_count").cast(pl.Int64).alias("followers"))
+
+    readers = {"cmflow": cmflow, "polars": polars, "orjson": run_orjson}
+    small = warm_up_path("snapshots", path)
+    for read in readers.values():  # imports and first calls, paid once by a run
+        read(small)
+    summaries = {name: _summary(read(path)) for name, read in readers.items()}
+    times: dict[str, dict[str, list[float]]] = {name: {"cpu": [], "wall": []} for name in readers}
+    for _ in range(rounds):
+        for name, read in readers.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            read(path)
+            times[name]["cpu"].append(time.process_time() - cpu)
+            times[name]["wall"].append(time.perf_counter() - wall)
+    return {"medians": {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()},
+            "summaries": summaries}
+
+
 def child_main(args: argparse.Namespace) -> None:
+    if args.impl == "interleaved":
+        print(json.dumps(run_snapshots_interleaved(Path(args.path), args.runs)))
+        return
     run = run_cmflow if args.impl == "cmflow" else run_reference
     print(json.dumps(run(args.kind, Path(args.path))))
 
@@ -333,9 +395,34 @@ def parent_main(args: argparse.Namespace) -> int:
         print(f"snapshots ({SNAPSHOT_ACCOUNTS * SNAPSHOT_DAYS:,} items): cmflow {ours:.3f}s, reference {reference:.3f}s: "
               f"{'meets' if ours <= SNAPSHOT_TARGET else 'MISSES'} the target of {SNAPSHOT_TARGET:g}s "
               f"(a loaded machine reads slower: the reference says how loaded)")
+        failed = not interleaved_report(snapshots_path(data_dir), max(5, args.runs)) or failed
     if set(CSV_KINDS) & set(kinds):
         memory_report(data_dir, csv_path, args.runs, [k for k in CSV_KINDS if k in kinds])
     return 1 if failed else 0
+
+
+def interleaved_report(path: Path, rounds: int) -> bool:
+    """The snapshots read by cmflow, plain Polars and plain orjson in turn in one child process
+    (:func:`run_snapshots_interleaved`): CPU and wall time per read and the ratios; False when
+    they read different snapshots."""
+    command = [sys.executable, __file__, "--impl", "interleaved", "--kind", "snapshots", "--path", str(path),
+               "--runs", str(rounds)]
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE,
+                            env={**os.environ, "CMFLOW_LOAD_PLUGINS": ""}).stdout
+    report = json.loads(output.decode().strip().splitlines()[-1])
+    medians, summaries = report["medians"], report["summaries"]
+    load = os.getloadavg()[0]
+    print(f"\nsnapshots, interleaved in one process, median of {rounds} rounds (load average {load:.1f}):")
+    for name, median in medians.items():
+        print(f"  {name:<7} CPU {median['cpu'] * 1e3:7.1f} ms  wall {median['wall'] * 1e3:7.1f} ms")
+    ours = medians["cmflow"]
+    print(f"  cmflow/polars CPU {ours['cpu'] / medians['polars']['cpu']:.2f}x, cmflow/orjson CPU "
+          f"{ours['cpu'] / medians['orjson']['cpu']:.2f}x; cmflow's CPU {ours['cpu']:.3f}s "
+          f"{'meets' if ours['cpu'] <= SNAPSHOT_TARGET else 'MISSES'} the target of {SNAPSHOT_TARGET:g}s")
+    differing = {name: summary for name, summary in summaries.items() if summary != summaries["polars"]}
+    if differing:
+        print(f"  the readings DISAGREE: {summaries}")
+    return not differing
 
 
 def irregular_copy(path: Path) -> Path:
@@ -383,7 +470,7 @@ def main() -> int:
                         help="which sources and exports to read, comma-separated (default all: "
                              "csv,export,json,snapshots; csv and export read the same CSV)")
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)  # child mode
-    parser.add_argument("--impl", choices=("cmflow", "reference"), help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--impl", choices=("cmflow", "reference", "interleaved"), help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--kind", choices=("csv", "export", "json", "snapshots"), help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -21,15 +21,21 @@ a fresh child process with a new SQLite store file (the store a run opens, WAL a
    common case: a window within ``look_back``): the fetch is trusted and the store not read.
    The last line prints its time over read back's, measured side by side.
 
-It prints, per size, each step's time per record (microseconds) and, last, each step's growth
-of the time per record from the smallest size to each larger one: about 1.0 is linear; well
-above it, something grows faster than the data (an index missing, a sort per row ...). It
-checks that the store holds 1.5 N records and that the merged window holds the newest figures,
-and exits 1 otherwise. Timings depend on the machine: compare the growth ratios, measured in
-the same run.
+It prints, per size, each step's CPU time per record (microseconds; ``time.process_time`` of
+the process, plus, on PostgreSQL, the CPU the server's backends of the benchmark's database
+spent, read from ``/proc``), then its wall time per record, and, last, each step's growth of
+the CPU time per record from the smallest size to each larger one: about 1.0 is linear; well
+above it, something grows faster than the data (an index missing, a read of every stored row
+per merge, a Python loop ...). On a machine shared with other jobs the wall time grows with
+the load, the CPU time much less: read the CPU growth. It checks that the store holds 1.5 N
+records and that the merged window holds the newest figures, and exits 1 otherwise.
+
+Stores: a new SQLite file per run, and, when ``CMFLOW_TEST_POSTGRES`` is set (``eval "$(bash
+.ci/services)"``) or ``--postgres URL`` given, a new database per run on that PostgreSQL server
+(created and dropped here).
 
 Run: ``python benchmarks/store_merge.py`` (``--sizes 10000,100000`` for a quick look,
-``--runs 3`` for the median of several runs).
+``--runs 3`` for the median of several runs, ``--stores sqlite`` for one store).
 """
 
 from __future__ import annotations
@@ -72,42 +78,77 @@ def posts(first: int, count: int, figures: int) -> Any:
     return conform(POST, frame)
 
 
-def run_size(size: int, directory: Path) -> dict[str, Any]:
-    """The three steps for ``size`` posts in a new store: seconds per step and the checks."""
+class Clock:
+    """Wall and CPU time of one step: this process's CPU, and on PostgreSQL the CPU of the
+    server's backends serving the benchmark's database (the server runs on this machine)."""
+
+    def __init__(self, admin_url: str | None, database: str | None) -> None:
+        self.admin, self.database = None, database
+        if admin_url is not None:
+            import sqlalchemy as sa
+
+            self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def _server_cpu(self) -> dict[int, float]:
+        if self.admin is None:
+            return {}
+        import sqlalchemy as sa
+
+        with self.admin.connect() as connection:
+            pids = connection.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                      {"name": self.database}).scalars().all()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone, or not on this machine
+                continue
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return cpu
+
+    def time(self, step: Any) -> tuple[Any, dict[str, float]]:
+        """Run ``step()``: what it returned, and its wall, client CPU and server CPU seconds."""
+        server = self._server_cpu()
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = step()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        after = self._server_cpu()
+        server_cpu = sum(seconds - server.get(pid, 0.0) for pid, seconds in after.items())
+        return result, {"wall": wall, "cpu": cpu, "server_cpu": server_cpu}
+
+
+def run_size(size: int, url: str, admin_url: str | None, database: str | None) -> dict[str, Any]:
+    """The four steps for ``size`` posts in a new store at ``url``: wall and CPU seconds per
+    step, and the checks."""
     import polars as pl
 
     from cmflow.stages.incremental import FetchPlan, remember, with_stored
     from cmflow.store import open_store
 
-    store = open_store(f"sqlite:///{directory / f'store-{size}.db'}")
+    store = open_store(url)
+    clock = Clock(admin_url, database)
     key = "bench/posts/0000000000000000"
     now = WINDOW[1]
     timings = {}
 
     first = posts(0, size, figures=1)
     plan = FetchPlan(key, WINDOW[0], WINDOW[1], [WINDOW], None, {"post": first})
-    started = time.perf_counter()
-    remember(store, plan, now, None)
-    timings["new"] = time.perf_counter() - started
+    _, timings["new"] = clock.time(lambda: remember(store, plan, now, None))
 
     half = size // 2
     second = pl.concat([posts(half, half, figures=2), posts(size, size - half, figures=2)])
     plan = FetchPlan(key, WINDOW[0], WINDOW[1], [WINDOW], store.source_cursor(key), {"post": second})
-    started = time.perf_counter()
-    remember(store, plan, now, None)
-    timings["overlap"] = time.perf_counter() - started
+    _, timings["overlap"] = clock.time(lambda: remember(store, plan, now, None))
 
     fetched = posts(size - size // 10, size // 10, figures=3)  # the newest tenth, fetched again
     plan = FetchPlan(key, WINDOW[0], WINDOW[1], [(WINDOW[1] - timedelta(days=28), WINDOW[1])], store.source_cursor(key),
                      latest_only=frozenset({"post"}))
-    started = time.perf_counter()
-    window = with_stored(store, plan, "post", fetched)
-    timings["read back"] = time.perf_counter() - started
+    window, timings["read back"] = clock.time(lambda: with_stored(store, plan, "post", fetched))
 
     again = FetchPlan(key, WINDOW[0], WINDOW[1], [WINDOW], store.source_cursor(key))
-    started = time.perf_counter()
-    trusted = with_stored(store, again, "post", fetched)
-    timings["asked again"] = time.perf_counter() - started
+    trusted, timings["asked again"] = clock.time(lambda: with_stored(store, again, "post", fetched))
+    store.engine.dispose()  # the database can be dropped
 
     expected = size + (size - half)
     likes = dict(zip(*window.select("post_id", "likes").get_columns()))
@@ -119,44 +160,109 @@ def run_size(size: int, directory: Path) -> dict[str, Any]:
     return {"size": size, "seconds": timings, "checks": checks}
 
 
-def parent_main(args: argparse.Namespace) -> int:
-    sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; median of {args.runs} run(s), "
-          "each size in a fresh process with a new SQLite store\n")
-    print(f"{'posts':>10}  " + "  ".join(f"{step:>16}" for step in STEPS) + "   (microseconds per record)")
-    per_record: dict[int, dict[str, float]] = {}
+class Stores:
+    """A new, empty store per run: a SQLite file in ``directory``, or a database of its own on
+    the PostgreSQL server at ``server_url`` (created here, dropped after the run)."""
+
+    def __init__(self, kind: str, directory: Path, server_url: str | None) -> None:
+        self.kind, self.directory, self.admin_url = kind, directory, None
+        if kind == "postgresql":
+            import sqlalchemy as sa
+
+            admin = sa.make_url(server_url)
+            if admin.drivername == "postgresql":
+                admin = admin.set(drivername="postgresql+psycopg")
+            self.admin_url = admin.render_as_string(hide_password=False)
+            self.engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+
+    def new(self, size: int) -> tuple[str, str | None]:
+        """A new store's URL, and its database's name (None for a SQLite file)."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.directory / f'store-{size}.db'}", None
+        import sqlalchemy as sa
+
+        name = f"cmflow_bench_merge_{os.getpid()}_{size}_{time.time_ns() % 10**9}"
+        with self.engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return sa.make_url(self.admin_url).set(database=name).render_as_string(hide_password=False), name
+
+    def drop(self, size: int, database: str | None) -> None:
+        if database is None:
+            for name in self.directory.glob(f"store-{size}.db*"):
+                name.unlink()
+            return
+        import sqlalchemy as sa
+
+        with self.engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def measure(stores: Stores, sizes: list[int], runs: int) -> tuple[dict[int, dict[str, dict[str, float]]], bool]:
+    """Each size ``runs`` times, each run in a fresh process with a new store: the median, per
+    step, of the CPU (client and server) and wall microseconds per record; and whether a check
+    failed."""
+    per_record: dict[int, dict[str, dict[str, float]]] = {}
     failed = False
-    with tempfile.TemporaryDirectory(prefix="cmflow-store-merge-") as directory:
-        for size in sizes:
-            runs = []
-            for _ in range(args.runs):
-                command = [sys.executable, __file__, "--child", str(size), "--directory", directory]
+    for size in sizes:
+        reports = []
+        for _ in range(runs):
+            url, database = stores.new(size)
+            try:
+                command = [sys.executable, __file__, "--child", str(size), "--url", url]
+                if database is not None:
+                    command += ["--admin-url", stores.admin_url, "--database", database]
                 output = subprocess.run(command, check=True, stdout=subprocess.PIPE,
                                         env={**os.environ, "CMFLOW_LOAD_PLUGINS": ""}).stdout
-                runs.append(json.loads(output.decode().strip().splitlines()[-1]))
-                for name in Path(directory).glob(f"store-{size}.db*"):
-                    name.unlink()
-            records = {"new": size, "overlap": size, "read back": size + (size - size // 2),
-                       "asked again": size + (size - size // 2)}
-            per_record[size] = {step: statistics.median(r["seconds"][step] for r in runs) / records[step] * 1e6
-                                for step in STEPS}
-            bad = sorted({name for r in runs for name, ok in r["checks"].items() if not ok})
-            failed = failed or bool(bad)
-            print(f"{size:>10,}  " + "  ".join(f"{per_record[size][step]:>14.2f}us" for step in STEPS)
-                  + (f"   WRONG: {', '.join(bad)}" if bad else ""))
-    smallest = sizes[0]
+            finally:
+                stores.drop(size, database)
+            reports.append(json.loads(output.decode().strip().splitlines()[-1]))
+        records = {"new": size, "overlap": size, "read back": size + (size - size // 2),
+                   "asked again": size + (size - size // 2)}
+        per_record[size] = {
+            step: {"cpu": statistics.median(r["seconds"][step]["cpu"] + r["seconds"][step]["server_cpu"]
+                                            for r in reports) / records[step] * 1e6,
+                   "wall": statistics.median(r["seconds"][step]["wall"] for r in reports) / records[step] * 1e6}
+            for step in STEPS}
+        bad = sorted({name for r in reports for name, ok in r["checks"].items() if not ok})
+        failed = failed or bool(bad)
+        print(f"{stores.kind:<10} {size:>10,}  "
+              + "  ".join(f"{per_record[size][step]['cpu']:>9.2f} / {per_record[size][step]['wall']:>8.2f}"
+                          for step in STEPS)
+              + f"   load {os.getloadavg()[0]:.1f}" + (f"   WRONG: {', '.join(bad)}" if bad else ""), flush=True)
+    return per_record, failed
+
+
+def parent_main(args: argparse.Namespace) -> int:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    server_url = args.postgres or os.environ.get("CMFLOW_TEST_POSTGRES")
+    kinds = [k for k in args.stores.split(",") if k == "sqlite" or server_url]
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; median of {args.runs} run(s), each size in a "
+          f"fresh process with a new store ({', '.join(kinds)})\n")
+    print(f"{'store':<10} {'posts':>10}  " + "  ".join(f"{step:>20}" for step in STEPS)
+          + "   (microseconds per record: CPU / wall)")
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="cmflow-store-merge-") as directory:
+        results = {}
+        for kind in kinds:
+            results[kind], kind_failed = measure(Stores(kind, Path(directory), server_url), sizes, args.runs)
+            failed = failed or kind_failed
     print()
-    for size in sizes:
-        rows = size + (size - size // 2)
-        again, back = (per_record[size][step] * rows / 1e6 for step in ("asked again", "read back"))
-        print(f"{size:,} posts: a window asked again takes {again:.4f} s, one read back from the store "
-              f"{back:.2f} s ({again / back:.4f}x)")
-    for size in sizes[1:]:
-        growth = {step: per_record[size][step] / per_record[smallest][step] for step in STEPS}
-        verdict = "linear" if max(growth.values()) <= args.linear else "GROWS FASTER than the data"
-        print(f"time per record at {size:,} over {smallest:,}: "
-              + ", ".join(f"{step} {ratio:.2f}x" for step, ratio in growth.items())
-              + f": {verdict} (linear: at most {args.linear:g}x)")
+    smallest, largest = sizes[0], sizes[-1]
+    for kind, per_record in results.items():
+        for size in sizes:
+            rows = size + (size - size // 2)
+            again, back = (per_record[size][step]["cpu"] * rows / 1e6 for step in ("asked again", "read back"))
+            print(f"{kind}, {size:,} posts: a window asked again takes {again:.4f} s of CPU, one read back from "
+                  f"the store {back:.2f} s ({again / back:.4f}x)")
+        for size in sizes[1:]:
+            growth = {step: per_record[size][step]["cpu"] / per_record[smallest][step]["cpu"] for step in STEPS}
+            # asked again reads no store (microseconds, whatever the size): shown, not judged
+            merges = [ratio for step, ratio in growth.items() if step != "asked again"]
+            verdict = "linear" if max(merges) <= args.linear else "GROWS FASTER than the data"
+            print(f"{kind}: CPU per record at {size:,} over {smallest:,}: "
+                  + ", ".join(f"{step} {ratio:.2f}x" for step, ratio in growth.items())
+                  + (f": {verdict} (linear: at most {args.linear:g}x)" if size == largest else ""))
     return 1 if failed else 0
 
 
@@ -167,11 +273,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs of each size (median shown)")
     parser.add_argument("--linear", type=float, default=1.5,
                         help="growth of the time per record still called linear (default 1.5x)")
+    parser.add_argument("--stores", default="sqlite,postgresql",
+                        help="stores measured, comma-separated (default both; postgresql only with a server: "
+                             "CMFLOW_TEST_POSTGRES or --postgres)")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (postgresql://USER:PASSWORD@HOST/DB); default "
+                                           "CMFLOW_TEST_POSTGRES")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # child mode: one size
-    parser.add_argument("--directory", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--admin-url", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_size(args.child, Path(args.directory))))
+        print(json.dumps(run_size(args.child, args.url, args.admin_url, args.database)))
         return 0
     return parent_main(args)
 

@@ -356,6 +356,27 @@ def test_each_odd_date_alone_in_a_plain_row_parses_as_the_full_checks_parse_it(
     assert parsed(raw, options, False, monkeypatch) == parsed(raw, options, True, monkeypatch)
 
 
+EDGE_CHARACTERS = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u00a0", "\u1680", "\u2009", "\u202f",
+                   "\u2028", "\u3000", "\u200b", "\u180e", "\ufeff", "x"]
+"""Characters at a value's edge: Unicode spaces (stripped), and characters Python or some
+readers take for spaces that Unicode does not (zero-width space, byte-order mark ...)."""
+
+
+@pytest.mark.parametrize("edge", EDGE_CHARACTERS, ids=repr)
+def test_columns_without_spaces_at_their_edges_read_as_stripped_columns(
+        edge: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_records strips only the columns where some value has a space at an edge
+    (``_with_edge_spaces``): what it gives must be what stripping every column gives."""
+    raw = pl.DataFrame({"platform": "ig", "account": [f"{edge}a", f"b{edge}", "c"], "post_id": ["p1", "p2", f"{edge}p3"],
+                        "published_at": ["2026-11-17T10:00:00Z", f"2026-11-18T10:00:00Z{edge}", "2026-11-19T10:00:00Z"],
+                        "likes": [f"{edge}3", "4", f"5{edge}"]})
+    options = CsvSource.Options(path="f.csv", on_error="skip")
+    shortcut = parsed(raw, options, False, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(tabular, "_with_edge_spaces", lambda raw, columns: set(columns))
+        assert parsed(raw, options, False, monkeypatch) == shortcut
+
+
 def test_formats_tried_in_turn_read_as_the_first_format_that_fits() -> None:
     text = pl.Series("t", DATETIMES * 3)
     years = tabular.Years(Period(date(2026, 11, 16), date(2026, 11, 22), "UTC").end_utc, date(2026, 11, 22))
@@ -527,6 +548,15 @@ def test_json_the_plain_path_cannot_vouch_for_is_left_to_the_exact_path(text: st
     path = tmp_path / "posts.json"
     path.write_text(text, encoding="utf-8")
     assert read_plain_json(path, "utf-8", "data" if text.startswith('{"data"') else None) is None
+
+
+@pytest.mark.parametrize("data", [b"", b"[]", b'[{"a": 1}]', "[{\"t\": \"\u00e9t\u00e9 \U0001f389\"}]".encode(),
+                                  bytes(range(256)) * 3, random.Random(5).randbytes(100_000)], ids=len)
+def test_bytes_counted_by_polars_are_pythons_counts(data: bytes) -> None:
+    from cmflow.builtin.sources.json_source import COUNTED, byte_counts
+
+    for wanted in (COUNTED, bytes(range(256))):
+        assert byte_counts(data, wanted) == {byte: data.count(byte) for byte in wanted}
 
 
 def test_json_lines_and_other_encodings_are_left_to_the_exact_path(tmp_path: Path) -> None:
