@@ -23,7 +23,7 @@ from cmflow.foundation.production import Production
 from cmflow.foundation.polarity import POLARITIES, Polarity
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
-from cmflow.plugins.kinds import Plugin
+from cmflow.plugins.kinds import Plugin, default_breakdowns
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, WhereTable, entry_keys
 from cmflow.plugins.option_errors import InvalidOption, explain, key_path
@@ -759,7 +759,7 @@ class _Loader:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
         if kind == "metric" and "by" not in common_raw:  # the metric's own default breakdowns
-            common = common.model_copy(update={"by": list(plugin.default_by)})
+            common = common.model_copy(update={"by": default_breakdowns(plugin)})
         self._check_input_files(path, options)
         self._check_web_addresses(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
