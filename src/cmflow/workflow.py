@@ -944,12 +944,23 @@ class _Loader:
         """A classifier entry's ``sources`` exist, and each record kind it labels is one of
         them provides (else it would label nothing, silently)."""
         self._unique_ids(workflow.classifiers, "classifier")
+        entries = {e.path: e for e in workflow.classifiers}
         for path, common in [(e.path, e.common) for e in workflow.classifiers] + self.incomplete["classifier"]:
             self._check_sources_named(path, common.sources, known_sources)
             chosen = common.sources or list(source_ids)
             if "source" in self.failed_kinds or not all(s in source_ids for s in chosen):
                 continue  # a broken source entry may be the one providing them: it has its own problem
             provided = set().union(*(source_ids[s].plugin.produces() for s in chosen)) if chosen else set()
+            if common.records is None:  # the default: mentions and comments, those the sources provide
+                default = [kind for kind in DEFAULT_CLASSIFIED if kind in provided]
+                if not default:
+                    self.problem(f"{path}.records", f"no source it reads provides {' or '.join(DEFAULT_CLASSIFIED)} "
+                                 f"records, the kinds labelled by default (they provide "
+                                 f"{', '.join(sorted(provided)) or 'none'})",
+                                 'write records = ["post"] to label captions, or add a source of mentions or comments')
+                elif path in entries:
+                    entries[path].common = common.model_copy(update={"records": default})
+                continue
             for i, kind in enumerate(common.records):
                 if kind not in provided:
                     self.problem(f"{path}.records[{i}]", f"no source it reads provides {kind} records "
@@ -1232,6 +1243,10 @@ class _Loader:
         self.problem(path, f"{metric.path} ({metric.info.name}) is not broken down by {dimension}, "
                      "so no series would match", f"add \"{can[0]}\" to its `by`" if can else
                      f"metric {metric.info.name!r} cannot be broken down by {dimension}")
+
+
+DEFAULT_CLASSIFIED: tuple[str, ...] = ("mention", "conversation")
+"""The record kinds a ``[[classifiers]]`` entry labels when it names none (those its sources provide)."""
 
 
 def _record_fields(kind: str) -> tuple[str, ...]:
