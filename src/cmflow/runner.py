@@ -26,6 +26,7 @@ from cmflow.stages.compare import compare
 from cmflow.stages.compose import compose
 from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
+from cmflow.stages.failure_reasons import failure_reasons
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
 from cmflow.stages.lost_inputs import lost_inputs
@@ -100,8 +101,10 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         stop.check()
         measured = _timed("measure", measure, MetricRequest.of(workflow), classified.records, periods,
                           as_of=as_of, production=workflow.production)
-        comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
+        measured = replace(measured, measurements=_timed("failure_reasons", failure_reasons, workflow,
+                                                         measured.measurements, reported))
+        comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,
