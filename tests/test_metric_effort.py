@@ -340,6 +340,8 @@ def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
     # unknown (Zoé has no rate).
     assert rows["maison-lumiere"] == ["14", "€710.00", "€236.67", "€3.74"]
     assert rows["trailhead"] == ["2", "–", "–", "–"]
+    # each "–" says why under its table, as the report CSV's reason does
+    assert "– Production cost (trailhead): " in by_client, by_client
     assert "Budget consumed is 110.00% for lancement-bougies, above 100.00%" in done.stderr
 
 
