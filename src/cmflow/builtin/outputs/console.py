@@ -25,7 +25,9 @@ class ConsoleOptions(PluginOptions):
 
 class Console(Output):
     """Prints one table per breakdown (overall, per account ...) with the change vs the first
-    comparison period, the alerts, the ranked posts and the most negative items."""
+    comparison period, the alerts, the ranked posts and the most negative items. Under each
+    table, why a figure shown as "–" has no value (``– Production cost: time tracker amounts
+    are in USD …``), each figure and reason once."""
 
     name = "console"
     description = "Print KPI tables, changes and alerts in the terminal."
