@@ -150,7 +150,7 @@ def test_the_stage_labels_texts_without_sentiment_and_leaves_the_rest_of_the_rec
     assert mentions.select("mention_id", "sentiment", "sentiment_score", "language").rows() == [
         ("m1", "negative", -0.5, "fr"),
         ("m2", "positive", 0.75, "en"),
-        ("m3", "Positive", None, None),  # the export's own, kept as written, without a score
+        ("m3", "positive", None, None),  # the export's own ("Positive", read as positive), without a score
         ("m4", None, None, None),
         ("m5", "neutral", 0.0, None)]
     assert mentions.select("mention_id", "author", "reach", "text").rows() == [
@@ -228,7 +228,7 @@ def test_a_classifier_that_raises_fails_the_run_naming_it_and_labels_nothing(tmp
     [report] = result.failed_stages
     assert (report.kind, report.id, report.error) == ("classifier", "keywords", "RuntimeError: model exploded")
     assert report.counts == {}
-    assert result.records["mention"]["sentiment"].to_list() == [None, None, "Positive", None, None]
+    assert result.records["mention"]["sentiment"].to_list() == [None, None, "positive", None, None]
     # What the terminal says: one line naming it, no traceback.
     (tmp_path / "listening.toml").write_text(WORKFLOW.format(classifiers='\n[[classifiers]]\nplugin = "keywords"\n'
                                                              'fail = true\n'), encoding="utf-8")
@@ -265,7 +265,7 @@ def test_a_classifier_answering_the_wrong_number_of_rows_fails_the_run(tmp_path,
     result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "keywords"\nwrong_rows = true\n')
     [report] = result.failed_stages
     assert report.error == "it returned 2 rows for 3 texts"
-    assert result.records["mention"]["sentiment"].to_list() == [None, None, "Positive", None, None]
+    assert result.records["mention"]["sentiment"].to_list() == [None, None, "positive", None, None]
 
 
 def test_a_missing_model_file_fails_the_sentiment_classifier_with_what_to_do(tmp_path, store_url) -> None:
@@ -304,6 +304,26 @@ def test_classifier_entries_are_checked_with_their_key_paths(tmp_path, entry, ex
         load_workflow(path)
     problems = [str(p).removeprefix(f"{path}: ") for p in raised.value.problems]
     assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_without_records_a_classifier_labels_the_mentions_and_comments_its_sources_provide(tmp_path) -> None:
+    """The usual listening workflow has mentions only: the default labels them, not a refused
+    `records[1]` (conversation) the user never wrote; sources of neither are refused at `records`."""
+    (tmp_path / "mentions.json").write_text("[]", encoding="utf-8")
+    only_mentions = WORKFLOW.split("[[sources]]\nid = \"comments\"")[0] + "{classifiers}\n[[metrics]]\nplugin = \"negative_mentions\"\n"
+    path = tmp_path / "listening.toml"
+    path.write_text(only_mentions.format(classifiers='\n[[classifiers]]\nplugin = "sentiment"\nlanguages = ["fr"]\n'),
+                    encoding="utf-8")
+    [entry] = load_workflow(path).classifiers
+    assert entry.common.records == ["mention"]
+    path.write_text(only_mentions.replace('record = "mention"', 'record = "post"').replace("negative_mentions", "totals")
+                    .format(classifiers='\n[[classifiers]]\nplugin = "sentiment"\n'), encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as raised:
+        load_workflow(path)
+    [problem] = raised.value.problems
+    assert problem.path == "classifiers[0].records"
+    assert problem.message.startswith("no source it reads provides mention or conversation records")
+    assert problem.hint.startswith('write records = ["post"]')
 
 
 def test_a_valid_classifier_entry_is_counted_by_validate(tmp_path) -> None:

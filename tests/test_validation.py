@@ -232,6 +232,24 @@ def test_by_value_a_metric_does_not_support(write_workflow) -> None:
     assert problem.hint == "it supports overall, client, brand, platform, account"
 
 
+MENTIONS_SOURCE = ('[[sources]]\nid = "veille"\nplugin = "csv"\npath = "mentions.csv"\nrecord = "mention"\n'
+                   '[listen.brand]\nid = "lumen"\nname = "Lumen"\n'
+                   '[[listen.competitors]]\nid = "nuit"\nname = "Nuit Atelier"\n')
+LISTENING_METRICS = ("mentions", "share_of_voice", "mention_reach", "top_hashtags", "negative_mentions",
+                     "sentiment_share", "net_sentiment", "most_negative", "influencer_candidates",
+                     "suspicious_mentions")
+
+
+@pytest.mark.parametrize("metric", LISTENING_METRICS)
+def test_a_listening_metric_without_by_uses_its_own_default(write_workflow, metric) -> None:
+    """Mentions have no account: without `by`, the metric breaks down as it can (overall), as
+    workflow-file.md promises, instead of refusing a `by[1]` the user never wrote."""
+    workflow = load_workflow(write_workflow(HEADER + MENTIONS_SOURCE + f'[[metrics]]\nplugin = "{metric}"\n'))
+    entry = workflow.entries("metric")[0]
+    assert "account" not in entry.common.by
+    assert "overall" in entry.common.by
+
+
 def test_duplicate_source_ids(write_workflow) -> None:
     path = write_workflow(HEADER + POSTS_SOURCE + POSTS_SOURCE.replace("posts.csv", "more.csv"))
     problem = only_problem(path)

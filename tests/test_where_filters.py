@@ -25,6 +25,7 @@ import types
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -32,12 +33,13 @@ from cmflow import Output, hookimpl
 from cmflow.builtin.reports.language import language
 from cmflow.cli import main
 from cmflow.foundation.errors import WorkflowInvalid
-from cmflow.foundation.records import ACCOUNT_SNAPSHOT, POST
+from cmflow.foundation.records import ACCOUNT_SNAPSHOT, POST, TRAFFIC
 from cmflow.foundation.where_filters import DayRange, parse_days, record_where_problems
 from cmflow.testing import registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
 
 FIXTURE = Path(__file__).parent / "fixtures" / "where" / "agency-posts.csv"
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 WEEK = "2026-11-16..2026-11-22"
 MAISON_LUMEN = '["maisonlumen", "maison-lumen"]'
 VELO_VERDE = '["veloverde", "veloverde.bikes", "velo-verde"]'
@@ -542,13 +544,49 @@ plugin = "follower_growth"
     assert "account_snapshot records have: platform, account, date" in problems["sources[0].where.pillar"]
 
 
-def test_a_source_of_two_record_kinds_filters_on_fields_both_have():
-    """Posts by pillar and every snapshot would be half a filter: refused, with what to do."""
+def test_a_source_of_two_record_kinds_filters_on_fields_one_of_them_has():
+    """A key some of the kinds have filters those; a key none has is refused, with the fields of
+    all of them and no suggestion of a field only another kind lacks (no 'content' for account)."""
     assert record_where_problems({"account": "a", "date": "2026-11-01.."}, [ACCOUNT_SNAPSHOT, POST]) == []
-    [(key, message, hint)] = record_where_problems({"pillar": "Produit"}, [ACCOUNT_SNAPSHOT, POST])
-    assert key == "pillar"
-    assert message == "account_snapshot records have no field 'pillar' (the source returns account_snapshot, post)"
-    assert hint.endswith("put the where on the metrics that read them")
+    assert record_where_problems({"pillar": "Produit"}, [ACCOUNT_SNAPSHOT, POST]) == []
+    assert record_where_problems({"account": "a"}, [POST, TRAFFIC]) == []
+    [(key, message, hint)] = record_where_problems({"acount": "a"}, [POST, TRAFFIC])
+    assert key == "acount"
+    assert message == "no record the source returns (post, traffic) has a field 'acount'"
+    assert hint.startswith("did you mean 'account'? its records have: ")
+
+
+def test_an_export_source_where_on_account_keeps_its_posts_and_passes_traffic_unfiltered(
+        tmp_path, write_workflow, store_url):
+    """exports.md's promise: one account of a folder of exports through the export source's
+    `where`; the folder's traffic has no account and is kept whole, and the summary says so."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name in ("meta-instagram-posts.csv", "meta-facebook-posts.csv", "utm-traffic-fr.csv"):
+        shutil.copy(EXPORTS / name, folder / name)
+    path = write_workflow('''
+[workflow]
+name = "Lumen"
+timezone = "Europe/Paris"
+
+[[sources]]
+id = "folder"
+plugin = "export"
+path = "exports"
+where = { account = "maison.lumen" }
+
+[[metrics]]
+plugin = "posts_published"
+
+[[metrics]]
+plugin = "traffic_totals"
+''')
+    result = run_workflow_file(path, store_url=store_url, period="2026-11-16..2026-11-22")
+    report = source_report(result, "folder")
+    assert "where kept 3 of 7 posts" in report.note
+    assert "where.account does not apply to 3 traffic records (no such field): all kept" in report.note
+    [row] = result.current("posts_published").filter(pl.col("account").is_null()).iter_rows(named=True)
+    assert row["value"] == 3
 
 
 def test_metric_and_output_wheres_name_dimensions(tmp_path, write_workflow):

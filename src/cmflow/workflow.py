@@ -23,7 +23,7 @@ from cmflow.foundation.production import Production
 from cmflow.foundation.polarity import POLARITIES, Polarity
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
-from cmflow.plugins.kinds import Plugin
+from cmflow.plugins.kinds import Plugin, default_breakdowns
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, WhereTable, entry_keys
 from cmflow.plugins.option_errors import InvalidOption, explain, key_path
@@ -807,7 +807,7 @@ class _Loader:
             self.problem(path, f"plugin {name!r} refused these options: {exc}")
             return None
         if kind == "metric" and "by" not in common_raw:  # the metric's own default breakdowns
-            common = common.model_copy(update={"by": list(plugin.default_by)})
+            common = common.model_copy(update={"by": default_breakdowns(plugin)})
         self._check_input_files(path, options)
         self._check_web_addresses(path, options)
         if isinstance(common, SourceEntry) and common.look_back and not plugin.incremental:
@@ -992,12 +992,23 @@ class _Loader:
         """A classifier entry's ``sources`` exist, and each record kind it labels is one of
         them provides (else it would label nothing, silently)."""
         self._unique_ids(workflow.classifiers, "classifier")
+        entries = {e.path: e for e in workflow.classifiers}
         for path, common in [(e.path, e.common) for e in workflow.classifiers] + self.incomplete["classifier"]:
             self._check_sources_named(path, common.sources, known_sources)
             chosen = common.sources or list(source_ids)
             if "source" in self.failed_kinds or not all(s in source_ids for s in chosen):
                 continue  # a broken source entry may be the one providing them: it has its own problem
             provided = set().union(*(source_ids[s].plugin.produces() for s in chosen)) if chosen else set()
+            if common.records is None:  # the default: mentions and comments, those the sources provide
+                default = [kind for kind in DEFAULT_CLASSIFIED if kind in provided]
+                if not default:
+                    self.problem(f"{path}.records", f"no source it reads provides {' or '.join(DEFAULT_CLASSIFIED)} "
+                                 f"records, the kinds labelled by default (they provide "
+                                 f"{', '.join(sorted(provided)) or 'none'})",
+                                 'write records = ["post"] to label captions, or add a source of mentions or comments')
+                elif path in entries:
+                    entries[path].common = common.model_copy(update={"records": default})
+                continue
             for i, kind in enumerate(common.records):
                 if kind not in provided:
                     self.problem(f"{path}.records[{i}]", f"no source it reads provides {kind} records "
@@ -1280,6 +1291,10 @@ class _Loader:
         self.problem(path, f"{metric.path} ({metric.info.name}) is not broken down by {dimension}, "
                      "so no series would match", f"add \"{can[0]}\" to its `by`" if can else
                      f"metric {metric.info.name!r} cannot be broken down by {dimension}")
+
+
+DEFAULT_CLASSIFIED: tuple[str, ...] = ("mention", "conversation")
+"""The record kinds a ``[[classifiers]]`` entry labels when it names none (those its sources provide)."""
 
 
 def _record_fields(kind: str) -> tuple[str, ...]:

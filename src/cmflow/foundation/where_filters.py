@@ -100,23 +100,24 @@ def _day(text: str, whole: str) -> date:
 
 def record_where_problems(where: Where, kinds: Iterable["RecordKind"]) -> list[tuple[str, str, str]]:
     """What is wrong with a source's ``where`` for the record kinds it returns: (key, message,
-    hint) each. A key must be a text or day field of every kind (else the filter would keep
-    some records unfiltered, and the figures would mix what was asked for with what was not)."""
+    hint) each. A key must be a text or day field of at least one kind; the records of a kind
+    without it pass unfiltered (:func:`unfiltered_keys`; the run's summary says so): an
+    ``export`` source that may return posts and traffic keeps one account's posts and every
+    traffic record, which has no account."""
     kinds = list(kinds)
     problems = []
     for key, value in where.items():
-        lacking = [k for k in kinds if _field_type(k, key) is None]
-        if lacking:
-            fields = _filterable(lacking[0])
+        having = [k for k in kinds if _field_type(k, key) is not None]
+        if kinds and not having:
+            fields = list(dict.fromkeys(f for k in kinds for f in _filterable(k)))
             suggestion = closest(key, fields)
-            problems.append((key, f"{lacking[0].name} records have no field {key!r}" + (
-                f" (the source returns {', '.join(k.name for k in kinds)})" if len(kinds) > 1 else ""),
-                (f"did you mean {suggestion!r}? " if suggestion else "")
-                + f"{lacking[0].name} records have: {', '.join(fields)}"
-                + ("; to keep only some of its other records, put the where on the metrics that "
-                   "read them" if len(kinds) > 1 and len(lacking) < len(kinds) else "")))
+            problems.append((key, f"{kinds[0].name} records have no field {key!r}" if len(kinds) == 1 else
+                             f"no record the source returns ({', '.join(k.name for k in kinds)}) has a field {key!r}",
+                             (f"did you mean {suggestion!r}? " if suggestion else "")
+                             + f"{kinds[0].name if len(kinds) == 1 else 'its'} records have: {', '.join(fields)}"))
             continue
-        types = {_field_type(k, key) for k in kinds}
+        kinds_of_key = having or kinds
+        types = {_field_type(k, key) for k in kinds_of_key}
         if types & {"int", "float"}:
             problems.append((key, f"{key} is a number: a where keeps records by text (account, "
                              "platform, pillar ...) or by day", "remove it from where"))
@@ -136,6 +137,8 @@ def record_condition(where: Where, kind: "RecordKind", timezone: str) -> "pl.Exp
 
     condition = pl.lit(True)
     for key, value in where.items():
+        if key in unfiltered_keys(where, kind):
+            continue
         name = kind.time_field if key == DAY_KEY and DAY_KEY not in kind.field_names else key
         field_type = kind.field(name).type
         if field_type in ("date", "datetime"):
@@ -144,6 +147,12 @@ def record_condition(where: Where, kind: "RecordKind", timezone: str) -> "pl.Exp
         else:
             condition &= text_condition(name, values_of(value))
     return condition
+
+
+def unfiltered_keys(where: Where, kind: "RecordKind") -> list[str]:
+    """The keys of a (valid) source ``where`` that ``kind`` has no field for: they leave its
+    records unfiltered (traffic has no ``account``)."""
+    return [key for key in where if _field_type(kind, key) is None]
 
 
 def _within(day: "pl.Expr", days: DayRange) -> "pl.Expr":

@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from cmflow.plugins.entries import ENTRY_MODELS, SECTION_OF_KIND
+from cmflow.plugins.kinds import default_breakdowns
 from cmflow.plugins.registry import PluginInfo
 
 
@@ -52,7 +53,7 @@ def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
     own = option_docs(info.cls.Options)
     shared = [d for d in option_docs(ENTRY_MODELS[info.kind], common=True)]
     if info.kind == "metric":  # a metric's own breakdowns when the entry gives no `by`
-        shared = [replace(d, default=list(info.cls.default_by)) if d.name == "by" else d for d in shared]
+        shared = [replace(d, default=default_breakdowns(info.cls)) if d.name == "by" else d for d in shared]
     return own + shared
 
 

@@ -51,10 +51,11 @@ class ClassifierEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plugin: str = Field(description="Classifier plugin name (see `cmflow plugins`).")
     id: str | None = Field(None, pattern=ID_PATTERN, description="Id of this entry. Default: the plugin name.")
-    records: list[Literal[TEXT_RECORD_KINDS]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: ["mention", "conversation"], min_length=1,
+    records: list[Literal[TEXT_RECORD_KINDS]] | None = Field(  # type: ignore[valid-type]
+        None, min_length=1,
         description="Record kinds whose text to label: mention, conversation (comments and messages), "
-        "post (captions).", examples=[["mention", "conversation", "post"]])
+        "post (captions). Default: mention and conversation, those of the two its sources provide.",
+        examples=[["mention", "conversation", "post"]])
     sources: list[str] | None = Field(None, min_length=1, description="Ids of the sources whose records "
                                       "to label. Default: all.")
 

@@ -194,8 +194,10 @@ class Metric(Plugin):
     groupings: ClassVar[tuple[str, ...]] = ("overall", "client", "platform", "account", "format", "pillar", "campaign")
     """Breakdowns (values of ``by``) the metric supports."""
     default_by: ClassVar[tuple[str, ...]] = ("overall", "account")
-    """Breakdowns computed when the ``[[metrics]]`` entry gives no ``by``: each must be one of
-    :attr:`groupings` (time entries have no account: their metrics break down by campaign ...)."""
+    """Breakdowns computed when the ``[[metrics]]`` entry gives no ``by``, less those the metric
+    does not support (:func:`default_breakdowns`: mentions have no account, so a listening metric
+    breaks down by ``overall`` alone); set it where the metric has a default of its own (time
+    entries have no account: their metrics break down by campaign ...)."""
     needs_production: ClassVar[tuple[str, ...]] = ()
     """Keys of the workflow's ``[production]`` section the metric cannot do without
     (``("budgets",)``): validation refuses a workflow that leaves one empty."""
@@ -253,6 +255,13 @@ class Metric(Plugin):
     def compute(self, data: "MetricInput") -> "pl.DataFrame":
         """Return a measurement frame (see :mod:`cmflow.foundation.measurements`) for every period."""
         raise NotImplementedError
+
+
+def default_breakdowns(metric: "Metric | type[Metric]") -> list[str]:
+    """The ``by`` of a ``[[metrics]]`` entry that gives none: the metric's :attr:`~Metric.default_by`
+    less the breakdowns it does not support (a metric's class, or a configured metric, whose
+    groupings may follow its options); its first grouping when none is left."""
+    return [b for b in metric.default_by if b in metric.groupings] or list(metric.groupings[:1])
 
 
 class Trigger(Plugin):

@@ -2,7 +2,8 @@
 
 Takes the workflow and what the fetch stage made; returns :class:`~cmflow.stages.fetch.Fetched`
 with the records a source's ``where`` leaves out removed, and each such source's report saying
-how many it kept (``where kept 40 of 96 post records``); a value that matches nothing is the
+how many it kept (``where kept 40 of 96 post records``), and which records a key does not apply
+to (traffic has no account: they pass unfiltered); a value that matches nothing is the
 where_misses stage's business. The sources themselves return every
 record of their input: one agency-wide export can then feed a workflow per client. What an
 incremental source keeps in the store is what it fetched, whatever the ``where``.
@@ -14,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.records import RECORD_KINDS
-from cmflow.foundation.where_filters import record_condition
+from cmflow.foundation.where_filters import record_condition, unfiltered_keys
 from cmflow.stages.fetch import Fetched
 
 if TYPE_CHECKING:
@@ -42,7 +43,15 @@ def filter_rows(workflow: "Workflow", fetched: Fetched) -> Fetched:
             before = frame.filter(own).height
             if before == 0:
                 continue
-            keep = record_condition(entry.common.where, RECORD_KINDS[kind_name], timezone)
+            kind = RECORD_KINDS[kind_name]
+            passing = unfiltered_keys(entry.common.where, kind)
+            if passing:  # traffic has no account: the where does not apply to it, and the summary says so
+                kept_notes.append(f"where.{', where.'.join(passing)} does not apply to {kind.counted(before)} "
+                                  "(no such field): all kept")
+            if len(passing) == len(entry.common.where):
+                counts[kind_name] = before
+                continue
+            keep = record_condition(entry.common.where, kind, timezone)
             frame = frame.filter(~own | keep.fill_null(False))
             after = before - (records[kind_name].height - frame.height)
             records[kind_name] = frame

@@ -25,7 +25,9 @@ class ConsoleOptions(PluginOptions):
 
 class Console(Output):
     """Prints one table per breakdown (overall, per account ...) with the change vs the first
-    comparison period, the alerts, the ranked posts and the most negative items."""
+    comparison period, the alerts, the ranked posts and the most negative items. Under each
+    table, why a figure shown as "–" has no value (``– Production cost: time tracker amounts
+    are in USD …``), each figure and reason once."""
 
     name = "console"
     description = "Print KPI tables, changes and alerts in the terminal."
@@ -51,6 +53,8 @@ class Console(Output):
         for table in kpi_tables(result, options.metrics):
             console.print(_rich_table(table, metric_label))
             for note in table.basis_notes:  # where the figures come from: posts or daily activity
+                console.print(f"[dim]{_escape(note)}[/dim]")
+            for note in _no_value_notes(table, metric_label):  # why a "–" is one
                 console.print(f"[dim]{_escape(note)}[/dim]")
         if options.top_posts:
             for metric, title in (("top_posts", "Top posts"), ("bottom_posts", "Bottom posts")):
@@ -92,6 +96,29 @@ def _rich_table(table, metric_label):
             labels[0] = f"[bold yellow]! {labels[0]}[/bold yellow]"
         rich_table.add_row(*labels, *cells)
     return rich_table
+
+
+NO_VALUE_NOTES = 5
+"""Reasons listed under a table at most (one per figure and reason)."""
+
+
+def _no_value_notes(table, metric_label) -> list[str]:
+    """Why the table's figures without a value have none, each (figure, reason) once:
+    ``– Production cost: time tracker amounts are in USD …``; the rows' labels where several."""
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for row in table.rows:
+        for metric, _unit in table.metrics:
+            cell = row.cells.get(metric)
+            if cell is not None and cell.value is None and cell.reason:
+                reasons.setdefault((metric, cell.reason), []).append(" ".join(str(label) for label in row.labels))
+    notes = []
+    for (metric, reason), labels in list(reasons.items())[:NO_VALUE_NOTES]:
+        named = [label for label in labels if label]
+        where = f" ({', '.join(named[:3])}{' …' if len(named) > 3 else ''})" if named and len(table.rows) > 1 else ""
+        notes.append(f"– {metric_label(metric)}{where}: {reason}")
+    if len(reasons) > NO_VALUE_NOTES:
+        notes.append(f"… and {len(reasons) - NO_VALUE_NOTES} more figure(s) without a value (see the report CSV's reason)")
+    return notes
 
 
 def _posts_table(title, posts):

@@ -53,10 +53,16 @@ class Report(Output):
         return problems
 
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
-        from cmflow.builtin.reports.writing import write_reports
+        from cmflow.builtin.reports.writing import commentary_folders_missing, write_reports
 
-        written = write_reports(result, self.options, Path(result.workflow.directory))
-        return f"wrote {len(written)} file{'s' if len(written) != 1 else ''}: " + ", ".join(str(p) for p in written)
+        directory = Path(result.workflow.directory)
+        written = write_reports(result, self.options, directory)
+        note = f"wrote {len(written)} file{'s' if len(written) != 1 else ''}: " + ", ".join(str(p) for p in written)
+        missing = commentary_folders_missing(result, self.options, directory)
+        if missing:  # a misspelt commentary path would otherwise go unnoticed, run after run
+            note += (f"; no commentary: folder {', '.join(str(f) for f in missing)} does not exist "
+                     f"(commentary = {self.options.commentary!r}, relative to the workflow file)")
+        return note
 
 
 def _overwritten_files(workflow, options: ReportOptions) -> list[tuple[str, str]]:

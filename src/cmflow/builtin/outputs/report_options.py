@@ -48,7 +48,8 @@ class ReportOptions(PluginOptions):
         "rates, reach, impressions, interactions and posts, those the run measures.")
     commentary: str | None = Field(
         None, description="A Markdown file of the CM's commentary, relative to the workflow file; "
-        "{client} and {period} are replaced. A missing file means no commentary this time.",
+        "{client} and {period} are replaced. A missing file means no commentary this time; a missing "
+        "folder is said in the run summary (a misspelt path).",
         examples=["commentary/{client}-{period}.md"])
     templates: str | None = Field(
         None, description="A folder of your own Jinja2 templates (client.html.j2, management.html.j2, "

@@ -51,6 +51,16 @@ def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Pa
     return written
 
 
+def commentary_folders_missing(result: "RunResult", options: Any, directory: Path) -> list[Path]:
+    """The folders the ``commentary`` files of this run's scopes would be in that do not exist:
+    a missing file is a period without commentary, a missing folder a misspelt path."""
+    if not getattr(options, "commentary", None):
+        return []
+    folders = {(directory / result.output_path(options.commentary, client=scope.client.id if scope.client else WHOLE)
+                ).parent for scope in report_scopes(result, options)}
+    return sorted(folder for folder in folders if not folder.is_dir())
+
+
 def write_report_file(fmt: str, document: ReportDocument, result: "RunResult", scope: ReportScope, lang: Any,
                       options: Any, directory: Path, path: Path) -> None:
     """Write the report in ``fmt`` at ``path``, replacing the file whole. An HTML, PDF or XLSX

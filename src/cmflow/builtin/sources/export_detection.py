@@ -131,6 +131,8 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
         rows, delimiter = (semicolon_rows, ";") if match is not None else (rows, ",")
     if problem is not None:
         _refuse_encoding(path, head, problem, match, formats)
+    if text is not None and "\x00" in text:
+        _refuse_nul(path, text, delimiter, match)
     if match is None:
         accepted = {f.name for f in candidates}
         for companion in KNOWN_COMPANIONS:
@@ -148,6 +150,8 @@ def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
         read_export(path, "utf-8")  # raises: empty, said as the csv source says it
     if b"\x00" in head and not head.startswith(tuple(mark for mark, _ in BYTE_ORDER_MARKS)):
         encoding = unmarked_utf16(head[:len(head) - len(head) % 2])
+        if encoding is None and _text_with_stray_nuls(head):  # a damaged export: told, then refused at its NUL
+            return head.decode("utf-8", errors="ignore").replace("\r\n", "\n").replace("\r", "\n"), None
         if encoding is None:
             return None, "holds NUL bytes"
     else:
@@ -157,6 +161,44 @@ def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
     except UnicodeDecodeError as exc:
         return None, decode_problem(path, head, "utf-8", exc)
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def _text_with_stray_nuls(head: bytes) -> bool:
+    """Whether ``head`` is UTF-8 text but for a few NUL bytes (a damaged copy of an export, not a
+    PDF or an image): the file is then refused at the line and column of its first NUL
+    (:func:`_refuse_nul`)."""
+    if head.count(b"\x00") * 4 >= len(head):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head.replace(b"\x00", b""), final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _refuse_nul(path: Path, text: str, delimiter: str,
+                match: Optional[tuple[ExportFormat, int, tuple[str, ...]]]) -> None:
+    """Raise the error for an export whose head holds a stray NUL byte: its line, its column (by
+    the header's name) and the export it otherwise is."""
+    first, _, rest = text.partition("\n")
+    skipped = 1 if excel_separator(first) else 0
+    reader = csv.reader(io.StringIO(rest if skipped else text, newline=""), delimiter=delimiter, quotechar='"')
+    where, start = "", 1 + skipped
+    try:
+        for fields in reader:
+            index = next((i for i, field in enumerate(fields) if "\x00" in field), None)
+            if index is not None:
+                header = match[2] if match is not None and start > match[1] else ()
+                where = f"line {start}, column {index + 1}" + (f' "{header[index]}"' if index < len(header) else "")
+                break
+            start = reader.line_num + 1 + skipped
+    except csv.Error:
+        pass
+    if not where:
+        read_export(path, "utf-8")  # raises, naming the line and character of the first NUL
+    what = f"this {match[0].name} export" if match is not None else "the file"
+    raise DataFileError(f"{path}, {where}: holds a NUL character (byte 0), which no export writes: "
+                        f"{what} is damaged (an interrupted copy or download?); export it again")
 
 
 def _refuse_encoding(path: Path, head: bytes, problem: str,

@@ -13,6 +13,7 @@ disagree.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Un
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
-                    TimeZoneName)
+                    TimeZoneName, read_sentiments, unknown_sentiments_warning)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 
@@ -399,6 +400,8 @@ class RecordParser:
         self.bad: list[BadRow] = []
         self.empty_read_as_zero: dict[str, int] = {}
         self.unknown: set[str] = set()
+        self.unknown_sentiments: Counter[str] = Counter()
+        """Sentiment words that stand for no sentiment, with how many records have each."""
         self.orders: dict[str, DayMonthOrder] = {}
         self.hashes: list[Optional["pl.Series"]] = []
         """Each chunk's :func:`_identity_hashes`, for the records found twice."""
@@ -455,6 +458,9 @@ class RecordParser:
             ctx.warn(self.unknown_formats(unknown) if self.unknown_formats is not None else
                      f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
+        if self.unknown_sentiments:  # counted as not classified: never silently
+            ctx.warn(unknown_sentiments_warning(file.name, _shown_columns(self.sources.columns["sentiment"]),
+                                                self.unknown_sentiments))
         for order in self.orders.values():
             order.settle(self.options, ctx, file)
         parsed, self.parsed = self.parsed, []
@@ -507,6 +513,10 @@ class RecordParser:
                 frame = frame.with_columns(_platform_named(frame["platform"]).alias("platform"))
         if "format" in frame.columns and kind.name == "post":
             self.unknown.update(set(frame["format"].drop_nulls().unique().to_list()) - set(POST_FORMATS) - {""})
+        if "sentiment" in frame.columns:  # Positif, NEGATIVE, neg: the sentiment they stand for
+            sentiments, unknown = read_sentiments(frame["sentiment"].cast(pl.String))
+            frame = frame.with_columns(sentiments.alias("sentiment"))
+            self.unknown_sentiments.update(unknown)
 
         fields = [field for field in kind.fields if field.name in frame.columns]
         readings = {field.name: _read_times(frame[field.name], field.type, _declared_formats(options, field.type),

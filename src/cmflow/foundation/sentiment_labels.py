@@ -1,0 +1,68 @@
+"""The sentiment an export's word stands for: ``Positif``, ``Négatif`` and ``NEUTRAL`` are
+``positive``, ``negative`` and ``neutral``.
+
+Monitoring tools write their sentiment in their user's language and case (Mention, Talkwalker
+or Digimind in French: ``Positif``, ``Négative``, ``Neutre``; Talkwalker in English:
+``POSITIVE``; some ``pos``/``neg``). A record's ``sentiment`` is read as the calendar's status
+is (:func:`~cmflow.foundation.calendar_statuses.status_key`: without case, accents, surrounding
+blanks or trailing punctuation) and becomes one of :data:`~cmflow.foundation.records.SENTIMENTS`;
+a word that is none of :data:`SENTIMENT_SYNONYMS` is kept as written (it counts as not
+classified) and the source warns, naming it. Read once per distinct value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from cmflow.foundation.calendar_statuses import status_key
+
+if TYPE_CHECKING:
+    import polars as pl
+
+SENTIMENT_SYNONYMS: dict[str, str] = {
+    # negative
+    "negative": "negative", "negatif": "negative", "negatifs": "negative", "negatives": "negative",
+    "neg": "negative",
+    # neutral
+    "neutral": "neutral", "neutre": "neutral", "neutres": "neutral", "neu": "neutral", "neut": "neutral",
+    # positive
+    "positive": "positive", "positif": "positive", "positifs": "positive", "positives": "positive",
+    "pos": "positive",
+}
+"""Words (lower case, without accents) that stand for a sentiment."""
+
+
+def sentiment_of(value: str | None) -> str | None:
+    """The sentiment ``value`` stands for (``negative``, ``neutral``, ``positive``), None for an
+    empty value or a word that is none of :data:`SENTIMENT_SYNONYMS`."""
+    if value is None or not value.strip():
+        return None
+    return SENTIMENT_SYNONYMS.get(status_key(value))
+
+
+def read_sentiments(values: "pl.Series") -> tuple["pl.Series", Counter[str]]:
+    """``values`` with each known word replaced by the sentiment it stands for, and how many
+    times each unknown word (kept as written, stripped) occurs; empty cells stay empty."""
+    import polars as pl
+
+    unknown: Counter[str] = Counter()
+    mapping: dict[str, str] = {}
+    for word, count in values.drop_nulls().value_counts().iter_rows():
+        sentiment = sentiment_of(word)
+        if sentiment is not None:
+            mapping[word] = sentiment
+        elif word.strip():
+            unknown[word.strip()] += count
+    return values.replace(mapping) if mapping else values, unknown
+
+
+def unknown_sentiments_warning(file_name: str, column: str, unknown: Counter[str]) -> str:
+    """The warning for sentiment words that are none of :data:`SENTIMENT_SYNONYMS`."""
+    shown = ", ".join(f'"{word}" ({count})' for word, count in unknown.most_common(5))
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    first = unknown.most_common(1)[0][0]
+    return (f"{file_name}: {sum(unknown.values())} sentiment value(s) of column {column} are not "
+            f"positive, neutral or negative (nor Positif, Négatif, Neutre ...), so they count as not "
+            f"classified: {shown}{more}; map them with values.sentiment = {{ \"{first}\" = \"negative\" }} "
+            "(or positive, neutral)")
