@@ -369,3 +369,38 @@ def test_language_codes_are_made_their_primary_subtag():
 
     assert [language_code(v) for v in ("fr-FR", "FR", " en_GB ", "EN", "und", "", None, "UND", "de")] == [
         "fr", "fr", "en", "en", None, None, None, None, "de"]
+
+
+def _training_tools():
+    """tools/train_sentiment.py and tools/sentiment_lexicon.py, importable (they are scripts)."""
+    import sys
+
+    tools = str(Path(__file__).resolve().parent.parent / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    import sentiment_lexicon
+    import train_sentiment
+
+    return train_sentiment, sentiment_lexicon
+
+
+def test_the_polar_lexicon_holds_the_words_as_the_model_reads_them():
+    # a prior set on a form the featuriser never produces (an accent, a capital) would be lost
+    _, lexicon = _training_tools()
+    for tones in lexicon.POLAR_WORDS.values():
+        for words in tones.values():
+            for word in words.split():
+                assert word in all_features([word])["feature"].to_list(), word
+
+
+def test_the_lexicon_prior_makes_each_word_read_its_class(model):
+    # measured, not shipped (docs/sentiment-model.md): the prior itself must do what it says
+    train, lexicon = _training_tools()
+    with_prior = train.with_lexicon_prior(model)
+    for tone, words in lexicon.POLAR_WORDS["fr"].items():
+        listed = words.split()
+        got = with_prior.classify(listed, ["fr"] * len(listed), sarcasm=False)["sentiment"].to_list()
+        assert got == [tone] * len(listed)
+    assert with_prior.classify(["?"], ["fr"])["sentiment"][0] == "neutral"
+    assert label(model, "Elle est jolie cette tasse", "fr") == "negative"  # why the prior exists
+    assert with_prior.classify(["Elle est jolie cette tasse"], ["fr"])["sentiment"][0] == "positive"
