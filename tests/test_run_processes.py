@@ -95,7 +95,7 @@ def test_a_run_process_serves_its_runs_then_is_replaced(tmp_path, store_url, qui
 
 
 def test_one_run_per_process_is_a_fresh_process_per_run(tmp_path, store_url, quick):
-    pool = LocalProcessPool(1)
+    pool = LocalProcessPool(1, runs_per_process=1)
     try:
         outcomes = run_in_turn(pool, [request_for(quick, store_url, minute) for minute in range(3)])
     finally:
@@ -187,6 +187,24 @@ def test_stopping_the_pool_ends_its_idle_processes(tmp_path, store_url, quick):
     finally:
         stop(pool)
     assert gone(outcomes[0].pid)
+
+
+def test_a_run_process_idle_longer_than_its_lifetime_is_retired(tmp_path, store_url, quick):
+    """After a burst, the processes it needed do not wait for ever: one idle for longer than
+    ``idle_lifetime`` is retired at the next poll, and the next run starts in a fresh one; one
+    that waited less serves it."""
+    pool = LocalProcessPool(1, runs_per_process=100, idle_lifetime=1.0)
+    try:
+        first, second = run_in_turn(pool, [request_for(quick, store_url, minute) for minute in range(2)])
+        assert second.pid == first.pid  # it waited less than its lifetime
+        time.sleep(1.5)
+        pool.poll(datetime.now(UTC))
+        assert gone(first.pid)
+        [third] = run_in_turn(pool, [request_for(quick, store_url, 2)])
+    finally:
+        stop(pool)
+    assert [o.status for o in (first, second, third)] == ["ok"] * 3
+    assert third.pid != first.pid
 
 
 def test_what_a_run_changes_in_its_process_is_put_back_before_the_next(tmp_path, monkeypatch):
