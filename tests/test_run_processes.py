@@ -95,7 +95,7 @@ def test_a_run_process_serves_its_runs_then_is_replaced(tmp_path, store_url, qui
 
 
 def test_one_run_per_process_is_a_fresh_process_per_run(tmp_path, store_url, quick):
-    pool = LocalProcessPool(1)
+    pool = LocalProcessPool(1, runs_per_process=1)
     try:
         outcomes = run_in_turn(pool, [request_for(quick, store_url, minute) for minute in range(3)])
     finally:
@@ -189,6 +189,24 @@ def test_stopping_the_pool_ends_its_idle_processes(tmp_path, store_url, quick):
     assert gone(outcomes[0].pid)
 
 
+def test_a_run_process_idle_longer_than_its_lifetime_is_retired(tmp_path, store_url, quick):
+    """After a burst, the processes it needed do not wait for ever: one idle for longer than
+    ``idle_lifetime`` is retired at the next poll, and the next run starts in a fresh one; one
+    that waited less serves it."""
+    pool = LocalProcessPool(1, runs_per_process=100, idle_lifetime=1.0)
+    try:
+        first, second = run_in_turn(pool, [request_for(quick, store_url, minute) for minute in range(2)])
+        assert second.pid == first.pid  # it waited less than its lifetime
+        time.sleep(1.5)
+        pool.poll(datetime.now(UTC))
+        assert gone(first.pid)
+        [third] = run_in_turn(pool, [request_for(quick, store_url, 2)])
+    finally:
+        stop(pool)
+    assert [o.status for o in (first, second, third)] == ["ok"] * 3
+    assert third.pid != first.pid
+
+
 def test_what_a_run_changes_in_its_process_is_put_back_before_the_next(tmp_path, monkeypatch):
     """What :func:`cmflow.daemon.worker.serve_runs` undoes after each run, in this process: an
     environment variable set or removed, the working folder, the secrets learnt; a thread the run
@@ -214,3 +232,124 @@ def test_what_a_run_changes_in_its_process_is_put_back_before_the_next(tmp_path,
     finally:
         leaving.set()
         left.join()
+
+
+def _serve_runs_without(parents_end, connection) -> None:
+    """The forked run process: it closes its copy of the test's end (so that the test closing
+    its own is an end of file here, as in the pool), then serves."""
+    from cmflow.daemon.worker import serve_runs
+
+    parents_end.close()
+    serve_runs(connection, 100, None)
+
+
+def _serve_in_a_real_process(requests: list[RunRequest]) -> list[RunOutcome]:
+    """Run ``requests`` one after the other through :func:`cmflow.daemon.worker.serve_runs` in
+    one real process (forked, so that what the test patched before is in it too)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    mine, theirs = context.Pipe(duplex=True)
+    process = context.Process(target=_serve_runs_without, args=(mine, theirs), name="cmflow-run-test")
+    process.start()
+    theirs.close()
+    outcomes = []
+    try:
+        for request in requests:
+            mine.send(request)
+            assert mine.poll(DEADLINE), "the run process answered nothing"
+            served = mine.recv()
+            assert served.retiring is None or request is requests[-1], served
+            outcomes.append(served.outcome)
+    finally:
+        mine.close()  # it exits on it
+        process.join(DEADLINE)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    assert process.exitcode == 0
+    assert len({o.pid for o in outcomes}) == 1
+    return outcomes
+
+
+def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(tmp_path, store_url, quick,
+                                                                             monkeypatch):
+    """Run 1 changes what a plugin might (an environment variable, the time zone, the working
+    folder, a secret learnt, the handlers of SIGALRM and SIGTERM, a logger's level and handlers,
+    logging disabled, the umask); run 2, in the same real process, is recorded as it starts
+    (before its own deadline is set) and finds the process as run 1 found it, its alarm cleared."""
+    import json
+    import logging
+
+    import cmflow.daemon.logs
+    import cmflow.runner
+
+    seen = tmp_path / "seen.jsonl"
+    real_run, real_logging = cmflow.runner.run_workflow, cmflow.daemon.logs.configure_logging
+
+    def record_then_configure_logging(*args, **kwargs):
+        mask = os.umask(0o077)
+        os.umask(mask)
+        state = {
+            "alarm_left": signal.getitimer(signal.ITIMER_REAL)[0],
+            "env": os.environ.get("CMFLOW_TEST_LEAK"), "tz": os.environ.get("TZ"), "tzname": list(time.tzname),
+            "cwd": os.getcwd(), "secret": redactor("run-one-secret"),
+            "sigalrm": repr(signal.getsignal(signal.SIGALRM)), "sigterm": repr(signal.getsignal(signal.SIGTERM)),
+            "cmflow_level": logging.getLogger("cmflow").level,
+            "plugin_handlers": len(logging.getLogger("cmflow.someplugin").handlers),
+            "plugin_propagates": logging.getLogger("cmflow.someplugin").propagate,
+            "disabled": logging.root.manager.disable, "umask": mask,
+        }
+        with seen.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(state) + "\n")
+        return real_logging(*args, **kwargs)
+
+    def change_then_run(*args, **kwargs):
+        os.environ["CMFLOW_TEST_LEAK"] = "set by run 1"
+        os.environ["TZ"] = "America/New_York"
+        time.tzset()
+        (tmp_path / "elsewhere").mkdir(exist_ok=True)
+        os.chdir(tmp_path / "elsewhere")
+        redactor.add("run-one-secret")
+        signal.signal(signal.SIGALRM, lambda *_: None)  # a plugin's own timeout helper
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        logging.getLogger("cmflow").setLevel(logging.CRITICAL)
+        plugin_log = logging.getLogger("cmflow.someplugin")
+        plugin_log.addHandler(logging.NullHandler())
+        plugin_log.propagate = False
+        logging.disable(logging.WARNING)
+        os.umask(0)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(cmflow.runner, "run_workflow", change_then_run)
+    monkeypatch.setattr(cmflow.daemon.logs, "configure_logging", record_then_configure_logging)
+    outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)])
+    assert [o.status for o in outcomes] == ["ok", "ok"], outcomes
+    first, second = (json.loads(line) for line in seen.read_text(encoding="utf-8").splitlines())
+    assert first["secret"] == "run-one-secret" and first["alarm_left"] == 0  # what a fresh process finds
+    assert second == first, {key: (first[key], second[key]) for key in first if first[key] != second[key]}
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_kept_store_urls_password_stays_masked_in_the_next_runs_errors(tmp_path, store_url, quick, monkeypatch):
+    """The process keeps its PostgreSQL engine from run to run and forgets each run's secrets:
+    the store URL's password must still be masked in what run 2 reports."""
+    from sqlalchemy.engine import make_url
+
+    import cmflow.runner
+
+    password = make_url(store_url).password
+    assert password, "the PostgreSQL test server's URL has no password to mask"
+
+    real_run, runs = cmflow.runner.run_workflow, []
+
+    def run_once_then_fail_naming_the_store(*args, **kwargs):
+        runs.append(1)  # in the run process: counts its runs
+        if len(runs) == 1:
+            return real_run(*args, **kwargs)
+        raise RuntimeError(f"could not reach {store_url}")
+
+    monkeypatch.setattr(cmflow.runner, "run_workflow", run_once_then_fail_naming_the_store)
+    outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)])
+    assert [o.status for o in outcomes] == ["ok", "crashed"], outcomes
+    assert "could not reach" in outcomes[1].error and password not in outcomes[1].error, outcomes[1].error

@@ -33,7 +33,7 @@ from celery import Celery
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 from celery.worker.request import Request
 
-from cmflow.daemon.worker import LOCK_MARGIN, execute
+from cmflow.daemon.worker import execute, own_deadline
 from cmflow.foundation.durations import format_duration
 from cmflow.foundation.secrets import redactor
 
@@ -125,15 +125,10 @@ def run_message(message: dict[str, Any], options: CeleryOptions) -> dict[str, An
         log.error("refused a run: %s", exc)
         return {"status": "crashed", "run_id": None, "records": 0, "error": redactor(str(exc))}
     configure_logging(options.log_format, request.log_level, run=request.label)
-    # Should the worker that would stop it at its time limit be gone (killed), the run must
-    # not outlive its lock and overlap the next run of its workflow.
-    signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
     from cmflow.metrics.worker import worker_metrics  # counts nothing unless the worker serves metrics
 
-    try:
+    with own_deadline(request):  # should the worker that would stop it at its time limit be gone
         outcome = worker_metrics().measure(lambda: execute(request))
-    finally:
-        signal.alarm(0)
     return outcome_message(outcome)
 
 

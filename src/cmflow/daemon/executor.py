@@ -28,11 +28,15 @@ from datetime import datetime
 from typing import Callable
 
 from cmflow.foundation.durations import format_duration
+from cmflow.daemon.settings import MAX_MEMORY_PER_PROCESS_MB, RUNS_PER_PROCESS
 from cmflow.daemon.worker import RunOutcome, RunRequest, Served, execute, serve_runs
 
 log = logging.getLogger("cmflow.daemon")
 KILL_AFTER = 5.0
 """Seconds a stopped run has to exit on SIGTERM before it is killed."""
+IDLE_PROCESS_LIFETIME = 300.0
+"""Seconds a run process of the pool waits for its next run before it is retired: after a burst,
+the processes it needed do not hold their memory and store connections for ever."""
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -110,17 +114,23 @@ class _RunProcess:
     started_at: float = 0.0
     """time.monotonic() at the run's start: a wall-clock step (NTP, a resumed VM) times nothing out."""
     served: Served | None = field(default=None)
+    idle_since: float = 0.0
+    """time.monotonic() when it last went idle."""
 
 
 class LocalProcessPool(Executor):
     """At most ``max_parallel`` runs at once, in processes of their own, each process serving
     up to ``runs_per_process`` runs one after the other (1: a fresh process per run), and
-    retired sooner once it holds more than ``max_memory_mb`` after a run."""
+    retired sooner once it holds more than ``max_memory_mb`` after a run, or once it has waited
+    ``idle_lifetime`` seconds for its next run."""
 
-    def __init__(self, max_parallel: int, runs_per_process: int = 1, max_memory_mb: float | None = None) -> None:
+    def __init__(self, max_parallel: int, runs_per_process: int = RUNS_PER_PROCESS,
+                 max_memory_mb: float | None = MAX_MEMORY_PER_PROCESS_MB,
+                 idle_lifetime: float = IDLE_PROCESS_LIFETIME) -> None:
         self.max_parallel = max_parallel
         self.runs_per_process = runs_per_process
         self.max_memory_mb = max_memory_mb
+        self.idle_lifetime = idle_lifetime
         self._context = multiprocessing.get_context("forkserver")
         # The server imports these once; each run process is then a cheap fork of a warm process.
         # The main script (the `cmflow` command) too: without it, every process would run it again
@@ -167,6 +177,7 @@ class LocalProcessPool(Executor):
         return _RunProcess(process, mine)
 
     def poll(self, now: datetime) -> list[RunOutcome]:
+        self._retire_idle()
         self._reap()
         ended = []
         for pid, running in list(self._running.items()):
@@ -243,6 +254,7 @@ class LocalProcessPool(Executor):
         served = running.served
         running.request = running.served = None
         if served is not None and served.retiring is None and running.process.is_alive():
+            running.idle_since = time.monotonic()
             self._idle.append(running)
         else:
             if served is not None:
@@ -254,6 +266,15 @@ class LocalProcessPool(Executor):
         worker.connection.close()
         self._exiting.append(worker.process)
         self._reap()
+
+    def _retire_idle(self) -> None:
+        """Retire the processes that waited longer than ``idle_lifetime`` for a run (the least
+        recently used are first in the list)."""
+        while self._idle and time.monotonic() - self._idle[0].idle_since > self.idle_lifetime:
+            worker = self._idle.pop(0)
+            log.debug("run process %s retired: idle for %s", worker.process.pid,
+                      f"{self.idle_lifetime:g} s", extra={"pid": worker.process.pid})
+            self._retire(worker)
 
     def _close_idle(self) -> None:
         while self._idle:

@@ -14,13 +14,14 @@ import gc
 import logging
 import os
 import signal
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from cmflow import runner as _runner  # noqa: F401  (preloaded for the fork server)
 from cmflow.foundation.errors import WorkflowInvalid
+from cmflow.daemon.settings import MAX_MEMORY_PER_PROCESS_MB, RUNS_PER_PROCESS
 from cmflow.foundation.secrets import redactor
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 
@@ -151,32 +152,91 @@ class Served:
     retiring: str | None = None
 
 
+RESTORED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGALRM", "SIGTERM", "SIGINT", "SIGHUP", "SIGCHLD")
+                         if hasattr(signal, name))
+"""Signals whose handling a run may change (a plugin's own timeout, a library ignoring SIGTERM)
+and :class:`ProcessBaseline` puts back: the run's deadline (SIGALRM) and the daemon's stop
+(SIGTERM) must end the next run's process as they end the first's."""
+
+
+@dataclass(frozen=True)
+class _LoggerState:
+    level: int
+    handlers: tuple
+    propagate: bool
+    disabled: bool
+
+    @classmethod
+    def of(cls, logger: logging.Logger) -> "_LoggerState":
+        return cls(logger.level, tuple(logger.handlers), logger.propagate, logger.disabled)
+
+    def put_back(self, logger: logging.Logger) -> None:
+        if _LoggerState.of(logger) != self:
+            logger.setLevel(self.level)
+            logger.handlers[:] = self.handlers
+            logger.propagate, logger.disabled = self.propagate, self.disabled
+
+
+_NEW_LOGGER = _LoggerState(logging.NOTSET, (), True, False)
+"""How a logger first made by a run is left after it: as :func:`logging.getLogger` makes one."""
+
+
+def _loggers() -> dict[str, logging.Logger]:
+    found = {name: logger for name, logger in logging.root.manager.loggerDict.items()
+             if isinstance(logger, logging.Logger)}
+    found[""] = logging.root
+    return found
+
+
 class ProcessBaseline:
     """What a run process looks like before its first run, and restores after each: its
-    environment, working directory, the secrets it masks and its threads."""
+    environment (and time zone), working directory, umask, the secrets it masks, the handling
+    of :data:`RESTORED_SIGNALS`, its loggers' levels, handlers and propagation, and its threads.
+    Not put back: module globals and files a run left open (docs/daemon.md, "Run processes")."""
 
     def __init__(self) -> None:
         import threading
 
         self.environment = dict(os.environ)
         self.directory = os.getcwd()
+        self.umask = _current_umask()
         self.secrets = redactor.known()
+        self.signals = {number: signal.getsignal(number) for number in RESTORED_SIGNALS}
+        self.logging_disabled = logging.root.manager.disable
+        self.loggers = {name: _LoggerState.of(logger) for name, logger in _loggers().items()}
         self.threads = {t.ident for t in threading.enumerate()}
 
     def restore(self) -> str | None:
         """Undo what a run changed; say why the process cannot serve another run (a thread the
         run left behind may still act), or None."""
         import threading
+        import time
 
         if os.environ != self.environment:
+            time_zone = os.environ.get("TZ")
             os.environ.clear()
             os.environ.update(self.environment)
+            if time_zone != os.environ.get("TZ"):
+                time.tzset()
         if os.getcwd() != self.directory:
             os.chdir(self.directory)
+        os.umask(self.umask)
+        for number, handler in self.signals.items():
+            if handler is not None and signal.getsignal(number) is not handler:
+                signal.signal(number, handler)
+        logging.disable(self.logging_disabled)
+        for name, logger in _loggers().items():
+            self.loggers.get(name, _NEW_LOGGER).put_back(logger)
         redactor.forget_all_but(self.secrets)
         gc.collect()
         left = [t.name for t in threading.enumerate() if t.ident not in self.threads and t.is_alive()]
         return f"the run left {len(left)} thread(s) running ({', '.join(left[:3])})" if left else None
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def resident_megabytes() -> float:
@@ -189,7 +249,21 @@ def resident_megabytes() -> float:
         return 0.0
 
 
-def serve_runs(connection: "Connection", runs_per_process: int = 1, max_memory_mb: float | None = None) -> None:
+@contextmanager
+def own_deadline(request: RunRequest) -> Iterator[None]:
+    """The run's own deadline, for both executors' processes: should the process that would
+    stop the run at its timeout be gone (a daemon or a Celery worker killed), SIGALRM ends the
+    run's process a little after its timeout (half of :data:`LOCK_MARGIN`), so an orphan never
+    outlives its lock and overlaps the next run of its workflow. Cleared as the run ends."""
+    signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+
+
+def serve_runs(connection: "Connection", runs_per_process: int = RUNS_PER_PROCESS,
+               max_memory_mb: float | None = MAX_MEMORY_PER_PROCESS_MB) -> None:
     """A run process: :func:`execute` each request received through ``connection``, one at a
     time, and send back a :class:`Served`; stop after ``runs_per_process`` runs, after a run
     that leaves the process resident above ``max_memory_mb`` or with a thread of its own still
@@ -211,12 +285,9 @@ def serve_runs(connection: "Connection", runs_per_process: int = 1, max_memory_m
                 request: RunRequest = connection.recv()
             except (EOFError, OSError):  # the daemon closed this process, or is gone
                 return
-            # The run's own deadline, in case the daemon that would stop it is gone (killed): an
-            # orphan must not outlive its lock and overlap the next run of its workflow.
-            signal.alarm(int((request.timeout + LOCK_MARGIN / 2).total_seconds()) or 1)
             configure_logging(request.log_format, request.log_level, run=request.label)
-            outcome = replace(execute(request, stores), pid=os.getpid())
-            signal.alarm(0)
+            with own_deadline(request):
+                outcome = replace(execute(request, stores), pid=os.getpid())
             retiring = _retiring(outcome, baseline, served, runs_per_process, max_memory_mb)
             for url in stores:  # the kept engines' credentials stay masked, though the run's secrets are forgotten
                 mark_url_secrets(url)

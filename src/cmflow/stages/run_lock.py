@@ -114,9 +114,10 @@ def _lost(stop: StopRequest, workflow_key: str, why: str) -> None:
 
 def _release_run_lock(store: "Store", workflow_key: str, owner: LockOwner) -> None:
     """Give the run lock back; a store that refuses (locked, gone) must not hide how the run
-    ended: the lock of a process that has ended is taken over by the next run."""
+    ended: the lock is taken over by the next run once its lease has run out (it is no longer
+    renewed) or this process has ended; until then, a run of the workflow finds it busy."""
     try:
         store.release_run_lock(workflow_key, owner)
     except Exception as failure:
-        log.warning("could not release the run lock of %s: %s; the next run takes it over",
-                    workflow_key, redactor(one_line(failure)))
+        log.warning("could not release the run lock of %s: %s; the next run takes it over once its lease "
+                    "runs out or this process ends", workflow_key, redactor(one_line(failure)))
