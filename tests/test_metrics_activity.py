@@ -491,8 +491,9 @@ columns = { date = "Date", followers_gained = "New followers", followers_lost = 
     result = run(workflow, tmp_path)
     assert value(result, "followers_gained") == 25  # 12 + 8 + 5
     assert value(result, "followers_lost") == 7     # 3 + 4 (the 18th does not report it)
-    previous = row(result, "followers_gained", "previous_period")
-    assert previous["value"] is None and previous["reason"] == "no activity in this period"
+    previous = row(result, "followers_gained", "previous_period")  # before the file's first day
+    assert previous["value"] is None and previous["reason"] == (
+        "no record read reaches this period: the records read start on 2026-11-16 (daily activity records)")
 
 
 def test_engagement_by_followers_counts_each_account_from_its_view(tmp_path: Path) -> None:

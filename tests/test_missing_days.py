@@ -63,7 +63,7 @@ def test_days_missing_inside_the_export_are_named_with_the_account(tmp_path, sto
                        "2025-12-31 (1 day missing between its first and last day): the totals of the "
                        "periods holding these days leave them out, as a missing day is not a 0; export those days again")
     french = language("fr").run_warning(warning)
-    assert "Atelier Lumen n'a pas d'activité quotidienne" in french
+    assert "aucune activité quotidienne de linkedin Atelier Lumen n'est enregistrée pour ces jours" in french
     assert "2025-12-31" not in french  # the days in the report's own words
 
 

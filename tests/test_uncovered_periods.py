@@ -79,14 +79,14 @@ def test_counts_before_the_files_start_have_no_value_and_counts_they_cover_keep_
     assert set(last_year) == {"overall", "instagram", "facebook", "linkedin"}
     for value, reason in last_year.values():
         assert value is None
-        assert reason == f"{UNCOVERED_REASON}: the files read start on 2026-10-02 (posts)"
+        assert reason == f"{UNCOVERED_REASON}: the records read start on 2026-10-02 (posts)"
 
     assert comparison(result, "previous_period")["linkedin"] == (0, "comparison value is 0")
     assert comparison(result, "same_period_last_year")["overall"] == (None, "no value for the comparison period")
 
 
 def test_a_report_tells_a_client_the_period_is_outside_the_data_in_their_language():
-    reason = f"{UNCOVERED_REASON}: the files read start on 2026-10-02 (posts)"
+    reason = f"{UNCOVERED_REASON}: the records read start on 2026-10-02 (posts)"
     assert language("en").reason(reason) == "Outside the days the data read covers"
     assert language("fr").reason(reason) == "Hors des jours couverts par les données lues"
 

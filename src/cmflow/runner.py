@@ -1,4 +1,4 @@
-"""One run of a workflow: fetch -> lost_inputs -> missing_days -> filter_rows -> clients -> watch -> classify
+"""One run of a workflow: fetch -> lost_inputs -> filter_rows -> clients -> missing_days -> watch -> classify
 -> measure -> uncovered_periods -> failed_sources -> compare -> changed_scopes -> objectives -> evaluate -> alert_items
 -> where_misses -> compose -> record
 -> deliver.
@@ -96,10 +96,10 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     try:
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
-        fetched = _timed("missing_days", missing_days, workflow, periods, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
         fetched = _timed("filter_rows", filter_rows, workflow, fetched)
         fetched = _timed("clients", clients, workflow, fetched)
+        fetched = _timed("missing_days", missing_days, workflow, periods, fetched)
         watched = _timed("watch", watch, workflow, fetched)
         fetched = watched.fetched_and_watched
         classified = _timed("classify", classify, workflow, fetched)

@@ -80,6 +80,9 @@ class FetchContext:
         return resolve_input_path(value, self.workflow_dir)
 
     def warn(self, message: str) -> None:
+        """Say something of this fetch in the run summary: plain text is a note; a
+        :class:`cmflow.RunWarning` is a warning of the run (it ends ``warning``, reports that list
+        warnings show it, in their language when their catalogue has its code)."""
         self.problems.append(message)
         self.log.warning(message, extra={IN_RUN_SUMMARY: True})
 

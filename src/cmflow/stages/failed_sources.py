@@ -38,9 +38,10 @@ if TYPE_CHECKING:
     from cmflow.plugins.result import StageReport
     from cmflow.workflow import Workflow
 
-NOTHING_REASON = r"^no \w+( or \w+)? (in|this) "
-"""The reasons of a figure without a value for want of records ("no posts in this period"): a
-claim that nothing happened, as 0 is."""
+NOTHING_REASON = r"^(no \w+( or \w+)? (in|this) |no record read reaches this period)"
+"""The reasons of a figure without a value for want of records ("no posts in this period", or no
+record reaching the period): a claim that nothing happened, as 0 is, or one a failed source may
+have made untrue."""
 
 
 def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], reports: list["StageReport"],

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from cmflow.foundation.periods import today_in
 from cmflow.foundation.records import RECORD_KINDS, RecordTable, unique_records
+from cmflow.foundation.run_warnings import RunWarning
 from cmflow.plugins.context import FetchContext, SharedHttpClient
 from cmflow.plugins.result import StageReport
 from cmflow.stages.failures import failure, failure_details
@@ -116,8 +117,12 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         for unit in parts:
             for what, paths in unit.inputs.items():
                 report.inputs.setdefault(what, []).extend(p for p in paths if p not in report.inputs.get(what, []))
-            # once, however many calls (a window asked in two parts) or accounts said it
-            report.problems.extend(p for p in dict.fromkeys(unit.problems) if p not in report.problems)
+            # once, however many calls (a window asked in two parts) or accounts said it; a
+            # RunWarning is a warning of the run (its status, the reports' list), other text a note
+            for problem in dict.fromkeys(unit.problems):
+                said = report.warnings if isinstance(problem, RunWarning) else report.problems
+                if problem not in said:
+                    said.append(problem)
             report.skipped.extend(unit.skipped)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:

@@ -5,15 +5,17 @@ per day) is summed over a period: a day the export lacks lowers the period's imp
 without a word, and the comparison with a full week reads as a fall (-27 % for one day of seven).
 For each account of each source, the days of the run's period, between the account's first and
 last day of activity, that have no record are a warning on the source: the account, the days, and
-what to do, when they are few (at most a quarter of those days: a daily series that lost a day);
-rows scattered over the days (only the days an account lost followers) are not a daily series. Days before the account's first or after its last record are not said: a period the
+what to do, when the account's rows are a daily series (at most a quarter of the days from its
+first row to its last absent); rows scattered over the days (only the days an account lost
+followers) are not. It runs after the sources' and clients' filters: an account a ``where`` leaves
+out is not said. Days before the account's first or after its last record are not said: a period the
 data does not reach has no value (:mod:`cmflow.stages.uncovered_periods`), and an export may end
 before the period does. The periods compared with are not looked at: an agency folder often holds
 exports of separate ranges (last November's, this quarter's), whose in-between days are no
 export's, not missing from one.
 
-Takes the workflow, the periods and what the fetch stage made; returns it with the warnings added
-to the sources' reports.
+Takes the workflow, the periods and what the filter_rows and clients stages made; returns it with
+the warnings added to the sources' reports.
 """
 
 from __future__ import annotations
@@ -56,21 +58,23 @@ def missing_days(workflow: "Workflow", periods: list["Period"], fetched: Fetched
 
 
 SCATTERED_SHARE = 0.25
-"""Above this share of the period's days (between the account's first and last) missing, the
-account's rows are taken for days something happened (a tool listing the days an account lost
-followers), not for a daily series that lost days: nothing is said."""
+"""Above this share of the days from the account's first row to its last missing, its rows are
+taken for the days something happened (a tool listing the days an account lost followers), not
+for a daily series that lost days: nothing is said."""
 
 
 def _missing(dates: list[date], periods: list["Period"]) -> list[tuple[date, date]]:
     """The runs of days from ``dates``' first to last without a date, within one of ``periods``;
-    none when the dates are scattered (:data:`SCATTERED_SHARE`)."""
+    none when the dates are scattered over the account's whole span (:data:`SCATTERED_SHARE`)."""
     first, last, present = dates[0], dates[-1], set(dates)
+    if (last - first).days + 1 - len(present) > SCATTERED_SHARE * ((last - first).days + 1):
+        return []
     within = set()
     for period in periods:
         start, end = max(period.start, first), min(period.end, last)
         within.update(start + timedelta(days=n) for n in range((end - start).days + 1))
     absent = within - present
-    if not absent or len(absent) > SCATTERED_SHARE * len(within):
+    if not absent:
         return []
     gaps: list[tuple[date, date]] = []
     for day in sorted(absent):

@@ -9,13 +9,17 @@ compare with, and the compare stage fills them from what earlier runs kept (an e
 only the latest week is compared with the week an earlier run read).
 
 What a metric's sources cover: a source that calls an API (:attr:`cmflow.Source.incremental`) or
-hands over the window it was asked for (:attr:`cmflow.Source.window_only`) covers every period
-of the run (the fetch window spans them); a file (an export, a sheet) covers the days from its
-first record of the kinds the metric reads on. For each group of kinds the metric needs
-(:meth:`cmflow.Metric.needed_records`: posts, or the daily activity of accounts without a post
-list; calendar items and posts), a period that ends before the files of that group start is
-uncovered. A period after a file's last record is left as it is: the export may well have been
-downloaded after it, and nothing was posted since.
+hands over the window it was asked for (:attr:`cmflow.Source.window_only`) is taken to cover every
+period of the run (the fetch window spans them; days older than a platform returns are the gap
+warning's, :mod:`cmflow.stages.incremental`); a file (an export, a sheet) covers the days from its
+first record on. Coverage is worked out per series: the records the metric reads (its sources,
+its ``where``) of the series' client, else all of them, start on a day; a period that ends before
+it is uncovered for that series (an account of a covered client that had not posted yet posted 0). For each group
+of kinds the metric needs (:meth:`cmflow.Metric.needed_records`: posts, or the daily activity of
+accounts without a post list; calendar items and posts), the group's own first day counts. A
+period after the last record is left as it is: the export may well have been downloaded after
+it, and nothing was posted since. A sum already without a value there ("no posts in this
+period") gets the same reason: nothing says nothing happened.
 
 Takes the workflow, the records (one frame per kind, with ``source_id``), the periods and the
 measurements; returns the measurements with the uncovered periods' values made null and their
@@ -24,10 +28,10 @@ reason said.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.records import RECORD_KINDS
+from cmflow.foundation.where_filters import rows_condition
 
 if TYPE_CHECKING:
     import polars as pl
@@ -37,78 +41,122 @@ if TYPE_CHECKING:
     from cmflow.workflow import Workflow
 
 UNCOVERED_REASON = "no record read reaches this period"
-"""The start of an uncovered period's reason; the rest names the day the files start (reports match on it)."""
+"""The start of an uncovered period's reason; the rest names the day the records start (reports match on it)."""
+
+NOTHING_REASON = r"^no \w+( or \w+)? (in|this) "
+"""Reasons that claim nothing happened ("no posts in this period"): untrue where no record reaches."""
+
+SERIES_LEVELS = (("client",), ())
+"""What a series' first day is looked up by: its client's records (an agency onboards a client on
+a day, and its exports start then), else every record the metric reads. Not the account's: within
+what a client's records cover, an account that posted nothing yet (a page opened later) posted 0."""
 
 
 def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], records: dict[str, "pl.DataFrame"],
                       periods: list["Period"], measurements: "pl.DataFrame") -> "pl.DataFrame":
-    """``measurements`` with no value, and the reason, in each period a metric's files do not reach."""
+    """``measurements`` with no value, and the reason, in each period a series' files do not reach."""
     import polars as pl
 
-    sources = {entry.id: entry.plugin for entry in workflow.sources}
-    owners: dict[str, list[MetricRequest]] = {}
-    for request in requests:
-        for name in request.plugin.produces():
-            owners.setdefault(name, []).append(request)
-    blanks = []
-    for request in requests:
-        uncovered = _uncovered(request, sources, records, periods)
-        if not uncovered:
-            continue
-        # A measurement two entries produce (the same metric twice) is blanked only by an entry that owns it alone.
-        names = [name for name in request.plugin.produces() if len(owners[name]) == 1]
-        blanks += [(name, label, reason) for name in names for label, reason in uncovered.items()]
-    if not blanks or measurements.height == 0:
+    if measurements.height == 0:
         return measurements
-    blank = pl.DataFrame(blanks, schema={"metric": pl.String, "period": pl.String, "_uncovered": pl.String},
-                         orient="row")
-    joined = measurements.join(blank.with_columns(pl.col("metric").cast(measurements.schema["metric"]),
-                                                  pl.col("period").cast(measurements.schema["period"])),
-                               on=["metric", "period"], how="left")
-    uncovered = pl.col("_uncovered").is_not_null()
-    return joined.with_columns(
-        pl.when(uncovered).then(None).otherwise(pl.col("value")).alias("value"),
-        pl.when(uncovered & pl.col("value").is_not_null()).then(pl.col("_uncovered"))
-        .otherwise(pl.col("reason")).alias("reason"),
-    ).drop("_uncovered")
+    sources = {entry.id: entry.plugin for entry in workflow.sources}
+    firsts: dict[tuple, "pl.DataFrame | None"] = {}
+    parts, done = [], []
+    indexed = measurements.with_row_index("_order")  # the rows keep their order
+    for request in requests:
+        names = list(request.plugin.produces())
+        rows = indexed.filter(pl.col("metric").is_in(names))
+        starts = []
+        for group in request.plugin.needed_records():
+            reading = [sources[i] for i in request.source_ids if i in sources and sources[i].produces() & set(group)]
+            if not reading or any(s.incremental or s.window_only for s in reading):
+                continue  # an API's fetch window spans every period of the run
+            found = []  # the kinds of a group are alternatives: whichever starts first covers
+            for kind in group:
+                key = (kind, tuple(request.source_ids), repr(sorted(request.where.items())))
+                if key not in firsts:
+                    firsts[key] = _first_days(records.get(kind), kind, request, periods)
+                if firsts[key] is not None:
+                    found.append((kind, firsts[key]))
+            if found:
+                starts.append((" or ".join(RECORD_KINDS[k].counted(2).split(" ", 1)[1] for k, _ in found),
+                               pl.concat([f for _, f in found], how="diagonal_relaxed")))
+        if not starts or rows.height == 0:
+            continue
+        parts.append(_blanked(rows, starts))
+        done += names
+    if not parts:
+        return measurements
+    untouched = indexed.filter(~pl.col("metric").is_in(done))
+    return pl.concat([untouched, *parts], how="vertical_relaxed").sort("_order").drop("_order")
 
 
-def _uncovered(request: "MetricRequest", sources: dict, records: dict[str, "pl.DataFrame"],
-               periods: list["Period"]) -> dict[str, str]:
-    """Period label -> reason, for the periods that end before the request's files start."""
+def _first_days(frame: "pl.DataFrame | None", kind: str, request: "MetricRequest",
+                periods: list["Period"]) -> "pl.DataFrame | None":
+    """The first day of ``kind``'s records the request reads, per account (with its platform and
+    client): one pass over the records; None when it reads none."""
     import polars as pl
 
-    reading = [sources[i] for i in request.source_ids if i in sources]
-    starts: list[tuple[date, str]] = []  # per group of kinds the metric needs: the day its files start
-    for group in request.plugin.needed_records():
-        providing = [s for s in reading if s.produces() & set(group)]
-        if not providing or any(s.incremental or s.window_only for s in providing):
-            continue  # an API's fetch window spans every period of the run
-        firsts = []
-        for kind in group:
-            frame = records.get(kind)
-            if frame is None or frame.height == 0 or "source_id" not in frame.columns:
-                continue
-            first = frame.lazy().filter(pl.col("source_id").is_in(request.source_ids)).select(
-                pl.col(RECORD_KINDS[kind].time_field).min()).collect().item()
-            if first is not None:
-                firsts.append((_day(first, periods), kind))
-        if firsts:
-            starts.append(min(firsts))
-    uncovered = {}
-    for period in periods:
-        before = [(first, kind) for first, kind in starts if period.end < first]
-        if before:
-            first, kind = max(before)
-            uncovered[period.label] = (f"{UNCOVERED_REASON}: the files read start on {first.isoformat()} "
-                                       f"({kind.replace('_', ' ')}s)")
-    return uncovered
+    if frame is None or frame.height == 0 or "source_id" not in frame.columns:
+        return None
+    record = RECORD_KINDS[kind]
+    lazy = frame.lazy().filter(pl.col("source_id").is_in(request.source_ids))
+    applicable = {k: v for k, v in request.where.items()
+                  if k in record.field_names and k not in record.not_selected_by_where}
+    if applicable:
+        lazy = lazy.filter(rows_condition(applicable, frame.columns))
+    time = pl.col(record.time_field)
+    if frame.schema[record.time_field] != pl.Date:
+        time = time.dt.convert_time_zone(periods[0].tz).dt.date()
+    dims = [c for c in ("platform", "account", "client") if c in frame.columns]
+    first = lazy.group_by(dims).agg(time.min().alias("first")).with_columns(
+        pl.col(c).cast(pl.String) for c in dims).collect()
+    return None if first.height == 0 else first
 
 
-def _day(value: "date | datetime", periods: list["Period"]) -> date:
-    """A record's day in the run's time zone (a date as it is)."""
-    if isinstance(value, datetime):
-        from zoneinfo import ZoneInfo
+def _blanked(rows: "pl.DataFrame", starts: list[tuple[str, "pl.DataFrame"]]) -> "pl.DataFrame":
+    """``rows`` (one metric's measurements), each with no value and the reason where its series'
+    records of one group of kinds (named in words, with the first days of its records) start
+    after its period ends."""
+    import polars as pl
 
-        return value.astimezone(ZoneInfo(periods[0].tz)).date() if value.tzinfo else value.date()
-    return value
+    uncovered = pl.lit(False)
+    said = pl.lit(None, dtype=pl.String)
+    columns = []
+    for n, (kind, first) in enumerate(starts):
+        name = f"_first_{n}"
+        rows = rows.with_columns(_series_first(rows, first).alias(name))
+        late = (pl.col("period_end") < pl.col(name)).fill_null(False)
+        noun = kind
+        said = pl.when(late).then(pl.format(f"{UNCOVERED_REASON}: the records read start on {{}} ({noun})",
+                                            pl.col(name).dt.to_string("%Y-%m-%d"))).otherwise(said)
+        uncovered = uncovered | late
+        columns.append(name)
+    value, reason = pl.col("value"), pl.col("reason")
+    nothing = value.is_null() & (reason.is_null() | reason.str.contains(NOTHING_REASON)).fill_null(True)
+    return rows.with_columns(
+        pl.when(uncovered).then(None).otherwise(value).alias("value"),
+        pl.when(uncovered & (value.is_not_null() | nothing)).then(said).otherwise(reason).alias("reason"),
+    ).drop(columns)
+
+
+def _series_first(rows: "pl.DataFrame", first: "pl.DataFrame") -> "pl.Series":
+    """Each row's first day (:data:`SERIES_LEVELS`): its client's, else the earliest."""
+    import polars as pl
+
+    looked = []
+    for level in SERIES_LEVELS:
+        if any(c not in first.columns or c not in rows.columns for c in level):
+            continue
+        if not level:
+            looked.append(pl.repeat(first["first"].min(), rows.height, eager=True))
+            continue
+        by = first.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in level)).group_by(list(level)).agg(
+            pl.col("first").min())
+        known = pl.all_horizontal(pl.col(c).is_not_null() for c in level)
+        wanted = rows.select(*[pl.col(c).cast(pl.String) for c in level], known.alias("_known"))
+        joined = wanted.with_row_index("_row").join(by, on=list(level), how="left").sort("_row")
+        looked.append(joined.select(pl.when(pl.col("_known")).then(pl.col("first"))).to_series())
+    if not looked:
+        return pl.repeat(None, rows.height, dtype=pl.Date, eager=True)
+    return pl.select(pl.coalesce(looked)).to_series()
