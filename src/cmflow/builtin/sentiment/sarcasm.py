@@ -93,7 +93,7 @@ NOT_A_COMPLAINT_BEFORE = (
     "pas", "plus", "aucun", "aucune", "zéro", "zero", "sans", "ni", "jamais", "no", "not", "never", "without",
     r"\w+n['’]t", "malgré", "même", "despite", "even", "though", "after", "après", "only", "seulement",
 )
-"""Words that, at most three words before a mishap, say it did not happen ("plus aucune panne",
+"""Words that, at most three words before a mishap ("courier's" one word), say it did not happen ("plus aucune panne",
 "no more outages", "didn't have to wait on hold") or is no complaint ("même en retard", "even
 though my order was late", "back up after the outage")."""
 FIX_WORDS = (
@@ -125,7 +125,7 @@ SCARE_QUOTES = rf"[\"“«]\s*[^\"”»]{{0,12}}\b(?:{_words(PROMISED_WORDS)})\b
 """A promised word in quotes of a few words ("« service »", "next day delivery"), not a long quotation."""
 IRONIC_EMOJI_WITH_PRAISE = rf"\b(?:{_words(POSITIVE_WORDS)})\b"
 NO_MISHAP = (
-    rf"\b(?:{_words(NOT_A_COMPLAINT_BEFORE)})\b(?:\W+\w+){{0,3}}?\W+(?:{_words(MISHAPS)})\b"
+    rf"\b(?:{_words(NOT_A_COMPLAINT_BEFORE)})\b(?:\W+\w+(?:['’]\w+)?){{0,3}}?\W+(?:{_words(MISHAPS)})\b"
     rf"|[^.!?]*\b(?:{_words(FIX_WORDS)})\b[^.!?]*|\b(?:{_words(IDIOMS)})\b"
 )
 """What :func:`sarcasm_marked` blanks out before it looks for a mishap: a negated or excused
