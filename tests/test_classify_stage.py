@@ -463,3 +463,22 @@ def test_a_classifiers_languages_are_made_primary_subtags_and_anything_else_is_r
         labels(_Answers([1, 2, 3, 4]), texts, None)
     with pytest.raises(ClassifierAnswerInvalid, match="the language 'fra'"):
         labels(_Answers(["fr", "fra", None, None]), texts, None)
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({}, "negative"),  # the model shipped with cmflow: the sarcasm rules on
+    ({"sarcasm": False}, "positive"),
+    ({"model_path": "own.json.gz"}, "positive"),  # the user's own model: off unless asked
+    ({"model_path": "own.json.gz", "sarcasm": True}, "negative"),
+])
+def test_the_sentiment_classifier_applies_the_sarcasm_rules_to_its_own_model_unless_told(
+        tmp_path, entry, expected) -> None:
+    from cmflow.builtin.classifiers.sentiment import Sentiment
+    from cmflow.builtin.sentiment.model import SentimentModel
+
+    SentimentModel.builtin().save(tmp_path / "own.json.gz")  # the same weights, read as a user's file
+    classifier = Sentiment(Sentiment.Options(**entry), entry_id="sentiment")
+    classifier.prepare(tmp_path)
+    text = "Oh great, my flight got cancelled again. Just what I needed, love it"  # the words read positive
+    answer = classifier.classify(pl.Series([text]), pl.Series(["en"]))
+    assert answer["sentiment"].to_list() == [expected]

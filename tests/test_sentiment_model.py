@@ -130,22 +130,44 @@ def test_sarcasm_with_its_marks_reads_negative(model):
     ("Love it /s", True), ("Not sure about this", False),
     # 2. a stock sarcastic phrase
     ("Merci pour rien.", True), ("Thanks for nothing", True), ("Il ne manquait plus que ça", True),
-    ("Yeah right", True), ("So much for the promise", True), ("Merci pour tout", False),
-    ("Thanks so much for the help", False),  # "so much for" only opening a sentence
+    ("Yeah right", True), ('Yeah right, "next day delivery"', True), ("Merci pour tout", False),
+    ("Yeah, right on time as always, thanks", False),  # "yeah right" ends its clause
+    ("Thanks so much for the help", False),  # "so much for" only opening a sentence ...
+    ("So much for the promise, still no answer", True), ("So much for the rain forecast, what a sunny day!", False),
     # ... and phrases said in earnest too, sarcastic before a mishap
     ("Just what I needed, another delay", True), ("This coffee is just what I needed", False),
     ("Quelle surprise, le train est encore supprimé", True), ("Quelle surprise, merci !", False),
-    # 3. an eye-roll or upside-down face with a positive word
-    ("Super le nouveau design 🙄", True), ("Love waiting on hold 🙃", True), ("Encore en retard 🙄", False),
+    ("Merci du cadeau, facture doublée ce mois-ci", True), ("Merci du cadeau, ma fille est ravie !", False),
+    ("Oh joy, the site is down again", True), ("Oh joy, my favourite band is touring again!", False),
+    # 3. an eye-roll with a positive word; not 🙃, often affectionate
+    ("Super le nouveau design 🙄", True), ("Love waiting on hold 😒", True), ("Encore en retard 🙄", False),
+    ("Merci pour tout 🙃", False), ("Thanks so much! 🙃 love you guys", False),
     # 4. a positive interjection opening the text, then a mishap
     ("Génial, encore en panne", True), ("Great, another outage.", True), ("Bravo pour le retard", True),
+    ("Wonderful, another hour on hold", True), ("Génial, une heure d'attente", True),
     ("Génial, merci encore pour votre aide !", False), ("Great, thanks again!", False),
     ("Super service, livraison en deux jours", False), ("Parfait, tout fonctionne", False),
-    # 5. a positive interjection trailing off
+    # ... not encore, again, another: praise says them too
+    ("Merci, je reviendrai encore c'est sûr", False), ("Thanks! Will order again for sure", False),
+    ("Great job team, another successful launch!", False), ("Bravo, encore une fois vous avez assuré", False),
+    # ... not a mishap negated or excused a few words before it
+    ("Top, plus aucune panne depuis la mise à jour", False), ("Génial, zéro retard cette semaine", False),
+    ("Perfect, no more outages since the update", False), ("Great, the team never lets us down", False),
+    ("Great, I didn't have to wait an hour on hold", False), ("Super, même en retard le livreur a été adorable", False),
+    ("Thanks, even with the courier's delay you kept me informed", False),
+    ("Génial, pas de panne mais un retard de 2h", True),  # the second mishap is not negated
+    # ... not a mishap a sentence says was fixed, nor an idiom
+    ("Bravo pour la réactivité, colis perdu retrouvé en 2h", False), ("Thanks, my lost package was found", False),
+    ("Great, the outage is fixed. Thanks!", False),
+    ("Wow, amazing! Lost for words", False), ("Great, I lost 5 kg with this app!", False),
+    # 5. a positive interjection trailing off into a mishap
     ("Bravo... 3 semaines d'attente", True), ("Amazing… still no answer", True), ("Bravo à tous", False),
-    # 6. scare quotes around what was promised
-    ("Encore bravo pour le « service » client", True), ('So much "support"', True),
-    ('Brilliant customer "service"', True), ("J'ai vu « Dune » hier", False), (None, False),
+    ("Merci…", False), ("Top... j'adore !", False), ("Thanks... see you next week!", False),
+    # 6. scare quotes around what was promised, with a mishap
+    ("Bravo pour la « qualité », le produit s'est cassé", True), ('So much for "24/7 support"', True),
+    ('Brilliant customer "service", nobody ever answers', True), ("Encore bravo pour le « service » client", False),
+    ('Our "Fast Track" service is great', False), ("Le forfait « Service Plus » est top, merci", False),
+    ("J'ai adoré le livre « Les Misérables », merci", False), ("J'ai vu « Dune » hier", False), (None, False),
 ])
 def test_sarcasm_markers(text, marked):
     from cmflow.builtin.sentiment.sarcasm import sarcasm_marked
@@ -167,9 +189,9 @@ def _check_set(language: str) -> pl.DataFrame:
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_the_sarcasm_check_set(model, language):
-    """tests/fixtures/sarcasm (written by hand, see its README): with the markers' rule, at least
-    85 % of the sarcastic texts read negative (the model alone: under 30 %), and no control
-    text (praise and plain facts with the same words) reads otherwise than without the rule."""
+    """tests/fixtures/sarcasm (written by hand, see its README): the markers' rule gets more
+    sarcastic texts right than the model alone, at least 70 % of them, and no control text
+    (praise and plain facts with the same words) reads otherwise than without the rule."""
     data = _check_set(language)
     assert data.height >= 40
     texts, truth = data["text"].to_list(), data["label"].to_list()
@@ -182,9 +204,26 @@ def test_the_sarcasm_check_set(model, language):
     def share(labels, rows):
         return sum(labels[row] == truth[row] for row in rows) / len(rows)
 
-    assert share(alone, sarcastic) < 0.30
-    assert share(ruled, sarcastic) >= 0.85
+    assert share(ruled, sarcastic) > share(alone, sarcastic)
+    assert share(ruled, sarcastic) >= 0.70
     assert [ruled[row] for row in controls] == [alone[row] for row in controls]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_earnest_texts_bear_no_sarcasm_marker(model, language):
+    """tests/fixtures/sarcasm/earnest_*.tsv (see its README): thanks, congratulations, "will order
+    again", giveaway thanks, "Merci…", product names in quotes, mishaps negated or fixed, and the
+    88 texts of the rules' review. A marker on any of them would turn praise negative."""
+    data = pl.read_csv(Path(__file__).parent / "fixtures" / "sarcasm" / f"earnest_{language}.tsv",
+                       separator="\t", quote_char=None, schema={"source": pl.Utf8, "text": pl.Utf8})
+    assert data.filter(pl.col("source") == "cmflow").height >= 60
+    from cmflow.builtin.sentiment.sarcasm import sarcasm_marked
+
+    marked = data.filter(sarcasm_marked(data["text"]))["text"].to_list()
+    assert marked == []
+    texts = data["text"].to_list()
+    ruled = model.classify(texts, [language] * len(texts))["sentiment"].to_list()
+    assert ruled == model.classify(texts, [language] * len(texts), sarcasm=False)["sentiment"].to_list()
 
 
 def test_language_detection():

@@ -28,6 +28,12 @@ class SentimentClassifierOptions(PluginOptions):
         "each text's language is detected. A record's own language, when its source gives one, "
         "wins (fr-FR and FR read as fr; und as unknown); texts in another language are left "
         "unlabelled, texts whose language cannot be told are read in both.", examples=[["fr"]])
+    sarcasm: bool | None = Field(
+        None, description="Label negative a text bearing a sarcasm marker (\"merci pour rien\", "
+        "\"Great, another outage\", 🙄 with praise: docs/sentiment-model.md, Sarcasm). Default: on "
+        "with the model shipped with cmflow (its earnest check texts bear no marker), off with a "
+        "model_path model (it may have learnt sarcasm from your texts); true or false to choose.",
+        examples=[False])
 
 
 class Sentiment(Classifier):
@@ -36,8 +42,9 @@ class Sentiment(Classifier):
     The model ships with cmflow and runs offline (no download, no API): it reads social-media
     text, emoji, negation ("pas terrible", "not bad"), intensifiers and elongations ("trop
     bieeen"), and sarcasm that bears a mark ("merci pour rien", "great, another outage", 🙄 with
-    praise: documented rules on top of the model). ``model_path`` loads a model trained on your
-    own labelled texts instead.
+    praise: documented rules on top of the model, ``sarcasm``). ``model_path`` loads a model
+    trained on your own labelled texts instead (without the sarcasm rules unless ``sarcasm =
+    true``).
     """
 
     name = "sentiment"
@@ -79,7 +86,10 @@ class Sentiment(Classifier):
             known = [language or accepted[0] for language in known]
         # A text its source says is in another language is not read as French or English.
         hints = [language if language in accepted else None for language in known]
-        answer = self._model.classify(texts.to_list(), hints if any(hints) else None)
+        sarcasm = self.options.sarcasm
+        if sarcasm is None:  # the rules were checked with the shipped model, not with the user's
+            sarcasm = self.options.model_path is None
+        answer = self._model.classify(texts.to_list(), hints if any(hints) else None, sarcasm=sarcasm)
         answer = answer.with_columns(pl.Series("language", known, dtype=pl.String).fill_null(answer["language"]))
         # Blank only a text whose language is known and not accepted: one whose language cannot
         # be told ("ok", "😡") keeps the label the model gives it, read in both languages.
