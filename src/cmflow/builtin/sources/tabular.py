@@ -459,8 +459,9 @@ class RecordParser:
                      f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
         if self.unknown_sentiments:  # counted as not classified: never silently
-            ctx.warn(unknown_sentiments_warning(file.name, _shown_columns(self.sources.columns["sentiment"]),
-                                                self.unknown_sentiments))
+            column = self.sources.columns.get("sentiment")  # else the word is the constants'
+            ctx.warn(unknown_sentiments_warning(file.name, f"column {_shown_columns(column)}" if column is not None
+                                                else "constants.sentiment", self.unknown_sentiments))
         for order in self.orders.values():
             order.settle(self.options, ctx, file)
         parsed, self.parsed = self.parsed, []
