@@ -67,15 +67,3 @@ def read_sentiments(values: "pl.Series") -> tuple["pl.Series", Counter[str]]:
         else:
             unknown[word.strip()] += count
     return values.replace(mapping) if mapping else values, unknown
-
-
-def unknown_sentiments_warning(file_name: str, place: str, unknown: Counter[str]) -> str:
-    """The warning for sentiment words that are none of :data:`SENTIMENT_SYNONYMS`; ``place``
-    says where they were read: ``column "Tonalité"``, or ``constants.sentiment``."""
-    shown = ", ".join(f'"{word}" ({count})' for word, count in unknown.most_common(5))
-    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-    first = unknown.most_common(1)[0][0]
-    return (f"{file_name}: {sum(unknown.values())} sentiment value(s) of {place} are not "
-            f"positive, neutral or negative (nor Positif, Négatif, Neutre ...), so they count as not "
-            f"classified: {shown}{more}; map them with values.sentiment = {{ \"{first}\" = \"neutral\" }} "
-            "(or positive, negative)")
