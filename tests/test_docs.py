@@ -191,6 +191,24 @@ def test_generated_page_is_built_from_the_options_model():
     assert '```toml\n# Alert on a rise or drop' in page
 
 
+def test_a_metric_page_gives_the_by_an_entry_without_one_computes():
+    """The default ``by`` a page shows is the one a ``[[metrics]]`` entry with the default options
+    computes: the sentiment metrics read mentions by default, which have no account, so
+    ``["overall"]``, not the ``["overall", "account"]`` of the class's widest record kind."""
+    from cmflow.plugins.docs import plugin_option_docs
+    from cmflow.plugins.kinds import default_breakdowns
+
+    generator = load_generator()
+    for name in ("sentiment_share", "engagement_rate_by_reach"):
+        info = next(i for i in generator.builtin_plugins() if i.name == name)
+        [by] = [d for d in plugin_option_docs(info) if d.name == "by"]
+        assert by.default == default_breakdowns(info.cls(info.cls.Options(), entry_id=name))
+    assert by.default == ["overall", "account"]
+    [by] = [d for d in plugin_option_docs(next(i for i in generator.builtin_plugins() if i.name == "sentiment_share"))
+            if d.name == "by"]
+    assert by.default == ["overall"]
+
+
 # -- concepts --------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", list(RECORD_KINDS))
 def test_record_kind_table_lists_every_field_with_its_type(kind):

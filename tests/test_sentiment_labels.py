@@ -50,6 +50,7 @@ plugin = "sentiment_share"
     ("Positif", "positive"), ("POSITIVE", "positive"), ("positives", "positive"), ("pos", "positive"),
     ("Négatif", "negative"), ("négative", "negative"), ("NEGATIF", "negative"), ("neg", "negative"),
     ("Neutre", "neutral"), (" neutral ", "neutral"), ("Mitigé", None), ("", None), (None, None),
+    ("-", None), ("N/A", None), ("non classé", None),
 ])
 def test_a_sentiment_word_stands_for_its_sentiment_whatever_its_case_accents_and_language(word, sentiment):
     assert sentiment_of(word) == sentiment
@@ -81,7 +82,7 @@ def test_french_labels_are_read_and_unknown_words_are_warned_of_with_file_column
     assert warning.startswith('mentions.csv: 2 sentiment value(s) of column "Tonalité" are not positive, '
                               "neutral or negative")
     assert '"Mitigé" (2)' in warning
-    assert 'values.sentiment = { "Mitigé" = "negative" }' in warning
+    assert 'values.sentiment = { "Mitigé" = "neutral" } (or positive, negative)' in warning
 
 
 def test_a_workflows_own_mapping_reads_the_unknown_word_and_silences_the_warning(
@@ -90,3 +91,22 @@ def test_a_workflows_own_mapping_reads_the_unknown_word_and_silences_the_warning
     assert shares(result) == {"negative_mentions_share": 33.33, "neutral_mentions_share": 50.0,
                               "positive_mentions_share": 16.67}
     assert source_warnings(result) == []
+
+
+def test_the_words_a_tool_writes_for_no_sentiment_are_read_as_empty_cells_without_a_warning(
+        tmp_path, write_workflow, store_url):
+    """``-``, ``N/A`` and ``Non classé`` are how tools say "no sentiment": the mentions count as
+    not classified, as the empty cell does, and only the real unknown word is warned of."""
+    text = FIXTURE.read_text(encoding="utf-8-sig")
+    text = text.replace("Maison Lumen ;;150", "Maison Lumen ;N/A;150").replace(";Mitigé;300", ";Non classé;300")
+    text = text.replace("Maison Lumen, bof;NEGATIVE ;", "Maison Lumen, bof;-;")
+    path = write_workflow(WORKFLOW.replace("{values}", ""))
+    (tmp_path / "mentions.csv").write_text(text, encoding="utf-8-sig")
+    result = run_workflow_file(path, store_url=store_url, period="2026-11-16..2026-11-22")
+    assert shares(result) == {"negative_mentions_share": 33.33, "neutral_mentions_share": 33.33,
+                              "positive_mentions_share": 33.33}
+    [warning] = source_warnings(result)
+    assert '1 sentiment value(s) of column "Tonalité"' in warning
+    assert '"Mitigé" (1);' in warning
+    [sentiments] = [set(result.records["mention"]["sentiment"].to_list())]
+    assert sentiments == {"positive", "negative", "neutral", "Mitigé", None}

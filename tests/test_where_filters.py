@@ -556,14 +556,22 @@ def test_a_source_of_two_record_kinds_filters_on_fields_one_of_them_has():
     assert hint.startswith("did you mean 'account'? its records have: ")
 
 
-def test_an_export_source_where_on_account_keeps_its_posts_and_passes_traffic_unfiltered(
-        tmp_path, write_workflow, store_url):
-    """exports.md's promise: one account of a folder of exports through the export source's
-    `where`; the folder's traffic has no account and is kept whole, and the summary says so."""
+def agency_folder_with_traffic(tmp_path):
+    """A folder of two Meta exports (several accounts' posts) and a UTM traffic export (no account)."""
     folder = tmp_path / "exports"
     folder.mkdir()
     for name in ("meta-instagram-posts.csv", "meta-facebook-posts.csv", "utm-traffic-fr.csv"):
         shutil.copy(EXPORTS / name, folder / name)
+    return folder
+
+
+def test_an_export_source_where_on_account_leaves_out_the_traffic_that_names_no_account_and_warns(
+        tmp_path, write_workflow, store_url):
+    """exports.md's promise: one account of a folder of exports through the export source's
+    `where`. The folder's traffic names no account, so it cannot be that account's: it is left
+    out (as a time entry with an empty account is), never counted as the client's revenue, and
+    the run warns how many records it left out and what to do."""
+    agency_folder_with_traffic(tmp_path)
     path = write_workflow('''
 [workflow]
 name = "Lumen"
@@ -584,9 +592,51 @@ plugin = "traffic_totals"
     result = run_workflow_file(path, store_url=store_url, period="2026-11-16..2026-11-22")
     report = source_report(result, "folder")
     assert "where kept 3 of 7 posts" in report.note
-    assert "where.account does not apply to 3 traffic records (no such field): all kept" in report.note
+    assert "where left out 3 traffic records: no account" in report.note
+    assert report.counts["traffic"] == 0
+    assert result.status == "warning"
+    [warning] = report.warnings
+    assert warning.code == "where_field_missing"
+    assert warning == (f"{path.name}: sources[0].where.account: 3 traffic records have no account, so the where left "
+                       "them out of the figures; give the client's traffic records a source of its own (a path to "
+                       "those files only, without where.account)")
+    assert result.warnings == [warning]
+    said = language("fr").run_warning(warning)
+    assert said.startswith(f"{path.name}, sources[0].where.account\u00a0: 3 données de type traffic n'ont pas de champ "
+                           "account")
     [row] = result.current("posts_published").filter(pl.col("account").is_null()).iter_rows(named=True)
     assert row["value"] == 3
+    assert result.current("traffic_totals").filter(pl.col("value").is_not_null()).height == 0
+
+
+def test_an_export_source_where_on_account_over_posts_only_neither_warns_nor_changes(
+        tmp_path, write_workflow, store_url):
+    """The same `where` over a folder of posts only is valid and keeps the account's posts,
+    without a warning: only records actually fetched and left out are warned about."""
+    folder = agency_folder_with_traffic(tmp_path)
+    (folder / "utm-traffic-fr.csv").unlink()
+    path = write_workflow('''
+[workflow]
+name = "Lumen"
+timezone = "Europe/Paris"
+
+[[sources]]
+id = "folder"
+plugin = "export"
+path = "exports"
+where = { account = "maison.lumen" }
+
+[[metrics]]
+plugin = "posts_published"
+
+[[metrics]]
+plugin = "traffic_totals"
+''')
+    load_workflow(path)
+    result = run_workflow_file(path, store_url=store_url, period="2026-11-16..2026-11-22")
+    report = source_report(result, "folder")
+    assert report.note == "where kept 3 of 7 posts"
+    assert (report.warnings, result.status) == ([], "ok")
 
 
 def test_metric_and_output_wheres_name_dimensions(tmp_path, write_workflow):

@@ -30,7 +30,6 @@ _PUBLIC = {
     "RECORD_KINDS": "foundation.records", "COUNTERS": "foundation.records", "POST_FORMATS": "foundation.records",
     "merged_records": "foundation.records", "SENTIMENTS": "foundation.records",
     "sentiment_of": "foundation.sentiment_labels", "read_sentiments": "foundation.sentiment_labels",
-    "unknown_sentiments_warning": "foundation.sentiment_labels",
     "TEXT_RECORD_KINDS": "foundation.records", "folded_text": "foundation.listening",
     "BRANDS_COLUMN": "foundation.listening", "normalised_authors": "foundation.listening",
     "account_key": "foundation.listening",
@@ -138,7 +137,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.records import (COUNTERS, POST_FORMATS, RECORD_KINDS, SENTIMENTS, TEXT_RECORD_KINDS,
                                            RecordTable, merged_records)
     from cmflow.foundation.secrets import mark_secret
-    from cmflow.foundation.sentiment_labels import read_sentiments, sentiment_of, unknown_sentiments_warning
+    from cmflow.foundation.sentiment_labels import read_sentiments, sentiment_of
     from cmflow.foundation.spreadsheet_formulas import neutralise
     from cmflow.foundation.utm_links import REQUIRED_UTM, link_to_check, utm_tags, utm_value
     from cmflow.plugins.context import DeliveryContext, FetchContext, MetricInput, TriggerInput

@@ -6,8 +6,9 @@ or Digimind in French: ``Positif``, ``Négative``, ``Neutre``; Talkwalker in Eng
 ``POSITIVE``; some ``pos``/``neg``). A record's ``sentiment`` is read as the calendar's status
 is (:func:`~cmflow.foundation.calendar_statuses.status_key`: without case, accents, surrounding
 blanks or trailing punctuation) and becomes one of :data:`~cmflow.foundation.records.SENTIMENTS`;
-a word that is none of :data:`SENTIMENT_SYNONYMS` is kept as written (it counts as not
-classified) and the source warns, naming it. Read once per distinct value.
+a word a tool writes for no sentiment (``-``, ``N/A``, ``non classé``: :data:`NO_SENTIMENT_WORDS`)
+is read as empty; any other word that is none of :data:`SENTIMENT_SYNONYMS` is kept as written
+(it counts as not classified) and the source warns, naming it. Read once per distinct value.
 """
 
 from __future__ import annotations
@@ -32,10 +33,18 @@ SENTIMENT_SYNONYMS: dict[str, str] = {
 }
 """Words (lower case, without accents) that stand for a sentiment."""
 
+NO_SENTIMENT_WORDS = frozenset({
+    "", "-", "\u2013", "\u2014", "n/a", "na", "n.a", "non classe", "non classes", "non classee", "non classees",
+    "unclassified", "not classified",
+})
+"""Words (as :func:`~cmflow.foundation.calendar_statuses.status_key` has them) that a tool
+writes for no sentiment: read as an empty cell, without a warning."""
+
 
 def sentiment_of(value: str | None) -> str | None:
     """The sentiment ``value`` stands for (``negative``, ``neutral``, ``positive``), None for an
-    empty value or a word that is none of :data:`SENTIMENT_SYNONYMS`."""
+    empty value, one of :data:`NO_SENTIMENT_WORDS` (``N/A``, ``non classé``) or a word that is
+    none of :data:`SENTIMENT_SYNONYMS`."""
     if value is None or not value.strip():
         return None
     return SENTIMENT_SYNONYMS.get(status_key(value))
@@ -43,26 +52,18 @@ def sentiment_of(value: str | None) -> str | None:
 
 def read_sentiments(values: "pl.Series") -> tuple["pl.Series", Counter[str]]:
     """``values`` with each known word replaced by the sentiment it stands for, and how many
-    times each unknown word (kept as written, stripped) occurs; empty cells stay empty."""
+    times each unknown word (kept as written, stripped) occurs; empty cells stay empty, and
+    :data:`NO_SENTIMENT_WORDS` (``-``, ``N/A``, ``non classé``) become empty."""
     import polars as pl
 
     unknown: Counter[str] = Counter()
-    mapping: dict[str, str] = {}
+    mapping: dict[str, str | None] = {}
     for word, count in values.drop_nulls().value_counts().iter_rows():
         sentiment = sentiment_of(word)
         if sentiment is not None:
             mapping[word] = sentiment
-        elif word.strip():
+        elif status_key(word) in NO_SENTIMENT_WORDS:
+            mapping[word] = None
+        else:
             unknown[word.strip()] += count
     return values.replace(mapping) if mapping else values, unknown
-
-
-def unknown_sentiments_warning(file_name: str, column: str, unknown: Counter[str]) -> str:
-    """The warning for sentiment words that are none of :data:`SENTIMENT_SYNONYMS`."""
-    shown = ", ".join(f'"{word}" ({count})' for word, count in unknown.most_common(5))
-    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-    first = unknown.most_common(1)[0][0]
-    return (f"{file_name}: {sum(unknown.values())} sentiment value(s) of column {column} are not "
-            f"positive, neutral or negative (nor Positif, Négatif, Neutre ...), so they count as not "
-            f"classified: {shown}{more}; map them with values.sentiment = {{ \"{first}\" = \"negative\" }} "
-            "(or positive, neutral)")

@@ -101,9 +101,9 @@ def _day(text: str, whole: str) -> date:
 def record_where_problems(where: Where, kinds: Iterable["RecordKind"]) -> list[tuple[str, str, str]]:
     """What is wrong with a source's ``where`` for the record kinds it returns: (key, message,
     hint) each. A key must be a text or day field of at least one kind; the records of a kind
-    without it pass unfiltered (:func:`unfiltered_keys`; the run's summary says so): an
-    ``export`` source that may return posts and traffic keeps one account's posts and every
-    traffic record, which has no account."""
+    without it cannot match and are left out (:func:`missing_keys`; the run warns when it
+    leaves some out): an ``export`` source that may return posts and traffic validates with
+    ``where = { account = ... }``, and a folder of posts only keeps one account's posts."""
     kinds = list(kinds)
     problems = []
     for key, value in where.items():
@@ -132,13 +132,14 @@ def record_where_problems(where: Where, kinds: Iterable["RecordKind"]) -> list[t
 
 
 def record_condition(where: Where, kind: "RecordKind", timezone: str) -> "pl.Expr":
-    """The records of ``kind`` a (valid) source ``where`` keeps; days counted in ``timezone``."""
+    """The records of ``kind`` a (valid) source ``where`` keeps; days counted in ``timezone``.
+    A key ``kind`` has no field for keeps none of them, as an empty field keeps none."""
     import polars as pl
 
+    if missing_keys(where, kind):
+        return pl.lit(False)
     condition = pl.lit(True)
     for key, value in where.items():
-        if key in unfiltered_keys(where, kind):
-            continue
         name = kind.time_field if key == DAY_KEY and DAY_KEY not in kind.field_names else key
         field_type = kind.field(name).type
         if field_type in ("date", "datetime"):
@@ -149,9 +150,9 @@ def record_condition(where: Where, kind: "RecordKind", timezone: str) -> "pl.Exp
     return condition
 
 
-def unfiltered_keys(where: Where, kind: "RecordKind") -> list[str]:
-    """The keys of a (valid) source ``where`` that ``kind`` has no field for: they leave its
-    records unfiltered (traffic has no ``account``)."""
+def missing_keys(where: Where, kind: "RecordKind") -> list[str]:
+    """The keys of a (valid) source ``where`` that ``kind`` has no field for: no record of
+    ``kind`` can match them (traffic has no ``account``), so the ``where`` keeps none."""
     return [key for key in where if _field_type(kind, key) is None]
 
 

@@ -53,8 +53,19 @@ def plugin_option_docs(info: PluginInfo) -> list[OptionDoc]:
     own = option_docs(info.cls.Options)
     shared = [d for d in option_docs(ENTRY_MODELS[info.kind], common=True)]
     if info.kind == "metric":  # a metric's own breakdowns when the entry gives no `by`
-        shared = [replace(d, default=default_breakdowns(info.cls)) if d.name == "by" else d for d in shared]
+        shared = [replace(d, default=default_breakdowns(_with_default_options(info.cls))) if d.name == "by" else d
+                  for d in shared]
     return own + shared
+
+
+def _with_default_options(cls: type) -> Any:
+    """The plugin configured with its default options, whose breakdowns may follow them (the
+    sentiment metrics read mentions, which have no account); the class itself when an option
+    is required or the plugin cannot be built without a workflow."""
+    try:
+        return cls(cls.Options(), entry_id=cls.name)
+    except Exception:  # a required option, or a constructor that needs more: the class's own
+        return cls
 
 
 def sample_toml(info: PluginInfo) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Un
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
-                    TimeZoneName, read_sentiments, unknown_sentiments_warning)
+                    TimeZoneName, read_sentiments)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 
@@ -459,8 +459,9 @@ class RecordParser:
                      f"{file.name}: format value(s) {shown} are not one of {', '.join(POST_FORMATS)}; "
                      f"map them with values.format = {{ \"{unknown[0]}\" = \"...\" }}")
         if self.unknown_sentiments:  # counted as not classified: never silently
-            ctx.warn(unknown_sentiments_warning(file.name, _shown_columns(self.sources.columns["sentiment"]),
-                                                self.unknown_sentiments))
+            column = self.sources.columns.get("sentiment")  # else the word is the constants'
+            ctx.warn(_unknown_sentiments_warning(file.name, f"column {_shown_columns(column)}" if column is not None
+                                                else "constants.sentiment", self.unknown_sentiments))
         for order in self.orders.values():
             order.settle(self.options, ctx, file)
         parsed, self.parsed = self.parsed, []
@@ -571,6 +572,19 @@ def _empty_counters_as_zero(frame: "pl.DataFrame", kind: Any, sources: "ColumnsR
     if not read:
         return frame
     return frame.with_columns(pl.when(empty(f)).then(pl.lit("0")).otherwise(pl.col(f)).alias(f) for f in read)
+
+
+def _unknown_sentiments_warning(file_name: str, place: str, unknown: Counter[str]) -> str:
+    """The warning for sentiment words :func:`~cmflow.read_sentiments` did not know (kept as
+    written: they count as not classified); ``place`` says where they were read: ``column
+    "Tonalité"``, or ``constants.sentiment``."""
+    shown = ", ".join(f'"{word}" ({count})' for word, count in unknown.most_common(5))
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    first = unknown.most_common(1)[0][0]
+    return (f"{file_name}: {sum(unknown.values())} sentiment value(s) of {place} are not "
+            f"positive, neutral or negative (nor Positif, Négatif, Neutre ...), so they count as not "
+            f"classified: {shown}{more}; map them with values.sentiment = {{ \"{first}\" = \"neutral\" }} "
+            "(or positive, negative)")
 
 
 def _shown_columns(column: Union[str, list[str]]) -> str:
