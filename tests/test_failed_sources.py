@@ -3,8 +3,9 @@ the sources that were read stays (stages/failed_sources.py).
 
 Real workflows on a real store: a CSV export that is read, and a second source that fails (a
 file gone, or the Instagram API answering an expired token on the replay server). Figures by
-hand, from the one Facebook post: account f posted once on 2026-11-18 (5 likes), nothing in the
-previous week (9-15 November)."""
+hand, from the Facebook posts: account f posted on 2026-11-05 (2 likes, before the previous week,
+so the records read reach it and the uncovered_periods stage does not decide it) and on 2026-11-18
+(5 likes), nothing in the previous week (9-15 November)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 
 from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 
-FACEBOOK = "platform,account,post_id,published_at,likes\nfacebook,f,f1,2026-11-18T10:00:00Z,5\n"
+FACEBOOK = ("platform,account,post_id,published_at,likes\nfacebook,f,f0,2026-11-05T10:00:00Z,2\n"
+            "facebook,f,f1,2026-11-18T10:00:00Z,5\n")
 WORKFLOW = """[workflow]
 name = "Failed sources"
 timezone = "UTC"
