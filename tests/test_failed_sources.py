@@ -113,6 +113,17 @@ def test_a_metric_that_does_not_read_the_failed_sources_records_keeps_its_zero(t
     assert figure(result, "mentions", "previous_period") == (None, MISSING)
 
 
+def test_a_failed_time_tracker_blanks_the_no_time_entries_figures(tmp_path: Path, store_url: str) -> None:
+    """The time tracker's export is gone: "no time entries in this period" (hours spent, cost
+    per post) is not known; it may be the export's missing entries."""
+    result = run(tmp_path, store_url, '[[sources]]\nid = "gone"\nplugin = "csv"\npath = "time.csv"\n'
+                 'record = "time_entry"',
+                 more='\n[[metrics]]\nplugin = "hours_spent"\nby = ["overall"]\n')
+    assert figure(result, "hours_spent", "current") == (None, MISSING)
+    assert figure(result, "hours_spent", "previous_period") == (None, MISSING)
+    assert figure(result, "posts_published", "current") == (1, None)
+
+
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_an_instagram_api_that_fails_blanks_instagrams_zero_on_the_replay_server(
         tmp_path: Path, store_url: str, replay_server, monkeypatch) -> None:

@@ -25,11 +25,13 @@ was read).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.listening import account_key, account_keys
 from cmflow.foundation.measurements import NONE_LABEL, dimension_columns
+from cmflow.foundation.tracked_time import NO_TIME_ENTRIES
 from cmflow.stages.measure import Measured, MetricRequest
 
 if TYPE_CHECKING:
@@ -38,9 +40,9 @@ if TYPE_CHECKING:
     from cmflow.plugins.result import StageReport
     from cmflow.workflow import Workflow
 
-NOTHING_REASON = r"^no \w+( or \w+)? (in|this) "
-"""The reasons of a figure without a value for want of records ("no posts in this period"): a
-claim that nothing happened, as 0 is."""
+NOTHING_REASON = rf"^no \w+( or \w+)? (in|this) |^{re.escape(NO_TIME_ENTRIES)}"
+"""The reasons of a figure without a value for want of records ("no posts in this period", "no
+time entries in this period"): a claim that nothing happened, as 0 is."""
 
 
 _ACCOUNT_KEY_COLUMN = "__account_key"
