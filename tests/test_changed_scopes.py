@@ -96,7 +96,7 @@ def test_a_changed_where_is_not_compared_with_figures_kept_under_the_old_one(tmp
     [warning] = second.warnings
     assert warning == ('weekly.toml: the filters changed since the last run (sources[0].where is { account = "beta" }): '
                        "the figures kept before were measured on other records, so those of total_reach the change concerns "
-                       "are not compared with them (an account's or a platform's row both filters keep still is); a "
+                       "are not compared with them (an account's, a platform's or a client's row both filters keep still is); a "
                        "period this run's files reach is measured again and compared; this is said once")
     assert warning.code == "scope_changed"
     assert second.status == "warning"
