@@ -96,7 +96,7 @@ def test_a_changed_where_is_not_compared_with_figures_kept_under_the_old_one(tmp
     [warning] = second.warnings
     assert warning == ('weekly.toml: the filters changed since the last run (sources[0].where is { account = "beta" }): '
                        "the figures kept before were measured on other records, so those of total_reach the change concerns "
-                       "are not compared with them (an account's or a platform's row both filters keep still is); a "
+                       "are not compared with them (an account's, a platform's or a client's row both filters keep still is); a "
                        "period this run's files reach is measured again and compared; this is said once")
     assert warning.code == "scope_changed"
     assert second.status == "warning"
@@ -159,6 +159,34 @@ def test_an_account_added_to_a_where_list_keeps_each_accounts_comparison(tmp_pat
             for row in second.comparisons.filter(second.comparisons["metric"] == "total_reach").iter_rows(named=True)}
     assert rows == {None: (6300, None, SCOPE_CHANGED_REASON), "alpha": (1100, 1000, None),
                     "beta": (5200, None, "no value for the comparison period")}
+
+
+@BOTH_STORES
+def test_a_client_onboarded_into_a_where_keeps_the_other_clients_comparisons(tmp_path: Path, store_url: str) -> None:
+    """Three clients, one account each: gamma's account added to the where (client g onboarded)
+    changes the overall row's scope, not client a's or b's, which are their accounts' records
+    whichever others are kept: compared (1100 against 1000, 5200 against 5000)."""
+    clients = "".join(f'[[clients]]\nid = "{c}"\nname = "{c.upper()}"\nlanguage = "en"\naccounts = ["{a}"]\n\n'
+                      for c, a in (("a", "alpha"), ("b", "beta"), ("g", "gamma")))
+
+    def by_client(where: str) -> Path:
+        path = workflow(tmp_path, where)
+        text = path.read_text(encoding="utf-8").replace('by = ["overall"]', 'by = ["overall", "client"]')
+        path.write_text(text.replace("[[sources]]", clients + "[[sources]]", 1), encoding="utf-8")
+        return path
+
+    (tmp_path / "posts.csv").write_text(FIRST_WEEK + "g1,instagram,gamma,2026-11-12T10:00:00+01:00,700,70\n",
+                                        encoding="utf-8")
+    assert run_workflow_file(by_client('where = { account = ["alpha", "beta"] }'), store_url=store_url,
+                             now=MONDAY_16).status == "ok"
+    (tmp_path / "posts.csv").write_text(SECOND_WEEK + "g2,instagram,gamma,2026-11-19T10:00:00+01:00,900,90\n",
+                                        encoding="utf-8")
+    second = run_workflow_file(by_client('where = { account = ["alpha", "beta", "gamma"] }'), store_url=store_url,
+                               now=MONDAY_23)
+    rows = {row["client"]: (row["value"], row["previous_value"], row["change_reason"])
+            for row in second.comparisons.filter(second.comparisons["metric"] == "total_reach").iter_rows(named=True)}
+    assert rows == {None: (7200, None, SCOPE_CHANGED_REASON), "a": (1100, 1000, None), "b": (5200, 5000, None),
+                    "g": (900, None, "no value for the comparison period")}
 
 
 def test_a_where_added_or_a_metrics_where_changed_is_a_change(tmp_path: Path, store_url: str) -> None:

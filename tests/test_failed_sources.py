@@ -3,8 +3,9 @@ the sources that were read stays (stages/failed_sources.py).
 
 Real workflows on a real store: a CSV export that is read, and a second source that fails (a
 file gone, or the Instagram API answering an expired token on the replay server). Figures by
-hand, from the one Facebook post: account f posted once on 2026-11-18 (5 likes), nothing in the
-previous week (9-15 November)."""
+hand, from the Facebook posts: account f posted on 2026-11-05 (2 likes, before the previous week,
+so the records read reach it and the uncovered_periods stage does not decide it) and on 2026-11-18
+(5 likes), nothing in the previous week (9-15 November)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 
 from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 
-FACEBOOK = "platform,account,post_id,published_at,likes\nfacebook,f,f1,2026-11-18T10:00:00Z,5\n"
+FACEBOOK = ("platform,account,post_id,published_at,likes\nfacebook,f,f0,2026-11-05T10:00:00Z,2\n"
+            "facebook,f,f1,2026-11-18T10:00:00Z,5\n")
 WORKFLOW = """[workflow]
 name = "Failed sources"
 timezone = "UTC"
@@ -109,6 +111,17 @@ def test_a_metric_that_does_not_read_the_failed_sources_records_keeps_its_zero(t
                  more='\n[[metrics]]\nplugin = "mentions"\nby = ["overall"]\n')
     assert figure(result, "posts_published", "previous_period") == (0, None)  # posts: the gone file held mentions
     assert figure(result, "mentions", "previous_period") == (None, MISSING)
+
+
+def test_a_failed_time_tracker_blanks_the_no_time_entries_figures(tmp_path: Path, store_url: str) -> None:
+    """The time tracker's export is gone: "no time entries in this period" (hours spent, cost
+    per post) is not known; it may be the export's missing entries."""
+    result = run(tmp_path, store_url, '[[sources]]\nid = "gone"\nplugin = "csv"\npath = "time.csv"\n'
+                 'record = "time_entry"',
+                 more='\n[[metrics]]\nplugin = "hours_spent"\nby = ["overall"]\n')
+    assert figure(result, "hours_spent", "current") == (None, MISSING)
+    assert figure(result, "hours_spent", "previous_period") == (None, MISSING)
+    assert figure(result, "posts_published", "current") == (1, None)
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)

@@ -465,9 +465,10 @@ def test_a_time_export_that_cannot_be_read_gives_no_figures_not_zeros(tmp_path) 
     assert failed.id == "time"
     assert 'time.csv, line 4, column 7 "hours": value "six" is not a duration' in failed.error
     assert result.status == "failed"
+    missing = "source time could not be read: its records may be missing from this figure"  # not "no time entries"
     for metric, unit in (("hours_spent", "h"), ("production_cost", "EUR"), ("average_task_time", "h")):
-        assert cell(result, metric) == (None, unit, "no time entries in this period")
-    assert cell(result, "cost_per_post")[2] == "no time entries in this period: nothing says what these posts cost"
+        assert cell(result, metric) == (None, unit, missing)
+    assert cell(result, "cost_per_post")[2] == missing
     assert cell(result, "budget_consumed", campaign="lancement-bougies") == (
         None, "%", "no time entries up to the end of this period")
 

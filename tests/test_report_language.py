@@ -399,7 +399,9 @@ def test_text_parts_are_the_words_around_placeholders():
     ("comparison value is 0", "Pas de chiffre de comparaison", "No figure to compare with"),
     ("activity only: no post list to average (aggregate = \"mean_of_posts\")", "Indisponible", "Not available"),
     (None, "Indisponible", "Not available"),
-])
+] + [(f"source {source} could not be read: its records may be missing from this figure", "Données non récupérées",
+      "Data could not be retrieved")  # a source's id holds words of other reasons
+     for source in ("instagram", "sentiment_api", "competitor_comparison", "reports", "too_old_export")])
 def test_reasons_in_a_clients_words(reason, fr, en):
     assert (language("fr").reason(reason), language("en").reason(reason)) == (fr, en)
 

@@ -66,7 +66,7 @@ _PUBLIC = {
     "business_time_between": "foundation.business_hours",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
     "hours_of": "foundation.tracked_time", "hours_or_none": "foundation.tracked_time",
-    "DURATION_FORMS": "foundation.tracked_time",
+    "DURATION_FORMS": "foundation.tracked_time", "NO_TIME_ENTRIES": "foundation.tracked_time",
     "InvalidOption": "plugins.option_errors", "closest": "foundation.names",
     # files, errors and secrets
     # cmflow inspect: what a file source says of a file
@@ -118,7 +118,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.clients import (Client, account_display_name, accounts_of_no_client, campaign_owners,
                                            client_of)
     from cmflow.foundation.durations import Duration, PositiveDuration
-    from cmflow.foundation.tracked_time import DURATION_FORMS, hours_of, hours_or_none
+    from cmflow.foundation.tracked_time import DURATION_FORMS, NO_TIME_ENTRIES, hours_of, hours_or_none
     from cmflow.foundation.email_addresses import EmailAddress, parse_address
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.format_names import format_of

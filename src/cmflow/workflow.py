@@ -543,11 +543,11 @@ class Workflow:
         return scopes
 
     def row_scopes(self) -> dict[tuple[str, ...], dict[str, str]]:
-        """:meth:`measurement_scopes` for each shape of row (which of account and platform it
-        has: :data:`~cmflow.foundation.measurement_scopes.ROW_SHAPES`), by shape."""
-        from cmflow.foundation.measurement_scopes import ROW_SHAPES
+        """:meth:`measurement_scopes` for each shape of row (which of account, platform and client
+        it has: :data:`~cmflow.foundation.measurement_scopes.ROW_SHAPES`), by shape."""
+        from cmflow.foundation.measurement_scopes import ROW_SHAPES, left_out
 
-        return {shape: self.measurement_scopes(without=shape) for shape in ROW_SHAPES}
+        return {shape: self.measurement_scopes(without=left_out(shape)) for shape in ROW_SHAPES}
 
     def breakdowns_of(self, measurement: str) -> list[tuple[str, ...]]:
         """The dimension sets ``measurement`` is measured by (``("client", "platform")`` ...),

@@ -12,23 +12,35 @@ same records hash the same: ``"alpha"`` and ``["alpha"]``, ``["b", "a"]`` and ``
 ``"@Alpha"`` and ``"alpha"`` (accounts compare by key), ``"Instagram"`` and ``"instagram"``, a
 campaign in any spelling, a day range as its days. Source ids are not part of it: renaming a
 source keeps its records; renaming it and changing its ``where`` changes the scope. A row broken
-down by account or platform has the scope of the filters less those keys (:data:`ROW_KEYS`).
+down by account, platform or client has the scope of the filters less those keys (:data:`ROW_KEYS`,
+:func:`left_out`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from itertools import combinations
 from typing import Any, Iterable, Mapping
 
 from cmflow.foundation.where_filters import DAY_KEY, Where, compared, parse_days, values_of
 
-ROW_KEYS = ("account", "platform")
+ROW_KEYS = ("account", "platform", "client")
 """Filter keys a row broken down by them does not depend on: account alpha's figure is the same
 whether beta's records are kept too, so adding an account to a ``where`` list changes the scope
-of the overall rows, not of alpha's. A row's scope leaves out those of its dimensions."""
-ROW_SHAPES: tuple[tuple[str, ...], ...] = ((), ("account",), ("platform",), ("account", "platform"))
+of the overall rows, not of alpha's. A row's scope leaves out those of its dimensions; a client's
+row leaves out ``account`` too (:func:`left_out`): it is its own accounts' records, whichever
+other client's accounts a ``where`` adds."""
+ROW_SHAPES: tuple[tuple[str, ...], ...] = tuple(
+    shape for size in range(len(ROW_KEYS) + 1) for shape in combinations(ROW_KEYS, size))
 """Which of :data:`ROW_KEYS` a row has: each shape has its own scope."""
+
+
+def left_out(shape: tuple[str, ...]) -> tuple[str, ...]:
+    """The filter keys a row of ``shape`` (one of :data:`ROW_SHAPES`) does not depend on: its
+    dimensions, and ``account`` for a client's row (a client is the records of its accounts)."""
+    return tuple(dict.fromkeys(shape + (("account",) if "client" in shape else ())))
+
 
 SCOPE_CHANGED_REASON = ("the figure kept for this period was measured with another where "
                         "(a source's or the metric's filter changed since)")

@@ -15,6 +15,10 @@ DURATION_FORMS = ("02:30:00, 2:30, 150:00:00 (hours:minutes[:seconds]), 2.5 or 2
                   "2h30m, 1h 05min, 45 min, 90m, or ISO 8601 PT2H30M")
 """The forms :func:`hours_of` reads, as messages list them."""
 
+NO_TIME_ENTRIES = "no time entries in this period"
+"""The reason of a time figure of a period without any time entry (a claim that nothing was
+tracked: the failed_sources stage replaces it when the time tracker could not be read)."""
+
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d(?:[.,]\d+)?))?$")
 _CLOCK_OVERFLOW = re.compile(r"^\d+:(?:[6-9]\d(?::\d{2}(?:[.,]\d+)?)?|[0-5]\d:[6-9]\d(?:[.,]\d+)?)$")

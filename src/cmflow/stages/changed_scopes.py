@@ -85,7 +85,7 @@ def _changed_since_last_run(workflow: "Workflow", store: "Store") -> list[RunWar
     places = places or ["the sources its metrics read"]
     text = (f"{workflow.file.name}: the filters changed since the last run ({'; '.join(places)}): the figures "
             f"kept before were measured on other records, so those of {', '.join(changed)} the change concerns are not "
-            "compared with them (an account's or a platform's row both filters keep still is); "
+            "compared with them (an account's, a platform's or a client's row both filters keep still is); "
             "a period this run's files reach is measured again and compared; this is said once")
     return [RunWarning(text, "scope_changed", {"file": workflow.file.name, "places": places, "metrics": changed})]
 

@@ -25,11 +25,13 @@ was read).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.listening import account_key, account_keys
 from cmflow.foundation.measurements import NONE_LABEL, dimension_columns
+from cmflow.foundation.tracked_time import NO_TIME_ENTRIES
 from cmflow.stages.measure import Measured, MetricRequest
 
 if TYPE_CHECKING:
@@ -38,10 +40,14 @@ if TYPE_CHECKING:
     from cmflow.plugins.result import StageReport
     from cmflow.workflow import Workflow
 
-NOTHING_REASON = r"^(no \w+( or \w+)? (in|this) |no record read reaches this period)"
-"""The reasons of a figure without a value for want of records ("no posts in this period", or no
-record reaching the period): a claim that nothing happened, as 0 is, or one a failed source may
-have made untrue."""
+NOTHING_REASON = rf"^no \w+( or \w+)? (in|this) |^{re.escape(NO_TIME_ENTRIES)}|^no record read reaches this period"
+"""The reasons of a figure without a value for want of records ("no posts in this period", "no
+time entries in this period", or no record reaching the period): a claim that nothing happened,
+as 0 is, or one a failed source may have made untrue."""
+
+
+_ACCOUNT_KEY_COLUMN = "__account_key"
+"""The account's key (:func:`~cmflow.foundation.listening.account_keys`), worked out once a run."""
 
 
 def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], reports: list["StageReport"],
@@ -57,11 +63,10 @@ def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], rep
     dimensions = [d for d in dimension_columns(frame) if d != "rank"]
     nothing = ((pl.col("value") == 0)
                | (pl.col("value").is_null() & pl.col("reason").str.contains(NOTHING_REASON))).fill_null(False)
-    value, reason = pl.col("value"), pl.col("reason")
     holding: dict[tuple, "pl.Expr"] = {}  # most metrics read the same sources and kinds: worked out once
+    blanked: dict[tuple, set[str]] = {}  # the metrics each of them may blank
     for request in MetricRequest.of(workflow):
         kinds = {kind for group in request.plugin.needed_records() for kind in group}
-        names = list(request.plugin.produces())
         for source_id in request.source_ids:
             report, entry = failed.get(source_id), sources.get(source_id)
             if report is None or (entry is not None and kinds and not kinds & set(entry.plugin.produces())):
@@ -70,11 +75,23 @@ def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], rep
             if key not in holding:
                 read = _read_records(records, request.source_ids, failed, kinds)
                 holding[key] = _may_hold(workflow, report, read, dimensions)
-            blank = pl.col("metric").is_in(names) & nothing & holding[key]
-            why = f"source {source_id} could not be read: its records may be missing from this figure"
-            value = pl.when(blank).then(None).otherwise(value)
-            reason = pl.when(blank).then(pl.lit(why)).otherwise(reason)
-    changed = frame.with_columns(value.cast(frame.schema["value"]).alias("value"), reason.alias("reason"))
+            blanked.setdefault(key, set()).update(request.plugin.produces())
+    if not holding:
+        return measured
+    # one boolean column per distinct key, worked out in one pass; the rows a failed source may
+    # have emptied then say which (the last entry's source, as each entry's reason replaced the last)
+    keys = list(holding)
+    columns = [f"__holds_{i}" for i in range(len(keys))]
+    held = frame.with_columns(account_keys(pl.col("account").cast(pl.String)).alias(_ACCOUNT_KEY_COLUMN)
+                              if "account" in dimensions else [])
+    held = held.with_columns(*(expr.alias(name) for expr, name in zip(holding.values(), columns)))
+    why = pl.coalesce(*(pl.when(pl.col("metric").is_in(sorted(blanked[key])) & pl.col(name)).then(
+        pl.lit(f"source {key[0]} could not be read: its records may be missing from this figure"))
+        for key, name in reversed(list(zip(keys, columns)))))
+    blank = nothing & why.is_not_null()
+    changed = held.with_columns(
+        pl.when(blank).then(None).otherwise(pl.col("value")).cast(frame.schema["value"]).alias("value"),
+        pl.when(blank).then(why).otherwise(pl.col("reason")).alias("reason")).select(frame.columns)
     return replace(measured, measurements=changed)
 
 
@@ -100,7 +117,7 @@ def _may_hold(workflow: "Workflow", report: "StageReport", read: list["pl.DataFr
         if dimension == "platform" and report.platforms:
             could = column.str.to_lowercase().is_in([p.lower() for p in report.platforms])
         elif dimension == "account" and report.accounts is not None:
-            could = account_keys(column).is_in([account_key(a) for a in report.accounts])
+            could = pl.col(_ACCOUNT_KEY_COLUMN).is_in([account_key(a) for a in report.accounts])
         elif dimension == "client" and report.accounts is not None:
             owners = [c.id for c in workflow.clients if any(c.owns(a) for a in report.accounts)]
             could = column.is_in(owners)

@@ -381,7 +381,7 @@ class SqlStore(Store):
         columns = [c for c in measurements.c if c.name not in ("workflow", "run_id", "recorded_at", "scope")]
         if scopes is not None and self._scope_column:
             # Compared here, in one statement: a figure kept with another scope than its metric's
-            # now, for its shape of row (with or without account, platform), is marked (a filter
+            # now, for its shape of row (with or without account, platform, client), is marked (a filter
             # changed since); one kept before v15 (no scope) is not.
             same = [measurements.c.scope.is_(None)]
             for shape, by_metric in scopes.items():

@@ -192,7 +192,7 @@ class _CostRatio(Metric):
         rows = pl.concat(parts, how="diagonal_relaxed")
         reason = (pl.when(pl.col("posts").fill_null(0) == 0).then(pl.lit("no posts in this period"))
                   .when(pl.col("entries").fill_null(0) == 0)
-                  .then(pl.lit("no time entries in this period: nothing says what these posts cost"))
+                  .then(pl.lit(f"{NO_ENTRIES}: nothing says what these posts cost"))
                   .when(~cost_counted()).then(unpriced_reason(data.production.currency)))
         if unknown:  # else every post counts: a group with posts always knows its denominator
             reason = reason.when(pl.col("denominator_known").fill_null(0) == 0).then(pl.lit(unknown[1]))

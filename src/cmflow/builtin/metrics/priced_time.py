@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmflow import NONE_LABEL
+from cmflow import NO_TIME_ENTRIES, NONE_LABEL
 
 if TYPE_CHECKING:
     import polars as pl
@@ -104,7 +104,7 @@ def unpriced_reason(currency: str | None = None) -> "pl.Expr":
     return no_rate if currency is None else pl.coalesce(currency_reason(currency), no_rate)
 
 
-NO_ENTRIES = "no time entries in this period"
+NO_ENTRIES = NO_TIME_ENTRIES
 
 
 def with_period_entries(rows: "pl.DataFrame", entries: "pl.LazyFrame") -> "pl.DataFrame":

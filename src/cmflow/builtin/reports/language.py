@@ -44,6 +44,7 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 NO_VALUE = format_value(None, "")
 """What a missing figure shows (an en dash, as in every output)."""
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), name) for p, name in (
+    (r"^source .+ could not be read", "source_failed"),  # first: a source's id may hold any word below
     (r"measured with another where", "scope_changed"),
     (r"comparison", "no_comparison"),
     (r"^no record read reaches", "not_covered"),
