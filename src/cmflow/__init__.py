@@ -54,7 +54,7 @@ _PUBLIC = {
     # presentation helpers outputs share, so every output shows the same numbers the same way
     "kpi_tables": "presentation.summary", "format_value": "presentation.numbers",
     "format_number": "presentation.numbers", "format_percent": "presentation.numbers",
-    "shows_unit": "presentation.numbers",
+    "shows_unit": "presentation.numbers", "is_currency": "presentation.numbers",
     "format_change": "presentation.numbers", "metric_label": "presentation.summary",
     "ranked_posts": "presentation.summary", "ranked_items": "presentation.summary",
     "table_console": "presentation.terminal",
@@ -156,7 +156,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
-    from cmflow.presentation.numbers import format_change, format_number, format_percent, format_value, shows_unit
+    from cmflow.presentation.numbers import (format_change, format_number, format_percent, format_value, is_currency,
+                                             shows_unit)
     from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts
     from cmflow.presentation.terminal import table_console
 

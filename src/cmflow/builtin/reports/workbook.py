@@ -294,7 +294,7 @@ def _in_unit(value: float | None, unit: str) -> "Cell | None":
     a percentage, an amount in its currency, a whole count without decimals, anything else with two."""
     from cmflow.builtin.reports.spreadsheets import Cell
 
-    from cmflow.presentation.numbers import is_currency
+    from cmflow import is_currency
 
     if value is None:
         return None
@@ -309,7 +309,7 @@ def _figure_columns(metrics: list[str], rows: list[dict[str, "Figure"]], lang: "
     """A column per metric: rates as percentages, amounts in their currency (every row of a
     column with the same decimals: ``35,00 €`` under ``290,50 €``), counts whole when every value is."""
     from cmflow.builtin.reports.spreadsheets import Column
-    from cmflow.presentation.numbers import is_currency
+    from cmflow import is_currency
 
     def column(metric: str) -> "Column":
         figures = [row[metric] for row in rows if metric in row]
