@@ -3,6 +3,8 @@ how an alert's state is put to a client."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cmflow.builtin.reports.document import AlertLine, Change, Figure
@@ -150,3 +152,23 @@ def test_a_campaign_alert_is_in_a_client_s_report_only_when_the_campaign_is_cert
     client_scope = ReportScope(maison, frozenset({("instagram", "maisonlumiere")}), {})
     assert bool(_alerts(result, client_scope)) is in_report
     assert len(_alerts(result, ReportScope())) == 1
+
+
+def test_a_resolved_alert_is_not_told_as_if_its_condition_held() -> None:
+    """A resolved budget alert carries its last firing value and the trigger's words for it
+    ("au-dessus de 100,00 %"); beside "Revenu à la normale" the report says the neutral line:
+    the metric, the campaign and the value, never the condition as if it still held."""
+    from cmflow.builtin.reports.alert_words import alert_sentence
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.foundation.alerts import Alert
+    from cmflow.workflow import load_workflow
+
+    workflow = load_workflow(Path(__file__).parent.parent / "workflows" / "demo.toml")
+    dims = {"campaign": "calendrier-avent"}
+    for code, above in (("fr", "au-dessus"), ("en", "above")):
+        alert = Alert("over_budget", "budget_consumed", dims, "Budget consumed is 116.00% for calendrier-avent, above 100.00%",
+                      "warning", 116.0, state="resolved", is_new=False)
+        resolved = AlertLine("budget_consumed", dims, "warning", 116.0, "%", "resolved", False, "down", alert, workflow)
+        said = alert_sentence(resolved, ReportScope(), language(code))
+        assert above not in said and "calendrier-avent" in said, said
