@@ -460,6 +460,16 @@ def test_every_html_report_fits_a_phone_and_keeps_each_change_whole(demo_run, de
     for client in ("maison-lumiere", "trailhead-outfitters"):
         page = demo_dir / "reports" / client / f"{client}-{PERIOD}.html"
         assert split_across_lines(page, 1280, "td .delta") == [], client
+    # a campaign key, written by anyone, long and without spaces, in an alert and a table's cell
+    hostile = "calendrier_avent_" * 6
+    client_page = demo_dir / "reports" / "maison-lumiere" / f"maison-lumiere-{PERIOD}.html"
+    html = client_page.read_text(encoding="utf-8").replace(
+        '<ul class="alerts">', f'<ul class="alerts"><li>Budget consumed, {hostile}: 116.00%</li>'
+                               f'</ul><table><tr><td>{hostile}</td><td class="num">1</td></tr></table><ul class="alerts">', 1)
+    assert hostile in html
+    long_key = demo_dir / "long-campaign-key.html"
+    long_key.write_text(html, encoding="utf-8")
+    assert page_width(long_key, 390) == 390
 
 
 def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatch, store_url):
