@@ -3,6 +3,8 @@ how an alert's state is put to a client."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cmflow.builtin.reports.document import AlertLine, Change, Figure
@@ -119,3 +121,54 @@ def test_the_email_marks_a_change_the_way_the_report_does() -> None:
                               [], [], [], [], [], [], datetime(2026, 11, 24, tzinfo=timezone.utc))
     [line] = email_facts(document, language("en"), attached=[]).figures[0].changes
     assert (line.mark, line.tone, line.text) == ("▲", "bad", "+50% vs previous period")
+
+
+@pytest.mark.parametrize(("entry_client", "in_report"), [
+    ("maison", True),  # the spend is Maison Lumière's own: their report lists the alert
+    (None, False),  # an unlabelled time entry may be another client's Black Friday: in no client's report
+    ("trailhead", False),  # two clients name the campaign: in neither's
+])
+def test_a_campaign_alert_is_in_a_client_s_report_only_when_the_campaign_is_certainly_theirs(
+        entry_client, in_report) -> None:
+    """Generic campaign names (black-friday, soldes, noel) recur across an agency's clients: a
+    campaign alert goes to a client's report only when every record naming the campaign is that
+    client's; the agency's copies list it always."""
+    import types
+
+    import polars as pl
+
+    from cmflow.builtin.reports.document import _alerts
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.foundation.alerts import Alert
+    from cmflow.foundation.clients import Client
+
+    maison = Client("maison", "Maison Lumière", {"maisonlumiere": "Maison Lumière"}, language="fr")
+    records = {"time_entry": pl.DataFrame({"campaign": ["Black Friday"], "client": [entry_client]},
+                                          schema={"campaign": pl.String, "client": pl.String}),
+               "post": pl.DataFrame({"campaign": ["black-friday"], "client": ["maison"]})}
+    workflow = types.SimpleNamespace(polarity_of=lambda metric: "down", measurement_names=lambda: {"budget_consumed": "%"})
+    alert = Alert("over_budget", "budget_consumed", {"campaign": "Black Friday"}, "s", "warning", 116.0)
+    result = types.SimpleNamespace(workflow=workflow, records=records, alerts=[alert], pending=[], resolved=[])
+    client_scope = ReportScope(maison, frozenset({("instagram", "maisonlumiere")}), {})
+    assert bool(_alerts(result, client_scope)) is in_report
+    assert len(_alerts(result, ReportScope())) == 1
+
+
+def test_a_resolved_alert_is_not_told_as_if_its_condition_held() -> None:
+    """A resolved budget alert carries its last firing value and the trigger's words for it
+    ("au-dessus de 100,00 %"); beside "Revenu à la normale" the report says the neutral line:
+    the metric, the campaign and the value, never the condition as if it still held."""
+    from cmflow.builtin.reports.alert_words import alert_sentence
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.foundation.alerts import Alert
+    from cmflow.workflow import load_workflow
+
+    workflow = load_workflow(Path(__file__).parent.parent / "workflows" / "demo.toml")
+    dims = {"campaign": "calendrier-avent"}
+    for code, above in (("fr", "au-dessus"), ("en", "above")):
+        alert = Alert("over_budget", "budget_consumed", dims, "Budget consumed is 116.00% for calendrier-avent, above 100.00%",
+                      "warning", 116.0, state="resolved", is_new=False)
+        resolved = AlertLine("budget_consumed", dims, "warning", 116.0, "%", "resolved", False, "down", alert, workflow)
+        said = alert_sentence(resolved, ReportScope(), language(code))
+        assert above not in said and "calendrier-avent" in said, said

@@ -74,18 +74,23 @@ def account_display_name(clients: Iterable[Client], account: str) -> str:
 
 def campaign_owners(records: dict[str, "pl.DataFrame"]) -> dict[str, str]:
     """Each campaign's client, by :func:`~cmflow.foundation.campaign_names.campaign_key`: the one
-    client whose labelled records (time entries, posts, calendar items; not traffic) name that
-    campaign; a campaign that no client's records or several clients' name has none."""
+    client whose records (time entries, posts, calendar items; not traffic) name that campaign.
+    A campaign that no client's records or several clients' name has none, and so has one that an
+    unlabelled record names too (a time entry with no client may be another client's spend: generic
+    names such as ``black-friday`` or ``soldes`` recur across an agency's clients)."""
     import polars as pl
 
     from cmflow.foundation.campaign_names import campaign_key
 
-    named = [frame.select(pl.col("campaign").cast(pl.String), pl.col("client").cast(pl.String)).unique()
-             for kind, frame in records.items()
-             if kind != "traffic" and {"campaign", "client"} <= set(frame.columns)]
+    named = [frame.select(pl.col("campaign").cast(pl.String),
+                          (pl.col("client") if "client" in frame.columns else pl.lit(None)).cast(pl.String).alias("client"))
+             .unique()
+             for kind, frame in records.items() if kind != "traffic" and "campaign" in frame.columns]
     if not named:
         return {}
-    pairs = (pl.concat(named).drop_nulls().unique()
-             .select(campaign_key(pl.col("campaign")).alias("key"), "client").drop_nulls().unique())
+    pairs = (pl.concat(named).filter(pl.col("campaign").is_not_null())
+             .select(campaign_key(pl.col("campaign")).alias("key"), "client")
+             .filter(pl.col("key").is_not_null()).unique())
     owners = pairs.group_by("key").agg(pl.col("client").first(), pl.len().alias("clients"))
-    return dict(owners.filter(pl.col("clients") == 1).select("key", "client").iter_rows())
+    return dict(owners.filter((pl.col("clients") == 1) & pl.col("client").is_not_null())
+                .select("key", "client").iter_rows())

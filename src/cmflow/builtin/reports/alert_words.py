@@ -17,14 +17,15 @@ def alert_sentence(line: "AlertLine", scope: "ReportScope", lang: "Language") ->
     """``line``'s alert as its trigger says it in ``lang``, about the series as ``scope`` names
     it (the account's display name and platform; a campaign, a planned post's title too); when the trigger
     cannot say it (a third party's, an alert read back without its details), the metric, the
-    series and the value."""
+    series and the value. A resolved alert is told by that neutral line too: its trigger's words
+    say its condition holds ("au-dessus de 100,00 %") beside "back to normal"."""
     from cmflow.builtin.outputs.alert_language import trigger_told
 
     named = [scope.series_name(line.dimensions, lang.platform),
              *(str(line.dimensions[name]) for name in ("campaign", "title") if line.dimensions.get(name))]
     series = " · ".join(name for name in named if name)
     value = lang.value(line.value, line.unit)
-    if line.alert is not None:
+    if line.alert is not None and line.state != "resolved":
         where = lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")
         told = trigger_told(line.alert, lang, line.workflow, line.unit, where=where)
         if told:

@@ -448,17 +448,18 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
     figures = _FigureIndex(result, scope)
     shown = metrics or [m for m in HEADLINE_METRICS if m in figures.metrics]
     headline = [f for m in shown if (f := figures.figure(m, scope.whole())) is not None]
+    objectives = [o for o in result.objectives if scope.holds_objective(o)]
     return ReportDocument(
         title=title, scope=scope, period_start=result.period.start, period_end=result.period.end,
         comparisons={p.label: (p.start, p.end) for p in result.comparison_periods},
         headline=headline,
-        objectives=[o for o in result.objectives if scope.holds_objective(o)],
+        objectives=objectives,
         platforms=_platform_sections(figures, shown, scope),
         breakdowns={dim: figures.breakdown(dim, shown) for dim in ("format", "pillar")},
         top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
         insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
-        alerts=_alerts(result, scope),
+        alerts=[line for line in _alerts(result, scope) if not _judged_as_objective(line, objectives)],
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
@@ -938,6 +939,19 @@ def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
                                    units.get(alert.metric, ""), state,
                                    alert.is_new, polarity(alert.metric), alert, result.workflow))
     return lines
+
+
+def _judged_as_objective(line: AlertLine, objectives: list[Any]) -> bool:
+    """Whether ``line`` is a target trigger's status (on track, at risk, off track: its details
+    carry ``status`` and ``objective``) about a series whose objective the report already shows with
+    its decision: the report speaks in decisions, and says the same off-track facts once."""
+    details = line.alert.details if line.alert is not None else {}
+    if details.get("status") is None or details.get("objective") is None:
+        return False
+    series = {name: value for name, value in line.dimensions.items() if value is not None}
+    return any(o.verdict is not None and o.objective.metric == line.metric
+               and {name: value for name, value in o.dimensions.items() if value is not None} == series
+               for o in objectives)
 
 
 def measurement_frame(result: "RunResult", scope: ReportScope) -> "pl.DataFrame | None":

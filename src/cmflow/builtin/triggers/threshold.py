@@ -66,7 +66,8 @@ class Threshold(Trigger):
 
     def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card); the bound
-        crossed comes from the options, so an alert read back from the store is told too."""
+        crossed comes from the options, so an alert read back from the store is told too. A bound
+        of 0 above is not said ("Missing planned posts: 100 h for …", not "…, above 0 h")."""
         options: ThresholdOptions = self.options
         value = alert.value
         if value is None:
@@ -76,7 +77,9 @@ class Threshold(Trigger):
         bound = options.above if side == "above" else options.below
         if bound is None:
             return None
-        return lang.text(f"alert_told_threshold_{side}", metric=lang.metric_label(alert.metric),
+        # above 0 (any missing post, any message waiting) is the rule's setting, not news: the value says it
+        told = "any" if side == "above" and bound == 0 else side
+        return lang.text(f"alert_told_threshold_{told}", metric=lang.metric_label(alert.metric),
                          value=value_text(value, unit, lang), where=where if where is not None else where_text(alert.dimensions, lang),
                          bound=value_text(bound, unit, lang))
 
