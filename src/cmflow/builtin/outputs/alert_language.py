@@ -104,7 +104,8 @@ def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, whe
     if entry is None or not isinstance(entry.plugin, ToldTrigger):
         return None
     try:
-        return entry.plugin.told(alert, lang, unit, where=where)
+        # ``where`` only when given: a third party's told(alert, lang, unit) predates it
+        return entry.plugin.told(alert, lang, unit, **({} if where is None else {"where": where}))
     except Exception as exc:  # one trigger's bug must not fail every item of the output
         log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
                     alert.rule, alert.fingerprint[:12], lang.code, type(exc).__name__, exc)

@@ -202,7 +202,7 @@ class Anomaly(Trigger):
                               "departure": row["departure"], "departure_pct": row["departure_pct"],
                               "threshold": options.threshold, "unit": unit, **period_details(data.period)})
 
-    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card and its
         resolution), from the median, z and period its details keep; None for an alert stored
         without them (its summary stays as written)."""
@@ -219,7 +219,7 @@ class Anomaly(Trigger):
         else:
             before = told_before(period, int(points), lang)
         return lang.text("alert_told_anomaly", metric=lang.metric_label(alert.metric),
-                         where=where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
+                         where=where if where is not None else where_text(alert.dimensions, lang), value=value_text(alert.value, unit, lang),
                          when=told_when(period, lang), before=before, median=value_text(median, unit, lang),
                          direction=lang.text(f"alert_told_anomaly_{'high' if z > 0 else 'low'}"),
                          z=format_decimal(z, "+0.0;-0.0", locale=lang.locale))

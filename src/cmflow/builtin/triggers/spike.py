@@ -112,7 +112,7 @@ class Spike(Trigger):
                                          "unit": unit, **period_details(data.period)}))
         return alerts
 
-    def told(self, alert: Alert, lang: "Language", unit: str) -> str | None:
+    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card and its
         resolution), from the count, baseline and period its details keep; None for an alert
         stored without them (its summary stays as written)."""
@@ -121,7 +121,7 @@ class Spike(Trigger):
         if period is None or mean is None or not measured or alert.value is None:
             return None
         before = told_before(period, int(measured), lang)
-        words = dict(metric=lang.metric_label(alert.metric), where=where_text(alert.dimensions, lang),
+        words = dict(metric=lang.metric_label(alert.metric), where=where if where is not None else where_text(alert.dimensions, lang),
                      value=value_text(alert.value, unit, lang), when=told_when(period, lang), before=before)
         if mean > 0:
             return lang.text("alert_told_spike", **words, mean=value_text(mean, unit, lang),
