@@ -234,23 +234,27 @@ def test_what_a_run_changes_in_its_process_is_put_back_before_the_next(tmp_path,
         left.join()
 
 
-def _serve_runs_without(parents_end, connection) -> None:
-    """The forked run process: it closes its copy of the test's end (so that the test closing
-    its own is an end of file here, as in the pool), then serves."""
+def _serve_runs_without(parents_end, connection, installer=None, installer_args=()) -> None:
+    """The run process: it closes its copy of the test's end (so that the test closing its own is
+    an end of file here, as in the pool), installs what the test changes in it, then serves."""
     from cmflow.daemon.worker import serve_runs
 
     parents_end.close()
+    if installer is not None:
+        installer(*installer_args)
     serve_runs(connection, 100, None)
 
 
-def _serve_in_a_real_process(requests: list[RunRequest]) -> list[RunOutcome]:
+def _serve_in_a_real_process(requests: list[RunRequest], installer=None, installer_args=()) -> list[RunOutcome]:
     """Run ``requests`` one after the other through :func:`cmflow.daemon.worker.serve_runs` in
-    one real process (forked, so that what the test patched before is in it too)."""
+    one real process, started afresh (spawned: a fork of a pytest worker whose Polars threads are
+    running can deadlock in the child), ``installer(*installer_args)`` called in it first."""
     import multiprocessing
 
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     mine, theirs = context.Pipe(duplex=True)
-    process = context.Process(target=_serve_runs_without, args=(mine, theirs), name="cmflow-run-test")
+    process = context.Process(target=_serve_runs_without, args=(mine, theirs, installer, installer_args),
+                              name="cmflow-run-test")
     process.start()
     theirs.close()
     outcomes = []
@@ -272,19 +276,15 @@ def _serve_in_a_real_process(requests: list[RunRequest]) -> list[RunOutcome]:
     return outcomes
 
 
-def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(tmp_path, store_url, quick,
-                                                                             monkeypatch):
-    """Run 1 changes what a plugin might (an environment variable, the time zone, the working
-    folder, a secret learnt, the handlers of SIGALRM and SIGTERM, a logger's level and handlers,
-    logging disabled, the umask); run 2, in the same real process, is recorded as it starts
-    (before its own deadline is set) and finds the process as run 1 found it, its alarm cleared."""
+def _runs_that_change_the_process(seen: str, folder: str) -> None:
+    """In the run process: each run's logging set-up first records the state it finds in ``seen``
+    (before its own deadline is set); run 1 then changes what a plugin might."""
     import json
     import logging
 
     import cmflow.daemon.logs
     import cmflow.runner
 
-    seen = tmp_path / "seen.jsonl"
     real_run, real_logging = cmflow.runner.run_workflow, cmflow.daemon.logs.configure_logging
 
     def record_then_configure_logging(*args, **kwargs):
@@ -300,7 +300,7 @@ def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(t
             "plugin_propagates": logging.getLogger("cmflow.someplugin").propagate,
             "disabled": logging.root.manager.disable, "umask": mask,
         }
-        with seen.open("a", encoding="utf-8") as file:
+        with Path(seen).open("a", encoding="utf-8") as file:
             file.write(json.dumps(state) + "\n")
         return real_logging(*args, **kwargs)
 
@@ -308,8 +308,8 @@ def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(t
         os.environ["CMFLOW_TEST_LEAK"] = "set by run 1"
         os.environ["TZ"] = "America/New_York"
         time.tzset()
-        (tmp_path / "elsewhere").mkdir(exist_ok=True)
-        os.chdir(tmp_path / "elsewhere")
+        (Path(folder) / "elsewhere").mkdir(exist_ok=True)
+        os.chdir(Path(folder) / "elsewhere")
         redactor.add("run-one-secret")
         signal.signal(signal.SIGALRM, lambda *_: None)  # a plugin's own timeout helper
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -321,35 +321,50 @@ def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(t
         os.umask(0)
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(cmflow.runner, "run_workflow", change_then_run)
-    monkeypatch.setattr(cmflow.daemon.logs, "configure_logging", record_then_configure_logging)
-    outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)])
+    cmflow.runner.run_workflow = change_then_run
+    cmflow.daemon.logs.configure_logging = record_then_configure_logging
+
+
+def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(tmp_path, store_url, quick):
+    """Run 1 changes what a plugin might (an environment variable, the time zone, the working
+    folder, a secret learnt, the handlers of SIGALRM and SIGTERM, a logger's level and handlers,
+    logging disabled, the umask); run 2, in the same real process, is recorded as it starts
+    (before its own deadline is set) and finds the process as run 1 found it, its alarm cleared."""
+    import json
+
+    seen = tmp_path / "seen.jsonl"
+    outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)],
+                                        _runs_that_change_the_process, (str(seen), str(tmp_path)))
     assert [o.status for o in outcomes] == ["ok", "ok"], outcomes
     first, second = (json.loads(line) for line in seen.read_text(encoding="utf-8").splitlines())
     assert first["secret"] == "run-one-secret" and first["alarm_left"] == 0  # what a fresh process finds
     assert second == first, {key: (first[key], second[key]) for key in first if first[key] != second[key]}
 
 
-@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
-def test_a_kept_store_urls_password_stays_masked_in_the_next_runs_errors(tmp_path, store_url, quick, monkeypatch):
-    """The process keeps its PostgreSQL engine from run to run and forgets each run's secrets:
-    the store URL's password must still be masked in what run 2 reports."""
-    from sqlalchemy.engine import make_url
-
+def _second_run_fails_naming(store_url: str) -> None:
+    """In the run process: run 1 is real, run 2 raises an error that names the store's URL."""
     import cmflow.runner
-
-    password = make_url(store_url).password
-    assert password, "the PostgreSQL test server's URL has no password to mask"
 
     real_run, runs = cmflow.runner.run_workflow, []
 
     def run_once_then_fail_naming_the_store(*args, **kwargs):
-        runs.append(1)  # in the run process: counts its runs
+        runs.append(1)
         if len(runs) == 1:
             return real_run(*args, **kwargs)
         raise RuntimeError(f"could not reach {store_url}")
 
-    monkeypatch.setattr(cmflow.runner, "run_workflow", run_once_then_fail_naming_the_store)
-    outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)])
+    cmflow.runner.run_workflow = run_once_then_fail_naming_the_store
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_kept_store_urls_password_stays_masked_in_the_next_runs_errors(tmp_path, store_url, quick):
+    """The process keeps its PostgreSQL engine from run to run and forgets each run's secrets:
+    the store URL's password must still be masked in what run 2 reports."""
+    from sqlalchemy.engine import make_url
+
+    password = make_url(store_url).password
+    assert password, "the PostgreSQL test server's URL has no password to mask"
+    outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)],
+                                        _second_run_fails_naming, (store_url,))
     assert [o.status for o in outcomes] == ["ok", "crashed"], outcomes
     assert "could not reach" in outcomes[1].error and password not in outcomes[1].error, outcomes[1].error

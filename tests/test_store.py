@@ -556,7 +556,7 @@ def test_alert_details_are_kept_as_json_and_a_v13_store_s_alerts_have_none(any_s
     """Since v14 an alert's details are stored (a resolved alert is told again from them in its
     client's language); a value JSON cannot hold (NaN: PostgreSQL's JSON refuses it) is null, a
     date its ISO text. Alerts stored before v14 read back with no details."""
-    old = SqlStore(any_store_url, migrate_to=LATEST_VERSION - 1)
+    old = SqlStore(any_store_url, migrate_to=13)
     run_id = start(old)
     finish(old, run_id, alerts=[Alert("spike", "mentions", {"brand": "a"}, "Mentions spiked", value=26.0,
                                       details={"baseline_mean": 2.0})])
