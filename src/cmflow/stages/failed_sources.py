@@ -33,6 +33,7 @@ from cmflow.foundation.listening import account_key, account_keys
 from cmflow.foundation.measurements import NONE_LABEL, dimension_columns
 from cmflow.foundation.tracked_time import NO_TIME_ENTRIES
 from cmflow.stages.measure import Measured, MetricRequest
+from cmflow.stages.uncovered_periods import NO_RECORDS_REASON, UNCOVERED_REASON
 
 if TYPE_CHECKING:
     import polars as pl
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from cmflow.plugins.result import StageReport
     from cmflow.workflow import Workflow
 
-NOTHING_REASON = rf"^no \w+( or \w+)? (in|this) |^{re.escape(NO_TIME_ENTRIES)}|^no record read reaches this period"
+NOTHING_REASON = rf"{NO_RECORDS_REASON}|^{re.escape(NO_TIME_ENTRIES)}|^{re.escape(UNCOVERED_REASON)}"
 """The reasons of a figure without a value for want of records ("no posts in this period", "no
 time entries in this period", or no record reaching the period): a claim that nothing happened,
 as 0 is, or one a failed source may have made untrue."""

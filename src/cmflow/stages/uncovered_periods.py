@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 UNCOVERED_REASON = "no record read reaches this period"
 """The start of an uncovered period's reason; the rest names the day the records start (reports match on it)."""
 
-NOTHING_REASON = r"^no \w+( or \w+)? (in|this) "
-"""Reasons that claim nothing happened ("no posts in this period"): untrue where no record reaches."""
+NO_RECORDS_REASON = r"^no \w+( or \w+)? (in|this) "
+"""The reasons a metric gives a group without records ("no posts in this period"): a claim that
+nothing happened, untrue where no record reaches (the failed_sources stage reads it too)."""
 
 SERIES_LEVELS = (("client",), ())
 """What a series' first day is looked up by: its client's records (an agency onboards a client on
@@ -123,17 +124,16 @@ def _blanked(rows: "pl.DataFrame", starts: list[tuple[str, "pl.DataFrame"]]) -> 
     uncovered = pl.lit(False)
     said = pl.lit(None, dtype=pl.String)
     columns = []
-    for n, (kind, first) in enumerate(starts):
+    for n, (nouns, first) in enumerate(starts):
         name = f"_first_{n}"
         rows = rows.with_columns(_series_first(rows, first).alias(name))
         late = (pl.col("period_end") < pl.col(name)).fill_null(False)
-        noun = kind
-        said = pl.when(late).then(pl.format(f"{UNCOVERED_REASON}: the records read start on {{}} ({noun})",
+        said = pl.when(late).then(pl.format(f"{UNCOVERED_REASON}: the records read start on {{}} ({nouns})",
                                             pl.col(name).dt.to_string("%Y-%m-%d"))).otherwise(said)
         uncovered = uncovered | late
         columns.append(name)
     value, reason = pl.col("value"), pl.col("reason")
-    nothing = value.is_null() & (reason.is_null() | reason.str.contains(NOTHING_REASON)).fill_null(True)
+    nothing = value.is_null() & (reason.is_null() | reason.str.contains(NO_RECORDS_REASON)).fill_null(True)
     return rows.with_columns(
         pl.when(uncovered).then(None).otherwise(value).alias("value"),
         pl.when(uncovered & (value.is_not_null() | nothing)).then(said).otherwise(reason).alias("reason"),
