@@ -14,11 +14,13 @@ DEMO_WORKFLOW = REPO / "workflows" / "demo.toml"
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path_factory, monkeypatch):
-    """Every test gets its own default store and an allow-list that loads built-ins only."""
+    """Every test gets its own default store and validation cache, and an allow-list that loads
+    built-ins only."""
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("CMFLOW_STORE", f"sqlite:///{state / 'state.db'}")
     monkeypatch.setenv("CMFLOW_LOAD_PLUGINS", "")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.setenv("CMFLOW_CACHE_DIR", str(state / "cache"))  # validate's cache, never the user's
     monkeypatch.delenv("CMFLOW_SHARED_BUDGETS", raising=False)  # budgets in Redis only where a test asks
 
 

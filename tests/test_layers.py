@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("operator metrics", ("cmflow.metrics",)),
     ("daemon", ("cmflow.daemon",)),
     ("public API", ("cmflow", "cmflow.testing")),
-    ("CLI", ("cmflow.cli",)),
+    ("CLI", ("cmflow.cli", "cmflow.console", "cmflow.validation_cache")),
     ("built-in plugins", ("cmflow.builtin",)),
 ]
 """Bottom to top: each entry names its layer and the modules (or packages) it holds."""

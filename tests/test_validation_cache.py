@@ -1,0 +1,282 @@
+"""``cmflow validate`` remembers a valid file (cmflow.validation_cache): a remembered answer is
+exactly what a full validation prints, and any change of anything validate read means a full
+validation again. One test per kind of input: each fails if that input is left out of the key.
+
+The full validations run in this process (``cmflow_in_process``); the remembered answer is asked
+of :func:`recall` (what ``cmflow.console`` prints), in the same process so that ``sys.path`` and
+the interpreter are the same. One test starts a process: what a fresh process imports can only be
+seen in one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import subprocess
+import sys
+import types
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import cmflow.cli.validate as validate_command
+import cmflow.validation_cache as validation_cache
+from cmflow.plugins import registry
+from cmflow.validation_cache import cache_folder, recall
+from cmflow_command import cmflow_in_process
+
+WORKFLOW = """\
+[workflow]
+name = "Test ${env:VC_NAME}"
+period = "last_week"
+timezone = "TIMEZONE"
+
+[[clients]]
+id = "acme"
+name = "Acme"
+accounts = ["acme"]
+language = "en"
+logo = "logo.svg"
+
+[[sources]]
+id = "posts"
+plugin = "csv"
+path = "posts.csv"
+
+[[metrics]]
+plugin = "posts_published"
+"""
+"""A valid workflow that reads a variable, a logo an option names, and (for its source) posts.csv."""
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch) -> Path:
+    """A folder holding a valid workflow.toml and its logo; VC_NAME set."""
+    monkeypatch.setenv("VC_NAME", "vc-value-81")
+    (tmp_path / "workflow.toml").write_text(WORKFLOW.replace("TIMEZONE", "Europe/Paris"), encoding="utf-8")
+    (tmp_path / "logo.svg").write_text("<svg/>", encoding="utf-8")
+    return tmp_path
+
+
+def validated(folder: Path, *options: str, file: str = "workflow.toml") -> subprocess.CompletedProcess:
+    done = cmflow_in_process("validate", *options, file, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def recalled(folder: Path, file: str = "workflow.toml") -> str | None:
+    with contextlib.chdir(folder):
+        return recall(file)
+
+
+def entries() -> list[Path]:
+    folder = Path(cache_folder())
+    return sorted(folder.glob("*.json")) if folder.exists() else []
+
+
+def test_a_valid_file_is_remembered_as_validate_printed_it(folder):
+    done = validated(folder)
+
+    assert done.stdout == "✓ workflow.toml: Test vc-value-81 (1 source, 1 metric, 0 triggers, 0 outputs)\n"
+    assert recalled(folder) + "\n" == done.stdout
+    assert len(entries()) == 1
+    kept = json.loads(entries()[0].read_text())
+    assert "vc-value-81" not in json.dumps({**kept, "line": ""})  # a variable's value is kept only as validate printed it
+    assert "VC_NAME" in kept["inputs"]["variables"]
+
+
+def test_no_cache_remembers_nothing(folder):
+    validated(folder, "--no-cache")
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_problems_are_never_remembered(folder, monkeypatch):
+    monkeypatch.delenv("VC_NAME")
+
+    done = cmflow_in_process("validate", "workflow.toml", cwd=folder)
+
+    assert done.returncode == 2 and "environment variable VC_NAME is not set" in done.stderr
+    assert entries() == [] and recalled(folder) is None
+
+
+def edit_keeping_size(folder: Path) -> None:
+    path = folder / "workflow.toml"
+    path.write_text(path.read_text().replace('"last_week"', '"this_week"'), encoding="utf-8")
+
+
+FILE_CHANGES = {
+    "the workflow file edited (same size)": edit_keeping_size,
+    "a file an option names removed": lambda folder: (folder / "logo.svg").unlink(),
+    "a file an option names rewritten": lambda folder: (folder / "logo.svg").write_text("<svg></svg>"),
+    "a .env beside it created": lambda folder: (folder / ".env").write_text("OTHER=1\n"),
+    "a file its source reads created": lambda folder: (folder / "posts.csv").write_text("date\n"),
+}
+
+
+@pytest.mark.parametrize("change", FILE_CHANGES.values(), ids=FILE_CHANGES.keys())
+def test_any_file_validate_looked_at_changing_means_a_full_validation(folder, change):
+    validated(folder)
+    assert recalled(folder) is not None
+
+    change(folder)
+
+    assert recalled(folder) is None
+
+
+def test_a_variable_validate_read_changing_means_a_full_validation(folder, monkeypatch):
+    validated(folder)
+    monkeypatch.setenv("UNRELATED_TO_VALIDATE", "x")  # one it never read: still remembered
+    assert recalled(folder) is not None
+
+    monkeypatch.setenv("VC_NAME", "two")
+
+    assert recalled(folder) is None
+    assert validated(folder).stdout.startswith("✓ workflow.toml: Test two ")
+
+
+def test_a_variable_validate_found_unset_being_set_means_a_full_validation(folder, monkeypatch):
+    monkeypatch.delenv("CMFLOW_LOAD_PLUGINS")  # the plugin allow-list: read, and unset
+    monkeypatch.setattr(registry, "_registry", None)  # read once per process: in this one, now
+    validated(folder)
+    assert recalled(folder) is not None
+
+    monkeypatch.setenv("CMFLOW_LOAD_PLUGINS", "")
+
+    assert recalled(folder) is None
+
+
+@pytest.mark.parametrize("installed", ["a plugin distribution installed", "cmflow upgraded"])
+def test_a_distribution_installed_or_upgraded_means_a_full_validation(folder, tmp_path_factory, monkeypatch,
+                                                                      installed):
+    site = tmp_path_factory.mktemp("site-packages")
+    (site / "cmflow-1.0.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    validated(folder)
+    assert recalled(folder) is not None
+
+    if installed == "cmflow upgraded":
+        (site / "cmflow-1.0.dist-info").rename(site / "cmflow-1.1.dist-info")
+    else:
+        (site / "cmflow_tiktok_ads-0.3.dist-info").mkdir()
+
+    assert recalled(folder) is None
+
+
+def test_a_loaded_module_outside_the_libraries_edited_means_a_full_validation(folder, tmp_path_factory,
+                                                                              monkeypatch):
+    """cmflow or a plugin installed editable: its source is not in site-packages."""
+    source = tmp_path_factory.mktemp("editable") / "vc_editable_plugin.py"
+    source.write_text("NAME = 'one'\n")
+    spec = importlib.util.spec_from_file_location("vc_editable_plugin", source)
+    monkeypatch.setitem(sys.modules, "vc_editable_plugin", importlib.util.module_from_spec(spec))
+    validated(folder)
+    assert recalled(folder) is not None
+
+    source.write_text("NAME = 'two'\n")
+
+    assert recalled(folder) is None
+
+
+@pytest.mark.parametrize("attribute", ["version", "executable"])
+def test_another_python_means_a_full_validation(folder, monkeypatch, attribute):
+    validated(folder)
+    assert recalled(folder) is not None
+
+    monkeypatch.setattr(sys, attribute, getattr(sys, attribute) + "-other")
+
+    assert recalled(folder) is None
+
+
+def test_the_same_file_name_from_another_folder_or_written_otherwise_is_another_question(folder, tmp_path_factory):
+    validated(folder)
+    twin = tmp_path_factory.mktemp("twin")  # the same content, but another file
+    for name in ("workflow.toml", "logo.svg"):
+        (twin / name).write_bytes((folder / name).read_bytes())
+
+    assert recalled(twin) is None
+    assert recalled(folder, "./workflow.toml") is None  # validate says the file as it was given
+    assert recalled(folder) is not None
+
+
+def test_a_remembered_answer_expires_at_the_next_midnight_of_the_workflows_time_zone(folder, monkeypatch):
+    """Without as_of, a period is checked against today in the workflow's time zone."""
+    (folder / "workflow.toml").write_text(WORKFLOW.replace("TIMEZONE", "Asia/Tokyo"), encoding="utf-8")
+    noon = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)  # 21:00 in Tokyo, whose day ends at 15:00 UTC
+    monkeypatch.setattr(validate_command, "_utc_now", lambda: noon)
+    validated(folder)
+    tokyo_midnight = datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc).timestamp()
+
+    monkeypatch.setattr(validation_cache, "time", types.SimpleNamespace(time=lambda: tokyo_midnight - 1))
+    assert recalled(folder) is not None
+    monkeypatch.setattr(validation_cache, "time", types.SimpleNamespace(time=lambda: tokyo_midnight))
+    assert recalled(folder) is None
+
+
+def test_a_corrupt_entry_means_a_full_validation_that_replaces_it(folder):
+    first = validated(folder)
+    entries()[0].write_text('{"format": 1, "truncat')
+
+    assert recalled(folder) is None
+    assert validated(folder).stdout == first.stdout
+    assert recalled(folder) + "\n" == first.stdout
+
+
+def test_a_cache_folder_that_cannot_be_written_changes_nothing_but_speed(folder, monkeypatch, tmp_path_factory):
+    blocker = tmp_path_factory.mktemp("cache") / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CMFLOW_CACHE_DIR", str(blocker / "cache"))  # under a file: never a folder
+
+    done = validated(folder)
+
+    assert done.stdout.startswith("✓ workflow.toml: Test vc-value-81") and recalled(folder) is None
+
+
+def test_the_console_answers_from_the_cache_and_falls_back_to_a_full_validation(folder, monkeypatch, capsys):
+    validated(folder)
+    monkeypatch.chdir(folder)
+    from cmflow.console import main
+
+    for arguments in (["validate", "workflow.toml"], ["validate", "--no-cache", "workflow.toml"]):
+        monkeypatch.setattr(sys, "argv", ["cmflow", *arguments])
+        with pytest.raises(SystemExit) as ended:
+            main()
+        assert ended.value.code == 0
+        assert capsys.readouterr().out == "✓ workflow.toml: Test vc-value-81 (1 source, 1 metric, 0 triggers, 0 outputs)\n"
+    (folder / "logo.svg").unlink()
+    monkeypatch.setattr(sys, "argv", ["cmflow", "validate", "workflow.toml"])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    assert ended.value.code == 2 and "logo.svg does not exist" in capsys.readouterr().err
+
+
+def test_a_remembered_answer_imports_neither_click_nor_pydantic_nor_any_plugin(folder, tmp_path):
+    """A process of its own: what a fresh process imports can only be seen in one. It is given this
+    process's sys.path, which the key holds (the folders' names stand for what is installed)."""
+    expected = validated(folder).stdout
+    listing = tmp_path / "modules.json"
+    script = (f"import atexit, json, sys; sys.path[:] = {sys.path!r}; "
+              f"atexit.register(lambda: open({str(listing)!r}, 'w').write(json.dumps(sorted(sys.modules)))); "
+              f"sys.argv[1:] = ['validate', 'workflow.toml']; from cmflow.console import main; main()")
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, encoding="utf-8",
+                          cwd=folder, timeout=60)
+
+    assert (done.returncode, done.stdout, done.stderr) == (0, expected, "")
+    loaded = json.loads(listing.read_text())
+    assert [name for name in loaded if name.split(".")[0] in ("click", "pydantic", "pydantic_core")
+            or name.startswith(("cmflow.builtin", "cmflow.cli", "cmflow.workflow", "cmflow.plugins"))] == []
+
+
+def test_what_the_first_of_several_files_read_once_counts_for_the_next(folder, monkeypatch):
+    """The plugins' allow-list is read once per process, while the first file is validated."""
+    (folder / "second.toml").write_text((folder / "workflow.toml").read_text(), encoding="utf-8")
+    monkeypatch.setattr(registry, "_registry", None)
+    done = cmflow_in_process("validate", "workflow.toml", "second.toml", cwd=folder)
+    assert done.returncode == 0 and recalled(folder, "second.toml") is not None
+
+    monkeypatch.setenv("CMFLOW_LOAD_PLUGINS", "cmflow-other")
+
+    assert recalled(folder, "second.toml") is None
