@@ -111,6 +111,7 @@ FILE_CHANGES = {
     "the workflow file edited (same size)": edit_keeping_size,
     "a file an option names removed": lambda folder: (folder / "logo.svg").unlink(),
     "a file an option names rewritten": lambda folder: (folder / "logo.svg").write_text("<svg></svg>"),
+    "the workflow file made unreadable": lambda folder: (folder / "workflow.toml").chmod(0),
     "a .env beside it created": lambda folder: (folder / ".env").write_text("OTHER=1\n"),
     "a file its source reads created": lambda folder: (folder / "posts.csv").write_text("date\n"),
 }

@@ -7,14 +7,15 @@ found by watching it rather than listed by hand, so that a plugin's own checks a
 
 - every file it opened, looked at (exists, is a file) or listed, outside the installed
   libraries: the workflow file, its ``.env``, a file an option names, a folder a glob lists, a
-  time zone's file; kept as type, size, ``mtime_ns`` and inode (a folder: its names);
+  time zone's file; kept as mode, owner, size, ``mtime_ns``, ``ctime_ns`` and inode (a folder
+  listed: its names; a folder looked at: that it is one);
 - the source files of the modules loaded outside the installed libraries (cmflow or a plugin
   installed editable: an edit counts);
 - every environment variable it read, present or not, and whether it listed them all; their
   values enter only a salted digest, never the cache in clear;
 - the names in every folder of ``sys.path`` outside the standard library (each installed
   distribution's ``name-version.dist-info``: cmflow's version and the plugins installed), the
-  Python executable and version, the current folder, the file's path as given;
+  Python executable and version, the user, the current folder, the file's path as given;
 - the day: an entry expires at the next midnight, in UTC and in the workflow's time zone (a
   period without ``as_of`` is checked against today).
 
@@ -75,7 +76,7 @@ def _environment_folders() -> list[str]:
 
 def _entry_name(file: str) -> str:
     """The entry's file name: what the file is, as given and from where, and which Python reads it."""
-    key = "\0".join((str(FORMAT), file, os.getcwd(), sys.executable, sys.version))
+    key = "\0".join((str(FORMAT), file, os.getcwd(), sys.executable, sys.version, str(os.geteuid())))
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".json"
 
 
@@ -86,7 +87,9 @@ def _state(path: str) -> str:
         return f"missing {error.errno}"
     if stat.S_ISDIR(found.st_mode):  # looked at, not listed (a listing is watched apart): only that it is one
         return "folder"
-    return f"{found.st_mode >> 12} {found.st_size} {found.st_mtime_ns} {found.st_ino}"
+    # The whole mode and owner: a file made unreadable must not stay valid; ctime: any such change.
+    return (f"{found.st_mode} {found.st_uid} {found.st_gid} {found.st_size} {found.st_mtime_ns} "
+            f"{found.st_ctime_ns} {found.st_ino}")
 
 
 def _names(folder: str) -> str:
