@@ -76,7 +76,8 @@ def _environment_folders() -> list[str]:
 
 def _entry_name(file: str) -> str:
     """The entry's file name: what the file is, as given and from where, and which Python reads it."""
-    key = "\0".join((str(FORMAT), file, os.getcwd(), sys.executable, sys.version, str(os.geteuid())))
+    user = str(os.geteuid()) if hasattr(os, "geteuid") else ""  # none on Windows: its cache folder is the user's
+    key = "\0".join((str(FORMAT), file, os.getcwd(), sys.executable, sys.version, user))
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".json"
 
 
