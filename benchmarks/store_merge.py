@@ -30,7 +30,9 @@ per merge, a Python loop ...). On a machine shared with other jobs the wall time
 the load, the CPU time much less: read the CPU growth. It checks that the store holds 1.5 N
 records and that the merged window holds the newest figures, and exits 1 otherwise.
 
-Stores: a new SQLite file per run, and, when ``CMFLOW_TEST_POSTGRES`` is set (``eval "$(bash
+Stores: a new SQLite file per run (``sqlite``; ``sqlite-2mib``: the same, its merges with
+SQLite's default 2,000 KiB page cache instead of :data:`cmflow.store.sqlite.MERGE_CACHE_KIB`, as
+merges ran before it, to measure both side by side in one run), and, when ``CMFLOW_TEST_POSTGRES`` is set (``eval "$(bash
 .ci/services)"``) or ``--postgres URL`` given, a new database per run on that PostgreSQL server
 (created and dropped here).
 
@@ -54,6 +56,8 @@ from typing import Any
 
 WINDOW = (datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc))
 STEPS = ("new", "overlap", "read back", "asked again")
+SQLITE_DEFAULT_CACHE_KIB = 2000
+"""SQLite's own page cache (``PRAGMA cache_size=-2000``), that merges had before ``merge_cache``."""
 
 
 def posts(first: int, count: int, figures: int) -> Any:
@@ -177,7 +181,7 @@ class Stores:
 
     def new(self, size: int) -> tuple[str, str | None]:
         """A new store's URL, and its database's name (None for a SQLite file)."""
-        if self.kind == "sqlite":
+        if self.kind.startswith("sqlite"):
             return f"sqlite:///{self.directory / f'store-{size}.db'}", None
         import sqlalchemy as sa
 
@@ -211,6 +215,8 @@ def measure(stores: Stores, sizes: list[int], runs: int) -> tuple[dict[int, dict
                 command = [sys.executable, __file__, "--child", str(size), "--url", url]
                 if database is not None:
                     command += ["--admin-url", stores.admin_url, "--database", database]
+                if stores.kind == "sqlite-2mib":
+                    command += ["--merge-cache-kib", str(SQLITE_DEFAULT_CACHE_KIB)]
                 output = subprocess.run(command, check=True, stdout=subprocess.PIPE,
                                         env={**os.environ, "CMFLOW_LOAD_PLUGINS": ""}).stdout
             finally:
@@ -235,7 +241,7 @@ def measure(stores: Stores, sizes: list[int], runs: int) -> tuple[dict[int, dict
 def parent_main(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     server_url = args.postgres or os.environ.get("CMFLOW_TEST_POSTGRES")
-    kinds = [k for k in args.stores.split(",") if k == "sqlite" or server_url]
+    kinds = [k for k in args.stores.split(",") if k.startswith("sqlite") or server_url]
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; median of {args.runs} run(s), each size in a "
           f"fresh process with a new store ({', '.join(kinds)})\n")
@@ -274,15 +280,21 @@ def main() -> int:
     parser.add_argument("--linear", type=float, default=1.5,
                         help="growth of the time per record still called linear (default 1.5x)")
     parser.add_argument("--stores", default="sqlite,postgresql",
-                        help="stores measured, comma-separated (default both; postgresql only with a server: "
-                             "CMFLOW_TEST_POSTGRES or --postgres)")
+                        help="stores measured, comma-separated: sqlite, sqlite-2mib (merges with SQLite's "
+                             "default cache, as before), postgresql (default sqlite,postgresql; postgresql only "
+                             "with a server: CMFLOW_TEST_POSTGRES or --postgres)")
     parser.add_argument("--postgres", help="a PostgreSQL server URL (postgresql://USER:PASSWORD@HOST/DB); default "
                                            "CMFLOW_TEST_POSTGRES")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # child mode: one size
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--admin-url", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--merge-cache-kib", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.merge_cache_kib:
+        import cmflow.store.sqlite
+
+        cmflow.store.sqlite.MERGE_CACHE_KIB = args.merge_cache_kib
     if args.child:
         print(json.dumps(run_size(args.child, args.url, args.admin_url, args.database)))
         return 0

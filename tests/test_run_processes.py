@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from daemon_process import gated_feed, runs_of, workflow_text, write  # noqa: F401  (fixture: gated_feed)
+from process_changes import runs_that_change_the_process
 from cmflow.daemon.executor import LocalProcessPool
 from cmflow.daemon.worker import ProcessBaseline, RunOutcome, RunRequest
 from cmflow.foundation.secrets import redactor
@@ -276,55 +277,6 @@ def _serve_in_a_real_process(requests: list[RunRequest], installer=None, install
     return outcomes
 
 
-def _runs_that_change_the_process(seen: str, folder: str) -> None:
-    """In the run process: each run's logging set-up first records the state it finds in ``seen``
-    (before its own deadline is set); run 1 then changes what a plugin might."""
-    import json
-    import logging
-
-    import cmflow.daemon.logs
-    import cmflow.runner
-
-    real_run, real_logging = cmflow.runner.run_workflow, cmflow.daemon.logs.configure_logging
-
-    def record_then_configure_logging(*args, **kwargs):
-        mask = os.umask(0o077)
-        os.umask(mask)
-        state = {
-            "alarm_left": signal.getitimer(signal.ITIMER_REAL)[0],
-            "env": os.environ.get("CMFLOW_TEST_LEAK"), "tz": os.environ.get("TZ"), "tzname": list(time.tzname),
-            "cwd": os.getcwd(), "secret": redactor("run-one-secret"),
-            "sigalrm": repr(signal.getsignal(signal.SIGALRM)), "sigterm": repr(signal.getsignal(signal.SIGTERM)),
-            "cmflow_level": logging.getLogger("cmflow").level,
-            "plugin_handlers": len(logging.getLogger("cmflow.someplugin").handlers),
-            "plugin_propagates": logging.getLogger("cmflow.someplugin").propagate,
-            "disabled": logging.root.manager.disable, "umask": mask,
-        }
-        with Path(seen).open("a", encoding="utf-8") as file:
-            file.write(json.dumps(state) + "\n")
-        return real_logging(*args, **kwargs)
-
-    def change_then_run(*args, **kwargs):
-        os.environ["CMFLOW_TEST_LEAK"] = "set by run 1"
-        os.environ["TZ"] = "America/New_York"
-        time.tzset()
-        (Path(folder) / "elsewhere").mkdir(exist_ok=True)
-        os.chdir(Path(folder) / "elsewhere")
-        redactor.add("run-one-secret")
-        signal.signal(signal.SIGALRM, lambda *_: None)  # a plugin's own timeout helper
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        logging.getLogger("cmflow").setLevel(logging.CRITICAL)
-        plugin_log = logging.getLogger("cmflow.someplugin")
-        plugin_log.addHandler(logging.NullHandler())
-        plugin_log.propagate = False
-        logging.disable(logging.WARNING)
-        os.umask(0)
-        return real_run(*args, **kwargs)
-
-    cmflow.runner.run_workflow = change_then_run
-    cmflow.daemon.logs.configure_logging = record_then_configure_logging
-
-
 def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(tmp_path, store_url, quick):
     """Run 1 changes what a plugin might (an environment variable, the time zone, the working
     folder, a secret learnt, the handlers of SIGALRM and SIGTERM, a logger's level and handlers,
@@ -334,7 +286,7 @@ def test_a_run_in_a_reused_process_does_not_see_what_the_run_before_it_changed(t
 
     seen = tmp_path / "seen.jsonl"
     outcomes = _serve_in_a_real_process([request_for(quick, store_url, minute) for minute in range(2)],
-                                        _runs_that_change_the_process, (str(seen), str(tmp_path)))
+                                        runs_that_change_the_process, (str(seen), str(tmp_path)))
     assert [o.status for o in outcomes] == ["ok", "ok"], outcomes
     first, second = (json.loads(line) for line in seen.read_text(encoding="utf-8").splitlines())
     assert first["secret"] == "run-one-secret" and first["alarm_left"] == 0  # what a fresh process finds

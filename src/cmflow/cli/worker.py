@@ -22,7 +22,8 @@ broker does not answer or the store cannot be opened.
               help="Redis URL runs come through (default: [daemon] broker of --config, or CMFLOW_BROKER).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="The daemon's settings file (cmflow-daemon.toml): its [daemon] broker, queue, "
-                   "visibility_timeout, store and log_format are the worker's defaults.")
+                   "visibility_timeout, store, log_format, runs_per_process and max_memory_per_process_mb "
+                   "are the worker's defaults.")
 @click.option("--store", "store_option", metavar="URL",
               help="State store URL (default: [daemon] store of --config, CMFLOW_STORE, or the one each "
                    "run names when it holds no password).")
@@ -93,7 +94,8 @@ def worker(broker_option: str | None, config_file: str | None, store_option: str
 
     level = logging.DEBUG if verbose else logging.INFO
     settings = CeleryOptions(broker, queue or options.queue, options.visibility_timeout, store,
-                             log_format or options.log_format)
+                             log_format or options.log_format, options.runs_per_process,
+                             options.max_memory_per_process_mb)
     configure_logging(settings.log_format, level)
     sys.exit(start_worker(settings, concurrency=concurrency, log_level=level))
 

@@ -14,6 +14,13 @@ back to kill the next pool process, for hours. Its task
 id is the run's label (``workflow@slot``). A run past its timeout is killed by the worker (a hard
 time limit) and recorded ``timeout`` in the store, as the local pool does.
 
+A pool process serves several runs, as a local run process does, with the same reset between
+them (:class:`~cmflow.daemon.worker.ProcessBaseline`, :func:`~cmflow.daemon.worker.after_run`)
+and the same rule for its replacement: Celery replaces it after ``runs_per_process`` runs (its
+own ``worker_max_tasks_per_child``); after a run that leaves it unfit (above its memory limit, a
+thread left running, a run ``crashed`` or ``interrupted``) it leaves by itself once the run's
+outcome is stored (:class:`RunTask`), and Celery starts a fresh one.
+
 Everything cmflow keeps in Redis (the queue, messages not yet acknowledged, results) is under
 the prefix ``cmflow:queue:QUEUE:`` (apart from the shared budgets' ``cmflow:budget:``, whatever the
 queue is called), so that daemons with queues of their own share one Redis server
@@ -23,17 +30,19 @@ without seeing each other's runs. Only JSON crosses the broker, never pickle.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task, states
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 from celery.worker.request import Request
 
-from cmflow.daemon.worker import execute, own_deadline
+from cmflow.daemon.settings import MAX_MEMORY_PER_PROCESS_MB, RUNS_PER_PROCESS
+from cmflow.daemon.worker import ProcessBaseline, RunOutcome, after_run, execute, own_deadline
 from cmflow.foundation.durations import format_duration
 from cmflow.foundation.secrets import redactor
 
@@ -64,6 +73,11 @@ class CeleryOptions:
     store: str | None = None
     """A worker's own store (None: the one each message names)."""
     log_format: str = "text"
+    runs_per_process: int = RUNS_PER_PROCESS
+    """A worker's pool process serves this many runs, then Celery replaces it
+    (``worker_max_tasks_per_child``), as ``[daemon] runs_per_process`` does for local runs."""
+    max_memory_mb: float | None = MAX_MEMORY_PER_PROCESS_MB
+    """A pool process resident above this after a run leaves before the next (None: no limit)."""
 
 
 def key_prefix(queue: str) -> str:
@@ -102,11 +116,16 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
         result_backend_max_sleep_between_retries_ms=5000,
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        # Celery's own count of runs per pool process, the same rule as a local run process's.
+        # Not worker_max_memory_per_child: it reads the process's peak resident memory
+        # (ru_maxrss), where a local run process is judged by what it holds after the run;
+        # after_run applies that rule, the same code for both.
+        worker_max_tasks_per_child=options.runs_per_process,
     )
     app.cmflow_options = options  # type: ignore[attr-defined]
 
-    @app.task(name=TASK_NAME, bind=True, Request=RunTaskRequest, acks_late=True, reject_on_worker_lost=False,
-              shared=False)  # this app's own: another app (a test's) keeps its own options
+    @app.task(name=TASK_NAME, bind=True, base=RunTask, Request=RunTaskRequest, acks_late=True,
+              reject_on_worker_lost=False, shared=False)  # this app's own: another app (a test's) keeps its own options
     def run(task, message: dict[str, Any]) -> dict[str, Any]:
         """Run one slot of one workflow (a RunRequest as JSON); answer its RunOutcome as JSON."""
         return run_message(message, task.app.cmflow_options)
@@ -115,10 +134,12 @@ def celery_app(options: CeleryOptions, *, worker: bool = False) -> Celery:
 
 
 def run_message(message: dict[str, Any], options: CeleryOptions) -> dict[str, Any]:
-    """The task's body, in a process of the worker's pool: never raises."""
+    """The task's body, in a process of the worker's pool: never raises. In a worker's pool
+    process, what the run changed in it is put back after it (:class:`PoolProcess`)."""
     from cmflow.daemon.logs import configure_logging
     from cmflow.daemon.run_messages import WrongStore, outcome_message, request_of
 
+    pool_process = PoolProcess.this_one()  # before the first run changes anything
     try:
         request = request_of(message, options.store)
     except (WrongStore, KeyError, ValueError) as exc:
@@ -129,7 +150,66 @@ def run_message(message: dict[str, Any], options: CeleryOptions) -> dict[str, An
 
     with own_deadline(request):  # should the worker that would stop it at its time limit be gone
         outcome = worker_metrics().measure(lambda: execute(request))
+    if pool_process is not None:
+        pool_process.after(outcome, options.max_memory_mb)
     return outcome_message(outcome)
+
+
+class PoolProcess:
+    """A pool process of a ``cmflow worker`` between the runs it serves: what it looked like
+    before its first run, put back after each, and why it must leave, if it must."""
+
+    _started_in: int | None = None
+    """The pid of this pool process once Celery's ``worker_process_init`` said it started."""
+    _current: "PoolProcess | None" = None
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.baseline = ProcessBaseline()
+        self.leaving: str | None = None
+
+    @staticmethod
+    def started(**_: object) -> None:
+        """A receiver of ``worker_process_init`` (connected by :func:`~cmflow.daemon.celery_worker.start_worker`)."""
+        PoolProcess._started_in = os.getpid()
+
+    @classmethod
+    def this_one(cls) -> "PoolProcess | None":
+        """This pool process (its baseline taken before its first run: by then billiard has set
+        its signal handling), or None outside a worker's pool (a test calling the task)."""
+        if cls._started_in != os.getpid():
+            return None
+        if cls._current is None or cls._current.pid != os.getpid():
+            cls._current = PoolProcess()
+        return cls._current
+
+    def after(self, outcome: RunOutcome, max_memory_mb: float | None) -> None:
+        """Put back what the run changed; note why the process must leave (:class:`RunTask`)."""
+        self.leaving = after_run(outcome, self.baseline, max_memory_mb)
+        if self.leaving:
+            label = outcome.request.label
+            log.info("%s: its pool process %d leaves after it (%s)", label, self.pid, self.leaving,
+                     extra={"run": label})
+
+
+LEAVING = "cmflow: the pool process leaves after its run"
+"""The code of the SystemExit by which a pool process leaves after a run whose outcome is stored
+(:class:`RunTask`); its request (:class:`RunTaskRequest`) counts the run succeeded."""
+
+
+class RunTask(Task):
+    """The class of ``cmflow.run``. After a run that left its pool process unfit for another
+    (:func:`~cmflow.daemon.worker.after_run`), the process leaves once the run's outcome is stored:
+    Celery's ``after_return`` comes after it, and a pool process that exits there is one Celery
+    knows (its request finds the outcome stored, acknowledges the message and starts a fresh
+    process); the run's outcome reaches the daemon as any other."""
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:
+        pool_process = PoolProcess.this_one()
+        if pool_process is not None and pool_process.leaving:
+            # An outcome not stored (never, as run_message never raises) is left to Celery's
+            # handling of a lost pool process.
+            raise SystemExit(LEAVING if status == states.SUCCESS else 1)
 
 
 class RunTaskRequest(Request):
@@ -147,6 +227,10 @@ class RunTaskRequest(Request):
     def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
         pid = self.worker_pid
         lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
+        if isinstance(lost, SystemExit) and lost.code == LEAVING:
+            # The run ended and its outcome is stored; then its process left (RunTask): the run
+            # succeeded, as a task, and Celery starts a fresh process.
+            return self.on_success((False, None, None))
         if isinstance(lost, TimeLimitExceeded):
             # billiard reports a hard time limit as this failure (which tells the daemon) before it
             # calls on_timeout: the run is recorded first, or the daemon could find its row still

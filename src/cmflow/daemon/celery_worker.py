@@ -19,11 +19,13 @@ log = logging.getLogger("cmflow.worker")
 
 def start_worker(options: CeleryOptions, *, concurrency: int | None = None, log_level: int = logging.INFO) -> int:
     """Run a worker until it is stopped (SIGTERM: warm shutdown); return its exit code."""
-    from celery.signals import setup_logging
+    from celery.signals import setup_logging, worker_process_init
 
+    from cmflow.daemon.celery_app import PoolProcess
     from cmflow.daemon.worker import warm_up
 
     setup_logging.connect(_keep_cmflow_logging, weak=False)  # Celery leaves logging alone
+    worker_process_init.connect(PoolProcess.started, weak=False)  # its pool processes reset between runs
     warm_up()
     app = celery_app(options, worker=True)
     app.conf.worker_redirect_stdouts = False

@@ -77,13 +77,13 @@ class DaemonOptions(BaseModel):
     executor: Literal["local", "celery"] = Field("local", description="Where runs happen: `local`, in "
                                                  "processes of this machine; `celery`, on `cmflow worker` "
                                                  "processes reached through the Redis `broker`.")
-    # Run processes of the local executor (docs/daemon.md, "Runs").
-    runs_per_process: int = Field(RUNS_PER_PROCESS, ge=1, description="With `executor = \"local\"`: how many "
-                                  "runs a run process serves, one after the other, before it is replaced by a "
-                                  "fresh one; 1: a fresh process per run.")
-    max_memory_per_process_mb: float = Field(MAX_MEMORY_PER_PROCESS_MB, gt=0, description="With `executor = "
-                                             "\"local\"`: a run process whose resident memory is above this "
-                                             "many MiB after a run is replaced before the next run.")
+    # Processes that serve several runs: the local executor's, a Celery worker's pool (docs/daemon.md, "Runs").
+    runs_per_process: int = Field(RUNS_PER_PROCESS, ge=1, description="How many runs a run process (or a "
+                                  "`cmflow worker`'s pool process, read from its --config) serves, one after "
+                                  "the other, before it is replaced by a fresh one; 1: a fresh process per run.")
+    max_memory_per_process_mb: float = Field(MAX_MEMORY_PER_PROCESS_MB, gt=0, description="A run process (or "
+                                             "a `cmflow worker`'s pool process) whose resident memory is above "
+                                             "this many MiB after a run is replaced before the next run.")
     broker: Optional[str] = Field(None, description="The Redis URL runs go through with `executor = \"celery\"` "
                                   "(`redis://HOST:6379/0`). Default: CMFLOW_BROKER.")
     queue: str = Field("cmflow", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",

@@ -305,9 +305,19 @@ def serve_runs(connection: "Connection", runs_per_process: int = RUNS_PER_PROCES
 def _retiring(outcome: RunOutcome, baseline: ProcessBaseline, served: int, runs_per_process: int,
               max_memory_mb: float | None) -> str | None:
     """Why the process serves no more runs after this one (None: it serves the next)."""
-    left_behind = baseline.restore()
+    left_behind = after_run(outcome, baseline, max_memory_mb)
     if served >= runs_per_process:
         return f"it served its {served} run(s)"
+    return left_behind
+
+
+def after_run(outcome: RunOutcome, baseline: ProcessBaseline, max_memory_mb: float | None) -> str | None:
+    """What every process that serves several runs does after each, whatever sends it the runs
+    (a local run process, a Celery pool process): put back what the run changed
+    (:meth:`ProcessBaseline.restore`), then say why the process must not serve another run (an
+    outcome not in :data:`KEEPS_THE_PROCESS`, a thread the run left running, resident memory
+    above ``max_memory_mb``), or None. How many runs it served is its server's count."""
+    left_behind = baseline.restore()
     if outcome.status not in KEEPS_THE_PROCESS:
         return f"its run ended {outcome.status}"
     if left_behind:

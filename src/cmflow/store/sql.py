@@ -17,7 +17,7 @@ from time import monotonic
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 import contextlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Collection, Iterator, Mapping, Sequence
 
@@ -34,7 +34,7 @@ from cmflow.foundation.processes import process_alive
 from cmflow.store.errors import StoreError, StoreMissing, StoreUnreachable, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.postgres import RECONNECT_SECONDS, is_postgres, lock_migrations, postgres_engine
-from cmflow.store.sqlite import sqlite_engine
+from cmflow.store.sqlite import merge_cache, sqlite_engine
 from cmflow.store.tables import (
     alerts, cached_records, daemons, leases, measurements, missed_slots, outbox, run_locks, runs, schema_migrations,
     silences, source_cursors, store_identity,
@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 
     from cmflow.foundation.alerts import Alert
     from cmflow.foundation.silences import Silence
+
+
+MANY_ROWS = 5_000
+"""A merge of more records than this into the record store has a page cache to match (SQLite:
+:func:`~cmflow.store.sqlite.merge_cache`); a smaller one keeps the connection's warm cache."""
 
 
 def _now() -> datetime:
@@ -114,10 +119,12 @@ class SqlStore(Store):
                        cut=context.is_disconnect)
 
     @contextmanager
-    def _writing(self, timeout: float | None = None) -> Iterator[sa.Connection]:
+    def _writing(self, timeout: float | None = None, *, many_rows: bool = False) -> Iterator[sa.Connection]:
         """A write transaction that takes the write lock when it starts (SQLite: BEGIN
         IMMEDIATE), so that concurrent writers queue up instead of failing half-way; with
-        ``timeout`` (seconds), one that waits that long at most for locks and statements.
+        ``timeout`` (seconds), one that waits that long at most for locks and statements; with
+        ``many_rows``, on SQLite, one with a page cache large enough for them (:func:`~cmflow.
+        store.sqlite.merge_cache`).
 
         A connection cut before the commit raises :class:`StoreUnreachable` (nothing was kept:
         the store method is tried again, see :func:`_tried_again_when_cut`); one cut during the
@@ -129,7 +136,8 @@ class SqlStore(Store):
                 options["cmflow_busy_seconds"] = timeout
             with self.engine.connect().execution_options(**options) as connection:
                 try:
-                    with connection.begin():
+                    with (merge_cache(connection) if many_rows and not self.postgres else nullcontext()), \
+                            connection.begin():
                         if timeout is not None and self.postgres:
                             for setting in ("lock_timeout", "statement_timeout"):
                                 connection.exec_driver_sql(f"SET LOCAL {setting} = {max(1, int(timeout * 1000))}")
@@ -638,7 +646,7 @@ class SqlStore(Store):
 
     def remember_records(self, source_key: str, records: Sequence[Any], covered: SourceCursor,
                          run_id: int | None, forget: Sequence[tuple[str, str]] = ()) -> None:
-        with self._writing() as connection:
+        with self._writing(many_rows=len(records) > MANY_ROWS) as connection:
             for kind, record_key in forget:
                 connection.execute(cached_records.delete().where(
                     cached_records.c.source_key == source_key, cached_records.c.kind == kind,
