@@ -141,3 +141,44 @@ def test_february_29_across_a_new_year_keeps_the_years_in_step(tmp_path: Path) -
     frame, _ = fetch(source, tmp_path, [Period(date(2024, 1, 1), date(2024, 3, 31), "Europe/Paris")])
     assert sorted(frame["date"].to_list()) == [date(2023, 12, 30), date(2024, 1, 2), date(2024, 2, 29),
                                                date(2024, 3, 1)]
+
+
+def excel_overview(directory: Path, written: str) -> None:
+    """TikTok's overview as US Excel saves it again: no quotes, CRLF, dates October 20 to
+    November 28 written ``written`` (a strftime format)."""
+    from datetime import timedelta
+
+    days = [date(2026, 10, 20) + timedelta(days=i) for i in range(40)]
+    rows = [f"{day.strftime(written).lstrip('0')},{100 + i},3,10,1,2" for i, day in enumerate(days)]
+    text = "Date,Video Views,Profile Views,Likes,Comments,Shares\r\n" + "\r\n".join(rows) + "\r\n"
+    (directory / "Overview.csv").write_bytes(text.encode("utf-8"))
+
+
+def test_excel_d_mmm_dates_of_a_resaved_overview_read_with_the_years_inferred(tmp_path: Path) -> None:
+    """`18-Nov` (Excel's d-mmm) reads as TikTok's `November 18` does: read on 2026-12-07, 2026."""
+    excel_overview(tmp_path, "%d-%b")
+    source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
+    frame, problems = fetch(source, tmp_path, [NOVEMBER])
+    assert frame.height == 40 and not problems
+    assert min(frame["date"]) == date(2026, 10, 20) and max(frame["date"]) == date(2026, 11, 28)
+    november = frame.filter(pl.col("date") >= date(2026, 11, 1))
+    assert november["video_views"].sum() == sum(100 + i for i in range(12, 40))
+
+
+def test_many_rows_failing_alike_take_a_few_lines_and_the_advice_once(tmp_path: Path) -> None:
+    """40 dates in a form no format reads (`20/Oct`): the first row in full, two more by place and
+    value, then a count; the advice once, every row in the list file."""
+    import pytest
+
+    from cmflow import DataFileError
+
+    excel_overview(tmp_path, "%d/%b")
+    source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
+    with pytest.raises(DataFileError) as info:
+        fetch(source, tmp_path, [NOVEMBER])
+    details = list(info.value.details)
+    assert details[0].startswith('line 2, date "20/Oct", column 1 "Date": value "20/Oct" is not a date')
+    assert details[1:] == ['line 3, date "21/Oct": value "21/Oct"', 'line 4, date "22/Oct": value "22/Oct"',
+                           "and 37 more lines like these"]
+    assert "every one is listed in" in str(info.value)
+    assert (tmp_path / "bad-rows" / "Overview.csv.bad-rows.csv").read_text("utf-8-sig").count("\n") == 41
