@@ -182,3 +182,27 @@ def test_many_rows_failing_alike_take_a_few_lines_and_the_advice_once(tmp_path: 
                            "and 37 more lines like these"]
     assert "every one is listed in" in str(info.value)
     assert (tmp_path / "bad-rows" / "Overview.csv.bad-rows.csv").read_text("utf-8-sig").count("\n") == 41
+
+
+def test_a_period_that_starts_after_the_runs_today_is_a_warning(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """November 2027 run on 2026-12-07: a warning naming the period and the day; November 2026 none."""
+    from cmflow.testing import run_workflow_file
+
+    (tmp_path / "posts.csv").write_text(POSTS)
+    workflow = write_workflow(f"""
+[workflow]
+name = "Ahead"
+timezone = "Europe/Paris"
+period = "2027-11-01..2027-11-30"
+
+[[sources]]
+id = "p"
+plugin = "csv"
+path = "posts.csv"
+datetime_format = "%Y-%m-%d %H:%M"
+""")
+    result = run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK)
+    ahead = [w for w in result.warnings if getattr(w, "code", None) == "period_after_as_of"]
+    assert len(ahead) == 1 and "the period 2027-11-01..2027-11-30 starts after 2026-12-07" in ahead[0]
+    result = run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK, period="2026-11-01..2026-11-30")
+    assert not [w for w in result.warnings if getattr(w, "code", None) == "period_after_as_of"]

@@ -31,6 +31,7 @@ from cmflow.stages.evaluate import evaluate
 from cmflow.stages.failed_sources import failed_sources
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
+from cmflow.stages.future_period import future_period
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.missing_days import missing_days
@@ -112,7 +113,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
-        reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
+        reported = [*_timed("future_period", future_period, workflow, result.period, as_of_day, result.started_at),
+                    *fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,
