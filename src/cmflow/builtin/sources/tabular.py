@@ -163,7 +163,9 @@ class MappingOptions(PluginOptions):
         "--as-of, else today) or its period's last day, whichever is later, if that comes first (a "
         "workflow pinned to an as-of day after today is taken at its word). When the rows are in date order (oldest or "
         "newest first), the newest date is placed so and the year steps down at each turn of the "
-        "year, so a file running from December into January gets both years right.",
+        "year, so a file running from December into January gets both years right; a February 29 "
+        "moves the whole run of years back to the latest that puts it in a leap year (its "
+        "neighbours with it).",
         examples=[2026])
     empty: Literal["missing", "zero"] = Field(
         "missing", description="What an empty cell in a counter column (likes, reach, impressions, "
