@@ -71,6 +71,7 @@ def test_a_day_first_resave_whose_month_first_reading_is_after_the_reading_day_i
     assert 'column "Publish time"' in swapped[0] and "1 date(s)" in swapped[0]
     assert 'date_order = "day_first"' in swapped[0]
     assert not [p for p in problems if "the latest day the file can hold" in p]
+    assert getattr(swapped[0], "code", None) == "day_month_after_reading"  # the run ends `warning`
 
 
 def test_read_day_first_the_same_file_has_no_warning_and_its_figures(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ class CsvSource(Source):
       puts them in the run's periods, or the declared reading puts some after the day the file
       was read and the swapped one none (a file French Excel saved again, days all 12 or less:
       `12/11` read as December 11 on December 7), a warning says so and names the option to
-      set. A record dated after the latest day the file can hold (above; a day of slack for
+      set (the run ends `warning`). A record dated after the latest day the file can hold (above; a day of slack for
       time zones) is a warning naming the file, its lines and dates (day and month swapped, a
       wrong year?); plans (`calendar_item`) are dated ahead and are not. A local time skipped when the clocks
       go forward is an error saying the file is in another time zone; `a.m.`/`p.m.` read as

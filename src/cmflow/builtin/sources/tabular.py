@@ -1409,10 +1409,13 @@ class DayMonthOrder:
                      f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
                      f"month the other way round? {advice}")
             return True
-        if self.declared_after and not self.swapped_after:
-            ctx.warn(f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
-                     f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
-                     f"month the other way round (a file saved again by a spreadsheet writing the day first)? {advice}")
+        if self.declared_after and not self.swapped_after:  # a warning of the run: its figures are likely wrong
+            ctx.warn(RunWarning(
+                f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
+                f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
+                f"month the other way round (a file saved again by a spreadsheet writing the day first)? {advice}",
+                "day_month_after_reading", {"file": file.name, "count": self.declared_after, "column": self.column,
+                                            "advice": advice}))
             return True
         return False
 
