@@ -359,9 +359,14 @@ def test_a_file_read_today_holds_no_later_day_than_today(tmp_path: Path) -> None
 
 
 def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:
+    """In date order the three days are one run, all in the leap year (never the 29th two years
+    before its neighbours); in no order, each date gets its own year."""
     write(tmp_path, "followers.csv", tiktok_followers(["February 28", "February 29", "March 1"]))
     frame = fetch(tmp_path, AS_OF_2027_01_05, **TIKTOK)
-    assert frame["date"].to_list() == [date(2026, 2, 28), date(2024, 2, 29), date(2026, 3, 1)]
+    assert frame["date"].to_list() == [date(2024, 2, 28), date(2024, 2, 29), date(2024, 3, 1)]
+    write(tmp_path, "followers.csv", tiktok_followers(["February 28", "March 1", "February 29"]))
+    frame = fetch(tmp_path, AS_OF_2027_01_05, **TIKTOK)
+    assert frame["date"].to_list() == [date(2026, 2, 28), date(2026, 3, 1), date(2024, 2, 29)]
 
 
 def test_default_year_gives_the_year(tmp_path: Path) -> None:

@@ -294,7 +294,9 @@ def test_empty_required_value_is_an_error(tmp_path: Path) -> None:
 
 
 def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
-    rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,n/a\n" for i in range(8))
+    """Two rows of each of four problems: none fails like more than four others, so each is spelt out."""
+    values = ["n/a", "-1", "1.5", "12%"] * 2
+    rows = "".join(f"instagram,a,{i},2026-11-17T10:00:00Z,{value}\n" for i, value in enumerate(values))
     write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
     error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
     message = str(error)
@@ -302,7 +304,7 @@ def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
     assert len(message.splitlines()) == 1 and "column 5" not in message   # the history's short line
     assert len(error.details) == 8   # one line per row: place, post id, column, value, problem
     assert error.details[0].startswith('line 2, post_id "0", column 5 "likes": value "n/a" is not a number: ')
-    assert error.details[7].startswith('line 9, post_id "7", column 5 "likes": value "n/a" is not a number: ')
+    assert error.details[7].startswith('line 9, post_id "7", column 5 "likes": value "12%" ')
     assert not (tmp_path / "bad-rows").exists()  # all on screen: no list file
 
 
@@ -315,11 +317,14 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
     message = str(error)
     listed = tmp_path / "bad-rows" / "posts.csv.bad-rows.csv"
-    assert (f"posts.csv: 26 bad rows (line 2, line 3, line 4 ...), every one is listed in {listed}, the first 20 "
+    assert (f"posts.csv: 26 bad rows (line 2, line 3, line 4 ...), every one is listed in {listed}, the first ones "
             "below; fix the file") in message and len(message.splitlines()) == 1
-    assert len(error.details) == 21   # twenty on screen, then how many more
-    assert error.details[19].startswith('line 21, post_id "p20", column 5 "likes": value "-20" is negative')
-    assert error.details[20] == "and 6 more (in the list)"
+    # 24 rows failing alike: the first in full, two by place and value, then a count; then the others
+    assert error.details[0].startswith('line 2, post_id "p1", column 5 "likes": value "-1" is negative')
+    assert list(error.details[1:4]) == ['line 3, post_id "p2": value "-2"', 'line 4, post_id "p3": value "-3"',
+                                  "and 21 more lines like these"]
+    assert error.details[4].startswith('line 26, post_id "p25", column 5 "likes": value "=1+2"')
+    assert error.details[5].startswith("line 28: 3 fields") and len(error.details) == 6
     assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
     with listed.open(encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))

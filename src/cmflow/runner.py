@@ -31,6 +31,7 @@ from cmflow.stages.evaluate import evaluate
 from cmflow.stages.failed_sources import failed_sources
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
+from cmflow.stages.future_period import future_period
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.missing_days import missing_days
@@ -94,6 +95,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     workflow, periods, run_id = result.workflow, result.all_periods, result.run_id
     history = store if run_id is not None else None  # None: the run writes nothing
     try:
+        ahead = _timed("future_period", future_period, workflow, result.period, as_of_day, result.started_at)
         fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
         fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
@@ -112,7 +114,7 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
-        reported = [*fetched.reports, *watched.reports, *classified.reports, *measured.reports]
+        reported = [*ahead, *fetched.reports, *watched.reports, *classified.reports, *measured.reports]
         judged = _timed("objectives", objectives, workflow, measured.measurements, comparisons, reported)
         evaluated = _timed("evaluate", evaluate, workflow, store, measured.measurements, comparisons,
                            all_periods=periods, upstream=reported,

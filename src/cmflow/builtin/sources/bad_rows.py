@@ -17,6 +17,7 @@ apostrophe. With ``on_error = "skip"`` every row left out is handed to the run
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,13 +80,15 @@ def report_bad_rows(bad: list[BadRow], file: Path, on_error: str, ctx: "FetchCon
     the run as left out (``"skip"``). Called for every file read, bad rows or none: a list an
     earlier run wrote for the file is removed when this one writes none."""
     bad = sorted(bad, key=lambda b: b.order)
-    if on_error == "fail" and len(bad) > MAX_ERRORS_SHOWN:
-        raise BadRowsError(_failure_message(bad, file, ctx), _failure_details(bad), bad)
+    if on_error == "fail" and bad:
+        details, spelt_out = _failure_details(bad)
+        if spelt_out < len(bad):
+            raise BadRowsError(_failure_message(bad, file, ctx, listed=True), details, bad)
     _forget_list(file, ctx.workflow_dir)  # an earlier run's list would describe a file since fixed
     if not bad:
         return
     if on_error == "fail":
-        raise BadRowsError(_failure_message(bad, file, ctx), _failure_details(bad) if len(bad) > 1 else (), bad)
+        raise BadRowsError(_failure_message(bad, file, ctx), details if len(bad) > 1 else (), bad)
     for row in bad:
         ctx.skip(f"{file.name}, {_one_row(row)}")
     ctx.warn(f"{file.name}: {len(bad)} bad row(s) skipped (on_error = \"skip\")")
@@ -95,32 +98,81 @@ PLACES_IN_MESSAGE = 3
 """Bad rows whose place the short message names (the details list them all)."""
 
 
-def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
+def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext", listed: bool = False) -> str:
     """One short line (the run history keeps it): the file, how many bad rows and where the first
-    are, where the full list was written past :data:`MAX_ERRORS_SHOWN`; a single bad row whole."""
+    are, where the full list was written when the details do not spell out every row (``listed``:
+    past :data:`MAX_ERRORS_SHOWN`, or rows failing alike counted); a single bad row whole."""
     advice = "fix the file, or set on_error = \"skip\" to leave bad rows out (they are then listed in the " \
              "run summary and the report)"
     if len(bad) == 1:
         return f"{file}, {_one_row(bad[0])}; {advice}"
     places = ", ".join(row.place or row.message.split(":")[0] for row in bad[:PLACES_IN_MESSAGE])
     first = f"{places}{' ...' if len(bad) > PLACES_IN_MESSAGE else ''}"
-    if len(bad) <= MAX_ERRORS_SHOWN:
+    if not listed:
         return f"{file}: {len(bad)} bad rows ({first}), each listed below; {advice}"
     listed = write_bad_rows_list(bad, file, ctx.workflow_dir)
     where = (f"every one is listed in {listed}" if isinstance(listed, Path) else
              f"the full list could not be written ({listed}); set on_error = \"skip\" to see every one "
              "in the report and with cmflow run -v")
-    return f"{file}: {len(bad)} bad rows ({first}), {where}, the first {MAX_ERRORS_SHOWN} below; {advice}"
+    return f"{file}: {len(bad)} bad rows ({first}), {where}, the first ones below; {advice}"
 
 
-def _failure_details(bad: list[BadRow]) -> list[str]:
+ALIKE_SHOWN = 3
+"""Rows named of bad rows that fail the same way (the same problem in the same columns): past
+these, one line counts the others, and the problem and its advice are said once."""
+
+
+def _failure_details(bad: list[BadRow]) -> tuple[list[str], int]:
     """One line per bad row up to :data:`MAX_ERRORS_SHOWN`: its place, the record it holds, then
     each bad cell's column, value and problem (``line 9, post_id "7", column 5 "likes": value
-    "n/a" is not a number``); past that, how many more the list file holds."""
-    lines = [_one_row(row) for row in bad[:MAX_ERRORS_SHOWN]]
-    if len(bad) > MAX_ERRORS_SHOWN:
-        lines.append(f"and {len(bad) - MAX_ERRORS_SHOWN} more (in the list)")
-    return lines
+    "n/a" is not a number``); past that, how many more the list file holds. Rows failing the
+    same way as more than :data:`ALIKE_SHOWN` others (every date of a column written another way)
+    are one group: its first row in full, the next ones by place and value, then "and N more
+    lines like these", so one cause takes a few lines, not twenty long ones. With the lines, how
+    many rows they spell out (those counted are in the list file)."""
+    alike = Counter(way for way in map(_failing_way, bad) if way is not None)
+    grouped = {way for way, count in alike.items() if count > ALIKE_SHOWN + 1}
+    seen: Counter = Counter()
+    lines: list[str] = []
+    told = spelt_out = 0
+    for row in bad:
+        if spelt_out >= MAX_ERRORS_SHOWN:
+            break
+        way = _failing_way(row)
+        if way not in grouped:
+            lines.append(_one_row(row))
+            told += 1
+        else:
+            seen[way] += 1
+            if seen[way] > ALIKE_SHOWN:
+                continue
+            lines.append(_one_row(row) if seen[way] == 1 else _without_problem(row))
+            if seen[way] == ALIKE_SHOWN:
+                lines.append(f"and {alike[way] - ALIKE_SHOWN} more {_rows_word(row)} like these")
+                told += alike[way] - ALIKE_SHOWN
+            told += 1
+        spelt_out += 1
+    if told < len(bad):
+        lines.append(f"and {len(bad) - told} more (in the list)")
+    return lines, spelt_out
+
+
+def _failing_way(row: BadRow) -> object:
+    """What rows failing the same way share (the columns and problems of their bad cells); None
+    for a row wrong as a whole, told on its own."""
+    return tuple((cell.column, cell.problem) for cell in row.cells) or None
+
+
+def _without_problem(row: BadRow) -> str:
+    """A row of a group after its first: its place, record and values, the problem said above."""
+    values = ", ".join(f'value "{cell.value}"' for cell in row.cells)
+    return f"{row.place}{', ' + row.record if row.record else ''}: {values}"
+
+
+def _rows_word(row: BadRow) -> str:
+    """"lines", "items" or "rows", as the place of ``row`` says where it is."""
+    place = row.place.split(" ")[0] if row.place else ""
+    return {"line": "lines", "item": "items"}.get(place, "rows")
 
 
 def _one_row(row: BadRow) -> str:

@@ -67,14 +67,22 @@ class CsvSource(Source):
       in the new year. When
       the rows are in date order (oldest or newest first), the newest date is placed so and the
       year steps down at each turn of the year, so December 30 to January 2 read in January are
-      2026-12-30 to 2027-01-02 (February 29 goes to the latest such leap year).
+      2026-12-30 to 2027-01-02. A February 29 takes its neighbours with it: the whole run of
+      years steps back to the latest one that puts the 29th in a leap year (February 28, 29
+      and March 1 in order, read in 2026, are all in 2024, never the 29th alone); in a file in
+      no date order each date gets its own year, February 29 the latest leap year.
       A time entry's `hours` is a number as `decimal` and `thousands` say, or a duration in
       any form trackers and sheets write (`02:30:00`, `150:00:00`, `2,5`, `2h30`, `1h 05min`,
       `45 min`, `PT2H30M`); anything else, or a negative duration, is bad.
       A date that does not read in the declared format but does with day and month swapped (`18/11` read as `%m/%d`) fails the
       whole file, even with `on_error = "skip"`, since the dates before it that read both ways
       (`05/11`) would be wrong; when every date reads both ways and only the swapped reading
-      puts them in the run's periods, a warning says so. A local time skipped when the clocks
+      puts them in the run's periods, or the declared reading puts some after the day the file
+      was read and the swapped one none (a file French Excel saved again, days all 12 or less:
+      `12/11` read as December 11 on December 7), a warning says so and names the option to
+      set (the run ends `warning`). A record dated after the latest day the file can hold (above; a day of slack for
+      time zones) is a warning naming the file, its lines and dates (day and month swapped, a
+      wrong year?); plans (`calendar_item`) are dated ahead and are not. A local time skipped when the clocks
       go forward is an error saying the file is in another time zone; `a.m.`/`p.m.` read as
       AM/PM with `%p`.
     - **Plausibility**: posts with more interactions than reach (an ERR over 100 %) are kept,
@@ -83,12 +91,19 @@ class CsvSource(Source):
       warning naming both lines; when the copies' values differ, both are bad rows, and the
       message says which values differ.
     - A bad row stops the source (`on_error = "fail"`, the default) with an error listing
-      every bad row (line, record, column, value, reason): one per line under the error in the run summary, up to twenty, and
-      past that all of them in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
+      every bad row (line, record, column, value, reason): one per line under the error in the run summary, up to twenty;
+      rows failing the same way as more than three others (every date of a column in a form
+      no format reads) are one group: the first in full, two more by line and value, then
+      "and N more lines like these", the reason and its advice said once. Past twenty, or when
+      a group counts rows, all of them are in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
       which the message names (values that would run as spreadsheet formulas start with an
       apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
       of the rows kept: every skipped row is listed with its line and reason in the run
       summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
+    - **A file rewritten while it is read** (a download or a sync still writing it): its size
+      and modification time are compared before and after the read, and a change is an error
+      naming the file ("it changed while cmflow read it ...; run again when it is complete"),
+      never figures from two versions of it (the `xlsx` and `export` sources do the same).
     - **Memory**: the file is read from its path a block at a time, never whole; a regular
       file is split by Polars a chunk of rows at a time, and from the first chunk that is not
       regular (a blank line, a ragged row) on, line by line, each row read once; of each chunk

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, field_validator
 
 from cmflow.builtin.sources.export_text import (NotPlainText, export_lines, plain_utf8_blocks,
                                                 read_export, text_lines)
+from cmflow.builtin.sources.steady_files import unchanged_while_read
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
                                             mapped_names)
 
@@ -86,7 +87,14 @@ def read_csv_file(path: Path, encoding: str, delimiter: str, header_line: int = 
     at a time while it is regular (:func:`read_regular_csv`), line by line from the first chunk
     that is not (:func:`read_any_csv`, which goes on from there: the rows before it are read,
     and consumed, once). ``kept`` and ``consume`` as :func:`read_regular_csv` takes them;
-    ``encoding_option`` as :func:`read_any_csv` does."""
+    ``encoding_option`` as :func:`read_any_csv` does. A file that changes while it is read is
+    an error (:mod:`steady_files`)."""
+    with unchanged_while_read(path):
+        return _read_csv_file(path, encoding, delimiter, header_line, kept, consume, encoding_option)
+
+
+def _read_csv_file(path: Path, encoding: str, delimiter: str, header_line: int, kept: Kept,
+                   consume: Consume, encoding_option: bool) -> "CsvTable":
     so_far = None
     blocks = plain_utf8_blocks(path, encoding)
     if blocks is not None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Union
 
@@ -25,6 +26,7 @@ from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECOR
                     TimeZoneName, read_sentiments)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
+from cmflow.foundation.run_warnings import RunWarning
 
 if TYPE_CHECKING:
     import polars as pl
@@ -161,7 +163,9 @@ class MappingOptions(PluginOptions):
         "--as-of, else today) or its period's last day, whichever is later, if that comes first (a "
         "workflow pinned to an as-of day after today is taken at its word). When the rows are in date order (oldest or "
         "newest first), the newest date is placed so and the year steps down at each turn of the "
-        "year, so a file running from December into January gets both years right.",
+        "year, so a file running from December into January gets both years right; a February 29 "
+        "moves the whole run of years back to the latest that puts it in a leap year (its "
+        "neighbours with it).",
         examples=[2026])
     empty: Literal["missing", "zero"] = Field(
         "missing", description="What an empty cell in a counter column (likes, reach, impressions, "
@@ -462,11 +466,12 @@ class RecordParser:
             column = self.sources.columns.get("sentiment")  # else the word is the constants'
             ctx.warn(_unknown_sentiments_warning(file.name, f"column {_shown_columns(column)}" if column is not None
                                                 else "constants.sentiment", self.unknown_sentiments))
-        for order in self.orders.values():
-            order.settle(self.options, ctx, file)
+        said = {order.field for order in self.orders.values() if order.settle(self.options, ctx, file)}
         parsed, self.parsed = self.parsed, []
         result = pl.concat(parsed, rechunk=False) if len(parsed) > 1 else parsed[0]
         del parsed
+        if kind.time_field not in said and kind.name not in PLANNED_KINDS:
+            _warn_dates_after_reading(result, kind, self.sources, self.places, ctx, file)
         hashes = pl.concat(self.hashes) if self.hashes and self.hashes[0] is not None else None
         self.hashes = []
         result, duplicates, dropped = _one_row_per_record(result, kind, self.places, ctx, file, hashes)
@@ -1326,6 +1331,9 @@ class DayMonthOrder:
     read: int = 0
     declared_inside: int = 0
     swapped_inside: int = 0
+    declared_after: int = 0
+    """Dates that, read as declared, fall after the latest day the file can hold (:func:`latest_possible`)."""
+    swapped_after: int = 0
     formats: tuple[list[str], list[str], bool] = ([], [], False)
     """The declared formats, the swapped ones, and whether they read date-times."""
 
@@ -1365,23 +1373,25 @@ class DayMonthOrder:
             if both.height:
                 row, value = both.select("_row", field).row(0)
                 self.example = (value, places.row(row))
-        if is_datetime:
-            start, end = pl.lit(ctx.window_start), pl.lit(ctx.window_end)
-        else:
-            start, end = pl.lit(ctx.window_start.date()), pl.lit(ctx.window_end.date())
         read = readings.filter(pl.col("declared").is_not_null())
-        inside = lambda c: pl.col(c).is_between(start, end, closed="left")  # noqa: E731
+        inside = lambda c: _in_periods(pl.col(c), ctx, is_datetime)  # noqa: E731
+        after = lambda c: pl.col(c) > pl.lit(latest_possible(ctx, is_datetime))  # noqa: E731
         counts = read.select(inside("declared").sum().alias("declared"),
-                             (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"))
+                             (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"),
+                             after("declared").sum().alias("declared_after"),
+                             (pl.col("swapped").is_not_null() & after("swapped")).sum().alias("swapped_after"))
         self.read += read.height
         self.declared_inside += counts["declared"][0]
         self.swapped_inside += counts["swapped"][0]
+        self.declared_after += counts["declared_after"][0]
+        self.swapped_after += counts["swapped_after"][0]
 
-    def settle(self, options: TabularOptions, ctx: FetchContext, file: Path) -> None:
-        """Every row seen: the error, or the warning, if the file's order is the other one."""
+    def settle(self, options: TabularOptions, ctx: FetchContext, file: Path) -> bool:
+        """Every row seen: the error, or the warning, if the file's order is the other one
+        (True when a warning said so)."""
         formats, swapped_formats, is_datetime = self.formats
         if self.confirmed or not swapped_formats:
-            return
+            return False
         declared_shown, swapped_shown = " or ".join(formats), " or ".join(swapped_formats)
         option = "datetime_format" if is_datetime else "date_format"
         if self.wrong is not None:
@@ -1391,10 +1401,90 @@ class DayMonthOrder:
                 f"{file}, {where}: value \"{value}\" does not read as {declared_shown} "
                 f"but does as {swapped_shown}: day and month are the other way round in this file, so "
                 f"dates that read both ways{example} would be wrong; {options.advice.day_month(option, swapped_formats[0])}")
-        if self.time_field and self.read and self.declared_inside == 0 and self.swapped_inside == self.read:
+        if not self.read:
+            return False
+        advice = options.advice.day_month(option, swapped_formats[0])
+        if self.time_field and self.declared_inside == 0 and self.swapped_inside == self.read:
             ctx.warn(f"{file.name}: no date in column \"{self.column}\" falls in the run's periods when read as "
                      f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
-                     f"month the other way round? {options.advice.day_month(option, swapped_formats[0])}")
+                     f"month the other way round? {advice}")
+            return True
+        if self.declared_after and not self.swapped_after:  # a warning of the run: its figures are likely wrong
+            ctx.warn(RunWarning(
+                f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
+                f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
+                f"month the other way round (a file saved again by a spreadsheet writing the day first)? {advice}",
+                "day_month_after_reading", {"file": file.name, "count": self.declared_after, "column": self.column,
+                                            "advice": advice}))
+            return True
+        return False
+
+
+PLANNED_KINDS = ("calendar_item",)
+"""Record kinds dated ahead by nature (a post planned for next week): a date after the day the
+file was read is no sign of a wrong date in them."""
+MAX_FUTURE_LINES = 3
+"""Lines named in the warning about dates after the day the file was read; the rest are counted."""
+
+
+def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optional["ColumnsRead"],
+                              places: RowPlaces, ctx: FetchContext, file: Path) -> None:
+    """Warn of records dated after the latest day the file can hold (a day of slack for time
+    zones): an export cannot hold a day after it was made, so such a date is a wrong one (day
+    and month read the other way round, a wrong year, a mis-set clock), counted or left out of
+    the periods without a word otherwise."""
+    import polars as pl
+
+    field = kind.time_field
+    if field not in records.columns or not records.height:
+        return
+    is_datetime = kind.field(field).type == "datetime"
+    late = records.filter(pl.col(field) > pl.lit(latest_possible(ctx, is_datetime))).sort("_row")
+    if not late.height:
+        return
+    years = Years.of(ctx, None)
+    column = sources.columns.get(field) if sources is not None else None
+    shown = []
+    for row, value in late.select("_row", field).head(MAX_FUTURE_LINES).iter_rows():
+        day = value.astimezone(ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")).date() if is_datetime else value
+        shown.append(f"{places.row(row)} ({day.isoformat()})")
+    more = f" and {late.height - MAX_FUTURE_LINES} more" if late.height > MAX_FUTURE_LINES else ""
+    where = f" in column {_shown_columns(column)}" if column is not None else ""
+    ctx.warn(RunWarning(
+        f"{file.name}: {late.height} record(s){where} dated after {years.day.isoformat()}, the latest day "
+        f"the file can hold: {', '.join(shown)}{more}; an export holds no day after it was made: day and month "
+        f"the other way round, a wrong year, or a clock set wrong where the file was written?",
+        "dates_after_reading", {"file": file.name, "count": late.height, "day": years.day,
+                                "lines": ", ".join(shown) + more}))
+
+
+def _in_periods(value: "pl.Expr", ctx: FetchContext, is_datetime: bool) -> "pl.Expr":
+    """Whether dates (or instants) fall in one of the run's periods (the fetch window when the
+    context has none: one built by hand). The window may reach further back than the periods (a
+    metric's baseline), so it would take a date months before the period for one in it."""
+    import polars as pl
+
+    if not ctx.periods:
+        bounds = [(ctx.window_start, ctx.window_end) if is_datetime else
+                  (ctx.window_start.date(), ctx.window_end.date())]
+    elif is_datetime:
+        bounds = [(p.start_utc, p.end_utc) for p in ctx.periods]
+    else:
+        bounds = [(p.start, p.end + timedelta(days=1)) for p in ctx.periods]
+    return pl.any_horizontal([value.is_between(pl.lit(start), pl.lit(end), closed="left") for start, end in bounds])
+
+
+FUTURE_SLACK = timedelta(days=1)
+"""How far after the latest day a file can hold a date may fall before it is called impossible:
+a day of time-zone slack (a post published late at night in a zone ahead of the workflow's)."""
+
+
+def latest_possible(ctx: FetchContext, is_datetime: bool) -> "datetime | date":
+    """The latest date (``is_datetime`` False) or instant a record read from an export can bear
+    without being impossible: the end of the latest day the file can hold (:class:`Years`), plus
+    :data:`FUTURE_SLACK`. No export holds a day after the day it was made."""
+    years = Years.of(ctx, None)
+    return years.instant + FUTURE_SLACK if is_datetime else years.day + FUTURE_SLACK
 
 
 def _out_of_range(expected: str) -> str:
@@ -1426,7 +1516,7 @@ class Years:
     """How long after the as-of day or the period's end an export may still run on."""
 
     @classmethod
-    def of(cls, ctx: FetchContext, options: TabularOptions) -> "Years":
+    def of(cls, ctx: FetchContext, options: Optional[TabularOptions]) -> "Years":
         from datetime import timedelta
         from zoneinfo import ZoneInfo
 
@@ -1440,7 +1530,7 @@ class Years:
             # A workflow pinned to a day after the clock (a golden case) is taken at its word.
             day = min(max(today, as_of_day), max(as_of_day, period_end) + timedelta(days=cls.REPORT_GRACE_DAYS))
         day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC"))
-        return cls(day_end, day, options.default_year)
+        return cls(day_end, day, options.default_year if options is not None else None)
 
 
 def _strptime(text: "pl.Expr", fmt: str, dtype: Any, latest: Any, default_year: Optional[int] = None) -> "pl.Expr":
@@ -1488,4 +1578,21 @@ def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -
     turns_before = old_year.cast(pl.Int32).cum_sum()
     year = pl.when(oldest_first).then(newest_year(read.last()) - turns_after) \
         .when(newest_first).then(newest_year(read.first()) - turns_before)
+    # A February 29 moves the whole run of years back to the latest one that has it in a leap
+    # year: its neighbours in the file's order go with it (never 28 February and 1 March in one
+    # year, the 29th two years before). None does: the file is in no year order (null).
+    leap_day = ((probe.dt.month() == 2) & (probe.dt.day() == 29)).fill_null(False)
+    shift = pl.lit(None, dtype=pl.Int32)
+    for back in range(LEAP_SEARCH - 1, -1, -1):
+        fits = (~leap_day | _is_leap(year - back)).all()
+        shift = pl.when(fits).then(pl.lit(back, dtype=pl.Int32)).otherwise(shift)
+    year = year - shift
     return (text + " " + year.cast(pl.String)).str.strptime(dtype, f"{fmt} %Y", strict=False)
+
+
+LEAP_SEARCH = 9
+"""Years looked back for a leap year (there is one in every 8, across a century not leap)."""
+
+
+def _is_leap(year: "pl.Expr") -> "pl.Expr":
+    return (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))

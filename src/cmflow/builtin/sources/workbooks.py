@@ -20,6 +20,7 @@ from pydantic import Field
 from cmflow import InputPath, RECORD_KINDS
 
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, binary_kind, read_export_bytes, zip_advice
+from cmflow.builtin.sources.steady_files import unchanged_while_read
 from cmflow.builtin.sources.tabular import (DataFileError, MappingOptions, RowPlaces, as_list, column_name,
                                             parse_records)
 
@@ -146,7 +147,13 @@ def looks_like_text(head: bytes) -> bool:
 
 def sheet_cells(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str, "pl.DataFrame"]:
     """The workbook's reader, the chosen sheet's index and name, and its cells as text (row 1
-    of the sheet is row 0 of the frame; an empty cell is null)."""
+    of the sheet is row 0 of the frame; an empty cell is null). A workbook that changes while it
+    is read is an error (:mod:`steady_files`)."""
+    with unchanged_while_read(path):
+        return _sheet_cells(path, sheet)
+
+
+def _sheet_cells(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str, "pl.DataFrame"]:
     reader, index, name = open_sheet(path, sheet)
     try:
         cells = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()

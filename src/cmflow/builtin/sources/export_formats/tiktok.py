@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from cmflow.builtin.sources.export_formats.format import ExportFormat
 
-YEARLESS_DATE = ("%B %d", "%d %B", "%b %d", "%d %b", "%Y-%m-%d")
+YEARLESS_DATE = ("%B %d", "%d %B", "%b %d", "%d %b", "%d-%b", "%d-%b-%y", "%Y-%m-%d")
 """TikTok writes `November 18` (or `28 May` in some English locales), without a year; `Nov 18` or
-`18 Nov` and an ISO day (a file saved again from a spreadsheet) read too."""
+`18 Nov`, Excel's `18-Nov` and `18-Nov-26` (its `d-mmm` and `d-mmm-yy` when it saves the file
+again) and an ISO day read too."""
 
 OVERVIEW = ExportFormat(
     name="tiktok_overview",

@@ -1,0 +1,61 @@
+"""A file rewritten while cmflow reads it: told, never read as a mix of two versions.
+
+A download still being written, a sync client replacing the export, a spreadsheet saving over
+it: the rows read before the change come from one version and those after from another, and
+the figures are a silent mix (or a cut row is blamed on the file's quoting). The file's size and
+modification time (in nanoseconds) are taken before and after each whole read; a change is an
+error naming the file and saying to run again when it is complete, and wins over an error the
+read itself raised (a row cut mid-line by the rewrite is no fault of the export).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from cmflow import DataFileError
+
+
+def stamp(path: Path) -> Optional[tuple[int, int]]:
+    """The file's size and modification time in nanoseconds; None when it cannot be looked at
+    (missing: the reader's own error says so)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+class ChangedWhileRead(DataFileError):
+    """The file changed between the start and the end of a read of it."""
+
+
+def changed_error(path: Path, before: Optional[tuple[int, int]], after: Optional[tuple[int, int]]) -> ChangedWhileRead:
+    if after is None:
+        how = "it was removed"
+    elif before is not None and before[0] != after[0]:
+        how = f"{before[0]:,} bytes, then {after[0]:,}"
+    else:
+        how = "its modification time moved"
+    return ChangedWhileRead(f"{path}: it changed while cmflow read it ({how}): a download or a sync still "
+                            "writing it? run again when it is complete")
+
+
+@contextmanager
+def unchanged_while_read(path: Path) -> Iterator[None]:
+    """Read ``path`` within this block: a :class:`ChangedWhileRead` error when its size or
+    modification time differ at the end from the start (raised instead of the read's own error
+    too, which a rewrite may have caused)."""
+    before = stamp(path)
+    try:
+        yield
+    except DataFileError:
+        after = stamp(path)
+        if before is not None and after != before:
+            raise changed_error(path, before, after) from None
+        raise
+    after = stamp(path)
+    if before is not None and after != before:
+        raise changed_error(path, before, after)
