@@ -312,7 +312,8 @@ def main() -> None:
         if len(columns) > 1:
             theirs = statistics.median(r[key] for r in measured["reference"])
             ratios = sorted(m[key] / t[key] for m, t in zip(measured["this"], measured["reference"]) if t[key])
-            row += f" {theirs:.1f}{' ' + unit if unit else ''} | x{statistics.median(ratios):.2f} |"
+            ratio = f"x{statistics.median(ratios):.2f}" if ratios else ""  # (a fork server idle in every round: 0 ticks)
+            row += f" {theirs:.1f}{' ' + unit if unit else ''} | {ratio} |"
         print(row)
     print()
     totals = {}
