@@ -439,7 +439,8 @@ class SqlStore(Store):
             columns = [c for c in alerts.c if c.name != "details" or self._alert_details_column]
             query = sa.select(*columns).order_by((alerts.c.state == "firing").desc(),
                                                  (alerts.c.state == "pending").desc(), alerts.c.last_seen.desc())
-            return query if workflow is None else query.where(alerts.c.workflow == sa.bindparam("of_workflow", type_=sa.Text))
+            of_workflow = sa.bindparam("of_workflow", type_=sa.Text)
+            return query if workflow is None else query.where(alerts.c.workflow == of_workflow)
 
         query = self._statement(f"alerts:{workflow is None}", build)
         with self.engine.connect() as connection:
@@ -455,7 +456,8 @@ class SqlStore(Store):
         def build() -> sa.Select:
             columns = [c for c in runs.c if c.name != "committed_at" or self._committed_column]
             query = sa.select(*columns).order_by(runs.c.id.desc()).limit(sa.bindparam("row_limit", type_=sa.Integer))
-            return query if workflow is None else query.where(runs.c.workflow == sa.bindparam("of_workflow", type_=sa.Text))
+            of_workflow = sa.bindparam("of_workflow", type_=sa.Text)
+            return query if workflow is None else query.where(runs.c.workflow == of_workflow)
 
         query = self._statement(f"runs:{workflow is None}", build)
         with self.engine.connect() as connection:
@@ -899,7 +901,8 @@ class SqlStore(Store):
         query = self._statement(f"silences:{active_at is None}", build)
         with self.engine.connect() as connection:
             return [Silence(r.id, r.matchers, _utc(r.starts_at), _utc(r.ends_at), r.comment, r.created_by,
-                            _utc(r.created_at), r.workflow) for r in connection.execute(query, {"active_at": active_at})]
+                            _utc(r.created_at), r.workflow)
+                    for r in connection.execute(query, {"active_at": active_at})]
 
     def end_silence(self, silence_id: str, now: datetime) -> bool:
         with self._writing() as connection:
