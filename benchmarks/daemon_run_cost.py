@@ -49,6 +49,85 @@ UTC = timezone.utc
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def by_stage(runs: int) -> dict[str, float]:
+    """The run in this process, ``runs`` times after a few to warm up: CPU per run of each stage
+    the runner times (``stage:NAME``), of the rest (``stage:(outside the stages)``: loading the
+    workflow, opening and closing the run, the store engine), and the SQL statements and Polars
+    queries (``collect``, eager operations included) it sends, per run."""
+    import polars as pl
+    import sqlalchemy as sa
+
+    import cmflow.runner as runner
+
+    totals: dict[str, float] = {}
+    timed = runner._timed
+
+    def cpu_timed(stage, run, *args, **kwargs):
+        started = time.process_time()
+        try:
+            return timed(stage, run, *args, **kwargs)
+        finally:
+            totals[f"stage:{stage}"] = totals.get(f"stage:{stage}", 0.0) + time.process_time() - started
+
+    counted = {"statements": 0, "collects": 0}
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
+    collect_eager = getattr(pl.LazyFrame, "_collect_eager", None)
+
+    def counting_collect(self, *args, **kwargs):
+        counted["collects"] += 1
+        return collect(self, *args, **kwargs)
+
+    def counting_collect_eager(self, *args, **kwargs):  # an eager operation (DataFrame.select ...)
+        counted["collects"] += 1
+        return collect_eager(self, *args, **kwargs)
+
+    def counting_collect_all(frames, *args, **kwargs):
+        counted["collects"] += 1
+        return collect_all(frames, *args, **kwargs)
+
+    def statement(*_):
+        counted["statements"] += 1
+
+    execute, request = _inline_runs(runs + 3)
+    for _ in range(3):
+        execute(request())
+    runner._timed, pl.LazyFrame.collect, pl.collect_all = cpu_timed, counting_collect, counting_collect_all
+    if hasattr(pl.LazyFrame, "_collect_eager"):  # (Polars 1.x and later)
+        pl.LazyFrame._collect_eager = counting_collect_eager
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", statement)
+    started = time.process_time()
+    for _ in range(runs):
+        assert execute(request()).status == "ok"
+    whole = time.process_time() - started
+    figures = {key: 1000 * value / runs for key, value in totals.items()}
+    figures["stage:(outside the stages)"] = 1000 * (whole - sum(totals.values())) / runs
+    figures["whole run"] = 1000 * whole / runs
+    figures.update({f"count:{key}": value / runs for key, value in counted.items()})
+    return figures
+
+
+def _inline_runs(total: int):
+    """``execute`` and a maker of requests for ``total`` workflow files (one per run) of the
+    daemon_scale kind, each run with one SQLite store kept open, as a run process keeps it."""
+    from daemon_scale import write_posts, write_workflows
+    from cmflow.daemon.worker import RunRequest, execute
+
+    work = Path(tempfile.mkdtemp(prefix="cmflow-run-cost-"))
+    posts = work / "posts.csv"
+    write_posts(posts, datetime.now(UTC))
+    write_workflows(work / "workflows", total, ["every minute"], posts)
+    url = f"sqlite:///{work / 'state.db'}"
+    slot = datetime.now(UTC).replace(second=0, microsecond=0)
+    numbers = iter(range(total))
+    stores: dict = {}
+
+    def request() -> RunRequest:
+        file = work / "workflows" / f"bench-{next(numbers):04d}.toml"
+        return RunRequest(str(file), file.stem, slot, url, timedelta(minutes=30), file.read_text(encoding="utf-8"))
+
+    return (lambda run: execute(run, stores)), request
+
+
 def measure(runs: int, modes: list[int]) -> dict[str, float]:
     """One round in this interpreter: the figures per run, in milliseconds (and runs/s); those
     of the executor once per ``runs_per_process`` in ``modes``, suffixed ``@N``."""
@@ -142,12 +221,12 @@ def _cpu(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / TICKS, (int(fields[13]) + int(fields[14])) / TICKS
 
 
-def one_round(runs: int, modes: list[int], src: str | None) -> dict[str, float]:
+def one_round(runs: int, modes: list[int], src: str | None, stages: bool = False) -> dict[str, float]:
     """A round in a fresh interpreter (``PYTHONPATH=src`` when given): a fork server per round."""
     env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
     answer = subprocess.run([sys.executable, __file__, "--one-round", str(runs),
-                             "--runs-per-process", ",".join(map(str, modes))], env=env, check=True,
-                            capture_output=True, text=True)
+                             "--runs-per-process", ",".join(map(str, modes)) or "1", *(["--by-stage"] if stages else [])],
+                            env=env, check=True, capture_output=True, text=True)
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
@@ -161,6 +240,35 @@ FIGURES = [
 ]
 
 
+def report_by_stage(runs: int, rounds: int, src: str | None) -> None:
+    """Print :func:`by_stage`'s medians over ``rounds`` rounds, with another checkout's beside."""
+    measured: dict[str, list[dict[str, float]]] = {"this": [], "reference": []}
+    loads = []
+    for _ in range(rounds):
+        if src:
+            measured["reference"].append(one_round(runs, [], src, stages=True))
+        measured["this"].append(one_round(runs, [], None, stages=True))
+        loads.append(os.getloadavg()[0])
+    print(f"One run of the daemon_scale workflow in a warm process, {runs} runs, median of {rounds} round(s); "
+          f"load average {min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores\n")
+    print("| per run | this checkout |" + (" reference | this / reference |" if src else ""))
+    print("|---|---:|" + ("---:|---:|" if src else ""))
+    keys = {key for figures in measured["this"] + measured["reference"] for key in figures}
+    mine = {key: statistics.median(r.get(key, 0.0) for r in measured["this"]) for key in keys}
+    shown = sorted(keys, key=lambda k: (k.startswith("count:"), k != "whole run", -mine[k]))
+    for key in shown:
+        unit = "" if key.startswith("count:") else " ms"
+        if not key.startswith("count:") and max([mine[key], *(r.get(key, 0.0) for r in measured["reference"])]) < 0.5:
+            continue  # the stages that have nothing to do in this workflow
+        row = f"| {key.split(':', 1)[-1]} | {mine[key]:.1f}{unit} |"
+        if src:
+            theirs = statistics.median(r.get(key, 0.0) for r in measured["reference"])
+            ratios = sorted(m.get(key, 0.0) / t[key] for m, t in zip(measured["this"], measured["reference"])
+                            if t.get(key))
+            row += f" {theirs:.1f}{unit} | x{statistics.median(ratios):.2f} |" if ratios else f" {theirs:.1f}{unit} | |"
+        print(row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="Runs per way and round (default 30).")
@@ -168,11 +276,18 @@ def main() -> None:
     parser.add_argument("--runs-per-process", default="1,100", metavar="N,M",
                         help="The executor's runs_per_process values measured, in turn (default 1,100).")
     parser.add_argument("--reference-src", metavar="DIR", help="Another checkout's src, measured in turn.")
+    parser.add_argument("--by-stage", action="store_true",
+                        help="Instead: the run in a warm process (its store kept open, as a run process keeps "
+                             "it), CPU per stage, SQL statements and Polars queries per run; with "
+                             "--reference-src, side by side.")
     parser.add_argument("--one-round", type=int, metavar="RUNS", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     modes = [int(n) for n in arguments.runs_per_process.split(",")]
     if arguments.one_round:
-        print(json.dumps(measure(arguments.one_round, modes)))
+        print(json.dumps(by_stage(arguments.one_round) if arguments.by_stage else measure(arguments.one_round, modes)))
+        return
+    if arguments.by_stage:
+        report_by_stage(arguments.runs, arguments.rounds, arguments.reference_src)
         return
 
     measured: dict[str, list[dict[str, float]]] = {"this": [], "reference": []}
@@ -197,7 +312,8 @@ def main() -> None:
         if len(columns) > 1:
             theirs = statistics.median(r[key] for r in measured["reference"])
             ratios = sorted(m[key] / t[key] for m, t in zip(measured["this"], measured["reference"]) if t[key])
-            row += f" {theirs:.1f}{' ' + unit if unit else ''} | x{statistics.median(ratios):.2f} |"
+            ratio = f"x{statistics.median(ratios):.2f}" if ratios else ""  # (a fork server idle in every round: 0 ticks)
+            row += f" {theirs:.1f}{' ' + unit if unit else ''} | {ratio} |"
         print(row)
     print()
     totals = {}

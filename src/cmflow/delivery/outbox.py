@@ -186,10 +186,14 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
         taken.update(message.id for message in batch)
         return batch
 
-    with _ClaimHeartbeat(store, claimer, lease):
+    try:
         batch = claim_batch()
-        if not batch:
-            return report
+    except BaseException:  # a claim whose commit was cut may have been kept: given back
+        _release_claims(store, claimer)
+        raise
+    if not batch:  # nothing claimed, nothing held: no heartbeat, nothing to give back (most runs)
+        return report
+    with _ClaimHeartbeat(store, claimer, lease):
         resolver = _NotifierResolver(workflow, load)
         http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
         sender = _Sender(store, claimer, clock, sleep, report, http)
@@ -274,11 +278,7 @@ class _ClaimHeartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self._heartbeat.__exit__(*exc)
-        try:
-            self._store.release_claims(self._claimer)
-        except Exception as error:  # the claims run out on their own; keep the first error, if any
-            log.warning("outbox: could not release the claims on messages being sent: %s",
-                        redactor(f"{type(error).__name__}: {error}"))
+        _release_claims(self._store, self._claimer)
 
     def _beat(self) -> None:
         try:
@@ -286,6 +286,15 @@ class _ClaimHeartbeat:
         except Exception as exc:  # a busy store: the next beat tries again, within the lease
             log.warning("outbox: could not renew the claims on messages being sent: %s",
                         redactor(f"{type(exc).__name__}: {exc}"))
+
+
+def _release_claims(store: "Store", claimer: LockOwner) -> None:
+    """Give back the claims ``claimer`` still holds; a failure is logged (they run out on their own)."""
+    try:
+        store.release_claims(claimer)
+    except Exception as error:  # keep the first error, if any
+        log.warning("outbox: could not release the claims on messages being sent: %s",
+                    redactor(f"{type(error).__name__}: {error}"))
 
 
 @dataclass

@@ -20,7 +20,7 @@ from cmflow.foundation.measurements import (
 from cmflow.foundation.campaign_names import one_spelling
 from cmflow.foundation.listening import BRANDS_COLUMN, Listen, labelled_by_account, unshared_counters
 from cmflow.foundation.production import Production
-from cmflow.foundation.records import RECORD_KINDS, empty_frame
+from cmflow.foundation.records import RECORD_KINDS, RecordKind, empty_frame
 from cmflow.foundation.where_filters import rows_condition
 from cmflow.plugins.context import MetricInput
 from cmflow.plugins.kinds import Metric
@@ -386,15 +386,14 @@ def metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
     """What the metrics reading ``source_ids`` with ``where`` read: their records, periods labelled."""
     import polars as pl
 
-    selected, labelled = {}, {}
+    selected, labelled, unread = {}, {}, {}
     for kind_name, kind in RECORD_KINDS.items():
         frame = records.get(kind_name)
-        if frame is None:  # no source produced this kind (or it failed): an empty frame
-            frame = empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source_id"))
+        if frame is None:  # no source produced this kind (or it failed): the same empty input every run
+            unread[kind_name] = _unread_kind(kind).lazy()
+            continue
         if frame.height == 0:
-            selected[kind_name] = labelled[kind_name] = frame.lazy().with_columns(
-                *[pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS if c in frame.columns],
-                pl.lit(None, dtype=pl.Categorical).alias("period"))
+            selected[kind_name] = labelled[kind_name] = _no_rows(frame).lazy()
             continue
         # In a select, not frame["source_id"]: a column of one repeated value stays one value.
         sources = set(frame.select(pl.col("source_id").unique()).to_series().to_list())
@@ -423,7 +422,33 @@ def metric_input(records: dict[str, "pl.DataFrame"], source_ids: list[str],
                                             ).with_columns(labelled_nulls)
     if few_records(records):
         labelled, selected = settled(labelled, selected)
-    return MetricInput(labelled, selected, all_periods, [], as_of)
+    return MetricInput(_in_kind_order({**labelled, **unread}), _in_kind_order({**selected, **unread}),
+                       all_periods, [], as_of)
+
+
+def _in_kind_order(frames: dict[str, "pl.LazyFrame"]) -> dict[str, "pl.LazyFrame"]:
+    return {kind_name: frames[kind_name] for kind_name in RECORD_KINDS if kind_name in frames}
+
+
+def _no_rows(frame: "pl.DataFrame") -> "pl.DataFrame":
+    """A kind's input without records: its columns, dimensions categorical, and a null period."""
+    import polars as pl
+
+    return frame.with_columns(*[pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_DIMENSIONS if c in frame.columns],
+                              pl.lit(None, dtype=pl.Categorical).alias("period"))
+
+
+_UNREAD_KINDS: dict[RecordKind, "pl.DataFrame"] = {}
+
+
+def _unread_kind(kind: RecordKind) -> "pl.DataFrame":
+    """:func:`_no_rows` of a kind no source produced: the same empty frame every run, so built once
+    per process (a daemon's run process serves many runs; most kinds are read by none)."""
+    import polars as pl
+
+    if kind not in _UNREAD_KINDS:
+        _UNREAD_KINDS[kind] = _no_rows(empty_frame(kind).with_columns(pl.lit(None, dtype=pl.String).alias("source_id")))
+    return _UNREAD_KINDS[kind]
 
 
 SETTLED_ROWS = 100_000

@@ -19,7 +19,7 @@ from pathlib import Path
 import contextlib
 from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Collection, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -87,6 +87,7 @@ class SqlStore(Store):
         self._handled_statements: dict[int, Any] = {}
         self._handled_per_statement: int | None = None
         self._unfinished_statements: dict[bool, Any] = {}
+        self._statements: dict[str, Any] = {}
         self.sqlite_path: Path | None = None
         self.writable = True
         """False when the store was opened read-only (this user may not write it)."""
@@ -222,20 +223,28 @@ class SqlStore(Store):
             # A run of this workflow still marked running was killed (or lost its lock): say so
             # rather than lie; not while another holder's lock says its run is running.
             if lock is not None or not (self._run_locks_table and self._locked_by_another(connection, workflow)):
-                cut_short = (runs.c.workflow == workflow) & (runs.c.status == "running")
-                if self._committed_column:  # its results were kept: its slot is run, its messages are queued
-                    connection.execute(runs.update().where(cut_short & runs.c.committed_at.is_not(None))
-                                       .values(status="interrupted", finished_at=_now(), error=_ENDED_AFTER_COMMIT))
-                connection.execute(runs.update().where(cut_short)
-                                   .values(status="interrupted", finished_at=_now()))
+                for statement in self._statement("runs_cut_short", self._cut_short_statements):
+                    connection.execute(statement, {"of_workflow": workflow, "new_finished_at": _now()})
             values = dict(workflow=workflow, workflow_file=workflow_file, status="running", started_at=_now(),
                           period_start=period_start, period_end=period_end, dry_run=dry_run, stats={})
             if slot is not None:  # (a column since v5)
                 values["slot"] = slot
-            run_id = int(connection.execute(runs.insert().values(**values)).inserted_primary_key[0])
+            inserted = connection.execute(self._statement("insert_run", runs.insert), values)
+            run_id = int(inserted.inserted_primary_key[0])
         if lock is not None:
             self._fenced[run_id] = (workflow, lock)
         return run_id
+
+    def _cut_short_statements(self) -> tuple[Any, ...]:
+        """The runs of a workflow still marked running are interrupted: first those whose results
+        were kept (their slot is run, their messages are queued), saying so."""
+        cut_short = (runs.c.workflow == sa.bindparam("of_workflow", type_=sa.Text)) & (runs.c.status == "running")
+        finished_at = sa.bindparam("new_finished_at", type_=runs.c.finished_at.type)
+        interrupted = runs.update().where(cut_short).values(status="interrupted", finished_at=finished_at)
+        if not self._committed_column:
+            return (interrupted,)
+        return (runs.update().where(cut_short & runs.c.committed_at.is_not(None)).values(
+                status="interrupted", finished_at=finished_at, error=_ENDED_AFTER_COMMIT), interrupted)
 
     def _locked_by_another(self, connection: sa.Connection, workflow: str) -> bool:
         held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)).first()
@@ -300,7 +309,10 @@ class SqlStore(Store):
                     next_attempt_at=now, expires_at=message.expires_at, run_id=run_id))
                 queued.append(int(result.inserted_primary_key[0]))
             if self._committed_column:  # in the fenced transaction: the slot is this run's, whatever comes next
-                connection.execute(runs.update().where(runs.c.id == run_id).values(committed_at=_now()))
+                connection.execute(self._statement("run_committed", lambda: runs.update().where(
+                    runs.c.id == sa.bindparam("run_id", type_=runs.c.id.type)).values(
+                    committed_at=sa.bindparam("new_committed_at", type_=runs.c.committed_at.type))),
+                    {"run_id": run_id, "new_committed_at": _now()})
         return queued
 
     def finish_run(self, run_id: int, *, status: str, stats: dict[str, Any], error: str | None) -> None:
@@ -312,8 +324,14 @@ class SqlStore(Store):
                 lost = status != "interrupted"
                 if lost:
                     status, error = "interrupted", f"{_LOCK_LOST} before it ended (it would have ended {status})"
-            connection.execute(runs.update().where(runs.c.id == run_id).values(
-                status=status, finished_at=_now(), stats=stats, error=error))
+            connection.execute(self._statement("finish_run", lambda: runs.update().where(
+                runs.c.id == sa.bindparam("run_id", type_=runs.c.id.type)).values(
+                status=sa.bindparam("new_status", type_=runs.c.status.type),
+                finished_at=sa.bindparam("new_finished_at", type_=runs.c.finished_at.type),
+                stats=sa.bindparam("new_stats", type_=runs.c.stats.type),
+                error=sa.bindparam("new_error", type_=runs.c.error.type))),
+                {"run_id": run_id, "new_status": status, "new_finished_at": _now(), "new_stats": stats,
+                 "new_error": error})
         self._fenced.pop(run_id, None)
         if lost:
             raise RunLockLost(_LOCK_LOST + " before it ended: it is recorded as interrupted")
@@ -425,11 +443,14 @@ class SqlStore(Store):
         return {state.fingerprint: state for state in self.alerts(workflow)}
 
     def alerts(self, workflow: str | None = None) -> list[AlertState]:
-        columns = [c for c in alerts.c if c.name != "details" or self._alert_details_column]
-        query = sa.select(*columns).order_by((alerts.c.state == "firing").desc(),
-                                             (alerts.c.state == "pending").desc(), alerts.c.last_seen.desc())
-        if workflow is not None:
-            query = query.where(alerts.c.workflow == workflow)
+        def build() -> sa.Select:
+            columns = [c for c in alerts.c if c.name != "details" or self._alert_details_column]
+            query = sa.select(*columns).order_by((alerts.c.state == "firing").desc(),
+                                                 (alerts.c.state == "pending").desc(), alerts.c.last_seen.desc())
+            of_workflow = sa.bindparam("of_workflow", type_=sa.Text)
+            return query if workflow is None else query.where(alerts.c.workflow == of_workflow)
+
+        query = self._statement(f"alerts:{workflow is None}", build)
         with self.engine.connect() as connection:
             return [AlertState(r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state,
                                r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
@@ -437,18 +458,21 @@ class SqlStore(Store):
                                streak=r.streak, clear_streak=r.clear_streak, notified_at=_utc(r.notified_at),
                                reminders=r.reminders, period_end=r.period_end,
                                details=r._mapping.get("details") or {})
-                    for r in connection.execute(query)]
+                    for r in connection.execute(query, {"of_workflow": workflow})]
 
     def runs(self, workflow: str | None = None, limit: int = 20) -> list[RunRecord]:
-        columns = [c for c in runs.c if c.name != "committed_at" or self._committed_column]
-        query = sa.select(*columns).order_by(runs.c.id.desc()).limit(limit)
-        if workflow is not None:
-            query = query.where(runs.c.workflow == workflow)
+        def build() -> sa.Select:
+            columns = [c for c in runs.c if c.name != "committed_at" or self._committed_column]
+            query = sa.select(*columns).order_by(runs.c.id.desc()).limit(sa.bindparam("row_limit", type_=sa.Integer))
+            of_workflow = sa.bindparam("of_workflow", type_=sa.Text)
+            return query if workflow is None else query.where(runs.c.workflow == of_workflow)
+
+        query = self._statement(f"runs:{workflow is None}", build)
         with self.engine.connect() as connection:
             return [RunRecord(r.id, r.workflow, r.workflow_file, r.status, _utc(r.started_at),
                               _utc(r.finished_at), r.period_start, r.period_end, r.dry_run, r.error,
                               r.stats or {}, _utc(r.slot), _utc(r._mapping.get("committed_at")))
-                    for r in connection.execute(query)]
+                    for r in connection.execute(query, {"row_limit": limit, "of_workflow": workflow})]
 
     def acquire_run_lock(self, workflow: str, owner: LockOwner, ttl: timedelta) -> None:
         try:
@@ -470,8 +494,7 @@ class SqlStore(Store):
             # one is read under a row lock, so that taking over a dead holder's is race-free too.
             take = _dialect_insert(connection)(run_locks).values(workflow=workflow, **values)
             while connection.execute(take.on_conflict_do_nothing(index_elements=["workflow"])).rowcount != 1:
-                held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)
-                                          .with_for_update()).first()
+                held = connection.execute(_RUN_LOCK_ROW, {"lock_workflow": workflow}).first()
                 if held is None:  # released meanwhile: insert again
                     continue
                 if held.owner != owner.id and _lock_live(held, owner.host, now):
@@ -488,8 +511,10 @@ class SqlStore(Store):
 
     def release_run_lock(self, workflow: str, owner: LockOwner) -> None:
         with self._writing() as connection:
-            connection.execute(run_locks.delete().where(run_locks.c.workflow == workflow,
-                                                        run_locks.c.owner == owner.id))
+            connection.execute(self._statement("release_run_lock", lambda: run_locks.delete().where(
+                run_locks.c.workflow == sa.bindparam("lock_workflow", type_=sa.Text),
+                run_locks.c.owner == sa.bindparam("lock_owner", type_=sa.Text))),
+                {"lock_workflow": workflow, "lock_owner": owner.id})
 
     def run_lock_held(self, workflow: str, here: str, grace: timedelta = timedelta(0)) -> bool:
         with self.engine.connect() as connection:
@@ -498,11 +523,11 @@ class SqlStore(Store):
         return held is not None and _lock_live(held, here, now - grace)
 
     def latest_period_end(self, workflow: str) -> date | None:
-        query = sa.select(sa.func.max(runs.c.period_end)).where(
-            runs.c.workflow == workflow, runs.c.dry_run.is_(False),
-            runs.c.status.in_(["ok", "warning", "undelivered", "failed"]))
+        query = self._statement("latest_period_end", lambda: sa.select(sa.func.max(runs.c.period_end)).where(
+            runs.c.workflow == sa.bindparam("of_workflow", type_=sa.Text), runs.c.dry_run.is_(False),
+            runs.c.status.in_(["ok", "warning", "undelivered", "failed"])))
         with self.engine.connect() as connection:
-            return connection.execute(query).scalar()
+            return connection.execute(query, {"of_workflow": workflow}).scalar()
 
     # -- the daemon ------------------------------------------------------------------------
     def last_handled_slot(self, workflow: str) -> datetime | None:
@@ -524,6 +549,15 @@ class SqlStore(Store):
                     slots = [_utc(slot) for slot in row[1:]]
                     handled[row[0]] = max((slot for slot in slots if slot is not None), default=None)
         return handled
+
+    def _statement(self, name: str, build: "Callable[[], Any]") -> Any:
+        """The statement ``name``, built by ``build`` the first time (its values bound by name): a
+        run sends the same few statements every time, and building one cost SQLAlchemy several
+        times what sending it does (what it builds may depend on this store's schema version)."""
+        statement = self._statements.get(name)
+        if statement is None:
+            statement = self._statements[name] = build()
+        return statement
 
     def _workflows_per_statement(self) -> int:
         """Workflows one statement of :meth:`last_handled_slots` reads: as many as fit in
@@ -552,13 +586,19 @@ class SqlStore(Store):
         return sa.select(workflow.label("workflow"), *ran, missed)
 
     def slot_handled(self, workflow: str, slot: datetime) -> bool:
+        queries = self._statement("slot_handled", self._slot_handled_statements)
+        with self.engine.connect() as connection:
+            return any(connection.execute(query, {"of_workflow": workflow, "of_slot": slot}).first() is not None
+                       for query in queries)
+
+    def _slot_handled_statements(self) -> tuple[Any, ...]:
+        workflow, slot = sa.bindparam("of_workflow", type_=sa.Text), sa.bindparam("of_slot", type_=runs.c.slot.type)
         ran = [sa.select(runs.c.id).where(runs.c.workflow == workflow, runs.c.slot == slot, condition).limit(1)
                for condition in self._slot_run()]
         missed = sa.select(missed_slots.c.id).where(
             missed_slots.c.workflow == workflow, missed_slots.c.first_slot <= slot,
             missed_slots.c.last_slot >= slot).limit(1)
-        with self.engine.connect() as connection:
-            return any(connection.execute(query).first() is not None for query in (*ran, missed))
+        return (*ran, missed)
 
     def _slot_run(self, *, per_status: bool = False) -> list[Any]:
         """The conditions, each enough, for a run whose slot counts as run: it finished (whatever
@@ -859,12 +899,18 @@ class SqlStore(Store):
     def silences(self, *, active_at: datetime | None = None) -> list["Silence"]:
         from cmflow.foundation.silences import Silence
 
-        query = sa.select(silences).order_by(silences.c.ends_at.desc())
-        if active_at is not None:
-            query = query.where(silences.c.starts_at <= active_at, silences.c.ends_at > active_at)
+        def build() -> sa.Select:
+            query = sa.select(silences).order_by(silences.c.ends_at.desc())
+            if active_at is None:
+                return query
+            at = sa.bindparam("active_at", type_=silences.c.starts_at.type)
+            return query.where(silences.c.starts_at <= at, silences.c.ends_at > at)
+
+        query = self._statement(f"silences:{active_at is None}", build)
         with self.engine.connect() as connection:
             return [Silence(r.id, r.matchers, _utc(r.starts_at), _utc(r.ends_at), r.comment, r.created_by,
-                            _utc(r.created_at), r.workflow) for r in connection.execute(query)]
+                            _utc(r.created_at), r.workflow)
+                    for r in connection.execute(query, {"active_at": active_at})]
 
     def end_silence(self, silence_id: str, now: datetime) -> bool:
         with self._writing() as connection:
@@ -968,12 +1014,24 @@ they committed their results."""
 _ENDED_AFTER_COMMIT = f"its process ended after its results were kept, before it finished: {SLOT_COUNTS_AS_RUN}"
 
 
+_RUN_LOCK_ROW = sa.select(run_locks).where(run_locks.c.workflow == sa.bindparam("lock_workflow", type_=sa.Text)) \
+    .with_for_update()
+"""A workflow's run lock row, locked for the transaction (PostgreSQL). This statement and the
+next are built once: a run sends them at every fenced write, and building a statement cost
+SQLAlchemy several times what running it does."""
+_RUN_LOCK_EXPIRY = run_locks.update().where(
+    run_locks.c.workflow == sa.bindparam("lock_workflow", type_=sa.Text),
+    run_locks.c.owner == sa.bindparam("lock_owner", type_=sa.Text)).values(
+    expires_at=sa.bindparam("new_expiry", type_=run_locks.c.expires_at.type))
+"""An owner's run lock on a workflow ends at a new time."""
+_CLOCK = sa.select(sa.func.clock_timestamp(type_=sa.DateTime(timezone=True)))
+
+
 def _extend_run_lock(connection: sa.Connection, workflow: str, owner: LockOwner, ttl: timedelta) -> bool:
     """In ``connection``'s write transaction: extend ``owner``'s run lock on ``workflow`` to
     ``ttl`` from now on the database's clock, if it still holds it and it has not expired (an
     expired lock is not revived: another run may have judged it free). Whether it did."""
-    held = connection.execute(sa.select(run_locks).where(run_locks.c.workflow == workflow)
-                              .with_for_update()).first()
+    held = connection.execute(_RUN_LOCK_ROW, {"lock_workflow": workflow}).first()
     now = _database_now(connection)
     if held is None or held.owner != owner.id or _utc(held.expires_at) <= now:
         return False
@@ -985,8 +1043,7 @@ def _set_run_lock_expiry(connection: sa.Connection, workflow: str, owner: LockOw
                          now: datetime | None = None) -> None:
     """``owner``'s run lock on ``workflow`` ends ``ttl`` from ``now`` (the database's clock)."""
     now = _database_now(connection) if now is None else now
-    connection.execute(run_locks.update().where(run_locks.c.workflow == workflow, run_locks.c.owner == owner.id)
-                       .values(expires_at=now + ttl))
+    connection.execute(_RUN_LOCK_EXPIRY, {"lock_workflow": workflow, "lock_owner": owner.id, "new_expiry": now + ttl})
 
 
 def _lock_live(held: Any, here: str, now: datetime) -> bool:
@@ -1013,7 +1070,7 @@ def _database_now(connection: sa.Connection) -> datetime:
     """The time on the database server where there is one (PostgreSQL: hosts sharing a store
     then judge leases on one clock), else on this machine (SQLite: the store is on it)."""
     if connection.dialect.name == "postgresql":
-        return connection.execute(sa.select(sa.func.clock_timestamp(type_=sa.DateTime(timezone=True)))).scalar()
+        return connection.execute(_CLOCK).scalar()
     return _now()
 
 

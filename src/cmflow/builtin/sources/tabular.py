@@ -1352,12 +1352,15 @@ class DayMonthOrder:
         if not swapped_formats or self.confirmed:
             return
         read_rows = declared.is_not_null().arg_true()
-        sample = frame[field].gather(read_rows.gather_every(max(1, read_rows.len() // SWAP_SAMPLE)))
+        every = max(1, read_rows.len() // SWAP_SAMPLE)
+        sample = frame[field].gather(read_rows.gather_every(every))
         years = Years.of(ctx, options)
-        if _read_times(sample, field_type, swapped_formats, tz, years).null_count():
+        swapped = _read_times(sample, field_type, swapped_formats, tz, years)
+        if swapped.null_count():
             self.confirmed = True  # some dates read only as declared (the odd ones out are bad rows)
             return
-        swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
+        if every > 1 or read_rows.len() < frame.height:  # the sample is not the whole column: read it all
+            swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
         readings = frame.select("_row", field).with_columns(declared.alias("declared"), swapped.alias("swapped"))
         if readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height:
             self.confirmed = True
