@@ -71,9 +71,9 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
     if measurements.height == 0:
         return measurements
     sources = {entry.id: entry.plugin for entry in workflow.sources}
-    unreached = _unreached_days(reports)
+    unreached, ranges = _unreached_days(reports), _ranges(reports)
     firsts: dict[tuple, "pl.DataFrame | None"] = {}
-    parts, done, gaps = [], [], []
+    parts, done, gaps = [], [], []  # gaps: (metric names, reason, rows it applies to)
     indexed = measurements.with_row_index("_order")  # the rows keep their order
     for request in requests:
         names = list(request.plugin.produces())
@@ -82,9 +82,11 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
         for group in request.plugin.needed_records():
             ids = [i for i in request.source_ids if i in sources and sources[i].produces() & set(group)]
             reading = [sources[i] for i in ids]
+            gaps += [(names, *_out_of_range(i, table, periods[0])) for i in ids for table in ranges.get(i, ())]
             if not reading or any(s.incremental or s.window_only for s in reading):
                 # an API's fetch window spans every period of the run, but for the days it could not return
-                gaps += [(names, gap) for i in ids for gap in unreached.get(i, ())]
+                gaps += [(names, said, (pl.col("period_start") >= first) & (pl.col("period_end") <= last))
+                         for i in ids for said, first, last in unreached.get(i, ())]
                 continue
             found = []  # the kinds of a group are alternatives: whichever starts first covers
             for kind in group:
@@ -103,7 +105,28 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
     if parts:
         untouched = indexed.filter(~pl.col("metric").is_in(done))
         measurements = pl.concat([untouched, *parts], how="vertical_relaxed").sort("_order").drop("_order")
-    return _unreached_blanked(measurements, gaps) if gaps else measurements
+    return _gaps_blanked(measurements, gaps) if gaps else measurements
+
+
+def _ranges(reports: "Sequence[StageReport]") -> dict[str, list[tuple[str, "date", "date"]]]:
+    """Source id -> (platform, first, last) of each of its tables whose counters cover an
+    export's range (:attr:`~cmflow.plugins.result.StageReport.ranges`)."""
+    return {report.id: list(report.ranges) for report in reports if report.kind == "source" and report.ranges}
+
+
+def _out_of_range(source_id: str, table: tuple[str, "date", "date"], current: "Period") -> tuple[str, "pl.Expr"]:
+    """The reason, and the rows it applies to, of the periods a range-counting table does not
+    cover (YouTube Studio's: each video's views over the export's range): any but its range and
+    the run's own period (whose figures the table gives, said by the fetch warning when the range
+    differs), in the series of its platform and the overall rows."""
+    import polars as pl
+
+    platform, first, last = table
+    said = (f"{UNCOVERED_REASON}: source {source_id} reads a {platform} table whose figures are over "
+            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (its export's range), not this period's: export the table for this period")
+    outside = ~(((pl.col("period_start") == first) & (pl.col("period_end") == last))
+                | ((pl.col("period_start") == current.start) & (pl.col("period_end") == current.end)))
+    return said, outside & (pl.col("platform").is_null() | (pl.col("platform") == platform))
 
 
 def _unreached_days(reports: "Sequence[StageReport]") -> dict[str, list[tuple[str, "date", "date"]]]:
@@ -124,16 +147,19 @@ def _unreached_days(reports: "Sequence[StageReport]") -> dict[str, list[tuple[st
     return unreached
 
 
-def _unreached_blanked(measurements: "pl.DataFrame", gaps: list[tuple[list[str], tuple[str, "date", "date"]]]
-                       ) -> "pl.DataFrame":
-    """``measurements`` with no value, and the reason, for each period of a metric that lies
-    within days one of its API sources could no longer return (a period partly within them
-    keeps its value: the gap warning says which of its days are missing)."""
+def _gaps_blanked(measurements: "pl.DataFrame", gaps: list[tuple[list[str], str, "pl.Expr"]]) -> "pl.DataFrame":
+    """``measurements`` with no value, and the reason, in the rows of each gap's metrics it
+    applies to: a period within days one of its API sources could no longer return (a period
+    partly within them keeps its value: the gap warning says which of its days are missing), or
+    one a range-counting table does not cover."""
     import polars as pl
 
+    if "platform" not in measurements.columns:
+        measurements = measurements.with_columns(pl.lit(None, dtype=pl.String).alias("platform"))
+        return _gaps_blanked(measurements, gaps).drop("platform")
     said = pl.lit(None, dtype=pl.String)
-    for names, (reason, first, last) in gaps:
-        within = pl.col("metric").is_in(names) & (pl.col("period_start") >= first) & (pl.col("period_end") <= last)
+    for names, reason, rows in gaps:
+        within = pl.col("metric").is_in(names) & rows
         said = pl.when(within.fill_null(False)).then(pl.lit(reason)).otherwise(said)
     value, reason = pl.col("value"), pl.col("reason")
     nothing = value.is_null() & (reason.is_null() | reason.str.contains(NO_RECORDS_REASON)).fill_null(True)

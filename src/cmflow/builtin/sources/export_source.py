@@ -439,24 +439,27 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 
 
 def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) -> None:
-    """A table whose counters cover its export's date range (YouTube Studio's), read for another
-    period than that range: its figures are the range's, whatever the report's period says. The
-    range is read from the download's name (its folder's, else the file's); a table whose name
-    holds none is not said (the docs tell to read the export of the report's period)."""
+    """A table whose counters cover its export's date range (YouTube Studio's): the range is
+    recorded (:meth:`FetchContext.counts_over`), so that no other period (a comparison's, a
+    trend's) is given its figures; read for another period than that range, it is said: its
+    figures are the range's, whatever the report's period says. The range is read from the
+    download's name (its folder's, else the file's); a table whose name holds none is taken to
+    be of the run's period (the docs tell to read the export of the report's period)."""
     from datetime import date
 
     if not ctx.periods:
         return
     current = ctx.periods[0]
     for read in tables:
-        found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
-                                                     or RANGE_IN_NAME.search(read.path.name))
-        if not found:
+        if not read.format.counters_over_range:
             continue
+        found = RANGE_IN_NAME.search(read.path.parent.name) or RANGE_IN_NAME.search(read.path.name)
         try:
-            first, last = date.fromisoformat(found[1]), date.fromisoformat(found[2])
+            first, last = (date.fromisoformat(found[1]), date.fromisoformat(found[2])) if found else \
+                (current.start, current.end)
         except ValueError:
-            continue
+            first, last = current.start, current.end
+        ctx.counts_over(read.format.platform, first, last)
         if (first, last) == (current.start, current.end):
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
