@@ -57,6 +57,20 @@ def test_youtube_table_one_post_per_video_and_the_total_row_is_none():
     assert ctx.problems == [] and ctx.skipped == []
 
 
+def test_youtube_total_row_above_the_videos_listed_is_said_with_the_difference(tmp_path):
+    """Studio's Total counts the views of videos published before the range, which the table
+    does not list: 6,030 views in the Total row, 4,830 over the four videos (as above), 1,200
+    more; likes 301 both. The figures stay the videos'; a note names the difference."""
+    path = tmp_path / "Table data.csv"
+    path.write_text(YOUTUBE.read_text(encoding="utf-8").replace("Total,,,,4830,", "Total,,,,6030,"), encoding="utf-8")
+    records, ctx = read(path, account="atelierlumen")
+    assert totals(records["post"])["video_views"] == 4830
+    [note] = ctx.problems
+    assert note.startswith('Table data.csv: the "Total" row is not the sum of the rows: Views 6,030 in the Total row, '
+                           "4,830 over the 4 rows listed (+1,200): ")
+    assert "videos published before the range" in note and "Likes" not in note
+
+
 def test_youtube_2025_naming_thumbnail_impressions_and_metrics_not_chosen():
     posts = read(YOUTUBE_2025, account="atelierlumen")[0]["post"]
     # Thumbnail impressions "120,100" and "30,300"; Views "9,870" and "2,770". Likes, comments and
