@@ -51,8 +51,8 @@ class FetchContext:
     """What the source read, by what it is (``meta_facebook_posts of Maison Lumen``), with the
     files it came from (see :meth:`read_input`); kept in the run history, so that the next run
     says when one is gone (a folder that lost a file)."""
-    ranges: list[tuple[str, date, date]] = field(default_factory=list)
-    """The days the counters of records of a platform cover, when a table counts over its
+    ranges: list[tuple[str, str, date, date]] = field(default_factory=list)
+    """(record kind, platform, first day, last day): the days the counters of those records cover, when a table counts over its
     export's date range (YouTube Studio's) rather than over each record's lifetime (see
     :meth:`counts_over`): no other period is given these records' figures."""
     latest_segment: bool = True
@@ -97,13 +97,13 @@ class FetchContext:
         if path not in paths:
             paths.append(path)
 
-    def counts_over(self, platform: str, first: date, last: date) -> None:
-        """Record that the counters of this source's ``platform`` records cover ``first`` to
-        ``last`` (the days of the export's range, YouTube Studio's table), not each record's
-        lifetime: another period, a comparison's or a trend's, gets no value from them (said
-        so: :mod:`cmflow.stages.uncovered_periods`), never the range's figures."""
-        if (platform, first, last) not in self.ranges:
-            self.ranges.append((platform, first, last))
+    def counts_over(self, kind: str, platform: str, first: date, last: date) -> None:
+        """Record that the counters of this source's ``kind`` records of ``platform`` cover
+        ``first`` to ``last`` (the days of the export's range, YouTube Studio's table), not each
+        record's lifetime: another period, a comparison's or a trend's, gets no value from them
+        (said so: :mod:`cmflow.stages.uncovered_periods`), never the range's figures."""
+        if (kind, platform, first, last) not in self.ranges:
+            self.ranges.append((kind, platform, first, last))
 
     def skip(self, row: str) -> None:
         """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is

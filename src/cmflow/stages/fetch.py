@@ -234,7 +234,7 @@ class _Part:
     details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     inputs: dict[str, list[str]] = field(default_factory=dict)
-    ranges: list[tuple[str, "date", "date"]] = field(default_factory=list)
+    ranges: list[tuple[str, str, "date", "date"]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     @property

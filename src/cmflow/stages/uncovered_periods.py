@@ -82,7 +82,8 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
         for group in request.plugin.needed_records():
             ids = [i for i in request.source_ids if i in sources and sources[i].produces() & set(group)]
             reading = [sources[i] for i in ids]
-            gaps += [(names, *_out_of_range(i, table, periods[0])) for i in ids for table in ranges.get(i, ())]
+            gaps += [(names, *_out_of_range(i, table, periods[0])) for i in ids for table in ranges.get(i, ())
+                     if table[0] in group]
             if not reading or any(s.incremental or s.window_only for s in reading):
                 # an API's fetch window spans every period of the run, but for the days it could not return
                 gaps += [(names, said, (pl.col("period_start") >= first) & (pl.col("period_end") <= last))
@@ -108,20 +109,20 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
     return _gaps_blanked(measurements, gaps) if gaps else measurements
 
 
-def _ranges(reports: "Sequence[StageReport]") -> dict[str, list[tuple[str, "date", "date"]]]:
-    """Source id -> (platform, first, last) of each of its tables whose counters cover an
+def _ranges(reports: "Sequence[StageReport]") -> dict[str, list[tuple[str, str, "date", "date"]]]:
+    """Source id -> (record kind, platform, first, last) of each of its tables whose counters cover an
     export's range (:attr:`~cmflow.plugins.result.StageReport.ranges`)."""
     return {report.id: list(report.ranges) for report in reports if report.kind == "source" and report.ranges}
 
 
-def _out_of_range(source_id: str, table: tuple[str, "date", "date"], current: "Period") -> tuple[str, "pl.Expr"]:
+def _out_of_range(source_id: str, table: tuple[str, str, "date", "date"], current: "Period") -> tuple[str, "pl.Expr"]:
     """The reason, and the rows it applies to, of the periods a range-counting table does not
     cover (YouTube Studio's: each video's views over the export's range): any but its range and
     the run's own period (whose figures the table gives, said by the fetch warning when the range
     differs), in the series of its platform and the overall rows."""
     import polars as pl
 
-    platform, first, last = table
+    _, platform, first, last = table
     said = (f"{UNCOVERED_REASON}: source {source_id} reads a {platform} table whose figures are over "
             f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (its export's range), not this period's: export the table for this period")
     outside = ~(((pl.col("period_start") == first) & (pl.col("period_end") == last))

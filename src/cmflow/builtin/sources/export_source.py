@@ -461,7 +461,7 @@ def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) 
                 (current.start, current.end)
         except ValueError:
             first, last = current.start, current.end
-        ctx.counts_over(read.format.platform, first, last)
+        ctx.counts_over(read.format.record, read.format.platform, first, last)
         if (first, last) == (current.start, current.end):
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
