@@ -313,8 +313,10 @@ def test_the_warning_and_the_reason_in_a_french_report(tmp_path: Path, store_url
     fr = language("fr")
     said = fr.run_warning(second.warnings[0])
     assert said.startswith("weekly.toml\u00a0: les filtres ont changé depuis la dernière exécution "
-                           '(sources[0].where is { account = "beta" })'), said
-    assert "ceux de total_reach que le changement concerne ne sont pas comparés" in said
+                           '(sources[0].where = { account = "beta" })'), said  # as the file writes it: no English "is"
+    assert "ceux de portée que le changement concerne ne sont pas comparés" in said  # the metric's French label
+    for english in (" is ", "none", "the sources", "total_reach"):
+        assert english not in said, said
     assert fr.reason(SCOPE_CHANGED_REASON) == "Non comparable\u00a0: les chiffres portaient alors sur d'autres comptes ou filtres"
     assert language("en").reason(SCOPE_CHANGED_REASON).startswith("Not comparable")
 

@@ -310,7 +310,7 @@ def test_plainly_valid_rows_parse_as_the_full_checks_parse_them(monkeypatch: pyt
     # two (totals labels let through: tables 6, 7 and 60; an empty required value let through: 6,
     # 12, 25, 26, 37 and 47), both within the first 40; the odd-value and odd-date tests below catch
     # those two and a year out of range; 19-digit counts, either decimal mark and rounded ids let
-    # through are caught by none of them.
+    # through are caught by the three tests after them, one each.
     rng = random.Random(7)
     for _ in range(40):
         rows = rng.randint(1, 8)
@@ -354,6 +354,58 @@ def test_each_odd_date_alone_in_a_plain_row_parses_as_the_full_checks_parse_it(
                         "published_at": values, "likes": "3"})
     options = CsvSource.Options(path="f.csv", on_error="skip", datetime_format=formats)
     assert parsed(raw, options, False, monkeypatch) == parsed(raw, options, True, monkeypatch)
+
+
+COUNTS_AT_THE_EDGE = ["999999999999999999", "1000000000000000000", "9223372036854775807", "9223372036854775808",
+                      "9999999999999999999", "10000000000000000000", "0009223372036854775807"]
+"""Counts beside the largest whole number a count holds (2^63 - 1 = 9223372036854775807): 18, 19
+and 20 digits, the largest and one more, and zeros in front."""
+
+
+def test_counts_of_19_digits_alone_in_a_plain_row_parse_as_the_full_checks_parse_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A count of 19 digits may pass 2^63 - 1, which the plain cast would make an empty cell:
+    the full checks must see it (and keep the largest count that fits)."""
+    raw = pl.DataFrame({"platform": "ig", "account": "a", "post_id": [f"p{i}" for i in range(len(COUNTS_AT_THE_EDGE))],
+                        "published_at": "2026-11-17T10:00:00Z", "likes": COUNTS_AT_THE_EDGE})
+    options = CsvSource.Options(path="f.csv", on_error="skip")
+    plain = parsed(raw, options, False, monkeypatch)
+    assert plain == parsed(raw, options, True, monkeypatch)
+    names = plain[1].names()
+    kept = {row[names.index("post_id")]: row[names.index("likes")] for row in plain[0]}
+    assert kept == {"p0": 999999999999999999, "p1": 1000000000000000000, "p2": 9223372036854775807,
+                    "p6": 9223372036854775807}  # p3, p4 and p5 pass 2^63 - 1: bad rows, listed
+    assert len(plain[3]) == 3
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_a_figure_with_the_other_decimal_mark_is_checked_in_full(decimal: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decimal field (traffic's revenue) written with the mark `decimal` does not name ("4,5"
+    when it says "."): a thousands separator or a bad value, never read plainly as 4.5."""
+    values = ["4.5", "4,5", "12", "0.25", "0,25", "1.234", "1,234", "1.234,5", "1,234.5"]
+    raw = pl.DataFrame({"date": "2026-11-17", "source": "ig", "medium": "social",
+                        "campaign": [f"c{i}" for i in range(len(values))], "revenue": values})
+    options = CsvSource.Options(path="f.csv", record="traffic", on_error="skip", decimal=decimal)
+    plain = parsed(raw, options, False, monkeypatch)
+    assert plain == parsed(raw, options, True, monkeypatch)
+    read = {row[plain[1].names().index("campaign")]: row[plain[1].names().index("revenue")] for row in plain[0]}
+    assert read["c0" if decimal == "." else "c1"] == 4.5 and read["c2"] == 12.0
+    assert ("c1" if decimal == "." else "c0") not in read  # the other mark: a bad row, listed
+
+
+def test_an_id_excel_rounded_alone_in_a_plain_row_is_checked_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A post id Excel wrote in scientific notation (1.84300E+18) is a bad row, in a row whose
+    every other value is plain too."""
+    ids = ["1.84300E+18", "1,84300E+18", "1E+18", "1.843e+18", "184300000000000000", "p9"]
+    raw = pl.DataFrame({"platform": "ig", "account": "a", "post_id": ids,
+                        "published_at": "2026-11-17T10:00:00Z", "likes": "3"})
+    options = CsvSource.Options(path="f.csv", on_error="skip")
+    plain = parsed(raw, options, False, monkeypatch)
+    assert plain == parsed(raw, options, True, monkeypatch)
+    kept = [row[plain[1].names().index("post_id")] for row in plain[0]]
+    assert kept == ["184300000000000000", "p9"]
+    assert len(plain[3]) == 4 and all("scientific notation" in row for row in plain[3])
 
 
 EDGE_CHARACTERS = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u00a0", "\u1680", "\u2009", "\u202f",

@@ -75,29 +75,32 @@ def _changed_since_last_run(workflow: "Workflow", store: "Store") -> list[RunWar
         return []
     then = {_key(f) for f in (last.get("source_filters") or {}).values()}
     now = workflow.source_filters()
-    places = [f"{entry.path}.where is {_shown(now[entry.id])}" for entry in workflow.sources
-              if _key(now[entry.id]) not in then]
+    filters = [(entry.path, now[entry.id]) for entry in workflow.sources if _key(now[entry.id]) not in then]
     then_metrics, now_metrics = last.get("metric_filters") or {}, workflow.metric_filters()
     for entry in workflow.metrics:
         names = [m for m in entry.plugin.produces() if m in then_metrics]
         if any(_key(then_metrics[m]) != _key(now_metrics[m]) for m in names):
-            places.append(f"{entry.path}.where is {_shown(now_metrics[names[0]])}")
-    places = places or ["the sources its metrics read"]
+            filters.append((entry.path, now_metrics[names[0]]))
+    places = [f"{path}.where is {_shown(where)}" for path, where in filters] or ["the sources its metrics read"]
     text = (f"{workflow.file.name}: the filters changed since the last run ({'; '.join(places)}): the figures "
             f"kept before were measured on other records, so those of {', '.join(changed)} the change concerns are not "
             "compared with them (an account's, a platform's or a client's row both filters keep still is); "
             "a period this run's files reach is measured again and compared; this is said once")
-    return [RunWarning(text, "scope_changed", {"file": workflow.file.name, "places": places, "metrics": changed})]
+    # a report in another language says the places as the workflow file writes them (no English "is")
+    values = {"file": workflow.file.name, "metrics": changed,
+              "places": [f"{path}.where = {_shown(where, '{}')}" for path, where in filters]}
+    return [RunWarning(text, "scope_changed" if filters else "scope_changed_unplaced", values)]
 
 
 def _key(where: Any) -> str:
     return json.dumps(where, sort_keys=True, ensure_ascii=False)
 
 
-def _shown(where: dict[str, list[str]]) -> str:
-    """A normalised filter as a workflow writes one: ``{ account = "beta" }``, ``none`` for none."""
+def _shown(where: dict[str, list[str]], none: str = "none") -> str:
+    """A normalised filter as a workflow writes one: ``{ account = "beta" }``, ``none`` (or
+    ``none`` given) for none."""
     if not where:
-        return "none"
+        return none
 
     def value(values: list[str]) -> str:
         quoted = [json.dumps(v, ensure_ascii=False) for v in values]

@@ -215,12 +215,15 @@ class Language:
         from its values (:class:`~cmflow.foundation.run_warnings.RunWarning`); the text as it is
         written in an English report (the stages write English: the same words as ``cmflow
         history``), and for a warning without a code or whose code the catalogue does not have
-        (a third party's)."""
+        (a third party's). A value ``metrics`` (metric names) is said by the metrics' labels."""
         code = getattr(warning, "code", None)
         if self.code == RUN_WARNINGS_LANGUAGE or not code or not self.has(f"run_warning_{code}"):
             return str(warning)
+        values = dict(getattr(warning, "values", {}))
+        if isinstance(values.get("metrics"), list):  # metrics by the names a reader knows them by
+            values["metrics"] = [self.metric_label(m).lower() if isinstance(m, str) else m for m in values["metrics"]]
         try:
-            return self.text(f"run_warning_{code}", **getattr(warning, "values", {}))
+            return self.text(f"run_warning_{code}", **values)
         except MessageError:  # a value the message needs is missing: the English text says it all
             return str(warning)
 

@@ -58,7 +58,8 @@ class CsvSource(Source):
       a list (`thousands = "."` with `decimal = ","` when a French column mixes `6 143` and
       `6.342`: spaces need not be listed). A separator that
       does not split the digits in groups of three is bad (`120 80` is two numbers, `4.21`
-      with `thousands = "."` a decimal). Dates must fall in the years 1990 to 2199; a format
+      with `thousands = "."` a decimal). With `decimal = ","`, a `.` that `thousands` does not
+      list makes a count or a decimal (revenue, cost) bad: `6.342` is as often 6 342 as 6.342. Dates must fall in the years 1990 to 2199; a format
       without a year (`%B %d`, TikTok's `November 18` or `October 1`) takes `default_year`,
       or else the latest year that puts it on or before the latest day the file can hold:
       today (no export holds a day after it is read), or 31 days after the later of the run's

@@ -21,8 +21,9 @@ from cmflow import DataFileError, RECORD_KINDS
 
 from cmflow.builtin.sources.csv_tables import excel_separator
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
-from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, decode_problem,
-                                                 read_export, read_export_bytes_head, unmarked_utf16)
+from cmflow.builtin.sources.export_text import (BYTE_ORDER_MARKS, LIKELY_ENCODINGS, WORKBOOK_MAGIC, damaged_by_nul,
+                                                 decode_problem, looks_damaged, read_export, read_export_bytes_head,
+                                                 unmarked_utf16)
 from cmflow.builtin.sources.tabular import column_name
 
 HEADER_SEARCH_ROWS = 5
@@ -132,7 +133,12 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     if problem is not None:
         _refuse_encoding(path, head, problem, match, formats)
     if text is not None and "\x00" in text:
-        _refuse_nul(path, text, delimiter, match)
+        near = None
+        if match is None:  # the NUL may be in the header: the export it is, told without it, or nearly is
+            match = _match([f for f in candidates if f.file_type == "csv"],
+                           _first_rows_of_text(text.replace("\x00", ""), delimiter))
+            near = _unknown(path, {None: rows}, candidates, formats, "csv").closest if match is None else None
+        _refuse_nul(path, text, delimiter, match, near)
     if match is None:
         accepted = {f.name for f in candidates}
         for companion in KNOWN_COMPANIONS:
@@ -150,8 +156,9 @@ def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
         read_export(path, "utf-8")  # raises: empty, said as the csv source says it
     if b"\x00" in head and not head.startswith(tuple(mark for mark, _ in BYTE_ORDER_MARKS)):
         encoding = unmarked_utf16(head[:len(head) - len(head) % 2])
-        if encoding is None and _text_with_stray_nuls(head):  # a damaged export: told, then refused at its NUL
-            return head.decode("utf-8", errors="ignore").replace("\r\n", "\n").replace("\r", "\n"), None
+        damaged = _text_with_stray_nuls(head) if encoding is None else None
+        if damaged is not None:  # a damaged export: told, then refused at its NUL
+            return damaged.replace("\r\n", "\n").replace("\r", "\n"), None
         if encoding is None:
             return None, "holds NUL bytes"
     else:
@@ -163,42 +170,39 @@ def _head_text(path: Path, head: bytes) -> tuple[Optional[str], Optional[str]]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
 
 
-def _text_with_stray_nuls(head: bytes) -> bool:
-    """Whether ``head`` is UTF-8 text but for a few NUL bytes (a damaged copy of an export, not a
-    PDF or an image): the file is then refused at the line and column of its first NUL
-    (:func:`_refuse_nul`)."""
-    if head.count(b"\x00") * 4 >= len(head):
-        return False
+def _text_with_stray_nuls(head: bytes) -> Optional[str]:
+    """The text of ``head`` when it is UTF-8 but for NUL bytes that are damage (a stray one, or a
+    tail of zeros: :func:`looks_damaged`), not a PDF, an image or UTF-16; else None. The file is
+    then refused at the line and column of its first NUL (:func:`_refuse_nul`)."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head.replace(b"\x00", b""), final=False)
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
+    return text if looks_damaged(text) else None
 
 
 def _refuse_nul(path: Path, text: str, delimiter: str,
-                match: Optional[tuple[ExportFormat, int, tuple[str, ...]]]) -> None:
-    """Raise the error for an export whose head holds a stray NUL byte: its line, its column (by
-    the header's name) and the export it otherwise is."""
+                match: Optional[tuple[ExportFormat, int, tuple[str, ...]]], near: Optional[ExportFormat]) -> None:
+    """Raise the error for an export whose head holds a NUL byte (:func:`damaged_by_nul`): its
+    line and column, the name of the column whose cell holds it, and the export it otherwise is
+    (or, the NUL spoiling its header, comes nearest to: ``near``)."""
     first, _, rest = text.partition("\n")
     skipped = 1 if excel_separator(first) else 0
     reader = csv.reader(io.StringIO(rest if skipped else text, newline=""), delimiter=delimiter, quotechar='"')
-    where, start = "", 1 + skipped
+    cell, start = "", 1 + skipped
     try:
         for fields in reader:
             index = next((i for i, field in enumerate(fields) if "\x00" in field), None)
             if index is not None:
                 header = match[2] if match is not None and start > match[1] else ()
-                where = f"line {start}, column {index + 1}" + (f' "{header[index]}"' if index < len(header) else "")
+                cell = header[index] if index < len(header) else ""
                 break
             start = reader.line_num + 1 + skipped
     except csv.Error:
         pass
-    if not where:
-        read_export(path, "utf-8")  # raises, naming the line and character of the first NUL
-    what = f"this {match[0].name} export" if match is not None else "the file"
-    raise DataFileError(f"{path}, {where}: holds a NUL character (byte 0), which no export writes: "
-                        f"{what} is damaged (an interrupted copy or download?); export it again")
+    what = (f"this {match[0].name} export" if match is not None else
+            f"the file (nearest known format: {near.name})" if near is not None else "the file")
+    raise damaged_by_nul(path, text, what, cell, whole=path.stat().st_size <= HEAD_BYTES)
 
 
 def _refuse_encoding(path: Path, head: bytes, problem: str,

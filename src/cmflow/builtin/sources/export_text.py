@@ -73,19 +73,63 @@ def read_export(path: Path, encoding: str, reader: str = "csv", encoding_option:
                             "not a quiet period (a period without posts still has a header line); "
                             "export it again")
     if "\x00" in text:
-        first = text.index("\x00")
-        line = text.count("\n", 0, first) + 1
-        column = first - (text.rfind("\n", 0, first) + 1) + 1
-        if text.count("\x00") * 4 < len(text):  # a few: damaged, not another encoding
-            raise DataFileError(f"{path}, line {line}, column {column}: holds a NUL character (byte 0), "
-                                f"which no export writes: the file is damaged (an interrupted copy or "
-                                f"download?); export it again")
-        shown = "UTF-8" if is_utf8(encoding) else encoding
-        raise DataFileError(f"{path}, line {line}: holds NUL characters, so it is not {shown} "
-                            "text: a UTF-16 file without a byte-order mark? set encoding = \"utf-16\", "
-                            "or save it again as CSV UTF-8")
+        if not looks_damaged(text):
+            shown = "UTF-8" if is_utf8(encoding) else encoding
+            raise DataFileError(f"{path}, line 1: holds NUL characters from its start, so it is not {shown} "
+                                "text: a UTF-16 file without a byte-order mark? set encoding = \"utf-16\", "
+                                "or save it again as CSV UTF-8")
+        raise damaged_by_nul(path, text)
     # A byte-order mark starting a later line is a second file's (exports joined with `cat`).
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n\ufeff", "\n")
+
+
+def looks_damaged(text: str) -> bool:
+    """Whether the NUL characters of ``text`` (decoded as the file's encoding) are damage (an
+    interrupted copy leaves a stray byte, or a tail of zeros where the rest never arrived) rather
+    than another encoding: text in UTF-16 or UTF-32 read as UTF-8 has NULs from its first
+    character on, beside every letter of a header."""
+    return text.find("\x00") > 1 or not text.strip("\x00\ufeff")
+
+
+def nul_place(text: str) -> tuple[int, int]:
+    """The line and column of the first NUL character of ``text``, both counted from 1, the
+    column in characters (as every "line L, column C" of an export's text): one count for the
+    csv source and the export source's recognising."""
+    first = text.index("\x00")
+    return text.count("\n", 0, first) + 1, first - (text.rfind("\n", 0, first) + 1) + 1
+
+
+def damaged_by_nul(path: Path, text: str, what: str = "the file", cell: str = "",
+                   whole: bool = True) -> DataFileError:
+    """The error for an export holding a NUL byte, which no export writes: where the first is
+    (in the cell of the column named ``cell``, when known), that ``what`` is damaged, and to
+    download it again. A file of nothing but NULs, or whose NULs run to its end (a copy whose
+    last bytes never arrived), says so; ``whole`` is False when ``text`` is only the file's head."""
+    if whole and not text.strip("\x00\ufeff"):
+        return DataFileError(f"{path} holds only NUL bytes (byte 0), no text: {what} is damaged (a copy "
+                             "or download that never completed); export it again")
+    text = text.removeprefix("\ufeff")
+    line, column = nul_place(text)
+    where = f"line {line}, column {column}" + (f' (in "{cell}")' if cell else "")
+    if not text[text.index("\x00"):].strip("\x00\r\n") and (whole or _zeros_to_end(path)):
+        return DataFileError(f"{path}, {where}: holds only NUL bytes (byte 0) from there to its end, which no "
+                             f"export writes: {what} was cut short (an interrupted copy or download); "
+                             "export it again")
+    return DataFileError(f"{path}, {where}: holds a NUL character (byte 0), which no export writes: "
+                         f"{what} is damaged (an interrupted copy or download?); export it again")
+
+
+def _zeros_to_end(path: Path) -> bool:
+    """Whether the bytes of ``path`` from its first NUL byte to its end are NULs and line breaks
+    (a tail of zeros), read a block at a time."""
+    with path.open("rb") as handle:
+        seen = False
+        while block := handle.read(BLOCK_BYTES):
+            if not seen and b"\x00" in block:
+                block, seen = block[block.index(b"\x00"):], True
+            if seen and block.strip(b"\x00\r\n"):
+                return False
+    return seen
 
 
 def export_lines(path: Path, encoding: str, reader: str = "csv",

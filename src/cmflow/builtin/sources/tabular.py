@@ -1102,11 +1102,12 @@ def _count(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.Ex
     return value, checks
 
 
-def _stray_dot(text: "pl.Expr", options: TabularOptions) -> list[tuple["pl.Expr", str]]:
-    """A count that cannot be read safely: with `decimal = ","` a "." is never a decimal point, so
-    unless `thousands` has it the cell is no number; and "12.000" (1 to 3 digits, the decimal
-    separator, three zeros) is as likely 12 000 written with a thousands separator, so it is not
-    read as 12."""
+def _stray_dot(text: "pl.Expr", options: TabularOptions, count: bool = True) -> list[tuple["pl.Expr", str]]:
+    """A number that cannot be read safely: with `decimal = ","` a "." is never a decimal point,
+    so unless `thousands` has it the cell is no number (a decimal too: "6.342" is 6 342 as often
+    as 6.342); and a count "12.000" (1 to 3 digits, the decimal separator, three zeros) is as
+    likely 12 000 written with a thousands separator, so it is not read as 12 (``count`` False,
+    for a decimal, leaves that one out: 12,000 is then twelve)."""
     if "." in thousands_separators(options):
         return []
     stripped = text.str.replace_all(SPACES, "")
@@ -1115,6 +1116,12 @@ def _stray_dot(text: "pl.Expr", options: TabularOptions) -> list[tuple["pl.Expr"
     thousands_like = stripped.str.contains(r"^[+-]?[0-9]{1,3}(?:\.[0-9]{3})+$")
     setting = "set thousands = \".\"" + (" and decimal = \",\"" if options.decimal == "." else "")
     looks = (thousands_like, f"looks like thousands written with '.': {setting}")
+    if options.decimal == "," and not count:
+        return [looks, (stripped.str.contains(".", literal=True),
+                        "has a \".\", which is not the decimal separator here (decimal = \",\") nor "
+                        "a declared thousands separator")]
+    if not count:
+        return []
     if options.decimal == ",":
         return [looks, (stripped.str.contains(r"^[+-]?[0-9]{1,3},000$"),
                         "could be a whole number with three zeros after the decimal comma, or "
@@ -1131,7 +1138,7 @@ def _decimal(text: "pl.Expr", options: TabularOptions, field: str) -> tuple["pl.
     import polars as pl
 
     value = _number_text(text, options).cast(pl.Float64, strict=False)
-    checks = [_misgrouped(text, options),
+    checks = [_misgrouped(text, options), *_stray_dot(text, options, count=False),
               *[(value.is_null() & flag, problem) for flag, problem in _not_a_number(text, options, field)],
               (value.is_not_null() & ~value.is_finite(), "is not a finite number")]
     return value, checks
