@@ -718,8 +718,8 @@ def test_the_workbook_has_a_sheet_per_table_with_percent_formats_for_rates(agenc
     import openpyxl
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "northwind.xlsx")
-    assert book.sheetnames == ["Summary", "Objectives", "Facebook", "Instagram", "By content pillar", "Top posts",
-                               "Lowest-performing posts"]
+    assert book.sheetnames == ["Summary", "Trend", "Objectives", "Facebook", "Instagram", "By account",
+                               "By content pillar", "Top posts", "Lowest-performing posts"]
     instagram = book["Instagram"]
     header = [c.value for c in instagram[3]]
     assert header == ["Account", "Engagement rate (reach)", "Followers", "Unfollows", "Posts"]
@@ -1142,8 +1142,8 @@ def test_the_french_workbook_is_in_french(agency) -> None:
     import openpyxl
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "atelier-rose.xlsx")
-    assert book.sheetnames == ["Synthèse", "Objectifs", "Facebook", "Instagram", "Par thématique éditoriale",
-                               "Meilleures publications", "Publications les moins…"]
+    assert book.sheetnames == ["Synthèse", "Tendance", "Objectifs", "Facebook", "Instagram", "Par compte",
+                               "Par thématique éditoriale", "Meilleures publications", "Publications les moins…"]
     top = book["Meilleures publications"]
     assert [c.value for c in top[3]][:3] == ["#", "Compte", "Réseau"]
     first = [(c.value, c.number_format) for c in top[4]]

@@ -459,7 +459,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
         insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
-        alerts=[line for line in _alerts(result, scope) if not _judged_as_objective(line, objectives)],
+        alerts=[line for line in alert_lines(result, scope) if not _judged_as_objective(line, objectives)],
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
@@ -911,7 +911,7 @@ def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]
     return [PostingTime(row["weekday"] - 1, row["hour"], row["value"], row["posts"]) for row in grouped.iter_rows(named=True)]
 
 
-def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
+def alert_lines(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
     """The period's alerts on the scope's series; in a client's report, an alert about a
     campaign alone (a budget spent) too when the campaign is the client's (the one client whose
     records name it: :func:`~cmflow.foundation.clients.campaign_owners`)."""
