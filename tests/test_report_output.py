@@ -776,6 +776,26 @@ def test_the_page_makes_no_request_and_fits_a_phone(agency, name) -> None:
     assert page_width(page, 390) <= 390
 
 
+def test_a_rows_figures_sit_two_by_two_on_a_phone(agency) -> None:
+    """On a 390 px phone a table's row is a compact card: its name across, its figures two by
+    two (a line per figure made the demo's client report 18,000 px tall)."""
+    _chromium()
+    from browser import boxes
+
+    page = agency[0] / "reports" / "atelier-rose.html"
+    name, *figures = boxes(page, 390, "h2[id^='platform-'] + table.stack tbody tr:first-child td")
+    assert len(figures) >= 3, figures
+    assert figures[0][0] == figures[1][0] > name[0] and figures[0][1] < figures[1][1]  # side by side
+    assert figures[2][0] > figures[0][0] and figures[2][1] == figures[0][1]  # then the next two
+    assert page_width_ok(page)
+
+
+def page_width_ok(page) -> bool:
+    from browser import page_width
+
+    return page_width(page, 390) <= 390
+
+
 def test_the_charts_text_is_readable_on_a_phone(agency) -> None:
     """Every text of the charts (the bars' labels and values, the axes) shows at 12 px or more
     on a 390 px phone: the charts shrink to its width."""
