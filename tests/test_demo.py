@@ -908,8 +908,10 @@ def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_r
     assert len(tasks) == 4 and all(line.startswith("- [ ] ") for line in tasks)
     # calendrier-avent is Maison Lumière's campaign (its time entries name it): a French task
     assert tasks[0].startswith("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent")
-    for _, _, _, owner, _, title in MISSING_POSTS:
-        assert any(title.replace("(", "\\(").replace(")", "\\)") in line and owner in line for line in tasks), title
+    blocks = ["- [" + block for block in text.split("\n- [")[1:]]  # a task's line and its details
+    for _, _, _, owner, _, title in MISSING_POSTS:  # its title in the task's line, its owner in the details
+        assert any(title.replace("(", "\\(").replace(")", "\\)") in block.splitlines()[0] and owner in block
+                   for block in blocks), title
     assert "ERR" not in text and "Unanswered" not in text
 
 
@@ -918,16 +920,16 @@ def test_the_demo_s_tasks_are_in_each_client_s_language(demo_run, demo_dir):
     which its French report lists) make French tasks, Trailhead's (``en``) English ones."""
     text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     tasks = [line.split(" <!--")[0] for line in text.splitlines() if line.startswith("- [")]
-    [maison] = [task for task in tasks if "maison-lumiere /" in task]
-    assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour maison-lumiere / instagram /")
+    [maison] = [task for task in tasks if "Maison Lumière · Instagram" in task]
+    assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour Maison Lumière · Instagram · ")
     assert maison.endswith(" (échéance le 8 déc. 2026)") and "au-dessus de 0" not in maison
     [budget] = [task for task in tasks if "calendrier-avent" in task]
     assert budget == ("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent, au-dessus de 100,00\u00a0% "
                       "(échéance le 8 déc. 2026)")
     assert "  - Campagne\u00a0: calendrier-avent" in text.splitlines()
     assert "  - Valeur\u00a0: 59\u00a0h" in text.splitlines()
-    # English cards keep the rule's summary
-    assert sum(task.startswith("- [ ] Missing planned posts is ") for task in tasks) == 2
+    # English cards are worded as the French ones (the trigger's words, the series by display name)
+    assert sum(task.startswith("- [ ] Missing planned posts: ") for task in tasks) == 2
 
 
 def _untagged_links(html: str) -> list[str]:

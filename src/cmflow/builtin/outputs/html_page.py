@@ -160,18 +160,18 @@ def _alert_lines(result: "RunResult", lang) -> list[tuple[str, Any]]:
     the page's language, about the series as the report names it (display names)."""
     from cmflow.builtin.reports.alert_words import alert_sentence
     from cmflow.builtin.reports.document import alert_lines
-    from cmflow.builtin.reports.writing import whole_workflow_scope
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
 
-    scope = whole_workflow_scope(result)
+    scope = whole_workflow_scope(result.workflow)
     return [(alert_sentence(line, scope, lang), line) for line in alert_lines(result, scope)]
 
 
 def _verdict_line(verdict, result: "RunResult", lang) -> tuple[str, Any]:
     """An objective's verdict in the page's language: the KPI, its series, value and objective."""
-    from cmflow.builtin.reports.writing import whole_workflow_scope
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
 
     unit = result.workflow.measurement_names().get(verdict.metric, "")
-    series = whole_workflow_scope(result).series_name(verdict.dimensions, lang.platform)
+    series = whole_workflow_scope(result.workflow).series_name(verdict.dimensions, lang.platform)
     values = {"metric": lang.metric_label(verdict.metric), "value": lang.value(verdict.value, unit),
               "objective": lang.value(verdict.objective, unit)}
     line = (lang.text("page_verdict_line", series=series, **values) if series

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cmflow.builtin.reports.document import ReportDocument, build_document, measurement_frame
-from cmflow.builtin.reports.scopes import ReportScope
+from cmflow.builtin.reports.scopes import ReportScope, whole_workflow_scope
 
 if TYPE_CHECKING:
     from cmflow import RunResult
@@ -24,18 +24,12 @@ def report_scopes(result: "RunResult", options: Any) -> list[ReportScope]:
     """One scope per client the options ask for, or the whole workflow's."""
     clients = list(result.workflow.clients)
     if not clients or options.clients == "none":
-        return [whole_workflow_scope(result)]
-    names = whole_workflow_scope(result).names
+        return [whole_workflow_scope(result.workflow)]
+    names = whole_workflow_scope(result.workflow).names
     if isinstance(options.clients, list):
         clients = [c for c in clients if c.id in options.clients]
     return [ReportScope(client, frozenset(("*", account) for account in client.accounts), names)
             for client in clients]
-
-
-def whole_workflow_scope(result: "RunResult") -> ReportScope:
-    """The whole workflow's scope: every account, each named by its client's display name."""
-    clients = result.workflow.clients
-    return ReportScope(None, None, {account: name for client in clients for account, name in client.accounts.items()})
 
 
 def write_reports(result: "RunResult", options: Any, directory: Path) -> list[Path]:
