@@ -417,9 +417,14 @@ allow_private_network = true
     [(_, comment)] = board.comments
     assert comment.startswith(markdown_escape(f"Résolu{NBSP}: {said}"))
     firing, resolved = [request.json() for request in replay_server.requests]
-    for body in (firing, resolved):
+    for body, event in ((firing, "en cours"), (resolved, "résolue")):
         [section, *_] = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
-        assert section.splitlines()[1] == said
+        head, summary, facts = section.splitlines()[:3]
+        assert summary == said
+        # the lines around the summary in French too: the level, the event, the value, the series, the rule
+        assert head.endswith(f"* · {event}") and not any(word in head for word in ("WARNING", "INFO", "CRITICAL"))
+        assert facts.startswith("valeur 26 · marque") and " · règle " in facts
+        assert "value" not in facts and "rule" not in facts and "brand" not in facts
 
 
 def test_an_alert_names_every_dimension_of_its_series_as_the_reports_do() -> None:
