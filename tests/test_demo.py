@@ -436,7 +436,8 @@ def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
 
     alerts = re.search(r'<ul class="alerts">(.*?)</ul>', html, re.S).group(1)
     assert alerts.count("<li>") == 11 and alerts.count('class="new"') == 11
-    assert "instagram / trailhead.outfitters" in alerts and "facebook / Maison Lumière" in alerts
+    # each series as the client reports name it: the account's display name and its platform
+    assert "for Trailhead Outfitters · Instagram" in alerts and "for Maison Lumière · Facebook" in alerts
 
 
 def test_report_is_self_contained_and_script_free(demo_run, demo_dir):

@@ -163,7 +163,7 @@ def _alert_lines(result: "RunResult", lang) -> list[tuple[str, Any]]:
     from cmflow.builtin.reports.scopes import whole_workflow_scope
 
     scope = whole_workflow_scope(result.workflow)
-    return [(alert_sentence(line, scope, lang), line) for line in alert_lines(result, scope)]
+    return [(alert_sentence(line, scope, lang), line) for line in alert_lines(result, None)]
 
 
 def _verdict_line(verdict, result: "RunResult", lang) -> tuple[str, Any]:

@@ -911,8 +911,8 @@ def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]
     return [PostingTime(row["weekday"] - 1, row["hour"], row["value"], row["posts"]) for row in grouped.iter_rows(named=True)]
 
 
-def alert_lines(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
-    """The period's alerts on the scope's series; in a client's report, an alert about a
+def alert_lines(result: "RunResult", scope: ReportScope | None) -> list[AlertLine]:
+    """The period's alerts on the scope's series (``scope`` None: every alert of the run); in a client's report, an alert about a
     campaign alone (a budget spent) too when the campaign is the client's (the one client whose
     records name it: :func:`~cmflow.foundation.clients.campaign_owners`)."""
     import functools
@@ -923,6 +923,8 @@ def alert_lines(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
     owners = functools.cache(lambda: campaign_owners(result.records))
 
     def held(dimensions: dict[str, Any]) -> bool:
+        if scope is None:  # every alert of the run (the agency's html_report page)
+            return True
         if scope.holds(dimensions):
             return True
         if scope.client is None or dimensions.get("campaign") is None or any(
