@@ -1036,3 +1036,16 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
         assert len(money) == 4, header
         formats = {row[i].number_format for row in sheet.iter_rows(min_row=4) for i in money if row[i].value is not None}
         assert formats == {euros}, client
+
+
+def test_the_insights_say_the_weeks_their_posts_come_from(demo_run, demo_dir):
+    """An insight compares a format with its account over the trend's eight weeks, not the
+    report's week: its sentence says so (and how many posts), in the report's language."""
+    said = 0
+    for client, window in (("maison-lumiere", "28 sept.\u2009–\u200922 nov. 2026"),
+                           ("trailhead-outfitters", "Sep 28\u2009–\u2009Nov 22, 2026")):
+        listed = re.search(r'<ul class="insights">(.*?)</ul>', _client_report(demo_dir, client), re.S)
+        items = re.findall(r"<li>(.*?)</li>", listed.group(1), re.S) if listed else []
+        assert all(f", {window}" in item for item in items), (client, items)
+        said += len(items)
+    assert said  # the demo has insights to say

@@ -840,13 +840,15 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
 
 def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
     """Formats that did clearly better or worse than their account (ERR, ratio of the sums) over
-    the periods the report shows (the current one and its trend's), where the format has
+    the periods the report shows (the current one and its trend's: the window ``since`` to
+    ``until`` the sentence says, not the report's period alone), where the format has
     :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week of three posts says
     nothing about carousels."""
     import polars as pl
 
     shown = [p for p in result.all_periods if p.label == "current" or p.label.startswith("history-")]
-    posts = _posts_of(result, scope, since=min((p.start for p in shown), default=result.period.start))
+    since = min((p.start for p in shown), default=result.period.start)
+    posts = _posts_of(result, scope, since=since)
     if posts is None:
         return []
     account = ["platform", "account"]
@@ -863,7 +865,7 @@ def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
                 "account": scope.account_name(row["platform"], row["account"]), "platform": row["platform"],
                 "format": row["format"], "metric": "engagement_rate_by_reach", "gap_pct": abs(gap),
                 "posts": row["posts"], "account_posts": row["account_posts"], "value": row["value"],
-                "average": row["average"]}))
+                "average": row["average"], "since": since, "until": result.period.end}))
     return sorted(insights, key=lambda i: (-i.values["gap_pct"], i.values["account"], i.values["format"]))
 
 
