@@ -117,7 +117,7 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         verdicts=[_verdict_line(v, result, lang) for v in result.verdicts],
         warnings=[lang.run_warning(w) for w in result.warnings] if options.show_warnings else [],
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
-        negative_items=[(lang.metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
+        negative_items=[(metric, lang.metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
                         if metric.startswith("most_negative_") and (items := ranked_items(result, metric))],
         sources=[s for s in result.stages if s.kind == "source"], skipped_shown=SKIPPED_ROWS_SHOWN,
         notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
