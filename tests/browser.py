@@ -75,6 +75,16 @@ def page_width(html_path: str | Path, viewport_width: int) -> int:
         return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
+def boxes(html_path: str | Path, viewport_width: int, selector: str) -> list[tuple[int, int]]:
+    """The (top, left) of every element matching ``selector``, in px from the page's top left,
+    laid out ``viewport_width`` px wide as on a phone."""
+    with _browser().page(viewport_width, 844) as page:
+        page.load(html_path)
+        return [tuple(box) for box in page.evaluate(
+            "[...document.querySelectorAll(%s)].map(e => { const r = e.getBoundingClientRect();"
+            " return [Math.round(r.top + window.scrollY), Math.round(r.left)]; })" % json.dumps(selector))]
+
+
 MIN_READABLE_PX = 12.0
 """The smallest size (CSS px) a chart's text may show at and still be read on a phone."""
 

@@ -409,8 +409,8 @@ path = "{report.as_posix()}"
     section = html[html.index('<h2 id="most-negative-mentions">'):html.index("<footer>")]
     rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in section.split("<tr>")[2:]]
     # m1 then m9 (a tie at −0.5: the larger reach first; m9 has none)
-    assert rows == ["1 mastodon @julie Nov 23, 2026, 08:00 -0.50 Franchement bad, le colis est arrivé ouvert",
-                    "2 x @&lt;b&gt;troll&lt;/b&gt; Nov 23, 2026, 13:00 -0.50 "
+    assert rows == ["1 Mastodon @julie Nov 23, 2026, 08:00 -0.50 Franchement bad, le colis est arrivé ouvert",
+                    "2 X (Twitter) @&lt;b&gt;troll&lt;/b&gt; Nov 23, 2026, 13:00 -0.50 "
                     "bad &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"]
     assert "javascript:" not in section and "<script>" not in html
 

@@ -396,6 +396,9 @@ def test_expected_alerts_fire(demo_run):
 
 
 def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
+    from cmflow.builtin.reports.language import language
+
+    platform_name = language("en").platform  # the page names platforms as the client reports do
     html = (demo_dir / REPORT).read_text(encoding="utf-8")
     tables = report_tables(html)
     by_account, overall = tables["By account"], tables["Overall"]
@@ -403,37 +406,38 @@ def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
     trail_now = err(of_account(meta_posts(CURRENT), "instagram", "trailhead.outfitters"))
     trail_before = err(of_account(meta_posts(PREVIOUS), "instagram", "trailhead.outfitters"))
     assert pct(trail_now) == "2.82%"  # the figure the demo is known for
-    assert by_account.cell(("instagram", "trailhead.outfitters"), "ERR (reach)") == \
+    assert by_account.cell(("Instagram", "trailhead.outfitters"), "Engagement rate (reach)") == \
         (pct(trail_now), points(trail_now - trail_before))
 
     overall_now, overall_before = err(meta_posts(CURRENT)), err(meta_posts(PREVIOUS))
-    assert overall.rows[0][overall.headers.index("ERR (reach)")] == \
+    assert overall.rows[0][overall.headers.index("Engagement rate (reach)")] == \
         (pct(overall_now), points(overall_now - overall_before))
 
     reach_now = sum(number(r["Reach"]) for r in of_account(meta_posts(CURRENT), "facebook", "Maison Lumière"))
     reach_before = sum(number(r["Reach"]) for r in of_account(meta_posts(PREVIOUS), "facebook", "Maison Lumière"))
-    assert by_account.cell(("facebook", "Maison Lumière"), "Reach (sum)") == \
+    assert by_account.cell(("Facebook", "Maison Lumière"), "Reach") == \
         (f"{reach_now:,}", f"{(reach_now - reach_before) / reach_before * 100:+.0f}%")
 
     for (platform, account), count in posts_per_account(CURRENT).items():
-        assert by_account.cell((platform, account), "Posts")[0] == str(count)
+        assert by_account.cell((platform_name(platform), account), "Posts")[0] == str(count)
 
     # The ERR objective of 3% (at risk within 10% of it), account by account, next to the ERR.
     for platform, account in [("instagram", "maisonlumiere"), ("instagram", "trailhead.outfitters"),
                               ("facebook", "Maison Lumière"), ("facebook", "Trailhead Outfitters")]:
         value = err(of_account(meta_posts(CURRENT), platform, account))
         expected = "on track" if value >= 3 else "at risk" if value >= 2.7 else "off track"
-        assert by_account.badge((platform, account), "ERR (reach)") == expected, (platform, account, value)
-    assert by_account.badge(("instagram", "trailhead.outfitters"), "ERR (reach)") == "at risk"  # 2.82%
-    assert by_account.badge(("linkedin", "maison-lumiere"), "ERR (reach)") is None  # no reach: no verdict
+        assert by_account.badge((platform_name(platform), account), "Engagement rate (reach)") == expected, (platform, account, value)
+    assert by_account.badge(("Instagram", "trailhead.outfitters"), "Engagement rate (reach)") == "at risk"  # 2.82%
+    assert by_account.badge(("LinkedIn", "maison-lumiere"), "Engagement rate (reach)") is None  # no reach: no verdict
 
     growth = (followers_on(CURRENT[1], "instagram", "trailhead.outfitters")
               - followers_on(CURRENT[0] - timedelta(days=1), "instagram", "trailhead.outfitters"))
-    assert by_account.cell(("instagram", "trailhead.outfitters"), "Follower growth")[0] == f"{growth:,}"
+    assert by_account.cell(("Instagram", "trailhead.outfitters"), "Follower growth")[0] == f"{growth:,}"
 
     alerts = re.search(r'<ul class="alerts">(.*?)</ul>', html, re.S).group(1)
     assert alerts.count("<li>") == 11 and alerts.count('class="new"') == 11
-    assert "instagram / trailhead.outfitters" in alerts and "facebook / Maison Lumière" in alerts
+    # each series as the client reports name it: the account's display name and its platform
+    assert "for Trailhead Outfitters · Instagram" in alerts and "for Maison Lumière · Facebook" in alerts
 
 
 def test_report_is_self_contained_and_script_free(demo_run, demo_dir):
@@ -529,9 +533,9 @@ def test_tiktok_figures_come_from_its_daily_activity(demo_run, demo_dir):
     assert earlier[day]["Video Views"] != later[day]["Video Views"]
 
     by_account = report_tables((demo_dir / REPORT).read_text(encoding="utf-8"))["By account"]
-    text, _ = by_account.cell(("tiktok", "trailhead.gear"), "Video views")
+    text, _ = by_account.cell(("TikTok", "trailhead.gear"), "Video views")
     assert text == f"{sum(int(r['Video Views']) for r in week):,} activity"
-    text, _ = by_account.cell(("linkedin", "maison-lumiere"), "Followers gained")
+    text, _ = by_account.cell(("LinkedIn", "maison-lumiere"), "New followers")
     assert text.endswith(" activity")
 
 
@@ -905,8 +909,10 @@ def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_r
     assert len(tasks) == 4 and all(line.startswith("- [ ] ") for line in tasks)
     # calendrier-avent is Maison Lumière's campaign (its time entries name it): a French task
     assert tasks[0].startswith("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent")
-    for _, _, _, owner, _, title in MISSING_POSTS:
-        assert any(title.replace("(", "\\(").replace(")", "\\)") in line and owner in line for line in tasks), title
+    blocks = ["- [" + block for block in text.split("\n- [")[1:]]  # a task's line and its details
+    for _, _, _, owner, _, title in MISSING_POSTS:  # its title in the task's line, its owner in the details
+        assert any(title.replace("(", "\\(").replace(")", "\\)") in block.splitlines()[0] and owner in block
+                   for block in blocks), title
     assert "ERR" not in text and "Unanswered" not in text
 
 
@@ -915,16 +921,16 @@ def test_the_demo_s_tasks_are_in_each_client_s_language(demo_run, demo_dir):
     which its French report lists) make French tasks, Trailhead's (``en``) English ones."""
     text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     tasks = [line.split(" <!--")[0] for line in text.splitlines() if line.startswith("- [")]
-    [maison] = [task for task in tasks if "maison-lumiere /" in task]
-    assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour maison-lumiere / instagram /")
+    [maison] = [task for task in tasks if "Maison Lumière · Instagram" in task]
+    assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour Maison Lumière · Instagram · ")
     assert maison.endswith(" (échéance le 8 déc. 2026)") and "au-dessus de 0" not in maison
     [budget] = [task for task in tasks if "calendrier-avent" in task]
     assert budget == ("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent, au-dessus de 100,00\u00a0% "
                       "(échéance le 8 déc. 2026)")
     assert "  - Campagne\u00a0: calendrier-avent" in text.splitlines()
     assert "  - Valeur\u00a0: 59\u00a0h" in text.splitlines()
-    # English cards keep the rule's summary
-    assert sum(task.startswith("- [ ] Missing planned posts is ") for task in tasks) == 2
+    # English cards are worded as the French ones (the trigger's words, the series by display name)
+    assert sum(task.startswith("- [ ] Missing planned posts: ") for task in tasks) == 2
 
 
 def _untagged_links(html: str) -> list[str]:
@@ -1030,3 +1036,16 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
         assert len(money) == 4, header
         formats = {row[i].number_format for row in sheet.iter_rows(min_row=4) for i in money if row[i].value is not None}
         assert formats == {euros}, client
+
+
+def test_the_insights_say_the_weeks_their_posts_come_from(demo_run, demo_dir):
+    """An insight compares a format with its account over the trend's eight weeks, not the
+    report's week: its sentence says so (and how many posts), in the report's language."""
+    said = 0
+    for client, window in (("maison-lumiere", "28 sept.\u2009–\u200922 nov. 2026"),
+                           ("trailhead-outfitters", "Sep 28\u2009–\u2009Nov 22, 2026")):
+        listed = re.search(r'<ul class="insights">(.*?)</ul>', _client_report(demo_dir, client), re.S)
+        items = re.findall(r"<li>(.*?)</li>", listed.group(1), re.S) if listed else []
+        assert all(f", {window}" in item for item in items), (client, items)
+        said += len(items)
+    assert said  # the demo has insights to say

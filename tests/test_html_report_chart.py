@@ -45,9 +45,21 @@ by = ["overall"]
 plugin = "engagement_rate_by_reach"
 by = ["overall", "account"]
 
+[[triggers]]
+plugin = "threshold"
+metric = "engagement_rate_by_reach"
+by = ["account"]
+below = 3
+
 [[outputs]]
 plugin = "html_report"
 path = "dashboard.html"
+
+[[outputs]]
+plugin = "html_report"
+id = "tableau"
+path = "tableau-de-bord.html"
+language = "fr"
 """
 # ERR by reach: likes / 1000 x 100, this week and the week before; every post has a long caption.
 POSTS = [
@@ -123,3 +135,48 @@ def test_periods_and_days_read_as_the_report_output_writes_them_not_iso(page) ->
     assert f">{week}</text>" in legend and f">{before}</text>" in legend
     assert "<td>Nov 17, 2026</td>" in html  # the top post's day
     assert "..2026" not in html and "2026-11-1" not in html.split("<footer>")[0]
+
+
+def visible_words(html: str) -> set[str]:
+    """The words a reader sees on a page: its text and its charts' text, not its styles or tags."""
+    from html.parser import HTMLParser
+
+    words: set[str] = set()
+
+    class Text(HTMLParser):
+        hidden = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.hidden += tag in ("style", "title")
+
+        def handle_endtag(self, tag):
+            self.hidden -= tag in ("style", "title")
+
+        def handle_data(self, data):
+            if not self.hidden:
+                words.update(w.casefold() for w in __import__("re").findall(r"[^\W\d_]{3,}", data))
+
+    Text().feed(html)
+    return words
+
+
+def test_a_french_page_has_no_english_word_of_the_catalogue(page) -> None:
+    """``language = "fr"``: the page's headings, tables, alerts, chart and footer speak French
+    through the client reports' catalogue (no word of an English message that French does not use
+    too), and its figures and days are French (Babel)."""
+    import re
+
+    from cmflow.builtin.reports.language import load_catalogue
+
+    def words_of(catalogue: dict) -> set[str]:
+        texts = [v for m in catalogue.values() for v in (m.values() if isinstance(m, dict) else [m])]
+        return {w.casefold() for text in texts for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"{\w+}", " ", text))}
+
+    html = (page.parent / "tableau-de-bord.html").read_text(encoding="utf-8")
+    data = WORKFLOW + CAPTION + " lumiere fan page script csv"  # ids, plugins and posts: the CM's own words
+    english = words_of(load_catalogue("en")) - words_of(load_catalogue("fr")) - visible_words(data)
+    assert visible_words(html) & english == set()
+    assert '<html lang="fr">' in html and "Alertes" in html and "Taux d'engagement (portée)" in html
+    assert "16–22 nov. 2026".replace("–", "\u2009\u2013\u2009") in html or "16–22 nov. 2026" in html
+    assert "2,00\u00a0%" in html  # the facebook account's ERR, in French
+    assert "Aucune alerte" not in html and "&lt;script&gt;x&lt;/script&gt; · Facebook" in html  # its alert, named

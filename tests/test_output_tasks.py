@@ -251,8 +251,7 @@ def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, sto
     assert card["idList"] == "64b0000000000000000000a1"
     assert card["due"] == "2026-11-18T10:00:00+01:00"  # the run's time + 2 days, in Paris
     lines = card["desc"].splitlines()
-    assert lines[:5] == ["Approved items each is 1 item for instagram / maison.lune / c1 / Carrousel soldes d'hiver, "
-                         "above 0 items",
+    assert lines[:5] == ["Approved items each: 1 item for maison.lune · Instagram · Carrousel soldes d'hiver",
                          "Value: 1", "Title: Carrousel soldes d'hiver", "Item id: c1", "Platform: Instagram"]
     assert lines[-1].startswith("cmflow-key: ") and len(lines[-1]) == len("cmflow-key: ") + 32
     # Every request carried the key and token in the query (Trello's way), never in a body.
@@ -415,8 +414,8 @@ def test_an_unanswered_negative_comment_creates_one_moderation_task(tmp_path, st
         assert [(r.method, r.path.split(":")[0]) for r in asana.requests] == [
             ("GET", "/api/1.0/tasks/external"), ("POST", "/api/1.0/tasks")]
         [task] = asana.items
-        assert task["name"] == ("Moderate maison.lune on instagram: Unanswered negative is 1 conversation for "
-                                "instagram / maison.lune, above 0 conversations")
+        assert task["name"] == ("Moderate maison.lune on instagram: Negative messages waiting: 1 conversation for "
+                                "maison.lune · Instagram")
         created = asana.requests[1].json()["data"]
         assert created["memberships"] == [{"project": "1204567890123456", "section": "1204567890123460"}]
         assert created["assignee"] == "moderation@example.com" and created["due_on"] == "2026-11-16"
@@ -654,7 +653,7 @@ def test_a_csv_task_list_is_safe_to_open_in_a_spreadsheet(tmp_path, store_url, m
     assert [(r["status"], r["title"], r["due"], r["opened"], r["closed"]) for r in rows] == [
         ("open", "'=HYPERLINK(\"https://evil.example\")", "2026-11-18", "2026-11-16T09:00:00+00:00", ""),
         ("open", "Vidéo coulisses (atelier)", "2026-11-18", "2026-11-16T09:00:00+00:00", "")]
-    assert "Item id: c1" in rows[0]["details"] and rows[0]["details"].startswith("Approved items each is 1 item")
+    assert "Item id: c1" in rows[0]["details"] and rows[0]["details"].startswith("Approved items each: 1 item")
     write(tmp_path, task_list_output("taches.csv", "{title}", delimiter='";"'),
           calendar=hostile.replace(";approved;Marc", ";Planifié;Marc"))
     assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(hours=1)).status == "ok"

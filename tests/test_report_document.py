@@ -137,7 +137,7 @@ def test_a_campaign_alert_is_in_a_client_s_report_only_when_the_campaign_is_cert
 
     import polars as pl
 
-    from cmflow.builtin.reports.document import _alerts
+    from cmflow.builtin.reports.document import alert_lines
     from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.foundation.alerts import Alert
     from cmflow.foundation.clients import Client
@@ -150,8 +150,8 @@ def test_a_campaign_alert_is_in_a_client_s_report_only_when_the_campaign_is_cert
     alert = Alert("over_budget", "budget_consumed", {"campaign": "Black Friday"}, "s", "warning", 116.0)
     result = types.SimpleNamespace(workflow=workflow, records=records, alerts=[alert], pending=[], resolved=[])
     client_scope = ReportScope(maison, frozenset({("instagram", "maisonlumiere")}), {})
-    assert bool(_alerts(result, client_scope)) is in_report
-    assert len(_alerts(result, ReportScope())) == 1
+    assert bool(alert_lines(result, client_scope)) is in_report
+    assert len(alert_lines(result, ReportScope())) == 1
 
 
 def test_a_resolved_alert_is_not_told_as_if_its_condition_held() -> None:

@@ -422,18 +422,23 @@ def test_catalogues_are_package_data():
 
 def test_insight_sentence_in_both_languages():
     """The sentence an insight of the report document becomes (values formatted as the
-    templates do)."""
+    templates do): it says the window its posts come from (the report's trend, not its week)
+    and how many posts."""
+    from datetime import date
+
     def sentence(lang):
         return lang.text("insight_format_above", metric=lang.metric_label("engagement_rate_by_reach"),
                          format=lang.post_format("carousel"), account="Maison Lumière", value=lang.value(4.1, "%"),
-                         gap_pct=lang.percent(30.16, 0), average=lang.value(3.15, "%"), posts=12, account_posts=40)
+                         gap_pct=lang.percent(30.16, 0), average=lang.value(3.15, "%"), posts=12, account_posts=40,
+                         window=lang.period(date(2026, 9, 28), date(2026, 11, 22)))
 
     assert sentence(language("fr")) == (
-        f"Taux d'engagement (portée) des publications au format Carrousel sur Maison Lumière{NBSP}: 4,10{NBSP}%, "
+        f"Taux d'engagement (portée) des publications au format Carrousel sur Maison Lumière, "
+        f"28 sept.{THIN}–{THIN}22 nov. 2026{NBSP}: 4,10{NBSP}%, "
         f"soit 30{NBSP}% de plus que la moyenne du compte (3,15{NBSP}%), sur 12 publications.")
     assert sentence(language("en")) == (
-        "Engagement rate (reach) of Carousel posts on Maison Lumière: 4.10%, 30% above the account's average "
-        "(3.15%), over 12 posts.")
+        f"Engagement rate (reach) of Carousel posts on Maison Lumière, Sep 28{THIN}–{THIN}Nov 22, 2026: 4.10%, "
+        "30% above the account's average (3.15%), over 12 posts.")
 
 
 def test_objective_rule_in_a_clients_words():

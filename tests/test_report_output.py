@@ -718,8 +718,8 @@ def test_the_workbook_has_a_sheet_per_table_with_percent_formats_for_rates(agenc
     import openpyxl
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "northwind.xlsx")
-    assert book.sheetnames == ["Summary", "Objectives", "Facebook", "Instagram", "By content pillar", "Top posts",
-                               "Lowest-performing posts"]
+    assert book.sheetnames == ["Summary", "Trend", "Objectives", "Facebook", "Instagram", "By account",
+                               "By content pillar", "Top posts", "Lowest-performing posts"]
     instagram = book["Instagram"]
     header = [c.value for c in instagram[3]]
     assert header == ["Account", "Engagement rate (reach)", "Followers", "Unfollows", "Posts"]
@@ -774,6 +774,26 @@ def test_the_page_makes_no_request_and_fits_a_phone(agency, name) -> None:
     page = agency[0] / "reports" / name
     assert requests_made_by(page) == []
     assert page_width(page, 390) <= 390
+
+
+def test_a_rows_figures_sit_two_by_two_on_a_phone(agency) -> None:
+    """On a 390 px phone a table's row is a compact card: its name across, its figures two by
+    two (a line per figure made the demo's client report 18,000 px tall)."""
+    _chromium()
+    from browser import boxes
+
+    page = agency[0] / "reports" / "atelier-rose.html"
+    name, *figures = boxes(page, 390, "h2[id^='platform-'] + table.stack tbody tr:first-child td")
+    assert len(figures) >= 3, figures
+    assert figures[0][0] == figures[1][0] > name[0] and figures[0][1] < figures[1][1]  # side by side
+    assert figures[2][0] > figures[0][0] and figures[2][1] == figures[0][1]  # then the next two
+    assert page_width_ok(page)
+
+
+def page_width_ok(page) -> bool:
+    from browser import page_width
+
+    return page_width(page, 390) <= 390
 
 
 def test_the_charts_text_is_readable_on_a_phone(agency) -> None:
@@ -1142,8 +1162,8 @@ def test_the_french_workbook_is_in_french(agency) -> None:
     import openpyxl
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "atelier-rose.xlsx")
-    assert book.sheetnames == ["Synthèse", "Objectifs", "Facebook", "Instagram", "Par thématique éditoriale",
-                               "Meilleures publications", "Publications les moins…"]
+    assert book.sheetnames == ["Synthèse", "Tendance", "Objectifs", "Facebook", "Instagram", "Par compte",
+                               "Par thématique éditoriale", "Meilleures publications", "Publications les moins…"]
     top = book["Meilleures publications"]
     assert [c.value for c in top[3]][:3] == ["#", "Compte", "Réseau"]
     first = [(c.value, c.number_format) for c in top[4]]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import re
@@ -179,7 +180,7 @@ def test_a_line_chart_reads_its_series_from_the_table(tmp_path):
     columns = [Column("week", "Week", "date"), Column("err", "ERR", "percent"), Column("reach", "Reach", "integer")]
     rows = [{"week": date(2026, 11, d), "err": e, "reach": r} for d, e, r in ((2, 3.1, 1000), (9, 4.4, 1200), (16, 3.0, 900))]
     trend = Sheet("Trend", "ERR by week", columns, rows,
-                  chart=SheetChart("line", "week", ("err",), title="ERR by week", colours=("#E1306C",)))
+                  charts=(SheetChart("line", "week", ("err",), title="ERR by week", colours=("#E1306C",)),))
     plain = Sheet("Plain", "No chart", columns, rows)
     write_xlsx([trend, plain], path, title="t")
     with zipfile.ZipFile(path) as archive:
@@ -202,7 +203,7 @@ def test_a_line_chart_reads_its_series_from_the_table(tmp_path):
 def test_a_chart_that_cannot_be_drawn_is_refused_before_writing(tmp_path, chart, message):
     path = tmp_path / "report.xlsx"
     sheet = Sheet("Trend", "t", [Column("week", "Week", "date"), Column("err", "ERR", "percent"), Column("name", "Name")],
-                  [], chart=chart)
+                  [], charts=(chart,))
     with pytest.raises(ValueError) as error:
         write_xlsx([sheet], path, title="t")
     assert str(error.value) == f"sheet 'Trend': {message}"
@@ -558,3 +559,77 @@ def test_amounts_are_in_their_currency_as_the_reports_language_writes_it(tmp_pat
     cells = [row[1] for row in read(path)["Campagnes"].iter_rows(min_row=4)]
     assert [(c.value, c.number_format) for c in cells[:2]] == [(35, "#,##0.00\\ [$€]"), (-255.5, "#,##0.00\\ [$€]")]
     assert cells[2].value is None
+
+
+# -- the report's charts in the workbook --------------------------------------------------------
+
+def charted_document():
+    """A report document with a headline ERR and followers over three weeks, and two accounts'
+    ERR this week and the week before."""
+    from cmflow.builtin.reports.document import Change, Figure, PlatformSection, ReportDocument, SeriesFigures
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    weeks = (date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16))
+    err = Figure("engagement_rate_by_reach", "%", 3.0, trend=tuple(zip(weeks, (3.5, None, 3.0))),
+                 changes={"previous_period": Change(None, None, None)})
+    followers = Figure("followers", "followers", 1250.0, trend=tuple(zip(weeks, (1200.0, 1230.0, 1250.0))))
+    posts = Figure("posts_published", "posts", 4.0)
+
+    def account(name: str, now: float, before: float | None) -> SeriesFigures:
+        return SeriesFigures(("instagram", name), name, {"engagement_rate_by_reach": Figure(
+            "engagement_rate_by_reach", "%", now, changes={"previous_period": Change(before, None, None)})})
+
+    platforms = [PlatformSection("instagram", {}, [account("=HYPERLINK(\"http://evil\")", 4.25, 5.5)]),
+                 PlatformSection("facebook", {}, [account("Maison Lumière", 2.5, None)])]
+    return ReportDocument("Report", ReportScope(), date(2026, 11, 16), date(2026, 11, 22),
+                          {"previous_period": (date(2026, 11, 9), date(2026, 11, 15))}, [err, followers, posts], [],
+                          platforms, {}, [], [], [], [], [], [], datetime(2026, 11, 24, tzinfo=timezone.utc))
+
+
+def test_the_workbook_charts_the_headline_trend_and_the_rate_by_account_from_its_own_cells(tmp_path):
+    """The HTML's trend and bars are native Excel charts in the workbook, each series read from
+    the cells of the table beside it (read back with openpyxl: the chart objects and their
+    references), the figures in real number formats; a missing week is an empty cell."""
+    from openpyxl.chart import BarChart, LineChart
+
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.workbook import document_sheets
+
+    path = tmp_path / "report.xlsx"
+    write_xlsx(document_sheets(charted_document(), language("fr")), path, title="Rapport", locale="fr")
+    book = read(path)
+    assert book.sheetnames[:2] == ["Synthèse", "Tendance"]
+
+    trend = book["Tendance"]
+    assert [c.value for c in trend[3]] == ["Période (premier jour)", "Taux d'engagement (portée)", "Abonnés"]
+    assert [[c.value for c in row] for row in trend.iter_rows(min_row=4)] == [
+        [datetime(2026, 11, 2), 0.035, 1200], [datetime(2026, 11, 9), None, 1230], [datetime(2026, 11, 16), 0.03, 1250]]
+    assert (trend["B4"].number_format, trend["C4"].number_format) == ("0.00%", "#,##0")
+    charts = trend._charts
+    assert [type(c) for c in charts] == [LineChart, LineChart]  # the rate and the count: no shared axis
+    for chart, column in zip(charts, "BC"):
+        (series,) = chart.series
+        assert series.cat.numRef.f == "Tendance!$A$4:$A$6"
+        assert series.val.numRef.f == f"Tendance!${column}$4:${column}$6"
+        assert series.tx.strRef.f == f"Tendance!${column}$3"
+    assert (charts[0].y_axis.number_format.formatCode, charts[1].y_axis.number_format.formatCode) == ("0%", "#,##0")
+
+    accounts = book["Par compte"]
+    assert [c.value for c in accounts[3]] == ["Compte", "Cette période", "Période précédente"]
+    assert [[c.value for c in row] for row in accounts.iter_rows(min_row=4)] == [
+        ["'=HYPERLINK(\"http://evil\") · Instagram", 0.0425, 0.055], ["Maison Lumière · Facebook", 0.025, None]]
+    (bars,) = accounts._charts
+    assert isinstance(bars, BarChart) and bars.type == "col"
+    assert [s.val.numRef.f for s in bars.series] == ["'Par compte'!$B$4:$B$5", "'Par compte'!$C$4:$C$5"]
+    assert {s.cat.strRef.f for s in bars.series} == {"'Par compte'!$A$4:$A$5"}
+    assert bars.y_axis.number_format.formatCode == "0%"
+
+
+def test_a_report_without_a_trend_or_a_second_account_has_no_chart_sheets():
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.workbook import document_sheets
+
+    document = charted_document()
+    flat = dataclasses.replace(document, headline=[dataclasses.replace(f, trend=()) for f in document.headline],
+                               platforms=document.platforms[:1])
+    assert [s.name for s in document_sheets(flat, language("en"))] == ["Summary", "Instagram"]

@@ -51,8 +51,8 @@ def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_p
     result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
     assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
     tasks = _tasks(tmp_path / "tasks.md")
-    french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison / facebook / Maison Lumière / " \
-             f"Léa Martin / m2 / Horaires des fêtes"
+    # the series as the reports name it: the account's display name, its platform, the post's title
+    french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook · Horaires des fêtes"
     # a title keeps the summary's no-break spaces; the due date and the period in Babel's French
     assert tasks[f"- [ ] {french} (échéance le 8 déc. 2026)"] == [  # the summary is the title: not repeated
         f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes", f"Identifiant{NBSP}: m2",
@@ -62,10 +62,9 @@ def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_p
         f"période 30 nov.{THIN}–{THIN}6 déc. 2026."]
     english = [task for task in tasks if "Trail tips" in task or "Portrait" in task]
     assert english == [
-        f"- [ ] Missing planned posts is 119{NBSP}h for trailhead / instagram / trailhead.gear / Owen Price / "
-        f"t1 / Trail tips, above 0{NBSP}h (due Dec 8, 2026)",
-        f"- [ ] Missing planned posts is 86{NBSP}h for linkedin / atelier-inconnu / Zoé / n1 / Portrait, "
-        f"above 0{NBSP}h (due Dec 8, 2026)"]
+        # worded as the French ones: the trigger's words, the series as the reports name it
+        f"- [ ] Missing planned posts: 119{NBSP}h for Trailhead Outfitters · Instagram · Trail tips (due Dec 8, 2026)",
+        f"- [ ] Missing planned posts: 86{NBSP}h for atelier-inconnu · LinkedIn · Portrait (due Dec 8, 2026)"]
     assert tasks[english[0]][:2] == [f"Value: 119{NBSP}h", "Title: Trail tips"]
 
 
@@ -94,9 +93,9 @@ allow_private_network = true
     assert [(n.event, n.alert.dimensions["item_id"]) for n in resolved.notifications] == [("resolved", "m2")]
     card = next(card for card in board.items if "Horaires" in card["name"])
     assert card["name"] == "Publier ou reprogrammer : Horaires des fêtes"  # the workflow's words, as written
-    assert card["desc"].startswith(f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison")
+    assert card["desc"].startswith(f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook")
     [(_, comment)] = board.comments
-    assert comment.startswith(f"Résolu{NBSP}: Publications prévues manquantes{NBSP}: 140{NBSP}h pour maison")
+    assert comment.startswith(f"Résolu{NBSP}: Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook")
 
 
 class PlannedPostsLate(Trigger):
@@ -411,13 +410,45 @@ allow_private_network = true
         wait_until_answered(board)
     assert events == {"2026-11-18": [], "2026-11-19": [], "2026-11-20": [], "2026-11-21": ["firing"],
                       "2026-11-22": ["resolved"]}
-    said = (f"Mentions négatives en forte hausse pour lumiere{NBSP}: 26 mentions le 20 nov. 2026, contre une "
+    said = (f"Mentions négatives en forte hausse pour Maison Lumière{NBSP}: 26 mentions le 20 nov. 2026, contre une "
             f"moyenne de 2 mentions sur les 4 jours précédents (×13,0)")
     [card] = board.items
     assert card["name"] == said and card["desc"].startswith(markdown_escape(said))  # Trello reads Markdown
     [(_, comment)] = board.comments
     assert comment.startswith(markdown_escape(f"Résolu{NBSP}: {said}"))
     firing, resolved = [request.json() for request in replay_server.requests]
-    for body in (firing, resolved):
+    for body, event in ((firing, "en cours"), (resolved, "résolue")):
         [section, *_] = [block["text"]["text"] for block in body["blocks"] if block["type"] == "section"]
-        assert section.splitlines()[1] == said
+        head, summary, facts = section.splitlines()[:3]
+        assert summary == said
+        # the lines around the summary in French too: the level, the event, the value, the series, the rule
+        assert head.endswith(f"* · {event}") and not any(word in head for word in ("WARNING", "INFO", "CRITICAL"))
+        assert facts.startswith("valeur 26 · marque") and " · règle " in facts
+        assert "value" not in facts and "rule" not in facts and "brand" not in facts
+
+
+def test_an_alert_names_every_dimension_of_its_series_as_the_reports_do() -> None:
+    """A report's point to watch and a task card say the series an alert is about as the report
+    names it: the account's display name and platform, the format in words, the pillar, a post;
+    a brand's alert names the brand (it is not "overall")."""
+    from cmflow.builtin.outputs.alert_language import alert_where, series_words
+    from cmflow.builtin.reports.alert_words import alert_sentence
+    from cmflow.builtin.reports.document import AlertLine
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.foundation.listening import WatchedBrand
+
+    fr, en = language("fr"), language("en")
+    scope = ReportScope(None, None, {"maisonlumiere": "Maison Lumière"})
+    workflow = types.SimpleNamespace(listen=types.SimpleNamespace(
+        brands=[WatchedBrand("lumiere", "Maison Lumière", ("lumiere",))]), triggers=[])
+    by_format = {"platform": "instagram", "account": "maisonlumiere", "format": "carousel", "pillar": "Noël"}
+    assert series_words(by_format, scope, fr) == "Maison Lumière · Instagram · Carrousel · Noël"
+    assert series_words({"platform": "instagram", "account": "maisonlumiere", "post_id": "1789"}, scope, en) == \
+        "Maison Lumière · Instagram · post 1789"
+    assert alert_where({"brand": "lumiere"}, scope, fr, workflow) == "pour Maison Lumière"
+    assert alert_where({}, scope, en, workflow) == "overall"
+    line = AlertLine("engagement_rate_by_reach", by_format, "warning", 2.5, "%", "firing", True, "up",
+                     None, workflow)
+    assert alert_sentence(line, scope, fr) == \
+        f"Taux d'engagement (portée), Maison Lumière · Instagram · Carrousel · Noël{NBSP}: 2,50{NBSP}%"

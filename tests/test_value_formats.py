@@ -205,8 +205,9 @@ def test_tasks_email_chat_and_webhook_write_the_same_values(run) -> None:
     tasks = (folder / "tasks.md").read_text(encoding="utf-8")
     # A title is one line; its no-break spaces stay (only line breaks and other ASCII blanks are
     # collapsed), as in the details.
-    assert f"- [ ] Missing planned posts is 54.5{NBSP}h for facebook" in tasks
-    assert tasks.count("Missing planned posts is 54.5") == 1  # the summary is the title: not again below it
+    # the task's title words the alert as the reports do (its series by the names they use)
+    assert f"- [ ] Missing planned posts: 54.5{NBSP}h for acme · Facebook · Vitrine" in tasks
+    assert tasks.count("Missing planned posts: 54.5") == 1  # the summary is the title: not again below it
     assert f"  - Value: 54.5{NBSP}h\n" in tasks and f"  - Value: 100{NBSP}h\n" in tasks
     [path] = (folder / "mail").glob("*.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=policy.default)

@@ -16,12 +16,14 @@ Text that comes from the data (titles, accounts, campaigns) is never translated.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from cmflow import Alert, Client
     from cmflow.builtin.reports.language import Language
+    from cmflow.builtin.reports.scopes import ReportScope
 
 log = logging.getLogger("cmflow.output.tasks")
 
@@ -88,11 +90,22 @@ def client_summary(alert: "Alert", workflow: Any, unit: str, campaigns: "dict[st
 
 
 def told_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> str:
-    """``alert``'s summary in ``lang``: said again by its trigger when the trigger can, else
-    (English, a third party's trigger, a trigger entry gone from the file) as written."""
+    """``alert``'s summary in ``lang``: said again by its trigger when the trigger can
+    (:func:`said_summary`), else (English, a third party's trigger, a trigger entry gone from
+    the file) as written."""
     if lang.code == DEFAULT_LANGUAGE:
         return alert.summary
-    return trigger_told(alert, lang, workflow, unit) or alert.summary
+    return said_summary(alert, lang, workflow, unit)
+
+
+def said_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> str:
+    """``alert`` as its trigger says it in ``lang``, English included, its series as the
+    reports name it (:func:`alert_where`: display names,
+    the format, pillar, brand, campaign or post it is cut by); as written when the trigger cannot."""
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
+
+    where = alert_where(alert.dimensions, whole_workflow_scope(workflow), lang, workflow)
+    return trigger_told(alert, lang, workflow, unit, where=where) or alert.summary
 
 
 def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, where: str | None = None) -> str | None:
@@ -104,9 +117,33 @@ def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, whe
     if entry is None or not isinstance(entry.plugin, ToldTrigger):
         return None
     try:
-        # ``where`` only when given: a third party's told(alert, lang, unit) predates it
-        return entry.plugin.told(alert, lang, unit, **({} if where is None else {"where": where}))
+        # ``where`` only when given and taken: a third party's told(alert, lang, unit) predates it
+        takes_where = where is not None and "where" in inspect.signature(entry.plugin.told).parameters
+        return entry.plugin.told(alert, lang, unit, **({"where": where} if takes_where else {}))
     except Exception as exc:  # one trigger's bug must not fail every item of the output
         log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
                     alert.rule, alert.fingerprint[:12], lang.code, type(exc).__name__, exc)
         return None
+
+
+def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
+    """A series as the report names it, every dimension it is cut by: the account's display name
+    and platform (else the platform, else the client), the brand's name, the format in words, the
+    pillar, the campaign, a planned post's title and a post (``Maison Lumière · Instagram ·
+    Carrousel · Noël · publication 1789``); empty for the whole (an overall figure)."""
+    brands = {b.id: b.name for b in getattr(getattr(workflow, "listen", None), "brands", None) or ()}
+    named = [scope.series_name(dimensions, lang.platform)]
+    if dimensions.get("brand") is not None:
+        named.append(brands.get(str(dimensions["brand"]), str(dimensions["brand"])))
+    if dimensions.get("format") is not None:
+        named.append(lang.post_format(str(dimensions["format"])))
+    named += [str(dimensions[name]) for name in ("pillar", "campaign", "title") if dimensions.get(name) is not None]
+    if dimensions.get("post_id") is not None:
+        named.append(lang.text("alert_post", id=str(dimensions["post_id"])))
+    return " · ".join(name for name in named if name)
+
+
+def alert_where(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
+    """``for <the series>`` (:func:`series_words`) in ``lang``, or its word for the whole."""
+    series = series_words(dimensions, scope, lang, workflow)
+    return lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")

@@ -28,11 +28,14 @@ def subtitle(batch: NotificationBatch) -> str:
 
 
 def facts(line: AlertLine) -> str:
-    """``value 3.49% · platform: instagram · rule err_drop``."""
-    parts = [f"value {line.value_text}"] if line.value is not None else []
+    """``value 3.49% · platform: instagram · rule err_drop``; in the line's language
+    (``valeur 3,49 % · réseau : Instagram · règle err_drop``)."""
+    lang = line.lang
+    parts = [] if line.value is None else [
+        lang.text("chat_value", value=line.value_text) if lang is not None else f"value {line.value_text}"]
     if line.where:
         parts.append(line.where)
-    parts.append(f"rule {line.rule}")
+    parts.append(lang.text("chat_rule", rule=line.rule) if lang is not None else f"rule {line.rule}")
     return clean_text(" · ".join(parts), 400)
 
 

@@ -131,14 +131,17 @@ class Discord(WebhookNotifier):
     @staticmethod
     def _embed(line: AlertLine) -> dict[str, Any]:
         resolved = line.event == "resolved"
-        heading = f"{line.severity.upper()} · {line.event_text} · {metric_label(line.metric)}"
-        fields = [{"name": "Value", "value": discord_escape(line.value_text), "inline": True}] \
-            if line.value is not None else []
-        fields += [{"name": discord_cut(discord_escape(name), DISCORD_FIELD_NAME),
-                    "value": discord_cut(discord_escape(value), DISCORD_FIELD_VALUE) or "–", "inline": True}
+        label = line.lang.metric_label(line.metric) if line.lang is not None else metric_label(line.metric)
+        heading = f"{line.severity_text} · {line.event_text} · {label}"
+        lang = line.lang  # a French client's alert in French; None: English
+        fields = [{"name": lang.text("column_value") if lang else "Value", "value": discord_escape(line.value_text),
+                   "inline": True}] if line.value is not None else []
+        fields += [{"name": discord_cut(discord_escape(line.dimension_name(name)), DISCORD_FIELD_NAME),
+                    "value": discord_cut(discord_escape(lang.platform(value) if lang and name == "platform" else value),
+                                         DISCORD_FIELD_VALUE) or "–", "inline": True}
                    for name, value in line.dimensions.items()]
-        fields.append({"name": "Rule", "value": discord_cut(discord_escape(line.rule), DISCORD_FIELD_VALUE),
-                       "inline": True})
+        fields.append({"name": lang.text("chat_rule_name") if lang else "Rule",
+                       "value": discord_cut(discord_escape(line.rule), DISCORD_FIELD_VALUE), "inline": True})
         return {
             "title": discord_cut(discord_escape(clean_text(heading)), DISCORD_TITLE),
             "description": discord_cut("\n".join([discord_escape(clean_text(line.summary, 1500)),

@@ -10,7 +10,7 @@ import functools
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cmflow import HexColour, OutputPath, PluginOptions
 from cmflow.builtin.reports.html import safe_url
@@ -24,9 +24,6 @@ HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagem
 CHART_DRAWN_WIDTH = 320
 """The chart's width in pixels: a 390 px phone shows the page's column about 326 px wide, so its
 14 px labels show at their size; a desktop shows it at most 400 px wide (17.5 px labels)."""
-PAGE_LANGUAGE = "en"
-"""The page's language: its words are English; its periods and days are written by the report
-output's formatter (:meth:`cmflow.builtin.reports.language.Language.period`), not as ISO ranges."""
 SKIPPED_ROWS_SHOWN = 1000
 """Rows left out of a source (``on_error = "skip"``) the footer lists; beyond, a count."""
 
@@ -48,6 +45,18 @@ class HtmlReportOptions(PluginOptions):
         "comparison period (none if the workflow does not produce it).")
     accent_colour: HexColour = Field("#2563eb", description="Brand colour of headings and charts, as "
                                "#rrggbb.", examples=["#b45309"])
+    language: str = Field(
+        "en", description="Language of the page (en, fr): its words, figures, dates and the alerts' "
+        "sentences, through the client reports' message catalogue.", examples=["fr"])
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, code: str) -> str:
+        from cmflow.builtin.reports.language import language
+
+        language(code)  # an unknown language is refused with the ones there are
+        return code
+
     show_warnings: bool = Field(
         True, description="List the run's warnings (figures in doubt) under the title: the page is "
         "the agency's own. false: for a page shown to someone else (they name files, workflow keys "
@@ -60,13 +69,13 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
 
     from cmflow.builtin.reports.charts import SERIES_COLOURS, bar_chart
     from cmflow.builtin.reports.language import language
-    from cmflow import format_value, kpi_tables, metric_label, ranked_items, ranked_posts
+    from cmflow import kpi_tables, ranked_items, ranked_posts
 
-    words = language(PAGE_LANGUAGE)
+    lang = language(options.language)
 
     def period_label(period) -> str:
-        """A period as the report output writes it (``Nov 16 – 22, 2026``), one formatter for both."""
-        return words.period(period.start, period.end)
+        """A period as the report output writes it (``16–22 nov. 2026``), one formatter for both."""
+        return lang.period(period.start, period.end)
 
     tables = kpi_tables(result, options.metrics)
     overall = next((t for t in tables if not t.dimensions), None)
@@ -83,30 +92,91 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         rows = [r for r in by_account.rows if r.cells.get(options.chart_metric) is not None
                 and (r.cells[options.chart_metric].value is not None
                      or r.cells[options.chart_metric].previous is not None)]
-        categories = [" / ".join(r.labels) for r in rows]
+        categories = [" / ".join(_labels(r.labels, by_account.dimensions, lang)) for r in rows]
         series = {period_label(result.period): [r.cells[options.chart_metric].value for r in rows]}
         colours = {period_label(result.period): options.accent_colour}
         if comparison:
             series[period_label(comparison)] = [r.cells[options.chart_metric].previous for r in rows]
             colours[period_label(comparison)] = SERIES_COLOURS[1]
-        label = metric_label(options.chart_metric)
+        label = lang.metric_label(options.chart_metric)
+        periods = (lang.text("page_chart_against", current=period_label(result.period),
+                             previous=period_label(comparison)) if comparison else period_label(result.period))
         drawn = bar_chart(categories, series, title=label, unit=unit, colours=colours,
-                          description=f"{label} by account, {' against '.join(series)}")
+                          description=lang.text("page_chart_description", metric=label, periods=periods),
+                          no_data_text=lang.text("no_data"))
         # Drawn as wide as a phone shows this page's column (about 326 px), its labels at 14 px.
-        chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg(PAGE_LANGUAGE)))  # svg() escapes and checks it
-    template = _environment().get_template("report.html.j2")
+        chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg(lang.code)))  # svg() escapes and checks it
+    template, now = _environment().get_template("report.html.j2"), datetime.now(timezone.utc)
     return template.render(
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
-        chart=chart, comparison=comparison, metric_label=metric_label, format_value=format_value,
-        accent=options.accent_colour, period_label=period_label, day=words.date,
-        warnings=result.warnings if options.show_warnings else [],
+        chart=chart, comparison=comparison, lang=lang, accent=options.accent_colour, period_label=period_label,
+        day=lang.date, table_title=lambda table: _table_title(table, lang),
+        labels=lambda table, row: _labels(row.labels, table.dimensions, lang),
+        dimension=lambda name: lang.text("column_" + name) if lang.has("column_" + name) else name.capitalize(),
+        basis_notes=lambda table: _basis_notes(table, lang), alerts=_alert_lines(result, lang),
+        verdicts=[_verdict_line(v, result, lang) for v in result.verdicts],
+        warnings=[lang.run_warning(w) for w in result.warnings] if options.show_warnings else [],
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
-        negative_items=[(metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
+        negative_items=[(metric, lang.metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
                         if metric.startswith("most_negative_") and (items := ranked_items(result, metric))],
         sources=[s for s in result.stages if s.kind == "source"], skipped_shown=SKIPPED_ROWS_SHOWN,
         notes=[s for s in result.stages if s.kind == "trigger" and s.problems],
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=f"{lang.date(now)}, {now:%H:%M} UTC",
     )
+
+
+TABLE_TITLES = {(): "page_overall", ("platform",): "section_platforms", ("platform", "account"): "section_accounts",
+                ("format",): "section_by_format", ("pillar",): "section_by_pillar",
+                ("campaign",): "section_by_campaign"}
+"""The messages naming a KPI table by its breakdown; another is "By" its dimensions' names."""
+
+
+def _table_title(table, lang) -> str:
+    key = TABLE_TITLES.get(tuple(table.dimensions))
+    if key:
+        return lang.text(key)
+    names = [lang.text("column_" + d).lower() if lang.has("column_" + d) else d for d in table.dimensions]
+    return lang.text("page_by", dimensions=" × ".join(names))
+
+
+def _labels(labels: list, dimensions: list[str], lang) -> list[str]:
+    """A row's labels as a reader reads them: platforms and formats in words, the rest as written."""
+    named = {"platform": lang.platform, "format": lang.post_format}
+    return [named[d](str(v)) if d in named and v is not None else str(v) for d, v in zip(dimensions, labels)]
+
+
+def _basis_notes(table, lang) -> list[str]:
+    """Where the table's figures come from (:attr:`KpiTable.basis_notes`), in the page's language."""
+    bases = {c.basis for r in table.rows for c in r.cells.values() if c.basis}
+    notes = [f"{lang.text('basis_tag_' + b.replace('+', '_'))}: {lang.text('basis_' + b.replace('+', '_'))}."
+             for b in ("activity", "posts+activity") if b in bases]
+    if "posts" in bases:
+        notes.append(lang.text("page_figures_note"))
+    return notes
+
+
+def _alert_lines(result: "RunResult", lang) -> list[tuple[str, Any]]:
+    """Each alert of the period (firing, pending, resolved) as the client reports say it, in
+    the page's language, about the series as the report names it (display names)."""
+    from cmflow.builtin.reports.alert_words import alert_sentence
+    from cmflow.builtin.reports.document import alert_lines
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
+
+    scope = whole_workflow_scope(result.workflow)
+    return [(alert_sentence(line, scope, lang), line) for line in alert_lines(result, None)]
+
+
+def _verdict_line(verdict, result: "RunResult", lang) -> tuple[str, Any]:
+    """An objective's verdict in the page's language: the KPI, its series, value and objective."""
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
+
+    unit = result.workflow.measurement_names().get(verdict.metric, "")
+    series = whole_workflow_scope(result.workflow).series_name(verdict.dimensions, lang.platform)
+    values = {"metric": lang.metric_label(verdict.metric), "value": lang.value(verdict.value, unit),
+              "objective": lang.value(verdict.objective, unit)}
+    line = (lang.text("page_verdict_line", series=series, **values) if series
+            else lang.text("page_verdict_line_overall", **values))
+    return line, verdict
 
 
 @functools.lru_cache(maxsize=1)

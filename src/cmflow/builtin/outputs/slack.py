@@ -84,7 +84,7 @@ class Slack(WebhookNotifier):
             emoji = (SLACK_RESOLVED_EMOJI if line.event == "resolved"
                      else SLACK_EMOJI.get(line.severity, ":white_circle:"))
             text = "\n".join([
-                f"{emoji} *{slack_escape(line.severity.upper())}* · {slack_escape(line.event_text)}",
+                f"{emoji} *{slack_escape(line.severity_text)}* · {slack_escape(line.event_text)}",
                 slack_escape(clean_text(line.summary, SUMMARY_LIMIT)),
                 slack_escape(facts(line)),
                 *[slack_escape(text) for text in item_lines(line)]])

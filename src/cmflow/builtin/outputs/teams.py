@@ -76,7 +76,7 @@ class Teams(WebhookNotifier):
             resolved = line.event == "resolved"
             style = "good" if resolved else TEAMS_STYLE.get(line.severity, "emphasis")
             body.append({"type": "Container", "style": style, "spacing": "Medium", "items": [
-                rich_text(text_run(line.severity.upper(), weight="Bolder"), text_run(f" · {line.event_text}")),
+                rich_text(text_run(line.severity_text, weight="Bolder"), text_run(f" · {line.event_text}")),
                 rich_text(text_run(clean_text(line.summary, TEAMS_SUMMARY_LIMIT))),
                 rich_text(text_run(facts(line), isSubtle=True, size="Small"), spacing="Small"),
                 *[rich_text(text_run(text, size="Small"), spacing="None") for text in item_lines(line)],

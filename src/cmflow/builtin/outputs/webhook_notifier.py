@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
@@ -139,25 +139,49 @@ class AlertLine:
     counted_items: int | None = None
     """The alert's value when it counts records (conversations, mentions ...) and the records
     listed are not as many (one the listing cannot tell apart); None when they agree."""
+    lang: Any = field(default=None, compare=False, repr=False)
+    """The reports' :class:`~cmflow.builtin.reports.language.Language` a chat message says the
+    alert in (its client's, not English); None: English, as the words below are written."""
 
     @property
     def event_text(self) -> str:
-        """``firing``, ``still firing (reminder 2)``, ``resolved``."""
+        """``firing``, ``still firing (reminder 2)``, ``resolved`` (``toujours en cours (rappel 2)`` ...)."""
+        if self.lang is not None:
+            if self.event == "repeat":
+                return (self.lang.text("chat_still_firing_reminder", n=self.reminder) if self.reminder
+                        else self.lang.text("chat_still_firing"))
+            return self.lang.text("chat_" + self.event) if self.lang.has("chat_" + self.event) else self.event
         if self.event == "repeat":
             return f"still firing (reminder {self.reminder})" if self.reminder else "still firing"
         return self.event
 
     @property
+    def severity_text(self) -> str:
+        """``WARNING`` (``À SURVEILLER``): the level a chat message heads the alert with."""
+        key = "severity_" + self.severity
+        return (self.lang.text(key) if self.lang is not None and self.lang.has(key) else self.severity).upper()
+
+    @property
     def where(self) -> str:
-        """``platform: instagram · account: maison`` (empty for an overall series)."""
+        """``platform: instagram · account: maison`` (empty for an overall series); in its
+        language, ``réseau : Instagram · compte : maison``."""
+        if self.lang is not None:
+            return " · ".join(self.lang.text("chat_dimension", name=self.dimension_name(name).lower(),
+                                             value=self.lang.platform(value) if name == "platform" else value)
+                              for name, value in self.dimensions.items())
         return " · ".join(f"{name}: {value}" for name, value in self.dimensions.items())
+
+    def dimension_name(self, name: str) -> str:
+        """A dimension's name in the line's language (``Réseau``); as written in English."""
+        key = "column_" + name
+        return self.lang.text(key) if self.lang is not None and self.lang.has(key) else name
 
 
 def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]:
     """The batch's alert events, most urgent first: firing by severity, then resolved. ``told``:
     each summary in its alert's client's language (:func:`~.alert_language.client_summary`: the
     chat outputs), else as the trigger wrote it (the webhook's JSON)."""
-    from cmflow.builtin.outputs.alert_language import campaign_clients, client_summary
+    from cmflow.builtin.outputs.alert_language import DEFAULT_LANGUAGE, alert_language, campaign_clients, told_summary
 
     units = batch.result.workflow.measurement_names()
     campaigns = campaign_clients(batch.result) if told else {}
@@ -165,19 +189,22 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
     for notification in batch.notifications:
         alert = notification.alert
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
-        summary = client_summary(alert, batch.result.workflow, unit, campaigns) if told else alert.summary
+        lang = alert_language(alert, batch.result.workflow, campaigns) if told else None
+        summary = told_summary(alert, lang, batch.result.workflow, unit) if lang is not None else alert.summary
+        if lang is not None and lang.code == DEFAULT_LANGUAGE:
+            lang = None  # English: the words as written
         value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
         listed = listed_items(batch.result, notification, batch.result.period.tz)
         lines.append(AlertLine(
             event=notification.event, reminder=notification.reminder,
             severity=str(alert.severity), summary=clean_text(summary), value=value, unit=unit,
-            value_text=format_value(value, unit),
+            value_text=lang.value(value, unit) if lang is not None else format_value(value, unit),
             dimensions={clean_text(k): clean_text(v) for k, v in alert.dimensions.items() if v is not None},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,
             items=listed.lines, more_items=listed.more, more_text=listed.more_text,
-            listed_items=len(listed.texts) + listed.more, counted_items=listed.counted))
+            listed_items=len(listed.texts) + listed.more, counted_items=listed.counted, lang=lang))
     return sorted(lines, key=lambda line: (line.event == "resolved", SEVERITY_ORDER.get(line.severity, 3)))
 
 

@@ -323,7 +323,7 @@ class TaskNotifier(Notifier):
     def compose_one(self, batch: "NotificationBatch", notification: "Notification",
                     units: dict[str, str], campaigns: dict[str, str] | None = None) -> Message:
         """The message of one alert event: what to do (open or close), the item's key and text."""
-        from cmflow.builtin.outputs.alert_language import alert_language, told_summary
+        from cmflow.builtin.outputs.alert_language import alert_language, said_summary
 
         options: TaskOptions = self.options
         alert = notification.alert
@@ -335,7 +335,7 @@ class TaskNotifier(Notifier):
             lang = language(options.language)
         else:
             lang = alert_language(alert, workflow, campaigns)  # a client's alert in the client's language
-        values = alert_values(alert, unit, lang, told_summary(alert, lang, workflow, unit))
+        values = alert_values(alert, unit, lang, said_summary(alert, lang, workflow, unit))
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"
         due = None

@@ -15,18 +15,17 @@ if TYPE_CHECKING:
 
 def alert_sentence(line: "AlertLine", scope: "ReportScope", lang: "Language") -> str:
     """``line``'s alert as its trigger says it in ``lang``, about the series as ``scope`` names
-    it (the account's display name and platform; a campaign, a planned post's title too); when the trigger
-    cannot say it (a third party's, an alert read back without its details), the metric, the
-    series and the value. A resolved alert is told by that neutral line too: its trigger's words
-    say its condition holds ("au-dessus de 100,00 %") beside "back to normal"."""
-    from cmflow.builtin.outputs.alert_language import trigger_told
+    it (:func:`series_words`: display names, never handles; the format, pillar, campaign or post
+    it is cut by); when the trigger cannot say it (a third party's, an alert read back without
+    its details), the metric, the series and the value. A resolved alert is told by that neutral
+    line too: its trigger's words say its condition holds ("au-dessus de 100,00 %") beside
+    "back to normal"."""
+    from cmflow.builtin.outputs.alert_language import alert_where, series_words, trigger_told
 
-    named = [scope.series_name(line.dimensions, lang.platform),
-             *(str(line.dimensions[name]) for name in ("campaign", "title") if line.dimensions.get(name))]
-    series = " · ".join(name for name in named if name)
+    series = series_words(line.dimensions, scope, lang, line.workflow)
     value = lang.value(line.value, line.unit)
     if line.alert is not None and line.state != "resolved":
-        where = lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")
+        where = alert_where(line.dimensions, scope, lang, line.workflow)
         told = trigger_told(line.alert, lang, line.workflow, line.unit, where=where)
         if told:
             return told

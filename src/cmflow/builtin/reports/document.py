@@ -459,7 +459,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
         insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
-        alerts=[line for line in _alerts(result, scope) if not _judged_as_objective(line, objectives)],
+        alerts=[line for line in alert_lines(result, scope) if not _judged_as_objective(line, objectives)],
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
@@ -840,13 +840,15 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
 
 def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
     """Formats that did clearly better or worse than their account (ERR, ratio of the sums) over
-    the periods the report shows (the current one and its trend's), where the format has
+    the periods the report shows (the current one and its trend's: the window ``since`` to
+    ``until`` the sentence says, not the report's period alone), where the format has
     :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week of three posts says
     nothing about carousels."""
     import polars as pl
 
     shown = [p for p in result.all_periods if p.label == "current" or p.label.startswith("history-")]
-    posts = _posts_of(result, scope, since=min((p.start for p in shown), default=result.period.start))
+    since = min((p.start for p in shown), default=result.period.start)
+    posts = _posts_of(result, scope, since=since)
     if posts is None:
         return []
     account = ["platform", "account"]
@@ -863,7 +865,7 @@ def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
                 "account": scope.account_name(row["platform"], row["account"]), "platform": row["platform"],
                 "format": row["format"], "metric": "engagement_rate_by_reach", "gap_pct": abs(gap),
                 "posts": row["posts"], "account_posts": row["account_posts"], "value": row["value"],
-                "average": row["average"]}))
+                "average": row["average"], "since": since, "until": result.period.end}))
     return sorted(insights, key=lambda i: (-i.values["gap_pct"], i.values["account"], i.values["format"]))
 
 
@@ -911,8 +913,8 @@ def _posting_times(result: "RunResult", scope: ReportScope) -> list[PostingTime]
     return [PostingTime(row["weekday"] - 1, row["hour"], row["value"], row["posts"]) for row in grouped.iter_rows(named=True)]
 
 
-def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
-    """The period's alerts on the scope's series; in a client's report, an alert about a
+def alert_lines(result: "RunResult", scope: ReportScope | None) -> list[AlertLine]:
+    """The period's alerts on the scope's series (``scope`` None: every alert of the run); in a client's report, an alert about a
     campaign alone (a budget spent) too when the campaign is the client's (the one client whose
     records name it: :func:`~cmflow.foundation.clients.campaign_owners`)."""
     import functools
@@ -923,6 +925,8 @@ def _alerts(result: "RunResult", scope: ReportScope) -> list[AlertLine]:
     owners = functools.cache(lambda: campaign_owners(result.records))
 
     def held(dimensions: dict[str, Any]) -> bool:
+        if scope is None:  # every alert of the run (the agency's html_report page)
+            return True
         if scope.holds(dimensions):
             return True
         if scope.client is None or dimensions.get("campaign") is None or any(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cmflow.builtin.reports.charts import Chart
-    from cmflow.builtin.reports.document import ReportDocument
+    from cmflow.builtin.reports.document import Figure, ReportDocument, SeriesFigures
     from cmflow.builtin.reports.language import Language
 
 TREND_METRICS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "total_reach")
@@ -27,18 +27,17 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
     from cmflow.builtin.reports.charts import bar_chart, heatmap, trend_chart
 
     charts: dict[str, Chart] = {}
-    trended = next((f for m in TREND_METRICS for f in document.headline if f.metric == m and len(f.trend) > 1), None)
+    trended = trended_figure(document)
     if trended is not None:
         title = lang.text("chart_trend_title", metric=lang.metric_label(trended.metric))
         charts["trend"] = trend_chart({lang.metric_label(trended.metric): list(trended.trend)}, title=title,
                                       unit=trended.unit, description=title, no_data_text=lang.text("no_data"))
-    followers = next((f for f in document.headline if f.metric == "followers" and len(f.trend) > 1), None)
+    followers = followers_figure(document)
     if followers is not None:
         title = lang.text("section_followers_over_time")
         charts["followers"] = trend_chart({lang.metric_label("followers"): list(followers.trend)}, title=title,
                                           unit=followers.unit, description=title, no_data_text=lang.text("no_data"))
-    rows = [(section.platform, account) for section in document.platforms for account in section.accounts
-            if RATE_BY_ACCOUNT in account.figures and _has_value(account.figures[RATE_BY_ACCOUNT])]
+    rows = rate_by_account_rows(document)
     if len(rows) > 1:
         label = lang.metric_label(RATE_BY_ACCOUNT)
         categories = [f"{account.name} · {lang.platform(platform)}" for platform, account in rows]
@@ -67,6 +66,24 @@ def document_charts(document: "ReportDocument", lang: "Language") -> dict[str, "
                                           weekday_names=[lang.weekday(i) for i in range(7)],
                                           hour_names=[lang.hour(h) for h in range(24)])
     return charts
+
+
+def trended_figure(document: "ReportDocument") -> "Figure | None":
+    """The headline KPI whose trend the report charts: the first of :data:`TREND_METRICS`
+    with a trend of two periods at least (the HTML's chart and the workbook's)."""
+    return next((f for m in TREND_METRICS for f in document.headline if f.metric == m and len(f.trend) > 1), None)
+
+
+def followers_figure(document: "ReportDocument") -> "Figure | None":
+    """The followers' headline figure, when it has a trend to chart."""
+    return next((f for f in document.headline if f.metric == "followers" and len(f.trend) > 1), None)
+
+
+def rate_by_account_rows(document: "ReportDocument") -> list[tuple[str, "SeriesFigures"]]:
+    """(platform, account) of every account with a :data:`RATE_BY_ACCOUNT` worth a bar, in the
+    report's order: the bars of the rate by account (the HTML's chart and the workbook's)."""
+    return [(section.platform, account) for section in document.platforms for account in section.accounts
+            if RATE_BY_ACCOUNT in account.figures and _has_value(account.figures[RATE_BY_ACCOUNT])]
 
 
 def _has_value(figure) -> bool:

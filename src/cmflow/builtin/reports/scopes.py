@@ -116,3 +116,9 @@ class ReportScope:
         own = pl.col("client") == self.client.id if "client" in columns else pl.lit(False)
         no_client = pl.col("client").is_null() if "client" in columns else pl.lit(True)
         return own.fill_null(False) | (no_client & pl.col("account").is_not_null() & self.record_filter())
+
+
+def whole_workflow_scope(workflow: Any) -> ReportScope:
+    """The whole workflow's scope: every account, each named by its client's display name."""
+    clients = getattr(workflow, "clients", None) or ()
+    return ReportScope(None, None, {account: name for client in clients for account, name in client.accounts.items()})

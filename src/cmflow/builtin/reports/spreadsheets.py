@@ -69,6 +69,10 @@ MAX_WIDTH (a long caption is cut off on screen rather than making the sheet unre
 
 TITLE_ROW, HEADER_ROW = 0, 2
 """A title line, a blank line, then the table: its header row stays frozen while scrolling."""
+CHART_SIZE = (640, 360)
+CHART_ROWS = 20
+"""A chart's size in pixels, and the rows (of 20 px) from one chart's top to the next's: a
+sheet's charts stand one under the other, a blank row between them."""
 
 
 @dataclass(frozen=True)
@@ -120,13 +124,13 @@ class Sheet:
     """One table of the workbook, on a sheet of its own. ``name`` is made valid for Excel by
     :func:`excel_sheet_name` (at most 31 characters, none of ``[]:*?/\\``, unique in the book);
     ``title`` is a line above the table; each row is a dict read by the columns' keys (a key
-    missing from a row is an empty cell)."""
+    missing from a row is an empty cell); ``charts`` are drawn beside the table, one under the other."""
 
     name: str
     title: str
     columns: list[Column]
     rows: list[dict[str, Any]] = field(default_factory=list)
-    chart: SheetChart | None = None
+    charts: tuple[SheetChart, ...] = ()
 
 
 def excel_sheet_name(name: str, taken: set[str]) -> str:
@@ -201,10 +205,12 @@ def _check_sheet(sheet: Sheet) -> None:
     if len(sheet.rows) > MAX_ROWS - HEADER_ROW - 1:
         raise ValueError(f"sheet {sheet.name!r} has {len(sheet.rows):,} rows; an Excel sheet holds "
                          f"{MAX_ROWS - HEADER_ROW - 1:,} below its title and header: split the table")
-    chart = sheet.chart
-    if chart is None:
-        return
     kinds = {c.key: c.kind for c in sheet.columns}
+    for chart in sheet.charts:
+        _check_chart(sheet, chart, keys, kinds)
+
+
+def _check_chart(sheet: Sheet, chart: SheetChart, keys: list[str], kinds: dict[str, str]) -> None:
     if chart.kind not in ("line", "column"):
         raise ValueError(f"sheet {sheet.name!r}: chart kind {chart.kind!r} is not line or column")
     if chart.category not in kinds:
@@ -309,8 +315,9 @@ def _write_sheet(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, formats
     worksheet.set_landscape()
     # Ids and codes are text on purpose: no "number stored as text" warning on them.
     worksheet.ignore_errors({"number_stored_as_text": f"A{HEADER_ROW + 1}:XFD{MAX_ROWS}"})
-    if sheet.chart is not None and sheet.rows:
-        _insert_chart(book, worksheet, sheet, sheet.chart, formats)
+    if sheet.rows:
+        for number, chart in enumerate(sheet.charts):
+            _insert_chart(book, worksheet, sheet, chart, formats, HEADER_ROW + number * CHART_ROWS)
 
 
 def _write_value(worksheet: "Worksheet", row: int, col: int, column: Column, value: Any,
@@ -362,8 +369,8 @@ def _not_a(where: tuple[Sheet, Column, int], value: Any, wanted: str) -> ValueEr
 
 
 def _insert_chart(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, chart_spec: SheetChart,
-                  formats: _Formats) -> None:
-    """A native chart to the right of the table, its series read from the table's cells."""
+                  formats: _Formats, row: int) -> None:
+    """A native chart to the right of the table from ``row`` down, its series read from the table's cells."""
     keys = [c.key for c in sheet.columns]
     kinds = {c.key: c.kind for c in sheet.columns}
     first, last = HEADER_ROW + 1, HEADER_ROW + len(sheet.rows)
@@ -393,8 +400,8 @@ def _insert_chart(book: "Workbook", worksheet: "Worksheet", sheet: Sheet, chart_
     if kinds[chart_spec.category] in ("date", "datetime"):
         chart.set_x_axis({"date_axis": True, "num_format": formats.date_prefix + DATE_FORMAT})
     chart.set_legend({"position": "bottom"} if len(chart_spec.values) > 1 else {"none": True})
-    chart.set_size({"width": 640, "height": 360})
-    worksheet.insert_chart(HEADER_ROW, len(sheet.columns) + 1, chart)
+    chart.set_size({"width": CHART_SIZE[0], "height": CHART_SIZE[1]})
+    worksheet.insert_chart(row, len(sheet.columns) + 1, chart)
 
 
 # -- the measurements as one flat table (CSV, JSON, a sheet) --------------------------------------

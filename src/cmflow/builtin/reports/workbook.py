@@ -18,6 +18,8 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = [_summary(document, lang)]
+    if (trend := _trend_sheet(document, lang)) is not None:
+        sheets.append(trend)
     if document.objectives:
         sheets.append(Sheet(lang.text("section_objectives"), lang.text("section_objectives"), [
             Column("objective", lang.text("column_objective"), "text"),
@@ -39,6 +41,8 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
                             [Column("account", lang.text("column_account"), "text"),
                              *_figure_columns(metrics, [row.figures for row in section.accounts], lang)],
                             [{"account": row.name, **_figure_values(row.figures)} for row in section.accounts]))
+    if (by_account := _rate_by_account_sheet(document, lang)) is not None:
+        sheets.append(by_account)
     for dimension, rows in document.breakdowns.items():
         if not rows:
             continue
@@ -66,6 +70,55 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
     if document.left_out:
         sheets.append(_left_out_sheet(document, lang))
     return sheets
+
+
+def _trend_sheet(document: "ReportDocument", lang: "Language") -> "Sheet | None":
+    """The headline KPIs over the last periods, a row per period (its first day), a column per
+    KPI with a trend, with native line charts of the KPI the HTML charts and of the followers
+    (each in its own chart: a rate and a count share no axis); none without a trend."""
+    from cmflow.builtin.reports.report_charts import followers_figure, trended_figure
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet, SheetChart
+
+    figures = [f for f in document.headline if len(f.trend) > 1]
+    if not figures:
+        return None
+    days = sorted({day for f in figures for day, _ in f.trend})
+    columns = [Column("period", lang.text("column_period_start"), "date"),
+               *_figure_columns([f.metric for f in figures], [{f.metric: f for f in figures}], lang)]
+    by_day = {f.metric: dict(f.trend) for f in figures}
+    rows = [{"period": day, **{f.metric: by_day[f.metric].get(day) for f in figures}} for day in days]
+    charted = [f for f in (trended_figure(document), followers_figure(document)) if f is not None]
+    charts = tuple(SheetChart("line", "period", (f.metric,), title=lang.text("chart_trend_title",
+                                                                          metric=lang.metric_label(f.metric)))
+                   for f in charted)
+    return Sheet(lang.text("section_trend"), lang.text("section_trend"), columns, rows, charts)
+
+
+def _rate_by_account_sheet(document: "ReportDocument", lang: "Language") -> "Sheet | None":
+    """The rate by account of every platform, this period and the previous one, with the
+    HTML's bars as a native column chart; only where the HTML draws them (two accounts at least)."""
+    from cmflow.builtin.reports.report_charts import RATE_BY_ACCOUNT, rate_by_account_rows
+    from cmflow.builtin.reports.spreadsheets import Column, Sheet, SheetChart
+
+    rows = rate_by_account_rows(document)
+    if len(rows) < 2:
+        return None
+    label = lang.metric_label(RATE_BY_ACCOUNT)
+    # One label per bar, as the HTML's chart says it: a client's accounts often share a name.
+    columns = [Column("account", lang.text("column_account"), "text"),
+               Column("current", lang.text("chart_this_period"), "percent")]
+    values = ["current"]
+    if "previous_period" in document.comparisons:
+        columns.append(Column("previous", lang.text("chart_previous_period"), "percent"))
+        values.append("previous")
+    table = []
+    for platform, account in rows:
+        figure = account.figures[RATE_BY_ACCOUNT]
+        change = figure.changes.get("previous_period")
+        table.append({"account": f"{account.name} · {lang.platform(platform)}", "current": figure.value,
+                      "previous": change.previous if change else None})
+    return Sheet(lang.text("section_accounts"), label, columns, table,
+                 (SheetChart("column", "account", tuple(values), title=label),))
 
 
 def _left_out_sheet(document: "ReportDocument", lang: "Language") -> "Sheet":

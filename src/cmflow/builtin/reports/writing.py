@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cmflow.builtin.reports.document import ReportDocument, build_document, measurement_frame
-from cmflow.builtin.reports.scopes import ReportScope
+from cmflow.builtin.reports.scopes import ReportScope, whole_workflow_scope
 
 if TYPE_CHECKING:
     from cmflow import RunResult
@@ -23,9 +23,9 @@ WHOLE = "all"
 def report_scopes(result: "RunResult", options: Any) -> list[ReportScope]:
     """One scope per client the options ask for, or the whole workflow's."""
     clients = list(result.workflow.clients)
-    names = {account: name for client in clients for account, name in client.accounts.items()}
     if not clients or options.clients == "none":
-        return [ReportScope(None, None, names)]
+        return [whole_workflow_scope(result.workflow)]
+    names = whole_workflow_scope(result.workflow).names
     if isinstance(options.clients, list):
         clients = [c for c in clients if c.id in options.clients]
     return [ReportScope(client, frozenset(("*", account) for account in client.accounts), names)
