@@ -89,15 +89,20 @@ def console_demo(directory: Path) -> Path:
     return path
 
 
-def record_demo(directory: Path) -> Path:
+def record_demo(directory: Path, rules: str = "") -> Path:
     """The demo's [workflow] table (its name, period and comparison) with its Meta export, one
-    metric and the console: for the tests that read only the runs it records, written to
-    ``directory`` (a tenth of the CPU of a :func:`console_demo` run)."""
+    metric, ``rules`` (more [[triggers]]) and the console: for the tests that read only the runs
+    and alerts it records, written to ``directory`` (a tenth of the CPU of a :func:`console_demo` run)."""
     path = directory / "demo.toml"
     path.write_text(DEMO_TEXT[:DEMO_TEXT.index("[[sources]]")] + (
         '[[sources]]\nid = "meta"\nplugin = "export"\npath = "builtin:demo/exports/*/*-posts.csv"\n\n'
-        '[[metrics]]\nplugin = "posts_published"\n\n[[outputs]]\nplugin = "console"\n'), encoding="utf-8")
+        '[[metrics]]\nplugin = "posts_published"\n\n') + rules + '[[outputs]]\nplugin = "console"\n',
+        encoding="utf-8")
     return path
+
+
+ALWAYS_FIRES = '[[triggers]]\nid = "always"\nplugin = "threshold"\nmetric = "posts_published"\nabove = -1\n\n'
+"""A rule every run of :func:`record_demo` breaks: its alert fires at the first run and stays firing."""
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +230,7 @@ def test_run_the_demo(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_second_run_reports_alerts_as_known(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
-    demo = console_demo(in_tmp)
+    demo = record_demo(in_tmp, ALWAYS_FIRES)
     invoke(runner, "run", str(demo), "--store", store_url)
     again = invoke(runner, "run", str(demo), "--store", store_url)
     assert again.exit_code == 0
