@@ -1,7 +1,7 @@
 """`cmflow inspect FILE...` through the real command on each export fixture (tests/fixtures/exports):
 what it says the file is, and that the entry it prints reads it. Most tests run the command in this
-process (click's CliRunner on ``cmflow.cli.main``); those about exit codes, what reaches a terminal
-and a first hour end to end run it in a process of its own."""
+process (click's CliRunner on ``cmflow.cli.main``), a first hour end to end too; those about exit
+codes and what reaches a terminal run it in a process of its own."""
 
 from __future__ import annotations
 
@@ -221,12 +221,11 @@ def test_text_from_the_file_cannot_drive_the_terminal(tmp_path):
 def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(tmp_path):
     """A community manager's first hour: inspect the exports, paste the entries, fill in the
     account, run. Figures by hand from the fixtures (see test_export_youtube_x.py)."""
-    import os
     import shutil
 
     shutil.copy(EXPORTS / "youtube_studio_content" / "Table data.csv", tmp_path / "Table data.csv")
     shutil.copy(EXPORTS / "account_analytics_content_2026-10-01_2026-10-31.csv", tmp_path / "x.csv")
-    done = inspect_in_a_process("Table data.csv", "x.csv", cwd=tmp_path)
+    done = inspect("Table data.csv", "x.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     pasted = [line[4:] for line in done.stdout.splitlines() if line.startswith("    ") and
               (line[4:].startswith(("[[sources]]", "id = ", "plugin = ", "path = ", "account = ")))]
@@ -235,9 +234,8 @@ def test_the_entries_pasted_into_a_workflow_give_the_figures_worked_out_by_hand(
         '[workflow]\nname = "first hour"\nperiod = "last_month"\ntimezone = "UTC"\n\n' + entries
         + '\n\n[[metrics]]\nplugin = "totals"\ncounters = ["likes", "comments", "shares", "saves", "impressions",'
         ' "clicks"]\nby = ["platform"]\n\n[[outputs]]\nplugin = "console"\n', encoding="utf-8")
-    run = cmflow_process("run", "workflow.toml", "--period", "2026-10-01..2026-10-31", "--dry-run",
-                         "--store", f"sqlite:///{tmp_path / 'state.db'}", cwd=tmp_path,
-                         env={**os.environ, "COLUMNS": "160"})
+    run = cmflow_in_process("run", "workflow.toml", "--period", "2026-10-01..2026-10-31", "--dry-run",
+                            "--store", f"sqlite:///{tmp_path / 'state.db'}", cwd=tmp_path, env={"COLUMNS": "160"})
     assert run.returncode == 0, run.stdout + run.stderr
     rows = {cells[0]: cells[1:] for line in run.stdout.splitlines()
             if (cells := [c.strip() for c in line.strip("│ ").split("│")]) and cells[0] in ("x", "youtube")}
