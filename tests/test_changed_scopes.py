@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from cmflow_command import CMFLOW
+from cmflow_command import cmflow_in_process
 
 from cmflow.foundation.measurement_scopes import SCOPE_CHANGED_REASON, canonical_where, scope_hash
 from cmflow.testing import run_workflow_file
@@ -281,8 +281,7 @@ def test_cmflow_run_twice_with_a_changed_where_as_a_user_would(tmp_path: Path) -
     def cmflow_run(where: str, day: str) -> subprocess.CompletedProcess:
         path = workflow(tmp_path, where)
         path.write_text(path.read_text(encoding="utf-8") + report, encoding="utf-8")
-        return subprocess.run([*CMFLOW, "run", str(path), "--as-of", day, "--store", store],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return cmflow_in_process("run", path, "--as-of", day, "--store", store, cwd=tmp_path)
 
     (tmp_path / "posts.csv").write_text(FIRST_WEEK, encoding="utf-8")
     first = cmflow_run('where = { account = "alpha" }', "2026-11-16")

@@ -5,13 +5,12 @@ its own account, and record kinds counted in words in the run summary."""
 from __future__ import annotations
 
 import logging
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cmflow import FetchContext, Period
 from cmflow.builtin.sources.export_source import ExportSource
-from tests.cmflow_command import CMFLOW
+from tests.cmflow_command import cmflow_in_process
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 FACEBOOK = EXPORTS / "meta-facebook-posts.csv"
@@ -83,8 +82,7 @@ def test_the_run_summary_counts_daily_activity_records_in_words(tmp_path):
                         'as_of = "2026-11-23"\n\n[[sources]]\nid = "tiktok"\nplugin = "export"\n'
                         'path = "overview.csv"\naccount = "velours.atelier"\n\n[[metrics]]\nplugin = "totals"\n'
                         'counters = ["likes"]\n', encoding="utf-8")
-    done = subprocess.run([*CMFLOW, "run", str(workflow), "--store", f"sqlite:///{tmp_path / 'state.db'}"],
-                          capture_output=True, text=True, timeout=120, encoding="utf-8")
+    done = cmflow_in_process("run", workflow, "--store", f"sqlite:///{tmp_path / 'state.db'}")
     assert done.returncode == 0, done.stderr
     line, = [row for row in done.stderr.splitlines() if "source tiktok (export)" in row]
     assert line.rstrip().endswith("9 daily activity records"), line

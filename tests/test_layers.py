@@ -9,6 +9,7 @@ each says that one module knows the other. ``docs/architecture.md`` draws the sa
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -82,7 +83,11 @@ def imported_modules(module: str) -> dict[str, int]:
     return found
 
 
-GRAPH = {module: imported_modules(module) for module in MODULES}
+@functools.cache
+def import_graph() -> dict[str, dict[str, int]]:
+    """Every module's cmflow imports, parsed once, when a test first asks (not at collection: every
+    pytest-xdist worker collects this file, one runs it)."""
+    return {module: imported_modules(module) for module in MODULES}
 
 
 def test_every_module_is_in_a_layer():
@@ -100,7 +105,7 @@ def upward_imports(graph: dict[str, dict[str, int]]) -> list[str]:
 
 
 def test_imports_point_down_only():
-    upward = upward_imports(GRAPH)
+    upward = upward_imports(import_graph())
     assert not upward, "imports that point up a layer:\n" + "\n".join(upward)
 
 
@@ -147,8 +152,8 @@ def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
 
 
 def test_no_import_cycles():
-    assert not cycles(GRAPH), "modules that import each other in a circle:\n" + "\n".join(
-        " -> ".join(group) for group in cycles(GRAPH))
+    assert not cycles(import_graph()), "modules that import each other in a circle:\n" + "\n".join(
+        " -> ".join(group) for group in cycles(import_graph()))
 
 
 @pytest.mark.parametrize("graph, expected", [
@@ -163,7 +168,7 @@ def test_the_layer_check_sees_an_upward_import():
     graph = {"cmflow.foundation.records": {"cmflow.runner": 12}, "cmflow.runner": {"cmflow.foundation.records": 3}}
     assert upward_imports(graph) == [
         "cmflow.foundation.records:12: cmflow.foundation.records (foundation) imports cmflow.runner (runner)"]
-    assert "cmflow.foundation.periods" in GRAPH["cmflow.stages.run_periods"]
+    assert "cmflow.foundation.periods" in import_graph()["cmflow.stages.run_periods"]
 
 
 def test_a_module_outside_every_layer_is_refused():
@@ -224,7 +229,7 @@ def test_metric_plugins_import_no_other_plugin_module():
     plugins = [m for m in MODULES if m.startswith("cmflow.builtin.metrics.") and _is_plugin_module(m)]
     assert "cmflow.builtin.metrics.response_times" in plugins
     wrong = [f"{module} imports {other} (line {line})" for module in plugins
-             for other, line in GRAPH[module].items() if other in plugins]
+             for other, line in import_graph()[module].items() if other in plugins]
     assert wrong == []
 
 
@@ -238,9 +243,9 @@ def test_output_plugins_import_no_other_output_plugin_module():
     # email sends the report outputs' documents: their options and the HTML page live in helper
     # modules (outputs/report_options.py, outputs/html_page.py) the three outputs import.
     assert {"cmflow.builtin.outputs.report_options", "cmflow.builtin.outputs.html_page"} <= set(
-        GRAPH["cmflow.builtin.outputs.email"])
+        import_graph()["cmflow.builtin.outputs.email"])
     wrong = [f"{module} imports {other} (line {line})" for module in plugins
-             for other, line in GRAPH[module].items() if other in plugins]
+             for other, line in import_graph()[module].items() if other in plugins]
     assert wrong == []
 
 
@@ -252,5 +257,5 @@ def test_source_plugins_import_no_other_source_plugin_module():
     plugins = [m for m in MODULES if m.startswith("cmflow.builtin.sources.") and _is_plugin_module(m)]
     assert {"cmflow.builtin.sources.csv_source", "cmflow.builtin.sources.calendar_sheet"} <= set(plugins)
     wrong = [f"{module} imports {other} (line {line})" for module in plugins
-             for other, line in GRAPH[module].items() if other in plugins]
+             for other, line in import_graph()[module].items() if other in plugins]
     assert wrong == []

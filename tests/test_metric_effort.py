@@ -320,18 +320,14 @@ def test_a_wrong_since_is_said_at_its_key(tmp_path) -> None:
 
 
 def test_cmflow_run_shows_each_clients_figures(tmp_path) -> None:
-    """The command itself, in a process of its own, on the workflow with a console output."""
-    import os
-    import subprocess
-
-    from cmflow_command import CMFLOW
+    """The command itself (click's runner, in this process) on the workflow with a console output."""
+    from cmflow_command import cmflow_in_process
 
     (tmp_path / "time.csv").write_text(TIME, encoding="utf-8")
     (tmp_path / "posts.csv").write_text(POSTS, encoding="utf-8")
     (tmp_path / "w.toml").write_text(WORKFLOW + '\n[[outputs]]\nplugin = "console"\n', encoding="utf-8")
-    env = {**os.environ, "COLUMNS": "200", "CMFLOW_STORE": f"sqlite:///{tmp_path / 'state.db'}"}
-    done = subprocess.run([*CMFLOW, "run", "w.toml"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {"COLUMNS": "200", "CMFLOW_STORE": f"sqlite:///{tmp_path / 'state.db'}"}
+    done = cmflow_in_process("run", "w.toml", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     by_client = done.stdout[done.stdout.index("By client"):]
     rows = {line.split("│")[1].strip(): [cell.split()[0] for cell in line.split("│")[2:-1] if cell.strip()]
