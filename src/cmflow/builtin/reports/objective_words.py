@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ def objective_figures(result: Any, lang: "Language") -> str:
     rapport à …``), or the value against the target; empty without a verdict."""
     if result.progress is None:  # no verdict: its reason is said instead
         return ""
-    objective, progress = result.objective, lang.percent(result.progress * 100, 0)
+    objective, progress = result.objective, progress_text(result.progress, lang)
     if objective.kind == "change" and result.change_pct is not None:
         achieved = ("+" if result.change_pct >= 0 else "") + lang.percent(result.change_pct, 2)
         target = ("+" if objective.target_change_pct >= 0 else "") + lang.percent(objective.target_change_pct, 2)
@@ -24,3 +25,22 @@ def objective_figures(result: Any, lang: "Language") -> str:
         return ""
     return lang.text("objective_figures", value=lang.value(result.value, result.unit),
                      target=lang.value(result.target_value, result.unit), progress=progress)
+
+
+def progress_text(progress: float, lang: "Language") -> str:
+    """A progress as a percentage of the target, floored to one decimal so that it never reads
+    across a threshold: 0.4967 is ``49,6 %`` (never ``50 %``, which the ladder calls change),
+    1.0 is ``100 %``."""
+    floored = (Decimal(str(progress)) * 100).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+    return lang.percent(float(floored), (0, 1))
+
+
+def objective_rule(result: Any, lang: "Language") -> str:
+    """The rule that gave an objective's decision, in the report's words (``49,6 % de la cible
+    atteinte : arrêter en dessous de 50 %.``); empty without a verdict."""
+    if result.verdict is None or result.progress is None or result.threshold is None:
+        return ""
+    key = "objective_rule_below" if result.verdict == "stop" else "objective_rule_reached"
+    return lang.text(key, progress=progress_text(result.progress, lang),
+                     verdict=lang.text("verdict_" + result.verdict).lower(),
+                     threshold=progress_text(result.threshold, lang))

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
+    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = [_summary(document, lang)]
@@ -26,11 +27,13 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
             Column("target", lang.text("column_target"), "decimal"),
             Column("progress", lang.text("column_progress"), "percent"),
             Column("verdict", lang.text("column_verdict"), "text"),
+            Column("rule", lang.text("column_rule"), "text"),
         ], [{"objective": o.objective.title or lang.text("goal_" + o.objective.goal),
              "metric": lang.metric_label(o.objective.metric), "value": _in_unit(o.value, o.unit),
              "target": _in_unit(o.target_value, o.unit),
              "progress": None if o.progress is None else o.progress * 100,
-             "verdict": lang.text("verdict_" + (o.verdict or "none"))} for o in document.objectives]))
+             "verdict": lang.text("verdict_" + (o.verdict or "none")),
+             "rule": objective_rule(o, lang) or lang.reason(o.reason)} for o in document.objectives]))
     for section in document.platforms:
         if not section.accounts:
             continue
@@ -91,6 +94,7 @@ def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["She
     messages (a sheet per list), each sheet only when the document has rows. Authors, texts and links are public text: every text cell is
     neutralised by the writer, and a link is a link only when the HTML would link it
     (:func:`~cmflow.builtin.reports.html.safe_url`), else it is left out as the HTML leaves it."""
+    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = []
@@ -190,6 +194,7 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
     """The production section's figures, as the HTML shows them: its indicators, the campaigns,
     the kinds of task, the missing and the late planned posts, the planned vs published mixes and the link
     problems, each sheet only when the run measured it for the report's scope."""
+    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = []
