@@ -37,6 +37,9 @@ BLOCK_BYTES = 1 << 20
 """How much of an export :func:`plain_utf8_blocks` reads at a time."""
 
 
+from cmflow.foundation.file_signatures import binary_file_kind  # noqa: E402
+
+
 def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
@@ -56,6 +59,9 @@ def read_export(path: Path, encoding: str, reader: str = "csv", encoding_option:
                                 "not text: the file is damaged; export it again")
         raise DataFileError(f"{path} looks like {kind}, not text: read it with plugin = \"xlsx\" (and `sheet` "
                             "to choose a sheet)" + (", or save it as CSV UTF-8" if reader == "csv" else ""))
+    if kind := binary_file_kind(data[:16]):  # no encoding turns an image into rows
+        raise DataFileError(f"{path} is not a text file: its first bytes are those of {kind}; give the {reader.upper()} "
+                            "export itself (download it again from the platform)")
     declared = encoding
     for mark, marked in BYTE_ORDER_MARKS:
         if data.startswith(mark):
