@@ -571,17 +571,18 @@ def test_the_objectives_say_their_decision_with_the_figures(agency) -> None:
     assert objectives(read(agency, "atelier-rose.html")) == [
         ("continue", "Continuer Un taux d'engagement d'au moins 3 % Taux d'engagement (portée) · Atelier Rose "
                      f"Objectif atteint{NBSP}: on garde la même approche. 3,12{pct} pour une cible de 3,00{pct} "
-                     f"(104{pct} de la cible)"),
+                     f"(104{pct} de la cible) 104{pct} de la cible atteinte{NBSP}: continuer à partir de 100{pct}."),
         ("change", "Réorienter Huit publications par semaine Publications · Atelier Rose En dessous de "
                    f"l'objectif{NBSP}: il faut revoir l'approche (contenus, formats, horaires). 4 pour une cible "
-                   f"de 8 (50{pct} de la cible)"),
+                   f"de 8 (50{pct} de la cible) 50{pct} de la cible atteinte{NBSP}: réorienter à partir de 50{pct}."),
     ]
     assert objectives(read(agency, "northwind.html")) == [
         ("optimise", "Optimise An engagement rate of at least 3.5% Engagement rate (reach) · Northwind Cycles "
                      "Close to the objective: keep going and fine-tune what works best. 3.18% for a target of "
-                     "3.50% (91% of the target)"),
+                     "3.50% (91% of the target) 91% of the target reached: optimise from 80%."),
         ("stop", "Stop Followers up 10% a week Followers · Northwind Cycles Far from the objective: stop this "
-                 "action or rethink it. +2.70% for a target of +10.00% (27% of the target) · vs previous period"),
+                 "action or rethink it. +2.70% for a target of +10.00% (27% of the target) · vs previous period "
+                 "27% of the target reached: stop below 50%."),
     ]
 
 

@@ -300,9 +300,10 @@ def test_every_bad_row_is_listed_on_screen_up_to_twenty(tmp_path: Path) -> None:
     message = str(error)
     assert "posts.csv: 8 bad rows (line 2, line 3, line 4 ...), each listed below; fix the file" in message
     assert len(message.splitlines()) == 1 and "column 5" not in message   # the history's short line
-    assert len(error.details) == 8   # one line per row: place, post id, column, value, problem
-    assert error.details[0].startswith('line 2, post_id "0", column 5 "likes": value "n/a" is not a number: ')
-    assert error.details[7].startswith('line 9, post_id "7", column 5 "likes": value "n/a" is not a number: ')
+    # rows failing alike: the first three (place, post id, column, value, problem), then the advice once
+    assert list(error.details[:4]) == [f'line {n + 2}, post_id "{n}", column 5 "likes": value "n/a" is not a number'
+                                 for n in range(3)] + ["and 5 more lines like these"]
+    assert error.details[4].startswith("for all 8: ") and len(error.details) == 5
     assert not (tmp_path / "bad-rows").exists()  # all on screen: no list file
 
 
@@ -315,11 +316,16 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
     message = str(error)
     listed = tmp_path / "bad-rows" / "posts.csv.bad-rows.csv"
-    assert (f"posts.csv: 26 bad rows (line 2, line 3, line 4 ...), every one is listed in {listed}, the first 20 "
+    assert (f"posts.csv: 26 bad rows (line 2, line 3, line 4 ...), every one is listed in {listed}, summed up "
             "below; fix the file") in message and len(message.splitlines()) == 1
-    assert len(error.details) == 21   # twenty on screen, then how many more
-    assert error.details[19].startswith('line 21, post_id "p20", column 5 "likes": value "-20" is negative')
-    assert error.details[20] == "and 6 more (in the list)"
+    # the 24 negative counts said once, then the two rows failing otherwise, whole
+    assert list(error.details[:5]) == ['line 2, post_id "p1", column 5 "likes": value "-1" is negative',
+                                 'line 3, post_id "p2", column 5 "likes": value "-2" is negative',
+                                 'line 4, post_id "p3", column 5 "likes": value "-3" is negative',
+                                 "and 21 more lines like these (in the list)",
+                                 "for all 24: a count cannot be below 0"]
+    assert error.details[5].startswith('line 26, post_id "p25", column 5 "likes": value "=1+2" is a formula')
+    assert error.details[6].startswith("line 28") and len(error.details) == 7
     assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
     with listed.open(encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))

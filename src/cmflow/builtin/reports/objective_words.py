@@ -43,7 +43,9 @@ def progress_text(progress: float, lang: "Language", thresholds: "Iterable[float
 
 
 def _thresholds(result: Any) -> list[float]:
-    return [lowest for _, lowest in result.objective.ladder.thresholds()]
+    from cmflow.foundation.objectives import Ladder
+
+    return [lowest for _, lowest in getattr(result.objective, "ladder", Ladder()).thresholds()]
 
 
 def objective_rule(result: Any, lang: "Language") -> str:

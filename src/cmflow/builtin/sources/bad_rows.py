@@ -17,6 +17,7 @@ apostrophe. With ``on_error = "skip"`` every row left out is handed to the run
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,17 +111,77 @@ def _failure_message(bad: list[BadRow], file: Path, ctx: "FetchContext") -> str:
     where = (f"every one is listed in {listed}" if isinstance(listed, Path) else
              f"the full list could not be written ({listed}); set on_error = \"skip\" to see every one "
              "in the report and with cmflow run -v")
-    return f"{file}: {len(bad)} bad rows ({first}), {where}, the first {MAX_ERRORS_SHOWN} below; {advice}"
+    return f"{file}: {len(bad)} bad rows ({first}), {where}, summed up below; {advice}"
 
 
 def _failure_details(bad: list[BadRow]) -> list[str]:
     """One line per bad row up to :data:`MAX_ERRORS_SHOWN`: its place, the record it holds, then
     each bad cell's column, value and problem (``line 9, post_id "7", column 5 "likes": value
-    "n/a" is not a number``); past that, how many more the list file holds."""
-    lines = [_one_row(row) for row in bad[:MAX_ERRORS_SHOWN]]
-    if len(bad) > MAX_ERRORS_SHOWN:
-        lines.append(f"and {len(bad) - MAX_ERRORS_SHOWN} more (in the list)")
-    return lines
+    "n/a" is not a number``); past that, how many more the list file holds. Rows that fail
+    alike (more than :data:`ALIKE_SHOWN`) are said once: the first few without their advice,
+    ``and N more lines like these``, then the advice they share, once."""
+    lines = [_one_row(row) for row in bad]
+    keys = [re.sub(_VARYING, "#", line) for line in lines]
+    groups: dict[str, list[str]] = {}
+    for key, line in zip(keys, lines):
+        groups.setdefault(key, []).append(line)
+    summed: dict[str, tuple[list[str], str] | None] = {key: alike for key, group in groups.items()
+              if len(group) > ALIKE_SHOWN and (alike := _alike(group)) is not None}
+    shown: list[str] = []
+    rows_shown = accounted = 0  # rows spelt out; rows spelt out or summed up
+    for key, line in zip(keys, lines):  # in the file's order; rows failing alike where the first is
+        if rows_shown >= MAX_ERRORS_SHOWN:
+            break
+        if key not in summed:
+            shown.append(line)
+            rows_shown += 1
+            accounted += 1
+            continue
+        if summed[key] is None:  # said already
+            continue
+        heads, advice = summed[key]
+        summed[key] = None
+        count = len(groups[key])
+        shown.extend(heads[:ALIKE_SHOWN])
+        shown.append(f"and {count - ALIKE_SHOWN} more lines like these"
+                     + (" (in the list)" if len(bad) > MAX_ERRORS_SHOWN else ""))
+        shown.append(f"for all {count}: {advice}")
+        rows_shown += ALIKE_SHOWN
+        accounted += count
+    if accounted < len(bad):
+        shown.append(f"and {len(bad) - accounted} more (in the list)")
+    return shown
+
+
+ALIKE_SHOWN = 3
+"""Rows failing alike that the details spell out before "and N more lines like these"."""
+_VARYING = r'"[^"]*"|\d+'
+"""What differs between rows failing alike: their line numbers, records and values."""
+_ADVICE_MIN = 20
+"""Characters the shared end of alike rows must have to be said once as their advice."""
+
+
+def _alike(group: list[str]) -> tuple[list[str], str] | None:
+    """The lines of rows failing alike without the advice they end with, and that advice; None
+    when they share no advice worth saying once (then each is shown whole)."""
+    shortest = min(len(line) for line in group)
+    common = 0
+    while common < shortest and len({line[len(line) - common - 1] for line in group}) == 1:
+        common += 1
+    first = group[0]
+    value = re.search(r'value "[^"]*"', first)  # the advice comes after the cell and its value
+    start = max(len(first) - common, value.end() if value else 0)
+    cuts = [at for at in (first.find(": ", start), first.find(" (", start)) if at >= 0]
+    if not cuts:
+        return None
+    cut = min(cuts)
+    separator, advice = first[cut:cut + 2], first[cut + 2:]
+    if separator == " (" and advice.endswith(")"):
+        advice = advice[:-1]
+    if len(advice) < _ADVICE_MIN:
+        return None
+    kept = len(first) - cut  # the shared end cut from each line
+    return [line[:len(line) - kept] for line in group], advice
 
 
 def _one_row(row: BadRow) -> str:
