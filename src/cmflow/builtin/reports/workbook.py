@@ -281,17 +281,31 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
     columns = [Column("metric", lang.text("column_metric"), "text"), Column("value", lang.text("column_value"), "decimal")]
     for comparison in document.comparisons:
         columns.append(Column(f"previous_{comparison}", lang.text("column_" + comparison), "decimal"))
-        columns.append(Column(f"change_pct_{comparison}", lang.text("column_change_pct"), "percent"))
+        columns.append(Column(f"change_{comparison}", lang.text("column_change"), "percent"))
     rows = []
     for figure in document.headline:
         row = {"metric": lang.metric_label(figure.metric), "value": _in_unit(figure.value, figure.unit)}
         for comparison in document.comparisons:
             change = figure.changes.get(comparison)
             row[f"previous_{comparison}"] = _in_unit(change.previous, figure.unit) if change else None
-            row[f"change_pct_{comparison}"] = change.change_pct if change else None
+            row[f"change_{comparison}"] = _change(change, figure.unit) if change else None
         rows.append(row)
     title = document.title if document.complete else f"{document.title} ({lang.text('incomplete_title')})"
     return Sheet(lang.text("section_summary"), title, columns, rows)
+
+
+def _change(change: Any, unit: str) -> "Cell | None":
+    """A change as the HTML report says it, by the same rule (:func:`~cmflow.presentation.numbers.change_basis`):
+    a rate's in percentage points (``+0.82 pt``), another figure's in percent of the earlier
+    value, or in its unit when that was 0."""
+    from cmflow.builtin.reports.spreadsheets import Cell
+    from cmflow.presentation.numbers import change_basis
+
+    basis, amount = change_basis(change.change, change.change_pct, unit)
+    if amount is None:
+        return None
+    return Cell(amount, "points") if basis == "points" else Cell(amount, "percent") if basis == "percent" \
+        else _in_unit(amount, unit)
 
 
 def _in_unit(value: float | None, unit: str) -> "Cell | None":
