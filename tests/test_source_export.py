@@ -139,6 +139,11 @@ def test_a_format_sharing_one_column_of_five_is_not_called_the_closest(tmp_path:
     with pytest.raises(UnknownExport) as caught:
         identify(path)
     assert "closest" not in str(caught.value) and "the known formats are meta_facebook_posts" in str(caught.value)
+    from cmflow.builtin.outputs.console import _first_sentence
+
+    # the console's headline keeps the first part; the run summary prints the list once
+    assert _first_sentence(str(caught.value)) == f'{path} is not an export cmflow knows: its first line holds ' \
+        '"post_id", "platform", "account", "published_at", "likes", "impressions" …'
 
 
 def test_an_export_saved_again_as_a_workbook_gets_one_fix(tmp_path: Path) -> None:
