@@ -4,7 +4,8 @@ The file must be there, be a file and hold something: a 0-byte or blank export i
 failed download leaves, and must not look like a quiet week. A byte-order mark says the
 encoding (Meta and TikTok write UTF-8 with one; some tools write UTF-16), otherwise the
 ``encoding`` option does. Text that is not in that encoding is an error naming the line, with
-the encoding it looks like.
+the encoding it looks like; a file that starts as an image, a PDF or an archive does is named
+so (no encoding turns it into rows).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from cmflow import DataFileError
+from cmflow.foundation.file_signatures import binary_file_kind
 
 if TYPE_CHECKING:
     from cmflow import CredentialCheck, FetchContext, Source
@@ -35,9 +37,6 @@ WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 """How a workbook starts: a zip archive (.xlsx, .xlsm, .ods) or an OLE2 compound file (.xls)."""
 BLOCK_BYTES = 1 << 20
 """How much of an export :func:`plain_utf8_blocks` reads at a time."""
-
-
-from cmflow.foundation.file_signatures import binary_file_kind  # noqa: E402
 
 
 def is_utf8(encoding: str) -> bool:
