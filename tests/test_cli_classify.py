@@ -164,6 +164,22 @@ def test_a_file_that_is_not_utf8_is_refused_with_where(tmp_path) -> None:
     assert "UTF-8" in result.stderr
 
 
+def test_a_workbook_and_an_image_are_named_for_what_they_are(tmp_path) -> None:
+    """Not "not UTF-8 text (byte 0x92)": an .xlsx is a workbook to save as CSV UTF-8; a PNG is an image."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["id", "message"])
+    book.save(tmp_path / "comments.xlsx")
+    (tmp_path / "shot.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xf5\x92")
+    result = classify(str(tmp_path / "comments.xlsx"), "--text-column", "message")
+    assert result.exit_code == EXIT_INVALID
+    assert "is not a text file: its first bytes are those of an Excel workbook (.xlsx)" in result.stderr
+    assert 'save it as "CSV UTF-8"' in result.stderr and "byte 0x" not in result.stderr
+    result = classify(str(tmp_path / "shot.csv"), "--text-column", "message")
+    assert "its first bytes are those of a PNG image" in result.stderr and "save it as" not in result.stderr
+
+
 def test_a_folder_is_refused(tmp_path) -> None:
     result = classify(str(tmp_path), "--text-column", "message")
     assert result.exit_code == EXIT_INVALID

@@ -81,6 +81,18 @@ def test_a_bad_value_under_a_later_header_names_its_physical_line(tmp_path: Path
     assert 'line 6, post_id "https://lnkd.in/p3", column 4 "Impressions": value "n/a"' in message
 
 
+@pytest.mark.parametrize("start, kind", [(b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff\xe0", "a JPEG image"),
+                                         (b"%PDF-1.7\n", "a PDF document")])
+def test_an_image_or_a_pdf_is_not_read_as_text_in_another_encoding(tmp_path: Path, start, kind) -> None:
+    """No encoding turns a PNG into rows: "set encoding = mac_roman" was the advice."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(start + bytes(range(128, 256)))
+    with pytest.raises(DataFileError) as caught:
+        read_export(path, "utf-8")
+    assert f"{path} is not a text file: its first bytes are those of {kind}" in str(caught.value)
+    assert "encoding" not in str(caught.value)
+
+
 def test_the_fast_reader_and_the_exact_one_agree_on_a_notice_with_a_stray_quote(tmp_path: Path) -> None:
     write(tmp_path, "all-posts.csv", LINKEDIN.replace('"Lancement\nde la collection"', "Lancement"))
     path = tmp_path / "all-posts.csv"

@@ -13,6 +13,7 @@ import pytest
 from cmflow import Ladder, Objective, ObjectiveResult
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.objectives import judge
+from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 from cmflow.workflow import load_workflow
 
@@ -106,6 +107,12 @@ def test_no_value_or_no_baseline_gives_no_verdict_with_the_reason() -> None:
     assert judge(change, {}, "%", "up", 3.0, baseline=0.0).reason == "comparison value is 0"
     missing = judge(change, {}, "%", "up", 3.0)
     assert (missing.verdict, missing.reason, missing.target_value) == (None, "no value for the comparison period", None)
+
+
+def test_the_rule_shows_the_progress_that_met_the_threshold() -> None:
+    """1.49 / 3 and 1.4999997 / 3: six digits would show the second as 0.5, the threshold it is below."""
+    assert judge(objective(target=3.0), {}, "%", "up", 1.49).rule == "progress 0.4966666667 < 0.5: stop"
+    assert judge(objective(target=3.0), {}, "%", "up", 1.4999997).rule == "progress 0.4999999 < 0.5: stop"
 
 
 def test_a_custom_ladder_moves_the_thresholds() -> None:
@@ -423,8 +430,29 @@ def test_a_run_judges_each_objective_on_its_series(tmp_path, store_url) -> None:
         ("overall", {}, approx(3.5), None, None, 0.875, "optimise", None),  # 3.5 / 4
     ]
     assert result.objectives[-1].rule == "progress 0.875 >= 0.8: optimise"
+    with open_store(store_url) as store:  # the rule is kept with the run, not only shown
+        (kept,) = store.runs(result.workflow.key, limit=1)
+    assert kept.stats["objectives"][-1] == {"id": "overall", "dimensions": {}, "progress": 0.875,
+                                            "verdict": "optimise", "rule": "progress 0.875 >= 0.8: optimise",
+                                            "reason": None}
+    assert kept.stats["objectives"][2]["reason"].startswith("no series of engagement_rate_by_reach has account")
     assert result.objectives[-1].polarity == "up" and result.objectives[-1].unit == "%"
     assert result.workflow.polarity_of("engagement_rate_by_reach") == "up"
+
+
+def test_the_console_lists_each_objective_with_its_decision(tmp_path) -> None:
+    """In process (``--dry-run``): the summary names each objective, its decision and the rule."""
+    from cmflow_command import cmflow_in_process
+
+    write_posts(tmp_path / "posts.csv", [
+        ["instagram", "maisonlumiere", "m1", "2026-11-17T10:00:00Z", "image", 10, 2, 3, 5, 400]])
+    (tmp_path / "kpi.toml").write_text(RUN, encoding="utf-8")
+    done = cmflow_in_process("run", tmp_path / "kpi.toml", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Objectives:" in done.stderr
+    assert "[continue] err (platform = instagram, account = maisonlumiere): progress 1.6666666667 >= 1: continue" \
+        in done.stderr
+    assert "[no verdict] err (account = nobody): no series of engagement_rate_by_reach" in done.stderr
 
 
 def test_a_failed_source_gives_no_verdict(tmp_path, store_url) -> None:

@@ -448,6 +448,23 @@ def test_objective_rule_in_a_clients_words():
         f"85{NBSP}% de la cible atteinte{NBSP}: optimiser à partir de 80{NBSP}%."
 
 
+def test_an_objectives_progress_and_rule_never_read_across_a_threshold():
+    """0.4967 is a stop: it never shows as 50 % (the ladder's change), in the figures or the rule."""
+    from cmflow.builtin.reports.objective_words import objective_figures, objective_rule
+    from cmflow.foundation.objectives import Objective, judge
+
+    err = Objective("err", "raise_interactions", "engagement_rate_by_reach", "at_least", target=3.0)
+    result = judge(err, {}, "%", "up", 1.49)
+    fr, en = language("fr"), language("en")
+    assert objective_rule(result, fr) == f"49,7{NBSP}% de la cible atteinte{NBSP}: arrêter en dessous de 50{NBSP}%."
+    assert objective_rule(result, en) == "49.7% of the target reached: stop below 50%."
+    assert objective_figures(result, en) == "1.49% for a target of 3.00% (49.7% of the target)"
+    assert objective_rule(judge(err, {}, "%", "up", 2.4), en) == "80% of the target reached: optimise from 80%."
+    assert objective_rule(judge(err, {}, "%", "up", None), en) == ""
+    assert objective_rule(judge(err, {}, "%", "up", 1.4999997), en) == "49.9% of the target reached: stop below 50%."
+    assert objective_figures(judge(err, {}, "%", "up", 5.0), en) == "5.00% for a target of 3.00% (167% of the target)"
+
+
 def test_lists_in_a_sentence():
     names = ["Instagram", "Facebook", "TikTok"]
     assert language("fr").join(names) == "Instagram, Facebook et TikTok"

@@ -571,17 +571,18 @@ def test_the_objectives_say_their_decision_with_the_figures(agency) -> None:
     assert objectives(read(agency, "atelier-rose.html")) == [
         ("continue", "Continuer Un taux d'engagement d'au moins 3 % Taux d'engagement (portée) · Atelier Rose "
                      f"Objectif atteint{NBSP}: on garde la même approche. 3,12{pct} pour une cible de 3,00{pct} "
-                     f"(104{pct} de la cible)"),
+                     f"(104{pct} de la cible) 104{pct} de la cible atteinte{NBSP}: continuer à partir de 100{pct}."),
         ("change", "Réorienter Huit publications par semaine Publications · Atelier Rose En dessous de "
                    f"l'objectif{NBSP}: il faut revoir l'approche (contenus, formats, horaires). 4 pour une cible "
-                   f"de 8 (50{pct} de la cible)"),
+                   f"de 8 (50{pct} de la cible) 50{pct} de la cible atteinte{NBSP}: réorienter à partir de 50{pct}."),
     ]
     assert objectives(read(agency, "northwind.html")) == [
         ("optimise", "Optimise An engagement rate of at least 3.5% Engagement rate (reach) · Northwind Cycles "
                      "Close to the objective: keep going and fine-tune what works best. 3.18% for a target of "
-                     "3.50% (91% of the target)"),
+                     "3.50% (91% of the target) 91% of the target reached: optimise from 80%."),
         ("stop", "Stop Followers up 10% a week Followers · Northwind Cycles Far from the objective: stop this "
-                 "action or rethink it. +2.70% for a target of +10.00% (27% of the target) · vs previous period"),
+                 "action or rethink it. +2.70% for a target of +10.00% (27% of the target) · vs previous period "
+                 "27% of the target reached: stop below 50%."),
     ]
 
 
@@ -734,18 +735,19 @@ def test_the_workbook_has_a_sheet_per_table_with_percent_formats_for_rates(agenc
 
 def test_the_summary_sheet_shows_rates_as_percentages_and_counts_whole(agency) -> None:
     """ERR 270 / 8500 against 135 / 5500 and 100 / 2500, as fractions in a percent format; the
-    followers 3800 against 3700 and 3000 as whole numbers; the changes in percent: (3.176 -
-    2.4545) / 2.4545 = +29.41 %, 100 / 3700 = +2.70 %."""
+    followers 3800 against 3700 and 3000 as whole numbers; the changes as the HTML says them (M2):
+    the rate's in points, 3.176 - 2.4545 = +0.72 pt, the followers' in percent, 100 / 3700 = +2.70 %."""
     import openpyxl
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "northwind.xlsx")
     summary = book["Summary"]
-    assert [c.value for c in summary[3]] == ["Indicator", "Value", "Previous period", "Change (%)",
-                                             "Same period last year", "Change (%)"]
+    assert [c.value for c in summary[3]] == ["Indicator", "Value", "Previous period", "Change",
+                                             "Same period last year", "Change"]
     rate, followers = [[(c.value, c.number_format) for c in row] for row in (summary[4], summary[5])]
+    points = '+0.00" pt";-0.00" pt";0.00" pt"'
     assert rate == [("Engagement rate (reach)", "General"), (pytest.approx(270 / 8500), "0.00%"),
-                    (pytest.approx(135 / 5500), "0.00%"), (pytest.approx((270 / 8500) / (135 / 5500) - 1), "0.00%"),
-                    (pytest.approx(0.04), "0.00%"), (pytest.approx((270 / 8500) / 0.04 - 1), "0.00%")]
+                    (pytest.approx(135 / 5500), "0.00%"), (pytest.approx((270 / 8500 - 135 / 5500) * 100), points),
+                    (pytest.approx(0.04), "0.00%"), (pytest.approx((270 / 8500 - 0.04) * 100), points)]
     assert followers == [("Followers", "General"), (3800, "#,##0"), (3700, "#,##0"),
                          (pytest.approx(100 / 3700), "0.00%"), (3000, "#,##0"), (pytest.approx(800 / 3000), "0.00%")]
     objectives = [[(c.value, c.number_format) for c in row][2:5]

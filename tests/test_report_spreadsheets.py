@@ -232,7 +232,7 @@ def test_a_cell_of_its_own_kind_overrides_its_columns(tmp_path):
     with pytest.raises(ValueError) as error:
         Cell(1, "percentage")
     assert str(error.value) == ("cell kind 'percentage' is not one of amount, date, datetime, decimal, integer, percent, "
-                                "text, url")
+                                "points, text, url")
 
 
 def test_an_unknown_column_kind_is_refused(tmp_path):
@@ -240,7 +240,7 @@ def test_an_unknown_column_kind_is_refused(tmp_path):
     with pytest.raises(ValueError) as error:
         write_xlsx([sheet], tmp_path / "r.xlsx", title="t")
     assert str(error.value) == ("sheet 'Days', column 'share': kind 'percentage' is not one of amount, date, datetime, "
-                                "decimal, integer, percent, text, url")
+                                "decimal, integer, percent, points, text, url")
 
 
 def test_a_link_excel_would_refuse_is_written_as_text(tmp_path):

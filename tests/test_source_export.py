@@ -131,6 +131,54 @@ def test_an_unknown_file_names_the_closest_format_and_what_it_lacks(tmp_path: Pa
     assert "\n" not in message
 
 
+def test_a_format_sharing_one_column_of_five_is_not_called_the_closest(tmp_path: Path) -> None:
+    """A plain post CSV shares "impressions" with x_tweet_activity: not close; the formats are listed."""
+    path = tmp_path / "posts.csv"
+    path.write_text("post_id,platform,account,published_at,likes,impressions\n1,instagram,a,2026-11-17,3,40\n",
+                    encoding="utf-8")
+    with pytest.raises(UnknownExport) as caught:
+        identify(path)
+    assert "closest" not in str(caught.value) and "the known formats are meta_facebook_posts" in str(caught.value)
+    from cmflow.builtin.outputs.console import _first_sentence
+
+    # the console's headline keeps the first part; the run summary prints the list once
+    assert _first_sentence(str(caught.value)) == f'{path} is not an export cmflow knows: its first line holds ' \
+        '"post_id", "platform", "account", "published_at", "likes", "impressions" …'
+
+
+def test_an_export_saved_again_as_a_workbook_gets_one_fix(tmp_path: Path) -> None:
+    """Not "give the CSV file ... or read it with xlsx" then "export it again from one of these pages"."""
+    import csv
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    with (FIXTURES / "meta-instagram-posts.csv").open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.reader(handle):
+            book.active.append(row)
+    book.save(tmp_path / "ig.xlsx")
+    with pytest.raises(UnknownExport) as caught:
+        identify(tmp_path / "ig.xlsx")
+    message = str(caught.value)
+    assert "opened and saved again as a workbook: give the CSV file as downloaded" in message
+    assert "known formats" not in message and "from one of these pages" not in message
+
+
+def test_a_column_the_format_reads_missing_is_not_blamed_on_columns(tmp_path: Path, write_workflow,
+                                                                     store_url: str) -> None:
+    """The export source maps the columns itself: the workflow has no `columns` to fix."""
+    import csv
+
+    with (FIXTURES / "meta-facebook-posts.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    drop = rows[0].index("Permalink")
+    with (tmp_path / "fb.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([c for i, c in enumerate(row) if i != drop] for row in rows)
+    message = failure(write_workflow, store_url, str(tmp_path / "fb.csv"))
+    assert "no column 'Permalink' (the column this export's format reads url from: " in message
+    assert "in `columns`)" not in message
+
+
 def test_an_unknown_workbook_lists_its_sheets(tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()

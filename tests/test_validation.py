@@ -97,6 +97,14 @@ def test_toml_syntax_error_reports_file_line_and_column(write_workflow) -> None:
     assert str(problem).startswith(f"{path}:3:20: TOML syntax error")
 
 
+def test_a_data_file_given_as_the_workflow_is_named_so(tmp_path: Path) -> None:
+    path = tmp_path / "posts.csv"
+    path.write_text("platform,account,post_id,likes\ninstagram,a,1,3\n", encoding="utf-8")
+    problem = only_problem(path)
+    assert problem.message.startswith("this looks like a data file, not a workflow")
+    assert 'path = "posts.csv"' in problem.hint
+
+
 def test_missing_file_is_one_problem(tmp_path: Path) -> None:
     problem = only_problem(tmp_path / "nowhere.toml")
     assert problem.message == "file not found"
@@ -484,6 +492,15 @@ class EveryConstraint(BaseModel):
     either: Union[int, list[int]] = 1
     table: dict[str, Union[str, list[str]]] = Field(default_factory=dict)
     wait: Duration = timedelta(1)
+
+
+@pytest.mark.parametrize("given, hint", [("3 %", "write ratio = 3: a number without quotes (in %"),
+                                         ("0,5", "write ratio = 0.5: a number without quotes"), ("half", "")])
+def test_a_number_in_quotes_gets_the_line_to_write(given, hint) -> None:
+    with pytest.raises(ValidationError) as caught:
+        EveryConstraint.model_validate({"ratio": given})
+    (explained,) = explain(caught.value, list(EveryConstraint.model_fields))
+    assert explained.hint.startswith(hint) and bool(explained.hint) == bool(hint), explained.hint
 
 
 @pytest.mark.parametrize("values, where, words", [

@@ -228,6 +228,19 @@ def _print_skipped(skipped: list[str], echo) -> None:
              "all, and an html_report output lists them in its footer", fg="yellow")
 
 
+def _print_objectives(judged, echo) -> None:
+    """Each objective's decision and the rule that gave it, one line each."""
+    if not judged:
+        return
+    echo("\nObjectives:", bold=True)
+    colours = {"continue": "green", "optimise": "cyan", "change": "yellow", "stop": "red"}
+    for result in judged:
+        series = ", ".join(f"{k} = {v}" for k, v in result.dimensions.items() if v is not None)
+        name = result.objective.id + (f" ({series})" if series else "")
+        echo(f"  [{result.verdict or 'no verdict'}] {name}: {result.rule or result.reason}",
+             fg=colours.get(result.verdict))
+
+
 def _counted(kind: str, count: int) -> str:
     """``15 daily activity records`` for the record kind ``account_activity`` (never "activitys")."""
     from cmflow.foundation.records import RECORD_KINDS
@@ -296,6 +309,7 @@ def _print_summary(result, url: str, seconds: float) -> None:
     for verdict in result.verdicts:
         colour = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}.get(verdict.status)
         echo(f"  [{verdict.status.replace('_', ' ')}] {verdict.summary}", fg=colour)
+    _print_objectives(result.objectives, echo)
     outputs = [s for s in result.stages if s.kind == "output"]
     if outputs:
         echo()

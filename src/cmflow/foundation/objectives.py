@@ -174,8 +174,14 @@ def verdict_of(progress: float, ladder: Ladder) -> tuple[str, float, str]:
     """The verdict of ``progress`` on ``ladder``, the threshold crossed, and the rule in words."""
     for verdict, lowest in ladder.thresholds():
         if progress >= lowest:
-            return verdict, lowest, f"progress {progress:g} >= {lowest:g}: {verdict}"
-    return "stop", ladder.change, f"progress {progress:g} < {ladder.change:g}: stop"
+            return verdict, lowest, f"progress {_exact(progress)} >= {lowest:g}: {verdict}"
+    return "stop", ladder.change, f"progress {_exact(progress)} < {ladder.change:g}: stop"
+
+
+def _exact(progress: float) -> str:
+    """A progress as it met the thresholds (10 decimals at most): ``:g``'s six digits would
+    show 0.4999999 as 0.5, across the threshold it is below."""
+    return f"{progress:.{PROGRESS_DECIMALS}f}".rstrip("0").rstrip(".")
 
 
 def judge(objective: Objective, dimensions: dict[str, Any], unit: str, polarity: str, value: float | None,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cmflow.foundation.errors import Problem, WorkflowInvalid
+from cmflow.foundation.file_signatures import binary_file_kind, is_workbook
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,6 +57,10 @@ def decode_utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if kind := binary_file_kind(data):  # not text at all: say what it is
+            raise _invalid(name, f"is not a text file: its first bytes are those of {kind}",
+                           'open it in the spreadsheet and save it as "CSV UTF-8" (File, Save as)' if is_workbook(kind)
+                           else "give the text file meant (a .csv export, a .toml workflow)") from None
         offset = exc.start
         line_start = data.rfind(b"\n", 0, offset) + 1
         line = data.count(b"\n", 0, offset) + 1
@@ -86,8 +91,23 @@ def read_toml(path: Path, shown: str | None = None, text: str | None = None) -> 
         if position and position.group(1):
             line, column = int(position.group(1)), int(position.group(2))
         message = re.sub(_TOML_POSITION, "", message).strip()
+        if line == 1 and _looks_like_data(path, text):
+            raise WorkflowInvalid([Problem(
+                name, "", f"this looks like a data file, not a workflow (TOML syntax error: {message})",
+                'give the workflow\'s .toml file; a data file is read by a source in it: [[sources]] '
+                f'plugin = "csv", path = "{path.name}"', line=line, column=column)]) from None
         raise WorkflowInvalid([Problem(name, "", f"TOML syntax error: {message}",
                                        _toml_hint(message), line=line, column=column)]) from None
+
+
+def _looks_like_data(path: Path, text: str) -> bool:
+    """Whether a file that is not TOML from its first line is a CSV file: named so, or a first
+    line of several separated names and no ``=`` nor ``[``."""
+    first = text.removeprefix("\ufeff").split("\n", 1)[0]
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return True
+    return "=" not in first and not first.lstrip().startswith("[") and \
+        max(first.count(","), first.count(";"), first.count("\t")) >= 2
 
 
 def _toml_hint(message: str) -> str:

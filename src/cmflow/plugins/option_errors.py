@@ -100,6 +100,22 @@ def explain(error: ValidationError, known_keys: Iterable[str] = ()) -> list[Opti
     return explained
 
 
+def _number_hint(location: tuple[str | int, ...], given: Any) -> str:
+    """For a number written as a string (``"3 %"``, ``"1 500"``, ``"2,5"``): the line to write
+    instead (``target = 3``), without quotes and without its unit."""
+    if not isinstance(given, str):
+        return ""
+    text = given.strip().removesuffix("%").strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return ""
+    key = next((part for part in reversed(location) if isinstance(part, str)), "")
+    written = f"{number:g}" if abs(number) < 1e15 else text
+    unit = " (in %, without the % sign)" if "%" in given else ""
+    return f"write {key} = {written}: a number without quotes{unit}" if key else ""
+
+
 def _is_tag(part: Any) -> bool:
     if not isinstance(part, str):
         return False
@@ -205,7 +221,8 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
         reason = ctx.get("error")
         says_why = kind.endswith("_parsing") and not kind.startswith(("int", "float", "bool"))
         extra = f": {reason}" if reason and says_why else ""
-        return OptionError(location, f"must be {_TYPE_WORDS[kind]}{_got(given)}{extra}")
+        return OptionError(location, f"must be {_TYPE_WORDS[kind]}{_got(given)}{extra}",
+                           _number_hint(location, given) if kind.startswith(("int", "float", "decimal")) else "")
     if kind in ("too_short", "too_long"):
         bound = ctx.get("min_length" if kind == "too_short" else "max_length")
         if kind == "too_short" and bound == 1:

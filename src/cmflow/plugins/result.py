@@ -281,6 +281,11 @@ class RunResult:
             **({"resent": {output: sorted(clients) for output, clients in self.resent.items() if clients}}
                if any(self.resent.values()) else {}),
             "inputs": {s.id: s.inputs for s in self.stages if s.kind == "source" and s.ok and s.inputs},
+            # Each objective's decision with the rule that gave it (or why there is none).
+            **({"objectives": [{"id": o.objective.id, "dimensions": {k: str(v) for k, v in o.dimensions.items()},
+                                "progress": o.progress, "verdict": o.verdict, "rule": o.rule or None,
+                                "reason": None if o.verdict else o.reason} for o in self.objectives]}
+               if self.objectives else {}),
             # The filters the figures it kept were measured with (stages/changed_scopes.py: said
             # once when they change); a run that kept none (a source failed) says nothing.
             **({} if self.failed_sources else {

@@ -29,7 +29,7 @@ import math
 from copy import copy
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -213,13 +213,25 @@ def format_change(change: float | None, change_pct: float | None, unit: str, loc
     (``+3``, ``+€236.67``, ``+2.5 h``); empty when unknown. ``signed=False``: its size alone,
     for a sentence that says the direction itself (``dropped 34%``)."""
     babel = _as_locale(locale)
-    if unit == "%":
-        if _missing(change):
-            return ""
-        return _signed(change, format_number(abs(change), 2, babel), babel, signed) + POINTS_SUFFIX
-    if not _missing(change_pct):
-        magnitude = format_percent(abs(change_pct), (0, relative_change_decimals(change_pct)), babel)
-        return _signed(change_pct, magnitude, babel, signed)
-    if _missing(change):
+    basis, amount = change_basis(change, change_pct, unit)
+    if _missing(amount):
         return ""
-    return _signed(change, format_value(abs(change), unit, babel), babel, signed)
+    if basis == "points":
+        return _signed(amount, format_number(abs(amount), 2, babel), babel, signed) + POINTS_SUFFIX
+    if basis == "percent":
+        magnitude = format_percent(abs(amount), (0, relative_change_decimals(amount)), babel)
+        return _signed(amount, magnitude, babel, signed)
+    return _signed(amount, format_value(abs(amount), unit, babel), babel, signed)
+
+
+def change_basis(change: float | None, change_pct: float | None,
+                 unit: str) -> tuple[Literal["points", "percent", "absolute"], float | None]:
+    """How a change is said, the one rule of every output (:func:`format_change`, the workbook's
+    change column): a rate (unit ``%``) by its difference in percentage ``points``; another
+    figure by its relative change in ``percent``; when the earlier value was 0 (no percent),
+    by its ``absolute`` difference in the figure's unit. The amount is None when unknown."""
+    if unit == "%":
+        return "points", change
+    if not _missing(change_pct):
+        return "percent", change_pct
+    return "absolute", change

@@ -49,7 +49,7 @@ class Console(Output):
                       + (f"  (changes vs {versus})" if versus else ""))
         for stage in result.failed_sources:
             console.print(f"[bold red]! Incomplete: source {_escape(stage.id)} failed "
-                          f"({_escape(stage.error or '')}); its records are left out.[/bold red]")
+                          f"({_escape(_first_sentence(stage.error or ''))}); its records are left out.[/bold red]")
         for table in kpi_tables(result, options.metrics):
             console.print(_rich_table(table, metric_label))
             for note in table.basis_notes:  # where the figures come from: posts or daily activity
@@ -166,3 +166,10 @@ def _escape(text: str) -> str:
 @hookimpl
 def register_outputs(register):
     register(Console)
+
+
+def _first_sentence(error: str) -> str:
+    """An error's first part (up to its first "; "), for the headline: the run summary prints it
+    whole (the list of known formats, the advice) once, under the failed source."""
+    first, _, rest = error.partition("; ")
+    return first + (" …" if rest and not first.endswith("...") else "")

@@ -119,7 +119,7 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
 
     from cmflow.builtin.reports.alert_words import alert_sentence
     from cmflow.builtin.reports.document import change_mark
-    from cmflow.builtin.reports.objective_words import objective_figures
+    from cmflow.builtin.reports.objective_words import objective_figures, objective_rule
 
     from cmflow import NONE_LABEL
     from cmflow.builtin.reports.commentary import commentary_html
@@ -127,7 +127,8 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
     template = env.get_template(f"{audience}.html.j2")
     return template.render(
         doc=document, t=language.text, lang=language, audience=audience, accent=branding.accent,
-        objective_figures=lambda result: objective_figures(result, language), change_mark=change_mark,
+        objective_figures=lambda result: objective_figures(result, language),
+        objective_rule=lambda result: objective_rule(result, language), change_mark=change_mark,
         alert_sentence=lambda line: alert_sentence(line, document.scope, language),
         cover_page=audience != "management",  # the one-pager has no cover page in print
         objectives_first=audience == "management",  # a decision-maker reads the decisions first

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cmflow.builtin.reports.language import Language
 
 
@@ -14,7 +17,7 @@ def objective_figures(result: Any, lang: "Language") -> str:
     rapport à …``), or the value against the target; empty without a verdict."""
     if result.progress is None:  # no verdict: its reason is said instead
         return ""
-    objective, progress = result.objective, lang.percent(result.progress * 100, 0)
+    objective, progress = result.objective, progress_text(result.progress, lang, _thresholds(result))
     if objective.kind == "change" and result.change_pct is not None:
         achieved = ("+" if result.change_pct >= 0 else "") + lang.percent(result.change_pct, 2)
         target = ("+" if objective.target_change_pct >= 0 else "") + lang.percent(objective.target_change_pct, 2)
@@ -24,3 +27,33 @@ def objective_figures(result: Any, lang: "Language") -> str:
         return ""
     return lang.text("objective_figures", value=lang.value(result.value, result.unit),
                      target=lang.value(result.target_value, result.unit), progress=progress)
+
+
+def progress_text(progress: float, lang: "Language", thresholds: "Iterable[float]" = ()) -> str:
+    """A progress as a percentage of the target, in whole percent (``167 %``) unless that would
+    read across one of the ``thresholds`` (the ladder's): then with one decimal, floored if need
+    be, so 0.4967 is ``49,7 %``, never ``50 %``, which the ladder calls change."""
+    exact = Decimal(str(progress)) * 100
+    limits = [Decimal(str(t)) * 100 for t in thresholds]
+    for decimals in (0, 1):
+        shown = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        if not any(shown >= limit > exact for limit in limits):
+            return lang.percent(float(shown), decimals)
+    return lang.percent(float(exact.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)), 1)
+
+
+def _thresholds(result: Any) -> list[float]:
+    from cmflow.foundation.objectives import Ladder
+
+    return [lowest for _, lowest in getattr(result.objective, "ladder", Ladder()).thresholds()]
+
+
+def objective_rule(result: Any, lang: "Language") -> str:
+    """The rule that gave an objective's decision, in the report's words (``49,7 % de la cible
+    atteinte : arrêter en dessous de 50 %.``); empty without a verdict."""
+    if result.verdict is None or result.progress is None or result.threshold is None:
+        return ""
+    key = "objective_rule_below" if result.verdict == "stop" else "objective_rule_reached"
+    return lang.text(key, progress=progress_text(result.progress, lang, _thresholds(result)),
+                     verdict=lang.text("verdict_" + result.verdict).lower(),
+                     threshold=progress_text(result.threshold, lang))

@@ -37,11 +37,12 @@ __all__ = ["Cell", "Column", "Sheet", "SheetChart", "excel_sheet_name", "measure
 
 MetricLabels = Mapping[str, str] | Callable[[str], str]
 """What people call each metric: a mapping, or a function such as ``Language.metric_label``."""
-ColumnKind = Literal["text", "integer", "decimal", "percent", "amount", "date", "datetime", "url"]
-COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "amount", "date", "datetime", "url"})
-NUMERIC_KINDS = frozenset({"integer", "decimal", "percent", "amount"})
+ColumnKind = Literal["text", "integer", "decimal", "percent", "points", "amount", "date", "datetime", "url"]
+COLUMN_KINDS = frozenset({"text", "integer", "decimal", "percent", "points", "amount", "date", "datetime", "url"})
+NUMERIC_KINDS = frozenset({"integer", "decimal", "percent", "points", "amount"})
 
-NUMBER_FORMATS: dict[str, str] = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.00%"}
+NUMBER_FORMATS: dict[str, str] = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.00%",
+                                  "points": '+0.00" pt";-0.00" pt";0.00" pt"'}
 """Excel number formats by column kind. Excel shows the thousands and decimal separators of
 the reader's own settings (``1,234.50`` in English, ``1 234,50`` in French), whatever the code."""
 DATE_FORMAT = "d mmm yyyy"
@@ -332,7 +333,8 @@ def _write_value(worksheet: "Worksheet", row: int, col: int, column: Column, val
             worksheet.write_number(row, col, number, formats.amount(column.currency))
             return len(f"{value:,.2f} €"), links
         worksheet.write_number(row, col, number, formats.by_kind[kind])
-        shown = {"integer": f"{value:,.0f}", "decimal": f"{value:,.2f}", "percent": f"{value:.2f}%"}[kind]
+        shown = {"integer": f"{value:,.0f}", "decimal": f"{value:,.2f}", "percent": f"{value:.2f}%",
+                 "points": f"{value:+.2f} pt"}[kind]
         return len(shown), links
     if kind in ("date", "datetime"):
         if not isinstance(value, date):

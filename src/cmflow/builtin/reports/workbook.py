@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
+    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = [_summary(document, lang)]
@@ -28,11 +29,13 @@ def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet
             Column("target", lang.text("column_target"), "decimal"),
             Column("progress", lang.text("column_progress"), "percent"),
             Column("verdict", lang.text("column_verdict"), "text"),
+            Column("rule", lang.text("column_rule"), "text"),
         ], [{"objective": o.objective.title or lang.text("goal_" + o.objective.goal),
              "metric": lang.metric_label(o.objective.metric), "value": _in_unit(o.value, o.unit),
              "target": _in_unit(o.target_value, o.unit),
              "progress": None if o.progress is None else o.progress * 100,
-             "verdict": lang.text("verdict_" + (o.verdict or "none"))} for o in document.objectives]))
+             "verdict": lang.text("verdict_" + (o.verdict or "none")),
+             "rule": objective_rule(o, lang) or lang.reason(o.reason)} for o in document.objectives]))
     for section in document.platforms:
         if not section.accounts:
             continue
@@ -144,6 +147,7 @@ def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["She
     messages (a sheet per list), each sheet only when the document has rows. Authors, texts and links are public text: every text cell is
     neutralised by the writer, and a link is a link only when the HTML would link it
     (:func:`~cmflow.builtin.reports.html.safe_url`), else it is left out as the HTML leaves it."""
+    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = []
@@ -243,6 +247,7 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
     """The production section's figures, as the HTML shows them: its indicators, the campaigns,
     the kinds of task, the missing and the late planned posts, the planned vs published mixes and the link
     problems, each sheet only when the run measured it for the report's scope."""
+    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = []
@@ -329,17 +334,31 @@ def _summary(document: "ReportDocument", lang: "Language") -> "Sheet":
     columns = [Column("metric", lang.text("column_metric"), "text"), Column("value", lang.text("column_value"), "decimal")]
     for comparison in document.comparisons:
         columns.append(Column(f"previous_{comparison}", lang.text("column_" + comparison), "decimal"))
-        columns.append(Column(f"change_pct_{comparison}", lang.text("column_change_pct"), "percent"))
+        columns.append(Column(f"change_{comparison}", lang.text("column_change"), "percent"))
     rows = []
     for figure in document.headline:
         row = {"metric": lang.metric_label(figure.metric), "value": _in_unit(figure.value, figure.unit)}
         for comparison in document.comparisons:
             change = figure.changes.get(comparison)
             row[f"previous_{comparison}"] = _in_unit(change.previous, figure.unit) if change else None
-            row[f"change_pct_{comparison}"] = change.change_pct if change else None
+            row[f"change_{comparison}"] = _change(change, figure.unit) if change else None
         rows.append(row)
     title = document.title if document.complete else f"{document.title} ({lang.text('incomplete_title')})"
     return Sheet(lang.text("section_summary"), title, columns, rows)
+
+
+def _change(change: Any, unit: str) -> "Cell | None":
+    """A change as the HTML report says it, by the same rule (:func:`~cmflow.presentation.numbers.change_basis`):
+    a rate's in percentage points (``+0.82 pt``), another figure's in percent of the earlier
+    value, or in its unit when that was 0."""
+    from cmflow.builtin.reports.spreadsheets import Cell
+    from cmflow.presentation.numbers import change_basis
+
+    basis, amount = change_basis(change.change, change.change_pct, unit)
+    if amount is None:
+        return None
+    return Cell(amount, "points") if basis == "points" else Cell(amount, "percent") if basis == "percent" \
+        else _in_unit(amount, unit)
 
 
 def _in_unit(value: float | None, unit: str) -> "Cell | None":

@@ -298,6 +298,11 @@ def _match(candidates: list[ExportFormat], rows: list[tuple[int, list[str]]]
     return None
 
 
+CLOSE_ENOUGH = 0.5
+"""The share of a format's identifying columns a file must hold for the format to be named as the
+closest: a file sharing one column of five (``impressions``) is not "close" to it."""
+
+
 def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]], candidates: list[ExportFormat],
              formats: Sequence[ExportFormat], file_type: str) -> UnknownExport:
     """The error for a file of no known format: what it holds, the known formats, the closest."""
@@ -327,11 +332,13 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
                  else f"line {rows[0][0]}")
         held.append(f"{where} holds {shown or 'nothing'}" + (", ..." if rows and len(rows[0][1]) > 8 else ""))
     parts = [opening + ": " + "; ".join(held)]
-    if closest is not None and present > 0 and missing:
+    if closest is not None and present > 0 and not missing and closest.file_type != file_type:
+        # the export itself, opened and saved again in another form: one fix, not the list of formats
+        parts.append(_saved_again(closest, file_type, closest_row))
+        return UnknownExport("; ".join(parts), closest, ())
+    if closest is not None and present > CLOSE_ENOUGH and missing:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), whose "
                      + ", ".join(f'"{n}"' for n in missing) + " it lacks")
-    elif closest is not None and present > 0 and closest.file_type != file_type:
-        parts.append(_saved_again(closest, file_type, closest_row))
     elif closest is not None and present > 0 and never:
         parts.append(f"the closest known format is {closest.name} ({closest.title}), which never has "
                      + ", ".join(f'"{n}"' for n in never) + " (another file of the same download?)")

@@ -120,6 +120,10 @@ class ExportAdvice(Advice):
         order = "day_first" if swapped.find("%d") < swapped.find("%m") else "month_first"
         return f'set date_order = "{order}" on this source'
 
+    def mapped_by(self, field: str) -> str:
+        return (f"the column this export's format reads {field} from: the file was edited, or it is another "
+                f"export; export it again as downloaded, or {self.OTHER_SOURCE}")
+
 
 EXPORT_ADVICE = ExportAdvice()
 

@@ -4,7 +4,8 @@ The file must be there, be a file and hold something: a 0-byte or blank export i
 failed download leaves, and must not look like a quiet week. A byte-order mark says the
 encoding (Meta and TikTok write UTF-8 with one; some tools write UTF-16), otherwise the
 ``encoding`` option does. Text that is not in that encoding is an error naming the line, with
-the encoding it looks like.
+the encoding it looks like; a file that starts as an image, a PDF or an archive does is named
+so (no encoding turns it into rows).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from cmflow import DataFileError
+from cmflow.foundation.file_signatures import binary_file_kind
 
 if TYPE_CHECKING:
     from cmflow import CredentialCheck, FetchContext, Source
@@ -56,6 +58,9 @@ def read_export(path: Path, encoding: str, reader: str = "csv", encoding_option:
                                 "not text: the file is damaged; export it again")
         raise DataFileError(f"{path} looks like {kind}, not text: read it with plugin = \"xlsx\" (and `sheet` "
                             "to choose a sheet)" + (", or save it as CSV UTF-8" if reader == "csv" else ""))
+    if kind := binary_file_kind(data[:16]):  # no encoding turns an image into rows
+        raise DataFileError(f"{path} is not a text file: its first bytes are those of {kind}; give the {reader.upper()} "
+                            "export itself (download it again from the platform)")
     declared = encoding
     for mark, marked in BYTE_ORDER_MARKS:
         if data.startswith(mark):

@@ -102,6 +102,10 @@ class Advice:
         """For dates whose day and month are the other way round (``swapped`` is the format that reads them)."""
         return f"set {option} = \"{swapped}\""
 
+    def mapped_by(self, field: str) -> str:
+        """Who maps a column the file lacks to ``field``: the workflow's `columns` here."""
+        return f"mapped to {field} in `columns`"
+
 
 class MappingOptions(PluginOptions):
     """The options of every tabular source (csv, json, xlsx): the file and how its columns map."""
@@ -816,16 +820,16 @@ def _mapped_columns(kind: str, options: TabularOptions, available: list[str], fi
             continue
         mapped = options.columns.get(field.name)
         if isinstance(mapped, list):
-            sources[field.name] = _mapped_column_list(field, mapped, available, file, places)
+            sources[field.name] = _mapped_column_list(field, mapped, available, file, places, options._advice)
             continue
-        column = _mapped_column(field, mapped, available, file, places)
+        column = _mapped_column(field, mapped, available, file, places, options._advice)
         if column is not None:
             sources[field.name] = column
     return sources
 
 
 def _mapped_column_list(field: Any, columns: list[str], available: list[str], file: Path,
-                        places: RowPlaces) -> list[str]:
+                        places: RowPlaces, advice: "Advice | None" = None) -> list[str]:
     """The columns of a list that the file has (an older and a newer export name the same figure
     differently, so one workflow reads both); an error when it has none of them."""
     present = [c for c in columns if c in available or column_name(c) in available]
@@ -837,9 +841,9 @@ def _mapped_column_list(field: Any, columns: list[str], available: list[str], fi
                      if n and n in available and n not in columns), None)
         header = ", ".join(f'"{c}"' for c in available)
         raise DataFileError(
-            f"{file}: none of the columns {listed} (mapped to {field.name} in `columns`) is in the file"
+            f"{file}: none of the columns {listed} ({(advice or Advice()).mapped_by(field.name)}) is in the file"
             + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
-    return [_mapped_column(field, column, available, file, places) for column in present]
+    return [_mapped_column(field, column, available, file, places, advice) for column in present]
 
 
 def _warn_listed_columns_misspelt(options: MappingOptions, available: list[str], ctx: FetchContext,
@@ -868,7 +872,7 @@ def _warn_listed_columns_misspelt(options: MappingOptions, available: list[str],
 
 
 def _mapped_column(field: Any, column: Optional[str], available: list[str], file: Path,
-                   places: RowPlaces) -> Optional[str]:
+                   places: RowPlaces, advice: "Advice | None" = None) -> Optional[str]:
     """The file's column a field is read from (``column`` as mapped, or None); an error for a missing one."""
     from cmflow import closest
 
@@ -893,7 +897,7 @@ def _mapped_column(field: Any, column: Optional[str], available: list[str], file
         near = next((n for n in RENAMED_COLUMNS.get(column.casefold(), ()) if n in available), None) \
             or closest(column, available)
         raise DataFileError(
-            f"{file}: no column {column!r} (mapped to {field.name} in `columns`)"
+            f"{file}: no column {column!r} ({(advice or Advice()).mapped_by(field.name)})"
             + (f"; did you mean {near!r}?" if near else "") + f"; the header's columns: {header}")
     return column
 

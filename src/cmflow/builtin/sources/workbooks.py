@@ -11,6 +11,7 @@ declares for dates written as text, so one column may hold both.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from cmflow import FetchContext
 
+log = logging.getLogger(__name__)
 HEADER_SEARCH_ROWS = 50
 """Rows looked through for the header when `header_row` is not given."""
 EXCEL_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$"
@@ -210,9 +212,11 @@ def open_sheet(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str]
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # fastexcel's errors: a damaged archive, an encrypted workbook
-        raise DataFileError(f"{path} cannot be read as a workbook ({_first_line(exc)}): the file is "
-                            "damaged or password-protected; export it again, or open and save it "
-                            "again in a spreadsheet") from None
+        log.debug("%s: the workbook reader says %s", path, _first_line(exc))
+        raise DataFileError(f"{path} cannot be read as a workbook: it starts as one does, but it is "
+                            "damaged (cut short by a download or a copy), password-protected, or not a "
+                            "workbook; export it again, or open it in a spreadsheet and save it again "
+                            "as .xlsx") from None
     names = list(reader.sheet_names)
     listed = ", ".join(f'"{n}"' for n in names)
     if not names:
