@@ -57,20 +57,6 @@ def test_youtube_table_one_post_per_video_and_the_total_row_is_none():
     assert ctx.problems == [] and ctx.skipped == []
 
 
-def test_youtube_total_row_above_the_videos_listed_is_said_with_the_difference(tmp_path):
-    """Studio's Total counts the views of videos published before the range, which the table
-    does not list: 6,030 views in the Total row, 4,830 over the four videos (as above), 1,200
-    more; likes 301 both. The figures stay the videos'; a note names the difference."""
-    path = tmp_path / "Table data.csv"
-    path.write_text(YOUTUBE.read_text(encoding="utf-8").replace("Total,,,,4830,", "Total,,,,6030,"), encoding="utf-8")
-    records, ctx = read(path, account="atelierlumen")
-    assert totals(records["post"])["video_views"] == 4830
-    [note] = ctx.problems
-    assert note.startswith('Table data.csv: the "Total" row is not the sum of the rows: Views 6,030 in the Total row, '
-                           "4,830 over the 4 rows listed (+1,200): ")
-    assert "videos published before the range" in note and "Likes" not in note
-
-
 def test_youtube_2025_naming_thumbnail_impressions_and_metrics_not_chosen():
     posts = read(YOUTUBE_2025, account="atelierlumen")[0]["post"]
     # Thumbnail impressions "120,100" and "30,300"; Views "9,870" and "2,770". Likes, comments and
@@ -306,56 +292,3 @@ def test_a_table_read_for_another_period_than_its_range_is_said(tmp_path, downlo
                       "each video's figures over its export's range, 2026-10-01..2026-10-31 (the download's name), "
                       "not over this run's period 2026-11-01..2026-11-30: its figures are that range's; export the "
                       "table again for the period"]
-
-
-def test_a_youtube_table_gives_no_other_period_its_figures_and_leaves_tiktoks_activity_alone(tmp_path, store_url):
-    """A brand's folder: YouTube Studio's table of 16-22 November (the download's folder name),
-    its videos published on 10, 17, 29 and 31 November here, beside TikTok Studio's daily
-    overview. This week: YouTube's 97 likes (the video of the 17th, over the range) and TikTok's
-    95 + 120 + 90 + 75 + 110 + 100 + 80 = 670. The previous week (9-15 November): TikTok's days
-    (14th: 60, 15th: 70, so 130 by hand) stay; the video of the 10th has 188 likes over 16-22
-    November, none known of its own week, so YouTube's row and the overall row have no value,
-    with the reason (not 188 and 318)."""
-    import shutil
-
-    import polars as pl
-
-    from cmflow.stages.uncovered_periods import UNCOVERED_REASON
-    from cmflow.testing import run_workflow_file
-
-    brand = tmp_path / "exports"
-    table = brand / "Content 2026-11-16_2026-11-22 Atelier Lumen"
-    table.mkdir(parents=True)
-    text = YOUTUBE.read_text(encoding="utf-8")
-    for before, after in (("Oct 3,", "Nov 10,"), ("Oct 17,", "Nov 17,"), ("Oct 29,", "Nov 29,"), ("Oct 31,", "Nov 30,")):
-        text = text.replace(before, after)
-    (table / "Table data.csv").write_text(text, encoding="utf-8")
-    shutil.copy(EXPORTS / "tiktok-overview-2026-11a.csv", brand / "tiktok-overview.csv")
-    (tmp_path / "workflow.toml").write_text("""[workflow]
-name = "Lumen"
-timezone = "UTC"
-period = "2026-11-16..2026-11-22"
-as_of = "2026-11-23"
-compare = ["previous_period"]
-
-[[sources]]
-id = "brand"
-plugin = "export"
-path = "exports/**/*.csv"
-account = "atelierlumen"
-
-[[metrics]]
-plugin = "totals"
-counters = ["likes"]
-by = ["overall", "platform"]
-""", encoding="utf-8")
-    result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url, dry_run=True)
-    likes = result.measurements.filter(pl.col("metric") == "total_likes")
-    got = {(row["period"], row["platform"]): (row["value"], row["reason"]) for row in likes.iter_rows(named=True)}
-    assert got[("current", "youtube")] == (97, None) and got[("current", "tiktok")] == (670, None)
-    assert got[("current", None)] == (767, None)
-    assert got[("previous_period", "tiktok")] == (130, None)
-    for platform in ("youtube", None):
-        assert got[("previous_period", platform)] == (None, (
-            f"{UNCOVERED_REASON}: source brand reads a youtube table whose figures are over 2026-11-16..2026-11-22 "
-            "(its export's range), not this period's: export the table for this period"))

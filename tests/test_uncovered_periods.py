@@ -16,7 +16,7 @@ posted in November only: October is 0, not "no value").
 from __future__ import annotations
 
 import types
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from cmflow import RecordTable, Source, hookimpl
 from cmflow.builtin.reports.language import language
@@ -129,63 +129,3 @@ by = ["overall"]
         result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url)
     assert posts(result, "current")["overall"][0] == 1
     assert posts(result, "same_period_last_year")["overall"] == (0, None)
-
-
-class RecentSearch(Source):
-    """Posts from a search that, like X's recent search, returns the last 7 days only: one post
-    on 18 November, 2 likes."""
-
-    name = "recent_search_for_uncovered_test"
-    description = "A search API reaching back 7 days (a test's stand-in for X's recent search)."
-    record_kinds = ("post",)
-    incremental = True
-
-    def reaches_back(self):
-        return timedelta(days=7)
-
-    def fetch(self, ctx):
-        assert ctx.window_start >= ctx.as_of - timedelta(days=7)  # never asked for older days
-        published = datetime(2026, 11, 18, 9, tzinfo=timezone.utc)
-        rows = [{"platform": "x", "account": "lumen", "post_id": "x-1", "published_at": published, "likes": 2}] \
-            if ctx.window_start <= published < ctx.window_end else []
-        return [RecordTable.from_rows("post", rows)]
-
-
-@hookimpl
-def register_search(register):
-    register(RecentSearch)
-
-
-def test_a_period_older_than_an_api_source_reaches_has_no_value_not_0(tmp_path, store_url):
-    """Run on Monday 23 November 09:00 for the week of 16-22 November, compared with 9-15
-    November: the search returns nothing before 16 November 09:00 and no earlier run fetched
-    those days, so the previous week has no value (not "0 posts, +1"); the current week, missing
-    only its first hours (the gap warning says so), keeps its count."""
-    module = types.ModuleType("uncovered_search_source")
-    module.register_sources = register_search
-    (tmp_path / "workflow.toml").write_text(f"""
-[workflow]
-name = "Lumen weekly"
-timezone = "UTC"
-period = "2026-11-16..2026-11-22"
-compare = ["previous_period"]
-
-[[sources]]
-id = "search"
-plugin = "{RecentSearch.name}"
-
-[[metrics]]
-plugin = "posts_published"
-by = ["overall"]
-""", encoding="utf-8")
-    with registered_plugin(module):
-        result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url,
-                                   now=datetime(2026, 11, 23, 9, tzinfo=timezone.utc))
-    assert [w.code for w in result.warnings] == ["older_than_reach"]
-    assert posts(result, "current")["overall"] == (1, None)
-    assert posts(result, "previous_period")["overall"] == (
-        None, f"{UNCOVERED_REASON}: source search returns records 7 days back only, and no run fetched "
-              "2026-11-09..2026-11-16 in time")
-    assert comparison(result, "previous_period")["overall"] == (None, "no value for the comparison period")
-    assert language("fr").reason(posts(result, "previous_period")["overall"][1]) == \
-        "Hors des jours couverts par les données lues"

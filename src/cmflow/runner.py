@@ -110,9 +110,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         measured = _timed("measure", measure, requests, classified.records, periods,
                           as_of=as_of, production=workflow.production)
         measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
-                                                         classified.records, periods, measured.measurements,
-                                                         fetched.reports))
-        measured = _timed("failed_sources", failed_sources, workflow, fetched.reports, measured)
+                                                         classified.records, periods, measured.measurements))
+        measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
         reported = [*ahead, *fetched.reports, *watched.reports, *classified.reports, *measured.reports]

@@ -51,10 +51,6 @@ class FetchContext:
     """What the source read, by what it is (``meta_facebook_posts of Maison Lumen``), with the
     files it came from (see :meth:`read_input`); kept in the run history, so that the next run
     says when one is gone (a folder that lost a file)."""
-    ranges: list[tuple[str, str, date, date]] = field(default_factory=list)
-    """(record kind, platform, first day, last day): the days the counters of those records cover, when a table counts over its
-    export's date range (YouTube Studio's) rather than over each record's lifetime (see
-    :meth:`counts_over`): no other period is given these records' figures."""
     latest_segment: bool = True
     """Whether this is the latest part of the window the source is asked for in this run (an
     incremental source may be asked for two: before its cursor, and after it). A current value
@@ -96,14 +92,6 @@ class FetchContext:
         paths = self.inputs.setdefault(what, [])
         if path not in paths:
             paths.append(path)
-
-    def counts_over(self, kind: str, platform: str, first: date, last: date) -> None:
-        """Record that the counters of this source's ``kind`` records of ``platform`` cover
-        ``first`` to ``last`` (the days of the export's range, YouTube Studio's table), not each
-        record's lifetime: another period, a comparison's or a trend's, gets no value from them
-        (said so: :mod:`cmflow.stages.uncovered_periods`), never the range's figures."""
-        if (kind, platform, first, last) not in self.ranges:
-            self.ranges.append((kind, platform, first, last))
 
     def skip(self, row: str) -> None:
         """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is

@@ -108,10 +108,6 @@ class StageReport:
     """For sources: the platforms whose data it reads: as its class or options say, else those of
     the records it returned; for one that failed without saying, those it returned at its last
     run the store remembers (an incomplete report names them, not "an exported file")."""
-    ranges: list[tuple[str, str, Any, Any]] = field(default_factory=list)
-    """For sources: (record kind, platform, first day, last day) of each table whose counters cover an
-    export's date range rather than each record's lifetime
-    (:meth:`~cmflow.plugins.context.FetchContext.counts_over`)."""
     accounts: list[str] | None = None
     """For sources: the accounts whose records it reads, as its options say (its ``account``,
     its ``where``), else those of the records it returned; for one that failed without saying,

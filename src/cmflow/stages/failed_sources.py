@@ -13,12 +13,12 @@ the records it counts could have come from a failed source, series by series:
   options, else its records at its last run the store remembers:
   :attr:`~cmflow.plugins.result.StageReport.platforms`, ``accounts``), the series' platform,
   account and client (one owning such an account) are among them, where the series has them;
-  when neither is known, every series may: the failed source may hold the same platforms and
-  accounts as the sources that were read (a second export of the same page), so a 0 of theirs
-  is no more sure than the overall row's.
+  when neither is known, each value the series has is one the records of the sources that were
+  read do not have (of the kinds the metric reads, any day): a series of theirs (Facebook's
+  rows, an account of theirs) has a true 0, which stays. The overall row may always hold them.
 
 A figure other than 0 stays, as the incomplete report describes it (its figures leave the missing
-records out). Takes the workflow, the fetch stage's reports and what
+records out). Takes the workflow, the records the metrics read, the fetch stage's reports and what
 the measure stage made; returns the measurements so changed (the same object when every source
 was read).
 """
@@ -30,7 +30,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.listening import account_key, account_keys
-from cmflow.foundation.measurements import dimension_columns
+from cmflow.foundation.measurements import NONE_LABEL, dimension_columns
 from cmflow.foundation.tracked_time import NO_TIME_ENTRIES
 from cmflow.stages.measure import Measured, MetricRequest
 from cmflow.stages.uncovered_periods import NO_RECORDS_REASON, UNCOVERED_REASON
@@ -51,7 +51,8 @@ _ACCOUNT_KEY_COLUMN = "__account_key"
 """The account's key (:func:`~cmflow.foundation.listening.account_keys`), worked out once a run."""
 
 
-def failed_sources(workflow: "Workflow", reports: list["StageReport"], measured: Measured) -> Measured:
+def failed_sources(workflow: "Workflow", records: dict[str, "pl.DataFrame"], reports: list["StageReport"],
+                   measured: Measured) -> Measured:
     """``measured`` without the zeros a failed source's missing records may have made."""
     import polars as pl
 
@@ -73,7 +74,8 @@ def failed_sources(workflow: "Workflow", reports: list["StageReport"], measured:
                 continue
             key = (source_id, tuple(request.source_ids), frozenset(kinds))
             if key not in holding:
-                holding[key] = _may_hold(workflow, report, dimensions)
+                read = _read_records(records, request.source_ids, failed, kinds)
+                holding[key] = _may_hold(workflow, report, read, dimensions)
             blanked.setdefault(key, set()).update(request.plugin.produces())
     if not holding:
         return measured
@@ -94,11 +96,22 @@ def failed_sources(workflow: "Workflow", reports: list["StageReport"], measured:
     return replace(measured, measurements=changed)
 
 
-def _may_hold(workflow: "Workflow", report: "StageReport", dimensions: list[str]) -> "pl.Expr":
-    """The rows whose series could hold records of the failed source of ``report``: every row
-    but those of a platform, account or client the source is known not to read."""
+def _read_records(records: dict[str, "pl.DataFrame"], source_ids: list[str], failed: dict, kinds: set[str]
+                  ) -> list["pl.DataFrame"]:
+    """The records of the sources a metric reads that were read, of the kinds it reads."""
     import polars as pl
 
+    read = [s for s in source_ids if s not in failed]
+    return [frame.filter(pl.col("source_id").is_in(read)) for kind, frame in records.items()
+            if (not kinds or kind in kinds) and frame.height and "source_id" in frame.columns]
+
+
+def _may_hold(workflow: "Workflow", report: "StageReport", read: list["pl.DataFrame"],
+              dimensions: list[str]) -> "pl.Expr":
+    """The rows whose series could hold records of the failed source of ``report``."""
+    import polars as pl
+
+    known = bool(report.platforms) or report.accounts is not None
     holds = pl.lit(True)
     for dimension in dimensions:
         column = pl.col(dimension).cast(pl.String)
@@ -109,7 +122,23 @@ def _may_hold(workflow: "Workflow", report: "StageReport", dimensions: list[str]
         elif dimension == "client" and report.accounts is not None:
             owners = [c.id for c in workflow.clients if any(c.owns(a) for a in report.accounts)]
             could = column.is_in(owners)
-        else:  # not known by this dimension: another decides, or (nothing known) any series may hold them
+        elif known:  # what it reads is known by another dimension, which decides
             continue
+        else:  # nothing is known of it: a series of the records read is theirs
+            could = ~column.is_in(sorted(_seen(read, dimension)))
         holds = holds & (pl.col(dimension).is_null() | could.fill_null(True))
     return holds
+
+
+def _seen(read: list["pl.DataFrame"], dimension: str) -> set[str]:
+    """The values of ``dimension`` the records read have ("(none)" for a record without one)."""
+    import polars as pl
+
+    seen: set[str] = set()
+    for frame in read:
+        if dimension in frame.columns:
+            values = frame.get_column(dimension).cast(pl.String)
+            seen.update(v for v in values.unique().to_list() if v is not None)
+            if values.null_count():
+                seen.add(NONE_LABEL)
+    return seen

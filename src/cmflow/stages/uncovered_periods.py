@@ -10,10 +10,8 @@ only the latest week is compared with the week an earlier run read).
 
 What a metric's sources cover: a source that calls an API (:attr:`cmflow.Source.incremental`) or
 hands over the window it was asked for (:attr:`cmflow.Source.window_only`) is taken to cover every
-period of the run (the fetch window spans them), but for the days older than its platform returns
-(:meth:`cmflow.Source.reaches_back`: X's recent search, 7 days) that no run fetched in time, which
-the fetch stage's gap warning names (:mod:`cmflow.stages.incremental`): a period within them has
-no value, with the reason, rather than 0; a file (an export, a sheet) covers the days from its
+period of the run (the fetch window spans them; days older than a platform returns are the gap
+warning's, :mod:`cmflow.stages.incremental`); a file (an export, a sheet) covers the days from its
 first record on. Coverage is worked out per series: the records the metric reads (its sources,
 its ``where``) of the series' client, else all of them, start on a day; a period that ends before
 it is uncovered for that series (an account of a covered client that had not posted yet posted 0). For each group
@@ -23,9 +21,9 @@ period after the last record is left as it is: the export may well have been dow
 it, and nothing was posted since. A sum already without a value there ("no posts in this
 period") gets the same reason: nothing says nothing happened.
 
-Takes the workflow, the records (one frame per kind, with ``source_id``), the periods, the
-measurements and the fetch stage's reports (their gap warnings); returns the measurements with
-the uncovered periods' values made null and their reason said.
+Takes the workflow, the records (one frame per kind, with ``source_id``), the periods and the
+measurements; returns the measurements with the uncovered periods' values made null and their
+reason said.
 """
 
 from __future__ import annotations
@@ -34,15 +32,9 @@ from typing import TYPE_CHECKING
 
 from cmflow.foundation.records import RECORD_KINDS
 from cmflow.foundation.where_filters import rows_condition
-from cmflow.stages.incremental import span_in_words
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from datetime import date
-
     import polars as pl
-
-    from cmflow.plugins.result import StageReport
 
     from cmflow.foundation.periods import Period
     from cmflow.stages.measure import MetricRequest
@@ -62,33 +54,24 @@ what a client's records cover, an account that posted nothing yet (a page opened
 
 
 def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], records: dict[str, "pl.DataFrame"],
-                      periods: list["Period"], measurements: "pl.DataFrame",
-                      reports: "Sequence[StageReport]" = ()) -> "pl.DataFrame":
-    """``measurements`` with no value, and the reason, in each period a series' files do not
-    reach, or that lies in days an API source could no longer return (``reports``' gap warnings)."""
+                      periods: list["Period"], measurements: "pl.DataFrame") -> "pl.DataFrame":
+    """``measurements`` with no value, and the reason, in each period a series' files do not reach."""
     import polars as pl
 
     if measurements.height == 0:
         return measurements
     sources = {entry.id: entry.plugin for entry in workflow.sources}
-    unreached, ranges = _unreached_days(reports), _ranges(reports)
     firsts: dict[tuple, "pl.DataFrame | None"] = {}
-    parts, done, gaps = [], [], []  # gaps: (metric names, reason, rows it applies to)
+    parts, done = [], []
     indexed = measurements.with_row_index("_order")  # the rows keep their order
     for request in requests:
         names = list(request.plugin.produces())
         rows = indexed.filter(pl.col("metric").is_in(names))
         starts = []
         for group in request.plugin.needed_records():
-            ids = [i for i in request.source_ids if i in sources and sources[i].produces() & set(group)]
-            reading = [sources[i] for i in ids]
-            gaps += [(names, *_out_of_range(i, table, periods[0])) for i in ids for table in ranges.get(i, ())
-                     if table[0] in group]
+            reading = [sources[i] for i in request.source_ids if i in sources and sources[i].produces() & set(group)]
             if not reading or any(s.incremental or s.window_only for s in reading):
-                # an API's fetch window spans every period of the run, but for the days it could not return
-                gaps += [(names, said, (pl.col("period_start") >= first) & (pl.col("period_end") <= last))
-                         for i in ids for said, first, last in unreached.get(i, ())]
-                continue
+                continue  # an API's fetch window spans every period of the run
             found = []  # the kinds of a group are alternatives: whichever starts first covers
             for kind in group:
                 key = (kind, tuple(request.source_ids), repr(sorted(request.where.items())))
@@ -103,71 +86,10 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
             continue
         parts.append(_blanked(rows, starts))
         done += names
-    if parts:
-        untouched = indexed.filter(~pl.col("metric").is_in(done))
-        measurements = pl.concat([untouched, *parts], how="vertical_relaxed").sort("_order").drop("_order")
-    return _gaps_blanked(measurements, gaps) if gaps else measurements
-
-
-def _ranges(reports: "Sequence[StageReport]") -> dict[str, list[tuple[str, str, "date", "date"]]]:
-    """Source id -> (record kind, platform, first, last) of each of its tables whose counters cover an
-    export's range (:attr:`~cmflow.plugins.result.StageReport.ranges`)."""
-    return {report.id: list(report.ranges) for report in reports if report.kind == "source" and report.ranges}
-
-
-def _out_of_range(source_id: str, table: tuple[str, str, "date", "date"], current: "Period") -> tuple[str, "pl.Expr"]:
-    """The reason, and the rows it applies to, of the periods a range-counting table does not
-    cover (YouTube Studio's: each video's views over the export's range): any but its range and
-    the run's own period (whose figures the table gives, said by the fetch warning when the range
-    differs), in the series of its platform and the overall rows."""
-    import polars as pl
-
-    _, platform, first, last = table
-    said = (f"{UNCOVERED_REASON}: source {source_id} reads a {platform} table whose figures are over "
-            f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (its export's range), not this period's: export the table for this period")
-    outside = ~(((pl.col("period_start") == first) & (pl.col("period_end") == last))
-                | ((pl.col("period_start") == current.start) & (pl.col("period_end") == current.end)))
-    return said, outside & (pl.col("platform").is_null() | (pl.col("platform") == platform))
-
-
-def _unreached_days(reports: "Sequence[StageReport]") -> dict[str, list[tuple[str, "date", "date"]]]:
-    """Source id -> the spans of days (said, first, last) its platform no longer returned and no
-    run fetched in time, from the fetch stage's gap warnings (``older_than_reach``)."""
-    unreached: dict[str, list[tuple[str, "date", "date"]]] = {}
-    for report in reports:
-        if report.kind != "source":
-            continue
-        for warning in report.warnings:
-            if getattr(warning, "code", None) != "older_than_reach":
-                continue
-            back = span_in_words(warning.values["reach"])
-            for first, last in warning.values["days"]:
-                said = (f"{UNCOVERED_REASON}: source {report.id} returns records {back} back only, and no run "
-                        f"fetched {first:%Y-%m-%d}..{last:%Y-%m-%d} in time")
-                unreached.setdefault(report.id, []).append((said, first, last))
-    return unreached
-
-
-def _gaps_blanked(measurements: "pl.DataFrame", gaps: list[tuple[list[str], str, "pl.Expr"]]) -> "pl.DataFrame":
-    """``measurements`` with no value, and the reason, in the rows of each gap's metrics it
-    applies to: a period within days one of its API sources could no longer return (a period
-    partly within them keeps its value: the gap warning says which of its days are missing), or
-    one a range-counting table does not cover."""
-    import polars as pl
-
-    if "platform" not in measurements.columns:
-        measurements = measurements.with_columns(pl.lit(None, dtype=pl.String).alias("platform"))
-        return _gaps_blanked(measurements, gaps).drop("platform")
-    said = pl.lit(None, dtype=pl.String)
-    for names, reason, rows in gaps:
-        within = pl.col("metric").is_in(names) & rows
-        said = pl.when(within.fill_null(False)).then(pl.lit(reason)).otherwise(said)
-    value, reason = pl.col("value"), pl.col("reason")
-    nothing = value.is_null() & (reason.is_null() | reason.str.contains(NO_RECORDS_REASON)).fill_null(True)
-    uncovered = said.is_not_null()
-    return measurements.with_columns(
-        pl.when(uncovered).then(None).otherwise(value).alias("value"),
-        pl.when(uncovered & (value.is_not_null() | nothing)).then(said).otherwise(reason).alias("reason"))
+    if not parts:
+        return measurements
+    untouched = indexed.filter(~pl.col("metric").is_in(done))
+    return pl.concat([untouched, *parts], how="vertical_relaxed").sort("_order").drop("_order")
 
 
 def _first_days(frame: "pl.DataFrame | None", kind: str, request: "MetricRequest",

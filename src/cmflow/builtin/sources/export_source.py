@@ -220,8 +220,6 @@ class ExportSource(Source, InspectsFiles):
         warn_if_account_unused(tables, self.options, ctx)
         warn_if_range_is_not_the_period(tables, ctx)
         for read in tables:
-            note_total_row_difference(read, ctx)
-        for read in tables:
             for what in what_was_read(read):
                 ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
         if not tables and files and all(identify(path, self.options.format).companion for path in files):
@@ -445,27 +443,24 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 
 
 def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) -> None:
-    """A table whose counters cover its export's date range (YouTube Studio's): the range is
-    recorded (:meth:`FetchContext.counts_over`), so that no other period (a comparison's, a
-    trend's) is given its figures; read for another period than that range, it is said: its
-    figures are the range's, whatever the report's period says. The range is read from the
-    download's name (its folder's, else the file's); a table whose name holds none is taken to
-    be of the run's period (the docs tell to read the export of the report's period)."""
+    """A table whose counters cover its export's date range (YouTube Studio's), read for another
+    period than that range: its figures are the range's, whatever the report's period says. The
+    range is read from the download's name (its folder's, else the file's); a table whose name
+    holds none is not said (the docs tell to read the export of the report's period)."""
     from datetime import date
 
     if not ctx.periods:
         return
     current = ctx.periods[0]
     for read in tables:
-        if not read.format.counters_over_range:
+        found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
+                                                     or RANGE_IN_NAME.search(read.path.name))
+        if not found:
             continue
-        found = RANGE_IN_NAME.search(read.path.parent.name) or RANGE_IN_NAME.search(read.path.name)
         try:
-            first, last = (date.fromisoformat(found[1]), date.fromisoformat(found[2])) if found else \
-                (current.start, current.end)
+            first, last = date.fromisoformat(found[1]), date.fromisoformat(found[2])
         except ValueError:
-            first, last = current.start, current.end
-        ctx.counts_over(read.format.record, read.format.platform, first, last)
+            continue
         if (first, last) == (current.start, current.end):
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
@@ -475,54 +470,6 @@ def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) 
             f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
             "again for the period", "export_range_not_period",
             {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
-
-
-TOTAL_ROW_COUNTERS = ("video_views", "impressions", "likes", "comments", "shares")
-"""The counters a table's Total row is compared on with the sum of its records."""
-
-
-def note_total_row_difference(read: ReadTable, ctx: FetchContext) -> None:
-    """A note when a CSV table's totals row (YouTube Studio's `Total`, left out as no record)
-    counts more than its records add up to: Studio's Total counts the views of videos published
-    before the range, which the table does not list one by one (and a table cut at the rows
-    Studio exports, about 500, lists fewer). The figures stay the listed videos'; the note names
-    the difference, so that a CM comparing with Studio's Total knows why."""
-    import csv
-
-    if not read.not_records or read.table.sheet is not None or not read.format.not_records:
-        return
-    mark_column, marks = next(iter(read.format.not_records.items()))
-    header, total = None, None
-    with read.path.open(encoding="utf-8-sig", newline="") as handle:
-        for number, fields in enumerate(csv.reader(handle, delimiter=read.table.delimiter), start=1):
-            if number == read.table.header_row:
-                header = [name.strip() for name in fields]
-            elif header is not None and mark_column in header and len(fields) == len(header):
-                if fields[header.index(mark_column)].strip() in marks:
-                    total = dict(zip(header, fields))
-                    break
-            if number > read.table.header_row + 5:  # the Total row is first under the header
-                break
-    if total is None:
-        return
-    differences = []
-    for field in TOTAL_ROW_COUNTERS:
-        columns = read.format.columns.get(field)
-        column = next((c for c in ([columns] if isinstance(columns, str) else columns or ()) if c in total), None)
-        if column is None or field not in read.frame.columns:
-            continue
-        text = total[column].replace(",", "").replace(" ", "").strip()
-        if not text.isdigit():
-            continue
-        listed = int(read.frame[field].sum() or 0)
-        if int(text) != listed:
-            differences.append(f'{column} {int(text):,} in the Total row, {listed:,} over the {read.frame.height} '
-                               f'rows listed ({int(text) - listed:+,})')
-    if differences:
-        ctx.warn(f"{read.path.name}: the \"{total[mark_column].strip()}\" row is not the sum of the rows: "
-                 f"{'; '.join(differences)}: the export counts in it what the table does not list one by one "
-                 "(views of videos published before the range, rows past those exported); the figures here are "
-                 "the listed rows'")
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
