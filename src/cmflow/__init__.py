@@ -55,7 +55,7 @@ _PUBLIC = {
     "kpi_tables": "presentation.summary", "format_value": "presentation.numbers",
     "format_number": "presentation.numbers", "format_percent": "presentation.numbers",
     "shows_unit": "presentation.numbers", "is_currency": "presentation.numbers",
-    "format_change": "presentation.numbers", "metric_label": "presentation.summary",
+    "format_change": "presentation.numbers", "change_basis": "presentation.numbers", "metric_label": "presentation.summary",
     "ranked_posts": "presentation.summary", "ranked_items": "presentation.summary",
     "table_console": "presentation.terminal",
     # option types that check at validate what would fail at run time, and what to say when one fails
@@ -76,7 +76,7 @@ _PUBLIC = {
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
     "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
-    "DataFileError": "foundation.errors", "mark_secret": "foundation.secrets",
+    "DataFileError": "foundation.errors", "binary_file_kind": "foundation.file_signatures", "mark_secret": "foundation.secrets",
     "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
     # metric polarity, objectives and clients: what reports speak from
     "Polarity": "foundation.polarity", "change_tone": "foundation.polarity",
@@ -156,7 +156,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
                                              TextEncoding, TimeZoneName, WebUrl)
     from cmflow.plugins.result import RunResult
-    from cmflow.presentation.numbers import (format_change, format_number, format_percent, format_value, is_currency,
+    from cmflow.foundation.file_signatures import binary_file_kind
+    from cmflow.presentation.numbers import (change_basis, format_change, format_number, format_percent, format_value, is_currency,
                                              shows_unit)
     from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts
     from cmflow.presentation.terminal import table_console

@@ -43,7 +43,7 @@ def progress_text(progress: float, lang: "Language", thresholds: "Iterable[float
 
 
 def _thresholds(result: Any) -> list[float]:
-    from cmflow.foundation.objectives import Ladder
+    from cmflow import Ladder
 
     return [lowest for _, lowest in getattr(result.objective, "ladder", Ladder()).thresholds()]
 

@@ -352,7 +352,7 @@ def _change(change: Any, unit: str) -> "Cell | None":
     a rate's in percentage points (``+0.82 pt``), another figure's in percent of the earlier
     value, or in its unit when that was 0."""
     from cmflow.builtin.reports.spreadsheets import Cell
-    from cmflow.presentation.numbers import change_basis
+    from cmflow import change_basis
 
     basis, amount = change_basis(change.change, change.change_pct, unit)
     if amount is None:

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
-from cmflow import DataFileError
-from cmflow.foundation.file_signatures import binary_file_kind
+from cmflow import DataFileError, binary_file_kind
 
 if TYPE_CHECKING:
     from cmflow import CredentialCheck, FetchContext, Source
