@@ -338,6 +338,25 @@ def test_claims_are_renewed_while_sending_and_released_when_the_sender_stops(any
         assert store.claim_message(first, other, now=now, lease=timedelta(minutes=2)) is not None
 
 
+def test_claims_are_given_back_when_the_dispatch_fails_before_sending(any_demo, monkeypatch):
+    """A dispatch that claimed messages and failed before its claim heartbeat ran (no thread left
+    to start it) gives them back at once: a warm run process lives on, so its claims would
+    otherwise look live to every other sender until their lease ran out."""
+    from cmflow.delivery import outbox
+
+    path, store_url = any_demo
+    queued(store_url, path, 2)
+
+    def no_thread_left(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(outbox._ClaimHeartbeat, "__enter__", no_thread_left)
+    with open_store(store_url) as store:
+        with pytest.raises(RuntimeError, match="new thread"):
+            dispatch(store, only_workflow=False, load=load_workflow)
+        assert [m.claim for m in store.outbox(status="pending")] == [None, None]
+
+
 def test_a_sender_whose_claim_lapsed_never_undoes_what_the_one_that_took_over_recorded(any_demo):
     """A claim can lapse with no crash (the sender paused, its store busy past the lease): the
     message is taken over, and the late sender's record must not overwrite the new holder's."""

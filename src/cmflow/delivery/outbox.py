@@ -16,6 +16,7 @@ twice, delivery is at least once, and twice at most for a message in flight when
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -186,14 +187,15 @@ def dispatch(store: "Store", *, workflow: "Workflow | None" = None, ids: Sequenc
         taken.update(message.id for message in batch)
         return batch
 
-    try:
-        batch = claim_batch()
-    except BaseException:  # a claim whose commit was cut may have been kept: given back
-        _release_claims(store, claimer)
-        raise
-    if not batch:  # nothing claimed, nothing held: no heartbeat, nothing to give back (most runs)
-        return report
-    with _ClaimHeartbeat(store, claimer, lease):
+    with contextlib.ExitStack() as holding:
+        try:
+            batch = claim_batch()
+            if not batch:  # nothing claimed, nothing held: no heartbeat, nothing to give back (most runs)
+                return report
+            holding.enter_context(_ClaimHeartbeat(store, claimer, lease))  # gives the claims back on leaving
+        except BaseException:  # a claim whose commit was cut may have been kept, or the heartbeat
+            _release_claims(store, claimer)  # did not start: what was claimed is given back
+            raise
         resolver = _NotifierResolver(workflow, load)
         http = SharedHttpClient(**send_client_options())  # made only if a notifier speaks HTTP
         sender = _Sender(store, claimer, clock, sleep, report, http)
