@@ -121,6 +121,56 @@ def pytest_configure(config: pytest.Config) -> None:
 
     for folder in (Path(cmflow.__file__).resolve().parent, REPO / "tests"):
         compileall.compile_dir(folder, quiet=2)
+    if config.getoption("numprocesses", None):  # workers to come: they read what is written here
+        _rewrite_test_modules_once(config)
+
+
+_REWRITING_CONFIG = None
+"""The controller's config, for the processes that rewrite test modules (forked: they share it)."""
+
+
+def _rewrite_test_modules_once(config: pytest.Config) -> None:
+    """Rewrite the test modules' asserts once, before the pytest-xdist workers start.
+
+    Every worker collects every test module, and pytest rewrites a module's asserts as it
+    imports it (parsing and compiling it again): about 18 s of CPU per worker for this suite,
+    paid by each of the four workers on a fresh clone, and on every run where
+    ``PYTHONDONTWRITEBYTECODE`` is set. Pytest keeps a rewritten module in ``__pycache__``
+    (checked against the source's hash) and reads it back whatever that variable says, so the
+    controller writes the missing ones once, on both cores, and every worker reads them. This
+    uses pytest's own rewriting functions, which are not public API: if they change, the
+    workers rewrite as before, only slower."""
+    global _REWRITING_CONFIG
+    try:
+        from _pytest.assertion.rewrite import PYC_TAIL, _read_pyc, assertstate_key, get_cache_dir
+
+        if assertstate_key not in config.stash:  # --assert=plain: nothing is rewritten
+            return
+        stale = [path for path in sorted((REPO / "tests").rglob("*.py"))
+                 if (path.name.startswith("test_") or path.name == "conftest.py")
+                 and _read_pyc(path, get_cache_dir(path) / (path.name[:-3] + PYC_TAIL)) is None]
+        if not stale:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _REWRITING_CONFIG = config
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_rewrite_test_module, stale, chunksize=8))
+    except Exception:  # pytest's internals moved: the workers rewrite the modules themselves
+        return
+    finally:
+        _REWRITING_CONFIG = None
+
+
+def _rewrite_test_module(path: Path) -> None:
+    from _pytest.assertion.rewrite import PYC_TAIL, _rewrite_test, _write_pyc, assertstate_key, get_cache_dir, \
+        try_makedirs
+
+    cache = get_cache_dir(path)
+    if try_makedirs(cache):
+        source_hash, code = _rewrite_test(path, _REWRITING_CONFIG)
+        _write_pyc(_REWRITING_CONFIG.stash[assertstate_key], code, source_hash, cache / (path.name[:-3] + PYC_TAIL))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
