@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import types
@@ -100,6 +101,20 @@ def test_problems_are_never_remembered(folder, monkeypatch):
 
     assert done.returncode == 2 and "environment variable VC_NAME is not set" in done.stderr
     assert entries() == [] and recalled(folder) is None
+
+
+def test_a_pipe_is_never_remembered(folder):
+    """/dev/fd, stdin, a fifo or a process substitution can say something else the next time, with
+    nothing on disk telling so: it is never remembered."""
+    reading, writing = os.pipe()
+    try:
+        os.write(writing, (folder / "workflow.toml").read_bytes().replace(b'"logo.svg"', f'"{folder}/logo.svg"'.encode()))
+        os.close(writing)
+        done = validated(folder, file=f"/dev/fd/{reading}")
+        assert done.stdout.startswith(f"✓ /dev/fd/{reading}: Test vc-value-81")
+        assert entries() == [] and recalled(folder, f"/dev/fd/{reading}") is None
+    finally:
+        os.close(reading)
 
 
 def edit_keeping_size(folder: Path) -> None:

@@ -138,7 +138,18 @@ def remember(file: str, line: str, recorded: Recorder, expires: float) -> None:
     """Keep ``line`` as the answer for ``file`` while what ``recorded`` saw stays the same, until
     ``expires`` (seconds since the epoch). A cache that cannot be written is left alone."""
     with recorded.paused():
-        _write(file, line, recorded, expires)
+        if _rememberable(file):
+            _write(file, line, recorded, expires)
+
+
+def _rememberable(file: str) -> bool:
+    """Only a regular file whose state is watched: stdin, ``/dev/fd``, a fifo or a process
+    substitution can say something else the next time with nothing to tell it changed."""
+    try:
+        regular = stat.S_ISREG(os.stat(file).st_mode)
+    except OSError:
+        return False
+    return regular and _watched(os.path.abspath(file), _library_folders())
 
 
 def _write(file: str, line: str, recorded: Recorder, expires: float) -> None:
