@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,7 +59,14 @@ def folder(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("VC_NAME", "vc-value-81")
     (tmp_path / "workflow.toml").write_text(WORKFLOW.replace("TIMEZONE", "Europe/Paris"), encoding="utf-8")
     (tmp_path / "logo.svg").write_text("<svg/>", encoding="utf-8")
+    aged(tmp_path / "workflow.toml", tmp_path / "logo.svg")
     return tmp_path
+
+
+def aged(*paths: Path) -> None:
+    """Modified a minute ago: a file modified within a timestamp tick of its reading is not remembered."""
+    for path in paths:
+        os.utime(path, (time.time() - 60,) * 2)
 
 
 def validated(folder: Path, *options: str, file: str = "workflow.toml") -> subprocess.CompletedProcess:
@@ -115,6 +123,28 @@ def test_a_pipe_is_never_remembered(folder):
         assert entries() == [] and recalled(folder, f"/dev/fd/{reading}") is None
     finally:
         os.close(reading)
+
+
+def test_a_file_modified_just_before_its_reading_is_not_remembered(folder):
+    """Racy: it may change again within the same timestamp tick, unseen."""
+    (folder / "logo.svg").write_text("<svg/>", encoding="utf-8")
+
+    validated(folder)
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_a_file_changed_between_its_reading_and_the_saving_is_not_remembered(folder):
+    """The state kept is the one at the reading: a change before the saving is not taken for the
+    state the answer was made from (the modification time put back, as a copy keeping times does)."""
+    logo = folder / "logo.svg"
+    with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+        line, expires = validate_command._validated("workflow.toml")
+        logo.write_text("<svg>changed</svg>", encoding="utf-8")
+        aged(logo)
+        validation_cache.remember("workflow.toml", line, recorded, expires)
+
+    assert entries() == [] and recalled(folder) is None
 
 
 def edit_keeping_size(folder: Path) -> None:
@@ -220,6 +250,7 @@ def test_the_same_file_name_from_another_folder_or_written_otherwise_is_another_
 def test_a_remembered_answer_expires_at_the_next_midnight_of_the_workflows_time_zone(folder, monkeypatch):
     """Without as_of, a period is checked against today in the workflow's time zone."""
     (folder / "workflow.toml").write_text(WORKFLOW.replace("TIMEZONE", "Asia/Tokyo"), encoding="utf-8")
+    aged(folder / "workflow.toml")
     noon = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)  # 21:00 in Tokyo, whose day ends at 15:00 UTC
     monkeypatch.setattr(validate_command, "_utc_now", lambda: noon)
     validated(folder)
@@ -289,6 +320,7 @@ def test_a_remembered_answer_imports_neither_click_nor_pydantic_nor_any_plugin(f
 def test_what_the_first_of_several_files_read_once_counts_for_the_next(folder, monkeypatch):
     """The plugins' allow-list is read once per process, while the first file is validated."""
     (folder / "second.toml").write_text((folder / "workflow.toml").read_text(), encoding="utf-8")
+    aged(folder / "second.toml")
     monkeypatch.setattr(registry, "_registry", None)
     done = cmflow_in_process("validate", "workflow.toml", "second.toml", cwd=folder)
     assert done.returncode == 0 and recalled(folder, "second.toml") is not None

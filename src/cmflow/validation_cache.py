@@ -93,6 +93,29 @@ def _state(path: str) -> str:
             f"{found.st_ctime_ns} {found.st_ino}")
 
 
+RACY_SECONDS = 2
+"""A file modified this close to its reading may change again within one timestamp tick (FAT: 2 s)
+with nothing to show it: as git does, such a validation is not remembered."""
+
+
+def _unchanged_since_read(recorded: Recorder) -> bool:
+    """Whether every file the validation read is as it was when first seen, and was not modified
+    within :data:`RACY_SECONDS` of that moment."""
+    libraries = _library_folders()
+    for path, (state, seen_ns) in recorded.read.items():
+        if not _watched(path, libraries):
+            continue
+        if _state(path) != state:
+            return False
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(found.st_mode) and found.st_mtime_ns > seen_ns - RACY_SECONDS * 1_000_000_000:
+            return False
+    return True
+
+
 def _names(folder: str) -> str:
     try:
         return "\0".join(sorted(os.listdir(folder)))
@@ -155,6 +178,8 @@ def _rememberable(file: str) -> bool:
 def _write(file: str, line: str, recorded: Recorder, expires: float) -> None:
     import json
 
+    if not _unchanged_since_read(recorded):
+        return
     libraries = _library_folders()
     modules = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
     files = sorted({path for path in (*recorded.files, *(os.path.abspath(m) for m in modules if isinstance(m, str)))
@@ -203,6 +228,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.files: set[str] = set()
+        self.read: dict[str, tuple[str, int]] = {}
+        """Each file's state when first seen, and when (``time.time_ns()``): compared before saving."""
         self.folders: set[str] = set()
         self.variables: set[str] = set()
         self.all_variables = False
@@ -218,7 +245,11 @@ class Recorder:
             self.active = True
 
     def saw_file(self, path) -> None:
-        self.files.add(os.path.abspath(os.fsdecode(path)))  # abspath: realpath would stat, and be watched
+        path = os.path.abspath(os.fsdecode(path))  # abspath: realpath would stat, and be watched
+        if path not in self.read:  # seen before it is read: a change after this shows when saving
+            with self.paused():
+                self.read[path] = (_state(path), time.time_ns())
+        self.files.add(path)
 
     def saw_folder(self, path) -> None:
         self.folders.add(os.path.abspath(os.fsdecode(path)))
