@@ -194,7 +194,8 @@ def test_a_variable_validate_found_unset_being_set_means_a_full_validation(folde
     assert recalled(folder) is None
 
 
-@pytest.mark.parametrize("installed", ["a plugin distribution installed", "cmflow upgraded"])
+@pytest.mark.parametrize("installed", ["a plugin distribution installed", "cmflow upgraded",
+                                       "cmflow reinstalled at the same version"])
 def test_a_distribution_installed_or_upgraded_means_a_full_validation(folder, tmp_path_factory, monkeypatch,
                                                                       installed):
     site = tmp_path_factory.mktemp("site-packages")
@@ -203,7 +204,11 @@ def test_a_distribution_installed_or_upgraded_means_a_full_validation(folder, tm
     validated(folder)
     assert recalled(folder) is not None
 
-    if installed == "cmflow upgraded":
+    if installed == "cmflow reinstalled at the same version":  # pip removes the folder and makes it again
+        (site / "cmflow-1.0.dist-info").rmdir()
+        time.sleep(0.01)  # a later ctime even where the clock ticks coarsely
+        (site / "cmflow-1.0.dist-info").mkdir()
+    elif installed == "cmflow upgraded":
         (site / "cmflow-1.0.dist-info").rename(site / "cmflow-1.1.dist-info")
     else:
         (site / "cmflow_tiktok_ads-0.3.dist-info").mkdir()

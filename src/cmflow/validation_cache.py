@@ -117,10 +117,22 @@ def _unchanged_since_read(recorded: Recorder) -> bool:
 
 
 def _names(folder: str) -> str:
+    """The folder's names; for each ``*.dist-info`` also its inode and ctime, so that a reinstall
+    of the same version (the same name, other files) counts as a change."""
     try:
-        return "\0".join(sorted(os.listdir(folder)))
+        names = sorted(os.listdir(folder))
     except OSError as error:
         return f"missing {error.errno}"
+    listed = []
+    for name in names:
+        if name.endswith(".dist-info"):
+            try:
+                found = os.stat(os.path.join(folder, name))
+                name = f"{name} {found.st_ino} {found.st_ctime_ns}"
+            except OSError as error:
+                name = f"{name} missing {error.errno}"
+        listed.append(name)
+    return "\0".join(listed)
 
 
 def _digest(salt: str, inputs: dict) -> str:
