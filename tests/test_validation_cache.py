@@ -111,6 +111,18 @@ def test_problems_are_never_remembered(folder, monkeypatch):
     assert entries() == [] and recalled(folder) is None
 
 
+def test_a_file_under_the_python_prefix_outside_its_libraries_is_watched(folder, monkeypatch):
+    """With a system Python the prefix is /usr: /usr/local, /usr/src/app, /usr/share are not libraries."""
+    monkeypatch.setattr(sys, "prefix", str(folder.parent))
+    monkeypatch.setattr(sys, "base_prefix", str(folder.parent))
+    validated(folder)
+    assert recalled(folder) is not None
+
+    (folder / "logo.svg").write_text("<svg>other</svg>", encoding="utf-8")
+
+    assert recalled(folder) is None
+
+
 def test_a_pipe_is_never_remembered(folder):
     """/dev/fd, stdin, a fifo or a process substitution can say something else the next time, with
     nothing on disk telling so: it is never remembered."""

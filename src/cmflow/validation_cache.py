@@ -52,9 +52,14 @@ def cache_folder() -> str:
 
 
 def _library_folders() -> tuple[str, ...]:
-    """Folders whose content the listing of ``sys.path`` and the Python version already stand for."""
-    return tuple(dict.fromkeys(os.path.join(os.path.abspath(prefix), "") for prefix in
-                               (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)))
+    """Folders whose content the listing of ``sys.path`` and the Python version already stand for:
+    the standard library's and the ``site-packages`` (or ``dist-packages``) folders on ``sys.path``,
+    not whole prefixes (with a system Python, ``/usr`` holds ``/usr/local`` and ``/usr/share``)."""
+    folders = [os.path.dirname(os.__file__)]
+    folders += (entry for entry in sys.path
+                if os.path.basename(os.path.normpath(entry or os.curdir)) in ("site-packages", "dist-packages"))
+    return tuple(dict.fromkeys(os.path.join(found(folder), "") for folder in folders
+                               for found in (os.path.abspath, os.path.realpath)))
 
 
 def _watched(path: str, libraries: tuple[str, ...]) -> bool:
