@@ -96,10 +96,22 @@ def test_a_valid_file_is_remembered_as_validate_printed_it(folder):
     assert "VC_NAME" in kept["inputs"]["variables"]
 
 
-def test_no_cache_remembers_nothing(folder):
+def test_no_cache_remembers_nothing_and_forgets_what_was(folder):
+    validated(folder)
+    assert len(entries()) == 1
+
     validated(folder, "--no-cache")
 
     assert entries() == [] and recalled(folder) is None
+
+
+def test_a_file_found_invalid_is_forgotten(folder, monkeypatch):
+    validated(folder)
+    assert len(entries()) == 1
+    monkeypatch.delenv("VC_NAME")
+
+    assert cmflow_in_process("validate", "workflow.toml", cwd=folder).returncode == 2
+    assert entries() == []
 
 
 def test_problems_are_never_remembered(folder, monkeypatch):

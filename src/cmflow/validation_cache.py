@@ -182,6 +182,12 @@ def remember(file: str, line: str, recorded: Recorder, expires: float) -> None:
             _write(file, line, recorded, expires)
 
 
+def forget(file: str) -> None:
+    """Delete what is remembered of ``file`` (found invalid, or validated with ``--no-cache``)."""
+    with contextlib.suppress(OSError):
+        os.remove(os.path.join(cache_folder(), _entry_name(file)))
+
+
 def _rememberable(file: str) -> bool:
     """Only a regular file whose state is watched: stdin, ``/dev/fd``, a fifo or a process
     substitution can say something else the next time with nothing to tell it changed."""
