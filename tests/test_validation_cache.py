@@ -328,6 +328,29 @@ def test_the_console_answers_from_the_cache_and_falls_back_to_a_full_validation(
     assert ended.value.code == 2 and "logo.svg does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("stdout", ["ascii", "no buffer"])
+def test_the_console_prints_a_remembered_answer_wherever_click_would(folder, monkeypatch, stdout):
+    """An encoding that cannot show the line gets it replaced; a stream without bytes, the full path."""
+    import io
+
+    from cmflow.console import main
+
+    validated(folder)
+    monkeypatch.chdir(folder)
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii") if stdout == "ascii" else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(sys, "argv", ["cmflow", "validate", "workflow.toml"])
+    with pytest.raises(SystemExit) as ended:
+        main()
+
+    assert ended.value.code == 0
+    if stdout == "ascii":
+        stream.flush()
+        assert stream.buffer.getvalue().decode("ascii") == "? workflow.toml: Test vc-value-81 (1 source, 1 metric, 0 triggers, 0 outputs)\n"
+    else:
+        assert "workflow.toml: Test vc-value-81" in stream.getvalue()
+
+
 def test_a_remembered_answer_imports_neither_click_nor_pydantic_nor_any_plugin(folder, tmp_path):
     """A process of its own: what a fresh process imports can only be seen in one. It is given this
     process's sys.path, which the key holds (the folders' names stand for what is installed)."""
