@@ -207,6 +207,19 @@ def test_a_variable_validate_read_changing_means_a_full_validation(folder, monke
     assert validated(folder).stdout.startswith("✓ workflow.toml: Test two ")
 
 
+def test_a_variable_read_through_environb_is_watched_by_its_name(folder, monkeypatch):
+    """os.environb shares os.environ's class: its names are bytes, kept as str."""
+    with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+        line, expires = validate_command._validated("workflow.toml")
+        os.environb.get(b"VC_BYTES")
+        validation_cache.remember("workflow.toml", line, recorded, expires)
+    assert recalled(folder) is not None
+
+    monkeypatch.setenv("VC_BYTES", "set")
+
+    assert recalled(folder) is None
+
+
 def test_a_variable_validate_found_unset_being_set_means_a_full_validation(folder, monkeypatch):
     monkeypatch.delenv("CMFLOW_LOAD_PLUGINS")  # the plugin allow-list: read, and unset
     monkeypatch.setattr(registry, "_registry", None)  # read once per process: in this one, now

@@ -178,8 +178,11 @@ def remember(file: str, line: str, recorded: Recorder, expires: float) -> None:
     """Keep ``line`` as the answer for ``file`` while what ``recorded`` saw stays the same, until
     ``expires`` (seconds since the epoch). A cache that cannot be written is left alone."""
     with recorded.paused():
-        if _rememberable(file):
-            _write(file, line, recorded, expires)
+        try:
+            if _rememberable(file):
+                _write(file, line, recorded, expires)
+        except Exception:  # noqa: BLE001 - the cache changes nothing but the speed
+            pass
 
 
 def forget(file: str) -> None:
@@ -304,8 +307,8 @@ class Recorder:
             return real_access(path, *args, **kwargs)
 
         def watched_getitem(mapping, name):  # get(), in, getenv() come through here too
-            if recorder.active:
-                recorder.variables.add(name)
+            if recorder.active and isinstance(name, (str, bytes)):  # os.environb's names are bytes
+                recorder.variables.add(os.fsdecode(name))
             return getitem(mapping, name)
 
         def watched_iter(mapping):
