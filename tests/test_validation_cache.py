@@ -171,6 +171,30 @@ def test_a_file_changed_between_its_reading_and_the_saving_is_not_remembered(fol
     assert entries() == [] and recalled(folder) is None
 
 
+def test_a_file_looked_at_relative_to_a_folder_descriptor_is_not_remembered(folder):
+    """os.stat(name, dir_fd=...) names no path the cache could look at again."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+            line, expires = validate_command._validated("workflow.toml")
+            os.stat("logo.svg", dir_fd=descriptor)
+            validation_cache.remember("workflow.toml", line, recorded, expires)
+    finally:
+        os.close(descriptor)
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_one_recorder_at_a_time_and_none_active_after_its_end():
+    with validation_cache.Recorder() as recorded:
+        with pytest.raises(RuntimeError, match="one at a time"), validation_cache.Recorder():
+            pass
+        assert recorded.active
+    assert not recorded.active
+    with validation_cache.Recorder():  # free again
+        pass
+
+
 def edit_keeping_size(folder: Path) -> None:
     path = folder / "workflow.toml"
     path.write_text(path.read_text().replace('"last_week"', '"this_week"'), encoding="utf-8")

@@ -32,6 +32,7 @@ import hashlib
 import os
 import stat
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -204,7 +205,7 @@ def _rememberable(file: str) -> bool:
 def _write(file: str, line: str, recorded: Recorder, expires: float) -> None:
     import json
 
-    if not _unchanged_since_read(recorded):
+    if recorded.unsaveable or not _unchanged_since_read(recorded):
         return
     libraries = _library_folders()
     modules = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
@@ -229,6 +230,7 @@ def _write(file: str, line: str, recorded: Recorder, expires: float) -> None:
 
 
 _recording: list[Recorder] = []
+_one_at_a_time = threading.Lock()
 
 
 def _on_audit(event: str, arguments: tuple) -> None:
@@ -259,16 +261,18 @@ class Recorder:
         self.folders: set[str] = set()
         self.variables: set[str] = set()
         self.all_variables = False
-        self.active = True
+        self.unsaveable = False
+        """Set when validation looked at a file in a way that cannot be watched (``dir_fd=``)."""
+        self.active = False
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """What runs in here is not validate's (remembering an answer stats and writes files)."""
-        self.active = False
+        was, self.active = self.active, False
         try:
             yield
         finally:
-            self.active = True
+            self.active = was
 
     def saw_file(self, path) -> None:
         path = os.path.abspath(os.fsdecode(path))  # abspath: realpath would stat, and be watched
@@ -284,27 +288,13 @@ class Recorder:
         if not Recorder._hooked:  # an audit hook stays for the process's life: one, idle when not recording
             sys.addaudithook(_on_audit)
             Recorder._hooked = True
+        if not _one_at_a_time.acquire(blocking=False):
+            raise RuntimeError("a validation Recorder is already recording: one at a time")
         recorder = self
         environ = type(os.environ)
         self._saved = {"stat": os.stat, "lstat": os.lstat, "access": os.access,
                        "getitem": environ.__getitem__, "iter": environ.__iter__}
-        real_stat, real_lstat, real_access = os.stat, os.lstat, os.access
         getitem, iterate = environ.__getitem__, environ.__iter__
-
-        def watched_stat(path, *args, **kwargs):
-            if recorder.active and isinstance(path, (str, bytes, os.PathLike)):
-                recorder.saw_file(path)
-            return real_stat(path, *args, **kwargs)
-
-        def watched_lstat(path, *args, **kwargs):
-            if recorder.active and isinstance(path, (str, bytes, os.PathLike)):
-                recorder.saw_file(path)
-            return real_lstat(path, *args, **kwargs)
-
-        def watched_access(path, *args, **kwargs):
-            if recorder.active and isinstance(path, (str, bytes, os.PathLike)):
-                recorder.saw_file(path)
-            return real_access(path, *args, **kwargs)
 
         def watched_getitem(mapping, name):  # get(), in, getenv() come through here too
             if recorder.active and isinstance(name, (str, bytes)):  # os.environb's names are bytes
@@ -316,13 +306,31 @@ class Recorder:
                 recorder.all_variables = True
             return iterate(mapping)
 
-        os.stat, os.lstat, os.access = watched_stat, watched_lstat, watched_access
+        os.stat, os.lstat, os.access = (self._watching(function) for function in (os.stat, os.lstat, os.access))
         environ.__getitem__, environ.__iter__ = watched_getitem, watched_iter
+        self.active = True
         _recording.append(self)
         return self
 
+    def _watching(self, function):
+        """``function`` (os.stat, lstat, access) that first notes the path it is given; a path
+        relative to a ``dir_fd`` cannot be watched: then nothing is remembered."""
+        recorder = self
+
+        def watched(path, *args, **kwargs):
+            if recorder.active:
+                if kwargs.get("dir_fd") is not None:
+                    recorder.unsaveable = True
+                elif isinstance(path, (str, bytes, os.PathLike)):
+                    recorder.saw_file(path)
+            return function(path, *args, **kwargs)
+
+        return watched
+
     def __exit__(self, *exc_info) -> None:
+        self.active = False
         _recording.remove(self)
         environ = type(os.environ)
         os.stat, os.lstat, os.access = self._saved["stat"], self._saved["lstat"], self._saved["access"]
         environ.__getitem__, environ.__iter__ = self._saved["getitem"], self._saved["iter"]
+        _one_at_a_time.release()
