@@ -12,12 +12,19 @@ found by watching it rather than listed by hand, so that a plugin's own checks a
 - the source files of the modules loaded outside the installed libraries (cmflow or a plugin
   installed editable: an edit counts);
 - every environment variable it read, present or not, and whether it listed them all; their
-  values enter only a salted digest, never the cache in clear;
+  values enter a salted digest (the salt kept beside it), and the cache in clear only as the
+  printed line shows them;
 - the names in every folder of ``sys.path`` outside the standard library (each installed
-  distribution's ``name-version.dist-info``: cmflow's version and the plugins installed), the
+  distribution's ``name-version.dist-info`` with its inode and ctime: cmflow's version and the
+  plugins installed, a reinstall too), the
   Python executable and version, the user, the current folder, the file's path as given;
 - the day: an entry expires at the next midnight, in UTC and in the workflow's time zone (a
   period without ``as_of`` is checked against today).
+
+Watched is what Python code does (``open``, ``os.stat``/``lstat``/``access``, ``os.listdir``/
+``scandir``, ``os.environ``/``environb``): not what C code, the network or a subprocess reads. Only a
+regular workflow file is remembered, and only if no file changed between its reading and the
+saving nor was modified within :data:`RACY_SECONDS` before its reading.
 
 What is remembered is the line validate printed; a changed input, an expired, unreadable or
 corrupt entry, or a cache folder that cannot be written, means a full validation, silently.

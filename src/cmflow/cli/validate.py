@@ -15,7 +15,7 @@ from cmflow.plugins.hookspecs import HOOK_OF_KIND
 # readable=False: the workflow loader says why a file cannot be read, in its own words.
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @click.option("--no-cache", is_flag=True,
-              help="Validate in full and remember nothing (a valid file is otherwise remembered until it "
+              help="Validate in full, remember nothing and forget what was (a valid file is otherwise remembered until it "
                    "or anything it depends on changes: see docs/cli.md).")
 def validate(files: tuple[str, ...], no_cache: bool) -> None:
     """Check workflow files: syntax, plugins, options, references, environment variables.
