@@ -185,6 +185,19 @@ def test_a_file_looked_at_relative_to_a_folder_descriptor_is_not_remembered(fold
     assert entries() == [] and recalled(folder) is None
 
 
+def test_a_folder_listed_by_its_descriptor_is_not_remembered(folder):
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+            line, expires = validate_command._validated("workflow.toml")
+            os.listdir(descriptor)
+            validation_cache.remember("workflow.toml", line, recorded, expires)
+    finally:
+        os.close(descriptor)
+
+    assert entries() == [] and recalled(folder) is None
+
+
 def test_one_recorder_at_a_time_and_none_active_after_its_end():
     with validation_cache.Recorder() as recorded:
         with pytest.raises(RuntimeError, match="one at a time"), validation_cache.Recorder():

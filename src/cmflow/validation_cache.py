@@ -251,6 +251,8 @@ def _on_audit(event: str, arguments: tuple) -> None:
         path = arguments[0]
         if isinstance(path, (str, bytes, os.PathLike)) or path is None:
             _recording[-1].saw_folder(os.curdir if path is None else path)
+        elif isinstance(path, int):  # a folder listed by its descriptor names no path to list again
+            _recording[-1].unsaveable = True
 
 
 class Recorder:
@@ -269,7 +271,8 @@ class Recorder:
         self.variables: set[str] = set()
         self.all_variables = False
         self.unsaveable = False
-        """Set when validation looked at a file in a way that cannot be watched (``dir_fd=``)."""
+        """Set when validation looked at a file in a way that cannot be watched (``dir_fd=``, a
+        folder listed by its descriptor)."""
         self.active = False
 
     @contextlib.contextmanager
