@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
+import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,7 +59,14 @@ def folder(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("VC_NAME", "vc-value-81")
     (tmp_path / "workflow.toml").write_text(WORKFLOW.replace("TIMEZONE", "Europe/Paris"), encoding="utf-8")
     (tmp_path / "logo.svg").write_text("<svg/>", encoding="utf-8")
+    aged(tmp_path / "workflow.toml", tmp_path / "logo.svg")
     return tmp_path
+
+
+def aged(*paths: Path) -> None:
+    """Modified a minute ago: a file modified within a timestamp tick of its reading is not remembered."""
+    for path in paths:
+        os.utime(path, (time.time() - 60,) * 2)
 
 
 def validated(folder: Path, *options: str, file: str = "workflow.toml") -> subprocess.CompletedProcess:
@@ -87,10 +96,22 @@ def test_a_valid_file_is_remembered_as_validate_printed_it(folder):
     assert "VC_NAME" in kept["inputs"]["variables"]
 
 
-def test_no_cache_remembers_nothing(folder):
+def test_no_cache_remembers_nothing_and_forgets_what_was(folder):
+    validated(folder)
+    assert len(entries()) == 1
+
     validated(folder, "--no-cache")
 
     assert entries() == [] and recalled(folder) is None
+
+
+def test_a_file_found_invalid_is_forgotten(folder, monkeypatch):
+    validated(folder)
+    assert len(entries()) == 1
+    monkeypatch.delenv("VC_NAME")
+
+    assert cmflow_in_process("validate", "workflow.toml", cwd=folder).returncode == 2
+    assert entries() == []
 
 
 def test_problems_are_never_remembered(folder, monkeypatch):
@@ -100,6 +121,91 @@ def test_problems_are_never_remembered(folder, monkeypatch):
 
     assert done.returncode == 2 and "environment variable VC_NAME is not set" in done.stderr
     assert entries() == [] and recalled(folder) is None
+
+
+def test_a_file_under_the_python_prefix_outside_its_libraries_is_watched(folder, monkeypatch):
+    """With a system Python the prefix is /usr: /usr/local, /usr/src/app, /usr/share are not libraries."""
+    monkeypatch.setattr(sys, "prefix", str(folder.parent))
+    monkeypatch.setattr(sys, "base_prefix", str(folder.parent))
+    validated(folder)
+    assert recalled(folder) is not None
+
+    (folder / "logo.svg").write_text("<svg>other</svg>", encoding="utf-8")
+
+    assert recalled(folder) is None
+
+
+def test_a_pipe_is_never_remembered(folder):
+    """/dev/fd, stdin, a fifo or a process substitution can say something else the next time, with
+    nothing on disk telling so: it is never remembered."""
+    reading, writing = os.pipe()
+    try:
+        os.write(writing, (folder / "workflow.toml").read_bytes().replace(b'"logo.svg"', f'"{folder}/logo.svg"'.encode()))
+        os.close(writing)
+        done = validated(folder, file=f"/dev/fd/{reading}")
+        assert done.stdout.startswith(f"✓ /dev/fd/{reading}: Test vc-value-81")
+        assert entries() == [] and recalled(folder, f"/dev/fd/{reading}") is None
+    finally:
+        os.close(reading)
+
+
+def test_a_file_modified_just_before_its_reading_is_not_remembered(folder):
+    """Racy: it may change again within the same timestamp tick, unseen."""
+    (folder / "logo.svg").write_text("<svg/>", encoding="utf-8")
+
+    validated(folder)
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_a_file_changed_between_its_reading_and_the_saving_is_not_remembered(folder):
+    """The state kept is the one at the reading: a change before the saving is not taken for the
+    state the answer was made from (the modification time put back, as a copy keeping times does)."""
+    logo = folder / "logo.svg"
+    with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+        line, expires = validate_command._validated("workflow.toml")
+        logo.write_text("<svg>changed</svg>", encoding="utf-8")
+        aged(logo)
+        validation_cache.remember("workflow.toml", line, recorded, expires)
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_a_file_looked_at_relative_to_a_folder_descriptor_is_not_remembered(folder):
+    """os.stat(name, dir_fd=...) names no path the cache could look at again."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+            line, expires = validate_command._validated("workflow.toml")
+            os.stat("logo.svg", dir_fd=descriptor)
+            validation_cache.remember("workflow.toml", line, recorded, expires)
+    finally:
+        os.close(descriptor)
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_a_folder_listed_by_its_descriptor_is_not_remembered(folder):
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+            line, expires = validate_command._validated("workflow.toml")
+            os.listdir(descriptor)
+            validation_cache.remember("workflow.toml", line, recorded, expires)
+    finally:
+        os.close(descriptor)
+
+    assert entries() == [] and recalled(folder) is None
+
+
+def test_one_recorder_at_a_time_and_none_active_after_its_end():
+    with validation_cache.Recorder() as recorded:
+        with pytest.raises(RuntimeError, match="one at a time"), validation_cache.Recorder():
+            pass
+        assert recorded.active
+    assert not recorded.active
+    with validation_cache.Recorder():  # free again
+        pass
 
 
 def edit_keeping_size(folder: Path) -> None:
@@ -138,6 +244,19 @@ def test_a_variable_validate_read_changing_means_a_full_validation(folder, monke
     assert validated(folder).stdout.startswith("✓ workflow.toml: Test two ")
 
 
+def test_a_variable_read_through_environb_is_watched_by_its_name(folder, monkeypatch):
+    """os.environb shares os.environ's class: its names are bytes, kept as str."""
+    with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
+        line, expires = validate_command._validated("workflow.toml")
+        os.environb.get(b"VC_BYTES")
+        validation_cache.remember("workflow.toml", line, recorded, expires)
+    assert recalled(folder) is not None
+
+    monkeypatch.setenv("VC_BYTES", "set")
+
+    assert recalled(folder) is None
+
+
 def test_a_variable_validate_found_unset_being_set_means_a_full_validation(folder, monkeypatch):
     monkeypatch.delenv("CMFLOW_LOAD_PLUGINS")  # the plugin allow-list: read, and unset
     monkeypatch.setattr(registry, "_registry", None)  # read once per process: in this one, now
@@ -149,7 +268,8 @@ def test_a_variable_validate_found_unset_being_set_means_a_full_validation(folde
     assert recalled(folder) is None
 
 
-@pytest.mark.parametrize("installed", ["a plugin distribution installed", "cmflow upgraded"])
+@pytest.mark.parametrize("installed", ["a plugin distribution installed", "cmflow upgraded",
+                                       "cmflow reinstalled at the same version"])
 def test_a_distribution_installed_or_upgraded_means_a_full_validation(folder, tmp_path_factory, monkeypatch,
                                                                       installed):
     site = tmp_path_factory.mktemp("site-packages")
@@ -158,7 +278,11 @@ def test_a_distribution_installed_or_upgraded_means_a_full_validation(folder, tm
     validated(folder)
     assert recalled(folder) is not None
 
-    if installed == "cmflow upgraded":
+    if installed == "cmflow reinstalled at the same version":  # pip removes the folder and makes it again
+        (site / "cmflow-1.0.dist-info").rmdir()
+        time.sleep(0.01)  # a later ctime even where the clock ticks coarsely
+        (site / "cmflow-1.0.dist-info").mkdir()
+    elif installed == "cmflow upgraded":
         (site / "cmflow-1.0.dist-info").rename(site / "cmflow-1.1.dist-info")
     else:
         (site / "cmflow_tiktok_ads-0.3.dist-info").mkdir()
@@ -205,6 +329,7 @@ def test_the_same_file_name_from_another_folder_or_written_otherwise_is_another_
 def test_a_remembered_answer_expires_at_the_next_midnight_of_the_workflows_time_zone(folder, monkeypatch):
     """Without as_of, a period is checked against today in the workflow's time zone."""
     (folder / "workflow.toml").write_text(WORKFLOW.replace("TIMEZONE", "Asia/Tokyo"), encoding="utf-8")
+    aged(folder / "workflow.toml")
     noon = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)  # 21:00 in Tokyo, whose day ends at 15:00 UTC
     monkeypatch.setattr(validate_command, "_utc_now", lambda: noon)
     validated(folder)
@@ -253,6 +378,29 @@ def test_the_console_answers_from_the_cache_and_falls_back_to_a_full_validation(
     assert ended.value.code == 2 and "logo.svg does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("stdout", ["ascii", "no buffer"])
+def test_the_console_prints_a_remembered_answer_wherever_click_would(folder, monkeypatch, stdout):
+    """An encoding that cannot show the line gets it replaced; a stream without bytes, the full path."""
+    import io
+
+    from cmflow.console import main
+
+    validated(folder)
+    monkeypatch.chdir(folder)
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii") if stdout == "ascii" else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(sys, "argv", ["cmflow", "validate", "workflow.toml"])
+    with pytest.raises(SystemExit) as ended:
+        main()
+
+    assert ended.value.code == 0
+    if stdout == "ascii":
+        stream.flush()
+        assert stream.buffer.getvalue().decode("ascii") == "? workflow.toml: Test vc-value-81 (1 source, 1 metric, 0 triggers, 0 outputs)\n"
+    else:
+        assert "workflow.toml: Test vc-value-81" in stream.getvalue()
+
+
 def test_a_remembered_answer_imports_neither_click_nor_pydantic_nor_any_plugin(folder, tmp_path):
     """A process of its own: what a fresh process imports can only be seen in one. It is given this
     process's sys.path, which the key holds (the folders' names stand for what is installed)."""
@@ -274,6 +422,7 @@ def test_a_remembered_answer_imports_neither_click_nor_pydantic_nor_any_plugin(f
 def test_what_the_first_of_several_files_read_once_counts_for_the_next(folder, monkeypatch):
     """The plugins' allow-list is read once per process, while the first file is validated."""
     (folder / "second.toml").write_text((folder / "workflow.toml").read_text(), encoding="utf-8")
+    aged(folder / "second.toml")
     monkeypatch.setattr(registry, "_registry", None)
     done = cmflow_in_process("validate", "workflow.toml", "second.toml", cwd=folder)
     assert done.returncode == 0 and recalled(folder, "second.toml") is not None

@@ -17,11 +17,24 @@ def main() -> None:
         from cmflow.validation_cache import recall
 
         lines = [recall(file) for file in arguments[1:]]
-        if all(line is not None for line in lines):
-            green = sys.stdout.isatty()  # as click.secho: colour on a terminal only
-            for line in lines:
-                print(f"\x1b[32m{line}\x1b[0m" if green else line)
+        if all(line is not None for line in lines) and _printed(lines):
             sys.exit(0)
     from cmflow.cli import main as command_line
 
     command_line()
+
+
+def _printed(lines: list[str]) -> bool:
+    """Print remembered lines as ``click.secho`` would; False, having printed nothing, if they
+    cannot be (a file name the terminal's encoding cannot show is replaced, never a crash)."""
+    try:
+        green = sys.stdout.isatty()  # as click.secho: colour on a terminal only
+        text = "".join(f"\x1b[32m{line}\x1b[0m\n" if green else f"{line}\n" for line in lines)
+        data = text.encode(sys.stdout.encoding or "utf-8", errors="replace")
+        sys.stdout.flush()
+        output = sys.stdout.buffer
+    except Exception:  # noqa: BLE001 - the full command line prints it its own way
+        return False
+    output.write(data)
+    output.flush()
+    return True

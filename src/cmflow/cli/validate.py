@@ -15,7 +15,7 @@ from cmflow.plugins.hookspecs import HOOK_OF_KIND
 # readable=False: the workflow loader says why a file cannot be read, in its own words.
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @click.option("--no-cache", is_flag=True,
-              help="Validate in full and remember nothing (a valid file is otherwise remembered until it "
+              help="Validate in full, remember nothing and forget what was (a valid file is otherwise remembered until it "
                    "or anything it depends on changes: see docs/cli.md).")
 def validate(files: tuple[str, ...], no_cache: bool) -> None:
     """Check workflow files: syntax, plugins, options, references, environment variables.
@@ -23,7 +23,7 @@ def validate(files: tuple[str, ...], no_cache: bool) -> None:
     Every problem of every file is listed at once; nothing is fetched or delivered. A daemon
     settings file (cmflow-daemon.toml) is checked as one.
     """
-    from cmflow.validation_cache import Recorder, remember
+    from cmflow.validation_cache import Recorder, forget, remember
 
     invalid = 0
     with Recorder() as recorded:  # one for all files: what the first reads once counts for the next
@@ -32,9 +32,12 @@ def validate(files: tuple[str, ...], no_cache: bool) -> None:
                 line, expires = _validated(file)
             except WorkflowInvalid as error:
                 invalid += 1
+                forget(file)
                 print_problems(error, file)
                 continue
-            if not no_cache:
+            if no_cache:
+                forget(file)
+            else:
                 remember(file, line, recorded, expires)
             click.secho(line, fg="green")
     sys.exit(EXIT_INVALID if invalid else EXIT_OK)
