@@ -452,3 +452,35 @@ def test_an_alert_names_every_dimension_of_its_series_as_the_reports_do() -> Non
                      None, workflow)
     assert alert_sentence(line, scope, fr) == \
         f"Taux d'engagement (portée), Maison Lumière · Instagram · Carrousel · Noël{NBSP}: 2,50{NBSP}%"
+
+
+def test_an_alert_cut_by_client_owner_utm_language_or_sentiment_names_it_never_the_whole() -> None:
+    """Each row dimension of the production and traffic metrics is said: calendar_adherence by
+    owner over a threshold gives two owners two titles (not both "overall"); a client by its
+    display name, UTM fields and sentiment as written, a language in words; a dimension without
+    words keeps the trigger's own wording, never "overall"."""
+    from cmflow import Client
+    from cmflow.builtin.outputs.alert_language import said_summary
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
+
+    fr, en = language("fr"), language("en")
+    threshold = Threshold.__new__(Threshold)
+    threshold.options = ThresholdOptions(below=80)
+    workflow = types.SimpleNamespace(
+        triggers=[types.SimpleNamespace(id="adherence", plugin=threshold)], listen=None,
+        clients=[Client(id="maison", name="Maison Lumière", accounts={"maisonlumiere": "Maison Lumière"})])
+
+    def said(lang, **dimensions: str) -> str:
+        alert = Alert("adherence", "calendar_adherence", dimensions, "as the trigger wrote it", value=50.0)
+        return said_summary(alert, lang, workflow, "%")
+
+    lea, marc = said(en, owner="Léa"), said(en, owner="Marc")
+    assert lea != marc and "Léa" in lea and "Marc" in marc and "overall" not in lea
+    assert "pour Léa" in said(fr, owner="Léa") and "l'ensemble" not in said(fr, owner="Léa")
+    assert "pour Maison Lumière" in said(fr, client="maison")
+    assert "for newsletter · email" in said(en, utm_source="newsletter", utm_medium="email")
+    assert "pour Anglais" in said(fr, language="en") and "for French" in said(en, language="fr")
+    assert "for negative" in said(en, sentiment="negative")
+    region = said(en, region="north")
+    assert "overall" not in region and "north" in region

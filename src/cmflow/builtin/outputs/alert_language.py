@@ -126,24 +126,65 @@ def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, whe
         return None
 
 
+NAMED_AS_WRITTEN = ("pillar", "campaign", "title", "owner", "utm_source", "utm_medium", "utm_campaign",
+                    "utm_content", "utm_term", "sentiment")
+"""Dimensions a series is named by as the data writes them (a planned post's owner, a link's UTM fields)."""
+
+NAMED_DIMENSIONS = frozenset(("platform", "account", "client", "brand", "format", "language", "post_id", "item_id",
+                              *NAMED_AS_WRITTEN))
+"""Every dimension :func:`series_words` names in words; an alert cut by another keeps its trigger's wording."""
+
+
+def unnamed_dimensions(dimensions: dict[str, Any]) -> list[str]:
+    """The dimensions of a series :func:`series_words` has no words for (a third party's ``region``)."""
+    return [name for name, value in dimensions.items() if value is not None and name not in NAMED_DIMENSIONS]
+
+
 def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
     """A series as the report names it, every dimension it is cut by: the account's display name
-    and platform (else the platform, else the client), the brand's name, the format in words, the
-    pillar, the campaign, a planned post's title and a post (``Maison Lumière · Instagram ·
-    Carrousel · Noël · publication 1789``); empty for the whole (an overall figure)."""
+    and platform (else the platform, else the client's display name), the brand's name, the
+    format and language in words, the pillar, campaign, title (else a planned item's id), owner (of a
+    series of many items), sentiment and UTM fields as written, a post (``Maison Lumière ·
+    Instagram · Carrousel · Noël · publication 1789``), then any other dimension's value as written;
+    empty for the whole (an overall figure)."""
     brands = {b.id: b.name for b in getattr(getattr(workflow, "listen", None), "brands", None) or ()}
     named = [scope.series_name(dimensions, lang.platform)]
+    if not named[0] and dimensions.get("client") is not None and not dimensions.get("account"):
+        clients = {c.id: c.name for c in getattr(workflow, "clients", None) or ()}
+        named[0] = clients.get(str(dimensions["client"]), str(dimensions["client"]))
     if dimensions.get("brand") is not None:
         named.append(brands.get(str(dimensions["brand"]), str(dimensions["brand"])))
     if dimensions.get("format") is not None:
         named.append(lang.post_format(str(dimensions["format"])))
-    named += [str(dimensions[name]) for name in ("pillar", "campaign", "title") if dimensions.get(name) is not None]
+    if dimensions.get("language") is not None:
+        named.append(language_words(str(dimensions["language"]), lang))
+    item = dimensions.get("item_id") is not None or dimensions.get("title") is not None
+    named += [str(dimensions[name]) for name in NAMED_AS_WRITTEN  # a planned item's owner: on its card, not its name
+              if dimensions.get(name) is not None and not (item and name == "owner")]
+    if dimensions.get("item_id") is not None and dimensions.get("title") is None:
+        named.append(str(dimensions["item_id"]))  # a planned item is named by its title when it has one
     if dimensions.get("post_id") is not None:
         named.append(lang.text("alert_post", id=str(dimensions["post_id"])))
+    named += [str(dimensions[name]) for name in unnamed_dimensions(dimensions)]
     return " · ".join(name for name in named if name)
 
 
-def alert_where(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
-    """``for <the series>`` (:func:`series_words`) in ``lang``, or its word for the whole."""
+def language_words(code: str, lang: "Language") -> str:
+    """A language code in ``lang``'s words (``fr`` in French: ``Français``), by Babel's CLDR names; as written if unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(lang.code).languages.get(code.lower().replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return name[:1].upper() + name[1:] if name else code
+
+
+def alert_where(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str | None:
+    """``for <the series>`` (:func:`series_words`) in ``lang``, or its word for the whole; None
+    when the series is cut by a dimension without words (:func:`unnamed_dimensions`): its
+    trigger then says it as it writes it, never as the whole."""
+    if unnamed_dimensions(dimensions):
+        return None
     series = series_words(dimensions, scope, lang, workflow)
     return lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")
