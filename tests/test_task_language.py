@@ -484,3 +484,23 @@ def test_an_alert_cut_by_client_owner_utm_language_or_sentiment_names_it_never_t
     assert "for negative" in said(en, sentiment="negative")
     region = said(en, region="north")
     assert "overall" not in region and "north" in region
+
+
+def _chat_line(lang, **dimensions: str):
+    """A chat output's line for a planned post's alert, told in ``lang`` (None: English)."""
+    from cmflow.builtin.outputs.webhook_notifier import AlertLine
+
+    return AlertLine(event="firing", reminder=0, severity="warning", summary="s", value=140.0, unit="h",
+                     value_text="140 h", dimensions=dimensions, rule="missing-post", metric="missing_planned_posts",
+                     fingerprint="f" * 40, condition="above", state="firing", active_since=None, lang=lang)
+
+
+def test_french_chat_names_a_planned_post_s_dimensions_as_its_task_card_does() -> None:
+    """One naming of a dimension (``dimension_label``) for the chat lines, the task cards and the
+    html_report: a French chat line says ``titre``, ``identifiant``, not ``title``, ``item_id``."""
+    from cmflow.builtin.reports.language import language
+
+    line = _chat_line(language("fr"), title="Horaires des fêtes", item_id="m2", platform="facebook")
+    assert line.where == (f"titre{NBSP}: Horaires des fêtes · identifiant{NBSP}: m2 · réseau{NBSP}: Facebook")
+    assert [line.dimension_name(name) for name in ("title", "item_id")] == ["Titre", "Identifiant"]  # Discord's fields
+    assert _chat_line(None, title="Trail tips").where == "title: Trail tips"

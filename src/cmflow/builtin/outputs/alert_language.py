@@ -188,3 +188,18 @@ def alert_where(dimensions: dict[str, Any], scope: "ReportScope", lang: "Languag
         return None
     series = series_words(dimensions, scope, lang, workflow)
     return lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")
+
+
+def dimension_label(name: str, lang: "Language") -> str:
+    """A dimension as a description names it: the reports' column (``Compte``), a task's word
+    (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``):
+    the one naming of a dimension, for task cards, chat lines and the html_report alike."""
+    from cmflow.builtin.reports.language import MessageError
+
+    for key in (f"column_{name}", f"task_field_{name}"):
+        if lang.has(key):
+            try:  # both tables hold plain words; a message needing values is no label
+                return lang.text(key)
+            except MessageError:
+                continue
+    return name.replace("_", " ").capitalize()

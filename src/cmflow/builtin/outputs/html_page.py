@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from cmflow import HexColour, OutputPath, PluginOptions
+from cmflow.builtin.outputs.alert_language import dimension_label
 from cmflow.builtin.reports.html import safe_url
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         chart=chart, comparison=comparison, lang=lang, accent=options.accent_colour, period_label=period_label,
         day=lang.date, table_title=lambda table: _table_title(table, lang),
         labels=lambda table, row: _labels(row.labels, table.dimensions, lang),
-        dimension=lambda name: lang.text("column_" + name) if lang.has("column_" + name) else name.capitalize(),
+        dimension=lambda name: dimension_label(name, lang),
         basis_notes=lambda table: _basis_notes(table, lang), alerts=_alert_lines(result, lang),
         verdicts=[_verdict_line(v, result, lang) for v in result.verdicts],
         warnings=[lang.run_warning(w) for w in result.warnings] if options.show_warnings else [],
@@ -135,7 +136,7 @@ def _table_title(table, lang) -> str:
     key = TABLE_TITLES.get(tuple(table.dimensions))
     if key:
         return lang.text(key)
-    names = [lang.text("column_" + d).lower() if lang.has("column_" + d) else d for d in table.dimensions]
+    names = [dimension_label(d, lang).lower() for d in table.dimensions]
     return lang.text("page_by", dimensions=" × ".join(names))
 
 

@@ -172,9 +172,11 @@ class AlertLine:
         return " · ".join(f"{name}: {value}" for name, value in self.dimensions.items())
 
     def dimension_name(self, name: str) -> str:
-        """A dimension's name in the line's language (``Réseau``); as written in English."""
-        key = "column_" + name
-        return self.lang.text(key) if self.lang is not None and self.lang.has(key) else name
+        """A dimension's name in the line's language (``Réseau``, ``Titre``:
+        :func:`~.alert_language.dimension_label`); as written in English."""
+        from cmflow.builtin.outputs.alert_language import dimension_label
+
+        return dimension_label(name, self.lang) if self.lang is not None else name
 
 
 def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]:

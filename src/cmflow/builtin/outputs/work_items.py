@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
+from cmflow.builtin.outputs.alert_language import dimension_label
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
@@ -246,20 +247,6 @@ def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch",
                            period=lang.period(period.start, period.end)) if period else
                  lang.text("task_raised_by", rule=alert.rule, metric=alert.metric, workflow=workflow))
     return lines
-
-
-def dimension_label(name: str, lang: "Language") -> str:
-    """A dimension as a description names it: the reports' column (``Compte``), a task's word
-    (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``)."""
-    from cmflow.builtin.reports.language import MessageError
-
-    for key in (f"column_{name}", f"task_field_{name}"):
-        if lang.has(key):
-            try:  # both tables hold plain words; a message needing values is no label
-                return lang.text(key)
-            except MessageError:
-                continue
-    return name.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
