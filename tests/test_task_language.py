@@ -504,3 +504,18 @@ def test_french_chat_names_a_planned_post_s_dimensions_as_its_task_card_does() -
     assert line.where == (f"titre{NBSP}: Horaires des fêtes · identifiant{NBSP}: m2 · réseau{NBSP}: Facebook")
     assert [line.dimension_name(name) for name in ("title", "item_id")] == ["Titre", "Identifiant"]  # Discord's fields
     assert _chat_line(None, title="Trail tips").where == "title: Trail tips"
+
+
+def test_a_series_without_a_pillar_or_owner_is_named_by_the_catalogue_s_word_for_none() -> None:
+    """The breakdowns' ``(none)`` (a post without a pillar, an item without an owner) reads as
+    the client reports say it, in the html_report's rows and an alert's series alike."""
+    from cmflow import NONE_LABEL
+    from cmflow.builtin.outputs.alert_language import series_words
+    from cmflow.builtin.outputs.html_page import _labels
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    fr, scope = language("fr"), ReportScope(None, None, {})
+    assert _labels(["instagram", NONE_LABEL], ["platform", "pillar"], fr) == ["Instagram", "Non renseigné"]
+    assert series_words({"owner": NONE_LABEL}, scope, fr) == "Non renseigné"
+    assert series_words({"pillar": NONE_LABEL}, scope, language("en")) != NONE_LABEL

@@ -155,11 +155,11 @@ def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Langua
     if dimensions.get("brand") is not None:
         named.append(brands.get(str(dimensions["brand"]), str(dimensions["brand"])))
     if dimensions.get("format") is not None:
-        named.append(lang.post_format(str(dimensions["format"])))
+        named.append(value_words("format", dimensions["format"], lang))
     if dimensions.get("language") is not None:
         named.append(language_words(str(dimensions["language"]), lang))
     item = dimensions.get("item_id") is not None or dimensions.get("title") is not None
-    named += [str(dimensions[name]) for name in NAMED_AS_WRITTEN  # a planned item's owner: on its card, not its name
+    named += [value_words(name, dimensions[name], lang) for name in NAMED_AS_WRITTEN  # an item's owner: on its card
               if dimensions.get(name) is not None and not (item and name == "owner")]
     if dimensions.get("item_id") is not None and dimensions.get("title") is None:
         named.append(str(dimensions["item_id"]))  # a planned item is named by its title when it has one
@@ -167,6 +167,17 @@ def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Langua
         named.append(lang.text("alert_post", id=str(dimensions["post_id"])))
     named += [str(dimensions[name]) for name in unnamed_dimensions(dimensions)]
     return " · ".join(name for name in named if name)
+
+
+def value_words(name: str, value: Any, lang: "Language") -> str:
+    """A dimension's value as a reader reads it: a platform or format in words, the breakdowns'
+    ``(none)`` (:data:`~cmflow.NONE_LABEL`) as the catalogue says it (``Non renseigné``), the rest as written."""
+    from cmflow import NONE_LABEL
+
+    if value == NONE_LABEL:
+        return lang.text("dimension_none")
+    named = {"platform": lang.platform, "format": lang.post_format}
+    return named[name](str(value)) if name in named else str(value)
 
 
 def language_words(code: str, lang: "Language") -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from cmflow import HexColour, OutputPath, PluginOptions
-from cmflow.builtin.outputs.alert_language import dimension_label
+from cmflow.builtin.outputs.alert_language import dimension_label, value_words
 from cmflow.builtin.reports.html import safe_url
 
 if TYPE_CHECKING:
@@ -141,9 +141,9 @@ def _table_title(table, lang) -> str:
 
 
 def _labels(labels: list, dimensions: list[str], lang) -> list[str]:
-    """A row's labels as a reader reads them: platforms and formats in words, the rest as written."""
-    named = {"platform": lang.platform, "format": lang.post_format}
-    return [named[d](str(v)) if d in named and v is not None else str(v) for d, v in zip(dimensions, labels)]
+    """A row's labels as a reader reads them (:func:`~.alert_language.value_words`): platforms
+    and formats in words, ``(none)`` as the catalogue says it, the rest as written."""
+    return [value_words(d, v, lang) if v is not None else str(v) for d, v in zip(dimensions, labels)]
 
 
 def _basis_notes(table, lang) -> list[str]:
