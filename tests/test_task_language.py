@@ -45,11 +45,17 @@ def _tasks(path: Path) -> dict[str, list[str]]:
     return tasks
 
 
-def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_path: Path) -> None:
+def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_path: Path, monkeypatch) -> None:
+    from cmflow.builtin.reports import scopes
+
+    made = []  # the whole workflow's scope (every account's display name): made once a batch, not once an alert
+    monkeypatch.setattr(scopes, "whole_workflow_scope", lambda w, made_by=scopes.whole_workflow_scope: (
+        made.append(w), made_by(w))[1])
     path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n'
                              'title = "{summary}"\ndue_in = "1d"\n')
     result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
     assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    assert len(result.alerts) == 3 and len(made) == 1
     tasks = _tasks(tmp_path / "tasks.md")
     # the series as the reports name it: the account's display name, its platform, the post's title
     french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook · Horaires des fêtes"

@@ -98,13 +98,18 @@ def told_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> 
     return said_summary(alert, lang, workflow, unit)
 
 
-def said_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> str:
+def said_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str,
+                 scope: "ReportScope | None" = None) -> str:
     """``alert`` as its trigger says it in ``lang``, English included, its series as the
     reports name it (:func:`alert_where`: display names,
-    the format, pillar, brand, campaign or post it is cut by); as written when the trigger cannot."""
-    from cmflow.builtin.reports.scopes import whole_workflow_scope
+    the format, pillar, brand, campaign or post it is cut by); as written when the trigger cannot.
+    ``scope``: the whole workflow's (:func:`~cmflow.builtin.reports.scopes.whole_workflow_scope`),
+    made once a batch by a caller saying many alerts; made here when not given."""
+    if scope is None:
+        from cmflow.builtin.reports.scopes import whole_workflow_scope
 
-    where = alert_where(alert.dimensions, whole_workflow_scope(workflow), lang, workflow)
+        scope = whole_workflow_scope(workflow)
+    where = alert_where(alert.dimensions, scope, lang, workflow)
     return trigger_told(alert, lang, workflow, unit, where=where) or alert.summary
 
 
