@@ -525,3 +525,23 @@ def test_a_series_without_a_pillar_or_owner_is_named_by_the_catalogue_s_word_for
     assert _labels(["instagram", NONE_LABEL], ["platform", "pillar"], fr) == ["Instagram", "Non renseigné"]
     assert series_words({"owner": NONE_LABEL}, scope, fr) == "Non renseigné"
     assert series_words({"pillar": NONE_LABEL}, scope, language("en")) != NONE_LABEL
+
+
+def test_a_trigger_whose_told_takes_keyword_arguments_is_given_where() -> None:
+    """``told(self, alert, lang, unit, **options)`` takes ``where`` too: the series as the reports name it."""
+    from cmflow.builtin.outputs.alert_language import trigger_told
+    from cmflow.builtin.reports.language import language
+
+    class Told(Trigger):
+        name = "told_with_kwargs"
+
+        def evaluate(self, data):
+            return []
+
+        def told(self, alert, lang, unit, **options):
+            return f"said {options.get('where')}"
+
+    plugin = Told.__new__(Told)
+    workflow = types.SimpleNamespace(triggers=[types.SimpleNamespace(id="r", plugin=plugin)])
+    alert = Alert("r", "m", {"owner": "Léa"}, "as written", value=1.0)
+    assert trigger_told(alert, language("en"), workflow, "", where="for Léa") == "said for Léa"

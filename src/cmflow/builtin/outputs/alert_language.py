@@ -122,8 +122,10 @@ def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, whe
     if entry is None or not isinstance(entry.plugin, ToldTrigger):
         return None
     try:
-        # ``where`` only when given and taken: a third party's told(alert, lang, unit) predates it
-        takes_where = where is not None and "where" in inspect.signature(entry.plugin.told).parameters
+        # ``where`` only when given and taken (named or ``**kwargs``): a third party's told(alert, lang, unit) predates it
+        parameters = inspect.signature(entry.plugin.told).parameters
+        takes_where = where is not None and ("where" in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()))
         return entry.plugin.told(alert, lang, unit, **({"where": where} if takes_where else {}))
     except Exception as exc:  # one trigger's bug must not fail every item of the output
         log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
