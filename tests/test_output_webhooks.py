@@ -225,6 +225,18 @@ def test_teams_says_a_french_client_s_alert_in_french(french_batch, delivery_con
     assert text.startswith("valeur 3,49\u00a0% · réseau\u00a0: Instagram · ") and text.endswith(" · règle err_drop")
 
 
+def test_a_chat_line_names_a_client_by_its_display_name(french_batch):
+    """``client : Maison Lumière`` in the chat's facts, not its id (``maison``); the JSON keeps the id."""
+    from cmflow.builtin.outputs.webhook_notifier import alert_lines
+
+    [notification] = french_batch.notifications
+    alert = dataclasses.replace(notification.alert, dimensions={"client": "maison"})
+    batch = dataclasses.replace(french_batch, notifications=[Notification(alert, "firing")])
+    [told] = alert_lines(batch, told=True)
+    assert told.where == "client\u00a0: Maison Lumière"
+    assert alert_lines(batch)[0].dimensions == {"client": "maison"}
+
+
 # -- Discord -----------------------------------------------------------------------------------
 def test_discord_body_is_content_and_an_embed_per_alert(batch, delivery_context):
     body = body_of(notifier("discord", DISCORD_URL).compose(batch, delivery_context))

@@ -187,6 +187,8 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
 
     units = batch.result.workflow.measurement_names()
     campaigns = campaign_clients(batch.result) if told else {}
+    # a told line names a client as its reports do (``Maison Lumière``), the JSON by its id
+    client_names = {c.id: c.name for c in getattr(batch.result.workflow, "clients", None) or ()} if told else {}
     lines = []
     for notification in batch.notifications:
         alert = notification.alert
@@ -201,7 +203,8 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
             event=notification.event, reminder=notification.reminder,
             severity=str(alert.severity), summary=clean_text(summary), value=value, unit=unit,
             value_text=lang.value(value, unit) if lang is not None else format_value(value, unit),
-            dimensions={clean_text(k): clean_text(v) for k, v in alert.dimensions.items() if v is not None},
+            dimensions={clean_text(k): clean_text(client_names.get(v, v) if k == "client" else v)
+                        for k, v in alert.dimensions.items() if v is not None},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,
