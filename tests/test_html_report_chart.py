@@ -173,10 +173,13 @@ def test_a_french_page_has_no_english_word_of_the_catalogue(page) -> None:
         return {w.casefold() for text in texts for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"{\w+}", " ", text))}
 
     html = (page.parent / "tableau-de-bord.html").read_text(encoding="utf-8")
-    data = WORKFLOW + CAPTION + " lumiere fan page script csv"  # ids, plugins and posts: the CM's own words
+    data = CAPTION + " lumiere fan page script comments csv"  # the data the page shows: captions, accounts, authors, source ids
     english = words_of(load_catalogue("en")) - words_of(load_catalogue("fr")) - visible_words(data)
     assert visible_words(html) & english == set()
     assert '<html lang="fr">' in html and "Alertes" in html and "Taux d'engagement (portée)" in html
+    headings = re.findall(r"<h2[^>]*>([^<]*)</h2>", html)  # written out: a catalogue gone English would pass above
+    assert headings == ["Alertes", "Taux d&#39;engagement (portée) par compte", "Ensemble", "Par compte",
+                        "Meilleures publications", "Commentaires les plus négatifs"]
     assert "16–22 nov. 2026".replace("–", "\u2009\u2013\u2009") in html or "16–22 nov. 2026" in html
     assert "2,00\u00a0%" in html  # the facebook account's ERR, in French
     assert "Aucune alerte" not in html and "&lt;script&gt;x&lt;/script&gt; · Facebook" in html  # its alert, named

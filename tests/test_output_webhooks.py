@@ -202,6 +202,41 @@ def test_teams_shows_hostile_text_only_as_plain_text_runs(hostile_batch, deliver
     assert not [e for e in walk(card) if e["type"] == "TextBlock"]
 
 
+@pytest.fixture
+def french_batch(demo_result) -> NotificationBatch:
+    """The run's Instagram drop about Maison Lumière's account, a French client's (``[[clients]]``):
+    the chat outputs say it in French."""
+    from cmflow import Client
+
+    maison = Client(id="maison", name="Maison Lumière", accounts={"maisonlumiere": "Maison Lumière"}, language="fr")
+    result = dataclasses.replace(demo_result, workflow=dataclasses.replace(demo_result.workflow, clients=[maison]))
+    drop = next(a for a in demo_result.alerts if a.dimensions == {"platform": "instagram"})
+    alert = dataclasses.replace(drop, dimensions={"platform": "instagram", "account": "maisonlumiere"})
+    return NotificationBatch(result, [Notification(alert, "firing")], {"workflow": "w"}, key="fr")
+
+
+def test_teams_says_a_french_client_s_alert_in_french(french_batch, delivery_context):
+    card = body_of(notifier("teams", "https://example.logic.azure.com/workflows/x").compose(
+        french_batch, delivery_context))["attachments"][0]["content"]
+    heading, summary, facts = card["body"][2]["items"]
+    assert [run["text"] for run in heading["inlines"]] == ["À SURVEILLER", " · en cours"]
+    assert summary["inlines"][0]["text"].startswith("Taux d'engagement (portée)")
+    text = facts["inlines"][0]["text"]
+    assert text.startswith("valeur 3,49\u00a0% · réseau\u00a0: Instagram · ") and text.endswith(" · règle err_drop")
+
+
+def test_a_chat_line_names_a_client_by_its_display_name(french_batch):
+    """``client : Maison Lumière`` in the chat's facts, not its id (``maison``); the JSON keeps the id."""
+    from cmflow.builtin.outputs.webhook_notifier import alert_lines
+
+    [notification] = french_batch.notifications
+    alert = dataclasses.replace(notification.alert, dimensions={"client": "maison"})
+    batch = dataclasses.replace(french_batch, notifications=[Notification(alert, "firing")])
+    [told] = alert_lines(batch, told=True)
+    assert told.where == "client\u00a0: Maison Lumière"
+    assert alert_lines(batch)[0].dimensions == {"client": "maison"}
+
+
 # -- Discord -----------------------------------------------------------------------------------
 def test_discord_body_is_content_and_an_embed_per_alert(batch, delivery_context):
     body = body_of(notifier("discord", DISCORD_URL).compose(batch, delivery_context))
@@ -218,6 +253,14 @@ def test_discord_body_is_content_and_an_embed_per_alert(batch, delivery_context)
                    {"name": "Rule", "value": "err\\_drop", "inline": True}]}
     assert [e["color"] for e in body["embeds"]] == [0xF29900, 0xF29900, 0x1A73E8, 0x188038]
     assert body["embeds"][-1]["footer"] == {"text": "Weekly social KPIs (demo) · 2026-11-16..2026-11-22"}
+
+
+def test_discord_says_a_french_client_s_alert_in_french(french_batch, delivery_context):
+    [embed] = body_of(notifier("discord", DISCORD_URL).compose(french_batch, delivery_context))["embeds"]
+    assert embed["title"] == "À SURVEILLER · en cours · Taux d'engagement (portée)"
+    assert embed["description"].startswith("Taux d'engagement (portée)")
+    assert [field["name"] for field in embed["fields"]] == ["Valeur", "Réseau", "Compte", "Règle"]
+    assert embed["fields"][1]["value"] == "Instagram"
 
 
 def test_discord_escapes_markdown_and_cannot_ping(hostile_batch, delivery_context):

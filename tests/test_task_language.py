@@ -45,11 +45,17 @@ def _tasks(path: Path) -> dict[str, list[str]]:
     return tasks
 
 
-def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_path: Path) -> None:
+def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_path: Path, monkeypatch) -> None:
+    from cmflow.builtin.reports import scopes
+
+    made = []  # the whole workflow's scope (every account's display name): made once a batch, not once an alert
+    monkeypatch.setattr(scopes, "whole_workflow_scope", lambda w, made_by=scopes.whole_workflow_scope: (
+        made.append(w), made_by(w))[1])
     path = _agency(tmp_path, f'\n[[outputs]]\nplugin = "task_list"\npath = "{tmp_path / "tasks.md"}"\n'
                              'title = "{summary}"\ndue_in = "1d"\n')
     result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
     assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
+    assert len(result.alerts) == 3 and len(made) == 1
     tasks = _tasks(tmp_path / "tasks.md")
     # the series as the reports name it: the account's display name, its platform, the post's title
     french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook · Horaires des fêtes"
@@ -452,3 +458,90 @@ def test_an_alert_names_every_dimension_of_its_series_as_the_reports_do() -> Non
                      None, workflow)
     assert alert_sentence(line, scope, fr) == \
         f"Taux d'engagement (portée), Maison Lumière · Instagram · Carrousel · Noël{NBSP}: 2,50{NBSP}%"
+
+
+def test_an_alert_cut_by_client_owner_utm_language_or_sentiment_names_it_never_the_whole() -> None:
+    """Each row dimension of the production and traffic metrics is said: calendar_adherence by
+    owner over a threshold gives two owners two titles (not both "overall"); a client by its
+    display name, UTM fields and sentiment as written, a language in words; a dimension without
+    words keeps the trigger's own wording, never "overall"."""
+    from cmflow import Client
+    from cmflow.builtin.outputs.alert_language import said_summary
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
+
+    fr, en = language("fr"), language("en")
+    threshold = Threshold.__new__(Threshold)
+    threshold.options = ThresholdOptions(below=80)
+    workflow = types.SimpleNamespace(
+        triggers=[types.SimpleNamespace(id="adherence", plugin=threshold)], listen=None,
+        clients=[Client(id="maison", name="Maison Lumière", accounts={"maisonlumiere": "Maison Lumière"})])
+
+    def said(lang, **dimensions: str) -> str:
+        alert = Alert("adherence", "calendar_adherence", dimensions, "as the trigger wrote it", value=50.0)
+        return said_summary(alert, lang, workflow, "%")
+
+    lea, marc = said(en, owner="Léa"), said(en, owner="Marc")
+    assert lea != marc and "Léa" in lea and "Marc" in marc and "overall" not in lea
+    assert "pour Léa" in said(fr, owner="Léa") and "l'ensemble" not in said(fr, owner="Léa")
+    assert "pour Maison Lumière" in said(fr, client="maison")
+    assert "for newsletter · email" in said(en, utm_source="newsletter", utm_medium="email")
+    assert "pour Anglais" in said(fr, language="en") and "for French" in said(en, language="fr")
+    assert "for negative" in said(en, sentiment="negative")
+    region = said(en, region="north")
+    assert "overall" not in region and "north" in region
+
+
+def _chat_line(lang, **dimensions: str):
+    """A chat output's line for a planned post's alert, told in ``lang`` (None: English)."""
+    from cmflow.builtin.outputs.webhook_notifier import AlertLine
+
+    return AlertLine(event="firing", reminder=0, severity="warning", summary="s", value=140.0, unit="h",
+                     value_text="140 h", dimensions=dimensions, rule="missing-post", metric="missing_planned_posts",
+                     fingerprint="f" * 40, condition="above", state="firing", active_since=None, lang=lang)
+
+
+def test_french_chat_names_a_planned_post_s_dimensions_as_its_task_card_does() -> None:
+    """One naming of a dimension (``dimension_label``) for the chat lines, the task cards and the
+    html_report: a French chat line says ``titre``, ``identifiant``, not ``title``, ``item_id``."""
+    from cmflow.builtin.reports.language import language
+
+    line = _chat_line(language("fr"), title="Horaires des fêtes", item_id="m2", platform="facebook")
+    assert line.where == (f"titre{NBSP}: Horaires des fêtes · identifiant{NBSP}: m2 · réseau{NBSP}: Facebook")
+    assert [line.dimension_name(name) for name in ("title", "item_id")] == ["Titre", "Identifiant"]  # Discord's fields
+    assert _chat_line(None, title="Trail tips").where == "title: Trail tips"
+
+
+def test_a_series_without_a_pillar_or_owner_is_named_by_the_catalogue_s_word_for_none() -> None:
+    """The breakdowns' ``(none)`` (a post without a pillar, an item without an owner) reads as
+    the client reports say it, in the html_report's rows and an alert's series alike."""
+    from cmflow import NONE_LABEL
+    from cmflow.builtin.outputs.alert_language import series_words
+    from cmflow.builtin.outputs.html_page import _labels
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    fr, scope = language("fr"), ReportScope(None, None, {})
+    assert _labels(["instagram", NONE_LABEL], ["platform", "pillar"], fr) == ["Instagram", "Non renseigné"]
+    assert series_words({"owner": NONE_LABEL}, scope, fr) == "Non renseigné"
+    assert series_words({"pillar": NONE_LABEL}, scope, language("en")) != NONE_LABEL
+
+
+def test_a_trigger_whose_told_takes_keyword_arguments_is_given_where() -> None:
+    """``told(self, alert, lang, unit, **options)`` takes ``where`` too: the series as the reports name it."""
+    from cmflow.builtin.outputs.alert_language import trigger_told
+    from cmflow.builtin.reports.language import language
+
+    class Told(Trigger):
+        name = "told_with_kwargs"
+
+        def evaluate(self, data):
+            return []
+
+        def told(self, alert, lang, unit, **options):
+            return f"said {options.get('where')}"
+
+    plugin = Told.__new__(Told)
+    workflow = types.SimpleNamespace(triggers=[types.SimpleNamespace(id="r", plugin=plugin)])
+    alert = Alert("r", "m", {"owner": "Léa"}, "as written", value=1.0)
+    assert trigger_told(alert, language("en"), workflow, "", where="for Léa") == "said for Léa"

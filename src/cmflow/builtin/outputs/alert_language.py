@@ -98,13 +98,18 @@ def told_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> 
     return said_summary(alert, lang, workflow, unit)
 
 
-def said_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str) -> str:
+def said_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str,
+                 scope: "ReportScope | None" = None) -> str:
     """``alert`` as its trigger says it in ``lang``, English included, its series as the
     reports name it (:func:`alert_where`: display names,
-    the format, pillar, brand, campaign or post it is cut by); as written when the trigger cannot."""
-    from cmflow.builtin.reports.scopes import whole_workflow_scope
+    the format, pillar, brand, campaign or post it is cut by); as written when the trigger cannot.
+    ``scope``: the whole workflow's (:func:`~cmflow.builtin.reports.scopes.whole_workflow_scope`),
+    made once a batch by a caller saying many alerts; made here when not given."""
+    if scope is None:
+        from cmflow.builtin.reports.scopes import whole_workflow_scope
 
-    where = alert_where(alert.dimensions, whole_workflow_scope(workflow), lang, workflow)
+        scope = whole_workflow_scope(workflow)
+    where = alert_where(alert.dimensions, scope, lang, workflow)
     return trigger_told(alert, lang, workflow, unit, where=where) or alert.summary
 
 
@@ -117,8 +122,10 @@ def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, whe
     if entry is None or not isinstance(entry.plugin, ToldTrigger):
         return None
     try:
-        # ``where`` only when given and taken: a third party's told(alert, lang, unit) predates it
-        takes_where = where is not None and "where" in inspect.signature(entry.plugin.told).parameters
+        # ``where`` only when given and taken (named or ``**kwargs``): a third party's told(alert, lang, unit) predates it
+        parameters = inspect.signature(entry.plugin.told).parameters
+        takes_where = where is not None and ("where" in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()))
         return entry.plugin.told(alert, lang, unit, **({"where": where} if takes_where else {}))
     except Exception as exc:  # one trigger's bug must not fail every item of the output
         log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
@@ -126,24 +133,91 @@ def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, whe
         return None
 
 
+NAMED_AS_WRITTEN = ("pillar", "campaign", "title", "owner", "utm_source", "utm_medium", "utm_campaign",
+                    "utm_content", "utm_term", "sentiment")
+"""Dimensions a series is named by as the data writes them (a planned post's owner, a link's UTM fields)."""
+
+NAMED_DIMENSIONS = frozenset(("platform", "account", "client", "brand", "format", "language", "post_id", "item_id",
+                              *NAMED_AS_WRITTEN))
+"""Every dimension :func:`series_words` names in words; an alert cut by another keeps its trigger's wording."""
+
+
+def unnamed_dimensions(dimensions: dict[str, Any]) -> list[str]:
+    """The dimensions of a series :func:`series_words` has no words for (a third party's ``region``)."""
+    return [name for name, value in dimensions.items() if value is not None and name not in NAMED_DIMENSIONS]
+
+
 def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
     """A series as the report names it, every dimension it is cut by: the account's display name
-    and platform (else the platform, else the client), the brand's name, the format in words, the
-    pillar, the campaign, a planned post's title and a post (``Maison Lumière · Instagram ·
-    Carrousel · Noël · publication 1789``); empty for the whole (an overall figure)."""
+    and platform (else the platform, else the client's display name), the brand's name, the
+    format and language in words, the pillar, campaign, title (else a planned item's id), owner (of a
+    series of many items), sentiment and UTM fields as written, a post (``Maison Lumière ·
+    Instagram · Carrousel · Noël · publication 1789``), then any other dimension's value as written;
+    empty for the whole (an overall figure)."""
     brands = {b.id: b.name for b in getattr(getattr(workflow, "listen", None), "brands", None) or ()}
     named = [scope.series_name(dimensions, lang.platform)]
+    if not named[0] and dimensions.get("client") is not None and not dimensions.get("account"):
+        clients = {c.id: c.name for c in getattr(workflow, "clients", None) or ()}
+        named[0] = clients.get(str(dimensions["client"]), str(dimensions["client"]))
     if dimensions.get("brand") is not None:
         named.append(brands.get(str(dimensions["brand"]), str(dimensions["brand"])))
     if dimensions.get("format") is not None:
-        named.append(lang.post_format(str(dimensions["format"])))
-    named += [str(dimensions[name]) for name in ("pillar", "campaign", "title") if dimensions.get(name) is not None]
+        named.append(value_words("format", dimensions["format"], lang))
+    if dimensions.get("language") is not None:
+        named.append(language_words(str(dimensions["language"]), lang))
+    item = dimensions.get("item_id") is not None or dimensions.get("title") is not None
+    named += [value_words(name, dimensions[name], lang) for name in NAMED_AS_WRITTEN  # an item's owner: on its card
+              if dimensions.get(name) is not None and not (item and name == "owner")]
+    if dimensions.get("item_id") is not None and dimensions.get("title") is None:
+        named.append(str(dimensions["item_id"]))  # a planned item is named by its title when it has one
     if dimensions.get("post_id") is not None:
         named.append(lang.text("alert_post", id=str(dimensions["post_id"])))
+    named += [str(dimensions[name]) for name in unnamed_dimensions(dimensions)]
     return " · ".join(name for name in named if name)
 
 
-def alert_where(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
-    """``for <the series>`` (:func:`series_words`) in ``lang``, or its word for the whole."""
+def value_words(name: str, value: Any, lang: "Language") -> str:
+    """A dimension's value as a reader reads it: a platform or format in words, the breakdowns'
+    ``(none)`` (:data:`~cmflow.NONE_LABEL`) as the catalogue says it (``Non renseigné``), the rest as written."""
+    from cmflow import NONE_LABEL
+
+    if value == NONE_LABEL:
+        return lang.text("dimension_none")
+    named = {"platform": lang.platform, "format": lang.post_format}
+    return named[name](str(value)) if name in named else str(value)
+
+
+def language_words(code: str, lang: "Language") -> str:
+    """A language code in ``lang``'s words (``fr`` in French: ``Français``), by Babel's CLDR names; as written if unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(lang.code).languages.get(code.lower().replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        name = None
+    return name[:1].upper() + name[1:] if name else code
+
+
+def alert_where(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str | None:
+    """``for <the series>`` (:func:`series_words`) in ``lang``, or its word for the whole; None
+    when the series is cut by a dimension without words (:func:`unnamed_dimensions`): its
+    trigger then says it as it writes it, never as the whole."""
+    if unnamed_dimensions(dimensions):
+        return None
     series = series_words(dimensions, scope, lang, workflow)
     return lang.text("alert_told_where", values=series) if series else lang.text("alert_told_overall")
+
+
+def dimension_label(name: str, lang: "Language") -> str:
+    """A dimension as a description names it: the reports' column (``Compte``), a task's word
+    (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``):
+    the one naming of a dimension, for task cards, chat lines and the html_report alike."""
+    from cmflow.builtin.reports.language import MessageError
+
+    for key in (f"column_{name}", f"task_field_{name}"):
+        if lang.has(key):
+            try:  # both tables hold plain words; a message needing values is no label
+                return lang.text(key)
+            except MessageError:
+                continue
+    return name.replace("_", " ").capitalize()

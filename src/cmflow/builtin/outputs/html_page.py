@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from cmflow import HexColour, OutputPath, PluginOptions
+from cmflow.builtin.outputs.alert_language import dimension_label, series_words, value_words
 from cmflow.builtin.reports.html import safe_url
+from cmflow.builtin.reports.scopes import whole_workflow_scope
 
 if TYPE_CHECKING:
     from cmflow import RunResult
+    from cmflow.builtin.reports.scopes import ReportScope
 
 HEADLINE = ("engagement_rate_by_reach", "engagement_rate_by_followers", "engagement_rate_by_impressions",
             "followers", "follower_growth", "follower_growth_pct", "posts_published", "total_interactions",
@@ -107,14 +110,15 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         # Drawn as wide as a phone shows this page's column (about 326 px), its labels at 14 px.
         chart = (label, Markup(drawn.narrowed(CHART_DRAWN_WIDTH).svg(lang.code)))  # svg() escapes and checks it
     template, now = _environment().get_template("report.html.j2"), datetime.now(timezone.utc)
+    scope = whole_workflow_scope(result.workflow)  # every account's display name, once a page
     return template.render(
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
         chart=chart, comparison=comparison, lang=lang, accent=options.accent_colour, period_label=period_label,
         day=lang.date, table_title=lambda table: _table_title(table, lang),
         labels=lambda table, row: _labels(row.labels, table.dimensions, lang),
-        dimension=lambda name: lang.text("column_" + name) if lang.has("column_" + name) else name.capitalize(),
-        basis_notes=lambda table: _basis_notes(table, lang), alerts=_alert_lines(result, lang),
-        verdicts=[_verdict_line(v, result, lang) for v in result.verdicts],
+        dimension=lambda name: dimension_label(name, lang),
+        basis_notes=lambda table: _basis_notes(table, lang), alerts=_alert_lines(result, lang, scope),
+        verdicts=[_verdict_line(v, result, lang, scope) for v in result.verdicts],
         warnings=[lang.run_warning(w) for w in result.warnings] if options.show_warnings else [],
         top_posts=ranked_posts(result, "top_posts"), bottom_posts=ranked_posts(result, "bottom_posts"),
         negative_items=[(metric, lang.metric_label(metric), items) for metric in sorted(result.workflow.measurement_names())
@@ -135,14 +139,14 @@ def _table_title(table, lang) -> str:
     key = TABLE_TITLES.get(tuple(table.dimensions))
     if key:
         return lang.text(key)
-    names = [lang.text("column_" + d).lower() if lang.has("column_" + d) else d for d in table.dimensions]
+    names = [dimension_label(d, lang).lower() for d in table.dimensions]
     return lang.text("page_by", dimensions=" × ".join(names))
 
 
 def _labels(labels: list, dimensions: list[str], lang) -> list[str]:
-    """A row's labels as a reader reads them: platforms and formats in words, the rest as written."""
-    named = {"platform": lang.platform, "format": lang.post_format}
-    return [named[d](str(v)) if d in named and v is not None else str(v) for d, v in zip(dimensions, labels)]
+    """A row's labels as a reader reads them (:func:`~.alert_language.value_words`): platforms
+    and formats in words, ``(none)`` as the catalogue says it, the rest as written."""
+    return [value_words(d, v, lang) if v is not None else str(v) for d, v in zip(dimensions, labels)]
 
 
 def _basis_notes(table, lang) -> list[str]:
@@ -155,23 +159,19 @@ def _basis_notes(table, lang) -> list[str]:
     return notes
 
 
-def _alert_lines(result: "RunResult", lang) -> list[tuple[str, Any]]:
+def _alert_lines(result: "RunResult", lang, scope: "ReportScope") -> list[tuple[str, Any]]:
     """Each alert of the period (firing, pending, resolved) as the client reports say it, in
     the page's language, about the series as the report names it (display names)."""
     from cmflow.builtin.reports.alert_words import alert_sentence
     from cmflow.builtin.reports.document import alert_lines
-    from cmflow.builtin.reports.scopes import whole_workflow_scope
-
-    scope = whole_workflow_scope(result.workflow)
     return [(alert_sentence(line, scope, lang), line) for line in alert_lines(result, None)]
 
 
-def _verdict_line(verdict, result: "RunResult", lang) -> tuple[str, Any]:
-    """An objective's verdict in the page's language: the KPI, its series, value and objective."""
-    from cmflow.builtin.reports.scopes import whole_workflow_scope
-
+def _verdict_line(verdict, result: "RunResult", lang, scope: "ReportScope") -> tuple[str, Any]:
+    """An objective's verdict in the page's language: the KPI, its series as the alerts name it
+    (:func:`~.alert_language.series_words`; ``scope``: the whole workflow's, made once a page), value and objective."""
     unit = result.workflow.measurement_names().get(verdict.metric, "")
-    series = whole_workflow_scope(result.workflow).series_name(verdict.dimensions, lang.platform)
+    series = series_words(verdict.dimensions, scope, lang, result.workflow)
     values = {"metric": lang.metric_label(verdict.metric), "value": lang.value(verdict.value, unit),
               "objective": lang.value(verdict.objective, unit)}
     line = (lang.text("page_verdict_line", series=series, **values) if series

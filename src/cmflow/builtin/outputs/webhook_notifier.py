@@ -172,9 +172,11 @@ class AlertLine:
         return " · ".join(f"{name}: {value}" for name, value in self.dimensions.items())
 
     def dimension_name(self, name: str) -> str:
-        """A dimension's name in the line's language (``Réseau``); as written in English."""
-        key = "column_" + name
-        return self.lang.text(key) if self.lang is not None and self.lang.has(key) else name
+        """A dimension's name in the line's language (``Réseau``, ``Titre``:
+        :func:`~.alert_language.dimension_label`); as written in English."""
+        from cmflow.builtin.outputs.alert_language import dimension_label
+
+        return dimension_label(name, self.lang) if self.lang is not None else name
 
 
 def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]:
@@ -185,6 +187,8 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
 
     units = batch.result.workflow.measurement_names()
     campaigns = campaign_clients(batch.result) if told else {}
+    # a told line names a client as its reports do (``Maison Lumière``), the JSON by its id
+    client_names = {c.id: c.name for c in getattr(batch.result.workflow, "clients", None) or ()} if told else {}
     lines = []
     for notification in batch.notifications:
         alert = notification.alert
@@ -199,7 +203,8 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
             event=notification.event, reminder=notification.reminder,
             severity=str(alert.severity), summary=clean_text(summary), value=value, unit=unit,
             value_text=lang.value(value, unit) if lang is not None else format_value(value, unit),
-            dimensions={clean_text(k): clean_text(v) for k, v in alert.dimensions.items() if v is not None},
+            dimensions={clean_text(k): clean_text(client_names.get(v, v) if k == "client" else v)
+                        for k, v in alert.dimensions.items() if v is not None},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,

@@ -32,12 +32,14 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
+from cmflow.builtin.outputs.alert_language import dimension_label
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
 if TYPE_CHECKING:
     from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, SendContext
     from cmflow.builtin.reports.language import Language
+    from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.http import PlatformError, PlatformSession
 
 KEY_LINE = "cmflow-key: "
@@ -248,20 +250,6 @@ def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch",
     return lines
 
 
-def dimension_label(name: str, lang: "Language") -> str:
-    """A dimension as a description names it: the reports' column (``Compte``), a task's word
-    (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``)."""
-    from cmflow.builtin.reports.language import MessageError
-
-    for key in (f"column_{name}", f"task_field_{name}"):
-        if lang.has(key):
-            try:  # both tables hold plain words; a message needing values is no label
-                return lang.text(key)
-            except MessageError:
-                continue
-    return name.replace("_", " ").capitalize()
-
-
 @dataclass(frozen=True)
 class FoundItem:
     """An item the lookup found, or the create made."""
@@ -306,22 +294,25 @@ class TaskNotifier(Notifier):
     def compose(self, batch: "NotificationBatch", ctx: "DeliveryContext") -> list[Message]:
         """One message per alert event of the batch, keyed by the batch's key and the event."""
         from cmflow.builtin.outputs.alert_language import campaign_clients
+        from cmflow.builtin.reports.scopes import whole_workflow_scope
 
         options: TaskOptions = self.options
         units = batch.result.workflow.measurement_names()
         # each campaign's client (an alert about a campaign is told in its client's language), once a batch
         campaigns = campaign_clients(batch.result)
+        scope = whole_workflow_scope(batch.result.workflow)  # every account's display name, once a batch
         messages = []
         for notification in batch.notifications:
             if notification.event == "resolved" and not options.close_on_resolve:
                 continue
             if options.rules and notification.alert.rule not in options.rules:
                 continue
-            messages.append(self.compose_one(batch, notification, units, campaigns))
+            messages.append(self.compose_one(batch, notification, units, campaigns, scope))
         return messages
 
     def compose_one(self, batch: "NotificationBatch", notification: "Notification",
-                    units: dict[str, str], campaigns: dict[str, str] | None = None) -> Message:
+                    units: dict[str, str], campaigns: dict[str, str] | None = None,
+                    scope: "ReportScope | None" = None) -> Message:
         """The message of one alert event: what to do (open or close), the item's key and text."""
         from cmflow.builtin.outputs.alert_language import alert_language, said_summary
 
@@ -335,7 +326,7 @@ class TaskNotifier(Notifier):
             lang = language(options.language)
         else:
             lang = alert_language(alert, workflow, campaigns)  # a client's alert in the client's language
-        values = alert_values(alert, unit, lang, said_summary(alert, lang, workflow, unit))
+        values = alert_values(alert, unit, lang, said_summary(alert, lang, workflow, unit, scope))
         title = render_title(options.title, values)
         action = "close" if notification.event == "resolved" else "open"
         due = None
