@@ -207,3 +207,14 @@ datetime_format = "%Y-%m-%d %H:%M"
     assert len(ahead) == 1 and "the period 2027-11-01..2027-11-30 starts after 2026-12-07" in ahead[0]
     result = run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK, period="2026-11-01..2026-11-30")
     assert not [w for w in result.warnings if getattr(w, "code", None) == "period_after_as_of"]
+
+
+def test_a_re_run_with_an_earlier_as_of_takes_a_file_downloaded_today_as_it_is(tmp_path: Path) -> None:
+    """October re-run on 2026-12-07 with ``--as-of 2026-11-01``: the file was downloaded today and
+    runs to December 6 with its years written out; the 31-day cap of guessing years (December 2)
+    is no limit on what a file holds, so no date is impossible."""
+    rows = "".join(f"p{d},instagram,lumen,2026-{m:02d}-{d:02d} 10:00,1,10\n" for m, d in ((10, 3), (11, 20), (12, 6)))
+    (tmp_path / "posts.csv").write_text("post_id,platform,account,published_at,likes,reach\n" + rows)
+    source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")
+    frame, problems = fetch(source, tmp_path, [OCTOBER], as_of_day=date(2026, 11, 1))
+    assert frame.height == 3 and not problems, problems

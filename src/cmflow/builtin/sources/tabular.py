@@ -1456,7 +1456,7 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
     late = records.filter(pl.col(field) > pl.lit(latest_possible(ctx, is_datetime))).sort("_row")
     if not late.height:
         return
-    years = Years.of(ctx, None)
+    day_read = reading_day(ctx)
     column = sources.columns.get(field) if sources is not None else None
     shown = []
     for row, value in late.select("_row", field).head(MAX_FUTURE_LINES).iter_rows():
@@ -1465,10 +1465,10 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
     more = f" and {late.height - MAX_FUTURE_LINES} more" if late.height > MAX_FUTURE_LINES else ""
     where = f" in column {_shown_columns(column)}" if column is not None else ""
     ctx.warn(RunWarning(
-        f"{file.name}: {late.height} record(s){where} dated after {years.day.isoformat()}, the latest day "
+        f"{file.name}: {late.height} record(s){where} dated after {day_read.isoformat()}, the latest day "
         f"the file can hold: {', '.join(shown)}{more}; an export holds no day after it was made: day and month "
         f"the other way round, a wrong year, or a clock set wrong where the file was written?",
-        "dates_after_reading", {"file": file.name, "count": late.height, "day": years.day,
+        "dates_after_reading", {"file": file.name, "count": late.height, "day": day_read,
                                 "lines": ", ".join(shown) + more}))
 
 
@@ -1493,12 +1493,29 @@ FUTURE_SLACK = timedelta(days=1)
 a day of time-zone slack (a post published late at night in a zone ahead of the workflow's)."""
 
 
+def reading_day(ctx: FetchContext) -> date:
+    """The latest day a file read in this run can hold, whatever its period: the later of the
+    run's clock's day (in the workflow's time zone) and its as-of day. A report re-run with an
+    earlier ``--as-of`` reads a file downloaded today, which may run up to today. Without a clock
+    (a context built by hand) the later of the as-of day and the periods' last day."""
+    tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+    period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
+    if ctx.as_of is None:
+        return max(period_end, ctx.as_of_day or period_end)
+    today = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
+    return max(today, ctx.as_of_day or today)
+
+
 def latest_possible(ctx: FetchContext, is_datetime: bool) -> "datetime | date":
-    """The latest date (``is_datetime`` False) or instant a record read from an export can bear
-    without being impossible: the end of the latest day the file can hold (:class:`Years`), plus
-    :data:`FUTURE_SLACK`. No export holds a day after the day it was made."""
-    years = Years.of(ctx, None)
-    return years.instant + FUTURE_SLACK if is_datetime else years.day + FUTURE_SLACK
+    """The latest date (``is_datetime`` False) or instant a record dated with its year can bear
+    without being impossible: the end of :func:`reading_day`, plus :data:`FUTURE_SLACK`. No
+    export holds a day after the day it was made. (The nearer limit of :class:`Years` is for
+    guessing the year of dates written without one, not a limit on what a file holds.)"""
+    day = reading_day(ctx)
+    if not is_datetime:
+        return day + FUTURE_SLACK
+    tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC")) + FUTURE_SLACK
 
 
 def _out_of_range(expected: str) -> str:
