@@ -218,3 +218,17 @@ def test_a_re_run_with_an_earlier_as_of_takes_a_file_downloaded_today_as_it_is(t
     source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")
     frame, problems = fetch(source, tmp_path, [OCTOBER], as_of_day=date(2026, 11, 1))
     assert frame.height == 3 and not problems, problems
+
+
+def test_a_calendar_planned_ahead_month_first_with_days_up_to_12_has_no_day_month_warning(tmp_path: Path) -> None:
+    """December planned on December 7, month first as declared, every day 12 or less: the items
+    after the reading day are planned, not a sign that day and month are swapped (the advice to
+    read them day first would put them in January to November)."""
+    rows = "".join(f"c{d},12/{d:02d}/2026 10:00,Advent {d},instagram\n" for d in (1, 4, 8, 9, 10, 11))
+    (tmp_path / "plan.csv").write_text("item_id,planned_at,title,platform\n" + rows)
+    source = CsvSource(CsvSource.Options(path="plan.csv", record="calendar_item", datetime_format="%m/%d/%Y %H:%M"),
+                       entry_id="c")
+    december = Period(date(2026, 12, 1), date(2026, 12, 31), "America/New_York", unit="month")
+    frame, problems = fetch(source, tmp_path, [december])
+    assert frame.height == 6 and not problems, problems
+    assert sorted(d.day for d in frame["planned_at"].to_list()) == [1, 4, 8, 9, 10, 11]

@@ -1423,7 +1423,8 @@ class DayMonthOrder:
                      f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
                      f"month the other way round? {advice}")
             return True
-        if self.declared_after and not self.swapped_after:  # a warning of the run: its figures are likely wrong
+        planned = options.record_kind().name in PLANNED_KINDS  # dated ahead by nature: no sign of a wrong order
+        if self.declared_after and not self.swapped_after and not planned:  # a warning of the run: figures likely wrong
             ctx.warn(RunWarning(
                 f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
                 f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
