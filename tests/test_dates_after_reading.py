@@ -232,3 +232,24 @@ def test_a_calendar_planned_ahead_month_first_with_days_up_to_12_has_no_day_mont
     frame, problems = fetch(source, tmp_path, [december])
     assert frame.height == 6 and not problems, problems
     assert sorted(d.day for d in frame["planned_at"].to_list()) == [1, 4, 8, 9, 10, 11]
+
+
+AMBIGUOUS_FR = [("10022330", "03/10/2026 10:00"), ("10022331", "08/10/2026 10:00"), ("10022332", "05/11/2026 10:00"),
+                ("10022333", "09/11/2026 10:00"), ("10022334", "02/12/2026 10:00")]
+
+
+def test_a_day_first_resave_with_no_day_after_the_12th_or_the_reading_day_is_a_warning(tmp_path: Path) -> None:
+    """Posts of October 3 and 8, November 5 and 9, December 2, re-saved day first: month first
+    none is in November or October (and none after the reading day), day first four are: a
+    warning of the run, not 0 posts without a word."""
+    rows = [(pid, when, "2652", "2352", "194", "153", "27", "14") for pid, when in AMBIGUOUS_FR]
+    lines = [f'{pid};998877;Lumen Paris;Café;"Légende {i}\r\nsur deux lignes";;{when};;'
+             f"https://www.facebook.com/x/{i};No;No;Photos;;;;;Lifetime;{v};{r};{t};{a};{c};{s};3\r\n"
+             for i, (pid, when, v, r, t, a, c, s) in enumerate(rows)]
+    (tmp_path / "facebook-posts.csv").write_bytes(("\ufeff" + META_HEADER + "".join(lines)).encode("utf-8"))
+    source = ExportSource(ExportSource.Options(path="facebook-posts.csv"), entry_id="x")
+    _, problems = fetch(source, tmp_path, [NOVEMBER, OCTOBER])
+    (swapped,) = [p for p in problems if "other way round" in p]
+    assert getattr(swapped, "code", None) == "day_month_outside_periods"  # the run ends `warning`
+    assert '0 of 5 date(s) in column "Publish time"' in swapped and "4 when read as" in swapped
+    assert 'date_order = "day_first"' in swapped

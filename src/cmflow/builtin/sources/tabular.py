@@ -1418,10 +1418,15 @@ class DayMonthOrder:
         if not self.read:
             return False
         advice = options.advice.day_month(option, swapped_formats[0])
-        if self.time_field and self.declared_inside == 0 and self.swapped_inside == self.read:
-            ctx.warn(f"{file.name}: no date in column \"{self.column}\" falls in the run's periods when read as "
-                     f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
-                     f"month the other way round? {advice}")
+        if self.time_field and _swapped_reading_fits_periods(self.declared_inside, self.swapped_inside):
+            ctx.warn(RunWarning(  # a warning of the run: its figures likely leave the file out
+                f"{file.name}: {self.declared_inside} of {self.read} date(s) in column \"{self.column}\" fall in the "
+                f"run's periods when read as {declared_shown}, {self.swapped_inside} when read as {swapped_shown}: "
+                f"are day and month the other way round (a file saved again by a spreadsheet writing the day "
+                f"first)? {advice}",
+                "day_month_outside_periods", {"file": file.name, "column": self.column, "read": self.read,
+                                              "declared": self.declared_inside, "swapped": self.swapped_inside,
+                                              "advice": advice}))
             return True
         planned = options.record_kind().name in PLANNED_KINDS  # dated ahead by nature: no sign of a wrong order
         if self.declared_after and not self.swapped_after and not planned:  # a warning of the run: figures likely wrong
@@ -1433,6 +1438,15 @@ class DayMonthOrder:
                                             "advice": advice}))
             return True
         return False
+
+
+def _swapped_reading_fits_periods(declared_inside: int, swapped_inside: int) -> bool:
+    """Whether dates that read both ways fit the run's periods so much better swapped that the
+    declared order is likely wrong: none inside as declared and some swapped, or at least twice
+    as many (and two more) swapped."""
+    if declared_inside == 0:
+        return swapped_inside > 0
+    return swapped_inside >= 2 * declared_inside and swapped_inside - declared_inside >= 2
 
 
 PLANNED_KINDS = ("calendar_item",)
