@@ -253,3 +253,23 @@ def test_a_day_first_resave_with_no_day_after_the_12th_or_the_reading_day_is_a_w
     assert getattr(swapped, "code", None) == "day_month_outside_periods"  # the run ends `warning`
     assert '0 of 5 date(s) in column "Publish time"' in swapped and "4 when read as" in swapped
     assert 'date_order = "day_first"' in swapped
+
+
+def test_february_29_apart_from_its_neighbours_in_a_file_in_no_date_order_is_a_warning(tmp_path: Path) -> None:
+    """March 1, February 28, February 29: in no date order, each date takes its year on its own,
+    the 29th 2024 and the others 2026; the warning names its line and default_year."""
+    rows = '"March 1","12","1","1","0","0"\n"February 28","10","1","1","0","0"\n"February 29","11","1","1","0","0"\n'
+    (tmp_path / "Overview.csv").write_text(TIKTOK.split("\n")[0] + "\n" + rows, encoding="utf-8")
+    source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
+    frame, problems = fetch(source, tmp_path, [Period(date(2026, 2, 1), date(2026, 3, 31), "Europe/Paris")])
+    assert frame.height == 3
+    (apart,) = [p for p in problems if "February 29" in p]
+    assert "line 4" in apart and "read in 2024" in apart and "default_year = 2024" in apart
+    assert getattr(apart, "code", None) == "leap_day_apart"
+
+
+def test_february_29_with_a_default_year_or_in_date_order_is_no_warning(tmp_path: Path) -> None:
+    (tmp_path / "Overview.csv").write_text(TIKTOK, encoding="utf-8")
+    source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
+    _, problems = fetch(source, tmp_path, [Period(date(2024, 2, 1), date(2024, 3, 31), "Europe/Paris")])
+    assert not [p for p in problems if "February 29" in p], problems

@@ -476,6 +476,7 @@ class RecordParser:
         del parsed
         if kind.time_field not in said and kind.name not in PLANNED_KINDS:
             _warn_dates_after_reading(result, kind, self.sources, self.places, ctx, file)
+        _warn_leap_day_apart(result, kind, self.options, self.places, ctx, file)
         hashes = pl.concat(self.hashes) if self.hashes and self.hashes[0] is not None else None
         self.hashes = []
         result, duplicates, dropped = _one_row_per_record(result, kind, self.places, ctx, file, hashes)
@@ -1485,6 +1486,38 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
         f"the other way round, a wrong year, or a clock set wrong where the file was written?",
         "dates_after_reading", {"file": file.name, "count": late.height, "day": day_read,
                                 "lines": ", ".join(shown) + more}))
+
+
+def _warn_leap_day_apart(records: "pl.DataFrame", kind: Any, options: TabularOptions, places: RowPlaces,
+                         ctx: FetchContext, file: Path) -> None:
+    """Warn of a February 29 written without a year that the per-date rule (a file in no date
+    order) put in another year than every other record: rows of March 1, February 28 and
+    February 29 are most likely one year's, split without a word otherwise."""
+    import polars as pl
+
+    field = kind.time_field
+    if options.default_year is not None or field not in records.columns or not records.height:
+        return
+    field_type = kind.field(field).type
+    if field_type not in ("date", "datetime") or all(_has_year(f) for f in _declared_formats(options, field_type)):
+        return
+    tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+    day = pl.col(field).dt.convert_time_zone(str(tz)) if field_type == "datetime" else pl.col(field)
+    dated = records.select("_row", day.dt.year().alias("year"),
+                           ((day.dt.month() == 2) & (day.dt.day() == 29)).alias("leap_day")).drop_nulls()
+    others = set(dated.filter(~pl.col("leap_day"))["year"].to_list())
+    apart = dated.filter(pl.col("leap_day") & ~pl.col("year").is_in(list(others))).sort("_row")
+    if not others or not apart.height:
+        return
+    row, year = apart.row(0)[:2]
+    years = ", ".join(str(y) for y in sorted(others))
+    ctx.warn(RunWarning(
+        f"{file.name}: {places.row(row)}: February 29, written without a year in a file in no date order, is "
+        f"read in {year} (the latest leap year), apart from every other row (read in {years}); a file of one "
+        f"year that holds February 29 is a leap year's: set default_year = {year} on this source if it is that "
+        f"year's (or the file's year)",
+        "leap_day_apart", {"file": file.name, "line": places.row(row), "year": year, "years": years,
+                           "setting": f"default_year = {year}"}))
 
 
 def _in_periods(value: "pl.Expr", ctx: FetchContext, is_datetime: bool) -> "pl.Expr":
