@@ -1419,6 +1419,15 @@ class DayMonthOrder:
         if not self.read:
             return False
         advice = options.advice.day_month(option, swapped_formats[0])
+        planned = options.record_kind().name in PLANNED_KINDS  # dated ahead by nature: no sign of a wrong order
+        if self.declared_after and not self.swapped_after and not planned:  # a warning of the run: figures likely wrong
+            ctx.warn(RunWarning(
+                f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
+                f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
+                f"month the other way round (a file saved again by a spreadsheet writing the day first)? {advice}",
+                "day_month_after_reading", {"file": file.name, "count": self.declared_after, "column": self.column,
+                                            "advice": advice}))
+            return True
         if self.time_field and _swapped_reading_fits_periods(self.declared_inside, self.swapped_inside):
             ctx.warn(RunWarning(  # a warning of the run: its figures likely leave the file out
                 f"{file.name}: {self.declared_inside} of {self.read} date(s) in column \"{self.column}\" fall in the "
@@ -1428,15 +1437,6 @@ class DayMonthOrder:
                 "day_month_outside_periods", {"file": file.name, "column": self.column, "read": self.read,
                                               "declared": self.declared_inside, "swapped": self.swapped_inside,
                                               "advice": advice}))
-            return True
-        planned = options.record_kind().name in PLANNED_KINDS  # dated ahead by nature: no sign of a wrong order
-        if self.declared_after and not self.swapped_after and not planned:  # a warning of the run: figures likely wrong
-            ctx.warn(RunWarning(
-                f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
-                f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
-                f"month the other way round (a file saved again by a spreadsheet writing the day first)? {advice}",
-                "day_month_after_reading", {"file": file.name, "count": self.declared_after, "column": self.column,
-                                            "advice": advice}))
             return True
         return False
 
