@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Un
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, StrftimeFormats, TextEncoding,
-                    TimeZoneName, read_sentiments)
+from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, RunWarning, StrftimeFormats,
+                    TextEncoding, TimeZoneName, read_sentiments)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
-from cmflow.foundation.run_warnings import RunWarning
 
 if TYPE_CHECKING:
     import polars as pl
