@@ -273,3 +273,46 @@ def test_february_29_with_a_default_year_or_in_date_order_is_no_warning(tmp_path
     source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
     _, problems = fetch(source, tmp_path, [Period(date(2024, 2, 1), date(2024, 3, 31), "Europe/Paris")])
     assert not [p for p in problems if "February 29" in p], problems
+
+
+AHEAD = """
+[workflow]
+name = "Ahead"
+timezone = "Europe/Paris"
+period = "2026-11-01..2026-11-30"
+{as_of}
+
+[[sources]]
+id = "p"
+plugin = "csv"
+path = "posts.csv"
+datetime_format = "%Y-%m-%d %H:%M"
+"""
+
+
+def test_an_as_of_day_far_after_the_clock_is_a_warning(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """as_of 2027-01-20 on a clock of 2026-12-07: a warning naming both days; the next day is slack."""
+    from cmflow.testing import run_workflow_file
+
+    (tmp_path / "posts.csv").write_text(POSTS)
+    result = run_workflow_file(write_workflow(AHEAD.format(as_of='as_of = "2027-01-20"')), store_url=store_url,
+                               dry_run=True, now=CLOCK)
+    (ahead,) = [w for w in result.warnings if getattr(w, "code", None) == "as_of_after_clock"]
+    assert "the as-of day 2027-01-20 is after 2026-12-07" in ahead
+    result = run_workflow_file(write_workflow(AHEAD.format(as_of='as_of = "2026-12-08"')), store_url=store_url,
+                               dry_run=True, now=CLOCK)
+    assert not [w for w in result.warnings if getattr(w, "code", None) == "as_of_after_clock"]
+
+
+def test_a_period_in_the_future_is_no_past_period(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """December 2027 stored by mistake, then November 2027 run on 2026-12-07: a period ahead is
+    no back-fill (no "(A past period ...)"); November 2026 is one."""
+    from cmflow.testing import run_workflow_file
+
+    (tmp_path / "posts.csv").write_text(POSTS)
+    workflow = write_workflow(AHEAD.format(as_of=""))
+    run_workflow_file(workflow, store_url=store_url, now=CLOCK, period="2027-12-01..2027-12-31")
+    assert not run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK,
+                                 period="2027-11-01..2027-11-30").past_period
+    assert run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK,
+                             period="2026-11-01..2026-11-30").past_period
