@@ -180,7 +180,7 @@ def test_many_rows_failing_alike_take_a_few_lines_and_the_advice_once(tmp_path: 
     details = list(info.value.details)
     assert details[0].startswith('line 2, date "20/Oct", column 1 "Date": value "20/Oct" is not a date')
     assert details[1:] == ['line 3, date "21/Oct": value "21/Oct"', 'line 4, date "22/Oct": value "22/Oct"',
-                           "and 37 more lines like these"]
+                           "also lines 5\u201341 like these (37 more)"]
     assert "every one is listed in" in str(info.value)
     assert (tmp_path / "bad-rows" / "Overview.csv.bad-rows.csv").read_text("utf-8-sig").count("\n") == 41
 

@@ -95,7 +95,7 @@ class CsvSource(Source):
       every bad row (line, record, column, value, reason): one per line under the error in the run summary, up to twenty;
       rows failing the same way as more than three others (every date of a column in a form
       no format reads) are one group: the first in full, two more by line and value, then
-      "and N more lines like these", the reason and its advice said once. Past twenty, or when
+      "also lines 5–11, 13–41 like these" (every other line), the reason and its advice said once. Past twenty, or when
       a group counts rows, all of them are in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
       which the message names (values that would run as spreadsheet formulas start with an
       apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
