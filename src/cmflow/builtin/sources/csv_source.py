@@ -9,6 +9,7 @@ from cmflow import RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.csv_tables import CsvOptions, check_header, past_excel_separator, read_csv_file
 from cmflow.builtin.sources.export_text import check_export
+from cmflow.builtin.sources.steady_files import read_steadily
 from cmflow.builtin.sources.tabular import RecordParser, columns_read
 
 if TYPE_CHECKING:
@@ -132,8 +133,11 @@ class CsvSource(Source):
         kept = lambda names: columns_read(options, names)  # noqa: E731  the columns the mapping reads
         header_row = past_excel_separator(path, options.encoding, options.delimiter, options.header_row)
         # each chunk of text is parsed as it is read: the file's text is never all held beside the records
-        parser = RecordParser(options, ctx, path)
-        table = read_csv_file(path, options.encoding, options.delimiter, header_row, kept, parser.add)
+        def parsed() -> "tuple[RecordParser, Any]":  # afresh on each read (a file touched meanwhile is read again)
+            parser = RecordParser(options, ctx, path)
+            return parser, read_csv_file(path, options.encoding, options.delimiter, header_row, kept, parser.add)
+
+        parser, table = read_steadily(path, parsed)
         check_header(table, options, path)
         table.warn_lines_set_aside(ctx, path)
         yield RecordTable(options.record, parser.finish(table.bad))
