@@ -71,15 +71,21 @@ def unchanged_while_read(path: Path) -> Iterator[None]:
         raise changed_error(path, before, after)
 
 
+SETTLE_LOOKS = 3
+"""Looks :data:`SETTLE_POLL` apart that must agree for a file to stand still (a writer slowed by
+a busy machine may pause for one)."""
+
+
 def _settled(path: Path) -> Optional[tuple[int, int]]:
-    """The file's stamp once two looks :data:`SETTLE_POLL` apart agree, within :data:`SETTLE_LIMIT`;
-    None when it keeps changing (or is gone)."""
-    last = stamp(path)
+    """The file's stamp once :data:`SETTLE_LOOKS` looks :data:`SETTLE_POLL` apart agree, within
+    :data:`SETTLE_LIMIT`; None when it keeps changing (or is gone)."""
+    last, agreeing = stamp(path), 1
     deadline = time.monotonic() + SETTLE_LIMIT
     while time.monotonic() < deadline:
         time.sleep(SETTLE_POLL)
         now = stamp(path)
-        if now is not None and now == last:
+        agreeing = agreeing + 1 if now is not None and now == last else 1
+        if agreeing >= SETTLE_LOOKS:
             return now
         last = now
     return None
