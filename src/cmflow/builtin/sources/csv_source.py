@@ -103,9 +103,11 @@ class CsvSource(Source):
       of the rows kept: every skipped row is listed with its line and reason in the run
       summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
     - **A file rewritten while it is read** (a download or a sync still writing it): its size
-      and modification time are compared before and after the read, and a change is an error
-      naming the file ("it changed while cmflow read it ...; run again when it is complete"),
-      never figures from two versions of it (the `xlsx` and `export` sources do the same).
+      and modification time are compared before and after the read; on a change (a sync
+      client or an antivirus may only touch it) the file is given up to a second to stand
+      still and read once more, and a change again is an error naming the file ("it changed
+      while cmflow read it ...; run again when it is complete"), never figures from two
+      versions of it (the `xlsx`, `export` and `calendar_sheet` sources do the same).
     - **Memory**: the file is read from its path a block at a time, never whole; a regular
       file is split by Polars a chunk of rows at a time, and from the first chunk that is not
       regular (a blank line, a ragged row) on, line by line, each row read once; of each chunk
