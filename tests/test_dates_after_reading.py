@@ -291,17 +291,24 @@ datetime_format = "%Y-%m-%d %H:%M"
 
 
 def test_an_as_of_day_far_after_the_clock_is_a_warning(tmp_path: Path, write_workflow, store_url: str) -> None:
-    """as_of 2027-01-20 on a clock of 2026-12-07: a warning naming both days; the next day is slack."""
-    from cmflow.testing import run_workflow_file
+    """--as-of 2027-01-20 on a clock of 2026-12-07: a warning naming both days; the next day is
+    slack, and a workflow pinned to a later as_of (a golden case) is taken at its word."""
+    from cmflow.runner import run_workflow
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
 
     (tmp_path / "posts.csv").write_text(POSTS)
-    result = run_workflow_file(write_workflow(AHEAD.format(as_of='as_of = "2027-01-20"')), store_url=store_url,
-                               dry_run=True, now=CLOCK)
-    (ahead,) = [w for w in result.warnings if getattr(w, "code", None) == "as_of_after_clock"]
+
+    def warned(as_of: date | None, pinned: str = "") -> list[str]:
+        workflow = load_workflow(write_workflow(AHEAD.format(as_of=pinned)))
+        with open_store(store_url) as store:
+            result = run_workflow(workflow, store=store, dry_run=True, now=CLOCK, as_of=as_of)
+        return [w for w in result.warnings if getattr(w, "code", None) == "as_of_after_clock"]
+
+    (ahead,) = warned(date(2027, 1, 20))
     assert "the as-of day 2027-01-20 is after 2026-12-07" in ahead
-    result = run_workflow_file(write_workflow(AHEAD.format(as_of='as_of = "2026-12-08"')), store_url=store_url,
-                               dry_run=True, now=CLOCK)
-    assert not [w for w in result.warnings if getattr(w, "code", None) == "as_of_after_clock"]
+    assert not warned(date(2026, 12, 8))
+    assert not warned(None, 'as_of = "2027-01-20"')
 
 
 def test_a_period_in_the_future_is_no_past_period(tmp_path: Path, write_workflow, store_url: str) -> None:

@@ -41,12 +41,13 @@ def period_ahead(workflow: "Workflow", period: "Period", as_of_day: date | None,
 
 
 def future_period(workflow: "Workflow", period: "Period", as_of_day: date | None, now: datetime) -> list[StageReport]:
-    """A warning when ``period`` starts after the run's today, and one when the as-of day is
-    more than a day after the clock's (no file read today holds its days)."""
+    """A warning when ``period`` starts after the run's today, and one when the as-of day of
+    ``cmflow run --as-of`` is more than a day after the clock's (no file read today holds its days)."""
     today = run_today(workflow, as_of_day, now)
     clock_day = today_in(workflow.settings.timezone, now)
     report = StageReport("period", "period", "period")
-    if as_of_day is not None and as_of_day > clock_day + AS_OF_SLACK:
+    # a workflow pinned to a day after the clock (a golden case) is taken at its word; --as-of is not
+    if as_of_day is not None and as_of_day != workflow.settings.as_of and as_of_day > clock_day + AS_OF_SLACK:
         report.warnings.append(RunWarning(
             f"{workflow.file.name}: the as-of day {as_of_day.isoformat()} is after {clock_day.isoformat()}, the "
             "clock's day: the files read today hold no day after it, so the figures of the days between are "
