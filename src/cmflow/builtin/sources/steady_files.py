@@ -97,12 +97,14 @@ def read_steadily(path: Path, read: "Callable[[], T]") -> T:
     during the second read too, or a file that does not stand still, is :class:`ChangedWhileRead`.
     ``read`` must start afresh each time (nothing kept from the first attempt)."""
     before = stamp(path)
+    first: Optional[DataFileError] = None
     try:
         result = read()
-    except DataFileError:
+    except DataFileError as exc:
         after = stamp(path)
         if before is None or after == before:
             raise
+        first = exc
     else:
         after = stamp(path)
         if before is None or after == before:
@@ -111,4 +113,9 @@ def read_steadily(path: Path, read: "Callable[[], T]") -> T:
     if settled is None:
         raise changed_error(path, before, stamp(path))
     with unchanged_while_read(path):
-        return read()
+        try:
+            return read()
+        except DataFileError as exc:  # the same error both times is the file's; another, the change's
+            if first is not None and str(first) == str(exc):
+                raise
+            raise changed_error(path, before, settled) from None
