@@ -180,7 +180,7 @@ def test_many_rows_failing_alike_take_a_few_lines_and_the_advice_once(tmp_path: 
     details = list(info.value.details)
     assert details[0].startswith('line 2, date "20/Oct", column 1 "Date": value "20/Oct" is not a date')
     assert details[1:] == ['line 3, date "21/Oct": value "21/Oct"', 'line 4, date "22/Oct": value "22/Oct"',
-                           "and 37 more lines like these"]
+                           "also lines 5\u201341 like these (37 more)"]
     assert "every one is listed in" in str(info.value)
     assert (tmp_path / "bad-rows" / "Overview.csv.bad-rows.csv").read_text("utf-8-sig").count("\n") == 41
 
@@ -207,3 +207,119 @@ datetime_format = "%Y-%m-%d %H:%M"
     assert len(ahead) == 1 and "the period 2027-11-01..2027-11-30 starts after 2026-12-07" in ahead[0]
     result = run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK, period="2026-11-01..2026-11-30")
     assert not [w for w in result.warnings if getattr(w, "code", None) == "period_after_as_of"]
+
+
+def test_a_re_run_with_an_earlier_as_of_takes_a_file_downloaded_today_as_it_is(tmp_path: Path) -> None:
+    """October re-run on 2026-12-07 with ``--as-of 2026-11-01``: the file was downloaded today and
+    runs to December 6 with its years written out; the 31-day cap of guessing years (December 2)
+    is no limit on what a file holds, so no date is impossible."""
+    rows = "".join(f"p{d},instagram,lumen,2026-{m:02d}-{d:02d} 10:00,1,10\n" for m, d in ((10, 3), (11, 20), (12, 6)))
+    (tmp_path / "posts.csv").write_text("post_id,platform,account,published_at,likes,reach\n" + rows)
+    source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")
+    frame, problems = fetch(source, tmp_path, [OCTOBER], as_of_day=date(2026, 11, 1))
+    assert frame.height == 3 and not problems, problems
+
+
+def test_a_calendar_planned_ahead_month_first_with_days_up_to_12_has_no_day_month_warning(tmp_path: Path) -> None:
+    """December planned on December 7, month first as declared, every day 12 or less: the items
+    after the reading day are planned, not a sign that day and month are swapped (the advice to
+    read them day first would put them in January to November)."""
+    rows = "".join(f"c{d},12/{d:02d}/2026 10:00,Advent {d},instagram\n" for d in (1, 4, 8, 9, 10, 11))
+    (tmp_path / "plan.csv").write_text("item_id,planned_at,title,platform\n" + rows)
+    source = CsvSource(CsvSource.Options(path="plan.csv", record="calendar_item", datetime_format="%m/%d/%Y %H:%M"),
+                       entry_id="c")
+    december = Period(date(2026, 12, 1), date(2026, 12, 31), "America/New_York", unit="month")
+    frame, problems = fetch(source, tmp_path, [december])
+    assert frame.height == 6 and not problems, problems
+    assert sorted(d.day for d in frame["planned_at"].to_list()) == [1, 4, 8, 9, 10, 11]
+
+
+AMBIGUOUS_FR = [("10022330", "03/10/2026 10:00"), ("10022331", "08/10/2026 10:00"), ("10022332", "05/11/2026 10:00"),
+                ("10022333", "09/11/2026 10:00"), ("10022334", "02/12/2026 10:00")]
+
+
+def test_a_day_first_resave_with_no_day_after_the_12th_or_the_reading_day_is_a_warning(tmp_path: Path) -> None:
+    """Posts of October 3 and 8, November 5 and 9, December 2, re-saved day first: month first
+    none is in November or October (and none after the reading day), day first four are: a
+    warning of the run, not 0 posts without a word."""
+    rows = [(pid, when, "2652", "2352", "194", "153", "27", "14") for pid, when in AMBIGUOUS_FR]
+    lines = [f'{pid};998877;Lumen Paris;Café;"Légende {i}\r\nsur deux lignes";;{when};;'
+             f"https://www.facebook.com/x/{i};No;No;Photos;;;;;Lifetime;{v};{r};{t};{a};{c};{s};3\r\n"
+             for i, (pid, when, v, r, t, a, c, s) in enumerate(rows)]
+    (tmp_path / "facebook-posts.csv").write_bytes(("\ufeff" + META_HEADER + "".join(lines)).encode("utf-8"))
+    source = ExportSource(ExportSource.Options(path="facebook-posts.csv"), entry_id="x")
+    _, problems = fetch(source, tmp_path, [NOVEMBER, OCTOBER])
+    (swapped,) = [p for p in problems if "other way round" in p]
+    assert getattr(swapped, "code", None) == "day_month_outside_periods"  # the run ends `warning`
+    assert '0 of 5 date(s) in column "Publish time"' in swapped and "4 when read as" in swapped
+    assert 'date_order = "day_first"' in swapped
+
+
+def test_february_29_apart_from_its_neighbours_in_a_file_in_no_date_order_is_a_warning(tmp_path: Path) -> None:
+    """March 1, February 28, February 29: in no date order, each date takes its year on its own,
+    the 29th 2024 and the others 2026; the warning names its line and default_year."""
+    rows = '"March 1","12","1","1","0","0"\n"February 28","10","1","1","0","0"\n"February 29","11","1","1","0","0"\n'
+    (tmp_path / "Overview.csv").write_text(TIKTOK.split("\n")[0] + "\n" + rows, encoding="utf-8")
+    source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
+    frame, problems = fetch(source, tmp_path, [Period(date(2026, 2, 1), date(2026, 3, 31), "Europe/Paris")])
+    assert frame.height == 3
+    (apart,) = [p for p in problems if "February 29" in p]
+    assert "line 4" in apart and "read in 2024" in apart and "default_year = 2024" in apart
+    assert getattr(apart, "code", None) == "leap_day_apart"
+
+
+def test_february_29_with_a_default_year_or_in_date_order_is_no_warning(tmp_path: Path) -> None:
+    (tmp_path / "Overview.csv").write_text(TIKTOK, encoding="utf-8")
+    source = ExportSource(ExportSource.Options(path="Overview.csv", account="lumen"), entry_id="t")
+    _, problems = fetch(source, tmp_path, [Period(date(2024, 2, 1), date(2024, 3, 31), "Europe/Paris")])
+    assert not [p for p in problems if "February 29" in p], problems
+
+
+AHEAD = """
+[workflow]
+name = "Ahead"
+timezone = "Europe/Paris"
+period = "2026-11-01..2026-11-30"
+{as_of}
+
+[[sources]]
+id = "p"
+plugin = "csv"
+path = "posts.csv"
+datetime_format = "%Y-%m-%d %H:%M"
+"""
+
+
+def test_an_as_of_day_far_after_the_clock_is_a_warning(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """--as-of 2027-01-20 on a clock of 2026-12-07: a warning naming both days; the next day is
+    slack, and a workflow pinned to a later as_of (a golden case) is taken at its word."""
+    from cmflow.runner import run_workflow
+    from cmflow.store import open_store
+    from cmflow.workflow import load_workflow
+
+    (tmp_path / "posts.csv").write_text(POSTS)
+
+    def warned(as_of: date | None, pinned: str = "") -> list[str]:
+        workflow = load_workflow(write_workflow(AHEAD.format(as_of=pinned)))
+        with open_store(store_url) as store:
+            result = run_workflow(workflow, store=store, dry_run=True, now=CLOCK, as_of=as_of)
+        return [w for w in result.warnings if getattr(w, "code", None) == "as_of_after_clock"]
+
+    (ahead,) = warned(date(2027, 1, 20))
+    assert "the as-of day 2027-01-20 is after 2026-12-07" in ahead
+    assert not warned(date(2026, 12, 8))
+    assert not warned(None, 'as_of = "2027-01-20"')
+
+
+def test_a_period_in_the_future_is_no_past_period(tmp_path: Path, write_workflow, store_url: str) -> None:
+    """December 2027 stored by mistake, then November 2027 run on 2026-12-07: a period ahead is
+    no back-fill (no "(A past period ...)"); November 2026 is one."""
+    from cmflow.testing import run_workflow_file
+
+    (tmp_path / "posts.csv").write_text(POSTS)
+    workflow = write_workflow(AHEAD.format(as_of=""))
+    run_workflow_file(workflow, store_url=store_url, now=CLOCK, period="2027-12-01..2027-12-31")
+    assert not run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK,
+                                 period="2027-11-01..2027-11-30").past_period
+    assert run_workflow_file(workflow, store_url=store_url, dry_run=True, now=CLOCK,
+                             period="2026-11-01..2026-11-30").past_period

@@ -48,6 +48,15 @@ while True:
         print("writing", flush=True)
         first = False
 """
+TOUCHING = """
+import os, sys, time
+path = sys.argv[1]
+print("writing", flush=True)
+time.sleep(0.02)
+status = os.stat(path)
+os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))  # as a sync client or antivirus does
+time.sleep(60)
+"""
 
 
 def context(directory: Path) -> FetchContext:
@@ -104,3 +113,15 @@ def test_a_file_left_alone_reads_as_before(tmp_path: Path) -> None:
     source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")
     (table,) = list(source.fetch(context(tmp_path)))
     assert table.conformed()["likes"].to_list() == [4]
+
+
+def test_a_csv_export_only_touched_while_read_is_read_again(tmp_path: Path) -> None:
+    """A second process moves the modification time once, 20 ms into a read of 40,000 posts
+    (a sync client, an antivirus): the file settles, is read again whole, and no error."""
+    rows = "".join(ROW.format(i=i, day=1 + i % 28, likes=1, reach=100) for i in range(40_000))
+    (tmp_path / "posts.csv").write_text(HEADER + rows, encoding="utf-8")
+    source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")
+    tables: list = []
+    error = while_written(TOUCHING, tmp_path / "posts.csv", lambda: tables.extend(source.fetch(context(tmp_path))))
+    assert error is None, str(error)
+    assert tables[0].conformed()["likes"].sum() == 40_000

@@ -322,9 +322,10 @@ def test_past_twenty_bad_rows_every_one_is_in_a_list_file_with_formulas_neutrali
     # 24 rows failing alike: the first in full, two by place and value, then a count; then the others
     assert error.details[0].startswith('line 2, post_id "p1", column 5 "likes": value "-1" is negative')
     assert list(error.details[1:4]) == ['line 3, post_id "p2": value "-2"', 'line 4, post_id "p3": value "-3"',
-                                  "and 21 more lines like these"]
+                                  "also lines 5\u201325 like these (21 more)"]
     assert error.details[4].startswith('line 26, post_id "p25", column 5 "likes": value "=1+2"')
     assert error.details[5].startswith("line 28: 3 fields") and len(error.details) == 6
+
     assert listed.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the accents of captions
     with listed.open(encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
@@ -821,3 +822,13 @@ def test_a_bad_cell_read_into_two_fields_is_named_once(tmp_path: Path) -> None:
                           constants={"platform": "tiktok", "account": "a"},
                           columns={"date": "Date", "impressions": "Video Views", "video_views": "Video Views"})
     assert message.count('column 2 "Video Views"') == 1, message
+
+
+def test_rows_failing_alike_name_every_remaining_line_in_runs(tmp_path: Path) -> None:
+    """Lines 2 to 41 negative but 12 and 22: the problem and advice once, then every other line
+    in runs on one line, so a user fixing cells one by one sees where they all are."""
+    rows = "".join(f"instagram,a,p{i},2026-11-17T10:00:00Z,{4 if i in (11, 21) else -i}\n" for i in range(1, 41))
+    write(tmp_path, "posts.csv", f"{HEADER}\n{rows}")
+    error = fetch_failure(CsvSource, tmp_path, path="posts.csv")
+    assert list(error.details).count("also lines 5\u201311, 13\u201321, 23\u201341 like these (35 more)") == 1
+    assert sum("is negative" in line for line in error.details) == 1

@@ -31,7 +31,7 @@ from cmflow.stages.evaluate import evaluate
 from cmflow.stages.failed_sources import failed_sources
 from cmflow.stages.fetch import fetch
 from cmflow.stages.filter_rows import filter_rows
-from cmflow.stages.future_period import future_period
+from cmflow.stages.future_period import future_period, period_ahead
 from cmflow.stages.lost_inputs import lost_inputs
 from cmflow.stages.measure import MetricRequest, measure
 from cmflow.stages.missing_days import missing_days
@@ -77,8 +77,11 @@ def run_workflow(workflow: "Workflow", *, store: Store | None, period: "Period |
     period = period or resolve_period(workflow, now=now)
     comparison_periods, all_periods = run_periods(workflow, period)
     latest = store.latest_period_end(workflow.key) if store is not None else None  # past_period: a back-fill
-    result = RunResult(workflow, period, comparison_periods, now or datetime.now(timezone.utc), dry_run,
-                       all_periods=all_periods, past_period=latest is not None and period.end < latest,
+    started = now or datetime.now(timezone.utc)
+    back_fill = latest is not None and period.end < latest and \
+        not period_ahead(workflow, period, as_of or workflow.settings.as_of, started)  # a coming period is no past one
+    result = RunResult(workflow, period, comparison_periods, started, dry_run,
+                       all_periods=all_periods, past_period=back_fill,
                        resend=dict(resend or {}))
     stop = stop or StopRequest()
     with opened_run(store, workflow, period, dry_run=dry_run, slot=slot, lock_ttl=lock_ttl, lock_lease=lock_lease,

@@ -13,7 +13,7 @@ clock; returns a report of kind ``period`` with the warning, or none.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.periods import today_in
@@ -25,15 +25,39 @@ if TYPE_CHECKING:
     from cmflow.workflow import Workflow
 
 
+AS_OF_SLACK = timedelta(days=1)
+"""How far the run's as-of day may be after the clock's day before it is called ahead of the
+clock (a day of time-zone slack)."""
+
+
+def run_today(workflow: "Workflow", as_of_day: date | None, now: datetime) -> date:
+    """The day the run counts as today: the as-of day, else the clock's day in the workflow's zone."""
+    return as_of_day or today_in(workflow.settings.timezone, now)
+
+
+def period_ahead(workflow: "Workflow", period: "Period", as_of_day: date | None, now: datetime) -> bool:
+    """Whether ``period`` starts after the run's today (a run of it is no back-fill)."""
+    return period.start > run_today(workflow, as_of_day, now)
+
+
 def future_period(workflow: "Workflow", period: "Period", as_of_day: date | None, now: datetime) -> list[StageReport]:
-    """A warning when ``period`` starts after the run's today."""
-    today = as_of_day or today_in(workflow.settings.timezone, now)
-    if period.start <= today:
-        return []
+    """A warning when ``period`` starts after the run's today, and one when the as-of day of
+    ``cmflow run --as-of`` is more than a day after the clock's (no file read today holds its days)."""
+    today = run_today(workflow, as_of_day, now)
+    clock_day = today_in(workflow.settings.timezone, now)
     report = StageReport("period", "period", "period")
-    report.warnings.append(RunWarning(
-        f"{workflow.file.name}: the period {period} starts after {today.isoformat()}, the day this run counts as "
-        "today: no export holds a day that has not come, so its figures are empty or come from wrongly dated "
-        "records; check `period` (or cmflow run --period) and the year, or --as-of",
-        "period_after_as_of", {"file": workflow.file.name, "period": [(period.start, period.end)], "day": today}))
-    return [report]
+    # a workflow pinned to a day after the clock (a golden case) is taken at its word; --as-of is not
+    if as_of_day is not None and as_of_day != workflow.settings.as_of and as_of_day > clock_day + AS_OF_SLACK:
+        report.warnings.append(RunWarning(
+            f"{workflow.file.name}: the as-of day {as_of_day.isoformat()} is after {clock_day.isoformat()}, the "
+            "clock's day: the files read today hold no day after it, so the figures of the days between are "
+            "empty; check --as-of (or the workflow's as_of) and its year",
+            "as_of_after_clock", {"file": workflow.file.name, "day": as_of_day, "clock_day": clock_day,
+                                    "option": "--as-of", "setting": "as_of"}))
+    if period.start > today:
+        report.warnings.append(RunWarning(
+            f"{workflow.file.name}: the period {period} starts after {today.isoformat()}, the day this run counts "
+            "as today: no export holds a day that has not come, so its figures are empty or come from wrongly "
+            "dated records; check `period` (or cmflow run --period) and the year, or --as-of",
+            "period_after_as_of", {"file": workflow.file.name, "period": [(period.start, period.end)], "day": today}))
+    return [report] if report.warnings else []

@@ -17,6 +17,7 @@ apostrophe. With ``on_error = "skip"`` every row left out is handed to the run
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +128,9 @@ def _failure_details(bad: list[BadRow]) -> tuple[list[str], int]:
     each bad cell's column, value and problem (``line 9, post_id "7", column 5 "likes": value
     "n/a" is not a number``); past that, how many more the list file holds. Rows failing the
     same way as more than :data:`ALIKE_SHOWN` others (every date of a column written another way)
-    are one group: its first row in full, the next ones by place and value, then "and N more
-    lines like these", so one cause takes a few lines, not twenty long ones. With the lines, how
+    are one group: its first row in full, the next ones by place and value, then every other
+    place on one line ("also lines 5–11, 13–41 like these (N more)"), so one cause takes a few
+    lines, not twenty long ones, and each row can still be found. With the lines, how
     many rows they spell out (those counted are in the list file)."""
     alike = Counter(way for way in map(_failing_way, bad) if way is not None)
     grouped = {way for way, count in alike.items() if count > ALIKE_SHOWN + 1}
@@ -148,7 +150,8 @@ def _failure_details(bad: list[BadRow]) -> tuple[list[str], int]:
                 continue
             lines.append(_one_row(row) if seen[way] == 1 else _without_problem(row))
             if seen[way] == ALIKE_SHOWN:
-                lines.append(f"and {alike[way] - ALIKE_SHOWN} more {_rows_word(row)} like these")
+                rest = [other for other in bad if _failing_way(other) == way][ALIKE_SHOWN:]
+                lines.append(f"also {_places_shown(rest)} like these ({len(rest)} more)")
                 told += alike[way] - ALIKE_SHOWN
             told += 1
         spelt_out += 1
@@ -167,6 +170,24 @@ def _without_problem(row: BadRow) -> str:
     """A row of a group after its first: its place, record and values, the problem said above."""
     values = ", ".join(f'value "{cell.value}"' for cell in row.cells)
     return f"{row.place}{', ' + row.record if row.record else ''}: {values}"
+
+
+def _places_shown(rows: list[BadRow]) -> str:
+    """Where ``rows`` are, in one line, so that each can be found and fixed: runs of numbers
+    ("lines 5–11, 13–21, 23–41") when their places are lines, rows or items, the places one by
+    one otherwise."""
+    numbered = [re.fullmatch(r"(line|row|item) (\d+)", row.place) for row in rows]
+    if not all(numbered) or len({m.group(1) for m in numbered}) != 1:
+        return ", ".join(row.place or row.message.split(":")[0] for row in rows)
+    numbers = sorted(int(m.group(2)) for m in numbered)
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    shown = ", ".join(f"{first}" if first == last else f"{first}\u2013{last}" for first, last in runs)
+    return f"{_rows_word(rows[0]) if len(numbers) > 1 else numbered[0].group(1)} {shown}"
 
 
 def _rows_word(row: BadRow) -> str:

@@ -242,7 +242,9 @@ def read_calendar_file(path: Path, options: CalendarSheetOptions) -> Sheet:
 
 
 def _csv_rows(path: Path, options: CalendarSheetOptions) -> Sheet:
-    text = read_export(path, options.encoding)
+    from cmflow.builtin.sources.steady_files import read_steadily
+
+    text = read_steadily(path, lambda: read_export(path, options.encoding))
     tried: list[tuple[str, list[tuple[int, list[str]]]]] = []
     for delimiter in ([options.delimiter] if options.delimiter else DELIMITERS):
         records = _csv_records(text, delimiter, path)

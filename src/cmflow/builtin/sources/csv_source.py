@@ -9,6 +9,7 @@ from cmflow import RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.csv_tables import CsvOptions, check_header, past_excel_separator, read_csv_file
 from cmflow.builtin.sources.export_text import check_export
+from cmflow.builtin.sources.steady_files import read_steadily
 from cmflow.builtin.sources.tabular import RecordParser, columns_read
 
 if TYPE_CHECKING:
@@ -95,16 +96,18 @@ class CsvSource(Source):
       every bad row (line, record, column, value, reason): one per line under the error in the run summary, up to twenty;
       rows failing the same way as more than three others (every date of a column in a form
       no format reads) are one group: the first in full, two more by line and value, then
-      "and N more lines like these", the reason and its advice said once. Past twenty, or when
+      "also lines 5–11, 13–41 like these" (every other line), the reason and its advice said once. Past twenty, or when
       a group counts rows, all of them are in `bad-rows/<export path>.bad-rows.csv` beside the workflow file,
       which the message names (values that would run as spreadsheet formulas start with an
       apostrophe). With `on_error = "skip"` bad rows are left out and the figures are those
       of the rows kept: every skipped row is listed with its line and reason in the run
       summary (the first ten; `cmflow run -v` prints all) and in the HTML report's footer.
     - **A file rewritten while it is read** (a download or a sync still writing it): its size
-      and modification time are compared before and after the read, and a change is an error
-      naming the file ("it changed while cmflow read it ...; run again when it is complete"),
-      never figures from two versions of it (the `xlsx` and `export` sources do the same).
+      and modification time are compared before and after the read; on a change (a sync
+      client or an antivirus may only touch it) the file is given up to a second to stand
+      still and read once more, and a change again is an error naming the file ("it changed
+      while cmflow read it ...; run again when it is complete"), never figures from two
+      versions of it (the `xlsx`, `export` and `calendar_sheet` sources do the same).
     - **Memory**: the file is read from its path a block at a time, never whole; a regular
       file is split by Polars a chunk of rows at a time, and from the first chunk that is not
       regular (a blank line, a ragged row) on, line by line, each row read once; of each chunk
@@ -132,8 +135,11 @@ class CsvSource(Source):
         kept = lambda names: columns_read(options, names)  # noqa: E731  the columns the mapping reads
         header_row = past_excel_separator(path, options.encoding, options.delimiter, options.header_row)
         # each chunk of text is parsed as it is read: the file's text is never all held beside the records
-        parser = RecordParser(options, ctx, path)
-        table = read_csv_file(path, options.encoding, options.delimiter, header_row, kept, parser.add)
+        def parsed() -> "tuple[RecordParser, Any]":  # afresh on each read (a file touched meanwhile is read again)
+            parser = RecordParser(options, ctx, path)
+            return parser, read_csv_file(path, options.encoding, options.delimiter, header_row, kept, parser.add)
+
+        parser, table = read_steadily(path, parsed)
         check_header(table, options, path)
         table.warn_lines_set_aside(ctx, path)
         yield RecordTable(options.record, parser.finish(table.bad))

@@ -16,7 +16,7 @@ from pydantic import AliasChoices, Field, field_validator
 
 from cmflow.builtin.sources.export_text import (NotPlainText, export_lines, plain_utf8_blocks,
                                                 read_export, text_lines)
-from cmflow.builtin.sources.steady_files import unchanged_while_read
+from cmflow.builtin.sources.steady_files import read_steadily, unchanged_while_read
 from cmflow.builtin.sources.tabular import (BadRow, DataFileError, RowPlaces, TabularOptions, column_name,
                                             mapped_names)
 
@@ -88,7 +88,11 @@ def read_csv_file(path: Path, encoding: str, delimiter: str, header_line: int = 
     that is not (:func:`read_any_csv`, which goes on from there: the rows before it are read,
     and consumed, once). ``kept`` and ``consume`` as :func:`read_regular_csv` takes them;
     ``encoding_option`` as :func:`read_any_csv` does. A file that changes while it is read is
-    an error (:mod:`steady_files`)."""
+    an error (:mod:`steady_files`); without ``consume``, one whose size and time settle is read
+    again first (with it, the caller reads again with a fresh consumer: see :func:`read_steadily`)."""
+    if consume is None:
+        return read_steadily(path, lambda: _read_csv_file(path, encoding, delimiter, header_line, kept, None,
+                                                          encoding_option))
     with unchanged_while_read(path):
         return _read_csv_file(path, encoding, delimiter, header_line, kept, consume, encoding_option)
 

@@ -752,10 +752,16 @@ def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOption
     """The records of a known table of a CSV export, parsed a chunk at a time as it is read
     (:class:`ChunkedTable`); the rows read, and those left out as no records."""
     from cmflow.builtin.sources.csv_tables import read_csv_file
+    from cmflow.builtin.sources.steady_files import read_steadily
 
     kept = lambda names: columns_kept(table.format, mapping, names)  # noqa: E731
-    chunks = ChunkedTable(path, table, mapping, ctx)
-    raw = read_csv_file(path, "utf-8", table.delimiter, table.header_row, kept, chunks.add, encoding_option=False)
+
+    def parsed() -> "tuple[ChunkedTable, Any]":  # afresh on each read (a file touched meanwhile is read again)
+        chunks = ChunkedTable(path, table, mapping, ctx)
+        return chunks, read_csv_file(path, "utf-8", table.delimiter, table.header_row, kept, chunks.add,
+                                     encoding_option=False)
+
+    chunks, raw = read_steadily(path, parsed)
     raw.warn_lines_set_aside(ctx, path)
     return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records
 

@@ -3,17 +3,27 @@
 A download still being written, a sync client replacing the export, a spreadsheet saving over
 it: the rows read before the change come from one version and those after from another, and
 the figures are a silent mix (or a cut row is blamed on the file's quoting). The file's size and
-modification time (in nanoseconds) are taken before and after each whole read; a change is an
-error naming the file and saying to run again when it is complete, and wins over an error the
-read itself raised (a row cut mid-line by the rewrite is no fault of the export).
+modification time (in nanoseconds) are taken before and after each whole read. On a change
+(a sync client or an antivirus may only touch the file) :func:`read_steadily` waits, briefly,
+until size and time stand still and reads once more; a change again, or a file that does not
+settle, is an error naming the file and saying to run again when it is complete, and wins over
+an error the read itself raised (a row cut mid-line by the rewrite is no fault of the export).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional, TypeVar
+
+T = TypeVar("T")
+
+SETTLE_POLL = 0.1
+"""Seconds between two looks at a file that changed while read, waiting for it to stand still."""
+SETTLE_LIMIT = 1.0
+"""Seconds a file that changed while read is given to stand still before the change is an error."""
 
 from cmflow import DataFileError
 
@@ -59,3 +69,53 @@ def unchanged_while_read(path: Path) -> Iterator[None]:
     after = stamp(path)
     if before is not None and after != before:
         raise changed_error(path, before, after)
+
+
+SETTLE_LOOKS = 3
+"""Looks :data:`SETTLE_POLL` apart that must agree for a file to stand still (a writer slowed by
+a busy machine may pause for one)."""
+
+
+def _settled(path: Path) -> Optional[tuple[int, int]]:
+    """The file's stamp once :data:`SETTLE_LOOKS` looks :data:`SETTLE_POLL` apart agree, within
+    :data:`SETTLE_LIMIT`; None when it keeps changing (or is gone)."""
+    last, agreeing = stamp(path), 1
+    deadline = time.monotonic() + SETTLE_LIMIT
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL)
+        now = stamp(path)
+        agreeing = agreeing + 1 if now is not None and now == last else 1
+        if agreeing >= SETTLE_LOOKS:
+            return now
+        last = now
+    return None
+
+
+def read_steadily(path: Path, read: "Callable[[], T]") -> T:
+    """``read()`` of ``path``, done again once if the file changed meanwhile: a touch (only the
+    modification time moved) or a finished download is read whole the second time. A change
+    during the second read too, or a file that does not stand still, is :class:`ChangedWhileRead`.
+    ``read`` must start afresh each time (nothing kept from the first attempt)."""
+    before = stamp(path)
+    first: Optional[DataFileError] = None
+    try:
+        result = read()
+    except DataFileError as exc:
+        after = stamp(path)
+        if before is None or after == before:
+            raise
+        first = exc
+    else:
+        after = stamp(path)
+        if before is None or after == before:
+            return result
+    settled = _settled(path)
+    if settled is None:
+        raise changed_error(path, before, stamp(path))
+    with unchanged_while_read(path):
+        try:
+            return read()
+        except DataFileError as exc:  # the same error both times is the file's; another, the change's
+            if first is not None and str(first) == str(exc):
+                raise
+            raise changed_error(path, before, settled) from None

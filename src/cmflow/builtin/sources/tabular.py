@@ -475,6 +475,7 @@ class RecordParser:
         del parsed
         if kind.time_field not in said and kind.name not in PLANNED_KINDS:
             _warn_dates_after_reading(result, kind, self.sources, self.places, ctx, file)
+        _warn_leap_day_apart(result, kind, self.options, self.places, ctx, file)
         hashes = pl.concat(self.hashes) if self.hashes and self.hashes[0] is not None else None
         self.hashes = []
         result, duplicates, dropped = _one_row_per_record(result, kind, self.places, ctx, file, hashes)
@@ -1417,12 +1418,8 @@ class DayMonthOrder:
         if not self.read:
             return False
         advice = options.advice.day_month(option, swapped_formats[0])
-        if self.time_field and self.declared_inside == 0 and self.swapped_inside == self.read:
-            ctx.warn(f"{file.name}: no date in column \"{self.column}\" falls in the run's periods when read as "
-                     f"{declared_shown}, but every one does when read as {swapped_shown}: are day and "
-                     f"month the other way round? {advice}")
-            return True
-        if self.declared_after and not self.swapped_after:  # a warning of the run: its figures are likely wrong
+        planned = options.record_kind().name in PLANNED_KINDS  # dated ahead by nature: no sign of a wrong order
+        if self.declared_after and not self.swapped_after and not planned:  # a warning of the run: figures likely wrong
             ctx.warn(RunWarning(
                 f"{file.name}: {self.declared_after} date(s) in column \"{self.column}\" fall after the day the "
                 f"file was read when read as {declared_shown}, none when read as {swapped_shown}: are day and "
@@ -1430,7 +1427,26 @@ class DayMonthOrder:
                 "day_month_after_reading", {"file": file.name, "count": self.declared_after, "column": self.column,
                                             "advice": advice}))
             return True
+        if self.time_field and _swapped_reading_fits_periods(self.declared_inside, self.swapped_inside):
+            ctx.warn(RunWarning(  # a warning of the run: its figures likely leave the file out
+                f"{file.name}: {self.declared_inside} of {self.read} date(s) in column \"{self.column}\" fall in the "
+                f"run's periods when read as {declared_shown}, {self.swapped_inside} when read as {swapped_shown}: "
+                f"are day and month the other way round (a file saved again by a spreadsheet writing the day "
+                f"first)? {advice}",
+                "day_month_outside_periods", {"file": file.name, "column": self.column, "read": self.read,
+                                              "declared": self.declared_inside, "swapped": self.swapped_inside,
+                                              "advice": advice}))
+            return True
         return False
+
+
+def _swapped_reading_fits_periods(declared_inside: int, swapped_inside: int) -> bool:
+    """Whether dates that read both ways fit the run's periods so much better swapped that the
+    declared order is likely wrong: none inside as declared and some swapped, or at least twice
+    as many (and two more) swapped."""
+    if declared_inside == 0:
+        return swapped_inside > 0
+    return swapped_inside >= 2 * declared_inside and swapped_inside - declared_inside >= 2
 
 
 PLANNED_KINDS = ("calendar_item",)
@@ -1455,7 +1471,7 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
     late = records.filter(pl.col(field) > pl.lit(latest_possible(ctx, is_datetime))).sort("_row")
     if not late.height:
         return
-    years = Years.of(ctx, None)
+    day_read = reading_day(ctx)
     column = sources.columns.get(field) if sources is not None else None
     shown = []
     for row, value in late.select("_row", field).head(MAX_FUTURE_LINES).iter_rows():
@@ -1464,11 +1480,43 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
     more = f" and {late.height - MAX_FUTURE_LINES} more" if late.height > MAX_FUTURE_LINES else ""
     where = f" in column {_shown_columns(column)}" if column is not None else ""
     ctx.warn(RunWarning(
-        f"{file.name}: {late.height} record(s){where} dated after {years.day.isoformat()}, the latest day "
+        f"{file.name}: {late.height} record(s){where} dated after {day_read.isoformat()}, the latest day "
         f"the file can hold: {', '.join(shown)}{more}; an export holds no day after it was made: day and month "
         f"the other way round, a wrong year, or a clock set wrong where the file was written?",
-        "dates_after_reading", {"file": file.name, "count": late.height, "day": years.day,
+        "dates_after_reading", {"file": file.name, "count": late.height, "day": day_read,
                                 "lines": ", ".join(shown) + more}))
+
+
+def _warn_leap_day_apart(records: "pl.DataFrame", kind: Any, options: TabularOptions, places: RowPlaces,
+                         ctx: FetchContext, file: Path) -> None:
+    """Warn of a February 29 written without a year that the per-date rule (a file in no date
+    order) put in another year than every other record: rows of March 1, February 28 and
+    February 29 are most likely one year's, split without a word otherwise."""
+    import polars as pl
+
+    field = kind.time_field
+    if options.default_year is not None or field not in records.columns or not records.height:
+        return
+    field_type = kind.field(field).type
+    if field_type not in ("date", "datetime") or all(_has_year(f) for f in _declared_formats(options, field_type)):
+        return
+    tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+    day = pl.col(field).dt.convert_time_zone(str(tz)) if field_type == "datetime" else pl.col(field)
+    dated = records.select("_row", day.dt.year().alias("year"),
+                           ((day.dt.month() == 2) & (day.dt.day() == 29)).alias("leap_day")).drop_nulls()
+    others = set(dated.filter(~pl.col("leap_day"))["year"].to_list())
+    apart = dated.filter(pl.col("leap_day") & ~pl.col("year").is_in(list(others))).sort("_row")
+    if not others or not apart.height:
+        return
+    row, year = apart.row(0)[:2]
+    years = ", ".join(str(y) for y in sorted(others))
+    ctx.warn(RunWarning(
+        f"{file.name}: {places.row(row)}: February 29, written without a year in a file in no date order, is "
+        f"read in {year} (the latest leap year), apart from every other row (read in {years}); a file of one "
+        f"year that holds February 29 is a leap year's: set default_year = {year} on this source if it is that "
+        f"year's (or the file's year)",
+        "leap_day_apart", {"file": file.name, "line": places.row(row), "year": year, "years": years,
+                           "setting": f"default_year = {year}"}))
 
 
 def _in_periods(value: "pl.Expr", ctx: FetchContext, is_datetime: bool) -> "pl.Expr":
@@ -1492,12 +1540,29 @@ FUTURE_SLACK = timedelta(days=1)
 a day of time-zone slack (a post published late at night in a zone ahead of the workflow's)."""
 
 
+def reading_day(ctx: FetchContext) -> date:
+    """The latest day a file read in this run can hold, whatever its period: the later of the
+    run's clock's day (in the workflow's time zone) and its as-of day. A report re-run with an
+    earlier ``--as-of`` reads a file downloaded today, which may run up to today. Without a clock
+    (a context built by hand) the later of the as-of day and the periods' last day."""
+    tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+    period_end = max((p.end for p in ctx.periods), default=(ctx.window_end - timedelta(microseconds=1)).date())
+    if ctx.as_of is None:
+        return max(period_end, ctx.as_of_day or period_end)
+    today = (ctx.as_of - timedelta(microseconds=1)).astimezone(tz).date()
+    return max(today, ctx.as_of_day or today)
+
+
 def latest_possible(ctx: FetchContext, is_datetime: bool) -> "datetime | date":
-    """The latest date (``is_datetime`` False) or instant a record read from an export can bear
-    without being impossible: the end of the latest day the file can hold (:class:`Years`), plus
-    :data:`FUTURE_SLACK`. No export holds a day after the day it was made."""
-    years = Years.of(ctx, None)
-    return years.instant + FUTURE_SLACK if is_datetime else years.day + FUTURE_SLACK
+    """The latest date (``is_datetime`` False) or instant a record dated with its year can bear
+    without being impossible: the end of :func:`reading_day`, plus :data:`FUTURE_SLACK`. No
+    export holds a day after the day it was made. (The nearer limit of :class:`Years` is for
+    guessing the year of dates written without one, not a limit on what a file holds.)"""
+    day = reading_day(ctx)
+    if not is_datetime:
+        return day + FUTURE_SLACK
+    tz = ZoneInfo(ctx.periods[0].tz if ctx.periods else "UTC")
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tz).astimezone(ZoneInfo("UTC")) + FUTURE_SLACK
 
 
 def _out_of_range(expected: str) -> str:

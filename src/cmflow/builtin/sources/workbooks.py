@@ -21,7 +21,7 @@ from pydantic import Field
 from cmflow import InputPath, RECORD_KINDS
 
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, binary_kind, read_export_bytes, zip_advice
-from cmflow.builtin.sources.steady_files import unchanged_while_read
+from cmflow.builtin.sources.steady_files import read_steadily
 from cmflow.builtin.sources.tabular import (DataFileError, MappingOptions, RowPlaces, as_list, column_name,
                                             parse_records)
 
@@ -151,8 +151,7 @@ def sheet_cells(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str
     """The workbook's reader, the chosen sheet's index and name, and its cells as text (row 1
     of the sheet is row 0 of the frame; an empty cell is null). A workbook that changes while it
     is read is an error (:mod:`steady_files`)."""
-    with unchanged_while_read(path):
-        return _sheet_cells(path, sheet)
+    return read_steadily(path, lambda: _sheet_cells(path, sheet))
 
 
 def _sheet_cells(path: Path, sheet: Union[int, str, None]) -> tuple[Any, int, str, "pl.DataFrame"]:
