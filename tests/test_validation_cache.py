@@ -171,26 +171,17 @@ def test_a_file_changed_between_its_reading_and_the_saving_is_not_remembered(fol
     assert entries() == [] and recalled(folder) is None
 
 
-def test_a_file_looked_at_relative_to_a_folder_descriptor_is_not_remembered(folder):
-    """os.stat(name, dir_fd=...) names no path the cache could look at again."""
+@pytest.mark.parametrize("look", [
+    pytest.param(lambda descriptor: os.stat("logo.svg", dir_fd=descriptor), id="stat relative to it"),
+    pytest.param(os.listdir, id="folder listed by it"),
+])
+def test_a_look_through_a_folder_descriptor_is_not_remembered(folder, look):
+    """os.stat(name, dir_fd=...) and os.listdir(descriptor) name no path the cache could look at again."""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
             line, expires = validate_command._validated("workflow.toml")
-            os.stat("logo.svg", dir_fd=descriptor)
-            validation_cache.remember("workflow.toml", line, recorded, expires)
-    finally:
-        os.close(descriptor)
-
-    assert entries() == [] and recalled(folder) is None
-
-
-def test_a_folder_listed_by_its_descriptor_is_not_remembered(folder):
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        with contextlib.chdir(folder), validation_cache.Recorder() as recorded:
-            line, expires = validate_command._validated("workflow.toml")
-            os.listdir(descriptor)
+            look(descriptor)
             validation_cache.remember("workflow.toml", line, recorded, expires)
     finally:
         os.close(descriptor)

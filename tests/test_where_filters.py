@@ -565,14 +565,7 @@ def agency_folder_with_traffic(tmp_path):
     return folder
 
 
-def test_an_export_source_where_on_account_leaves_out_the_traffic_that_names_no_account_and_warns(
-        tmp_path, write_workflow, store_url):
-    """exports.md's promise: one account of a folder of exports through the export source's
-    `where`. The folder's traffic names no account, so it cannot be that account's: it is left
-    out (as a time entry with an empty account is), never counted as the client's revenue, and
-    the run warns how many records it left out and what to do."""
-    agency_folder_with_traffic(tmp_path)
-    path = write_workflow('''
+LUMEN_FROM_THE_AGENCY_FOLDER = """
 [workflow]
 name = "Lumen"
 timezone = "Europe/Paris"
@@ -588,7 +581,18 @@ plugin = "posts_published"
 
 [[metrics]]
 plugin = "traffic_totals"
-''')
+"""
+"""One account of an agency's folder of exports, through the export source's `where`."""
+
+
+def test_an_export_source_where_on_account_leaves_out_the_traffic_that_names_no_account_and_warns(
+        tmp_path, write_workflow, store_url):
+    """exports.md's promise: one account of a folder of exports through the export source's
+    `where`. The folder's traffic names no account, so it cannot be that account's: it is left
+    out (as a time entry with an empty account is), never counted as the client's revenue, and
+    the run warns how many records it left out and what to do."""
+    agency_folder_with_traffic(tmp_path)
+    path = write_workflow(LUMEN_FROM_THE_AGENCY_FOLDER)
     result = run_workflow_file(path, store_url=store_url, period="2026-11-16..2026-11-22")
     report = source_report(result, "folder")
     assert "where kept 3 of 7 posts" in report.note
@@ -615,23 +619,7 @@ def test_an_export_source_where_on_account_over_posts_only_neither_warns_nor_cha
     without a warning: only records actually fetched and left out are warned about."""
     folder = agency_folder_with_traffic(tmp_path)
     (folder / "utm-traffic-fr.csv").unlink()
-    path = write_workflow('''
-[workflow]
-name = "Lumen"
-timezone = "Europe/Paris"
-
-[[sources]]
-id = "folder"
-plugin = "export"
-path = "exports"
-where = { account = "maison.lumen" }
-
-[[metrics]]
-plugin = "posts_published"
-
-[[metrics]]
-plugin = "traffic_totals"
-''')
+    path = write_workflow(LUMEN_FROM_THE_AGENCY_FOLDER)
     load_workflow(path)
     result = run_workflow_file(path, store_url=store_url, period="2026-11-16..2026-11-22")
     report = source_report(result, "folder")
