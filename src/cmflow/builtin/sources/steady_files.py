@@ -18,14 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TypeVar
 
+from cmflow import DataFileError
+
 T = TypeVar("T")
 
 SETTLE_POLL = 0.1
 """Seconds between two looks at a file that changed while read, waiting for it to stand still."""
 SETTLE_LIMIT = 1.0
 """Seconds a file that changed while read is given to stand still before the change is an error."""
-
-from cmflow import DataFileError
+SETTLE_LOOKS = 3
+"""Looks :data:`SETTLE_POLL` apart that must agree for a file to stand still (a writer slowed by
+a busy machine may pause for one)."""
 
 
 def stamp(path: Path) -> Optional[tuple[int, int]]:
@@ -69,11 +72,6 @@ def unchanged_while_read(path: Path) -> Iterator[None]:
     after = stamp(path)
     if before is not None and after != before:
         raise changed_error(path, before, after)
-
-
-SETTLE_LOOKS = 3
-"""Looks :data:`SETTLE_POLL` apart that must agree for a file to stand still (a writer slowed by
-a busy machine may pause for one)."""
 
 
 def _settled(path: Path) -> Optional[tuple[int, int]]:
