@@ -48,6 +48,16 @@ while True:
         print("writing", flush=True)
         first = False
 """
+TRUNCATED_THEN_WRITTEN = """
+import sys, time
+path, data = sys.argv[1], open(sys.argv[1], "rb").read()
+open(path, "wb").close()  # truncated: as a sync client or a spreadsheet starts replacing the file
+print("writing", flush=True)
+time.sleep(0.1)
+with open(path, "wb") as out:
+    out.write(data)
+time.sleep(60)
+"""
 TOUCHING = """
 import os, sys, time
 path = sys.argv[1]
@@ -125,3 +135,18 @@ def test_a_csv_export_only_touched_while_read_is_read_again(tmp_path: Path) -> N
     error = while_written(TOUCHING, tmp_path / "posts.csv", lambda: tables.extend(source.fetch(context(tmp_path))))
     assert error is None, str(error)
     assert tables[0].conformed()["likes"].sum() == 40_000
+
+
+def test_an_export_empty_for_a_moment_is_read_once_written(tmp_path: Path) -> None:
+    """A second process truncates the file, then writes it whole 100 ms later (the read, its
+    imports warmed by a first read, takes a few ms): the read that found it empty waits for it to
+    stand still and reads it, rather than calling the export empty."""
+    rows = "".join(ROW.format(i=i, day=1 + i % 28, likes=1, reach=100) for i in range(500))
+    (tmp_path / "posts.csv").write_text(HEADER + rows, encoding="utf-8")
+    source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")
+    assert len(list(source.fetch(context(tmp_path)))) == 1  # imports warmed
+    tables: list = []
+    error = while_written(TRUNCATED_THEN_WRITTEN, tmp_path / "posts.csv",
+                          lambda: tables.extend(source.fetch(context(tmp_path))))
+    assert error is None, str(error)
+    assert tables[0].conformed()["likes"].sum() == 500

@@ -89,6 +89,28 @@ def _settled(path: Path) -> Optional[tuple[int, int]]:
     return None
 
 
+RECENT = 2.0
+"""Seconds since its last modification within which a file that failed to read may still be
+being written (a writer that has just truncated it, or written half of it)."""
+SECOND_LOOK = 0.02
+"""Seconds before a second look at a recently modified file that failed to read."""
+
+
+def _second_look(path: Path, before: tuple[int, int]) -> Optional[tuple[int, int]]:
+    """The stamp of ``path`` a moment after a failed read whose stamps agreed: unchanged when the
+    file was last modified more than :data:`RECENT` seconds ago (its error is the file's);
+    otherwise looked at again after :data:`SECOND_LOOK`, or, for an empty file (a writer that has
+    just truncated it), once it stands still."""
+    size, modified = before
+    if time.time_ns() - modified > RECENT * 1e9:
+        return before
+    if size == 0:
+        settled = _settled(path)
+        return settled if settled is not None else stamp(path)
+    time.sleep(SECOND_LOOK)
+    return stamp(path)
+
+
 def read_steadily(path: Path, read: "Callable[[], T]") -> T:
     """``read()`` of ``path``, done again once if the file changed meanwhile: a touch (only the
     modification time moved) or a finished download is read whole the second time. A change
@@ -100,6 +122,8 @@ def read_steadily(path: Path, read: "Callable[[], T]") -> T:
         result = read()
     except DataFileError as exc:
         after = stamp(path)
+        if before is not None and after == before:
+            after = _second_look(path, before)
         if before is None or after == before:
             raise
         first = exc
