@@ -450,8 +450,8 @@ def test_the_console_lists_each_objective_with_its_decision(tmp_path) -> None:
     done = cmflow_in_process("run", tmp_path / "kpi.toml", "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Objectives:" in done.stderr
-    assert "[continue] err (platform = instagram, account = maisonlumiere): progress 1.6666666667 >= 1: continue" \
-        in done.stderr
+    assert ("[continue] err (platform = instagram, account = maisonlumiere): 167% of the target reached: "
+            "continue from 100%.") in done.stderr
     assert "[no verdict] err (account = nobody): no series of engagement_rate_by_reach" in done.stderr
 
 

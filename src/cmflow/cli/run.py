@@ -229,7 +229,9 @@ def _print_skipped(skipped: list[str], echo) -> None:
 
 
 def _print_objectives(judged, echo) -> None:
-    """Each objective's decision and the rule that gave it, one line each."""
+    """Each objective's decision and the rule that gave it, one line each, as the reports say it
+    in English (``167% of the target reached: continue from 100%.``; the exact progress is kept
+    with the run)."""
     if not judged:
         return
     echo("\nObjectives:", bold=True)
@@ -237,8 +239,21 @@ def _print_objectives(judged, echo) -> None:
     for result in judged:
         series = ", ".join(f"{k} = {v}" for k, v in result.dimensions.items() if v is not None)
         name = result.objective.id + (f" ({series})" if series else "")
-        echo(f"  [{result.verdict or 'no verdict'}] {name}: {result.rule or result.reason}",
+        echo(f"  [{result.verdict or 'no verdict'}] {name}: {_rule_in_words(result) or result.reason}",
              fg=colours.get(result.verdict))
+
+
+def _rule_in_words(result) -> str:
+    """The rule of an objective's verdict in words (the English reports' wording); empty without one."""
+    from cmflow.foundation.objectives import shown_progress
+
+    if result.verdict is None or result.progress is None or result.threshold is None:
+        return ""
+    percent = lambda figure, decimals: f"{figure:.{decimals}f}%"  # noqa: E731
+    thresholds = [lowest for _, lowest in result.objective.ladder.thresholds()]
+    side = "below" if result.verdict == "stop" else "from"
+    return (f"{percent(*shown_progress(result.progress, thresholds))} of the target reached: "
+            f"{result.verdict} {side} {percent(*shown_progress(result.threshold))}.")
 
 
 def _counted(kind: str, count: int) -> str:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal, Mapping
 
 GOALS: dict[str, str] = {
@@ -176,6 +177,19 @@ def verdict_of(progress: float, ladder: Ladder) -> tuple[str, float, str]:
         if progress >= lowest:
             return verdict, lowest, f"progress {_exact(progress)} >= {lowest:g}: {verdict}"
     return "stop", ladder.change, f"progress {_exact(progress)} < {ladder.change:g}: stop"
+
+
+def shown_progress(progress: float, thresholds: "tuple[float, ...] | list[float]" = ()) -> tuple[float, int]:
+    """A progress as a percentage to show and its decimals: whole percent (``(167.0, 0)``) unless
+    that would read across one of the ``thresholds`` (the ladder's): then one decimal, floored if
+    need be, so 0.4967 shows as 49.7, never 50, which the ladder calls change."""
+    exact = Decimal(str(progress)) * 100
+    limits = [Decimal(str(t)) * 100 for t in thresholds]
+    for decimals in (0, 1):
+        shown = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        if not any(shown >= limit > exact for limit in limits):
+            return float(shown), decimals
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)), 1
 
 
 def _exact(progress: float) -> str:

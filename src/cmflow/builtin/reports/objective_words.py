@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,16 +29,11 @@ def objective_figures(result: Any, lang: "Language") -> str:
 
 
 def progress_text(progress: float, lang: "Language", thresholds: "Iterable[float]" = ()) -> str:
-    """A progress as a percentage of the target, in whole percent (``167 %``) unless that would
-    read across one of the ``thresholds`` (the ladder's): then with one decimal, floored if need
-    be, so 0.4967 is ``49,7 %``, never ``50 %``, which the ladder calls change."""
-    exact = Decimal(str(progress)) * 100
-    limits = [Decimal(str(t)) * 100 for t in thresholds]
-    for decimals in (0, 1):
-        shown = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-        if not any(shown >= limit > exact for limit in limits):
-            return lang.percent(float(shown), decimals)
-    return lang.percent(float(exact.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)), 1)
+    """A progress as a percentage of the target in the report's language (``167 %``), rounded
+    as :func:`cmflow.foundation.objectives.shown_progress` says (never across a threshold)."""
+    from cmflow.foundation.objectives import shown_progress
+
+    return lang.percent(*shown_progress(progress, list(thresholds)))
 
 
 def _thresholds(result: Any) -> list[float]:
