@@ -223,6 +223,25 @@ def test_teams_says_a_french_client_s_alert_in_french(french_batch, delivery_con
     assert summary["inlines"][0]["text"].startswith("Taux d'engagement (portée)")
     text = facts["inlines"][0]["text"]
     assert text.startswith("valeur 3,49\u00a0% · réseau\u00a0: Instagram · ") and text.endswith(" · règle err_drop")
+    # the subtitle too: the period in French, not ISO
+    assert card["body"][1]["inlines"][0]["text"] == "Weekly social KPIs (demo) · 16–22 nov. 2026"
+
+
+def test_the_lines_a_chat_message_shares_are_in_its_alerts_language_when_they_share_one():
+    """"…and N more", and the group in the subtitle, in French for a batch of French alerts;
+    English when the alerts' languages differ (a batch mixing two clients)."""
+    from types import SimpleNamespace
+
+    from cmflow.builtin.outputs.chat import batch_language, more_text
+    from cmflow.builtin.reports.language import language
+
+    french = language("fr")
+    assert more_text(1, french) == "…et 1\u00a0autre alerte non affichée ici"
+    assert more_text(15, french) == "…et 15\u00a0autres alertes non affichées ici"
+    assert more_text(15) == "…and 15 more alerts not shown here"
+    assert batch_language([SimpleNamespace(lang=french), SimpleNamespace(lang=french)]) is french
+    assert batch_language([SimpleNamespace(lang=french), SimpleNamespace(lang=None)]) is None
+    assert batch_language([]) is None
 
 
 def test_a_chat_line_names_a_client_by_its_display_name(french_batch):
@@ -261,6 +280,7 @@ def test_discord_says_a_french_client_s_alert_in_french(french_batch, delivery_c
     assert embed["description"].startswith("Taux d'engagement (portée)")
     assert [field["name"] for field in embed["fields"]] == ["Valeur", "Réseau", "Compte", "Règle"]
     assert embed["fields"][1]["value"] == "Instagram"
+    assert embed["footer"] == {"text": "Weekly social KPIs (demo) · 16–22 nov. 2026"}
 
 
 def test_discord_escapes_markdown_and_cannot_ping(hostile_batch, delivery_context):

@@ -245,15 +245,12 @@ def _print_objectives(judged, echo) -> None:
 
 def _rule_in_words(result) -> str:
     """The rule of an objective's verdict in words (the English reports' wording); empty without one."""
-    from cmflow.foundation.objectives import shown_progress
-
     if result.verdict is None or result.progress is None or result.threshold is None:
         return ""
     percent = lambda figure, decimals: f"{figure:.{decimals}f}%"  # noqa: E731
-    thresholds = [lowest for _, lowest in result.objective.ladder.thresholds()]
     side = "below" if result.verdict == "stop" else "from"
-    return (f"{percent(*shown_progress(result.progress, thresholds))} of the target reached: "
-            f"{result.verdict} {side} {percent(*shown_progress(result.threshold))}.")
+    return (f"{percent(*result.progress_percent())} of the target reached: "
+            f"{result.verdict} {side} {percent(*result.threshold_percent())}.")
 
 
 def _counted(kind: str, count: int) -> str:

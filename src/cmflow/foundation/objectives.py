@@ -144,6 +144,19 @@ class ObjectiveResult:
     reason: str | None = None
     """Why there is no verdict (no value this period, comparison value is 0 ...)."""
 
+    def progress_percent(self) -> tuple[float, int] | None:
+        """The progress as a percentage to show, with its decimals: whole percent (``(167.0, 0)``)
+        unless that would read across a threshold of the ladder, then one decimal, floored if need
+        be (0.4967 is ``(49.7, 1)``, never 50, which the ladder calls change); None without one."""
+        if self.progress is None:
+            return None
+        ladder = getattr(self.objective, "ladder", None) or Ladder()
+        return _shown_percent(self.progress, [lowest for _, lowest in ladder.thresholds()])
+
+    def threshold_percent(self) -> tuple[float, int] | None:
+        """The ladder threshold crossed as a percentage to show (``(80.0, 0)``); None without one."""
+        return None if self.threshold is None else _shown_percent(self.threshold)
+
     @property
     def target_value(self) -> float | None:
         """The level to reach or not to exceed: the target, or the baseline moved by the target
@@ -179,7 +192,7 @@ def verdict_of(progress: float, ladder: Ladder) -> tuple[str, float, str]:
     return "stop", ladder.change, f"progress {_exact(progress)} < {ladder.change:g}: stop"
 
 
-def shown_progress(progress: float, thresholds: "tuple[float, ...] | list[float]" = ()) -> tuple[float, int]:
+def _shown_percent(progress: float, thresholds: "tuple[float, ...] | list[float]" = ()) -> tuple[float, int]:
     """A progress as a percentage to show and its decimals: whole percent (``(167.0, 0)``) unless
     that would read across one of the ``thresholds`` (the ladder's): then one decimal, floored if
     need be, so 0.4967 shows as 49.7, never 50, which the ladder calls change."""

@@ -10,21 +10,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cmflow.builtin.outputs.alert_language import dimension_label
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import AlertLine
 
 if TYPE_CHECKING:
     from cmflow import NotificationBatch
+    from cmflow.builtin.reports.language import Language
 
 SUMMARY_LIMIT = 500
 """Characters of one alert summary shown; the rest is cut with an ellipsis."""
 
 
-def subtitle(batch: NotificationBatch) -> str:
-    """``Weekly social KPIs · 2026-11-16..2026-11-22`` (and the group, if it says more)."""
-    extra = [f"{name}: {value}" for name, value in batch.group.items() if name != "workflow" and value]
-    period = [str(batch.period)] if batch.period else []
-    return clean_text(" · ".join([batch.result.workflow.name, *period, *extra]), 300)
+def batch_language(lines: "list[AlertLine]") -> "Language | None":
+    """The language every line of a batch is told in (a French client's batch: French); None
+    (English, the words as written) when they differ or are English."""
+    codes = {line.lang.code if line.lang is not None else None for line in lines}
+    return lines[0].lang if len(codes) == 1 and lines else None
+
+
+def subtitle(batch: NotificationBatch, lang: "Language | None" = None) -> str:
+    """``Weekly social KPIs · 2026-11-16..2026-11-22`` (and the group, if it says more); in
+    ``lang`` when given (``KPI hebdo · 16–22 nov. 2026 · Client : maison-lumiere``)."""
+    group = [(name, value) for name, value in batch.group.items() if name != "workflow" and value]
+    period = batch.period
+    if lang is None:
+        extra = [f"{name}: {value}" for name, value in group]
+        shown = [str(period)] if period else []
+    else:
+        extra = [lang.text("chat_dimension", name=dimension_label(name, lang),
+                           value=lang.platform(value) if name == "platform" else value) for name, value in group]
+        shown = [lang.period(period.start, period.end)] if period else []
+    return clean_text(" · ".join([batch.result.workflow.name, *shown, *extra]), 300)
 
 
 def facts(line: AlertLine) -> str:
@@ -45,5 +62,8 @@ def item_lines(line: AlertLine) -> list[str]:
     return [f"• {text}" for text in line.items] + ([line.more_text] if line.more_text else [])
 
 
-def more_text(hidden: int) -> str:
+def more_text(hidden: int, lang: "Language | None" = None) -> str:
+    """``…and 3 more alerts not shown here``, in ``lang`` when given."""
+    if lang is not None:
+        return lang.text("chat_more", n=hidden)
     return f"…and {hidden} more alert{'s' if hidden != 1 else ''} not shown here"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from cmflow import Message, hookimpl, metric_label
-from cmflow.builtin.outputs.chat import item_lines, more_text, subtitle
+from cmflow.builtin.outputs.chat import batch_language, item_lines, more_text, subtitle
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import (AlertLine, WebhookNotifier, WebhookTargetOptions, alert_lines,
                                                    webhook_url_field)
@@ -106,7 +106,8 @@ class Discord(WebhookNotifier):
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
         lines = alert_lines(batch, told=True)  # a French client's alert in French
-        footer = discord_cut(discord_escape(subtitle(batch)), DISCORD_FOOTER)
+        told_in = batch_language(lines)  # the shared lines too, when every alert is told in one
+        footer = discord_cut(discord_escape(subtitle(batch, told_in)), DISCORD_FOOTER)
         budget = DISCORD_TOTAL - len(footer)
         embeds: list[dict[str, Any]] = []
         used = 0
@@ -123,7 +124,7 @@ class Discord(WebhookNotifier):
         title = clean_text(batch.title)
         content = discord_escape(title)
         if len(lines) > len(embeds):
-            content += "\n" + more_text(len(lines) - len(embeds))
+            content += "\n" + more_text(len(lines) - len(embeds), told_in)
         body = {"content": discord_cut(content, DISCORD_CONTENT), "embeds": embeds,
                 "allowed_mentions": {"parse": []}}
         return Message(summary=f"Discord: {clean_text(title, 200)}", payload={"body": body}, key=batch.key)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from cmflow import Message, hookimpl
-from cmflow.builtin.outputs.chat import SUMMARY_LIMIT, facts, item_lines, more_text, subtitle
+from cmflow.builtin.outputs.chat import SUMMARY_LIMIT, batch_language, facts, item_lines, more_text, subtitle
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import (WebhookNotifier, WebhookTargetOptions, alert_lines,
                                                    webhook_url_field)
@@ -76,6 +76,7 @@ class Slack(WebhookNotifier):
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
         lines = alert_lines(batch, told=True)  # a French client's alert in French
+        told_in = batch_language(lines)  # the shared lines too, when every alert is told in one
         shown = lines[:SLACK_MAX_ALERTS]
         title = clean_text(batch.title)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": {
@@ -92,9 +93,9 @@ class Slack(WebhookNotifier):
                                                        "text": cut_escaped(text, SLACK_SECTION_LIMIT)}})
         if len(lines) > len(shown):
             blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                       "text": more_text(len(lines) - len(shown))}})
+                                                       "text": more_text(len(lines) - len(shown), told_in)}})
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                        "text": slack_escape(subtitle(batch))}]})
+                                                        "text": slack_escape(subtitle(batch, told_in))}]})
         body = {"text": slack_escape(title), "blocks": blocks}
         return Message(summary=f"Slack: {clean_text(title, 200)}", payload={"body": body}, key=batch.key)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from cmflow import Message, hookimpl
-from cmflow.builtin.outputs.chat import facts, item_lines, more_text, subtitle
+from cmflow.builtin.outputs.chat import batch_language, facts, item_lines, more_text, subtitle
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import (WebhookNotifier, WebhookTargetOptions, alert_lines, parse_url,
                                                    webhook_url_field)
@@ -66,11 +66,12 @@ class Teams(WebhookNotifier):
 
     def compose(self, batch: NotificationBatch, ctx: DeliveryContext) -> Message:
         lines = alert_lines(batch, told=True)  # a French client's alert in French
+        told_in = batch_language(lines)  # the shared lines too, when every alert is told in one
         shown = lines[:TEAMS_MAX_ALERTS]
         title = clean_text(batch.title)
         body: list[dict[str, Any]] = [
             rich_text(text_run(title, weight="Bolder", size="Large")),
-            rich_text(text_run(subtitle(batch), isSubtle=True), spacing="None"),
+            rich_text(text_run(subtitle(batch, told_in), isSubtle=True), spacing="None"),
         ]
         for line in shown:
             resolved = line.event == "resolved"
@@ -82,7 +83,7 @@ class Teams(WebhookNotifier):
                 *[rich_text(text_run(text, size="Small"), spacing="None") for text in item_lines(line)],
             ]})
         if len(lines) > len(shown):
-            body.append(rich_text(text_run(more_text(len(lines) - len(shown)), isSubtle=True)))
+            body.append(rich_text(text_run(more_text(len(lines) - len(shown), told_in), isSubtle=True)))
         card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
                 "version": "1.4", "msteams": {"width": "Full"}, "body": body}
         payload = {"type": "message",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from cmflow.builtin.reports.language import Language
 
 
@@ -16,7 +14,7 @@ def objective_figures(result: Any, lang: "Language") -> str:
     rapport à …``), or the value against the target; empty without a verdict."""
     if result.progress is None:  # no verdict: its reason is said instead
         return ""
-    objective, progress = result.objective, progress_text(result.progress, lang, _thresholds(result))
+    objective, progress = result.objective, lang.percent(*result.progress_percent())
     if objective.kind == "change" and result.change_pct is not None:
         achieved = ("+" if result.change_pct >= 0 else "") + lang.percent(result.change_pct, 2)
         target = ("+" if objective.target_change_pct >= 0 else "") + lang.percent(objective.target_change_pct, 2)
@@ -28,26 +26,12 @@ def objective_figures(result: Any, lang: "Language") -> str:
                      target=lang.value(result.target_value, result.unit), progress=progress)
 
 
-def progress_text(progress: float, lang: "Language", thresholds: "Iterable[float]" = ()) -> str:
-    """A progress as a percentage of the target in the report's language (``167 %``), rounded
-    as :func:`cmflow.foundation.objectives.shown_progress` says (never across a threshold)."""
-    from cmflow.foundation.objectives import shown_progress
-
-    return lang.percent(*shown_progress(progress, list(thresholds)))
-
-
-def _thresholds(result: Any) -> list[float]:
-    from cmflow import Ladder
-
-    return [lowest for _, lowest in getattr(result.objective, "ladder", Ladder()).thresholds()]
-
-
 def objective_rule(result: Any, lang: "Language") -> str:
     """The rule that gave an objective's decision, in the report's words (``49,7 % de la cible
     atteinte : arrêter en dessous de 50 %.``); empty without a verdict."""
     if result.verdict is None or result.progress is None or result.threshold is None:
         return ""
     key = "objective_rule_below" if result.verdict == "stop" else "objective_rule_reached"
-    return lang.text(key, progress=progress_text(result.progress, lang, _thresholds(result)),
+    return lang.text(key, progress=lang.percent(*result.progress_percent()),
                      verdict=lang.text("verdict_" + result.verdict).lower(),
-                     threshold=progress_text(result.threshold, lang))
+                     threshold=lang.percent(*result.threshold_percent()))
