@@ -118,6 +118,35 @@ def test_a_workbook_saved_over_while_read_is_an_error(tmp_path: Path) -> None:
     assert "it changed while cmflow read it" in str(error) and str(tmp_path / "posts.xlsx") in str(error)
 
 
+def test_a_json_export_saved_over_while_read_is_an_error(tmp_path: Path) -> None:
+    """5,000 posts as a JSON array: the writer truncates it and writes it again without a pause."""
+    import json
+
+    from cmflow.builtin.sources.json_source import JsonSource
+
+    items = [{"post_id": f"p{i}", "platform": "instagram", "account": "lumen", "published_at": "2026-11-17 10:00",
+              "likes": i % 50, "reach": 100 + i % 900} for i in range(5_000)]
+    (tmp_path / "posts.json").write_text(json.dumps(items), encoding="utf-8")
+    source = JsonSource(JsonSource.Options(path="posts.json", datetime_format="%Y-%m-%d %H:%M"), entry_id="j")
+    error = while_written(REWRITING, tmp_path / "posts.json", lambda: list(source.fetch(context(tmp_path))))
+    assert error is not None, "read to the end without noticing the writer"
+    assert "it changed while cmflow read it" in str(error) and str(tmp_path / "posts.json") in str(error)
+
+
+def test_an_ics_calendar_saved_over_while_read_is_an_error(tmp_path: Path) -> None:
+    """A calendar of 5,000 events: the writer truncates it and writes it again without a pause."""
+    from cmflow.builtin.sources.ics import IcsSource
+
+    events = "".join(f"BEGIN:VEVENT\r\nUID:e{i}@agency\r\nDTSTART:20261117T100000Z\r\nSUMMARY:Post {i}\r\n"
+                     "END:VEVENT\r\n" for i in range(5_000))
+    (tmp_path / "plan.ics").write_text(f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{events}"
+                                       "END:VCALENDAR\r\n", encoding="utf-8")
+    source = IcsSource(IcsSource.Options(path="plan.ics"), entry_id="c")
+    error = while_written(REWRITING, tmp_path / "plan.ics", lambda: list(source.fetch(context(tmp_path))))
+    assert error is not None, "read to the end without noticing the writer"
+    assert "it changed while cmflow read it" in str(error) and str(tmp_path / "plan.ics") in str(error)
+
+
 def test_a_file_left_alone_reads_as_before(tmp_path: Path) -> None:
     (tmp_path / "posts.csv").write_text(HEADER + ROW.format(i=1, day=3, likes=4, reach=50), encoding="utf-8")
     source = CsvSource(CsvSource.Options(path="posts.csv", datetime_format="%Y-%m-%d %H:%M"), entry_id="p")

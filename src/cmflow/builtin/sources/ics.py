@@ -26,6 +26,7 @@ from cmflow.builtin.sources.bad_rows import BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (labelled_lines, plain, platforms_in, platforms_named,
                                                     one_per_platform, stable_item_id, pillars_option,
                                                     statuses_option, web_link)
+from cmflow.builtin.sources.steady_files import read_steadily
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -200,13 +201,20 @@ class IcsSource(Source):
         options: IcsOptions = self.options
         if options.path is not None:
             path = ctx.resolve_path(options.path)
-            return read_export_bytes(path), path
+            return read_steadily(path, lambda: _whole_calendar(read_export_bytes(path), path)), path
         url = options.url.get_secret_value()
         parts = urlsplit(url)
         session = ctx.http.session(calendar_platform(), base_url=f"{parts.scheme}://{parts.netloc}",
                                    source=self.entry_id, allow_private_network=options.allow_private_network)
         answer = session.request("GET", url, headers={"Accept": ACCEPT})
         return answer.content, Path(f"calendar at {self._host()}")
+
+
+def _whole_calendar(data: bytes, where: Path) -> bytes:
+    """``data`` once it reads as a whole calendar (a file cut by a writer still saving it is an
+    error, which :func:`read_steadily` tells apart from the file's own)."""
+    _checked_structure(_decoded(data, where), where)
+    return data
 
 
 def calendar_platform() -> "Platform":

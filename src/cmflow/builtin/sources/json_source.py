@@ -15,6 +15,7 @@ from pydantic import Field
 from cmflow import InputPath, RecordTable, Source, hookimpl
 
 from cmflow.builtin.sources.export_text import check_export, plain_utf8_bytes, read_export
+from cmflow.builtin.sources.steady_files import read_steadily
 from cmflow.builtin.sources.tabular import DataFileError, RowPlaces, TabularOptions, parse_records
 
 if TYPE_CHECKING:
@@ -139,8 +140,9 @@ class JsonSource(Source):
 
         options: JsonOptions = self.options
         path = ctx.resolve_path(options.path)
-        table = read_plain_json(path, options.encoding, options.items, options.decimal) \
-            or read_json_text(read_export(path, options.encoding, "json"), options.items, path, options.decimal)
+        table = read_steadily(path, lambda: (  # a file rewritten meanwhile is read again, or an error
+            read_plain_json(path, options.encoding, options.items, options.decimal)
+            or read_json_text(read_export(path, options.encoding, "json"), options.items, path, options.decimal)))
         if not table.records:  # an export of a quiet period: no records, not an error
             yield RecordTable(options.record, pl.DataFrame(schema=options.record_kind().polars_schema()))
             return
