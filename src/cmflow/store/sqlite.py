@@ -150,7 +150,8 @@ SQLite's default of 2,000 KiB."""
 @contextmanager
 def merge_cache(connection: sa.Connection) -> Iterator[None]:
     """A page cache of up to :data:`MERGE_CACHE_KIB` for the transaction ``connection`` is about
-    to begin; after it, the cache is set back and its memory let go (``PRAGMA shrink_memory``).
+    to begin; after it, the cache is set back and its memory let go (``PRAGMA shrink_memory``,
+    then the heap trimmed so the process's RSS falls too).
 
     Why: the record table's indexes (its key, its time) take a merge's rows in an order of their
     own, so once a store holds some 100,000 records each row lands on an index page that SQLite's
@@ -167,6 +168,29 @@ def merge_cache(connection: sa.Connection) -> Iterator[None]:
     finally:
         raw.execute(f"PRAGMA cache_size={int(before)}")
         raw.execute("PRAGMA shrink_memory")
+        _give_back_freed_memory()
+
+
+def _give_back_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``): SQLite frees the
+    merge's pages, but glibc keeps them in the process (a 300,000-post merge left 318 MiB of RSS
+    against 164 MiB trimmed), and a run process or Celery pool process is retired by its RSS
+    (``max_memory_per_process_mb``). Nothing on other C libraries (musl, macOS)."""
+    import ctypes
+    import ctypes.util
+
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
+"""glibc's ``malloc_trim`` once looked up; False where the C library has none."""
 
 
 def _begin(connection: sa.Connection) -> None:
