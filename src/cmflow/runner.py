@@ -117,7 +117,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                                                          classified.records, periods, measured.measurements))
         measured = replace(measured, measurements=_timed("source_gaps", source_gaps, workflow, requests,
                                                          classified.records, periods, measured.measurements,
-                                                         fetched.reports))
+                                                         fetched.reports, as_of=as_of,
+                                                         production=workflow.production))
         measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)

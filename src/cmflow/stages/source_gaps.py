@@ -43,11 +43,12 @@ from cmflow.stages.uncovered_periods import NO_RECORDS_REASON, UNCOVERED_REASON
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from datetime import date
+    from datetime import date, datetime
 
     import polars as pl
 
     from cmflow.foundation.periods import Period
+    from cmflow.foundation.production import Production
     from cmflow.plugins.result import StageReport
     from cmflow.stages.measure import MetricRequest
     from cmflow.workflow import Workflow
@@ -65,13 +66,18 @@ class SourceGap:
     reason: str
     within: "Callable[[date, date], bool]"
     """Whether the period from one day to another (both included) is in the gap."""
+    present: bool = False
+    """Whether the records are there with figures that are not the period's (a range-counting
+    table's), rather than missing: a row whose figure they do not change keeps it."""
 
 
 def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: dict[str, "pl.DataFrame"],
-                periods: list["Period"], measurements: "pl.DataFrame",
-                reports: "Sequence[StageReport]") -> "pl.DataFrame":
+                periods: list["Period"], measurements: "pl.DataFrame", reports: "Sequence[StageReport]",
+                *, as_of: "datetime | None" = None, production: "Production | None" = None) -> "pl.DataFrame":
     """``measurements`` with no value, and the reason, in each period a source's records do not
-    cover, in the series they may be in."""
+    cover, in the series they may be in (``as_of`` and ``production`` as the measure stage had
+    them: a range-counting table's gap measures its metrics again without the table)."""
+
     import polars as pl
 
     gaps = [*_unreached_days(reports), *_ranges(reports, periods[0] if periods else None)]
@@ -83,6 +89,7 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
     scopes: dict[tuple, int] = {}  # (source, where) -> its condition's column
     conditions: list["pl.Expr"] = []
     reasons: dict[tuple, dict[int, str]] = {}  # (metric, start, end) -> scope -> the first gap's reason
+    remeasured: dict[int, tuple[SourceGap, list["MetricRequest"], set]] = {}  # present records: measured without
     for request in requests:
         needed = {kind for group in request.plugin.needed_records() for kind in group}
         for gap in gaps:
@@ -93,18 +100,61 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
             within = [(start, end) for start, end in spans if gap.within(start, end)]
             if not within:
                 continue
-            key = (gap.source_id, gap.platforms, gap.accounts, repr(sorted(request.where.items())))
+            key = (gap.source_id, gap.platforms, gap.accounts, repr(sorted(request.where.items())), gap.present)
             if key not in scopes:
                 read = None if gap.accounts is not None else RecordsRead.of(_others(records, request, gap, needed))
                 scopes[key] = len(conditions)
                 conditions.append(series_may_hold(workflow.clients, gap.platforms, gap.accounts, request.where,
                                                   dimensions, read))
+            if gap.present:
+                _, asked, spans_in = remeasured.setdefault(scopes[key], (gap, [], set()))
+                asked.append(request)
+                spans_in.update(within)
             for name in request.plugin.produces():
                 for start, end in within:
                     reasons.setdefault((name, start, end), {}).setdefault(scopes[key], gap.reason)
     if not reasons:
         return measurements
-    return _blanked(measurements, reasons, conditions)
+    for index, (gap, asked, within) in remeasured.items():
+        unchanged = _unchanged(measurements, records, gap, asked, [p for p in periods if (p.start, p.end) in within],
+                               periods[0], as_of, production)
+        name = f"__same_{index}"
+        measurements = measurements.join(unchanged.with_columns(pl.lit(True).alias(name)),
+                                         on=["metric", "period_start", "period_end", "series_key"], how="left",
+                                         maintain_order="left")
+        conditions[index] = conditions[index] & ~pl.col(name).fill_null(False)
+    return _blanked(measurements, reasons, conditions).select(
+        [c for c in measurements.columns if not c.startswith("__same_")])
+
+
+def _unchanged(measurements: "pl.DataFrame", records: dict[str, "pl.DataFrame"], gap: SourceGap,
+               requests: list["MetricRequest"], within: list["Period"], current: "Period",
+               as_of: "datetime | None", production: "Production | None") -> "pl.DataFrame":
+    """The rows (metric, period, series) of ``within`` whose figure is the same measured without
+    the gap's records: those records do not count in it (a YouTube table's videos have no reach:
+    the overall engagement rate by reach is the other platforms'), so it keeps its value."""
+    import polars as pl
+
+    from cmflow.stages.measure import measure
+
+    without = {}
+    for kind, frame in records.items():
+        if gap.kinds and kind not in gap.kinds or "source_id" not in frame.columns:
+            without[kind] = frame
+            continue
+        theirs = pl.col("source_id") == gap.source_id
+        if gap.platforms and "platform" in frame.columns:
+            theirs = theirs & pl.col("platform").cast(pl.String).str.to_lowercase().is_in(
+                [p.lower() for p in gap.platforms])
+        if gap.accounts and "account" in frame.columns:
+            theirs = theirs & pl.col("account").cast(pl.String).is_in(list(gap.accounts))
+        without[kind] = frame.filter(~theirs.fill_null(False))
+    again = measure(requests, without, [current, *within], as_of=as_of, production=production).measurements
+    keys = ["metric", "period_start", "period_end", "series_key"]
+    ours = measurements.select(*keys, "value")
+    same = ours.join(again.select(*keys, pl.col("value").alias("_again")), on=keys, how="inner").filter(
+        (pl.col("value") == pl.col("_again")) | (pl.col("value").is_null() & pl.col("_again").is_null()))
+    return same.select(keys).unique()
 
 
 def _blanked(measurements: "pl.DataFrame", reasons: dict[tuple, dict[int, str]],
@@ -175,6 +225,6 @@ def _ranges(reports: "Sequence[StageReport]", current: "Period | None") -> list[
                 f"{UNCOVERED_REASON}: source {report.id} reads a {platform} table whose figures are over "
                 f"{first:%Y-%m-%d}..{last:%Y-%m-%d} (its export's range), not this period's: export the table "
                 "for this period",
-                lambda start, end, own=frozenset(own): (start, end) not in own))
+                lambda start, end, own=frozenset(own): (start, end) not in own, present=True))
     return gaps
 
