@@ -319,7 +319,8 @@ def test_a_youtube_table_gives_no_other_period_its_figures_in_its_series_only(tm
     November): the video of the 10th has 188 likes over 16-22 November, none known of its own
     week, so YouTube's row, Lumen's and the overall row have no value, with the reason (not 188,
     318, 325); TikTok's days (14th: 60, 15th: 70: 130), Facebook's 7, Onde's 7 and a metric kept to
-    Facebook (1 share) are no YouTube figures, and stay."""
+    Facebook (1 share) are no YouTube figures, and stay; so does the overall engagement rate by
+    reach, which no YouTube video counts in (they have no reach)."""
     import shutil
 
     import polars as pl
@@ -335,9 +336,9 @@ def test_a_youtube_table_gives_no_other_period_its_figures_in_its_series_only(tm
         text = text.replace(before, after)
     (table / "Table data.csv").write_text(text, encoding="utf-8")
     shutil.copy(EXPORTS / "tiktok-overview-2026-11a.csv", brand / "tiktok-overview.csv")
-    (tmp_path / "onde.csv").write_text("platform,account,post_id,published_at,likes,shares\n"
-                                       "facebook,onde,p1,2026-11-12T10:00:00Z,7,1\n"
-                                       "facebook,onde,p2,2026-11-18T10:00:00Z,9,2\n", encoding="utf-8")
+    (tmp_path / "onde.csv").write_text("platform,account,post_id,published_at,likes,shares,reach\n"
+                                       "facebook,onde,p1,2026-11-12T10:00:00Z,7,1,200\n"
+                                       "facebook,onde,p2,2026-11-18T10:00:00Z,9,2,400\n", encoding="utf-8")
     (tmp_path / "workflow.toml").write_text("""[workflow]
 name = "Agency"
 timezone = "UTC"
@@ -378,9 +379,14 @@ plugin = "totals"
 counters = ["shares"]
 by = ["overall"]
 where = { platform = "facebook" }
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
 """, encoding="utf-8")
     result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url, dry_run=True)
-    rows = result.measurements.filter(pl.col("metric").is_in(["total_likes", "total_shares"]))
+    rows = result.measurements.filter(pl.col("metric").is_in(["total_likes", "total_shares",
+                                                              "engagement_rate_by_reach"]))
     got = {(row["metric"], row["period"], row["platform"], row["client"]): (row["value"], row["reason"])
            for row in rows.iter_rows(named=True)}
     assert got[("total_likes", "current", "youtube", None)] == (97, None)
@@ -395,3 +401,5 @@ where = { platform = "facebook" }
     assert got[("total_likes", "previous_period", None, "onde")] == (7, None)
     assert got[("total_shares", "previous_period", None, None)] == (1, None)
     assert got[("total_shares", "current", None, None)] == (2, None)
+    # YouTube's videos have no reach: the overall rate by reach is Onde's alone, (7 + 1) / 200 x 100
+    assert got[("engagement_rate_by_reach", "previous_period", None, None)] == (4.0, None)

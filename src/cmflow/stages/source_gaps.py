@@ -13,7 +13,10 @@ Two kinds of gap, both said by the fetch stage's reports:
 - **a table that counts over one range** (YouTube Studio's: each video's views over the
   export's range, :meth:`~cmflow.plugins.context.FetchContext.counts_over`): a comparison or
   trend period other than that range and the run's own gets no value from it, with the reason
-  naming the range, rather than the range's figures under another period's name.
+  naming the range, rather than the range's figures under another period's name. The records
+  are there, though: a figure they do not change (the overall engagement rate by reach, when the
+  videos have no reach) keeps its value; the metrics that read the table are measured again
+  without its records, for those periods only, to tell.
 
 Either is blanked only in the series the source's records may be in
 (:func:`~cmflow.stages.source_series.series_may_hold`, the rule failed_sources uses): its
