@@ -332,7 +332,8 @@ def test_a_youtube_table_gives_no_other_period_its_figures_in_its_series_only(tm
     table = brand / "Content 2026-11-16_2026-11-22 Atelier Lumen"
     table.mkdir(parents=True)
     text = YOUTUBE.read_text(encoding="utf-8")
-    for before, after in (("Oct 3,", "Nov 10,"), ("Oct 17,", "Nov 17,"), ("Oct 29,", "Nov 29,"), ("Oct 31,", "Nov 30,")):
+    for before, after in (("Oct 3,", "Nov 10,"), ("Oct 17,", "Nov 17,"), ("Oct 29,", "Nov 29,"),
+                          ("Oct 31,", "Nov 30,")):
         text = text.replace(before, after)
     (table / "Table data.csv").write_text(text, encoding="utf-8")
     shutil.copy(EXPORTS / "tiktok-overview-2026-11a.csv", brand / "tiktok-overview.csv")

@@ -111,7 +111,8 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
                                                   dimensions, read))
             if gap.present:
                 _, asked, spans_in = remeasured.setdefault(scopes[key], (gap, [], set()))
-                asked.append(request)
+                if not any(r is request for r in asked):  # two ranges of one table's series: measured once
+                    asked.append(request)
                 spans_in.update(within)
             for name in request.plugin.produces():
                 for start, end in within:
