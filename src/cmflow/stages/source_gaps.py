@@ -80,7 +80,6 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
     """``measurements`` with no value, and the reason, in each period a source's records do not
     cover, in the series they may be in (``as_of`` and ``production`` as the measure stage had
     them: a range-counting table's gap measures its metrics again without the table)."""
-
     import polars as pl
 
     gaps = [*_unreached_days(reports), *_ranges(reports, periods[0] if periods else None)]
@@ -89,7 +88,7 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
     sources = {entry.id: entry.plugin for entry in workflow.sources}
     spans = measurements.select("period_start", "period_end").unique().rows()
     dimensions = [d for d in dimension_columns(measurements) if d != "rank"]
-    scopes: dict[tuple, int] = {}  # (source, where) -> its condition's column
+    scopes: dict[tuple, int] = {}  # (source, its kinds and series, the metric's where) -> its condition's column
     conditions: list["pl.Expr"] = []
     reasons: dict[tuple, dict[int, str]] = {}  # (metric, start, end) -> scope -> the first gap's reason
     remeasured: dict[int, tuple[SourceGap, list["MetricRequest"], set]] = {}  # present records: measured without
@@ -103,7 +102,8 @@ def source_gaps(workflow: "Workflow", requests: list["MetricRequest"], records: 
             within = [(start, end) for start, end in spans if gap.within(start, end)]
             if not within:
                 continue
-            key = (gap.source_id, gap.platforms, gap.accounts, repr(sorted(request.where.items())), gap.present)
+            key = (gap.source_id, gap.kinds, gap.platforms, gap.accounts, repr(sorted(request.where.items())),
+                   gap.present)
             if key not in scopes:
                 read = None if gap.accounts is not None else RecordsRead.of(_others(records, request, gap, needed))
                 scopes[key] = len(conditions)
