@@ -70,7 +70,9 @@ class RecordsRead:
                         else pl.lit(None, dtype=pl.String))
             account = (account_keys(pl.col("account").cast(pl.String)) if "account" in frame.columns
                        else pl.lit(None, dtype=pl.String))
-            for p, a in frame.select(platform.alias("p"), account.alias("a")).unique().iter_rows():
+            columns = [c for c in ("platform", "account") if c in frame.columns]
+            distinct = frame.select(columns).unique()  # folded once per distinct pair, not per record
+            for p, a in distinct.select(platform.alias("p"), account.alias("a")).unique().iter_rows():
                 # a record without one is in the rows "(none)"
                 pairs.add((NONE_LABEL if p is None else p, NONE_LABEL if a is None else a))
                 platforms.add(NONE_LABEL if p is None else p)
