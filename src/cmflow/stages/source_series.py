@@ -86,7 +86,11 @@ def with_account_keys(frame: "pl.DataFrame") -> "pl.DataFrame":
 
     if "account" not in frame.columns:
         return frame
-    return frame.with_columns(account_keys(pl.col("account").cast(pl.String)).alias(ACCOUNT_KEY_COLUMN))
+    account = pl.col("account").cast(pl.String)
+    distinct = frame.select(account.unique().drop_nulls().alias("account"))  # folded once per account
+    keys = distinct.with_columns(account_keys(pl.col("account")).alias("key"))
+    return frame.with_columns(account.replace_strict(keys["account"], keys["key"], default=None,
+                                                     return_dtype=pl.String).alias(ACCOUNT_KEY_COLUMN))
 
 
 def series_may_hold(clients: "Collection[Client]", platforms: Collection[str] | None,
