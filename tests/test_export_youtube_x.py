@@ -57,6 +57,22 @@ def test_youtube_table_one_post_per_video_and_the_total_row_is_none():
     assert ctx.problems == [] and ctx.skipped == []
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_youtube_total_row_above_the_videos_listed_is_said_with_the_difference(tmp_path, encoding):
+    """Studio's Total counts the views of videos published before the range, which the table
+    does not list: 6,030 views in the Total row, 4,830 over the four videos (as above), 1,200
+    more; likes 301 both. The figures stay the videos'; a note names the difference. A table
+    saved as UTF-16 (a spreadsheet's "Unicode text") reads alike: the row is the one read."""
+    path = tmp_path / "Table data.csv"
+    path.write_text(YOUTUBE.read_text(encoding="utf-8").replace("Total,,,,4830,", "Total,,,,6030,"), encoding=encoding)
+    records, ctx = read(path, account="atelierlumen")
+    assert totals(records["post"])["video_views"] == 4830 and totals(records["post"])["likes"] == 301
+    [note] = ctx.problems
+    assert note.startswith('Table data.csv: the "Total" row is not the sum of the rows: Views 6,030 in the Total row, '
+                           "4,830 over the 4 rows listed (+1,200): ")
+    assert "videos published before the range" in note and "Likes" not in note
+
+
 def test_youtube_2025_naming_thumbnail_impressions_and_metrics_not_chosen():
     posts = read(YOUTUBE_2025, account="atelierlumen")[0]["post"]
     # Thumbnail impressions "120,100" and "30,300"; Views "9,870" and "2,770". Likes, comments and
@@ -292,3 +308,99 @@ def test_a_table_read_for_another_period_than_its_range_is_said(tmp_path, downlo
                       "each video's figures over its export's range, 2026-10-01..2026-10-31 (the download's name), "
                       "not over this run's period 2026-11-01..2026-11-30: its figures are that range's; export the "
                       "table again for the period"]
+
+
+def test_a_youtube_table_gives_no_other_period_its_figures_in_its_series_only(tmp_path, store_url):
+    """Client Lumen's folder: YouTube Studio's table of 16-22 November (the download's folder
+    name), its videos published on 10, 17, 29 and 30 November here, beside TikTok Studio's daily
+    overview; client Onde's Facebook posts (7 likes on 12 November, 1 share; 9 likes on the 18th,
+    2 shares). This week: YouTube's 97 likes (the video of the 17th, over the range), TikTok's
+    95 + 120 + 90 + 75 + 110 + 100 + 80 = 670, Facebook's 9: 776 overall. The previous week (9-15
+    November): the video of the 10th has 188 likes over 16-22 November, none known of its own
+    week, so YouTube's row, Lumen's and the overall row have no value, with the reason (not 188,
+    318, 325); TikTok's days (14th: 60, 15th: 70: 130), Facebook's 7, Onde's 7 and a metric kept to
+    Facebook (1 share) are no YouTube figures, and stay; so does the overall engagement rate by
+    reach, which no YouTube video counts in (they have no reach)."""
+    import shutil
+
+    import polars as pl
+
+    from cmflow.stages.uncovered_periods import UNCOVERED_REASON
+    from cmflow.testing import run_workflow_file
+
+    brand = tmp_path / "exports"
+    table = brand / "Content 2026-11-16_2026-11-22 Atelier Lumen"
+    table.mkdir(parents=True)
+    text = YOUTUBE.read_text(encoding="utf-8")
+    for before, after in (("Oct 3,", "Nov 10,"), ("Oct 17,", "Nov 17,"), ("Oct 29,", "Nov 29,"),
+                          ("Oct 31,", "Nov 30,")):
+        text = text.replace(before, after)
+    (table / "Table data.csv").write_text(text, encoding="utf-8")
+    shutil.copy(EXPORTS / "tiktok-overview-2026-11a.csv", brand / "tiktok-overview.csv")
+    (tmp_path / "onde.csv").write_text("platform,account,post_id,published_at,likes,shares,reach\n"
+                                       "facebook,onde,p1,2026-11-12T10:00:00Z,7,1,200\n"
+                                       "facebook,onde,p2,2026-11-18T10:00:00Z,9,2,400\n", encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text("""[workflow]
+name = "Agency"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+as_of = "2026-11-23"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumen"
+name = "Atelier Lumen"
+accounts = ["atelierlumen"]
+language = "en"
+
+[[clients]]
+id = "onde"
+name = "Onde"
+accounts = ["onde"]
+language = "fr"
+
+[[sources]]
+id = "brand"
+plugin = "export"
+path = "exports/**/*.csv"
+account = "atelierlumen"
+
+[[sources]]
+id = "onde"
+plugin = "csv"
+path = "onde.csv"
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["overall", "platform", "client"]
+
+[[metrics]]
+plugin = "totals"
+counters = ["shares"]
+by = ["overall"]
+where = { platform = "facebook" }
+
+[[metrics]]
+plugin = "engagement_rate_by_reach"
+by = ["overall"]
+""", encoding="utf-8")
+    result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url, dry_run=True)
+    rows = result.measurements.filter(pl.col("metric").is_in(["total_likes", "total_shares",
+                                                              "engagement_rate_by_reach"]))
+    got = {(row["metric"], row["period"], row["platform"], row["client"]): (row["value"], row["reason"])
+           for row in rows.iter_rows(named=True)}
+    assert got[("total_likes", "current", "youtube", None)] == (97, None)
+    assert got[("total_likes", "current", "tiktok", None)] == (670, None)
+    assert got[("total_likes", "current", None, None)] == (776, None)
+    said = (f"{UNCOVERED_REASON}: source brand reads a youtube table whose figures are over 2026-11-16..2026-11-22 "
+            "(its export's range), not this period's: export the table for this period")
+    for platform, client in (("youtube", None), (None, None), (None, "lumen")):
+        assert got[("total_likes", "previous_period", platform, client)] == (None, said)
+    assert got[("total_likes", "previous_period", "tiktok", None)] == (130, None)
+    assert got[("total_likes", "previous_period", "facebook", None)] == (7, None)
+    assert got[("total_likes", "previous_period", None, "onde")] == (7, None)
+    assert got[("total_shares", "previous_period", None, None)] == (1, None)
+    assert got[("total_shares", "current", None, None)] == (2, None)
+    # YouTube's videos have no reach: the overall rate by reach is Onde's alone, (7 + 1) / 200 x 100
+    assert got[("engagement_rate_by_reach", "previous_period", None, None)] == (4.0, None)

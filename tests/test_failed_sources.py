@@ -146,3 +146,76 @@ def test_an_instagram_api_that_fails_blanks_instagrams_zero_on_the_replay_server
     assert figure(result, "posts_published", "current") == (1, None)
     assert result.comparisons.filter((pl.col("metric") == "posts_published") & pl.col("platform").is_null()
                                      ).row(0, named=True)["change_reason"] == "no value for the comparison period"
+
+
+AGENCY = """[workflow]
+name = "Agency"
+timezone = "UTC"
+period = "2026-11-16..2026-11-22"
+compare = ["previous_period"]
+
+[[clients]]
+id = "lumen"
+name = "Lumen"
+accounts = ["f", "lumen.ig"]
+language = "en"
+
+[[clients]]
+id = "bakery"
+name = "Bakery"
+accounts = ["g"]
+language = "fr"
+
+[[sources]]
+id = "facebook"
+plugin = "csv"
+path = "facebook.csv"
+
+[[sources]]
+id = "gone"
+plugin = "csv"
+path = "instagram.csv"
+{constants}
+
+[[metrics]]
+plugin = "posts_published"
+by = ["overall", "platform", "account", "client"]
+
+[[metrics]]
+plugin = "totals"
+counters = ["likes"]
+by = ["overall"]
+where = {{ platform = "facebook" }}
+"""
+
+
+def agency_figures(result, period: str) -> dict[tuple, tuple]:
+    rows = result.measurements.filter(pl.col("period") == period)
+    return {(r["metric"], r["platform"], r["account"], r["client"]): (r["value"], r["reason"])
+            for r in rows.iter_rows(named=True)}
+
+
+@pytest.mark.parametrize("constants", ['constants = { platform = "instagram" }', ""])
+def test_a_failed_source_of_unknown_accounts_blanks_its_platforms_and_clients_not_the_neighbours(
+        tmp_path: Path, store_url: str, constants: str) -> None:
+    """An agency's Facebook export is read (f of Lumen, g of Bakery: nothing in 9-15 November);
+    its Instagram export is gone, its accounts unknown. Lumen lists lumen.ig, of which nothing was
+    read: its 0 last week has no value, as the overall one. Bakery's g is read, on Facebook only:
+    Bakery's 0 is Bakery's, and stays, as Facebook's and each account's; a metric kept to Facebook
+    (its where) reads no Instagram record, and its overall 0 stays. Whether the gone export is
+    known to be Instagram's (its constants) or not (nothing says what it held), alike."""
+    (tmp_path / "facebook.csv").write_text(
+        "platform,account,post_id,published_at,likes,comments\n"
+        "facebook,f,f0,2026-11-05T10:00:00Z,2,0\nfacebook,f,f1,2026-11-18T10:00:00Z,5,1\n"
+        "facebook,g,g0,2026-11-04T10:00:00Z,3,0\nfacebook,g,g1,2026-11-19T10:00:00Z,4,2\n", encoding="utf-8")
+    (tmp_path / "workflow.toml").write_text(AGENCY.format(constants=constants), encoding="utf-8")
+    result = run_workflow_file(tmp_path / "workflow.toml", store_url=store_url)
+    got = agency_figures(result, "previous_period")
+    assert got[("posts_published", None, None, None)] == (None, MISSING)
+    assert got[("posts_published", None, None, "lumen")] == (None, MISSING)
+    assert got[("posts_published", None, None, "bakery")] == (0, None)
+    assert got[("posts_published", "facebook", None, None)] == (0, None)
+    assert got[("posts_published", "facebook", "f", None)] == (0, None)
+    assert got[("posts_published", "facebook", "g", None)] == (0, None)
+    assert got[("total_likes", None, None, None)][1] != MISSING  # "no posts in this period", as before
+    assert agency_figures(result, "current")[("posts_published", None, None, "bakery")] == (1, None)
