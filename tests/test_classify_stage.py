@@ -473,10 +473,15 @@ def test_a_classifiers_languages_are_made_primary_subtags_and_anything_else_is_r
 ])
 def test_the_sentiment_classifier_applies_the_sarcasm_rules_to_its_own_model_unless_told(
         tmp_path, entry, expected) -> None:
-    from cmflow.builtin.classifiers.sentiment import Sentiment
-    from cmflow.builtin.sentiment.model import SentimentModel
+    from importlib import resources
 
-    SentimentModel.builtin().save(tmp_path / "own.json.gz")  # the same weights, read as a user's file
+    from cmflow.builtin.classifiers.sentiment import Sentiment
+    from cmflow.builtin.sentiment.model import BUILTIN_MODEL_FILE
+
+    # the same weights, read as a user's file: the shipped file's bytes (saving the model again at
+    # the shipped compression took 7-8 s of CPU per parameter)
+    shipped = resources.files("cmflow.builtin.sentiment") / BUILTIN_MODEL_FILE
+    (tmp_path / "own.json.gz").write_bytes(shipped.read_bytes())
     classifier = Sentiment(Sentiment.Options(**entry), entry_id="sentiment")
     classifier.prepare(tmp_path)
     text = "Oh great, my flight got cancelled again. Just what I needed, love it"  # the words read positive

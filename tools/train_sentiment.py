@@ -495,14 +495,31 @@ def phrase_prior(model: SentimentModel, language: str, phrase: str, feature: str
     (character n-grams, neighbouring pairs, the feature's own trained weights) and the
     intercepts add is cancelled (centred, as :func:`with_emoji_prior`). Added to the trained
     weights, it replaces them."""
+    return phrase_priors(model, [(language, phrase, feature, tone)], strength)[0]
+
+
+def phrase_priors(model: SentimentModel, phrases: list[tuple[str, str, str, str]], strength: float) -> list[tuple]:
+    """:func:`phrase_prior` of each (language, phrase, feature, tone), in order: the phrases'
+    features found in one pass (one at a time took some 40 Polars queries per phrase, 3 s for
+    the lexicon's 158 words)."""
     columns = ["w_negative", "w_neutral", "w_positive"]
-    table = model.weights.filter(pl.col("language") == language)
-    found = all_features([phrase]).join(table, on="feature", how="inner")
-    logits = [float(found[name].sum()) + bias for name, bias in zip(columns, model.intercepts[language], strict=True)]
-    centre = sum(logits) / len(logits)
+    found = all_features([phrase for _, phrase, _, _ in phrases]).join(
+        pl.DataFrame({"row": pl.Series(range(len(phrases)), dtype=pl.UInt32),
+                      "language": [language for language, _, _, _ in phrases]}), on="row")
+    sums = {
+        row: values
+        for row, *values in found.join(model.weights, on=["language", "feature"], how="inner")
+        .group_by("row").agg(pl.col(columns).sum()).iter_rows()
+    }
     high, low = 2 * strength / 3, -strength / 3
-    prior = [high if name == tone else low for name in CLASSES]
-    return (language, feature, *(round(p - (o - centre), 4) for p, o in zip(prior, logits, strict=True)))
+    rows = []
+    for row, (language, _, feature, tone) in enumerate(phrases):
+        logits = [value + bias for value, bias in zip(sums.get(row, [0.0] * len(columns)),
+                                                      model.intercepts[language], strict=True)]
+        centre = sum(logits) / len(logits)
+        prior = [high if name == tone else low for name in CLASSES]
+        rows.append((language, feature, *(round(p - (o - centre), 4) for p, o in zip(prior, logits, strict=True))))
+    return rows
 
 
 def with_rows_added(model: SentimentModel, rows: list[tuple], recorded: dict) -> SentimentModel:
@@ -527,15 +544,16 @@ def with_lexicon_prior(model: SentimentModel) -> SentimentModel:
     the trained weights alone, before any evaluation."""
     from sentiment_lexicon import POLAR_WORDS
 
-    rows = [
-        phrase_prior(model, language, word, word, tone, LEXICON_PRIOR)
+    rows = phrase_priors(model, [
+        (language, word, word, tone)
         for language, tones in POLAR_WORDS.items()
         if language in model.intercepts
         for tone, words in tones.items()
         for word in words.split()
-    ]
-    rows += [phrase_prior(model, language, "?", "?", "neutral", QUESTION_PRIOR)
-             for language in QUESTION_PRIOR_LANGUAGES if language in model.intercepts]
+    ], LEXICON_PRIOR)
+    rows += phrase_priors(model, [(language, "?", "?", "neutral")
+                                  for language in QUESTION_PRIOR_LANGUAGES if language in model.intercepts],
+                          QUESTION_PRIOR)
     return with_rows_added(model, rows, {"lexicon_prior": LEXICON_PRIOR, "question_prior": QUESTION_PRIOR})
 
 
