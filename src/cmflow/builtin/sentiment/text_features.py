@@ -212,14 +212,20 @@ def text_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
 def _praise_by_sufficiency(token: pl.Expr) -> pl.Expr:
     """Whether each token is a negator of ability opening :data:`PRAISE_BY_SUFFICIENCY`
     (tokens in text order, one text after another)."""
-    row = pl.col("row")
-    ability = pl.lit(False)
-    for negator, before in ABILITY_NEGATORS.items():
-        ability = ability | ((token == negator) & (token.shift(1).is_in(list(before)) if before else pl.lit(True)))
-    enough_ahead = pl.lit(False)
-    for distance in (2, 3, 4):
-        enough_ahead = enough_ahead | ((token.shift(-distance) == "enough") & (row.shift(-distance) == row))
-    return ability & enough_ahead
+    before = token.shift(1)
+    ability = token.is_in([negator for negator, needs in ABILITY_NEGATORS.items() if not needs])
+    for negator, needs in ABILITY_NEGATORS.items():
+        if needs:
+            ability = ability | ((token == negator) & before.is_in(list(needs)))
+    # "enough" two to four tokens ahead, in the same text (a token's position is its index in
+    # its text, so the token d ahead is in the same text when its position is d more)
+    enough, position = token == "enough", pl.col("position")
+    enough_ahead = pl.any_horizontal(
+        enough.shift(-distance) & (position.shift(-distance) == position + distance) for distance in (2, 3, 4)
+    )
+    # (a shift past either end of the frame is null: false here, not null, which would make
+    # the negator a null, neither negator nor not)
+    return (ability & enough_ahead).fill_null(False)
 
 
 def _features_of(tokens: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
