@@ -68,9 +68,30 @@ def test_english_texts(model, text, expected):
     ("not good", "en", "negative"), ("not happy", "en", "negative"), ("pas bien", "fr", "negative"),
     ("pas top", "fr", "negative"), ("n'est pas top", "fr", "negative"), ("pas content", "fr", "negative"),
     ("this is not good at all", "en", "negative"), ("ce n'est pas bien du tout", "fr", "negative"),
+    # the verb forms of disappointment and recommendation
+    ("you never disappoint", "en", "positive"), ("this brand never disappoints", "en", "positive"),
+    ("vous ne décevez jamais", "fr", "positive"), ("ça ne déçoit pas", "fr", "positive"),
+    ("je ne recommande pas", "fr", "negative"),
 ])
 def test_negation_turns_a_word_around(model, text, language, expected):
     assert label(model, text, language) == expected
+
+
+def test_praise_by_a_negated_ability_and_enough_is_no_negation():
+    features = all_features(["I can't recommend them enough", "I cannot thank you enough", "not good enough",
+                             "there's not enough staff", "I can't find it, not enough stock"])
+    by_row = {row: set(group["feature"]) for (row,), group in features.group_by("row")}
+    assert {"_cant_enough_", "recommend", "them"} <= by_row[0] and "not_recommend" not in by_row[0]
+    assert {"_cant_enough_", "thank", "you"} <= by_row[1]
+    # "enough" of insufficiency: the negation stands, no praise
+    for row in (2, 3, 4):
+        assert "_cant_enough_" not in by_row[row]
+    assert "not_good" in by_row[2] and "not_enough" in by_row[3] and "not_find" in by_row[4]
+
+
+@pytest.mark.parametrize("text", ["I can't recommend them enough", "I can't thank you enough", "Can't get enough of it"])
+def test_praise_by_a_negated_ability_and_enough_reads_positive(model, text):
+    assert label(model, text, "en") == "positive"
 
 
 def test_negation_moves_the_score_across_zero(model):
@@ -444,3 +465,29 @@ def test_the_lexicon_prior_makes_each_word_read_its_class(model):
     assert with_prior.classify(["?"], ["fr"])["sentiment"][0] == "neutral"
     assert label(model, "Elle est jolie cette tasse", "fr") == "negative"  # why the prior exists
     assert with_prior.classify(["Elle est jolie cette tasse"], ["fr"])["sentiment"][0] == "positive"
+
+
+def test_deft2017_classes_are_read_as_ours_and_mixed_tweets_left_out():
+    train, _ = _training_tools()
+    file = (
+        "\n//******\n// Copyright IRIT, LIMSI, CNRS\n//******\n\n"
+        "1\tUn tweet factuel http://t.co/x\tobjective\n2\tQuelle honte\tnegative\n"
+        "3\tBravo à eux\tpositive\n4\tBien mais décevant\tmixed\n"
+    )
+    assert train.deft2017_file(file) == (
+        ["Un tweet factuel http://t.co/x", "Quelle honte", "Bravo à eux"], ["neutral", "negative", "positive"])
+
+
+def test_extra_sources_are_weighted_by_source_and_deft2017_balanced_within_itself():
+    train, _ = _training_tools()
+    data = train.Texts(
+        text=["a", "b", "c", "d", "e", "f", "g"],
+        label=["negative", "neutral", "positive", "positive", "neutral", "neutral", "negative"],
+        primary=[True, True, True, False, False, False, False],
+        source=["primary", "primary", "primary", "allocine", "deft2017", "deft2017", "deft2017"],
+    )
+    weights = train.sample_weights(data, {"allocine": 0.1, "deft2017": 0.5}, list(range(7)))
+    # the primary set is balanced (1 each); the reviews take its class weights; DEFT 2017's three
+    # tweets (two neutral, one negative) are balanced within themselves, times their weight
+    assert weights[:4] == pytest.approx([1.0, 1.0, 1.0, 0.1])
+    assert weights[4:] == pytest.approx([0.5 * 3 / 6, 0.5 * 3 / 6, 0.5 * 3 / 3])

@@ -26,7 +26,7 @@ features = T.feature_lists(data.text)
 builtin = SentimentModel.builtin()
 en_w = builtin.weights.filter(pl.col("language") == "en")
 primary = [r for r, p in enumerate(data.primary) if p]
-extra = [r for r, p in enumerate(data.primary) if not p]
+extra = [r for r, source in enumerate(data.source) if T.EXTRA_WEIGHT.get(source, 0.0) > 0]  # the shipped extra sources
 variants = {}
 def model_of(vec, m):
     order = [list(m.classes_).index(n) for n in CLASSES]

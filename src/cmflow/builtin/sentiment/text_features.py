@@ -44,6 +44,18 @@ NEGATORS = frozenset(
 )
 """Words that negate what follows them, in English and French (accents stripped)."""
 
+PRAISE_BY_SUFFICIENCY = "_cant_enough_"
+"""The feature of English praise said by a negated ability and "enough" ("I can't recommend
+them enough", "can't thank you enough", "can't get enough of it"): a negator of ability
+(:data:`ABILITY_NEGATORS`) with "enough" two to four tokens after it. Such a negator negates
+nothing (``recommend`` stays ``recommend``, not ``not_recommend``), and the text gets this
+feature, which ``tools/train_sentiment.py`` gives a fixed prior toward positive. Not "not good
+enough" nor "not enough staff": the negator there is no negator of ability, and "enough" right
+after a negator is not the construction."""
+ABILITY_NEGATORS = {"cannot": (), "cant": (), "couldnt": (), "t": ("can", "couldn"), "not": ("can", "could")}
+"""The negators of ability, each with the tokens that must stand right before it (none for the
+contracted forms: "can't" is tokenised ``can`` ``t``, "cannot" is one token)."""
+
 CLAUSE_BREAKS = frozenset({".", ",", ";", ":", "!", "?"})
 """Tokens that end a clause, and so a negation's scope."""
 
@@ -197,10 +209,29 @@ def text_features(texts: Sequence[str | None] | pl.Series) -> pl.DataFrame:
     return _features_of(*tokens_and_flags(texts))
 
 
+def _praise_by_sufficiency(token: pl.Expr) -> pl.Expr:
+    """Whether each token is a negator of ability opening :data:`PRAISE_BY_SUFFICIENCY`
+    (tokens in text order, one text after another)."""
+    before = token.shift(1)
+    ability = token.is_in([negator for negator, needs in ABILITY_NEGATORS.items() if not needs])
+    for negator, needs in ABILITY_NEGATORS.items():
+        if needs:
+            ability = ability | ((token == negator) & before.is_in(list(needs)))
+    # "enough" two to four tokens ahead, in the same text (a token's position is its index in
+    # its text, so the token d ahead is in the same text when its position is d more)
+    enough, position = token == "enough", pl.col("position")
+    enough_ahead = pl.any_horizontal(
+        enough.shift(-distance) & (position.shift(-distance) == position + distance) for distance in (2, 3, 4)
+    )
+    # (a shift past either end of the frame is null: false here, not null, which would make
+    # the negator a null, neither negator nor not)
+    return (ability & enough_ahead).fill_null(False)
+
+
 def _features_of(tokens: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     token = pl.col("token")
-    tokens = tokens.with_columns(
-        negator=token.is_in(list(NEGATORS)),
+    tokens = tokens.with_columns(praise=_praise_by_sufficiency(token)).with_columns(
+        negator=token.is_in(list(NEGATORS)) & ~pl.col("praise"),
         clause=token.is_in(list(CLAUSE_BREAKS)).cum_sum().over("row"),
     ).with_columns(
         negated_at=pl.when("negator").then("position").forward_fill().over("row", "clause"),
@@ -218,6 +249,7 @@ def _features_of(tokens: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     ).drop_nulls("feature")
     flagged = pl.concat(
         [
+            tokens.filter("praise").select("row", feature=pl.lit(PRAISE_BY_SUFFICIENCY)),
             flags.filter("caps").select("row", feature=pl.lit("_caps_")),
             flags.filter("elongated").select("row", feature=pl.lit("_elong_")),
         ]
