@@ -1265,3 +1265,22 @@ attach = ["html"]
         attached = attached.decode("utf-8") if isinstance(attached, bytes) else attached
         assert "<h1" in attached and "n/a" not in attached and "line 7" not in attached
         assert "n/a" not in mail.get_body(("html",)).get_content()
+
+
+def test_a_document_is_built_once_per_run_and_reader_and_never_shared_between_views(agency) -> None:
+    """The client's e-mail and its report output read the same document (built once: its figures
+    were a tenth of the demo's report CPU); a view of the run (an output's ``where``) has its own."""
+    import dataclasses
+
+    from cmflow.builtin.outputs.report_options import ReportOptions
+    from cmflow.builtin.reports.writing import report_scopes, scope_document
+
+    folder, result = agency
+    options = ReportOptions(clients="each")
+    scope = report_scopes(result, options)[0]
+    document, _ = scope_document(result, options, scope, folder)
+    assert scope_document(result, options.model_copy(), scope, folder)[0] is document
+    assert scope_document(result, options.model_copy(update={"show_warnings": True}), scope, folder)[0] is not document
+    view = dataclasses.replace(result)  # what a `where` makes: the same memo, other figures
+    assert view.memo is result.memo
+    assert scope_document(view, options, scope, folder)[0] is not document

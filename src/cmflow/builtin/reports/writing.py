@@ -112,15 +112,30 @@ def scope_document(result: "RunResult", options: Any, scope: ReportScope, direct
     if options.commentary:
         commentary = read_commentary(directory / result.output_path(
             options.commentary, client=client.id if client else WHOLE))
-    document = build_document(result, scope, title=_title(result, options, scope, lang), metrics=options.metrics,
-                              commentary=commentary, run_warnings=getattr(options, "show_warnings", False))
+    title, warnings = _title(result, options, scope, lang), getattr(options, "show_warnings", False)
     # The management one-pager shows no posts (unless a template of the user's own adds them).
     shows_posts = getattr(options, "audience", "client") != "management" or getattr(options, "templates", None)
-    if getattr(options, "thumbnails", False) and shows_posts:
-        from cmflow.builtin.reports.thumbnails import run_fetcher, with_thumbnails
+    thumbnails = bool(getattr(options, "thumbnails", False) and shows_posts)
+    private = getattr(options, "allow_private_network", False)
 
-        fetcher = run_fetcher(result, allow_private_network=getattr(options, "allow_private_network", False))
-        document = with_thumbnails(document, fetcher)
+    def make() -> tuple["RunResult", ReportDocument]:
+        document = build_document(result, scope, title=title, metrics=options.metrics, commentary=commentary,
+                                  run_warnings=warnings)
+        if thumbnails:
+            from cmflow.builtin.reports.thumbnails import run_fetcher, with_thumbnails
+
+            document = with_thumbnails(document, run_fetcher(result, allow_private_network=private))
+        return result, document
+
+    # Built once per run for the same reader and settings: the client's e-mail and its report
+    # output show the same document. The key holds the result's id and the value the result
+    # itself, so a view of the run (an output's `where`) never gets another view's document.
+    key = ("document", id(result), client.id if client else None, scope.accounts, lang.code, title,
+           tuple(options.metrics or ()),
+           commentary, warnings, thumbnails, private)
+    held, document = result.memo.get(key, make)
+    if held is not result:  # cannot happen while the memo holds the result; never trust an id alone
+        document = make()[1]
     return document, lang
 
 
