@@ -147,7 +147,6 @@ def _listening_sheets(document: "ReportDocument", lang: "Language") -> list["She
     messages (a sheet per list), each sheet only when the document has rows. Authors, texts and links are public text: every text cell is
     neutralised by the writer, and a link is a link only when the HTML would link it
     (:func:`~cmflow.builtin.reports.html.safe_url`), else it is left out as the HTML leaves it."""
-    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = []
@@ -247,7 +246,6 @@ def _production_sheets(document: "ReportDocument", lang: "Language") -> list["Sh
     """The production section's figures, as the HTML shows them: its indicators, the campaigns,
     the kinds of task, the missing and the late planned posts, the planned vs published mixes and the link
     problems, each sheet only when the run measured it for the report's scope."""
-    from cmflow.builtin.reports.objective_words import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = []
