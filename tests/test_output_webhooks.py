@@ -31,7 +31,7 @@ from cmflow.http import RetryPolicy, make_client
 from cmflow.http.guard import address_kind
 from cmflow.testing import Reply, ReplayServer, VirtualTime, registered_plugin, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
-from demo_scenario import demo_scenario
+from demo_scenario import demo_change_alerts
 
 HERE = "/test-output-webhooks"
 """Test URLs are registered as secrets for the whole session: their paths are unique to this file."""
@@ -44,16 +44,7 @@ PLUGINS = {"slack": Slack, "teams": Teams, "discord": Discord, "webhook": Webhoo
 
 # -- a real run and its batch ------------------------------------------------------------------
 def demo_without_outputs() -> str:
-    """:func:`demo_scenario` less what its change rules do not read: its [workflow], its Meta
-    export (both brands' Instagram and Facebook posts), the ERR and the totals those rules watch
-    (the ERR of those two platforms, all its posts have) and the rules; the same three alerts
-    from a tenth of the run."""
-    blocks = re.split(r"(?=^\[)", demo_scenario(), flags=re.MULTILINE)
-    kept = [block for block in blocks if block.startswith(("[workflow]", "[store]", "[[triggers]]"))
-            or 'id = "meta"' in block or block.startswith(('[[metrics]]\nplugin = "engagement_rate_by_reach"',
-                                                           '[[metrics]]\nplugin = "totals"'))]
-    assert len(kept) == 7, kept
-    return "".join(kept).replace('where = { platform = ["instagram", "facebook", "linkedin", "youtube", "x"] }\n', "", 1)
+    return demo_change_alerts()
 
 
 @pytest.fixture(scope="module")
