@@ -21,6 +21,21 @@ def demo_scenario(outputs: str = "") -> str:
     return head[:objective] + head[next_rule:] + outputs
 
 
+def demo_change_alerts(outputs: str = "") -> str:
+    """:func:`demo_scenario` less what its change rules do not read: its [workflow], its Meta
+    export (both brands' Instagram and Facebook posts), the ERR and the totals the rules watch
+    (the ERR of those two platforms, all the export has) and the rules, then ``outputs``: the
+    same three alerts (two ERR drops, a reach spike) from a tenth of the run, for the tests of
+    what outputs make of alerts."""
+    blocks = re.split(r"(?=^\[)", demo_scenario(), flags=re.MULTILINE)
+    kept = [block for block in blocks if block.startswith(("[workflow]", "[store]", "[[triggers]]"))
+            or 'id = "meta"' in block or block.startswith(('[[metrics]]\nplugin = "engagement_rate_by_reach"',
+                                                           '[[metrics]]\nplugin = "totals"'))]
+    assert len(kept) == 7, kept
+    return "".join(kept).replace('where = { platform = ["instagram", "facebook", "linkedin", "youtube", "x"] }\n',
+                                 "", 1) + outputs
+
+
 def demo_without_client_reports() -> str:
     """The whole demo but its client reports and every e-mail (seconds of charts and PDFs a run:
     the alerts' e-mail draws the report's charts too, starting a chart engine per process), and

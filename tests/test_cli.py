@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
-from demo_scenario import demo_scenario, demo_with_html_client_reports, demo_without_client_reports
+from demo_scenario import demo_without_client_reports
 
 import cmflow
 from cmflow.cli import COMMANDS, main
@@ -80,36 +80,41 @@ def quick_demo(directory: Path) -> Path:
     return path
 
 
-def console_demo(directory: Path) -> Path:
-    """:func:`demo_scenario` (the demo's sources, metrics and three change alerts) printed to the
-    console only, written to ``directory``: for the tests that read a run's record and alerts, not
-    its files (a third less CPU a run than :func:`quick_demo`)."""
-    path = directory / "demo.toml"
-    path.write_text(demo_scenario('[[outputs]]\nplugin = "console"\n'), encoding="utf-8")
-    return path
+CONSOLE = '[[outputs]]\nplugin = "console"\n'
+CONSOLE_AND_PAGE = CONSOLE + '\n[[outputs]]\nplugin = "html_report"\npath = "reports/demo-{period}.html"\n'
+"""The console and the demo's dashboard page (its html_report, where the demo writes it)."""
 
 
-def record_demo(directory: Path, rules: str = "") -> Path:
+def record_demo(directory: Path, rules: str = "", outputs: str = CONSOLE) -> Path:
     """The demo's [workflow] table (its name, period and comparison) with its Meta export, one
-    metric, ``rules`` (more [[triggers]]) and the console: for the tests that read only the runs
-    and alerts it records, written to ``directory`` (a tenth of the CPU of a :func:`console_demo` run)."""
+    metric, ``rules`` (more [[triggers]]) and ``outputs`` (the console): for the tests that read
+    only the runs and alerts it records, its exit code, or whether it wrote a page, written to
+    ``directory`` (a small part of the CPU of a :func:`quick_demo` run)."""
     path = directory / "demo.toml"
     path.write_text(DEMO_TEXT[:DEMO_TEXT.index("[[sources]]")] + (
         '[[sources]]\nid = "meta"\nplugin = "export"\npath = "builtin:demo/exports/*/*-posts.csv"\n\n'
-        '[[metrics]]\nplugin = "posts_published"\n\n') + rules + '[[outputs]]\nplugin = "console"\n',
+        '[[metrics]]\nplugin = "posts_published"\n\n') + rules + outputs,
         encoding="utf-8")
     return path
 
+
+CLIENT_PAGES = ('\n[[outputs]]\nid = "client_reports"\nplugin = "report"\npath = "reports/{client}/{client}-{period}.{format}"\n'
+                'formats = ["html"]\naudience = "client"\n\n'
+                + "".join(block for block in re.split(r"(?=^\[)", DEMO_TEXT, flags=re.MULTILINE)
+                          if block.startswith("[[clients]]")))
+"""Each of the demo's clients' report as an HTML page, and the demo's [[clients]]: outputs for
+:func:`record_demo`."""
 
 ALWAYS_FIRES = '[[triggers]]\nid = "always"\nplugin = "threshold"\nmetric = "posts_published"\nabove = -1\n\n'
 """A rule every run of :func:`record_demo` breaks: its alert fires at the first run and stays firing."""
 
 
 @pytest.fixture(scope="module")
-def demo_run_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
     """A folder after one ``cmflow run demo.toml`` of :func:`quick_demo` into the store its
-    [store] url names (``.cmflow/demo-state.db``, beside the reports): run once for the tests
-    that only read what a run left, each of which copies the folder (:func:`after_one_run`)."""
+    [store] url names (``.cmflow/demo-state.db``, beside the reports), and what the command
+    printed: run once for the tests that only read what a run said or left, each of which copies
+    the folder (:func:`after_one_run`)."""
     directory = tmp_path_factory.mktemp("demo-run-once")
     demo = quick_demo(directory)
     state = tmp_path_factory.mktemp("state")
@@ -122,7 +127,13 @@ def demo_run_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = invoke(CliRunner(), "run", str(demo))
     assert result.exit_code == 0, result.output
     assert (directory / ".cmflow" / "demo-state.db").is_file()
-    return directory
+    return directory, result
+
+
+@pytest.fixture(scope="module")
+def demo_run_once(demo_first_run: tuple[Path, Result]) -> Path:
+    """The folder of :func:`demo_first_run`."""
+    return demo_first_run[0]
 
 
 def after_one_run(demo_run_once: Path, directory: Path) -> Path:
@@ -203,11 +214,13 @@ def test_validate_needs_a_file(runner: CliRunner) -> None:
 
 
 # -- run --------------------------------------------------------------------------------------
-def test_run_the_demo(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
-    """What `cmflow run` says and leaves of the demo, without its client reports and e-mails,
-    which this test does not read (seconds of charts and PDFs): tests/test_demo.py runs the whole
-    demo once and reads them."""
-    result = invoke(runner, "run", str(quick_demo(in_tmp)), "--store", store_url)
+def test_run_the_demo(in_tmp: Path, demo_first_run: tuple[Path, Result]) -> None:
+    """What `cmflow run` says and leaves of the demo (the module's one run of it, into the store
+    its [store] url names), without its client reports and e-mails, which this test does not read
+    (seconds of charts and PDFs): tests/test_demo.py runs the whole demo once and reads them."""
+    folder, result = demo_first_run
+    after_one_run(folder, in_tmp)
+    store_url = "sqlite:///.cmflow/demo-state.db"  # relative to in_tmp, the run's folder copied
     assert result.exit_code == 0, result.output
     err = result.stderr
     assert f"Running 'Weekly social KPIs (demo)' for {DEMO_PERIOD} (compared with 2026-11-09..2026-11-15)" in err
@@ -240,7 +253,8 @@ def test_a_second_run_reports_alerts_as_known(runner: CliRunner, in_tmp: Path, s
 
 
 def test_dry_run_writes_no_report_and_no_run(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
-    result = invoke(runner, "run", str(DEMO_WORKFLOW), "--store", store_url, "--dry-run")
+    demo = record_demo(in_tmp, outputs=CONSOLE_AND_PAGE)
+    result = invoke(runner, "run", str(demo), "--store", store_url, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "— dry run" in result.stderr
     assert "output html_report: skipped (dry run)" in result.stderr
@@ -251,7 +265,7 @@ def test_dry_run_writes_no_report_and_no_run(runner: CliRunner, in_tmp: Path, st
 
 
 def test_run_an_explicit_period(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
-    demo = quick_demo(in_tmp)
+    demo = record_demo(in_tmp, outputs=CONSOLE_AND_PAGE)
     result = invoke(runner, "run", str(demo), "--store", store_url, "--period", "2026-11-09..2026-11-15")
     assert result.exit_code == 0, result.output
     assert "for 2026-11-09..2026-11-15 (compared with 2026-11-02..2026-11-08)" in result.stderr
@@ -278,9 +292,12 @@ def test_run_an_invalid_workflow_exits_2(runner: CliRunner, in_tmp: Path, store_
 
 def test_run_with_a_missing_data_file_exits_1_naming_the_file(runner: CliRunner, in_tmp: Path,
                                                              store_url: str) -> None:
-    # The clients' pages are read, not their PDFs: the demo with HTML client reports.
-    path = demo_variant(in_tmp, 'path = "builtin:demo/exports/*/*-posts.csv"',
-                        'path = "exports/meta-missing.csv"', text=demo_with_html_client_reports())
+    # The clients' pages are read, not their PDFs: the demo's clients, its Meta export and its
+    # dashboard, with their reports as HTML pages.
+    path = record_demo(in_tmp, outputs=CONSOLE_AND_PAGE + CLIENT_PAGES)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'path = "builtin:demo/exports/*/*-posts.csv"', 'path = "exports/meta-missing.csv"').replace(
+        'plugin = "posts_published"\n', 'plugin = "posts_published"\nby = ["overall", "client"]\n'), encoding="utf-8")
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 1, result.output
     missing = str(in_tmp / "exports" / "meta-missing.csv")
@@ -311,9 +328,8 @@ def test_a_store_password_is_never_printed(runner: CliRunner, in_tmp: Path) -> N
 def test_run_whose_output_cannot_deliver_exits_3(runner: CliRunner, in_tmp: Path, store_url: str) -> None:
     blocker = in_tmp / "not-a-directory"
     blocker.write_text("a regular file where the report's directory should be", encoding="utf-8")
-    path = quick_demo(in_tmp)
-    path.write_text(path.read_text(encoding="utf-8").replace('path = "reports/demo-{period}.html"',
-                                                             f'path = "{blocker}/report.html"'), encoding="utf-8")
+    path = record_demo(in_tmp, outputs=CONSOLE_AND_PAGE.replace('path = "reports/demo-{period}.html"',
+                                                                f'path = "{blocker}/report.html"'))
     result = invoke(runner, "run", str(path), "--store", store_url)
     assert result.exit_code == 3, result.output
     assert "✗ output html_report failed:" in result.stderr
@@ -615,7 +631,7 @@ def test_alerts_lists_what_fires_and_with_all_what_resolved(runner: CliRunner, i
 
 def test_a_second_run_while_one_is_under_way_exits_4_and_runs_nothing(runner: CliRunner, in_tmp: Path,
                                                                       store_url: str) -> None:
-    demo = quick_demo(in_tmp)
+    demo = record_demo(in_tmp, outputs=CONSOLE_AND_PAGE)
     import socket
     from datetime import timedelta
 
@@ -631,6 +647,7 @@ def test_a_second_run_while_one_is_under_way_exits_4_and_runs_nothing(runner: Cl
     with open_store(store_url) as store:
         store.release_run_lock("Weekly social KPIs (demo)", holder)
     assert invoke(runner, "run", str(demo), "--store", store_url).exit_code == 0
+    assert (in_tmp / "reports").is_dir()  # the run it refused would have written its page
     with open_store(store_url) as store:  # the finished run gave its lock back
         store.acquire_run_lock("Weekly social KPIs (demo)", holder, timedelta(hours=1))
 

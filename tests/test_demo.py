@@ -477,11 +477,17 @@ def test_every_html_report_fits_a_phone_and_keeps_each_change_whole(demo_run, de
 
 
 def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatch, store_url):
-    """The caption with <script>alert('x')</script> was published on 2026-10-07."""
+    """The caption with <script>alert('x')</script> was published on 2026-10-07: the demo's
+    Meta export, its top posts and its dashboard page (none of its other sources and outputs)."""
     monkeypatch.chdir(tmp_path)
     demo_dir = tmp_path
     demo = tmp_path / "demo.toml"
-    demo.write_text(demo_without_client_reports(), encoding="utf-8")
+    blocks = re.split(r"(?=^\[)", demo_without_client_reports(), flags=re.MULTILINE)
+    kept = [b for b in blocks if b.startswith(("[workflow]", "[[clients]]")) or 'id = "meta"' in b
+            or b.startswith('[[metrics]]\nplugin = "top_posts"') or 'plugin = "html_report"' in b]
+    assert len(kept) == 6, kept
+    text = re.sub(r"^metrics = .*\n", "", "".join(kept), flags=re.MULTILINE)  # the page's list of figures
+    demo.write_text(text, encoding="utf-8")
     [hostile] = [r for r in meta_rows("instagram") if "<script>" in r["Description"]]
     assert hostile["Publish time"].startswith("10/07/2026")
     result = run_workflow_file(demo, store_url=store_url, period="2026-10-05..2026-10-11")
@@ -494,10 +500,14 @@ def test_hostile_caption_is_escaped_in_the_week_it_is_shown(tmp_path, monkeypatc
 
 
 def test_second_run_reports_no_new_alert(tmp_path, monkeypatch, store_url):
+    """The demo without its console (not read here: a second of tables a run)."""
     monkeypatch.chdir(tmp_path)
     demo_dir = tmp_path
     demo = tmp_path / "demo.toml"
-    demo.write_text(demo_without_client_reports(), encoding="utf-8")
+    blocks = re.split(r"(?=^\[)", demo_without_client_reports(), flags=re.MULTILINE)
+    kept = [b for b in blocks if not b.startswith('[[outputs]]\nplugin = "console"')]
+    assert len(kept) == len(blocks) - 1
+    demo.write_text("".join(kept), encoding="utf-8")
     run_workflow_file(demo, store_url=store_url, period=PERIOD)
     tasks = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     second = run_workflow_file(demo, store_url=store_url, period=PERIOD)

@@ -30,7 +30,7 @@ from cmflow.plugins.registry import UnknownPlugin, get_registry
 from cmflow.presentation.summary import format_value
 from cmflow.testing import FakeClock, registered_plugin, run_workflow_file
 from cmflow.workflow import load_workflow
-from demo_scenario import demo_scenario
+from demo_scenario import demo_change_alerts, demo_scenario
 
 REPO = Path(__file__).resolve().parent.parent
 EMAIL_PAGE = REPO / "docs" / "outputs" / "email.md"
@@ -73,11 +73,11 @@ def server_tls(certificate) -> "ssl.SSLContext":
 # -- a real run ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    """The demo workflow's run over its known week (its sources, metrics and triggers; no
-    output), with its three alerts firing."""
+    """The demo's run over its known week (:func:`demo_change_alerts`: its Meta export, the
+    metrics and change rules of its three alerts; no output), with those three alerts firing."""
     directory = tmp_path_factory.mktemp("run")
     workflow = directory / "demo.toml"
-    workflow.write_text(demo_scenario(), encoding="utf-8")
+    workflow.write_text(demo_change_alerts(), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CMFLOW_LOAD_PLUGINS", "")
         run = run_workflow_file(workflow, store_url=f"sqlite:///{directory / 'state.db'}",

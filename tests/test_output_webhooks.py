@@ -31,7 +31,7 @@ from cmflow.http import RetryPolicy, make_client
 from cmflow.http.guard import address_kind
 from cmflow.testing import Reply, ReplayServer, VirtualTime, registered_plugin, replay_server, run_workflow_file  # noqa: F401
 from cmflow.workflow import load_workflow
-from demo_scenario import demo_scenario
+from demo_scenario import demo_change_alerts
 
 HERE = "/test-output-webhooks"
 """Test URLs are registered as secrets for the whole session: their paths are unique to this file."""
@@ -44,7 +44,7 @@ PLUGINS = {"slack": Slack, "teams": Teams, "discord": Discord, "webhook": Webhoo
 
 # -- a real run and its batch ------------------------------------------------------------------
 def demo_without_outputs() -> str:
-    return demo_scenario()
+    return demo_change_alerts()
 
 
 @pytest.fixture(scope="module")

@@ -153,10 +153,14 @@ def modules_loaded(arguments: tuple[str, ...], cwd: Path, listing: Path) -> set[
 
 @pytest.fixture(scope="module")
 def tiny_workflow(tmp_path_factory) -> Path:
-    """A folder with workflow.toml, run once (so that history has a run to show)."""
+    """A folder with workflow.toml, run once (so that history has a run to show): in this
+    process, whose modules no test reads (each command's test starts a process of its own)."""
+    from cmflow_command import cmflow_in_process
+
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "workflow.toml").write_text(TINY_WORKFLOW, encoding="utf-8")
-    modules_loaded(("run", "workflow.toml"), folder, folder / "modules.json")
+    done = cmflow_in_process("run", "workflow.toml", cwd=folder, env={"CMFLOW_LOAD_PLUGINS": ""})
+    assert done.returncode == 0, done.stdout + done.stderr
     return folder
 
 
