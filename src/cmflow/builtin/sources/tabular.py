@@ -12,9 +12,11 @@ disagree.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import reduce
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 from pathlib import Path
@@ -540,8 +542,7 @@ class RecordParser:
         work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
         valid = work.select(_plainly_valid(field, kind, options).alias(field.name) for field in fields) \
             if fields else pl.DataFrame()
-        plain = valid.select(pl.all_horizontal(pl.lit(True), *valid.columns)).to_series() if fields else \
-            pl.repeat(True, work.height, eager=True)
+        plain = reduce(operator.and_, valid.get_columns()) if fields else pl.repeat(True, work.height, eager=True)
         # a text column without an empty cell is kept as it is, not copied (a caption column is most of a file)
         texts = [c for c in frame.columns if c != "_row" and kind.field(c).type == "str"]
         filled = {c for c, empty in work.select((pl.col(c) == "").any().alias(c) for c in texts).row(0, named=True).items()
@@ -1263,13 +1264,30 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
     import polars as pl
 
     if kind == "datetime":
-        column = text.to_frame("text").select(_datetime_text(pl.col("text"), formats)).to_series()
+        prepared = _datetime_text(pl.col("text"), formats)
         read_one = lambda t, fmt: _datetime_reading(t, fmt, tz, years)[0]  # noqa: E731
-        result = pl.Series("text", [], dtype=pl.Datetime("us", "UTC")).extend_constant(None, len(column))
+        dtype = pl.Datetime("us", "UTC")
     else:
-        column = text.rename("text")
+        prepared = pl.col("text")
         read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
-        result = pl.Series("text", [], dtype=pl.Date).extend_constant(None, len(column))
+        dtype = pl.Date
+    column = result = None
+    if formats and len(text) and not _signs_needed(formats[0]):
+        # the first format on every row, in one query with the check that every row is filled
+        # (then nothing else needs reading when it reads them all: the usual column of dates)
+        first = text.to_frame("text").select(
+            prepared.alias("text"), read_one(prepared, formats[0]).alias("read"),
+            (prepared.is_null() | (prepared == "")).any().alias("gaps"))
+        column = first["text"]
+        if not first["gaps"][0]:
+            result = first["read"].rename("text")
+            if not result.null_count():
+                return result.rename(text.name)
+            formats = formats[1:]  # the rows it left unread try the next ones
+    if column is None:
+        column = text.to_frame("text").select(prepared).to_series() if kind == "datetime" else text.rename("text")
+    if result is None:
+        result = pl.Series("text", [], dtype=dtype).extend_constant(None, len(column))
     filled = column.is_not_null() & (column != "")
     signs = None
     for fmt in formats:
