@@ -1017,11 +1017,18 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
     return frame.filter(~pl.col("_row").is_in(sorted(dropped))), bad, sorted(dropped)
 
 
+SMALL_COLUMN = 10_000
+"""Up to this many values, a column's repeated values are found with a hash table in one query
+(:func:`_repeated_values`): the three queries of the sorted way cost more than the values."""
+
+
 def _repeated_values(values: "pl.Series") -> "pl.Series":
     """True where a value of ``values`` (integers) is found more than once: from the sorted
     values (a hash table of every value would cost several times the column)."""
     import polars as pl
 
+    if values.len() <= SMALL_COLUMN:
+        return values.is_duplicated()  # one query: the hash table of a few values costs nothing
     ordered = values.sort()
     repeated = ordered.filter(ordered == ordered.shift(1)).unique()
     del ordered
@@ -1499,9 +1506,10 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
     if field not in records.columns or not records.height:
         return
     is_datetime = kind.field(field).type == "datetime"
-    late = records.filter(pl.col(field) > pl.lit(latest_possible(ctx, is_datetime))).sort("_row")
-    if not late.height:
+    latest, newest = latest_possible(ctx, is_datetime), records[field].max()  # the usual file: no query
+    if newest is None or newest <= latest:
         return
+    late = records.filter(pl.col(field) > pl.lit(latest)).sort("_row")
     day_read = reading_day(ctx)
     column = sources.columns.get(field) if sources is not None else None
     shown = []
