@@ -138,8 +138,7 @@ def measurement_rows(
     keep = [c for c in frame.columns
             if c == "period" or c in DIMENSIONS or c == "rank" or c in extra_dimensions]
     no_reason = pl.lit(None, dtype=pl.String)
-    # one plan, not a select and then a with_columns (each collects: at a few rows the plan is the cost)
-    return frame.lazy().select(
+    return frame.select(
         *keep,
         pl.lit(metric).alias("metric"),
         pl.lit(unit).alias("unit"),
@@ -150,7 +149,7 @@ def measurement_rows(
     ).with_columns(
         # A reason is only kept where there is no value.
         pl.when(pl.col("value").is_null()).then(pl.col("reason")).otherwise(None).alias("reason")
-    ).collect()
+    )
 
 
 def standardise(frames: Sequence["pl.DataFrame"]) -> "pl.DataFrame":
