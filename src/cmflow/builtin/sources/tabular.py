@@ -16,8 +16,8 @@ import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import reduce
 from datetime import date, datetime, timedelta
+from functools import reduce
 from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Union
