@@ -381,6 +381,26 @@ def test_february_29_goes_to_the_latest_leap_year(tmp_path: Path) -> None:
     assert frame["date"].to_list() == [date(2026, 2, 28), date(2026, 3, 1), date(2024, 2, 29)]
 
 
+def test_february_29_skips_a_century_year_that_is_not_leap() -> None:
+    """Read in early 2101, a run of dates in date order with a February 29 goes back to 2096:
+    2100 is no leap year (divisible by 100, not by 400)."""
+    from cmflow.builtin.sources.tabular import _years_from_file_order
+
+    frame = pl.DataFrame({"text": ["February 28", "February 29", "March 1"]})
+    read = frame.select(_years_from_file_order(pl.col("text"), "%B %d", pl.Date, date(2101, 1, 5))).to_series()
+    assert read.to_list() == [date(2096, 2, 28), date(2096, 2, 29), date(2096, 3, 1)]
+
+
+def test_the_plan_of_a_date_without_a_year_stays_small() -> None:
+    """The expression that reads a date without a year names the year it infers once per use:
+    one that repeated it for each year tried back to a leap year was 75 kB of plan, 100 ms to
+    plan for a few rows (the test suite reads TikTok's year-less files dozens of times)."""
+    from cmflow.builtin.sources.tabular import _strptime
+
+    expression = _strptime(pl.col("text"), "%B %d", pl.Date, date(2026, 12, 7))
+    assert len(str(expression)) < 15_000
+
+
 def test_default_year_gives_the_year(tmp_path: Path) -> None:
     write(tmp_path, "followers.csv", tiktok_followers(["December 30", "December 31", "January 1"]))
     frame = fetch(tmp_path, AS_OF_2027_01_05, default_year=2026, **TIKTOK)

@@ -12,10 +12,12 @@ disagree.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
 from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Union
@@ -538,8 +540,9 @@ class RecordParser:
                 order.see(frame, readings[field.name], sources.of(field.name), options, tz, ctx, places)
 
         work = frame.with_columns(pl.Series(f"_read_{name}", values) for name, values in readings.items())
-        plain = work.select(pl.all_horizontal(pl.lit(True), *[_plainly_valid(field, kind, options)
-                                                              for field in fields])).to_series()
+        valid = work.select(_plainly_valid(field, kind, options).alias(field.name) for field in fields) \
+            if fields else pl.DataFrame()
+        plain = reduce(operator.and_, valid.get_columns()) if fields else pl.repeat(True, work.height, eager=True)
         # a text column without an empty cell is kept as it is, not copied (a caption column is most of a file)
         texts = [c for c in frame.columns if c != "_row" and kind.field(c).type == "str"]
         filled = {c for c, empty in work.select((pl.col(c) == "").any().alias(c) for c in texts).row(0, named=True).items()
@@ -547,11 +550,15 @@ class RecordParser:
         result = (work if plain.all() else work.filter(plain)).select(
             pl.col("_row"), *[pl.col(c) if c in filled else _plain_value(pl.col(c), kind.field(c), options).alias(c)
                               for c in frame.columns if c != "_row"])
-        del work, readings
+        del readings
         if not plain.all():
-            checked, bad_values = _checked_rows(frame.filter(~plain), kind, fields, sources, options, tz, ctx, places)
+            # only the fields some of these rows do not pass at a glance go through every check
+            unsure = [field for field in fields if not valid[field.name].all()]
+            checked, bad_values = _checked_rows(work.filter(~plain), kind, fields, sources, options, tz, ctx, places,
+                                                unsure)
             result = pl.concat([result, checked]).sort("_row")
             self.bad += bad_values
+        del work, valid
         self.hashes.append(_identity_hashes(result, kind))
         if kind.name == "post":
             self.odd.append(_more_interactions_than_reach(result))
@@ -602,16 +609,23 @@ def _shown_columns(column: Union[str, list[str]]) -> str:
 
 def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "ColumnsRead",
                   options: TabularOptions, tz: str, ctx: FetchContext,
-                  places: RowPlaces) -> tuple["pl.DataFrame", list[BadRow]]:
+                  places: RowPlaces, unsure: Optional[list] = None) -> tuple["pl.DataFrame", list[BadRow]]:
     """Rows of text put through every check of their fields: the parsed rows that pass, and a
-    :class:`BadRow` for each that does not."""
+    :class:`BadRow` for each that does not. Given ``unsure`` (the fields some row does not pass
+    at a glance, :func:`_plainly_valid`), the other fields take their plain value unchecked:
+    ``frame`` then holds the ``_read_`` columns of their dates (see :func:`_plain_value`)."""
     import polars as pl
 
+    columns = [c for c in frame.columns if not c.startswith("_read_")]
+    unsure_names = {field.name for field in (fields if unsure is None else unsure)}
     parsed: list[pl.Expr] = [pl.col("_row")]
     checks: list[tuple[str, pl.Expr, str]] = []
     years = Years.of(ctx, options)
     for field in fields:
         text = pl.col(field.name)
+        if field.name not in unsure_names:
+            parsed.append(_plain_value(text, field, options).alias(field.name))
+            continue
         empty = text.is_null() | (text == "")
         if field.type == "int":
             value, field_checks = _count(text, options, field.name)
@@ -646,12 +660,12 @@ def _checked_rows(frame: "pl.DataFrame", kind: str, fields: list, sources: "Colu
         if field.required:
             checks.append((field.name, empty, "is empty (this field is required)"))
     flag_names = [f"_bad_{i}" for i in range(len(checks))]
-    result = frame.with_columns([flag.alias(name) for name, (_, flag, _) in zip(flag_names, checks)]) \
-        .with_columns(parsed)
+    result = frame.lazy().with_columns([flag.alias(name) for name, (_, flag, _) in zip(flag_names, checks)]) \
+        .with_columns(parsed).select(*columns, *flag_names).collect()
     if not flag_names:
         return result, []
     any_bad = pl.any_horizontal(flag_names)
-    bad = _describe_bad_rows(result.filter(any_bad), frame, checks, sources, places, kind.identity)
+    bad = _describe_bad_rows(result.filter(any_bad), frame.select(columns), checks, sources, places, kind.identity)
     return result.filter(~any_bad).drop(flag_names), bad
 
 
@@ -1003,11 +1017,18 @@ def _one_row_per_record(frame: "pl.DataFrame", kind: str, places: RowPlaces, ctx
     return frame.filter(~pl.col("_row").is_in(sorted(dropped))), bad, sorted(dropped)
 
 
+SMALL_COLUMN = 10_000
+"""Up to this many values, a column's repeated values are found with a hash table in one query
+(:func:`_repeated_values`): the three queries of the sorted way cost more than the values."""
+
+
 def _repeated_values(values: "pl.Series") -> "pl.Series":
     """True where a value of ``values`` (integers) is found more than once: from the sorted
     values (a hash table of every value would cost several times the column)."""
     import polars as pl
 
+    if values.len() <= SMALL_COLUMN:
+        return values.is_duplicated()  # one query: the hash table of a few values costs nothing
     ordered = values.sort()
     repeated = ordered.filter(ordered == ordered.shift(1)).unique()
     del ordered
@@ -1250,13 +1271,30 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
     import polars as pl
 
     if kind == "datetime":
-        column = text.to_frame("text").select(_datetime_text(pl.col("text"), formats)).to_series()
+        prepared = _datetime_text(pl.col("text"), formats)
         read_one = lambda t, fmt: _datetime_reading(t, fmt, tz, years)[0]  # noqa: E731
-        result = pl.Series("text", [], dtype=pl.Datetime("us", "UTC")).extend_constant(None, len(column))
+        dtype = pl.Datetime("us", "UTC")
     else:
-        column = text.rename("text")
+        prepared = pl.col("text")
         read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
-        result = pl.Series("text", [], dtype=pl.Date).extend_constant(None, len(column))
+        dtype = pl.Date
+    column = result = None
+    if formats and len(text) and not _signs_needed(formats[0]):
+        # the first format on every row, in one query with the check that every row is filled
+        # (then nothing else needs reading when it reads them all: the usual column of dates)
+        first = text.to_frame("text").select(
+            prepared.alias("text"), read_one(prepared, formats[0]).alias("read"),
+            (prepared.is_null() | (prepared == "")).any().alias("gaps"))
+        column = first["text"]
+        if not first["gaps"][0]:
+            result = first["read"].rename("text")
+            if not result.null_count():
+                return result.rename(text.name)
+            formats = formats[1:]  # the rows it left unread try the next ones
+    if column is None:
+        column = text.to_frame("text").select(prepared).to_series() if kind == "datetime" else text.rename("text")
+    if result is None:
+        result = pl.Series("text", [], dtype=dtype).extend_constant(None, len(column))
     filled = column.is_not_null() & (column != "")
     signs = None
     for fmt in formats:
@@ -1468,9 +1506,10 @@ def _warn_dates_after_reading(records: "pl.DataFrame", kind: Any, sources: Optio
     if field not in records.columns or not records.height:
         return
     is_datetime = kind.field(field).type == "datetime"
-    late = records.filter(pl.col(field) > pl.lit(latest_possible(ctx, is_datetime))).sort("_row")
-    if not late.height:
+    latest, newest = latest_possible(ctx, is_datetime), records[field].max()  # the usual file: no query
+    if newest is None or newest <= latest:
         return
+    late = records.filter(pl.col(field) > pl.lit(latest)).sort("_row")
     day_read = reading_day(ctx)
     column = sources.columns.get(field) if sources is not None else None
     shown = []
@@ -1659,18 +1698,30 @@ def _years_from_file_order(text: "pl.Expr", fmt: str, dtype: Any, latest: Any) -
     # A February 29 moves the whole run of years back to the latest one that has it in a leap
     # year: its neighbours in the file's order go with it (never 28 February and 1 March in one
     # year, the 29th two years before). None does: the file is in no year order (null).
+    # The shift is the fewest years back that put every February 29 in a leap year: each row's
+    # year names the shifts that suit it (a bit mask, looked up, as leap years repeat every 400
+    # years), the masks of the leap days are and-ed, and the lowest bit left is the shift. Each
+    # expression reads ``year`` once: a plan that repeated it per shift tried was 75 kB of text,
+    # 100 ms to plan for a few rows.
     leap_day = ((probe.dt.month() == 2) & (probe.dt.day() == 29)).fill_null(False)
-    shift = pl.lit(None, dtype=pl.Int32)
-    for back in range(LEAP_SEARCH - 1, -1, -1):
-        fits = (~leap_day | _is_leap(year - back)).all()
-        shift = pl.when(fits).then(pl.lit(back, dtype=pl.Int32)).otherwise(shift)
+    suits = pl.when(leap_day).then((year % 400).replace_strict(_LEAP_SHIFTS, default=None, return_dtype=pl.Int32)) \
+        .otherwise(pl.lit(ALL_SHIFTS, dtype=pl.Int32))
+    shift = suits.bitwise_and().replace_strict(_FEWEST_YEARS_BACK, default=None, return_dtype=pl.Int32)
     year = year - shift
     return (text + " " + year.cast(pl.String)).str.strptime(dtype, f"{fmt} %Y", strict=False)
 
 
 LEAP_SEARCH = 9
 """Years looked back for a leap year (there is one in every 8, across a century not leap)."""
+ALL_SHIFTS = (1 << LEAP_SEARCH) - 1
+"""The bit mask of every shift back tried: bit ``n`` stands for ``n`` years back."""
 
 
-def _is_leap(year: "pl.Expr") -> "pl.Expr":
-    return (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+def _is_leap_year(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+_LEAP_SHIFTS = {y: sum(1 << back for back in range(LEAP_SEARCH) if _is_leap_year(y - back)) for y in range(400)}
+"""A year modulo 400 -> the bit mask of the shifts back (0 to LEAP_SEARCH - 1) that land on a leap year."""
+_FEWEST_YEARS_BACK = {mask: (mask & -mask).bit_length() - 1 for mask in range(1, ALL_SHIFTS + 1)}
+"""A bit mask of shifts -> its smallest shift (a mask of none is missing: no year fits)."""
