@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cmflow_command import CMFLOW
-from daemon_process import DEADLINE, json_log_lines, runs_of, write
+from daemon_process import DEADLINE, JsonLog, poll_interval, runs_of, write
 from loopback_smtp import free_port
 
 RUN_TIMEOUT = "10s"
@@ -49,6 +49,7 @@ class WorkerProcess:
                  metrics_port: int | None = None) -> None:
         self.name = name
         self.log = log
+        self._log = JsonLog(log)
         metrics = ["--metrics-address", f"127.0.0.1:{metrics_port}"] if metrics_port else []
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         with open(log, "ab") as stderr:
@@ -62,19 +63,22 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def lines(self) -> list[dict[str, Any]]:
-        return json_log_lines(self.log)
+        return self._log.lines()
 
     def said(self, *words: str) -> bool:
         return any(all(word in entry.get("message", "") for word in words) for entry in self.lines())
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + DEADLINE
-        while not self.said("ready."):
+        while True:
+            began = time.monotonic()
+            if self.said("ready."):
+                return
             if not self.alive():
                 pytest.fail(f"worker {self.name} exited ({self.process.returncode}):\n{self.tail()}")
             if time.monotonic() > deadline:
                 pytest.fail(f"worker {self.name} not ready within {DEADLINE:.0f} s:\n{self.tail()}")
-            time.sleep(0.1)
+            time.sleep(poll_interval(began, 0.1))
 
     def kill_group(self) -> None:
         """SIGKILL the worker's session: its main process, its pool and the run under way."""

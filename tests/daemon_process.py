@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cmflow.store import open_store
-from cmflow_command import CMFLOW
+from cmflow_command import CMFLOW, cmflow_in_process
 
 DEADLINE = 60.0
 """Seconds a wait for a log event may take before the test fails (a generous bound, not a check)."""
@@ -130,16 +130,37 @@ def write(path: Path, text: str) -> None:
 
 
 # -- the daemon process ----------------------------------------------------------------------------
-def json_log_lines(log: Path) -> list[dict[str, Any]]:
-    """The JSON lines of a process's log so far (tracebacks and a half-written last line skipped)."""
-    entries = []
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith("{"):
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
-    return entries
+class JsonLog:
+    """A process's JSON log, read as it grows: each call parses only the lines written since the
+    last (a wait polls a log of thousands of lines ten times a second); a half-written last line
+    is read once it ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._read = 0
+        self._entries: list[dict[str, Any]] = []
+
+    def lines(self) -> list[dict[str, Any]]:
+        """The JSON lines so far (tracebacks and a half-written last line skipped)."""
+        with open(self.path, "rb") as file:
+            file.seek(self._read)
+            new = file.read()
+        complete = new[:new.rfind(b"\n") + 1]
+        self._read += len(complete)
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    self._entries.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+        return list(self._entries)
+
+
+def poll_interval(began: float, shortest: float) -> float:
+    """How long a wait sleeps after a check that began at ``began`` (``time.monotonic()``):
+    ``shortest``, or as long as the check took, so that checking (a store opened, a log read)
+    never takes more than half of the wait's time."""
+    return max(shortest, time.monotonic() - began)
 
 
 class DaemonProcess:
@@ -147,6 +168,7 @@ class DaemonProcess:
 
     def __init__(self, folder: Path, store_url: str, log: Path, cwd: Path, *options: str) -> None:
         self.log = log
+        self._log = JsonLog(log)
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         with open(log, "ab") as stderr:  # run processes inherit it: their lines land here too
             self.process = subprocess.Popen(
@@ -163,7 +185,7 @@ class DaemonProcess:
 
     def lines(self) -> list[dict[str, Any]]:
         """The JSON log lines so far (tracebacks and a half-written last line are skipped)."""
-        return json_log_lines(self.log)
+        return self._log.lines()
 
     def events(self, event: str, **fields: Any) -> list[dict[str, Any]]:
         return [e for e in self.lines() if e.get("event") == event
@@ -177,12 +199,13 @@ class DaemonProcess:
     def wait_until(self, found: Callable[[], Any], what: str, *, dead_ok: bool = False) -> Any:
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
+            began = time.monotonic()
             value = found()
             if value:
                 return value
             if not dead_ok and not self.alive():
                 pytest.fail(f"the daemon exited ({self.process.returncode}) before {what}:\n{self.tail()}")
-            time.sleep(0.1)
+            time.sleep(poll_interval(began, 0.1))
         pytest.fail(f"no {what} within {DEADLINE:.0f} s:\n{self.tail()}")
 
     def signal(self, number: int) -> None:
@@ -315,8 +338,9 @@ def email_writes(daemons: list[DaemonProcess], workflow: str, mail: Path) -> lis
 
 
 def status(folder: Path, store_url: str) -> str:
-    done = subprocess.run([*CMFLOW, "status", str(folder), "--store", store_url], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "250"}, timeout=DEADLINE)
+    """What ``cmflow status`` prints of the folder (run in this process: what it shows of the
+    daemon process is read from the store and the process table, whoever asks)."""
+    done = cmflow_in_process("status", folder, "--store", store_url, env={"COLUMNS": "250"})
     assert done.returncode == 0, done.stderr
     return done.stdout
 

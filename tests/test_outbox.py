@@ -1,8 +1,9 @@
 """Durable delivery: notifications queued with the alert state, sent until a real receiver on
 loopback takes them, dead-lettered when it refuses, never lost when it is down, never sent twice.
 
-The workflow is the bundled demo (three alerts at its first run) with a webhook output pointing
-at a replay server, and an email output pointing at an SMTP port nobody listens on yet.
+The workflow fires the demo's three alerts at its first run (tests/demo_alerts.py: its Meta posts
+and change rules, not the whole demo) with a webhook output pointing at a replay server, and an
+email output pointing at an SMTP port nobody listens on yet.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cmflow.delivery.outbox import dispatch
 from cmflow.store import open_store
 from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 from cmflow.workflow import load_workflow
-from demo_scenario import demo_scenario
+from demo_alerts import demo_alerts
 from loopback_smtp import free_port
 
 HOOK = "/hooks/test-outbox-3f1c9a7e"
@@ -28,7 +29,7 @@ RUN_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 
 
 def demo_with(outputs: str) -> str:
-    return demo_scenario(outputs)
+    return demo_alerts(outputs)
 
 
 WEBHOOK = """
@@ -41,7 +42,7 @@ allow_private_network = true
 
 @pytest.fixture
 def demo(tmp_path, monkeypatch, replay_server):
-    """The demo with a webhook to the replay server; returns (workflow path, store url)."""
+    """The demo's alerts with a webhook to the replay server; returns (workflow path, store url)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TEST_HOOK_URL", f"{replay_server.url}{HOOK}")
     path = tmp_path / "demo.toml"
@@ -51,7 +52,7 @@ def demo(tmp_path, monkeypatch, replay_server):
 
 @pytest.fixture
 def any_demo(demo, any_store_url):
-    """The demo with a store of each kind in turn (SQLite, then PostgreSQL)."""
+    """The demo's alerts with a store of each kind in turn (SQLite, then PostgreSQL)."""
     return demo[0], any_store_url
 
 

@@ -383,32 +383,28 @@ def test_finish_run_rolls_back_when_recording_an_alert_fails(any_store_url):
     assert raw_rows(any_store_url, "SELECT COUNT(*) FROM alerts") == [(0,)]
 
 
-def test_processes_opening_one_new_store_at_once_all_succeed(tmp_path, any_store_url):
+def test_processes_opening_one_new_store_at_once_all_succeed(any_store_url):
     """Migrations hold the write lock (SQLite) or an advisory lock (PostgreSQL): concurrent
     first opens queue up, none fails half-way, each step is applied once."""
     import subprocess
     import sys
 
-    import time
+    from start_gate import WAIT, StartGate
 
     url = any_store_url
-    go = tmp_path / "go"
     # Each process imports everything, says it is ready, then waits for the others: they then
     # open the new store within a millisecond of each other.
-    script = ("import sys, time, pathlib; from datetime import date; from cmflow.store import open_store\n"
+    script = ("import sys; from datetime import date; from cmflow.store import open_store\n"
               "import cmflow.store.sql\n"
-              "pathlib.Path(sys.argv[2] + '.ready' + sys.argv[3]).touch()\n"
-              "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.0005)\n"
+              f"{WAIT}"
               "with open_store(sys.argv[1]) as store:\n"
               "    run = store.start_run('w', 'w.toml', date(2026, 1, 5), date(2026, 1, 11), False)\n"
               "    store.commit_run(run, workflow='w', measurements=None, alerts=[])\n"
               "    store.finish_run(run, status='ok', stats={}, error=None)\n")
-    processes = [subprocess.Popen([sys.executable, "-c", script, url, str(go), str(i)],
-                                  stderr=subprocess.PIPE, text=True) for i in range(6)]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("go.ready*"))) < 6 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    go.touch()
+    gate = StartGate()
+    processes = [subprocess.Popen([sys.executable, "-c", script, url, *gate.arguments], pass_fds=gate.fds,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    gate.open_when_ready(len(processes))
     errors = [p.communicate(timeout=60)[1] for p in processes]
     assert [p.returncode for p in processes] == [0] * 6, errors
     with open_store(url) as store:

@@ -18,7 +18,7 @@ from typing import Callable
 from cmflow.store import DELIVERED, QueuedMessage, open_store
 from cmflow.testing import ReplayServer, Reply
 from cmflow.workflow import load_workflow
-from daemon_process import META_SOURCE
+from daemon_process import META_SOURCE, poll_interval
 from cmflow_command import CMFLOW
 
 HOOK_PATH = "/hooks/fault-drill-7c2e9b1d4a60"
@@ -98,12 +98,16 @@ def queue_messages(store_url: str, workflow_file: Path, output_id: str, count: i
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
-    """Poll ``condition`` until it holds; fail the test naming ``what`` if it never does."""
+    """Poll ``condition`` until it holds; fail the test naming ``what`` if it never does. A
+    costly condition (one that opens the store) is checked less often than a cheap one."""
     give_up = time.monotonic() + deadline
-    while not condition():
+    while True:
+        began = time.monotonic()
+        if condition():
+            return
         if time.monotonic() > give_up:
             raise AssertionError(f"gave up waiting for {what} after {deadline:.0f} s")
-        time.sleep(0.02)
+        time.sleep(poll_interval(began, 0.02))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Outbox delivery under faults, with real processes: ``cmflow run`` killed with SIGKILL in the
 middle of delivering a batch of webhook messages to a slow loopback receiver, then the next
-``cmflow outbox flush`` or ``cmflow run``; and two ``cmflow outbox flush`` at once with no crash.
+``cmflow outbox flush`` or ``cmflow run`` (in the test's process: the killed run is the fault);
+and two ``cmflow outbox flush`` processes at once with no crash.
 
 Each test counts what was sent (marked delivered in the store), received (requests at the
 receiver, by idempotency key), duplicated (a key received more than once) and lost (queued, never
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from cmflow.cli import main
 from cmflow.store import PENDING, open_store
 
+from cmflow_command import cmflow_in_process
 from outbox_helpers import (
     HOOK_VARIABLE, cmflow_env, drill_workflow, queue_messages, slow_receiver, start_cmflow, tally, wait_for,
 )
@@ -62,8 +64,8 @@ def test_a_run_killed_mid_delivery_leaves_the_rest_to_the_very_next_command(tmp_
 
     args = ["outbox", "flush", "--store", store_url] if next_command == "outbox flush" else \
         ["run", str(path), "--store", store_url]
-    after = start_cmflow(*args, env=env, cwd=tmp_path)
-    out, err = after.communicate(timeout=120)
+    after = cmflow_in_process(*args, env=env, cwd=tmp_path)
+    out, err = after.stdout, after.stderr
     assert after.returncode == 0, out + err
 
     counts = tally(store_url, receiver)

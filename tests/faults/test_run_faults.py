@@ -1,6 +1,9 @@
-"""``cmflow run`` and ``cmflow outbox flush`` under faults, as real processes: stopped with SIGTERM
-or killed with SIGKILL mid-delivery, a webhook receiver that is down and comes back, an SMTP
-server slower than the output's timeout, and two runs of one workflow started at once.
+"""``cmflow run`` and ``cmflow outbox flush`` under faults: stopped with SIGTERM or killed with
+SIGKILL mid-delivery, a webhook receiver that is down and comes back, an SMTP server slower than
+the output's timeout, and two runs of one workflow started at once. A command the fault is done
+to (a signal, a kill, a race of two) is a real process; the commands after it, and those that
+only meet a receiver's fault, run in the test's process (:func:`cmflow_in_process`: an
+exception they let escape is raised there, where a process would print a traceback).
 
 Every test counts from the receivers' own records (requests by idempotency key, e-mails by
 Message-ID) and from the store: sent (marked delivered), received, duplicated (one key received
@@ -20,6 +23,8 @@ from click.testing import CliRunner
 
 from cmflow.cli import main
 from cmflow.store import PENDING, open_store
+
+from cmflow_command import cmflow_in_process
 
 from daemon_process import (  # noqa: F401  (fixture: gated_feed)
     emails, gated_feed, run_locks, runs_of, smtp_workflow, workflow_text, write)
@@ -86,8 +91,8 @@ def test_sigterm_mid_delivery_finishes_the_messages_in_flight_and_records_the_ru
     assert history.status == "interrupted"
     assert "stopped by SIGTERM while delivering" in history.error
 
-    flush = start_cmflow("outbox", "flush", "--store", store_url, env=env, cwd=tmp_path)
-    out, err = finish(flush)
+    flush = cmflow_in_process("outbox", "flush", "--store", store_url, env=env, cwd=tmp_path)
+    out, err = flush.stdout, flush.stderr
     assert flush.returncode == 0, out + err
     assert f"{len(left)} delivered, 0 to retry later, 0 dead-lettered" in out
     counts = tally(store_url, receiver)
@@ -115,9 +120,8 @@ def test_sigterm_before_the_results_are_kept_delivers_nothing_and_the_next_run_d
     assert history.status == "interrupted" and "stopped by SIGTERM" in history.error
     assert run_locks(store_url) == []
 
-    again = start_cmflow("run", str(path), env=env, cwd=tmp_path)
-    out, err = finish(again)
-    assert again.returncode == 0, err
+    again = cmflow_in_process("run", str(path), env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
     counts = tally(store_url, receiver)
     assert (counts.lost, counts.duplicated, counts.sent) == (0, 0, MESSAGES), counts
 
@@ -141,8 +145,8 @@ def test_a_flush_killed_mid_send_leaves_the_rest_to_the_next_flush(tmp_path, rec
     in_flight = [m for m in left if m.claim is not None and m.claim.pid == flush.pid]
     assert in_flight and all(not m.claim.live for m in in_flight)  # its process is gone: free to send
 
-    again = start_cmflow("outbox", "flush", "--store", store_url, env=env, cwd=tmp_path)
-    out, err = finish(again)
+    again = cmflow_in_process("outbox", "flush", "--store", store_url, env=env, cwd=tmp_path)
+    out, err = again.stdout, again.stderr
     assert again.returncode == 0, out + err
     assert f"{len(left)} delivered, 0 to retry later, 0 dead-lettered" in out
     counts = tally(store_url, receiver)
@@ -158,8 +162,8 @@ def test_a_receiver_down_during_the_run_gets_each_message_once_when_it_is_back(t
     store_url = f"sqlite:///{tmp_path / 'state.db'}"
     port = free_port()  # nothing listens there yet: connection refused
     env = {**os.environ, "CMFLOW_STORE": store_url, HOOK_VARIABLE: f"http://127.0.0.1:{port}{HOOK_PATH}"}
-    run = start_cmflow("run", str(path), env=env, cwd=tmp_path)
-    _, err = finish(run)
+    run = cmflow_in_process("run", str(path), env=env, cwd=tmp_path)
+    err = run.stderr
     assert run.returncode == 3, err
     assert "refused" in err and "kept in the outbox" in err, err
     with open_store(store_url) as store:
@@ -172,14 +176,14 @@ def test_a_receiver_down_during_the_run_gets_each_message_once_when_it_is_back(t
 
     receiver = slow_receiver(delay=0, port=port)  # the receiver is back, where it was
     try:
-        early = start_cmflow("outbox", "flush", "--store", store_url, env=env, cwd=tmp_path)
-        out, err = finish(early)
+        early = cmflow_in_process("outbox", "flush", "--store", store_url, env=env, cwd=tmp_path)
+        out, err = early.stdout, early.stderr
         assert early.returncode == 3, out + err  # not due yet: nothing sent, said when
         assert "0 delivered" in out and f"{MESSAGES} message(s) still waiting" in err and "due at" in err, err
         assert receiver.requests == []
 
-        now = start_cmflow("outbox", "flush", "--now", "--store", store_url, env=env, cwd=tmp_path)
-        out, err = finish(now)
+        now = cmflow_in_process("outbox", "flush", "--now", "--store", store_url, env=env, cwd=tmp_path)
+        out, err = now.stdout, now.stderr
         assert now.returncode == 0, out + err
         assert f"{MESSAGES} delivered, 0 to retry later" in out
         counts = tally(store_url, receiver)
@@ -218,8 +222,8 @@ def test_a_smtp_server_past_the_timeout_keeps_the_message_and_a_later_flush_send
                                            encoding="utf-8")
     store_url = f"sqlite:///{tmp_path / 'state.db'}"
     env = {**os.environ, "CMFLOW_STORE": store_url}
-    run = start_cmflow("run", "workflow.toml", env=env, cwd=tmp_path)
-    _, err = finish(run)
+    run = cmflow_in_process("run", "workflow.toml", env=env, cwd=tmp_path)
+    err = run.stderr
     assert run.returncode == 3, err
     assert f"127.0.0.1:{port} did not answer within 1 s" in err and "kept in the outbox" in err, err
     assert "Traceback" not in err
@@ -229,8 +233,8 @@ def test_a_smtp_server_past_the_timeout_keeps_the_message_and_a_later_flush_send
     assert "did not answer within 1 s" in kept.last_error
 
     mailbox.delay = 0.0  # the server is fast again
-    flush = start_cmflow("outbox", "flush", "--now", "--store", store_url, env=env, cwd=tmp_path)
-    out, err = finish(flush)
+    flush = cmflow_in_process("outbox", "flush", "--now", "--store", store_url, env=env, cwd=tmp_path)
+    out, err = flush.stdout, flush.stderr
     assert flush.returncode == 0, out + err
     assert "1 delivered" in out
     [received] = mailbox.received

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
+from textwrap import indent
 
 from cmflow.store import open_store
 from daemon_process import META_SOURCE
+from start_gate import WAIT, StartGate
 
 from outbox_helpers import HOOK_PATH, HOOK_VARIABLE, cmflow_env, drill_workflow, queue_messages, slow_receiver, start_cmflow, tally
 
@@ -45,22 +46,19 @@ def test_four_senders_drain_one_outbox_with_no_message_sent_twice_or_lost(tmp_pa
     assert sum(said) == MESSAGES, said  # each message counted by the one process that sent it
 
 
-RACER = """\
-import pathlib, sys, time
+RACER = f"""\
+import sys
 from datetime import datetime, timezone
 from cmflow.runner import run_workflow
 from cmflow.stages.run_periods import resolve_period
 from cmflow.store import SlotAlreadyHandled, WorkflowBusy, open_store
 from cmflow.workflow import load_workflow
 
-url, file, go, me = sys.argv[1:5]
+url, file = sys.argv[1:3]
 workflow = load_workflow(file)
 slot = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
 with open_store(url) as store:
-    pathlib.Path(f"{go}.ready{me}").touch()
-    while not pathlib.Path(go).exists():
-        time.sleep(0.0005)
-    try:
+{indent(WAIT, "    ")}    try:
         result = run_workflow(workflow, store=store, period=resolve_period(workflow, now=slot), slot=slot)
         print("ran", result.status)
     except WorkflowBusy:
@@ -86,14 +84,12 @@ def test_four_processes_racing_for_one_slot_run_it_exactly_once(tmp_path, any_st
     path = tmp_path / "slot.toml"
     path.write_text(SLOT_WORKFLOW, encoding="utf-8")
     open_store(any_store_url).close()  # created and migrated: the race is for the slot alone
-    go = tmp_path / "go"
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, any_store_url, str(path), str(go), str(n)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-              for n in range(PROCESSES)]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("go.ready*"))) < PROCESSES and time.monotonic() < deadline:
-        time.sleep(0.01)
-    go.touch()  # all start at once
+    gate = StartGate()
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, any_store_url, str(path), *gate.arguments],
+                               pass_fds=gate.fds, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path)
+              for _ in range(PROCESSES)]
+    gate.open_when_ready(PROCESSES)  # all start at once
     outputs = [racer.communicate(timeout=120) for racer in racers]
     assert [r.returncode for r in racers] == [0] * PROCESSES, outputs
     said = sorted(out.split()[0] for out, _ in outputs)

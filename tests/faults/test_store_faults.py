@@ -1,14 +1,15 @@
 """The state store locked by another process, or readable only: real processes, counted.
 
-Every command runs as its own process (the ``cmflow`` script). A *locker* is a separate
-Python process that opens the store's SQLite file and holds ``BEGIN EXCLUSIVE`` (a writer's
-lock: WAL readers go on) or, with ``locking_mode=EXCLUSIVE``, a lock that keeps readers out
-too, until the test tells it to let go. The stores wait ``?timeout=1`` s for a lock (a URL
-setting users have too), so a refused command ends quickly.
+A *locker* is a separate Python process that opens the store's SQLite file and holds
+``BEGIN EXCLUSIVE`` (a writer's lock: WAL readers go on) or, with ``locking_mode=EXCLUSIVE``, a
+lock that keeps readers out too, until the test tells it to let go. The commands it refuses run
+in the test's process (:func:`cmflow`, click's runner: the lock is the other process's), except
+the run stopped mid-delivery, a process of its own whose output is read as it comes. The stores
+wait ``?timeout=1`` s for a lock (a URL setting users have too), so a refused command ends quickly.
 
 The read-only store is read by an unprivileged user (root ignores file modes): the commands
-run as ``nobody`` (any uid without write access would do), and the test then checks, as the
-owner, that not a byte of the store changed.
+run as ``nobody`` (any uid without write access would do), in one process of that user's
+(:func:`cmflow_as`), and the test then checks, as the owner, that not a byte of the store changed.
 
 What is counted: the runs, measurements and outbox messages in the store before and after,
 the messages the loopback SMTP server received, and what each command printed (a clear
@@ -19,13 +20,16 @@ asserts a duration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import os
 import queue
 import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -78,18 +82,53 @@ class Lines:
         return "".join(self.lines)
 
 
-def cmflow(*args: str, cwd: Path, user: "Unprivileged | None" = None) -> subprocess.CompletedProcess:
-    """Run one cmflow command to its end as a process of its own; its output in ``.stdout``."""
-    prefix = user.prefix if user is not None else []
-    process = subprocess.run([*prefix, *CMFLOW, *args], cwd=cwd, env=_environment(cwd), stdin=subprocess.DEVNULL,
-                             capture_output=True, text=True, timeout=DEADLINE)
-    process.stdout += process.stderr
-    return process
+def cmflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run one cmflow command to its end in this process, from ``cwd``; its output (standard
+    output and error, as a terminal shows them) in ``.stdout``. An exception it lets escape is
+    raised here, where a process would print a traceback."""
+    from click.testing import CliRunner
+
+    from cmflow.cli import main
+
+    with contextlib.chdir(cwd):
+        result = CliRunner().invoke(main, args, env=_settings(cwd), catch_exceptions=False, prog_name="cmflow")
+    return subprocess.CompletedProcess(["cmflow", *args], result.exit_code, result.output)
+
+
+_COMMANDS_IN_ONE_PROCESS = """\
+import json, sys, traceback
+from click.testing import CliRunner
+from cmflow.cli import main
+answers = []
+for args in json.loads(sys.argv[1]):
+    result = CliRunner().invoke(main, args, prog_name="cmflow")
+    output = result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        output += "".join(traceback.format_exception(result.exception))
+    answers.append([result.exit_code, output])
+print(json.dumps(answers))
+"""
+
+
+def cmflow_as(user: Unprivileged, *commands: list[str], cwd: Path) -> list[subprocess.CompletedProcess]:
+    """Run cmflow commands one after the other as ``user``, in one process of that user's (what
+    makes the store read-only to them; a process each would add only its start-up); each one's
+    output in ``.stdout``, with the traceback of an exception it let escape."""
+    process = subprocess.run([*user.prefix, sys.executable, "-c", _COMMANDS_IN_ONE_PROCESS, json.dumps(commands)],
+                             cwd=cwd, env=_environment(cwd), stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=DEADLINE)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return [subprocess.CompletedProcess(["cmflow", *args], code, output)
+            for args, (code, output) in zip(commands, json.loads(process.stdout), strict=True)]
+
+
+def _settings(home: Path) -> dict[str, str]:
+    return {"HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "COLUMNS": "250",
+            "NO_COLOR": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
 def _environment(home: Path) -> dict[str, str]:
-    return {**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "COLUMNS": "250",
-            "NO_COLOR": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    return {**os.environ, **_settings(home)}
 
 
 def assert_clear(result: subprocess.CompletedProcess, *phrases: str) -> None:
@@ -165,14 +204,9 @@ def test_reading_commands_on_a_store_locked_against_readers_say_busy(workspace, 
     before = counts(store)
     url = f"sqlite:///{store}?timeout=1"
     held = locker(store, "readers-too")
-    commands = [*READING_COMMANDS, ["status", str(folder)]]
-    processes = [subprocess.Popen([*CMFLOW, *args, "--store", url], cwd=folder, env=_environment(folder),
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) for args in commands]  # at once: one wait for all
-    for args, process in zip(commands, processes):
-        output, _ = process.communicate(timeout=DEADLINE)
-        result = subprocess.CompletedProcess(args, process.returncode, output)
-        assert result.returncode == 1, (args, output)
+    for args in [*READING_COMMANDS, ["status", str(folder)]]:
+        result = cmflow(*args, "--store", url, cwd=folder)
+        assert result.returncode == 1, (args, result.stdout)
         assert_clear(result, BUSY, f"sqlite:///{store}")
     held.release()
     assert counts(store) == before
@@ -257,16 +291,17 @@ def test_a_read_only_store_serves_every_reading_command_and_is_left_untouched(
         rows = counts(store)
         before = files(open_folder)
         url = f"sqlite:///{store}"
-        for args in [*READING_COMMANDS, ["status", str(open_folder)]]:
-            result = cmflow(*args, "--store", url, cwd=open_folder, user=unprivileged)
+        reading = [*READING_COMMANDS, ["status", str(open_folder)]]
+        *results, alerts, run = cmflow_as(unprivileged, *([*args, "--store", url] for args in reading),
+                                          ["alerts", "--store", url], ["run", "workflow.toml", "--store", url],
+                                          cwd=open_folder)
+        for args, result in zip(reading, results):
             assert result.returncode == 0, (args, result.stdout)
             assert_clear(result)
-        history = cmflow("history", "--store", url, cwd=open_folder, user=unprivileged)
+        [history] = [result for args, result in zip(reading, results) if args == ["history"]]
         assert "Store faults" in history.stdout
         assert ("Only in the WAL" in history.stdout) is writer_open
-        alerts = cmflow("alerts", "--store", url, cwd=open_folder, user=unprivileged)
         assert "firing" in alerts.stdout
-        run = cmflow("run", "workflow.toml", "--store", url, cwd=open_folder, user=unprivileged)
         assert run.returncode == 1
         assert_clear(run, "cannot write to the state store", "read-only for this user", "need no write access")
         assert files(open_folder) == before  # no file created, none changed
@@ -285,7 +320,7 @@ def test_an_older_read_only_store_is_not_migrated_but_said_so(open_folder: Path,
     store.chmod(0o444)
     open_folder.chmod(0o555)
     before = digest(store)
-    result = cmflow("history", "--store", f"sqlite:///{store}", cwd=open_folder, user=unprivileged)
+    [result] = cmflow_as(unprivileged, ["history", "--store", f"sqlite:///{store}"], cwd=open_folder)
     assert result.returncode == 1
     assert_clear(result, f"schema version {LATEST_VERSION - 1}, older than this cmflow", "as the store's owner")
     assert digest(store) == before

@@ -720,11 +720,14 @@ class SqlStore(Store):
                 started_at=daemon.started_at, heartbeat_at=daemon.heartbeat_at, stopped_at=None))
 
     def daemon_heartbeat(self, daemon_id: str, now: datetime, *, stopped: bool = False) -> None:
-        values: dict[str, Any] = {"heartbeat_at": now}
-        if stopped:
-            values["stopped_at"] = now
+        # Built once (values bound by name): a daemon beats at every pass its clock says is due.
+        def build() -> Any:
+            at = sa.bindparam("at", type_=daemons.c.heartbeat_at.type)
+            statement = daemons.update().where(daemons.c.id == sa.bindparam("daemon", type_=daemons.c.id.type))
+            return statement.values(heartbeat_at=at, **({"stopped_at": at} if stopped else {}))
+
         with self._writing() as connection:
-            connection.execute(daemons.update().where(daemons.c.id == daemon_id).values(**values))
+            connection.execute(self._statement(f"daemon_heartbeat:{stopped}", build), {"daemon": daemon_id, "at": now})
 
     def daemons(self) -> list[DaemonRecord]:
         query = sa.select(daemons).order_by(daemons.c.heartbeat_at.desc())
