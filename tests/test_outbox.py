@@ -1,8 +1,8 @@
 """Durable delivery: notifications queued with the alert state, sent until a real receiver on
 loopback takes them, dead-lettered when it refuses, never lost when it is down, never sent twice.
 
-The workflow fires the demo's three alerts at its first run (tests/demo_alerts.py: its Meta posts
-and change rules, not the whole demo) with a webhook output pointing at a replay server, and an
+The workflow fires the demo's three alerts at its first run (demo_scenario.demo_change_alerts: its
+Meta posts and change rules, not the whole demo) with a webhook output pointing at a replay server, and an
 email output pointing at an SMTP port nobody listens on yet.
 """
 
@@ -21,7 +21,7 @@ from cmflow.delivery.outbox import dispatch
 from cmflow.store import open_store
 from cmflow.testing import Reply, replay_server, run_workflow_file  # noqa: F401 (a fixture)
 from cmflow.workflow import load_workflow
-from demo_alerts import demo_alerts
+from demo_scenario import demo_change_alerts
 from loopback_smtp import free_port
 
 HOOK = "/hooks/test-outbox-3f1c9a7e"
@@ -29,7 +29,7 @@ RUN_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 
 
 def demo_with(outputs: str) -> str:
-    return demo_alerts(outputs)
+    return demo_change_alerts(outputs)
 
 
 WEBHOOK = """
