@@ -62,6 +62,7 @@ _PUBLIC = {
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
     "OutputPath": "plugins.option_types", "ReportPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
+    "Number": "plugins.option_types", "WholeNumber": "plugins.option_types",
     "ServiceHours": "foundation.business_hours", "business_seconds": "foundation.business_hours",
     "business_time_between": "foundation.business_hours",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
@@ -153,8 +154,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
                                       Trigger)
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption
-    from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
-                                             TextEncoding, TimeZoneName, WebUrl)
+    from cmflow.plugins.option_types import (HexColour, InputPath, Number, OutputFolder, OutputPath, ReportPath,
+                                             StrftimeFormats, TextEncoding, TimeZoneName, WebUrl, WholeNumber)
     from cmflow.plugins.result import RunResult
     from cmflow.foundation.file_signatures import binary_file_kind
     from cmflow.presentation.numbers import (change_basis, format_change, format_number, format_percent, format_value, is_currency,
