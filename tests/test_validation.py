@@ -106,6 +106,26 @@ def test_a_data_file_given_as_the_workflow_is_named_so(tmp_path: Path) -> None:
     assert 'path = "posts.csv"' in problem.hint
 
 
+def test_a_workbook_or_a_zip_given_as_the_workflow_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """A workbook is data for the xlsx source, not a file to save as CSV; a zip archive of CSV
+    files is no workbook, though the zip label once held the word."""
+    import zipfile
+
+    import openpyxl
+
+    openpyxl.Workbook().save(tmp_path / "posts.xlsx")
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as archive:
+        archive.writestr("posts.csv", "id,likes\n1,3\n")
+    workbook, archive_given = only_problem(tmp_path / "posts.xlsx"), only_problem(tmp_path / "download.zip")
+    assert (workbook.message, workbook.hint) == (
+        "is not a text file: its first bytes are those of an Excel workbook (.xlsx)",
+        "give the workflow's .toml file; a workbook is data, read by a source of the workflow: "
+        '[[sources]] plugin = "xlsx", path = "posts.xlsx"')
+    assert (archive_given.message, archive_given.hint) == (
+        "is not a text file: its first bytes are those of a zip archive",
+        "give the text file meant: a .toml workflow, a .env file or a template")
+
+
 def test_missing_file_is_one_problem(tmp_path: Path) -> None:
     problem = only_problem(tmp_path / "nowhere.toml")
     assert problem.message == "file not found"

@@ -77,7 +77,8 @@ _PUBLIC = {
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
     "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
-    "DataFileError": "foundation.errors", "binary_file_kind": "foundation.file_signatures", "mark_secret": "foundation.secrets",
+    "DataFileError": "foundation.errors", "binary_file_kind": "foundation.file_signatures",
+    "is_workbook": "foundation.file_signatures", "zip_contents": "foundation.file_signatures", "mark_secret": "foundation.secrets",
     "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
     # metric polarity, objectives and clients: what reports speak from
     "Polarity": "foundation.polarity", "change_tone": "foundation.polarity",
@@ -157,7 +158,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.option_types import (HexColour, InputPath, Number, OutputFolder, OutputPath, ReportPath,
                                              StrftimeFormats, TextEncoding, TimeZoneName, WebUrl, WholeNumber)
     from cmflow.plugins.result import RunResult
-    from cmflow.foundation.file_signatures import binary_file_kind
+    from cmflow.foundation.file_signatures import binary_file_kind, is_workbook, zip_contents
     from cmflow.presentation.numbers import (change_basis, format_change, format_number, format_percent, format_value, is_currency,
                                              shows_unit)
     from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
-from cmflow import DataFileError, binary_file_kind
+from cmflow import DataFileError, binary_file_kind, is_workbook, zip_contents
 
 if TYPE_CHECKING:
     from cmflow import CredentialCheck, FetchContext, Source
@@ -249,28 +249,19 @@ def binary_kind(data: bytes) -> tuple[str | None, list[str]]:
     """What a file starting as a workbook is ("an Excel workbook (.xlsx)", "an Excel workbook
     (.xls)", "an OpenDocument spreadsheet (.ods)", "zip" for another zip archive, such as the zip
     of CSV files YouTube Studio exports, None for a damaged zip), and a zip's entries."""
-    import io
-    import zipfile
-
     if not data.startswith(b"PK"):
-        return "an Excel workbook (.xls)", []
-    try:
-        entries = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None, []
-    if "[Content_Types].xml" in entries or any(e.startswith("xl/") for e in entries):
-        return "an Excel workbook (.xlsx)", entries
-    if "mimetype" in entries:
-        return "an OpenDocument spreadsheet (.ods)", entries
-    return "zip", entries
+        return binary_file_kind(data), []
+    kind, entries = zip_contents(data)
+    return ("zip" if kind is not None and not is_workbook(kind) else kind), entries
 
 
-def zip_advice(entries: list[str], target: str) -> str:
+def zip_advice(entries: list[str], target: str, give: str = "set `path` to") -> str:
     """What a zip archive holds (its first entries) and what to do: unzip it, point `path` at
-    `target` ("the CSV file inside")."""
+    `target` ("the CSV file inside"); ``give``: how to point at it where no `path` option names
+    the file (``cmflow classify FILE``: "give")."""
     files = [e for e in entries if not e.endswith("/")]
     shown = ", ".join(f'"{e}"' for e in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-    return f"it holds {shown or 'no file'}; unzip it and set `path` to {target}"
+    return f"it holds {shown or 'no file'}; unzip it and {give} {target}"
 
 
 def read_export_bytes(path: Path) -> bytes:
