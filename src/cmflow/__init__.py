@@ -78,7 +78,10 @@ _PUBLIC = {
     "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
     "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
     "DataFileError": "foundation.errors", "binary_file_kind": "foundation.file_signatures",
-    "is_workbook": "foundation.file_signatures", "zip_contents": "foundation.file_signatures", "mark_secret": "foundation.secrets",
+    "is_workbook": "foundation.file_signatures", "zip_contents": "foundation.file_signatures",
+    "zip_advice": "foundation.file_signatures",
+    "BYTE_ORDER_MARKS": "foundation.text_encodings", "encoding_in_bytes": "foundation.text_encodings",
+    "unmarked_utf16": "foundation.text_encodings", "mark_secret": "foundation.secrets",
     "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
     # metric polarity, objectives and clients: what reports speak from
     "Polarity": "foundation.polarity", "change_tone": "foundation.polarity",
@@ -158,7 +161,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.option_types import (HexColour, InputPath, Number, OutputFolder, OutputPath, ReportPath,
                                              StrftimeFormats, TextEncoding, TimeZoneName, WebUrl, WholeNumber)
     from cmflow.plugins.result import RunResult
-    from cmflow.foundation.file_signatures import binary_file_kind, is_workbook, zip_contents
+    from cmflow.foundation.file_signatures import binary_file_kind, is_workbook, zip_advice, zip_contents
+    from cmflow.foundation.text_encodings import BYTE_ORDER_MARKS, encoding_in_bytes, unmarked_utf16
     from cmflow.presentation.numbers import (change_basis, format_change, format_number, format_percent, format_value, is_currency,
                                              shows_unit)
     from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cmflow.builtin.sources.export_text import BYTE_ORDER_MARKS, read_export, unmarked_utf16, zip_advice
-from cmflow.foundation.errors import DataFileError, UserFacingError, WorkflowInvalid
-from cmflow.foundation.file_signatures import ZIP_ARCHIVE, binary_file_kind, is_workbook, zip_contents
+from cmflow.foundation.errors import UserFacingError, WorkflowInvalid
+from cmflow.foundation.file_signatures import ZIP_ARCHIVE, binary_file_kind, is_workbook, zip_advice, zip_contents
 from cmflow.foundation.names import closest
 from cmflow.foundation.spreadsheet_formulas import neutralise
+from cmflow.foundation.text_encodings import encoding_in_bytes
 from cmflow.foundation.text_files import decode_utf8
 from cmflow.stages.classify import LABEL_COLUMNS, labels
 from cmflow.stages.failures import failure
@@ -139,7 +139,7 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
     sentiment_at, score_at, language_at = (
         place if place is not None else width + missing.index(name) for name, place in zip(OUTPUT_COLUMNS, places))
     found_labels = dict(zip(read, answer.iter_rows()))
-    marked = any(data.startswith(mark) for mark, _ in BYTE_ORDER_MARKS)
+    marked = encoding_in_bytes(data) is not None
     classified = ClassifiedFile(header + missing, rows, delimiter, marked, kept=len(kept))
     for index, row in enumerate(rows):
         row.extend("" for _ in missing)  # the file's own cells are kept wherever no label is written
@@ -161,9 +161,11 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
             row[language_at] = told
     return classified
 
+
 def _csv_text(path: Path, data: bytes) -> str:
     """The text of the CSV file at ``path`` (its bytes ``data``): UTF-16 or UTF-32 (with a
-    byte-order mark or without) is read as the csv source reads an export, anything else must be
+    byte-order mark or without) in the codec its bytes name, by the rule the csv source reads an
+    export with (:func:`~cmflow.foundation.text_encodings.encoding_in_bytes`), anything else as
     UTF-8 (said where it is not); a workbook, an archive or an image is named for what it is,
     with what to give instead."""
     if kind := binary_file_kind(data):
@@ -174,12 +176,14 @@ def _csv_text(path: Path, data: bytes) -> str:
         else:
             hint = "give the CSV file meant"
         raise ClassifyFileError(f"{path}: is not a text file: its first bytes are those of {kind}: {hint}")
-    if unmarked_utf16(data) or any(data.startswith(mark) for mark, encoding in BYTE_ORDER_MARKS
-                                   if encoding != "utf-8-sig"):  # UTF-16 or UTF-32: Excel's "Unicode text"
+    told = encoding_in_bytes(data)
+    if told is not None and told != "utf-8-sig":  # UTF-16 or UTF-32: Excel's "Unicode text"
         try:
-            return read_export(path, "utf-8", "csv", encoding_option=False)
-        except DataFileError as exc:
-            raise ClassifyFileError(str(exc)) from None
+            text = data.decode(told)
+        except UnicodeDecodeError as exc:
+            raise ClassifyFileError(f"{path}: is not {told.upper()} text, as its first bytes say (byte "
+                                    f"{exc.start}): save it again as CSV UTF-8") from None
+        return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
         return decode_utf8(data, str(path))
     except WorkflowInvalid as exc:  # not UTF-8: where, and how to save it as UTF-8

@@ -64,3 +64,12 @@ def zip_contents(data: bytes) -> tuple[str | None, list[str]]:
     if "[Content_Types].xml" in entries or any(e.startswith("xl/") for e in entries):
         return XLSX_WORKBOOK, entries
     return (ODS_SPREADSHEET if "mimetype" in entries else ZIP_ARCHIVE), entries
+
+
+def zip_advice(entries: list[str], target: str, give: str = "set `path` to") -> str:
+    """What a zip archive holds (its first entries) and what to do: unzip it, point `path` at
+    `target` ("the CSV file inside"); ``give``: how to point at it where no `path` option names
+    the file (``cmflow classify FILE``: "give")."""
+    files = [e for e in entries if not e.endswith("/")]
+    shown = ", ".join(f'"{e}"' for e in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return f"it holds {shown or 'no file'}; unzip it and {give} {target}"
