@@ -3,7 +3,8 @@
 A plugin's options model uses them like ``str``: ``timezone: TimeZoneName | None = Field(...)``.
 A misspelt time zone, a date format with no directive, an encoding Python does not know, a URL
 without a scheme or an output path that climbs out of its folder is then reported by
-``cmflow validate`` at the option's key path, not when the run reaches that source or output.
+``cmflow validate`` at the option's key path, not when the run reaches that source or output;
+a number written in quotes (``"1.500"``), which pydantic alone reads without a word, too.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Annotated, Union
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from cmflow.foundation.secrets import FromEnvironment
-
 from cmflow.plugins.output_paths import check_path_template, check_stays_inside
 from cmflow.foundation.periods import check_timezone
+from cmflow.foundation.secrets import FromEnvironment
 
 _STRFTIME_DIRECTIVE = re.compile(r"%[-#]?[A-Za-z]|%\.f|%:z")
 _CHRONO_DIRECTIVES = set("aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZf") | {".f", ":z"}
