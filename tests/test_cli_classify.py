@@ -180,6 +180,26 @@ def test_a_workbook_and_an_image_are_named_for_what_they_are(tmp_path) -> None:
     assert "its first bytes are those of a PNG image" in result.stderr and "save it as" not in result.stderr
 
 
+def test_a_zip_of_csv_files_is_no_workbook_and_a_utf16_export_is_read(tmp_path) -> None:
+    """A zip archive holding posts.csv is named so, with the file inside, not "save the workbook
+    as CSV UTF-8"; Excel's "Unicode text" (UTF-16, with a byte-order mark or without) is read as
+    the csv source reads it, not refused as "not UTF-8"."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as archive:
+        archive.writestr("posts.csv", "id,message\n1,super\n")
+    result = classify(str(tmp_path / "download.zip"), "--text-column", "message")
+    assert result.exit_code == EXIT_INVALID and "CSV UTF-8" not in result.stderr
+    assert result.stderr.endswith('a zip archive: it holds "posts.csv"; unzip it and give the CSV file inside\n')
+    text = "id,message\r\n1,très déçu\r\n"
+    for name, data in (("bom.csv", text.encode("utf-16")), ("nobom.csv", text.encode("utf-16-le"))):
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"labelled-{name}"
+        result = classify(str(tmp_path / name), "--text-column", "message", "-o", str(out))
+        assert result.exit_code == EXIT_OK, result.output
+        assert out.read_text(encoding="utf-8-sig").splitlines()[1].startswith("1,très déçu,")
+
+
 def test_a_folder_is_refused(tmp_path) -> None:
     result = classify(str(tmp_path), "--text-column", "message")
     assert result.exit_code == EXIT_INVALID

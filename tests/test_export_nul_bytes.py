@@ -15,7 +15,7 @@ import pytest
 
 from cmflow import DataFileError, FetchContext, Period
 from cmflow.builtin.sources.csv_source import CsvSource
-from cmflow.builtin.sources.export_detection import HEAD_BYTES
+from cmflow.builtin.sources.export_detection import HEAD_BYTES, UnknownExport, identify
 from cmflow.builtin.sources.export_source import ExportSource
 
 OVERVIEW = (Path(__file__).parent / "fixtures" / "exports" / "tiktok-overview-2026-11a.csv").read_bytes()
@@ -74,6 +74,19 @@ def test_a_nul_in_a_header_name_is_damage_at_its_character_not_an_unknown_export
         assert message.startswith(f"{path}, line 1, column 30: holds a NUL character (byte 0)")
         assert "damaged" in message and message.endswith("export it again")
     assert "nearest known format: tiktok_overview" in export_error(path)
+
+
+def test_a_nul_in_a_header_sharing_one_column_of_four_names_no_nearest_format(tmp_path: Path) -> None:
+    """"Views" is one of youtube_studio_table's four identifying columns: not near it, neither in
+    the message nor in UnknownExport.closest (which the NUL's message reads)."""
+    path = tmp_path / "views.csv"
+    path.write_bytes(b"Views,Foo,Bar,Baz\n1,2\x00,3,4\n")
+    message = export_error(path)
+    assert message.startswith(f"{path}, line 2, column 4: holds a NUL character") and "nearest" not in message
+    path.write_bytes(b"Views,Foo,Bar,Baz\n1,2,3,4\n")
+    with pytest.raises(UnknownExport) as caught:
+        identify(path)
+    assert (caught.value.closest, caught.value.missing) == (None, ())
 
 
 def test_a_stray_nul_in_a_cell_is_counted_in_characters_by_both_sources(tmp_path: Path) -> None:

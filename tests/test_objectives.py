@@ -115,6 +115,25 @@ def test_the_rule_shows_the_progress_that_met_the_threshold() -> None:
     assert judge(objective(target=3.0), {}, "%", "up", 1.4999997).rule == "progress 0.4999999 < 0.5: stop"
 
 
+def test_a_threshold_is_shown_with_the_decimals_it_has_in_the_report_and_on_the_console() -> None:
+    """optimise = 0.875: 87.55 % reached reads "optimise from 87.5%", never "from 88%" (the
+    progress rounded the same way); a progress just past a threshold of 87.45 % is never shown
+    as 87 %, below it."""
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.objective_words import objective_rule
+    from cmflow.cli.run import _rule_in_words
+
+    halves = objective(target=10.0, ladder=Ladder(optimise=0.875))
+    result = judge(halves, {}, "%", "up", 8.755)  # 8.755 / 10 = 0.8755
+    assert (result.verdict, result.threshold_percent(), result.progress_percent()) == ("optimise", (87.5, 1), (88.0, 0))
+    assert objective_rule(result, language("en")) == _rule_in_words(result) == \
+        "88% of the target reached: optimise from 87.5%."
+    assert objective_rule(result, language("fr")).endswith("optimiser à partir de 87,5\u00a0%.")
+    just_past = judge(objective(target=10.0, ladder=Ladder(optimise=0.8745)), {}, "%", "up", 8.7454)
+    assert _rule_in_words(just_past) == "87.5% of the target reached: optimise from 87.45%."
+    assert judge(objective(target=3.0), {}, "%", "up", 2.4).threshold_percent() == (80.0, 0)
+
+
 def test_a_custom_ladder_moves_the_thresholds() -> None:
     strict = objective(target=10.0, ladder=Ladder(continue_=1.2, optimise=0.9, change=0.6))
     assert verdict(judge(strict, {}, "%", "up", 12.0)) == (1.2, "continue", 1.2, "progress 1.2 >= 1.2: continue")

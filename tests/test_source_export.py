@@ -131,6 +131,20 @@ def test_an_unknown_file_names_the_closest_format_and_what_it_lacks(tmp_path: Pa
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("start, kind", [(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+                                         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "a PDF document")])
+def test_an_image_or_a_pdf_is_named_for_what_it_is(tmp_path: Path, start: bytes, kind: str) -> None:
+    """Not "neither UTF-8 text nor a workbook" nor "not UTF-8 text (byte 0xe2)": the csv source
+    names these files, and so does the export source (and `cmflow inspect`, which reads its error)."""
+    path = tmp_path / "posts.csv"
+    path.write_bytes(start + bytes(64))
+    with pytest.raises(UnknownExport) as caught:
+        identify(path)
+    assert str(caught.value) == (f"{path} is not an export cmflow knows: it is not a text file: its first bytes "
+                                 f"are those of {kind}; give the export itself, as downloaded from the platform, "
+                                 "or move this file out of the exports' folder")
+
+
 def test_a_format_sharing_one_column_of_five_is_not_called_the_closest(tmp_path: Path) -> None:
     """A plain post CSV shares "impressions" with x_tweet_activity: not close; the formats are listed."""
     path = tmp_path / "posts.csv"
@@ -208,7 +222,8 @@ def test_a_file_that_is_not_text_in_a_folder_is_not_an_export(tmp_path: Path, wr
     folder = exports(tmp_path / "exports", "tiktok-follower-history.csv")
     (folder / "report.pdf").write_bytes(b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n1 0 obj\n")
     message = failure(write_workflow, store_url, "exports", 'account = "maisonlumen"')
-    assert message.startswith(f"{folder / 'report.pdf'} is not an export cmflow knows: it is neither UTF-8 text")
+    assert message.startswith(f"{folder / 'report.pdf'} is not an export cmflow knows: it is not a text file: "
+                              "its first bytes are those of a PDF document")
     assert "encoding =" not in message  # the export source has no such option
     (folder / "report.pdf").write_bytes(b"")
     assert "report.pdf is empty" in failure(write_workflow, store_url, "exports", 'account = "maisonlumen"')

@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cmflow import Output, RecordTable, Source, hookimpl
+from cmflow import Number, Output, RecordTable, Source, WholeNumber, hookimpl
 from cmflow.cli import main
 from cmflow.foundation.durations import Duration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
+from cmflow.foundation.secrets import FromEnvironment
 from cmflow.plugins.option_errors import explain
 from cmflow.plugins.output_paths import fill_path_template
 from cmflow.store import open_store
@@ -103,6 +104,26 @@ def test_a_data_file_given_as_the_workflow_is_named_so(tmp_path: Path) -> None:
     problem = only_problem(path)
     assert problem.message.startswith("this looks like a data file, not a workflow")
     assert 'path = "posts.csv"' in problem.hint
+
+
+def test_a_workbook_or_a_zip_given_as_the_workflow_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """A workbook is data for the xlsx source, not a file to save as CSV; a zip archive of CSV
+    files is no workbook, though the zip label once held the word."""
+    import zipfile
+
+    import openpyxl
+
+    openpyxl.Workbook().save(tmp_path / "posts.xlsx")
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as archive:
+        archive.writestr("posts.csv", "id,likes\n1,3\n")
+    workbook, archive_given = only_problem(tmp_path / "posts.xlsx"), only_problem(tmp_path / "download.zip")
+    assert (workbook.message, workbook.hint) == (
+        "is not a text file: its first bytes are those of an Excel workbook (.xlsx)",
+        "give the workflow's .toml file; a workbook is data, read by a source of the workflow: "
+        '[[sources]] plugin = "xlsx", path = "posts.xlsx"')
+    assert (archive_given.message, archive_given.hint) == (
+        "is not a text file: its first bytes are those of a zip archive",
+        "give the text file meant: a .toml workflow, a .env file or a template")
 
 
 def test_missing_file_is_one_problem(tmp_path: Path) -> None:
@@ -494,13 +515,64 @@ class EveryConstraint(BaseModel):
     wait: Duration = timedelta(1)
 
 
-@pytest.mark.parametrize("given, hint", [("3 %", "write ratio = 3: a number without quotes (in %"),
-                                         ("0,5", "write ratio = 0.5: a number without quotes"), ("half", "")])
+@pytest.mark.parametrize("given, hint", [
+    ("3 %", "write ratio = 3: a number without quotes, in %, without the % sign"),
+    ("0,5", "write ratio = 0.5: a number without quotes"), ("half", ""),
+    # A separator then exactly three digits reads two ways: no single guess, a thousand times off.
+    ("1,500", "write ratio = 1.5 or ratio = 1500, whichever you meant"),
+    ("1,500,000", "write ratio = 1500000: a number without quotes"),
+    ("1.500,25", "write ratio = 1500.25: a number without quotes"),
+    ("0,875", "write ratio = 0.875: a number without quotes"),
+    ("1234,567", "write ratio = 1234.567: a number without quotes"),
+])
 def test_a_number_in_quotes_gets_the_line_to_write(given, hint) -> None:
     with pytest.raises(ValidationError) as caught:
         EveryConstraint.model_validate({"ratio": given})
     (explained,) = explain(caught.value, list(EveryConstraint.model_fields))
     assert explained.hint.startswith(hint) and bool(explained.hint) == bool(hint), explained.hint
+    assert "(" not in explained.hint, "the hint is shown in parentheses: none inside it"
+
+
+class NumberOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: Number | None = None
+    weeks: WholeNumber = 8
+
+
+@pytest.mark.parametrize("values, words, hint", [
+    # pydantic alone reads "1.500" (1500 in French) as 1.5, without a word.
+    ({"target": "1.500"}, "must be a number written without quotes (got '1.500')",
+     "write target = 1.5 or target = 1500, whichever you meant"),
+    ({"target": "2.5"}, "must be a number written without quotes (got '2.5')", "write target = 2.5"),
+    ({"weeks": "8"}, "must be a number written without quotes (got '8')", "write weeks = 8"),
+    ({"target": "half"}, "must be a number (got 'half')", ""),
+])
+def test_a_number_option_refuses_a_number_in_quotes(values, words, hint) -> None:
+    with pytest.raises(ValidationError) as caught:
+        NumberOptions.model_validate(values)
+    (explained,) = explain(caught.value, list(NumberOptions.model_fields))
+    assert (explained.message, explained.hint.startswith(hint), bool(explained.hint)) == (words, True, bool(hint))
+
+
+def test_a_number_option_reads_a_value_from_the_environment_as_written() -> None:
+    options = NumberOptions.model_validate({"target": FromEnvironment("1500"), "weeks": FromEnvironment("8")})
+    assert (options.target, options.weeks) == (1500, 8)
+
+
+def test_objectives_and_triggers_refuse_a_number_in_quotes_and_take_one_from_the_environment(
+        write_workflow, monkeypatch) -> None:
+    objective = ('[[objectives]]\nid = "err"\ngoal = "raise_interactions"\nmetric = "engagement_rate_by_reach"\n'
+                 'target = "1.500"\nladder = {optimise = "0,875"}\n')
+    trigger = '[[triggers]]\nplugin = "threshold"\nmetric = "engagement_rate_by_reach"\nabove = "1,500"\n'
+    problems = problems_of(write_workflow(HEADER + POSTS_SOURCE + ERR_METRIC + trigger + objective))
+    assert {p.path: p.hint.split(",")[0] for p in problems} == {
+        "objectives[0].target": "write target = 1.5 or target = 1500",
+        "objectives[0].ladder.optimise": "write optimise = 0.875",
+        "triggers[0].above": "write above = 1.5 or above = 1500"}
+    monkeypatch.setenv("CMFLOW_TEST_ABOVE", "1500")
+    workflow = load_workflow(write_workflow(HEADER + POSTS_SOURCE + ERR_METRIC + trigger.replace(
+        '"1,500"', '"${env:CMFLOW_TEST_ABOVE}"') + objective.replace('"1.500"', "1500").replace('"0,875"', "0.875")))
+    assert (workflow.triggers[0].plugin.options.above, workflow.objectives[0].target) == (1500, 1500)
 
 
 @pytest.mark.parametrize("values, where, words", [

@@ -62,6 +62,7 @@ _PUBLIC = {
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
     "OutputPath": "plugins.option_types", "ReportPath": "plugins.option_types", "OutputFolder": "plugins.option_types", "InputPath": "plugins.option_types",
+    "Number": "plugins.option_types", "WholeNumber": "plugins.option_types",
     "ServiceHours": "foundation.business_hours", "business_seconds": "foundation.business_hours",
     "business_time_between": "foundation.business_hours",
     "Duration": "foundation.durations", "PositiveDuration": "foundation.durations",
@@ -76,7 +77,11 @@ _PUBLIC = {
     "InspectedTable": "plugins.inspection",
     "read_input_file": "plugins.input_paths", "resolve_input_path": "plugins.input_paths",
     "neutralise": "foundation.spreadsheet_formulas", "UserFacingError": "foundation.errors",
-    "DataFileError": "foundation.errors", "binary_file_kind": "foundation.file_signatures", "mark_secret": "foundation.secrets",
+    "DataFileError": "foundation.errors", "binary_file_kind": "foundation.file_signatures",
+    "is_workbook": "foundation.file_signatures", "zip_contents": "foundation.file_signatures",
+    "zip_advice": "foundation.file_signatures",
+    "BYTE_ORDER_MARKS": "foundation.text_encodings", "encoding_in_bytes": "foundation.text_encodings",
+    "unmarked_utf16": "foundation.text_encodings", "mark_secret": "foundation.secrets",
     "EmailAddress": "foundation.email_addresses", "parse_address": "foundation.email_addresses",
     # metric polarity, objectives and clients: what reports speak from
     "Polarity": "foundation.polarity", "change_tone": "foundation.polarity",
@@ -153,10 +158,11 @@ if TYPE_CHECKING:  # what type checkers and editors see
                                       Trigger)
     from cmflow.plugins.notifications import DeliveryFailed, Message, NotificationBatch, SendContext
     from cmflow.plugins.option_errors import InvalidOption
-    from cmflow.plugins.option_types import (HexColour, InputPath, OutputFolder, OutputPath, ReportPath, StrftimeFormats,
-                                             TextEncoding, TimeZoneName, WebUrl)
+    from cmflow.plugins.option_types import (HexColour, InputPath, Number, OutputFolder, OutputPath, ReportPath,
+                                             StrftimeFormats, TextEncoding, TimeZoneName, WebUrl, WholeNumber)
     from cmflow.plugins.result import RunResult
-    from cmflow.foundation.file_signatures import binary_file_kind
+    from cmflow.foundation.file_signatures import binary_file_kind, is_workbook, zip_advice, zip_contents
+    from cmflow.foundation.text_encodings import BYTE_ORDER_MARKS, encoding_in_bytes, unmarked_utf16
     from cmflow.presentation.numbers import (change_basis, format_change, format_number, format_percent, format_value, is_currency,
                                              shows_unit)
     from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts

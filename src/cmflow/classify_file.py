@@ -2,8 +2,9 @@
 rows, so that a community manager can check the classifier on their own data before a workflow
 relies on it.
 
-The file is read whole as UTF-8 (a byte-order mark is dropped; anything else that is not UTF-8 is
-refused with the line and column where it is not), split by Python's CSV reader (quoted fields
+The file is read whole as UTF-8 (a byte-order mark is dropped; UTF-16, as Excel's "Unicode text"
+writes it, with or without a byte-order mark, is read as the csv source reads it; anything else
+that is not UTF-8 is refused with the line and column where it is not), split by Python's CSV reader (quoted fields
 may hold line breaks and delimiters; the delimiter, comma, semicolon or tab, is the one the
 header line uses most), and written back with ``sentiment``, ``score`` and ``language``
 columns (a file's own columns of those names are filled where empty: a sentiment the file
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cmflow.foundation.errors import UserFacingError, WorkflowInvalid
+from cmflow.foundation.file_signatures import ZIP_ARCHIVE, binary_file_kind, is_workbook, zip_advice, zip_contents
 from cmflow.foundation.names import closest
 from cmflow.foundation.spreadsheet_formulas import neutralise
+from cmflow.foundation.text_encodings import encoding_in_bytes
 from cmflow.foundation.text_files import decode_utf8
 from cmflow.stages.classify import LABEL_COLUMNS, labels
 from cmflow.stages.failures import failure
@@ -89,10 +92,7 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
     import polars as pl
 
     data = _read_bytes(path)
-    try:
-        text = decode_utf8(data, str(path))
-    except WorkflowInvalid as exc:  # not UTF-8: where, and how to save it as UTF-8
-        raise ClassifyFileError(str(exc.problems[0])) from None
+    text = _csv_text(path, data)
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         raise ClassifyFileError(f"{path}: the first line is empty: it must name the columns")
@@ -139,7 +139,8 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
     sentiment_at, score_at, language_at = (
         place if place is not None else width + missing.index(name) for name, place in zip(OUTPUT_COLUMNS, places))
     found_labels = dict(zip(read, answer.iter_rows()))
-    classified = ClassifiedFile(header + missing, rows, delimiter, data.startswith(b"\xef\xbb\xbf"), kept=len(kept))
+    marked = encoding_in_bytes(data) is not None
+    classified = ClassifiedFile(header + missing, rows, delimiter, marked, kept=len(kept))
     for index, row in enumerate(rows):
         row.extend("" for _ in missing)  # the file's own cells are kept wherever no label is written
         if index in kept:
@@ -159,6 +160,35 @@ def classify_csv(path: Path, text_column: str, classifier: "Classifier", languag
         if not row[language_at].strip():
             row[language_at] = told
     return classified
+
+
+def _csv_text(path: Path, data: bytes) -> str:
+    """The text of the CSV file at ``path`` (its bytes ``data``): UTF-16 or UTF-32 (with a
+    byte-order mark or without) in the codec its bytes name, by the rule the csv source reads an
+    export with (:func:`~cmflow.foundation.text_encodings.encoding_in_bytes`), anything else as
+    UTF-8 (said where it is not); a workbook, an archive or an image is named for what it is,
+    with what to give instead."""
+    if kind := binary_file_kind(data):
+        if is_workbook(kind):
+            hint = 'open it in the spreadsheet and save it as "CSV UTF-8" (File, Save as)'
+        elif kind == ZIP_ARCHIVE:
+            hint = zip_advice(zip_contents(data)[1], "the CSV file inside", give="give")
+        else:
+            hint = "give the CSV file meant"
+        raise ClassifyFileError(f"{path}: is not a text file: its first bytes are those of {kind}: {hint}")
+    told = encoding_in_bytes(data)
+    if told is not None and told != "utf-8-sig":  # UTF-16 or UTF-32: Excel's "Unicode text"
+        try:
+            text = data.decode(told)
+        except UnicodeDecodeError as exc:
+            raise ClassifyFileError(f"{path}: is not {told.upper()} text, as its first bytes say (byte "
+                                    f"{exc.start}): save it again as CSV UTF-8") from None
+        return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        return decode_utf8(data, str(path))
+    except WorkflowInvalid as exc:  # not UTF-8: where, and how to save it as UTF-8
+        raise ClassifyFileError(str(exc.problems[0])) from None
+
 
 def _read_bytes(path: Path) -> bytes:
     try:

@@ -27,7 +27,7 @@ from cmflow.plugins.kinds import Plugin, default_breakdowns
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, WhereTable, entry_keys
 from cmflow.plugins.option_errors import InvalidOption, explain, key_path
-from cmflow.plugins.option_types import HexColour
+from cmflow.plugins.option_types import HexColour, Number
 from cmflow.foundation.names import closest
 from cmflow.plugins.registry import PluginInfo, PluginNotLoaded, PluginRegistry, UnknownPlugin, get_registry
 from cmflow.foundation.env_files import load_dotenv_beside
@@ -336,9 +336,9 @@ class LadderEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    continue_: float = Field(1.0, alias="continue", gt=0, description="Lowest progress of continue (success).")
-    optimise: float = Field(0.8, ge=0, description="Lowest progress of optimise (moderate success).")
-    change: float = Field(0.5, ge=0, description="Lowest progress of change (moderate failure); "
+    continue_: Number = Field(1.0, alias="continue", gt=0, description="Lowest progress of continue (success).")
+    optimise: Number = Field(0.8, ge=0, description="Lowest progress of optimise (moderate success).")
+    change: Number = Field(0.5, ge=0, description="Lowest progress of change (moderate failure); "
                           "below it: stop (clear failure).")
 
     @model_validator(mode="after")
@@ -365,10 +365,10 @@ class ObjectiveEntry(BaseModel):
         description="The business goal: " + ", ".join(GOALS) + ".", examples=["grow_fanbase"])
     metric: str = Field(description="The measurement that tells how the goal is going (one the workflow's "
                         "metrics produce).", examples=["followers"])
-    target: float | None = Field(None, description="The value to reach, in the metric's unit (3.0 for an ERR "
+    target: Number | None = Field(None, description="The value to reach, in the metric's unit (3.0 for an ERR "
                                  "of 3%); for a measurement better lower, the value not to exceed.",
                                  examples=[3.0])
-    target_change_pct: float | None = Field(
+    target_change_pct: Number | None = Field(
         None, description="Instead of target: the relative change to achieve against `against`, in % "
         "(10: up 10%; -20: down 20%, for a measurement better lower).", examples=[10])
     against: Literal["previous_period", "same_period_last_year"] | None = Field(

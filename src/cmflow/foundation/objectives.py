@@ -59,6 +59,8 @@ Direction = Literal["at_least", "at_most"]
 VERDICTS: tuple[str, ...] = ("continue", "optimise", "change", "stop")
 """The ladder's decisions, best first."""
 PROGRESS_DECIMALS = 10
+THRESHOLD_DECIMALS = 4
+"""Decimals of a ladder threshold shown as a percentage at most (0.123456 shows as 12.3456%)."""
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ class ObjectiveResult:
         return _shown_percent(self.progress, [lowest for _, lowest in ladder.thresholds()])
 
     def threshold_percent(self) -> tuple[float, int] | None:
-        """The ladder threshold crossed as a percentage to show (``(80.0, 0)``); None without one."""
-        return None if self.threshold is None else _shown_percent(self.threshold)
+        """The ladder threshold crossed as a percentage to show, with the decimals it has
+        (``(80.0, 0)``; ``optimise = 0.875`` is ``(87.5, 1)``, never 88); None without one."""
+        return None if self.threshold is None else _threshold_percent(self.threshold)
 
     @property
     def target_value(self) -> float | None:
@@ -194,15 +197,26 @@ def verdict_of(progress: float, ladder: Ladder) -> tuple[str, float, str]:
 
 def _shown_percent(progress: float, thresholds: "tuple[float, ...] | list[float]" = ()) -> tuple[float, int]:
     """A progress as a percentage to show and its decimals: whole percent (``(167.0, 0)``) unless
-    that would read across one of the ``thresholds`` (the ladder's): then one decimal, floored if
-    need be, so 0.4967 shows as 49.7, never 50, which the ladder calls change."""
+    that would read across one of the ``thresholds`` (the ladder's, shown with their own decimals:
+    :func:`_threshold_percent`): then more decimals, up to the thresholds' own (one at least),
+    floored if need be, so 0.4967 shows as 49.7, never 50, which the ladder calls change, and
+    0.8744 under a threshold of 0.8745 as 87.44."""
     exact = Decimal(str(progress)) * 100
-    limits = [Decimal(str(t)) * 100 for t in thresholds]
-    for decimals in (0, 1):
+    limits = [Decimal(str(_threshold_percent(t)[0])) for t in thresholds]
+    most = max([_threshold_percent(t)[1] for t in thresholds] + [1])
+    for decimals in range(most + 1):
         shown = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-        if not any(shown >= limit > exact for limit in limits):
+        if not any(shown >= limit > exact or exact >= limit > shown for limit in limits):
             return float(shown), decimals
-    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)), 1
+    return float(exact.quantize(Decimal(1).scaleb(-most), rounding=ROUND_FLOOR)), most
+
+
+def _threshold_percent(threshold: float) -> tuple[float, int]:
+    """A ladder threshold as a percentage and the decimals it has (0.875: ``(87.5, 1)``), at most
+    :data:`THRESHOLD_DECIMALS`."""
+    exact = (Decimal(str(threshold)) * 100).quantize(Decimal(1).scaleb(-THRESHOLD_DECIMALS), rounding=ROUND_HALF_UP)
+    decimals = max(0, -exact.normalize().as_tuple().exponent)
+    return float(exact), decimals
 
 
 def _exact(progress: float) -> str:

@@ -191,8 +191,8 @@ def _parse_period(spec: str, tz: str, today: date) -> Period:
         except ValueError as exc:
             raise PeriodError(f"period {spec!r}: {exc}") from exc
         if end < start:
-            raise PeriodError(f"period {spec!r} ends before it starts: the start must be before the end: "
-                              f"did you mean {end.isoformat()}..{start.isoformat()}?")
+            raise PeriodError(f"period {spec!r} ends before it starts; did you mean "
+                              f"{end.isoformat()}..{start.isoformat()}?")
         return Period(start, end, tz, unit=_unit_of_range(start, end))
     raise PeriodError(f"unknown period {spec!r}; use {PERIOD_HELP}")
 

@@ -51,6 +51,12 @@ class Redactor:
 redactor = Redactor()
 
 
+class FromEnvironment(str):
+    """A string read through ``${env:NAME}``: text by nature, so an option that takes a number
+    takes it as written (``threshold = "${env:THRESHOLD}"``), where a number written in quotes
+    in the file is refused (see :data:`cmflow.plugins.option_types.Number`)."""
+
+
 def mark_secret(value: str) -> None:
     """Mask ``value`` as ``***`` wherever cmflow prints it (logs, errors, reports, the outbox).
 
@@ -69,6 +75,7 @@ def interpolate(
     Unset names are appended to ``missing`` as (key path, name); paths that received an
     environment value are added to ``secret_paths``; references cmflow cannot read
     (``${ENV:X}``, ``${env:}``, ``$X`` ...) to ``malformed`` as (key path, what to write instead).
+    A string that received one is a :class:`FromEnvironment`.
     """
     if isinstance(value, str):
         if malformed is not None:
@@ -86,7 +93,8 @@ def interpolate(
             secret_paths.add(path)
             return resolved
 
-        return ENV_REFERENCE.sub(substitute, value)
+        resolved_value, references = ENV_REFERENCE.subn(substitute, value)
+        return FromEnvironment(resolved_value) if references and path in secret_paths else resolved_value
     if isinstance(value, dict):
         return {k: interpolate(v, f"{path}.{k}" if path else k, env, missing, secret_paths, malformed)
                 for k, v in value.items()}

@@ -59,8 +59,7 @@ def decode_utf8(data: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         if kind := binary_file_kind(data):  # not text at all: say what it is
             raise _invalid(name, f"is not a text file: its first bytes are those of {kind}",
-                           'open it in the spreadsheet and save it as "CSV UTF-8" (File, Save as)' if is_workbook(kind)
-                           else "give the text file meant (a .csv export, a .toml workflow)") from None
+                           _not_text_hint(name, kind)) from None
         offset = exc.start
         line_start = data.rfind(b"\n", 0, offset) + 1
         line = data.count(b"\n", 0, offset) + 1
@@ -72,6 +71,15 @@ def decode_utf8(data: bytes, name: str) -> str:
             name, "", f"is not UTF-8 text (byte 0x{data[offset]:02X} at line {line}, column {column})",
             "save it as UTF-8: in most editors, Save as, Encoding UTF-8", line=line, column=column,
         )]) from None
+
+
+def _not_text_hint(name: str, kind: str) -> str:
+    """What to give instead of a file that is not text, where cmflow reads the files a user
+    writes: a workflow, its .env file, a template."""
+    if is_workbook(kind):
+        return ("give the workflow's .toml file; a workbook is data, read by a source of the workflow: "
+                f'[[sources]] plugin = "xlsx", path = "{Path(name).name}"')
+    return "give the text file meant: a .toml workflow, a .env file or a template"
 
 
 def read_toml(path: Path, shown: str | None = None, text: str | None = None) -> dict[str, Any]:

@@ -100,20 +100,49 @@ def explain(error: ValidationError, known_keys: Iterable[str] = ()) -> list[Opti
     return explained
 
 
-def _number_hint(location: tuple[str | int, ...], given: Any) -> str:
+def _number_hint(location: tuple[str | int, ...], given: Any, quotes_said: bool = False) -> str:
     """For a number written as a string (``"3 %"``, ``"1 500"``, ``"2,5"``): the line to write
-    instead (``target = 3``), without quotes and without its unit."""
+    instead (``target = 3``), without quotes and without its unit. A string that reads two ways
+    (``"1,500"``, ``"1.500"``: 1.5 with a decimal separator, 1500 with a thousands one) gets both
+    lines: a single guess would be a thousand times off half the time. ``quotes_said``: the
+    message says already that the quotes are the mistake."""
     if not isinstance(given, str):
         return ""
-    text = given.strip().removesuffix("%").strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        number = float(text)
-    except ValueError:
-        return ""
     key = next((part for part in reversed(location) if isinstance(part, str)), "")
-    written = f"{number:g}" if abs(number) < 1e15 else text
-    unit = " (in %, without the % sign)" if "%" in given else ""
-    return f"write {key} = {written}: a number without quotes{unit}" if key else ""
+    readings = number_readings(given.strip().removesuffix("%"))
+    if not key or not readings:
+        return ""
+    written = [f"{key} = {number:.15g}" for number in readings]
+    unit = "in %, without the % sign" if "%" in given else ""
+    if len(written) == 2:
+        return (f"write {written[0]} or {written[1]}, whichever you meant: "
+                f"{'' if quotes_said else 'without quotes, '}without thousands separators, "
+                f"decimals after a point{', ' + unit if unit else ''}")
+    why = ", ".join(part for part in ("" if quotes_said else "a number without quotes", unit) if part)
+    return f"write {written[0]}{': ' + why if why else ''}"
+
+
+def number_readings(text: str) -> list[float]:
+    """The numbers ``text`` may mean as people write them (``"1 500"``, ``"2,5"``,
+    ``"1.500,25"``): one, or two for a single ``,`` or ``.`` followed by exactly three digits
+    (``"1,500"``: 1.5 or 1500), or none for what is no number."""
+    text = re.sub(r"[\s\u00a0\u202f]", "", text)
+    if not re.fullmatch(r"[+-]?(\d+([.,]\d*)*|[.,]\d+)([eE][+-]?\d+)?", text):
+        return []
+    separators = [c for c in text if c in ".,"]
+    if len(separators) > 1:
+        last = text.rfind(separators[-1])
+        whole, decimals = text[:last], text[last + 1:]
+        if len(set(separators)) == 1:  # "1,500,000": thousands only
+            whole, decimals = text, ""
+        if not re.fullmatch(r"[+-]?\d{1,3}([.,]\d{3})*", whole) or len({c for c in whole if c in ".,"}) > 1:
+            return []
+        text = re.sub(r"[.,]", "", whole) + (f".{decimals}" if decimals else "")
+        return [float(text)]
+    decimal = text.replace(",", ".")
+    if re.fullmatch(r"[+-]?[1-9]\d{0,2}[.,]\d{3}", text):  # a thousands group, or three decimals
+        return [float(decimal), float(re.sub(r"[.,]", "", text))]
+    return [float(decimal)]
 
 
 def _is_tag(part: Any) -> bool:
@@ -217,6 +246,10 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
         cause = ctx.get("error", error["msg"])
         at = (*location, cause.option) if isinstance(cause, InvalidOption) else location
         return OptionError(at, redactor(str(cause)))
+    if kind == "number_in_quotes":
+        hint = _number_hint(location, given, quotes_said=True)
+        return OptionError(location, f"must be a number written without quotes{_got(given)}" if hint else
+                           f"must be a number{_got(given)}", hint)
     if kind in _TYPE_WORDS:
         reason = ctx.get("error")
         says_why = kind.endswith("_parsing") and not kind.startswith(("int", "float", "bool"))

@@ -3,7 +3,8 @@
 A plugin's options model uses them like ``str``: ``timezone: TimeZoneName | None = Field(...)``.
 A misspelt time zone, a date format with no directive, an encoding Python does not know, a URL
 without a scheme or an output path that climbs out of its folder is then reported by
-``cmflow validate`` at the option's key path, not when the run reaches that source or output.
+``cmflow validate`` at the option's key path, not when the run reaches that source or output;
+a number written in quotes (``"1.500"``), which pydantic alone reads without a word, too.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import codecs
 import re
 from typing import Annotated, Union
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from cmflow.plugins.output_paths import check_path_template, check_stays_inside
 from cmflow.foundation.periods import check_timezone
+from cmflow.foundation.secrets import FromEnvironment
 
 _STRFTIME_DIRECTIVE = re.compile(r"%[-#]?[A-Za-z]|%\.f|%:z")
 _CHRONO_DIRECTIVES = set("aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZf") | {".f", ":z"}
@@ -72,6 +75,14 @@ def _hex_colour(value: str) -> str:
     return value.strip()
 
 
+def _unquoted_number(value: object) -> object:
+    if isinstance(value, str) and not isinstance(value, FromEnvironment):
+        # TOML has numbers: a string here is a mistake, and pydantic's lax reading would take
+        # "1.500" (one thousand five hundred, in French) as 1.5 without a word.
+        raise PydanticCustomError("number_in_quotes", "a number must be written without quotes")
+    return value
+
+
 class InputFileMarker:
     """Marks an option naming a file a plugin reads (relative to the workflow file): the
     workflow loader refuses a folder there at validate."""
@@ -110,3 +121,8 @@ OutputFolder = Annotated[str, AfterValidator(check_stays_inside)]
 InputPath = Annotated[str, INPUT_FILE]
 """A file a plugin reads: relative to the workflow file, absolute, or builtin:... for bundled
 data. A folder there is refused at validate; a missing file is not (it may be written later)."""
+Number = Annotated[float, BeforeValidator(_unquoted_number)]
+"""A number written as TOML writes one (``target = 1500``, ``ratio = 2.5``): a string in quotes
+there is refused with the line to write, a value from ``${env:NAME}`` is read as written."""
+WholeNumber = Annotated[int, BeforeValidator(_unquoted_number)]
+"""A whole number written as TOML writes one (``weeks = 8``), as :data:`Number` is."""

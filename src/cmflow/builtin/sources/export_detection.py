@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from cmflow import DataFileError, RECORD_KINDS
+from cmflow import DataFileError, RECORD_KINDS, binary_file_kind
 
 from cmflow.builtin.sources.csv_tables import excel_separator
 from cmflow.builtin.sources.export_formats import KNOWN_COMPANIONS, KNOWN_FORMATS, CompanionFile, ExportFormat
@@ -122,6 +122,10 @@ def _identify_csv(path: Path, head: bytes, candidates: list[ExportFormat],
     """The format of a CSV file, told from its first :data:`HEAD_BYTES` bytes only (its rows are
     counted when it is read): decoded as the csv source decodes (a byte-order mark, else UTF-8);
     text that is not UTF-8 is tried in the encodings Excel saves in, to say what it is."""
+    if kind := binary_file_kind(head[:16]):  # an image, a PDF: named, as the csv source names it
+        raise UnknownExport(f"{path} is not an export cmflow knows: it is not a text file: its first bytes are "
+                            f"those of {kind}; give the export itself, as downloaded from the platform, or move "
+                            "this file out of the exports' folder", None, ())
     text, problem = _head_text(path, head)
     delimiter = (excel_separator(text.partition("\n")[0]) if text else None) or ","
     rows = _first_rows_of_text(text, delimiter) if text is not None else []
@@ -345,7 +349,8 @@ def _unknown(path: Path, seen: dict[Optional[str], list[tuple[int, list[str]]]],
     parts.append("the known formats are " + ", ".join(f.name for f in formats) + " (docs/exports.md)")
     parts.append("export the file again from one of these pages, or read it with plugin = \"csv\" (or \"xlsx\") "
                  "and a `columns` mapping")
-    return UnknownExport("; ".join(parts), closest if present > 0 else None, missing if present > 0 else ())
+    close = present > CLOSE_ENOUGH  # a format sharing one identifying column of four is not "closest"
+    return UnknownExport("; ".join(parts), closest if close else None, missing if close else ())
 
 
 def _saved_again(known: ExportFormat, file_type: str, header_row: int) -> str:

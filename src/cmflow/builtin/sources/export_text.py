@@ -15,16 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
-from cmflow import DataFileError, binary_file_kind
+from cmflow import (BYTE_ORDER_MARKS, DataFileError, binary_file_kind, encoding_in_bytes, is_workbook, unmarked_utf16,
+                    zip_advice, zip_contents)
 
 if TYPE_CHECKING:
     from cmflow import CredentialCheck, FetchContext, Source
 
 
-BYTE_ORDER_MARKS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
-)
 LIKELY_ENCODINGS = (
     ("utf-8", "UTF-8"),
     ("cp1252", "cp1252 (Windows Western European, what Excel writes on Windows)"),
@@ -61,12 +58,7 @@ def read_export(path: Path, encoding: str, reader: str = "csv", encoding_option:
         raise DataFileError(f"{path} is not a text file: its first bytes are those of {kind}; give the {reader.upper()} "
                             "export itself (download it again from the platform)")
     declared = encoding
-    for mark, marked in BYTE_ORDER_MARKS:
-        if data.startswith(mark):
-            encoding = marked
-            break
-    else:
-        encoding = unmarked_utf16(data) or ("utf-8-sig" if is_utf8(encoding) else encoding)
+    encoding = encoding_in_bytes(data) or ("utf-8-sig" if is_utf8(encoding) else encoding)
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -249,28 +241,10 @@ def binary_kind(data: bytes) -> tuple[str | None, list[str]]:
     """What a file starting as a workbook is ("an Excel workbook (.xlsx)", "an Excel workbook
     (.xls)", "an OpenDocument spreadsheet (.ods)", "zip" for another zip archive, such as the zip
     of CSV files YouTube Studio exports, None for a damaged zip), and a zip's entries."""
-    import io
-    import zipfile
-
     if not data.startswith(b"PK"):
-        return "an Excel workbook (.xls)", []
-    try:
-        entries = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None, []
-    if "[Content_Types].xml" in entries or any(e.startswith("xl/") for e in entries):
-        return "an Excel workbook (.xlsx)", entries
-    if "mimetype" in entries:
-        return "an OpenDocument spreadsheet (.ods)", entries
-    return "zip", entries
-
-
-def zip_advice(entries: list[str], target: str) -> str:
-    """What a zip archive holds (its first entries) and what to do: unzip it, point `path` at
-    `target` ("the CSV file inside")."""
-    files = [e for e in entries if not e.endswith("/")]
-    shown = ", ".join(f'"{e}"' for e in files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-    return f"it holds {shown or 'no file'}; unzip it and set `path` to {target}"
+        return binary_file_kind(data), []
+    kind, entries = zip_contents(data)
+    return ("zip" if kind is not None and not is_workbook(kind) else kind), entries
 
 
 def read_export_bytes(path: Path) -> bytes:
@@ -341,20 +315,6 @@ def _blocks(handle: "BinaryIO", block_bytes: int) -> Iterator[bytes]:
             block = block.replace(b"\n" + codecs.BOM_UTF8, b"\n")  # a second file's mark (exports joined with cat)
             after_line_end = block.endswith(b"\n")
             yield block
-
-
-def unmarked_utf16(data: bytes) -> str | None:
-    """UTF-16 without a byte-order mark (ASCII text then has a NUL byte beside every letter):
-    its codec, else None."""
-    if len(data) < 4 or len(data) % 2:
-        return None
-    if data[1] == 0 and data[3] == 0 and data[0] and data[2]:
-        encoding = "utf-16-le"
-    elif data[0] == 0 and data[2] == 0 and data[1] and data[3]:
-        encoding = "utf-16-be"
-    else:
-        return None
-    return encoding if _decodes(data, encoding) else None
 
 
 def _decodes(data: bytes, encoding: str) -> bool:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, InvalidOption, Period, PluginOptions, Trigger, dimension_columns, hookimpl
+from cmflow import (Alert, InvalidOption, Number, Period, PluginOptions, Trigger,
+                    WholeNumber, dimension_columns, hookimpl)
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import (history_frame, history_index, keyed, period_details, periods_text,
@@ -48,24 +49,24 @@ class AnomalyOptions(PluginOptions):
         "same_weekday", description="same_weekday: the same weekday over the previous `weeks` "
         "weeks (daily periods only: a Monday is compared with Mondays); previous_periods: the "
         "`periods` periods just before the current one (any period length).")
-    weeks: int = Field(8, ge=1, le=53, description="same_weekday: how many previous weeks are "
+    weeks: WholeNumber = Field(8, ge=1, le=53, description="same_weekday: how many previous weeks are "
                        "read: their same weekday gives the expected value (8: the 8 previous "
                        "Mondays for a Monday), all their days the noise.", examples=[12])
-    periods: int = Field(8, ge=1, le=400, description="previous_periods: how many periods just "
+    periods: WholeNumber = Field(8, ge=1, le=400, description="previous_periods: how many periods just "
                          "before the current one form the baseline.", examples=[12])
-    min_history: int = Field(4, ge=2, description="Fewest baseline values a series needs; with "
+    min_history: WholeNumber = Field(4, ge=2, description="Fewest baseline values a series needs; with "
                              "fewer (a new account, a gap in the data) it never fires.", examples=[6])
-    threshold: float = Field(3.5, gt=0, description="Fire when the robust z-score, 0.6745 x "
+    threshold: Number = Field(3.5, gt=0, description="Fire when the robust z-score, 0.6745 x "
                              "(value - median) / MAD, is beyond this (3.5 is the usual cut-off; "
                              "lower finds more and pages more).", examples=[3.0])
     direction: Literal["both", "up", "down"] = Field(
         "both", description="both: unusually high or low; up: only high (a burst of mentions); "
         "down: only low (an engagement drop).")
-    min_change: float = Field(0, ge=0, description="Fire only when the value is at least this "
+    min_change: Number = Field(0, ge=0, description="Fire only when the value is at least this "
                               "far from the median, in the metric's unit (percentage points for "
                               "rates), so a small account does not page on 3 likes instead of 1.",
                               examples=[50])
-    min_change_pct: float | None = Field(None, gt=0, description="Fire only when the value is at "
+    min_change_pct: Number | None = Field(None, gt=0, description="Fire only when the value is at "
                                          "least this many percent away from the median (relative).",
                                          examples=[20])
 

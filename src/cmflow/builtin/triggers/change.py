@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, PluginOptions, Trigger, hookimpl, row_dimensions
+from cmflow import Alert, Number, PluginOptions, Trigger, hookimpl, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
 
@@ -16,15 +16,15 @@ if TYPE_CHECKING:
 
 
 class ChangeOptions(PluginOptions):
-    drop_pct: float | None = Field(None, gt=0, description="Fire when the value fell by more than "
+    drop_pct: Number | None = Field(None, gt=0, description="Fire when the value fell by more than "
                                    "this many percent of its comparison value (relative: 4% -> 3% "
                                    "is a 25% drop).", examples=[20])
-    rise_pct: float | None = Field(None, gt=0, description="Fire when the value rose by more than "
+    rise_pct: Number | None = Field(None, gt=0, description="Fire when the value rose by more than "
                                    "this many percent of its comparison value.", examples=[50])
     compared_to: Literal["previous_period", "same_period_last_year"] = Field(
         "previous_period", description="Which comparison period (it must be listed in the "
         "workflow's `compare`).")
-    min_base: float = Field(0, ge=0, description="Ignore series whose comparison value is below "
+    min_base: Number = Field(0, ge=0, description="Ignore series whose comparison value is below "
                             "this, so small numbers do not page on noise.", examples=[100])
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, dimension_columns, hookimpl
+from cmflow import Alert, Number, PluginOptions, Trigger, WholeNumber, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import (history_frame, history_index, keyed, period_details, periods_text,
@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from cmflow.builtin.reports.language import Language
 
 class SpikeOptions(PluginOptions):
-    baseline_periods: int = Field(4, ge=1, le=400, description="How many periods just before the "
+    baseline_periods: WholeNumber = Field(4, ge=1, le=400, description="How many periods just before the "
                                   "current one form the baseline window (4 with a daily period: "
                                   "the 4 previous days).", examples=[7])
-    min_count: float = Field(10, ge=0, description="Never fire below this count, however quiet "
+    min_count: Number = Field(10, ge=0, description="Never fire below this count, however quiet "
                              "the baseline was.", examples=[25])
-    factor: float = Field(2.0, gt=1, description="Fire when the count is at least this many times "
+    factor: Number = Field(2.0, gt=1, description="Fire when the count is at least this many times "
                           "the baseline mean.", examples=[3.0])
-    min_increase: float | None = Field(
+    min_increase: Number | None = Field(
         None, gt=0, description="Fire when the count is at least this many above the baseline "
         "mean, instead of `factor` times it (set `factor` too to require both).", examples=[30])
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import Alert, PluginOptions, Trigger, Verdict, dimension_columns, hookimpl
+from cmflow import Alert, Number, PluginOptions, Trigger, Verdict, dimension_columns, hookimpl
 
 from cmflow.builtin.triggers.common import value_text, where_text
 from cmflow.builtin.triggers.history import keyed
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class TargetOptions(PluginOptions):
-    objective: float = Field(description="The objective, in the metric's unit: 3.0 for an ERR of "
+    objective: Number = Field(description="The objective, in the metric's unit: 3.0 for an ERR of "
                              "3%, 500 for +500 followers.", examples=[3.0])
     direction: Literal["at_least", "at_most"] = Field(
         "at_least", description="at_least: the KPI should reach the objective (ERR, growth); "
@@ -34,7 +34,7 @@ class TargetOptions(PluginOptions):
         "level", description="level: the KPI itself is held to the objective (ERR >= 3%); "
         "cumulative: a total built up over the period (+500 followers), held to the objective "
         "times the elapsed share of the period while the period is still running.")
-    at_risk_margin: float = Field(10, ge=0, lt=100, description="Within this many percent of "
+    at_risk_margin: Number = Field(10, ge=0, lt=100, description="Within this many percent of "
                                   "the objective on the wrong side, the KPI is at risk rather "
                                   "than off track (10: an ERR of 2.8% against 3% is at risk).",
                                   examples=[5])

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
-from cmflow import Alert, InvalidOption, PluginOptions, Trigger, hookimpl, row_dimensions
+from cmflow import Alert, InvalidOption, Number, PluginOptions, Trigger, hookimpl, row_dimensions
 
 from cmflow.builtin.triggers.common import value_text, where_text
 
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 
 class ThresholdOptions(PluginOptions):
-    above: float | None = Field(None, description="Fire when the value is greater than this.",
+    above: Number | None = Field(None, description="Fire when the value is greater than this.",
                                 examples=[10000])
-    below: float | None = Field(None, description="Fire when the value is less than this.",
+    below: Number | None = Field(None, description="Fire when the value is less than this.",
                                 examples=[2.0])
 
     @model_validator(mode="after")
