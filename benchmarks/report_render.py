@@ -46,6 +46,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from timing import print_side_by_side  # benchmarks/timing.py, beside this script
+
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("charts", "pdf", "html", "xlsx", "document", "rest")
 
@@ -202,15 +204,7 @@ def main() -> int:
         print(f"round {number + 1}: " + "  ".join(
             f"{name} run={rounds[name][-1]['run']:.2f}s reports={rounds[name][-1]['reports']:.2f}s"
             for name, _ in trees), flush=True)
-    print(f"\n{'':40}" + "".join(f"{name:>12}" for name, _ in trees) + ("       ratio" if len(trees) > 1 else ""))
-    for key, label in FIGURES:
-        medians = [statistics.median(r[key] for r in rounds[name]) for name, _ in trees]
-        line = f"{label:40}" + "".join(f"{m:12.2f}" if key not in ("charts_calls", "pdf_files", "pdf_bytes")
-                                       else f"{m:12.0f}" for m in medians)
-        if len(trees) > 1:
-            ratios = [a[key] / b[key] for a, b in zip(rounds["this"], rounds["reference"]) if b[key]]
-            line += f"{statistics.median(ratios):11.2f}x" if ratios else ""
-        print(line)
+    print_side_by_side(rounds, FIGURES, width=40, decimals=2)
     stage_keys = sorted({key for name, _ in trees for r in rounds[name] for key in r if key.startswith("stage ")},
                         key=lambda key: -statistics.median(r.get(key, 0.0) for r in rounds["this"]))
     for key in stage_keys:  # inclusive: a stage's CPU, whatever part it was spent in

@@ -24,12 +24,13 @@ import argparse
 import json
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from timing import print_side_by_side  # benchmarks/timing.py, beside this script
 
 
 def tables() -> dict[str, tuple]:
@@ -109,14 +110,7 @@ def main() -> int:
     for number in range(options.rounds):
         for name, src in (trees if number % 2 == 0 else trees[::-1]):
             rounds[name].append(run_child(src, options.repeats))
-    print(f"{'':24}" + "".join(f"{name:>12}" for name, _ in trees) + ("       ratio" if len(trees) > 1 else ""))
-    for key in rounds["this"][0]:
-        medians = [statistics.median(r[key] for r in rounds[name]) for name, _ in trees]
-        line = f"{key:24}" + "".join(f"{m:12.1f}" for m in medians)
-        if len(trees) > 1:
-            ratios = [a[key] / b[key] for a, b in zip(rounds["this"], rounds["reference"]) if b[key]]
-            line += f"{statistics.median(ratios):11.2f}x" if ratios else ""
-        print(line)
+    print_side_by_side(rounds, [(key, key) for key in rounds["this"][0]], width=24, decimals=1)
     return 0
 
 

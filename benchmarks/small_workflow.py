@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import print_side_by_side  # benchmarks/timing.py, beside this script
+
 REPO = Path(__file__).resolve().parent.parent
 PERIOD = "2026-11-16..2026-11-22"
 
@@ -131,15 +133,7 @@ def main() -> int:
         print(f"round {number + 1}: " + "  ".join(
             f"{name} measure={rounds[name][-1]['measure_cpu']:.3f}s warm={rounds[name][-1]['warm_measure_cpu']:.3f}s"
             f" run={rounds[name][-1]['run_cpu']:.2f}s" for name, _ in trees), flush=True)
-    print(f"\n{'':38}" + "".join(f"{name:>12}" for name, _ in trees) + ("       ratio" if len(trees) > 1 else ""))
-    for key, label in FIGURES:
-        medians = [statistics.median(r[key] for r in rounds[name]) for name, _ in trees]
-        line = f"{label:38}" + "".join(f"{m:12.3f}" if isinstance(m, float) and m % 1 else f"{m:12.0f}"
-                                       for m in medians)
-        if len(trees) > 1:
-            ratios = [a[key] / b[key] for a, b in zip(rounds["this"], rounds["reference"]) if b[key]]
-            line += f"{statistics.median(ratios):11.2f}x" if ratios else ""
-        print(line)
+    print_side_by_side(rounds, FIGURES)
     return 0
 
 
