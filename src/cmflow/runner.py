@@ -41,7 +41,6 @@ from cmflow.stages.record import record
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, opened_run, record_crash
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, resolve_period, run_periods
-from cmflow.stages.source_gaps import source_gaps
 from cmflow.stages.watch import watch
 from cmflow.stages.where_misses import where_misses
 from cmflow.store import Store
@@ -115,10 +114,6 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
                           as_of=as_of, production=workflow.production)
         measured = replace(measured, measurements=_timed("uncovered_periods", uncovered_periods, workflow, requests,
                                                          classified.records, periods, measured.measurements))
-        measured = replace(measured, measurements=_timed("source_gaps", source_gaps, workflow, requests,
-                                                         classified.records, periods, measured.measurements,
-                                                         fetched.reports, as_of=as_of,
-                                                         production=workflow.production))
         measured = _timed("failed_sources", failed_sources, workflow, classified.records, fetched.reports, measured)
         comparisons = _timed("compare", compare, workflow, store, measured.measurements, result.comparison_periods)
         scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)

@@ -62,10 +62,6 @@ class FetchContext:
     without a year gets the latest year that puts it on or before the latest day the file can
     hold: the clock's day (:attr:`as_of`), or 31 days after this day or the run's latest period's
     end if that is earlier. (Added last, so that a context built positionally keeps working.)"""
-    ranges: list[tuple[str, str, tuple[str, ...], date, date]] = field(default_factory=list)
-    """(record kind, platform, accounts, first day, last day) of each table whose counters cover
-    an export's date range (YouTube Studio's) rather than each record's lifetime (see
-    :meth:`counts_over`). (Added last, as :attr:`as_of_day`.)"""
 
     @property
     def http(self) -> "HttpClient":
@@ -96,16 +92,6 @@ class FetchContext:
         paths = self.inputs.setdefault(what, [])
         if path not in paths:
             paths.append(path)
-
-    def counts_over(self, kind: str, platform: str, accounts: "Sequence[str]", first: date, last: date) -> None:
-        """Record that the counters of this source's ``kind`` records of ``platform`` and
-        ``accounts`` cover ``first`` to ``last`` (the days of an export's range: YouTube Studio's
-        table), not each record's lifetime: another period, a comparison's or a trend's, gets no
-        value from them in the series they may be in (:mod:`cmflow.stages.source_gaps`), never
-        the range's figures."""
-        entry = (kind, platform, tuple(sorted(accounts)), first, last)
-        if entry not in self.ranges:
-            self.ranges.append(entry)
 
     def skip(self, row: str) -> None:
         """Record one row left out, e.g. ``posts.csv, line 7, column 5 "Likes": value "-3" is

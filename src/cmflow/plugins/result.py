@@ -114,10 +114,6 @@ class StageReport:
     those its records had at its last run the store remembers; None when not known. A failed
     source makes incomplete the reports of the clients owning these accounts, every report
     when they are not known."""
-    ranges: list[tuple[str, str, tuple[str, ...], Any, Any]] = field(default_factory=list)
-    """For sources: (record kind, platform, accounts, first day, last day) of each table whose
-    counters cover an export's date range rather than each record's lifetime
-    (:meth:`~cmflow.plugins.context.FetchContext.counts_over`)."""
 
 
 @dataclass

@@ -85,7 +85,6 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 ctx = FetchContext(start, end, all_periods, workflow.directory,
                                    log.getChild(f"source.{unit.entry.id}"), unit.problems, http,
                                    skipped=unit.skipped, as_of=now, as_of_day=as_of_day, inputs=unit.inputs,
-                                   ranges=unit.ranges,
                                    latest_segment=index == len(segments) - 1)
                 for table in unit.part.fetch(ctx) or []:
                     if not isinstance(table, RecordTable) or table.kind not in RECORD_KINDS:
@@ -125,7 +124,6 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
                 if problem not in said:
                     said.append(problem)
             report.skipped.extend(unit.skipped)
-            report.ranges.extend(r for r in unit.ranges if r not in report.ranges)
             frames, plan = unit.frames, unit.plan
             if plan is not None and unit.error is None:
                 plan.fetched = frames  # kept once the outputs are delivered
@@ -234,7 +232,6 @@ class _Part:
     details: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     inputs: dict[str, list[str]] = field(default_factory=dict)
-    ranges: list[tuple] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     @property

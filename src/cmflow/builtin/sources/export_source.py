@@ -153,9 +153,6 @@ class ReadTable:
     """Rows left out before reading because the format says they are not records (a Total row)."""
     rows: int = 0
     """Rows under the header that are not blank, as read (records, before any check of their values)."""
-    left_out: "pl.DataFrame | None" = None
-    """The rows left out as no records, as their text was read (a Total row: see
-    :func:`note_total_row_difference`); None when there is none."""
 
     @property
     def format(self) -> ExportFormat:
@@ -221,9 +218,7 @@ class ExportSource(Source, InspectsFiles):
         # The fetch stage conforms the records again and cleans their text then: not twice here.
         tables = [read for path in files for read in read_file(path, self.options, ctx, clean_text=False)]
         warn_if_account_unused(tables, self.options, ctx)
-        note_table_ranges(tables, ctx)
-        for read in tables:
-            note_total_row_difference(read, ctx)
+        warn_if_range_is_not_the_period(tables, ctx)
         for read in tables:
             for what in what_was_read(read):
                 ctx.read_input(what, shown_path(read.path, ctx.workflow_dir))
@@ -362,7 +357,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     mapping = mapping_options(path, table, options)
     warn_of_places_not_read(path, table.format, options, ctx)
     if table.sheet is None and not table.format.date_order_chosen_by_user:
-        frame, height, not_records, left_out = _parsed_csv_table(path, table, mapping, ctx)
+        frame, height, not_records = _parsed_csv_table(path, table, mapping, ctx)
     else:  # a workbook's sheet, or dates whose day/month order the whole column tells (Clockify)
         header = None
         if table.sheet is None:
@@ -377,8 +372,8 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
         raw = with_platform_column(raw, table.format)
         if table.format.date_order_chosen_by_user:
             mapping = in_date_order(raw, path, mapping, table.format, options, ctx)
-        height, left_out = raw.height, []
-        raw, places = without_rows_not_records(raw, places, table.format, left_out)
+        height = raw.height
+        raw, places = without_rows_not_records(raw, places, table.format)
         every = None if header is None else [*header, *(c for c in raw.columns if c not in header)]  # with made ones
         not_records = height - raw.height
         handed, raw = [raw], None  # parse_records holds the text alone, and lets each column go once parsed
@@ -392,14 +387,7 @@ def read_table(path: Path, table: IdentifiedTable, options: ExportOptions, ctx: 
     if "account" in frame.columns and (frame["account"] == ACCOUNT_IN_LINKS).any():
         frame = account_from_links(path, frame, table.format)
     frame = first_listed_and_zero_missing(frame, table.format, options)
-    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height,
-                     _concatenated(left_out))
-
-
-def _concatenated(frames: list["pl.DataFrame"]) -> "pl.DataFrame | None":
-    import polars as pl
-
-    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+    return ReadTable(path, table, RecordTable(table.record, frame).conformed(clean_text), not_records, height)
 
 
 def account_from_links(path: Path, frame: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -454,30 +442,25 @@ RANGE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})")
 """The date range YouTube Studio writes in its download's name (``Content 2026-11-01_2026-11-30 Atelier Lumen``)."""
 
 
-def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
-    """A table whose counters cover its export's date range (YouTube Studio's): the range is
-    recorded, with the table's platform and accounts (:meth:`FetchContext.counts_over`), so that
-    no other period (a comparison's, a trend's) is given its figures in the series it may be in;
-    read for another period than that range, it is said: its figures are the range's, whatever
-    the report's period says. The range is read from the download's name (its folder's, else the
-    file's); a table whose name holds none is taken to be of the run's period (the docs tell to
-    read the export of the report's period)."""
+def warn_if_range_is_not_the_period(tables: list[ReadTable], ctx: FetchContext) -> None:
+    """A table whose counters cover its export's date range (YouTube Studio's), read for another
+    period than that range: its figures are the range's, whatever the report's period says. The
+    range is read from the download's name (its folder's, else the file's); a table whose name
+    holds none is not said (the docs tell to read the export of the report's period)."""
     from datetime import date
 
     if not ctx.periods:
         return
     current = ctx.periods[0]
     for read in tables:
-        if not read.format.counters_over_range or read.frame.height == 0:
+        found = read.format.counters_over_range and (RANGE_IN_NAME.search(read.path.parent.name)
+                                                     or RANGE_IN_NAME.search(read.path.name))
+        if not found:
             continue
-        found = RANGE_IN_NAME.search(read.path.parent.name) or RANGE_IN_NAME.search(read.path.name)
         try:
-            first, last = (date.fromisoformat(found[1]), date.fromisoformat(found[2])) if found else \
-                (current.start, current.end)
+            first, last = date.fromisoformat(found[1]), date.fromisoformat(found[2])
         except ValueError:
-            first, last = current.start, current.end
-        accounts = read.frame["account"].drop_nulls().unique().to_list() if "account" in read.frame.columns else []
-        ctx.counts_over(read.format.record, read.format.platform, accounts, first, last)
+            continue
         if (first, last) == (current.start, current.end):
             continue
         shown = shown_path(read.path, ctx.workflow_dir)
@@ -487,41 +470,6 @@ def note_table_ranges(tables: list[ReadTable], ctx: FetchContext) -> None:
             f"{current.start:%Y-%m-%d}..{current.end:%Y-%m-%d}: its figures are that range's; export the table "
             "again for the period", "export_range_not_period",
             {"file": shown, "range": [(first, last)], "period": [(current.start, current.end)]}))
-
-
-TOTAL_ROW_COUNTERS = ("video_views", "impressions", "likes", "comments", "shares")
-"""The counters a table's Total row is compared on with the sum of its records."""
-
-
-def note_total_row_difference(read: ReadTable, ctx: FetchContext) -> None:
-    """A note when a table's totals row (YouTube Studio's `Total`, left out as no record) counts
-    more or less than its records add up to: Studio's Total counts the views of videos published
-    before the range, which the table does not list one by one (and a table cut at the rows
-    Studio exports, about 500, lists fewer). The figures stay the listed videos'; the note names
-    each difference, so that a CM comparing with Studio's Total knows why. The row is the one the
-    read left out, as decoded (UTF-8, UTF-16 ...): the file is not opened again."""
-    total = read.left_out.row(0, named=True) if read.left_out is not None and read.left_out.height else None
-    if total is None:
-        return
-    differences = []
-    for field in TOTAL_ROW_COUNTERS:
-        named = read.format.columns.get(field)
-        column = next((c for c in ([named] if isinstance(named, str) else named or ()) if c in total), None)
-        if column is None or field not in read.frame.columns or total[column] is None:
-            continue
-        text = str(total[column]).replace(",", "").replace(" ", "").replace("\u202f", "").replace("\xa0", "").strip()
-        if not text.isdigit():
-            continue
-        listed = int(read.frame[field].sum() or 0)
-        if int(text) != listed:
-            differences.append(f"{column} {int(text):,} in the Total row, {listed:,} over the {read.frame.height} "
-                               f"rows listed ({int(text) - listed:+,})")
-    if differences:
-        mark = next(iter(read.format.not_records))
-        ctx.warn(f"{read.path.name}: the \"{str(total.get(mark) or '').strip()}\" row is not the sum of the rows: "
-                 f"{'; '.join(differences)}: the export counts in it what the table does not list one by one "
-                 "(views of videos published before the range, rows past those exported); the figures here are "
-                 "the listed rows'")
 
 
 def with_joined_columns(raw: "pl.DataFrame", known: ExportFormat) -> "pl.DataFrame":
@@ -745,11 +693,10 @@ class KeptRows(RowPlaces):
         return self.places.order(self.kept[index])
 
 
-def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat,
-                             left_out: "list[pl.DataFrame] | None" = None) -> tuple["pl.DataFrame", RowPlaces]:
+def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: ExportFormat
+                             ) -> tuple["pl.DataFrame", RowPlaces]:
     """The table without the rows its format says are not records (``not_records``: YouTube
-    Studio's `Total` row), the others' lines and rows named as before; the rows left out are
-    added to ``left_out`` when given."""
+    Studio's `Total` row), the others' lines and rows named as before."""
     import polars as pl
 
     marks = [pl.col(column).str.strip_chars().is_in(list(values))
@@ -760,8 +707,6 @@ def without_rows_not_records(raw: "pl.DataFrame", places: RowPlaces, known: Expo
     if not drop.any():
         return raw, places
     kept = [index for index, dropped in enumerate(drop.to_list()) if not dropped]
-    if left_out is not None:
-        left_out.append(raw.filter(drop))
     return raw.filter(~drop), KeptRows(places, kept)
 
 
@@ -790,13 +735,11 @@ class ChunkedTable:
         self.rows = 0
         """Rows under the header that are not blank, as read (see :attr:`ReadTable.rows`)."""
         self.not_records = 0
-        self.left_out: list["pl.DataFrame"] = []
-        """The rows left out as no records (see :attr:`ReadTable.left_out`)."""
 
     def add(self, handed: list["pl.DataFrame"], places: RowPlaces, names: list[str]) -> None:
         raw = with_platform_column(with_joined_columns(handed.pop(), self.known), self.known)
         height = raw.height
-        raw, places = without_rows_not_records(raw, places, self.known, self.left_out)
+        raw, places = without_rows_not_records(raw, places, self.known)
         self.rows, self.not_records = self.rows + height, self.not_records + height - raw.height
         every = [*names, *(c for c in raw.columns if c not in names)]  # with the columns made
         handed.append(raw)
@@ -805,9 +748,9 @@ class ChunkedTable:
 
 
 def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOptions, ctx: FetchContext
-                      ) -> tuple["pl.DataFrame", int, int, list["pl.DataFrame"]]:
+                      ) -> tuple["pl.DataFrame", int, int]:
     """The records of a known table of a CSV export, parsed a chunk at a time as it is read
-    (:class:`ChunkedTable`); the rows read, the number left out as no records, and those rows."""
+    (:class:`ChunkedTable`); the rows read, and those left out as no records."""
     from cmflow.builtin.sources.csv_tables import read_csv_file
     from cmflow.builtin.sources.steady_files import read_steadily
 
@@ -820,7 +763,7 @@ def _parsed_csv_table(path: Path, table: IdentifiedTable, mapping: MappingOption
 
     chunks, raw = read_steadily(path, parsed)
     raw.warn_lines_set_aside(ctx, path)
-    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records, chunks.left_out
+    return chunks.parser.finish(raw.bad), chunks.rows, chunks.not_records
 
 
 def columns_kept(known: ExportFormat, mapping: MappingOptions, names: list[str]) -> list[str] | None:
