@@ -78,17 +78,16 @@ def test_the_rates_of_the_insights_and_heat_map_follow_the_group_rule_for_counte
 
 def test_an_objective_without_a_verdict_shows_no_figures() -> None:
     """Its reason is said instead: never "– for a target of – (0 % of the target)"."""
-    from types import SimpleNamespace
-
+    from cmflow import Objective, ObjectiveResult
     from cmflow.builtin.reports.language import language
     from cmflow.builtin.reports.objective_words import objective_figures
 
-    objective = SimpleNamespace(kind="change", target_change_pct=10.0, against="previous_period")
-    no_baseline = SimpleNamespace(objective=objective, progress=None, change_pct=None, value=120.0,
-                                  unit="followers", target_value=None)
+    objective = Objective(id="fans", goal="grow_fanbase", metric="followers", direction="at_least",
+                          target_change_pct=10.0, against="previous_period")
+    no_baseline = ObjectiveResult(objective, {}, "followers", "up", 120.0)
     assert objective_figures(no_baseline, language("fr")) == ""
-    reached = SimpleNamespace(objective=objective, progress=1.2, change_pct=12.0, value=112.0, unit="followers",
-                              target_value=110.0)
+    reached = ObjectiveResult(objective, {}, "followers", "up", 112.0, baseline=100.0, change_pct=12.0,
+                              progress=1.2, verdict="continue", threshold=1.0)
     assert objective_figures(reached, language("en")) == "+12.00% for a target of +10.00% (120% of the target) · vs previous period"
 
 
