@@ -929,14 +929,21 @@ def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_r
 def test_the_demo_s_tasks_are_in_each_client_s_language(demo_run, demo_dir):
     """Maison Lumière's (``fr``) missing story and its campaign over budget (calendrier-avent,
     which its French report lists) make French tasks, Trailhead's (``en``) English ones."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_date
+
+    # due a day after the run started (due_in = "1d"), the day in the workflow's time zone
+    due = format_date((demo_run.started_at + timedelta(days=1)).astimezone(ZoneInfo("Europe/Paris")).date(),
+                      "medium", locale="fr")
     text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     tasks = [line.split(" <!--")[0] for line in text.splitlines() if line.startswith("- [")]
     [maison] = [task for task in tasks if "Maison Lumière · Instagram" in task]
     assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour Maison Lumière · Instagram · ")
-    assert maison.endswith(" (échéance le 8 déc. 2026)") and "au-dessus de 0" not in maison
+    assert maison.endswith(f" (échéance le {due})") and "au-dessus de 0" not in maison
     [budget] = [task for task in tasks if "calendrier-avent" in task]
     assert budget == ("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent, au-dessus de 100,00\u00a0% "
-                      "(échéance le 8 déc. 2026)")
+                      f"(échéance le {due})")
     assert "  - Campagne\u00a0: calendrier-avent" in text.splitlines()
     assert "  - Valeur\u00a0: 59\u00a0h" in text.splitlines()
     # English cards are worded as the French ones (the trigger's words, the series by display name)
