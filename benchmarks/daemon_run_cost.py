@@ -54,10 +54,10 @@ def by_stage(runs: int) -> dict[str, float]:
     the runner times (``stage:NAME``), of the rest (``stage:(outside the stages)``: loading the
     workflow, opening and closing the run, the store engine), and the SQL statements and Polars
     queries (``collect``, eager operations included) it sends, per run."""
-    import polars as pl
     import sqlalchemy as sa
 
     import cmflow.runner as runner
+    from timing import PolarsQueries  # benchmarks/timing.py, beside this script
 
     totals: dict[str, float] = {}
     timed = runner._timed
@@ -69,31 +69,14 @@ def by_stage(runs: int) -> dict[str, float]:
         finally:
             totals[f"stage:{stage}"] = totals.get(f"stage:{stage}", 0.0) + time.process_time() - started
 
-    counted = {"statements": 0, "collects": 0}
-    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
-    collect_eager = getattr(pl.LazyFrame, "_collect_eager", None)
-
-    def counting_collect(self, *args, **kwargs):
-        counted["collects"] += 1
-        return collect(self, *args, **kwargs)
-
-    def counting_collect_eager(self, *args, **kwargs):  # an eager operation (DataFrame.select ...)
-        counted["collects"] += 1
-        return collect_eager(self, *args, **kwargs)
-
-    def counting_collect_all(frames, *args, **kwargs):
-        counted["collects"] += 1
-        return collect_all(frames, *args, **kwargs)
-
+    counted = {"statements": 0}
     def statement(*_):
         counted["statements"] += 1
 
     execute, request = _inline_runs(runs + 3)
     for _ in range(3):
         execute(request())
-    runner._timed, pl.LazyFrame.collect, pl.collect_all = cpu_timed, counting_collect, counting_collect_all
-    if hasattr(pl.LazyFrame, "_collect_eager"):  # (Polars 1.x and later)
-        pl.LazyFrame._collect_eager = counting_collect_eager
+    runner._timed, queries = cpu_timed, PolarsQueries()
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", statement)
     started = time.process_time()
     for _ in range(runs):
@@ -102,7 +85,7 @@ def by_stage(runs: int) -> dict[str, float]:
     figures = {key: 1000 * value / runs for key, value in totals.items()}
     figures["stage:(outside the stages)"] = 1000 * (whole - sum(totals.values())) / runs
     figures["whole run"] = 1000 * whole / runs
-    figures.update({f"count:{key}": value / runs for key, value in counted.items()})
+    figures.update({"count:statements": counted["statements"] / runs, "count:collects": queries.total / runs})
     return figures
 
 

@@ -46,7 +46,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from timing import print_side_by_side  # benchmarks/timing.py, beside this script
+from timing import child_figures, measured_in_turn, print_side_by_side  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("charts", "pdf", "html", "xlsx", "document", "rest")
@@ -153,15 +153,6 @@ def child(keep: str | None) -> dict[str, float]:
     return figures
 
 
-def run_child(src: str | None, keep: str | None) -> dict[str, float]:
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = src
-    command = [sys.executable, __file__, "--child", *(["--keep", keep] if keep else [])]
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def unpack_commit(commit: str) -> str:
     """This repository's ``src`` at ``commit``, in a temporary folder (removed at exit)."""
     folder = tempfile.mkdtemp(prefix="cmflow-report-render-reference-")
@@ -196,14 +187,13 @@ def main() -> int:
         return 0
     reference = options.reference_src or (unpack_commit(options.reference_commit) if options.reference_commit else None)
     trees = [("this", None)] + ([("reference", reference)] if reference else [])
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in trees}
-    for number in range(options.rounds):
-        for name, src in (trees if number % 2 == 0 else trees[::-1]):
-            keep = str(Path(options.keep) / f"{name}-{number + 1}") if options.keep else None
-            rounds[name].append(run_child(src, keep))
-        print(f"round {number + 1}: " + "  ".join(
-            f"{name} run={rounds[name][-1]['run']:.2f}s reports={rounds[name][-1]['reports']:.2f}s"
-            for name, _ in trees), flush=True)
+
+    def measure(name: str, src: str | None, number: int) -> dict[str, float]:
+        keep = ["--keep", str(Path(options.keep) / f"{name}-{number + 1}")] if options.keep else []
+        return child_figures(__file__, src, *keep)
+
+    rounds = measured_in_turn(trees, options.rounds, measure,
+                              lambda f: f"run={f['run']:.2f}s reports={f['reports']:.2f}s")
     print_side_by_side(rounds, FIGURES, width=40, decimals=2)
     stage_keys = sorted({key for name, _ in trees for r in rounds[name] for key in r if key.startswith("stage ")},
                         key=lambda key: -statistics.median(r.get(key, 0.0) for r in rounds["this"]))

@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from timing import print_side_by_side  # benchmarks/timing.py, beside this script
+from timing import PolarsQueries, child_figures, measured_in_turn, print_side_by_side  # benchmarks/timing.py
 
 
 def tables() -> dict[str, tuple]:
@@ -55,22 +53,10 @@ def tables() -> dict[str, tuple]:
 
 def child(repeats: int) -> dict[str, float]:
     """One round in this interpreter (whichever cmflow its path finds)."""
-    import polars as pl
-
     from cmflow import FetchContext, Period
     from cmflow.builtin.sources import tabular
 
-    counts = [0]
-    collect, eager, collect_all = pl.LazyFrame.collect, pl.LazyFrame._collect_eager, pl.collect_all
-
-    def counted(function):
-        def call(*args, **kwargs):
-            counts[0] += 1
-            return function(*args, **kwargs)
-        return call
-
-    pl.LazyFrame.collect, pl.LazyFrame._collect_eager, pl.collect_all = \
-        counted(collect), counted(eager), counted(collect_all)
+    queries = PolarsQueries()
     period = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
     ctx = FetchContext(period.start_utc, period.end_utc, [period], Path("."), logging.getLogger("bench"), [])
     figures = {}
@@ -78,21 +64,14 @@ def child(repeats: int) -> dict[str, float]:
         def parse():
             return tabular.parse_records(raw, options, ctx, Path(options.path), tabular.RowPlaces())
         parse()  # warm: imports, time zones
-        counts[0] = 0
+        queries.reset()
         parse()
-        figures[f"{name}_queries"] = counts[0]
+        figures[f"{name}_queries"] = queries.total
         started = time.process_time()
         for _ in range(repeats):
             parse()
         figures[f"{name}_cpu_ms"] = (time.process_time() - started) / repeats * 1000
     return figures
-
-
-def run_child(src: str | None, repeats: int) -> dict[str, float]:
-    env = dict(os.environ, **({"PYTHONPATH": src} if src else {}))
-    out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(repeats)], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -106,10 +85,8 @@ def main() -> int:
         print(json.dumps(child(options.repeats)))
         return 0
     trees = [("this", None)] + ([("reference", options.reference_src)] if options.reference_src else [])
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in trees}
-    for number in range(options.rounds):
-        for name, src in (trees if number % 2 == 0 else trees[::-1]):
-            rounds[name].append(run_child(src, options.repeats))
+    rounds = measured_in_turn(trees, options.rounds,
+                              lambda _, src, __: child_figures(__file__, src, "--repeats", str(options.repeats)))
     print_side_by_side(rounds, [(key, key) for key in rounds["this"][0]], width=24, decimals=1)
     return 0
 

@@ -30,13 +30,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from timing import print_side_by_side  # benchmarks/timing.py, beside this script
+from timing import PolarsQueries, child_figures, measured_in_turn, print_side_by_side  # benchmarks/timing.py
 
 REPO = Path(__file__).resolve().parent.parent
 PERIOD = "2026-11-16..2026-11-22"
@@ -46,34 +45,20 @@ def child(repeats: int, full: bool) -> dict[str, float]:
     """One round in this interpreter (whichever cmflow its path finds)."""
     sys.path.insert(0, str(REPO / "tests"))
     os.environ["CMFLOW_LOAD_PLUGINS"] = ""
-    import polars as pl
-
     import cmflow.runner as runner
     from cmflow.testing import run_workflow_file
     from demo_scenario import demo_without_client_reports
 
-    counts = {"collect": 0, "eager": 0, "collect_all": 0}
-    counting = [False]
-    collect, eager, collect_all = pl.LazyFrame.collect, pl.LazyFrame._collect_eager, pl.collect_all
-
-    def counted(name, function):
-        def call(*args, **kwargs):
-            if counting[0]:
-                counts[name] += 1
-            return function(*args, **kwargs)
-        return call
-
-    pl.LazyFrame.collect = counted("collect", collect)
-    pl.LazyFrame._collect_eager = counted("eager", eager)
-    pl.collect_all = counted("collect_all", collect_all)
+    queries = PolarsQueries()
+    queries.on = False  # the measure stage's only
     measure, seen = runner.measure, {}
 
     def measured(*args, **kwargs):
-        counting[0], started = True, time.process_time()
+        queries.on, started = True, time.process_time()
         try:
             return measure(*args, **kwargs)
         finally:
-            seen["cpu"], counting[0], seen["call"] = time.process_time() - started, False, (args, kwargs)
+            seen["cpu"], queries.on, seen["call"] = time.process_time() - started, False, (args, kwargs)
 
     runner.measure = measured
     work = Path(tempfile.mkdtemp(prefix="cmflow-small-workflow-"))
@@ -95,17 +80,7 @@ def child(repeats: int, full: bool) -> dict[str, float]:
     os.chdir(REPO)
     shutil.rmtree(work, ignore_errors=True)
     return {"run_cpu": run_cpu, "measure_cpu": seen["cpu"], "warm_measure_cpu": statistics.median(warm),
-            "queries": sum(counts.values()), **counts}
-
-
-def run_child(src: str | None, repeats: int, full: bool) -> dict[str, float]:
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = src
-    out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(repeats), *(["--full"] if full else [])],
-                         env=env,
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+            "queries": queries.total, **queries.counts}
 
 
 FIGURES = (("run_cpu", "demo run, CPU s"), ("measure_cpu", "its measure stage, CPU s"),
@@ -126,13 +101,10 @@ def main() -> int:
         print(json.dumps(child(options.repeats, options.full)))
         return 0
     trees = [("this", None)] + ([("reference", options.reference_src)] if options.reference_src else [])
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in trees}
-    for number in range(options.rounds):
-        for name, src in (trees if number % 2 == 0 else trees[::-1]):
-            rounds[name].append(run_child(src, options.repeats, options.full))
-        print(f"round {number + 1}: " + "  ".join(
-            f"{name} measure={rounds[name][-1]['measure_cpu']:.3f}s warm={rounds[name][-1]['warm_measure_cpu']:.3f}s"
-            f" run={rounds[name][-1]['run_cpu']:.2f}s" for name, _ in trees), flush=True)
+    arguments = ["--repeats", str(options.repeats), *(["--full"] if options.full else [])]
+    rounds = measured_in_turn(trees, options.rounds, lambda _, src, __: child_figures(__file__, src, *arguments),
+                              lambda f: f"measure={f['measure_cpu']:.3f}s warm={f['warm_measure_cpu']:.3f}s"
+                                        f" run={f['run_cpu']:.2f}s")
     print_side_by_side(rounds, FIGURES)
     return 0
 
