@@ -11,6 +11,7 @@ allowed to create), the file is read as it is on disk (``immutable``), which is 
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import time
@@ -176,21 +177,16 @@ def _give_back_freed_memory() -> None:
     merge's pages, but glibc keeps them in the process (a 300,000-post merge left 318 MiB of RSS
     against 164 MiB trimmed), and a run process or Celery pool process is retired by its RSS
     (``max_memory_per_process_mb``). Nothing on other C libraries (musl, macOS)."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` among the process's own symbols, looked up once; None without it."""
     import ctypes
-    import ctypes.util
 
-    global _MALLOC_TRIM
-    if _MALLOC_TRIM is None:
-        try:
-            _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _MALLOC_TRIM = False
-    if _MALLOC_TRIM:
-        _MALLOC_TRIM(0)
-
-
-_MALLOC_TRIM = None
-"""glibc's ``malloc_trim`` once looked up; False where the C library has none."""
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
 def _begin(connection: sa.Connection) -> None:
