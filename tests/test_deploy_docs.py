@@ -262,3 +262,16 @@ def test_the_systemd_units_run_cmflow_as_its_user_with_the_env_file_and_a_gracef
 def test_the_readme_links_to_pages_that_exist(page):
     assert f"]({page}" in README.read_text(encoding="utf-8")
     assert (DEPLOY / page).resolve().is_file()
+
+
+def test_the_container_image_installs_what_the_pdf_reports_need():
+    """Workers in the container write PDF reports: the image installs the Pango library and the
+    fonts that .ci/run installs for the report tests (one list to keep in step with the other)."""
+    ci_packages = re.search(r"for package in (.*?); do", (DEPLOY.parents[1] / ".ci" / "run").read_text(encoding="utf-8"),
+                            re.S).group(1).replace("\\\n", " ").split()
+    for_reports = [p for p in ci_packages if p.startswith(("libpango", "fonts-"))]
+    assert len(for_reports) >= 4, ci_packages
+    containerfile = (DEPLOY.parent / "Containerfile.daemon").read_text(encoding="utf-8")
+    run_stage = containerfile[containerfile.rindex("\nFROM "):]
+    installed = set(" ".join(re.findall(r"apt-get install[^&]*", run_stage.replace("\\\n", " "))).split())
+    assert not set(for_reports) - installed, set(for_reports) - installed
