@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
-from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
+from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, Number, mark_secret
 from cmflow.builtin.outputs.alert_language import dimension_label
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
@@ -102,7 +102,7 @@ class TaskOptions(WorkItemOptions):
     """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
 
     allow_private_network: bool = allow_private_network_option("an API address")
-    timeout: float = Field(
+    timeout: Number = Field(
         15.0, gt=0, le=300, description="Seconds to wait for the API to accept the connection, and then "
         "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
         examples=[30])
