@@ -140,7 +140,7 @@ class AlertLine:
     """The alert's value when it counts records (conversations, mentions ...) and the records
     listed are not as many (one the listing cannot tell apart); None when they agree."""
     lang: Any = field(default=None, compare=False, repr=False)
-    """The reports' :class:`~cmflow.builtin.reports.language.Language` a chat message says the
+    """The reports' :class:`cmflow.Language` a chat message says the
     alert in (its client's, not English); None: English, as the words below are written."""
 
     @property

@@ -37,8 +37,7 @@ from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
 if TYPE_CHECKING:
-    from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, SendContext
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Alert, DeliveryContext, Language, Notification, NotificationBatch, SendContext
     from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.http import PlatformError, PlatformSession
 
@@ -280,7 +279,7 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        from cmflow.builtin.reports.languages import language_problems
+        from cmflow import language_problems
 
         return [*rules_problems(self.options, workflow), *language_problems(self.options.language),
                 *base_url_problems(self.options)]
@@ -321,7 +320,7 @@ class TaskNotifier(Notifier):
         workflow = batch.result.workflow
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
         if options.language is not None:  # the output's language, for every item
-            from cmflow.builtin.reports.language import language
+            from cmflow import language
 
             lang = language(options.language)
         else:
@@ -425,7 +424,7 @@ def has_key_line(text: str | None, key: str, prefix: str = KEY_LINE) -> bool:
 def payload_text(payload: dict[str, Any], key: str, **values: Any) -> str:
     """Catalogue message ``key`` in the language of the payload's alert (English for a message
     queued before payloads said theirs): ``Résolu : …``, ``échéance le 2026-11-18``."""
-    from cmflow.builtin.reports.language import language
+    from cmflow import language
 
     return language(payload.get("language") or "en").text(key, **values)
 
