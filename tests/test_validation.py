@@ -540,6 +540,7 @@ class NumberOptions(BaseModel):
 
 
 @pytest.mark.parametrize("values, words, hint", [
+    ({"weeks": "eight"}, "must be a whole number (got 'eight')", ""),
     # pydantic alone reads "1.500" (1500 in French) as 1.5, without a word.
     ({"target": "1.500"}, "must be a number written without quotes (got '1.500')",
      "write target = 1.5 or target = 1500, whichever you meant"),
@@ -588,13 +589,24 @@ def test_sources_metrics_and_outputs_refuse_a_number_in_quotes(write_workflow) -
         "outputs[0].width": ("must be a number written without quotes (got '100')", "write width = 100")}
 
 
+def test_the_workflow_files_own_numbers_refuse_a_number_in_quotes(write_workflow) -> None:
+    """A trigger entry's run counts, the daemon's catch-up cap and the production amounts too."""
+    header = HEADER + 'catch_up_cap = "3"\n'
+    trigger = '[[triggers]]\nplugin = "threshold"\nmetric = "engagement_rate_by_reach"\nabove = 2\nfor = "2"\n'
+    production = '[production]\ndefault_rate = "45.50"\n'
+    problems = problems_of(write_workflow(header + POSTS_SOURCE + ERR_METRIC + trigger + production))
+    assert {p.path: p.hint.split(",")[0] for p in problems} == {
+        "workflow.catch_up_cap": "write catch_up_cap = 3", "triggers[0].for": "write for = 2",
+        "production.default_rate": "write default_rate = 45.5"}
+
+
 def test_every_number_a_built_in_plugin_reads_refuses_quotes() -> None:
     """Each whole or decimal number of a built-in plugin's options (nested tables too) is a
     :data:`cmflow.Number` or :data:`cmflow.WholeNumber`; left out: an option that is a name or a
     number (a sheet's name or index) and an identifier (Toggl's ``workspace_id``, written either way)."""
     import typing
 
-    from cmflow.plugins.option_types import _unquoted_number
+    from cmflow import Number, WholeNumber
     from cmflow.plugins.registry import get_registry
 
     def numeric(kind) -> bool:
@@ -606,7 +618,7 @@ def test_every_number_a_built_in_plugin_reads_refuses_quotes() -> None:
 
     def guarded(kind) -> bool:
         if typing.get_origin(kind) is typing.Annotated and any(
-                getattr(mark, "func", None) is _unquoted_number for mark in kind.__metadata__):
+                mark in (*Number.__metadata__, *WholeNumber.__metadata__) for mark in kind.__metadata__):
             return True
         return any(map(guarded, typing.get_args(kind)))
 
