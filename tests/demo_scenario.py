@@ -47,18 +47,3 @@ def demo_without_client_reports() -> str:
     blocks = re.split(r"(?=^\[\[)", text, flags=re.MULTILINE)
     return "".join(b for b in blocks if not (b.startswith("[[outputs]]")
                                               and ('plugin = "report"' in b or 'plugin = "email"' in b)))
-
-
-def demo_with_html_client_reports() -> str:
-    """The whole demo, its clients' reports written as HTML pages only: without its PDFs and
-    workbooks, its management one-pagers and its client e-mails (which attach the PDF), nor its
-    clients' logo lines; for the tests that read the pages of a run (an incomplete one, say) but
-    not its documents, which tests/test_demo.py and test_report_*.py cover."""
-    text = re.sub(r"^logo = .*\n", "", DEMO_WORKFLOW.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    blocks = re.split(r"(?=^\[\[)", text, flags=re.MULTILINE)
-    kept = [b for b in blocks if not (b.startswith("[[outputs]]") and ('id = "management_reports"' in b
-                                                                         or 'id = "client_emails"' in b))]
-    [client_reports] = [i for i, b in enumerate(kept) if 'id = "client_reports"' in b]
-    assert 'formats = ["html", "pdf", "xlsx"]' in kept[client_reports]
-    kept[client_reports] = kept[client_reports].replace('formats = ["html", "pdf", "xlsx"]', 'formats = ["html"]')
-    return "".join(kept)

@@ -306,7 +306,7 @@ def _current_rows(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_the_warning_and_the_reason_in_a_french_report(tmp_path: Path, store_url: str) -> None:
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     second, _ = two_runs(tmp_path, store_url, 'where = { account = "alpha" }', 'where = { account = "beta" }')
     fr = language("fr")

@@ -142,7 +142,7 @@ def test_unshared_counters_of_a_set_of_brands() -> None:
 def test_the_competitors_table_says_which_counters_it_compares(tmp_path) -> None:
     from cmflow.builtin.reports.document import build_document
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     # One post each: engagement per post 100 + 10 = 110 for both (the brand's shares and saves left out).

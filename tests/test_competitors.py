@@ -197,7 +197,7 @@ def test_the_clients_report_shows_a_competitors_table_with_the_brand_first(repla
 
     from cmflow.builtin.reports.document import build_document
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     result = run(tmp_path, replay_server, monkeypatch)

@@ -664,6 +664,19 @@ def test_settings_mistakes_are_reported_with_the_key_path(tmp_path):
     assert any(p.startswith("outputs[0].plugin") and "not a notifier" in m for p, m, _ in found)
 
 
+def test_settings_numbers_refuse_quotes(tmp_path):
+    """A settings file's numbers are TOML numbers, as a workflow file's are: "4" is refused with
+    the line to write, not read as 4."""
+    from cmflow.foundation.errors import WorkflowInvalid
+
+    file = tmp_path / "cmflow-daemon.toml"
+    file.write_text('[daemon]\nmax_parallel_runs = "4"\n\n[health]\nstale_after = "1.5"\n', encoding="utf-8")
+    with pytest.raises(WorkflowInvalid) as caught:
+        load_daemon_settings(file)
+    assert {(p.path, p.hint.split(":")[0]) for p in caught.value.problems} == {
+        ("daemon.max_parallel_runs", "write max_parallel_runs = 4"), ("health.stale_after", "write stale_after = 1.5")}
+
+
 def test_command_line_values_win_over_the_settings_file_across_reloads(tmp_path, store_url, caplog):
     """`--max-parallel 1` over a file saying 3: a health edit reloads without claiming that
     [daemon] changed; an edit of a [daemon] value not given on the command line says it waits

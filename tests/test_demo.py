@@ -396,7 +396,7 @@ def test_expected_alerts_fire(demo_run):
 
 
 def test_report_shows_the_independently_computed_numbers(demo_run, demo_dir):
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     platform_name = language("en").platform  # the page names platforms as the client reports do
     html = (demo_dir / REPORT).read_text(encoding="utf-8")

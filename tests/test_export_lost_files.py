@@ -16,7 +16,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cmflow.cli import main
-from cmflow.builtin.reports.language import language
+from cmflow.presentation.language import language
 from cmflow.store import open_store
 from cmflow.testing import run_workflow_file
 

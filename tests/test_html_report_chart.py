@@ -123,7 +123,7 @@ def test_the_page_fits_a_phone(page) -> None:
 def test_periods_and_days_read_as_the_report_output_writes_them_not_iso(page) -> None:
     """The title, the period line, the chart's legend and the posts' days: ``Nov 16 – 22, 2026``
     (Babel's English, the same formatter as the ``report`` output), never ``2026-11-16..2026-11-22``."""
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     html = page.read_text(encoding="utf-8")
     week, before = "Nov 16\u2009\u2013\u200922, 2026", "Nov 9\u2009\u2013\u200915, 2026"
@@ -166,7 +166,7 @@ def test_a_french_page_has_no_english_word_of_the_catalogue(page) -> None:
     too), and its figures and days are French (Babel)."""
     import re
 
-    from cmflow.builtin.reports.language import load_catalogue
+    from cmflow.presentation.language import load_catalogue
 
     def words_of(catalogue: dict) -> set[str]:
         texts = [v for m in catalogue.values() for v in (m.values() if isinstance(m, dict) else [m])]

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from cmflow import PluginOptions, RecordTable, Source, hookimpl
-from cmflow.builtin.reports.language import language
+from cmflow.presentation.language import language
 from cmflow.stages.incremental import source_key
 from cmflow.store import open_store
 from cmflow.testing import registered_plugin, replay_server, run_workflow_file  # noqa: F401 (a fixture)

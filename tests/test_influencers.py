@@ -113,7 +113,7 @@ def test_min_mentions_keeps_the_regular_authors(tmp_path) -> None:
 def test_the_report_lists_the_candidates_with_their_evidence(tmp_path) -> None:
     from cmflow.builtin.reports.document import build_document
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     document = build_document(run(tmp_path), ReportScope(), title="Influence")
@@ -131,7 +131,7 @@ def test_an_untrusted_example_link_is_never_clickable(tmp_path) -> None:
     inert."""
     from cmflow.builtin.reports.document import build_document
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     hostile = EXPORT.read_text(encoding="utf-8-sig").replace(
@@ -174,7 +174,7 @@ def test_the_engagement_of_an_authors_mentions_adds_to_the_score(tmp_path) -> No
         ("julie.bsky.social", 576, "interactions", None), ("marc@piaille.fr", 2, "interactions", None)]
     from cmflow.builtin.reports.document import build_document
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     section = render_html(build_document(result, ReportScope(), title="Influence"), language("en"))

@@ -491,7 +491,7 @@ def test_cost_per_engagement_of_posts_that_report_no_counter(tmp_path) -> None:
 ])
 def test_reports_and_the_terminal_write_amounts_in_their_currency(code, written) -> None:
     from cmflow import format_value
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     lang = language(code)
     assert [lang.value(1030, "EUR"), lang.value(236.666, "EUR"), lang.value(4, "h")] == written

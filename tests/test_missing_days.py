@@ -10,7 +10,7 @@ tools list them) are not a daily series that lost days: nothing is said.
 
 from __future__ import annotations
 
-from cmflow.builtin.reports.language import language
+from cmflow.presentation.language import language
 from cmflow.testing import run_workflow_file
 
 DAYS = {"26/12/2025": 100, "27/12/2025": 110, "28/12/2025": 120, "29/12/2025": 300, "30/12/2025": 310,

@@ -119,8 +119,8 @@ def test_a_threshold_is_shown_with_the_decimals_it_has_in_the_report_and_on_the_
     """optimise = 0.875: 87.55 % reached reads "optimise from 87.5%", never "from 88%" (the
     progress rounded the same way); a progress just past a threshold of 87.45 % is never shown
     as 87 %, below it."""
-    from cmflow.builtin.reports.language import language
-    from cmflow.builtin.reports.objective_words import objective_rule
+    from cmflow.presentation.language import language
+    from cmflow.presentation.objective_words import objective_rule
     from cmflow.cli.run import _rule_in_words
 
     halves = objective(target=10.0, ladder=Ladder(optimise=0.875))

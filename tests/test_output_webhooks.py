@@ -233,7 +233,7 @@ def test_the_lines_a_chat_message_shares_are_in_its_alerts_language_when_they_sh
     from types import SimpleNamespace
 
     from cmflow.builtin.outputs.chat import batch_language, more_text
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     french = language("fr")
     assert more_text(1, french) == "…et 1\u00a0autre alerte non affichée ici"

@@ -28,7 +28,7 @@ HEAVY_LIBRARIES = ("polars", "numpy", "pyarrow", "sqlalchemy", "httpx", "jinja2"
 """What a run needs and checking a workflow file does not (holidays: validation reads its country
 codes from its registry's source; importing it costs about a tenth of `cmflow validate`)."""
 RUN_MODULES = ("cmflow.runner", "cmflow.stages", "cmflow.delivery", "cmflow.presentation", "cmflow.http.client",
-               "cmflow.store.sql", "cmflow.builtin.reports.document", "cmflow.builtin.reports.language",
+               "cmflow.store.sql", "cmflow.builtin.reports.document", "cmflow.presentation.language",
                "cmflow.builtin.reports.charts", "cmflow.builtin.reports.pdf", "cmflow.builtin.reports.workbook")
 """cmflow's run machinery: the stages, delivery, the HTTP kit's client, the store's SQL, the
 report document and its charts, language (Babel), PDF and workbook."""

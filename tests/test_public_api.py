@@ -40,11 +40,25 @@ def public_names(module: str) -> set[str]:
     return set(importlib.import_module(module).__all__)
 
 
+def package_of(path: Path) -> list[str]:
+    """The dotted name of the package ``path`` sits in, in parts, counted from the ``src``
+    folder above it (``src/cmflow/builtin/metrics/x.py``: ``cmflow.builtin.metrics``): what a
+    relative import counts its dots from."""
+    parts = path.parent.parts
+    return list(parts[len(parts) - parts[::-1].index("src"):])
+
+
 def imports_of(path: Path) -> list[tuple[int, str, str | None]]:
-    """(line, module, name) of every import in ``path``; name is None for ``import module``."""
+    """(line, module, name) of every import in ``path``; name is None for ``import module``. A
+    relative import is read as the absolute one it is (``from ...stages import fetch`` in
+    ``cmflow/builtin/metrics/`` imports ``cmflow.stages``), so that it cannot pass unseen."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            package = package_of(path)
+            base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+            found += [(node.lineno, base, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
             found += [(node.lineno, node.module, alias.name) for alias in node.names]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name, None) for alias in node.names]
@@ -83,16 +97,20 @@ def test_built_in_and_example_plugins_import_only_public_names() -> None:
 
 
 def test_the_check_finds_a_private_import(tmp_path: Path) -> None:
-    module = tmp_path / "plugin.py"
+    module = tmp_path / "src" / "cmflow" / "builtin" / "metrics" / "plugin.py"
+    module.parent.mkdir(parents=True)
     module.write_text("import cmflow.runner\nfrom cmflow import hookimpl\nfrom cmflow import _PUBLIC\n"
-                      "from cmflow.foundation.measurements import ratio\nfrom cmflow.http import redact\n")
+                      "from cmflow.foundation.measurements import ratio\nfrom cmflow.http import redact\n"
+                      "from ...stages.fetch import fetch\nfrom ... import closest\nfrom ... import _PUBLIC\n"
+                      "from .common import helper\nfrom .. import tool_addresses\n")
     global REPO
     saved, REPO = REPO, tmp_path
     try:
         problems = private_imports(module)
     finally:
         REPO = saved
-    assert [problem.split(":")[1] for problem in problems] == ["1", "3", "4"]
+    assert [problem.split(":")[1] for problem in problems] == ["1", "3", "4", "6", "8"]
+    assert "cmflow.stages.fetch.fetch is not in a public module" in problems[3]
 
 
 @pytest.mark.parametrize("module", sorted(PUBLIC_MODULES))

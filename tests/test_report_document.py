@@ -79,8 +79,8 @@ def test_the_rates_of_the_insights_and_heat_map_follow_the_group_rule_for_counte
 def test_an_objective_without_a_verdict_shows_no_figures() -> None:
     """Its reason is said instead: never "– for a target of – (0 % of the target)"."""
     from cmflow import Objective, ObjectiveResult
-    from cmflow.builtin.reports.language import language
-    from cmflow.builtin.reports.objective_words import objective_figures
+    from cmflow.presentation.language import language
+    from cmflow.presentation.objective_words import objective_figures
 
     objective = Objective(id="fans", goal="grow_fanbase", metric="followers", direction="at_least",
                           target_change_pct=10.0, against="previous_period")
@@ -109,7 +109,7 @@ def test_the_email_marks_a_change_the_way_the_report_does() -> None:
     from datetime import date, datetime, timezone
 
     from cmflow.builtin.reports.document import ReportDocument
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.mailing import email_facts
     from cmflow.builtin.reports.scopes import ReportScope
 
@@ -158,7 +158,7 @@ def test_a_resolved_alert_is_not_told_as_if_its_condition_held() -> None:
     ("au-dessus de 100,00 %"); beside "Revenu à la normale" the report says the neutral line:
     the metric, the campaign and the value, never the condition as if it still held."""
     from cmflow.builtin.reports.alert_words import alert_sentence
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.foundation.alerts import Alert
     from cmflow.workflow import load_workflow

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cmflow.builtin.metrics.totals import TOTALS
-from cmflow.builtin.reports.language import (LANGUAGES, MessageError, catalogue_differences, language,
+from cmflow.presentation.language import (LANGUAGES, MessageError, catalogue_differences, language,
                                              load_catalogue, placeholders)
 from cmflow.plugins.registry import load_registry
 
@@ -55,7 +55,7 @@ def test_catalogue_has_the_keys_and_placeholders_of_english(code):
 
 
 def test_differences_name_missing_extra_keys_and_placeholders(tmp_path, monkeypatch):
-    from cmflow.builtin.reports import language as module
+    from cmflow.presentation import language as module
 
     (tmp_path / "en.toml").write_text('[a]\nb = "x {n}"\nc = "y"\n', encoding="utf-8")
     (tmp_path / "xx.toml").write_text('[a]\nb = "x {m}"\nd = "z"\n', encoding="utf-8")
@@ -68,7 +68,7 @@ def test_differences_name_missing_extra_keys_and_placeholders(tmp_path, monkeypa
 
 
 def test_two_tables_giving_one_key_are_an_error(tmp_path, monkeypatch):
-    from cmflow.builtin.reports import language as module
+    from cmflow.presentation import language as module
 
     (tmp_path / "xx.toml").write_text('[a]\nb_c = "x"\n[a_b]\nc = "y"\n', encoding="utf-8")
     monkeypatch.setattr(module, "CATALOGUES", tmp_path)
@@ -83,7 +83,7 @@ def test_catalogue_keys_tool_lists_differences_and_exits_nonzero(tmp_path, monke
 
     import importlib.util
 
-    from cmflow.builtin.reports import language as module
+    from cmflow.presentation import language as module
 
     spec = importlib.util.spec_from_file_location("catalogue_keys", REPO / "tools" / "catalogue_keys.py")
     tool = importlib.util.module_from_spec(spec)
@@ -413,10 +413,10 @@ def test_catalogues_are_package_data():
 
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
         "package-data"]
-    folder = REPO / "src" / "cmflow" / "builtin" / "reports"
+    folder = REPO / "src" / "cmflow"
     files = sorted(p.relative_to(folder).as_posix() for p in (folder / "catalogues").glob("*.toml"))
     assert files == ["catalogues/en.toml", "catalogues/fr.toml"]
-    patterns = package_data["cmflow.builtin.reports"]
+    patterns = package_data["cmflow"]
     assert [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)] == []
 
 
@@ -450,7 +450,7 @@ def test_objective_rule_in_a_clients_words():
 
 def test_an_objectives_progress_and_rule_never_read_across_a_threshold():
     """0.4967 is a stop: it never shows as 50 % (the ladder's change), in the figures or the rule."""
-    from cmflow.builtin.reports.objective_words import objective_figures, objective_rule
+    from cmflow.presentation.objective_words import objective_figures, objective_rule
     from cmflow.foundation.objectives import Objective, judge
 
     err = Objective("err", "raise_interactions", "engagement_rate_by_reach", "at_least", target=3.0)

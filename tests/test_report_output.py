@@ -536,7 +536,7 @@ def xlsx_values(path: Path) -> list:
 
 def english_words() -> list[str]:
     """The English catalogue's messages that French says otherwise: none may be in a French page."""
-    from cmflow.builtin.reports.language import load_catalogue
+    from cmflow.presentation.language import load_catalogue
 
     english, french = load_catalogue("en"), load_catalogue("fr")
     return sorted({message for key, message in english.items()
@@ -1149,7 +1149,7 @@ path = "reports/{client}.{format}"
 # -- the other languages' words, and the data files' figures ---------------------------------------
 
 def test_the_english_report_has_no_french_words(agency) -> None:
-    from cmflow.builtin.reports.language import load_catalogue
+    from cmflow.presentation.language import load_catalogue
 
     english, french = load_catalogue("en"), load_catalogue("fr")
     words = sorted({message for key, message in french.items()

@@ -150,7 +150,7 @@ def test_every_problem_the_metric_finds_is_said_in_french() -> None:
     the values hold (``soldes-d'hiver``, ``"noël"``), which a sentence read back by a pattern lost."""
     from cmflow.builtin.metrics.untagged_links import PROBLEM_SENTENCES, link_problems
     from cmflow.builtin.reports.document import LINK_PROBLEM_KEYS, link_problem
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     assert set(LINK_PROBLEM_KEYS) == set(PROBLEM_SENTENCES)  # a code the metric writes and the report cannot word
     fr = language("fr")

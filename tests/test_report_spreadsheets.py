@@ -495,7 +495,7 @@ def test_hostile_authors_and_links_of_the_listening_lists_are_neutralised(tmp_pa
     sheets; a link is a link only when the HTML links it (http(s)), a javascript: one is left out."""
     from zoneinfo import ZoneInfo
 
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.workbook import document_sheets
 
     hostile = '=HYPERLINK("http://evil")'
@@ -537,7 +537,7 @@ def test_hostile_authors_and_links_of_the_listening_lists_are_neutralised(tmp_pa
 
 
 def test_a_report_without_listening_rows_has_no_listening_sheets(tmp_path):
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.workbook import document_sheets
 
     assert [s.name for s in document_sheets(listening_document(), language("fr"))] == ["Synthèse"]
@@ -592,7 +592,7 @@ def test_the_workbook_charts_the_headline_trend_and_the_rate_by_account_from_its
     references), the figures in real number formats; a missing week is an empty cell."""
     from openpyxl.chart import BarChart, LineChart
 
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.workbook import document_sheets
 
     path = tmp_path / "report.xlsx"
@@ -626,7 +626,7 @@ def test_the_workbook_charts_the_headline_trend_and_the_rate_by_account_from_its
 
 
 def test_a_report_without_a_trend_or_a_second_account_has_no_chart_sheets():
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.workbook import document_sheets
 
     document = charted_document()

@@ -130,7 +130,7 @@ def test_groups_chain_within_the_window_and_the_densest_window_counts_authors() 
 def test_the_report_lists_the_burst_and_the_new_authors_with_their_evidence(tmp_path) -> None:
     from cmflow.builtin.reports.document import build_document
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     document = build_document(run(tmp_path), ReportScope(), title="Vigilance")

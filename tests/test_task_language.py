@@ -137,7 +137,7 @@ def test_a_third_party_trigger_s_summary_stays_as_written(tmp_path: Path) -> Non
 def test_built_in_triggers_say_their_alerts_in_french() -> None:
     """What a French client's task says for the built-in triggers' alerts: the catalogue's words,
     Babel's numbers, the unit's words for counts, the series as the data writes it."""
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.triggers.change import Change, ChangeOptions
     from cmflow.builtin.triggers.target import Target, TargetOptions
     from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
@@ -242,7 +242,7 @@ def test_every_built_in_unit_has_words_in_each_language() -> None:
     """A French summary never says ``people`` or ``posts/week``: every unit a built-in metric
     counts in (its class's, and those its rows give) has a ``count_*`` word in each catalogue."""
     from cmflow import shows_unit
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.plugins.registry import get_registry
 
     units = {getattr(info.cls, "unit", "") for info in get_registry().of_kind("metric") if info.package == "cmflow"}
@@ -317,7 +317,7 @@ def test_spike_and_anomaly_alerts_are_said_in_french() -> None:
     from datetime import date
 
     from cmflow import Period
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.triggers.anomaly import Anomaly, AnomalyOptions
     from cmflow.builtin.triggers.history import period_details
     from cmflow.builtin.triggers.spike import Spike, SpikeOptions
@@ -440,7 +440,7 @@ def test_an_alert_names_every_dimension_of_its_series_as_the_reports_do() -> Non
     from cmflow.builtin.outputs.alert_language import alert_where, series_words
     from cmflow.builtin.reports.alert_words import alert_sentence
     from cmflow.builtin.reports.document import AlertLine
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.foundation.listening import WatchedBrand
 
@@ -467,7 +467,7 @@ def test_an_alert_cut_by_client_owner_utm_language_or_sentiment_names_it_never_t
     words keeps the trigger's own wording, never "overall"."""
     from cmflow import Client
     from cmflow.builtin.outputs.alert_language import said_summary
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
 
     fr, en = language("fr"), language("en")
@@ -504,7 +504,7 @@ def _chat_line(lang, **dimensions: str):
 def test_french_chat_names_a_planned_post_s_dimensions_as_its_task_card_does() -> None:
     """One naming of a dimension (``dimension_label``) for the chat lines, the task cards and the
     html_report: a French chat line says ``titre``, ``identifiant``, not ``title``, ``item_id``."""
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     line = _chat_line(language("fr"), title="Horaires des fêtes", item_id="m2", platform="facebook")
     assert line.where == (f"titre{NBSP}: Horaires des fêtes · identifiant{NBSP}: m2 · réseau{NBSP}: Facebook")
@@ -518,7 +518,7 @@ def test_a_series_without_a_pillar_or_owner_is_named_by_the_catalogue_s_word_for
     from cmflow import NONE_LABEL
     from cmflow.builtin.outputs.alert_language import series_words
     from cmflow.builtin.outputs.html_page import _labels
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     fr, scope = language("fr"), ReportScope(None, None, {})
@@ -530,7 +530,7 @@ def test_a_series_without_a_pillar_or_owner_is_named_by_the_catalogue_s_word_for
 def test_a_trigger_whose_told_takes_keyword_arguments_is_given_where() -> None:
     """``told(self, alert, lang, unit, **options)`` takes ``where`` too: the series as the reports name it."""
     from cmflow.builtin.outputs.alert_language import trigger_told
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     class Told(Trigger):
         name = "told_with_kwargs"

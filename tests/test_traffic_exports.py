@@ -205,7 +205,7 @@ by = ["campaign"]
     assert document.campaign_metrics == ["total_sessions", "total_conversions", "conversion_rate", "total_revenue",
                                          "cost_per_conversion", "roi"]
     from cmflow.builtin.reports.html import render_html
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
 
     page = render_html(document, language("fr"))
     assert "Coût par conversion" in page and "Retour sur effort" in page and "Black Friday" in page

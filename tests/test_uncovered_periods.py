@@ -19,7 +19,7 @@ import types
 from datetime import datetime, timezone
 
 from cmflow import RecordTable, Source, hookimpl
-from cmflow.builtin.reports.language import language
+from cmflow.presentation.language import language
 from cmflow.stages.uncovered_periods import UNCOVERED_REASON
 from cmflow.testing import registered_plugin, run_workflow_file
 

@@ -540,6 +540,7 @@ class NumberOptions(BaseModel):
 
 
 @pytest.mark.parametrize("values, words, hint", [
+    ({"weeks": "eight"}, "must be a whole number (got 'eight')", ""),
     # pydantic alone reads "1.500" (1500 in French) as 1.5, without a word.
     ({"target": "1.500"}, "must be a number written without quotes (got '1.500')",
      "write target = 1.5 or target = 1500, whichever you meant"),
@@ -573,6 +574,68 @@ def test_objectives_and_triggers_refuse_a_number_in_quotes_and_take_one_from_the
     workflow = load_workflow(write_workflow(HEADER + POSTS_SOURCE + ERR_METRIC + trigger.replace(
         '"1,500"', '"${env:CMFLOW_TEST_ABOVE}"') + objective.replace('"1.500"', "1500").replace('"0,875"', "0.875")))
     assert (workflow.triggers[0].plugin.options.above, workflow.objectives[0].target) == (1500, 1500)
+
+
+def test_sources_metrics_and_outputs_refuse_a_number_in_quotes(write_workflow) -> None:
+    """A number a user writes is a TOML number in every kind's options, not only a trigger's:
+    pydantic alone would read ``header_row = "2"`` as 2 and ``n = "1.500"`` as 1500 without a word."""
+    source = POSTS_SOURCE + 'header_row = "2"\n'
+    metric = '[[metrics]]\nplugin = "top_posts"\nn = "5"\n'
+    output = '[[outputs]]\nplugin = "console"\nwidth = "100"\n'
+    problems = problems_of(write_workflow(HEADER + source + metric + output))
+    assert {p.path: (p.message, p.hint.split(",")[0]) for p in problems} == {
+        "sources[0].header_row": ("must be a number written without quotes (got '2')", "write header_row = 2"),
+        "metrics[0].n": ("must be a number written without quotes (got '5')", "write n = 5"),
+        "outputs[0].width": ("must be a number written without quotes (got '100')", "write width = 100")}
+
+
+def test_the_workflow_files_own_numbers_refuse_a_number_in_quotes(write_workflow) -> None:
+    """A trigger entry's run counts, the daemon's catch-up cap and the production amounts too."""
+    header = HEADER + 'catch_up_cap = "3"\n'
+    trigger = '[[triggers]]\nplugin = "threshold"\nmetric = "engagement_rate_by_reach"\nabove = 2\nfor = "2"\n'
+    production = '[production]\ndefault_rate = "45.50"\n'
+    problems = problems_of(write_workflow(header + POSTS_SOURCE + ERR_METRIC + trigger + production))
+    assert {p.path: p.hint.split(",")[0] for p in problems} == {
+        "workflow.catch_up_cap": "write catch_up_cap = 3", "triggers[0].for": "write for = 2",
+        "production.default_rate": "write default_rate = 45.5"}
+
+
+def test_every_number_a_built_in_plugin_reads_refuses_quotes() -> None:
+    """Each whole or decimal number of a built-in plugin's options (nested tables too) is a
+    :data:`cmflow.Number` or :data:`cmflow.WholeNumber`; left out: an option that is a name or a
+    number (a sheet's name or index) and an identifier (Toggl's ``workspace_id``, written either way)."""
+    import typing
+
+    from cmflow import Number, WholeNumber
+    from cmflow.plugins.registry import get_registry
+
+    def numeric(kind) -> bool:
+        if kind in (int, float):
+            return True
+        inner = typing.get_args(kind)
+        return (typing.get_origin(kind) is typing.Annotated and numeric(inner[0])) or (
+            typing.get_origin(kind) is not typing.Annotated and str not in inner and any(map(numeric, inner)))
+
+    def guarded(kind) -> bool:
+        if typing.get_origin(kind) is typing.Annotated and any(
+                mark in (*Number.__metadata__, *WholeNumber.__metadata__) for mark in kind.__metadata__):
+            return True
+        return any(map(guarded, typing.get_args(kind)))
+
+    def unguarded(model, prefix: str):
+        for name, field in model.model_fields.items():
+            kind = field.annotation if not field.metadata else typing.Annotated[(field.annotation, *field.metadata)]
+            if numeric(kind) and not guarded(kind):
+                yield prefix + name
+            for inner in [field.annotation, *typing.get_args(field.annotation)]:
+                for candidate in [inner, *typing.get_args(inner)]:
+                    if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                        yield from unguarded(candidate, f"{prefix}{name}.")
+
+    plugins = [info for info in get_registry() if info.package == "cmflow"]
+    assert {info.kind for info in plugins} >= {"source", "metric", "trigger", "output"}
+    found = [path for info in plugins for path in unguarded(info.cls.Options, f"{info.kind}.{info.name}.")]
+    assert found == ["source.toggl.workspace_id"]
 
 
 @pytest.mark.parametrize("values, where, words", [

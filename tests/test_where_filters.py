@@ -30,7 +30,7 @@ import pytest
 from click.testing import CliRunner
 
 from cmflow import Output, hookimpl
-from cmflow.builtin.reports.language import language
+from cmflow.presentation.language import language
 from cmflow.cli import main
 from cmflow.foundation.errors import WorkflowInvalid
 from cmflow.foundation.records import ACCOUNT_SNAPSHOT, POST, TRAFFIC

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from cmflow.builtin.reports.language import LANGUAGES, REFERENCE, catalogue_differences
+from cmflow.presentation.language import LANGUAGES, REFERENCE, catalogue_differences
 
 
 def main(codes: list[str]) -> int:

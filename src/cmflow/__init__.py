@@ -58,6 +58,10 @@ _PUBLIC = {
     "format_change": "presentation.numbers", "change_basis": "presentation.numbers", "metric_label": "presentation.summary",
     "ranked_posts": "presentation.summary", "ranked_items": "presentation.summary",
     "table_console": "presentation.terminal",
+    # the reports' words in a reader's language: the message catalogues and Babel's formats
+    "language": "presentation.language", "Language": "presentation.language", "MessageError": "presentation.language",
+    "language_problems": "foundation.report_languages", "objective_figures": "presentation.objective_words",
+    "objective_rule": "presentation.objective_words",
     # option types that check at validate what would fail at run time, and what to say when one fails
     "TimeZoneName": "plugins.option_types", "StrftimeFormats": "plugins.option_types",
     "TextEncoding": "plugins.option_types", "WebUrl": "plugins.option_types", "HexColour": "plugins.option_types",
@@ -163,6 +167,9 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.plugins.result import RunResult
     from cmflow.foundation.file_signatures import binary_file_kind, is_workbook, zip_advice, zip_contents
     from cmflow.foundation.text_encodings import BYTE_ORDER_MARKS, encoding_in_bytes, unmarked_utf16
+    from cmflow.presentation.language import Language, MessageError, language
+    from cmflow.foundation.report_languages import language_problems
+    from cmflow.presentation.objective_words import objective_figures, objective_rule
     from cmflow.presentation.numbers import (change_basis, format_change, format_number, format_percent, format_value, is_currency,
                                              shows_unit)
     from cmflow.presentation.summary import kpi_tables, metric_label, ranked_items, ranked_posts

@@ -27,7 +27,7 @@ from cmflow.plugins.kinds import Plugin, default_breakdowns
 from cmflow.foundation.measurements import DIMENSIONS, GROUPINGS, grouping_columns
 from cmflow.plugins.entries import ENTRY_MODELS, ID_PATTERN, SECTION_OF_KIND, SourceEntry, WhereTable, entry_keys
 from cmflow.plugins.option_errors import InvalidOption, explain, key_path
-from cmflow.plugins.option_types import HexColour, Number
+from cmflow.plugins.option_types import HexColour, Number, WholeNumber
 from cmflow.foundation.names import closest
 from cmflow.plugins.registry import PluginInfo, PluginNotLoaded, PluginRegistry, UnknownPlugin, get_registry
 from cmflow.foundation.env_files import load_dotenv_beside
@@ -74,8 +74,8 @@ class WorkflowSettings(BaseModel):
         None, description="How late a missed slot may still run, e.g. \"6h\". Default: no limit.",
         examples=["6h"],
     )
-    catch_up_cap: int = Field(10, ge=1, description="With catch_up = \"all\": at most this many "
-                              "missed slots run, the most recent.")
+    catch_up_cap: WholeNumber = Field(10, ge=1, description="With catch_up = \"all\": at most this many "
+                                      "missed slots run, the most recent.")
     timeout: Optional[PositiveDuration] = Field(
         None, description="Under the daemon, a run taking longer is stopped and recorded as timed "
         "out. Default: the daemon's run_timeout.", examples=["20m"],
@@ -295,7 +295,7 @@ class ListenSettings(BaseModel):
                 *((f"listen.competitors[{i}]", b, False) for i, b in enumerate(self.competitors))]
 
 
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Amount = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
 
 
 class ProductionSettings(BaseModel):

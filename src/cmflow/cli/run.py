@@ -244,13 +244,12 @@ def _print_objectives(judged, echo) -> None:
 
 
 def _rule_in_words(result) -> str:
-    """The rule of an objective's verdict in words (the English reports' wording); empty without one."""
-    if result.verdict is None or result.progress is None or result.threshold is None:
-        return ""
-    percent = lambda figure, decimals: f"{figure:.{decimals}f}%"  # noqa: E731
-    side = "below" if result.verdict == "stop" else "from"
-    return (f"{percent(*result.progress_percent())} of the target reached: "
-            f"{result.verdict} {side} {percent(*result.threshold_percent())}.")
+    """The rule of an objective's verdict in words, the English reports' (their catalogue's, not
+    a copy); empty without one."""
+    from cmflow.presentation.language import language
+    from cmflow.presentation.objective_words import objective_rule
+
+    return objective_rule(result, language("en"))
 
 
 def _counted(kind: str, count: int) -> str:

@@ -21,6 +21,7 @@ from cmflow.foundation.alerts import SEVERITIES
 from cmflow.foundation.durations import Duration, PositiveDuration, format_duration
 from cmflow.foundation.errors import Problem, WorkflowInvalid
 from cmflow.foundation.text_files import read_toml
+from cmflow.plugins.option_types import Number, WholeNumber
 from cmflow.workflow import DAEMON_WORKFLOW_ID, load_workflow
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class DaemonOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_parallel_runs: int = Field(4, ge=1, description="Runs under way at once, all workflows together.")
+    max_parallel_runs: WholeNumber = Field(4, ge=1, description="Runs under way at once, all workflows together.")
     run_timeout: PositiveDuration = Field(timedelta(minutes=30), description="A run taking longer is stopped "
                                   "and recorded as timed out; a workflow's own `timeout` wins.")
     stop_timeout: Duration = Field(timedelta(minutes=2), description="On SIGTERM/SIGINT, how long "
@@ -78,12 +79,13 @@ class DaemonOptions(BaseModel):
                                                  "processes of this machine; `celery`, on `cmflow worker` "
                                                  "processes reached through the Redis `broker`.")
     # Processes that serve several runs: the local executor's, a Celery worker's pool (docs/daemon.md, "Runs").
-    runs_per_process: int = Field(RUNS_PER_PROCESS, ge=1, description="How many runs a run process (or a "
-                                  "`cmflow worker`'s pool process, read from its --config) serves, one after "
-                                  "the other, before it is replaced by a fresh one; 1: a fresh process per run.")
-    max_memory_per_process_mb: float = Field(MAX_MEMORY_PER_PROCESS_MB, gt=0, description="A run process (or "
-                                             "a `cmflow worker`'s pool process) whose resident memory is above "
-                                             "this many MiB after a run is replaced before the next run.")
+    runs_per_process: WholeNumber = Field(
+        RUNS_PER_PROCESS, ge=1, description="How many runs a run process (or a `cmflow worker`'s pool process, "
+        "read from its --config) serves, one after the other, before it is replaced by a fresh one; 1: a fresh "
+        "process per run.")
+    max_memory_per_process_mb: Number = Field(MAX_MEMORY_PER_PROCESS_MB, gt=0, description="A run process (or "
+                                              "a `cmflow worker`'s pool process) whose resident memory is above "
+                                              "this many MiB after a run is replaced before the next run.")
     broker: Optional[str] = Field(None, description="The Redis URL runs go through with `executor = \"celery\"` "
                                   "(`redis://HOST:6379/0`). Default: CMFLOW_BROKER.")
     queue: str = Field("cmflow", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
@@ -151,10 +153,10 @@ class HealthOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    failures: int = Field(3, ge=1, description="Consecutive failed runs (failed, crashed, timed out; "
-                          "an interrupted run, stopped by a restart, does not count) that raise a health alert.")
-    stale_after: float = Field(2.0, gt=0, description="Without a successful fetch for this many "
-                               "of its slots (rounded up), a workflow's data is stale and raises a health alert.")
+    failures: WholeNumber = Field(3, ge=1, description="Consecutive failed runs (failed, crashed, timed out; an "
+                                  "interrupted run, stopped by a restart, does not count) that raise a health alert.")
+    stale_after: Number = Field(2.0, gt=0, description="Without a successful fetch for this many "
+                                "of its slots (rounded up), a workflow's data is stale and raises a health alert.")
     check_every: PositiveDuration = Field(timedelta(minutes=5), description="How often health is assessed "
                                   "(also after every run).")
     severity: Literal[SEVERITIES] = Field(  # type: ignore[valid-type]

@@ -60,9 +60,10 @@ class AlertEpisode:
 
 
 @dataclass
-class Alert(AlertEpisode):
-    """One alert: a rule whose condition holds for one series (metric + dimensions). Its place
-    in the lifecycle (keyword arguments: ``condition``, ``streak`` ...) is an :class:`AlertEpisode`."""
+class AlertSeries:
+    """What an alert says of its series: the rule, the measurement and its dimensions, the words,
+    the level, the value and its state; what an :class:`Alert` carries during a run and the store
+    keeps of it between runs (:class:`cmflow.store.AlertState`), written once here for both."""
 
     rule: str
     """The id of the trigger entry that produced it."""
@@ -72,7 +73,17 @@ class Alert(AlertEpisode):
     severity: str = "warning"
     value: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    """What its trigger measured besides the value (the unit, the bound crossed ...), for the
+    words an output says it in."""
     state: str = FIRING
+
+
+@dataclass
+class Alert(AlertSeries, AlertEpisode):
+    """One alert: a rule whose condition holds for one series (metric + dimensions), said in the
+    fields of an :class:`AlertSeries`. Its place in the lifecycle (keyword arguments:
+    ``condition``, ``streak`` ...) is an :class:`AlertEpisode`."""
+
     is_new: bool = True
     """True when it started firing at this run."""
     silenced_by: str | None = None

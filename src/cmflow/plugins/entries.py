@@ -16,6 +16,7 @@ from cmflow.foundation.alerts import SEVERITIES
 from cmflow.foundation.durations import Duration, PositiveDuration
 from cmflow.foundation.measurements import GROUPINGS
 from cmflow.foundation.records import TEXT_RECORD_KINDS
+from cmflow.plugins.option_types import WholeNumber
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 """What an id (of a workflow or an entry) looks like."""
@@ -95,11 +96,11 @@ class TriggerEntry(BaseModel):
         "`by`), e.g. [\"account\"]: each account's series, not the totals per platform or client "
         "that would repeat the same fact. Default: every series.", examples=[["account"]])
     severity: Literal[SEVERITIES] = Field("warning", description="info, warning or critical.")  # type: ignore[valid-type]
-    for_runs: int = Field(1, ge=1, alias="for", description="Consecutive runs the condition must hold "
-                          "before the alert fires (until then it is pending).", examples=[2])
-    keep_firing_for: int = Field(0, ge=0, description="Runs a firing alert keeps firing after its "
-                                 "condition stops holding, so a flapping series resolves once.",
-                                 examples=[1])
+    for_runs: WholeNumber = Field(1, ge=1, alias="for", description="Consecutive runs the condition must "
+                                  "hold before the alert fires (until then it is pending).", examples=[2])
+    keep_firing_for: WholeNumber = Field(0, ge=0, description="Runs a firing alert keeps firing after its "
+                                         "condition stops holding, so a flapping series resolves once.",
+                                         examples=[1])
     repeat_every: Optional[PositiveDuration] = Field(
         None, description="Announce a still-firing alert again, no more often than this (e.g. "
         "\"1d\", \"1w\"). Default: once per episode.", examples=["1w"])

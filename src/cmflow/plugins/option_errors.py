@@ -248,8 +248,9 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
         return OptionError(at, redactor(str(cause)))
     if kind == "number_in_quotes":
         hint = _number_hint(location, given, quotes_said=True)
+        not_a_number = "a whole number" if ctx.get("whole") else "a number"  # as pydantic's int/float errors say
         return OptionError(location, f"must be a number written without quotes{_got(given)}" if hint else
-                           f"must be a number{_got(given)}", hint)
+                           f"must be {not_a_number}{_got(given)}", hint)
     if kind in _TYPE_WORDS:
         reason = ctx.get("error")
         says_why = kind.endswith("_parsing") and not kind.startswith(("int", "float", "bool"))

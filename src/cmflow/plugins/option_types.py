@@ -75,12 +75,16 @@ def _hex_colour(value: str) -> str:
     return value.strip()
 
 
-def _unquoted_number(value: object) -> object:
+def _unquoted_number(value: object, whole: bool = False) -> object:
     if isinstance(value, str) and not isinstance(value, FromEnvironment):
         # TOML has numbers: a string here is a mistake, and pydantic's lax reading would take
         # "1.500" (one thousand five hundred, in French) as 1.5 without a word.
-        raise PydanticCustomError("number_in_quotes", "a number must be written without quotes")
+        raise PydanticCustomError("number_in_quotes", "a number must be written without quotes", {"whole": whole})
     return value
+
+
+def _unquoted_whole_number(value: object) -> object:
+    return _unquoted_number(value, whole=True)
 
 
 class InputFileMarker:
@@ -124,5 +128,5 @@ data. A folder there is refused at validate; a missing file is not (it may be wr
 Number = Annotated[float, BeforeValidator(_unquoted_number)]
 """A number written as TOML writes one (``target = 1500``, ``ratio = 2.5``): a string in quotes
 there is refused with the line to write, a value from ``${env:NAME}`` is read as written."""
-WholeNumber = Annotated[int, BeforeValidator(_unquoted_number)]
+WholeNumber = Annotated[int, BeforeValidator(_unquoted_whole_number)]
 """A whole number written as TOML writes one (``weeks = 8``), as :data:`Number` is."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
-from cmflow.foundation.alerts import AlertEpisode
+from cmflow.foundation.alerts import AlertEpisode, AlertSeries
 from cmflow.foundation.stopping import RunStopped
 
 if TYPE_CHECKING:
@@ -283,28 +283,20 @@ class LeaseAnswer:
     that holder's lease as it was."""
 
 
-@dataclass
-class AlertState(AlertEpisode):
-    """The last known state of one alert fingerprint: the alert as last seen, and where it is in
-    its lifecycle (:class:`~cmflow.foundation.alerts.AlertEpisode`, the fields an Alert carries
-    too). Its ``fingerprint`` is the stored key, by which rows are looked up (rows written by
-    earlier versions keep theirs)."""
+@dataclass(kw_only=True)
+class AlertState(AlertSeries, AlertEpisode):
+    """The last known state of one alert fingerprint: the alert as last seen
+    (:class:`~cmflow.foundation.alerts.AlertSeries`: its ``details`` are empty for an alert
+    stored before v14), and where it is in its lifecycle
+    (:class:`~cmflow.foundation.alerts.AlertEpisode`), the fields an Alert carries too. Its
+    ``fingerprint`` is the stored key, by which rows are looked up (rows written by earlier
+    versions keep theirs)."""
 
     fingerprint: str
     workflow: str
-    rule: str
-    metric: str
-    dimensions: dict[str, Any]
-    state: str
-    severity: str
-    summary: str
-    value: float | None
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None
-    details: dict[str, Any] = field(default_factory=dict)
-    """What its trigger measured besides the value (:attr:`cmflow.Alert.details`), as JSON
-    keeps it; empty for an alert stored before v14."""
 
 
 @dataclass(frozen=True)

@@ -459,9 +459,10 @@ class SqlStore(Store):
 
         query = self._statement(f"alerts:{workflow is None}", build)
         with self.engine.connect() as connection:
-            return [AlertState(r.fingerprint, r.workflow, r.rule, r.metric, r.dimensions, r.state,
-                               r.severity, r.summary, r.value, _utc(r.first_seen), _utc(r.last_seen),
-                               _utc(r.resolved_at), condition=r.condition, active_since=_utc(r.active_since),
+            return [AlertState(r.rule, r.metric, r.dimensions, r.summary, r.severity, r.value, state=r.state,
+                               fingerprint=r.fingerprint, workflow=r.workflow, first_seen=_utc(r.first_seen),
+                               last_seen=_utc(r.last_seen), resolved_at=_utc(r.resolved_at),
+                               condition=r.condition, active_since=_utc(r.active_since),
                                streak=r.streak, clear_streak=r.clear_streak, notified_at=_utc(r.notified_at),
                                reminders=r.reminders, period_end=r.period_end,
                                details=r._mapping.get("details") or {})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, aggregate, hookimpl, measurement_rows
+from cmflow import Metric, PluginOptions, WholeNumber, aggregate, hookimpl, measurement_rows
 
 if TYPE_CHECKING:
     from cmflow import MetricInput
@@ -23,7 +23,7 @@ ACCOUNT = ["platform", "account"]
 
 
 class FollowersOptions(PluginOptions):
-    max_age_days: int | None = Field(
+    max_age_days: WholeNumber | None = Field(
         None, ge=0, description="How many days before the period's last day the latest follower "
         "count may be. Default: none older than the day before the period starts (the count at "
         "the end of that day), the start follower_growth uses.", examples=[31])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import BRANDS_COLUMN, Metric, PluginOptions, hookimpl, measurement_rows, normalised_authors
+from cmflow import BRANDS_COLUMN, Metric, PluginOptions, WholeNumber, hookimpl, measurement_rows, normalised_authors
 
 if TYPE_CHECKING:
     import polars as pl
@@ -23,9 +23,9 @@ EVIDENCE = {"influencer_mentions": "mentions", "influencer_audience": "people", 
 
 
 class InfluencerCandidatesOptions(PluginOptions):
-    n: int = Field(10, ge=1, le=100, description="How many authors to keep per group.", examples=[5])
-    min_mentions: int = Field(1, ge=1, description="Fewest mentions of the period an author needs to be ranked.",
-                              examples=[2])
+    n: WholeNumber = Field(10, ge=1, le=100, description="How many authors to keep per group.", examples=[5])
+    min_mentions: WholeNumber = Field(1, ge=1, examples=[2],
+                                      description="Fewest mentions of the period an author needs to be ranked.")
     exclude_authors: list[str] = Field(
         default_factory=list, description="Handles never ranked (the brand's team, agencies), compared without "
         "case, accents or a leading @; the accounts [listen] brands list are always left out.",

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import BRANDS_COLUMN, Metric, PluginOptions, UserFacingError, aggregate, folded_text, hookimpl, measurement_rows, ratio
+from cmflow import (BRANDS_COLUMN, Metric, PluginOptions, UserFacingError, WholeNumber, aggregate, folded_text,
+                    hookimpl, measurement_rows, ratio)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -147,7 +148,7 @@ HASHTAG = r"(?:^|[^\w/&])#\w+"
 
 
 class TopHashtagsOptions(PluginOptions):
-    n: int = Field(10, ge=1, le=100, description="How many hashtags to keep per group.")
+    n: WholeNumber = Field(10, ge=1, le=100, description="How many hashtags to keep per group.")
 
 
 class TopHashtags(Metric):

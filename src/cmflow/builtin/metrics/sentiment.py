@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import SENTIMENTS, TEXT_RECORD_KINDS, ListsItems, Metric, PluginOptions, hookimpl, measurement_rows, ratio
+from cmflow import (SENTIMENTS, TEXT_RECORD_KINDS, ListsItems, Metric, PluginOptions, WholeNumber, hookimpl,
+                    measurement_rows, ratio)
 
 from cmflow.builtin.metrics.sentiment_tallies import (NOUNS, negative_items, normalised_sentiment, sentiment_count_rows,
                                                       sentiment_tallies, unclassified_reason)
@@ -157,7 +158,7 @@ def _no_share_reason(kind: str) -> "pl.Expr":
 
 
 class MostNegativeOptions(SentimentOptions):
-    n: int = Field(10, ge=1, le=100, description="How many items to keep per group.")
+    n: WholeNumber = Field(10, ge=1, le=100, description="How many items to keep per group.")
 
 
 class MostNegative(_SentimentMetric):

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Metric, PluginOptions, PositiveDuration, hookimpl, measurement_rows, normalised_authors, normalised_texts
+from cmflow import (Metric, Number, PluginOptions, PositiveDuration, WholeNumber, hookimpl, measurement_rows,
+                    normalised_authors, normalised_texts)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,20 +31,20 @@ SHOWN_AUTHORS = 10
 
 
 class SuspiciousMentionsOptions(PluginOptions):
-    similarity: float = Field(0.8, gt=0, le=1, description="Two texts are near-identical when the Jaccard "
-                              "similarity of their 3-word shingles (folded, links and punctuation dropped) is at "
-                              "least this.", examples=[0.9])
+    similarity: Number = Field(0.8, gt=0, le=1, description="Two texts are near-identical when the Jaccard "
+                               "similarity of their 3-word shingles (folded, links and punctuation dropped) is at "
+                               "least this.", examples=[0.9])
     window: PositiveDuration = Field(timedelta(hours=1), description="How far apart two consecutive mentions of a "
                                      "burst may be, and the span its authors are counted in (e.g. \"1h\", \"30m\").",
                                      examples=["30m"])
-    min_authors: int = Field(5, ge=2, description="Fewest distinct authors of near-identical texts within the "
-                             "window that make a burst.", examples=[8])
-    min_words: int = Field(5, ge=1, description="Texts shorter than this (in words) are never compared: "
-                           "\"Maison Lumière ❤️\" from many people is no campaign.", examples=[6])
-    new_author_max_audience: int = Field(50, ge=0, description="An author first seen this period is listed when "
-                                         "their known audience (largest reach of their mentions) is at most this, "
-                                         "or when they took part in a burst.", examples=[100])
-    n: int = Field(10, ge=1, le=100, description="How many bursts and how many new authors to keep per group.")
+    min_authors: WholeNumber = Field(5, ge=2, description="Fewest distinct authors of near-identical texts within the "
+                                     "window that make a burst.", examples=[8])
+    min_words: WholeNumber = Field(5, ge=1, description="Texts shorter than this (in words) are never compared: "
+                                   "\"Maison Lumière ❤️\" from many people is no campaign.", examples=[6])
+    new_author_max_audience: WholeNumber = Field(
+        50, ge=0, description="An author first seen this period is listed when their known audience (largest "
+        "reach of their mentions) is at most this, or when they took part in a burst.", examples=[100])
+    n: WholeNumber = Field(10, ge=1, le=100, description="How many bursts and how many new authors to keep per group.")
 
 
 def shingles(text: str) -> frozenset[str]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cmflow import COUNTERS, Metric, PluginOptions, hookimpl, measurement_rows, ratio
+from cmflow import COUNTERS, Metric, PluginOptions, WholeNumber, hookimpl, measurement_rows, ratio
 
 from cmflow.builtin.metrics.common import ENGAGEMENT_COUNTERS, IMPRESSION_COUNTERS, interactions, reporting_column
 
@@ -20,12 +20,12 @@ class TopPostsOptions(PluginOptions):
     rank_by: Literal[RANKABLE] = Field(  # type: ignore[valid-type]
         "engagement_rate_by_reach", description="Post-level value to rank by: "
         "engagement_rate_by_reach, engagement_rate_by_impressions, interactions or a counter.")
-    n: int = Field(5, ge=1, le=100, description="How many posts to keep per group.")
+    n: WholeNumber = Field(5, ge=1, le=100, description="How many posts to keep per group.")
     direction: Literal["top", "bottom"] = Field(
         "top", description="top: highest first (measurement top_posts); bottom: lowest first "
         "(measurement bottom_posts).")
-    min_reach: int = Field(0, ge=0, description="Leave out posts that reached fewer people, so a "
-                           "post seen by 12 people does not top an ERR ranking.", examples=[500])
+    min_reach: WholeNumber = Field(0, ge=0, description="Leave out posts that reached fewer people, so a "
+                                   "post seen by 12 people does not top an ERR ranking.", examples=[500])
 
 
 class TopPosts(Metric):

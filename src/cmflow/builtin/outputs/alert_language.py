@@ -5,7 +5,7 @@ its ``client`` dimension names the client, or its ``account`` is one the client 
 ``brand`` is one of the client's brands or competitors (``[listen]``, their ``client``), or its
 ``campaign`` is the client's by the rule the clients stage labels traffic with (the one client
 whose records name it). Any other alert is told in English. The words are the reports'
-(:mod:`cmflow.builtin.reports.language`: the message catalogues and Babel's number formats),
+(:func:`cmflow.language`: the message catalogues and Babel's number formats),
 never a second set.
 
 A built-in trigger says its alerts again in a language (its ``told`` method, from the alert
@@ -21,8 +21,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from cmflow import Alert, Client
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Alert, Client, Language
     from cmflow.builtin.reports.scopes import ReportScope
 
 log = logging.getLogger("cmflow.output.tasks")
@@ -34,7 +33,7 @@ DEFAULT_LANGUAGE = "en"
 @runtime_checkable
 class ToldTrigger(Protocol):
     """A trigger that can say its alerts in a language: built-in only for now (its ``lang`` is
-    the reports' :class:`~cmflow.builtin.reports.language.Language`, not a public type)."""
+    the reports' :class:`cmflow.Language`; the protocol itself is not public API yet)."""
 
     def told(self, alert: "Alert", lang: "Language", unit: str, where: str | None = None) -> str | None:
         """``alert``'s summary in ``lang``'s words (``unit``: its measurement's), its series said
@@ -69,7 +68,7 @@ def alert_client(alert: "Alert", clients: "list[Client]", listen: Any = None,
 def alert_language(alert: "Alert", workflow: Any, campaigns: "dict[str, str] | None" = None) -> "Language":
     """The language ``alert`` is told in: its client's (:func:`alert_client`; ``campaigns``, each
     campaign's client: :func:`~cmflow.foundation.clients.campaign_owners` of the run's records), else English."""
-    from cmflow.builtin.reports.language import language
+    from cmflow import language
 
     client = alert_client(alert, list(getattr(workflow, "clients", [])), getattr(workflow, "listen", None), campaigns)
     return language(client.language if client is not None else DEFAULT_LANGUAGE)
@@ -212,7 +211,7 @@ def dimension_label(name: str, lang: "Language") -> str:
     """A dimension as a description names it: the reports' column (``Compte``), a task's word
     (``Titre``, the catalogue's ``[task_field]``), else the name in words (``Item id``, a third party's ``Shop``):
     the one naming of a dimension, for task cards, chat lines and the html_report alike."""
-    from cmflow.builtin.reports.language import MessageError
+    from cmflow import MessageError
 
     for key in (f"column_{name}", f"task_field_{name}"):
         if lang.has(key):

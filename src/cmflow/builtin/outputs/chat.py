@@ -15,8 +15,7 @@ from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.webhook_notifier import AlertLine
 
 if TYPE_CHECKING:
-    from cmflow import NotificationBatch
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language, NotificationBatch
 
 SUMMARY_LIMIT = 500
 """Characters of one alert summary shown; the rest is cut with an ellipsis."""

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from cmflow import Output, PluginOptions, hookimpl
+from cmflow import Output, PluginOptions, WholeNumber, hookimpl
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -19,8 +19,8 @@ class ConsoleOptions(PluginOptions):
     top_posts: bool = Field(True, description="Also list the top and bottom posts, if computed.")
     most_negative: bool = Field(True, description="Also list the most negative mentions, comments or "
                                 "posts, if computed (most_negative): a moderation list.")
-    width: int | None = Field(None, ge=60, description="Table width in characters. Default: the "
-                              "terminal's (140 when the output is not a terminal).", examples=[120])
+    width: WholeNumber | None = Field(None, ge=60, description="Table width in characters. Default: the "
+                                      "terminal's (140 when the output is not a terminal).", examples=[120])
 
 
 class Console(Output):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cmflow import (DeliveryFailed, EmailAddress, InvalidOption, Message, Notifier, NotifierOptions, OutputFolder,
-                    PositiveDuration, hookimpl, parse_address)
+                    PositiveDuration, WholeNumber, hookimpl, parse_address)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -69,8 +69,8 @@ class EmailOptions(NotifierOptions):
         "tool to pick up).")
     host: str = Field("localhost", description="SMTP server name (smtp transport).",
                       examples=["smtp.gmail.com"])
-    port: int | None = Field(None, ge=1, le=65535, description="SMTP server port. Default: 587 "
-                             "for starttls, 465 for ssl, 25 for none.", examples=[587])
+    port: WholeNumber | None = Field(None, ge=1, le=65535, description="SMTP server port. Default: 587 "
+                                     "for starttls, 465 for ssl, 25 for none.", examples=[587])
     security: Literal["starttls", "ssl", "none"] = Field(
         "starttls", description="starttls: a plain connection upgraded to TLS (usually port 587); "
         "ssl: TLS from the start (port 465); none: no encryption, for a relay on this machine or "

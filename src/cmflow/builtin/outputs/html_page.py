@@ -55,7 +55,7 @@ class HtmlReportOptions(PluginOptions):
     @field_validator("language")
     @classmethod
     def _known_language(cls, code: str) -> str:
-        from cmflow.builtin.reports.language import language
+        from cmflow import language
 
         language(code)  # an unknown language is refused with the ones there are
         return code
@@ -70,9 +70,8 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
     """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
     from markupsafe import Markup
 
+    from cmflow import kpi_tables, language, ranked_items, ranked_posts
     from cmflow.builtin.reports.charts import SERIES_COLOURS, bar_chart
-    from cmflow.builtin.reports.language import language
-    from cmflow import kpi_tables, ranked_items, ranked_posts
 
     lang = language(options.language)
 

@@ -33,7 +33,7 @@ class Report(Output):
         return max(options.trend_periods - 1, 0)
 
     def check(self, workflow) -> list[tuple[str, str]]:
-        from cmflow.builtin.reports.languages import language_problems
+        from cmflow import language_problems
 
         options: ReportOptions = self.options
         problems = workflow.unknown_measurements({f"metrics[{i}]": m for i, m in enumerate(options.metrics or [])})

@@ -9,7 +9,7 @@ from typing import Literal, Union
 
 from pydantic import Field, field_validator
 
-from cmflow import HexColour, PluginOptions, ReportPath
+from cmflow import HexColour, PluginOptions, ReportPath, WholeNumber
 
 FORMATS = ("html", "pdf", "xlsx", "csv", "json")
 
@@ -54,7 +54,8 @@ class ReportOptions(PluginOptions):
     templates: str | None = Field(
         None, description="A folder of your own Jinja2 templates (client.html.j2, management.html.j2, "
         "marketing.html.j2, or one extending builtin/base.html.j2), relative to the workflow file.")
-    trend_periods: int = Field(8, ge=0, le=52, description="Periods shown in the trend charts, the current one included.")
+    trend_periods: WholeNumber = Field(8, ge=0, le=52,
+                                       description="Periods shown in the trend charts, the current one included.")
     accent_colour: HexColour = Field("#2563eb", description="Accent colour when the client has none.")
     thumbnails: bool = Field(
         True, description="Show an image beside each top and flop post that has a thumbnail_url: it is "

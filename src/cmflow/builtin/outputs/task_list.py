@@ -138,7 +138,7 @@ class TaskList(TaskNotifier):
         return self.options.path
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        from cmflow.builtin.reports.languages import language_problems
+        from cmflow import language_problems
 
         return [*rules_problems(self.options, workflow), *language_problems(self.options.language)]
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from cmflow import DeliveryFailed, Message, Notifier, NotifierOptions, format_value
+from cmflow import DeliveryFailed, Message, Notifier, NotifierOptions, Number, WholeNumber, format_value
 from cmflow.builtin.outputs.message_text import ITEMS_SHOWN, clean_text, listed_items
 from cmflow.http import allow_private_network_option, host_problem
 
@@ -50,11 +50,11 @@ class WebhookTargetOptions(NotifierOptions):
 
     url: SecretStr = webhook_url_field("The URL to POST to", "WEBHOOK_URL")
     allow_private_network: bool = allow_private_network_option("a URL")
-    timeout: float = Field(
+    timeout: Number = Field(
         10.0, gt=0, le=300, description="Seconds to wait for the receiver to accept the "
         "connection, and then for each part of its answer; a timeout is retried later.",
         examples=[30])
-    max_concurrency: int = Field(
+    max_concurrency: WholeNumber = Field(
         4, ge=1, le=8, description="Messages sent to the receiver's host at once (outputs posting to "
         "the same host share the smallest value). Messages start oldest first; 1 sends them one "
         "after another, each once the one before it is done.", examples=[1])
@@ -140,7 +140,7 @@ class AlertLine:
     """The alert's value when it counts records (conversations, mentions ...) and the records
     listed are not as many (one the listing cannot tell apart); None when they agree."""
     lang: Any = field(default=None, compare=False, repr=False)
-    """The reports' :class:`~cmflow.builtin.reports.language.Language` a chat message says the
+    """The reports' :class:`cmflow.Language` a chat message says the
     alert in (its client's, not English); None: English, as the words below are written."""
 
     @property

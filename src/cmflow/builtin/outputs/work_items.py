@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
-from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
+from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, Number, mark_secret
 from cmflow.builtin.outputs.alert_language import dimension_label
 from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
 if TYPE_CHECKING:
-    from cmflow import Alert, DeliveryContext, Notification, NotificationBatch, SendContext
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Alert, DeliveryContext, Language, Notification, NotificationBatch, SendContext
     from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.http import PlatformError, PlatformSession
 
@@ -102,7 +101,7 @@ class TaskOptions(WorkItemOptions):
     """The API's path under ``base_url`` (``/1`` for Trello): each output sets it."""
 
     allow_private_network: bool = allow_private_network_option("an API address")
-    timeout: float = Field(
+    timeout: Number = Field(
         15.0, gt=0, le=300, description="Seconds to wait for the API to accept the connection, and then "
         "for each part of its answer; a timeout is retried later (the lookup first, so never twice).",
         examples=[30])
@@ -280,7 +279,7 @@ class TaskNotifier(Notifier):
         raise NotImplementedError
 
     def check(self, workflow: Any) -> list[str | tuple[str, str]]:
-        from cmflow.builtin.reports.languages import language_problems
+        from cmflow import language_problems
 
         return [*rules_problems(self.options, workflow), *language_problems(self.options.language),
                 *base_url_problems(self.options)]
@@ -321,7 +320,7 @@ class TaskNotifier(Notifier):
         workflow = batch.result.workflow
         unit = str(alert.details.get("unit") or units.get(alert.metric, ""))
         if options.language is not None:  # the output's language, for every item
-            from cmflow.builtin.reports.language import language
+            from cmflow import language
 
             lang = language(options.language)
         else:
@@ -425,7 +424,7 @@ def has_key_line(text: str | None, key: str, prefix: str = KEY_LINE) -> bool:
 def payload_text(payload: dict[str, Any], key: str, **values: Any) -> str:
     """Catalogue message ``key`` in the language of the payload's alert (English for a message
     queued before payloads said theirs): ``Résolu : …``, ``échéance le 2026-11-18``."""
-    from cmflow.builtin.reports.language import language
+    from cmflow import language
 
     return language(payload.get("language") or "en").text(key, **values)
 

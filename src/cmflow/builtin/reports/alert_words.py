@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cmflow import Language
     from cmflow.builtin.reports.document import AlertLine
-    from cmflow.builtin.reports.language import Language
     from cmflow.builtin.reports.scopes import ReportScope
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cmflow import Language
     from cmflow.builtin.reports.document import ReportDocument
-    from cmflow.builtin.reports.language import Language
 
 AUDIENCES = ("client", "management", "marketing")
 FILE_SOURCES = frozenset({"csv", "json", "xlsx", "export"})
@@ -117,9 +117,9 @@ def _render(env, document: "ReportDocument", language: "Language", *, audience: 
             charts: dict[str, ChartView] | None, print_css: str) -> str:
     from markupsafe import Markup
 
+    from cmflow import objective_figures, objective_rule
     from cmflow.builtin.reports.alert_words import alert_sentence
     from cmflow.builtin.reports.document import change_mark
-    from cmflow.builtin.reports.objective_words import objective_figures, objective_rule
 
     from cmflow import NONE_LABEL
     from cmflow.builtin.reports.commentary import commentary_html

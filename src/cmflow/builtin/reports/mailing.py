@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmflow import objective_figures
 from cmflow.builtin.reports.alert_words import alert_sentence
-from cmflow.builtin.reports.objective_words import objective_figures
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from cmflow import RunResult
+    from cmflow import Language, RunResult
     from cmflow.builtin.reports.document import ReportDocument
-    from cmflow.builtin.reports.language import Language
     from cmflow.builtin.reports.scopes import ReportScope
 
 ATTACHMENT_TYPES = {

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cmflow import Language
     from cmflow.builtin.reports.charts import Chart
     from cmflow.builtin.reports.document import Figure, ReportDocument, SeriesFigures
-    from cmflow.builtin.reports.language import Language
 
 TREND_METRICS = ("engagement_rate_by_reach", "engagement_rate_by_followers", "total_reach")
 """The first of these with a trend in the summary is charted over the last periods (and the

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from cmflow import Language
     from cmflow.builtin.reports.document import Figure, PlannedPost, ReportDocument
-    from cmflow.builtin.reports.language import Language
     from cmflow.builtin.reports.spreadsheets import Cell, Column, Sheet
 
 
 def document_sheets(document: "ReportDocument", lang: "Language") -> list["Sheet"]:
-    from cmflow.builtin.reports.objective_words import objective_rule
+    from cmflow import objective_rule
     from cmflow.builtin.reports.spreadsheets import Column, Sheet
 
     sheets = [_summary(document, lang)]

@@ -103,8 +103,8 @@ def scope_document(result: "RunResult", options: Any, scope: ReportScope, direct
     """The document of one scope as a ``report`` output's ``options`` make it (title, headline
     metrics, the CM's commentary read from ``directory``), and the language it is written in:
     the options', else the client's, else English."""
+    from cmflow import language
     from cmflow.builtin.reports.commentary import read_commentary
-    from cmflow.builtin.reports.language import language
 
     client = scope.client
     lang = language(options.language or getattr(client, "language", None) or "en")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
@@ -61,8 +61,8 @@ class AsanaOptions(PluginOptions):
         "rather than in sections. Default: the task's section in the project (board columns).",
         examples=["Statut"])
     statuses: dict[str, str] = statuses_option()
-    page_size: int = Field(100, ge=1, le=100, description="Tasks asked for per request (1 to 100).",
-                           examples=[50])
+    page_size: WholeNumber = Field(100, ge=1, le=100, description="Tasks asked for per request (1 to 100).",
+                                   examples=[50])
     base_url: WebUrl = Field("https://app.asana.com", description="Asana's address (a test server's in "
                              "tests); requests go to /api/1.0 under it.", examples=["https://app.asana.com"])
     allow_private_network: bool = allow_private_network_option("an API base URL")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
@@ -65,8 +65,8 @@ class BlueskyOptions(PluginOptions):
     count_quotes_as_shares: bool = Field(
         False, description="Add quote posts (quoteCount) to shares, which otherwise count reposts "
         "(repostCount) only.", examples=[True])
-    page_size: int = Field(100, ge=1, le=100, description="Feed items asked for per request (1 to 100).",
-                           examples=[50])
+    page_size: WholeNumber = Field(100, ge=1, le=100, description="Feed items asked for per request (1 to 100).",
+                                   examples=[50])
     base_url: WebUrl = Field(
         PUBLIC_APPVIEW, description="The AppView read anonymously (without app_password).",
         examples=[PUBLIC_APPVIEW])

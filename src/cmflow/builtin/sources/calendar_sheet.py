@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, InvalidOption, PluginOptions, RecordTable, Source, TextEncoding,
-                    TimeZoneName, format_of, hookimpl, status_of, whole_day_instant)
+                    TimeZoneName, WholeNumber, format_of, hookimpl, status_of, whole_day_instant)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 from cmflow.builtin.sources.calendar_values import (FIELD_KEYS, NotADate, header_key, nearest_year,
@@ -57,7 +57,7 @@ class CalendarSheetOptions(PluginOptions):
         "\"|\" whose rows hold the header (French Excel writes \";\", Google Sheets \",\").", examples=[";"])
     encoding: TextEncoding = Field("utf-8", description="Text encoding of a CSV file. A byte-order mark wins "
                                    "over it.", examples=["cp1252"])
-    header_row: Optional[int] = Field(
+    header_row: Optional[WholeNumber] = Field(
         None, ge=1, le=1000, description="Line (CSV) or row (workbook) of the column names, counted from 1. "
         "Default: the first of the first 30 holding a date column and another column cmflow knows (see the "
         "page: the names looked for), so title lines and legends above the header are skipped.", examples=[3])

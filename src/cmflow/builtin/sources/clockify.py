@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from pydantic import Field, SecretStr
 
-from cmflow import RecordTable, Source, WebUrl, hookimpl, hours_of
+from cmflow import RecordTable, Source, WebUrl, WholeNumber, hookimpl, hours_of
 from cmflow.http import Platform, allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import parse_instant
@@ -43,7 +43,7 @@ class ClockifyOptions(TrackerOptions):
     base_url: WebUrl = Field("https://api.clockify.me", description="Clockify's API address (a regional "
                              "one for data kept in a region, e.g. https://euc1.clockify.me).",
                              examples=["https://euc1.clockify.me"])
-    page_size: int = Field(200, ge=1, le=5000, description="Entries asked for per request.", examples=[50])
+    page_size: WholeNumber = Field(200, ge=1, le=5000, description="Entries asked for per request.", examples=[50])
     allow_private_network: bool = allow_private_network_option("an API base URL")
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from pydantic import AliasChoices, Field, field_validator
 
+from cmflow import WholeNumber
 from cmflow.builtin.sources.export_text import (NotPlainText, export_lines, plain_utf8_blocks,
                                                 read_export, text_lines)
 from cmflow.builtin.sources.steady_files import read_steadily, unchanged_while_read
@@ -45,11 +46,11 @@ header, a line describing the columns)."""
 class CsvOptions(TabularOptions):
     delimiter: str = Field(",", description="Field separator, one character: \",\", \";\" (French "
                            "Excel exports), \"|\" or \"\\t\".", examples=[";"])
-    header_row: int = Field(1, ge=1, le=1000, validation_alias=AliasChoices("header_row", "header_line"),
-                            description="Line the header is on, counted from 1 (blank lines too); the "
-                            "lines above it are skipped, whatever they hold. 2 for LinkedIn exports "
-                            "saved as CSV, whose first line is a notice. `header_line` is an older "
-                            "name for it.", examples=[2])
+    header_row: WholeNumber = Field(1, ge=1, le=1000, validation_alias=AliasChoices("header_row", "header_line"),
+                                    description="Line the header is on, counted from 1 (blank lines too); the "
+                                    "lines above it are skipped, whatever they hold. 2 for LinkedIn exports "
+                                    "saved as CSV, whose first line is a notice. `header_line` is an older "
+                                    "name for it.", examples=[2])
 
     @field_validator("delimiter")
     @classmethod

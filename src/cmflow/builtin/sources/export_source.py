@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional
 from pydantic import Field
 
 from cmflow import (DataFileError, FileInspection, InspectsFiles, PluginOptions, RECORD_KINDS, RecordTable, RunWarning,
-                    Source, TimeZoneName, hookimpl, merged_records)
+                    Source, TimeZoneName, WholeNumber, hookimpl, merged_records)
 
 from cmflow.builtin.sources.bad_rows import BadRowsError, report_bad_rows
 from cmflow.builtin.sources.export_detection import IdentifiedTable, identify
@@ -65,7 +65,7 @@ class ExportOptions(PluginOptions):
     timezone: Optional[TimeZoneName] = Field(
         None, description="Time zone of publish times and time trackers' start times written without an "
         "offset (every known export). Default: the workflow's time zone.", examples=["Europe/Paris"])
-    default_year: Optional[int] = Field(
+    default_year: Optional[WholeNumber] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio's \"November 18\"). Without it, each "
         "date gets the latest year that puts it on or before today, or 31 days after the run's as-of day or "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, Source, WebUrl, hookimpl
+from cmflow import FetchContext, PluginOptions, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.meta_graph import (GRAPH_FACEBOOK, KIND_OF_FETCH, Comment, Fetch, GraphReader, api_version_field,
@@ -93,9 +93,9 @@ class FacebookPageOptions(PluginOptions):
         "page_total_media_view_unique (-> reach), page_media_view (-> impressions), "
         "page_views_total (-> profile_views). A deprecated name (page_fans, page_impressions ...) "
         "is refused with its replacement.", examples=[["page_follows", "page_media_view"]])
-    comments_lookback_days: int = comments_lookback_field()
-    page_size: int = Field(100, ge=1, le=100, description="Items per page of the post and comment "
-                           "lists (at most 100).", examples=[25])
+    comments_lookback_days: WholeNumber = comments_lookback_field()
+    page_size: WholeNumber = Field(100, ge=1, le=100, description="Items per page of the post and comment "
+                                   "lists (at most 100).", examples=[25])
     api_version: str | None = api_version_field()
     base_url: WebUrl = Field(GRAPH_FACEBOOK, description="API host, without the version.",
                           examples=["https://graph.facebook.com"])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl
 
 from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_float, as_int, require_list,
                          require_object, unexpected, window_days)
@@ -77,7 +77,7 @@ class Ga4Options(GoogleCredentials, PluginOptions):
     revenue_metric: str = Field(
         "totalRevenue", description="GA4 metric that fills `revenue`, in the property's currency.",
         examples=["purchaseRevenue"])
-    page_size: int = Field(
+    page_size: WholeNumber = Field(
         10_000, ge=1, le=250_000, description="Rows per request (GA4 allows up to 250,000).",
         examples=[100_000])
     quota_tier: Literal["standard", "analytics_360"] = Field(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import FetchContext, PluginOptions, Source, WebUrl, hookimpl
+from cmflow import FetchContext, PluginOptions, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import PermissionMissing, RequestRejected
 from cmflow.http import allow_private_network_option
 
@@ -108,9 +108,9 @@ class InstagramOptions(PluginOptions):
         False, description="Also read stories as posts of format story. The API only lists stories "
         "still live (24 hours): earlier ones are missing, so a weekly count would be wrong.",
         examples=[True])
-    comments_lookback_days: int = comments_lookback_field()
-    page_size: int = Field(50, ge=1, le=100, description="Items per page of the media and comment "
-                           "lists (at most 100).", examples=[100])
+    comments_lookback_days: WholeNumber = comments_lookback_field()
+    page_size: WholeNumber = Field(50, ge=1, le=100, description="Items per page of the media and comment "
+                                   "lists (at most 100).", examples=[100])
     api_version: str | None = api_version_field()
     base_url: WebUrl | None = Field(
         None, description="API host, without the version. Default: https://graph.facebook.com "

@@ -21,7 +21,7 @@ from urllib.parse import quote, urljoin
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
@@ -68,7 +68,7 @@ class LinkedInOrgOptions(PluginOptions):
         description="LinkedIn-Version header (YYYYMM). Default: the version cmflow pins. LinkedIn "
         "serves each version for about a year, then answers 426: set an active one here.",
         examples=["202611"])
-    page_size: int = Field(
+    page_size: WholeNumber = Field(
         50, ge=1, le=100, description="Posts and comments asked for per request (LinkedIn allows "
         "up to 100 and may send fewer).", examples=[100])
     base_url: WebUrl = Field(

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, iso_language, parse_instant, shares
@@ -64,8 +64,8 @@ class MastodonOptions(PluginOptions):
     count_quotes_as_shares: bool = Field(
         False, description="Add quotes (quotes_count, Mastodon 4.5 and later) to shares, which "
         "otherwise count boosts (reblogs_count) only.", examples=[True])
-    page_size: int = Field(40, ge=1, le=40, description="Statuses asked for per request (1 to 40).",
-                           examples=[20])
+    page_size: WholeNumber = Field(40, ge=1, le=40, description="Statuses asked for per request (1 to 40).",
+                                   examples=[20])
     allow_private_network: bool = allow_private_network_option("an API base URL")
 
     @field_validator("accounts")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
@@ -82,8 +82,8 @@ class NotionOptions(PluginOptions):
         "properties. A multi-select platform gives one calendar item per platform.",
         examples=[{"date": "Publication", "platform": "Réseaux"}])
     statuses: dict[str, str] = statuses_option()
-    page_size: int = Field(100, ge=1, le=100, description="Pages asked for per request (1 to 100).",
-                           examples=[50])
+    page_size: WholeNumber = Field(100, ge=1, le=100, description="Pages asked for per request (1 to 100).",
+                                   examples=[50])
     api_version: str = Field("2022-06-28", description="The Notion-Version header: the API version the "
                              "answers' shapes follow.", examples=["2022-06-28"])
     base_url: WebUrl = Field("https://api.notion.com", description="Notion's API address (a test "

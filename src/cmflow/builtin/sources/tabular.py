@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Un
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, RunWarning, StrftimeFormats,
-                    TextEncoding, TimeZoneName, read_sentiments)
+                    TextEncoding, TimeZoneName, WholeNumber, read_sentiments)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 
@@ -159,7 +159,7 @@ class MappingOptions(PluginOptions):
         "between groups of three digits (6 143 is 6143); spaces that do not split the digits in "
         "groups of three (120 80) are an error, not one number.",
         examples=[".", [".", "'"]])
-    default_year: Optional[int] = Field(
+    default_year: Optional[WholeNumber] = Field(
         None, ge=EARLIEST_YEAR, le=LATEST_YEAR,
         description="Year of dates written without one (TikTok Studio writes \"November 18\", read "
         "with date_format = \"%B %d\"). Without it, each date gets the latest year that puts it on or "

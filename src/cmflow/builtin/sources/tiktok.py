@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources import platform_common
@@ -63,7 +63,7 @@ class TikTokOptions(PluginOptions):
         "history): yesterday suits a run the morning after its period (every monday for last_week), "
         "today dates it the day it was read. Days use the workflow's time zone.",
         examples=["today"])
-    page_size: int = Field(
+    page_size: WholeNumber = Field(
         20, ge=1, le=20, description="Videos asked for per request (TikTok's max_count, at most 20).",
         examples=[20])
     base_url: WebUrl = Field(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from pydantic import Field, SecretStr
 
-from cmflow import RecordTable, Source, WebUrl, hookimpl
+from cmflow import RecordTable, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import Platform, allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import parse_instant
@@ -62,8 +62,8 @@ class TogglOptions(TrackerOptions):
         examples=["${env:TOGGL_API_TOKEN}"])
     base_url: WebUrl = Field("https://api.track.toggl.com", description="Toggl Track's API address.",
                              examples=["https://api.track.toggl.com"])
-    page_size: int = Field(50, ge=1, le=1000, description="Rows asked for per page of the detailed report.",
-                           examples=[50])
+    page_size: WholeNumber = Field(50, ge=1, le=1000, description="Rows asked for per page of the detailed report.",
+                                   examples=[50])
     allow_private_network: bool = allow_private_network_option("an API base URL")
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl, platform_of
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl, platform_of
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.calendar_common import (DEFAULT_NAMES, CalendarFieldNames, calendar_format,
@@ -57,8 +57,8 @@ class TrelloOptions(PluginOptions):
     pillars: list[str] = pillars_option("labels", "A label naming a platform (Instagram, LinkedIn ...) always gives the "
                                    "platform of a card without a platform custom field.")
     statuses: dict[str, str] = statuses_option()
-    page_size: int = Field(500, ge=1, le=1000, description="Cards asked for per request (1 to 1,000).",
-                           examples=[1000])
+    page_size: WholeNumber = Field(500, ge=1, le=1000, description="Cards asked for per request (1 to 1,000).",
+                                   examples=[1000])
     base_url: WebUrl = Field("https://api.trello.com", description="Trello's API address (a test "
                              "server's in tests).", examples=["https://api.trello.com"])
     allow_private_network: bool = allow_private_network_option("an API base URL")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from pydantic import Field
 
-from cmflow import InputPath, RECORD_KINDS
+from cmflow import InputPath, RECORD_KINDS, WholeNumber
 
 from cmflow.builtin.sources.export_text import WORKBOOK_MAGIC, binary_kind, read_export_bytes, zip_advice
 from cmflow.builtin.sources.steady_files import read_steadily
@@ -45,7 +45,7 @@ class XlsxOptions(MappingOptions):
     sheet: int | str | None = Field(  # not Optional[Union[...]]: typing caches that by its members, in either order
         None, description="Sheet to read: its name, or its position from 1. Default: the first sheet.",
         examples=["All posts", 2])
-    header_row: Optional[int] = Field(
+    header_row: Optional[WholeNumber] = Field(
         None, ge=1, le=1000, description="Row (from 1) holding the column names; the rows above it are "
         "not read. Default: the first row (of the first 50) holding a column for every field `columns` "
         "maps (one of its columns for a field mapped to a list), so a notice sentence above the header, "

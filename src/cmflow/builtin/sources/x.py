@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, SearchesTerms, Source, WebUrl, WholeNumber, hookimpl
 from cmflow.http import allow_private_network_option
 
 from cmflow.builtin.sources.platform_common import current_count_day, distinct_handles, iso_language, parse_instant, shares
@@ -74,7 +74,7 @@ class XOptions(PluginOptions):
     count_quotes_as_shares: bool = Field(
         False, description="Add quote posts (quote_count) to shares, which otherwise count reposts "
         "(retweet_count) only.", examples=[True])
-    page_size: int = Field(
+    page_size: WholeNumber = Field(
         100, ge=5, le=100, description="Posts asked for per request (max_results, 5 to 100).",
         examples=[50])
     base_url: WebUrl = Field(

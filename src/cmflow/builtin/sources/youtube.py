@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator
 
-from cmflow import PluginOptions, RecordTable, Source, WebUrl, hookimpl
+from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hookimpl
 
 from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
                          unexpected, window_days)
@@ -71,7 +71,7 @@ class YoutubeOptions(GoogleCredentials, PluginOptions):
         "replies and none from the channel, read all of them (comments.list, 1 quota unit per "
         "thread) to find the channel's answer. Off: such threads count as unanswered.",
         examples=[False])
-    max_quota_units: int = Field(
+    max_quota_units: WholeNumber = Field(
         10_000, ge=1, description="Data API quota units this source may spend in one run (every "
         "call it makes costs 1 unit; Analytics reports are not counted in them). The project's "
         "10,000 units a day are shared by every workflow and app using it: lower this when "

@@ -26,8 +26,7 @@ from cmflow.builtin.triggers.history import (history_frame, history_index, keyed
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import TriggerInput
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language, TriggerInput
 
 Z_SCALE = 0.6745
 """z = 0.6745 x (x - median) / MAD: 0.6745 makes the MAD of normal data comparable to a standard

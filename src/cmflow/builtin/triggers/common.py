@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language
 
 
 SINGULAR_UNITS = {"posts": "post", "followers": "follower", "comments": "comment", "mentions": "mention",

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import Period, TriggerInput
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language, Period, TriggerInput
 
 HISTORY_LABEL = "history-"
 """What the labels of ``data.history``'s periods start with (see :attr:`cmflow.TriggerInput.history`)."""

@@ -20,8 +20,7 @@ from cmflow.builtin.triggers.history import (history_frame, history_index, keyed
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import TriggerInput
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language, TriggerInput
 
 class SpikeOptions(PluginOptions):
     baseline_periods: WholeNumber = Field(4, ge=1, le=400, description="How many periods just before the "

@@ -20,8 +20,7 @@ from cmflow.builtin.triggers.history import keyed
 if TYPE_CHECKING:
     import polars as pl
 
-    from cmflow import Period, TriggerInput
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language, Period, TriggerInput
 
 
 class TargetOptions(PluginOptions):

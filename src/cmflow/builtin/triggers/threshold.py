@@ -11,8 +11,7 @@ from cmflow import Alert, InvalidOption, Number, PluginOptions, Trigger, hookimp
 from cmflow.builtin.triggers.common import value_text, where_text
 
 if TYPE_CHECKING:
-    from cmflow import TriggerInput
-    from cmflow.builtin.reports.language import Language
+    from cmflow import Language, TriggerInput
 
 
 class ThresholdOptions(PluginOptions):

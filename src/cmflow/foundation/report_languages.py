@@ -1,14 +1,16 @@
-"""Which languages reports are written in: one message catalogue each, ``catalogues/<code>.toml``.
+"""Which languages reports and messages are written in: one message catalogue each,
+``src/cmflow/catalogues/<code>.toml``.
 
-Kept apart from :mod:`cmflow.builtin.reports.language` (the catalogues' words and Babel's
-formats) so that checking a workflow's ``language`` options does not load Babel.
+Kept apart from :mod:`cmflow.presentation.language` (the catalogues' words and Babel's
+formats) so that checking a workflow's ``language`` options loads neither Babel nor the
+presentation layer.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 
-CATALOGUES = resources.files("cmflow.builtin.reports") / "catalogues"
+CATALOGUES = resources.files("cmflow") / "catalogues"
 """The folder of the message catalogues, one ``<code>.toml`` per language."""
 LANGUAGES: tuple[str, ...] = tuple(sorted(
     entry.name.removesuffix(".toml") for entry in CATALOGUES.iterdir() if entry.name.endswith(".toml")))

@@ -1,11 +1,12 @@
-"""How a report and its e-mail put an objective's figures into words (one wording for both)."""
+"""How a report, its e-mail and ``cmflow run``'s summary put an objective's figures into words (one
+wording for all three: the catalogues')."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cmflow.builtin.reports.language import Language
+    from cmflow.presentation.language import Language
 
 
 def objective_figures(result: Any, lang: "Language") -> str:

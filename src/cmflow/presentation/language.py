@@ -1,7 +1,8 @@
 """The words and number formats of a report in its reader's language.
 
-Every sentence a report or a report e-mail says comes from a message catalogue, one TOML file
-per language in ``catalogues/`` (``en.toml``, ``fr.toml``): adding a language is adding a file.
+Every sentence a report, a report e-mail, an alert's message or ``cmflow run``'s summary of
+an objective says in a reader's language comes from a message catalogue, one TOML file
+per language in ``src/cmflow/catalogues/`` (``en.toml``, ``fr.toml``): adding a language is adding a file.
 Numbers, percentages, dates and date ranges are formatted by Babel from the Unicode CLDR data
 (``3,12 %``, ``6 143``, ``16–22 nov. 2026``), never by hand-written format strings.
 
@@ -31,8 +32,8 @@ from babel.lists import format_list
 from babel.units import format_unit
 from babel.localedata import locale_identifiers
 
-from cmflow.builtin.reports.languages import CATALOGUES, LANGUAGES
-from cmflow import format_change, format_number, format_percent, format_value
+from cmflow.foundation.report_languages import CATALOGUES, LANGUAGES
+from cmflow.presentation.numbers import format_change, format_number, format_percent, format_value
 
 REFERENCE = "en"
 """The catalogue every other one must match key for key."""
@@ -358,7 +359,7 @@ _DAY = date(2000, 1, 2) - date(2000, 1, 1)
 
 
 def _unknown_key(key: str, code: str, messages: dict) -> str:
-    from cmflow import closest
+    from cmflow.foundation.names import closest
 
     near = closest(key, list(messages))
     hint = f"; did you mean {near!r}?" if near else ""
