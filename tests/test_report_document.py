@@ -171,3 +171,27 @@ def test_a_resolved_alert_is_not_told_as_if_its_condition_held() -> None:
         resolved = AlertLine("budget_consumed", dims, "warning", 116.0, "%", "resolved", False, "down", alert, workflow)
         said = alert_sentence(resolved, ReportScope(), language(code))
         assert above not in said and "calendrier-avent" in said, said
+
+
+def test_a_post_is_in_the_top_or_the_flop_list_never_both() -> None:
+    """Seven ranked posts (ERR 7 % down to 1 %), a top 5 and a flop 3: the flop ranking is p7, p6,
+    p5 and p5 is the top's 5th, so the flop list is p7 and p6, ranked 1 and 2, and the report is
+    told that 7 posts were ranked. Lists that do not meet are left as they are."""
+    from cmflow.builtin.reports.document import RankedPost, flop_apart_from_top
+
+    def post(post_id: str, rank: int) -> RankedPost:
+        err = float(post_id[1:])
+        return RankedPost(rank, "instagram", "lumiere", "Maison Lumière", None, "image", post_id, None,
+                          8 - err, "%", post_id=post_id)
+
+    top = [post(f"p{i}", i) for i in range(1, 6)]
+    flop, ranked = flop_apart_from_top(top, [post("p7", 1), post("p6", 2), post("p5", 3)])
+    assert [(p.post_id, p.rank) for p in flop] == [("p7", 1), ("p6", 2)]
+    assert ranked == 7
+    flop, ranked = flop_apart_from_top(top[:2], [post("p5", 1), post("p4", 2), post("p3", 3)])
+    assert ([(p.post_id, p.rank) for p in flop], ranked) == ([("p5", 1), ("p4", 2), ("p3", 3)], None)
+    # every post already in the top: no flop list, and how many were ranked
+    assert flop_apart_from_top(top[:3], [post("p3", 1), post("p2", 2), post("p1", 3)]) == ([], 3)
+    # the same post id on two accounts is two posts
+    other = RankedPost(1, "instagram", "trailhead", "Trailhead", None, None, "", None, 1.0, "%", post_id="p1")
+    assert flop_apart_from_top(top, [other]) == ([other], None)

@@ -158,6 +158,8 @@ class RankedPost:
     """The image the post's record names (untrusted: never put in a page as a URL)."""
     thumbnail: str | None = None
     """That image as a ``data:`` URI, once fetched and checked (:mod:`~cmflow.builtin.reports.thumbnails`)."""
+    post_id: str | None = None
+    """The post's id on its platform: what tells a post of the top list in the flop list."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ class ReportDocument:
     """By ``format`` and ``pillar``: the scope's figures per value."""
     top_posts: list[RankedPost]
     flop_posts: list[RankedPost]
+    """The lowest-ranked posts not already among :attr:`top_posts` (:func:`flop_apart_from_top`)."""
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
@@ -383,6 +386,10 @@ class ReportDocument:
     only when its output asks (``show_warnings``), never in a client's e-mail."""
     left_out: list[LeftOutRows] = field(default_factory=list)
     """The rows the scope's sources left out (``on_error = "skip"``), counted for every reader."""
+    ranked_posts: int | None = None
+    """How many posts the two rankings ranked when that is fewer than both lists hold (the flop
+    list then shows only the posts the top list does not, and the report says why); None when
+    the lists did not meet."""
 
     @property
     def left_out_count(self) -> int:
@@ -449,6 +456,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
     shown = metrics or [m for m in HEADLINE_METRICS if m in figures.metrics]
     headline = [f for m in shown if (f := figures.figure(m, scope.whole())) is not None]
     objectives = [o for o in result.objectives if scope.holds_objective(o)]
+    top_posts = _ranked(result, top, scope)
+    flop_posts, ranked_posts = flop_apart_from_top(top_posts, _ranked(result, flop, scope))
     return ReportDocument(
         title=title, scope=scope, period_start=result.period.start, period_end=result.period.end,
         comparisons={p.label: (p.start, p.end) for p in result.comparison_periods},
@@ -456,7 +465,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         objectives=objectives,
         platforms=_platform_sections(figures, shown, scope),
         breakdowns={dim: figures.breakdown(dim, shown) for dim in ("format", "pillar")},
-        top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
+        top_posts=top_posts, flop_posts=flop_posts, ranked_posts=ranked_posts,
         insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
         alerts=[line for line in alert_lines(result, scope) if not _judged_as_objective(line, objectives)],
@@ -834,8 +843,23 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
         out.append(RankedPost(len(out) + 1, row["platform"], row["account"],
                               scope.account_name(row["platform"], row["account"]), row["published_at"],
                               row["format"], (row["text"] or "").strip(), row["url"], row["value"], row["unit"],
-                              row["reach"], row["thumbnail_url"]))
+                              row["reach"], row["thumbnail_url"], post_id=row["post_id"]))
     return out
+
+
+def flop_apart_from_top(top: list[RankedPost], flop: list[RankedPost]) -> tuple[list[RankedPost], int | None]:
+    """The flop list less the posts of the top list, renumbered from 1, and how many posts the
+    two lists hold together when they met (None when they did not). A post is in one list at
+    most: a client with 7 ranked posts, a top 5 and a flop 3, sees their 2 lowest below the 5
+    best, not the 5th best again as the 3rd worst. When the lists meet, every ranked post is in
+    one of them, so their union counts the ranked posts."""
+    from dataclasses import replace
+
+    shown = {(p.platform, p.account, p.post_id) for p in top}
+    rest = [p for p in flop if (p.platform, p.account, p.post_id) not in shown]
+    if len(rest) == len(flop):
+        return flop, None
+    return [replace(p, rank=i) for i, p in enumerate(rest, start=1)], len(top) + len(rest)
 
 
 def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
