@@ -195,3 +195,54 @@ def test_a_post_is_in_the_top_or_the_flop_list_never_both() -> None:
     # the same post id on two accounts is two posts
     other = RankedPost(1, "instagram", "trailhead", "Trailhead", None, None, "", None, 1.0, "%", post_id="p1")
     assert flop_apart_from_top(top, [other]) == ([other], None)
+
+
+def test_an_insight_is_on_the_reports_period_when_it_has_the_posts_else_says_its_weeks() -> None:
+    """A week's report (16-22 Nov 2026) with a trend of two weeks (from 9 Nov). Lumière posted 10
+    times in the week: 5 reels at 60 / 1,000 = 6 % and 5 images at 4 %, the account 500 / 10,000
+    = 5 %: reels +20 %, images -20 %, both on the week. Atelier posted 4 times in the week, too
+    few, and 8 the week before: 6 carousels at 3 % and 6 images at 1 %, the account 2 % over the
+    two weeks: carousels +50 %, images -50 %, on the two weeks, and the sentence says so."""
+    import types
+    from datetime import date, datetime, timedelta, timezone
+
+    import polars as pl
+
+    from cmflow.builtin.reports.document import _insights
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.foundation.periods import Period
+
+    rows = []
+    def posts(account: str, fmt: str, likes: int, first: date, n: int) -> None:
+        for i in range(n):
+            rows.append({"platform": "instagram", "account": account, "format": fmt, "likes": likes,
+                         "comments": 0, "shares": 0, "saves": 0, "reach": 1000,
+                         "published_at": datetime.combine(first + timedelta(days=i), datetime.min.time(),
+                                                          timezone.utc) + timedelta(hours=10)})
+    posts("lumiere", "reel", 60, date(2026, 11, 16), 5)
+    posts("lumiere", "image", 40, date(2026, 11, 16), 5)
+    posts("lumiere", "reel", 10, date(2026, 11, 9), 5)  # the week before: not the week's figures
+    posts("atelier", "carousel", 30, date(2026, 11, 16), 2)
+    posts("atelier", "image", 10, date(2026, 11, 18), 2)
+    posts("atelier", "carousel", 30, date(2026, 11, 9), 4)
+    posts("atelier", "image", 10, date(2026, 11, 9), 4)
+    posts("atelier", "carousel", 30, date(2026, 11, 2), 3)  # before the trend: in no insight
+    week = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    before = Period(date(2026, 11, 9), date(2026, 11, 15), "Europe/Paris", label="history-1", unit="week")
+    result = types.SimpleNamespace(records={"post": pl.DataFrame(rows)}, period=week, all_periods=[week, before])
+
+    said = {(i.values["account"], i.values["format"]): i for i in _insights(result, ReportScope())}
+    assert {k: (i.key, round(i.values["gap_pct"], 6), i.values["posts"], i.values["account_posts"], i.values["window"],
+                i.values["since"]) for k, i in said.items()} == {
+        ("lumiere", "reel"): ("insight_format_above", 20.0, 5, 10, "period", date(2026, 11, 16)),
+        ("lumiere", "image"): ("insight_format_below", 20.0, 5, 10, "period", date(2026, 11, 16)),
+        ("atelier", "carousel"): ("insight_format_above", 50.0, 6, 12, "trend", date(2026, 11, 9)),
+        ("atelier", "image"): ("insight_format_below", 50.0, 6, 12, "trend", date(2026, 11, 9)),
+    }
+    assert said[("atelier", "carousel")].values["periods"] == 2
+    fr, en = language("fr"), language("en")
+    assert fr.text("insight_window_week", n=2, days=7, period=fr.period(date(2026, 11, 9), date(2026, 11, 22))) == (
+        "sur les 2 dernières semaines (9–22 nov. 2026)")
+    assert en.text("insight_window_week", n=8, days=7, period="Sep 28 – Nov 22, 2026") == (
+        "over the last 8 weeks (Sep 28 – Nov 22, 2026)")

@@ -863,34 +863,53 @@ def flop_apart_from_top(top: list[RankedPost], flop: list[RankedPost]) -> tuple[
 
 
 def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
-    """Formats that did clearly better or worse than their account (ERR, ratio of the sums) over
-    the periods the report shows (the current one and its trend's: the window ``since`` to
-    ``until`` the sentence says, not the report's period alone), where the format has
-    :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week of three posts says
-    nothing about carousels."""
-    import polars as pl
+    """Formats that did clearly better or worse than their account (ERR, ratio of the sums),
+    where the format has :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week
+    of three posts says nothing about carousels.
 
+    A format is judged on the report's period when it has that sample there (``window`` is
+    ``"period"``); else on the periods the report's trend shows (the current one and its
+    history's: ``window`` is ``"trend"``, over ``periods`` periods of ``unit``), and the sentence
+    says so ("over the last 8 weeks (28 Sep – 22 Nov 2026)"), never a window a reader could take
+    for the report's period."""
     shown = [p for p in result.all_periods if p.label == "current" or p.label.startswith("history-")]
     since = min((p.start for p in shown), default=result.period.start)
-    posts = _posts_of(result, scope, since=since)
-    if posts is None:
-        return []
-    account = ["platform", "account"]
-    per_account = _rates(posts, account).rename({"value": "average", "posts": "account_posts"})
-    per_format = _rates(posts.filter(pl.col("format").is_not_null()), [*account, "format"])
-    joined = per_format.join(per_account, on=account).filter(
-        (pl.col("posts") >= INSIGHT_MIN_POSTS) & (pl.col("account_posts") >= 2 * INSIGHT_MIN_POSTS)
-        & pl.col("value").is_not_null() & (pl.col("average") > 0))
+    on_period = _format_rates(result, scope, result.period.start)
+    on_trend = _format_rates(result, scope, since) if since < result.period.start else {}
     insights = []
-    for row in joined.iter_rows(named=True):
+    for key in sorted({*on_period, *on_trend}):
+        if key in on_period:
+            row, window, first = on_period[key], "period", result.period.start
+        else:
+            row, window, first = on_trend[key], "trend", since
         gap = (row["value"] - row["average"]) / row["average"] * 100
         if abs(gap) >= INSIGHT_MIN_GAP_PCT:
             insights.append(Insight("insight_format_above" if gap > 0 else "insight_format_below", {
                 "account": scope.account_name(row["platform"], row["account"]), "platform": row["platform"],
                 "format": row["format"], "metric": "engagement_rate_by_reach", "gap_pct": abs(gap),
                 "posts": row["posts"], "account_posts": row["account_posts"], "value": row["value"],
-                "average": row["average"], "since": since, "until": result.period.end}))
+                "average": row["average"], "since": first, "until": result.period.end, "window": window,
+                "periods": 1 if window == "period" else len(shown), "unit": result.period.unit,
+                "days": result.period.days}))
     return sorted(insights, key=lambda i: (-i.values["gap_pct"], i.values["account"], i.values["format"]))
+
+
+def _format_rates(result: "RunResult", scope: ReportScope, since: date) -> dict[tuple, dict[str, Any]]:
+    """By (platform, account, format): the format's ERR (``value``) and posts, the account's
+    (``average``, ``account_posts``) over the posts published from ``since`` to the period's end,
+    where both samples are large enough for an insight (:func:`_insights`)."""
+    import polars as pl
+
+    posts = _posts_of(result, scope, since=since)
+    if posts is None:
+        return {}
+    account = ["platform", "account"]
+    per_account = _rates(posts, account).rename({"value": "average", "posts": "account_posts"})
+    per_format = _rates(posts.filter(pl.col("format").is_not_null()), [*account, "format"])
+    joined = per_format.join(per_account, on=account).filter(
+        (pl.col("posts") >= INSIGHT_MIN_POSTS) & (pl.col("account_posts") >= 2 * INSIGHT_MIN_POSTS)
+        & pl.col("value").is_not_null() & (pl.col("average") > 0))
+    return {(row["platform"], row["account"], row["format"]): row for row in joined.iter_rows(named=True)}
 
 
 def _posts_of(result: "RunResult", scope: ReportScope, since: date) -> "pl.DataFrame | None":
