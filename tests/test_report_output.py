@@ -796,6 +796,22 @@ def test_a_rows_figures_sit_two_by_two_on_a_phone(agency) -> None:
     assert page_width_ok(page)
 
 
+def test_the_long_detail_sections_fold_on_a_phone_and_stay_open_wider(agency) -> None:
+    """On a 390 px phone the sections by format and pillar, listening and production are a
+    heading a tap opens (the demo's French report was 14,562 px tall); at 1280 px they are
+    open, headings and tables, as in print."""
+    _chromium()
+    from browser import shown
+
+    page = agency[0] / "reports" / "atelier-rose.html"
+    folded = ("details.fold > summary h2", "details.fold > :not(summary)")
+    (headings, held), _ = shown(page, 390, *folded)
+    assert headings and held, (headings, held)  # by pillar at least
+    assert headings == [True] * len(headings) and held == [False] * len(held)
+    (headings, held), _ = shown(page, 1280, *folded)
+    assert headings + held == [True] * (len(headings) + len(held))
+
+
 def page_width_ok(page) -> bool:
     from browser import page_width
 
