@@ -85,6 +85,18 @@ def boxes(html_path: str | Path, viewport_width: int, selector: str) -> list[tup
             " return [Math.round(r.top + window.scrollY), Math.round(r.left)]; })" % json.dumps(selector))]
 
 
+def shown(html_path: str | Path, viewport_width: int, *selectors: str) -> tuple[list[list[bool]], int]:
+    """For each selector, whether each element matching it is drawn (``checkVisibility``:
+    false inside a closed ``<details>``), laid out ``viewport_width`` px wide; and the page's
+    height in px."""
+    with _browser().page(viewport_width, 844) as page:
+        page.load(html_path)
+        found = page.evaluate(
+            "[%s.map(s => [...document.querySelectorAll(s)].map(e => e.checkVisibility())),"
+            " document.documentElement.scrollHeight]" % json.dumps(list(selectors)))
+        return found[0], found[1]
+
+
 MIN_READABLE_PX = 12.0
 """The smallest size (CSS px) a chart's text may show at and still be read on a phone."""
 

@@ -1056,11 +1056,12 @@ def test_client_workbooks_carry_the_production_sheets(demo_run, demo_dir):
 
 
 def test_the_insights_say_the_weeks_their_posts_come_from(demo_run, demo_dir):
-    """An insight compares a format with its account over the trend's eight weeks, not the
-    report's week: its sentence says so (and how many posts), in the report's language."""
+    """No account of the demo posts 10 times in a week: an insight compares a format with its
+    account over the trend's eight weeks, and its sentence says so in words ("the last 8
+    weeks"), not as a span a client could take for the report's week, in the report's language."""
     said = 0
-    for client, window in (("maison-lumiere", "28 sept.\u2009–\u200922 nov. 2026"),
-                           ("trailhead-outfitters", "Sep 28\u2009–\u2009Nov 22, 2026")):
+    for client, window in (("maison-lumiere", "sur les 8 dernières semaines (28 sept.\u2009–\u200922 nov. 2026)"),
+                           ("trailhead-outfitters", "over the last 8 weeks (Sep 28\u2009–\u2009Nov 22, 2026)")):
         listed = re.search(r'<ul class="insights">(.*?)</ul>', _client_report(demo_dir, client), re.S)
         items = re.findall(r"<li>(.*?)</li>", listed.group(1), re.S) if listed else []
         assert all(f", {window}" in item for item in items), (client, items)

@@ -171,3 +171,78 @@ def test_a_resolved_alert_is_not_told_as_if_its_condition_held() -> None:
         resolved = AlertLine("budget_consumed", dims, "warning", 116.0, "%", "resolved", False, "down", alert, workflow)
         said = alert_sentence(resolved, ReportScope(), language(code))
         assert above not in said and "calendrier-avent" in said, said
+
+
+def test_a_post_is_in_the_top_or_the_flop_list_never_both() -> None:
+    """Seven ranked posts (ERR 7 % down to 1 %), a top 5 and a flop 3: the flop ranking is p7, p6,
+    p5 and p5 is the top's 5th, so the flop list is p7 and p6, ranked 1 and 2, and the report is
+    told that 7 posts were ranked. Lists that do not meet are left as they are."""
+    from cmflow.builtin.reports.document import RankedPost, flop_apart_from_top
+
+    def post(post_id: str, rank: int) -> RankedPost:
+        err = float(post_id[1:])
+        return RankedPost(rank, "instagram", "lumiere", "Maison Lumière", None, "image", post_id, None,
+                          8 - err, "%", post_id=post_id)
+
+    top = [post(f"p{i}", i) for i in range(1, 6)]
+    flop, ranked = flop_apart_from_top(top, [post("p7", 1), post("p6", 2), post("p5", 3)])
+    assert [(p.post_id, p.rank) for p in flop] == [("p7", 1), ("p6", 2)]
+    assert ranked == 7
+    flop, ranked = flop_apart_from_top(top[:2], [post("p5", 1), post("p4", 2), post("p3", 3)])
+    assert ([(p.post_id, p.rank) for p in flop], ranked) == ([("p5", 1), ("p4", 2), ("p3", 3)], None)
+    # every post already in the top: no flop list, and how many were ranked
+    assert flop_apart_from_top(top[:3], [post("p3", 1), post("p2", 2), post("p1", 3)]) == ([], 3)
+    # the same post id on two accounts is two posts
+    other = RankedPost(1, "instagram", "trailhead", "Trailhead", None, None, "", None, 1.0, "%", post_id="p1")
+    assert flop_apart_from_top(top, [other]) == ([other], None)
+
+
+def test_an_insight_is_on_the_reports_period_when_it_has_the_posts_else_says_its_weeks() -> None:
+    """A week's report (16-22 Nov 2026) with a trend of two weeks (from 9 Nov). Lumière posted 10
+    times in the week: 5 reels at 60 / 1,000 = 6 % and 5 images at 4 %, the account 500 / 10,000
+    = 5 %: reels +20 %, images -20 %, both on the week. Atelier posted 4 times in the week, too
+    few, and 8 the week before: 6 carousels at 3 % and 6 images at 1 %, the account 2 % over the
+    two weeks: carousels +50 %, images -50 %, on the two weeks, and the sentence says so."""
+    import types
+    from datetime import date, datetime, timedelta, timezone
+
+    import polars as pl
+
+    from cmflow.builtin.reports.document import _insights
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+    from cmflow.foundation.periods import Period
+
+    rows = []
+    def posts(account: str, fmt: str, likes: int, first: date, n: int) -> None:
+        for i in range(n):
+            rows.append({"platform": "instagram", "account": account, "format": fmt, "likes": likes,
+                         "comments": 0, "shares": 0, "saves": 0, "reach": 1000,
+                         "published_at": datetime.combine(first + timedelta(days=i), datetime.min.time(),
+                                                          timezone.utc) + timedelta(hours=10)})
+    posts("lumiere", "reel", 60, date(2026, 11, 16), 5)
+    posts("lumiere", "image", 40, date(2026, 11, 16), 5)
+    posts("lumiere", "reel", 10, date(2026, 11, 9), 5)  # the week before: not the week's figures
+    posts("atelier", "carousel", 30, date(2026, 11, 16), 2)
+    posts("atelier", "image", 10, date(2026, 11, 18), 2)
+    posts("atelier", "carousel", 30, date(2026, 11, 9), 4)
+    posts("atelier", "image", 10, date(2026, 11, 9), 4)
+    posts("atelier", "carousel", 30, date(2026, 11, 2), 3)  # before the trend: in no insight
+    week = Period(date(2026, 11, 16), date(2026, 11, 22), "Europe/Paris", unit="week")
+    before = Period(date(2026, 11, 9), date(2026, 11, 15), "Europe/Paris", label="history-1", unit="week")
+    result = types.SimpleNamespace(records={"post": pl.DataFrame(rows)}, period=week, all_periods=[week, before])
+
+    said = {(i.values["account"], i.values["format"]): i for i in _insights(result, ReportScope())}
+    assert {k: (i.key, round(i.values["gap_pct"], 6), i.values["posts"], i.values["account_posts"], i.values["window"],
+                i.values["since"]) for k, i in said.items()} == {
+        ("lumiere", "reel"): ("insight_format_above", 20.0, 5, 10, "period", date(2026, 11, 16)),
+        ("lumiere", "image"): ("insight_format_below", 20.0, 5, 10, "period", date(2026, 11, 16)),
+        ("atelier", "carousel"): ("insight_format_above", 50.0, 6, 12, "trend", date(2026, 11, 9)),
+        ("atelier", "image"): ("insight_format_below", 50.0, 6, 12, "trend", date(2026, 11, 9)),
+    }
+    assert said[("atelier", "carousel")].values["periods"] == 2
+    fr, en = language("fr"), language("en")
+    assert fr.text("insight_window_week", n=2, days=7, period=fr.period(date(2026, 11, 9), date(2026, 11, 22))) == (
+        "sur les 2 dernières semaines (9–22 nov. 2026)")
+    assert en.text("insight_window_week", n=8, days=7, period="Sep 28 – Nov 22, 2026") == (
+        "over the last 8 weeks (Sep 28 – Nov 22, 2026)")

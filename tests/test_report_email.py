@@ -414,8 +414,11 @@ def test_a_period_already_mailed_is_not_mailed_again_unless_it_was_incomplete(tm
     assert [s.id for s in first.failed_sources] == ["late"]
     incomplete = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
     assert len(incomplete) == 2
-    run_in(tmp_path, extra_source=missing, outputs=unattached)  # the same incomplete period: nothing new
+    again = run_in(tmp_path, extra_source=missing, outputs=unattached)  # the same incomplete period: nothing new
     assert sorted(p.name for p in (tmp_path / "mail").glob("*.eml")) == incomplete
+    # and the run says so, not "2 message(s) queued"
+    assert [(s.note, s.counts) for s in again.stages if s.kind == "output" and s.plugin == "email"] == [
+        ("2 already queued by an earlier run for this period: not sent again", {"messages": 0, "already_queued": 2})]
     (tmp_path / "late.csv").write_text("platform,account,post_id,published_at,likes,reach\n", encoding="utf-8")
     complete = run_in(tmp_path, extra_source=missing, outputs=unattached)
     assert complete.failed_sources == []

@@ -476,7 +476,9 @@ def test_each_platform_shows_the_clients_accounts_only(agency) -> None:
 
 def test_top_and_flop_posts_are_the_clients_ranked_by_err(agency) -> None:
     """Atelier Rose's posts by ERR: fr-c2 5.00 %, fr-c4 3.20 %, fr-c1 3.00 %, fr-c3 1.76 %; the
-    two lowest are fr-c3 then fr-c1. Northwind's: en-c2 4.50 %, en-c1 4.00 %, en-c3 1.00 %."""
+    two lowest are fr-c3 then fr-c1. Northwind's: en-c2 4.50 %, en-c1 4.00 %, en-c3 1.00 %.
+    A post is in one list at most: the top 10 holds every post of both, so neither has a flop
+    list, and a line says why instead of listing the best posts again as the worst."""
     page = read(agency, "atelier-rose.html")
     pct = f"{NBSP}%"
     assert table_rows(page, "section_top_posts") == [
@@ -485,10 +487,10 @@ def test_top_and_flop_posts_are_the_clients_ranked_by_err(agency) -> None:
         ["3", "Nouvelle collection d'hiver · Image", "Atelier Rose · Instagram", "17 nov. 2026", f"3,00{pct}"],
         ["4", "-2+3 · Carrousel", "Atelier Rose Enfants · Instagram", "18 nov. 2026", f"1,76{pct}"],
     ]
-    assert table_rows(page, "section_flop_posts") == [
-        ["1", "-2+3 · Carrousel", "Atelier Rose Enfants · Instagram", "18 nov. 2026", f"1,76{pct}"],
-        ["2", "Nouvelle collection d'hiver · Image", "Atelier Rose · Instagram", "17 nov. 2026", f"3,00{pct}"],
-    ]
+    flop = page.split('<h2 id="section_flop_posts">', 1)[1].split("</h2>", 1)[1].split("<h2", 1)[0]
+    assert "<table" not in flop
+    assert text_of(flop) == ("4 publications classées sur la période, toutes parmi les meilleures ci-dessus"
+                             f"{NBSP}: trop peu pour une liste des moins performantes.")
     english = read(agency, "northwind.html")
     assert table_rows(english, "section_top_posts") == [
         ["1", '=HYPERLINK("http://x","y") · Image', "<script>alert(1)</script>Trails · Instagram", "Nov 18, 2026",
@@ -499,6 +501,8 @@ def test_top_and_flop_posts_are_the_clients_ranked_by_err(agency) -> None:
     ]
     # the export's javascript: link is not made a link; the others are
     assert 'href="https://example.org/p/en-c1"' in english and "javascript:" not in english
+    assert text_of(english.split('<h2 id="section_flop_posts">', 1)[1].split("</h2>", 1)[1].split("<h2", 1)[0]) == (
+        "3 posts ranked this period, all among the best above: too few for a list of the lowest-performing.")
 
 
 OTHER_CLIENT = {
@@ -720,7 +724,7 @@ def test_the_workbook_has_a_sheet_per_table_with_percent_formats_for_rates(agenc
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "northwind.xlsx")
     assert book.sheetnames == ["Summary", "Trend", "Objectives", "Facebook", "Instagram", "By account",
-                               "By content pillar", "Top posts", "Lowest-performing posts"]
+                               "By content pillar", "Top posts"]  # no flop: its 3 posts are the top's
     instagram = book["Instagram"]
     header = [c.value for c in instagram[3]]
     assert header == ["Account", "Engagement rate (reach)", "Followers", "Unfollows", "Posts"]
@@ -790,6 +794,22 @@ def test_a_rows_figures_sit_two_by_two_on_a_phone(agency) -> None:
     assert figures[0][0] == figures[1][0] > name[0] and figures[0][1] < figures[1][1]  # side by side
     assert figures[2][0] > figures[0][0] and figures[2][1] == figures[0][1]  # then the next two
     assert page_width_ok(page)
+
+
+def test_the_long_detail_sections_fold_on_a_phone_and_stay_open_wider(agency) -> None:
+    """On a 390 px phone the sections by format and pillar, listening and production are a
+    heading a tap opens (the demo's French report was 14,562 px tall); at 1280 px they are
+    open, headings and tables, as in print."""
+    _chromium()
+    from browser import shown
+
+    page = agency[0] / "reports" / "atelier-rose.html"
+    folded = ("details.fold > summary h2", "details.fold > :not(summary)")
+    (headings, held), _ = shown(page, 390, *folded)
+    assert headings and held, (headings, held)  # by pillar at least
+    assert headings == [True] * len(headings) and held == [False] * len(held)
+    (headings, held), _ = shown(page, 1280, *folded)
+    assert headings + held == [True] * (len(headings) + len(held))
 
 
 def page_width_ok(page) -> bool:
@@ -1165,7 +1185,7 @@ def test_the_french_workbook_is_in_french(agency) -> None:
 
     book = openpyxl.load_workbook(agency[0] / "reports" / "atelier-rose.xlsx")
     assert book.sheetnames == ["Synthèse", "Tendance", "Objectifs", "Facebook", "Instagram", "Par compte",
-                               "Par thématique éditoriale", "Meilleures publications", "Publications les moins…"]
+                               "Par thématique éditoriale", "Meilleures publications"]  # no flop: its posts are the top's
     top = book["Meilleures publications"]
     assert [c.value for c in top[3]][:3] == ["#", "Compte", "Réseau"]
     first = [(c.value, c.number_format) for c in top[4]]

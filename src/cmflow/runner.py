@@ -25,7 +25,7 @@ from cmflow.stages.classify import classify
 from cmflow.stages.clients import clients
 from cmflow.stages.changed_scopes import changed_scopes
 from cmflow.stages.compare import compare
-from cmflow.stages.compose import compose
+from cmflow.stages.compose import compose, say_what_was_queued
 from cmflow.stages.deliver import deliver
 from cmflow.stages.evaluate import evaluate
 from cmflow.stages.failed_sources import failed_sources
@@ -138,7 +138,8 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
         result.resent = composed.resent
         stop.check()  # past this point the run's results are kept, and its messages queued
         if history is not None:
-            _timed("record", record, history, run_id, result, composed.messages)
+            queued = _timed("record", record, history, run_id, result, composed.messages)
+            say_what_was_queued(composed.reports, composed.messages, queued)
     except BaseException as exc:
         if history is not None:
             record_crash(history, run_id, exc)

@@ -3,7 +3,8 @@
 Takes the store, the run's id, the run's result and the composed messages; writes the
 measurements worth keeping, the alert state changes and the messages to queue together, so a
 crash never leaves the store half-updated and a queued message always has the state it announces.
-Returns nothing: what it made is in the store.
+Returns what :meth:`~cmflow.store.Store.commit_run` does: per message, its outbox id, or None
+when an earlier run of the period had queued it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ if TYPE_CHECKING:
     from cmflow.store import QueuedMessage, Store
 
 
-def record(store: "Store", run_id: int, result: "RunResult", messages: list["QueuedMessage"]) -> None:
-    """Commit the run's measurements, alert changes (none for a back-fill) and messages."""
-    store.commit_run(run_id, workflow=result.workflow.key, measurements=_to_store(result),
+def record(store: "Store", run_id: int, result: "RunResult", messages: list["QueuedMessage"]) -> list[int | None]:
+    """Commit the run's measurements, alert changes (none for a back-fill) and messages; per
+    message, its outbox id or None (queued already)."""
+    return store.commit_run(run_id, workflow=result.workflow.key, measurements=_to_store(result),
                      alerts=[] if result.past_period else result.alert_changes,
                      messages=messages, now=result.started_at)
 

@@ -394,10 +394,11 @@ class Store(ABC):
     @abstractmethod
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
                    alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
-                   now: datetime | None = None) -> list[int]:
+                   now: datetime | None = None) -> list[int | None]:
         """Atomically: upsert the run's measurements, record alert states, and queue its
         messages in the outbox (a message whose key is already there is not queued again).
-        Returns the ids of the messages queued. The run stays ``running`` until finished, but
+        Returns one entry per message, in their order: the id it was queued under, or None for
+        a message already queued (by an earlier run of the period: a ``send_once`` e-mail). The run stays ``running`` until finished, but
         the same transaction marks it committed: from then on its slot counts as run
         (:meth:`slot_handled`), so that a run that dies or loses its lock before it finishes is
         never run again for that slot and nothing is written twice. A row of a committed run cut

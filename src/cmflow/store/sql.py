@@ -296,7 +296,7 @@ class SqlStore(Store):
 
     def commit_run(self, run_id: int, *, workflow: str, measurements: "pl.DataFrame | None",
                    alerts: Sequence["Alert"], messages: Sequence[QueuedMessage] = (),
-                   now: datetime | None = None) -> list[int]:
+                   now: datetime | None = None) -> list[int | None]:
         now = now or _now()
         queued = []
         with self._run_writing(run_id, workflow) as (connection, held):
@@ -308,7 +308,8 @@ class SqlStore(Store):
                 self._record_alert(connection, workflow, run_id, alert, now)
             for message in messages:
                 if connection.execute(sa.select(outbox.c.id).where(outbox.c.key == message.key)).first():
-                    continue  # the same events were queued by an earlier attempt of this run
+                    queued.append(None)  # the same events were queued by an earlier attempt or run
+                    continue
                 result = connection.execute(outbox.insert().values(
                     key=message.key, workflow=workflow, workflow_file=message.workflow_file,
                     output_id=message.output_id, plugin=message.plugin, summary=message.summary,

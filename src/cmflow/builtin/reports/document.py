@@ -158,6 +158,8 @@ class RankedPost:
     """The image the post's record names (untrusted: never put in a page as a URL)."""
     thumbnail: str | None = None
     """That image as a ``data:`` URI, once fetched and checked (:mod:`~cmflow.builtin.reports.thumbnails`)."""
+    post_id: str | None = None
+    """The post's id on its platform: what tells a post of the top list in the flop list."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ class ReportDocument:
     """By ``format`` and ``pillar``: the scope's figures per value."""
     top_posts: list[RankedPost]
     flop_posts: list[RankedPost]
+    """The lowest-ranked posts not already among :attr:`top_posts` (:func:`flop_apart_from_top`)."""
     insights: list[Insight]
     posting_times: list[PostingTime]
     alerts: list[AlertLine]
@@ -383,6 +386,10 @@ class ReportDocument:
     only when its output asks (``show_warnings``), never in a client's e-mail."""
     left_out: list[LeftOutRows] = field(default_factory=list)
     """The rows the scope's sources left out (``on_error = "skip"``), counted for every reader."""
+    ranked_posts: int | None = None
+    """How many posts the two rankings ranked when that is fewer than both lists hold (the flop
+    list then shows only the posts the top list does not, and the report says why); None when
+    the lists did not meet."""
 
     @property
     def left_out_count(self) -> int:
@@ -449,6 +456,8 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
     shown = metrics or [m for m in HEADLINE_METRICS if m in figures.metrics]
     headline = [f for m in shown if (f := figures.figure(m, scope.whole())) is not None]
     objectives = [o for o in result.objectives if scope.holds_objective(o)]
+    top_posts = _ranked(result, top, scope)
+    flop_posts, ranked_posts = flop_apart_from_top(top_posts, _ranked(result, flop, scope))
     return ReportDocument(
         title=title, scope=scope, period_start=result.period.start, period_end=result.period.end,
         comparisons={p.label: (p.start, p.end) for p in result.comparison_periods},
@@ -456,7 +465,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         objectives=objectives,
         platforms=_platform_sections(figures, shown, scope),
         breakdowns={dim: figures.breakdown(dim, shown) for dim in ("format", "pillar")},
-        top_posts=_ranked(result, top, scope), flop_posts=_ranked(result, flop, scope),
+        top_posts=top_posts, flop_posts=flop_posts, ranked_posts=ranked_posts,
         insights=_insights(result, scope),
         posting_times=_posting_times(result, scope),
         alerts=[line for line in alert_lines(result, scope) if not _judged_as_objective(line, objectives)],
@@ -834,39 +843,73 @@ def _ranked(result: "RunResult", metric: str, scope: ReportScope) -> list[Ranked
         out.append(RankedPost(len(out) + 1, row["platform"], row["account"],
                               scope.account_name(row["platform"], row["account"]), row["published_at"],
                               row["format"], (row["text"] or "").strip(), row["url"], row["value"], row["unit"],
-                              row["reach"], row["thumbnail_url"]))
+                              row["reach"], row["thumbnail_url"], post_id=row["post_id"]))
     return out
 
 
-def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
-    """Formats that did clearly better or worse than their account (ERR, ratio of the sums) over
-    the periods the report shows (the current one and its trend's: the window ``since`` to
-    ``until`` the sentence says, not the report's period alone), where the format has
-    :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week of three posts says
-    nothing about carousels."""
-    import polars as pl
+def flop_apart_from_top(top: list[RankedPost], flop: list[RankedPost]) -> tuple[list[RankedPost], int | None]:
+    """The flop list less the posts of the top list, renumbered from 1, and how many posts the
+    two lists hold together when they met (None when they did not). A post is in one list at
+    most: a client with 7 ranked posts, a top 5 and a flop 3, sees their 2 lowest below the 5
+    best, not the 5th best again as the 3rd worst. When the lists meet, every ranked post is in
+    one of them, so their union counts the ranked posts."""
+    from dataclasses import replace
 
+    shown = {(p.platform, p.account, p.post_id) for p in top}
+    rest = [p for p in flop if (p.platform, p.account, p.post_id) not in shown]
+    if len(rest) == len(flop):
+        return flop, None
+    return [replace(p, rank=i) for i, p in enumerate(rest, start=1)], len(top) + len(rest)
+
+
+def _insights(result: "RunResult", scope: ReportScope) -> list[Insight]:
+    """Formats that did clearly better or worse than their account (ERR, ratio of the sums),
+    where the format has :data:`INSIGHT_MIN_POSTS` posts and the account twice as many: a week
+    of three posts says nothing about carousels.
+
+    A format is judged on the report's period when it has that sample there (``window`` is
+    ``"period"``); else on the periods the report's trend shows (the current one and its
+    history's: ``window`` is ``"trend"``, over ``periods`` periods of ``unit``), and the sentence
+    says so ("over the last 8 weeks (28 Sep – 22 Nov 2026)"), never a window a reader could take
+    for the report's period."""
     shown = [p for p in result.all_periods if p.label == "current" or p.label.startswith("history-")]
     since = min((p.start for p in shown), default=result.period.start)
-    posts = _posts_of(result, scope, since=since)
-    if posts is None:
-        return []
-    account = ["platform", "account"]
-    per_account = _rates(posts, account).rename({"value": "average", "posts": "account_posts"})
-    per_format = _rates(posts.filter(pl.col("format").is_not_null()), [*account, "format"])
-    joined = per_format.join(per_account, on=account).filter(
-        (pl.col("posts") >= INSIGHT_MIN_POSTS) & (pl.col("account_posts") >= 2 * INSIGHT_MIN_POSTS)
-        & pl.col("value").is_not_null() & (pl.col("average") > 0))
+    on_period = _format_rates(result, scope, result.period.start)
+    on_trend = _format_rates(result, scope, since) if since < result.period.start else {}
     insights = []
-    for row in joined.iter_rows(named=True):
+    for key in sorted({*on_period, *on_trend}):
+        if key in on_period:
+            row, window, first = on_period[key], "period", result.period.start
+        else:
+            row, window, first = on_trend[key], "trend", since
         gap = (row["value"] - row["average"]) / row["average"] * 100
         if abs(gap) >= INSIGHT_MIN_GAP_PCT:
             insights.append(Insight("insight_format_above" if gap > 0 else "insight_format_below", {
                 "account": scope.account_name(row["platform"], row["account"]), "platform": row["platform"],
                 "format": row["format"], "metric": "engagement_rate_by_reach", "gap_pct": abs(gap),
                 "posts": row["posts"], "account_posts": row["account_posts"], "value": row["value"],
-                "average": row["average"], "since": since, "until": result.period.end}))
+                "average": row["average"], "since": first, "until": result.period.end, "window": window,
+                "periods": 1 if window == "period" else len(shown), "unit": result.period.unit,
+                "days": result.period.days}))
     return sorted(insights, key=lambda i: (-i.values["gap_pct"], i.values["account"], i.values["format"]))
+
+
+def _format_rates(result: "RunResult", scope: ReportScope, since: date) -> dict[tuple, dict[str, Any]]:
+    """By (platform, account, format): the format's ERR (``value``) and posts, the account's
+    (``average``, ``account_posts``) over the posts published from ``since`` to the period's end,
+    where both samples are large enough for an insight (:func:`_insights`)."""
+    import polars as pl
+
+    posts = _posts_of(result, scope, since=since)
+    if posts is None:
+        return {}
+    account = ["platform", "account"]
+    per_account = _rates(posts, account).rename({"value": "average", "posts": "account_posts"})
+    per_format = _rates(posts.filter(pl.col("format").is_not_null()), [*account, "format"])
+    joined = per_format.join(per_account, on=account).filter(
+        (pl.col("posts") >= INSIGHT_MIN_POSTS) & (pl.col("account_posts") >= 2 * INSIGHT_MIN_POSTS)
+        & pl.col("value").is_not_null() & (pl.col("average") > 0))
+    return {(row["platform"], row["account"], row["format"]): row for row in joined.iter_rows(named=True)}
 
 
 def _posts_of(result: "RunResult", scope: ReportScope, since: date) -> "pl.DataFrame | None":
