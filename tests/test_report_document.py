@@ -209,7 +209,7 @@ def test_an_insight_is_on_the_reports_period_when_it_has_the_posts_else_says_its
     import polars as pl
 
     from cmflow.builtin.reports.document import _insights
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
     from cmflow.foundation.periods import Period
 
