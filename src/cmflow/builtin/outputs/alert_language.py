@@ -171,7 +171,7 @@ def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Langua
     if dimensions.get("language") is not None:
         named.append(language_words(str(dimensions["language"]), lang))
     item = dimensions.get("item_id") is not None or dimensions.get("title") is not None
-    named += [value_words(name, dimensions[name], lang) for name in NAMED_AS_WRITTEN  # an item's owner: on its card
+    named += [value_words(name, dimensions[name], lang, workflow) for name in NAMED_AS_WRITTEN  # an item's owner: on its card
               if dimensions.get(name) is not None and not (item and name in ("owner", "title"))]
     if item:  # a planned item leads, named by its title when it has one (its id is a source's, often a hash)
         named.insert(0, str(dimensions["title"] if dimensions.get("title") is not None else dimensions["item_id"]))
@@ -181,13 +181,17 @@ def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Langua
     return " · ".join(name for name in named if name)
 
 
-def value_words(name: str, value: Any, lang: "Language") -> str:
-    """A dimension's value as a reader reads it: a platform or format in words, the breakdowns'
-    ``(none)`` (:data:`~cmflow.NONE_LABEL`) as the catalogue says it (``Non renseigné``), the rest as written."""
+def value_words(name: str, value: Any, lang: "Language", workflow: Any = None) -> str:
+    """A dimension's value as a reader reads it: a platform or format in words, a campaign by
+    its name (``[production] campaigns`` of ``workflow``, when given: ``Calendrier de l'Avent``),
+    the breakdowns' ``(none)`` (:data:`~cmflow.NONE_LABEL`) as the catalogue says it (``Non
+    renseigné``), the rest as written."""
     from cmflow import NONE_LABEL
 
     if value == NONE_LABEL:
         return lang.text("dimension_none")
+    if name == "campaign" and workflow is not None:
+        return campaign_words(str(value), workflow)
     named = {"platform": lang.platform, "format": lang.post_format}
     return named[name](str(value)) if name in named else str(value)
 
@@ -203,15 +207,22 @@ def shown_dimensions(dimensions: dict[str, Any]) -> list[str]:
 def dimension_words(name: str, dimensions: dict[str, Any], scope: "ReportScope", lang: "Language",
                     workflow: Any = None) -> str:
     """One dimension's value as a reader reads it, as the reports name it: an account by its
-    display name (``Maison Lumière``, not ``maisonlumiere``), a client by its name, a platform and
-    format in words (:func:`value_words`), the rest as written."""
+    display name (``Maison Lumière``, not ``maisonlumiere``), a client and a campaign by their
+    names, a platform and format in words (:func:`value_words`), the rest as written."""
     value = dimensions[name]
     if name == "account":
         return scope.account_name(str(dimensions.get("platform") or ""), str(value))
     if name == "client":
         clients = {c.id: c.name for c in getattr(workflow, "clients", None) or ()}
         return clients.get(str(value), str(value))
-    return value_words(name, value, lang)
+    return value_words(name, value, lang, workflow)
+
+
+def campaign_words(campaign: str, workflow: Any) -> str:
+    """What a reader calls ``campaign``: its name in the workflow's ``[production] campaigns``
+    (:meth:`~cmflow.foundation.production.Production.campaign_name`), else as written."""
+    production = getattr(workflow, "production", None)
+    return production.campaign_name(campaign) if production is not None else campaign
 
 
 def language_words(code: str, lang: "Language") -> str:
