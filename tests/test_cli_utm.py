@@ -159,3 +159,18 @@ def test_a_source_s_note_is_printed_once(tmp_path: Path, monkeypatch) -> None:
     assert result.stderr.count("section title(s) skipped") == 1, result.stderr
     assert result.stderr.startswith("! source calendar: calendrier.csv: 1 section title(s) skipped")
     assert "utm_campaign=noel" in result.stdout
+
+
+def test_the_demo_s_calendar_items_with_a_planned_link_get_it_tagged(monkeypatch) -> None:
+    """The demo's calendars plan a landing page for a few posts: `cmflow utm … --calendar` tags
+    them with the item's platform and campaign (the campaign's key, as the links carry it)."""
+    monkeypatch.chdir(Path(__file__).parents[1])  # the demo's store path is relative to where cmflow runs
+    result = utm("workflows/demo.toml", "--calendar")
+    assert result.exit_code == EXIT_OK, result.stderr
+    tagged = [line.split(",")[-2] for line in result.stdout.splitlines()[1:] if "utm_source=" in line]
+    assert tagged == [
+        "https://trailhead.example/blog/layering-101?utm_source=linkedin&utm_medium=social&utm_campaign=winter-gear-sale",
+        "https://www.maisonlumiere.example/ateliers?utm_source=instagram&utm_medium=social&utm_campaign=noel-2026",
+        "https://www.maisonlumiere.example/buche-de-noel?utm_source=instagram&utm_medium=social&utm_campaign=noel-2026",
+        "https://www.maisonlumiere.example/buche-de-noel?utm_source=facebook&utm_medium=social&utm_campaign=noel-2026",
+        "https://www.maisonlumiere.example/avent?utm_source=instagram&utm_medium=social&utm_campaign=calendrier-avent"]
