@@ -191,6 +191,11 @@ above = 100
     batch = SimpleNamespace(result=result, period=result.period)
     lines = describe(alert, alert_values(alert, "%", fr, told), batch, fr)
     assert "Campagne\u00a0: Soldes d'hiver" in lines
+    from cmflow.builtin.outputs.html_page import _labels
+
+    # the html_report's rows by campaign; without the workflow (no names known), as written
+    assert _labels(["soldes-hiver"], ["campaign"], fr, result.workflow) == ["Soldes d'hiver"]
+    assert _labels(["soldes-hiver"], ["campaign"], fr) == ["soldes-hiver"]
 
 
 # -- item 2: one normaliser -----------------------------------------------------------------------
