@@ -222,6 +222,8 @@ def test_tasks_email_chat_and_webhook_write_the_same_values(run) -> None:
     facts = [block["text"]["text"] for block in slack["blocks"] if block.get("type") == "section"]
     assert any(f"value 54.5{NBSP}h · " in fact for fact in facts), facts
     assert any(f"value 100{NBSP}h · " in fact for fact in facts), facts
+    # a planned post is named by its title; its calendar id (a1, a2) stays out of the message
+    assert any("title: Vitrine" in fact for fact in facts) and not any("item_id" in fact for fact in facts), facts
 
 
 @pytest.mark.parametrize(("language", "overdue", "late"), [

@@ -184,7 +184,11 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
     each summary in its alert's client's language (:func:`~.alert_language.client_summary`: the
     chat outputs), else as the trigger wrote it (the webhook's JSON)."""
     from cmflow.builtin.outputs.alert_language import (DEFAULT_LANGUAGE, alert_language, campaign_clients,
-                                                       campaign_words, told_summary)
+                                                       campaign_words, shown_dimensions, told_summary)
+
+    def shown(alert: Any) -> list[str]:  # a told line leaves out a titled planned item's id, as its task does
+        return shown_dimensions(alert.dimensions)
+
 
     units = batch.result.workflow.measurement_names()
     campaigns = campaign_clients(batch.result) if told else {}
@@ -207,7 +211,7 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
             dimensions={clean_text(k): clean_text(client_names.get(v, v) if k == "client" else
                                                   campaign_words(v, batch.result.workflow) if told and k == "campaign"
                                                   else v)
-                        for k, v in alert.dimensions.items() if v is not None},
+                        for k, v in alert.dimensions.items() if v is not None and (not told or k in shown(alert))},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,
