@@ -215,6 +215,7 @@ def test_tasks_email_chat_and_webhook_write_the_same_values(run) -> None:
     message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     text = message.get_body(("plain",)).get_content()
     assert f"Missing planned posts: 54.5{NBSP}h |" in text and f"Missing planned posts: 100{NBSP}h |" in text
+    assert "title: Vitrine" in text and "item_id" not in text  # the post by its title, not its calendar id
     hook = json.loads(requests["/hook"].body)
     assert sorted(alert["summary"].split(": ")[0] for alert in hook["alerts"]) == [
         f"Planned post not published (due 100{NBSP}h ago)", f"Planned post not published (due 54.5{NBSP}h ago)"]
