@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -142,6 +143,59 @@ by = ["campaign"]
     figures = {m: f.value for m, f in document.campaigns[0].figures.items() if f is not None}
     assert figures["cost_per_conversion"] == 60.0 and figures["total_sessions"] == 100
     assert result.value("budget_consumed", campaign="soldes-hiver") == 30.0
+
+
+def test_a_campaign_s_name_is_shown_to_readers_its_key_kept_in_the_data(tmp_path: Path) -> None:
+    """``[production] campaigns`` names a campaign for people (the report's campaign table, an
+    alert's words, a task's line), while the measurements keep its key."""
+    (tmp_path / "time.csv").write_text("date,person,campaign,hours\n2026-11-17,Léa,Soldes hiver,4\n", encoding="utf-8")
+    (tmp_path / "w.toml").write_text("""
+[workflow]
+name = "Soldes"
+period = "2026-11-16..2026-11-22"
+
+[production]
+default_rate = 50
+budgets = { soldes-hiver = 100 }
+campaigns = { soldes-hiver = "Soldes d'hiver" }
+
+[[sources]]
+id = "time"
+plugin = "csv"
+path = "time.csv"
+record = "time_entry"
+
+[[metrics]]
+plugin = "budget_consumed"
+
+[[triggers]]
+id = "over_budget"
+plugin = "threshold"
+metric = "budget_consumed"
+above = 100
+""", encoding="utf-8")
+    from cmflow.builtin.outputs.alert_language import said_summary
+    from cmflow.builtin.outputs.work_items import alert_values, describe
+    from cmflow.builtin.reports.document import build_document
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import ReportScope
+
+    result = run_workflow_file(tmp_path / "w.toml", store_url=f"sqlite:///{tmp_path}/s.db", dry_run=True)
+    assert result.failed_stages == []
+    assert result.value("budget_consumed", campaign="soldes-hiver") == 200.0  # the data keeps the key
+    assert [row.name for row in build_document(result, ReportScope(), title="Soldes").campaigns] == ["Soldes d'hiver"]
+    [alert] = result.alerts
+    fr = language("fr")
+    told = said_summary(alert, fr, result.workflow, "%")
+    assert told == "Budget consommé\u00a0: 200,00\u00a0% pour Soldes d'hiver, au-dessus de 100,00\u00a0%"
+    batch = SimpleNamespace(result=result, period=result.period)
+    lines = describe(alert, alert_values(alert, "%", fr, told), batch, fr)
+    assert "Campagne\u00a0: Soldes d'hiver" in lines
+    from cmflow.builtin.outputs.html_page import _labels
+
+    # the html_report's rows by campaign; without the workflow (no names known), as written
+    assert _labels(["soldes-hiver"], ["campaign"], fr, result.workflow) == ["Soldes d'hiver"]
+    assert _labels(["soldes-hiver"], ["campaign"], fr) == ["soldes-hiver"]
 
 
 # -- item 2: one normaliser -----------------------------------------------------------------------

@@ -139,3 +139,38 @@ def test_the_calendar_s_links_are_made_by_the_library_the_cli_only_prints(workfl
         "no campaign: utm_campaign unknown"]
     cli = (Path(__file__).parents[1] / "src" / "cmflow" / "cli" / "utm.py").read_text(encoding="utf-8")
     assert "stages.fetch" not in cli and "calendar_statuses" not in cli and "cancelled" not in cli
+
+
+def test_a_source_s_note_is_printed_once(tmp_path: Path, monkeypatch) -> None:
+    """A calendar sheet's skipped section title is said once, as the source's (``! source …``),
+    not a second time bare by the logger (with no handler of its own, as in a terminal)."""
+    import logging
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in a fresh `cmflow` process, not pytest's capture
+    (tmp_path / "calendrier.csv").write_text(
+        "Date,Heure,Réseau,Compte,Format,Campagne,Statut,Sujet,Lien\n"
+        "SEMAINE 49,,,,,,,,\n"
+        "02/12/2026,10h00,Instagram,maison,Image,Noël,Planifié,Teaser,https://shop.example.com/noel\n", encoding="utf-8")
+    path = tmp_path / "calendar.toml"
+    path.write_text('[workflow]\nname = "C"\ntimezone = "Europe/Paris"\nperiod = "2026-11-30..2026-12-06"\n\n'
+                    '[[sources]]\nid = "calendar"\nplugin = "calendar_sheet"\npath = "calendrier.csv"\n', encoding="utf-8")
+    result = utm(str(path), "--calendar")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert result.stderr.count("section title(s) skipped") == 1, result.stderr
+    assert result.stderr.startswith("! source calendar: calendrier.csv: 1 section title(s) skipped")
+    assert "utm_campaign=noel" in result.stdout
+
+
+def test_the_demo_s_calendar_items_with_a_planned_link_get_it_tagged(monkeypatch) -> None:
+    """The demo's calendars plan a landing page for a few posts: `cmflow utm … --calendar` tags
+    them with the item's platform and campaign (the campaign's key, as the links carry it)."""
+    monkeypatch.chdir(Path(__file__).parents[1])  # the demo's store path is relative to where cmflow runs
+    result = utm("workflows/demo.toml", "--calendar")
+    assert result.exit_code == EXIT_OK, result.stderr
+    tagged = [line.split(",")[-2] for line in result.stdout.splitlines()[1:] if "utm_source=" in line]
+    assert tagged == [
+        "https://trailhead.example/blog/layering-101?utm_source=linkedin&utm_medium=social&utm_campaign=winter-gear-sale",
+        "https://www.maisonlumiere.example/ateliers?utm_source=instagram&utm_medium=social&utm_campaign=noel-2026",
+        "https://www.maisonlumiere.example/buche-de-noel?utm_source=instagram&utm_medium=social&utm_campaign=noel-2026",
+        "https://www.maisonlumiere.example/buche-de-noel?utm_source=facebook&utm_medium=social&utm_campaign=noel-2026",
+        "https://www.maisonlumiere.example/avent?utm_source=instagram&utm_medium=social&utm_campaign=calendrier-avent"]

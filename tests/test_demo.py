@@ -622,15 +622,17 @@ def test_each_client_report_lists_its_alerts_in_its_language(demo_run, demo_dir)
     assert alerts("maison-lumiere") == [
         "À noter · Portée en hausse de 61\xa0% pour Maison Lumière · Facebook\xa0: 8\u202f932 contre 5\u202f561"
         " (période précédente)",
-        "À traiter · Budget consommé\xa0: 116,00\xa0% pour calendrier-avent, au-dessus de 100,00\xa0%",
-        "À noter · Publications prévues manquantes\xa0: 59\xa0h pour Maison Lumière · Instagram · L'atelier du"
-        " dimanche (sondage)",
+        "À traiter · Budget consommé\xa0: 116,00\xa0% pour Calendrier de l'Avent, au-dessus de 100,00\xa0%",
+        "À noter · Publication prévue non publiée (prévue il y a 59\xa0h)\xa0: L'atelier du dimanche (sondage)"
+        " · Maison Lumière · Instagram",
         "À traiter · Messages négatifs en attente\xa0: 1 commentaire ou message pour Maison Lumière · Instagram"]
     assert alerts("trailhead-outfitters") == [
         "Needs attention · Engagement rate (reach) dropped 45%, -2.35\xa0pt for Trailhead Outfitters · Instagram:"
         " 2.82% vs 5.16% (previous period)",
-        "Worth noting · Missing planned posts: 100\xa0h for Trailhead Outfitters · Facebook · Gift guide, part 1",
-        "Worth noting · Missing planned posts: 54\xa0h for Trailhead Outfitters · Instagram · Reel: trail tips",
+        "Worth noting · Planned post not published (due 100\xa0h ago): Gift guide, part 1 · Trailhead Outfitters"
+        " · Facebook",
+        "Worth noting · Planned post not published (due 54\xa0h ago): Reel: trail tips · Trailhead Outfitters"
+        " · Instagram",
         "Needs attention · Negative messages waiting: 1 conversation for Trailhead Outfitters · Instagram"]
     # the client's e-mail says its points to watch in the same words
     import email
@@ -896,9 +898,10 @@ def test_client_report_shows_production_and_return(demo_run, demo_dir):
     tables = report_tables(html)
     campaigns = tables["Campagnes\u00a0: dépenses et retour"]
     # Each cell: the value, then its change against the week before.
-    assert campaigns.cell(("noel-2026",), "Coût par conversion")[0].startswith("37,88\u00a0€")
-    assert campaigns.cell(("calendrier-avent",), "Budget consommé")[0].startswith("116,00\u00a0%")
-    assert campaigns.cell(("calendrier-avent",), "Retour sur effort")[0].startswith("-255,00\u00a0€")
+    # each campaign by the name the workflow gives it ([production] campaigns), not its key
+    assert campaigns.cell(("Noël 2026",), "Coût par conversion")[0].startswith("37,88\u00a0€")
+    assert campaigns.cell(("Calendrier de l'Avent",), "Budget consommé")[0].startswith("116,00\u00a0%")
+    assert campaigns.cell(("Calendrier de l'Avent",), "Retour sur effort")[0].startswith("-255,00\u00a0€")
     platforms = tables["Plateformes\u00a0: coût et retour"]
     assert platforms.cell(("Instagram",), "Coût par conversion")[0].startswith("41,39\u00a0€")
     assert platforms.cell(("Facebook",), "Retour sur effort")[0].startswith("-260,00\u00a0€")
@@ -918,7 +921,7 @@ def test_the_demo_writes_a_task_per_missing_post_and_campaign_over_budget(demo_r
     tasks = [line for line in text.splitlines() if line.startswith("- [")]
     assert len(tasks) == 4 and all(line.startswith("- [ ] ") for line in tasks)
     # calendrier-avent is Maison Lumière's campaign (its time entries name it): a French task
-    assert tasks[0].startswith("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent")
+    assert tasks[0].startswith("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour Calendrier de l'Avent")
     blocks = ["- [" + block for block in text.split("\n- [")[1:]]  # a task's line and its details
     for _, _, _, owner, _, title in MISSING_POSTS:  # its title in the task's line, its owner in the details
         assert any(title.replace("(", "\\(").replace(")", "\\)") in block.splitlines()[0] and owner in block
@@ -939,15 +942,19 @@ def test_the_demo_s_tasks_are_in_each_client_s_language(demo_run, demo_dir):
     text = (demo_dir / "reports" / "tasks.md").read_text(encoding="utf-8")
     tasks = [line.split(" <!--")[0] for line in text.splitlines() if line.startswith("- [")]
     [maison] = [task for task in tasks if "Maison Lumière · Instagram" in task]
-    assert maison.startswith("- [ ] Publications prévues manquantes\u00a0: 59\u00a0h pour Maison Lumière · Instagram · ")
+    assert maison.startswith("- [ ] Publication prévue non publiée \\(prévue il y a 59\u00a0h\\)\u00a0: L'atelier du "
+                             "dimanche \\(sondage\\) · Maison Lumière · Instagram")
     assert maison.endswith(f" (échéance le {due})") and "au-dessus de 0" not in maison
-    [budget] = [task for task in tasks if "calendrier-avent" in task]
-    assert budget == ("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour calendrier-avent, au-dessus de 100,00\u00a0% "
+    [budget] = [task for task in tasks if "Budget" in task]
+    assert budget == ("- [ ] Budget consommé\u00a0: 116,00\u00a0% pour Calendrier de l'Avent, au-dessus de 100,00\u00a0% "
                       f"(échéance le {due})")
-    assert "  - Campagne\u00a0: calendrier-avent" in text.splitlines()
-    assert "  - Valeur\u00a0: 59\u00a0h" in text.splitlines()
-    # English cards are worded as the French ones (the trigger's words, the series by display name)
-    assert sum(task.startswith("- [ ] Missing planned posts: ") for task in tasks) == 2
+    lines = text.splitlines()
+    assert "  - Campagne\u00a0: Calendrier de l'Avent" in lines
+    # how long ago it was due, the account by its display name, no calendar item id
+    assert "  - En retard de\u00a0: 59\u00a0h" in lines and "  - Compte\u00a0: Maison Lumière" in lines
+    assert "calendar_maison:" not in text and "Identifiant" not in text and "Item id" not in text
+    # English cards are worded as the French ones (the metric's words, the series by display name)
+    assert sum(task.startswith("- [ ] Planned post not published \\(due ") for task in tasks) == 2
 
 
 def _untagged_links(html: str) -> list[str]:

@@ -251,8 +251,9 @@ def test_a_run_creates_one_card_per_approved_item_and_a_rerun_none(tmp_path, sto
     assert card["idList"] == "64b0000000000000000000a1"
     assert card["due"] == "2026-11-18T10:00:00+01:00"  # the run's time + 2 days, in Paris
     lines = card["desc"].splitlines()
-    assert lines[:5] == ["Approved items each: 1 item for maison.lune · Instagram · Carrousel soldes d'hiver",
-                         "Value: 1", "Title: Carrousel soldes d'hiver", "Item id: c1", "Platform: Instagram"]
+    # the item named by its title first; its id (c1, the calendar's) only in the hidden key
+    assert lines[:5] == ["Approved items each: 1 item for Carrousel soldes d'hiver · maison.lune · Instagram",
+                         "Value: 1", "Title: Carrousel soldes d'hiver", "Platform: Instagram", "Account: maison.lune"]
     assert lines[-1].startswith("cmflow-key: ") and len(lines[-1]) == len("cmflow-key: ") + 32
     # Every request carried the key and token in the query (Trello's way), never in a body.
     assert all(r.params["token"] == trello.token for r in trello.requests)
@@ -652,7 +653,7 @@ def test_a_csv_task_list_is_safe_to_open_in_a_spreadsheet(tmp_path, store_url, m
     assert [(r["status"], r["title"], r["due"], r["opened"], r["closed"]) for r in rows] == [
         ("open", "'=HYPERLINK(\"https://evil.example\")", "2026-11-18", "2026-11-16T09:00:00+00:00", ""),
         ("open", "Vidéo coulisses (atelier)", "2026-11-18", "2026-11-16T09:00:00+00:00", "")]
-    assert "Item id: c1" in rows[0]["details"] and rows[0]["details"].startswith("Approved items each: 1 item")
+    assert "Platform: Instagram" in rows[0]["details"] and rows[0]["details"].startswith("Approved items each: 1 item")
     write(tmp_path, task_list_output("taches.csv", "{title}", delimiter='";"'),
           calendar=hostile.replace(";approved;Marc", ";Planifié;Marc"))
     assert run_workflow_file(path, store_url=store_url, now=NOW + timedelta(hours=1)).status == "ok"

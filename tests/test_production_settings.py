@@ -63,6 +63,17 @@ budgets = { soldes-hiver = 2500 }
     assert [production.rate_of(p) for p in ("Léa Martin", "Hugo Petit", "Zoé", None)] == [55, 45, 40, 40]
 
 
+def test_a_campaign_is_named_whatever_its_spelling(tmp_path) -> None:
+    production = load(tmp_path, """
+[production]
+budgets = { calendrier-avent = 250 }
+campaigns = { calendrier-avent = "Calendrier de l'Avent" }
+""").production
+    # the tracker's "Calendrier Avent", the link's calendrier_avent: one campaign, one name; another as written
+    assert [production.campaign_name(c) for c in ("calendrier-avent", "Calendrier Avent", "calendrier_avent", "noel")] \
+        == ["Calendrier de l'Avent"] * 3 + ["noel"]
+
+
 def test_time_is_priced_by_person_then_role_and_a_given_cost_wins(tmp_path) -> None:
     production = load(tmp_path, """
 [production]
@@ -85,6 +96,10 @@ def test_a_workflow_without_the_section_prices_nothing(tmp_path) -> None:
     ('[production]\nrates = { "Léa" = -5 }\n', "production.rates.Léa", "must be at least 0"),
     ('[production]\ncurrency = "euros"\n', "production.currency", "expected form"),
     ('[production]\nbudget = { a = 1 }\n', "production.budget", "budgets"),
+    ('[production]\ncampaigns = { noel-2026 = "Noël 2026", "Noël 2026" = "Noël" }\n', "production.campaigns.Noël 2026",
+     "are the same campaign"),
+    ('[production]\ncampaigns = { soldes = " " }\n', "production.campaigns.soldes", "empty name"),
+    ('[production]\ncampaigns = { "(not set)" = "Aucune" }\n', "production.campaigns.(not set)", "no campaign"),
 ])
 def test_each_mistake_is_said_at_its_key(tmp_path, text, path, words) -> None:
     with pytest.raises(WorkflowInvalid) as caught:

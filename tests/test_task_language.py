@@ -57,21 +57,26 @@ def test_a_french_client_s_task_is_written_in_french_the_others_in_english(tmp_p
     assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
     assert len(result.alerts) == 3 and len(made) == 1
     tasks = _tasks(tmp_path / "tasks.md")
-    # the series as the reports name it: the account's display name, its platform, the post's title
-    french = f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook · Horaires des fêtes"
+    # what happened as a client says it (the value is how long ago the post was due, not hours
+    # missing), then the post by its title, the account's display name and its platform
+    french = (f"Publication prévue non publiée (prévue il y a 140{NBSP}h){NBSP}: Horaires des fêtes · Maison Lumière"
+              " · Facebook")
     # a title keeps the summary's no-break spaces; the due date and the period in Babel's French
-    assert tasks[f"- [ ] {french} (échéance le 8 déc. 2026)"] == [  # the summary is the title: not repeated
-        f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes", f"Identifiant{NBSP}: m2",
+    shown = french.replace("(", "\\(").replace(")", "\\)")  # a task list's title is Markdown: escaped
+    assert tasks[f"- [ ] {shown} (échéance le 8 déc. 2026)"] == [  # the summary is the title: not repeated
+        # no item id (m2: the calendar's, kept in the hidden key), the client and account by their names
+        f"En retard de{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes",
         f"Réseau{NBSP}: Facebook", f"Compte{NBSP}: Maison Lumière", f"Responsable{NBSP}: Léa Martin",
-        f"Client{NBSP}: maison",
+        f"Client{NBSP}: Maison Lumière",
         "Levée par la règle missing-post \\(missing\\_planned\\_posts\\) du workflow Agency, "
         f"période 30 nov.{THIN}–{THIN}6 déc. 2026."]
     english = [task for task in tasks if "Trail tips" in task or "Portrait" in task]
     assert english == [
-        # worded as the French ones: the trigger's words, the series as the reports name it
-        f"- [ ] Missing planned posts: 119{NBSP}h for Trailhead Outfitters · Instagram · Trail tips (due Dec 8, 2026)",
-        f"- [ ] Missing planned posts: 86{NBSP}h for atelier-inconnu · LinkedIn · Portrait (due Dec 8, 2026)"]
-    assert tasks[english[0]][:2] == [f"Value: 119{NBSP}h", "Title: Trail tips"]
+        # worded as the French ones: the metric's sentence, the series as the reports name it
+        f"- [ ] Planned post not published \\(due 119{NBSP}h ago\\): Trail tips · Trailhead Outfitters · Instagram (due Dec 8, 2026)",
+        f"- [ ] Planned post not published \\(due 86{NBSP}h ago\\): Portrait · atelier-inconnu · LinkedIn (due Dec 8, 2026)"]
+    assert tasks[english[0]][:4] == [f"Overdue by: 119{NBSP}h", "Title: Trail tips", "Platform: Instagram",
+                                     "Account: Trailhead Outfitters"]  # its display name, not trailhead.gear
 
 
 def test_a_french_client_s_card_is_resolved_in_french(tmp_path: Path, monkeypatch) -> None:
@@ -99,9 +104,11 @@ allow_private_network = true
     assert [(n.event, n.alert.dimensions["item_id"]) for n in resolved.notifications] == [("resolved", "m2")]
     card = next(card for card in board.items if "Horaires" in card["name"])
     assert card["name"] == "Publier ou reprogrammer : Horaires des fêtes"  # the workflow's words, as written
-    assert card["desc"].startswith(f"Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook")
+    # a card's description is Markdown: its parentheses escaped
+    said = f"Publication prévue non publiée \\(prévue il y a 140{NBSP}h\\){NBSP}: Horaires des fêtes · Maison Lumière · Facebook"
+    assert card["desc"].startswith(said)
     [(_, comment)] = board.comments
-    assert comment.startswith(f"Résolu{NBSP}: Publications prévues manquantes{NBSP}: 140{NBSP}h pour Maison Lumière · Facebook")
+    assert comment.startswith(f"Résolu{NBSP}: {said}")
 
 
 class PlannedPostsLate(Trigger):
@@ -131,7 +138,32 @@ def test_a_third_party_trigger_s_summary_stays_as_written(tmp_path: Path) -> Non
     tasks = _tasks(tmp_path / "tasks.md")
     [(task, details)] = [(task, details) for task, details in tasks.items() if "Horaires" in task]
     assert task == "- [ ] À publier d'urgence : Horaires des fêtes"
-    assert details[:2] == [f"Valeur{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes"]
+    # the value named as its metric's catalogue names it (how long ago the post was due), whoever's the trigger
+    assert details[:2] == [f"En retard de{NBSP}: 140{NBSP}h", f"Titre{NBSP}: Horaires des fêtes"]
+
+
+def test_a_planned_post_s_alert_says_how_long_ago_it_was_due_or_how_late_it_went_out() -> None:
+    """A missing planned post's value is how long ago it was due, a late one's its delay: the
+    alert says so (never "Missing planned posts: 59 h", read as 59 hours missing), in French and
+    English, about the series as given or, without it, as the data writes it (title first, no id)."""
+    from cmflow.builtin.reports.language import language
+    from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
+
+    threshold = Threshold.__new__(Threshold)
+    threshold.options = ThresholdOptions(above=0)
+    item = {"item_id": "calendar_maison:0edcf7eac614b19e", "title": "L'atelier du dimanche", "platform": "instagram",
+            "account": "maisonlumiere", "owner": "Léa Martin", "client": "maison-lumiere"}
+    missing = Alert("missing_post", "missing_planned_posts", item, "", value=59)
+    late = Alert("late_post", "late_planned_posts", item, "", value=13.5)
+    fr, en = language("fr"), language("en")
+    series = "L'atelier du dimanche · Maison Lumière · Instagram"
+    assert threshold.told(missing, fr, "h", series=series) == (
+        f"Publication prévue non publiée (prévue il y a 59{NBSP}h){NBSP}: {series}")
+    assert threshold.told(late, fr, "h", series=series) == (
+        f"Publication prévue parue en retard (de 13,5{NBSP}h){NBSP}: {series}")
+    assert threshold.told(missing, en, "h", series=series) == f"Planned post not published (due 59{NBSP}h ago): {series}"
+    assert threshold.told(late, en, "h") == (
+        f"Planned post published late (13.5{NBSP}h late): L'atelier du dimanche / instagram / maisonlumiere / Léa Martin")
 
 
 def test_built_in_triggers_say_their_alerts_in_french() -> None:
@@ -203,7 +235,7 @@ def test_a_dimension_named_like_a_task_message_is_a_plain_label(tmp_path: Path) 
     tasks = _tasks(tmp_path / "tasks.md")
     assert sorted(tasks) == ["- [ ] Late: m2", "- [ ] Late: n1", "- [ ] Late: t1"]
     assert tasks["- [ ] Late: t1"][1:] == [
-        "Item id: t1", "Account: trailhead.gear", "Due: 2026-12-09", "Raised by: Léa",
+        "Item id: t1", "Account: Trailhead Outfitters", "Due: 2026-12-09", "Raised by: Léa",
         "Raised by period: w49", "Resolved: no",
         "Raised by rule missing-post \\(missing\\_planned\\_posts\\) of workflow Agency, "
         f"period Nov 30{THIN}–{THIN}Dec 6, 2026."]
@@ -300,9 +332,10 @@ def test_a_task_output_s_language_option_says_every_item_in_it(tmp_path: Path) -
     result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path / 'state.db'}", now=NOW)
     assert not result.failed_stages, [(r.id, r.error) for r in result.failed_stages]
     tasks = _tasks(tmp_path / "tasks.md")
-    assert sorted(task.split(" pour ")[0] for task in tasks) == ["- [ ] Publications prévues manquantes\u00a0: 119\u00a0h",
-                                                                  "- [ ] Publications prévues manquantes\u00a0: 140\u00a0h",
-                                                                  "- [ ] Publications prévues manquantes\u00a0: 86\u00a0h"]
+    assert sorted(task.split("\u00a0: ")[0] for task in tasks) == [
+        "- [ ] Publication prévue non publiée \\(prévue il y a 119\u00a0h\\)",
+        "- [ ] Publication prévue non publiée \\(prévue il y a 140\u00a0h\\)",
+        "- [ ] Publication prévue non publiée \\(prévue il y a 86\u00a0h\\)"]
     path.write_text(path.read_text(encoding="utf-8").replace('language = "fr"\n', 'language = "de"\n', 1), encoding="utf-8")
     with pytest.raises(WorkflowInvalid) as refused:
         load_workflow(path)

@@ -196,8 +196,10 @@ def run(tmp_path_factory):
 def test_the_alert_summaries_write_hours_as_the_tables_do(run) -> None:
     result, _, _ = run
     assert sorted(a.summary for a in result.alerts) == [
-        f"Missing planned posts is 100{NBSP}h for instagram / acme / Léa / a1 / Teaser, above 0{NBSP}h",
-        f"Missing planned posts is 54.5{NBSP}h for facebook / acme / Léa / a2 / Vitrine, above 0{NBSP}h"]
+        # the metric's sentence (the value is how long ago the post was due), the post by its
+        # title, not its calendar id (a1)
+        f"Planned post not published (due 100{NBSP}h ago): Teaser / instagram / acme / Léa",
+        f"Planned post not published (due 54.5{NBSP}h ago): Vitrine / facebook / acme / Léa"]
 
 
 def test_tasks_email_chat_and_webhook_write_the_same_values(run) -> None:
@@ -206,20 +208,23 @@ def test_tasks_email_chat_and_webhook_write_the_same_values(run) -> None:
     # A title is one line; its no-break spaces stay (only line breaks and other ASCII blanks are
     # collapsed), as in the details.
     # the task's title words the alert as the reports do (its series by the names they use)
-    assert f"- [ ] Missing planned posts: 54.5{NBSP}h for acme · Facebook · Vitrine" in tasks
-    assert tasks.count("Missing planned posts: 54.5") == 1  # the summary is the title: not again below it
-    assert f"  - Value: 54.5{NBSP}h\n" in tasks and f"  - Value: 100{NBSP}h\n" in tasks
+    assert f"- [ ] Planned post not published \\(due 54.5{NBSP}h ago\\): Vitrine · acme · Facebook" in tasks
+    assert tasks.count("due 54.5") == 1  # the summary is the title: not again below it
+    assert f"  - Overdue by: 54.5{NBSP}h\n" in tasks and f"  - Overdue by: 100{NBSP}h\n" in tasks
     [path] = (folder / "mail").glob("*.eml")
     message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     text = message.get_body(("plain",)).get_content()
     assert f"Missing planned posts: 54.5{NBSP}h |" in text and f"Missing planned posts: 100{NBSP}h |" in text
+    assert "title: Vitrine" in text and "item_id" not in text  # the post by its title, not its calendar id
     hook = json.loads(requests["/hook"].body)
-    assert sorted(alert["summary"].split(" for ")[0] for alert in hook["alerts"]) == [
-        f"Missing planned posts is 100{NBSP}h", f"Missing planned posts is 54.5{NBSP}h"]
+    assert sorted(alert["summary"].split(": ")[0] for alert in hook["alerts"]) == [
+        f"Planned post not published (due 100{NBSP}h ago)", f"Planned post not published (due 54.5{NBSP}h ago)"]
     slack = json.loads(requests[SLACK_PATH].body)
     facts = [block["text"]["text"] for block in slack["blocks"] if block.get("type") == "section"]
     assert any(f"value 54.5{NBSP}h · " in fact for fact in facts), facts
     assert any(f"value 100{NBSP}h · " in fact for fact in facts), facts
+    # a planned post is named by its title; its calendar id (a1, a2) stays out of the message
+    assert any("title: Vitrine" in fact for fact in facts) and not any("item_id" in fact for fact in facts), facts
 
 
 @pytest.mark.parametrize(("language", "overdue", "late"), [

@@ -317,6 +317,32 @@ class ProductionSettings(BaseModel):
     budgets: dict[str, Amount] = Field(default_factory=dict, description="Planned spend per campaign (the "
                                        "`campaign` of time entries, posts and traffic).",
                                        examples=[{"soldes-hiver": 2500}])
+    campaigns: dict[str, str] = Field(default_factory=dict, description="What reports, workbooks, alerts and "
+                                      "tasks call each campaign, by the campaign as the records or `budgets` "
+                                      "name it (matched whatever its case, accents, spaces or punctuation); "
+                                      "data, CSV and JSON keep the campaign as written.",
+                                      examples=[{"soldes-hiver": "Soldes d'hiver"}])
+
+    @field_validator("campaigns")
+    @classmethod
+    def _one_label_a_campaign(cls, value: dict[str, str]) -> dict[str, str]:
+        from cmflow.foundation.campaign_names import campaign_key_of
+
+        seen: dict[str, str] = {}
+        for name, label in value.items():
+            if not label.strip():
+                raise InvalidOption(name, f"campaign {name!r} has an empty name: write what "
+                                    "a reader calls it, or remove the line")
+            key = campaign_key_of(name)
+            if key is None:
+                raise InvalidOption(name, f"{name!r} is what analytics tools write for no "
+                                    "campaign: it cannot be given a name")
+            if key in seen:
+                raise InvalidOption(name, f"{name!r} and {seen[key]!r} are the same campaign "
+                                    "(campaigns match whatever their case, accents, spaces or punctuation): "
+                                    "keep one")
+            seen[key] = name
+        return value
 
     @model_validator(mode="after")
     def _roles_priced(self) -> "ProductionSettings":
@@ -328,7 +354,8 @@ class ProductionSettings(BaseModel):
 
     def production(self) -> Production:
         """The section as metrics read it."""
-        return Production(self.currency, dict(self.rates), dict(self.roles), self.default_rate, dict(self.budgets))
+        return Production(self.currency, dict(self.rates), dict(self.roles), self.default_rate, dict(self.budgets),
+                          dict(self.campaigns))
 
 
 class LadderEntry(BaseModel):

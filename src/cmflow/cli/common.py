@@ -44,6 +44,23 @@ class ListenAddress(click.ParamType):
             self.fail(str(problem), param, ctx)
 
 
+def configure_logging(verbose: bool = False) -> None:
+    """Log warnings (everything with ``verbose``) to standard error, secrets redacted; without
+    ``verbose``, a source's warnings only where the command prints them itself (the run's
+    summary, ``cmflow utm``'s ``! source …`` lines), not once more as they happen."""
+    import logging
+
+    from cmflow.foundation.log_redaction import RedactingFilter
+    from cmflow.plugins.context import IN_RUN_SUMMARY
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # handler filters see every logger's records
+        handler.addFilter(RedactingFilter())
+        if not verbose:
+            handler.addFilter(lambda record: not getattr(record, IN_RUN_SUMMARY, False))
+
+
 def print_problems(error: WorkflowInvalid, file: str) -> None:
     """List every problem of an invalid workflow on standard error."""
     count = len(error.problems)

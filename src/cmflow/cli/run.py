@@ -11,7 +11,7 @@ import click
 from cmflow.foundation.errors import (
     EXIT_BUSY, EXIT_DELIVERY_FAILED, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, EXIT_WARNING, WorkflowInvalid,
 )
-from cmflow.cli.common import IsoDate, opened_store, print_problems, store_url
+from cmflow.cli.common import IsoDate, configure_logging, opened_store, print_problems, store_url
 
 EPILOG = """\b
 Exit codes:
@@ -129,15 +129,7 @@ def run_once(file: str, period_spec: str | None, as_of, dry_run: bool, store_opt
     from cmflow.stages.run_periods import resolve_period
     from cmflow.workflow import load_workflow
 
-    from cmflow.plugins.context import IN_RUN_SUMMARY
-    from cmflow.foundation.log_redaction import RedactingFilter
-
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:  # handler filters see every logger's records
-        handler.addFilter(RedactingFilter())
-        if not verbose:  # a source's warnings are in the summary printed at the end
-            handler.addFilter(lambda record: not getattr(record, IN_RUN_SUMMARY, False))
+    configure_logging(verbose)  # a source's warnings are in the summary printed at the end
     started = time.perf_counter()
     try:
         workflow = load_workflow(file)

@@ -80,7 +80,7 @@ def _calendar_links(file: str, medium: str, period_spec: str | None, default_url
     from cmflow.foundation.periods import PeriodError
     from cmflow.foundation.spreadsheet_formulas import neutralise
     from cmflow.foundation.utm_links import http_address
-    from cmflow.cli.common import print_problems
+    from cmflow.cli.common import configure_logging, print_problems
     from cmflow.stages.run_periods import resolve_period
     from cmflow.workflow import load_workflow
 
@@ -98,6 +98,7 @@ def _calendar_links(file: str, medium: str, period_spec: str | None, default_url
         period = resolve_period(workflow, period_spec)
     except (PeriodError, ValueError) as error:
         _fail(f"--period: {error}")
+    configure_logging()  # a source's notes are printed below, once ("! source …")
     try:
         links = calendar_links(workflow, period, medium, default_url)
     except NoCalendarSource as error:

@@ -30,6 +30,25 @@ class Production:
     has no cost (and the metrics say so rather than count it as free)."""
     budgets: Mapping[str, float] = field(default_factory=dict)
     """Planned spend per campaign, in ``currency``."""
+    campaigns: Mapping[str, str] = field(default_factory=dict)
+    """What a reader calls each campaign (``Calendrier de l'Avent``), by the campaign as written
+    (``calendrier-avent``): :meth:`campaign_name`."""
+
+    def campaign_name(self, campaign: str) -> str:
+        """What a reader calls ``campaign``: its ``campaigns`` label, found whatever the spelling
+        (the campaign's key: ``Calendrier Avent`` is ``calendrier-avent``), else as written.
+        Reports, workbooks, alerts and tasks show it; data, CSV and JSON keep the campaign."""
+        if not self.campaigns:
+            return campaign
+        from cmflow.foundation.campaign_names import campaign_key_of
+
+        return self._campaign_labels.get(campaign_key_of(campaign) or "", campaign)
+
+    @property
+    def _campaign_labels(self) -> dict[str, str]:
+        from cmflow.foundation.campaign_names import campaign_key_of
+
+        return {key: label for name, label in self.campaigns.items() if (key := campaign_key_of(name)) is not None}
 
     def rate_of(self, person: str | None) -> float | None:
         """The hourly rate of ``person``: theirs, their role's, else the default one."""

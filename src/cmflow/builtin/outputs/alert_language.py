@@ -109,23 +109,28 @@ def said_summary(alert: "Alert", lang: "Language", workflow: Any, unit: str,
 
         scope = whole_workflow_scope(workflow)
     where = alert_where(alert.dimensions, scope, lang, workflow)
-    return trigger_told(alert, lang, workflow, unit, where=where) or alert.summary
+    series = series_words(alert.dimensions, scope, lang, workflow) if where is not None else None
+    return trigger_told(alert, lang, workflow, unit, where=where, series=series) or alert.summary
 
 
-def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, where: str | None = None) -> str | None:
+def trigger_told(alert: "Alert", lang: "Language", workflow: Any, unit: str, where: str | None = None,
+                 series: str | None = None) -> str | None:
     """``alert`` as its trigger says it in ``lang`` (what changed, against what), its series
-    said ``where`` when given; None when the trigger cannot (a third party's, an entry gone
-    from the file, an alert read back without its details) or fails (logged). The one wording
-    of an alert: the tasks' cards and the reports' points to watch both take it."""
+    said ``where`` when given (``pour Maison Lumière · Instagram``), and named ``series``
+    (``Maison Lumière · Instagram``, for a sentence that names it its own way); None when the
+    trigger cannot (a third party's, an entry gone from the file, an alert read back without
+    its details) or fails (logged). The one wording of an alert: the tasks' cards and the
+    reports' points to watch both take it."""
     entry = next((e for e in getattr(workflow, "triggers", []) if e.id == alert.rule), None)
     if entry is None or not isinstance(entry.plugin, ToldTrigger):
         return None
     try:
-        # ``where`` only when given and taken (named or ``**kwargs``): a third party's told(alert, lang, unit) predates it
+        # each only when given and taken (named or ``**kwargs``): a third party's told(alert, lang, unit) predates them
         parameters = inspect.signature(entry.plugin.told).parameters
-        takes_where = where is not None and ("where" in parameters or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()))
-        return entry.plugin.told(alert, lang, unit, **({"where": where} if takes_where else {}))
+        anything = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        given = {name: value for name, value in (("where", where), ("series", series))
+                 if value is not None and (name in parameters or anything)}
+        return entry.plugin.told(alert, lang, unit, **given)
     except Exception as exc:  # one trigger's bug must not fail every item of the output
         log.warning("trigger %s could not say alert %s in %s (%s: %s); its item keeps the summary as written",
                     alert.rule, alert.fingerprint[:12], lang.code, type(exc).__name__, exc)
@@ -149,10 +154,10 @@ def unnamed_dimensions(dimensions: dict[str, Any]) -> list[str]:
 def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Language", workflow: Any = None) -> str:
     """A series as the report names it, every dimension it is cut by: the account's display name
     and platform (else the platform, else the client's display name), the brand's name, the
-    format and language in words, the pillar, campaign, title (else a planned item's id), owner (of a
-    series of many items), sentiment and UTM fields as written, a post (``Maison Lumière ·
-    Instagram · Carrousel · Noël · publication 1789``), then any other dimension's value as written;
-    empty for the whole (an overall figure)."""
+    format and language in words, the pillar, campaign, owner (of a series of many items), sentiment
+    and UTM fields as written, a post (``Maison Lumière · Instagram · Carrousel · Noël · publication
+    1789``), then any other dimension's value as written; a planned item first, by its title (else
+    its id: ``L'atelier du dimanche · Maison Lumière · Instagram``); empty for the whole (an overall figure)."""
     brands = {b.id: b.name for b in getattr(getattr(workflow, "listen", None), "brands", None) or ()}
     named = [scope.series_name(dimensions, lang.platform)]
     if not named[0] and dimensions.get("client") is not None and not dimensions.get("account"):
@@ -165,25 +170,58 @@ def series_words(dimensions: dict[str, Any], scope: "ReportScope", lang: "Langua
     if dimensions.get("language") is not None:
         named.append(language_words(str(dimensions["language"]), lang))
     item = dimensions.get("item_id") is not None or dimensions.get("title") is not None
-    named += [value_words(name, dimensions[name], lang) for name in NAMED_AS_WRITTEN  # an item's owner: on its card
-              if dimensions.get(name) is not None and not (item and name == "owner")]
-    if dimensions.get("item_id") is not None and dimensions.get("title") is None:
-        named.append(str(dimensions["item_id"]))  # a planned item is named by its title when it has one
+    named += [value_words(name, dimensions[name], lang, workflow) for name in NAMED_AS_WRITTEN  # an item's owner: on its card
+              if dimensions.get(name) is not None and not (item and name in ("owner", "title"))]
+    if item:  # a planned item leads, named by its title when it has one (its id is a source's, often a hash)
+        named.insert(0, str(dimensions["title"] if dimensions.get("title") is not None else dimensions["item_id"]))
     if dimensions.get("post_id") is not None:
         named.append(lang.text("alert_post", id=str(dimensions["post_id"])))
     named += [str(dimensions[name]) for name in unnamed_dimensions(dimensions)]
     return " · ".join(name for name in named if name)
 
 
-def value_words(name: str, value: Any, lang: "Language") -> str:
-    """A dimension's value as a reader reads it: a platform or format in words, the breakdowns'
-    ``(none)`` (:data:`~cmflow.NONE_LABEL`) as the catalogue says it (``Non renseigné``), the rest as written."""
+def value_words(name: str, value: Any, lang: "Language", workflow: Any = None) -> str:
+    """A dimension's value as a reader reads it: a platform or format in words, a campaign by
+    its name (``[production] campaigns`` of ``workflow``, when given: ``Calendrier de l'Avent``),
+    the breakdowns' ``(none)`` (:data:`~cmflow.NONE_LABEL`) as the catalogue says it (``Non
+    renseigné``), the rest as written."""
     from cmflow import NONE_LABEL
 
     if value == NONE_LABEL:
         return lang.text("dimension_none")
+    if name == "campaign" and workflow is not None:
+        return campaign_words(str(value), workflow)
     named = {"platform": lang.platform, "format": lang.post_format}
     return named[name](str(value)) if name in named else str(value)
+
+
+def shown_dimensions(dimensions: dict[str, Any]) -> list[str]:
+    """The dimensions a reader is shown of a series, in its order: all but a planned item's id
+    when it has a title (an id the calendar source derived, ``calendar_maison:0edcf7…``, means
+    nothing to a client; the item stays found by its key, which never shows)."""
+    titled = dimensions.get("title") is not None
+    return [name for name, value in dimensions.items() if value is not None and not (titled and name == "item_id")]
+
+
+def dimension_words(name: str, dimensions: dict[str, Any], scope: "ReportScope", lang: "Language",
+                    workflow: Any = None) -> str:
+    """One dimension's value as a reader reads it, as the reports name it: an account by its
+    display name (``Maison Lumière``, not ``maisonlumiere``), a client and a campaign by their
+    names, a platform and format in words (:func:`value_words`), the rest as written."""
+    value = dimensions[name]
+    if name == "account":
+        return scope.account_name(str(dimensions.get("platform") or ""), str(value))
+    if name == "client":
+        clients = {c.id: c.name for c in getattr(workflow, "clients", None) or ()}
+        return clients.get(str(value), str(value))
+    return value_words(name, value, lang, workflow)
+
+
+def campaign_words(campaign: str, workflow: Any) -> str:
+    """What a reader calls ``campaign``: its name in the workflow's ``[production] campaigns``
+    (:meth:`~cmflow.foundation.production.Production.campaign_name`), else as written."""
+    production = getattr(workflow, "production", None)
+    return production.campaign_name(campaign) if production is not None else campaign
 
 
 def language_words(code: str, lang: "Language") -> str:

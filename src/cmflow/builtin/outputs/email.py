@@ -548,11 +548,14 @@ def _item(notification: "Notification", zone: Any, result: "RunResult") -> dict[
     """One alert of the message: its summary, details as short phrases, and the first records
     behind it (``items``: :class:`~.message_text.ListedItems`)."""
     from cmflow import format_value, metric_label
+    from cmflow.builtin.outputs.alert_language import campaign_words, shown_dimensions
     from cmflow.builtin.outputs.message_text import listed_items
 
     alert = notification.alert
-    where = ", ".join(f"{name}: {value}" for name, value in alert.dimensions.items()
-                      if value is not None) or "overall"
+    # a titled planned item without its calendar id, a campaign by its name ([production] campaigns)
+    where = ", ".join(f"{name}: {campaign_words(str(value), result.workflow) if name == 'campaign' else value}"
+                      for name in shown_dimensions(alert.dimensions)
+                      if (value := alert.dimensions[name]) is not None) or "overall"
     since = alert.active_since.astimezone(zone).strftime("%a %d %b %Y %H:%M") \
         if alert.active_since else ""
     notes = []

@@ -114,7 +114,7 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
         result=result, title=options.title or result.workflow.name, tables=tables, cards=cards,
         chart=chart, comparison=comparison, lang=lang, accent=options.accent_colour, period_label=period_label,
         day=lang.date, table_title=lambda table: _table_title(table, lang),
-        labels=lambda table, row: _labels(row.labels, table.dimensions, lang),
+        labels=lambda table, row: _labels(row.labels, table.dimensions, lang, result.workflow),
         dimension=lambda name: dimension_label(name, lang),
         basis_notes=lambda table: _basis_notes(table, lang), alerts=_alert_lines(result, lang, scope),
         verdicts=[_verdict_line(v, result, lang, scope) for v in result.verdicts],
@@ -142,10 +142,10 @@ def _table_title(table, lang) -> str:
     return lang.text("page_by", dimensions=" × ".join(names))
 
 
-def _labels(labels: list, dimensions: list[str], lang) -> list[str]:
+def _labels(labels: list, dimensions: list[str], lang, workflow=None) -> list[str]:
     """A row's labels as a reader reads them (:func:`~.alert_language.value_words`): platforms
-    and formats in words, ``(none)`` as the catalogue says it, the rest as written."""
-    return [value_words(d, v, lang) if v is not None else str(v) for d, v in zip(dimensions, labels)]
+    and formats in words, campaigns by their names, ``(none)`` as the catalogue says it, the rest as written."""
+    return [value_words(d, v, lang, workflow) if v is not None else str(v) for d, v in zip(dimensions, labels)]
 
 
 def _basis_notes(table, lang) -> list[str]:

@@ -183,11 +183,16 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
     """The batch's alert events, most urgent first: firing by severity, then resolved. ``told``:
     each summary in its alert's client's language (:func:`~.alert_language.client_summary`: the
     chat outputs), else as the trigger wrote it (the webhook's JSON)."""
-    from cmflow.builtin.outputs.alert_language import DEFAULT_LANGUAGE, alert_language, campaign_clients, told_summary
+    from cmflow.builtin.outputs.alert_language import (DEFAULT_LANGUAGE, alert_language, campaign_clients,
+                                                       campaign_words, shown_dimensions, told_summary)
+
+    def shown(alert: Any) -> list[str]:  # a told line leaves out a titled planned item's id, as its task does
+        return shown_dimensions(alert.dimensions)
+
 
     units = batch.result.workflow.measurement_names()
     campaigns = campaign_clients(batch.result) if told else {}
-    # a told line names a client as its reports do (``Maison Lumière``), the JSON by its id
+    # a told line names a client and a campaign as its reports do (``Maison Lumière``), the JSON by their ids
     client_names = {c.id: c.name for c in getattr(batch.result.workflow, "clients", None) or ()} if told else {}
     lines = []
     for notification in batch.notifications:
@@ -203,8 +208,10 @@ def alert_lines(batch: NotificationBatch, told: bool = False) -> list[AlertLine]
             event=notification.event, reminder=notification.reminder,
             severity=str(alert.severity), summary=clean_text(summary), value=value, unit=unit,
             value_text=lang.value(value, unit) if lang is not None else format_value(value, unit),
-            dimensions={clean_text(k): clean_text(client_names.get(v, v) if k == "client" else v)
-                        for k, v in alert.dimensions.items() if v is not None},
+            dimensions={clean_text(k): clean_text(client_names.get(v, v) if k == "client" else
+                                                  campaign_words(v, batch.result.workflow) if told and k == "campaign"
+                                                  else v)
+                        for k, v in alert.dimensions.items() if v is not None and (not told or k in shown(alert))},
             rule=alert.rule, metric=alert.metric, fingerprint=alert.fingerprint,
             condition=str(alert.condition), state=str(alert.state),
             active_since=alert.active_since.isoformat() if alert.active_since else None,

@@ -229,23 +229,34 @@ def one_line(text: str) -> str:
 DESCRIBED_FIRST = ("title", "item_id", "platform", "account", "owner", "campaign", "format", "pillar", "url")
 
 
-def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch", lang: "Language") -> list[str]:
-    """The item's description, as lines in ``lang``: the summary, the value, the series (``Compte\u00a0:
+def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch", lang: "Language",
+             scope: "ReportScope | None" = None) -> list[str]:
+    """The item's description, as lines in ``lang``: the summary, the value (named as its metric's
+    catalogue names it, ``Retard\u00a0: 59\u00a0h``, else ``Valeur``), the series (``Compte\u00a0:
     Maison Lumière``: the names of dimensions as the reports' columns say them, where they have one;
-    a platform as its brand writes it), where it comes from (the period in ``lang``'s words)."""
+    their values as the reports say them, :func:`~.alert_language.dimension_words`; a planned
+    item's id left out when it has a title), where it comes from (the period in ``lang``'s words)."""
+    from cmflow.builtin.outputs.alert_language import dimension_words, shown_dimensions
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
+
+    workflow = batch.result.workflow
+    scope = scope if scope is not None else whole_workflow_scope(workflow)
     lines = [values["summary"]]
     if values["value"]:
-        lines.append(lang.text("task_value", value=values["value"]))
-    dimensions = [name for name in DESCRIBED_FIRST if name in alert.dimensions]
-    dimensions += sorted(name for name in alert.dimensions if name not in DESCRIBED_FIRST)
+        named = f"metric_{alert.metric}_value_label"
+        lines.append(lang.text("task_line", label=lang.text(named), value=values["value"]) if lang.has(named)
+                     else lang.text("task_value", value=values["value"]))
+    shown = shown_dimensions(alert.dimensions)
+    dimensions = [name for name in DESCRIBED_FIRST if name in shown]
+    dimensions += sorted(name for name in shown if name not in DESCRIBED_FIRST)
     lines += [lang.text("task_line", label=dimension_label(clean_text(name), lang),
-                        value=lang.platform(values[name]) if name == "platform" else values[clean_text(name)])
-              for name in dimensions if alert.dimensions[name] is not None]
-    workflow = clean_text(batch.result.workflow.name)
+                        value=clean_text(dimension_words(name, alert.dimensions, scope, lang, workflow)))
+              for name in dimensions]
+    name = clean_text(workflow.name)
     period = batch.period
-    lines.append(lang.text("task_raised_by_period", rule=alert.rule, metric=alert.metric, workflow=workflow,
+    lines.append(lang.text("task_raised_by_period", rule=alert.rule, metric=alert.metric, workflow=name,
                            period=lang.period(period.start, period.end)) if period else
-                 lang.text("task_raised_by", rule=alert.rule, metric=alert.metric, workflow=workflow))
+                 lang.text("task_raised_by", rule=alert.rule, metric=alert.metric, workflow=name))
     return lines
 
 
@@ -336,7 +347,7 @@ class TaskNotifier(Notifier):
             "action": action,
             "item_key": item_key(batch.result.workflow.key, self.name, self.target(), alert),
             "title": title,
-            "description": describe(alert, values, batch, lang),
+            "description": describe(alert, values, batch, lang, scope),
             "summary": values["summary"],
             "due": due,
             "language": lang.tag,

@@ -26,7 +26,8 @@ def alert_sentence(line: "AlertLine", scope: "ReportScope", lang: "Language") ->
     value = lang.value(line.value, line.unit)
     if line.alert is not None and line.state != "resolved":
         where = alert_where(line.dimensions, scope, lang, line.workflow)
-        told = trigger_told(line.alert, lang, line.workflow, line.unit, where=where)
+        told = trigger_told(line.alert, lang, line.workflow, line.unit, where=where,
+                            series=series if where is not None else None)
         if told:
             return told
     if series:

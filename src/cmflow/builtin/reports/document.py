@@ -472,7 +472,7 @@ def build_document(result: "RunResult", scope: ReportScope, *, title: str, metri
         listening=[f for m in LISTENING_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
         brands=_brand_rows(result, figures, scope),
         production=[f for m in PRODUCTION_METRICS if m not in shown and (f := figures.figure(m, scope.whole())) is not None],
-        campaigns=_campaign_rows(figures, scope),
+        campaigns=_campaign_rows(figures, scope, result.workflow.production),
         platform_returns=_platform_return_rows(figures),
         task_types=figures.breakdown("task_type", list(TASK_METRICS)),
         missing_posts=_planned_posts(result, scope, "missing_planned_posts"),
@@ -561,17 +561,19 @@ class _FigureIndex:
         return rows
 
 
-def _campaign_rows(figures: _FigureIndex, scope: ReportScope) -> list[SeriesFigures]:
-    """The :data:`RETURN_METRICS` of each campaign of the scope (not the time no campaign names).
-    A figure measured per campaign only (a budget is a campaign's, whoever's time it is) fills
-    the campaign's row in a client's report too."""
+def _campaign_rows(figures: _FigureIndex, scope: ReportScope, production: Any = None) -> list[SeriesFigures]:
+    """The :data:`RETURN_METRICS` of each campaign of the scope (not the time no campaign names),
+    each named as ``production`` names it (``[production] campaigns``: ``Calendrier de l'Avent``;
+    its key stays the row's key). A figure measured per campaign only (a budget is a campaign's,
+    whoever's time it is) fills the campaign's row in a client's report too."""
     rows = []
     for row in figures.breakdown("campaign", list(RETURN_METRICS)):
         if row.name == NONE_LABEL:
             continue
         alone = {m: f for m in RETURN_METRICS if m not in row.figures
                  and (f := figures.figure(m, {"campaign": row.name})) is not None}
-        rows.append(SeriesFigures(row.key, row.name, {**row.figures, **alone}) if alone else row)
+        name = production.campaign_name(row.name) if production is not None else row.name
+        rows.append(SeriesFigures(row.key, name, {**row.figures, **alone}))
     return rows
 
 

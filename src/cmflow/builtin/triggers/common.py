@@ -34,10 +34,26 @@ def value_text(value: float | None, unit: str, lang: "Language | None" = None) -
     return f"{text} {SINGULAR_UNITS.get(unit, unit) if abs(value) == 1 else unit}"
 
 
+def series_text(dimensions: dict[str, Any]) -> str:
+    """``instagram / trailhead.outfitters`` (``... / post 1789``): a series' values as the data
+    writes them. A planned item is named by its title first (``Gift guide, part 1 / facebook /
+    Trailhead Outfitters / Maya Chen``): its id (a hash the calendar source derived) and its
+    client (its account says it) are left out, what a CM needs to find the post is kept."""
+    item = dimensions.get("title") is not None
+    shown = dict(dimensions)
+    if item:
+        shown = {"title": dimensions["title"], **{name: value for name, value in dimensions.items()
+                                                 if name not in ("title", "item_id")}}
+        if shown.get("account") is not None:
+            shown.pop("client", None)
+    return " / ".join(f"post {v}" if name == "post_id" else str(v) for name, v in shown.items() if v is not None)
+
+
 def where_text(dimensions: dict[str, Any], lang: "Language | None" = None) -> str:
     """``for instagram / trailhead.outfitters`` (``... / post 1789``), or ``overall``; in
-    ``lang``'s words when given (``pour …``, ``sur l'ensemble``). The values as the data writes them."""
-    values = " / ".join(f"post {v}" if name == "post_id" else str(v) for name, v in dimensions.items())
+    ``lang``'s words when given (``pour …``, ``sur l'ensemble``). The values as the data writes
+    them (:func:`series_text`)."""
+    values = series_text(dimensions)
     if lang is not None:
         return lang.text("alert_told_where", values=values) if values else lang.text("alert_told_overall")
     return f"for {values}" if values else "overall"

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from cmflow import Alert, InvalidOption, Number, PluginOptions, Trigger, hookimpl, row_dimensions
 
-from cmflow.builtin.triggers.common import value_text, where_text
+from cmflow.builtin.triggers.common import series_text, value_text, where_text
 
 if TYPE_CHECKING:
     from cmflow import Language, TriggerInput
@@ -57,20 +57,41 @@ class Threshold(Trigger):
             else:
                 continue
             dimensions = row_dimensions(row)
-            summary = (f"{metric_label(row['metric'])} is {value_text(value, row['unit'])} "
-                       f"{where_text(dimensions)}, {side} {value_text(bound, row['unit'])}")
+            summary = (self.metric_sentence(row["metric"], value, row["unit"], series_text(dimensions))
+                       or f"{metric_label(row['metric'])} is {value_text(value, row['unit'])} "
+                          f"{where_text(dimensions)}, {side} {value_text(bound, row['unit'])}")
             alerts.append(Alert(self.entry_id, row["metric"], dimensions, summary, value=value,
                                 details={"bound": bound, "side": side, "unit": row["unit"]}))
         return alerts
 
-    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None) -> str | None:
+    @staticmethod
+    def metric_sentence(metric: str, value: float, unit: str, series: str, lang: "Language | None" = None) -> str | None:
+        """How an alert on ``metric`` reads when its catalogue says what the value means (``Planned
+        post not published (due 59 h ago): …``: a missing post's value is how long ago it was due,
+        not hours missing), in ``lang`` (English when not given); None for a metric without one."""
+        if lang is None:  # loaded once an alert fires (Babel and the catalogue; cached)
+            from cmflow.builtin.reports.language import language
+
+            lang = language("en")
+        key = f"metric_{metric}_alert"
+        return lang.text(key, value=value_text(value, unit, lang), series=series) if lang.has(key) else None
+
+    def told(self, alert: Alert, lang: "Language", unit: str, where: str | None = None,
+             series: str | None = None) -> str | None:
         """The alert's summary in ``lang``'s words (a French client's task card); the bound
         crossed comes from the options, so an alert read back from the store is told too. A bound
-        of 0 above is not said ("Missing planned posts: 100 h for …", not "…, above 0 h")."""
+        of 0 above is not said ("Posts published: 0 for …", not "…, above 0"). A metric whose
+        catalogue says what its value means is said by that sentence, about ``series`` (the
+        series as the reports name it; as the data writes it when not given): "Publication
+        prévue non publiée (prévue il y a 59 h) : …"."""
         options: ThresholdOptions = self.options
         value = alert.value
         if value is None:
             return None
+        sentence = self.metric_sentence(alert.metric, value, unit,
+                                        series if series is not None else series_text(alert.dimensions), lang)
+        if sentence is not None:
+            return sentence
         side = alert.details.get("side") or ("above" if options.above is not None and value > options.above
                                              else "below" if options.below is not None else "above")
         bound = options.above if side == "above" else options.below
