@@ -24,3 +24,53 @@ def raw_rows(url: str, sql: str, *params: object) -> list[tuple]:
 
 def is_postgres(url: str) -> bool:
     return url.startswith("postgres")
+
+
+def schema_of(url: str) -> dict[str, dict]:
+    """What a store's database holds, read back from the database (not from ``tables.py``): for
+    each table its columns (name, type, nullability, default, autoincrement, in order), primary
+    key, foreign keys, indexes (columns and uniqueness), unique and check constraints; on
+    PostgreSQL its sequences too. Two stores with equal schemas behave alike.
+
+    Two spellings are made one: on SQLite a ``VARCHAR(n)`` column (made by the migrations before
+    v11) is ``TEXT``, as SQLite reads it (the same affinity, and no length is ever checked); on
+    PostgreSQL a default cast to ``character varying`` (a column added as VARCHAR, turned TEXT by
+    migration 11, keeps its default's cast) is the same string cast to ``text``."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        inspector = sa.inspect(engine)
+        sqlite = engine.dialect.name == "sqlite"
+
+        def type_of(column: dict) -> str:
+            spelled = str(column["type"]) + (" WITH TIME ZONE" if getattr(column["type"], "timezone", False) else "")
+            return re.sub(r"^VARCHAR\(\d+\)$", "TEXT", spelled) if sqlite else spelled
+
+        def default_of(column: dict) -> str | None:
+            default = column.get("default")
+            return None if default is None else default.replace("::character varying", "::text")
+
+        # One query per kind of thing for all tables (get_multi_*), not one per table: the
+        # catalogue queries cost PostgreSQL more than the store itself.
+        columns, keys, foreign = (inspector.get_multi_columns(), inspector.get_multi_pk_constraint(),
+                                  inspector.get_multi_foreign_keys())
+        indexes, uniques, checks = (inspector.get_multi_indexes(), inspector.get_multi_unique_constraints(),
+                                    inspector.get_multi_check_constraints())
+        schema: dict[str, dict] = {}
+        for (_schema, table) in sorted(columns):
+            name = (_schema, table)
+            schema[table] = {
+                "columns": [(c["name"], type_of(c), c["nullable"], default_of(c), c.get("autoincrement"))
+                            for c in columns[name]],
+                "primary key": keys[name],
+                "foreign keys": sorted((fk["name"] or "", fk["constrained_columns"], fk["referred_table"],
+                                        fk["referred_columns"], sorted(fk.get("options", {}).items()))
+                                       for fk in foreign[name]),
+                "indexes": sorted((i["name"], i["column_names"], i["unique"]) for i in indexes[name]),
+                "unique": sorted((u["name"] or "", u["column_names"]) for u in uniques[name]),
+                "checks": sorted((c["name"] or "", c["sqltext"]) for c in checks[name]),
+            }
+        if not sqlite:
+            schema["(sequences)"] = {"names": sorted(inspector.get_sequence_names())}
+        return schema
+    finally:
+        engine.dispose()

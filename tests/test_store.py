@@ -19,7 +19,7 @@ from cmflow.foundation.measurements import with_series_key
 from cmflow.store import open_store
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.sql import SqlStore, StoreError
-from store_rows import raw_rows
+from store_rows import is_postgres, raw_rows, schema_of
 
 WEEK_A = (date(2026, 11, 9), date(2026, 11, 15))
 WEEK_B = (date(2026, 11, 16), date(2026, 11, 22))
@@ -97,25 +97,36 @@ def test_several_new_sqlite_stores_in_one_process_each_get_the_lookup_index(tmp_
         assert ("ix_measurements_lookup",) in indexes
 
 
-def test_migrated_schema_matches_the_tables_queries_are_written_against(any_store_url):
-    """Migrations keep frozen DDL; this catches a table changed without a migration."""
-    import sqlalchemy as sa
-
+def test_a_new_store_has_the_schema_migrations_make_which_queries_are_written_against(any_store_url, tmp_path):
+    """A new store is created in one step from tables.py (cmflow.store.creation); an older store
+    goes through the migrations, each with its frozen DDL. Both must end with one schema (types,
+    nullability, defaults, keys, indexes, constraints), the tables' of tables.py: this fails when a
+    migration changes a table and tables.py does not, or the reverse."""
     from cmflow.store import tables
 
-    SqlStore(any_store_url).close()
-    engine = sa.create_engine(any_store_url, poolclass=sa.pool.NullPool)
-    inspector = sa.inspect(engine)
+    SqlStore(any_store_url, migrate_to=1).close()
+    open_store(any_store_url).close()  # v2 to the latest, one transaction each
+    migrated = schema_of(any_store_url)
     for table in tables.metadata.sorted_tables:
-        migrated = {c["name"]: c for c in inspector.get_columns(table.name)}
-        assert list(migrated) == [c.name for c in table.columns], table.name
-        for column in table.columns:
-            assert migrated[column.name]["nullable"] == column.nullable, (table.name, column.name)
-        assert (inspector.get_pk_constraint(table.name)["constrained_columns"]
+        columns = {name: nullable for name, _type, nullable, _default, _auto in migrated[table.name]["columns"]}
+        assert list(columns) == [c.name for c in table.columns], table.name
+        assert columns == {c.name: c.nullable for c in table.columns}, table.name
+        assert (migrated[table.name]["primary key"]["constrained_columns"]
                 == [c.name for c in table.primary_key.columns]), table.name
-        migrated_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
-        assert {i.name for i in table.indexes} <= migrated_indexes, table.name
-    engine.dispose()
+        assert {i.name for i in table.indexes} <= {i[0] for i in migrated[table.name]["indexes"]}, table.name
+    assert set(migrated) - {"(sequences)"} == set(tables.metadata.tables)
+
+    if is_postgres(any_store_url):
+        from shared_servers import fresh_postgres_database
+
+        new_url, drop = fresh_postgres_database()
+    else:
+        new_url, drop = f"sqlite:///{tmp_path / 'new.db'}", lambda: None
+    try:
+        open_store(new_url).close()
+        assert schema_of(new_url) == migrated
+    finally:
+        drop()
 
 
 def test_sqlite_file_is_in_wal_mode(store_url):

@@ -3,8 +3,10 @@
 Each migration brings the schema from version N-1 to N inside one transaction, and the version
 is recorded in ``schema_migrations``. A migration holds its own frozen copy of the DDL it runs
 (never the live definitions of ``tables.py``), so that a later change to a table cannot change
-what an old step does: never edit a released migration, append a new one. Written with
-SQLAlchemy Core constructs only, so they run unchanged on SQLite and PostgreSQL.
+what an old step does: never edit a released migration, append a new one, and change
+``tables.py`` to match: a new, empty store is created from ``tables.py`` in one step
+(``creation.py``), and ``tests/test_store.py`` checks that both ways end with the same schema.
+Written with SQLAlchemy Core constructs only, so they run unchanged on SQLite and PostgreSQL.
 
 We keep this list instead of Alembic because an embedded store must migrate itself on open,
 with no migration scripts directory to ship or configure.

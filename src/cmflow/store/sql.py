@@ -31,6 +31,7 @@ from cmflow.store.interface import (
     same_host, this_host,
 )
 from cmflow.foundation.processes import process_alive
+from cmflow.store.creation import create_latest
 from cmflow.store.errors import StoreError, StoreMissing, StoreUnreachable, explain
 from cmflow.store.migrations import LATEST_VERSION, MIGRATIONS
 from cmflow.store.postgres import RECONNECT_SECONDS, is_postgres, lock_migrations, postgres_engine
@@ -57,6 +58,19 @@ def _now() -> datetime:
 
 
 log = logging.getLogger("cmflow.store")
+
+
+def _has_version_table(connection: sa.Connection) -> bool:
+    """Whether the store has its ``schema_migrations`` table (asked of the dialect directly: an
+    inspector would be built for the one question)."""
+    return connection.dialect.has_table(connection, schema_migrations.name)
+
+
+def _version_in(connection: sa.Connection) -> int:
+    """The store's schema version: 0 when it has no cmflow tables yet."""
+    if not _has_version_table(connection):
+        return 0
+    return connection.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -157,9 +171,7 @@ class SqlStore(Store):
     # -- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
         with self.engine.connect() as connection:
-            if not sa.inspect(connection).has_table("schema_migrations"):
-                return 0
-            return connection.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
+            return _version_in(connection)
 
     def _migrate(self, target: int) -> None:
         current = self.schema_version()
@@ -167,17 +179,21 @@ class SqlStore(Store):
         if current >= target:
             return
         # An existing store is upgraded one transaction per migration, so that a long upgrade
-        # keeps the steps it finished. A new store is created by all of them in one transaction:
-        # it has nothing to keep half-way (a failure leaves it empty, as it was), and a commit per
-        # step cost each new store a third more CPU and a disk sync per step. Each transaction
-        # holds the write lock: another process opening the same store waits, then finds the
-        # steps done (the version is re-read inside).
+        # keeps the steps it finished. A new store is created in one transaction: it has nothing
+        # to keep half-way (a failure leaves it empty, as it was), and at the latest version it is
+        # created from the tables' definitions at once (cmflow.store.creation), not step by step.
+        # Each transaction holds the write lock: another process opening the same store waits,
+        # then finds the steps done (the version is re-read inside).
         steps = range(current + 1, target + 1)
         batches = [steps] if current == 0 else [range(version, version + 1) for version in steps]
         for batch in batches:
             with self._writing() as connection:
                 lock_migrations(connection)  # PostgreSQL: one process at a time, until the commit
-                schema_migrations.create(connection, checkfirst=True)
+                if not _has_version_table(connection):
+                    if target == LATEST_VERSION:
+                        create_latest(connection)
+                        continue
+                    schema_migrations.create(connection)
                 done = connection.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0
                 for version in batch:
                     if done >= version:

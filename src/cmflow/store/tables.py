@@ -1,8 +1,10 @@
 """The store's tables as they are now: what queries are written against.
 
-Migrations (``migrations.py``) keep their own frozen copy of each step's DDL, so that changing
-a table here never changes what an old migration does; ``tests/test_store.py`` checks that a
-freshly migrated database has exactly these tables and columns. Text columns have no length:
+A new store is created from these definitions in one step (``creation.py``). Migrations
+(``migrations.py``) keep their own frozen copy of each step's DDL, so that changing a table here
+never changes what an old migration does, and bring older stores to the same schema:
+``tests/test_store.py`` checks that a store migrated step by step and a new one have one schema,
+these tables'. A change here comes with a migration that makes it, and the reverse. Text columns have no length:
 PostgreSQL's are TEXT since migration 11, and SQLite never checked one.
 """
 
