@@ -177,7 +177,7 @@ above = 100
     from cmflow.builtin.outputs.alert_language import said_summary
     from cmflow.builtin.outputs.work_items import alert_values, describe
     from cmflow.builtin.reports.document import build_document
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.reports.scopes import ReportScope
 
     result = run_workflow_file(tmp_path / "w.toml", store_url=f"sqlite:///{tmp_path}/s.db", dry_run=True)

@@ -146,7 +146,7 @@ def test_a_planned_post_s_alert_says_how_long_ago_it_was_due_or_how_late_it_went
     """A missing planned post's value is how long ago it was due, a late one's its delay: the
     alert says so (never "Missing planned posts: 59 h", read as 59 hours missing), in French and
     English, about the series as given or, without it, as the data writes it (title first, no id)."""
-    from cmflow.builtin.reports.language import language
+    from cmflow.presentation.language import language
     from cmflow.builtin.triggers.threshold import Threshold, ThresholdOptions
 
     threshold = Threshold.__new__(Threshold)

@@ -70,7 +70,7 @@ class Threshold(Trigger):
         post not published (due 59 h ago): …``: a missing post's value is how long ago it was due,
         not hours missing), in ``lang`` (English when not given); None for a metric without one."""
         if lang is None:  # loaded once an alert fires (Babel and the catalogue; cached)
-            from cmflow.builtin.reports.language import language
+            from cmflow import language
 
             lang = language("en")
         key = f"metric_{metric}_alert"
