@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator
 
 from cmflow import HexColour, OutputPath, PluginOptions
-from cmflow.builtin.outputs.alert_language import dimension_label, series_words, value_words
-from cmflow.builtin.reports.html import safe_url
-from cmflow.builtin.reports.scopes import whole_workflow_scope
 
 if TYPE_CHECKING:
     from cmflow import RunResult
@@ -70,8 +67,10 @@ def render_report(result: "RunResult", options: HtmlReportOptions) -> str:
     """The page of ``result``, as ``options`` ask: one self-contained HTML document."""
     from markupsafe import Markup
 
+    from cmflow.builtin.outputs.alert_language import dimension_label
     from cmflow.builtin.reports.charts import SERIES_COLOURS, bar_chart
     from cmflow.builtin.reports.language import language
+    from cmflow.builtin.reports.scopes import whole_workflow_scope
     from cmflow import kpi_tables, ranked_items, ranked_posts
 
     lang = language(options.language)
@@ -136,6 +135,8 @@ TABLE_TITLES = {(): "page_overall", ("platform",): "section_platforms", ("platfo
 
 
 def _table_title(table, lang) -> str:
+    from cmflow.builtin.outputs.alert_language import dimension_label
+
     key = TABLE_TITLES.get(tuple(table.dimensions))
     if key:
         return lang.text(key)
@@ -146,6 +147,8 @@ def _table_title(table, lang) -> str:
 def _labels(labels: list, dimensions: list[str], lang) -> list[str]:
     """A row's labels as a reader reads them (:func:`~.alert_language.value_words`): platforms
     and formats in words, ``(none)`` as the catalogue says it, the rest as written."""
+    from cmflow.builtin.outputs.alert_language import value_words
+
     return [value_words(d, v, lang) if v is not None else str(v) for d, v in zip(dimensions, labels)]
 
 
@@ -170,6 +173,8 @@ def _alert_lines(result: "RunResult", lang, scope: "ReportScope") -> list[tuple[
 def _verdict_line(verdict, result: "RunResult", lang, scope: "ReportScope") -> tuple[str, Any]:
     """An objective's verdict in the page's language: the KPI, its series as the alerts name it
     (:func:`~.alert_language.series_words`; ``scope``: the whole workflow's, made once a page), value and objective."""
+    from cmflow.builtin.outputs.alert_language import series_words
+
     unit = result.workflow.measurement_names().get(verdict.metric, "")
     series = series_words(verdict.dimensions, scope, lang, result.workflow)
     values = {"metric": lang.metric_label(verdict.metric), "value": lang.value(verdict.value, unit),
@@ -184,6 +189,8 @@ def _environment() -> Any:
     """The page's template environment, made once per process so that its template is compiled
     once, not at every render (Jinja2 still reloads it if its file changed)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from cmflow.builtin.reports.html import safe_url
 
     env = Environment(loader=PackageLoader("cmflow", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))

@@ -32,8 +32,6 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
 from cmflow import DeliveryFailed, Duration, Message, Notifier, NotifierOptions, mark_secret
-from cmflow.builtin.outputs.alert_language import dimension_label
-from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.http import allow_private_network_option  # the option alone: no HTTP library (quick validate)
 
 if TYPE_CHECKING:
@@ -201,6 +199,7 @@ def alert_values(alert: "Alert", unit: str, lang: "Language | None" = None, summ
     as clean one-line text (dimensions come from the data: untrusted); the value in ``lang``'s
     format and ``summary`` (the alert's told in ``lang``) when given."""
     from cmflow import format_value  # the presentation layer: a run needs it, validate does not
+    from cmflow.builtin.outputs.message_text import clean_text
 
     value = alert.value if alert.value is not None and math.isfinite(alert.value) else None
     shown = "" if value is None else lang.value(value, unit) if lang is not None else format_value(value, unit)
@@ -213,6 +212,8 @@ def alert_values(alert: "Alert", unit: str, lang: "Language | None" = None, summ
 def render_title(template: str, values: dict[str, str]) -> str:
     """The template filled in (a placeholder the alert lacks left empty), on one line, cut to a
     length every platform takes."""
+    from cmflow.builtin.outputs.message_text import clean_text
+
     text = "".join(literal + (values.get(name, "") if name is not None else "")
                    for literal, name, _, _ in string.Formatter().parse(template))
     return clean_text(one_line(text), TITLE_LIMIT) or clean_text(values.get("summary", ""), TITLE_LIMIT)
@@ -234,6 +235,9 @@ def describe(alert: "Alert", values: dict[str, str], batch: "NotificationBatch",
     """The item's description, as lines in ``lang``: the summary, the value, the series (``Compte\u00a0:
     Maison Lumière``: the names of dimensions as the reports' columns say them, where they have one;
     a platform as its brand writes it), where it comes from (the period in ``lang``'s words)."""
+    from cmflow.builtin.outputs.alert_language import dimension_label
+    from cmflow.builtin.outputs.message_text import clean_text
+
     lines = [values["summary"]]
     if values["value"]:
         lines.append(lang.text("task_value", value=values["value"]))
@@ -315,6 +319,7 @@ class TaskNotifier(Notifier):
                     scope: "ReportScope | None" = None) -> Message:
         """The message of one alert event: what to do (open or close), the item's key and text."""
         from cmflow.builtin.outputs.alert_language import alert_language, said_summary
+        from cmflow.builtin.outputs.message_text import clean_text
 
         options: TaskOptions = self.options
         alert = notification.alert
