@@ -403,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     cold_cache = folder / "cold-cache"
     envs: dict[str, dict[str, str]] = {VALIDATE_COLD: {**env, "CMFLOW_CACHE_DIR": str(cold_cache)}}
+    emptied = {VALIDATE_COLD: cold_cache}
     if not args.validate_only:
         commands.update(other_commands(folder))
     if args.baseline:
@@ -410,11 +411,16 @@ def main(argv: list[str] | None = None) -> int:
                                                                               env.get("PYTHONPATH"))))}
         for label in [label for label in commands if label.startswith("cmflow ")]:
             commands[f"{label} [baseline]"] = commands[label]
-            envs[f"{label} [baseline]"] = {**envs.get(label, {}), **baseline_env}
+            # A validation cache of its own: the trees' answers for the same file share an entry
+            # name, and each would evict the other's (their modules differ), warm runs going cold.
+            cache = folder / ("baseline-cold-cache" if label in emptied else "baseline-cache")
+            envs[f"{label} [baseline]"] = {**envs.get(label, {}), **baseline_env, "CMFLOW_CACHE_DIR": str(cache)}
+            if label in emptied:
+                emptied[f"{label} [baseline]"] = cache
     print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]}), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}, {args.runs} rounds, plugins: "
           f"{'all installed' if args.all_plugins else 'built-ins only'}")
-    timings = time_commands(commands, args.runs, env, envs, {VALIDATE_COLD: cold_cache})
+    timings = time_commands(commands, args.runs, env, envs, emptied)
     print(f"\nCPU time (user + system), median; ratios: medians of the ratios within a round\n")
     header = f"{'command':<38}{'CPU':>8}{'wall':>8}{'/ pass':>9}{'/ imports':>11}{'/ floor':>9}"
     print(header)
@@ -464,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  what cmflow's modules import (each with everything it imports in turn):")
         for package, milliseconds, importers in heaviest_dependencies(imports, args.top):
             print(f"    {package:<24}{milliseconds:>7.1f}ms  (imported by {importers})")
+    loaded_modules(("validate", str(DEMO_WORKFLOW)), env)  # remembers again what --no-cache above forgot
     warm = loaded_modules(("validate", str(DEMO_WORKFLOW)), env)
     heavy = sorted({name.split(".")[0] for name in warm} & {"click", "pydantic", *FORBIDDEN_FOR_HELP})
     plugins = sorted(set(warm) & plugin_modules())

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from cmflow import Output, hookimpl
 from cmflow.builtin.outputs.html_page import HtmlReportOptions, render_report
-from cmflow.builtin.reports.files import replace_atomically
 
 if TYPE_CHECKING:
     from cmflow import DeliveryContext, RunResult
@@ -33,6 +32,8 @@ class HtmlReport(Output):
         return workflow.unknown_measurements(names)
 
     def deliver(self, result: RunResult, ctx: DeliveryContext) -> str | None:
+        from cmflow.builtin.reports.files import replace_atomically
+
         options: HtmlReportOptions = self.options
         html = render_report(result, options)
         path = result.output_path(options.path)

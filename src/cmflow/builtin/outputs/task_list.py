@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from cmflow import DeliveryFailed, OutputFolder, hookimpl, neutralise
-from cmflow.builtin.outputs.message_text import clean_text
 from cmflow.builtin.outputs.work_items import (FoundItem, TaskNotifier, WorkItemOptions, due_date, markdown_escape,
                                                one_line, payload_text, rules_problems)
 
@@ -169,6 +168,8 @@ class TaskList(TaskNotifier):
         return None
 
     def create(self, session: TaskFile, payload: dict[str, Any], ctx: "SendContext") -> FoundItem:
+        from cmflow.builtin.outputs.message_text import clean_text
+
         due = due_date(payload)
         # the first line of the description is the alert's summary: not again when it is the title
         lines = [clean_text(line) for line in payload["description"]]
