@@ -1410,33 +1410,38 @@ class DayMonthOrder:
             return
         if every > 1 or read_rows.len() < frame.height:  # the sample is not the whole column: read it all
             swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
-        readings = frame.select("_row", field).with_columns(declared.alias("declared"), swapped.alias("swapped"))
-        if readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height:
+        # What the rest needs, in one query: a chunk's few rows cost a query's plan, not its rows.
+        declared_read, swapped_read = pl.col("declared").is_not_null(), pl.col("swapped").is_not_null()
+        inside = lambda c: _in_periods(pl.col(c), ctx, is_datetime)  # noqa: E731
+        after = lambda c: pl.col(c) > pl.lit(latest_possible(ctx, is_datetime))  # noqa: E731
+
+        def first(condition: "pl.Expr", name: str) -> list["pl.Expr"]:  # its row (never null: none found) and value
+            return [pl.col("_row").filter(condition).first().alias(f"{name}_row"),
+                    pl.col(field).filter(condition).first().alias(f"{name}_value")]
+
+        seen = frame.select("_row", field, declared.alias("declared"), swapped.alias("swapped")).select(
+            (declared_read & ~swapped_read).any().alias("declared_only"),
+            *first(~declared_read & swapped_read, "wrong"), *first(declared_read & swapped_read, "both"),
+            declared_read.sum().alias("read"),
+            (declared_read & inside("declared")).sum().alias("declared_inside"),
+            (declared_read & swapped_read & inside("swapped")).sum().alias("swapped_inside"),
+            (declared_read & after("declared")).sum().alias("declared_after"),
+            (declared_read & swapped_read & after("swapped")).sum().alias("swapped_after")).row(0, named=True)
+        if seen["declared_only"]:
             self.confirmed = True
             return
         if self.column is None and frame.height:
             self.column = column(frame["_row"][0])
-        wrong = readings.filter(pl.col("declared").is_null() & pl.col("swapped").is_not_null())
-        if wrong.height and self.wrong is None:
-            row, value = wrong.select("_row", field).row(0)
-            self.wrong = (places.cell(row, column(row)), value)
-        if self.example is None:
-            both = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_not_null())
-            if both.height:
-                row, value = both.select("_row", field).row(0)
-                self.example = (value, places.row(row))
-        read = readings.filter(pl.col("declared").is_not_null())
-        inside = lambda c: _in_periods(pl.col(c), ctx, is_datetime)  # noqa: E731
-        after = lambda c: pl.col(c) > pl.lit(latest_possible(ctx, is_datetime))  # noqa: E731
-        counts = read.select(inside("declared").sum().alias("declared"),
-                             (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"),
-                             after("declared").sum().alias("declared_after"),
-                             (pl.col("swapped").is_not_null() & after("swapped")).sum().alias("swapped_after"))
-        self.read += read.height
-        self.declared_inside += counts["declared"][0]
-        self.swapped_inside += counts["swapped"][0]
-        self.declared_after += counts["declared_after"][0]
-        self.swapped_after += counts["swapped_after"][0]
+        if seen["wrong_row"] is not None and self.wrong is None:
+            row = seen["wrong_row"]
+            self.wrong = (places.cell(row, column(row)), seen["wrong_value"])
+        if self.example is None and seen["both_row"] is not None:
+            self.example = (seen["both_value"], places.row(seen["both_row"]))
+        self.read += seen["read"]
+        self.declared_inside += seen["declared_inside"]
+        self.swapped_inside += seen["swapped_inside"]
+        self.declared_after += seen["declared_after"]
+        self.swapped_after += seen["swapped_after"]
 
     def settle(self, options: TabularOptions, ctx: FetchContext, file: Path) -> bool:
         """Every row seen: the error, or the warning, if the file's order is the other one
