@@ -1279,6 +1279,12 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
         read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
         dtype = pl.Date
     column = result = None
+    if formats and len(text) and _signs_needed(formats[0]):
+        # Formats with an offset that no value has the signs for would read nothing: left out at
+        # once (ISO date-times without an offset, the usual export), so that the first format
+        # that can read them takes the one-query way below.
+        most = text.to_frame("text").select(prepared.str.count_matches(SIGNS).max()).item() or 0
+        formats = [fmt for fmt in formats if _signs_needed(fmt) <= most]
     if formats and len(text) and not _signs_needed(formats[0]):
         # the first format on every row, in one query with the check that every row is filled
         # (then nothing else needs reading when it reads them all: the usual column of dates)
