@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Un
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, RunWarning, StrftimeFormats,
-                    TextEncoding, TimeZoneName, read_sentiments)
+                    TextEncoding, TimeZoneName, instant_literal, read_sentiments)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 
@@ -1419,7 +1419,7 @@ class DayMonthOrder:
         # What the rest needs, in one query: a chunk's few rows cost a query's plan, not its rows.
         declared_read, swapped_read = pl.col("declared").is_not_null(), pl.col("swapped").is_not_null()
         inside = lambda c: _in_periods(pl.col(c), ctx, is_datetime)  # noqa: E731
-        after = lambda c: pl.col(c) > pl.lit(latest_possible(ctx, is_datetime))  # noqa: E731
+        after = lambda c: pl.col(c) > instant_literal(latest_possible(ctx, is_datetime))  # noqa: E731
 
         def first(condition: "pl.Expr", name: str) -> list["pl.Expr"]:  # its row (never null: none found) and value
             return [pl.col("_row").filter(condition).first().alias(f"{name}_row"),
@@ -1582,7 +1582,8 @@ def _in_periods(value: "pl.Expr", ctx: FetchContext, is_datetime: bool) -> "pl.E
         bounds = [(p.start_utc, p.end_utc) for p in ctx.periods]
     else:
         bounds = [(p.start, p.end + timedelta(days=1)) for p in ctx.periods]
-    return pl.any_horizontal([value.is_between(pl.lit(start), pl.lit(end), closed="left") for start, end in bounds])
+    return pl.any_horizontal([value.is_between(instant_literal(start), instant_literal(end), closed="left")
+                              for start, end in bounds])
 
 
 FUTURE_SLACK = timedelta(days=1)
