@@ -12,6 +12,7 @@ disagree.
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections import Counter
@@ -684,13 +685,20 @@ def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
     """True where the field's value passes every check of :func:`_checked_rows` at a glance
     (digits in a count, a date that read in range, an empty optional value), so that the row
     can skip them. False does not mean bad: the row is then checked in full."""
+    return _plainly_valid_with(field, kind, options.decimal)
+
+
+@functools.cache
+def _plainly_valid_with(field: Any, kind: str, decimal: str) -> "pl.Expr":
+    """:func:`_plainly_valid` for the one option it reads: the same expression for every file
+    and run, so built once per process (a small file's parse costs its expressions' building)."""
     import polars as pl
 
     text = pl.col(field.name)
     if field.type == "int":
         valid = text.str.contains(r"^[0-9]{1,18}$")
     elif field.type == "float":
-        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(options.decimal)}[0-9]{{1,15}})?$")
+        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(decimal)}[0-9]{{1,15}})?$")
     elif field.type in ("date", "datetime"):
         value = pl.col(f"_read_{field.name}")
         valid = value.is_not_null() & value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR)
