@@ -45,6 +45,7 @@ _PUBLIC = {
     "aggregate": "foundation.measurements", "ratio": "foundation.measurements",
     "measurement_rows": "foundation.measurements", "dimension_columns": "foundation.measurements",
     "row_dimensions": "foundation.measurements", "with_series_key": "foundation.measurements",
+    "instant_literal": "foundation.literals",
     # cmflow doctor: what a source's check_credentials returns
     "CredentialCheck": "plugins.credentials", "RateBudget": "plugins.credentials",
     # notifications: what notifiers compose and send through the outbox
@@ -132,6 +133,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from cmflow.foundation.errors import DataFileError, UserFacingError
     from cmflow.foundation.format_names import format_of
     from cmflow.foundation.language_codes import language_code
+    from cmflow.foundation.literals import instant_literal
     from cmflow.foundation.listening import (BRANDS_COLUMN, account_key, folded_text, normalised_authors,
                                              normalised_texts, unshared_counters)
     from cmflow.foundation.measurements import (NONE_LABEL, aggregate, dimension_columns, measurement_rows, ratio,

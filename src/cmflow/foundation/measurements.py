@@ -254,6 +254,8 @@ def label_periods(
     """
     import polars as pl
 
+    from cmflow.foundation.literals import instant_literal
+
     lazy = frame.lazy()
     if not periods:
         return lazy.with_columns(pl.lit(None, dtype=pl.Categorical).alias("period")).head(0)
@@ -264,7 +266,7 @@ def label_periods(
         parts = []
         for period in periods:
             inside = (col >= period.start) & (col <= period.end) if by_date else \
-                (col >= period.start_utc) & (col < period.end_utc)
+                (col >= instant_literal(period.start_utc)) & (col < instant_literal(period.end_utc))
             parts.append(lazy.filter(inside).with_columns(pl.lit(period.label, dtype=pl.Categorical).alias("period")))
         return pl.concat(parts)
     # Many disjoint periods (history, benchmarks): one binary search of each row's time among

@@ -97,8 +97,11 @@ def fetch(workflow: "Workflow", all_periods: list["Period"], store: "Store | Non
         unit.frames = {kind: pl.concat(parts, rechunk=False) for kind, parts in by_kind.items()}
 
     try:
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(units)))) as pool:
-            list(pool.map(fetch_one, units))
+        if len(units) == 1:  # nothing to overlap with: no thread to start (most small workflows)
+            fetch_one(units[0])
+        else:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SOURCES, max(1, len(units)))) as pool:
+                list(pool.map(fetch_one, units))
     finally:
         http.close()
 

@@ -43,13 +43,17 @@ def _to_store(result: "RunResult") -> "pl.DataFrame | None":
         return None
     kept = result.measurements.filter((pl.col("period") == CURRENT) | pl.col("value").is_not_null())
     # Each figure keeps the filters it was measured with, so that a run with others does not
-    # compare with it (cmflow.foundation.measurement_scopes).
-    has = {key: pl.col(key).is_not_null() if key in kept.columns else pl.lit(False) for key in ROW_KEYS}
-    scope = pl.lit(None, dtype=pl.String)
-    for shape, scopes in result.workflow.row_scopes().items():
-        shaped = pl.lit(True)
-        for key in ROW_KEYS:
-            shaped = shaped & (has[key] if key in shape else ~has[key])
-        scope = pl.when(shaped).then(pl.col("metric").replace_strict(scopes, default=None, return_dtype=pl.String)
-                                     ).otherwise(scope)
-    return kept.with_columns(scope.alias("scope"))
+    # compare with it (cmflow.foundation.measurement_scopes): the scope of its metric for the
+    # row's shape (which of ROW_KEYS it has), looked up by metric and shape in one mapping.
+    def shape_key(metric: str, shape: "tuple[str, ...]") -> str:
+        return metric + "".join(SHAPE_SEPARATOR + key for key in ROW_KEYS if key in shape)
+
+    scopes = {shape_key(metric, shape): scope for shape, by_metric in result.workflow.row_scopes().items()
+              for metric, scope in by_metric.items()}
+    shape = pl.concat_str(pl.col("metric"), *[pl.when(pl.col(key).is_not_null()).then(pl.lit(SHAPE_SEPARATOR + key))
+                                              .otherwise(pl.lit("")) for key in ROW_KEYS if key in kept.columns])
+    return kept.with_columns(shape.replace_strict(scopes, default=None, return_dtype=pl.String).alias("scope"))
+
+
+SHAPE_SEPARATOR = "\x1f"
+"""Between a metric's name and the keys of a row's shape in :func:`_to_store`'s lookup (in no name)."""

@@ -63,10 +63,10 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
     sources = {entry.id: entry.plugin for entry in workflow.sources}
     firsts: dict[tuple, "pl.DataFrame | None"] = {}
     parts, done = [], []
-    indexed = measurements.with_row_index("_order")  # the rows keep their order
+    earliest_end = min(p.end for p in periods)  # (a run has at least its current period)
+    indexed = None
     for request in requests:
         names = list(request.plugin.produces())
-        rows = indexed.filter(pl.col("metric").is_in(names))
         starts = []
         for group in request.plugin.needed_records():
             reading = [sources[i] for i in request.source_ids if i in sources and sources[i].produces() & set(group)]
@@ -82,7 +82,16 @@ def uncovered_periods(workflow: "Workflow", requests: list["MetricRequest"], rec
             if found:
                 starts.append((" or ".join(RECORD_KINDS[k].counted(2).split(" ", 1)[1] for k, _ in found),
                                pl.concat([f for _, f in found], how="diagonal_relaxed")))
-        if not starts or rows.height == 0:
+        # A series is blanked in a period that ends before its records start: records that all
+        # start by the end of the earliest period blank nothing (the usual run), and cost no query.
+        starts = [(nouns, first) for nouns, first in starts
+                  if (latest := first["first"].max()) is not None and latest > earliest_end]
+        if not starts:
+            continue
+        if indexed is None:
+            indexed = measurements.with_row_index("_order")  # the rows keep their order
+        rows = indexed.filter(pl.col("metric").is_in(names))
+        if rows.height == 0:
             continue
         parts.append(_blanked(rows, starts))
         done += names

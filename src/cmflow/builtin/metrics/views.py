@@ -21,6 +21,7 @@ those sums. Each measurement says which view it comes from in its ``basis`` colu
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
 from pydantic import Field
@@ -42,6 +43,8 @@ post counter, and profile views (daily activity only); a column is only read whe
 POST_ONLY_DIMENSIONS = frozenset({"format", "pillar", "campaign", "post_id"})
 """Breakdowns that only posts have: groups by them read posts only."""
 ACCOUNT = ["platform", "account"]
+BASIS_COLUMN = "_basis"
+"""The column of a group's :func:`basis` in the rows of :func:`with_view_history`."""
 
 
 class ViewOptions(PluginOptions):
@@ -179,30 +182,43 @@ def _by_name(dims: Sequence[str]) -> str:
 
 def with_view_history(part: "pl.DataFrame", dims: Sequence[str]) -> "pl.DataFrame":
     """Add, to the rows of one grouping set, how many rows of each view the group has over
-    every period: a week without records still says which view the series is counted from."""
+    every period (a week without records still says which view the series is counted from),
+    and its :func:`basis`, computed once here for every expression reading it."""
+    return part.with_columns(*_view_history_columns(tuple(dims)))
+
+
+@functools.cache
+def _view_history_columns(dims: tuple[str, ...]) -> tuple["pl.Expr", ...]:
+    """:func:`with_view_history`'s columns for a grouping set: the same expressions every run,
+    so built once per process (building a Polars expression costs more than running it on
+    a small run's few groups)."""
     import polars as pl
 
     def ever(column: str) -> "pl.Expr":
         total = pl.col(column).fill_null(0).sum()
-        return (total.over(list(dims)) if dims else total).alias(f"_ever{column}")
-
-    return part.with_columns(ever("_from_posts"), ever("_from_activity"))
-
-
-def basis() -> "pl.Expr":
-    """``posts``, ``activity`` or ``posts+activity``: what the group's figures of the period come
-    from (for a period without records: what the series' other periods come from)."""
-    import polars as pl
+        return total.over(list(dims)) if dims else total
 
     def pick(posts: "pl.Expr", activity: "pl.Expr") -> "pl.Expr":
         return (pl.when(posts & activity).then(pl.lit(BOTH)).when(posts).then(pl.lit(POSTS))
                 .when(activity).then(pl.lit(ACTIVITY)))
 
     now = pick(pl.col("_from_posts").fill_null(0) > 0, pl.col("_from_activity").fill_null(0) > 0)
-    ever = pick(pl.col("_ever_from_posts") > 0, pl.col("_ever_from_activity") > 0)
-    return pl.coalesce(now, ever)
+    ever_posts, ever_activity = ever("_from_posts"), ever("_from_activity")
+    return (ever_posts.alias("_ever_from_posts"), ever_activity.alias("_ever_from_activity"),
+            pl.coalesce(now, pick(ever_posts > 0, ever_activity > 0)).alias(BASIS_COLUMN))
 
 
+def basis() -> "pl.Expr":
+    """``posts``, ``activity`` or ``posts+activity``: what the group's figures of the period come
+    from (for a period without records: what the series' other periods come from); the column
+    :func:`with_view_history` adds, so that the many expressions reading it (a reason per view)
+    do not each compute it again."""
+    import polars as pl
+
+    return pl.col(BASIS_COLUMN)
+
+
+@functools.cache
 def by_basis(posts: str, activity: str, both: str) -> "pl.Expr":
     """One of three texts, as the row's :func:`basis` says (posts when unknown)."""
     import polars as pl
@@ -211,6 +227,7 @@ def by_basis(posts: str, activity: str, both: str) -> "pl.Expr":
             .when(basis() == BOTH).then(pl.lit(both)).otherwise(pl.lit(posts)))
 
 
+@functools.cache
 def no_records_reason() -> "pl.Expr":
     """"no posts in this period" (or activity) when the group has no record in the period."""
     import polars as pl
@@ -220,6 +237,7 @@ def no_records_reason() -> "pl.Expr":
                                                "no posts or activity in this period"))
 
 
+@functools.cache
 def no_counters_reason(*counters: str) -> "pl.Expr":
     """Why a sum of ``counters`` has no value when no record of the group reports any of them:
     ``no post reports likes, comments, shares or saves`` (or activity record, as :func:`basis` says)."""

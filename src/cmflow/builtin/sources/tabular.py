@@ -12,6 +12,7 @@ disagree.
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections import Counter
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Optional, Un
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cmflow import (DataFileError, InputPath, POST_FORMATS, PluginOptions, RECORD_KINDS, RunWarning, StrftimeFormats,
-                    TextEncoding, TimeZoneName, WholeNumber, read_sentiments)
+                    TextEncoding, TimeZoneName, WholeNumber, instant_literal, read_sentiments)
 
 from cmflow.builtin.sources.bad_rows import BadCell, BadRow, report_bad_rows
 
@@ -684,13 +685,20 @@ def _plainly_valid(field: Any, kind: str, options: TabularOptions) -> "pl.Expr":
     """True where the field's value passes every check of :func:`_checked_rows` at a glance
     (digits in a count, a date that read in range, an empty optional value), so that the row
     can skip them. False does not mean bad: the row is then checked in full."""
+    return _plainly_valid_with(field, kind, options.decimal)
+
+
+@functools.cache
+def _plainly_valid_with(field: Any, kind: str, decimal: str) -> "pl.Expr":
+    """:func:`_plainly_valid` for the one option it reads: the same expression for every file
+    and run, so built once per process (a small file's parse costs its expressions' building)."""
     import polars as pl
 
     text = pl.col(field.name)
     if field.type == "int":
         valid = text.str.contains(r"^[0-9]{1,18}$")
     elif field.type == "float":
-        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(options.decimal)}[0-9]{{1,15}})?$")
+        valid = text.str.contains(rf"^[0-9]{{1,15}}(?:{re.escape(decimal)}[0-9]{{1,15}})?$")
     elif field.type in ("date", "datetime"):
         value = pl.col(f"_read_{field.name}")
         valid = value.is_not_null() & value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR)
@@ -1279,6 +1287,12 @@ def _read_times(text: "pl.Series", kind: str, formats: list[str], tz: str,
         read_one = lambda t, fmt: _strptime(t, fmt, pl.Date, years.day, years.default_year)  # noqa: E731
         dtype = pl.Date
     column = result = None
+    if formats and len(text) and _signs_needed(formats[0]):
+        # Formats with an offset that no value has the signs for would read nothing: left out at
+        # once (ISO date-times without an offset, the usual export), so that the first format
+        # that can read them takes the one-query way below.
+        most = text.to_frame("text").select(prepared.str.count_matches(SIGNS).max()).item() or 0
+        formats = [fmt for fmt in formats if _signs_needed(fmt) <= most]
     if formats and len(text) and not _signs_needed(formats[0]):
         # the first format on every row, in one query with the check that every row is filled
         # (then nothing else needs reading when it reads them all: the usual column of dates)
@@ -1410,33 +1424,38 @@ class DayMonthOrder:
             return
         if every > 1 or read_rows.len() < frame.height:  # the sample is not the whole column: read it all
             swapped = _read_times(frame[field], field_type, swapped_formats, tz, years)
-        readings = frame.select("_row", field).with_columns(declared.alias("declared"), swapped.alias("swapped"))
-        if readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_null()).height:
+        # What the rest needs, in one query: a chunk's few rows cost a query's plan, not its rows.
+        declared_read, swapped_read = pl.col("declared").is_not_null(), pl.col("swapped").is_not_null()
+        inside = lambda c: _in_periods(pl.col(c), ctx, is_datetime)  # noqa: E731
+        after = lambda c: pl.col(c) > instant_literal(latest_possible(ctx, is_datetime))  # noqa: E731
+
+        def first(condition: "pl.Expr", name: str) -> list["pl.Expr"]:  # its row (never null: none found) and value
+            return [pl.col("_row").filter(condition).first().alias(f"{name}_row"),
+                    pl.col(field).filter(condition).first().alias(f"{name}_value")]
+
+        seen = frame.select("_row", field, declared.alias("declared"), swapped.alias("swapped")).select(
+            (declared_read & ~swapped_read).any().alias("declared_only"),
+            *first(~declared_read & swapped_read, "wrong"), *first(declared_read & swapped_read, "both"),
+            declared_read.sum().alias("read"),
+            (declared_read & inside("declared")).sum().alias("declared_inside"),
+            (declared_read & swapped_read & inside("swapped")).sum().alias("swapped_inside"),
+            (declared_read & after("declared")).sum().alias("declared_after"),
+            (declared_read & swapped_read & after("swapped")).sum().alias("swapped_after")).row(0, named=True)
+        if seen["declared_only"]:
             self.confirmed = True
             return
         if self.column is None and frame.height:
             self.column = column(frame["_row"][0])
-        wrong = readings.filter(pl.col("declared").is_null() & pl.col("swapped").is_not_null())
-        if wrong.height and self.wrong is None:
-            row, value = wrong.select("_row", field).row(0)
-            self.wrong = (places.cell(row, column(row)), value)
-        if self.example is None:
-            both = readings.filter(pl.col("declared").is_not_null() & pl.col("swapped").is_not_null())
-            if both.height:
-                row, value = both.select("_row", field).row(0)
-                self.example = (value, places.row(row))
-        read = readings.filter(pl.col("declared").is_not_null())
-        inside = lambda c: _in_periods(pl.col(c), ctx, is_datetime)  # noqa: E731
-        after = lambda c: pl.col(c) > pl.lit(latest_possible(ctx, is_datetime))  # noqa: E731
-        counts = read.select(inside("declared").sum().alias("declared"),
-                             (pl.col("swapped").is_not_null() & inside("swapped")).sum().alias("swapped"),
-                             after("declared").sum().alias("declared_after"),
-                             (pl.col("swapped").is_not_null() & after("swapped")).sum().alias("swapped_after"))
-        self.read += read.height
-        self.declared_inside += counts["declared"][0]
-        self.swapped_inside += counts["swapped"][0]
-        self.declared_after += counts["declared_after"][0]
-        self.swapped_after += counts["swapped_after"][0]
+        if seen["wrong_row"] is not None and self.wrong is None:
+            row = seen["wrong_row"]
+            self.wrong = (places.cell(row, column(row)), seen["wrong_value"])
+        if self.example is None and seen["both_row"] is not None:
+            self.example = (seen["both_value"], places.row(seen["both_row"]))
+        self.read += seen["read"]
+        self.declared_inside += seen["declared_inside"]
+        self.swapped_inside += seen["swapped_inside"]
+        self.declared_after += seen["declared_after"]
+        self.swapped_after += seen["swapped_after"]
 
     def settle(self, options: TabularOptions, ctx: FetchContext, file: Path) -> bool:
         """Every row seen: the error, or the warning, if the file's order is the other one
@@ -1571,7 +1590,8 @@ def _in_periods(value: "pl.Expr", ctx: FetchContext, is_datetime: bool) -> "pl.E
         bounds = [(p.start_utc, p.end_utc) for p in ctx.periods]
     else:
         bounds = [(p.start, p.end + timedelta(days=1)) for p in ctx.periods]
-    return pl.any_horizontal([value.is_between(pl.lit(start), pl.lit(end), closed="left") for start, end in bounds])
+    return pl.any_horizontal([value.is_between(instant_literal(start), instant_literal(end), closed="left")
+                              for start, end in bounds])
 
 
 FUTURE_SLACK = timedelta(days=1)
