@@ -51,6 +51,7 @@ to learn that negation turns them around.
     python tools/train_sentiment.py SOURCES_DIR --grid          # search the hyper-parameters first
     python tools/train_sentiment.py SOURCES_DIR --grid --language fr   # French's search only
     python tools/train_sentiment.py SOURCES_DIR --eval-sets     # (re)write the evaluation sets
+    python tools/train_sentiment.py SOURCES_DIR --function-words   # the language detector's French words
     python tools/train_sentiment.py SOURCES_DIR --out FILE      # write the model elsewhere
     python tools/train_sentiment.py - --lexicon-prior-on MODEL --out FILE   # add the polar lexicon prior
 
@@ -695,11 +696,37 @@ def write_eval_sets(sources: Path) -> None:
         print(f"wrote {EVAL_DIR / f'{code}.tsv'}: {len(lines)} texts")
 
 
+FUNCTION_WORD_RANKS = 100
+"""How many words of highest document frequency each French training source contributes to
+:func:`french_function_words`."""
+
+
+def french_function_words(sources: Path) -> list[str]:
+    """The words among the :data:`FUNCTION_WORD_RANKS` of highest document frequency (lower
+    case, accents stripped, letters only) in both French training sources, XLM-T's French train
+    split and the Allociné reviews, in the tweets' order: words frequent in both are function
+    words, not either source's topic (ecologie, serie). What
+    ``cmflow.builtin.sentiment.language.FUNCTION_WORDS["fr"]`` holds (``--function-words``)."""
+    from cmflow.builtin.sentiment.text_features import text_tokens
+
+    reviews = [text for path in ALLOCINE for text in allocine_file(git_show(sources, "allocine", path))[0]]
+
+    def most_frequent(texts: list[str]) -> list[str]:
+        words = text_tokens(texts).filter(pl.col("token").str.contains(r"^[a-z]+$")).unique(["row", "token"])
+        ranked = words.group_by("token").len().sort(["len", "token"], descending=[True, False])
+        return ranked.head(FUNCTION_WORD_RANKS)["token"].to_list()
+
+    in_reviews = set(most_frequent(reviews))
+    return [word for word in most_frequent(xlmt_split(sources, "french", "train")[0]) if word in in_reviews]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sources", type=Path, help="folder holding the clones (owner+name)")
     parser.add_argument("--out", type=Path, default=MODEL_FILE, help="where to write the model")
     parser.add_argument("--eval-sets", action="store_true", help="write the evaluation sets instead")
+    parser.add_argument("--function-words", action="store_true",
+                        help="print the French function words of the language detector (from the training texts) instead")
     parser.add_argument("--grid", action="store_true", help="search C and the extra weights by cross-validation")
     parser.add_argument(
         "--with-deft2017", action="store_true",
@@ -720,6 +747,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.eval_sets:
         write_eval_sets(args.sources)
+        return
+    if args.function_words:
+        from cmflow.builtin.sentiment.language import FUNCTION_WORDS
+
+        words = french_function_words(args.sources)
+        listed = set(FUNCTION_WORDS["fr"].split())
+        print(" ".join(words))
+        print(f"{len(words)} words; not in the detector's French list: {' '.join(w for w in words if w not in listed) or 'none'}")
         return
     languages = tuple(args.language or ("fr", "en"))
     if args.with_deft2017:

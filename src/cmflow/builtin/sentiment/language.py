@@ -45,7 +45,8 @@ FUNCTION_WORDS: dict[str, str] = {
 """The most frequent words of each voting language, accents stripped. French's last line ("a en s
 se sans y faire") is what French's frequencies add to the first list: the words among the 100
 of highest document frequency in both French training sources of the model, XLM-T's French
-train split (DEFT 2015 tweets) and the Allociné reviews (``tools/train_sentiment.py``), so that
+train split (DEFT 2015 tweets) and the Allociné reviews (``tools/train_sentiment.py
+--function-words``), so that
 neither source's topic words (ecologie, serie) count; 44 of those 51 words were in the list
 already. Without accents, "à" is "a" and "en" is Spanish too: see :func:`detect_language`."""
 
