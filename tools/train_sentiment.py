@@ -53,6 +53,7 @@ to learn that negation turns them around.
     python tools/train_sentiment.py SOURCES_DIR --eval-sets     # (re)write the evaluation sets
     python tools/train_sentiment.py SOURCES_DIR --function-words   # the language detector's French words
     python tools/train_sentiment.py SOURCES_DIR --out FILE      # write the model elsewhere
+    python tools/train_sentiment.py SOURCES_DIR --check         # rebuild, compare with the shipped file
     python tools/train_sentiment.py - --lexicon-prior-on MODEL --out FILE   # add the polar lexicon prior
 
 The polar lexicon prior (``with_lexicon_prior``, words in ``tools/sentiment_lexicon.py``) is not
@@ -696,6 +697,35 @@ def write_eval_sets(sources: Path) -> None:
         print(f"wrote {EVAL_DIR / f'{code}.tsv'}: {len(lines)} texts")
 
 
+def rebuild_check(model: SentimentModel, shipped: Path) -> bool:
+    """Whether ``model`` is the ``shipped`` file: the same bytes once saved, else the same JSON
+    document (every weight to the bit); prints what differs."""
+    import gzip
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        rebuilt = Path(folder) / "rebuilt.json.gz"
+        model.save(rebuilt)
+        if rebuilt.read_bytes() == shipped.read_bytes():
+            print(f"rebuild check: the same bytes as {shipped} ({shipped.stat().st_size:,} bytes)")
+            return True
+        new, old = (json.loads(gzip.decompress(path.read_bytes())) for path in (rebuilt, shipped))
+    if new == old:
+        print(f"rebuild check: the same model as {shipped} (every weight to the bit), other bytes")
+        return True
+    for language in sorted(set(new["languages"]) | set(old["languages"])):
+        a, b = new["languages"].get(language, {}), old["languages"].get(language, {})
+        rows = [dict(zip(part.get("features", []), zip(*part.get("weights", [[]] * 3), strict=True), strict=True))
+                for part in (a, b)]
+        differing = sum(rows[0].get(f) != rows[1].get(f) for f in set(rows[0]) | set(rows[1]))
+        print(f"rebuild check: {language}: {differing} of {len(rows[1])} features differ; intercepts "
+              f"{a.get('intercept')} (rebuilt) / {b.get('intercept')} (shipped)")
+    if new["training"] != old["training"]:
+        print(f"rebuild check: training records differ: {new['training']} (rebuilt) / {old['training']} (shipped)")
+    return False
+
+
 FUNCTION_WORD_RANKS = 100
 """How many words of highest document frequency each French training source contributes to
 :func:`french_function_words`."""
@@ -725,6 +755,8 @@ def main() -> None:
     parser.add_argument("sources", type=Path, help="folder holding the clones (owner+name)")
     parser.add_argument("--out", type=Path, default=MODEL_FILE, help="where to write the model")
     parser.add_argument("--eval-sets", action="store_true", help="write the evaluation sets instead")
+    parser.add_argument("--check", action="store_true",
+                        help="rebuild the shipped model and compare it with the file (--out, default the shipped one); exit 1 if it differs")
     parser.add_argument("--function-words", action="store_true",
                         help="print the French function words of the language detector (from the training texts) instead")
     parser.add_argument("--grid", action="store_true", help="search C and the extra weights by cross-validation")
@@ -770,6 +802,8 @@ def main() -> None:
     if set(languages) != {"fr", "en"}:
         print("one language fitted: no model written (the model file holds both)")
         return
+    if args.check:
+        sys.exit(0 if rebuild_check(model, args.out) else 1)
     model.save(args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
 
