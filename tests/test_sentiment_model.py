@@ -485,16 +485,17 @@ def test_the_polar_lexicon_holds_the_words_as_the_model_reads_them():
 
 
 def test_the_lexicon_prior_makes_each_word_read_its_class(model):
-    # measured, not shipped (docs/sentiment-model.md): the prior itself must do what it says
+    # in the shipped model since the protocol chose it (docs/sentiment-model.md, "How the French
+    # model is chosen"): each word alone reads its class
     train, lexicon = _training_tools()
-    with_prior = train.with_lexicon_prior(model)
+    assert model.training["lexicon_prior"] == train.LEXICON_PRIOR
     for tone, words in lexicon.POLAR_WORDS["fr"].items():
         listed = words.split()
-        got = with_prior.classify(listed, ["fr"] * len(listed), sarcasm=False)["sentiment"].to_list()
+        got = model.classify(listed, ["fr"] * len(listed), sarcasm=False)["sentiment"].to_list()
         assert got == [tone] * len(listed)
-    assert with_prior.classify(["?"], ["fr"])["sentiment"][0] == "neutral"
-    assert label(model, "Elle est jolie cette tasse", "fr") == "negative"  # why the prior exists
-    assert with_prior.classify(["Elle est jolie cette tasse"], ["fr"])["sentiment"][0] == "positive"
+    assert model.classify(["?"], ["fr"])["sentiment"][0] == "neutral"
+    # "jolie" leaned negative in the climate tweets: why the prior exists
+    assert label(model, "Elle est jolie cette tasse", "fr") == "positive"
 
 
 def test_deft2017_classes_are_read_as_ours_and_mixed_tweets_left_out():
