@@ -96,7 +96,8 @@ def main() -> None:
         for name, values in fold_scores.items():
             scores[name]["cv"] = sum(values) / len(values)
         for name, model in candidates(base_data, *fitted(primary + extra)).items():
-            scores[name]["deft_dev"] = macro_f1(model, [data.text[r] for r in deft_dev], [data.label[r] for r in deft_dev])
+            scores[name]["deft_dev"] = macro_f1(model, [data.text[r] for r in deft_dev],
+                                                [data.label[r] for r in deft_dev])
             scores[name]["cm_dev"] = macro_f1(model, cm["text"].to_list(), cm["label"].to_list())
     means = {name: sum(values.values()) / len(values) for name, values in scores.items()}
     print("candidate | CV primary tweets | DEFT 2017 dev split | CM dev FR | mean")

@@ -184,13 +184,12 @@ def _labelled(entry: "Entry", kind: str, frame: "pl.DataFrame", report: StageRep
                               frame["language"].clone().scatter(rows, language))
 
 
-def _read_in_declared_language(classifier: "Classifier", todo: "pl.DataFrame", answer: "pl.DataFrame") -> "pl.DataFrame":
+def _read_in_declared_language(classifier: "Classifier", todo: "pl.DataFrame",
+                               answer: "pl.DataFrame") -> "pl.DataFrame":
     """``answer`` with the texts of ``todo`` whose language neither the record nor the classifier
     told, and which have a declared language (``_declared``), read again in that language: the
     classifier's second answer replaces the first where it labels the text (a classifier that
     does not read the declared language keeps its first answer)."""
-    import polars as pl
-
     unknown = todo["language"].is_null() & answer["language"].is_null() & todo["_declared"].is_not_null()
     if not unknown.any():
         return answer
