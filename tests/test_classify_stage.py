@@ -487,3 +487,41 @@ def test_the_sentiment_classifier_applies_the_sarcasm_rules_to_its_own_model_unl
     text = "Oh great, my flight got cancelled again. Just what I needed, love it"  # the words read positive
     answer = classifier.classify(pl.Series([text]), pl.Series(["en"]))
     assert answer["sentiment"].to_list() == [expected]
+
+
+def test_a_text_of_unknown_language_is_read_in_the_language_the_workflow_declares(tmp_path, store_url) -> None:
+    """A French client's comments and a French-only [listen]'s mentions: a text no function word
+    places ("Nul.", "Super 😍") is read in French, as `languages = ["fr"]` would; a text the
+    model places (English) or the source places keeps its language; another client's (English)
+    unknown text is read in English."""
+    from cmflow.builtin.sentiment.model import SentimentModel
+
+    comments = [
+        {"platform": "instagram", "account": "maisonlumen", "message_id": f"c{i}", "post_id": "p1",
+         "received_at": f"2026-11-23T08:{10 + i}:00Z", "author": "marc", "text": text}
+        for i, text in enumerate(["Nul.", "Super 😍", "the parcel never came, awful"])
+    ] + [{"platform": "instagram", "account": "trailhead", "message_id": "t1", "post_id": "p2",
+          "received_at": "2026-11-23T09:00:00Z", "author": "kim", "text": "Nul."}]
+    mentions = [
+        {"platform": "x", "mention_id": "m1", "published_at": "2026-11-23T08:00:00Z", "author": "ana",
+         "text": "Lumen : deception totale"},
+        {"platform": "x", "mention_id": "m2", "published_at": "2026-11-23T08:05:00Z", "author": "tom",
+         "text": "Lumen bof", "language": "de"},
+    ]
+    after = ('\n[[clients]]\nid = "lumen"\nname = "Maison Lumen"\nlanguage = "fr"\naccounts = ["maisonlumen"]\n'
+             '\n[[clients]]\nid = "trail"\nname = "Trailhead"\nlanguage = "en"\naccounts = ["trailhead"]\n'
+             '\n[listen]\nlanguages = ["fr"]\n\n[listen.brand]\nid = "lumen"\nname = "Lumen"\n')
+    result = run(tmp_path, store_url, '\n[[classifiers]]\nplugin = "sentiment"\n', mentions=mentions,
+                 comments=comments, after=after)
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    model = SentimentModel.builtin()
+    labelled = result.records["conversation"].sort("message_id")
+    assert labelled.select("message_id", "language").rows() == [("c0", "fr"), ("c1", "fr"), ("c2", "en"), ("t1", "en")]
+    french = model.classify(["Nul.", "Super 😍"], ["fr", "fr"])
+    assert labelled["sentiment"].to_list()[:2] == french["sentiment"].to_list()
+    assert labelled["sentiment_score"].to_list()[:2] == pytest.approx(french["score"].to_list(), abs=1e-12)
+    assert labelled["sentiment_score"][3] == pytest.approx(model.classify(["Nul."], ["en"])["score"][0], abs=1e-12)
+    mentions_read = result.records["mention"].sort("mention_id")
+    assert mentions_read.select("mention_id", "language").rows() == [("m1", "fr")]  # m2: German, left out by [listen]
+    assert mentions_read["sentiment_score"][0] == pytest.approx(
+        model.classify(["Lumen : deception totale"], ["fr"])["score"][0], abs=1e-12)

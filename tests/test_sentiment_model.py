@@ -272,6 +272,36 @@ def test_language_detection_needs_a_strict_winner(text, expected):
     assert detect_language([text, "I am happy"]) == [expected, "en"]
 
 
+@pytest.mark.parametrize(("text", "accented"), [
+    # "en" is Spanish too and "a" (à) English and Portuguese: without accents these tied
+    ("Livraison en retard, tres decevant", "Livraison en retard, très décevant"),
+    ("la buche etait ecrasee a la livraison", "la bûche était écrasée à la livraison"),
+    ("franchement c'est nul, jamais recu ma commande", "franchement c'est nul, jamais reçu ma commande"),
+])
+def test_french_without_accents_is_french_and_reads_as_with_them(model, text, accented):
+    assert detect_language([text]) == ["fr"]
+    without, with_accents = model.classify([text]), model.classify([accented])
+    assert without["language"].to_list() == ["fr"]
+    assert without["sentiment"].to_list() == with_accents["sentiment"].to_list()
+    assert without["score"][0] == pytest.approx(with_accents["score"][0], abs=1e-9)
+
+
+def test_livraison_en_retard_tres_decevant_is_negative(model):
+    assert model.classify(["Livraison en retard, tres decevant"])["sentiment"].to_list() == ["negative"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("la casa de la playa", "fr"),  # a tie (la, de, la) with no Spanish-only word: the model's language
+    ("en la casa", "fr"),
+    ("la casa de mi madre", None),  # "mi" is Spanish only: the tie stays unknown
+    ("Estoy muy contento con el servicio", None),
+    ("a casa de Maria", "fr"),  # Portuguese "a" and "de" are French (and English) words too
+    ("muito obrigado pela ajuda, a casa de Maria", None),
+])
+def test_a_tie_with_another_language_goes_to_the_models_language_only_without_its_own_words(text, expected):
+    assert detect_language([text]) == [expected]
+
+
 def test_null_and_empty_texts_get_nulls_and_order_is_kept(model):
     texts = ["I love it 😍", None, "", "   ", "Service nul, je suis déçu", "The shop opens at 9am."]
     result = model.classify(texts)
@@ -455,16 +485,17 @@ def test_the_polar_lexicon_holds_the_words_as_the_model_reads_them():
 
 
 def test_the_lexicon_prior_makes_each_word_read_its_class(model):
-    # measured, not shipped (docs/sentiment-model.md): the prior itself must do what it says
+    # in the shipped model since the protocol chose it (docs/sentiment-model.md, "How the French
+    # model is chosen"): each word alone reads its class
     train, lexicon = _training_tools()
-    with_prior = train.with_lexicon_prior(model)
+    assert model.training["lexicon_prior"] == train.LEXICON_PRIOR
     for tone, words in lexicon.POLAR_WORDS["fr"].items():
         listed = words.split()
-        got = with_prior.classify(listed, ["fr"] * len(listed), sarcasm=False)["sentiment"].to_list()
+        got = model.classify(listed, ["fr"] * len(listed), sarcasm=False)["sentiment"].to_list()
         assert got == [tone] * len(listed)
-    assert with_prior.classify(["?"], ["fr"])["sentiment"][0] == "neutral"
-    assert label(model, "Elle est jolie cette tasse", "fr") == "negative"  # why the prior exists
-    assert with_prior.classify(["Elle est jolie cette tasse"], ["fr"])["sentiment"][0] == "positive"
+    assert model.classify(["?"], ["fr"])["sentiment"][0] == "neutral"
+    # "jolie" leaned negative in the climate tweets: why the prior exists
+    assert label(model, "Elle est jolie cette tasse", "fr") == "positive"
 
 
 def test_deft2017_classes_are_read_as_ours_and_mixed_tweets_left_out():
