@@ -519,6 +519,26 @@ def test_schema_is_a_valid_draft_2020_12_schema(workflow_schema: dict) -> None:
     jsonschema.Draft202012Validator.check_schema(workflow_schema)
 
 
+def test_schema_bounds_are_json_schema_words(workflow_schema: dict) -> None:
+    """Bounds pydantic cannot place (an optional number's ``ge``) are written as JSON Schema's
+    ``minimum`` and its kin, which editors check; ``ge`` would be ignored."""
+    def pydantic_bounds(node, names=False):
+        if isinstance(node, list):
+            return [b for item in node for b in pydantic_bounds(item)]
+        if not isinstance(node, dict):
+            return []
+        found = [] if names else [k for k, v in node.items() if k in ("ge", "le", "gt", "lt") and not isinstance(v, dict)]
+        return found + [b for k, v in node.items()
+                        for b in pydantic_bounds(v, names=not names and k in ("properties", "$defs"))]
+    assert pydantic_bounds(workflow_schema) == []
+    validator = jsonschema.Draft202012Validator(workflow_schema)
+    document = tomllib.loads(DEMO_TEXT)
+    document["production"] = {**document.get("production", {}), "default_rate": -5}
+    (error,) = validator.iter_errors(document)  # default_rate: a number of at least 0, or none
+    assert list(error.absolute_path) == ["production", "default_rate"]
+    assert any("less than the minimum of 0" in cause.message for cause in error.context), error.context
+
+
 def test_schema_accepts_the_demo(workflow_schema: dict) -> None:
     validator = jsonschema.Draft202012Validator(workflow_schema)
     errors = list(validator.iter_errors(tomllib.loads(DEMO_TEXT)))

@@ -537,6 +537,7 @@ class NumberOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target: Number | None = None
     weeks: WholeNumber = 8
+    rates: dict[str, Number] = {}
 
 
 @pytest.mark.parametrize("values, words, hint", [
@@ -545,8 +546,15 @@ class NumberOptions(BaseModel):
     ({"target": "1.500"}, "must be a number written without quotes (got '1.500')",
      "write target = 1.5 or target = 1500, whichever you meant"),
     ({"target": "2.5"}, "must be a number written without quotes (got '2.5')", "write target = 2.5"),
-    ({"weeks": "8"}, "must be a number written without quotes (got '8')", "write weeks = 8"),
+    ({"weeks": "8"}, "must be a whole number written without quotes (got '8')", "write weeks = 8"),
     ({"target": "half"}, "must be a number (got 'half')", ""),
+    # A whole number gets only its whole reading; a key TOML would not read bare, in quotes.
+    ({"weeks": "1.500"}, "must be a whole number written without quotes (got '1.500')", "write weeks = 1500"),
+    ({"rates": {"Léa Martin": "55,50"}}, "must be a number written without quotes (got '55,50')",
+     'write "Léa Martin" = 55.5'),
+    # pydantic alone reads true as 1 (n = true: one top post).
+    ({"weeks": True}, "must be a whole number, not true or false (got true)", ""),
+    ({"target": False}, "must be a number, not true or false (got false)", ""),
 ])
 def test_a_number_option_refuses_a_number_in_quotes(values, words, hint) -> None:
     with pytest.raises(ValidationError) as caught:
@@ -584,9 +592,9 @@ def test_sources_metrics_and_outputs_refuse_a_number_in_quotes(write_workflow) -
     output = '[[outputs]]\nplugin = "console"\nwidth = "100"\n'
     problems = problems_of(write_workflow(HEADER + source + metric + output))
     assert {p.path: (p.message, p.hint.split(",")[0]) for p in problems} == {
-        "sources[0].header_row": ("must be a number written without quotes (got '2')", "write header_row = 2"),
-        "metrics[0].n": ("must be a number written without quotes (got '5')", "write n = 5"),
-        "outputs[0].width": ("must be a number written without quotes (got '100')", "write width = 100")}
+        "sources[0].header_row": ("must be a whole number written without quotes (got '2')", "write header_row = 2"),
+        "metrics[0].n": ("must be a whole number written without quotes (got '5')", "write n = 5"),
+        "outputs[0].width": ("must be a whole number written without quotes (got '100')", "write width = 100")}
 
 
 def test_the_workflow_files_own_numbers_refuse_a_number_in_quotes(write_workflow) -> None:

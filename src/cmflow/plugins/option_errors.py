@@ -9,6 +9,7 @@ values, with the closest known name for a misspelt one.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -100,18 +101,22 @@ def explain(error: ValidationError, known_keys: Iterable[str] = ()) -> list[Opti
     return explained
 
 
-def _number_hint(location: tuple[str | int, ...], given: Any, quotes_said: bool = False) -> str:
+def _number_hint(location: tuple[str | int, ...], given: Any, quotes_said: bool = False,
+                 whole: bool = False) -> str:
     """For a number written as a string (``"3 %"``, ``"1 500"``, ``"2,5"``): the line to write
-    instead (``target = 3``), without quotes and without its unit. A string that reads two ways
-    (``"1,500"``, ``"1.500"``: 1.5 with a decimal separator, 1500 with a thousands one) gets both
-    lines: a single guess would be a thousand times off half the time. ``quotes_said``: the
-    message says already that the quotes are the mistake."""
+    instead (``target = 3``), without quotes and without its unit, its key quoted where TOML
+    needs it (``"Léa Martin" = 55.5``). A string that reads two ways (``"1,500"``, ``"1.500"``:
+    1.5 with a decimal separator, 1500 with a thousands one) gets both lines: a single guess would
+    be a thousand times off half the time; for a ``whole`` number, only whole readings.
+    ``quotes_said``: the message says already that the quotes are the mistake."""
     if not isinstance(given, str):
         return ""
     key = next((part for part in reversed(location) if isinstance(part, str)), "")
-    readings = number_readings(given.strip().removesuffix("%"))
+    readings = [number for number in number_readings(given.strip().removesuffix("%"))
+                if not whole or float(number).is_integer()]
     if not key or not readings:
         return ""
+    key = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
     written = [f"{key} = {number:.15g}" for number in readings]
     unit = "in %, without the % sign" if "%" in given else ""
     if len(written) == 2:
@@ -247,9 +252,12 @@ def _explain_one(location: tuple[str | int, ...], errors: list[dict[str, Any]],
         at = (*location, cause.option) if isinstance(cause, InvalidOption) else location
         return OptionError(at, redactor(str(cause)))
     if kind == "number_in_quotes":
-        hint = _number_hint(location, given, quotes_said=True)
-        not_a_number = "a whole number" if ctx.get("whole") else "a number"  # as pydantic's int/float errors say
-        return OptionError(location, f"must be a number written without quotes{_got(given)}" if hint else
+        whole = bool(ctx.get("whole"))
+        hint = _number_hint(location, given, quotes_said=True, whole=whole)
+        not_a_number = "a whole number" if whole else "a number"  # as pydantic's int/float errors say
+        if isinstance(given, bool):
+            return OptionError(location, f"must be {not_a_number}, not true or false{_got(given)}")
+        return OptionError(location, f"must be {not_a_number} written without quotes{_got(given)}" if hint else
                            f"must be {not_a_number}{_got(given)}", hint)
     if kind in _TYPE_WORDS:
         reason = ctx.get("error")
