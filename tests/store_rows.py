@@ -28,9 +28,10 @@ def is_postgres(url: str) -> bool:
 
 def schema_of(url: str) -> dict[str, dict]:
     """What a store's database holds, read back from the database (not from ``tables.py``): for
-    each table its columns (name, type, nullability, default, autoincrement, in order), primary
-    key, foreign keys, indexes (columns and uniqueness), unique and check constraints; on
-    PostgreSQL its sequences too. Two stores with equal schemas behave alike.
+    each table its columns (name, type, nullability, default, autoincrement, collation where the
+    database says it, in order), primary key, foreign keys, indexes (columns, uniqueness, a partial
+    index's condition), unique and check constraints; on PostgreSQL its sequences, on SQLite the
+    tables declared AUTOINCREMENT. Two stores with equal schemas behave alike.
 
     Two spellings are made one: on SQLite a ``VARCHAR(n)`` column (made by the migrations before
     v11) is ``TEXT``, as SQLite reads it (the same affinity, and no length is ever checked); on
@@ -59,18 +60,26 @@ def schema_of(url: str) -> dict[str, dict]:
         for (_schema, table) in sorted(columns):
             name = (_schema, table)
             schema[table] = {
-                "columns": [(c["name"], type_of(c), c["nullable"], default_of(c), c.get("autoincrement"))
-                            for c in columns[name]],
+                "columns": [(c["name"], type_of(c), c["nullable"], default_of(c), c.get("autoincrement"),
+                             c.get("collation")) for c in columns[name]],
                 "primary key": keys[name],
                 "foreign keys": sorted((fk["name"] or "", fk["constrained_columns"], fk["referred_table"],
                                         fk["referred_columns"], sorted(fk.get("options", {}).items()))
                                        for fk in foreign[name]),
-                "indexes": sorted((i["name"], i["column_names"], i["unique"]) for i in indexes[name]),
+                # a partial index's condition comes back among its dialect options (sqlite_where, postgresql_where)
+                "indexes": sorted((i["name"], i["column_names"], i["unique"],
+                                   sorted((k, str(v)) for k, v in i.get("dialect_options", {}).items()))
+                                  for i in indexes[name]),
                 "unique": sorted((u["name"] or "", u["column_names"]) for u in uniques[name]),
                 "checks": sorted((c["name"] or "", c["sqltext"]) for c in checks[name]),
             }
         if not sqlite:
             schema["(sequences)"] = {"names": sorted(inspector.get_sequence_names())}
+        else:  # AUTOINCREMENT (ids never reused) is said in the table's SQL alone
+            with engine.connect() as connection:
+                schema["(autoincrement)"] = {"tables": sorted(
+                    table for table, sql in connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                    if "AUTOINCREMENT" in (sql or "").upper())}
         return schema
     finally:
         engine.dispose()

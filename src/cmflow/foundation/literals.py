@@ -1,9 +1,10 @@
-"""Polars literals of instants, made once per process.
+"""Polars literals of instants, cached per process (the last 4,096).
 
 ``pl.lit(datetime)`` (and a comparison of a column with a Python ``datetime``, which makes one)
 runs an eager Polars query to set the literal's time zone: about a third of a millisecond, more
 than a small run's comparison itself. A run compares its records with the same few period bounds
-many times, and a daemon's runs of one slot share them: :func:`instant_literal` makes each literal once.
+many times, and a daemon's runs of one slot share them: :func:`instant_literal` makes each literal once
+while it is among the last 4,096 asked for (a bounded cache: a daemon's long life keeps no more).
 """
 
 from __future__ import annotations
