@@ -164,7 +164,9 @@ class YoutubeSource(Source):
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Google's tokeninfo (valid, scopes, expiry), then the channel (channels.list, 1 unit).
-        The Data API reports no quota left: the row says so."""
+        With ``channel_id`` and account snapshots, the token's own channel id too (1 unit): the
+        Analytics scope is needed for the token's own channel only. The Data API reports no
+        quota left: the row says so."""
         from cmflow import CredentialCheck
         from cmflow.http import BudgetLimits, PlatformError
 
@@ -176,7 +178,6 @@ class YoutubeSource(Source):
                                 base_url=options.base_url, token=token, source=self.entry_id,
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
-        required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if "account_snapshots" in options.fetch else [])
         row = CredentialCheck.for_source(self, account=options.account or options.channel_id or "the token's channel",
                         budget=f"YouTube quota: not reported by the API (10,000 units a day per project; this "
                                f"source spends at most {options.max_quota_units})")
@@ -184,7 +185,12 @@ class YoutubeSource(Source):
         try:
             info = tokeninfo(ctx, token, self.entry_id, options.allow_private_network)
             row.token_valid = True
-            row.scopes(str(info.get("scope") or "").split(), required, covers=YOUTUBE_BROADER_SCOPES,
+            granted = str(info.get("scope") or "").split()
+            reads_channels = bool({YOUTUBE_READONLY, *YOUTUBE_BROADER_SCOPES[YOUTUBE_READONLY]} & set(granted))
+            daily = "account_snapshots" in options.fetch and (
+                options.channel_id is None or not reads_channels or token_channel_id(data) == options.channel_id)
+            required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if daily else [])
+            row.scopes(granted, required, covers=YOUTUBE_BROADER_SCOPES,
                        how="authorise again as the channel's account with that scope "
                            "(docs/sources/youtube.md, Permissions and tokens)")
             row.expiry(google_expiry(info, now), now, renew=data.platform.renew_hint,
