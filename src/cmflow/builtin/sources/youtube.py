@@ -3,9 +3,9 @@
 Videos come from the YouTube Data API v3 (the channel's uploads playlist, then ``videos.list``
 for their statistics), daily figures from the YouTube Analytics API (``reports``, one row per
 day; owners only: another's channel, a competitor's, gives its public subscriber count from
-``channels.list`` instead), comment threads from ``commentThreads.list``. The Data API is priced in quota units
-(10,000 a day per Google Cloud project, 1 unit per list call here): the source spends at most
-``max_quota_units`` in a run, through the HTTP kit's unit budget.
+``channels.list`` instead), comment threads from ``commentThreads.list``. The Data API is
+priced in quota units (10,000 a day per Google Cloud project, 1 unit per list call here): the
+source spends at most ``max_quota_units`` in a run, through the HTTP kit's unit budget.
 """
 
 from __future__ import annotations
