@@ -270,3 +270,78 @@ def test_business_discovery_needs_facebook_login() -> None:
         Instagram.Options(accounts=[IG_USER], access_token="x", login="instagram", public_accounts=["ateliernuit"])
     with pytest.raises(pydantic.ValidationError, match="is not an Instagram username"):
         Instagram.Options(accounts=[IG_USER], access_token="x", public_accounts=["atelier nuit"])
+
+
+# -- YouTube channel statistics -------------------------------------------------------------------
+YOUTUBE = HERE / "fixtures" / "sources" / "youtube"
+NUIT_CHANNEL = "UCn8tB2vR6xQ1mK9pL4wZ7aJ"
+YOUTUBE_WORKFLOW = """
+[workflow]
+name = "YouTube benchmark"
+timezone = "UTC"
+period = "last_week"
+as_of = "2026-11-23"
+compare = []
+
+[listen.brand]
+id = "lumiere"
+name = "Maison Lumière"
+accounts = ["@maisonlumiere"]
+
+[[listen.competitors]]
+id = "nuit"
+name = "Atelier Nuit"
+accounts = ["@ateliernuit"]
+
+[[sources]]
+id = "yt_own"
+plugin = "youtube"
+token = "${{env:YOUTUBE_TOKEN}}"
+fetch = ["account_snapshots"]
+base_url = "{url}"
+analytics_base_url = "{url}"
+allow_private_network = true
+
+[[sources]]
+id = "yt_nuit"
+plugin = "youtube"
+token = "${{env:YOUTUBE_TOKEN}}"
+channel_id = "{nuit}"
+fetch = ["account_snapshots"]
+base_url = "{url}"
+allow_private_network = true
+
+[[metrics]]
+plugin = "followers"
+by = ["overall", "brand"]
+"""
+
+
+def test_a_youtube_competitors_subscribers_sit_beside_the_brands_followers(replay_server, tmp_path, monkeypatch) -> None:
+    """The brand's own channel gives its followers through Analytics (12,400 on the 21st, the last
+    day Analytics reports); the competitor's, through its public channels.list statistics read on
+    24 November (31,700, for the 22nd). The overall row is the brand's alone."""
+    from cmflow.builtin.sources import youtube
+
+    vtime = VirtualTime()
+    monkeypatch.setattr(cmflow.http, "make_client",
+                        functools.partial(cmflow.http.make_client, clock=vtime.clock, sleep=vtime.sleep))
+    monkeypatch.setenv("YOUTUBE_TOKEN", "ya29.a0AfB_byC-yt-test-token-5f3c9e1d7b")
+    channels = "/youtube/v3/channels"
+    replay_server.add("GET", channels, *load_replies(YOUTUBE / "channel.json"),
+                      query={"part": "snippet,contentDetails,statistics", "mine": "true"})
+    replay_server.add("GET", channels, *load_replies(YOUTUBE / "channel_competitor.json"), query={"id": NUIT_CHANNEL})
+    replay_server.add("GET", channels, *load_replies(YOUTUBE / "channel_mine_id.json"),
+                      query={"part": "id", "mine": "true"})
+    replay_server.add("GET", "/v2/reports", *load_replies(YOUTUBE / "analytics_daily.json"))
+    path = tmp_path / "youtube.toml"
+    path.write_text(YOUTUBE_WORKFLOW.format(url=replay_server.url, nuit=NUIT_CHANNEL), encoding="utf-8")
+
+    with registered_plugin(followers, package=followers.__name__), \
+            registered_plugin(youtube, package=youtube.__name__):
+        result = run_workflow_file(path, store_url=f"sqlite:///{tmp_path}/state.db")
+
+    assert result.status == "ok", [s.error for s in result.failed_stages]
+    assert current(result, "followers", "brand") == {None: 12400, "lumiere": 12400, "nuit": 31700}
+    assert [r for r in replay_server.requests if r.path == "/v2/reports"][0].params["ids"] == "channel==MINE"
+    assert replay_server.unmatched == []

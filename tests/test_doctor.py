@@ -247,6 +247,9 @@ def tokeninfo(replay_server, monkeypatch):
     return "/tokeninfo"
 
 
+CHANNEL_ID = "UCx5kZ3pQ7mLw9RtYb2NcD4e"
+
+
 def youtube(server, **options) -> YoutubeSource:
     settings = {"token": TOKEN, "base_url": server.url, "allow_private_network": True, "analytics_base_url": server.url, **options}
     return YoutubeSource(YoutubeOptions(**settings), entry_id="yt")
@@ -279,6 +282,25 @@ def test_youtube_daily_figures_need_the_analytics_scope(replay_server, tokeninfo
     replay_server.add("GET", tokeninfo, reply("google_tokeninfo_no_analytics.json"))
     replay_server.add("GET", "/youtube/v3/channels", reply("channel.json", SOURCES / "youtube"))
     assert check(youtube(replay_server, fetch=["posts", "conversations"])).status == "ok"
+
+
+def test_a_youtube_competitors_channel_needs_no_analytics_scope(replay_server, tokeninfo):
+    """Another's channel gives its public subscriber count: youtube.readonly is enough."""
+    competitor = "UCn8tB2vR6xQ1mK9pL4wZ7aJ"
+    replay_server.add("GET", tokeninfo, reply("google_tokeninfo_no_analytics.json"), repeat=True)
+    replay_server.add("GET", "/youtube/v3/channels", reply("channel_mine_id.json", SOURCES / "youtube"),
+                      query={"part": "id", "mine": "true"}, repeat=True)
+    replay_server.add("GET", "/youtube/v3/channels", reply("channel_competitor.json", SOURCES / "youtube"),
+                      query={"id": competitor})
+    replay_server.add("GET", "/youtube/v3/channels", reply("channel.json", SOURCES / "youtube"),
+                      query={"id": CHANNEL_ID})
+
+    row = check(youtube(replay_server, channel_id=competitor, fetch=["posts", "account_snapshots"]))
+    assert (row.status, row.account, row.scopes_missing) == ("ok", "@ateliernuit", ())
+    # The token's own channel, named by its id, still needs the Analytics scope for its daily figures.
+    row = check(youtube(replay_server, channel_id=CHANNEL_ID, fetch=["posts", "account_snapshots"]))
+    assert row.status == "fail"
+    assert row.scopes_missing == ("https://www.googleapis.com/auth/yt-analytics.readonly",)
 
 
 def test_youtube_daily_quota_spent_fails_until_midnight_pacific(replay_server, tokeninfo):

@@ -150,6 +150,56 @@ def test_hidden_subscriber_count_gives_no_followers(replay_server, client):
     assert tables["account_snapshot"]["followers"].null_count() == 14
 
 
+# -- another's channel (a competitor's) ------------------------------------------------------------
+COMPETITOR = "UCn8tB2vR6xQ1mK9pL4wZ7aJ"
+
+
+def script_channel_by_id(server: ReplayServer, channel: Reply, channel_id: str = COMPETITOR) -> None:
+    """``channels.list`` answering ``channel`` for ``channel_id``, then the token's own channel id."""
+    server.add("GET", CHANNELS, channel, query={"id": channel_id})
+    server.add("GET", CHANNELS, *replies("channel_mine_id.json"), query={"part": "id", "mine": "true"})
+
+
+def test_a_competitors_channel_gives_its_public_subscriber_count_on_the_runs_day(replay_server, client):
+    """Analytics answers only a channel's owners: another's subscriber count comes from
+    channels.list statistics, read on 24 November, and stands for the window's last day."""
+    script_channel_by_id(replay_server, *replies("channel_competitor.json"))
+
+    tables, ctx = fetch(make_source(replay_server, fetch=["account_snapshots"], channel_id=COMPETITOR), client)
+
+    assert tables["account_snapshot"].to_dicts() == [
+        {"platform": "youtube", "account": "@ateliernuit", "date": date(2026, 11, 22), "followers": 31700,
+         "reach": None, "impressions": None, "profile_views": None, "website_clicks": None}]
+    assert requests_to(replay_server, REPORTS) == []
+    assert [r.params for r in requests_to(replay_server, CHANNELS)] == [
+        {"part": "snippet,contentDetails,statistics", "id": COMPETITOR}, {"part": "id", "mine": "true"}]
+    assert source_units(client) == 2 and replay_server.unmatched == [] and ctx.problems == []
+
+
+def test_a_competitor_hiding_its_subscriber_count_gives_no_snapshot_and_says_why(replay_server, client):
+    channel = replies("channel_competitor.json")[0]
+    channel.json["items"][0]["statistics"].update({"hiddenSubscriberCount": True})
+    del channel.json["items"][0]["statistics"]["subscriberCount"]
+    script_channel_by_id(replay_server, channel)
+
+    tables, ctx = fetch(make_source(replay_server, fetch=["account_snapshots"], channel_id=COMPETITOR), client)
+
+    assert tables["account_snapshot"].height == 0
+    assert ctx.problems == ["no account snapshot for YouTube channel @ateliernuit: it hides its subscriber count "
+                            "(hiddenSubscriberCount), which only its owners can read"]
+
+
+def test_the_tokens_own_channel_named_by_its_id_keeps_its_daily_figures(replay_server, client):
+    script_channel_by_id(replay_server, *replies("channel.json"), CHANNEL)  # the token's own
+    replay_server.add("GET", REPORTS, *replies("analytics_daily.json"))
+
+    tables, _ = fetch(make_source(replay_server, fetch=["account_snapshots"], channel_id=CHANNEL), client)
+
+    [report] = requests_to(replay_server, REPORTS)
+    assert report.params["ids"] == f"channel=={CHANNEL}"
+    assert tables["account_snapshot"].height == 14
+
+
 # -- conversations ------------------------------------------------------------------------------
 def test_comment_threads_become_conversations_with_the_channels_first_reply(replay_server, client):
     replay_server.add("GET", CHANNELS, *replies("channel.json"))

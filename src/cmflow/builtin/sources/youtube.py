@@ -2,9 +2,10 @@
 
 Videos come from the YouTube Data API v3 (the channel's uploads playlist, then ``videos.list``
 for their statistics), daily figures from the YouTube Analytics API (``reports``, one row per
-day), comment threads from ``commentThreads.list``. The Data API is priced in quota units
-(10,000 a day per Google Cloud project, 1 unit per list call here): the source spends at most
-``max_quota_units`` in a run, through the HTTP kit's unit budget.
+day; owners only: another's channel, a competitor's, gives its public subscriber count from
+``channels.list`` instead), comment threads from ``commentThreads.list``. The Data API is
+priced in quota units (10,000 a day per Google Cloud project, 1 unit per list call here): the
+source spends at most ``max_quota_units`` in a run, through the HTTP kit's unit budget.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from cmflow import PluginOptions, RecordTable, Source, WebUrl, WholeNumber, hook
 
 from cmflow.builtin.sources.google_api import (SCOPE_PREFIX, GoogleCredentials, access_token, as_int, require_list, require_object,
                          unexpected, window_days)
-from cmflow.builtin.sources.platform_common import https_url, parse_instant
+from cmflow.builtin.sources.platform_common import current_count_day, https_url, parse_instant
 
 if TYPE_CHECKING:
     from cmflow import FetchContext
@@ -55,7 +56,8 @@ class YoutubeOptions(GoogleCredentials, PluginOptions):
     channel_id: str | None = Field(
         None, pattern=r"^UC[A-Za-z0-9_-]{22}$",
         description="Id of the channel to read (UC followed by 22 characters). Default: the "
-        "channel of the token's account. Daily figures need a channel that account owns or manages.",
+        "channel of the token's account. Daily figures need the token's own channel; another's "
+        "(a competitor's) gives its videos and its public subscriber count.",
         examples=["UCx5kZ3pQ7mLw9RtYb2NcD4e"])
     account: str | None = Field(
         None, description="Account name given to the records. Default: the channel's handle "
@@ -63,7 +65,8 @@ class YoutubeOptions(GoogleCredentials, PluginOptions):
     fetch: list[Literal["posts", "account_snapshots", "conversations"]] = Field(
         default_factory=lambda: ["posts", "account_snapshots"], min_length=1,
         description="What to fetch: posts (the channel's videos published in the period, with "
-        "their statistics), account_snapshots (daily views and subscribers) and/or "
+        "their statistics), account_snapshots (daily views and subscribers; for another's "
+        "channel, its public subscriber count on the day of the run) and/or "
         "conversations (comment threads received, with when the channel answered).",
         examples=[["posts", "account_snapshots", "conversations"]])
     look_up_replies: bool = Field(
@@ -104,6 +107,8 @@ class Channel:
     video_count: int | None
     subscribers: int | None
     """Subscriber count now (rounded by YouTube to 3 significant figures); None when hidden."""
+    subscribers_hidden: bool = False
+    """Whether the channel hides its subscriber count (``hiddenSubscriberCount``)."""
 
 
 class YoutubeSource(Source):
@@ -116,7 +121,10 @@ class YoutubeSource(Source):
     - **account_snapshots**: one per day from the Analytics API (days in Pacific time): views
       become impressions, and followers are derived from the channel's subscriber count now
       minus the subscribers gained (net) after that day, so growth between two days is exact
-      while the level carries YouTube's rounding. Analytics lags 2-3 days behind.
+      while the level carries YouTube's rounding. Analytics lags 2-3 days behind. For another's
+      channel (``channel_id`` not the token's own: a competitor's), whose Analytics only its
+      owners read, one snapshot on the run's day: followers are its public ``subscriberCount``
+      (none when the channel hides it).
     - **conversations**: top-level comments received in the period on the channel's videos;
       replied_at is the channel's first reply.
     """
@@ -156,7 +164,9 @@ class YoutubeSource(Source):
 
     def check_credentials(self, ctx: FetchContext) -> list[Any]:
         """Google's tokeninfo (valid, scopes, expiry), then the channel (channels.list, 1 unit).
-        The Data API reports no quota left: the row says so."""
+        With ``channel_id`` and account snapshots, the token's own channel id too (1 unit): the
+        Analytics scope is needed for the token's own channel only. The Data API reports no
+        quota left: the row says so."""
         from cmflow import CredentialCheck
         from cmflow.http import BudgetLimits, PlatformError
 
@@ -168,7 +178,6 @@ class YoutubeSource(Source):
                                 base_url=options.base_url, token=token, source=self.entry_id,
                                 scopes=(YOUTUBE_READONLY,),
                                 budget=BudgetLimits(unit_limit=options.max_quota_units))
-        required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if "account_snapshots" in options.fetch else [])
         row = CredentialCheck.for_source(self, account=options.account or options.channel_id or "the token's channel",
                         budget=f"YouTube quota: not reported by the API (10,000 units a day per project; this "
                                f"source spends at most {options.max_quota_units})")
@@ -176,7 +185,12 @@ class YoutubeSource(Source):
         try:
             info = tokeninfo(ctx, token, self.entry_id, options.allow_private_network)
             row.token_valid = True
-            row.scopes(str(info.get("scope") or "").split(), required, covers=YOUTUBE_BROADER_SCOPES,
+            granted = str(info.get("scope") or "").split()
+            reads_channels = bool({YOUTUBE_READONLY, *YOUTUBE_BROADER_SCOPES[YOUTUBE_READONLY]} & set(granted))
+            daily = "account_snapshots" in options.fetch and (
+                options.channel_id is None or not reads_channels or token_channel_id(data) == options.channel_id)
+            required = [YOUTUBE_READONLY] + ([YT_ANALYTICS_READONLY] if daily else [])
+            row.scopes(granted, required, covers=YOUTUBE_BROADER_SCOPES,
                        how="authorise again as the channel's account with that scope "
                            "(docs/sources/youtube.md, Permissions and tokens)")
             row.expiry(google_expiry(info, now), now, renew=data.platform.renew_hint,
@@ -194,7 +208,11 @@ class YoutubeSource(Source):
         if "posts" in options.fetch:
             yield RecordTable.from_rows("post", video_rows(ctx, data, channel))
         if "account_snapshots" in options.fetch:
-            yield RecordTable.from_rows("account_snapshot", daily_rows(ctx, analytics, channel, options))
+            if options.channel_id is None or token_channel_id(data) == channel.id:
+                rows = daily_rows(ctx, analytics, channel, options)
+            else:  # another's channel: Analytics answers its owners only
+                rows = public_snapshot_rows(ctx, data, channel)
+            yield RecordTable.from_rows("account_snapshot", rows)
         if "conversations" in options.fetch:
             yield RecordTable.from_rows("conversation", comment_rows(ctx, data, channel, options))
 
@@ -218,7 +236,33 @@ def read_channel(session: "PlatformSession", options: YoutubeOptions) -> Channel
     hidden = statistics.get("hiddenSubscriberCount") is True
     return Channel(id=item["id"], account=options.account or snippet.get("customUrl") or item["id"],
                    uploads_playlist=uploads, video_count=as_int(statistics.get("videoCount")),
-                   subscribers=None if hidden else as_int(statistics.get("subscriberCount")))
+                   subscribers=None if hidden else as_int(statistics.get("subscriberCount")),
+                   subscribers_hidden=hidden)
+
+
+def token_channel_id(session: "PlatformSession") -> str | None:
+    """The id of the token's own channel (``channels.list?part=id&mine=true``, 1 quota unit), or
+    None when its Google account has none: what tells a channel of the token's account, whose
+    daily figures Analytics gives, from another's (a competitor's)."""
+    body = require_object(session.get_json(CHANNELS, params={"part": "id", "mine": "true"}), session,
+                          "channels.list")
+    items = require_list(body, "items", session, "channels.list")
+    return items[0].get("id") if items and isinstance(items[0], dict) else None
+
+
+def public_snapshot_rows(ctx: FetchContext, session: "PlatformSession", channel: Channel) -> list[dict[str, Any]]:
+    """Another's channel (a competitor's): its public subscriber count from ``channels.list``
+    statistics, as followers on the day the run reads it (YouTube gives no history of it to any
+    but the owners), dated as Bluesky's and Instagram's public counts are. None when the channel
+    hides its count or the window is too old for the count of now to stand for one of its days."""
+    day = current_count_day(ctx, session.client.clock(), "YouTube")
+    if day is None:
+        return []
+    if channel.subscribers_hidden or channel.subscribers is None:
+        ctx.warn(f"no account snapshot for YouTube channel {channel.account}: it hides its subscriber "
+                 "count (hiddenSubscriberCount), which only its owners can read")
+        return []
+    return [{"platform": "youtube", "account": channel.account, "date": day, "followers": channel.subscribers}]
 
 
 def in_window(ctx: FetchContext, instant: datetime) -> bool:
