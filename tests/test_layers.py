@@ -181,11 +181,11 @@ ARCHITECTURE = PACKAGE.parents[1] / "docs" / "architecture.md"
 
 
 def run_stages() -> list[str]:
-    """The stages runner.py calls, in its order: ``_timed("fetch", fetch, ...)`` calls the entry
+    """The stages runner.py calls, in its order: ``_timed(fetch.fetch, ...)`` calls the entry
     point ``fetch`` of the module ``cmflow.stages.fetch``."""
     source = MODULES["cmflow.runner"].read_text(encoding="utf-8")
-    called = re.findall(r'_timed\("(\w+)", (\w+),', source)
-    assert called and all(label == entry and f"cmflow.stages.{entry}" in MODULES for label, entry in called)
+    called = re.findall(r'_timed\((\w+)\.(\w+),', source)
+    assert called and all(module == entry and f"cmflow.stages.{entry}" in MODULES for module, entry in called)
     return [entry for _, entry in called]
 
 

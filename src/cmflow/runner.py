@@ -17,29 +17,12 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from cmflow.foundation.log_redaction import RedactingFilter
 from cmflow.foundation.stopping import StopRequest
 from cmflow.plugins.result import RunResult
-from cmflow.stages.alert_items import alert_items
-from cmflow.stages.changed_scopes import changed_scopes
-from cmflow.stages.classify import classify
-from cmflow.stages.clients import clients
-from cmflow.stages.compare import compare
-from cmflow.stages.compose import compose, say_what_was_queued
-from cmflow.stages.deliver import deliver
-from cmflow.stages.evaluate import evaluate
-from cmflow.stages.failed_sources import failed_sources
-from cmflow.stages.fetch import fetch
-from cmflow.stages.filter_rows import filter_rows
-from cmflow.stages.future_period import future_period
-from cmflow.stages.lost_inputs import lost_inputs
-from cmflow.stages.measure import MetricRequest, measure
-from cmflow.stages.missing_days import missing_days
-from cmflow.stages.objectives import objectives
-from cmflow.stages.record import record
+from cmflow.stages import (alert_items, changed_scopes, classify, clients, compare, compose, deliver, evaluate,
+                           failed_sources, fetch, filter_rows, future_period, lost_inputs, measure, missing_days,
+                           objectives, record, uncovered_periods, watch, where_misses)
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, crash_recorded, opened_run
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, past_period, resolve_period, run_periods
-from cmflow.stages.uncovered_periods import uncovered_periods
-from cmflow.stages.watch import watch
-from cmflow.stages.where_misses import where_misses
 from cmflow.store import Store
 
 if TYPE_CHECKING:
@@ -88,45 +71,44 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     workflow, periods, run_id = result.workflow, result.all_periods, result.run_id
     history = store if run_id is not None else None  # None: the run writes nothing
     with crash_recorded(history, run_id):
-        ahead = _timed("future_period", future_period, workflow, result.period, as_of_day, result.started_at)
-        fetched = _timed("fetch", fetch, workflow, periods, store, result.started_at, as_of_day)
-        fetched = _timed("lost_inputs", lost_inputs, workflow, store, fetched)
+        ahead = _timed(future_period.future_period, workflow, result.period, as_of_day, result.started_at)
+        fetched = _timed(fetch.fetch, workflow, periods, store, result.started_at, as_of_day)
+        fetched = _timed(lost_inputs.lost_inputs, workflow, store, fetched)
         read = fetched.records  # as the sources returned them: what a where's values are checked against
-        fetched = _timed("filter_rows", filter_rows, workflow, fetched)
-        fetched = _timed("clients", clients, workflow, fetched)
-        fetched = _timed("missing_days", missing_days, workflow, periods, fetched)
-        watched = _timed("watch", watch, workflow, fetched)
+        fetched = _timed(filter_rows.filter_rows, workflow, fetched)
+        fetched = _timed(clients.clients, workflow, fetched)
+        fetched = _timed(missing_days.missing_days, workflow, periods, fetched)
+        watched = _timed(watch.watch, workflow, fetched)
         fetched = watched.fetched_and_watched
-        classified = _timed("classify", classify, workflow, fetched)
+        classified = _timed(classify.classify, workflow, fetched)
         records = classified.records
         stop.check()
-        requests = MetricRequest.of(workflow)
-        measured = _timed("measure", measure, requests, records, periods, as_of=as_of, production=workflow.production)
-        measured = _timed("uncovered_periods", uncovered_periods, workflow, requests, records, periods, measured)
-        measured = _timed("failed_sources", failed_sources, workflow, records, fetched.reports, measured)
+        requests = measure.MetricRequest.of(workflow)
+        measured = _timed(measure.measure, requests, records, periods, as_of=as_of, production=workflow.production)
+        measured = _timed(uncovered_periods.uncovered_periods, workflow, requests, records, periods, measured)
+        measured = _timed(failed_sources.failed_sources, workflow, records, fetched.reports, measured)
         measurements = measured.measurements
-        comparisons = _timed("compare", compare, workflow, store, measurements, result.comparison_periods)
-        scoped = _timed("changed_scopes", changed_scopes, workflow, store, comparisons)
+        comparisons = _timed(compare.compare, workflow, store, measurements, result.comparison_periods)
+        scoped = _timed(changed_scopes.changed_scopes, workflow, store, comparisons)
         reported = [*ahead, *fetched.reports, *watched.reports, *classified.reports, *measured.reports]
-        judged = _timed("objectives", objectives, workflow, measurements, comparisons, reported)
-        evaluated = _timed("evaluate", evaluate, workflow, store, measurements, comparisons, all_periods=periods,
+        judged = _timed(objectives.objectives, workflow, measurements, comparisons, reported)
+        evaluated = _timed(evaluate.evaluate, workflow, store, measurements, comparisons, all_periods=periods,
                            upstream=reported, now=result.started_at, past_period=result.past_period)
-        listed = _timed("alert_items", alert_items, workflow, records, evaluated.notifications, periods,
+        listed = _timed(alert_items.alert_items, workflow, records, evaluated.notifications, periods,
                         as_of=as_of, dry_run=result.dry_run)
-        missed = _timed("where_misses", where_misses, workflow, store, read, records, measurements)
+        missed = _timed(where_misses.where_misses, workflow, store, read, records, measurements)
         upstream = [*reported, *evaluated.reports, *listed.reports, *scoped, *missed]
         result = replace(result, records=records, measurements=measurements, comparisons=comparisons,
                          unshared_counters=measured.unshared_counters, alerts=evaluated.alerts,
                          pending=evaluated.pending, resolved=evaluated.resolved, notifications=evaluated.notifications,
                          alert_items=listed.items, verdicts=evaluated.verdicts, objectives=judged,
                          alert_changes=evaluated.alert_changes, stages=upstream)
-        composed = _timed("compose", compose, workflow, result)
+        composed = _timed(compose.compose, workflow, result)
         result.stages, result.resent = [*upstream, *composed.reports], composed.resent  # outputs see what was queued
         stop.check()  # past this point the run's results are kept, and its messages queued
         if history is not None:
-            say_what_was_queued(composed.reports, composed.messages,
-                                _timed("record", record, history, run_id, result, composed.messages))
-    outputs = _timed("deliver", deliver, workflow, result, composed.reports, history, now=now, sleep=sleep, stop=stop)
+            _timed(record.record, history, run_id, result, composed)
+    outputs = _timed(deliver.deliver, workflow, result, composed.reports, history, now=now, sleep=sleep, stop=stop)
     result.stages = [*upstream, *outputs]
     result.stopped = stop.reason if stop.is_set() else None
     result.finished_at = datetime.now(timezone.utc)
@@ -135,10 +117,10 @@ def _run(result: RunResult, store: Store | None, now: datetime | None, sleep: "C
     return result
 
 
-def _timed(stage: str, run: Callable[..., T], *args, **kwargs) -> T:
-    """One stage; how long it took goes to the debug log."""
+def _timed(run: Callable[..., T], *args, **kwargs) -> T:
+    """One stage's entry point (the stage is named after its module); how long it took goes to the debug log."""
     started = time.perf_counter()
     try:
         return run(*args, **kwargs)
     finally:
-        log.debug("stage %s: %.3f s", stage, time.perf_counter() - started)
+        log.debug("stage %s: %.3f s", run.__module__.rpartition(".")[2], time.perf_counter() - started)
