@@ -2,8 +2,9 @@
 docs/architecture.md lists them with what each takes and returns).
 
 Each stage (a module of :mod:`cmflow.stages`) takes what it needs and returns what it made; the
-runner orders them, times them (debug log) and keeps the outcome in the run history. State and
-queued messages are recorded in one transaction before anything is delivered.
+runner orders them, times them (debug log) and keeps the outcome in the run history. A failing
+source leaves its records out (and the run failed), a failing output does not stop the others.
+State and queued messages are recorded in one transaction before anything is delivered.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from cmflow.stages import (alert_items, changed_scopes, classify, clients, compa
 from cmflow.stages.run_history import RUN_LOCK_TTL, close_run, crash_recorded, opened_run
 from cmflow.stages.run_lock import RUN_LOCK_LEASE
 from cmflow.stages.run_periods import judged_at, past_period, resolve_period, run_periods
-from cmflow.store import Store
 
 if TYPE_CHECKING:
     from cmflow.foundation.periods import Period
+    from cmflow.store import Store
     from cmflow.workflow import Workflow
 
 log = logging.getLogger("cmflow")
